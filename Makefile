@@ -1,0 +1,86 @@
+# merilo — one Makefile. Modules are folders; each becomes a static archive.
+# Tests: tests/<prefix>_*.c link their module's archive plus common
+# (tests/hrn_*.c link everything). Optional parts are detected once below.
+
+BUILD    ?= build
+CC       ?= cc
+SAN      ?=
+OPT      ?= -O3 -march=native
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP $(SAN)
+LDFLAGS  += $(SAN)
+LDLIBS   += -ljansson -lutf8proc -lm -lpthread -ldl
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY  := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+# ---- optional parts: detected once, reported in one line each ----
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifneq ($(NVCC),)
+  CUDA_VER := $(shell $(NVCC) --version | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+  HAVE_CUDA := 1
+  CUDA_MSG := CUDA: yes (nvcc $(CUDA_VER), sm_90)
+else
+  HAVE_CUDA := 0
+  CUDA_MSG := CUDA: no (nvcc not found; GPU backend not built)
+endif
+ifneq ($(wildcard /usr/include/papi.h /usr/local/include/papi.h),)
+  HAVE_PAPI := 1
+  PAPI_MSG := PAPI: yes (papi.h found; libpapi is loaded at run time)
+else
+  HAVE_PAPI := 0
+  PAPI_MSG := PAPI: no (papi.h not found; counters will be reported null)
+endif
+CFLAGS += -DMRL_HAVE_CUDA=$(HAVE_CUDA) -DMRL_HAVE_PAPI=$(HAVE_PAPI) \
+          -DMRL_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' -DMRL_CFLAGS='"$(OPT) $(SAN)"'
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+  $(info $(CUDA_MSG))
+  $(info $(PAPI_MSG))
+endif
+
+.DEFAULT_GOAL := all
+MODULES := common engine tasks metrics reports harness
+src_of   = $(filter-out harness/main.c,$(wildcard $(1)/*.c $(1)/cpu/*.c))
+$(foreach m,$(MODULES),$(eval $(m)_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(call src_of,$(m)))))
+$(foreach m,$(MODULES),$(eval $(BUILD)/lib$(m).a: $$($(m)_OBJ) ; @mkdir -p $$(@D); rm -f $$@; $$(AR) rcs $$@ $$^))
+ALL_LIBS := $(patsubst %,$(BUILD)/lib%.a,harness reports metrics tasks engine common)
+
+TESTS_SRC := $(wildcard tests/*.c)
+TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%.t,$(TESTS_SRC))
+# prefix of a test -> archives it links
+libs_for = $(if $(filter hrn_%,$(1)),$(ALL_LIBS),\
+           $(if $(filter eng_%,$(1)),$(BUILD)/libengine.a,\
+           $(if $(filter task_%,$(1)),$(BUILD)/libtasks.a,\
+           $(if $(filter met_%,$(1)),$(BUILD)/libmetrics.a,\
+           $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,))))) $(BUILD)/libcommon.a
+
+.PHONY: all test test-asan bench demo clean deps
+all: $(BUILD)/merilo merilo
+
+$(BUILD)/merilo: $(BUILD)/harness/main.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(LDLIBS)
+merilo: $(BUILD)/merilo
+	@ln -sf $(BUILD)/merilo merilo
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%.t: $(BUILD)/tests/%.o $$(call libs_for,%)
+	$(CC) $(LDFLAGS) -o $@ $< $(call libs_for,$*) $(LDLIBS)
+
+# Tests run from the repo root; MERILO points at the binary for CLI tests.
+test: $(TESTS) $(BUILD)/merilo
+	MERILO=$(abspath $(BUILD)/merilo) prove -f $(if $(V),-v) $(TESTS)
+
+test-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+deps:
+	ci/install-deps.sh
+
+clean:
+	rm -rf build build-asan merilo
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

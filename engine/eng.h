@@ -1,0 +1,122 @@
+/* eng.h — merilo's inference engine: the public surface.
+ *
+ * The engine knows models, tokens and numbers; nothing of suites, reports or
+ * result files. It never prints and never exits: every fallible call returns 0
+ * or a negative MRL_E* code and fills a caller-supplied struct mrl_err.
+ * No process-global mutable state: several models (and several contexts per
+ * model) may live in one process, e.g. for A/B comparisons.
+ *
+ * Lifecycles: eng_model_open/_close (weights mmap'd and owned by the model),
+ * eng_ctx_new/_free (a KV cache and scratch for one token stream).
+ */
+#ifndef MRL_ENG_H
+#define MRL_ENG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct eng_model;
+struct eng_ctx;
+
+enum eng_backend { ENG_BACKEND_CPU = 0, ENG_BACKEND_CUDA = 1 };
+
+struct eng_open_opts {
+	int n_threads;            /* worker threads; 0 = number of online cores */
+	enum eng_backend backend; /* ENG_BACKEND_CPU unless asked */
+	bool vocab_only;          /* load the tokenizer only (also implied by a GGUF without tensors) */
+};
+
+/* Open a GGUF model (or a vocabulary-only GGUF). On success *out owns the mapping;
+ * close it with eng_model_close(). opts may be NULL (defaults). */
+int eng_model_open(struct eng_model **out, const char *path, const struct eng_open_opts *opts,
+		   struct mrl_err *err);
+void eng_model_close(struct eng_model *m);
+
+/* What a model is. Strings point into the model and live as long as it. */
+struct eng_model_desc {
+	const char *path;
+	const char *arch;            /* general.architecture, e.g. "llama" */
+	const char *name;            /* general.name or "" */
+	const char *tokenizer_model; /* tokenizer.ggml.model, e.g. "llama" */
+	bool has_weights;            /* false for a vocabulary-only file */
+	uint64_t file_size;          /* bytes */
+	uint64_t n_params;           /* sum of tensor element counts */
+	uint64_t weight_bytes;       /* sum of tensor data sizes */
+	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
+	float rope_freq_base, norm_eps;
+	int32_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent */
+	bool add_bos;                /* tokenizer.ggml.add_bos_token (default true for llama) */
+	bool tied_output;            /* output matrix is the token embedding */
+};
+void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out);
+
+/* Tensors and metadata, for `merilo info --verbose`. */
+struct eng_tensor_info {
+	const char *name;      /* NUL-terminated copy owned by the model */
+	const char *type_name; /* "f32", "f16", "bf16", "q8_0", "q4_0", ... */
+	uint32_t n_dims;
+	uint64_t ne[4];        /* ne[0] is the contiguous (row) dimension, as in GGUF */
+	uint64_t nbytes;
+};
+size_t eng_model_n_tensors(const struct eng_model *m);
+void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out);
+size_t eng_model_n_meta(const struct eng_model *m);
+/* Metadata entry i as "key" and a printable value (arrays abbreviated) written into buf. */
+const char *eng_model_meta(const struct eng_model *m, size_t i, char *buf, size_t buf_size);
+
+/* ---- tokenizer ---- */
+
+/* Tokenize len bytes of UTF-8 text (no special-token parsing). With add_bos the
+ * model's BOS id is prepended. *ids_out is malloc'd; the caller frees it. */
+int eng_tokenize(const struct eng_model *m, const char *text, size_t len, bool add_bos,
+		 int32_t **ids_out, size_t *n_out, struct mrl_err *err);
+
+/* The vocabulary piece of a token, as stored (e.g. "▁Bel", "<0x0A>"); NULL if out of range. */
+const char *eng_token_piece(const struct eng_model *m, int32_t id);
+
+/* Detokenize ids to UTF-8 text (byte pieces joined, ▁ -> space, the leading space
+ * after BOS dropped as SentencePiece does). *text_out is malloc'd and NUL-terminated. */
+int eng_detokenize(const struct eng_model *m, const int32_t *ids, size_t n,
+		   char **text_out, size_t *len_out, struct mrl_err *err);
+
+/* ---- decoding ---- */
+
+/* A context: KV cache for up to n_ctx positions (0 = the model's training context). */
+int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struct mrl_err *err);
+void eng_ctx_free(struct eng_ctx *c);
+uint32_t eng_ctx_n_ctx(const struct eng_ctx *c);
+/* Number of positions currently in the cache. */
+uint32_t eng_ctx_pos(const struct eng_ctx *c);
+/* Drop cached positions >= n_keep (n_keep <= pos); 0 empties the cache. */
+void eng_ctx_truncate(struct eng_ctx *c, uint32_t n_keep);
+
+/* Feed n tokens at the current position (prefill when n > 1, a decode step when n == 1).
+ * logits may be NULL; otherwise it receives n_vocab floats for the last token, or
+ * n * n_vocab floats (row i = token i) when all_logits is set. */
+int eng_decode(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
+	       struct mrl_err *err);
+
+/* ---- scoring (evaluation) ---- */
+
+/* One request: the log-probability of cont given ctx. */
+struct eng_score_req {
+	const int32_t *ctx;  size_t n_ctx;   /* n_ctx >= 1 */
+	const int32_t *cont; size_t n_cont;  /* n_cont >= 1 */
+};
+/* Its result; logprob and is_greedy are caller-allocated arrays of n_cont entries. */
+struct eng_score_res {
+	double *logprob;    /* log p(cont[i] | ctx, cont[<i]), natural log */
+	bool *is_greedy;    /* cont[i] was the argmax */
+	double sum_logprob;
+	bool all_greedy;
+};
+/* Score a batch. Requests sharing a context prefix (the choices of one item) reuse
+ * it through the KV cache; every result equals scoring the request on its own in an
+ * empty context, bit for bit. The cache's content afterwards is unspecified. */
+int eng_score(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs,
+	      struct eng_score_res *res, struct mrl_err *err);
+
+#endif

@@ -1,0 +1,9 @@
+/* cmd_import.c — placeholder until its issue lands; replaced by the real command. */
+#include "harness/hrn.h"
+#include <stdio.h>
+int hrn_cmd_import(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	fprintf(stderr, "merilo import: not built yet\n");
+	return HRN_EXIT_RUNTIME;
+}

@@ -1,0 +1,39 @@
+/* cmd_info.c — `merilo info FILE`: a GGUF model or a JSON suite, told apart by
+ * the file's first four bytes ("GGUF"). */
+#include "harness/hrn.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *first_positional(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] != '-')
+			return argv[i];
+	return NULL;
+}
+
+int hrn_cmd_info(int argc, char **argv)
+{
+	const char *path = first_positional(argc, argv);
+	if (!path) {
+		for (int i = 1; i < argc; i++)
+			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+				printf("usage: merilo info SUITE.json [--json]\n"
+				       "       merilo info MODEL.gguf [--verbose]\n"
+				       "Describe a suite (tasks, languages, item counts, pairing coverage)\n"
+				       "or a model (architecture, parameters, dtypes, tokenizer).\n");
+				return HRN_EXIT_OK;
+			}
+		return hrn_usage_error("info", "expected a suite (.json) or model (.gguf) file");
+	}
+	char magic[4] = {0};
+	FILE *f = fopen(path, "rb");
+	if (f) {
+		size_t n = fread(magic, 1, 4, f);
+		fclose(f);
+		if (n == 4 && !memcmp(magic, "GGUF", 4))
+			return hrn_info_model(argc, argv);
+	}
+	return hrn_info_suite(argc, argv);
+}

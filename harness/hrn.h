@@ -1,0 +1,51 @@
+/* hrn.h — the harness: the CLI, its commands, the run loop, result records.
+ *
+ * The only module that knows all the others, and the only one that prints to
+ * the user or calls exit(). Every command is `int hrn_cmd_<name>(int argc, char **argv)`
+ * in harness/cmd_<name>.c, listed in the table in harness/main.c; it returns an
+ * exit code from enum hrn_exit.
+ */
+#ifndef MRL_HRN_H
+#define MRL_HRN_H
+
+#include "common/err.h"
+
+#define MRL_VERSION "0.1.0"
+
+/* Exit codes, documented in `merilo --help` and README. */
+enum hrn_exit {
+	HRN_EXIT_OK = 0,
+	HRN_EXIT_VERDICT = 1, /* a verdict failed (regression found) */
+	HRN_EXIT_USAGE = 2,   /* bad command line */
+	HRN_EXIT_INPUT = 3,   /* bad input: missing, malformed, corrupt or unsupported file */
+	HRN_EXIT_RUNTIME = 4, /* runtime failure: out of memory, disk full, GPU error */
+};
+
+/* Map a library error code (enum mrl_errcode) to an exit code. */
+int hrn_exit_for(int mrl_code);
+
+/* Print "merilo: <message>" on stderr and return the exit code for err->code. */
+int hrn_report(const struct mrl_err *err);
+
+/* Print "merilo <cmd>: <message>\nTry 'merilo <cmd> --help'." and return HRN_EXIT_USAGE. */
+int hrn_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Build description for --version and the manifest: static strings. */
+const char *hrn_build_compiler(void);
+const char *hrn_build_commit(void);
+const char *hrn_build_options(void);
+
+/* Commands (one file each). */
+int hrn_cmd_validate(int argc, char **argv);
+int hrn_cmd_info(int argc, char **argv);
+int hrn_cmd_import(int argc, char **argv);
+int hrn_cmd_tokenize(int argc, char **argv);
+int hrn_cmd_generate(int argc, char **argv);
+int hrn_cmd_perplexity(int argc, char **argv);
+int hrn_cmd_synth(int argc, char **argv);
+
+/* `merilo info` dispatches on the file: GGUF -> model, otherwise suite. */
+int hrn_info_model(int argc, char **argv);
+int hrn_info_suite(int argc, char **argv);
+
+#endif
