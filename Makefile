@@ -54,7 +54,7 @@ libs_for = $(if $(filter hrn_%,$(1)),$(ALL_LIBS),\
            $(if $(filter met_%,$(1)),$(BUILD)/libmetrics.a,\
            $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,))))) $(BUILD)/libcommon.a
 
-.PHONY: all test test-asan bench demo clean deps
+.PHONY: all test test-asan bench demo clean deps deps-check
 all: $(BUILD)/merilo merilo
 
 $(BUILD)/merilo: $(BUILD)/harness/main.o $(ALL_LIBS)
@@ -71,14 +71,14 @@ $(BUILD)/tests/%.t: $(BUILD)/tests/%.o $$(call libs_for,%)
 	$(CC) $(LDFLAGS) -o $@ $< $(call libs_for,$*) $(LDLIBS)
 
 # Tests run from the repo root; MERILO points at the binary for CLI tests.
-test: $(TESTS) $(BUILD)/merilo
+test: deps-check $(TESTS) $(BUILD)/merilo
 	MERILO=$(abspath $(BUILD)/merilo) prove -f $(if $(V),-v) $(TESTS)
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-deps:
-	ci/install-deps.sh
+deps deps-check:
+	@ci/install-deps.sh
 
 clean:
 	rm -rf build build-asan merilo

@@ -119,4 +119,28 @@ struct eng_score_res {
 int eng_score(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs,
 	      struct eng_score_res *res, struct mrl_err *err);
 
+/* ---- synthetic models (`merilo synth`) ---- */
+
+/* A random-weight model of a given shape: for measuring speed, not quality. */
+struct eng_synth_opts {
+	const char *arch;        /* "llama" (the only one so far); NULL = "llama" */
+	const char *preset;      /* "tiny", "110m", "1b", "7b"; NULL = none (then n_layer, n_embd,
+				  * n_head and n_ff must be given) */
+	uint32_t n_layer, n_embd, n_head, n_head_kv, n_ff, n_ctx; /* 0 = the preset's value */
+	const char *dtype;       /* matrices: "f32", "f16", "bf16", "q8_0", "q4_0"; norms stay f32 */
+	const char *vocab_path;  /* GGUF whose tokenizer.* keys are copied; NULL = built-in byte vocabulary */
+	uint64_t seed;           /* same seed and options -> byte-identical file */
+};
+/* What was written. */
+struct eng_synth_info {
+	uint32_t n_vocab, n_layer, n_embd, n_head, n_head_kv, n_ff, n_ctx;
+	uint64_t n_params;   /* sum of tensor element counts */
+	uint64_t file_bytes;
+};
+/* Write the model to out_path atomically, streaming the weights (a 7B model is
+ * never held in memory). info may be NULL. MRL_EINPUT for a bad shape or option,
+ * MRL_EUNSUPPORTED for an unknown arch/preset/dtype, MRL_EIO for file errors. */
+int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
+	      struct mrl_err *err);
+
 #endif

@@ -41,6 +41,7 @@ struct gguf_kv {
 	uint64_t arr_n;
 	const uint8_t *arr_data;    /* raw element data in the buffer (scalars: packed little-endian) */
 	struct gguf_str *arr_strs;  /* arr_type == GGUF_STRING: arr_n strings, owned by the context */
+	uint64_t arr_nbytes;        /* bytes of the element data at arr_data, as stored in the file */
 };
 
 struct gguf_tensor {
@@ -107,5 +108,34 @@ int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t typ
 			   uint32_t n_dims, const uint64_t *ne, const void *data, uint64_t nbytes);
 /* Write the file atomically (temp + fsync + rename). */
 int gguf_writer_write(struct gguf_writer *w, const char *path, struct mrl_err *err);
+
+/* Further setters. Setting a key again replaces its value; the set/add calls
+ * return 0, MRL_ENOMEM, or MRL_EINPUT (bad argument: the message is kept and
+ * reported by the next write call). Files are GGUF v3; the alignment is
+ * general.alignment where set (u32, power of two), else 32. */
+/* A scalar of any scalar type; bits holds the little-endian value (f32: its bit pattern). */
+int gguf_writer_set_scalar(struct gguf_writer *w, const char *key, enum gguf_vtype type, uint64_t bits);
+/* An array of n scalars of elem_type, packed little-endian at data. */
+int gguf_writer_set_arr(struct gguf_writer *w, const char *key, enum gguf_vtype elem_type,
+			uint64_t n, const void *data);
+/* An array of n NUL-terminated strings. */
+int gguf_writer_set_arr_str(struct gguf_writer *w, const char *key, const char *const *strs, uint64_t n);
+/* A value of the given type whose serialized body (what follows the type id in
+ * the file) is given verbatim: for nested arrays, and for building damaged files in tests. */
+int gguf_writer_set_raw(struct gguf_writer *w, const char *key, enum gguf_vtype type,
+			const void *body, size_t nbytes);
+
+/* Streaming: add_tensor with data == NULL declares a tensor whose nbytes of data
+ * are produced at write time by a fill callback, so that a file larger than memory
+ * can be written. fill(user, i, sink, err) is called once per such tensor, in
+ * order, and must write exactly its nbytes through gguf_sink_write. */
+struct gguf_sink;
+typedef int (*gguf_fill_fn)(void *user, size_t tensor_index, struct gguf_sink *sink, struct mrl_err *err);
+int gguf_sink_write(struct gguf_sink *s, const void *data, size_t n, struct mrl_err *err);
+/* Like gguf_writer_write, calling fill for the tensors added without data. */
+int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn fill, void *user,
+			   struct mrl_err *err);
+/* Serialize into memory: *buf_out is malloc'd (the caller frees it). Every tensor needs data. */
+int gguf_writer_to_buffer(struct gguf_writer *w, void **buf_out, size_t *size_out, struct mrl_err *err);
 
 #endif

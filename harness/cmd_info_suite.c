@@ -1,9 +1,152 @@
-/* cmd_info_suite.c — placeholder; replaced by the real command. */
+/* cmd_info_suite.c — `merilo info SUITE.json [--json]`: what a suite holds.
+ * Per task: type, metrics, languages (derived ones marked), item counts per
+ * language, and pairing coverage: how many items have every language, and how
+ * many have both languages of each pair (what paired statistics can use). */
 #include "harness/hrn.h"
+#include "tasks/task.h"
+
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: merilo info SUITE.json [--json]\n"
+		"Describe a suite: tasks, types, metrics, languages, items per language and\n"
+		"pairing coverage (items that have every language; items per language pair).\n"
+		"  --json   print the same as a JSON object\n"
+		"exit codes: 0 ok, 2 usage error, 3 invalid or unreadable suite\n");
+}
+
+/* Items of t that have language a (and b, if b >= 0; both every language if a < 0). */
+static size_t count_items(const struct task_task *t, int a, int b)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < task_n_items(t); k++) {
+		const struct task_item *it = task_item_at(t, k);
+		bool has = true;
+		if (a < 0) {
+			for (size_t l = 0; l < task_n_languages(t); l++)
+				has &= task_item_has(it, l);
+		} else {
+			has = task_item_has(it, (size_t)a) && (b < 0 || task_item_has(it, (size_t)b));
+		}
+		n += has;
+	}
+	return n;
+}
+
+static json_t *task_json(const struct task_task *t)
+{
+	json_t *o = json_object(), *metrics = json_array(), *langs = json_array(), *pairs = json_array();
+	size_t nl = task_n_languages(t);
+	json_object_set_new(o, "id", json_string(task_id(t)));
+	json_object_set_new(o, "type", json_string(task_type_name(task_type(t))));
+	for (size_t i = 0; i < task_n_metrics(t); i++)
+		json_array_append_new(metrics, json_string(task_metric(t, i)));
+	json_object_set_new(o, "metrics", metrics);
+	json_object_set_new(o, "items", json_integer((json_int_t)task_n_items(t)));
+	json_object_set_new(o, "pool_items", json_integer((json_int_t)task_n_pool(t)));
+	for (size_t l = 0; l < nl; l++) {
+		json_t *lj = json_object();
+		const char *src = task_language_source(t, task_language(t, l));
+		json_object_set_new(lj, "tag", json_string(task_language(t, l)));
+		json_object_set_new(lj, "items", json_integer((json_int_t)count_items(t, (int)l, -1)));
+		json_object_set_new(lj, "derived_from", src ? json_string(src) : json_null());
+		json_array_append_new(langs, lj);
+	}
+	json_object_set_new(o, "languages", langs);
+	json_object_set_new(o, "items_with_every_language", json_integer((json_int_t)count_items(t, -1, -1)));
+	for (size_t a = 0; a < nl; a++)
+		for (size_t b = a + 1; b < nl; b++) {
+			json_t *p = json_object();
+			json_object_set_new(p, "a", json_string(task_language(t, a)));
+			json_object_set_new(p, "b", json_string(task_language(t, b)));
+			json_object_set_new(p, "paired_items", json_integer((json_int_t)count_items(t, (int)a, (int)b)));
+			json_array_append_new(pairs, p);
+		}
+	json_object_set_new(o, "pairs", pairs);
+	return o;
+}
+
+static void task_text(const struct task_task *t)
+{
+	size_t nl = task_n_languages(t);
+	printf("task %s: %s, %zu items", task_id(t), task_type_name(task_type(t)), task_n_items(t));
+	if (task_n_pool(t))
+		printf(" (+%zu few-shot pool items)", task_n_pool(t));
+	printf("\n  metrics:");
+	for (size_t i = 0; i < task_n_metrics(t); i++)
+		printf(" %s", task_metric(t, i));
+	printf("\n  languages:\n");
+	for (size_t l = 0; l < nl; l++) {
+		const char *src = task_language_source(t, task_language(t, l));
+		printf("    %-10s %zu items", task_language(t, l), count_items(t, (int)l, -1));
+		if (src)
+			printf(" (derived from %s)", src);
+		printf("\n");
+	}
+	printf("  items with every language: %zu of %zu\n", count_items(t, -1, -1), task_n_items(t));
+	if (nl > 1)
+		printf("  paired items per language pair:\n");
+	for (size_t a = 0; a < nl; a++)
+		for (size_t b = a + 1; b < nl; b++)
+			printf("    %s + %s: %zu\n", task_language(t, a), task_language(t, b),
+			       count_items(t, (int)a, (int)b));
+}
+
 int hrn_info_suite(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "merilo info: not built yet\n");
-	return HRN_EXIT_RUNTIME;
+	const char *path = NULL;
+	bool as_json = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return HRN_EXIT_OK;
+		} else if (!strcmp(argv[i], "--json")) {
+			as_json = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return hrn_usage_error("info", "unknown option '%s' for a suite", argv[i]);
+		} else if (path) {
+			return hrn_usage_error("info", "one file at a time ('%s' and '%s')", path, argv[i]);
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path)
+		return hrn_usage_error("info", "expected a suite (.json) or model (.gguf) file");
+	struct task_suite *s = NULL;
+	struct mrl_err err = {0};
+	if (task_suite_load(path, &s, NULL, &err))
+		return hrn_report(&err);
+	if (as_json) {
+		json_t *o = json_object(), *tasks = json_array();
+		json_object_set_new(o, "file", json_string(path));
+		json_object_set_new(o, "name", json_string(task_suite_name(s)));
+		json_object_set_new(o, "version", json_string(task_suite_version(s)));
+		json_object_set_new(o, "description", json_string(task_suite_description(s)));
+		json_object_set_new(o, "source", json_string(task_suite_source(s)));
+		json_object_set_new(o, "license", json_string(task_suite_license(s)));
+		for (size_t i = 0; i < task_suite_n_tasks(s); i++)
+			json_array_append_new(tasks, task_json(task_suite_task(s, i)));
+		json_object_set_new(o, "tasks", tasks);
+		char *text = json_dumps(o, JSON_INDENT(2));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(o);
+	} else {
+		printf("suite: %s %s (%s)\n", task_suite_name(s), task_suite_version(s), path);
+		if (*task_suite_description(s))
+			printf("description: %s\n", task_suite_description(s));
+		if (*task_suite_source(s))
+			printf("source: %s\n", task_suite_source(s));
+		printf("license: %s\n", task_suite_license(s));
+		for (size_t i = 0; i < task_suite_n_tasks(s); i++)
+			task_text(task_suite_task(s, i));
+	}
+	task_suite_free(s);
+	return HRN_EXIT_OK;
 }

@@ -1,9 +1,261 @@
-/* cmd_perplexity.c — placeholder until its issue lands; replaced by the real command. */
+/* cmd_perplexity.c — `merilo perplexity`: perplexity of a text file, by llama.cpp's method.
+ *
+ * The method (llama.cpp's examples/perplexity): tokenize the whole text once
+ * (BOS first when the vocabulary adds one), cut it into consecutive chunks of
+ * n_ctx tokens, put BOS in the first slot of every chunk, run each chunk from
+ * an empty cache, and add the negative log-likelihood of the tokens at
+ * positions n_ctx/2+1 .. n_ctx-1, each predicted from the position before it
+ * (n_ctx - 1 - n_ctx/2 predictions per chunk). PPL = exp(total NLL / count);
+ * the running value is printed after every chunk like llama.cpp's [1]x,[2]y.
+ * We also report bits per byte and per character of the scored text.
+ */
 #include "harness/hrn.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/eng.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--threads N] [--json]\n"
+		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, default 512,\n"
+		     "each from an empty cache; the second half of every chunk is scored).\n");
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static char *read_text(const char *path, size_t *len, struct mrl_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (n < cap)
+			break;
+		char *nb = realloc(buf, 2 * cap + 1);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	if (!buf)
+		mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	else if (ferror(f)) {
+		mrl_err_set(err, MRL_EIO, "%s: read error", path);
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+		*len = n;
+	}
+	fclose(f);
+	return buf;
+}
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+/* Bytes and characters of the text of ids[1..n) (ids[0] is the context token:
+ * detokenizing with it and subtracting it keeps the leading space right). */
+static int span_size(struct eng_model *m, const int32_t *ids, size_t n, size_t *bytes, size_t *chars,
+		     struct mrl_err *err)
+{
+	char *a = NULL, *b = NULL;
+	size_t la = 0, lb = 0;
+	int rc = eng_detokenize(m, ids, n, &a, &la, err);
+	if (!rc)
+		rc = eng_detokenize(m, ids, 1, &b, &lb, err);
+	if (!rc) {
+		size_t k = lb <= la ? lb : la;
+		*bytes = la - k;
+		*chars = utf8_chars(a + k, la - k);
+	}
+	free(a);
+	free(b);
+	return rc;
+}
+
 int hrn_cmd_perplexity(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "merilo perplexity: not built yet\n");
-	return HRN_EXIT_RUNTIME;
+	const char *model_path = NULL, *file = NULL;
+	long n_ctx = 512, n_threads = 0;
+	bool as_json = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_val = i + 1 < argc;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return HRN_EXIT_OK;
+		} else if (!strcmp(a, "--model") && has_val) {
+			model_path = argv[++i];
+		} else if (!strcmp(a, "--file") && has_val) {
+			file = argv[++i];
+		} else if (!strcmp(a, "--ctx") && has_val) {
+			if (parse_int(argv[++i], 4, 1 << 20, &n_ctx))
+				return hrn_usage_error("perplexity", "--ctx wants an integer in 4..1048576, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--threads") && has_val) {
+			if (parse_int(argv[++i], 0, 1024, &n_threads))
+				return hrn_usage_error("perplexity", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--json")) {
+			as_json = true;
+		} else {
+			return hrn_usage_error("perplexity", "unknown or incomplete option '%s'", a);
+		}
+	}
+	if (!model_path || !file)
+		return hrn_usage_error("perplexity", "--model and --file are required");
+
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	char *text = NULL;
+	int32_t *toks = NULL;
+	float *logits = NULL;
+	double *cumulative = NULL;
+	json_t *out_json = NULL;
+	int ret = HRN_EXIT_OK;
+	size_t text_len = 0, n_tok = 0;
+
+	struct eng_open_opts opts = { .n_threads = (int)n_threads };
+	if (eng_model_open(&m, model_path, &opts, &err))
+		goto fail;
+	struct eng_model_desc d;
+	eng_model_describe(m, &d);
+	if (!(text = read_text(file, &text_len, &err)))
+		goto fail;
+	if (eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
+		goto fail;
+	if (n_tok < 2 * (size_t)n_ctx) {
+		mrl_err_set(&err, MRL_EINPUT, "%s: %zu tokens; perplexity with --ctx %ld needs at least %ld", file,
+			    n_tok, n_ctx, 2 * n_ctx);
+		goto fail;
+	}
+	if (eng_ctx_new(&c, m, (uint32_t)n_ctx, &err))
+		goto fail;
+	const size_t n_chunks = n_tok / (size_t)n_ctx, first = (size_t)n_ctx / 2, nv = d.n_vocab;
+	logits = malloc((size_t)n_ctx * nv * sizeof *logits);
+	cumulative = calloc(n_chunks, sizeof *cumulative);
+	int32_t *chunk = malloc((size_t)n_ctx * sizeof *chunk);
+	if (!logits || !cumulative || !chunk) {
+		free(chunk);
+		mrl_err_set(&err, MRL_ENOMEM, "perplexity: out of memory");
+		goto fail;
+	}
+	if (!as_json)
+		printf("perplexity: %zu tokens, %zu chunks of %ld, scoring the last %zu of each\n", n_tok, n_chunks,
+		       n_ctx, (size_t)n_ctx - 1 - first);
+	double nll = 0, nll2 = 0;
+	size_t count = 0, scored_bytes = 0, scored_chars = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t ci = 0; ci < n_chunks; ci++) {
+		const size_t start = ci * (size_t)n_ctx;
+		memcpy(chunk, toks + start, (size_t)n_ctx * sizeof *chunk);
+		if (d.add_bos && d.bos_id >= 0)
+			chunk[0] = d.bos_id;
+		eng_ctx_truncate(c, 0);
+		if (eng_decode(c, chunk, (size_t)n_ctx, logits, true, &err)) {
+			free(chunk);
+			goto fail;
+		}
+		for (size_t i = first; i + 1 < (size_t)n_ctx; i++) {
+			const float *row = logits + i * nv;
+			float max = row[0];
+			for (size_t k = 1; k < nv; k++)
+				if (row[k] > max)
+					max = row[k];
+			double sum = 0;
+			for (size_t k = 0; k < nv; k++)
+				sum += expf(row[k] - max);
+			const double v = -((double)(row[toks[start + i + 1]] - max) - log(sum));
+			nll += v;
+			nll2 += v * v;
+			count++;
+		}
+		size_t b = 0, ch = 0;
+		if (span_size(m, toks + start + first, (size_t)n_ctx - first, &b, &ch, &err)) {
+			free(chunk);
+			goto fail;
+		}
+		scored_bytes += b;
+		scored_chars += ch;
+		cumulative[ci] = exp(nll / (double)count);
+		if (!as_json) {
+			printf("[%zu]%.4f,", ci + 1, cumulative[ci]);
+			fflush(stdout);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(chunk);
+	const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+	const double mean = nll / (double)count, ppl = exp(mean);
+	double var = nll2 / (double)count - mean * mean, ppl_err = 0;
+	if (var > 0 && count > 1)
+		ppl_err = ppl * sqrt(var / (double)(count - 1));
+	const double bits = nll / log(2.0);
+	const double bpb = scored_bytes ? bits / (double)scored_bytes : 0, bpc = scored_chars ? bits / (double)scored_chars : 0;
+	if (as_json) {
+		json_t *cum = json_array();
+		for (size_t ci = 0; ci < n_chunks; ci++)
+			json_array_append_new(cum, json_real(cumulative[ci]));
+		out_json = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:o, s:f, s:f, s:I, s:I, s:i, s:f}",
+				     "model", model_path, "file", file, "n_ctx", (int)n_ctx, "n_tokens",
+				     (json_int_t)n_tok, "n_chunks", (json_int_t)n_chunks, "n_scored", (json_int_t)count,
+				     "nll", nll, "perplexity", ppl, "perplexity_err", ppl_err, "cumulative", cum,
+				     "bits_per_byte", bpb, "bits_per_char", bpc, "scored_bytes",
+				     (json_int_t)scored_bytes, "scored_chars", (json_int_t)scored_chars, "threads",
+				     (int)n_threads, "seconds", seconds);
+		if (!out_json || json_dumpf(out_json, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10))) {
+			mrl_err_set(&err, MRL_ERUNTIME, "perplexity: cannot write JSON");
+			goto fail;
+		}
+		printf("\n");
+	} else {
+		printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, ppl_err);
+		printf("scored %zu tokens (%zu bytes, %zu characters) in %.2f s\n", count, scored_bytes, scored_chars,
+		       seconds);
+		printf("bits per byte: %.4f\nbits per character: %.4f\n", bpb, bpc);
+		printf("perplexity: %.4f\n", ppl);
+	}
+	goto out;
+fail:
+	ret = hrn_report(&err);
+out:
+	json_decref(out_json);
+	free(cumulative);
+	free(logits);
+	free(toks);
+	free(text);
+	eng_ctx_free(c);
+	eng_model_close(m);
+	return ret;
 }

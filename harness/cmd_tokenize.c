@@ -1,9 +1,184 @@
-/* cmd_tokenize.c — placeholder until its issue lands; replaced by the real command. */
+/* cmd_tokenize.c — `merilo tokenize`: print the token ids (or pieces) of a text.
+ *
+ * The text is a command-line argument or a whole file (newlines included: one
+ * text, one output line). With --lines every input line is tokenized on its own
+ * and gives one output line. The model may be a vocabulary-only GGUF; only the
+ * tokenizer is loaded. BOS is prepended when the model's metadata says so
+ * (tokenizer.ggml.add_bos_token), unless --no-bos.
+ */
 #include "harness/hrn.h"
+#include "engine/eng.h"
+#include "common/fileio.h"
+
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TEXT_BYTES ((size_t)512 << 20)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: merilo tokenize --model MODEL.gguf [--no-bos] [--lines] [--pieces] (--file FILE | TEXT)\n"
+		"Print the token ids of a text, space-separated, on one line.\n"
+		"  --model M   a GGUF model or a vocabulary-only GGUF\n"
+		"  --file F    tokenize the whole file as one text (newlines included); '-' reads stdin\n"
+		"  --lines     tokenize each line on its own: one output line per input line\n"
+		"  --pieces    print the vocabulary pieces instead of ids (bytes < 0x20, space, 0x7f\n"
+		"              and backslash are written as \\xHH)\n"
+		"  --no-bos    do not prepend BOS even if the model's metadata asks for it\n"
+		"exit codes: 0 success, 2 usage error, 3 missing or bad model or text file, 4 runtime failure\n");
+}
+
+static int read_stdin(char **data, size_t *len, struct mrl_err *err)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory reading stdin");
+	for (;;) {
+		if (n + 1 == cap) {
+			if (cap >= MAX_TEXT_BYTES) {
+				free(buf);
+				return mrl_err_set(err, MRL_EINPUT, "stdin: more than %zu bytes", MAX_TEXT_BYTES);
+			}
+			char *p = realloc(buf, cap * 2);
+			if (!p) {
+				free(buf);
+				return mrl_err_set(err, MRL_ENOMEM, "out of memory reading stdin");
+			}
+			buf = p;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - 1 - n, stdin);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(stdin)) {
+		free(buf);
+		return mrl_err_set(err, MRL_EIO, "stdin: read error");
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static void put_piece(const char *p, FILE *out)
+{
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c == 0x7f || c == '\\')
+			fprintf(out, "\\x%02X", c);
+		else
+			fputc(c, out);
+	}
+}
+
+/* Tokenize one text and print one line. */
+static int print_tokens(const struct eng_model *m, const char *text, size_t len, bool add_bos, bool pieces,
+			struct mrl_err *err)
+{
+	int32_t *ids = NULL;
+	size_t n = 0;
+	int rc = eng_tokenize(m, text, len, add_bos, &ids, &n, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputc(' ', stdout);
+		if (pieces) {
+			const char *p = eng_token_piece(m, ids[i]);
+			put_piece(p ? p : "", stdout);
+		} else {
+			printf("%d", ids[i]);
+		}
+	}
+	fputc('\n', stdout);
+	free(ids);
+	return 0;
+}
+
 int hrn_cmd_tokenize(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "merilo tokenize: not built yet\n");
-	return HRN_EXIT_RUNTIME;
+	const char *model_path = NULL, *file = NULL, *text_arg = NULL;
+	bool no_bos = false, lines = false, pieces = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return HRN_EXIT_OK;
+		} else if (!strcmp(a, "--model") || !strcmp(a, "--file")) {
+			if (i + 1 >= argc)
+				return hrn_usage_error("tokenize", "%s needs a value", a);
+			if (!strcmp(a, "--model"))
+				model_path = argv[++i];
+			else
+				file = argv[++i];
+		} else if (!strcmp(a, "--no-bos")) {
+			no_bos = true;
+		} else if (!strcmp(a, "--lines")) {
+			lines = true;
+		} else if (!strcmp(a, "--pieces")) {
+			pieces = true;
+		} else if (!strcmp(a, "--")) {
+			if (i + 2 != argc || text_arg)
+				return hrn_usage_error("tokenize", "expected one TEXT after '--'");
+			text_arg = argv[++i];
+		} else if (a[0] == '-' && a[1]) {
+			return hrn_usage_error("tokenize", "unknown option '%s'", a);
+		} else if (text_arg) {
+			return hrn_usage_error("tokenize", "one TEXT at a time (quote it): '%s' and '%s'", text_arg, a);
+		} else {
+			text_arg = a;
+		}
+	}
+	if (!model_path)
+		return hrn_usage_error("tokenize", "--model is required");
+	if (file && text_arg)
+		return hrn_usage_error("tokenize", "give either --file or a TEXT, not both");
+	if (!file && !text_arg)
+		return hrn_usage_error("tokenize", "nothing to tokenize: give --file FILE or a TEXT");
+
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+	/* read the text first: a missing text file is reported before any model work */
+	if (file) {
+		rc = strcmp(file, "-") ? mrl_read_file(file, MAX_TEXT_BYTES, &data, &len, &err) : read_stdin(&data, &len, &err);
+		if (rc)
+			goto out;
+	}
+	struct eng_open_opts opts = { .vocab_only = true };
+	if ((rc = eng_model_open(&m, model_path, &opts, &err)))
+		goto out;
+	struct eng_model_desc desc;
+	eng_model_describe(m, &desc);
+	bool add_bos = desc.add_bos && !no_bos;
+	const char *text = file ? data : text_arg;
+	if (!file)
+		len = strlen(text_arg);
+	if (!lines) {
+		rc = print_tokens(m, text, len, add_bos, pieces, &err);
+	} else {
+		size_t pos = 0;
+		while (pos < len && !rc) {
+			const char *nl = memchr(text + pos, '\n', len - pos);
+			size_t end = nl ? (size_t)(nl - text) : len;
+			rc = print_tokens(m, text + pos, end - pos, add_bos, pieces, &err);
+			pos = end + 1;
+		}
+	}
+	if (rc)
+		goto out;
+	if (fflush(stdout) || ferror(stdout))
+		rc = mrl_err_set(&err, MRL_ERUNTIME, "tokenize: error writing the output");
+out:
+	free(data);
+	eng_model_close(m);
+	return rc ? hrn_report(&err) : HRN_EXIT_OK;
 }

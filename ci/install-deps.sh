@@ -1,0 +1,16 @@
+#!/bin/sh
+# Install the Debian packages merilo needs to build, test and draw plots.
+# Idempotent: installs only what is missing; uses sudo when not root.
+set -eu
+PKGS="build-essential pkg-config libjansson-dev libutf8proc-dev libpcre2-dev libpapi-dev gnuplot-nox perl"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && { echo "deps: all present"; exit 0; }
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y --no-install-recommends $missing

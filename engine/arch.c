@@ -1,0 +1,274 @@
+/* arch.c — architecture configuration from GGUF metadata, and weight binding.
+ *
+ * One table lists the architectures the forward pass runs and the flags that
+ * set them apart (norm kind, FFN kind, rope layout, qkv biases, learned
+ * positions). Adding Qwen2, GPT-2 or Gemma is a new row plus the small kernels
+ * its flags select, not a second forward pass. Every hyperparameter comes from
+ * "<arch>.*" metadata; every tensor is checked for presence, shape and type
+ * before the forward pass may touch it.
+ */
+#include "engine/eng_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/types.h"
+
+struct arch_def {
+	const char *name;
+	enum eng_arch_id id;
+	enum eng_norm_kind norm;
+	enum eng_ffn_kind ffn;
+	enum eng_rope_kind rope;
+	bool qkv_bias, learned_pos;
+};
+
+static const struct arch_def arch_defs[] = {
+	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, false, false },
+};
+
+#define N_ARCH (sizeof arch_defs / sizeof arch_defs[0])
+
+static int get_req_u32(const struct gguf_ctx *g, const char *arch, const char *suffix, uint32_t *out,
+		       const char *path, struct mrl_err *err)
+{
+	char key[128];
+	snprintf(key, sizeof key, "%s.%s", arch, suffix);
+	int rc = gguf_get_u32(g, key, out, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: required metadata key '%s' is missing", path, key);
+	if (*out == 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata key '%s' is 0", path, key);
+	return 0;
+}
+
+/* Optional key: leaves *out untouched when absent. */
+static int get_opt_u32(const struct gguf_ctx *g, const char *arch, const char *suffix, uint32_t *out,
+		       struct mrl_err *err)
+{
+	char key[128];
+	snprintf(key, sizeof key, "%s.%s", arch, suffix);
+	int rc = gguf_get_u32(g, key, out, err);
+	return rc < 0 ? rc : 0;
+}
+
+static int get_opt_f32(const struct gguf_ctx *g, const char *arch, const char *suffix, float *out,
+		       struct mrl_err *err)
+{
+	char key[128];
+	snprintf(key, sizeof key, "%s.%s", arch, suffix);
+	int rc = gguf_get_f32(g, key, out, err);
+	return rc < 0 ? rc : 0;
+}
+
+int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char *path,
+		    struct mrl_err *err)
+{
+	memset(cfg, 0, sizeof *cfg);
+	struct gguf_str a;
+	int rc = gguf_get_str(g, "general.architecture", &a, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: required metadata key 'general.architecture' is missing",
+				   path);
+	const struct arch_def *def = NULL;
+	for (size_t i = 0; i < N_ARCH; i++)
+		if (gguf_str_eq(a, arch_defs[i].name))
+			def = &arch_defs[i];
+	if (!def) {
+		char supported[256] = "";
+		for (size_t i = 0; i < N_ARCH; i++) {
+			if (i)
+				strncat(supported, ", ", sizeof supported - strlen(supported) - 1);
+			strncat(supported, arch_defs[i].name, sizeof supported - strlen(supported) - 1);
+		}
+		int len = a.len > 64 ? 64 : (int)a.len;
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: unsupported architecture '%.*s' (supported: %s)",
+				   path, len, a.ptr, supported);
+	}
+	const char *an = def->name;
+	cfg->arch = def->id;
+	cfg->arch_name = def->name;
+	cfg->norm = def->norm;
+	cfg->ffn = def->ffn;
+	cfg->rope = def->rope;
+	cfg->qkv_bias = def->qkv_bias;
+	cfg->learned_pos = def->learned_pos;
+
+	if ((rc = get_req_u32(g, an, "context_length", &cfg->n_ctx_train, path, err)) ||
+	    (rc = get_req_u32(g, an, "embedding_length", &cfg->n_embd, path, err)) ||
+	    (rc = get_req_u32(g, an, "block_count", &cfg->n_layer, path, err)) ||
+	    (rc = get_req_u32(g, an, "feed_forward_length", &cfg->n_ff, path, err)) ||
+	    (rc = get_req_u32(g, an, "attention.head_count", &cfg->n_head, path, err)))
+		return rc;
+	cfg->n_head_kv = cfg->n_head;
+	if ((rc = get_opt_u32(g, an, "attention.head_count_kv", &cfg->n_head_kv, err)))
+		return rc;
+	if (cfg->n_head_kv == 0 || cfg->n_head % cfg->n_head_kv)
+		return mrl_err_set(err, MRL_EINPUT,
+				   "%s: metadata '%s.attention.head_count_kv' = %" PRIu32
+				   " does not divide head_count %" PRIu32, path, an, cfg->n_head_kv, cfg->n_head);
+	if (cfg->n_embd % cfg->n_head)
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.embedding_length' = %" PRIu32
+				   " is not a multiple of head_count %" PRIu32, path, an, cfg->n_embd, cfg->n_head);
+	cfg->head_dim = cfg->n_embd / cfg->n_head;
+	uint32_t key_len = cfg->head_dim, val_len = cfg->head_dim;
+	if ((rc = get_opt_u32(g, an, "attention.key_length", &key_len, err)) ||
+	    (rc = get_opt_u32(g, an, "attention.value_length", &val_len, err)))
+		return rc;
+	if (key_len != val_len || key_len == 0 || key_len > 4096)
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.attention.key_length' (%" PRIu32
+				   ") and value_length (%" PRIu32 ") must be equal and in 1..4096",
+				   path, an, key_len, val_len);
+	cfg->head_dim = key_len;
+	cfg->n_rot = cfg->head_dim;
+	if ((rc = get_opt_u32(g, an, "rope.dimension_count", &cfg->n_rot, err)))
+		return rc;
+	if (cfg->rope != ENG_ROPE_NONE && (cfg->n_rot > cfg->head_dim || cfg->n_rot % 2 || cfg->n_rot == 0))
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.dimension_count' = %" PRIu32
+				   " must be even and at most the head size %" PRIu32, path, an, cfg->n_rot,
+				   cfg->head_dim);
+	cfg->rope_freq_base = 10000.0f;
+	if ((rc = get_opt_f32(g, an, "rope.freq_base", &cfg->rope_freq_base, err)))
+		return rc;
+	if (!(cfg->rope_freq_base > 0.0f))
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.freq_base' must be positive", path, an);
+	const char *eps_key = cfg->norm == ENG_NORM_RMS ? "attention.layer_norm_rms_epsilon"
+							: "attention.layer_norm_epsilon";
+	char key[128];
+	snprintf(key, sizeof key, "%s.%s", an, eps_key);
+	rc = gguf_get_f32(g, key, &cfg->norm_eps, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: required metadata key '%s' is missing", path, key);
+	if (!(cfg->norm_eps >= 0.0f && cfg->norm_eps < 1.0f))
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s' = %g is out of range", path, key,
+				   (double)cfg->norm_eps);
+	/* Sizes that make products overflow 32 bits are not a real model. */
+	if (cfg->n_embd > (1u << 16) || cfg->n_ff > (1u << 20) || cfg->n_layer > 4096 || cfg->n_head > 4096)
+		return mrl_err_set(err, MRL_EINPUT, "%s: implausible hyperparameters (n_embd %" PRIu32
+				   ", n_ff %" PRIu32 ", n_layer %" PRIu32 ", n_head %" PRIu32 ")",
+				   path, cfg->n_embd, cfg->n_ff, cfg->n_layer, cfg->n_head);
+	cfg->n_embd_q = cfg->n_head * cfg->head_dim;
+	cfg->n_embd_kv = cfg->n_head_kv * cfg->head_dim;
+	/* n_vocab is taken from token_embd.weight when the weights are bound. */
+	return 0;
+}
+
+/* Bind one tensor by name; ne1 == 0 means "a vector of ne0". want_f32 for norm
+ * weights and biases (the forward pass reads them as floats). */
+static int bind(struct eng_tensor *t, const struct gguf_ctx *g, const char *name, uint64_t ne0,
+		uint64_t ne1, bool want_f32, bool optional, const char *path, struct mrl_err *err)
+{
+	memset(t, 0, sizeof *t);
+	const struct gguf_tensor *gt = gguf_find_tensor(g, name);
+	if (!gt) {
+		if (optional)
+			return 0;
+		return mrl_err_set(err, MRL_EINPUT, "%s: required tensor '%s' is missing", path, name);
+	}
+	bool is_vec = ne1 == 0;
+	uint64_t want1 = is_vec ? 1 : ne1;
+	bool dims_ok = gt->ne[0] == ne0 && gt->ne[1] == want1 && gt->ne[2] == 1 && gt->ne[3] == 1 &&
+		       (is_vec ? gt->n_dims == 1 : gt->n_dims <= 2);
+	if (!dims_ok)
+		return mrl_err_set(err, MRL_EINPUT,
+				   "%s: tensor '%s' has shape [%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
+				   "], expected [%" PRIu64 ", %" PRIu64 "]", path, name, gt->ne[0], gt->ne[1],
+				   gt->ne[2], gt->ne[3], ne0, want1);
+	if (want_f32 && gt->type != ENG_TYPE_F32)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: tensor '%s' has type %s, expected f32", path, name,
+				   eng_type_name(gt->type));
+	if (!eng_type_supported(gt->type))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: tensor '%s' has type %s, which merilo cannot compute "
+				   "with (supported: f32, f16, bf16, q8_0, q4_0)", path, name, eng_type_name(gt->type));
+	uint64_t row_bytes;
+	if (eng_row_size(gt->type, ne0, &row_bytes))
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s': row of %" PRIu64 " elements is not a whole "
+				   "number of %s blocks", path, name, ne0, eng_type_name(gt->type));
+	if (row_bytes * want1 / want1 != row_bytes || row_bytes * want1 > gt->nbytes)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s': data size %" PRIu64 " is smaller than its "
+				   "shape needs", path, name, gt->nbytes);
+	t->data = gt->data;
+	t->type = gt->type;
+	t->ne0 = ne0;
+	t->ne1 = want1;
+	t->row_bytes = row_bytes;
+	return 0;
+}
+
+int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const struct gguf_ctx *g,
+		     const char *path, struct mrl_err *err)
+{
+	memset(w, 0, sizeof *w);
+	int rc;
+	const struct gguf_tensor *te = gguf_find_tensor(g, "token_embd.weight");
+	if (!te)
+		return mrl_err_set(err, MRL_EINPUT, "%s: required tensor 'token_embd.weight' is missing", path);
+	uint64_t n_vocab = te->ne[1];
+	if (n_vocab == 0 || n_vocab > INT32_MAX)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensor 'token_embd.weight' has %" PRIu64 " rows", path,
+				   n_vocab);
+	uint64_t d = cfg->n_embd, dq = cfg->n_embd_q, dkv = cfg->n_embd_kv, ff = cfg->n_ff;
+	if ((rc = bind(&w->tok_embd, g, "token_embd.weight", d, n_vocab, false, false, path, err)) ||
+	    (rc = bind(&w->output_norm, g, "output_norm.weight", d, 0, true, false, path, err)) ||
+	    (rc = bind(&w->output, g, "output.weight", d, n_vocab, false, true, path, err)))
+		return rc;
+	w->tok_embd.name = "token_embd.weight";
+	w->output_norm.name = "output_norm.weight";
+	if (!w->output.data) {
+		w->output = w->tok_embd;
+		w->tied_output = true;
+	} else {
+		w->output.name = "output.weight";
+	}
+	w->layers = calloc(cfg->n_layer, sizeof *w->layers);
+	if (!w->layers)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	for (uint32_t il = 0; il < cfg->n_layer; il++) {
+		struct eng_layer *L = &w->layers[il];
+		struct {
+			struct eng_tensor *t;
+			const char *suffix;
+			uint64_t ne0, ne1;
+			bool f32, optional;
+		} specs[] = {
+			{ &L->attn_norm, "attn_norm.weight", d, 0, true, false },
+			{ &L->wq, "attn_q.weight", d, dq, false, false },
+			{ &L->wk, "attn_k.weight", d, dkv, false, false },
+			{ &L->wv, "attn_v.weight", d, dkv, false, false },
+			{ &L->wo, "attn_output.weight", dq, d, false, false },
+			{ &L->bq, "attn_q.bias", dq, 0, true, !cfg->qkv_bias },
+			{ &L->bk, "attn_k.bias", dkv, 0, true, !cfg->qkv_bias },
+			{ &L->bv, "attn_v.bias", dkv, 0, true, !cfg->qkv_bias },
+			{ &L->ffn_norm, "ffn_norm.weight", d, 0, true, false },
+			{ &L->ffn_gate, "ffn_gate.weight", d, ff, false, cfg->ffn != ENG_FFN_SWIGLU },
+			{ &L->ffn_up, "ffn_up.weight", d, ff, false, false },
+			{ &L->ffn_down, "ffn_down.weight", ff, d, false, false },
+		};
+		for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+			char name[96];
+			snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", il, specs[i].suffix);
+			rc = bind(specs[i].t, g, name, specs[i].ne0, specs[i].ne1, specs[i].f32, specs[i].optional,
+				  path, err);
+			if (rc)
+				return rc;
+		}
+		if (!cfg->qkv_bias && (L->bq.data || L->bk.data || L->bv.data))
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: layer %" PRIu32 " has q/k/v biases, which "
+					   "architecture '%s' does not use", path, il, cfg->arch_name);
+	}
+	return 0;
+}
+
+void eng_weights_release(struct eng_weights *w)
+{
+	free(w->layers);
+	w->layers = NULL;
+}

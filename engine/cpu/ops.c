@@ -1,0 +1,317 @@
+/* ops.c — the CPU backend: struct eng_ops on plain float arrays.
+ *
+ * The arithmetic follows ggml's CPU kernels where that matters for matching
+ * llama.cpp's numbers: RMSNorm sums squares in double, RoPE advances theta by
+ * repeated multiplication with base^(-2/n_rot), softmax sums exp in double,
+ * the KV cache is f16 with the query and the attention weights rounded to f16
+ * before their dot products (ggml's f16 mul_mat converts its f32 operand), and
+ * quantized weights dot a Q8_0-quantized activation.
+ *
+ * Parallelism: matmul splits weight rows, attention splits (token, head)
+ * pairs, over the context's pool. Every output element is computed by one
+ * thread with a summation order that depends on neither the thread count nor
+ * the number of tokens in the batch.
+ */
+#include "engine/eng_int.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "engine/types.h"
+
+#if defined(__AVX2__) && defined(__F16C__)
+#include <immintrin.h>
+#define OPS_F16C 1
+#else
+#define OPS_F16C 0
+#endif
+
+/* Round through f16 and back (what ggml's f32 -> f16 operand conversion keeps). */
+static inline float round_f16(float x)
+{
+	return eng_f16_to_f32(eng_f32_to_f16(x));
+}
+
+/* ---- matmul ---- */
+
+struct mm_job {
+	struct eng_exec *ex;
+	const struct eng_tensor *w;
+	const float *x;         /* n_tok rows of ne0 */
+	const void *xq;         /* converted activations (Q8_0 rows or f16-rounded floats) or NULL */
+	size_t xq_row_bytes;
+	int n_tok;
+	float *out;
+	size_t out_stride;
+	eng_vec_dot_fn dot;
+	eng_vec_dot_q8_fn dot_q8;
+};
+
+static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
+{
+	(void)tid;
+	struct mm_job *j = arg;
+	int64_t n = (int64_t)j->w->ne0;
+	for (int64_t t = t0; t < t1; t++) {
+		const float *xr = j->x + t * n;
+		void *dst = (char *)j->ex->xq + (size_t)t * j->xq_row_bytes;
+		if (j->dot_q8) {
+			eng_quantize_row_q8_0(xr, dst, n);
+		} else {
+			float *d = dst;
+			for (int64_t i = 0; i < n; i++)
+				d[i] = round_f16(xr[i]);
+		}
+	}
+}
+
+/* Rows r0..r1 of W against every token: the weight row stays in cache while
+ * all batch rows pass by it. */
+static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
+{
+	(void)tid;
+	struct mm_job *j = arg;
+	const struct eng_tensor *w = j->w;
+	int64_t n = (int64_t)w->ne0;
+	for (int64_t r = r0; r < r1; r++) {
+		const void *row = (const char *)w->data + (size_t)r * w->row_bytes;
+		if (j->dot_q8) {
+			for (int t = 0; t < j->n_tok; t++)
+				j->out[(size_t)t * j->out_stride + r] =
+					j->dot_q8(n, row, (const char *)j->xq + (size_t)t * j->xq_row_bytes);
+		} else {
+			const float *x = j->xq ? (const float *)j->xq : j->x;
+			for (int t = 0; t < j->n_tok; t++)
+				j->out[(size_t)t * j->out_stride + r] = j->dot(n, row, x + (size_t)t * n);
+		}
+	}
+}
+
+static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const float *x, int n_tok,
+		       float *out, size_t out_stride)
+{
+	const struct eng_type_traits *tt = eng_type_get(w->type);
+	struct mm_job j = { .ex = ex, .w = w, .x = x, .n_tok = n_tok, .out = out, .out_stride = out_stride,
+			    .dot = tt->vec_dot };
+	if (ex->q8_act && tt->vec_dot_q8) {
+		j.dot_q8 = tt->vec_dot_q8;
+		j.xq_row_bytes = (size_t)(w->ne0 / ENG_QK8_0) * sizeof(struct eng_block_q8_0);
+	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
+		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
+	}
+	if (j.xq_row_bytes) {
+		/* ctx_new sized xq for n_ubatch rows of the widest input */
+		j.xq = ex->xq;
+		eng_pool_run(ex->pool, mm_prepare_task, &j, n_tok);
+	}
+	eng_pool_run(ex->pool, mm_task, &j, (int64_t)w->ne1);
+}
+
+/* ---- element-wise and row ops (cheap: run on the calling thread) ---- */
+
+static void cpu_get_rows(struct eng_exec *ex, const struct eng_tensor *w, const int32_t *ids, int n,
+			 float *out)
+{
+	(void)ex;
+	const struct eng_type_traits *tt = eng_type_get(w->type);
+	for (int i = 0; i < n; i++)
+		tt->to_f32((const char *)w->data + (size_t)ids[i] * w->row_bytes, out + (size_t)i * w->ne0,
+			   (int64_t)w->ne0);
+}
+
+static void cpu_rmsnorm(struct eng_exec *ex, const float *x, const float *weight, int n_tok, int dim,
+			float eps, float *out)
+{
+	(void)ex;
+	for (int t = 0; t < n_tok; t++) {
+		const float *xr = x + (size_t)t * dim;
+		float *o = out + (size_t)t * dim;
+		double sum = 0.0;
+		for (int i = 0; i < dim; i++)
+			sum += (double)(xr[i] * xr[i]);
+		const float mean = (float)(sum / dim);
+		const float scale = 1.0f / sqrtf(mean + eps);
+		for (int i = 0; i < dim; i++)
+			o[i] = (xr[i] * scale) * weight[i];
+	}
+}
+
+static void cpu_rope(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
+		     uint32_t pos0, float freq_base, enum eng_rope_kind kind)
+{
+	(void)ex;
+	if (kind == ENG_ROPE_NONE)
+		return;
+	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
+	float cs[2 * 512];
+	for (int t = 0; t < n_tok; t++) {
+		float theta = (float)(pos0 + (uint32_t)t);
+		/* n_rot <= head_dim <= 4096 is checked at load; compute in slices of 512 pairs */
+		for (int base = 0; base < n_rot; base += 1024) {
+			int len = n_rot - base < 1024 ? n_rot - base : 1024;
+			for (int i0 = 0; i0 < len; i0 += 2) {
+				cs[i0] = cosf(theta);
+				cs[i0 + 1] = sinf(theta);
+				theta *= theta_scale;
+			}
+			for (int h = 0; h < n_head; h++) {
+				float *v = x + ((size_t)t * n_head + h) * head_dim;
+				for (int i0 = 0; i0 < len; i0 += 2) {
+					int a, b;
+					if (kind == ENG_ROPE_NORM) {
+						a = base + i0;
+						b = a + 1;
+					} else {
+						a = (base + i0) / 2;
+						b = a + n_rot / 2;
+					}
+					const float c = cs[i0], s = cs[i0 + 1];
+					const float x0 = v[a], x1 = v[b];
+					v[a] = x0 * c - x1 * s;
+					v[b] = x0 * s + x1 * c;
+				}
+			}
+		}
+	}
+}
+
+static void cpu_kv_store(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
+			 const float *k, const float *v)
+{
+	size_t n = (size_t)n_tok * kv->n_embd_kv, off = (size_t)pos0 * kv->n_embd_kv;
+	if (ex->kv_f16) {
+		uint16_t *kd = (uint16_t *)kv->k[il] + off, *vd = (uint16_t *)kv->v[il] + off;
+		for (size_t i = 0; i < n; i++) {
+			kd[i] = eng_f32_to_f16(k[i]);
+			vd[i] = eng_f32_to_f16(v[i]);
+		}
+	} else {
+		memcpy((float *)kv->k[il] + off, k, n * sizeof(float));
+		memcpy((float *)kv->v[il] + off, v, n * sizeof(float));
+	}
+}
+
+/* ---- attention ---- */
+
+struct att_job {
+	struct eng_exec *ex;
+	const struct eng_kv *kv;
+	int il;
+	const float *q;
+	uint32_t pos0;
+	int n_head, n_head_kv, head_dim;
+	float *out;
+	float scale;
+};
+
+/* out[d] += p * v[d] for an f16 row: lanes are independent (no reduction), so
+ * the vector and scalar paths give the same bits. */
+static inline void axpy_f16(int n, float p, const uint16_t *v, float *out)
+{
+	int d = 0;
+#if OPS_F16C
+	__m256 pv = _mm256_set1_ps(p);
+	for (; d + 8 <= n; d += 8) {
+		__m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + d)));
+		_mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_loadu_ps(out + d), _mm256_mul_ps(pv, vv)));
+	}
+#endif
+	for (; d < n; d++)
+		out[d] += p * eng_f16_to_f32(v[d]);
+}
+
+static inline void axpy_f32(int n, float p, const float *v, float *out)
+{
+	for (int d = 0; d < n; d++)
+		out[d] += p * v[d];
+}
+
+static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	struct att_job *j = arg;
+	struct eng_exec *ex = j->ex;
+	const int hd = j->head_dim, group = j->n_head / j->n_head_kv;
+	const size_t kv_dim = j->kv->n_embd_kv;
+	float *scores = ex->scores + (size_t)tid * ex->scores_stride;
+	float *qr = scores + ex->n_ctx;
+	const eng_vec_dot_fn dot = eng_type_get(ex->kv_f16 ? ENG_TYPE_F16 : ENG_TYPE_F32)->vec_dot;
+	for (int64_t item = i0; item < i1; item++) {
+		const int t = (int)(item / j->n_head), h = (int)(item % j->n_head);
+		const int kvh = h / group;
+		const uint32_t n_kv = j->pos0 + (uint32_t)t + 1;
+		const float *q = j->q + ((size_t)t * j->n_head + h) * hd;
+		for (int d = 0; d < hd; d++)
+			qr[d] = ex->kv_f16 ? round_f16(q[d]) : q[d];
+		float max = -INFINITY;
+		for (uint32_t p = 0; p < n_kv; p++) {
+			const void *krow = ex->kv_f16 ? (const void *)((const uint16_t *)j->kv->k[j->il] + p * kv_dim + (size_t)kvh * hd)
+						      : (const void *)((const float *)j->kv->k[j->il] + p * kv_dim + (size_t)kvh * hd);
+			float s = dot(hd, krow, qr) * j->scale;
+			scores[p] = s;
+			if (s > max)
+				max = s;
+		}
+		double sum = 0.0;
+		for (uint32_t p = 0; p < n_kv; p++) {
+			float e = expf(scores[p] - max);
+			scores[p] = e;
+			sum += (double)e;
+		}
+		const float inv = (float)(1.0 / sum);
+		float *o = j->out + ((size_t)t * j->n_head + h) * hd;
+		memset(o, 0, (size_t)hd * sizeof(float));
+		for (uint32_t p = 0; p < n_kv; p++) {
+			float w = scores[p] * inv;
+			if (ex->kv_f16)
+				axpy_f16(hd, round_f16(w), (const uint16_t *)j->kv->v[j->il] + p * kv_dim + (size_t)kvh * hd, o);
+			else
+				axpy_f32(hd, w, (const float *)j->kv->v[j->il] + p * kv_dim + (size_t)kvh * hd, o);
+		}
+	}
+}
+
+static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
+			  uint32_t pos0, int n_head, int n_head_kv, int head_dim, float *out)
+{
+	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .n_head = n_head,
+			     .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
+			     .scale = 1.0f / sqrtf((float)head_dim) };
+	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);
+}
+
+static void cpu_swiglu(struct eng_exec *ex, float *gate, const float *up, size_t n)
+{
+	(void)ex;
+	for (size_t i = 0; i < n; i++) {
+		float g = gate[i];
+		gate[i] = g / (1.0f + expf(-g)) * up[i];
+	}
+}
+
+static void cpu_add(struct eng_exec *ex, float *x, const float *y, size_t n)
+{
+	(void)ex;
+	for (size_t i = 0; i < n; i++)
+		x[i] += y[i];
+}
+
+static void cpu_add_row(struct eng_exec *ex, float *x, const float *b, int n_tok, int dim)
+{
+	(void)ex;
+	for (int t = 0; t < n_tok; t++)
+		for (int i = 0; i < dim; i++)
+			x[(size_t)t * dim + i] += b[i];
+}
+
+const struct eng_ops eng_cpu_ops = {
+	.name = "cpu",
+	.matmul = cpu_matmul,
+	.get_rows = cpu_get_rows,
+	.rmsnorm = cpu_rmsnorm,
+	.rope = cpu_rope,
+	.kv_store = cpu_kv_store,
+	.attention = cpu_attention,
+	.swiglu = cpu_swiglu,
+	.add = cpu_add,
+	.add_row = cpu_add_row,
+};

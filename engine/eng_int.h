@@ -1,0 +1,213 @@
+/* eng_int.h — declarations shared inside engine/ (not part of the public surface).
+ *
+ * The model handle is opaque to callers of eng.h; the tokenizer, the forward
+ * pass, the backends and the scoring code reach what they need of it here.
+ *
+ * Layering inside the engine:
+ *   model.c   — the handle: mmap, GGUF parse, vocabulary, tensor/metadata info
+ *   arch.c    — architecture configuration from metadata (struct eng_config)
+ *               and binding/checking of the weight tensors (struct eng_weights)
+ *   forward.c — the forward pass, written once against struct eng_ops
+ *   cpu/ops.c — the CPU implementation of struct eng_ops
+ *   threadpool.c — the per-context worker pool the CPU ops split work over
+ *   score.c   — eng_score on top of the forward pass
+ */
+#ifndef MRL_ENG_INT_H
+#define MRL_ENG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/eng.h"
+#include "engine/gguf.h"
+
+struct eng_vocab;
+
+/* The model's vocabulary (loaded at open). Owned by the model; lives as long as it. */
+const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
+
+/* ---- architecture configuration ---- */
+
+enum eng_arch_id { ENG_ARCH_LLAMA = 0 };
+enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
+enum eng_ffn_kind { ENG_FFN_SWIGLU = 0, ENG_FFN_GELU = 1 };
+/* ENG_ROPE_NORM: GGUF llama layout, adjacent pairs (x[2i], x[2i+1]);
+ * ENG_ROPE_NEOX: halves (x[i], x[i + n_rot/2]); ENG_ROPE_NONE: learned positions. */
+enum eng_rope_kind { ENG_ROPE_NONE = 0, ENG_ROPE_NORM = 1, ENG_ROPE_NEOX = 2 };
+
+/* Everything the forward pass needs to know about an architecture: sizes
+ * from the metadata, and flags that select the small kernels where
+ * architectures differ (so Qwen2, GPT-2, Gemma become configuration). */
+struct eng_config {
+	enum eng_arch_id arch;
+	const char *arch_name;      /* static string, e.g. "llama" */
+	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
+	uint32_t head_dim;          /* per-head size of q/k/v */
+	uint32_t n_rot;             /* rotated dims per head (<= head_dim, even) */
+	uint32_t n_embd_q;          /* n_head * head_dim */
+	uint32_t n_embd_kv;         /* n_head_kv * head_dim */
+	float rope_freq_base, norm_eps;
+	enum eng_norm_kind norm;
+	enum eng_ffn_kind ffn;
+	enum eng_rope_kind rope;
+	bool qkv_bias;              /* attn_q/k/v have .bias tensors (Qwen2) */
+	bool learned_pos;           /* position_embd.weight added to the embedding (GPT-2) */
+};
+
+/* Read the configuration for the file's general.architecture.
+ * MRL_EUNSUPPORTED for an architecture we do not run, MRL_EINPUT naming the key
+ * for a missing or unusable required key. path prefixes messages. */
+int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char *path,
+		    struct mrl_err *err);
+
+/* A weight tensor as the forward pass sees it: a row-major matrix of ne1 rows
+ * of ne0 elements (a vector has ne1 == 1), pointing into the mapping. */
+struct eng_tensor {
+	const char *name;     /* static name for the model-level tensors, NULL in layers */
+	const void *data;     /* NULL when an optional tensor is absent */
+	uint32_t type;        /* ggml type id */
+	uint64_t ne0, ne1;
+	uint64_t row_bytes;   /* bytes of one row of ne0 elements */
+};
+
+struct eng_layer {
+	struct eng_tensor attn_norm, wq, wk, wv, wo;
+	struct eng_tensor bq, bk, bv;        /* optional (qkv_bias) */
+	struct eng_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
+};
+
+struct eng_weights {
+	struct eng_tensor tok_embd;     /* (n_embd, n_vocab) */
+	struct eng_tensor output_norm;  /* (n_embd) */
+	struct eng_tensor output;       /* (n_embd, n_vocab); token_embd when tied */
+	bool tied_output;
+	struct eng_layer *layers;       /* n_layer entries, malloc'd; eng_weights_release */
+};
+
+/* Find every tensor the configuration needs and check its shape and type.
+ * MRL_EINPUT naming the tensor when one is missing or mismatched;
+ * MRL_EUNSUPPORTED for a type without kernels. */
+int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const struct gguf_ctx *g,
+		     const char *path, struct mrl_err *err);
+void eng_weights_release(struct eng_weights *w);
+
+/* ---- the model handle ---- */
+
+struct eng_model {
+	char *path;
+	void *map;
+	size_t map_size;
+	struct gguf_ctx *gguf;
+	struct eng_vocab *vocab;
+	bool has_weights;
+	struct eng_config cfg;       /* valid when has_weights */
+	struct eng_weights w;        /* valid when has_weights */
+	int n_threads;               /* resolved (>= 1) */
+	enum eng_backend backend;
+	char **tensor_names;         /* NUL-terminated copies, gguf_n_tensors entries */
+	char **meta_keys;            /* NUL-terminated copies, gguf_n_kv entries */
+	char *arch_str, *name_str, *tok_model_str;
+	struct eng_model_desc desc;
+};
+
+/* ---- thread pool ---- */
+
+struct eng_pool;
+/* A task body: process items [begin, end) as worker thread_idx (0 = the caller). */
+typedef void (*eng_task_fn)(void *arg, int64_t begin, int64_t end, int thread_idx);
+
+/* A pool of n_threads - 1 workers plus the calling thread. */
+int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err);
+void eng_pool_free(struct eng_pool *p);
+int eng_pool_n_threads(const struct eng_pool *p);
+/* Run fn over [0, n) split into one contiguous range per thread; returns when
+ * all ranges are done. Which thread gets which range never changes the result
+ * as long as fn computes each item independently. */
+void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n);
+
+/* ---- backend operations ---- */
+
+/* Per-context execution state of a backend (thread pool, scratch). */
+struct eng_exec {
+	struct eng_pool *pool;
+	int n_threads;
+	float *scores;        /* n_threads * scores_stride floats: attention scratch per thread */
+	size_t scores_stride; /* >= n_ctx + 2 * head_dim */
+	void *xq;             /* quantized/converted activations for matmul */
+	size_t xq_size;
+	uint32_t n_ctx;
+	bool kv_f16;          /* KV cache stored as f16 (llama.cpp's default) */
+	/* Activation paths (see docs/engine.md for which matches llama.cpp best):
+	 * q8_act: quantized weights dot a Q8_0-quantized activation (else f32);
+	 * f16_act: f16 weights dot an activation rounded to f16 (else f32). */
+	bool q8_act, f16_act;
+};
+
+/* The KV cache of one context: per layer, keys and values of n_ctx positions,
+ * each position a row of n_embd_kv elements (f16 or f32 per exec->kv_f16). */
+struct eng_kv {
+	void **k, **v;        /* n_layer buffers */
+	uint32_t n_layer, n_embd_kv, n_ctx;
+};
+
+/* The operations the forward pass is written against. Activations are float
+ * arrays of n_tok rows (token-major); every op computes each output element
+ * in one thread with a fixed order, independent of n_tok and of the thread
+ * count, so results are bit-identical across batch splits and thread counts. */
+struct eng_ops {
+	const char *name;
+	/* out[t * out_stride + r] = W[r] . x[t * w->ne0 ...] for t < n_tok, r < w->ne1. */
+	void (*matmul)(struct eng_exec *ex, const struct eng_tensor *w, const float *x, int n_tok,
+		       float *out, size_t out_stride);
+	/* out[i] = row ids[i] of w, dequantized (ids already range-checked). */
+	void (*get_rows)(struct eng_exec *ex, const struct eng_tensor *w, const int32_t *ids, int n,
+			 float *out);
+	/* out[t] = x[t] / rms(x[t]) * weight (weight f32, dim elements). */
+	void (*rmsnorm)(struct eng_exec *ex, const float *x, const float *weight, int n_tok, int dim,
+			float eps, float *out);
+	/* Rotate n_tok rows of n_head heads of head_dim; row t has position pos0 + t. */
+	void (*rope)(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
+		     uint32_t pos0, float freq_base, enum eng_rope_kind kind);
+	/* Write n_tok rows of k and v (n_embd_kv each) at positions pos0.. of layer il. */
+	void (*kv_store)(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
+			 const float *k, const float *v);
+	/* Causal grouped-query attention of n_tok queries at positions pos0.. over
+	 * the cache of layer il; out has n_head * head_dim per row. */
+	void (*attention)(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q,
+			  int n_tok, uint32_t pos0, int n_head, int n_head_kv, int head_dim, float *out);
+	/* gate[i] = silu(gate[i]) * up[i] */
+	void (*swiglu)(struct eng_exec *ex, float *gate, const float *up, size_t n);
+	/* x[i] += y[i] */
+	void (*add)(struct eng_exec *ex, float *x, const float *y, size_t n);
+	/* x[t][i] += b[i] for t < n_tok (biases, f32) */
+	void (*add_row)(struct eng_exec *ex, float *x, const float *b, int n_tok, int dim);
+};
+
+extern const struct eng_ops eng_cpu_ops;
+
+/* ---- context ---- */
+
+/* Activation buffers: allocated once per context for up to n_ubatch tokens. */
+struct eng_acts {
+	float *x, *xn, *q, *k, *v, *att, *tmp, *hg, *hu;
+};
+
+struct eng_ctx {
+	struct eng_model *m;
+	const struct eng_ops *ops;
+	struct eng_exec ex;
+	struct eng_kv kv;
+	struct eng_acts a;
+	uint32_t n_ctx, n_ubatch;
+	uint32_t pos;
+	int32_t *tokens;        /* n_ctx: the tokens whose K/V are cached (for prefix reuse) */
+	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
+};
+
+/* Run the forward pass over n tokens at the current position. When logits is
+ * non-NULL it receives n_vocab floats for the last token, or n rows when all_logits. */
+int eng_forward(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
+		struct mrl_err *err);
+
+#endif

@@ -1,0 +1,333 @@
+/* model.c — the model handle: map the GGUF file, parse it, load the
+ * vocabulary, read the architecture and bind the weights.
+ *
+ * Weights are never copied: the file is mmap'd read-only and every tensor
+ * points into the mapping, which the handle owns until eng_model_close().
+ * A GGUF without tensors (or opened with vocab_only) is a vocabulary-only
+ * model: it tokenizes, but has no architecture and cannot decode.
+ */
+#include "engine/eng_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/types.h"
+#include "engine/vocab.h"
+
+static char *dup_str(struct gguf_str s)
+{
+	char *p = malloc(s.len + 1);
+	if (p) {
+		memcpy(p, s.ptr, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
+static int map_file(struct eng_model *m, const char *path, struct mrl_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st)) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size < 8) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: file too short (%lld bytes) to be a GGUF model", path,
+				 (long long)st.st_size);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: file too big to map", path);
+		goto out;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		rc = mrl_err_set(err, e == ENOMEM ? MRL_ENOMEM : MRL_EIO,
+				 "%s: cannot map %lld bytes: %s%s", path, (long long)st.st_size, strerror(e),
+				 e == ENOMEM ? " (model too big for the available memory)" : "");
+		goto out;
+	}
+	m->map = p;
+	m->map_size = (size_t)st.st_size;
+out:
+	close(fd);
+	return rc;
+}
+
+static int resolve_threads(int n)
+{
+	if (n > 0)
+		return n;
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	return c > 0 ? (int)c : 1;
+}
+
+static int copy_names(struct eng_model *m, struct mrl_err *err)
+{
+	size_t nt = gguf_n_tensors(m->gguf), nk = gguf_n_kv(m->gguf);
+	m->tensor_names = calloc(nt ? nt : 1, sizeof *m->tensor_names);
+	m->meta_keys = calloc(nk ? nk : 1, sizeof *m->meta_keys);
+	if (!m->tensor_names || !m->meta_keys)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);
+	for (size_t i = 0; i < nt; i++)
+		if (!(m->tensor_names[i] = dup_str(gguf_tensor_at(m->gguf, i)->name)))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);
+	for (size_t i = 0; i < nk; i++)
+		if (!(m->meta_keys[i] = dup_str(gguf_kv_at(m->gguf, i)->key)))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);
+	return 0;
+}
+
+static char *opt_str(const struct gguf_ctx *g, const char *key)
+{
+	struct gguf_str s;
+	if (gguf_get_str(g, key, &s, NULL) == 0)
+		return dup_str(s);
+	return strdup("");
+}
+
+static void fill_desc(struct eng_model *m)
+{
+	struct eng_model_desc *d = &m->desc;
+	memset(d, 0, sizeof *d);
+	d->path = m->path;
+	d->arch = m->arch_str;
+	d->name = m->name_str;
+	d->tokenizer_model = m->tok_model_str;
+	d->has_weights = m->has_weights;
+	d->file_size = m->map_size;
+	for (size_t i = 0; i < gguf_n_tensors(m->gguf); i++) {
+		const struct gguf_tensor *t = gguf_tensor_at(m->gguf, i);
+		d->n_params += t->n_elements;
+		d->weight_bytes += t->nbytes;
+	}
+	d->bos_id = eng_vocab_bos(m->vocab);
+	d->eos_id = eng_vocab_eos(m->vocab);
+	d->unk_id = eng_vocab_unk(m->vocab);
+	d->pad_id = eng_vocab_pad(m->vocab);
+	d->add_bos = eng_vocab_add_bos(m->vocab);
+	d->n_vocab = eng_vocab_n_tokens(m->vocab);
+	if (m->has_weights) {
+		const struct eng_config *c = &m->cfg;
+		d->n_vocab = c->n_vocab;
+		d->n_ctx_train = c->n_ctx_train;
+		d->n_embd = c->n_embd;
+		d->n_layer = c->n_layer;
+		d->n_head = c->n_head;
+		d->n_head_kv = c->n_head_kv;
+		d->n_ff = c->n_ff;
+		d->n_rot = c->n_rot;
+		d->rope_freq_base = c->rope_freq_base;
+		d->norm_eps = c->norm_eps;
+		d->tied_output = m->w.tied_output;
+	}
+}
+
+int eng_model_open(struct eng_model **out, const char *path, const struct eng_open_opts *opts,
+		   struct mrl_err *err)
+{
+	*out = NULL;
+	struct eng_open_opts def = { 0 };
+	if (!opts)
+		opts = &def;
+	struct eng_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	int rc;
+	if (!(m->path = strdup(path))) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	if (opts->backend != ENG_BACKEND_CPU) {
+		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: the CUDA backend is not available in this build", path);
+		goto out;
+	}
+	m->backend = opts->backend;
+	m->n_threads = resolve_threads(opts->n_threads);
+	if ((rc = map_file(m, path, err)))
+		goto out;
+	if ((rc = gguf_parse(m->map, m->map_size, path, &m->gguf, err)))
+		goto out;
+	if ((rc = copy_names(m, err)))
+		goto out;
+	m->arch_str = opt_str(m->gguf, "general.architecture");
+	m->name_str = opt_str(m->gguf, "general.name");
+	m->tok_model_str = opt_str(m->gguf, "tokenizer.ggml.model");
+	if (!m->arch_str || !m->name_str || !m->tok_model_str) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	/* The architecture first: an unsupported one is the clearest message. */
+	m->has_weights = gguf_n_tensors(m->gguf) > 0 && !opts->vocab_only;
+	if (m->has_weights && (rc = eng_config_load(&m->cfg, m->gguf, path, err)))
+		goto out;
+	if ((rc = eng_vocab_load(&m->vocab, m->gguf, path, err)))
+		goto out;
+	if (m->has_weights) {
+		if ((rc = eng_weights_bind(&m->w, &m->cfg, m->gguf, path, err)))
+			goto out;
+		m->cfg.n_vocab = (uint32_t)m->w.tok_embd.ne1;
+		uint32_t nv = eng_vocab_n_tokens(m->vocab);
+		if (nv > m->cfg.n_vocab) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: the vocabulary has %" PRIu32 " tokens but "
+					 "'token_embd.weight' only %" PRIu32 " rows", path, nv, m->cfg.n_vocab);
+			goto out;
+		}
+	}
+	fill_desc(m);
+	*out = m;
+	m = NULL;
+	rc = 0;
+out:
+	eng_model_close(m);
+	return rc;
+}
+
+void eng_model_close(struct eng_model *m)
+{
+	if (!m)
+		return;
+	if (m->tensor_names)
+		for (size_t i = 0; m->gguf && i < gguf_n_tensors(m->gguf); i++)
+			free(m->tensor_names[i]);
+	if (m->meta_keys)
+		for (size_t i = 0; m->gguf && i < gguf_n_kv(m->gguf); i++)
+			free(m->meta_keys[i]);
+	free(m->tensor_names);
+	free(m->meta_keys);
+	eng_weights_release(&m->w);
+	eng_vocab_free(m->vocab);
+	gguf_free(m->gguf);
+	if (m->map)
+		munmap(m->map, m->map_size);
+	free(m->arch_str);
+	free(m->name_str);
+	free(m->tok_model_str);
+	free(m->path);
+	free(m);
+}
+
+const struct eng_vocab *eng_model_vocab(const struct eng_model *m)
+{
+	return m->vocab;
+}
+
+void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out)
+{
+	*out = m->desc;
+}
+
+size_t eng_model_n_tensors(const struct eng_model *m)
+{
+	return gguf_n_tensors(m->gguf);
+}
+
+void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out)
+{
+	memset(out, 0, sizeof *out);
+	if (i >= gguf_n_tensors(m->gguf))
+		return;
+	const struct gguf_tensor *t = gguf_tensor_at(m->gguf, i);
+	out->name = m->tensor_names[i];
+	out->type_name = eng_type_name(t->type);
+	out->n_dims = t->n_dims;
+	for (int k = 0; k < 4; k++)
+		out->ne[k] = t->ne[k];
+	out->nbytes = t->nbytes;
+}
+
+size_t eng_model_n_meta(const struct eng_model *m)
+{
+	return gguf_n_kv(m->gguf);
+}
+
+static const char *vtype_name(enum gguf_vtype t)
+{
+	static const char *const names[] = { "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool",
+					     "string", "array", "u64", "i64", "f64" };
+	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* Append a printable, escaped string (at most max bytes of it) to buf. */
+static void put_str(char *buf, size_t size, size_t *pos, struct gguf_str s, size_t max)
+{
+	size_t n = s.len < max ? s.len : max;
+	for (size_t i = 0; i < n && *pos + 5 < size; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c == '\n')
+			*pos += (size_t)snprintf(buf + *pos, size - *pos, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			*pos += (size_t)snprintf(buf + *pos, size - *pos, "\\x%02x", c);
+		else
+			buf[(*pos)++] = (char)c;
+	}
+	if (n < s.len && *pos + 4 < size)
+		*pos += (size_t)snprintf(buf + *pos, size - *pos, "...");
+	buf[*pos < size ? *pos : size - 1] = '\0';
+}
+
+static void put_scalar(char *buf, size_t size, size_t *pos, const struct gguf_kv *kv)
+{
+	int n = 0;
+	switch (kv->type) {
+	case GGUF_BOOL: n = snprintf(buf + *pos, size - *pos, "%s", kv->v.u ? "true" : "false"); break;
+	case GGUF_U8: case GGUF_U16: case GGUF_U32: case GGUF_U64:
+		n = snprintf(buf + *pos, size - *pos, "%" PRIu64, kv->v.u); break;
+	case GGUF_I8: case GGUF_I16: case GGUF_I32: case GGUF_I64:
+		n = snprintf(buf + *pos, size - *pos, "%" PRId64, kv->v.i); break;
+	case GGUF_F32: case GGUF_F64: n = snprintf(buf + *pos, size - *pos, "%g", kv->v.f); break;
+	default: break;
+	}
+	if (n > 0)
+		*pos += (size_t)n < size - *pos ? (size_t)n : size - *pos - 1;
+}
+
+const char *eng_model_meta(const struct eng_model *m, size_t i, char *buf, size_t buf_size)
+{
+	if (!buf || buf_size < 16)
+		return i < gguf_n_kv(m->gguf) ? m->meta_keys[i] : NULL;
+	buf[0] = '\0';
+	if (i >= gguf_n_kv(m->gguf))
+		return NULL;
+	const struct gguf_kv *kv = gguf_kv_at(m->gguf, i);
+	size_t pos = 0;
+	if (kv->type == GGUF_STRING) {
+		put_str(buf, buf_size, &pos, kv->v.s, 200);
+	} else if (kv->type == GGUF_ARRAY) {
+		int n = snprintf(buf, buf_size, "[%s x %" PRIu64 "]", vtype_name(kv->arr_type), kv->arr_n);
+		pos = n > 0 && (size_t)n < buf_size ? (size_t)n : buf_size - 1;
+		uint64_t show = kv->arr_n < 4 ? kv->arr_n : 4;
+		for (uint64_t k = 0; k < show && pos + 32 < buf_size; k++) {
+			pos += (size_t)snprintf(buf + pos, buf_size - pos, "%s", k ? ", " : " ");
+			if (kv->arr_type == GGUF_STRING && kv->arr_strs)
+				put_str(buf, buf_size, &pos, kv->arr_strs[k], 40);
+			else if (kv->arr_type == GGUF_F32 || kv->arr_type == GGUF_F64)
+				pos += (size_t)snprintf(buf + pos, buf_size - pos, "%g", (double)gguf_arr_f32(kv, k));
+			else if (kv->arr_type != GGUF_ARRAY)
+				pos += (size_t)snprintf(buf + pos, buf_size - pos, "%" PRId64, gguf_arr_int(kv, k));
+			if (pos >= buf_size)
+				pos = buf_size - 1;
+		}
+		if (show < kv->arr_n && pos + 5 < buf_size)
+			pos += (size_t)snprintf(buf + pos, buf_size - pos, ", ...");
+	} else {
+		put_scalar(buf, buf_size, &pos, kv);
+	}
+	return m->meta_keys[i];
+}

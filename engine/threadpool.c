@@ -1,0 +1,164 @@
+/* threadpool.c — a small fork-join pool of pthreads, one per context.
+ *
+ * eng_pool_run splits [0, n) into one contiguous range per thread (the caller
+ * is thread 0) and returns when all are done. Work items are independent and
+ * each is computed by exactly one thread in a fixed order, so the result does
+ * not depend on the number of threads. Workers spin briefly on a generation
+ * counter before sleeping on a condition variable: the forward pass issues many
+ * short jobs per token, and a sleep/wake per job would dominate small models.
+ */
+#include "engine/eng_int.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPIN_ITERS 20000
+
+struct eng_pool_worker {
+	struct eng_pool *pool;
+	int idx;
+};
+
+struct eng_pool {
+	int n_threads;
+	pthread_t *threads;
+	struct eng_pool_worker *workers;
+	int n_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work;
+	atomic_uint_fast64_t gen;   /* bumped for every job (and at shutdown) */
+	atomic_int n_pending;       /* workers that have not finished the current job */
+	atomic_bool quit;
+	/* the current job (written before gen is bumped) */
+	eng_task_fn fn;
+	void *arg;
+	int64_t n;
+};
+
+static void run_range(struct eng_pool *p, int idx)
+{
+	int64_t T = p->n_threads;
+	int64_t begin = p->n * idx / T, end = p->n * (idx + 1) / T;
+	if (begin < end)
+		p->fn(p->arg, begin, end, idx);
+}
+
+static void *worker_main(void *arg)
+{
+	struct eng_pool_worker *w = arg;
+	struct eng_pool *p = w->pool;
+	uint_fast64_t seen = 0;
+	for (;;) {
+		uint_fast64_t g;
+		int spins = 0;
+		while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen && spins < SPIN_ITERS) {
+			spins++;
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		}
+		if (g == seen) {
+			pthread_mutex_lock(&p->mu);
+			while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen)
+				pthread_cond_wait(&p->cv_work, &p->mu);
+			pthread_mutex_unlock(&p->mu);
+		}
+		seen = g;
+		if (atomic_load_explicit(&p->quit, memory_order_acquire))
+			return NULL;
+		run_range(p, w->idx);
+		atomic_fetch_sub_explicit(&p->n_pending, 1, memory_order_acq_rel);
+	}
+}
+
+int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err)
+{
+	*out = NULL;
+	if (n_threads < 1)
+		n_threads = 1;
+	struct eng_pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return mrl_err_set(err, MRL_ENOMEM, "thread pool: out of memory");
+	p->n_threads = n_threads;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_work, NULL);
+	atomic_init(&p->gen, 0);
+	atomic_init(&p->n_pending, 0);
+	atomic_init(&p->quit, false);
+	if (n_threads > 1) {
+		p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
+		p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
+		if (!p->threads || !p->workers) {
+			eng_pool_free(p);
+			return mrl_err_set(err, MRL_ENOMEM, "thread pool: out of memory");
+		}
+		for (int i = 0; i < n_threads - 1; i++) {
+			p->workers[i].pool = p;
+			p->workers[i].idx = i + 1;
+			if (pthread_create(&p->threads[i], NULL, worker_main, &p->workers[i])) {
+				eng_pool_free(p);
+				return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot start thread %d of %d", i + 2,
+						   n_threads);
+			}
+			p->n_started++;
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+void eng_pool_free(struct eng_pool *p)
+{
+	if (!p)
+		return;
+	if (p->n_started) {
+		pthread_mutex_lock(&p->mu);
+		atomic_store_explicit(&p->quit, true, memory_order_release);
+		atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
+		pthread_cond_broadcast(&p->cv_work);
+		pthread_mutex_unlock(&p->mu);
+		for (int i = 0; i < p->n_started; i++)
+			pthread_join(p->threads[i], NULL);
+	}
+	pthread_cond_destroy(&p->cv_work);
+	pthread_mutex_destroy(&p->mu);
+	free(p->threads);
+	free(p->workers);
+	free(p);
+}
+
+int eng_pool_n_threads(const struct eng_pool *p)
+{
+	return p ? p->n_threads : 1;
+}
+
+void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n)
+{
+	if (n <= 0)
+		return;
+	if (p->n_threads == 1 || n == 1) {
+		fn(arg, 0, n, 0);
+		return;
+	}
+	p->fn = fn;
+	p->arg = arg;
+	p->n = n;
+	atomic_store_explicit(&p->n_pending, p->n_threads - 1, memory_order_release);
+	pthread_mutex_lock(&p->mu);
+	atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
+	pthread_cond_broadcast(&p->cv_work);
+	pthread_mutex_unlock(&p->mu);
+	run_range(p, 0);
+	int spins = 0;
+	while (atomic_load_explicit(&p->n_pending, memory_order_acquire) > 0) {
+		if (++spins > SPIN_ITERS)
+			sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+		else
+			__builtin_ia32_pause();
+#endif
+	}
+}

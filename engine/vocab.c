@@ -1,0 +1,894 @@
+/* vocab.c — vocabulary loading (GGUF tokenizer.ggml.*), piece lookup, and the
+ * tokenizer itself: special-token partition + SentencePiece BPE, and detokenizing.
+ *
+ * The encoder reproduces llama.cpp's (llama-vocab.cpp) exactly, because the ids
+ * must match the ones the reference engine computes its logits and perplexities on:
+ *  1. The text is cut around user-defined tokens (longest first); control and
+ *     unknown tokens are not matched (no special-token parsing).
+ *  2. Each text fragment gets a leading space when add_space_prefix is set and it
+ *     starts the input or follows a token fragment; spaces become U+2581 (▁).
+ *  3. SPM: the fragment is split into UTF-8 characters (length from the lead
+ *     byte's high nibble, clamped to the end: malformed input is never rejected),
+ *     then adjacent symbols whose concatenation is a vocabulary piece are merged,
+ *     best score first, ties to the leftmost, using a binary heap of candidate
+ *     bigrams. A heap entry goes stale when either side has since changed size;
+ *     stale entries are skipped on pop. Every merge pushes at most two entries,
+ *     so the work is O(n log n) in the fragment's length.
+ *  4. A final symbol that is not a piece (only single characters can be) is
+ *     emitted as its bytes' <0xXX> tokens (or UNK where a vocabulary lacks them).
+ *
+ * Piece -> id is an open-addressing hash table (FNV-1a, linear probing, load <= 1/2)
+ * owned by the vocabulary. Where two ids share a piece the later id wins, as in
+ * llama.cpp's token_to_id map.
+ */
+#include "engine/vocab.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ATTR_LSTRIP 1u /* a match swallows whitespace to its left */
+#define ATTR_RSTRIP 2u /* ... and to its right */
+
+#define SPACE_ESC "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space */
+#define SPACE_ESC_LEN 3
+
+struct eng_vocab {
+	enum eng_vocab_type type;
+	char *model_name;
+	uint32_t n_tokens;
+	char *blob;            /* every piece, NUL-terminated, back to back */
+	size_t *piece_off;     /* n_tokens: offset of each piece in blob */
+	uint32_t *piece_len;   /* n_tokens: bytes, without the NUL */
+	float *scores;         /* n_tokens */
+	uint8_t *types;        /* n_tokens: enum eng_token_type */
+	uint8_t *attrs;        /* n_tokens: ATTR_* */
+	int32_t *table;        /* hash slots: id or -1 */
+	size_t table_mask;     /* slots - 1 (a power of two minus one) */
+	int32_t byte_to_id[256]; /* <0xXX> token of each byte, or -1 */
+	int32_t *user_ids;     /* user-defined tokens, longest piece first */
+	size_t n_user;
+	int32_t bos, eos, unk, pad;
+	bool add_bos, add_eos, add_space_prefix;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* A GGUF string made printable for a one-line message (at most ~60 bytes shown). */
+static const char *printable(const char *s, size_t n, char *buf, size_t buf_size)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 8 < buf_size; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (i >= 60) {
+			o += (size_t)snprintf(buf + o, buf_size - o, "...");
+			break;
+		}
+		if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\')
+			o += (size_t)snprintf(buf + o, buf_size - o, "\\x%02X", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+struct ids_buf {
+	int32_t *v;
+	size_t n, cap;
+};
+
+static int ids_push(struct ids_buf *b, int32_t id)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		int32_t *p = realloc(b->v, cap * sizeof *p);
+		if (!p)
+			return MRL_ENOMEM;
+		b->v = p;
+		b->cap = cap;
+	}
+	b->v[b->n++] = id;
+	return 0;
+}
+
+struct text_buf {
+	char *s;
+	size_t n, cap;
+};
+
+static int text_append(struct text_buf *b, const char *s, size_t n)
+{
+	if (n > SIZE_MAX - b->n - 1)
+		return MRL_ENOMEM;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->n + n + 1)
+			cap = cap > SIZE_MAX / 2 ? b->n + n + 1 : cap * 2;
+		char *p = realloc(b->s, cap);
+		if (!p)
+			return MRL_ENOMEM;
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+	return 0;
+}
+
+/* ---- accessors ---- */
+
+enum eng_vocab_type eng_vocab_type(const struct eng_vocab *v) { return v->type; }
+const char *eng_vocab_model_name(const struct eng_vocab *v) { return v->model_name; }
+uint32_t eng_vocab_n_tokens(const struct eng_vocab *v) { return v->n_tokens; }
+int32_t eng_vocab_bos(const struct eng_vocab *v) { return v->bos; }
+int32_t eng_vocab_eos(const struct eng_vocab *v) { return v->eos; }
+int32_t eng_vocab_unk(const struct eng_vocab *v) { return v->unk; }
+int32_t eng_vocab_pad(const struct eng_vocab *v) { return v->pad; }
+bool eng_vocab_add_bos(const struct eng_vocab *v) { return v->add_bos; }
+bool eng_vocab_add_eos(const struct eng_vocab *v) { return v->add_eos; }
+bool eng_vocab_add_space_prefix(const struct eng_vocab *v) { return v->add_space_prefix; }
+
+static bool id_ok(const struct eng_vocab *v, int32_t id)
+{
+	return id >= 0 && (uint32_t)id < v->n_tokens;
+}
+
+const char *eng_vocab_piece(const struct eng_vocab *v, int32_t id, size_t *len)
+{
+	if (!id_ok(v, id))
+		return NULL;
+	if (len)
+		*len = v->piece_len[id];
+	return v->blob + v->piece_off[id];
+}
+
+float eng_vocab_score(const struct eng_vocab *v, int32_t id)
+{
+	return id_ok(v, id) ? v->scores[id] : 0.0f;
+}
+
+enum eng_token_type eng_vocab_token_type(const struct eng_vocab *v, int32_t id)
+{
+	return id_ok(v, id) ? (enum eng_token_type)v->types[id] : ENG_TOKEN_UNDEFINED;
+}
+
+int32_t eng_vocab_find(const struct eng_vocab *v, const char *text, size_t len)
+{
+	size_t slot = (size_t)hash_bytes(text, len) & v->table_mask;
+	for (;;) {
+		int32_t id = v->table[slot];
+		if (id < 0)
+			return -1;
+		if (v->piece_len[id] == len && memcmp(v->blob + v->piece_off[id], text, len) == 0)
+			return id;
+		slot = (slot + 1) & v->table_mask;
+	}
+}
+
+/* Insert id under its piece; a later id with the same piece replaces the earlier. */
+static void table_insert(struct eng_vocab *v, int32_t id)
+{
+	const char *p = v->blob + v->piece_off[id];
+	size_t len = v->piece_len[id];
+	size_t slot = (size_t)hash_bytes(p, len) & v->table_mask;
+	for (;;) {
+		int32_t cur = v->table[slot];
+		if (cur < 0 || (v->piece_len[cur] == len && memcmp(v->blob + v->piece_off[cur], p, len) == 0)) {
+			v->table[slot] = id;
+			return;
+		}
+		slot = (slot + 1) & v->table_mask;
+	}
+}
+
+/* ---- loading ---- */
+
+void eng_vocab_free(struct eng_vocab *v)
+{
+	if (!v)
+		return;
+	free(v->model_name);
+	free(v->blob);
+	free(v->piece_off);
+	free(v->piece_len);
+	free(v->scores);
+	free(v->types);
+	free(v->attrs);
+	free(v->table);
+	free(v->user_ids);
+	free(v);
+}
+
+/* Optional special id: absent keeps *id (the family's default, already range-checked);
+ * -1 stored in the file means "none". */
+static int load_special_id(struct eng_vocab *v, const struct gguf_ctx *g, const char *path,
+			   const char *key, int32_t *id, struct mrl_err *err)
+{
+	int32_t val;
+	int rc = gguf_get_i32(g, key, &val, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	if (rc == 1)
+		return 0;
+	if (val == -1) {
+		*id = -1;
+		return 0;
+	}
+	if (!id_ok(v, val))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s = %d is out of range (vocabulary has %u tokens)",
+				   path, key, val, v->n_tokens);
+	*id = val;
+	return 0;
+}
+
+static int load_flag(const struct gguf_ctx *g, const char *key, bool *flag,
+		     struct mrl_err *err)
+{
+	int rc = gguf_get_bool(g, key, flag, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	return 0;
+}
+
+static int cmp_user_tokens(const void *a, const void *b, void *ctx)
+{
+	const struct eng_vocab *v = ctx;
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	if (v->piece_len[x] != v->piece_len[y])
+		return v->piece_len[x] > v->piece_len[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static bool piece_is(const struct eng_vocab *v, int32_t id, const char *s)
+{
+	return v->piece_len[id] == strlen(s) && memcmp(v->blob + v->piece_off[id], s, v->piece_len[id]) == 0;
+}
+
+/* llama.cpp sets strip attributes on special tokens by model name (general.name).
+ * For Phi-3: every control/user-defined/unknown token and </s> swallow whitespace
+ * to their right, except <unk>, <s> and <|endoftext|>. It matters when a
+ * user-defined token (Phi-3's </s>) is followed by spaces in the text. */
+static int set_strip_attrs(struct eng_vocab *v, const struct gguf_ctx *g, struct mrl_err *err)
+{
+	struct gguf_str name;
+	int rc = gguf_get_str(g, "general.name", &name, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	if (rc == 1)
+		return 0;
+	char lower[256];
+	size_t n = name.len < sizeof lower - 1 ? (size_t)name.len : sizeof lower - 1;
+	for (size_t i = 0; i < n; i++)
+		lower[i] = (char)tolower((unsigned char)name.ptr[i]);
+	lower[n] = '\0';
+	if (!strstr(lower, "phi-3") && !strstr(lower, "phi3"))
+		return 0;
+	for (uint32_t id = 0; id < v->n_tokens; id++) {
+		uint8_t t = v->types[id];
+		if (t == ENG_TOKEN_CONTROL || t == ENG_TOKEN_USER_DEFINED || t == ENG_TOKEN_UNKNOWN ||
+		    piece_is(v, (int32_t)id, "</s>"))
+			v->attrs[id] |= ATTR_RSTRIP;
+		if (piece_is(v, (int32_t)id, "<unk>") || piece_is(v, (int32_t)id, "<s>") ||
+		    piece_is(v, (int32_t)id, "<|endoftext|>"))
+			v->attrs[id] &= (uint8_t)~ATTR_RSTRIP;
+	}
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The byte a <0xXX> piece stands for, or -1 when the piece is not of that form. */
+static int byte_of_piece(const char *p, size_t len)
+{
+	if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>')
+		return -1;
+	int hi = hexval(p[3]), lo = hexval(p[4]);
+	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char *path,
+		   struct mrl_err *err)
+{
+	struct eng_vocab *v = NULL;
+	const struct gguf_kv *toks = NULL, *scores = NULL, *types = NULL;
+	struct gguf_str model;
+	char shown[300];
+	int rc;
+
+	*out = NULL;
+	if (!path)
+		path = "(vocabulary)";
+
+	rc = gguf_get_str(g, "tokenizer.ggml.model", &model, err);
+	if (rc < 0)
+		goto out; /* the message names the file and the key */
+	if (rc == 1) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.ggml.model key: the file holds no vocabulary", path);
+		goto out;
+	}
+	v = calloc(1, sizeof *v);
+	if (!v) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
+		goto out;
+	}
+	if (gguf_str_eq(model, "llama")) {
+		v->type = ENG_VOCAB_SPM;
+	} else {
+		rc = mrl_err_set(err, MRL_EUNSUPPORTED,
+				 "%s: tokenizer.ggml.model '%s' is not supported (supported: 'llama' = SentencePiece BPE; "
+				 "not yet: 'gpt2' = byte-level BPE, 'bert' = WordPiece)",
+				 path, printable(model.ptr, (size_t)model.len, shown, sizeof shown));
+		goto out;
+	}
+	v->model_name = strndup(model.ptr, (size_t)model.len);
+	if (!v->model_name) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
+		goto out;
+	}
+
+	/* tokens, scores, types: equal lengths */
+	rc = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_STRING, &toks, err);
+	if (rc < 0)
+		goto out; /* the message names the file and the key */
+	if (rc == 1) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.ggml.tokens array", path);
+		goto out;
+	}
+	if (toks->arr_n == 0 || toks->arr_n > INT32_MAX) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.tokens has %llu entries (expected 1..%d)",
+				 path, (unsigned long long)toks->arr_n, INT32_MAX);
+		goto out;
+	}
+	v->n_tokens = (uint32_t)toks->arr_n;
+	rc = gguf_get_arr(g, "tokenizer.ggml.scores", GGUF_F32, &scores, err);
+	if (rc < 0)
+		goto out; /* the message names the file and the key */
+	if (rc == 1)
+		scores = NULL;
+	rc = gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_I32, &types, err);
+	if (rc < 0)
+		goto out; /* the message names the file and the key */
+	if (rc == 1)
+		types = NULL;
+	if (scores && scores->arr_n != toks->arr_n) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.scores has %llu entries but tokenizer.ggml.tokens has %u",
+				 path, (unsigned long long)scores->arr_n, v->n_tokens);
+		goto out;
+	}
+	if (types && types->arr_n != toks->arr_n) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.token_type has %llu entries but tokenizer.ggml.tokens has %u",
+				 path, (unsigned long long)types->arr_n, v->n_tokens);
+		goto out;
+	}
+
+	uint32_t n = v->n_tokens;
+	size_t blob_size = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t len = toks->arr_strs[i].len;
+		if (len >= UINT32_MAX || len > SIZE_MAX - blob_size - 1) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.tokens[%u] is %llu bytes long",
+					 path, i, (unsigned long long)len);
+			goto out;
+		}
+		blob_size += (size_t)len + 1;
+	}
+	size_t slots = 16;
+	while (slots < (size_t)n * 2)
+		slots *= 2;
+	v->blob = malloc(blob_size);
+	v->piece_off = malloc(n * sizeof *v->piece_off);
+	v->piece_len = malloc(n * sizeof *v->piece_len);
+	v->scores = malloc(n * sizeof *v->scores);
+	v->types = malloc(n);
+	v->attrs = calloc(n, 1);
+	v->table = malloc(slots * sizeof *v->table);
+	if (!v->blob || !v->piece_off || !v->piece_len || !v->scores || !v->types || !v->attrs || !v->table) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a vocabulary of %u tokens", path, n);
+		goto out;
+	}
+	v->table_mask = slots - 1;
+	memset(v->table, 0xff, slots * sizeof *v->table);
+
+	size_t off = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct gguf_str *s = &toks->arr_strs[i];
+		v->piece_off[i] = off;
+		v->piece_len[i] = (uint32_t)s->len;
+		if (s->len)
+			memcpy(v->blob + off, s->ptr, (size_t)s->len);
+		v->blob[off + s->len] = '\0';
+		off += (size_t)s->len + 1;
+		v->scores[i] = scores ? gguf_arr_f32(scores, i) : 0.0f;
+		int64_t t = types ? gguf_arr_int(types, i) : ENG_TOKEN_NORMAL;
+		if (t < ENG_TOKEN_UNDEFINED || t > ENG_TOKEN_BYTE) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.token_type[%u] = %lld is not a token type (0..6)",
+					 path, i, (long long)t);
+			goto out;
+		}
+		v->types[i] = (uint8_t)t;
+		if (t == ENG_TOKEN_BYTE && byte_of_piece(s->ptr, (size_t)s->len) < 0) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: token %u has type byte but its piece '%s' is not <0xXX>",
+					 path, i, printable(s->ptr, (size_t)s->len, shown, sizeof shown));
+			goto out;
+		}
+		if (s->len)
+			table_insert(v, (int32_t)i);
+	}
+
+	for (int b = 0; b < 256; b++) {
+		char hex[8];
+		snprintf(hex, sizeof hex, "<0x%02X>", b);
+		int32_t id = eng_vocab_find(v, hex, 6);
+		if (id < 0) {
+			char one = (char)b;
+			id = eng_vocab_find(v, &one, 1);
+		}
+		v->byte_to_id[b] = id;
+	}
+
+	/* special ids: SentencePiece defaults <unk>=0, <s>=1, </s>=2, then the file's keys */
+	v->unk = n > 0 ? 0 : -1;
+	v->bos = n > 1 ? 1 : -1;
+	v->eos = n > 2 ? 2 : -1;
+	v->pad = -1;
+	if ((rc = load_special_id(v, g, path, "tokenizer.ggml.bos_token_id", &v->bos, err)) ||
+	    (rc = load_special_id(v, g, path, "tokenizer.ggml.eos_token_id", &v->eos, err)) ||
+	    (rc = load_special_id(v, g, path, "tokenizer.ggml.unknown_token_id", &v->unk, err)) ||
+	    (rc = load_special_id(v, g, path, "tokenizer.ggml.padding_token_id", &v->pad, err)))
+		goto out;
+
+	v->add_bos = true;
+	v->add_eos = false;
+	v->add_space_prefix = true;
+	if ((rc = load_flag(g, "tokenizer.ggml.add_bos_token", &v->add_bos, err)) ||
+	    (rc = load_flag(g, "tokenizer.ggml.add_eos_token", &v->add_eos, err)) ||
+	    (rc = load_flag(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err)))
+		goto out;
+	if (v->add_bos && v->bos < 0) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.add_bos_token is true but there is no BOS token", path);
+		goto out;
+	}
+	if (v->add_eos && v->eos < 0) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.add_eos_token is true but there is no EOS token", path);
+		goto out;
+	}
+
+	/* user-defined tokens are cut out of the text before encoding, longest first */
+	for (uint32_t i = 0; i < n; i++)
+		if (v->types[i] == ENG_TOKEN_USER_DEFINED && v->piece_len[i] > 0)
+			v->n_user++;
+	if (v->n_user) {
+		v->user_ids = malloc(v->n_user * sizeof *v->user_ids);
+		if (!v->user_ids) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
+			goto out;
+		}
+		size_t k = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (v->types[i] == ENG_TOKEN_USER_DEFINED && v->piece_len[i] > 0)
+				v->user_ids[k++] = (int32_t)i;
+		qsort_r(v->user_ids, v->n_user, sizeof *v->user_ids, cmp_user_tokens, v);
+	}
+	rc = set_strip_attrs(v, g, err);
+	if (rc)
+		goto out;
+
+	*out = v;
+	v = NULL;
+	rc = 0;
+out:
+	eng_vocab_free(v);
+	return rc;
+}
+
+/* ---- encoding ---- */
+
+/* A piece of the input: raw text (token < 0) or an already-known token. */
+struct frag {
+	int32_t token;
+	size_t off, len;
+};
+
+struct frag_buf {
+	struct frag *v;
+	size_t n, cap;
+};
+
+static int frag_push(struct frag_buf *b, int32_t token, size_t off, size_t len)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct frag *p = realloc(b->v, cap * sizeof *p);
+		if (!p)
+			return MRL_ENOMEM;
+		b->v = p;
+		b->cap = cap;
+	}
+	b->v[b->n++] = (struct frag){ token, off, len };
+	return 0;
+}
+
+/* Cut the text fragments of *frags around every occurrence of each user-defined
+ * token (llama.cpp's tokenizer_st_partition with parse_special = false). */
+static int partition(const struct eng_vocab *v, const char *text, struct frag_buf *frags)
+{
+	struct frag_buf next = { 0 };
+	int rc = 0;
+	for (size_t u = 0; u < v->n_user; u++) {
+		int32_t id = v->user_ids[u];
+		const char *piece = v->blob + v->piece_off[id];
+		size_t plen = v->piece_len[id];
+		next.n = 0;
+		for (size_t f = 0; f < frags->n; f++) {
+			struct frag fr = frags->v[f];
+			if (fr.token >= 0) {
+				if ((rc = frag_push(&next, fr.token, 0, 0)))
+					goto out;
+				continue;
+			}
+			size_t base = fr.off, blen = fr.len;
+			while (blen > 0) {
+				const char *m = memmem(text + base, blen, piece, plen);
+				if (!m) {
+					if ((rc = frag_push(&next, -1, base, blen)))
+						goto out;
+					break;
+				}
+				size_t match = (size_t)(m - text);
+				size_t left_len = match - base;
+				if (v->attrs[id] & ATTR_LSTRIP)
+					while (left_len > 0 && isspace((unsigned char)text[base + left_len - 1]))
+						left_len--;
+				if (left_len > 0 && (rc = frag_push(&next, -1, base, left_len)))
+					goto out;
+				if ((rc = frag_push(&next, id, 0, 0)))
+					goto out;
+				size_t right_off = match + plen, right_len = base + blen - right_off;
+				if (v->attrs[id] & ATTR_RSTRIP)
+					while (right_len > 0 && isspace((unsigned char)text[right_off])) {
+						right_off++;
+						right_len--;
+					}
+				base = right_off;
+				blen = right_len;
+			}
+		}
+		struct frag_buf tmp = *frags;
+		*frags = next;
+		next = tmp;
+	}
+out:
+	free(next.v);
+	return rc;
+}
+
+/* SentencePiece symbol: a run of the escaped text, linked to its neighbours. */
+struct spm_sym {
+	int32_t prev, next;
+	uint32_t off, n; /* n == 0: merged into its left neighbour */
+};
+
+struct spm_bigram {
+	int32_t left, right;
+	float score;
+	uint32_t size;
+};
+
+/* a goes before b: higher score, then leftmost (llama.cpp's llm_bigram_spm::comparator) */
+static bool bigram_before(const struct spm_bigram *a, const struct spm_bigram *b)
+{
+	return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+struct spm_heap {
+	struct spm_bigram *v;
+	size_t n, cap;
+};
+
+static int heap_push(struct spm_heap *h, struct spm_bigram b)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct spm_bigram *p = realloc(h->v, cap * sizeof *p);
+		if (!p)
+			return MRL_ENOMEM;
+		h->v = p;
+		h->cap = cap;
+	}
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!bigram_before(&b, &h->v[parent]))
+			break;
+		h->v[i] = h->v[parent];
+		i = parent;
+	}
+	h->v[i] = b;
+	return 0;
+}
+
+static struct spm_bigram heap_pop(struct spm_heap *h)
+{
+	struct spm_bigram top = h->v[0], last = h->v[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && bigram_before(&h->v[c + 1], &h->v[c]))
+			c++;
+		if (!bigram_before(&h->v[c], &last))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+static int spm_try_bigram(const struct eng_vocab *v, const char *s, const struct spm_sym *syms,
+			  struct spm_heap *heap, int32_t left, int32_t right)
+{
+	if (left < 0 || right < 0)
+		return 0;
+	uint32_t size = syms[left].n + syms[right].n;
+	int32_t id = eng_vocab_find(v, s + syms[left].off, size);
+	if (id < 0)
+		return 0;
+	return heap_push(heap, (struct spm_bigram){ left, right, v->scores[id], size });
+}
+
+/* The UTF-8 length implied by a lead byte, as llama.cpp's unicode_len_utf8. */
+static uint32_t utf8_len(unsigned char c)
+{
+	static const uint8_t lookup[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4 };
+	return lookup[c >> 4];
+}
+
+/* Encode n bytes of escaped text s (spaces already ▁) and append the ids. */
+static int spm_encode(const struct eng_vocab *v, const char *s, size_t n, struct ids_buf *out,
+		      struct mrl_err *err)
+{
+	struct spm_sym *syms = NULL;
+	struct spm_heap heap = { 0 };
+	int rc = 0;
+	if (n == 0)
+		return 0;
+	syms = malloc(n * sizeof *syms);
+	if (!syms)
+		goto nomem;
+	int32_t n_syms = 0;
+	for (size_t off = 0; off < n;) {
+		uint32_t len = utf8_len((unsigned char)s[off]);
+		if (len > n - off)
+			len = (uint32_t)(n - off);
+		syms[n_syms] = (struct spm_sym){ n_syms - 1, off + len == n ? -1 : n_syms + 1, (uint32_t)off, len };
+		n_syms++;
+		off += len;
+	}
+	for (int32_t i = 1; i < n_syms; i++)
+		if ((rc = spm_try_bigram(v, s, syms, &heap, i - 1, i)))
+			goto nomem;
+	while (heap.n) {
+		struct spm_bigram b = heap_pop(&heap);
+		struct spm_sym *l = &syms[b.left], *r = &syms[b.right];
+		if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
+			continue; /* stale: a side has been merged since */
+		l->n += r->n;
+		r->n = 0;
+		l->next = r->next;
+		if (r->next >= 0)
+			syms[r->next].prev = b.left;
+		if ((rc = spm_try_bigram(v, s, syms, &heap, l->prev, b.left)) ||
+		    (rc = spm_try_bigram(v, s, syms, &heap, b.left, l->next)))
+			goto nomem;
+	}
+	for (int32_t i = 0; i != -1; i = syms[i].next) {
+		int32_t id = eng_vocab_find(v, s + syms[i].off, syms[i].n);
+		if (id >= 0) {
+			if (ids_push(out, id))
+				goto nomem;
+			continue;
+		}
+		for (uint32_t j = 0; j < syms[i].n; j++) {
+			unsigned char c = (unsigned char)s[syms[i].off + j];
+			int32_t bid = v->byte_to_id[c] >= 0 ? v->byte_to_id[c] : v->unk;
+			if (bid < 0) {
+				rc = mrl_err_set(err, MRL_EINPUT,
+						 "vocabulary has no token for byte 0x%02X (no <0x%02X> piece and no unknown token)", c, c);
+				goto out;
+			}
+			if (ids_push(out, bid))
+				goto nomem;
+		}
+	}
+	goto out;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing %zu bytes", n);
+out:
+	free(syms);
+	free(heap.v);
+	return rc;
+}
+
+/* Escape a text fragment for SentencePiece: optional leading ▁, every ' ' -> ▁. */
+static int spm_escape(const char *text, size_t len, bool prefix, struct text_buf *buf)
+{
+	buf->n = 0;
+	int rc = 0;
+	if (prefix)
+		rc = text_append(buf, SPACE_ESC, SPACE_ESC_LEN);
+	size_t start = 0;
+	for (size_t i = 0; i < len && !rc; i++) {
+		if (text[i] != ' ')
+			continue;
+		rc = text_append(buf, text + start, i - start);
+		if (!rc)
+			rc = text_append(buf, SPACE_ESC, SPACE_ESC_LEN);
+		start = i + 1;
+	}
+	if (!rc)
+		rc = text_append(buf, text + start, len - start);
+	return rc;
+}
+
+int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, bool add_bos,
+		       int32_t **ids_out, size_t *n_out, struct mrl_err *err)
+{
+	struct ids_buf ids = { 0 };
+	struct frag_buf frags = { 0 };
+	struct text_buf esc = { 0 };
+	int rc = 0;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	/* symbol indices and offsets are 32-bit; the escaped text may triple in size */
+	if (len > (size_t)INT32_MAX / 3 - 3) {
+		rc = mrl_err_set(err, MRL_EINPUT, "text of %zu bytes is too long to tokenize at once (at most %d)",
+				 len, INT32_MAX / 3 - 3);
+		goto out;
+	}
+	if (v->type != ENG_VOCAB_SPM) {
+		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "tokenizer '%s' is not implemented", v->model_name);
+		goto out;
+	}
+	if (add_bos) {
+		if (v->bos < 0) {
+			rc = mrl_err_set(err, MRL_EINPUT, "a BOS token was asked for but the vocabulary has none");
+			goto out;
+		}
+		if (ids_push(&ids, v->bos))
+			goto nomem;
+	}
+	if (len > 0 && frag_push(&frags, -1, 0, len))
+		goto nomem;
+	if ((rc = partition(v, text, &frags)))
+		goto nomem;
+	bool prev_special = true; /* the start counts as after a special token */
+	for (size_t f = 0; f < frags.n; f++) {
+		const struct frag *fr = &frags.v[f];
+		if (fr->token >= 0) {
+			if (ids_push(&ids, fr->token))
+				goto nomem;
+			prev_special = true;
+			continue;
+		}
+		if (spm_escape(text + fr->off, fr->len, v->add_space_prefix && prev_special, &esc))
+			goto nomem;
+		if ((rc = spm_encode(v, esc.s, esc.n, &ids, err)))
+			goto out;
+		prev_special = false;
+	}
+	*ids_out = ids.v;
+	*n_out = ids.n;
+	ids.v = NULL;
+	goto out;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing %zu bytes", len);
+out:
+	free(ids.v);
+	free(frags.v);
+	free(esc.s);
+	return rc;
+}
+
+/* ---- decoding ---- */
+
+int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n,
+			 char **text_out, size_t *len_out, struct mrl_err *err)
+{
+	struct text_buf buf = { 0 };
+	bool strip_space = v->add_space_prefix;
+	int rc = 0;
+
+	*text_out = NULL;
+	if (len_out)
+		*len_out = 0;
+	if (text_append(&buf, "", 0))
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		int32_t id = ids[i];
+		if (!id_ok(v, id)) {
+			rc = mrl_err_set(err, MRL_EINPUT, "token id %d at position %zu is out of range (vocabulary has %u tokens)",
+					 id, i, v->n_tokens);
+			goto out;
+		}
+		const char *p = v->blob + v->piece_off[id];
+		size_t plen = v->piece_len[id];
+		size_t start = buf.n;
+		switch ((enum eng_token_type)v->types[id]) {
+		case ENG_TOKEN_NORMAL:
+			/* ▁ -> ' ' */
+			for (size_t j = 0; j < plen;) {
+				if (plen - j >= SPACE_ESC_LEN && memcmp(p + j, SPACE_ESC, SPACE_ESC_LEN) == 0) {
+					if (text_append(&buf, " ", 1))
+						goto nomem;
+					j += SPACE_ESC_LEN;
+					continue;
+				}
+				size_t k = j;
+				while (k < plen && !(plen - k >= SPACE_ESC_LEN && memcmp(p + k, SPACE_ESC, SPACE_ESC_LEN) == 0))
+					k++;
+				if (text_append(&buf, p + j, k - j))
+					goto nomem;
+				j = k;
+			}
+			break;
+		case ENG_TOKEN_BYTE: {
+			char byte = (char)byte_of_piece(p, plen);
+			if (text_append(&buf, &byte, 1))
+				goto nomem;
+			break;
+		}
+		case ENG_TOKEN_USER_DEFINED:
+			if (text_append(&buf, p, plen))
+				goto nomem;
+			break;
+		case ENG_TOKEN_CONTROL:
+		case ENG_TOKEN_UNKNOWN:
+			continue; /* rendered as nothing; does not end the leading-space window */
+		case ENG_TOKEN_UNDEFINED:
+		case ENG_TOKEN_UNUSED:
+			break;
+		}
+		if (strip_space && buf.n > start && buf.s[start] == ' ') {
+			memmove(buf.s + start, buf.s + start + 1, buf.n - start - 1);
+			buf.s[--buf.n] = '\0';
+		}
+		strip_space = false;
+	}
+	*text_out = buf.s;
+	if (len_out)
+		*len_out = buf.n;
+	buf.s = NULL;
+	goto out;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory detokenizing %zu tokens", n);
+out:
+	free(buf.s);
+	return rc;
+}

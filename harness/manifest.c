@@ -1,0 +1,531 @@
+/* manifest.c — the run manifest: build, host, input hashes, settings, UTC times.
+ *
+ * A result means little without knowing which build ran it, on what machine,
+ * on exactly which model and suite bytes, with which settings and seeds. The
+ * manifest collects those facts once per run. Host facts come from /proc and
+ * uname; anything that cannot be found is recorded as null with a reason,
+ * never guessed. Model files are large, so their SHA-256 goes through a small
+ * cache (sha256.tsv) keyed by path, size, mtime, inode and device: a cache
+ * that is missing, stale or corrupt only costs a recomputation.
+ */
+#include "harness/results.h"
+
+#include "common/fileio.h"
+#include "common/sha256.h"
+#include "harness/hrn.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROC_FILE_MAX ((size_t)4 << 20)
+#define CACHE_FILE_MAX ((size_t)16 << 20)
+#define CACHE_MAX_ENTRIES 1000
+
+void hrn_utc_now_iso8601(char *buf, size_t buf_size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(buf, buf_size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* --------------------------------------------------------------- host */
+
+/* Value of the first "key<spaces/tabs>: value" line in text, trimmed; new string or NULL. */
+static char *proc_field(const char *text, const char *key)
+{
+	size_t key_len = strlen(key);
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, key, key_len))
+			continue;
+		const char *p = line + key_len;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ':')
+			continue;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *end = strchr(p, '\n');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		while (n && isspace((unsigned char)p[n - 1]))
+			n--;
+		return strndup(p, n);
+	}
+	return NULL;
+}
+
+static void host_cpu(struct hrn_manifest *m)
+{
+	char *text = NULL;
+	struct mrl_err err = { 0 };
+	if (mrl_read_file("/proc/cpuinfo", PROC_FILE_MAX, &text, NULL, &err)) {
+		m->cpu_model_null_reason = strdup(err.msg);
+		return;
+	}
+	/* x86: "model name"; some ARM kernels: "Hardware" or "Processor" */
+	static const char *const keys[] = { "model name", "Hardware", "Processor", "cpu model" };
+	for (size_t i = 0; !m->cpu_model && i < sizeof keys / sizeof keys[0]; i++)
+		m->cpu_model = proc_field(text, keys[i]);
+	if (!m->cpu_model)
+		m->cpu_model_null_reason = strdup("no 'model name' line in /proc/cpuinfo");
+	free(text);
+}
+
+static void host_memory(struct hrn_manifest *m)
+{
+	char *text = NULL;
+	if (mrl_read_file("/proc/meminfo", PROC_FILE_MAX, &text, NULL, NULL) == 0) {
+		char *kb = proc_field(text, "MemTotal");
+		long long v;
+		if (kb && sscanf(kb, "%lld kB", &v) == 1 && v > 0)
+			m->mem_total_bytes = v * 1024;
+		free(kb);
+		free(text);
+	}
+	if (m->mem_total_bytes < 0) {
+		long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+		if (pages > 0 && page > 0)
+			m->mem_total_bytes = (int64_t)pages * page;
+	}
+}
+
+/* The first word of s that starts with a digit and contains a dot ("535.104.05"). */
+static char *version_token(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p) || (p > s && !isspace((unsigned char)p[-1])))
+			continue;
+		size_t n = strcspn(p, " \t\n");
+		if (memchr(p, '.', n))
+			return strndup(p, n);
+	}
+	return NULL;
+}
+
+static void host_gpu(struct hrn_manifest *m)
+{
+	struct stat st;
+	if (stat("/proc/driver/nvidia", &st) || !S_ISDIR(st.st_mode)) {
+		m->gpu_null_reason = strdup("no NVIDIA driver (/proc/driver/nvidia absent)");
+		return;
+	}
+	char *text = NULL;
+	if (mrl_read_file("/proc/driver/nvidia/version", PROC_FILE_MAX, &text, NULL, NULL) == 0) {
+		/* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 ..." */
+		char *nvrm = proc_field(text, "NVRM version");
+		if (nvrm)
+			m->gpu_driver = version_token(nvrm);
+		free(nvrm);
+		free(text);
+	}
+	DIR *d = opendir("/proc/driver/nvidia/gpus");
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		m->gpu_count++;
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "/proc/driver/nvidia/gpus/%s/information", e->d_name);
+		if (!m->gpu_name && mrl_read_file(path, PROC_FILE_MAX, &text, NULL, NULL) == 0) {
+			m->gpu_name = proc_field(text, "Model");
+			free(text);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!m->gpu_name)
+		m->gpu_null_reason = strdup(m->gpu_count ? "GPU model not found in /proc/driver/nvidia/gpus/*/information"
+							 : "NVIDIA driver loaded but no GPU listed in /proc/driver/nvidia/gpus");
+}
+
+static int host_collect(struct hrn_manifest *m)
+{
+	struct utsname u;
+	host_cpu(m);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	m->logical_cores = n > 0 ? n : -1;
+	host_memory(m);
+	if (uname(&u) == 0) {
+		size_t len = strlen(u.sysname) + strlen(u.release) + strlen(u.version) + 3;
+		if ((m->kernel = malloc(len)))
+			snprintf(m->kernel, len, "%s %s %s", u.sysname, u.release, u.version);
+		m->machine = strdup(u.machine);
+		m->hostname = strdup(u.nodename);
+	}
+	host_gpu(m);
+	return 0;
+}
+
+/* -------------------------------------------------------- sha256 cache */
+
+int hrn_cache_dir(char *buf, size_t buf_size)
+{
+	const char *env = getenv("MERILO_CACHE_DIR");
+	int n;
+	if (env && *env)
+		n = snprintf(buf, buf_size, "%s", env);
+	else if ((env = getenv("XDG_CACHE_HOME")) && *env == '/')
+		n = snprintf(buf, buf_size, "%s/merilo", env);
+	else if ((env = getenv("HOME")) && *env)
+		n = snprintf(buf, buf_size, "%s/.cache/merilo", env);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= buf_size ? -1 : 0;
+}
+
+/* mkdir -p with mode 0755; returns 0 when dir exists afterwards. */
+static int make_dirs(const char *dir)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+struct cache_key {
+	char path[PATH_MAX];
+	uint64_t size, mtime_ns, inode, dev;
+};
+
+static void key_of(const struct stat *st, struct cache_key *k)
+{
+	k->size = (uint64_t)st->st_size;
+	k->mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec;
+	k->inode = (uint64_t)st->st_ino;
+	k->dev = (uint64_t)st->st_dev;
+}
+
+/* Parse one cache line "sha\tsize\tmtime_ns\tinode\tdev\tpath" (NUL-terminated,
+ * no newline). Returns 1 when well formed, with hex and the key filled. */
+static int parse_cache_line(const char *line, char hex[65], struct cache_key *k)
+{
+	unsigned long long size, mtime, ino, dev;
+	int off = 0;
+	if (sscanf(line, "%64[0-9a-f]\t%llu\t%llu\t%llu\t%llu\t%n", hex, &size, &mtime, &ino, &dev, &off) != 5 ||
+	    strlen(hex) != 64 || off <= 0 || !line[off] || strlen(line + off) >= sizeof k->path)
+		return 0;
+	k->size = size;
+	k->mtime_ns = mtime;
+	k->inode = ino;
+	k->dev = dev;
+	strcpy(k->path, line + off);
+	return 1;
+}
+
+/* Look key up in the cache text; copies the hash into hex and returns 1 on a hit. */
+static int cache_lookup(char *text, const struct cache_key *want, char hex[65])
+{
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		struct cache_key k;
+		char h[65];
+		int hit = parse_cache_line(line, h, &k) && !strcmp(k.path, want->path) && k.size == want->size &&
+			  k.mtime_ns == want->mtime_ns && k.inode == want->inode && k.dev == want->dev;
+		if (next)
+			next[-1] = '\n';
+		if (hit) {
+			memcpy(hex, h, 65);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Rewrite the cache with this entry replacing any other for the same path;
+ * malformed lines are dropped, and only the newest CACHE_MAX_ENTRIES kept. */
+static void cache_store(const char *cache_path, const char *old_text, const struct cache_key *k, const char *hex)
+{
+	size_t old_len = old_text ? strlen(old_text) : 0;
+	size_t cap = old_len + strlen(k->path) + 200;
+	char *out = malloc(cap), *copy = old_text ? strdup(old_text) : NULL;
+	size_t len = 0, n_lines = 0;
+	if (!out || (old_text && !copy))
+		goto out;
+	/* count good lines first, to keep only the newest ones */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t seen = 0;
+		for (char *line = copy, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next = '\0';
+			struct cache_key other;
+			char h[65];
+			int keep = parse_cache_line(line, h, &other) && strcmp(other.path, k->path);
+			if (keep && pass == 0)
+				n_lines++;
+			else if (keep && seen++ + CACHE_MAX_ENTRIES >= n_lines + 1)
+				len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
+			if (next)
+				*next++ = '\n';
+		}
+	}
+	len += (size_t)snprintf(out + len, cap - len, "%s\t%llu\t%llu\t%llu\t%llu\t%s\n", hex,
+				(unsigned long long)k->size, (unsigned long long)k->mtime_ns,
+				(unsigned long long)k->inode, (unsigned long long)k->dev, k->path);
+	mrl_write_file_atomic(cache_path, out, len, NULL); /* best effort: a cache */
+out:
+	free(out);
+	free(copy);
+}
+
+int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, bool *from_cache,
+			   struct mrl_err *err)
+{
+	char dir[PATH_MAX], cache_path[PATH_MAX + 16], why[160];
+	char *text = NULL;
+	struct stat before, after;
+	struct cache_key key;
+	int rc = 0, cacheable;
+	if (from_cache)
+		*from_cache = false;
+	if (stat(path, &before))
+		return mrl_err_set(err, MRL_EIO, "%s: cannot stat: %s", path, mrl_io_strerror(errno, why, sizeof why));
+	if (!S_ISREG(before.st_mode))
+		return mrl_err_set(err, MRL_EIO, "%s: not a regular file", path);
+	key_of(&before, &key);
+	/* paths with tabs or newlines would break the TSV: hash without the cache */
+	cacheable = realpath(path, key.path) && !strpbrk(key.path, "\t\n") && hrn_cache_dir(dir, sizeof dir) == 0;
+	if (cacheable) {
+		snprintf(cache_path, sizeof cache_path, "%s/sha256.tsv", dir);
+		if (mrl_read_file(cache_path, CACHE_FILE_MAX, &text, NULL, NULL))
+			text = NULL;
+		if (text && cache_lookup(text, &key, hex)) {
+			if (from_cache)
+				*from_cache = true;
+			if (size_out)
+				*size_out = key.size;
+			goto out;
+		}
+	}
+	uint64_t hashed = 0;
+	if ((rc = mrl_sha256_file(path, hex, &hashed, err)))
+		goto out;
+	if (size_out)
+		*size_out = hashed;
+	/* a file that changed while we read it must not be cached under the old key */
+	if (cacheable && stat(path, &after) == 0) {
+		struct cache_key now = key;
+		key_of(&after, &now);
+		if (now.size == key.size && now.mtime_ns == key.mtime_ns && now.inode == key.inode && hashed == key.size &&
+		    make_dirs(dir) == 0)
+			cache_store(cache_path, text, &key, hex);
+	}
+out:
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------ collect, release */
+
+void hrn_manifest_release(struct hrn_manifest *m)
+{
+	char **strings[] = { &m->merilo_version, &m->git_commit, &m->compiler, &m->build_options, &m->cpu_model,
+			     &m->cpu_model_null_reason, &m->kernel, &m->machine, &m->hostname, &m->gpu_name,
+			     &m->gpu_driver, &m->gpu_null_reason, &m->model_path, &m->model_sha256, &m->suite_path,
+			     &m->suite_sha256, &m->started_utc, &m->ended_utc };
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+		free(*strings[i]);
+	json_decref(m->settings);
+	memset(m, 0, sizeof *m);
+}
+
+static void manifest_zero(struct hrn_manifest *m)
+{
+	memset(m, 0, sizeof *m);
+	m->schema_version = HRN_MANIFEST_SCHEMA_VERSION;
+	m->logical_cores = m->mem_total_bytes = m->model_size_bytes = -1;
+}
+
+int hrn_manifest_collect(struct hrn_manifest *m, const char *model_path, const char *suite_path,
+			 const json_t *settings, struct mrl_err *err)
+{
+	char now[32], hex[65];
+	uint64_t size = 0;
+	int rc = 0;
+	manifest_zero(m);
+	hrn_utc_now_iso8601(now, sizeof now);
+	m->started_utc = strdup(now);
+	m->merilo_version = strdup(MRL_VERSION);
+	m->git_commit = strdup(hrn_build_commit());
+	m->compiler = strdup(hrn_build_compiler());
+	m->build_options = strdup(hrn_build_options());
+	if (!m->started_utc || !m->merilo_version || !m->git_commit || !m->compiler || !m->build_options)
+		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
+	host_collect(m);
+	if (settings && !(m->settings = json_deep_copy(settings)))
+		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory copying settings");
+	if (model_path) {
+		if ((rc = hrn_sha256_file_cached(model_path, hex, &size, NULL, err)))
+			return rc;
+		m->model_path = strdup(model_path);
+		m->model_sha256 = strdup(hex);
+		m->model_size_bytes = (int64_t)size;
+	}
+	if (suite_path) {
+		if ((rc = hrn_sha256_file_cached(suite_path, hex, NULL, NULL, err)))
+			return rc;
+		m->suite_path = strdup(suite_path);
+		m->suite_sha256 = strdup(hex);
+	}
+	return 0;
+}
+
+int hrn_manifest_finish(struct hrn_manifest *m, struct mrl_err *err)
+{
+	char now[32];
+	hrn_utc_now_iso8601(now, sizeof now);
+	char *copy = strdup(now);
+	if (!copy)
+		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
+	free(m->ended_utc);
+	m->ended_utc = copy;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static int put(json_t *obj, const char *key, json_t *v)
+{
+	return json_object_set_new(obj, key, v) != 0;
+}
+
+json_t *hrn_manifest_to_json(const struct hrn_manifest *m)
+{
+	json_t *o = json_object(), *build = json_object(), *host = json_object(), *model = json_object(),
+	       *suite = json_object();
+	int bad = !o || !build || !host || !model || !suite;
+	if (bad) {
+		json_decref(o);
+		json_decref(build);
+		json_decref(host);
+		json_decref(model);
+		json_decref(suite);
+		return NULL;
+	}
+	bad |= put(build, "version", hrn_json_string(m->merilo_version));
+	bad |= put(build, "git_commit", hrn_json_string(m->git_commit));
+	bad |= put(build, "compiler", hrn_json_string(m->compiler));
+	bad |= put(build, "build_options", hrn_json_string(m->build_options));
+	bad |= put(host, "cpu_model", hrn_json_string(m->cpu_model));
+	bad |= put(host, "cpu_model_null_reason", hrn_json_string(m->cpu_model_null_reason));
+	bad |= put(host, "logical_cores", hrn_json_count(m->logical_cores));
+	bad |= put(host, "mem_total_bytes", hrn_json_count(m->mem_total_bytes));
+	bad |= put(host, "kernel", hrn_json_string(m->kernel));
+	bad |= put(host, "machine", hrn_json_string(m->machine));
+	bad |= put(host, "hostname", hrn_json_string(m->hostname));
+	bad |= put(host, "gpu_name", hrn_json_string(m->gpu_name));
+	bad |= put(host, "gpu_driver", hrn_json_string(m->gpu_driver));
+	bad |= put(host, "gpu_count", json_integer(m->gpu_count));
+	bad |= put(host, "gpu_null_reason", hrn_json_string(m->gpu_null_reason));
+	bad |= put(model, "path", hrn_json_string(m->model_path));
+	bad |= put(model, "size_bytes", hrn_json_count(m->model_size_bytes));
+	bad |= put(model, "sha256", hrn_json_string(m->model_sha256));
+	bad |= put(suite, "path", hrn_json_string(m->suite_path));
+	bad |= put(suite, "sha256", hrn_json_string(m->suite_sha256));
+	bad |= put(o, "schema_version", json_integer(m->schema_version ? m->schema_version : HRN_MANIFEST_SCHEMA_VERSION));
+	bad |= put(o, "merilo", build);
+	bad |= put(o, "host", host);
+	bad |= put(o, "model", model);
+	bad |= put(o, "suite", suite);
+	bad |= put(o, "settings", m->settings ? json_deep_copy(m->settings) : json_null());
+	bad |= put(o, "started_utc", hrn_json_string(m->started_utc));
+	bad |= put(o, "ended_utc", hrn_json_string(m->ended_utc));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* An ISO 8601 UTC time as written by hrn_utc_now_iso8601 (or null). */
+static int check_utc(const char *s, const char *key, const char *where, const char *path, struct mrl_err *err)
+{
+	struct tm tm = { 0 };
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : "";
+	if (!end || *end)
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s.%s: expected a UTC time like 2025-05-01T12:34:56Z, got \"%.40s\"",
+				   where, path, key, s);
+	return 0;
+}
+
+int hrn_manifest_from_json(const json_t *j, struct hrn_manifest *m, const char *where, const char *path,
+			   struct mrl_err *err)
+{
+	const int str = HRN_J_OPTIONAL | HRN_J_NULLABLE;
+	json_t *build, *host, *model, *suite, *settings;
+	char sub[256];
+	int64_t version = 0, gpu_count = 0;
+	int rc;
+	manifest_zero(m);
+	if (!json_is_object(j))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object", where, path);
+	if ((rc = hrn_json_get_int(j, "schema_version", 0, &version, where, path, err)))
+		return rc;
+	if (version != HRN_MANIFEST_SCHEMA_VERSION)
+		return mrl_err_set(err, MRL_EUNSUPPORTED,
+				   "%s: %s.schema_version: unsupported manifest schema version %lld (this merilo reads version %d)",
+				   where, path, (long long)version, HRN_MANIFEST_SCHEMA_VERSION);
+	if ((rc = hrn_json_get_object(j, "merilo", 0, &build, where, path, err)) ||
+	    (rc = hrn_json_get_object(j, "host", 0, &host, where, path, err)) ||
+	    (rc = hrn_json_get_object(j, "model", 0, &model, where, path, err)) ||
+	    (rc = hrn_json_get_object(j, "suite", 0, &suite, where, path, err)) ||
+	    (rc = hrn_json_get_object(j, "settings", HRN_J_OPTIONAL | HRN_J_NULLABLE, &settings, where, path, err)) ||
+	    (rc = hrn_json_get_str(j, "started_utc", HRN_J_NULLABLE, &m->started_utc, where, path, err)) ||
+	    (rc = hrn_json_get_str(j, "ended_utc", HRN_J_NULLABLE, &m->ended_utc, where, path, err)))
+		return rc;
+	if ((m->started_utc && (rc = check_utc(m->started_utc, "started_utc", where, path, err))) ||
+	    (m->ended_utc && (rc = check_utc(m->ended_utc, "ended_utc", where, path, err))))
+		return rc;
+	snprintf(sub, sizeof sub, "%s.merilo", path);
+	if ((rc = hrn_json_get_str(build, "version", str, &m->merilo_version, where, sub, err)) ||
+	    (rc = hrn_json_get_str(build, "git_commit", str, &m->git_commit, where, sub, err)) ||
+	    (rc = hrn_json_get_str(build, "compiler", str, &m->compiler, where, sub, err)) ||
+	    (rc = hrn_json_get_str(build, "build_options", str, &m->build_options, where, sub, err)))
+		return rc;
+	snprintf(sub, sizeof sub, "%s.host", path);
+	if ((rc = hrn_json_get_str(host, "cpu_model", str, &m->cpu_model, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "cpu_model_null_reason", str, &m->cpu_model_null_reason, where, sub, err)) ||
+	    (rc = hrn_json_get_int(host, "logical_cores", str, &m->logical_cores, where, sub, err)) ||
+	    (rc = hrn_json_get_int(host, "mem_total_bytes", str, &m->mem_total_bytes, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "kernel", str, &m->kernel, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "machine", str, &m->machine, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "hostname", str, &m->hostname, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "gpu_name", str, &m->gpu_name, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "gpu_driver", str, &m->gpu_driver, where, sub, err)) ||
+	    (rc = hrn_json_get_int(host, "gpu_count", HRN_J_OPTIONAL, &gpu_count, where, sub, err)) ||
+	    (rc = hrn_json_get_str(host, "gpu_null_reason", str, &m->gpu_null_reason, where, sub, err)))
+		return rc;
+	m->gpu_count = gpu_count;
+	snprintf(sub, sizeof sub, "%s.model", path);
+	if ((rc = hrn_json_get_str(model, "path", str, &m->model_path, where, sub, err)) ||
+	    (rc = hrn_json_get_int(model, "size_bytes", str, &m->model_size_bytes, where, sub, err)) ||
+	    (rc = hrn_json_get_str(model, "sha256", str, &m->model_sha256, where, sub, err)))
+		return rc;
+	snprintf(sub, sizeof sub, "%s.suite", path);
+	if ((rc = hrn_json_get_str(suite, "path", str, &m->suite_path, where, sub, err)) ||
+	    (rc = hrn_json_get_str(suite, "sha256", str, &m->suite_sha256, where, sub, err)))
+		return rc;
+	if (settings && !(m->settings = json_deep_copy(settings)))
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+	return 0;
+}

@@ -1,0 +1,101 @@
+/* rng.c — the seeded, splittable PRNG behind every random choice in metrics
+ * (bootstrap resampling, simulated tests) and available to the run loop.
+ *
+ * xoshiro256** (Blackman & Vigna, 2018): 256-bit state, period 2^256 - 1, fast and
+ * statistically strong in all bits. Seeding runs splitmix64 from the 64-bit seed
+ * to fill the state, as the authors recommend (it can never produce the all-zero
+ * state from a nonzero run, and nearby seeds give unrelated states). The state is
+ * an explicit caller-owned struct: no globals, so two runs in one process never
+ * share a stream. Streams can be split (met_rng_split), jumped 2^128 ahead
+ * (met_rng_jump) or derived by number (met_rng_seed_stream).
+ */
+#include "metrics/met.h"
+
+static uint64_t splitmix64_next(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+void met_rng_seed(struct met_rng *rng, uint64_t seed)
+{
+	uint64_t x = seed;
+	for (int i = 0; i < 4; i++)
+		rng->s[i] = splitmix64_next(&x);
+}
+
+void met_rng_seed_stream(struct met_rng *rng, uint64_t seed, uint64_t stream)
+{
+	uint64_t x = stream + 1;
+	met_rng_seed(rng, seed ^ splitmix64_next(&x));
+}
+
+uint64_t met_rng_next(struct met_rng *rng)
+{
+	uint64_t *s = rng->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+void met_rng_split(struct met_rng *parent, struct met_rng *child)
+{
+	met_rng_seed(child, met_rng_next(parent));
+}
+
+void met_rng_jump(struct met_rng *rng)
+{
+	static const uint64_t jump[4] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
+					 0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	for (int i = 0; i < 4; i++)
+		for (int b = 0; b < 64; b++) {
+			if (jump[i] & (1ULL << b)) {
+				s0 ^= rng->s[0];
+				s1 ^= rng->s[1];
+				s2 ^= rng->s[2];
+				s3 ^= rng->s[3];
+			}
+			met_rng_next(rng);
+		}
+	rng->s[0] = s0;
+	rng->s[1] = s1;
+	rng->s[2] = s2;
+	rng->s[3] = s3;
+}
+
+double met_rng_uniform(struct met_rng *rng)
+{
+	return (double)(met_rng_next(rng) >> 11) * 0x1.0p-53;
+}
+
+uint64_t met_rng_below(struct met_rng *rng, uint64_t bound)
+{
+	if (bound == 0)
+		return 0;
+	/* Lemire (2019): the high word of x * bound is uniform on [0, bound) once the
+	 * few low words below (2^64 mod bound) are rejected. */
+	unsigned __int128 m = (unsigned __int128)met_rng_next(rng) * bound;
+	uint64_t low = (uint64_t)m;
+	if (low < bound) {
+		uint64_t threshold = -bound % bound;
+		while (low < threshold) {
+			m = (unsigned __int128)met_rng_next(rng) * bound;
+			low = (uint64_t)m;
+		}
+	}
+	return (uint64_t)(m >> 64);
+}

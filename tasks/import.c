@@ -1,0 +1,453 @@
+/* import.c — outside benchmarks -> merilo suites, by a small table of importers.
+ *
+ * Each importer reads one file per language and returns a suite document
+ * (jansson) whose items pair the languages' variants of the same content.
+ * The table below is where further importers (lm-eval-harness task exports,
+ * serbian-llm-eval JSONL) slot in: a name, a one-line summary, a function.
+ * The per-language prompt wording an importer writes goes into the suite's
+ * templates (suite data), so it can be read and changed there.
+ */
+#include "tasks/task_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef int (*importer_fn)(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			   json_t **out, struct mrl_err *err);
+
+/* ---- JSONL reading (shared by JSONL importers) ---------------------------------- */
+
+/* One line of a JSONL file: the parsed object and its 1-based line number. */
+struct jsonl_row {
+	json_t *obj;
+	size_t line;
+};
+
+struct jsonl {
+	const char *path;
+	struct jsonl_row *rows;
+	size_t n;
+};
+
+static void jsonl_release(struct jsonl *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		json_decref(f->rows[i].obj);
+	free(f->rows);
+	f->rows = NULL;
+	f->n = 0;
+}
+
+/* Read every non-blank line of path as a JSON object; the first bad line is an error "path:LINE: ...". */
+static int jsonl_read(const char *path, struct jsonl *f, struct mrl_err *err)
+{
+	FILE *fp = fopen(path, "rb");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, rows_cap = 0;
+	ssize_t len;
+	int rc = 0;
+	f->path = path;
+	f->rows = NULL;
+	f->n = 0;
+	if (!fp)
+		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && (uint64_t)st.st_size > TASK_SUITE_MAX_BYTES) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: file is %lld bytes, larger than the %llu MiB limit", path,
+				 (long long)st.st_size, (unsigned long long)(TASK_SUITE_MAX_BYTES >> 20));
+		goto out;
+	}
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		size_t n = (size_t)len;
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		if (!n)
+			continue;
+		json_error_t je;
+		json_t *obj = json_loadb(line, n, JSON_REJECT_DUPLICATES, &je);
+		if (!obj) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: malformed JSON: %s (column %d)", path, lineno, je.text,
+					 je.column);
+			goto out;
+		}
+		if (!json_is_object(obj)) {
+			json_decref(obj);
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected one JSON object per line", path, lineno);
+			goto out;
+		}
+		if (f->n == rows_cap) {
+			rows_cap = rows_cap ? rows_cap * 2 : 256;
+			struct jsonl_row *r = realloc(f->rows, rows_cap * sizeof *r);
+			if (!r) {
+				json_decref(obj);
+				rc = mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
+				goto out;
+			}
+			f->rows = r;
+		}
+		f->rows[f->n++] = (struct jsonl_row){ obj, lineno };
+	}
+	if (ferror(fp)) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: read failed: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!f->n)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no records (empty file)", path);
+out:
+	free(line);
+	fclose(fp);
+	if (rc)
+		jsonl_release(f);
+	return rc;
+}
+
+/* ---- COPA -------------------------------------------------------------------- */
+
+/* How each language joins premise and alternative: "<premise>, jer <alternative>".
+ * English follows lm-eval-harness's copa (" because" / " therefore", no comma). */
+struct copa_wording {
+	const char *lang, *cause, *effect;
+};
+static const struct copa_wording copa_words[] = {
+	{ "en", "{premise|rstrip_period} because", "{premise|rstrip_period} therefore" },
+	{ "sr-Cyrl", "{premise|rstrip_period}, зато што", "{premise|rstrip_period}, па" },
+	{ "sr-Latn", "{premise|rstrip_period}, zato što", "{premise|rstrip_period}, pa" },
+	{ "hr", "{premise|rstrip_period}, jer", "{premise|rstrip_period}, pa" },
+	{ "bs", "{premise|rstrip_period}, jer", "{premise|rstrip_period}, pa" },
+	{ "cnr", "{premise|rstrip_period}, jer", "{premise|rstrip_period}, pa" },
+};
+
+static const struct copa_wording *copa_wording_for(const char *lang)
+{
+	for (size_t i = 0; i < sizeof copa_words / sizeof copa_words[0]; i++)
+		if (!strcmp(copa_words[i].lang, lang))
+			return &copa_words[i];
+	return NULL;
+}
+
+/* Check one COPA record; returns 0 or MRL_EINPUT naming file:line and the field. */
+static int copa_check(const char *path, const struct jsonl_row *r, struct mrl_err *err)
+{
+	static const char *const strings[] = { "premise", "choice1", "choice2" };
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = json_object_get(r->obj, strings[i]);
+		if (!json_is_string(v) || !json_string_length(v))
+			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected a non-empty string", path,
+					   r->line, strings[i], v ? "is not a non-empty string" : "is missing");
+	}
+	const char *q = json_string_value(json_object_get(r->obj, "question"));
+	if (!q || (strcmp(q, "cause") && strcmp(q, "effect")))
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"question\" must be \"cause\" or \"effect\"", path, r->line);
+	json_t *label = json_object_get(r->obj, "label");
+	if (!json_is_integer(label) || (json_integer_value(label) != 0 && json_integer_value(label) != 1))
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"label\" must be 0 or 1", path, r->line);
+	json_t *idx = json_object_get(r->obj, "idx");
+	if (!json_is_integer(idx) || json_integer_value(idx) < 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"idx\" must be a non-negative integer", path, r->line);
+	return 0;
+}
+
+static long long row_idx(const struct jsonl_row *r)
+{
+	return json_integer_value(json_object_get(r->obj, "idx"));
+}
+
+static int cmp_row_idx(const void *a, const void *b)
+{
+	long long x = row_idx(a), y = row_idx(b);
+	return (x > y) - (x < y);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+static const struct jsonl_row *find_idx(const struct jsonl *f, long long idx)
+{
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		long long v = row_idx(&f->rows[mid]);
+		if (v == idx)
+			return &f->rows[mid];
+		if (v < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Set key to a new value on obj, failing on ENOMEM (jansson steals the reference). */
+#define SETN(obj, key, val) do { if (json_object_set_new((obj), (key), (val))) goto nomem; } while (0)
+
+static int import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		       json_t **out, struct mrl_err *err)
+{
+	struct jsonl *files = calloc(n_in, sizeof *files);
+	long long *all = NULL;
+	size_t n_all = 0;
+	json_t *root = NULL;
+	int rc = 0;
+	*out = NULL;
+	if (!files)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n_in; i++) {
+		if (!copa_wording_for(in[i].lang)) {
+			rc = mrl_err_set(err, MRL_EUNSUPPORTED,
+					 "%s: no COPA wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, cnr)",
+					 in[i].path, in[i].lang);
+			goto out;
+		}
+		if ((rc = jsonl_read(in[i].path, &files[i], err)))
+			goto out;
+		for (size_t r = 0; r < files[i].n; r++)
+			if ((rc = copa_check(in[i].path, &files[i].rows[r], err)))
+				goto out;
+		qsort(files[i].rows, files[i].n, sizeof *files[i].rows, cmp_row_idx);
+		for (size_t r = 1; r < files[i].n; r++)
+			if (row_idx(&files[i].rows[r]) == row_idx(&files[i].rows[r - 1])) {
+				size_t a = files[i].rows[r - 1].line, b = files[i].rows[r].line;
+				rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: duplicate idx %lld (also on line %zu)", in[i].path,
+						 a > b ? a : b, row_idx(&files[i].rows[r]), a < b ? a : b);
+				goto out;
+			}
+		n_all += files[i].n;
+	}
+	/* the union of all idx values, in order */
+	all = malloc((n_all ? n_all : 1) * sizeof *all);
+	if (!all)
+		goto nomem;
+	n_all = 0;
+	for (size_t i = 0; i < n_in; i++)
+		for (size_t r = 0; r < files[i].n; r++)
+			all[n_all++] = row_idx(&files[i].rows[r]);
+	qsort(all, n_all, sizeof *all, cmp_ll);
+
+	root = json_object();
+	json_t *task = json_object(), *tasks = json_array(), *langs = json_array(), *tmpls = json_object(),
+	       *items = json_array(), *metrics = json_array();
+	if (!root || !task || !tasks || !langs || !tmpls || !items || !metrics) {
+		json_decref(task), json_decref(tasks), json_decref(langs);
+		json_decref(tmpls), json_decref(items), json_decref(metrics);
+		goto nomem;
+	}
+	/* attach the containers first so that every later failure frees through root */
+	SETN(root, "format", json_string("merilo-suite/1"));
+	SETN(root, "name", json_string(opts && opts->name ? opts->name : "copa"));
+	SETN(root, "version", json_string(opts && opts->version ? opts->version : "1.0.0"));
+	SETN(root, "description", json_string(opts && opts->description ? opts->description
+		: "COPA (Choice Of Plausible Alternatives): pick the more plausible cause or effect of a premise"));
+	char source[2048] = "";
+	size_t sl = 0;
+	for (size_t i = 0; i < n_in && sl < sizeof source; i++)
+		sl += (size_t)snprintf(source + sl, sizeof source - sl, "%s%s=%s", i ? ", " : "imported from COPA JSONL: ",
+				       in[i].lang, in[i].path);
+	SETN(root, "source", json_string(opts && opts->source ? opts->source : source));
+	SETN(root, "license", json_string(opts && opts->license ? opts->license : "unspecified"));
+	SETN(root, "tasks", tasks);
+	if (json_array_append_new(tasks, task))
+		goto nomem;
+	SETN(task, "id", json_string("copa"));
+	SETN(task, "type", json_string("multiple_choice"));
+	SETN(task, "metrics", metrics);
+	if (json_array_append_new(metrics, json_string("acc")) || json_array_append_new(metrics, json_string("acc_norm")))
+		goto nomem;
+	SETN(task, "languages", langs);
+	SETN(task, "templates", tmpls);
+	SETN(task, "target_delimiter", json_string(" "));
+	SETN(task, "items", items);
+	for (size_t i = 0; i < n_in; i++) {
+		const struct copa_wording *cw = copa_wording_for(in[i].lang);
+		json_t *t = json_object(), *ctx = json_object(), *cases = json_object();
+		if (!t || !ctx || !cases || json_array_append_new(langs, json_string(in[i].lang))) {
+			json_decref(t), json_decref(ctx), json_decref(cases);
+			goto nomem;
+		}
+		SETN(tmpls, in[i].lang, t);
+		SETN(t, "context", ctx);
+		SETN(ctx, "switch", json_string("question"));
+		SETN(ctx, "cases", cases);
+		SETN(cases, "cause", json_string(cw->cause));
+		SETN(cases, "effect", json_string(cw->effect));
+		SETN(t, "choice", json_string("{choice|lcfirst}"));
+	}
+	for (size_t a = 0; a < n_all; a++) {
+		if (a && all[a] == all[a - 1])
+			continue;
+		json_t *item = json_object();
+		char id[32];
+		if (!item || json_array_append_new(items, item))
+			goto nomem;
+		snprintf(id, sizeof id, "%lld", all[a]);
+		SETN(item, "id", json_string(id));
+		int first = -1;
+		for (size_t i = 0; i < n_in; i++) {
+			const struct jsonl_row *r = find_idx(&files[i], all[a]);
+			if (!r)
+				continue;
+			long long label = json_integer_value(json_object_get(r->obj, "label"));
+			const char *q = json_string_value(json_object_get(r->obj, "question"));
+			if (first < 0) {
+				first = (int)i;
+				SETN(item, "gold", json_integer(label));
+			} else {
+				const struct jsonl_row *f = find_idx(&files[first], all[a]);
+				long long flabel = json_integer_value(json_object_get(f->obj, "label"));
+				const char *fq = json_string_value(json_object_get(f->obj, "question"));
+				if (label != flabel) {
+					rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: idx %lld has label %lld, but %s:%zu has label %lld "
+							 "(labels must agree across languages)", in[i].path, r->line, all[a],
+							 label, in[first].path, f->line, flabel);
+					goto out;
+				}
+				if (strcmp(q, fq)) {
+					rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: idx %lld asks for the %s, but %s:%zu asks for the %s",
+							 in[i].path, r->line, all[a], q, in[first].path, f->line, fq);
+					goto out;
+				}
+			}
+			json_t *v = json_object(), *choices = json_array();
+			if (!v || !choices) {
+				json_decref(v), json_decref(choices);
+				goto nomem;
+			}
+			SETN(item, in[i].lang, v);
+			SETN(v, "premise", json_incref(json_object_get(r->obj, "premise")));
+			SETN(v, "question", json_string(q));
+			SETN(v, "choices", choices);
+			if (json_array_append(choices, json_object_get(r->obj, "choice1")) ||
+			    json_array_append(choices, json_object_get(r->obj, "choice2")))
+				goto nomem;
+		}
+	}
+	*out = root;
+	root = NULL;
+out:
+	json_decref(root);
+	for (size_t i = 0; i < n_in; i++)
+		jsonl_release(&files[i]);
+	free(files);
+	free(all);
+	return rc;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	goto out;
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	const char *summary;
+	importer_fn fn;
+} importers[] = {
+	{ "copa", "COPA-style JSONL (premise, choice1, choice2, question, label, idx), one file per language",
+	  import_copa },
+};
+#define N_IMPORTERS (sizeof importers / sizeof importers[0])
+
+size_t task_n_importers(void) { return N_IMPORTERS; }
+const char *task_importer_name(size_t i) { return i < N_IMPORTERS ? importers[i].name : NULL; }
+const char *task_importer_summary(size_t i) { return i < N_IMPORTERS ? importers[i].summary : NULL; }
+
+int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
+		const struct task_import_opts *opts, char **json_out, struct mrl_err *err)
+{
+	*json_out = NULL;
+	size_t k = 0;
+	while (k < N_IMPORTERS && strcmp(importers[k].name, format))
+		k++;
+	if (k == N_IMPORTERS)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "unknown import format '%s' (known: copa)", format);
+	if (!n_inputs)
+		return mrl_err_set(err, MRL_EINPUT, "import %s: no input files (give at least one LANG=FILE)", format);
+	for (size_t i = 0; i < n_inputs; i++) {
+		if (!task_lang_tag_valid(inputs[i].lang))
+			return mrl_err_set(err, MRL_EINPUT, "'%s' is not a BCP 47 language tag (e.g. sr-Cyrl, sr-Latn, hr)",
+					   inputs[i].lang);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(inputs[i].lang, inputs[j].lang))
+				return mrl_err_set(err, MRL_EINPUT, "language '%s' given twice (%s and %s)", inputs[i].lang,
+						   inputs[j].path, inputs[i].path);
+	}
+	json_t *root = NULL;
+	int rc = importers[k].fn(inputs, n_inputs, opts, &root, err);
+	if (rc)
+		return rc;
+	*json_out = json_dumps(root, JSON_INDENT(1));
+	json_decref(root);
+	if (!*json_out)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory writing the suite");
+	return 0;
+}
+
+/* ---- atomic write ---------------------------------------------------------------- */
+
+int task_write_file_atomic(const char *path, const void *data, size_t len, struct mrl_err *err)
+{
+	char *dup = strdup(path), *tmp = NULL;
+	int fd = -1, rc = 0;
+	bool created = false;
+	if (!dup)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	const char *dir = dirname(dup);
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	if (asprintf(&tmp, "%s/.%s.tmp.XXXXXX", dir, base) < 0) {
+		tmp = NULL;
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: cannot create a temporary file in %s: %s", path, dir, strerror(errno));
+		goto out;
+	}
+	created = true;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, (const char *)data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = mrl_err_set(err, MRL_EIO, "%s: write failed: %s", tmp, strerror(errno));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fchmod(fd, 0644) || fsync(fd)) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = mrl_err_set(err, MRL_EIO, "%s: close failed: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+		goto out;
+	}
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) { /* make the rename itself durable; best effort */
+		(void)fsync(dfd);
+		close(dfd);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc && created)
+		unlink(tmp);
+	free(tmp);
+	free(dup);
+	return rc;
+}

@@ -1,0 +1,218 @@
+/* task.h — bilingual suites: loading, validation, prompt rendering, importers.
+ *
+ * A suite (docs/suite-format.md) is one JSON file: metadata plus tasks; a task
+ * holds items, and an item holds the per-language variants of the same content
+ * (en, sr-Cyrl, sr-Latn, hr, ...) so that results can be paired item by item.
+ * The loader checks everything and reports EVERY problem as a diagnostic with
+ * the JSON pointer of the offending value; a suite that loads is valid.
+ * Languages declared "derived" (sr-Latn from sr-Cyrl) are materialized at load
+ * time with the transliterator (tasks/translit.h).
+ *
+ * Handles are opaque; every string an accessor returns belongs to the suite
+ * and lives until task_suite_free(). Nothing here prints or exits.
+ */
+#ifndef MRL_TASK_H
+#define MRL_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "tasks/translit.h"
+
+struct task_suite; /* a loaded, validated suite */
+struct task_task;  /* one task of a suite */
+struct task_item;  /* one item of a task (all its language variants) */
+
+enum task_type {
+	TASK_MULTIPLE_CHOICE = 0, /* score each choice's continuation; gold is an index */
+	TASK_PERPLEXITY = 1,      /* windowed perplexity of each variant's "text" */
+	TASK_GENERATE = 2,        /* greedy generation, compared with "target" */
+};
+
+/* Largest suite file accepted (bytes) and deepest JSON nesting accepted. */
+#define TASK_SUITE_MAX_BYTES ((uint64_t)256 << 20)
+#define TASK_SUITE_MAX_DEPTH 32
+
+/* ---- diagnostics ---------------------------------------------------------- */
+
+/* One problem found in a suite file. path is a JSON pointer ("/tasks/0/items/17/sr-Cyrl/choices/2",
+ * "" for the whole document); line/column are 1-based where known (syntax errors), else 0. */
+struct task_diag {
+	char *path;
+	char *msg;
+	int line, column;
+};
+
+/* A list of problems; file names the suite file they belong to. Owned by the caller:
+ * task_diags_init() before use, task_diags_release() after. */
+struct task_diags {
+	char *file;
+	struct task_diag *v;
+	size_t n, cap;
+	size_t n_dropped; /* problems past TASK_DIAGS_MAX that were counted but not kept */
+};
+#define TASK_DIAGS_MAX 1000
+
+void task_diags_init(struct task_diags *d);
+void task_diags_release(struct task_diags *d);
+/* Format problem i as one line: "file: /path: message" ("file: message" for document-level ones). */
+void task_diag_format(const struct task_diags *d, size_t i, char *buf, size_t size);
+
+/* ---- loading ---------------------------------------------------------------- */
+
+/* Load and validate the suite at path. On success returns 0 and *out (free with task_suite_free).
+ * Otherwise returns MRL_EIO (unreadable file) or MRL_EINPUT (invalid suite), *out stays NULL, and
+ * err holds the first problem ("file: /path: message") plus how many more there are.
+ * diags may be NULL; if given, it receives every problem. */
+int task_suite_load(const char *path, struct task_suite **out, struct task_diags *diags,
+		    struct mrl_err *err);
+
+/* Same, from a buffer already in memory; name is used in messages as the file name. */
+int task_suite_parse(const char *name, const char *buf, size_t len, struct task_suite **out,
+		     struct task_diags *diags, struct mrl_err *err);
+
+/* Free a suite (NULL is fine). */
+void task_suite_free(struct task_suite *s);
+
+/* Metadata of the suite; strings owned by the suite ("" where absent and optional). */
+const char *task_suite_file(const struct task_suite *s);
+const char *task_suite_name(const struct task_suite *s);
+const char *task_suite_version(const struct task_suite *s);
+const char *task_suite_description(const struct task_suite *s);
+const char *task_suite_source(const struct task_suite *s);
+const char *task_suite_license(const struct task_suite *s);
+
+size_t task_suite_n_tasks(const struct task_suite *s);
+const struct task_task *task_suite_task(const struct task_suite *s, size_t i);
+/* The task with this id, or NULL. */
+const struct task_task *task_suite_find(const struct task_suite *s, const char *id);
+
+/* ---- tasks ------------------------------------------------------------------- */
+
+const char *task_id(const struct task_task *t);
+enum task_type task_type(const struct task_task *t);
+/* "multiple_choice", "perplexity", "generate" (static strings). */
+const char *task_type_name(enum task_type type);
+
+size_t task_n_metrics(const struct task_task *t);
+const char *task_metric(const struct task_task *t, size_t i);
+
+/* Languages in declaration order, derived ones included. */
+size_t task_n_languages(const struct task_task *t);
+const char *task_language(const struct task_task *t, size_t i);
+/* Index of a language tag in the task, or -1. */
+int task_language_index(const struct task_task *t, const char *lang);
+/* The language lang is derived from (e.g. "sr-Cyrl" for "sr-Latn"), or NULL if it is not derived. */
+const char *task_language_source(const struct task_task *t, const char *lang);
+
+/* Text between context and choice (multiple choice), default " ". */
+const char *task_target_delimiter(const struct task_task *t);
+
+/* Few-shot settings; has == false when the task declares none (zero-shot).
+ * source: "pool" (the task's separate "pool" items) or "items" (other items of the task). */
+struct task_fewshot {
+	bool has;
+	int k;
+	uint64_t seed;
+	const char *source;
+	const char *delimiter; /* between examples, default "\n\n" */
+};
+void task_fewshot(const struct task_task *t, struct task_fewshot *out);
+
+/* Perplexity window and stride in tokens (0 for other types). */
+int task_window(const struct task_task *t);
+int task_stride(const struct task_task *t);
+/* Generation: stop strings and token limit (n 0 / 0 for other types). */
+size_t task_gen_n_until(const struct task_task *t);
+const char *task_gen_until(const struct task_task *t, size_t i);
+int task_gen_max_tokens(const struct task_task *t);
+
+/* Items in file order; pool items (few-shot examples only) separately. */
+size_t task_n_items(const struct task_task *t);
+const struct task_item *task_item_at(const struct task_task *t, size_t i);
+size_t task_n_pool(const struct task_task *t);
+const struct task_item *task_pool_at(const struct task_task *t, size_t i);
+
+/* ---- items ------------------------------------------------------------------- */
+
+const char *task_item_id(const struct task_item *it);
+/* Gold choice index (multiple choice; the same for every language), -1 otherwise. */
+int task_item_gold(const struct task_item *it);
+/* Whether the item has a variant in language index li (see task_language_index). */
+bool task_item_has(const struct task_item *it, size_t li);
+/* A string field of the variant in language li ("premise", "question", "text", ...), or NULL. */
+const char *task_item_field(const struct task_item *it, size_t li, const char *name);
+/* Choices of the variant (multiple choice), 0 / NULL where absent. */
+size_t task_item_n_choices(const struct task_item *it, size_t li);
+const char *task_item_choice(const struct task_item *it, size_t li, size_t j);
+/* Reference answers of the variant (generate: "target", string or list). */
+size_t task_item_n_targets(const struct task_item *it, size_t li);
+const char *task_item_target(const struct task_item *it, size_t li, size_t j);
+
+/* ---- rendering ------------------------------------------------------------- */
+
+/* A rendered prompt. For multiple choice the scorer evaluates
+ * context + target_delimiter + choices[j] as one string and scores the tokens
+ * after the context (docs/suite-format.md, "whitespace"). For perplexity context
+ * is the text; for generate choices are the reference answers. */
+struct task_prompt {
+	char *context;
+	char **choices;
+	size_t n_choices;
+	int gold;                     /* -1 where not multiple choice */
+	const char *target_delimiter; /* owned by the suite */
+};
+
+/* Render item's variant in lang through the task's templates (placeholders, filters,
+ * switches). Fills *out (release with task_prompt_release). Returns MRL_EINPUT if the
+ * item has no variant in lang or lang is not a language of the task. */
+int task_render(const struct task_task *t, const struct task_item *it, const char *lang,
+		struct task_prompt *out, struct mrl_err *err);
+void task_prompt_release(struct task_prompt *p);
+
+/* Apply one template string to a set of fields (exposed for tests and tools).
+ * fields are n name/value pairs; choice (may be NULL) is what {choice} expands to.
+ * Returns 0 and a malloc'd *out, or MRL_EINPUT naming the unknown field or filter. */
+int task_template_apply(const char *tmpl, const char *const *names, const char *const *values,
+			size_t n, const char *choice, char **out, struct mrl_err *err);
+
+/* ---- language tags -------------------------------------------------------- */
+
+/* Whether tag has the shape of a BCP 47 tag (language[-Script][-REGION][-variant...]),
+ * e.g. en, sr-Cyrl, sr-Latn, hr, bs, cnr, en-US, sr-Latn-RS. */
+bool task_lang_tag_valid(const char *tag);
+
+/* ---- importers --------------------------------------------------------------- */
+
+/* One input file of an import, for one language. */
+struct task_import_input {
+	const char *lang;
+	const char *path;
+};
+
+struct task_import_opts {
+	const char *name;        /* suite name; NULL = importer's default */
+	const char *version;     /* NULL = "1.0.0" */
+	const char *license;     /* NULL = "unspecified" */
+	const char *source;      /* NULL = the input file names */
+	const char *description; /* NULL = importer's default */
+};
+
+/* Importers by name ("copa", ...). */
+size_t task_n_importers(void);
+const char *task_importer_name(size_t i);
+const char *task_importer_summary(size_t i);
+
+/* Convert inputs with importer `format` into suite JSON text. On success *json_out is a
+ * malloc'd NUL-terminated document (caller frees) that task_suite_parse accepts.
+ * Errors (MRL_EINPUT / MRL_EIO / MRL_EUNSUPPORTED) name the file and line. */
+int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
+		const struct task_import_opts *opts, char **json_out, struct mrl_err *err);
+
+/* Write data to path atomically: a temporary file in the same folder, fsync, rename.
+ * Returns 0 or MRL_EIO (the temporary file is removed on failure). */
+int task_write_file_atomic(const char *path, const void *data, size_t len, struct mrl_err *err);
+
+#endif

@@ -1,0 +1,246 @@
+/* eng_model.c — opening models: description, metadata, and every way a file can be wrong.
+ *
+ * A fixture model opens and describes itself from its metadata; a
+ * vocabulary-only file tokenizes but has no context; missing files, truncated
+ * files, unknown architectures, missing keys, missing tensors and tensors of
+ * the wrong shape each give a one-line error naming the file and the culprit.
+ * Damaged models are written with the GGUF writer from the f32 fixture.
+ */
+#include "tests/tap.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "engine/gguf.h"
+
+struct edit {
+	const char *drop_key;
+	const char *arch;          /* replace general.architecture */
+	const char *drop_tensor;
+	const char *bad_shape;     /* this tensor gets its two dims swapped */
+};
+
+/* Copy src to dst with one edit. Returns 0 on success. */
+static int rewrite(const char *src, const char *dst, struct edit e)
+{
+	FILE *f = fopen(src, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)size);
+	size_t got = fread(buf, 1, (size_t)size, f);
+	fclose(f);
+	struct mrl_err err = { 0 };
+	struct gguf_ctx *g = NULL;
+	int rc = -1;
+	struct gguf_writer *w = gguf_writer_new();
+	if (got != (size_t)size || gguf_parse(buf, (size_t)size, src, &g, &err) || !w)
+		goto out;
+	for (size_t i = 0; i < gguf_n_kv(g); i++) {
+		const struct gguf_kv *kv = gguf_kv_at(g, i);
+		if (e.drop_key && gguf_str_eq(kv->key, e.drop_key))
+			continue;
+		if (e.arch && gguf_str_eq(kv->key, "general.architecture")) {
+			if (gguf_writer_set_str(w, "general.architecture", e.arch))
+				goto out;
+			continue;
+		}
+		if (gguf_writer_copy_kv(w, kv))
+			goto out;
+	}
+	for (size_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor_at(g, i);
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+		if (e.drop_tensor && !strcmp(name, e.drop_tensor))
+			continue;
+		uint64_t ne[4] = { t->ne[0], t->ne[1], t->ne[2], t->ne[3] };
+		if (e.bad_shape && !strcmp(name, e.bad_shape)) {
+			ne[0] = t->ne[1];
+			ne[1] = t->ne[0];
+		}
+		if (gguf_writer_add_tensor(w, name, t->type, t->n_dims, ne, t->data, t->nbytes))
+			goto out;
+	}
+	rc = gguf_writer_write(w, dst, &err);
+	if (rc)
+		diag("writer: %s", err.msg);
+out:
+	gguf_writer_free(w);
+	gguf_free(g);
+	free(buf);
+	return rc;
+}
+
+static void expect_fail(const char *src, const char *tmp, struct edit e, int code, const char *needle,
+			const char *name)
+{
+	struct eng_model *m = NULL;
+	struct mrl_err err = { 0 };
+	if (rewrite(src, tmp, e)) {
+		ok(0, name);
+		diag("could not write the damaged model");
+		return;
+	}
+	int rc = eng_model_open(&m, tmp, NULL, &err);
+	if (!ok(rc == code && m == NULL && strstr(err.msg, needle) && strstr(err.msg, tmp) && !strchr(err.msg, '\n'),
+		name))
+		diag("rc %d, message: %s\nwanted code %d and '%s'", rc, err.msg, code, needle);
+	eng_model_close(m);
+}
+
+int main(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx)
+		skip_all("fixtures absent: ../shared/fixtures");
+	char path[1024], vocab[1024], tmp[256];
+	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+	snprintf(vocab, sizeof vocab, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-model-%d.gguf", (int)getpid());
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+
+	/* a good model */
+	int rc = eng_model_open(&m, path, NULL, &err);
+	if (!ok(rc == 0, "the f32 fixture opens"))
+		diag("%s", err.msg);
+	if (m) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		is_str(d.arch, "llama", "architecture from general.architecture");
+		ok(d.has_weights, "has weights");
+		is_int(d.n_vocab, 32000, "n_vocab");
+		is_int(d.n_embd, 64, "n_embd");
+		is_int(d.n_layer, 4, "n_layer");
+		is_int(d.n_head, 8, "n_head");
+		is_int(d.n_head_kv, 4, "n_head_kv");
+		is_int(d.n_ff, 192, "n_ff");
+		is_int(d.n_ctx_train, 256, "n_ctx_train");
+		is_near(d.norm_eps, 1e-5, 1e-12, "rms eps");
+		is_near(d.rope_freq_base, 1e4, 0, "rope base");
+		is_int(d.bos_id, 1, "bos id");
+		is_int(d.eos_id, 2, "eos id");
+		ok(d.add_bos, "llama vocabulary adds BOS");
+		ok(!d.tied_output, "output matrix is separate");
+		ok(d.n_params > 4000000 && d.weight_bytes == d.n_params * 4, "f32: 4 bytes per parameter");
+		is_int(eng_model_n_tensors(m), 2 + 1 + 4 * 9, "tensor count: embd, norm, output + 9 per layer");
+		struct eng_tensor_info ti;
+		bool found = false;
+		for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+			eng_model_tensor_info(m, i, &ti);
+			if (!strcmp(ti.name, "blk.0.attn_k.weight"))
+				found = ti.ne[0] == 64 && ti.ne[1] == 32 && !strcmp(ti.type_name, "f32") && ti.nbytes == 64 * 32 * 4;
+		}
+		ok(found, "tensor info of blk.0.attn_k.weight: [64, 32] f32");
+		char buf[256];
+		bool meta = false;
+		for (size_t i = 0; i < eng_model_n_meta(m); i++) {
+			const char *key = eng_model_meta(m, i, buf, sizeof buf);
+			if (key && !strcmp(key, "llama.block_count"))
+				meta = !strcmp(buf, "4");
+		}
+		ok(meta, "metadata entry llama.block_count = 4");
+		struct eng_ctx *c = NULL;
+		ok(eng_ctx_new(&c, m, 8, &err) == 0, "a context of 8 positions");
+		int32_t toks[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+		int32_t bad = 32000;
+		is_int(eng_decode(c, &bad, 1, NULL, false, &err), MRL_EINPUT, "token id n_vocab is rejected");
+		is_int(eng_decode(c, toks, 9, NULL, false, &err), MRL_EINPUT, "9 tokens do not fit 8 positions");
+		like(err.msg, "do not fit", "the message says so");
+		is_int(eng_decode(c, toks, 8, NULL, false, &err), 0, "8 tokens fit");
+		is_int(eng_ctx_pos(c), 8, "position 8");
+		eng_ctx_truncate(c, 3);
+		is_int(eng_ctx_pos(c), 3, "truncate to 3");
+		eng_ctx_free(c);
+		eng_model_close(m);
+		m = NULL;
+	}
+
+	/* vocabulary only */
+	rc = eng_model_open(&m, vocab, NULL, &err);
+	ok(rc == 0, "a vocabulary-only GGUF opens");
+	if (m) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		ok(!d.has_weights, "and has no weights");
+		is_int(d.n_vocab, 32000, "its vocabulary size");
+		struct eng_ctx *c = NULL;
+		is_int(eng_ctx_new(&c, m, 0, &err), MRL_EINPUT, "it cannot make a context");
+		like(err.msg, "vocabulary-only", "the message says why");
+		eng_model_close(m);
+		m = NULL;
+	}
+	struct eng_open_opts vo = { .vocab_only = true };
+	rc = eng_model_open(&m, path, &vo, &err);
+	if (m) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		ok(rc == 0 && !d.has_weights, "vocab_only opens a full model without its weights");
+		eng_model_close(m);
+		m = NULL;
+	} else {
+		ok(0, "vocab_only opens a full model without its weights");
+	}
+
+	/* bad files */
+	is_int(eng_model_open(&m, "/nonexistent/model.gguf", NULL, &err), MRL_EIO, "a missing file is MRL_EIO");
+	like(err.msg, "/nonexistent/model.gguf", "the message names the file");
+	{
+		FILE *in = fopen(path, "rb"), *out = fopen(tmp, "wb");
+		char b[65536];
+		size_t n = in ? fread(b, 1, sizeof b, in) : 0;
+		if (out) {
+			fwrite(b, 1, n, out);
+			fclose(out);
+		}
+		if (in)
+			fclose(in);
+		rc = eng_model_open(&m, tmp, NULL, &err);
+		ok(rc == MRL_EINPUT && m == NULL, "a file truncated to 64 KiB is MRL_EINPUT");
+		like(err.msg, tmp, "the message names the file");
+	}
+	snprintf(path, sizeof path, "%s/models/tiny-qwen2-f32.gguf", fx);
+	is_int(eng_model_open(&m, path, NULL, &err), MRL_EUNSUPPORTED, "qwen2 is MRL_EUNSUPPORTED for now");
+	like(err.msg, "unsupported architecture 'qwen2' (supported: llama)", "the message lists what is supported");
+	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+	expect_fail(path, tmp, (struct edit){ .arch = "mamba" }, MRL_EUNSUPPORTED,
+		    "unsupported architecture 'mamba' (supported: llama)", "an unknown architecture is named");
+	expect_fail(path, tmp, (struct edit){ .drop_key = "llama.attention.layer_norm_rms_epsilon" }, MRL_EINPUT,
+		    "'llama.attention.layer_norm_rms_epsilon' is missing", "a missing rms eps is named");
+	expect_fail(path, tmp, (struct edit){ .drop_key = "llama.embedding_length" }, MRL_EINPUT,
+		    "'llama.embedding_length' is missing", "a missing embedding length is named");
+	expect_fail(path, tmp, (struct edit){ .drop_tensor = "blk.3.ffn_down.weight" }, MRL_EINPUT,
+		    "tensor 'blk.3.ffn_down.weight' is missing", "a missing tensor is named");
+	expect_fail(path, tmp, (struct edit){ .bad_shape = "blk.1.attn_k.weight" }, MRL_EINPUT,
+		    "'blk.1.attn_k.weight' has shape", "a tensor of the wrong shape is named");
+	expect_fail(path, tmp, (struct edit){ .bad_shape = "blk.0.ffn_up.weight" }, MRL_EINPUT,
+		    "'blk.0.ffn_up.weight' has shape [192, 64, 1, 1], expected [64, 192]",
+		    "the shape message gives both shapes");
+
+	/* no output.weight: the output matrix is tied to the embedding */
+	if (rewrite(path, tmp, (struct edit){ .drop_tensor = "output.weight" }) == 0 &&
+	    eng_model_open(&m, tmp, NULL, &err) == 0) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		ok(d.tied_output, "without output.weight the output is tied to token_embd");
+		struct eng_ctx *c = NULL;
+		float *lg = malloc(d.n_vocab * sizeof *lg);
+		int32_t t[2] = { 1, 100 };
+		ok(eng_ctx_new(&c, m, 4, &err) == 0 && eng_decode(c, t, 2, lg, false, &err) == 0,
+		   "and it decodes");
+		free(lg);
+		eng_ctx_free(c);
+		eng_model_close(m);
+		m = NULL;
+	} else {
+		ok(0, "without output.weight the output is tied to token_embd");
+		diag("%s", err.msg);
+	}
+	unlink(tmp);
+	return done_testing();
+}

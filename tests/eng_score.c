@@ -1,0 +1,236 @@
+/* eng_score.c — eng_score: prefix reuse gives the same bits as scoring alone.
+ *
+ * Requests that share a context (the choices of a multiple-choice item) are
+ * scored with the shared prefix computed once; every result must equal the
+ * request scored alone in an empty context, bit for bit, whatever the batch
+ * composition, order or prior cache content. The log-probabilities must equal
+ * a log-softmax computed by hand over eng_decode's logits. Underneath: a
+ * token's logits do not depend on how the sequence was split into batches.
+ */
+#include "tests/tap.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "engine/eng.h"
+
+#define MAX_CONT 8
+#define N_REQ 7
+
+struct fixture {
+	int32_t ctx_a[12], ctx_b[5], ctx_c[20];
+	int32_t conts[N_REQ][MAX_CONT];
+	struct eng_score_req reqs[N_REQ];
+};
+
+static void make_reqs(struct fixture *f, uint32_t nv)
+{
+	for (int i = 0; i < 12; i++)
+		f->ctx_a[i] = i == 0 ? 1 : (int32_t)((i * 7919u + 3u) % nv);
+	for (int i = 0; i < 5; i++)
+		f->ctx_b[i] = i == 0 ? 1 : (int32_t)((i * 15485863u + 11u) % nv);
+	/* ctx_c starts with ctx_a: a longer shared prefix across items */
+	for (int i = 0; i < 20; i++)
+		f->ctx_c[i] = i < 12 ? f->ctx_a[i] : (int32_t)((i * 31337u + 1u) % nv);
+	static const size_t n_cont[N_REQ] = { 3, 1, 5, 2, 4, 1, 3 };
+	for (int r = 0; r < N_REQ; r++)
+		for (size_t k = 0; k < MAX_CONT; k++)
+			f->conts[r][k] = (int32_t)(((size_t)r * 1000003u + k * 7u + 17u) % nv);
+	/* two choices sharing their first continuation token too */
+	f->conts[3][0] = f->conts[2][0];
+	const int32_t *ctxs[N_REQ] = { f->ctx_a, f->ctx_a, f->ctx_a, f->ctx_b, f->ctx_b, f->ctx_c, f->ctx_c };
+	const size_t n_ctxs[N_REQ] = { 12, 12, 12, 5, 5, 20, 20 };
+	for (int r = 0; r < N_REQ; r++)
+		f->reqs[r] = (struct eng_score_req){ ctxs[r], n_ctxs[r], f->conts[r], n_cont[r] };
+	f->reqs[3].ctx = f->ctx_a; /* request 3: same context as 0..2 */
+	f->reqs[3].n_ctx = 12;
+}
+
+struct results {
+	double lp[N_REQ][MAX_CONT];
+	bool gr[N_REQ][MAX_CONT];
+	double sum[N_REQ];
+	bool all[N_REQ];
+};
+
+static int score(struct eng_ctx *c, const struct eng_score_req *reqs, const int *which, int n, struct results *out)
+{
+	struct eng_score_res res[N_REQ];
+	struct eng_score_req sub[N_REQ];
+	for (int i = 0; i < n; i++) {
+		sub[i] = reqs[which[i]];
+		res[i] = (struct eng_score_res){ out->lp[which[i]], out->gr[which[i]], 0, false };
+	}
+	struct mrl_err err = { 0 };
+	int rc = eng_score(c, sub, (size_t)n, res, &err);
+	if (rc)
+		diag("eng_score: %s", err.msg);
+	for (int i = 0; i < n; i++) {
+		out->sum[which[i]] = res[i].sum_logprob;
+		out->all[which[i]] = res[i].all_greedy;
+	}
+	return rc;
+}
+
+static bool same(const struct results *a, const struct results *b, const struct eng_score_req *reqs)
+{
+	for (int r = 0; r < N_REQ; r++) {
+		if (memcmp(a->lp[r], b->lp[r], reqs[r].n_cont * sizeof(double)) ||
+		    memcmp(a->gr[r], b->gr[r], reqs[r].n_cont * sizeof(bool)) ||
+		    memcmp(&a->sum[r], &b->sum[r], sizeof(double)) || a->all[r] != b->all[r]) {
+			diag("request %d differs: %.17g vs %.17g", r, a->sum[r], b->sum[r]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void check_model(const char *path, const char *label)
+{
+	char name[256];
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL, *c2 = NULL;
+	struct eng_open_opts o = { .n_threads = 2 };
+	static struct fixture f;
+	static struct results batch, alone, rev, pairs;
+	float *lg = NULL, *lg1 = NULL, *lg2 = NULL;
+	if (eng_model_open(&m, path, &o, &err) || eng_ctx_new(&c, m, 128, &err) || eng_ctx_new(&c2, m, 128, &err)) {
+		snprintf(name, sizeof name, "%s: model and contexts", label);
+		ok(0, name);
+		diag("%s", err.msg);
+		goto out;
+	}
+	struct eng_model_desc d;
+	eng_model_describe(m, &d);
+	make_reqs(&f, d.n_vocab);
+
+	int all[N_REQ], revo[N_REQ];
+	for (int i = 0; i < N_REQ; i++) {
+		all[i] = i;
+		revo[i] = N_REQ - 1 - i;
+	}
+	snprintf(name, sizeof name, "%s: batch of %d requests scores", label, N_REQ);
+	ok(score(c, f.reqs, all, N_REQ, &batch) == 0, name);
+	for (int r = 0; r < N_REQ; r++) {
+		eng_ctx_truncate(c2, 0);
+		int w[1] = { r };
+		score(c2, f.reqs, w, 1, &alone);
+	}
+	snprintf(name, sizeof name, "%s: batch with shared prefixes == each request alone (bit for bit)", label);
+	ok(same(&batch, &alone, f.reqs), name);
+	/* reversed order, on a cache left dirty by the previous call */
+	score(c, f.reqs, revo, N_REQ, &rev);
+	snprintf(name, sizeof name, "%s: reversed batch on a dirty cache == alone", label);
+	ok(same(&rev, &alone, f.reqs), name);
+	int p1[3] = { 5, 0, 3 }, p2[4] = { 6, 2, 4, 1 };
+	score(c, f.reqs, p1, 3, &pairs);
+	score(c, f.reqs, p2, 4, &pairs);
+	snprintf(name, sizeof name, "%s: two mixed sub-batches == alone", label);
+	ok(same(&pairs, &alone, f.reqs), name);
+
+	/* by hand: decode ctx ++ cont[:-1] with all logits, log-softmax in long double */
+	bool hand_ok = true, greedy_ok = true;
+	lg = malloc((size_t)40 * d.n_vocab * sizeof *lg);
+	for (int r = 0; r < N_REQ && lg; r++) {
+		const struct eng_score_req *q = &f.reqs[r];
+		int32_t seq[40];
+		size_t n = 0;
+		for (size_t i = 0; i < q->n_ctx; i++)
+			seq[n++] = q->ctx[i];
+		for (size_t i = 0; i + 1 < q->n_cont; i++)
+			seq[n++] = q->cont[i];
+		eng_ctx_truncate(c2, 0);
+		if (eng_decode(c2, seq, n, lg, true, &err)) {
+			diag("%s", err.msg);
+			hand_ok = false;
+			break;
+		}
+		for (size_t k = 0; k < q->n_cont; k++) {
+			const float *row = lg + (q->n_ctx - 1 + k) * d.n_vocab;
+			long double z = 0;
+			size_t am = 0;
+			for (uint32_t v = 0; v < d.n_vocab; v++) {
+				z += expl((long double)row[v]);
+				if (row[v] > row[am])
+					am = v;
+			}
+			double want = (double)((long double)row[q->cont[k]] - logl(z));
+			if (fabs(want - alone.lp[r][k]) > 1e-9) {
+				diag("request %d token %zu: logprob %.12g, by hand %.12g", r, k, alone.lp[r][k], want);
+				hand_ok = false;
+			}
+			if (alone.gr[r][k] != ((int32_t)am == q->cont[k]))
+				greedy_ok = false;
+		}
+	}
+	snprintf(name, sizeof name, "%s: logprobs == log-softmax of eng_decode logits by hand (1e-9)", label);
+	ok(hand_ok, name);
+	snprintf(name, sizeof name, "%s: is_greedy == (token is the argmax)", label);
+	ok(greedy_ok, name);
+	double s = 0;
+	for (size_t k = 0; k < f.reqs[2].n_cont; k++)
+		s += alone.lp[2][k];
+	snprintf(name, sizeof name, "%s: sum_logprob is the sum of the logprobs", label);
+	is_near(alone.sum[2], s, 1e-12, name);
+
+	/* a token's logits do not depend on the batch split: one call, token by
+	 * token, and uneven pieces across the 64-token micro-batch boundary */
+	enum { N = 100 };
+	int32_t seq[N];
+	for (int i = 0; i < N; i++)
+		seq[i] = i == 0 ? 1 : (int32_t)((i * 2654435761u) % d.n_vocab);
+	lg1 = malloc((size_t)N * d.n_vocab * sizeof *lg1);
+	lg2 = malloc((size_t)N * d.n_vocab * sizeof *lg2);
+	eng_ctx_truncate(c2, 0);
+	int rc = eng_decode(c2, seq, N, lg1, true, &err);
+	eng_ctx_truncate(c2, 0);
+	for (int i = 0; i < N && !rc; i++)
+		rc = eng_decode(c2, seq + i, 1, lg2 + (size_t)i * d.n_vocab, false, &err);
+	snprintf(name, sizeof name, "%s: 100 tokens in one batch == one token at a time (bit for bit)", label);
+	ok(!rc && !memcmp(lg1, lg2, (size_t)N * d.n_vocab * sizeof *lg1), name);
+	eng_ctx_truncate(c2, 0);
+	static const int pieces[] = { 7, 50, 30, 13 };
+	size_t at = 0;
+	for (size_t i = 0; i < 4 && !rc; i++) {
+		rc = eng_decode(c2, seq + at, (size_t)pieces[i], lg2 + at * d.n_vocab, true, &err);
+		at += (size_t)pieces[i];
+	}
+	snprintf(name, sizeof name, "%s: pieces of 7+50+30+13 tokens == one batch (bit for bit)", label);
+	ok(!rc && !memcmp(lg1, lg2, (size_t)N * d.n_vocab * sizeof *lg1), name);
+	is_int(eng_ctx_pos(c2), N, "context position after the pieces");
+
+	/* bad requests */
+	struct eng_score_req bad = f.reqs[0];
+	bad.n_cont = 0;
+	struct eng_score_res res = { alone.lp[0], alone.gr[0], 0, false };
+	snprintf(name, sizeof name, "%s: a request without continuation is MRL_EINPUT", label);
+	is_int(eng_score(c, &bad, 1, &res, &err), MRL_EINPUT, name);
+	int32_t oob = (int32_t)d.n_vocab;
+	bad = f.reqs[0];
+	bad.cont = &oob;
+	bad.n_cont = 1;
+	snprintf(name, sizeof name, "%s: a token id outside the vocabulary is MRL_EINPUT", label);
+	is_int(eng_score(c, &bad, 1, &res, &err), MRL_EINPUT, name);
+	like(err.msg, "outside the vocabulary", "the message says why");
+out:
+	free(lg);
+	free(lg1);
+	free(lg2);
+	eng_ctx_free(c);
+	eng_ctx_free(c2);
+	eng_model_close(m);
+}
+
+int main(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx)
+		skip_all("fixtures absent: ../shared/fixtures");
+	char path[1024];
+	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+	check_model(path, "f32");
+	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-q8_0.gguf", fx);
+	check_model(path, "q8_0");
+	return done_testing();
+}

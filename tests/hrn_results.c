@@ -1,0 +1,618 @@
+/* hrn_results.c — tests for results.json and items.jsonl (harness/results.c).
+ *
+ * Round trips compare every field, doubles bit for bit (NaN, +-inf, -0.0,
+ * subnormals included); malformed and unknown-version files are refused with
+ * the file and the line or JSON path; the item writer flushes by count and by
+ * time, keeps whole lines when killed or when a write fails; the reader
+ * tolerates and reports a truncated last line; the done set answers --resume.
+ */
+#include "harness/results.h"
+#include "tests/tap.h"
+
+#include <float.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/merilo-results-XXXXXX";
+
+static const char *tmp_path(const char *name)
+{
+	static char buf[8][512];
+	static int next;
+	char *p = buf[next++ % 8];
+	snprintf(p, 512, "%s/%s", dir, name);
+	return p;
+}
+
+static int same_double(double a, double b)
+{
+	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return a && b ? !strcmp(a, b) : a == b;
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) ? -1 : st.st_size;
+}
+
+/* doubles that a sloppy printer would not round-trip */
+static const double tricky[] = { 0.1, 1.0 / 3.0, -0.0, 5e-324, 2.2250738585072014e-308, DBL_MAX, -1e300,
+				 0.95, 123456789.123456789, 1.0 };
+
+static void fill_results(struct hrn_results *r)
+{
+	hrn_results_init(r);
+	r->suite.name = strdup("sr-en-mc");
+	r->suite.version = strdup("1.2.0");
+	r->suite.path = strdup("tasks/suites/sr-en \"mc\".json");
+	r->suite.sha256 = strdup("ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd");
+	r->model.path = strdup("/models/tiny.gguf");
+	r->model.name = strdup("Tiny Ђурђевдан čćžšđ");
+	r->model.arch = strdup("llama");
+	r->model.size_bytes = 123456789012;
+	r->model.sha256 = NULL; /* unknown: null */
+	r->engine.name = strdup("merilo");
+	r->engine.version = strdup("0.1.0");
+	r->engine.backend = strdup("cpu");
+	r->settings.bos_mode = strdup("auto");
+	r->settings.threads = 2;
+	r->settings.limit = 0;
+	r->settings.fewshot_k = 5;
+	r->settings.fewshot_seed = 1234;
+	r->settings.seed = 9223372036854775807LL;
+	hrn_strlist_add(&r->settings.languages, &r->settings.n_languages, "sr");
+	hrn_strlist_add(&r->settings.languages, &r->settings.n_languages, "en");
+	hrn_strlist_add(&r->settings.tasks, &r->settings.n_tasks, "copa");
+	r->settings.extra = json_pack("{s:s, s:{s:i, s:[b, n]}}", "template", "chat\nv2", "bootstrap", "resamples",
+				      1000, "flags", 1);
+	for (int t = 0; t < 2; t++) {
+		struct hrn_aggregate *a = hrn_results_add_aggregate(r, t ? "arc" : "copa", t ? "en" : "sr", 100 + t);
+		for (int k = 0; k < 3; k++)
+			hrn_aggregate_add_metric(a, k == 0 ? "acc" : k == 1 ? "acc_norm" : "f1", tricky[(t + k) % 10],
+						 k == 2 ? NAN : tricky[(t + k + 1) % 10], -INFINITY, INFINITY, 0.95,
+						 k ? "bootstrap-percentile" : "wilson");
+	}
+	struct hrn_comparison *c = hrn_results_add_comparison(r, "copa", "sr", "en", "acc", "paired-bootstrap");
+	c->n_pairs = 100;
+	c->diff = -0.03;
+	c->ci_low = -0.08000000000000002;
+	c->ci_high = 0.020000000000000004;
+	c->ci_level = 0.95;
+	c->mcnemar_b = 7;
+	c->mcnemar_c = 10;
+	c->mcnemar_p = 0.62890625;
+	hrn_results_add_comparison(r, "arc", "sr", "en", "acc", NULL); /* NaN everywhere, null method */
+	r->manifest.merilo_version = strdup("0.1.0");
+	r->manifest.git_commit = strdup("abc123-dirty");
+	r->manifest.cpu_model = strdup("Test CPU @ 3.0GHz");
+	r->manifest.logical_cores = 2;
+	r->manifest.mem_total_bytes = 8LL << 30;
+	r->manifest.gpu_null_reason = strdup("no NVIDIA driver (/proc/driver/nvidia absent)");
+	r->manifest.started_utc = strdup("2025-05-01T12:34:56Z");
+	r->manifest.ended_utc = strdup("2025-05-01T13:00:00Z");
+	r->manifest.settings = hrn_settings_to_json(&r->settings);
+}
+
+static void test_results_roundtrip(void)
+{
+	struct hrn_results a, b;
+	struct mrl_err err = { 0 };
+	const char *path = tmp_path("results.json");
+	fill_results(&a);
+	is_int(hrn_results_write(path, &a, &err), 0, "results.json written");
+	if (err.code)
+		diag("%s", err.msg);
+	int rc = hrn_results_read(path, &b, &err);
+	is_int(rc, 0, "results.json read back");
+	if (rc) {
+		diag("%s", err.msg);
+		hrn_results_release(&a);
+		hrn_results_release(&b);
+		return;
+	}
+	is_int(b.schema_version, HRN_RESULTS_SCHEMA_VERSION, "schema_version");
+	ok(same_str(a.suite.name, b.suite.name) && same_str(a.suite.version, b.suite.version) &&
+	   same_str(a.suite.path, b.suite.path) && same_str(a.suite.sha256, b.suite.sha256), "suite fields round-trip");
+	ok(same_str(a.model.path, b.model.path) && same_str(a.model.name, b.model.name) &&
+	   same_str(a.model.arch, b.model.arch) && a.model.size_bytes == b.model.size_bytes && b.model.sha256 == NULL,
+	   "model fields round-trip (UTF-8 name, 64-bit size, null sha256)");
+	ok(same_str(a.engine.name, b.engine.name) && same_str(a.engine.version, b.engine.version) &&
+	   same_str(a.engine.backend, b.engine.backend), "engine fields round-trip");
+	ok(same_str(a.settings.bos_mode, b.settings.bos_mode) && a.settings.threads == b.settings.threads &&
+	   a.settings.limit == b.settings.limit && a.settings.fewshot_k == b.settings.fewshot_k &&
+	   a.settings.fewshot_seed == b.settings.fewshot_seed && a.settings.seed == b.settings.seed,
+	   "scalar settings and seeds round-trip (seed 2^63-1)");
+	ok(b.settings.n_languages == 2 && !strcmp(b.settings.languages[0], "sr") &&
+	   !strcmp(b.settings.languages[1], "en") && b.settings.n_tasks == 1 && !strcmp(b.settings.tasks[0], "copa"),
+	   "language and task lists round-trip in order");
+	ok(json_equal(a.settings.extra, b.settings.extra), "free-form extra settings round-trip");
+	is_int(b.n_aggregates, 2, "two aggregates");
+	int agg_ok = b.n_aggregates == a.n_aggregates;
+	for (size_t i = 0; agg_ok && i < a.n_aggregates; i++) {
+		struct hrn_aggregate *x = &a.aggregates[i], *y = &b.aggregates[i];
+		agg_ok &= same_str(x->task, y->task) && same_str(x->language, y->language) && x->n == y->n &&
+			  x->n_metrics == y->n_metrics;
+		for (size_t k = 0; agg_ok && k < x->n_metrics; k++) {
+			struct hrn_metric_value *p = &x->metrics[k], *q = &y->metrics[k];
+			agg_ok &= same_str(p->name, q->name) && same_double(p->value, q->value) &&
+				  same_double(p->std_err, q->std_err) && same_double(p->ci_low, q->ci_low) &&
+				  same_double(p->ci_high, q->ci_high) && same_double(p->ci_level, q->ci_level) &&
+				  same_str(p->method, q->method);
+			if (!agg_ok)
+				diag("aggregate %zu metric %zu: %.17g vs %.17g", i, k, p->value, q->value);
+		}
+	}
+	ok(agg_ok, "every aggregate metric field round-trips bit for bit (incl. -0.0, 5e-324, DBL_MAX, NaN, +-inf)");
+	int cmp_ok = b.n_comparisons == 2;
+	for (size_t i = 0; cmp_ok && i < 2; i++) {
+		struct hrn_comparison *x = &a.comparisons[i], *y = &b.comparisons[i];
+		cmp_ok &= same_str(x->task, y->task) && same_str(x->language_a, y->language_a) &&
+			  same_str(x->language_b, y->language_b) && same_str(x->metric, y->metric) &&
+			  same_str(x->method, y->method) && x->n_pairs == y->n_pairs && same_double(x->diff, y->diff) &&
+			  same_double(x->ci_low, y->ci_low) && same_double(x->ci_high, y->ci_high) &&
+			  same_double(x->ci_level, y->ci_level) && x->mcnemar_b == y->mcnemar_b &&
+			  x->mcnemar_c == y->mcnemar_c && same_double(x->mcnemar_p, y->mcnemar_p);
+	}
+	ok(cmp_ok, "every comparison field round-trips (incl. all-NaN comparison)");
+	ok(same_str(a.manifest.cpu_model, b.manifest.cpu_model) && same_str(a.manifest.git_commit, b.manifest.git_commit) &&
+	   a.manifest.logical_cores == b.manifest.logical_cores && a.manifest.mem_total_bytes == b.manifest.mem_total_bytes &&
+	   same_str(a.manifest.gpu_null_reason, b.manifest.gpu_null_reason) && b.manifest.gpu_name == NULL &&
+	   same_str(a.manifest.started_utc, b.manifest.started_utc) && same_str(a.manifest.ended_utc, b.manifest.ended_utc) &&
+	   json_equal(a.manifest.settings, b.manifest.settings),
+	   "the embedded manifest round-trips");
+	/* writing what was read gives the same bytes: nothing lost or reordered */
+	char *t1 = NULL, *t2 = NULL;
+	json_t *ja = hrn_results_to_json(&a), *jb = hrn_results_to_json(&b);
+	t1 = json_dumps(ja, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	t2 = json_dumps(jb, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	is_str(t2, t1, "re-serializing the read record gives identical JSON text");
+	like(t1, "\"stderr\": null", "a NaN standard error is written as null");
+	like(t1, "\"ci_low\": \"-inf\"", "-infinity is written as the string \"-inf\"");
+	like(t1, "\"value\": -0.0", "-0.0 keeps its sign");
+	free(t1);
+	free(t2);
+	json_decref(ja);
+	json_decref(jb);
+	hrn_results_release(&a);
+	hrn_results_release(&b);
+}
+
+/* Serialize a valid record, let mutate() damage it, read it back, return rc. */
+static int read_mutated(void (*mutate)(json_t *), struct mrl_err *err)
+{
+	struct hrn_results r;
+	fill_results(&r);
+	json_t *j = hrn_results_to_json(&r);
+	hrn_results_release(&r);
+	mutate(j);
+	const char *path = tmp_path("bad.json");
+	json_dump_file(j, path, JSON_INDENT(1));
+	json_decref(j);
+	int rc = hrn_results_read(path, &r, err);
+	hrn_results_release(&r);
+	return rc;
+}
+
+static void m_version2(json_t *j) { json_object_set_new(j, "schema_version", json_integer(2)); }
+static void m_no_version(json_t *j) { json_object_del(j, "schema_version"); }
+static void m_metric_string(json_t *j)
+{
+	json_t *m = json_object_get(json_object_get(json_array_get(json_object_get(j, "aggregates"), 1), "metrics"), "acc_norm");
+	json_object_set_new(m, "ci_level", json_string("ninety-five"));
+}
+static void m_mcnemar_real(json_t *j)
+{
+	json_t *m = json_object_get(json_array_get(json_object_get(j, "comparisons"), 0), "mcnemar");
+	json_object_set_new(m, "b", json_real(7.5));
+}
+static void m_no_task(json_t *j) { json_object_del(json_array_get(json_object_get(j, "aggregates"), 0), "task"); }
+static void m_manifest_version(json_t *j) { json_object_set_new(json_object_get(j, "manifest"), "schema_version", json_integer(9)); }
+static void m_manifest_time(json_t *j) { json_object_set_new(json_object_get(j, "manifest"), "started_utc", json_string("yesterday")); }
+static void m_cores_string(json_t *j)
+{
+	json_object_set_new(json_object_get(json_object_get(j, "manifest"), "host"), "logical_cores", json_string("2"));
+}
+static void m_languages_int(json_t *j)
+{
+	json_array_append_new(json_object_get(json_object_get(j, "settings"), "languages"), json_integer(3));
+}
+
+static void test_results_rejects(void)
+{
+	struct mrl_err err = { 0 };
+	struct hrn_results r;
+	const char *path = tmp_path("bad.json");
+
+	write_text(path, "{\n  \"schema_version\": 1,\n  \"suite\": {\n");
+	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "truncated JSON is refused");
+	like(err.msg, path, "the message names the file");
+	like(err.msg, ".json:4:", "and the line where parsing stopped");
+	hrn_results_release(&r);
+
+	write_text(path, "[1, 2]\n");
+	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "a JSON array is refused");
+	like(err.msg, "$: expected an object, got an array", "saying what was expected");
+	hrn_results_release(&r);
+
+	write_text(path, "{\"schema_version\": 1, \"schema_version\": 1}\n");
+	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "duplicate keys are refused");
+	like(err.msg, "duplicate", "saying so");
+	hrn_results_release(&r);
+
+	is_int(read_mutated(m_version2, &err), MRL_EUNSUPPORTED, "schema_version 2 is refused as unsupported");
+	like(err.msg, "$.schema_version: unsupported schema version 2 (this merilo reads version 1)",
+	     "the message gives both versions");
+	like(err.msg, "bad.json", "and names the file");
+	is_int(read_mutated(m_no_version, &err), MRL_EINPUT, "a missing schema_version is refused");
+	like(err.msg, "$.schema_version: missing", "naming the field");
+	is_int(read_mutated(m_metric_string, &err), MRL_EINPUT, "a string where a number belongs is refused");
+	like(err.msg, "$.aggregates[1].metrics.acc_norm.ci_level: expected a number", "with the full JSON path");
+	is_int(read_mutated(m_mcnemar_real, &err), MRL_EINPUT, "a real where an integer belongs is refused");
+	like(err.msg, "$.comparisons[0].mcnemar.b: expected an integer, got a real number", "with the full JSON path");
+	is_int(read_mutated(m_no_task, &err), MRL_EINPUT, "an aggregate without a task is refused");
+	like(err.msg, "$.aggregates[0].task: missing", "naming it");
+	is_int(read_mutated(m_manifest_version, &err), MRL_EUNSUPPORTED, "an unknown manifest version is refused");
+	like(err.msg, "$.manifest.schema_version: unsupported manifest schema version 9", "naming it");
+	is_int(read_mutated(m_manifest_time, &err), MRL_EINPUT, "a start time that is not ISO 8601 UTC is refused");
+	like(err.msg, "$.manifest.started_utc", "naming it");
+	is_int(read_mutated(m_cores_string, &err), MRL_EINPUT, "a string core count is refused");
+	like(err.msg, "$.manifest.host.logical_cores: expected an integer, got a string", "naming it");
+	is_int(read_mutated(m_languages_int, &err), MRL_EINPUT, "a non-string language is refused");
+	like(err.msg, "$.settings.languages[2]: expected a string", "naming the element");
+
+	is_int(hrn_results_read(tmp_path("missing.json"), &r, &err), MRL_EIO, "a missing file is MRL_EIO");
+	like(err.msg, "missing.json: cannot open: No such file", "naming it");
+	hrn_results_release(&r);
+}
+
+/* ------------------------------------------------------------- items */
+
+static void make_item(struct hrn_item *it, int k, const char *lang)
+{
+	char id[32];
+	snprintf(id, sizeof id, "q%04d", k);
+	hrn_item_init(it, "copa", id, lang);
+	for (int c = 0; c < 2 + k % 3; c++)
+		hrn_item_add_choice(it, -tricky[(k + c) % 10] * 7.0 - c, 3 + c, 11 + c, 13 + 2 * c, c == k % 2);
+	it->gold_index = k % 2;
+	hrn_item_add_metric(it, "acc", k % 2, NULL, true, NAN);
+	hrn_item_add_metric(it, "acc_norm", 1, NULL, k % 2 == 1, NAN);
+	if (k % 4 == 3) {
+		hrn_item_set_gold_text(it, "Kiša\n\"pada\"");
+		hrn_item_add_metric(it, "f1", -1, "kiša pada", false, 2.0 / 3.0);
+		hrn_item_set_prompt(it, "Premisa: Ђак је…\nOdgovor:");
+	}
+	hrn_item_add_timing(it, "tokenize", 1200 + k);
+	hrn_item_add_timing(it, "score", 9000000000LL + k);
+}
+
+static int same_item(const struct hrn_item *a, const struct hrn_item *b)
+{
+	int same = same_str(a->task, b->task) && same_str(a->item_id, b->item_id) && same_str(a->language, b->language) &&
+		   a->n_choices == b->n_choices && a->gold_index == b->gold_index && same_str(a->gold_text, b->gold_text) &&
+		   a->n_metrics == b->n_metrics && a->n_timings == b->n_timings && same_str(a->prompt, b->prompt);
+	for (size_t i = 0; same && i < a->n_choices; i++) {
+		const struct hrn_choice_score *x = &a->choices[i], *y = &b->choices[i];
+		same &= same_double(x->loglik, y->loglik) && x->n_tokens == y->n_tokens && x->n_chars == y->n_chars &&
+			x->n_bytes == y->n_bytes && x->is_greedy == y->is_greedy;
+	}
+	for (size_t i = 0; same && i < a->n_metrics; i++) {
+		const struct hrn_item_metric *x = &a->metrics[i], *y = &b->metrics[i];
+		same &= same_str(x->metric, y->metric) && x->pred_index == y->pred_index &&
+			same_str(x->pred_text, y->pred_text) && x->correct == y->correct && same_double(x->value, y->value);
+	}
+	for (size_t i = 0; same && i < a->n_timings; i++)
+		same &= same_str(a->timings[i].name, b->timings[i].name) && a->timings[i].ns == b->timings[i].ns;
+	return same;
+}
+
+static void test_items_roundtrip(void)
+{
+	const char *path = tmp_path("items.jsonl");
+	struct mrl_err err = { 0 };
+	struct hrn_item_writer *w = NULL;
+	struct hrn_item_writer_opts opts = { .flush_every_items = 4, .flush_every_ns = -1, .truncate = true };
+	is_int(hrn_item_writer_open(path, &opts, &w, NULL, &err), 0, "item writer opens a new file");
+	struct hrn_item items[10];
+	int add_ok = 1;
+	for (int k = 0; k < 10; k++) {
+		make_item(&items[k], k, k < 5 ? "sr" : "en");
+		add_ok &= hrn_item_writer_add(w, &items[k], &err) == 0;
+		if (k == 2)
+			is_int(file_size(path), 0, "nothing is on disk before the 4th item (flush every 4)");
+		if (k == 3)
+			ok(file_size(path) > 0, "the 4th item flushes the batch to disk");
+	}
+	ok(add_ok, "ten items added");
+	is_int(hrn_item_writer_n_flushed(w), 8, "two batches of 4 flushed, 2 items still buffered");
+	is_int(hrn_item_writer_close(w, &err), 0, "close flushes the rest");
+
+	struct hrn_items got;
+	int rc = hrn_items_read(path, &got, &err);
+	is_int(rc, 0, "items.jsonl read back");
+	if (rc)
+		diag("%s", err.msg);
+	is_int(got.n, 10, "all ten items are there");
+	int all_same = got.n == 10;
+	for (int k = 0; all_same && k < 10; k++)
+		if (!same_item(&items[k], &got.items[k])) {
+			all_same = 0;
+			diag("item %d differs", k);
+		}
+	ok(all_same, "every item field round-trips (choices, metrics, gold, timings, prompt; doubles exact)");
+	ok(!got.truncated_tail, "no truncated tail on a cleanly closed file");
+	is_int(got.valid_bytes, file_size(path), "valid_bytes covers the whole file");
+
+	struct hrn_done_set *done = hrn_done_set_new(&got);
+	ok(done != NULL, "done set built");
+	is_int(hrn_done_set_count(done), 10, "ten (task, item, language) keys");
+	ok(hrn_done_set_has(done, "copa", "q0003", "sr"), "a written item is done");
+	ok(!hrn_done_set_has(done, "copa", "q0003", "en"), "the same item in another language is not");
+	ok(!hrn_done_set_has(done, "copa", "q0010", "en"), "an unwritten item is not");
+	hrn_done_set_add(done, "copa", "q0003", "sr");
+	is_int(hrn_done_set_count(done), 10, "adding a key twice counts it once");
+	hrn_done_set_add(done, "ab", "c", "d");
+	ok(!hrn_done_set_has(done, "a", "bc", "d"), "keys are not confused by where the fields split");
+	for (int k = 0; k < 5000; k++) {
+		char id[16];
+		snprintf(id, sizeof id, "x%d", k);
+		hrn_done_set_add(done, "big", id, "sr");
+	}
+	ok(hrn_done_set_count(done) == 5011 && hrn_done_set_has(done, "big", "x4999", "sr") &&
+	   hrn_done_set_has(done, "copa", "q0009", "en"), "the set grows to 5011 keys and still finds all");
+	hrn_done_set_free(done);
+
+	/* appending (no truncate) keeps what is there */
+	opts.truncate = false;
+	size_t dropped = 99;
+	hrn_item_writer_open(path, &opts, &w, &dropped, &err);
+	is_int(dropped, 0, "reopening a clean file drops nothing");
+	hrn_item_writer_add(w, &items[0], &err);
+	hrn_item_writer_close(w, &err);
+	hrn_items_release(&got);
+	hrn_items_read(path, &got, &err);
+	is_int(got.n, 11, "reopening appends after the existing lines");
+	hrn_items_release(&got);
+	for (int k = 0; k < 10; k++)
+		hrn_item_release(&items[k]);
+}
+
+static void test_items_timed_flush(void)
+{
+	const char *path = tmp_path("timed.jsonl");
+	struct mrl_err err = { 0 };
+	struct hrn_item_writer *w = NULL;
+	struct hrn_item_writer_opts opts = { .flush_every_items = 1000, .flush_every_ns = 20000000, .truncate = true };
+	struct hrn_item it;
+	make_item(&it, 1, "sr");
+	hrn_item_writer_open(path, &opts, &w, NULL, &err);
+	hrn_item_writer_add(w, &it, &err);
+	is_int(file_size(path), 0, "a first item within 20 ms stays buffered");
+	usleep(30000);
+	hrn_item_writer_add(w, &it, &err);
+	is_int(hrn_item_writer_n_flushed(w), 2, "an item added after 20 ms flushes both");
+	ok(file_size(path) > 0, "and they are on disk");
+	hrn_item_writer_close(w, &err);
+	hrn_item_release(&it);
+}
+
+/* child: flush every 3 items, add 8, then die by SIGKILL without closing */
+static void killed_writer(const char *path)
+{
+	struct hrn_item_writer *w = NULL;
+	struct hrn_item_writer_opts opts = { .flush_every_items = 3, .flush_every_ns = -1, .truncate = true };
+	if (hrn_item_writer_open(path, &opts, &w, NULL, NULL))
+		_exit(3);
+	for (int k = 0; k < 8; k++) {
+		struct hrn_item it;
+		make_item(&it, k, "sr");
+		hrn_item_writer_add(w, &it, NULL);
+		hrn_item_release(&it);
+	}
+	raise(SIGKILL);
+}
+
+static void test_items_killed_and_truncated(void)
+{
+	const char *path = tmp_path("killed.jsonl");
+	struct mrl_err err = { 0 };
+	struct hrn_items got;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		killed_writer(path);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer process was killed");
+	is_int(hrn_items_read(path, &got, &err), 0, "the killed run's file reads");
+	is_int(got.n, 6, "it keeps the two flushed batches (6 of 8 items)");
+	ok(!got.truncated_tail, "and only whole lines");
+	hrn_items_release(&got);
+
+	/* a write cut mid-line: append half of a valid line */
+	struct hrn_item it;
+	make_item(&it, 42, "en");
+	json_t *j = hrn_item_to_json(&it);
+	char *line = json_dumps(j, JSON_COMPACT);
+	size_t half = strlen(line) / 2;
+	FILE *f = fopen(path, "a");
+	fwrite(line, 1, half, f);
+	fclose(f);
+	off_t whole = file_size(path) - (off_t)half;
+	int rc = hrn_items_read(path, &got, &err);
+	is_int(rc, 0, "a truncated last line is not an error");
+	is_int(got.n, 6, "the complete lines are all read");
+	ok(got.truncated_tail, "the truncated tail is reported");
+	is_int(got.tail_line, 7, "with its line number");
+	is_int(got.tail_bytes, half, "and its length");
+	is_int(got.valid_bytes, whole, "valid_bytes ends at the last whole line");
+	hrn_items_release(&got);
+
+	/* a complete-looking last line without '\n' is still an unfinished write */
+	f = fopen(path, "a");
+	fwrite(line + half, 1, strlen(line) - half, f);
+	fclose(f);
+	hrn_items_read(path, &got, &err);
+	ok(got.truncated_tail && got.n == 6, "an unterminated last line counts as truncated even if it parses");
+	hrn_items_release(&got);
+
+	/* resuming cuts the partial line off before appending */
+	struct hrn_item_writer *w = NULL;
+	struct hrn_item_writer_opts opts = { .flush_every_items = 1 };
+	size_t dropped = 0;
+	is_int(hrn_item_writer_open(path, &opts, &w, &dropped, &err), 0, "the writer reopens the file");
+	is_int(dropped, strlen(line), "and drops exactly the unterminated tail");
+	hrn_item_writer_add(w, &it, &err);
+	hrn_item_writer_close(w, &err);
+	is_int(hrn_items_read(path, &got, &err), 0, "the resumed file reads");
+	ok(got.n == 7 && !got.truncated_tail && same_item(&got.items[6], &it),
+	   "with the new item after the six old ones, and no damage");
+	struct hrn_done_set *done = hrn_done_set_new(&got);
+	ok(hrn_done_set_has(done, "copa", "q0005", "sr") && !hrn_done_set_has(done, "copa", "q0006", "sr"),
+	   "the done set has the flushed items but not the lost ones");
+	hrn_done_set_free(done);
+	hrn_items_release(&got);
+	free(line);
+	json_decref(j);
+	hrn_item_release(&it);
+}
+
+/* child: a file-size limit makes the second flush fail */
+static void limited_writer(const char *path)
+{
+	signal(SIGXFSZ, SIG_IGN);
+	struct hrn_item_writer *w = NULL;
+	struct hrn_item_writer_opts opts = { .flush_every_items = 2, .flush_every_ns = -1, .truncate = true };
+	struct mrl_err err = { 0 };
+	if (hrn_item_writer_open(path, &opts, &w, NULL, NULL))
+		_exit(3);
+	struct hrn_item it;
+	make_item(&it, 3, "sr"); /* has a prompt: a few hundred bytes */
+	hrn_item_writer_add(w, &it, NULL);
+	hrn_item_writer_add(w, &it, NULL); /* first batch on disk */
+	struct stat st;
+	stat(path, &st);
+	struct rlimit rl = { (rlim_t)st.st_size + 100, (rlim_t)st.st_size + 100 };
+	setrlimit(RLIMIT_FSIZE, &rl);
+	hrn_item_writer_add(w, &it, NULL);
+	int rc = hrn_item_writer_add(w, &it, &err); /* second batch: past the limit */
+	hrn_item_release(&it);
+	printf("# child: rc=%d msg=%s\n", rc, err.msg);
+	fflush(stdout);
+	_exit(rc == MRL_EIO && strstr(err.msg, "file size limit") && strstr(err.msg, "keeps the 2 item(s)") ? 0 : 1);
+}
+
+static void test_items_failed_flush(void)
+{
+	const char *path = tmp_path("limited.jsonl");
+	struct mrl_err err = { 0 };
+	struct hrn_items got;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		limited_writer(path);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "a flush past the file-size limit fails with MRL_EIO, naming the cause and what was kept");
+	is_int(hrn_items_read(path, &got, &err), 0, "the file still reads");
+	ok(got.n == 2 && !got.truncated_tail, "it holds the first batch and no partial line (rolled back)");
+	hrn_items_release(&got);
+}
+
+static void test_items_rejects(void)
+{
+	const char *path = tmp_path("bad.jsonl");
+	struct mrl_err err = { 0 };
+	struct hrn_items got;
+	struct hrn_item it;
+	make_item(&it, 0, "sr");
+	json_t *j = hrn_item_to_json(&it);
+	char *good = json_dumps(j, JSON_COMPACT);
+	char text[8192];
+
+	snprintf(text, sizeof text, "%s\n%s\n{\"schema_version\": 1, \"task\": \n%s\n", good, good, good);
+	write_text(path, text);
+	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a broken line in the middle is an error");
+	like(err.msg, "bad.jsonl:3: column", "naming file and line");
+	hrn_items_release(&got);
+
+	json_array_append_new(json_object_get(j, "choices"), json_pack("{s:f,s:f,s:i,s:i,s:b}", "loglik", -1.0,
+								       "n_tokens", 2.5, "n_chars", 1, "n_bytes", 1,
+								       "is_greedy", 0));
+	char *bad = json_dumps(j, JSON_COMPACT);
+	snprintf(text, sizeof text, "%s\n%s\n", good, bad);
+	write_text(path, text);
+	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a wrongly typed field is an error");
+	like(err.msg, "bad.jsonl:2: $.choices[2].n_tokens: expected an integer, got a real number",
+	     "naming file, line and JSON path");
+	hrn_items_release(&got);
+	free(bad);
+
+	json_object_set_new(j, "schema_version", json_integer(2));
+	bad = json_dumps(j, JSON_COMPACT);
+	snprintf(text, sizeof text, "%s\n", bad);
+	write_text(path, text);
+	is_int(hrn_items_read(path, &got, &err), MRL_EUNSUPPORTED, "an unknown schema_version is refused");
+	like(err.msg, "bad.jsonl:1: $.schema_version: unsupported schema version 2", "naming file and line");
+	hrn_items_release(&got);
+	free(bad);
+
+	snprintf(text, sizeof text, "%s\n\n%s\n", good, good);
+	write_text(path, text);
+	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "an empty line is an error");
+	like(err.msg, "bad.jsonl:2: empty line", "naming the line");
+	hrn_items_release(&got);
+
+	write_text(path, "");
+	is_int(hrn_items_read(path, &got, &err), 0, "an empty file is zero items");
+	ok(got.n == 0 && !got.truncated_tail, "and not truncated");
+	hrn_items_release(&got);
+
+	/* invalid UTF-8 in generated text is repaired, not a failure */
+	hrn_item_add_metric(&it, "exact_match", -1, "cut \xC4", false, NAN);
+	json_t *fixed = hrn_item_to_json(&it);
+	ok(fixed != NULL, "an item with invalid UTF-8 in pred_text serializes");
+	char *s = json_dumps(fixed, JSON_COMPACT);
+	like(s, "cut \xEF\xBF\xBD", "the bad byte becomes U+FFFD");
+	free(s);
+	json_decref(fixed);
+
+	free(good);
+	json_decref(j);
+	hrn_item_release(&it);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return done_testing();
+	}
+	test_results_roundtrip();
+	test_results_rejects();
+	test_items_roundtrip();
+	test_items_timed_flush();
+	test_items_killed_and_truncated();
+	test_items_failed_flush();
+	test_items_rejects();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	return done_testing();
+}

@@ -1,0 +1,221 @@
+/* task_import.c — importers: COPA JSONL -> suite (pairing by idx, label agreement,
+ * per-language wording), bad JSONL lines reported as file:line, the atomic writer,
+ * and the real BENCHić COPA files (skipped where the fixtures are absent). */
+#include "tasks/task.h"
+#include "tests/tap.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/merilo-import-XXXXXX";
+
+static const char *write_file(const char *name, const char *text)
+{
+	static char paths[16][256];
+	static int next;
+	char *p = paths[next++ % 16];
+	snprintf(p, 256, "%s/%s", dir, name);
+	FILE *f = fopen(p, "wb");
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+#define ROW(idx, label, q) "{\"premise\":\"P" #idx ".\",\"choice1\":\"A\",\"choice2\":\"B\",\"question\":\"" q "\",\"label\":" #label ",\"idx\":" #idx "}\n"
+
+static int run_import(const char *l1, const char *p1, const char *l2, const char *p2, char **json, struct mrl_err *err)
+{
+	struct task_import_input in[2] = { { l1, p1 }, { l2, p2 } };
+	return task_import("copa", in, l2 ? 2 : 1, NULL, json, err);
+}
+
+static void check_import_error(const char *name, const char *a, const char *b, int want_rc, const char *want_msg)
+{
+	char *json = NULL;
+	struct mrl_err err = {0};
+	char title[200];
+	int rc = run_import("hr", a, b ? "sr-Latn" : NULL, b, &json, &err);
+	snprintf(title, sizeof title, "%s: rejected", name);
+	ok(rc == want_rc && json == NULL, title);
+	snprintf(title, sizeof title, "%s: message", name);
+	like(err.msg, want_msg, title);
+	free(json);
+}
+
+static void test_small(void)
+{
+	const char *a = write_file("a.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect") "\n" ROW(2, 0, "cause"));
+	const char *b = write_file("b.jsonl", ROW(2, 0, "cause") ROW(0, 0, "cause"));
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = run_import("hr", a, "sr-Latn", b, &json, &err);
+	is_int(rc, 0, "small COPA import succeeds");
+	if (rc) {
+		diag("%s", err.msg);
+		return;
+	}
+	struct task_suite *s = NULL;
+	rc = task_suite_parse("small", json, strlen(json), &s, NULL, &err);
+	is_int(rc, 0, "the imported suite validates");
+	if (rc) {
+		diag("%s", err.msg);
+		free(json);
+		return;
+	}
+	const struct task_task *t = task_suite_task(s, 0);
+	is_str(task_suite_name(s), "copa", "default suite name");
+	is_int(task_n_items(t), 3, "items are the union of idx values");
+	const struct task_item *i1 = task_item_at(t, 1);
+	is_str(task_item_id(i1), "1", "items ordered by idx, id is the idx");
+	ok(task_item_has(i1, 0) && !task_item_has(i1, 1), "idx 1 only in hr: no sr-Latn variant (unpaired)");
+	is_int(task_item_gold(i1), 1, "gold is the label");
+	struct task_prompt p;
+	rc = task_render(t, task_item_at(t, 0), "sr-Latn", &p, &err);
+	ok(!rc && !strcmp(p.context, "P0, zato što") && !strcmp(p.choices[0], "a"), "sr-Latn cause wording");
+	task_prompt_release(&p);
+	rc = task_render(t, i1, "hr", &p, &err);
+	ok(!rc && !strcmp(p.context, "P1, pa") && !strcmp(p.choices[1], "b"), "hr effect wording");
+	task_prompt_release(&p);
+	task_suite_free(s);
+	free(json);
+
+	struct task_import_input one = { "en", a };
+	struct task_import_opts opts = { .name = "my-copa", .license = "CC-BY-SA-4.0" };
+	rc = task_import("copa", &one, 1, &opts, &json, &err);
+	ok(!rc && strstr(json, "\"name\": \"my-copa\"") && strstr(json, "\"license\": \"CC-BY-SA-4.0\"") &&
+	   strstr(json, "{premise|rstrip_period} because"), "options name the suite; English wording as lm-eval-harness");
+	free(json);
+}
+
+static void test_bad_inputs(void)
+{
+	const char *good = write_file("good.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect"));
+	check_import_error("malformed line", write_file("m.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect") "{\"premise\": \n"),
+			   NULL, MRL_EINPUT, "m.jsonl:3: malformed JSON");
+	check_import_error("line is not an object", write_file("arr.jsonl", "[1,2]\n"), NULL, MRL_EINPUT,
+			   "arr.jsonl:1: expected one JSON object per line");
+	check_import_error("missing premise", write_file("np.jsonl", "{\"choice1\":\"a\",\"choice2\":\"b\",\"question\":\"cause\",\"label\":0,\"idx\":0}\n"),
+			   NULL, MRL_EINPUT, "np.jsonl:1: \"premise\" is missing");
+	check_import_error("bad question", write_file("q.jsonl", ROW(0, 0, "why")), NULL, MRL_EINPUT,
+			   "q.jsonl:1: \"question\" must be \"cause\" or \"effect\"");
+	check_import_error("bad label", write_file("l.jsonl", ROW(0, 2, "cause")), NULL, MRL_EINPUT,
+			   "l.jsonl:1: \"label\" must be 0 or 1");
+	check_import_error("duplicate idx", write_file("d.jsonl", ROW(0, 0, "cause") ROW(1, 0, "cause") ROW(0, 0, "cause")),
+			   NULL, MRL_EINPUT, "d.jsonl:3: duplicate idx 0 (also on line 1)");
+	check_import_error("labels disagree", good, write_file("dis.jsonl", ROW(0, 0, "cause") ROW(1, 0, "effect")),
+			   MRL_EINPUT, "dis.jsonl:2: idx 1 has label 0, but");
+	check_import_error("questions disagree", good, write_file("qd.jsonl", ROW(0, 0, "effect")), MRL_EINPUT,
+			   "qd.jsonl:1: idx 0 asks for the effect");
+	check_import_error("empty file", write_file("e.jsonl", "\n\n"), NULL, MRL_EINPUT, "e.jsonl: no records");
+	check_import_error("missing file", "/nonexistent/x.jsonl", NULL, MRL_EIO, "/nonexistent/x.jsonl: cannot open");
+
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = run_import("de", good, NULL, NULL, &json, &err);
+	ok(rc == MRL_EUNSUPPORTED && strstr(err.msg, "no COPA wording for language 'de'"), "language without wording");
+	rc = run_import("hr", good, "hr", good, &json, &err);
+	ok(rc == MRL_EINPUT && strstr(err.msg, "language 'hr' given twice"), "duplicate language");
+	rc = run_import("sr_Latn", good, NULL, NULL, &json, &err);
+	ok(rc == MRL_EINPUT && strstr(err.msg, "not a BCP 47 language tag"), "bad language tag");
+	struct task_import_input in = { "hr", good };
+	rc = task_import("hellaswag", &in, 1, NULL, &json, &err);
+	ok(rc == MRL_EUNSUPPORTED && strstr(err.msg, "unknown import format 'hellaswag'"), "unknown importer");
+	ok(task_n_importers() >= 1 && !strcmp(task_importer_name(0), "copa"), "importer table lists copa");
+}
+
+static void test_atomic_write(void)
+{
+	char path[300];
+	struct mrl_err err = {0};
+	snprintf(path, sizeof path, "%s/out.json", dir);
+	is_int(task_write_file_atomic(path, "first\n", 6, &err), 0, "atomic write");
+	is_int(task_write_file_atomic(path, "second\n", 7, &err), 0, "atomic overwrite");
+	char buf[32] = "";
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	is_str(buf, "second\n", "the file holds the last content");
+	int leftovers = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		leftovers += strstr(e->d_name, ".tmp.") != NULL;
+	if (d)
+		closedir(d);
+	is_int(leftovers, 0, "no temporary files left behind");
+	int rc = task_write_file_atomic("/nonexistent-dir/out.json", "x", 1, &err);
+	ok(rc == MRL_EIO && strstr(err.msg, "cannot create a temporary file"), "unwritable folder: MRL_EIO with reason");
+}
+
+static void test_benchich(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx) {
+		skip("fixtures absent: ../shared/fixtures", "BENCHić COPA imports and validates");
+		return;
+	}
+	char sr[512], lat[512], hr[512];
+	snprintf(sr, sizeof sr, "%s/data/benchich-copa/test-sr.jsonl", fx);
+	snprintf(lat, sizeof lat, "%s/data/benchich-copa/test-sr-lat.jsonl", fx);
+	snprintf(hr, sizeof hr, "%s/data/benchich-copa/test-hr.jsonl", fx);
+	struct task_import_input in[3] = { { "sr-Cyrl", sr }, { "sr-Latn", lat }, { "hr", hr } };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = task_import("copa", in, 3, NULL, &json, &err);
+	is_int(rc, 0, "BENCHić COPA (3 languages) imports");
+	if (rc) {
+		diag("%s", err.msg);
+		return;
+	}
+	struct task_suite *s = NULL;
+	rc = task_suite_parse("benchich-copa.json", json, strlen(json), &s, NULL, &err);
+	is_int(rc, 0, "the imported BENCHić suite validates");
+	free(json);
+	if (rc) {
+		diag("%s", err.msg);
+		return;
+	}
+	const struct task_task *t = task_suite_task(s, 0);
+	is_int(task_n_items(t), 500, "500 items");
+	size_t paired = 0;
+	for (size_t i = 0; i < task_n_items(t); i++)
+		paired += task_item_has(task_item_at(t, i), 0) && task_item_has(task_item_at(t, i), 1) &&
+			  task_item_has(task_item_at(t, i), 2);
+	is_int(paired, 500, "every item has all three languages");
+	/* the first line of test-sr.jsonl: idx 0, label 0, cause */
+	FILE *f = fopen(sr, "rb");
+	char line[4096] = "";
+	if (f) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	ok(strstr(line, "\"label\":0") && strstr(line, "\"idx\":0") && task_item_gold(task_item_at(t, 0)) == 0,
+	   "gold of idx 0 matches the file's label");
+	struct task_prompt p;
+	rc = task_render(t, task_item_at(t, 0), "sr-Cyrl", &p, &err);
+	ok(!rc && !strcmp(p.context, "Предмет је био запакован у пуцкетаву фолију, зато што") &&
+	   !strcmp(p.choices[0], "био је ломљив."), "sr-Cyrl prompt of idx 0");
+	task_prompt_release(&p);
+	rc = task_render(t, task_item_at(t, 1), "hr", &p, &err);
+	ok(!rc && !strcmp(p.context, "Ispraznio sam džepove, pa"), "hr effect prompt of idx 1");
+	task_prompt_release(&p);
+	task_suite_free(s);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		skip_all("cannot make a temporary folder");
+	test_small();
+	test_bad_inputs();
+	test_atomic_write();
+	test_benchich();
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	return done_testing();
+}

@@ -1,0 +1,372 @@
+/* task_translit.c — tests for Serbian transliteration (tasks/translit.h).
+ *
+ * Hand-made hard cases for both directions (capitals, title case, all caps,
+ * digraphs across prefix boundaries, identifiers, URLs, format codes, Roman
+ * numerals, foreign words, invalid UTF-8), then the real parallel BENCHić COPA
+ * files: Cyrillic -> Latin must reproduce the Latin file exactly, Latin ->
+ * Cyrillic is compared with the Cyrillic file, and Latin -> Cyrillic -> Latin
+ * must round-trip (see the threshold's reasoning at check_roundtrip).
+ */
+#include "tests/tap.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "tasks/translit.h"
+
+static char *conv(task_translit_fn f, const char *s)
+{
+	static char buf[4096];
+	struct mrl_err err = {0};
+	char *out = NULL;
+	size_t out_len = 0;
+	if (f(s, strlen(s), &out, &out_len, &err) != 0) {
+		snprintf(buf, sizeof buf, "ERROR: %s", err.msg);
+		return buf;
+	}
+	snprintf(buf, sizeof buf, "%s", out);
+	if (strlen(out) != out_len)
+		snprintf(buf, sizeof buf, "LENGTH MISMATCH %zu vs %zu", strlen(out), out_len);
+	free(out);
+	return buf;
+}
+
+#define C2L(in, want, name) is_str(conv(task_translit_cyr2lat, in), want, name)
+#define L2C(in, want, name) is_str(conv(task_translit_lat2cyr, in), want, name)
+
+static void test_cyr2lat(void)
+{
+	C2L("", "", "empty string");
+	C2L("абвгдђежзијклљмнњопрстћуфхцчџш", "abvgdđežzijklljmnnjoprstćufhcčdžš", "whole lower-case alphabet");
+	C2L("АБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ", "ABVGDĐEŽZIJKLLJMNNJOPRSTĆUFHCČDŽŠ", "whole alphabet in capitals");
+	C2L("Љубав", "Ljubav", "title case Љ -> Lj");
+	C2L("ЉУБА", "LJUBA", "all caps Љ -> LJ");
+	C2L("Њего", "Njego", "title case Њ");
+	C2L("ЊЕГОШ", "NJEGOŠ", "all caps Њ");
+	C2L("Џеп и ЏЕП", "Džep i DŽEP", "Џ in title case and capitals");
+	C2L("КРАЉ", "KRALJ", "word-final Љ after a capital");
+	C2L("ЉуБА", "LjuBA", "mixed case: the next letter decides");
+	C2L("Ђорђе Ћосић", "Đorđe Ćosić", "Ђ and Ћ");
+	C2L("Ж Ч Ш Ј", "Ž Č Š J", "single letters");
+	C2L("Љ", "Lj", "a lone Љ defaults to Lj");
+	C2L("СЛОВО Љ", "SLOVO LJ", "a lone Љ after a word in capitals");
+	C2L("Љ ЈЕ СЛОВО", "LJ JE SLOVO", "a lone Љ before a word in capitals");
+	C2L("Слово Љ је", "Slovo Lj je", "a lone Љ in ordinary text");
+	C2L("Љ\nСЛОВО", "Lj\nSLOVO", "context does not cross a line break");
+	C2L("WC шоља и CD", "WC šolja i CD", "Latin inside Cyrillic text passes through");
+	C2L("Москва, Ѓорѓија, ы", "Moskva, Ѓorѓija, ы", "non-Serbian Cyrillic letters pass through");
+	C2L("„Добро!“ — рекао је, 3,5%.", "„Dobro!“ — rekao je, 3,5%.", "punctuation and digits pass through");
+	C2L("ѝ и ѐ", "ì i è", "accented ѝ and ѐ");
+	C2L("ра\xcc\x8fд", "rȁd", "combining double grave composes with the Latin letter (NFC output)");
+	C2L("и\xcc\x86", "й", "decomposed й is normalised, not split into i + breve");
+	C2L("Ljubav", "Ljubav", "Latin input is unchanged");
+
+	struct mrl_err err = {0};
+	char *out = (char *)1;
+	size_t out_len = 7;
+	int rc = task_translit_cyr2lat("ab\xff" "cd", 5, &out, &out_len, &err);
+	is_int(rc, MRL_EINPUT, "invalid UTF-8 is MRL_EINPUT");
+	like(err.msg, "byte offset 2", "the message names the byte offset");
+	ok(out == NULL, "no output on error");
+	rc = task_translit_cyr2lat("\xd0", 1, &out, NULL, &err);
+	is_int(rc, MRL_EINPUT, "truncated UTF-8 sequence is MRL_EINPUT");
+	rc = task_translit_cyr2lat("\xc0\xaf", 2, &out, NULL, &err);
+	is_int(rc, MRL_EINPUT, "overlong encoding is MRL_EINPUT");
+	rc = task_translit_cyr2lat("\xed\xa0\x80", 3, &out, NULL, &err);
+	is_int(rc, MRL_EINPUT, "encoded surrogate is MRL_EINPUT");
+	rc = task_translit_cyr2lat("Ша\0ба", sizeof "Ша\0ба" - 1, &out, &out_len, &err);
+	ok(rc == 0 && out_len == 6 && memcmp(out, "Ša\0ba", 6) == 0, "an embedded NUL is kept and counted in out_len");
+	free(rc == 0 ? out : NULL);
+}
+
+static void test_lat2cyr(void)
+{
+	L2C("", "", "empty string");
+	L2C("abvgdđežzijklljmnnjoprstćufhcčdžš", "абвгдђежзијклљмнњопрстћуфхцчџш", "whole lower-case alphabet");
+	L2C("Ljubav, LJUBAV, ljubav", "Љубав, ЉУБАВ, љубав", "lj in three cases");
+	L2C("Njegoš NJEGOŠ NjEGOŠ", "Његош ЊЕГОШ ЊЕГОШ", "nj, including a title-case digraph opening a word in capitals");
+	L2C("Džep DŽEP džep", "Џеп ЏЕП џеп", "dž in three cases");
+	L2C("lJubav nJiva dŽep", "љубав њива џеп", "a digraph typed with a capital second letter is one letter, not camelCase");
+	L2C("ǅep ǉubav ǋegoš", "Џеп љубав Његош", "Unicode digraph ligatures");
+	L2C("nadživeti nadživjeti nadživljavati", "надживети надживјети надживљавати", "nad|živ: d+ž across a prefix");
+	L2C("Podžupan PODŽUPAN podžanr", "Поджупан ПОДЖУПАН поджанр", "pod|žup, pod|žanr in every case");
+	L2C("predželudac odživeti", "преджелудац одживети", "pred|želud, od|živ");
+	L2C("nenadživljen", "ненадживљен", "the ne- prefix before a listed prefix");
+	L2C("odžak džak", "оџак џак", "a real dž after od is still one letter");
+	L2C("injekcija Injekcije INJEKCIJA", "инјекција Инјекције ИНЈЕКЦИЈА", "in|jekc: n+j");
+	L2C("konjunkcija konjugacija Tanjug", "конјункција конјугација Танјуг", "kon|junk, kon|jug, Tan|jug");
+	L2C("vanjezički vanjski konj", "ванјезички вањски коњ", "van|jezič but vanjski and konj keep њ");
+	L2C("podjednako odjednom", "подједнако одједном", "dj is never đ: podjednako");
+	L2C("Đorđe Ćosić", "Ђорђе Ћосић", "Đ and Ć");
+	L2C("\"%s ima %d godina\"", "\"%s има %d година\"", "printf format codes stay");
+	L2C("Zdravo {0}, imaš {count} poruka i {0:.2f} dinara", "Здраво {0}, имаш {count} порука и {0:.2f} динара", "brace placeholders stay");
+	L2C("%(ime)s je %5.2f%% i %lld", "%(ime)s је %5.2f%% и %lld", "named and complex printf codes stay");
+	L2C("promenljiva max_len i brojPoruka", "променљива max_len и brojPoruka", "snake_case and camelCase identifiers stay");
+	L2C("mp3 i H2O i tip-2", "mp3 и H2O и тип-2", "words with digits stay; a word before -digits is text");
+	L2C("Vidi https://primer.rs/strana?a=1 ili www.primer.rs.", "Види https://primer.rs/strana?a=1 или www.primer.rs.", "URLs stay");
+	L2C("Piši na ime.prezime@primer.rs danas", "Пиши на ime.prezime@primer.rs данас", "e-mail addresses stay");
+	L2C("Otvori main.c i config.json", "Отвори main.c и config.json", "file names with an extension stay");
+	L2C("Firma d.o.o. radi", "Фирма д.о.о. ради", "abbreviations with dots are text");
+	L2C("Luj XIV i Karlo IV, MCMXC.", "Луј XIV и Карло IV, MCMXC.", "Roman numerals stay");
+	L2C("Petar I Karađorđević", "Петар I Карађорђевић", "Roman I after a name stays");
+	L2C("I onda je otišao. I tada", "И онда је отишао. И тада", "sentence-initial I is the conjunction");
+	L2C("MI SMO ovde", "МИ СМО овде", "MI in a capitals context is the pronoun");
+	L2C("DA LI JE", "ДА ЛИ ЈЕ", "LI in capitals is the particle");
+	L2C("GLAVA IV", "ГЛАВА IV", "an unambiguous numeral stays even in capitals");
+	L2C("vitamin C i tip D", "витамин Ц и тип Д", "lone C and D are letters");
+	L2C("Wi-Fi, taxi, yoga, Quentin", "Wi-Fi, taxi, yoga, Quentin", "words with q, w, x, y stay");
+	L2C("Wi-Fi mreža i crno-bela", "Wi-Fi мрежа и црно-бела", "a hyphenated word with a foreign part stays whole; a Serbian one is converted");
+	L2C("the software and e-mail", "the software and e-mail", "listed foreign words stay");
+	L2C("café i José", "café и José", "words with non-Serbian accents stay");
+	L2C("rȁd i gȃd", "ра̏д и га̑д", "Serbian prosodic accents are transliterated with the mark kept");
+	L2C("Beograd i Београд", "Београд и Београд", "Cyrillic in Latin text passes through");
+	L2C("„Dobro!“ — rekao je, 3,5%.", "„Добро!“ — рекао је, 3,5%.", "punctuation, digits and a lone percent sign");
+	L2C("$HOME i \\alpha i #include", "$HOME и \\alpha и #include", "words after $, \\ and # stay");
+	L2C("Dz\xcc\x8c", "Џ", "decomposed ž is normalised and joins the digraph");
+
+	struct mrl_err err = {0};
+	char *out = (char *)1;
+	int rc = task_translit_lat2cyr("ok\xe2\x82", 4, &out, NULL, &err);
+	is_int(rc, MRL_EINPUT, "truncated UTF-8 is MRL_EINPUT");
+	like(err.msg, "byte offset 2", "the message names the byte offset");
+	ok(out == NULL, "no output on error");
+	ok(task_translit_find("sr-Cyrl-to-Latn") == task_translit_cyr2lat, "transform name sr-Cyrl-to-Latn");
+	ok(task_translit_find("sr-Latn-to-Cyrl") == task_translit_lat2cyr, "transform name sr-Latn-to-Cyrl");
+	ok(task_translit_find("ru-Cyrl-to-Latn") == NULL, "unknown transform name");
+}
+
+/* Random bytes, biased towards the bytes of Serbian text and of the patterns the converters look for:
+ * every call must either succeed with a valid NUL-terminated string or say MRL_EINPUT. */
+static void test_random_input(void)
+{
+	static const char alphabet[] = "lLnNjJdD%{}(). _-@:/\xc5\xbd\xbe\xd0\xd1\x89\x8a\x8f\x99\x9a\xcc\x8f\x80\xff" "0aI";
+	static const char *const tokens[] = {"lj", "Nj", "DŽ", "Dž", "Љ", "њ", "ЏЕП", "%d", "%(", "{0}", "{", "I", "MI", " ",
+					     "\n", "http://", "@", ".", "-", "x", "ȁ", "\xcc\x8f", "nad", "živ", "in", "jekc",
+					     "a", "B", "_", "7", "é", "ǅ", "„"};
+	unsigned long long state = 0x9E3779B97F4A7C15ull;
+	int bad = 0, n_ok = 0, n_einput = 0;
+	char buf[64];
+
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t len = 0;
+		state = state * 6364136223846793005ull + 1442695040888963407ull;
+		len = (size_t)(state >> 59) + 1;
+		if (iter % 2) { /* valid UTF-8 made of tokens the converters look for */
+			size_t n_tok = len, k = 0;
+			for (size_t i = 0; i < n_tok; i++) {
+				state = state * 6364136223846793005ull + 1442695040888963407ull;
+				const char *t = tokens[(state >> 33) % (sizeof tokens / sizeof tokens[0])];
+				if (k + strlen(t) >= sizeof buf)
+					break;
+				memcpy(buf + k, t, strlen(t));
+				k += strlen(t);
+			}
+			len = k;
+		} else {
+			for (size_t i = 0; i < len; i++) {
+				state = state * 6364136223846793005ull + 1442695040888963407ull;
+				buf[i] = alphabet[(state >> 33) % (sizeof alphabet - 1)];
+			}
+		}
+		for (int dir = 0; dir < 2; dir++) {
+			struct mrl_err err = {0};
+			char *out = NULL;
+			size_t out_len = 0;
+			int rc = (dir ? task_translit_lat2cyr : task_translit_cyr2lat)(buf, len, &out, &out_len, &err);
+			if (rc == 0 && out && out[out_len] == '\0')
+				n_ok++;
+			else if (rc == MRL_EINPUT && !out && err.msg[0])
+				n_einput++;
+			else
+				bad++;
+			free(out);
+		}
+	}
+	diag("random input: %d converted, %d rejected as invalid UTF-8", n_ok, n_einput);
+	is_int(bad, 0, "random bytes: every call converts or reports MRL_EINPUT");
+	ok(n_ok > 0 && n_einput > 0, "random bytes: both outcomes were exercised");
+}
+
+/* ---- BENCHić COPA ---- */
+
+#define N_FIELDS 3
+static const char *const fields[N_FIELDS] = {"premise", "choice1", "choice2"};
+
+static json_t *load_jsonl(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	json_t *arr;
+	char *line = NULL;
+	size_t cap = 0;
+	if (!f)
+		return NULL;
+	arr = json_array();
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t jerr;
+		json_t *o = json_loads(line, 0, &jerr);
+		if (!o) {
+			diag("%s: %s", path, jerr.text);
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+		json_array_append_new(arr, o);
+	}
+	free(line);
+	fclose(f);
+	return arr;
+}
+
+/* Would lat->cyr->lat change the case of this Latin text's digraphs? Only an
+ * upper-case digraph whose case pattern is not what Cyrillic -> Latin writes:
+ * "lJ", or a title-case "Lj" directly before a capital (NjEGOŠ). Computed
+ * independently of the transliterator, from the text itself. */
+static bool digraph_case_lossy(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		bool first = strchr("lLnN", *p) && (p[1] == 'j' || p[1] == 'J');
+		bool dz = (*p == 'd' || *p == 'D') && p[1] == 0xC5 && (p[2] == 0xBE || p[2] == 0xBD);
+		if (!first && !dz)
+			continue;
+		bool up1 = *p < 'a';
+		const unsigned char *second = p + 1, *after = dz ? p + 3 : p + 2;
+		bool up2 = dz ? second[1] == 0xBD : *second == 'J';
+		if (!up1 && up2)
+			return true;
+		if (up1 && !up2 && *after >= 'A' && *after <= 'Z')
+			return true;
+	}
+	return false;
+}
+
+static void test_benchich(const char *fx)
+{
+	char path_cyr[1024], path_lat[1024];
+	json_t *cyr, *lat;
+	size_t n_exact = 0, n_total = 0, n_l2c = 0, n_rt = 0, n_rt_expect = 0;
+	int shown = 0, shown_l2c = 0, shown_rt = 0;
+
+	snprintf(path_cyr, sizeof path_cyr, "%s/data/benchich-copa/test-sr.jsonl", fx);
+	snprintf(path_lat, sizeof path_lat, "%s/data/benchich-copa/test-sr-lat.jsonl", fx);
+	cyr = load_jsonl(path_cyr);
+	lat = load_jsonl(path_lat);
+	if (!cyr || !lat) {
+		skip("BENCHić COPA files not readable", "BENCHić Cyrillic -> Latin");
+		skip("BENCHić COPA files not readable", "BENCHić Latin -> Cyrillic -> Latin");
+		goto out;
+	}
+	is_int(json_array_size(cyr), 500, "BENCHić test-sr.jsonl has 500 items");
+	is_int(json_array_size(lat), json_array_size(cyr), "the Latin file has as many items");
+	for (size_t i = 0; i < json_array_size(cyr) && i < json_array_size(lat); i++) {
+		for (int f = 0; f < N_FIELDS; f++) {
+			const char *c = json_string_value(json_object_get(json_array_get(cyr, i), fields[f]));
+			const char *l = json_string_value(json_object_get(json_array_get(lat, i), fields[f]));
+			struct mrl_err err = {0};
+			char *got = NULL, *back = NULL;
+			if (!c || !l)
+				continue;
+			n_total++;
+			if (task_translit_cyr2lat(c, strlen(c), &got, NULL, &err) == 0 && strcmp(got, l) == 0)
+				n_exact++;
+			else if (shown++ < 5)
+				diag("cyr2lat mismatch item %zu %s:\n  in:   %s\n  got:  %s\n  want: %s", i, fields[f], c,
+				     got ? got : err.msg, l);
+			free(got);
+			got = NULL;
+			if (task_translit_lat2cyr(l, strlen(l), &got, NULL, &err) == 0) {
+				if (strcmp(got, c) == 0)
+					n_l2c++;
+				else if (shown_l2c++ < 5)
+					diag("lat2cyr differs from the Cyrillic file, item %zu %s:\n  in:   %s\n  got:  %s\n  file: %s",
+					     i, fields[f], l, got, c);
+				if (task_translit_cyr2lat(got, strlen(got), &back, NULL, &err) == 0 && strcmp(back, l) == 0)
+					n_rt++;
+				else if (!digraph_case_lossy(l) && shown_rt++ < 5)
+					diag("round trip differs, item %zu %s:\n  in:   %s\n  back: %s", i, fields[f], l,
+					     back ? back : err.msg);
+				free(back);
+			}
+			if (!digraph_case_lossy(l))
+				n_rt_expect++;
+			free(got);
+		}
+	}
+	diag("BENCHić sr Cyrillic -> Latin: %zu/%zu exact", n_exact, n_total);
+	diag("BENCHić sr Latin -> Cyrillic vs the Cyrillic file: %zu/%zu exact", n_l2c, n_total);
+	diag("BENCHić sr Latin -> Cyrillic -> Latin: %zu/%zu exact (%zu without digraph case oddities)", n_rt, n_total,
+	     n_rt_expect);
+	is_int(n_total, 1500, "1500 texts (premise, choice1, choice2 of 500 items)");
+	is_int(n_exact, n_total, "Cyrillic -> Latin reproduces the Latin file exactly");
+	/* Round trip: Latin -> Cyrillic maps every Serbian letter or digraph to one Cyrillic letter and keeps
+	 * everything else, and Cyrillic -> Latin maps each back, so the only text allowed to come back
+	 * different is a digraph whose case pattern Cyrillic cannot carry (lJ, NjEGOŠ). */
+	ok(n_rt >= n_rt_expect, "Latin -> Cyrillic -> Latin is exact except for digraph case oddities");
+	/* Against the Cyrillic file: both files were made from one text, so every mismatch is either our
+	 * error or a choice of the file's authors (shown above); we allow none. */
+	is_int(n_l2c, n_total, "Latin -> Cyrillic reproduces the Cyrillic file");
+out:
+	json_decref(cyr);
+	json_decref(lat);
+}
+
+/* Every sr-Cyrl string of the demo suite (written by hand, natural text) -> Latin -> Cyrillic
+ * must come back unchanged: it has no digraph case oddities, so nothing may be lost. */
+static void collect_cyr(json_t *v, bool in_cyr, size_t *n, size_t *n_same)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+
+	if (json_is_string(v) && in_cyr) {
+		const char *c = json_string_value(v);
+		struct mrl_err err = {0};
+		char *lat = NULL, *back = NULL;
+		(*n)++;
+		if (task_translit_cyr2lat(c, strlen(c), &lat, NULL, &err) == 0 &&
+		    task_translit_lat2cyr(lat, strlen(lat), &back, NULL, &err) == 0 && strcmp(back, c) == 0)
+			(*n_same)++;
+		else
+			diag("demo round trip differs:\n  in:   %s\n  lat:  %s\n  back: %s", c, lat ? lat : "",
+			     back ? back : err.msg);
+		free(lat);
+		free(back);
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, key, x)
+			collect_cyr(x, in_cyr || strcmp(key, "sr-Cyrl") == 0, n, n_same);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			collect_cyr(x, in_cyr, n, n_same);
+	}
+}
+
+static void test_demo_suite(void)
+{
+	json_error_t jerr;
+	json_t *suite = json_load_file("tasks/suites/demo.json", 0, &jerr);
+	size_t n = 0, n_same = 0;
+	if (!suite) {
+		ok(0, "tasks/suites/demo.json parses");
+		diag("%s:%d: %s", jerr.source, jerr.line, jerr.text);
+		return;
+	}
+	collect_cyr(suite, false, &n, &n_same);
+	diag("demo suite sr-Cyrl strings: %zu, Cyrillic -> Latin -> Cyrillic exact: %zu", n, n_same);
+	ok(n >= 100, "the demo suite has Serbian Cyrillic text");
+	is_int(n_same, n, "every demo sr-Cyrl string survives Cyrillic -> Latin -> Cyrillic");
+	json_decref(suite);
+}
+
+int main(void)
+{
+	const char *fx;
+	test_cyr2lat();
+	test_lat2cyr();
+	test_random_input();
+	test_demo_suite();
+	fx = fixtures_dir();
+	if (fx)
+		test_benchich(fx);
+	else
+		skip("fixtures absent: ../shared/fixtures", "BENCHić COPA parallel files");
+	return done_testing();
+}
