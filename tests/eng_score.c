@@ -55,8 +55,8 @@ struct results {
 
 static int score(struct eng_ctx *c, const struct eng_score_req *reqs, const int *which, int n, struct results *out)
 {
-	struct eng_score_res res[N_REQ];
-	struct eng_score_req sub[N_REQ];
+	struct eng_score_res res[N_REQ] = { 0 };
+	struct eng_score_req sub[N_REQ] = { 0 };
 	for (int i = 0; i < n; i++) {
 		sub[i] = reqs[which[i]];
 		res[i] = (struct eng_score_res){ out->lp[which[i]], out->gr[which[i]], 0, false };
