@@ -31,8 +31,11 @@ else
   HAVE_PAPI := 0
   PAPI_MSG := PAPI: no (papi.h not found; counters will be reported null)
 endif
-CFLAGS += -DMRL_HAVE_CUDA=$(HAVE_CUDA) -DMRL_HAVE_PAPI=$(HAVE_PAPI) \
-          -DMRL_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' -DMRL_CFLAGS='"$(OPT) $(SAN)"'
+CFLAGS += -DMRL_HAVE_CUDA=$(HAVE_CUDA) -DMRL_HAVE_PAPI=$(HAVE_PAPI)
+# the build description goes into one object only
+$(BUILD)/harness/util.o: CFLAGS += -DMRL_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' -DMRL_CFLAGS='"$(OPT) $(SAN)"'
+$(BUILD)/harness/util.o: FORCE
+Q := $(if $(V),,@)
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
   $(info $(CUDA_MSG))
   $(info $(PAPI_MSG))
@@ -43,6 +46,7 @@ MODULES := common engine tasks metrics reports harness
 src_of   = $(filter-out harness/main.c,$(wildcard $(1)/*.c $(1)/cpu/*.c))
 $(foreach m,$(MODULES),$(eval $(m)_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(call src_of,$(m)))))
 $(foreach m,$(MODULES),$(eval $(BUILD)/lib$(m).a: $$($(m)_OBJ) ; @mkdir -p $$(@D); rm -f $$@; $$(AR) rcs $$@ $$^))
+FORCE:
 ALL_LIBS := $(patsubst %,$(BUILD)/lib%.a,harness reports metrics tasks engine common)
 
 TESTS_SRC := $(wildcard tests/*.c)
@@ -54,21 +58,24 @@ libs_for = $(if $(filter hrn_%,$(1)),$(ALL_LIBS),\
            $(if $(filter met_%,$(1)),$(BUILD)/libmetrics.a,\
            $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,))))) $(BUILD)/libcommon.a
 
-.PHONY: all test test-asan bench demo clean deps deps-check
+.PHONY: FORCE all test test-asan bench demo clean deps deps-check
 all: $(BUILD)/merilo merilo
 
 $(BUILD)/merilo: $(BUILD)/harness/main.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(LDLIBS)
 merilo: $(BUILD)/merilo
 	@ln -sf $(BUILD)/merilo merilo
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%.t: $(BUILD)/tests/%.o $$(call libs_for,%)
-	$(CC) $(LDFLAGS) -o $@ $< $(call libs_for,$*) $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(call libs_for,$*) $(LDLIBS)
 
 # Tests run from the repo root; MERILO points at the binary for CLI tests.
 test: deps-check $(TESTS) $(BUILD)/merilo

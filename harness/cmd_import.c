@@ -2,6 +2,7 @@
  * outside benchmark into a suite (importers are the table in tasks/import.c).
  * The result is validated like any suite before it is written, atomically. */
 #include "harness/hrn.h"
+#include "common/fileio.h"
 #include "tasks/task.h"
 
 #include <stdio.h>
@@ -131,7 +132,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	size_t len = strlen(text);
 	text[len] = '\n'; /* json_dumps leaves no final newline; the NUL becomes one */
-	if (task_write_file_atomic(output, text, len + 1, &err)) {
+	if (mrl_write_file_atomic(output, text, len + 1, &err)) {
 		err.code = MRL_ERUNTIME; /* a write failure: exit 4 */
 		rc = hrn_report(&err);
 		goto out;

@@ -211,8 +211,5 @@ const char *task_importer_summary(size_t i);
 int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
 		const struct task_import_opts *opts, char **json_out, struct mrl_err *err);
 
-/* Write data to path atomically: a temporary file in the same folder, fsync, rename.
- * Returns 0 or MRL_EIO (the temporary file is removed on failure). */
-int task_write_file_atomic(const char *path, const void *data, size_t len, struct mrl_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* task_import.c — importers: COPA JSONL -> suite (pairing by idx, label agreement,
  * per-language wording), bad JSONL lines reported as file:line, the atomic writer,
  * and the real BENCHić COPA files (skipped where the fixtures are absent). */
+#include "common/fileio.h"
 #include "tasks/task.h"
 #include "tests/tap.h"
 
@@ -128,8 +129,8 @@ static void test_atomic_write(void)
 	char path[300];
 	struct mrl_err err = {0};
 	snprintf(path, sizeof path, "%s/out.json", dir);
-	is_int(task_write_file_atomic(path, "first\n", 6, &err), 0, "atomic write");
-	is_int(task_write_file_atomic(path, "second\n", 7, &err), 0, "atomic overwrite");
+	is_int(mrl_write_file_atomic(path, "first\n", 6, &err), 0, "atomic write");
+	is_int(mrl_write_file_atomic(path, "second\n", 7, &err), 0, "atomic overwrite");
 	char buf[32] = "";
 	FILE *f = fopen(path, "rb");
 	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
@@ -145,7 +146,7 @@ static void test_atomic_write(void)
 	if (d)
 		closedir(d);
 	is_int(leftovers, 0, "no temporary files left behind");
-	int rc = task_write_file_atomic("/nonexistent-dir/out.json", "x", 1, &err);
+	int rc = mrl_write_file_atomic("/nonexistent-dir/out.json", "x", 1, &err);
 	ok(rc == MRL_EIO && strstr(err.msg, "cannot create a temporary file"), "unwritable folder: MRL_EIO with reason");
 }
 
