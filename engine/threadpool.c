@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPIN_ITERS 20000
+#define SPIN_ITERS 2000
 
 struct eng_pool_worker {
 	struct eng_pool *pool;

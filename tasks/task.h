@@ -212,4 +212,48 @@ int task_import(const char *format, const struct task_import_input *inputs, size
 		const struct task_import_opts *opts, char **json_out, struct mrl_err *err);
 
 
+/* ---- answer scoring (tasks/score.c; owned by the evaluation work, issue 4) ------------
+ * Language-independent: given what the engine measured for each choice, which choice
+ * does each multiple-choice metric pick; and how long is a text in the units that
+ * perplexity is normalised by. */
+
+/* What the run loop measured for one choice. Lengths are of the rendered choice text
+ * without the target delimiter (lm-eval-harness's completion length). */
+struct task_choice_score {
+	double loglik;        /* sum of natural-log probabilities of the continuation tokens */
+	double loglik_uncond; /* the same tokens after a neutral context (acc_mutual_info); NaN when not scored */
+	int64_t n_tokens, n_chars, n_bytes; /* continuation tokens; choice text in code points, UTF-8 bytes */
+};
+
+/* Multiple-choice decision rules, i.e. the metrics: acc = argmax loglik; acc_norm = argmax
+ * loglik / n_chars (lm-eval-harness's acc_norm); acc_bytes = argmax loglik / n_bytes;
+ * acc_mutual_info = argmax loglik - loglik_uncond. */
+enum task_mc_rule { TASK_MC_ACC = 0, TASK_MC_ACC_NORM, TASK_MC_ACC_BYTES, TASK_MC_ACC_MUTUAL_INFO, TASK_MC_N_RULES };
+
+/* "acc", "acc_norm", "acc_bytes", "acc_mutual_info" (static strings); NULL when out of range. */
+const char *task_mc_rule_name(enum task_mc_rule rule);
+/* The rule with this metric name, or -1. */
+int task_mc_rule_find(const char *name);
+/* The score the rule ranks choice c by; NaN where it is undefined (a zero length, a missing
+ * loglik_uncond). */
+double task_mc_choice_score(enum task_mc_rule rule, const struct task_choice_score *c);
+/* The predicted choice: the first index with the highest score (numpy.argmax's tie rule);
+ * a NaN score never wins; -1 when n == 0 or every score is NaN. */
+int task_mc_predict(enum task_mc_rule rule, const struct task_choice_score *c, size_t n);
+
+/* Lengths of a text for perplexity normalisation. */
+struct task_text_counts {
+	int64_t bytes;           /* UTF-8 bytes as given */
+	int64_t chars;           /* Unicode code points as given */
+	int64_t words;           /* maximal runs of non-whitespace (Unicode White_Space) */
+	int64_t canonical_chars; /* code points after NFC and Serbian Cyrillic -> Latin
+				  * (task_translit_cyr2lat): the same text in either script counts the same */
+};
+/* Count s[0..len). Returns 0, or MRL_EINPUT for invalid UTF-8 (the message names the byte
+ * offset), or MRL_ENOMEM. */
+int task_text_count(const char *s, size_t len, struct task_text_counts *out, struct mrl_err *err);
+/* Unicode code points in s[0..len) (each byte of an invalid sequence counts as one). */
+int64_t task_utf8_chars(const char *s, size_t len);
+/* ---- end of answer scoring ---- */
+
 #endif

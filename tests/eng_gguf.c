@@ -691,8 +691,67 @@ static void check_fixture_damage(void)
 	free(buf);
 }
 
+/* llama.cpp quantized the fixture models from the same f32 weights: our
+ * quantizers must reproduce its files byte for byte (reference rounding). */
+static void check_quantizers_match_llama_cpp(void)
+{
+	const char *dir = fixtures_dir();
+	if (!dir) {
+		skip("fixtures absent", "quantizers reproduce llama.cpp's files");
+		return;
+	}
+	static const char *const files[] = { "tiny-llama-ff192-f16.gguf", "tiny-llama-ff192-q8_0.gguf",
+					     "tiny-llama-ff192-q4_0.gguf" };
+	char path[512];
+	size_t size32;
+	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", dir);
+	void *buf32 = read_file(path, &size32);
+	struct gguf_ctx *g32 = NULL;
+	struct mrl_err err = {0};
+	if (!buf32 || gguf_parse(buf32, size32, path, &g32, &err)) {
+		ok(0, "read the f32 fixture");
+		free(buf32);
+		return;
+	}
+	for (int f = 0; f < 3; f++) {
+		size_t size;
+		snprintf(path, sizeof path, "%s/models/%s", dir, files[f]);
+		void *buf = read_file(path, &size);
+		struct gguf_ctx *g = NULL;
+		if (!buf || gguf_parse(buf, size, path, &g, &err)) {
+			ok(0, files[f]);
+			free(buf);
+			continue;
+		}
+		size_t n_tensors = 0, n_same = 0;
+		for (size_t i = 0; i < gguf_n_tensors(g); i++) {
+			const struct gguf_tensor *t = gguf_tensor_at(g, i);
+			char name[128];
+			snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+			const struct gguf_tensor *src = gguf_find_tensor(g32, name);
+			if (t->type == ENG_TYPE_F32 || !src || src->n_elements != t->n_elements)
+				continue;
+			n_tensors++;
+			void *q = malloc(t->nbytes);
+			eng_type_get(t->type)->from_f32(src->data, q, (int64_t)src->n_elements);
+			if (!memcmp(q, t->data, t->nbytes))
+				n_same++;
+			free(q);
+		}
+		char name[200];
+		snprintf(name, sizeof name, "%s: quantizing the f32 fixture gives all %zu non-f32 tensors byte for byte",
+			 files[f], n_tensors);
+		ok(n_tensors >= 30 && n_same == n_tensors, name);
+		gguf_free(g);
+		free(buf);
+	}
+	gguf_free(g32);
+	free(buf32);
+}
+
 int main(void)
 {
+	check_quantizers_match_llama_cpp();
 	check_fixtures();
 	check_round_trip();
 	check_damage();
