@@ -14,10 +14,11 @@
 enum mrl_errcode {
 	MRL_OK = 0,
 	MRL_EINPUT = -1,       /* bad input: malformed, truncated, hostile, unsupported content -> exit 3 */
-	MRL_EIO = -2,          /* a file could not be opened, read or written -> exit 3 for reads, 4 for writes */
+	MRL_EIO = -2,          /* an input file could not be opened or read -> exit 3 */
 	MRL_ENOMEM = -3,       /* out of memory, or a model too big for memory -> exit 4 */
 	MRL_EUNSUPPORTED = -4, /* valid input we do not handle (unknown arch, dtype) -> exit 3 */
 	MRL_ERUNTIME = -5,     /* anything else that failed while running (GPU, threads) -> exit 4 */
+	MRL_EWRITE = -6,       /* an output could not be written (disk full, no permission, no folder) -> exit 4 */
 };
 
 struct mrl_err {

@@ -53,15 +53,15 @@ int mrl_fsync_parent_dir(const char *path, struct mrl_err *err)
 {
 	char dir[PATH_MAX], why[160];
 	if (dir_of(path, dir, sizeof dir))
-		return mrl_err_set(err, MRL_EIO, "%s: path too long", path);
+		return mrl_err_set(err, MRL_EWRITE, "%s: path too long", path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return mrl_err_set(err, MRL_EIO, "%s: cannot open directory to sync it: %s", dir,
+		return mrl_err_set(err, MRL_EWRITE, "%s: cannot open directory to sync it: %s", dir,
 				   mrl_io_strerror(errno, why, sizeof why));
 	int rc = 0;
 	/* some filesystems refuse fsync on directories (EINVAL); nothing to sync there */
 	if (fsync(fd) && errno != EINVAL && errno != EROFS)
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot sync directory: %s", dir,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot sync directory: %s", dir,
 				 mrl_io_strerror(errno, why, sizeof why));
 	close(fd);
 	return rc;
@@ -73,9 +73,9 @@ int mrl_write_file_atomic(const char *path, const void *data, size_t len, struct
 	int rc = 0, fd = -1;
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	if (!*base)
-		return mrl_err_set(err, MRL_EIO, "%s: not a file name", path);
+		return mrl_err_set(err, MRL_EWRITE, "%s: not a file name", path);
 	if (dir_of(path, dir, sizeof dir))
-		return mrl_err_set(err, MRL_EIO, "%s: path too long", path);
+		return mrl_err_set(err, MRL_EWRITE, "%s: path too long", path);
 	/* O_EXCL with a name from pid and clock (not mkstemp, whose mode 0600 we would have
 	 * to widen by reading the umask, a process-global); the umask applies to 0644 */
 	for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
@@ -83,13 +83,13 @@ int mrl_write_file_atomic(const char *path, const void *data, size_t len, struct
 		clock_gettime(CLOCK_REALTIME, &now);
 		if ((size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld.%ld.%d", dir, base, (long)getpid(),
 				     (long)now.tv_nsec, attempt) >= sizeof tmp)
-			return mrl_err_set(err, MRL_EIO, "%s: path too long", path);
+			return mrl_err_set(err, MRL_EWRITE, "%s: path too long", path);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}
 	if (fd < 0) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot create a temporary file in %s: %s", path, dir,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create a temporary file in %s: %s", path, dir,
 				 mrl_io_strerror(errno, why, sizeof why));
 		tmp[0] = '\0';
 		goto out;
@@ -101,7 +101,7 @@ int mrl_write_file_atomic(const char *path, const void *data, size_t len, struct
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = mrl_err_set(err, MRL_EIO, "%s: write failed after %zu of %zu bytes: %s; the old file is unchanged",
+			rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed after %zu of %zu bytes: %s; the old file is unchanged",
 					 path, len - left, len, mrl_io_strerror(errno, why, sizeof why));
 			goto out;
 		}
@@ -109,19 +109,19 @@ int mrl_write_file_atomic(const char *path, const void *data, size_t len, struct
 		left -= (size_t)n;
 	}
 	if (fsync(fd)) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: fsync failed: %s; the old file is unchanged", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: fsync failed: %s; the old file is unchanged", path,
 				 mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
-		rc = mrl_err_set(err, MRL_EIO, "%s: close failed: %s; the old file is unchanged", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: close failed: %s; the old file is unchanged", path,
 				 mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path)) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot rename %s over it: %s; the old file is unchanged", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot rename %s over it: %s; the old file is unchanged", path,
 				 tmp, mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}

@@ -340,7 +340,7 @@ static int sink_put(struct gguf_sink *s, const void *data, size_t n, struct mrl_
 {
 	if (s->f) {
 		if (n && fwrite(data, 1, n, s->f) != n)
-			return mrl_err_set(err, MRL_EIO, "%s: write failed: %s", s->path, strerror(errno));
+			return mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", s->path, strerror(errno));
 	} else if (n) {
 		if (s->mem_len + n > s->mem_cap) {
 			size_t cap = s->mem_cap ? s->mem_cap : 4096;
@@ -483,7 +483,7 @@ int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn
 	memcpy(tmp + plen, ".tmp.XXXXXX", 12);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot create a temporary file next to it: %s", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create a temporary file next to it: %s", path,
 				 strerror(errno));
 		free(tmp);
 		return rc;
@@ -491,7 +491,7 @@ int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn
 	fchmod(fd, 0644);
 	s.f = fdopen(fd, "wb");
 	if (!s.f) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: %s", path, strerror(errno));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: %s", path, strerror(errno));
 		close(fd);
 		goto out;
 	}
@@ -499,17 +499,17 @@ int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn
 	if ((rc = emit(w, &s, fill, user, err)))
 		goto out;
 	if (fflush(s.f) || fsync(fileno(s.f))) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: write failed: %s", path, strerror(errno));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", path, strerror(errno));
 		goto out;
 	}
 	FILE *f = s.f;
 	s.f = NULL;
 	if (fclose(f)) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: write failed: %s", path, strerror(errno));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", path, strerror(errno));
 		goto out;
 	}
 	if (rename(tmp, path)) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot rename the temporary file into place: %s", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot rename the temporary file into place: %s", path,
 				 strerror(errno));
 		goto out;
 	}

@@ -1326,18 +1326,18 @@ int hrn_item_writer_open(const char *path, const struct hrn_item_writer_opts *op
 	int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (opts && opts->truncate ? O_TRUNC : 0);
 	w->fd = open(path, flags, 0644);
 	if (w->fd < 0) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot open for appending: %s", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot open for appending: %s", path,
 				 mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 	struct stat st;
 	if (fstat(w->fd, &st)) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot stat: %s", path, mrl_io_strerror(errno, why, sizeof why));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot stat: %s", path, mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 	off_t dropped = cut_partial_tail(w->fd, st.st_size);
 	if (dropped < 0) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot cut off a partial last line: %s", path,
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot cut off a partial last line: %s", path,
 				 mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
@@ -1347,7 +1347,7 @@ int hrn_item_writer_open(const char *path, const struct hrn_item_writer_opts *op
 	/* the file's directory entry must survive a crash too */
 	if ((dropped && fsync(w->fd)) || (rc = mrl_fsync_parent_dir(path, err))) {
 		if (!rc)
-			rc = mrl_err_set(err, MRL_EIO, "%s: fsync failed: %s", path, mrl_io_strerror(errno, why, sizeof why));
+			rc = mrl_err_set(err, MRL_EWRITE, "%s: fsync failed: %s", path, mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 out:
@@ -1389,7 +1389,7 @@ fail:;
 	/* keep only whole lines on disk; the lines stay buffered for a retry */
 	if (ftruncate(w->fd, w->file_size) == 0)
 		fsync(w->fd);
-	return mrl_err_set(err, MRL_EIO, "%s: cannot write %zu buffered item(s): %s; the file keeps the %zu item(s) written before",
+	return mrl_err_set(err, MRL_EWRITE, "%s: cannot write %zu buffered item(s): %s; the file keeps the %zu item(s) written before",
 			   w->path, w->n_buffered, mrl_io_strerror(saved, why, sizeof why), w->n_flushed);
 }
 
@@ -1437,7 +1437,7 @@ int hrn_item_writer_close(struct hrn_item_writer *w, struct mrl_err *err)
 		return 0;
 	int rc = hrn_item_writer_flush(w, err);
 	if (close(w->fd) && !rc)
-		rc = mrl_err_set(err, MRL_EIO, "%s: close failed: %s", w->path, mrl_io_strerror(errno, why, sizeof why));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: close failed: %s", w->path, mrl_io_strerror(errno, why, sizeof why));
 	free(w->buf);
 	free(w->path);
 	free(w);

@@ -112,3 +112,19 @@ int task_text_count(const char *s, size_t len, struct task_text_counts *out, str
 	free(latin);
 	return 0;
 }
+
+size_t task_trailing_space(const char *s, size_t len)
+{
+	size_t end = len;
+	while (end > 0) {
+		size_t start = end - 1; /* back to the first byte of the last code point */
+		while (start > 0 && end - start < 4 && ((unsigned char)s[start] & 0xC0) == 0x80)
+			start--;
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + start, (utf8proc_ssize_t)(end - start), &cp);
+		if (k != (utf8proc_ssize_t)(end - start) || !is_space(cp))
+			break;
+		end = start;
+	}
+	return len - end;
+}

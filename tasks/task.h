@@ -254,6 +254,9 @@ struct task_text_counts {
 int task_text_count(const char *s, size_t len, struct task_text_counts *out, struct mrl_err *err);
 /* Unicode code points in s[0..len) (each byte of an invalid sequence counts as one). */
 int64_t task_utf8_chars(const char *s, size_t len);
+/* Bytes of trailing whitespace of s[0..len) (what Python's str.rstrip() removes: Unicode
+ * White_Space); the multiple-choice scorer moves them from the context to the continuation. */
+size_t task_trailing_space(const char *s, size_t len);
 /* ---- end of answer scoring ---- */
 
 #endif

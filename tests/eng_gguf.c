@@ -362,7 +362,7 @@ static void check_round_trip(void)
 	w = gguf_writer_new();
 	gguf_writer_set_u32(w, "a", 1);
 	rc = gguf_writer_write(w, "/nonexistent-dir/x.gguf", &err);
-	ok(rc == MRL_EIO, "writing into a missing folder fails with MRL_EIO");
+	ok(rc == MRL_EWRITE, "writing into a missing folder fails with MRL_EWRITE");
 	like(err.msg, "/nonexistent-dir/x.gguf", "... naming the file");
 	gguf_writer_free(w);
 }

@@ -135,7 +135,7 @@ static void test_fileio_basic(const char *dir)
 	free(data);
 
 	snprintf(missing, sizeof missing, "%s/no-such-dir/out.json", dir);
-	is_int(mrl_write_file_atomic(missing, "x", 1, &err), MRL_EIO, "writing into a missing directory fails");
+	is_int(mrl_write_file_atomic(missing, "x", 1, &err), MRL_EWRITE, "writing into a missing directory fails");
 	like(err.msg, missing, "the error names the target path");
 	like(err.msg, "No such file or directory", "and the cause");
 
@@ -245,7 +245,7 @@ static void test_fileio_failures(const char *dir)
 	int status = 0;
 	const char *r = in_child(child_fsize, dir, &status);
 	diag("file-size limit child: %s", r);
-	like(r, "rc=-2", "a write past the file-size limit fails with MRL_EIO");
+	like(r, "rc=-6", "a write past the file-size limit fails with MRL_EWRITE");
 	like(r, "intact=1", "the old file is left exactly as it was");
 	like(r, "entries=1", "and the temporary file is removed");
 	like(r, "results.json: write failed", "the message names the path and the step");
@@ -259,7 +259,7 @@ static void test_fileio_failures(const char *dir)
 			skip(r + 6, "full disk (ENOSPC) check");
 		return;
 	}
-	like(r, "rc=-2", "writing to a full disk fails with MRL_EIO");
+	like(r, "rc=-6", "writing to a full disk fails with MRL_EWRITE");
 	like(r, "disk full", "the message says \"disk full\"");
 	like(r, "intact=1", "the old file is left exactly as it was on a full disk");
 	like(r, "entries=1", "and the temporary file is removed");

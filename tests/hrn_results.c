@@ -513,7 +513,7 @@ static void limited_writer(const char *path)
 	hrn_item_release(&it);
 	printf("# child: rc=%d msg=%s\n", rc, err.msg);
 	fflush(stdout);
-	_exit(rc == MRL_EIO && strstr(err.msg, "file size limit") && strstr(err.msg, "keeps the 2 item(s)") ? 0 : 1);
+	_exit(rc == MRL_EWRITE && strstr(err.msg, "file size limit") && strstr(err.msg, "keeps the 2 item(s)") ? 0 : 1);
 }
 
 static void test_items_failed_flush(void)
@@ -528,7 +528,7 @@ static void test_items_failed_flush(void)
 	int status = 0;
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	   "a flush past the file-size limit fails with MRL_EIO, naming the cause and what was kept");
+	   "a flush past the file-size limit fails with MRL_EWRITE, naming the cause and what was kept");
 	is_int(hrn_items_read(path, &got, &err), 0, "the file still reads");
 	ok(got.n == 2 && !got.truncated_tail, "it holds the first batch and no partial line (rolled back)");
 	hrn_items_release(&got);

@@ -147,7 +147,7 @@ static void test_atomic_write(void)
 		closedir(d);
 	is_int(leftovers, 0, "no temporary files left behind");
 	int rc = mrl_write_file_atomic("/nonexistent-dir/out.json", "x", 1, &err);
-	ok(rc == MRL_EIO && strstr(err.msg, "cannot create a temporary file"), "unwritable folder: MRL_EIO with reason");
+	ok(rc == MRL_EWRITE && strstr(err.msg, "cannot create a temporary file"), "unwritable folder: MRL_EWRITE with reason");
 }
 
 static void test_benchich(void)

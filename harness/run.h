@@ -1,0 +1,140 @@
+/* run.h — the evaluation run behind `merilo run` (internal to the harness).
+ *
+ * cmd_run.c parses options, opens the model and the suite, prepares the run
+ * folder and then calls, in order:
+ *   hrn_run_items      (run_loop.c)  every selected task x item x language that is
+ *                                    not done yet: evaluate, append to items.jsonl;
+ *   hrn_run_aggregate  (run_aggregate.c) from ALL lines of items.jsonl (re-read), the
+ *                                    per task x language metrics with bootstrap CIs
+ *                                    and the paired comparisons between languages;
+ *   hrn_run_print_summary (run_aggregate.c).
+ * The evaluators are run_mc.c (multiple choice, few-shot prompts) and run_ppl.c
+ * (rolling-window perplexity); run_progress.c draws the progress line.
+ * The exact methods are written up in docs/evaluation.md.
+ */
+#ifndef MRL_HRN_RUN_H
+#define MRL_HRN_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "engine/eng.h"
+#include "harness/results.h"
+#include "tasks/task.h"
+
+/* How requests are handed to eng_score. The results are identical either way
+ * (the engine guarantees it; tests/hrn_run.c checks it). */
+enum hrn_batch {
+	HRN_BATCH_ITEM = 0,   /* all choices (windows) of an item in one eng_score call: prefix reuse */
+	HRN_BATCH_REQUEST = 1 /* one eng_score call per request */
+};
+
+/* Prompts of the first HRN_RUN_PROMPTS_SAVED items per task x language go to prompts/. */
+#define HRN_RUN_PROMPTS_SAVED 5
+
+/* Everything the run loop needs; nothing in it is owned by the loop. */
+struct hrn_run_cfg {
+	struct eng_model *model;
+	struct eng_ctx *ctx;               /* scoring context of the model */
+	const struct task_suite *suite;
+	const char *out_dir;               /* the run folder (exists) */
+	const struct task_task **tasks;    /* n_tasks, in run order (multiple choice / perplexity) */
+	size_t n_tasks;
+	const char *const *langs;          /* n_langs selected tags; NULL = every language of each task */
+	size_t n_langs;
+	int64_t limit;                     /* first `limit` items of each task; 0 = all */
+	bool add_bos;                      /* BOS before every request (resolved from --bos) */
+	int fewshot_k;                     /* -1 = each task's own setting (0 without one) */
+	uint64_t seed;                     /* run seed: few-shot draws of tasks without a seed */
+	enum hrn_batch batch;
+	bool progress;                     /* draw the progress line on stderr */
+	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
+	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
+	const struct hrn_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */
+	struct hrn_item_writer *writer;    /* items.jsonl */
+};
+
+/* What a run loop did. */
+struct hrn_run_stats {
+	size_t n_total;        /* item x language units selected */
+	size_t n_done_before;  /* of those, already in items.jsonl */
+	size_t n_scored;       /* scored by this call */
+	double seconds;        /* wall time of this call */
+	bool interrupted;      /* stopped by *cfg->stop */
+};
+
+/* Whether language tag lang of task t is selected by cfg. */
+bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang);
+
+/* Number of items of t the run covers (cfg->limit applied). */
+size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t);
+
+/* Evaluate every selected unit not in cfg->done and append it through cfg->writer
+ * (which flushes in batches). Writes prompts/<task>.<lang>.txt first. Stops early,
+ * with stats->interrupted set and 0 returned, when *cfg->stop becomes nonzero.
+ * Errors name the task, item and language. */
+int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *stats, struct mrl_err *err);
+
+/* ---- evaluators (fill a zeroed *out; the caller releases it) ---- */
+
+/* Multiple choice: item index item_idx of t in language lang (run_mc.c). */
+int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		    struct hrn_item *out, struct mrl_err *err);
+
+/* The full context of a multiple-choice item (few-shot examples, then the item's own
+ * context) and its rendered prompt. *context is malloc'd (caller frees); release p. */
+int hrn_run_mc_context(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx,
+		       const char *lang, struct task_prompt *p, char **context, struct mrl_err *err);
+
+/* Perplexity: one document (run_ppl.c). */
+int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		     struct hrn_item *out, struct mrl_err *err);
+
+/* The rolling windows of a document of n tokens (docs/evaluation.md): window w scores
+ * tokens [begin[w], end[w]) of the sequence prefix ++ tokens (indices into that sequence,
+ * 1-based for the document's tokens) after the context [ctx_begin[w], begin[w]).
+ * Returns the number of windows (at most n); the arrays must hold n entries. */
+size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begin, size_t *begin, size_t *end);
+
+/* ---- aggregation and summary (run_aggregate.c) ---- */
+
+struct hrn_agg_opts {
+	uint64_t seed;        /* bootstrap seed */
+	size_t n_resamples;   /* bootstrap B */
+	double level;         /* CI level, 0.95 */
+};
+
+/* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)
+ * are counted once, the first line wins) into r's aggregates and comparisons, for the
+ * tasks of cfg in order and each task's selected languages in task order.
+ * Multiple choice: mean, stderr, bootstrap CI of every metric, and for every pair of
+ * languages a paired-bootstrap CI of the difference with exact McNemar counts and p.
+ * Perplexity: sums of NLL over sums of counts, with a document-bootstrap CI. */
+int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct hrn_items *items, const struct hrn_agg_opts *o,
+		      struct hrn_results *r, struct mrl_err *err);
+
+/* Print the summary table, the paired gaps and where the files are. */
+void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct hrn_results *r);
+
+/* ---- progress line (run_progress.c) ---- */
+
+struct hrn_progress {
+	bool enabled;
+	size_t total, done;     /* units: all selected, done so far (including resumed ones) */
+	size_t done_at_start;
+	uint64_t t0_ns, last_draw_ns;
+	int last_len;           /* characters of the last line drawn */
+};
+
+/* Start a progress display of total units of which done are already done. */
+void hrn_progress_init(struct hrn_progress *p, bool enabled, size_t total, size_t done);
+/* One more unit done; redraws on stderr at most ten times a second. */
+void hrn_progress_step(struct hrn_progress *p, const char *what);
+/* Clear the line (before other output). */
+void hrn_progress_end(struct hrn_progress *p);
+
+#endif
