@@ -72,6 +72,7 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/tests/%.t: $(BUILD)/tests/%.o $$(call libs_for,%)
 	@$(if $(Q),echo "  LINK    $@")
@@ -83,6 +84,15 @@ test: deps-check $(TESTS) $(BUILD)/merilo
 
 test-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+# The demo: a random-weight model (clearly named: it measures the pipeline, not
+# quality) on the built-in bilingual demo suite, every language and the perplexity set.
+DEMO_MODEL := $(BUILD)/demo/random-weights-llama-tiny-f16.gguf
+$(DEMO_MODEL): | $(BUILD)/merilo
+	@mkdir -p $(@D)
+	$(BUILD)/merilo synth --arch llama --preset tiny --dtype f16 --seed 1 -o $@
+demo: deps all $(DEMO_MODEL)
+	$(BUILD)/merilo run --model $(DEMO_MODEL) --suite tasks/suites/demo.json --seed 1 --out runs/demo-$$(date -u +%Y%m%dT%H%M%SZ)
 
 deps deps-check:
 	@ci/install-deps.sh
