@@ -105,6 +105,12 @@ struct eng_model {
 	struct eng_weights w;        /* valid when has_weights */
 	int n_threads;               /* resolved (>= 1) */
 	enum eng_backend backend;
+	/* The backend the forward pass runs on (engine/backend.c): its operations
+	 * and the weights they read (&w on the CPU; device copies for CUDA). bk is
+	 * the loaded CUDA backend (library, device, device weights), NULL on CPU. */
+	const struct eng_ops *ops;
+	const struct eng_weights *wx;
+	struct eng_backend_state *bk;
 	char **tensor_names;         /* NUL-terminated copies, gguf_n_tensors entries */
 	char **meta_keys;            /* NUL-terminated copies, gguf_n_kv entries */
 	char *arch_str, *name_str, *tok_model_str;
@@ -142,7 +148,21 @@ struct eng_exec {
 	 * q8_act: quantized weights dot a Q8_0-quantized activation (else f32);
 	 * f16_act: f16 weights dot an activation rounded to f16 (else f32). */
 	bool q8_act, f16_act;
+	void *dev;            /* device backends: per-context state (stream, handles, scratch); NULL on CPU */
 };
+
+/* What a device backend's per-context state must hold room for (its scratch). */
+struct eng_exec_sizes {
+	uint32_t n_ubatch;    /* most tokens per forward call */
+	uint32_t n_ctx;       /* KV positions */
+	uint32_t n_vocab;
+	uint32_t head_dim;
+	uint64_t max_in;      /* widest matmul input row (elements) */
+	uint64_t max_qweight; /* most elements of one quantized weight matrix (0 when none) */
+};
+
+/* Phases the device backends time with events (eng_ctx_phase_times). */
+enum eng_phase { ENG_PHASE_PREFILL = 0, ENG_PHASE_DECODE = 1, ENG_PHASE_SCORE = 2, ENG_PHASE_COUNT = 3 };
 
 /* The KV cache of one context: per layer, keys and values of n_ctx positions,
  * each position a row of n_embd_kv elements (f16 or f32 per exec->kv_f16). */
@@ -182,15 +202,62 @@ struct eng_ops {
 	void (*add)(struct eng_exec *ex, float *x, const float *y, size_t n);
 	/* x[t][i] += b[i] for t < n_tok (biases, f32) */
 	void (*add_row)(struct eng_exec *ex, float *x, const float *b, int n_tok, int dim);
+
+	/* Device backends (CUDA) set the members below; the CPU leaves them NULL,
+	 * and then the context uses calloc/free and host pointers throughout.
+	 * Ops above return nothing: a device error is kept on ex (the first one
+	 * wins) and reported by status. */
+	/* Create the per-context state in ex->dev; 0 or a negative MRL_E* with msg. */
+	int (*exec_init)(struct eng_exec *ex, const struct eng_exec_sizes *sz, char *msg, size_t msg_size);
+	void (*exec_release)(struct eng_exec *ex);
+	/* Zeroed device memory of bytes; NULL on failure (the reason goes to status). */
+	void *(*alloc)(struct eng_exec *ex, size_t bytes);
+	void (*free)(struct eng_exec *ex, void *p);
+	/* Copies between host and device memory; download returns when the bytes are on the host. */
+	void (*upload)(struct eng_exec *ex, void *dev, const void *host, size_t bytes);
+	void (*download)(struct eng_exec *ex, void *host, const void *dev, size_t bytes);
+	/* Wait for the queued work; 0, or the first error since exec_init (MRL_ERUNTIME /
+	 * MRL_ENOMEM) with a one-line message naming the file and line of the failing call. */
+	int (*status)(struct eng_exec *ex, char *msg, size_t msg_size);
+	/* Bracket one forward call of a phase with device events (end = false, then true). */
+	void (*phase_mark)(struct eng_exec *ex, enum eng_phase phase, bool end);
+	/* Device milliseconds and calls per phase since exec_init (completed phases only). */
+	void (*phase_times)(struct eng_exec *ex, double ms[ENG_PHASE_COUNT], uint64_t calls[ENG_PHASE_COUNT]);
 };
 
 extern const struct eng_ops eng_cpu_ops;
+
+/* ---- backends (engine/backend.c) ---- */
+
+struct eng_cuda_api;
+
+/* Make m's backend ready (m->backend): on CPU, m->ops = &eng_cpu_ops and
+ * m->wx = &m->w; for CUDA, load libmerilo-cuda.so (eng_cuda_load), open the
+ * device and upload every weight once (m->wx = the device copies). Returns 0;
+ * MRL_ERUNTIME with a one-line message when the library, driver or device is
+ * missing; MRL_ENOMEM when the weights do not fit the device. */
+int eng_backend_open(struct eng_model *m, struct mrl_err *err);
+/* Free what eng_backend_open made (device weights, device, library). */
+void eng_backend_close(struct eng_model *m);
+
+/* Load the CUDA backend library: $MERILO_CUDA_LIB when set, else
+ * libmerilo-cuda.so next to the executable (or in its build/ or parent folder),
+ * else the dynamic loader's search path. *api is the library's static table;
+ * *lib the dlopen handle, closed with eng_cuda_unload. MRL_ERUNTIME with a
+ * one-line message saying where it looked and dlerror()'s reason. */
+int eng_cuda_load(const struct eng_cuda_api **api, void **lib, struct mrl_err *err);
+void eng_cuda_unload(void *lib);
+
+/* Device time per phase (CUDA events, milliseconds) and forward calls per
+ * phase since the context was made; zeros on the CPU backend. For metrics/. */
+void eng_ctx_phase_times(struct eng_ctx *c, double ms[ENG_PHASE_COUNT], uint64_t calls[ENG_PHASE_COUNT]);
 
 /* ---- context ---- */
 
 /* Activation buffers: allocated once per context for up to n_ubatch tokens. */
 struct eng_acts {
 	float *x, *xn, *q, *k, *v, *att, *tmp, *hg, *hu;
+	float *logits;  /* device backends: n_ubatch * n_vocab, downloaded into the caller's buffer; NULL on CPU */
 };
 
 struct eng_ctx {

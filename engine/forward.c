@@ -30,6 +30,55 @@ static void *xcalloc(size_t n, size_t size, bool *fail)
 	return p;
 }
 
+/* Activations and KV cache: host memory on the CPU, the backend's memory on a
+ * device backend (zeroed either way). */
+static void *act_alloc(struct eng_ctx *c, size_t n, size_t size, bool *fail)
+{
+	if (!c->ops->alloc)
+		return xcalloc(n, size, fail);
+	void *p = *fail ? NULL : c->ops->alloc(&c->ex, (n ? n : 1) * size);
+	if (!p)
+		*fail = true;
+	return p;
+}
+
+static void act_free(struct eng_ctx *c, void *p)
+{
+	if (!p)
+		return;
+	if (c->ops->free)
+		c->ops->free(&c->ex, p);
+	else
+		free(p);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The scratch a device backend needs for this model and micro-batch size. */
+static void exec_sizes(const struct eng_ctx *c, struct eng_exec_sizes *sz)
+{
+	const struct eng_config *cfg = &c->m->cfg;
+	const struct eng_weights *w = c->m->wx;
+	*sz = (struct eng_exec_sizes){ .n_ubatch = c->n_ubatch, .n_ctx = c->n_ctx, .n_vocab = cfg->n_vocab,
+				       .head_dim = cfg->head_dim };
+	sz->max_in = max_u64(max_u64(cfg->n_embd, cfg->n_embd_q), cfg->n_ff);
+	const struct eng_tensor *mats[] = { &w->output };
+	for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+		if (mats[i]->type == ENG_TYPE_Q8_0 || mats[i]->type == ENG_TYPE_Q4_0)
+			sz->max_qweight = max_u64(sz->max_qweight, mats[i]->ne0 * mats[i]->ne1);
+	for (uint32_t il = 0; il < cfg->n_layer; il++) {
+		const struct eng_layer *L = &w->layers[il];
+		const struct eng_tensor *lm[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up,
+						  &L->ffn_down };
+		for (size_t i = 0; i < sizeof lm / sizeof lm[0]; i++)
+			if (lm[i]->type == ENG_TYPE_Q8_0 || lm[i]->type == ENG_TYPE_Q4_0)
+				sz->max_qweight = max_u64(sz->max_qweight, lm[i]->ne0 * lm[i]->ne1);
+	}
+}
+
 int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struct mrl_err *err)
 {
 	*out = NULL;
@@ -48,37 +97,51 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	int rc = 0;
 	bool fail = false;
 	c->m = m;
-	c->ops = &eng_cpu_ops;
+	c->ops = m->ops;
 	c->n_ctx = n_ctx;
 	c->n_ubatch = N_UBATCH;
 	c->ex.n_ctx = n_ctx;
 	c->ex.kv_f16 = true;
 	c->ex.q8_act = true;
 	c->ex.f16_act = true;
-	if ((rc = eng_pool_new(&c->ex.pool, m->n_threads, err)))
+	const bool on_device = c->ops->alloc != NULL;
+	/* a device backend computes on the device: one host thread drives it */
+	if ((rc = eng_pool_new(&c->ex.pool, on_device ? 1 : m->n_threads, err)))
 		goto out;
 	c->ex.n_threads = eng_pool_n_threads(c->ex.pool);
-	c->ex.scores_stride = (size_t)n_ctx + 2 * (size_t)cfg->head_dim + 16;
-	c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
-	size_t widest = cfg->n_embd;
-	if (cfg->n_embd_q > widest)
-		widest = cfg->n_embd_q;
-	if (cfg->n_ff > widest)
-		widest = cfg->n_ff;
-	/* f16-rounded floats are the widest conversion (4 bytes/element; Q8_0 is 34/32) */
-	c->ex.xq_size = (size_t)c->n_ubatch * widest * sizeof(float);
-	c->ex.xq = xcalloc(c->ex.xq_size, 1, &fail);
+	if (on_device) {
+		struct eng_exec_sizes sz;
+		char msg[512] = "";
+		exec_sizes(c, &sz);
+		if ((rc = c->ops->exec_init(&c->ex, &sz, msg, sizeof msg))) {
+			rc = mrl_err_set(err, rc, "%s: %s backend: %s", m->path, c->ops->name, msg);
+			goto out;
+		}
+	} else {
+		c->ex.scores_stride = (size_t)n_ctx + 2 * (size_t)cfg->head_dim + 16;
+		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
+		size_t widest = cfg->n_embd;
+		if (cfg->n_embd_q > widest)
+			widest = cfg->n_embd_q;
+		if (cfg->n_ff > widest)
+			widest = cfg->n_ff;
+		/* f16-rounded floats are the widest conversion (4 bytes/element; Q8_0 is 34/32) */
+		c->ex.xq_size = (size_t)c->n_ubatch * widest * sizeof(float);
+		c->ex.xq = xcalloc(c->ex.xq_size, 1, &fail);
+	}
 
 	size_t ub = c->n_ubatch;
-	c->a.x = xcalloc(ub * cfg->n_embd, sizeof(float), &fail);
-	c->a.xn = xcalloc(ub * cfg->n_embd, sizeof(float), &fail);
-	c->a.q = xcalloc(ub * cfg->n_embd_q, sizeof(float), &fail);
-	c->a.k = xcalloc(ub * cfg->n_embd_kv, sizeof(float), &fail);
-	c->a.v = xcalloc(ub * cfg->n_embd_kv, sizeof(float), &fail);
-	c->a.att = xcalloc(ub * cfg->n_embd_q, sizeof(float), &fail);
-	c->a.tmp = xcalloc(ub * cfg->n_embd, sizeof(float), &fail);
-	c->a.hg = xcalloc(ub * cfg->n_ff, sizeof(float), &fail);
-	c->a.hu = xcalloc(ub * cfg->n_ff, sizeof(float), &fail);
+	c->a.x = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
+	c->a.xn = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
+	c->a.q = act_alloc(c, ub * cfg->n_embd_q, sizeof(float), &fail);
+	c->a.k = act_alloc(c, ub * cfg->n_embd_kv, sizeof(float), &fail);
+	c->a.v = act_alloc(c, ub * cfg->n_embd_kv, sizeof(float), &fail);
+	c->a.att = act_alloc(c, ub * cfg->n_embd_q, sizeof(float), &fail);
+	c->a.tmp = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
+	c->a.hg = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
+	c->a.hu = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
+	if (on_device)
+		c->a.logits = act_alloc(c, ub * cfg->n_vocab, sizeof(float), &fail);
 	c->logits_buf = xcalloc(cfg->n_vocab, sizeof(float), &fail);
 	c->tokens = xcalloc(n_ctx, sizeof(int32_t), &fail);
 
@@ -89,12 +152,17 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	c->kv.v = xcalloc(cfg->n_layer, sizeof(void *), &fail);
 	size_t elt = c->ex.kv_f16 ? sizeof(uint16_t) : sizeof(float);
 	for (uint32_t il = 0; !fail && il < cfg->n_layer; il++) {
-		c->kv.k[il] = xcalloc((size_t)n_ctx * cfg->n_embd_kv, elt, &fail);
-		c->kv.v[il] = xcalloc((size_t)n_ctx * cfg->n_embd_kv, elt, &fail);
+		c->kv.k[il] = act_alloc(c, (size_t)n_ctx * cfg->n_embd_kv, elt, &fail);
+		c->kv.v[il] = act_alloc(c, (size_t)n_ctx * cfg->n_embd_kv, elt, &fail);
 	}
 	if (fail) {
-		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context of %" PRIu32 " positions",
-				 m->path, n_ctx);
+		char msg[512] = "";
+		if (on_device && c->ops->status(&c->ex, msg, sizeof msg))
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: %s backend: no room for a context of %" PRIu32
+					 " positions: %s", m->path, c->ops->name, n_ctx, msg);
+		else
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context of %" PRIu32 " positions",
+					 m->path, n_ctx);
 		goto out;
 	}
 	*out = c;
@@ -110,21 +178,18 @@ void eng_ctx_free(struct eng_ctx *c)
 		return;
 	if (c->kv.k)
 		for (uint32_t il = 0; il < c->kv.n_layer; il++)
-			free(c->kv.k[il]);
+			act_free(c, c->kv.k[il]);
 	if (c->kv.v)
 		for (uint32_t il = 0; il < c->kv.n_layer; il++)
-			free(c->kv.v[il]);
+			act_free(c, c->kv.v[il]);
 	free(c->kv.k);
 	free(c->kv.v);
-	free(c->a.x);
-	free(c->a.xn);
-	free(c->a.q);
-	free(c->a.k);
-	free(c->a.v);
-	free(c->a.att);
-	free(c->a.tmp);
-	free(c->a.hg);
-	free(c->a.hu);
+	float *acts[] = { c->a.x, c->a.xn, c->a.q, c->a.k, c->a.v, c->a.att, c->a.tmp, c->a.hg, c->a.hu,
+			  c->a.logits };
+	for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+		act_free(c, acts[i]);
+	if (c->ops && c->ops->exec_release)
+		c->ops->exec_release(&c->ex);
 	free(c->logits_buf);
 	free(c->tokens);
 	free(c->ex.scores);
@@ -162,15 +227,16 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 {
 	const struct eng_model *m = c->m;
 	const struct eng_config *cfg = &m->cfg;
+	const struct eng_weights *W = m->wx;  /* host or device copies, as the ops want */
 	const struct eng_ops *ops = c->ops;
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
 	const uint32_t pos0 = c->pos;
 	const size_t d = cfg->n_embd;
 
-	ops->get_rows(ex, &m->w.tok_embd, tokens, n_tok, a->x);
+	ops->get_rows(ex, &W->tok_embd, tokens, n_tok, a->x);
 	for (uint32_t il = 0; il < cfg->n_layer; il++) {
-		const struct eng_layer *L = &m->w.layers[il];
+		const struct eng_layer *L = &W->layers[il];
 		norm(c, a->x, &L->attn_norm, n_tok, a->xn);
 		ops->matmul(ex, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
 		ops->matmul(ex, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
@@ -199,8 +265,12 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 	}
 	if (logits && first_logit < n_tok) {
 		int n_out = n_tok - first_logit;
-		norm(c, a->x + (size_t)first_logit * d, &m->w.output_norm, n_out, a->xn);
-		ops->matmul(ex, &m->w.output, a->xn, n_out, logits, cfg->n_vocab);
+		/* a device backend writes its logits on the device, then only the rows asked for come back */
+		float *dst = a->logits ? a->logits : logits;
+		norm(c, a->x + (size_t)first_logit * d, &W->output_norm, n_out, a->xn);
+		ops->matmul(ex, &W->output, a->xn, n_out, dst, cfg->n_vocab);
+		if (a->logits)
+			ops->download(ex, logits, dst, (size_t)n_out * cfg->n_vocab * sizeof(float));
 	}
 	memcpy(c->tokens + pos0, tokens, (size_t)n_tok * sizeof *tokens);
 	c->pos += (uint32_t)n_tok;
@@ -231,10 +301,34 @@ int eng_forward(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logit
 			lg = logits;
 			first = nb - 1;
 		}
+		enum eng_phase phase = all_logits ? ENG_PHASE_SCORE : n == 1 ? ENG_PHASE_DECODE : ENG_PHASE_PREFILL;
+		if (c->ops->phase_mark)
+			c->ops->phase_mark(&c->ex, phase, false);
 		forward_ubatch(c, tokens + done, nb, lg, first);
+		if (c->ops->phase_mark)
+			c->ops->phase_mark(&c->ex, phase, true);
 		done += (size_t)nb;
+		if (c->ops->status) {
+			char msg[512] = "";
+			int rc = c->ops->status(&c->ex, msg, sizeof msg);
+			if (rc) {
+				/* the cache is in an unknown state past the last good position */
+				c->pos -= (uint32_t)nb;
+				return mrl_err_set(err, rc, "decode: %s backend: %s", c->ops->name, msg);
+			}
+		}
 	}
 	return 0;
+}
+
+void eng_ctx_phase_times(struct eng_ctx *c, double ms[ENG_PHASE_COUNT], uint64_t calls[ENG_PHASE_COUNT])
+{
+	for (int i = 0; i < ENG_PHASE_COUNT; i++) {
+		ms[i] = 0.0;
+		calls[i] = 0;
+	}
+	if (c->ops->phase_times)
+		c->ops->phase_times(&c->ex, ms, calls);
 }
 
 int eng_decode(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,

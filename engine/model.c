@@ -154,8 +154,8 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
-	if (opts->backend != ENG_BACKEND_CPU) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: the CUDA backend is not available in this build", path);
+	if (opts->backend != ENG_BACKEND_CPU && opts->backend != ENG_BACKEND_CUDA) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: unknown backend %d", path, (int)opts->backend);
 		goto out;
 	}
 	m->backend = opts->backend;
@@ -189,6 +189,9 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 					 "'token_embd.weight' only %" PRIu32 " rows", path, nv, m->cfg.n_vocab);
 			goto out;
 		}
+		/* last: uploading a 7B model to a GPU is the slow step, after every check */
+		if ((rc = eng_backend_open(m, err)))
+			goto out;
 	}
 	fill_desc(m);
 	*out = m;
@@ -211,6 +214,7 @@ void eng_model_close(struct eng_model *m)
 			free(m->meta_keys[i]);
 	free(m->tensor_names);
 	free(m->meta_keys);
+	eng_backend_close(m);
 	eng_weights_release(&m->w);
 	eng_vocab_free(m->vocab);
 	gguf_free(m->gguf);

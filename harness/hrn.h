@@ -43,6 +43,7 @@ int hrn_cmd_tokenize(int argc, char **argv);
 int hrn_cmd_generate(int argc, char **argv);
 int hrn_cmd_perplexity(int argc, char **argv);
 int hrn_cmd_synth(int argc, char **argv);
+int hrn_cmd_run(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF -> model, otherwise suite. */
 int hrn_info_model(int argc, char **argv);

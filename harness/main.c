@@ -22,6 +22,7 @@ static const struct hrn_command commands[] = {
 	{ "generate",   hrn_cmd_generate,   "greedy generation from a prompt" },
 	{ "perplexity", hrn_cmd_perplexity, "perplexity of a text file (llama.cpp's method)" },
 	{ "synth",      hrn_cmd_synth,      "write a random-weight GGUF model of a given shape (speed, not quality)" },
+	{ "run",        hrn_cmd_run,        "evaluate a model on a suite" },
 };
 
 static void print_help(FILE *out)

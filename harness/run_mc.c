@@ -164,7 +164,6 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 	reqs = calloc(2 * nc, sizeof *reqs);
 	res = calloc(2 * nc, sizeof *res);
 	cs = calloc(nc, sizeof *cs);
-	full_ctx = NULL;
 	if (!whole || !n_whole || !reqs || !res || !cs) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		goto out;

@@ -21,6 +21,7 @@
 #ifndef MRL_MET_H
 #define MRL_MET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -263,5 +264,269 @@ int met_wilcoxon_paired(const double *a, const double *b, size_t n,
  * met_wilcoxon_signed_rank for the matching test. */
 int met_median_log_ratio(const double *a, const double *b, size_t n, double *median,
 			 double *log_ratios, struct mrl_err *err);
+
+/* ======================================================================
+ * Measurement sources (owner: "measure"): readings that may be null,
+ * PAPI counters (metrics/counters.c), energy meters (metrics/energy.c),
+ * peak RSS and process usage (metrics/rss.c), a GPU phase-time hook.
+ * Definitions, units and sources of every figure: docs/measurement.md.
+ * ====================================================================== */
+
+/* A figure that is either a measured value or null with the reason why.
+ * Never 0 for "not read": a consumer prints/serialises `value` only when
+ * `valid`, otherwise null plus `reason`. A plain value owned by the caller. */
+#define MET_REASON_MAX 160
+struct met_reading {
+	bool valid;        /* true: value was measured */
+	double value;      /* in `unit`; NaN when !valid */
+	const char *unit;  /* static string: "J", "W", "s", "ns", "bytes", "count", ... */
+	char reason[MET_REASON_MAX]; /* why null; "" when valid */
+};
+
+/* Make r a valid reading of `value` in `unit` (a static string). */
+void met_reading_set(struct met_reading *r, double value, const char *unit);
+
+/* Make r null in `unit` with a printf-style reason (truncated to MET_REASON_MAX). */
+void met_reading_null(struct met_reading *r, const char *unit, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* dst += src: valid + valid is valid; a null on either side makes dst null
+ * (keeping the first reason). Units must match (else dst becomes null). */
+void met_reading_add(struct met_reading *dst, const struct met_reading *src);
+
+/* ---------------- PAPI counters (metrics/counters.c) ----------------
+ * libpapi is loaded with dlopen at run time: a binary built with PAPI starts
+ * and works where the library is missing; every counter is then null with
+ * "libpapi not found: <dlerror>". Library search: opts->lib_path, else
+ * $MERILO_PAPI_LIB, else "libpapi.so.7", "libpapi.so". Events are added one
+ * at a time; an event the machine lacks is null with PAPI's own reason
+ * (PAPI_strerror), the others still count.
+ *
+ * Scope: an event set counts the thread that opened it. With opts->inherit
+ * (PAPI_INHERIT) it also counts threads/children created by that thread AFTER
+ * met_counters_open — so open the set before creating the engine context
+ * (its thread pool is created with the context). Without inherit, run one set
+ * per thread (each thread opens its own handle) and sum the values with
+ * met_counter_values_add. A handle must be used only by the thread that
+ * opened it. */
+
+#define MET_COUNTERS_MAX 16
+#define MET_COUNTER_NAME_MAX 64
+
+/* Default event list when opts->events is NULL: hardware events first
+ * (PAPI_TOT_CYC, PAPI_TOT_INS, PAPI_L1_DCM, PAPI_L3_TCM), then perf software
+ * events (perf::TASK-CLOCK, perf::CONTEXT-SWITCHES, perf::PAGE-FAULTS,
+ * perf::CPU-MIGRATIONS). */
+struct met_counter_opts {
+	const char *lib_path;       /* NULL: $MERILO_PAPI_LIB, then the default names */
+	const char *const *events;  /* NULL-terminated PAPI event names; NULL: defaults */
+	bool inherit;               /* PAPI_INHERIT: also count threads created later */
+};
+
+/* Zero the options (defaults everywhere, inherit off). */
+void met_counter_opts_init(struct met_counter_opts *opts);
+
+/* One counter: its PAPI event name and the reading (unit from a small table:
+ * "cycles", "instructions", "misses", "ns" for TASK-CLOCK, else "count"). */
+struct met_counter_value {
+	char name[MET_COUNTER_NAME_MAX];
+	struct met_reading r;
+};
+
+/* The values of one set (or the sum of several), in event-list order.
+ * status: "papi <version> from <path>; inherit on|off" or why PAPI is unusable. */
+struct met_counter_values {
+	size_t n;
+	struct met_counter_value v[MET_COUNTERS_MAX];
+	char status[MET_REASON_MAX];
+};
+
+struct met_counters; /* opaque handle, one per thread */
+
+/* Load PAPI (if not yet), initialise it with thread support, create an event
+ * set on the calling thread and add the events one by one. PAPI being absent
+ * or unusable is NOT an error: returns 0 and the counters read as null with
+ * the reason. Errors: more than MET_COUNTERS_MAX events or a name too long
+ * (MRL_EINPUT), MRL_ENOMEM. *out is owned by the caller: met_counters_close. */
+int met_counters_open(struct met_counters **out, const struct met_counter_opts *opts,
+		      struct mrl_err *err);
+
+/* Start counting (zeroes nothing: counts accumulate over start/stop pairs).
+ * A PAPI failure here makes the counters null with the reason; returns 0.
+ * Starting a running set is MRL_ERUNTIME. */
+int met_counters_start(struct met_counters *c, struct mrl_err *err);
+
+/* Stop counting and add the counts since start to the accumulated totals.
+ * Stopping a stopped set is MRL_ERUNTIME. */
+int met_counters_stop(struct met_counters *c, struct mrl_err *err);
+
+/* Zero the accumulated totals (events and their null reasons are kept). */
+void met_counters_reset(struct met_counters *c);
+
+/* Copy the accumulated totals into *out (caller-owned). Counters that were
+ * never started read as null ("not started"). */
+void met_counters_read(const struct met_counters *c, struct met_counter_values *out);
+
+/* How many events were requested and how many are counting (not null). */
+size_t met_counters_n_events(const struct met_counters *c);
+size_t met_counters_n_available(const struct met_counters *c);
+
+/* Stop if running, clean up and destroy the event set, free c (NULL is fine).
+ * Must be called on the thread that opened c. libpapi stays loaded. */
+void met_counters_close(struct met_counters *c);
+
+/* dst += src per event name (per-thread sets summed); an event only in src is
+ * appended. A null on either side makes the sum null with the reason. */
+void met_counter_values_add(struct met_counter_values *dst, const struct met_counter_values *src);
+
+/* ---------------- Energy (metrics/energy.c) ----------------
+ * Several sources behind one meter, each with a scope and a method:
+ *   method "powercap-sysfs": RAPL zones under /sys/class/powercap
+ *     (intel-rapl:*, amd-rapl style names), energy_uj in µJ, wraparound at
+ *     max_energy_range_uj (one wrap per read interval is corrected; call
+ *     met_energy_poll at least every few minutes on long windows);
+ *   method "perf-power-pmu": the perf `power` PMU (energy-pkg, energy-ram,
+ *     energy-psys ...) via perf_event_open, scaled by the event's .scale;
+ *   method "nvml": nvmlDeviceGetTotalEnergyConsumption (mJ) per GPU,
+ *     libnvidia-ml.so.1 loaded with dlopen. NVML updates its counter every
+ *     ~20–100 ms: windows shorter than MET_ENERGY_NVML_MIN_WINDOW_S give null.
+ * Scopes: "cpu-package", "cpu-cores", "uncore" (RAPL PP1: integrated GPU),
+ * "dram", "platform" (psys), "gpu-board", "unknown" (static strings). Package
+ * includes cores and uncore: never add scopes of one socket together. A source that cannot be used is listed among
+ * the unavailable ones with its reason (e.g. "libnvidia-ml not found: ...",
+ * "/sys/class/powercap: No such file or directory", "... Permission denied"). */
+
+#define MET_ENERGY_MAX_SOURCES 32
+#define MET_ENERGY_NVML_MIN_WINDOW_S 1.0
+#define MET_ENERGY_RAPL_MIN_WINDOW_S 0.01
+
+/* Which methods to try (bit mask; 0 means all). */
+enum {
+	MET_ENERGY_POWERCAP = 1u << 0,
+	MET_ENERGY_PERF_POWER = 1u << 1,
+	MET_ENERGY_NVML = 1u << 2,
+};
+
+struct met_energy_opts {
+	unsigned methods;             /* MET_ENERGY_* mask; 0 = all */
+	const char *powercap_root;    /* NULL: $MERILO_POWERCAP_ROOT, else /sys/class/powercap */
+	const char *perf_power_root;  /* NULL: $MERILO_PERF_POWER_ROOT, else
+				       * /sys/bus/event_source/devices/power */
+	const char *nvml_lib;         /* NULL: $MERILO_NVML_LIB, else libnvidia-ml.so.1 */
+};
+
+/* Zero the options (all methods, default paths). */
+void met_energy_opts_init(struct met_energy_opts *opts);
+
+/* One energy source, or one method/zone that could not be used. */
+struct met_energy_source {
+	char name[64];        /* "package-0", "dram", "energy-psys", "gpu0 NVIDIA H100 ..." */
+	const char *scope;    /* static: see above */
+	const char *method;   /* static: "powercap-sysfs", "perf-power-pmu", "nvml" */
+	char where[256];      /* sysfs path, PMU event, or NVML device index */
+	char reason[MET_REASON_MAX]; /* unavailable ones only: why */
+};
+
+/* Energy of one source over the last start..stop window.
+ * gross: joules counted by the source. idle_power: watts from
+ * met_energy_measure_idle (null if not measured). net = gross - idle_power * seconds
+ * (null if idle not measured or gross null). seconds: CLOCK_MONOTONIC_RAW
+ * length of the window. */
+struct met_energy_result {
+	struct met_reading gross_j;
+	struct met_reading net_j;
+	struct met_reading idle_w;
+	double seconds;
+};
+
+struct met_energy_meter; /* opaque */
+
+/* Discover and open every available source. Absent sources are not an error
+ * (see met_energy_unavailable); returns 0 with zero sources if none exists.
+ * Errors: MRL_ENOMEM. *out is owned by the caller: met_energy_close. */
+int met_energy_open(struct met_energy_meter **out, const struct met_energy_opts *opts,
+		    struct mrl_err *err);
+
+/* Usable sources, and the methods/zones that were not usable (with reasons). */
+size_t met_energy_n_sources(const struct met_energy_meter *m);
+const struct met_energy_source *met_energy_source_at(const struct met_energy_meter *m, size_t i);
+size_t met_energy_n_unavailable(const struct met_energy_meter *m);
+const struct met_energy_source *met_energy_unavailable_at(const struct met_energy_meter *m,
+							  size_t i);
+
+/* Begin a window: read every source once. A source whose read fails gets a
+ * null result with the reason; the others go on. Returns 0. */
+int met_energy_start(struct met_energy_meter *m, struct mrl_err *err);
+
+/* Read every source and add the delta (wraparound corrected) to the window;
+ * call every few minutes in long windows so that no counter wraps twice. */
+int met_energy_poll(struct met_energy_meter *m, struct mrl_err *err);
+
+/* End the window (a final poll). Stop without start is MRL_ERUNTIME. */
+int met_energy_stop(struct met_energy_meter *m, struct mrl_err *err);
+
+/* Result of source i for the last window (caller-owned *out). Windows shorter
+ * than the method's minimum are null with the reason. */
+void met_energy_result(const struct met_energy_meter *m, size_t i, struct met_energy_result *out);
+
+/* Measure idle power: sleep `seconds` (>= 1; the caller keeps the machine
+ * quiet) inside a window and store watts per source for the net figures of
+ * later windows. Overwrites the current window. Errors: seconds < 1 or not
+ * finite (MRL_EINPUT). */
+int met_energy_measure_idle(struct met_energy_meter *m, double seconds, struct mrl_err *err);
+
+/* Close sources (fds, NVML) and free m (NULL is fine). */
+void met_energy_close(struct met_energy_meter *m);
+
+/* ---------------- Memory and process usage (metrics/rss.c) ---------------- */
+
+/* Peak resident set size of this process, in bytes, from two sources:
+ * vmhwm: VmHWM of /proc/self/status ("kB" * 1024; resettable, see below);
+ * ru_maxrss: getrusage(RUSAGE_SELF).ru_maxrss * 1024 (Linux reports KiB; it
+ *   includes the mm's high-water mark, so met_rss_reset_peak lowers it too).
+ * current: VmRSS of /proc/self/status. */
+struct met_rss {
+	struct met_reading vmhwm;
+	struct met_reading ru_maxrss;
+	struct met_reading current;
+};
+
+/* Fill *out (each field valid or null with the reason). */
+void met_rss_read(struct met_rss *out);
+
+/* Same, reading `status_path` instead of /proc/self/status (for tests). */
+void met_rss_read_from(struct met_rss *out, const char *status_path);
+
+/* Reset VmHWM to the current RSS by writing "5" to /proc/self/clear_refs
+ * (Linux >= 4.0), so that a later met_rss_read gives the peak of one phase. Errors: MRL_EIO with the reason. */
+int met_rss_reset_peak(struct mrl_err *err);
+
+/* Process-wide usage from getrusage(RUSAGE_SELF): all threads, no PAPI needed.
+ * The software-event fallback: CPU seconds, faults and context switches. */
+struct met_usage {
+	struct met_reading user_s, sys_s;     /* CPU time, s */
+	struct met_reading minflt, majflt;    /* page faults, count */
+	struct met_reading vcsw, ivcsw;       /* voluntary / involuntary context switches */
+};
+
+/* Snapshot now (cumulative since process start). */
+void met_usage_read(struct met_usage *out);
+
+/* out = end - start, field by field (null stays null). */
+void met_usage_diff(const struct met_usage *end, const struct met_usage *start,
+		    struct met_usage *out);
+
+/* ---------------- GPU phase time hook (implemented by the GPU backend) -----
+ * Not implemented here. A backend that can time work on the device (CUDA
+ * events) fills this table; the run loop calls mark() around a phase and,
+ * after the device is synchronised, elapsed_ns() and adds the result with
+ * met_phase_add_ns(). No metrics code calls it yet. */
+struct met_gpu_timer {
+	void *ctx;  /* backend-owned */
+	/* Record a mark in the device stream; returns a mark id >= 0 or < 0 on error. */
+	int (*mark)(void *ctx);
+	/* Device time between two marks, in ns, after synchronising; 0 or MRL_E*. */
+	int (*elapsed_ns)(void *ctx, int start_mark, int end_mark, uint64_t *ns);
+};
 
 #endif

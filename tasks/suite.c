@@ -540,8 +540,8 @@ static json_t *translit_variant(task_translit_fn fn, json_t *v, struct mrl_err *
 
 /* ---- items ----------------------------------------------------------------- */
 
-static const char *const mc_metrics[] = { "acc", "acc_norm", NULL };
-static const char *const ppl_metrics[] = { "perplexity", "bits_per_byte", "byte_perplexity", "word_perplexity", NULL };
+static const char *const mc_metrics[] = { "acc", "acc_norm", "acc_bytes", "acc_mutual_info", NULL };
+static const char *const ppl_metrics[] = { "perplexity", "bits_per_byte", "bits_per_char", "byte_perplexity", "word_perplexity", NULL };
 static const char *const gen_metrics[] = { "exact_match", "contains", NULL };
 static const char *const type_names[] = { "multiple_choice", "perplexity", "generate", NULL };
 

@@ -1,0 +1,34 @@
+/* kernels.h — multi-row, multi-token dot kernels for the CPU matmul; internal to engine/.
+ *
+ * eng_mdot_* compute a block of a matrix product: for r < n_rows and t < n_tok,
+ *   out[t * out_stride + r] = vec_dot(row r of w, activation row t)
+ * where vec_dot is the single-row kernel of types.h for the same type. A weight row
+ * (or a few) is loaded once and dotted with several tokens at once (prefill), and
+ * several rows run side by side (decode), but every output element is summed in
+ * exactly the order of the single-row kernel, so the results are bit-identical to
+ * it (tests/eng_kernels.c compares them bit for bit).
+ *
+ * Layouts: w_stride is the byte distance between weight rows; x_stride the byte
+ * distance between activation rows; out_stride counts floats. n is the row length
+ * in elements (a multiple of 32 for the quantized kernels).
+ */
+#ifndef MRL_ENG_CPU_KERNELS_H
+#define MRL_ENG_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* F32 weights . f32 activations (as eng_vec_dot_f32_ref / the table's f32 vec_dot). */
+void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride);
+/* F16 weights . f32 activations (as the table's f16 vec_dot). */
+void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride);
+/* Q8_0 / Q4_0 weights . Q8_0 activations made by eng_quantize_row_q8_0 (quants in
+ * [-127, 127]), as eng_vec_dot_q8_0_q8_0 / eng_vec_dot_q4_0_q8_0. */
+void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+
+#endif

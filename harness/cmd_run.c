@@ -1,0 +1,621 @@
+/* cmd_run.c — `merilo run`: evaluate a model on a suite, end to end.
+ *
+ * This file is the orchestration: options (merged with run.json on --resume),
+ * model and suite, the run folder, signals, then the run loop (run_loop.c),
+ * aggregation from items.jsonl (run_aggregate.c), results.json and the summary.
+ * The run folder holds run.json (the options and the model and suite hashes,
+ * written first, used to check a --resume), items.jsonl, prompts/ and, at the
+ * end, results.json. Methods: docs/evaluation.md.
+ */
+#include "harness/hrn.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "harness/results.h"
+#include "harness/run.h"
+#include "metrics/met.h"
+
+#define RUN_JSON_VERSION 1
+#define DEFAULT_SEED 1234
+
+/* The flag SIGINT/SIGTERM set; a signal handler can reach nothing else. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: merilo run --model MODEL.gguf --suite SUITE.json [options]\n"
+		"       merilo run --resume DIR [options]\n"
+		"\n"
+		"Evaluate a model on every task x language of a suite: multiple-choice tasks\n"
+		"(acc, acc_norm, acc_bytes), perplexity tasks (token and word perplexity, bits per\n"
+		"byte and per canonical character), with 95%% bootstrap CIs and, for every pair of\n"
+		"languages, the paired difference with an exact McNemar test. Methods are in\n"
+		"docs/evaluation.md. Generate tasks are skipped (not evaluated yet).\n"
+		"\n"
+		"  --model FILE      GGUF model\n"
+		"  --suite FILE      suite JSON (docs/suite-format.md)\n"
+		"  --tasks A,B       only these tasks (default: all)\n"
+		"  --lang L1,L2      only these languages, e.g. en,sr-Cyrl (default: all of each task)\n"
+		"  --limit N         the first N items of each task (default 0 = all)\n"
+		"  --threads N       CPU threads (default 0 = all cores); results do not depend on it\n"
+		"  --bos MODE        auto (the model's add_bos metadata, default), always, never\n"
+		"  --seed N          run seed: bootstrap resampling, and few-shot draws of tasks\n"
+		"                    that declare no seed (default %d)\n"
+		"  --fewshot K       K examples before every prompt, for every task (default: each\n"
+		"                    task's own few-shot setting; 0 = zero-shot)\n"
+		"  --boot N          bootstrap resamples (default 10000)\n"
+		"  --batch MODE      item (all choices of an item in one scoring call, default) or\n"
+		"                    request (one call per choice); the scores are identical\n"
+		"  --out DIR         run folder (default runs/<suite>-<model>-<UTC time>)\n"
+		"  --resume DIR      continue the run in DIR: items already in DIR/items.jsonl are\n"
+		"                    skipped; options not given are taken from DIR/run.json, and\n"
+		"                    those given must agree with it\n"
+		"  --quiet           no progress line (it is drawn only on a terminal anyway)\n"
+		"\n"
+		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, flushed every\n"
+		"16 items), DIR/prompts/<task>.<lang>.txt (the first %d prompts as the model saw\n"
+		"them) and DIR/results.json (docs/results-format.md). Ctrl-C stops after the\n"
+		"current item and says how to resume.\n"
+		"\n"
+		"Environment: MERILO_TEST_SLOW_MS=N sleeps N ms after every item (a test hook\n"
+		"for interrupting runs).\n"
+		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run),\n"
+		"3 bad or missing input (or a changed model/suite on --resume), 4 runtime failure\n"
+		"or interrupted.\n",
+		DEFAULT_SEED, HRN_RUN_PROMPTS_SAVED);
+}
+
+/* Command-line options; NULL / -1 = not given. */
+struct run_opts {
+	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch;
+	long long limit, threads, seed, fewshot, boot;
+	bool quiet;
+};
+
+static int parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
+{
+	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1 };
+	*help = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char **str = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--suite") ? &o->suite
+				 : !strcmp(a, "--tasks") ? &o->tasks : !strcmp(a, "--lang") ? &o->langs
+				 : !strcmp(a, "--bos") ? &o->bos : !strcmp(a, "--out") ? &o->out
+				 : !strcmp(a, "--resume") ? &o->resume : !strcmp(a, "--batch") ? &o->batch : NULL;
+		struct { const char *name; long long *dst, lo, hi; } nums[] = {
+			{ "--limit", &o->limit, 0, INT32_MAX }, { "--threads", &o->threads, 0, 1024 },
+			{ "--seed", &o->seed, 0, INT64_MAX }, { "--fewshot", &o->fewshot, 0, 64 },
+			{ "--boot", &o->boot, 1, 10000000 },
+		};
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			*help = true;
+			return 0;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			o->quiet = true;
+			continue;
+		} else if (str) {
+			if (!v || !*v)
+				return hrn_usage_error("run", "%s needs a value", a);
+			*str = v;
+			i++;
+			continue;
+		}
+		size_t k = 0;
+		while (k < sizeof nums / sizeof nums[0] && strcmp(a, nums[k].name))
+			k++;
+		if (k == sizeof nums / sizeof nums[0])
+			return hrn_usage_error("run", "unknown option '%s'", a);
+		if (!v || parse_ll(v, nums[k].lo, nums[k].hi, nums[k].dst))
+			return hrn_usage_error("run", "%s wants an integer in %lld..%lld, not '%s'", a, nums[k].lo, nums[k].hi,
+					       v ? v : "(nothing)");
+		i++;
+	}
+	if (o->bos && strcmp(o->bos, "auto") && strcmp(o->bos, "always") && strcmp(o->bos, "never"))
+		return hrn_usage_error("run", "--bos wants auto, always or never, not '%s'", o->bos);
+	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request"))
+		return hrn_usage_error("run", "--batch wants item or request, not '%s'", o->batch);
+	if (o->resume && o->out)
+		return hrn_usage_error("run", "--out and --resume exclude each other (--resume DIR writes into DIR)");
+	return 0;
+}
+
+/* run.json's "options": what determines the items (threads, batch, quiet and
+ * boot do not; they may change on --resume). */
+static json_t *options_json(const struct run_opts *o)
+{
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I}", "model", o->model, "suite", o->suite, "tasks",
+			 hrn_json_string(o->tasks), "lang", hrn_json_string(o->langs), "limit", (json_int_t)o->limit,
+			 "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot);
+}
+
+/* --resume: fill options not given from DIR/run.json, refuse ones that disagree.
+ * Returns an exit code (0 = fine); *j gets run.json (owned). */
+static int merge_resumed(struct run_opts *o, json_t **j)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/run.json", o->resume);
+	json_error_t je;
+	*j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!*j) {
+		fprintf(stderr, "merilo: %s: cannot read the run to resume: %s (line %d)\n", path, je.text, je.line);
+		return HRN_EXIT_INPUT;
+	}
+	json_t *opt = json_object_get(*j, "options");
+	const char *m = json_string_value(json_object_get(opt, "model"));
+	const char *s = json_string_value(json_object_get(opt, "suite"));
+	const char *b = json_string_value(json_object_get(opt, "bos"));
+	json_t *lim = json_object_get(opt, "limit"), *seed = json_object_get(opt, "seed"), *fs = json_object_get(opt, "fewshot");
+	if (!json_is_object(opt) || !m || !s || !b || !json_is_integer(lim) || !json_is_integer(seed) || !json_is_integer(fs)) {
+		fprintf(stderr, "merilo: %s: not a merilo run.json (options missing or of the wrong type)\n", path);
+		return HRN_EXIT_INPUT;
+	}
+	const char *names[3] = { "--tasks", "--lang", "--bos" };
+	const char **given[3] = { &o->tasks, &o->langs, &o->bos };
+	const char *rec[3] = { json_string_value(json_object_get(opt, "tasks")), json_string_value(json_object_get(opt, "lang")), b };
+	for (int k = 0; k < 3; k++) {
+		if (!*given[k])
+			*given[k] = rec[k];
+		else if (!rec[k] || strcmp(*given[k], rec[k]))
+			return hrn_usage_error("run", "%s %s differs from the resumed run's %s (%s)", names[k], *given[k],
+					       rec[k] ? rec[k] : "(all)", path);
+	}
+	const char *nn[3] = { "--limit", "--seed", "--fewshot" };
+	long long *nv[3] = { &o->limit, &o->seed, &o->fewshot };
+	json_t *nr[3] = { lim, seed, fs };
+	for (int k = 0; k < 3; k++) {
+		long long r = (long long)json_integer_value(nr[k]);
+		if (*nv[k] >= 0 && *nv[k] != r)
+			return hrn_usage_error("run", "%s %lld differs from the resumed run's %lld (%s)", nn[k], *nv[k], r, path);
+		*nv[k] = r;
+	}
+	/* the model and suite may be given again (e.g. moved); their contents are checked by hash */
+	if (!o->model)
+		o->model = m;
+	if (!o->suite)
+		o->suite = s;
+	o->out = o->resume;
+	return 0;
+}
+
+/* Comma-separated list -> owned strings. */
+static int split_list(const char *s, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	char *copy = strdup(s), *save = NULL;
+	if (!copy)
+		return MRL_ENOMEM;
+	int rc = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
+		if (*tok)
+			rc = hrn_strlist_add(out, n, tok);
+	free(copy);
+	return rc;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int mkdir_p(const char *dir)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", dir);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Everything the command holds, released in one place. */
+struct run_state {
+	struct run_opts o;
+	json_t *resumed;                /* DIR/run.json of a resumed run */
+	char *out_dir;
+	struct eng_model *model;
+	struct eng_ctx *ctx;
+	struct task_suite *suite;
+	const struct task_task **tasks;
+	size_t n_tasks;
+	char **langs;                   /* --lang, split */
+	size_t n_langs;
+	struct hrn_results res;         /* settings and manifest filled at the start */
+	struct hrn_items items;
+	struct hrn_done_set *done;
+	struct hrn_item_writer *writer;
+};
+
+/* Tasks and languages selected by the options. Returns an exit code. */
+static int select_tasks(struct run_state *st)
+{
+	const struct task_suite *s = st->suite;
+	char **names = NULL;
+	size_t n_names = 0;
+	int ret = 0;
+	if (!(st->tasks = calloc(task_suite_n_tasks(s) + 1, sizeof *st->tasks)))
+		return HRN_EXIT_RUNTIME;
+	if (st->o.tasks && split_list(st->o.tasks, &names, &n_names))
+		return HRN_EXIT_RUNTIME;
+	for (size_t i = 0; i < (names ? n_names : task_suite_n_tasks(s)); i++) {
+		const struct task_task *t = names ? task_suite_find(s, names[i]) : task_suite_task(s, i);
+		if (!t) {
+			ret = hrn_usage_error("run", "the suite %s has no task '%s'", st->o.suite, names[i]);
+			goto out;
+		}
+		if (task_type(t) == TASK_GENERATE) {
+			fprintf(stderr, "merilo run: skipping task '%s' (generate tasks are not evaluated by run yet)\n", task_id(t));
+			continue;
+		}
+		bool dup = false;
+		for (size_t k = 0; k < st->n_tasks; k++)
+			dup |= st->tasks[k] == t;
+		if (!dup)
+			st->tasks[st->n_tasks++] = t;
+	}
+	if (!st->n_tasks) {
+		ret = hrn_usage_error("run", "no multiple-choice or perplexity task selected");
+		goto out;
+	}
+	if (st->o.langs) {
+		if (split_list(st->o.langs, &st->langs, &st->n_langs)) {
+			ret = HRN_EXIT_RUNTIME;
+			goto out;
+		}
+		for (size_t l = 0; l < st->n_langs; l++) {
+			bool found = false;
+			for (size_t k = 0; k < st->n_tasks && !found; k++)
+				found = task_language_index(st->tasks[k], st->langs[l]) >= 0;
+			if (!found) {
+				ret = hrn_usage_error("run", "no selected task has the language '%s'", st->langs[l]);
+				goto out;
+			}
+		}
+	}
+	/* settings.tasks and settings.languages, in run order */
+	struct hrn_settings *set = &st->res.settings;
+	for (size_t k = 0; k < st->n_tasks; k++) {
+		if (hrn_strlist_add(&set->tasks, &set->n_tasks, task_id(st->tasks[k]))) {
+			ret = HRN_EXIT_RUNTIME;
+			goto out;
+		}
+		for (size_t l = 0; l < task_n_languages(st->tasks[k]); l++) {
+			const char *lang = task_language(st->tasks[k], l);
+			bool sel = !st->langs, have = false;
+			for (size_t i = 0; i < st->n_langs; i++)
+				sel |= !strcmp(st->langs[i], lang);
+			for (size_t i = 0; i < set->n_languages; i++)
+				have |= !strcmp(set->languages[i], lang);
+			if (sel && !have && hrn_strlist_add(&set->languages, &set->n_languages, lang)) {
+				ret = HRN_EXIT_RUNTIME;
+				goto out;
+			}
+		}
+	}
+out:
+	free_list(names, n_names);
+	return ret;
+}
+
+/* The settings of results.json (and the manifest). Returns an exit code. */
+static int fill_settings(struct run_state *st, bool add_bos, long long threads)
+{
+	struct hrn_settings *set = &st->res.settings;
+	if (!(set->bos_mode = strdup(st->o.bos)))
+		return HRN_EXIT_RUNTIME;
+	set->threads = threads;
+	set->limit = st->o.limit;
+	set->fewshot_k = st->o.fewshot; /* -1 (null): each task's own, see extra.fewshot */
+	set->fewshot_seed = -1;
+	set->seed = st->o.seed;
+	json_t *fs = json_object();
+	for (size_t k = 0; fs && k < st->n_tasks; k++) {
+		const struct task_task *t = st->tasks[k];
+		struct task_fewshot f;
+		task_fewshot(t, &f);
+		const long long kk = st->o.fewshot >= 0 ? st->o.fewshot : (f.has ? f.k : 0);
+		json_object_set_new(fs, task_id(t),
+				    kk ? json_pack("{s:I, s:I, s:s, s:s}", "k", (json_int_t)kk, "seed",
+						   (json_int_t)(f.has ? f.seed : (uint64_t)st->o.seed), "source",
+						   f.has ? f.source : (task_n_pool(t) ? "pool" : "items"), "delimiter",
+						   f.has && f.delimiter ? f.delimiter : "\n\n")
+				       : json_pack("{s:i}", "k", 0));
+	}
+	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o}", "bos_used", add_bos, "bootstrap_resamples",
+			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs);
+	return set->extra ? 0 : HRN_EXIT_RUNTIME;
+}
+
+/* Create the run folder, or check the resumed one. Returns an exit code. */
+static int prepare_out_dir(struct run_state *st)
+{
+	if (!st->o.out) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+		const char *base = strrchr(st->o.model, '/');
+		base = base ? base + 1 : st->o.model;
+		size_t bl = strlen(base);
+		if (bl > 5 && !strcmp(base + bl - 5, ".gguf"))
+			bl -= 5;
+		if (asprintf(&st->out_dir, "runs/%s-%.*s-%s", task_suite_name(st->suite), (int)bl, base, stamp) < 0)
+			return st->out_dir = NULL, HRN_EXIT_RUNTIME;
+	} else if (!(st->out_dir = strdup(st->o.out))) {
+		return HRN_EXIT_RUNTIME;
+	}
+	char path[4096];
+	snprintf(path, sizeof path, "%s/run.json", st->out_dir);
+	if (!st->o.resume && file_exists(path)) {
+		fprintf(stderr, "merilo: %s already holds a run; continue it with --resume %s, or choose another --out\n",
+			st->out_dir, st->out_dir);
+		return HRN_EXIT_USAGE;
+	}
+	snprintf(path, sizeof path, "%s/prompts", st->out_dir);
+	if (mkdir_p(path)) {
+		fprintf(stderr, "merilo: cannot create the run folder %s: %s\n", path, strerror(errno));
+		return HRN_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* run.json at the start of a new run; on --resume, check the hashes against it. */
+static int record_or_check_run(struct run_state *st)
+{
+	const struct hrn_manifest *m = &st->res.manifest;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/run.json", st->out_dir);
+	if (st->resumed) {
+		const char *ms = json_string_value(json_object_get(st->resumed, "model_sha256"));
+		const char *ss = json_string_value(json_object_get(st->resumed, "suite_sha256"));
+		if (!ms || !m->model_sha256 || strcmp(ms, m->model_sha256)) {
+			fprintf(stderr, "merilo: %s is not the model of the run in %s (sha256 %s, the run used %s); refusing to mix results\n",
+				st->o.model, st->out_dir, m->model_sha256 ? m->model_sha256 : "?", ms ? ms : "?");
+			return HRN_EXIT_INPUT;
+		}
+		if (!ss || !m->suite_sha256 || strcmp(ss, m->suite_sha256)) {
+			fprintf(stderr, "merilo: %s is not the suite of the run in %s (sha256 %s, the run used %s); refusing to mix results\n",
+				st->o.suite, st->out_dir, m->suite_sha256 ? m->suite_sha256 : "?", ss ? ss : "?");
+			return HRN_EXIT_INPUT;
+		}
+		return 0;
+	}
+	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o}", "schema_version", RUN_JSON_VERSION, "started_utc",
+			      m->started_utc ? m->started_utc : "", "model_sha256", m->model_sha256 ? m->model_sha256 : "",
+			      "suite_sha256", m->suite_sha256 ? m->suite_sha256 : "", "options", options_json(&st->o),
+			      "settings", hrn_settings_to_json(&st->res.settings));
+	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(j);
+	struct mrl_err err = { 0 };
+	int ret = 0;
+	if (!text)
+		ret = HRN_EXIT_RUNTIME;
+	else if (mrl_write_file_atomic(path, text, strlen(text), &err))
+		ret = hrn_report(&err); /* MRL_EWRITE: exit 4 */
+	free(text);
+	return ret;
+}
+
+/* Fill suite/model/engine info of results.json. Returns an exit code. */
+static int fill_info(struct run_state *st)
+{
+	struct hrn_results *r = &st->res;
+	struct eng_model_desc d;
+	eng_model_describe(st->model, &d);
+	bool bad = !(r->suite.name = strdup(task_suite_name(st->suite))) ||
+		   !(r->suite.version = strdup(task_suite_version(st->suite))) || !(r->suite.path = strdup(st->o.suite)) ||
+		   !(r->model.path = strdup(st->o.model)) || !(r->model.name = strdup(d.name ? d.name : "")) ||
+		   !(r->model.arch = strdup(d.arch ? d.arch : "")) || !(r->engine.name = strdup("merilo")) ||
+		   !(r->engine.version = strdup(MRL_VERSION)) || !(r->engine.backend = strdup("cpu"));
+	r->model.size_bytes = (int64_t)d.file_size;
+	if (!bad && r->manifest.suite_sha256)
+		bad = !(r->suite.sha256 = strdup(r->manifest.suite_sha256));
+	if (!bad && r->manifest.model_sha256)
+		bad = !(r->model.sha256 = strdup(r->manifest.model_sha256));
+	return bad ? HRN_EXIT_RUNTIME : 0;
+}
+
+static void release_state(struct run_state *st)
+{
+	struct mrl_err err = { 0 };
+	if (st->writer && hrn_item_writer_close(st->writer, &err))
+		hrn_report(&err);
+	hrn_done_set_free(st->done);
+	hrn_items_release(&st->items);
+	hrn_results_release(&st->res);
+	free_list(st->langs, st->n_langs);
+	free(st->tasks);
+	task_suite_free(st->suite);
+	eng_ctx_free(st->ctx);
+	eng_model_close(st->model);
+	free(st->out_dir);
+	json_decref(st->resumed);
+}
+
+int hrn_cmd_run(int argc, char **argv)
+{
+	struct run_state st = { 0 };
+	struct mrl_err err = { 0 };
+	bool help;
+	char path[4096];
+	hrn_results_init(&st.res);
+	int ret = parse_args(argc, argv, &st.o, &help);
+	if (ret || help) {
+		if (help)
+			usage(stdout);
+		goto out;
+	}
+	if (st.o.resume && (ret = merge_resumed(&st.o, &st.resumed)))
+		goto out;
+	if (!st.o.model || !st.o.suite) {
+		ret = hrn_usage_error("run", "--model and --suite are required (or --resume DIR)");
+		goto out;
+	}
+	/* defaults */
+	if (!st.o.bos)
+		st.o.bos = "auto";
+	if (!st.o.batch)
+		st.o.batch = "item";
+	if (st.o.limit < 0)
+		st.o.limit = 0;
+	if (st.o.seed < 0)
+		st.o.seed = DEFAULT_SEED;
+	if (st.o.boot < 0)
+		st.o.boot = MET_BOOT_DEFAULT_RESAMPLES;
+	const long long threads = st.o.threads > 0 ? st.o.threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
+	if (missing) {
+		fprintf(stderr, "merilo: %s: no such file (the %s)\n", missing, missing == st.o.model ? "model" : "suite");
+		ret = HRN_EXIT_INPUT;
+		goto out;
+	}
+	if (task_suite_load(st.o.suite, &st.suite, NULL, &err))
+		goto fail;
+	if ((ret = select_tasks(&st)))
+		goto out;
+	struct eng_open_opts eo = { .n_threads = (int)threads };
+	if (eng_model_open(&st.model, st.o.model, &eo, &err) || eng_ctx_new(&st.ctx, st.model, 0, &err))
+		goto fail;
+	struct eng_model_desc d;
+	eng_model_describe(st.model, &d);
+	const bool add_bos = !strcmp(st.o.bos, "always") || (!strcmp(st.o.bos, "auto") && d.add_bos);
+	if (add_bos && d.bos_id < 0) {
+		mrl_err_set(&err, MRL_EINPUT, "%s: --bos %s, but the model has no BOS token", st.o.model, st.o.bos);
+		goto fail;
+	}
+	if ((ret = fill_settings(&st, add_bos, threads)))
+		goto out;
+	json_t *settings_json = hrn_settings_to_json(&st.res.settings);
+	int mrc = hrn_manifest_collect(&st.res.manifest, st.o.model, st.o.suite, settings_json, &err);
+	json_decref(settings_json);
+	if (mrc)
+		goto fail;
+	if ((ret = prepare_out_dir(&st)) || (ret = record_or_check_run(&st)) || (ret = fill_info(&st)))
+		goto out;
+
+	snprintf(path, sizeof path, "%s/items.jsonl", st.out_dir);
+	if (st.o.resume && file_exists(path)) {
+		if (hrn_items_read(path, &st.items, &err))
+			goto fail;
+		if (!(st.done = hrn_done_set_new(&st.items))) {
+			mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if (st.items.truncated_tail)
+			fprintf(stderr, "merilo run: %s: dropping the unfinished last line %zu (%zu bytes) of the killed run\n",
+				path, st.items.tail_line, st.items.tail_bytes);
+	}
+	struct hrn_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL };
+	if (hrn_item_writer_open(path, &wo, &st.writer, NULL, &err))
+		goto fail;
+
+	const char *slow = getenv("MERILO_TEST_SLOW_MS");
+	struct hrn_run_cfg cfg = {
+		.model = st.model, .ctx = st.ctx, .suite = st.suite, .out_dir = st.out_dir,
+		.tasks = st.tasks, .n_tasks = st.n_tasks,
+		.langs = (const char *const *)st.langs, .n_langs = st.n_langs,
+		.limit = st.o.limit, .add_bos = add_bos, .fewshot_k = (int)st.o.fewshot, .seed = (uint64_t)st.o.seed,
+		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
+		.progress = !st.o.quiet && isatty(STDERR_FILENO), .slow_ms = slow ? atoi(slow) : 0,
+		.stop = &stop_requested, .done = st.done, .writer = st.writer,
+	};
+	if (!st.o.quiet)
+		fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s, writing %s/\n", st.o.model, st.o.suite,
+			st.n_tasks, st.n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", st.out_dir);
+	/* the first Ctrl-C stops after the current item; a second one (default action) kills */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	struct hrn_run_stats rs;
+	int lrc = hrn_run_items(&cfg, &rs, &err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	/* whatever happened, what was computed goes to disk first */
+	struct mrl_err cerr = { 0 };
+	int crc = hrn_item_writer_close(st.writer, &cerr);
+	st.writer = NULL;
+	if (lrc) {
+		hrn_report(&err);
+		fprintf(stderr, "merilo run: the items scored before the error are in %s; continue with: merilo run --resume %s\n",
+			path, st.out_dir);
+		ret = hrn_exit_for(err.code); /* a failed write of items.jsonl is MRL_EWRITE: exit 4 */
+		goto out;
+	}
+	if (crc) {
+		err = cerr;
+		goto fail;
+	}
+	if (rs.interrupted) {
+		fprintf(stderr, "merilo run: interrupted; %zu of %zu items are saved in %s\n"
+				"continue with: merilo run --resume %s\n",
+			rs.n_done_before + rs.n_scored, rs.n_total, path, st.out_dir);
+		ret = HRN_EXIT_RUNTIME;
+		goto out;
+	}
+
+	/* aggregate from everything in items.jsonl, this session's and earlier ones' */
+	hrn_items_release(&st.items);
+	if (hrn_items_read(path, &st.items, &err))
+		goto fail;
+	struct hrn_agg_opts ao = { .seed = (uint64_t)st.o.seed, .n_resamples = (size_t)st.o.boot, .level = 0.95 };
+	if (hrn_run_aggregate(&cfg, &st.items, &ao, &st.res, &err) || hrn_manifest_finish(&st.res.manifest, &err))
+		goto fail;
+	snprintf(path, sizeof path, "%s/results.json", st.out_dir);
+	if (hrn_results_write(path, &st.res, &err))
+		goto fail;
+	hrn_run_print_summary(stdout, &cfg, &st.res);
+	printf("\nscored %zu item x language units in %.1f s (%.2f items/s)%s\n", rs.n_scored, rs.seconds,
+	       rs.seconds > 0 ? (double)rs.n_scored / rs.seconds : 0.0,
+	       rs.n_done_before ? " after resuming" : "");
+	printf("results: %s/results.json\nper item: %s/items.jsonl\nprompts: %s/prompts/\n", st.out_dir, st.out_dir,
+	       st.out_dir);
+	ret = HRN_EXIT_OK;
+	goto out;
+fail:
+	ret = hrn_report(&err);
+out:
+	release_state(&st);
+	return ret;
+}

@@ -1,0 +1,176 @@
+/* run_loop.c — the run loop: every selected task x item x language, once.
+ *
+ * Order: task by task; within a task item by item, and each item in all its
+ * selected languages before the next item, so that a run stopped anywhere
+ * leaves paired data. Units already in items.jsonl (--resume) are skipped.
+ * The item writer flushes (write + fsync) every few items, so a SIGKILL loses
+ * at most one batch; SIGINT/SIGTERM set a flag that is checked between items.
+ * Before a task's items, the prompts of its first items are written to
+ * prompts/<task>.<lang>.txt, exactly as the model will see them.
+ */
+#include "harness/run.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/fileio.h"
+#include "metrics/met.h"
+
+bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang)
+{
+	if (!cfg->langs)
+		return true;
+	for (size_t i = 0; i < cfg->n_langs; i++)
+		if (!strcmp(cfg->langs[i], lang))
+			return true;
+	return false;
+}
+
+size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t)
+{
+	size_t n = task_n_items(t);
+	return cfg->limit > 0 && (uint64_t)cfg->limit < n ? (size_t)cfg->limit : n;
+}
+
+/* A string JSON-quoted, so that leading and trailing whitespace is visible. */
+static void put_quoted(FILE *f, const char *s)
+{
+	json_t *j = hrn_json_string(s);
+	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	fputs(q ? q : "(out of memory)", f);
+	free(q);
+	json_decref(j);
+}
+
+/* prompts/<task>.<lang>.txt: the first HRN_RUN_PROMPTS_SAVED items of t in lang. */
+static int save_prompts(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t li, struct mrl_err *err)
+{
+	const char *lang = task_language(t, li);
+	char *buf = NULL, *path = NULL;
+	size_t len = 0, shown = 0;
+	int rc = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	fprintf(f, "# merilo run: the first prompts of task '%s' in %s, exactly as scored.\n", task_id(t), lang);
+	if (task_type(t) == TASK_MULTIPLE_CHOICE)
+		fprintf(f, "# Each choice's continuation (JSON-quoted to show whitespace) is scored right after the\n"
+			   "# context (no newline between them);\n"
+			   "# BOS %s.\n", cfg->add_bos ? "is put before every context" : "is not used");
+	for (size_t i = 0; i < hrn_run_n_items(cfg, t) && shown < HRN_RUN_PROMPTS_SAVED; i++) {
+		const struct task_item *it = task_item_at(t, i);
+		if (!task_item_has(it, li))
+			continue;
+		shown++;
+		fprintf(f, "\n===== item %s =====\n", task_item_id(it));
+		struct task_prompt p = { 0 };
+		if (task_type(t) == TASK_MULTIPLE_CHOICE) {
+			char *context = NULL;
+			if ((rc = hrn_run_mc_context(cfg, t, i, lang, &p, &context, err)))
+				break;
+			/* as scored: the context's trailing whitespace belongs to the continuation */
+			const size_t len = strlen(context), ws = task_trailing_space(context, len);
+			fwrite(context, 1, len - ws, f);
+			fputs("\n----- continuations -----\n", f);
+			for (size_t j = 0; j < p.n_choices; j++) {
+				const char *delim = p.target_delimiter ? p.target_delimiter : " ";
+				size_t dl = strlen(delim), cl = strlen(p.choices[j]);
+				char *cont = malloc(ws + dl + cl + 1);
+				if (cont) {
+					memcpy(cont, context + len - ws, ws);
+					memcpy(cont + ws, delim, dl);
+					memcpy(cont + ws + dl, p.choices[j], cl + 1);
+				}
+				fprintf(f, "[%zu] ", j);
+				put_quoted(f, cont ? cont : "(out of memory)");
+				fputs((int)j == p.gold ? "  (gold)\n" : "\n", f);
+				free(cont);
+			}
+			free(context);
+		} else {
+			if ((rc = task_render(t, it, lang, &p, err)))
+				break;
+			fputs(p.context, f);
+			fputc('\n', f);
+		}
+		task_prompt_release(&p);
+	}
+	if (fclose(f) && !rc)
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if (!rc && asprintf(&path, "%s/prompts/%s.%s.txt", cfg->out_dir, task_id(t), lang) < 0) {
+		path = NULL;
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = mrl_write_file_atomic(path, buf, len, err);
+	free(path);
+	free(buf);
+	return rc;
+}
+
+int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struct mrl_err *err)
+{
+	memset(st, 0, sizeof *st);
+	const uint64_t t0 = met_now_ns();
+	for (size_t ti = 0; ti < cfg->n_tasks; ti++) {
+		const struct task_task *t = cfg->tasks[ti];
+		for (size_t i = 0; i < hrn_run_n_items(cfg, t); i++) {
+			const struct task_item *it = task_item_at(t, i);
+			for (size_t li = 0; li < task_n_languages(t); li++) {
+				const char *lang = task_language(t, li);
+				if (!hrn_run_lang_selected(cfg, lang) || !task_item_has(it, li))
+					continue;
+				st->n_total++;
+				if (cfg->done && hrn_done_set_has(cfg->done, task_id(t), task_item_id(it), lang))
+					st->n_done_before++;
+			}
+		}
+	}
+	struct hrn_progress prog;
+	hrn_progress_init(&prog, cfg->progress, st->n_total, st->n_done_before);
+	int rc = 0;
+	for (size_t ti = 0; ti < cfg->n_tasks && !rc; ti++) {
+		const struct task_task *t = cfg->tasks[ti];
+		for (size_t li = 0; li < task_n_languages(t) && !rc; li++)
+			if (hrn_run_lang_selected(cfg, task_language(t, li)))
+				rc = save_prompts(cfg, t, li, err);
+		for (size_t i = 0; i < hrn_run_n_items(cfg, t) && !rc; i++) {
+			const struct task_item *it = task_item_at(t, i);
+			for (size_t li = 0; li < task_n_languages(t) && !rc; li++) {
+				const char *lang = task_language(t, li);
+				if (!hrn_run_lang_selected(cfg, lang) || !task_item_has(it, li))
+					continue;
+				if (cfg->done && hrn_done_set_has(cfg->done, task_id(t), task_item_id(it), lang))
+					continue;
+				if (cfg->stop && *cfg->stop) {
+					st->interrupted = true;
+					goto out;
+				}
+				struct hrn_item rec = { 0 };
+				if (task_type(t) == TASK_MULTIPLE_CHOICE)
+					rc = hrn_run_mc_item(cfg, t, i, lang, &rec, err);
+				else
+					rc = hrn_run_ppl_item(cfg, t, i, lang, &rec, err);
+				if (!rc)
+					rc = hrn_item_writer_add(cfg->writer, &rec, err);
+				hrn_item_release(&rec);
+				if (rc)
+					break;
+				st->n_scored++;
+				char what[64];
+				snprintf(what, sizeof what, "%s %s", task_id(t), lang);
+				hrn_progress_step(&prog, what);
+				if (cfg->slow_ms > 0) {
+					struct timespec ts = { cfg->slow_ms / 1000, (long)(cfg->slow_ms % 1000) * 1000000L };
+					nanosleep(&ts, NULL);
+				}
+			}
+		}
+	}
+out:
+	hrn_progress_end(&prog);
+	st->seconds = (double)(met_now_ns() - t0) * 1e-9;
+	return rc;
+}

@@ -1,0 +1,633 @@
+/* hrn_run.c — `merilo run` end to end, as a user runs it (the binary in $MERILO).
+ *
+ * On a small suite (tests/data/run-mini.json: zero-shot and few-shot multiple
+ * choice, a context ending in a space, perplexity with several windows) and a
+ * synthetic tiny model: the records exist and parse; acc/acc_norm and the paired
+ * counts recomputed here from items.jsonl equal results.json; one choice's
+ * log-likelihood recomputed here with eng_score equals the record; a run killed
+ * with SIGKILL and resumed gives every unit once, with the same numbers as an
+ * uninterrupted run; --threads and --batch do not change a single digit; SIGINT
+ * stops with exit 4 and a resume hint; a resume with other options or another
+ * model is refused. Then the BENCHić COPA suite (SKIP without the fixtures).
+ */
+#include "tests/tap.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "harness/results.h"
+#include "harness/run.h"
+#include "metrics/met.h"
+#include "tasks/task.h"
+
+static const char *merilo;
+static char tmp[256];
+
+/* Run "$MERILO args" with stdout+stderr into *out (malloc'd); returns the exit code. */
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
+	FILE *p = popen(cmd, "r");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap);
+	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+		n += got;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[n] = '\0';
+	int status = p ? pclose(p) : -1;
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static size_t count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Start "$MERILO run ..." in the background with MERILO_TEST_SLOW_MS; returns its pid. */
+static pid_t spawn_run(const char *const *args, int slow_ms)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char ms[16];
+		snprintf(ms, sizeof ms, "%d", slow_ms);
+		setenv("MERILO_TEST_SLOW_MS", ms, 1);
+		FILE *devnull = freopen("/dev/null", "w", stdout);
+		(void)devnull;
+		char log[512];
+		snprintf(log, sizeof log, "%s/spawn.log", tmp);
+		if (!freopen(log, "w", stderr))
+			_exit(127);
+		const char *argv[32] = { merilo, "run" };
+		size_t k = 2;
+		for (; args[k - 2] && k < 31; k++)
+			argv[k] = args[k - 2];
+		argv[k] = NULL;
+		execv(merilo, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait until path has at least n lines (or the child exits); returns the line count. */
+static size_t wait_lines(pid_t pid, const char *path, size_t n)
+{
+	for (int i = 0; i < 6000; i++) { /* 60 s at most */
+		size_t have = count_lines(path);
+		if (have >= n)
+			return have;
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return (size_t)-1;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	return count_lines(path);
+}
+
+/* items.jsonl as key -> the choices array as text (17 digits), one per line. */
+static json_t *choices_by_key(const char *path, size_t *n_lines, size_t *n_dups)
+{
+	json_t *map = json_object();
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	*n_lines = *n_dups = 0;
+	while (f && getline(&line, &cap, f) > 0) {
+		json_t *j = json_loads(line, 0, NULL);
+		if (!j)
+			continue;
+		char key[512];
+		snprintf(key, sizeof key, "%s|%s|%s", json_string_value(json_object_get(j, "task")),
+			 json_string_value(json_object_get(j, "item")), json_string_value(json_object_get(j, "language")));
+		char *text = json_dumps(json_object_get(j, "choices"), JSON_COMPACT | JSON_REAL_PRECISION(17));
+		if (json_object_get(map, key))
+			(*n_dups)++;
+		else
+			json_object_set_new(map, key, json_string(text));
+		(*n_lines)++;
+		free(text);
+		json_decref(j);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return map;
+}
+
+/* Number of keys of a whose value differs from b's (or is missing there). */
+static size_t n_different(const json_t *a, const json_t *b, const char **first)
+{
+	size_t bad = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)a, k, v) {
+		json_t *w = json_object_get(b, k);
+		if (!w || strcmp(json_string_value(v), json_string_value(w))) {
+			if (!bad && first)
+				*first = k;
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static const struct hrn_aggregate *find_agg(const struct hrn_results *r, const char *task, const char *lang)
+{
+	for (size_t i = 0; i < r->n_aggregates; i++)
+		if (!strcmp(r->aggregates[i].task, task) && !strcmp(r->aggregates[i].language, lang))
+			return &r->aggregates[i];
+	return NULL;
+}
+
+static const struct hrn_metric_value *find_val(const struct hrn_aggregate *a, const char *name)
+{
+	for (size_t i = 0; a && i < a->n_metrics; i++)
+		if (!strcmp(a->metrics[i].name, name))
+			return &a->metrics[i];
+	return NULL;
+}
+
+static const struct hrn_comparison *find_cmp(const struct hrn_results *r, const char *task, const char *a,
+					     const char *b, const char *metric)
+{
+	for (size_t i = 0; i < r->n_comparisons; i++) {
+		const struct hrn_comparison *c = &r->comparisons[i];
+		if (!strcmp(c->task, task) && !strcmp(c->language_a, a) && !strcmp(c->language_b, b) &&
+		    !strcmp(c->metric, metric))
+			return c;
+	}
+	return NULL;
+}
+
+/* The prediction of a metric, recomputed here: first index of the maximum. */
+static int argmax(const struct hrn_item *it, bool norm)
+{
+	int best = -1;
+	double bv = 0;
+	for (size_t j = 0; j < it->n_choices; j++) {
+		double v = it->choices[j].loglik / (norm ? (double)it->choices[j].n_chars : 1.0);
+		if (best < 0 || v > bv)
+			best = (int)j, bv = v;
+	}
+	return best;
+}
+
+static const struct hrn_item *find_item(const struct hrn_items *its, const char *task, const char *id, const char *lang)
+{
+	for (size_t i = 0; i < its->n; i++)
+		if (!strcmp(its->items[i].task, task) && !strcmp(its->items[i].item_id, id) &&
+		    !strcmp(its->items[i].language, lang))
+			return &its->items[i];
+	return NULL;
+}
+
+/* acc and acc_norm of every multiple-choice aggregate, recomputed from items.jsonl; and
+ * the McNemar counts of the comparisons. Returns the number of mismatches. */
+static int check_recomputed(const char *dir, const char *label)
+{
+	char path[1024];
+	struct hrn_results r;
+	struct hrn_items its;
+	struct mrl_err err = { 0 };
+	int bad = 0;
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	int rc = hrn_results_read(path, &r, &err);
+	ok(rc == 0, "results.json parses");
+	if (rc)
+		diag("%s", err.msg);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	rc = hrn_items_read(path, &its, &err);
+	ok(rc == 0 && !its.truncated_tail, "items.jsonl parses, no truncated tail");
+	size_t n_mc_aggs = 0;
+	for (size_t a = 0; a < r.n_aggregates; a++) {
+		const struct hrn_aggregate *ag = &r.aggregates[a];
+		if (!find_val(ag, "acc"))
+			continue;
+		n_mc_aggs++;
+		for (int norm = 0; norm < 2; norm++) {
+			size_t n = 0, right = 0;
+			for (size_t i = 0; i < its.n; i++) {
+				const struct hrn_item *it = &its.items[i];
+				if (strcmp(it->task, ag->task) || strcmp(it->language, ag->language))
+					continue;
+				n++;
+				right += argmax(it, norm) == it->gold_index;
+			}
+			const struct hrn_metric_value *m = find_val(ag, norm ? "acc_norm" : "acc");
+			if ((int64_t)n != ag->n || !m || fabs(m->value - (double)right / (double)n) > 1e-12 ||
+			    !(m->ci_low <= m->value && m->value <= m->ci_high)) {
+				bad++;
+				diag("%s %s %s: results.json %g (n %lld) vs recomputed %zu/%zu", ag->task, ag->language,
+				     norm ? "acc_norm" : "acc", m ? m->value : NAN, (long long)ag->n, right, n);
+			}
+		}
+	}
+	for (size_t c = 0; c < r.n_comparisons; c++) {
+		const struct hrn_comparison *cm = &r.comparisons[c];
+		if (strcmp(cm->metric, "acc"))
+			continue;
+		size_t b = 0, cc = 0, n = 0;
+		for (size_t i = 0; i < its.n; i++) {
+			const struct hrn_item *x = &its.items[i];
+			if (strcmp(x->task, cm->task) || strcmp(x->language, cm->language_a))
+				continue;
+			const struct hrn_item *y = find_item(&its, cm->task, x->item_id, cm->language_b);
+			if (!y)
+				continue;
+			n++;
+			int ra = argmax(x, false) == x->gold_index, rb = argmax(y, false) == y->gold_index;
+			b += ra && !rb;
+			cc += !ra && rb;
+		}
+		if ((int64_t)n != cm->n_pairs || (int64_t)b != cm->mcnemar_b || (int64_t)cc != cm->mcnemar_c ||
+		    fabs(cm->mcnemar_p - met_mcnemar_exact_p(b, cc)) > 1e-15 ||
+		    fabs(cm->diff - ((double)b - (double)cc) / (double)n) > 1e-12) {
+			bad++;
+			diag("%s %s-%s: results.json n %lld b %lld c %lld vs recomputed %zu %zu %zu", cm->task, cm->language_a,
+			     cm->language_b, (long long)cm->n_pairs, (long long)cm->mcnemar_b, (long long)cm->mcnemar_c, n, b,
+			     cc);
+		}
+	}
+	char name[256];
+	snprintf(name, sizeof name, "%s: acc, acc_norm and McNemar counts recomputed from items.jsonl equal results.json (%zu aggregates, %zu comparisons)",
+		 label, n_mc_aggs, r.n_comparisons);
+	ok(bad == 0 && n_mc_aggs > 0, name);
+	hrn_results_release(&r);
+	hrn_items_release(&its);
+	return bad;
+}
+
+/* The perplexity aggregate recomputed from the per-document records. */
+static void check_ppl(const char *dir)
+{
+	char path[1024];
+	struct hrn_results r;
+	struct hrn_items its;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	hrn_results_read(path, &r, &err);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	hrn_items_read(path, &its, &err);
+	double nll = 0, tok = 0, bytes = 0;
+	for (size_t i = 0; i < its.n; i++)
+		if (!strcmp(its.items[i].task, "ppl") && !strcmp(its.items[i].language, "sr-Cyrl")) {
+			nll -= its.items[i].choices[0].loglik;
+			tok += (double)its.items[i].choices[0].n_tokens;
+			bytes += (double)its.items[i].choices[0].n_bytes;
+		}
+	const struct hrn_aggregate *a = find_agg(&r, "ppl", "sr-Cyrl");
+	const struct hrn_metric_value *p = find_val(a, "perplexity"), *bpb = find_val(a, "bits_per_byte");
+	ok(a && a->n == 3 && p && bpb, "perplexity aggregate for ppl/sr-Cyrl over 3 documents");
+	is_near(p ? p->value : 0, exp(nll / tok), 1e-9 * exp(nll / tok), "token perplexity = exp(sum NLL / sum tokens)");
+	is_near(bpb ? bpb->value : 0, nll / log(2.0) / bytes, 1e-12, "bits per byte = sum NLL / ln 2 / sum bytes");
+	const struct hrn_metric_value *c1 = find_val(a, "bits_per_char"),
+				      *c2 = find_val(find_agg(&r, "ppl", "sr-Latn"), "bits_per_char");
+	ok(c1 && c2 && c1->value > 0 && c2->value > 0, "bits per canonical character reported for both scripts");
+	hrn_results_release(&r);
+	hrn_items_release(&its);
+}
+
+/* One record's first choice, recomputed with the engine: lm-eval's _encode_pair on the
+ * recorded prompt (whose trailing space moves into the continuation). */
+static void check_encode_pair(const char *model_path, const char *dir)
+{
+	char path[1024];
+	struct hrn_items its;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	hrn_items_read(path, &its, &err);
+	const struct hrn_item *it = find_item(&its, "mc_fs", "f1", "en");
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	if (!it || !it->prompt || eng_model_open(&m, model_path, NULL, &err) || eng_ctx_new(&c, m, 0, &err)) {
+		ok(0, "mc_fs/f1/en record and model available");
+		goto out;
+	}
+	const char *prompt = it->prompt;
+	size_t len = strlen(prompt);
+	ok(len > 0 && prompt[len - 1] == ' ', "the few-shot prompt ends with a space (the case the rule is about)");
+	like(prompt, "\n\n", "the prompt holds few-shot examples");
+	/* context "…A:" and continuation " blue" (delimiter "", choice lcfirst("Blue")) */
+	char whole[4096];
+	snprintf(whole, sizeof whole, "%.*s blue", (int)(len - 1), prompt);
+	int32_t *ce = NULL, *we = NULL;
+	size_t nce = 0, nwe = 0;
+	eng_tokenize(m, prompt, len - 1, false, &ce, &nce, &err);
+	eng_tokenize(m, whole, strlen(whole), false, &we, &nwe, &err);
+	int32_t *ctx = malloc((nce + 1) * sizeof *ctx);
+	struct eng_model_desc d;
+	eng_model_describe(m, &d);
+	ctx[0] = d.bos_id;
+	memcpy(ctx + 1, ce, nce * sizeof *ce);
+	double lp[256];
+	bool gr[256];
+	struct eng_score_req req = { .ctx = ctx, .n_ctx = nce + 1, .cont = we + nce, .n_cont = nwe - nce };
+	struct eng_score_res res = { .logprob = lp, .is_greedy = gr };
+	int rc = nwe > nce && nwe - nce < 256 ? eng_score(c, &req, 1, &res, &err) : -1;
+	ok(rc == 0, "eng_score on the recomputed request");
+	is_int(it->choices[0].n_tokens, (long long)(nwe - nce), "n_tokens = tokens of the whole past the context's");
+	char a[64], b[64];
+	snprintf(a, sizeof a, "%.17g", it->choices[0].loglik);
+	snprintf(b, sizeof b, "%.17g", res.sum_logprob);
+	is_str(a, b, "the recorded loglik equals a request built here by lm-eval's rule, to the last digit");
+	is_int(it->choices[0].n_chars, 4, "n_chars counts the choice text 'blue' (no delimiter, no moved space)");
+	free(ctx);
+	free(ce);
+	free(we);
+out:
+	eng_ctx_free(c);
+	eng_model_close(m);
+	hrn_items_release(&its);
+}
+
+/* The rolling perplexity windows: every token predicted exactly once, no window longer
+ * than W, at least W - S tokens of context after the first window; S = W is lm-eval's. */
+static void check_windows(void)
+{
+	size_t cb[64], b[64], e[64];
+	int bad = 0, lm_bad = 0;
+	for (size_t n = 1; n <= 60; n++)
+		for (size_t W = 2; W <= 12; W++)
+			for (size_t S = 1; S <= W; S++) {
+				size_t nw = hrn_run_ppl_windows(n, W, S, cb, b, e), next = 1;
+				for (size_t w = 0; w < nw; w++) {
+					bad += b[w] != next || e[w] <= b[w] || cb[w] >= b[w] || e[w] - 1 - cb[w] > W;
+					if (w > 0)
+						bad += b[w] - cb[w] < (W - S < b[w] ? W - S : b[w]);
+					next = e[w];
+				}
+				bad += next != n + 1;
+				if (S == W) /* lm-eval: windows of W predictions, the first from the prefix token */
+					lm_bad += nw != (n + W - 1) / W || e[0] - b[0] != (n < W ? n : W);
+			}
+	is_int(bad, 0, "perplexity windows: each token once, inputs <= window, context >= window - stride");
+	is_int(lm_bad, 0, "perplexity windows with stride = window: lm-eval's rolling windows");
+	size_t nw = hrn_run_ppl_windows(10, 4, 2, cb, b, e);
+	is_int(nw, 4, "n 10, window 4, stride 2: 4 windows");
+	ok(cb[1] == 2 && b[1] == 5 && e[1] == 7, "second window: context [2,5), predicts [5,7)");
+}
+
+/* BENCHić items per language: 50, or 20 in a sanitized build, where the forward pass of the
+ * 32000-token fixture model is ~30x slower (50 would take ~35 s of the test's budget). */
+#if defined(__SANITIZE_ADDRESS__)
+#define COPA_LIMIT 20
+#define COPA_LIMIT_STR "20"
+#else
+#define COPA_LIMIT 50
+#define COPA_LIMIT_STR "50"
+#endif
+
+static void check_benchich(const char *fx)
+{
+	char data[512], model[512], suite[512], out[512], *o = NULL;
+	snprintf(data, sizeof data, "%s/data/benchich-copa", fx);
+	snprintf(model, sizeof model, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+	if (access(data, R_OK) || access(model, R_OK)) {
+		skip("BENCHić COPA files or the tiny fixture model absent", "BENCHić end to end");
+		return;
+	}
+	snprintf(suite, sizeof suite, "%s/copa.json", tmp);
+	snprintf(out, sizeof out, "%s/copa-run", tmp);
+	int rc = run(NULL, "import copa --lang sr-Cyrl=%s/test-sr.jsonl --lang sr-Latn=%s/test-sr-lat.jsonl "
+			   "--lang hr=%s/test-hr.jsonl --name benchich-copa -o %s", data, data, data, suite);
+	is_int(rc, 0, "merilo import copa (BENCHić)");
+	rc = run(&o, "run --model %s --suite %s --limit %d --threads 2 --boot 2000 --quiet --out %s", model, suite,
+		 COPA_LIMIT, out);
+	is_int(rc, 0, "merilo run on BENCHić COPA, --limit " COPA_LIMIT_STR);
+	like(o, "sr-Cyrl - sr-Latn", "the summary shows the Cyrillic/Latin gap");
+	free(o);
+	char path[1024];
+	struct hrn_results r;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", out);
+	hrn_results_read(path, &r, &err);
+	const char *langs[] = { "sr-Cyrl", "sr-Latn", "hr" };
+	for (int l = 0; l < 3; l++) {
+		const struct hrn_aggregate *a = find_agg(&r, "copa", langs[l]);
+		const struct hrn_metric_value *acc = find_val(a, "acc");
+		char name[128];
+		snprintf(name, sizeof name, "copa %s: n = %d, acc with a 95%% CI around it", langs[l], COPA_LIMIT);
+		ok(a && a->n == COPA_LIMIT && acc && acc->ci_low <= acc->value && acc->value <= acc->ci_high &&
+		   acc->ci_level > 0.9499 && acc->ci_level < 0.9501, name);
+	}
+	const char *pairs[2][2] = { { "sr-Cyrl", "sr-Latn" }, { "sr-Cyrl", "hr" } };
+	for (int k = 0; k < 2; k++) {
+		const struct hrn_comparison *c = find_cmp(&r, "copa", pairs[k][0], pairs[k][1], "acc");
+		char name[128];
+		snprintf(name, sizeof name, "copa %s vs %s: %d pairs, diff inside its CI, McNemar p in [0, 1]", pairs[k][0],
+			 pairs[k][1], COPA_LIMIT);
+		ok(c && c->n_pairs == COPA_LIMIT && c->ci_low <= c->diff && c->diff <= c->ci_high && c->mcnemar_p >= 0 &&
+		   c->mcnemar_p <= 1 && !strcmp(c->method, "paired-bootstrap"), name);
+	}
+	hrn_results_release(&r);
+	check_recomputed(out, "BENCHić");
+}
+
+int main(void)
+{
+	merilo = getenv("MERILO");
+	if (!merilo || access(merilo, X_OK))
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-run-XXXXXX");
+	if (!mkdtemp(tmp))
+		skip_all("cannot create a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1); /* the hash cache stays in the test's folder */
+	const char *suite = "tests/data/run-mini.json";
+	char model[512], dir_a[512], dir_b[512], dir_c[512], dir_k[512], path[600], *o = NULL;
+	snprintf(model, sizeof model, "%s/tiny.gguf", tmp);
+	int rc = run(&o, "synth --preset tiny --seed 1 -o %s", model);
+	if (rc) {
+		diag("merilo synth failed (%d): %s", rc, o);
+		const char *fx = fixtures_dir();
+		snprintf(model, sizeof model, "%s/models/tiny-llama-ff192-f32.gguf", fx ? fx : ".");
+		if (!fx || access(model, R_OK))
+			skip_all("no model: merilo synth failed and the fixture model is absent");
+	}
+	free(o);
+
+	check_windows();
+
+	/* ---- usage and input errors ---- */
+	rc = run(&o, "run --help");
+	is_int(rc, 0, "run --help exits 0");
+	like(o, "--resume DIR", "--help documents --resume");
+	free(o);
+	rc = run(&o, "run --model %s/missing.gguf --suite %s --out %s/x", tmp, suite, tmp);
+	is_int(rc, 3, "a missing model is exit 3");
+	like(o, "missing.gguf", "the message names the missing model");
+	free(o);
+	rc = run(&o, "run --model %s --suite %s/nope.json --out %s/x", model, tmp, tmp);
+	is_int(rc, 3, "a missing suite is exit 3");
+	like(o, "nope.json", "the message names the missing suite");
+	free(o);
+	rc = run(&o, "run --model %s --suite %s --tasks nosuch --out %s/x", model, suite, tmp);
+	is_int(rc, 2, "an unknown task is exit 2");
+	like(o, "nosuch", "the message names the task");
+	free(o);
+	rc = run(NULL, "run --model %s --suite %s --bos sometimes", model, suite);
+	is_int(rc, 2, "a bad --bos is exit 2");
+	rc = run(&o, "run --model %s --suite %s --quiet --out /proc/merilo-cannot-write/run", model, suite);
+	is_int(rc, 4, "a run folder that cannot be created is exit 4 (a failed write)");
+	like(o, "/proc/merilo-cannot-write", "the message names the folder");
+	free(o);
+
+	/* ---- (1) a whole run ---- */
+	snprintf(dir_a, sizeof dir_a, "%s/a", tmp);
+	rc = run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --quiet --out %s", model, suite, dir_a);
+	is_int(rc, 0, "run the mini suite (threads 2, batched per item)");
+	like(o, "paired gaps", "the summary prints the paired gaps");
+	like(o, "results.json", "the summary says where the results are");
+	free(o);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir_a);
+	is_int(count_lines(path), 8 * 4 - 1 + 6 * 2 + 3 * 3, "items.jsonl has one line per item x language (52)");
+	rc = run(&o, "run --model %s --suite %s --quiet --out %s", model, suite, dir_a);
+	is_int(rc, 2, "--out on a folder that holds a run is refused (exit 2)");
+	like(o, "--resume", "the refusal points to --resume");
+	free(o);
+	snprintf(path, sizeof path, "%s/prompts/mc_fs.hr.txt", dir_a);
+	ok(access(path, R_OK) == 0, "prompts/<task>.<lang>.txt written");
+	snprintf(path, sizeof path, "%s/run.json", dir_a);
+	ok(access(path, R_OK) == 0, "run.json written");
+
+	/* ---- (2) recomputed from items.jsonl ---- */
+	check_recomputed(dir_a, "mini suite");
+	check_ppl(dir_a);
+	check_encode_pair(model, dir_a);
+
+	/* ---- (4) threads and batching do not change a digit ---- */
+	size_t na, nb, nc, dups;
+	json_t *ref = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_a), path), &na, &dups);
+	snprintf(dir_b, sizeof dir_b, "%s/b", tmp);
+	rc = run(NULL, "run --model %s --suite %s --threads 1 --batch request --boot 100 --quiet --out %s", model, suite,
+		 dir_b);
+	is_int(rc, 0, "run with --threads 1 --batch request");
+	json_t *jb = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_b), path), &nb, &dups);
+	const char *first = NULL;
+	size_t diff = n_different(ref, jb, &first);
+	ok(nb == na && diff == 0, "threads 1 + one request per call: every per-choice loglik identical as text");
+	if (diff)
+		diag("%zu records differ, first %s", diff, first);
+	snprintf(dir_c, sizeof dir_c, "%s/c", tmp);
+	rc = run(NULL, "run --model %s --suite %s --threads 1 --boot 100 --quiet --out %s", model, suite, dir_c);
+	json_t *jc = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_c), path), &nc, &dups);
+	diff = n_different(ref, jc, &first);
+	ok(rc == 0 && nc == na && diff == 0, "threads 1 vs 2, same batching: identical per-choice logliks");
+	json_decref(jb);
+	json_decref(jc);
+
+	/* ---- (3) SIGKILL mid-run, then --resume ---- */
+	snprintf(dir_k, sizeof dir_k, "%s/k", tmp);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir_k);
+	const char *args[] = { "--model", model, "--suite", suite, "--threads", "2", "--quiet", "--boot", "100",
+			       "--out", dir_k, NULL };
+	pid_t pid = spawn_run(args, 40);
+	size_t seen = wait_lines(pid, path, 16);
+	kill(pid, SIGKILL);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ok(WIFSIGNALED(st) && seen != (size_t)-1 && seen >= 16 && seen < na,
+	   "the run was killed mid-way, after the first flush");
+	diag("killed with %zu of %zu lines on disk", count_lines(path), na);
+	FILE *tail = fopen(path, "a"); /* as if the kill had hit the middle of a write */
+	if (tail) {
+		fputs("{\"schema_version\":1,\"task\":\"mc\",\"item\":\"m", tail);
+		fclose(tail);
+	}
+	rc = run(&o, "run --resume %s --bos never --quiet", dir_k);
+	is_int(rc, 2, "--resume with another --bos is refused (exit 2)");
+	like(o, "--bos", "the refusal names the option");
+	free(o);
+	char other[600];
+	snprintf(other, sizeof other, "%s/other.gguf", tmp);
+	run(NULL, "synth --preset tiny --seed 2 -o %s", other);
+	rc = run(&o, "run --resume %s --model %s --quiet", dir_k, other);
+	is_int(rc, 3, "--resume with another model is refused (exit 3)");
+	like(o, "not the model", "the refusal says the model differs");
+	free(o);
+	rc = run(&o, "run --resume %s --threads 1 --quiet", dir_k);
+	is_int(rc, 0, "--resume finishes the run");
+	like(o, "after resuming", "the summary says it resumed");
+	like(o, "dropping the unfinished last line", "the resume reports the partial last line it dropped");
+	free(o);
+	size_t nk;
+	json_t *jk = choices_by_key(path, &nk, &dups);
+	is_int(nk, na, "after the resume items.jsonl has every unit");
+	is_int(dups, 0, "and none twice");
+	diff = n_different(ref, jk, &first);
+	ok(diff == 0 && json_object_size(jk) == json_object_size(ref), "killed + resumed logliks equal the uninterrupted run's");
+	json_decref(jk);
+	check_recomputed(dir_k, "resumed run");
+
+	/* ---- SIGINT: stop, flush, exit 4 with a resume hint ---- */
+	char dir_i[512];
+	snprintf(dir_i, sizeof dir_i, "%s/i", tmp);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir_i);
+	const char *args_i[] = { "--model", model, "--suite", suite, "--quiet", "--out", dir_i, NULL };
+	char started[600];
+	snprintf(started, sizeof started, "%s/run.json", dir_i);
+	pid = spawn_run(args_i, 100);
+	for (int i = 0; i < 3000 && access(started, R_OK); i++) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	struct timespec ts = { 0, 300000000 };
+	nanosleep(&ts, NULL);
+	kill(pid, SIGINT);
+	waitpid(pid, &st, 0);
+	is_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 4, "SIGINT: exit 4");
+	snprintf(path, sizeof path, "%s/spawn.log", tmp);
+	char *log = NULL;
+	size_t loglen = 0;
+	FILE *lf = fopen(path, "r");
+	if (lf) {
+		log = calloc(1, 1 << 16);
+		loglen = fread(log, 1, (1 << 16) - 1, lf);
+		fclose(lf);
+	}
+	(void)loglen;
+	like(log, "merilo run --resume", "SIGINT: the message says how to resume");
+	free(log);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir_i);
+	size_t ni = count_lines(path);
+	ok(ni >= 1 && ni < na, "SIGINT: the items scored so far are on disk (none lost to the batch buffer)");
+	diag("SIGINT after %zu items", ni);
+
+	/* ---- (5) BENCHić COPA ---- */
+	const char *fx = fixtures_dir();
+	if (fx)
+		check_benchich(fx);
+	else
+		skip("fixtures absent: ../shared/fixtures", "BENCHić end to end");
+
+	json_decref(ref);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmp);
+	return done_testing();
+}
