@@ -59,7 +59,7 @@ libs_for = $(if $(filter hrn_%,$(1)),$(ALL_LIBS),\
            $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,))))) $(BUILD)/libcommon.a
 
 .PHONY: FORCE all test test-asan bench demo clean deps deps-check
-all: $(BUILD)/merilo merilo
+all: $(BUILD)/merilo $(if $(filter build,$(BUILD)),merilo)
 
 $(BUILD)/merilo: $(BUILD)/harness/main.o $(ALL_LIBS)
 	@$(if $(Q),echo "  LINK    $@")

@@ -1,0 +1,308 @@
+/* kernels.c — multi-row, multi-token dot kernels (see kernels.h).
+ *
+ * The single-row kernels of types.c are bound by one dependency chain per dot
+ * (a vector add per 8 elements) and reload and convert the weight row for every
+ * token. Here a tile of R weight rows x T tokens keeps R*T independent sums, so a
+ * converted weight vector is used T times and R*T chains overlap.
+ *
+ * The bits do not change because each of the R*T sums is, element for element,
+ * the single-row kernel:
+ * - float weights: eight lanes, lane k accumulates w[i+k]*x[i+k] (a rounded multiply,
+ *   then a rounded add; never FMA) over i = 0, 8, 16, ...; the lanes are reduced as
+ *   ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); the tail (< 8) is added in order.
+ * - Q8_0 activations: per block an exact integer sum (so how the integer is formed
+ *   does not matter), then sumf += (float)sumi * (d_w * d_x), block after block. The
+ *   R*T running sums sit in the lanes of one vector; each lane does exactly that
+ *   scalar sequence. The f16 scales are converted with F16C, which agrees with
+ *   eng_f16_to_f32 on every half but signalling NaNs; a group holding one takes
+ *   the scalar conversion.
+ * Rows or tokens missing from a partial tile repeat the last one, and their
+ * results are not stored.
+ */
+#include "engine/cpu/kernels.h"
+
+#include <string.h>
+
+#include "engine/types.h"
+
+#if defined(__AVX2__) && defined(__F16C__)
+#include <immintrin.h>
+#define KN_AVX2 1
+#else
+#define KN_AVX2 0
+#endif
+
+#define KN_INLINE static inline __attribute__((always_inline))
+
+/* Tile sizes. With AVX-512VL there are 32 vector registers, so the float tile
+ * can keep 4x4 sums; otherwise 4x2 (13 of 16 registers). */
+#define FT_R 4
+#if defined(__AVX512VL__)
+#define FT_T 4
+#else
+#define FT_T 2
+#endif
+
+#if KN_AVX2
+
+/* The reduction of types.c: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+KN_INLINE float hsum256(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	__m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+KN_INLINE __m256 load_w8(const void *row, int64_t i, const int f16)
+{
+	if (f16)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)));
+	return _mm256_loadu_ps((const float *)row + i);
+}
+
+KN_INLINE float load_w1(const void *row, int64_t i, const int f16)
+{
+	if (f16) {
+		uint16_t h;
+		memcpy(&h, (const char *)row + 2 * i, 2);
+		return eng_f16_to_f32(h);
+	}
+	return ((const float *)row)[i];
+}
+
+/* res[t * R + r] = dot(wr[r], xt[t]) for one R x T tile. */
+KN_INLINE void ftile(int64_t n, const void *const *wr, const float *const *xt, float *res, const int R,
+		     const int T, const int f16)
+{
+	__m256 acc[FT_R][FT_T];
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 wv[FT_R];
+		for (int r = 0; r < R; r++)
+			wv[r] = load_w8(wr[r], i, f16);
+		for (int t = 0; t < T; t++) {
+			__m256 xv = _mm256_loadu_ps(xt[t] + i);
+			for (int r = 0; r < R; r++)
+				acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(wv[r], xv));
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++) {
+			float s = hsum256(acc[r][t]);
+			for (int64_t j = i; j < n; j++)
+				s += load_w1(wr[r], j, f16) * xt[t][j];
+			res[t * R + r] = s;
+		}
+}
+
+KN_INLINE void mdot_float(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x,
+			  size_t x_stride, int n_tok, float *out, size_t out_stride, const int f16)
+{
+	float res[FT_R * FT_T];
+	for (int r0 = 0; r0 < n_rows; r0 += FT_R) {
+		const int nr = n_rows - r0 < FT_R ? n_rows - r0 : FT_R;
+		const void *wr[FT_R];
+		for (int r = 0; r < FT_R; r++)
+			wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
+		int t0 = 0;
+		for (; t0 + FT_T <= n_tok; t0 += FT_T) {
+			const float *xt[FT_T];
+			for (int t = 0; t < FT_T; t++)
+				xt[t] = (const float *)((const char *)x + (size_t)(t0 + t) * x_stride);
+			ftile(n, wr, xt, res, FT_R, FT_T, f16);
+			for (int t = 0; t < FT_T; t++)
+				for (int r = 0; r < nr; r++)
+					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * FT_R + r];
+		}
+		for (; t0 < n_tok; t0++) {
+			const float *xt[1] = { (const float *)((const char *)x + (size_t)t0 * x_stride) };
+			ftile(n, wr, xt, res, FT_R, 1, f16);
+			for (int r = 0; r < nr; r++)
+				out[(size_t)t0 * out_stride + (size_t)(r0 + r)] = res[r];
+		}
+	}
+}
+
+/* ---- Q8_0 activations ---- */
+
+/* The 32 values (q - 8) of a Q4_0 block as bytes, in element order. */
+KN_INLINE __m256i q4_unpack(const uint8_t *qs)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)qs);
+	__m128i lo = _mm_and_si128(v, _mm_set1_epi8(0x0f));
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f));
+	return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+}
+
+/* Eight partial int32 sums of |a| * sign(b, a) (= a * b): exact for a in [-128, 127]
+ * and b in [-127, 127] (|a| is read unsigned; maddubs' int16 pairs stay below 2^15). */
+KN_INLINE __m256i dot_parts(__m256i a_abs, __m256i b_signed)
+{
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), a_abs, b_signed);
+#else
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(a_abs, b_signed), _mm256_set1_epi16(1));
+#endif
+}
+
+/* Lane j of the result is the sum of the eight lanes of v[j] (exact integers). */
+KN_INLINE __m256i hsum8x8_epi32(const __m256i v[8])
+{
+	__m256i a01 = _mm256_hadd_epi32(v[0], v[1]), a23 = _mm256_hadd_epi32(v[2], v[3]);
+	__m256i a45 = _mm256_hadd_epi32(v[4], v[5]), a67 = _mm256_hadd_epi32(v[6], v[7]);
+	__m256i b0 = _mm256_hadd_epi32(a01, a23), b1 = _mm256_hadd_epi32(a45, a67);
+	return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
+}
+
+/* Eight f16 values as floats, bit-identical to eng_f16_to_f32 (see the top). */
+KN_INLINE __m256 f16x8_to_ps(__m128i h)
+{
+	__m128i snan = _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7e00)), _mm_set1_epi16(0x7c00)),
+				     _mm_xor_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x01ff)),
+								   _mm_setzero_si128()),
+						   _mm_set1_epi16(-1)));
+	if (__builtin_expect(_mm_testz_si128(snan, snan), 1))
+		return _mm256_cvtph_ps(h);
+	uint16_t hs[8];
+	float f[8];
+	_mm_storeu_si128((__m128i *)hs, h);
+	for (int k = 0; k < 8; k++)
+		f[k] = eng_f16_to_f32(hs[k]);
+	return _mm256_loadu_ps(f);
+}
+
+/* One tile of R rows x T tokens, R * T == 8, lane t * R + r; res gets 8 floats. */
+KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *const *xt, float *res,
+		     const int R, const int T, const int q4)
+{
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t ib = 0; ib < nb; ib++) {
+		__m256i wq[8], wa[8], parts[8];
+		uint16_t dh[8];
+		for (int r = 0; r < R; r++) {
+			if (q4) {
+				const struct eng_block_q4_0 *b = (const struct eng_block_q4_0 *)wr[r] + ib;
+				wq[r] = q4_unpack(b->qs);
+				memcpy(&dh[r], &b->d, 2);
+			} else {
+				const struct eng_block_q8_0 *b = (const struct eng_block_q8_0 *)wr[r] + ib;
+				wq[r] = _mm256_loadu_si256((const __m256i *)b->qs);
+				memcpy(&dh[r], &b->d, 2);
+			}
+			wa[r] = _mm256_sign_epi8(wq[r], wq[r]);
+		}
+		for (int t = 0; t < T; t++) {
+			__m256i xv = _mm256_loadu_si256((const __m256i *)xt[t][ib].qs);
+			for (int r = 0; r < R; r++)
+				parts[t * R + r] = dot_parts(wa[r], _mm256_sign_epi8(xv, wq[r]));
+		}
+		__m256 sumi = _mm256_cvtepi32_ps(hsum8x8_epi32(parts));
+		/* dw lanes: d of row (lane % R); dx lanes: d of token (lane / R) */
+		uint16_t dw16[8], dx16[8];
+		for (int l = 0; l < 8; l++) {
+			dw16[l] = dh[l % R];
+			dx16[l] = xt[l / R][ib].d;
+		}
+		__m256 dw = f16x8_to_ps(_mm_loadu_si128((const __m128i *)dw16));
+		__m256 dx = f16x8_to_ps(_mm_loadu_si128((const __m128i *)dx16));
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(sumi, _mm256_mul_ps(dw, dx)));
+	}
+	_mm256_storeu_ps(res, acc);
+}
+
+/* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. */
+KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+		       int n_tok, float *out, size_t out_stride, const int q4)
+{
+	const int64_t nb = n / ENG_QK8_0;
+	float res[8];
+	int t0 = 0;
+	for (; t0 + 4 <= n_tok; t0 += 4) {
+		const struct eng_block_q8_0 *xt[4];
+		for (int t = 0; t < 4; t++)
+			xt[t] = (const struct eng_block_q8_0 *)((const char *)xq + (size_t)(t0 + t) * x_stride);
+		for (int r0 = 0; r0 < n_rows; r0 += 2) {
+			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
+			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
+					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
+			qtile(nb, wr, xt, res, 2, 4, q4);
+			for (int t = 0; t < 4; t++)
+				for (int r = 0; r < nr; r++)
+					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * 2 + r];
+		}
+	}
+	for (; t0 < n_tok; t0++) {
+		const struct eng_block_q8_0 *xt[1] = {
+			(const struct eng_block_q8_0 *)((const char *)xq + (size_t)t0 * x_stride) };
+		for (int r0 = 0; r0 < n_rows; r0 += 8) {
+			const int nr = n_rows - r0 < 8 ? n_rows - r0 : 8;
+			const void *wr[8];
+			for (int r = 0; r < 8; r++)
+				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
+			qtile(nb, wr, xt, res, 8, 1, q4);
+			for (int r = 0; r < nr; r++)
+				out[(size_t)t0 * out_stride + (size_t)(r0 + r)] = res[r];
+		}
+	}
+}
+
+#endif /* KN_AVX2 */
+
+#if !KN_AVX2
+/* Without AVX2: the single-row kernels, pair by pair. */
+static void mdot_generic(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+			 int n_tok, float *out, size_t out_stride, uint32_t type, int q8)
+{
+	const struct eng_type_traits *tt = eng_type_get(type);
+	for (int r = 0; r < n_rows; r++) {
+		const void *row = (const char *)w + (size_t)r * w_stride;
+		for (int t = 0; t < n_tok; t++) {
+			const void *xr = (const char *)x + (size_t)t * x_stride;
+			out[(size_t)t * out_stride + (size_t)r] = q8 ? tt->vec_dot_q8(n, row, xr) : tt->vec_dot(n, row, xr);
+		}
+	}
+}
+#endif
+
+void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride)
+{
+#if KN_AVX2
+	mdot_float(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 0);
+#else
+	mdot_generic(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F32, 0);
+#endif
+}
+
+void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride)
+{
+#if KN_AVX2
+	mdot_float(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 1);
+#else
+	mdot_generic(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F16, 0);
+#endif
+}
+
+void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride)
+{
+#if KN_AVX2
+	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 0);
+#else
+	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q8_0, 1);
+#endif
+}
+
+void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride)
+{
+#if KN_AVX2
+	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 1);
+#else
+	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q4_0, 1);
+#endif
+}
