@@ -67,6 +67,22 @@ $(BUILD)/merilo: $(BUILD)/harness/main.o $(ALL_LIBS)
 merilo: $(BUILD)/merilo
 	@ln -sf $(BUILD)/merilo merilo
 
+# ---- CUDA backend (owner: cuda; see docs/gpu.md) ----
+# engine/cuda/*.cu -> $(BUILD)/libmerilo-cuda.so, dlopen'd only by --backend cuda,
+# so build/merilo itself links no CUDA library. Without nvcc: nothing happens.
+ifeq ($(HAVE_CUDA),1)
+CUDA_SRC  := $(wildcard engine/cuda/*.cu)
+CUDA_LIB  := $(BUILD)/libmerilo-cuda.so
+NVCCFLAGS ?= -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+$(CUDA_LIB): $(CUDA_SRC) $(wildcard engine/cuda/*.h) engine/eng_int.h engine/eng.h engine/gguf.h common/err.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  NVCC    $@")
+	$(Q)$(NVCC) $(NVCCFLAGS) -I. -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra -shared -cudart static -o $@ $(CUDA_SRC) \
+		-lcublas -Xlinker -rpath,'$$ORIGIN:/usr/local/cuda/lib64'
+all test: $(CUDA_LIB)
+endif
+# ---- end of the CUDA section ----
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")

@@ -1,9 +1,12 @@
 /* threadpool.c — a small fork-join pool of pthreads, one per context.
  *
- * eng_pool_run splits [0, n) into one contiguous range per thread (the caller
- * is thread 0) and returns when all are done. Work items are independent and
- * each is computed by exactly one thread in a fixed order, so the result does
- * not depend on the number of threads. Workers spin briefly on a generation
+ * eng_pool_run cuts [0, n) into chunks that the threads (the caller is thread
+ * 0) claim from a shared counter, and returns when all are done. Claiming rather
+ * than a fixed range per thread matters on a shared machine: when one core is
+ * busy with another process, the other thread takes over its chunks instead of
+ * waiting for it. Work items are independent and each is computed by exactly one
+ * thread in a fixed order, so the result does not depend on the number of
+ * threads or on which thread ran which chunk. Workers spin briefly on a generation
  * counter before sleeping on a condition variable: the forward pass issues many
  * short jobs per token, and a sleep/wake per job would dominate small models.
  */
@@ -36,14 +39,23 @@ struct eng_pool {
 	eng_task_fn fn;
 	void *arg;
 	int64_t n;
+	int64_t chunk;
+	atomic_int_fast64_t next; /* first item not yet claimed */
 };
 
-static void run_range(struct eng_pool *p, int idx)
+/* Chunks per thread: enough to even out a thread that falls behind, few enough
+ * that claiming (one atomic add) costs nothing next to a chunk's work. */
+#define CHUNKS_PER_THREAD 4
+
+static void run_chunks(struct eng_pool *p, int idx)
 {
-	int64_t T = p->n_threads;
-	int64_t begin = p->n * idx / T, end = p->n * (idx + 1) / T;
-	if (begin < end)
+	for (;;) {
+		int64_t begin = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
+		if (begin >= p->n)
+			return;
+		int64_t end = begin + p->chunk < p->n ? begin + p->chunk : p->n;
 		p->fn(p->arg, begin, end, idx);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -69,7 +81,7 @@ static void *worker_main(void *arg)
 		seen = g;
 		if (atomic_load_explicit(&p->quit, memory_order_acquire))
 			return NULL;
-		run_range(p, w->idx);
+		run_chunks(p, w->idx);
 		atomic_fetch_sub_explicit(&p->n_pending, 1, memory_order_acq_rel);
 	}
 }
@@ -88,6 +100,7 @@ int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err)
 	atomic_init(&p->gen, 0);
 	atomic_init(&p->n_pending, 0);
 	atomic_init(&p->quit, false);
+	atomic_init(&p->next, 0);
 	if (n_threads > 1) {
 		p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
 		p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
@@ -146,12 +159,19 @@ void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n)
 	p->fn = fn;
 	p->arg = arg;
 	p->n = n;
+	/* chunks of a multiple of 8 items where they are that big (the matmul kernels
+	 * work in tiles of up to 8 rows) */
+	int64_t chunk = (n + (int64_t)p->n_threads * CHUNKS_PER_THREAD - 1) / ((int64_t)p->n_threads * CHUNKS_PER_THREAD);
+	if (chunk > 8)
+		chunk = (chunk + 7) / 8 * 8;
+	p->chunk = chunk;
+	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->n_pending, p->n_threads - 1, memory_order_release);
 	pthread_mutex_lock(&p->mu);
 	atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
 	pthread_cond_broadcast(&p->cv_work);
 	pthread_mutex_unlock(&p->mu);
-	run_range(p, 0);
+	run_chunks(p, 0);
 	int spins = 0;
 	while (atomic_load_explicit(&p->n_pending, memory_order_acquire) > 0) {
 		if (++spins > SPIN_ITERS)

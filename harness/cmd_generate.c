@@ -19,11 +19,12 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: merilo generate --model MODEL.gguf --prompt TEXT [-n N] [--ids] [--threads N]\n"
-		     "                       [--stop-eos] [--timing]\n"
+		     "                       [--stop-eos] [--timing] [--backend cpu|cuda]\n"
 		     "Greedy generation of N tokens (default 32) after TEXT.\n"
 		     "  --ids       print the generated token ids, one per line, instead of text\n"
 		     "  --stop-eos  stop at the end-of-sequence token (default: generate N tokens)\n"
-		     "  --timing    print prefill and decode tokens/s on stderr\n");
+		     "  --timing    print prefill and decode tokens/s on stderr\n"
+		     "  --backend   cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)\n");
 }
 
 static int parse_int(const char *s, long lo, long hi, long *out)
@@ -58,6 +59,7 @@ int hrn_cmd_generate(int argc, char **argv)
 	const char *model_path = NULL, *prompt = NULL;
 	long n_gen = 32, n_threads = 0;
 	bool ids_only = false, stop_eos = false, timing = false;
+	enum eng_backend backend = ENG_BACKEND_CPU;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_val = i + 1 < argc;
@@ -74,6 +76,14 @@ int hrn_cmd_generate(int argc, char **argv)
 		} else if (!strcmp(a, "--threads") && has_val) {
 			if (parse_int(argv[++i], 0, 1024, &n_threads))
 				return hrn_usage_error("generate", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--backend") && has_val) {
+			const char *b = argv[++i];
+			if (!strcmp(b, "cpu"))
+				backend = ENG_BACKEND_CPU;
+			else if (!strcmp(b, "cuda"))
+				backend = ENG_BACKEND_CUDA;
+			else
+				return hrn_usage_error("generate", "--backend wants cpu or cuda, not '%s'", b);
 		} else if (!strcmp(a, "--ids")) {
 			ids_only = true;
 		} else if (!strcmp(a, "--stop-eos")) {
@@ -96,7 +106,7 @@ int hrn_cmd_generate(int argc, char **argv)
 	size_t n_prompt = 0, n_out = 0, text_len = 0;
 	int ret = HRN_EXIT_OK;
 
-	struct eng_open_opts opts = { .n_threads = (int)n_threads };
+	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend };
 	if (eng_model_open(&m, model_path, &opts, &err))
 		goto fail;
 	struct eng_model_desc d;

@@ -24,6 +24,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--threads N] [--json]\n"
+		     "                         [--backend cpu|cuda]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, default 512,\n"
 		     "each from an empty cache; the second half of every chunk is scored).\n");
 }
@@ -109,6 +110,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	const char *model_path = NULL, *file = NULL;
 	long n_ctx = 512, n_threads = 0;
 	bool as_json = false;
+	enum eng_backend backend = ENG_BACKEND_CPU;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_val = i + 1 < argc;
@@ -125,6 +127,14 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		} else if (!strcmp(a, "--threads") && has_val) {
 			if (parse_int(argv[++i], 0, 1024, &n_threads))
 				return hrn_usage_error("perplexity", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--backend") && has_val) {
+			const char *b = argv[++i];
+			if (!strcmp(b, "cpu"))
+				backend = ENG_BACKEND_CPU;
+			else if (!strcmp(b, "cuda"))
+				backend = ENG_BACKEND_CUDA;
+			else
+				return hrn_usage_error("perplexity", "--backend wants cpu or cuda, not '%s'", b);
 		} else if (!strcmp(a, "--json")) {
 			as_json = true;
 		} else {
@@ -145,7 +155,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	int ret = HRN_EXIT_OK;
 	size_t text_len = 0, n_tok = 0;
 
-	struct eng_open_opts opts = { .n_threads = (int)n_threads };
+	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend };
 	if (eng_model_open(&m, model_path, &opts, &err))
 		goto fail;
 	struct eng_model_desc d;

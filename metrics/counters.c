@@ -139,6 +139,16 @@ static unsigned long papi_thread_id(void)
 	return (unsigned long)pthread_self();
 }
 
+/* snprintf through a function: truncation of reasons is intended, and GCC's
+ * -Wrestrict false positive on fields of one struct is avoided */
+static __attribute__((format(printf, 3, 4))) void sfmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 static __attribute__((format(printf, 2, 3))) void set_broken(struct met_counters *c,
 								const char *fmt, ...)
 {
@@ -299,17 +309,17 @@ int met_counters_open(struct met_counters **out, const struct met_counter_opts *
 			if (prc == P_OK)
 				e->slot = (int)c->n_slots++;
 			else
-				snprintf(e->reason, sizeof e->reason, "PAPI: %s: %s", e->name,
+				sfmt(e->reason, sizeof e->reason, "PAPI: %s: %s", e->name,
 					 papi_why(c, prc));
 		}
 		Dl_info info;
 		const char *where = dladdr(*(void **)&c->f.library_init, &info) && info.dli_fname ?
 			info.dli_fname : "libpapi";
-		snprintf(c->status, sizeof c->status, "papi %d.%d.%d.%d from %s; inherit %s",
+		sfmt(c->status, sizeof c->status, "papi %d.%d.%d.%d from %s; inherit %s",
 			 (version >> 24) & 0xff, (version >> 16) & 0xff, (version >> 8) & 0xff,
 			 version & 0xff, where, opts->inherit ? "on" : "off");
 	} else {
-		snprintf(c->status, sizeof c->status, "%s", c->broken);
+		sfmt(c->status, sizeof c->status, "%s", c->broken);
 	}
 	*out = c;
 	c = NULL;

@@ -298,7 +298,8 @@ void met_reading_add(struct met_reading *dst, const struct met_reading *src);
  * libpapi is loaded with dlopen at run time: a binary built with PAPI starts
  * and works where the library is missing; every counter is then null with
  * "libpapi not found: <dlerror>". Library search: opts->lib_path, else
- * $MERILO_PAPI_LIB, else "libpapi.so.7", "libpapi.so". Events are added one
+ * $MERILO_PAPI_LIB, else "libpapi.so.7.0" (Debian), "libpapi.so.7", ...,
+ * "libpapi.so". Events are added one
  * at a time; an event the machine lacks is null with PAPI's own reason
  * (PAPI_strerror), the others still count.
  *

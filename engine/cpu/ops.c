@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "engine/cpu/kernels.h"
 #include "engine/types.h"
 
 #if defined(__AVX2__) && defined(__F16C__)
@@ -34,6 +35,10 @@ static inline float round_f16(float x)
 
 /* ---- matmul ---- */
 
+/* A block of weight rows times all tokens (out[t * out_stride + r]). */
+typedef void (*mm_block_fn)(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+			    size_t x_stride, int n_tok, float *out, size_t out_stride);
+
 struct mm_job {
 	struct eng_exec *ex;
 	const struct eng_tensor *w;
@@ -45,6 +50,7 @@ struct mm_job {
 	size_t out_stride;
 	eng_vec_dot_fn dot;
 	eng_vec_dot_q8_fn dot_q8;
+	mm_block_fn block;      /* multi-row kernel (cpu/kernels.h) for this path, or NULL */
 };
 
 static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
@@ -65,14 +71,41 @@ static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
 	}
 }
 
-/* Rows r0..r1 of W against every token: the weight row stays in cache while
- * all batch rows pass by it. */
+static void mdot_f32_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+			   int n_tok, float *out, size_t out_stride)
+{
+	eng_mdot_f32(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
+}
+
+static void mdot_f16_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+			   int n_tok, float *out, size_t out_stride)
+{
+	eng_mdot_f16(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
+}
+
+/* Rows r0..r1 of W against every token. With a multi-row kernel the rows go in
+ * chunks of about 16 KiB, so a chunk stays in L1 while all the tokens pass by it
+ * (the kernel's own tiles then reuse each loaded weight vector for several
+ * tokens); otherwise row by row with the single-row kernel. */
 static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 {
 	(void)tid;
 	struct mm_job *j = arg;
 	const struct eng_tensor *w = j->w;
 	int64_t n = (int64_t)w->ne0;
+	if (j->block) {
+		const void *x = j->xq ? j->xq : (const void *)j->x;
+		size_t x_stride = j->xq ? j->xq_row_bytes : (size_t)n * sizeof(float);
+		int64_t chunk = (int64_t)(16384 / w->row_bytes) / 8 * 8;
+		if (chunk < 8)
+			chunk = 8;
+		for (int64_t r = r0; r < r1; r += chunk) {
+			int nr = (int)(r1 - r < chunk ? r1 - r : chunk);
+			j->block(n, (const char *)w->data + (size_t)r * w->row_bytes, w->row_bytes, nr, x, x_stride,
+				 j->n_tok, j->out + r, j->out_stride);
+		}
+		return;
+	}
 	for (int64_t r = r0; r < r1; r++) {
 		const void *row = (const char *)w->data + (size_t)r * w->row_bytes;
 		if (j->dot_q8) {
@@ -99,6 +132,14 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
 	}
+	if (j.dot_q8 && w->type == ENG_TYPE_Q8_0)
+		j.block = eng_mdot_q8_0_q8_0;
+	else if (j.dot_q8 && w->type == ENG_TYPE_Q4_0)
+		j.block = eng_mdot_q4_0_q8_0;
+	else if (!j.dot_q8 && w->type == ENG_TYPE_F16)
+		j.block = mdot_f16_block;
+	else if (!j.dot_q8 && w->type == ENG_TYPE_F32)
+		j.block = mdot_f32_block;
 	if (j.xq_row_bytes) {
 		/* ctx_new sized xq for n_ubatch rows of the widest input */
 		j.xq = ex->xq;
@@ -226,6 +267,35 @@ static inline void axpy_f32(int n, float p, const float *v, float *out)
 		out[d] += p * v[d];
 }
 
+/* out[0..hd) = sum over p of w[p] * v_p for f16 rows v_p (stride kv_dim), each
+ * lane summing in position order from 0 exactly as n_kv calls of axpy_f16 would;
+ * up to 64 lanes stay in registers while the positions stream by. */
+static void wsum_f16(int hd, uint32_t n_kv, const float *w, const uint16_t *v, size_t kv_dim, float *out)
+{
+	int d = 0;
+#if OPS_F16C
+	for (; d + 64 <= hd; d += 64) {
+		__m256 acc[8];
+		for (int k = 0; k < 8; k++)
+			acc[k] = _mm256_setzero_ps();
+		for (uint32_t p = 0; p < n_kv; p++) {
+			__m256 pv = _mm256_set1_ps(w[p]);
+			const uint16_t *vr = v + p * kv_dim + d;
+			for (int k = 0; k < 8; k++)
+				acc[k] = _mm256_add_ps(acc[k], _mm256_mul_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128(
+									     (const __m128i *)(vr + 8 * k)))));
+		}
+		for (int k = 0; k < 8; k++)
+			_mm256_storeu_ps(out + d + 8 * k, acc[k]);
+	}
+#endif
+	if (d < hd) {
+		memset(out + d, 0, (size_t)(hd - d) * sizeof(float));
+		for (uint32_t p = 0; p < n_kv; p++)
+			axpy_f16(hd - d, w[p], v + p * kv_dim + d, out + d);
+	}
+}
+
 static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 {
 	struct att_job *j = arg;
@@ -234,7 +304,6 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	const size_t kv_dim = j->kv->n_embd_kv;
 	float *scores = ex->scores + (size_t)tid * ex->scores_stride;
 	float *qr = scores + ex->n_ctx;
-	const eng_vec_dot_fn dot = eng_type_get(ex->kv_f16 ? ENG_TYPE_F16 : ENG_TYPE_F32)->vec_dot;
 	for (int64_t item = i0; item < i1; item++) {
 		const int t = (int)(item / j->n_head), h = (int)(item % j->n_head);
 		const int kvh = h / group;
@@ -242,11 +311,17 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 		const float *q = j->q + ((size_t)t * j->n_head + h) * hd;
 		for (int d = 0; d < hd; d++)
 			qr[d] = ex->kv_f16 ? round_f16(q[d]) : q[d];
+		/* K rows of this head for positions 0..n_kv-1: one multi-row dot, each
+		 * score bit-identical to the single-row vec_dot */
+		if (ex->kv_f16)
+			eng_mdot_f16(hd, (const uint16_t *)j->kv->k[j->il] + (size_t)kvh * hd, kv_dim * sizeof(uint16_t),
+				     (int)n_kv, qr, 0, 1, scores, 1);
+		else
+			eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + (size_t)kvh * hd, kv_dim * sizeof(float),
+				     (int)n_kv, qr, 0, 1, scores, 1);
 		float max = -INFINITY;
 		for (uint32_t p = 0; p < n_kv; p++) {
-			const void *krow = ex->kv_f16 ? (const void *)((const uint16_t *)j->kv->k[j->il] + p * kv_dim + (size_t)kvh * hd)
-						      : (const void *)((const float *)j->kv->k[j->il] + p * kv_dim + (size_t)kvh * hd);
-			float s = dot(hd, krow, qr) * j->scale;
+			float s = scores[p] * j->scale;
 			scores[p] = s;
 			if (s > max)
 				max = s;
@@ -259,13 +334,14 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 		}
 		const float inv = (float)(1.0 / sum);
 		float *o = j->out + ((size_t)t * j->n_head + h) * hd;
-		memset(o, 0, (size_t)hd * sizeof(float));
-		for (uint32_t p = 0; p < n_kv; p++) {
-			float w = scores[p] * inv;
-			if (ex->kv_f16)
-				axpy_f16(hd, round_f16(w), (const uint16_t *)j->kv->v[j->il] + p * kv_dim + (size_t)kvh * hd, o);
-			else
-				axpy_f32(hd, w, (const float *)j->kv->v[j->il] + p * kv_dim + (size_t)kvh * hd, o);
+		if (ex->kv_f16) {
+			for (uint32_t p = 0; p < n_kv; p++)
+				scores[p] = round_f16(scores[p] * inv);
+			wsum_f16(hd, n_kv, scores, (const uint16_t *)j->kv->v[j->il] + (size_t)kvh * hd, kv_dim, o);
+		} else {
+			memset(o, 0, (size_t)hd * sizeof(float));
+			for (uint32_t p = 0; p < n_kv; p++)
+				axpy_f32(hd, scores[p] * inv, (const float *)j->kv->v[j->il] + p * kv_dim + (size_t)kvh * hd, o);
 		}
 	}
 }

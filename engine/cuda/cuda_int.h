@@ -52,8 +52,8 @@ struct cu_exec {
 	int32_t *targets;         /* n_ubatch: log-softmax gather */
 	double *lp;               /* n_ubatch */
 	int *greedy;              /* n_ubatch */
-	cudaEvent_t ev[ENG_PHASE_COUNT][2];
-	bool ev_made, pending[ENG_PHASE_COUNT];
+	cudaEvent_t ev[ENG_PHASE_COUNT][2]; /* begin/end per phase; NULL until made */
+	bool pending[ENG_PHASE_COUNT];     /* end recorded, not yet read */
 	double ms[ENG_PHASE_COUNT];
 	uint64_t calls[ENG_PHASE_COUNT];
 };

@@ -29,6 +29,8 @@
  */
 #include "engine/cuda/cuda_int.h"
 
+#include <stdio.h>
+
 #define FULL_MASK 0xffffffffu
 #define MMV_WARPS 4
 
