@@ -13,6 +13,10 @@
  * build/merilo, ./merilo -> build/merilo and build/tests/x.t all find
  * build/libmerilo-cuda.so); then the loader's own search (LD_LIBRARY_PATH).
  *
+ * The library is opened with RTLD_NODELETE: the CUDA runtime and libstdc++
+ * it pulls in keep process-lifetime allocations (and atexit handlers) that
+ * must not be unmapped under them by dlclose.
+ *
  * Weights are uploaded once, when the model is opened; the device copies are
  * owned by the model (struct eng_backend_state) and freed in eng_model_close.
  */
@@ -61,7 +65,7 @@ int eng_cuda_load(const struct eng_cuda_api **api, void **lib, struct mrl_err *e
 	const char *env = getenv("MERILO_CUDA_LIB");
 	void *h = NULL;
 	if (env && *env) {
-		h = dlopen(env, RTLD_NOW | RTLD_LOCAL);
+		h = dlopen(env, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 		if (!h)
 			return mrl_err_set(err, MRL_ERUNTIME, "cuda backend: cannot load MERILO_CUDA_LIB=%s: %s", env,
 					   dlerror());
@@ -77,7 +81,7 @@ int eng_cuda_load(const struct eng_cuda_api **api, void **lib, struct mrl_err *e
 			/* a candidate that exists but fails to load (missing libcublas, wrong
 			 * architecture) is the reason worth reporting */
 			bool exists = strchr(cand[i], '/') ? access(cand[i], F_OK) == 0 : true;
-			h = dlopen(cand[i], RTLD_NOW | RTLD_LOCAL);
+			h = dlopen(cand[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 			if (!h) {
 				const char *why = dlerror();
 				if (exists && !first_err[0] && (strchr(cand[i], '/') || !strstr(why ? why : "", "No such file")))

@@ -119,6 +119,27 @@ struct eng_score_res {
 int eng_score(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs,
 	      struct eng_score_res *res, struct mrl_err *err);
 
+/* The top K next tokens of one request at each continuation position, caller-allocated:
+ * n_cont * K entries, row j (position j, the distribution cont[j] was drawn from) best
+ * first, ties by lower id; logprob is natural log, computed exactly as eng_score's. */
+struct eng_score_topk {
+	int32_t *id;
+	double *logprob;
+};
+/* What one eng_score_ex call computed. */
+struct eng_score_stats {
+	uint64_t n_computed; /* tokens run through the forward pass */
+	uint64_t n_cached;   /* tokens of the requests taken from the KV cache instead (prefix reuse) */
+	uint64_t n_forward;  /* forward calls */
+};
+/* eng_score plus extras (engine/score_dist.c): the same algorithm and the same results
+ * bit for bit, and, when top_k > 0 (<= n_vocab), the top_k log-probabilities at every
+ * continuation position of request i into topk[i] (n_reqs entries; NULL when top_k == 0).
+ * stats (may be NULL) gets the work done; n_computed + n_cached = sum(n_ctx + n_cont - 1). */
+int eng_score_ex(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs,
+		 struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk,
+		 struct eng_score_stats *stats, struct mrl_err *err);
+
 /* ---- synthetic models (`merilo synth`) ---- */
 
 /* A random-weight model of a given shape: for measuring speed, not quality. */

@@ -127,9 +127,10 @@ typedef void (*eng_task_fn)(void *arg, int64_t begin, int64_t end, int thread_id
 int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err);
 void eng_pool_free(struct eng_pool *p);
 int eng_pool_n_threads(const struct eng_pool *p);
-/* Run fn over [0, n) split into one contiguous range per thread; returns when
- * all ranges are done. Which thread gets which range never changes the result
- * as long as fn computes each item independently. */
+/* Run fn over [0, n) split into contiguous chunks (about four per thread) that
+ * the threads claim from a shared counter, so a thread slowed by a neighbour's
+ * load does less; returns when all chunks are done. Which thread gets which
+ * chunk never changes the result as long as fn computes each item independently. */
 void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n);
 
 /* ---- backend operations ---- */

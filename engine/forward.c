@@ -21,6 +21,9 @@
 #include "engine/types.h"
 
 #define N_UBATCH 64
+/* A device backend takes bigger micro-batches: its prefill matrix products
+ * (cuBLAS) need wide activations to approach the GPU's FLOP rate. */
+#define N_UBATCH_DEVICE 512
 
 static void *xcalloc(size_t n, size_t size, bool *fail)
 {
@@ -99,7 +102,7 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	c->m = m;
 	c->ops = m->ops;
 	c->n_ctx = n_ctx;
-	c->n_ubatch = N_UBATCH;
+	c->n_ubatch = m->ops->alloc ? N_UBATCH_DEVICE : N_UBATCH;
 	c->ex.n_ctx = n_ctx;
 	c->ex.kv_f16 = true;
 	c->ex.q8_act = true;

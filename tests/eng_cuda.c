@@ -513,7 +513,7 @@ static void check_score(struct eng_model *mc, struct eng_model *mg, const char *
 		if (eng_tokenize(mc, ctx, strlen(ctx), true, &ci, &nc, &err) == 0) {
 			bufs[n_buf++] = ci;
 			for (int k = 1; k <= 2; k++) {
-				char key[16], cont[1024];
+				char key[32], cont[1024];
 				snprintf(key, sizeof key, "choice%d", k);
 				snprintf(cont, sizeof cont, " %s", json_string_value(json_object_get(j, key)));
 				int32_t *ti = NULL;

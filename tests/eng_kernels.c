@@ -15,6 +15,10 @@
 #include "engine/cpu/kernels.h"
 #include "engine/types.h"
 
+#if defined(__AVX2__) && defined(__F16C__)
+#include <immintrin.h>
+#endif
+
 static uint64_t rng_state = 7;
 static uint64_t rng_next(void)
 {
@@ -119,7 +123,8 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 		uint64_t row_bytes = 0, xrow = 0;
 		eng_row_size(type, (uint64_t)n, &row_bytes);
 		eng_row_size(ENG_TYPE_Q8_0, (uint64_t)n, &xrow);
-		size_t w_stride = (size_t)row_bytes + 7, x_stride = (size_t)xrow + 3;
+		/* padded, keeping the 2-byte alignment of the blocks (GGUF data is aligned) */
+		size_t w_stride = (size_t)row_bytes + 6, x_stride = (size_t)xrow + 4;
 		char *w = calloc(N_ROWS_MAX, w_stride);
 		char *x = calloc(N_TOK_MAX, x_stride);
 		float *tmp = malloc((size_t)n * sizeof(float));
@@ -163,8 +168,44 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 	}
 }
 
+/* ops.c converts rows to f16 with F16C (vcvtps2ph, round to nearest even); it must
+ * agree with eng_f32_to_f16 bit for bit (exhaustively true; sampled here). */
+static void check_f16c_conversion(void)
+{
+#if defined(__AVX2__) && defined(__F16C__)
+	int bad = 0;
+	for (int i = 0; i < 1 << 21; i++) {
+		uint32_t u[8];
+		for (int k = 0; k < 8; k++) {
+			u[k] = (uint32_t)rng_next();
+			if (k & 1) /* concentrate on the half range, subnormals and overflow included */
+				u[k] = (u[k] & 0x807fffffu) | ((uint32_t)(96 + (u[k] >> 8) % 48) << 23);
+		}
+		if (i == 0) {
+			static const uint32_t special[8] = { 0x7f800001u, 0xffc00000u, 0x7f800000u, 0x477ff000u,
+							     0x33000000u, 0x33000001u, 0x387fc000u, 0x80000000u };
+			memcpy(u, special, sizeof u);
+		}
+		__m256 x;
+		memcpy(&x, u, sizeof x);
+		uint16_t h[8];
+		_mm_storeu_si128((__m128i *)h, _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		for (int k = 0; k < 8; k++) {
+			float f;
+			memcpy(&f, &u[k], sizeof f);
+			if (h[k] != eng_f32_to_f16(f) && bad++ < 3)
+				diag("f32 %08x: vcvtps2ph %04x, eng_f32_to_f16 %04x", u[k], h[k], eng_f32_to_f16(f));
+		}
+	}
+	is_int(bad, 0, "F16C f32 -> f16 equals eng_f32_to_f16 on 16M values (NaN, inf, ties, subnormals)");
+#else
+	skip("no F16C in this build", "F16C f32 -> f16 against eng_f32_to_f16");
+#endif
+}
+
 int main(void)
 {
+	check_f16c_conversion();
 	check_float(ENG_TYPE_F32, mdot_f32);
 	check_float(ENG_TYPE_F16, mdot_f16);
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
