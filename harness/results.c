@@ -312,6 +312,11 @@ static void strlist_free(char **list, size_t n)
 	free(list);
 }
 
+/* The "performance" section (at the end of this file). */
+static void results_release_perf(struct hrn_results *r);
+static json_t *perf_to_json(const struct hrn_perf_task *perf, size_t n);
+static int perf_from_json(const json_t *arr, struct hrn_results *r, const char *where, struct mrl_err *err);
+
 void hrn_results_init(struct hrn_results *r)
 {
 	memset(r, 0, sizeof *r);
@@ -367,6 +372,7 @@ void hrn_results_release(struct hrn_results *r)
 		comparison_release(&r->comparisons[i]);
 	free(r->comparisons);
 	hrn_manifest_release(&r->manifest);
+	results_release_perf(r);
 	memset(r, 0, sizeof *r);
 }
 
@@ -555,6 +561,8 @@ json_t *hrn_results_to_json(const struct hrn_results *r)
 		bad |= put(o, "aggregates", aggs);
 		bad |= put(o, "comparisons", comps);
 		bad |= put(o, "manifest", hrn_manifest_to_json(&r->manifest));
+		if (r->n_perf)
+			bad |= put(o, "performance", perf_to_json(r->perf, r->n_perf));
 	} else {
 		json_decref(suite);
 		json_decref(model);
@@ -766,6 +774,10 @@ int hrn_results_from_json(const json_t *j, struct hrn_results *r, const char *wh
 		if ((rc = comparison_from_json(json_array_get(comps, i), r, where, path, err)))
 			return rc;
 	}
+	json_t *perf;
+	if ((rc = hrn_json_get_array(j, "performance", HRN_J_OPTIONAL | HRN_J_NULLABLE, &perf, where, "$", err)) ||
+	    (perf && (rc = perf_from_json(perf, r, where, err))))
+		return rc;
 	return hrn_manifest_from_json(manifest, &r->manifest, where, "$.manifest", err);
 }
 
@@ -827,6 +839,7 @@ int hrn_item_init(struct hrn_item *it, const char *task, const char *item_id, co
 	it->item_id = dup_or_null(item_id, &oom);
 	it->language = dup_or_null(language, &oom);
 	it->gold_index = -1;
+	it->tokens_computed = it->tokens_cached = -1;
 	if (oom) {
 		hrn_item_release(it);
 		return MRL_ENOMEM;
@@ -841,6 +854,13 @@ int hrn_item_add_choice(struct hrn_item *it, double loglik, int64_t n_tokens, in
 	if (!grown)
 		return MRL_ENOMEM;
 	it->choices = grown;
+	if (it->logprobs) { /* keep one logprobs entry per choice */
+		struct hrn_token_logprobs *lp = realloc(it->logprobs, (it->n_choices + 1) * sizeof *lp);
+		if (!lp)
+			return MRL_ENOMEM;
+		it->logprobs = lp;
+		memset(&lp[it->n_choices], 0, sizeof *lp);
+	}
 	grown[it->n_choices++] = (struct hrn_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy };
 	return 0;
 }
@@ -906,6 +926,7 @@ void hrn_item_release(struct hrn_item *it)
 		free(it->timings[i].name);
 	free(it->timings);
 	free(it->prompt);
+	hrn_token_logprobs_free(it->logprobs, it->n_choices);
 	memset(it, 0, sizeof *it);
 }
 
@@ -955,6 +976,12 @@ json_t *hrn_item_to_json(const struct hrn_item *it)
 		choices = metrics = timings = NULL;
 		if (it->prompt)
 			bad |= put(o, "prompt", hrn_json_string(it->prompt));
+		if (it->tokens_computed >= 0)
+			bad |= put(o, "tokens_computed", json_integer(it->tokens_computed));
+		if (it->tokens_cached >= 0)
+			bad |= put(o, "tokens_cached", json_integer(it->tokens_cached));
+		if (it->logprobs)
+			bad |= put(o, "logprobs", hrn_token_logprobs_to_json(it->logprobs, it->n_choices));
 	}
 	json_decref(choices);
 	json_decref(metrics);
@@ -973,6 +1000,8 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 	int rc;
 	memset(it, 0, sizeof *it);
 	it->gold_index = -1;
+	it->tokens_computed = it->tokens_cached = -1;
+	json_t *logprobs = NULL;
 	if (!json_is_object(j))
 		return mrl_err_set(err, MRL_EINPUT, "%s: $: expected an object, got %s", where, type_name(j));
 	if ((rc = check_schema_version(j, HRN_ITEMS_SCHEMA_VERSION, where, "$", err)) ||
@@ -984,7 +1013,12 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 	    (rc = hrn_json_get_str(j, "gold_text", HRN_J_OPTIONAL | HRN_J_NULLABLE, &it->gold_text, where, "$", err)) ||
 	    (rc = hrn_json_get_object(j, "metrics", 0, &metrics, where, "$", err)) ||
 	    (rc = hrn_json_get_object(j, "timings_ns", HRN_J_OPTIONAL, &timings, where, "$", err)) ||
-	    (rc = hrn_json_get_str(j, "prompt", HRN_J_OPTIONAL | HRN_J_NULLABLE, &it->prompt, where, "$", err)))
+	    (rc = hrn_json_get_str(j, "prompt", HRN_J_OPTIONAL | HRN_J_NULLABLE, &it->prompt, where, "$", err)) ||
+	    (rc = hrn_json_get_int(j, "tokens_computed", HRN_J_OPTIONAL | HRN_J_NULLABLE, &it->tokens_computed, where,
+				   "$", err)) ||
+	    (rc = hrn_json_get_int(j, "tokens_cached", HRN_J_OPTIONAL | HRN_J_NULLABLE, &it->tokens_cached, where, "$",
+				   err)) ||
+	    (rc = hrn_json_get_array(j, "logprobs", HRN_J_OPTIONAL | HRN_J_NULLABLE, &logprobs, where, "$", err)))
 		return rc;
 	size_t n = json_array_size(choices);
 	if (n && !(it->choices = calloc(n, sizeof *it->choices)))
@@ -1027,6 +1061,14 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 					   where, name, type_name(m));
 		if (hrn_item_add_timing(it, name, (int64_t)json_integer_value(m)))
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+	}
+	if (logprobs) {
+		if ((rc = hrn_token_logprobs_from_json(logprobs, it->n_choices, &it->logprobs, where, "$.logprobs", err)))
+			return rc;
+		for (size_t i = 0; i < it->n_choices; i++)
+			if (it->logprobs[i].n != (size_t)it->choices[i].n_tokens)
+				return mrl_err_set(err, MRL_EINPUT, "%s: $.logprobs[%zu]: %zu tokens, but the choice has n_tokens %lld",
+						   where, i, it->logprobs[i].n, (long long)it->choices[i].n_tokens);
 	}
 	return 0;
 }
@@ -1441,5 +1483,543 @@ int hrn_item_writer_close(struct hrn_item_writer *w, struct mrl_err *err)
 	free(w->buf);
 	free(w->path);
 	free(w);
+	return rc;
+}
+
+/* ------------------------------------------- items.jsonl: "logprobs" */
+
+void hrn_token_logprobs_free(struct hrn_token_logprobs *lp, size_t n_choices)
+{
+	for (size_t i = 0; lp && i < n_choices; i++) {
+		free(lp[i].tokens);
+		free(lp[i].logprob);
+		free(lp[i].top_id);
+		free(lp[i].top_logprob);
+	}
+	free(lp);
+}
+
+int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tokens, const double *logprob,
+			  size_t n, size_t k, const int32_t *top_id, const double *top_logprob)
+{
+	if (choice >= it->n_choices || (k && (!top_id || !top_logprob)) || (n && (!tokens || !logprob)))
+		return MRL_EINPUT;
+	if (!it->logprobs && !(it->logprobs = calloc(it->n_choices, sizeof *it->logprobs)))
+		return MRL_ENOMEM;
+	struct hrn_token_logprobs v = { .n = n, .k = k };
+	const size_t nk = n * k;
+	v.tokens = malloc((n ? n : 1) * sizeof *v.tokens);
+	v.logprob = malloc((n ? n : 1) * sizeof *v.logprob);
+	v.top_id = k ? malloc((nk ? nk : 1) * sizeof *v.top_id) : NULL;
+	v.top_logprob = k ? malloc((nk ? nk : 1) * sizeof *v.top_logprob) : NULL;
+	if (!v.tokens || !v.logprob || (k && (!v.top_id || !v.top_logprob))) {
+		free(v.tokens);
+		free(v.logprob);
+		free(v.top_id);
+		free(v.top_logprob);
+		return MRL_ENOMEM;
+	}
+	if (n) {
+		memcpy(v.tokens, tokens, n * sizeof *tokens);
+		memcpy(v.logprob, logprob, n * sizeof *logprob);
+	}
+	if (nk) {
+		memcpy(v.top_id, top_id, nk * sizeof *top_id);
+		memcpy(v.top_logprob, top_logprob, nk * sizeof *top_logprob);
+	}
+	struct hrn_token_logprobs *old = &it->logprobs[choice];
+	free(old->tokens);
+	free(old->logprob);
+	free(old->top_id);
+	free(old->top_logprob);
+	*old = v;
+	return 0;
+}
+
+const struct hrn_token_logprobs *hrn_item_logprobs(const struct hrn_item *it, size_t choice)
+{
+	if (!it->logprobs || choice >= it->n_choices || !it->logprobs[choice].tokens)
+		return NULL;
+	return &it->logprobs[choice];
+}
+
+json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n_choices)
+{
+	json_t *arr = json_array();
+	int bad = !arr;
+	for (size_t c = 0; !bad && c < n_choices; c++) {
+		const struct hrn_token_logprobs *v = &lp[c];
+		json_t *o = json_object(), *toks = json_array(), *lps = json_array(), *top = v->k ? json_array() : NULL;
+		bad |= !o || !toks || !lps || (v->k && !top);
+		for (size_t i = 0; !bad && i < v->n; i++) {
+			bad |= json_array_append_new(toks, json_integer(v->tokens[i])) != 0;
+			bad |= json_array_append_new(lps, hrn_json_real(v->logprob[i])) != 0;
+			json_t *row = v->k ? json_array() : NULL;
+			bad |= v->k && !row;
+			for (size_t j = 0; !bad && j < v->k; j++)
+				bad |= json_array_append_new(row, json_pack("[I, o]", (json_int_t)v->top_id[i * v->k + j],
+									    hrn_json_real(v->top_logprob[i * v->k + j]))) != 0;
+			if (row)
+				bad |= json_array_append_new(top, row) != 0;
+		}
+		if (!bad) {
+			bad |= put(o, "tokens", toks);
+			bad |= put(o, "logprob", lps);
+			bad |= put(o, "k", json_integer((json_int_t)v->k));
+			if (top)
+				bad |= put(o, "topk", top);
+			toks = lps = top = NULL;
+			bad |= json_array_append_new(arr, o) != 0;
+			o = NULL;
+		}
+		json_decref(o);
+		json_decref(toks);
+		json_decref(lps);
+		json_decref(top);
+	}
+	if (bad) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+/* An array element as a real (number, null = NaN, "inf"/"-inf"/"nan"). */
+static int element_real(const json_t *v, double *out)
+{
+	if (json_is_number(v))
+		*out = json_number_value(v);
+	else if (json_is_null(v))
+		*out = NAN;
+	else if (json_is_string(v) && !strcmp(json_string_value(v), "-inf"))
+		*out = -INFINITY;
+	else if (json_is_string(v) && !strcmp(json_string_value(v), "inf"))
+		*out = INFINITY;
+	else if (json_is_string(v) && !strcmp(json_string_value(v), "nan"))
+		*out = NAN;
+	else
+		return -1;
+	return 0;
+}
+
+static int element_token(const json_t *v, int32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+		return -1;
+	*out = (int32_t)json_integer_value(v);
+	return 0;
+}
+
+int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn_token_logprobs **out,
+				 const char *where, const char *path, struct mrl_err *err)
+{
+	char p[256];
+	int rc = 0;
+	*out = NULL;
+	if (!json_is_array(arr))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an array, got %s", where, path, type_name(arr));
+	if (json_array_size(arr) != n_choices)
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s: %zu entries for %zu choices", where, path,
+				   json_array_size(arr), n_choices);
+	struct hrn_token_logprobs *lp = calloc(n_choices ? n_choices : 1, sizeof *lp);
+	if (!lp)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+	for (size_t c = 0; c < n_choices && !rc; c++) {
+		const json_t *o = json_array_get(arr, c);
+		json_t *toks, *lps, *top = NULL;
+		int64_t k = 0;
+		snprintf(p, sizeof p, "%s[%zu]", path, c);
+		if (!json_is_object(o)) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object, got %s", where, p, type_name(o));
+			break;
+		}
+		if ((rc = hrn_json_get_array(o, "tokens", 0, &toks, where, p, err)) ||
+		    (rc = hrn_json_get_array(o, "logprob", 0, &lps, where, p, err)) ||
+		    (rc = hrn_json_get_int(o, "k", 0, &k, where, p, err)) ||
+		    (rc = hrn_json_get_array(o, "topk", HRN_J_OPTIONAL, &top, where, p, err)))
+			break;
+		const size_t n = json_array_size(toks);
+		if (json_array_size(lps) != n || k < 0 || k > 1000000 || (k > 0) != (top != NULL) ||
+		    (top && json_array_size(top) != n)) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: inconsistent lengths (tokens %zu, logprob %zu, k %lld, "
+					 "topk %zu rows)", where, p, n, json_array_size(lps), (long long)k,
+					 top ? json_array_size(top) : 0);
+			break;
+		}
+		/* every row must hold k pairs before n * k entries are allocated (hostile k) */
+		for (size_t i = 0; top && i < n && !rc; i++) {
+			const json_t *row = json_array_get(top, i);
+			if (!json_is_array(row) || json_array_size(row) != (size_t)k)
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: %s.topk[%zu]: expected %lld [id, logprob] pairs", where,
+						 p, i, (long long)k);
+		}
+		if (rc)
+			break;
+		struct hrn_token_logprobs *v = &lp[c];
+		const size_t nk = n * (size_t)k;
+		v->n = n;
+		v->k = (size_t)k;
+		v->tokens = malloc((n ? n : 1) * sizeof *v->tokens);
+		v->logprob = malloc((n ? n : 1) * sizeof *v->logprob);
+		if (k) {
+			v->top_id = malloc((nk > 0 ? nk : 1) * sizeof *v->top_id);
+			v->top_logprob = malloc((nk > 0 ? nk : 1) * sizeof *v->top_logprob);
+		}
+		if (!v->tokens || !v->logprob || (k && (!v->top_id || !v->top_logprob))) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+			break;
+		}
+		for (size_t i = 0; i < n && !rc; i++) {
+			if (element_token(json_array_get(toks, i), &v->tokens[i]))
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: %s.tokens[%zu]: expected a token id (integer >= 0)",
+						 where, p, i);
+			else if (element_real(json_array_get(lps, i), &v->logprob[i]))
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: %s.logprob[%zu]: expected a number", where, p, i);
+			const json_t *row = top ? json_array_get(top, i) : NULL;
+			for (size_t j = 0; !rc && j < v->k; j++) {
+				const json_t *pair = json_array_get(row, j);
+				if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+				    element_token(json_array_get(pair, 0), &v->top_id[i * v->k + j]) ||
+				    element_real(json_array_get(pair, 1), &v->top_logprob[i * v->k + j]))
+					rc = mrl_err_set(err, MRL_EINPUT, "%s: %s.topk[%zu][%zu]: expected [id, logprob]",
+							 where, p, i, j);
+			}
+		}
+	}
+	if (rc)
+		hrn_token_logprobs_free(lp, n_choices);
+	else
+		*out = lp;
+	return rc;
+}
+
+/* ------------------------------------------- results.json: "performance" */
+
+void hrn_reading_release(struct hrn_reading *r)
+{
+	free(r->name);
+	free(r->unit);
+	free(r->reason);
+	memset(r, 0, sizeof *r);
+	r->value = NAN;
+}
+
+int hrn_reading_set(struct hrn_reading *r, const char *name, const char *unit, double value, const char *reason)
+{
+	bool oom = false;
+	struct hrn_reading v = { .name = dup_or_null(name, &oom), .unit = dup_or_null(unit, &oom),
+				 .value = reason ? NAN : value, .reason = dup_or_null(reason, &oom) };
+	if (oom) {
+		hrn_reading_release(&v);
+		return MRL_ENOMEM;
+	}
+	hrn_reading_release(r);
+	*r = v;
+	return 0;
+}
+
+int hrn_readings_add(struct hrn_reading **list, size_t *n, const char *name, const char *unit, double value,
+		     const char *reason)
+{
+	struct hrn_reading *grown = realloc(*list, (*n + 1) * sizeof *grown);
+	if (!grown)
+		return MRL_ENOMEM;
+	*list = grown;
+	memset(&grown[*n], 0, sizeof grown[*n]);
+	if (hrn_reading_set(&grown[*n], name, unit, value, reason))
+		return MRL_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void perf_lang_init(struct hrn_perf_lang *l)
+{
+	memset(l, 0, sizeof *l);
+	l->tokens_computed = l->tokens_cached = -1;
+	l->tokens_per_s = l->item_ms_mean = l->item_ms_median = l->item_ms_p90 = NAN;
+}
+
+static void perf_window_release(struct hrn_perf_window *w)
+{
+	free(w->absent_reason);
+	hrn_reading_release(&w->energy_j);
+	hrn_reading_release(&w->energy_per_item_j);
+	free(w->energy_source);
+	hrn_reading_release(&w->peak_rss);
+	free(w->peak_rss_since);
+	free(w->counters_status);
+	for (size_t i = 0; i < w->n_counters; i++)
+		hrn_reading_release(&w->counters[i]);
+	free(w->counters);
+	for (size_t i = 0; i < w->n_usage; i++)
+		hrn_reading_release(&w->usage[i]);
+	free(w->usage);
+	memset(w, 0, sizeof *w);
+}
+
+static void perf_task_release(struct hrn_perf_task *t)
+{
+	for (size_t i = 0; i < t->n_langs; i++)
+		free(t->langs[i].language);
+	free(t->langs);
+	free(t->all.language);
+	perf_window_release(&t->window);
+	free(t->task);
+}
+
+static void results_release_perf(struct hrn_results *r)
+{
+	for (size_t i = 0; i < r->n_perf; i++)
+		perf_task_release(&r->perf[i]);
+	free(r->perf);
+	r->perf = NULL;
+	r->n_perf = 0;
+}
+
+struct hrn_perf_task *hrn_results_add_perf(struct hrn_results *r, const char *task)
+{
+	struct hrn_perf_task *grown = realloc(r->perf, (r->n_perf + 1) * sizeof *grown);
+	if (!grown)
+		return NULL;
+	r->perf = grown;
+	struct hrn_perf_task *t = &grown[r->n_perf];
+	memset(t, 0, sizeof *t);
+	perf_lang_init(&t->all);
+	t->window.energy_j.value = t->window.energy_per_item_j.value = t->window.peak_rss.value = NAN;
+	bool oom = false;
+	t->task = dup_or_null(task, &oom);
+	t->all.language = dup_or_null("all", &oom);
+	if (oom) {
+		perf_task_release(t);
+		return NULL;
+	}
+	r->n_perf++;
+	return t;
+}
+
+struct hrn_perf_lang *hrn_perf_task_add_lang(struct hrn_perf_task *t, const char *language)
+{
+	struct hrn_perf_lang *grown = realloc(t->langs, (t->n_langs + 1) * sizeof *grown);
+	if (!grown)
+		return NULL;
+	t->langs = grown;
+	struct hrn_perf_lang *l = &grown[t->n_langs];
+	perf_lang_init(l);
+	if (!(l->language = strdup(language)))
+		return NULL;
+	t->n_langs++;
+	return l;
+}
+
+static json_t *reading_to_json(const struct hrn_reading *r)
+{
+	return json_pack("{s:o, s:o, s:o}", "value", hrn_json_real(r->value), "unit", hrn_json_string(r->unit),
+			 "null_reason", isnan(r->value) ? hrn_json_string(r->reason ? r->reason : "not measured")
+							: json_null());
+}
+
+static json_t *readings_to_json(const struct hrn_reading *v, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < n; i++)
+		if (!v[i].name || put(o, v[i].name, reading_to_json(&v[i]))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+static json_t *perf_lang_to_json(const struct hrn_perf_lang *l)
+{
+	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}}", "language", hrn_json_string(l->language),
+			 "n_items", (json_int_t)l->n_items, "tokens_computed", hrn_json_count(l->tokens_computed),
+			 "tokens_cached", hrn_json_count(l->tokens_cached), "score_s", hrn_json_real(l->score_s),
+			 "tokens_per_s", hrn_json_real(l->tokens_per_s), "item_ms", "mean",
+			 hrn_json_real(l->item_ms_mean), "median", hrn_json_real(l->item_ms_median), "p90",
+			 hrn_json_real(l->item_ms_p90));
+}
+
+static json_t *perf_window_to_json(const struct hrn_perf_window *w)
+{
+	if (!w->present)
+		return json_null();
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "n_items", (json_int_t)w->n_items,
+			 "seconds", hrn_json_real(w->seconds), "energy_j", reading_to_json(&w->energy_j),
+			 "energy_per_item_j", reading_to_json(&w->energy_per_item_j), "energy_source",
+			 hrn_json_string(w->energy_source), "peak_rss", reading_to_json(&w->peak_rss), "peak_rss_since",
+			 hrn_json_string(w->peak_rss_since), "counters_status", hrn_json_string(w->counters_status),
+			 "counters", readings_to_json(w->counters, w->n_counters), "usage",
+			 readings_to_json(w->usage, w->n_usage));
+}
+
+static json_t *perf_to_json(const struct hrn_perf_task *perf, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct hrn_perf_task *t = &perf[i];
+		json_t *langs = json_array();
+		for (size_t l = 0; langs && l < t->n_langs; l++)
+			if (json_array_append_new(langs, perf_lang_to_json(&t->langs[l]))) {
+				json_decref(langs);
+				langs = NULL;
+			}
+		json_t *o = langs ? json_pack("{s:o, s:o, s:o, s:o, s:o}", "task", hrn_json_string(t->task), "languages",
+					      langs, "all", perf_lang_to_json(&t->all), "window",
+					      perf_window_to_json(&t->window), "window_null_reason",
+					      t->window.present ? json_null()
+								: hrn_json_string(t->window.absent_reason
+											  ? t->window.absent_reason
+											  : "not measured"))
+				  : NULL;
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static int reading_from_json(const json_t *obj, const char *key, struct hrn_reading *r, const char *where,
+			     const char *path, struct mrl_err *err)
+{
+	json_t *o;
+	char p[256];
+	double value = NAN;
+	char *unit = NULL, *reason = NULL;
+	int rc = hrn_json_get_object(obj, key, 0, &o, where, path, err);
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	if (rc || (rc = hrn_json_get_real(o, "value", HRN_J_NULLABLE, &value, where, p, err)) ||
+	    (rc = hrn_json_get_str(o, "unit", HRN_J_OPTIONAL | HRN_J_NULLABLE, &unit, where, p, err)) ||
+	    (rc = hrn_json_get_str(o, "null_reason", HRN_J_OPTIONAL | HRN_J_NULLABLE, &reason, where, p, err)))
+		goto out;
+	if (isnan(value) && !reason)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: a null value needs a null_reason", where, p);
+	else if (hrn_reading_set(r, key, unit, value, isnan(value) ? reason : NULL))
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+out:
+	free(unit);
+	free(reason);
+	return rc;
+}
+
+static int readings_from_json(const json_t *obj, const char *key, struct hrn_reading **list, size_t *n,
+			      const char *where, const char *path, struct mrl_err *err)
+{
+	json_t *o;
+	char p[256];
+	int rc = hrn_json_get_object(obj, key, 0, &o, where, path, err);
+	snprintf(p, sizeof p, "%s.%s", path, key);
+	const char *name;
+	json_t *v;
+	json_object_foreach(rc ? NULL : o, name, v) {
+		struct hrn_reading r = { 0 };
+		if ((rc = reading_from_json(o, name, &r, where, p, err)))
+			break;
+		struct hrn_reading *grown = realloc(*list, (*n + 1) * sizeof *grown);
+		if (!grown) {
+			hrn_reading_release(&r);
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+			break;
+		}
+		*list = grown;
+		grown[(*n)++] = r;
+	}
+	return rc;
+}
+
+static int perf_lang_from_json(const json_t *o, struct hrn_perf_lang *l, const char *where, const char *path,
+			       struct mrl_err *err)
+{
+	const int nul = HRN_J_NULLABLE;
+	json_t *ms;
+	char p[256];
+	snprintf(p, sizeof p, "%s.item_ms", path);
+	if (!json_is_object(o))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object, got %s", where, path, type_name(o));
+	int rc;
+	if ((rc = hrn_json_get_int(o, "n_items", 0, &l->n_items, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "tokens_computed", nul, &l->tokens_computed, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "tokens_cached", nul, &l->tokens_cached, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "score_s", nul, &l->score_s, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "tokens_per_s", nul, &l->tokens_per_s, where, path, err)) ||
+	    (rc = hrn_json_get_object(o, "item_ms", 0, &ms, where, path, err)) ||
+	    (rc = hrn_json_get_real(ms, "mean", nul, &l->item_ms_mean, where, p, err)) ||
+	    (rc = hrn_json_get_real(ms, "median", nul, &l->item_ms_median, where, p, err)) ||
+	    (rc = hrn_json_get_real(ms, "p90", nul, &l->item_ms_p90, where, p, err)))
+		return rc;
+	return 0;
+}
+
+static int perf_window_from_json(const json_t *o, struct hrn_perf_window *w, const char *where, const char *path,
+				 struct mrl_err *err)
+{
+	const int str = HRN_J_OPTIONAL | HRN_J_NULLABLE;
+	int rc;
+	w->present = true;
+	if ((rc = hrn_json_get_int(o, "n_items", 0, &w->n_items, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "seconds", HRN_J_NULLABLE, &w->seconds, where, path, err)) ||
+	    (rc = reading_from_json(o, "energy_j", &w->energy_j, where, path, err)) ||
+	    (rc = reading_from_json(o, "energy_per_item_j", &w->energy_per_item_j, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "energy_source", str, &w->energy_source, where, path, err)) ||
+	    (rc = reading_from_json(o, "peak_rss", &w->peak_rss, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "peak_rss_since", str, &w->peak_rss_since, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "counters_status", str, &w->counters_status, where, path, err)) ||
+	    (rc = readings_from_json(o, "counters", &w->counters, &w->n_counters, where, path, err)) ||
+	    (rc = readings_from_json(o, "usage", &w->usage, &w->n_usage, where, path, err)))
+		return rc;
+	return 0;
+}
+
+static int perf_from_json(const json_t *arr, struct hrn_results *r, const char *where, struct mrl_err *err)
+{
+	char path[128], lp[160];
+	int rc = 0;
+	if (!json_is_array(arr))
+		return mrl_err_set(err, MRL_EINPUT, "%s: $.performance: expected an array, got %s", where, type_name(arr));
+	for (size_t i = 0; i < json_array_size(arr) && !rc; i++) {
+		const json_t *o = json_array_get(arr, i);
+		char *task = NULL, *why = NULL;
+		json_t *langs, *all, *win;
+		snprintf(path, sizeof path, "$.performance[%zu]", i);
+		if (!json_is_object(o))
+			return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object, got %s", where, path, type_name(o));
+		if ((rc = hrn_json_get_str(o, "task", 0, &task, where, path, err)) ||
+		    (rc = hrn_json_get_array(o, "languages", 0, &langs, where, path, err)) ||
+		    (rc = hrn_json_get_object(o, "all", 0, &all, where, path, err)) ||
+		    (rc = hrn_json_get_object(o, "window", HRN_J_NULLABLE, &win, where, path, err)) ||
+		    (rc = hrn_json_get_str(o, "window_null_reason", HRN_J_OPTIONAL | HRN_J_NULLABLE, &why, where, path,
+					   err))) {
+			free(task);
+			free(why);
+			return rc;
+		}
+		struct hrn_perf_task *t = hrn_results_add_perf(r, task);
+		free(task);
+		if (!t) {
+			free(why);
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+		}
+		t->window.absent_reason = why;
+		snprintf(lp, sizeof lp, "%s.all", path);
+		if ((rc = perf_lang_from_json(all, &t->all, where, lp, err)))
+			return rc;
+		for (size_t l = 0; l < json_array_size(langs) && !rc; l++) {
+			const json_t *lo = json_array_get(langs, l);
+			char *lang = NULL;
+			snprintf(lp, sizeof lp, "%s.languages[%zu]", path, l);
+			if (!json_is_object(lo))
+				return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object, got %s", where, lp, type_name(lo));
+			if ((rc = hrn_json_get_str(lo, "language", 0, &lang, where, lp, err)))
+				return rc;
+			struct hrn_perf_lang *pl = hrn_perf_task_add_lang(t, lang);
+			free(lang);
+			if (!pl)
+				return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+			rc = perf_lang_from_json(lo, pl, where, lp, err);
+		}
+		snprintf(lp, sizeof lp, "%s.window", path);
+		if (!rc && win)
+			rc = perf_window_from_json(win, &t->window, where, lp, err);
+	}
 	return rc;
 }

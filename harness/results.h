@@ -168,6 +168,56 @@ struct hrn_settings {
 	json_t *extra;           /* any other settings: an object merged into "settings"; owned reference, may be NULL */
 };
 
+/* ------------------------------------------------- results.json: performance */
+
+/* A measured figure, or null with the reason: value NaN = not available, and then
+ * reason (owned) says why. Never 0 for "not measured". */
+struct hrn_reading {
+	char *name;    /* "PAPI_TOT_CYC", "user_s", "energy_j", ... */
+	char *unit;    /* "J", "s", "bytes", "count", "cycles", ... */
+	double value;  /* NaN: null */
+	char *reason;  /* why null; NULL when valid */
+};
+
+/* Speed of one task in one language, from the item records (timings_ns and
+ * tokens_computed of items.jsonl: every session of a resumed run). */
+struct hrn_perf_lang {
+	char *language;
+	int64_t n_items;          /* items whose records have timings */
+	int64_t tokens_computed;  /* sum of the items' tokens_computed; -1 when a record lacks it */
+	int64_t tokens_cached;    /* sum of tokens_cached; -1 likewise */
+	double score_s;           /* sum of timings_ns.score, seconds */
+	double tokens_per_s;      /* tokens_computed / score_s; NaN when unknown */
+	double item_ms_mean, item_ms_median, item_ms_p90; /* timings_ns.total, ms; NaN when none */
+};
+
+/* The process-level figures of one task's window in this session: energy, counters,
+ * getrusage, peak RSS. Languages are interleaved item by item, so this is per task. */
+struct hrn_perf_window {
+	bool present;             /* false: no item of the task was scored in this session */
+	char *absent_reason;      /* why not present (owned) */
+	int64_t n_items;          /* items scored in the window */
+	double seconds;           /* wall time of the window */
+	struct hrn_reading energy_j;          /* gross energy of the chosen source over the window */
+	struct hrn_reading energy_per_item_j; /* energy_j / n_items */
+	char *energy_source;      /* "<method> <name> (<scope>)"; NULL when none */
+	struct hrn_reading peak_rss;          /* VmHWM at the end of the window, bytes */
+	char *peak_rss_since;     /* "task start" (VmHWM reset) or "process start" */
+	char *counters_status;    /* met_counter_values.status */
+	struct hrn_reading *counters;         /* n_counters, PAPI events in list order */
+	size_t n_counters;
+	struct hrn_reading *usage;            /* n_usage: getrusage deltas (user_s, sys_s, minflt, ...) */
+	size_t n_usage;
+};
+
+struct hrn_perf_task {
+	char *task;
+	struct hrn_perf_lang *langs;  /* n_langs, in the task's language order */
+	size_t n_langs;
+	struct hrn_perf_lang all;     /* the same over all languages (language "all") */
+	struct hrn_perf_window window;
+};
+
 struct hrn_results {
 	int schema_version;
 	struct hrn_suite_info suite;
@@ -179,6 +229,8 @@ struct hrn_results {
 	struct hrn_comparison *comparisons;
 	size_t n_comparisons;
 	struct hrn_manifest manifest;
+	struct hrn_perf_task *perf;   /* n_perf; "performance" (absent in older files: 0) */
+	size_t n_perf;
 };
 
 /* Zero r and set schema_version and the integer settings to their "unset" values. */
@@ -201,6 +253,24 @@ int hrn_aggregate_add_metric(struct hrn_aggregate *a, const char *name, double v
 struct hrn_comparison *hrn_results_add_comparison(struct hrn_results *r, const char *task,
 						  const char *language_a, const char *language_b,
 						  const char *metric, const char *method);
+
+/* Append a zeroed performance entry for task (copied); its readings start null
+ * without a reason. Returns it (owned by r, valid until the next add) or NULL. */
+struct hrn_perf_task *hrn_results_add_perf(struct hrn_results *r, const char *task);
+
+/* Append a zeroed language entry (language copied) to t. Returns it or NULL. */
+struct hrn_perf_lang *hrn_perf_task_add_lang(struct hrn_perf_task *t, const char *language);
+
+/* Set a reading: name and unit copied; valid when reason is NULL (value kept), else
+ * null (value NaN) with a copy of reason. Frees what r held. Returns 0 or MRL_ENOMEM. */
+int hrn_reading_set(struct hrn_reading *r, const char *name, const char *unit, double value, const char *reason);
+
+/* Append a reading (as hrn_reading_set) to *list of *n. Returns 0 or MRL_ENOMEM. */
+int hrn_readings_add(struct hrn_reading **list, size_t *n, const char *name, const char *unit, double value,
+		     const char *reason);
+
+/* Free what a reading owns and zero it. */
+void hrn_reading_release(struct hrn_reading *r);
 
 /* Append a copy of s to the string list *list of *n entries. Returns 0 or MRL_ENOMEM. */
 int hrn_strlist_add(char ***list, size_t *n, const char *s);
@@ -250,6 +320,17 @@ struct hrn_timing {
 	int64_t ns;
 };
 
+/* Per-token log-probabilities of one choice's continuation (`merilo run
+ * --store-logprobs`; docs/results-format.md, "logprobs"). */
+struct hrn_token_logprobs {
+	size_t n;              /* continuation tokens (= the choice's n_tokens) */
+	int32_t *tokens;       /* n token ids */
+	double *logprob;       /* n: log p(tokens[i] | context, tokens[<i]), natural log */
+	size_t k;              /* top-K entries per position; 0 = none stored */
+	int32_t *top_id;       /* n * k, row i = position i, best first */
+	double *top_logprob;   /* n * k */
+};
+
 /* One item in one language. */
 struct hrn_item {
 	char *task, *item_id, *language;
@@ -262,6 +343,9 @@ struct hrn_item {
 	struct hrn_timing *timings;        /* n_timings */
 	size_t n_timings;
 	char *prompt;                      /* rendered prompt; NULL when not recorded */
+	int64_t tokens_computed;           /* tokens the forward pass computed for this item; -1 unknown */
+	int64_t tokens_cached;             /* tokens of its requests reused from the KV cache; -1 unknown */
+	struct hrn_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
 };
 
 /* Set task, item_id, language (copied) on a zeroed item, gold_index -1.
@@ -277,6 +361,25 @@ int hrn_item_add_timing(struct hrn_item *it, const char *name, int64_t ns);
 /* Replace gold_text / prompt with a copy of s (NULL clears). */
 int hrn_item_set_gold_text(struct hrn_item *it, const char *s);
 int hrn_item_set_prompt(struct hrn_item *it, const char *s);
+
+/* Store the log-probabilities of choice `choice` (< n_choices; add the choices first):
+ * n tokens and logprobs, and k top entries per position (top_id/top_logprob n * k,
+ * may be NULL when k == 0), all copied. Replaces what the choice had. Returns 0,
+ * MRL_EINPUT (choice out of range) or MRL_ENOMEM. */
+int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tokens, const double *logprob,
+			  size_t n, size_t k, const int32_t *top_id, const double *top_logprob);
+
+/* The stored log-probabilities of a choice, or NULL when the record has none
+ * (a run without --store-logprobs, or a choice out of range). Owned by it. */
+const struct hrn_token_logprobs *hrn_item_logprobs(const struct hrn_item *it, size_t choice);
+
+/* The "logprobs" array of an items.jsonl line as JSON (new reference), NULL when out of
+ * memory; and its reader: n_choices entries into *out (malloc'd, caller frees with
+ * hrn_token_logprobs_free(*out, n_choices)); every array length is checked. */
+json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n_choices);
+int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn_token_logprobs **out,
+				 const char *where, const char *path, struct mrl_err *err);
+void hrn_token_logprobs_free(struct hrn_token_logprobs *lp, size_t n_choices);
 
 /* Free everything it owns and zero it. */
 void hrn_item_release(struct hrn_item *it);
