@@ -66,6 +66,11 @@ static void usage(FILE *out)
 		"  --resume DIR      continue the run in DIR: items already in DIR/items.jsonl are\n"
 		"                    skipped; options not given are taken from DIR/run.json, and\n"
 		"                    those given must agree with it\n"
+		"  --store-logprobs  keep per-token log-probabilities of every choice (and of\n"
+		"                    perplexity documents) in items.jsonl, for merilo compare's\n"
+		"                    KL divergence and top-1 agreement\n"
+		"  --store-topk K    with --store-logprobs: the model's K most likely next tokens\n"
+		"                    at each position (default %d; 0 = none)\n"
 		"  --quiet           no progress line (it is drawn only on a terminal anyway)\n"
 		"\n"
 		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, flushed every\n"
@@ -73,19 +78,23 @@ static void usage(FILE *out)
 		"them) and DIR/results.json (docs/results-format.md). Ctrl-C stops after the\n"
 		"current item and says how to resume.\n"
 		"\n"
+		"results.json's \"performance\" has per task x language the tokens computed per\n"
+		"second of scoring and the time per item, and per task this session's energy,\n"
+		"PAPI counters, CPU time and peak RSS (null with the reason where unavailable).\n"
+		"\n"
 		"Environment: MERILO_TEST_SLOW_MS=N sleeps N ms after every item (a test hook\n"
 		"for interrupting runs).\n"
 		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run),\n"
 		"3 bad or missing input (or a changed model/suite on --resume), 4 runtime failure\n"
 		"or interrupted.\n",
-		DEFAULT_SEED, HRN_RUN_PROMPTS_SAVED);
+		DEFAULT_SEED, HRN_RUN_TOPK_DEFAULT, HRN_RUN_PROMPTS_SAVED);
 }
 
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
 	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch;
-	long long limit, threads, seed, fewshot, boot;
-	bool quiet;
+	long long limit, threads, seed, fewshot, boot, topk;
+	bool quiet, store_logprobs;
 };
 
 static int parse_ll(const char *s, long long lo, long long hi, long long *out)
@@ -101,7 +110,7 @@ static int parse_ll(const char *s, long long lo, long long hi, long long *out)
 
 static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 {
-	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1 };
+	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1 };
 	*help = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -112,13 +121,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 		struct { const char *name; long long *dst, lo, hi; } nums[] = {
 			{ "--limit", &o->limit, 0, INT32_MAX }, { "--threads", &o->threads, 0, 1024 },
 			{ "--seed", &o->seed, 0, INT64_MAX }, { "--fewshot", &o->fewshot, 0, 64 },
-			{ "--boot", &o->boot, 1, 10000000 },
+			{ "--boot", &o->boot, 1, 10000000 }, { "--store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX },
 		};
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			*help = true;
 			return 0;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = true;
+			continue;
+		} else if (!strcmp(a, "--store-logprobs")) {
+			o->store_logprobs = true;
 			continue;
 		} else if (str) {
 			if (!v || !*v)
@@ -141,6 +153,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 		return hrn_usage_error("run", "--bos wants auto, always or never, not '%s'", o->bos);
 	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request"))
 		return hrn_usage_error("run", "--batch wants item or request, not '%s'", o->batch);
+	if (o->topk >= 0 && !o->store_logprobs)
+		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
 		return hrn_usage_error("run", "--out and --resume exclude each other (--resume DIR writes into DIR)");
 	return 0;
@@ -263,6 +277,9 @@ struct run_state {
 	struct hrn_items items;
 	struct hrn_done_set *done;
 	struct hrn_item_writer *writer;
+	struct met_counters *counters;  /* opened (inherit) before the engine context */
+	struct met_energy_meter *energy;
+	struct hrn_run_window *windows; /* one per task */
 };
 
 /* Tasks and languages selected by the options. Returns an exit code. */
@@ -360,8 +377,10 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 						   f.has && f.delimiter ? f.delimiter : "\n\n")
 				       : json_pack("{s:i}", "k", 0));
 	}
-	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o}", "bos_used", add_bos, "bootstrap_resamples",
-			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs);
+	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o, s:b, s:o}", "bos_used", add_bos, "bootstrap_resamples",
+			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs,
+			       "store_logprobs", st->o.store_logprobs, "store_topk",
+			       st->o.store_logprobs ? json_integer(st->o.topk) : json_null());
 	return set->extra ? 0 : HRN_EXIT_RUNTIME;
 }
 
@@ -468,6 +487,9 @@ static void release_state(struct run_state *st)
 	task_suite_free(st->suite);
 	eng_ctx_free(st->ctx);
 	eng_model_close(st->model);
+	met_counters_close(st->counters); /* on the thread that opened it: this one */
+	met_energy_close(st->energy);
+	free(st->windows);
 	free(st->out_dir);
 	json_decref(st->resumed);
 }
@@ -502,6 +524,8 @@ int hrn_cmd_run(int argc, char **argv)
 		st.o.seed = DEFAULT_SEED;
 	if (st.o.boot < 0)
 		st.o.boot = MET_BOOT_DEFAULT_RESAMPLES;
+	if (st.o.topk < 0)
+		st.o.topk = HRN_RUN_TOPK_DEFAULT;
 	const long long threads = st.o.threads > 0 ? st.o.threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
@@ -514,6 +538,20 @@ int hrn_cmd_run(int argc, char **argv)
 		goto fail;
 	if ((ret = select_tasks(&st)))
 		goto out;
+	/* Counters count the opening thread and the threads it creates afterwards (inherit):
+	 * open them before the context creates its worker pool. PAPI or energy sources being
+	 * absent is not an error: the figures are null with the reason. */
+	struct met_counter_opts co;
+	met_counter_opts_init(&co);
+	co.inherit = true;
+	struct met_energy_opts eopts;
+	met_energy_opts_init(&eopts);
+	if (met_counters_open(&st.counters, &co, &err) || met_energy_open(&st.energy, &eopts, &err))
+		goto fail;
+	if (!(st.windows = calloc(st.n_tasks, sizeof *st.windows))) {
+		mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		goto fail;
+	}
 	struct eng_open_opts eo = { .n_threads = (int)threads };
 	if (eng_model_open(&st.model, st.o.model, &eo, &err) || eng_ctx_new(&st.ctx, st.model, 0, &err))
 		goto fail;
@@ -559,6 +597,8 @@ int hrn_cmd_run(int argc, char **argv)
 		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
 		.progress = !st.o.quiet && isatty(STDERR_FILENO), .slow_ms = slow ? atoi(slow) : 0,
 		.stop = &stop_requested, .done = st.done, .writer = st.writer,
+		.store_logprobs = st.o.store_logprobs, .store_topk = (size_t)st.o.topk,
+		.counters = st.counters, .energy = st.energy, .windows = st.windows,
 	};
 	if (!st.o.quiet)
 		fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s, writing %s/\n", st.o.model, st.o.suite,
@@ -600,12 +640,14 @@ int hrn_cmd_run(int argc, char **argv)
 	if (hrn_items_read(path, &st.items, &err))
 		goto fail;
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st.o.seed, .n_resamples = (size_t)st.o.boot, .level = 0.95 };
-	if (hrn_run_aggregate(&cfg, &st.items, &ao, &st.res, &err) || hrn_manifest_finish(&st.res.manifest, &err))
+	if (hrn_run_aggregate(&cfg, &st.items, &ao, &st.res, &err) ||
+	    hrn_run_performance(&cfg, &st.items, st.windows, &st.res, &err) || hrn_manifest_finish(&st.res.manifest, &err))
 		goto fail;
 	snprintf(path, sizeof path, "%s/results.json", st.out_dir);
 	if (hrn_results_write(path, &st.res, &err))
 		goto fail;
 	hrn_run_print_summary(stdout, &cfg, &st.res);
+	hrn_run_print_performance(stdout, &st.res);
 	printf("\nscored %zu item x language units in %.1f s (%.2f items/s)%s\n", rs.n_scored, rs.seconds,
 	       rs.seconds > 0 ? (double)rs.n_scored / rs.seconds : 0.0,
 	       rs.n_done_before ? " after resuming" : "");

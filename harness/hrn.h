@@ -44,6 +44,9 @@ int hrn_cmd_generate(int argc, char **argv);
 int hrn_cmd_perplexity(int argc, char **argv);
 int hrn_cmd_synth(int argc, char **argv);
 int hrn_cmd_run(int argc, char **argv);
+int hrn_cmd_compare(int argc, char **argv);
+int hrn_cmd_leaderboard(int argc, char **argv);
+int hrn_cmd_report(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF -> model, otherwise suite. */
 int hrn_info_model(int argc, char **argv);

@@ -1066,7 +1066,7 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 		if ((rc = hrn_token_logprobs_from_json(logprobs, it->n_choices, &it->logprobs, where, "$.logprobs", err)))
 			return rc;
 		for (size_t i = 0; i < it->n_choices; i++)
-			if (it->logprobs[i].n != (size_t)it->choices[i].n_tokens)
+			if (it->logprobs[i].tokens && it->logprobs[i].n != (size_t)it->choices[i].n_tokens)
 				return mrl_err_set(err, MRL_EINPUT, "%s: $.logprobs[%zu]: %zu tokens, but the choice has n_tokens %lld",
 						   where, i, it->logprobs[i].n, (long long)it->choices[i].n_tokens);
 	}
@@ -1549,6 +1549,10 @@ json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n
 	int bad = !arr;
 	for (size_t c = 0; !bad && c < n_choices; c++) {
 		const struct hrn_token_logprobs *v = &lp[c];
+		if (!v->tokens) { /* never set: null */
+			bad |= json_array_append_new(arr, json_null()) != 0;
+			continue;
+		}
 		json_t *o = json_object(), *toks = json_array(), *lps = json_array(), *top = v->k ? json_array() : NULL;
 		bad |= !o || !toks || !lps || (v->k && !top);
 		for (size_t i = 0; !bad && i < v->n; i++) {
@@ -1629,6 +1633,8 @@ int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn
 		json_t *toks, *lps, *top = NULL;
 		int64_t k = 0;
 		snprintf(p, sizeof p, "%s[%zu]", path, c);
+		if (json_is_null(o))
+			continue; /* not stored for this choice */
 		if (!json_is_object(o)) {
 			rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object, got %s", where, p, type_name(o));
 			break;

@@ -24,6 +24,7 @@
 #include "common/err.h"
 #include "engine/eng.h"
 #include "harness/results.h"
+#include "metrics/met.h"
 #include "tasks/task.h"
 
 /* How requests are handed to eng_score. The results are identical either way
@@ -35,6 +36,26 @@ enum hrn_batch {
 
 /* Prompts of the first HRN_RUN_PROMPTS_SAVED items per task x language go to prompts/. */
 #define HRN_RUN_PROMPTS_SAVED 5
+
+/* --store-topk default: entries of the next-token distribution kept per position
+ * (docs/evaluation.md, "Log-probabilities for comparisons", says why 8). */
+#define HRN_RUN_TOPK_DEFAULT 8
+#define HRN_RUN_TOPK_MAX 1000
+
+/* The process-level measurements of one task's items in this session (its window):
+ * plain values, filled by hrn_run_items, turned into results.json's "performance"
+ * by hrn_run_performance. */
+struct hrn_run_window {
+	size_t n_items;                     /* items scored in the window; 0 = no window */
+	double seconds;                     /* wall time, CLOCK_MONOTONIC_RAW */
+	struct met_reading energy_j;        /* gross energy of the chosen source(s) */
+	char energy_source[256];            /* "<method> <name> (<scope>)[ + ...]"; "" when none */
+	bool have_counters;                 /* cfg->counters was given */
+	struct met_counter_values counters; /* accumulated over the window */
+	struct met_usage usage;             /* getrusage delta over the window (all threads) */
+	struct met_reading peak_rss;        /* VmHWM at the end, bytes */
+	bool rss_reset;                     /* VmHWM was reset at the start: the peak is the window's */
+};
 
 /* Everything the run loop needs; nothing in it is owned by the loop. */
 struct hrn_run_cfg {
@@ -56,6 +77,11 @@ struct hrn_run_cfg {
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
 	const struct hrn_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */
 	struct hrn_item_writer *writer;    /* items.jsonl */
+	bool store_logprobs;               /* --store-logprobs: per-token logprobs in items.jsonl */
+	size_t store_topk;                 /* with it, top-K next-token logprobs per position (0 = none) */
+	struct met_counters *counters;     /* PAPI set opened (inherit) before the context; may be NULL */
+	struct met_energy_meter *energy;   /* may be NULL */
+	struct hrn_run_window *windows;    /* n_tasks entries, filled by hrn_run_items; may be NULL */
 };
 
 /* What a run loop did. */
@@ -78,6 +104,13 @@ size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t)
  * with stats->interrupted set and 0 returned, when *cfg->stop becomes nonzero.
  * Errors name the task, item and language. */
 int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *stats, struct mrl_err *err);
+
+/* Score n requests through eng_score_ex, in one call or one call per request
+ * (cfg->batch), adding the tokens computed and cached to *work (not zeroed here).
+ * With top_k > 0, topk holds n caller-allocated entries of n_cont * top_k. */
+int hrn_run_score(const struct hrn_run_cfg *cfg, const struct eng_score_req *reqs, size_t n,
+		  struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
+		  struct mrl_err *err);
 
 /* ---- evaluators (fill a zeroed *out; the caller releases it) ---- */
 
@@ -116,6 +149,16 @@ struct hrn_agg_opts {
  * Perplexity: sums of NLL over sums of counts, with a document-bootstrap CI. */
 int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct hrn_items *items, const struct hrn_agg_opts *o,
 		      struct hrn_results *r, struct mrl_err *err);
+
+/* results.json's "performance": per task and selected language, throughput and item
+ * times from items (all sessions, first line of a key wins), and per task the window
+ * of this session from windows (n_tasks entries, may be NULL). Definitions in
+ * docs/evaluation.md ("Performance"). */
+int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct hrn_items *items,
+			const struct hrn_run_window *windows, struct hrn_results *r, struct mrl_err *err);
+
+/* One line per task: tokens/s, ms per item, energy (or "n/a" with the reason), CPU time. */
+void hrn_run_print_performance(FILE *out, const struct hrn_results *r);
 
 /* Print the summary table, the paired gaps and where the files are. */
 void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct hrn_results *r);

@@ -376,3 +376,186 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 			(long long)c->mcnemar_c, c->mcnemar_p);
 	}
 }
+
+/* -------------------------------------------------------------- performance */
+
+static const struct hrn_timing *find_timing(const struct hrn_item *it, const char *name)
+{
+	for (size_t i = 0; i < it->n_timings; i++)
+		if (!strcmp(it->timings[i].name, name))
+			return &it->timings[i];
+	return NULL;
+}
+
+/* Throughput and item times of the items v[0..n) into l. */
+static int perf_lang(const struct hrn_item *const *v, size_t n, struct hrn_perf_lang *l, struct mrl_err *err)
+{
+	double *ms = malloc((n + 1) * sizeof *ms);
+	if (!ms)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int64_t computed = 0, cached = 0;
+	bool tokens_known = n > 0;
+	double score_s = 0;
+	size_t n_ms = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hrn_timing *sc = find_timing(v[i], "score"), *tot = find_timing(v[i], "total");
+		if (!sc || !tot)
+			continue; /* a record without timings (written by another tool) */
+		score_s += (double)sc->ns * 1e-9;
+		ms[n_ms++] = (double)tot->ns * 1e-6;
+		if (v[i]->tokens_computed < 0 || v[i]->tokens_cached < 0)
+			tokens_known = false;
+		computed += v[i]->tokens_computed;
+		cached += v[i]->tokens_cached;
+	}
+	l->n_items = (int64_t)n_ms;
+	l->score_s = score_s;
+	if (tokens_known && n_ms == n) {
+		l->tokens_computed = computed;
+		l->tokens_cached = cached;
+		l->tokens_per_s = score_s > 0 ? (double)computed / score_s : NAN;
+	}
+	int rc = 0;
+	struct met_summary s;
+	if (n_ms && !(rc = met_summary_compute(ms, n_ms, &s, err))) {
+		l->item_ms_mean = s.mean;
+		l->item_ms_median = s.median;
+		l->item_ms_p90 = s.p90;
+	}
+	free(ms);
+	return rc;
+}
+
+/* A met_reading into a results reading (name copied). */
+static int put_reading(struct hrn_reading *dst, const char *name, const struct met_reading *r)
+{
+	return hrn_reading_set(dst, name, r->unit ? r->unit : "", r->value, r->valid ? NULL : r->reason);
+}
+
+static int perf_window(const struct hrn_run_window *w, struct hrn_perf_window *pw)
+{
+	int rc = 0;
+	pw->present = true;
+	pw->n_items = (int64_t)w->n_items;
+	pw->seconds = w->seconds;
+	rc |= put_reading(&pw->energy_j, "energy_j", &w->energy_j);
+	if (w->energy_j.valid)
+		rc |= hrn_reading_set(&pw->energy_per_item_j, "energy_per_item_j", "J",
+				      w->energy_j.value / (double)w->n_items, NULL);
+	else
+		rc |= hrn_reading_set(&pw->energy_per_item_j, "energy_per_item_j", "J", NAN, w->energy_j.reason);
+	if (w->energy_source[0] && !(pw->energy_source = strdup(w->energy_source)))
+		rc = MRL_ENOMEM;
+	rc |= put_reading(&pw->peak_rss, "peak_rss", &w->peak_rss);
+	if (!(pw->peak_rss_since = strdup(w->rss_reset ? "task start" : "process start")))
+		rc = MRL_ENOMEM;
+	if (!w->have_counters) {
+		if (!(pw->counters_status = strdup("no counter set was opened")))
+			rc = MRL_ENOMEM;
+	} else {
+		if (!(pw->counters_status = strdup(w->counters.status)))
+			rc = MRL_ENOMEM;
+		for (size_t i = 0; i < w->counters.n && !rc; i++) {
+			const struct met_reading *r = &w->counters.v[i].r;
+			rc = hrn_readings_add(&pw->counters, &pw->n_counters, w->counters.v[i].name, r->unit ? r->unit : "count",
+					      r->value, r->valid ? NULL : r->reason);
+		}
+	}
+	const struct { const char *name; const struct met_reading *r; } u[] = {
+		{ "user_s", &w->usage.user_s }, { "sys_s", &w->usage.sys_s }, { "minflt", &w->usage.minflt },
+		{ "majflt", &w->usage.majflt }, { "vcsw", &w->usage.vcsw }, { "ivcsw", &w->usage.ivcsw },
+	};
+	for (size_t i = 0; i < sizeof u / sizeof u[0] && !rc; i++)
+		rc = hrn_readings_add(&pw->usage, &pw->n_usage, u[i].name, u[i].r->unit ? u[i].r->unit : "",
+				      u[i].r->value, u[i].r->valid ? NULL : u[i].r->reason);
+	return rc ? MRL_ENOMEM : 0;
+}
+
+int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct hrn_items *items,
+			const struct hrn_run_window *windows, struct hrn_results *r, struct mrl_err *err)
+{
+	int rc = 0;
+	const struct hrn_item **all = malloc((items->n + 1) * sizeof *all);
+	if (!all)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t ti = 0; ti < cfg->n_tasks && !rc; ti++) {
+		const struct task_task *t = cfg->tasks[ti];
+		struct hrn_perf_task *pt = hrn_results_add_perf(r, task_id(t));
+		if (!pt) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			break;
+		}
+		size_t n_all = 0;
+		for (size_t li = 0; li < task_n_languages(t) && !rc; li++) {
+			const char *lang = task_language(t, li);
+			if (!hrn_run_lang_selected(cfg, lang))
+				continue;
+			struct group g = { 0 };
+			struct hrn_perf_lang *pl = hrn_perf_task_add_lang(pt, lang);
+			if (!pl)
+				rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			if (!rc)
+				rc = collect(items, task_id(t), lang, &g, err);
+			if (!rc)
+				rc = perf_lang(g.v, g.n, pl, err);
+			for (size_t i = 0; !rc && i < g.n; i++)
+				all[n_all++] = g.v[i];
+			free(g.v);
+		}
+		if (!rc)
+			rc = perf_lang(all, n_all, &pt->all, err);
+		const struct hrn_run_window *w = windows ? &windows[ti] : NULL;
+		if (!rc && w && w->n_items)
+			rc = perf_window(w, &pt->window) ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
+		else if (!rc && !(pt->window.absent_reason = strdup(
+					  w ? "no item of this task was scored in this session (resumed: all were done)"
+					    : "not measured")))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	free(all);
+	return rc;
+}
+
+static const struct hrn_reading *find_reading(const struct hrn_reading *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name && !strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+void hrn_run_print_performance(FILE *out, const struct hrn_results *r)
+{
+	if (!r->n_perf)
+		return;
+	fprintf(out, "\nperformance (tokens/s = tokens computed by the forward pass / scoring time; ms per item, mean and p90):\n");
+	for (size_t i = 0; i < r->n_perf; i++) {
+		const struct hrn_perf_task *t = &r->perf[i];
+		const struct hrn_perf_window *w = &t->window;
+		fprintf(out, "%-20s ", t->task);
+		if (isnan(t->all.tokens_per_s))
+			fprintf(out, "tokens/s n/a");
+		else
+			fprintf(out, "%.0f tokens/s", t->all.tokens_per_s);
+		fprintf(out, ", %.1f ms/item (p90 %.1f)", t->all.item_ms_mean, t->all.item_ms_p90);
+		if (!w->present) {
+			fprintf(out, "; this session: %s\n", w->absent_reason ? w->absent_reason : "not measured");
+			continue;
+		}
+		if (isnan(w->energy_per_item_j.value))
+			fprintf(out, ", energy: n/a (%s)", w->energy_per_item_j.reason ? w->energy_per_item_j.reason : "?");
+		else
+			fprintf(out, ", energy %.3g J/item (%s)", w->energy_per_item_j.value,
+				w->energy_source ? w->energy_source : "?");
+		const struct hrn_reading *us = find_reading(w->usage, w->n_usage, "user_s"),
+					 *sy = find_reading(w->usage, w->n_usage, "sys_s");
+		if (us && sy && !isnan(us->value) && !isnan(sy->value))
+			fprintf(out, ", CPU %.2f s in %.2f s", us->value + sy->value, w->seconds);
+		if (!isnan(w->peak_rss.value))
+			fprintf(out, ", peak RSS %.0f MiB", w->peak_rss.value / 1048576.0);
+		size_t n_ok = 0;
+		for (size_t c = 0; c < w->n_counters; c++)
+			n_ok += !isnan(w->counters[c].value);
+		fprintf(out, ", PAPI %zu/%zu counters\n", n_ok, w->n_counters);
+	}
+}

@@ -110,6 +110,127 @@ static int save_prompts(const struct hrn_run_cfg *cfg, const struct task_task *t
 	return rc;
 }
 
+int hrn_run_score(const struct hrn_run_cfg *cfg, const struct eng_score_req *reqs, size_t n,
+		  struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
+		  struct mrl_err *err)
+{
+	struct eng_score_stats s;
+	int rc = 0;
+	if (cfg->batch == HRN_BATCH_ITEM) {
+		rc = eng_score_ex(cfg->ctx, reqs, n, res, top_k, topk, &s, err);
+		work->n_computed += s.n_computed;
+		work->n_cached += s.n_cached;
+		work->n_forward += s.n_forward;
+		return rc;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = eng_score_ex(cfg->ctx, &reqs[i], 1, &res[i], top_k, top_k ? &topk[i] : NULL, &s, err);
+		work->n_computed += s.n_computed;
+		work->n_cached += s.n_cached;
+		work->n_forward += s.n_forward;
+	}
+	return rc;
+}
+
+/* ---- a task's measurement window: energy, PAPI counters, getrusage, peak RSS ---- */
+
+struct window_state {
+	uint64_t t0;
+	struct met_usage usage0;
+	bool energy_started, counters_started;
+};
+
+static void window_begin(const struct hrn_run_cfg *cfg, struct hrn_run_window *w, struct window_state *ws)
+{
+	struct mrl_err e = { 0 };
+	memset(w, 0, sizeof *w);
+	memset(ws, 0, sizeof *ws);
+	w->have_counters = cfg->counters != NULL;
+	w->rss_reset = met_rss_reset_peak(&e) == 0;
+	if (cfg->counters) {
+		met_counters_reset(cfg->counters);
+		ws->counters_started = met_counters_start(cfg->counters, &e) == 0;
+	}
+	ws->energy_started = cfg->energy && met_energy_start(cfg->energy, &e) == 0;
+	met_usage_read(&ws->usage0);
+	ws->t0 = met_now_ns();
+}
+
+/* The energy figure: every source of the first scope found in the order cpu-package,
+ * platform, gpu-board, any; sources of that scope and of the first method having it
+ * are summed (the packages of a multi-socket machine), never scopes that overlap. */
+static void window_energy(const struct hrn_run_cfg *cfg, struct hrn_run_window *w)
+{
+	static const char *const prefer[] = { "cpu-package", "platform", "gpu-board", NULL };
+	struct met_energy_meter *m = cfg->energy;
+	const size_t n = m ? met_energy_n_sources(m) : 0;
+	if (!m) {
+		met_reading_null(&w->energy_j, "J", "no energy meter was opened");
+		return;
+	}
+	if (!n) {
+		char why[MET_REASON_MAX] = "";
+		size_t len = 0;
+		for (size_t i = 0; i < met_energy_n_unavailable(m) && len + 1 < sizeof why; i++) {
+			const struct met_energy_source *u = met_energy_unavailable_at(m, i);
+			int k = snprintf(why + len, sizeof why - len, "%s%s: %s", i ? "; " : "", u->method, u->reason);
+			len += k > 0 ? (size_t)k : 0;
+		}
+		met_reading_null(&w->energy_j, "J", "no energy source on this machine%s%s", *why ? " (" : "", *why ? why : "");
+		if (*why && strlen(w->energy_j.reason) + 1 < MET_REASON_MAX)
+			strcat(w->energy_j.reason, ")");
+		return;
+	}
+	size_t pick = 0;
+	const char *scope = NULL;
+	for (int p = 0; prefer[p] && !scope; p++)
+		for (size_t i = 0; i < n && !scope; i++)
+			if (!strcmp(met_energy_source_at(m, i)->scope, prefer[p]))
+				scope = prefer[p], pick = i;
+	const struct met_energy_source *first = met_energy_source_at(m, pick);
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct met_energy_source *s = met_energy_source_at(m, i);
+		if (i != pick && (!scope || strcmp(s->scope, scope) || strcmp(s->method, first->method)))
+			continue;
+		struct met_energy_result res;
+		met_energy_result(m, i, &res);
+		if (!any)
+			w->energy_j = res.gross_j;
+		else
+			met_reading_add(&w->energy_j, &res.gross_j);
+		size_t len = strlen(w->energy_source);
+		snprintf(w->energy_source + len, sizeof w->energy_source - len, "%s%s %s (%s)", any ? " + " : "", s->method,
+			 s->name, s->scope);
+		any = true;
+	}
+}
+
+static void window_end(const struct hrn_run_cfg *cfg, struct hrn_run_window *w, struct window_state *ws,
+		       size_t n_items)
+{
+	struct mrl_err e = { 0 };
+	w->seconds = (double)(met_now_ns() - ws->t0) * 1e-9;
+	struct met_usage u1;
+	met_usage_read(&u1);
+	met_usage_diff(&u1, &ws->usage0, &w->usage);
+	if (ws->energy_started && met_energy_stop(cfg->energy, &e) == 0)
+		window_energy(cfg, w);
+	else if (cfg->energy)
+		met_reading_null(&w->energy_j, "J", "the energy window could not be started: %s", e.msg);
+	else
+		window_energy(cfg, w);
+	if (cfg->counters) {
+		if (ws->counters_started)
+			met_counters_stop(cfg->counters, &e);
+		met_counters_read(cfg->counters, &w->counters);
+	}
+	struct met_rss rss;
+	met_rss_read(&rss);
+	w->peak_rss = rss.vmhwm;
+	w->n_items = n_items;
+}
+
 int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struct mrl_err *err)
 {
 	memset(st, 0, sizeof *st);
@@ -136,6 +257,10 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 		for (size_t li = 0; li < task_n_languages(t) && !rc; li++)
 			if (hrn_run_lang_selected(cfg, task_language(t, li)))
 				rc = save_prompts(cfg, t, li, err);
+		struct hrn_run_window win_scratch, *win = cfg->windows ? &cfg->windows[ti] : &win_scratch;
+		struct window_state ws;
+		const size_t scored_before = st->n_scored;
+		window_begin(cfg, win, &ws);
 		for (size_t i = 0; i < hrn_run_n_items(cfg, t) && !rc; i++) {
 			const struct task_item *it = task_item_at(t, i);
 			for (size_t li = 0; li < task_n_languages(t) && !rc; li++) {
@@ -146,6 +271,7 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 					continue;
 				if (cfg->stop && *cfg->stop) {
 					st->interrupted = true;
+					window_end(cfg, win, &ws, st->n_scored - scored_before);
 					goto out;
 				}
 				struct hrn_item rec = { 0 };
@@ -168,6 +294,7 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 				}
 			}
 		}
+		window_end(cfg, win, &ws, st->n_scored - scored_before);
 	}
 out:
 	hrn_progress_end(&prog);

@@ -7,8 +7,10 @@
  * of the context moves into the continuation; the whole string context + delimiter +
  * choice and the bare context are tokenized (no BOS), and the continuation's tokens
  * are the whole's tokens past the context's count. The request is (BOS? + context
- * tokens, continuation tokens); all choices of an item go into one eng_score call so
- * the shared context is computed once. docs/evaluation.md has the details.
+ * tokens, continuation tokens); all choices of an item go into one eng_score_ex call
+ * (eng_score's results bit for bit, plus the count of tokens computed and, with
+ * --store-logprobs, the top-K next tokens), so the shared context is computed once.
+ * docs/evaluation.md has the details.
  */
 #include "harness/run.h"
 
@@ -116,20 +118,6 @@ out:
 	return rc;
 }
 
-/* Score reqs either in one call or one call per request (cfg->batch). */
-static int score_all(const struct hrn_run_cfg *cfg, const struct eng_score_req *reqs, size_t n,
-		     struct eng_score_res *res, struct mrl_err *err)
-{
-	if (cfg->batch == HRN_BATCH_ITEM)
-		return eng_score(cfg->ctx, reqs, n, res, err);
-	for (size_t i = 0; i < n; i++) {
-		int rc = eng_score(cfg->ctx, &reqs[i], 1, &res[i], err);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		    struct hrn_item *out, struct mrl_err *err)
 {
@@ -144,7 +132,10 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 	struct eng_score_req *reqs = NULL;
 	struct eng_score_res *res = NULL;
 	struct task_choice_score *cs = NULL;
+	struct eng_score_topk *topk = NULL;
+	struct eng_score_stats work = { 0 };
 	size_t n_ce = 0, nc = 0, n_req = 0;
+	const size_t k = cfg->store_logprobs ? cfg->store_topk : 0;
 	int rc;
 
 	if ((rc = hrn_run_mc_context(cfg, t, item_idx, lang, &p, &context, err)))
@@ -164,7 +155,8 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 	reqs = calloc(2 * nc, sizeof *reqs);
 	res = calloc(2 * nc, sizeof *res);
 	cs = calloc(nc, sizeof *cs);
-	if (!whole || !n_whole || !reqs || !res || !cs) {
+	topk = calloc(2 * nc, sizeof *topk);
+	if (!whole || !n_whole || !reqs || !res || !cs || !topk) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -238,13 +230,17 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 	for (size_t r = 0; r < n_req; r++) {
 		res[r].logprob = malloc(reqs[r].n_cont * sizeof *res[r].logprob);
 		res[r].is_greedy = malloc(reqs[r].n_cont * sizeof *res[r].is_greedy);
-		if (!res[r].logprob || !res[r].is_greedy) {
+		if (k) {
+			topk[r].id = malloc(reqs[r].n_cont * k * sizeof *topk[r].id);
+			topk[r].logprob = malloc(reqs[r].n_cont * k * sizeof *topk[r].logprob);
+		}
+		if (!res[r].logprob || !res[r].is_greedy || (k && (!topk[r].id || !topk[r].logprob))) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			goto out;
 		}
 	}
 	const uint64_t t_scored0 = met_now_ns();
-	if ((rc = score_all(cfg, reqs, n_req, res, err))) {
+	if ((rc = hrn_run_score(cfg, reqs, n_req, res, k, topk, &work, err))) {
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): scoring failed", task_id(t), id, lang);
 		goto out;
 	}
@@ -262,6 +258,13 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 		if ((rc = hrn_item_add_choice(out, cs[j].loglik, cs[j].n_tokens, cs[j].n_chars, cs[j].n_bytes,
 					      res[j].all_greedy)))
 			goto nomem;
+	/* the conditional requests only: those are the choices' scores */
+	for (size_t j = 0; cfg->store_logprobs && j < nc; j++)
+		if ((rc = hrn_item_set_logprobs(out, j, reqs[j].cont, res[j].logprob, reqs[j].n_cont, k, topk[j].id,
+						topk[j].logprob)))
+			goto nomem;
+	out->tokens_computed = (int64_t)work.n_computed;
+	out->tokens_cached = (int64_t)work.n_cached;
 	for (int r = 0; r < TASK_MC_N_RULES; r++) {
 		if (r == TASK_MC_ACC_MUTUAL_INFO && !mutual_info)
 			continue;
@@ -289,6 +292,11 @@ out:
 		free(res[r].logprob);
 		free(res[r].is_greedy);
 	}
+	for (size_t r = 0; topk && r < 2 * nc; r++) {
+		free(topk[r].id);
+		free(topk[r].logprob);
+	}
+	free(topk);
 	for (size_t j = 0; whole && j < nc; j++)
 		free(whole[j]);
 	free(whole);

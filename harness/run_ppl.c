@@ -47,6 +47,12 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 	size_t n = 0, *cb = NULL, *b = NULL, *e = NULL;
 	struct eng_score_req *reqs = NULL;
 	struct eng_score_res *res = NULL;
+	struct eng_score_topk *topk = NULL;
+	struct eng_score_stats work = { 0 };
+	double *doc_lp = NULL;
+	int32_t *doc_top_id = NULL;
+	double *doc_top_lp = NULL;
+	const size_t k = cfg->store_logprobs ? cfg->store_topk : 0;
 	size_t nw = 0;
 	int rc = task_render(t, it, lang, &p, err);
 	if (rc) {
@@ -87,7 +93,8 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 	e = malloc(n * sizeof *e);
 	reqs = calloc(n, sizeof *reqs);
 	res = calloc(n, sizeof *res);
-	if (!seq || !cb || !b || !e || !reqs || !res)
+	topk = calloc(n, sizeof *topk);
+	if (!seq || !cb || !b || !e || !reqs || !res || !topk)
 		goto nomem;
 	seq[0] = prefix;
 	memcpy(seq + 1, toks, n * sizeof *toks);
@@ -97,20 +104,35 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 						  .n_cont = e[w] - b[w] };
 		res[w].logprob = malloc(reqs[w].n_cont * sizeof *res[w].logprob);
 		res[w].is_greedy = malloc(reqs[w].n_cont * sizeof *res[w].is_greedy);
-		if (!res[w].logprob || !res[w].is_greedy)
+		if (k) {
+			topk[w].id = malloc(reqs[w].n_cont * k * sizeof *topk[w].id);
+			topk[w].logprob = malloc(reqs[w].n_cont * k * sizeof *topk[w].logprob);
+		}
+		if (!res[w].logprob || !res[w].is_greedy || (k && (!topk[w].id || !topk[w].logprob)))
 			goto nomem;
 	}
 	const uint64_t t_score0 = met_now_ns();
-	if (cfg->batch == HRN_BATCH_ITEM)
-		rc = eng_score(cfg->ctx, reqs, nw, res, err);
-	else
-		for (size_t w = 0; w < nw && !rc; w++)
-			rc = eng_score(cfg->ctx, &reqs[w], 1, &res[w], err);
-	if (rc) {
+	if ((rc = hrn_run_score(cfg, reqs, nw, res, k, topk, &work, err))) {
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): scoring failed", task_id(t), id, lang);
 		goto out;
 	}
 	const uint64_t t_score1 = met_now_ns();
+	if (cfg->store_logprobs) {
+		/* the windows predict tokens 1..n in order: concatenated, one row per document token */
+		doc_lp = malloc(n * sizeof *doc_lp);
+		doc_top_id = k ? malloc(n * k * sizeof *doc_top_id) : NULL;
+		doc_top_lp = k ? malloc(n * k * sizeof *doc_top_lp) : NULL;
+		if (!doc_lp || (k && (!doc_top_id || !doc_top_lp)))
+			goto nomem;
+		for (size_t w = 0; w < nw; w++) {
+			const size_t at = b[w] - 1, len = e[w] - b[w];
+			memcpy(doc_lp + at, res[w].logprob, len * sizeof *doc_lp);
+			if (k) {
+				memcpy(doc_top_id + at * k, topk[w].id, len * k * sizeof *doc_top_id);
+				memcpy(doc_top_lp + at * k, topk[w].logprob, len * k * sizeof *doc_top_lp);
+			}
+		}
+	}
 	double loglik = 0;
 	bool greedy = true;
 	for (size_t w = 0; w < nw; w++) {
@@ -131,8 +153,11 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 	    (rc = hrn_item_add_metric(out, "canonical_chars", -1, NULL, false, (double)tc.canonical_chars)) ||
 	    (rc = hrn_item_add_timing(out, "tokenize", (int64_t)(t_score0 - t_start))) ||
 	    (rc = hrn_item_add_timing(out, "score", (int64_t)(t_score1 - t_score0))) ||
-	    (rc = hrn_item_add_timing(out, "total", (int64_t)(met_now_ns() - t_start))))
+	    (rc = hrn_item_add_timing(out, "total", (int64_t)(met_now_ns() - t_start))) ||
+	    (cfg->store_logprobs && (rc = hrn_item_set_logprobs(out, 0, toks, doc_lp, n, k, doc_top_id, doc_top_lp))))
 		goto nomem;
+	out->tokens_computed = (int64_t)work.n_computed;
+	out->tokens_cached = (int64_t)work.n_cached;
 	goto out;
 nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
@@ -143,6 +168,14 @@ out:
 		free(res[w].logprob);
 		free(res[w].is_greedy);
 	}
+	for (size_t w = 0; topk && w < nw; w++) {
+		free(topk[w].id);
+		free(topk[w].logprob);
+	}
+	free(topk);
+	free(doc_lp);
+	free(doc_top_id);
+	free(doc_top_lp);
 	free(res);
 	free(reqs);
 	free(cb);

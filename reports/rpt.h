@@ -230,4 +230,152 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 
 /* =================== end of section "compare" =================== */
 
+/* ===================================================================
+ * Section "report": run report (owner: "report"): reports/plot.c (gnuplot scripts, data and
+ * images) and reports/html.c (report.html, report.md). The harness
+ * (harness/cmd_report.c) reads run folders and fills the plain structs
+ * below; nothing here knows the record formats. Every string in them is
+ * borrowed (owned by the caller, valid during the call) and may be NULL
+ * (unknown); every double may be NaN (not available). docs/reports.md.
+ * ====================================================================== */
+
+/* One run as the report shows it. */
+struct rpt_run {
+	const char *label;          /* short unique name for plots and tables ("run 1") */
+	const char *dir;            /* the run folder as given */
+	const char *model_name, *model_path, *model_sha256;
+	const char *suite_name, *suite_version, *suite_sha256;
+	const char *engine;         /* "merilo 0.1.0 (cpu)" */
+	const char *git_commit, *host, *started_utc, *ended_utc;
+	int64_t seed, threads;      /* -1 unknown */
+	int64_t n_item_lines;       /* items.jsonl lines read; -1 when none were read */
+	const char *note;           /* a warning about this run's files, or NULL */
+};
+
+/* One metric of one run on one task x language (accuracy-type metrics are
+ * fractions 0..1; the plots show them in %). */
+struct rpt_score {
+	size_t run;                 /* index into rpt_input.runs */
+	const char *task, *language, *metric;
+	int64_t n;
+	double value, ci_low, ci_high, ci_level;
+};
+
+/* A paired comparison of one metric between two languages of one task, as
+ * recorded: diff = metric(language_a) - metric(language_b), with its CI and
+ * the exact McNemar test (b: right in a only, c: right in b only). */
+struct rpt_gap {
+	size_t run;
+	const char *task, *language_a, *language_b, *metric;
+	int64_t n_pairs;
+	double diff, ci_low, ci_high, ci_level;
+	int64_t mcnemar_b, mcnemar_c;
+	double mcnemar_p;
+};
+
+/* Which family a comparison belongs to, for the gap plots. */
+enum rpt_gap_kind {
+	RPT_GAP_LANGUAGE, /* English vs a BCMS variant: shown as en - X */
+	RPT_GAP_SCRIPT,   /* sr-Cyrl vs sr-Latn: shown as sr-Cyrl - sr-Latn */
+	RPT_GAP_OTHER,    /* any other pair: tables only */
+};
+
+/* Classify g and give its report orientation in *out (a copy of g, flipped
+ * when needed so that language_a is "en" / "sr-Cyrl": diff and CI negated,
+ * b and c swapped). out may be NULL. */
+enum rpt_gap_kind rpt_gap_orient(const struct rpt_gap *g, struct rpt_gap *out);
+
+/* A sample of durations of one run and one series (a language, a bench
+ * configuration), in milliseconds. */
+struct rpt_sample {
+	size_t run;
+	const char *series;
+	const double *ms;           /* n values, borrowed */
+	size_t n;
+};
+
+/* Scoring speed of one run on one task x language, from results.json
+ * "performance" (language "all": the task over every language). */
+struct rpt_perf {
+	size_t run;
+	const char *task, *language;
+	int64_t n_items;                  /* -1 unknown */
+	double tokens_per_s;              /* tokens computed / scoring time */
+	double item_ms_median, item_ms_p90;
+	double energy_per_item_j;         /* per task ("all" rows) where measured; NaN otherwise */
+	const char *energy_null_reason;   /* why energy is NaN, or NULL */
+};
+
+/* One bench configuration's result. */
+struct rpt_bench_point {
+	size_t run;
+	int64_t n_prompt, n_gen, threads;            /* -1 unknown */
+	double prefill_tps, decode_tps;              /* tokens/s */
+	double prefill_j_per_token, decode_j_per_token; /* NaN: not measured */
+};
+
+/* Everything a report shows. */
+struct rpt_input {
+	const char *title;
+	const struct rpt_run *runs;
+	size_t n_runs;
+	const struct rpt_score *scores;
+	size_t n_scores;
+	const struct rpt_gap *gaps;
+	size_t n_gaps;
+	const struct rpt_perf *perf;          /* scoring speed per task x language */
+	size_t n_perf;
+	const struct rpt_sample *item_times;  /* per-item scoring time (items.jsonl "total") */
+	size_t n_item_times;
+	const struct rpt_sample *ttft, *tpot; /* bench latencies */
+	size_t n_ttft, n_tpot;
+	const struct rpt_bench_point *bench;
+	size_t n_bench;
+	const char *bench_note;     /* why there is no bench data (shown in the report), or NULL */
+};
+
+struct rpt_plot_opts {
+	const char *gnuplot;        /* program to run: a path, or a name looked up in PATH; NULL: "gnuplot" */
+	bool png, svg;              /* formats to draw (neither: both) */
+	int timeout_s;              /* per gnuplot run; <= 0: 60 */
+};
+
+/* One plot written by rpt_plots_write: files <name>.gp, <name>.dat and, when
+ * drawn, <name>.png / <name>.svg in the output folder. */
+struct rpt_plot {
+	char name[48];              /* "accuracy", "language-gap", ... */
+	char title[160];
+	char caption[640];          /* how to read it */
+	bool png, svg;              /* the image was drawn (the file exists and is not empty) */
+};
+
+struct rpt_plots {
+	struct rpt_plot *plot;      /* n, owned: rpt_plots_release */
+	size_t n;
+	bool have_gnuplot;          /* gnuplot could be started */
+	char terminal[16];          /* "pngcairo" or "png" (libgd) */
+	char status[1024];          /* "" when every image was drawn, else why not (one line) */
+};
+
+/* Write the scripts and data of every plot the input has data for into
+ * out_dir (which must exist), then run gnuplot on each script in out_dir.
+ * gnuplot missing or failing is NOT an error: the scripts and data are still
+ * written, the images are marked not drawn and out->status says why.
+ * Errors: a file cannot be written (MRL_EWRITE), MRL_ENOMEM. out is zeroed
+ * first and owned by the caller (rpt_plots_release), even on failure. */
+int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struct rpt_plot_opts *opts,
+		    struct rpt_plots *out, struct mrl_err *err);
+
+/* Free what plots owns and zero it. */
+void rpt_plots_release(struct rpt_plots *plots);
+
+/* Write out_dir/report.html (self-contained HTML + CSS; images referenced by
+ * relative paths next to it) and out_dir/report.md from in and the plots
+ * (plots may be NULL: no plots). Every string from in is escaped. Returns 0,
+ * MRL_EWRITE naming the file, or MRL_ENOMEM. */
+int rpt_report_write(const char *out_dir, const struct rpt_input *in, const struct rpt_plots *plots,
+		     struct mrl_err *err);
+
+/* =================== end of section "report" =================== */
+
 #endif

@@ -5,6 +5,9 @@
  * the file and the line or JSON path; the item writer flushes by count and by
  * time, keeps whole lines when killed or when a write fails; the reader
  * tolerates and reports a truncated last line; the done set answers --resume.
+ * The "performance" section of results.json and the "logprobs" / "tokens_computed"
+ * fields of items.jsonl round-trip, are optional for older files, and malformed
+ * ones are refused naming the field.
  */
 #include "harness/results.h"
 #include "tests/tap.h"
@@ -597,6 +600,239 @@ static void test_items_rejects(void)
 	hrn_item_release(&it);
 }
 
+/* ------------------------------------------------------------ performance */
+
+static void fill_perf(struct hrn_results *r)
+{
+	struct hrn_perf_task *t = hrn_results_add_perf(r, "copa");
+	struct hrn_perf_lang *l = hrn_perf_task_add_lang(t, "sr-Cyrl");
+	l->n_items = 50;
+	l->tokens_computed = 12345;
+	l->tokens_cached = 678;
+	l->score_s = 1.0 / 3.0;
+	l->tokens_per_s = 12345 * 3.0;
+	l->item_ms_mean = 0.1;
+	l->item_ms_median = 5e-324;
+	l->item_ms_p90 = 123456789.123456789;
+	l = hrn_perf_task_add_lang(t, "hr"); /* written by an older merilo: tokens unknown */
+	l->n_items = 3;
+	l->score_s = 0.5;
+	t->all.n_items = 53;
+	t->all.score_s = 0.8333;
+	struct hrn_perf_window *w = &t->window;
+	w->present = true;
+	w->n_items = 53;
+	w->seconds = 2.5;
+	hrn_reading_set(&w->energy_j, "energy_j", "J", 0, "counter did not advance in 2.5 s (not fed by this machine: a VM?)");
+	hrn_reading_set(&w->energy_per_item_j, "energy_per_item_j", "J", 0, "counter did not advance");
+	w->energy_source = strdup("perf-power-pmu energy-psys (platform)");
+	hrn_reading_set(&w->peak_rss, "peak_rss", "bytes", 123456789.0, NULL);
+	w->peak_rss_since = strdup("task start");
+	w->counters_status = strdup("papi 7.0.0.0; inherit on");
+	hrn_readings_add(&w->counters, &w->n_counters, "PAPI_TOT_CYC", "cycles", 0, "Component containing event is disabled");
+	hrn_readings_add(&w->counters, &w->n_counters, "perf::TASK-CLOCK", "ns", 1.5e9, NULL);
+	hrn_readings_add(&w->usage, &w->n_usage, "user_s", "s", 4.25, NULL);
+	hrn_readings_add(&w->usage, &w->n_usage, "minflt", "count", 0.0, NULL); /* a measured 0 stays 0 */
+	struct hrn_perf_task *t2 = hrn_results_add_perf(r, "ppl");
+	t2->window.absent_reason = strdup("no item of this task was scored in this session");
+}
+
+static int same_reading(const struct hrn_reading *a, const struct hrn_reading *b)
+{
+	return same_str(a->name, b->name) && same_str(a->unit, b->unit) && same_double(a->value, b->value) &&
+	       same_str(a->reason, b->reason);
+}
+
+static int same_lang(const struct hrn_perf_lang *a, const struct hrn_perf_lang *b)
+{
+	return same_str(a->language, b->language) && a->n_items == b->n_items &&
+	       a->tokens_computed == b->tokens_computed && a->tokens_cached == b->tokens_cached &&
+	       same_double(a->score_s, b->score_s) && same_double(a->tokens_per_s, b->tokens_per_s) &&
+	       same_double(a->item_ms_mean, b->item_ms_mean) && same_double(a->item_ms_median, b->item_ms_median) &&
+	       same_double(a->item_ms_p90, b->item_ms_p90);
+}
+
+static void m_perf_null_no_reason(json_t *j)
+{
+	json_t *w = json_object_get(json_array_get(json_object_get(j, "performance"), 0), "window");
+	json_object_set_new(json_object_get(w, "energy_j"), "null_reason", json_null());
+}
+static void m_perf_tps_string(json_t *j)
+{
+	json_t *l = json_array_get(json_object_get(json_array_get(json_object_get(j, "performance"), 0), "languages"), 1);
+	json_object_set_new(l, "tokens_per_s", json_string("fast"));
+}
+
+static int read_mutated_perf(void (*mutate)(json_t *), struct mrl_err *err)
+{
+	struct hrn_results r;
+	fill_results(&r);
+	fill_perf(&r);
+	json_t *j = hrn_results_to_json(&r);
+	hrn_results_release(&r);
+	mutate(j);
+	const char *path = tmp_path("badperf.json");
+	json_dump_file(j, path, JSON_INDENT(1));
+	json_decref(j);
+	int rc = hrn_results_read(path, &r, err);
+	hrn_results_release(&r);
+	return rc;
+}
+
+static void test_perf_roundtrip(void)
+{
+	struct hrn_results a, b, c;
+	struct mrl_err err = { 0 };
+	const char *path = tmp_path("perf.json");
+	fill_results(&a);
+	fill_perf(&a);
+	is_int(hrn_results_write(path, &a, &err), 0, "results.json with performance written");
+	int rc = hrn_results_read(path, &b, &err);
+	is_int(rc, 0, "results.json with performance read back");
+	if (rc)
+		diag("%s", err.msg);
+	ok(b.n_perf == 2 && b.perf[0].n_langs == 2 && same_str(b.perf[0].task, "copa") && same_str(b.perf[1].task, "ppl"),
+	   "performance: two tasks, two languages");
+	if (b.n_perf == 2 && b.perf[0].n_langs == 2) {
+		const struct hrn_perf_task *x = &a.perf[0], *y = &b.perf[0];
+		ok(same_lang(&x->langs[0], &y->langs[0]) && same_lang(&x->all, &y->all),
+		   "per-language figures round-trip, doubles exact");
+		ok(same_lang(&x->langs[1], &y->langs[1]) && y->langs[1].tokens_computed == -1 && isnan(y->langs[1].tokens_per_s),
+		   "unknown token counts and throughput stay null");
+		const struct hrn_perf_window *wx = &x->window, *wy = &y->window;
+		ok(wy->present && wx->n_items == wy->n_items && same_double(wx->seconds, wy->seconds) &&
+		   same_str(wx->energy_source, wy->energy_source) && same_str(wx->peak_rss_since, wy->peak_rss_since) &&
+		   same_str(wx->counters_status, wy->counters_status), "window scalars round-trip");
+		ok(same_reading(&wx->energy_j, &wy->energy_j) && isnan(wy->energy_j.value) && wy->energy_j.reason &&
+		   same_reading(&wx->energy_per_item_j, &wy->energy_per_item_j) && same_reading(&wx->peak_rss, &wy->peak_rss),
+		   "energy null with its reason, peak RSS valid: round-trip");
+		int same_lists = wx->n_counters == wy->n_counters && wx->n_usage == wy->n_usage;
+		for (size_t i = 0; same_lists && i < wx->n_counters; i++)
+			same_lists &= same_reading(&wx->counters[i], &wy->counters[i]);
+		for (size_t i = 0; same_lists && i < wx->n_usage; i++)
+			same_lists &= same_reading(&wx->usage[i], &wy->usage[i]);
+		ok(same_lists, "counters (null with reason, valid) and usage (a measured 0 stays 0) round-trip");
+		ok(!b.perf[1].window.present && same_str(b.perf[1].window.absent_reason, a.perf[1].window.absent_reason),
+		   "a task without a window: null with the reason");
+	}
+	/* an older results.json (no "performance") reads, with no performance */
+	hrn_results_release(&a);
+	fill_results(&a);
+	hrn_results_write(path, &a, &err);
+	rc = hrn_results_read(path, &c, &err);
+	ok(rc == 0 && c.n_perf == 0 && c.n_aggregates == a.n_aggregates, "results.json without performance still reads");
+	hrn_results_release(&a);
+	hrn_results_release(&b);
+	hrn_results_release(&c);
+
+	rc = read_mutated_perf(m_perf_null_no_reason, &err);
+	is_int(rc, MRL_EINPUT, "a null reading without a reason is refused");
+	like(err.msg, "$.performance[0].window.energy_j", "the message names the reading");
+	rc = read_mutated_perf(m_perf_tps_string, &err);
+	is_int(rc, MRL_EINPUT, "a string where tokens/s belongs is refused");
+	like(err.msg, "$.performance[0].languages[1]", "the message names the language entry");
+}
+
+/* --------------------------------------------------------------- logprobs */
+
+static void test_logprobs_roundtrip(void)
+{
+	const char *path = tmp_path("lp.jsonl");
+	struct mrl_err err = { 0 };
+	struct hrn_item it;
+	make_item(&it, 2, "sr"); /* 4 choices of 3, 4, 5, 6 tokens */
+	const int32_t toks[6] = { 5, 31999, 0, 7, 7, 2147483647 };
+	const double lp[6] = { -0.1, -1.0 / 3.0, -INFINITY, -5e-324, -0.0, -12.5 };
+	int32_t top_id[6 * 3];
+	double top_lp[6 * 3];
+	for (int i = 0; i < 18; i++) {
+		top_id[i] = 100 + i;
+		top_lp[i] = -tricky[i % 10] - i;
+	}
+	int rc = hrn_item_set_logprobs(&it, 0, toks, lp, 3, 3, top_id, top_lp);
+	rc |= hrn_item_set_logprobs(&it, 1, toks, lp, 4, 0, NULL, NULL);
+	rc |= hrn_item_set_logprobs(&it, 3, toks, lp, 6, 3, top_id, top_lp);
+	is_int(rc, 0, "logprobs set on choices 0 (top-3), 1 (no top-K) and 3, not on 2");
+	is_int(hrn_item_set_logprobs(&it, 4, toks, lp, 3, 0, NULL, NULL), MRL_EINPUT, "a choice out of range is refused");
+	it.tokens_computed = 77;
+	it.tokens_cached = 0;
+	struct hrn_item_writer *w = NULL;
+	struct hrn_item_writer_opts opts = { .truncate = true };
+	hrn_item_writer_open(path, &opts, &w, NULL, &err);
+	hrn_item_writer_add(w, &it, &err);
+	struct hrn_item plain;
+	make_item(&plain, 5, "en");
+	hrn_item_writer_add(w, &plain, &err);
+	is_int(hrn_item_writer_close(w, &err), 0, "items with and without logprobs written");
+	struct hrn_items got;
+	rc = hrn_items_read(path, &got, &err);
+	is_int(rc, 0, "read back");
+	if (rc)
+		diag("%s", err.msg);
+	if (got.n == 2) {
+		const struct hrn_item *g = &got.items[0];
+		ok(same_item(&it, g) && g->tokens_computed == 77 && g->tokens_cached == 0, "the item and its token counts round-trip");
+		int same = 1;
+		for (size_t c = 0; c < 4; c++) {
+			const struct hrn_token_logprobs *x = hrn_item_logprobs(&it, c), *y = hrn_item_logprobs(g, c);
+			if (!x || !y) {
+				same &= x == y;
+				continue;
+			}
+			same &= x->n == y->n && x->k == y->k && !memcmp(x->tokens, y->tokens, x->n * sizeof *x->tokens);
+			for (size_t i = 0; i < x->n; i++)
+				same &= same_double(x->logprob[i], y->logprob[i]);
+			for (size_t i = 0; i < x->n * x->k; i++)
+				same &= x->top_id[i] == y->top_id[i] && same_double(x->top_logprob[i], y->top_logprob[i]);
+		}
+		ok(same, "logprobs round-trip exactly (-inf, -0.0, subnormal, id 2^31-1, top-K rows)");
+		ok(hrn_item_logprobs(g, 2) == NULL && hrn_item_logprobs(g, 1) && hrn_item_logprobs(g, 1)->k == 0 &&
+		   hrn_item_logprobs(g, 9) == NULL, "an unset choice reads as none; k 0 has no top-K; out of range is NULL");
+		ok(got.items[1].logprobs == NULL && got.items[1].tokens_computed == -1,
+		   "a record without the fields (an older run) has no logprobs and unknown token counts");
+	}
+	hrn_items_release(&got);
+
+	/* malformed logprobs name the line and the field */
+	json_t *j = hrn_item_to_json(&it);
+	struct {
+		const char *name, *expect;
+		int kind;
+	} cases[] = {
+		{ "a top-K row with the wrong number of pairs", "$.logprobs[0].topk[1]", 0 },
+		{ "tokens and logprob of different lengths", "$.logprobs[3]", 1 },
+		{ "more tokens than the choice's n_tokens", "$.logprobs[1]", 2 },
+		{ "a hostile k (rows do not hold it) is refused before allocating", "$.logprobs[0].topk[0]", 3 },
+		{ "a negative token id", "$.logprobs[0].tokens[1]", 4 },
+		{ "fewer entries than choices", "$.logprobs", 5 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *m = json_deep_copy(j), *a = json_object_get(m, "logprobs");
+		json_t *e0 = json_array_get(a, 0);
+		switch (cases[i].kind) {
+		case 0: json_array_remove(json_array_get(json_object_get(e0, "topk"), 1), 0); break;
+		case 1: json_array_remove(json_object_get(json_array_get(a, 3), "logprob"), 0); break;
+		case 2:
+			json_array_append_new(json_object_get(json_array_get(a, 1), "tokens"), json_integer(1));
+			json_array_append_new(json_object_get(json_array_get(a, 1), "logprob"), json_real(-1));
+			break;
+		case 3: json_object_set_new(e0, "k", json_integer(1000000)); break;
+		case 4: json_array_set_new(json_object_get(e0, "tokens"), 1, json_integer(-3)); break;
+		case 5: json_array_remove(a, 3); break;
+		}
+		struct hrn_item out;
+		rc = hrn_item_from_json(m, &out, "items.jsonl:1", &err);
+		ok(rc == MRL_EINPUT && strstr(err.msg, cases[i].expect) && strstr(err.msg, "items.jsonl:1"), cases[i].name);
+		if (rc != MRL_EINPUT || !strstr(err.msg, cases[i].expect))
+			diag("rc %d: %s", rc, err.msg);
+		hrn_item_release(&out);
+		json_decref(m);
+	}
+	json_decref(j);
+	hrn_item_release(&it);
+	hrn_item_release(&plain);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -610,6 +846,8 @@ int main(void)
 	test_items_killed_and_truncated();
 	test_items_failed_flush();
 	test_items_rejects();
+	test_perf_roundtrip();
+	test_logprobs_roundtrip();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

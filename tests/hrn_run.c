@@ -8,7 +8,12 @@
  * with SIGKILL and resumed gives every unit once, with the same numbers as an
  * uninterrupted run; --threads and --batch do not change a single digit; SIGINT
  * stops with exit 4 and a resume hint; a resume with other options or another
- * model is refused. Then the BENCHić COPA suite (SKIP without the fixtures).
+ * model is refused. The "performance" section: per task x language tokens/s and item
+ * times consistent with items.jsonl, per task a window whose energy and PAPI counters are
+ * values or null with the reason (also with libpapi hidden), getrusage figures measured;
+ * a resumed run's window covers only its own items. --store-logprobs: per-token
+ * logprobs whose sums equal the logliks, top-K rows consistent, scores unchanged.
+ * Then the BENCHić COPA suite (SKIP without the fixtures).
  */
 #include "tests/tap.h"
 
@@ -392,6 +397,170 @@ static void check_windows(void)
 	ok(cb[1] == 2 && b[1] == 5 && e[1] == 7, "second window: context [2,5), predicts [5,7)");
 }
 
+/* ---- performance in results.json ---- */
+
+static const struct hrn_perf_task *find_perf(const struct hrn_results *r, const char *task)
+{
+	for (size_t i = 0; i < r->n_perf; i++)
+		if (!strcmp(r->perf[i].task, task))
+			return &r->perf[i];
+	return NULL;
+}
+
+/* A reading is a value, or null (NaN) with a reason: never a silent 0. */
+static bool honest(const struct hrn_reading *x)
+{
+	return isnan(x->value) ? x->reason && *x->reason : x->reason == NULL && x->value >= 0;
+}
+
+/* Every task x language of results.json has its performance entry, consistent with
+ * items.jsonl; every task its window (when want_window) with honest readings. */
+static void check_performance(const char *dir, const char *label, bool want_window)
+{
+	char path[1024], name[256];
+	struct hrn_results r;
+	struct hrn_items its;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	int rc = hrn_results_read(path, &r, &err);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	rc |= hrn_items_read(path, &its, &err);
+	snprintf(name, sizeof name, "%s: results.json has a performance entry per task", label);
+	ok(rc == 0 && r.n_perf == 3 && find_perf(&r, "mc") && find_perf(&r, "mc_fs") && find_perf(&r, "ppl"), name);
+	int bad_lang = 0, bad_tps = 0, bad_ms = 0, bad_sum = 0, n_langs = 0;
+	for (size_t a = 0; a < r.n_aggregates; a++) {
+		const struct hrn_aggregate *ag = &r.aggregates[a];
+		const struct hrn_perf_task *pt = find_perf(&r, ag->task);
+		const struct hrn_perf_lang *pl = NULL;
+		for (size_t l = 0; pt && l < pt->n_langs; l++)
+			if (!strcmp(pt->langs[l].language, ag->language))
+				pl = &pt->langs[l];
+		if (!pl || pl->n_items != ag->n) {
+			bad_lang++;
+			continue;
+		}
+		n_langs++;
+		if (!(pl->tokens_computed > 0 && pl->score_s > 0 && pl->tokens_per_s > 0 &&
+		      fabs(pl->tokens_per_s - (double)pl->tokens_computed / pl->score_s) <= 1e-9 * pl->tokens_per_s))
+			bad_tps++;
+		if (!(pl->item_ms_mean > 0 && pl->item_ms_median > 0 && pl->item_ms_median <= pl->item_ms_p90))
+			bad_ms++;
+		int64_t sum = 0, cached = 0;
+		for (size_t i = 0; i < its.n; i++)
+			if (!strcmp(its.items[i].task, ag->task) && !strcmp(its.items[i].language, ag->language)) {
+				sum += its.items[i].tokens_computed;
+				cached += its.items[i].tokens_cached;
+			}
+		if (sum != pl->tokens_computed || cached != pl->tokens_cached)
+			bad_sum++;
+	}
+	snprintf(name, sizeof name, "%s: a performance entry per task x language, n = the aggregate's (%d)", label, n_langs);
+	ok(bad_lang == 0 && n_langs == (int)r.n_aggregates, name);
+	snprintf(name, sizeof name, "%s: tokens/s > 0 and = tokens computed / scoring seconds", label);
+	is_int(bad_tps, 0, name);
+	snprintf(name, sizeof name, "%s: time per item: mean, median <= p90, all > 0", label);
+	is_int(bad_ms, 0, name);
+	snprintf(name, sizeof name, "%s: tokens computed and cached = the sums over items.jsonl", label);
+	is_int(bad_sum, 0, name);
+	int bad_win = 0, bad_energy = 0, bad_counters = 0, bad_usage = 0;
+	for (size_t t = 0; t < r.n_perf && want_window; t++) {
+		const struct hrn_perf_window *w = &r.perf[t].window;
+		if (!w->present || w->n_items <= 0 || w->n_items > r.perf[t].all.n_items || !(w->seconds > 0)) {
+			bad_win++;
+			continue;
+		}
+		/* energy: null with a reason where no source counts (this VM), else a value and J/item */
+		if (!honest(&w->energy_j) || !honest(&w->energy_per_item_j) ||
+		    (!isnan(w->energy_j.value) &&
+		     fabs(w->energy_per_item_j.value - w->energy_j.value / (double)w->n_items) > 1e-12))
+			bad_energy++;
+		for (size_t c = 0; c < w->n_counters; c++)
+			bad_counters += !honest(&w->counters[c]);
+		bad_counters += !w->counters_status || !w->n_counters;
+		bool have_user = false;
+		for (size_t u = 0; u < w->n_usage; u++) {
+			bad_usage += !honest(&w->usage[u]);
+			have_user |= !strcmp(w->usage[u].name, "user_s") && !isnan(w->usage[u].value);
+		}
+		bad_usage += !have_user || !(w->peak_rss.value > 0) || !w->peak_rss_since;
+		if (t == 0)
+			diag("%s: %s energy: %s; counters: %s", label, r.perf[t].task,
+			     isnan(w->energy_j.value) ? w->energy_j.reason : "measured", w->counters_status);
+	}
+	if (want_window) {
+		snprintf(name, sizeof name, "%s: every task has this session's window (items, seconds)", label);
+		is_int(bad_win, 0, name);
+		snprintf(name, sizeof name, "%s: energy and energy per item: a value, or null with the reason", label);
+		is_int(bad_energy, 0, name);
+		snprintf(name, sizeof name, "%s: PAPI counters: each a value or null with the reason, and a status", label);
+		is_int(bad_counters, 0, name);
+		snprintf(name, sizeof name, "%s: getrusage CPU time, faults, switches and peak RSS measured", label);
+		is_int(bad_usage, 0, name);
+	}
+	hrn_results_release(&r);
+	hrn_items_release(&its);
+}
+
+/* --store-logprobs: every choice's logprobs, their sum = loglik, top-K rows consistent. */
+static void check_logprobs(const char *dir, size_t want_k, const char *label)
+{
+	char path[1024], name[256];
+	struct hrn_items its;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	int rc = hrn_items_read(path, &its, &err);
+	if (rc)
+		diag("%s", err.msg);
+	size_t n_choices = 0, missing = 0, bad_n = 0, bad_sum = 0, bad_k = 0, bad_sorted = 0, bad_greedy = 0,
+	       bad_target = 0;
+	double worst = 0;
+	for (size_t i = 0; !rc && i < its.n; i++) {
+		const struct hrn_item *it = &its.items[i];
+		for (size_t c = 0; c < it->n_choices; c++) {
+			const struct hrn_token_logprobs *lp = hrn_item_logprobs(it, c);
+			n_choices++;
+			if (!lp) {
+				missing++;
+				continue;
+			}
+			bad_n += lp->n != (size_t)it->choices[c].n_tokens;
+			bad_k += lp->k != want_k;
+			double sum = 0;
+			bool greedy = true;
+			for (size_t j = 0; j < lp->n; j++) {
+				sum += lp->logprob[j];
+				for (size_t t = 0; t < lp->k; t++) {
+					const double *row = lp->top_logprob + j * lp->k;
+					bad_sorted += t > 0 && row[t] > row[t - 1];
+					if (lp->top_id[j * lp->k + t] == lp->tokens[j])
+						bad_target += row[t] != lp->logprob[j];
+				}
+				if (lp->k)
+					greedy &= lp->top_id[j * lp->k] == lp->tokens[j];
+			}
+			const double d = fabs(sum - it->choices[c].loglik);
+			worst = d > worst ? d : worst;
+			bad_sum += !(d <= 1e-9);
+			bad_greedy += lp->k && greedy != it->choices[c].is_greedy;
+		}
+	}
+	snprintf(name, sizeof name, "%s: every choice of every record has logprobs (%zu choices)", label, n_choices);
+	ok(!rc && n_choices > 0 && missing == 0, name);
+	snprintf(name, sizeof name, "%s: one logprob per choice token", label);
+	is_int(bad_n, 0, name);
+	snprintf(name, sizeof name, "%s: sum of the token logprobs == loglik to 1e-9 (worst %.3g)", label, worst);
+	is_int(bad_sum, 0, name);
+	snprintf(name, sizeof name, "%s: top-%zu per position, best first", label, want_k);
+	ok(bad_k == 0 && bad_sorted == 0, name);
+	if (want_k) {
+		snprintf(name, sizeof name, "%s: a target in its top-K row has exactly its logprob there", label);
+		is_int(bad_target, 0, name);
+		snprintf(name, sizeof name, "%s: is_greedy == every token is its row's top-1", label);
+		is_int(bad_greedy, 0, name);
+	}
+	hrn_items_release(&its);
+}
+
 /* BENCHić items per language: 50, or 20 in a sanitized build, where the forward pass of the
  * 32000-token fixture model is ~30x slower (50 would take ~35 s of the test's budget). */
 #if defined(__SANITIZE_ADDRESS__)
@@ -516,6 +685,7 @@ int main(void)
 
 	/* ---- (2) recomputed from items.jsonl ---- */
 	check_recomputed(dir_a, "mini suite");
+	check_performance(dir_a, "mini suite", true);
 	check_ppl(dir_a);
 	check_encode_pair(model, dir_a);
 
@@ -539,6 +709,62 @@ int main(void)
 	ok(rc == 0 && nc == na && diff == 0, "threads 1 vs 2, same batching: identical per-choice logliks");
 	json_decref(jb);
 	json_decref(jc);
+
+	/* ---- --store-logprobs: stored, consistent, and the scores unchanged ---- */
+	char dir_l[512];
+	snprintf(dir_l, sizeof dir_l, "%s/l", tmp);
+	rc = run(&o, "run --model %s --suite %s --threads 2 --boot 100 --quiet --store-logprobs --out %s", model, suite,
+		 dir_l);
+	is_int(rc, 0, "run with --store-logprobs");
+	like(o, "tokens/s", "the summary prints the throughput line");
+	like(o, "energy", "the summary line says what became of energy");
+	free(o);
+	check_logprobs(dir_l, HRN_RUN_TOPK_DEFAULT, "--store-logprobs");
+	size_t nl;
+	json_t *jl = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_l), path), &nl, &dups);
+	diff = n_different(ref, jl, &first);
+	ok(nl == na && diff == 0, "--store-logprobs: every per-choice loglik identical to the run without it");
+	json_decref(jl);
+	snprintf(dir_l, sizeof dir_l, "%s/l3", tmp);
+	rc = run(NULL, "run --model %s --suite %s --tasks mc,ppl --limit 2 --boot 100 --quiet --store-logprobs "
+		       "--store-topk 3 --batch request --out %s", model, suite, dir_l);
+	is_int(rc, 0, "run with --store-topk 3 --batch request");
+	check_logprobs(dir_l, 3, "--store-topk 3");
+	snprintf(dir_l, sizeof dir_l, "%s/l0", tmp);
+	rc = run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --store-logprobs --store-topk 0 --out %s",
+		 model, suite, dir_l);
+	is_int(rc, 0, "run with --store-topk 0");
+	check_logprobs(dir_l, 0, "--store-topk 0");
+	rc = run(&o, "run --model %s --suite %s --store-topk 4 --out %s/x", model, suite, tmp);
+	is_int(rc, 2, "--store-topk without --store-logprobs is a usage error");
+	like(o, "--store-logprobs", "the message says what is missing");
+	free(o);
+	rc = run(NULL, "run --model %s --suite %s --store-logprobs --store-topk 1001 --out %s/x", model, suite, tmp);
+	is_int(rc, 2, "--store-topk above 1000 is a usage error");
+
+	/* ---- PAPI absent: the run works, every counter null with the reason ---- */
+	char dir_p[512];
+	snprintf(dir_p, sizeof dir_p, "%s/p", tmp);
+	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
+	rc = run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --out %s", model, suite, dir_p);
+	unsetenv("MERILO_PAPI_LIB");
+	is_int(rc, 0, "a run without libpapi works");
+	{
+		struct hrn_results pr;
+		struct mrl_err perr = { 0 };
+		snprintf(path, sizeof path, "%s/results.json", dir_p);
+		hrn_results_read(path, &pr, &perr);
+		const struct hrn_perf_task *pt = find_perf(&pr, "mc");
+		int nulls = 0;
+		for (size_t c = 0; pt && c < pt->window.n_counters; c++)
+			nulls += isnan(pt->window.counters[c].value) && pt->window.counters[c].reason &&
+				 strstr(pt->window.counters[c].reason, "libpapi");
+		ok(pt && pt->window.present && pt->window.n_counters > 0 && nulls == (int)pt->window.n_counters,
+		   "without libpapi every counter is null with the reason");
+		like(pt ? pt->window.counters_status : "", "libpapi not found", "the counter status says libpapi was not found");
+		ok(pt && pt->all.tokens_per_s > 0, "and the throughput is still measured");
+		hrn_results_release(&pr);
+	}
 
 	/* ---- (3) SIGKILL mid-run, then --resume ---- */
 	snprintf(dir_k, sizeof dir_k, "%s/k", tmp);
@@ -582,6 +808,33 @@ int main(void)
 	ok(diff == 0 && json_object_size(jk) == json_object_size(ref), "killed + resumed logliks equal the uninterrupted run's");
 	json_decref(jk);
 	check_recomputed(dir_k, "resumed run");
+	check_performance(dir_k, "resumed run", true);
+	{
+		struct hrn_results kr;
+		struct mrl_err kerr = { 0 };
+		snprintf(path, sizeof path, "%s/results.json", dir_k);
+		hrn_results_read(path, &kr, &kerr);
+		const struct hrn_perf_task *pt = find_perf(&kr, "mc");
+		ok(pt && pt->window.present && pt->window.n_items < pt->all.n_items,
+		   "resumed: the window counts only this session's items, the throughput all of them");
+		hrn_results_release(&kr);
+	}
+	rc = run(&o, "run --resume %s --quiet", dir_c);
+	is_int(rc, 0, "--resume of a finished run");
+	like(o, "no item of this task was scored in this session", "the summary says there is no window to measure");
+	free(o);
+	check_performance(dir_c, "resume with nothing left", false);
+	{
+		struct hrn_results cr;
+		struct mrl_err cerr = { 0 };
+		snprintf(path, sizeof path, "%s/results.json", dir_c);
+		hrn_results_read(path, &cr, &cerr);
+		int absent = 0;
+		for (size_t t = 0; t < cr.n_perf; t++)
+			absent += !cr.perf[t].window.present && cr.perf[t].window.absent_reason;
+		is_int(absent, 3, "nothing scored in the session: every window null with the reason");
+		hrn_results_release(&cr);
+	}
 
 	/* ---- SIGINT: stop, flush, exit 4 with a resume hint ---- */
 	char dir_i[512];

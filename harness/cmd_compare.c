@@ -1,0 +1,859 @@
+/* cmd_compare.c — `merilo compare BASE_RUN CAND_RUN`: the checkpoint comparison
+ * and CI gate.
+ *
+ * This file loads both runs (results.json + items.jsonl), pairs their items by
+ * (task, item id, language), turns every metric both runs have on a task x
+ * language into a struct rpt_cmp_input, and hands them to reports/ (rpt_compare:
+ * statistics, Holm, verdicts, gate; rpt_compare_render: the outputs). It also
+ * says, in the output's notes, what it could not compare and why (suites that
+ * differ, tasks or items in one run only, no log-probabilities for KL, no
+ * timing data). Exit: 0 no gated regression, 1 a gated metric regressed,
+ * 2 usage, 3 bad or mismatched inputs, 4 runtime. Rules: docs/compare.md.
+ */
+#include "harness/hrn.h"
+#include "harness/results.h"
+#include "common/fileio.h"
+#include "metrics/met.h"
+#include "reports/rpt.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define GATE_CONFIG_MAX_BYTES ((size_t)1 << 20)
+#define MAX_GATE 64
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: merilo compare BASE_RUN CAND_RUN [options]\n"
+		"Compare two runs of the same suite item by item (candidate - base) and gate on regressions.\n"
+		"A run is a folder written by 'merilo run' (results.json + items.jsonl).\n"
+		"  --gate M1,M2            gated metrics (default: acc,acc_norm where present)\n"
+		"  --threshold-points T    a gated metric fails when it drops by more than T points (default 1.0)\n"
+		"  --alpha A               significance level for verdicts, Holm-adjusted (default 0.05)\n"
+		"  --config FILE           gate config (JSON; see docs/compare.md); flags override it\n"
+		"  --format text|md|json|junit   what to print on stdout (default text)\n"
+		"  --out PREFIX            also write PREFIX.txt, PREFIX.md, PREFIX.json, PREFIX.junit.xml\n"
+		"  --seed N                paired bootstrap seed (default %llu)\n"
+		"  --boot N                bootstrap resamples (default %d)\n"
+		"  --allow-different-suites  compare runs whose suite files differ (default: refuse)\n"
+		"exit codes: 0 no gated regression, 1 a gated metric regressed, 2 usage error,\n"
+		"            3 bad or mismatched inputs, 4 runtime failure\n",
+		(unsigned long long)MET_BOOT_DEFAULT_SEED, MET_BOOT_DEFAULT_RESAMPLES);
+}
+
+/* ------------------------------------------------------------ options */
+
+struct cmp_opts {
+	const char *base_dir, *cand_dir;
+	const char *config, *gate_list, *out_prefix;
+	double threshold_points, alpha;
+	bool have_threshold, have_alpha;
+	int format;
+	uint64_t seed;
+	size_t n_boot;
+	bool allow_different_suites;
+};
+
+/* Everything the comparison owns, released in one place. */
+struct cmp_state {
+	struct hrn_results base_r, cand_r;
+	struct hrn_items base_i, cand_i;
+	const struct hrn_item **base_sorted, **cand_sorted;
+	struct rpt_cmp_input *inputs;
+	size_t n_inputs, cap_inputs;
+	char **notes;
+	size_t n_notes;
+	/* gate, from the config file and flags */
+	struct rpt_gate_metric gate[MAX_GATE];
+	char *gate_names[MAX_GATE];
+	size_t n_gate;
+	char **gate_tasks, **gate_languages;
+	size_t n_gate_tasks, n_gate_languages;
+	bool gate_from_user;
+	struct rpt_str perf;
+};
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!*s || *s == '-')
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int add_note(struct cmp_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_note(struct cmp_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MRL_ENOMEM;
+	char **v = realloc(st->notes, (st->n_notes + 1) * sizeof *v);
+	if (!v) {
+		free(s);
+		return MRL_ENOMEM;
+	}
+	st->notes = v;
+	st->notes[st->n_notes++] = s;
+	return 0;
+}
+
+static void state_release(struct cmp_state *st)
+{
+	hrn_results_release(&st->base_r);
+	hrn_results_release(&st->cand_r);
+	hrn_items_release(&st->base_i);
+	hrn_items_release(&st->cand_i);
+	free(st->base_sorted);
+	free(st->cand_sorted);
+	for (size_t i = 0; i < st->n_inputs; i++)
+		free((void *)st->inputs[i].pairs);
+	free(st->inputs);
+	for (size_t i = 0; i < st->n_notes; i++)
+		free(st->notes[i]);
+	free(st->notes);
+	for (size_t i = 0; i < st->n_gate; i++)
+		free(st->gate_names[i]);
+	for (size_t i = 0; i < st->n_gate_tasks; i++)
+		free(st->gate_tasks[i]);
+	free(st->gate_tasks);
+	for (size_t i = 0; i < st->n_gate_languages; i++)
+		free(st->gate_languages[i]);
+	free(st->gate_languages);
+	rpt_str_release(&st->perf);
+}
+
+static int gate_add(struct cmp_state *st, const char *metric, double max_drop, struct mrl_err *err)
+{
+	for (size_t i = 0; i < st->n_gate; i++)
+		if (!strcmp(st->gate_names[i], metric)) {
+			st->gate[i].max_drop_points = max_drop;
+			return 0;
+		}
+	if (st->n_gate == MAX_GATE)
+		return mrl_err_set(err, MRL_EINPUT, "more than %d gated metrics", MAX_GATE);
+	if (!(st->gate_names[st->n_gate] = strdup(metric)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	st->gate[st->n_gate].metric = st->gate_names[st->n_gate];
+	st->gate[st->n_gate].max_drop_points = max_drop;
+	st->n_gate++;
+	return 0;
+}
+
+static int strlist_from_json(const json_t *a, const char *path, const char *key, char ***out, size_t *n,
+			     struct mrl_err *err)
+{
+	if (!json_is_array(a))
+		return mrl_err_set(err, MRL_EINPUT, "%s: $.%s: expected an array of strings", path, key);
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v))
+			return mrl_err_set(err, MRL_EINPUT, "%s: $.%s[%zu]: expected a string", path, key, i);
+		if (hrn_strlist_add(out, n, json_string_value(v)))
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The gate config file (docs/compare.md):
+ * {"alpha": 0.05, "threshold_points": 1.0, "gate": ["acc"] | {"acc": 1.0},
+ *  "tasks": [...], "languages": [...]}. Unknown keys are errors: a misspelt
+ * key in a CI gate must not silently loosen it. */
+static int load_config(const char *path, struct cmp_opts *o, struct cmp_state *st, struct mrl_err *err)
+{
+	char *text = NULL;
+	json_t *root = NULL;
+	int rc = mrl_read_file(path, GATE_CONFIG_MAX_BYTES, &text, NULL, err);
+	if (rc)
+		return rc;
+	json_error_t je;
+	root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: expected a JSON object", path);
+		goto out;
+	}
+	const char *key;
+	json_t *v;
+	double threshold = o->have_threshold ? o->threshold_points : 1.0;
+	json_t *thr = json_object_get(root, "threshold_points");
+	if (thr) {
+		if (!json_is_number(thr) || json_number_value(thr) < 0) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: $.threshold_points: expected a number >= 0", path);
+			goto out;
+		}
+		if (!o->have_threshold)
+			threshold = o->threshold_points = json_number_value(thr);
+		o->have_threshold = true;
+	}
+	json_object_foreach(root, key, v) {
+		if (!strcmp(key, "threshold_points")) {
+			continue;
+		} else if (!strcmp(key, "schema_version")) {
+			if (!json_is_integer(v) || json_integer_value(v) != 1) {
+				rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: $.schema_version: this merilo reads version 1", path);
+				goto out;
+			}
+		} else if (!strcmp(key, "alpha")) {
+			if (!json_is_number(v) || !(json_number_value(v) > 0 && json_number_value(v) < 1)) {
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: $.alpha: expected a number in (0, 1)", path);
+				goto out;
+			}
+			if (!o->have_alpha)
+				o->alpha = json_number_value(v);
+			o->have_alpha = true;
+		} else if (!strcmp(key, "gate")) {
+			if (o->gate_list)
+				continue; /* --gate overrides */
+			st->gate_from_user = true;
+			if (json_is_array(v)) {
+				size_t i;
+				json_t *m;
+				json_array_foreach(v, i, m) {
+					if (!json_is_string(m)) {
+						rc = mrl_err_set(err, MRL_EINPUT, "%s: $.gate[%zu]: expected a metric name", path, i);
+						goto out;
+					}
+					if ((rc = gate_add(st, json_string_value(m), threshold, err)))
+						goto out;
+				}
+			} else if (json_is_object(v)) {
+				const char *m;
+				json_t *t;
+				json_object_foreach(v, m, t) {
+					if (!json_is_number(t) || json_number_value(t) < 0) {
+						rc = mrl_err_set(err, MRL_EINPUT,
+								 "%s: $.gate.%s: expected the maximum drop in points (a number >= 0)",
+								 path, m);
+						goto out;
+					}
+					if ((rc = gate_add(st, m, json_number_value(t), err)))
+						goto out;
+				}
+			} else {
+				rc = mrl_err_set(err, MRL_EINPUT,
+						 "%s: $.gate: expected an array of metric names or an object metric -> points", path);
+				goto out;
+			}
+		} else if (!strcmp(key, "tasks")) {
+			if ((rc = strlist_from_json(v, path, key, &st->gate_tasks, &st->n_gate_tasks, err)))
+				goto out;
+		} else if (!strcmp(key, "languages")) {
+			if ((rc = strlist_from_json(v, path, key, &st->gate_languages, &st->n_gate_languages, err)))
+				goto out;
+		} else {
+			rc = mrl_err_set(err, MRL_EINPUT,
+					 "%s: $.%s: unknown key (known: schema_version, alpha, threshold_points, gate, tasks, languages)",
+					 path, key);
+			goto out;
+		}
+	}
+out:
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+static int parse_args(int argc, char **argv, struct cmp_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->threshold_points = 1.0;
+	o->alpha = 0.05;
+	o->format = RPT_FMT_TEXT;
+	o->seed = MET_BOOT_DEFAULT_SEED;
+	o->n_boot = MET_BOOT_DEFAULT_RESAMPLES;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return -1;
+		} else if (!strcmp(a, "--allow-different-suites")) {
+			o->allow_different_suites = true;
+			continue;
+		} else if (a[0] != '-' || !a[1]) {
+			if (!o->base_dir)
+				o->base_dir = a;
+			else if (!o->cand_dir)
+				o->cand_dir = a;
+			else
+				return hrn_usage_error("compare", "expected two runs, got a third: '%s'", a);
+			continue;
+		}
+		if (!val)
+			return hrn_usage_error("compare", "option '%s' needs a value", a);
+		i++;
+		if (!strcmp(a, "--threshold-points")) {
+			if (parse_double(val, &o->threshold_points) || o->threshold_points < 0)
+				return hrn_usage_error("compare", "--threshold-points: '%s' is not a number >= 0", val);
+			o->have_threshold = true;
+		} else if (!strcmp(a, "--alpha")) {
+			if (parse_double(val, &o->alpha) || !(o->alpha > 0 && o->alpha < 1))
+				return hrn_usage_error("compare", "--alpha: '%s' is not a number in (0, 1)", val);
+			o->have_alpha = true;
+		} else if (!strcmp(a, "--config")) {
+			o->config = val;
+		} else if (!strcmp(a, "--gate")) {
+			o->gate_list = val;
+		} else if (!strcmp(a, "--format")) {
+			o->format = rpt_format_parse(val);
+			if (o->format != RPT_FMT_TEXT && o->format != RPT_FMT_MD && o->format != RPT_FMT_JSON &&
+			    o->format != RPT_FMT_JUNIT)
+				return hrn_usage_error("compare", "--format: '%s' is not one of text, md, json, junit", val);
+		} else if (!strcmp(a, "--out")) {
+			o->out_prefix = val;
+		} else if (!strcmp(a, "--seed")) {
+			if (parse_u64(val, &o->seed))
+				return hrn_usage_error("compare", "--seed: '%s' is not an unsigned integer", val);
+		} else if (!strcmp(a, "--boot")) {
+			uint64_t b;
+			if (parse_u64(val, &b) || b < 100 || b > 1000000)
+				return hrn_usage_error("compare", "--boot: '%s' is not an integer in 100..1000000", val);
+			o->n_boot = (size_t)b;
+		} else {
+			return hrn_usage_error("compare", "unknown option '%s'", a);
+		}
+	}
+	if (!o->cand_dir)
+		return hrn_usage_error("compare", "expected two runs: BASE_RUN CAND_RUN");
+	return 0;
+}
+
+/* ------------------------------------------------------------ loading */
+
+/* A run argument is a folder, or its results.json. */
+static int run_paths(const char *arg, char *results, char *items, size_t size)
+{
+	struct stat sb;
+	const char *dir = arg;
+	char buf[PATH_MAX];
+	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		const char *slash = strrchr(arg, '/');
+		if (!slash)
+			dir = ".";
+		else {
+			snprintf(buf, sizeof buf, "%.*s", (int)(slash - arg), arg);
+			dir = buf;
+		}
+	}
+	if ((size_t)snprintf(results, size, "%s/results.json", dir) >= size ||
+	    (size_t)snprintf(items, size, "%s/items.jsonl", dir) >= size)
+		return -1;
+	return 0;
+}
+
+static int load_run(const char *arg, struct hrn_results *r, struct hrn_items *it, struct mrl_err *err)
+{
+	char rp[PATH_MAX], ip[PATH_MAX];
+	if (run_paths(arg, rp, ip, sizeof rp))
+		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", arg);
+	int rc = hrn_results_read(rp, r, err);
+	if (!rc)
+		rc = hrn_items_read(ip, it, err);
+	return rc;
+}
+
+static int key_cmp(const struct hrn_item *a, const struct hrn_item *b)
+{
+	int c = strcmp(a->task, b->task);
+	if (!c)
+		c = strcmp(a->language, b->language);
+	if (!c)
+		c = strcmp(a->item_id, b->item_id);
+	return c;
+}
+
+static int item_ptr_cmp(const void *pa, const void *pb)
+{
+	return key_cmp(*(const struct hrn_item *const *)pa, *(const struct hrn_item *const *)pb);
+}
+
+/* Items sorted by (task, language, item id); a key twice is bad input. */
+static int sort_items(const struct hrn_items *items, const char *label, const struct hrn_item ***out,
+		      struct mrl_err *err)
+{
+	const struct hrn_item **v = malloc((items->n + 1) * sizeof *v);
+	if (!v)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < items->n; i++)
+		v[i] = &items->items[i];
+	qsort(v, items->n, sizeof *v, item_ptr_cmp);
+	for (size_t i = 1; i < items->n; i++)
+		if (!key_cmp(v[i - 1], v[i])) {
+			int rc = mrl_err_set(err, MRL_EINPUT, "%s/items.jsonl: item '%s' of task '%s' in language '%s' appears twice",
+					     label, v[i]->item_id, v[i]->task, v[i]->language);
+			free(v);
+			return rc;
+		}
+	*out = v;
+	return 0;
+}
+
+static const struct hrn_item_metric *item_metric(const struct hrn_item *it, const char *name)
+{
+	for (size_t i = 0; i < it->n_metrics; i++)
+		if (!strcmp(it->metrics[i].metric, name))
+			return &it->metrics[i];
+	return NULL;
+}
+
+static const struct hrn_aggregate *find_aggregate(const struct hrn_results *r, const char *task, const char *lang)
+{
+	for (size_t i = 0; i < r->n_aggregates; i++)
+		if (!strcmp(r->aggregates[i].task, task) && !strcmp(r->aggregates[i].language, lang))
+			return &r->aggregates[i];
+	return NULL;
+}
+
+static bool aggregate_has(const struct hrn_aggregate *a, const char *metric)
+{
+	for (size_t i = 0; a && i < a->n_metrics; i++)
+		if (!strcmp(a->metrics[i].name, metric))
+			return true;
+	return false;
+}
+
+static const char *timing(const struct hrn_item *it, const char *name, int64_t *ns)
+{
+	for (size_t i = 0; i < it->n_timings; i++)
+		if (!strcmp(it->timings[i].name, name)) {
+			*ns = it->timings[i].ns;
+			return name;
+		}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ pairing */
+
+/* One task x language present in both runs: base[0..nb), cand[0..nc), each sorted by item id. */
+static int add_group(struct cmp_state *st, const struct hrn_item *const *base, size_t nb,
+		     const struct hrn_item *const *cand, size_t nc, struct mrl_err *err)
+{
+	const char *task = base[0]->task, *lang = base[0]->language;
+	const struct hrn_aggregate *ab = find_aggregate(&st->base_r, task, lang);
+	const struct hrn_aggregate *ac = find_aggregate(&st->cand_r, task, lang);
+	/* merge the two sorted lists into pairs of indices */
+	size_t *pb = malloc((nb + 1) * sizeof *pb), *pc = malloc((nb + 1) * sizeof *pc);
+	size_t n_pairs = 0, i = 0, j = 0;
+	int rc = 0;
+	if (!pb || !pc) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		goto out;
+	}
+	while (i < nb && j < nc) {
+		int c = strcmp(base[i]->item_id, cand[j]->item_id);
+		if (c == 0) {
+			pb[n_pairs] = i++;
+			pc[n_pairs++] = j++;
+		} else if (c < 0) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	size_t base_only = nb - n_pairs, cand_only = nc - n_pairs;
+	if (base_only || cand_only)
+		if ((rc = add_note(st, "%s/%s: %zu items only in the base run and %zu only in the candidate are not compared",
+				   task, lang, base_only, cand_only)))
+			goto out;
+	/* metrics: those of the base's first item that both runs aggregate (every
+	 * metric of the item when a run has no aggregate for this task x language) */
+	const struct hrn_item *first = base[0];
+	for (size_t m = 0; m < first->n_metrics; m++) {
+		const char *name = first->metrics[m].metric;
+		if ((ab && !aggregate_has(ab, name)) || (ac && !aggregate_has(ac, name)))
+			continue;
+		struct rpt_pair *pairs = calloc(n_pairs + 1, sizeof *pairs);
+		if (!pairs) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			goto out;
+		}
+		size_t n = 0, n_missing = 0;
+		bool graded = true;
+		for (size_t k = 0; k < n_pairs; k++) {
+			const struct hrn_item *b = base[pb[k]], *c = cand[pc[k]];
+			const struct hrn_item_metric *mb = item_metric(b, name), *mc = item_metric(c, name);
+			if (!mb || !mc) {
+				n_missing++;
+				continue;
+			}
+			graded = graded && !isnan(mb->value) && !isnan(mc->value);
+			pairs[n++] = (struct rpt_pair){ .item_id = b->item_id, .prompt = c->prompt ? c->prompt : b->prompt };
+			/* the value for graded metrics; the verdict otherwise (fixed up below when mixed) */
+			pairs[n - 1].base = isnan(mb->value) ? (mb->correct ? 1 : 0) : mb->value;
+			pairs[n - 1].cand = isnan(mc->value) ? (mc->correct ? 1 : 0) : mc->value;
+		}
+		if (!graded) /* a right/wrong metric: use the verdicts throughout */
+			for (size_t k = 0, q = 0; k < n_pairs; k++) {
+				const struct hrn_item_metric *mb = item_metric(base[pb[k]], name),
+							     *mc = item_metric(cand[pc[k]], name);
+				if (!mb || !mc)
+					continue;
+				pairs[q].base = mb->correct ? 1 : 0;
+				pairs[q].cand = mc->correct ? 1 : 0;
+				q++;
+			}
+		if (n_missing)
+			add_note(st, "%s/%s %s: %zu paired items lack the metric in one run and are not compared", task, lang,
+				 name, n_missing);
+		if (st->n_inputs == st->cap_inputs) {
+			size_t cap = st->cap_inputs ? 2 * st->cap_inputs : 16;
+			struct rpt_cmp_input *v = realloc(st->inputs, cap * sizeof *v);
+			if (!v) {
+				free(pairs);
+				rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+				goto out;
+			}
+			st->inputs = v;
+			st->cap_inputs = cap;
+		}
+		st->inputs[st->n_inputs++] = (struct rpt_cmp_input){
+			.task = task, .language = lang, .metric = name,
+			.kind = graded && n > 0 ? RPT_METRIC_GRADED : RPT_METRIC_BINARY,
+			.pairs = pairs, .n_pairs = n, .n_base_only = base_only, .n_cand_only = cand_only };
+	}
+out:
+	free(pb);
+	free(pc);
+	return rc;
+}
+
+static bool same_group(const struct hrn_item *a, const struct hrn_item *b)
+{
+	return !strcmp(a->task, b->task) && !strcmp(a->language, b->language);
+}
+
+static int group_cmp(const struct hrn_item *a, const struct hrn_item *b)
+{
+	int c = strcmp(a->task, b->task);
+	return c ? c : strcmp(a->language, b->language);
+}
+
+static int pair_runs(struct cmp_state *st, struct mrl_err *err)
+{
+	size_t nb = st->base_i.n, nc = st->cand_i.n, i = 0, j = 0;
+	const struct hrn_item **B = st->base_sorted, **C = st->cand_sorted;
+	int rc = 0;
+	while (i < nb || j < nc) {
+		size_t ie = i, je = j;
+		while (ie < nb && same_group(B[i], B[ie]))
+			ie++;
+		while (je < nc && same_group(C[j], C[je]))
+			je++;
+		int c = i == nb ? 1 : j == nc ? -1 : group_cmp(B[i], C[j]);
+		if (c == 0) {
+			if ((rc = add_group(st, B + i, ie - i, C + j, je - j, err)))
+				return rc;
+			i = ie;
+			j = je;
+		} else if (c < 0) {
+			if ((rc = add_note(st, "%s/%s: only in the base run (%zu items); not compared", B[i]->task,
+					   B[i]->language, ie - i)))
+				return rc;
+			i = ie;
+		} else {
+			if ((rc = add_note(st, "%s/%s: only in the candidate run (%zu items); not compared", C[j]->task,
+					   C[j]->language, je - j)))
+				return rc;
+			j = je;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ extra data */
+
+static bool run_has_logprobs(const struct hrn_items *items)
+{
+	for (size_t i = 0; i < items->n; i++)
+		if (items->items[i].logprobs)
+			return true;
+	return false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Per task x language: time per item (timings_ns.total), candidate / base, as
+ * the median of paired log-ratios with a bootstrap percentile CI of that median
+ * and the Wilcoxon signed-rank p. Informational: not gated. */
+static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
+{
+	struct rpt_str *s = &st->perf;
+	size_t n_rows = 0, cap = 0;
+	double *lr = NULL, *tmp = NULL;
+	int rc = 0;
+	const struct hrn_item **B = st->base_sorted, **C = st->cand_sorted;
+	for (size_t g = 0; g < st->n_inputs; g++) {
+		const struct rpt_cmp_input *in = &st->inputs[g];
+		if (g > 0 && !strcmp(in->task, st->inputs[g - 1].task) && !strcmp(in->language, st->inputs[g - 1].language))
+			continue; /* one row per task x language */
+		/* gather paired timings via the sorted arrays */
+		size_t n = 0;
+		for (size_t i = 0, j = 0; i < st->base_i.n && j < st->cand_i.n;) {
+			int c = key_cmp(B[i], C[j]);
+			if (c < 0) {
+				i++;
+				continue;
+			}
+			if (c > 0) {
+				j++;
+				continue;
+			}
+			int64_t tb, tc;
+			if (!strcmp(B[i]->task, in->task) && !strcmp(B[i]->language, in->language) &&
+			    timing(B[i], "total", &tb) && timing(C[j], "total", &tc) && tb > 0 && tc > 0) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 256;
+					double *v = realloc(lr, cap * sizeof *v);
+					if (!v) {
+						rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+						goto out;
+					}
+					lr = v;
+				}
+				lr[n++] = log((double)tc / (double)tb);
+			}
+			i++;
+			j++;
+		}
+		if (n < 2)
+			continue;
+		double *v = realloc(tmp, n * sizeof *v);
+		if (!v) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			goto out;
+		}
+		tmp = v;
+		memcpy(tmp, lr, n * sizeof *tmp);
+		qsort(tmp, n, sizeof *tmp, cmp_double);
+		double median = met_percentile_sorted(tmp, n, 50);
+		/* bootstrap the median: 2,000 resamples (the median's CI needs fewer than the mean's tail) */
+		enum { BOOT = 2000 };
+		double *meds = malloc(BOOT * sizeof *meds);
+		if (!meds) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			goto out;
+		}
+		struct met_rng rng;
+		met_rng_seed(&rng, o->seed);
+		for (size_t b = 0; b < BOOT; b++) {
+			for (size_t k = 0; k < n; k++)
+				tmp[k] = lr[met_rng_below(&rng, n)];
+			qsort(tmp, n, sizeof *tmp, cmp_double);
+			meds[b] = met_percentile_sorted(tmp, n, 50);
+		}
+		qsort(meds, BOOT, sizeof *meds, cmp_double);
+		double lo = met_percentile_sorted(meds, BOOT, 2.5), hi = met_percentile_sorted(meds, BOOT, 97.5);
+		free(meds);
+		struct met_wilcoxon w;
+		if ((rc = met_wilcoxon_signed_rank(lr, n, &w, err)))
+			goto out;
+		if (n_rows++ == 0)
+			rpt_str_add(s, "### Performance (informational, not gated)\n\n"
+				       "Time per item (`timings_ns.total` of items.jsonl), candidate / base: median of the paired "
+				       "ratios with a 95% bootstrap CI (2,000 resamples) and the Wilcoxon signed-rank p.\n\n"
+				       "| task | language | n | time ratio | 95% CI | p |\n|---|---|---:|---:|---|---:|\n");
+		rpt_str_add(s, "| ");
+		rpt_esc_md(s, in->task);
+		rpt_str_add(s, " | ");
+		rpt_esc_md(s, in->language);
+		rpt_str_addf(s, " | %zu | %.3f | [%.3f, %.3f] | %.3g |\n", n, exp(median), exp(lo), exp(hi), w.p);
+	}
+	if (!n_rows)
+		rc = add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
+	if (!rc)
+		rc = add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
+				  "(merilo bench); neither run carries them, so no deltas are given for them");
+out:
+	free(lr);
+	free(tmp);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the command */
+
+static int write_output(const char *prefix, const char *ext, const char *text, struct mrl_err *err)
+{
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof path, "%s%s", prefix, ext) >= sizeof path)
+		return mrl_err_set(err, MRL_EWRITE, "%s%s: path too long", prefix, ext);
+	return mrl_write_file_atomic(path, text, strlen(text), err);
+}
+
+static const char *suite_sha(const struct hrn_results *r)
+{
+	return r->suite.sha256 ? r->suite.sha256 : r->manifest.suite_sha256;
+}
+
+int hrn_cmd_compare(int argc, char **argv)
+{
+	struct cmp_opts o;
+	int prc = parse_args(argc, argv, &o);
+	if (prc)
+		return prc < 0 ? HRN_EXIT_OK : prc;
+	struct cmp_state st;
+	memset(&st, 0, sizeof st);
+	rpt_str_init(&st.perf);
+	struct rpt_cmp_result res;
+	memset(&res, 0, sizeof res);
+	struct mrl_err err = {0};
+	int exit_code = HRN_EXIT_OK, rc = 0;
+	char *outputs[4] = {0};
+	char build_b[128], build_c[128];
+
+	if (o.config && (rc = load_config(o.config, &o, &st, &err)))
+		goto fail;
+	if (o.gate_list) {
+		st.gate_from_user = true;
+		char *list = strdup(o.gate_list), *save = NULL;
+		if (!list) {
+			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (*t && (rc = gate_add(&st, t, o.threshold_points, &err)))
+				break;
+		free(list);
+		if (rc)
+			goto fail;
+	}
+	if ((rc = load_run(o.base_dir, &st.base_r, &st.base_i, &err)) ||
+	    (rc = load_run(o.cand_dir, &st.cand_r, &st.cand_i, &err)))
+		goto fail;
+	const char *sb = suite_sha(&st.base_r), *sc = suite_sha(&st.cand_r);
+	if (sb && sc && strcmp(sb, sc)) {
+		if (!o.allow_different_suites) {
+			rc = mrl_err_set(&err, MRL_EINPUT,
+					 "the runs used different suites (suite sha256 %.12s in %s, %.12s in %s); "
+					 "pass --allow-different-suites to compare the items they share",
+					 sb, o.base_dir, sc, o.cand_dir);
+			goto fail;
+		}
+		add_note(&st, "the runs used different suite files (sha256 %.12s vs %.12s): only items with the same task, "
+			      "id and language are compared, and they may differ in content", sb, sc);
+	} else if (!sb || !sc) {
+		add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same suite");
+	}
+	if (st.base_i.truncated_tail || st.cand_i.truncated_tail)
+		add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not compared");
+	if ((rc = sort_items(&st.base_i, o.base_dir, &st.base_sorted, &err)) ||
+	    (rc = sort_items(&st.cand_i, o.cand_dir, &st.cand_sorted, &err)) || (rc = pair_runs(&st, &err)))
+		goto fail;
+	if (st.n_inputs == 0) {
+		rc = mrl_err_set(&err, MRL_EINPUT, "%s and %s share no task x language with a common metric: nothing to compare",
+				 o.base_dir, o.cand_dir);
+		goto fail;
+	}
+	if (!st.gate_from_user) { /* default gate: acc and acc_norm where the runs have them */
+		const char *def[] = { "acc", "acc_norm" };
+		for (size_t d = 0; d < 2; d++)
+			for (size_t i = 0; i < st.n_inputs; i++)
+				if (!strcmp(st.inputs[i].metric, def[d])) {
+					if ((rc = gate_add(&st, def[d], o.threshold_points, &err)))
+						goto fail;
+					break;
+				}
+		if (!st.n_gate)
+			add_note(&st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)");
+	}
+	/* KL divergence needs per-token log-probabilities in both runs */
+	bool lb = run_has_logprobs(&st.base_i), lc = run_has_logprobs(&st.cand_i);
+	if (!lb || !lc)
+		add_note(&st, "KL divergence and top-1 agreement: not computed: %s per-token log-probabilities "
+			      "(merilo run --store-logprobs)",
+			 !lb && !lc ? "neither run stored" : !lb ? "the base run did not store" : "the candidate run did not store");
+	else
+		add_note(&st, "KL divergence and top-1 agreement: both runs stored log-probabilities, but this version of "
+			      "merilo compare does not compute KL yet (see docs/compare.md)");
+	if ((rc = perf_section(&st, &o, &err)))
+		goto fail;
+
+	struct rpt_compare_opts co;
+	rpt_compare_opts_init(&co);
+	co.alpha = o.alpha;
+	co.gate = st.gate;
+	co.n_gate = st.n_gate;
+	co.gate_tasks = (const char *const *)st.gate_tasks;
+	co.n_gate_tasks = st.n_gate_tasks;
+	co.gate_languages = (const char *const *)st.gate_languages;
+	co.n_gate_languages = st.n_gate_languages;
+	co.seed = o.seed;
+	co.n_resamples = o.n_boot;
+	if ((rc = rpt_compare(st.inputs, st.n_inputs, &co, &res, &err)))
+		goto fail;
+
+	snprintf(build_b, sizeof build_b, "%s %s", st.base_r.manifest.merilo_version ? st.base_r.manifest.merilo_version : "?",
+		 st.base_r.manifest.git_commit ? st.base_r.manifest.git_commit : "?");
+	snprintf(build_c, sizeof build_c, "%s %s", st.cand_r.manifest.merilo_version ? st.cand_r.manifest.merilo_version : "?",
+		 st.cand_r.manifest.git_commit ? st.cand_r.manifest.git_commit : "?");
+	struct rpt_cmp_meta meta = {
+		.base = { o.base_dir, st.base_r.model.name, st.base_r.model.sha256, sb, build_b, st.base_r.manifest.hostname },
+		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, sc, build_c, st.cand_r.manifest.hostname },
+		.notes = (const char *const *)st.notes, .n_notes = st.n_notes,
+		.perf_md = st.perf.len ? st.perf.data : NULL,
+	};
+	static const enum rpt_format fmts[4] = { RPT_FMT_TEXT, RPT_FMT_MD, RPT_FMT_JSON, RPT_FMT_JUNIT };
+	static const char *const exts[4] = { ".txt", ".md", ".json", ".junit.xml" };
+	for (int f = 0; f < 4; f++) {
+		if (!o.out_prefix && (int)fmts[f] != o.format)
+			continue;
+		if (!(outputs[f] = rpt_compare_render(&res, &meta, fmts[f], &err))) {
+			rc = err.code ? err.code : MRL_ENOMEM;
+			goto fail;
+		}
+		if (o.out_prefix && (rc = write_output(o.out_prefix, exts[f], outputs[f], &err)))
+			goto fail;
+		if ((int)fmts[f] == o.format) {
+			fputs(outputs[f], stdout);
+			size_t len = strlen(outputs[f]);
+			if (len && outputs[f][len - 1] != '\n')
+				fputc('\n', stdout);
+		}
+	}
+	fflush(stdout);
+	exit_code = res.n_gate_failed ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+	goto out;
+fail:
+	exit_code = hrn_report(&err);
+out:
+	for (int f = 0; f < 4; f++)
+		free(outputs[f]);
+	rpt_cmp_result_release(&res);
+	state_release(&st);
+	return exit_code;
+}

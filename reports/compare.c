@@ -1,0 +1,699 @@
+/* compare.c — checkpoint comparison: paired statistics, verdicts, the CI gate,
+ * and the four renderings (terminal table, markdown PR comment, JSON, JUnit XML).
+ *
+ * The idea: a comparison is one metric on one task x language over the items both
+ * runs scored. For each, the paired difference (candidate - base) with a paired
+ * bootstrap CI, an exact McNemar test for right/wrong metrics (Wilcoxon
+ * signed-rank for graded ones), and Holm's correction across every comparison
+ * made, so that comparing 50 task x language x metric cells does not turn noise
+ * into a "regression". A verdict is better/worse only when the Holm-adjusted p
+ * is below alpha; the gate fails only when, in addition, the metric is gated and
+ * the drop exceeds its threshold in points. Definitions: docs/compare.md.
+ */
+#include "reports/rpt.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics/met.h"
+
+bool rpt_metric_lower_is_better(const char *metric)
+{
+	static const char *const lower[] = { "perplexity", "word_perplexity", "bits_per_byte", "bits_per_char",
+					     "bits_per_token" };
+	if (!metric)
+		return false;
+	for (size_t i = 0; i < sizeof lower / sizeof lower[0]; i++)
+		if (!strcmp(metric, lower[i]))
+			return true;
+	size_t n = strlen(metric);
+	return n >= 5 && !strcmp(metric + n - 5, "_loss");
+}
+
+void rpt_compare_opts_init(struct rpt_compare_opts *opts)
+{
+	memset(opts, 0, sizeof *opts);
+	opts->alpha = 0.05;
+	opts->seed = MET_BOOT_DEFAULT_SEED;
+	opts->n_resamples = MET_BOOT_DEFAULT_RESAMPLES;
+	opts->ci_level = MET_BOOT_DEFAULT_LEVEL;
+}
+
+const char *rpt_verdict_name(enum rpt_verdict v)
+{
+	switch (v) {
+	case RPT_VERDICT_BETTER: return "better";
+	case RPT_VERDICT_WORSE: return "worse";
+	default: return "no significant change";
+	}
+}
+
+void rpt_cmp_result_release(struct rpt_cmp_result *res)
+{
+	for (size_t i = 0; res->rows && i < res->n_rows; i++) {
+		free(res->rows[i].flips_rw);
+		free(res->rows[i].flips_wr);
+	}
+	free(res->rows);
+	memset(res, 0, sizeof *res);
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	if (!list)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (list[i] && s && !strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+/* Statistics of one comparison (everything but Holm, verdict and gate). */
+static int compute_row(const struct rpt_cmp_input *in, const struct rpt_compare_opts *opts, struct rpt_cmp_row *row,
+		       struct mrl_err *err)
+{
+	int rc = 0;
+	size_t n = in->n_pairs;
+	double *base = NULL, *cand = NULL;
+	row->in = in;
+	row->lower_is_better = rpt_metric_lower_is_better(in->metric);
+	row->base_mean = row->cand_mean = row->diff = row->ci_low = row->ci_high = NAN;
+	row->p = 1.0;
+	row->test = in->kind == RPT_METRIC_BINARY ? "mcnemar-exact" : "wilcoxon-signed-rank";
+	row->max_drop_points = NAN;
+	if (n == 0)
+		return 0;
+	base = malloc(n * sizeof *base);
+	cand = malloc(n * sizeof *cand);
+	if (in->kind == RPT_METRIC_BINARY) {
+		row->flips_rw = malloc(n * sizeof *row->flips_rw);
+		row->flips_wr = malloc(n * sizeof *row->flips_wr);
+	}
+	if (!base || !cand || (in->kind == RPT_METRIC_BINARY && (!row->flips_rw || !row->flips_wr))) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "compare: out of memory for %zu items", n);
+		goto out;
+	}
+	double sum_b = 0, sum_c = 0;
+	for (size_t i = 0; i < n; i++) {
+		double b = in->pairs[i].base, c = in->pairs[i].cand;
+		if (!isfinite(b) || !isfinite(c)) {
+			rc = mrl_err_set(err, MRL_EINPUT, "compare: %s/%s %s: item '%s' has a non-finite value",
+					 in->task, in->language, in->metric,
+					 in->pairs[i].item_id ? in->pairs[i].item_id : "?");
+			goto out;
+		}
+		if (in->kind == RPT_METRIC_BINARY && ((b != 0 && b != 1) || (c != 0 && c != 1))) {
+			rc = mrl_err_set(err, MRL_EINPUT, "compare: %s/%s %s: item '%s': right/wrong value not 0 or 1",
+					 in->task, in->language, in->metric,
+					 in->pairs[i].item_id ? in->pairs[i].item_id : "?");
+			goto out;
+		}
+		base[i] = b;
+		cand[i] = c;
+		sum_b += b;
+		sum_c += c;
+		if (in->kind == RPT_METRIC_BINARY) {
+			if (b == 1 && c == 0)
+				row->flips_rw[row->n_flips_rw++] = i;
+			else if (b == 0 && c == 1)
+				row->flips_wr[row->n_flips_wr++] = i;
+		}
+	}
+	row->base_mean = sum_b / (double)n;
+	row->cand_mean = sum_c / (double)n;
+
+	struct met_boot_opts bo;
+	met_boot_opts_init(&bo);
+	bo.seed = opts->seed;
+	bo.n_resamples = opts->n_resamples;
+	bo.level = opts->ci_level;
+	struct met_ci ci;
+	rc = met_boot_paired_diff_ci(cand, base, n, &bo, &ci, err);
+	if (rc)
+		goto out;
+	row->diff = ci.estimate;
+	row->ci_low = ci.lo;
+	row->ci_high = ci.hi;
+	if (in->kind == RPT_METRIC_BINARY) {
+		row->n_right_to_wrong = row->n_flips_rw;
+		row->n_wrong_to_right = row->n_flips_wr;
+		row->p = met_mcnemar_exact_p(row->n_right_to_wrong, row->n_wrong_to_right);
+	} else {
+		struct met_wilcoxon w;
+		rc = met_wilcoxon_paired(cand, base, n, &w, err);
+		if (rc)
+			goto out;
+		row->p = w.p;
+	}
+out:
+	free(base);
+	free(cand);
+	return rc;
+}
+
+int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struct rpt_compare_opts *opts,
+		struct rpt_cmp_result *res, struct mrl_err *err)
+{
+	int rc = 0;
+	double *p = NULL;
+	memset(res, 0, sizeof *res);
+	struct rpt_compare_opts defaults;
+	if (!opts) {
+		rpt_compare_opts_init(&defaults);
+		opts = &defaults;
+	}
+	res->opts = *opts;
+	if (!(opts->alpha > 0 && opts->alpha < 1))
+		return mrl_err_set(err, MRL_EINPUT, "compare: alpha %g is not in (0, 1)", opts->alpha);
+	for (size_t g = 0; g < opts->n_gate; g++) {
+		const struct rpt_gate_metric *gm = &opts->gate[g];
+		if (!gm->metric || !(gm->max_drop_points >= 0) || !isfinite(gm->max_drop_points))
+			return mrl_err_set(err, MRL_EINPUT, "compare: gate %zu: needs a metric and a threshold >= 0 points",
+					   g + 1);
+		bool found = false;
+		for (size_t i = 0; i < n_inputs && !found; i++)
+			found = inputs[i].metric && !strcmp(inputs[i].metric, gm->metric);
+		if (!found)
+			return mrl_err_set(err, MRL_EINPUT,
+					   "compare: gated metric '%s' is in no comparison (not a metric both runs have)",
+					   gm->metric);
+	}
+	if (n_inputs == 0)
+		return 0;
+	res->rows = calloc(n_inputs, sizeof *res->rows);
+	p = malloc(n_inputs * sizeof *p);
+	if (!res->rows || !p) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "compare: out of memory");
+		goto out;
+	}
+	res->n_rows = n_inputs;
+	for (size_t i = 0; i < n_inputs; i++) {
+		rc = compute_row(&inputs[i], opts, &res->rows[i], err);
+		if (rc)
+			goto out;
+		p[i] = res->rows[i].p;
+	}
+	rc = met_holm(p, n_inputs, p, err);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < n_inputs; i++) {
+		struct rpt_cmp_row *row = &res->rows[i];
+		row->p_holm = p[i];
+		double improvement = row->lower_is_better ? -row->diff : row->diff;
+		row->verdict = RPT_VERDICT_SAME;
+		if (row->in->n_pairs > 0 && row->p_holm < opts->alpha && improvement != 0)
+			row->verdict = improvement > 0 ? RPT_VERDICT_BETTER : RPT_VERDICT_WORSE;
+		for (size_t g = 0; g < opts->n_gate; g++) {
+			if (strcmp(opts->gate[g].metric, row->in->metric))
+				continue;
+			if (!in_list(opts->gate_tasks, opts->n_gate_tasks, row->in->task) ||
+			    !in_list(opts->gate_languages, opts->n_gate_languages, row->in->language))
+				continue;
+			row->gated = true;
+			row->max_drop_points = opts->gate[g].max_drop_points;
+		}
+		if (row->gated) {
+			res->n_gated++;
+			double drop_points = -improvement * 100.0;
+			row->gate_failed = row->verdict == RPT_VERDICT_WORSE && drop_points > row->max_drop_points;
+			if (row->gate_failed)
+				res->n_gate_failed++;
+		}
+	}
+out:
+	free(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------ rendering */
+
+/* A value in display units: percent for right/wrong metrics, the metric's unit otherwise. */
+static void add_value(struct rpt_str *s, const struct rpt_cmp_row *row, double v, bool signed_)
+{
+	if (isnan(v))
+		rpt_str_add(s, "—");
+	else if (row->in->kind == RPT_METRIC_BINARY)
+		rpt_str_addf(s, signed_ ? "%+.1f" : "%.1f", 100.0 * v);
+	else
+		rpt_str_addf(s, signed_ ? "%+.4g" : "%.4g", v);
+}
+
+static void add_ci(struct rpt_str *s, const struct rpt_cmp_row *row)
+{
+	rpt_str_add(s, "[");
+	add_value(s, row, row->ci_low, true);
+	rpt_str_add(s, ", ");
+	add_value(s, row, row->ci_high, true);
+	rpt_str_add(s, "]");
+}
+
+static void add_p(struct rpt_str *s, double p)
+{
+	if (isnan(p))
+		rpt_str_add(s, "—");
+	else if (p >= 0.001)
+		rpt_str_addf(s, "%.3f", p);
+	else
+		rpt_str_addf(s, "%.1e", p);
+}
+
+static void add_flips_count(struct rpt_str *s, const struct rpt_cmp_row *row)
+{
+	if (row->in->kind == RPT_METRIC_BINARY)
+		rpt_str_addf(s, "%llu / %llu", (unsigned long long)row->n_right_to_wrong,
+			     (unsigned long long)row->n_wrong_to_right);
+	else
+		rpt_str_add(s, "—");
+}
+
+static const char *gate_word(const struct rpt_cmp_row *row)
+{
+	return !row->gated ? "" : row->gate_failed ? "FAIL" : "pass";
+}
+
+static void add_gate_rule(struct rpt_str *s, const struct rpt_cmp_result *res, void (*esc)(struct rpt_str *, const char *))
+{
+	const struct rpt_compare_opts *o = &res->opts;
+	if (o->n_gate == 0) {
+		rpt_str_add(s, "no metric is gated");
+		return;
+	}
+	rpt_str_add(s, "fail when ");
+	for (size_t g = 0; g < o->n_gate; g++) {
+		rpt_str_add(s, g ? (g + 1 == o->n_gate ? " or " : ", ") : "");
+		esc(s, o->gate[g].metric);
+		rpt_str_addf(s, " drops by more than %g point%s", o->gate[g].max_drop_points,
+			     o->gate[g].max_drop_points == 1 ? "" : "s");
+	}
+	rpt_str_addf(s, " with Holm-adjusted p < %g", o->alpha);
+	if (o->gate_tasks) {
+		rpt_str_add(s, " (tasks:");
+		for (size_t i = 0; i < o->n_gate_tasks; i++) {
+			rpt_str_add(s, " ");
+			esc(s, o->gate_tasks[i]);
+		}
+		rpt_str_add(s, ")");
+	}
+	if (o->gate_languages) {
+		rpt_str_add(s, " (languages:");
+		for (size_t i = 0; i < o->n_gate_languages; i++) {
+			rpt_str_add(s, " ");
+			esc(s, o->gate_languages[i]);
+		}
+		rpt_str_add(s, ")");
+	}
+}
+
+static void add_padded(struct rpt_str *s, const char *text, int width)
+{
+	/* width counts characters, not bytes (UTF-8 in names and the em dash) */
+	int chars = 0;
+	for (const char *p = text; *p; p++)
+		chars += ((unsigned char)*p & 0xC0) != 0x80;
+	rpt_str_add(s, text);
+	for (; chars < width; chars++)
+		rpt_str_add(s, " ");
+	rpt_str_add(s, " ");
+}
+
+/* Text cells are built in a scratch string, then padded. Terminal text is not
+ * escaped for markup, but control characters from files are replaced. */
+static void text_clean(struct rpt_str *s, const char *text)
+{
+	for (const char *p = text ? text : ""; *p; p++)
+		rpt_str_addn(s, (unsigned char)*p < 0x20 || *p == 0x7f ? "?" : p, 1);
+}
+
+#define CELL(expr, width) do { struct rpt_str c_; rpt_str_init(&c_); expr; \
+	add_padded(s, c_.data ? c_.data : "", width); rpt_str_release(&c_); } while (0)
+
+static void render_text(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	rpt_str_add(s, "merilo compare: base ");
+	text_clean(s, meta ? meta->base.label : NULL);
+	rpt_str_add(s, " vs candidate ");
+	text_clean(s, meta ? meta->cand.label : NULL);
+	rpt_str_addf(s, "\n(differences are candidate - base; accuracies in %%; %g%% paired bootstrap CI, %zu resamples, seed %llu)\n\n",
+		     100 * res->opts.ci_level, res->opts.n_resamples, (unsigned long long)res->opts.seed);
+	static const char *const head[] = { "task", "lang", "metric", "n", "base", "cand", "diff", "CI", "r->w / w->r",
+					    "p", "p(Holm)", "verdict", "gate" };
+	static const int width[] = { 14, 8, 14, 5, 7, 7, 7, 17, 11, 8, 8, 21, 4 };
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		add_padded(s, head[i], width[i]);
+	rpt_str_add(s, "\n");
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		CELL(text_clean(&c_, r->in->task), width[0]);
+		CELL(text_clean(&c_, r->in->language), width[1]);
+		CELL(text_clean(&c_, r->in->metric), width[2]);
+		CELL(rpt_str_addf(&c_, "%zu", r->in->n_pairs), width[3]);
+		CELL(add_value(&c_, r, r->base_mean, false), width[4]);
+		CELL(add_value(&c_, r, r->cand_mean, false), width[5]);
+		CELL(add_value(&c_, r, r->diff, true), width[6]);
+		CELL(add_ci(&c_, r), width[7]);
+		CELL(add_flips_count(&c_, r), width[8]);
+		CELL(add_p(&c_, r->p), width[9]);
+		CELL(add_p(&c_, r->p_holm), width[10]);
+		CELL(rpt_str_add(&c_, rpt_verdict_name(r->verdict)), width[11]);
+		rpt_str_add(s, gate_word(r));
+		rpt_str_add(s, "\n");
+	}
+	for (size_t i = 0; meta && i < meta->n_notes; i++) {
+		rpt_str_add(s, i ? "" : "\n");
+		rpt_str_add(s, "note: ");
+		text_clean(s, meta->notes[i]);
+		rpt_str_add(s, "\n");
+	}
+	if (meta && meta->perf_md) {
+		rpt_str_add(s, "\n");
+		rpt_str_add(s, meta->perf_md);
+	}
+	rpt_str_add(s, "\ngate: ");
+	add_gate_rule(s, res, text_clean);
+	rpt_str_add(s, "\n");
+	if (res->n_gate_failed) {
+		rpt_str_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", res->n_gate_failed, res->n_gated);
+		for (size_t i = 0; i < res->n_rows; i++) {
+			const struct rpt_cmp_row *r = &res->rows[i];
+			if (!r->gate_failed)
+				continue;
+			rpt_str_add(s, " ");
+			text_clean(s, r->in->task);
+			rpt_str_add(s, "/");
+			text_clean(s, r->in->language);
+			rpt_str_add(s, " ");
+			text_clean(s, r->in->metric);
+			rpt_str_addf(s, " %+.2f points;", 100 * (r->lower_is_better ? -r->diff : r->diff));
+		}
+		rpt_str_add(s, "\n");
+	} else {
+		rpt_str_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
+	}
+}
+
+static void md_side(struct rpt_str *s, const char *title, const struct rpt_cmp_side *side)
+{
+	rpt_str_addf(s, "| %s | ", title);
+	rpt_esc_md(s, side->label);
+	rpt_str_add(s, " | ");
+	rpt_esc_md(s, side->model_name ? side->model_name : "—");
+	rpt_str_add(s, " | ");
+	rpt_esc_trunc(s, side->model_sha256 ? side->model_sha256 : "—", 12, rpt_esc_md);
+	rpt_str_add(s, " | ");
+	rpt_esc_trunc(s, side->suite_sha256 ? side->suite_sha256 : "—", 12, rpt_esc_md);
+	rpt_str_add(s, " | ");
+	rpt_esc_md(s, side->engine_build ? side->engine_build : "—");
+	rpt_str_add(s, " |\n");
+}
+
+static bool flips_listed(const struct rpt_cmp_row *r)
+{
+	return r->in->kind == RPT_METRIC_BINARY && (r->n_flips_rw || r->n_flips_wr) &&
+	       (r->gated || r->verdict != RPT_VERDICT_SAME);
+}
+
+static void md_flip_list(struct rpt_str *s, const struct rpt_cmp_row *r, const size_t *idx, size_t n, const char *title)
+{
+	if (!n)
+		return;
+	rpt_str_addf(s, "\n**%s** (%zu)\n\n| item | prompt |\n|---|---|\n", title, n);
+	size_t shown = n < RPT_CMP_MAX_FLIPS_LISTED ? n : RPT_CMP_MAX_FLIPS_LISTED;
+	for (size_t k = 0; k < shown; k++) {
+		const struct rpt_pair *pr = &r->in->pairs[idx[k]];
+		rpt_str_add(s, "| ");
+		rpt_esc_md(s, pr->item_id);
+		rpt_str_add(s, " | ");
+		if (pr->prompt)
+			rpt_esc_trunc(s, pr->prompt, 200, rpt_esc_md);
+		else
+			rpt_str_add(s, "*(prompt not recorded)*");
+		rpt_str_add(s, " |\n");
+	}
+	if (shown < n)
+		rpt_str_addf(s, "\n… and %zu more (all of them are in the JSON output)\n", n - shown);
+}
+
+static void render_md(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	if (res->n_gate_failed)
+		rpt_str_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n", res->n_gate_failed,
+			     res->n_gated);
+	else
+		rpt_str_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n", res->n_gated);
+	if (meta) {
+		rpt_str_add(s, "| | run | model | model sha256 | suite sha256 | engine build |\n|---|---|---|---|---|---|\n");
+		md_side(s, "base", &meta->base);
+		md_side(s, "candidate", &meta->cand);
+		rpt_str_add(s, "\n");
+	}
+	rpt_str_add(s, "Gate: ");
+	add_gate_rule(s, res, rpt_esc_md);
+	rpt_str_addf(s, ". Differences are candidate − base (accuracies in percentage points), with %g%% paired "
+			"bootstrap CIs (%zu resamples, seed %llu); p: exact McNemar (right/wrong metrics) or Wilcoxon "
+			"signed-rank (graded), Holm-adjusted across all %zu comparisons.\n\n",
+		     100 * res->opts.ci_level, res->opts.n_resamples, (unsigned long long)res->opts.seed, res->n_rows);
+	rpt_str_add(s, "| task | language | metric | n | base | candidate | Δ | 95% CI | right→wrong / wrong→right | p | "
+		       "p (Holm) | verdict | gate |\n|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|\n");
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		rpt_str_add(s, "| ");
+		rpt_esc_md(s, r->in->task);
+		rpt_str_add(s, " | ");
+		rpt_esc_md(s, r->in->language);
+		rpt_str_add(s, " | ");
+		rpt_esc_md(s, r->in->metric);
+		rpt_str_addf(s, " | %zu | ", r->in->n_pairs);
+		add_value(s, r, r->base_mean, false);
+		rpt_str_add(s, " | ");
+		add_value(s, r, r->cand_mean, false);
+		rpt_str_add(s, " | ");
+		add_value(s, r, r->diff, true);
+		rpt_str_add(s, " | ");
+		add_ci(s, r);
+		rpt_str_add(s, " | ");
+		add_flips_count(s, r);
+		rpt_str_add(s, " | ");
+		add_p(s, r->p);
+		rpt_str_add(s, " | ");
+		add_p(s, r->p_holm);
+		rpt_str_addf(s, " | %s%s%s | %s |\n", r->verdict == RPT_VERDICT_SAME ? "" : "**",
+			     rpt_verdict_name(r->verdict), r->verdict == RPT_VERDICT_SAME ? "" : "**",
+			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+	}
+	bool any = false;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		if (!flips_listed(r))
+			continue;
+		if (!any)
+			rpt_str_add(s, "\n### Flipped items\n\nFor gated comparisons and significant changes.\n");
+		any = true;
+		rpt_str_add(s, "\n<details><summary>");
+		rpt_esc_md(s, r->in->task);
+		rpt_str_add(s, " · ");
+		rpt_esc_md(s, r->in->language);
+		rpt_str_add(s, " · ");
+		rpt_esc_md(s, r->in->metric);
+		rpt_str_addf(s, ": %zu right→wrong, %zu wrong→right</summary>\n", r->n_flips_rw, r->n_flips_wr);
+		md_flip_list(s, r, r->flips_rw, r->n_flips_rw, "right → wrong");
+		md_flip_list(s, r, r->flips_wr, r->n_flips_wr, "wrong → right");
+		rpt_str_add(s, "\n</details>\n");
+	}
+	if (meta && meta->perf_md) {
+		rpt_str_add(s, "\n");
+		rpt_str_add(s, meta->perf_md);
+	}
+	if (meta && meta->n_notes) {
+		rpt_str_add(s, "\n### Notes\n\n");
+		for (size_t i = 0; i < meta->n_notes; i++) {
+			rpt_str_add(s, "- ");
+			rpt_esc_md(s, meta->notes[i]);
+			rpt_str_add(s, "\n");
+		}
+	}
+}
+
+/* JSON helpers: NaN is null (jansson refuses NaN reals). */
+static json_t *jreal(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *json_side(const struct rpt_cmp_side *side)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "run", jstr(side->label), "model_name", jstr(side->model_name),
+			 "model_sha256", jstr(side->model_sha256), "suite_sha256", jstr(side->suite_sha256),
+			 "engine_build", jstr(side->engine_build), "host", jstr(side->host));
+}
+
+static json_t *json_flips(const struct rpt_cmp_row *r, const size_t *idx, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; a && k < n; k++) {
+		const struct rpt_pair *pr = &r->in->pairs[idx[k]];
+		if (json_array_append_new(a, json_pack("{s:o, s:o}", "item", jstr(pr->item_id), "prompt", jstr(pr->prompt)))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static char *render_json(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	char *out = NULL;
+	const struct rpt_compare_opts *o = &res->opts;
+	json_t *gate = json_array(), *rows = json_array(), *notes = json_array();
+	json_t *gt = o->gate_tasks ? json_array() : json_null(), *gl = o->gate_languages ? json_array() : json_null();
+	json_t *root = NULL;
+	if (!gate || !rows || !notes || !gt || !gl)
+		goto out;
+	for (size_t g = 0; g < o->n_gate; g++)
+		json_array_append_new(gate, json_pack("{s:s, s:f}", "metric", o->gate[g].metric, "max_drop_points",
+						      o->gate[g].max_drop_points));
+	for (size_t i = 0; o->gate_tasks && i < o->n_gate_tasks; i++)
+		json_array_append_new(gt, jstr(o->gate_tasks[i]));
+	for (size_t i = 0; o->gate_languages && i < o->n_gate_languages; i++)
+		json_array_append_new(gl, jstr(o->gate_languages[i]));
+	for (size_t i = 0; meta && i < meta->n_notes; i++)
+		json_array_append_new(notes, jstr(meta->notes[i]));
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		bool bin = r->in->kind == RPT_METRIC_BINARY;
+		json_t *row = json_pack(
+			"{s:o, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:b}",
+			"task", jstr(r->in->task), "language", jstr(r->in->language), "metric", jstr(r->in->metric),
+			"kind", bin ? "binary" : "graded", "lower_is_better", r->lower_is_better,
+			"n_pairs", (json_int_t)r->in->n_pairs, "n_base_only", (json_int_t)r->in->n_base_only,
+			"n_cand_only", (json_int_t)r->in->n_cand_only, "base", jreal(r->base_mean),
+			"candidate", jreal(r->cand_mean), "diff", jreal(r->diff), "ci_low", jreal(r->ci_low),
+			"ci_high", jreal(r->ci_high), "test", r->test,
+			"right_to_wrong", bin ? json_integer((json_int_t)r->n_right_to_wrong) : json_null(),
+			"wrong_to_right", bin ? json_integer((json_int_t)r->n_wrong_to_right) : json_null(),
+			"p", jreal(r->p), "p_holm", jreal(r->p_holm), "verdict", rpt_verdict_name(r->verdict),
+			"gated", r->gated, "max_drop_points", jreal(r->max_drop_points), "gate_failed", r->gate_failed);
+		if (!row)
+			goto out;
+		if (bin) {
+			json_t *fl = json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
+					       "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
+			json_object_set_new(row, "flips", fl ? fl : json_null());
+		}
+		if (json_array_append_new(rows, row))
+			goto out;
+	}
+	root = json_pack("{s:i, s:s, s:o, s:o, s:{s:f, s:I, s:I, s:f, s:O, s:O, s:O}, s:{s:b, s:I, s:I}, s:O, s:O}",
+			 "schema_version", 1, "tool", "merilo compare",
+			 "base", meta ? json_side(&meta->base) : json_null(),
+			 "candidate", meta ? json_side(&meta->cand) : json_null(),
+			 "options", "alpha", o->alpha, "seed", (json_int_t)o->seed, "n_resamples", (json_int_t)o->n_resamples,
+			 "ci_level", o->ci_level, "gate", gate, "gate_tasks", gt, "gate_languages", gl,
+			 "result", "passed", res->n_gate_failed == 0, "n_gated", (json_int_t)res->n_gated,
+			 "n_gate_failed", (json_int_t)res->n_gate_failed, "comparisons", rows, "notes", notes);
+	if (root)
+		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+out:
+	json_decref(root);
+	json_decref(gate);
+	json_decref(rows);
+	json_decref(notes);
+	json_decref(gt);
+	json_decref(gl);
+	return out;
+}
+
+static void render_junit(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	rpt_str_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
+			"  <testsuite name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
+		     res->n_gated, res->n_gate_failed, res->n_gated, res->n_gate_failed);
+	if (meta) {
+		rpt_str_add(s, "    <properties>\n      <property name=\"base\" value=\"");
+		rpt_esc_xml(s, meta->base.label);
+		rpt_str_add(s, "\"/>\n      <property name=\"candidate\" value=\"");
+		rpt_esc_xml(s, meta->cand.label);
+		rpt_str_add(s, "\"/>\n    </properties>\n");
+	}
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		if (!r->gated)
+			continue;
+		rpt_str_add(s, "    <testcase classname=\"merilo.compare.");
+		rpt_esc_xml(s, r->in->task);
+		rpt_str_add(s, "\" name=\"");
+		rpt_esc_xml(s, r->in->task);
+		rpt_str_add(s, " ");
+		rpt_esc_xml(s, r->in->language);
+		rpt_str_add(s, " ");
+		rpt_esc_xml(s, r->in->metric);
+		rpt_str_add(s, "\">\n");
+		struct rpt_str d;
+		rpt_str_init(&d);
+		rpt_str_add(&d, r->in->metric);
+		rpt_str_add(&d, ": base ");
+		add_value(&d, r, r->base_mean, false);
+		rpt_str_add(&d, ", candidate ");
+		add_value(&d, r, r->cand_mean, false);
+		rpt_str_add(&d, ", diff ");
+		add_value(&d, r, r->diff, true);
+		rpt_str_add(&d, " CI ");
+		add_ci(&d, r);
+		rpt_str_addf(&d, " (%s), n %zu, p %.3g, Holm p %.3g, max drop %g points, verdict: %s",
+			     r->in->kind == RPT_METRIC_BINARY ? "percentage points" : "metric units", r->in->n_pairs, r->p,
+			     r->p_holm, r->max_drop_points, rpt_verdict_name(r->verdict));
+		if (r->gate_failed) {
+			rpt_str_add(s, "      <failure type=\"regression\" message=\"");
+			rpt_esc_xml(s, d.data);
+			rpt_str_add(s, "\">");
+			rpt_str_addf(s, "%zu items right in base and wrong in candidate, %zu the other way.", r->n_flips_rw,
+				     r->n_flips_wr);
+			for (size_t k = 0; k < r->n_flips_rw && k < RPT_CMP_MAX_FLIPS_LISTED; k++) {
+				rpt_str_add(s, "\nright->wrong: ");
+				rpt_esc_xml(s, r->in->pairs[r->flips_rw[k]].item_id);
+			}
+			rpt_str_add(s, "</failure>\n");
+		} else {
+			rpt_str_add(s, "      <system-out>");
+			rpt_esc_xml(s, d.data);
+			rpt_str_add(s, "</system-out>\n");
+		}
+		if (d.oom)
+			s->oom = true;
+		rpt_str_release(&d);
+		rpt_str_add(s, "    </testcase>\n");
+	}
+	rpt_str_add(s, "  </testsuite>\n</testsuites>\n");
+}
+
+char *rpt_compare_render(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta, enum rpt_format fmt,
+			 struct mrl_err *err)
+{
+	struct rpt_str s;
+	rpt_str_init(&s);
+	char *out = NULL;
+	switch (fmt) {
+	case RPT_FMT_TEXT: render_text(&s, res, meta); break;
+	case RPT_FMT_MD: render_md(&s, res, meta); break;
+	case RPT_FMT_JUNIT: render_junit(&s, res, meta); break;
+	case RPT_FMT_JSON:
+		out = render_json(res, meta);
+		if (!out)
+			mrl_err_set(err, MRL_ENOMEM, "compare: out of memory building the JSON output");
+		return out;
+	default:
+		mrl_err_set(err, MRL_EINPUT, "compare: output format not available for a comparison (text, md, json, junit)");
+		return NULL;
+	}
+	out = rpt_str_take(&s);
+	if (!out)
+		mrl_err_set(err, MRL_ENOMEM, "compare: out of memory rendering the output");
+	return out;
+}

@@ -1,0 +1,244 @@
+/* escape.c — a growable string and the escapers for every output format.
+ *
+ * Everything a report shows that came from a file (a model's name, an item id,
+ * a prompt) is hostile until escaped: a model named <script>alert(1)</script>
+ * must render as text in HTML and in a markdown PR comment, and a CSV cell
+ * "=cmd|..." must not become a spreadsheet formula. The rules per format are
+ * in rpt.h and docs/compare.md. The inputs are UTF-8 (the record readers
+ * check that); bytes >= 0x80 pass through unchanged.
+ */
+#include "reports/rpt.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rpt_str_init(struct rpt_str *s)
+{
+	memset(s, 0, sizeof *s);
+}
+
+void rpt_str_release(struct rpt_str *s)
+{
+	free(s->data);
+	memset(s, 0, sizeof *s);
+}
+
+static bool str_reserve(struct rpt_str *s, size_t extra)
+{
+	if (s->oom)
+		return false;
+	if (extra > SIZE_MAX / 2 - s->len) {
+		s->oom = true;
+		return false;
+	}
+	size_t need = s->len + extra + 1;
+	if (need <= s->cap)
+		return true;
+	size_t cap = s->cap ? s->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	char *p = realloc(s->data, cap);
+	if (!p) {
+		s->oom = true;
+		return false;
+	}
+	s->data = p;
+	s->cap = cap;
+	return true;
+}
+
+void rpt_str_addn(struct rpt_str *s, const char *text, size_t n)
+{
+	if (!str_reserve(s, n))
+		return;
+	if (n)
+		memcpy(s->data + s->len, text, n);
+	s->len += n;
+	s->data[s->len] = '\0';
+}
+
+void rpt_str_add(struct rpt_str *s, const char *text)
+{
+	rpt_str_addn(s, text ? text : "", text ? strlen(text) : 0);
+}
+
+void rpt_str_addf(struct rpt_str *s, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		s->oom = true;
+		return;
+	}
+	if ((size_t)n < sizeof small) {
+		rpt_str_addn(s, small, (size_t)n);
+		return;
+	}
+	if (!str_reserve(s, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->data + s->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->len += (size_t)n;
+}
+
+char *rpt_str_take(struct rpt_str *s)
+{
+	if (s->oom) {
+		rpt_str_release(s);
+		return NULL;
+	}
+	if (!s->data && !str_reserve(s, 0))
+		return NULL;
+	if (s->len == 0)
+		s->data[0] = '\0';
+	char *out = s->data;
+	memset(s, 0, sizeof *s);
+	return out;
+}
+
+/* Copy the run of bytes that need no escaping in one go. */
+static void esc_generic(struct rpt_str *s, const char *text, const char *(*map)(unsigned char c, const char *at))
+{
+	if (!text)
+		return;
+	const char *run = text;
+	for (const char *p = text; *p; p++) {
+		const char *rep = map((unsigned char)*p, p);
+		if (rep) {
+			rpt_str_addn(s, run, (size_t)(p - run));
+			rpt_str_add(s, rep);
+			run = p + 1;
+		}
+	}
+	rpt_str_add(s, run);
+}
+
+static const char *map_html(unsigned char c, const char *at)
+{
+	(void)at;
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	default: return NULL;
+	}
+}
+
+static const char *map_xml(unsigned char c, const char *at)
+{
+	if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+		return "\xEF\xBF\xBD";
+	return map_html(c, at);
+}
+
+static const char *map_md(unsigned char c, const char *at)
+{
+	(void)at;
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '\n': case '\r': case '\t': return " ";
+	case '\\': return "\\\\";
+	case '`': return "\\`";
+	case '*': return "\\*";
+	case '_': return "\\_";
+	case '[': return "\\[";
+	case ']': return "\\]";
+	case '(': return "\\(";
+	case ')': return "\\)";
+	case '#': return "\\#";
+	case '|': return "\\|";
+	case '!': return "\\!";
+	case '~': return "\\~";
+	default: return NULL;
+	}
+}
+
+void rpt_esc_html(struct rpt_str *s, const char *text)
+{
+	esc_generic(s, text, map_html);
+}
+
+void rpt_esc_xml(struct rpt_str *s, const char *text)
+{
+	esc_generic(s, text, map_xml);
+}
+
+void rpt_esc_md(struct rpt_str *s, const char *text)
+{
+	esc_generic(s, text, map_md);
+}
+
+void rpt_esc_csv(struct rpt_str *s, const char *text)
+{
+	if (!text)
+		text = "";
+	bool formula = strchr("=+-@\t\r", text[0]) && text[0] != '\0';
+	bool quote = formula || strpbrk(text, ",\"\r\n") != NULL;
+	if (quote)
+		rpt_str_add(s, "\"");
+	if (formula)
+		rpt_str_add(s, "'");
+	const char *run = text;
+	for (const char *p = text; *p; p++) {
+		if (*p == '"') {
+			rpt_str_addn(s, run, (size_t)(p - run) + 1);
+			rpt_str_add(s, "\"");
+			run = p + 1;
+		}
+	}
+	rpt_str_add(s, run);
+	if (quote)
+		rpt_str_add(s, "\"");
+}
+
+void rpt_esc_trunc(struct rpt_str *s, const char *text, size_t max_chars,
+		   void (*esc)(struct rpt_str *, const char *))
+{
+	if (!text) {
+		esc(s, "");
+		return;
+	}
+	size_t chars = 0, i = 0;
+	for (; text[i]; i++) {
+		if (((unsigned char)text[i] & 0xC0) != 0x80) { /* a character starts here */
+			if (chars == max_chars)
+				break;
+			chars++;
+		}
+	}
+	if (!text[i]) {
+		esc(s, text);
+		return;
+	}
+	char *cut = strndup(text, i);
+	if (!cut) {
+		s->oom = true;
+		return;
+	}
+	esc(s, cut);
+	rpt_str_add(s, "…");
+	free(cut);
+}
+
+int rpt_format_parse(const char *name)
+{
+	static const struct { const char *name; enum rpt_format fmt; } names[] = {
+		{ "text", RPT_FMT_TEXT }, { "md", RPT_FMT_MD }, { "markdown", RPT_FMT_MD },
+		{ "json", RPT_FMT_JSON }, { "junit", RPT_FMT_JUNIT }, { "html", RPT_FMT_HTML },
+		{ "csv", RPT_FMT_CSV },
+	};
+	for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(name, names[i].name))
+			return (int)names[i].fmt;
+	return -1;
+}

@@ -1,0 +1,192 @@
+/* rpt_compare.c — verdicts and the gate of reports/compare.c on constructed
+ * paired data: an injected regression is caught, noise is not, Holm is applied,
+ * thresholds and filters work, and the renderings carry what they must. */
+#include "metrics/met.h"
+#include "reports/rpt.h"
+#include "tests/tap.h"
+
+#define N 500
+
+static char ids[4][N][16];
+
+/* n items, n_right right in base; flips: rw right->wrong, wr wrong->right. */
+static struct rpt_pair *make_pairs(int set, size_t n, size_t n_right, size_t rw, size_t wr)
+{
+	struct rpt_pair *p = calloc(n, sizeof *p);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(ids[set][i], sizeof ids[set][i], "it-%03zu", i);
+		p[i].item_id = ids[set][i];
+		p[i].prompt = i == 0 ? "<script>alert(1)</script> | *x*" : NULL;
+		p[i].base = i < n_right;
+		p[i].cand = p[i].base;
+	}
+	for (size_t k = 0; k < rw; k++)
+		p[k].cand = 0; /* the first rw right items become wrong */
+	for (size_t k = 0; k < wr; k++)
+		p[n_right + k].cand = 1; /* the first wr wrong items become right */
+	return p;
+}
+
+static struct rpt_cmp_input input(const char *lang, const char *metric, struct rpt_pair *p, size_t n)
+{
+	return (struct rpt_cmp_input){ .task = "copa", .language = lang, .metric = metric,
+				       .kind = RPT_METRIC_BINARY, .pairs = p, .n_pairs = n };
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+int main(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_gate_metric gate_acc = { "acc", 1.0 };
+	struct rpt_compare_opts o;
+	rpt_compare_opts_init(&o);
+	o.gate = &gate_acc;
+	o.n_gate = 1;
+	o.n_resamples = 2000;
+
+	/* 1. injected 5-point regression: 400/500 right, 25 right -> wrong */
+	struct rpt_pair *reg = make_pairs(0, N, 400, 25, 0);
+	struct rpt_cmp_input in1 = input("sr-Cyrl", "acc", reg, N);
+	struct rpt_cmp_result res;
+	is_int(rpt_compare(&in1, 1, &o, &res, &err), 0, "regression: compare runs");
+	const struct rpt_cmp_row *r = &res.rows[0];
+	is_near(r->diff, -0.05, 1e-12, "regression: diff is -5 points");
+	is_int(r->n_right_to_wrong, 25, "regression: McNemar b = right->wrong = 25");
+	is_int(r->n_wrong_to_right, 0, "regression: McNemar c = wrong->right = 0");
+	is_near(r->p, ldexp(1.0, -24), 1e-20, "regression: exact p = 2 * 0.5^25");
+	ok(r->ci_high < 0 && r->ci_low < -0.05 && r->ci_high > -0.05, "regression: CI below 0 and covers -0.05");
+	is_int(r->verdict, RPT_VERDICT_WORSE, "regression: verdict worse");
+	ok(r->gated && r->gate_failed, "regression: gate fails");
+	is_int(res.n_gate_failed, 1, "regression: one gated failure");
+	is_int(r->n_flips_rw, 25, "regression: 25 flipped items listed");
+	is_str(reg[r->flips_rw[24]].item_id, "it-024", "regression: flipped items are the right ones");
+
+	char *md = rpt_compare_render(&res, NULL, RPT_FMT_MD, &err);
+	like(md, "❌ regression", "md: headline says regression");
+	like(md, "| it-019 |", "md: flipped item id listed");
+	ok(md && !strstr(md, "| it-020 |"), "md: at most 20 flips listed per direction");
+	like(md, "&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| \\*x\\*", "md: hostile prompt escaped");
+	ok(md && !strstr(md, "<script>"), "md: no raw script tag");
+	like(md, "and 5 more", "md: list capped at 20 with a count of the rest");
+	free(md);
+	char *xml = rpt_compare_render(&res, NULL, RPT_FMT_JUNIT, &err);
+	is_int(count(xml, "<testcase "), 1, "junit: one testcase per gated comparison");
+	is_int(count(xml, "<failure "), 1, "junit: a failure element on regression");
+	like(xml, "failures=\"1\"", "junit: failure count in the suite");
+	free(xml);
+	char *js = rpt_compare_render(&res, NULL, RPT_FMT_JSON, &err);
+	like(js, "\"passed\": false", "json: result not passed");
+	like(js, "\"right_to_wrong\": 25", "json: b");
+	is_int(count(js, "\"item\": \"it-0"), 25, "json: every flipped item listed");
+	free(js);
+	rpt_cmp_result_release(&res);
+
+	/* 2. A/A: identical */
+	struct rpt_pair *same = make_pairs(1, N, 400, 0, 0);
+	struct rpt_cmp_input in2 = input("sr-Cyrl", "acc", same, N);
+	is_int(rpt_compare(&in2, 1, &o, &res, &err), 0, "A/A identical: runs");
+	is_near(res.rows[0].p, 1.0, 0, "A/A identical: p = 1");
+	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "A/A identical: no significant change");
+	is_int(res.n_gate_failed, 0, "A/A identical: gate passes");
+	char *txt = rpt_compare_render(&res, NULL, RPT_FMT_TEXT, &err);
+	like(txt, "PASS: no gated regression", "text: PASS line");
+	free(txt);
+	rpt_cmp_result_release(&res);
+
+	/* 3. A/A with noise: 3 flips one way, 4 the other */
+	struct rpt_pair *noise = make_pairs(2, N, 400, 3, 4);
+	struct rpt_cmp_input in3 = input("hr", "acc", noise, N);
+	is_int(rpt_compare(&in3, 1, &o, &res, &err), 0, "A/A noise: runs");
+	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "A/A noise: no significant change");
+	is_int(res.n_gate_failed, 0, "A/A noise: gate passes");
+	rpt_cmp_result_release(&res);
+
+	/* 4. Holm across comparisons: (b, c) = (10, 2), (15, 1), (0, 5), (0, 0) on 100 items */
+	struct rpt_pair *h[4] = { make_pairs(0, 100, 50, 10, 2), make_pairs(1, 100, 50, 15, 1),
+				  make_pairs(2, 100, 50, 0, 5), make_pairs(3, 100, 50, 0, 0) };
+	struct rpt_cmp_input hin[4] = { input("en", "acc", h[0], 100), input("hr", "acc", h[1], 100),
+					input("sr-Cyrl", "acc", h[2], 100), input("sr-Latn", "acc", h[3], 100) };
+	is_int(rpt_compare(hin, 4, &o, &res, &err), 0, "Holm: runs");
+	double p10_2 = met_mcnemar_exact_p(10, 2), p15_1 = met_mcnemar_exact_p(15, 1), p0_5 = met_mcnemar_exact_p(0, 5);
+	is_near(res.rows[0].p, 0.03857, 1e-5, "Holm: raw p of (10, 2) = 0.03857");
+	is_near(res.rows[1].p_holm, 4 * p15_1, 1e-15, "Holm: smallest p x 4");
+	is_near(res.rows[0].p_holm, 3 * p10_2, 1e-15, "Holm: second smallest p x 3");
+	is_near(res.rows[2].p_holm, 2 * p0_5, 1e-15, "Holm: third x 2 (monotone)");
+	is_near(res.rows[3].p_holm, 1.0, 0, "Holm: p = 1 stays 1");
+	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "Holm: raw p 0.039 < 0.05 is not significant after Holm");
+	is_int(res.rows[1].verdict, RPT_VERDICT_WORSE, "Holm: (15, 1) stays significant");
+	is_int(res.n_gate_failed, 1, "Holm: only the Holm-significant drop fails the gate");
+	rpt_cmp_result_release(&res);
+
+	/* 5. significant but smaller than the threshold: 0.5 points on 2000 items */
+	struct rpt_pair *small = calloc(2000, sizeof *small);
+	for (size_t i = 0; i < 2000; i++) {
+		small[i].item_id = "x";
+		small[i].base = i < 1500;
+		small[i].cand = i < 1500 && i >= 10;
+	}
+	struct rpt_cmp_input in5 = input("en", "acc", small, 2000);
+	is_int(rpt_compare(&in5, 1, &o, &res, &err), 0, "small drop: runs");
+	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "small drop: significant (b = 10, c = 0)");
+	is_int(res.n_gate_failed, 0, "small drop: 0.5 points < 1.0 threshold passes the gate");
+	rpt_cmp_result_release(&res);
+	gate_acc.max_drop_points = 0.25;
+	is_int(rpt_compare(&in5, 1, &o, &res, &err), 0, "small drop, tighter threshold: runs");
+	is_int(res.n_gate_failed, 1, "small drop: fails at a 0.25-point threshold");
+	rpt_cmp_result_release(&res);
+	gate_acc.max_drop_points = 1.0;
+
+	/* 6. language filter: regression in sr-Cyrl, only hr gated */
+	const char *langs[] = { "hr" };
+	o.gate_languages = langs;
+	o.n_gate_languages = 1;
+	is_int(rpt_compare(&in1, 1, &o, &res, &err), 0, "filter: runs");
+	ok(!res.rows[0].gated && res.n_gate_failed == 0, "filter: an ungated language does not fail the gate");
+	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "filter: but the verdict still says worse");
+	rpt_cmp_result_release(&res);
+	o.gate_languages = NULL;
+	o.n_gate_languages = 0;
+
+	/* 7. graded, lower is better: bits_per_char up by 0.2 on every item */
+	struct rpt_pair g[40];
+	for (size_t i = 0; i < 40; i++)
+		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 1.2 + 0.01 * (double)i + 0.001 * (double)(i % 3) };
+	struct rpt_cmp_input gin = { "text", "en", "bits_per_char", RPT_METRIC_GRADED, g, 40, 0, 0 };
+	struct rpt_gate_metric gate_bpc = { "bits_per_char", 5.0 };
+	o.gate = &gate_bpc;
+	is_int(rpt_compare(&gin, 1, &o, &res, &err), 0, "graded: runs");
+	ok(res.rows[0].lower_is_better, "graded: bits_per_char is lower-is-better");
+	is_str(res.rows[0].test, "wilcoxon-signed-rank", "graded: Wilcoxon test");
+	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "graded: an increase is worse");
+	is_int(res.n_gate_failed, 1, "graded: 0.2 bits = 20 points > 5 fails");
+	rpt_cmp_result_release(&res);
+
+	/* 8. a gated metric no comparison has is an error, not a silent pass */
+	struct rpt_gate_metric typo = { "acc_nrom", 1.0 };
+	o.gate = &typo;
+	is_int(rpt_compare(&in1, 1, &o, &res, &err), MRL_EINPUT, "gate typo: MRL_EINPUT");
+	like(err.msg, "acc_nrom", "gate typo: message names the metric");
+	rpt_cmp_result_release(&res);
+
+	/* 9. empty comparison (no shared items) is p = 1, no verdict */
+	o.gate = &gate_acc;
+	struct rpt_cmp_input empty = input("en", "acc", NULL, 0);
+	is_int(rpt_compare(&empty, 1, &o, &res, &err), 0, "empty: runs");
+	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "empty: no verdict");
+	rpt_cmp_result_release(&res);
+
+	free(reg);
+	free(same);
+	free(noise);
+	for (int i = 0; i < 4; i++)
+		free(h[i]);
+	free(small);
+	return done_testing();
+}
