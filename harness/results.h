@@ -374,8 +374,9 @@ int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tok
 const struct hrn_token_logprobs *hrn_item_logprobs(const struct hrn_item *it, size_t choice);
 
 /* The "logprobs" array of an items.jsonl line as JSON (new reference), NULL when out of
- * memory; and its reader: n_choices entries into *out (malloc'd, caller frees with
- * hrn_token_logprobs_free(*out, n_choices)); every array length is checked. */
+ * memory (a choice never set is written as null); and its reader: n_choices entries into
+ * *out (malloc'd, caller frees with hrn_token_logprobs_free(*out, n_choices); a null entry
+ * reads as unset); every array length is checked before anything is allocated for it. */
 json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n_choices);
 int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn_token_logprobs **out,
 				 const char *where, const char *path, struct mrl_err *err);

@@ -11,6 +11,8 @@
  * Perplexity, per task x language: sum of NLL over the sum of each count (tokens,
  * words, bytes, canonical characters), with a bootstrap over documents whose
  * replicates give the CI (percentile) and the standard error (their sd).
+ * Performance (hrn_run_performance): throughput and item times per task x language
+ * from the same items, and per task the measurement window of this session.
  */
 #include "harness/run.h"
 
@@ -537,7 +539,10 @@ void hrn_run_print_performance(FILE *out, const struct hrn_results *r)
 			fprintf(out, "tokens/s n/a");
 		else
 			fprintf(out, "%.0f tokens/s", t->all.tokens_per_s);
-		fprintf(out, ", %.1f ms/item (p90 %.1f)", t->all.item_ms_mean, t->all.item_ms_p90);
+		if (isnan(t->all.item_ms_mean))
+			fprintf(out, ", ms/item n/a");
+		else
+			fprintf(out, ", %.1f ms/item (p90 %.1f)", t->all.item_ms_mean, t->all.item_ms_p90);
 		if (!w->present) {
 			fprintf(out, "; this session: %s\n", w->absent_reason ? w->absent_reason : "not measured");
 			continue;

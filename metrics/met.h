@@ -530,4 +530,54 @@ struct met_gpu_timer {
 	int (*elapsed_ns)(void *ctx, int start_mark, int end_mark, uint64_t *ns);
 };
 
+/* ======================================================================
+ * Host roofline (metrics/roofline.c; owner: "bench"): this machine's
+ * memory read bandwidth and peak FLOP rate, the ceilings against which
+ * `merilo bench` states decode bandwidth and prefill FLOP utilisation.
+ * Definitions: docs/measurement.md, "Roofline utilisation".
+ * ====================================================================== */
+
+#define MET_ROOFLINE_MAX_RUNS 32
+
+/* Memory read bandwidth: n_threads threads each stream-read (sum) their
+ * contiguous slice of one buffer of buffer_bytes (first touched by its reader);
+ * a run is timed from a barrier before the reads to a barrier after them.
+ * bytes_per_s[i] = buffer_bytes / run time; best = the fastest run (the one
+ * least disturbed by other work). kernel: static, e.g. "avx2 256-bit loads". */
+struct met_roofline_bw {
+	double best_bytes_per_s;
+	double median_bytes_per_s;
+	double run_bytes_per_s[MET_ROOFLINE_MAX_RUNS];
+	int n_runs, n_threads;
+	size_t buffer_bytes;
+	const char *kernel;
+};
+
+/* Measure read bandwidth (buffer_bytes >= 1 MiB; should be several times the
+ * last-level cache; 1 <= n_threads <= 1024; 1 <= n_runs <= MET_ROOFLINE_MAX_RUNS).
+ * Allocates and frees the buffer itself. Errors: bad arguments (MRL_EINPUT),
+ * MRL_ENOMEM, thread creation (MRL_ERUNTIME). */
+int met_roofline_read_bandwidth(size_t buffer_bytes, int n_threads, int n_runs,
+				struct met_roofline_bw *out, struct mrl_err *err);
+
+/* Peak FLOP rate: n_threads threads each run a register-blocked kernel of
+ * independent single-precision FMA chains (12 vector accumulators, no memory
+ * traffic) for about seconds_per_run; one FMA counts 2 FLOPs per lane.
+ * best = the fastest of n_runs, in FLOP/s summed over the threads.
+ * kernel: static, e.g. "avx512f fma f32 (16 lanes x 12 chains)". The widest
+ * ISA this CPU supports is chosen at run time, whatever the build flags. */
+struct met_roofline_flops {
+	double best_flops_per_s;
+	double median_flops_per_s;
+	double run_flops_per_s[MET_ROOFLINE_MAX_RUNS];
+	int n_runs, n_threads;
+	double seconds_per_run;
+	const char *kernel;
+};
+
+/* Measure the peak FLOP rate (0.001 <= seconds_per_run <= 60; thread and run
+ * limits as above). Errors: MRL_EINPUT, MRL_ENOMEM, MRL_ERUNTIME. */
+int met_roofline_peak_flops(int n_threads, int n_runs, double seconds_per_run,
+			    struct met_roofline_flops *out, struct mrl_err *err);
+
 #endif

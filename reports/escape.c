@@ -153,11 +153,8 @@ static const char *map_md(unsigned char c, const char *at)
 	case '_': return "\\_";
 	case '[': return "\\[";
 	case ']': return "\\]";
-	case '(': return "\\(";
-	case ')': return "\\)";
 	case '#': return "\\#";
 	case '|': return "\\|";
-	case '!': return "\\!";
 	case '~': return "\\~";
 	default: return NULL;
 	}

@@ -7,7 +7,7 @@
 
 #define N 500
 
-static char ids[4][N][16];
+static char ids[4][N][32];
 
 /* n items, n_right right in base; flips: rw right->wrong, wr wrong->right. */
 static struct rpt_pair *make_pairs(int set, size_t n, size_t n_right, size_t rw, size_t wr)
@@ -72,7 +72,7 @@ int main(void)
 	like(md, "❌ regression", "md: headline says regression");
 	like(md, "| it-019 |", "md: flipped item id listed");
 	ok(md && !strstr(md, "| it-020 |"), "md: at most 20 flips listed per direction");
-	like(md, "&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| \\*x\\*", "md: hostile prompt escaped");
+	like(md, "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\*x\\*", "md: hostile prompt escaped");
 	ok(md && !strstr(md, "<script>"), "md: no raw script tag");
 	like(md, "and 5 more", "md: list capped at 20 with a count of the rest");
 	free(md);

@@ -1,0 +1,279 @@
+/* hrn_compare.c — `merilo compare` and `merilo leaderboard` as a CI system runs
+ * them, on runs constructed here with the record writers (results.json +
+ * items.jsonl in a temporary folder): an injected 5-point regression on 500
+ * items exits 1, A/A comparisons (identical; a few flips both ways) exit 0,
+ * mismatched suites and bad inputs exit 3, JUnit XML is well-formed, flipped
+ * items are listed, and hostile model names are escaped in every leaderboard
+ * format. Runs the binary named by $MERILO (set by `make test`). */
+#include "harness/results.h"
+#include "tests/tap.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *merilo;
+static char tmp[256];
+
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
+	FILE *p = popen(cmd, "r");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap);
+	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+		n += got;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[n] = '\0';
+	int status = p ? pclose(p) : -1;
+	*out = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	b[fread(b, 1, (size_t)n, f)] = '\0';
+	fclose(f);
+	return b;
+}
+
+/* A run of n items of task copa in language lang, metric acc (and acc_norm =
+ * acc): the first n_right right in the base pattern; rw of those wrong here
+ * and wr of the wrong ones right here. Prompts recorded. */
+static void write_run(const char *name, const char *model_name, const char *suite_sha, size_t n, size_t n_right,
+		      size_t rw, size_t wr)
+{
+	char dir[512], path[600];
+	snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+	mkdir(dir, 0755);
+	struct mrl_err err = {0};
+	struct hrn_results r;
+	hrn_results_init(&r);
+	r.suite.name = strdup("ci-test");
+	r.suite.sha256 = strdup(suite_sha);
+	r.model.name = strdup(model_name);
+	r.model.sha256 = strdup("ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12");
+	r.settings.seed = 7;
+	size_t right = 0;
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	struct hrn_item_writer *w;
+	struct hrn_item_writer_opts wo = { .truncate = true };
+	hrn_item_writer_open(path, &wo, &w, NULL, &err);
+	for (size_t i = 0; i < n; i++) {
+		bool c = i < n_right;
+		if (i < rw)
+			c = false;
+		if (i >= n_right && i < n_right + wr)
+			c = true;
+		right += c;
+		char id[32], prompt[128];
+		snprintf(id, sizeof id, "copa-%04zu", i);
+		snprintf(prompt, sizeof prompt, "Premisa %zu: Čovjek <b>je</b> otvorio slavinu.", i);
+		struct hrn_item it = {0};
+		hrn_item_init(&it, "copa", id, "sr-Cyrl");
+		hrn_item_add_choice(&it, -3.0, 2, 5, 5, false);
+		hrn_item_add_choice(&it, -4.0, 2, 5, 5, false);
+		it.gold_index = 0;
+		hrn_item_add_metric(&it, "acc", c ? 0 : 1, NULL, c, NAN);
+		hrn_item_add_metric(&it, "acc_norm", c ? 0 : 1, NULL, c, NAN);
+		hrn_item_add_timing(&it, "total", 1000000 + (int64_t)i);
+		hrn_item_set_prompt(&it, prompt);
+		hrn_item_writer_add(w, &it, &err);
+		hrn_item_release(&it);
+	}
+	hrn_item_writer_close(w, &err);
+	struct hrn_aggregate *a = hrn_results_add_aggregate(&r, "copa", "sr-Cyrl", (int64_t)n);
+	double acc = (double)right / (double)n;
+	hrn_aggregate_add_metric(a, "acc", acc, NAN, acc - 0.03, acc + 0.03, 0.95, "bootstrap-percentile");
+	hrn_aggregate_add_metric(a, "acc_norm", acc, NAN, acc - 0.03, acc + 0.03, 0.95, "bootstrap-percentile");
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	if (hrn_results_write(path, &r, &err))
+		diag("write %s: %s", path, err.msg);
+	hrn_results_release(&r);
+}
+
+/* Well-formedness: xmllint where installed, else a check that tags balance. */
+static int xml_ok(const char *path, char *why, size_t why_size)
+{
+	if (!system("command -v xmllint >/dev/null 2>&1")) {
+		char cmd[700];
+		snprintf(cmd, sizeof cmd, "xmllint --noout '%s' 2>&1", path);
+		int st = system(cmd);
+		snprintf(why, why_size, "xmllint");
+		return st == 0;
+	}
+	snprintf(why, why_size, "tag balance (xmllint not installed)");
+	char *x = slurp(path);
+	int depth = 0, okay = x != NULL;
+	for (char *p = x; okay && (p = strchr(p, '<')); p++) {
+		if (p[1] == '?' || p[1] == '!')
+			continue;
+		char *e = strchr(p, '>');
+		if (!e) {
+			okay = 0;
+			break;
+		}
+		if (p[1] == '/')
+			depth--;
+		else if (e[-1] != '/')
+			depth++;
+		okay = depth >= 0;
+	}
+	free(x);
+	return okay && depth == 0;
+}
+
+#define EXPECT(code, needle, name, ...) do { \
+	char *out_; \
+	int rc_ = run(&out_, __VA_ARGS__); \
+	is_int(rc_, code, name ": exit code"); \
+	like(out_, needle, name ": output"); \
+	free(out_); \
+} while (0)
+
+int main(void)
+{
+	merilo = getenv("MERILO");
+	if (!merilo || access(merilo, X_OK))
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-hrn-compare-XXXXXX");
+	if (!mkdtemp(tmp))
+		skip_all("cannot make a temporary folder");
+	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
+	const char *other = "0000000a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
+	write_run("base", "base-model", suite, 500, 400, 0, 0);
+	write_run("reg", "cand-model", suite, 500, 400, 25, 0);
+	write_run("same", "base-model", suite, 500, 400, 0, 0);
+	write_run("noise", "cand-model", suite, 500, 400, 3, 4);
+	write_run("othersuite", "cand-model", other, 500, 400, 0, 0);
+	write_run("hostile", "<script>alert(1)</script>", suite, 500, 400, 0, 0);
+	write_run("formula", "=cmd|' /C calc'!A0", suite, 500, 390, 0, 0);
+
+	/* the gate */
+	EXPECT(1, "FAIL: 2 of 2 gated comparisons regressed: copa/sr-Cyrl acc -5.00 points", "5-point regression on 500 items",
+	       "compare %s/base %s/reg --boot 2000", tmp, tmp);
+	EXPECT(0, "PASS: no gated regression (2 gated comparisons)", "A/A identical runs",
+	       "compare %s/base %s/same --boot 2000", tmp, tmp);
+	EXPECT(0, "PASS: no gated regression", "A/A with noise (3 and 4 flips)",
+	       "compare %s/base %s/noise --boot 2000", tmp, tmp);
+	EXPECT(0, "PASS", "regression below a 10-point threshold passes",
+	       "compare %s/base %s/reg --boot 2000 --threshold-points 10", tmp, tmp);
+	EXPECT(1, "FAIL", "results.json path accepted as a run", "compare %s/base/results.json %s/reg --boot 500", tmp, tmp);
+
+	/* outputs */
+	char *out;
+	char prefix[400];
+	snprintf(prefix, sizeof prefix, "%s/out/cmp", tmp);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "mkdir -p %s/out", tmp);
+	if (system(cmd))
+		diag("mkdir failed");
+	int rc = run(&out, "compare %s/base %s/reg --boot 2000 --format md --out %s", tmp, tmp, prefix);
+	is_int(rc, 1, "md + --out: exit 1");
+	like(out, "| copa-0019 |", "md: a flipped item's id is listed");
+	like(out, "Premisa 0: Čovjek &lt;b&gt;je&lt;/b&gt; otvorio slavinu.", "md: its prompt, escaped");
+	like(out, "25 right→wrong, 0 wrong→right", "md: flip counts");
+	like(out, "KL divergence and top-1 agreement: not computed: neither run stored", "md: missing logprobs said");
+	like(out, "### Performance", "md: timing deltas present");
+	free(out);
+	const char *exts[] = { ".txt", ".md", ".json", ".junit.xml" };
+	for (int i = 0; i < 4; i++) {
+		char p[500];
+		snprintf(p, sizeof p, "%s%s", prefix, exts[i]);
+		ok(access(p, R_OK) == 0, exts[i]);
+	}
+	char xml_path[500], why[100];
+	snprintf(xml_path, sizeof xml_path, "%s.junit.xml", prefix);
+	ok(xml_ok(xml_path, why, sizeof why), "JUnit XML is well-formed");
+	diag("checked with %s", why);
+	char *xml = slurp(xml_path);
+	like(xml, "<failure type=\"regression\"", "JUnit: failure element");
+	like(xml, "tests=\"2\" failures=\"2\"", "JUnit: two gated testcases (acc, acc_norm), both failed");
+	free(xml);
+	char json_path[500];
+	snprintf(json_path, sizeof json_path, "%s.json", prefix);
+	char *js = slurp(json_path);
+	like(js, "\"p_holm\"", "JSON: Holm-adjusted p present");
+	like(js, "\"passed\": false", "JSON: gate result");
+	free(js);
+	EXPECT(0, "<testsuites", "JUnit on stdout for a pass", "compare %s/base %s/same --boot 500 --format junit", tmp, tmp);
+
+	/* bad and mismatched inputs */
+	EXPECT(3, "different suites", "different suites refused", "compare %s/base %s/othersuite", tmp, tmp);
+	EXPECT(0, "different suite files", "--allow-different-suites compares with a note",
+	       "compare %s/base %s/othersuite --allow-different-suites --boot 500", tmp, tmp);
+	EXPECT(3, "gated metric 'acc_nrom'", "gate typo refused", "compare %s/base %s/same --gate acc_nrom", tmp, tmp);
+	EXPECT(3, "results.json", "missing run", "compare %s/base %s/nonexistent", tmp, tmp);
+	EXPECT(2, "expected two runs", "one run is a usage error", "compare %s/base", tmp);
+	EXPECT(2, "--alpha", "bad alpha", "compare %s/base %s/same --alpha 2", tmp, tmp);
+	snprintf(cmd, sizeof cmd, "mkdir -p %s/broken && printf '{\"schema_version\": 1, \"suite\": ' > %s/broken/results.json",
+		 tmp, tmp);
+	if (system(cmd))
+		diag("setup failed");
+	EXPECT(3, "broken/results.json", "truncated results.json named", "compare %s/base %s/broken", tmp, tmp);
+
+	/* the config file */
+	char cfg[500];
+	snprintf(cfg, sizeof cfg, "%s/gate.json", tmp);
+	FILE *f = fopen(cfg, "w");
+	fputs("{\"alpha\": 0.01, \"gate\": {\"acc\": 10.0}}\n", f);
+	fclose(f);
+	EXPECT(0, "acc drops by more than 10 points", "config: 10-point acc threshold passes a 5-point drop",
+	       "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	f = fopen(cfg, "w");
+	fputs("{\"gate\": [\"acc\"], \"languages\": [\"hr\"]}\n", f);
+	fclose(f);
+	EXPECT(0, "(0 gated comparisons)", "config: a language filter leaves sr-Cyrl ungated",
+	       "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	f = fopen(cfg, "w");
+	fputs("{\"gates\": [\"acc\"]}\n", f);
+	fclose(f);
+	EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
+
+	/* leaderboard: escaping in every format */
+	char lb[500];
+	snprintf(lb, sizeof lb, "%s/lb.html", tmp);
+	rc = run(&out, "leaderboard %s/base %s/hostile %s/formula -o %s", tmp, tmp, tmp, lb);
+	is_int(rc, 0, "leaderboard html: exit 0");
+	free(out);
+	char *html = slurp(lb);
+	like(html, "&lt;script&gt;alert(1)&lt;/script&gt;", "leaderboard html: hostile name shown as text");
+	ok(html && !strstr(html, "<script>alert"), "leaderboard html: no live script from the name");
+	ok(html && !strstr(html, "src=") && !strstr(html, "href=\"http"), "leaderboard html: no external resources");
+	like(html, "80.0 [77.0, 83.0]", "leaderboard html: score with CI");
+	like(html, "tokens/s: the run recorded no throughput", "leaderboard html: footnote for the dashes");
+	like(html, "seed 7", "leaderboard html: seeds in the manifest columns");
+	free(html);
+	rc = run(&out, "leaderboard %s/base %s/hostile %s/formula --format md", tmp, tmp, tmp);
+	is_int(rc, 0, "leaderboard md: exit 0");
+	like(out, "&lt;script&gt;alert(1)&lt;/script&gt;", "leaderboard md: hostile name escaped");
+	ok(!strstr(out, "<script>"), "leaderboard md: no raw script tag");
+	free(out);
+	rc = run(&out, "leaderboard %s/base %s/formula --format csv", tmp, tmp);
+	is_int(rc, 0, "leaderboard csv: exit 0");
+	like(out, "\"'=cmd|' /C calc'!A0\"", "leaderboard csv: formula guarded");
+	like(out, "1,base-model,0.8,", "leaderboard csv: best first, fraction values");
+	free(out);
+	EXPECT(3, "results.json", "leaderboard: missing run", "leaderboard %s/nonexistent", tmp);
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("cleanup of %s failed", tmp);
+	return done_testing();
+}
