@@ -27,17 +27,6 @@ static void usage(FILE *out)
 		     "  --backend   cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)\n");
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static double now_s(void)
 {
 	struct timespec t;
@@ -71,19 +60,14 @@ int hrn_cmd_generate(int argc, char **argv)
 		} else if (!strcmp(a, "--prompt") && has_val) {
 			prompt = argv[++i];
 		} else if ((!strcmp(a, "-n") || !strcmp(a, "--n-predict")) && has_val) {
-			if (parse_int(argv[++i], 0, 1 << 20, &n_gen))
+			if (hrn_parse_int(argv[++i], 0, 1 << 20, &n_gen))
 				return hrn_usage_error("generate", "-n wants an integer in 0..1048576, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--threads") && has_val) {
-			if (parse_int(argv[++i], 0, 1024, &n_threads))
+			if (hrn_parse_int(argv[++i], 0, 1024, &n_threads))
 				return hrn_usage_error("generate", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--backend") && has_val) {
-			const char *b = argv[++i];
-			if (!strcmp(b, "cpu"))
-				backend = ENG_BACKEND_CPU;
-			else if (!strcmp(b, "cuda"))
-				backend = ENG_BACKEND_CUDA;
-			else
-				return hrn_usage_error("generate", "--backend wants cpu or cuda, not '%s'", b);
+			if (hrn_parse_backend(argv[++i], &backend))
+				return hrn_usage_error("generate", "--backend wants cpu or cuda, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--ids")) {
 			ids_only = true;
 		} else if (!strcmp(a, "--stop-eos")) {

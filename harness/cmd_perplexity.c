@@ -29,17 +29,6 @@ static void usage(FILE *out)
 		     "each from an empty cache; the second half of every chunk is scored).\n");
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static char *read_text(const char *path, size_t *len, struct mrl_err *err)
 {
 	FILE *f = fopen(path, "rb");
@@ -122,19 +111,14 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		} else if (!strcmp(a, "--file") && has_val) {
 			file = argv[++i];
 		} else if (!strcmp(a, "--ctx") && has_val) {
-			if (parse_int(argv[++i], 4, 1 << 20, &n_ctx))
+			if (hrn_parse_int(argv[++i], 4, 1 << 20, &n_ctx))
 				return hrn_usage_error("perplexity", "--ctx wants an integer in 4..1048576, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--threads") && has_val) {
-			if (parse_int(argv[++i], 0, 1024, &n_threads))
+			if (hrn_parse_int(argv[++i], 0, 1024, &n_threads))
 				return hrn_usage_error("perplexity", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--backend") && has_val) {
-			const char *b = argv[++i];
-			if (!strcmp(b, "cpu"))
-				backend = ENG_BACKEND_CPU;
-			else if (!strcmp(b, "cuda"))
-				backend = ENG_BACKEND_CUDA;
-			else
-				return hrn_usage_error("perplexity", "--backend wants cpu or cuda, not '%s'", b);
+			if (hrn_parse_backend(argv[++i], &backend))
+				return hrn_usage_error("perplexity", "--backend wants cpu or cuda, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--json")) {
 			as_json = true;
 		} else {

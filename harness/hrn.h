@@ -9,6 +9,7 @@
 #define MRL_HRN_H
 
 #include "common/err.h"
+#include "engine/eng.h"
 
 #define MRL_VERSION "0.1.0"
 
@@ -29,6 +30,11 @@ int hrn_report(const struct mrl_err *err);
 
 /* Print "merilo <cmd>: <message>\nTry 'merilo <cmd> --help'." and return HRN_EXIT_USAGE. */
 int hrn_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a decimal integer in [lo, hi] (the whole string); 0 or -1. */
+int hrn_parse_int(const char *s, long lo, long hi, long *out);
+/* "cpu" or "cuda"; 0 or -1. */
+int hrn_parse_backend(const char *s, enum eng_backend *out);
 
 /* Build description for --version and the manifest: static strings. */
 const char *hrn_build_compiler(void);
