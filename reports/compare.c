@@ -9,6 +9,11 @@
  * into a "regression". A verdict is better/worse only when the Holm-adjusted p
  * is below alpha; the gate fails only when, in addition, the metric is gated and
  * the drop exceeds its threshold in points. Definitions: docs/compare.md.
+ *
+ * When both runs stored top-K log-probabilities, the KL divergence of the
+ * next-token distributions is estimated per position over the tokens both
+ * lists hold plus one tail bucket: a lower bound (log-sum inequality), shown
+ * with the base mass those tokens cover so a reader can tell how tight it is.
  */
 #include "reports/rpt.h"
 
@@ -57,7 +62,9 @@ void rpt_cmp_result_release(struct rpt_cmp_result *res)
 		free(res->rows[i].flips_wr);
 	}
 	free(res->rows);
+	free(res->kl);
 	memset(res, 0, sizeof *res);
+	res->kl_gate_max_mean = NAN;
 }
 
 static bool in_list(const char *const *list, size_t n, const char *s)
@@ -159,6 +166,7 @@ int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struc
 	int rc = 0;
 	double *p = NULL;
 	memset(res, 0, sizeof *res);
+	res->kl_gate_max_mean = NAN;
 	struct rpt_compare_opts defaults;
 	if (!opts) {
 		rpt_compare_opts_init(&defaults);
@@ -227,6 +235,208 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------- KL divergence from top-K lists */
+
+/* A top-K list must be a piece of one distribution: log-probabilities <= 0 (a
+ * tiny positive rounding allowed), no NaN, no token twice, mass <= 1 (+1e-6).
+ * Returns ln(mass of the list) in *lse. */
+static int check_topk(const char *side, const int32_t *id, const double *lp, size_t k, double *lse,
+		      struct mrl_err *err)
+{
+	if (k == 0)
+		return mrl_err_set(err, MRL_EINPUT, "KL: the %s top-K list is empty (k = 0)", side);
+	double m = -INFINITY;
+	for (size_t i = 0; i < k; i++) {
+		if (isnan(lp[i]) || lp[i] > 1e-9)
+			return mrl_err_set(err, MRL_EINPUT, "KL: %s top-K entry %zu (token %ld): log-probability %g is not <= 0",
+					   side, i, (long)id[i], lp[i]);
+		for (size_t j = 0; j < i; j++)
+			if (id[j] == id[i])
+				return mrl_err_set(err, MRL_EINPUT, "KL: %s top-K list has token %ld twice (entries %zu and %zu)",
+						   side, (long)id[i], j, i);
+		if (lp[i] > m)
+			m = lp[i];
+	}
+	double s = 0;
+	for (size_t i = 0; isfinite(m) && i < k; i++)
+		s += exp(lp[i] - m);
+	*lse = isfinite(m) ? m + log(s) : -INFINITY;
+	if (*lse > log1p(1e-6))
+		return mrl_err_set(err, MRL_EINPUT, "KL: %s top-K list holds probability %.9g > 1", side, exp(*lse));
+	return 0;
+}
+
+/* ln(sum exp(x[i])) over n values, -inf for none (or all -inf). */
+static double log_sum_exp(const double *x, size_t n)
+{
+	double m = -INFINITY, s = 0;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] > m)
+			m = x[i];
+	if (!isfinite(m))
+		return -INFINITY;
+	for (size_t i = 0; i < n; i++)
+		s += exp(x[i] - m);
+	return m + log(s);
+}
+
+/* 1 - exp(lse) without cancellation, kept >= 1e-300 so that ln(P/Q) stays finite:
+ * a tail of 0 is rounding (the stored lists are never the whole vocabulary). */
+static double tail_mass(double lse)
+{
+	double t = lse < 0 ? -expm1(lse) : 0.0;
+	return t < 1e-300 ? 1e-300 : t;
+}
+
+int rpt_kl_position(const int32_t *base_id, const double *base_lp, size_t base_k, const int32_t *cand_id,
+		    const double *cand_lp, size_t cand_k, double *kl, double *covered, struct mrl_err *err)
+{
+	double lse_b, lse_c;
+	int rc = check_topk("base", base_id, base_lp, base_k, &lse_b, err);
+	if (!rc)
+		rc = check_topk("candidate", cand_id, cand_lp, cand_k, &lse_c, err);
+	if (rc)
+		return rc;
+	/* S = base list ∩ candidate list, in the base's order (both sums in the same order,
+	 * so identical lists give bit-identical tails and exactly 0) */
+	double *p = malloc(base_k * sizeof *p), *q = malloc(base_k * sizeof *q);
+	if (!p || !q) {
+		free(p);
+		free(q);
+		return mrl_err_set(err, MRL_ENOMEM, "KL: out of memory for a top-%zu list", base_k);
+	}
+	size_t n_shared = 0;
+	double sum = 0;
+	for (size_t i = 0; i < base_k; i++) {
+		size_t j = 0;
+		while (j < cand_k && cand_id[j] != base_id[i])
+			j++;
+		if (j == cand_k)
+			continue;
+		p[n_shared] = base_lp[i];
+		q[n_shared++] = cand_lp[j];
+		double P = exp(base_lp[i]);
+		if (P > 0)
+			sum += cand_lp[j] == -INFINITY ? INFINITY : P * (base_lp[i] - cand_lp[j]);
+	}
+	double lse_ps = log_sum_exp(p, n_shared), lse_qs = log_sum_exp(q, n_shared);
+	double p_tail = tail_mass(lse_ps), q_tail = tail_mass(lse_qs);
+	double d = sum + p_tail * log(p_tail / q_tail);
+	/* D_K >= 0 exactly (a KL between two bucketed distributions); below 0 is rounding */
+	*kl = d > 0 ? d : 0.0;
+	double cov = exp(lse_ps);
+	*covered = cov < 1 ? cov : 1.0;
+	free(p);
+	free(q);
+	return 0;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+int rpt_kl_summarize(const double *kl, const double *covered, const bool *top1_same, size_t n_topk,
+		     const double *abs_dlogprob, size_t n, struct rpt_kl_row *row, struct mrl_err *err)
+{
+	int rc = 0;
+	double *sorted = NULL;
+	row->n_positions = n;
+	row->n_positions_topk = n_topk;
+	row->kl_mean = row->kl_median = row->kl_p90 = row->kl_p99 = row->kl_max = NAN;
+	row->covered_mean = row->top1_agreement = row->abs_dlogprob_mean = NAN;
+	if (n) {
+		double s = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (isnan(abs_dlogprob[i]))
+				return mrl_err_set(err, MRL_EINPUT, "KL: %s/%s: |delta logprob| at position %zu is NaN",
+						   row->task, row->language, i);
+			s += abs_dlogprob[i];
+		}
+		row->abs_dlogprob_mean = s / (double)n;
+	}
+	if (!n_topk)
+		return 0;
+	if (!(sorted = malloc(n_topk * sizeof *sorted)))
+		return mrl_err_set(err, MRL_ENOMEM, "KL: out of memory for %zu positions", n_topk);
+	double s_kl = 0, s_cov = 0;
+	size_t same = 0;
+	for (size_t i = 0; i < n_topk; i++) {
+		if (isnan(kl[i]) || isnan(covered[i])) {
+			rc = mrl_err_set(err, MRL_EINPUT, "KL: %s/%s: NaN at position %zu", row->task, row->language, i);
+			goto out;
+		}
+		sorted[i] = kl[i];
+		s_kl += kl[i];
+		s_cov += covered[i];
+		same += top1_same[i];
+	}
+	qsort(sorted, n_topk, sizeof *sorted, cmp_dbl);
+	row->kl_mean = s_kl / (double)n_topk;
+	row->kl_median = met_percentile_sorted(sorted, n_topk, 50);
+	row->kl_p90 = met_percentile_sorted(sorted, n_topk, 90);
+	row->kl_p99 = met_percentile_sorted(sorted, n_topk, 99);
+	row->kl_max = sorted[n_topk - 1];
+	row->covered_mean = s_cov / (double)n_topk;
+	row->top1_agreement = (double)same / (double)n_topk;
+out:
+	free(sorted);
+	return rc;
+}
+
+static bool kl_row_is_overall(const struct rpt_kl_row *r)
+{
+	return r->task && !strcmp(r->task, "all") && r->language && !strcmp(r->language, "all");
+}
+
+int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows, size_t n_rows,
+		       double max_mean_kl, struct mrl_err *err)
+{
+	for (size_t i = 0; i < res->n_kl; i++) /* forget a previous attachment's gate */
+		if (res->kl[i].gated) {
+			res->n_gated--;
+			res->n_gate_failed -= res->kl[i].gate_failed;
+		}
+	free(res->kl);
+	res->kl = NULL;
+	res->n_kl = 0;
+	res->kl_gate_max_mean = NAN;
+	if (!isnan(max_mean_kl) && !(max_mean_kl >= 0 && isfinite(max_mean_kl)))
+		return mrl_err_set(err, MRL_EINPUT, "KL gate: maximum mean KL %g is not a number >= 0", max_mean_kl);
+	if (n_rows) {
+		if (!(res->kl = malloc(n_rows * sizeof *res->kl)))
+			return mrl_err_set(err, MRL_ENOMEM, "KL: out of memory");
+		memcpy(res->kl, rows, n_rows * sizeof *res->kl);
+		res->n_kl = n_rows;
+	}
+	res->kl_gate_max_mean = max_mean_kl;
+	const struct rpt_compare_opts *o = &res->opts;
+	size_t n_gated = 0;
+	for (size_t i = 0; i < res->n_kl; i++) {
+		struct rpt_kl_row *r = &res->kl[i];
+		r->gated = r->gate_failed = false;
+		if (isnan(max_mean_kl) || isnan(r->kl_mean))
+			continue;
+		if (kl_row_is_overall(r))
+			r->gated = !o->gate_tasks && !o->gate_languages;
+		else
+			r->gated = in_list(o->gate_tasks, o->n_gate_tasks, r->task) &&
+				   in_list(o->gate_languages, o->n_gate_languages, r->language);
+		if (!r->gated)
+			continue;
+		n_gated++;
+		r->gate_failed = r->kl_mean > max_mean_kl;
+		res->n_gated++;
+		res->n_gate_failed += r->gate_failed;
+	}
+	if (!isnan(max_mean_kl) && !n_gated)
+		return mrl_err_set(err, MRL_EINPUT,
+				   "KL gate: no KL figure to check (both runs need merilo run --store-logprobs with top-K "
+				   "lists, over the same tokens; or the gate's task/language filter excludes every row)");
+	return 0;
+}
+
 /* ------------------------------------------------------------ rendering */
 
 /* A value in display units: percent for right/wrong metrics, the metric's unit otherwise. */
@@ -276,9 +486,14 @@ static const char *gate_word(const struct rpt_cmp_row *row)
 static void add_gate_rule(struct rpt_str *s, const struct rpt_cmp_result *res, void (*esc)(struct rpt_str *, const char *))
 {
 	const struct rpt_compare_opts *o = &res->opts;
-	if (o->n_gate == 0) {
+	bool kl_gated = !isnan(res->kl_gate_max_mean);
+	if (o->n_gate == 0 && !kl_gated) {
 		rpt_str_add(s, "no metric is gated");
 		return;
+	}
+	if (o->n_gate == 0) {
+		rpt_str_addf(s, "fail when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
+		goto filters;
 	}
 	rpt_str_add(s, "fail when ");
 	for (size_t g = 0; g < o->n_gate; g++) {
@@ -288,6 +503,9 @@ static void add_gate_rule(struct rpt_str *s, const struct rpt_cmp_result *res, v
 			     o->gate[g].max_drop_points == 1 ? "" : "s");
 	}
 	rpt_str_addf(s, " with Holm-adjusted p < %g", o->alpha);
+	if (kl_gated)
+		rpt_str_addf(s, ", or when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
+filters:
 	if (o->gate_tasks) {
 		rpt_str_add(s, " (tasks:");
 		for (size_t i = 0; i < o->n_gate_tasks; i++) {
@@ -329,6 +547,142 @@ static void text_clean(struct rpt_str *s, const char *text)
 #define CELL(expr, width) do { struct rpt_str c_; rpt_str_init(&c_); expr; \
 	add_padded(s, c_.data ? c_.data : "", width); rpt_str_release(&c_); } while (0)
 
+/* KL figures: nats with 4 significant digits; "inf" where the candidate gave 0. */
+static void add_kl(struct rpt_str *s, double v)
+{
+	if (isnan(v))
+		rpt_str_add(s, "—");
+	else if (isinf(v))
+		rpt_str_add(s, "inf");
+	else
+		rpt_str_addf(s, "%.4g", v);
+}
+
+static void add_pct(struct rpt_str *s, double v)
+{
+	if (isnan(v))
+		rpt_str_add(s, "—");
+	else if (v > 0 && v < 0.01) /* a tiny covered mass must not print as 0.00% */
+		rpt_str_addf(s, "%.2g%%", 100 * v);
+	else
+		rpt_str_addf(s, "%.2f%%", 100 * v);
+}
+
+static const char *kl_gate_word(const struct rpt_kl_row *r)
+{
+	return !r->gated ? "" : r->gate_failed ? "FAIL" : "pass";
+}
+
+static void add_kl_skipped(struct rpt_str *s, const struct rpt_kl_row *r)
+{
+	rpt_str_addf(s, "%zu", r->n_skipped_tokens + r->n_skipped_prompt);
+}
+
+#define KL_LOWER_BOUND_TEXT \
+	"a LOWER BOUND on the true KL, estimated from the stored top-K lists (each token in both runs' lists " \
+	"is its own bucket, everything else one tail bucket)"
+#define KL_COVERED_TEXT \
+	"covered = mean base probability mass inside the shared tokens: near 100% the bound is tight, near 0 it says little"
+
+static void render_kl_text(struct rpt_str *s, const struct rpt_cmp_result *res)
+{
+	if (!res->n_kl)
+		return;
+	rpt_str_add(s, "\nKL divergence KL(base || candidate) of the next-token distributions, nats per position: "
+		       KL_LOWER_BOUND_TEXT ";\n" KL_COVERED_TEXT ";\ntop-1 = positions whose most likely token "
+		       "is the same; |dlogprob| = mean |logprob(cand) - logprob(base)| of the scored tokens; "
+		       "skipped = paired sequences not aligned (different tokens or prompt).\n");
+	static const char *const head[] = { "task", "lang", "seqs", "skipped", "pos", "KL mean", "median", "p90", "p99",
+					    "max", "covered", "top-1", "|dlogprob|", "gate" };
+	static const int width[] = { 14, 8, 5, 7, 6, 9, 9, 9, 9, 9, 8, 8, 10, 4 };
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		add_padded(s, head[i], width[i]);
+	rpt_str_add(s, "\n");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		CELL(text_clean(&c_, r->task), width[0]);
+		CELL(text_clean(&c_, r->language), width[1]);
+		CELL(rpt_str_addf(&c_, "%zu", r->n_sequences), width[2]);
+		CELL(add_kl_skipped(&c_, r), width[3]);
+		CELL(rpt_str_addf(&c_, "%zu", r->n_positions), width[4]);
+		CELL(add_kl(&c_, r->kl_mean), width[5]);
+		CELL(add_kl(&c_, r->kl_median), width[6]);
+		CELL(add_kl(&c_, r->kl_p90), width[7]);
+		CELL(add_kl(&c_, r->kl_p99), width[8]);
+		CELL(add_kl(&c_, r->kl_max), width[9]);
+		CELL(add_pct(&c_, r->covered_mean), width[10]);
+		CELL(add_pct(&c_, r->top1_agreement), width[11]);
+		CELL(add_kl(&c_, r->abs_dlogprob_mean), width[12]);
+		rpt_str_add(s, kl_gate_word(r));
+		rpt_str_add(s, "\n");
+	}
+}
+
+static void render_kl_md(struct rpt_str *s, const struct rpt_cmp_result *res)
+{
+	if (!res->n_kl)
+		return;
+	rpt_str_add(s, "\n### KL divergence and top-1 agreement (base ‖ candidate)\n\n"
+		       "KL(base ‖ candidate) of the next-token distributions, in nats per position, is "
+		       KL_LOWER_BOUND_TEXT "; " KL_COVERED_TEXT ". Top-1: positions where both runs' most likely "
+		       "token is the same. |Δ logprob|: mean absolute difference of the scored tokens' "
+		       "log-probabilities. Skipped: paired sequences not compared (different tokens or prompt).\n\n"
+		       "| task | language | sequences | skipped | positions | KL mean | median | p90 | p99 | max | covered "
+		       "| top-1 agreement | mean \\|Δ logprob\\| | gate |\n"
+		       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		bool all = kl_row_is_overall(r);
+		rpt_str_add(s, "| ");
+		if (all)
+			rpt_str_add(s, "**all**");
+		else
+			rpt_esc_md(s, r->task);
+		rpt_str_add(s, " | ");
+		if (all)
+			rpt_str_add(s, "**all**");
+		else
+			rpt_esc_md(s, r->language);
+		rpt_str_addf(s, " | %zu | ", r->n_sequences);
+		add_kl_skipped(s, r);
+		rpt_str_addf(s, " | %zu | ", r->n_positions);
+		add_kl(s, r->kl_mean);
+		rpt_str_add(s, " | ");
+		add_kl(s, r->kl_median);
+		rpt_str_add(s, " | ");
+		add_kl(s, r->kl_p90);
+		rpt_str_add(s, " | ");
+		add_kl(s, r->kl_p99);
+		rpt_str_add(s, " | ");
+		add_kl(s, r->kl_max);
+		rpt_str_add(s, " | ");
+		add_pct(s, r->covered_mean);
+		rpt_str_add(s, " | ");
+		add_pct(s, r->top1_agreement);
+		rpt_str_add(s, " | ");
+		add_kl(s, r->abs_dlogprob_mean);
+		rpt_str_addf(s, " | %s |\n", !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+	}
+}
+
+/* The KL rows that failed, for the FAIL line. */
+static void add_kl_failures(struct rpt_str *s, const struct rpt_cmp_result *res,
+			    void (*esc)(struct rpt_str *, const char *))
+{
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		if (!r->gate_failed)
+			continue;
+		rpt_str_add(s, " ");
+		esc(s, r->task);
+		rpt_str_add(s, "/");
+		esc(s, r->language);
+		rpt_str_add(s, " KL mean ");
+		add_kl(s, r->kl_mean);
+		rpt_str_addf(s, " > %g nats;", res->kl_gate_max_mean);
+	}
+}
+
 static void render_text(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	rpt_str_add(s, "merilo compare: base ");
@@ -360,6 +714,7 @@ static void render_text(struct rpt_str *s, const struct rpt_cmp_result *res, con
 		rpt_str_add(s, gate_word(r));
 		rpt_str_add(s, "\n");
 	}
+	render_kl_text(s, res);
 	for (size_t i = 0; meta && i < meta->n_notes; i++) {
 		rpt_str_add(s, i ? "" : "\n");
 		rpt_str_add(s, "note: ");
@@ -387,6 +742,7 @@ static void render_text(struct rpt_str *s, const struct rpt_cmp_result *res, con
 			text_clean(s, r->in->metric);
 			rpt_str_addf(s, " %+.2f points;", 100 * (r->lower_is_better ? -r->diff : r->diff));
 		}
+		add_kl_failures(s, res, text_clean);
 		rpt_str_add(s, "\n");
 	} else {
 		rpt_str_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
@@ -482,6 +838,7 @@ static void render_md(struct rpt_str *s, const struct rpt_cmp_result *res, const
 			     rpt_verdict_name(r->verdict), r->verdict == RPT_VERDICT_SAME ? "" : "**",
 			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
 	}
+	render_kl_md(s, res);
 	bool any = false;
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];
@@ -546,6 +903,60 @@ static json_t *json_flips(const struct rpt_cmp_row *r, const size_t *idx, size_t
 	return a;
 }
 
+/* Reals for KL: NaN null, +inf "inf" (a candidate probability of 0), as in merilo's records. */
+static json_t *jkl(double v)
+{
+	return isnan(v) ? json_null() : isinf(v) ? json_string(v > 0 ? "inf" : "-inf") : json_real(v);
+}
+
+/* The "kl" object of the JSON output; json null when no KL was computed. */
+static json_t *json_kl(const struct rpt_cmp_result *res)
+{
+	if (!res->n_kl)
+		return json_null();
+	json_t *rows = json_array();
+	json_t *kl = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}", "measure", "KL(base || candidate)", "unit", "nats",
+			       "lower_bound", 1, "method",
+			       "buckets: each token in both runs' top-K lists, plus one tail bucket "
+			       "(docs/results-format.md, Comparing two runs)",
+			       "gate_max_mean", jkl(res->kl_gate_max_mean), "rows", rows ? rows : json_null());
+	if (!kl || !rows) {
+		json_decref(kl);
+		return NULL;
+	}
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		json_t *row = json_object();
+		if (!row || json_array_append_new(rows, row)) {
+			json_decref(kl);
+			return NULL;
+		}
+		int e = 0;
+		e |= json_object_set_new(row, "task", jstr(r->task));
+		e |= json_object_set_new(row, "language", jstr(r->language));
+		e |= json_object_set_new(row, "n_sequences", json_integer((json_int_t)r->n_sequences));
+		e |= json_object_set_new(row, "n_skipped_tokens", json_integer((json_int_t)r->n_skipped_tokens));
+		e |= json_object_set_new(row, "n_skipped_prompt", json_integer((json_int_t)r->n_skipped_prompt));
+		e |= json_object_set_new(row, "n_positions", json_integer((json_int_t)r->n_positions));
+		e |= json_object_set_new(row, "n_positions_topk", json_integer((json_int_t)r->n_positions_topk));
+		e |= json_object_set_new(row, "kl_mean", jkl(r->kl_mean));
+		e |= json_object_set_new(row, "kl_median", jkl(r->kl_median));
+		e |= json_object_set_new(row, "kl_p90", jkl(r->kl_p90));
+		e |= json_object_set_new(row, "kl_p99", jkl(r->kl_p99));
+		e |= json_object_set_new(row, "kl_max", jkl(r->kl_max));
+		e |= json_object_set_new(row, "covered_mass_mean", jkl(r->covered_mean));
+		e |= json_object_set_new(row, "top1_agreement", jkl(r->top1_agreement));
+		e |= json_object_set_new(row, "abs_dlogprob_mean", jkl(r->abs_dlogprob_mean));
+		e |= json_object_set_new(row, "gated", json_boolean(r->gated));
+		e |= json_object_set_new(row, "gate_failed", json_boolean(r->gate_failed));
+		if (e) {
+			json_decref(kl);
+			return NULL;
+		}
+	}
+	return kl;
+}
+
 static char *render_json(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	char *out = NULL;
@@ -597,8 +1008,13 @@ static char *render_json(const struct rpt_cmp_result *res, const struct rpt_cmp_
 			 "ci_level", o->ci_level, "gate", gate, "gate_tasks", gt, "gate_languages", gl,
 			 "result", "passed", res->n_gate_failed == 0, "n_gated", (json_int_t)res->n_gated,
 			 "n_gate_failed", (json_int_t)res->n_gate_failed, "comparisons", rows, "notes", notes);
-	if (root)
+	if (root) {
+		json_t *kl = json_kl(res), *opts = json_object_get(root, "options");
+		if (!kl || json_object_set_new(opts, "gate_kl", jkl(res->kl_gate_max_mean)) ||
+		    json_object_set_new(root, "kl", kl))
+			goto out;
 		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+	}
 out:
 	json_decref(root);
 	json_decref(gate);
@@ -609,18 +1025,88 @@ out:
 	return out;
 }
 
+/* KL figures as informational properties "kl.<task>.<language>.<figure>" (never a
+ * failure by themselves: only --gate-kl makes testcases of them). */
+static void junit_kl_properties(struct rpt_str *s, const struct rpt_cmp_result *res)
+{
+	if (res->n_kl)
+		rpt_str_add(s, "      <property name=\"kl.note\" value=\"KL(base || candidate) in nats per position: a lower "
+			       "bound from the stored top-K lists; covered = mean base mass in the shared tokens\"/>\n");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		const struct { const char *name; double v; } fig[] = {
+			{ "kl_mean", r->kl_mean }, { "kl_median", r->kl_median }, { "kl_p90", r->kl_p90 },
+			{ "kl_p99", r->kl_p99 }, { "kl_max", r->kl_max }, { "covered_mass_mean", r->covered_mean },
+			{ "top1_agreement", r->top1_agreement }, { "abs_dlogprob_mean", r->abs_dlogprob_mean },
+			{ "n_positions", (double)r->n_positions }, { "n_sequences", (double)r->n_sequences },
+		};
+		for (size_t f = 0; f < sizeof fig / sizeof fig[0]; f++) {
+			rpt_str_add(s, "      <property name=\"kl.");
+			rpt_esc_xml(s, r->task);
+			rpt_str_add(s, ".");
+			rpt_esc_xml(s, r->language);
+			rpt_str_addf(s, ".%s\" value=\"", fig[f].name);
+			if (isnan(fig[f].v))
+				rpt_str_add(s, "null");
+			else if (isinf(fig[f].v))
+				rpt_str_add(s, "inf");
+			else
+				rpt_str_addf(s, "%.17g", fig[f].v);
+			rpt_str_add(s, "\"/>\n");
+		}
+	}
+}
+
+/* One testcase per gated KL row (--gate-kl). */
+static void junit_kl_testcases(struct rpt_str *s, const struct rpt_cmp_result *res)
+{
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		if (!r->gated)
+			continue;
+		struct rpt_str d;
+		rpt_str_init(&d);
+		rpt_str_add(&d, "mean KL(base || candidate) ");
+		add_kl(&d, r->kl_mean);
+		rpt_str_addf(&d, " nats (a lower bound; max allowed %g), p99 ", res->kl_gate_max_mean);
+		add_kl(&d, r->kl_p99);
+		rpt_str_add(&d, ", covered mass ");
+		add_pct(&d, r->covered_mean);
+		rpt_str_add(&d, ", top-1 agreement ");
+		add_pct(&d, r->top1_agreement);
+		rpt_str_addf(&d, ", %zu positions", r->n_positions_topk);
+		rpt_str_add(s, "    <testcase classname=\"merilo.compare.kl\" name=\"");
+		rpt_esc_xml(s, r->task);
+		rpt_str_add(s, " ");
+		rpt_esc_xml(s, r->language);
+		rpt_str_add(s, " kl_mean\">\n");
+		rpt_str_add(s, r->gate_failed ? "      <failure type=\"kl-divergence\" message=\"" : "      <system-out>");
+		rpt_esc_xml(s, d.data);
+		rpt_str_add(s, r->gate_failed ? "\"/>\n" : "</system-out>\n");
+		rpt_str_add(s, "    </testcase>\n");
+		if (d.oom)
+			s->oom = true;
+		rpt_str_release(&d);
+	}
+}
+
 static void render_junit(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	rpt_str_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
 			"  <testsuite name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
 		     res->n_gated, res->n_gate_failed, res->n_gated, res->n_gate_failed);
-	if (meta) {
-		rpt_str_add(s, "    <properties>\n      <property name=\"base\" value=\"");
-		rpt_esc_xml(s, meta->base.label);
-		rpt_str_add(s, "\"/>\n      <property name=\"candidate\" value=\"");
-		rpt_esc_xml(s, meta->cand.label);
-		rpt_str_add(s, "\"/>\n    </properties>\n");
+	if (meta || res->n_kl) {
+		rpt_str_add(s, "    <properties>\n");
+		if (meta) {
+			rpt_str_add(s, "      <property name=\"base\" value=\"");
+			rpt_esc_xml(s, meta->base.label);
+			rpt_str_add(s, "\"/>\n      <property name=\"candidate\" value=\"");
+			rpt_esc_xml(s, meta->cand.label);
+			rpt_str_add(s, "\"/>\n");
+		}
+		junit_kl_properties(s, res);
+		rpt_str_add(s, "    </properties>\n");
 	}
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];
@@ -670,6 +1156,7 @@ static void render_junit(struct rpt_str *s, const struct rpt_cmp_result *res, co
 		rpt_str_release(&d);
 		rpt_str_add(s, "    </testcase>\n");
 	}
+	junit_kl_testcases(s, res);
 	rpt_str_add(s, "  </testsuite>\n</testsuites>\n");
 }
 

@@ -152,12 +152,70 @@ struct rpt_cmp_row {
 	size_t n_flips_rw, n_flips_wr;
 };
 
+/* ---- KL divergence and top-1 agreement from stored log-probabilities ----
+ * (reports/compare.c; method: docs/results-format.md "Comparing two runs",
+ * outputs: docs/compare.md). Two models' next-token distributions at one
+ * position are known only through their stored top-K lists, so KL(base || cand)
+ * is estimated over the buckets S = tokens in both lists, plus one tail bucket
+ * for everything else: a LOWER BOUND on the true KL (log-sum inequality), as
+ * tight as the base mass covered by S is close to 1. */
+
+/* One position. base_id/base_lp: the base's top-K (base_k entries, best first,
+ * natural-log probabilities); cand_id/cand_lp likewise (cand_k). Sets *kl to
+ * D_K = sum_{t in S} P_t ln(P_t/Q_t) + P_tail ln(P_tail/Q_tail) (nats, >= 0;
+ * +inf when the candidate gives 0 to a token the base does not) and *covered to
+ * sum_{t in S} P_t, the base mass in the shared buckets (0 when S is empty; then
+ * D_K is 0 and says nothing). Identical lists give exactly 0 and the lists' mass.
+ * Errors (MRL_EINPUT, message says "base"/"candidate" and the problem): k == 0,
+ * a token twice in one list, a NaN or positive log-probability, a list whose
+ * mass exceeds 1 by more than 1e-6. */
+int rpt_kl_position(const int32_t *base_id, const double *base_lp, size_t base_k, const int32_t *cand_id,
+		    const double *cand_lp, size_t cand_k, double *kl, double *covered, struct mrl_err *err);
+
+/* KL statistics of one task x language (or of everything: task and language
+ * "all"). Counts are filled by the caller; rpt_kl_summarize fills the figures.
+ * NaN figures are "not available" (no position had top-K lists in both runs). */
+struct rpt_kl_row {
+	const char *task, *language;     /* borrowed */
+	size_t n_sequences;              /* aligned choice sequences (same tokens, same prompt) */
+	size_t n_skipped_tokens;         /* paired sequences skipped: different continuation tokens */
+	size_t n_skipped_prompt;         /* paired sequences skipped: same tokens, different prompt */
+	size_t n_positions;              /* aligned positions (|delta logprob| is over these) */
+	size_t n_positions_topk;         /* of them, with top-K lists in both runs (KL, top-1 over these) */
+	double kl_mean, kl_median, kl_p90, kl_p99, kl_max; /* nats, lower bounds */
+	double covered_mean;             /* mean base probability mass inside the shared buckets */
+	double top1_agreement;           /* fraction of positions whose top-1 token is the same */
+	double abs_dlogprob_mean;        /* mean |logprob_cand - logprob_base| of the continuation tokens */
+	bool gated, gate_failed;         /* set by rpt_compare_set_kl */
+};
+
+/* Fill row's figures from per-position arrays: kl, covered and top1_same have
+ * n_topk entries (may be NULL when n_topk == 0), abs_dlogprob has n. Sets
+ * n_positions = n and n_positions_topk = n_topk; leaves the other counts.
+ * Percentiles are linear-interpolated (met_percentile_sorted). Errors: a NaN
+ * (MRL_EINPUT), MRL_ENOMEM. */
+int rpt_kl_summarize(const double *kl, const double *covered, const bool *top1_same, size_t n_topk,
+		     const double *abs_dlogprob, size_t n, struct rpt_kl_row *row, struct mrl_err *err);
+
 struct rpt_cmp_result {
 	struct rpt_cmp_row *rows;        /* n_rows, in input order; owned */
 	size_t n_rows;
-	size_t n_gated, n_gate_failed;
+	size_t n_gated, n_gate_failed;   /* metric comparisons and KL rows together */
 	struct rpt_compare_opts opts;    /* copy of the options used (pointers borrowed) */
+	struct rpt_kl_row *kl;           /* n_kl (owned array, strings borrowed); NULL: no KL computed */
+	size_t n_kl;
+	double kl_gate_max_mean;         /* NaN: KL not gated */
 };
+
+/* Attach KL rows to a result (copied; their strings must outlive res) and apply
+ * the KL gate: with max_mean_kl (nats) not NaN, a row fails when its kl_mean
+ * exceeds it. Gated rows: every task x language row allowed by the result's
+ * gate_tasks / gate_languages, and the row of task "all" when neither filter is
+ * set. Updates res->n_gated / n_gate_failed. A KL gate with no row that has a
+ * KL figure is MRL_EINPUT (a gate that cannot be checked must not pass).
+ * Call after rpt_compare; replaces rows attached before. */
+int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows, size_t n_rows,
+		       double max_mean_kl, struct mrl_err *err);
 
 /* Compare: statistics for every input, Holm across all of them, verdicts and
  * the gate. Gate metrics that match no input are MRL_EINPUT (a typo in a gate

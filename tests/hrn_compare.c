@@ -15,6 +15,9 @@
 
 static const char *merilo;
 static char tmp[256];
+/* write_run's log-probabilities: 0 none; 1 two tokens per choice with top-2 lists;
+ * 2 as 1 but every fifth item scored other tokens (a different tokenizer) */
+static int lp_mode;
 
 static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int run(char **out, const char *fmt, ...)
@@ -93,6 +96,13 @@ static void write_run(const char *name, const char *model_name, const char *suit
 		hrn_item_add_metric(&it, "acc", c ? 0 : 1, NULL, c, NAN);
 		hrn_item_add_metric(&it, "acc_norm", c ? 0 : 1, NULL, c, NAN);
 		hrn_item_add_timing(&it, "total", 1000000 + (int64_t)i);
+		for (size_t ch = 0; lp_mode && ch < 2; ch++) {
+			int32_t tok[2] = { (int32_t)(10 + ch), 20 }, top[4] = { (int32_t)(10 + ch), 99, 20, 98 };
+			double lp[2] = { log(0.6), log(0.5) }, tlp[4] = { log(0.6), log(0.3), log(0.5), log(0.2) };
+			if (lp_mode == 2 && i % 5 == 0)
+				tok[1] = 21;
+			hrn_item_set_logprobs(&it, ch, tok, lp, 2, 2, top, tlp);
+		}
 		hrn_item_set_prompt(&it, prompt);
 		hrn_item_writer_add(w, &it, &err);
 		hrn_item_release(&it);
@@ -147,6 +157,123 @@ static int xml_ok(const char *path, char *why, size_t why_size)
 	free(out_); \
 } while (0)
 
+/* A figure of the "all" row of a compare --format json output; NAN when absent. */
+static double kl_all(const char *json_text, const char *field)
+{
+	json_t *root = json_text ? json_loads(json_text, 0, NULL) : NULL;
+	json_t *rows = json_object_get(json_object_get(root, "kl"), "rows");
+	double v = NAN;
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row) {
+		const char *t = json_string_value(json_object_get(row, "task"));
+		if (t && !strcmp(t, "all") && json_is_number(json_object_get(row, field)))
+			v = json_number_value(json_object_get(row, field));
+	}
+	json_decref(root);
+	return v;
+}
+
+/* KL on constructed runs: identical lists, tokens that differ, a run without log-probabilities. */
+static void test_kl_constructed(void)
+{
+	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
+	lp_mode = 1;
+	write_run("lp1", "m", suite, 50, 40, 0, 0);
+	lp_mode = 2;
+	write_run("lp2", "m", suite, 50, 40, 0, 0);
+	lp_mode = 0;
+	write_run("lp0", "m", suite, 50, 40, 0, 0);
+	char *out;
+	int rc = run(&out, "compare %s/lp1 %s/lp2 --boot 200 --format json", tmp, tmp);
+	is_int(rc, 0, "KL constructed: exit 0 (KL not gated)");
+	is_near(kl_all(out, "kl_mean"), 0.0, 0, "KL constructed: identical lists give KL 0");
+	is_near(kl_all(out, "top1_agreement"), 1.0, 0, "KL constructed: top-1 agreement 1");
+	is_near(kl_all(out, "n_skipped_tokens"), 20, 0, "KL constructed: 10 items x 2 choices with other tokens skipped");
+	is_near(kl_all(out, "n_sequences"), 80, 0, "KL constructed: the other 80 sequences aligned");
+	is_near(kl_all(out, "covered_mass_mean"), 0.8, 1e-12, "KL constructed: covered mass = mean of the lists' 0.9 and 0.7");
+	free(out);
+	rc = run(&out, "compare %s/lp1 %s/lp2 --boot 200", tmp, tmp);
+	like(out, "20 paired choice sequences skipped because their continuation tokens differ",
+	     "KL constructed: the skipped sequences are counted in a note");
+	like(out, "LOWER BOUND", "KL constructed: text says lower bound");
+	free(out);
+	EXPECT(0, "the candidate run did not store per-token log-probabilities", "KL: candidate without logprobs named",
+	       "compare %s/lp1 %s/lp0 --boot 200", tmp, tmp);
+	EXPECT(0, "the base run did not store per-token log-probabilities", "KL: base without logprobs named",
+	       "compare %s/lp0 %s/lp1 --boot 200", tmp, tmp);
+	EXPECT(3, "KL gate: no KL figure to check", "--gate-kl without logprobs is an input error",
+	       "compare %s/base %s/same --boot 200 --gate-kl 0.1", tmp, tmp);
+	EXPECT(2, "--gate-kl", "--gate-kl needs a number >= 0", "compare %s/lp1 %s/lp2 --gate-kl -1", tmp, tmp);
+}
+
+/* KL on real runs of the fixture models: f32 against f32 (a second run) is 0 with full
+ * agreement; f32 against q4_0 is above 0 with agreement below 1; --gate-kl gates it. */
+static void test_kl_fixtures(void)
+{
+	const char *fx = fixtures_dir();
+	char f32[512], q4[512];
+	snprintf(f32, sizeof f32, "%s/models/tiny-llama-ff192-f32.gguf", fx ? fx : ".");
+	snprintf(q4, sizeof q4, "%s/models/tiny-llama-ff192-q4_0.gguf", fx ? fx : ".");
+	if (!fx || access(f32, R_OK) || access(q4, R_OK)) {
+		skip("fixture models tiny-llama-ff192-{f32,q4_0}.gguf absent", "KL on fixture models");
+		return;
+	}
+	const char *suite = "tests/data/run-mini.json";
+	const char *const runs[3][2] = { { "fx-f32a", f32 }, { "fx-f32b", f32 }, { "fx-q4", q4 } };
+	for (int r = 0; r < 3; r++) {
+		char *out;
+		/* two items per task and language: multiple choice and perplexity documents, fast under ASan */
+		int rc = run(&out, "run --model %s --suite %s --tasks mc,ppl --limit 2 --store-logprobs --boot 100 --quiet "
+			     "--out %s/%s", runs[r][1],
+			     suite, tmp, runs[r][0]);
+		if (rc)
+			diag("%s", out);
+		is_int(rc, 0, "merilo run --store-logprobs on a fixture model");
+		free(out);
+	}
+	char *out;
+	int rc = run(&out, "compare %s/fx-f32a %s/fx-f32b --boot 200 --format json", tmp, tmp);
+	is_int(rc, 0, "f32 vs f32: exit 0");
+	is_near(kl_all(out, "kl_mean"), 0.0, 0, "f32 vs f32: mean KL exactly 0");
+	is_near(kl_all(out, "kl_max"), 0.0, 0, "f32 vs f32: max KL exactly 0");
+	is_near(kl_all(out, "top1_agreement"), 1.0, 0, "f32 vs f32: top-1 agreement 1");
+	is_near(kl_all(out, "abs_dlogprob_mean"), 0.0, 0, "f32 vs f32: |dlogprob| 0");
+	ok(kl_all(out, "n_positions") > 50, "f32 vs f32: over 50 aligned positions");
+	free(out);
+	rc = run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format json", tmp, tmp);
+	is_int(rc, 0, "f32 vs q4_0: exit 0 without --gate-kl");
+	double kl = kl_all(out, "kl_mean"), agree = kl_all(out, "top1_agreement"), cov = kl_all(out, "covered_mass_mean");
+	double dlp = kl_all(out, "abs_dlogprob_mean"), p99 = kl_all(out, "kl_p99"), pos = kl_all(out, "n_positions");
+	ok(kl > 0, "f32 vs q4_0: mean KL > 0");
+	ok(agree < 1 && agree > 0, "f32 vs q4_0: top-1 agreement in (0, 1)");
+	ok(dlp > 0, "f32 vs q4_0: |dlogprob| > 0");
+	ok(cov > 0 && cov <= 1, "f32 vs q4_0: covered mass in (0, 1]");
+	for (const char *f = "kl_median\0kl_p90\0kl_p99\0kl_max\0lower_bound\0gate_kl\0n_skipped_prompt\0"; *f; f += strlen(f) + 1) {
+		char name[80];
+		snprintf(name, sizeof name, "f32 vs q4_0: JSON has \"%s\"", f);
+		char needle[80];
+		snprintf(needle, sizeof needle, "\"%s\"", f);
+		like(out, needle, name);
+	}
+	diag("f32 vs q4_0 (run-mini, mc and ppl, 2 items each): %g positions, mean KL %.4g nats (lower bound), p99 %.4g, covered mass %.4g, "
+	     "top-1 agreement %.4f, mean |dlogprob| %.4g", pos, kl, p99, cov, agree, dlp);
+	free(out);
+	char gate[64];
+	snprintf(gate, sizeof gate, "%.17g", kl / 2);
+	EXPECT(1, "KL mean", "f32 vs q4_0 with --gate-kl below its mean KL: exit 1",
+	       "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl %s", tmp, tmp, gate);
+	EXPECT(0, "PASS", "f32 vs q4_0 with --gate-kl 1: exit 0", "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl 1", tmp, tmp);
+	EXPECT(0, "PASS", "f32 vs f32 with --gate-kl 0: exit 0", "compare %s/fx-f32a %s/fx-f32b --boot 200 --gate-kl 0", tmp, tmp);
+	rc = run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format junit --gate-kl 1", tmp, tmp);
+	like(out, "<property name=\"kl.all.all.kl_mean\"", "f32 vs q4_0 junit: KL properties");
+	like(out, "classname=\"merilo.compare.kl\"", "f32 vs q4_0 junit: KL testcases with --gate-kl");
+	free(out);
+	rc = run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format md", tmp, tmp);
+	like(out, "### KL divergence and top-1 agreement", "f32 vs q4_0 md: KL section");
+	free(out);
+}
+
 int main(void)
 {
 	merilo = getenv("MERILO");
@@ -155,6 +282,11 @@ int main(void)
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-hrn-compare-XXXXXX");
 	if (!mkdtemp(tmp))
 		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1); /* merilo run's hash cache stays in the test's folder */
+	/* merilo run dlopens libpapi; under ASan, LeakSanitizer can misread glibc's dynamic TLS at exit
+	 * unless __tls_get_addr is left alone (as tests/hrn_run.c does) */
+	if (!getenv("ASAN_OPTIONS"))
+		setenv("ASAN_OPTIONS", "intercept_tls_get_addr=0", 1);
 	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 	const char *other = "0000000a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 	write_run("base", "base-model", suite, 500, 400, 0, 0);
@@ -245,6 +377,9 @@ int main(void)
 	fputs("{\"gates\": [\"acc\"]}\n", f);
 	fclose(f);
 	EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
+
+	test_kl_constructed();
+	test_kl_fixtures();
 
 	/* leaderboard: escaping in every format */
 	char lb[500];

@@ -41,6 +41,145 @@ static size_t count(const char *hay, const char *needle)
 	return n;
 }
 
+/* ---- KL from top-K lists: hand-computed distributions ---- */
+static void test_kl(void)
+{
+	struct mrl_err err = {0};
+	double kl = -1, cov = -1;
+
+	/* identical lists: exactly 0, and the lists' mass is covered */
+	const int32_t id3[] = { 5, 7, 9 };
+	const double lp3[] = { log(0.5), log(0.3), log(0.1) };
+	is_int(rpt_kl_position(id3, lp3, 3, id3, lp3, 3, &kl, &cov, &err), 0, "KL identical: runs");
+	ok(kl == 0.0, "KL identical: exactly 0");
+	is_near(cov, 0.9, 1e-12, "KL identical: covered mass 0.9");
+
+	/* a whole two-token vocabulary: base (0.7, 0.3), candidate (0.4, 0.6), each best first;
+	 * KL = 0.7 ln(0.7/0.4) + 0.3 ln(0.3/0.6) = 0.18378689738681 (both tails 0) */
+	const int32_t b2[] = { 1, 2 }, c2[] = { 2, 1 };
+	const double pb2[] = { log(0.7), log(0.3) }, pc2[] = { log(0.6), log(0.4) };
+	is_int(rpt_kl_position(b2, pb2, 2, c2, pc2, 2, &kl, &cov, &err), 0, "KL two tokens: runs");
+	is_near(kl, 0.18378689738681, 1e-12, "KL two tokens: 0.7 ln(7/4) + 0.3 ln(1/2)");
+	is_near(cov, 1.0, 1e-12, "KL two tokens: all the mass covered");
+
+	/* the tail bucket: base top-2 {1: .5, 2: .2}, candidate top-2 {1: .4, 3: .3}. S = {1};
+	 * tails 0.5 and 0.6: D_K = 0.5 ln(.5/.4) + 0.5 ln(.5/.6) = 0.02041099726013 */
+	const int32_t bt[] = { 1, 2 }, ct[] = { 1, 3 };
+	const double pbt[] = { log(0.5), log(0.2) }, pct[] = { log(0.4), log(0.3) };
+	is_int(rpt_kl_position(bt, pbt, 2, ct, pct, 2, &kl, &cov, &err), 0, "KL tail: runs");
+	is_near(kl, 0.02041099726013, 1e-12, "KL tail: shared token + one tail bucket");
+	is_near(cov, 0.5, 1e-12, "KL tail: covered mass is the shared token's 0.5");
+	/* the same two distributions in full (vocabulary {1,2,3,4}): the true KL is larger, and
+	 * with K = the vocabulary the estimate is exact */
+	const int32_t bf[] = { 1, 2, 4, 3 }, cf[] = { 1, 3, 4, 2 };
+	const double pbf[] = { log(0.5), log(0.2), log(0.2), log(0.1) }, pcf[] = { log(0.4), log(0.3), log(0.2), log(0.1) };
+	double true_kl = 0.5 * log(0.5 / 0.4) + 0.2 * log(0.2 / 0.1) + 0.1 * log(0.1 / 0.3); /* token 4: 0 */
+	ok(kl <= true_kl, "KL tail: the top-2 estimate is a lower bound of the true KL");
+	is_int(rpt_kl_position(bf, pbf, 4, cf, pcf, 4, &kl, &cov, &err), 0, "KL full lists: runs");
+	is_near(kl, true_kl, 1e-12, "KL full lists: exact (0.140339983)");
+	is_near(true_kl, 0.1403399834, 1e-9, "KL full lists: hand value");
+
+	/* nothing shared: no buckets but the tail, D_K = 0, covered 0 */
+	const int32_t dj[] = { 8, 9 };
+	is_int(rpt_kl_position(bt, pbt, 2, dj, pct, 2, &kl, &cov, &err), 0, "KL disjoint: runs");
+	ok(kl == 0.0 && cov == 0.0, "KL disjoint lists: 0 with covered mass 0 (says nothing)");
+
+	/* a shared token the candidate gives probability 0: infinite */
+	const double pc_inf[] = { -INFINITY, log(0.3) };
+	is_int(rpt_kl_position(bt, pbt, 2, ct, pc_inf, 2, &kl, &cov, &err), 0, "KL zero candidate probability: runs");
+	ok(isinf(kl) && kl > 0, "KL zero candidate probability: +inf");
+
+	/* bad lists are input errors naming the side */
+	const int32_t dup[] = { 4, 4 };
+	is_int(rpt_kl_position(bt, pbt, 2, dup, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: token twice is an error");
+	like(err.msg, "candidate top-K list has token 4 twice", "KL: message names side and token");
+	const double over[] = { log(0.8), log(0.7) };
+	is_int(rpt_kl_position(bt, over, 2, ct, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: mass > 1 is an error");
+	like(err.msg, "base top-K list holds probability", "KL: message says base");
+	is_int(rpt_kl_position(bt, pbt, 0, ct, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: k = 0 is an error");
+	const double nanlp[] = { NAN, log(0.2) };
+	is_int(rpt_kl_position(bt, nanlp, 2, ct, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: NaN is an error");
+
+	/* summary: linear-interpolated percentiles as numpy */
+	const double kls[] = { 0.3, 0.0, 0.4, 0.1, 0.2 }, covs[] = { 0.5, 0.6, 0.7, 0.8, 0.9 };
+	const bool same[] = { true, true, false, true, false };
+	const double adl[] = { 0.1, 0.2, 0.3, 0.2, 0.2, 0.2 };
+	struct rpt_kl_row row = { .task = "copa", .language = "hr" };
+	is_int(rpt_kl_summarize(kls, covs, same, 5, adl, 6, &row, &err), 0, "KL summary: runs");
+	is_near(row.kl_mean, 0.2, 1e-15, "KL summary: mean");
+	is_near(row.kl_median, 0.2, 1e-15, "KL summary: median");
+	is_near(row.kl_p90, 0.36, 1e-15, "KL summary: p90 = 0.3 + 0.6 * 0.1");
+	is_near(row.kl_p99, 0.396, 1e-15, "KL summary: p99");
+	is_near(row.kl_max, 0.4, 0, "KL summary: max");
+	is_near(row.covered_mean, 0.7, 1e-15, "KL summary: mean covered mass");
+	is_near(row.top1_agreement, 0.6, 1e-15, "KL summary: top-1 agreement 3 of 5");
+	is_near(row.abs_dlogprob_mean, 0.2, 1e-15, "KL summary: mean |dlogprob| over all 6 positions");
+	ok(row.n_positions == 6 && row.n_positions_topk == 5, "KL summary: position counts");
+	struct rpt_kl_row none = { .task = "copa", .language = "en" };
+	is_int(rpt_kl_summarize(NULL, NULL, NULL, 0, adl, 2, &none, &err), 0, "KL summary without top-K: runs");
+	ok(isnan(none.kl_mean) && isnan(none.top1_agreement) && !isnan(none.abs_dlogprob_mean),
+	   "KL summary without top-K: KL and top-1 unavailable, |dlogprob| given");
+
+	/* the KL gate and the renderings */
+	struct rpt_pair p1[2] = { { "a", NULL, 1, 1 }, { "b", NULL, 0, 0 } };
+	struct rpt_cmp_input in = { .task = "copa", .language = "hr", .metric = "acc", .kind = RPT_METRIC_BINARY,
+				    .pairs = p1, .n_pairs = 2 };
+	struct rpt_gate_metric gate_acc = { "acc", 1.0 };
+	struct rpt_compare_opts o;
+	rpt_compare_opts_init(&o);
+	o.gate = &gate_acc;
+	o.n_gate = 1;
+	o.n_resamples = 200;
+	struct rpt_kl_row rows[2] = { row, row };
+	rows[0].kl_mean = 0.05;
+	rows[1].task = rows[1].language = "all";
+	rows[1].kl_mean = 0.03;
+	struct rpt_cmp_result res;
+	is_int(rpt_compare(&in, 1, &o, &res, &err), 0, "KL gate: compare runs");
+	ok(isnan(res.kl_gate_max_mean) && res.n_kl == 0, "KL gate: none before rpt_compare_set_kl");
+	is_int(rpt_compare_set_kl(&res, rows, 2, NAN, &err), 0, "KL rows, no gate: attached");
+	ok(!res.kl[0].gated && !res.kl[1].gated && res.n_gated == 1 && res.n_gate_failed == 0,
+	   "KL rows without --gate-kl: informational, not gated");
+	char *xml = rpt_compare_render(&res, NULL, RPT_FMT_JUNIT, &err);
+	like(xml, "<property name=\"kl.copa.hr.kl_mean\" value=\"0.050000000000000003\"/>", "junit: KL as a property");
+	like(xml, "<property name=\"kl.all.all.top1_agreement\" value=\"0.59999999999999998\"/>", "junit: overall top-1");
+	is_int(count(xml, "merilo.compare.kl"), 0, "junit: no KL testcase without a KL gate");
+	free(xml);
+	is_int(rpt_compare_set_kl(&res, rows, 2, 0.04, &err), 0, "KL gate 0.04: attached");
+	ok(res.kl[0].gated && res.kl[0].gate_failed && res.kl[1].gated && !res.kl[1].gate_failed,
+	   "KL gate 0.04: 0.05 fails, overall 0.03 passes");
+	ok(res.n_gated == 3 && res.n_gate_failed == 1, "KL gate: counted with the metric gate (3 gated, 1 failed)");
+	char *txt = rpt_compare_render(&res, NULL, RPT_FMT_TEXT, &err);
+	like(txt, "LOWER BOUND", "text: KL said to be a lower bound");
+	like(txt, "FAIL: 1 of 3 gated comparisons regressed: copa/hr KL mean 0.05 > 0.04 nats;", "text: KL failure line");
+	like(txt, "exceeds 0.04 nats", "text: the gate rule names the KL limit");
+	free(txt);
+	char *md = rpt_compare_render(&res, NULL, RPT_FMT_MD, &err);
+	like(md, "### KL divergence and top-1 agreement", "md: KL section");
+	like(md, "| 70.00% | 60.00% | 0.2 | ❌ FAIL |", "md: covered, top-1, |dlogprob| and the gate in the row");
+	free(md);
+	char *js = rpt_compare_render(&res, NULL, RPT_FMT_JSON, &err);
+	like(js, "\"lower_bound\": true", "json: lower_bound flag");
+	like(js, "\"kl_p99\": 0.39600000000000002", "json: p99");
+	like(js, "\"gate_kl\": 0.040000000000000001", "json: gate in the options");
+	free(js);
+	xml = rpt_compare_render(&res, NULL, RPT_FMT_JUNIT, &err);
+	is_int(count(xml, "<failure type=\"kl-divergence\""), 1, "junit: a KL failure with --gate-kl");
+	like(xml, "tests=\"3\" failures=\"1\"", "junit: KL testcases counted");
+	free(xml);
+	const char *only_en[] = { "en" };
+	res.opts.gate_languages = only_en;
+	res.opts.n_gate_languages = 1;
+	is_int(rpt_compare_set_kl(&res, rows, 2, 0.04, &err), MRL_EINPUT, "KL gate filtering out every row: an error");
+	like(err.msg, "no KL figure to check", "KL gate error says why");
+	ok(res.n_gated == 1 && res.n_gate_failed == 0, "KL gate re-attached: earlier KL gate counts removed");
+	rows[0].kl_mean = rows[1].kl_mean = NAN;
+	res.opts.gate_languages = NULL;
+	res.opts.n_gate_languages = 0;
+	is_int(rpt_compare_set_kl(&res, rows, 2, 0.04, &err), MRL_EINPUT, "KL gate without any KL figure: an error");
+	rpt_cmp_result_release(&res);
+}
+
 int main(void)
 {
 	struct mrl_err err = {0};
@@ -188,5 +327,6 @@ int main(void)
 	for (int i = 0; i < 4; i++)
 		free(h[i]);
 	free(small);
+	test_kl();
 	return done_testing();
 }
