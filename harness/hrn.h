@@ -53,6 +53,7 @@ int hrn_cmd_run(int argc, char **argv);
 int hrn_cmd_compare(int argc, char **argv);
 int hrn_cmd_leaderboard(int argc, char **argv);
 int hrn_cmd_report(int argc, char **argv);
+int hrn_cmd_bench(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF -> model, otherwise suite. */
 int hrn_info_model(int argc, char **argv);

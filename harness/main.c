@@ -26,6 +26,7 @@ static const struct hrn_command commands[] = {
 	{ "compare",    hrn_cmd_compare,    "compare two runs item by item; exit 1 on a gated regression (CI gate)" },
 	{ "leaderboard", hrn_cmd_leaderboard, "a leaderboard of runs (HTML, markdown, CSV)" },
 	{ "report",     hrn_cmd_report,     "HTML and markdown report of runs, with gnuplot plots" },
+	{ "bench", hrn_cmd_bench, "measure prefill/decode speed, latency, energy (like llama-bench)" },
 };
 
 static void print_help(FILE *out)

@@ -1,0 +1,1056 @@
+/* bench_io.c — the bench record: building it, writing it (markdown, CSV, JSON,
+ * JSONL) and reading it back (hrn_bench_read, used by reports).
+ *
+ * The JSON is the record; markdown and CSV are views of it. A figure is
+ * {"value": x, "unit": u, "null_reason": null} or {"value": null, "unit": u,
+ * "null_reason": "why"}, as in results.json. A series carries its raw samples
+ * and their summary; the reader recomputes the summary from the samples (so a
+ * file whose summary disagrees with its samples cannot pass a round trip).
+ * Doubles are printed with 17 significant digits: write -> read -> write is
+ * byte-identical (tested in tests/hrn_bench.c).
+ */
+#include "harness/bench.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/fileio.h"
+
+#define DUMP_PRETTY (JSON_INDENT(2) | JSON_REAL_PRECISION(17))
+#define DUMP_COMPACT (JSON_COMPACT | JSON_REAL_PRECISION(17))
+
+/* ------------------------------------------------------------- the record */
+
+void hrn_bench_doc_init(struct hrn_bench_doc *d)
+{
+	memset(d, 0, sizeof *d);
+	d->schema_version = HRN_BENCH_SCHEMA_VERSION;
+	d->roofline.read_bw_bytes_per_s = d->roofline.read_bw_median_bytes_per_s = NAN;
+	d->roofline.flops_per_core = d->roofline.flops_all_cores = NAN;
+}
+
+void hrn_bench_roofline_release(struct hrn_bench_roofline *r)
+{
+	free(r->reason);
+	free(r->hostname);
+	free(r->measured_utc);
+	free(r->path);
+	free(r->bw_kernel);
+	free(r->flops_kernel);
+	memset(r, 0, sizeof *r);
+	r->read_bw_bytes_per_s = r->read_bw_median_bytes_per_s = NAN;
+	r->flops_per_core = r->flops_all_cores = NAN;
+}
+
+static void result_release(struct hrn_bench_result *r)
+{
+	free(r->test);
+	free(r->kind);
+	free(r->backend);
+	for (size_t i = 0; i < r->n_series; i++) {
+		free(r->series[i].name);
+		free(r->series[i].unit);
+		free(r->series[i].samples);
+	}
+	free(r->series);
+	for (size_t i = 0; i < r->n_figures; i++)
+		hrn_reading_release(&r->figures[i]);
+	free(r->figures);
+	for (size_t i = 0; i < r->n_counters; i++)
+		hrn_reading_release(&r->counters[i]);
+	free(r->counters);
+	free(r->counters_status);
+	free(r->energy_source);
+	free(r->note);
+	memset(r, 0, sizeof *r);
+}
+
+void hrn_bench_doc_release(struct hrn_bench_doc *d)
+{
+	hrn_manifest_release(&d->manifest);
+	json_decref(d->settings);
+	free(d->model.path);
+	free(d->model.name);
+	free(d->model.arch);
+	free(d->model.type);
+	free(d->model.sha256);
+	hrn_bench_roofline_release(&d->roofline);
+	for (size_t i = 0; i < d->n_results; i++)
+		result_release(&d->results[i]);
+	free(d->results);
+	hrn_bench_doc_init(d);
+}
+
+static char *dup_str(const char *s, bool *oom)
+{
+	if (!s)
+		return NULL;
+	char *c = strdup(s);
+	if (!c)
+		*oom = true;
+	return c;
+}
+
+struct hrn_bench_result *hrn_bench_doc_add_result(struct hrn_bench_doc *d, const char *test, const char *kind,
+						  const char *backend)
+{
+	struct hrn_bench_result *grown = realloc(d->results, (d->n_results + 1) * sizeof *grown);
+	if (!grown)
+		return NULL;
+	d->results = grown;
+	struct hrn_bench_result *r = &grown[d->n_results];
+	memset(r, 0, sizeof *r);
+	bool oom = false;
+	r->test = dup_str(test, &oom);
+	r->kind = dup_str(kind, &oom);
+	r->backend = dup_str(backend, &oom);
+	r->limits_hold = -1;
+	r->seed = -1;
+	if (oom) {
+		result_release(r);
+		return NULL;
+	}
+	d->n_results++;
+	return r;
+}
+
+static void summary_nan(struct met_summary *s)
+{
+	memset(s, 0, sizeof *s);
+	s->mean = s->sd = s->se = s->median = s->min = s->max = s->p50 = s->p90 = s->p99 = NAN;
+}
+
+int hrn_bench_result_add_series(struct hrn_bench_result *r, const char *name, const char *unit,
+				const double *samples, size_t n, struct mrl_err *err)
+{
+	struct hrn_bench_series s = { 0 };
+	bool oom = false;
+	s.name = dup_str(name, &oom);
+	s.unit = dup_str(unit, &oom);
+	s.samples = n ? malloc(n * sizeof *s.samples) : NULL;
+	if (oom || (n && !s.samples))
+		goto nomem;
+	if (n)
+		memcpy(s.samples, samples, n * sizeof *samples);
+	s.n = n;
+	summary_nan(&s.st);
+	if (n) {
+		int rc = met_summary_compute(samples, n, &s.st, err);
+		if (rc) {
+			mrl_err_prefix(err, "bench series '%s'", name);
+			free(s.name);
+			free(s.unit);
+			free(s.samples);
+			return rc;
+		}
+	}
+	struct hrn_bench_series *grown = realloc(r->series, (r->n_series + 1) * sizeof *grown);
+	if (!grown)
+		goto nomem;
+	r->series = grown;
+	grown[r->n_series++] = s;
+	return 0;
+nomem:
+	free(s.name);
+	free(s.unit);
+	free(s.samples);
+	return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+}
+
+int hrn_bench_result_add_figure(struct hrn_bench_result *r, const char *name, const char *unit, double value,
+				const char *reason, struct mrl_err *err)
+{
+	if (!reason && !isfinite(value))
+		reason = "not a finite number";
+	if (hrn_readings_add(&r->figures, &r->n_figures, name, unit, value, reason))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	return 0;
+}
+
+const struct hrn_bench_series *hrn_bench_result_series(const struct hrn_bench_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_series; i++)
+		if (!strcmp(r->series[i].name, name))
+			return &r->series[i];
+	return NULL;
+}
+
+const struct hrn_reading *hrn_bench_result_figure(const struct hrn_bench_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_figures; i++)
+		if (!strcmp(r->figures[i].name, name))
+			return &r->figures[i];
+	return NULL;
+}
+
+int hrn_bench_format_parse(const char *s)
+{
+	static const char *const names[] = { "md", "csv", "json", "jsonl" };
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ JSON writer */
+
+/* Set obj[key] = v (stealing v); a NULL v (out of memory) marks *bad. */
+static void put(json_t *obj, const char *key, json_t *v, bool *bad)
+{
+	if (!v || json_object_set_new(obj, key, v))
+		*bad = true;
+}
+
+static json_t *reading_json(const struct hrn_reading *r)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (o) {
+		put(o, "value", hrn_json_real(r->reason ? NAN : r->value), &bad);
+		put(o, "unit", hrn_json_string(r->unit), &bad);
+		put(o, "null_reason", hrn_json_string(r->reason), &bad);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *series_json(const struct hrn_bench_series *s)
+{
+	json_t *o = json_object(), *a = json_array();
+	bool bad = !o || !a;
+	for (size_t i = 0; !bad && i < s->n; i++)
+		if (json_array_append_new(a, json_real(s->samples[i])))
+			bad = true;
+	if (!bad) {
+		put(o, "unit", hrn_json_string(s->unit), &bad);
+		put(o, "n", json_integer((json_int_t)s->n), &bad);
+		put(o, "mean", hrn_json_real(s->st.mean), &bad);
+		put(o, "sd", hrn_json_real(s->st.sd), &bad);
+		put(o, "median", hrn_json_real(s->st.median), &bad);
+		put(o, "min", hrn_json_real(s->st.min), &bad);
+		put(o, "max", hrn_json_real(s->st.max), &bad);
+		put(o, "p50", hrn_json_real(s->st.p50), &bad);
+		put(o, "p90", hrn_json_real(s->st.p90), &bad);
+		put(o, "p99", hrn_json_real(s->st.p99), &bad);
+		put(o, "samples", a, &bad);
+		a = NULL;
+	}
+	json_decref(a);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *result_json(const struct hrn_bench_result *r)
+{
+	json_t *o = json_object(), *series = json_object(), *figs = json_object(), *ctrs = json_array();
+	bool bad = !o || !series || !figs || !ctrs;
+	for (size_t i = 0; !bad && i < r->n_series; i++)
+		put(series, r->series[i].name, series_json(&r->series[i]), &bad);
+	for (size_t i = 0; !bad && i < r->n_figures; i++)
+		put(figs, r->figures[i].name, reading_json(&r->figures[i]), &bad);
+	for (size_t i = 0; !bad && i < r->n_counters; i++) {
+		json_t *c = reading_json(&r->counters[i]);
+		if (c && json_object_set_new(c, "name", hrn_json_string(r->counters[i].name)))
+			bad = true;
+		if (!c || json_array_append_new(ctrs, c))
+			bad = true;
+	}
+	if (!bad) {
+		put(o, "test", hrn_json_string(r->test), &bad);
+		put(o, "kind", hrn_json_string(r->kind), &bad);
+		put(o, "backend", hrn_json_string(r->backend), &bad);
+		put(o, "n_prompt", json_integer(r->n_prompt), &bad);
+		put(o, "n_gen", json_integer(r->n_gen), &bad);
+		put(o, "depth", json_integer(r->depth), &bad);
+		put(o, "threads", json_integer(r->threads), &bad);
+		put(o, "reps", json_integer(r->reps), &bad);
+		put(o, "warmup", json_integer(r->warmup), &bad);
+		put(o, "seed", hrn_json_count(r->seed), &bad);
+		put(o, "series", series, &bad);
+		put(o, "figures", figs, &bad);
+		put(o, "counters_status", hrn_json_string(r->counters_status), &bad);
+		put(o, "counters_per_token", ctrs, &bad);
+		put(o, "energy_source", hrn_json_string(r->energy_source), &bad);
+		put(o, "limits_hold", r->limits_hold < 0 ? json_null() : json_boolean(r->limits_hold), &bad);
+		put(o, "note", hrn_json_string(r->note), &bad);
+		series = figs = ctrs = NULL;
+	}
+	json_decref(series);
+	json_decref(figs);
+	json_decref(ctrs);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *model_json(const struct hrn_bench_model *m)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (o) {
+		put(o, "path", hrn_json_string(m->path), &bad);
+		put(o, "name", hrn_json_string(m->name), &bad);
+		put(o, "arch", hrn_json_string(m->arch), &bad);
+		put(o, "type", hrn_json_string(m->type), &bad);
+		put(o, "sha256", hrn_json_string(m->sha256), &bad);
+		put(o, "size_bytes", hrn_json_count(m->size_bytes), &bad);
+		put(o, "n_params", hrn_json_count(m->n_params), &bad);
+		put(o, "weight_bytes", hrn_json_count(m->weight_bytes), &bad);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *hrn_bench_roofline_to_json(const struct hrn_bench_roofline *r)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (!o)
+		return NULL;
+	put(o, "present", json_boolean(r->present), &bad);
+	if (!r->present) {
+		put(o, "null_reason", hrn_json_string(r->reason ? r->reason : "not measured"), &bad);
+	} else {
+		put(o, "hostname", hrn_json_string(r->hostname), &bad);
+		put(o, "measured_utc", hrn_json_string(r->measured_utc), &bad);
+		put(o, "path", hrn_json_string(r->path), &bad);
+		put(o, "from_cache", json_boolean(r->from_cache), &bad);
+		put(o, "read_bandwidth_bytes_per_s", hrn_json_real(r->read_bw_bytes_per_s), &bad);
+		put(o, "read_bandwidth_median_bytes_per_s", hrn_json_real(r->read_bw_median_bytes_per_s), &bad);
+		put(o, "bandwidth_threads", json_integer(r->bw_threads), &bad);
+		put(o, "bandwidth_buffer_bytes", json_integer(r->bw_buffer_bytes), &bad);
+		put(o, "bandwidth_runs", json_integer(r->bw_runs), &bad);
+		put(o, "bandwidth_kernel", hrn_json_string(r->bw_kernel), &bad);
+		put(o, "flops_per_core", hrn_json_real(r->flops_per_core), &bad);
+		put(o, "flops_all_cores", hrn_json_real(r->flops_all_cores), &bad);
+		put(o, "flops_threads", json_integer(r->flops_threads), &bad);
+		put(o, "flops_runs", json_integer(r->flops_runs), &bad);
+		put(o, "flops_kernel", hrn_json_string(r->flops_kernel), &bad);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The parts every JSON form starts with. */
+static json_t *head_json(const struct hrn_bench_doc *d)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (o) {
+		put(o, "schema", json_string(HRN_BENCH_SCHEMA), &bad);
+		put(o, "schema_version", json_integer(d->schema_version), &bad);
+		put(o, "manifest", hrn_manifest_to_json(&d->manifest), &bad);
+		put(o, "settings", d->settings ? json_deep_copy(d->settings) : json_object(), &bad);
+		put(o, "model", model_json(&d->model), &bad);
+		put(o, "roofline", hrn_bench_roofline_to_json(&d->roofline), &bad);
+	}
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *hrn_bench_doc_to_json(const struct hrn_bench_doc *d)
+{
+	json_t *o = head_json(d), *a = json_array();
+	bool bad = !o || !a;
+	for (size_t i = 0; !bad && i < d->n_results; i++) {
+		json_t *r = result_json(&d->results[i]);
+		if (!r || json_array_append_new(a, r))
+			bad = true;
+	}
+	if (!bad) {
+		put(o, "results", a, &bad);
+		a = NULL;
+	}
+	json_decref(a);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *hrn_bench_line_to_json(const struct hrn_bench_doc *d, size_t i)
+{
+	json_t *o = i < d->n_results ? head_json(d) : NULL;
+	bool bad = !o;
+	if (o)
+		put(o, "result", result_json(&d->results[i]), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ------------------------------------------------------------ JSON reader */
+
+static int bad_field(struct mrl_err *err, const char *where, const char *path, const char *what)
+{
+	return mrl_err_set(err, MRL_EINPUT, "%s: %s: %s", where, path, what);
+}
+
+static int reading_from(const json_t *o, const char *name, struct hrn_reading **list, size_t *n, const char *where,
+			const char *path, struct mrl_err *err)
+{
+	double value = NAN;
+	char *unit = NULL, *reason = NULL;
+	const int opt = HRN_J_OPTIONAL | HRN_J_NULLABLE;
+	int rc = hrn_json_get_real(o, "value", HRN_J_NULLABLE, &value, where, path, err);
+	if (!rc)
+		rc = hrn_json_get_str(o, "unit", opt, &unit, where, path, err);
+	if (!rc)
+		rc = hrn_json_get_str(o, "null_reason", opt, &reason, where, path, err);
+	if (!rc && isnan(value) && !reason)
+		rc = bad_field(err, where, path, "a null value needs a null_reason");
+	if (!rc && !isnan(value) && reason)
+		rc = bad_field(err, where, path, "a value and a null_reason at once");
+	if (!rc && hrn_readings_add(list, n, name, unit, value, isnan(value) ? reason : NULL))
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+	free(unit);
+	free(reason);
+	return rc;
+}
+
+static int series_from(const json_t *o, const char *name, struct hrn_bench_result *r, const char *where,
+		       const char *path, struct mrl_err *err)
+{
+	char *unit = NULL;
+	json_t *a = NULL;
+	double *v = NULL;
+	char sub[512];
+	int rc = hrn_json_get_str(o, "unit", HRN_J_NULLABLE, &unit, where, path, err);
+	if (!rc)
+		rc = hrn_json_get_array(o, "samples", 0, &a, where, path, err);
+	if (rc)
+		goto out;
+	size_t n = json_array_size(a);
+	if (n && !(v = malloc(n * sizeof *v))) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_array_get(a, i);
+		if (!json_is_number(x)) {
+			snprintf(sub, sizeof sub, "%s.samples[%zu]", path, i);
+			rc = bad_field(err, where, sub, "expected a number");
+			goto out;
+		}
+		v[i] = json_number_value(x);
+	}
+	rc = hrn_bench_result_add_series(r, name, unit, v, n, err);
+	if (rc == MRL_EINPUT)
+		mrl_err_prefix(err, "%s: %s", where, path);
+out:
+	free(unit);
+	free(v);
+	return rc;
+}
+
+static int get_int_or_null(const json_t *o, const char *key, int64_t *out, const char *where, const char *path,
+			   struct mrl_err *err)
+{
+	*out = -1;
+	return hrn_json_get_int(o, key, HRN_J_NULLABLE, out, where, path, err);
+}
+
+static int result_from(const json_t *o, struct hrn_bench_doc *d, const char *where, const char *path,
+		       struct mrl_err *err)
+{
+	char *test = NULL, *kind = NULL, *backend = NULL;
+	char sub[384];
+	int rc = 0;
+	if (!json_is_object(o))
+		return bad_field(err, where, path, "expected an object");
+	if ((rc = hrn_json_get_str(o, "test", 0, &test, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "kind", 0, &kind, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "backend", 0, &backend, where, path, err)))
+		goto out;
+	struct hrn_bench_result *r = hrn_bench_doc_add_result(d, test, kind, backend);
+	if (!r) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+		goto out;
+	}
+	json_t *series, *figs, *ctrs, *lh;
+	if ((rc = hrn_json_get_int(o, "n_prompt", 0, &r->n_prompt, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "n_gen", 0, &r->n_gen, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "depth", 0, &r->depth, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "threads", 0, &r->threads, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "reps", 0, &r->reps, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "warmup", 0, &r->warmup, where, path, err)) ||
+	    (rc = get_int_or_null(o, "seed", &r->seed, where, path, err)) ||
+	    (rc = hrn_json_get_object(o, "series", 0, &series, where, path, err)) ||
+	    (rc = hrn_json_get_object(o, "figures", 0, &figs, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "counters_status", HRN_J_NULLABLE, &r->counters_status, where, path, err)) ||
+	    (rc = hrn_json_get_array(o, "counters_per_token", 0, &ctrs, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "energy_source", HRN_J_NULLABLE, &r->energy_source, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "note", HRN_J_NULLABLE, &r->note, where, path, err)))
+		goto out;
+	lh = json_object_get(o, "limits_hold");
+	if (!lh || !(json_is_null(lh) || json_is_boolean(lh))) {
+		rc = bad_field(err, where, path, "limits_hold: expected true, false or null");
+		goto out;
+	}
+	r->limits_hold = json_is_null(lh) ? -1 : json_is_true(lh);
+	const char *key;
+	json_t *v;
+	json_object_foreach(series, key, v) {
+		snprintf(sub, sizeof sub, "%s.series.%s", path, key);
+		if (!json_is_object(v)) {
+			rc = bad_field(err, where, sub, "expected an object");
+			goto out;
+		}
+		if ((rc = series_from(v, key, r, where, sub, err)))
+			goto out;
+	}
+	json_object_foreach(figs, key, v) {
+		snprintf(sub, sizeof sub, "%s.figures.%s", path, key);
+		if (!json_is_object(v)) {
+			rc = bad_field(err, where, sub, "expected an object");
+			goto out;
+		}
+		if ((rc = reading_from(v, key, &r->figures, &r->n_figures, where, sub, err)))
+			goto out;
+	}
+	for (size_t i = 0; i < json_array_size(ctrs); i++) {
+		json_t *c = json_array_get(ctrs, i);
+		char *name = NULL;
+		snprintf(sub, sizeof sub, "%s.counters_per_token[%zu]", path, i);
+		if (!json_is_object(c)) {
+			rc = bad_field(err, where, sub, "expected an object");
+			goto out;
+		}
+		if ((rc = hrn_json_get_str(c, "name", 0, &name, where, sub, err)))
+			goto out;
+		rc = reading_from(c, name, &r->counters, &r->n_counters, where, sub, err);
+		free(name);
+		if (rc)
+			goto out;
+	}
+out:
+	free(test);
+	free(kind);
+	free(backend);
+	return rc;
+}
+
+int hrn_bench_roofline_from_json(const json_t *o, struct hrn_bench_roofline *r, const char *where, const char *path,
+				 struct mrl_err *err)
+{
+	hrn_bench_roofline_release(r);
+	int rc = hrn_json_get_bool(o, "present", 0, &r->present, where, path, err);
+	if (rc)
+		return rc;
+	if (!r->present)
+		return hrn_json_get_str(o, "null_reason", HRN_J_NULLABLE, &r->reason, where, path, err);
+	const int s = HRN_J_NULLABLE;
+	if ((rc = hrn_json_get_str(o, "hostname", s, &r->hostname, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "measured_utc", s, &r->measured_utc, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "path", HRN_J_OPTIONAL | s, &r->path, where, path, err)) ||
+	    (rc = hrn_json_get_bool(o, "from_cache", HRN_J_OPTIONAL, &r->from_cache, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "read_bandwidth_bytes_per_s", 0, &r->read_bw_bytes_per_s, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "read_bandwidth_median_bytes_per_s", s, &r->read_bw_median_bytes_per_s, where,
+				    path, err)) ||
+	    (rc = hrn_json_get_int(o, "bandwidth_threads", 0, &r->bw_threads, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "bandwidth_buffer_bytes", 0, &r->bw_buffer_bytes, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "bandwidth_runs", 0, &r->bw_runs, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "bandwidth_kernel", s, &r->bw_kernel, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "flops_per_core", 0, &r->flops_per_core, where, path, err)) ||
+	    (rc = hrn_json_get_real(o, "flops_all_cores", s, &r->flops_all_cores, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "flops_threads", 0, &r->flops_threads, where, path, err)) ||
+	    (rc = hrn_json_get_int(o, "flops_runs", 0, &r->flops_runs, where, path, err)) ||
+	    (rc = hrn_json_get_str(o, "flops_kernel", s, &r->flops_kernel, where, path, err)))
+		return rc;
+	if (!(r->read_bw_bytes_per_s > 0) || !(r->flops_per_core > 0))
+		return bad_field(err, where, path, "bandwidth and FLOP rate must be positive numbers");
+	return 0;
+}
+
+/* The head (schema, manifest, settings, model, roofline) into d. */
+static int head_from(const json_t *j, struct hrn_bench_doc *d, const char *where, struct mrl_err *err)
+{
+	char *schema = NULL;
+	int64_t version = 0;
+	json_t *man, *settings, *model, *roof;
+	int rc = 0;
+	if (!json_is_object(j))
+		return bad_field(err, where, "$", "expected an object");
+	if ((rc = hrn_json_get_str(j, "schema", 0, &schema, where, "$", err)))
+		return rc;
+	if (strcmp(schema, HRN_BENCH_SCHEMA)) {
+		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: $.schema: \"%.60s\" is not a merilo bench record (\"%s\")", where,
+				 schema, HRN_BENCH_SCHEMA);
+		goto out;
+	}
+	if ((rc = hrn_json_get_int(j, "schema_version", 0, &version, where, "$", err)))
+		goto out;
+	if (version < 1 || version > HRN_BENCH_SCHEMA_VERSION) {
+		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: $.schema_version: %lld is not supported (this merilo reads 1..%d)",
+				 where, (long long)version, HRN_BENCH_SCHEMA_VERSION);
+		goto out;
+	}
+	d->schema_version = (int)version;
+	if ((rc = hrn_json_get_object(j, "manifest", 0, &man, where, "$", err)) ||
+	    (rc = hrn_manifest_from_json(man, &d->manifest, where, "$.manifest", err)) ||
+	    (rc = hrn_json_get_object(j, "settings", 0, &settings, where, "$", err)) ||
+	    (rc = hrn_json_get_object(j, "model", 0, &model, where, "$", err)) ||
+	    (rc = hrn_json_get_object(j, "roofline", 0, &roof, where, "$", err)))
+		goto out;
+	d->settings = json_deep_copy(settings);
+	struct hrn_bench_model *m = &d->model;
+	if ((rc = hrn_json_get_str(model, "path", HRN_J_NULLABLE, &m->path, where, "$.model", err)) ||
+	    (rc = hrn_json_get_str(model, "name", HRN_J_NULLABLE, &m->name, where, "$.model", err)) ||
+	    (rc = hrn_json_get_str(model, "arch", HRN_J_NULLABLE, &m->arch, where, "$.model", err)) ||
+	    (rc = hrn_json_get_str(model, "type", HRN_J_NULLABLE, &m->type, where, "$.model", err)) ||
+	    (rc = hrn_json_get_str(model, "sha256", HRN_J_NULLABLE, &m->sha256, where, "$.model", err)) ||
+	    (rc = get_int_or_null(model, "size_bytes", &m->size_bytes, where, "$.model", err)) ||
+	    (rc = get_int_or_null(model, "n_params", &m->n_params, where, "$.model", err)) ||
+	    (rc = get_int_or_null(model, "weight_bytes", &m->weight_bytes, where, "$.model", err)) ||
+	    (rc = hrn_bench_roofline_from_json(roof, &d->roofline, where, "$.roofline", err)))
+		goto out;
+	if (!d->settings)
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
+out:
+	free(schema);
+	return rc;
+}
+
+int hrn_bench_doc_from_json(const json_t *j, struct hrn_bench_doc *d, const char *where, struct mrl_err *err)
+{
+	hrn_bench_doc_init(d);
+	json_t *results;
+	int rc = head_from(j, d, where, err);
+	if (!rc)
+		rc = hrn_json_get_array(j, "results", 0, &results, where, "$", err);
+	for (size_t i = 0; !rc && i < json_array_size(results); i++) {
+		char path[64];
+		snprintf(path, sizeof path, "$.results[%zu]", i);
+		rc = result_from(json_array_get(results, i), d, where, path, err);
+	}
+	return rc;
+}
+
+int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	hrn_bench_doc_init(d);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = mrl_read_file(path, HRN_BENCH_MAX_BYTES, &text, &len, err);
+	if (rc)
+		return rc;
+	/* one document (json) or one object per line (jsonl): try the whole first */
+	json_error_t je;
+	json_t *j = json_loadb(text, len, 0, &je);
+	if (j && !json_object_get(j, "results") && json_object_get(j, "result")) {
+		json_decref(j); /* a JSONL file of one line */
+		j = NULL;
+	}
+	if (j) {
+		rc = hrn_bench_doc_from_json(j, d, path, err);
+		json_decref(j);
+		free(text);
+		return rc;
+	}
+	size_t line_no = 0, n_lines = 0;
+	char where[512];
+	for (char *line = text, *next; line && *line && !rc; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line_no++;
+		if (!line[strspn(line, " \t\r")])
+			continue;
+		snprintf(where, sizeof where, "%s:%zu", path, line_no);
+		json_t *o = json_loads(line, 0, &je);
+		if (!o) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%d: malformed JSON: %s", where, je.column, je.text);
+			break;
+		}
+		if (n_lines == 0) {
+			rc = head_from(o, d, where, err);
+		} else {
+			/* later lines must be of the same run */
+			struct hrn_bench_doc tmp;
+			hrn_bench_doc_init(&tmp);
+			rc = head_from(o, &tmp, where, err);
+			hrn_bench_doc_release(&tmp);
+		}
+		json_t *res = NULL;
+		if (!rc)
+			rc = hrn_json_get_object(o, "result", 0, &res, where, "$", err);
+		if (!rc)
+			rc = result_from(res, d, where, "$.result", err);
+		json_decref(o);
+		n_lines++;
+	}
+	if (!rc && n_lines == 0)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: empty: neither a bench JSON document nor JSONL lines", path);
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------- rendering */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static __attribute__((format(printf, 2, 3))) void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	if (b->oom)
+		return;
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int k = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (k < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->s && b->len + (size_t)k < b->cap) {
+			b->len += (size_t)k;
+			return;
+		}
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap <= b->len + (size_t)k)
+			cap *= 2;
+		char *g = realloc(b->s, cap);
+		if (!g) {
+			b->oom = true;
+			return;
+		}
+		b->s = g;
+		b->cap = cap;
+	}
+}
+
+/* A number with about 3 significant digits after the point for small values. */
+static const char *num(char *buf, size_t size, double v)
+{
+	if (isnan(v))
+		snprintf(buf, size, "null");
+	else if (fabs(v) >= 100)
+		snprintf(buf, size, "%.1f", v);
+	else if (fabs(v) >= 1)
+		snprintf(buf, size, "%.2f", v);
+	else
+		snprintf(buf, size, "%.3g", v);
+	return buf;
+}
+
+static const char *human_bytes(char *buf, size_t size, double b)
+{
+	if (isnan(b))
+		snprintf(buf, size, "null");
+	else if (b >= 1024.0 * 1024 * 1024)
+		snprintf(buf, size, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+	else
+		snprintf(buf, size, "%.2f MiB", b / (1024.0 * 1024));
+	return buf;
+}
+
+static const char *human_count(char *buf, size_t size, double n)
+{
+	if (isnan(n) || n < 0)
+		snprintf(buf, size, "null");
+	else if (n >= 1e9)
+		snprintf(buf, size, "%.2f B", n / 1e9);
+	else if (n >= 1e6)
+		snprintf(buf, size, "%.2f M", n / 1e6);
+	else
+		snprintf(buf, size, "%.0f", n);
+	return buf;
+}
+
+static double fig_value(const struct hrn_bench_result *r, const char *name)
+{
+	const struct hrn_reading *f = hrn_bench_result_figure(r, name);
+	return f && !f->reason ? f->value : NAN;
+}
+
+static double series_stat(const struct hrn_bench_result *r, const char *name, int which)
+{
+	const struct hrn_bench_series *s = hrn_bench_result_series(r, name);
+	if (!s || !s->n)
+		return NAN;
+	switch (which) {
+	case 0: return s->st.mean;
+	case 1: return s->st.sd;
+	case 2: return s->st.median;
+	case 3: return s->st.p90;
+	case 4: return s->st.p99;
+	default: return s->st.p50;
+	}
+}
+
+enum { ST_MEAN, ST_SD, ST_MEDIAN, ST_P90, ST_P99, ST_P50 };
+
+/* Distinct null reasons of a figure over the results, as "- name: reason" lines. */
+static void md_null_reasons(struct sbuf *b, const struct hrn_bench_doc *d, const char *name, const char *label)
+{
+	const char *seen[16];
+	size_t n_seen = 0;
+	for (size_t i = 0; i < d->n_results; i++) {
+		const struct hrn_reading *f = hrn_bench_result_figure(&d->results[i], name);
+		if (!f || !f->reason)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < n_seen; k++)
+			dup |= !strcmp(seen[k], f->reason);
+		if (dup || n_seen == 16)
+			continue;
+		seen[n_seen++] = f->reason;
+		sb_printf(b, "- %s null: %s\n", label, f->reason);
+	}
+}
+
+static const char *model_label(const struct hrn_bench_doc *d)
+{
+	return d->model.name && *d->model.name ? d->model.name : d->model.arch ? d->model.arch : "model";
+}
+
+static void render_md(const struct hrn_bench_doc *d, struct sbuf *b)
+{
+	char x[40], y[40], z[40], w[40];
+	bool any_tp = false, any_lat = false, any_sc = false;
+	for (size_t i = 0; i < d->n_results; i++) {
+		const char *k = d->results[i].kind;
+		any_tp |= !strcmp(k, "pp") || !strcmp(k, "tg");
+		any_lat |= !strcmp(k, "request");
+		any_sc |= !strcmp(k, "server") || !strcmp(k, "offline");
+	}
+	sb_printf(b, "merilo bench: %s %s (%s), %s params, %s; host %s, %lld cores\n\n", model_label(d),
+		  d->model.type ? d->model.type : "", human_bytes(x, sizeof x, (double)d->model.size_bytes),
+		  human_count(y, sizeof y, (double)d->model.n_params),
+		  d->model.path ? d->model.path : "", d->manifest.hostname ? d->manifest.hostname : "unknown",
+		  (long long)d->manifest.logical_cores);
+	if (any_tp) {
+		sb_printf(b, "| model | size | params | backend | threads | test | t/s | median t/s | peak RSS | J/token "
+			     "| util |\n|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|\n");
+		for (size_t i = 0; i < d->n_results; i++) {
+			const struct hrn_bench_result *r = &d->results[i];
+			bool pp = !strcmp(r->kind, "pp");
+			if (!pp && strcmp(r->kind, "tg"))
+				continue;
+			char tps[160], util[160], jt[160];
+			snprintf(tps, sizeof tps, "%s ± %s", num(x, sizeof x, series_stat(r, "tokens_per_s", ST_MEAN)),
+				 num(y, sizeof y, series_stat(r, "tokens_per_s", ST_SD)));
+			double u = fig_value(r, pp ? "flop_utilization" : "bandwidth_utilization");
+			if (isnan(u))
+				snprintf(util, sizeof util, "null");
+			else
+				snprintf(util, sizeof util, "%s %.1f%%", pp ? "FLOP" : "BW", 100 * u);
+			double j = fig_value(r, pp ? "energy_j_per_token_prefill" : "energy_j_per_token_decode");
+			snprintf(jt, sizeof jt, "%s", isnan(j) ? "null" : num(z, sizeof z, j));
+			sb_printf(b, "| %s %s | %s | %s | %s | %lld | %s | %s | %s | %s | %s | %s |\n", model_label(d),
+				  d->model.type ? d->model.type : "", human_bytes(x, sizeof x, (double)d->model.size_bytes),
+				  human_count(y, sizeof y, (double)d->model.n_params), r->backend, (long long)r->threads,
+				  r->test, tps, num(z, sizeof z, series_stat(r, "tokens_per_s", ST_MEDIAN)),
+				  human_bytes(w, sizeof w, fig_value(r, "peak_rss_bytes")), jt, util);
+		}
+		sb_printf(b, "\n");
+	}
+	if (any_lat) {
+		sb_printf(b, "| threads | test | TTFT ms | TPOT ms | ITL p50 ms | ITL p90 ms | ITL p99 ms | e2e ms |\n"
+			     "|---:|---|---:|---:|---:|---:|---:|---:|\n");
+		for (size_t i = 0; i < d->n_results; i++) {
+			const struct hrn_bench_result *r = &d->results[i];
+			if (strcmp(r->kind, "request"))
+				continue;
+			char ttft[160], tpot[160], e2e[160];
+			snprintf(ttft, sizeof ttft, "%s ± %s", num(x, sizeof x, series_stat(r, "ttft_ms", ST_MEAN)),
+				 num(y, sizeof y, series_stat(r, "ttft_ms", ST_SD)));
+			snprintf(tpot, sizeof tpot, "%s ± %s", num(x, sizeof x, series_stat(r, "tpot_ms", ST_MEAN)),
+				 num(y, sizeof y, series_stat(r, "tpot_ms", ST_SD)));
+			snprintf(e2e, sizeof e2e, "%s", num(x, sizeof x, series_stat(r, "e2e_ms", ST_MEDIAN)));
+			sb_printf(b, "| %lld | %s | %s | %s | %s | %s | %s | %s |\n", (long long)r->threads, r->test, ttft,
+				  tpot, num(x, sizeof x, series_stat(r, "itl_ms", ST_P50)),
+				  num(y, sizeof y, series_stat(r, "itl_ms", ST_P90)),
+				  num(z, sizeof z, series_stat(r, "itl_ms", ST_P99)), e2e);
+		}
+		sb_printf(b, "\n");
+	}
+	if (any_sc) {
+		sb_printf(b, "| scenario | threads | requests | offered QPS | achieved QPS | out t/s | TTFT p50/p90/p99 ms "
+			     "| queue p50/p99 ms | TPOT p99 ms | ITL p99 ms | limits hold |\n"
+			     "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---|\n");
+		for (size_t i = 0; i < d->n_results; i++) {
+			const struct hrn_bench_result *r = &d->results[i];
+			if (strcmp(r->kind, "server") && strcmp(r->kind, "offline"))
+				continue;
+			char ttft[160], queue[160], q1[160], q2[160];
+			snprintf(ttft, sizeof ttft, "%s / %s / %s", num(x, sizeof x, series_stat(r, "ttft_ms", ST_P50)),
+				 num(y, sizeof y, series_stat(r, "ttft_ms", ST_P90)),
+				 num(z, sizeof z, series_stat(r, "ttft_ms", ST_P99)));
+			snprintf(queue, sizeof queue, "%s / %s", num(x, sizeof x, series_stat(r, "queue_ms", ST_P50)),
+				 num(y, sizeof y, series_stat(r, "queue_ms", ST_P99)));
+			sb_printf(b, "| %s | %lld | %.0f | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->test,
+				  (long long)r->threads, fig_value(r, "n_requests"), num(q1, sizeof q1, fig_value(r, "offered_qps")),
+				  num(q2, sizeof q2, fig_value(r, "achieved_qps")),
+				  num(w, sizeof w, fig_value(r, "output_tokens_per_s")), ttft, queue,
+				  num(x, sizeof x, series_stat(r, "tpot_ms", ST_P99)),
+				  num(y, sizeof y, series_stat(r, "itl_ms", ST_P99)),
+				  r->limits_hold < 0 ? "no limits given" : r->limits_hold ? "yes" : "NO");
+		}
+		sb_printf(b, "\n");
+	}
+	/* the notes: where the figures come from, and why some are null */
+	sb_printf(b, "Notes:\n");
+	sb_printf(b, "- t/s: mean ± sd over %lld timed repetitions (%lld warm-up discarded); token ids pseudo-random "
+		     "from the recorded seed, no tokenization timed. TTFT, TPOT, ITL: MLPerf definitions "
+		     "(docs/measurement.md, \"Bench figures\").\n",
+		  d->n_results ? (long long)d->results[0].reps : 0LL, d->n_results ? (long long)d->results[0].warmup : 0LL);
+	const struct hrn_bench_roofline *rf = &d->roofline;
+	if (rf->present)
+		sb_printf(b, "- host roofline%s: read bandwidth %.2f GB/s (%lld threads, best of %lld, %s buffer); "
+			     "peak %.1f GFLOP/s per core, %.1f GFLOP/s on %lld threads (%s)\n",
+			  rf->from_cache ? " (cached)" : "", rf->read_bw_bytes_per_s / 1e9, (long long)rf->bw_threads,
+			  (long long)rf->bw_runs, human_bytes(x, sizeof x, (double)rf->bw_buffer_bytes),
+			  rf->flops_per_core / 1e9, rf->flops_all_cores / 1e9, (long long)rf->flops_threads,
+			  rf->flops_kernel ? rf->flops_kernel : "");
+	else
+		sb_printf(b, "- util null: %s\n", rf->reason ? rf->reason : "no host roofline");
+	md_null_reasons(b, d, "energy_j_per_token_prefill", "J/token (prefill)");
+	md_null_reasons(b, d, "energy_j_per_token_decode", "J/token (decode)");
+	md_null_reasons(b, d, "device_memory_bytes", "device memory");
+	for (size_t i = 0; i < d->n_results; i++) {
+		const struct hrn_bench_result *r = &d->results[i];
+		if (r->n_counters) {
+			size_t n_valid = 0;
+			for (size_t k = 0; k < r->n_counters; k++)
+				n_valid += !r->counters[k].reason;
+			sb_printf(b, "- counters per token: %zu of %zu available (%s); per-test values in the JSON output\n",
+				  n_valid, r->n_counters, r->counters_status ? r->counters_status : "");
+			break;
+		}
+	}
+	for (size_t i = 0; i < d->n_results; i++)
+		if (d->results[i].note)
+			sb_printf(b, "- %s: %s\n", d->results[i].test, d->results[i].note);
+}
+
+static void csv_field(struct sbuf *b, const char *s)
+{
+	if (!s) {
+		sb_printf(b, ",");
+		return;
+	}
+	if (strpbrk(s, ",\"\n")) {
+		sb_printf(b, "\"");
+		for (const char *p = s; *p; p++)
+			sb_printf(b, *p == '"' ? "\"\"" : "%c", *p);
+		sb_printf(b, "\",");
+	} else {
+		sb_printf(b, "%s,", s);
+	}
+}
+
+static void csv_num(struct sbuf *b, double v, bool last)
+{
+	if (isnan(v))
+		sb_printf(b, last ? "\n" : ",");
+	else
+		sb_printf(b, last ? "%.17g\n" : "%.17g,", v);
+}
+
+static void render_csv(const struct hrn_bench_doc *d, struct sbuf *b)
+{
+	sb_printf(b, "model,type,size_bytes,n_params,backend,threads,test,kind,n_prompt,n_gen,depth,reps,warmup,seed,"
+		     "tps_mean,tps_sd,tps_median,ttft_ms_median,tpot_ms_median,itl_ms_p50,itl_ms_p90,itl_ms_p99,"
+		     "queue_ms_p99,peak_rss_bytes,energy_j_per_token,bandwidth_utilization,flop_utilization,"
+		     "achieved_qps,limits_hold\n");
+	for (size_t i = 0; i < d->n_results; i++) {
+		const struct hrn_bench_result *r = &d->results[i];
+		char ints[256];
+		csv_field(b, model_label(d));
+		csv_field(b, d->model.type);
+		snprintf(ints, sizeof ints, "%lld,%lld,", (long long)d->model.size_bytes, (long long)d->model.n_params);
+		sb_printf(b, "%s", ints);
+		csv_field(b, r->backend);
+		sb_printf(b, "%lld,", (long long)r->threads);
+		csv_field(b, r->test);
+		csv_field(b, r->kind);
+		sb_printf(b, "%lld,%lld,%lld,%lld,%lld,%lld,", (long long)r->n_prompt, (long long)r->n_gen,
+			  (long long)r->depth, (long long)r->reps, (long long)r->warmup, (long long)r->seed);
+		csv_num(b, series_stat(r, "tokens_per_s", ST_MEAN), false);
+		csv_num(b, series_stat(r, "tokens_per_s", ST_SD), false);
+		csv_num(b, series_stat(r, "tokens_per_s", ST_MEDIAN), false);
+		csv_num(b, series_stat(r, "ttft_ms", ST_MEDIAN), false);
+		csv_num(b, series_stat(r, "tpot_ms", ST_MEDIAN), false);
+		csv_num(b, series_stat(r, "itl_ms", ST_P50), false);
+		csv_num(b, series_stat(r, "itl_ms", ST_P90), false);
+		csv_num(b, series_stat(r, "itl_ms", ST_P99), false);
+		csv_num(b, series_stat(r, "queue_ms", ST_P99), false);
+		csv_num(b, fig_value(r, "peak_rss_bytes"), false);
+		double j = fig_value(r, "energy_j_per_token_prefill");
+		csv_num(b, isnan(j) ? fig_value(r, "energy_j_per_token_decode") : j, false);
+		csv_num(b, fig_value(r, "bandwidth_utilization"), false);
+		csv_num(b, fig_value(r, "flop_utilization"), false);
+		csv_num(b, fig_value(r, "achieved_qps"), false);
+		sb_printf(b, "%s\n", r->limits_hold < 0 ? "" : r->limits_hold ? "true" : "false");
+	}
+}
+
+int hrn_bench_render(const struct hrn_bench_doc *d, enum hrn_bench_format fmt, char **out, struct mrl_err *err)
+{
+	struct sbuf b = { 0 };
+	*out = NULL;
+	if (fmt == HRN_BENCH_MD) {
+		render_md(d, &b);
+	} else if (fmt == HRN_BENCH_CSV) {
+		render_csv(d, &b);
+	} else if (fmt == HRN_BENCH_JSON) {
+		json_t *j = hrn_bench_doc_to_json(d);
+		char *s = j ? json_dumps(j, DUMP_PRETTY) : NULL;
+		json_decref(j);
+		if (s)
+			sb_printf(&b, "%s\n", s);
+		else
+			b.oom = true;
+		free(s);
+	} else {
+		for (size_t i = 0; i < d->n_results && !b.oom; i++) {
+			json_t *j = hrn_bench_line_to_json(d, i);
+			char *s = j ? json_dumps(j, DUMP_COMPACT) : NULL;
+			json_decref(j);
+			if (s)
+				sb_printf(&b, "%s\n", s);
+			else
+				b.oom = true;
+			free(s);
+		}
+	}
+	if (b.oom || !b.s) {
+		if (!b.oom && !b.s) { /* an empty JSONL document */
+			*out = strdup("");
+			if (*out)
+				return 0;
+		}
+		free(b.s);
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory rendering the output");
+	}
+	*out = b.s;
+	return 0;
+}

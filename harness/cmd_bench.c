@@ -1,0 +1,640 @@
+/* cmd_bench.c — `merilo bench`: prefill/decode speed, request latency, the
+ * server and offline scenarios, energy, counters and roofline utilisation of a
+ * model, like llama-bench and more.
+ *
+ * This file is the command line and the order of work: parse, open the model
+ * (bad model: exit 3; --backend cuda where CUDA cannot run: exit 4), collect the
+ * manifest (model SHA-256), get the host roofline when asked (measured once and
+ * cached per host), open counters and energy meters before any engine context
+ * (PAPI's inherit counts only threads created later), then for every thread
+ * count one context and the tests of bench_run.c. Output: markdown, CSV, JSON or
+ * JSONL (bench_io.c), to stdout or atomically to --out.
+ */
+#include "harness/bench.h"
+#include "harness/hrn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+
+#define MAX_LIST 32
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...]\n"
+		"                    [--reps 5] [--warmup 1] [--seed 1] [--backend cpu|cuda]\n"
+		"                    [--format md|csv|json|jsonl] [--out FILE]\n"
+		"                    [--roofline[=remeasure]] [--roofline-buffer-mib 1024] [--energy-window 1]\n"
+		"       merilo bench --model M --scenario server --qps X --duration S [--prompts FILE]\n"
+		"                    [--ttft-limit MS] [--tpot-limit MS] [--prompt N] [--gen N] [--seed N]\n"
+		"       merilo bench --model M --scenario offline [--requests 16] [--prompts FILE] ...\n"
+		"\n"
+		"Measures, for every combination of the comma-separated lists and every thread count:\n"
+		"  ppN         prefill of N tokens from an empty cache (tokens/s; also its TTFT)\n"
+		"  tgN@dD      N single-token decode steps after an untimed prefill of D tokens (tokens/s, ITL)\n"
+		"  ppN+tgM     one request: TTFT, TPOT, inter-token latency p50/p90/p99, end-to-end (MLPerf)\n"
+		"with peak RSS, energy per token and counters per token (null with the reason where this\n"
+		"machine has no source). Token ids are pseudo-random from --seed; tokenization is never\n"
+		"timed. Each figure: mean ± sd and median in the table, raw samples in JSON/JSONL.\n"
+		"\n"
+		"  --threads LIST    worker threads (default: online cores)\n"
+		"  --reps N          timed repetitions (default 5); --warmup N untimed ones first (default 1)\n"
+		"  --roofline        measure this host's memory read bandwidth and peak FLOP rate once (cached\n"
+		"                    in <cache dir>/roofline-<host>.json; =remeasure to redo) and state decode\n"
+		"                    bandwidth and prefill FLOP utilisation\n"
+		"  --scenario server Poisson arrivals (seeded) at --qps for --duration seconds; requests queue\n"
+		"                    (one sequence at a time), queueing delay is reported; --ttft-limit and\n"
+		"                    --tpot-limit are checked at p99 (MLPerf Server)\n"
+		"  --scenario offline  --requests N issued at once, served back to back: maximum throughput\n"
+		"  --prompts FILE    scenario prompts, one per line (tokenized before timing)\n"
+		"  --energy-window S each pp/tg test repeats its work for >= S seconds (default 1) inside one\n"
+		"                    energy window, for J/token (0: no energy); skipped where no source exists\n"
+		"  --backend cuda    the GPU backend (exit 4 where it is not available)\n"
+		"Definitions: docs/measurement.md, \"Bench figures\".\n");
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || end == s || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "128,512" -> values in lo..hi; returns the count, or -1. */
+static int parse_list(const char *s, long lo, long hi, uint32_t *out)
+{
+	int n = 0;
+	char buf[512];
+	if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+		return -1;
+	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+		long v;
+		if (n == MAX_LIST || parse_long(tok, lo, hi, &v))
+			return -1;
+		out[n++] = (uint32_t)v;
+	}
+	return n ? n : -1;
+}
+
+struct opts {
+	const char *model, *out, *prompts_path, *scenario;
+	uint32_t prompt[MAX_LIST], gen[MAX_LIST], depth[MAX_LIST], threads[MAX_LIST];
+	int n_prompt, n_gen, n_depth, n_threads;
+	long reps, warmup, seed, requests, roofline_mib;
+	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
+	enum eng_backend backend;
+	int format;
+	double qps, duration, ttft_limit, tpot_limit, energy_window;
+};
+
+static json_t *list_json(const uint32_t *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	return a;
+}
+
+static json_t *settings_json(const struct opts *o)
+{
+	static const char *const fmt[] = { "md", "csv", "json", "jsonl" };
+	json_t *s = json_object();
+	if (!s)
+		return NULL;
+	json_object_set_new(s, "command", json_string("bench"));
+	json_object_set_new(s, "prompt", list_json(o->prompt, o->n_prompt));
+	json_object_set_new(s, "gen", list_json(o->gen, o->n_gen));
+	json_object_set_new(s, "depth", list_json(o->depth, o->n_depth));
+	json_object_set_new(s, "threads", list_json(o->threads, o->n_threads));
+	json_object_set_new(s, "reps", json_integer(o->reps));
+	json_object_set_new(s, "warmup", json_integer(o->warmup));
+	json_object_set_new(s, "seed", json_integer(o->seed));
+	json_object_set_new(s, "backend", json_string(o->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu"));
+	json_object_set_new(s, "format", json_string(fmt[o->format]));
+	json_object_set_new(s, "roofline", json_string(o->roofline == 2 ? "remeasure" : o->roofline ? "cached" : "off"));
+	json_object_set_new(s, "energy_window_s", json_real(o->energy_window));
+	json_object_set_new(s, "scenario", hrn_json_string(o->scenario));
+	if (o->scenario) {
+		json_object_set_new(s, "qps", hrn_json_real(o->qps));
+		json_object_set_new(s, "duration_s", hrn_json_real(o->duration));
+		json_object_set_new(s, "requests", json_integer(o->requests));
+		json_object_set_new(s, "prompts", hrn_json_string(o->prompts_path));
+		json_object_set_new(s, "ttft_limit_ms", hrn_json_real(o->ttft_limit));
+		json_object_set_new(s, "tpot_limit_ms", hrn_json_real(o->tpot_limit));
+	}
+	return s;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->prompt[0] = 512, o->n_prompt = 1;
+	o->gen[0] = 128, o->n_gen = 1;
+	o->depth[0] = 0, o->n_depth = 1;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	o->threads[0] = (uint32_t)(cores > 0 && cores <= 1024 ? cores : 1), o->n_threads = 1;
+	o->reps = 5, o->warmup = 1, o->seed = 1, o->requests = 16, o->roofline_mib = 1024;
+	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
+	o->energy_window = 1.0;
+	bool have_qps = false, have_duration = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const bool has_val = i + 1 < argc;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return -1;
+		} else if ((!strcmp(a, "--model") || !strcmp(a, "-m")) && has_val) {
+			o->model = argv[++i];
+		} else if ((!strcmp(a, "--prompt") || !strcmp(a, "-p")) && has_val) {
+			if ((o->n_prompt = parse_list(argv[++i], 1, 1 << 20, o->prompt)) < 0)
+				return hrn_usage_error("bench", "--prompt wants a list of token counts in 1..1048576, not '%s'",
+						       argv[i]);
+		} else if ((!strcmp(a, "--gen") || !strcmp(a, "-n")) && has_val) {
+			if ((o->n_gen = parse_list(argv[++i], 1, 1 << 20, o->gen)) < 0)
+				return hrn_usage_error("bench", "--gen wants a list of token counts in 1..1048576, not '%s'",
+						       argv[i]);
+		} else if ((!strcmp(a, "--depth") || !strcmp(a, "-d")) && has_val) {
+			if ((o->n_depth = parse_list(argv[++i], 0, 1 << 20, o->depth)) < 0)
+				return hrn_usage_error("bench", "--depth wants a list of token counts in 0..1048576, not '%s'",
+						       argv[i]);
+		} else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && has_val) {
+			if ((o->n_threads = parse_list(argv[++i], 1, 1024, o->threads)) < 0)
+				return hrn_usage_error("bench", "--threads wants a list of integers in 1..1024, not '%s'",
+						       argv[i]);
+		} else if ((!strcmp(a, "--reps") || !strcmp(a, "-r")) && has_val) {
+			if (parse_long(argv[++i], 1, 100000, &o->reps))
+				return hrn_usage_error("bench", "--reps wants an integer in 1..100000, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--warmup") && has_val) {
+			if (parse_long(argv[++i], 0, 1000, &o->warmup))
+				return hrn_usage_error("bench", "--warmup wants an integer in 0..1000, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--seed") && has_val) {
+			if (parse_long(argv[++i], 0, LONG_MAX, &o->seed))
+				return hrn_usage_error("bench", "--seed wants a non-negative integer, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--requests") && has_val) {
+			if (parse_long(argv[++i], 1, 1000000, &o->requests))
+				return hrn_usage_error("bench", "--requests wants an integer in 1..1000000, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--backend") && has_val) {
+			const char *b = argv[++i];
+			if (!strcmp(b, "cpu"))
+				o->backend = ENG_BACKEND_CPU;
+			else if (!strcmp(b, "cuda"))
+				o->backend = ENG_BACKEND_CUDA;
+			else
+				return hrn_usage_error("bench", "--backend wants cpu or cuda, not '%s'", b);
+		} else if ((!strcmp(a, "--format") || !strcmp(a, "-o")) && has_val) {
+			if ((o->format = hrn_bench_format_parse(argv[++i])) < 0)
+				return hrn_usage_error("bench", "--format wants md, csv, json or jsonl, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--out") && has_val) {
+			o->out = argv[++i];
+		} else if (!strcmp(a, "--roofline")) {
+			o->roofline = 1;
+		} else if (!strncmp(a, "--roofline=", 11)) {
+			if (strcmp(a + 11, "remeasure"))
+				return hrn_usage_error("bench", "--roofline takes only '=remeasure', not '%s'", a + 11);
+			o->roofline = 2;
+		} else if (!strcmp(a, "--roofline-buffer-mib") && has_val) {
+			if (parse_long(argv[++i], 1, 1 << 20, &o->roofline_mib))
+				return hrn_usage_error("bench", "--roofline-buffer-mib wants an integer in 1..1048576, not '%s'",
+						       argv[i]);
+		} else if (!strcmp(a, "--scenario") && has_val) {
+			o->scenario = argv[++i];
+			if (strcmp(o->scenario, "server") && strcmp(o->scenario, "offline"))
+				return hrn_usage_error("bench", "--scenario wants server or offline, not '%s'", o->scenario);
+		} else if (!strcmp(a, "--qps") && has_val) {
+			if (parse_double(argv[++i], &o->qps) || !(o->qps > 0))
+				return hrn_usage_error("bench", "--qps wants a positive number, not '%s'", argv[i]);
+			have_qps = true;
+		} else if (!strcmp(a, "--duration") && has_val) {
+			if (parse_double(argv[++i], &o->duration) || !(o->duration > 0) || o->duration > 86400)
+				return hrn_usage_error("bench", "--duration wants seconds in (0, 86400], not '%s'", argv[i]);
+			have_duration = true;
+		} else if (!strcmp(a, "--energy-window") && has_val) {
+			if (parse_double(argv[++i], &o->energy_window) || o->energy_window < 0 || o->energy_window > 3600)
+				return hrn_usage_error("bench", "--energy-window wants seconds in 0..3600, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--prompts") && has_val) {
+			o->prompts_path = argv[++i];
+		} else if (!strcmp(a, "--ttft-limit") && has_val) {
+			if (parse_double(argv[++i], &o->ttft_limit) || !(o->ttft_limit > 0))
+				return hrn_usage_error("bench", "--ttft-limit wants milliseconds > 0, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--tpot-limit") && has_val) {
+			if (parse_double(argv[++i], &o->tpot_limit) || !(o->tpot_limit > 0))
+				return hrn_usage_error("bench", "--tpot-limit wants milliseconds > 0, not '%s'", argv[i]);
+		} else {
+			return hrn_usage_error("bench", "unknown or incomplete option '%s'", a);
+		}
+	}
+	if (!o->model)
+		return hrn_usage_error("bench", "--model is required");
+	if (o->scenario && !strcmp(o->scenario, "server") && (!have_qps || !have_duration))
+		return hrn_usage_error("bench", "--scenario server needs --qps and --duration");
+	if (!o->scenario && (have_qps || have_duration || o->prompts_path))
+		return hrn_usage_error("bench", "--qps, --duration and --prompts belong to --scenario server|offline");
+	if (o->qps * o->duration > 1e6)
+		return hrn_usage_error("bench", "--qps x --duration asks for more than 10^6 requests");
+	return 0;
+}
+
+/* ------------------------------------------------------------ roofline */
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+		return -1;
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* The host's roofline: from <cache>/roofline-<host>.json unless remeasure, else
+ * measured now and stored there (a cache that cannot be written is only a warning). */
+static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, struct mrl_err *err)
+{
+	char host[256] = "unknown", safe[256], dir[PATH_MAX], path[PATH_MAX + 300];
+	if (gethostname(host, sizeof host - 1))
+		snprintf(host, sizeof host, "unknown");
+	size_t k = 0;
+	for (const char *p = host; *p && k + 1 < sizeof safe; p++)
+		safe[k++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+					   *p == '.' || *p == '-' || *p == '_'
+				   ? *p : '_');
+	safe[k] = '\0';
+	const bool have_dir = hrn_cache_dir(dir, sizeof dir) == 0;
+	snprintf(path, sizeof path, "%s/roofline-%s.json", have_dir ? dir : ".", safe);
+	if (o->roofline == 1 && have_dir) {
+		char *text = NULL;
+		struct mrl_err e2 = { 0 };
+		if (mrl_read_file(path, 1 << 20, &text, NULL, &e2) == 0) {
+			json_error_t je;
+			json_t *j = json_loads(text, 0, &je);
+			int rc = j ? hrn_bench_roofline_from_json(j, rf, path, "$", &e2) : MRL_EINPUT;
+			json_decref(j);
+			free(text);
+			if (!rc && rf->present && rf->hostname && !strcmp(rf->hostname, host)) {
+				rf->from_cache = true;
+				free(rf->path);
+				rf->path = strdup(path);
+				return 0;
+			}
+			fprintf(stderr, "merilo bench: %s is not a usable roofline cache (%s); measuring again\n", path,
+				rc ? e2.msg : "another host or no figures");
+			hrn_bench_roofline_release(rf);
+		}
+	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cores > 0 && cores <= 1024 ? (int)cores : 1;
+	struct met_roofline_bw bw;
+	struct met_roofline_flops f1, fn;
+	fprintf(stderr, "merilo bench: measuring this host's roofline (read bandwidth over %ld MiB, %d threads; "
+			"peak FLOP rate)...\n", o->roofline_mib, n);
+	int rc = met_roofline_read_bandwidth((size_t)o->roofline_mib << 20, n, 5, &bw, err);
+	if (!rc)
+		rc = met_roofline_peak_flops(1, 3, 0.2, &f1, err);
+	if (!rc)
+		rc = met_roofline_peak_flops(n, 3, 0.2, &fn, err);
+	if (rc)
+		return rc;
+	char utc[32];
+	hrn_utc_now_iso8601(utc, sizeof utc);
+	rf->present = true;
+	rf->hostname = strdup(host);
+	rf->measured_utc = strdup(utc);
+	rf->path = strdup(path);
+	rf->bw_kernel = strdup(bw.kernel);
+	rf->flops_kernel = strdup(f1.kernel);
+	if (!rf->hostname || !rf->measured_utc || !rf->path || !rf->bw_kernel || !rf->flops_kernel)
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	rf->read_bw_bytes_per_s = bw.best_bytes_per_s;
+	rf->read_bw_median_bytes_per_s = bw.median_bytes_per_s;
+	rf->bw_threads = bw.n_threads;
+	rf->bw_buffer_bytes = (int64_t)bw.buffer_bytes;
+	rf->bw_runs = bw.n_runs;
+	rf->flops_per_core = f1.best_flops_per_s;
+	rf->flops_all_cores = fn.best_flops_per_s;
+	rf->flops_threads = fn.n_threads;
+	rf->flops_runs = f1.n_runs;
+	json_t *j = hrn_bench_roofline_to_json(rf);
+	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(j);
+	struct mrl_err e2 = { 0 };
+	if (!have_dir || !text || mkdir_p(dir) || mrl_write_file_atomic(path, text, strlen(text), &e2))
+		fprintf(stderr, "merilo bench: warning: cannot store the roofline cache %s: %s\n", path,
+			!have_dir ? "no cache directory (MERILO_CACHE_DIR, XDG_CACHE_HOME, HOME)" : e2.msg);
+	free(text);
+	return 0;
+}
+
+/* ------------------------------------------------------------ prompts */
+
+static void prompts_free(struct hrn_bench_scenario *sc)
+{
+	for (size_t i = 0; i < sc->n_prompts; i++)
+		free(sc->prompts[i]);
+	free(sc->prompts);
+	free(sc->prompt_lens);
+	sc->prompts = NULL;
+	sc->prompt_lens = NULL;
+	sc->n_prompts = 0;
+}
+
+/* Tokenize every non-empty line of path (BOS as the model says), before any timing. */
+static int prompts_load(const char *path, const struct eng_model *m, bool add_bos, struct hrn_bench_scenario *sc,
+			struct mrl_err *err)
+{
+	char *text = NULL;
+	int rc = mrl_read_file(path, (size_t)64 << 20, &text, NULL, err);
+	if (rc)
+		return rc;
+	size_t line_no = 0;
+	for (char *line = text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line_no++;
+		size_t len = strlen(line);
+		if (len && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (!len)
+			continue;
+		int32_t *ids = NULL;
+		size_t n = 0;
+		if ((rc = eng_tokenize(m, line, len, add_bos, &ids, &n, err))) {
+			mrl_err_prefix(err, "%s:%zu", path, line_no);
+			break;
+		}
+		if (n == 0) {
+			free(ids);
+			continue;
+		}
+		int32_t **p = realloc(sc->prompts, (sc->n_prompts + 1) * sizeof *p);
+		size_t *l = p ? realloc(sc->prompt_lens, (sc->n_prompts + 1) * sizeof *l) : NULL;
+		if (p)
+			sc->prompts = p;
+		if (l)
+			sc->prompt_lens = l;
+		if (!p || !l) {
+			free(ids);
+			rc = mrl_err_set(err, MRL_ENOMEM, "bench: out of memory reading %s", path);
+			break;
+		}
+		sc->prompts[sc->n_prompts] = ids;
+		sc->prompt_lens[sc->n_prompts++] = n;
+	}
+	free(text);
+	if (!rc && sc->n_prompts == 0)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no prompt: every line is empty", path);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the model */
+
+/* The matrices' dtype: the type of blk.0.attn_q.weight, else of the first 2-D tensor. */
+static const char *model_type(const struct eng_model *m)
+{
+	const char *first = NULL;
+	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+		struct eng_tensor_info t;
+		eng_model_tensor_info(m, i, &t);
+		if (!strcmp(t.name, "blk.0.attn_q.weight"))
+			return t.type_name;
+		if (!first && t.n_dims == 2)
+			first = t.type_name;
+	}
+	return first ? first : "unknown";
+}
+
+static int fill_model(struct hrn_bench_doc *doc, const struct eng_model *m, const char *path)
+{
+	struct eng_model_desc d;
+	eng_model_describe(m, &d);
+	struct hrn_bench_model *bm = &doc->model;
+	bm->path = strdup(path);
+	bm->name = strdup(d.name ? d.name : "");
+	bm->arch = strdup(d.arch ? d.arch : "");
+	bm->type = strdup(model_type(m));
+	bm->sha256 = doc->manifest.model_sha256 ? strdup(doc->manifest.model_sha256) : NULL;
+	bm->size_bytes = (int64_t)d.file_size;
+	bm->n_params = (int64_t)d.n_params;
+	bm->weight_bytes = (int64_t)d.weight_bytes;
+	return bm->path && bm->name && bm->arch && bm->type && (bm->sha256 || !doc->manifest.model_sha256) ? 0 : MRL_ENOMEM;
+}
+
+static void progress(const struct hrn_bench_doc *d, size_t from)
+{
+	for (size_t i = from; i < d->n_results; i++) {
+		const struct hrn_bench_result *r = &d->results[i];
+		const struct hrn_bench_series *s = hrn_bench_result_series(r, "tokens_per_s");
+		const struct hrn_bench_series *t = hrn_bench_result_series(r, "ttft_ms");
+		if (s && s->n)
+			fprintf(stderr, "merilo bench: %s, %lld threads: %.2f t/s (median)\n", r->test, (long long)r->threads,
+				s->st.median);
+		else if (t && t->n)
+			fprintf(stderr, "merilo bench: %s, %lld threads: TTFT %.2f ms (median)\n", r->test,
+				(long long)r->threads, t->st.median);
+	}
+}
+
+int hrn_cmd_bench(int argc, char **argv)
+{
+	struct opts o;
+	int prc = parse_args(argc, argv, &o);
+	if (prc)
+		return prc < 0 ? HRN_EXIT_OK : prc;
+
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc doc;
+	struct hrn_bench_scenario sc = { 0 };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	struct met_counters *counters = NULL;
+	struct met_energy_meter *energy = NULL;
+	float *logits = NULL;
+	char *text = NULL;
+	json_t *settings = NULL;
+	int ret = HRN_EXIT_OK;
+	hrn_bench_doc_init(&doc);
+	const char *backend = o.backend == ENG_BACKEND_CUDA ? "cuda" : "cpu";
+
+	struct eng_open_opts eo = { .n_threads = (int)o.threads[0], .backend = o.backend };
+	if (eng_model_open(&m, o.model, &eo, &err)) {
+		if (o.backend == ENG_BACKEND_CUDA && (err.code == MRL_ERUNTIME || err.code == MRL_ENOMEM)) {
+			fprintf(stderr, "merilo bench: CUDA backend not available in this build/machine: %s\n", err.msg);
+			ret = HRN_EXIT_RUNTIME;
+			goto out;
+		}
+		goto fail;
+	}
+	struct eng_model_desc md;
+	eng_model_describe(m, &md);
+	if (!md.has_weights) {
+		mrl_err_set(&err, MRL_EINPUT, "%s: a vocabulary-only model has no weights to benchmark", o.model);
+		goto fail;
+	}
+	/* the context: the longest test (prefill, depth + decode, request, scenario prompt + gen) */
+	uint64_t need = 1;
+	if (o.prompts_path && (ret = prompts_load(o.prompts_path, m, md.add_bos, &sc, &err)) != 0) {
+		ret = 0;
+		goto fail;
+	}
+	if (o.scenario) {
+		uint64_t p = o.prompt[0];
+		for (size_t i = 0; i < sc.n_prompts; i++)
+			p = sc.prompt_lens[i] > p ? sc.prompt_lens[i] : p;
+		need = p + o.gen[0];
+	} else {
+		for (int i = 0; i < o.n_prompt; i++)
+			for (int g = 0; g < o.n_gen; g++)
+				need = o.prompt[i] + (uint64_t)o.gen[g] > need ? o.prompt[i] + (uint64_t)o.gen[g] : need;
+		for (int i = 0; i < o.n_depth; i++)
+			for (int g = 0; g < o.n_gen; g++)
+				need = o.depth[i] + (uint64_t)o.gen[g] > need ? o.depth[i] + (uint64_t)o.gen[g] : need;
+	}
+	if (need > (1u << 24)) {
+		ret = hrn_usage_error("bench", "the tests need a context of %llu positions (more than 2^24)",
+				      (unsigned long long)need);
+		goto out;
+	}
+	if (need > md.n_ctx_train)
+		fprintf(stderr, "merilo bench: warning: the tests use %llu positions, beyond the model's training "
+				"context of %u\n", (unsigned long long)need, md.n_ctx_train);
+
+	if (!(settings = settings_json(&o))) {
+		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory");
+		goto fail;
+	}
+	if (hrn_manifest_collect(&doc.manifest, o.model, NULL, settings, &err))
+		goto fail;
+	doc.settings = settings;
+	settings = NULL;
+	if (fill_model(&doc, m, o.model)) {
+		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory");
+		goto fail;
+	}
+	if (o.roofline) {
+		if (roofline_get(&o, &doc.roofline, &err))
+			goto fail;
+	} else if (!(doc.roofline.reason = strdup("not measured: run with --roofline"))) {
+		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory");
+		goto fail;
+	}
+
+	struct hrn_bench_env env = { 0 };
+	if (hrn_bench_shape_of(m, &env.shape, &err))
+		goto fail;
+	/* counters count this thread and the threads it creates later (the context's pool) */
+	struct met_counter_opts co;
+	met_counter_opts_init(&co);
+	co.inherit = true;
+	struct met_energy_opts eopts;
+	met_energy_opts_init(&eopts);
+	if (met_counters_open(&counters, &co, &err) || met_energy_open(&energy, &eopts, &err))
+		goto fail;
+	if (!(logits = malloc((size_t)md.n_vocab * sizeof *logits))) {
+		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory for the logits");
+		goto fail;
+	}
+	sc.server = o.scenario && !strcmp(o.scenario, "server");
+	sc.qps = o.qps;
+	sc.duration_s = o.duration;
+	sc.n_requests = (size_t)o.requests;
+	sc.n_prompt = o.prompt[0];
+	sc.n_gen = o.gen[0];
+	sc.prompts_path = o.prompts_path;
+	sc.ttft_limit_ms = o.ttft_limit;
+	sc.tpot_limit_ms = o.tpot_limit;
+
+	for (int ti = 0; ti < o.n_threads; ti++) {
+		if (ti > 0) {
+			eng_model_close(m);
+			m = NULL;
+			eo.n_threads = (int)o.threads[ti];
+			if (eng_model_open(&m, o.model, &eo, &err))
+				goto fail;
+		}
+		if (eng_ctx_new(&c, m, (uint32_t)need, &err))
+			goto fail;
+		env.model = m;
+		env.ctx = c;
+		env.backend = backend;
+		env.threads = (int)o.threads[ti];
+		env.reps = (int)o.reps;
+		env.warmup = (int)o.warmup;
+		env.seed = (uint64_t)o.seed;
+		env.n_vocab = md.n_vocab;
+		env.logits = logits;
+		env.counters = counters;
+		env.energy = energy;
+		env.roofline = &doc.roofline;
+		env.energy_window_s = o.energy_window;
+		size_t from = doc.n_results;
+		int rc = 0;
+		if (o.scenario) {
+			rc = hrn_bench_run_scenario(&env, &sc, &doc, &err);
+		} else {
+			for (int i = 0; i < o.n_prompt && !rc; i++)
+				rc = hrn_bench_run_pp(&env, o.prompt[i], &doc, &err);
+			for (int g = 0; g < o.n_gen && !rc; g++)
+				for (int dd = 0; dd < o.n_depth && !rc; dd++)
+					rc = hrn_bench_run_tg(&env, o.gen[g], o.depth[dd], &doc, &err);
+			for (int i = 0; i < o.n_prompt && !rc; i++)
+				for (int g = 0; g < o.n_gen && !rc; g++)
+					rc = hrn_bench_run_request(&env, o.prompt[i], o.gen[g], &doc, &err);
+		}
+		progress(&doc, from);
+		eng_ctx_free(c);
+		c = NULL;
+		if (rc)
+			goto fail;
+	}
+	if (hrn_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
+		goto fail;
+	if (o.out) {
+		if (mrl_write_file_atomic(o.out, text, strlen(text), &err))
+			goto fail;
+	} else {
+		fputs(text, stdout);
+		fflush(stdout);
+	}
+	goto out;
+fail:
+	ret = hrn_report(&err);
+out:
+	free(text);
+	free(logits);
+	json_decref(settings);
+	prompts_free(&sc);
+	eng_ctx_free(c);
+	eng_model_close(m);
+	met_counters_close(counters);
+	met_energy_close(energy);
+	hrn_bench_doc_release(&doc);
+	return ret;
+}

@@ -1,0 +1,476 @@
+/* hrn_bench.c — `merilo bench`: the arithmetic of its figures on hand-made cases
+ * (MLPerf TTFT/TPOT/ITL, Poisson arrivals, bytes and FLOPs per token), the host
+ * roofline kernels, and the command as a user runs it on a `merilo synth --preset
+ * tiny` model: every output format parses, the JSON and JSONL round-trip through
+ * hrn_bench_read byte for byte, energy is null with a reason where no source exists
+ * (forced here with empty source roots), the server scenario reports percentiles
+ * and a queueing figure, --backend cuda without CUDA exits 4, a bad model exits 3.
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+
+#include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "harness/bench.h"
+
+static const char *merilo;
+static char tmp[256];
+
+/* Run "$MERILO args" (stderr merged); returns the exit code, output in *out (malloc'd). */
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
+	FILE *p = popen(cmd, "r");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap);
+	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+		n += got;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[n] = '\0';
+	int status = p ? pclose(p) : -1;
+	*out = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *slurp(const char *path)
+{
+	char *text = NULL;
+	struct mrl_err err = { 0 };
+	if (mrl_read_file(path, (size_t)64 << 20, &text, NULL, &err))
+		return NULL;
+	return text;
+}
+
+static const struct hrn_bench_result *find(const struct hrn_bench_doc *d, const char *test, int threads)
+{
+	for (size_t i = 0; i < d->n_results; i++)
+		if (!strcmp(d->results[i].test, test) && d->results[i].threads == threads)
+			return &d->results[i];
+	return NULL;
+}
+
+static void test_latency(void)
+{
+	struct mrl_err err = { 0 };
+	const uint64_t t[] = { 1100, 1150, 1230, 1300 };
+	double itl[3] = { 0 };
+	struct hrn_bench_latency lat;
+	is_int(hrn_bench_request_latency(1000, t, 4, itl, &lat, &err), 0, "latency of a 4-token request");
+	is_near(lat.ttft_ns, 100, 0, "TTFT = first token - request start");
+	is_near(lat.e2e_ns, 300, 0, "e2e = last token - request start");
+	is_near(lat.tpot_ns, 200.0 / 3, 1e-12, "TPOT = (e2e - TTFT) / (n - 1)");
+	ok(itl[0] == 50 && itl[1] == 80 && itl[2] == 70, "ITL = gaps between consecutive tokens");
+	is_int(hrn_bench_request_latency(1000, t, 1, NULL, &lat, &err), 0, "a 1-token request");
+	ok(isnan(lat.tpot_ns) && lat.ttft_ns == 100, "1 token: TPOT undefined (NaN), TTFT defined");
+	const uint64_t back[] = { 1100, 1050 };
+	is_int(hrn_bench_request_latency(1000, back, 2, NULL, &lat, &err), MRL_EINPUT, "time going backwards is refused");
+	is_int(hrn_bench_request_latency(2000, t, 2, NULL, &lat, &err), MRL_EINPUT, "first token before start is refused");
+}
+
+static void test_poisson(void)
+{
+	struct mrl_err err = { 0 };
+	double *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0;
+	is_int(hrn_bench_poisson_arrivals(7, 50, 200, &a, &na, &err), 0, "Poisson arrivals at 50/s over 200 s");
+	hrn_bench_poisson_arrivals(7, 50, 200, &b, &nb, &err);
+	ok(na == nb && na && !memcmp(a, b, na * sizeof *a), "same seed, same arrivals");
+	/* N ~ Poisson(10000): sd 100; 4 sd */
+	ok(na > 9600 && na < 10400, "count near qps x duration (10000 +- 4 sd)");
+	bool sorted = true;
+	for (size_t i = 1; i < na; i++)
+		sorted &= a[i] >= a[i - 1];
+	ok(sorted && a[0] >= 0 && a[na - 1] < 200, "ascending, inside [0, duration)");
+	double mean_gap = a[na - 1] / (double)na, var = 0;
+	for (size_t i = 1; i < na; i++) {
+		double g = a[i] - a[i - 1] - 0.02;
+		var += g * g;
+	}
+	is_near(mean_gap, 0.02, 0.001, "mean inter-arrival time 1/qps");
+	is_near(sqrt(var / (double)(na - 1)), 0.02, 0.001, "exponential gaps: sd = mean = 1/qps");
+	free(a);
+	free(b);
+	hrn_bench_poisson_arrivals(8, 50, 200, &b, &nb, &err);
+	ok(nb && (nb != na || b[0] != 0), "another seed, other arrivals");
+	free(b);
+	is_int(hrn_bench_poisson_arrivals(1, 0, 1, &a, &na, &err), MRL_EINPUT, "qps 0 is refused");
+	is_int(hrn_bench_poisson_arrivals(1, 1, NAN, &a, &na, &err), MRL_EINPUT, "duration NaN is refused");
+}
+
+static void test_costs(void)
+{
+	struct hrn_bench_shape s = { .n_layer = 2, .n_embd = 8, .n_embd_kv = 4, .n_vocab = 50, .kv_elt_bytes = 2,
+				     .weight_bytes_decode = 1000, .layer_matmul_params = 100, .output_params = 50 };
+	/* KV: 2 (K,V) x 2 bytes x 2 layers x 4 x (10 + (4+1)/2) = 16 x 4 x 12.5 = 400 */
+	is_near(hrn_bench_decode_bytes_per_token(&s, 10, 4), 1400, 1e-9, "decode bytes/token = weights + mean KV read");
+	is_near(hrn_bench_decode_bytes_per_token(&s, 0, 1), 1000 + 2 * 2 * 2 * 4, 1e-9, "one step at depth 0 reads one position");
+	/* 2*100*3 + 2*50 + 4*2*8*3*4/2 = 600 + 100 + 384 */
+	is_near(hrn_bench_prefill_flops(&s, 3), 1084, 1e-9, "prefill FLOPs = matmuls + one logits row + attention");
+	ok(isnan(hrn_bench_prefill_flops(&s, 0)), "prefill of 0 tokens: NaN");
+}
+
+static void test_roofline_kernels(void)
+{
+	struct mrl_err err = { 0 };
+	struct met_roofline_bw bw;
+	struct met_roofline_flops f;
+	is_int(met_roofline_read_bandwidth((size_t)16 << 20, 2, 3, &bw, &err), 0, "read bandwidth, 16 MiB, 2 threads");
+	ok(bw.best_bytes_per_s > 1e8 && bw.best_bytes_per_s >= bw.median_bytes_per_s, "bandwidth > 0.1 GB/s, best >= median");
+	ok(bw.buffer_bytes <= ((size_t)16 << 20) && bw.buffer_bytes > ((size_t)15 << 20) && bw.kernel, "buffer and kernel recorded");
+	is_int(met_roofline_peak_flops(1, 2, 0.02, &f, &err), 0, "peak FLOP rate, 1 thread");
+	ok(f.best_flops_per_s > 1e8 && f.best_flops_per_s >= f.median_flops_per_s, "FLOP/s > 1e8, best >= median");
+	diag("this host: %.2f GB/s read (16 MiB: cache-resident), %.1f GFLOP/s per core (%s)", bw.best_bytes_per_s / 1e9,
+	     f.best_flops_per_s / 1e9, f.kernel);
+	is_int(met_roofline_read_bandwidth(1000, 1, 1, &bw, &err), MRL_EINPUT, "a buffer under 1 MiB is refused");
+	is_int(met_roofline_peak_flops(0, 1, 0.1, &f, &err), MRL_EINPUT, "0 threads is refused");
+	is_int(met_roofline_peak_flops(1, MET_ROOFLINE_MAX_RUNS + 1, 0.1, &f, &err), MRL_EINPUT, "too many runs is refused");
+}
+
+/* Render d in fmt and compare with the file's bytes. */
+static void round_trip(const struct hrn_bench_doc *d, enum hrn_bench_format fmt, const char *path, const char *name)
+{
+	struct mrl_err err = { 0 };
+	char *again = NULL, *orig = slurp(path);
+	int rc = hrn_bench_render(d, fmt, &again, &err);
+	ok(!rc && orig && again && !strcmp(orig, again), name);
+	if (orig && again && strcmp(orig, again)) {
+		size_t i = 0;
+		while (orig[i] && orig[i] == again[i])
+			i++;
+		diag("first difference at byte %zu: '%.60s' vs '%.60s'", i, orig + i, again + i);
+	}
+	free(orig);
+	free(again);
+}
+
+static void test_cli_tests(const char *model)
+{
+	char *out, path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(path, sizeof path, "%s/b.json", tmp);
+	int rc = run(&out, "bench --model %s --prompt 8,16 --gen 4 --depth 0,8 --threads 1,2 --reps 2 --warmup 1 "
+			   "--seed 5 --format json --out %s", model, path);
+	is_int(rc, 0, "bench --format json: exit 0");
+	if (rc)
+		diag("%s", out);
+	free(out);
+	rc = hrn_bench_read(path, &d, &err);
+	is_int(rc, 0, "hrn_bench_read reads the JSON");
+	if (rc)
+		diag("%s", err.msg);
+	is_int(d.n_results, 12, "2 threads x (2 pp + 2 tg + 2 requests) results");
+	ok(d.manifest.model_sha256 && strlen(d.manifest.model_sha256) == 64, "manifest carries the model's SHA-256");
+	ok(d.model.n_params > 0 && d.model.type && !strcmp(d.model.type, "f32"), "model params and type recorded");
+	round_trip(&d, HRN_BENCH_JSON, path, "JSON round-trips byte for byte (write -> read -> write)");
+
+	const struct hrn_bench_result *pp = find(&d, "pp16", 2), *tg = find(&d, "tg4@d8", 1),
+				      *rq = find(&d, "pp8+tg4", 2);
+	ok(pp && tg && rq, "pp16, tg4@d8 and pp8+tg4 present");
+	if (pp && tg && rq) {
+		const struct hrn_bench_series *s = hrn_bench_result_series(pp, "tokens_per_s");
+		ok(s && s->n == 2 && s->samples[0] > 0 && s->samples[1] > 0, "pp: 2 raw samples (warm-up discarded), > 0");
+		if (s)
+			is_near(s->st.mean, (s->samples[0] + s->samples[1]) / 2, 1e-9 * s->st.mean, "pp: mean of the samples");
+		const struct hrn_bench_series *secs = hrn_bench_result_series(pp, "seconds");
+		if (s && secs)
+			is_near(s->samples[0], 16 / secs->samples[0], 1e-6 * s->samples[0], "pp16 t/s = 16 / seconds");
+		ok(pp->seed == 5 && pp->warmup == 1 && pp->reps == 2, "seed, warm-up and reps recorded per result");
+		const struct hrn_reading *en = hrn_bench_result_figure(pp, "energy_j_per_token_prefill");
+		ok(en && en->reason && isnan(en->value), "energy per token (prefill) is null");
+		like(en ? en->reason : NULL, "no energy source", "energy null reason says why");
+		en = hrn_bench_result_figure(tg, "energy_j_per_token_decode");
+		ok(en && en->reason, "energy per token (decode) is null with a reason");
+		const struct hrn_reading *rss = hrn_bench_result_figure(pp, "peak_rss_bytes");
+		ok(rss && !rss->reason && rss->value > 1e6, "peak RSS measured (> 1 MB)");
+		const struct hrn_reading *cpu = hrn_bench_result_figure(tg, "cpu_s_per_token");
+		ok(cpu && !cpu->reason && cpu->value >= 0, "CPU seconds per token (getrusage) measured");
+		ok(pp->counters_status && pp->n_counters > 0, "counters listed with a status");
+		bool counters_ok = true;
+		for (size_t i = 0; i < pp->n_counters; i++)
+			counters_ok &= pp->counters[i].reason ? isnan(pp->counters[i].value) : pp->counters[i].value >= 0;
+		ok(counters_ok, "each counter is a value or null with a reason");
+		const struct hrn_bench_series *itl = hrn_bench_result_series(tg, "itl_ms");
+		ok(itl && itl->n == 8, "tg4: 2 reps x 4 step latencies");
+		const struct hrn_reading *bu = hrn_bench_result_figure(tg, "bandwidth_utilization");
+		like(bu ? bu->reason : NULL, "--roofline", "no roofline: utilisation null, says how to get it");
+		const struct hrn_reading *bpt = hrn_bench_result_figure(tg, "bytes_per_token");
+		ok(bpt && bpt->value > 0 && bpt->value < (double)d.model.weight_bytes * 1.5, "bytes per decoded token recorded");
+		const struct hrn_bench_series *ttft = hrn_bench_result_series(rq, "ttft_ms"),
+					      *tpot = hrn_bench_result_series(rq, "tpot_ms"),
+					      *e2e = hrn_bench_result_series(rq, "e2e_ms"),
+					      *ritl = hrn_bench_result_series(rq, "itl_ms");
+		ok(ttft && tpot && e2e && ritl && ttft->n == 2 && tpot->n == 2 && ritl->n == 6,
+		   "request: TTFT, TPOT per rep; 3 ITL per rep");
+		if (ttft && tpot && e2e && ttft->n == 2) {
+			is_near(tpot->samples[1], (e2e->samples[1] - ttft->samples[1]) / 3, 1e-9,
+				"request: TPOT = (e2e - TTFT) / (n - 1) in the output");
+			ok(ritl->st.p50 <= ritl->st.p90 && ritl->st.p90 <= ritl->st.p99, "ITL p50 <= p90 <= p99");
+		}
+	}
+	hrn_bench_doc_release(&d);
+
+	/* JSONL: one result per line, each self-contained; round-trips */
+	snprintf(path, sizeof path, "%s/b.jsonl", tmp);
+	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2 --format jsonl --out %s", model, path);
+	is_int(rc, 0, "bench --format jsonl: exit 0");
+	free(out);
+	char *text = slurp(path);
+	size_t lines = 0;
+	bool parse_ok = text != NULL;
+	for (char *l = text, *nl; parse_ok && l && *l; l = nl ? nl + 1 : NULL) {
+		nl = strchr(l, '\n');
+		json_error_t je;
+		json_t *j = json_loadb(l, nl ? (size_t)(nl - l) : strlen(l), 0, &je);
+		parse_ok = j && json_object_get(j, "result") && json_object_get(j, "manifest");
+		json_decref(j);
+		lines++;
+	}
+	ok(parse_ok && lines == 3, "JSONL: 3 lines (pp, tg, request), each a JSON object with result and manifest");
+	free(text);
+	rc = hrn_bench_read(path, &d, &err);
+	ok(rc == 0 && d.n_results == 3, "hrn_bench_read reads the JSONL");
+	round_trip(&d, HRN_BENCH_JSONL, path, "JSONL round-trips byte for byte");
+	/* CSV and markdown: views of the same document */
+	char *csv = NULL, *md = NULL;
+	hrn_bench_render(&d, HRN_BENCH_CSV, &csv, &err);
+	size_t rows = 0, cols0 = 0;
+	bool same_cols = csv != NULL;
+	for (char *l = csv; same_cols && l && *l; rows++) {
+		char *nl = strchr(l, '\n');
+		size_t commas = 0;
+		for (char *c = l; c < nl; c++)
+			commas += *c == ',';
+		if (rows == 0)
+			cols0 = commas;
+		same_cols &= commas == cols0;
+		l = nl + 1;
+	}
+	ok(same_cols && rows == 4 && cols0 > 20, "CSV: a header and 3 rows, all with the same number of columns");
+	hrn_bench_render(&d, HRN_BENCH_MD, &md, &err);
+	like(md, "| model | size | params | backend | threads | test | t/s | median t/s |", "markdown: llama-bench columns");
+	like(md, "| pp8 | ", "markdown: the pp8 row");
+	like(md, " ± ", "markdown: mean ± sd");
+	like(md, "| pp8+tg3 |", "markdown: the latency table");
+	free(csv);
+	free(md);
+	hrn_bench_doc_release(&d);
+
+	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --depth 0 --threads 1 --reps 1 --format jsonl --out %s "
+		       "--scenario offline --requests 2", model, path);
+	free(out);
+	rc = rc ? rc : hrn_bench_read(path, &d, &err);
+	ok(!rc && d.n_results == 1 && !strcmp(d.results[0].kind, "offline"), "a one-line JSONL file reads as JSONL");
+	hrn_bench_doc_release(&d);
+	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --format csv", model);
+	ok(rc == 0 && strstr(out, "model,type,size_bytes,n_params,backend,threads,test,"), "--format csv on stdout: the header");
+	free(out);
+	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1", model);
+	ok(rc == 0 && strstr(out, "| pp8 |") && strstr(out, "J/token (prefill) null: no energy source"),
+	   "default markdown: table and the energy null reason");
+	free(out);
+}
+
+static void test_cli_roofline(const char *model)
+{
+	char *out, path[512], cache[1024];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	snprintf(path, sizeof path, "%s/r.json", tmp);
+	int rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline --roofline-buffer-mib 16 "
+			   "--format json --out %s", model, path);
+	is_int(rc, 0, "bench --roofline: exit 0");
+	free(out);
+	rc = hrn_bench_read(path, &d, &err);
+	ok(!rc && d.roofline.present && !d.roofline.from_cache, "roofline measured on the first run");
+	ok(d.roofline.read_bw_bytes_per_s > 0 && d.roofline.flops_per_core > 0, "bandwidth and FLOP rate > 0");
+	double bw = d.roofline.read_bw_bytes_per_s;
+	const struct hrn_bench_result *tg = find(&d, "tg3@d0", 1), *pp = find(&d, "pp8", 1);
+	const struct hrn_reading *bu = tg ? hrn_bench_result_figure(tg, "bandwidth_utilization") : NULL;
+	const struct hrn_reading *fu = pp ? hrn_bench_result_figure(pp, "flop_utilization") : NULL;
+	ok(bu && !bu->reason && bu->value > 0, "tg: decode bandwidth utilisation stated");
+	ok(fu && !fu->reason && fu->value > 0, "pp: prefill FLOP utilisation stated");
+	if (bu && fu && tg && pp) {
+		const double want = hrn_bench_result_figure(tg, "bytes_per_token")->value *
+				    hrn_bench_result_series(tg, "tokens_per_s")->st.median / bw;
+		is_near(bu->value, want, 1e-9 * want, "BW util = bytes/token x median t/s / bandwidth");
+	}
+	hrn_bench_doc_release(&d);
+	snprintf(cache, sizeof cache, "%s/cache/roofline-%s.json", tmp, host);
+	ok(access(cache, R_OK) == 0, "roofline stored in <cache dir>/roofline-<host>.json");
+	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline --format json --out %s", model,
+		 path);
+	free(out);
+	rc = rc ? rc : hrn_bench_read(path, &d, &err);
+	ok(!rc && d.roofline.from_cache && d.roofline.read_bw_bytes_per_s == bw, "second run reuses the cached roofline");
+	hrn_bench_doc_release(&d);
+	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline=remeasure "
+		       "--roofline-buffer-mib 16 --format json --out %s", model, path);
+	free(out);
+	rc = rc ? rc : hrn_bench_read(path, &d, &err);
+	ok(!rc && d.roofline.present && !d.roofline.from_cache, "--roofline=remeasure measures again");
+	hrn_bench_doc_release(&d);
+}
+
+static void test_cli_scenarios(const char *model)
+{
+	char *out, path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(path, sizeof path, "%s/s.json", tmp);
+	int rc = run(&out, "bench --model %s --scenario server --qps 4 --duration 2 --prompt 8 --gen 4 --seed 3 "
+			   "--threads 1 --ttft-limit 60000 --tpot-limit 60000 --format json --out %s", model, path);
+	is_int(rc, 0, "server scenario at 4 QPS for 2 s: exit 0");
+	if (rc)
+		diag("%s", out);
+	free(out);
+	rc = hrn_bench_read(path, &d, &err);
+	ok(!rc && d.n_results == 1 && !strcmp(d.results[0].kind, "server"), "one server result");
+	if (!rc && d.n_results == 1) {
+		const struct hrn_bench_result *r = &d.results[0];
+		double *arr = NULL;
+		size_t n_arr = 0;
+		hrn_bench_poisson_arrivals(3, 4, 2, &arr, &n_arr, &err);
+		free(arr);
+		const struct hrn_reading *nreq = hrn_bench_result_figure(r, "n_requests");
+		ok(nreq && n_arr > 0 && nreq->value == (double)n_arr, "every seeded arrival was served");
+		const struct hrn_bench_series *q = hrn_bench_result_series(r, "queue_ms"),
+					      *t = hrn_bench_result_series(r, "ttft_ms"),
+					      *ts = hrn_bench_result_series(r, "ttft_service_ms");
+		ok(q && q->n == n_arr && q->st.min >= 0, "queueing delay per request, >= 0");
+		ok(t && !isnan(t->st.p99) && t->st.p50 <= t->st.p99, "TTFT percentiles");
+		bool incl = t && ts && q && t->n == ts->n;
+		for (size_t i = 0; incl && i < t->n; i++)
+			incl = fabs(t->samples[i] - (ts->samples[i] + q->samples[i])) < 1e-3;
+		ok(incl, "TTFT (MLPerf, from arrival) = queueing + service TTFT");
+		const struct hrn_reading *aq = hrn_bench_result_figure(r, "achieved_qps");
+		ok(aq && !aq->reason && aq->value > 0, "achieved QPS stated");
+		is_int(r->limits_hold, 1, "generous limits hold at p99");
+		like(r->note, "one sequence at a time", "the output says requests queue");
+	}
+	hrn_bench_doc_release(&d);
+	rc = run(&out, "bench --model %s --scenario server --qps 20 --duration 0.5 --prompt 8 --gen 3 --seed 3 "
+		       "--threads 1 --ttft-limit 0.000001 --format json --out %s", model, path);
+	free(out);
+	rc = rc ? rc : hrn_bench_read(path, &d, &err);
+	ok(!rc && d.n_results == 1 && d.results[0].limits_hold == 0, "an impossible TTFT limit does not hold");
+	hrn_bench_doc_release(&d);
+	rc = run(&out, "bench --model %s --scenario offline --requests 3 --prompt 8 --gen 3 --threads 1 --format json "
+		       "--out %s", model, path);
+	free(out);
+	rc = rc ? rc : hrn_bench_read(path, &d, &err);
+	ok(!rc && d.n_results == 1 && !strcmp(d.results[0].kind, "offline"), "offline scenario");
+	if (!rc && d.n_results == 1) {
+		const struct hrn_reading *t = hrn_bench_result_figure(&d.results[0], "output_tokens_per_s");
+		const struct hrn_reading *n = hrn_bench_result_figure(&d.results[0], "n_requests");
+		ok(t && !t->reason && t->value > 0 && n && n->value == 3, "offline: 3 requests, output tokens/s");
+	}
+	hrn_bench_doc_release(&d);
+	rc = run(&out, "bench --model %s --scenario server --qps 4 --prompt 8", model);
+	is_int(rc, 2, "server without --duration: usage error");
+	free(out);
+}
+
+static void test_cli_errors(const char *model)
+{
+	char *out, bad[512];
+	int rc = run(&out, "bench --model %s --prompt 8 --gen 2 --backend cuda", model);
+	is_int(rc, 4, "--backend cuda without CUDA: exit 4");
+	like(out, "CUDA backend not available in this build/machine", "--backend cuda: clear message");
+	free(out);
+	snprintf(bad, sizeof bad, "%s/bad.gguf", tmp);
+	FILE *f = fopen(bad, "w");
+	fputs("this is not a GGUF file at all, just text", f);
+	fclose(f);
+	rc = run(&out, "bench --model %s --prompt 8 --gen 2", bad);
+	is_int(rc, 3, "a bad model: exit 3");
+	like(out, "bad.gguf", "the message names the file");
+	free(out);
+	rc = run(&out, "bench --model %s/missing.gguf", tmp);
+	is_int(rc, 3, "a missing model: exit 3");
+	free(out);
+	rc = run(&out, "bench --model %s --format xml", model);
+	is_int(rc, 2, "--format xml: usage error");
+	free(out);
+	rc = run(&out, "bench --model %s --prompt 0", model);
+	is_int(rc, 2, "--prompt 0: usage error");
+	free(out);
+	rc = run(&out, "bench --help");
+	ok(rc == 0 && strstr(out, "usage: merilo bench"), "bench --help");
+	free(out);
+
+	/* the reader on bad files */
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(bad, sizeof bad, "%s/bad.json", tmp);
+	f = fopen(bad, "w");
+	fputs("{\"schema\": \"something-else\", \"schema_version\": 1}", f);
+	fclose(f);
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EUNSUPPORTED, "reader: another schema is unsupported");
+	hrn_bench_doc_release(&d);
+	f = fopen(bad, "w");
+	fputs("{\"schema\": \"merilo-bench\", \"schema_version\": 1, \"manifest\": 3}", f);
+	fclose(f);
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: a wrong type is bad input");
+	like(err.msg, "$.manifest", "reader: the message names the field");
+	hrn_bench_doc_release(&d);
+	f = fopen(bad, "w");
+	fputs("{\"schema\": \"merilo-bench\", \"sch", f);
+	fclose(f);
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: truncated JSON is bad input");
+	hrn_bench_doc_release(&d);
+}
+
+int main(void)
+{
+	test_latency();
+	test_poisson();
+	test_costs();
+	test_roofline_kernels();
+
+	merilo = getenv("MERILO");
+	if (!merilo || access(merilo, X_OK)) {
+		skip("MERILO does not name the merilo binary (run through make test)", "bench CLI");
+		return done_testing();
+	}
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-bench-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		ok(0, "mkdtemp");
+		return done_testing();
+	}
+	char cache[300], model[300], *out;
+	snprintf(cache, sizeof cache, "%s/cache", tmp);
+	snprintf(model, sizeof model, "%s/tiny.gguf", tmp);
+	/* no energy source and no CUDA library anywhere: the null paths are deterministic */
+	setenv("MERILO_CACHE_DIR", cache, 1);
+	setenv("MERILO_POWERCAP_ROOT", "/nonexistent-powercap", 1);
+	setenv("MERILO_PERF_POWER_ROOT", "/nonexistent-power-pmu", 1);
+	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
+	int rc = run(&out, "synth --preset tiny --seed 1 -o %s", model);
+	is_int(rc, 0, "merilo synth --preset tiny");
+	free(out);
+	if (!rc) {
+		test_cli_tests(model);
+		test_cli_roofline(model);
+		test_cli_scenarios(model);
+		test_cli_errors(model);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmp);
+	return done_testing();
+}
