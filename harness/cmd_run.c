@@ -54,6 +54,8 @@ static void usage(FILE *out)
 		"  --lang L1,L2      only these languages, e.g. en,sr-Cyrl (default: all of each task)\n"
 		"  --limit N         the first N items of each task (default 0 = all)\n"
 		"  --threads N       CPU threads (default 0 = all cores); results do not depend on it\n"
+		"  --backend B       cpu (default) or cuda (the GPU backend, where built and a GPU exists;\n"
+		"                    its scores match the CPU's within tolerance, not bit for bit)\n"
 		"  --bos MODE        auto (the model's add_bos metadata, default), always, never\n"
 		"  --seed N          run seed: bootstrap resampling, and few-shot draws of tasks\n"
 		"                    that declare no seed (default %d)\n"
@@ -92,7 +94,7 @@ static void usage(FILE *out)
 
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
-	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch;
+	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend;
 	long long limit, threads, seed, fewshot, boot, topk;
 	bool quiet, store_logprobs;
 };
@@ -117,7 +119,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 		const char **str = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--suite") ? &o->suite
 				 : !strcmp(a, "--tasks") ? &o->tasks : !strcmp(a, "--lang") ? &o->langs
 				 : !strcmp(a, "--bos") ? &o->bos : !strcmp(a, "--out") ? &o->out
-				 : !strcmp(a, "--resume") ? &o->resume : !strcmp(a, "--batch") ? &o->batch : NULL;
+				 : !strcmp(a, "--resume") ? &o->resume : !strcmp(a, "--batch") ? &o->batch
+				 : !strcmp(a, "--backend") ? &o->backend : NULL;
 		struct { const char *name; long long *dst, lo, hi; } nums[] = {
 			{ "--limit", &o->limit, 0, INT32_MAX }, { "--threads", &o->threads, 0, 1024 },
 			{ "--seed", &o->seed, 0, INT64_MAX }, { "--fewshot", &o->fewshot, 0, 64 },
@@ -153,6 +156,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 		return hrn_usage_error("run", "--bos wants auto, always or never, not '%s'", o->bos);
 	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request"))
 		return hrn_usage_error("run", "--batch wants item or request, not '%s'", o->batch);
+	enum eng_backend be;
+	if (o->backend && hrn_parse_backend(o->backend, &be))
+		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
 	if (o->topk >= 0 && !o->store_logprobs)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
@@ -465,7 +471,7 @@ static int fill_info(struct run_state *st)
 		   !(r->suite.version = strdup(task_suite_version(st->suite))) || !(r->suite.path = strdup(st->o.suite)) ||
 		   !(r->model.path = strdup(st->o.model)) || !(r->model.name = strdup(d.name ? d.name : "")) ||
 		   !(r->model.arch = strdup(d.arch ? d.arch : "")) || !(r->engine.name = strdup("merilo")) ||
-		   !(r->engine.version = strdup(MRL_VERSION)) || !(r->engine.backend = strdup("cpu"));
+		   !(r->engine.version = strdup(MRL_VERSION)) || !(r->engine.backend = strdup(st->o.backend ? st->o.backend : "cpu"));
 	r->model.size_bytes = (int64_t)d.file_size;
 	if (!bad && r->manifest.suite_sha256)
 		bad = !(r->suite.sha256 = strdup(r->manifest.suite_sha256));
@@ -553,6 +559,8 @@ int hrn_cmd_run(int argc, char **argv)
 		goto fail;
 	}
 	struct eng_open_opts eo = { .n_threads = (int)threads };
+	if (st.o.backend)
+		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
 	if (eng_model_open(&st.model, st.o.model, &eo, &err) || eng_ctx_new(&st.ctx, st.model, 0, &err))
 		goto fail;
 	struct eng_model_desc d;

@@ -667,6 +667,17 @@ int main(void)
 	free(o);
 	rc = run(NULL, "run --model %s --suite %s --bos sometimes", model, suite);
 	is_int(rc, 2, "a bad --bos is exit 2");
+	rc = run(NULL, "run --model %s --suite %s --backend gpu", model, suite);
+	is_int(rc, 2, "a bad --backend is exit 2");
+	if (access("/proc/driver/nvidia", F_OK) != 0) {
+		rc = run(&o, "run --model %s --suite %s --quiet --backend cuda --out %s/cuda", model, suite, tmp);
+		is_int(rc, 4, "--backend cuda without a GPU is exit 4 (runtime)");
+		like(o, "cuda", "the message says the CUDA backend is what failed");
+		free(o);
+	} else {
+		skip("an NVIDIA driver is present: the GPU path is tested by eng_cuda", "--backend cuda without a GPU");
+		skip("an NVIDIA driver is present", "the message names CUDA");
+	}
 	rc = run(&o, "run --model %s --suite %s --quiet --out /proc/merilo-cannot-write/run", model, suite);
 	is_int(rc, 4, "a run folder that cannot be created is exit 4 (a failed write)");
 	like(o, "/proc/merilo-cannot-write", "the message names the folder");
