@@ -35,7 +35,8 @@ if [ "${1:-}" = prepare ]; then
 		cp -r "$FX/expected/$stem" $STAGE/fixtures/expected/
 	done
 	cp "$FX/expected/ppl-text.txt" $STAGE/fixtures/expected/
-	cp "$FX/data/benchich-copa/test-sr-lat.jsonl" $STAGE/fixtures/data/benchich-copa/
+	cp "$FX/data/benchich-copa/test-sr-lat.jsonl" "$FX/data/benchich-copa/test-sr.jsonl" \
+		"$FX/data/benchich-copa/test-hr.jsonl" $STAGE/fixtures/data/benchich-copa/
 	cp "$FX/tokenizer/ggml-vocab-llama-spm.gguf" $STAGE/fixtures/tokenizer/
 	du -sh $STAGE
 	echo "staged $STAGE: carry [\"$STAGE\"] and run: ci/gpu-check.sh"
@@ -151,6 +152,19 @@ for dt in $DTYPES; do
 	params=$(sed -n 's/.* \([0-9.]*\)M params.*/\1/p' "$MODELS/synth-$dt.log")
 	futil=$(awk -v p="${params:-0}" -v t="${pp#* }" -v fl="${FL:-0}" 'BEGIN { if (fl > 0 && p > 0) printf "%.0f%%", 100 * 2 * p * 1e6 * t / (fl * 1e12); else print "?" }')
 	note "7b-$dt: pp${pp%% *} ${pp#* } t/s (${futil} of bf16 GEMM peak), tg${tg%% *} ${tg#* } t/s (decode bandwidth utilization $util) (exit $rc)"
+	# the same through `merilo bench` (pp512, tg128, batch 1; JSON with the raw samples)
+	timeout 240 "$M" bench --model "$MODELS/7b-$dt.gguf" --backend cuda --prompt 512 --gen 128 \
+		--reps 3 --warmup 1 --format json --out "$OUT/bench-7b-$dt.json" > "$OUT/bench-7b-$dt.md" 2>&1
+	note "7b-$dt: merilo bench --backend cuda exit $?"
+	# batched scoring throughput: the BENCHić COPA suite (1500 item x language units) on the F16 model
+	if [ "$dt" = f16 ]; then
+		BC=$MERILO_FIXTURES/data/benchich-copa
+		"$M" import copa --lang sr-Cyrl=$BC/test-sr.jsonl --lang sr-Latn=$BC/test-sr-lat.jsonl \
+			--lang hr=$BC/test-hr.jsonl -o "$MODELS/copa.json" > /dev/null
+		timeout 300 "$M" run --model "$MODELS/7b-f16.gguf" --suite "$MODELS/copa.json" --backend cuda \
+			--quiet --out "$OUT/copa-7b-f16" > "$OUT/copa-7b-f16.txt" 2>&1
+		note "7b-f16 BENCHić scoring: exit $? — $(grep 'items/s' "$OUT/copa-7b-f16.txt")"
+	fi
 done
 rm -f "$MODELS"/7b-*.gguf
 echo "==== summary"
