@@ -247,4 +247,85 @@ struct hrn_bench_scenario {
 int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scenario *sc, struct hrn_bench_doc *d,
 			   struct mrl_err *err);
 
+/* ==================================================================
+ * The A/B performance gate (owner "gate"): harness/bench_ab.c.
+ * `merilo bench --ab BASE`, its verdict arithmetic, and the performance
+ * deltas of `merilo compare`. Rules and the measured A/A false-alarm
+ * rate: docs/perf-gate.md.
+ * ================================================================== */
+
+/* The gate's parameters. Fill with hrn_ab_opts_init. */
+struct hrn_ab_opts {
+	double threshold;    /* relative change that may fail: 0.05 = 5 % slower */
+	double alpha;        /* the Wilcoxon p must be below this: 0.01 */
+	double level;        /* bootstrap CI level: 0.95 */
+	size_t n_resamples;  /* bootstrap resamples: 10,000 */
+	uint64_t seed;       /* bootstrap seed: MET_BOOT_DEFAULT_SEED */
+};
+
+/* threshold 0.05, alpha 0.01, level 0.95, 10,000 resamples, the met default seed. */
+void hrn_ab_opts_init(struct hrn_ab_opts *o);
+
+enum hrn_ab_outcome { HRN_AB_SAME = 0, HRN_AB_REGRESSION = 1, HRN_AB_IMPROVEMENT = 2 };
+
+/* "no significant change", "regression", "improvement" (static). */
+const char *hrn_ab_outcome_name(enum hrn_ab_outcome o);
+
+/* The verdict on n paired times. Direction: r_i = log(cand_time_i / base_time_i),
+ * so r > 0 means the candidate is slower (for throughputs pass 1/throughput). */
+struct hrn_ab_verdict {
+	size_t n;                         /* pairs */
+	double log_ratio;                 /* median of r_i */
+	double ci_lo, ci_hi;              /* percentile-bootstrap CI of that median */
+	double ratio, ratio_lo, ratio_hi; /* exp of the three: candidate time / base time */
+	double p;                         /* Wilcoxon signed-rank on r_i, two-sided */
+	bool p_exact;
+	enum hrn_ab_outcome outcome;      /* REGRESSION iff ci_lo > log(1 + threshold) and p < alpha;
+					   * IMPROVEMENT iff ci_hi < -log(1 + threshold) and p < alpha */
+};
+
+/* Decide on n >= 1 pairs of positive finite times (MRL_EINPUT otherwise, naming the
+ * index; MRL_ENOMEM). o NULL: defaults. */
+int hrn_ab_decide(const double *cand_time, const double *base_time, size_t n, const struct hrn_ab_opts *o,
+		  struct hrn_ab_verdict *v, struct mrl_err *err);
+
+/* Median of x[0..n) and its percentile-bootstrap CI (o's seed, resamples, level). */
+int hrn_ab_median_ci(const double *x, size_t n, const struct hrn_ab_opts *o, double *median, double *lo,
+		     double *hi, struct mrl_err *err);
+
+/* Unpaired: median(cand) / median(base) of positive samples, with a percentile
+ * bootstrap CI that resamples each side independently (repetitions of two separate
+ * bench runs are not paired). */
+int hrn_ab_ratio_unpaired(const double *cand, size_t n_cand, const double *base, size_t n_base,
+			  const struct hrn_ab_opts *o, double *ratio, double *lo, double *hi, struct mrl_err *err);
+
+/* The instruction count in valgrind's output ("==1== I   refs:  1,234" from
+ * cachegrind, "==1== Collected : 1234" from callgrind); 0 or -1 when absent. */
+int hrn_ab_parse_valgrind_ir(const char *text, uint64_t *ir);
+
+/* One performance delta between two bench records (merilo compare). */
+struct hrn_perf_delta {
+	char test[64];
+	int64_t threads;
+	const char *figure;          /* static: "prefill", "decode", "TTFT", "prefill energy", "decode energy" */
+	const char *unit;            /* static: "tokens/s", "ms", "J/token" */
+	bool higher_is_better;
+	double base, cand;           /* medians; single values for energy; NaN when absent */
+	size_t n_base, n_cand;       /* samples */
+	double ratio, lo, hi;        /* cand / base and its bootstrap CI (NaN: no CI, e.g. energy) */
+	const char *why_null;        /* static or borrowed from a doc: why there is no figure, or NULL */
+	bool worse;                  /* CI wholly beyond the threshold in the worse direction */
+};
+
+/* Deltas of every test present in both documents (same test name and threads):
+ * prefill tokens/s (ppN), decode tokens/s (tgN@dD), TTFT (ppN+tgM requests),
+ * energy per token (pp and tg rows). *out malloc'd (caller frees), *n rows. */
+int hrn_bench_perf_deltas(const struct hrn_bench_doc *base, const struct hrn_bench_doc *cand,
+			  const struct hrn_ab_opts *o, struct hrn_perf_delta **out, size_t *n, struct mrl_err *err);
+
+/* `merilo bench --ab BASE ...` (called by hrn_cmd_bench when argv has --ab). */
+int hrn_bench_ab_cmd(int argc, char **argv);
+
+/* ================== end of section "gate" ================== */
+
 #endif

@@ -58,6 +58,8 @@ static void usage(FILE *out)
 		"  --energy-window S each pp/tg test repeats its work for >= S seconds (default 1) inside one\n"
 		"                    energy window, for J/token (0: no energy); skipped where no source exists\n"
 		"  --backend cuda    the GPU backend (exit 4 where it is not available)\n"
+		"A/B performance gate: merilo bench --ab BASE --model M ... (merilo bench --ab BASE --help;\n"
+		"docs/perf-gate.md).\n"
 		"Definitions: docs/measurement.md, \"Bench figures\".\n");
 }
 
@@ -464,6 +466,9 @@ static void progress(const struct hrn_bench_doc *d, size_t from)
 
 int hrn_cmd_bench(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) /* the A/B gate has its own options: harness/bench_ab.c */
+		if (!strcmp(argv[i], "--ab"))
+			return hrn_bench_ab_cmd(argc, argv);
 	struct opts o;
 	int prc = parse_args(argc, argv, &o);
 	if (prc)

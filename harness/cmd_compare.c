@@ -13,6 +13,7 @@
  * sequences skipped for other tokens, no timing data). Exit: 0 no gated regression, 1 a gated metric regressed,
  * 2 usage, 3 bad or mismatched inputs, 4 runtime. Rules: docs/compare.md.
  */
+#include "harness/bench.h"
 #include "harness/hrn.h"
 #include "harness/results.h"
 #include "common/fileio.h"
@@ -50,6 +51,9 @@ static void usage(FILE *out)
 		"  --seed N                paired bootstrap seed (default %llu)\n"
 		"  --boot N                bootstrap resamples (default %d)\n"
 		"  --allow-different-suites  compare runs whose suite files differ (default: refuse)\n"
+		"  --gate-perf PCT         when both runs carry bench records (RUN/bench.json): also fail when a\n"
+		"                          prefill/decode tokens/s or TTFT CI is wholly worse than PCT (e.g. 5%%);\n"
+		"                          without it the performance deltas are informational\n"
 		"exit codes: 0 no gated regression, 1 a gated metric regressed, 2 usage error,\n"
 		"            3 bad or mismatched inputs, 4 runtime failure\n",
 		(unsigned long long)MET_BOOT_DEFAULT_SEED, MET_BOOT_DEFAULT_RESAMPLES);
@@ -67,6 +71,7 @@ struct cmp_opts {
 	uint64_t seed;
 	size_t n_boot;
 	bool allow_different_suites;
+	double gate_perf;             /* relative; NaN: performance deltas not gated */
 };
 
 /* Everything the comparison owns, released in one place. */
@@ -88,6 +93,7 @@ struct cmp_state {
 	struct rpt_str perf;
 	struct rpt_kl_row *kl_rows;   /* n_kl_rows: per task x language, then "all" */
 	size_t n_kl_rows;
+	size_t n_perf_failed;         /* bench deltas past --gate-perf */
 };
 
 static int parse_double(const char *s, double *out)
@@ -313,6 +319,7 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	o->seed = MET_BOOT_DEFAULT_SEED;
 	o->n_boot = MET_BOOT_DEFAULT_RESAMPLES;
 	o->gate_kl = NAN;
+	o->gate_perf = NAN;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -346,6 +353,14 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 			if (parse_double(val, &o->gate_kl) || o->gate_kl < 0)
 				return hrn_usage_error("compare", "--gate-kl: '%s' is not a number >= 0 (nats)", val);
 			o->have_gate_kl = true;
+		} else if (!strcmp(a, "--gate-perf")) {
+			char *end;
+			errno = 0;
+			o->gate_perf = strtod(val, &end);
+			if (*end == '%' && !end[1])
+				o->gate_perf /= 100, end++; /* "5%" */
+			if (errno || end == val || *end || !(o->gate_perf >= 0 && o->gate_perf < 10))
+				return hrn_usage_error("compare", "--gate-perf: '%s' is not a percentage ('5%%') or fraction", val);
 		} else if (!strcmp(a, "--config")) {
 			o->config = val;
 		} else if (!strcmp(a, "--gate")) {
@@ -632,6 +647,104 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The run folder's bench record (bench.json, else bench.jsonl) into d; 1 when it
+ * has none, 0 when read, < 0 on a malformed record. */
+static int load_bench(const char *arg, struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	char rp[PATH_MAX], ip[PATH_MAX], bp[PATH_MAX + 16];
+	struct stat sb;
+	hrn_bench_doc_init(d);
+	if (run_paths(arg, rp, ip, sizeof rp))
+		return 1;
+	rp[strlen(rp) - strlen("results.json")] = '\0';
+	for (int k = 0; k < 2; k++) {
+		snprintf(bp, sizeof bp, "%s%s", rp, k ? "bench.jsonl" : "bench.json");
+		if (stat(bp, &sb) == 0)
+			return hrn_bench_read(bp, d, err);
+	}
+	return 1;
+}
+
+/* Performance deltas from the runs' bench records (merilo bench --format json
+ * --out RUN/bench.json): prefill and decode tokens/s, TTFT and energy per token,
+ * candidate / base with a bootstrap CI over the repetitions (unpaired: each side
+ * resampled on its own). Informational unless --gate-perf. */
+static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
+{
+	struct hrn_bench_doc bb, bc;
+	struct hrn_perf_delta *rows = NULL;
+	size_t n = 0;
+	hrn_bench_doc_init(&bb);
+	hrn_bench_doc_init(&bc);
+	int hb = load_bench(o->base_dir, &bb, err), hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
+	if (hb < 0 || hc < 0) {
+		rc = hb < 0 ? hb : hc;
+		goto out;
+	}
+	if (hb || hc) {
+		rc = add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
+				  "(merilo bench --format json --out RUN/bench.json); %s, so no deltas are given for them",
+			      hb && hc ? "neither run carries one" : hb ? "the base run has none" : "the candidate run has none");
+		goto out;
+	}
+	struct hrn_ab_opts ao;
+	hrn_ab_opts_init(&ao);
+	ao.seed = o->seed;
+	ao.n_resamples = o->n_boot;
+	ao.threshold = isnan(o->gate_perf) ? 0.05 : o->gate_perf;
+	if ((rc = hrn_bench_perf_deltas(&bb, &bc, &ao, &rows, &n, err)))
+		goto out;
+	if (!n) {
+		rc = add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");
+		goto out;
+	}
+	struct rpt_str *s = &st->perf;
+	rpt_str_addf(s, "%s### Performance from bench records (%s)\n\n"
+		     "Candidate / base: ratio of the medians over the repetitions, with a 95%% bootstrap CI (%zu resamples, "
+		     "each side resampled on its own). Tokens/s: higher is better; TTFT and J/token: lower is better.%s\n\n"
+		     "| test | threads | figure | base | candidate | cand/base | 95%% CI | verdict |\n"
+		     "|---|---:|---|---:|---:|---:|---|---|\n", s->len ? "\n" : "",
+		     isnan(o->gate_perf) ? "informational, not gated" : "gated by --gate-perf", ao.n_resamples,
+		     isnan(o->gate_perf) ? "" : " A row fails when its CI lies wholly beyond the --gate-perf threshold on the worse side.");
+	for (size_t i = 0; i < n; i++) {
+		const struct hrn_perf_delta *d = &rows[i];
+		const bool ci = isfinite(d->lo);
+		const bool better = ci && (d->higher_is_better ? d->lo > 1 + ao.threshold : d->hi < 1 / (1 + ao.threshold));
+		const bool fail = !isnan(o->gate_perf) && d->worse;
+		st->n_perf_failed += fail;
+		rpt_str_add(s, "| ");
+		rpt_esc_md(s, d->test);
+		rpt_str_addf(s, " | %lld | %s (%s) | ", (long long)d->threads, d->figure, d->unit);
+		if (isfinite(d->base))
+			rpt_str_addf(s, "%.4g | ", d->base);
+		else
+			rpt_str_add(s, "— | ");
+		if (isfinite(d->cand))
+			rpt_str_addf(s, "%.4g | ", d->cand);
+		else
+			rpt_str_add(s, "— | ");
+		if (isfinite(d->ratio))
+			rpt_str_addf(s, "%.4f | ", d->ratio);
+		else
+			rpt_str_add(s, "— | ");
+		if (ci)
+			rpt_str_addf(s, "[%.4f, %.4f] | %s |\n", d->lo, d->hi,
+				     fail ? "**FAIL** (worse)" : d->worse ? "worse" : better ? "better" : "no clear change");
+		else {
+			rpt_esc_md(s, d->why_null ? d->why_null : "—");
+			rpt_str_add(s, " | — |\n");
+		}
+	}
+	if (st->n_perf_failed)
+		rc = add_note(st, "performance gate (--gate-perf %.3g%%): %zu bench figure%s worse beyond the threshold",
+			      100 * o->gate_perf, st->n_perf_failed, st->n_perf_failed == 1 ? " is" : "s are");
+out:
+	free(rows);
+	hrn_bench_doc_release(&bb);
+	hrn_bench_doc_release(&bc);
+	return rc;
+}
+
 /* Per task x language: time per item (timings_ns.total), candidate / base, as
  * the median of paired log-ratios with a bootstrap percentile CI of that median
  * and the Wilcoxon signed-rank p. Informational: not gated. */
@@ -721,8 +834,7 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 	if (!n_rows)
 		rc = add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
 	if (!rc)
-		rc = add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
-				  "(merilo bench); neither run carries them, so no deltas are given for them");
+		rc = bench_section(st, o, err);
 out:
 	free(lr);
 	free(tmp);
@@ -1095,7 +1207,7 @@ int hrn_cmd_compare(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	exit_code = res.n_gate_failed ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+	exit_code = res.n_gate_failed || st.n_perf_failed ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
 	goto out;
 fail:
 	exit_code = hrn_report(&err);

@@ -8,6 +8,7 @@
  * is a warning (exit 0): the report says so and every table is still there.
  * docs/reports.md describes the output.
  */
+#include "harness/bench.h"
 #include "harness/hrn.h"
 #include "harness/results.h"
 #include "reports/rpt.h"
@@ -23,13 +24,16 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: merilo report RUN_DIR... [-o OUT_DIR] [--format png,svg] [--title TEXT]\n"
+		"usage: merilo report RUN_DIR... [--bench FILE]... [-o OUT_DIR] [--format png,svg] [--title TEXT]\n"
+		"       merilo report --bench FILE... [-o OUT_DIR] [--format png,svg] [--title TEXT]\n"
 		"Write OUT_DIR/report.html (self-contained; images next to it) and OUT_DIR/report.md from the\n"
 		"run folders written by 'merilo run' (results.json, and items.jsonl when present), with plots\n"
 		"drawn by gnuplot: accuracy per task x language with CIs, the language gap (en - BCMS) and the\n"
 		"script gap (sr-Cyrl - sr-Latn) with paired CIs and McNemar p-values, time per item; and latency,\n"
 		"throughput and energy when the runs carry bench data. Each plot's gnuplot script (.gp) and data\n"
 		"(.dat) are kept next to its images.\n"
+		"  --bench FILE        a 'merilo bench --format json|jsonl' record, shown as its own entry (repeatable);\n"
+		"                      a run folder's own bench.json / bench.jsonl is read with it automatically\n"
 		"  -o, --out OUT_DIR   output folder (created; default: report)\n"
 		"  --format LIST       image formats, comma-separated: png, svg (default: png,svg)\n"
 		"  --title TEXT        the report's title (default: merilo report)\n"
@@ -44,6 +48,10 @@ struct loaded_run {
 	struct hrn_results res;
 	struct hrn_items items;
 	bool have_items;
+	struct hrn_bench_doc bench;   /* RUN_DIR/bench.json(l), or the --bench file itself */
+	bool have_bench, bench_only;  /* bench_only: an entry made from --bench FILE */
+	char **series_names;          /* n_series_names labels of the latency samples, owned */
+	size_t n_series_names;
 	char label[64];
 	char engine[256], host[512], note[256];
 	/* per-item total time by language, ms */
@@ -55,6 +63,11 @@ struct loaded_run {
 
 static void loaded_release(struct loaded_run *r)
 {
+	if (r->have_bench)
+		hrn_bench_doc_release(&r->bench);
+	for (size_t i = 0; i < r->n_series_names; i++)
+		free(r->series_names[i]);
+	free(r->series_names);
 	hrn_results_release(&r->res);
 	hrn_items_release(&r->items);
 	for (size_t i = 0; i < r->n_ms; i++)
@@ -128,6 +141,15 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	} else {
 		snprintf(r->note, sizeof r->note, "items.jsonl absent: per-item times are not shown");
 	}
+	static const char *const bench_names[] = { "bench.json", "bench.jsonl" };
+	for (size_t b = 0; b < 2 && !r->have_bench; b++) {
+		snprintf(path, sizeof path, "%s/%s", dir, bench_names[b]);
+		if (stat(path, &st) == 0) {
+			r->have_bench = true; /* released even when the read fails */
+			if ((rc = hrn_bench_read(path, &r->bench, err)))
+				return rc;
+		}
+	}
 	const struct hrn_manifest *m = &r->res.manifest;
 	snprintf(r->engine, sizeof r->engine, "%s %s (%s)", r->res.engine.name ? r->res.engine.name : "?",
 		 r->res.engine.version ? r->res.engine.version : "?", r->res.engine.backend ? r->res.engine.backend : "?");
@@ -136,6 +158,92 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 		n += snprintf(r->host + n, sizeof r->host - (size_t)n, ", %lld logical cores", (long long)m->logical_cores);
 	if (m->gpu_name && n >= 0 && (size_t)n < sizeof r->host)
 		snprintf(r->host + n, sizeof r->host - (size_t)n, ", %s", m->gpu_name);
+	return 0;
+}
+
+/* An entry made from `--bench FILE`: the bench record alone (no results.json). */
+static int load_bench_only(const char *path, struct loaded_run *r, struct mrl_err *err)
+{
+	memset(r, 0, sizeof *r);
+	hrn_results_init(&r->res);
+	r->bench_only = r->have_bench = true;
+	if (!(r->dir = strdup(path)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = hrn_bench_read(path, &r->bench, err);
+	if (rc)
+		return rc;
+	const struct hrn_manifest *m = &r->bench.manifest;
+	const char *backend = r->bench.n_results && r->bench.results[0].backend ? r->bench.results[0].backend : "?";
+	snprintf(r->engine, sizeof r->engine, "merilo %s (%s)", m->merilo_version ? m->merilo_version : "?", backend);
+	int n = snprintf(r->host, sizeof r->host, "%s", m->cpu_model ? m->cpu_model : "CPU unknown");
+	if (m->logical_cores > 0 && n >= 0 && (size_t)n < sizeof r->host)
+		snprintf(r->host + n, sizeof r->host - (size_t)n, ", %lld logical cores", (long long)m->logical_cores);
+	snprintf(r->note, sizeof r->note, "a merilo bench record (no evaluation results)");
+	return 0;
+}
+
+/* The bench record's latency samples and throughput points of run i, appended to
+ * ttft / tpot / pts (sized by the caller: one entry per result at most). A ppN row
+ * is one point: its prefill tokens/s, and the decode tokens/s of tgM at depth N with
+ * the same threads when the bench ran it (decode after a prompt of that length),
+ * else of tgM at depth 0; energy per token from the same rows. */
+static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft, size_t *n_ttft,
+			 struct rpt_sample *tpot, size_t *n_tpot, struct rpt_bench_point *pts, size_t *n_pts,
+			 struct mrl_err *err)
+{
+	const struct hrn_bench_doc *d = &L->bench;
+	bool many_threads = false;
+	for (size_t k = 1; k < d->n_results; k++)
+		many_threads |= d->results[k].threads != d->results[0].threads;
+	L->series_names = calloc(2 * d->n_results + 1, sizeof *L->series_names);
+	if (!L->series_names)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t k = 0; k < d->n_results; k++) {
+		const struct hrn_bench_result *r = &d->results[k];
+		const struct hrn_bench_series *t1 = hrn_bench_result_series(r, "ttft_ms");
+		const struct hrn_bench_series *t2 = hrn_bench_result_series(r, "tpot_ms");
+		const bool latency = r->kind && (!strcmp(r->kind, "request") || !strcmp(r->kind, "server") ||
+						 !strcmp(r->kind, "offline"));
+		if (latency && ((t1 && t1->n) || (t2 && t2->n))) {
+			char name[96];
+			if (many_threads)
+				snprintf(name, sizeof name, "%s, %lld thread%s", r->test, (long long)r->threads,
+					 r->threads == 1 ? "" : "s");
+			else
+				snprintf(name, sizeof name, "%s", r->test);
+			char *copy = strdup(name);
+			if (!copy)
+				return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			L->series_names[L->n_series_names++] = copy;
+			if (t1 && t1->n)
+				ttft[(*n_ttft)++] = (struct rpt_sample){ .run = i, .series = copy, .ms = t1->samples, .n = t1->n };
+			if (t2 && t2->n)
+				tpot[(*n_tpot)++] = (struct rpt_sample){ .run = i, .series = copy, .ms = t2->samples, .n = t2->n };
+		}
+		if (!r->kind || strcmp(r->kind, "pp"))
+			continue;
+		const struct hrn_bench_series *pp = hrn_bench_result_series(r, "tokens_per_s");
+		const struct hrn_bench_result *tg = NULL;
+		for (size_t q = 0; q < d->n_results; q++) {
+			const struct hrn_bench_result *c = &d->results[q];
+			if (!c->kind || strcmp(c->kind, "tg") || c->threads != r->threads)
+				continue;
+			if (c->depth == r->n_prompt) {
+				tg = c;
+				break;
+			}
+			if (c->depth == 0 && !tg)
+				tg = c;
+		}
+		const struct hrn_bench_series *dec = tg ? hrn_bench_result_series(tg, "tokens_per_s") : NULL;
+		const struct hrn_reading *ep = hrn_bench_result_figure(r, "energy_j_per_token_prefill");
+		const struct hrn_reading *ed = tg ? hrn_bench_result_figure(tg, "energy_j_per_token_decode") : NULL;
+		pts[(*n_pts)++] = (struct rpt_bench_point){
+			.run = i, .n_prompt = r->n_prompt, .n_gen = tg ? tg->n_gen : -1, .threads = r->threads,
+			.prefill_tps = pp && pp->n ? pp->st.median : NAN, .decode_tps = dec && dec->n ? dec->st.median : NAN,
+			.prefill_j_per_token = ep ? ep->value : NAN, .decode_j_per_token = ed ? ed->value : NAN,
+		};
+	}
 	return 0;
 }
 
@@ -149,7 +257,7 @@ static void make_labels(struct loaded_run *runs, size_t n)
 			const char *s = NULL;
 			char base[4096];
 			if (pass == 0)
-				s = runs[i].res.model.name;
+				s = runs[i].bench_only ? runs[i].bench.model.name : runs[i].res.model.name;
 			else if (pass == 1) {
 				snprintf(base, sizeof base, "%s", runs[i].dir);
 				size_t len = strlen(base);
@@ -197,9 +305,12 @@ int hrn_cmd_report(int argc, char **argv)
 {
 	const char *out_dir = "report", *title = "merilo report";
 	const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
-	size_t n_dirs = 0;
+	const char **bench_files = calloc((size_t)argc + 1, sizeof *bench_files);
+	size_t n_dirs = 0, n_bench_files = 0;
 	struct rpt_plot_opts popts = { 0 };
-	if (!dirs) {
+	if (!dirs || !bench_files) {
+		free(dirs);
+		free(bench_files);
 		fprintf(stderr, "merilo: out of memory\n");
 		return HRN_EXIT_RUNTIME;
 	}
@@ -208,9 +319,18 @@ int hrn_cmd_report(int argc, char **argv)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			free(dirs);
+			free(bench_files);
 			return HRN_EXIT_OK;
+		} else if (!strcmp(a, "--bench")) {
+			if (i + 1 >= argc) {
+				free(dirs);
+				free(bench_files);
+				return hrn_usage_error("report", "--bench needs a file");
+			}
+			bench_files[n_bench_files++] = argv[++i];
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--format") || !strcmp(a, "--title")) {
 			if (i + 1 >= argc) {
+				free(bench_files);
 				free(dirs);
 				return hrn_usage_error("report", "%s needs a value", a);
 			}
@@ -226,11 +346,13 @@ int hrn_cmd_report(int argc, char **argv)
 						popts.svg = true;
 					else {
 						free(dirs);
+						free(bench_files);
 						return hrn_usage_error("report", "--format: unknown format '%s' (png, svg)", t);
 					}
 				}
 				if (!popts.png && !popts.svg) {
 					free(dirs);
+					free(bench_files);
 					return hrn_usage_error("report", "--format: no format given");
 				}
 			} else if (!strcmp(a, "--title")) {
@@ -240,21 +362,28 @@ int hrn_cmd_report(int argc, char **argv)
 			}
 		} else if (a[0] == '-' && a[1]) {
 			free(dirs);
+			free(bench_files);
 			return hrn_usage_error("report", "unknown option '%s'", a);
 		} else {
 			dirs[n_dirs++] = a;
 		}
 	}
-	if (!n_dirs) {
+	if (!n_dirs && !n_bench_files) {
 		free(dirs);
-		return hrn_usage_error("report", "expected at least one run folder");
+		free(bench_files);
+		return hrn_usage_error("report", "expected at least one run folder or --bench FILE");
 	}
+	const size_t n_dirs_only = n_dirs;
+	for (size_t b = 0; b < n_bench_files; b++) /* bench-only entries follow the run folders */
+		dirs[n_dirs++] = bench_files[b];
 	popts.gnuplot = getenv("MERILO_GNUPLOT");
 
 	struct mrl_err err = { 0 };
 	struct loaded_run *runs = calloc(n_dirs, sizeof *runs);
 	struct rpt_run *rr = calloc(n_dirs, sizeof *rr);
-	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0;
+	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0, n_bres = 0, n_ttft = 0, n_tpot = 0, n_pts = 0;
+	struct rpt_sample *ttft = NULL, *tpot = NULL;
+	struct rpt_bench_point *pts = NULL;
 	struct rpt_perf *perf = NULL;
 	struct rpt_score *scores = NULL;
 	struct rpt_gap *gaps = NULL;
@@ -266,7 +395,7 @@ int hrn_cmd_report(int argc, char **argv)
 		goto out;
 	}
 	for (size_t i = 0; i < n_dirs; i++)
-		if ((rc = load_run(dirs[i], &runs[i], &err)))
+		if ((rc = i < n_dirs_only ? load_run(dirs[i], &runs[i], &err) : load_bench_only(dirs[i], &runs[i], &err)))
 			goto out;
 	make_labels(runs, n_dirs);
 	for (size_t i = 0; i < n_dirs; i++) {
@@ -277,6 +406,14 @@ int hrn_cmd_report(int argc, char **argv)
 		n_samples += runs[i].n_ms;
 		for (size_t t = 0; t < r->n_perf; t++)
 			n_perf += r->perf[t].n_langs + 1;
+		n_bres += runs[i].have_bench ? runs[i].bench.n_results : 0;
+	}
+	ttft = calloc(n_bres + 1, sizeof *ttft);
+	tpot = calloc(n_bres + 1, sizeof *tpot);
+	pts = calloc(n_bres + 1, sizeof *pts);
+	if (!ttft || !tpot || !pts) {
+		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		goto out;
 	}
 	scores = calloc(n_scores + 1, sizeof *scores);
 	gaps = calloc(n_gaps + 1, sizeof *gaps);
@@ -291,6 +428,19 @@ int hrn_cmd_report(int argc, char **argv)
 		struct loaded_run *L = &runs[i];
 		const struct hrn_results *r = &L->res;
 		const struct hrn_manifest *m = &r->manifest;
+		if (L->have_bench && (rc = collect_bench(L, i, ttft, &n_ttft, tpot, &n_tpot, pts, &n_pts, &err)))
+			goto out;
+		if (L->bench_only) {
+			const struct hrn_bench_doc *bd = &L->bench;
+			rr[i] = (struct rpt_run){
+				.label = L->label, .dir = L->dir, .model_name = bd->model.name, .model_path = bd->model.path,
+				.model_sha256 = bd->model.sha256, .engine = L->engine, .git_commit = bd->manifest.git_commit,
+				.host = L->host, .started_utc = bd->manifest.started_utc, .ended_utc = bd->manifest.ended_utc,
+				.seed = bd->n_results ? bd->results[0].seed : -1,
+				.threads = bd->n_results ? bd->results[0].threads : -1, .n_item_lines = -1, .note = L->note,
+			};
+			continue;
+		}
 		rr[i] = (struct rpt_run){
 			.label = L->label, .dir = L->dir, .model_name = r->model.name, .model_path = r->model.path,
 			.model_sha256 = r->model.sha256 ? r->model.sha256 : m->model_sha256,
@@ -341,8 +491,10 @@ int hrn_cmd_report(int argc, char **argv)
 	struct rpt_input in = {
 		.title = title, .runs = rr, .n_runs = n_dirs, .scores = scores, .n_scores = n_scores, .gaps = gaps,
 		.n_gaps = n_gaps, .perf = perf, .n_perf = n_perf, .item_times = samples, .n_item_times = n_samples,
-		.bench_note = "merilo report does not read bench records yet (their format was not published when "
-			      "this command was written)",
+		.ttft = ttft, .n_ttft = n_ttft, .tpot = tpot, .n_tpot = n_tpot, .bench = pts, .n_bench = n_pts,
+		.bench_note = n_bres ? NULL
+				     : "no bench record: give --bench FILE, or write one into a run folder with merilo bench "
+				       "--format json --out RUN_DIR/bench.json",
 	};
 	if ((rc = mkdir_p(out_dir, &err)) || (rc = rpt_plots_write(out_dir, &in, &popts, &plots, &err)) ||
 	    (rc = rpt_report_write(out_dir, &in, &plots, &err)))
@@ -371,6 +523,10 @@ out:
 	free(gaps);
 	free(samples);
 	free(perf);
+	free(ttft);
+	free(tpot);
+	free(pts);
 	free(dirs);
+	free(bench_files);
 	return exit_code;
 }

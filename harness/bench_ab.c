@@ -1,0 +1,1257 @@
+/* bench_ab.c — the A/B performance gate: `merilo bench --ab BASE`, and the
+ * performance deltas that `merilo compare` shows when both runs carry bench records.
+ *
+ * The idea: a gate that fails a build must not cry wolf on a noisy shared machine.
+ * So A (this binary and --model) and B (BASE: another merilo binary, or another
+ * model) are measured interleaved, A B A B ..., as pairs; the first pair(s) are
+ * warm-ups and dropped. Per test, each pair gives r = log(A time / B time) (time
+ * per token = 1 / the median tokens/s of the repetitions in that measurement), and
+ * the gate fails only when BOTH the percentile-bootstrap CI of the median r lies
+ * wholly above log(1 + threshold) AND the Wilcoxon signed-rank p < alpha: an
+ * effect that is large, and one that is consistent across pairs. A slow outlier
+ * pair moves neither the median nor the ranks much.
+ *
+ * A binary BASE is run as `BASE bench --format json --out FILE ...` and, so that
+ * both sides pay the same (process start, model load, page cache), A is run the
+ * same way from /proc/self/exe. A model BASE runs in this process: both models
+ * open, one context each, the tests of bench_run.c called alternately.
+ *
+ * --deterministic gates on instruction counts of `merilo generate` (a short
+ * prefill + decode on one thread) instead of time: PAPI_TOT_INS (inheriting into
+ * the child), else `perf stat -e instructions:u`, else valgrind (cachegrind, no
+ * cache simulation: total Ir). The source used is reported.
+ */
+#include "harness/bench.h"
+#include "harness/hrn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+
+extern char **environ;
+
+#define AB_MAX_TESTS 16
+#define AB_MIN_PAIRS 9
+#define AB_SCHEMA "merilo-bench-ab"
+/* the deterministic workload: 16 prompt tokens + BOS with the built-in vocabulary */
+#define DET_PROMPT "merilo perf gate test"
+
+/* ================================================================ arithmetic */
+
+void hrn_ab_opts_init(struct hrn_ab_opts *o)
+{
+	o->threshold = 0.05;
+	o->alpha = 0.01;
+	o->level = MET_BOOT_DEFAULT_LEVEL;
+	o->n_resamples = MET_BOOT_DEFAULT_RESAMPLES;
+	o->seed = MET_BOOT_DEFAULT_SEED;
+}
+
+const char *hrn_ab_outcome_name(enum hrn_ab_outcome o)
+{
+	return o == HRN_AB_REGRESSION ? "regression" : o == HRN_AB_IMPROVEMENT ? "improvement" : "no significant change";
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median_of(double *scratch, const double *x, size_t n)
+{
+	memcpy(scratch, x, n * sizeof *scratch);
+	qsort(scratch, n, sizeof *scratch, cmp_double);
+	return met_percentile_sorted(scratch, n, 50);
+}
+
+static int check_opts(const struct hrn_ab_opts *o, struct mrl_err *err)
+{
+	if (!(o->level > 0 && o->level < 1) || o->n_resamples == 0 || !(o->threshold >= 0) || !(o->alpha > 0))
+		return mrl_err_set(err, MRL_EINPUT, "ab: bad options (level in (0,1), resamples >= 1, threshold >= 0, "
+						    "alpha > 0)");
+	return 0;
+}
+
+int hrn_ab_median_ci(const double *x, size_t n, const struct hrn_ab_opts *o, double *median, double *lo,
+		     double *hi, struct mrl_err *err)
+{
+	struct hrn_ab_opts def;
+	if (!o) {
+		hrn_ab_opts_init(&def);
+		o = &def;
+	}
+	int rc = check_opts(o, err);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return mrl_err_set(err, MRL_EINPUT, "ab: no samples");
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return mrl_err_set(err, MRL_EINPUT, "ab: sample %zu is not finite", i);
+	double *tmp = malloc(n * sizeof *tmp), *meds = malloc(o->n_resamples * sizeof *meds);
+	if (!tmp || !meds) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "ab: out of memory");
+		goto out;
+	}
+	*median = median_of(tmp, x, n);
+	struct met_rng rng;
+	met_rng_seed(&rng, o->seed);
+	for (size_t b = 0; b < o->n_resamples; b++) {
+		for (size_t k = 0; k < n; k++)
+			tmp[k] = x[met_rng_below(&rng, n)];
+		qsort(tmp, n, sizeof *tmp, cmp_double);
+		meds[b] = met_percentile_sorted(tmp, n, 50);
+	}
+	qsort(meds, o->n_resamples, sizeof *meds, cmp_double);
+	*lo = met_percentile_sorted(meds, o->n_resamples, 100 * (1 - o->level) / 2);
+	*hi = met_percentile_sorted(meds, o->n_resamples, 100 * (1 + o->level) / 2);
+out:
+	free(tmp);
+	free(meds);
+	return rc;
+}
+
+int hrn_ab_decide(const double *cand_time, const double *base_time, size_t n, const struct hrn_ab_opts *o,
+		  struct hrn_ab_verdict *v, struct mrl_err *err)
+{
+	struct hrn_ab_opts def;
+	if (!o) {
+		hrn_ab_opts_init(&def);
+		o = &def;
+	}
+	memset(v, 0, sizeof *v);
+	if (n == 0)
+		return mrl_err_set(err, MRL_EINPUT, "ab: no pairs");
+	double *lr = malloc(n * sizeof *lr);
+	if (!lr)
+		return mrl_err_set(err, MRL_ENOMEM, "ab: out of memory");
+	double median;
+	int rc = met_median_log_ratio(cand_time, base_time, n, &median, lr, err);
+	struct met_wilcoxon w;
+	if (!rc)
+		rc = hrn_ab_median_ci(lr, n, o, &v->log_ratio, &v->ci_lo, &v->ci_hi, err);
+	if (!rc)
+		rc = met_wilcoxon_signed_rank(lr, n, &w, err);
+	free(lr);
+	if (rc)
+		return rc;
+	v->n = n;
+	v->ratio = exp(v->log_ratio);
+	v->ratio_lo = exp(v->ci_lo);
+	v->ratio_hi = exp(v->ci_hi);
+	v->p = w.p;
+	v->p_exact = w.exact;
+	const double t = log1p(o->threshold);
+	if (v->ci_lo > t && v->p < o->alpha)
+		v->outcome = HRN_AB_REGRESSION;
+	else if (v->ci_hi < -t && v->p < o->alpha)
+		v->outcome = HRN_AB_IMPROVEMENT;
+	else
+		v->outcome = HRN_AB_SAME;
+	return 0;
+}
+
+int hrn_ab_ratio_unpaired(const double *cand, size_t n_cand, const double *base, size_t n_base,
+			  const struct hrn_ab_opts *o, double *ratio, double *lo, double *hi, struct mrl_err *err)
+{
+	struct hrn_ab_opts def;
+	if (!o) {
+		hrn_ab_opts_init(&def);
+		o = &def;
+	}
+	int rc = check_opts(o, err);
+	if (rc)
+		return rc;
+	if (!n_cand || !n_base)
+		return mrl_err_set(err, MRL_EINPUT, "ab: a side has no samples");
+	for (size_t i = 0; i < n_cand + n_base; i++) {
+		double x = i < n_cand ? cand[i] : base[i - n_cand];
+		if (!isfinite(x) || x <= 0)
+			return mrl_err_set(err, MRL_EINPUT, "ab: %s sample %zu is not a positive number",
+					   i < n_cand ? "candidate" : "base", i < n_cand ? i : i - n_cand);
+	}
+	size_t nmax = n_cand > n_base ? n_cand : n_base;
+	double *tmp = malloc(nmax * sizeof *tmp), *rs = malloc(o->n_resamples * sizeof *rs);
+	if (!tmp || !rs) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "ab: out of memory");
+		goto out;
+	}
+	*ratio = median_of(tmp, cand, n_cand) / median_of(tmp, base, n_base);
+	struct met_rng rng;
+	met_rng_seed(&rng, o->seed);
+	for (size_t b = 0; b < o->n_resamples; b++) {
+		for (size_t k = 0; k < n_cand; k++)
+			tmp[k] = cand[met_rng_below(&rng, n_cand)];
+		qsort(tmp, n_cand, sizeof *tmp, cmp_double);
+		double mc = met_percentile_sorted(tmp, n_cand, 50);
+		for (size_t k = 0; k < n_base; k++)
+			tmp[k] = base[met_rng_below(&rng, n_base)];
+		qsort(tmp, n_base, sizeof *tmp, cmp_double);
+		rs[b] = mc / met_percentile_sorted(tmp, n_base, 50);
+	}
+	qsort(rs, o->n_resamples, sizeof *rs, cmp_double);
+	*lo = met_percentile_sorted(rs, o->n_resamples, 100 * (1 - o->level) / 2);
+	*hi = met_percentile_sorted(rs, o->n_resamples, 100 * (1 + o->level) / 2);
+out:
+	free(tmp);
+	free(rs);
+	return rc;
+}
+
+int hrn_ab_parse_valgrind_ir(const char *text, uint64_t *ir)
+{
+	static const char *const keys[] = { "I   refs:", "I refs:", "Collected :" };
+	for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+		const char *p = text ? strstr(text, keys[k]) : NULL;
+		if (!p)
+			continue;
+		p += strlen(keys[k]);
+		while (*p == ' ')
+			p++;
+		uint64_t v = 0;
+		int digits = 0;
+		for (; (*p >= '0' && *p <= '9') || *p == ','; p++)
+			if (*p != ',') {
+				if (v > (UINT64_MAX - 9) / 10)
+					return -1;
+				v = v * 10 + (uint64_t)(*p - '0');
+				digits++;
+			}
+		if (!digits)
+			return -1;
+		*ir = v;
+		return 0;
+	}
+	return -1;
+}
+
+/* ============================================================ compare deltas */
+
+static const struct hrn_bench_result *find_result(const struct hrn_bench_doc *d, const char *test, int64_t threads)
+{
+	for (size_t i = 0; i < d->n_results; i++)
+		if (!strcmp(d->results[i].test, test) && d->results[i].threads == threads)
+			return &d->results[i];
+	return NULL;
+}
+
+static int delta_series(const struct hrn_bench_result *b, const struct hrn_bench_result *c, const char *series,
+			const char *figure, const char *unit, bool higher, const struct hrn_ab_opts *o,
+			struct hrn_perf_delta *d, struct mrl_err *err)
+{
+	const struct hrn_bench_series *sb = hrn_bench_result_series(b, series), *sc = hrn_bench_result_series(c, series);
+	if (!sb || !sc || !sb->n || !sc->n)
+		return 1; /* not in both: no row */
+	memset(d, 0, sizeof *d);
+	snprintf(d->test, sizeof d->test, "%s", c->test);
+	d->threads = c->threads;
+	d->figure = figure;
+	d->unit = unit;
+	d->higher_is_better = higher;
+	d->base = sb->st.median;
+	d->cand = sc->st.median;
+	d->n_base = sb->n;
+	d->n_cand = sc->n;
+	int rc = hrn_ab_ratio_unpaired(sc->samples, sc->n, sb->samples, sb->n, o, &d->ratio, &d->lo, &d->hi, err);
+	if (rc)
+		return rc;
+	const double t = 1 + o->threshold;
+	d->worse = higher ? d->hi < 1 / t : d->lo > t;
+	return 0;
+}
+
+static int delta_figure(const struct hrn_bench_result *b, const struct hrn_bench_result *c, const char *name,
+			const char *figure, struct hrn_perf_delta *d)
+{
+	const struct hrn_reading *fb = hrn_bench_result_figure(b, name), *fc = hrn_bench_result_figure(c, name);
+	if (!fb || !fc)
+		return 1;
+	memset(d, 0, sizeof *d);
+	snprintf(d->test, sizeof d->test, "%s", c->test);
+	d->threads = c->threads;
+	d->figure = figure;
+	d->unit = "J/token";
+	d->base = fb->value;
+	d->cand = fc->value;
+	d->n_base = isfinite(fb->value);
+	d->n_cand = isfinite(fc->value);
+	d->ratio = d->base > 0 && isfinite(d->cand) ? d->cand / d->base : NAN;
+	d->lo = d->hi = NAN;
+	d->why_null = !isfinite(fb->value) ? (fb->reason ? fb->reason : "not measured in the base")
+		      : !isfinite(fc->value) ? (fc->reason ? fc->reason : "not measured in the candidate")
+					     : "one value per run: no CI";
+	return 0;
+}
+
+int hrn_bench_perf_deltas(const struct hrn_bench_doc *base, const struct hrn_bench_doc *cand,
+			  const struct hrn_ab_opts *o, struct hrn_perf_delta **out, size_t *n, struct mrl_err *err)
+{
+	struct hrn_ab_opts def;
+	if (!o) {
+		hrn_ab_opts_init(&def);
+		o = &def;
+	}
+	*out = NULL;
+	*n = 0;
+	/* at most 2 rows per candidate result (a rate or TTFT, and energy) */
+	struct hrn_perf_delta *rows = calloc(2 * cand->n_results + 1, sizeof *rows);
+	if (!rows)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	size_t k = 0;
+	int rc = 0;
+	for (size_t i = 0; i < cand->n_results && !rc; i++) {
+		const struct hrn_bench_result *c = &cand->results[i];
+		const struct hrn_bench_result *b = find_result(base, c->test, c->threads);
+		if (!b || !c->kind)
+			continue;
+		int r = 1;
+		if (!strcmp(c->kind, "pp")) {
+			if ((r = delta_series(b, c, "tokens_per_s", "prefill", "tokens/s", true, o, &rows[k], err)) < 0)
+				rc = r;
+			k += r == 0;
+			if (!rc && delta_figure(b, c, "energy_j_per_token_prefill", "prefill energy", &rows[k]) == 0)
+				k++;
+		} else if (!strcmp(c->kind, "tg")) {
+			if ((r = delta_series(b, c, "tokens_per_s", "decode", "tokens/s", true, o, &rows[k], err)) < 0)
+				rc = r;
+			k += r == 0;
+			if (!rc && delta_figure(b, c, "energy_j_per_token_decode", "decode energy", &rows[k]) == 0)
+				k++;
+		} else if (!strcmp(c->kind, "request")) {
+			if ((r = delta_series(b, c, "ttft_ms", "TTFT", "ms", false, o, &rows[k], err)) < 0)
+				rc = r;
+			k += r == 0;
+		}
+	}
+	if (rc) {
+		free(rows);
+		return rc;
+	}
+	*out = rows;
+	*n = k;
+	return 0;
+}
+
+/* ================================================================ the command */
+
+enum test_kind { T_PP, T_TG };
+struct ab_test {
+	enum test_kind kind;
+	uint32_t n, depth;
+	char name[48];       /* as in the bench record: "pp128", "tg32@d0" */
+	double *cand_tps, *base_tps; /* pairs */
+	struct hrn_ab_verdict v;
+};
+
+struct ab_opts {
+	const char *base, *model, *out;
+	bool deterministic, base_is_model;
+	long pairs, warmup_pairs, reps, warmup, seed, threads, det_gen;
+	const char *ins_source; /* auto, papi, perf, valgrind */
+	int format;             /* HRN_BENCH_MD or HRN_BENCH_JSON */
+	struct hrn_ab_opts gate;
+	bool have_threshold;
+	struct ab_test tests[AB_MAX_TESTS];
+	int n_tests;
+};
+
+static void ab_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: merilo bench --ab BASE --model M [--pairs 9] [--threshold 5%%] [--alpha 0.01]\n"
+		"                    [--test pp128,tg32] [--threads N] [--reps 3] [--warmup 1] [--ab-warmup 1]\n"
+		"                    [--seed 1] [--format md|json] [--out FILE]\n"
+		"       merilo bench --ab BASE --model M --deterministic [--threshold 1%%]\n"
+		"                    [--ins-source auto|papi|perf|valgrind] [--det-gen 8]\n"
+		"\n"
+		"A/B performance gate. BASE is another merilo binary (run as 'BASE bench --format json ...'\n"
+		"with the same settings; this binary is run the same way) or another model file (GGUF; both\n"
+		"models run in this process). A and B are measured interleaved, ABAB..., --pairs times after\n"
+		"--ab-warmup discarded pairs; each measurement is the median of --reps repetitions (after\n"
+		"--warmup untimed ones). Per test: r = log(A time per token / B time per token), its median\n"
+		"with a 95%% bootstrap CI, and the Wilcoxon signed-rank p. The gate FAILS (exit 1) only when\n"
+		"the CI's lower bound is above log(1 + threshold) (A slower by more than the threshold) AND\n"
+		"p < alpha. Exit 0: no regression (improvements are reported).\n"
+		"  --test LIST        ppN (prefill of N tokens), tgN or tgN@dD (N decode steps after D); default\n"
+		"                     pp128,tg32\n"
+		"  --deterministic    gate on instruction counts of 'merilo generate --model M' (a short\n"
+		"                     prompt + --det-gen tokens, 1 thread): PAPI_TOT_INS, else perf\n"
+		"                     'instructions:u', else valgrind cachegrind (Ir); the source is reported.\n"
+		"                     Default threshold 1%%. valgrind needed but absent: exit 4.\n"
+		"                     $MERILO_VALGRIND, $MERILO_PERF: the programs (default: from PATH).\n"
+		"exit codes: 0 pass, 1 regression, 2 usage, 3 bad BASE or model, 4 runtime failure.\n"
+		"Rules and the measured false-alarm rate: docs/perf-gate.md.\n");
+}
+
+static int parse_fraction(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return -1;
+	if (*end == '%' && !end[1])
+		v /= 100;
+	else if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_test(const char *tok, struct ab_test *t)
+{
+	char *end;
+	memset(t, 0, sizeof *t);
+	if (!strncmp(tok, "pp", 2) || !strncmp(tok, "tg", 2)) {
+		t->kind = tok[0] == 'p' ? T_PP : T_TG;
+		errno = 0;
+		long n = strtol(tok + 2, &end, 10);
+		if (errno || end == tok + 2 || n < 1 || n > (1 << 20))
+			return -1;
+		long d = 0;
+		if (t->kind == T_TG && !strncmp(end, "@d", 2)) {
+			const char *ds = end + 2;
+			d = strtol(ds, &end, 10);
+			if (end == ds || d < 0 || d > (1 << 20))
+				return -1;
+		}
+		if (*end)
+			return -1;
+		t->n = (uint32_t)n;
+		t->depth = (uint32_t)d;
+		if (t->kind == T_PP)
+			snprintf(t->name, sizeof t->name, "pp%u", t->n);
+		else
+			snprintf(t->name, sizeof t->name, "tg%u@d%u", t->n, t->depth);
+		return 0;
+	}
+	return -1;
+}
+
+static bool is_gguf(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char magic[4] = { 0 };
+	bool yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+static int ab_parse(int argc, char **argv, struct ab_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	hrn_ab_opts_init(&o->gate);
+	o->pairs = AB_MIN_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
+	o->det_gen = 8;
+	o->ins_source = "auto";
+	o->format = HRN_BENCH_MD;
+	const char *test_list = "pp128,tg32";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const bool v = i + 1 < argc;
+		long x;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			ab_usage(stdout);
+			return -1;
+		} else if (!strcmp(a, "--ab") && v) {
+			o->base = argv[++i];
+		} else if ((!strcmp(a, "--model") || !strcmp(a, "-m")) && v) {
+			o->model = argv[++i];
+		} else if (!strcmp(a, "--pairs") && v) {
+			if (hrn_parse_int(argv[++i], AB_MIN_PAIRS, 10000, &o->pairs))
+				return hrn_usage_error("bench", "--pairs wants an integer >= %d (fewer pairs cannot reach "
+								"p < 0.01 with the signed-rank test), not '%s'", AB_MIN_PAIRS, argv[i]);
+		} else if (!strcmp(a, "--ab-warmup") && v) {
+			if (hrn_parse_int(argv[++i], 0, 100, &o->warmup_pairs))
+				return hrn_usage_error("bench", "--ab-warmup wants an integer in 0..100, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--threshold") && v) {
+			if (parse_fraction(argv[++i], &o->gate.threshold) || o->gate.threshold >= 10)
+				return hrn_usage_error("bench", "--threshold wants a percentage ('5%%') or a fraction "
+								"('0.05'), not '%s'", argv[i]);
+			o->have_threshold = true;
+		} else if (!strcmp(a, "--alpha") && v) {
+			char *end;
+			o->gate.alpha = strtod(argv[++i], &end);
+			if (*end || end == argv[i] || !(o->gate.alpha > 0 && o->gate.alpha < 1))
+				return hrn_usage_error("bench", "--alpha wants a number in (0, 1), not '%s'", argv[i]);
+		} else if (!strcmp(a, "--test") && v) {
+			test_list = argv[++i];
+		} else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) {
+			if (hrn_parse_int(argv[++i], 1, 1024, &o->threads))
+				return hrn_usage_error("bench", "--ab takes one thread count in 1..1024, not '%s'", argv[i]);
+		} else if ((!strcmp(a, "--reps") || !strcmp(a, "-r")) && v) {
+			if (hrn_parse_int(argv[++i], 1, 1000, &o->reps))
+				return hrn_usage_error("bench", "--reps wants an integer in 1..1000, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--warmup") && v) {
+			if (hrn_parse_int(argv[++i], 0, 1000, &o->warmup))
+				return hrn_usage_error("bench", "--warmup wants an integer in 0..1000, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--seed") && v) {
+			if (hrn_parse_int(argv[++i], 0, LONG_MAX, &o->seed))
+				return hrn_usage_error("bench", "--seed wants a non-negative integer, not '%s'", argv[i]);
+		} else if ((!strcmp(a, "--format") || !strcmp(a, "-o")) && v) {
+			o->format = hrn_bench_format_parse(argv[++i]);
+			if (o->format != HRN_BENCH_MD && o->format != HRN_BENCH_JSON)
+				return hrn_usage_error("bench", "--ab writes md or json, not '%s'", argv[i]);
+		} else if (!strcmp(a, "--out") && v) {
+			o->out = argv[++i];
+		} else if (!strcmp(a, "--deterministic")) {
+			o->deterministic = true;
+		} else if (!strcmp(a, "--ins-source") && v) {
+			o->ins_source = argv[++i];
+			if (strcmp(o->ins_source, "auto") && strcmp(o->ins_source, "papi") && strcmp(o->ins_source, "perf") &&
+			    strcmp(o->ins_source, "valgrind"))
+				return hrn_usage_error("bench", "--ins-source wants auto, papi, perf or valgrind, not '%s'",
+						       o->ins_source);
+		} else if (!strcmp(a, "--det-gen") && v) {
+			if (hrn_parse_int(argv[++i], 1, 4096, &x))
+				return hrn_usage_error("bench", "--det-gen wants an integer in 1..4096, not '%s'", argv[i]);
+			o->det_gen = x;
+		} else {
+			return hrn_usage_error("bench", "--ab: unknown or incomplete option '%s' (merilo bench --ab BASE --help)",
+					       a);
+		}
+	}
+	if (!o->base)
+		return hrn_usage_error("bench", "--ab needs BASE: a merilo binary or a model file");
+	if (!o->model)
+		return hrn_usage_error("bench", "--ab needs --model");
+	if (o->deterministic && !o->have_threshold)
+		o->gate.threshold = 0.01;
+	char buf[512];
+	if (snprintf(buf, sizeof buf, "%s", test_list) >= (int)sizeof buf)
+		return hrn_usage_error("bench", "--test list too long");
+	char *save = NULL;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (o->n_tests == AB_MAX_TESTS || parse_test(t, &o->tests[o->n_tests]))
+			return hrn_usage_error("bench", "--test wants ppN, tgN or tgN@dD (at most %d), not '%s'", AB_MAX_TESTS, t);
+		o->n_tests++;
+	}
+	if (!o->n_tests)
+		return hrn_usage_error("bench", "--test: no test given");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- processes */
+
+struct tmpdir {
+	char dir[PATH_MAX];
+};
+
+static int tmp_path(const struct tmpdir *t, const char *name, char *out, size_t size)
+{
+	return snprintf(out, size, "%s/%s", t->dir, name) >= (int)size ? -1 : 0;
+}
+
+static void tmpdir_remove(struct tmpdir *t)
+{
+	static const char *const names[] = { "a.json", "b.json", "stderr.txt", "perf.txt" };
+	char p[PATH_MAX + 32];
+	if (!t->dir[0])
+		return;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		snprintf(p, sizeof p, "%s/%s", t->dir, names[i]);
+		unlink(p);
+	}
+	rmdir(t->dir);
+	t->dir[0] = '\0';
+}
+
+/* Run argv[0] (looked up in PATH) with stdout to /dev/null and stderr to
+ * stderr_path; *status gets the wait status. Returns 0, or MRL_ERUNTIME when it
+ * could not be started (errno in *spawn_errno). */
+static int spawn_wait(char *const argv[], const char *stderr_path, int *status, int *spawn_errno, struct mrl_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	pid_t pid;
+	int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	*spawn_errno = e;
+	if (e)
+		return mrl_err_set(err, MRL_ERUNTIME, "cannot run %s: %s", argv[0], strerror(e));
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return mrl_err_set(err, MRL_ERUNTIME, "waiting for %s: %s", argv[0], strerror(errno));
+	return 0;
+}
+
+/* The last line of a captured stderr, for messages. */
+static void last_line(const char *path, char *out, size_t size)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct mrl_err e = { 0 };
+	out[0] = '\0';
+	if (mrl_read_file(path, 1 << 20, &text, &len, &e))
+		return;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	char *nl = strrchr(text, '\n');
+	snprintf(out, size, "%s", nl ? nl + 1 : text);
+	free(text);
+}
+
+static void status_text(int status, char *out, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(out, size, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, size, "signal %d", WTERMSIG(status));
+	else
+		snprintf(out, size, "status %d", status);
+}
+
+/* ---------------------------------------------------------------- timed mode */
+
+struct side {
+	const char *label;       /* "A" / "B" */
+	const char *exe;         /* subprocess mode: the merilo binary */
+	const char *model;
+	/* in-process mode */
+	struct eng_model *m;
+	struct eng_ctx *c;
+	float *logits;
+	struct hrn_bench_env env;
+};
+
+static void side_close(struct side *s)
+{
+	eng_ctx_free(s->c);
+	eng_model_close(s->m);
+	free(s->logits);
+	s->c = NULL;
+	s->m = NULL;
+	s->logits = NULL;
+}
+
+static uint32_t ctx_need(const struct ab_opts *o)
+{
+	uint32_t need = 1;
+	for (int i = 0; i < o->n_tests; i++) {
+		uint32_t k = o->tests[i].kind == T_PP ? o->tests[i].n : o->tests[i].n + o->tests[i].depth;
+		need = k > need ? k : need;
+	}
+	return need;
+}
+
+static int side_open(struct side *s, const struct ab_opts *o, struct mrl_err *err)
+{
+	struct eng_open_opts eo = { .n_threads = (int)o->threads, .backend = ENG_BACKEND_CPU };
+	int rc = eng_model_open(&s->m, s->model, &eo, err);
+	if (rc)
+		return rc;
+	struct eng_model_desc md;
+	eng_model_describe(s->m, &md);
+	if (!md.has_weights)
+		return mrl_err_set(err, MRL_EINPUT, "%s: a vocabulary-only model has no weights to benchmark", s->model);
+	if ((rc = eng_ctx_new(&s->c, s->m, ctx_need(o), err)))
+		return rc;
+	if (!(s->logits = malloc((size_t)md.n_vocab * sizeof *s->logits)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory for the logits");
+	struct hrn_bench_env *e = &s->env;
+	memset(e, 0, sizeof *e);
+	if ((rc = hrn_bench_shape_of(s->m, &e->shape, err)))
+		return rc;
+	e->model = s->m;
+	e->ctx = s->c;
+	e->backend = "cpu";
+	e->threads = (int)o->threads;
+	e->reps = (int)o->reps;
+	e->warmup = (int)o->warmup;
+	e->seed = (uint64_t)o->seed;
+	e->n_vocab = md.n_vocab;
+	e->logits = s->logits;
+	e->energy_window_s = 0;
+	return 0;
+}
+
+/* Median tokens/s of the test in a bench document. */
+static int doc_tps(const struct hrn_bench_doc *d, const struct ab_test *t, long threads, const char *who, double *tps,
+		   struct mrl_err *err)
+{
+	const struct hrn_bench_result *r = find_result(d, t->name, threads);
+	const struct hrn_bench_series *s = r ? hrn_bench_result_series(r, "tokens_per_s") : NULL;
+	if (!s || !s->n || !(s->st.median > 0))
+		return mrl_err_set(err, MRL_ERUNTIME, "%s: its bench record has no tokens_per_s for %s at %ld threads", who,
+				   t->name, threads);
+	*tps = s->st.median;
+	return 0;
+}
+
+/* One in-process measurement of one test on one side. */
+static int measure_inproc(struct side *s, const struct ab_test *t, long threads, double *tps, struct mrl_err *err)
+{
+	struct hrn_bench_doc d;
+	hrn_bench_doc_init(&d);
+	int rc = t->kind == T_PP ? hrn_bench_run_pp(&s->env, t->n, &d, err)
+				 : hrn_bench_run_tg(&s->env, t->n, t->depth, &d, err);
+	if (!rc)
+		rc = doc_tps(&d, t, threads, s->model, tps, err);
+	hrn_bench_doc_release(&d);
+	return rc;
+}
+
+static void list_append(char *buf, size_t size, uint32_t v)
+{
+	size_t len = strlen(buf);
+	char item[16];
+	snprintf(item, sizeof item, "%u", v);
+	for (const char *p = buf; *p;) { /* already listed? */
+		size_t k = strcspn(p, ",");
+		if (k == strlen(item) && !strncmp(p, item, k))
+			return;
+		p += k + (p[k] == ',');
+	}
+	snprintf(buf + len, size - len, "%s%s", len ? "," : "", item);
+}
+
+/* One subprocess measurement: every test of o, one bench run of exe on model. */
+static int measure_subproc(const struct side *s, const struct ab_opts *o, const struct tmpdir *td, double *tps,
+			   struct mrl_err *err)
+{
+	char prompt[512] = "", gen[512] = "", depth[512] = "", threads[16], reps[16], warmup[16], seed[32];
+	char out_path[PATH_MAX + 16], err_path[PATH_MAX + 16];
+	for (int i = 0; i < o->n_tests; i++) {
+		const struct ab_test *t = &o->tests[i];
+		if (t->kind == T_PP) {
+			list_append(prompt, sizeof prompt, t->n);
+		} else {
+			list_append(gen, sizeof gen, t->n);
+			list_append(depth, sizeof depth, t->depth);
+		}
+	}
+	/* bench also runs ppN+tgM requests for every prompt x gen: keep the unused side minimal */
+	if (!prompt[0])
+		snprintf(prompt, sizeof prompt, "1");
+	if (!gen[0]) {
+		snprintf(gen, sizeof gen, "1");
+		snprintf(depth, sizeof depth, "0");
+	}
+	snprintf(threads, sizeof threads, "%ld", o->threads);
+	snprintf(reps, sizeof reps, "%ld", o->reps);
+	snprintf(warmup, sizeof warmup, "%ld", o->warmup);
+	snprintf(seed, sizeof seed, "%ld", o->seed);
+	if (tmp_path(td, s->label[0] == 'A' ? "a.json" : "b.json", out_path, sizeof out_path) ||
+	    tmp_path(td, "stderr.txt", err_path, sizeof err_path))
+		return mrl_err_set(err, MRL_ERUNTIME, "temporary path too long");
+	unlink(out_path);
+	char *argv[] = { (char *)s->exe, "bench", "--model", (char *)s->model, "--prompt", prompt, "--gen", gen,
+			 "--depth", depth, "--threads", threads, "--reps", reps, "--warmup", warmup, "--seed", seed,
+			 "--energy-window", "0", "--format", "json", "--out", out_path, NULL };
+	int status = 0, se = 0;
+	int rc = spawn_wait(argv, err_path, &status, &se, err);
+	if (rc)
+		return rc;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char why[512], st[64];
+		last_line(err_path, why, sizeof why);
+		status_text(status, st, sizeof st);
+		return mrl_err_set(err, MRL_ERUNTIME, "%s bench --model %s failed (%s): %s", s->exe, s->model, st, why);
+	}
+	struct hrn_bench_doc d;
+	rc = hrn_bench_read(out_path, &d, err);
+	for (int i = 0; !rc && i < o->n_tests; i++)
+		rc = doc_tps(&d, &o->tests[i], o->threads, s->exe, &tps[i], err);
+	hrn_bench_doc_release(&d);
+	return rc;
+}
+
+/* ---------------------------------------------------------- deterministic mode */
+
+struct ins_result {
+	char source[128];     /* what counted */
+	uint64_t cand, base;
+};
+
+static const char *prog_env(const char *var, const char *def)
+{
+	const char *p = getenv(var);
+	return p && *p ? p : def;
+}
+
+/* Instruction count of one `merilo generate` under the chosen source. */
+static int count_ins(const char *source, const char *exe, const char *model, long det_gen, const struct tmpdir *td,
+		     uint64_t *ins, struct mrl_err *err)
+{
+	char gen[16], err_path[PATH_MAX + 16], perf_path[PATH_MAX + 16];
+	snprintf(gen, sizeof gen, "%ld", det_gen);
+	if (tmp_path(td, "stderr.txt", err_path, sizeof err_path) || tmp_path(td, "perf.txt", perf_path, sizeof perf_path))
+		return mrl_err_set(err, MRL_ERUNTIME, "temporary path too long");
+	char *const gen_args[] = { (char *)exe, "generate", "--model", (char *)model, "--prompt", DET_PROMPT, "-n", gen,
+				   "--threads", "1", NULL };
+	enum { N_GEN = 10 };
+	char *argv[N_GEN + 8] = { 0 };
+	size_t k = 0;
+	const bool vg = !strcmp(source, "valgrind"), perf = !strcmp(source, "perf");
+	if (vg) {
+		argv[k++] = (char *)prog_env("MERILO_VALGRIND", "valgrind");
+		argv[k++] = "--tool=cachegrind";
+		argv[k++] = "--cache-sim=no";
+		argv[k++] = "--cachegrind-out-file=/dev/null";
+	} else if (perf) {
+		argv[k++] = (char *)prog_env("MERILO_PERF", "perf");
+		argv[k++] = "stat";
+		argv[k++] = "-x,";
+		argv[k++] = "-e";
+		argv[k++] = "instructions:u";
+		argv[k++] = "-o";
+		argv[k++] = perf_path;
+		argv[k++] = "--";
+	}
+	for (size_t i = 0; i < N_GEN; i++)
+		argv[k++] = gen_args[i];
+	int status = 0, se = 0, rc = 0;
+	struct met_counters *ctr = NULL;
+	if (!vg && !perf) { /* PAPI: the set inherits into the child created after it is opened */
+		static const char *const ev[] = { "PAPI_TOT_INS", NULL };
+		struct met_counter_opts co;
+		met_counter_opts_init(&co);
+		co.events = ev;
+		co.inherit = true;
+		if ((rc = met_counters_open(&ctr, &co, err)) || (rc = met_counters_start(ctr, err)))
+			goto out;
+	}
+	rc = spawn_wait(argv, err_path, &status, &se, err);
+	if (ctr) {
+		struct mrl_err e2 = { 0 };
+		met_counters_stop(ctr, &e2);
+	}
+	if (rc) {
+		if (vg && se == ENOENT)
+			mrl_err_set(err, MRL_ERUNTIME, "valgrind not found (%s): the deterministic gate on this machine needs "
+						       "it (no instruction counter: PAPI and perf have none); install valgrind",
+				    argv[0]);
+		goto out;
+	}
+	char why[512], st[64];
+	last_line(err_path, why, sizeof why);
+	status_text(status, st, sizeof st);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char *text = NULL;
+		struct mrl_err e2 = { 0 };
+		if (vg && mrl_read_file(err_path, 1 << 22, &text, NULL, &e2) == 0 && strstr(text, "Unrecognised instruction"))
+			rc = mrl_err_set(err, MRL_ERUNTIME, "valgrind cannot run %s: it uses instructions valgrind does not "
+							    "know (AVX-512 from -march=native?); build both binaries for the "
+							    "deterministic gate with make OPT='-O3 -march=x86-64-v3'", exe);
+		else
+			rc = mrl_err_set(err, MRL_ERUNTIME, "%s%s generate --model %s failed (%s): %s", vg ? "valgrind " : "",
+					 exe, model, st, why);
+		free(text);
+		goto out;
+	}
+	if (vg) {
+		char *text = NULL;
+		if ((rc = mrl_read_file(err_path, 1 << 24, &text, NULL, err)))
+			goto out;
+		if (hrn_ab_parse_valgrind_ir(text, ins))
+			rc = mrl_err_set(err, MRL_ERUNTIME, "valgrind printed no 'I refs' total for %s", exe);
+		free(text);
+	} else if (perf) {
+		char *text = NULL;
+		if ((rc = mrl_read_file(perf_path, 1 << 20, &text, NULL, err)))
+			goto out;
+		/* CSV: "<count>,<unit>,instructions:u,..." or "<not supported>,,instructions:u,..." */
+		char *line = strstr(text, "instructions");
+		while (line && line > text && line[-1] != '\n')
+			line--;
+		char *end = NULL;
+		unsigned long long v = line ? strtoull(line, &end, 10) : 0;
+		if (!line || end == line || *end != ',')
+			rc = mrl_err_set(err, MRL_ERUNTIME, "perf stat gave no instruction count (%.80s)", line ? line : text);
+		else
+			*ins = v;
+		free(text);
+	} else {
+		struct met_counter_values cv;
+		met_counters_read(ctr, &cv);
+		if (cv.n < 1 || !cv.v[0].r.valid)
+			rc = mrl_err_set(err, MRL_ERUNTIME, "PAPI_TOT_INS: %s", cv.n ? cv.v[0].r.reason : "no value");
+		else
+			*ins = (uint64_t)cv.v[0].r.value;
+	}
+out:
+	met_counters_close(ctr);
+	return rc;
+}
+
+/* auto: PAPI_TOT_INS where it counts, else perf where it counts, else valgrind. */
+static const char *pick_source(const char *want, const struct tmpdir *td, char *why, size_t why_size)
+{
+	why[0] = '\0';
+	if (strcmp(want, "auto"))
+		return want;
+	struct met_counters *ctr = NULL;
+	static const char *const ev[] = { "PAPI_TOT_INS", NULL };
+	struct met_counter_opts co;
+	met_counter_opts_init(&co);
+	co.events = ev;
+	co.inherit = true;
+	struct mrl_err e = { 0 };
+	bool papi = met_counters_open(&ctr, &co, &e) == 0 && met_counters_n_available(ctr) == 1;
+	struct met_counter_values cv;
+	if (ctr)
+		met_counters_read(ctr, &cv);
+	size_t n = (size_t)snprintf(why, why_size, "PAPI_TOT_INS: %s", papi ? "counts" : !ctr ? e.msg : cv.status);
+	met_counters_close(ctr);
+	if (papi)
+		return "papi";
+	char perf_path[PATH_MAX + 16], err_path[PATH_MAX + 16];
+	if (tmp_path(td, "perf.txt", perf_path, sizeof perf_path) || tmp_path(td, "stderr.txt", err_path, sizeof err_path))
+		return "valgrind";
+	char *argv[] = { (char *)prog_env("MERILO_PERF", "perf"), "stat", "-x,", "-e", "instructions:u", "-o", perf_path,
+			 "--", "true", NULL };
+	int status = 0, se = 0;
+	char *text = NULL;
+	bool perf = false;
+	if (spawn_wait(argv, err_path, &status, &se, &e) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    mrl_read_file(perf_path, 1 << 20, &text, NULL, &e) == 0) {
+		char *line = strstr(text, "instructions");
+		while (line && line > text && line[-1] != '\n')
+			line--;
+		char *end = NULL;
+		perf = line && strtoull(line, &end, 10) > 0 && end != line && *end == ',';
+	}
+	free(text);
+	if (n < why_size)
+		snprintf(why + n, why_size - n, "; perf instructions:u: %s",
+			 perf ? "counts" : se ? "perf not found" : "not supported here");
+	return perf ? "perf" : "valgrind";
+}
+
+/* ---------------------------------------------------------------- output */
+
+static json_t *tps_array(const double *v, long n)
+{
+	json_t *a = json_array();
+	for (long i = 0; a && i < n; i++)
+		json_array_append_new(a, hrn_json_real(v[i]));
+	return a;
+}
+
+static json_t *settings_json(const struct ab_opts *o, const char *exe)
+{
+	json_t *s = json_object(), *tests = json_array();
+	for (int i = 0; tests && i < o->n_tests; i++)
+		json_array_append_new(tests, json_string(o->tests[i].name));
+	json_object_set_new(s, "command", json_string("bench --ab"));
+	json_object_set_new(s, "candidate_binary", hrn_json_string(exe));
+	json_object_set_new(s, "candidate_model", hrn_json_string(o->model));
+	json_object_set_new(s, "base", hrn_json_string(o->base));
+	json_object_set_new(s, "base_kind", json_string(o->base_is_model ? "model" : "binary"));
+	json_object_set_new(s, "mode", json_string(o->deterministic ? "deterministic" : "timed"));
+	json_object_set_new(s, "threshold", json_real(o->gate.threshold));
+	json_object_set_new(s, "alpha", json_real(o->gate.alpha));
+	json_object_set_new(s, "ci_level", json_real(o->gate.level));
+	json_object_set_new(s, "n_resamples", json_integer((json_int_t)o->gate.n_resamples));
+	json_object_set_new(s, "bootstrap_seed", json_integer((json_int_t)(o->gate.seed & INT64_MAX)));
+	if (o->deterministic) {
+		json_object_set_new(s, "prompt", json_string(DET_PROMPT));
+		json_object_set_new(s, "gen", json_integer(o->det_gen));
+		json_object_set_new(s, "threads", json_integer(1));
+	} else {
+		json_object_set_new(s, "tests", tests);
+		tests = NULL;
+		json_object_set_new(s, "pairs", json_integer(o->pairs));
+		json_object_set_new(s, "warmup_pairs", json_integer(o->warmup_pairs));
+		json_object_set_new(s, "order", json_string("ABAB"));
+		json_object_set_new(s, "threads", json_integer(o->threads));
+		json_object_set_new(s, "reps", json_integer(o->reps));
+		json_object_set_new(s, "warmup", json_integer(o->warmup));
+		json_object_set_new(s, "seed", json_integer(o->seed));
+	}
+	json_decref(tests);
+	return s;
+}
+
+static char *render_json(const struct ab_opts *o, const struct hrn_manifest *man, const json_t *settings,
+			 const struct ins_result *ins, bool failed)
+{
+	json_t *j = json_object(), *tests = json_array();
+	json_object_set_new(j, "schema", json_string(AB_SCHEMA));
+	json_object_set_new(j, "schema_version", json_integer(1));
+	json_object_set_new(j, "manifest", hrn_manifest_to_json(man));
+	json_object_set_new(j, "settings", json_deep_copy(settings));
+	json_object_set_new(j, "direction", json_string("ratio = candidate (A) time / base (B) time: > 1 means the "
+							"candidate is slower"));
+	if (ins) {
+		json_t *t = json_object();
+		double ratio = ins->base ? (double)ins->cand / (double)ins->base : NAN;
+		json_object_set_new(t, "test", json_string("generate"));
+		json_object_set_new(t, "source", json_string(ins->source));
+		json_object_set_new(t, "unit", json_string("instructions"));
+		json_object_set_new(t, "candidate", json_integer((json_int_t)ins->cand));
+		json_object_set_new(t, "base", json_integer((json_int_t)ins->base));
+		json_object_set_new(t, "ratio", hrn_json_real(ratio));
+		json_object_set_new(t, "outcome", json_string(!(ratio <= 1 + o->gate.threshold) ? "regression"
+							      : ratio < 1 / (1 + o->gate.threshold) ? "improvement"
+												    : "no significant change"));
+		json_object_set_new(t, "gate_failed", json_boolean(failed));
+		json_array_append_new(tests, t);
+	}
+	for (int i = 0; !ins && i < o->n_tests; i++) {
+		const struct ab_test *x = &o->tests[i];
+		json_t *t = json_object();
+		json_object_set_new(t, "test", json_string(x->name));
+		json_object_set_new(t, "unit", json_string("tokens/s"));
+		json_object_set_new(t, "candidate_tokens_per_s", tps_array(x->cand_tps, o->pairs));
+		json_object_set_new(t, "base_tokens_per_s", tps_array(x->base_tps, o->pairs));
+		json_object_set_new(t, "n_pairs", json_integer((json_int_t)x->v.n));
+		json_object_set_new(t, "median_log_ratio", hrn_json_real(x->v.log_ratio));
+		json_object_set_new(t, "ci_low", hrn_json_real(x->v.ci_lo));
+		json_object_set_new(t, "ci_high", hrn_json_real(x->v.ci_hi));
+		json_object_set_new(t, "ratio", hrn_json_real(x->v.ratio));
+		json_object_set_new(t, "ratio_ci_low", hrn_json_real(x->v.ratio_lo));
+		json_object_set_new(t, "ratio_ci_high", hrn_json_real(x->v.ratio_hi));
+		json_object_set_new(t, "wilcoxon_p", hrn_json_real(x->v.p));
+		json_object_set_new(t, "wilcoxon_exact", json_boolean(x->v.p_exact));
+		json_object_set_new(t, "outcome", json_string(hrn_ab_outcome_name(x->v.outcome)));
+		json_object_set_new(t, "gate_failed", json_boolean(x->v.outcome == HRN_AB_REGRESSION));
+		json_array_append_new(tests, t);
+	}
+	json_object_set_new(j, "tests", tests);
+	json_object_set_new(j, "verdict", json_string(failed ? "fail" : "pass"));
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	json_decref(j);
+	if (!text)
+		return NULL;
+	size_t len = strlen(text);
+	char *t2 = realloc(text, len + 2);
+	if (!t2) {
+		free(text);
+		return NULL;
+	}
+	memcpy(t2 + len, "\n", 2);
+	return t2;
+}
+
+static char *render_md(const struct ab_opts *o, const char *exe, const struct ins_result *ins, bool failed)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "## merilo bench --ab: %s\n\n", failed ? "FAIL (regression)" : "PASS");
+	fprintf(f, "- candidate (A): `%s` with model `%s`\n", exe, o->model);
+	if (o->base_is_model)
+		fprintf(f, "- base (B): model `%s` (same binary, in this process)\n", o->base);
+	else
+		fprintf(f, "- base (B): binary `%s` with the same model\n", o->base);
+	if (ins) {
+		double ratio = ins->base ? (double)ins->cand / (double)ins->base : NAN;
+		fprintf(f, "- deterministic: instructions of `merilo generate --prompt '%s' -n %ld --threads 1`, counted by "
+			   "%s; fails when A/B - 1 > %.3g%%\n\n",
+			DET_PROMPT, o->det_gen, ins->source, 100 * o->gate.threshold);
+		fprintf(f, "| test | source | A instructions | B instructions | A/B | verdict |\n|---|---|---:|---:|---:|---|\n");
+		fprintf(f, "| generate | %s | %llu | %llu | %.6f (%+.4f%%) | %s |\n", ins->source,
+			(unsigned long long)ins->cand, (unsigned long long)ins->base, ratio, 100 * (ratio - 1),
+			failed ? "regression" : ratio < 1 / (1 + o->gate.threshold) ? "improvement" : "no significant change");
+	} else {
+		fprintf(f, "- %ld pairs, order ABAB, %ld warm-up pair%s discarded; each measurement: median of %ld reps "
+			   "(%ld warm-up), %ld thread%s, seed %ld\n",
+			o->pairs, o->warmup_pairs, o->warmup_pairs == 1 ? "" : "s", o->reps, o->warmup, o->threads,
+			o->threads == 1 ? "" : "s", o->seed);
+		fprintf(f, "- gate: FAIL when the %.0f%% bootstrap CI of the median time ratio A/B lies above %.4g "
+			   "(threshold %.3g%%) AND Wilcoxon signed-rank p < %.3g\n\n",
+			100 * o->gate.level, 1 + o->gate.threshold, 100 * o->gate.threshold, o->gate.alpha);
+		fprintf(f, "| test | A t/s (median) | B t/s (median) | time ratio A/B | %.0f%% CI | p | verdict |\n"
+			   "|---|---:|---:|---:|---|---:|---|\n", 100 * o->gate.level);
+		double *tmp = malloc((size_t)o->pairs * sizeof *tmp);
+		for (int i = 0; tmp && i < o->n_tests; i++) {
+			const struct ab_test *t = &o->tests[i];
+			fprintf(f, "| %s | %.2f | %.2f | %.4f | [%.4f, %.4f] | %.3g | %s |\n", t->name,
+				median_of(tmp, t->cand_tps, (size_t)o->pairs), median_of(tmp, t->base_tps, (size_t)o->pairs),
+				t->v.ratio, t->v.ratio_lo, t->v.ratio_hi, t->v.p, hrn_ab_outcome_name(t->v.outcome));
+		}
+		free(tmp);
+	}
+	fputs("\nRatio > 1: the candidate is slower. Rules: docs/perf-gate.md.\n", f);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int hrn_bench_ab_cmd(int argc, char **argv)
+{
+	struct ab_opts o;
+	int prc = ab_parse(argc, argv, &o);
+	if (prc)
+		return prc < 0 ? HRN_EXIT_OK : prc;
+	struct mrl_err err = { 0 };
+	int ret = HRN_EXIT_OK, rc = 0;
+	struct side A = { .label = "A", .model = o.model }, B = { .label = "B" };
+	struct tmpdir td = { { 0 } };
+	struct hrn_manifest man;
+	memset(&man, 0, sizeof man);
+	json_t *settings = NULL;
+	char *text = NULL, exe[PATH_MAX];
+	struct ins_result ins = { { 0 }, 0, 0 };
+	bool failed = false;
+
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		rc = mrl_err_set(&err, MRL_ERUNTIME, "cannot find this binary (/proc/self/exe): %s", strerror(errno));
+		goto fail;
+	}
+	exe[n] = '\0';
+	struct stat st;
+	if (stat(o.base, &st) || !S_ISREG(st.st_mode)) {
+		rc = mrl_err_set(&err, MRL_EIO, "%s: BASE is not a file (%s)", o.base,
+				 stat(o.base, &st) ? strerror(errno) : "not a regular file");
+		goto fail;
+	}
+	if (is_gguf(o.base)) {
+		o.base_is_model = true;
+	} else if (access(o.base, X_OK)) {
+		rc = mrl_err_set(&err, MRL_EINPUT, "%s: BASE is neither a GGUF model nor an executable merilo binary", o.base);
+		goto fail;
+	}
+	if (!is_gguf(o.model)) {
+		rc = mrl_err_set(&err, MRL_EINPUT, "%s: not a GGUF model (no GGUF magic)", o.model);
+		goto fail;
+	}
+	A.exe = exe;
+	B.exe = o.base_is_model ? exe : o.base;
+	B.model = o.base_is_model ? o.base : o.model;
+	const char *tmp_root = getenv("TMPDIR");
+	snprintf(td.dir, sizeof td.dir, "%s/merilo-ab-XXXXXX", tmp_root && *tmp_root ? tmp_root : "/tmp");
+	if (!mkdtemp(td.dir)) {
+		td.dir[0] = '\0';
+		rc = mrl_err_set(&err, MRL_ERUNTIME, "cannot create a temporary folder: %s", strerror(errno));
+		goto fail;
+	}
+	if (!(settings = settings_json(&o, exe)) || (rc = hrn_manifest_collect(&man, o.model, NULL, settings, &err))) {
+		if (!rc)
+			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	if (o.deterministic) {
+		char why[512];
+		const char *src = pick_source(o.ins_source, &td, why, sizeof why);
+		if (!strcmp(src, "valgrind"))
+			snprintf(ins.source, sizeof ins.source, "valgrind cachegrind Ir");
+		else if (!strcmp(src, "perf"))
+			snprintf(ins.source, sizeof ins.source, "perf stat instructions:u");
+		else
+			snprintf(ins.source, sizeof ins.source, "PAPI_TOT_INS (inherit)");
+		if (why[0])
+			fprintf(stderr, "merilo bench --ab: instruction source: %s (%s)\n", ins.source, why);
+		/* valgrind is exact: one run each; hardware counters jitter: the median of 5, ABAB */
+		const int runs = !strcmp(src, "valgrind") ? 1 : 5;
+		uint64_t ca[5], cb[5];
+		for (int r = 0; r < runs; r++)
+			if ((rc = count_ins(src, A.exe, A.model, o.det_gen, &td, &ca[r], &err)) ||
+			    (rc = count_ins(src, B.exe, B.model, o.det_gen, &td, &cb[r], &err)))
+				goto fail;
+		double da[5], db[5], tmp[5];
+		for (int r = 0; r < runs; r++)
+			da[r] = (double)ca[r], db[r] = (double)cb[r];
+		ins.cand = (uint64_t)median_of(tmp, da, (size_t)runs);
+		ins.base = (uint64_t)median_of(tmp, db, (size_t)runs);
+		failed = !((double)ins.cand <= (double)ins.base * (1 + o.gate.threshold));
+		fprintf(stderr, "merilo bench --ab: %s: A %llu, B %llu instructions (%+.4f%%)\n", ins.source,
+			(unsigned long long)ins.cand, (unsigned long long)ins.base,
+			100 * ((double)ins.cand / (double)ins.base - 1));
+	} else {
+		for (int i = 0; i < o.n_tests; i++) {
+			o.tests[i].cand_tps = calloc((size_t)o.pairs, sizeof(double));
+			o.tests[i].base_tps = calloc((size_t)o.pairs, sizeof(double));
+			if (!o.tests[i].cand_tps || !o.tests[i].base_tps) {
+				rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+				goto fail;
+			}
+		}
+		if (o.base_is_model && ((rc = side_open(&A, &o, &err)) || (rc = side_open(&B, &o, &err))))
+			goto fail;
+		double ta[AB_MAX_TESTS], tb[AB_MAX_TESTS];
+		for (long p = -o.warmup_pairs; p < o.pairs; p++) {
+			if (o.base_is_model) {
+				for (int i = 0; i < o.n_tests; i++)
+					if ((rc = measure_inproc(&A, &o.tests[i], o.threads, &ta[i], &err)) ||
+					    (rc = measure_inproc(&B, &o.tests[i], o.threads, &tb[i], &err)))
+						goto fail;
+			} else if ((rc = measure_subproc(&A, &o, &td, ta, &err)) ||
+				   (rc = measure_subproc(&B, &o, &td, tb, &err))) {
+				goto fail;
+			}
+			if (p < 0)
+				continue;
+			for (int i = 0; i < o.n_tests; i++) {
+				o.tests[i].cand_tps[p] = ta[i];
+				o.tests[i].base_tps[p] = tb[i];
+			}
+			fprintf(stderr, "merilo bench --ab: pair %ld/%ld:", p + 1, o.pairs);
+			for (int i = 0; i < o.n_tests; i++)
+				fprintf(stderr, " %s A %.1f B %.1f t/s;", o.tests[i].name, ta[i], tb[i]);
+			fputc('\n', stderr);
+		}
+		double *inv_a = malloc((size_t)o.pairs * sizeof *inv_a), *inv_b = malloc((size_t)o.pairs * sizeof *inv_b);
+		for (int i = 0; !rc && inv_a && inv_b && i < o.n_tests; i++) {
+			for (long p = 0; p < o.pairs; p++) {
+				inv_a[p] = 1 / o.tests[i].cand_tps[p]; /* time per token */
+				inv_b[p] = 1 / o.tests[i].base_tps[p];
+			}
+			rc = hrn_ab_decide(inv_a, inv_b, (size_t)o.pairs, &o.gate, &o.tests[i].v, &err);
+			failed |= !rc && o.tests[i].v.outcome == HRN_AB_REGRESSION;
+		}
+		if (!rc && (!inv_a || !inv_b))
+			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		free(inv_a);
+		free(inv_b);
+		if (rc)
+			goto fail;
+	}
+	if ((rc = hrn_manifest_finish(&man, &err)))
+		goto fail;
+	text = o.format == HRN_BENCH_JSON ? render_json(&o, &man, settings, o.deterministic ? &ins : NULL, failed)
+					  : render_md(&o, exe, o.deterministic ? &ins : NULL, failed);
+	if (!text) {
+		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory rendering the verdict");
+		goto fail;
+	}
+	if (o.out) {
+		if ((rc = mrl_write_file_atomic(o.out, text, strlen(text), &err)))
+			goto fail;
+	} else {
+		fputs(text, stdout);
+		fflush(stdout);
+	}
+	fprintf(stderr, "merilo bench --ab: %s\n", failed ? "FAIL: the candidate is slower than the base (regression)"
+						       : "PASS: no regression");
+	ret = failed ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+	goto out;
+fail:
+	ret = hrn_report(&err);
+out:
+	free(text);
+	json_decref(settings);
+	hrn_manifest_release(&man);
+	side_close(&A);
+	side_close(&B);
+	for (int i = 0; i < o.n_tests; i++) {
+		free(o.tests[i].cand_tps);
+		free(o.tests[i].base_tps);
+	}
+	tmpdir_remove(&td);
+	return ret;
+}

@@ -1,0 +1,381 @@
+/* hrn_bench_ab.c — the A/B performance gate: its verdict arithmetic on constructed
+ * samples (a 10% slowdown with low noise fails; A/A noise passes, 200 times over; a
+ * big but inconsistent difference with p >= alpha passes), the valgrind output
+ * parser, the bench-record deltas of `merilo compare`, and the command end to end on
+ * tiny synthetic models: model BASE A/A passes and a much bigger model fails, binary
+ * BASE A/A passes with a JSON verdict, bad BASE/usage errors, the deterministic mode
+ * (exit 4 without valgrind; with valgrind and a binary it can run: A/A gives exactly
+ * 0% difference in Ir, a bigger model fails), and `merilo report --bench` drawing the
+ * latency and throughput plots. Runs the binary named by $MERILO. */
+#include "tests/tap.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "harness/bench.h"
+
+static const char *merilo;
+static char tmp[256];
+
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s 2>&1", args);
+	FILE *p = popen(cmd, "r");
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap);
+	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+		n += got;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[n] = '\0';
+	int status = p ? pclose(p) : -1;
+	*out = buf;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* n pairs: base = 1 * (1 + noise), cand = factor * (1 + noise), noise uniform in +-amp */
+static void make_pairs(double *a, double *b, size_t n, double factor, double amp, uint64_t seed)
+{
+	struct met_rng r;
+	met_rng_seed(&r, seed);
+	for (size_t i = 0; i < n; i++) {
+		b[i] = 1.0 * (1 + amp * (2 * met_rng_uniform(&r) - 1));
+		a[i] = factor * (1 + amp * (2 * met_rng_uniform(&r) - 1));
+	}
+}
+
+static void test_decide(void)
+{
+	struct mrl_err err = { 0 };
+	struct hrn_ab_opts o;
+	hrn_ab_opts_init(&o);
+	o.n_resamples = 4000;
+	struct hrn_ab_verdict v;
+	double a[20], b[20];
+
+	make_pairs(a, b, 9, 1.10, 0.005, 1);
+	is_int(hrn_ab_decide(a, b, 9, &o, &v, &err), 0, "decide on 9 pairs");
+	is_int(v.outcome, HRN_AB_REGRESSION, "a 10% slowdown with 0.5% noise fails the gate");
+	is_near(v.ratio, 1.10, 0.015, "its median time ratio is about 1.10");
+	ok(v.ratio_lo > 1.05 && v.p < 0.01 && v.p_exact, "CI above 1.05 and exact Wilcoxon p < 0.01");
+	is_near(v.p, 2.0 / 512, 1e-12, "all 9 pairs slower: p = 2 / 2^9");
+
+	make_pairs(a, b, 9, 1 / 1.10, 0.005, 2);
+	hrn_ab_decide(a, b, 9, &o, &v, &err);
+	is_int(v.outcome, HRN_AB_IMPROVEMENT, "a 10% speed-up is an improvement, not a failure");
+
+	make_pairs(a, b, 9, 1.03, 0.005, 3);
+	hrn_ab_decide(a, b, 9, &o, &v, &err);
+	ok(v.p < 0.01 && v.outcome == HRN_AB_SAME, "a consistent 3% slowdown is below the 5% threshold: pass");
+
+	int alarms = 0;
+	for (uint64_t s = 0; s < 200; s++) {
+		make_pairs(a, b, 9, 1.0, 0.03, 100 + s);
+		hrn_ab_decide(a, b, 9, &o, &v, &err);
+		alarms += v.outcome == HRN_AB_REGRESSION;
+	}
+	is_int(alarms, 0, "A/A with 3% noise: no false alarm in 200 constructed runs");
+
+	/* big but inconsistent: 15 pairs 30-50% slower, 5 pairs 35-45% faster. The median
+	 * is far past 5% (CI too), yet the signs disagree too often for p < 0.01. */
+	for (int i = 0; i < 20; i++) {
+		b[i] = 1.0;
+		a[i] = i < 15 ? exp(0.30 + 0.2 * i / 14.0) : exp(-(0.35 + 0.1 * (i - 15) / 4.0));
+	}
+	is_int(hrn_ab_decide(a, b, 20, &o, &v, &err), 0, "decide on 20 noisy pairs");
+	diag("noisy: ratio %.3f CI [%.3f, %.3f] p %.4f", v.ratio, v.ratio_lo, v.ratio_hi, v.p);
+	ok(v.ratio_lo > 1.05, "the noisy difference's CI is past the threshold");
+	ok(v.p >= 0.01 && v.p < 0.2, "but its Wilcoxon p is >= alpha");
+	is_int(v.outcome, HRN_AB_SAME, "so the gate does not fire (both conditions are needed)");
+
+	a[0] = 0;
+	is_int(hrn_ab_decide(a, b, 9, &o, &v, &err), MRL_EINPUT, "a zero time is refused");
+	like(err.msg, "a[0]", "the message names the index");
+	is_int(hrn_ab_decide(a, b, 0, &o, &v, &err), MRL_EINPUT, "no pairs is refused");
+
+	double c[5] = { 2, 2.1, 1.9, 2.05, 1.95 }, d[6] = { 1, 1.05, 0.95, 1.02, 0.98, 1 }, r, lo, hi;
+	is_int(hrn_ab_ratio_unpaired(c, 5, d, 6, &o, &r, &lo, &hi, &err), 0, "unpaired ratio of medians");
+	is_near(r, 2.0, 1e-12, "median 2 over median 1");
+	ok(lo <= 2.0 && hi >= 2.0 && lo > 1.7 && hi < 2.3, "its bootstrap CI holds 2 and is narrow");
+}
+
+static void test_parse_ir(void)
+{
+	uint64_t ir = 0;
+	is_int(hrn_ab_parse_valgrind_ir("==1== \n==1== I   refs:      9,509,124\n", &ir), 0, "cachegrind total found");
+	ok(ir == 9509124, "commas dropped: 9509124");
+	is_int(hrn_ab_parse_valgrind_ir("==7== Events    : Ir\n==7== Collected : 123456\n", &ir), 0, "callgrind total");
+	ok(ir == 123456, "callgrind: 123456");
+	is_int(hrn_ab_parse_valgrind_ir("==1== Illegal opcode\n", &ir), -1, "no total: -1");
+}
+
+static struct hrn_bench_result *add(struct hrn_bench_doc *d, const char *test, const char *kind, const char *series,
+				    const double *x, size_t n)
+{
+	struct mrl_err err = { 0 };
+	struct hrn_bench_result *r = hrn_bench_doc_add_result(d, test, kind, "cpu");
+	r->threads = 2;
+	hrn_bench_result_add_series(r, series, "x", x, n, &err);
+	return r;
+}
+
+static void test_deltas(void)
+{
+	struct hrn_bench_doc b, c;
+	struct mrl_err err = { 0 };
+	hrn_bench_doc_init(&b);
+	hrn_bench_doc_init(&c);
+	const double pb[] = { 100, 101, 99, 100, 102 }, pc[] = { 50, 51, 49, 50, 50 };
+	const double tb[] = { 10, 10.5, 9.5 }, tc[] = { 10.1, 9.9, 10 };
+	add(&b, "pp128", "pp", "tokens_per_s", pb, 5);
+	add(&c, "pp128", "pp", "tokens_per_s", pc, 5);
+	struct hrn_bench_result *r = add(&b, "pp128+tg32", "request", "ttft_ms", tb, 3);
+	add(&c, "pp128+tg32", "request", "ttft_ms", tc, 3);
+	hrn_bench_result_add_figure(r, "unused", "x", 1, NULL, &err);
+	add(&c, "tg32@d0", "tg", "tokens_per_s", pc, 5); /* only in the candidate: no row */
+	struct hrn_perf_delta *rows = NULL;
+	size_t n = 0;
+	is_int(hrn_bench_perf_deltas(&b, &c, NULL, &rows, &n, &err), 0, "deltas of two bench records");
+	is_int(n, 2, "one row per test in both: pp128 and the request");
+	ok(n >= 1 && !strcmp(rows[0].figure, "prefill") && fabs(rows[0].ratio - 0.5) < 1e-12,
+	   "prefill half as fast: ratio 0.5");
+	ok(n >= 1 && rows[0].worse, "a halved throughput is worse beyond 5%");
+	ok(n >= 2 && !strcmp(rows[1].figure, "TTFT") && !rows[1].worse && rows[1].lo <= 1 && rows[1].hi >= 1,
+	   "the same TTFT: CI holds 1, not worse");
+	free(rows);
+	hrn_bench_doc_release(&b);
+	hrn_bench_doc_release(&c);
+}
+
+static void test_cli(void)
+{
+	char tiny[512], big[512], path[700], *o = NULL;
+	snprintf(tiny, sizeof tiny, "%s/tiny.gguf", tmp);
+	snprintf(big, sizeof big, "%s/big.gguf", tmp);
+	if (run(&o, "'%s' synth --preset tiny --seed 1 -o %s", merilo, tiny) ||
+	    (free(o), run(&o, "'%s' synth --preset tiny --dim 256 --ffn 768 --layers 8 --seed 2 -o %s", merilo, big))) {
+		diag("%s", o);
+		free(o);
+		skip("merilo synth failed", "the A/B command tests");
+		return;
+	}
+	free(o);
+	const char *fast = "--test pp32,tg8 --reps 2 --threads 1";
+
+	int rc = run(&o, "'%s' bench --ab %s --model %s %s", merilo, tiny, tiny, fast);
+	is_int(rc, 0, "model BASE, A/A: exit 0");
+	like(o, "merilo bench --ab: PASS", "the verdict says PASS");
+	like(o, "| pp32 |", "a row for pp32");
+	like(o, "| tg8@d0 |", "a row for tg8 (depth 0)");
+	free(o);
+
+	rc = run(&o, "'%s' bench --ab %s --model %s %s", merilo, tiny, big, fast);
+	is_int(rc, 1, "a 6.7M-parameter candidate against the tiny base: the gate fires (exit 1)");
+	like(o, "FAIL (regression)", "the verdict says FAIL");
+	like(o, "| regression |", "the tests are regressions");
+	free(o);
+
+	rc = run(&o, "'%s' bench --ab %s --model %s %s", merilo, big, tiny, fast);
+	is_int(rc, 0, "the reverse (candidate much faster): exit 0");
+	like(o, "improvement", "reported as an improvement");
+	free(o);
+
+	snprintf(path, sizeof path, "%s/ab.json", tmp);
+	rc = run(&o, "'%s' bench --ab '%s' --model %s %s --format json --out %s", merilo, merilo, tiny, fast, path);
+	is_int(rc, 0, "binary BASE (this binary), A/A: exit 0");
+	if (rc)
+		diag("%s", o);
+	free(o);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	ok(j != NULL, "the JSON verdict parses");
+	is_str(json_string_value(json_object_get(j, "schema")), "merilo-bench-ab", "schema merilo-bench-ab");
+	is_str(json_string_value(json_object_get(j, "verdict")), "pass", "verdict pass");
+	json_t *tests = json_object_get(j, "tests");
+	is_int(json_array_size(tests), 2, "two tests");
+	json_t *t0 = json_array_get(tests, 0);
+	is_int(json_array_size(json_object_get(t0, "candidate_tokens_per_s")), 9, "9 pairs: 9 candidate samples");
+	is_int(json_array_size(json_object_get(t0, "base_tokens_per_s")), 9, "and 9 base samples");
+	ok(json_real_value(json_object_get(t0, "ratio_ci_low")) <= json_real_value(json_object_get(t0, "ratio")) &&
+		   json_real_value(json_object_get(t0, "ratio")) <= json_real_value(json_object_get(t0, "ratio_ci_high")),
+	   "ratio inside its CI");
+	is_str(json_string_value(json_object_get(json_object_get(j, "settings"), "base_kind")), "binary",
+	       "settings say the base is a binary");
+	json_decref(j);
+
+	snprintf(path, sizeof path, "%s/not-a-model.txt", tmp);
+	FILE *f = fopen(path, "w");
+	fputs("hello\n", f);
+	fclose(f);
+	rc = run(&o, "'%s' bench --ab %s --model %s", merilo, path, tiny);
+	is_int(rc, 3, "a BASE that is neither a model nor an executable: exit 3");
+	like(o, "neither a GGUF model nor an executable", "and says so");
+	free(o);
+	rc = run(&o, "'%s' bench --ab %s/missing --model %s", merilo, tmp, tiny);
+	is_int(rc, 3, "a missing BASE: exit 3");
+	free(o);
+	rc = run(&o, "'%s' bench --ab %s --model %s --pairs 5", merilo, tiny, tiny);
+	is_int(rc, 2, "--pairs 5: usage error (too few for p < 0.01)");
+	free(o);
+	rc = run(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
+	is_int(rc, 2, "--test xx5: usage error");
+	free(o);
+
+	/* deterministic mode */
+	rc = run(&o, "MERILO_VALGRIND=/nonexistent/valgrind '%s' bench --ab '%s' --model %s --deterministic "
+		     "--ins-source valgrind", merilo, merilo, tiny);
+	is_int(rc, 4, "--deterministic without valgrind: exit 4");
+	like(o, "valgrind not found", "with a clear message");
+	free(o);
+	/* valgrind cannot run ASan binaries nor AVX-512 code (-march=native here):
+	 * MERILO_VG names a binary built for it (make OPT='-O3 -march=x86-64-v3') */
+	const char *vg_bin = getenv("MERILO_VG") ? getenv("MERILO_VG") : merilo;
+	if (system("valgrind --version >/dev/null 2>&1") != 0) {
+		skip("valgrind not installed", "deterministic A/A and A/B on instruction counts");
+		return;
+	}
+#if defined(__SANITIZE_ADDRESS__)
+	if (!getenv("MERILO_VG")) {
+		skip("an ASan build cannot run under valgrind (set MERILO_VG to a plain build)", "deterministic A/A, A/B");
+		return;
+	}
+#endif
+	snprintf(path, sizeof path, "%s/det.json", tmp);
+	rc = run(&o, "'%s' bench --ab '%s' --model %s --deterministic --ins-source valgrind --format json --out %s",
+		 vg_bin, vg_bin, tiny, path);
+	if (rc == 4 && strstr(o, "valgrind cannot run")) {
+		diag("%s", o);
+		skip("this binary uses instructions valgrind does not know (AVX-512); set MERILO_VG to a build made with "
+		     "OPT='-O3 -march=x86-64-v3'", "deterministic A/A, A/B");
+		free(o);
+		return;
+	}
+	is_int(rc, 0, "deterministic A/A under valgrind: exit 0");
+	free(o);
+	j = json_load_file(path, 0, &je);
+	t0 = json_array_get(json_object_get(j, "tests"), 0);
+	json_int_t ca = json_integer_value(json_object_get(t0, "candidate"));
+	json_int_t cb = json_integer_value(json_object_get(t0, "base"));
+	diag("deterministic A/A: Ir %lld vs %lld (%s)", (long long)ca, (long long)cb,
+	     json_string_value(json_object_get(t0, "source")));
+	ok(ca > 100000 && ca == cb, "A/A: identical instruction counts (0% difference)");
+	like(json_string_value(json_object_get(t0, "source")), "valgrind", "the source is named");
+	json_decref(j);
+	rc = run(&o, "'%s' bench --ab %s --model %s --deterministic --ins-source valgrind", vg_bin, tiny, big);
+	is_int(rc, 1, "deterministic, bigger candidate model: the gate fires");
+	like(o, "regression", "reported as a regression");
+	free(o);
+}
+
+static void test_report(void)
+{
+	char bench[512], out[512], path[700], *o = NULL;
+	snprintf(bench, sizeof bench, "%s/bench.json", tmp);
+	snprintf(out, sizeof out, "%s/report", tmp);
+	int rc = run(&o, "'%s' bench --model %s/tiny.gguf --prompt 16,32,64 --gen 8 --depth 0,16,32,64 --threads 1 "
+			 "--reps 3 --energy-window 0 --format json --out %s", merilo, tmp, bench);
+	is_int(rc, 0, "a bench record for the report");
+	free(o);
+	rc = run(&o, "'%s' report --bench %s -o %s --format png", merilo, bench, out);
+	is_int(rc, 0, "merilo report --bench FILE: exit 0");
+	free(o);
+	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+		skip("gnuplot not installed", "the bench plots");
+		return;
+	}
+	static const char *const plots[] = { "ttft", "tpot", "throughput-prompt" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s.png", out, plots[i]);
+		struct stat st;
+		char name[64];
+		snprintf(name, sizeof name, "the %s plot is drawn from the bench record", plots[i]);
+		ok(stat(path, &st) == 0 && st.st_size > 2000, name);
+	}
+	snprintf(path, sizeof path, "%s/report.md", out);
+	char *md = NULL;
+	struct mrl_err err = { 0 };
+	mrl_read_file(path, 1 << 22, &md, NULL, &err);
+	ok(md && !strstr(md, "No bench data"), "the report does not say 'No bench data'");
+	free(md);
+}
+
+/* merilo compare on two runs that carry bench.json: the deltas, informational unless --gate-perf. */
+static void test_compare(void)
+{
+	char *o = NULL;
+	const char *who[2] = { "tiny", "big" };
+	for (int k = 0; k < 2; k++) {
+		int rc = run(&o, "'%s' run --model %s/%s.gguf --suite tests/data/run-mini.json --tasks mc --limit 2 --boot 100 "
+				 "--quiet --out %s/run-%s && '%s' bench --model %s/%s.gguf --prompt 32 --gen 8 --reps 3 "
+				 "--threads 1 --energy-window 0 --format json --out %s/run-%s/bench.json",
+			     merilo, tmp, who[k], tmp, who[k], merilo, tmp, who[k], tmp, who[k]);
+		if (rc) {
+			diag("%s", o);
+			free(o);
+			skip("merilo run or bench failed", "compare with bench records");
+			return;
+		}
+		free(o);
+	}
+	int rc = run(&o, "'%s' compare %s/run-tiny %s/run-big --format md", merilo, tmp, tmp);
+	is_int(rc, 0, "compare with bench records, no --gate-perf: the slower candidate does not fail");
+	like(o, "Performance from bench records (informational, not gated)", "the deltas section is there");
+	like(o, "| pp32 | 1 | prefill (tokens/s) |", "a prefill row");
+	like(o, "| tg8@d0 | 1 | decode (tokens/s) |", "a decode row");
+	like(o, "| pp32+tg8 | 1 | TTFT (ms) |", "a TTFT row");
+	like(o, "not measured: --energy-window 0", "energy: the record's null reason");
+	free(o);
+	rc = run(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%%", merilo, tmp, tmp);
+	is_int(rc, 1, "--gate-perf 5%: the much slower candidate fails");
+	like(o, "performance gate (--gate-perf 5%)", "a note says why");
+	free(o);
+	rc = run(&o, "'%s' compare %s/run-big %s/run-tiny --gate-perf 5%%", merilo, tmp, tmp);
+	is_int(rc, 0, "--gate-perf 5%: a faster candidate passes");
+	free(o);
+	char path[600];
+	snprintf(path, sizeof path, "%s/run-big/bench.json", tmp);
+	unlink(path);
+	rc = run(&o, "'%s' compare %s/run-tiny %s/run-big", merilo, tmp, tmp);
+	like(o, "the candidate run has none", "a run without a bench record is named in a note");
+	free(o);
+}
+
+int main(void)
+{
+	test_decide();
+	test_parse_ir();
+	test_deltas();
+	merilo = getenv("MERILO");
+	if (!merilo || access(merilo, X_OK)) {
+		skip("MERILO does not name the merilo binary (run through make test)", "the command tests");
+		return done_testing();
+	}
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-ab-test-XXXXXX");
+	if (!mkdtemp(tmp)) {
+		skip("cannot create a temporary folder", "the command tests");
+		return done_testing();
+	}
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+#if defined(__SANITIZE_ADDRESS__)
+	if (!getenv("ASAN_OPTIONS"))
+		setenv("ASAN_OPTIONS", "intercept_tls_get_addr=0", 1);
+#endif
+	test_cli();
+	test_report();
+	test_compare();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		diag("could not remove %s", tmp);
+	return done_testing();
+}
