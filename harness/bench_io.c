@@ -204,6 +204,16 @@ static void put(json_t *obj, const char *key, json_t *v, bool *bad)
 		*bad = true;
 }
 
+/* o, or NULL (o freed) when building it ran out of memory: the end of every *_json() below. */
+static json_t *built(json_t *o, bool bad)
+{
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *reading_json(const struct hrn_reading *r)
 {
 	json_t *o = json_object();
@@ -213,11 +223,7 @@ static json_t *reading_json(const struct hrn_reading *r)
 		put(o, "unit", hrn_json_string(r->unit), &bad);
 		put(o, "null_reason", hrn_json_string(r->reason), &bad);
 	}
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 static json_t *series_json(const struct hrn_bench_series *s)
@@ -242,11 +248,7 @@ static json_t *series_json(const struct hrn_bench_series *s)
 		a = NULL;
 	}
 	json_decref(a);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 static json_t *result_json(const struct hrn_bench_result *r)
@@ -287,11 +289,7 @@ static json_t *result_json(const struct hrn_bench_result *r)
 	json_decref(series);
 	json_decref(figs);
 	json_decref(ctrs);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 static json_t *model_json(const struct hrn_bench_model *m)
@@ -308,11 +306,7 @@ static json_t *model_json(const struct hrn_bench_model *m)
 		put(o, "n_params", hrn_json_count(m->n_params), &bad);
 		put(o, "weight_bytes", hrn_json_count(m->weight_bytes), &bad);
 	}
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 json_t *hrn_bench_roofline_to_json(const struct hrn_bench_roofline *r)
@@ -341,11 +335,7 @@ json_t *hrn_bench_roofline_to_json(const struct hrn_bench_roofline *r)
 		put(o, "flops_runs", json_integer(r->flops_runs), &bad);
 		put(o, "flops_kernel", hrn_json_string(r->flops_kernel), &bad);
 	}
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 /* The parts every JSON form starts with. */
@@ -361,11 +351,7 @@ static json_t *head_json(const struct hrn_bench_doc *d)
 		put(o, "model", model_json(&d->model), &bad);
 		put(o, "roofline", hrn_bench_roofline_to_json(&d->roofline), &bad);
 	}
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 json_t *hrn_bench_doc_to_json(const struct hrn_bench_doc *d)
@@ -382,11 +368,7 @@ json_t *hrn_bench_doc_to_json(const struct hrn_bench_doc *d)
 		a = NULL;
 	}
 	json_decref(a);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 json_t *hrn_bench_line_to_json(const struct hrn_bench_doc *d, size_t i)
@@ -395,11 +377,7 @@ json_t *hrn_bench_line_to_json(const struct hrn_bench_doc *d, size_t i)
 	bool bad = !o;
 	if (o)
 		put(o, "result", result_json(&d->results[i]), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return built(o, bad);
 }
 
 /* ------------------------------------------------------------ JSON reader */

@@ -42,6 +42,14 @@ static void h(FILE *f, const char *s)
 	put_escaped(f, s, rpt_esc_html);
 }
 
+/* pre, then s escaped for HTML, then post (pre and post are markup, written as they are). */
+static void h_wrap(FILE *f, const char *pre, const char *s, const char *post)
+{
+	fputs(pre, f);
+	h(f, s);
+	fputs(post, f);
+}
+
 /* Markdown inline text or table cell. */
 static void m(FILE *f, const char *s)
 {
@@ -50,22 +58,34 @@ static void m(FILE *f, const char *s)
 
 /* ------------------------------------------------------------- numbers */
 
+/* v * scale printed with fmt, or "n/a" where v is not finite. */
+static void num_scaled(char *buf, size_t size, const char *fmt, double scale, double v)
+{
+	if (isfinite(v))
+		snprintf(buf, size, fmt, v * scale);
+	else
+		snprintf(buf, size, "n/a");
+}
+
+/* A range [lo, hi] times scale printed with fmt (two conversions), or "n/a" unless both ends are finite. */
+static void range_scaled(char *buf, size_t size, const char *fmt, double scale, double lo, double hi)
+{
+	if (isfinite(lo) && isfinite(hi))
+		snprintf(buf, size, fmt, lo * scale, hi * scale);
+	else
+		snprintf(buf, size, "n/a");
+}
+
 /* A fraction as a percentage "61.2", or "n/a". */
 static void pct(char *buf, size_t size, double v)
 {
-	if (isfinite(v))
-		snprintf(buf, size, "%.1f", v * 100);
-	else
-		snprintf(buf, size, "n/a");
+	num_scaled(buf, size, "%.1f", 100, v);
 }
 
 /* A CI of fractions in %: "[55.1, 67.0]" or "n/a". */
 static void pct_ci(char *buf, size_t size, double lo, double hi)
 {
-	if (isfinite(lo) && isfinite(hi))
-		snprintf(buf, size, "[%.1f, %.1f]", lo * 100, hi * 100);
-	else
-		snprintf(buf, size, "n/a");
+	range_scaled(buf, size, "[%.1f, %.1f]", 100, lo, hi);
 }
 
 /* A metric value: fractions (accuracy-type metrics) in %, others as they are. */
@@ -79,36 +99,27 @@ static void metric_value(char *buf, size_t size, const char *metric, double v)
 {
 	if (is_fraction_metric(metric))
 		pct(buf, size, v);
-	else if (isfinite(v))
-		snprintf(buf, size, "%.4g", v);
 	else
-		snprintf(buf, size, "n/a");
+		num_scaled(buf, size, "%.4g", 1, v);
 }
 
 static void metric_ci(char *buf, size_t size, const char *metric, double lo, double hi)
 {
 	if (is_fraction_metric(metric))
 		pct_ci(buf, size, lo, hi);
-	else if (isfinite(lo) && isfinite(hi))
-		snprintf(buf, size, "[%.4g, %.4g]", lo, hi);
 	else
-		snprintf(buf, size, "n/a");
+		range_scaled(buf, size, "[%.4g, %.4g]", 1, lo, hi);
 }
 
+/* A difference of fractions in signed percentage points "+3.1", and its CI. */
 static void pp(char *buf, size_t size, double v)
 {
-	if (isfinite(v))
-		snprintf(buf, size, "%+.1f", v * 100);
-	else
-		snprintf(buf, size, "n/a");
+	num_scaled(buf, size, "%+.1f", 100, v);
 }
 
 static void pp_ci(char *buf, size_t size, double lo, double hi)
 {
-	if (isfinite(lo) && isfinite(hi))
-		snprintf(buf, size, "[%+.1f, %+.1f]", lo * 100, hi * 100);
-	else
-		snprintf(buf, size, "n/a");
+	range_scaled(buf, size, "[%+.1f, %+.1f]", 100, lo, hi);
 }
 
 static void pval(char *buf, size_t size, double p)
@@ -123,10 +134,7 @@ static void pval(char *buf, size_t size, double p)
 
 static void num(char *buf, size_t size, double v, const char *fmt)
 {
-	if (isfinite(v))
-		snprintf(buf, size, fmt, v);
-	else
-		snprintf(buf, size, "n/a");
+	num_scaled(buf, size, fmt, 1, v);
 }
 
 static void count(char *buf, size_t size, int64_t v)
@@ -191,20 +199,13 @@ static void html_figure(FILE *f, const struct rpt_plots *plots, const char *name
 		h(f, p->title);
 		fputs("\">\n", f);
 	} else {
-		fputs("<div class=\"missing\"><strong>", f);
-		h(f, p->title);
-		fputs(":</strong> not drawn", f);
-		if (plots->status[0]) {
-			fputs(" (", f);
-			h(f, plots->status);
-			fputs(")", f);
-		}
+		h_wrap(f, "<div class=\"missing\"><strong>", p->title, ":</strong> not drawn");
+		if (plots->status[0])
+			h_wrap(f, " (", plots->status, ")");
 		fprintf(f, ". The numbers are in the table below; draw it with <code>gnuplot %s.gp</code> in this folder.</div>\n",
 			p->name);
 	}
-	fputs("<figcaption>", f);
-	h(f, p->caption);
-	fputs(" Files: ", f);
+	h_wrap(f, "<figcaption>", p->caption, " Files: ");
 	if (p->svg)
 		fprintf(f, "<a href=\"%s.svg\">SVG</a>, ", p->name);
 	if (p->png)
@@ -215,16 +216,12 @@ static void html_figure(FILE *f, const struct rpt_plots *plots, const char *name
 
 static void td(FILE *f, const char *s)
 {
-	fputs("<td>", f);
-	h(f, s);
-	fputs("</td>", f);
+	h_wrap(f, "<td>", s, "</td>");
 }
 
 static void td_n(FILE *f, const char *s)
 {
-	fputs("<td class=\"n\">", f);
-	h(f, s);
-	fputs("</td>", f);
+	h_wrap(f, "<td class=\"n\">", s, "</td>");
 }
 
 static void html_runs(FILE *f, const struct rpt_input *in)
@@ -247,14 +244,10 @@ static void html_runs(FILE *f, const struct rpt_input *in)
 		fputs("<td>", f);
 		h(f, run->model_name ? run->model_name : run->model_path ? run->model_path : "n/a");
 		if (run->model_name && run->model_path) {
-			fputs("<br><small>", f);
-			h(f, run->model_path);
-			fputs("</small>", f);
+			h_wrap(f, "<br><small>", run->model_path, "</small>");
 		}
 		fputs("</td>", f);
-		fputs("<td><code title=\"", f);
-		h(f, run->model_sha256 ? run->model_sha256 : "");
-		fputs("\">", f);
+		h_wrap(f, "<td><code title=\"", run->model_sha256 ? run->model_sha256 : "", "\">");
 		h(f, sha);
 		fputs("</code></td><td>", f);
 		h(f, run->suite_name ? run->suite_name : "n/a");
@@ -275,9 +268,7 @@ static void html_runs(FILE *f, const struct rpt_input *in)
 	fputs("</table>\n", f);
 	for (size_t r = 0; r < in->n_runs; r++)
 		if (in->runs[r].note) {
-			fputs("<p class=\"warn\">", f);
-			h(f, in->runs[r].label);
-			fputs(": ", f);
+			h_wrap(f, "<p class=\"warn\">", in->runs[r].label, ": ");
 			h(f, in->runs[r].note);
 			fputs("</p>\n", f);
 		}
@@ -381,9 +372,7 @@ static void html_scores(FILE *f, const struct rpt_input *in)
 	      "metrics in %, perplexity and bits per byte/character as they are (lower is better).</p>\n", f);
 	fputs("<table>\n<tr><th>run</th><th>task</th><th>metric</th><th>n</th>", f);
 	for (size_t l = 0; l < p.n_langs; l++) {
-		fputs("<th>", f);
-		h(f, p.langs[l]);
-		fputs("</th>", f);
+		h_wrap(f, "<th>", p.langs[l], "</th>");
 	}
 	fputs("</tr>\n", f);
 	for (size_t r = 0; r < p.n_rows; r++) {
@@ -411,9 +400,7 @@ static void html_scores(FILE *f, const struct rpt_input *in)
 			fputs("<td class=\"n\">", f);
 			h(f, cell);
 			if (isfinite(sc->ci_low)) {
-				fputs("<br><small>", f);
-				h(f, ci);
-				fputs("</small>", f);
+				h_wrap(f, "<br><small>", ci, "</small>");
 			}
 			fputs("</td>", f);
 		}
@@ -448,9 +435,7 @@ static void html_gaps(FILE *f, const struct rpt_input *in)
 		td(f, run_label(in, g.run));
 		td(f, g.task);
 		td(f, kind_name(k));
-		fputs("<td>", f);
-		h(f, g.language_a);
-		fputs(" &minus; ", f);
+		h_wrap(f, "<td>", g.language_a, " &minus; ");
 		h(f, g.language_b);
 		fputs("</td>", f);
 		td(f, g.metric);
@@ -536,9 +521,7 @@ static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plo
 	fputs("<nav><a href=\"#runs\">Runs</a><a href=\"#accuracy\">Accuracy</a><a href=\"#gaps\">Language and script "
 	      "gaps</a><a href=\"#performance\">Performance</a></nav>\n", f);
 	if (plots && plots->status[0]) {
-		fputs("<p class=\"warn\"><strong>Plots:</strong> ", f);
-		h(f, plots->status);
-		fputs("</p>\n", f);
+		h_wrap(f, "<p class=\"warn\"><strong>Plots:</strong> ", plots->status, "</p>\n");
 	}
 	fputs("<h2 id=\"runs\">Runs</h2>\n", f);
 	html_runs(f, in);

@@ -7,49 +7,15 @@
  * and a queueing figure, --backend cuda without CUDA exits 4, a bad model exits 3.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <math.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
 #include "harness/bench.h"
 
-static const char *merilo;
 static char tmp[256];
-
-/* Run "$MERILO args" (stderr merged); returns the exit code, output in *out (malloc'd). */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char args[4096], cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[n] = '\0';
-	int status = p ? pclose(p) : -1;
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static char *slurp(const char *path)
-{
-	char *text = NULL;
-	struct mrl_err err = { 0 };
-	if (mrl_read_file(path, (size_t)64 << 20, &text, NULL, &err))
-		return NULL;
-	return text;
-}
 
 static const struct hrn_bench_result *find(const struct hrn_bench_doc *d, const char *test, int threads)
 {
@@ -140,7 +106,7 @@ static void test_roofline_kernels(void)
 static void round_trip(const struct hrn_bench_doc *d, enum hrn_bench_format fmt, const char *path, const char *name)
 {
 	struct mrl_err err = { 0 };
-	char *again = NULL, *orig = slurp(path);
+	char *again = NULL, *orig = cli_slurp(path);
 	int rc = hrn_bench_render(d, fmt, &again, &err);
 	ok(!rc && orig && again && !strcmp(orig, again), name);
 	if (orig && again && strcmp(orig, again)) {
@@ -159,7 +125,7 @@ static void test_cli_tests(const char *model)
 	struct mrl_err err = { 0 };
 	struct hrn_bench_doc d;
 	snprintf(path, sizeof path, "%s/b.json", tmp);
-	int rc = run(&out, "bench --model %s --prompt 8,16 --gen 4 --depth 0,8 --threads 1,2 --reps 2 --warmup 1 "
+	int rc = cli_run(&out, "bench --model %s --prompt 8,16 --gen 4 --depth 0,8 --threads 1,2 --reps 2 --warmup 1 "
 			   "--seed 5 --format json --out %s", model, path);
 	is_int(rc, 0, "bench --format json: exit 0");
 	if (rc)
@@ -222,10 +188,10 @@ static void test_cli_tests(const char *model)
 
 	/* JSONL: one result per line, each self-contained; round-trips */
 	snprintf(path, sizeof path, "%s/b.jsonl", tmp);
-	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2 --format jsonl --out %s", model, path);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2 --format jsonl --out %s", model, path);
 	is_int(rc, 0, "bench --format jsonl: exit 0");
 	free(out);
-	char *text = slurp(path);
+	char *text = cli_slurp(path);
 	size_t lines = 0;
 	bool parse_ok = text != NULL;
 	for (char *l = text, *nl; parse_ok && l && *l; l = nl ? nl + 1 : NULL) {
@@ -266,16 +232,16 @@ static void test_cli_tests(const char *model)
 	free(md);
 	hrn_bench_doc_release(&d);
 
-	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --depth 0 --threads 1 --reps 1 --format jsonl --out %s "
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --depth 0 --threads 1 --reps 1 --format jsonl --out %s "
 		       "--scenario offline --requests 2", model, path);
 	free(out);
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
 	ok(!rc && d.n_results == 1 && !strcmp(d.results[0].kind, "offline"), "a one-line JSONL file reads as JSONL");
 	hrn_bench_doc_release(&d);
-	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --format csv", model);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --format csv", model);
 	ok(rc == 0 && strstr(out, "model,type,size_bytes,n_params,backend,threads,test,"), "--format csv on stdout: the header");
 	free(out);
-	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1", model);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1", model);
 	ok(rc == 0 && strstr(out, "| pp8 |") && strstr(out, "J/token (prefill) null: no energy source"),
 	   "default markdown: table and the energy null reason");
 	free(out);
@@ -289,7 +255,7 @@ static void test_cli_roofline(const char *model)
 	char host[256] = "";
 	gethostname(host, sizeof host - 1);
 	snprintf(path, sizeof path, "%s/r.json", tmp);
-	int rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline --roofline-buffer-mib 16 "
+	int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline --roofline-buffer-mib 16 "
 			   "--format json --out %s", model, path);
 	is_int(rc, 0, "bench --roofline: exit 0");
 	free(out);
@@ -310,13 +276,13 @@ static void test_cli_roofline(const char *model)
 	hrn_bench_doc_release(&d);
 	snprintf(cache, sizeof cache, "%s/cache/roofline-%s.json", tmp, host);
 	ok(access(cache, R_OK) == 0, "roofline stored in <cache dir>/roofline-<host>.json");
-	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline --format json --out %s", model,
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline --format json --out %s", model,
 		 path);
 	free(out);
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
 	ok(!rc && d.roofline.from_cache && d.roofline.read_bw_bytes_per_s == bw, "second run reuses the cached roofline");
 	hrn_bench_doc_release(&d);
-	rc = run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline=remeasure "
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --roofline=remeasure "
 		       "--roofline-buffer-mib 16 --format json --out %s", model, path);
 	free(out);
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
@@ -330,7 +296,7 @@ static void test_cli_scenarios(const char *model)
 	struct mrl_err err = { 0 };
 	struct hrn_bench_doc d;
 	snprintf(path, sizeof path, "%s/s.json", tmp);
-	int rc = run(&out, "bench --model %s --scenario server --qps 4 --duration 2 --prompt 8 --gen 4 --seed 3 "
+	int rc = cli_run(&out, "bench --model %s --scenario server --qps 4 --duration 2 --prompt 8 --gen 4 --seed 3 "
 			   "--threads 1 --ttft-limit 60000 --tpot-limit 60000 --format json --out %s", model, path);
 	is_int(rc, 0, "server scenario at 4 QPS for 2 s: exit 0");
 	if (rc)
@@ -361,13 +327,13 @@ static void test_cli_scenarios(const char *model)
 		like(r->note, "one sequence at a time", "the output says requests queue");
 	}
 	hrn_bench_doc_release(&d);
-	rc = run(&out, "bench --model %s --scenario server --qps 20 --duration 0.5 --prompt 8 --gen 3 --seed 3 "
+	rc = cli_run(&out, "bench --model %s --scenario server --qps 20 --duration 0.5 --prompt 8 --gen 3 --seed 3 "
 		       "--threads 1 --ttft-limit 0.000001 --format json --out %s", model, path);
 	free(out);
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
 	ok(!rc && d.n_results == 1 && d.results[0].limits_hold == 0, "an impossible TTFT limit does not hold");
 	hrn_bench_doc_release(&d);
-	rc = run(&out, "bench --model %s --scenario offline --requests 3 --prompt 8 --gen 3 --threads 1 --format json "
+	rc = cli_run(&out, "bench --model %s --scenario offline --requests 3 --prompt 8 --gen 3 --threads 1 --format json "
 		       "--out %s", model, path);
 	free(out);
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
@@ -378,7 +344,7 @@ static void test_cli_scenarios(const char *model)
 		ok(t && !t->reason && t->value > 0 && n && n->value == 3, "offline: 3 requests, output tokens/s");
 	}
 	hrn_bench_doc_release(&d);
-	rc = run(&out, "bench --model %s --scenario server --qps 4 --prompt 8", model);
+	rc = cli_run(&out, "bench --model %s --scenario server --qps 4 --prompt 8", model);
 	is_int(rc, 2, "server without --duration: usage error");
 	free(out);
 }
@@ -386,28 +352,26 @@ static void test_cli_scenarios(const char *model)
 static void test_cli_errors(const char *model)
 {
 	char *out, bad[512];
-	int rc = run(&out, "bench --model %s --prompt 8 --gen 2 --backend cuda", model);
+	int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 2 --backend cuda", model);
 	is_int(rc, 4, "--backend cuda without CUDA: exit 4");
 	like(out, "CUDA backend not available in this build/machine", "--backend cuda: clear message");
 	free(out);
 	snprintf(bad, sizeof bad, "%s/bad.gguf", tmp);
-	FILE *f = fopen(bad, "w");
-	fputs("this is not a GGUF file at all, just text", f);
-	fclose(f);
-	rc = run(&out, "bench --model %s --prompt 8 --gen 2", bad);
+	cli_write_file(bad, "this is not a GGUF file at all, just text");
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 2", bad);
 	is_int(rc, 3, "a bad model: exit 3");
 	like(out, "bad.gguf", "the message names the file");
 	free(out);
-	rc = run(&out, "bench --model %s/missing.gguf", tmp);
+	rc = cli_run(&out, "bench --model %s/missing.gguf", tmp);
 	is_int(rc, 3, "a missing model: exit 3");
 	free(out);
-	rc = run(&out, "bench --model %s --format xml", model);
+	rc = cli_run(&out, "bench --model %s --format xml", model);
 	is_int(rc, 2, "--format xml: usage error");
 	free(out);
-	rc = run(&out, "bench --model %s --prompt 0", model);
+	rc = cli_run(&out, "bench --model %s --prompt 0", model);
 	is_int(rc, 2, "--prompt 0: usage error");
 	free(out);
-	rc = run(&out, "bench --help");
+	rc = cli_run(&out, "bench --help");
 	ok(rc == 0 && strstr(out, "usage: merilo bench"), "bench --help");
 	free(out);
 
@@ -415,20 +379,14 @@ static void test_cli_errors(const char *model)
 	struct mrl_err err = { 0 };
 	struct hrn_bench_doc d;
 	snprintf(bad, sizeof bad, "%s/bad.json", tmp);
-	f = fopen(bad, "w");
-	fputs("{\"schema\": \"something-else\", \"schema_version\": 1}", f);
-	fclose(f);
+	cli_write_file(bad, "{\"schema\": \"something-else\", \"schema_version\": 1}");
 	is_int(hrn_bench_read(bad, &d, &err), MRL_EUNSUPPORTED, "reader: another schema is unsupported");
 	hrn_bench_doc_release(&d);
-	f = fopen(bad, "w");
-	fputs("{\"schema\": \"merilo-bench\", \"schema_version\": 1, \"manifest\": 3}", f);
-	fclose(f);
+	cli_write_file(bad, "{\"schema\": \"merilo-bench\", \"schema_version\": 1, \"manifest\": 3}");
 	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: a wrong type is bad input");
 	like(err.msg, "$.manifest", "reader: the message names the field");
 	hrn_bench_doc_release(&d);
-	f = fopen(bad, "w");
-	fputs("{\"schema\": \"merilo-bench\", \"sch", f);
-	fclose(f);
+	cli_write_file(bad, "{\"schema\": \"merilo-bench\", \"sch");
 	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: truncated JSON is bad input");
 	hrn_bench_doc_release(&d);
 }
@@ -440,13 +398,11 @@ int main(void)
 	test_costs();
 	test_roofline_kernels();
 
-	merilo = getenv("MERILO");
-	if (!merilo || access(merilo, X_OK)) {
+	if (!cli_merilo()) {
 		skip("MERILO does not name the merilo binary (run through make test)", "bench CLI");
 		return done_testing();
 	}
-	snprintf(tmp, sizeof tmp, "/tmp/merilo-bench-XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (!cli_tmpdir(tmp, sizeof tmp, "bench")) {
 		ok(0, "mkdtemp");
 		return done_testing();
 	}
@@ -459,7 +415,7 @@ int main(void)
 	setenv("MERILO_PERF_POWER_ROOT", "/nonexistent-power-pmu", 1);
 	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
 	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
-	int rc = run(&out, "synth --preset tiny --seed 1 -o %s", model);
+	int rc = cli_run(&out, "synth --preset tiny --seed 1 -o %s", model);
 	is_int(rc, 0, "merilo synth --preset tiny");
 	free(out);
 	if (!rc) {
@@ -468,9 +424,6 @@ int main(void)
 		test_cli_scenarios(model);
 		test_cli_errors(model);
 	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmp);
+	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -8,10 +8,10 @@
  * 0% difference in Ir, a bigger model fails), and `merilo report --bench` drawing the
  * latency and throughput plots. Runs the binary named by $MERILO. */
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <jansson.h>
 #include <math.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -19,29 +19,6 @@
 
 static const char *merilo;
 static char tmp[256];
-
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char args[4096], cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "%s 2>&1", args);
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[n] = '\0';
-	int status = p ? pclose(p) : -1;
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* n pairs: base = 1 * (1 + noise), cand = factor * (1 + noise), noise uniform in +-amp */
 static void make_pairs(double *a, double *b, size_t n, double factor, double amp, uint64_t seed)
@@ -162,8 +139,8 @@ static void test_cli(void)
 	char tiny[512], big[512], path[700], *o = NULL;
 	snprintf(tiny, sizeof tiny, "%s/tiny.gguf", tmp);
 	snprintf(big, sizeof big, "%s/big.gguf", tmp);
-	if (run(&o, "'%s' synth --preset tiny --seed 1 -o %s", merilo, tiny) ||
-	    (free(o), run(&o, "'%s' synth --preset tiny --dim 256 --ffn 768 --layers 8 --seed 2 -o %s", merilo, big))) {
+	if (cli_sh(&o, "'%s' synth --preset tiny --seed 1 -o %s", merilo, tiny) ||
+	    (free(o), cli_sh(&o, "'%s' synth --preset tiny --dim 256 --ffn 768 --layers 8 --seed 2 -o %s", merilo, big))) {
 		diag("%s", o);
 		free(o);
 		skip("merilo synth failed", "the A/B command tests");
@@ -172,26 +149,26 @@ static void test_cli(void)
 	free(o);
 	const char *fast = "--test pp32,tg8 --reps 2 --threads 1";
 
-	int rc = run(&o, "'%s' bench --ab %s --model %s %s", merilo, tiny, tiny, fast);
+	int rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s", merilo, tiny, tiny, fast);
 	is_int(rc, 0, "model BASE, A/A: exit 0");
 	like(o, "merilo bench --ab: PASS", "the verdict says PASS");
 	like(o, "| pp32 |", "a row for pp32");
 	like(o, "| tg8@d0 |", "a row for tg8 (depth 0)");
 	free(o);
 
-	rc = run(&o, "'%s' bench --ab %s --model %s %s", merilo, tiny, big, fast);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s", merilo, tiny, big, fast);
 	is_int(rc, 1, "a 6.7M-parameter candidate against the tiny base: the gate fires (exit 1)");
 	like(o, "FAIL (regression)", "the verdict says FAIL");
 	like(o, "| regression |", "the tests are regressions");
 	free(o);
 
-	rc = run(&o, "'%s' bench --ab %s --model %s %s", merilo, big, tiny, fast);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s", merilo, big, tiny, fast);
 	is_int(rc, 0, "the reverse (candidate much faster): exit 0");
 	like(o, "improvement", "reported as an improvement");
 	free(o);
 
 	snprintf(path, sizeof path, "%s/ab.json", tmp);
-	rc = run(&o, "'%s' bench --ab '%s' --model %s %s --format json --out %s", merilo, merilo, tiny, fast, path);
+	rc = cli_sh(&o, "'%s' bench --ab '%s' --model %s %s --format json --out %s", merilo, merilo, tiny, fast, path);
 	is_int(rc, 0, "binary BASE (this binary), A/A: exit 0");
 	if (rc)
 		diag("%s", o);
@@ -214,25 +191,23 @@ static void test_cli(void)
 	json_decref(j);
 
 	snprintf(path, sizeof path, "%s/not-a-model.txt", tmp);
-	FILE *f = fopen(path, "w");
-	fputs("hello\n", f);
-	fclose(f);
-	rc = run(&o, "'%s' bench --ab %s --model %s", merilo, path, tiny);
+	cli_write_file(path, "hello\n");
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s", merilo, path, tiny);
 	is_int(rc, 3, "a BASE that is neither a model nor an executable: exit 3");
 	like(o, "neither a GGUF model nor an executable", "and says so");
 	free(o);
-	rc = run(&o, "'%s' bench --ab %s/missing --model %s", merilo, tmp, tiny);
+	rc = cli_sh(&o, "'%s' bench --ab %s/missing --model %s", merilo, tmp, tiny);
 	is_int(rc, 3, "a missing BASE: exit 3");
 	free(o);
-	rc = run(&o, "'%s' bench --ab %s --model %s --pairs 5", merilo, tiny, tiny);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --pairs 5", merilo, tiny, tiny);
 	is_int(rc, 2, "--pairs 5: usage error (too few for p < 0.01)");
 	free(o);
-	rc = run(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
 	is_int(rc, 2, "--test xx5: usage error");
 	free(o);
 
 	/* deterministic mode */
-	rc = run(&o, "MERILO_VALGRIND=/nonexistent/valgrind '%s' bench --ab '%s' --model %s --deterministic "
+	rc = cli_sh(&o, "MERILO_VALGRIND=/nonexistent/valgrind '%s' bench --ab '%s' --model %s --deterministic "
 		     "--ins-source valgrind", merilo, merilo, tiny);
 	is_int(rc, 4, "--deterministic without valgrind: exit 4");
 	like(o, "valgrind not found", "with a clear message");
@@ -251,7 +226,7 @@ static void test_cli(void)
 	}
 #endif
 	snprintf(path, sizeof path, "%s/det.json", tmp);
-	rc = run(&o, "'%s' bench --ab '%s' --model %s --deterministic --ins-source valgrind --format json --out %s",
+	rc = cli_sh(&o, "'%s' bench --ab '%s' --model %s --deterministic --ins-source valgrind --format json --out %s",
 		 vg_bin, vg_bin, tiny, path);
 	if (rc == 4 && strstr(o, "valgrind cannot run")) {
 		diag("%s", o);
@@ -271,7 +246,7 @@ static void test_cli(void)
 	ok(ca > 100000 && ca == cb, "A/A: identical instruction counts (0% difference)");
 	like(json_string_value(json_object_get(t0, "source")), "valgrind", "the source is named");
 	json_decref(j);
-	rc = run(&o, "'%s' bench --ab %s --model %s --deterministic --ins-source valgrind", vg_bin, tiny, big);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --deterministic --ins-source valgrind", vg_bin, tiny, big);
 	is_int(rc, 1, "deterministic, bigger candidate model: the gate fires");
 	like(o, "regression", "reported as a regression");
 	free(o);
@@ -282,11 +257,11 @@ static void test_report(void)
 	char bench[512], out[512], path[700], *o = NULL;
 	snprintf(bench, sizeof bench, "%s/bench.json", tmp);
 	snprintf(out, sizeof out, "%s/report", tmp);
-	int rc = run(&o, "'%s' bench --model %s/tiny.gguf --prompt 16,32,64 --gen 8 --depth 0,16,32,64 --threads 1 "
+	int rc = cli_sh(&o, "'%s' bench --model %s/tiny.gguf --prompt 16,32,64 --gen 8 --depth 0,16,32,64 --threads 1 "
 			 "--reps 3 --energy-window 0 --format json --out %s", merilo, tmp, bench);
 	is_int(rc, 0, "a bench record for the report");
 	free(o);
-	rc = run(&o, "'%s' report --bench %s -o %s --format png", merilo, bench, out);
+	rc = cli_sh(&o, "'%s' report --bench %s -o %s --format png", merilo, bench, out);
 	is_int(rc, 0, "merilo report --bench FILE: exit 0");
 	free(o);
 	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
@@ -315,7 +290,7 @@ static void test_compare(void)
 	char *o = NULL;
 	const char *who[2] = { "tiny", "big" };
 	for (int k = 0; k < 2; k++) {
-		int rc = run(&o, "'%s' run --model %s/%s.gguf --suite tests/data/run-mini.json --tasks mc --limit 2 --boot 100 "
+		int rc = cli_sh(&o, "'%s' run --model %s/%s.gguf --suite tests/data/run-mini.json --tasks mc --limit 2 --boot 100 "
 				 "--quiet --out %s/run-%s && '%s' bench --model %s/%s.gguf --prompt 32 --gen 8 --reps 3 "
 				 "--threads 1 --energy-window 0 --format json --out %s/run-%s/bench.json",
 			     merilo, tmp, who[k], tmp, who[k], merilo, tmp, who[k], tmp, who[k]);
@@ -327,7 +302,7 @@ static void test_compare(void)
 		}
 		free(o);
 	}
-	int rc = run(&o, "'%s' compare %s/run-tiny %s/run-big --format md", merilo, tmp, tmp);
+	int rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --format md", merilo, tmp, tmp);
 	is_int(rc, 0, "compare with bench records, no --gate-perf: the slower candidate does not fail");
 	like(o, "Performance from bench records (informational, not gated)", "the deltas section is there");
 	like(o, "| pp32 | 1 | prefill (tokens/s) |", "a prefill row");
@@ -335,17 +310,17 @@ static void test_compare(void)
 	like(o, "| pp32+tg8 | 1 | TTFT (ms) |", "a TTFT row");
 	like(o, "not measured: --energy-window 0", "energy: the record's null reason");
 	free(o);
-	rc = run(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%%", merilo, tmp, tmp);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%%", merilo, tmp, tmp);
 	is_int(rc, 1, "--gate-perf 5%: the much slower candidate fails");
 	like(o, "performance gate (--gate-perf 5%)", "a note says why");
 	free(o);
-	rc = run(&o, "'%s' compare %s/run-big %s/run-tiny --gate-perf 5%%", merilo, tmp, tmp);
+	rc = cli_sh(&o, "'%s' compare %s/run-big %s/run-tiny --gate-perf 5%%", merilo, tmp, tmp);
 	is_int(rc, 0, "--gate-perf 5%: a faster candidate passes");
 	free(o);
 	char path[600];
 	snprintf(path, sizeof path, "%s/run-big/bench.json", tmp);
 	unlink(path);
-	rc = run(&o, "'%s' compare %s/run-tiny %s/run-big", merilo, tmp, tmp);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big", merilo, tmp, tmp);
 	like(o, "the candidate run has none", "a run without a bench record is named in a note");
 	free(o);
 }
@@ -355,27 +330,19 @@ int main(void)
 	test_decide();
 	test_parse_ir();
 	test_deltas();
-	merilo = getenv("MERILO");
-	if (!merilo || access(merilo, X_OK)) {
+	merilo = cli_merilo();
+	if (!merilo) {
 		skip("MERILO does not name the merilo binary (run through make test)", "the command tests");
 		return done_testing();
 	}
-	snprintf(tmp, sizeof tmp, "/tmp/merilo-ab-test-XXXXXX");
-	if (!mkdtemp(tmp)) {
+	if (!cli_tmpdir(tmp, sizeof tmp, "ab-test")) {
 		skip("cannot create a temporary folder", "the command tests");
 		return done_testing();
 	}
 	setenv("MERILO_CACHE_DIR", tmp, 1);
-#if defined(__SANITIZE_ADDRESS__)
-	if (!getenv("ASAN_OPTIONS"))
-		setenv("ASAN_OPTIONS", "intercept_tls_get_addr=0", 1);
-#endif
 	test_cli();
 	test_report();
 	test_compare();
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmp);
+	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -2,125 +2,76 @@
  * (suites) and `merilo import`; exit codes 0 ok, 2 usage, 3 bad input; --help everywhere.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
+#include "tests/cli.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
-
-static const char *merilo;
-
-/* Run "$MERILO args" (stderr merged); returns the exit code, output in out (malloc'd). */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char args[2048], cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	size_t got;
-	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[n] = '\0';
-	int status = p ? pclose(p) : -1;
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static size_t count_lines(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-#define EXPECT(code, needle, name, ...) do { \
-	char *out_; \
-	int rc_ = run(&out_, __VA_ARGS__); \
-	is_int(rc_, code, name ": exit code"); \
-	like(out_, needle, name ": output"); \
-	free(out_); \
-} while (0)
 
 int main(void)
 {
-	merilo = getenv("MERILO");
-	if (!merilo || access(merilo, X_OK))
+	if (!cli_merilo())
 		skip_all("MERILO does not name the merilo binary (run through make test)");
 	const char *good = "tests/data/suites/good-mc.json", *many = "tests/data/suites/many-problems.json";
 
-	EXPECT(0, "OK: tests/data/suites/good-mc.json: suite 'test-good-mc'", "validate a good suite", "validate %s", good);
-	EXPECT(0, "OK: ", "validate the perplexity/generate suite", "validate tests/data/suites/good-types.json");
+	CLI_EXPECT(0, "OK: tests/data/suites/good-mc.json: suite 'test-good-mc'", "validate a good suite", "validate %s", good);
+	CLI_EXPECT(0, "OK: ", "validate the perplexity/generate suite", "validate tests/data/suites/good-types.json");
 	char *out;
-	int rc = run(&out, "validate %s", many);
+	int rc = cli_run(&out, "validate %s", many);
 	is_int(rc, 3, "validate a suite with problems: exit 3");
-	is_int(count_lines(out), 5, "every problem on its own line");
+	is_int(cli_count_lines(out), 5, "every problem on its own line");
 	like(out, "tests/data/suites/many-problems.json: /tasks/0/items/1/hr/choices: 2 choices here but 3 in en",
 	     "problem line is 'file: /path: message'");
 	free(out);
-	EXPECT(3, "truncated JSON", "validate a truncated file", "validate tests/data/suites/truncated.json");
-	EXPECT(3, "malformed JSON", "validate a malformed file", "validate tests/data/suites/malformed.json");
-	EXPECT(3, "cannot open: No such file", "validate a missing file", "validate tests/data/suites/nope.json");
-	EXPECT(0, "\"ok\": true", "validate --json on a good suite", "validate --json %s", good);
-	EXPECT(3, "\"path\": \"/tasks/0/items/0/gold\"", "validate --json on a bad suite", "validate %s --json", many);
-	EXPECT(2, "unknown option '--strict'", "validate with an unknown option", "validate --strict %s", good);
-	EXPECT(2, "expected a suite file", "validate without a file", "validate");
-	EXPECT(0, "usage: merilo validate", "validate --help", "validate --help");
-	EXPECT(2, "not a merilo command", "unknown command", "frobnicate");
+	CLI_EXPECT(3, "truncated JSON", "validate a truncated file", "validate tests/data/suites/truncated.json");
+	CLI_EXPECT(3, "malformed JSON", "validate a malformed file", "validate tests/data/suites/malformed.json");
+	CLI_EXPECT(3, "cannot open: No such file", "validate a missing file", "validate tests/data/suites/nope.json");
+	CLI_EXPECT(0, "\"ok\": true", "validate --json on a good suite", "validate --json %s", good);
+	CLI_EXPECT(3, "\"path\": \"/tasks/0/items/0/gold\"", "validate --json on a bad suite", "validate %s --json", many);
+	CLI_EXPECT(2, "unknown option '--strict'", "validate with an unknown option", "validate --strict %s", good);
+	CLI_EXPECT(2, "expected a suite file", "validate without a file", "validate");
+	CLI_EXPECT(0, "usage: merilo validate", "validate --help", "validate --help");
+	CLI_EXPECT(2, "not a merilo command", "unknown command", "frobnicate");
 
-	EXPECT(0, "(derived from sr-Cyrl)", "info marks derived languages", "info %s", good);
-	EXPECT(0, "items with every language: 1 of 3", "info counts items with every language", "info %s", good);
-	EXPECT(0, "en + hr: 1\n    sr-Cyrl + sr-Latn: 2", "info counts pairs", "info %s", good);
-	EXPECT(0, "\"items_with_every_language\": 1", "info --json", "info %s --json", good);
-	EXPECT(0, "usage: merilo info", "info --help", "info --help");
-	EXPECT(3, "cannot open", "info on a missing file", "info tests/data/suites/nope.json");
-	EXPECT(3, "(and 4 more problems)", "info on an invalid suite", "info %s", many);
-	EXPECT(2, "unknown option '--frob'", "info with an unknown option", "info %s --frob", good);
+	CLI_EXPECT(0, "(derived from sr-Cyrl)", "info marks derived languages", "info %s", good);
+	CLI_EXPECT(0, "items with every language: 1 of 3", "info counts items with every language", "info %s", good);
+	CLI_EXPECT(0, "en + hr: 1\n    sr-Cyrl + sr-Latn: 2", "info counts pairs", "info %s", good);
+	CLI_EXPECT(0, "\"items_with_every_language\": 1", "info --json", "info %s --json", good);
+	CLI_EXPECT(0, "usage: merilo info", "info --help", "info --help");
+	CLI_EXPECT(3, "cannot open", "info on a missing file", "info tests/data/suites/nope.json");
+	CLI_EXPECT(3, "(and 4 more problems)", "info on an invalid suite", "info %s", many);
+	CLI_EXPECT(2, "unknown option '--frob'", "info with an unknown option", "info %s --frob", good);
 
-	EXPECT(0, "copa", "import --help lists importers", "import --help");
-	EXPECT(2, "expected a format", "import without a format", "import");
-	EXPECT(2, "unknown format 'hellaswag'", "import of an unknown format", "import hellaswag --lang hr=x.jsonl -o /tmp/x.json");
-	EXPECT(2, "expected -o OUT.json", "import without -o", "import copa --lang hr=x.jsonl");
-	EXPECT(2, "--lang needs TAG=FILE", "import with a bad --lang", "import copa --lang hr -o /tmp/x.json");
-	EXPECT(2, "unknown option '--frob'", "import with an unknown option", "import copa --frob");
+	CLI_EXPECT(0, "copa", "import --help lists importers", "import --help");
+	CLI_EXPECT(2, "expected a format", "import without a format", "import");
+	CLI_EXPECT(2, "unknown format 'hellaswag'", "import of an unknown format", "import hellaswag --lang hr=x.jsonl -o /tmp/x.json");
+	CLI_EXPECT(2, "expected -o OUT.json", "import without -o", "import copa --lang hr=x.jsonl");
+	CLI_EXPECT(2, "--lang needs TAG=FILE", "import with a bad --lang", "import copa --lang hr -o /tmp/x.json");
+	CLI_EXPECT(2, "unknown option '--frob'", "import with an unknown option", "import copa --frob");
 
-	char dir[] = "/tmp/merilo-cli-XXXXXX";
-	if (!mkdtemp(dir))
+	char dir[64];
+	if (!cli_tmpdir(dir, sizeof dir, "cli"))
 		return done_testing();
 	char bad[300], outp[300];
 	snprintf(bad, sizeof bad, "%s/bad.jsonl", dir);
 	snprintf(outp, sizeof outp, "%s/copa.json", dir);
-	FILE *f = fopen(bad, "w");
-	fputs("{\"premise\":\"P.\",\"choice1\":\"A\",\"choice2\":\"B\",\"question\":\"cause\",\"label\":0,\"idx\":0}\nnot json\n", f);
-	fclose(f);
-	EXPECT(3, "bad.jsonl:2: malformed JSON", "import of a bad JSONL line names file:line", "import copa --lang hr=%s -o %s", bad, outp);
+	cli_write_file(bad, "{\"premise\":\"P.\",\"choice1\":\"A\",\"choice2\":\"B\",\"question\":\"cause\",\"label\":0,\"idx\":0}\nnot json\n");
+	CLI_EXPECT(3, "bad.jsonl:2: malformed JSON", "import of a bad JSONL line names file:line", "import copa --lang hr=%s -o %s", bad, outp);
 	ok(access(outp, F_OK) != 0, "a failed import writes nothing");
-	EXPECT(3, "cannot open", "import of a missing file", "import copa --lang hr=%s/none.jsonl -o %s", dir, outp);
+	CLI_EXPECT(3, "cannot open", "import of a missing file", "import copa --lang hr=%s/none.jsonl -o %s", dir, outp);
 
 	const char *fx = fixtures_dir();
 	if (fx) {
-		EXPECT(0, "wrote", "import BENCHić COPA",
-		       "import copa --lang sr-Cyrl=%s/data/benchich-copa/test-sr.jsonl --lang sr-Latn=%s/data/benchich-copa/test-sr-lat.jsonl "
-		       "--lang hr=%s/data/benchich-copa/test-hr.jsonl --name benchich-copa --license CC-BY-SA-4.0 -o %s", fx, fx, fx, outp);
-		EXPECT(0, "OK: ", "the imported suite validates", "validate %s", outp);
-		EXPECT(0, "items with every language: 500 of 500", "info on the imported suite", "info %s", outp);
+		CLI_EXPECT(0, "wrote", "import BENCHić COPA",
+		           "import copa --lang sr-Cyrl=%s/data/benchich-copa/test-sr.jsonl --lang sr-Latn=%s/data/benchich-copa/test-sr-lat.jsonl "
+		           "--lang hr=%s/data/benchich-copa/test-hr.jsonl --name benchich-copa --license CC-BY-SA-4.0 -o %s", fx, fx, fx, outp);
+		CLI_EXPECT(0, "OK: ", "the imported suite validates", "validate %s", outp);
+		CLI_EXPECT(0, "items with every language: 500 of 500", "info on the imported suite", "info %s", outp);
 	} else {
 		skip("fixtures absent: ../shared/fixtures", "import BENCHić COPA");
 	}
 	if (!access("tasks/suites/demo.json", R_OK))
-		EXPECT(0, "OK: ", "the built-in demo suite validates", "validate tasks/suites/demo.json");
+		CLI_EXPECT(0, "OK: ", "the built-in demo suite validates", "validate tasks/suites/demo.json");
 	else
 		skip("tasks/suites/demo.json not written yet", "the built-in demo suite validates");
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
+	cli_rmtree(dir);
 	return done_testing();
 }

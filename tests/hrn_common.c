@@ -9,6 +9,7 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -268,8 +269,8 @@ static void test_fileio_failures(const char *dir)
 int main(void)
 {
 	test_sha256_vectors();
-	char dir[] = "/tmp/merilo-fileio-XXXXXX";
-	if (!mkdtemp(dir)) {
+	char dir[64];
+	if (!cli_tmpdir(dir, sizeof dir, "fileio")) {
 		ok(0, "mkdtemp");
 		return done_testing();
 	}

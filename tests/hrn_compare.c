@@ -7,54 +7,15 @@
  * format. Runs the binary named by $MERILO (set by `make test`). */
 #include "harness/results.h"
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <math.h>
-#include <stdarg.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-static const char *merilo;
 static char tmp[256];
 /* write_run's log-probabilities: 0 none; 1 two tokens per choice with top-2 lists;
  * 2 as 1 but every fifth item scored other tokens (a different tokenizer) */
 static int lp_mode;
-
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char args[4096], cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[n] = '\0';
-	int status = p ? pclose(p) : -1;
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	b[fread(b, 1, (size_t)n, f)] = '\0';
-	fclose(f);
-	return b;
-}
 
 /* A run of n items of task copa in language lang, metric acc (and acc_norm =
  * acc): the first n_right right in the base pattern; rw of those wrong here
@@ -129,7 +90,7 @@ static int xml_ok(const char *path, char *why, size_t why_size)
 		return st == 0;
 	}
 	snprintf(why, why_size, "tag balance (xmllint not installed)");
-	char *x = slurp(path);
+	char *x = cli_slurp(path);
 	int depth = 0, okay = x != NULL;
 	for (char *p = x; okay && (p = strchr(p, '<')); p++) {
 		if (p[1] == '?' || p[1] == '!')
@@ -148,14 +109,6 @@ static int xml_ok(const char *path, char *why, size_t why_size)
 	free(x);
 	return okay && depth == 0;
 }
-
-#define EXPECT(code, needle, name, ...) do { \
-	char *out_; \
-	int rc_ = run(&out_, __VA_ARGS__); \
-	is_int(rc_, code, name ": exit code"); \
-	like(out_, needle, name ": output"); \
-	free(out_); \
-} while (0)
 
 /* A figure of the "all" row of a compare --format json output; NAN when absent. */
 static double kl_all(const char *json_text, const char *field)
@@ -185,7 +138,7 @@ static void test_kl_constructed(void)
 	lp_mode = 0;
 	write_run("lp0", "m", suite, 50, 40, 0, 0);
 	char *out;
-	int rc = run(&out, "compare %s/lp1 %s/lp2 --boot 200 --format json", tmp, tmp);
+	int rc = cli_run(&out, "compare %s/lp1 %s/lp2 --boot 200 --format json", tmp, tmp);
 	is_int(rc, 0, "KL constructed: exit 0 (KL not gated)");
 	is_near(kl_all(out, "kl_mean"), 0.0, 0, "KL constructed: identical lists give KL 0");
 	is_near(kl_all(out, "top1_agreement"), 1.0, 0, "KL constructed: top-1 agreement 1");
@@ -193,18 +146,18 @@ static void test_kl_constructed(void)
 	is_near(kl_all(out, "n_sequences"), 80, 0, "KL constructed: the other 80 sequences aligned");
 	is_near(kl_all(out, "covered_mass_mean"), 0.8, 1e-12, "KL constructed: covered mass = mean of the lists' 0.9 and 0.7");
 	free(out);
-	rc = run(&out, "compare %s/lp1 %s/lp2 --boot 200", tmp, tmp);
+	rc = cli_run(&out, "compare %s/lp1 %s/lp2 --boot 200", tmp, tmp);
 	like(out, "20 paired choice sequences skipped because their continuation tokens differ",
 	     "KL constructed: the skipped sequences are counted in a note");
 	like(out, "LOWER BOUND", "KL constructed: text says lower bound");
 	free(out);
-	EXPECT(0, "the candidate run did not store per-token log-probabilities", "KL: candidate without logprobs named",
-	       "compare %s/lp1 %s/lp0 --boot 200", tmp, tmp);
-	EXPECT(0, "the base run did not store per-token log-probabilities", "KL: base without logprobs named",
-	       "compare %s/lp0 %s/lp1 --boot 200", tmp, tmp);
-	EXPECT(3, "KL gate: no KL figure to check", "--gate-kl without logprobs is an input error",
-	       "compare %s/base %s/same --boot 200 --gate-kl 0.1", tmp, tmp);
-	EXPECT(2, "--gate-kl", "--gate-kl needs a number >= 0", "compare %s/lp1 %s/lp2 --gate-kl -1", tmp, tmp);
+	CLI_EXPECT(0, "the candidate run did not store per-token log-probabilities", "KL: candidate without logprobs named",
+	           "compare %s/lp1 %s/lp0 --boot 200", tmp, tmp);
+	CLI_EXPECT(0, "the base run did not store per-token log-probabilities", "KL: base without logprobs named",
+	           "compare %s/lp0 %s/lp1 --boot 200", tmp, tmp);
+	CLI_EXPECT(3, "KL gate: no KL figure to check", "--gate-kl without logprobs is an input error",
+	           "compare %s/base %s/same --boot 200 --gate-kl 0.1", tmp, tmp);
+	CLI_EXPECT(2, "--gate-kl", "--gate-kl needs a number >= 0", "compare %s/lp1 %s/lp2 --gate-kl -1", tmp, tmp);
 }
 
 /* KL on real runs of the fixture models: f32 against f32 (a second run) is 0 with full
@@ -224,7 +177,7 @@ static void test_kl_fixtures(void)
 	for (int r = 0; r < 3; r++) {
 		char *out;
 		/* two items per task and language: multiple choice and perplexity documents, fast under ASan */
-		int rc = run(&out, "run --model %s --suite %s --tasks mc,ppl --limit 2 --store-logprobs --boot 100 --quiet "
+		int rc = cli_run(&out, "run --model %s --suite %s --tasks mc,ppl --limit 2 --store-logprobs --boot 100 --quiet "
 			     "--out %s/%s", runs[r][1],
 			     suite, tmp, runs[r][0]);
 		if (rc)
@@ -233,7 +186,7 @@ static void test_kl_fixtures(void)
 		free(out);
 	}
 	char *out;
-	int rc = run(&out, "compare %s/fx-f32a %s/fx-f32b --boot 200 --format json", tmp, tmp);
+	int rc = cli_run(&out, "compare %s/fx-f32a %s/fx-f32b --boot 200 --format json", tmp, tmp);
 	is_int(rc, 0, "f32 vs f32: exit 0");
 	is_near(kl_all(out, "kl_mean"), 0.0, 0, "f32 vs f32: mean KL exactly 0");
 	is_near(kl_all(out, "kl_max"), 0.0, 0, "f32 vs f32: max KL exactly 0");
@@ -241,7 +194,7 @@ static void test_kl_fixtures(void)
 	is_near(kl_all(out, "abs_dlogprob_mean"), 0.0, 0, "f32 vs f32: |dlogprob| 0");
 	ok(kl_all(out, "n_positions") > 50, "f32 vs f32: over 50 aligned positions");
 	free(out);
-	rc = run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format json", tmp, tmp);
+	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format json", tmp, tmp);
 	is_int(rc, 0, "f32 vs q4_0: exit 0 without --gate-kl");
 	double kl = kl_all(out, "kl_mean"), agree = kl_all(out, "top1_agreement"), cov = kl_all(out, "covered_mass_mean");
 	double dlp = kl_all(out, "abs_dlogprob_mean"), p99 = kl_all(out, "kl_p99"), pos = kl_all(out, "n_positions");
@@ -261,32 +214,26 @@ static void test_kl_fixtures(void)
 	free(out);
 	char gate[64];
 	snprintf(gate, sizeof gate, "%.17g", kl / 2);
-	EXPECT(1, "KL mean", "f32 vs q4_0 with --gate-kl below its mean KL: exit 1",
-	       "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl %s", tmp, tmp, gate);
-	EXPECT(0, "PASS", "f32 vs q4_0 with --gate-kl 1: exit 0", "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl 1", tmp, tmp);
-	EXPECT(0, "PASS", "f32 vs f32 with --gate-kl 0: exit 0", "compare %s/fx-f32a %s/fx-f32b --boot 200 --gate-kl 0", tmp, tmp);
-	rc = run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format junit --gate-kl 1", tmp, tmp);
+	CLI_EXPECT(1, "KL mean", "f32 vs q4_0 with --gate-kl below its mean KL: exit 1",
+	           "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl %s", tmp, tmp, gate);
+	CLI_EXPECT(0, "PASS", "f32 vs q4_0 with --gate-kl 1: exit 0", "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl 1", tmp, tmp);
+	CLI_EXPECT(0, "PASS", "f32 vs f32 with --gate-kl 0: exit 0", "compare %s/fx-f32a %s/fx-f32b --boot 200 --gate-kl 0", tmp, tmp);
+	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format junit --gate-kl 1", tmp, tmp);
 	like(out, "<property name=\"kl.all.all.kl_mean\"", "f32 vs q4_0 junit: KL properties");
 	like(out, "classname=\"merilo.compare.kl\"", "f32 vs q4_0 junit: KL testcases with --gate-kl");
 	free(out);
-	rc = run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format md", tmp, tmp);
+	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format md", tmp, tmp);
 	like(out, "### KL divergence and top-1 agreement", "f32 vs q4_0 md: KL section");
 	free(out);
 }
 
 int main(void)
 {
-	merilo = getenv("MERILO");
-	if (!merilo || access(merilo, X_OK))
+	if (!cli_merilo())
 		skip_all("MERILO does not name the merilo binary (run through make test)");
-	snprintf(tmp, sizeof tmp, "/tmp/merilo-hrn-compare-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-compare"))
 		skip_all("cannot make a temporary folder");
 	setenv("MERILO_CACHE_DIR", tmp, 1); /* merilo run's hash cache stays in the test's folder */
-	/* merilo run dlopens libpapi; under ASan, LeakSanitizer can misread glibc's dynamic TLS at exit
-	 * unless __tls_get_addr is left alone (as tests/hrn_run.c does) */
-	if (!getenv("ASAN_OPTIONS"))
-		setenv("ASAN_OPTIONS", "intercept_tls_get_addr=0", 1);
 	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 	const char *other = "0000000a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 	write_run("base", "base-model", suite, 500, 400, 0, 0);
@@ -298,15 +245,15 @@ int main(void)
 	write_run("formula", "=cmd|' /C calc'!A0", suite, 500, 390, 0, 0);
 
 	/* the gate */
-	EXPECT(1, "FAIL: 2 of 2 gated comparisons regressed: copa/sr-Cyrl acc -5.00 points", "5-point regression on 500 items",
-	       "compare %s/base %s/reg --boot 2000", tmp, tmp);
-	EXPECT(0, "PASS: no gated regression (2 gated comparisons)", "A/A identical runs",
-	       "compare %s/base %s/same --boot 2000", tmp, tmp);
-	EXPECT(0, "PASS: no gated regression", "A/A with noise (3 and 4 flips)",
-	       "compare %s/base %s/noise --boot 2000", tmp, tmp);
-	EXPECT(0, "PASS", "regression below a 10-point threshold passes",
-	       "compare %s/base %s/reg --boot 2000 --threshold-points 10", tmp, tmp);
-	EXPECT(1, "FAIL", "results.json path accepted as a run", "compare %s/base/results.json %s/reg --boot 500", tmp, tmp);
+	CLI_EXPECT(1, "FAIL: 2 of 2 gated comparisons regressed: copa/sr-Cyrl acc -5.00 points", "5-point regression on 500 items",
+	           "compare %s/base %s/reg --boot 2000", tmp, tmp);
+	CLI_EXPECT(0, "PASS: no gated regression (2 gated comparisons)", "A/A identical runs",
+	           "compare %s/base %s/same --boot 2000", tmp, tmp);
+	CLI_EXPECT(0, "PASS: no gated regression", "A/A with noise (3 and 4 flips)",
+	           "compare %s/base %s/noise --boot 2000", tmp, tmp);
+	CLI_EXPECT(0, "PASS", "regression below a 10-point threshold passes",
+	           "compare %s/base %s/reg --boot 2000 --threshold-points 10", tmp, tmp);
+	CLI_EXPECT(1, "FAIL", "results.json path accepted as a run", "compare %s/base/results.json %s/reg --boot 500", tmp, tmp);
 
 	/* outputs */
 	char *out;
@@ -316,7 +263,7 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "mkdir -p %s/out", tmp);
 	if (system(cmd))
 		diag("mkdir failed");
-	int rc = run(&out, "compare %s/base %s/reg --boot 2000 --format md --out %s", tmp, tmp, prefix);
+	int rc = cli_run(&out, "compare %s/base %s/reg --boot 2000 --format md --out %s", tmp, tmp, prefix);
 	is_int(rc, 1, "md + --out: exit 1");
 	like(out, "| copa-0019 |", "md: a flipped item's id is listed");
 	like(out, "Premisa 0: Čovjek &lt;b&gt;je&lt;/b&gt; otvorio slavinu.", "md: its prompt, escaped");
@@ -334,49 +281,43 @@ int main(void)
 	snprintf(xml_path, sizeof xml_path, "%s.junit.xml", prefix);
 	ok(xml_ok(xml_path, why, sizeof why), "JUnit XML is well-formed");
 	diag("checked with %s", why);
-	char *xml = slurp(xml_path);
+	char *xml = cli_slurp(xml_path);
 	like(xml, "<failure type=\"regression\"", "JUnit: failure element");
 	like(xml, "tests=\"2\" failures=\"2\"", "JUnit: two gated testcases (acc, acc_norm), both failed");
 	free(xml);
 	char json_path[500];
 	snprintf(json_path, sizeof json_path, "%s.json", prefix);
-	char *js = slurp(json_path);
+	char *js = cli_slurp(json_path);
 	like(js, "\"p_holm\"", "JSON: Holm-adjusted p present");
 	like(js, "\"passed\": false", "JSON: gate result");
 	free(js);
-	EXPECT(0, "<testsuites", "JUnit on stdout for a pass", "compare %s/base %s/same --boot 500 --format junit", tmp, tmp);
+	CLI_EXPECT(0, "<testsuites", "JUnit on stdout for a pass", "compare %s/base %s/same --boot 500 --format junit", tmp, tmp);
 
 	/* bad and mismatched inputs */
-	EXPECT(3, "different suites", "different suites refused", "compare %s/base %s/othersuite", tmp, tmp);
-	EXPECT(0, "different suite files", "--allow-different-suites compares with a note",
-	       "compare %s/base %s/othersuite --allow-different-suites --boot 500", tmp, tmp);
-	EXPECT(3, "gated metric 'acc_nrom'", "gate typo refused", "compare %s/base %s/same --gate acc_nrom", tmp, tmp);
-	EXPECT(3, "results.json", "missing run", "compare %s/base %s/nonexistent", tmp, tmp);
-	EXPECT(2, "expected two runs", "one run is a usage error", "compare %s/base", tmp);
-	EXPECT(2, "--alpha", "bad alpha", "compare %s/base %s/same --alpha 2", tmp, tmp);
+	CLI_EXPECT(3, "different suites", "different suites refused", "compare %s/base %s/othersuite", tmp, tmp);
+	CLI_EXPECT(0, "different suite files", "--allow-different-suites compares with a note",
+	           "compare %s/base %s/othersuite --allow-different-suites --boot 500", tmp, tmp);
+	CLI_EXPECT(3, "gated metric 'acc_nrom'", "gate typo refused", "compare %s/base %s/same --gate acc_nrom", tmp, tmp);
+	CLI_EXPECT(3, "results.json", "missing run", "compare %s/base %s/nonexistent", tmp, tmp);
+	CLI_EXPECT(2, "expected two runs", "one run is a usage error", "compare %s/base", tmp);
+	CLI_EXPECT(2, "--alpha", "bad alpha", "compare %s/base %s/same --alpha 2", tmp, tmp);
 	snprintf(cmd, sizeof cmd, "mkdir -p %s/broken && printf '{\"schema_version\": 1, \"suite\": ' > %s/broken/results.json",
 		 tmp, tmp);
 	if (system(cmd))
 		diag("setup failed");
-	EXPECT(3, "broken/results.json", "truncated results.json named", "compare %s/base %s/broken", tmp, tmp);
+	CLI_EXPECT(3, "broken/results.json", "truncated results.json named", "compare %s/base %s/broken", tmp, tmp);
 
 	/* the config file */
 	char cfg[500];
 	snprintf(cfg, sizeof cfg, "%s/gate.json", tmp);
-	FILE *f = fopen(cfg, "w");
-	fputs("{\"alpha\": 0.01, \"gate\": {\"acc\": 10.0}}\n", f);
-	fclose(f);
-	EXPECT(0, "acc drops by more than 10 points", "config: 10-point acc threshold passes a 5-point drop",
-	       "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
-	f = fopen(cfg, "w");
-	fputs("{\"gate\": [\"acc\"], \"languages\": [\"hr\"]}\n", f);
-	fclose(f);
-	EXPECT(0, "(0 gated comparisons)", "config: a language filter leaves sr-Cyrl ungated",
-	       "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
-	f = fopen(cfg, "w");
-	fputs("{\"gates\": [\"acc\"]}\n", f);
-	fclose(f);
-	EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
+	cli_write_file(cfg, "{\"alpha\": 0.01, \"gate\": {\"acc\": 10.0}}\n");
+	CLI_EXPECT(0, "acc drops by more than 10 points", "config: 10-point acc threshold passes a 5-point drop",
+	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	cli_write_file(cfg, "{\"gate\": [\"acc\"], \"languages\": [\"hr\"]}\n");
+	CLI_EXPECT(0, "(0 gated comparisons)", "config: a language filter leaves sr-Cyrl ungated",
+	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	cli_write_file(cfg, "{\"gates\": [\"acc\"]}\n");
+	CLI_EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
 
 	test_kl_constructed();
 	test_kl_fixtures();
@@ -384,10 +325,10 @@ int main(void)
 	/* leaderboard: escaping in every format */
 	char lb[500];
 	snprintf(lb, sizeof lb, "%s/lb.html", tmp);
-	rc = run(&out, "leaderboard %s/base %s/hostile %s/formula -o %s", tmp, tmp, tmp, lb);
+	rc = cli_run(&out, "leaderboard %s/base %s/hostile %s/formula -o %s", tmp, tmp, tmp, lb);
 	is_int(rc, 0, "leaderboard html: exit 0");
 	free(out);
-	char *html = slurp(lb);
+	char *html = cli_slurp(lb);
 	like(html, "&lt;script&gt;alert(1)&lt;/script&gt;", "leaderboard html: hostile name shown as text");
 	ok(html && !strstr(html, "<script>alert"), "leaderboard html: no live script from the name");
 	ok(html && !strstr(html, "src=") && !strstr(html, "href=\"http"), "leaderboard html: no external resources");
@@ -395,20 +336,18 @@ int main(void)
 	like(html, "tokens/s: the run recorded no throughput", "leaderboard html: footnote for the dashes");
 	like(html, "seed 7", "leaderboard html: seeds in the manifest columns");
 	free(html);
-	rc = run(&out, "leaderboard %s/base %s/hostile %s/formula --format md", tmp, tmp, tmp);
+	rc = cli_run(&out, "leaderboard %s/base %s/hostile %s/formula --format md", tmp, tmp, tmp);
 	is_int(rc, 0, "leaderboard md: exit 0");
 	like(out, "&lt;script&gt;alert(1)&lt;/script&gt;", "leaderboard md: hostile name escaped");
 	ok(!strstr(out, "<script>"), "leaderboard md: no raw script tag");
 	free(out);
-	rc = run(&out, "leaderboard %s/base %s/formula --format csv", tmp, tmp);
+	rc = cli_run(&out, "leaderboard %s/base %s/formula --format csv", tmp, tmp);
 	is_int(rc, 0, "leaderboard csv: exit 0");
 	like(out, "\"'=cmd|' /C calc'!A0\"", "leaderboard csv: formula guarded");
 	like(out, "1,base-model,0.8,", "leaderboard csv: best first, fraction values");
 	free(out);
-	EXPECT(3, "results.json", "leaderboard: missing run", "leaderboard %s/nonexistent", tmp);
+	CLI_EXPECT(3, "results.json", "leaderboard: missing run", "leaderboard %s/nonexistent", tmp);
 
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd))
-		diag("cleanup of %s failed", tmp);
+	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -10,6 +10,7 @@
 #include "harness/hrn.h"
 #include "harness/results.h"
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,19 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-manifest-XXXXXX";
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-}
-
-static int same_str(const char *a, const char *b)
-{
-	return a && b ? !strcmp(a, b) : a == b;
-}
+static char dir[64];
 
 static time_t parse_utc(const char *s)
 {
@@ -51,8 +40,8 @@ static void test_collect(void)
 	snprintf(suite, sizeof suite, "%s/suite.json", dir);
 	snprintf(cache, sizeof cache, "%s/cache", dir);
 	setenv("MERILO_CACHE_DIR", cache, 1);
-	write_text(model, "GGUF pretend model bytes");
-	write_text(suite, "{\"name\": \"suite\"}\n");
+	cli_write_file(model, "GGUF pretend model bytes");
+	cli_write_file(suite, "{\"name\": \"suite\"}\n");
 	json_t *settings = json_pack("{s:i, s:s, s:[s,s]}", "seed", 42, "bos_mode", "auto", "languages", "sr", "en");
 	time_t t0 = time(NULL);
 	int rc = hrn_manifest_collect(&m, model, suite, settings, &err);
@@ -106,17 +95,17 @@ static void test_collect(void)
 	is_int(rc, 0, "parsed back");
 	if (rc)
 		diag("%s", err.msg);
-	ok(same_str(m.merilo_version, b.merilo_version) && same_str(m.git_commit, b.git_commit) &&
-	   same_str(m.compiler, b.compiler) && same_str(m.build_options, b.build_options) &&
-	   same_str(m.cpu_model, b.cpu_model) && same_str(m.cpu_model_null_reason, b.cpu_model_null_reason) &&
+	ok(cli_same_str(m.merilo_version, b.merilo_version) && cli_same_str(m.git_commit, b.git_commit) &&
+	   cli_same_str(m.compiler, b.compiler) && cli_same_str(m.build_options, b.build_options) &&
+	   cli_same_str(m.cpu_model, b.cpu_model) && cli_same_str(m.cpu_model_null_reason, b.cpu_model_null_reason) &&
 	   m.logical_cores == b.logical_cores && m.mem_total_bytes == b.mem_total_bytes &&
-	   same_str(m.kernel, b.kernel) && same_str(m.machine, b.machine) && same_str(m.hostname, b.hostname) &&
-	   same_str(m.gpu_name, b.gpu_name) && same_str(m.gpu_driver, b.gpu_driver) && m.gpu_count == b.gpu_count &&
-	   same_str(m.gpu_null_reason, b.gpu_null_reason) && same_str(m.model_path, b.model_path) &&
-	   m.model_size_bytes == b.model_size_bytes && same_str(m.model_sha256, b.model_sha256) &&
-	   same_str(m.suite_path, b.suite_path) && same_str(m.suite_sha256, b.suite_sha256) &&
-	   json_equal(m.settings, b.settings) && same_str(m.started_utc, b.started_utc) &&
-	   same_str(m.ended_utc, b.ended_utc),
+	   cli_same_str(m.kernel, b.kernel) && cli_same_str(m.machine, b.machine) && cli_same_str(m.hostname, b.hostname) &&
+	   cli_same_str(m.gpu_name, b.gpu_name) && cli_same_str(m.gpu_driver, b.gpu_driver) && m.gpu_count == b.gpu_count &&
+	   cli_same_str(m.gpu_null_reason, b.gpu_null_reason) && cli_same_str(m.model_path, b.model_path) &&
+	   m.model_size_bytes == b.model_size_bytes && cli_same_str(m.model_sha256, b.model_sha256) &&
+	   cli_same_str(m.suite_path, b.suite_path) && cli_same_str(m.suite_sha256, b.suite_sha256) &&
+	   json_equal(m.settings, b.settings) && cli_same_str(m.started_utc, b.started_utc) &&
+	   cli_same_str(m.ended_utc, b.ended_utc),
 	   "every manifest field round-trips through JSON");
 	hrn_manifest_release(&b);
 
@@ -159,7 +148,7 @@ static void test_cache(void)
 	snprintf(cache, sizeof cache, "%s/cache2/merilo", dir);
 	snprintf(tsv, sizeof tsv, "%s/sha256.tsv", cache);
 	setenv("MERILO_CACHE_DIR", cache, 1);
-	write_text(path, "weights v1");
+	cli_write_file(path, "weights v1");
 	mrl_sha256_buf_hex("weights v1", 10, want);
 
 	is_int(hrn_sha256_file_cached(path, got, &size, &cached, &err), 0, "first hash (cache missing)");
@@ -187,7 +176,7 @@ static void test_cache(void)
 	ok(cached && got[0] == 'e' && got[63] == 'e', "an unchanged file is not re-read (the planted hash comes back)");
 
 	/* change the file (new size and mtime): recomputed */
-	write_text(path, "weights v2, longer");
+	cli_write_file(path, "weights v2, longer");
 	mrl_sha256_buf_hex("weights v2, longer", 18, want);
 	hrn_sha256_file_cached(path, got, &size, &cached, &err);
 	ok(!cached, "a changed file misses the cache");
@@ -202,7 +191,7 @@ static void test_cache(void)
 	is_int(lines, 1, "it replaced the old entry for the same path");
 
 	/* same size, only the mtime differs: still a miss */
-	write_text(path, "weights v3, longer");
+	cli_write_file(path, "weights v3, longer");
 	struct timespec ts[2] = { { 1000000, 0 }, { 1000000, 0 } };
 	utimensat(AT_FDCWD, path, ts, 0);
 	mrl_sha256_buf_hex("weights v3, longer", 18, want);
@@ -210,7 +199,7 @@ static void test_cache(void)
 	ok(!cached && !strcmp(got, want), "a same-size file with another mtime is re-hashed");
 
 	/* a corrupt cache recomputes */
-	write_text(tsv, "\x01\x02garbage\tnot\ta\tcache\n\n\t\t\t\n");
+	cli_write_file(tsv, "\x01\x02garbage\tnot\ta\tcache\n\n\t\t\t\n");
 	is_int(hrn_sha256_file_cached(path, got, NULL, &cached, &err), 0, "a corrupt cache is not an error");
 	ok(!cached && !strcmp(got, want), "it recomputes the right hash");
 	hrn_sha256_file_cached(path, got, NULL, &cached, &err);
@@ -257,12 +246,12 @@ static void fake_nvidia_child(int out_fd)
 	mkdir("/proc/driver/nvidia/gpus", 0755);
 	mkdir("/proc/driver/nvidia/gpus/0000:18:00.0", 0755);
 	mkdir("/proc/driver/nvidia/gpus/0000:2a:00.0", 0755);
-	write_text("/proc/driver/nvidia/version",
+	cli_write_file("/proc/driver/nvidia/version",
 		   "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.15  Release Build  "
 		   "(dvs-builder@U16-I3-B03-4-3)  Tue Mar  5 19:21:32 UTC 2024\nGCC version:  gcc version 12.2.0\n");
-	write_text("/proc/driver/nvidia/gpus/0000:18:00.0/information",
+	cli_write_file("/proc/driver/nvidia/gpus/0000:18:00.0/information",
 		   "Model: \t\t NVIDIA H100 80GB HBM3\nIRQ:   \t\t 17\nBus Type: \t PCIe\n");
-	write_text("/proc/driver/nvidia/gpus/0000:2a:00.0/information",
+	cli_write_file("/proc/driver/nvidia/gpus/0000:2a:00.0/information",
 		   "Model: \t\t NVIDIA H100 80GB HBM3\nIRQ:   \t\t 18\n");
 	hrn_manifest_collect(&m, NULL, NULL, NULL, NULL);
 	snprintf(msg, sizeof msg, "name=[%s] driver=[%s] count=%lld reason=[%s]", m.gpu_name ? m.gpu_name : "(null)",
@@ -310,16 +299,13 @@ static void test_fake_nvidia(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
+	if (!cli_tmpdir(dir, sizeof dir, "manifest")) {
 		ok(0, "mkdtemp");
 		return done_testing();
 	}
 	test_collect();
 	test_cache();
 	test_fake_nvidia();
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
+	cli_rmtree(dir);
 	return done_testing();
 }

@@ -7,66 +7,32 @@
  * installed, report.html renders headless to a screenshot that is not blank.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include "harness/results.h"
 
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define HOSTILE "<script>alert(1)</script>"
 
 static const char *merilo;
 
-/* Run a shell command line (stderr merged); exit code, output in *out (malloc'd). */
-static int sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sh(char **out, const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[n] = '\0';
-	int status = p ? pclose(p) : -1;
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
+/* The file dir/name, whole (malloc'd) or NULL; and its size or -1. */
 static char *slurp(const char *dir, const char *name)
 {
 	char path[8192];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)n + 1);
-	size_t got = fread(buf, 1, (size_t)n, f);
-	buf[got] = '\0';
-	fclose(f);
-	return buf;
+	return cli_slurp(path);
 }
 
 static long fsize(const char *dir, const char *name)
 {
 	char path[8192];
-	struct stat st;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (long)st.st_size : -1;
+	return cli_file_size(path);
 }
 
 /* A deterministic pseudo-random number in [0, 1). */
@@ -202,7 +168,7 @@ enum { N_PLOTS = 5 };
 static void test_full(const char *base, bool have_gnuplot)
 {
 	char *out;
-	int rc = sh(&out, "'%s' report '%s/runA' '%s/runB' -o '%s/out'", merilo, base, base, base);
+	int rc = cli_sh(&out, "'%s' report '%s/runA' '%s/runB' -o '%s/out'", merilo, base, base, base);
 	is_int(rc, 0, "report of two runs: exit 0");
 	like(out, "report.html", "says what it wrote");
 	if (!have_gnuplot) {
@@ -251,7 +217,7 @@ static void test_full(const char *base, bool have_gnuplot)
 static void test_no_gnuplot(const char *base, const char *env, const char *what)
 {
 	char *out, name[160];
-	int rc = sh(&out, "%s '%s' report '%s/runA' '%s/runB' -o '%s/nognu'", env, merilo, base, base, base);
+	int rc = cli_sh(&out, "%s '%s' report '%s/runA' '%s/runB' -o '%s/nognu'", env, merilo, base, base, base);
 	snprintf(name, sizeof name, "%s: exit 0", what);
 	is_int(rc, 0, name);
 	snprintf(name, sizeof name, "%s: a warning on stderr", what);
@@ -273,24 +239,21 @@ static void test_no_gnuplot(const char *base, const char *env, const char *what)
 	ok(html && !strstr(html, "<img"), name);
 	free(html);
 	free(md);
-	char cmd[4300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd))
-		diag("cannot remove %s", dir);
+	cli_rmtree(dir);
 }
 
 static void test_errors(const char *base)
 {
 	char *out;
-	int rc = sh(&out, "'%s' report", merilo);
+	int rc = cli_sh(&out, "'%s' report", merilo);
 	is_int(rc, 2, "no run folder: exit 2");
 	like(out, "expected at least one run folder", "and says so");
 	free(out);
-	rc = sh(&out, "'%s' report '%s/runA' --format gif -o '%s/x'", merilo, base, base);
+	rc = cli_sh(&out, "'%s' report '%s/runA' --format gif -o '%s/x'", merilo, base, base);
 	is_int(rc, 2, "an unknown format: exit 2");
 	like(out, "unknown format 'gif'", "naming it");
 	free(out);
-	rc = sh(&out, "'%s' report '%s/nope' -o '%s/x'", merilo, base, base);
+	rc = cli_sh(&out, "'%s' report '%s/nope' -o '%s/x'", merilo, base, base);
 	is_int(rc, 3, "a missing run folder: exit 3");
 	like(out, "/nope: not a run folder", "naming it");
 	free(out);
@@ -298,18 +261,16 @@ static void test_errors(const char *base)
 	snprintf(path, sizeof path, "%s/bad", base);
 	mkdir(path, 0755);
 	snprintf(path, sizeof path, "%s/bad/results.json", base);
-	FILE *f = fopen(path, "w");
-	fputs("{\"schema_version\": 1, \"suite\": ", f);
-	fclose(f);
-	rc = sh(&out, "'%s' report '%s/bad' -o '%s/x'", merilo, base, base);
+	cli_write_file(path, "{\"schema_version\": 1, \"suite\": ");
+	rc = cli_sh(&out, "'%s' report '%s/bad' -o '%s/x'", merilo, base, base);
 	is_int(rc, 3, "a truncated results.json: exit 3");
 	like(out, "bad/results.json", "naming the file");
 	free(out);
-	rc = sh(&out, "'%s' report '%s/runA' -o /proc/merilo-report", merilo, base);
+	rc = cli_sh(&out, "'%s' report '%s/runA' -o /proc/merilo-report", merilo, base);
 	is_int(rc, 4, "an output folder that cannot be made: exit 4");
 	like(out, "/proc/merilo-report", "naming it");
 	free(out);
-	rc = sh(&out, "'%s' report '%s/runA' --format svg -o '%s/svg-only'", merilo, base, base);
+	rc = cli_sh(&out, "'%s' report '%s/runA' --format svg -o '%s/svg-only'", merilo, base, base);
 	is_int(rc, 0, "--format svg: exit 0");
 	free(out);
 	snprintf(path, sizeof path, "%s/svg-only", base);
@@ -318,7 +279,7 @@ static void test_errors(const char *base)
 	   strstr(html, "<img src=\"accuracy.svg\"") && !strstr(html, ".png"),
 	   "--format svg: SVG only, and the page shows the SVG");
 	free(html);
-	rc = sh(&out, "'%s' report --help", merilo);
+	rc = cli_sh(&out, "'%s' report --help", merilo);
 	is_int(rc, 0, "--help: exit 0");
 	like(out, "usage: merilo report RUN_DIR...", "--help prints the usage");
 	free(out);
@@ -342,14 +303,12 @@ static void test_chromium(const char *base)
 		return;
 	}
 	snprintf(cmd, sizeof cmd, "%s/blank.html", base);
-	FILE *f = fopen(cmd, "w");
-	fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body></body></html>\n", f);
-	fclose(f);
+	cli_write_file(cmd, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body></body></html>\n");
 	const char *flags = "--headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1200,1600";
-	int rc1 = sh(&out, "cd '%s' && timeout 120 %s %s --screenshot='%s/blank.png' 'file://%s/blank.html'", base,
+	int rc1 = cli_sh(&out, "cd '%s' && timeout 120 %s %s --screenshot='%s/blank.png' 'file://%s/blank.html'", base,
 		     browser, flags, base, base);
 	free(out);
-	int rc2 = sh(&out, "cd '%s' && timeout 120 %s %s --screenshot='%s/shot.png' 'file://%s/out/report.html'", base,
+	int rc2 = cli_sh(&out, "cd '%s' && timeout 120 %s %s --screenshot='%s/shot.png' 'file://%s/out/report.html'", base,
 		     browser, flags, base, base);
 	free(out);
 	long blank = fsize(base, "blank.png"), shot = fsize(base, "shot.png");
@@ -360,11 +319,11 @@ static void test_chromium(const char *base)
 
 int main(void)
 {
-	merilo = getenv("MERILO");
-	if (!merilo || access(merilo, X_OK))
+	merilo = cli_merilo();
+	if (!merilo)
 		skip_all("MERILO does not name the merilo binary (run through make test)");
-	char base[] = "/tmp/hrn_report.XXXXXX";
-	if (!mkdtemp(base))
+	char base[64];
+	if (!cli_tmpdir(base, sizeof base, "report"))
 		skip_all("cannot make a temporary folder");
 	char dir[4200];
 	const double pa[N_LANGS] = { 0.8, 0.55, 0.6, 0.6 }, pb[N_LANGS] = { 0.85, 0.7, 0.72, 0.7 };
@@ -386,10 +345,7 @@ int main(void)
 	if (getenv("HRN_REPORT_KEEP")) {
 		diag("kept %s", base);
 	} else {
-		char cmd[4300];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-		if (system(cmd))
-			diag("cannot remove %s", base);
+		cli_rmtree(base);
 	}
 	return done_testing();
 }

@@ -11,6 +11,7 @@
  */
 #include "harness/results.h"
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <float.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-results-XXXXXX";
+static char dir[64];
 
 static const char *tmp_path(const char *name)
 {
@@ -32,24 +33,6 @@ static const char *tmp_path(const char *name)
 static int same_double(double a, double b)
 {
 	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
-}
-
-static int same_str(const char *a, const char *b)
-{
-	return a && b ? !strcmp(a, b) : a == b;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-}
-
-static off_t file_size(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) ? -1 : st.st_size;
 }
 
 /* doubles that a sloppy printer would not round-trip */
@@ -128,14 +111,14 @@ static void test_results_roundtrip(void)
 		return;
 	}
 	is_int(b.schema_version, HRN_RESULTS_SCHEMA_VERSION, "schema_version");
-	ok(same_str(a.suite.name, b.suite.name) && same_str(a.suite.version, b.suite.version) &&
-	   same_str(a.suite.path, b.suite.path) && same_str(a.suite.sha256, b.suite.sha256), "suite fields round-trip");
-	ok(same_str(a.model.path, b.model.path) && same_str(a.model.name, b.model.name) &&
-	   same_str(a.model.arch, b.model.arch) && a.model.size_bytes == b.model.size_bytes && b.model.sha256 == NULL,
+	ok(cli_same_str(a.suite.name, b.suite.name) && cli_same_str(a.suite.version, b.suite.version) &&
+	   cli_same_str(a.suite.path, b.suite.path) && cli_same_str(a.suite.sha256, b.suite.sha256), "suite fields round-trip");
+	ok(cli_same_str(a.model.path, b.model.path) && cli_same_str(a.model.name, b.model.name) &&
+	   cli_same_str(a.model.arch, b.model.arch) && a.model.size_bytes == b.model.size_bytes && b.model.sha256 == NULL,
 	   "model fields round-trip (UTF-8 name, 64-bit size, null sha256)");
-	ok(same_str(a.engine.name, b.engine.name) && same_str(a.engine.version, b.engine.version) &&
-	   same_str(a.engine.backend, b.engine.backend), "engine fields round-trip");
-	ok(same_str(a.settings.bos_mode, b.settings.bos_mode) && a.settings.threads == b.settings.threads &&
+	ok(cli_same_str(a.engine.name, b.engine.name) && cli_same_str(a.engine.version, b.engine.version) &&
+	   cli_same_str(a.engine.backend, b.engine.backend), "engine fields round-trip");
+	ok(cli_same_str(a.settings.bos_mode, b.settings.bos_mode) && a.settings.threads == b.settings.threads &&
 	   a.settings.limit == b.settings.limit && a.settings.fewshot_k == b.settings.fewshot_k &&
 	   a.settings.fewshot_seed == b.settings.fewshot_seed && a.settings.seed == b.settings.seed,
 	   "scalar settings and seeds round-trip (seed 2^63-1)");
@@ -147,14 +130,14 @@ static void test_results_roundtrip(void)
 	int agg_ok = b.n_aggregates == a.n_aggregates;
 	for (size_t i = 0; agg_ok && i < a.n_aggregates; i++) {
 		struct hrn_aggregate *x = &a.aggregates[i], *y = &b.aggregates[i];
-		agg_ok &= same_str(x->task, y->task) && same_str(x->language, y->language) && x->n == y->n &&
+		agg_ok &= cli_same_str(x->task, y->task) && cli_same_str(x->language, y->language) && x->n == y->n &&
 			  x->n_metrics == y->n_metrics;
 		for (size_t k = 0; agg_ok && k < x->n_metrics; k++) {
 			struct hrn_metric_value *p = &x->metrics[k], *q = &y->metrics[k];
-			agg_ok &= same_str(p->name, q->name) && same_double(p->value, q->value) &&
+			agg_ok &= cli_same_str(p->name, q->name) && same_double(p->value, q->value) &&
 				  same_double(p->std_err, q->std_err) && same_double(p->ci_low, q->ci_low) &&
 				  same_double(p->ci_high, q->ci_high) && same_double(p->ci_level, q->ci_level) &&
-				  same_str(p->method, q->method);
+				  cli_same_str(p->method, q->method);
 			if (!agg_ok)
 				diag("aggregate %zu metric %zu: %.17g vs %.17g", i, k, p->value, q->value);
 		}
@@ -163,18 +146,18 @@ static void test_results_roundtrip(void)
 	int cmp_ok = b.n_comparisons == 2;
 	for (size_t i = 0; cmp_ok && i < 2; i++) {
 		struct hrn_comparison *x = &a.comparisons[i], *y = &b.comparisons[i];
-		cmp_ok &= same_str(x->task, y->task) && same_str(x->language_a, y->language_a) &&
-			  same_str(x->language_b, y->language_b) && same_str(x->metric, y->metric) &&
-			  same_str(x->method, y->method) && x->n_pairs == y->n_pairs && same_double(x->diff, y->diff) &&
+		cmp_ok &= cli_same_str(x->task, y->task) && cli_same_str(x->language_a, y->language_a) &&
+			  cli_same_str(x->language_b, y->language_b) && cli_same_str(x->metric, y->metric) &&
+			  cli_same_str(x->method, y->method) && x->n_pairs == y->n_pairs && same_double(x->diff, y->diff) &&
 			  same_double(x->ci_low, y->ci_low) && same_double(x->ci_high, y->ci_high) &&
 			  same_double(x->ci_level, y->ci_level) && x->mcnemar_b == y->mcnemar_b &&
 			  x->mcnemar_c == y->mcnemar_c && same_double(x->mcnemar_p, y->mcnemar_p);
 	}
 	ok(cmp_ok, "every comparison field round-trips (incl. all-NaN comparison)");
-	ok(same_str(a.manifest.cpu_model, b.manifest.cpu_model) && same_str(a.manifest.git_commit, b.manifest.git_commit) &&
+	ok(cli_same_str(a.manifest.cpu_model, b.manifest.cpu_model) && cli_same_str(a.manifest.git_commit, b.manifest.git_commit) &&
 	   a.manifest.logical_cores == b.manifest.logical_cores && a.manifest.mem_total_bytes == b.manifest.mem_total_bytes &&
-	   same_str(a.manifest.gpu_null_reason, b.manifest.gpu_null_reason) && b.manifest.gpu_name == NULL &&
-	   same_str(a.manifest.started_utc, b.manifest.started_utc) && same_str(a.manifest.ended_utc, b.manifest.ended_utc) &&
+	   cli_same_str(a.manifest.gpu_null_reason, b.manifest.gpu_null_reason) && b.manifest.gpu_name == NULL &&
+	   cli_same_str(a.manifest.started_utc, b.manifest.started_utc) && cli_same_str(a.manifest.ended_utc, b.manifest.ended_utc) &&
 	   json_equal(a.manifest.settings, b.manifest.settings),
 	   "the embedded manifest round-trips");
 	/* writing what was read gives the same bytes: nothing lost or reordered */
@@ -240,18 +223,18 @@ static void test_results_rejects(void)
 	struct hrn_results r;
 	const char *path = tmp_path("bad.json");
 
-	write_text(path, "{\n  \"schema_version\": 1,\n  \"suite\": {\n");
+	cli_write_file(path, "{\n  \"schema_version\": 1,\n  \"suite\": {\n");
 	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "truncated JSON is refused");
 	like(err.msg, path, "the message names the file");
 	like(err.msg, ".json:4:", "and the line where parsing stopped");
 	hrn_results_release(&r);
 
-	write_text(path, "[1, 2]\n");
+	cli_write_file(path, "[1, 2]\n");
 	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "a JSON array is refused");
 	like(err.msg, "$: expected an object, got an array", "saying what was expected");
 	hrn_results_release(&r);
 
-	write_text(path, "{\"schema_version\": 1, \"schema_version\": 1}\n");
+	cli_write_file(path, "{\"schema_version\": 1, \"schema_version\": 1}\n");
 	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "duplicate keys are refused");
 	like(err.msg, "duplicate", "saying so");
 	hrn_results_release(&r);
@@ -305,9 +288,9 @@ static void make_item(struct hrn_item *it, int k, const char *lang)
 
 static int same_item(const struct hrn_item *a, const struct hrn_item *b)
 {
-	int same = same_str(a->task, b->task) && same_str(a->item_id, b->item_id) && same_str(a->language, b->language) &&
-		   a->n_choices == b->n_choices && a->gold_index == b->gold_index && same_str(a->gold_text, b->gold_text) &&
-		   a->n_metrics == b->n_metrics && a->n_timings == b->n_timings && same_str(a->prompt, b->prompt);
+	int same = cli_same_str(a->task, b->task) && cli_same_str(a->item_id, b->item_id) && cli_same_str(a->language, b->language) &&
+		   a->n_choices == b->n_choices && a->gold_index == b->gold_index && cli_same_str(a->gold_text, b->gold_text) &&
+		   a->n_metrics == b->n_metrics && a->n_timings == b->n_timings && cli_same_str(a->prompt, b->prompt);
 	for (size_t i = 0; same && i < a->n_choices; i++) {
 		const struct hrn_choice_score *x = &a->choices[i], *y = &b->choices[i];
 		same &= same_double(x->loglik, y->loglik) && x->n_tokens == y->n_tokens && x->n_chars == y->n_chars &&
@@ -315,11 +298,11 @@ static int same_item(const struct hrn_item *a, const struct hrn_item *b)
 	}
 	for (size_t i = 0; same && i < a->n_metrics; i++) {
 		const struct hrn_item_metric *x = &a->metrics[i], *y = &b->metrics[i];
-		same &= same_str(x->metric, y->metric) && x->pred_index == y->pred_index &&
-			same_str(x->pred_text, y->pred_text) && x->correct == y->correct && same_double(x->value, y->value);
+		same &= cli_same_str(x->metric, y->metric) && x->pred_index == y->pred_index &&
+			cli_same_str(x->pred_text, y->pred_text) && x->correct == y->correct && same_double(x->value, y->value);
 	}
 	for (size_t i = 0; same && i < a->n_timings; i++)
-		same &= same_str(a->timings[i].name, b->timings[i].name) && a->timings[i].ns == b->timings[i].ns;
+		same &= cli_same_str(a->timings[i].name, b->timings[i].name) && a->timings[i].ns == b->timings[i].ns;
 	return same;
 }
 
@@ -336,9 +319,9 @@ static void test_items_roundtrip(void)
 		make_item(&items[k], k, k < 5 ? "sr" : "en");
 		add_ok &= hrn_item_writer_add(w, &items[k], &err) == 0;
 		if (k == 2)
-			is_int(file_size(path), 0, "nothing is on disk before the 4th item (flush every 4)");
+			is_int(cli_file_size(path), 0, "nothing is on disk before the 4th item (flush every 4)");
 		if (k == 3)
-			ok(file_size(path) > 0, "the 4th item flushes the batch to disk");
+			ok(cli_file_size(path) > 0, "the 4th item flushes the batch to disk");
 	}
 	ok(add_ok, "ten items added");
 	is_int(hrn_item_writer_n_flushed(w), 8, "two batches of 4 flushed, 2 items still buffered");
@@ -358,7 +341,7 @@ static void test_items_roundtrip(void)
 		}
 	ok(all_same, "every item field round-trips (choices, metrics, gold, timings, prompt; doubles exact)");
 	ok(!got.truncated_tail, "no truncated tail on a cleanly closed file");
-	is_int(got.valid_bytes, file_size(path), "valid_bytes covers the whole file");
+	is_int(got.valid_bytes, cli_file_size(path), "valid_bytes covers the whole file");
 
 	struct hrn_done_set *done = hrn_done_set_new(&got);
 	ok(done != NULL, "done set built");
@@ -404,11 +387,11 @@ static void test_items_timed_flush(void)
 	make_item(&it, 1, "sr");
 	hrn_item_writer_open(path, &opts, &w, NULL, &err);
 	hrn_item_writer_add(w, &it, &err);
-	is_int(file_size(path), 0, "a first item within 20 ms stays buffered");
+	is_int(cli_file_size(path), 0, "a first item within 20 ms stays buffered");
 	usleep(30000);
 	hrn_item_writer_add(w, &it, &err);
 	is_int(hrn_item_writer_n_flushed(w), 2, "an item added after 20 ms flushes both");
-	ok(file_size(path) > 0, "and they are on disk");
+	ok(cli_file_size(path) > 0, "and they are on disk");
 	hrn_item_writer_close(w, &err);
 	hrn_item_release(&it);
 }
@@ -455,7 +438,7 @@ static void test_items_killed_and_truncated(void)
 	FILE *f = fopen(path, "a");
 	fwrite(line, 1, half, f);
 	fclose(f);
-	off_t whole = file_size(path) - (off_t)half;
+	off_t whole = cli_file_size(path) - (off_t)half;
 	int rc = hrn_items_read(path, &got, &err);
 	is_int(rc, 0, "a truncated last line is not an error");
 	is_int(got.n, 6, "the complete lines are all read");
@@ -549,7 +532,7 @@ static void test_items_rejects(void)
 	char text[8192];
 
 	snprintf(text, sizeof text, "%s\n%s\n{\"schema_version\": 1, \"task\": \n%s\n", good, good, good);
-	write_text(path, text);
+	cli_write_file(path, text);
 	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a broken line in the middle is an error");
 	like(err.msg, "bad.jsonl:3: column", "naming file and line");
 	hrn_items_release(&got);
@@ -559,7 +542,7 @@ static void test_items_rejects(void)
 								       "is_greedy", 0));
 	char *bad = json_dumps(j, JSON_COMPACT);
 	snprintf(text, sizeof text, "%s\n%s\n", good, bad);
-	write_text(path, text);
+	cli_write_file(path, text);
 	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a wrongly typed field is an error");
 	like(err.msg, "bad.jsonl:2: $.choices[2].n_tokens: expected an integer, got a real number",
 	     "naming file, line and JSON path");
@@ -569,19 +552,19 @@ static void test_items_rejects(void)
 	json_object_set_new(j, "schema_version", json_integer(2));
 	bad = json_dumps(j, JSON_COMPACT);
 	snprintf(text, sizeof text, "%s\n", bad);
-	write_text(path, text);
+	cli_write_file(path, text);
 	is_int(hrn_items_read(path, &got, &err), MRL_EUNSUPPORTED, "an unknown schema_version is refused");
 	like(err.msg, "bad.jsonl:1: $.schema_version: unsupported schema version 2", "naming file and line");
 	hrn_items_release(&got);
 	free(bad);
 
 	snprintf(text, sizeof text, "%s\n\n%s\n", good, good);
-	write_text(path, text);
+	cli_write_file(path, text);
 	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "an empty line is an error");
 	like(err.msg, "bad.jsonl:2: empty line", "naming the line");
 	hrn_items_release(&got);
 
-	write_text(path, "");
+	cli_write_file(path, "");
 	is_int(hrn_items_read(path, &got, &err), 0, "an empty file is zero items");
 	ok(got.n == 0 && !got.truncated_tail, "and not truncated");
 	hrn_items_release(&got);
@@ -639,13 +622,13 @@ static void fill_perf(struct hrn_results *r)
 
 static int same_reading(const struct hrn_reading *a, const struct hrn_reading *b)
 {
-	return same_str(a->name, b->name) && same_str(a->unit, b->unit) && same_double(a->value, b->value) &&
-	       same_str(a->reason, b->reason);
+	return cli_same_str(a->name, b->name) && cli_same_str(a->unit, b->unit) && same_double(a->value, b->value) &&
+	       cli_same_str(a->reason, b->reason);
 }
 
 static int same_lang(const struct hrn_perf_lang *a, const struct hrn_perf_lang *b)
 {
-	return same_str(a->language, b->language) && a->n_items == b->n_items &&
+	return cli_same_str(a->language, b->language) && a->n_items == b->n_items &&
 	       a->tokens_computed == b->tokens_computed && a->tokens_cached == b->tokens_cached &&
 	       same_double(a->score_s, b->score_s) && same_double(a->tokens_per_s, b->tokens_per_s) &&
 	       same_double(a->item_ms_mean, b->item_ms_mean) && same_double(a->item_ms_median, b->item_ms_median) &&
@@ -691,7 +674,7 @@ static void test_perf_roundtrip(void)
 	is_int(rc, 0, "results.json with performance read back");
 	if (rc)
 		diag("%s", err.msg);
-	ok(b.n_perf == 2 && b.perf[0].n_langs == 2 && same_str(b.perf[0].task, "copa") && same_str(b.perf[1].task, "ppl"),
+	ok(b.n_perf == 2 && b.perf[0].n_langs == 2 && cli_same_str(b.perf[0].task, "copa") && cli_same_str(b.perf[1].task, "ppl"),
 	   "performance: two tasks, two languages");
 	if (b.n_perf == 2 && b.perf[0].n_langs == 2) {
 		const struct hrn_perf_task *x = &a.perf[0], *y = &b.perf[0];
@@ -701,8 +684,8 @@ static void test_perf_roundtrip(void)
 		   "unknown token counts and throughput stay null");
 		const struct hrn_perf_window *wx = &x->window, *wy = &y->window;
 		ok(wy->present && wx->n_items == wy->n_items && same_double(wx->seconds, wy->seconds) &&
-		   same_str(wx->energy_source, wy->energy_source) && same_str(wx->peak_rss_since, wy->peak_rss_since) &&
-		   same_str(wx->counters_status, wy->counters_status), "window scalars round-trip");
+		   cli_same_str(wx->energy_source, wy->energy_source) && cli_same_str(wx->peak_rss_since, wy->peak_rss_since) &&
+		   cli_same_str(wx->counters_status, wy->counters_status), "window scalars round-trip");
 		ok(same_reading(&wx->energy_j, &wy->energy_j) && isnan(wy->energy_j.value) && wy->energy_j.reason &&
 		   same_reading(&wx->energy_per_item_j, &wy->energy_per_item_j) && same_reading(&wx->peak_rss, &wy->peak_rss),
 		   "energy null with its reason, peak RSS valid: round-trip");
@@ -712,7 +695,7 @@ static void test_perf_roundtrip(void)
 		for (size_t i = 0; same_lists && i < wx->n_usage; i++)
 			same_lists &= same_reading(&wx->usage[i], &wy->usage[i]);
 		ok(same_lists, "counters (null with reason, valid) and usage (a measured 0 stays 0) round-trip");
-		ok(!b.perf[1].window.present && same_str(b.perf[1].window.absent_reason, a.perf[1].window.absent_reason),
+		ok(!b.perf[1].window.present && cli_same_str(b.perf[1].window.absent_reason, a.perf[1].window.absent_reason),
 		   "a task without a window: null with the reason");
 	}
 	/* an older results.json (no "performance") reads, with no performance */
@@ -835,7 +818,7 @@ static void test_logprobs_roundtrip(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
+	if (!cli_tmpdir(dir, sizeof dir, "results")) {
 		ok(0, "mkdtemp");
 		return done_testing();
 	}
@@ -848,9 +831,6 @@ int main(void)
 	test_items_rejects();
 	test_perf_roundtrip();
 	test_logprobs_roundtrip();
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
+	cli_rmtree(dir);
 	return done_testing();
 }

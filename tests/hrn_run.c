@@ -16,10 +16,10 @@
  * Then the BENCHić COPA suite (SKIP without the fixtures).
  */
 #include "tests/tap.h"
+#include "tests/cli.h"
 
 #include <jansson.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,45 +33,6 @@
 
 static const char *merilo;
 static char tmp[256];
-
-/* Run "$MERILO args" with stdout+stderr into *out (malloc'd); returns the exit code. */
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-	char args[4096], cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof args, fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", merilo, args);
-	FILE *p = popen(cmd, "r");
-	size_t cap = 1 << 16, n = 0, got;
-	char *buf = malloc(cap);
-	while (p && (got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-		n += got;
-		if (n + 1 == cap)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[n] = '\0';
-	int status = p ? pclose(p) : -1;
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static size_t count_lines(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-	int c;
-	while (f && (c = fgetc(f)) != EOF)
-		n += c == '\n';
-	if (f)
-		fclose(f);
-	return n;
-}
 
 /* Start "$MERILO run ..." in the background with MERILO_TEST_SLOW_MS; returns its pid. */
 static pid_t spawn_run(const char *const *args, int slow_ms)
@@ -102,7 +63,7 @@ static pid_t spawn_run(const char *const *args, int slow_ms)
 static size_t wait_lines(pid_t pid, const char *path, size_t n)
 {
 	for (int i = 0; i < 6000; i++) { /* 60 s at most */
-		size_t have = count_lines(path);
+		size_t have = cli_file_lines(path);
 		if (have >= n)
 			return have;
 		int st;
@@ -111,7 +72,7 @@ static size_t wait_lines(pid_t pid, const char *path, size_t n)
 		struct timespec ts = { 0, 10000000 };
 		nanosleep(&ts, NULL);
 	}
-	return count_lines(path);
+	return cli_file_lines(path);
 }
 
 /* items.jsonl as key -> the choices array as text (17 digits), one per line. */
@@ -582,10 +543,10 @@ static void check_benchich(const char *fx)
 	}
 	snprintf(suite, sizeof suite, "%s/copa.json", tmp);
 	snprintf(out, sizeof out, "%s/copa-run", tmp);
-	int rc = run(NULL, "import copa --lang sr-Cyrl=%s/test-sr.jsonl --lang sr-Latn=%s/test-sr-lat.jsonl "
+	int rc = cli_run(NULL, "import copa --lang sr-Cyrl=%s/test-sr.jsonl --lang sr-Latn=%s/test-sr-lat.jsonl "
 			   "--lang hr=%s/test-hr.jsonl --name benchich-copa -o %s", data, data, data, suite);
 	is_int(rc, 0, "merilo import copa (BENCHić)");
-	rc = run(&o, "run --model %s --suite %s --limit %d --threads 2 --boot 2000 --quiet --out %s", model, suite,
+	rc = cli_run(&o, "run --model %s --suite %s --limit %d --threads 2 --boot 2000 --quiet --out %s", model, suite,
 		 COPA_LIMIT, out);
 	is_int(rc, 0, "merilo run on BENCHić COPA, --limit " COPA_LIMIT_STR);
 	like(o, "sr-Cyrl - sr-Latn", "the summary shows the Cyrillic/Latin gap");
@@ -619,24 +580,16 @@ static void check_benchich(const char *fx)
 
 int main(void)
 {
-	merilo = getenv("MERILO");
-	if (!merilo || access(merilo, X_OK))
+	merilo = cli_merilo();
+	if (!merilo)
 		skip_all("MERILO does not name the merilo binary (run through make test)");
-	snprintf(tmp, sizeof tmp, "/tmp/merilo-run-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (!cli_tmpdir(tmp, sizeof tmp, "run"))
 		skip_all("cannot create a temporary folder");
 	setenv("MERILO_CACHE_DIR", tmp, 1); /* the hash cache stays in the test's folder */
-#if defined(__SANITIZE_ADDRESS__)
-	/* merilo run dlopens libpapi (counters). GCC 12's LeakSanitizer then misreads the
-	 * dynamic TLS of glibc 2.36 at exit ("DTLS 5 at 0x81-…", "Tracer caught signal 11")
-	 * in some runs; not intercepting __tls_get_addr avoids it and leaks are still found. */
-	if (!getenv("ASAN_OPTIONS"))
-		setenv("ASAN_OPTIONS", "intercept_tls_get_addr=0", 1);
-#endif
 	const char *suite = "tests/data/run-mini.json";
 	char model[512], dir_a[512], dir_b[512], dir_c[512], dir_k[512], path[600], *o = NULL;
 	snprintf(model, sizeof model, "%s/tiny.gguf", tmp);
-	int rc = run(&o, "synth --preset tiny --seed 1 -o %s", model);
+	int rc = cli_run(&o, "synth --preset tiny --seed 1 -o %s", model);
 	if (rc) {
 		diag("merilo synth failed (%d): %s", rc, o);
 		const char *fx = fixtures_dir();
@@ -649,28 +602,28 @@ int main(void)
 	check_windows();
 
 	/* ---- usage and input errors ---- */
-	rc = run(&o, "run --help");
+	rc = cli_run(&o, "run --help");
 	is_int(rc, 0, "run --help exits 0");
 	like(o, "--resume DIR", "--help documents --resume");
 	free(o);
-	rc = run(&o, "run --model %s/missing.gguf --suite %s --out %s/x", tmp, suite, tmp);
+	rc = cli_run(&o, "run --model %s/missing.gguf --suite %s --out %s/x", tmp, suite, tmp);
 	is_int(rc, 3, "a missing model is exit 3");
 	like(o, "missing.gguf", "the message names the missing model");
 	free(o);
-	rc = run(&o, "run --model %s --suite %s/nope.json --out %s/x", model, tmp, tmp);
+	rc = cli_run(&o, "run --model %s --suite %s/nope.json --out %s/x", model, tmp, tmp);
 	is_int(rc, 3, "a missing suite is exit 3");
 	like(o, "nope.json", "the message names the missing suite");
 	free(o);
-	rc = run(&o, "run --model %s --suite %s --tasks nosuch --out %s/x", model, suite, tmp);
+	rc = cli_run(&o, "run --model %s --suite %s --tasks nosuch --out %s/x", model, suite, tmp);
 	is_int(rc, 2, "an unknown task is exit 2");
 	like(o, "nosuch", "the message names the task");
 	free(o);
-	rc = run(NULL, "run --model %s --suite %s --bos sometimes", model, suite);
+	rc = cli_run(NULL, "run --model %s --suite %s --bos sometimes", model, suite);
 	is_int(rc, 2, "a bad --bos is exit 2");
-	rc = run(NULL, "run --model %s --suite %s --backend gpu", model, suite);
+	rc = cli_run(NULL, "run --model %s --suite %s --backend gpu", model, suite);
 	is_int(rc, 2, "a bad --backend is exit 2");
 	if (access("/proc/driver/nvidia", F_OK) != 0) {
-		rc = run(&o, "run --model %s --suite %s --quiet --backend cuda --out %s/cuda", model, suite, tmp);
+		rc = cli_run(&o, "run --model %s --suite %s --quiet --backend cuda --out %s/cuda", model, suite, tmp);
 		is_int(rc, 4, "--backend cuda without a GPU is exit 4 (runtime)");
 		like(o, "cuda", "the message says the CUDA backend is what failed");
 		free(o);
@@ -678,21 +631,21 @@ int main(void)
 		skip("an NVIDIA driver is present: the GPU path is tested by eng_cuda", "--backend cuda without a GPU");
 		skip("an NVIDIA driver is present", "the message names CUDA");
 	}
-	rc = run(&o, "run --model %s --suite %s --quiet --out /proc/merilo-cannot-write/run", model, suite);
+	rc = cli_run(&o, "run --model %s --suite %s --quiet --out /proc/merilo-cannot-write/run", model, suite);
 	is_int(rc, 4, "a run folder that cannot be created is exit 4 (a failed write)");
 	like(o, "/proc/merilo-cannot-write", "the message names the folder");
 	free(o);
 
 	/* ---- (1) a whole run ---- */
 	snprintf(dir_a, sizeof dir_a, "%s/a", tmp);
-	rc = run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --quiet --out %s", model, suite, dir_a);
+	rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --quiet --out %s", model, suite, dir_a);
 	is_int(rc, 0, "run the mini suite (threads 2, batched per item)");
 	like(o, "paired gaps", "the summary prints the paired gaps");
 	like(o, "results.json", "the summary says where the results are");
 	free(o);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_a);
-	is_int(count_lines(path), 8 * 4 - 1 + 6 * 2 + 3 * 3, "items.jsonl has one line per item x language (52)");
-	rc = run(&o, "run --model %s --suite %s --quiet --out %s", model, suite, dir_a);
+	is_int(cli_file_lines(path), 8 * 4 - 1 + 6 * 2 + 3 * 3, "items.jsonl has one line per item x language (52)");
+	rc = cli_run(&o, "run --model %s --suite %s --quiet --out %s", model, suite, dir_a);
 	is_int(rc, 2, "--out on a folder that holds a run is refused (exit 2)");
 	like(o, "--resume", "the refusal points to --resume");
 	free(o);
@@ -711,7 +664,7 @@ int main(void)
 	size_t na, nb, nc, dups;
 	json_t *ref = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_a), path), &na, &dups);
 	snprintf(dir_b, sizeof dir_b, "%s/b", tmp);
-	rc = run(NULL, "run --model %s --suite %s --threads 1 --batch request --boot 100 --quiet --out %s", model, suite,
+	rc = cli_run(NULL, "run --model %s --suite %s --threads 1 --batch request --boot 100 --quiet --out %s", model, suite,
 		 dir_b);
 	is_int(rc, 0, "run with --threads 1 --batch request");
 	json_t *jb = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_b), path), &nb, &dups);
@@ -721,7 +674,7 @@ int main(void)
 	if (diff)
 		diag("%zu records differ, first %s", diff, first);
 	snprintf(dir_c, sizeof dir_c, "%s/c", tmp);
-	rc = run(NULL, "run --model %s --suite %s --threads 1 --boot 100 --quiet --out %s", model, suite, dir_c);
+	rc = cli_run(NULL, "run --model %s --suite %s --threads 1 --boot 100 --quiet --out %s", model, suite, dir_c);
 	json_t *jc = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_c), path), &nc, &dups);
 	diff = n_different(ref, jc, &first);
 	ok(rc == 0 && nc == na && diff == 0, "threads 1 vs 2, same batching: identical per-choice logliks");
@@ -731,7 +684,7 @@ int main(void)
 	/* ---- --store-logprobs: stored, consistent, and the scores unchanged ---- */
 	char dir_l[512];
 	snprintf(dir_l, sizeof dir_l, "%s/l", tmp);
-	rc = run(&o, "run --model %s --suite %s --threads 2 --boot 100 --quiet --store-logprobs --out %s", model, suite,
+	rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 100 --quiet --store-logprobs --out %s", model, suite,
 		 dir_l);
 	is_int(rc, 0, "run with --store-logprobs");
 	like(o, "tokens/s", "the summary prints the throughput line");
@@ -744,27 +697,27 @@ int main(void)
 	ok(nl == na && diff == 0, "--store-logprobs: every per-choice loglik identical to the run without it");
 	json_decref(jl);
 	snprintf(dir_l, sizeof dir_l, "%s/l3", tmp);
-	rc = run(NULL, "run --model %s --suite %s --tasks mc,ppl --limit 2 --boot 100 --quiet --store-logprobs "
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc,ppl --limit 2 --boot 100 --quiet --store-logprobs "
 		       "--store-topk 3 --batch request --out %s", model, suite, dir_l);
 	is_int(rc, 0, "run with --store-topk 3 --batch request");
 	check_logprobs(dir_l, 3, "--store-topk 3");
 	snprintf(dir_l, sizeof dir_l, "%s/l0", tmp);
-	rc = run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --store-logprobs --store-topk 0 --out %s",
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --store-logprobs --store-topk 0 --out %s",
 		 model, suite, dir_l);
 	is_int(rc, 0, "run with --store-topk 0");
 	check_logprobs(dir_l, 0, "--store-topk 0");
-	rc = run(&o, "run --model %s --suite %s --store-topk 4 --out %s/x", model, suite, tmp);
+	rc = cli_run(&o, "run --model %s --suite %s --store-topk 4 --out %s/x", model, suite, tmp);
 	is_int(rc, 2, "--store-topk without --store-logprobs is a usage error");
 	like(o, "--store-logprobs", "the message says what is missing");
 	free(o);
-	rc = run(NULL, "run --model %s --suite %s --store-logprobs --store-topk 1001 --out %s/x", model, suite, tmp);
+	rc = cli_run(NULL, "run --model %s --suite %s --store-logprobs --store-topk 1001 --out %s/x", model, suite, tmp);
 	is_int(rc, 2, "--store-topk above 1000 is a usage error");
 
 	/* ---- PAPI absent: the run works, every counter null with the reason ---- */
 	char dir_p[512];
 	snprintf(dir_p, sizeof dir_p, "%s/p", tmp);
 	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
-	rc = run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --out %s", model, suite, dir_p);
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --out %s", model, suite, dir_p);
 	unsetenv("MERILO_PAPI_LIB");
 	is_int(rc, 0, "a run without libpapi works");
 	{
@@ -796,24 +749,24 @@ int main(void)
 	waitpid(pid, &st, 0);
 	ok(WIFSIGNALED(st) && seen != (size_t)-1 && seen >= 16 && seen < na,
 	   "the run was killed mid-way, after the first flush");
-	diag("killed with %zu of %zu lines on disk", count_lines(path), na);
+	diag("killed with %zu of %zu lines on disk", cli_file_lines(path), na);
 	FILE *tail = fopen(path, "a"); /* as if the kill had hit the middle of a write */
 	if (tail) {
 		fputs("{\"schema_version\":1,\"task\":\"mc\",\"item\":\"m", tail);
 		fclose(tail);
 	}
-	rc = run(&o, "run --resume %s --bos never --quiet", dir_k);
+	rc = cli_run(&o, "run --resume %s --bos never --quiet", dir_k);
 	is_int(rc, 2, "--resume with another --bos is refused (exit 2)");
 	like(o, "--bos", "the refusal names the option");
 	free(o);
 	char other[600];
 	snprintf(other, sizeof other, "%s/other.gguf", tmp);
-	run(NULL, "synth --preset tiny --seed 2 -o %s", other);
-	rc = run(&o, "run --resume %s --model %s --quiet", dir_k, other);
+	cli_run(NULL, "synth --preset tiny --seed 2 -o %s", other);
+	rc = cli_run(&o, "run --resume %s --model %s --quiet", dir_k, other);
 	is_int(rc, 3, "--resume with another model is refused (exit 3)");
 	like(o, "not the model", "the refusal says the model differs");
 	free(o);
-	rc = run(&o, "run --resume %s --threads 1 --quiet", dir_k);
+	rc = cli_run(&o, "run --resume %s --threads 1 --quiet", dir_k);
 	is_int(rc, 0, "--resume finishes the run");
 	like(o, "after resuming", "the summary says it resumed");
 	like(o, "dropping the unfinished last line", "the resume reports the partial last line it dropped");
@@ -837,7 +790,7 @@ int main(void)
 		   "resumed: the window counts only this session's items, the throughput all of them");
 		hrn_results_release(&kr);
 	}
-	rc = run(&o, "run --resume %s --quiet", dir_c);
+	rc = cli_run(&o, "run --resume %s --quiet", dir_c);
 	is_int(rc, 0, "--resume of a finished run");
 	like(o, "no item of this task was scored in this session", "the summary says there is no window to measure");
 	free(o);
@@ -884,7 +837,7 @@ int main(void)
 	like(log, "merilo run --resume", "SIGINT: the message says how to resume");
 	free(log);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_i);
-	size_t ni = count_lines(path);
+	size_t ni = cli_file_lines(path);
 	ok(ni >= 1 && ni < na, "SIGINT: the items scored so far are on disk (none lost to the batch buffer)");
 	diag("SIGINT after %zu items", ni);
 
@@ -896,9 +849,6 @@ int main(void)
 		skip("fixtures absent: ../shared/fixtures", "BENCHić end to end");
 
 	json_decref(ref);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		diag("could not remove %s", tmp);
+	cli_rmtree(tmp);
 	return done_testing();
 }
