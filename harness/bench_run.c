@@ -60,6 +60,7 @@ static double ns_to_ms(double ns)
 struct meas {
 	bool energy_have;                 /* energy holds the energy window's figure */
 	struct met_reading energy;        /* gross J of the energy window */
+	struct met_reading energy_net;    /* net J: gross - idle power x window (null without --idle) */
 	double energy_tokens;             /* tokens processed in the energy window */
 	char energy_source[256];
 	char energy_null[MET_REASON_MAX]; /* why null when no source / a window failed */
@@ -147,10 +148,13 @@ static void energy_collect(struct hrn_bench_env *e, struct meas *m, double token
 	for (size_t i = 0; i < k; i++) {
 		struct met_energy_result res;
 		met_energy_result(e->energy, idx[i], &res);
-		if (i == 0)
+		if (i == 0) {
 			m->energy = res.gross_j;
-		else
+			m->energy_net = res.net_j;
+		} else {
 			met_reading_add(&m->energy, &res.gross_j);
+			met_reading_add(&m->energy_net, &res.net_j);
+		}
 		const struct met_energy_source *s = met_energy_source_at(e->energy, idx[i]);
 		size_t len = strlen(m->energy_source);
 		snprintf(m->energy_source + len, sizeof m->energy_source - len, "%s%s %s (%s)", i ? " + " : "", s->method,
@@ -262,6 +266,10 @@ static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench
 		}
 		if (rc)
 			return rc;
+		/* net of idle power, only when --idle measured it (met_energy_result says why not) */
+		snprintf(name, sizeof name, "energy_j_per_token_%s_net", phase);
+		if ((rc = per_token_figure(r, name, "J/token", &m->energy_net, m->energy_tokens, err)))
+			return rc;
 		if (!(r->energy_source = strdup(m->energy_source)))
 			return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 	} else {
@@ -269,6 +277,9 @@ static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench
 			snprintf(why, sizeof why, "%s", m->energy_null);
 		else
 			energy_absent_reason(e, why, sizeof why);
+		if ((rc = hrn_bench_result_add_figure(r, name, "J/token", NAN, why, err)))
+			return rc;
+		snprintf(name, sizeof name, "energy_j_per_token_%s_net", phase);
 		if ((rc = hrn_bench_result_add_figure(r, name, "J/token", NAN, why, err)))
 			return rc;
 	}

@@ -32,7 +32,7 @@ static void usage(FILE *out)
 		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...]\n"
 		"                    [--reps 5] [--warmup 1] [--seed 1] [--backend cpu|cuda]\n"
 		"                    [--format md|csv|json|jsonl] [--out FILE]\n"
-		"                    [--roofline[=remeasure]] [--roofline-buffer-mib 1024] [--energy-window 1]\n"
+		"                    [--roofline[=remeasure]] [--roofline-buffer-mib 1024] [--energy-window 1] [--idle S]\n"
 		"       merilo bench --model M --scenario server --qps X --duration S [--prompts FILE]\n"
 		"                    [--ttft-limit MS] [--tpot-limit MS] [--prompt N] [--gen N] [--seed N]\n"
 		"       merilo bench --model M --scenario offline [--requests 16] [--prompts FILE] ...\n"
@@ -57,6 +57,8 @@ static void usage(FILE *out)
 		"  --prompts FILE    scenario prompts, one per line (tokenized before timing)\n"
 		"  --energy-window S each pp/tg test repeats its work for >= S seconds (default 1) inside one\n"
 		"                    energy window, for J/token (0: no energy); skipped where no source exists\n"
+		"  --idle S          first measure idle power for S >= 1 seconds (keep the machine quiet) and\n"
+		"                    also report J/token net of it (energy_j_per_token_*_net; gross is always given)\n"
 		"  --backend cuda    the GPU backend (exit 4 where it is not available)\n"
 		"A/B performance gate: merilo bench --ab BASE --model M ... (merilo bench --ab BASE --help;\n"
 		"docs/perf-gate.md).\n"
@@ -109,7 +111,7 @@ struct opts {
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
 	int format;
-	double qps, duration, ttft_limit, tpot_limit, energy_window;
+	double qps, duration, ttft_limit, tpot_limit, energy_window, idle;
 };
 
 static json_t *list_json(const uint32_t *v, int n)
@@ -138,6 +140,7 @@ static json_t *settings_json(const struct opts *o)
 	json_object_set_new(s, "format", json_string(fmt[o->format]));
 	json_object_set_new(s, "roofline", json_string(o->roofline == 2 ? "remeasure" : o->roofline ? "cached" : "off"));
 	json_object_set_new(s, "energy_window_s", json_real(o->energy_window));
+	json_object_set_new(s, "idle_s", json_real(o->idle));
 	json_object_set_new(s, "scenario", hrn_json_string(o->scenario));
 	if (o->scenario) {
 		json_object_set_new(s, "qps", hrn_json_real(o->qps));
@@ -233,6 +236,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_double(argv[++i], &o->duration) || !(o->duration > 0) || o->duration > 86400)
 				return hrn_usage_error("bench", "--duration wants seconds in (0, 86400], not '%s'", argv[i]);
 			have_duration = true;
+		} else if (!strcmp(a, "--idle") && has_val) {
+			if (parse_double(argv[++i], &o->idle) || (o->idle != 0 && o->idle < 1) || o->idle > 3600)
+				return hrn_usage_error("bench", "--idle wants 0 or seconds in 1..3600, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--energy-window") && has_val) {
 			if (parse_double(argv[++i], &o->energy_window) || o->energy_window < 0 || o->energy_window > 3600)
 				return hrn_usage_error("bench", "--energy-window wants seconds in 0..3600, not '%s'", argv[i]);
@@ -561,6 +567,9 @@ int hrn_cmd_bench(int argc, char **argv)
 	struct met_energy_opts eopts;
 	met_energy_opts_init(&eopts);
 	if (met_counters_open(&counters, &co, &err) || met_energy_open(&energy, &eopts, &err))
+		goto fail;
+	/* idle power first, while nothing of ours runs: later windows then also give net energy */
+	if (o.idle > 0 && met_energy_n_sources(energy) > 0 && met_energy_measure_idle(energy, o.idle, &err))
 		goto fail;
 	if (!(logits = malloc((size_t)md.n_vocab * sizeof *logits))) {
 		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory for the logits");

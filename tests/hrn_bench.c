@@ -157,6 +157,8 @@ static void test_cli_tests(const char *model)
 		like(en ? en->reason : NULL, "no energy source", "energy null reason says why");
 		en = hrn_bench_result_figure(tg, "energy_j_per_token_decode");
 		ok(en && en->reason, "energy per token (decode) is null with a reason");
+		en = hrn_bench_result_figure(pp, "energy_j_per_token_prefill_net");
+		ok(en && en->reason && isnan(en->value), "net energy per token (idle subtracted) is null with a reason too");
 		const struct hrn_reading *rss = hrn_bench_result_figure(pp, "peak_rss_bytes");
 		ok(rss && !rss->reason && rss->value > 1e6, "peak RSS measured (> 1 MB)");
 		const struct hrn_reading *cpu = hrn_bench_result_figure(tg, "cpu_s_per_token");
@@ -370,6 +372,9 @@ static void test_cli_errors(const char *model)
 	free(out);
 	rc = cli_run(&out, "bench --model %s --prompt 0", model);
 	is_int(rc, 2, "--prompt 0: usage error");
+	free(out);
+	rc = cli_run(&out, "bench --model %s --idle 0.5", model);
+	is_int(rc, 2, "--idle under 1 s: usage error (idle power needs a long window)");
 	free(out);
 	rc = cli_run(&out, "bench --help");
 	ok(rc == 0 && strstr(out, "usage: merilo bench"), "bench --help");
