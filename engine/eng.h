@@ -132,7 +132,7 @@ struct eng_score_stats {
 	uint64_t n_cached;   /* tokens of the requests taken from the KV cache instead (prefix reuse) */
 	uint64_t n_forward;  /* forward calls */
 };
-/* eng_score plus extras (engine/score_dist.c): the same algorithm and the same results
+/* eng_score plus extras: the same algorithm and the same results
  * bit for bit, and, when top_k > 0 (<= n_vocab), the top_k log-probabilities at every
  * continuation position of request i into topk[i] (n_reqs entries; NULL when top_k == 0).
  * stats (may be NULL) gets the work done; n_computed + n_cached = sum(n_ctx + n_cont - 1). */

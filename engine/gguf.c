@@ -301,19 +301,29 @@ static int parse_array(struct parser *p, struct gguf_kv *kv)
 	return 0;
 }
 
-static int parse_kv(struct parser *p, struct gguf_kv *kv, size_t i)
+/* The name of kv or tensor entry i: read, shown in p->where from then on
+ * ("kv 3 ('general.name')"), and neither empty nor holding a NUL byte. */
+static int rd_entry_name(struct parser *p, struct gguf_str *s, const char *entry, size_t i, const char *what)
 {
-	snprintf(p->where, sizeof p->where, "kv %zu", i);
-	int rc = rd_str(p, &kv->key, "key");
+	snprintf(p->where, sizeof p->where, "%s %zu", entry, i);
+	int rc = rd_str(p, s, what);
 	if (rc)
 		return rc;
-	char key[80];
-	printable(key, sizeof key, kv->key.ptr, kv->key.len);
-	snprintf(p->where, sizeof p->where, "kv %zu ('%s')", i, key);
-	if (kv->key.len == 0)
-		return perr(p, MRL_EINPUT, "empty key");
-	if (memchr(kv->key.ptr, 0, kv->key.len))
-		return perr(p, MRL_EINPUT, "key contains a NUL byte");
+	char shown[80];
+	printable(shown, sizeof shown, s->ptr, s->len);
+	snprintf(p->where, sizeof p->where, "%s %zu ('%s')", entry, i, shown);
+	if (s->len == 0)
+		return perr(p, MRL_EINPUT, "empty %s", what);
+	if (memchr(s->ptr, 0, s->len))
+		return perr(p, MRL_EINPUT, "%s contains a NUL byte", what);
+	return 0;
+}
+
+static int parse_kv(struct parser *p, struct gguf_kv *kv, size_t i)
+{
+	int rc = rd_entry_name(p, &kv->key, "kv", i, "key");
+	if (rc)
+		return rc;
 	uint32_t t;
 	if ((rc = rd_u32(p, &t, "value type")))
 		return rc;
@@ -351,17 +361,9 @@ static int parse_kv(struct parser *p, struct gguf_kv *kv, size_t i)
 
 static int parse_tensor(struct parser *p, struct gguf_tensor *ti, size_t i)
 {
-	snprintf(p->where, sizeof p->where, "tensor %zu", i);
-	int rc = rd_str(p, &ti->name, "name");
+	int rc = rd_entry_name(p, &ti->name, "tensor", i, "name");
 	if (rc)
 		return rc;
-	char nm[80];
-	printable(nm, sizeof nm, ti->name.ptr, ti->name.len);
-	snprintf(p->where, sizeof p->where, "tensor %zu ('%s')", i, nm);
-	if (ti->name.len == 0)
-		return perr(p, MRL_EINPUT, "empty name");
-	if (memchr(ti->name.ptr, 0, ti->name.len))
-		return perr(p, MRL_EINPUT, "name contains a NUL byte");
 	if ((rc = rd_u32(p, &ti->n_dims, "n_dims")))
 		return rc;
 	if (ti->n_dims < 1 || ti->n_dims > 4)

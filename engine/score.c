@@ -9,14 +9,13 @@
  * two models (KL divergence, top-1 agreement), the model's best K next tokens
  * at every continuation position with their log-probabilities.
  *
- * The algorithm: requests are visited
- * sorted by their token sequences, the cache is truncated to the longest
- * prefix shared with what is cached (never past n_ctx - 1), the rest is fed
- * with all logits in chunks of SCORE_CHUNK, and each log-probability is
- * (logit - max) - log(sum exp(logit - max)) summed in double. The forward pass
- * computes every token the same way whatever else is in its batch, so a reused
- * prefix gives the same bits as scoring the request alone in an empty context
- * (tests/eng_score.c checks it). The top-K
+ * The algorithm: requests are visited sorted by their token sequences, the
+ * cache is truncated to the longest prefix shared with what is cached (never
+ * past n_ctx - 1), the rest is fed with all logits in chunks of SCORE_CHUNK,
+ * and each log-probability is (logit - max) - log(sum exp(logit - max)) summed
+ * in double. The forward pass computes every token the same way whatever else
+ * is in its batch, so a reused prefix gives the same bits as scoring the
+ * request alone in an empty context (tests/eng_score.c checks it). The top-K
  * log-probabilities use the same max and log-sum as the target's, so a top-K
  * entry for the target token equals its logprob exactly.
  */
@@ -54,8 +53,7 @@ static int cmp_req(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* One row: the target's logprob and greediness (as score.c's log_softmax_at),
- * and, when k > 0, the k best tokens, best first, ties by lower id. */
+/* One row: the target's logprob and greediness and, when k > 0, the k best tokens, best first, ties by lower id. */
 static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, double *logprob, bool *greedy,
 			 size_t k, int32_t *top_id, double *top_lp)
 {
@@ -98,16 +96,13 @@ static int score_one(struct eng_ctx *c, const struct eng_score_req *r, struct en
 		     struct eng_score_topk *topk, struct eng_score_stats *st, float *lg, struct mrl_err *err)
 {
 	const uint32_t n_vocab = c->m->cfg.n_vocab;
-	const size_t total = r->n_ctx + r->n_cont, n_feed = total - 1;
+	const size_t n_feed = r->n_ctx + r->n_cont - 1;
 	size_t keep = 0;
 	while (keep < c->pos && keep < n_feed && c->tokens[keep] == tok_at(r, keep))
 		keep++;
 	if (keep > r->n_ctx - 1)
 		keep = r->n_ctx - 1;
 	eng_ctx_truncate(c, (uint32_t)keep);
-	if (n_feed > c->n_ctx)
-		return mrl_err_set(err, MRL_EINPUT, "score: request of %zu tokens does not fit the context of %u",
-				   total, c->n_ctx);
 	int32_t buf[SCORE_CHUNK];
 	res->sum_logprob = 0.0;
 	res->all_greedy = true;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/eng.h"
+#include "tests/eng_fixture.h"
 
 #define MAX_CONT 8
 #define N_REQ 7
@@ -134,28 +135,18 @@ static void check_model(const char *path, const char *label)
 	lg = malloc((size_t)40 * d.n_vocab * sizeof *lg);
 	for (int r = 0; r < N_REQ && lg; r++) {
 		const struct eng_score_req *q = &f.reqs[r];
-		int32_t seq[40];
-		size_t n = 0;
-		for (size_t i = 0; i < q->n_ctx; i++)
-			seq[n++] = q->ctx[i];
-		for (size_t i = 0; i + 1 < q->n_cont; i++)
-			seq[n++] = q->cont[i];
-		eng_ctx_truncate(c2, 0);
-		if (eng_decode(c2, seq, n, lg, true, &err)) {
+		if (decode_request(c2, q, lg, &err)) {
 			diag("%s", err.msg);
 			hand_ok = false;
 			break;
 		}
 		for (size_t k = 0; k < q->n_cont; k++) {
 			const float *row = lg + (q->n_ctx - 1 + k) * d.n_vocab;
-			long double z = 0;
 			size_t am = 0;
-			for (uint32_t v = 0; v < d.n_vocab; v++) {
-				z += expl((long double)row[v]);
+			for (uint32_t v = 1; v < d.n_vocab; v++)
 				if (row[v] > row[am])
 					am = v;
-			}
-			double want = (double)((long double)row[q->cont[k]] - logl(z));
+			double want = (double)((long double)row[q->cont[k]] - row_log_z(row, d.n_vocab));
 			if (fabs(want - alone.lp[r][k]) > 1e-9) {
 				diag("request %d token %zu: logprob %.12g, by hand %.12g", r, k, alone.lp[r][k], want);
 				hand_ok = false;

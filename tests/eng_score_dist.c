@@ -1,6 +1,6 @@
 /* eng_score_dist.c — eng_score_ex equals eng_score, and its extras are right.
  *
- * eng_score_ex (engine/score_dist.c) repeats eng_score's algorithm and adds the
+ * eng_score_ex (engine/score.c) shares eng_score's algorithm and adds the
  * top-K next-token log-probabilities and the count of tokens computed. Checked
  * here: every logprob, is_greedy and sum equals eng_score's bit for bit (with
  * and without top-K, on empty and dirty caches); the top-K rows are the K
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine/eng.h"
+#include "tests/eng_fixture.h"
 
 #define N_REQ 5
 #define MAX_CONT 6
@@ -142,14 +143,7 @@ static void check_model(const char *path, const char *label)
 	int sorted_bad = 0, target_bad = 0, greedy_bad = 0, hand_bad = 0, set_bad = 0;
 	for (int r = 0; r < N_REQ && lg; r++) {
 		const struct eng_score_req *q = &b.reqs[r];
-		int32_t seq[24];
-		size_t n = 0;
-		for (size_t i = 0; i < q->n_ctx; i++)
-			seq[n++] = q->ctx[i];
-		for (size_t i = 0; i + 1 < q->n_cont; i++)
-			seq[n++] = q->cont[i];
-		eng_ctx_truncate(c1, 0);
-		if (eng_decode(c1, seq, n, lg, true, &err)) {
+		if (decode_request(c1, q, lg, &err)) {
 			diag("%s", err.msg);
 			hand_bad++;
 			break;
@@ -158,15 +152,13 @@ static void check_model(const char *path, const char *label)
 			const float *row = lg + (q->n_ctx - 1 + j) * d.n_vocab;
 			const int32_t *id = exk.top_id[r] + j * K;
 			const double *lp = exk.top_lp[r] + j * K;
-			long double z = 0;
-			for (uint32_t v = 0; v < d.n_vocab; v++)
-				z += expl((long double)row[v]);
+			const long double log_z = row_log_z(row, d.n_vocab);
 			for (int t = 0; t < K; t++) {
 				if (t > 0 && (lp[t] > lp[t - 1] || (lp[t] == lp[t - 1] && id[t] < id[t - 1])))
 					sorted_bad++;
 				if (id[t] == q->cont[j] && memcmp(&lp[t], &exk.lp[r][j], sizeof(double)))
 					target_bad++;
-				if (fabs((double)((long double)row[id[t]] - logl(z)) - lp[t]) > 1e-9)
+				if (fabs((double)((long double)row[id[t]] - log_z) - lp[t]) > 1e-9)
 					hand_bad++;
 			}
 			/* nothing outside the top-K beats its last entry */

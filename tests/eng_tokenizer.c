@@ -195,6 +195,13 @@ static char *tok_str(const struct eng_vocab *v, const char *text, bool bos)
 	return s;
 }
 
+/* is_str on the ids of text, as a macro so that a failure names the caller's line */
+#define tok_is(v, text, bos, want, name) do { \
+	char *tok_is_s_ = tok_str((v), (text), (bos)); \
+	is_str(tok_is_s_, (want), (name)); \
+	free(tok_is_s_); \
+} while (0)
+
 static void test_tiny(void)
 {
 	struct mrl_err err = { 0 };
@@ -208,21 +215,13 @@ static void test_tiny(void)
 		diag("%s", err.msg);
 	if (!v)
 		return;
-	char *s = tok_str(v, "abc", false);
-	is_str(s, "262 261", "equal scores: the leftmost pair merges first (ab c)");
-	free(s);
-	s = tok_str(v, "abcd", false);
-	is_str(s, "262 261 103", "a character not in the vocabulary falls back to its byte token (d = <0x64>)");
-	free(s);
-	s = tok_str(v, "", false);
-	is_str(s, "", "empty text gives no tokens");
-	free(s);
-	s = tok_str(v, "", true);
-	is_str(s, "1", "empty text with BOS gives only BOS");
-	free(s);
-	s = tok_str(v, "<s>", false);
-	is_str(s, "63 118 65", "control tokens are not matched in text (no special parsing): <s> is bytes");
-	free(s);
+	tok_is(v, "abc", false, "262 261", "equal scores: the leftmost pair merges first (ab c)");
+	tok_is(v, "abcd", false, "262 261 103",
+	       "a character not in the vocabulary falls back to its byte token (d = <0x64>)");
+	tok_is(v, "", false, "", "empty text gives no tokens");
+	tok_is(v, "", true, "1", "empty text with BOS gives only BOS");
+	tok_is(v, "<s>", false, "63 118 65",
+	       "control tokens are not matched in text (no special parsing): <s> is bytes");
 	is_int(eng_vocab_find(v, "ab", 2), 262, "find: a piece's id");
 	is_int(eng_vocab_find(v, "abc", 3), -1, "find: an absent piece is -1");
 	is_int(eng_vocab_bos(v), 1, "SPM default BOS id is 1 when the key is absent");
@@ -251,9 +250,7 @@ static void test_tiny(void)
 	static const float bc_best[] = { -10, -10, -10, -2, -1 };
 	t.extra_scores = bc_best;
 	if (tiny_vocab(&t, &v, &err) == 0) {
-		s = tok_str(v, "abc", false);
-		is_str(s, "259 263", "the best-scoring pair merges first (a bc)");
-		free(s);
+		tok_is(v, "abc", false, "259 263", "the best-scoring pair merges first (a bc)");
 		eng_vocab_free(v);
 		v = NULL;
 	} else {
@@ -270,15 +267,11 @@ static void test_tiny(void)
 			  .add_space_prefix = -1, .bos_id = 1 };
 	if (tiny_vocab(&w, &v, &err) == 0) {
 		ok(eng_vocab_add_space_prefix(v), "SPM adds a space prefix by default");
-		s = tok_str(v, "a b", false);
-		is_str(s, "262 263", "space prefix + spaces as ▁: 'a b' -> ▁a ▁b");
-		free(s);
-		s = tok_str(v, "a<x>b", false);
-		is_str(s, "262 264 263", "a user-defined token is cut out; the text after it gets a prefix again");
-		free(s);
-		s = tok_str(v, "a<x> b", false);
-		is_str(s, "262 264 259 263", "without a strip attribute the space after it stays (▁ ▁b)");
-		free(s);
+		tok_is(v, "a b", false, "262 263", "space prefix + spaces as ▁: 'a b' -> ▁a ▁b");
+		tok_is(v, "a<x>b", false, "262 264 263",
+		       "a user-defined token is cut out; the text after it gets a prefix again");
+		tok_is(v, "a<x> b", false, "262 264 259 263",
+		       "without a strip attribute the space after it stays (▁ ▁b)");
 		int32_t rt[] = { 1, 262, 264, 263 };
 		char *text2 = NULL;
 		if (eng_vocab_detokenize(v, rt, 4, &text2, NULL, &err) == 0)
@@ -295,9 +288,8 @@ static void test_tiny(void)
 	/* Phi-3 (general.name): llama.cpp makes special tokens swallow the whitespace after them */
 	w.general_name = "Phi3";
 	if (tiny_vocab(&w, &v, &err) == 0) {
-		s = tok_str(v, "a<x> b", false);
-		is_str(s, "262 264 263", "Phi-3 by general.name: whitespace after a user-defined token is dropped");
-		free(s);
+		tok_is(v, "a<x> b", false, "262 264 263",
+		       "Phi-3 by general.name: whitespace after a user-defined token is dropped");
 		eng_vocab_free(v);
 		v = NULL;
 	} else {

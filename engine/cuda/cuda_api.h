@@ -57,7 +57,7 @@ struct eng_cuda_api {
 
 	/* Scoring on the device: for each of n_rows rows of n_vocab logits at
 	 * dev_logits (device memory), log p(targets[i]) (max-subtracted, exp summed
-	 * in double, as the CPU's log_softmax_at) and whether targets[i] is the
+	 * in double, as the CPU's row_logprobs in score.c) and whether targets[i] is the
 	 * first argmax. targets, logprob and is_greedy are host arrays of n_rows.
 	 * Errors become sticky on ex (see ops->status). */
 	void (*logsoftmax_gather)(struct eng_exec *ex, const float *dev_logits, int n_rows, int n_vocab,
