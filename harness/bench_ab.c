@@ -75,6 +75,23 @@ static double median_of(double *scratch, const double *x, size_t n)
 	return met_percentile_sorted(scratch, n, 50);
 }
 
+/* The median of one bootstrap resample of x (n draws with replacement); scratch holds n. */
+static double resampled_median(double *scratch, const double *x, size_t n, struct met_rng *rng)
+{
+	for (size_t k = 0; k < n; k++)
+		scratch[k] = x[met_rng_below(rng, n)];
+	qsort(scratch, n, sizeof *scratch, cmp_double);
+	return met_percentile_sorted(scratch, n, 50);
+}
+
+/* Sorts the n bootstrap statistics and reads off the two-sided percentile interval at `level`. */
+static void percentile_ci(double *stats, size_t n, double level, double *lo, double *hi)
+{
+	qsort(stats, n, sizeof *stats, cmp_double);
+	*lo = met_percentile_sorted(stats, n, 100 * (1 - level) / 2);
+	*hi = met_percentile_sorted(stats, n, 100 * (1 + level) / 2);
+}
+
 static int check_opts(const struct hrn_ab_opts *o, struct mrl_err *err)
 {
 	if (!(o->level > 0 && o->level < 1) || o->n_resamples == 0 || !(o->threshold >= 0) || !(o->alpha > 0))
@@ -107,15 +124,9 @@ int hrn_ab_median_ci(const double *x, size_t n, const struct hrn_ab_opts *o, dou
 	*median = median_of(tmp, x, n);
 	struct met_rng rng;
 	met_rng_seed(&rng, o->seed);
-	for (size_t b = 0; b < o->n_resamples; b++) {
-		for (size_t k = 0; k < n; k++)
-			tmp[k] = x[met_rng_below(&rng, n)];
-		qsort(tmp, n, sizeof *tmp, cmp_double);
-		meds[b] = met_percentile_sorted(tmp, n, 50);
-	}
-	qsort(meds, o->n_resamples, sizeof *meds, cmp_double);
-	*lo = met_percentile_sorted(meds, o->n_resamples, 100 * (1 - o->level) / 2);
-	*hi = met_percentile_sorted(meds, o->n_resamples, 100 * (1 + o->level) / 2);
+	for (size_t b = 0; b < o->n_resamples; b++)
+		meds[b] = resampled_median(tmp, x, n, &rng);
+	percentile_ci(meds, o->n_resamples, o->level, lo, hi);
 out:
 	free(tmp);
 	free(meds);
@@ -191,18 +202,11 @@ int hrn_ab_ratio_unpaired(const double *cand, size_t n_cand, const double *base,
 	struct met_rng rng;
 	met_rng_seed(&rng, o->seed);
 	for (size_t b = 0; b < o->n_resamples; b++) {
-		for (size_t k = 0; k < n_cand; k++)
-			tmp[k] = cand[met_rng_below(&rng, n_cand)];
-		qsort(tmp, n_cand, sizeof *tmp, cmp_double);
-		double mc = met_percentile_sorted(tmp, n_cand, 50);
-		for (size_t k = 0; k < n_base; k++)
-			tmp[k] = base[met_rng_below(&rng, n_base)];
-		qsort(tmp, n_base, sizeof *tmp, cmp_double);
-		rs[b] = mc / met_percentile_sorted(tmp, n_base, 50);
+		/* two statements: the candidate draws come first from the one stream */
+		const double cand_median = resampled_median(tmp, cand, n_cand, &rng);
+		rs[b] = cand_median / resampled_median(tmp, base, n_base, &rng);
 	}
-	qsort(rs, o->n_resamples, sizeof *rs, cmp_double);
-	*lo = met_percentile_sorted(rs, o->n_resamples, 100 * (1 - o->level) / 2);
-	*hi = met_percentile_sorted(rs, o->n_resamples, 100 * (1 + o->level) / 2);
+	percentile_ci(rs, o->n_resamples, o->level, lo, hi);
 out:
 	free(tmp);
 	free(rs);
@@ -394,21 +398,6 @@ static void ab_usage(FILE *out)
 		"Rules and the measured false-alarm rate: docs/perf-gate.md.\n");
 }
 
-static int parse_fraction(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return -1;
-	if (*end == '%' && !end[1])
-		v /= 100;
-	else if (*end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_test(const char *tok, struct ab_test *t)
 {
 	char *end;
@@ -477,14 +466,12 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 			if (hrn_parse_int(argv[++i], 0, 100, &o->warmup_pairs))
 				return hrn_usage_error("bench", "--ab-warmup wants an integer in 0..100, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--threshold") && v) {
-			if (parse_fraction(argv[++i], &o->gate.threshold) || o->gate.threshold >= 10)
+			if (hrn_parse_fraction(argv[++i], &o->gate.threshold) || !(o->gate.threshold >= 0 && o->gate.threshold < 10))
 				return hrn_usage_error("bench", "--threshold wants a percentage ('5%%') or a fraction "
 								"('0.05'), not '%s'", argv[i]);
 			o->have_threshold = true;
 		} else if (!strcmp(a, "--alpha") && v) {
-			char *end;
-			o->gate.alpha = strtod(argv[++i], &end);
-			if (*end || end == argv[i] || !(o->gate.alpha > 0 && o->gate.alpha < 1))
+			if (hrn_parse_double(argv[++i], &o->gate.alpha) || !(o->gate.alpha > 0 && o->gate.alpha < 1))
 				return hrn_usage_error("bench", "--alpha wants a number in (0, 1), not '%s'", argv[i]);
 		} else if (!strcmp(a, "--test") && v) {
 			test_list = argv[++i];

@@ -65,28 +65,6 @@ static void usage(FILE *out)
 		"Definitions: docs/measurement.md, \"Bench figures\".\n");
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || end == s || !isfinite(v))
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* "128,512" -> values in lo..hi; returns the count, or -1. */
 static int parse_list(const char *s, long lo, long hi, uint32_t *out)
 {
@@ -96,7 +74,7 @@ static int parse_list(const char *s, long lo, long hi, uint32_t *out)
 		return -1;
 	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
 		long v;
-		if (n == MAX_LIST || parse_long(tok, lo, hi, &v))
+		if (n == MAX_LIST || hrn_parse_int(tok, lo, hi, &v))
 			return -1;
 		out[n++] = (uint32_t)v;
 	}
@@ -190,16 +168,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return hrn_usage_error("bench", "--threads wants a list of integers in 1..1024, not '%s'",
 						       argv[i]);
 		} else if ((!strcmp(a, "--reps") || !strcmp(a, "-r")) && has_val) {
-			if (parse_long(argv[++i], 1, 100000, &o->reps))
+			if (hrn_parse_int(argv[++i], 1, 100000, &o->reps))
 				return hrn_usage_error("bench", "--reps wants an integer in 1..100000, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--warmup") && has_val) {
-			if (parse_long(argv[++i], 0, 1000, &o->warmup))
+			if (hrn_parse_int(argv[++i], 0, 1000, &o->warmup))
 				return hrn_usage_error("bench", "--warmup wants an integer in 0..1000, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--seed") && has_val) {
-			if (parse_long(argv[++i], 0, LONG_MAX, &o->seed))
+			if (hrn_parse_int(argv[++i], 0, LONG_MAX, &o->seed))
 				return hrn_usage_error("bench", "--seed wants a non-negative integer, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--requests") && has_val) {
-			if (parse_long(argv[++i], 1, 1000000, &o->requests))
+			if (hrn_parse_int(argv[++i], 1, 1000000, &o->requests))
 				return hrn_usage_error("bench", "--requests wants an integer in 1..1000000, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--backend") && has_val) {
 			const char *b = argv[++i];
@@ -221,7 +199,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return hrn_usage_error("bench", "--roofline takes only '=remeasure', not '%s'", a + 11);
 			o->roofline = 2;
 		} else if (!strcmp(a, "--roofline-buffer-mib") && has_val) {
-			if (parse_long(argv[++i], 1, 1 << 20, &o->roofline_mib))
+			if (hrn_parse_int(argv[++i], 1, 1 << 20, &o->roofline_mib))
 				return hrn_usage_error("bench", "--roofline-buffer-mib wants an integer in 1..1048576, not '%s'",
 						       argv[i]);
 		} else if (!strcmp(a, "--scenario") && has_val) {
@@ -229,26 +207,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (strcmp(o->scenario, "server") && strcmp(o->scenario, "offline"))
 				return hrn_usage_error("bench", "--scenario wants server or offline, not '%s'", o->scenario);
 		} else if (!strcmp(a, "--qps") && has_val) {
-			if (parse_double(argv[++i], &o->qps) || !(o->qps > 0))
+			if (hrn_parse_double(argv[++i], &o->qps) || !(o->qps > 0))
 				return hrn_usage_error("bench", "--qps wants a positive number, not '%s'", argv[i]);
 			have_qps = true;
 		} else if (!strcmp(a, "--duration") && has_val) {
-			if (parse_double(argv[++i], &o->duration) || !(o->duration > 0) || o->duration > 86400)
+			if (hrn_parse_double(argv[++i], &o->duration) || !(o->duration > 0) || o->duration > 86400)
 				return hrn_usage_error("bench", "--duration wants seconds in (0, 86400], not '%s'", argv[i]);
 			have_duration = true;
 		} else if (!strcmp(a, "--idle") && has_val) {
-			if (parse_double(argv[++i], &o->idle) || (o->idle != 0 && o->idle < 1) || o->idle > 3600)
+			if (hrn_parse_double(argv[++i], &o->idle) || (o->idle != 0 && o->idle < 1) || o->idle > 3600)
 				return hrn_usage_error("bench", "--idle wants 0 or seconds in 1..3600, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--energy-window") && has_val) {
-			if (parse_double(argv[++i], &o->energy_window) || o->energy_window < 0 || o->energy_window > 3600)
+			if (hrn_parse_double(argv[++i], &o->energy_window) || o->energy_window < 0 || o->energy_window > 3600)
 				return hrn_usage_error("bench", "--energy-window wants seconds in 0..3600, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--prompts") && has_val) {
 			o->prompts_path = argv[++i];
 		} else if (!strcmp(a, "--ttft-limit") && has_val) {
-			if (parse_double(argv[++i], &o->ttft_limit) || !(o->ttft_limit > 0))
+			if (hrn_parse_double(argv[++i], &o->ttft_limit) || !(o->ttft_limit > 0))
 				return hrn_usage_error("bench", "--ttft-limit wants milliseconds > 0, not '%s'", argv[i]);
 		} else if (!strcmp(a, "--tpot-limit") && has_val) {
-			if (parse_double(argv[++i], &o->tpot_limit) || !(o->tpot_limit > 0))
+			if (hrn_parse_double(argv[++i], &o->tpot_limit) || !(o->tpot_limit > 0))
 				return hrn_usage_error("bench", "--tpot-limit wants milliseconds > 0, not '%s'", argv[i]);
 		} else {
 			return hrn_usage_error("bench", "unknown or incomplete option '%s'", a);

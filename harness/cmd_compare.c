@@ -96,30 +96,6 @@ struct cmp_state {
 	size_t n_perf_failed;         /* bench deltas past --gate-perf */
 };
 
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v))
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (!*s || *s == '-')
-		return -1;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int add_note(struct cmp_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add_note(struct cmp_state *st, const char *fmt, ...)
 {
@@ -342,24 +318,19 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 			return hrn_usage_error("compare", "option '%s' needs a value", a);
 		i++;
 		if (!strcmp(a, "--threshold-points")) {
-			if (parse_double(val, &o->threshold_points) || o->threshold_points < 0)
+			if (hrn_parse_double(val, &o->threshold_points) || o->threshold_points < 0)
 				return hrn_usage_error("compare", "--threshold-points: '%s' is not a number >= 0", val);
 			o->have_threshold = true;
 		} else if (!strcmp(a, "--alpha")) {
-			if (parse_double(val, &o->alpha) || !(o->alpha > 0 && o->alpha < 1))
+			if (hrn_parse_double(val, &o->alpha) || !(o->alpha > 0 && o->alpha < 1))
 				return hrn_usage_error("compare", "--alpha: '%s' is not a number in (0, 1)", val);
 			o->have_alpha = true;
 		} else if (!strcmp(a, "--gate-kl")) {
-			if (parse_double(val, &o->gate_kl) || o->gate_kl < 0)
+			if (hrn_parse_double(val, &o->gate_kl) || o->gate_kl < 0)
 				return hrn_usage_error("compare", "--gate-kl: '%s' is not a number >= 0 (nats)", val);
 			o->have_gate_kl = true;
 		} else if (!strcmp(a, "--gate-perf")) {
-			char *end;
-			errno = 0;
-			o->gate_perf = strtod(val, &end);
-			if (*end == '%' && !end[1])
-				o->gate_perf /= 100, end++; /* "5%" */
-			if (errno || end == val || *end || !(o->gate_perf >= 0 && o->gate_perf < 10))
+			if (hrn_parse_fraction(val, &o->gate_perf) || !(o->gate_perf >= 0 && o->gate_perf < 10))
 				return hrn_usage_error("compare", "--gate-perf: '%s' is not a percentage ('5%%') or fraction", val);
 		} else if (!strcmp(a, "--config")) {
 			o->config = val;
@@ -373,11 +344,11 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 		} else if (!strcmp(a, "--out")) {
 			o->out_prefix = val;
 		} else if (!strcmp(a, "--seed")) {
-			if (parse_u64(val, &o->seed))
+			if (hrn_parse_u64(val, &o->seed))
 				return hrn_usage_error("compare", "--seed: '%s' is not an unsigned integer", val);
 		} else if (!strcmp(a, "--boot")) {
 			uint64_t b;
-			if (parse_u64(val, &b) || b < 100 || b > 1000000)
+			if (hrn_parse_u64(val, &b) || b < 100 || b > 1000000)
 				return hrn_usage_error("compare", "--boot: '%s' is not an integer in 100..1000000", val);
 			o->n_boot = (size_t)b;
 		} else {

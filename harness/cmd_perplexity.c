@@ -132,7 +132,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	struct eng_model *m = NULL;
 	struct eng_ctx *c = NULL;
 	char *text = NULL;
-	int32_t *toks = NULL;
+	int32_t *toks = NULL, *chunk = NULL;
 	float *logits = NULL;
 	double *cumulative = NULL;
 	json_t *out_json = NULL;
@@ -158,9 +158,8 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	const size_t n_chunks = n_tok / (size_t)n_ctx, first = (size_t)n_ctx / 2, nv = d.n_vocab;
 	logits = malloc((size_t)n_ctx * nv * sizeof *logits);
 	cumulative = calloc(n_chunks, sizeof *cumulative);
-	int32_t *chunk = malloc((size_t)n_ctx * sizeof *chunk);
+	chunk = malloc((size_t)n_ctx * sizeof *chunk);
 	if (!logits || !cumulative || !chunk) {
-		free(chunk);
 		mrl_err_set(&err, MRL_ENOMEM, "perplexity: out of memory");
 		goto fail;
 	}
@@ -177,10 +176,8 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		if (d.add_bos && d.bos_id >= 0)
 			chunk[0] = d.bos_id;
 		eng_ctx_truncate(c, 0);
-		if (eng_decode(c, chunk, (size_t)n_ctx, logits, true, &err)) {
-			free(chunk);
+		if (eng_decode(c, chunk, (size_t)n_ctx, logits, true, &err))
 			goto fail;
-		}
 		for (size_t i = first; i + 1 < (size_t)n_ctx; i++) {
 			const float *row = logits + i * nv;
 			float max = row[0];
@@ -196,10 +193,8 @@ int hrn_cmd_perplexity(int argc, char **argv)
 			count++;
 		}
 		size_t b = 0, ch = 0;
-		if (span_size(m, toks + start + first, (size_t)n_ctx - first, &b, &ch, &err)) {
-			free(chunk);
+		if (span_size(m, toks + start + first, (size_t)n_ctx - first, &b, &ch, &err))
 			goto fail;
-		}
 		scored_bytes += b;
 		scored_chars += ch;
 		cumulative[ci] = exp(nll / (double)count);
@@ -209,7 +204,6 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	free(chunk);
 	const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
 	const double mean = nll / (double)count, ppl = exp(mean);
 	double var = nll2 / (double)count - mean * mean, ppl_err = 0;
@@ -246,6 +240,7 @@ fail:
 out:
 	json_decref(out_json);
 	free(cumulative);
+	free(chunk);
 	free(logits);
 	free(toks);
 	free(text);

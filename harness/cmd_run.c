@@ -99,17 +99,6 @@ struct run_opts {
 	bool quiet, store_logprobs;
 };
 
-static int parse_ll(const char *s, long long lo, long long hi, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 {
 	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1 };
@@ -147,9 +136,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 			k++;
 		if (k == sizeof nums / sizeof nums[0])
 			return hrn_usage_error("run", "unknown option '%s'", a);
-		if (!v || parse_ll(v, nums[k].lo, nums[k].hi, nums[k].dst))
+		long n;
+		if (!v || hrn_parse_int(v, nums[k].lo, nums[k].hi, &n))
 			return hrn_usage_error("run", "%s wants an integer in %lld..%lld, not '%s'", a, nums[k].lo, nums[k].hi,
 					       v ? v : "(nothing)");
+		*nums[k].dst = n;
 		i++;
 	}
 	if (o->bos && strcmp(o->bos, "auto") && strcmp(o->bos, "always") && strcmp(o->bos, "never"))

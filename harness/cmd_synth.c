@@ -36,10 +36,8 @@ static void usage(FILE *out)
 
 static int parse_u32(const char *opt, const char *s, uint32_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || !*s || s[0] == '-' || v == 0 || v > UINT32_MAX)
+	uint64_t v;
+	if (hrn_parse_u64(s, &v) || v == 0 || v > UINT32_MAX)
 		return hrn_usage_error("synth", "%s expects a positive integer, got '%s'", opt, s);
 	*out = (uint32_t)v;
 	return 0;
@@ -82,10 +80,7 @@ int hrn_cmd_synth(int argc, char **argv)
 		else if (!strcmp(a, "--ctx"))
 			rc = parse_u32(a, v, &o.n_ctx);
 		else if (!strcmp(a, "--seed")) {
-			char *end;
-			errno = 0;
-			o.seed = strtoull(v, &end, 10);
-			if (errno || *end || !*v || v[0] == '-')
+			if (hrn_parse_u64(v, &o.seed))
 				return hrn_usage_error("synth", "--seed expects a non-negative integer, got '%s'", v);
 		} else
 			return hrn_usage_error("synth", "unknown option '%s'", a);

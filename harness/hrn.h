@@ -11,6 +11,8 @@
 #include "common/err.h"
 #include "engine/eng.h"
 
+#include <stdint.h>
+
 #define MRL_VERSION "0.1.0"
 
 /* Exit codes, documented in `merilo --help` and README. */
@@ -33,6 +35,12 @@ int hrn_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* Parse a decimal integer in [lo, hi] (the whole string); 0 or -1. */
 int hrn_parse_int(const char *s, long lo, long hi, long *out);
+/* An unsigned decimal integer (no sign) that fits 64 bits; 0 or -1. */
+int hrn_parse_u64(const char *s, uint64_t *out);
+/* A finite number (strtod syntax); 0 or -1. */
+int hrn_parse_double(const char *s, double *out);
+/* A finite number or a percentage ("5%" -> 0.05); the caller checks the range; 0 or -1. */
+int hrn_parse_fraction(const char *s, double *out);
 /* "cpu" or "cuda"; 0 or -1. */
 int hrn_parse_backend(const char *s, enum eng_backend *out);
 

@@ -443,7 +443,7 @@ struct met_energy_result {
 struct met_energy_meter; /* opaque */
 
 /* Discover and open every available source. Absent sources are not an error
- * (see met_energy_unavailable); returns 0 with zero sources if none exists.
+ * (see met_energy_n_unavailable / met_energy_unavailable_at); returns 0 with zero sources if none exists.
  * Errors: MRL_ENOMEM. *out is owned by the caller: met_energy_close. */
 int met_energy_open(struct met_energy_meter **out, const struct met_energy_opts *opts,
 		    struct mrl_err *err);

@@ -211,8 +211,7 @@ const char *task_importer_summary(size_t i);
 int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
 		const struct task_import_opts *opts, char **json_out, struct mrl_err *err);
 
-
-/* ---- answer scoring (tasks/score.c; owned by the evaluation work, issue 4) ------------
+/* ---- answer scoring (tasks/score.c) ---------------------------------------------------
  * Language-independent: given what the engine measured for each choice, which choice
  * does each multiple-choice metric pick; and how long is a text in the units that
  * perplexity is normalised by. */
