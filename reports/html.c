@@ -163,6 +163,63 @@ static const struct rpt_plot *find_plot(const struct rpt_plots *plots, const cha
 	return NULL;
 }
 
+/* The text of one bench row; the HTML and markdown tables print the same. */
+struct bench_text {
+	char prompt[32], gen[32], threads[32], prefill_tps[32], decode_tps[32], prefill_j[32], decode_j[32];
+};
+
+/* Joules per token printed with "%.4g", or "not measured". */
+static void joules(char *buf, size_t size, double v)
+{
+	if (isfinite(v))
+		snprintf(buf, size, "%.4g", v);
+	else
+		snprintf(buf, size, "not measured");
+}
+
+static void bench_text(struct bench_text *t, const struct rpt_bench_point *p)
+{
+	count(t->prompt, sizeof t->prompt, p->n_prompt);
+	count(t->gen, sizeof t->gen, p->n_gen);
+	count(t->threads, sizeof t->threads, p->threads);
+	num(t->prefill_tps, sizeof t->prefill_tps, p->prefill_tps, "%.1f");
+	num(t->decode_tps, sizeof t->decode_tps, p->decode_tps, "%.2f");
+	joules(t->prefill_j, sizeof t->prefill_j, p->prefill_j_per_token);
+	joules(t->decode_j, sizeof t->decode_j, p->decode_j_per_token);
+}
+
+/* The text of one scoring-speed row; energy is NULL where not measured (the
+ * record's reason, if any, is then in p->energy_null_reason). */
+struct perf_text {
+	char items[32], tps[32], ms_median[32], ms_p90[32], energy_buf[64];
+	const char *energy;
+};
+
+static void perf_text(struct perf_text *t, const struct rpt_perf *p)
+{
+	count(t->items, sizeof t->items, p->n_items);
+	num(t->tps, sizeof t->tps, p->tokens_per_s, "%.1f");
+	num(t->ms_median, sizeof t->ms_median, p->item_ms_median, "%.2f");
+	num(t->ms_p90, sizeof t->ms_p90, p->item_ms_p90, "%.2f");
+	num(t->energy_buf, sizeof t->energy_buf, p->energy_per_item_j, "%.4g");
+	t->energy = isfinite(p->energy_per_item_j) ? t->energy_buf : NULL;
+}
+
+/* The text of one gap row (pp and p-value formatting shared by both tables). */
+struct gap_text {
+	char diff[32], ci[64], pairs[32], b[32], c[32], p[32];
+};
+
+static void gap_text(struct gap_text *t, const struct rpt_gap *g)
+{
+	pp(t->diff, sizeof t->diff, g->diff);
+	pp_ci(t->ci, sizeof t->ci, g->ci_low, g->ci_high);
+	count(t->pairs, sizeof t->pairs, g->n_pairs);
+	count(t->b, sizeof t->b, g->mcnemar_b);
+	count(t->c, sizeof t->c, g->mcnemar_c);
+	pval(t->p, sizeof t->p, g->mcnemar_p);
+}
+
 /* ------------------------------------------------------------------ HTML */
 
 static const char css[] =
@@ -424,13 +481,8 @@ static void html_gaps(FILE *f, const struct rpt_input *in)
 	for (size_t i = 0; i < in->n_gaps; i++) {
 		struct rpt_gap g;
 		enum rpt_gap_kind k = rpt_gap_orient(&in->gaps[i], &g);
-		char d[32], ci[64], n[32], b[32], c[32], p[32];
-		pp(d, sizeof d, g.diff);
-		pp_ci(ci, sizeof ci, g.ci_low, g.ci_high);
-		count(n, sizeof n, g.n_pairs);
-		count(b, sizeof b, g.mcnemar_b);
-		count(c, sizeof c, g.mcnemar_c);
-		pval(p, sizeof p, g.mcnemar_p);
+		struct gap_text t;
+		gap_text(&t, &g);
 		fputs(isfinite(g.mcnemar_p) && g.mcnemar_p < 0.05 ? "<tr class=\"sig\">" : "<tr>", f);
 		td(f, run_label(in, g.run));
 		td(f, g.task);
@@ -439,12 +491,12 @@ static void html_gaps(FILE *f, const struct rpt_input *in)
 		h(f, g.language_b);
 		fputs("</td>", f);
 		td(f, g.metric);
-		td_n(f, n);
-		td_n(f, d);
-		td_n(f, ci);
-		td_n(f, b);
-		td_n(f, c);
-		td_n(f, p);
+		td_n(f, t.pairs);
+		td_n(f, t.diff);
+		td_n(f, t.ci);
+		td_n(f, t.b);
+		td_n(f, t.c);
+		td_n(f, t.p);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -457,23 +509,17 @@ static void html_bench(FILE *f, const struct rpt_input *in)
 	      "</tr>\n", f);
 	for (size_t i = 0; i < in->n_bench; i++) {
 		const struct rpt_bench_point *p = &in->bench[i];
-		char a[32], b[32], c[32], d[32], e[32], g[32], t[32];
-		count(a, sizeof a, p->n_prompt);
-		count(b, sizeof b, p->n_gen);
-		count(t, sizeof t, p->threads);
-		num(c, sizeof c, p->prefill_tps, "%.1f");
-		num(d, sizeof d, p->decode_tps, "%.2f");
-		num(e, sizeof e, p->prefill_j_per_token, "%.4g");
-		num(g, sizeof g, p->decode_j_per_token, "%.4g");
+		struct bench_text t;
+		bench_text(&t, p);
 		fputs("<tr>", f);
 		td(f, run_label(in, p->run));
-		td_n(f, a);
-		td_n(f, b);
-		td_n(f, t);
-		td_n(f, c);
-		td_n(f, d);
-		td_n(f, isfinite(p->prefill_j_per_token) ? e : "not measured");
-		td_n(f, isfinite(p->decode_j_per_token) ? g : "not measured");
+		td_n(f, t.prompt);
+		td_n(f, t.gen);
+		td_n(f, t.threads);
+		td_n(f, t.prefill_tps);
+		td_n(f, t.decode_tps);
+		td_n(f, t.prefill_j);
+		td_n(f, t.decode_j);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -485,22 +531,18 @@ static void html_perf(FILE *f, const struct rpt_input *in)
 	      "<th>median ms/item</th><th>p90 ms/item</th><th>energy per item (J)</th></tr>\n", f);
 	for (size_t i = 0; i < in->n_perf; i++) {
 		const struct rpt_perf *p = &in->perf[i];
-		char n[32], t[32], md[32], p90[32], e[64];
-		count(n, sizeof n, p->n_items);
-		num(t, sizeof t, p->tokens_per_s, "%.1f");
-		num(md, sizeof md, p->item_ms_median, "%.2f");
-		num(p90, sizeof p90, p->item_ms_p90, "%.2f");
-		num(e, sizeof e, p->energy_per_item_j, "%.4g");
+		struct perf_text t;
+		perf_text(&t, p);
 		fputs("<tr>", f);
 		td(f, run_label(in, p->run));
 		td(f, p->task);
 		td(f, p->language);
-		td_n(f, n);
-		td_n(f, t);
-		td_n(f, md);
-		td_n(f, p90);
-		if (isfinite(p->energy_per_item_j))
-			td_n(f, e);
+		td_n(f, t.items);
+		td_n(f, t.tps);
+		td_n(f, t.ms_median);
+		td_n(f, t.ms_p90);
+		if (t.energy)
+			td_n(f, t.energy);
 		else
 			td(f, p->energy_null_reason ? p->energy_null_reason : "not measured");
 		fputs("</tr>\n", f);
@@ -678,16 +720,12 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 		for (size_t i = 0; i < in->n_gaps; i++) {
 			struct rpt_gap g;
 			enum rpt_gap_kind k = rpt_gap_orient(&in->gaps[i], &g);
-			char d[32], ci[64], n[32], b[32], c[32], p[32], pair[256];
-			pp(d, sizeof d, g.diff);
-			pp_ci(ci, sizeof ci, g.ci_low, g.ci_high);
-			count(n, sizeof n, g.n_pairs);
-			count(b, sizeof b, g.mcnemar_b);
-			count(c, sizeof c, g.mcnemar_c);
-			pval(p, sizeof p, g.mcnemar_p);
+			struct gap_text t;
+			char pair[256];
+			gap_text(&t, &g);
 			snprintf(pair, sizeof pair, "%s − %s", g.language_a ? g.language_a : "?",
 				 g.language_b ? g.language_b : "?");
-			const char *cells[] = { run_label(in, g.run), g.task, kind_name(k), pair, g.metric, n, d, ci, b, c, p };
+			const char *cells[] = { run_label(in, g.run), g.task, kind_name(k), pair, g.metric, t.pairs, t.diff, t.ci, t.b, t.c, t.p };
 			md_row(f, cells, 11);
 		}
 	}
@@ -700,14 +738,10 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 		      "energy per item (J) |\n|---|---|---|---:|---:|---:|---:|---|\n", f);
 		for (size_t i = 0; i < in->n_perf; i++) {
 			const struct rpt_perf *p = &in->perf[i];
-			char n[32], t[32], md[32], p90[32], e[64];
-			count(n, sizeof n, p->n_items);
-			num(t, sizeof t, p->tokens_per_s, "%.1f");
-			num(md, sizeof md, p->item_ms_median, "%.2f");
-			num(p90, sizeof p90, p->item_ms_p90, "%.2f");
-			num(e, sizeof e, p->energy_per_item_j, "%.4g");
-			const char *cells[] = { run_label(in, p->run), p->task, p->language, n, t, md, p90,
-						isfinite(p->energy_per_item_j) ? e
+			struct perf_text t;
+			perf_text(&t, p);
+			const char *cells[] = { run_label(in, p->run), p->task, p->language, t.items, t.tps, t.ms_median, t.ms_p90,
+						t.energy ? t.energy
 						: p->energy_null_reason ? p->energy_null_reason : "not measured" };
 			md_row(f, cells, 8);
 		}
@@ -725,17 +759,10 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 			      "|---|---:|---:|---:|---:|---:|---:|---:|\n", f);
 			for (size_t i = 0; i < in->n_bench; i++) {
 				const struct rpt_bench_point *p = &in->bench[i];
-				char a[32], b[32], t[32], c[32], d[32], e[32], g[32];
-				count(a, sizeof a, p->n_prompt);
-				count(b, sizeof b, p->n_gen);
-				count(t, sizeof t, p->threads);
-				num(c, sizeof c, p->prefill_tps, "%.1f");
-				num(d, sizeof d, p->decode_tps, "%.2f");
-				num(e, sizeof e, p->prefill_j_per_token, "%.4g");
-				num(g, sizeof g, p->decode_j_per_token, "%.4g");
-				const char *cells[] = { run_label(in, p->run), a, b, t, c, d,
-							isfinite(p->prefill_j_per_token) ? e : "not measured",
-							isfinite(p->decode_j_per_token) ? g : "not measured" };
+				struct bench_text t;
+				bench_text(&t, p);
+				const char *cells[] = { run_label(in, p->run), t.prompt, t.gen, t.threads, t.prefill_tps,
+							t.decode_tps, t.prefill_j, t.decode_j };
 				md_row(f, cells, 8);
 			}
 		}

@@ -203,6 +203,18 @@ static void add_text(struct rpt_str *s, const char *t, void (*esc)(struct rpt_st
 		rpt_str_add(s, "—");
 }
 
+/* The manifest columns after the model sha256 (engine build, host, seeds, run
+ * folder), each escaped by esc and preceded by the cell separator sep. */
+static void add_manifest(struct rpt_str *s, const struct rpt_lb_row *row, void (*esc)(struct rpt_str *, const char *),
+			 const char *sep)
+{
+	const char *const fields[] = { row->engine_build, row->host, row->seeds, row->run_dir };
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		rpt_str_add(s, sep);
+		add_text(s, fields[i], esc);
+	}
+}
+
 static const char *footnotes =
 	"Scores: %s; [low, high] is each run's confidence interval as recorded in its results.json. "
 	"Average per language: the mean over the tasks the run has in that language; rows are sorted by the mean of "
@@ -259,14 +271,7 @@ static void render_md(struct rpt_str *s, const struct board *b)
 		add_perf(s, row->joules_per_token, "%.3g");
 		rpt_str_add(s, " | ");
 		add_sha(s, row->model_sha256, rpt_esc_md);
-		rpt_str_add(s, " | ");
-		add_text(s, row->engine_build, rpt_esc_md);
-		rpt_str_add(s, " | ");
-		add_text(s, row->host, rpt_esc_md);
-		rpt_str_add(s, " | ");
-		add_text(s, row->seeds, rpt_esc_md);
-		rpt_str_add(s, " | ");
-		add_text(s, row->run_dir, rpt_esc_md);
+		add_manifest(s, row, rpt_esc_md, " | ");
 		rpt_str_add(s, " |\n");
 	}
 	rpt_str_add(s, "\n");
@@ -285,14 +290,29 @@ static void html_th(struct rpt_str *s, const char *a, const char *b_)
 	rpt_str_add(s, "</th>");
 }
 
-static void html_num(struct rpt_str *s, double sort_value, void (*body)(struct rpt_str *, const struct board *, double, bool),
-		     const struct board *b, double v, bool gap)
+/* The opening tag of a numeric cell; data-v is what the sort script compares
+ * (empty when NaN, so that such cells sort last). */
+static void html_num_open(struct rpt_str *s, double sort_value)
 {
 	if (isnan(sort_value))
 		rpt_str_add(s, "<td class=\"n\" data-v=\"\">");
 	else
 		rpt_str_addf(s, "<td class=\"n\" data-v=\"%.17g\">", sort_value);
-	body(s, b, v, gap);
+}
+
+/* A figure (average or gap) as a sortable cell. */
+static void html_fig(struct rpt_str *s, const struct board *b, double v, bool is_gap)
+{
+	html_num_open(s, v);
+	add_fig(s, b, v, is_gap);
+	rpt_str_add(s, "</td>");
+}
+
+/* tokens/s or J/token as a sortable cell. */
+static void html_perf(struct rpt_str *s, double v, const char *fmt)
+{
+	html_num_open(s, v);
+	add_perf(s, v, fmt);
 	rpt_str_add(s, "</td>");
 }
 
@@ -321,36 +341,20 @@ static void render_html(struct rpt_str *s, const struct board *b)
 		rpt_str_add(s, "</td>");
 		for (size_t k = 0; k < b->n_cols; k++) {
 			const struct rpt_lb_cell *c = find_cell(row, b->cols[k].task, b->cols[k].language);
-			if (!c || isnan(c->value))
-				rpt_str_add(s, "<td class=\"n\" data-v=\"\">");
-			else
-				rpt_str_addf(s, "<td class=\"n\" data-v=\"%.17g\">", c->value);
+			html_num_open(s, c ? c->value : NAN);
 			add_cell(s, b, c);
 			rpt_str_add(s, "</td>");
 		}
 		for (size_t l = 0; l < b->n_langs; l++)
-			html_num(s, b->avg[r * b->n_langs + l], add_fig, b, b->avg[r * b->n_langs + l], false);
-		html_num(s, b->gap_bcms[r], add_fig, b, b->gap_bcms[r], true);
-		html_num(s, b->gap_script[r], add_fig, b, b->gap_script[r], true);
-		rpt_str_add(s, isnan(row->tokens_per_s) ? "<td class=\"n\" data-v=\"\">" : "");
-		if (!isnan(row->tokens_per_s))
-			rpt_str_addf(s, "<td class=\"n\" data-v=\"%.17g\">", row->tokens_per_s);
-		add_perf(s, row->tokens_per_s, "%.1f");
-		rpt_str_add(s, "</td>");
-		rpt_str_add(s, isnan(row->joules_per_token) ? "<td class=\"n\" data-v=\"\">" : "");
-		if (!isnan(row->joules_per_token))
-			rpt_str_addf(s, "<td class=\"n\" data-v=\"%.17g\">", row->joules_per_token);
-		add_perf(s, row->joules_per_token, "%.3g");
-		rpt_str_add(s, "</td><td><code>");
+			html_fig(s, b, b->avg[r * b->n_langs + l], false);
+		html_fig(s, b, b->gap_bcms[r], true);
+		html_fig(s, b, b->gap_script[r], true);
+		html_perf(s, row->tokens_per_s, "%.1f");
+		html_perf(s, row->joules_per_token, "%.3g");
+		rpt_str_add(s, "<td><code>");
 		add_sha(s, row->model_sha256, rpt_esc_html);
-		rpt_str_add(s, "</code></td><td>");
-		add_text(s, row->engine_build, rpt_esc_html);
-		rpt_str_add(s, "</td><td>");
-		add_text(s, row->host, rpt_esc_html);
-		rpt_str_add(s, "</td><td>");
-		add_text(s, row->seeds, rpt_esc_html);
-		rpt_str_add(s, "</td><td>");
-		add_text(s, row->run_dir, rpt_esc_html);
+		rpt_str_add(s, "</code>");
+		add_manifest(s, row, rpt_esc_html, "</td><td>");
 		rpt_str_add(s, "</td></tr>\n");
 	}
 	rpt_str_add(s, "</tbody></table>\n<p class=\"foot\">");

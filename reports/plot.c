@@ -433,6 +433,20 @@ static void bufs_discard(struct bufs *b)
 	memset(b, 0, sizeof *b);
 }
 
+/* Finish a plot: the script's last lines, close the streams and hand the
+ * script and data to emit(), which owns them from then on. */
+static int bufs_emit(struct plotter *pl, struct bufs *b, const char *name, const char *title, const char *caption,
+		     int w, int h, struct mrl_err *err)
+{
+	gp_end(pl, b->g, name, w, h);
+	int rc = bufs_close(b, err);
+	if (rc)
+		return rc;
+	rc = emit(pl, name, title, caption, b->gp, b->gp_len, b->dat, b->dat_len, err);
+	b->gp = b->dat = NULL;
+	return rc;
+}
+
 /* Index of s in list[0..*n), appending it when absent (list has room for cap). */
 static size_t intern(const char **list, size_t *n, const char *s)
 {
@@ -568,17 +582,13 @@ static int plot_accuracy(struct plotter *pl, const struct rpt_input *in, struct 
 		gp_str(b.g, langs[l], LABEL_MAX_CHARS);
 	}
 	fputc('\n', b.g);
-	gp_end(pl, b.g, "accuracy", w, h);
-	if ((rc = bufs_close(&b, err)))
-		goto out;
 	char caption[640];
 	snprintf(caption, sizeof caption,
 		 "Each point is a model's accuracy on one task in one language (the 'acc' metric; 'exact_match' for "
 		 "generative tasks), with its %s from the run's bootstrap. Groups are tasks%s; n is the number of items "
 		 "scored. Overlapping intervals do not mean 'no difference': the paired gap plots below test that.",
 		 ci_text, in->n_runs > 1 ? " per run" : "");
-	rc = emit(pl, "accuracy", "Accuracy per task and language", caption, b.gp, b.gp_len, b.dat, b.dat_len, err);
-	b.gp = b.dat = NULL;
+	rc = bufs_emit(pl, &b, "accuracy", "Accuracy per task and language", caption, w, h, err);
 out:
 	bufs_discard(&b);
 	free(langs);
@@ -705,9 +715,6 @@ static int plot_gaps(struct plotter *pl, const struct rpt_input *in, enum rpt_ga
 		}
 	}
 	fputc('\n', b.g);
-	gp_end(pl, b.g, name, w, h);
-	if ((rc = bufs_close(&b, err)))
-		goto out;
 	char caption[640];
 	snprintf(caption, sizeof caption,
 		 "Each row is one task: the accuracy difference %s over the items present in both, in percentage points, "
@@ -715,9 +722,8 @@ static int plot_gaps(struct plotter *pl, const struct rpt_input *in, enum rpt_ga
 		 "number of rows; * marks p < 0.05); b = items right only in %s, c = items right only in %s.",
 		 kind == RPT_GAP_LANGUAGE ? "English minus the BCMS variant" : "Cyrillic minus Latin script",
 		 ci_text, kind == RPT_GAP_LANGUAGE ? "English" : "Cyrillic", kind == RPT_GAP_LANGUAGE ? "the variant" : "Latin");
-	rc = emit(pl, name, kind == RPT_GAP_LANGUAGE ? "Language gap (en - BCMS)" : "Script gap (sr-Cyrl - sr-Latn)",
-		  caption, b.gp, b.gp_len, b.dat, b.dat_len, err);
-	b.gp = b.dat = NULL;
+	rc = bufs_emit(pl, &b, name, kind == RPT_GAP_LANGUAGE ? "Language gap (en - BCMS)" : "Script gap (sr-Cyrl - sr-Latn)",
+		       caption, w, h, err);
 out:
 	bufs_discard(&b);
 	free(rows);
@@ -825,11 +831,7 @@ static int plot_cdf(struct plotter *pl, const struct rpt_input *in, const struct
 		c++;
 	}
 	fputc('\n', b.g);
-	gp_end(pl, b.g, name, w, h);
-	if ((rc = bufs_close(&b, err)))
-		goto out;
-	rc = emit(pl, name, title, caption, b.gp, b.gp_len, b.dat, b.dat_len, err);
-	b.gp = b.dat = NULL;
+	rc = bufs_emit(pl, &b, name, title, caption, w, h, err);
 out:
 	bufs_discard(&b);
 	free(sorted);
@@ -935,17 +937,14 @@ static int plot_throughput(struct plotter *pl, const struct rpt_input *in, bool 
 			 : "set logscale x 2\nset autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", b.g);
 	fputs("set grid xtics ytics mytics lc rgb '#e4e4e4'\nset key outside right top vertical samplen 2.5\n", b.g);
 	fwrite(body_buf, 1, body_len, b.g);
-	gp_end(pl, b.g, name, w, h);
-	if ((rc = bufs_close(&b, err)))
-		goto out;
-	rc = emit(pl, name, by_threads ? "Throughput against thread count" : "Throughput against prompt length",
-		  by_threads ? "Tokens per second of prefill (prompt processing, solid) and decode (generation, dashed) "
-			       "against the number of threads, one line per prompt length. Log scale: equal distances are "
-			       "equal ratios."
-			     : "Tokens per second of prefill (solid) and decode (dashed) against prompt length, one line per "
-			       "thread count. Log scales: equal distances are equal ratios.",
-		  b.gp, b.gp_len, b.dat, b.dat_len, err);
-	b.gp = b.dat = NULL;
+	const char *caption =
+		by_threads ? "Tokens per second of prefill (prompt processing, solid) and decode (generation, dashed) "
+			     "against the number of threads, one line per prompt length. Log scale: equal distances are "
+			     "equal ratios."
+			   : "Tokens per second of prefill (solid) and decode (dashed) against prompt length, one line per "
+			     "thread count. Log scales: equal distances are equal ratios.";
+	rc = bufs_emit(pl, &b, name, by_threads ? "Throughput against thread count" : "Throughput against prompt length",
+		       caption, w, h, err);
 out:
 	bufs_discard(&b);
 	if (body)
@@ -997,15 +996,11 @@ static int plot_energy(struct plotter *pl, const struct rpt_input *in, struct mr
 	fputs(")\n", b.g);
 	fprintf(b.g, "set xrange [-0.6:%zu.6]\n", row - 1);
 	fputs("plot 'energy.dat' using 2 title 'prefill' lc rgb '#0072B2', '' using 3 title 'decode' lc rgb '#D55E00'\n", b.g);
-	gp_end(pl, b.g, "energy", w, h);
-	if ((rc = bufs_close(&b, err)))
-		goto out;
-	rc = emit(pl, "energy", "Energy per token",
-		  "Joules per token of prefill and of decode for each bench configuration (ppN: prompt tokens, tgN: "
-		  "generated tokens, tN: threads), from the energy source the run recorded. Configurations without an "
-		  "energy source are left out.",
-		  b.gp, b.gp_len, b.dat, b.dat_len, err);
-	b.gp = b.dat = NULL;
+	rc = bufs_emit(pl, &b, "energy", "Energy per token",
+		       "Joules per token of prefill and of decode for each bench configuration (ppN: prompt tokens, tgN: "
+		       "generated tokens, tN: threads), from the energy source the run recorded. Configurations without an "
+		       "energy source are left out.",
+		       w, h, err);
 out:
 	bufs_discard(&b);
 	return rc;
@@ -1091,15 +1086,11 @@ static int plot_speed(struct plotter *pl, const struct rpt_input *in, struct mrl
 		gp_str(b.g, langs[l], LABEL_MAX_CHARS);
 	}
 	fputc('\n', b.g);
-	gp_end(pl, b.g, "speed", w, h);
-	if ((rc = bufs_close(&b, err)))
-		goto out;
-	rc = emit(pl, "speed", "Scoring speed per task and language",
-		  "Tokens the forward pass computed per second of scoring time, per task and language, from the runs' "
-		  "performance records. The same items cost more tokens in a language the tokenizer splits finely "
-		  "(often Cyrillic), so lower bars there are expected; compare bars of the same colour across runs.",
-		  b.gp, b.gp_len, b.dat, b.dat_len, err);
-	b.gp = b.dat = NULL;
+	rc = bufs_emit(pl, &b, "speed", "Scoring speed per task and language",
+		       "Tokens the forward pass computed per second of scoring time, per task and language, from the runs' "
+		       "performance records. The same items cost more tokens in a language the tokenizer splits finely "
+		       "(often Cyrillic), so lower bars there are expected; compare bars of the same colour across runs.",
+		       w, h, err);
 out:
 	bufs_discard(&b);
 	free(langs);
