@@ -96,18 +96,18 @@ $(BUILD)/tests/%.t: $(BUILD)/tests/%.o $$(call libs_for,%)
 
 # The deterministic perf gate counts instructions under valgrind, which does not
 # know AVX-512: where valgrind exists (x86-64, no sanitizers), `make test` also
-# builds a merilo for x86-64-v3 (AVX2) in build-vg/ and points MERILO_VG at it.
+# builds a merilo for x86-64-v3 (AVX2) in $(BUILD)-vg/ and points MERILO_VG at it.
 ifneq ($(shell command -v valgrind 2>/dev/null),)
 ifeq ($(SAN)$(shell uname -m),x86_64)
 VG_BUILD := vg-build
 vg-build:
-	@$(MAKE) --no-print-directory BUILD=build-vg OPT='-O2 -march=x86-64-v3' build-vg/merilo
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)-vg OPT='-O2 -march=x86-64-v3' $(BUILD)-vg/merilo
 endif
 endif
 
 # Tests run from the repo root; MERILO points at the binary for CLI tests.
 test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD)
-	MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath build-vg/merilo)) \
+	MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath $(BUILD)-vg/merilo)) \
 		prove -f $(if $(V),-v) $(TESTS)
 
 # intercept_tls_get_addr=0: LeakSanitizer's tracer crashes at exit on GCC 12 /
@@ -132,6 +132,6 @@ bench: all
 	BUILD=$(BUILD) ci/bench.sh
 
 clean:
-	rm -rf build build-asan build-vg merilo
+	rm -rf build build-* merilo
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
