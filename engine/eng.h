@@ -35,6 +35,18 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 		   struct mrl_err *err);
 void eng_model_close(struct eng_model *m);
 
+/* Whether the model file still is what was mapped: fstat of the open file
+ * (the same inode, even when the path was replaced) against the size, mtime
+ * and ctime seen at open. A file rewritten in place or truncated while mapped
+ * changes what the weights read: MRL_ERUNTIME naming the file. 0 when unchanged. */
+int eng_model_check_file(const struct eng_model *m, struct mrl_err *err);
+
+/* The mapped bytes of the model file (owned by m, valid until eng_model_close)
+ * and the file's fstat when it was mapped; any argument may be NULL. Hash these
+ * bytes, not the path, so that a manifest names what was computed with. */
+struct stat;
+void eng_model_file(const struct eng_model *m, const void **base, size_t *size, struct stat *st);
+
 /* What a model is. Strings point into the model and live as long as it. */
 struct eng_model_desc {
 	const char *path;

@@ -16,6 +16,7 @@
 #define MRL_ENG_INT_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +99,8 @@ struct eng_model {
 	char *path;
 	void *map;
 	size_t map_size;
+	int fd;                      /* the mapped file, kept open to notice changes; -1 when none */
+	struct stat st_open;         /* fstat of fd when it was mapped */
 	struct gguf_ctx *gguf;
 	struct eng_vocab *vocab;
 	bool has_weights;

@@ -65,6 +65,9 @@ static int map_file(struct eng_model *m, const char *path, struct mrl_err *err)
 	}
 	m->map = p;
 	m->map_size = (size_t)st.st_size;
+	m->st_open = st;
+	m->fd = fd; /* kept: eng_model_check_file() watches the inode that is mapped */
+	return 0;
 out:
 	close(fd);
 	return rc;
@@ -150,6 +153,7 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	if (!m)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 	int rc;
+	m->fd = -1;
 	if (!(m->path = strdup(path))) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 		goto out;
@@ -220,11 +224,49 @@ void eng_model_close(struct eng_model *m)
 	gguf_free(m->gguf);
 	if (m->map)
 		munmap(m->map, m->map_size);
+	if (m->fd >= 0)
+		close(m->fd);
 	free(m->arch_str);
 	free(m->name_str);
 	free(m->tok_model_str);
 	free(m->path);
 	free(m);
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+int eng_model_check_file(const struct eng_model *m, struct mrl_err *err)
+{
+	struct stat now;
+	if (m->fd < 0)
+		return 0;
+	if (fstat(m->fd, &now))
+		return mrl_err_set(err, MRL_ERUNTIME, "%s: cannot stat the model file: %s", m->path, strerror(errno));
+	const struct stat *was = &m->st_open;
+	if (now.st_size != was->st_size)
+		return mrl_err_set(err, MRL_ERUNTIME,
+				   "%s: the model file changed on disk while in use (%lld bytes when opened, %lld now); "
+				   "results from here on would mix two models",
+				   m->path, (long long)was->st_size, (long long)now.st_size);
+	if (!same_time(now.st_mtim, was->st_mtim) || !same_time(now.st_ctim, was->st_ctim))
+		return mrl_err_set(err, MRL_ERUNTIME,
+				   "%s: the model file was modified on disk while in use (its modification time changed); "
+				   "results from here on would mix two models",
+				   m->path);
+	return 0;
+}
+
+void eng_model_file(const struct eng_model *m, const void **base, size_t *size, struct stat *st)
+{
+	if (base)
+		*base = m->map;
+	if (size)
+		*size = m->map_size;
+	if (st)
+		*st = m->st_open;
 }
 
 const struct eng_vocab *eng_model_vocab(const struct eng_model *m)

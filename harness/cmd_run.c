@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "harness/results.h"
 #include "harness/run.h"
 #include "metrics/met.h"
@@ -96,12 +97,14 @@ static void usage(FILE *out)
 struct run_opts {
 	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend;
 	long long limit, threads, seed, fewshot, boot, topk;
-	bool quiet, store_logprobs;
+	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
+	bool quiet;
 };
 
 static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 {
-	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1 };
+	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
+				.store_logprobs = -1 };
 	*help = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -122,7 +125,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 			o->quiet = true;
 			continue;
 		} else if (!strcmp(a, "--store-logprobs")) {
-			o->store_logprobs = true;
+			o->store_logprobs = 1;
 			continue;
 		} else if (str) {
 			if (!v || !*v)
@@ -150,20 +153,69 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
-	if (o->topk >= 0 && !o->store_logprobs)
+	if (o->topk >= 0 && o->store_logprobs < 0 && !o->resume)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
 		return hrn_usage_error("run", "--out and --resume exclude each other (--resume DIR writes into DIR)");
 	return 0;
 }
 
-/* run.json's "options": what determines the items (threads, batch, quiet and
- * boot do not; they may change on --resume). */
+/* run.json's "options": every option that shapes the records or the aggregates
+ * (a --resume restores them and refuses different ones), and batch (restored
+ * when not given; it may change, the scores are identical). threads and quiet
+ * change neither. */
 static json_t *options_json(const struct run_opts *o)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I}", "model", o->model, "suite", o->suite, "tasks",
-			 hrn_json_string(o->tasks), "lang", hrn_json_string(o->langs), "limit", (json_int_t)o->limit,
-			 "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot);
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s}", "model", o->model, "suite",
+			 o->suite, "tasks", hrn_json_string(o->tasks), "lang", hrn_json_string(o->langs), "limit",
+			 (json_int_t)o->limit, "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot,
+			 "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
+			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch);
+}
+
+/* The options run.json gained after its first version: restored when recorded
+ * (a run.json without them predates them: nothing to restore or check). */
+static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char *path)
+{
+	const json_t *boot = json_object_get(opt, "boot"), *lp = json_object_get(opt, "store_logprobs"),
+		     *topk = json_object_get(opt, "store_topk");
+	const char *backend = json_string_value(json_object_get(opt, "backend"));
+	const char *batch = json_string_value(json_object_get(opt, "batch"));
+	if (json_is_integer(boot)) {
+		long long r = (long long)json_integer_value(boot);
+		if (o->boot >= 0 && o->boot != r)
+			return hrn_usage_error("run", "--boot %lld differs from the resumed run's %lld (%s)", o->boot, r, path);
+		o->boot = r;
+	}
+	if (json_is_boolean(lp)) {
+		if (o->store_logprobs > 0 && !json_is_true(lp))
+			return hrn_usage_error("run", "--store-logprobs was not given to the resumed run (%s): its records "
+					       "would be mixed", path);
+		o->store_logprobs = json_is_true(lp) ? 1 : 0;
+	}
+	if (o->topk >= 0 && o->store_logprobs <= 0)
+		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
+	if (json_is_integer(topk) && o->store_logprobs > 0) {
+		long long r = (long long)json_integer_value(topk);
+		if (o->topk >= 0 && o->topk != r)
+			return hrn_usage_error("run", "--store-topk %lld differs from the resumed run's %lld (%s)", o->topk, r,
+					       path);
+		o->topk = r;
+	}
+	enum eng_backend be;
+	if (backend && hrn_parse_backend(backend, &be)) {
+		fprintf(stderr, "merilo: %s: not a merilo run.json (unknown backend '%s')\n", path, backend);
+		return HRN_EXIT_INPUT;
+	}
+	if (backend) {
+		if (o->backend && strcmp(o->backend, backend))
+			return hrn_usage_error("run", "--backend %s differs from the resumed run's %s (%s); the backends' "
+					       "scores agree within tolerance, not bit for bit", o->backend, backend, path);
+		o->backend = backend;
+	}
+	if (batch && !o->batch)
+		o->batch = batch;
+	return 0;
 }
 
 /* --resume: fill options not given from DIR/run.json, refuse ones that disagree.
@@ -206,6 +258,9 @@ static int merge_resumed(struct run_opts *o, json_t **j)
 			return hrn_usage_error("run", "%s %lld differs from the resumed run's %lld (%s)", nn[k], *nv[k], r, path);
 		*nv[k] = r;
 	}
+	int rc = merge_resumed_later(o, opt, path);
+	if (rc)
+		return rc;
 	/* the model and suite may be given again (e.g. moved); their contents are checked by hash */
 	if (!o->model)
 		o->model = m;
@@ -277,6 +332,7 @@ struct run_state {
 	struct met_counters *counters;  /* opened (inherit) before the engine context */
 	struct met_energy_meter *energy;
 	struct hrn_run_window *windows; /* one per task */
+	int lock_fd;                    /* DIR/run.lock, flock'ed for the whole run; -1 before */
 };
 
 /* Tasks and languages selected by the options. Returns an exit code. */
@@ -376,8 +432,8 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 	}
 	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o, s:b, s:o}", "bos_used", add_bos, "bootstrap_resamples",
 			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs,
-			       "store_logprobs", st->o.store_logprobs, "store_topk",
-			       st->o.store_logprobs ? json_integer(st->o.topk) : json_null());
+			       "store_logprobs", st->o.store_logprobs > 0, "store_topk",
+			       st->o.store_logprobs > 0 ? json_integer(st->o.topk) : json_null());
 	return set->extra ? 0 : HRN_EXIT_RUNTIME;
 }
 
@@ -401,16 +457,37 @@ static int prepare_out_dir(struct run_state *st)
 		return HRN_EXIT_RUNTIME;
 	}
 	char path[4096];
-	snprintf(path, sizeof path, "%s/run.json", st->out_dir);
-	if (!st->o.resume && file_exists(path)) {
-		fprintf(stderr, "merilo: %s already holds a run; continue it with --resume %s, or choose another --out\n",
-			st->out_dir, st->out_dir);
-		return HRN_EXIT_USAGE;
+	if (st->o.resume && !file_exists(st->out_dir)) {
+		fprintf(stderr, "merilo: %s: no such run folder to resume\n", st->out_dir);
+		return HRN_EXIT_INPUT;
 	}
 	snprintf(path, sizeof path, "%s/prompts", st->out_dir);
 	if (mkdir_p(path)) {
 		fprintf(stderr, "merilo: cannot create the run folder %s: %s\n", path, strerror(errno));
 		return HRN_EXIT_RUNTIME;
+	}
+	/* One run per folder: the lock is held until the process ends, so two runs
+	 * (or a run and a --resume) can never append to one items.jsonl. The check
+	 * for an earlier run comes after it: check and create are then one step. */
+	snprintf(path, sizeof path, "%s/run.lock", st->out_dir);
+	int rc = hrn_lock_file(path, &st->lock_fd);
+	if (rc > 0) {
+		char holder[32] = "pid unknown";
+		if (rc != INT32_MAX)
+			snprintf(holder, sizeof holder, "pid %d", rc);
+		fprintf(stderr, "merilo: %s is in use by another merilo run (%s); wait for it to finish, or choose "
+				"another --out\n", st->out_dir, holder);
+		return HRN_EXIT_INPUT;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "merilo: %s: cannot lock the run folder: %s\n", path, strerror(errno));
+		return HRN_EXIT_RUNTIME;
+	}
+	snprintf(path, sizeof path, "%s/run.json", st->out_dir);
+	if (!st->o.resume && file_exists(path)) {
+		fprintf(stderr, "merilo: %s already holds a run; continue it with --resume %s, or choose another --out\n",
+			st->out_dir, st->out_dir);
+		return HRN_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -489,11 +566,66 @@ static void release_state(struct run_state *st)
 	free(st->windows);
 	free(st->out_dir);
 	json_decref(st->resumed);
+	hrn_mapguard_clear();
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* releases the flock */
+}
+
+/* The item writer's check before every flush: records computed from a model
+ * file that changed since it was mapped are never written. */
+static int model_unchanged(void *model, struct mrl_err *err)
+{
+	return eng_model_check_file(model, err);
+}
+
+/* The manifest's model hash, from the bytes that are mapped (what the scores
+ * are computed from), through the sha256 cache keyed by the file's state when
+ * it was mapped; a file that changed meanwhile is refused. */
+static int hash_model(struct run_state *st, struct mrl_err *err)
+{
+	struct hrn_manifest *m = &st->res.manifest;
+	const void *base;
+	size_t size;
+	struct stat sb;
+	char hex[65];
+	eng_model_file(st->model, &base, &size, &sb);
+	if (!hrn_sha256_cache_lookup(st->o.model, &sb, hex)) {
+		mrl_sha256_buf_hex(base, size, hex);
+		if (eng_model_check_file(st->model, err))
+			return err->code;
+		hrn_sha256_cache_store(st->o.model, &sb, hex);
+	}
+	free(m->model_path);
+	free(m->model_sha256);
+	if (!(m->model_path = strdup(st->o.model)) || !(m->model_sha256 = strdup(hex)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	m->model_size_bytes = (int64_t)size;
+	return 0;
+}
+
+/* Check items (as read back from path) against the plan of cfg: the records
+ * outside it are reported, moved to items.rejected.jsonl and left out. Returns
+ * an exit code. */
+static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct hrn_items *items, size_t *n_missing)
+{
+	struct mrl_err err = { 0 };
+	char rejected[4200];
+	if (hrn_run_plan_check(cfg, items, n_missing, &err))
+		return hrn_report(&err);
+	if (!items->n_rejected)
+		return 0;
+	snprintf(rejected, sizeof rejected, "%s/items.rejected.jsonl", cfg->out_dir);
+	for (size_t i = 0; i < items->n_rejected; i++)
+		fprintf(stderr, "merilo run: %s:%zu: %s; left out (moved to %s)\n", path, items->rejected[i].line,
+			items->rejected[i].why, rejected);
+	if (hrn_run_quarantine(path, items, rejected, &err))
+		return hrn_report(&err);
+	return 0;
 }
 
 int hrn_cmd_run(int argc, char **argv)
 {
-	struct run_state st = { 0 };
+	struct run_state st = { .lock_fd = -1 };
 	struct mrl_err err = { 0 };
 	bool help;
 	char path[4096];
@@ -523,6 +655,10 @@ int hrn_cmd_run(int argc, char **argv)
 		st.o.boot = MET_BOOT_DEFAULT_RESAMPLES;
 	if (st.o.topk < 0)
 		st.o.topk = HRN_RUN_TOPK_DEFAULT;
+	if (st.o.store_logprobs < 0)
+		st.o.store_logprobs = 0;
+	if (!st.o.backend)
+		st.o.backend = "cpu";
 	const long long threads = st.o.threads > 0 ? st.o.threads : sysconf(_SC_NPROCESSORS_ONLN);
 
 	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
@@ -564,30 +700,27 @@ int hrn_cmd_run(int argc, char **argv)
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
 	json_t *settings_json = hrn_settings_to_json(&st.res.settings);
-	int mrc = hrn_manifest_collect(&st.res.manifest, st.o.model, st.o.suite, settings_json, &err);
+	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);
 	if (mrc)
 		goto fail;
-	if ((ret = prepare_out_dir(&st)) || (ret = record_or_check_run(&st)) || (ret = fill_info(&st)))
+	if ((ret = prepare_out_dir(&st)))
+		goto out;
+	/* from here a bus error on the mapped weights (the file truncated) is a message, not a crash */
+	const void *map_base;
+	size_t map_size;
+	char hint[4400];
+	eng_model_file(st.model, &map_base, &map_size, NULL);
+	snprintf(hint, sizeof hint, "the records flushed before are in %s/items.jsonl; restore the file and continue "
+				    "with: merilo run --resume %s", st.out_dir, st.out_dir);
+	hrn_mapguard_add(map_base, map_size, st.o.model, hint);
+	if (hash_model(&st, &err))
+		goto fail;
+	if ((ret = record_or_check_run(&st)) || (ret = fill_info(&st)))
 		goto out;
 
 	snprintf(path, sizeof path, "%s/items.jsonl", st.out_dir);
-	if (st.o.resume && file_exists(path)) {
-		if (hrn_items_read(path, &st.items, &err))
-			goto fail;
-		if (!(st.done = hrn_done_set_new(&st.items))) {
-			mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-			goto fail;
-		}
-		if (st.items.truncated_tail)
-			fprintf(stderr, "merilo run: %s: dropping the unfinished last line %zu (%zu bytes) of the killed run\n",
-				path, st.items.tail_line, st.items.tail_bytes);
-	}
-	struct hrn_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL };
-	if (hrn_item_writer_open(path, &wo, &st.writer, NULL, &err))
-		goto fail;
-
-	const char *slow = getenv("MERILO_TEST_SLOW_MS");
+	const char *slow = getenv("MERILO_TEST_SLOW_MS"), *stop_after = getenv("MERILO_TEST_STOP_AFTER");
 	struct hrn_run_cfg cfg = {
 		.model = st.model, .ctx = st.ctx, .suite = st.suite, .out_dir = st.out_dir,
 		.tasks = st.tasks, .n_tasks = st.n_tasks,
@@ -596,9 +729,29 @@ int hrn_cmd_run(int argc, char **argv)
 		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
 		.progress = !st.o.quiet && isatty(STDERR_FILENO), .slow_ms = slow ? atoi(slow) : 0,
 		.stop = &stop_requested, .done = st.done, .writer = st.writer,
-		.store_logprobs = st.o.store_logprobs, .store_topk = (size_t)st.o.topk,
+		.store_logprobs = st.o.store_logprobs > 0, .store_topk = (size_t)st.o.topk,
 		.counters = st.counters, .energy = st.energy, .windows = st.windows,
+		.stop_after = stop_after ? (size_t)strtoull(stop_after, NULL, 10) : 0,
 	};
+	if (st.o.resume && file_exists(path)) {
+		if (hrn_items_read_lenient(path, &st.items, &err))
+			goto fail;
+		if (st.items.truncated_tail)
+			fprintf(stderr, "merilo run: %s: dropping the unfinished last line %zu (%zu bytes) of the killed run\n",
+				path, st.items.tail_line, st.items.tail_bytes);
+		if ((ret = check_plan(&cfg, path, &st.items, NULL)))
+			goto out;
+		if (!(st.done = hrn_done_set_new(&st.items))) {
+			mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	struct hrn_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL,
+					   .check = model_unchanged, .check_arg = st.model };
+	if (hrn_item_writer_open(path, &wo, &st.writer, NULL, &err))
+		goto fail;
+	cfg.done = st.done;
+	cfg.writer = st.writer;
 	if (!st.o.quiet)
 		fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s, writing %s/\n", st.o.model, st.o.suite,
 			st.n_tasks, st.n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", st.out_dir);
@@ -634,9 +787,21 @@ int hrn_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	/* aggregate from everything in items.jsonl, this session's and earlier ones' */
+	/* aggregate from everything in items.jsonl, this session's and earlier ones',
+	 * that belongs to this run's plan */
 	hrn_items_release(&st.items);
-	if (hrn_items_read(path, &st.items, &err))
+	if (hrn_items_read_lenient(path, &st.items, &err))
+		goto fail;
+	size_t n_missing = 0;
+	if ((ret = check_plan(&cfg, path, &st.items, &n_missing)))
+		goto out;
+	if (n_missing) {
+		fprintf(stderr, "merilo run: %zu unit(s) of the run have no valid record in %s; compute them with: "
+				"merilo run --resume %s\n", n_missing, path, st.out_dir);
+		ret = HRN_EXIT_RUNTIME;
+		goto out;
+	}
+	if (eng_model_check_file(st.model, &err))
 		goto fail;
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st.o.seed, .n_resamples = (size_t)st.o.boot, .level = 0.95 };
 	if (hrn_run_aggregate(&cfg, &st.items, &ao, &st.res, &err) ||

@@ -11,6 +11,8 @@
 #include "common/err.h"
 #include "engine/eng.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MRL_VERSION "0.1.0"
@@ -47,6 +49,20 @@ int hrn_parse_backend(const char *s, enum eng_backend *out);
 /* Build description for --version and the manifest: static strings. */
 const char *hrn_build_compiler(void);
 const char *hrn_build_commit(void);
+/* Take an exclusive flock on path (created if absent) and write our pid into it.
+ * Returns 0 with *fd_out the open descriptor (the lock lasts until it is closed
+ * or the process ends); the pid of the holder (> 0; INT32_MAX when it cannot be
+ * read) when another process holds it; -1 with errno on a failure. */
+int hrn_lock_file(const char *path, int *fd_out);
+
+/* SIGBUS on a mapped model file (truncated while in use, harness/mapguard.c):
+ * register the mapping [base, base + size) of path; a bus error inside it prints
+ * "merilo: PATH: the model file was truncated or rewritten ...; HINT" and exits
+ * with HRN_EXIT_RUNTIME. Faults elsewhere keep their default action. At most 4
+ * mappings; 0 or -1. hrn_mapguard_clear() forgets them and restores SIGBUS. */
+int hrn_mapguard_add(const void *base, size_t size, const char *path, const char *hint);
+void hrn_mapguard_clear(void);
+
 const char *hrn_build_options(void);
 
 /* Commands (one file each). */

@@ -288,51 +288,71 @@ out:
 	free(copy);
 }
 
+/* The cache file's path and key for a file of fstat st at path; 0 when cacheable
+ * (paths with tabs or newlines would break the TSV: those are never cached). */
+static int cache_locate(const char *path, const struct stat *st, char dir[PATH_MAX], char cache_path[PATH_MAX + 16],
+			struct cache_key *key)
+{
+	key_of(st, key);
+	if (!realpath(path, key->path) || strpbrk(key->path, "\t\n") || hrn_cache_dir(dir, PATH_MAX))
+		return -1;
+	snprintf(cache_path, PATH_MAX + 16, "%s/sha256.tsv", dir);
+	return 0;
+}
+
+int hrn_sha256_cache_lookup(const char *path, const struct stat *st, char hex[65])
+{
+	char dir[PATH_MAX], cache_path[PATH_MAX + 16], *text = NULL;
+	struct cache_key key;
+	if (cache_locate(path, st, dir, cache_path, &key) || mrl_read_file(cache_path, CACHE_FILE_MAX, &text, NULL, NULL))
+		return 0;
+	int hit = cache_lookup(text, &key, hex);
+	free(text);
+	return hit;
+}
+
+void hrn_sha256_cache_store(const char *path, const struct stat *st, const char hex[65])
+{
+	char dir[PATH_MAX], cache_path[PATH_MAX + 16], *text = NULL;
+	struct cache_key key;
+	if (cache_locate(path, st, dir, cache_path, &key) || make_dirs(dir))
+		return;
+	if (mrl_read_file(cache_path, CACHE_FILE_MAX, &text, NULL, NULL))
+		text = NULL;
+	cache_store(cache_path, text, &key, hex);
+	free(text);
+}
+
 int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, bool *from_cache,
 			   struct mrl_err *err)
 {
-	char dir[PATH_MAX], cache_path[PATH_MAX + 16], why[160];
-	char *text = NULL;
+	char why[160];
 	struct stat before, after;
-	struct cache_key key;
-	int rc = 0, cacheable;
 	if (from_cache)
 		*from_cache = false;
 	if (stat(path, &before))
 		return mrl_err_set(err, MRL_EIO, "%s: cannot stat: %s", path, mrl_io_strerror(errno, why, sizeof why));
 	if (!S_ISREG(before.st_mode))
 		return mrl_err_set(err, MRL_EIO, "%s: not a regular file", path);
-	key_of(&before, &key);
-	/* paths with tabs or newlines would break the TSV: hash without the cache */
-	cacheable = realpath(path, key.path) && !strpbrk(key.path, "\t\n") && hrn_cache_dir(dir, sizeof dir) == 0;
-	if (cacheable) {
-		snprintf(cache_path, sizeof cache_path, "%s/sha256.tsv", dir);
-		if (mrl_read_file(cache_path, CACHE_FILE_MAX, &text, NULL, NULL))
-			text = NULL;
-		if (text && cache_lookup(text, &key, hex)) {
-			if (from_cache)
-				*from_cache = true;
-			if (size_out)
-				*size_out = key.size;
-			goto out;
-		}
+	if (hrn_sha256_cache_lookup(path, &before, hex)) {
+		if (from_cache)
+			*from_cache = true;
+		if (size_out)
+			*size_out = (uint64_t)before.st_size;
+		return 0;
 	}
 	uint64_t hashed = 0;
-	if ((rc = mrl_sha256_file(path, hex, &hashed, err)))
-		goto out;
+	int rc = mrl_sha256_file(path, hex, &hashed, err);
+	if (rc)
+		return rc;
 	if (size_out)
 		*size_out = hashed;
 	/* a file that changed while we read it must not be cached under the old key */
-	if (cacheable && stat(path, &after) == 0) {
-		struct cache_key now = key;
-		key_of(&after, &now);
-		if (now.size == key.size && now.mtime_ns == key.mtime_ns && now.inode == key.inode && hashed == key.size &&
-		    make_dirs(dir) == 0)
-			cache_store(cache_path, text, &key, hex);
-	}
-out:
-	free(text);
-	return rc;
+	if (stat(path, &after) == 0 && after.st_size == before.st_size && after.st_ino == before.st_ino &&
+	    after.st_mtim.tv_sec == before.st_mtim.tv_sec && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec &&
+	    hashed == (uint64_t)before.st_size)
+		hrn_sha256_cache_store(path, &before, hex);
+	return 0;
 }
 
 /* ------------------------------------------------------ collect, release */

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1078,6 +1079,9 @@ void hrn_items_release(struct hrn_items *items)
 	for (size_t i = 0; i < items->n; i++)
 		hrn_item_release(&items->items[i]);
 	free(items->items);
+	for (size_t i = 0; i < items->n_rejected; i++)
+		free(items->rejected[i].why);
+	free(items->rejected);
 	memset(items, 0, sizeof *items);
 }
 
@@ -1115,7 +1119,7 @@ static long long read_line(FILE *f, char **buf, size_t *cap, size_t max, bool *t
 	return (long long)len;
 }
 
-int hrn_items_read(const char *path, struct hrn_items *out, struct mrl_err *err)
+static int items_read(const char *path, struct hrn_items *out, bool lenient, struct mrl_err *err)
 {
 	char *line = NULL, where[4200], why[160];
 	size_t cap = 0, n_cap = 0;
@@ -1147,12 +1151,22 @@ int hrn_items_read(const char *path, struct hrn_items *out, struct mrl_err *err)
 		}
 		snprintf(where, sizeof where, "%s:%zu", path, line_no);
 		if (len == 0) {
+			if (lenient) {
+				if ((rc = hrn_items_reject(out, line_no, "an empty line")))
+					goto nomem;
+				continue;
+			}
 			rc = mrl_err_set(err, MRL_EINPUT, "%s: empty line", where);
 			goto out;
 		}
 		json_error_t jerr;
 		json_t *j = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!j) {
+			if (lenient) {
+				if ((rc = hrn_items_reject(out, line_no, "column %d: not valid JSON: %s", jerr.column, jerr.text)))
+					goto nomem;
+				continue;
+			}
 			rc = mrl_err_set(err, MRL_EINPUT, "%s: column %d: not valid JSON: %s", where, jerr.column, jerr.text);
 			goto out;
 		}
@@ -1167,22 +1181,66 @@ int hrn_items_read(const char *path, struct hrn_items *out, struct mrl_err *err)
 			out->items = grown;
 			n_cap = new_cap;
 		}
-		rc = hrn_item_from_json(j, &out->items[out->n], where, err);
+		struct mrl_err item_err = { 0 };
+		rc = hrn_item_from_json(j, &out->items[out->n], where, &item_err);
 		json_decref(j);
 		if (rc) {
 			hrn_item_release(&out->items[out->n]);
+			if (lenient && rc == MRL_EINPUT) {
+				/* the message starts with "path:line: "; keep what follows */
+				const char *why = item_err.msg, *tail = strstr(why, where);
+				why = tail ? tail + strlen(where) + (tail[strlen(where)] == ':' ? 1 : 0) : why;
+				while (*why == ' ')
+					why++;
+				if ((rc = hrn_items_reject(out, line_no, "%s", why)))
+					goto nomem;
+				continue;
+			}
+			*err = item_err;
 			goto out;
 		}
+		out->items[out->n].line = line_no;
 		out->n++;
 		out->valid_bytes += (uint64_t)len + 1;
 	}
 	if (ferror(f))
 		rc = mrl_err_set(err, MRL_EIO, "%s: read error: %s", path, mrl_io_strerror(errno, why, sizeof why));
+	goto out;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 out:
 	free(line);
 	fclose(f);
 	return rc;
 }
+
+int hrn_items_read(const char *path, struct hrn_items *out, struct mrl_err *err)
+{
+	return items_read(path, out, false, err);
+}
+
+int hrn_items_read_lenient(const char *path, struct hrn_items *out, struct mrl_err *err)
+{
+	return items_read(path, out, true, err);
+}
+
+int hrn_items_reject(struct hrn_items *items, size_t line, const char *fmt, ...)
+{
+	struct hrn_rejected_line *grown = realloc(items->rejected, (items->n_rejected + 1) * sizeof *grown);
+	if (!grown)
+		return MRL_ENOMEM;
+	items->rejected = grown;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&grown[items->n_rejected].why, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MRL_ENOMEM;
+	grown[items->n_rejected++].line = line;
+	return 0;
+}
+
+
 
 /* ------------------------------------------------------------ done set */
 
@@ -1319,6 +1377,9 @@ struct hrn_item_writer {
 	int64_t every_ns;
 	int64_t last_flush_ns;  /* CLOCK_MONOTONIC */
 	off_t file_size;        /* bytes of whole lines on disk */
+	int (*check)(void *arg, struct mrl_err *err);
+	void *check_arg;
+	size_t n_dropped;       /* items dropped because check failed */
 };
 
 static int64_t monotonic_ns(void)
@@ -1365,6 +1426,8 @@ int hrn_item_writer_open(const char *path, const struct hrn_item_writer_opts *op
 	w->every_items = opts && opts->flush_every_items ? opts->flush_every_items : 64;
 	w->every_ns = opts && opts->flush_every_ns ? opts->flush_every_ns : 5000000000LL;
 	w->last_flush_ns = monotonic_ns();
+	w->check = opts ? opts->check : NULL;
+	w->check_arg = opts ? opts->check_arg : NULL;
 	int flags = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | (opts && opts->truncate ? O_TRUNC : 0);
 	w->fd = open(path, flags, 0644);
 	if (w->fd < 0) {
@@ -1411,6 +1474,14 @@ int hrn_item_writer_flush(struct hrn_item_writer *w, struct mrl_err *err)
 	w->last_flush_ns = monotonic_ns();
 	if (!w->len)
 		return 0;
+	int rc = w->check ? w->check(w->check_arg, err) : 0;
+	if (rc) {
+		/* computed under a condition that no longer holds: never written */
+		w->n_dropped += w->n_buffered;
+		w->len = 0;
+		w->n_buffered = 0;
+		return rc;
+	}
 	while (done < w->len) {
 		ssize_t n = write(w->fd, w->buf + done, w->len - done);
 		if (n < 0 && errno == EINTR)
@@ -1471,6 +1542,7 @@ int hrn_item_writer_add(struct hrn_item_writer *w, const struct hrn_item *it, st
 
 size_t hrn_item_writer_n_added(const struct hrn_item_writer *w) { return w->n_added; }
 size_t hrn_item_writer_n_flushed(const struct hrn_item_writer *w) { return w->n_flushed; }
+size_t hrn_item_writer_n_dropped(const struct hrn_item_writer *w) { return w->n_dropped; }
 
 int hrn_item_writer_close(struct hrn_item_writer *w, struct mrl_err *err)
 {

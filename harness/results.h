@@ -100,6 +100,14 @@ void hrn_utc_now_iso8601(char *buf, size_t buf_size);
 int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, bool *from_cache,
 			   struct mrl_err *err);
 
+/* The same cache for bytes already in memory (a mapped model): lookup returns 1
+ * and fills hex when the cache holds path with the size, mtime, inode and device
+ * of st; store records hex under that key (best effort, failures are ignored).
+ * The caller hashes on a miss, and stores only if the file did not change. */
+struct stat;
+int hrn_sha256_cache_lookup(const char *path, const struct stat *st, char hex[65]);
+void hrn_sha256_cache_store(const char *path, const struct stat *st, const char hex[65]);
+
 /* The cache directory that hrn_sha256_file_cached uses, into buf. Returns 0, or
  * -1 when none can be determined (no MERILO_CACHE_DIR, XDG_CACHE_HOME or HOME). */
 int hrn_cache_dir(char *buf, size_t buf_size);
@@ -346,6 +354,7 @@ struct hrn_item {
 	int64_t tokens_computed;           /* tokens the forward pass computed for this item; -1 unknown */
 	int64_t tokens_cached;             /* tokens of its requests reused from the KV cache; -1 unknown */
 	struct hrn_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
+	size_t line;                       /* 1-based line of items.jsonl it was read from; 0 when not read */
 };
 
 /* Set task, item_id, language (copied) on a zeroed item, gold_index -1.
@@ -399,13 +408,29 @@ struct hrn_items {
 	size_t tail_line;        /* its line number (1-based) when truncated_tail */
 	size_t tail_bytes;       /* its length in bytes */
 	uint64_t valid_bytes;    /* bytes of complete, valid lines (where an append may resume) */
+	struct hrn_rejected_line *rejected; /* lines left out (lenient reading, plan checks), in file order */
+	size_t n_rejected;
 };
+
+/* A line of items.jsonl that was not taken: its 1-based number and why. */
+struct hrn_rejected_line {
+	size_t line;
+	char *why;
+};
+
+/* Record line `line` as rejected with a printf-formatted reason. 0 or MRL_ENOMEM. */
+int hrn_items_reject(struct hrn_items *items, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Read all of an items.jsonl. A malformed line (other than a truncated last
  * line, which is reported in out->truncated_tail) is MRL_EINPUT naming
  * "path:line" and the field; an unknown schema_version is MRL_EUNSUPPORTED.
  * out is zeroed first; release it even on failure. A missing file is MRL_EIO. */
 int hrn_items_read(const char *path, struct hrn_items *out, struct mrl_err *err);
+
+/* The same, but a malformed line (not JSON, or not an item record) does not fail
+ * the read: it is left out and listed in out->rejected with the reason. For a
+ * run that repairs its own items.jsonl (merilo run --resume). */
+int hrn_items_read_lenient(const char *path, struct hrn_items *out, struct mrl_err *err);
 
 /* Free everything out owns and zero it. */
 void hrn_items_release(struct hrn_items *items);
@@ -440,6 +465,11 @@ struct hrn_item_writer_opts {
 	size_t flush_every_items;  /* 0 -> 64 */
 	int64_t flush_every_ns;    /* 0 -> 5 s; negative -> only by count */
 	bool truncate;             /* start a new file instead of appending */
+	/* Called before buffered lines are written (may be NULL): a nonzero return
+	 * (with err set) drops the buffered lines unwritten and is returned by the
+	 * flush. For checks that the lines are still valid, e.g. the model file. */
+	int (*check)(void *arg, struct mrl_err *err);
+	void *check_arg;
 };
 
 /* Open path for appending (created if absent; emptied when opts->truncate).
@@ -461,6 +491,8 @@ int hrn_item_writer_flush(struct hrn_item_writer *w, struct mrl_err *err);
 /* Items added so far, and items written (flushed) so far. */
 size_t hrn_item_writer_n_added(const struct hrn_item_writer *w);
 size_t hrn_item_writer_n_flushed(const struct hrn_item_writer *w);
+/* Items dropped unwritten because opts->check failed. */
+size_t hrn_item_writer_n_dropped(const struct hrn_item_writer *w);
 
 /* Flush, fsync, close and free w (always freed, even on error; NULL is fine). */
 int hrn_item_writer_close(struct hrn_item_writer *w, struct mrl_err *err);

@@ -75,6 +75,7 @@ struct hrn_run_cfg {
 	bool progress;                     /* draw the progress line on stderr */
 	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
+	size_t stop_after;                 /* test hook: stop as if interrupted after this many units (0 = never) */
 	const struct hrn_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */
 	struct hrn_item_writer *writer;    /* items.jsonl */
 	bool store_logprobs;               /* --store-logprobs: per-token logprobs in items.jsonl */
@@ -132,6 +133,22 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
  * 1-based for the document's tokens) after the context [ctx_begin[w], begin[w]).
  * Returns the number of windows (at most n); the arrays must hold n entries. */
 size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begin, size_t *begin, size_t *end);
+
+/* ---- the plan check (run_plan.c) ---- */
+
+/* Leave out of items every record that is not one of cfg's units (task x item
+ * within the limit x selected language the item has), a second record of a unit,
+ * and a multiple-choice record with impossible indices: each goes to
+ * items->rejected with its line and the reason (sorted by line). *n_missing (may
+ * be NULL) gets the number of units of the plan with no record. 0 or MRL_ENOMEM. */
+int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, size_t *n_missing,
+		       struct mrl_err *err);
+
+/* Move the lines listed in items->rejected out of path (rewritten atomically
+ * with the other whole lines) into rejected_path (appended to; one JSON object
+ * per line: {"line", "why", "text"}). */
+int hrn_run_quarantine(const char *path, const struct hrn_items *items, const char *rejected_path,
+		       struct mrl_err *err);
 
 /* ---- aggregation and summary (run_aggregate.c) ---- */
 

@@ -269,7 +269,7 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 					continue;
 				if (cfg->done && hrn_done_set_has(cfg->done, task_id(t), task_item_id(it), lang))
 					continue;
-				if (cfg->stop && *cfg->stop) {
+				if ((cfg->stop && *cfg->stop) || (cfg->stop_after && st->n_scored >= cfg->stop_after)) {
 					st->interrupted = true;
 					window_end(cfg, win, &ws, st->n_scored - scored_before);
 					goto out;

@@ -1,7 +1,13 @@
 /* util.c — exit-code mapping, error printing, build description. */
 #include "harness/hrn.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdio.h>
 
 int hrn_exit_for(int mrl_code)
@@ -61,4 +67,42 @@ const char *hrn_build_options(void)
 #else
 	       " PAPI=no";
 #endif
+}
+
+int hrn_lock_file(const char *path, int *fd_out)
+{
+	*fd_out = -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		if (e != EWOULDBLOCK) {
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		/* the holder writes its pid right after locking: give it a moment */
+		char buf[32] = "";
+		long pid = 0;
+		for (int tries = 0; tries < 50 && pid <= 0; tries++) {
+			ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			pid = strtol(buf, NULL, 10);
+			if (pid <= 0)
+				usleep(10000);
+		}
+		close(fd);
+		return pid > 0 && pid <= INT32_MAX ? (int)pid : INT32_MAX;
+	}
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	*fd_out = fd;
+	return 0;
 }

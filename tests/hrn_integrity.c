@@ -1,0 +1,468 @@
+/* hrn_integrity.c — no run folder can be silently corrupted (issue 10, items 2-6).
+ *
+ * Each block reproduces one fault that used to end with exit 0 and a wrong run,
+ * and checks the loud outcome that replaced it:
+ *   - two runs with one --out: the second fails at once naming the holder's pid,
+ *     and items.jsonl never holds a unit twice;
+ *   - the model file rewritten in place during a run: exit 4 naming the file, and
+ *     no record computed from the new bytes is written;
+ *   - the model file truncated during a run: exit 4 with a message (not SIGBUS),
+ *     flushed records whole, and --resume works once the file is restored;
+ *   - --resume restores every option that shapes records or aggregates
+ *     (--store-logprobs, --store-topk, --boot): interrupted + resumed equals an
+ *     uninterrupted run, byte for byte except timings and KV-cache reuse counts;
+ *   - records outside the run's plan (a flipped item id, an item past --limit, a
+ *     line that is not JSON) are reported with their line, moved out and recomputed.
+ * Runs use a tiny random-weight model made by `merilo synth` and the demo suite.
+ */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <time.h>
+
+static const char *merilo;
+
+/* A check name made with printf (eight rotating buffers: enough for one check). */
+static __attribute__((format(printf, 1, 2))) const char *N(const char *fmt, ...)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof bufs[0], fmt, ap);
+	va_end(ap);
+	return b;
+}
+static char tmp[256];
+static const char *suite = "tasks/suites/demo.json";
+
+/* Start "$MERILO run ARGS" in the background (env: MERILO_TEST_SLOW_MS=slow_ms),
+ * output to log; returns its pid. */
+static pid_t spawn(const char *log, int slow_ms, const char *const *args)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char ms[16];
+		snprintf(ms, sizeof ms, "%d", slow_ms);
+		setenv("MERILO_TEST_SLOW_MS", ms, 1);
+		if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
+			_exit(127);
+		const char *argv[32] = { merilo, "run" };
+		size_t k = 2;
+		for (; args[k - 2] && k < 31; k++)
+			argv[k] = args[k - 2];
+		argv[k] = NULL;
+		execv(merilo, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Exit code of pid (-1 when it did not exit normally; the signal in *sig). */
+static int wait_exit(pid_t pid, int *sig)
+{
+	int st = 0;
+	*sig = 0;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(st))
+		*sig = WTERMSIG(st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Wait until path has at least n lines, or pid has ended (then its status is kept
+ * for wait_exit by not reaping it); returns the lines seen. */
+static size_t wait_lines(pid_t pid, const char *path, size_t n)
+{
+	for (int i = 0; i < 6000; i++) { /* 60 s at most */
+		size_t have = cli_file_lines(path);
+		if (have >= n)
+			return have;
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return have;
+		sleep_ms(10);
+	}
+	return cli_file_lines(path);
+}
+
+/* Wait until path exists and is not empty (a lock file with its holder's pid). */
+static bool wait_nonempty(const char *path)
+{
+	for (int i = 0; i < 3000; i++) {
+		if (cli_file_size(path) > 0)
+			return true;
+		sleep_ms(10);
+	}
+	return false;
+}
+
+/* Copy file a to b (replacing b's contents in place when in_place: same inode). */
+static int copy_file(const char *a, const char *b, bool in_place)
+{
+	FILE *in = fopen(a, "rb"), *out = in ? fopen(b, in_place ? "r+b" : "wb") : NULL;
+	char buf[65536];
+	size_t n;
+	int bad = !in || !out;
+	while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		bad = fwrite(buf, 1, n, out) != n;
+	if (in)
+		fclose(in);
+	if (out)
+		bad |= fclose(out) != 0;
+	return bad ? -1 : 0;
+}
+
+/* What a record measures of its session rather than of the model: its timings,
+ * and the tokens computed vs reused from the KV cache (the first item after a
+ * resume cannot reuse the previous item's prefix). */
+static void drop_session_figures(json_t *record)
+{
+	json_object_del(record, "timings_ns");
+	json_object_del(record, "tokens_computed");
+	json_object_del(record, "tokens_cached");
+}
+
+/* items.jsonl as an object "task/item/lang" -> the record without its timings;
+ * *n_lines and *n_dups count lines and keys seen twice. NULL where unreadable. */
+static json_t *records(const char *path, size_t *n_lines, size_t *n_dups)
+{
+	char *text = cli_slurp(path);
+	json_t *by_key = json_object();
+	*n_lines = *n_dups = 0;
+	if (!text)
+		return by_key;
+	for (char *line = text, *end; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end)
+			break;
+		*end = '\0';
+		(*n_lines)++;
+		json_t *j = json_loads(line, 0, NULL);
+		if (!j)
+			continue;
+		char key[512];
+		snprintf(key, sizeof key, "%s/%s/%s", json_string_value(json_object_get(j, "task")),
+			 json_string_value(json_object_get(j, "item")), json_string_value(json_object_get(j, "language")));
+		drop_session_figures(j);
+		if (json_object_get(by_key, key))
+			(*n_dups)++;
+		else
+			json_object_set(by_key, key, j);
+		json_decref(j);
+	}
+	free(text);
+	return by_key;
+}
+
+/* Records of a that differ from b's record of the same key, or that b lacks. */
+static size_t n_differing(const json_t *a, const json_t *b)
+{
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)a, key, v) n += !json_equal(v, json_object_get(b, key));
+	return n;
+}
+
+/* results.json without what is allowed to differ between two sessions of the
+ * same run: the manifest's timestamps and the performance section. */
+static json_t *results_sans_timings(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	if (j) {
+		json_object_del(j, "performance");
+		json_t *m = json_object_get(j, "manifest");
+		json_object_del(m, "started_utc");
+		json_object_del(m, "ended_utc");
+	}
+	return j;
+}
+
+/* items.jsonl of dir with the timings dropped, as one string per line. */
+static char *items_sans_timings(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	char *text = cli_slurp(path), *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	for (char *line = text, *end; text && f && *line; line = end + 1) {
+		if (!(end = strchr(line, '\n')))
+			break;
+		*end = '\0';
+		json_t *j = json_loads(line, JSON_DECODE_ANY, NULL);
+		drop_session_figures(j);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("(bad line)");
+		fprintf(f, "%s\n", s ? s : "");
+		free(s);
+		json_decref(j);
+	}
+	if (f)
+		fclose(f);
+	free(text);
+	return out;
+}
+
+static void check_concurrent(const char *model)
+{
+	char dir[400], log1[512], log2[512], lock[512], items[512];
+	snprintf(dir, sizeof dir, "%s/busy", tmp);
+	snprintf(log1, sizeof log1, "%s/busy1.log", tmp);
+	snprintf(lock, sizeof lock, "%s/run.lock", dir);
+	snprintf(items, sizeof items, "%s/items.jsonl", dir);
+	const char *args[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "6", "--out",
+			       dir, "--quiet", NULL };
+	pid_t a = spawn(log1, 40, args);
+	ok(wait_nonempty(lock), "lock: the running run holds DIR/run.lock with its pid");
+	char *out = NULL, want[64];
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 6 --out %s --quiet", model, suite, dir);
+	is_int(rc, 3, "lock: a second run with the same --out fails at once (exit 3)");
+	snprintf(want, sizeof want, "pid %d", (int)a);
+	like(out, "in use by another merilo run", "lock: the message says the folder is in use");
+	like(out, want, "lock: the message names the holder's pid");
+	free(out);
+	rc = cli_run(&out, "run --resume %s --quiet", dir);
+	is_int(rc, 3, "lock: a --resume of a folder in use fails too (exit 3)");
+	free(out);
+	int sig;
+	is_int(wait_exit(a, &sig), 0, "lock: the first run finishes normally");
+	size_t n_lines, n_dups;
+	json_t *r = records(items, &n_lines, &n_dups);
+	is_int((long long)n_lines, 24, "lock: items.jsonl has each of the 6 x 4 units once");
+	is_int((long long)n_dups, 0, "lock: no unit twice");
+	json_decref(r);
+
+	/* started together: one wins, the other is refused; never both appending */
+	int both_ok = 0, dups = 0, refused = 0;
+	for (int k = 0; k < 4; k++) {
+		char d[400];
+		snprintf(d, sizeof d, "%s/race%d", tmp, k);
+		snprintf(log1, sizeof log1, "%s/race%d-a.log", tmp, k);
+		snprintf(log2, sizeof log2, "%s/race%d-b.log", tmp, k);
+		const char *ra[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "4", "--out", d,
+				     "--quiet", NULL };
+		pid_t p1 = spawn(log1, 0, ra), p2 = spawn(log2, 0, ra);
+		int r1 = wait_exit(p1, &sig), r2 = wait_exit(p2, &sig);
+		both_ok += r1 == 0 && r2 == 0;
+		refused += (r1 == 0 && (r2 == 3 || r2 == 2)) || (r2 == 0 && (r1 == 3 || r1 == 2));
+		snprintf(items, sizeof items, "%s/items.jsonl", d);
+		json_decref(records(items, &n_lines, &n_dups));
+		dups += (int)n_dups + (n_lines != 16);
+	}
+	is_int(both_ok, 0, "lock: of two runs started together on one --out, never both exit 0 (4 tries)");
+	is_int(refused, 4, "lock: one finishes, the other is refused with exit 3 (in use) or 2 (already holds a run)");
+	is_int(dups, 0, "lock: every items.jsonl holds each unit exactly once");
+}
+
+/* The model file changes under a running run: rewritten in place (same size,
+ * same inode, other weights), or truncated. */
+static void check_model_changes(const char *model, const char *other, const json_t *ref)
+{
+	char copy[400], dir[400], log[512], items[512], runjson[512];
+	snprintf(copy, sizeof copy, "%s/changing.gguf", tmp);
+	const char *what[2] = { "rewritten", "truncated" };
+	for (int k = 0; k < 2; k++) {
+		char name[64];
+		snprintf(dir, sizeof dir, "%s/changed-%s", tmp, what[k]);
+		snprintf(log, sizeof log, "%s/changed-%s.log", tmp, what[k]);
+		snprintf(items, sizeof items, "%s/items.jsonl", dir);
+		if (copy_file(model, copy, false)) {
+			ok(0, "cannot copy the model");
+			return;
+		}
+		const char *args[] = { "--model", copy, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
+				       dir, "--quiet", NULL };
+		pid_t pid = spawn(log, 60, args);
+		size_t seen = wait_lines(pid, items, 16);
+		snprintf(name, sizeof name, "%s: the run had flushed records when the file changed", what[k]);
+		ok(seen >= 16 && seen < 40, N("%s (%zu lines)", name, seen));
+		if (k == 0)
+			ok(copy_file(other, copy, true) == 0, "rewritten: other weights written over the file in place");
+		else
+			ok(truncate(copy, 100000) == 0, "truncated: the file cut to 100000 bytes");
+		int sig, rc = wait_exit(pid, &sig);
+		char *out = cli_slurp(log);
+		snprintf(name, sizeof name, "%s: exit 4", what[k]);
+		is_int(rc, 4, N("%s (signal %d)", name, sig));
+		snprintf(name, sizeof name, "%s: the message names the file", what[k]);
+		like(out, copy, name);
+		like(out, k == 0 ? "modified on disk while in use" : "truncated or rewritten on disk while in use",
+		     N("%s: the message says what happened", what[k]));
+		free(out);
+		size_t n_lines, n_dups;
+		json_t *got = records(items, &n_lines, &n_dups);
+		char *text = cli_slurp(items);
+		ok(text && (!*text || text[strlen(text) - 1] == '\n'), N("%s: items.jsonl holds whole lines only", what[k]));
+		free(text);
+		is_int((long long)json_object_size(got), (long long)n_lines, N("%s: every line of items.jsonl is a record", what[k]));
+		is_int((long long)n_differing(got, ref), 0,
+		       N("%s: every record written equals the unchanged model's (none from the new bytes)", what[k]));
+		ok(n_lines < 40, N("%s: the run did not finish (%zu of 40 units written)", what[k], n_lines));
+		snprintf(runjson, sizeof runjson, "%s/results.json", dir);
+		ok(cli_file_size(runjson) < 0, N("%s: no results.json", what[k]));
+		json_decref(got);
+		if (k == 1) {
+			/* restored, the run continues */
+			copy_file(model, copy, false);
+			rc = cli_run(&out, "run --resume %s --quiet", dir);
+			is_int(rc, 0, "truncated: after the file is restored, --resume finishes the run");
+			free(out);
+			got = records(items, &n_lines, &n_dups);
+			is_int((long long)n_lines, 40, "truncated + resumed: all 40 units");
+			is_int((long long)n_differing(got, ref), 0, "truncated + resumed: every record equals the reference run's");
+			json_decref(got);
+		}
+	}
+}
+
+/* Interrupted after 7 units, resumed with no options: equals the uninterrupted run. */
+static void check_resume_options(const char *model)
+{
+	const char *opts[] = { "--store-logprobs --store-topk 3", "--store-logprobs", "--boot 500", "--batch request" };
+	for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+		char full[400], part[400], *out = NULL;
+		snprintf(full, sizeof full, "%s/opt%zu-full", tmp, k);
+		snprintf(part, sizeof part, "%s/opt%zu-part", tmp, k);
+		int rc = cli_run(&out, "run --model %s --suite %s --limit 2 --seed 7 %s --out %s --quiet", model, suite, opts[k],
+				 full);
+		free(out);
+		is_int(rc, 0, N("resume %s: the uninterrupted run", opts[k]));
+		rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=7 '%s' run --model %s --suite %s --limit 2 --seed 7 %s --out %s --quiet",
+			    merilo, model, suite, opts[k], part);
+		free(out);
+		is_int(rc, 4, N("resume %s: the run stopped after 7 units (exit 4)", opts[k]));
+		rc = cli_run(&out, "run --resume %s --quiet", part);
+		is_int(rc, 0, N("resume %s: --resume with no options finishes it", opts[k]));
+		free(out);
+		char *a = items_sans_timings(full), *b = items_sans_timings(part);
+		ok(a && b && *a && !strcmp(a, b), N("resume %s: items.jsonl equals the uninterrupted run's (timings aside)",
+		   opts[k]));
+		free(a);
+		free(b);
+		json_t *ra = results_sans_timings(full), *rb = results_sans_timings(part);
+		json_t *ma = json_object_get(ra, "manifest"), *mb = json_object_get(rb, "manifest");
+		/* the run folders differ by name only */
+		json_object_del(json_object_get(ma, "settings"), "out");
+		json_object_del(json_object_get(mb, "settings"), "out");
+		ok(ra && rb && json_equal(ra, rb), N("resume %s: results.json equals the uninterrupted run's (timings aside)",
+		   opts[k]));
+		json_decref(ra);
+		json_decref(rb);
+	}
+	/* a resume that asks for something else is refused, naming the option */
+	char part[400];
+	snprintf(part, sizeof part, "%s/opt2-part", tmp);
+	CLI_EXPECT(2, "--boot 900 differs from the resumed run's 500", "resume --boot 900 of a --boot 500 run",
+		   "run --resume %s --boot 900 --quiet", part);
+	snprintf(part, sizeof part, "%s/opt2-part", tmp);
+	CLI_EXPECT(2, "--store-logprobs was not given to the resumed run", "resume --store-logprobs of a run without",
+		   "run --resume %s --store-logprobs --quiet", part);
+	snprintf(part, sizeof part, "%s/opt0-part", tmp);
+	CLI_EXPECT(2, "--store-topk 5 differs from the resumed run's 3", "resume --store-topk 5 of a --store-topk 3 run",
+		   "run --resume %s --store-topk 5 --quiet", part);
+}
+
+/* A record outside the plan is reported with its line, moved out and recomputed. */
+static void check_plan(const char *model)
+{
+	char clean[400], dir[400], items[512], rejected[512], *out = NULL;
+	snprintf(clean, sizeof clean, "%s/plan-clean", tmp);
+	snprintf(dir, sizeof dir, "%s/plan", tmp);
+	snprintf(items, sizeof items, "%s/items.jsonl", dir);
+	snprintf(rejected, sizeof rejected, "%s/items.rejected.jsonl", dir);
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet", model, suite,
+			 clean);
+	free(out);
+	is_int(rc, 0, "plan: a clean run of 3 items");
+	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet", model, suite, dir);
+	free(out);
+	/* line 2: one flipped byte in the item id; a 13th line: item 4, past --limit 3; a 14th: not JSON */
+	char *text = cli_slurp(items), *second = text ? strchr(text, '\n') + 1 : NULL, *id = second ? strstr(second, "\"item\":\"cs-00") : NULL;
+	ok(rc == 0 && id, "plan: a second run of 3 items to corrupt");
+	if (!id) {
+		free(text);
+		return;
+	}
+	id[strlen("\"item\":\"cs-00")] = 'x';
+	FILE *f = fopen(items, "w");
+	fputs(text, f);
+	char *cs4 = NULL;
+	cli_sh(&cs4, "'%s' run --model %s --suite %s --tasks commonsense --limit 4 --out %s/plan4 --quiet >/dev/null && "
+		     "grep '\"item\":\"cs-004\"' %s/plan4/items.jsonl | head -1", merilo, model, suite, tmp, tmp);
+	fputs(cs4, f);
+	fputs("{\"schema_version\":1,\"task\":\"commonsense\",\"item\n", f);
+	fclose(f);
+	free(cs4);
+	free(text);
+	rc = cli_run(&out, "run --resume %s", dir);
+	is_int(rc, 0, "plan: --resume of the corrupted run succeeds");
+	like(out, "items.jsonl:2: item 'cs-00x' is not an item of task 'commonsense' in the suite",
+	     "plan: the flipped id is reported with its line");
+	like(out, "items.jsonl:13: item 'cs-004' is item 4 of task 'commonsense', past this run's --limit 3",
+	     "plan: the record past --limit is reported with its line");
+	like(out, "items.jsonl:14: column", "plan: the line that is not JSON is reported with its line");
+	like(out, "items.rejected.jsonl", "plan: the messages say where the lines went");
+	free(out);
+	is_int((long long)cli_file_lines(rejected), 3, "plan: the 3 lines are kept in items.rejected.jsonl");
+	size_t n_lines, n_dups, n_clean;
+	json_t *got = records(items, &n_lines, &n_dups);
+	char clean_items[512];
+	snprintf(clean_items, sizeof clean_items, "%s/items.jsonl", clean);
+	json_t *ref = records(clean_items, &n_clean, &n_dups);
+	is_int((long long)n_lines, 12, "plan: items.jsonl holds the 12 units of the plan, the flipped one recomputed");
+	is_int((long long)n_differing(got, ref), 0, "plan: and they equal the clean run's");
+	json_decref(got);
+	json_decref(ref);
+	json_t *ra = results_sans_timings(clean), *rb = results_sans_timings(dir);
+	ok(ra && rb && json_equal(json_object_get(ra, "aggregates"), json_object_get(rb, "aggregates")) &&
+		   json_equal(json_object_get(ra, "comparisons"), json_object_get(rb, "comparisons")),
+	   "plan: the aggregates (n = 3 per language) equal the clean run's");
+	json_decref(ra);
+	json_decref(rb);
+}
+
+int main(void)
+{
+	if (!(merilo = cli_merilo()))
+		skip_all("MERILO is not set to the merilo binary");
+	if (!cli_tmpdir(tmp, sizeof tmp, "integrity"))
+		skip_all("cannot make a temporary folder");
+	char model[400], other[400], ref_dir[400], ref_items[512], *out = NULL;
+	snprintf(model, sizeof model, "%s/m.gguf", tmp);
+	snprintf(other, sizeof other, "%s/m2.gguf", tmp);
+	int rc = cli_run(&out, "synth --arch llama --preset tiny --dtype f16 --seed 1 -o %s", model);
+	free(out);
+	rc |= cli_run(&out, "synth --arch llama --preset tiny --dtype f16 --seed 2 -o %s", other);
+	free(out);
+	is_int(rc, 0, "two random-weight models of one shape");
+	is_int(cli_file_size(model), cli_file_size(other), "of the same size");
+	snprintf(ref_dir, sizeof ref_dir, "%s/ref", tmp);
+	snprintf(ref_items, sizeof ref_items, "%s/items.jsonl", ref_dir);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 10 --out %s --quiet", model, suite, ref_dir);
+	free(out);
+	is_int(rc, 0, "the reference run");
+	size_t n_lines, n_dups;
+	json_t *ref = records(ref_items, &n_lines, &n_dups);
+
+	check_concurrent(model);
+	check_model_changes(model, other, ref);
+	check_resume_options(model);
+	check_plan(model);
+
+	json_decref(ref);
+	cli_rmtree(tmp);
+	return done_testing();
+}
