@@ -68,7 +68,7 @@ static void usage(FILE *out)
 		"  --out DIR         run folder (default runs/<suite>-<model>-<UTC time>)\n"
 		"  --resume DIR      continue the run in DIR: items already in DIR/items.jsonl are\n"
 		"                    skipped; options not given are taken from DIR/run.json, and\n"
-		"                    those given must agree with it\n"
+		"                    those that shape records or aggregates must agree with it\n"
 		"  --store-logprobs  keep per-token log-probabilities of every choice (and of\n"
 		"                    perplexity documents) in items.jsonl, for merilo compare's\n"
 		"                    KL divergence and top-1 agreement\n"
@@ -79,17 +79,21 @@ static void usage(FILE *out)
 		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, flushed every\n"
 		"16 items), DIR/prompts/<task>.<lang>.txt (the first %d prompts as the model saw\n"
 		"them) and DIR/results.json (docs/results-format.md). Ctrl-C stops after the\n"
-		"current item and says how to resume.\n"
+		"current item and says how to resume. DIR/run.lock keeps a second run out of DIR\n"
+		"while this one works. Records of items.jsonl outside the run's plan (foreign or\n"
+		"corrupt lines) are reported with their line, moved to DIR/items.rejected.jsonl\n"
+		"and recomputed by --resume. A model file changed or truncated during the run\n"
+		"stops it (exit 4) before any record computed from the new bytes is written.\n"
 		"\n"
 		"results.json's \"performance\" has per task x language the tokens computed per\n"
 		"second of scoring and the time per item, and per task this session's energy,\n"
 		"PAPI counters, CPU time and peak RSS (null with the reason where unavailable).\n"
 		"\n"
-		"Environment: MERILO_TEST_SLOW_MS=N sleeps N ms after every item (a test hook\n"
-		"for interrupting runs).\n"
+		"Environment (test hooks): MERILO_TEST_SLOW_MS=N sleeps N ms after every item;\n"
+		"MERILO_TEST_STOP_AFTER=N stops as Ctrl-C would after N items of this session.\n"
 		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run),\n"
-		"3 bad or missing input (or a changed model/suite on --resume), 4 runtime failure\n"
-		"or interrupted.\n",
+		"3 bad or missing input (or a changed model/suite on --resume, or DIR in use by\n"
+		"another run), 4 runtime failure, interrupted, or the model file changed.\n",
 		DEFAULT_SEED, HRN_RUN_TOPK_DEFAULT, HRN_RUN_PROMPTS_SAVED);
 }
 
