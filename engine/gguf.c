@@ -23,6 +23,7 @@
 #include "engine/types.h"
 
 #define GGUF_DEFAULT_ALIGNMENT 32
+#define GGUF_MIN_ALIGNMENT 8   /* the spec: general.alignment is a multiple of 8 */
 #define GGUF_MAX_ARRAY_DEPTH 8 /* nested arrays deeper than this are refused */
 
 struct gguf_ctx {
@@ -154,7 +155,8 @@ static int rd_str(struct parser *p, struct gguf_str *s, const char *what)
 	if (rc)
 		return rc;
 	if (len > remaining(p))
-		return perr(p, MRL_EINPUT, "%s: string length %llu exceeds remaining %zu bytes",
+		return perr(p, MRL_EINPUT, "%s: string length %llu exceeds remaining %zu bytes "
+			    "(truncated or corrupt file?)",
 			    what, (unsigned long long)len, remaining(p));
 	s->ptr = (const char *)p->buf + p->pos;
 	s->len = len;
@@ -442,6 +444,11 @@ static int parse_alignment(struct parser *p, struct gguf_ctx *g)
 	uint64_t a = vtype_is_signed(kv->type) ? (uint64_t)kv->v.i : kv->v.u;
 	if (a & (a - 1))
 		return perr(p, MRL_EINPUT, "alignment %llu is not a power of two", (unsigned long long)a);
+	/* The spec asks for a multiple of 8. Below that, f32/f16 weights and the fp16
+	 * scales of quantized blocks would sit at addresses their loads may not use. */
+	if (a < GGUF_MIN_ALIGNMENT)
+		return perr(p, MRL_EINPUT, "alignment %llu is not a multiple of %d (the GGUF spec requires one; "
+			    "tensor data would be misaligned)", (unsigned long long)a, GGUF_MIN_ALIGNMENT);
 	g->alignment = (uint32_t)a;
 	return 0;
 }
@@ -481,12 +488,14 @@ int gguf_parse(const void *buf, size_t size, const char *name, struct gguf_ctx *
 		goto out;
 	/* a kv takes >= 13 bytes (key length, type, 1-byte value); a tensor info >= 32 */
 	if (n_kv > remaining(&p) / 13) {
-		rc = perr(&p, MRL_EINPUT, "n_kv %llu cannot fit in the remaining %zu bytes",
+		rc = perr(&p, MRL_EINPUT, "n_kv %llu cannot fit in the remaining %zu bytes "
+			  "(truncated file, or a corrupt count?)",
 			  (unsigned long long)n_kv, remaining(&p));
 		goto out;
 	}
 	if (n_tensors > remaining(&p) / 32 || n_kv * 13 + n_tensors * 32 > remaining(&p)) {
-		rc = perr(&p, MRL_EINPUT, "n_tensors %llu cannot fit in the remaining %zu bytes",
+		rc = perr(&p, MRL_EINPUT, "n_tensors %llu cannot fit in the remaining %zu bytes "
+			  "(truncated file, or a corrupt count?)",
 			  (unsigned long long)n_tensors, remaining(&p));
 		goto out;
 	}
@@ -534,6 +543,14 @@ int gguf_parse(const void *buf, size_t size, const char *name, struct gguf_ctx *
 		snprintf(p.where, sizeof p.where, "header");
 		rc = perr(&p, MRL_EINPUT, "data section at offset %llu past end of file (size %zu)",
 			  (unsigned long long)g->data_offset, size);
+		goto out;
+	}
+	/* With the data section and every offset multiples of the alignment (>= 8), an
+	 * 8-aligned buffer puts every tensor at an 8-aligned address: never read misaligned. */
+	if (n_tensors && (uintptr_t)p.buf % GGUF_MIN_ALIGNMENT) {
+		snprintf(p.where, sizeof p.where, "header");
+		rc = perr(&p, MRL_EINPUT, "the buffer is not %d-byte aligned: tensor data would be misaligned",
+			  GGUF_MIN_ALIGNMENT);
 		goto out;
 	}
 	for (size_t i = 0; i < n_tensors; i++) {

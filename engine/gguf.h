@@ -4,7 +4,9 @@
  * never reads outside it: every count, length, offset and size is checked
  * against the buffer size and against overflow before use. Strings and tensor
  * data point into the buffer (no copies); the buffer must outlive the context.
- * Spec: GGUF v2/v3 (little-endian), general.alignment (default 32).
+ * Spec: GGUF v2/v3 (little-endian), general.alignment (default 32; a power of
+ * two and, as the spec requires, a multiple of 8: smaller ones are refused, since
+ * tensor data would then sit at addresses its loads may not use).
  */
 #ifndef MRL_GGUF_H
 #define MRL_GGUF_H
@@ -58,7 +60,8 @@ struct gguf_tensor {
 struct gguf_ctx;
 
 /* Parse size bytes at buf. name (the file path) prefixes every error message.
- * On success *out is a new context; free it with gguf_free(). */
+ * A file with tensors needs buf 8-byte aligned (mmap and malloc give that), so
+ * that every tensor's data is. On success *out is a new context; free it with gguf_free(). */
 int gguf_parse(const void *buf, size_t size, const char *name, struct gguf_ctx **out,
 	       struct mrl_err *err);
 void gguf_free(struct gguf_ctx *g);

@@ -4,7 +4,7 @@
  * 2. The writer round-trips every value type (nested arrays included) and tensors
  *    of each supported type, in memory and through a file.
  * 3. A small hand-built file (built field by field below, so each damage touches
- *    exactly one field) is damaged in 25 ways; each must fail with a message that
+ *    exactly one field) is damaged in 30 ways; each must fail with a message that
  *    names the field. It is also cut at every offset, and mutated at random 3000
  *    times: parsing must never crash or read outside the buffer (every buffer is
  *    malloc'd at its exact size, so the ASan build catches any overread).
@@ -344,9 +344,8 @@ static void check_round_trip(void)
 	if (g2) {
 		/* kv section of both files: after the 24-byte header, same bytes */
 		const struct gguf_kv *last = gguf_kv_at(g2, gguf_n_kv(g2) - 1);
-		size_t kv_end = (size_t)((const char *)last->arr_data + last->arr_nbytes - (const char *)buf2);
-		if (last->type != GGUF_ARRAY)
-			kv_end = size2;
+		size_t kv_end = last->type != GGUF_ARRAY ? size2 /* arr_data is NULL then: no NULL + 0 */
+			      : (size_t)((const char *)last->arr_data + last->arr_nbytes - (const char *)buf2);
 		size_t diff = 24;
 		while (diff < kv_end && ((char *)buf)[diff] == ((char *)buf2)[diff])
 			diff++;
@@ -406,7 +405,7 @@ enum damage {
 	D_NONE, D_MAGIC, D_V1, D_V99, D_BIG_ENDIAN, D_HUGE_NKV, D_HUGE_NT, D_KEY_LEN, D_TOKEN_LEN,
 	D_VTYPE, D_ARR_TYPE, D_ARR_N, D_TTYPE, D_NDIMS5, D_NDIMS0, D_ZERO_DIM, D_NE_OVERFLOW,
 	D_ROW_BLOCK, D_MISALIGNED, D_OFFSET_PAST_END, D_ALIGN_POW2, D_ALIGN_ZERO, D_ALIGN_TYPE,
-	D_DUP_KEY, D_DUP_TENSOR, D_DEEP_NEST, D_EMPTY_KEY, D_CUT_DATA, D_COUNT
+	D_ALIGN_1, D_ALIGN_2, D_ALIGN_4, D_DUP_KEY, D_DUP_TENSOR, D_DEEP_NEST, D_EMPTY_KEY, D_CUT_DATA, D_COUNT
 };
 
 /* The small test file, field by field, with one field damaged. Returns the layout's
@@ -434,7 +433,8 @@ static struct bytes build(enum damage d, size_t *data_end)
 		b_str(&b, "32");
 	} else {
 		b_u32(&b, GGUF_U32);
-		b_u32(&b, d == D_ALIGN_POW2 ? 48 : d == D_ALIGN_ZERO ? 0 : 32);
+		b_u32(&b, d == D_ALIGN_POW2 ? 48 : d == D_ALIGN_ZERO ? 0 : d == D_ALIGN_1 ? 1 : d == D_ALIGN_2 ? 2
+			  : d == D_ALIGN_4 ? 4 : 32);
 	}
 	/* kv 2: string array */
 	b_str(&b, "tokenizer.ggml.tokens");
@@ -580,6 +580,10 @@ static void check_damage(void)
 		{ D_ALIGN_POW2, MRL_EINPUT, "general.alignment", "48 is not a power of two" },
 		{ D_ALIGN_ZERO, MRL_EINPUT, "general.alignment", "out of range" },
 		{ D_ALIGN_TYPE, MRL_EINPUT, "general.alignment", "expected an integer" },
+		/* a power of two, but below the spec's multiple of 8: tensor data would be misaligned */
+		{ D_ALIGN_1, MRL_EINPUT, "kv 1 ('general.alignment')", "alignment 1 is not a multiple of 8" },
+		{ D_ALIGN_2, MRL_EINPUT, "kv 1 ('general.alignment')", "alignment 2 is not a multiple of 8" },
+		{ D_ALIGN_4, MRL_EINPUT, "kv 1 ('general.alignment')", "alignment 4 is not a multiple of 8" },
 		{ D_DUP_KEY, MRL_EINPUT, "kv 6 ('llama.block_count')", "duplicate key (first at kv 5)" },
 		{ D_DUP_TENSOR, MRL_EINPUT, "tensor 1 ('t0')", "duplicate tensor name" },
 		{ D_DEEP_NEST, MRL_EINPUT, "kv 4 ('test.nested')", "nested deeper than" },
@@ -605,6 +609,36 @@ static void check_damage(void)
 		like(err.msg, cases[i].m1, "... and the field");
 		like(err.msg, cases[i].m2, "... and the problem");
 		free(b.p);
+	}
+	/* the same file one byte into its buffer: every tensor would be misaligned */
+	{
+		uint8_t *shifted = malloc(good.n + 1);
+		memcpy(shifted + 1, good.p, good.n);
+		struct gguf_ctx *g = NULL;
+		rc = gguf_parse(shifted + 1, good.n, "damaged.gguf", &g, &err);
+		is_int(rc, MRL_EINPUT, "a buffer at an odd address is refused (its tensors would be misaligned)");
+		like(err.msg, "damaged.gguf: header: the buffer is not 8-byte aligned", "... naming the file and why");
+		gguf_free(g);
+		free(shifted);
+	}
+	/* the smallest alignment the spec allows: 8 */
+	{
+		struct gguf_writer *w = gguf_writer_new();
+		float x[3] = { 1, 2, 3 };
+		uint64_t ne[1] = { 3 };
+		void *buf = NULL;
+		size_t size = 0;
+		struct gguf_ctx *g = NULL;
+		rc = gguf_writer_set_u32(w, "general.alignment", 8) ||
+		     gguf_writer_add_tensor(w, "a", ENG_TYPE_F32, 1, ne, x, sizeof x) ||
+		     gguf_writer_add_tensor(w, "b", ENG_TYPE_F32, 1, ne, x, sizeof x) ||
+		     gguf_writer_to_buffer(w, &buf, &size, &err) || gguf_parse(buf, size, "align8.gguf", &g, &err);
+		if (!ok(rc == 0 && gguf_alignment(g) == 8, "alignment 8 is accepted"))
+			diag("%s", err.msg);
+		ok(g && gguf_tensor_at(g, 1)->offset == 16, "... and the second tensor sits at offset 16");
+		gguf_free(g);
+		free(buf);
+		gguf_writer_free(w);
 	}
 	/* D_CUT_DATA's full message */
 	{
