@@ -65,6 +65,14 @@ struct eng_model_desc {
 };
 void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out);
 
+/* Warnings of loading: what the file holds that the engine ignored and a user
+ * should hear of, e.g. "M.gguf: tokenizer.ggml.padding_token_id = 4294967295 is
+ * out of range (vocabulary has 512 tokens): ignored, no pad token" (llama.cpp
+ * loads such files with a warning too). The engine never prints: the caller
+ * shows them. One line each, owned by m; NULL when i >= eng_model_n_warnings(m). */
+size_t eng_model_n_warnings(const struct eng_model *m);
+const char *eng_model_warning(const struct eng_model *m, size_t i);
+
 /* Tensors and metadata, for `merilo info --verbose`. */
 struct eng_tensor_info {
 	const char *name;      /* NUL-terminated copy owned by the model */

@@ -25,6 +25,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@
 
 #define SPACE_ESC "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space */
 #define SPACE_ESC_LEN 3
+
+#define VOCAB_MAX_WARNINGS 8 /* one per special-id key at most: bos, eos, unk, pad */
 
 struct eng_vocab {
 	enum eng_vocab_type type;
@@ -52,6 +55,8 @@ struct eng_vocab {
 	size_t n_user;
 	int32_t bos, eos, unk, pad;
 	bool add_bos, add_eos, add_space_prefix;
+	char *warnings[VOCAB_MAX_WARNINGS]; /* what loading ignored, one line each (malloc'd) */
+	size_t n_warnings;
 };
 
 /* ---- small helpers ---- */
@@ -141,6 +146,11 @@ int32_t eng_vocab_pad(const struct eng_vocab *v) { return v->pad; }
 bool eng_vocab_add_bos(const struct eng_vocab *v) { return v->add_bos; }
 bool eng_vocab_add_eos(const struct eng_vocab *v) { return v->add_eos; }
 bool eng_vocab_add_space_prefix(const struct eng_vocab *v) { return v->add_space_prefix; }
+size_t eng_vocab_n_warnings(const struct eng_vocab *v) { return v->n_warnings; }
+const char *eng_vocab_warning(const struct eng_vocab *v, size_t i)
+{
+	return i < v->n_warnings ? v->warnings[i] : NULL;
+}
 
 static bool id_ok(const struct eng_vocab *v, int32_t id)
 {
@@ -210,28 +220,64 @@ void eng_vocab_free(struct eng_vocab *v)
 	free(v->attrs);
 	free(v->table);
 	free(v->user_ids);
+	for (size_t i = 0; i < v->n_warnings; i++)
+		free(v->warnings[i]);
 	free(v);
 }
 
-/* Optional special id: absent keeps *id (the family's default, already range-checked);
- * -1 stored in the file means "none". */
-static int load_special_id(struct eng_vocab *v, const struct gguf_ctx *g, const char *path,
-			   const char *key, int32_t *id, struct mrl_err *err)
+/* Keep a warning (printf-style) for the caller to show; past VOCAB_MAX_WARNINGS or
+ * out of memory it is dropped: a warning never fails a load. */
+static void add_warning(struct eng_vocab *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_warning(struct eng_vocab *v, const char *fmt, ...)
 {
-	int32_t val;
-	int rc = gguf_get_i32(g, key, &val, err);
-	if (rc < 0)
-		return rc; /* the message names the file and the key */
-	if (rc == 1)
+	if (v->n_warnings >= VOCAB_MAX_WARNINGS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) >= 0)
+		v->warnings[v->n_warnings++] = msg;
+	va_end(ap);
+}
+
+/* Optional special id: absent keeps *id (the family's default, already range-checked);
+ * -1 stored in the file means "none". An id outside the vocabulary is ignored as if
+ * the key were absent, with a warning, as llama.cpp does: published files store e.g.
+ * tokenizer.ggml.padding_token_id = 4294967295 (-1 written as u32). name ("pad") is
+ * for the warning. A value that is not an integer is still bad input. */
+static int load_special_id(struct eng_vocab *v, const struct gguf_ctx *g, const char *path,
+			   const char *key, const char *name, int32_t *id, struct mrl_err *err)
+{
+	const struct gguf_kv *kv = gguf_find(g, key);
+	if (!kv)
 		return 0;
-	if (val == -1) {
+	bool is_signed = kv->type == GGUF_I8 || kv->type == GGUF_I16 || kv->type == GGUF_I32 ||
+			 kv->type == GGUF_I64;
+	bool is_unsigned = kv->type == GGUF_U8 || kv->type == GGUF_U16 || kv->type == GGUF_U32 ||
+			   kv->type == GGUF_U64;
+	if (!is_signed && !is_unsigned) {
+		int32_t unused;
+		return gguf_get_i32(g, key, &unused, err); /* the message names the file, the key and the type */
+	}
+	if (is_signed && kv->v.i == -1) {
 		*id = -1;
 		return 0;
 	}
-	if (!id_ok(v, val))
-		return mrl_err_set(err, MRL_EINPUT, "%s: %s = %d is out of range (vocabulary has %u tokens)",
-				   path, key, val, v->n_tokens);
-	*id = val;
+	if (is_signed ? kv->v.i >= 0 && kv->v.i < (int64_t)v->n_tokens : kv->v.u < v->n_tokens) {
+		*id = (int32_t)(is_signed ? kv->v.i : (int64_t)kv->v.u);
+		return 0;
+	}
+	char value[32], kept[48];
+	if (is_signed)
+		snprintf(value, sizeof value, "%lld", (long long)kv->v.i);
+	else
+		snprintf(value, sizeof value, "%llu", (unsigned long long)kv->v.u);
+	if (*id >= 0)
+		snprintf(kept, sizeof kept, "%s stays the default %d", name, (int)*id);
+	else
+		snprintf(kept, sizeof kept, "no %s token", name);
+	add_warning(v, "%s: %s = %s is out of range (vocabulary has %u tokens): ignored, %s",
+		    path, key, value, v->n_tokens, kept);
 	return 0;
 }
 
@@ -454,10 +500,10 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 	v->bos = n > 1 ? 1 : -1;
 	v->eos = n > 2 ? 2 : -1;
 	v->pad = -1;
-	if ((rc = load_special_id(v, g, path, "tokenizer.ggml.bos_token_id", &v->bos, err)) ||
-	    (rc = load_special_id(v, g, path, "tokenizer.ggml.eos_token_id", &v->eos, err)) ||
-	    (rc = load_special_id(v, g, path, "tokenizer.ggml.unknown_token_id", &v->unk, err)) ||
-	    (rc = load_special_id(v, g, path, "tokenizer.ggml.padding_token_id", &v->pad, err)))
+	if ((rc = load_special_id(v, g, path, "tokenizer.ggml.bos_token_id", "bos", &v->bos, err)) ||
+	    (rc = load_special_id(v, g, path, "tokenizer.ggml.eos_token_id", "eos", &v->eos, err)) ||
+	    (rc = load_special_id(v, g, path, "tokenizer.ggml.unknown_token_id", "unk", &v->unk, err)) ||
+	    (rc = load_special_id(v, g, path, "tokenizer.ggml.padding_token_id", "pad", &v->pad, err)))
 		goto out;
 
 	v->add_bos = true;

@@ -64,6 +64,11 @@ int32_t eng_vocab_pad(const struct eng_vocab *v);
 bool eng_vocab_add_bos(const struct eng_vocab *v);  /* tokenizer.ggml.add_bos_token */
 bool eng_vocab_add_eos(const struct eng_vocab *v);  /* tokenizer.ggml.add_eos_token */
 bool eng_vocab_add_space_prefix(const struct eng_vocab *v);
+/* What loading ignored and the user should hear of (e.g. a special id out of
+ * range, kept as absent, as llama.cpp does): one line each, naming the file and
+ * the key; owned by v. NULL when i >= eng_vocab_n_warnings(v). */
+size_t eng_vocab_n_warnings(const struct eng_vocab *v);
+const char *eng_vocab_warning(const struct eng_vocab *v, size_t i);
 
 /* Piece of id as stored ("▁Bel", "<0x0A>"), NUL-terminated, owned by v; NULL if
  * id is out of range. *len (may be NULL) gets its byte length. */

@@ -93,6 +93,7 @@ int hrn_cmd_generate(int argc, char **argv)
 	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend };
 	if (eng_model_open(&m, model_path, &opts, &err))
 		goto fail;
+	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
 	if (eng_tokenize(m, prompt, strlen(prompt), d.add_bos, &toks, &n_prompt, &err))

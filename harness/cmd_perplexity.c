@@ -142,6 +142,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend };
 	if (eng_model_open(&m, model_path, &opts, &err))
 		goto fail;
+	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
 	if (!(text = read_text(file, &text_len, &err)))

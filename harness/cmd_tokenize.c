@@ -156,6 +156,7 @@ int hrn_cmd_tokenize(int argc, char **argv)
 	struct eng_open_opts opts = { .vocab_only = true };
 	if ((rc = eng_model_open(&m, model_path, &opts, &err)))
 		goto out;
+	hrn_print_model_warnings(m);
 	struct eng_model_desc desc;
 	eng_model_describe(m, &desc);
 	bool add_bos = desc.add_bos && !no_bos;

@@ -31,6 +31,9 @@ int hrn_exit_for(int mrl_code);
 
 /* Print "merilo: <message>" on stderr and return the exit code for err->code. */
 int hrn_report(const struct mrl_err *err);
+/* Print the model's load warnings (eng_model_warning), one "merilo: warning: ..."
+ * line each on stderr; call after eng_model_open, before the work starts. */
+void hrn_print_model_warnings(const struct eng_model *m);
 
 /* Print "merilo <cmd>: <message>\nTry 'merilo <cmd> --help'." and return HRN_EXIT_USAGE. */
 int hrn_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

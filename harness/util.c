@@ -27,6 +27,12 @@ int hrn_report(const struct mrl_err *err)
 	return hrn_exit_for(err->code);
 }
 
+void hrn_print_model_warnings(const struct eng_model *m)
+{
+	for (size_t i = 0; m && i < eng_model_n_warnings(m); i++)
+		fprintf(stderr, "merilo: warning: %s\n", eng_model_warning(m, i));
+}
+
 int hrn_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -2,7 +2,8 @@
  *
  * 1. Tiny hand-made vocabularies (GGUF built in memory) pin down the algorithm:
  *    best-score merges, ties to the leftmost, byte fallback, user-defined tokens,
- *    space prefix, decoding; and damaged vocabularies give one-line errors.
+ *    space prefix, decoding; and damaged vocabularies give one-line errors, while
+ *    special ids out of range (stories260K's 4294967295) are ignored with a warning.
  * 2. llama.cpp's test-tokenizer-0 data for llama-spm and phi-3 (fixtures/tokenizer):
  *    every test string must give exactly the expected ids. Strings are delimited as
  *    test-tokenizer-0 does: the .inp file is cut at "\n__ggml_vocab_test__\n", so
@@ -70,6 +71,11 @@ static void kv_u32(struct gbuf *b, const char *key, uint32_t val)
 	kv_key(b, key, GGUF_U32);
 	gb_u32(b, val);
 }
+static void kv_i32(struct gbuf *b, const char *key, int32_t val)
+{
+	kv_key(b, key, GGUF_I32);
+	gb_u32(b, (uint32_t)val);
+}
 static void kv_bool(struct gbuf *b, const char *key, bool val)
 {
 	kv_key(b, key, GGUF_BOOL);
@@ -122,6 +128,8 @@ struct tiny {
 	const float *extra_scores;
 	const int32_t *extra_types; /* NULL = all normal */
 	int32_t bos_id;             /* -2 = absent */
+	const char *id_key;         /* one more special-id key (NULL = none) ... */
+	int64_t id_val;             /* ... with this value: u32 when >= 0, i32 when < 0 */
 	int n_scores_delta;         /* make the scores array this much longer */
 	const char *general_name;
 };
@@ -158,6 +166,10 @@ static int tiny_vocab(const struct tiny *t, struct eng_vocab **v, struct mrl_err
 	kv_i32s(&body, "tokenizer.ggml.token_type", types, n);
 	if (t->bos_id != -2)
 		kv_u32(&body, "tokenizer.ggml.bos_token_id", (uint32_t)t->bos_id);
+	if (t->id_key && t->id_val >= 0)
+		kv_u32(&body, t->id_key, (uint32_t)t->id_val);
+	else if (t->id_key)
+		kv_i32(&body, t->id_key, (int32_t)t->id_val);
 	if (t->add_space_prefix >= 0)
 		kv_bool(&body, "tokenizer.ggml.add_space_prefix", t->add_space_prefix);
 	gguf_wrap(&body, &file);
@@ -315,10 +327,6 @@ static void test_bad_vocabs(void)
 	like(err.msg, "tokenizer.ggml.scores has 264 entries but tokenizer.ggml.tokens has 261", "the message gives both lengths");
 
 	t.n_scores_delta = 0;
-	t.bos_id = 5000;
-	is_int(tiny_vocab(&t, &v, &err), MRL_EINPUT, "a BOS id out of range is bad input");
-	like(err.msg, "tokenizer.ggml.bos_token_id = 5000 is out of range", "the message names the key and the value");
-
 	t.bos_id = -2;
 	static const int32_t bad_type[] = { 1, 9 };
 	t.extra_types = bad_type;
@@ -345,6 +353,68 @@ static void test_bad_vocabs(void)
 	}
 	free(body.p);
 	free(file.p);
+}
+
+/* Special ids outside the vocabulary are ignored as if absent, with a warning, as
+ * llama.cpp does: real files (llama2.c's stories260K) store padding_token_id and
+ * seperator_token_id = 4294967295, -1 written as u32. The load must not fail. */
+static void test_special_ids_out_of_range(void)
+{
+	struct mrl_err err = { 0 };
+	struct eng_vocab *v = NULL;
+	static const char *const abc[] = { "a", "b", NULL };
+	struct tiny t = { .extra = abc, .add_space_prefix = -1, .bos_id = -2,
+			  .id_key = "tokenizer.ggml.padding_token_id", .id_val = 4294967295 };
+	int rc = tiny_vocab(&t, &v, &err);
+	if (!ok(rc == 0, "padding_token_id = 4294967295 (u32): the vocabulary loads"))
+		diag("%s", err.msg);
+	if (v) {
+		is_int(eng_vocab_pad(v), -1, "... without a pad token");
+		is_int(eng_vocab_n_warnings(v), 1, "... and with one warning");
+		is_str(eng_vocab_warning(v, 0),
+		       "tiny.gguf: tokenizer.ggml.padding_token_id = 4294967295 is out of range (vocabulary has 261 tokens): "
+		       "ignored, no pad token", "... naming the file, the key, the value and what happens");
+		ok(eng_vocab_warning(v, 1) == NULL, "... and nothing past the last warning");
+		eng_vocab_free(v);
+		v = NULL;
+	}
+
+	t.id_key = NULL;
+	t.bos_id = 5000;
+	rc = tiny_vocab(&t, &v, &err);
+	if (!ok(rc == 0, "bos_token_id = 5000 in a vocabulary of 261: loads"))
+		diag("%s", err.msg);
+	if (v) {
+		is_int(eng_vocab_bos(v), 1, "... and BOS stays the default 1 (the key is taken as absent)");
+		like(eng_vocab_warning(v, 0), "tokenizer.ggml.bos_token_id = 5000 is out of range", "... with a warning");
+		like(eng_vocab_warning(v, 0), "ignored, bos stays the default 1", "... that says what BOS is");
+		eng_vocab_free(v);
+		v = NULL;
+	}
+
+	t.bos_id = -2;
+	t.id_key = "tokenizer.ggml.eos_token_id";
+	t.id_val = -7;
+	rc = tiny_vocab(&t, &v, &err);
+	ok(rc == 0 && v && eng_vocab_eos(v) == 2, "eos_token_id = -7 (i32): ignored, EOS stays 2");
+	if (v)
+		like(eng_vocab_warning(v, 0), "tokenizer.ggml.eos_token_id = -7 is out of range", "... with a warning");
+	eng_vocab_free(v);
+	v = NULL;
+
+	t.id_val = -1;
+	rc = tiny_vocab(&t, &v, &err);
+	ok(rc == 0 && v && eng_vocab_eos(v) == -1 && eng_vocab_n_warnings(v) == 0,
+	   "eos_token_id = -1 (i32) means none: no EOS, no warning");
+	eng_vocab_free(v);
+	v = NULL;
+
+	t.id_key = "tokenizer.ggml.unknown_token_id";
+	t.id_val = 260;
+	rc = tiny_vocab(&t, &v, &err);
+	ok(rc == 0 && v && eng_vocab_unk(v) == 260 && eng_vocab_n_warnings(v) == 0,
+	   "unknown_token_id = 260, the last id: taken, no warning");
+	eng_vocab_free(v);
 }
 
 /* ---- fixtures ---- */
@@ -895,6 +965,7 @@ int main(void)
 {
 	test_tiny();
 	test_bad_vocabs();
+	test_special_ids_out_of_range();
 	const char *fx = fixtures_dir();
 	if (!fx) {
 		skip("fixtures absent: ../shared/fixtures", "llama.cpp tokenizer suites");
