@@ -1,9 +1,19 @@
-/* cmd_info.c — `merilo info FILE`: a GGUF model or a JSON suite, told apart by
- * the file's first four bytes ("GGUF"). */
+/* cmd_info.c — `merilo info FILE`: a GGUF model or a JSON suite. A file is a
+ * model when its first four bytes are "GGUF" or its name ends in ".gguf": an
+ * empty, cut or damaged model is then described as a broken GGUF (what is wrong
+ * with it), not parsed as JSON. */
 #include "harness/hrn.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+static bool gguf_name(const char *path)
+{
+	size_t n = strlen(path);
+	return n >= 5 && !strcasecmp(path + n - 5, ".gguf");
+}
 
 static const char *first_positional(int argc, char **argv)
 {
@@ -22,11 +32,14 @@ int hrn_cmd_info(int argc, char **argv)
 				printf("usage: merilo info SUITE.json [--json]\n"
 				       "       merilo info MODEL.gguf [--verbose]\n"
 				       "Describe a suite (tasks, languages, item counts, pairing coverage)\n"
-				       "or a model (architecture, parameters, dtypes, tokenizer).\n");
+				       "or a model (architecture, parameters, dtypes, tokenizer). A file whose\n"
+				       "name ends in .gguf or that starts with \"GGUF\" is taken as a model.\n");
 				return HRN_EXIT_OK;
 			}
 		return hrn_usage_error("info", "expected a suite (.json) or model (.gguf) file");
 	}
+	if (gguf_name(path))
+		return hrn_info_model(argc, argv);
 	char magic[4] = {0};
 	FILE *f = fopen(path, "rb");
 	if (f) {

@@ -2,8 +2,9 @@
  *
  * Architecture, parameter count, dtypes with tensor counts, sizes, context,
  * tokenizer and special tokens; --verbose adds every metadata entry and every
- * tensor. A file whose architecture the engine does not run is still described
- * from its vocabulary when that loads (the architecture line says so).
+ * tensor. A file the engine does not run (its architecture, a tensor type) is
+ * still described from its vocabulary when that loads, with a line that says
+ * why it cannot run. Warnings of loading (ignored special ids) go to stderr.
  */
 #include "harness/hrn.h"
 
@@ -40,15 +41,19 @@ int hrn_info_model(int argc, char **argv)
 		return hrn_usage_error("info", "expected a model file");
 	struct mrl_err err = { 0 }, err2 = { 0 };
 	struct eng_model *m = NULL;
-	const char *note = "";
+	const char *why_not = NULL; /* why the engine cannot run the file, when it cannot */
 	if (eng_model_open(&m, path, NULL, &err)) {
 		if (err.code != MRL_EUNSUPPORTED)
 			return hrn_report(&err);
 		struct eng_open_opts vo = { .vocab_only = true };
 		if (eng_model_open(&m, path, &vo, &err2))
 			return hrn_report(&err);
-		note = " (not runnable by this engine)";
+		/* the engine's message names the culprit (the architecture, or a tensor and its
+		 * type); shown without its "PATH: " prefix, the file line names the file */
+		size_t n = strlen(path);
+		why_not = !strncmp(err.msg, path, n) && !strncmp(err.msg + n, ": ", 2) ? err.msg + n + 2 : err.msg;
 	}
+	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
 	const char *names[MAX_DTYPES];
@@ -67,7 +72,9 @@ int hrn_info_model(int argc, char **argv)
 			counts[k]++;
 	}
 	printf("file: %s (%.2f MiB)\n", d.path, (double)d.file_size / (1 << 20));
-	printf("architecture: %s%s\n", d.arch[0] ? d.arch : "(none)", note);
+	printf("architecture: %s\n", d.arch[0] ? d.arch : "(none)");
+	if (why_not)
+		printf("not runnable by this engine: %s\n", why_not);
 	if (d.name[0])
 		printf("name: %s\n", d.name);
 	if (nt) {

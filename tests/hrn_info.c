@@ -1,0 +1,291 @@
+/* hrn_info.c — `merilo info` (and the commands that load a model) on model files
+ * that are broken, odd or only partly supported, as a user meets them.
+ *
+ * Every file is made here from a `merilo synth --preset tiny` model, rewritten
+ * with the GGUF writer with one change, so no fixture is needed:
+ *  - a name ending in .gguf is a model even when its bytes are not one (empty,
+ *    JSON, cut short): info says what is wrong with the GGUF, not "not valid UTF-8";
+ *  - general.alignment 1 or 2 (the spec asks for a multiple of 8) is refused with
+ *    the file and the value, instead of reading weights at misaligned addresses;
+ *  - special ids out of range (llama2.c's stories260K stores padding_token_id and
+ *    seperator_token_id = 4294967295) load with a warning, as in llama.cpp;
+ *  - a tensor of a type the engine cannot compute (mxfp4) is named with its type,
+ *    and the architecture is not blamed.
+ * Runs the binary named by $MERILO (set by `make test`).
+ */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <stdint.h>
+#include <unistd.h>
+
+#include "engine/gguf.h"
+#include "engine/types.h"
+
+#define TYPE_MXFP4 39 /* ggml's id; engine/types.c knows its size but has no kernels */
+
+struct edit {
+	uint32_t alignment;        /* set general.alignment (0 = leave alone) */
+	bool bad_special_ids;      /* add padding/seperator_token_id = 4294967295 (u32), as stories260K */
+	const char *mxfp4_tensor;  /* this tensor becomes mxfp4 (zero data of the right size) */
+	const char *arch;          /* replace general.architecture */
+};
+
+/* CLI_EXPECT with a name built at run time: merilo ARGS (printf-formatted) exits
+ * with code and prints needle. */
+static __attribute__((format(printf, 4, 5))) void expect(int code, const char *needle, const char *name,
+							 const char *fmt, ...)
+{
+	char *args = NULL, *out = NULL, check[300];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&args, fmt, ap);
+	va_end(ap);
+	int rc = cli_run(&out, "%s", n < 0 ? "" : args);
+	snprintf(check, sizeof check, "%s: exit code", name);
+	is_int(rc, code, check);
+	snprintf(check, sizeof check, "%s: output", name);
+	like(out, needle, check);
+	free(out);
+	if (n >= 0)
+		free(args);
+}
+
+static void *slurp_bytes(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	void *buf = n > 0 ? malloc((size_t)n) : NULL;
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	*size = buf ? (size_t)n : 0;
+	return buf;
+}
+
+static int write_bytes(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	int bad = n && fwrite(p, 1, n, f) != n;
+	return fclose(f) || bad ? -1 : 0;
+}
+
+/* Copy the model src to dst with the edit e; 0 on success. */
+static int rewrite(const char *src, const char *dst, struct edit e)
+{
+	size_t size;
+	void *buf = slurp_bytes(src, &size);
+	struct mrl_err err = { 0 };
+	struct gguf_ctx *g = NULL;
+	struct gguf_writer *w = gguf_writer_new();
+	void *zeros = NULL;
+	int rc = -1;
+	if (!buf || !w || gguf_parse(buf, size, src, &g, &err))
+		goto out;
+	for (size_t i = 0; i < gguf_n_kv(g); i++)
+		if (e.arch && gguf_str_eq(gguf_kv_at(g, i)->key, "general.architecture")
+			    ? gguf_writer_set_str(w, "general.architecture", e.arch)
+			    : gguf_writer_copy_kv(w, gguf_kv_at(g, i)))
+			goto out;
+	if (e.alignment && gguf_writer_set_u32(w, "general.alignment", e.alignment))
+		goto out;
+	if (e.bad_special_ids && (gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", 4294967295u) ||
+				  gguf_writer_set_u32(w, "tokenizer.ggml.seperator_token_id", 4294967295u)))
+		goto out;
+	for (size_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor_at(g, i);
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+		uint32_t type = t->type;
+		const void *data = t->data;
+		uint64_t nbytes = t->nbytes;
+		if (e.mxfp4_tensor && !strcmp(name, e.mxfp4_tensor)) {
+			uint64_t row;
+			if (eng_row_size(TYPE_MXFP4, t->ne[0], &row))
+				goto out;
+			type = TYPE_MXFP4;
+			nbytes = row * (t->n_elements / t->ne[0]);
+			free(zeros);
+			if (!(zeros = calloc(1, nbytes)))
+				goto out;
+			data = zeros;
+		}
+		if (gguf_writer_add_tensor(w, name, type, t->n_dims, t->ne, data, nbytes))
+			goto out;
+	}
+	rc = gguf_writer_write(w, dst, &err);
+out:
+	if (rc)
+		diag("rewriting %s: %s", src, err.msg[0] ? err.msg : "failed");
+	free(zeros);
+	gguf_writer_free(w);
+	gguf_free(g);
+	free(buf);
+	return rc;
+}
+
+/* The offset of tensor info i's name in the model file at path (where a cut makes it
+ * "truncated at tensor info i"), or 0. */
+static size_t tensor_info_offset(const char *path, size_t i)
+{
+	size_t size, off = 0;
+	void *buf = slurp_bytes(path, &size);
+	struct mrl_err err = { 0 };
+	struct gguf_ctx *g = NULL;
+	if (buf && gguf_parse(buf, size, path, &g, &err) == 0 && i < gguf_n_tensors(g))
+		off = (size_t)((const char *)gguf_tensor_at(g, i)->name.ptr - (const char *)buf) - 8; /* its length */
+	gguf_free(g);
+	free(buf);
+	return off;
+}
+
+static void broken_files(const char *dir, const char *model)
+{
+	char path[600];
+
+	snprintf(path, sizeof path, "%s/empty.gguf", dir);
+	write_bytes(path, "", 0);
+	CLI_EXPECT(3, "empty.gguf: file too short (0 bytes) to be a GGUF model",
+		   "info on an empty .gguf says so (it is not parsed as a suite)", "info %s", path);
+
+	snprintf(path, sizeof path, "%s/json.gguf", dir);
+	cli_write_file(path, "{\"tasks\": []}\n");
+	CLI_EXPECT(3, "json.gguf: header: not a GGUF file (magic is not \"GGUF\")",
+		   "info on a .gguf that holds something else: not a GGUF file", "info %s", path);
+
+	snprintf(path, sizeof path, "%s/junk.GGUF", dir);
+	write_bytes(path, "\xff\xfe\x00\x01garbage, not UTF-8 \x80\x81", 26);
+	CLI_EXPECT(3, "junk.GGUF: header: not a GGUF file", "the .gguf extension is matched in any case",
+		   "info %s", path);
+
+	size_t size, cut = tensor_info_offset(model, 3);
+	void *buf = slurp_bytes(model, &size);
+	if (!ok(buf && cut > 0, "the tiny model has a tensor info 3")) {
+		free(buf);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/cut.gguf", dir);
+	write_bytes(path, buf, cut + 4);
+	CLI_EXPECT(3, "cut.gguf: tensor 3: name: needs 8 bytes", "info on a file cut in tensor info 3 names it",
+		   "info %s", path);
+	CLI_EXPECT(3, "(truncated file?)", "... and says it looks truncated", "info %s", path);
+
+	snprintf(path, sizeof path, "%s/head.gguf", dir);
+	write_bytes(path, buf, 1000);
+	CLI_EXPECT(3, "head.gguf: header: n_tensors 39 cannot fit in the remaining 976 bytes (truncated file",
+		   "info on the first 1000 bytes of a model: the counts cannot fit, a truncated file?", "info %s", path);
+
+	/* by its magic, whatever the name */
+	snprintf(path, sizeof path, "%s/cut-model.bin", dir);
+	write_bytes(path, buf, cut + 4);
+	CLI_EXPECT(3, "cut-model.bin: tensor 3: name: needs 8 bytes", "a cut GGUF with another name is told by its magic",
+		   "info %s", path);
+	free(buf);
+}
+
+static void alignment(const char *dir, const char *model)
+{
+	char path[600];
+	for (uint32_t a = 1; a <= 4; a *= 2) {
+		snprintf(path, sizeof path, "%s/align%u.gguf", dir, a);
+		if (rewrite(model, path, (struct edit){ .alignment = a })) {
+			ok(0, "write a model with a small alignment");
+			continue;
+		}
+		char want[700], name[200];
+		snprintf(want, sizeof want, "('general.alignment'): alignment %u is not a multiple of 8 (the GGUF spec "
+			 "requires one; tensor data would be misaligned)", a);
+		snprintf(name, sizeof name, "general.alignment %u: info refuses it, giving the value and the rule", a);
+		expect(3, want, name, "info %s", path);
+		snprintf(want, sizeof want, "merilo: %s: kv ", path);
+		snprintf(name, sizeof name, "general.alignment %u: the message names the file", a);
+		expect(3, want, name, "info %s", path);
+		snprintf(name, sizeof name, "general.alignment %u: generate refuses it too (no misaligned reads)", a);
+		expect(3, want, name, "generate --model %s --prompt hi -n 2", path);
+	}
+	snprintf(path, sizeof path, "%s/align8.gguf", dir);
+	if (rewrite(model, path, (struct edit){ .alignment = 8 }) == 0)
+		CLI_EXPECT(0, "architecture: llama", "general.alignment 8 is fine", "info %s", path);
+}
+
+static void special_ids(const char *dir, const char *model)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/pad-ids.gguf", dir);
+	if (rewrite(model, path, (struct edit){ .bad_special_ids = true })) {
+		ok(0, "write a model with padding_token_id = 4294967295");
+		return;
+	}
+	char want[800];
+	snprintf(want, sizeof want, "merilo: warning: %s: tokenizer.ggml.padding_token_id = 4294967295 is out of range "
+		 "(vocabulary has ", path);
+	expect(0, want, "info on a model with padding_token_id = 4294967295: loads, with a warning", "info %s", path);
+	CLI_EXPECT(0, "ignored, no pad token", "... that says what is done", "info %s", path);
+	CLI_EXPECT(0, "  pad : none", "... and the model has no pad token", "info %s", path);
+	expect(0, want, "generate on it runs, with the warning", "generate --model %s --prompt hi -n 2", path);
+	expect(0, want, "tokenize with it works, with the warning", "tokenize --model %s hi", path);
+}
+
+static void unsupported_tensor_type(const char *dir, const char *model)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/mxfp4.gguf", dir);
+	if (rewrite(model, path, (struct edit){ .mxfp4_tensor = "blk.1.ffn_up.weight" })) {
+		ok(0, "write a model with an mxfp4 tensor");
+		return;
+	}
+	char *out = NULL;
+	int rc = cli_run(&out, "info %s", path);
+	is_int(rc, 0, "info on a model with an mxfp4 tensor describes it");
+	like(out, "architecture: llama\n", "... its architecture, not blamed");
+	like(out, "not runnable by this engine: tensor 'blk.1.ffn_up.weight' has type mxfp4",
+	     "... and why it cannot run: the tensor and its type");
+	like(out, "dtypes: f32 x38, mxfp4 x1", "... and the tensor's type among the dtypes");
+	ok(!strstr(out, "architecture: llama (not runnable"), "... without putting the blame on the architecture");
+	free(out);
+	CLI_EXPECT(3, "tensor 'blk.1.ffn_up.weight' has type mxfp4", "generate on it names the tensor and its type",
+		   "generate --model %s --prompt hi -n 2", path);
+
+	/* where the architecture is what the engine lacks, that is what the line says */
+	snprintf(path, sizeof path, "%s/arch.gguf", dir);
+	if (rewrite(model, path, (struct edit){ .arch = "gpt-oss" })) {
+		ok(0, "write a model of another architecture");
+		return;
+	}
+	CLI_EXPECT(0, "architecture: gpt-oss\nnot runnable by this engine: unsupported architecture 'gpt-oss'",
+		   "info on an architecture the engine lacks says so", "info %s", path);
+}
+
+int main(void)
+{
+	const char *merilo = cli_merilo();
+	if (!merilo)
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	char dir[256], model[600];
+	if (!cli_tmpdir(dir, sizeof dir, "info")) {
+		skip_all("cannot make a temporary folder");
+	}
+	snprintf(model, sizeof model, "%s/tiny.gguf", dir);
+	char *out = NULL;
+	int rc = cli_run(&out, "synth --preset tiny --seed 1 -o %s", model);
+	if (!ok(rc == 0, "merilo synth --preset tiny"))
+		diag("%s", out);
+	free(out);
+	if (rc == 0) {
+		CLI_EXPECT(0, "architecture: llama\n", "info on the tiny model", "info %s", model);
+		broken_files(dir, model);
+		alignment(dir, model);
+		special_ids(dir, model);
+		unsupported_tensor_type(dir, model);
+	}
+	cli_rmtree(dir);
+	return done_testing();
+}
