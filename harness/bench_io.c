@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "common/json.h"
 
 #define DUMP_PRETTY (JSON_INDENT(2) | JSON_REAL_PRECISION(17))
 #define DUMP_COMPACT (JSON_COMPACT | JSON_REAL_PRECISION(17))
@@ -627,6 +628,17 @@ int hrn_bench_doc_from_json(const json_t *j, struct hrn_bench_doc *d, const char
 	return rc;
 }
 
+/* Is the first non-blank line of text by itself a JSON object with a "result" (a JSONL bench line)? */
+static bool first_line_is_jsonl(const char *text)
+{
+	const char *line = text + strspn(text, " \t\r\n");
+	const char *nl = strchr(line, '\n');
+	json_t *j = mrl_json_parse_object(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
+	bool yes = json_object_get(j, "result") != NULL;
+	json_decref(j);
+	return yes;
+}
+
 int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *err)
 {
 	hrn_bench_doc_init(d);
@@ -636,15 +648,27 @@ int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *er
 	if (rc)
 		return rc;
 	/* one document (json) or one object per line (jsonl): try the whole first */
-	json_error_t je;
-	json_t *j = json_loadb(text, len, 0, &je);
+	struct mrl_json_error je;
+	json_t *j = mrl_json_parse_object(text, len, 0, &je);
 	if (j && !json_object_get(j, "results") && json_object_get(j, "result")) {
 		json_decref(j); /* a JSONL file of one line */
 		j = NULL;
+		je.problem = MRL_JSON_TRAILING;
 	}
 	if (j) {
 		rc = hrn_bench_doc_from_json(j, d, path, err);
 		json_decref(j);
+		free(text);
+		return rc;
+	}
+	/* JSONL only when the whole parsed up to a second value and the first line
+	 * is a JSONL record on its own; otherwise the whole document's problem is
+	 * the one to report (a NUL byte, a truncated or malformed document, garbage
+	 * after it) */
+	if (je.problem != MRL_JSON_TRAILING || !first_line_is_jsonl(text)) {
+		rc = je.problem == MRL_JSON_EMPTY
+			     ? mrl_err_set(err, MRL_EINPUT, "%s: empty: neither a bench JSON document nor JSONL lines", path)
+			     : mrl_err_set(err, MRL_EINPUT, "%s: %s", path, je.text);
 		free(text);
 		return rc;
 	}
@@ -655,12 +679,12 @@ int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *er
 		if (next)
 			*next++ = '\0';
 		line_no++;
-		if (!line[strspn(line, " \t\r")])
-			continue;
 		snprintf(where, sizeof where, "%s:%zu", path, line_no);
-		json_t *o = json_loads(line, 0, &je);
+		json_t *o = mrl_json_parse_object(line, strlen(line), 0, &je);
+		if (!o && je.problem == MRL_JSON_EMPTY)
+			continue; /* a blank line, or a byte-order mark alone */
 		if (!o) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%d: malformed JSON: %s", where, je.column, je.text);
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%d: %s", where, je.column, je.what);
 			break;
 		}
 		if (n_lines == 0) {

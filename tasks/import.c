@@ -8,6 +8,7 @@
  * templates (suite data), so it can be read and changed there.
  */
 #include "tasks/task_int.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,16 +71,18 @@ static int jsonl_read(const char *path, struct jsonl *f, struct mrl_err *err)
 			n--;
 		if (!n)
 			continue;
-		json_error_t je;
-		json_t *obj = json_loadb(line, n, JSON_REJECT_DUPLICATES, &je);
-		if (!obj) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: malformed JSON: %s (column %d)", path, lineno, je.text,
-					 je.column);
+		/* a UTF-8 byte-order mark at the start is skipped; with nothing after it the line is blank */
+		struct mrl_json_error je;
+		json_t *obj = mrl_json_parse_object(line, n, JSON_REJECT_DUPLICATES, &je);
+		if (!obj && je.problem == MRL_JSON_EMPTY)
+			continue;
+		if (!obj && je.problem == MRL_JSON_NOT_OBJECT) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected one JSON object per line, found %s", path, lineno,
+					 je.found);
 			goto out;
 		}
-		if (!json_is_object(obj)) {
-			json_decref(obj);
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected one JSON object per line", path, lineno);
+		if (!obj) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s (column %d)", path, lineno, je.what, je.column);
 			goto out;
 		}
 		if (f->n == rows_cap) {

@@ -5,11 +5,14 @@
  * diagnostic with the JSON pointer of the offending value, and the walk goes on
  * with whatever is still usable. Only a suite without a single problem is
  * handed to the caller. Before jansson sees the bytes we check the size cap,
- * UTF-8 and the nesting depth ourselves, so that those messages are clear.
+ * UTF-8 and the nesting depth ourselves, so that those messages are clear;
+ * common/json skips a UTF-8 byte-order mark and names a NUL byte, data after
+ * the object and a top level that is not an object where they are.
  * Strings of the suite are jansson strings of the kept document; derived
  * variants (sr-Latn from sr-Cyrl) are transliterated and inserted into it.
  */
 #include "tasks/task_int.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1432,21 +1435,10 @@ int task_suite_parse(const char *name, const char *buf, size_t len, struct task_
 			      TASK_SUITE_MAX_DEPTH, line, col);
 		goto done;
 	}
-	json_error_t je;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	struct mrl_json_error je;
+	json_t *root = mrl_json_parse_object(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		bool at_end = je.position >= (int)len || strstr(je.text, "end of file");
-		size_t i = 0;
-		while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
-			i++;
-		if (i == len)
-			task_diag_add(d, "", 0, 0, "empty file: expected a JSON object");
-		else if (at_end)
-			task_diag_add(d, "", je.line, je.column, "truncated JSON: %s at line %d, column %d (the file ends too early)",
-				      je.text, je.line, je.column);
-		else
-			task_diag_add(d, "", je.line, je.column, "malformed JSON: %s at line %d, column %d", je.text, je.line,
-				      je.column);
+		task_diag_add(d, "", je.line, je.column, "%s", je.text);
 		goto done;
 	}
 	s = calloc(1, sizeof *s);

@@ -139,6 +139,20 @@ static void test_cli_tests(const char *model)
 	ok(d.manifest.model_sha256 && strlen(d.manifest.model_sha256) == 64, "manifest carries the model's SHA-256");
 	ok(d.model.n_params > 0 && d.model.type && !strcmp(d.model.type, "f32"), "model params and type recorded");
 	round_trip(&d, HRN_BENCH_JSON, path, "JSON round-trips byte for byte (write -> read -> write)");
+	{ /* the same record saved with a UTF-8 byte-order mark reads the same */
+		char bom_path[600], *text = cli_slurp(path), *with_bom = NULL;
+		snprintf(bom_path, sizeof bom_path, "%s/bom.json", tmp);
+		if (text && asprintf(&with_bom, "\xEF\xBB\xBF%s", text) > 0)
+			cli_write_file(bom_path, with_bom);
+		struct hrn_bench_doc bd;
+		rc = hrn_bench_read(bom_path, &bd, &err);
+		ok(rc == 0 && bd.n_results == d.n_results, "a bench.json with a byte-order mark reads the same");
+		if (rc)
+			diag("%s", err.msg);
+		hrn_bench_doc_release(&bd);
+		free(text);
+		free(with_bom);
+	}
 
 	const struct hrn_bench_result *pp = find(&d, "pp16", 2), *tg = find(&d, "tg4@d8", 1),
 				      *rq = find(&d, "pp8+tg4", 2);
@@ -208,6 +222,26 @@ static void test_cli_tests(const char *model)
 	free(text);
 	rc = hrn_bench_read(path, &d, &err);
 	ok(rc == 0 && d.n_results == 3, "hrn_bench_read reads the JSONL");
+	{ /* JSONL with a UTF-8 byte-order mark, and a line with garbage after its object */
+		char p2[600], *text = cli_slurp(path), *t2 = NULL;
+		snprintf(p2, sizeof p2, "%s/bom.jsonl", tmp);
+		if (text && asprintf(&t2, "\xEF\xBB\xBF%s", text) > 0)
+			cli_write_file(p2, t2);
+		struct hrn_bench_doc bd;
+		ok(hrn_bench_read(p2, &bd, &err) == 0 && bd.n_results == 3, "JSONL with a byte-order mark reads the same");
+		hrn_bench_doc_release(&bd);
+		free(t2);
+		char *nl = text ? strchr(text, '\n') : NULL;
+		nl = nl ? strchr(nl + 1, '\n') : NULL;
+		if (nl && asprintf(&t2, "%.*s x%s", (int)(nl - text), text, nl) > 0)
+			cli_write_file(p2, t2);
+		ok(hrn_bench_read(p2, &bd, &err) == MRL_EINPUT, "JSONL: garbage after a line's object is bad input");
+		like(err.msg, "bom.jsonl:2:", "JSONL: ... at that line");
+		like(err.msg, ": trailing data after the JSON value", "JSONL: ... named as trailing data");
+		hrn_bench_doc_release(&bd);
+		free(t2);
+		free(text);
+	}
 	round_trip(&d, HRN_BENCH_JSONL, path, "JSONL round-trips byte for byte");
 	/* CSV and markdown: views of the same document */
 	char *csv = NULL, *md = NULL;
@@ -393,6 +427,31 @@ static void test_cli_errors(const char *model)
 	hrn_bench_doc_release(&d);
 	cli_write_file(bad, "{\"schema\": \"merilo-bench\", \"sch");
 	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: truncated JSON is bad input");
+	hrn_bench_doc_release(&d);
+	/* a pretty-printed document that is cut short: the document's problem, not line 1's "{" */
+	cli_write_file(bad, "{\n  \"schema\": \"merilo-bench\",\n  \"sch");
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: a truncated document is bad input");
+	like(err.msg, "bad.json: truncated JSON: ", "reader: a truncated document is called truncated");
+	like(err.msg, "at line 3, column 6 (the text ends too early)", "reader: ... where it ends");
+	hrn_bench_doc_release(&d);
+	/* a NUL byte: where it is, not 1:1 "near end of file" */
+	static const char nul[] = "{\n  \"schema\": \"merilo-\0bench\",\n  \"schema_version\": 1\n}\n";
+	FILE *f = fopen(bad, "wb");
+	ok(f && fwrite(nul, 1, sizeof nul - 1, f) == sizeof nul - 1 && !fclose(f), "wrote a bench.json with a NUL byte");
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: a NUL byte is bad input");
+	like(err.msg, "bad.json: NUL byte at line 2, column 21 (byte offset 22)", "reader: the NUL byte's line and column");
+	hrn_bench_doc_release(&d);
+	cli_write_file(bad, "{\"schema\": \"merilo-bench\", \"schema_version\": 1}\nx\n");
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: trailing garbage is bad input");
+	like(err.msg, "bad.json: trailing data after the JSON value at line 2, column 1", "reader: trailing data named");
+	hrn_bench_doc_release(&d);
+	cli_write_file(bad, "null\n");
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EINPUT, "reader: a bare null is bad input");
+	like(err.msg, "bad.json: the top level must be an object, found null", "reader: a bare null named");
+	hrn_bench_doc_release(&d);
+	/* a UTF-8 byte-order mark is skipped: this one gets as far as the schema check */
+	cli_write_file(bad, "\xEF\xBB\xBF{\"schema\": \"something-else\", \"schema_version\": 1}");
+	is_int(hrn_bench_read(bad, &d, &err), MRL_EUNSUPPORTED, "reader: a byte-order mark is skipped");
 	hrn_bench_doc_release(&d);
 }
 

@@ -22,6 +22,16 @@ static const char *write_file(const char *name, const char *text)
 	return p;
 }
 
+/* write_file for bytes that may hold a NUL */
+static const char *write_bytes(const char *name, const char *bytes, size_t len)
+{
+	const char *p = write_file(name, "");
+	FILE *f = fopen(p, "wb");
+	fwrite(bytes, 1, len, f);
+	fclose(f);
+	return p;
+}
+
 #define ROW(idx, label, q) "{\"premise\":\"P" #idx ".\",\"choice1\":\"A\",\"choice2\":\"B\",\"question\":\"" q "\",\"label\":" #label ",\"idx\":" #idx "}\n"
 
 static int run_import(const char *l1, const char *p1, const char *l2, const char *p2, char **json, struct mrl_err *err)
@@ -88,11 +98,29 @@ static void test_small(void)
 	free(json);
 }
 
+/* A JSONL file saved with a UTF-8 byte-order mark (Windows editors) imports as without one. */
+static void test_bom(void)
+{
+	const char *a = write_file("bom.jsonl", "\xEF\xBB\xBF" ROW(0, 0, "cause") ROW(1, 1, "effect"));
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = run_import("hr", a, NULL, NULL, &json, &err);
+	is_int(rc, 0, "a JSONL file with a byte-order mark imports");
+	if (rc)
+		diag("%s", err.msg);
+	struct task_suite *s = NULL;
+	if (!rc)
+		rc = task_suite_parse("bom", json, strlen(json), &s, NULL, &err);
+	ok(!rc && s && task_n_items(task_suite_task(s, 0)) == 2, "both of its records are items");
+	task_suite_free(s);
+	free(json);
+}
+
 static void test_bad_inputs(void)
 {
 	const char *good = write_file("good.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect"));
 	check_import_error("malformed line", write_file("m.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect") "{\"premise\": \n"),
-			   NULL, MRL_EINPUT, "m.jsonl:3: malformed JSON");
+			   NULL, MRL_EINPUT, "m.jsonl:3: truncated JSON");
 	check_import_error("line is not an object", write_file("arr.jsonl", "[1,2]\n"), NULL, MRL_EINPUT,
 			   "arr.jsonl:1: expected one JSON object per line");
 	check_import_error("missing premise", write_file("np.jsonl", "{\"choice1\":\"a\",\"choice2\":\"b\",\"question\":\"cause\",\"label\":0,\"idx\":0}\n"),
@@ -108,6 +136,17 @@ static void test_bad_inputs(void)
 	check_import_error("questions disagree", good, write_file("qd.jsonl", ROW(0, 0, "effect")), MRL_EINPUT,
 			   "qd.jsonl:1: idx 0 asks for the effect");
 	check_import_error("empty file", write_file("e.jsonl", "\n\n"), NULL, MRL_EINPUT, "e.jsonl: no records");
+	check_import_error("a byte-order mark alone", write_file("bo.jsonl", "\xEF\xBB\xBF\n"), NULL, MRL_EINPUT,
+			   "bo.jsonl: no records");
+	check_import_error("trailing data on a line", write_file("t.jsonl", ROW(0, 0, "cause") "{\"premise\": \"P\"} x\n"),
+			   NULL, MRL_EINPUT, "t.jsonl:2: trailing data after the JSON value (column 18)");
+	check_import_error("null line", write_file("nl.jsonl", ROW(0, 0, "cause") "null\n"), NULL, MRL_EINPUT,
+			   "nl.jsonl:2: expected one JSON object per line, found null");
+	/* jansson's json_loadb skips a NUL between tokens: the line was read as if it were not there */
+	static const char nul[] = ROW(0, 0, "cause") "{\"premise\":\"P1.\",\0\"choice1\":\"A\",\"choice2\":\"B\","
+				  "\"question\":\"cause\",\"label\":0,\"idx\":1}\n";
+	check_import_error("NUL byte on a line", write_bytes("nul.jsonl", nul, sizeof nul - 1), NULL, MRL_EINPUT,
+			   "nul.jsonl:2: NUL byte, which JSON text cannot contain (column 18)");
 	check_import_error("missing file", "/nonexistent/x.jsonl", NULL, MRL_EIO, "/nonexistent/x.jsonl: cannot open");
 
 	char *json = NULL;
@@ -211,6 +250,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		skip_all("cannot make a temporary folder");
 	test_small();
+	test_bom();
 	test_bad_inputs();
 	test_atomic_write();
 	test_benchich();

@@ -34,8 +34,17 @@ struct bad_case {
 static const struct bad_case cases[] = {
 	{ "malformed JSON", "{'format': 'merilo-suite/1',\n 'name': 'x' 'version': '1'}", "", "malformed JSON: '}' expected" },
 	{ "truncated JSON", "{'format': 'merilo-suite/1',\n 'tasks': [ {'id': 'a',", "", "truncated JSON" },
+	{ "truncated JSON says the text ends early", "{'format': 'merilo-suite/1',\n 'tasks': [ {'id': 'a',", "",
+	  "at line 2, column 23 (the text ends too early)" },
 	{ "empty file", "  \n", "", "empty file: expected a JSON object" },
-	{ "top level is not an object", "[1, 2]", "", "expected a JSON object at the top of a suite, got an array" },
+	{ "top level is not an object", "[1, 2]", "", "the top level must be an object, found an array at line 1, column 1" },
+	{ "top level is a bare null", "null", "", "the top level must be an object, found null at line 1, column 1" },
+	{ "top level is null and a newline", "null\n", "", "the top level must be an object, found null" },
+	{ "trailing garbage after the object", SUITE(MC(GOOD_ITEM("a", 0))) " x", "",
+	  "trailing data after the JSON value at line 1, column 369" },
+	{ "a second object after the suite", SUITE(MC(GOOD_ITEM("a", 0))) "\n\n  {}", "",
+	  "trailing data after the JSON value at line 3, column 3" },
+	{ "a byte-order mark is not a second one", "\xEF\xBB\xBF\xEF\xBB\xBF{}", "", "malformed JSON" },
 	{ "duplicate object key", "{'name': 'a', 'name': 'b'}", "", "duplicate object key" },
 	{ "missing name", "{'format':'merilo-suite/1','version':'1','description':'','source':'','license':'x','tasks':[" MC(GOOD_ITEM("a", 0)) "]}",
 	  "/name", "missing; expected a string" },
@@ -174,7 +183,10 @@ static void test_bad_cases(void)
 	memset(deep + 5000, ']', 5000);
 	check_bad("nesting deeper than the limit", deep, 10000, "", "JSON nested deeper than 32 levels at line 1, column 33");
 	const char nul[] = "{\"name\": \"a\0b\"}";
-	check_bad("raw NUL byte", nul, sizeof nul - 1, "", "malformed JSON");
+	check_bad("raw NUL byte", nul, sizeof nul - 1, "", "NUL byte at line 1, column 12 (byte offset 11)");
+	/* jansson's json_loadb skips a NUL between tokens: the suite parsed as if it were not there */
+	const char nul_between[] = "{\"format\": \"merilo-suite/1\",\n  \0\"name\": \"a\"}";
+	check_bad("raw NUL byte between tokens", nul_between, sizeof nul_between - 1, "", "NUL byte at line 2, column 3");
 	/* escaped quotes and brackets inside strings do not count as nesting */
 	const char *strs = "{\"name\": \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}";
 	struct task_diags d;
@@ -255,6 +267,30 @@ static void check_render(const struct task_task *t, const struct task_item *it, 
 	ok(p.n_choices == 2 && !strcmp(p.choices[0], c0) && !strcmp(p.choices[1], c1), title);
 	is_str(p.target_delimiter, " ", "target delimiter comes with the prompt");
 	task_prompt_release(&p);
+}
+
+/* A suite saved by an editor that writes a UTF-8 byte-order mark loads as without it. */
+static void test_bom(void)
+{
+	struct task_suite *s = NULL;
+	struct mrl_err err = {0};
+	size_t len = 0;
+	char *text = NULL;
+	FILE *f = fopen("tests/data/suites/good-mc.json", "rb");
+	if (f && fseek(f, 0, SEEK_END) == 0 && (len = (size_t)ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc(len + 3))) {
+		memcpy(text, "\xEF\xBB\xBF", 3);
+		len = fread(text + 3, 1, len, f) + 3;
+	}
+	if (f)
+		fclose(f);
+	int rc = text ? task_suite_parse("bom.json", text, len, &s, NULL, &err) : -99;
+	is_int(rc, 0, "a suite with a UTF-8 byte-order mark loads");
+	if (rc)
+		diag("%s", err.msg);
+	ok(s && task_suite_n_tasks(s) == 1 && !strcmp(task_suite_name(s), "test-good-mc"), "the same suite as without the mark");
+	task_suite_free(s);
+	free(text);
 }
 
 static void test_good_mc(void)
@@ -413,6 +449,7 @@ int main(void)
 	test_file_errors();
 	test_every_problem();
 	test_good_mc();
+	test_bom();
 	test_good_types();
 	test_templates_and_tags();
 	test_demo_suite();
