@@ -540,8 +540,15 @@ static void add_padded(struct rpt_str *s, const char *text, int width)
  * escaped for markup, but control characters from files are replaced. */
 static void text_clean(struct rpt_str *s, const char *text)
 {
-	for (const char *p = text ? text : ""; *p; p++)
-		rpt_str_addn(s, (unsigned char)*p < 0x20 || *p == 0x7f ? "?" : p, 1);
+	for (const char *p = text ? text : ""; *p; p++) {
+		unsigned char c = (unsigned char)p[0], c1 = (unsigned char)p[1];
+		if (c == 0xC2 && c1 >= 0x80 && c1 <= 0x9F) { /* a C1 control (U+009B is an 8-bit CSI) */
+			rpt_str_add(s, "?");
+			p++;
+			continue;
+		}
+		rpt_str_addn(s, c < 0x20 || c == 0x7f ? "?" : p, 1);
+	}
 }
 
 #define CELL(expr, width) do { struct rpt_str c_; rpt_str_init(&c_); expr; \

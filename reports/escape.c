@@ -5,7 +5,8 @@
  * must render as text in HTML and in a markdown PR comment, and a CSV cell
  * "=cmd|..." must not become a spreadsheet formula. The rules per format are
  * in rpt.h and docs/compare.md. The inputs are UTF-8 (the record readers
- * check that); bytes >= 0x80 pass through unchanged.
+ * check that); characters from U+00A0 up pass through unchanged, control
+ * characters never do.
  */
 #include "reports/rpt.h"
 
@@ -102,46 +103,72 @@ char *rpt_str_take(struct rpt_str *s)
 	return out;
 }
 
-/* Copy the run of bytes that need no escaping in one go. */
-static void esc_generic(struct rpt_str *s, const char *text, const char *(*map)(unsigned char c, const char *at))
+/* Copy the run of bytes that need no escaping in one go. map returns the
+ * replacement for the character at `at` (and sets *used to the bytes it
+ * replaces, 1 unless it says otherwise), or NULL to keep the byte. */
+static void esc_generic(struct rpt_str *s, const char *text, const char *(*map)(const char *at, size_t *used))
 {
 	if (!text)
 		return;
 	const char *run = text;
-	for (const char *p = text; *p; p++) {
-		const char *rep = map((unsigned char)*p, p);
+	for (const char *p = text; *p;) {
+		size_t used = 1;
+		const char *rep = map(p, &used);
 		if (rep) {
 			rpt_str_addn(s, run, (size_t)(p - run));
 			rpt_str_add(s, rep);
-			run = p + 1;
+			run = p + used;
 		}
+		p += used;
 	}
 	rpt_str_add(s, run);
 }
 
-static const char *map_html(unsigned char c, const char *at)
+/* Control characters never reach an output raw: a prompt with ESC [ 2 J must not
+ * clear the terminal that shows a markdown file, and XML 1.0 forbids most of
+ * them. C0 controls and DEL become their Unicode control pictures (ESC ->
+ * U+241B, so a reader sees which one was there); C1 controls (U+0080..U+009F,
+ * two bytes in UTF-8; U+009B is an 8-bit CSI) become U+FFFD. Tab, LF and CR
+ * are the callers' to treat. NULL for any other character. */
+#define PIC(c) { '\xE2', '\x90', (char)(0x80 + (c)), '\0' }
+static const char control_pictures[32][4] = {
+	PIC(0), PIC(1), PIC(2), PIC(3), PIC(4), PIC(5), PIC(6), PIC(7), PIC(8), PIC(9), PIC(10),
+	PIC(11), PIC(12), PIC(13), PIC(14), PIC(15), PIC(16), PIC(17), PIC(18), PIC(19), PIC(20), PIC(21),
+	PIC(22), PIC(23), PIC(24), PIC(25), PIC(26), PIC(27), PIC(28), PIC(29), PIC(30), PIC(31),
+};
+#undef PIC
+
+static const char *map_control(const char *at, size_t *used)
 {
-	(void)at;
+	unsigned char c = (unsigned char)at[0], c1 = (unsigned char)at[1];
+	if (c < 0x20)
+		return control_pictures[c];
+	if (c == 0x7F)
+		return "\xE2\x90\xA1"; /* U+2421 SYMBOL FOR DELETE */
+	if (c == 0xC2 && c1 >= 0x80 && c1 <= 0x9F) {
+		*used = 2;
+		return "\xEF\xBF\xBD";
+	}
+	return NULL;
+}
+
+static const char *map_html(const char *at, size_t *used)
+{
+	unsigned char c = (unsigned char)*at;
 	switch (c) {
 	case '&': return "&amp;";
 	case '<': return "&lt;";
 	case '>': return "&gt;";
 	case '"': return "&quot;";
 	case '\'': return "&#39;";
-	default: return NULL;
+	case '\t': case '\n': case '\r': return NULL;
+	default: return map_control(at, used);
 	}
 }
 
-static const char *map_xml(unsigned char c, const char *at)
+static const char *map_md(const char *at, size_t *used)
 {
-	if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-		return "\xEF\xBF\xBD";
-	return map_html(c, at);
-}
-
-static const char *map_md(unsigned char c, const char *at)
-{
-	(void)at;
+	unsigned char c = (unsigned char)*at;
 	switch (c) {
 	case '&': return "&amp;";
 	case '<': return "&lt;";
@@ -156,7 +183,7 @@ static const char *map_md(unsigned char c, const char *at)
 	case '#': return "\\#";
 	case '|': return "\\|";
 	case '~': return "\\~";
-	default: return NULL;
+	default: return map_control(at, used);
 	}
 }
 
@@ -167,7 +194,7 @@ void rpt_esc_html(struct rpt_str *s, const char *text)
 
 void rpt_esc_xml(struct rpt_str *s, const char *text)
 {
-	esc_generic(s, text, map_xml);
+	esc_generic(s, text, map_html); /* the same rules keep XML 1.0 free of the characters it forbids */
 }
 
 void rpt_esc_md(struct rpt_str *s, const char *text)

@@ -50,14 +50,16 @@ char *rpt_str_take(struct rpt_str *s);
  * Every string that comes from a record (model names, item ids, prompts, paths)
  * goes through one of these before it is put into an output. NULL appends "". */
 
-/* HTML text and attribute values: & < > " ' become entities. */
+/* HTML text and attribute values: & < > " ' become entities. Control characters
+ * (C0 but tab, LF, CR; DEL) become their Unicode control pictures (ESC -> U+241B
+ * "␛"), C1 controls (U+0080..U+009F) U+FFFD: none is ever written raw. */
 void rpt_esc_html(struct rpt_str *s, const char *text);
-/* XML 1.0 (JUnit): as HTML, and control characters that XML 1.0 forbids
- * (all below 0x20 except tab, LF, CR) become U+FFFD. */
+/* XML 1.0 (JUnit): as HTML (so no character XML 1.0 forbids is written). */
 void rpt_esc_xml(struct rpt_str *s, const char *text);
 /* Markdown (GitHub flavoured) inline text, safe in a table cell: & < > become
  * entities (so raw HTML never renders), markdown punctuation gets a backslash,
- * | is escaped, and newlines/tabs become spaces. */
+ * | is escaped, newlines/tabs become spaces, and other control characters are
+ * shown as in rpt_esc_html (a prompt's ESC never reaches a terminal raw). */
 void rpt_esc_md(struct rpt_str *s, const char *text);
 /* One CSV field (RFC 4180): quoted when it holds , " CR or LF (quotes doubled);
  * a field starting with = + - @ TAB or CR gets a leading ' so that spreadsheets

@@ -19,10 +19,19 @@ int main(void)
 	CHECK(rpt_esc_html, "a&b \"q\" 'x'", "a&amp;b &quot;q&quot; &#39;x&#39;", "html: & and quotes (attribute-safe)");
 	CHECK(rpt_esc_html, "Čovjek ђак", "Čovjek ђак", "html: UTF-8 passes through");
 	CHECK(rpt_esc_html, NULL, "", "html: NULL is empty");
-	CHECK(rpt_esc_xml, "a\x01" "b\tc<", "a\xEF\xBF\xBD" "b\tc&lt;", "xml: forbidden control char -> U+FFFD, tab kept");
+	CHECK(rpt_esc_xml, "a\x01" "b\tc<", "a\u2401" "b\tc&lt;", "xml: forbidden control char -> its control picture, tab kept");
+	CHECK(rpt_esc_xml, "x\x1b[31m\x7f\xc2\x9b" "2J\n", "x\u241b[31m\u2421\ufffd" "2J\n",
+	      "xml: ESC, DEL and C1 CSI never raw; LF kept");
+	CHECK(rpt_esc_html, "a\x1b[2Jb\x08", "a\u241b[2Jb\u2408", "html: ESC and backspace -> control pictures");
+	CHECK(rpt_esc_html, "\xc2\x85\xc2\x9f\xc2\xa0\xc2", "\ufffd\ufffd\xc2\xa0\xc2",
+	      "html: C1 controls -> U+FFFD; NBSP and a lone lead byte kept");
+	CHECK(rpt_esc_html, "tab\tnl\ncr\r", "tab\tnl\ncr\r", "html: tab, LF, CR kept");
 	CHECK(rpt_esc_md, "<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;",
 	      "md: raw HTML cannot render");
 	CHECK(rpt_esc_md, "a|b*c_d\n[x](y)", "a\\|b\\*c\\_d \\[x\\](y)", "md: table pipe, emphasis, link, newline");
+	CHECK(rpt_esc_md, "p\x1b]0;pwned\x07q", "p\u241b\\]0;pwned\u2407q", "md: ESC and BEL of a title sequence -> control pictures");
+	CHECK(rpt_esc_md, "\x01\x1f\x7f\xc2\x9b", "\u2401\u241f\u2421\ufffd", "md: C0, DEL, C1 never raw");
+	CHECK(rpt_esc_md, "a\tb\rc", "a b c", "md: tab and CR are spaces");
 	CHECK(rpt_esc_csv, "plain", "plain", "csv: plain field unquoted");
 	CHECK(rpt_esc_csv, "a,b", "\"a,b\"", "csv: comma quoted");
 	CHECK(rpt_esc_csv, "say \"hi\"", "\"say \"\"hi\"\"\"", "csv: quotes doubled");
