@@ -17,6 +17,7 @@
 #include "harness/hrn.h"
 #include "harness/results.h"
 #include "common/fileio.h"
+#include "common/json.h"
 #include "metrics/met.h"
 #include "reports/rpt.h"
 
@@ -183,17 +184,14 @@ static int load_config(const char *path, struct cmp_opts *o, struct cmp_state *s
 {
 	char *text = NULL;
 	json_t *root = NULL;
-	int rc = mrl_read_file(path, GATE_CONFIG_MAX_BYTES, &text, NULL, err);
+	size_t len = 0;
+	int rc = mrl_read_file(path, GATE_CONFIG_MAX_BYTES, &text, &len, err);
 	if (rc)
 		return rc;
-	json_error_t je;
-	root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	struct mrl_json_error je;
+	root = mrl_json_parse_object(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-		goto out;
-	}
-	if (!json_is_object(root)) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: expected a JSON object", path);
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: %s", path, je.text);
 		goto out;
 	}
 	const char *key;
@@ -954,8 +952,12 @@ static int kl_group(struct cmp_state *st, const struct cmp_opts *o, const struct
 	cnt->skipped_prompt += row.n_skipped_prompt;
 	if (!row.n_sequences && !row.n_skipped_tokens && !row.n_skipped_prompt)
 		return 0;
-	int rc = rpt_kl_summarize(a->kl + start_topk, a->covered + start_topk, a->top1 + start_topk,
-				  a->n_topk - start_topk, a->adl + start, a->n - start, &row, err);
+	/* an empty range is passed as NULL: the arrays stay NULL until a first position
+	 * is added (every paired sequence skipped, or no top-K lists), and NULL + 0 is
+	 * undefined behaviour (clang's UBSan: "applying zero offset to null pointer") */
+	size_t n_topk = a->n_topk - start_topk, n = a->n - start;
+	int rc = rpt_kl_summarize(n_topk ? a->kl + start_topk : NULL, n_topk ? a->covered + start_topk : NULL,
+				  n_topk ? a->top1 + start_topk : NULL, n_topk, n ? a->adl + start : NULL, n, &row, err);
 	if (rc)
 		return rc;
 	struct rpt_kl_row *v = realloc(st->kl_rows, (st->n_kl_rows + 1) * sizeof *v);

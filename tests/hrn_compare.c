@@ -14,8 +14,11 @@
 
 static char tmp[256];
 /* write_run's log-probabilities: 0 none; 1 two tokens per choice with top-2 lists;
- * 2 as 1 but every fifth item scored other tokens (a different tokenizer) */
+ * 2 as 1 but every fifth item scored other tokens (a different tokenizer);
+ * 3 as 1 but every item scored other tokens; 4 as 1 without top-K lists */
 static int lp_mode;
+/* appended to every item id and prompt write_run writes */
+static const char *text_suffix = "";
 
 /* A run of n items of task copa in language lang, metric acc (and acc_norm =
  * acc): the first n_right right in the base pattern; rw of those wrong here
@@ -46,9 +49,9 @@ static void write_run(const char *name, const char *model_name, const char *suit
 		if (i >= n_right && i < n_right + wr)
 			c = true;
 		right += c;
-		char id[32], prompt[128];
-		snprintf(id, sizeof id, "copa-%04zu", i);
-		snprintf(prompt, sizeof prompt, "Premisa %zu: Čovjek <b>je</b> otvorio slavinu.", i);
+		char id[64], prompt[160];
+		snprintf(id, sizeof id, "copa-%04zu%s", i, text_suffix);
+		snprintf(prompt, sizeof prompt, "Premisa %zu: Čovjek <b>je</b> otvorio slavinu.%s", i, text_suffix);
 		struct hrn_item it = {0};
 		hrn_item_init(&it, "copa", id, "sr-Cyrl");
 		hrn_item_add_choice(&it, -3.0, 2, 5, 5, false);
@@ -60,9 +63,10 @@ static void write_run(const char *name, const char *model_name, const char *suit
 		for (size_t ch = 0; lp_mode && ch < 2; ch++) {
 			int32_t tok[2] = { (int32_t)(10 + ch), 20 }, top[4] = { (int32_t)(10 + ch), 99, 20, 98 };
 			double lp[2] = { log(0.6), log(0.5) }, tlp[4] = { log(0.6), log(0.3), log(0.5), log(0.2) };
-			if (lp_mode == 2 && i % 5 == 0)
+			if ((lp_mode == 2 && i % 5 == 0) || lp_mode == 3)
 				tok[1] = 21;
-			hrn_item_set_logprobs(&it, ch, tok, lp, 2, 2, top, tlp);
+			hrn_item_set_logprobs(&it, ch, tok, lp, 2, lp_mode == 4 ? 0 : 2, lp_mode == 4 ? NULL : top,
+					      lp_mode == 4 ? NULL : tlp);
 		}
 		hrn_item_set_prompt(&it, prompt);
 		hrn_item_writer_add(w, &it, &err);
@@ -110,6 +114,49 @@ static int xml_ok(const char *path, char *why, size_t why_size)
 	return okay && depth == 0;
 }
 
+/* Does text hold a control character other than tab, LF and CR: a C0 one, or
+ * with all set, DEL or a C1 one (in UTF-8) too? */
+static bool has_raw_control(const char *text, bool all)
+{
+	for (const unsigned char *p = (const unsigned char *)(text ? text : ""); *p; p++)
+		if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') ||
+		    (all && (*p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))))
+			return true;
+	return false;
+}
+
+/* Prompts and item ids with terminal escape sequences (clear screen, set the
+ * window title, an 8-bit CSI): no output format copies them raw. */
+static void test_control_characters(void)
+{
+	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
+	text_suffix = " \x1b[2J\x1b]0;pwned\x07\xc2\x9b" "31m\x7f";
+	write_run("esc-base", "base-model", suite, 100, 80, 0, 0);
+	write_run("esc-reg", "cand-model", suite, 100, 80, 10, 0);
+	text_suffix = "";
+	static const char *const formats[] = { "md", "junit", "text", "json" };
+	for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+		char *out, name[120];
+		int rc = cli_run(&out, "compare %s/esc-base %s/esc-reg --boot 200 --format %s", tmp, tmp, formats[f]);
+		snprintf(name, sizeof name, "control characters, %s: exit 1 (the regression)", formats[f]);
+		is_int(rc, 1, name);
+		/* JSON is data: C0 characters are \u escapes there (jansson), DEL and C1 are valid as they are */
+		bool json = !strcmp(formats[f], "json");
+		snprintf(name, sizeof name, "control characters, %s: none copied raw from prompts and item ids", formats[f]);
+		ok(out && !has_raw_control(out, !json), name);
+		if (json)
+			like(out, "\"copa-0000 \\u001B[2J\\u001B]0;pwned\\u0007", "control characters, json: C0 as \\u escapes");
+		if (!strcmp(formats[f], "md")) {
+			like(out, "| copa-0000 ␛\\[2J␛\\]0;pwned␇\xef\xbf\xbd" "31m␡ | Premisa 0:",
+			     "control characters, md: shown as control pictures in the item id");
+			like(out, "otvorio slavinu. ␛\\[2J␛", "control characters, md: ... and in the prompt");
+		}
+		if (!strcmp(formats[f], "junit"))
+			like(out, "copa-0000 ␛[2J␛]0;pwned␇", "control characters, junit: shown as control pictures");
+		free(out);
+	}
+}
+
 /* A figure of the "all" row of a compare --format json output; NAN when absent. */
 static double kl_all(const char *json_text, const char *field)
 {
@@ -150,6 +197,30 @@ static void test_kl_constructed(void)
 	like(out, "20 paired choice sequences skipped because their continuation tokens differ",
 	     "KL constructed: the skipped sequences are counted in a note");
 	like(out, "LOWER BOUND", "KL constructed: text says lower bound");
+	free(out);
+	/* both runs stored log-probabilities, but no paired sequence aligns: the KL
+	 * arrays were never allocated (clang's UBSan once stopped here on NULL + 0) */
+	lp_mode = 3;
+	write_run("lp3", "m", suite, 50, 40, 0, 0);
+	lp_mode = 0;
+	rc = cli_run(&out, "compare %s/lp1 %s/lp3 --boot 200 --format json", tmp, tmp);
+	is_int(rc, 0, "KL, every sequence skipped: exit 0");
+	is_near(kl_all(out, "n_sequences"), 0, 0, "KL, every sequence skipped: 0 sequences aligned");
+	is_near(kl_all(out, "n_skipped_tokens"), 100, 0, "KL, every sequence skipped: all 100 counted as skipped");
+	ok(isnan(kl_all(out, "kl_mean")), "KL, every sequence skipped: no mean KL");
+	free(out);
+	CLI_EXPECT(0, "100 paired choice sequences skipped because their continuation tokens differ",
+		   "KL, every sequence skipped: text says why", "compare %s/lp1 %s/lp3 --boot 200", tmp, tmp);
+	/* log-probabilities without top-K lists: |delta logprob| only, the KL arrays stay empty */
+	lp_mode = 4;
+	write_run("lp4a", "m", suite, 50, 40, 0, 0);
+	write_run("lp4b", "m", suite, 50, 40, 0, 0);
+	lp_mode = 0;
+	rc = cli_run(&out, "compare %s/lp4a %s/lp4b --boot 200 --format json", tmp, tmp);
+	is_int(rc, 0, "KL without top-K lists: exit 0");
+	is_near(kl_all(out, "n_sequences"), 100, 0, "KL without top-K lists: 100 sequences aligned");
+	is_near(kl_all(out, "abs_dlogprob_mean"), 0, 0, "KL without top-K lists: |delta logprob| 0");
+	ok(isnan(kl_all(out, "kl_mean")), "KL without top-K lists: no mean KL");
 	free(out);
 	CLI_EXPECT(0, "the candidate run did not store per-token log-probabilities", "KL: candidate without logprobs named",
 	           "compare %s/lp1 %s/lp0 --boot 200", tmp, tmp);
@@ -320,6 +391,7 @@ int main(void)
 	CLI_EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
 
 	test_kl_constructed();
+	test_control_characters();
 	test_kl_fixtures();
 
 	/* leaderboard: escaping in every format */
