@@ -198,12 +198,13 @@ static int body_decode(struct hrn_bench_env *e, const int32_t *ids, uint32_t n, 
 static int energy_measure(struct hrn_bench_env *e, struct meas *m, energy_body_fn body, const int32_t *ids,
 			  uint32_t n, uint32_t depth, struct mrl_err *err)
 {
-	if (!e->energy || met_energy_n_sources(e->energy) == 0)
-		return 0; /* the reason comes from the meter's unavailable list */
+	/* the user's choice first: it is the reason on every host, with or without a source */
 	if (!(e->energy_window_s > 0)) {
 		snprintf(m->energy_null, sizeof m->energy_null, "not measured: --energy-window 0");
 		return 0;
 	}
+	if (!e->energy || met_energy_n_sources(e->energy) == 0)
+		return 0; /* the reason comes from the meter's unavailable list */
 	struct mrl_err e2 = { 0 };
 	met_energy_start(e->energy, &e2);
 	const uint64_t t0 = met_now_ns();

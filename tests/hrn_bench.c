@@ -385,6 +385,38 @@ static void test_cli_scenarios(const char *model)
 	free(out);
 }
 
+/* --energy-window 0 is the user's choice: it is the null reason of the energy figures
+ * on every host, with no source (the pinned roots) and with one (a fake powercap tree).
+ * It used to be "no energy source on this machine" where none existed. */
+static void test_cli_energy_window(const char *model)
+{
+	static const char *const roots[2] = { "/nonexistent-powercap", "tests/data/powercap/normal" };
+	static const char *const where[2] = { "no source", "a powercap source" };
+	for (int k = 0; k < 2; k++) {
+		char path[600], name[128], *out;
+		snprintf(path, sizeof path, "%s/window0-%d.json", tmp, k);
+		int rc = cli_sh(&out, "MERILO_POWERCAP_ROOT=%s '%s' bench --model %s --prompt 8 --gen 2 --threads 1 "
+			     "--reps 1 --energy-window 0 --format json --out %s", roots[k], getenv("MERILO"), model, path);
+		snprintf(name, sizeof name, "--energy-window 0, %s: exit 0", where[k]);
+		is_int(rc, 0, name);
+		free(out);
+		struct hrn_bench_doc d;
+		struct mrl_err err = { 0 };
+		const struct hrn_reading *pp = NULL, *tg = NULL;
+		if (hrn_bench_read(path, &d, &err) == 0 && find(&d, "pp8", 1) && find(&d, "tg2@d0", 1)) {
+			pp = hrn_bench_result_figure(find(&d, "pp8", 1), "energy_j_per_token_prefill");
+			tg = hrn_bench_result_figure(find(&d, "tg2@d0", 1), "energy_j_per_token_decode");
+		}
+		snprintf(name, sizeof name, "--energy-window 0, %s: prefill energy null, the option is the reason", where[k]);
+		ok(pp && isnan(pp->value) && pp->reason && !strcmp(pp->reason, "not measured: --energy-window 0"), name);
+		snprintf(name, sizeof name, "--energy-window 0, %s: decode energy null, the option is the reason", where[k]);
+		ok(tg && isnan(tg->value) && tg->reason && !strcmp(tg->reason, "not measured: --energy-window 0"), name);
+		if (pp && pp->reason)
+			diag("%s: %s", where[k], pp->reason);
+		hrn_bench_doc_release(&d);
+	}
+}
+
 static void test_cli_errors(const char *model)
 {
 	char *out, bad[512];
@@ -486,6 +518,7 @@ int main(void)
 		test_cli_tests(model);
 		test_cli_roofline(model);
 		test_cli_scenarios(model);
+		test_cli_energy_window(model);
 		test_cli_errors(model);
 	}
 	cli_rmtree(tmp);

@@ -339,7 +339,15 @@ int main(void)
 		skip("cannot create a temporary folder", "the command tests");
 		return done_testing();
 	}
+	/* Pinned host: no energy source, counter library or CUDA library, whatever this
+	 * machine has, so the records' null reasons are the same everywhere (the A/B
+	 * verdicts compare times and need none of them). */
 	setenv("MERILO_CACHE_DIR", tmp, 1);
+	setenv("MERILO_POWERCAP_ROOT", "/nonexistent-powercap", 1);
+	setenv("MERILO_PERF_POWER_ROOT", "/nonexistent-power-pmu", 1);
+	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
+	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
 	test_cli();
 	test_report();
 	test_compare();
