@@ -10,6 +10,8 @@
 # Environment: BUILD (default build), MERILO (default $BUILD/merilo), THREADS (2),
 # REPS (3), DTYPES ("f16 q8_0 q4_0"), VOCAB (default the llama-spm fixture when present).
 # The weights are random: these numbers measure speed, not quality.
+# Then what metrics itself costs (bootstrap CIs, a phase-timer pair) from ci/met-bench.c,
+# built here against $BUILD/libmetrics.a: a figure, since tests must not time anything.
 set -eu
 
 BUILD=${BUILD:-build}
@@ -28,6 +30,14 @@ fi
 
 [ -x "$MERILO" ] || { echo "bench: $MERILO not found (run make first)" >&2; exit 1; }
 mkdir -p "$OUT"
+
+# what metrics itself costs (bootstrap, phase timer): figures, after the engine
+metrics_figures() {
+	echo
+	${CC:-cc} -std=c17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -o "$OUT/met-bench" ci/met-bench.c \
+		"$BUILD/libmetrics.a" "$BUILD/libcommon.a" -lm -lpthread -ldl &&
+		"$OUT/met-bench" "$REPS"
+}
 
 if [ -n "$VOCAB" ]; then
 	vocab_note="vocab $(basename "$VOCAB")"
@@ -60,6 +70,7 @@ if "$MERILO" bench --help >/dev/null 2>&1; then
 		"$MERILO" bench --model "$OUT/m110-$dt.gguf" --prompt $N_PROMPT --gen $N_GEN \
 			--threads "$THREADS" --reps "$REPS" --format md
 	done
+	metrics_figures
 	exit 0
 fi
 
@@ -113,3 +124,4 @@ for dt in $DTYPES; do
 done
 echo
 echo "(best of $REPS runs each, merilo generate --timing)"
+metrics_figures

@@ -1,7 +1,8 @@
-/* met_clock.c — tests of the monotonic clock and the per-phase timer, and a
- * measurement of the timer's overhead (a start/stop pair), which
- * docs/statistics.md quotes. Bounds on sleeps are loose on purpose (a loaded CI
- * machine oversleeps), but each check can fail on a broken clock or timer.
+/* met_clock.c — tests of the monotonic clock and the per-phase timer. Only bounds
+ * that hold on any machine are checked: a sleep measures at least what was slept,
+ * a nested phase is shorter than its parent. How much longer a sleep took and what
+ * a start/stop pair costs depend on the machine's load: they are printed as #
+ * lines, and the pair's cost is a figure of `make bench` (docs/statistics.md).
  */
 #include "metrics/met.h"
 #include "tests/tap.h"
@@ -34,7 +35,7 @@ int main(void)
 	t0 = met_now_ns();
 	sleep_ms(20);
 	double slept_ms = (double)(met_now_ns() - t0) / 1e6;
-	ok(slept_ms >= 19.9 && slept_ms < 500, "clock: a 20 ms sleep measures 20 ms (up to 500 ms on a loaded machine)");
+	ok(slept_ms >= 19.9, "clock: a 20 ms sleep measures at least 20 ms");
 	diag("20 ms sleep measured %.3f ms", slept_ms);
 
 	is_str(met_phase_name(MET_PHASE_TOKENIZE), "tokenize", "phase: name of tokenize");
@@ -53,7 +54,7 @@ int main(void)
 	met_phase_stop(&t, MET_PHASE_SAMPLING);
 	met_phase_stop(&t, MET_PHASE_DECODE);
 	double dec = met_phase_seconds(&t, MET_PHASE_DECODE), samp = met_phase_seconds(&t, MET_PHASE_SAMPLING);
-	ok(dec >= 0.0099 && dec < 0.5, "phase: decode covers both sleeps (>= 10 ms)");
+	ok(dec >= 0.0099, "phase: decode covers both sleeps (>= 10 ms)");
 	ok(samp >= 0.0049 && samp < dec, "phase: sampling nested inside decode, shorter than it");
 	ok(t.n_intervals[MET_PHASE_DECODE] == 1 && t.n_intervals[MET_PHASE_SAMPLING] == 1 &&
 	   t.n_intervals[MET_PHASE_PREFILL] == 0 && t.total_ns[MET_PHASE_PREFILL] == 0,
@@ -82,7 +83,7 @@ int main(void)
 	   "phase: merge adds totals, counts and misuse");
 
 	/* Overhead of a start/stop pair: wall time of N pairs / N. Also what an empty
-	 * interval records (the cost of one clock read seen from inside). */
+	 * interval records (the cost of one clock read seen from inside). Figures only. */
 	enum { N = 1000000 };
 	struct met_phase_timer ovh;
 	met_phase_timer_init(&ovh);
@@ -91,10 +92,12 @@ int main(void)
 		met_phase_start(&ovh, MET_PHASE_TOKENIZE);
 		met_phase_stop(&ovh, MET_PHASE_TOKENIZE);
 	}
-	double pair_ns = (double)(met_now_ns() - t0) / N;
+	const uint64_t wall_ns = met_now_ns() - t0;
+	double pair_ns = (double)wall_ns / N;
 	double inside_ns = (double)ovh.total_ns[MET_PHASE_TOKENIZE] / N;
 	ok(ovh.n_intervals[MET_PHASE_TOKENIZE] == N, "overhead: every pair counted");
-	ok(pair_ns < 1000.0, "overhead: a start/stop pair costs < 1 us");
+	ok(ovh.total_ns[MET_PHASE_TOKENIZE] <= wall_ns,
+	   "overhead: the empty intervals recorded add up to no more than the wall time around them");
 	diag("start/stop pair: %.1f ns wall each; an empty interval records %.1f ns", pair_ns, inside_ns);
 	return done_testing();
 }

@@ -10,12 +10,6 @@
 
 #include <jansson.h>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
-
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static void test_rng(void)
@@ -301,13 +295,16 @@ static void test_bootstrap(void)
 	met_rng_seed(&rng, 2024);
 	for (int i = 0; i < N; i++)
 		x[i] = met_rng_uniform(&rng) < 0.8;
-	uint64_t t0 = met_now_ns();
+	/* its speed is a figure of `make bench` (ci/bench.sh), not a check: a timed
+	 * check fails on a loaded machine */
 	int rc = met_boot_mean_ci(x, N, &opts, &ci, &err);
-	double ms = (double)(met_now_ns() - t0) / 1e6;
 	is_int(rc, 0, "boot: ok");
-	double limit_ms = SANITIZED ? 2000.0 : 100.0;
-	ok(ms < limit_ms, "boot: 10,000 resamples x 500 items well under 100 ms (2 s under sanitizers)");
-	diag("bootstrap 10,000 x 500: %.1f ms%s", ms, SANITIZED ? " (sanitized build)" : "");
+	static double flat[N];
+	for (int i = 0; i < N; i++)
+		flat[i] = 0.75;
+	rc = met_boot_mean_ci(flat, N, &opts, &ci2, &err);
+	ok(rc == 0 && ci2.estimate == 0.75 && ci2.lo == 0.75 && ci2.hi == 0.75,
+	   "boot: 500 equal items give the CI [0.75, 0.75] (every resample mean is the value)");
 	rc = met_boot_mean_ci(x, N, &opts, &ci2, &err);
 	ok(rc == 0 && ci.lo == ci2.lo && ci.hi == ci2.hi, "boot: same seed -> identical CI");
 	ok(ci.seed == opts.seed && ci.n_resamples == 10000 && ci.level == 0.95,
@@ -338,7 +335,6 @@ static void test_bootstrap(void)
 	static double sim[NSIM];
 	struct met_boot_opts sopts = {.n_resamples = 2000, .level = 0.95};
 	int covered = 0;
-	t0 = met_now_ns();
 	for (int r = 0; r < RUNS; r++) {
 		met_rng_seed_stream(&rng, 31337, (uint64_t)r);
 		for (int i = 0; i < NSIM; i++)
@@ -348,9 +344,8 @@ static void test_bootstrap(void)
 			break;
 		covered += ci2.lo <= 0.7 && 0.7 <= ci2.hi;
 	}
-	ms = (double)(met_now_ns() - t0) / 1e6;
 	ok(covered >= 930 && covered <= 970, "boot: 95% CI covers the true mean in 93-97% of 1,000 runs");
-	diag("coverage %d / %d (n=%d, B=%zu) in %.0f ms", covered, RUNS, NSIM, sopts.n_resamples, ms);
+	diag("coverage %d / %d (n=%d, B=%zu)", covered, RUNS, NSIM, sopts.n_resamples);
 
 	/* paired: equals the bootstrap of the differences; a - a is 0 */
 	double y[N];
