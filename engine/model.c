@@ -47,8 +47,9 @@ static int map_file(struct eng_model *m, const char *path, struct mrl_err *err)
 		goto out;
 	}
 	if (st.st_size < 8) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: file too short (%lld bytes) to be a GGUF model", path,
-				 (long long)st.st_size);
+		rc = st.st_size == 0 ? mrl_err_set(err, MRL_EINPUT, "%s: empty file (0 bytes), not a GGUF model", path)
+				     : mrl_err_set(err, MRL_EINPUT, "%s: file too short (%lld bytes) to be a GGUF model", path,
+						   (long long)st.st_size);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > SIZE_MAX) {

@@ -642,6 +642,7 @@ static int side_open(struct side *s, const struct ab_opts *o, struct mrl_err *er
 	int rc = eng_model_open(&s->m, s->model, &eo, err);
 	if (rc)
 		return rc;
+	hrn_print_model_warnings(s->m);
 	struct eng_model_desc md;
 	eng_model_describe(s->m, &md);
 	if (!md.has_weights)

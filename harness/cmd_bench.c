@@ -481,6 +481,7 @@ int hrn_cmd_bench(int argc, char **argv)
 		}
 		goto fail;
 	}
+	hrn_print_model_warnings(m);
 	struct eng_model_desc md;
 	eng_model_describe(m, &md);
 	if (!md.has_weights) {

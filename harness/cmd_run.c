@@ -694,6 +694,7 @@ int hrn_cmd_run(int argc, char **argv)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
 	if (eng_model_open(&st.model, st.o.model, &eo, &err) || eng_ctx_new(&st.ctx, st.model, 0, &err))
 		goto fail;
+	hrn_print_model_warnings(st.model);
 	struct eng_model_desc d;
 	eng_model_describe(st.model, &d);
 	const bool add_bos = !strcmp(st.o.bos, "always") || (!strcmp(st.o.bos, "auto") && d.add_bos);

@@ -123,7 +123,8 @@ int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, s
 		items->items[kept++] = *rec;
 	}
 	items->n = kept;
-	qsort(items->rejected, items->n_rejected, sizeof *items->rejected, by_line);
+	if (items->n_rejected > 1)
+		qsort(items->rejected, items->n_rejected, sizeof *items->rejected, by_line);
 	if (n_missing)
 		*n_missing = n_plan - hrn_done_set_count(seen);
 	goto out;

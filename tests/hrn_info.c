@@ -153,7 +153,7 @@ static void broken_files(const char *dir, const char *model)
 
 	snprintf(path, sizeof path, "%s/empty.gguf", dir);
 	write_bytes(path, "", 0);
-	CLI_EXPECT(3, "empty.gguf: file too short (0 bytes) to be a GGUF model",
+	CLI_EXPECT(3, "empty.gguf: empty file (0 bytes), not a GGUF model",
 		   "info on an empty .gguf says so (it is not parsed as a suite)", "info %s", path);
 
 	snprintf(path, sizeof path, "%s/json.gguf", dir);
