@@ -49,9 +49,6 @@ int hrn_parse_fraction(const char *s, double *out);
 /* "cpu" or "cuda"; 0 or -1. */
 int hrn_parse_backend(const char *s, enum eng_backend *out);
 
-/* Build description for --version and the manifest: static strings. */
-const char *hrn_build_compiler(void);
-const char *hrn_build_commit(void);
 /* Take an exclusive flock on path (created if absent) and write our pid into it.
  * Returns 0 with *fd_out the open descriptor (the lock lasts until it is closed
  * or the process ends); the pid of the holder (> 0; INT32_MAX when it cannot be
@@ -66,6 +63,9 @@ int hrn_lock_file(const char *path, int *fd_out);
 int hrn_mapguard_add(const void *base, size_t size, const char *path, const char *hint);
 void hrn_mapguard_clear(void);
 
+/* Build description for --version and the manifest: static strings. */
+const char *hrn_build_compiler(void);
+const char *hrn_build_commit(void);
 const char *hrn_build_options(void);
 
 /* Commands (one file each). */
