@@ -187,7 +187,8 @@ static int bind(struct eng_tensor *t, const struct gguf_ctx *g, const char *name
 				   eng_type_name(gt->type));
 	if (!eng_type_supported(gt->type))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: tensor '%s' has type %s, which merilo cannot compute "
-				   "with (supported: f32, f16, bf16, q8_0, q4_0)", path, name, eng_type_name(gt->type));
+				   "with (supported: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, "
+				   "q4_K, q5_K, q6_K, iq4_nl, iq4_xs)", path, name, eng_type_name(gt->type));
 	uint64_t row_bytes;
 	if (eng_row_size(gt->type, ne0, &row_bytes))
 		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s': row of %" PRIu64 " elements is not a whole "

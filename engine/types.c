@@ -252,7 +252,7 @@ static void q8_0_to_f32(const void *src, float *dst, int64_t n)
 	}
 }
 
-void eng_quantize_row_q8_0(const float *x, void *y, int64_t n)
+void eng_quantize_row_q8_0_ref(const float *x, void *y, int64_t n)
 {
 	struct eng_block_q8_0 *b = y;
 	for (int64_t ib = 0; ib < n / ENG_QK8_0; ib++) {
@@ -505,33 +505,21 @@ float eng_vec_dot_q4_0_q8_0(int64_t n, const void *row, const void *xq)
 
 /* ---- the table ---- */
 
-#define UNSUPPORTED(id, nm, bs, bb) [id] = { nm, bs, bb, false, NULL, NULL, NULL, NULL }
+#define UNSUPPORTED(id, nm, bs, bb) [id] = { nm, bs, bb, false, NULL, NULL, NULL, NULL, 0, NULL }
 
 static const struct eng_type_traits type_table[ENG_TYPE_COUNT] = {
-	[ENG_TYPE_F32] = { "f32", 1, 4, true, f32_to_f32, f32_from_f32, vec_dot_f32, NULL },
-	[ENG_TYPE_F16] = { "f16", 1, 2, true, f16_to_f32, f16_from_f32, vec_dot_f16, NULL },
+	[ENG_TYPE_F32] = { "f32", 1, 4, true, f32_to_f32, f32_from_f32, vec_dot_f32, NULL, 0, NULL },
+	[ENG_TYPE_F16] = { "f16", 1, 2, true, f16_to_f32, f16_from_f32, vec_dot_f16, NULL, 0, NULL },
 	[ENG_TYPE_Q4_0] = { "q4_0", ENG_QK4_0, 18, true, q4_0_to_f32, eng_quantize_row_q4_0,
-			    vec_dot_q4_0, eng_vec_dot_q4_0_q8_0 },
-	UNSUPPORTED(ENG_TYPE_Q4_1, "q4_1", 32, 20),
-	UNSUPPORTED(ENG_TYPE_Q5_0, "q5_0", 32, 22),
-	UNSUPPORTED(ENG_TYPE_Q5_1, "q5_1", 32, 24),
-	[ENG_TYPE_Q8_0] = { "q8_0", ENG_QK8_0, 34, true, q8_0_to_f32, eng_quantize_row_q8_0,
-			    vec_dot_q8_0, vec_dot_q8_0_q8 },
-	UNSUPPORTED(ENG_TYPE_Q8_1, "q8_1", 32, 36),
-	UNSUPPORTED(ENG_TYPE_Q2_K, "q2_K", 256, 84),
-	UNSUPPORTED(ENG_TYPE_Q3_K, "q3_K", 256, 110),
-	UNSUPPORTED(ENG_TYPE_Q4_K, "q4_K", 256, 144),
-	UNSUPPORTED(ENG_TYPE_Q5_K, "q5_K", 256, 176),
-	UNSUPPORTED(ENG_TYPE_Q6_K, "q6_K", 256, 210),
-	UNSUPPORTED(ENG_TYPE_Q8_K, "q8_K", 256, 292),
+			    vec_dot_q4_0, eng_vec_dot_q4_0_q8_0, ENG_TYPE_Q8_0, NULL },
+	[ENG_TYPE_Q8_0] = { "q8_0", ENG_QK8_0, 34, true, q8_0_to_f32, eng_quantize_row_q8_0_ref,
+			    vec_dot_q8_0, vec_dot_q8_0_q8, ENG_TYPE_Q8_0, eng_quantize_row_q8_0 },
 	UNSUPPORTED(16, "iq2_xxs", 256, 66),
 	UNSUPPORTED(17, "iq2_xs", 256, 74),
 	UNSUPPORTED(18, "iq3_xxs", 256, 98),
 	UNSUPPORTED(19, "iq1_s", 256, 50),
-	UNSUPPORTED(20, "iq4_nl", 32, 18),
 	UNSUPPORTED(21, "iq3_s", 256, 110),
 	UNSUPPORTED(22, "iq2_s", 256, 82),
-	UNSUPPORTED(23, "iq4_xs", 256, 136),
 	UNSUPPORTED(24, "i8", 1, 1),
 	UNSUPPORTED(25, "i16", 1, 2),
 	UNSUPPORTED(26, "i32", 1, 4),
@@ -544,9 +532,23 @@ static const struct eng_type_traits type_table[ENG_TYPE_COUNT] = {
 	UNSUPPORTED(39, "mxfp4", 32, 17),
 };
 
+/* The types quants.c implements. */
+static const struct eng_type_traits *const quant_table[ENG_TYPE_COUNT] = {
+	[ENG_TYPE_Q4_1] = &eng_traits_q4_1, [ENG_TYPE_Q5_0] = &eng_traits_q5_0,
+	[ENG_TYPE_Q5_1] = &eng_traits_q5_1, [ENG_TYPE_Q8_1] = &eng_traits_q8_1,
+	[ENG_TYPE_Q2_K] = &eng_traits_q2_K, [ENG_TYPE_Q3_K] = &eng_traits_q3_K,
+	[ENG_TYPE_Q4_K] = &eng_traits_q4_K, [ENG_TYPE_Q5_K] = &eng_traits_q5_K,
+	[ENG_TYPE_Q6_K] = &eng_traits_q6_K, [ENG_TYPE_Q8_K] = &eng_traits_q8_K,
+	[ENG_TYPE_IQ4_NL] = &eng_traits_iq4_nl, [ENG_TYPE_IQ4_XS] = &eng_traits_iq4_xs,
+};
+
 const struct eng_type_traits *eng_type_get(uint32_t type)
 {
-	if (type >= ENG_TYPE_COUNT || !type_table[type].name)
+	if (type >= ENG_TYPE_COUNT)
+		return NULL;
+	if (quant_table[type])
+		return quant_table[type];
+	if (!type_table[type].name)
 		return NULL;
 	return &type_table[type];
 }

@@ -53,10 +53,14 @@ static void check_table(void)
 	is_str(eng_type_name(4), "unknown", "type 4 (removed from ggml) is unknown");
 	ok(eng_type_get(4) == NULL && eng_type_get(1000) == NULL, "unknown ids have no traits");
 	const struct eng_type_traits *q4k = eng_type_get(ENG_TYPE_Q4_K);
-	ok(q4k && !q4k->supported && q4k->block_size == 256 && q4k->block_bytes == 144 && !q4k->vec_dot,
-	   "q4_K has a slot (256 elements in 144 bytes) but no kernels");
-	ok(eng_type_supported(ENG_TYPE_Q8_0) && eng_type_supported(ENG_TYPE_BF16) && !eng_type_supported(ENG_TYPE_Q6_K),
-	   "supported: q8_0, bf16; not q6_K");
+	ok(q4k && q4k->supported && q4k->block_size == 256 && q4k->block_bytes == 144 && q4k->vec_dot,
+	   "q4_K: 256 elements in 144 bytes, with kernels (tests/eng_quants.c checks them)");
+	const struct eng_type_traits *iq2 = eng_type_get(16);
+	ok(iq2 && !iq2->supported && iq2->block_size == 256 && iq2->block_bytes == 66 && !iq2->vec_dot,
+	   "iq2_xxs has a slot (256 elements in 66 bytes) but no kernels");
+	ok(eng_type_supported(ENG_TYPE_Q8_0) && eng_type_supported(ENG_TYPE_BF16) && eng_type_supported(ENG_TYPE_Q6_K) &&
+		   !eng_type_supported(39),
+	   "supported: q8_0, bf16, q6_K; not mxfp4");
 	uint64_t n = 0;
 	ok(eng_row_size(ENG_TYPE_Q8_0, 64, &n) == 0 && n == 68, "row_size(q8_0, 64) = 68");
 	ok(eng_row_size(ENG_TYPE_Q4_0, 4096, &n) == 0 && n == 2304, "row_size(q4_0, 4096) = 2304");
@@ -166,12 +170,12 @@ static void check_blocks(void)
 	ok(y[1] == -16.0f && y[17] == 0.0f && y[2] == 0.0f, "q4_0: (q - 8) * d");
 	ok(y[15] == -16.0f && y[31] == 14.0f, "q4_0: byte 15 holds elements 15 and 31");
 
-	/* quantization as ggml's reference: d = amax/127, q = round(x/d) */
+	/* weight quantization as ggml's reference: d = amax/127, q = round(x/d) */
 	float x[32];
 	for (int i = 0; i < 32; i++)
 		x[i] = (float)i * 0.1f;
 	struct eng_block_q8_0 qq;
-	eng_quantize_row_q8_0(x, &qq, 32);
+	eng_quantize_row_q8_0_ref(x, &qq, 32);
 	float d = 3.1f / 127.0f;
 	int okq = qq.d == eng_f32_to_f16(d);
 	for (int i = 0; i < 32; i++)

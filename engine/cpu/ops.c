@@ -77,6 +77,7 @@ struct mm_job {
 	size_t out_stride;
 	eng_vec_dot_fn dot;
 	eng_vec_dot_q8_fn dot_q8;
+	eng_from_f32_fn quantize_act; /* the activation format's quantizer (with dot_q8) */
 	mm_block_fn block;      /* multi-row kernel (cpu/kernels.h) for this path, or NULL */
 };
 
@@ -89,7 +90,7 @@ static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
 		const float *xr = j->x + t * n;
 		void *dst = (char *)j->ex->xq + (size_t)t * j->xq_row_bytes;
 		if (j->dot_q8) {
-			eng_quantize_row_q8_0(xr, dst, n);
+			j->quantize_act(xr, dst, n);
 		} else {
 			round_f16_row(xr, dst, (size_t)n);
 		}
@@ -151,9 +152,13 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	const struct eng_type_traits *tt = eng_type_get(w->type);
 	struct mm_job j = { .ex = ex, .w = w, .x = x, .n_tok = n_tok, .out = out, .out_stride = out_stride,
 			    .dot = tt->vec_dot };
-	if (ex->q8_act && tt->vec_dot_q8) {
+	uint64_t act_row_bytes;
+	if (ex->q8_act && tt->vec_dot_q8 && !eng_row_size(tt->vec_dot_type, w->ne0, &act_row_bytes)) {
+		/* Q8_0 and Q8_1 take <= 36/32 bytes an element, Q8_K 292/256: below the
+		 * 4 bytes an element ctx_new sized xq for */
 		j.dot_q8 = tt->vec_dot_q8;
-		j.xq_row_bytes = (size_t)(w->ne0 / ENG_QK8_0) * sizeof(struct eng_block_q8_0);
+		j.quantize_act = eng_type_get(tt->vec_dot_type)->act_from_f32;
+		j.xq_row_bytes = (size_t)act_row_bytes;
 	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
 	}

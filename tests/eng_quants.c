@@ -1,0 +1,321 @@
+/* eng_quants.c — llama.cpp's other weight types and activation formats (engine/quants.c).
+ *
+ * Dequantization against the python gguf package's reference dequantizers
+ * (tests/data/quant-vectors.txt, made by tests/data/gen-quant-vectors.py);
+ * the activation quantizers against the formulas llama.cpp runs on x86 (127 / amax,
+ * round half to even; Q8_K's -127 / max); every dot with its activation format
+ * against dequantize + a double-precision dot; the AVX2 kernels against the
+ * plain-C references, bit for bit, on random blocks.
+ */
+#include "engine/types.h"
+#include "tests/tap.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+static uint32_t fbits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+static uint64_t rng_state = 7;
+static uint64_t rng_next(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+static float rng_normal(void)
+{
+	double u1 = ((double)(rng_next() >> 11) + 0.5) / 9007199254740992.0;
+	double u2 = ((double)(rng_next() >> 11) + 0.5) / 9007199254740992.0;
+	return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* f16 scale field offsets per type (as gen-quant-vectors.py) */
+struct qtype {
+	uint32_t id;
+	int offs[2], n_offs, min_off; /* min_off: offset of a Q4_1/Q5_1 min, else -1 */
+};
+static const struct qtype qtypes[] = {
+	{ ENG_TYPE_Q4_1, { 0, 2 }, 2, 2 },   { ENG_TYPE_Q5_0, { 0 }, 1, -1 },     { ENG_TYPE_Q5_1, { 0, 2 }, 2, 2 },
+	{ ENG_TYPE_IQ4_NL, { 0 }, 1, -1 },   { ENG_TYPE_Q2_K, { 80, 82 }, 2, -1 }, { ENG_TYPE_Q3_K, { 108 }, 1, -1 },
+	{ ENG_TYPE_Q4_K, { 0, 2 }, 2, -1 },  { ENG_TYPE_Q5_K, { 0, 2 }, 2, -1 },   { ENG_TYPE_Q6_K, { 208 }, 1, -1 },
+	{ ENG_TYPE_IQ4_XS, { 0 }, 1, -1 },
+};
+#define N_QTYPES (sizeof qtypes / sizeof qtypes[0])
+
+static void check_table(void)
+{
+	static const struct { uint32_t id; const char *name; uint32_t act; } want[] = {
+		{ ENG_TYPE_Q4_1, "q4_1", ENG_TYPE_Q8_1 },   { ENG_TYPE_Q5_0, "q5_0", ENG_TYPE_Q8_0 },
+		{ ENG_TYPE_Q5_1, "q5_1", ENG_TYPE_Q8_1 },   { ENG_TYPE_IQ4_NL, "iq4_nl", ENG_TYPE_Q8_0 },
+		{ ENG_TYPE_Q2_K, "q2_K", ENG_TYPE_Q8_K },   { ENG_TYPE_Q3_K, "q3_K", ENG_TYPE_Q8_K },
+		{ ENG_TYPE_Q4_K, "q4_K", ENG_TYPE_Q8_K },   { ENG_TYPE_Q5_K, "q5_K", ENG_TYPE_Q8_K },
+		{ ENG_TYPE_Q6_K, "q6_K", ENG_TYPE_Q8_K },   { ENG_TYPE_IQ4_XS, "iq4_xs", ENG_TYPE_Q8_K },
+		{ ENG_TYPE_Q4_0, "q4_0", ENG_TYPE_Q8_0 },   { ENG_TYPE_Q8_0, "q8_0", ENG_TYPE_Q8_0 },
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		const struct eng_type_traits *t = eng_type_get(want[i].id);
+		char name[120];
+		snprintf(name, sizeof name, "%s: supported, dots with %s as llama.cpp pairs it", want[i].name,
+			 eng_type_name(want[i].act));
+		ok(t && !strcmp(t->name, want[i].name) && t->supported && t->to_f32 && t->vec_dot && t->vec_dot_q8 &&
+			   t->vec_dot_type == want[i].act && eng_type_get(t->vec_dot_type)->act_from_f32,
+		   name);
+	}
+	ok(!eng_type_supported(ENG_TYPE_Q8_K) && !eng_type_supported(ENG_TYPE_Q8_1) && !eng_type_supported(39) &&
+		   !eng_type_supported(16),
+	   "q8_K, q8_1 (activation formats), mxfp4 and iq2_xxs are not weight types merilo computes with");
+}
+
+/* ---- dequantization vs gguf ---- */
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void check_vectors(void)
+{
+	FILE *f = fopen("tests/data/quant-vectors.txt", "r");
+	if (!f) {
+		ok(0, "tests/data/quant-vectors.txt opens (run from the repository root)");
+		return;
+	}
+	static char line[1 << 17];
+	int seen = 0;
+	while (fgets(line, sizeof line, f)) {
+		if (line[0] == '#')
+			continue;
+		char tname[32];
+		unsigned id, nb;
+		if (sscanf(line, "%31s %u %u", tname, &id, &nb) != 3)
+			break;
+		const struct eng_type_traits *t = eng_type_get(id);
+		static uint8_t blocks[8192];
+		static float want[8192], got[8192];
+		size_t nbytes = 0, nf = 0;
+		if (!fgets(line, sizeof line, f))
+			break;
+		for (char *p = line; hexval(p[0]) >= 0 && hexval(p[1]) >= 0 && nbytes < sizeof blocks; p += 2)
+			blocks[nbytes++] = (uint8_t)(hexval(p[0]) << 4 | hexval(p[1]));
+		if (!fgets(line, sizeof line, f))
+			break;
+		char *p = line;
+		unsigned u;
+		int adv;
+		while (nf < 8192 && sscanf(p, "%8x%n", &u, &adv) == 1) {
+			memcpy(&want[nf++], &u, 4);
+			p += adv;
+		}
+		char name[160];
+		snprintf(name, sizeof name, "%s: %u blocks from the gguf vectors have the expected sizes", tname, nb);
+		ok(t && nbytes == (size_t)nb * t->block_bytes && nf == (size_t)nb * t->block_size, name);
+		if (!t || nbytes != (size_t)nb * t->block_bytes || nf != (size_t)nb * t->block_size)
+			continue;
+		t->to_f32(blocks, got, (int64_t)nf);
+		int exact = 0, bad = 0;
+		double worst = 0;
+		for (size_t i = 0; i < nf; i++) {
+			if (fbits(got[i]) == fbits(want[i]))
+				exact++;
+			double e = fabs((double)got[i] - want[i]);
+			if (e > worst)
+				worst = e;
+			if (e > 1e-6 * fabs(want[i]) + 1e-12)
+				bad++;
+		}
+		diag("%s: %d of %zu values bit-identical to gguf's, worst abs diff %.3g", tname, exact, nf, worst);
+		snprintf(name, sizeof name, "%s: dequantization equals gguf's reference (within 1e-6 relative)", tname);
+		is_int(bad, 0, name);
+		seen++;
+	}
+	fclose(f);
+	is_int(seen, (int)N_QTYPES, "every type of the vector file was checked");
+}
+
+/* ---- activation quantizers ---- */
+
+static void check_act_quant(void)
+{
+	float x[256] = { 0 };
+	x[0] = 127.0f; /* id = 127 / 127 = 1: the others are their own scaled values */
+	x[1] = 2.5f;
+	x[2] = -3.5f;
+	x[3] = 0.5f;
+	x[4] = -0.5f;
+	x[5] = 1.5f;
+	struct eng_block_q8_0 b;
+	eng_quantize_row_q8_0(x, &b, 32);
+	ok(b.qs[0] == 127 && b.qs[1] == 2 && b.qs[2] == -4 && b.qs[3] == 0 && b.qs[4] == 0 && b.qs[5] == 2,
+	   "q8_0 activation: ties round half to even (x86's _mm256_round_ps), not away from zero");
+	ok(b.d == eng_f32_to_f16(1.0f), "q8_0 activation: d = amax / 127");
+	eng_quantize_row_q8_0_ref(x, &b, 32);
+	ok(b.qs[1] == 3 && b.qs[2] == -4 && b.qs[3] == 1, "q8_0 weight quantizer (ggml's _ref) rounds half away from zero");
+
+	/* 127 / amax versus 1 / (amax / 127): differ in the last bit for some amax, and then
+	 * some quant; find such a block and check the activation path follows 127 / amax */
+	int found = 0;
+	for (int k = 1; k < 2000 && !found; k++) {
+		float amax = 0.37f + 0.0013f * (float)k;
+		float id_x86 = 127.0f / amax, id_ref = 1.0f / (amax / 127.0f);
+		if (id_x86 == id_ref)
+			continue;
+		for (int j = 1; j < 32 && !found; j++) {
+			for (int s = 0; s < 4000; s++) {
+				float v = amax * (float)s / 4000.0f;
+				if (nearbyintf(v * id_x86) != nearbyintf(v * id_ref)) {
+					memset(x, 0, sizeof x);
+					x[0] = amax;
+					x[j] = v;
+					eng_quantize_row_q8_0(x, &b, 32);
+					ok(b.qs[j] == (int8_t)nearbyintf(v * id_x86),
+					   "q8_0 activation: q = round(x * (127 / amax)), where 1 / (amax / 127) differs");
+					found = 1;
+					break;
+				}
+			}
+		}
+	}
+	ok(found, "a block where the two scale formulas give different quants exists");
+
+	for (int i = 0; i < 32; i++)
+		x[i] = (float)(i - 10) * 0.25f;
+	struct eng_block_q8_1 b1;
+	eng_quantize_row_q8_1(x, &b1, 32);
+	eng_quantize_row_q8_0(x, &b, 32);
+	int sum = 0, same = b.d == b1.d;
+	for (int i = 0; i < 32; i++) {
+		sum += b1.qs[i];
+		same = same && b.qs[i] == b1.qs[i];
+	}
+	ok(same, "q8_1 activation: d and quants as q8_0's");
+	ok(b1.s == eng_f32_to_f16(5.25f / 127.0f * (float)sum), "q8_1 activation: s = f16(d * sum of quants), d unrounded");
+
+	for (int i = 0; i < 256; i++)
+		x[i] = (float)((i * 37) % 101 - 50) * 0.01f;
+	x[77] = -2.0f; /* the largest magnitude is negative */
+	struct eng_block_q8_K bk;
+	eng_quantize_row_q8_K(x, &bk, 256);
+	ok(bk.qs[77] == -127 && bk.d == 1.0f / (-127.0f / -2.0f), "q8_K: iscale = -127 / max, d = 1 / iscale");
+	int bs_ok = 1;
+	for (int g = 0; g < 16; g++) {
+		int s = 0;
+		for (int k = 0; k < 16; k++)
+			s += bk.qs[16 * g + k];
+		bs_ok = bs_ok && bk.bsums[g] == s;
+	}
+	ok(bs_ok, "q8_K: bsums are the sums of each 16 quants");
+	float zero[256] = { 0 };
+	memset(&bk, 0x55, sizeof bk);
+	eng_quantize_row_q8_K(zero, &bk, 256);
+	ok(bk.d == 0.0f && bk.qs[0] == 0 && bk.qs[255] == 0 && bk.bsums[15] == 0, "q8_K: a zero block is all zero");
+}
+
+/* ---- dots ---- */
+
+/* n / block_size random blocks of type t: random bytes with small finite f16 scales */
+static void random_blocks(const struct qtype *q, uint8_t *w, int64_t n)
+{
+	const struct eng_type_traits *t = eng_type_get(q->id);
+	size_t bytes = (size_t)(n / t->block_size) * t->block_bytes;
+	for (size_t i = 0; i < bytes; i++)
+		w[i] = (uint8_t)rng_next();
+	for (int64_t b = 0; b < n / t->block_size; b++)
+		for (int k = 0; k < q->n_offs; k++) {
+			uint16_t h = eng_f32_to_f16(rng_normal() * 0.01f);
+			memcpy(w + (size_t)b * t->block_bytes + q->offs[k], &h, 2);
+		}
+}
+
+static void check_dots(void)
+{
+	enum { N = 4096 };
+	static uint8_t w[N * 2], xq[N * 2];
+	static float x[N], wd[N], xd[N];
+	for (size_t qi = 0; qi < N_QTYPES; qi++) {
+		const struct qtype *q = &qtypes[qi];
+		const struct eng_type_traits *t = eng_type_get(q->id);
+		const struct eng_type_traits *at = eng_type_get(t->vec_dot_type);
+		for (int i = 0; i < N; i++)
+			x[i] = rng_normal();
+		random_blocks(q, w, N);
+		t->to_f32(w, wd, N);
+		at->act_from_f32(x, xq, N);
+		at->to_f32(xq, xd, N);
+		double want = 0, mag = 0, extra = 0;
+		for (int i = 0; i < N; i++) {
+			want += (double)wd[i] * xd[i];
+			mag += fabs((double)wd[i] * xd[i]);
+		}
+		if (q->min_off >= 0) /* m * s uses s = f16(d * sum), not d16 * sum: f16 rounding */
+			for (int b = 0; b < N / 32; b++) {
+				uint16_t mh;
+				memcpy(&mh, w + (size_t)b * t->block_bytes + q->min_off, 2);
+				const struct eng_block_q8_1 *a = (const struct eng_block_q8_1 *)xq + b;
+				int s = 0;
+				for (int k = 0; k < 32; k++)
+					s += a->qs[k];
+				extra += fabs(eng_f16_to_f32(mh)) * fabs(eng_f16_to_f32(a->d) * s) * 2e-3;
+			}
+		char name[160];
+		float got = t->vec_dot_q8(N, w, xq);
+		snprintf(name, sizeof name, "%s x %s dot (n = %d) = dequantized double dot", t->name, at->name, N);
+		is_near(got, want, mag * 2e-6 + extra + 1e-9, name);
+		/* the f32-activation dot */
+		double want32 = 0, mag32 = 0;
+		for (int i = 0; i < N; i++) {
+			want32 += (double)wd[i] * x[i];
+			mag32 += fabs((double)wd[i] * x[i]);
+		}
+		snprintf(name, sizeof name, "%s x f32 dot = dequantized double dot", t->name);
+		is_near(t->vec_dot(N, w, x), want32, mag32 * 2e-6 + 1e-9, name);
+		snprintf(name, sizeof name, "%s x %s: close to the f32-activation dot (activation quantization only)",
+			 t->name, at->name);
+		is_near(got, want32, mag32 * 0.02, name);
+	}
+	/* AVX2 against the references, bit for bit, on many random super-blocks */
+	static const struct { uint32_t id; float (*simd)(int64_t, const void *, const void *);
+			      float (*ref)(int64_t, const void *, const void *); } pairs[] = {
+		{ ENG_TYPE_Q4_K, eng_vec_dot_q4_K_q8_K, eng_vec_dot_q4_K_q8_K_ref },
+		{ ENG_TYPE_Q5_K, eng_vec_dot_q5_K_q8_K, eng_vec_dot_q5_K_q8_K_ref },
+		{ ENG_TYPE_Q6_K, eng_vec_dot_q6_K_q8_K, eng_vec_dot_q6_K_q8_K_ref },
+	};
+	for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+		const struct qtype *q = NULL;
+		for (size_t qi = 0; qi < N_QTYPES; qi++)
+			if (qtypes[qi].id == pairs[p].id)
+				q = &qtypes[qi];
+		int same = 1;
+		for (int rep = 0; rep < 50; rep++) {
+			for (int i = 0; i < N; i++)
+				x[i] = rng_normal() * (rep % 3 == 0 ? 100.0f : 1.0f);
+			random_blocks(q, w, N);
+			eng_quantize_row_q8_K(x, xq, N);
+			for (int64_t n = 256; n <= N; n *= 4)
+				same = same && fbits(pairs[p].simd(n, w, xq)) == fbits(pairs[p].ref(n, w, xq));
+		}
+		char name[120];
+		snprintf(name, sizeof name, "%s x q8_K: dispatching (AVX2) and plain-C reference agree bit for bit",
+			 eng_type_name(pairs[p].id));
+		ok(same, name);
+	}
+#if defined(__AVX2__)
+	diag("AVX2 kernels compiled in");
+#else
+	diag("AVX2 kernels not compiled in: the bit-for-bit checks compare the reference with itself");
+#endif
+}
+
+int main(void)
+{
+	check_table();
+	check_vectors();
+	check_act_quant();
+	check_dots();
+	return done_testing();
+}
