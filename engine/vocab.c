@@ -22,6 +22,7 @@
  * llama.cpp's token_to_id map.
  */
 #include "engine/vocab.h"
+#include "engine/vocab_int.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -29,35 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define ATTR_LSTRIP 1u /* a match swallows whitespace to its left */
-#define ATTR_RSTRIP 2u /* ... and to its right */
-
-#define SPACE_ESC "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space */
-#define SPACE_ESC_LEN 3
-
-#define VOCAB_MAX_WARNINGS 8 /* one per special-id key at most: bos, eos, unk, pad */
-
-struct eng_vocab {
-	enum eng_vocab_type type;
-	char *model_name;
-	uint32_t n_tokens;
-	char *blob;            /* every piece, NUL-terminated, back to back */
-	size_t *piece_off;     /* n_tokens: offset of each piece in blob */
-	uint32_t *piece_len;   /* n_tokens: bytes, without the NUL */
-	float *scores;         /* n_tokens */
-	uint8_t *types;        /* n_tokens: enum eng_token_type */
-	uint8_t *attrs;        /* n_tokens: ATTR_* */
-	int32_t *table;        /* hash slots: id or -1 */
-	size_t table_mask;     /* slots - 1 (a power of two minus one) */
-	int32_t byte_to_id[256]; /* <0xXX> token of each byte, or -1 */
-	int32_t *user_ids;     /* user-defined tokens, longest piece first */
-	size_t n_user;
-	int32_t bos, eos, unk, pad;
-	bool add_bos, add_eos, add_space_prefix;
-	char *warnings[VOCAB_MAX_WARNINGS]; /* what loading ignored, one line each (malloc'd) */
-	size_t n_warnings;
-};
 
 /* ---- small helpers ---- */
 
@@ -90,12 +62,7 @@ static const char *printable(const char *s, size_t n, char *buf, size_t buf_size
 	return buf;
 }
 
-struct ids_buf {
-	int32_t *v;
-	size_t n, cap;
-};
-
-static int ids_push(struct ids_buf *b, int32_t id)
+int ids_push(struct ids_buf *b, int32_t id)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 64;
@@ -109,12 +76,7 @@ static int ids_push(struct ids_buf *b, int32_t id)
 	return 0;
 }
 
-struct text_buf {
-	char *s;
-	size_t n, cap;
-};
-
-static int text_append(struct text_buf *b, const char *s, size_t n)
+int text_append(struct text_buf *b, const char *s, size_t n)
 {
 	if (n > SIZE_MAX - b->n - 1)
 		return MRL_ENOMEM;
@@ -220,6 +182,7 @@ void eng_vocab_free(struct eng_vocab *v)
 	free(v->attrs);
 	free(v->table);
 	free(v->user_ids);
+	bpe_free(v);
 	for (size_t i = 0; i < v->n_warnings; i++)
 		free(v->warnings[i]);
 	free(v);
@@ -355,6 +318,63 @@ static int byte_of_piece(const char *p, size_t len)
 	return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
+static bool is_cut_type(uint8_t t)
+{
+	return t == ENG_TOKEN_USER_DEFINED || t == ENG_TOKEN_CONTROL || t == ENG_TOKEN_UNKNOWN;
+}
+
+/* gpt2 vocabularies: tokenizer.ggml.merges ("left right", rank = index) and the
+ * pre-tokenizer named by tokenizer.ggml.pre (absent: llama.cpp's "default", with a
+ * warning, as llama.cpp does). */
+static int load_bpe(struct eng_vocab *v, const struct gguf_ctx *g, const char *path, struct mrl_err *err)
+{
+	const struct gguf_kv *merges = NULL;
+	struct gguf_str pre;
+	char shown[300];
+	int rc = gguf_get_arr(g, "tokenizer.ggml.merges", GGUF_STRING, &merges, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	if (rc == 1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: a gpt2 (byte-level BPE) vocabulary needs tokenizer.ggml.merges", path);
+	if ((rc = bpe_merges_reserve(v, (size_t)merges->arr_n, err)))
+		return rc;
+	uint64_t skipped = 0;
+	for (uint64_t i = 0; i < merges->arr_n; i++) {
+		const struct gguf_str *m = &merges->arr_strs[i];
+		/* split at the first space after the first byte (a piece may itself be a space) */
+		const char *sp = m->len > 1 ? memchr(m->ptr + 1, ' ', (size_t)m->len - 1) : NULL;
+		if (!sp)
+			return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.merges[%llu] '%s' is not 'left right'", path,
+					   (unsigned long long)i, printable(m->ptr, (size_t)m->len, shown, sizeof shown));
+		size_t ll = (size_t)(sp - m->ptr);
+		rc = bpe_add_merge(v, m->ptr, ll, sp + 1, (size_t)m->len - ll - 1, err);
+		if (rc < 0)
+			return rc;
+		skipped += rc == 1;
+	}
+	if (skipped)
+		add_warning(v, "%s: %llu of tokenizer.ggml.merges name pieces that are not in the vocabulary or repeat a pair: ignored",
+			    path, (unsigned long long)skipped);
+	rc = gguf_get_str(g, "tokenizer.ggml.pre", &pre, err);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) {
+		add_warning(v, "%s: no tokenizer.ggml.pre: using llama.cpp's 'default' pre-tokenizer", path);
+		v->pre_name = strdup("default");
+	} else {
+		v->pre_name = strndup(pre.ptr, (size_t)pre.len);
+	}
+	if (!v->pre_name)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
+	if (strlen(v->pre_name) != (rc == 1 ? 7 : (size_t)pre.len))
+		return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.pre contains a NUL byte", path);
+	if ((rc = bpe_set_pre_type(v, v->pre_name, path, err)))
+		return rc;
+	/* llama.cpp turns BOS on for the llama3 family */
+	v->add_bos = v->ignore_merges;
+	return 0;
+}
+
 int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char *path,
 		   struct mrl_err *err)
 {
@@ -382,10 +402,13 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 	}
 	if (gguf_str_eq(model, "llama")) {
 		v->type = ENG_VOCAB_SPM;
+	} else if (gguf_str_eq(model, "gpt2")) {
+		v->type = ENG_VOCAB_BPE;
+		v->byte_level = true;
 	} else {
 		rc = mrl_err_set(err, MRL_EUNSUPPORTED,
-				 "%s: tokenizer.ggml.model '%s' is not supported (supported: 'llama' = SentencePiece BPE; "
-				 "not yet: 'gpt2' = byte-level BPE, 'bert' = WordPiece)",
+				 "%s: tokenizer.ggml.model '%s' is not supported (supported: 'llama' = SentencePiece BPE, "
+				 "'gpt2' = byte-level BPE; not yet: 'bert' = WordPiece)",
 				 path, printable(model.ptr, (size_t)model.len, shown, sizeof shown));
 		goto out;
 	}
@@ -495,10 +518,16 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 		v->byte_to_id[b] = id;
 	}
 
-	/* special ids: SentencePiece defaults <unk>=0, <s>=1, </s>=2, then the file's keys */
-	v->unk = n > 0 ? 0 : -1;
-	v->bos = n > 1 ? 1 : -1;
-	v->eos = n > 2 ? 2 : -1;
+	/* special ids: SentencePiece defaults <unk>=0, <s>=1, </s>=2, llama.cpp's gpt2
+	 * defaults bos = eos = 11 and no unk; then the file's keys */
+	if (v->type == ENG_VOCAB_SPM) {
+		v->unk = n > 0 ? 0 : -1;
+		v->bos = n > 1 ? 1 : -1;
+		v->eos = n > 2 ? 2 : -1;
+	} else {
+		v->unk = -1;
+		v->bos = v->eos = n > 11 ? 11 : -1;
+	}
 	v->pad = -1;
 	if ((rc = load_special_id(v, g, path, "tokenizer.ggml.bos_token_id", "bos", &v->bos, err)) ||
 	    (rc = load_special_id(v, g, path, "tokenizer.ggml.eos_token_id", "eos", &v->eos, err)) ||
@@ -506,9 +535,11 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 	    (rc = load_special_id(v, g, path, "tokenizer.ggml.padding_token_id", "pad", &v->pad, err)))
 		goto out;
 
-	v->add_bos = true;
+	v->add_bos = v->type == ENG_VOCAB_SPM;
 	v->add_eos = false;
-	v->add_space_prefix = true;
+	v->add_space_prefix = v->type == ENG_VOCAB_SPM;
+	if (v->type == ENG_VOCAB_BPE && (rc = load_bpe(v, g, path, err)))
+		goto out;
 	if ((rc = load_flag(g, "tokenizer.ggml.add_bos_token", &v->add_bos, err)) ||
 	    (rc = load_flag(g, "tokenizer.ggml.add_eos_token", &v->add_eos, err)) ||
 	    (rc = load_flag(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err)))
@@ -522,9 +553,10 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 		goto out;
 	}
 
-	/* user-defined tokens are cut out of the text before encoding, longest first */
+	/* user-defined tokens are cut out of the text before encoding, longest first;
+	 * control and unknown ones too where special parsing is asked for */
 	for (uint32_t i = 0; i < n; i++)
-		if (v->types[i] == ENG_TOKEN_USER_DEFINED && v->piece_len[i] > 0)
+		if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
 			v->n_user++;
 	if (v->n_user) {
 		v->user_ids = malloc(v->n_user * sizeof *v->user_ids);
@@ -534,7 +566,7 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 		}
 		size_t k = 0;
 		for (uint32_t i = 0; i < n; i++)
-			if (v->types[i] == ENG_TOKEN_USER_DEFINED && v->piece_len[i] > 0)
+			if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
 				v->user_ids[k++] = (int32_t)i;
 		qsort_r(v->user_ids, v->n_user, sizeof *v->user_ids, cmp_user_tokens, v);
 	}
@@ -579,12 +611,14 @@ static int frag_push(struct frag_buf *b, int32_t token, size_t off, size_t len)
 
 /* Cut the text fragments of *frags around every occurrence of each user-defined
  * token (llama.cpp's tokenizer_st_partition with parse_special = false). */
-static int partition(const struct eng_vocab *v, const char *text, struct frag_buf *frags)
+static int partition(const struct eng_vocab *v, const char *text, bool parse_special, struct frag_buf *frags)
 {
 	struct frag_buf next = { 0 };
 	int rc = 0;
 	for (size_t u = 0; u < v->n_user; u++) {
 		int32_t id = v->user_ids[u];
+		if (v->types[id] != ENG_TOKEN_USER_DEFINED && !parse_special && !v->specials_always)
+			continue;
 		const char *piece = v->blob + v->piece_off[id];
 		size_t plen = v->piece_len[id];
 		next.n = 0;
@@ -805,6 +839,12 @@ static int spm_escape(const char *text, size_t len, bool prefix, struct text_buf
 int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, bool add_bos,
 		       int32_t **ids_out, size_t *n_out, struct mrl_err *err)
 {
+	return eng_vocab_encode(v, text, len, add_bos ? ENG_TOK_ADD_BOS : 0, ids_out, n_out, err);
+}
+
+int eng_vocab_encode(const struct eng_vocab *v, const char *text, size_t len, unsigned flags,
+		     int32_t **ids_out, size_t *n_out, struct mrl_err *err)
+{
 	struct ids_buf ids = { 0 };
 	struct frag_buf frags = { 0 };
 	struct text_buf esc = { 0 };
@@ -818,11 +858,11 @@ int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, 
 				 len, INT32_MAX / 3 - 3);
 		goto out;
 	}
-	if (v->type != ENG_VOCAB_SPM) {
+	if (v->type != ENG_VOCAB_SPM && v->type != ENG_VOCAB_BPE) {
 		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "tokenizer '%s' is not implemented", v->model_name);
 		goto out;
 	}
-	if (add_bos) {
+	if (flags & ENG_TOK_ADD_BOS) {
 		if (v->bos < 0) {
 			rc = mrl_err_set(err, MRL_EINPUT, "a BOS token was asked for but the vocabulary has none");
 			goto out;
@@ -832,7 +872,7 @@ int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, 
 	}
 	if (len > 0 && frag_push(&frags, -1, 0, len))
 		goto nomem;
-	if ((rc = partition(v, text, &frags)))
+	if ((rc = partition(v, text, (flags & ENG_TOK_PARSE_SPECIAL) != 0, &frags)))
 		goto nomem;
 	bool prev_special = true; /* the start counts as after a special token */
 	for (size_t f = 0; f < frags.n; f++) {
@@ -843,11 +883,25 @@ int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, 
 			prev_special = true;
 			continue;
 		}
+		if (v->type == ENG_VOCAB_BPE) {
+			if ((rc = bpe_encode_fragment(v, text + fr->off, fr->len, f == 0, &ids, err)))
+				goto out;
+			prev_special = false;
+			continue;
+		}
 		if (spm_escape(text + fr->off, fr->len, v->add_space_prefix && prev_special, &esc))
 			goto nomem;
 		if ((rc = spm_encode(v, esc.s, esc.n, &ids, err)))
 			goto out;
 		prev_special = false;
+	}
+	if (flags & ENG_TOK_ADD_EOS) {
+		if (v->eos < 0) {
+			rc = mrl_err_set(err, MRL_EINPUT, "an EOS token was asked for but the vocabulary has none");
+			goto out;
+		}
+		if (ids_push(&ids, v->eos))
+			goto nomem;
 	}
 	*ids_out = ids.v;
 	*n_out = ids.n;
@@ -868,7 +922,7 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 			 char **text_out, size_t *len_out, struct mrl_err *err)
 {
 	struct text_buf buf = { 0 };
-	bool strip_space = v->add_space_prefix;
+	bool strip_space = v->type == ENG_VOCAB_SPM ? v->add_space_prefix : v->dec_strip_space;
 	int rc = 0;
 
 	*text_out = NULL;
@@ -888,6 +942,11 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 		size_t start = buf.n;
 		switch ((enum eng_token_type)v->types[id]) {
 		case ENG_TOKEN_NORMAL:
+			if (v->byte_level) {
+				if (bpe_decode_piece(p, plen, &buf))
+					goto nomem;
+				break;
+			}
 			/* ▁ -> ' ' */
 			for (size_t j = 0; j < plen;) {
 				if (plen - j >= SPACE_ESC_LEN && memcmp(p + j, SPACE_ESC, SPACE_ESC_LEN) == 0) {

@@ -84,6 +84,16 @@ int32_t eng_vocab_find(const struct eng_vocab *v, const char *text, size_t len);
 int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, bool add_bos,
 		       int32_t **ids_out, size_t *n_out, struct mrl_err *err);
 
+/* Flags of eng_vocab_encode. */
+#define ENG_TOK_ADD_BOS 1u       /* prepend BOS (MRL_EINPUT if there is none) */
+#define ENG_TOK_ADD_EOS 2u       /* append EOS (MRL_EINPUT if there is none) */
+#define ENG_TOK_PARSE_SPECIAL 4u /* control tokens written in the text ("<|endoftext|>") are
+				  * matched as whole strings, as llama.cpp's parse_special */
+
+/* eng_vocab_tokenize with flags (ENG_TOK_*). Same ownership of *ids_out. */
+int eng_vocab_encode(const struct eng_vocab *v, const char *text, size_t len, unsigned flags,
+		     int32_t **ids_out, size_t *n_out, struct mrl_err *err);
+
 /* Render n ids as text: ▁ -> space, byte tokens as their byte (so split UTF-8 is
  * reassembled), control and unknown tokens as nothing, user-defined tokens as
  * stored; with add_space_prefix the leading space of the first non-control token

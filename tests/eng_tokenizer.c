@@ -315,8 +315,8 @@ static void test_bad_vocabs(void)
 	struct eng_vocab *v = NULL;
 	static const char *const abc[] = { "a", "b", NULL };
 
-	struct tiny t = { .model = "gpt2", .extra = abc, .add_space_prefix = -1, .bos_id = -2 };
-	is_int(tiny_vocab(&t, &v, &err), MRL_EUNSUPPORTED, "tokenizer.ggml.model gpt2 is unsupported (for now)");
+	struct tiny t = { .model = "bert", .extra = abc, .add_space_prefix = -1, .bos_id = -2 };
+	is_int(tiny_vocab(&t, &v, &err), MRL_EUNSUPPORTED, "tokenizer.ggml.model bert (WordPiece) is unsupported");
 	like(err.msg, "supported: 'llama'", "the message lists what is supported");
 	like(err.msg, "tiny.gguf", "the message names the file");
 	ok(v == NULL, "no vocabulary on failure");
@@ -667,7 +667,7 @@ static void test_cli_errors(const char *fx, const char *merilo)
 	snprintf(cmd, sizeof cmd, "'%s' tokenize --model /nonexistent/model.gguf hello 2>&1", merilo);
 	is_int(run_cmd(cmd, out, sizeof out), 3, "CLI: a missing model exits 3");
 	like(out, "/nonexistent/model.gguf", "CLI: the message names the missing model");
-	snprintf(cmd, sizeof cmd, "'%s' tokenize --model '%s/tokenizer/ggml-vocab-gpt-2.gguf' hello 2>&1", merilo, fx);
+	snprintf(cmd, sizeof cmd, "'%s' tokenize --model '%s/tokenizer/ggml-vocab-bert-bge.gguf' hello 2>&1", merilo, fx);
 	is_int(run_cmd(cmd, out, sizeof out), 3, "CLI: an unsupported tokenizer exits 3");
 	like(out, "not supported", "CLI: ... and says so");
 	snprintf(cmd, sizeof cmd, "'%s' tokenize --model '%s' 2>&1", merilo, vocab);
@@ -982,6 +982,10 @@ int main(void)
 		merilo = NULL;
 	test_suite(fx, "llama-spm", merilo);
 	test_suite(fx, "phi-3", merilo);
+	static const char *const bpe_suites[] = { "gpt-2", "deepseek-coder", "deepseek-llm", "falcon", "mpt",
+						  "starcoder", "refact" };
+	for (size_t i = 0; i < sizeof bpe_suites / sizeof bpe_suites[0]; i++)
+		test_suite(fx, bpe_suites[i], merilo);
 	test_cli_errors(fx, merilo);
 	test_ppl_text(fx);
 	test_expected_prompts(fx);

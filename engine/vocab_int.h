@@ -1,0 +1,132 @@
+/* vocab_int.h — the vocabulary's fields, shared by the files that build and use it:
+ * vocab.c (GGUF loading, SentencePiece, partition, decoding), bpe.c (byte-level BPE,
+ * merges by rank, the regex pre-tokenizer) and tokjson.c (HF tokenizer.json).
+ * Internal to engine/: callers outside see only vocab.h.
+ */
+#ifndef MRL_ENG_VOCAB_INT_H
+#define MRL_ENG_VOCAB_INT_H
+
+#include "engine/vocab.h"
+
+#define ATTR_LSTRIP 1u /* a match swallows whitespace to its left */
+#define ATTR_RSTRIP 2u /* ... and to its right */
+
+#define SPACE_ESC "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space */
+#define SPACE_ESC_LEN 3
+
+#define VOCAB_MAX_WARNINGS 8 /* one per special-id key at most: bos, eos, unk, pad */
+
+/* One merge rule: the pair (left, right) of token ids becomes id, lower rank first. */
+struct bpe_merge {
+	uint64_t key; /* (uint64_t)left << 32 | right; UINT64_MAX = empty slot */
+	uint32_t rank;
+	int32_t id;
+};
+
+/* How a pre-tokenizer step keeps a regex match (HF's SplitDelimiterBehavior). */
+enum pre_behavior {
+	PRE_ISOLATED = 0, /* matches and the text between them are separate words (llama.cpp) */
+	PRE_REMOVED,      /* matches are dropped */
+	PRE_MERGED_PREV,  /* a match joins the word before it */
+	PRE_MERGED_NEXT,  /* a match joins the word after it */
+	PRE_CONTIGUOUS,   /* consecutive matches form one word */
+};
+
+/* One split of the pre-tokenizer; applied to every word the previous step made. */
+struct pre_step {
+	void *re;        /* pcre2_code_8 * (compiled with UTF, UCP, DOLLAR_ENDONLY; JIT when available) */
+	uint8_t behavior; /* enum pre_behavior */
+	bool invert;     /* the text between matches is what behavior applies to */
+};
+
+/* A normalizer step of tokenizer.json, applied in order to each text fragment. */
+enum norm_kind { NORM_NFC = 1, NORM_NFKC, NORM_NFD, NORM_NFKD, NORM_LOWER, NORM_PREPEND, NORM_REPLACE };
+struct norm_step {
+	uint8_t kind;
+	char *a, *b; /* PREPEND: a = text; REPLACE: a = pattern (literal), b = content */
+	size_t a_len, b_len;
+};
+
+struct eng_vocab {
+	enum eng_vocab_type type;
+	char *model_name;
+	uint32_t n_tokens;
+	char *blob;            /* every piece, NUL-terminated, back to back */
+	size_t *piece_off;     /* n_tokens: offset of each piece in blob */
+	uint32_t *piece_len;   /* n_tokens: bytes, without the NUL */
+	float *scores;         /* n_tokens */
+	uint8_t *types;        /* n_tokens: enum eng_token_type */
+	uint8_t *attrs;        /* n_tokens: ATTR_* */
+	int32_t *table;        /* hash slots: id or -1 */
+	size_t table_mask;     /* slots - 1 (a power of two minus one) */
+	int32_t byte_to_id[256]; /* <0xXX> token of each byte, or -1 */
+	int32_t *user_ids;     /* tokens cut out of the text before encoding (user-defined, and
+				* control/unknown for special parsing), longest piece first */
+	size_t n_user;
+	int32_t bos, eos, unk, pad;
+	bool add_bos, add_eos, add_space_prefix;
+	char *warnings[VOCAB_MAX_WARNINGS]; /* what loading ignored, one line each (malloc'd) */
+	size_t n_warnings;
+
+	/* ---- BPE (tokenizer.ggml.model gpt2, and tokenizer.json model BPE) ---- */
+	struct bpe_merge *merges; /* hash slots, load <= 1/2 */
+	size_t merges_mask;
+	uint32_t n_merges;
+	struct pre_step *pre;     /* pre-tokenizer splits, in order (none: the fragment is one word) */
+	size_t n_pre;
+	char *pre_name;           /* tokenizer.ggml.pre as read, or "tokenizer.json" */
+	bool byte_level;          /* pieces spell bytes through GPT-2's byte->unicode map */
+	bool ignore_merges;       /* a word that is a piece is one token (llama3, HF ignore_merges) */
+	bool byte_fallback;       /* a character without a piece becomes its <0xXX> tokens (HF) */
+	bool fuse_unk;            /* consecutive unknown characters give one UNK (HF) */
+	bool specials_always;     /* control tokens are cut out even without special parsing (HF added tokens) */
+
+	/* ---- tokenizer.json only ---- */
+	struct norm_step *norm;
+	size_t n_norm;
+	bool meta_space;          /* Metaspace pre-tokenizer: ' ' -> U+2581 */
+	uint8_t meta_prepend;     /* 0 never, 1 always, 2 first fragment only */
+	bool meta_split;          /* Metaspace(split = true): words start at each U+2581 */
+	bool bl_prefix_space;     /* ByteLevel(add_prefix_space): a leading ' ' when missing */
+	bool dec_strip_space;     /* decoding drops the first leading space (Metaspace / Strip decoders) */
+};
+
+/* ---- bpe.c ---- */
+
+/* Pre-tokenizer steps of a tokenizer.ggml.pre name (llama.cpp's regexes), compiled into
+ * v->pre. An unknown name is MRL_EUNSUPPORTED naming it and the file. */
+int bpe_set_pre_type(struct eng_vocab *v, const char *pre, const char *path, struct mrl_err *err);
+/* Compile one regex (UTF-8 pattern of len bytes) and append it as a step. what names
+ * the pattern's origin in the error (file and key). */
+int bpe_add_pre_regex(struct eng_vocab *v, const char *pattern, size_t len, enum pre_behavior behavior,
+		      bool invert, const char *what, struct mrl_err *err);
+/* Add merge rule "left right" (pieces) with rank = the count so far. Returns 1 (and adds
+ * nothing) when a side or the joined piece is not in the vocabulary or the pair repeats;
+ * the caller decides whether that is an error. */
+int bpe_add_merge(struct eng_vocab *v, const char *left, size_t left_len, const char *right, size_t right_len,
+		  struct mrl_err *err);
+/* Size the merge table for n rules (before bpe_add_merge). */
+int bpe_merges_reserve(struct eng_vocab *v, size_t n, struct mrl_err *err);
+void bpe_free(struct eng_vocab *v);
+
+struct ids_buf {
+	int32_t *v;
+	size_t n, cap;
+};
+int ids_push(struct ids_buf *b, int32_t id);
+
+/* Encode one raw text fragment (no special tokens in it) with the BPE pipeline:
+ * UTF-8 repair, normalizers, pre-tokenizer, byte-level map, merges; appends to out.
+ * first: the fragment starts the text (Metaspace prepend_scheme "first"). */
+int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len, bool first,
+			struct ids_buf *out, struct mrl_err *err);
+/* Append the bytes piece (len bytes) spells under the byte-level map to buf (a
+ * character outside the map is copied as is). */
+struct text_buf {
+	char *s;
+	size_t n, cap;
+};
+int text_append(struct text_buf *b, const char *s, size_t n);
+int bpe_decode_piece(const char *piece, size_t len, struct text_buf *buf);
+
+#endif
