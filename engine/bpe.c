@@ -288,6 +288,7 @@ void bpe_free(struct eng_vocab *v)
 	for (size_t i = 0; i < v->n_pre; i++)
 		pcre2_code_free(v->pre[i].re);
 	free(v->pre);
+	pcre2_match_context_free(v->match_ctx);
 	free(v->merges);
 	free(v->pre_name);
 	for (size_t i = 0; i < v->n_norm; i++) {
@@ -365,7 +366,7 @@ static int span_extend(struct spans *s, size_t off, size_t len)
 }
 
 /* Split every span of in by one step into out (HF's split behaviours). */
-static int split_step(const struct pre_step *st, pcre2_match_data *md, const char *text, const struct spans *in,
+static int split_step(const char *v_pre_name, const struct pre_step *st, pcre2_match_data *md, pcre2_match_context *mctx, const char *text, const struct spans *in,
 		      struct spans *out, struct mrl_err *err)
 {
 	out->n = 0;
@@ -376,7 +377,7 @@ static int split_step(const struct pre_step *st, pcre2_match_data *md, const cha
 		size_t pend_off = 0, word_first = out->n;
 		bool last_was_match = false;
 		while (pos <= n) {
-			int rc = pos < n ? pcre2_match(st->re, (PCRE2_SPTR)s, n, pos, PCRE2_NO_UTF_CHECK, md, NULL)
+			int rc = pos < n ? pcre2_match(st->re, (PCRE2_SPTR)s, n, pos, PCRE2_NO_UTF_CHECK, md, mctx)
 					 : PCRE2_ERROR_NOMATCH;
 			size_t ms = n, me = n;
 			if (rc >= 0) {
@@ -387,7 +388,7 @@ static int split_step(const struct pre_step *st, pcre2_match_data *md, const cha
 					size_t next = ms + 1;
 					while (next < n && ((unsigned char)s[next] & 0xc0) == 0x80)
 						next++;
-					rc = next < n ? pcre2_match(st->re, (PCRE2_SPTR)s, n, next, PCRE2_NO_UTF_CHECK, md, NULL)
+					rc = next < n ? pcre2_match(st->re, (PCRE2_SPTR)s, n, next, PCRE2_NO_UTF_CHECK, md, mctx)
 						      : PCRE2_ERROR_NOMATCH;
 					ms = me = n;
 					if (rc >= 0) {
@@ -403,7 +404,8 @@ static int split_step(const struct pre_step *st, pcre2_match_data *md, const cha
 			} else if (rc != PCRE2_ERROR_NOMATCH) {
 				PCRE2_UCHAR msg[256];
 				pcre2_get_error_message(rc, msg, sizeof msg);
-				return mrl_err_set(err, MRL_EINPUT, "pre-tokenizer regex failed: %s", (const char *)msg);
+				return mrl_err_set(err, MRL_EINPUT, "pre-tokenizer regex %s failed: %s",
+						   v_pre_name ? v_pre_name : "", (const char *)msg);
 			}
 			/* gap [pos, ms) then match [ms, me): which of them counts as "the match" depends on invert */
 			struct {
@@ -566,8 +568,7 @@ static int try_pair(const struct eng_vocab *v, struct session *ss, int32_t left)
 }
 
 /* Append the symbols for one character (len bytes at s) of a word. */
-static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *n_syms, const char *s, size_t len,
-			 struct mrl_err *err)
+static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *n_syms, const char *s, size_t len)
 {
 	int32_t id = eng_vocab_find(v, s, len);
 	int32_t ids[8];
@@ -593,9 +594,7 @@ static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *
 			if (b >= 0)
 				ids[k++] = b;
 		}
-	} else {
-		return mrl_err_set(err, MRL_EINPUT, "no token for a character and no unknown token");
-	}
+	} /* else: no piece, no fallback and no UNK: the character is dropped, as HF's BPE does */
 	for (size_t j = 0; j < k; j++) {
 		if (*n_syms == ss->syms_cap) {
 			size_t cap = ss->syms_cap ? ss->syms_cap * 2 : 64;
@@ -621,7 +620,6 @@ static uint32_t utf8_char_len(unsigned char c)
 static int encode_word(const struct eng_vocab *v, struct session *ss, const char *w, size_t n, struct ids_buf *out,
 		       struct mrl_err *err)
 {
-	int rc;
 	if (n == 0)
 		return 0;
 	if (v->ignore_merges) {
@@ -653,8 +651,8 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 		size_t len = utf8_char_len((unsigned char)w[off]);
 		if (len > n - off)
 			len = n - off;
-		if ((rc = add_char_syms(v, ss, &n_syms, w + off, len, err)))
-			return rc == MRL_ENOMEM ? mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing") : rc;
+		if (add_char_syms(v, ss, &n_syms, w + off, len))
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing");
 		off += len;
 	}
 	if (n_syms == 0)
@@ -835,7 +833,7 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 		md = pcre2_match_data_create_from_pattern(v->pre[k].re, NULL);
 		if (!md)
 			goto nomem;
-		rc = split_step(&v->pre[k], md, t.s, &a, &b, err);
+		rc = split_step(v->pre_name, &v->pre[k], md, v->match_ctx, t.s, &a, &b, err);
 		pcre2_match_data_free(md);
 		md = NULL;
 		if (rc)

@@ -143,6 +143,29 @@ static void fill_desc(struct eng_model *m)
 	}
 }
 
+/* An HF tokenizer.json, or a folder holding one, opens as a vocabulary-only model. */
+static bool is_hf_tokenizer(const char *path)
+{
+	struct stat st;
+	size_t n = strlen(path);
+	return (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) || (n >= 5 && !strcmp(path + n - 5, ".json"));
+}
+
+/* Its metadata is an empty GGUF (no keys, no tensors), so every accessor works unchanged. */
+static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_err *err)
+{
+	static const unsigned char empty_gguf[32] = { 'G', 'G', 'U', 'F', 3 };
+	int rc = gguf_parse(empty_gguf, sizeof empty_gguf, path, &m->gguf, err);
+	if (rc)
+		return rc;
+	m->arch_str = strdup("");
+	m->name_str = strdup("");
+	m->tok_model_str = strdup("tokenizer.json");
+	if (!m->arch_str || !m->name_str || !m->tok_model_str)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	return eng_vocab_load_json(&m->vocab, path, err);
+}
+
 int eng_model_open(struct eng_model **out, const char *path, const struct eng_open_opts *opts,
 		   struct mrl_err *err)
 {
@@ -165,6 +188,13 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	}
 	m->backend = opts->backend;
 	m->n_threads = resolve_threads(opts->n_threads);
+	if (is_hf_tokenizer(path)) {
+		if ((rc = open_hf_tokenizer(m, path, err)))
+			goto out;
+		fill_desc(m);
+		*out = m;
+		return 0;
+	}
 	if ((rc = map_file(m, path, err)))
 		goto out;
 	if ((rc = gguf_parse(m->map, m->map_size, path, &m->gguf, err)))

@@ -997,3 +997,46 @@ out:
 	free(buf.s);
 	return rc;
 }
+
+/* ---- building from other formats (tokjson.c) ---- */
+
+int vocab_index(struct eng_vocab *v, const char *path, struct mrl_err *err)
+{
+	uint32_t n = v->n_tokens;
+	size_t slots = 16;
+	while (slots < (size_t)n * 2)
+		slots *= 2;
+	v->table = malloc(slots * sizeof *v->table);
+	if (!v->table)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a vocabulary of %u tokens", path, n);
+	v->table_mask = slots - 1;
+	memset(v->table, 0xff, slots * sizeof *v->table);
+	for (uint32_t i = 0; i < n; i++)
+		if (v->piece_len[i])
+			table_insert(v, (int32_t)i);
+	for (int b = 0; b < 256; b++) {
+		char hex[8];
+		snprintf(hex, sizeof hex, "<0x%02X>", b);
+		v->byte_to_id[b] = eng_vocab_find(v, hex, 6);
+	}
+	v->n_user = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
+			v->n_user++;
+	if (v->n_user) {
+		v->user_ids = malloc(v->n_user * sizeof *v->user_ids);
+		if (!v->user_ids)
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
+		size_t k = 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
+				v->user_ids[k++] = (int32_t)i;
+		qsort_r(v->user_ids, v->n_user, sizeof *v->user_ids, cmp_user_tokens, v);
+	}
+	return 0;
+}
+
+void vocab_warn(struct eng_vocab *v, const char *msg)
+{
+	add_warning(v, "%s", msg);
+}

@@ -50,6 +50,11 @@ struct eng_vocab;
  * afterwards. On failure *out is NULL. */
 int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char *path,
 		   struct mrl_err *err);
+/* Build the vocabulary from an HF tokenizer.json (path: the file, or a folder holding
+ * it), with tokenizer_config.json beside it when present (add_bos_token, add_eos_token,
+ * bos/eos/unk/pad names). Unsupported components are MRL_EUNSUPPORTED naming them and
+ * the file; malformed input is MRL_EINPUT naming the file. *out as eng_vocab_load. */
+int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err *err);
 void eng_vocab_free(struct eng_vocab *v);
 
 enum eng_vocab_type eng_vocab_type(const struct eng_vocab *v);

@@ -89,7 +89,16 @@ struct eng_vocab {
 	bool meta_split;          /* Metaspace(split = true): words start at each U+2581 */
 	bool bl_prefix_space;     /* ByteLevel(add_prefix_space): a leading ' ' when missing */
 	bool dec_strip_space;     /* decoding drops the first leading space (Metaspace / Strip decoders) */
+	void *match_ctx;          /* pcre2_match_context *: match and depth limits for untrusted regexes */
 };
+
+/* ---- vocab.c ---- */
+
+/* With n_tokens, blob, piece_off, piece_len, scores, types and attrs filled: build the
+ * piece hash, the <0xXX> byte ids and the list of tokens cut out before encoding. */
+int vocab_index(struct eng_vocab *v, const char *path, struct mrl_err *err);
+/* Keep one warning line for the caller (dropped past VOCAB_MAX_WARNINGS). */
+void vocab_warn(struct eng_vocab *v, const char *msg);
 
 /* ---- bpe.c ---- */
 
