@@ -189,8 +189,257 @@ static void test_hf(const char *fx, const char *merilo)
 	}
 }
 
+static struct eng_vocab *load_gguf(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct gguf_ctx *g = NULL;
+	struct eng_vocab *v = NULL;
+	struct mrl_err err = { 0 };
+	if (mrl_read_file(path, (size_t)1 << 30, &buf, &len, &err) == 0 && gguf_parse(buf, len, path, &g, &err) == 0)
+		eng_vocab_load(&v, g, path, &err);
+	if (!v)
+		diag("loading %s: %s", path, err.msg);
+	gguf_free(g);
+	free(buf);
+	return v;
+}
+
+/* The GGUF side of the same vocabularies: llama.cpp's ids on texts.txt. */
+static void test_gguf_texts(const char *fx)
+{
+	static const char *const names[] = { "gpt-2", "deepseek-coder", "deepseek-llm", "falcon", "mpt", "starcoder",
+					     "refact", "llama-spm", "phi-3", "smollm2" };
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		char path[1024], inp[1200], out[1200], label[256];
+		if (!strcmp(names[k], "smollm2"))
+			snprintf(path, sizeof path, "%s/models-real/smollm2-135m-instruct-q4_1.gguf", fx);
+		else
+			snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-%s.gguf", fx, names[k]);
+		snprintf(label, sizeof label, "%s GGUF on texts.txt (llama.cpp's ids)", names[k]);
+		if (access(path, R_OK) != 0) {
+			skip("file absent", label);
+			continue;
+		}
+		struct eng_vocab *v = load_gguf(path);
+		if (!ok(v != NULL, "GGUF vocabulary loads"))
+			continue;
+		snprintf(inp, sizeof inp, "%s/hf/tokenizers/texts.txt", fx);
+		snprintf(out, sizeof out, "%s/hf/tokenizers/%s/texts.llamacpp.out", fx, names[k]);
+		compare(v, label, inp, out, NULL, NULL);
+		eng_vocab_free(v);
+	}
+}
+
+/* detokenize(tokenize(x)) == x for every string of texts.txt, byte for byte. */
+static void test_round_trips(const char *fx)
+{
+	static const char *const names[] = { "gpt-2", "deepseek-llm", "falcon", "mpt", "starcoder", "smollm2",
+					     "tiny-bpe-llama3", "tiny-bpe-gpt2" };
+	char inp_path[1024];
+	snprintf(inp_path, sizeof inp_path, "%s/hf/tokenizers/texts.txt", fx);
+	char *inp = NULL;
+	size_t inp_len = 0;
+	struct mrl_err err = { 0 };
+	if (mrl_read_file(inp_path, 1 << 24, &inp, &inp_len, &err)) {
+		ok(0, "read texts.txt");
+		return;
+	}
+	static char *strs[MAX_TESTS];
+	static size_t lens[MAX_TESTS];
+	size_t n_in = split_inputs(inp, inp_len, strs, lens, MAX_TESTS);
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		char dir[1024], label[256];
+		snprintf(dir, sizeof dir, "%s/hf/tokenizers/%s", fx, names[k]);
+		struct eng_vocab *vj = NULL, *vg = NULL;
+		eng_vocab_load_json(&vj, dir, &err);
+		char gpath[1024];
+		snprintf(gpath, sizeof gpath, "%s/tokenizer/ggml-vocab-%s.gguf", fx, names[k]);
+		if (access(gpath, R_OK) == 0)
+			vg = load_gguf(gpath);
+		struct eng_vocab *vs[2] = { vj, vg };
+		for (int which = 0; which < 2; which++) {
+			if (!vs[which])
+				continue;
+			size_t exact = 0;
+			for (size_t i = 0; i < n_in; i++) {
+				int32_t *ids = NULL;
+				size_t n = 0, tlen = 0;
+				char *text = NULL;
+				if (eng_vocab_encode(vs[which], strs[i], lens[i], 0, &ids, &n, &err) == 0 &&
+				    eng_vocab_detokenize(vs[which], ids, n, &text, &tlen, &err) == 0 && tlen == lens[i] &&
+				    memcmp(text, strs[i], tlen) == 0)
+					exact++;
+				else if (exact + 3 > i)
+					diag("%s round trip of string %zu '%.60s' gave '%.60s'", names[k], i, strs[i], text ? text : err.msg);
+				free(ids);
+				free(text);
+			}
+			snprintf(label, sizeof label, "%s %s: %zu/%zu texts decode back byte for byte", names[k],
+				 which ? "GGUF" : "tokenizer.json", exact, n_in);
+			is_int(exact, n_in, label);
+		}
+		eng_vocab_free(vj);
+		eng_vocab_free(vg);
+	}
+	free(inp);
+}
+
+/* ---- bad input ---- */
+
+static char tmp_dir[] = "/tmp/merilo-tokjson-bad-XXXXXX";
+
+/* Write text to tmp_dir/tokenizer.json and load it; returns the code, err gets the message. */
+static int load_text(const char *text, size_t len, struct eng_vocab **v, struct mrl_err *err)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/tokenizer.json", tmp_dir);
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -999;
+	fwrite(text, 1, len, f);
+	fclose(f);
+	*v = NULL;
+	return eng_vocab_load_json(v, path, err);
+}
+
+#define GOOD_HEAD "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2,\"\u0120\":3,\"\u0120a\":4}," \
+	"\"merges\":[\"a b\",\"\u0120 a\"]},"
+#define GOOD_JSON GOOD_HEAD "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false}," \
+	"\"added_tokens\":[{\"id\":5,\"content\":\"<|end|>\",\"special\":true}]}"
+
+static void expect_error(const char *json, int code, const char *needle, const char *name)
+{
+	struct eng_vocab *v = NULL;
+	struct mrl_err err = { 0 };
+	int rc = load_text(json, strlen(json), &v, &err);
+	char label[300];
+	snprintf(label, sizeof label, "%s: refused (code %d)", name, code);
+	is_int(rc, code, label);
+	snprintf(label, sizeof label, "%s: the message says '%s' and names the file", name, needle);
+	ok(strstr(err.msg, needle) && strstr(err.msg, "tokenizer.json"), label);
+	if (!strstr(err.msg, needle))
+		diag("message: %s", err.msg);
+	ok(v == NULL, "no vocabulary on failure");
+	eng_vocab_free(v);
+}
+
+static void test_bad_input(void)
+{
+	if (!mkdtemp(tmp_dir)) {
+		ok(0, "make a temporary folder");
+		return;
+	}
+	struct eng_vocab *v = NULL;
+	struct mrl_err err = { 0 };
+	is_int(load_text(GOOD_JSON, strlen(GOOD_JSON), &v, &err), 0, "a small byte-level tokenizer.json loads");
+	if (v) {
+		int32_t *ids = NULL;
+		size_t n = 0;
+		is_int(eng_vocab_encode(v, "ab ab", 5, 0, &ids, &n, &err), 0, "it encodes");
+		char *got = ids_str(ids, n);
+		is_str(got, "2 3 2", "merges by rank: 'a b' (rank 0) wins over 'Ġ a' (rank 1) in ' ab'");
+		free(got);
+		free(ids);
+		is_int(eng_vocab_encode(v, "a<|end|>a", 9, 0, &ids, &n, &err), 0, "special text encodes");
+		got = ids_str(ids, n);
+		is_str(got, "0 5 0", "a special added token is matched in text, as HF does");
+		free(got);
+		free(ids);
+		/* invalid UTF-8 never reaches PCRE2 raw: each bad byte is U+FFFD, dropped here (no piece) */
+		is_int(eng_vocab_encode(v, "a\xff\xc0" "b", 4, 0, &ids, &n, &err), 0, "invalid UTF-8 in the text is accepted");
+		free(ids);
+		eng_vocab_free(v);
+	}
+
+	char deep[400];
+	memset(deep, '[', 200);
+	deep[200] = '\0';
+	expect_error(deep, MRL_EINPUT, "nested", "200 nested arrays");
+	expect_error("{\"model\": {", MRL_EINPUT, "invalid JSON", "truncated JSON");
+	expect_error("[1, 2]", MRL_EINPUT, "not a JSON object", "a top-level array");
+	expect_error("{\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", MRL_EUNSUPPORTED, "WordPiece", "a WordPiece model");
+	expect_error(GOOD_HEAD "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(a\"},\"behavior\":\"Isolated\"}}",
+		     MRL_EINPUT, "invalid regex", "an invalid Split regex");
+	expect_error(GOOD_HEAD "\"normalizer\":{\"type\":\"BertNormalizer\"}}", MRL_EUNSUPPORTED, "BertNormalizer",
+		     "an unsupported normalizer is named");
+	expect_error(GOOD_HEAD "\"pre_tokenizer\":{\"type\":\"UnicodeScripts\"}}", MRL_EUNSUPPORTED, "UnicodeScripts",
+		     "an unsupported pre-tokenizer is named");
+	expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1},\"merges\":[]}}", MRL_EINPUT, "not an integer",
+		     "a negative id");
+	expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999999},\"merges\":[]}}", MRL_EINPUT,
+		     "not an integer", "an id past the cap");
+	expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[7]}}", MRL_EINPUT, "merges[0]",
+		     "a merge that is not a pair");
+	expect_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"dropout\":0.1}}", MRL_EUNSUPPORTED,
+		     "dropout", "BPE dropout");
+	{
+		size_t big = 20000;
+		char *j = malloc(big + 300);
+		int o = snprintf(j, 300, "%s\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"", GOOD_HEAD);
+		memset(j + o, 'a', big);
+		strcpy(j + o + big, "\"},\"behavior\":\"Isolated\"}}");
+		expect_error(j, MRL_EINPUT, "at most", "a 20 kB regex");
+		free(j);
+	}
+	/* catastrophic backtracking stops at the match limit with an error, not a hang */
+	{
+		const char *j = GOOD_HEAD "\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(a|aa)+$\"},"
+					  "\"behavior\":\"Isolated\"}}";
+		is_int(load_text(j, strlen(j), &v, &err), 0, "a backtracking regex loads");
+		if (v) {
+			char text[80];
+			memset(text, 'a', 70);
+			text[70] = 'b';
+			int32_t *ids = NULL;
+			size_t n = 0;
+			int rc = eng_vocab_encode(v, text, 71, 0, &ids, &n, &err);
+			ok(rc == 0 || strstr(err.msg, "limit"), "a runaway match ends (done or a match-limit error)");
+			free(ids);
+			eng_vocab_free(v);
+		}
+	}
+	/* mutations: every load either succeeds or fails with a message; nothing crashes */
+	{
+		size_t len = strlen(GOOD_JSON), loaded = 0, refused = 0, silent = 0;
+		char *buf = malloc(len + 1);
+		uint64_t seed = 12345;
+		for (int i = 0; i < 400; i++) {
+			memcpy(buf, GOOD_JSON, len + 1);
+			for (int k = 0; k < 1 + i % 4; k++) {
+				seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+				size_t at = (size_t)(seed >> 33) % len;
+				static const char alphabet[] = "{}[]\":,\\0-9aZ \xff\xc3";
+				buf[at] = alphabet[(seed >> 20) % (sizeof alphabet - 1)];
+			}
+			struct mrl_err e = { 0 };
+			struct eng_vocab *m = NULL;
+			if (load_text(buf, len, &m, &e) == 0) {
+				int32_t *ids = NULL;
+				size_t n = 0;
+				eng_vocab_encode(m, "ab a\xff" "b <|end|>", 14, 0, &ids, &n, &e);
+				free(ids);
+				loaded++;
+			} else if (e.msg[0]) {
+				refused++;
+			} else {
+				silent++;
+			}
+			eng_vocab_free(m);
+		}
+		free(buf);
+		diag("mutants: %zu loaded, %zu refused", loaded, refused);
+		is_int(silent, 0, "400 mutated files: every refusal has a message");
+	}
+	char path[256];
+	snprintf(path, sizeof path, "%s/tokenizer.json", tmp_dir);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+
 int main(void)
 {
+	test_bad_input();
 	const char *fx = fixtures_dir();
 	if (!fx) {
 		skip("fixtures absent: ../shared/fixtures", "HF tokenizer.json suites");
@@ -200,5 +449,7 @@ int main(void)
 	if (merilo && (!*merilo || access(merilo, X_OK) != 0))
 		merilo = NULL;
 	test_hf(fx, merilo);
+	test_gguf_texts(fx);
+	test_round_trips(fx);
 	return done_testing();
 }
