@@ -94,6 +94,15 @@ const char *eng_model_meta(const struct eng_model *m, size_t i, char *buf, size_
 int eng_tokenize(const struct eng_model *m, const char *text, size_t len, bool add_bos,
 		 int32_t **ids_out, size_t *n_out, struct mrl_err *err);
 
+/* eng_tokenize with flags: ENG_TOKENIZE_ADD_BOS, ENG_TOKENIZE_ADD_EOS, and
+ * ENG_TOKENIZE_PARSE_SPECIAL (control tokens written in the text, e.g.
+ * "<|endoftext|>", become their ids, as llama.cpp's parse_special). Same ownership. */
+#define ENG_TOKENIZE_ADD_BOS 1u
+#define ENG_TOKENIZE_ADD_EOS 2u
+#define ENG_TOKENIZE_PARSE_SPECIAL 4u
+int eng_tokenize_flags(const struct eng_model *m, const char *text, size_t len, unsigned flags,
+		       int32_t **ids_out, size_t *n_out, struct mrl_err *err);
+
 /* The vocabulary piece of a token, as stored (e.g. "▁Bel", "<0x0A>"); NULL if out of range. */
 const char *eng_token_piece(const struct eng_model *m, int32_t id);
 

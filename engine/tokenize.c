@@ -20,6 +20,21 @@ int eng_tokenize(const struct eng_model *m, const char *text, size_t len, bool a
 	return eng_vocab_tokenize(v, text, len, add_bos, ids_out, n_out, err);
 }
 
+_Static_assert(ENG_TOKENIZE_ADD_BOS == ENG_TOK_ADD_BOS && ENG_TOKENIZE_ADD_EOS == ENG_TOK_ADD_EOS &&
+		       ENG_TOKENIZE_PARSE_SPECIAL == ENG_TOK_PARSE_SPECIAL, "eng.h and vocab.h flags agree");
+
+int eng_tokenize_flags(const struct eng_model *m, const char *text, size_t len, unsigned flags,
+		       int32_t **ids_out, size_t *n_out, struct mrl_err *err)
+{
+	const struct eng_vocab *v = eng_model_vocab(m);
+	if (!v) {
+		*ids_out = NULL;
+		*n_out = 0;
+		return mrl_err_set(err, MRL_EINPUT, "the model has no vocabulary");
+	}
+	return eng_vocab_encode(v, text, len, flags, ids_out, n_out, err);
+}
+
 const char *eng_token_piece(const struct eng_model *m, int32_t id)
 {
 	const struct eng_vocab *v = eng_model_vocab(m);

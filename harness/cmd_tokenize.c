@@ -4,7 +4,8 @@
  * text, one output line). With --lines every input line is tokenized on its own
  * and gives one output line. The model may be a vocabulary-only GGUF; only the
  * tokenizer is loaded. BOS is prepended when the model's metadata says so
- * (tokenizer.ggml.add_bos_token), unless --no-bos.
+ * (tokenizer.ggml.add_bos_token, or tokenizer_config.json's add_bos_token), unless
+ * --no-bos. The model may also be an HF tokenizer.json or a folder holding one.
  */
 #include "harness/hrn.h"
 #include "engine/eng.h"
@@ -20,9 +21,12 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: merilo tokenize --model MODEL.gguf [--no-bos] [--lines] [--pieces] (--file FILE | TEXT)\n"
+		"usage: merilo tokenize --model MODEL [--no-bos] [--parse-special] [--lines] [--pieces] (--file FILE | TEXT)\n"
 		"Print the token ids of a text, space-separated, on one line.\n"
-		"  --model M   a GGUF model or a vocabulary-only GGUF\n"
+		"  --model M   a GGUF model, a vocabulary-only GGUF, an HF tokenizer.json, or an HF folder\n"
+		"              (its tokenizer.json and tokenizer_config.json)\n"
+		"  --parse-special  control tokens written in the text (<|endoftext|>) become their ids\n"
+		"              (as llama.cpp's parse_special; tokenizer.json added tokens always match, as in HF)\n"
 		"  --file F    tokenize the whole file as one text (newlines included); '-' reads stdin\n"
 		"  --lines     tokenize each line on its own: one output line per input line\n"
 		"  --pieces    print the vocabulary pieces instead of ids (bytes < 0x20, space, 0x7f\n"
@@ -78,12 +82,12 @@ static void put_piece(const char *p, FILE *out)
 }
 
 /* Tokenize one text and print one line. */
-static int print_tokens(const struct eng_model *m, const char *text, size_t len, bool add_bos, bool pieces,
+static int print_tokens(const struct eng_model *m, const char *text, size_t len, unsigned flags, bool pieces,
 			struct mrl_err *err)
 {
 	int32_t *ids = NULL;
 	size_t n = 0;
-	int rc = eng_tokenize(m, text, len, add_bos, &ids, &n, err);
+	int rc = eng_tokenize_flags(m, text, len, flags, &ids, &n, err);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -104,7 +108,7 @@ static int print_tokens(const struct eng_model *m, const char *text, size_t len,
 int hrn_cmd_tokenize(int argc, char **argv)
 {
 	const char *model_path = NULL, *file = NULL, *text_arg = NULL;
-	bool no_bos = false, lines = false, pieces = false;
+	bool no_bos = false, lines = false, pieces = false, parse_special = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -119,6 +123,8 @@ int hrn_cmd_tokenize(int argc, char **argv)
 				file = argv[++i];
 		} else if (!strcmp(a, "--no-bos")) {
 			no_bos = true;
+		} else if (!strcmp(a, "--parse-special")) {
+			parse_special = true;
 		} else if (!strcmp(a, "--lines")) {
 			lines = true;
 		} else if (!strcmp(a, "--pieces")) {
@@ -159,18 +165,19 @@ int hrn_cmd_tokenize(int argc, char **argv)
 	hrn_print_model_warnings(m);
 	struct eng_model_desc desc;
 	eng_model_describe(m, &desc);
-	bool add_bos = desc.add_bos && !no_bos;
+	unsigned flags = (desc.add_bos && !no_bos ? ENG_TOKENIZE_ADD_BOS : 0) |
+			 (parse_special ? ENG_TOKENIZE_PARSE_SPECIAL : 0);
 	const char *text = file ? data : text_arg;
 	if (!file)
 		len = strlen(text_arg);
 	if (!lines) {
-		rc = print_tokens(m, text, len, add_bos, pieces, &err);
+		rc = print_tokens(m, text, len, flags, pieces, &err);
 	} else {
 		size_t pos = 0;
 		while (pos < len && !rc) {
 			const char *nl = memchr(text + pos, '\n', len - pos);
 			size_t end = nl ? (size_t)(nl - text) : len;
-			rc = print_tokens(m, text + pos, end - pos, add_bos, pieces, &err);
+			rc = print_tokens(m, text + pos, end - pos, flags, pieces, &err);
 			pos = end + 1;
 		}
 	}

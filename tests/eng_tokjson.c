@@ -437,6 +437,29 @@ static void test_bad_input(void)
 	rmdir(tmp_dir);
 }
 
+/* Our own BCMS strings (digraphs, both scripts, diacritics, emoji, whitespace runs)
+ * against HF `tokenizers`: tests/data/make_tok_bcms.py wrote the expected ids. */
+static void test_bcms(const char *fx)
+{
+	static const char *const names[] = { "smollm2", "gpt-2", "tiny-bpe-llama3", "tiny-bpe-qwen2", "tiny-spm",
+					     "tiny-spm-gemma", "llama-spm" };
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+		char dir[1024], out[256], label[256];
+		snprintf(dir, sizeof dir, "%s/hf/tokenizers/%s", fx, names[k]);
+		snprintf(out, sizeof out, "tests/data/tok-bcms.%s.hf.out", names[k]);
+		struct eng_vocab *v = NULL;
+		struct mrl_err err = { 0 };
+		if (eng_vocab_load_json(&v, dir, &err)) {
+			ok(0, "tokenizer.json loads");
+			diag("%s", err.msg);
+			continue;
+		}
+		snprintf(label, sizeof label, "%s tokenizer.json on tests/data/tok-bcms.inp", names[k]);
+		compare(v, label, "tests/data/tok-bcms.inp", out, NULL, NULL);
+		eng_vocab_free(v);
+	}
+}
+
 int main(void)
 {
 	test_bad_input();
@@ -451,5 +474,6 @@ int main(void)
 	test_hf(fx, merilo);
 	test_gguf_texts(fx);
 	test_round_trips(fx);
+	test_bcms(fx);
 	return done_testing();
 }
