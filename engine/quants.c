@@ -644,6 +644,81 @@ static inline __m256i scale_halves(__m256i parts, int sc_lo, int sc_hi)
 	return _mm256_mullo_epi32(parts, _mm256_setr_epi32(sc_lo, sc_lo, sc_lo, sc_lo, sc_hi, sc_hi, sc_hi, sc_hi));
 }
 
+/* 0x10 in byte j where bit j of qh is set (the fifth bit of Q5_0 / Q5_1 quants) */
+static inline __m256i q5_high(const uint8_t qh4[4])
+{
+	uint32_t qh;
+	memcpy(&qh, qh4, 4);
+	const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+	__m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+	const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
+	bytes = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+	return _mm256_and_si256(bytes, _mm256_set1_epi8(0x10));
+}
+
+/* the 32 nibbles of 16 bytes in element order (low nibbles = elements 0..15) */
+static inline __m256i nibbles32(const uint8_t qs[16])
+{
+	const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+	const __m128i m4 = _mm_set1_epi8(0x0f);
+	return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+}
+
+float eng_vec_dot_q4_1_q8_1(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q4_1 *w = row;
+	const struct eng_block_q8_1 *a = xq;
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / 32; ib++) {
+		const int sumi = hsum_i32x8(dot32_parts(nibbles32(w[ib].qs),
+							_mm256_loadu_si256((const __m256i *)a[ib].qs)));
+		sumf += (float)sumi * (h2f(w[ib].d) * h2f(a[ib].d)) + h2f(w[ib].m) * h2f(a[ib].s);
+	}
+	return sumf;
+}
+
+float eng_vec_dot_q5_0_q8_0(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q5_0 *w = row;
+	const struct eng_block_q8_0 *a = xq;
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / 32; ib++) {
+		const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(w[ib].qs), q5_high(w[ib].qh)),
+						  _mm256_set1_epi8(16)); /* -16..15 */
+		const int sumi = hsum_i32x8(dot32_parts(q, _mm256_loadu_si256((const __m256i *)a[ib].qs)));
+		sumf += (float)sumi * (h2f(w[ib].d) * h2f(a[ib].d));
+	}
+	return sumf;
+}
+
+float eng_vec_dot_q5_1_q8_1(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q5_1 *w = row;
+	const struct eng_block_q8_1 *a = xq;
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / 32; ib++) {
+		const __m256i q = _mm256_or_si256(nibbles32(w[ib].qs), q5_high(w[ib].qh));
+		const int sumi = hsum_i32x8(dot32_parts(q, _mm256_loadu_si256((const __m256i *)a[ib].qs)));
+		sumf += (float)sumi * (h2f(w[ib].d) * h2f(a[ib].d)) + h2f(w[ib].m) * h2f(a[ib].s);
+	}
+	return sumf;
+}
+
+float eng_vec_dot_iq4_nl_q8_0(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_iq4_nl *w = row;
+	const struct eng_block_q8_0 *a = xq;
+	const __m128i lut128 = _mm_loadu_si128((const __m128i *)iq4nl_values);
+	const __m256i lut = _mm256_set_m128i(lut128, lut128);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / 32; ib++) {
+		const __m256i q = _mm256_shuffle_epi8(lut, nibbles32(w[ib].qs)); /* -127..113 */
+		const int sumi = hsum_i32x8(dot32_parts(q, _mm256_loadu_si256((const __m256i *)a[ib].qs)));
+		sumf += (float)sumi * (h2f(w[ib].d) * h2f(a[ib].d));
+	}
+	return sumf;
+}
+
 float eng_vec_dot_q4_K_q8_K(int64_t n, const void *row, const void *xq)
 {
 	const struct blk_q4_K *w = row;
@@ -746,6 +821,22 @@ float eng_vec_dot_q6_K_q8_K(int64_t n, const void *row, const void *xq)
 
 /* Dispatch: the AVX2 kernel where compiled in, else the reference. */
 #if !QN_AVX2
+float eng_vec_dot_q4_1_q8_1(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_q4_1_q8_1_ref(n, row, xq);
+}
+float eng_vec_dot_q5_0_q8_0(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_q5_0_q8_0_ref(n, row, xq);
+}
+float eng_vec_dot_q5_1_q8_1(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_q5_1_q8_1_ref(n, row, xq);
+}
+float eng_vec_dot_iq4_nl_q8_0(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_iq4_nl_q8_0_ref(n, row, xq);
+}
 float eng_vec_dot_q4_K_q8_K(int64_t n, const void *row, const void *xq)
 {
 	return eng_vec_dot_q4_K_q8_K_ref(n, row, xq);
@@ -804,11 +895,11 @@ F32_DOT(iq4_xs, 256, 136)
 #define QT(nm, bs, bb, base, act, dotq) \
 	{ nm, bs, bb, true, base##_to_f32, NULL, base##_dot_f32, dotq, act, NULL }
 
-const struct eng_type_traits eng_traits_q4_1 = QT("q4_1", 32, 20, q4_1, ENG_TYPE_Q8_1, eng_vec_dot_q4_1_q8_1_ref);
-const struct eng_type_traits eng_traits_q5_0 = QT("q5_0", 32, 22, q5_0, ENG_TYPE_Q8_0, eng_vec_dot_q5_0_q8_0_ref);
-const struct eng_type_traits eng_traits_q5_1 = QT("q5_1", 32, 24, q5_1, ENG_TYPE_Q8_1, eng_vec_dot_q5_1_q8_1_ref);
+const struct eng_type_traits eng_traits_q4_1 = QT("q4_1", 32, 20, q4_1, ENG_TYPE_Q8_1, eng_vec_dot_q4_1_q8_1);
+const struct eng_type_traits eng_traits_q5_0 = QT("q5_0", 32, 22, q5_0, ENG_TYPE_Q8_0, eng_vec_dot_q5_0_q8_0);
+const struct eng_type_traits eng_traits_q5_1 = QT("q5_1", 32, 24, q5_1, ENG_TYPE_Q8_1, eng_vec_dot_q5_1_q8_1);
 const struct eng_type_traits eng_traits_iq4_nl =
-	QT("iq4_nl", 32, 18, iq4_nl, ENG_TYPE_Q8_0, eng_vec_dot_iq4_nl_q8_0_ref);
+	QT("iq4_nl", 32, 18, iq4_nl, ENG_TYPE_Q8_0, eng_vec_dot_iq4_nl_q8_0);
 const struct eng_type_traits eng_traits_q2_K = QT("q2_K", 256, 84, q2_K, ENG_TYPE_Q8_K, eng_vec_dot_q2_K_q8_K_ref);
 const struct eng_type_traits eng_traits_q3_K = QT("q3_K", 256, 110, q3_K, ENG_TYPE_Q8_K, eng_vec_dot_q3_K_q8_K_ref);
 const struct eng_type_traits eng_traits_q4_K = QT("q4_K", 256, 144, q4_K, ENG_TYPE_Q8_K, eng_vec_dot_q4_K_q8_K);

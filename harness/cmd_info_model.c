@@ -58,6 +58,7 @@ int hrn_info_model(int argc, char **argv)
 	eng_model_describe(m, &d);
 	const char *names[MAX_DTYPES];
 	size_t counts[MAX_DTYPES], n_types = 0, nt = eng_model_n_tensors(m);
+	uint64_t bytes[MAX_DTYPES];
 	for (size_t i = 0; i < nt; i++) {
 		struct eng_tensor_info ti;
 		eng_model_tensor_info(m, i, &ti);
@@ -66,10 +67,13 @@ int hrn_info_model(int argc, char **argv)
 			k++;
 		if (k == n_types && n_types < MAX_DTYPES) {
 			names[n_types] = ti.type_name;
+			bytes[n_types] = 0;
 			counts[n_types++] = 0;
 		}
-		if (k < n_types)
+		if (k < n_types) {
 			counts[k]++;
+			bytes[k] += ti.nbytes;
+		}
 	}
 	printf("file: %s (%.2f MiB)\n", d.path, (double)d.file_size / (1 << 20));
 	printf("architecture: %s\n", d.arch[0] ? d.arch : "(none)");
@@ -84,6 +88,11 @@ int hrn_info_model(int argc, char **argv)
 		printf("dtypes:");
 		for (size_t k = 0; k < n_types; k++)
 			printf("%s %s x%zu", k ? "," : "", names[k], counts[k]);
+		printf("\n");
+		printf("bytes by dtype:");
+		for (size_t k = 0; k < n_types; k++)
+			printf("%s %s %.2f MiB (%.1f%%)", k ? "," : "", names[k], (double)bytes[k] / (1 << 20),
+			       d.weight_bytes ? 100.0 * (double)bytes[k] / (double)d.weight_bytes : 0.0);
 		printf("\n");
 	} else {
 		printf("weights: none (vocabulary-only file)\n");

@@ -278,9 +278,13 @@ static void check_dots(void)
 			 t->name, at->name);
 		is_near(got, want32, mag32 * 0.02, name);
 	}
-	/* AVX2 against the references, bit for bit, on many random super-blocks */
+	/* AVX2 against the references, bit for bit, on many random blocks */
 	static const struct { uint32_t id; float (*simd)(int64_t, const void *, const void *);
 			      float (*ref)(int64_t, const void *, const void *); } pairs[] = {
+		{ ENG_TYPE_Q4_1, eng_vec_dot_q4_1_q8_1, eng_vec_dot_q4_1_q8_1_ref },
+		{ ENG_TYPE_Q5_0, eng_vec_dot_q5_0_q8_0, eng_vec_dot_q5_0_q8_0_ref },
+		{ ENG_TYPE_Q5_1, eng_vec_dot_q5_1_q8_1, eng_vec_dot_q5_1_q8_1_ref },
+		{ ENG_TYPE_IQ4_NL, eng_vec_dot_iq4_nl_q8_0, eng_vec_dot_iq4_nl_q8_0_ref },
 		{ ENG_TYPE_Q4_K, eng_vec_dot_q4_K_q8_K, eng_vec_dot_q4_K_q8_K_ref },
 		{ ENG_TYPE_Q5_K, eng_vec_dot_q5_K_q8_K, eng_vec_dot_q5_K_q8_K_ref },
 		{ ENG_TYPE_Q6_K, eng_vec_dot_q6_K_q8_K, eng_vec_dot_q6_K_q8_K_ref },
@@ -295,13 +299,13 @@ static void check_dots(void)
 			for (int i = 0; i < N; i++)
 				x[i] = rng_normal() * (rep % 3 == 0 ? 100.0f : 1.0f);
 			random_blocks(q, w, N);
-			eng_quantize_row_q8_K(x, xq, N);
+			eng_type_get(eng_type_get(pairs[p].id)->vec_dot_type)->act_from_f32(x, xq, N);
 			for (int64_t n = 256; n <= N; n *= 4)
 				same = same && fbits(pairs[p].simd(n, w, xq)) == fbits(pairs[p].ref(n, w, xq));
 		}
 		char name[120];
-		snprintf(name, sizeof name, "%s x q8_K: dispatching (AVX2) and plain-C reference agree bit for bit",
-			 eng_type_name(pairs[p].id));
+		snprintf(name, sizeof name, "%s x %s: dispatching (AVX2) and plain-C reference agree bit for bit",
+			 eng_type_name(pairs[p].id), eng_type_name(eng_type_get(pairs[p].id)->vec_dot_type));
 		ok(same, name);
 	}
 #if defined(__AVX2__)

@@ -1,0 +1,47 @@
+#!/bin/sh
+# smollm2-fixtures.sh OUT_DIR — llama.cpp's quantizations of SmolLM2-135M and its
+# reference perplexities, for tests/eng_conformance_real.c (never committed).
+#
+# From ../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf: an F16 file
+# (llama-quantize --allow-requantize), then every type of the issue from F16;
+# ppl-text tokenized by llama-tokenize (ids, no BOS: the model adds none), and
+# llama-perplexity -c 256 -b 256 for each type (F16 KV cache, as merilo). Idempotent:
+# a file already made is kept. Exit 77 (skip) where the tools or the model are absent.
+set -eu
+OUT=${1:?usage: smollm2-fixtures.sh OUT_DIR}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LL=$ROOT/../shared/tools/llama.cpp
+SRC=$ROOT/../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf
+TEXT=$ROOT/../shared/fixtures/expected/ppl-text.txt
+for f in "$LL/llama-quantize" "$LL/llama-perplexity" "$LL/llama-tokenize" "$SRC" "$TEXT"; do
+	[ -e "$f" ] || { echo "smollm2-fixtures: $f is absent" >&2; exit 77; }
+done
+mkdir -p "$OUT"
+cp -f "$SRC" "$OUT/smollm2-q4_1.gguf" 2>/dev/null || true
+[ -s "$OUT/smollm2-f16.gguf" ] ||
+	"$LL/llama-quantize" --allow-requantize "$SRC" "$OUT/smollm2-f16.gguf" F16 2 >"$OUT/quantize.log" 2>&1
+for t in Q8_0 Q4_0 Q5_0 Q5_1 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL; do
+	lt=$(echo "$t" | tr 'A-Z' 'a-z')
+	[ -s "$OUT/smollm2-$lt.gguf" ] ||
+		"$LL/llama-quantize" "$OUT/smollm2-f16.gguf" "$OUT/smollm2-$lt.gguf" "$t" 2 >>"$OUT/quantize.log" 2>&1
+done
+[ -s "$OUT/ppl-text.ids" ] ||
+	"$LL/llama-tokenize" -m "$OUT/smollm2-f16.gguf" -f "$TEXT" --ids --no-bos --log-disable 2>/dev/null |
+	tr -d '[],' | tr ' ' '\n' | grep -v '^$' >"$OUT/ppl-text.ids"
+for m in "$OUT"/smollm2-*.gguf; do
+	r=${m%.gguf}.ppl
+	[ -s "$r" ] && continue
+	for b in 256 32; do
+		"$LL/llama-perplexity" -m "$m" -f "$TEXT" -c 256 -b $b -t 2 2>&1 |
+			sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r.b$b"
+	done
+	mv "$r.b256" "$r"
+done
+# merilo cannot read SmolLM2's byte-level BPE tokenizer yet: copies with llama-spm's
+# tokenizer keys open for the checks that feed token ids only
+VOCAB=$ROOT/../shared/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
+for m in "$OUT"/smollm2-*.gguf; do
+	b=$(basename "$m" .gguf)
+	[ -s "$OUT/ids-${b#smollm2-}.gguf" ] ||
+		python3 "$ROOT/tests/data/gguf-swap-vocab.py" "$m" "$VOCAB" "$OUT/ids-${b#smollm2-}.gguf" || exit $?
+done
