@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_TEXT_BYTES ((size_t)512 << 20)
 
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 		"  --pieces    print the vocabulary pieces instead of ids (bytes < 0x20, space, 0x7f\n"
 		"              and backslash are written as \\xHH)\n"
 		"  --no-bos    do not prepend BOS even if the model's metadata asks for it\n"
+		"  --bench     time the tokenization of --file (one thread, best of 3; with --lines each line\n"
+		"              is one call) and print bytes, tokens, seconds and MB/s instead of ids\n"
 		"exit codes: 0 success, 2 usage error, 3 missing or bad model or text file, 4 runtime failure\n");
 }
 
@@ -81,6 +84,44 @@ static void put_piece(const char *p, FILE *out)
 	}
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* --bench: tokenize the text (whole, or line by line) three times; report the best. */
+static int bench(const struct eng_model *m, const char *text, size_t len, unsigned flags, bool lines,
+		 struct mrl_err *err)
+{
+	double best = 1e300;
+	size_t n_tokens = 0;
+	for (int rep = 0; rep < 3; rep++) {
+		size_t count = 0;
+		double t0 = now_s();
+		for (size_t pos = 0; pos < len || (!lines && pos == 0);) {
+			const char *nl = lines ? memchr(text + pos, '\n', len - pos) : NULL;
+			size_t end = nl ? (size_t)(nl - text) : len;
+			int32_t *ids = NULL;
+			size_t n = 0;
+			int rc = eng_tokenize_flags(m, text + pos, end - pos, flags, &ids, &n, err);
+			free(ids);
+			if (rc)
+				return rc;
+			count += n;
+			pos = end + 1;
+		}
+		double dt = now_s() - t0;
+		if (dt < best)
+			best = dt;
+		n_tokens = count;
+	}
+	printf("bytes %zu tokens %zu seconds %.4f MB/s %.2f bytes/token %.3f\n", len, n_tokens, best,
+	       (double)len / 1e6 / (best > 0 ? best : 1e-9), n_tokens ? (double)len / (double)n_tokens : 0.0);
+	return 0;
+}
+
 /* Tokenize one text and print one line. */
 static int print_tokens(const struct eng_model *m, const char *text, size_t len, unsigned flags, bool pieces,
 			struct mrl_err *err)
@@ -108,7 +149,7 @@ static int print_tokens(const struct eng_model *m, const char *text, size_t len,
 int hrn_cmd_tokenize(int argc, char **argv)
 {
 	const char *model_path = NULL, *file = NULL, *text_arg = NULL;
-	bool no_bos = false, lines = false, pieces = false, parse_special = false;
+	bool no_bos = false, lines = false, pieces = false, parse_special = false, do_bench = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -123,6 +164,8 @@ int hrn_cmd_tokenize(int argc, char **argv)
 				file = argv[++i];
 		} else if (!strcmp(a, "--no-bos")) {
 			no_bos = true;
+		} else if (!strcmp(a, "--bench")) {
+			do_bench = true;
 		} else if (!strcmp(a, "--parse-special")) {
 			parse_special = true;
 		} else if (!strcmp(a, "--lines")) {
@@ -147,6 +190,8 @@ int hrn_cmd_tokenize(int argc, char **argv)
 		return hrn_usage_error("tokenize", "give either --file or a TEXT, not both");
 	if (!file && !text_arg)
 		return hrn_usage_error("tokenize", "nothing to tokenize: give --file FILE or a TEXT");
+	if (do_bench && !file)
+		return hrn_usage_error("tokenize", "--bench needs --file FILE");
 
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
@@ -170,7 +215,9 @@ int hrn_cmd_tokenize(int argc, char **argv)
 	const char *text = file ? data : text_arg;
 	if (!file)
 		len = strlen(text_arg);
-	if (!lines) {
+	if (do_bench) {
+		rc = bench(m, text, len, flags, lines, &err);
+	} else if (!lines) {
 		rc = print_tokens(m, text, len, flags, pieces, &err);
 	} else {
 		size_t pos = 0;
