@@ -205,7 +205,8 @@ static void check_perplexity(const char *fx, const char *model_path, const char 
 	snprintf(path, sizeof path, "%s/perplexity.json", exp_dir);
 	json_error_t jerr;
 	json_t *ref = json_load_file(path, 0, &jerr);
-	snprintf(cmd, sizeof cmd, "'%s' perplexity --model '%s' --file '%s/expected/ppl-text.txt' --ctx 128 --json",
+	snprintf(cmd, sizeof cmd,
+		 "'%s' perplexity --model '%s' --file '%s/expected/ppl-text.txt' --ctx 128 --threads 2 --json",
 		 merilo, model_path, fx);
 	FILE *f = popen(cmd, "r");
 	json_t *got = f ? json_loadf(f, 0, &jerr) : NULL;
@@ -245,7 +246,8 @@ int main(void)
 		snprintf(exp_dir, sizeof exp_dir, "%s/expected/%s", fx, stem);
 		struct eng_model *m = NULL;
 		struct mrl_err err = { 0 };
-		int rc = eng_model_open(&m, path, NULL, &err);
+		struct eng_open_opts oo = { .n_threads = 2 }; /* not the host's core count: results do not depend on it, time does */
+		int rc = eng_model_open(&m, path, &oo, &err);
 		if (rc == MRL_EUNSUPPORTED && strstr(err.msg, "'qwen2'")) {
 			snprintf(name, sizeof name, "%s: conformance", stem);
 			skip("qwen2 not implemented yet", name);

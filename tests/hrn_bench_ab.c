@@ -297,7 +297,8 @@ static void test_compare(void)
 	char *o = NULL;
 	const char *who[2] = { "tiny", "big" };
 	for (int k = 0; k < 2; k++) {
-		int rc = cli_sh(&o, "'%s' run --model %s/%s.gguf --suite tests/data/run-mini.json --tasks mc --limit 2 --boot 100 "
+		int rc = cli_sh(&o, "'%s' run --model %s/%s.gguf --suite tests/data/run-mini.json --tasks mc --limit 2 --threads 1 "
+				 "--boot 100 "
 				 "--quiet --out %s/run-%s && '%s' bench --model %s/%s.gguf --prompt 32 --gen 8 --reps 3 "
 				 "--threads 1 --energy-window 0 --format json --out %s/run-%s/bench.json",
 			     merilo, tmp, who[k], tmp, who[k], merilo, tmp, who[k], tmp, who[k]);

@@ -248,7 +248,8 @@ static void test_kl_fixtures(void)
 	for (int r = 0; r < 3; r++) {
 		char *out;
 		/* two items per task and language: multiple choice and perplexity documents, fast under ASan */
-		int rc = cli_run(&out, "run --model %s --suite %s --tasks mc,ppl --limit 2 --store-logprobs --boot 100 --quiet "
+		int rc = cli_run(&out, "run --model %s --suite %s --tasks mc,ppl --limit 2 --threads 2 --store-logprobs --boot 100 "
+				 "--quiet "
 			     "--out %s/%s", runs[r][1],
 			     suite, tmp, runs[r][0]);
 		if (rc)

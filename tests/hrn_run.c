@@ -697,13 +697,13 @@ int main(void)
 	ok(nl == na && diff == 0, "--store-logprobs: every per-choice loglik identical to the run without it");
 	json_decref(jl);
 	snprintf(dir_l, sizeof dir_l, "%s/l3", tmp);
-	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc,ppl --limit 2 --boot 100 --quiet --store-logprobs "
-		       "--store-topk 3 --batch request --out %s", model, suite, dir_l);
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc,ppl --limit 2 --threads 2 --boot 100 --quiet "
+		       "--store-logprobs --store-topk 3 --batch request --out %s", model, suite, dir_l);
 	is_int(rc, 0, "run with --store-topk 3 --batch request");
 	check_logprobs(dir_l, 3, "--store-topk 3");
 	snprintf(dir_l, sizeof dir_l, "%s/l0", tmp);
-	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --store-logprobs --store-topk 0 --out %s",
-		 model, suite, dir_l);
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --threads 2 --boot 100 --quiet --store-logprobs "
+		       "--store-topk 0 --out %s", model, suite, dir_l);
 	is_int(rc, 0, "run with --store-topk 0");
 	check_logprobs(dir_l, 0, "--store-topk 0");
 	rc = cli_run(&o, "run --model %s --suite %s --store-topk 4 --out %s/x", model, suite, tmp);
@@ -717,7 +717,8 @@ int main(void)
 	char dir_p[512];
 	snprintf(dir_p, sizeof dir_p, "%s/p", tmp);
 	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
-	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --boot 100 --quiet --out %s", model, suite, dir_p);
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --threads 2 --boot 100 --quiet --out %s", model,
+		     suite, dir_p);
 	unsetenv("MERILO_PAPI_LIB");
 	is_int(rc, 0, "a run without libpapi works");
 	{
@@ -811,7 +812,7 @@ int main(void)
 	char dir_i[512];
 	snprintf(dir_i, sizeof dir_i, "%s/i", tmp);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_i);
-	const char *args_i[] = { "--model", model, "--suite", suite, "--quiet", "--out", dir_i, NULL };
+	const char *args_i[] = { "--model", model, "--suite", suite, "--threads", "2", "--quiet", "--out", dir_i, NULL };
 	char started[600];
 	snprintf(started, sizeof started, "%s/run.json", dir_i);
 	pid = spawn_run(args_i, 100);
