@@ -226,7 +226,7 @@ static void test_cli(void)
 		skip("valgrind not installed", "deterministic A/A and A/B on instruction counts");
 		return;
 	}
-#if defined(__SANITIZE_ADDRESS__)
+#if TAP_ASAN
 	if (!getenv("MERILO_VG")) {
 		skip("an ASan build cannot run under valgrind (set MERILO_VG to a plain build)", "deterministic A/A, A/B");
 		return;

@@ -524,7 +524,7 @@ static void check_logprobs(const char *dir, size_t want_k, const char *label)
 
 /* BENCHić items per language: 50, or 20 in a sanitized build, where the forward pass of the
  * 32000-token fixture model is ~30x slower (50 would take ~35 s of the test's budget). */
-#if defined(__SANITIZE_ADDRESS__)
+#if TAP_ASAN
 #define COPA_LIMIT 20
 #define COPA_LIMIT_STR "20"
 #else

@@ -20,6 +20,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* TAP_ASAN: 1 in an AddressSanitizer build, under gcc (__SANITIZE_ADDRESS__) or
+ * clang (which defines no such macro and answers __has_feature instead). */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define TAP_ASAN 1
+#else
+#define TAP_ASAN 0
+#endif
+
 static int tap_n_run, tap_n_failed;
 
 static inline void tap_vdiag(const char *fmt, va_list ap)
