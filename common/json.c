@@ -34,7 +34,7 @@ static bool is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static const char *type_name(const json_t *j)
+const char *mrl_json_type_name(const json_t *j)
 {
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: return "an object";
@@ -99,7 +99,7 @@ json_t *mrl_json_parse_object(const char *buf, size_t len, size_t flags, struct 
 	}
 	if (!json_is_object(root)) {
 		set_at(e, MRL_JSON_NOT_OBJECT, text, first, bom);
-		e->found = type_name(root);
+		e->found = mrl_json_type_name(root);
 		snprintf(e->what, sizeof e->what, "the top level must be an object, found %s", e->found);
 		snprintf(e->text, sizeof e->text, "%s at line %d, column %d", e->what, e->line, e->column);
 		json_decref(root);
@@ -116,4 +116,27 @@ json_t *mrl_json_parse_object(const char *buf, size_t len, size_t flags, struct 
 		return NULL;
 	}
 	return root;
+}
+
+size_t mrl_json_depth_exceeded_at(const char *s, size_t len, int max)
+{
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > max)
+				return i;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return len;
 }

@@ -37,6 +37,15 @@ struct mrl_json_error {
 	char text[320];       /* the whole message: what, " at line L, column C", and a hint where one helps */
 };
 
+/* "an object", "an array", "a string", "an integer", "a number", "a boolean" or
+ * "null": the type of j in an error message (static strings). */
+const char *mrl_json_type_name(const json_t *j);
+
+/* Byte offset where the nesting of [ and { (outside strings) first exceeds max,
+ * or len when it never does: checked before parsing, so that hostile input
+ * cannot drive a recursive parser deep. */
+size_t mrl_json_depth_exceeded_at(const char *s, size_t len, int max);
+
 /* Length of a UTF-8 byte-order mark (EF BB BF) at the start of buf[0..len): 3 or 0. */
 size_t mrl_json_bom_len(const char *buf, size_t len);
 

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "common/fileio.h"
+#include "common/json.h"
 #include "engine/vocab_int.h"
 
 #define TOKJSON_MAX_BYTES ((size_t)256 << 20)
@@ -34,30 +35,6 @@
 #define TOKJSON_MAX_REGEX 8192
 
 #define GPT2_HF_RE "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
-
-/* Deepest nesting of [ and { outside strings. */
-static size_t json_depth(const char *s, size_t n)
-{
-	size_t depth = 0, max = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max)
-				max = depth;
-		} else if ((c == ']' || c == '}') && depth) {
-			depth--;
-		}
-	}
-	return max;
-}
 
 static const char *jtype(const json_t *o)
 {
@@ -391,10 +368,11 @@ static int read_json(const char *path, json_t **out, bool optional, size_t flags
 	int rc = mrl_read_file(path, TOKJSON_MAX_BYTES, &buf, &len, err);
 	if (rc)
 		return rc;
-	size_t depth = json_depth(buf, len);
-	if (depth > TOKJSON_MAX_DEPTH) {
+	size_t deep = mrl_json_depth_exceeded_at(buf, len, TOKJSON_MAX_DEPTH);
+	if (deep < len) {
 		free(buf);
-		return mrl_err_set(err, MRL_EINPUT, "%s: JSON nested %zu deep (at most %d)", path, depth, TOKJSON_MAX_DEPTH);
+		return mrl_err_set(err, MRL_EINPUT, "%s: JSON nested deeper than %d levels (at byte %zu)", path,
+				   TOKJSON_MAX_DEPTH, deep);
 	}
 	json_error_t jerr;
 	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | flags, &jerr);

@@ -144,19 +144,6 @@ static void *walk_calloc(struct walk *w, size_t n, size_t size)
 	return p;
 }
 
-static const char *type_of(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
 
 /* The string under key: NULL (with a problem when required) if absent or not a string. */
 static const char *get_str(struct walk *w, json_t *obj, const char *key, bool required, bool nonempty)
@@ -168,7 +155,7 @@ static const char *get_str(struct walk *w, json_t *obj, const char *key, bool re
 		if (required)
 			problem(w, "missing; expected a string");
 	} else if (!json_is_string(v)) {
-		problem(w, "expected a string, got %s", type_of(v));
+		problem(w, "expected a string, got %s", mrl_json_type_name(v));
 	} else if (nonempty && !json_string_length(v)) {
 		problem(w, "must not be empty");
 	} else {
@@ -192,7 +179,7 @@ static bool get_int(struct walk *w, json_t *obj, const char *key, bool required,
 		else
 			good = true;
 	} else if (!json_is_integer(v)) {
-		problem(w, "expected an integer, got %s", type_of(v));
+		problem(w, "expected an integer, got %s", mrl_json_type_name(v));
 	} else if (json_integer_value(v) < lo || json_integer_value(v) > hi) {
 		problem(w, "%lld is out of range (expected %lld..%lld)", (long long)json_integer_value(v), lo, hi);
 	} else {
@@ -365,14 +352,14 @@ static bool check_tmpl(struct walk *w, json_t *t, const char *lang, bool *uses_c
 		if (!cases) {
 			problem(w, "missing; expected an object of value -> template");
 		} else if (!json_is_object(cases) || !json_object_size(cases)) {
-			problem(w, "expected a non-empty object of value -> template, got %s", type_of(cases));
+			problem(w, "expected a non-empty object of value -> template, got %s", mrl_json_type_name(cases));
 		} else {
 			const char *k;
 			json_t *c;
 			json_object_foreach(cases, k, c) {
 				size_t o2 = push_key(w, k);
 				if (!json_is_string(c))
-					problem(w, "expected a template string, got %s", type_of(c));
+					problem(w, "expected a template string, got %s", mrl_json_type_name(c));
 				else
 					check_tmpl_string(w, json_string_value(c), lang, uses_choice);
 				pop(w, o2);
@@ -383,13 +370,13 @@ static bool check_tmpl(struct walk *w, json_t *t, const char *lang, bool *uses_c
 		if (def) {
 			old = push_key(w, "default");
 			if (!json_is_string(def))
-				problem(w, "expected a template string, got %s", type_of(def));
+				problem(w, "expected a template string, got %s", mrl_json_type_name(def));
 			else
 				check_tmpl_string(w, json_string_value(def), lang, uses_choice);
 			pop(w, old);
 		}
 	} else {
-		problem(w, "expected a template string or a switch object, got %s", type_of(t));
+		problem(w, "expected a template string or a switch object, got %s", mrl_json_type_name(t));
 	}
 	return (int)w->d->n == before;
 }
@@ -564,7 +551,7 @@ static void build_variant(struct walk *w, const struct task_task *t, json_t *obj
 		bool is_target = t->type == TASK_GENERATE && !strcmp(k, "target");
 		if (is_choices || (is_target && json_is_array(x))) {
 			if (!json_is_array(x)) {
-				problem(w, "expected an array of strings, got %s", type_of(x));
+				problem(w, "expected an array of strings, got %s", mrl_json_type_name(x));
 			} else if (json_array_size(x) < (is_choices ? 2u : 1u)) {
 				problem(w, "expected at least %d %s, got %zu", is_choices ? 2 : 1,
 					is_choices ? "choices" : "target", json_array_size(x));
@@ -577,7 +564,7 @@ static void build_variant(struct walk *w, const struct task_task *t, json_t *obj
 				json_array_foreach(x, i, e) {
 					size_t o2 = push_idx(w, i);
 					if (!json_is_string(e))
-						problem(w, "expected a string, got %s", type_of(e));
+						problem(w, "expected a string, got %s", mrl_json_type_name(e));
 					else if (!json_string_length(e))
 						problem(w, "must not be empty");
 					arr[i] = json_string_value(e);
@@ -592,7 +579,7 @@ static void build_variant(struct walk *w, const struct task_task *t, json_t *obj
 				}
 			}
 		} else if (!json_is_string(x)) {
-			problem(w, "expected a string, got %s", type_of(x));
+			problem(w, "expected a string, got %s", mrl_json_type_name(x));
 		} else {
 			if (is_target) {
 				const char **arr = walk_calloc(w, 1, sizeof *arr);
@@ -674,7 +661,7 @@ static void build_item(struct walk *w, struct task_task *t, json_t *ij, struct t
 	if (!it->v)
 		return;
 	if (!json_is_object(ij)) {
-		problem(w, "expected an item object, got %s", type_of(ij));
+		problem(w, "expected an item object, got %s", mrl_json_type_name(ij));
 		return;
 	}
 	it->id = get_str(w, ij, "id", true, true);
@@ -709,7 +696,7 @@ static void build_item(struct walk *w, struct task_task *t, json_t *ij, struct t
 			problem(w, "'%s' is derived from '%s' by the loader; remove it from the item", k,
 				t->langs[t->derived_from[li]]);
 		} else if (!json_is_object(x)) {
-			problem(w, "expected a variant object, got %s", type_of(x));
+			problem(w, "expected a variant object, got %s", mrl_json_type_name(x));
 		} else {
 			build_variant(w, t, x, &it->v[li]);
 			check_variant_template(w, t->tmpl_context[li], "context", &it->v[li], k);
@@ -787,7 +774,7 @@ static void build_items(struct walk *w, struct task_task *t, json_t *tj, const c
 		if (required)
 			problem(w, "missing; expected an array of items");
 	} else if (!json_is_array(arr)) {
-		problem(w, "expected an array of items, got %s", type_of(arr));
+		problem(w, "expected an array of items, got %s", mrl_json_type_name(arr));
 	} else if (!json_array_size(arr) && required) {
 		problem(w, "the task has no items");
 	} else {
@@ -875,7 +862,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";
 	if (!json_is_object(tj)) {
-		problem(w, "expected a task object, got %s", type_of(tj));
+		problem(w, "expected a task object, got %s", mrl_json_type_name(tj));
 		return;
 	}
 	check_keys(w, tj, keys, "a task");
@@ -906,7 +893,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 		problem(w, "missing; expected an array of BCP 47 language tags");
 	} else if (!json_is_array(langs) || !json_array_size(langs)) {
 		problem(w, "expected a non-empty array of BCP 47 language tags, got %s",
-			json_is_array(langs) ? "an empty array" : type_of(langs));
+			json_is_array(langs) ? "an empty array" : mrl_json_type_name(langs));
 	} else {
 		size_t n = json_array_size(langs), i;
 		json_t *l;
@@ -921,7 +908,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 			size_t o2 = push_idx(w, i);
 			const char *tag = json_string_value(l);
 			if (!tag)
-				problem(w, "expected a language tag string, got %s", type_of(l));
+				problem(w, "expected a language tag string, got %s", mrl_json_type_name(l));
 			else if (!task_lang_tag_valid(tag))
 				problem(w, "\"%s\" is not a BCP 47 language tag in canonical case (e.g. en, sr-Cyrl, sr-Latn, hr, bs, cnr)", tag);
 			else if (task_language_index(t, tag) >= 0)
@@ -940,7 +927,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 	if (derived) {
 		old = push_key(w, "derived");
 		if (!json_is_object(derived)) {
-			problem(w, "expected an object of language -> {\"from\", \"transform\"}, got %s", type_of(derived));
+			problem(w, "expected an object of language -> {\"from\", \"transform\"}, got %s", mrl_json_type_name(derived));
 		} else {
 			const char *k;
 			json_t *d;
@@ -950,7 +937,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 				if (li < 0) {
 					problem(w, "derived language \"%s\" is not in the task's languages", k);
 				} else if (!json_is_object(d)) {
-					problem(w, "expected {\"from\": ..., \"transform\": ...}, got %s", type_of(d));
+					problem(w, "expected {\"from\": ..., \"transform\": ...}, got %s", mrl_json_type_name(d));
 				} else {
 					static const char *const dkeys[] = { "from", "transform", NULL };
 					check_keys(w, d, dkeys, "a derived language");
@@ -1003,7 +990,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 		}
 	} else if (!json_is_array(metrics) || !json_array_size(metrics)) {
 		problem(w, "expected a non-empty array of metric names, got %s",
-			json_is_array(metrics) ? "an empty array" : type_of(metrics));
+			json_is_array(metrics) ? "an empty array" : mrl_json_type_name(metrics));
 	} else {
 		size_t i;
 		json_t *m;
@@ -1016,7 +1003,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 			if (known)
 				join_list(list, sizeof list, known);
 			if (!json_is_string(m))
-				problem(w, "expected a metric name, got %s", type_of(m));
+				problem(w, "expected a metric name, got %s", mrl_json_type_name(m));
 			else if (known && !in_list(json_string_value(m), known))
 				problem(w, "unknown metric \"%s\" for a %s task (expected one of: %s)", json_string_value(m),
 					type_names[t->type], list);
@@ -1033,7 +1020,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 	json_t *tmpls = json_object_get(tj, "templates");
 	old = push_key(w, "templates");
 	if (tmpls && !json_is_object(tmpls)) {
-		problem(w, "expected an object of language -> {\"context\", \"choice\"}, got %s", type_of(tmpls));
+		problem(w, "expected an object of language -> {\"context\", \"choice\"}, got %s", mrl_json_type_name(tmpls));
 		tmpls = NULL;
 	}
 	if (tmpls) {
@@ -1045,7 +1032,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 			if (li < 0) {
 				problem(w, "template for \"%s\", which is not in the task's languages", k);
 			} else if (!json_is_object(tl)) {
-				problem(w, "expected {\"context\": ..., \"choice\": ...}, got %s", type_of(tl));
+				problem(w, "expected {\"context\": ..., \"choice\": ...}, got %s", mrl_json_type_name(tl));
 			} else {
 				static const char *const tkeys[] = { "context", "choice", NULL };
 				check_keys(w, tl, tkeys, "a language's templates");
@@ -1127,7 +1114,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 	if (fs) {
 		old = push_key(w, "fewshot");
 		if (!json_is_object(fs)) {
-			problem(w, "expected {\"k\", \"seed\", \"source\", \"delimiter\"}, got %s", type_of(fs));
+			problem(w, "expected {\"k\", \"seed\", \"source\", \"delimiter\"}, got %s", mrl_json_type_name(fs));
 		} else {
 			static const char *const fkeys[] = { "k", "seed", "source", "delimiter", NULL };
 			check_keys(w, fs, fkeys, "few-shot settings");
@@ -1171,7 +1158,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 		json_t *until = json_object_get(tj, "until");
 		old = push_key(w, "until");
 		if (until && !json_is_array(until)) {
-			problem(w, "expected an array of stop strings, got %s", type_of(until));
+			problem(w, "expected an array of stop strings, got %s", mrl_json_type_name(until));
 		} else if (until) {
 			size_t i;
 			json_t *u;
@@ -1179,7 +1166,7 @@ static void build_task(struct walk *w, json_t *tj, struct task_task *t)
 			json_array_foreach(until, i, u) {
 				size_t o2 = push_idx(w, i);
 				if (!json_is_string(u) || !json_string_length(u))
-					problem(w, "expected a non-empty stop string, got %s", type_of(u));
+					problem(w, "expected a non-empty stop string, got %s", mrl_json_type_name(u));
 				else if (t->until)
 					t->until[t->n_until++] = json_string_value(u);
 				pop(w, o2);
@@ -1270,7 +1257,7 @@ static void build_suite(struct walk *w, struct task_suite *s)
 					    "tasks", NULL };
 	json_t *root = s->root;
 	if (!json_is_object(root)) {
-		problem(w, "expected a JSON object at the top of a suite, got %s", type_of(root));
+		problem(w, "expected a JSON object at the top of a suite, got %s", mrl_json_type_name(root));
 		return;
 	}
 	check_keys(w, root, keys, "a suite");
@@ -1291,7 +1278,7 @@ static void build_suite(struct walk *w, struct task_suite *s)
 		problem(w, "missing; expected an array of tasks");
 	} else if (!json_is_array(tasks) || !json_array_size(tasks)) {
 		problem(w, "expected a non-empty array of tasks, got %s",
-			json_is_array(tasks) ? "an empty array" : type_of(tasks));
+			json_is_array(tasks) ? "an empty array" : mrl_json_type_name(tasks));
 	} else {
 		size_t n = json_array_size(tasks), i;
 		json_t *tj;
@@ -1364,30 +1351,6 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 	return len;
 }
 
-/* Offset where nesting first exceeds max (strings skipped), or len if it never does. */
-static size_t depth_exceeded_at(const char *s, size_t len, int max)
-{
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > max)
-				return i;
-		} else if (c == ']' || c == '}') {
-			depth--;
-		}
-	}
-	return len;
-}
-
 static int finish(struct task_diags *d, size_t before, struct mrl_err *err)
 {
 	size_t n = d->n - before + d->n_dropped;
@@ -1428,7 +1391,7 @@ int task_suite_parse(const char *name, const char *buf, size_t len, struct task_
 			      (unsigned char)buf[bad], line, col, bad);
 		goto done;
 	}
-	size_t deep = depth_exceeded_at(buf, len, TASK_SUITE_MAX_DEPTH);
+	size_t deep = mrl_json_depth_exceeded_at(buf, len, TASK_SUITE_MAX_DEPTH);
 	if (deep < len) {
 		line_col(buf, deep, &line, &col);
 		task_diag_add(d, "", line, col, "JSON nested deeper than %d levels at line %d, column %d (a suite needs about 8)",
