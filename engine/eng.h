@@ -35,6 +35,11 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 		   struct mrl_err *err);
 void eng_model_close(struct eng_model *m);
 
+/* The default thread count: the CPUs this process may run on (its affinity
+ * mask, so taskset and container CPU sets are honoured), else the online CPUs,
+ * at least 1. What n_threads = 0 means everywhere. */
+int eng_default_threads(void);
+
 /* Whether the model file still is what was mapped: fstat of the open file
  * (the same inode, even when the path was replaced) against the size, mtime
  * and ctime seen at open. A file rewritten in place or truncated while mapped

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +75,18 @@ out:
 	return rc;
 }
 
+int eng_default_threads(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	return c > 0 && c <= 1024 ? (int)c : 1;
+}
+
 static int resolve_threads(int n)
 {
-	if (n > 0)
-		return n;
-	long c = sysconf(_SC_NPROCESSORS_ONLN);
-	return c > 0 ? (int)c : 1;
+	return n > 0 ? n : eng_default_threads();
 }
 
 static int copy_names(struct eng_model *m, struct mrl_err *err)

@@ -45,7 +45,7 @@ static void usage(FILE *out)
 		"machine has no source). Token ids are pseudo-random from --seed; tokenization is never\n"
 		"timed. Each figure: mean ± sd and median in the table, raw samples in JSON/JSONL.\n"
 		"\n"
-		"  --threads LIST    worker threads (default: online cores)\n"
+		"  --threads LIST    worker threads (default: the CPUs this process may use)\n"
 		"  --reps N          timed repetitions (default 5); --warmup N untimed ones first (default 1)\n"
 		"  --roofline        measure this host's memory read bandwidth and peak FLOP rate once (cached\n"
 		"                    in <cache dir>/roofline-<host>.json; =remeasure to redo) and state decode\n"
@@ -137,8 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->prompt[0] = 512, o->n_prompt = 1;
 	o->gen[0] = 128, o->n_gen = 1;
 	o->depth[0] = 0, o->n_depth = 1;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	o->threads[0] = (uint32_t)(cores > 0 && cores <= 1024 ? cores : 1), o->n_threads = 1;
+	o->threads[0] = (uint32_t)eng_default_threads(), o->n_threads = 1;
 	o->reps = 5, o->warmup = 1, o->seed = 1, o->requests = 16, o->roofline_mib = 1024;
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
@@ -295,8 +294,7 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 			hrn_bench_roofline_release(rf);
 		}
 	}
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int n = cores > 0 && cores <= 1024 ? (int)cores : 1;
+	int n = eng_default_threads();
 	struct met_roofline_bw bw;
 	struct met_roofline_flops f1, fn;
 	fprintf(stderr, "merilo bench: measuring this host's roofline (read bandwidth over %ld MiB, %d threads; "

@@ -54,7 +54,8 @@ static void usage(FILE *out)
 		"  --tasks A,B       only these tasks (default: all)\n"
 		"  --lang L1,L2      only these languages, e.g. en,sr-Cyrl (default: all of each task)\n"
 		"  --limit N         the first N items of each task (default 0 = all)\n"
-		"  --threads N       CPU threads (default 0 = all cores); results do not depend on it\n"
+		"  --threads N       CPU threads (default 0 = the CPUs this process may use);\n"
+		"                    results do not depend on it\n"
 		"  --backend B       cpu (default) or cuda (the GPU backend, where built and a GPU exists;\n"
 		"                    its scores match the CPU's within tolerance, not bit for bit)\n"
 		"  --bos MODE        auto (the model's add_bos metadata, default), always, never\n"
@@ -663,7 +664,7 @@ int hrn_cmd_run(int argc, char **argv)
 		st.o.store_logprobs = 0;
 	if (!st.o.backend)
 		st.o.backend = "cpu";
-	const long long threads = st.o.threads > 0 ? st.o.threads : sysconf(_SC_NPROCESSORS_ONLN);
+	const long long threads = st.o.threads > 0 ? st.o.threads : eng_default_threads();
 
 	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
 	if (missing) {

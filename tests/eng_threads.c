@@ -4,11 +4,16 @@
  * summation order, so logits must be bit-identical (memcmp) for 1, 2 and 3
  * threads: a 40-token prefill with all logits, then 8 single-token decode steps.
  * Run on every weight type of the fixture models (each has its own kernels).
+ * And the default thread count follows the CPUs the process may use (taskset,
+ * container CPU sets), not the machine's online CPUs.
  */
 #include "tests/tap.h"
 
+#include <sched.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/eng.h"
 
@@ -56,11 +61,36 @@ done:
 	return out;
 }
 
+/* In a child pinned to one CPU, the default thread count is 1. */
+static void check_default_threads(void)
+{
+	cpu_set_t all;
+	ok(sched_getaffinity(0, sizeof all, &all) == 0 && eng_default_threads() == CPU_COUNT(&all),
+	   "default threads = the CPUs in this process's affinity mask");
+	pid_t pid = fork();
+	if (pid == 0) {
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &all)) {
+				CPU_SET(c, &one);
+				break;
+			}
+		_exit(sched_setaffinity(0, sizeof one, &one) ? 2 : eng_default_threads() == 1 ? 0 : 1);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "pinned to one CPU (as taskset -c 0), the default is 1 thread");
+}
+
 int main(void)
 {
+	check_default_threads();
 	const char *fx = fixtures_dir();
-	if (!fx)
-		skip_all("fixtures absent: ../shared/fixtures");
+	if (!fx) {
+		skip("fixtures absent: ../shared/fixtures", "logits bit-identical for 1, 2 and 3 threads");
+		return done_testing();
+	}
 	static const char *const models[] = { "tiny-llama-ff192-f32", "tiny-llama-ff192-f16",
 					      "tiny-llama-ff192-q8_0", "tiny-llama-ff192-q4_0" };
 	for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {

@@ -224,17 +224,17 @@ static void check_concurrent(const char *model)
 	snprintf(lock, sizeof lock, "%s/run.lock", dir);
 	snprintf(items, sizeof items, "%s/items.jsonl", dir);
 	const char *args[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "6", "--out",
-			       dir, "--quiet", NULL };
+			       dir, "--quiet", "--threads", "2", NULL };
 	pid_t a = spawn(log1, 40, args);
 	ok(wait_nonempty(lock), "lock: the running run holds DIR/run.lock with its pid");
 	char *out = NULL, want[64];
-	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 6 --out %s --quiet", model, suite, dir);
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 6 --out %s --quiet --threads 2", model, suite, dir);
 	is_int(rc, 3, "lock: a second run with the same --out fails at once (exit 3)");
 	snprintf(want, sizeof want, "pid %d", (int)a);
 	like(out, "in use by another merilo run", "lock: the message says the folder is in use");
 	like(out, want, "lock: the message names the holder's pid");
 	free(out);
-	rc = cli_run(&out, "run --resume %s --quiet", dir);
+	rc = cli_run(&out, "run --resume %s --quiet --threads 2", dir);
 	is_int(rc, 3, "lock: a --resume of a folder in use fails too (exit 3)");
 	free(out);
 	int sig;
@@ -253,7 +253,7 @@ static void check_concurrent(const char *model)
 		snprintf(log1, sizeof log1, "%s/race%d-a.log", tmp, k);
 		snprintf(log2, sizeof log2, "%s/race%d-b.log", tmp, k);
 		const char *ra[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "4", "--out", d,
-				     "--quiet", NULL };
+				     "--quiet", "--threads", "2", NULL };
 		pid_t p1 = spawn(log1, 0, ra), p2 = spawn(log2, 0, ra);
 		int r1 = wait_exit(p1, &sig), r2 = wait_exit(p2, &sig);
 		both_ok += r1 == 0 && r2 == 0;
@@ -284,7 +284,7 @@ static void check_model_changes(const char *model, const char *other, const json
 			return;
 		}
 		const char *args[] = { "--model", copy, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
-				       dir, "--quiet", NULL };
+				       dir, "--quiet", "--threads", "2", NULL };
 		pid_t pid = spawn(log, 60, args);
 		size_t seen = wait_lines(pid, items, 16);
 		snprintf(name, sizeof name, "%s: the run had flushed records when the file changed", what[k]);
@@ -317,7 +317,7 @@ static void check_model_changes(const char *model, const char *other, const json
 		if (k == 1) {
 			/* restored, the run continues */
 			copy_file(model, copy, false);
-			rc = cli_run(&out, "run --resume %s --quiet", dir);
+			rc = cli_run(&out, "run --resume %s --quiet --threads 2", dir);
 			is_int(rc, 0, "truncated: after the file is restored, --resume finishes the run");
 			free(out);
 			got = records(items, &n_lines, &n_dups);
@@ -336,15 +336,15 @@ static void check_resume_options(const char *model)
 		char full[400], part[400], *out = NULL;
 		snprintf(full, sizeof full, "%s/opt%zu-full", tmp, k);
 		snprintf(part, sizeof part, "%s/opt%zu-part", tmp, k);
-		int rc = cli_run(&out, "run --model %s --suite %s --limit 2 --seed 7 %s --out %s --quiet", model, suite, opts[k],
+		int rc = cli_run(&out, "run --model %s --suite %s --limit 2 --seed 7 %s --out %s --quiet --threads 2", model, suite, opts[k],
 				 full);
 		free(out);
 		is_int(rc, 0, N("resume %s: the uninterrupted run", opts[k]));
-		rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=7 '%s' run --model %s --suite %s --limit 2 --seed 7 %s --out %s --quiet",
+		rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=7 '%s' run --model %s --suite %s --limit 2 --seed 7 %s --out %s --quiet --threads 2",
 			    merilo, model, suite, opts[k], part);
 		free(out);
 		is_int(rc, 4, N("resume %s: the run stopped after 7 units (exit 4)", opts[k]));
-		rc = cli_run(&out, "run --resume %s --quiet", part);
+		rc = cli_run(&out, "run --resume %s --quiet --threads 2", part);
 		is_int(rc, 0, N("resume %s: --resume with no options finishes it", opts[k]));
 		free(out);
 		char *a = items_sans_timings(full), *b = items_sans_timings(part);
@@ -366,13 +366,13 @@ static void check_resume_options(const char *model)
 	char part[400];
 	snprintf(part, sizeof part, "%s/opt2-part", tmp);
 	CLI_EXPECT(2, "--boot 900 differs from the resumed run's 500", "resume --boot 900 of a --boot 500 run",
-		   "run --resume %s --boot 900 --quiet", part);
+		   "run --resume %s --boot 900 --quiet --threads 2", part);
 	snprintf(part, sizeof part, "%s/opt2-part", tmp);
 	CLI_EXPECT(2, "--store-logprobs was not given to the resumed run", "resume --store-logprobs of a run without",
-		   "run --resume %s --store-logprobs --quiet", part);
+		   "run --resume %s --store-logprobs --quiet --threads 2", part);
 	snprintf(part, sizeof part, "%s/opt0-part", tmp);
 	CLI_EXPECT(2, "--store-topk 5 differs from the resumed run's 3", "resume --store-topk 5 of a --store-topk 3 run",
-		   "run --resume %s --store-topk 5 --quiet", part);
+		   "run --resume %s --store-topk 5 --quiet --threads 2", part);
 }
 
 /* A record outside the plan is reported with its line, moved out and recomputed. */
@@ -383,11 +383,11 @@ static void check_plan(const char *model)
 	snprintf(dir, sizeof dir, "%s/plan", tmp);
 	snprintf(items, sizeof items, "%s/items.jsonl", dir);
 	snprintf(rejected, sizeof rejected, "%s/items.rejected.jsonl", dir);
-	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet", model, suite,
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet --threads 2", model, suite,
 			 clean);
 	free(out);
 	is_int(rc, 0, "plan: a clean run of 3 items");
-	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet", model, suite, dir);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet --threads 2", model, suite, dir);
 	free(out);
 	/* line 2: one flipped byte in the item id; a 13th line: item 4, past --limit 3; a 14th: not JSON */
 	char *text = cli_slurp(items), *second = text ? strchr(text, '\n') + 1 : NULL, *id = second ? strstr(second, "\"item\":\"cs-00") : NULL;
@@ -400,14 +400,14 @@ static void check_plan(const char *model)
 	FILE *f = fopen(items, "w");
 	fputs(text, f);
 	char *cs4 = NULL;
-	cli_sh(&cs4, "'%s' run --model %s --suite %s --tasks commonsense --limit 4 --out %s/plan4 --quiet >/dev/null && "
+	cli_sh(&cs4, "'%s' run --model %s --suite %s --tasks commonsense --limit 4 --out %s/plan4 --quiet --threads 2 >/dev/null && "
 		     "grep '\"item\":\"cs-004\"' %s/plan4/items.jsonl | head -1", merilo, model, suite, tmp, tmp);
 	fputs(cs4, f);
 	fputs("{\"schema_version\":1,\"task\":\"commonsense\",\"item\n", f);
 	fclose(f);
 	free(cs4);
 	free(text);
-	rc = cli_run(&out, "run --resume %s", dir);
+	rc = cli_run(&out, "run --resume %s --threads 2", dir);
 	is_int(rc, 0, "plan: --resume of the corrupted run succeeds");
 	like(out, "items.jsonl:2: item 'cs-00x' is not an item of task 'commonsense' in the suite",
 	     "plan: the flipped id is reported with its line");
@@ -440,6 +440,10 @@ int main(void)
 		skip_all("MERILO is not set to the merilo binary");
 	if (!cli_tmpdir(tmp, sizeof tmp, "integrity"))
 		skip_all("cannot make a temporary folder");
+	/* the model hashes go to a cache of the test's own, not the user's */
+	char cache[400];
+	snprintf(cache, sizeof cache, "%s/cache", tmp);
+	setenv("MERILO_CACHE_DIR", cache, 1);
 	char model[400], other[400], ref_dir[400], ref_items[512], *out = NULL;
 	snprintf(model, sizeof model, "%s/m.gguf", tmp);
 	snprintf(other, sizeof other, "%s/m2.gguf", tmp);
@@ -451,7 +455,7 @@ int main(void)
 	is_int(cli_file_size(model), cli_file_size(other), "of the same size");
 	snprintf(ref_dir, sizeof ref_dir, "%s/ref", tmp);
 	snprintf(ref_items, sizeof ref_items, "%s/items.jsonl", ref_dir);
-	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 10 --out %s --quiet", model, suite, ref_dir);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 10 --out %s --quiet --threads 2", model, suite, ref_dir);
 	free(out);
 	is_int(rc, 0, "the reference run");
 	size_t n_lines, n_dups;
