@@ -23,6 +23,7 @@
 #include <utf8proc.h>
 
 #include "engine/vocab_int.h"
+#include "engine/heap.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -473,63 +474,18 @@ struct cand {
 	int32_t left_id, right_id; /* the pair when pushed: stale if either changed */
 };
 
-struct heap {
-	struct cand *v;
-	size_t n, cap;
-};
-
 static bool cand_before(const struct cand *a, const struct cand *b)
 {
 	return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
 
-static int heap_push(struct heap *h, struct cand c)
-{
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct cand *p = realloc(h->v, cap * sizeof *p);
-		if (!p)
-			return MRL_ENOMEM;
-		h->v = p;
-		h->cap = cap;
-	}
-	size_t i = h->n++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!cand_before(&c, &h->v[parent]))
-			break;
-		h->v[i] = h->v[parent];
-		i = parent;
-	}
-	h->v[i] = c;
-	return 0;
-}
-
-static struct cand heap_pop(struct heap *h)
-{
-	struct cand top = h->v[0], last = h->v[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && cand_before(&h->v[c + 1], &h->v[c]))
-			c++;
-		if (!cand_before(&h->v[c], &last))
-			break;
-		h->v[i] = h->v[c];
-		i = c;
-	}
-	if (h->n)
-		h->v[i] = last;
-	return top;
-}
+ENG_HEAP_DEFINE(cand_heap, struct cand, cand_before)
 
 /* Per-call scratch: symbols, heap, cache of words already encoded. */
 struct session {
 	struct sym *syms;
 	size_t syms_cap;
-	struct heap heap;
+	struct cand_heap heap;
 	struct text_buf word;  /* the byte-level spelling of the current word */
 	/* cache: open addressing over (hash, offset into keys, key length, ids offset, n ids) */
 	struct cache_slot {
@@ -564,7 +520,7 @@ static int try_pair(const struct eng_vocab *v, struct session *ss, int32_t left)
 	const struct bpe_merge *m = merge_find(v, ss->syms[left].id, ss->syms[right].id);
 	if (!m)
 		return 0;
-	return heap_push(&ss->heap, (struct cand){ m->rank, left, ss->syms[left].id, ss->syms[right].id });
+	return cand_heap_push(&ss->heap, (struct cand){ m->rank, left, ss->syms[left].id, ss->syms[right].id });
 }
 
 /* Append the symbols for one character (len bytes at s) of a word. */
@@ -663,7 +619,7 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 		if (try_pair(v, ss, (int32_t)i))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing");
 	while (ss->heap.n) {
-		struct cand c = heap_pop(&ss->heap);
+		struct cand c = cand_heap_pop(&ss->heap);
 		struct sym *l = &ss->syms[c.left];
 		if (l->id != c.left_id || l->next < 0 || ss->syms[l->next].id != c.right_id)
 			continue; /* stale: a side has been merged since */

@@ -23,6 +23,7 @@
  */
 #include "engine/vocab.h"
 #include "engine/vocab_int.h"
+#include "engine/heap.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -683,52 +684,7 @@ static bool bigram_before(const struct spm_bigram *a, const struct spm_bigram *b
 	return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
-struct spm_heap {
-	struct spm_bigram *v;
-	size_t n, cap;
-};
-
-static int heap_push(struct spm_heap *h, struct spm_bigram b)
-{
-	if (h->n == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 64;
-		struct spm_bigram *p = realloc(h->v, cap * sizeof *p);
-		if (!p)
-			return MRL_ENOMEM;
-		h->v = p;
-		h->cap = cap;
-	}
-	size_t i = h->n++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!bigram_before(&b, &h->v[parent]))
-			break;
-		h->v[i] = h->v[parent];
-		i = parent;
-	}
-	h->v[i] = b;
-	return 0;
-}
-
-static struct spm_bigram heap_pop(struct spm_heap *h)
-{
-	struct spm_bigram top = h->v[0], last = h->v[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && bigram_before(&h->v[c + 1], &h->v[c]))
-			c++;
-		if (!bigram_before(&h->v[c], &last))
-			break;
-		h->v[i] = h->v[c];
-		i = c;
-	}
-	if (h->n)
-		h->v[i] = last;
-	return top;
-}
+ENG_HEAP_DEFINE(spm_heap, struct spm_bigram, bigram_before)
 
 static int spm_try_bigram(const struct eng_vocab *v, const char *s, const struct spm_sym *syms,
 			  struct spm_heap *heap, int32_t left, int32_t right)
@@ -739,7 +695,7 @@ static int spm_try_bigram(const struct eng_vocab *v, const char *s, const struct
 	int32_t id = eng_vocab_find(v, s + syms[left].off, size);
 	if (id < 0)
 		return 0;
-	return heap_push(heap, (struct spm_bigram){ left, right, v->scores[id], size });
+	return spm_heap_push(heap, (struct spm_bigram){ left, right, v->scores[id], size });
 }
 
 /* The UTF-8 length implied by a lead byte, as llama.cpp's unicode_len_utf8. */
@@ -774,7 +730,7 @@ static int spm_encode(const struct eng_vocab *v, const char *s, size_t n, struct
 		if ((rc = spm_try_bigram(v, s, syms, &heap, i - 1, i)))
 			goto nomem;
 	while (heap.n) {
-		struct spm_bigram b = heap_pop(&heap);
+		struct spm_bigram b = spm_heap_pop(&heap);
 		struct spm_sym *l = &syms[b.left], *r = &syms[b.right];
 		if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
 			continue; /* stale: a side has been merged since */
