@@ -27,6 +27,8 @@ struct arch_def {
 
 static const struct arch_def arch_defs[] = {
 	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, false, false },
+	/* Qwen2: Llama with q/k/v biases and rope on halves of each head */
+	{ "qwen2", ENG_ARCH_QWEN2, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, true, false },
 };
 
 #define N_ARCH (sizeof arch_defs / sizeof arch_defs[0])

@@ -27,6 +27,7 @@ struct eng_open_opts {
 	int n_threads;            /* worker threads; 0 = number of online cores */
 	enum eng_backend backend; /* ENG_BACKEND_CPU unless asked */
 	bool vocab_only;          /* load the tokenizer only (also implied by a GGUF without tensors) */
+	bool kv_f32;              /* f32 KV cache in every context (default f16, as llama.cpp's default) */
 };
 
 /* Open a GGUF model (or a vocabulary-only GGUF). On success *out owns the mapping;

@@ -30,7 +30,7 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 
 /* ---- architecture configuration ---- */
 
-enum eng_arch_id { ENG_ARCH_LLAMA = 0 };
+enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1 };
 enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
 enum eng_ffn_kind { ENG_FFN_SWIGLU = 0, ENG_FFN_GELU = 1 };
 /* ENG_ROPE_NORM: GGUF llama layout, adjacent pairs (x[2i], x[2i+1]);
@@ -107,6 +107,7 @@ struct eng_model {
 	struct eng_config cfg;       /* valid when has_weights */
 	struct eng_weights w;        /* valid when has_weights */
 	int n_threads;               /* resolved (>= 1) */
+	bool kv_f32;                 /* contexts keep an f32 KV cache (eng_open_opts.kv_f32) */
 	enum eng_backend backend;
 	/* The backend the forward pass runs on (engine/backend.c): its operations
 	 * and the weights they read (&w on the CPU; device copies for CUDA). bk is

