@@ -165,11 +165,11 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 
 /* Bind one tensor by name; ne1 == 0 means "a vector of ne0". want_f32 for norm
  * weights and biases (the forward pass reads them as floats). */
-static int bind(struct eng_tensor *t, const struct gguf_ctx *g, const char *name, uint64_t ne0,
+static int bind(struct eng_tensor *t, eng_tensor_find_fn find, const void *src, const char *name, uint64_t ne0,
 		uint64_t ne1, bool want_f32, bool optional, const char *path, struct mrl_err *err)
 {
 	memset(t, 0, sizeof *t);
-	const struct gguf_tensor *gt = gguf_find_tensor(g, name);
+	const struct gguf_tensor *gt = find(src, name);
 	if (!gt) {
 		if (optional)
 			return 0;
@@ -206,12 +206,23 @@ static int bind(struct eng_tensor *t, const struct gguf_ctx *g, const char *name
 	return 0;
 }
 
+static const struct gguf_tensor *find_in_gguf(const void *g, const char *name)
+{
+	return gguf_find_tensor(g, name);
+}
+
 int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const struct gguf_ctx *g,
 		     const char *path, struct mrl_err *err)
 {
+	return eng_weights_bind_src(w, cfg, find_in_gguf, g, path, err);
+}
+
+int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, eng_tensor_find_fn find,
+			 const void *g, const char *path, struct mrl_err *err)
+{
 	memset(w, 0, sizeof *w);
 	int rc;
-	const struct gguf_tensor *te = gguf_find_tensor(g, "token_embd.weight");
+	const struct gguf_tensor *te = find(g, "token_embd.weight");
 	if (!te)
 		return mrl_err_set(err, MRL_EINPUT, "%s: required tensor 'token_embd.weight' is missing", path);
 	uint64_t n_vocab = te->ne[1];
@@ -219,9 +230,9 @@ int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const 
 		return mrl_err_set(err, MRL_EINPUT, "%s: tensor 'token_embd.weight' has %" PRIu64 " rows", path,
 				   n_vocab);
 	uint64_t d = cfg->n_embd, dq = cfg->n_embd_q, dkv = cfg->n_embd_kv, ff = cfg->n_ff;
-	if ((rc = bind(&w->tok_embd, g, "token_embd.weight", d, n_vocab, false, false, path, err)) ||
-	    (rc = bind(&w->output_norm, g, "output_norm.weight", d, 0, true, false, path, err)) ||
-	    (rc = bind(&w->output, g, "output.weight", d, n_vocab, false, true, path, err)))
+	if ((rc = bind(&w->tok_embd, find, g, "token_embd.weight", d, n_vocab, false, false, path, err)) ||
+	    (rc = bind(&w->output_norm, find, g, "output_norm.weight", d, 0, true, false, path, err)) ||
+	    (rc = bind(&w->output, find, g, "output.weight", d, n_vocab, false, true, path, err)))
 		return rc;
 	w->tok_embd.name = "token_embd.weight";
 	w->output_norm.name = "output_norm.weight";
@@ -258,7 +269,7 @@ int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const 
 		for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
 			char name[96];
 			snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", il, specs[i].suffix);
-			rc = bind(specs[i].t, g, name, specs[i].ne0, specs[i].ne1, specs[i].f32, specs[i].optional,
+			rc = bind(specs[i].t, find, g, name, specs[i].ne0, specs[i].ne1, specs[i].f32, specs[i].optional,
 				  path, err);
 			if (rc)
 				return rc;

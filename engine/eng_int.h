@@ -91,7 +91,28 @@ struct eng_weights {
  * MRL_EUNSUPPORTED for a type without kernels. */
 int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const struct gguf_ctx *g,
 		     const char *path, struct mrl_err *err);
+/* The same over any tensor source: find(src, name) returns the tensor under
+ * its GGUF name (token_embd.weight, blk.N.attn_q.weight, ...) or NULL. */
+typedef const struct gguf_tensor *(*eng_tensor_find_fn)(const void *src, const char *name);
+int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, eng_tensor_find_fn find,
+			 const void *src, const char *path, struct mrl_err *err);
 void eng_weights_release(struct eng_weights *w);
+
+/* ---- Hugging Face folders (engine/hf.c) ---- */
+
+struct eng_hf;
+/* Whether dir holds an HF checkpoint: config.json and model.safetensors or
+ * model.safetensors.index.json. */
+bool eng_hf_is_checkpoint(const char *dir);
+/* Read dir/config.json into cfg (n_vocab included) and map the safetensors
+ * file(s) named by the index, or model.safetensors. *out owns the mappings and
+ * the tensors under their GGUF names; free with eng_hf_close. MRL_EUNSUPPORTED
+ * names an unknown model_type, rope_scaling type or other field that changes
+ * the math; MRL_EINPUT names a missing or bad field or tensor. */
+int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, struct mrl_err *err);
+void eng_hf_close(struct eng_hf *h);
+/* Tensor lookup by GGUF name, for eng_weights_bind_src (src is the struct eng_hf). */
+const struct gguf_tensor *eng_hf_find(const void *h, const char *name);
 
 /* ---- the model handle ---- */
 
@@ -102,6 +123,7 @@ struct eng_model {
 	int fd;                      /* the mapped file, kept open to notice changes; -1 when none */
 	struct stat st_open;         /* fstat of fd when it was mapped */
 	struct gguf_ctx *gguf;
+	struct eng_hf *hf;           /* an HF folder's mapped safetensors; NULL for a GGUF */
 	struct eng_vocab *vocab;
 	bool has_weights;
 	struct eng_config cfg;       /* valid when has_weights */

@@ -199,6 +199,26 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	if (is_hf_tokenizer(path)) {
 		if ((rc = open_hf_tokenizer(m, path, err)))
 			goto out;
+		/* an HF checkpoint folder: config.json + safetensors, bound like a GGUF's tensors */
+		m->has_weights = !opts->vocab_only && eng_hf_is_checkpoint(path);
+		if (m->has_weights) {
+			if ((rc = eng_hf_open(&m->hf, &m->cfg, path, err)) ||
+			    (rc = eng_weights_bind_src(&m->w, &m->cfg, eng_hf_find, m->hf, path, err)))
+				goto out;
+			free(m->arch_str);
+			if (!(m->arch_str = strdup(m->cfg.arch_name))) {
+				rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+				goto out;
+			}
+			uint32_t nv = eng_vocab_n_tokens(m->vocab);
+			if (nv > m->cfg.n_vocab) {
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.json has %" PRIu32 " tokens but the "
+						 "embedding only %" PRIu32 " rows", path, nv, m->cfg.n_vocab);
+				goto out;
+			}
+			if ((rc = eng_backend_open(m, err)))
+				goto out;
+		}
 		fill_desc(m);
 		*out = m;
 		return 0;
@@ -260,6 +280,7 @@ void eng_model_close(struct eng_model *m)
 	eng_backend_close(m);
 	eng_weights_release(&m->w);
 	eng_vocab_free(m->vocab);
+	eng_hf_close(m->hf);
 	gguf_free(m->gguf);
 	if (m->map)
 		munmap(m->map, m->map_size);
