@@ -526,7 +526,7 @@ static const struct eng_type_traits type_table[ENG_TYPE_COUNT] = {
 	UNSUPPORTED(27, "i64", 1, 8),
 	UNSUPPORTED(28, "f64", 1, 8),
 	UNSUPPORTED(29, "iq1_m", 256, 56),
-	[ENG_TYPE_BF16] = { "bf16", 1, 2, true, bf16_to_f32, bf16_from_f32, vec_dot_bf16, NULL },
+	[ENG_TYPE_BF16] = { "bf16", 1, 2, true, bf16_to_f32, bf16_from_f32, vec_dot_bf16, NULL, 0, NULL },
 	UNSUPPORTED(34, "tq1_0", 256, 54),
 	UNSUPPORTED(35, "tq2_0", 256, 66),
 	UNSUPPORTED(39, "mxfp4", 32, 17),
