@@ -234,6 +234,14 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 	    (rc = bind(&w->output_norm, find, g, "output_norm.weight", d, 0, true, false, path, err)) ||
 	    (rc = bind(&w->output, find, g, "output.weight", d, n_vocab, false, true, path, err)))
 		return rc;
+	struct eng_tensor rf;
+	if ((rc = bind(&rf, find, g, "rope_freqs.weight", cfg->n_rot / 2, 0, true, true, path, err)))
+		return rc;
+	w->rope_factors = rf.data;
+	for (uint32_t i = 0; w->rope_factors && i < cfg->n_rot / 2; i++)
+		if (!(w->rope_factors[i] > 0.0f && w->rope_factors[i] < 1e30f))
+			return mrl_err_set(err, MRL_EINPUT, "%s: tensor 'rope_freqs.weight' entry %" PRIu32 " is %g, expected "
+					   "a positive finite factor", path, i, (double)w->rope_factors[i]);
 	w->tok_embd.name = "token_embd.weight";
 	w->output_norm.name = "output_norm.weight";
 	if (!w->output.data) {

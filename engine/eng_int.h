@@ -83,6 +83,7 @@ struct eng_weights {
 	struct eng_tensor output_norm;  /* (n_embd) */
 	struct eng_tensor output;       /* (n_embd, n_vocab); token_embd when tied */
 	bool tied_output;
+	const float *rope_factors;      /* rope_freqs.weight (n_rot/2 f32), NULL when absent */
 	struct eng_layer *layers;       /* n_layer entries, malloc'd; eng_weights_release */
 };
 
@@ -213,9 +214,10 @@ struct eng_ops {
 	/* out[t] = x[t] / rms(x[t]) * weight (weight f32, dim elements). */
 	void (*rmsnorm)(struct eng_exec *ex, const float *x, const float *weight, int n_tok, int dim,
 			float eps, float *out);
-	/* Rotate n_tok rows of n_head heads of head_dim; row t has position pos0 + t. */
+	/* Rotate n_tok rows of n_head heads of head_dim; row t has position pos0 + t.
+	 * freq_factors: NULL, or n_rot/2 divisors of the angles (Llama 3.1 scaling, GGUF rope_freqs). */
 	void (*rope)(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
-		     uint32_t pos0, float freq_base, enum eng_rope_kind kind);
+		     uint32_t pos0, float freq_base, enum eng_rope_kind kind, const float *freq_factors);
 	/* Write n_tok rows of k and v (n_embd_kv each) at positions pos0.. of layer il. */
 	void (*kv_store)(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
 			 const float *k, const float *v);

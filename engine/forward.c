@@ -250,9 +250,9 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 			ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
 		}
 		ops->rope(ex, a->q, n_tok, (int)cfg->n_head, (int)cfg->head_dim, (int)cfg->n_rot, pos0,
-			  cfg->rope_freq_base, cfg->rope);
+			  cfg->rope_freq_base, cfg->rope, W->rope_factors);
 		ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, (int)cfg->head_dim, (int)cfg->n_rot, pos0,
-			  cfg->rope_freq_base, cfg->rope);
+			  cfg->rope_freq_base, cfg->rope, W->rope_factors);
 		ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
 		ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv,
 			       (int)cfg->head_dim, a->att);

@@ -5,10 +5,12 @@
  * forward pass run exactly as for a GGUF: an HF folder is another way in, not
  * another engine. HF stores Q/K unpermuted, so its rope is the NeoX (halves)
  * layout. Every field that changes the math is read and checked; one merilo
- * does not implement (a rope_scaling type, a sliding window, biases llama does
- * not have) is an error that names it. Tensors stay in the mmap'd files where
- * they can (zero copy); norm weights and biases that are not f32, and data not
- * aligned to its element size, are widened/copied into buffers owned here.
+ * does not implement (a rope_scaling type other than llama3, a sliding window,
+ * biases llama does not have) is an error that names it. Llama 3.1's rope
+ * scaling becomes the rope_freqs.weight factors a GGUF conversion carries.
+ * Tensors stay in the mmap'd files where they can (zero copy); norm weights
+ * and biases that are not f32, and data not aligned to its element size, are
+ * widened/copied into buffers owned here.
  */
 #include "engine/eng_int.h"
 
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,8 +141,56 @@ static int refuse_true(const json_t *c, const char *key, const char *path, struc
 	return 0;
 }
 
-static int config_load(struct eng_config *cfg, bool *tied, const char *dir, struct mrl_err *err)
+/* Llama 3.1 rope scaling (rope_type "llama3"), as transformers'
+ * _compute_llama3_parameters: per rotated pair a divisor of the angle. */
+struct llama3_rope {
+	bool on;
+	double factor, low_freq_factor, high_freq_factor, original_max;
+};
+
+static int llama3_params(const json_t *rs, struct llama3_rope *r, const char *path, struct mrl_err *err)
 {
+	static const char *const keys[] = { "factor", "low_freq_factor", "high_freq_factor",
+					    "original_max_position_embeddings" };
+	double *dst[] = { &r->factor, &r->low_freq_factor, &r->high_freq_factor, &r->original_max };
+	for (size_t i = 0; i < 4; i++) {
+		const json_t *v = json_object_get(rs, keys[i]);
+		if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 1e9)
+			return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (llama3) needs a positive number '%s'", path,
+					   keys[i]);
+		*dst[i] = json_number_value(v);
+	}
+	if (!(r->high_freq_factor > r->low_freq_factor))
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (llama3): high_freq_factor must exceed "
+				   "low_freq_factor", path);
+	r->on = true;
+	return 0;
+}
+
+/* n_rot/2 divisors into f: 1 for short wavelengths, factor for long ones, smooth between. */
+static void llama3_factors(const struct llama3_rope *r, float base, uint32_t n_rot, float *f)
+{
+	const double pi = 3.14159265358979323846;
+	double low_wavelen = r->original_max / r->low_freq_factor, high_wavelen = r->original_max / r->high_freq_factor;
+	for (uint32_t i = 0; i < n_rot / 2; i++) {
+		double inv_freq = 1.0 / pow((double)base, (double)(2 * i) / (double)n_rot);
+		double wavelen = 2 * pi / inv_freq;
+		if (wavelen < high_wavelen) {
+			f[i] = 1.0f;
+		} else if (wavelen > low_wavelen) {
+			f[i] = (float)r->factor;
+		} else {
+			double s = (r->original_max / wavelen - r->low_freq_factor) /
+				   (r->high_freq_factor - r->low_freq_factor);
+			f[i] = (float)(1.0 / ((1 - s) / r->factor + s));
+		}
+	}
+}
+
+static int config_load(struct eng_config *cfg, bool *tied, struct llama3_rope *l3, const char *dir,
+		       struct mrl_err *err)
+{
+	memset(l3, 0, sizeof *l3);
 	char path[4096];
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	int rc = 0;
@@ -220,9 +271,12 @@ static int config_load(struct eng_config *cfg, bool *tied, const char *dir, stru
 		const char *rt = json_string_value(json_object_get(rs, "rope_type"));
 		if (!rt)
 			rt = json_string_value(json_object_get(rs, "type"));
-		if (!rt || strcmp(rt, "default")) {
+		if (rt && !strcmp(rt, "llama3")) {
+			if ((rc = llama3_params(rs, l3, path, err)))
+				goto out;
+		} else if (!rt || strcmp(rt, "default")) {
 			rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s' is not implemented "
-					 "(only unscaled rope)", path, rt ? rt : "(none)");
+					 "(supported: default, llama3)", path, rt ? rt : "(none)");
 			goto out;
 		}
 	}
@@ -463,7 +517,8 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 {
 	*out = NULL;
 	bool tied = false;
-	int rc = config_load(cfg, &tied, dir, err);
+	struct llama3_rope l3;
+	int rc = config_load(cfg, &tied, &l3, dir, err);
 	if (rc)
 		return rc;
 	char **names = NULL;
@@ -486,8 +541,9 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 			goto out;
 		total += h->shards[i].n;
 	}
-	h->gt = calloc(total ? total : 1, sizeof *h->gt);
-	h->gt_names = calloc(total ? total : 1, sizeof *h->gt_names);
+	total += 1; /* rope_freqs.weight, made here for llama3 scaling */
+	h->gt = calloc(total, sizeof *h->gt);
+	h->gt_names = calloc(total, sizeof *h->gt_names);
 	if (!h->gt || !h->gt_names) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 		goto out;
@@ -531,6 +587,29 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 			if ((rc = settle_data(h, g, t, path, err)))
 				goto out;
 		}
+	}
+	if (l3.on) {
+		float *f = malloc(cfg->n_rot / 2 * sizeof *f + 4);
+		void **no = realloc(h->owned, (h->n_owned + 1) * sizeof *no);
+		if (no)
+			h->owned = no;
+		if (!f || !no || !(h->gt_names[h->n_gt] = strdup("rope_freqs.weight"))) {
+			free(f);
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+			goto out;
+		}
+		h->owned[h->n_owned++] = f;
+		llama3_factors(&l3, cfg->rope_freq_base, cfg->n_rot, f);
+		struct gguf_tensor *g = &h->gt[h->n_gt++];
+		g->name.ptr = h->gt_names[h->n_gt - 1];
+		g->name.len = strlen(g->name.ptr);
+		g->n_dims = 1;
+		g->ne[0] = cfg->n_rot / 2;
+		g->ne[1] = g->ne[2] = g->ne[3] = 1;
+		g->n_elements = g->ne[0];
+		g->type = ENG_TYPE_F32;
+		g->data = f;
+		g->nbytes = g->ne[0] * 4;
 	}
 	const struct gguf_tensor *emb = eng_hf_find(h, "token_embd.weight");
 	if (emb && emb->ne[1] != cfg->n_vocab) {

@@ -211,9 +211,9 @@ static void test_rows_ops(struct env *e)
 	const enum eng_rope_kind kinds[] = { ENG_ROPE_NORM, ENG_ROPE_NEOX };
 	for (int k = 0; k < 2; k++) {
 		memcpy(ref, x, n * 4);
-		eng_cpu_ops.rope(&e->cex, ref, n_tok, 4, 80, 64, 300, 10000.0f, kinds[k]);
+		eng_cpu_ops.rope(&e->cex, ref, n_tok, 4, 80, 64, 300, 10000.0f, kinds[k], NULL);
 		e->g->upload(&e->gex, dout, x, n * 4);
-		e->g->rope(&e->gex, dout, n_tok, 4, 80, 64, 300, 10000.0f, kinds[k]);
+		e->g->rope(&e->gex, dout, n_tok, 4, 80, 64, 300, 10000.0f, kinds[k], NULL);
 		got = h_from(e, dout, n);
 		check_err(gpu_ok(e, "rope") ? cmp(got, ref, n, false) : INFINITY, 2e-5,
 			  k ? "rope neox (halves)" : "rope llama (adjacent pairs)");

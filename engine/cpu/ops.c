@@ -208,7 +208,7 @@ static void cpu_rmsnorm(struct eng_exec *ex, const float *x, const float *weight
 }
 
 static void cpu_rope(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
-		     uint32_t pos0, float freq_base, enum eng_rope_kind kind)
+		     uint32_t pos0, float freq_base, enum eng_rope_kind kind, const float *freq_factors)
 {
 	(void)ex;
 	if (kind == ENG_ROPE_NONE)
@@ -221,8 +221,10 @@ static void cpu_rope(struct eng_exec *ex, float *x, int n_tok, int n_head, int h
 		for (int base = 0; base < n_rot; base += 1024) {
 			int len = n_rot - base < 1024 ? n_rot - base : 1024;
 			for (int i0 = 0; i0 < len; i0 += 2) {
-				cs[i0] = cosf(theta);
-				cs[i0 + 1] = sinf(theta);
+				/* as ggml: the angle divided by the dimension's factor, theta itself advanced unscaled */
+				const float th = freq_factors ? theta / freq_factors[(base + i0) / 2] : theta;
+				cs[i0] = cosf(th);
+				cs[i0 + 1] = sinf(th);
 				theta *= theta_scale;
 			}
 			for (int h = 0; h < n_head; h++) {

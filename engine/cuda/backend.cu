@@ -385,8 +385,9 @@ static void op_rmsnorm(eng_exec *ex, const float *x, const float *weight, int n_
 }
 
 static void op_rope(eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot, uint32_t pos0,
-		    float freq_base, eng_rope_kind kind)
+		    float freq_base, eng_rope_kind kind, const float *freq_factors)
 {
+	(void)freq_factors; /* models with rope factors are refused at eng_backend_open */
 	cu_exec *st = cu_state(ex);
 	SKIP_IF_FAILED(st);
 	if (kind == ENG_ROPE_NONE)
