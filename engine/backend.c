@@ -208,6 +208,9 @@ int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 	m->wx = &m->w;
 	if (m->backend == ENG_BACKEND_CPU)
 		return 0;
+	if (m->cfg.sliding_window)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: sliding-window attention is not implemented on the CUDA "
+				   "backend yet; use --backend cpu", m->path);
 	if (m->w.rope_factors)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope frequency factors (Llama 3.1 rope scaling) are not "
 				   "implemented on the CUDA backend yet; use --backend cpu", m->path);

@@ -54,6 +54,7 @@ struct eng_config {
 	enum eng_rope_kind rope;
 	bool qkv_bias;              /* attn_q/k/v have .bias tensors (Qwen2) */
 	bool learned_pos;           /* position_embd.weight added to the embedding (GPT-2) */
+	uint32_t sliding_window;    /* query i sees keys j with i - j < sliding_window; 0 = all (Mistral) */
 };
 
 /* Read the configuration for the file's general.architecture.
@@ -222,9 +223,11 @@ struct eng_ops {
 	void (*kv_store)(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
 			 const float *k, const float *v);
 	/* Causal grouped-query attention of n_tok queries at positions pos0.. over
-	 * the cache of layer il; out has n_head * head_dim per row. */
+	 * the cache of layer il; out has n_head * head_dim per row. window > 0:
+	 * the query at position i sees keys j with i - j < window (Mistral). */
 	void (*attention)(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q,
-			  int n_tok, uint32_t pos0, int n_head, int n_head_kv, int head_dim, float *out);
+			  int n_tok, uint32_t pos0, int n_head, int n_head_kv, int head_dim, uint32_t window,
+			  float *out);
 	/* gate[i] = silu(gate[i]) * up[i] */
 	void (*swiglu)(struct eng_exec *ex, float *gate, const float *up, size_t n);
 	/* x[i] += y[i] */

@@ -255,7 +255,7 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 			  cfg->rope_freq_base, cfg->rope, W->rope_factors);
 		ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
 		ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv,
-			       (int)cfg->head_dim, a->att);
+			       (int)cfg->head_dim, cfg->sliding_window, a->att);
 		ops->matmul(ex, &L->wo, a->att, n_tok, a->tmp, d);
 		ops->add(ex, a->x, a->tmp, (size_t)n_tok * d);
 

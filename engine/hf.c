@@ -103,8 +103,8 @@ struct hf_arch {
 static const struct hf_arch hf_archs[] = {
 	{ "llama", ENG_ARCH_LLAMA, "llama", false },
 	{ "qwen2", ENG_ARCH_QWEN2, "qwen2", true },
-	/* Mistral is Llama plus a sliding window (refused below until attention has one) */
-	{ "mistral", ENG_ARCH_LLAMA, "llama", false },
+	/* Mistral is Llama plus a sliding window (config.sliding_window) */
+	{ "mistral", ENG_ARCH_LLAMA, "mistral", false },
 };
 
 static int cfg_u32(const json_t *c, const char *key, uint32_t *out, bool required, const char *path,
@@ -289,12 +289,9 @@ static int config_load(struct eng_config *cfg, bool *tied, struct llama3_rope *l
 	if ((rc = refuse_true(c, "attention_bias", path, err)) || (rc = refuse_true(c, "mlp_bias", path, err)) ||
 	    (rc = refuse_true(c, "use_sliding_window", path, err)))
 		goto out;
-	const json_t *sw = json_object_get(c, "sliding_window");
-	/* Qwen2 writes its window even when use_sliding_window is false, and then it is unused */
-	if (a->id != ENG_ARCH_QWEN2 && sw && !json_is_null(sw)) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'sliding_window' attention is not implemented", path);
+	/* Qwen2 writes its window even when use_sliding_window is false (refused above), and then it is unused */
+	if (a->id != ENG_ARCH_QWEN2 && (rc = cfg_u32(c, "sliding_window", &cfg->sliding_window, false, path, err)))
 		goto out;
-	}
 	const json_t *tp = json_object_get(c, "pretraining_tp");
 	if (tp && !(json_is_integer(tp) && json_integer_value(tp) == 1)) {
 		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'pretraining_tp' other than 1 is not implemented", path);

@@ -253,8 +253,8 @@ static void test_attention(struct env *e, int n_head, int n_head_kv, int hd, uin
 
 	float *q = rnd_vec(e, nq, 1.0), *ref = calloc(nq, sizeof *ref);
 	float *dq = d_from(e, q, nq * 4), *dout = d_from(e, NULL, nq * 4);
-	eng_cpu_ops.attention(&e->cex, &hkv, 0, q, n_tok, pos0, n_head, n_head_kv, hd, ref);
-	e->g->attention(&e->gex, &dkv, 0, dq, n_tok, pos0, n_head, n_head_kv, hd, dout);
+	eng_cpu_ops.attention(&e->cex, &hkv, 0, q, n_tok, pos0, n_head, n_head_kv, hd, 0, ref);
+	e->g->attention(&e->gex, &dkv, 0, dq, n_tok, pos0, n_head, n_head_kv, hd, 0, dout);
 	float *got = h_from(e, dout, nq);
 	snprintf(name, sizeof name, "attention %s: %d queries at %u, %d/%d heads of %d", n_tok <= 4 ? "decode" : "prefill",
 		 n_tok, pos0, n_head, n_head_kv, hd);

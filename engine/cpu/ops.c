@@ -269,7 +269,7 @@ struct att_job {
 	const struct eng_kv *kv;
 	int il;
 	const float *q;
-	uint32_t pos0;
+	uint32_t pos0, window;
 	int n_head, n_head_kv, head_dim;
 	float *out;
 	float scale;
@@ -337,7 +337,11 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	for (int64_t item = i0; item < i1; item++) {
 		const int t = (int)(item / j->n_head), h = (int)(item % j->n_head);
 		const int kvh = h / group;
-		const uint32_t n_kv = j->pos0 + (uint32_t)t + 1;
+		/* keys first .. pos0 + t: all of them, or the last window */
+		const uint32_t n_seen = j->pos0 + (uint32_t)t + 1;
+		const uint32_t first = j->window && n_seen > j->window ? n_seen - j->window : 0;
+		const uint32_t n_kv = n_seen - first;
+		const size_t kv_off = (size_t)first * kv_dim + (size_t)kvh * hd;
 		const float *q = j->q + ((size_t)t * j->n_head + h) * hd;
 		if (ex->kv_f16)
 			round_f16_row(q, qr, (size_t)hd);
@@ -346,10 +350,10 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 		/* K rows of this head for positions 0..n_kv-1: one multi-row dot, each
 		 * score bit-identical to the single-row vec_dot */
 		if (ex->kv_f16)
-			eng_mdot_f16(hd, (const uint16_t *)j->kv->k[j->il] + (size_t)kvh * hd, kv_dim * sizeof(uint16_t),
+			eng_mdot_f16(hd, (const uint16_t *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(uint16_t),
 				     (int)n_kv, qr, 0, 1, scores, 1);
 		else
-			eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + (size_t)kvh * hd, kv_dim * sizeof(float),
+			eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(float),
 				     (int)n_kv, qr, 0, 1, scores, 1);
 		float max = -INFINITY;
 		for (uint32_t p = 0; p < n_kv; p++) {
@@ -369,19 +373,19 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 		if (ex->kv_f16) {
 			for (uint32_t p = 0; p < n_kv; p++)
 				scores[p] = round_f16(scores[p] * inv);
-			wsum_f16(hd, n_kv, scores, (const uint16_t *)j->kv->v[j->il] + (size_t)kvh * hd, kv_dim, o);
+			wsum_f16(hd, n_kv, scores, (const uint16_t *)j->kv->v[j->il] + kv_off, kv_dim, o);
 		} else {
 			memset(o, 0, (size_t)hd * sizeof(float));
 			for (uint32_t p = 0; p < n_kv; p++)
-				axpy_f32(hd, scores[p] * inv, (const float *)j->kv->v[j->il] + p * kv_dim + (size_t)kvh * hd, o);
+				axpy_f32(hd, scores[p] * inv, (const float *)j->kv->v[j->il] + kv_off + p * kv_dim, o);
 		}
 	}
 }
 
 static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
-			  uint32_t pos0, int n_head, int n_head_kv, int head_dim, float *out)
+			  uint32_t pos0, int n_head, int n_head_kv, int head_dim, uint32_t window, float *out)
 {
-	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .n_head = n_head,
+	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .window = window, .n_head = n_head,
 			     .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
 			     .scale = 1.0f / sqrtf((float)head_dim) };
 	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);

@@ -406,8 +406,9 @@ static void op_kv_store(eng_exec *ex, eng_kv *kv, int il, uint32_t pos0, int n_t
 }
 
 static void op_attention(eng_exec *ex, const eng_kv *kv, int il, const float *q, int n_tok, uint32_t pos0,
-			 int n_head, int n_head_kv, int head_dim, float *out)
+			 int n_head, int n_head_kv, int head_dim, uint32_t window, float *out)
 {
+	(void)window; /* models with a window are refused at eng_backend_open */
 	cu_exec *st = cu_state(ex);
 	SKIP_IF_FAILED(st);
 	cu_attention(st, (const __half *)kv->k[il], (const __half *)kv->v[il], q, n_tok, pos0, n_head, n_head_kv,
