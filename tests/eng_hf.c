@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/eng.h"
 
@@ -159,6 +160,119 @@ static void check_model(const char *label, const char *model, const char *ids_di
 	eng_model_close(m);
 }
 
+/* Logits of every position of ids from model with n_threads; malloc'd, NULL on failure. */
+static float *all_logits(const char *model, int n_threads, const int32_t *ids, size_t n, size_t *n_out)
+{
+	struct eng_open_opts oo = { .n_threads = n_threads, .kv_f32 = true };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	struct mrl_err err = { 0 };
+	float *lg = NULL;
+	if (eng_model_open(&m, model, &oo, &err) == 0 && eng_ctx_new(&c, m, 256, &err) == 0) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		*n_out = n * d.n_vocab;
+		lg = malloc(*n_out * sizeof *lg);
+		if (lg && eng_decode(c, ids, n, lg, true, &err)) {
+			free(lg);
+			lg = NULL;
+		}
+	}
+	if (!lg)
+		diag("%s: %s", model, err.msg);
+	eng_ctx_free(c);
+	eng_model_close(m);
+	return lg;
+}
+
+/* A folder in tmp: every file of src linked, config.json replaced by cfg
+ * (NULL: linked too), and extra_name/extra_text written when given. */
+static int make_folder(const char *tmp, const char *src, const char *cfg, const char *extra_name,
+		       const char *extra_text)
+{
+	char cmd[8192], abs_src[4096];
+	if (!realpath(src, abs_src))
+		return -1;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && for f in '%s'/*; do ln -s \"$f\" '%s'/; done",
+		 tmp, tmp, abs_src, tmp);
+	if (system(cmd))
+		return -1;
+	char path[4600];
+	if (cfg) {
+		snprintf(path, sizeof path, "%s/config.json", tmp);
+		unlink(path);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			return -1;
+		fputs(cfg, f);
+		fclose(f);
+	}
+	if (extra_name) {
+		snprintf(path, sizeof path, "%s/%s", tmp, extra_name);
+		unlink(path);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			return -1;
+		fputs(extra_text, f);
+		fclose(f);
+	}
+	return 0;
+}
+
+static void check_bad_folders(const char *hf)
+{
+	static const char base[] =
+		"{\"model_type\": \"llama\", \"hidden_size\": 64, \"num_hidden_layers\": 4, "
+		"\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"intermediate_size\": 128, "
+		"\"vocab_size\": 512, \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-5, "
+		"\"tie_word_embeddings\": true%s}";
+	struct {
+		const char *src, *cfg_extra, *extra_name, *extra_text, *want, *name;
+		int code;
+	} cases[] = {
+		{ "llama", ", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}", NULL, NULL,
+		  "rope_scaling type 'yarn' is not implemented", "a rope_scaling type not implemented is named",
+		  MRL_EUNSUPPORTED },
+		{ "llama", ", \"hidden_act\": \"gelu\"", NULL, NULL, "hidden_act 'gelu'",
+		  "an activation not implemented is named", MRL_EUNSUPPORTED },
+		{ "llama", ", \"mlp_bias\": true", NULL, NULL, "'mlp_bias'", "mlp_bias true is refused",
+		  MRL_EUNSUPPORTED },
+		{ "llama", ", \"vocab_size\": 1000", NULL, NULL, "vocab_size", "a vocab_size the embedding disagrees "
+		  "with is named", MRL_EINPUT },
+		{ "llama", ", \"num_key_value_heads\": 3", NULL, NULL, "num_key_value_heads 3",
+		  "heads that do not divide are named", MRL_EINPUT },
+		{ "llama", "x", NULL, NULL, "config.json", "a malformed config.json is named", MRL_EINPUT },
+		{ "llama-sharded", "", "model.safetensors.index.json",
+		  "{\"weight_map\": {\"model.embed_tokens.weight\": \"../llama/model.safetensors\"}}",
+		  "expected a .safetensors file name in the folder", "an index entry outside the folder is refused",
+		  MRL_EINPUT },
+		{ "llama", "", "model.safetensors", "\x08\x00\x00\x00\x00\x00\x00\x00{}",
+		  "too short", "a truncated safetensors file is refused", MRL_EINPUT },
+	};
+	char tmp[256], src[1024], cfg[2048];
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-%d", (int)getpid());
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
+		/* a duplicate key (vocab_size) is allowed by the parser: the last one wins, as in Python */
+		snprintf(cfg, sizeof cfg, base, cases[i].cfg_extra);
+		if (make_folder(tmp, src, cfg, cases[i].extra_name, cases[i].extra_text)) {
+			skip("could not make a temporary folder", cases[i].name);
+			continue;
+		}
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		int rc = eng_model_open(&m, tmp, NULL, &err);
+		if (!ok(rc == cases[i].code && m == NULL, cases[i].name))
+			diag("rc %d, want %d: %s", rc, cases[i].code, err.msg);
+		like(err.msg, cases[i].want, "  ...and the message says what");
+		eng_model_close(m);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("could not remove %s", tmp);
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -207,5 +321,21 @@ int main(void)
 		like(err.msg, refused[i].want, name);
 		eng_model_close(m);
 	}
+	/* 1 vs 3 threads: the same bits, windowed attention included */
+	{
+		char model[1024], ids_dir[1024];
+		snprintf(model, sizeof model, "%s/mistral", hf);
+		snprintf(ids_dir, sizeof ids_dir, "%s/expected/mistral", hf);
+		size_t n_ids = 0, na = 0, nb = 0;
+		int32_t *ids = read_ids(ids_dir, 2, &n_ids);
+		float *a = ids ? all_logits(model, 1, ids, n_ids, &na) : NULL;
+		float *b = ids ? all_logits(model, 3, ids, n_ids, &nb) : NULL;
+		ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a),
+		   "hf/mistral: logits of all 100 positions are bit-identical with 1 and 3 threads");
+		free(a);
+		free(b);
+		free(ids);
+	}
+	check_bad_folders(hf);
 	return done_testing();
 }
