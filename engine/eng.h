@@ -53,6 +53,12 @@ int eng_model_check_file(const struct eng_model *m, struct mrl_err *err);
 struct stat;
 void eng_model_file(const struct eng_model *m, const void **base, size_t *size, struct stat *st);
 
+/* For a model opened from an HF folder (no single mapped file): the name of
+ * file i inside the folder that the model was read from (config.json, the
+ * index, every safetensors shard, tokenizer.json, tokenizer_config.json), in
+ * strcmp order; NULL past the last, and always NULL for a GGUF. Owned by m. */
+const char *eng_model_folder_file(const struct eng_model *m, size_t i);
+
 /* What a model is. Strings point into the model and live as long as it. */
 struct eng_model_desc {
 	const char *path;

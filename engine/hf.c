@@ -48,7 +48,41 @@ struct eng_hf {
 	size_t n_gt;
 	void **owned;             /* widened/copied tensor data */
 	size_t n_owned;
+	char **files;             /* the folder's files read, sorted (eng_hf_file) */
+	size_t n_files;
 };
+
+const char *eng_hf_file(const struct eng_hf *h, size_t i)
+{
+	return i < h->n_files ? h->files[i] : NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The files of the model: the shards, config.json, and the index and tokenizer files that exist. */
+static int list_files(struct eng_hf *h, const char *dir, char **shards, size_t n_shards, struct mrl_err *err)
+{
+	static const char *const extra[] = { "config.json", "model.safetensors.index.json", "tokenizer.json",
+					     "tokenizer_config.json" };
+	h->files = calloc(n_shards + 4, sizeof *h->files);
+	if (!h->files)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	for (size_t i = 0; i < n_shards; i++)
+		if (!(h->files[h->n_files++] = strdup(shards[i])))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	for (size_t i = 0; i < 4; i++) {
+		char p[4096];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", dir, extra[i]);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && !(h->files[h->n_files++] = strdup(extra[i])))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	}
+	qsort(h->files, h->n_files, sizeof *h->files, cmp_str);
+	return 0;
+}
 
 bool eng_hf_is_checkpoint(const char *dir)
 {
@@ -494,6 +528,9 @@ void eng_hf_close(struct eng_hf *h)
 		free(h->gt_names[i]);
 	for (size_t i = 0; i < h->n_owned; i++)
 		free(h->owned[i]);
+	for (size_t i = 0; i < h->n_files; i++)
+		free(h->files[i]);
+	free(h->files);
 	free(h->owned);
 	free(h->gt_names);
 	free(h->gt);
@@ -529,6 +566,8 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 		goto out;
 	}
+	if ((rc = list_files(h, dir, names, n_names, err)))
+		goto out;
 	size_t total = 0;
 	char path[4096];
 	for (size_t i = 0; i < n_names; i++) {

@@ -329,6 +329,11 @@ void eng_model_file(const struct eng_model *m, const void **base, size_t *size, 
 		*st = m->st_open;
 }
 
+const char *eng_model_folder_file(const struct eng_model *m, size_t i)
+{
+	return m->hf ? eng_hf_file(m->hf, i) : NULL;
+}
+
 const struct eng_vocab *eng_model_vocab(const struct eng_model *m)
 {
 	return m->vocab;

@@ -594,7 +594,29 @@ static int hash_model(struct run_state *st, struct mrl_err *err)
 	struct stat sb;
 	char hex[65];
 	eng_model_file(st->model, &base, &size, &sb);
-	if (!hrn_sha256_cache_lookup(st->o.model, &sb, hex)) {
+	if (eng_model_folder_file(st->model, 0)) {
+		/* An HF folder: the digest of its sha256sum listing ("HEX  NAME\n" per
+		 * file, names sorted), i.e. `cd DIR && sha256sum FILES | sha256sum`. */
+		struct mrl_sha256 ctx;
+		mrl_sha256_init(&ctx);
+		size = 0;
+		const char *name;
+		for (size_t i = 0; (name = eng_model_folder_file(st->model, i)); i++) {
+			char path[8192], fhex[65];
+			uint64_t fsize = 0;
+			snprintf(path, sizeof path, "%s/%s", st->o.model, name);
+			if (hrn_sha256_file_cached(path, fhex, &fsize, NULL, err))
+				return err->code;
+			mrl_sha256_update(&ctx, fhex, 64);
+			mrl_sha256_update(&ctx, "  ", 2);
+			mrl_sha256_update(&ctx, name, strlen(name));
+			mrl_sha256_update(&ctx, "\n", 1);
+			size += (size_t)fsize;
+		}
+		uint8_t dg[MRL_SHA256_DIGEST_LEN];
+		mrl_sha256_final(&ctx, dg);
+		mrl_sha256_hex(dg, hex);
+	} else if (!hrn_sha256_cache_lookup(st->o.model, &sb, hex)) {
 		mrl_sha256_buf_hex(base, size, hex);
 		if (eng_model_check_file(st->model, err))
 			return err->code;

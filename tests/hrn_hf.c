@@ -1,0 +1,74 @@
+/* hrn_hf.c — `merilo run` on a Hugging Face folder (the binary in $MERILO).
+ *
+ * The run scores the demo suite from fixtures/hf/qwen2 (config.json +
+ * model.safetensors + tokenizer.json), and the manifest's model hash is the
+ * digest of the folder's sha256sum listing: sha256 of "HEX  NAME\n" for each
+ * file the model was read from, names sorted.
+ */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "common/sha256.h"
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	const char *fx = fixtures_dir();
+	char model[1024], abs_model[4096], tmp[256];
+	snprintf(model, sizeof model, "%s/hf/qwen2", fx ? fx : ".");
+	if (!fx || !realpath(model, abs_model))
+		skip_all("fixtures absent: ../shared/fixtures/hf/qwen2");
+	char suite[4096];
+	if (!realpath("tasks/suites/demo.json", suite))
+		skip_all("tasks/suites/demo.json not found (run from the repository root)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-hf"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+	char *out = NULL;
+	int rc = cli_sh(&out, "cd '%s' && '%s' run --model '%s' --suite '%s' --threads 2", tmp, getenv("MERILO"),
+			abs_model, suite);
+	is_int(rc, 0, "merilo run --model <hf folder> exits 0");
+	if (rc)
+		diag("%s", out ? out : "");
+	free(out);
+
+	/* the expected digest, from the files themselves */
+	static const char *const files[] = { "config.json", "model.safetensors", "tokenizer.json",
+					     "tokenizer_config.json" };
+	struct mrl_sha256 ctx;
+	mrl_sha256_init(&ctx);
+	for (size_t i = 0; i < 4; i++) {
+		char path[4200], hex[65];
+		snprintf(path, sizeof path, "%s/%s", abs_model, files[i]);
+		if (mrl_sha256_file(path, hex, NULL, NULL))
+			diag("cannot hash %s", path);
+		mrl_sha256_update(&ctx, hex, 64);
+		mrl_sha256_update(&ctx, "  ", 2);
+		mrl_sha256_update(&ctx, files[i], strlen(files[i]));
+		mrl_sha256_update(&ctx, "\n", 1);
+	}
+	uint8_t dg[MRL_SHA256_DIGEST_LEN];
+	char want[65];
+	mrl_sha256_final(&ctx, dg);
+	mrl_sha256_hex(dg, want);
+
+	char *found = NULL;
+	cli_sh(&found, "ls '%s'/runs/*/results.json", tmp);
+	if (found)
+		found[strcspn(found, "\n")] = '\0';
+	json_error_t jerr;
+	json_t *res = found ? json_load_file(found, 0, &jerr) : NULL;
+	json_t *mm = json_object_get(json_object_get(res, "manifest"), "model");
+	is_str(json_string_value(json_object_get(mm, "sha256")), want,
+	       "the manifest's model sha256 is the digest of the folder's sha256sum listing");
+	ok(json_integer_value(json_object_get(mm, "size_bytes")) > 700000,
+	   "the manifest's model size is the folder files' total");
+	json_decref(res);
+	free(found);
+	cli_rmtree(tmp);
+	return done_testing();
+}
