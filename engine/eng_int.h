@@ -113,6 +113,11 @@ bool eng_hf_is_checkpoint(const char *dir);
  * the math; MRL_EINPUT names a missing or bad field or tensor. */
 int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, struct mrl_err *err);
 void eng_hf_close(struct eng_hf *h);
+/* Tensors as stored in the files (HF names, file dtype and bytes; shape as GGUF
+ * ne), for eng_model_tensor_info; and the bytes of the safetensors files. */
+size_t eng_hf_n_tensors(const struct eng_hf *h);
+void eng_hf_tensor_info(const struct eng_hf *h, size_t i, struct eng_tensor_info *out);
+uint64_t eng_hf_file_bytes(const struct eng_hf *h);
 /* Name of file i of the folder that h was read from (strcmp order), NULL past the last. */
 const char *eng_hf_file(const struct eng_hf *h, size_t i);
 /* Tensor lookup by GGUF name, for eng_weights_bind_src (src is the struct eng_hf). */

@@ -52,6 +52,41 @@ struct eng_hf {
 	size_t n_files;
 };
 
+size_t eng_hf_n_tensors(const struct eng_hf *h)
+{
+	size_t n = 0;
+	for (size_t s = 0; s < h->n_shards; s++)
+		n += h->shards[s].n;
+	return n;
+}
+
+void eng_hf_tensor_info(const struct eng_hf *h, size_t i, struct eng_tensor_info *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t s = 0; s < h->n_shards; s++) {
+		if (i >= h->shards[s].n) {
+			i -= h->shards[s].n;
+			continue;
+		}
+		const struct st_tensor *t = &h->shards[s].t[i];
+		out->name = t->name;
+		out->type_name = eng_type_name(t->type);
+		out->n_dims = t->n_dims;
+		for (int k = 0; k < 4; k++)
+			out->ne[k] = k < (int)t->n_dims ? t->shape[t->n_dims - 1 - k] : 1;
+		out->nbytes = t->nbytes;
+		return;
+	}
+}
+
+uint64_t eng_hf_file_bytes(const struct eng_hf *h)
+{
+	uint64_t n = 0;
+	for (size_t s = 0; s < h->n_shards; s++)
+		n += h->shards[s].size;
+	return n;
+}
+
 const char *eng_hf_file(const struct eng_hf *h, size_t i)
 {
 	return i < h->n_files ? h->files[i] : NULL;

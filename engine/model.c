@@ -122,11 +122,12 @@ static void fill_desc(struct eng_model *m)
 	d->name = m->name_str;
 	d->tokenizer_model = m->tok_model_str;
 	d->has_weights = m->has_weights;
-	d->file_size = m->map_size;
-	for (size_t i = 0; i < gguf_n_tensors(m->gguf); i++) {
-		const struct gguf_tensor *t = gguf_tensor_at(m->gguf, i);
-		d->n_params += t->n_elements;
-		d->weight_bytes += t->nbytes;
+	d->file_size = m->hf ? eng_hf_file_bytes(m->hf) : m->map_size;
+	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+		struct eng_tensor_info ti;
+		eng_model_tensor_info(m, i, &ti);
+		d->n_params += ti.ne[0] * ti.ne[1] * ti.ne[2] * ti.ne[3];
+		d->weight_bytes += ti.nbytes;
 	}
 	d->bos_id = eng_vocab_bos(m->vocab);
 	d->eos_id = eng_vocab_eos(m->vocab);
@@ -346,11 +347,15 @@ void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out)
 
 size_t eng_model_n_tensors(const struct eng_model *m)
 {
-	return gguf_n_tensors(m->gguf);
+	return m->hf ? eng_hf_n_tensors(m->hf) : gguf_n_tensors(m->gguf);
 }
 
 void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out)
 {
+	if (m->hf) {
+		eng_hf_tensor_info(m->hf, i, out);
+		return;
+	}
 	memset(out, 0, sizeof *out);
 	if (i >= gguf_n_tensors(m->gguf))
 		return;

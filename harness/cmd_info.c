@@ -1,13 +1,14 @@
 /* cmd_info.c — `merilo info FILE`: a GGUF model or a JSON suite. A file is a
  * model when its first four bytes are "GGUF" or its name ends in ".gguf": an
  * empty, cut or damaged model is then described as a broken GGUF (what is wrong
- * with it), not parsed as JSON. */
+ * with it), not parsed as JSON. A folder is a model too (an HF checkpoint). */
 #include "harness/hrn.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static bool gguf_name(const char *path)
 {
@@ -30,7 +31,7 @@ int hrn_cmd_info(int argc, char **argv)
 		for (int i = 1; i < argc; i++)
 			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 				printf("usage: merilo info SUITE.json [--json]\n"
-				       "       merilo info MODEL.gguf [--verbose]\n"
+				       "       merilo info MODEL.gguf|HF_FOLDER [--verbose]\n"
 				       "Describe a suite (tasks, languages, item counts, pairing coverage)\n"
 				       "or a model (architecture, parameters, dtypes, tokenizer). A file whose\n"
 				       "name ends in .gguf or that starts with \"GGUF\" is taken as a model.\n");
@@ -38,7 +39,8 @@ int hrn_cmd_info(int argc, char **argv)
 			}
 		return hrn_usage_error("info", "expected a suite (.json) or model (.gguf) file");
 	}
-	if (gguf_name(path))
+	struct stat st;
+	if (gguf_name(path) || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) /* a folder: an HF checkpoint */
 		return hrn_info_model(argc, argv);
 	char magic[4] = {0};
 	FILE *f = fopen(path, "rb");

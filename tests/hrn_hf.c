@@ -3,7 +3,7 @@
  * The run scores the demo suite from fixtures/hf/qwen2 (config.json +
  * model.safetensors + tokenizer.json), and the manifest's model hash is the
  * digest of the folder's sha256sum listing: sha256 of "HEX  NAME\n" for each
- * file the model was read from, names sorted.
+ * file the model was read from, names sorted. `merilo info FOLDER` describes it.
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -69,6 +69,13 @@ int main(void)
 	   "the manifest's model size is the folder files' total");
 	json_decref(res);
 	free(found);
+
+	CLI_EXPECT(0, "architecture: qwen2", "merilo info <hf folder> names the architecture", "info '%s'", abs_model);
+	CLI_EXPECT(0, "parameters: 176960 ", "merilo info <hf folder> counts the parameters", "info '%s'", abs_model);
+	CLI_EXPECT(0, "dtypes: bf16 x38", "merilo info <bf16 folder> gives the stored dtype", "info '%s/hf/llama-bf16'",
+		   fx);
+	CLI_EXPECT(0, "tokenizer: tokenizer.json", "merilo info <hf folder> names the tokenizer kind", "info '%s'",
+		   abs_model);
 	cli_rmtree(tmp);
 	return done_testing();
 }
