@@ -9,7 +9,7 @@
  * Per type: perplexity by llama.cpp's method on the same ids (chunks of 256 from
  * an empty cache, no BOS replacement as the model adds none, NLL of positions
  * 128..254 -> next token) within 1e-2 relative of llama.cpp's (the figure, and
- * llama.cpp's own batch-256-vs-32 spread, are printed). For the Q4_1 file also the
+ * llama.cpp's own batch-256-vs-32 and f16-vs-f32-KV spreads, are printed). For the Q4_1 file also the
  * prompts of fixtures/hf/expected/smollm2-q4_1: that reference used an F32 KV
  * cache while merilo keeps llama.cpp's default f16, so the last-prompt logits are
  * held to 1.5x llama.cpp's own f16-vs-f32 KV difference (summary.json), and greedy
@@ -97,6 +97,8 @@ static void check_ppl(struct eng_ctx *c, int nv, const int32_t *ids, size_t n_id
 	double ref = read_num(path);
 	snprintf(path, sizeof path, "%s/smollm2-%s.ppl.b32", dir, type);
 	double ref32 = read_num(path);
+	snprintf(path, sizeof path, "%s/smollm2-%s.ppl.kvf32", dir, type);
+	double ref_kv32 = read_num(path);
 	float *logits = malloc((size_t)N_CTX * (size_t)nv * sizeof *logits);
 	double nll = 0;
 	size_t count = 0;
@@ -112,11 +114,16 @@ static void check_ppl(struct eng_ctx *c, int nv, const int32_t *ids, size_t n_id
 	}
 	free(logits);
 	double ppl = exp(nll / (double)count);
-	double rel = fabs(ppl - ref) / ref, spread = fabs(ref32 - ref) / ref;
-	diag("%-7s merilo PPL %.4f  llama.cpp %.4f (b256) %.4f (b32)  rel diff %.2e  llama.cpp b256-vs-b32 spread %.2e",
-	     type, ppl, ref, ref32, rel, spread);
-	/* issue 14's target is 2e-4; measured today: q4_1 7.5e-4, q6_k 7.6e-3 (the cause,
-	 * outside the dot kernels, which equal dequantize + dot, is not found yet) */
+	double rel = fabs(ppl - ref) / ref, spread = fabs(ref32 - ref) / ref, kv_spread = fabs(ref_kv32 - ref) / ref;
+	diag("%-7s merilo PPL %.4f  llama.cpp %.4f (b256) %.4f (b32) %.4f (f32 KV)  rel diff %.2e  llama.cpp's own "
+	     "spreads: b256-vs-b32 %.2e, f16-vs-f32 KV %.2e",
+	     type, ppl, ref, ref32, ref_kv32, rel, spread, kv_spread);
+	/* issue 14's target is 2e-4, but on these 508 predictions it is below the noise
+	 * floor: a change of single roundings (llama.cpp's f32 KV cache; merilo's ops.c
+	 * built without FMA/F16C) moves the perplexity by 1e-5..5e-3, as activation
+	 * quantization turns one-ulp differences into different int8/f16 roundings
+	 * (docs/engine.md, "Perplexity on real weights"). b256-vs-b32 is 0: llama.cpp's
+	 * kernels do not depend on the batch, so it is no yardstick. */
 	snprintf(name, sizeof name, "%s: perplexity within 1e-2 of llama.cpp's (%zu predictions; target 2e-4)", type,
 		 count);
 	ok(!rc && count > 0 && rel <= 1e-2, name);

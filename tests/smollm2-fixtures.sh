@@ -5,7 +5,8 @@
 # From ../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf: an F16 file
 # (llama-quantize --allow-requantize), then every type of the issue from F16;
 # ppl-text tokenized by llama-tokenize (ids, no BOS: the model adds none), and
-# llama-perplexity -c 256 -b 256 for each type (F16 KV cache, as merilo). Idempotent:
+# llama-perplexity -c 256 -b 256 for each type (F16 KV cache, as merilo; also -b 32 and
+# an F32 KV cache, llama.cpp's own spreads). Idempotent:
 # a file already made is kept. Exit 77 (skip) where the tools or the model are absent.
 set -eu
 OUT=${1:?usage: smollm2-fixtures.sh OUT_DIR}
@@ -36,6 +37,14 @@ for m in "$OUT"/smollm2-*.gguf; do
 			sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r.b$b"
 	done
 	mv "$r.b256" "$r"
+done
+# llama.cpp's own sensitivity to rounding: the same perplexity with an f32 KV cache
+# (a change at the level of one f16 rounding of K and V; see docs/engine.md)
+for m in "$OUT"/smollm2-*.gguf; do
+	r=${m%.gguf}.ppl.kvf32
+	[ -s "$r" ] ||
+		"$LL/llama-perplexity" -m "$m" -f "$TEXT" -c 256 -b 256 -t 2 -ctk f32 -ctv f32 2>&1 |
+			sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r"
 done
 # merilo cannot read SmolLM2's byte-level BPE tokenizer yet: copies with llama-spm's
 # tokenizer keys open for the checks that feed token ids only
