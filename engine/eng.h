@@ -43,9 +43,15 @@ int eng_default_threads(void);
 
 /* Whether the model file still is what was mapped: fstat of the open file
  * (the same inode, even when the path was replaced) against the size, mtime
- * and ctime seen at open. A file rewritten in place or truncated while mapped
- * changes what the weights read: MRL_ERUNTIME naming the file. 0 when unchanged. */
+ * and ctime seen at open; for an HF folder, every mapped safetensors shard.
+ * A file rewritten in place or truncated while mapped changes what the weights
+ * read: MRL_ERUNTIME naming the file. 0 when unchanged. */
 int eng_model_check_file(const struct eng_model *m, struct mrl_err *err);
+
+/* Mapping i of the model's files (a GGUF has one, an HF folder one per
+ * safetensors shard): its bytes and the file's path, owned by m. 0, or -1
+ * past the last one. For a SIGBUS guard over every mapped byte. */
+int eng_model_mapping(const struct eng_model *m, size_t i, const void **base, size_t *size, const char **path);
 
 /* The mapped bytes of the model file (owned by m, valid until eng_model_close)
  * and the file's fstat when it was mapped; any argument may be NULL. Hash these

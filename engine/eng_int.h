@@ -113,6 +113,13 @@ bool eng_hf_is_checkpoint(const char *dir);
  * the math; MRL_EINPUT names a missing or bad field or tensor. */
 int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, struct mrl_err *err);
 void eng_hf_close(struct eng_hf *h);
+/* eng_file_unchanged on every mapped shard (eng_model_check_file for a folder). */
+int eng_hf_check_files(const struct eng_hf *h, struct mrl_err *err);
+/* Shard i's mapping and path (owned by h); 0, or -1 past the last one. */
+int eng_hf_mapping(const struct eng_hf *h, size_t i, const void **base, size_t *size, const char **path);
+/* Whether the open file fd (at path, for the message) still has the size, mtime
+ * and ctime of was: 0, or MRL_ERUNTIME naming path (model.c). */
+int eng_file_unchanged(const char *path, int fd, const struct stat *was, struct mrl_err *err);
 /* Tensors as stored in the files (HF names, file dtype and bytes; shape as GGUF
  * ne), for eng_model_tensor_info; and the bytes of the safetensors files. */
 size_t eng_hf_n_tensors(const struct eng_hf *h);

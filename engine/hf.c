@@ -38,6 +38,9 @@ struct hf_shard {
 	size_t size;
 	struct st_tensor *t;
 	size_t n;
+	char *path;
+	int fd;                   /* kept open to notice changes (eng_hf_check_files); -1 when none */
+	struct stat st;           /* fstat of fd when it was mapped */
 };
 
 struct eng_hf {
@@ -441,10 +444,36 @@ static int map_shard(struct hf_shard *s, const char *path, struct mrl_err *err)
 	}
 	s->map = p;
 	s->size = (size_t)st.st_size;
-	rc = st_parse(p, s->size, path, &s->t, &s->n, err);
+	if ((rc = st_parse(p, s->size, path, &s->t, &s->n, err)))
+		goto out;
+	if (!(s->path = strdup(path))) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	s->fd = fd;
+	s->st = st;
+	return 0;
 out:
 	close(fd);
 	return rc;
+}
+
+int eng_hf_check_files(const struct eng_hf *h, struct mrl_err *err)
+{
+	for (size_t i = 0; i < h->n_shards; i++)
+		if (h->shards[i].fd >= 0 && eng_file_unchanged(h->shards[i].path, h->shards[i].fd, &h->shards[i].st, err))
+			return err->code;
+	return 0;
+}
+
+int eng_hf_mapping(const struct eng_hf *h, size_t i, const void **base, size_t *size, const char **path)
+{
+	if (i >= h->n_shards || !h->shards[i].map)
+		return -1;
+	*base = h->shards[i].map;
+	*size = h->shards[i].size;
+	*path = h->shards[i].path;
+	return 0;
 }
 
 /* A shard's file name from the index: a plain name in the folder. */
@@ -558,6 +587,9 @@ void eng_hf_close(struct eng_hf *h)
 		st_tensors_free(h->shards[i].t, h->shards[i].n);
 		if (h->shards[i].map)
 			munmap(h->shards[i].map, h->shards[i].size);
+		if (h->shards[i].fd >= 0)
+			close(h->shards[i].fd);
+		free(h->shards[i].path);
 	}
 	for (size_t i = 0; i < h->n_gt; i++)
 		free(h->gt_names[i]);
@@ -601,6 +633,8 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 		goto out;
 	}
+	for (size_t i = 0; i < n_names; i++)
+		h->shards[i].fd = -1;
 	if ((rc = list_files(h, dir, names, n_names, err)))
 		goto out;
 	size_t total = 0;

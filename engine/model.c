@@ -299,24 +299,40 @@ static bool same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-int eng_model_check_file(const struct eng_model *m, struct mrl_err *err)
+int eng_file_unchanged(const char *path, int fd, const struct stat *was, struct mrl_err *err)
 {
 	struct stat now;
-	if (m->fd < 0)
-		return 0;
-	if (fstat(m->fd, &now))
-		return mrl_err_set(err, MRL_ERUNTIME, "%s: cannot stat the model file: %s", m->path, strerror(errno));
-	const struct stat *was = &m->st_open;
+	if (fstat(fd, &now))
+		return mrl_err_set(err, MRL_ERUNTIME, "%s: cannot stat the model file: %s", path, strerror(errno));
 	if (now.st_size != was->st_size)
 		return mrl_err_set(err, MRL_ERUNTIME,
 				   "%s: the model file changed on disk while in use (%lld bytes when opened, %lld now); "
 				   "results from here on would mix two models",
-				   m->path, (long long)was->st_size, (long long)now.st_size);
+				   path, (long long)was->st_size, (long long)now.st_size);
 	if (!same_time(now.st_mtim, was->st_mtim) || !same_time(now.st_ctim, was->st_ctim))
 		return mrl_err_set(err, MRL_ERUNTIME,
 				   "%s: the model file was modified on disk while in use (its modification time changed); "
 				   "results from here on would mix two models",
-				   m->path);
+				   path);
+	return 0;
+}
+
+int eng_model_check_file(const struct eng_model *m, struct mrl_err *err)
+{
+	if (m->hf)
+		return eng_hf_check_files(m->hf, err);
+	return m->fd < 0 ? 0 : eng_file_unchanged(m->path, m->fd, &m->st_open, err);
+}
+
+int eng_model_mapping(const struct eng_model *m, size_t i, const void **base, size_t *size, const char **path)
+{
+	if (m->hf)
+		return eng_hf_mapping(m->hf, i, base, size, path);
+	if (i > 0 || !m->map)
+		return -1;
+	*base = m->map;
+	*size = m->map_size;
+	*path = m->path;
 	return 0;
 }
 

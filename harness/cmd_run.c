@@ -734,14 +734,15 @@ int hrn_cmd_run(int argc, char **argv)
 		goto fail;
 	if ((ret = prepare_out_dir(&st)))
 		goto out;
-	/* from here a bus error on the mapped weights (the file truncated) is a message, not a crash */
+	/* from here a bus error on the mapped weights (a file truncated) is a message, not a crash */
 	const void *map_base;
 	size_t map_size;
+	const char *map_path;
 	char hint[4400];
-	eng_model_file(st.model, &map_base, &map_size, NULL);
 	snprintf(hint, sizeof hint, "the records flushed before are in %s/items.jsonl; restore the file and continue "
 				    "with: merilo run --resume %s", st.out_dir, st.out_dir);
-	hrn_mapguard_add(map_base, map_size, st.o.model, hint);
+	for (size_t i = 0; eng_model_mapping(st.model, i, &map_base, &map_size, &map_path) == 0; i++)
+		hrn_mapguard_add(map_base, map_size, map_path, hint);
 	if (hash_model(&st, &err))
 		goto fail;
 	if ((ret = record_or_check_run(&st)) || (ret = fill_info(&st)))

@@ -58,7 +58,7 @@ int hrn_lock_file(const char *path, int *fd_out);
 /* SIGBUS on a mapped model file (truncated while in use, harness/mapguard.c):
  * register the mapping [base, base + size) of path; a bus error inside it prints
  * "merilo: PATH: the model file was truncated or rewritten ...; HINT" and exits
- * with HRN_EXIT_RUNTIME. Faults elsewhere keep their default action. At most 4
+ * with HRN_EXIT_RUNTIME. Faults elsewhere keep their default action. At most 64
  * mappings; 0 or -1. hrn_mapguard_clear() forgets them and restores SIGBUS. */
 int hrn_mapguard_add(const void *base, size_t size, const char *path, const char *hint);
 void hrn_mapguard_clear(void);

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GUARD_SLOTS 4
+#define GUARD_SLOTS 64 /* mappings: a GGUF is one, an HF checkpoint one per shard */
 #define GUARD_MSG_MAX 4096
 
 struct guard_slot {

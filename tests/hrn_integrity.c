@@ -328,6 +328,45 @@ static void check_model_changes(const char *model, const char *other, const json
 	}
 }
 
+/* The same for an HF checkpoint folder: each mapped safetensors shard is watched. */
+static void check_hf_changes(void)
+{
+	const char *fx = "../shared/fixtures/hf/llama";
+	if (access(fx, R_OK)) {
+		skip("../shared/fixtures/hf/llama absent", "HF folder: a shard rewritten or truncated during a run");
+		return;
+	}
+	const char *what[2] = { "rewritten", "truncated" };
+	for (int k = 0; k < 2; k++) {
+		char folder[400], shard[512], dir[400], log[512], items[512], orig[512], *out = NULL;
+		snprintf(folder, sizeof folder, "%s/hf-%s", tmp, what[k]);
+		snprintf(shard, sizeof shard, "%s/model.safetensors", folder);
+		snprintf(orig, sizeof orig, "%s/model.safetensors", fx);
+		snprintf(dir, sizeof dir, "%s/hf-run-%s", tmp, what[k]);
+		snprintf(log, sizeof log, "%s/hf-run-%s.log", tmp, what[k]);
+		snprintf(items, sizeof items, "%s/items.jsonl", dir);
+		cli_sh(&out, "cp -r '%s' '%s'", fx, folder);
+		free(out);
+		const char *args[] = { "--model", folder, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
+				       dir, "--quiet", "--threads", "2", NULL };
+		pid_t pid = spawn(log, 60, args);
+		size_t seen = wait_lines(pid, items, 16);
+		ok(seen >= 16 && seen < 40, N("HF %s: the run had flushed records when the shard changed (%zu lines)", what[k], seen));
+		if (k == 0)
+			ok(copy_file(orig, shard, true) == 0, "HF rewritten: the same bytes written over the shard in place");
+		else
+			ok(truncate(shard, 4096) == 0, "HF truncated: the shard cut to 4096 bytes");
+		int sig, rc = wait_exit(pid, &sig);
+		out = cli_slurp(log);
+		is_int(rc, 4, N("HF %s: exit 4 (signal %d)", what[k], sig));
+		like(out, shard, N("HF %s: the message names the shard", what[k]));
+		like(out, k == 0 ? "modified on disk while in use" : "truncated or rewritten on disk while in use",
+		     N("HF %s: the message says what happened", what[k]));
+		free(out);
+		ok(cli_file_lines(items) < 40, N("HF %s: the run did not finish", what[k]));
+	}
+}
+
 /* Interrupted after 7 units, resumed with no options: equals the uninterrupted run. */
 static void check_resume_options(const char *model)
 {
@@ -463,6 +502,7 @@ int main(void)
 
 	check_concurrent(model);
 	check_model_changes(model, other, ref);
+	check_hf_changes();
 	check_resume_options(model);
 	check_plan(model);
 
