@@ -500,16 +500,6 @@ struct session {
 #define CACHE_MAX_WORD 64      /* longer words are not cached */
 #define CACHE_MAX_ENTRIES 65536
 
-static uint64_t hash_bytes64(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static int try_pair(const struct eng_vocab *v, struct session *ss, int32_t left)
 {
 	if (left < 0)
@@ -587,7 +577,7 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 	uint64_t h = 0;
 	struct cache_slot *slot = NULL;
 	if (n <= CACHE_MAX_WORD && ss->slots) {
-		h = hash_bytes64(w, n);
+		h = eng_hash_bytes(w, n);
 		for (size_t i = (size_t)h & ss->slots_mask;; i = (i + 1) & ss->slots_mask) {
 			struct cache_slot *c = &ss->slots[i];
 			if (c->key_len == 0) {

@@ -34,16 +34,6 @@
 
 /* ---- small helpers ---- */
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 /* A GGUF string made printable for a one-line message (at most ~60 bytes shown). */
 static const char *printable(const char *s, size_t n, char *buf, size_t buf_size)
 {
@@ -141,7 +131,7 @@ enum eng_token_type eng_vocab_token_type(const struct eng_vocab *v, int32_t id)
 
 int32_t eng_vocab_find(const struct eng_vocab *v, const char *text, size_t len)
 {
-	size_t slot = (size_t)hash_bytes(text, len) & v->table_mask;
+	size_t slot = (size_t)eng_hash_bytes(text, len) & v->table_mask;
 	for (;;) {
 		int32_t id = v->table[slot];
 		if (id < 0)
@@ -157,7 +147,7 @@ static void table_insert(struct eng_vocab *v, int32_t id)
 {
 	const char *p = v->blob + v->piece_off[id];
 	size_t len = v->piece_len[id];
-	size_t slot = (size_t)hash_bytes(p, len) & v->table_mask;
+	size_t slot = (size_t)eng_hash_bytes(p, len) & v->table_mask;
 	for (;;) {
 		int32_t cur = v->table[slot];
 		if (cur < 0 || (v->piece_len[cur] == len && memcmp(v->blob + v->piece_off[cur], p, len) == 0)) {

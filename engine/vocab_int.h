@@ -8,6 +8,20 @@
 
 #include "engine/vocab.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
+/* FNV-1a of s[0..n): the hash of the token and word tables (vocab.c, bpe.c). */
+static inline uint64_t eng_hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
 #define ATTR_LSTRIP 1u /* a match swallows whitespace to its left */
 #define ATTR_RSTRIP 2u /* ... and to its right */
 
