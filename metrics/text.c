@@ -480,12 +480,12 @@ static int chrf_best(const struct itemtext *it, const struct idseqs *q,
 {
 	int n_ord = o->char_order + o->word_order, rc = 0;
 	struct gramset hg[MET_CHRF_MAX_ORDER] = {{0}}, rg[MET_CHRF_MAX_ORDER] = {{0}};
-	struct cpbuf chars = {0};
+	struct cpbuf hchars = {0}, rchars = {0}; /* the n-grams point into these */
 	double best = -1.0;
-	rc = chrf_chars(&it->text[0], &chars) || chrf_grams(&chars, q->ids, q->start[1], o, hg);
+	rc = chrf_chars(&it->text[0], &hchars) || chrf_grams(&hchars, q->ids, q->start[1], o, hg);
 	for (size_t k = 1; !rc && k < it->n; k++) {
-		rc = chrf_chars(&it->text[k], &chars) ||
-		     chrf_grams(&chars, q->ids + q->start[k], q->start[k + 1] - q->start[k], o, rg);
+		rc = chrf_chars(&it->text[k], &rchars) ||
+		     chrf_grams(&rchars, q->ids + q->start[k], q->start[k + 1] - q->start[k], o, rg);
 		struct met_chrf_stats s = {.n_orders = n_ord};
 		for (int i = 0; !rc && i < n_ord; i++)
 			chrf_triple(&hg[i], &rg[i], i, &s);
@@ -499,7 +499,8 @@ static int chrf_best(const struct itemtext *it, const struct idseqs *q,
 	}
 	for (int i = 0; i < n_ord; i++)
 		txt_gramset_release(&hg[i]);
-	txt_cp_release(&chars);
+	txt_cp_release(&hchars);
+	txt_cp_release(&rchars);
 	return rc ? -1 : 0;
 }
 
