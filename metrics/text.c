@@ -144,7 +144,8 @@ static int tokenize_13a(struct cpbuf *s, struct cpbuf *tmp)
 	tmp->n = 0;
 	if (txt_cp_push(tmp, ' ') || txt_cp_reserve(tmp, s->n + 1))
 		return -1;
-	memcpy(tmp->p + 1, s->p, s->n * sizeof *s->p);
+	if (s->n)
+		memcpy(tmp->p + 1, s->p, s->n * sizeof *s->p);
 	tmp->n += s->n;
 	if (txt_cp_push(tmp, ' '))
 		return -1;
