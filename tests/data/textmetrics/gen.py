@@ -8,6 +8,10 @@ Writes, next to this script:
                 ASCII-only items the SQuAD v1.1 EM/F1 and normalised hypothesis
   corpus.jsonl  sacrebleu's corpus scores over all items and per language
   squad.jsonl   short-answer QA pairs (ASCII) with SQuAD v1.1 EM/F1
+  fuzz.jsonl, fuzz_corpus.jsonl
+                the same records for seeded random strings built from tokens
+                that stress the tokenisers (punctuation next to digits,
+                entities, Python-only whitespace, Unicode N/P/S categories)
 
 Run:  python3 -m pip install sacrebleu   (2.x; the files were made with 2.6.0)
       python3 tests/data/textmetrics/gen.py
@@ -266,6 +270,50 @@ def build_items():
     return items
 
 
+FUZZ_TOKENS = [
+    "Beograd", "ђак", "Ђорђе", "čaša", "The", "the", "a", "an", "An", "x", "3.14", "1,000",
+    "1.000,5", "U.S.", "it's", "'s", "well-known", "(x)", "[y]", "{z}", "\"q\"", "€5", "50%",
+    "5 %", "—", "–", "…", "..", ",,", ".,", "-", "--", "2019-2020", "7-", "-7", "&amp;",
+    "&quot;", "&lt;", "&gt;", "&", "<skipped>", "<b>", "e\u0301", "½", "x²", "٣", "Ⅻ", "_",
+    "#tag", "@user", "http://x.y/z?a=1&b=2", "🙂", "x\u200by", "„da”", "«ne»", "‹i›", "’",
+    "$", "+", "=", "^", "`", "|", "~", "\\", "/", ":", ";", "!", "?", "a.b", "a,b", "1.", ".5",
+    ",5", "5,", "12:30", "3:1", "§2", "°C", "±1", "×", "·", "¿qué?", "¡sí!",
+]
+FUZZ_SEPS = [" ", " ", " ", " ", "", "\t", "\n", "-\n", "\u00a0", "\u2009", "\u3000",
+             "\x1c", "\x85", "  ", "\r\n"]
+
+
+def fuzz_text(rng, n_max, ascii_only=False):
+    tokens = [t for t in FUZZ_TOKENS if is_ascii(t)] if ascii_only else FUZZ_TOKENS
+    seps = [t for t in FUZZ_SEPS if is_ascii(t)] if ascii_only else FUZZ_SEPS
+    n = rng.randrange(0, n_max + 1)
+    out = []
+    for i in range(n):
+        if i:
+            out.append(rng.choice(seps))
+        out.append(rng.choice(tokens))
+    if rng.random() < 0.2:
+        out.append(rng.choice([" ", "\n", "\t", " .", "."]))
+    return "".join(out)
+
+
+def build_fuzz():
+    rng = random.Random(1717)
+    items = []
+    for i in range(200):
+        ascii_only = i >= 150  # SQuAD's script is compared on ASCII only
+        ref = fuzz_text(rng, 12, ascii_only)
+        refs = [ref] + [fuzz_text(rng, 12, ascii_only) for _ in range(rng.choice([0, 0, 0, 1, 2]))]
+        # hypotheses share most tokens with the first reference
+        words = ref.split(" ")
+        rng.shuffle(words) if rng.random() < 0.3 else None
+        hyp = " ".join(w for w in words if rng.random() < 0.8)
+        if rng.random() < 0.3 and not ascii_only:
+            hyp = hyp + rng.choice(FUZZ_SEPS) + rng.choice(FUZZ_TOKENS)
+        items.append({"id": i, "lang": "fuzz", "hyp": hyp, "refs": refs})
+    return items
+
+
 # ------------------------------------------------ SQuAD v1.1 (official script)
 
 def normalize_answer(s):
@@ -361,57 +409,67 @@ def is_ascii(s):
 
 # ---------------------------------------------------------------- oracle
 
+def pair_record(it, bleu, chrf):
+    hyp, refs = it["hyp"], it["refs"]
+    rec = dict(it)
+    rec["sent"] = {
+        "chrf": sacrebleu.sentence_chrf(hyp, refs).score,
+        "chrfpp": sacrebleu.sentence_chrf(hyp, refs, word_order=2).score,
+        "bleu_13a": sacrebleu.sentence_bleu(hyp, refs, tokenize="13a").score,
+        "bleu_intl": sacrebleu.sentence_bleu(hyp, refs, tokenize="intl").score,
+    }
+    rec["stats"] = {}
+    for tok, m in bleu.items():
+        rec["stats"]["bleu_" + tok] = [int(x) for x in m._extract_corpus_statistics([hyp], [[r] for r in refs])[0]]
+    for name, m in chrf.items():
+        rec["stats"][name] = [int(x) for x in m._extract_corpus_statistics([hyp], [[r] for r in refs])[0]]
+    rec["tok"] = {tok: m._preprocess_segment(hyp) for tok, m in bleu.items()}
+    if is_ascii(hyp) and all(is_ascii(r) for r in refs):
+        rec["squad"] = {
+            "norm_hyp": normalize_answer(hyp),
+            "em": float(metric_max_over_ground_truths(exact_match_score, hyp, refs)),
+            "f1": float(metric_max_over_ground_truths(f1_score, hyp, refs)),
+        }
+    return rec
+
+
+def corpus_record(subset, sel):
+    hyps = [it["hyp"] for it in sel]
+    n_ref = max(len(it["refs"]) for it in sel)
+    streams = [[it["refs"][k] if k < len(it["refs"]) else None for it in sel]
+               for k in range(n_ref)]
+    return {"subset": subset, "n": len(sel),
+            "chrf": sacrebleu.corpus_chrf(hyps, streams).score,
+            "chrfpp": sacrebleu.corpus_chrf(hyps, streams, word_order=2).score,
+            "bleu_13a": sacrebleu.corpus_bleu(hyps, streams, tokenize="13a").score,
+            "bleu_intl": sacrebleu.corpus_bleu(hyps, streams, tokenize="intl").score}
+
+
+def write_set(name, items, subsets):
+    bleu = {tok: BLEU(tokenize=tok) for tok in ("13a", "intl")}
+    chrf = {"chrf": CHRF(), "chrfpp": CHRF(word_order=2)}
+    with open(os.path.join(HERE, name + ".jsonl"), "w", encoding="utf-8") as f:
+        for it in items:
+            f.write(json.dumps(pair_record(it, bleu, chrf), ensure_ascii=False) + "\n")
+    cname = "corpus" if name == "pairs" else name + "_corpus"
+    with open(os.path.join(HERE, cname + ".jsonl"), "w", encoding="utf-8") as f:
+        for subset in subsets:
+            sel = [it for it in items if subset == "all" or it["lang"] == subset]
+            f.write(json.dumps(corpus_record(subset, sel)) + "\n")
+
+
 def main():
     items = build_items()
-    bleu = {tok: BLEU(tokenize=tok) for tok in ("13a", "intl")}
-    sbleu = {tok: BLEU(tokenize=tok, effective_order=True) for tok in ("13a", "intl")}
-    chrf = {"chrf": CHRF(), "chrfpp": CHRF(word_order=2)}
-    with open(os.path.join(HERE, "pairs.jsonl"), "w", encoding="utf-8") as f:
-        for it in items:
-            hyp, refs = it["hyp"], it["refs"]
-            rec = dict(it)
-            rec["sent"] = {
-                "chrf": sacrebleu.sentence_chrf(hyp, refs).score,
-                "chrfpp": sacrebleu.sentence_chrf(hyp, refs, word_order=2).score,
-                "bleu_13a": sacrebleu.sentence_bleu(hyp, refs, tokenize="13a").score,
-                "bleu_intl": sacrebleu.sentence_bleu(hyp, refs, tokenize="intl").score,
-            }
-            assert rec["sent"]["bleu_13a"] == sbleu["13a"].sentence_score(hyp, refs).score
-            rec["stats"] = {}
-            for tok, m in bleu.items():
-                rec["stats"]["bleu_" + tok] = [int(x) for x in m._extract_corpus_statistics([hyp], [[r] for r in refs])[0]]
-            for name, m in chrf.items():
-                rec["stats"][name] = [int(x) for x in m._extract_corpus_statistics([hyp], [[r] for r in refs])[0]]
-            rec["tok"] = {tok: m._preprocess_segment(hyp) for tok, m in bleu.items()}
-            if is_ascii(hyp) and all(is_ascii(r) for r in refs):
-                rec["squad"] = {
-                    "norm_hyp": normalize_answer(hyp),
-                    "em": float(metric_max_over_ground_truths(exact_match_score, hyp, refs)),
-                    "f1": float(metric_max_over_ground_truths(f1_score, hyp, refs)),
-                }
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-
-    with open(os.path.join(HERE, "corpus.jsonl"), "w", encoding="utf-8") as f:
-        for subset in ("all", "en", "sr-Latn", "sr-Cyrl", "hr"):
-            sel = [it for it in items if subset == "all" or it["lang"] == subset]
-            hyps = [it["hyp"] for it in sel]
-            n_ref = max(len(it["refs"]) for it in sel)
-            streams = [[it["refs"][k] if k < len(it["refs"]) else None for it in sel]
-                       for k in range(n_ref)]
-            rec = {"subset": subset, "n": len(sel),
-                   "chrf": sacrebleu.corpus_chrf(hyps, streams).score,
-                   "chrfpp": sacrebleu.corpus_chrf(hyps, streams, word_order=2).score,
-                   "bleu_13a": sacrebleu.corpus_bleu(hyps, streams, tokenize="13a").score,
-                   "bleu_intl": sacrebleu.corpus_bleu(hyps, streams, tokenize="intl").score}
-            f.write(json.dumps(rec) + "\n")
-
+    write_set("pairs", items, ("all", "en", "sr-Latn", "sr-Cyrl", "hr"))
+    fuzz = build_fuzz()
+    write_set("fuzz", fuzz, ("all",))
     with open(os.path.join(HERE, "squad.jsonl"), "w", encoding="utf-8") as f:
         for pred, answers in SQUAD:
             rec = {"pred": pred, "answers": answers, "norm_pred": normalize_answer(pred),
                    "em": float(metric_max_over_ground_truths(exact_match_score, pred, answers)),
                    "f1": float(metric_max_over_ground_truths(f1_score, pred, answers))}
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    print(f"{len(items)} items, sacrebleu {sacrebleu.__version__}")
+    print(f"{len(items)} items, {len(fuzz)} fuzz items, sacrebleu {sacrebleu.__version__}")
 
 
 if __name__ == "__main__":
