@@ -198,23 +198,24 @@ static const struct marker_group letter_groups[] = {
 static const struct marker_group reflex_groups[] = {
 	{"mleko|mleka|mleku|mlekom|reka|reke|reku|rekom|vreme|vremenu|vremenom|ceo|cela|celo|celi|celu|celog|celom|"
 	 "mesto|mestu|primer|primera|primeru|primeri|sneg|snega|snegu|leto|letu|beo|bela|belo|beli|cena|cene|cenu|"
-	 "telo|telu|svet|svetu|svetom|svetl*|zvezd*|reši*",
+	 "telo|telu|svet|svetu|svetom|svetl*|zvezd*|reši*|železn*",
 	 "reflex", "Ekavian e (sr; also sl, mk)", EKAV_ALL},
 	{"lep|lepa|lepo|lepe|lepi|lepu|lepog|lepom|lepš*|pesm*|mesta", "reflex", "Ekavian e (sr, sl)", EKAV_SR_SL},
 	{"dete|deteta|detetu|deca|dece|deci|decu|decom|devojk*|vek|veka|veku|vekova|lekar*|svetsk*",
 	 "reflex", "Ekavian e (sr, mk)", EKAV_SR_MK},
 	{"hteo|htela|hteli|htelo|razumeo|razumela|želeo|želela|voleo|volela|živeo|živela|umeo|sedeo|leteo|sleteo|"
 	 "deo|gde|ovde|onde|negde|posle|uvek|reč|reči|rečju|rečima|rešenj*|sledeć*|verovatno|nedelja|nedelje|nedelju|"
-	 "hleb|hleba|izveštaj*|obaveštenj*|pre",
+	 "hleb|hleba|izveštaj*|obaveštenj*|pre|veštač*",
 	 "reflex", "Ekavian e (sr only)", EKAV_SR},
 	{"mlijeko|mlijeka|mlijeku|mlijekom|dijete|djeteta|djetetu|djeca|djece|djeci|djecu|djecom|lijep*|ljepš*|"
 	 "rijek*|vrijeme|htio|htjela|htjeli|htjelo|rješenj*|riješ*|svijet|svijeta|svijetu|svijetom|svjetsk*|svjetl*|"
 	 "gdje|ovdje|ondje|negdje|poslije|prije|uvijek|riječ*|dio|dijel*|cijel*|mjest*|primjer*|razumio|razumjela|"
 	 "želio|željela|volio|voljela|živio|živjela|sjedio|letio|sletio|vidio|vidjela|snijeg*|ljeto|ljeti|ljetu|"
-	 "bijel*|vijek*|cijen*|djevojk*|sljedeć*|nedjelj*|tijel*|lijek*|pjesm*|zvijezd*|djel*|vjer*|mjese*",
+	 "bijel*|vijek*|cijen*|djevojk*|sljedeć*|nedjelj*|tijel*|lijek*|pjesm*|zvijezd*|djel*|vjer*|mjese*|željezn*",
 	 "reflex", "Ijekavian ije/je (hr, bs, cnr)", IJEK},
 	{"vjerojatno", "reflex", "hr vjerojatno / bs,cnr vjerovatno / sr verovatno", W(0, -0.5, 2, 0.3, 0, 0, 0)},
-	{"vjerovatno|hljeb|hljeba|izvještaj*", "reflex", "Ijekavian with eastern form (bs, cnr)",
+	{"umjetn*", "reflex", "hr umjetna / bs,cnr vještačka / sr veštačka", W(0, -0.3, 1.5, 0.7, 0.3, 0, 0)},
+	{"vjerovatno|hljeb|hljeba|izvještaj*|vještač*", "reflex", "Ijekavian with eastern form (bs, cnr)",
 	 W(0, 0.3, -0.5, 1.5, 1.5, 0, 0)},
 };
 
@@ -228,7 +229,7 @@ static const struct marker_group reflex_groups[] = {
 static const struct marker_group lexical_groups[] = {
 	{"tko", "lexical", "hr tko / sr,bs,cnr ko", HR},
 	{"ko", "lexical", "hr tko / sr,bs,cnr ko", W(0, 1, -0.5, 1, 1, 0.5, 0)},
-	{"što", "lexical", "hr što / sr,bs,cnr šta", W(0, 0.3, 1, 0.3, 0.3, 0, 0.3)},
+	{"što", "lexical", "hr što / sr,bs,cnr šta", W(0, 0.3, 0.7, 0.3, 0.3, 0, 0.3)},
 	{"šta", "lexical", "hr što / sr,bs,cnr šta", EAST},
 	{"tisuća|tisuću|tisuće|tisućama", "lexical", "hr tisuća / hiljada", HR},
 	{"hiljada|hiljadu|hiljade|hiljadama", "lexical", "hr tisuća / hiljada", EAST},
@@ -252,6 +253,7 @@ static const struct marker_group lexical_groups[] = {
 	{"pozorišt*|porodic*|tokom|uprkos|fabrik*|uputstv*|procenat|procenta|procentu|procenata|obavez*|izvinite|"
 	 "izvini|juče",
 	 "lexical", "sr,bs,cnr pozorište, porodica, tokom, uprkos, fabrika, ...", EAST},
+	{"stanic*", "lexical", "stanica (hr kolodvor)", W(0, 0.5, -0.2, 0.5, 0.5, 0, 0.5)},
 	{"avion*|aerodrom*", "lexical", "avion (hr zrakoplov)", W(0, 0.5, -0.3, 0.5, 0.5, 0, 0.5)},
 	{"siječ*|veljač*|ožuj*|travanj|travnja|travnju|svibanj|svibnja|svibnju|lipanj|lipnja|lipnju|srpanj|srpnja|"
 	 "srpnju|kolovoz*|rujan|rujna|rujnu|listopad*|studenog*|prosin*",
@@ -296,7 +298,7 @@ static const struct marker_group lexical_groups[] = {
 static const struct marker_group function_groups[] = {
 	{"je", "function", "je (BCMS, sl; mk е)", W(0, 0.5, 0.5, 0.5, 0.5, 0.5, -1)},
 	{"su|nije|nisam|nisu|nismo|niste|koji|kojeg|kojem|kojim|kojoj|kojih|kojima|koju|kao|jer|bio|ovo|ovaj|ovog|"
-	 "ovom|pitanj*|u",
+	 "ovom|pitanj*|u|koliko",
 	 "function", "BCMS function words (su, nije, u, koji, kao, jer, bio, ovo)", BCMS},
 	{"sam|sa|još|kada|kad|mogu|možete|možemo", "function", "BCMS function words (sam, sa, još, kada)",
 	 W(0, 0.7, 0.7, 0.7, 0.7, -0.5, 0)},
@@ -304,13 +306,14 @@ static const struct marker_group function_groups[] = {
 	 "BCMS function words shared with mk (ili, koja, može, nema)", W(0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.3)},
 	{"v|z|ki|kaj|kdo|kje|kdaj|zakaj|tudi|zelo|vendar|ker|če|še|že|kot|ter|bo|bom|boš|bomo|boste|bodo|sem|nisem|"
 	 "niso|ni|nima|prosim|vprašanj*|bil|kater*|tega|temu|danes|jutri|torej|pomoč*|tisoč|glasb*|zgodovin*|"
-	 "računalnik*|občin*|gledališč*|univerza|univerze|univerzi|letal*|rešitev|naslednj*|verjetno|vedno|včeraj",
+	 "računalnik*|občin*|gledališč*|univerza|univerze|univerzi|letal*|rešitev|naslednj*|verjetno|vedno|včeraj|"
+	 "preden|preveri*|vklop*|izklop*|kar|vsak*|vsi|vse|vsega|tukaj|zdaj|sedaj|morda|potem|čeprav|nekaj|nič",
 	 "function", "Slovene words (v, ki, kaj, tudi, zelo, bo, sem, ni)", SL},
 	{"in", "function", "sl in (and) / en in", W(0.7, -0.5, -0.5, -0.5, -0.5, 1.5, 0)},
 	{"so", "function", "sl so (are) / en so", W(0.5, -0.3, -0.3, -0.3, -0.3, 1.5, 0)},
 	{"pri|ob|pa", "function", "sl pri, ob, pa", W(0, 0, 0, 0, 0, 0.7, 0)},
 	{"е|во|со|ги|го|тоа|овој|оваа|кое|кои|дека|многу|сум|дали|сака*|можам|јас|тие|таа|тој|ние|вие|еден|една|"
-	 "едно|кај|каде|зошто|сите|секој|секоја|секое|илјад*|јазик*|прашањ*|нешто",
+	 "едно|кај|каде|зошто|сите|секој|секоја|секое|илјад*|јазик*|прашањ*|нешто|ден|дена|околу|колку",
 	 "function", "Macedonian words (е, во, со, дека, многу, тоа)", MK},
 	{"је|један|једна|једно|једном|који|много|језик*", "function", "Serbian Cyrillic (је, један, који)",
 	 W(0, 1.5, 0, 0.3, 0.3, 0, -1)},
@@ -323,7 +326,7 @@ static const struct marker_group function_groups[] = {
 
 /* Grammar rules found by scan_grammar(). */
 static const struct marker_group rule_clipped = {"", "grammar", "infinitive without -i + ću (pokušat ću): hr, bs",
-						 W(0, -0.5, 2, 1.5, 0, 0, 0)};
+						 W(0, -0.5, 2, 2, 0, 0, 0)};
 static const struct marker_group rule_aux_da = {"", "grammar", "ću/ćeš/će + da + present: sr, cnr (bs)",
 						W(0, 1, -1, 0.5, 1, 0, 0)};
 static const struct marker_group rule_synth = {"", "grammar", "synthetic future (uradiću): sr, cnr",
@@ -332,7 +335,7 @@ static const struct marker_group rule_aux_inf = {"", "grammar", "ću/će + infin
 						 W(0, 0.2, 0.5, 0.5, 0.2, 0, 0)};
 static const struct marker_group rule_modal_da = {"", "grammar", "modal + da (mogu da, želim da): sr, cnr, bs",
 						  W(0, 0.8, -0.3, 0.4, 0.8, 0, 0)};
-static const struct marker_group rule_mk_article = {"", "grammar", "Macedonian article -от/-ото/-иот",
+static const struct marker_group rule_mk_article = {"", "grammar", "Macedonian article -от/-ото/-иот/-ето/-ата",
 						    W(0, -0.3, 0, 0, 0, 0, 1)};
 
 /* ---- scanning ------------------------------------------------------------ */
@@ -509,7 +512,8 @@ static void scan_grammar(struct task_lang_guess *g, const struct word *prev, con
 	     ends_with(cur->lat, "ićete") || ends_with(cur->lat, "aćete")))
 		add_hit(g, &rule_synth, cur->lo, 1);
 	if (cur->cyr && ((cur->n_letters >= 5 && (ends_with(cur->lo, "ото") || ends_with(cur->lo, "иот"))) ||
-			 (cur->n_letters >= 6 && ends_with(cur->lo, "от"))))
+			 (cur->n_letters >= 6 && (ends_with(cur->lo, "от") || ends_with(cur->lo, "ето") ||
+						  ends_with(cur->lo, "ата")))))
 		add_hit(g, &rule_mk_article, cur->lo, 1);
 }
 
@@ -644,6 +648,16 @@ static void decide(struct task_lang_guess *g)
 		g->prob[l] = exp(g->score[l] - max) / sum;
 	g->margin = max - g->score[g->rank[1]];
 	g->lang = max >= TASK_LANG_MIN_SCORE && g->margin >= TASK_LANG_MIN_MARGIN ? g->rank[0] : TASK_LANG_UNKNOWN;
+}
+
+enum task_lang_check task_lang_check(const struct task_lang_guess *g, enum task_lang expected)
+{
+	double best = g->score[g->rank[0]];
+	if (best < TASK_LANG_MIN_SCORE)
+		return TASK_LANG_UNDECIDED;
+	if (expected < 0 || expected >= TASK_LANG_COUNT)
+		return TASK_LANG_WRONG;
+	return best - g->score[expected] < TASK_LANG_MIN_MARGIN ? TASK_LANG_OK : TASK_LANG_WRONG;
 }
 
 int task_lang_guess(const char *s, size_t len, struct task_lang_guess *g, struct mrl_err *err)

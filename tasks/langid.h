@@ -121,6 +121,19 @@ struct task_lang_guess {
  * MRL_EINPUT when s is NULL and len > 0, or MRL_ENOMEM. */
 int task_lang_guess(const char *s, size_t len, struct task_lang_guess *g, struct mrl_err *err);
 
+enum task_lang_check {
+	TASK_LANG_WRONG,     /* another language leads the expected one by TASK_LANG_MIN_MARGIN or more */
+	TASK_LANG_OK,        /* the expected language is the guess, or tied with it (within TASK_LANG_MIN_MARGIN) */
+	TASK_LANG_UNDECIDED, /* too little evidence: the best score is below TASK_LANG_MIN_SCORE */
+};
+
+/* Is the text consistent with the expected language? This is the question a
+ * suite asks ("did the model answer in Bosnian?") and it is fairer than
+ * comparing g->lang: a Bosnian answer without Bosnian-only words ties bs with
+ * sr and cnr, so g->lang is unknown, yet the answer is not in a wrong language;
+ * a Croatian one with tko and tjedan is wrong for bs. */
+enum task_lang_check task_lang_check(const struct task_lang_guess *g, enum task_lang expected);
+
 /* "en", "sr", "hr", "bs", "cnr", "sl", "mk", or "unknown" (static strings). */
 const char *task_lang_name(enum task_lang lang);
 

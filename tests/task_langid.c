@@ -188,6 +188,12 @@ static void test_markers(void)
 	ok(task_lang_parse("cnr", &l, &err) == 0 && l == TASK_LANG_CNR, "parse cnr");
 	is_int(task_lang_parse("ru", &l, &err), MRL_EINPUT, "parse rejects ru");
 	is_int(task_lang_guess(NULL, 2, &guess_buf, &err), MRL_EINPUT, "guess: NULL text with a length is MRL_EINPUT");
+
+	g = guess("Hljeb i mlijeko. Šta je ovo?");
+	is_int(task_lang_check(g, TASK_LANG_BS), TASK_LANG_OK, "check: bs tied at the top is consistent with bs");
+	is_int(task_lang_check(g, TASK_LANG_CNR), TASK_LANG_OK, "check: ... and with cnr");
+	is_int(task_lang_check(g, TASK_LANG_HR), TASK_LANG_WRONG, "check: ... but not with hr");
+	is_int(task_lang_check(guess("Da."), TASK_LANG_SR), TASK_LANG_UNDECIDED, "check: one shared word is undecided");
 }
 
 /* ---- accuracy on labelled sentences --------------------------------------- */
@@ -197,8 +203,9 @@ static const char *const class_names[N_CLASSES] = {"sr-Cyrl", "sr-Latn", "hr", "
 
 struct tally {
 	int n[N_CLASSES], correct[N_CLASSES], script_ok[N_CLASSES];
+	int consistent[N_CLASSES], undecided[N_CLASSES]; /* task_lang_check OK / UNDECIDED */
 	int confusion[N_CLASSES][TASK_LANG_COUNT + 1]; /* last column: unknown */
-	int total, total_correct;
+	int total, total_correct, total_consistent;
 };
 
 static int class_of(const char *label)
@@ -253,6 +260,17 @@ static int evaluate(const char *path, struct tally *t, bool verbose)
 		t->n[c]++;
 		t->total++;
 		t->confusion[c][g.lang == TASK_LANG_UNKNOWN ? TASK_LANG_COUNT : g.lang]++;
+		switch (task_lang_check(&g, want)) {
+		case TASK_LANG_OK:
+			t->consistent[c]++;
+			t->total_consistent++;
+			break;
+		case TASK_LANG_UNDECIDED:
+			t->undecided[c]++;
+			break;
+		case TASK_LANG_WRONG:
+			break;
+		}
 		if (g.lang == want) {
 			t->correct[c]++;
 			t->total_correct++;
@@ -271,12 +289,14 @@ bad:
 
 static void print_tally(const char *name, const struct tally *t)
 {
-	char row[256];
+	char row[320];
 	int at;
 
-	diag("%s: %d of %d correct (%.1f%%)", name, t->total_correct, t->total,
-	     t->total ? 100.0 * t->total_correct / t->total : 0.0);
-	at = snprintf(row, sizeof row, "%-8s %5s %7s |", "label", "n", "acc");
+	diag("%s: %d of %d guessed right (%.1f%%), %d of %d consistent with the label (%.1f%%)", name,
+	     t->total_correct, t->total, t->total ? 100.0 * t->total_correct / t->total : 0.0, t->total_consistent,
+	     t->total, t->total ? 100.0 * t->total_consistent / t->total : 0.0);
+	diag("acc: guess == label; cons: task_lang_check OK; undec: too little evidence; then guesses per language");
+	at = snprintf(row, sizeof row, "%-8s %4s %7s %7s %5s |", "label", "n", "acc", "cons", "undec");
 	for (int l = 0; l < TASK_LANG_COUNT; l++)
 		at += snprintf(row + at, sizeof row - (size_t)at, " %4s", task_lang_name((enum task_lang)l));
 	snprintf(row + at, sizeof row - (size_t)at, " %4s", "unk");
@@ -284,17 +304,19 @@ static void print_tally(const char *name, const struct tally *t)
 	for (int c = 0; c < N_CLASSES; c++) {
 		if (!t->n[c])
 			continue;
-		at = snprintf(row, sizeof row, "%-8s %5d %6.1f%% |", class_names[c], t->n[c],
-			      100.0 * t->correct[c] / t->n[c]);
+		at = snprintf(row, sizeof row, "%-8s %4d %6.1f%% %6.1f%% %5d |", class_names[c], t->n[c],
+			      100.0 * t->correct[c] / t->n[c], 100.0 * t->consistent[c] / t->n[c], t->undecided[c]);
 		for (int l = 0; l <= TASK_LANG_COUNT; l++)
 			at += snprintf(row + at, sizeof row - (size_t)at, " %4d", t->confusion[c][l]);
 		diag("%s", row);
 	}
 }
 
-/* The threshold sits below the measured accuracy (see docs/langid.md); the
- * guess is deterministic, so the check cannot flicker. */
-#define MIN_ACCURACY 0.75
+/* The thresholds sit below the measured figures (docs/langid.md: 71.1% guessed
+ * right, 92.3% consistent on labelled.tsv); the guess is deterministic, so the
+ * checks cannot flicker, and a change to the markers that loses a few sentences fails them. */
+#define MIN_ACCURACY 0.65
+#define MIN_CONSISTENT 0.85
 
 static void test_accuracy(void)
 {
@@ -307,11 +329,15 @@ static void test_accuracy(void)
 	is_int(evaluate("tests/data/langid/labelled.tsv", &t, verbose), 0, "labelled.tsv reads, every label known");
 	ok(t.total >= 150, "at least 150 labelled sentences");
 	print_tally("labelled.tsv (held out)", &t);
-	ok(t.total && (double)t.total_correct / t.total >= MIN_ACCURACY, "overall accuracy on labelled.tsv >= 75%");
+	ok(t.total && (double)t.total_correct / t.total >= MIN_ACCURACY, "labelled.tsv: guessed right >= 65%");
+	ok(t.total && (double)t.total_consistent / t.total >= MIN_CONSISTENT, "labelled.tsv: consistent with the label >= 85%");
 	ok(t.script_ok[0] == t.n[0] && t.script_ok[1] == t.n[1], "every sr-Cyrl / sr-Latn sentence gets its script");
 	for (int c = 0; c < N_CLASSES; c++)
 		if (strcmp(class_names[c], "cnr") != 0)
 			ok(t.n[c] >= 20, "at least 20 sentences per class (cnr optional)");
+	is_int(evaluate("tests/data/langid/fresh.tsv", &t, verbose), 0, "fresh.tsv reads, every label known");
+	print_tally("fresh.tsv (held out, written after the markers were frozen)", &t);
+	ok(t.total && (double)t.total_consistent / t.total >= MIN_CONSISTENT, "fresh.tsv: consistent with the label >= 85%");
 }
 
 int main(void)
