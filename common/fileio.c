@@ -31,6 +31,28 @@ const char *mrl_io_strerror(int errnum, char *buf, size_t buf_size)
 	return buf;
 }
 
+int mrl_mkdir_p(const char *dir, struct mrl_err *err)
+{
+	char buf[PATH_MAX];
+	if (!dir[0])
+		return mrl_err_set(err, MRL_EWRITE, "cannot create a folder with an empty name");
+	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+		return mrl_err_set(err, MRL_EWRITE, "%.64s...: cannot create folder: path too long", dir);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				return mrl_err_set(err, MRL_EWRITE, "%s: cannot create folder: %s", buf, strerror(errno));
+			*p = '/';
+		}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return mrl_err_set(err, MRL_EWRITE, "%s: cannot create folder: %s", buf, strerror(errno));
+	struct stat st;
+	if (stat(buf, &st) || !S_ISDIR(st.st_mode))
+		return mrl_err_set(err, MRL_EWRITE, "%s: not a folder", buf);
+	return 0;
+}
+
 /* Split path into its directory ("." when none) in dir (size PATH_MAX). */
 static int dir_of(const char *path, char *dir, size_t dir_size)
 {

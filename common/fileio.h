@@ -32,6 +32,13 @@ int mrl_read_file(const char *path, size_t max_bytes, char **data_out, size_t *l
  * survives a crash). Returns 0 or MRL_EIO with err naming the directory. */
 int mrl_fsync_parent_dir(const char *path, struct mrl_err *err);
 
+/* Create the folder dir and any missing parents (mode 0755, less the umask),
+ * as `mkdir -p` does; folders that exist already are fine. Returns 0, or
+ * MRL_EWRITE with err naming the part that could not be made ("a/b: cannot
+ * create folder: Permission denied"), or saying "not a folder" when dir exists
+ * as a file, or that the path is too long (PATH_MAX). */
+int mrl_mkdir_p(const char *dir, struct mrl_err *err);
+
 /* A short description of an I/O errno for messages: "disk full (No space left
  * on device)" for ENOSPC, strerror() otherwise. Returns a pointer into buf. */
 const char *mrl_io_strerror(int errnum, char *buf, size_t buf_size);
