@@ -426,24 +426,40 @@ static bool is_cyrillic_form(const char *alt)
 	return b >= 0xD0 && b <= 0xD4;
 }
 
-/* Does one alternative (no '|') of a group match word cur (and prev, for a phrase)? */
-static bool alt_matches(const char *alt, size_t n, const struct word *prev, const struct word *cur)
+/* The form of a word that an alternative is compared with: the word as written
+ * for a Cyrillic alternative, its transliteration for a Latin one. */
+static const char *form_of(const struct word *w, const char *alt, size_t *len)
 {
-	const char *space = memchr(alt, ' ', n);
-	const char *form = is_cyrillic_form(alt) ? cur->lo : cur->lat;
+	bool cyr = is_cyrillic_form(alt);
+	*len = cyr ? w->n_lo : w->n_lat;
+	return cyr ? w->lo : w->lat;
+}
 
+/* Does one alternative (no '|') of a group match word cur (and prev, for a phrase)?
+ * The first byte is compared first: most words fail there. */
+static bool alt_matches(const char *alt, size_t n, const char *space, const struct word *prev,
+			const struct word *cur)
+{
+	size_t n_form;
+	const char *form;
+
+	if (n == 0)
+		return false;
 	if (space) {
-		size_t na = (size_t)(space - alt), nb = n - na - 1;
+		size_t na = (size_t)(space - alt), nb = n - na - 1, n_pform;
 		const char *pform;
 		if (!prev || !cur->joined)
 			return false;
-		pform = is_cyrillic_form(alt) ? prev->lo : prev->lat;
-		return strlen(pform) == na && memcmp(pform, alt, na) == 0 && strlen(form) == nb &&
-		       memcmp(form, space + 1, nb) == 0;
+		pform = form_of(prev, alt, &n_pform);
+		form = form_of(cur, alt, &n_form);
+		return n_pform == na && memcmp(pform, alt, na) == 0 && n_form == nb && memcmp(form, space + 1, nb) == 0;
 	}
-	if (n > 0 && alt[n - 1] == '*')
-		return strlen(form) >= n - 1 && memcmp(form, alt, n - 1) == 0;
-	return strlen(form) == n && memcmp(form, alt, n) == 0;
+	form = form_of(cur, alt, &n_form);
+	if (form[0] != alt[0])
+		return false;
+	if (alt[n - 1] == '*')
+		return n_form >= n - 1 && memcmp(form, alt, n - 1) == 0;
+	return n_form == n && memcmp(form, alt, n) == 0;
 }
 
 static void match_groups(struct task_lang_guess *g, const struct marker_group *groups, size_t n_groups,
@@ -452,10 +468,14 @@ static void match_groups(struct task_lang_guess *g, const struct marker_group *g
 	for (size_t i = 0; i < n_groups; i++) {
 		const char *alt = groups[i].forms;
 		while (*alt) {
-			size_t n = strcspn(alt, "|");
-			if (alt_matches(alt, n, prev, cur)) {
+			const char *space = NULL;
+			size_t n = 0;
+			for (; alt[n] && alt[n] != '|'; n++) /* by hand: strcspn's call costs more on such short strings */
+				if (alt[n] == ' ')
+					space = alt + n;
+			if (alt_matches(alt, n, space, prev, cur)) {
 				char text[2 * WORD_BYTES + 2];
-				if (memchr(alt, ' ', n))
+				if (space)
 					snprintf(text, sizeof text, "%s %s", prev->lo, cur->lo);
 				else
 					snprintf(text, sizeof text, "%s", cur->lo);
@@ -520,6 +540,8 @@ static void scan_grammar(struct task_lang_guess *g, const struct word *prev, con
 static void scan_letter(struct task_lang_guess *g, int32_t c)
 {
 	utf8proc_uint8_t enc[5] = {0};
+	if (c < 0x80 && !strchr("wqxy", (int)c)) /* the only ASCII letter markers */
+		return;
 	utf8proc_encode_char(c, enc);
 	for (size_t i = 0; i < sizeof letter_groups / sizeof letter_groups[0]; i++)
 		if (in_list((const char *)enc, letter_groups[i].forms))
@@ -529,7 +551,7 @@ static void scan_letter(struct task_lang_guess *g, int32_t c)
 static void scan_word(struct task_lang_guess *g, const struct word *prev, const struct word *cur)
 {
 	g->n_words++;
-	if (cur->overflow)
+	if (cur->overflow || g->n_words > TASK_LANG_MAX_WORDS)
 		return;
 	if (prev && prev->overflow)
 		prev = NULL;

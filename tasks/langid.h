@@ -101,13 +101,17 @@ struct task_lang_hit {
 
 #define TASK_LANG_MAX_HITS 64
 
+/* Words past this many are counted but not matched: the guess costs about 10 us
+ * per word (every marker list is scanned), and a few thousand words settle it. */
+#define TASK_LANG_MAX_WORDS 4096
+
 struct task_lang_guess {
 	enum task_lang lang;                  /* rank[0], or TASK_LANG_UNKNOWN (see TASK_LANG_MIN_*) */
 	enum task_lang rank[TASK_LANG_COUNT]; /* all candidates, best first; ties in enum order */
 	double score[TASK_LANG_COUNT];        /* sum of the hits' contributions, by enum task_lang */
 	double prob[TASK_LANG_COUNT];         /* softmax of score: a ranking aid, not a calibrated probability */
 	double margin;                        /* score[rank[0]] - score[rank[1]] */
-	size_t n_words;                       /* words seen */
+	size_t n_words;                       /* words seen (only the first TASK_LANG_MAX_WORDS are matched) */
 	struct task_script_mix script;        /* the text's script mix, as task_script_mix gives it */
 	struct task_lang_hit hits[TASK_LANG_MAX_HITS]; /* in the order first seen */
 	size_t n_hits;
