@@ -24,6 +24,7 @@
 
 #include "engine/vocab_int.h"
 #include "engine/heap.h"
+#include "common/utf8.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -315,10 +316,9 @@ static int utf8_repair(const char *s, size_t n, struct text_buf *out)
 			i++;
 			continue;
 		}
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
-		if (k > 0) {
-			i += (size_t)k;
+		size_t k = mrl_utf8_decode(s + i, n - i, NULL);
+		if (k) {
+			i += k;
 			continue;
 		}
 		if (text_append(out, s + start, i - start) || text_append(out, "\xEF\xBF\xBD", 3))
@@ -556,12 +556,6 @@ static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *
 	return 0;
 }
 
-static uint32_t utf8_char_len(unsigned char c)
-{
-	static const uint8_t lookup[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4 };
-	return lookup[c >> 4];
-}
-
 /* Encode one word (already in the vocabulary's spelling) and append its ids. */
 static int encode_word(const struct eng_vocab *v, struct session *ss, const char *w, size_t n, struct ids_buf *out,
 		       struct mrl_err *err)
@@ -594,7 +588,7 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 	}
 	size_t n_syms = 0;
 	for (size_t off = 0; off < n;) {
-		size_t len = utf8_char_len((unsigned char)w[off]);
+		size_t len = mrl_utf8_lead_len((unsigned char)w[off]);
 		if (len > n - off)
 			len = n - off;
 		if (add_char_syms(v, ss, &n_syms, w + off, len))

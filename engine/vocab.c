@@ -24,6 +24,7 @@
 #include "engine/vocab.h"
 #include "engine/vocab_int.h"
 #include "engine/heap.h"
+#include "common/utf8.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -688,13 +689,6 @@ static int spm_try_bigram(const struct eng_vocab *v, const char *s, const struct
 	return spm_heap_push(heap, (struct spm_bigram){ left, right, v->scores[id], size });
 }
 
-/* The UTF-8 length implied by a lead byte, as llama.cpp's unicode_len_utf8. */
-static uint32_t utf8_len(unsigned char c)
-{
-	static const uint8_t lookup[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4 };
-	return lookup[c >> 4];
-}
-
 /* Encode n bytes of escaped text s (spaces already ▁) and append the ids. */
 static int spm_encode(const struct eng_vocab *v, const char *s, size_t n, struct ids_buf *out,
 		      struct mrl_err *err)
@@ -709,7 +703,7 @@ static int spm_encode(const struct eng_vocab *v, const char *s, size_t n, struct
 		goto nomem;
 	int32_t n_syms = 0;
 	for (size_t off = 0; off < n;) {
-		uint32_t len = utf8_len((unsigned char)s[off]);
+		uint32_t len = (uint32_t)mrl_utf8_lead_len((unsigned char)s[off]);
 		if (len > n - off)
 			len = (uint32_t)(n - off);
 		syms[n_syms] = (struct spm_sym){ n_syms - 1, off + len == n ? -1 : n_syms + 1, (uint32_t)off, len };

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "metrics/met.h"
+#include "common/sort.h"
 
 struct group {
 	const struct hrn_item **v; /* sorted by item id, one per id */
@@ -174,12 +175,6 @@ out:
 enum { PPL_TOKENS, PPL_WORDS, PPL_BYTES, PPL_CHARS, PPL_N };
 static const char *const ppl_names[PPL_N] = { "perplexity", "word_perplexity", "bits_per_byte", "bits_per_char" };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The four statistics of sums: NLL (nats) and each count. */
 static void ppl_stats(double nll, const double *count, double *out)
 {
@@ -252,7 +247,7 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 			for (size_t b = 0; b < m; b++)
 				ss += (x[b] - mean) * (x[b] - mean);
 			se = sqrt(ss / (double)(m - 1));
-			qsort(x, m, sizeof *x, cmp_double);
+			qsort(x, m, sizeof *x, mrl_cmp_double);
 			lo = met_percentile_sorted(x, m, 50.0 * (1.0 - o->level));
 			hi = met_percentile_sorted(x, m, 50.0 * (1.0 + o->level));
 		}

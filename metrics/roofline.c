@@ -22,6 +22,8 @@
  */
 #include "metrics/met.h"
 
+#include "common/sort.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -323,17 +325,11 @@ static void team_close(struct roof_team *t)
 	t->w = NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static void best_and_median(const double *v, int n, double *best, double *median)
 {
 	double s[MET_ROOFLINE_MAX_RUNS];
 	memcpy(s, v, (size_t)n * sizeof *s);
-	qsort(s, (size_t)n, sizeof *s, cmp_double);
+	qsort(s, (size_t)n, sizeof *s, mrl_cmp_double);
 	*best = s[n - 1];
 	*median = met_percentile_sorted(s, (size_t)n, 50.0);
 }

@@ -11,15 +11,11 @@
  */
 #include "metrics/met.h"
 
+#include "common/sort.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int cmp_double(const void *pa, const void *pb)
-{
-	double a = *(const double *)pa, b = *(const double *)pb;
-	return (a > b) - (a < b);
-}
 
 /* MRL_EINPUT naming the first non-finite element, or 0. */
 static int check_finite(const char *fn, const char *name, const double *x, size_t n,
@@ -74,7 +70,7 @@ int met_summary_compute(const double *x, size_t n, struct met_summary *out,
 		goto out;
 	}
 	memcpy(sorted, x, n * sizeof *sorted);
-	qsort(sorted, n, sizeof *sorted, cmp_double);
+	qsort(sorted, n, sizeof *sorted, mrl_cmp_double);
 
 	struct met_summary s = {.n = n};
 	s.mean = mean_of(x, n);
@@ -136,7 +132,7 @@ static int boot_mean(const char *fn, const double *x, size_t n,
 			sum += x[met_rng_below(&rng, n)];
 		means[r] = sum / (double)n;
 	}
-	qsort(means, B, sizeof *means, cmp_double);
+	qsort(means, B, sizeof *means, mrl_cmp_double);
 	double alpha = 1.0 - opts->level;
 	out->estimate = mean_of(x, n);
 	out->lo = met_percentile_sorted(means, B, 100.0 * (alpha / 2.0));
@@ -502,7 +498,7 @@ int met_median_log_ratio(const double *a, const double *b, size_t n, double *med
 		lr[i] = log(a[i] / b[i]);
 	if (log_ratios)
 		memcpy(log_ratios, lr, n * sizeof *lr);
-	qsort(lr, n, sizeof *lr, cmp_double);
+	qsort(lr, n, sizeof *lr, mrl_cmp_double);
 	*median = met_percentile_sorted(lr, n, 50.0);
 out:
 	free(lr);

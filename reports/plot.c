@@ -18,6 +18,7 @@
 #include "reports/rpt.h"
 
 #include "common/fileio.h"
+#include "common/sort.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -731,12 +732,6 @@ out:
 	return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Empirical CDFs of samples (ms), one curve per sample: colour by series
  * (a language colour when the series is a language), dash type by run. */
 static int plot_cdf(struct plotter *pl, const struct rpt_input *in, const struct rpt_sample *samples, size_t n_samples,
@@ -805,7 +800,7 @@ static int plot_cdf(struct plotter *pl, const struct rpt_input *in, const struct
 		for (size_t k = 0; k < s->n; k++)
 			if (isfinite(s->ms[k]))
 				sorted[off + m++] = s->ms[k];
-		qsort(sorted + off, m, sizeof *sorted, cmp_double);
+		qsort(sorted + off, m, sizeof *sorted, mrl_cmp_double);
 		fprintf(b.d, "%s# index %zu: run ", c ? "\n\n" : "", c);
 		dat_comment_str(b.d, s->run < in->n_runs ? in->runs[s->run].label : "?");
 		fputs(", series ", b.d);

@@ -10,6 +10,8 @@
  */
 #include "tasks/task.h"
 
+#include "common/utf8.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,15 +66,7 @@ int task_mc_predict(enum task_mc_rule rule, const struct task_choice_score *c, s
 
 int64_t task_utf8_chars(const char *s, size_t len)
 {
-	int64_t n = 0;
-	size_t i = 0;
-	while (i < len) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
-		i += k > 0 ? (size_t)k : 1;
-		n++;
-	}
-	return n;
+	return (int64_t)mrl_utf8_count(s, len);
 }
 
 /* Unicode White_Space (the characters Python's str.split() splits on, plus NEL). */
