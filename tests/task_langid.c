@@ -182,6 +182,13 @@ static void test_markers(void)
 		"invalid UTF-8 is skipped and the rest still judged");
 	is_int(guess("a\xff" "b")->script.n_invalid, 1, "the skipped bytes are counted");
 
+	static char many[TASK_LANG_MAX_WORDS * 2 + 16];
+	for (size_t i = 0; i < TASK_LANG_MAX_WORDS; i++)
+		memcpy(many + 2 * i, "a ", 2);
+	strcpy(many + 2 * TASK_LANG_MAX_WORDS, "tko tko");
+	is_near(hit_amount(many, "tko"), 0, 0, "words past TASK_LANG_MAX_WORDS are not matched");
+	is_int(guess_buf.n_words, TASK_LANG_MAX_WORDS + 2, "... but they are counted");
+
 	enum task_lang l = TASK_LANG_UNKNOWN;
 	struct mrl_err err = {0};
 	ok(task_lang_parse("sr-Cyrl", &l, &err) == 0 && l == TASK_LANG_SR, "parse sr-Cyrl -> sr");
