@@ -9,6 +9,8 @@
  */
 #include "tasks/task_int.h"
 
+#include "common/buf.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -160,47 +162,18 @@ static char *apply_filter(char *s, const char *name, size_t len)
 	return s;
 }
 
-/* ---- a growable string ---- */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 int task_template_apply(const char *tmpl, const char *const *names, const char *const *values,
 			size_t n, const char *choice, char **out, struct mrl_err *err)
 {
-	struct sbuf b = {0};
+	struct mrl_buf b = MRL_BUF_INIT;
 	size_t pos = 0;
 	struct tmpl_piece p;
 	const char *msg = NULL;
 	int r, rc = 0;
 	*out = NULL;
-	sb_add(&b, "", 0);
 	while ((r = task_tmpl_next(tmpl, &pos, &p, &msg)) > 0) {
 		if (p.kind == TMPL_LITERAL) {
-			sb_add(&b, p.start, p.len);
+			mrl_buf_addn(&b, p.start, p.len);
 			continue;
 		}
 		const char *field;
@@ -233,21 +206,17 @@ int task_template_apply(const char *tmpl, const char *const *names, const char *
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory rendering a template");
 			goto out;
 		}
-		sb_add(&b, v, strlen(v));
+		mrl_buf_add(&b, v);
 		free(v);
 	}
 	if (r < 0) {
 		rc = mrl_err_set(err, MRL_EINPUT, "template '%s': %s", tmpl, msg);
 		goto out;
 	}
-	if (b.oom) {
+	if (!(*out = mrl_buf_detach(&b, NULL)))
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory rendering a template");
-		goto out;
-	}
-	*out = b.p;
-	b.p = NULL;
 out:
-	free(b.p);
+	mrl_buf_release(&b);
 	return rc;
 }
 

@@ -18,6 +18,8 @@
  */
 #include "tasks/translit.h"
 
+#include "common/buf.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,60 +28,29 @@
 
 /* ---- output buffer ---------------------------------------------------- */
 
-struct obuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void ob_put(struct obuf *b, int32_t cp)
-{
-	if (b->oom)
-		return;
-	if (b->len + 5 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	b->len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)b->p + b->len);
-	b->p[b->len] = '\0';
-}
-
-static void ob_put_range(struct obuf *b, const int32_t *cp, size_t from, size_t to)
+static void ob_put_range(struct mrl_buf *b, const int32_t *cp, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
-		ob_put(b, cp[i]);
+		mrl_buf_add_cp(b, cp[i]);
 }
 
 /* Hand the buffer's text out as NFC (composing Latin letters with combining
  * accents that followed a Cyrillic letter). */
-static int ob_finish(struct obuf *b, char **out, size_t *out_len, struct mrl_err *err)
+static int ob_finish(struct mrl_buf *b, char **out, size_t *out_len, struct mrl_err *err)
 {
 	utf8proc_uint8_t *nfc = NULL;
 	utf8proc_ssize_t n;
 
-	if (!b->oom && !b->p) { /* nothing was written: hand out "" */
-		b->p = calloc(1, 1);
-		b->oom = !b->p;
-	}
-	if (b->oom) {
-		free(b->p);
-		return mrl_err_set(err, MRL_ENOMEM, "transliteration: out of memory");
-	}
-	if (b->len == 0) {
-		*out = b->p;
+	if (b->len == 0 || b->oom) { /* nothing was written: hand out "" */
+		if (!(*out = mrl_buf_detach(b, NULL)))
+			return mrl_err_set(err, MRL_ENOMEM, "transliteration: out of memory");
 		if (out_len)
 			*out_len = 0;
 		return 0;
 	}
-	n = utf8proc_map((const utf8proc_uint8_t *)b->p, (utf8proc_ssize_t)b->len, &nfc,
+	n = utf8proc_map((const utf8proc_uint8_t *)b->data, (utf8proc_ssize_t)b->len, &nfc,
 			 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-	free(b->p);
+	mrl_buf_release(b);
 	if (n < 0)
 		return mrl_err_set(err, n == UTF8PROC_ERROR_NOMEM ? MRL_ENOMEM : MRL_ERUNTIME,
 				   "transliteration: normalising the output failed: %s", utf8proc_errmsg(n));
@@ -305,7 +276,7 @@ static bool digraph_all_caps(const int32_t *cp, size_t n, size_t i)
 
 int task_translit_cyr2lat(const char *s, size_t len, char **out, size_t *out_len, struct mrl_err *err)
 {
-	struct obuf b = {0};
+	struct mrl_buf b = MRL_BUF_INIT;
 	int32_t *cp = NULL;
 	size_t n = 0;
 	int rc;
@@ -321,15 +292,15 @@ int task_translit_cyr2lat(const char *s, size_t len, char **out, size_t *out_len
 		bool lower;
 		int k = cyr_upper_to_lat(cyr_upper(cp[i], &lower), lat);
 		if (k == 0) {
-			ob_put(&b, cp[i]);
+			mrl_buf_add_cp(&b, cp[i]);
 		} else if (lower) {
-			ob_put(&b, utf8proc_tolower(lat[0]));
+			mrl_buf_add_cp(&b, utf8proc_tolower(lat[0]));
 			if (k == 2)
-				ob_put(&b, utf8proc_tolower(lat[1]));
+				mrl_buf_add_cp(&b, utf8proc_tolower(lat[1]));
 		} else {
-			ob_put(&b, lat[0]);
+			mrl_buf_add_cp(&b, lat[0]);
 			if (k == 2)
-				ob_put(&b, digraph_all_caps(cp, n, i) ? lat[1] : utf8proc_tolower(lat[1]));
+				mrl_buf_add_cp(&b, digraph_all_caps(cp, n, i) ? lat[1] : utf8proc_tolower(lat[1]));
 		}
 	}
 	free(cp);
@@ -602,7 +573,7 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 }
 
 /* Write the Serbian word cp[a, b) in Cyrillic. */
-static void word_to_cyr(struct obuf *o, const int32_t *cp, size_t a, size_t b)
+static void word_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t a, size_t b)
 {
 	size_t split_at = (size_t)-1, start = a;
 
@@ -626,27 +597,27 @@ static void word_to_cyr(struct obuf *o, const int32_t *cp, size_t a, size_t b)
 
 		if (!split && ((lc == 'l' && next == 'j') || (lc == 'n' && next == 'j') || (lc == 'd' && next == 0x017E))) {
 			cyr = lc == 'l' ? 0x0459 : lc == 'n' ? 0x045A : 0x045F;
-			ob_put(o, upper ? utf8proc_toupper(cyr) : cyr);
+			mrl_buf_add_cp(o, upper ? utf8proc_toupper(cyr) : cyr);
 			i++;
 			continue;
 		}
 		if ((cyr = ligature_to_cyr(c))) {
-			ob_put(o, cyr);
+			mrl_buf_add_cp(o, cyr);
 			continue;
 		}
 		if ((cyr = lat_lower_to_cyr(lc))) {
-			ob_put(o, upper ? utf8proc_toupper(cyr) : cyr);
+			mrl_buf_add_cp(o, upper ? utf8proc_toupper(cyr) : cyr);
 			continue;
 		}
 		/* an accented vowel (ȁ, ȃ, ...): Cyrillic base letter + the same marks */
 		n_marks = split_accents(c, &base, marks);
 		if (n_marks > 0 && (cyr = lat_lower_to_cyr(utf8proc_tolower(base)))) {
-			ob_put(o, base != utf8proc_tolower(base) ? utf8proc_toupper(cyr) : cyr);
+			mrl_buf_add_cp(o, base != utf8proc_tolower(base) ? utf8proc_toupper(cyr) : cyr);
 			for (int m = 0; m < n_marks; m++)
-				ob_put(o, marks[m]);
+				mrl_buf_add_cp(o, marks[m]);
 			continue;
 		}
-		ob_put(o, c); /* Cyrillic already, or a combining mark */
+		mrl_buf_add_cp(o, c); /* Cyrillic already, or a combining mark */
 	}
 }
 
@@ -713,7 +684,7 @@ static size_t brace_len(const int32_t *cp, size_t i, size_t b)
 	return k < b && cp[k] == '}' ? k + 1 - i : 0;
 }
 
-static void chunk_to_cyr(struct obuf *o, const int32_t *cp, size_t n, size_t a, size_t b)
+static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	size_t i = a;
 	while (i < b) {
@@ -729,7 +700,7 @@ static void chunk_to_cyr(struct obuf *o, const int32_t *cp, size_t n, size_t a, 
 			continue;
 		}
 		if (!is_word_char(cp[i])) {
-			ob_put(o, cp[i++]);
+			mrl_buf_add_cp(o, cp[i++]);
 			continue;
 		}
 		size_t end = i, hyph_end;
@@ -765,7 +736,7 @@ static void chunk_to_cyr(struct obuf *o, const int32_t *cp, size_t n, size_t a, 
 
 int task_translit_lat2cyr(const char *s, size_t len, char **out, size_t *out_len, struct mrl_err *err)
 {
-	struct obuf b = {0};
+	struct mrl_buf b = MRL_BUF_INIT;
 	int32_t *cp = NULL;
 	size_t n = 0, i = 0;
 	int rc;
@@ -779,7 +750,7 @@ int task_translit_lat2cyr(const char *s, size_t len, char **out, size_t *out_len
 	while (i < n) {
 		size_t end = i;
 		if (is_space(cp[i])) {
-			ob_put(&b, cp[i++]);
+			mrl_buf_add_cp(&b, cp[i++]);
 			continue;
 		}
 		while (end < n && !is_space(cp[end]))
