@@ -17,6 +17,7 @@
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/spawn.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -39,73 +40,6 @@ static __attribute__((format(printf, 1, 2))) const char *N(const char *fmt, ...)
 }
 static char tmp[256];
 static const char *suite = "tasks/suites/demo.json";
-
-/* Start "$MERILO run ARGS" in the background (env: MERILO_TEST_SLOW_MS=slow_ms),
- * output to log; returns its pid. */
-static pid_t spawn(const char *log, int slow_ms, const char *const *args)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		char ms[16];
-		snprintf(ms, sizeof ms, "%d", slow_ms);
-		setenv("MERILO_TEST_SLOW_MS", ms, 1);
-		if (!freopen(log, "w", stdout) || dup2(fileno(stdout), 2) < 0)
-			_exit(127);
-		const char *argv[32] = { merilo, "run" };
-		size_t k = 2;
-		for (; args[k - 2] && k < 31; k++)
-			argv[k] = args[k - 2];
-		argv[k] = NULL;
-		execv(merilo, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Exit code of pid (-1 when it did not exit normally; the signal in *sig). */
-static int wait_exit(pid_t pid, int *sig)
-{
-	int st = 0;
-	*sig = 0;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	if (WIFSIGNALED(st))
-		*sig = WTERMSIG(st);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-/* Wait until path has at least n lines, or pid has ended (then its status is kept
- * for wait_exit by not reaping it); returns the lines seen. */
-static size_t wait_lines(pid_t pid, const char *path, size_t n)
-{
-	for (int i = 0; i < 6000; i++) { /* 60 s at most */
-		size_t have = cli_file_lines(path);
-		if (have >= n)
-			return have;
-		siginfo_t si = { 0 };
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
-			return have;
-		sleep_ms(10);
-	}
-	return cli_file_lines(path);
-}
-
-/* Wait until path exists and is not empty (a lock file with its holder's pid). */
-static bool wait_nonempty(const char *path)
-{
-	for (int i = 0; i < 3000; i++) {
-		if (cli_file_size(path) > 0)
-			return true;
-		sleep_ms(10);
-	}
-	return false;
-}
 
 /* Copy file a to b (replacing b's contents in place when in_place: same inode). */
 static int copy_file(const char *a, const char *b, bool in_place)
@@ -225,8 +159,8 @@ static void check_concurrent(const char *model)
 	snprintf(items, sizeof items, "%s/items.jsonl", dir);
 	const char *args[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "6", "--out",
 			       dir, "--quiet", "--threads", "2", NULL };
-	pid_t a = spawn(log1, 40, args);
-	ok(wait_nonempty(lock), "lock: the running run holds DIR/run.lock with its pid");
+	pid_t a = spawn_run(merilo, log1, NULL, 40, args);
+	ok(spawn_wait_nonempty(lock), "lock: the running run holds DIR/run.lock with its pid");
 	char *out = NULL, want[64];
 	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 6 --out %s --quiet --threads 2", model, suite, dir);
 	is_int(rc, 3, "lock: a second run with the same --out fails at once (exit 3)");
@@ -238,7 +172,7 @@ static void check_concurrent(const char *model)
 	is_int(rc, 3, "lock: a --resume of a folder in use fails too (exit 3)");
 	free(out);
 	int sig;
-	is_int(wait_exit(a, &sig), 0, "lock: the first run finishes normally");
+	is_int(spawn_wait(a, &sig), 0, "lock: the first run finishes normally");
 	size_t n_lines, n_dups;
 	json_t *r = records(items, &n_lines, &n_dups);
 	is_int((long long)n_lines, 24, "lock: items.jsonl has each of the 6 x 4 units once");
@@ -254,8 +188,8 @@ static void check_concurrent(const char *model)
 		snprintf(log2, sizeof log2, "%s/race%d-b.log", tmp, k);
 		const char *ra[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "4", "--out", d,
 				     "--quiet", "--threads", "2", NULL };
-		pid_t p1 = spawn(log1, 0, ra), p2 = spawn(log2, 0, ra);
-		int r1 = wait_exit(p1, &sig), r2 = wait_exit(p2, &sig);
+		pid_t p1 = spawn_run(merilo, log1, NULL, 0, ra), p2 = spawn_run(merilo, log2, NULL, 0, ra);
+		int r1 = spawn_wait(p1, &sig), r2 = spawn_wait(p2, &sig);
 		both_ok += r1 == 0 && r2 == 0;
 		refused += (r1 == 0 && (r2 == 3 || r2 == 2)) || (r2 == 0 && (r1 == 3 || r1 == 2));
 		snprintf(items, sizeof items, "%s/items.jsonl", d);
@@ -285,15 +219,15 @@ static void check_model_changes(const char *model, const char *other, const json
 		}
 		const char *args[] = { "--model", copy, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
 				       dir, "--quiet", "--threads", "2", NULL };
-		pid_t pid = spawn(log, 60, args);
-		size_t seen = wait_lines(pid, items, 16);
+		pid_t pid = spawn_run(merilo, log, NULL, 60, args);
+		size_t seen = spawn_wait_lines(pid, items, 16);
 		snprintf(name, sizeof name, "%s: the run had flushed records when the file changed", what[k]);
 		ok(seen >= 16 && seen < 40, N("%s (%zu lines)", name, seen));
 		if (k == 0)
 			ok(copy_file(other, copy, true) == 0, "rewritten: other weights written over the file in place");
 		else
 			ok(truncate(copy, 100000) == 0, "truncated: the file cut to 100000 bytes");
-		int sig, rc = wait_exit(pid, &sig);
+		int sig, rc = spawn_wait(pid, &sig);
 		char *out = cli_slurp(log);
 		snprintf(name, sizeof name, "%s: exit 4", what[k]);
 		is_int(rc, 4, N("%s (signal %d)", name, sig));
@@ -349,14 +283,14 @@ static void check_hf_changes(void)
 		free(out);
 		const char *args[] = { "--model", folder, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
 				       dir, "--quiet", "--threads", "2", NULL };
-		pid_t pid = spawn(log, 60, args);
-		size_t seen = wait_lines(pid, items, 16);
+		pid_t pid = spawn_run(merilo, log, NULL, 60, args);
+		size_t seen = spawn_wait_lines(pid, items, 16);
 		ok(seen >= 16 && seen < 40, N("HF %s: the run had flushed records when the shard changed (%zu lines)", what[k], seen));
 		if (k == 0)
 			ok(copy_file(orig, shard, true) == 0, "HF rewritten: the same bytes written over the shard in place");
 		else
 			ok(truncate(shard, 4096) == 0, "HF truncated: the shard cut to 4096 bytes");
-		int sig, rc = wait_exit(pid, &sig);
+		int sig, rc = spawn_wait(pid, &sig);
 		out = cli_slurp(log);
 		is_int(rc, 4, N("HF %s: exit 4 (signal %d)", what[k], sig));
 		like(out, shard, N("HF %s: the message names the shard", what[k]));
@@ -500,11 +434,11 @@ int main(void)
 	size_t n_lines, n_dups;
 	json_t *ref = records(ref_items, &n_lines, &n_dups);
 
-	check_concurrent(model);
-	check_model_changes(model, other, ref);
-	check_hf_changes();
-	check_resume_options(model);
-	check_plan(model);
+	TEST(check_concurrent(model), "two runs with one --out: the second fails naming the holder, no unit twice");
+	TEST(check_model_changes(model, other, ref), "the model file rewritten or truncated mid-run: exit 4, no record from the new bytes");
+	TEST(check_hf_changes(), "an HF checkpoint changed mid-run is caught like a GGUF file");
+	TEST(check_resume_options(model), "--resume restores every option that shapes records or aggregates");
+	TEST(check_plan(model), "records outside the run's plan are reported, moved out and recomputed");
 
 	json_decref(ref);
 	cli_rmtree(tmp);

@@ -17,6 +17,7 @@
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/spawn.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -33,47 +34,6 @@
 
 static const char *merilo;
 static char tmp[256];
-
-/* Start "$MERILO run ..." in the background with MERILO_TEST_SLOW_MS; returns its pid. */
-static pid_t spawn_run(const char *const *args, int slow_ms)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		char ms[16];
-		snprintf(ms, sizeof ms, "%d", slow_ms);
-		setenv("MERILO_TEST_SLOW_MS", ms, 1);
-		FILE *devnull = freopen("/dev/null", "w", stdout);
-		(void)devnull;
-		char log[512];
-		snprintf(log, sizeof log, "%s/spawn.log", tmp);
-		if (!freopen(log, "w", stderr))
-			_exit(127);
-		const char *argv[32] = { merilo, "run" };
-		size_t k = 2;
-		for (; args[k - 2] && k < 31; k++)
-			argv[k] = args[k - 2];
-		argv[k] = NULL;
-		execv(merilo, (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Wait until path has at least n lines (or the child exits); returns the line count. */
-static size_t wait_lines(pid_t pid, const char *path, size_t n)
-{
-	for (int i = 0; i < 6000; i++) { /* 60 s at most */
-		size_t have = cli_file_lines(path);
-		if (have >= n)
-			return have;
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return (size_t)-1;
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-	return cli_file_lines(path);
-}
 
 /* items.jsonl as key -> the choices array as text (17 digits), one per line. */
 static json_t *choices_by_key(const char *path, size_t *n_lines, size_t *n_dups)
@@ -578,31 +538,20 @@ static void check_benchich(const char *fx)
 	check_recomputed(out, "BENCHić");
 }
 
-int main(void)
+/* ---- the behaviours, in the order they run: each later one reads what the earlier left ---- */
+
+static char tiny_model[512];		/* the synthetic model every run here uses */
+static const char *mini_suite = "tests/data/run-mini.json";
+static char dir_a[512], dir_c[512], dir_k[512]; /* the whole run; one at --threads 1; one killed */
+static char spawn_log[600];		/* stderr of a run started in the background */
+static json_t *ref;			/* dir_a's per-choice logliks by key */
+static size_t na;			/* and its number of records */
+
+static void t_usage_errors(void)
 {
-	merilo = cli_merilo();
-	if (!merilo)
-		skip_all("MERILO does not name the merilo binary (run through make test)");
-	if (!cli_tmpdir(tmp, sizeof tmp, "run"))
-		skip_all("cannot create a temporary folder");
-	setenv("MERILO_CACHE_DIR", tmp, 1); /* the hash cache stays in the test's folder */
-	const char *suite = "tests/data/run-mini.json";
-	char model[512], dir_a[512], dir_b[512], dir_c[512], dir_k[512], path[600], *o = NULL;
-	snprintf(model, sizeof model, "%s/tiny.gguf", tmp);
-	int rc = cli_run(&o, "synth --preset tiny --seed 1 -o %s", model);
-	if (rc) {
-		diag("merilo synth failed (%d): %s", rc, o);
-		const char *fx = fixtures_dir();
-		snprintf(model, sizeof model, "%s/models/tiny-llama-ff192-f32.gguf", fx ? fx : ".");
-		if (!fx || access(model, R_OK))
-			skip_all("no model: merilo synth failed and the fixture model is absent");
-	}
-	free(o);
-
-	check_windows();
-
-	/* ---- usage and input errors ---- */
-	rc = cli_run(&o, "run --help");
+	const char *model = tiny_model, *suite = mini_suite;
+	char *o = NULL;
+	int rc = cli_run(&o, "run --help");
 	is_int(rc, 0, "run --help exits 0");
 	like(o, "--resume DIR", "--help documents --resume");
 	free(o);
@@ -635,17 +584,20 @@ int main(void)
 	is_int(rc, 4, "a run folder that cannot be created is exit 4 (a failed write)");
 	like(o, "/proc/merilo-cannot-write", "the message names the folder");
 	free(o);
+}
 
-	/* ---- (1) a whole run ---- */
-	snprintf(dir_a, sizeof dir_a, "%s/a", tmp);
-	rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --quiet --out %s", model, suite, dir_a);
+static void t_whole_run(void)
+{
+	char path[600], *o = NULL;
+	int rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --quiet --out %s", tiny_model, mini_suite,
+			 dir_a);
 	is_int(rc, 0, "run the mini suite (threads 2, batched per item)");
 	like(o, "paired gaps", "the summary prints the paired gaps");
 	like(o, "results.json", "the summary says where the results are");
 	free(o);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_a);
 	is_int(cli_file_lines(path), 8 * 4 - 1 + 6 * 2 + 3 * 3, "items.jsonl has one line per item x language (52)");
-	rc = cli_run(&o, "run --model %s --suite %s --quiet --out %s", model, suite, dir_a);
+	rc = cli_run(&o, "run --model %s --suite %s --quiet --out %s", tiny_model, mini_suite, dir_a);
 	is_int(rc, 2, "--out on a folder that holds a run is refused (exit 2)");
 	like(o, "--resume", "the refusal points to --resume");
 	free(o);
@@ -653,47 +605,56 @@ int main(void)
 	ok(access(path, R_OK) == 0, "prompts/<task>.<lang>.txt written");
 	snprintf(path, sizeof path, "%s/run.json", dir_a);
 	ok(access(path, R_OK) == 0, "run.json written");
+}
 
-	/* ---- (2) recomputed from items.jsonl ---- */
-	check_recomputed(dir_a, "mini suite");
-	check_performance(dir_a, "mini suite", true);
-	check_ppl(dir_a);
-	check_encode_pair(model, dir_a);
+/* dir's items.jsonl by key (choices_by_key), its number of lines in *n. */
+static json_t *choices_of(const char *dir, size_t *n)
+{
+	char path[600];
+	size_t dups;
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	return choices_by_key(path, n, &dups);
+}
 
-	/* ---- (4) threads and batching do not change a digit ---- */
-	size_t na, nb, nc, dups;
-	json_t *ref = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_a), path), &na, &dups);
+static void t_threads_batching(void)
+{
+	char dir_b[512];
+	size_t nb, nc;
 	snprintf(dir_b, sizeof dir_b, "%s/b", tmp);
-	rc = cli_run(NULL, "run --model %s --suite %s --threads 1 --batch request --boot 100 --quiet --out %s", model, suite,
-		 dir_b);
+	int rc = cli_run(NULL, "run --model %s --suite %s --threads 1 --batch request --boot 100 --quiet --out %s",
+			 tiny_model, mini_suite, dir_b);
 	is_int(rc, 0, "run with --threads 1 --batch request");
-	json_t *jb = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_b), path), &nb, &dups);
+	json_t *jb = choices_of(dir_b, &nb);
 	const char *first = NULL;
 	size_t diff = n_different(ref, jb, &first);
 	ok(nb == na && diff == 0, "threads 1 + one request per call: every per-choice loglik identical as text");
 	if (diff)
 		diag("%zu records differ, first %s", diff, first);
-	snprintf(dir_c, sizeof dir_c, "%s/c", tmp);
-	rc = cli_run(NULL, "run --model %s --suite %s --threads 1 --boot 100 --quiet --out %s", model, suite, dir_c);
-	json_t *jc = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_c), path), &nc, &dups);
+	rc = cli_run(NULL, "run --model %s --suite %s --threads 1 --boot 100 --quiet --out %s", tiny_model, mini_suite,
+		     dir_c);
+	json_t *jc = choices_of(dir_c, &nc);
 	diff = n_different(ref, jc, &first);
 	ok(rc == 0 && nc == na && diff == 0, "threads 1 vs 2, same batching: identical per-choice logliks");
 	json_decref(jb);
 	json_decref(jc);
+}
 
-	/* ---- --store-logprobs: stored, consistent, and the scores unchanged ---- */
-	char dir_l[512];
+static void t_store_logprobs(void)
+{
+	const char *model = tiny_model, *suite = mini_suite;
+	char dir_l[512], *o = NULL;
 	snprintf(dir_l, sizeof dir_l, "%s/l", tmp);
-	rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 100 --quiet --store-logprobs --out %s", model, suite,
-		 dir_l);
+	int rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 100 --quiet --store-logprobs --out %s", model,
+			 suite, dir_l);
 	is_int(rc, 0, "run with --store-logprobs");
 	like(o, "tokens/s", "the summary prints the throughput line");
 	like(o, "energy", "the summary line says what became of energy");
 	free(o);
 	check_logprobs(dir_l, HRN_RUN_TOPK_DEFAULT, "--store-logprobs");
 	size_t nl;
-	json_t *jl = choices_by_key((snprintf(path, sizeof path, "%s/items.jsonl", dir_l), path), &nl, &dups);
-	diff = n_different(ref, jl, &first);
+	const char *first = NULL;
+	json_t *jl = choices_of(dir_l, &nl);
+	size_t diff = n_different(ref, jl, &first);
 	ok(nl == na && diff == 0, "--store-logprobs: every per-choice loglik identical to the run without it");
 	json_decref(jl);
 	snprintf(dir_l, sizeof dir_l, "%s/l3", tmp);
@@ -712,55 +673,56 @@ int main(void)
 	free(o);
 	rc = cli_run(NULL, "run --model %s --suite %s --store-logprobs --store-topk 1001 --out %s/x", model, suite, tmp);
 	is_int(rc, 2, "--store-topk above 1000 is a usage error");
+}
 
-	/* ---- PAPI absent: the run works, every counter null with the reason ---- */
-	char dir_p[512];
+static void t_papi_absent(void)
+{
+	char dir_p[512], path[600];
 	snprintf(dir_p, sizeof dir_p, "%s/p", tmp);
 	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
-	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --threads 2 --boot 100 --quiet --out %s", model,
-		     suite, dir_p);
+	int rc = cli_run(NULL, "run --model %s --suite %s --tasks mc --limit 2 --threads 2 --boot 100 --quiet --out %s",
+			 tiny_model, mini_suite, dir_p);
 	unsetenv("MERILO_PAPI_LIB");
 	is_int(rc, 0, "a run without libpapi works");
-	{
-		struct hrn_results pr;
-		struct mrl_err perr = { 0 };
-		snprintf(path, sizeof path, "%s/results.json", dir_p);
-		hrn_results_read(path, &pr, &perr);
-		const struct hrn_perf_task *pt = find_perf(&pr, "mc");
-		int nulls = 0;
-		for (size_t c = 0; pt && c < pt->window.n_counters; c++)
-			nulls += isnan(pt->window.counters[c].value) && pt->window.counters[c].reason &&
-				 strstr(pt->window.counters[c].reason, "libpapi");
-		ok(pt && pt->window.present && pt->window.n_counters > 0 && nulls == (int)pt->window.n_counters,
-		   "without libpapi every counter is null with the reason");
-		like(pt ? pt->window.counters_status : "", "libpapi not found", "the counter status says libpapi was not found");
-		ok(pt && pt->all.tokens_per_s > 0, "and the throughput is still measured");
-		hrn_results_release(&pr);
-	}
+	struct hrn_results pr;
+	struct mrl_err perr = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir_p);
+	hrn_results_read(path, &pr, &perr);
+	const struct hrn_perf_task *pt = find_perf(&pr, "mc");
+	int nulls = 0;
+	for (size_t c = 0; pt && c < pt->window.n_counters; c++)
+		nulls += isnan(pt->window.counters[c].value) && pt->window.counters[c].reason &&
+			 strstr(pt->window.counters[c].reason, "libpapi");
+	ok(pt && pt->window.present && pt->window.n_counters > 0 && nulls == (int)pt->window.n_counters,
+	   "without libpapi every counter is null with the reason");
+	like(pt ? pt->window.counters_status : "", "libpapi not found", "the counter status says libpapi was not found");
+	ok(pt && pt->all.tokens_per_s > 0, "and the throughput is still measured");
+	hrn_results_release(&pr);
+}
 
-	/* ---- (3) SIGKILL mid-run, then --resume ---- */
-	snprintf(dir_k, sizeof dir_k, "%s/k", tmp);
+/* SIGKILL mid-run; a resume with other options or another model is refused; then --resume. */
+static void t_kill_resume(void)
+{
+	char path[600], other[600], *o = NULL;
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_k);
-	const char *args[] = { "--model", model, "--suite", suite, "--threads", "2", "--quiet", "--boot", "100",
+	const char *args[] = { "--model", tiny_model, "--suite", mini_suite, "--threads", "2", "--quiet", "--boot", "100",
 			       "--out", dir_k, NULL };
-	pid_t pid = spawn_run(args, 40);
-	size_t seen = wait_lines(pid, path, 16);
+	pid_t pid = spawn_run(merilo, NULL, spawn_log, 40, args);
+	size_t seen = spawn_wait_lines(pid, path, 16);
 	kill(pid, SIGKILL);
-	int st = 0;
-	waitpid(pid, &st, 0);
-	ok(WIFSIGNALED(st) && seen != (size_t)-1 && seen >= 16 && seen < na,
-	   "the run was killed mid-way, after the first flush");
+	int sig = 0;
+	spawn_wait(pid, &sig);
+	ok(sig == SIGKILL && seen >= 16 && seen < na, "the run was killed mid-way, after the first flush");
 	diag("killed with %zu of %zu lines on disk", cli_file_lines(path), na);
 	FILE *tail = fopen(path, "a"); /* as if the kill had hit the middle of a write */
 	if (tail) {
 		fputs("{\"schema_version\":1,\"task\":\"mc\",\"item\":\"m", tail);
 		fclose(tail);
 	}
-	rc = cli_run(&o, "run --resume %s --bos never --quiet", dir_k);
+	int rc = cli_run(&o, "run --resume %s --bos never --quiet", dir_k);
 	is_int(rc, 2, "--resume with another --bos is refused (exit 2)");
 	like(o, "--bos", "the refusal names the option");
 	free(o);
-	char other[600];
 	snprintf(other, sizeof other, "%s/other.gguf", tmp);
 	cli_run(NULL, "synth --preset tiny --seed 2 -o %s", other);
 	rc = cli_run(&o, "run --resume %s --model %s --quiet", dir_k, other);
@@ -772,80 +734,114 @@ int main(void)
 	like(o, "after resuming", "the summary says it resumed");
 	like(o, "dropping the unfinished last line", "the resume reports the partial last line it dropped");
 	free(o);
-	size_t nk;
+	size_t nk, dups;
+	const char *first = NULL;
 	json_t *jk = choices_by_key(path, &nk, &dups);
 	is_int(nk, na, "after the resume items.jsonl has every unit");
 	is_int(dups, 0, "and none twice");
-	diff = n_different(ref, jk, &first);
+	size_t diff = n_different(ref, jk, &first);
 	ok(diff == 0 && json_object_size(jk) == json_object_size(ref), "killed + resumed logliks equal the uninterrupted run's");
 	json_decref(jk);
+}
+
+/* The killed and resumed run's results: recomputed, and its window only this session's items. */
+static void t_resumed_results(void)
+{
+	char path[600];
 	check_recomputed(dir_k, "resumed run");
 	check_performance(dir_k, "resumed run", true);
-	{
-		struct hrn_results kr;
-		struct mrl_err kerr = { 0 };
-		snprintf(path, sizeof path, "%s/results.json", dir_k);
-		hrn_results_read(path, &kr, &kerr);
-		const struct hrn_perf_task *pt = find_perf(&kr, "mc");
-		ok(pt && pt->window.present && pt->window.n_items < pt->all.n_items,
-		   "resumed: the window counts only this session's items, the throughput all of them");
-		hrn_results_release(&kr);
-	}
-	rc = cli_run(&o, "run --resume %s --quiet", dir_c);
+	struct hrn_results kr;
+	struct mrl_err kerr = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir_k);
+	hrn_results_read(path, &kr, &kerr);
+	const struct hrn_perf_task *pt = find_perf(&kr, "mc");
+	ok(pt && pt->window.present && pt->window.n_items < pt->all.n_items,
+	   "resumed: the window counts only this session's items, the throughput all of them");
+	hrn_results_release(&kr);
+}
+
+static void t_resume_finished(void)
+{
+	char path[600], *o = NULL;
+	int rc = cli_run(&o, "run --resume %s --quiet", dir_c);
 	is_int(rc, 0, "--resume of a finished run");
 	like(o, "no item of this task was scored in this session", "the summary says there is no window to measure");
 	free(o);
 	check_performance(dir_c, "resume with nothing left", false);
-	{
-		struct hrn_results cr;
-		struct mrl_err cerr = { 0 };
-		snprintf(path, sizeof path, "%s/results.json", dir_c);
-		hrn_results_read(path, &cr, &cerr);
-		int absent = 0;
-		for (size_t t = 0; t < cr.n_perf; t++)
-			absent += !cr.perf[t].window.present && cr.perf[t].window.absent_reason;
-		is_int(absent, 3, "nothing scored in the session: every window null with the reason");
-		hrn_results_release(&cr);
-	}
+	struct hrn_results cr;
+	struct mrl_err cerr = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir_c);
+	hrn_results_read(path, &cr, &cerr);
+	int absent = 0;
+	for (size_t t = 0; t < cr.n_perf; t++)
+		absent += !cr.perf[t].window.present && cr.perf[t].window.absent_reason;
+	is_int(absent, 3, "nothing scored in the session: every window null with the reason");
+	hrn_results_release(&cr);
+}
 
-	/* ---- SIGINT: stop, flush, exit 4 with a resume hint ---- */
-	char dir_i[512];
+static void t_sigint(void)
+{
+	char dir_i[512], path[600], started[600];
 	snprintf(dir_i, sizeof dir_i, "%s/i", tmp);
-	snprintf(path, sizeof path, "%s/items.jsonl", dir_i);
-	const char *args_i[] = { "--model", model, "--suite", suite, "--threads", "2", "--quiet", "--out", dir_i, NULL };
-	char started[600];
+	const char *args_i[] = { "--model", tiny_model, "--suite", mini_suite, "--threads", "2", "--quiet", "--out", dir_i,
+				 NULL };
 	snprintf(started, sizeof started, "%s/run.json", dir_i);
-	pid = spawn_run(args_i, 100);
-	for (int i = 0; i < 3000 && access(started, R_OK); i++) {
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-	struct timespec ts = { 0, 300000000 };
-	nanosleep(&ts, NULL);
+	pid_t pid = spawn_run(merilo, NULL, spawn_log, 100, args_i);
+	spawn_wait_nonempty(started);
+	spawn_sleep_ms(300);
 	kill(pid, SIGINT);
-	waitpid(pid, &st, 0);
-	is_int(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 4, "SIGINT: exit 4");
-	snprintf(path, sizeof path, "%s/spawn.log", tmp);
-	char *log = NULL;
-	size_t loglen = 0;
-	FILE *lf = fopen(path, "r");
-	if (lf) {
-		log = calloc(1, 1 << 16);
-		loglen = fread(log, 1, (1 << 16) - 1, lf);
-		fclose(lf);
-	}
-	(void)loglen;
+	is_int(spawn_wait(pid, NULL), 4, "SIGINT: exit 4");
+	char *log = cli_slurp(spawn_log);
 	like(log, "merilo run --resume", "SIGINT: the message says how to resume");
 	free(log);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_i);
 	size_t ni = cli_file_lines(path);
 	ok(ni >= 1 && ni < na, "SIGINT: the items scored so far are on disk (none lost to the batch buffer)");
 	diag("SIGINT after %zu items", ni);
+}
 
-	/* ---- (5) BENCHić COPA ---- */
+int main(void)
+{
+	merilo = cli_merilo();
+	if (!merilo)
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "run"))
+		skip_all("cannot create a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1); /* the hash cache stays in the test's folder */
+	char *o = NULL;
+	snprintf(tiny_model, sizeof tiny_model, "%s/tiny.gguf", tmp);
+	int rc = cli_run(&o, "synth --preset tiny --seed 1 -o %s", tiny_model);
+	if (rc) {
+		diag("merilo synth failed (%d): %s", rc, o);
+		const char *fx = fixtures_dir();
+		snprintf(tiny_model, sizeof tiny_model, "%s/models/tiny-llama-ff192-f32.gguf", fx ? fx : ".");
+		if (!fx || access(tiny_model, R_OK))
+			skip_all("no model: merilo synth failed and the fixture model is absent");
+	}
+	free(o);
+	snprintf(dir_a, sizeof dir_a, "%s/a", tmp);
+	snprintf(dir_c, sizeof dir_c, "%s/c", tmp);
+	snprintf(dir_k, sizeof dir_k, "%s/k", tmp);
+	snprintf(spawn_log, sizeof spawn_log, "%s/spawn.log", tmp);
+
+	TEST(check_windows(), "perplexity windows: every token predicted once, lm-eval's with stride = window");
+	TEST(t_usage_errors(), "usage and input errors: exit 2, 3 or 4 with a message naming the cause");
+	TEST(t_whole_run(), "a whole run writes items.jsonl, prompts and run.json; a second --out is refused");
+	ref = choices_of(dir_a, &na);
+	TEST(check_recomputed(dir_a, "mini suite"), "acc, acc_norm and McNemar counts recomputed from items.jsonl");
+	TEST(check_performance(dir_a, "mini suite", true), "the performance section agrees with items.jsonl");
+	TEST(check_ppl(dir_a), "the perplexity aggregate recomputed from the per-document records");
+	TEST(check_encode_pair(tiny_model, dir_a), "one choice's loglik recomputed with lm-eval's _encode_pair rule");
+	TEST(t_threads_batching(), "--threads and --batch do not change a single digit");
+	TEST(t_store_logprobs(), "--store-logprobs: per-token logprobs stored, consistent, scores unchanged");
+	TEST(t_papi_absent(), "libpapi absent: the run works, every counter null with the reason");
+	TEST(t_kill_resume(), "SIGKILL mid-run, then --resume: every unit once, the same numbers");
+	TEST(t_resumed_results(), "a resumed run's results recomputed; its window covers only its own items");
+	TEST(t_resume_finished(), "--resume of a finished run: nothing scored, every window null with the reason");
+	TEST(t_sigint(), "SIGINT stops with exit 4, a resume hint and the scored items on disk");
 	const char *fx = fixtures_dir();
 	if (fx)
-		check_benchich(fx);
+		TEST(check_benchich(fx), "BENCHić COPA end to end");
 	else
 		skip("fixtures absent: ../shared/fixtures", "BENCHić end to end");
 

@@ -4,11 +4,35 @@
  * ok/not ok with a name, checks that print both sides and the location on
  * failure, SKIP with a reason. Header-only; every test is one .c file with main().
  *
+ * One function per behaviour: TEST(call, "description", ...) runs call (usually a
+ * static void t_something(void) that makes ordinary checks) as one test and prints
+ * one "ok N - description" for it, "not ok" when any check inside failed (or when
+ * none ran). The checks inside keep their names and diagnostics as an indented
+ * TAP14 subtest, which prove shows with -v and otherwise ignores:
+ *
+ *   # Subtest: gold index out of range is rejected
+ *       ok 1 - gold -1: error
+ *       ok 2 - gold 4: error
+ *       1..2
+ *   ok 3 - gold index out of range is rejected
+ *
+ *   static void t_gold_range(void) {
+ *       is_int(check_gold(-1), -1, "gold -1: error");
+ *       if (!fixture_present) { test_skip("fixtures absent"); return; }
+ *       ...
+ *   }
  *   int main(void) {
- *       is_int(1 + 1, 2, "addition works");
- *       if (!fixture_present) { skip_all("fixtures absent: ../shared/fixtures"); }
+ *       is_int(1 + 1, 2, "addition works");        // a check on its own: one test
+ *       if (!TEST(t_gold_range(), "gold index out of range is rejected"))
+ *           diag("later tests assume gold checking");
+ *       TEST(t_lang(lang), "language %s", lang);  // the description is printf-formatted
  *       return done_testing();
  *   }
+ *
+ * TEST returns 1 when the behaviour passed (or was skipped), 0 otherwise. TESTs do
+ * not nest; skip_all() is for main() before any check. done_testing() prints the
+ * plan (one per test: a TEST and a check outside any TEST each count one) and the
+ * totals of checks made, counting those inside TESTs.
  */
 #ifndef MRL_TAP_H
 #define MRL_TAP_H
@@ -31,7 +55,19 @@
 #define TAP_ASAN 0
 #endif
 
+/* Tests at the top level (a TEST or a check outside any), and failed ones. */
 static int tap_n_run, tap_n_failed;
+/* Every check, inside TESTs or not, and the failed ones (for the closing diagnostic). */
+static int tap_n_checks, tap_n_checks_failed;
+/* Inside a TEST: its checks, failed checks, skip reason and description. */
+static int tap_in_test, tap_sub_run, tap_sub_failed;
+static char tap_sub_skip[256], tap_sub_name[512];
+
+/* The indent of lines inside a TEST's subtest. */
+static inline const char *tap_indent(void)
+{
+	return tap_in_test ? "    " : "";
+}
 
 static inline void tap_vdiag(const char *fmt, va_list ap)
 {
@@ -41,7 +77,7 @@ static inline void tap_vdiag(const char *fmt, va_list ap)
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl++ = '\0';
-		printf("# %s\n", line);
+		printf("%s# %s\n", tap_indent(), line);
 	}
 }
 
@@ -57,12 +93,17 @@ static inline __attribute__((format(printf, 1, 2))) void diag(const char *fmt, .
 
 static inline int tap_ok(int pass, const char *file, int line, const char *name)
 {
-	tap_n_run++;
+	int *run = tap_in_test ? &tap_sub_run : &tap_n_run;
+	int *failed = tap_in_test ? &tap_sub_failed : &tap_n_failed;
+	++*run;
+	tap_n_checks++;
+	if (!pass) {
+		++*failed;
+		tap_n_checks_failed++;
+	}
+	printf("%s%sok %d - %s\n", tap_indent(), pass ? "" : "not ", *run, name);
 	if (!pass)
-		tap_n_failed++;
-	printf("%sok %d - %s\n", pass ? "" : "not ", tap_n_run, name);
-	if (!pass)
-		printf("#   failed at %s:%d\n", file, line);
+		printf("%s#   failed at %s:%d\n", tap_indent(), file, line);
 	fflush(stdout);
 	return pass;
 }
@@ -99,10 +140,67 @@ static inline int tap_ok(int pass, const char *file, int line, const char *name)
 /* Skip one check, with a reason. */
 static inline void skip(const char *reason, const char *name)
 {
-	tap_n_run++;
-	printf("ok %d - %s # SKIP %s\n", tap_n_run, name, reason);
+	int *run = tap_in_test ? &tap_sub_run : &tap_n_run;
+	++*run;
+	tap_n_checks++;
+	printf("%sok %d - %s # SKIP %s\n", tap_indent(), *run, name, reason);
 	fflush(stdout);
 }
+
+/* Inside a TEST: mark the whole behaviour skipped, with a reason (its checks made
+ * so far still count; a failed one still fails it). Outside a TEST: skip(reason, reason). */
+static inline void test_skip(const char *reason)
+{
+	if (!tap_in_test) {
+		skip(reason, reason);
+		return;
+	}
+	snprintf(tap_sub_skip, sizeof tap_sub_skip, "%s", reason);
+}
+
+/* TEST's first half: open the subtest (description printf-formatted). Always 1. */
+static inline __attribute__((format(printf, 1, 2))) int tap_test_begin(const char *fmt, ...)
+{
+	if (tap_in_test) {
+		printf("Bail out! TEST inside TEST '%s'\n", tap_sub_name);
+		fflush(stdout);
+		exit(255);
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tap_sub_name, sizeof tap_sub_name, fmt, ap);
+	va_end(ap);
+	printf("# Subtest: %s\n", tap_sub_name);
+	fflush(stdout);
+	tap_in_test = 1;
+	tap_sub_run = tap_sub_failed = 0;
+	tap_sub_skip[0] = '\0';
+	return 1;
+}
+
+/* TEST's second half: close the subtest and print its one line; 1 when it passed. */
+static inline int tap_test_end(const char *file, int line)
+{
+	int run = tap_sub_run, failed = tap_sub_failed, skipped = tap_sub_skip[0] != '\0';
+	printf("    1..%d\n", run);
+	tap_in_test = 0;
+	int pass = !failed && (run > 0 || skipped);
+	tap_n_run++;
+	if (!pass)
+		tap_n_failed++;
+	printf("%sok %d - %s", pass ? "" : "not ", tap_n_run, tap_sub_name);
+	if (pass && skipped)
+		printf(" # SKIP %s", tap_sub_skip);
+	printf("\n");
+	if (!pass)
+		printf("#   %s at %s:%d\n", run ? "failed" : "no checks ran", file, line);
+	fflush(stdout);
+	return pass;
+}
+
+/* Run call (an expression, usually a void function call) as one test named by the
+ * printf-formatted description; 1 when it passed. See the top of this file. */
+#define TEST(call, ...) (tap_test_begin(__VA_ARGS__) ? ((void)(call), tap_test_end(__FILE__, __LINE__)) : 0)
 
 /* Skip the whole test file (only before any check ran). Exits 0. */
 static inline void skip_all(const char *reason)
@@ -115,9 +213,15 @@ static inline void skip_all(const char *reason)
 /* Print the plan at the end; the return value is main()'s exit status. */
 static inline int done_testing(void)
 {
+	if (tap_in_test) {
+		printf("Bail out! done_testing() inside TEST '%s'\n", tap_sub_name);
+		fflush(stdout);
+		exit(255);
+	}
 	printf("1..%d\n", tap_n_run);
 	if (tap_n_failed)
-		diag("failed %d of %d checks", tap_n_failed, tap_n_run);
+		diag("failed %d of %d tests (%d of %d checks)", tap_n_failed, tap_n_run, tap_n_checks_failed,
+		     tap_n_checks);
 	return tap_n_failed ? 1 : 0;
 }
 

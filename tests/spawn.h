@@ -1,0 +1,96 @@
+/* spawn.h — start `merilo run` in the background and watch it: the plumbing the
+ * tests that interrupt, race or watch a run share (tests/hrn_run.c, hrn_integrity.c).
+ *
+ * Header-only (static inline), include after tests/cli.h. The child gets
+ * MERILO_TEST_SLOW_MS (merilo sleeps that long per scored unit, so a test can act
+ * mid-run); its output goes to files, never to the test's TAP stream. */
+#ifndef MRL_SPAWN_H
+#define MRL_SPAWN_H
+
+#include "tests/cli.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Start "MERILO run ARGS..." (args NULL-terminated, 29 at most) with
+ * MERILO_TEST_SLOW_MS=slow_ms. Its stdout goes to out_log (NULL: /dev/null), its
+ * stderr to err_log (NULL: merged into stdout). Returns the child's pid (-1 where
+ * fork failed). */
+static inline pid_t spawn_run(const char *merilo, const char *out_log, const char *err_log, int slow_ms,
+			      const char *const *args)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char ms[16];
+		snprintf(ms, sizeof ms, "%d", slow_ms);
+		setenv("MERILO_TEST_SLOW_MS", ms, 1);
+		if (!freopen(out_log ? out_log : "/dev/null", "w", stdout))
+			_exit(127);
+		if (err_log ? !freopen(err_log, "w", stderr) : dup2(fileno(stdout), 2) < 0)
+			_exit(127);
+		const char *argv[32] = { merilo, "run" };
+		size_t k = 2;
+		for (; args[k - 2] && k < 31; k++)
+			argv[k] = args[k - 2];
+		argv[k] = NULL;
+		execv(merilo, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Reap pid: its exit code, or -1 where it did not exit normally (then the signal
+ * that ended it is in *sig, else *sig is 0). sig may be NULL. */
+static inline int spawn_wait(pid_t pid, int *sig)
+{
+	int st = 0, dummy;
+	if (!sig)
+		sig = &dummy;
+	*sig = 0;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	if (WIFSIGNALED(st))
+		*sig = WTERMSIG(st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static inline void spawn_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Wait (60 s at most) until the file at path has at least n lines, or pid has
+ * ended (it is left unreaped, for spawn_wait); returns the lines seen. */
+static inline size_t spawn_wait_lines(pid_t pid, const char *path, size_t n)
+{
+	for (int i = 0; i < 6000; i++) {
+		size_t have = cli_file_lines(path);
+		if (have >= n)
+			return have;
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return have;
+		spawn_sleep_ms(10);
+	}
+	return cli_file_lines(path);
+}
+
+/* Wait (30 s at most) until the file at path exists and is not empty; false on a timeout. */
+static inline bool spawn_wait_nonempty(const char *path)
+{
+	for (int i = 0; i < 3000; i++) {
+		if (cli_file_size(path) > 0)
+			return true;
+		spawn_sleep_ms(10);
+	}
+	return false;
+}
+
+#endif
