@@ -167,10 +167,37 @@ static void check_fixtures(void)
 
 /* ---- 2. writer round trip ---- */
 
-static void check_round_trip(void)
+/* The values every round-trip writer holds: one key of each type, arrays, a raw nested array. */
+static const double rt_f64 = -1.25e300;
+static const int32_t rt_ia[5] = { -1, 0, 1, INT32_MAX, INT32_MIN };
+static const float rt_fa[3] = { 1.5f, -2.0f, 3e-8f };
+static const char *const rt_sa[] = { "<s>", "", "▁Beo" };
+/* [[1, 2], ["x"]] as a raw nested array body */
+static const uint8_t rt_nested[] = { 9, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+				     0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 2,
+				     8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 'x' };
+/* One tensor of each supported type, with values exact in every type (rt_make_tensors). */
+static const uint32_t rt_types[] = { ENG_TYPE_F32, ENG_TYPE_F16, ENG_TYPE_BF16, ENG_TYPE_Q8_0, ENG_TYPE_Q4_0 };
+static float rt_src[64];
+static uint8_t rt_data[5][256];
+/* The written and parsed round-trip file (t_round_trip_write), for the checks after it. */
+static void *rt_buf;
+static size_t rt_size;
+static struct gguf_ctx *rt_g;
+
+static void rt_make_tensors(void)
 {
-	struct gguf_writer *w = gguf_writer_new();
-	struct mrl_err err = {0};
+	for (int i = 0; i < 64; i++)
+		rt_src[i] = (float)(i % 17 - 8) * 0.25f;
+	for (int t = 0; t < 5; t++)
+		eng_type_get(rt_types[t])->from_f32(rt_src, rt_data[t], 64);
+}
+
+/* Every key of the round trip, "t.replaced" set once (to 1). */
+static void rt_set_kvs(struct gguf_writer *w)
+{
+	uint64_t dbits;
+	memcpy(&dbits, &rt_f64, 8);
 	gguf_writer_set_scalar(w, "t.u8", GGUF_U8, 200);
 	gguf_writer_set_scalar(w, "t.i8", GGUF_I8, (uint8_t)-100);
 	gguf_writer_set_scalar(w, "t.u16", GGUF_U16, 60000);
@@ -182,44 +209,36 @@ static void check_round_trip(void)
 	gguf_writer_set_str(w, "t.str", "Било једном");
 	gguf_writer_set_scalar(w, "t.u64", GGUF_U64, UINT64_MAX - 1);
 	gguf_writer_set_scalar(w, "t.i64", GGUF_I64, (uint64_t)INT64_MIN);
-	double dv = -1.25e300;
-	uint64_t dbits;
-	memcpy(&dbits, &dv, 8);
 	gguf_writer_set_scalar(w, "t.f64", GGUF_F64, dbits);
-	int32_t ia[5] = { -1, 0, 1, INT32_MAX, INT32_MIN };
-	gguf_writer_set_arr(w, "t.arr_i32", GGUF_I32, 5, ia);
-	float fa[3] = { 1.5f, -2.0f, 3e-8f };
-	gguf_writer_set_arr(w, "t.arr_f32", GGUF_F32, 3, fa);
-	const char *sa[] = { "<s>", "", "▁Beo" };
-	gguf_writer_set_arr_str(w, "t.arr_str", sa, 3);
+	gguf_writer_set_arr(w, "t.arr_i32", GGUF_I32, 5, rt_ia);
+	gguf_writer_set_arr(w, "t.arr_f32", GGUF_F32, 3, rt_fa);
+	gguf_writer_set_arr_str(w, "t.arr_str", rt_sa, 3);
 	gguf_writer_set_arr(w, "t.arr_empty", GGUF_U8, 0, NULL);
-	/* [[1, 2], ["x"]] as a raw nested array body */
-	uint8_t nested[] = { 9, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
-			     0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 2,
-			     8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 'x' };
-	gguf_writer_set_raw(w, "t.nested", GGUF_ARRAY, nested, sizeof nested);
+	gguf_writer_set_raw(w, "t.nested", GGUF_ARRAY, rt_nested, sizeof rt_nested);
 	gguf_writer_set_u32(w, "t.replaced", 1);
+}
+
+/* Add tensor t of rt_types as "w.<type>" [32, 2]; the writer's return code. */
+static int rt_add_tensor(struct gguf_writer *w, int t)
+{
+	uint64_t nb;
+	eng_row_size(rt_types[t], 64, &nb);
+	char name[32];
+	snprintf(name, sizeof name, "w.%s", eng_type_get(rt_types[t])->name);
+	uint64_t ne[2] = { 32, 2 };
+	return gguf_writer_add_tensor(w, name, rt_types[t], 2, ne, rt_data[t], nb);
+}
+
+static void t_writer_refuses_duplicate(void)
+{
+	struct gguf_writer *w = gguf_writer_new();
+	struct mrl_err err = {0};
+	rt_set_kvs(w);
 	gguf_writer_set_u32(w, "t.replaced", 2);
-
-	/* one tensor of each supported type, with values exact in every type */
-	float src[64];
-	for (int i = 0; i < 64; i++)
-		src[i] = (float)(i % 17 - 8) * 0.25f;
-	static const uint32_t types[] = { ENG_TYPE_F32, ENG_TYPE_F16, ENG_TYPE_BF16, ENG_TYPE_Q8_0, ENG_TYPE_Q4_0 };
-	uint8_t data[5][256];
-	for (int t = 0; t < 5; t++) {
-		const struct eng_type_traits *tr = eng_type_get(types[t]);
-		tr->from_f32(src, data[t], 64);
-		uint64_t nb;
-		eng_row_size(types[t], 64, &nb);
-		char name[32];
-		snprintf(name, sizeof name, "w.%s", tr->name);
-		uint64_t ne[2] = { 32, 2 };
-		gguf_writer_add_tensor(w, name, types[t], 2, ne, data[t], nb);
-	}
-	ok(gguf_writer_add_tensor(w, "w.f32", ENG_TYPE_F32, 1, (uint64_t[]){ 1 }, src, 4) == MRL_EINPUT,
+	for (int t = 0; t < 5; t++)
+		rt_add_tensor(w, t);
+	ok(gguf_writer_add_tensor(w, "w.f32", ENG_TYPE_F32, 1, (uint64_t[]){ 1 }, rt_src, 4) == MRL_EINPUT,
 	   "writer refuses a duplicate tensor name");
-
 	void *buf = NULL;
 	size_t size = 0;
 	int rc = gguf_writer_to_buffer(w, &buf, &size, &err);
@@ -227,57 +246,49 @@ static void check_round_trip(void)
 	like(err.msg, "duplicate tensor 'w.f32'", "... naming it");
 	gguf_writer_free(w);
 	free(buf);
+}
 
-	/* again, without the bad call: rebuild quickly by the same steps through a file */
-	w = gguf_writer_new();
-	gguf_writer_set_scalar(w, "t.u8", GGUF_U8, 200);
-	gguf_writer_set_scalar(w, "t.i8", GGUF_I8, (uint8_t)-100);
-	gguf_writer_set_scalar(w, "t.u16", GGUF_U16, 60000);
-	gguf_writer_set_scalar(w, "t.i16", GGUF_I16, (uint16_t)-30000);
-	gguf_writer_set_u32(w, "t.u32", 4000000000u);
-	gguf_writer_set_i32(w, "t.i32", -2000000000);
-	gguf_writer_set_f32(w, "t.f32", 0.1f);
-	gguf_writer_set_bool(w, "t.bool", true);
-	gguf_writer_set_str(w, "t.str", "Било једном");
-	gguf_writer_set_scalar(w, "t.u64", GGUF_U64, UINT64_MAX - 1);
-	gguf_writer_set_scalar(w, "t.i64", GGUF_I64, (uint64_t)INT64_MIN);
-	gguf_writer_set_scalar(w, "t.f64", GGUF_F64, dbits);
-	gguf_writer_set_arr(w, "t.arr_i32", GGUF_I32, 5, ia);
-	gguf_writer_set_arr(w, "t.arr_f32", GGUF_F32, 3, fa);
-	gguf_writer_set_arr_str(w, "t.arr_str", sa, 3);
-	gguf_writer_set_arr(w, "t.arr_empty", GGUF_U8, 0, NULL);
-	gguf_writer_set_raw(w, "t.nested", GGUF_ARRAY, nested, sizeof nested);
-	gguf_writer_set_u32(w, "t.replaced", 1);
+/* Again, without the bad call, through a file: it parses (into rt_g). */
+static void t_round_trip_write(void)
+{
+	struct gguf_writer *w = gguf_writer_new();
+	struct mrl_err err = {0};
+	rt_set_kvs(w);
 	is_int(gguf_writer_set_u32(w, "t.replaced", 2), 0, "setting a key again replaces it");
 	for (int t = 0; t < 5; t++) {
-		const struct eng_type_traits *tr = eng_type_get(types[t]);
-		uint64_t nb;
-		eng_row_size(types[t], 64, &nb);
 		char name[32];
-		snprintf(name, sizeof name, "w.%s", tr->name);
-		uint64_t ne[2] = { 32, 2 };
-		is_int(gguf_writer_add_tensor(w, name, types[t], 2, ne, data[t], nb), 0, name);
+		snprintf(name, sizeof name, "w.%s", eng_type_get(rt_types[t])->name);
+		is_int(rt_add_tensor(w, t), 0, name);
 	}
 	char path[] = "/tmp/merilo-eng-gguf-XXXXXX";
 	int fd = mkstemp(path);
 	close(fd);
-	rc = gguf_writer_write(w, path, &err);
+	int rc = gguf_writer_write(w, path, &err);
 	if (!ok(rc == 0, "writer writes a file"))
 		diag("%s", err.msg);
 	gguf_writer_free(w);
-	buf = read_file(path, &size);
+	rt_buf = read_file(path, &rt_size);
 	unlink(path);
-	struct gguf_ctx *g = NULL;
-	rc = buf ? gguf_parse(buf, size, "roundtrip.gguf", &g, &err) : -1;
+	rc = rt_buf ? gguf_parse(rt_buf, rt_size, "roundtrip.gguf", &rt_g, &err) : -1;
 	if (!ok(rc == 0, "written file parses")) {
 		diag("%s", err.msg);
-		free(buf);
+		gguf_free(rt_g);
+		rt_g = NULL;
 		return;
 	}
-	is_int(gguf_version(g), 3, "written version 3");
-	is_int(gguf_n_kv(g), 18, "18 keys (the replaced one once)");
-	is_int(size % 32, 0, "file ends padded to the alignment");
+	is_int(gguf_version(rt_g), 3, "written version 3");
+	is_int(gguf_n_kv(rt_g), 18, "18 keys (the replaced one once)");
+	is_int(rt_size % 32, 0, "file ends padded to the alignment");
+}
+
+static void t_round_trip_scalars(void)
+{
+	const struct gguf_ctx *g = rt_g;
 	const struct gguf_kv *kv;
+	if (!g) {
+		test_skip("the round-trip file did not parse");
+		return;
+	}
 	ok((kv = gguf_find(g, "t.u8")) && kv->type == GGUF_U8 && kv->v.u == 200, "u8");
 	ok((kv = gguf_find(g, "t.i8")) && kv->type == GGUF_I8 && kv->v.i == -100, "i8");
 	ok((kv = gguf_find(g, "t.u16")) && kv->type == GGUF_U16 && kv->v.u == 60000, "u16");
@@ -289,9 +300,19 @@ static void check_round_trip(void)
 	ok((kv = gguf_find(g, "t.str")) && kv->type == GGUF_STRING && gguf_str_eq(kv->v.s, "Било једном"), "string");
 	ok((kv = gguf_find(g, "t.u64")) && kv->type == GGUF_U64 && kv->v.u == UINT64_MAX - 1, "u64");
 	ok((kv = gguf_find(g, "t.i64")) && kv->type == GGUF_I64 && kv->v.i == INT64_MIN, "i64");
-	ok((kv = gguf_find(g, "t.f64")) && kv->type == GGUF_F64 && kv->v.f == dv, "f64");
+	ok((kv = gguf_find(g, "t.f64")) && kv->type == GGUF_F64 && kv->v.f == rt_f64, "f64");
 	ok((kv = gguf_find(g, "t.replaced")) && kv->v.u == 2, "replaced value");
-	const struct gguf_kv *arr = NULL;
+}
+
+static void t_round_trip_arrays(void)
+{
+	const struct gguf_ctx *g = rt_g;
+	struct mrl_err err = {0};
+	if (!g) {
+		test_skip("the round-trip file did not parse");
+		return;
+	}
+	const struct gguf_kv *arr = NULL, *kv;
 	ok(gguf_get_arr(g, "t.arr_i32", GGUF_I32, &arr, &err) == 0 && arr->arr_n == 5 &&
 	   gguf_arr_int(arr, 0) == -1 && gguf_arr_int(arr, 3) == INT32_MAX && gguf_arr_int(arr, 4) == INT32_MIN,
 	   "i32 array");
@@ -304,50 +325,78 @@ static void check_round_trip(void)
 	ok(gguf_get_arr(g, "t.arr_str", GGUF_I32, &arr, &err) == MRL_EINPUT, "array of the wrong element type fails");
 	like(err.msg, "t.arr_str", "... naming the key");
 	ok((kv = gguf_find(g, "t.nested")) && kv->type == GGUF_ARRAY && kv->arr_type == GGUF_ARRAY && kv->arr_n == 2 &&
-	   kv->arr_nbytes == sizeof nested - 12 && !memcmp(kv->arr_data, nested + 12, sizeof nested - 12),
+	   kv->arr_nbytes == sizeof rt_nested - 12 && !memcmp(kv->arr_data, rt_nested + 12, sizeof rt_nested - 12),
 	   "nested array kept verbatim");
+}
+
+static void t_typed_getters(void)
+{
+	const struct gguf_ctx *g = rt_g;
+	struct mrl_err err = {0};
+	if (!g) {
+		test_skip("the round-trip file did not parse");
+		return;
+	}
 	int32_t i32 = 0;
 	uint32_t u32 = 0;
 	ok(gguf_get_i32(g, "t.i16", &i32, &err) == 0 && i32 == -30000, "i32 getter reads an i16");
 	ok(gguf_get_u32(g, "t.i16", &u32, &err) == MRL_EINPUT, "u32 getter refuses a negative value");
 	ok(gguf_get_u32(g, "t.u64", &u32, &err) == MRL_EINPUT, "u32 getter refuses a value over 2^32");
 	like(err.msg, "t.u64", "... naming the key");
+}
 
+static void t_round_trip_tensors(void)
+{
+	if (!rt_g) {
+		test_skip("the round-trip file did not parse");
+		return;
+	}
 	for (int t = 0; t < 5; t++) {
 		char name[64];
-		snprintf(name, sizeof name, "w.%s", eng_type_name(types[t]));
-		const struct gguf_tensor *te = gguf_find_tensor(g, name);
+		snprintf(name, sizeof name, "w.%s", eng_type_name(rt_types[t]));
+		const struct gguf_tensor *te = gguf_find_tensor(rt_g, name);
 		float back[64];
-		bool same = te && te->type == types[t] && te->ne[0] == 32 && te->ne[1] == 2 && te->n_elements == 64;
+		bool same = te && te->type == rt_types[t] && te->ne[0] == 32 && te->ne[1] == 2 && te->n_elements == 64;
 		if (same) {
 			uint64_t nb;
-			eng_row_size(types[t], 64, &nb);
-			same = te->nbytes == nb && !memcmp(te->data, data[t], nb);
+			eng_row_size(rt_types[t], 64, &nb);
+			same = te->nbytes == nb && !memcmp(te->data, rt_data[t], nb);
 			/* the values are exact in the float types */
-			eng_type_get(types[t])->to_f32(te->data, back, 64);
-			if (types[t] == ENG_TYPE_F32 || types[t] == ENG_TYPE_F16 || types[t] == ENG_TYPE_BF16)
-				same = same && !memcmp(back, src, sizeof src);
+			eng_type_get(rt_types[t])->to_f32(te->data, back, 64);
+			if (rt_types[t] == ENG_TYPE_F32 || rt_types[t] == ENG_TYPE_F16 || rt_types[t] == ENG_TYPE_BF16)
+				same = same && !memcmp(back, rt_src, sizeof rt_src);
 		}
-		snprintf(name, sizeof name, "tensor of type %s round-trips exactly", eng_type_name(types[t]));
+		snprintf(name, sizeof name, "tensor of type %s round-trips exactly", eng_type_name(rt_types[t]));
 		ok(same, name);
 	}
-	/* copying every kv into a new writer gives the same metadata bytes */
+}
+
+/* Copying every kv into a new writer gives the same metadata bytes. */
+static void t_copy_kv(void)
+{
+	const struct gguf_ctx *g = rt_g;
+	struct mrl_err err = {0};
+	if (!g) {
+		test_skip("the round-trip file did not parse");
+		return;
+	}
 	struct gguf_writer *w2 = gguf_writer_new();
 	for (size_t i = 0; i < gguf_n_kv(g); i++)
 		gguf_writer_copy_kv(w2, gguf_kv_at(g, i));
 	void *buf2 = NULL;
 	size_t size2 = 0;
-	rc = gguf_writer_to_buffer(w2, &buf2, &size2, &err);
+	int rc = gguf_writer_to_buffer(w2, &buf2, &size2, &err);
 	struct gguf_ctx *g2 = NULL;
 	ok(rc == 0 && gguf_parse(buf2, size2, "copy", &g2, &err) == 0 && gguf_n_kv(g2) == gguf_n_kv(g),
 	   "gguf_writer_copy_kv copies every kv");
 	if (g2) {
 		/* kv section of both files: after the 24-byte header, same bytes */
+		const char *buf = rt_buf;
 		const struct gguf_kv *last = gguf_kv_at(g2, gguf_n_kv(g2) - 1);
 		size_t kv_end = last->type != GGUF_ARRAY ? size2 /* arr_data is NULL then: no NULL + 0 */
 			      : (size_t)((const char *)last->arr_data + last->arr_nbytes - (const char *)buf2);
 		size_t diff = 24;
-		while (diff < kv_end && ((char *)buf)[diff] == ((char *)buf2)[diff])
+		while (diff < kv_end && buf[diff] == ((char *)buf2)[diff])
 			diff++;
 		if (!ok(diff == kv_end, "copied kvs are byte-identical"))
 			diag("first difference at byte %zu of %zu: %02x vs %02x", diff, kv_end, ((unsigned char *)buf)[diff], ((unsigned char *)buf2)[diff]);
@@ -355,12 +404,14 @@ static void check_round_trip(void)
 	gguf_free(g2);
 	gguf_writer_free(w2);
 	free(buf2);
-	gguf_free(g);
-	free(buf);
+}
 
-	w = gguf_writer_new();
+static void t_write_missing_folder(void)
+{
+	struct gguf_writer *w = gguf_writer_new();
+	struct mrl_err err = {0};
 	gguf_writer_set_u32(w, "a", 1);
-	rc = gguf_writer_write(w, "/nonexistent-dir/x.gguf", &err);
+	int rc = gguf_writer_write(w, "/nonexistent-dir/x.gguf", &err);
 	ok(rc == MRL_EWRITE, "writing into a missing folder fails with MRL_EWRITE");
 	like(err.msg, "/nonexistent-dir/x.gguf", "... naming the file");
 	gguf_writer_free(w);
@@ -555,7 +606,7 @@ static int parse_exact(const uint8_t *p, size_t n, struct mrl_err *err)
 	return rc;
 }
 
-static void check_damage(void)
+static void t_damage_cases(void)
 {
 	static const struct { enum damage d; int code; const char *m1, *m2; } cases[] = {
 		{ D_MAGIC, MRL_EINPUT, "header", "magic" },
@@ -596,6 +647,7 @@ static void check_damage(void)
 	int rc = parse_exact(good.p, good.n, &err);
 	if (!ok(rc == 0, "the undamaged test file parses"))
 		diag("%s", err.msg);
+	free(good.p);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		size_t de;
 		struct bytes b = build(cases[i].d, &de);
@@ -610,7 +662,15 @@ static void check_damage(void)
 		like(err.msg, cases[i].m2, "... and the problem");
 		free(b.p);
 	}
-	/* the same file one byte into its buffer: every tensor would be misaligned */
+}
+
+/* The same file one byte into its buffer: every tensor would be misaligned. */
+static void t_odd_address(void)
+{
+	size_t data_end;
+	struct bytes good = build(D_NONE, &data_end);
+	struct mrl_err err = {0};
+	int rc;
 	{
 		uint8_t *shifted = malloc(good.n + 1);
 		memcpy(shifted + 1, good.p, good.n);
@@ -621,7 +681,14 @@ static void check_damage(void)
 		gguf_free(g);
 		free(shifted);
 	}
-	/* the smallest alignment the spec allows: 8 */
+	free(good.p);
+}
+
+/* The smallest alignment the spec allows: 8. */
+static void t_alignment_8(void)
+{
+	struct mrl_err err = {0};
+	int rc;
 	{
 		struct gguf_writer *w = gguf_writer_new();
 		float x[3] = { 1, 2, 3 };
@@ -640,7 +707,12 @@ static void check_damage(void)
 		free(buf);
 		gguf_writer_free(w);
 	}
-	/* D_CUT_DATA's full message */
+}
+
+/* D_CUT_DATA's full message. */
+static void t_cut_data_message(void)
+{
+	struct mrl_err err = {0};
 	{
 		size_t de;
 		struct bytes b = build(D_CUT_DATA, &de);
@@ -650,8 +722,15 @@ static void check_damage(void)
 		like(err.msg, want, "cut data: the message gives the range and the file size");
 		free(b.p);
 	}
+}
 
-	/* cut at every offset: before the end of the last tensor's data it must fail */
+/* Cut at every offset: before the end of the last tensor's data it must fail. */
+static void t_cut_everywhere(void)
+{
+	size_t data_end;
+	struct bytes good = build(D_NONE, &data_end);
+	struct mrl_err err = {0};
+	int rc;
 	int n_fail_ok = 0, n_wrong = 0;
 	for (size_t cut = 0; cut < good.n; cut++) {
 		rc = parse_exact(good.p, cut, &err);
@@ -661,8 +740,15 @@ static void check_damage(void)
 			diag("cut at %zu: rc %d (%s)", cut, rc, err.msg);
 	}
 	is_int(n_fail_ok, good.n, "cut at every offset: fails before the end of the data, parses after");
+	free(good.p);
+}
 
-	/* random mutations: never crash; seeded, so a failure reproduces */
+/* Random mutations: never crash; seeded, so a failure reproduces. */
+static void t_mutations(void)
+{
+	size_t data_end;
+	struct bytes good = build(D_NONE, &data_end);
+	struct mrl_err err = {0};
 	uint64_t state = 0x9e3779b97f4a7c15ull;
 	int n_parsed = 0, n_failed = 0;
 	uint8_t *m = malloc(good.n);
@@ -785,10 +871,25 @@ static void check_quantizers_match_llama_cpp(void)
 
 int main(void)
 {
-	check_quantizers_match_llama_cpp();
-	check_fixtures();
-	check_round_trip();
-	check_damage();
-	check_fixture_damage();
+	TEST(check_quantizers_match_llama_cpp(), "our quantizers reproduce llama.cpp's fixture files byte for byte");
+	TEST(check_fixtures(), "the fixture models and vocabularies parse");
+	rt_make_tensors();
+	TEST(t_writer_refuses_duplicate(), "the writer refuses a duplicate tensor and reports it at write time");
+	TEST(t_round_trip_write(), "the writer writes a version 3 file, padded, that parses");
+	TEST(t_round_trip_scalars(), "every scalar type round-trips, a key set twice holds the last value");
+	TEST(t_round_trip_arrays(), "arrays round-trip: i32, f32, strings, empty, nested verbatim");
+	TEST(t_typed_getters(), "the typed getters convert in range and refuse out of range, naming the key");
+	TEST(t_round_trip_tensors(), "a tensor of each type round-trips exactly");
+	TEST(t_copy_kv(), "gguf_writer_copy_kv copies every kv byte for byte");
+	TEST(t_write_missing_folder(), "writing into a missing folder fails with MRL_EWRITE naming the file");
+	gguf_free(rt_g);
+	free(rt_buf);
+	TEST(t_damage_cases(), "each damaged field fails with its code, naming the file, the field and the problem");
+	TEST(t_odd_address(), "a buffer at an odd address is refused");
+	TEST(t_alignment_8(), "alignment 8, the smallest the spec allows, is accepted");
+	TEST(t_cut_data_message(), "cut tensor data: the message gives the range and the file size");
+	TEST(t_cut_everywhere(), "a file cut at any offset before the end of its data fails");
+	TEST(t_mutations(), "random mutations parse or fail with a message, never crash");
+	TEST(check_fixture_damage(), "the q4_0 fixture cut in its header or data fails");
 	return done_testing();
 }
