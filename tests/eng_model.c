@@ -93,76 +93,86 @@ static void expect_fail(const char *src, const char *tmp, struct edit e, int cod
 	eng_model_close(m);
 }
 
-int main(void)
+static char f32_path[1024], vocab_path[1024], tmp[256]; /* the f32 fixture, a vocabulary-only file, a scratch file */
+
+/* The f32 fixture opens and describes itself from its metadata. */
+static void t_describe(void)
 {
-	const char *fx = fixtures_dir();
-	if (!fx)
-		skip_all("fixtures absent: ../shared/fixtures");
-	char path[1024], vocab[1024], tmp[256];
-	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
-	snprintf(vocab, sizeof vocab, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
-	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-model-%d.gguf", (int)getpid());
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
-
-	/* a good model */
-	int rc = eng_model_open(&m, path, NULL, &err);
+	int rc = eng_model_open(&m, f32_path, NULL, &err);
 	if (!ok(rc == 0, "the f32 fixture opens"))
 		diag("%s", err.msg);
-	if (m) {
-		struct eng_model_desc d;
-		eng_model_describe(m, &d);
-		is_str(d.arch, "llama", "architecture from general.architecture");
-		ok(d.has_weights, "has weights");
-		is_int(d.n_vocab, 32000, "n_vocab");
-		is_int(d.n_embd, 64, "n_embd");
-		is_int(d.n_layer, 4, "n_layer");
-		is_int(d.n_head, 8, "n_head");
-		is_int(d.n_head_kv, 4, "n_head_kv");
-		is_int(d.n_ff, 192, "n_ff");
-		is_int(d.n_ctx_train, 256, "n_ctx_train");
-		is_near(d.norm_eps, 1e-5, 1e-12, "rms eps");
-		is_near(d.rope_freq_base, 1e4, 0, "rope base");
-		is_int(d.bos_id, 1, "bos id");
-		is_int(d.eos_id, 2, "eos id");
-		ok(d.add_bos, "llama vocabulary adds BOS");
-		ok(!d.tied_output, "output matrix is separate");
-		ok(d.n_params > 4000000 && d.weight_bytes == d.n_params * 4, "f32: 4 bytes per parameter");
-		is_int(eng_model_n_tensors(m), 2 + 1 + 4 * 9, "tensor count: embd, norm, output + 9 per layer");
-		struct eng_tensor_info ti;
-		bool found = false;
-		for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
-			eng_model_tensor_info(m, i, &ti);
-			if (!strcmp(ti.name, "blk.0.attn_k.weight"))
-				found = ti.ne[0] == 64 && ti.ne[1] == 32 && !strcmp(ti.type_name, "f32") && ti.nbytes == 64 * 32 * 4;
-		}
-		ok(found, "tensor info of blk.0.attn_k.weight: [64, 32] f32");
-		char buf[256];
-		bool meta = false;
-		for (size_t i = 0; i < eng_model_n_meta(m); i++) {
-			const char *key = eng_model_meta(m, i, buf, sizeof buf);
-			if (key && !strcmp(key, "llama.block_count"))
-				meta = !strcmp(buf, "4");
-		}
-		ok(meta, "metadata entry llama.block_count = 4");
-		struct eng_ctx *c = NULL;
-		ok(eng_ctx_new(&c, m, 8, &err) == 0, "a context of 8 positions");
-		int32_t toks[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
-		int32_t bad = 32000;
-		is_int(eng_decode(c, &bad, 1, NULL, false, &err), MRL_EINPUT, "token id n_vocab is rejected");
-		is_int(eng_decode(c, toks, 9, NULL, false, &err), MRL_EINPUT, "9 tokens do not fit 8 positions");
-		like(err.msg, "do not fit", "the message says so");
-		is_int(eng_decode(c, toks, 8, NULL, false, &err), 0, "8 tokens fit");
-		is_int(eng_ctx_pos(c), 8, "position 8");
-		eng_ctx_truncate(c, 3);
-		is_int(eng_ctx_pos(c), 3, "truncate to 3");
-		eng_ctx_free(c);
-		eng_model_close(m);
-		m = NULL;
+	if (!m)
+		return;
+	struct eng_model_desc d;
+	eng_model_describe(m, &d);
+	is_str(d.arch, "llama", "architecture from general.architecture");
+	ok(d.has_weights, "has weights");
+	is_int(d.n_vocab, 32000, "n_vocab");
+	is_int(d.n_embd, 64, "n_embd");
+	is_int(d.n_layer, 4, "n_layer");
+	is_int(d.n_head, 8, "n_head");
+	is_int(d.n_head_kv, 4, "n_head_kv");
+	is_int(d.n_ff, 192, "n_ff");
+	is_int(d.n_ctx_train, 256, "n_ctx_train");
+	is_near(d.norm_eps, 1e-5, 1e-12, "rms eps");
+	is_near(d.rope_freq_base, 1e4, 0, "rope base");
+	is_int(d.bos_id, 1, "bos id");
+	is_int(d.eos_id, 2, "eos id");
+	ok(d.add_bos, "llama vocabulary adds BOS");
+	ok(!d.tied_output, "output matrix is separate");
+	ok(d.n_params > 4000000 && d.weight_bytes == d.n_params * 4, "f32: 4 bytes per parameter");
+	is_int(eng_model_n_tensors(m), 2 + 1 + 4 * 9, "tensor count: embd, norm, output + 9 per layer");
+	struct eng_tensor_info ti;
+	bool found = false;
+	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+		eng_model_tensor_info(m, i, &ti);
+		if (!strcmp(ti.name, "blk.0.attn_k.weight"))
+			found = ti.ne[0] == 64 && ti.ne[1] == 32 && !strcmp(ti.type_name, "f32") && ti.nbytes == 64 * 32 * 4;
 	}
+	ok(found, "tensor info of blk.0.attn_k.weight: [64, 32] f32");
+	char buf[256];
+	bool meta = false;
+	for (size_t i = 0; i < eng_model_n_meta(m); i++) {
+		const char *key = eng_model_meta(m, i, buf, sizeof buf);
+		if (key && !strcmp(key, "llama.block_count"))
+			meta = !strcmp(buf, "4");
+	}
+	ok(meta, "metadata entry llama.block_count = 4");
+	eng_model_close(m);
+}
 
-	/* vocabulary only */
-	rc = eng_model_open(&m, vocab, NULL, &err);
+/* A context holds as many positions as it was made with, and only valid tokens. */
+static void t_context(void)
+{
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	if (eng_model_open(&m, f32_path, NULL, &err)) {
+		ok(0, "the f32 fixture opens");
+		diag("%s", err.msg);
+		return;
+	}
+	struct eng_ctx *c = NULL;
+	ok(eng_ctx_new(&c, m, 8, &err) == 0, "a context of 8 positions");
+	int32_t toks[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	int32_t bad = 32000;
+	is_int(eng_decode(c, &bad, 1, NULL, false, &err), MRL_EINPUT, "token id n_vocab is rejected");
+	is_int(eng_decode(c, toks, 9, NULL, false, &err), MRL_EINPUT, "9 tokens do not fit 8 positions");
+	like(err.msg, "do not fit", "the message says so");
+	is_int(eng_decode(c, toks, 8, NULL, false, &err), 0, "8 tokens fit");
+	is_int(eng_ctx_pos(c), 8, "position 8");
+	eng_ctx_truncate(c, 3);
+	is_int(eng_ctx_pos(c), 3, "truncate to 3");
+	eng_ctx_free(c);
+	eng_model_close(m);
+}
+
+static void t_vocab_only(void)
+{
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	int rc = eng_model_open(&m, vocab_path, NULL, &err);
 	ok(rc == 0, "a vocabulary-only GGUF opens");
 	if (m) {
 		struct eng_model_desc d;
@@ -176,34 +186,42 @@ int main(void)
 		m = NULL;
 	}
 	struct eng_open_opts vo = { .vocab_only = true };
-	rc = eng_model_open(&m, path, &vo, &err);
+	rc = eng_model_open(&m, f32_path, &vo, &err);
 	if (m) {
 		struct eng_model_desc d;
 		eng_model_describe(m, &d);
 		ok(rc == 0 && !d.has_weights, "vocab_only opens a full model without its weights");
 		eng_model_close(m);
-		m = NULL;
 	} else {
 		ok(0, "vocab_only opens a full model without its weights");
 	}
+}
 
-	/* bad files */
+static void t_missing_truncated(void)
+{
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
 	is_int(eng_model_open(&m, "/nonexistent/model.gguf", NULL, &err), MRL_EIO, "a missing file is MRL_EIO");
 	like(err.msg, "/nonexistent/model.gguf", "the message names the file");
-	{
-		FILE *in = fopen(path, "rb"), *out = fopen(tmp, "wb");
-		char b[65536];
-		size_t n = in ? fread(b, 1, sizeof b, in) : 0;
-		if (out) {
-			fwrite(b, 1, n, out);
-			fclose(out);
-		}
-		if (in)
-			fclose(in);
-		rc = eng_model_open(&m, tmp, NULL, &err);
-		ok(rc == MRL_EINPUT && m == NULL, "a file truncated to 64 KiB is MRL_EINPUT");
-		like(err.msg, tmp, "the message names the file");
+	FILE *in = fopen(f32_path, "rb"), *out = fopen(tmp, "wb");
+	char b[65536];
+	size_t n = in ? fread(b, 1, sizeof b, in) : 0;
+	if (out) {
+		fwrite(b, 1, n, out);
+		fclose(out);
 	}
+	if (in)
+		fclose(in);
+	int rc = eng_model_open(&m, tmp, NULL, &err);
+	ok(rc == MRL_EINPUT && m == NULL, "a file truncated to 64 KiB is MRL_EINPUT");
+	like(err.msg, tmp, "the message names the file");
+}
+
+static void t_qwen2(const char *fx)
+{
+	char path[1024];
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
 	snprintf(path, sizeof path, "%s/models/tiny-qwen2-f32.gguf", fx);
 	is_int(eng_model_open(&m, path, NULL, &err), 0, "qwen2 opens");
 	if (m) {
@@ -211,9 +229,12 @@ int main(void)
 		eng_model_describe(m, &qd);
 		is_str(qd.arch, "qwen2", "qwen2 is described as qwen2");
 		eng_model_close(m);
-		m = NULL;
 	}
-	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+}
+
+static void t_damaged_named(void)
+{
+	const char *path = f32_path;
 	expect_fail(path, tmp, (struct edit){ .arch = "mamba" }, MRL_EUNSUPPORTED,
 		    "unsupported architecture 'mamba' (supported: llama, qwen2)", "an unknown architecture is named");
 	expect_fail(path, tmp, (struct edit){ .drop_key = "llama.attention.layer_norm_rms_epsilon" }, MRL_EINPUT,
@@ -227,9 +248,14 @@ int main(void)
 	expect_fail(path, tmp, (struct edit){ .bad_shape = "blk.0.ffn_up.weight" }, MRL_EINPUT,
 		    "'blk.0.ffn_up.weight' has shape [192, 64, 1, 1], expected [64, 192]",
 		    "the shape message gives both shapes");
+}
 
-	/* no output.weight: the output matrix is tied to the embedding */
-	if (rewrite(path, tmp, (struct edit){ .drop_tensor = "output.weight" }) == 0 &&
+/* No output.weight: the output matrix is tied to the embedding. */
+static void t_tied_output(void)
+{
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	if (rewrite(f32_path, tmp, (struct edit){ .drop_tensor = "output.weight" }) == 0 &&
 	    eng_model_open(&m, tmp, NULL, &err) == 0) {
 		struct eng_model_desc d;
 		eng_model_describe(m, &d);
@@ -242,11 +268,27 @@ int main(void)
 		free(lg);
 		eng_ctx_free(c);
 		eng_model_close(m);
-		m = NULL;
 	} else {
 		ok(0, "without output.weight the output is tied to token_embd");
 		diag("%s", err.msg);
 	}
+}
+
+int main(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx)
+		skip_all("fixtures absent: ../shared/fixtures");
+	snprintf(f32_path, sizeof f32_path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+	snprintf(vocab_path, sizeof vocab_path, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-model-%d.gguf", (int)getpid());
+	TEST(t_describe(), "a fixture model opens and describes itself from its metadata");
+	TEST(t_context(), "a context takes as many positions as it was made with, and valid tokens only");
+	TEST(t_vocab_only(), "a vocabulary-only file tokenizes but has no context");
+	TEST(t_missing_truncated(), "a missing or truncated file fails, naming the file");
+	TEST(t_qwen2(fx), "a qwen2 model opens as qwen2");
+	TEST(t_damaged_named(), "an unknown architecture, a missing key or tensor, a wrong shape: one line naming it");
+	TEST(t_tied_output(), "without output.weight the output is tied to the embedding");
 	unlink(tmp);
 	return done_testing();
 }
