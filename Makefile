@@ -42,12 +42,12 @@ ifeq ($(filter clean,$(MAKECMDGOALS)),)
 endif
 
 .DEFAULT_GOAL := all
-MODULES := common engine tasks metrics reports harness
+MODULES := common engine tasks metrics records reports harness
 src_of   = $(filter-out harness/main.c,$(wildcard $(1)/*.c $(1)/cpu/*.c))
 $(foreach m,$(MODULES),$(eval $(m)_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(call src_of,$(m)))))
 $(foreach m,$(MODULES),$(eval $(BUILD)/lib$(m).a: $$($(m)_OBJ) ; @mkdir -p $$(@D); rm -f $$@; $$(AR) rcs $$@ $$^))
 FORCE:
-ALL_LIBS := $(patsubst %,$(BUILD)/lib%.a,harness reports metrics tasks engine common)
+ALL_LIBS := $(patsubst %,$(BUILD)/lib%.a,harness reports records metrics tasks engine common)
 
 TESTS_SRC := $(wildcard tests/*.c)
 TESTS     := $(patsubst tests/%.c,$(BUILD)/tests/%.t,$(TESTS_SRC))
@@ -56,7 +56,8 @@ libs_for = $(if $(filter hrn_%,$(1)),$(ALL_LIBS),\
            $(if $(filter eng_%,$(1)),$(BUILD)/libengine.a,\
            $(if $(filter task_%,$(1)),$(BUILD)/libtasks.a,\
            $(if $(filter met_%,$(1)),$(BUILD)/libmetrics.a,\
-           $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,))))) $(BUILD)/libcommon.a
+           $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,\
+           $(if $(filter rec_%,$(1)),$(BUILD)/librecords.a,)))))) $(BUILD)/libcommon.a
 
 .PHONY: FORCE vg-build all test test-asan bench demo clean deps deps-check
 all: $(BUILD)/merilo $(if $(filter build,$(BUILD)),merilo)

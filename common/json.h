@@ -15,7 +15,11 @@
 #define MRL_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
 
 /* What was wrong with a JSON text. */
 enum mrl_json_problem {
@@ -37,7 +41,7 @@ struct mrl_json_error {
 	char text[320];       /* the whole message: what, " at line L, column C", and a hint where one helps */
 };
 
-/* "an object", "an array", "a string", "an integer", "a number", "a boolean" or
+/* "an object", "an array", "a string", "an integer", "a real number", "a boolean" or
  * "null": the type of j in an error message (static strings). */
 const char *mrl_json_type_name(const json_t *j);
 
@@ -61,5 +65,70 @@ size_t mrl_json_bom_len(const char *buf, size_t len);
  *   "trailing data after the JSON value at line L, column C"
  *   "the top level must be an object, found null at line L, column C" */
 json_t *mrl_json_parse_object(const char *buf, size_t len, size_t flags, struct mrl_json_error *e);
+
+/* ---- typed reading, with errors that name the value by its JSON pointer ----
+ *
+ * A record reader walks a parsed document and reads each member with the
+ * getters below. The first bad value fails the read with
+ *   "<where>: <JSON pointer>: <problem>"
+ * e.g. "results.json: /aggregates/3/metrics/acc/value: expected a number, got a string".
+ * where names the source ("results.json", "items.jsonl:17"); path is the JSON
+ * pointer (RFC 6901) of obj, "" for the document itself. A path written in the
+ * older "$.a[1]" notation (by a reader not yet converted) is extended in that
+ * notation ("$.a[1].key"), so its messages stay as they were.
+ * tasks/suite.c, which collects every problem instead of stopping at the first,
+ * uses the same look-up (mrl_json_member) and path builder. */
+
+enum { MRL_JSON_REQUIRED = 0, MRL_JSON_OPTIONAL = 1, MRL_JSON_NULLABLE = 2 };
+
+/* The JSON type a reader wants. NUMBER takes integers and reals. */
+enum mrl_json_want {
+	MRL_JSON_WANT_ANY = 0,
+	MRL_JSON_WANT_STRING,
+	MRL_JSON_WANT_INTEGER,
+	MRL_JSON_WANT_NUMBER,
+	MRL_JSON_WANT_BOOLEAN,
+	MRL_JSON_WANT_OBJECT,
+	MRL_JSON_WANT_ARRAY,
+};
+
+/* "a string", "an integer", ... : what want asks for, for messages (static). */
+const char *mrl_json_want_name(enum mrl_json_want want);
+
+/* The pointer of member key (escaped: "~" -> "~0", "/" -> "~1") or element i
+ * of the value at path, into buf (cut to size). */
+void mrl_json_path_key(char *buf, size_t size, const char *path, const char *key);
+void mrl_json_path_index(char *buf, size_t size, const char *path, size_t i);
+
+/* Look up obj[key] and check its type, without any error policy. Returns 1 with
+ * *v (borrowed) when present and of the wanted type; 0 when absent and flags
+ * has MRL_JSON_OPTIONAL, or null and flags has MRL_JSON_NULLABLE (*is_null
+ * says which; *v NULL); -1 otherwise with the problem in why:
+ * "missing; expected a string", "expected an integer, got a string",
+ * "expected an integer, got null". obj must be an object (the getters check
+ * that first and name obj's own path when it is not). */
+int mrl_json_member(const json_t *obj, const char *key, enum mrl_json_want want, int flags, json_t **v,
+		    bool *is_null, char *why, size_t why_size);
+
+/* The getters: read obj[key] into *out, or return MRL_EINPUT with err set to
+ * "<where>: <path>/<key>: <problem>". Absent and MRL_JSON_OPTIONAL leaves *out
+ * as it was; null and MRL_JSON_NULLABLE sets a string to NULL (freeing the old
+ * one), an integer to -1, a real to NaN, an object or array to NULL, and
+ * leaves a boolean as it was. A string is copied (*out owned by the caller,
+ * any previous *out freed) and must not contain a NUL character. A real also
+ * reads the strings "inf", "-inf" and "nan" that merilo writes for those. */
+int mrl_json_get_str(const json_t *obj, const char *key, int flags, char **out, const char *where,
+		     const char *path, struct mrl_err *err);
+int mrl_json_get_int(const json_t *obj, const char *key, int flags, int64_t *out, const char *where,
+		     const char *path, struct mrl_err *err);
+int mrl_json_get_real(const json_t *obj, const char *key, int flags, double *out, const char *where,
+		      const char *path, struct mrl_err *err);
+int mrl_json_get_bool(const json_t *obj, const char *key, int flags, bool *out, const char *where,
+		      const char *path, struct mrl_err *err);
+/* Borrowed reference to an object / array member (NULL when absent or null and allowed). */
+int mrl_json_get_object(const json_t *obj, const char *key, int flags, json_t **out, const char *where,
+			const char *path, struct mrl_err *err);
+int mrl_json_get_array(const json_t *obj, const char *key, int flags, json_t **out, const char *where,
+		       const char *path, struct mrl_err *err);
 
 #endif

@@ -8,7 +8,7 @@
  * cache (sha256.tsv) keyed by path, size, mtime, inode and device: a cache
  * that is missing, stale or corrupt only costs a recomputation.
  */
-#include "harness/results.h"
+#include "harness/manifest.h"
 
 #include "common/fileio.h"
 #include "common/sha256.h"
@@ -30,14 +30,6 @@
 #define PROC_FILE_MAX ((size_t)4 << 20)
 #define CACHE_FILE_MAX ((size_t)16 << 20)
 #define CACHE_MAX_ENTRIES 1000
-
-void hrn_utc_now_iso8601(char *buf, size_t buf_size)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(buf, buf_size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* --------------------------------------------------------------- host */
 
@@ -355,26 +347,7 @@ int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, b
 	return 0;
 }
 
-/* ------------------------------------------------------ collect, release */
-
-void hrn_manifest_release(struct hrn_manifest *m)
-{
-	char **strings[] = { &m->merilo_version, &m->git_commit, &m->compiler, &m->build_options, &m->cpu_model,
-			     &m->cpu_model_null_reason, &m->kernel, &m->machine, &m->hostname, &m->gpu_name,
-			     &m->gpu_driver, &m->gpu_null_reason, &m->model_path, &m->model_sha256, &m->suite_path,
-			     &m->suite_sha256, &m->started_utc, &m->ended_utc };
-	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-		free(*strings[i]);
-	json_decref(m->settings);
-	memset(m, 0, sizeof *m);
-}
-
-static void manifest_zero(struct hrn_manifest *m)
-{
-	memset(m, 0, sizeof *m);
-	m->schema_version = HRN_MANIFEST_SCHEMA_VERSION;
-	m->logical_cores = m->mem_total_bytes = m->model_size_bytes = -1;
-}
+/* ------------------------------------------------------------- collect */
 
 int hrn_manifest_collect(struct hrn_manifest *m, const char *model_path, const char *suite_path,
 			 const json_t *settings, struct mrl_err *err)
@@ -382,7 +355,7 @@ int hrn_manifest_collect(struct hrn_manifest *m, const char *model_path, const c
 	char now[32], hex[65];
 	uint64_t size = 0;
 	int rc = 0;
-	manifest_zero(m);
+	hrn_manifest_init(m);
 	hrn_utc_now_iso8601(now, sizeof now);
 	m->started_utc = strdup(now);
 	m->merilo_version = strdup(MRL_VERSION);
@@ -407,145 +380,5 @@ int hrn_manifest_collect(struct hrn_manifest *m, const char *model_path, const c
 		m->suite_path = strdup(suite_path);
 		m->suite_sha256 = strdup(hex);
 	}
-	return 0;
-}
-
-int hrn_manifest_finish(struct hrn_manifest *m, struct mrl_err *err)
-{
-	char now[32];
-	hrn_utc_now_iso8601(now, sizeof now);
-	char *copy = strdup(now);
-	if (!copy)
-		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
-	free(m->ended_utc);
-	m->ended_utc = copy;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- JSON */
-
-static int put(json_t *obj, const char *key, json_t *v)
-{
-	return json_object_set_new(obj, key, v) != 0;
-}
-
-json_t *hrn_manifest_to_json(const struct hrn_manifest *m)
-{
-	json_t *o = json_object(), *build = json_object(), *host = json_object(), *model = json_object(),
-	       *suite = json_object();
-	int bad = !o || !build || !host || !model || !suite;
-	if (bad) {
-		json_decref(o);
-		json_decref(build);
-		json_decref(host);
-		json_decref(model);
-		json_decref(suite);
-		return NULL;
-	}
-	bad |= put(build, "version", hrn_json_string(m->merilo_version));
-	bad |= put(build, "git_commit", hrn_json_string(m->git_commit));
-	bad |= put(build, "compiler", hrn_json_string(m->compiler));
-	bad |= put(build, "build_options", hrn_json_string(m->build_options));
-	bad |= put(host, "cpu_model", hrn_json_string(m->cpu_model));
-	bad |= put(host, "cpu_model_null_reason", hrn_json_string(m->cpu_model_null_reason));
-	bad |= put(host, "logical_cores", hrn_json_count(m->logical_cores));
-	bad |= put(host, "mem_total_bytes", hrn_json_count(m->mem_total_bytes));
-	bad |= put(host, "kernel", hrn_json_string(m->kernel));
-	bad |= put(host, "machine", hrn_json_string(m->machine));
-	bad |= put(host, "hostname", hrn_json_string(m->hostname));
-	bad |= put(host, "gpu_name", hrn_json_string(m->gpu_name));
-	bad |= put(host, "gpu_driver", hrn_json_string(m->gpu_driver));
-	bad |= put(host, "gpu_count", json_integer(m->gpu_count));
-	bad |= put(host, "gpu_null_reason", hrn_json_string(m->gpu_null_reason));
-	bad |= put(model, "path", hrn_json_string(m->model_path));
-	bad |= put(model, "size_bytes", hrn_json_count(m->model_size_bytes));
-	bad |= put(model, "sha256", hrn_json_string(m->model_sha256));
-	bad |= put(suite, "path", hrn_json_string(m->suite_path));
-	bad |= put(suite, "sha256", hrn_json_string(m->suite_sha256));
-	bad |= put(o, "schema_version", json_integer(m->schema_version ? m->schema_version : HRN_MANIFEST_SCHEMA_VERSION));
-	bad |= put(o, "merilo", build);
-	bad |= put(o, "host", host);
-	bad |= put(o, "model", model);
-	bad |= put(o, "suite", suite);
-	bad |= put(o, "settings", m->settings ? json_deep_copy(m->settings) : json_null());
-	bad |= put(o, "started_utc", hrn_json_string(m->started_utc));
-	bad |= put(o, "ended_utc", hrn_json_string(m->ended_utc));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* An ISO 8601 UTC time as written by hrn_utc_now_iso8601 (or null). */
-static int check_utc(const char *s, const char *key, const char *where, const char *path, struct mrl_err *err)
-{
-	struct tm tm = { 0 };
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : "";
-	if (!end || *end)
-		return mrl_err_set(err, MRL_EINPUT, "%s: %s.%s: expected a UTC time like 2025-05-01T12:34:56Z, got \"%.40s\"",
-				   where, path, key, s);
-	return 0;
-}
-
-int hrn_manifest_from_json(const json_t *j, struct hrn_manifest *m, const char *where, const char *path,
-			   struct mrl_err *err)
-{
-	const int str = HRN_J_OPTIONAL | HRN_J_NULLABLE;
-	json_t *build, *host, *model, *suite, *settings;
-	char sub[256];
-	int64_t version = 0, gpu_count = 0;
-	int rc;
-	manifest_zero(m);
-	if (!json_is_object(j))
-		return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object", where, path);
-	if ((rc = hrn_json_get_int(j, "schema_version", 0, &version, where, path, err)))
-		return rc;
-	if (version != HRN_MANIFEST_SCHEMA_VERSION)
-		return mrl_err_set(err, MRL_EUNSUPPORTED,
-				   "%s: %s.schema_version: unsupported manifest schema version %lld (this merilo reads version %d)",
-				   where, path, (long long)version, HRN_MANIFEST_SCHEMA_VERSION);
-	if ((rc = hrn_json_get_object(j, "merilo", 0, &build, where, path, err)) ||
-	    (rc = hrn_json_get_object(j, "host", 0, &host, where, path, err)) ||
-	    (rc = hrn_json_get_object(j, "model", 0, &model, where, path, err)) ||
-	    (rc = hrn_json_get_object(j, "suite", 0, &suite, where, path, err)) ||
-	    (rc = hrn_json_get_object(j, "settings", HRN_J_OPTIONAL | HRN_J_NULLABLE, &settings, where, path, err)) ||
-	    (rc = hrn_json_get_str(j, "started_utc", HRN_J_NULLABLE, &m->started_utc, where, path, err)) ||
-	    (rc = hrn_json_get_str(j, "ended_utc", HRN_J_NULLABLE, &m->ended_utc, where, path, err)))
-		return rc;
-	if ((m->started_utc && (rc = check_utc(m->started_utc, "started_utc", where, path, err))) ||
-	    (m->ended_utc && (rc = check_utc(m->ended_utc, "ended_utc", where, path, err))))
-		return rc;
-	snprintf(sub, sizeof sub, "%s.merilo", path);
-	if ((rc = hrn_json_get_str(build, "version", str, &m->merilo_version, where, sub, err)) ||
-	    (rc = hrn_json_get_str(build, "git_commit", str, &m->git_commit, where, sub, err)) ||
-	    (rc = hrn_json_get_str(build, "compiler", str, &m->compiler, where, sub, err)) ||
-	    (rc = hrn_json_get_str(build, "build_options", str, &m->build_options, where, sub, err)))
-		return rc;
-	snprintf(sub, sizeof sub, "%s.host", path);
-	if ((rc = hrn_json_get_str(host, "cpu_model", str, &m->cpu_model, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "cpu_model_null_reason", str, &m->cpu_model_null_reason, where, sub, err)) ||
-	    (rc = hrn_json_get_int(host, "logical_cores", str, &m->logical_cores, where, sub, err)) ||
-	    (rc = hrn_json_get_int(host, "mem_total_bytes", str, &m->mem_total_bytes, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "kernel", str, &m->kernel, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "machine", str, &m->machine, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "hostname", str, &m->hostname, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "gpu_name", str, &m->gpu_name, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "gpu_driver", str, &m->gpu_driver, where, sub, err)) ||
-	    (rc = hrn_json_get_int(host, "gpu_count", HRN_J_OPTIONAL, &gpu_count, where, sub, err)) ||
-	    (rc = hrn_json_get_str(host, "gpu_null_reason", str, &m->gpu_null_reason, where, sub, err)))
-		return rc;
-	m->gpu_count = gpu_count;
-	snprintf(sub, sizeof sub, "%s.model", path);
-	if ((rc = hrn_json_get_str(model, "path", str, &m->model_path, where, sub, err)) ||
-	    (rc = hrn_json_get_int(model, "size_bytes", str, &m->model_size_bytes, where, sub, err)) ||
-	    (rc = hrn_json_get_str(model, "sha256", str, &m->model_sha256, where, sub, err)))
-		return rc;
-	snprintf(sub, sizeof sub, "%s.suite", path);
-	if ((rc = hrn_json_get_str(suite, "path", str, &m->suite_path, where, sub, err)) ||
-	    (rc = hrn_json_get_str(suite, "sha256", str, &m->suite_sha256, where, sub, err)))
-		return rc;
-	if (settings && !(m->settings = json_deep_copy(settings)))
-		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	return 0;
 }

@@ -110,8 +110,8 @@ static void test_collect(void)
 	hrn_manifest_release(&b);
 
 	json_object_set_new(json_object_get(j, "model"), "size_bytes", json_string("big"));
-	is_int(hrn_manifest_from_json(j, &b, "x.json", "$.manifest", &err), MRL_EINPUT, "a bad field is refused");
-	like(err.msg, "x.json: $.manifest.model.size_bytes: expected an integer", "naming source and path");
+	is_int(hrn_manifest_from_json(j, &b, "x.json", "/manifest", &err), MRL_EINPUT, "a bad field is refused");
+	like(err.msg, "x.json: /manifest/model/size_bytes: expected an integer", "naming source and path");
 	hrn_manifest_release(&b);
 	json_object_set_new(j, "schema_version", json_integer(3));
 	is_int(hrn_manifest_from_json(j, &b, "x.json", "$.manifest", &err), MRL_EUNSUPPORTED,

@@ -232,7 +232,7 @@ static void test_results_rejects(void)
 
 	cli_write_file(path, "[1, 2]\n");
 	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "a JSON array is refused");
-	like(err.msg, "$: expected an object, got an array", "saying what was expected");
+	like(err.msg, "the top level: expected an object, got an array", "saying what was expected");
 	hrn_results_release(&r);
 
 	cli_write_file(path, "{\"schema_version\": 1, \"schema_version\": 1}\n");
@@ -241,25 +241,25 @@ static void test_results_rejects(void)
 	hrn_results_release(&r);
 
 	is_int(read_mutated(m_version2, &err), MRL_EUNSUPPORTED, "schema_version 2 is refused as unsupported");
-	like(err.msg, "$.schema_version: unsupported schema version 2 (this merilo reads version 1)",
+	like(err.msg, "/schema_version: unsupported schema version 2 (this merilo reads version 1)",
 	     "the message gives both versions");
 	like(err.msg, "bad.json", "and names the file");
 	is_int(read_mutated(m_no_version, &err), MRL_EINPUT, "a missing schema_version is refused");
-	like(err.msg, "$.schema_version: missing", "naming the field");
+	like(err.msg, "/schema_version: missing", "naming the field");
 	is_int(read_mutated(m_metric_string, &err), MRL_EINPUT, "a string where a number belongs is refused");
-	like(err.msg, "$.aggregates[1].metrics.acc_norm.ci_level: expected a number", "with the full JSON path");
+	like(err.msg, "/aggregates/1/metrics/acc_norm/ci_level: expected a number", "with the full JSON path");
 	is_int(read_mutated(m_mcnemar_real, &err), MRL_EINPUT, "a real where an integer belongs is refused");
-	like(err.msg, "$.comparisons[0].mcnemar.b: expected an integer, got a real number", "with the full JSON path");
+	like(err.msg, "/comparisons/0/mcnemar/b: expected an integer, got a real number", "with the full JSON path");
 	is_int(read_mutated(m_no_task, &err), MRL_EINPUT, "an aggregate without a task is refused");
-	like(err.msg, "$.aggregates[0].task: missing", "naming it");
+	like(err.msg, "/aggregates/0/task: missing", "naming it");
 	is_int(read_mutated(m_manifest_version, &err), MRL_EUNSUPPORTED, "an unknown manifest version is refused");
-	like(err.msg, "$.manifest.schema_version: unsupported manifest schema version 9", "naming it");
+	like(err.msg, "/manifest/schema_version: unsupported manifest schema version 9", "naming it");
 	is_int(read_mutated(m_manifest_time, &err), MRL_EINPUT, "a start time that is not ISO 8601 UTC is refused");
-	like(err.msg, "$.manifest.started_utc", "naming it");
+	like(err.msg, "/manifest/started_utc", "naming it");
 	is_int(read_mutated(m_cores_string, &err), MRL_EINPUT, "a string core count is refused");
-	like(err.msg, "$.manifest.host.logical_cores: expected an integer, got a string", "naming it");
+	like(err.msg, "/manifest/host/logical_cores: expected an integer, got a string", "naming it");
 	is_int(read_mutated(m_languages_int, &err), MRL_EINPUT, "a non-string language is refused");
-	like(err.msg, "$.settings.languages[2]: expected a string", "naming the element");
+	like(err.msg, "/settings/languages/2: expected a string", "naming the element");
 
 	is_int(hrn_results_read(tmp_path("missing.json"), &r, &err), MRL_EIO, "a missing file is MRL_EIO");
 	like(err.msg, "missing.json: cannot open: No such file", "naming it");
@@ -552,7 +552,7 @@ static void test_items_rejects(void)
 	snprintf(text, sizeof text, "%s\n%s\n", good, bad);
 	cli_write_file(path, text);
 	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a wrongly typed field is an error");
-	like(err.msg, "bad.jsonl:2: $.choices[2].n_tokens: expected an integer, got a real number",
+	like(err.msg, "bad.jsonl:2: /choices/2/n_tokens: expected an integer, got a real number",
 	     "naming file, line and JSON path");
 	hrn_items_release(&got);
 	free(bad);
@@ -562,7 +562,7 @@ static void test_items_rejects(void)
 	snprintf(text, sizeof text, "%s\n", bad);
 	cli_write_file(path, text);
 	is_int(hrn_items_read(path, &got, &err), MRL_EUNSUPPORTED, "an unknown schema_version is refused");
-	like(err.msg, "bad.jsonl:1: $.schema_version: unsupported schema version 2", "naming file and line");
+	like(err.msg, "bad.jsonl:1: /schema_version: unsupported schema version 2", "naming file and line");
 	hrn_items_release(&got);
 	free(bad);
 
@@ -718,10 +718,10 @@ static void test_perf_roundtrip(void)
 
 	rc = read_mutated_perf(m_perf_null_no_reason, &err);
 	is_int(rc, MRL_EINPUT, "a null reading without a reason is refused");
-	like(err.msg, "$.performance[0].window.energy_j", "the message names the reading");
+	like(err.msg, "/performance/0/window/energy_j", "the message names the reading");
 	rc = read_mutated_perf(m_perf_tps_string, &err);
 	is_int(rc, MRL_EINPUT, "a string where tokens/s belongs is refused");
-	like(err.msg, "$.performance[0].languages[1]", "the message names the language entry");
+	like(err.msg, "/performance/0/languages/1", "the message names the language entry");
 }
 
 /* --------------------------------------------------------------- logprobs */
@@ -790,12 +790,12 @@ static void test_logprobs_roundtrip(void)
 		const char *name, *expect;
 		int kind;
 	} cases[] = {
-		{ "a top-K row with the wrong number of pairs", "$.logprobs[0].topk[1]", 0 },
-		{ "tokens and logprob of different lengths", "$.logprobs[3]", 1 },
-		{ "more tokens than the choice's n_tokens", "$.logprobs[1]", 2 },
-		{ "a hostile k (rows do not hold it) is refused before allocating", "$.logprobs[0].topk[0]", 3 },
-		{ "a negative token id", "$.logprobs[0].tokens[1]", 4 },
-		{ "fewer entries than choices", "$.logprobs", 5 },
+		{ "a top-K row with the wrong number of pairs", "/logprobs/0/topk/1", 0 },
+		{ "tokens and logprob of different lengths", "/logprobs/3", 1 },
+		{ "more tokens than the choice's n_tokens", "/logprobs/1", 2 },
+		{ "a hostile k (rows do not hold it) is refused before allocating", "/logprobs/0/topk/0", 3 },
+		{ "a negative token id", "/logprobs/0/tokens/1", 4 },
+		{ "fewer entries than choices", "/logprobs", 5 },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *m = json_deep_copy(j), *a = json_object_get(m, "logprobs");
