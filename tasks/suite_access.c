@@ -1,0 +1,104 @@
+/* suite_access.c — the read-only accessors of a loaded suite, task and item
+ * (task.h). They read the structs that suite.c built and call nothing else in
+ * tasks/, so template.c can use them without a call cycle.
+ */
+#include "tasks/suite_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const task_type_names[] = { "multiple_choice", "perplexity", "generate", NULL };
+
+const char *task_suite_file(const struct task_suite *s) { return s->file; }
+const char *task_suite_name(const struct task_suite *s) { return s->name; }
+const char *task_suite_version(const struct task_suite *s) { return s->version; }
+const char *task_suite_description(const struct task_suite *s) { return s->description ? s->description : ""; }
+const char *task_suite_source(const struct task_suite *s) { return s->source ? s->source : ""; }
+const char *task_suite_license(const struct task_suite *s) { return s->license; }
+size_t task_suite_n_tasks(const struct task_suite *s) { return s->n_tasks; }
+const struct task_task *task_suite_task(const struct task_suite *s, size_t i) { return i < s->n_tasks ? &s->tasks[i] : NULL; }
+
+const struct task_task *task_suite_find(const struct task_suite *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_tasks; i++)
+		if (!strcmp(s->tasks[i].id, id))
+			return &s->tasks[i];
+	return NULL;
+}
+
+const char *task_id(const struct task_task *t) { return t->id; }
+enum task_type task_type(const struct task_task *t) { return t->type; }
+
+const char *task_type_name(enum task_type type)
+{
+	return (unsigned)type < 3 ? task_type_names[type] : "unknown";
+}
+
+size_t task_n_metrics(const struct task_task *t) { return t->n_metrics; }
+const char *task_metric(const struct task_task *t, size_t i) { return i < t->n_metrics ? t->metrics[i] : NULL; }
+size_t task_n_languages(const struct task_task *t) { return t->n_langs; }
+const char *task_language(const struct task_task *t, size_t i) { return i < t->n_langs ? t->langs[i] : NULL; }
+
+int task_language_index(const struct task_task *t, const char *lang)
+{
+	for (size_t i = 0; i < t->n_langs; i++)
+		if (!strcmp(t->langs[i], lang))
+			return (int)i;
+	return -1;
+}
+
+const char *task_language_source(const struct task_task *t, const char *lang)
+{
+	int li = task_language_index(t, lang);
+	return li >= 0 && t->derived_from[li] >= 0 ? t->langs[t->derived_from[li]] : NULL;
+}
+
+const char *task_target_delimiter(const struct task_task *t) { return t->target_delimiter; }
+void task_fewshot(const struct task_task *t, struct task_fewshot *out) { *out = t->fewshot; }
+int task_window(const struct task_task *t) { return t->window; }
+int task_stride(const struct task_task *t) { return t->stride; }
+size_t task_gen_n_until(const struct task_task *t) { return t->n_until; }
+const char *task_gen_until(const struct task_task *t, size_t i) { return i < t->n_until ? t->until[i] : NULL; }
+int task_gen_max_tokens(const struct task_task *t) { return t->max_tokens; }
+size_t task_n_items(const struct task_task *t) { return t->n_items; }
+const struct task_item *task_item_at(const struct task_task *t, size_t i) { return i < t->n_items ? &t->items[i] : NULL; }
+size_t task_n_pool(const struct task_task *t) { return t->n_pool; }
+const struct task_item *task_pool_at(const struct task_task *t, size_t i) { return i < t->n_pool ? &t->pool[i] : NULL; }
+
+const char *task_item_id(const struct task_item *it) { return it->id; }
+int task_item_gold(const struct task_item *it) { return it->gold; }
+bool task_item_has(const struct task_item *it, size_t li) { return li < it->n_langs && it->v[li].present; }
+
+const char *task_item_field(const struct task_item *it, size_t li, const char *name)
+{
+	if (!task_item_has(it, li))
+		return NULL;
+	for (size_t i = 0; i < it->v[li].n_fields; i++)
+		if (!strcmp(it->v[li].fields[i].name, name))
+			return it->v[li].fields[i].value;
+	return NULL;
+}
+
+size_t task_item_n_choices(const struct task_item *it, size_t li)
+{
+	return task_item_has(it, li) ? it->v[li].n_choices : 0;
+}
+
+const char *task_item_choice(const struct task_item *it, size_t li, size_t j)
+{
+	return j < task_item_n_choices(it, li) ? it->v[li].choices[j] : NULL;
+}
+
+size_t task_item_n_targets(const struct task_item *it, size_t li)
+{
+	return task_item_has(it, li) ? it->v[li].n_targets : 0;
+}
+
+const char *task_item_target(const struct task_item *it, size_t li, size_t j)
+{
+	return j < task_item_n_targets(it, li) ? it->v[li].targets[j] : NULL;
+}
