@@ -42,10 +42,25 @@ static size_t count(const char *hay, const char *needle)
 }
 
 /* ---- KL from top-K lists: hand-computed distributions ---- */
-static void test_kl(void)
+
+/* The base/candidate top-2 lists of the tail-bucket case, reused by the error cases. */
+static const int32_t bt[] = { 1, 2 }, ct[] = { 1, 3 };
+static const double pbt[] = { 0.5, 0.2 }, pct[] = { 0.4, 0.3 }; /* probabilities; log() taken in lp() */
+
+/* The natural logs of p[0..n) into out. */
+static const double *lp(const double *p, size_t n, double *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = log(p[i]);
+	return out;
+}
+
+static void test_kl_values(void)
 {
 	struct mrl_err err = {0};
-	double kl = -1, cov = -1;
+	double kl = -1, cov = -1, lbt[2], lct[2];
+	lp(pbt, 2, lbt);
+	lp(pct, 2, lct);
 
 	/* identical lists: exactly 0, and the lists' mass is covered */
 	const int32_t id3[] = { 5, 7, 9 };
@@ -64,9 +79,7 @@ static void test_kl(void)
 
 	/* the tail bucket: base top-2 {1: .5, 2: .2}, candidate top-2 {1: .4, 3: .3}. S = {1};
 	 * tails 0.5 and 0.6: D_K = 0.5 ln(.5/.4) + 0.5 ln(.5/.6) = 0.02041099726013 */
-	const int32_t bt[] = { 1, 2 }, ct[] = { 1, 3 };
-	const double pbt[] = { log(0.5), log(0.2) }, pct[] = { log(0.4), log(0.3) };
-	is_int(rpt_kl_position(bt, pbt, 2, ct, pct, 2, &kl, &cov, &err), 0, "KL tail: runs");
+	is_int(rpt_kl_position(bt, lbt, 2, ct, lct, 2, &kl, &cov, &err), 0, "KL tail: runs");
 	is_near(kl, 0.02041099726013, 1e-12, "KL tail: shared token + one tail bucket");
 	is_near(cov, 0.5, 1e-12, "KL tail: covered mass is the shared token's 0.5");
 	/* the same two distributions in full (vocabulary {1,2,3,4}): the true KL is larger, and
@@ -81,29 +94,43 @@ static void test_kl(void)
 
 	/* nothing shared: no buckets but the tail, D_K = 0, covered 0 */
 	const int32_t dj[] = { 8, 9 };
-	is_int(rpt_kl_position(bt, pbt, 2, dj, pct, 2, &kl, &cov, &err), 0, "KL disjoint: runs");
+	is_int(rpt_kl_position(bt, lbt, 2, dj, lct, 2, &kl, &cov, &err), 0, "KL disjoint: runs");
 	ok(kl == 0.0 && cov == 0.0, "KL disjoint lists: 0 with covered mass 0 (says nothing)");
 
 	/* a shared token the candidate gives probability 0: infinite */
 	const double pc_inf[] = { -INFINITY, log(0.3) };
-	is_int(rpt_kl_position(bt, pbt, 2, ct, pc_inf, 2, &kl, &cov, &err), 0, "KL zero candidate probability: runs");
+	is_int(rpt_kl_position(bt, lbt, 2, ct, pc_inf, 2, &kl, &cov, &err), 0, "KL zero candidate probability: runs");
 	ok(isinf(kl) && kl > 0, "KL zero candidate probability: +inf");
+}
 
-	/* bad lists are input errors naming the side */
+/* Bad lists are input errors naming the side. */
+static void test_kl_bad_lists(void)
+{
+	struct mrl_err err = {0};
+	double kl = -1, cov = -1, lbt[2], lct[2];
+	lp(pbt, 2, lbt);
+	lp(pct, 2, lct);
 	const int32_t dup[] = { 4, 4 };
-	is_int(rpt_kl_position(bt, pbt, 2, dup, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: token twice is an error");
+	is_int(rpt_kl_position(bt, lbt, 2, dup, lct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: token twice is an error");
 	like(err.msg, "candidate top-K list has token 4 twice", "KL: message names side and token");
 	const double over[] = { log(0.8), log(0.7) };
-	is_int(rpt_kl_position(bt, over, 2, ct, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: mass > 1 is an error");
+	is_int(rpt_kl_position(bt, over, 2, ct, lct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: mass > 1 is an error");
 	like(err.msg, "base top-K list holds probability", "KL: message says base");
-	is_int(rpt_kl_position(bt, pbt, 0, ct, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: k = 0 is an error");
+	is_int(rpt_kl_position(bt, lbt, 0, ct, lct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: k = 0 is an error");
 	const double nanlp[] = { NAN, log(0.2) };
-	is_int(rpt_kl_position(bt, nanlp, 2, ct, pct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: NaN is an error");
+	is_int(rpt_kl_position(bt, nanlp, 2, ct, lct, 2, &kl, &cov, &err), MRL_EINPUT, "KL: NaN is an error");
+}
 
-	/* summary: linear-interpolated percentiles as numpy */
-	const double kls[] = { 0.3, 0.0, 0.4, 0.1, 0.2 }, covs[] = { 0.5, 0.6, 0.7, 0.8, 0.9 };
-	const bool same[] = { true, true, false, true, false };
-	const double adl[] = { 0.1, 0.2, 0.3, 0.2, 0.2, 0.2 };
+/* The summary of five positions with top-K and six in all (test_kl_summary checks it). */
+static const double kls[] = { 0.3, 0.0, 0.4, 0.1, 0.2 }, covs[] = { 0.5, 0.6, 0.7, 0.8, 0.9 };
+static const bool kl_same[] = { true, true, false, true, false };
+static const double adl[] = { 0.1, 0.2, 0.3, 0.2, 0.2, 0.2 };
+
+/* Summary: linear-interpolated percentiles as numpy. */
+static void test_kl_summary(void)
+{
+	struct mrl_err err = {0};
+	const bool *same = kl_same;
 	struct rpt_kl_row row = { .task = "copa", .language = "hr" };
 	is_int(rpt_kl_summarize(kls, covs, same, 5, adl, 6, &row, &err), 0, "KL summary: runs");
 	is_near(row.kl_mean, 0.2, 1e-15, "KL summary: mean");
@@ -119,8 +146,14 @@ static void test_kl(void)
 	is_int(rpt_kl_summarize(NULL, NULL, NULL, 0, adl, 2, &none, &err), 0, "KL summary without top-K: runs");
 	ok(isnan(none.kl_mean) && isnan(none.top1_agreement) && !isnan(none.abs_dlogprob_mean),
 	   "KL summary without top-K: KL and top-1 unavailable, |dlogprob| given");
+}
 
-	/* the KL gate and the renderings */
+/* The KL gate and the renderings. */
+static void test_kl_gate(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_kl_row row = { .task = "copa", .language = "hr" };
+	rpt_kl_summarize(kls, covs, kl_same, 5, adl, 6, &row, &err);
 	struct rpt_pair p1[2] = { { "a", NULL, 1, 1 }, { "b", NULL, 0, 0 } };
 	struct rpt_cmp_input in = { .task = "copa", .language = "hr", .metric = "acc", .kind = RPT_METRIC_BINARY,
 				    .pairs = p1, .n_pairs = 2 };
@@ -180,17 +213,24 @@ static void test_kl(void)
 	rpt_cmp_result_release(&res);
 }
 
-int main(void)
+/* Options that gate on metric gate with 2000 resamples. */
+static struct rpt_compare_opts gating(const struct rpt_gate_metric *gate)
 {
-	struct mrl_err err = {0};
-	struct rpt_gate_metric gate_acc = { "acc", 1.0 };
 	struct rpt_compare_opts o;
 	rpt_compare_opts_init(&o);
-	o.gate = &gate_acc;
+	o.gate = gate;
 	o.n_gate = 1;
 	o.n_resamples = 2000;
+	return o;
+}
 
-	/* 1. injected 5-point regression: 400/500 right, 25 right -> wrong */
+static const struct rpt_gate_metric gate_acc = { "acc", 1.0 };
+
+/* 1. Injected 5-point regression: 400/500 right, 25 right -> wrong. */
+static void test_regression(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_compare_opts o = gating(&gate_acc);
 	struct rpt_pair *reg = make_pairs(0, N, 400, 25, 0);
 	struct rpt_cmp_input in1 = input("sr-Cyrl", "acc", reg, N);
 	struct rpt_cmp_result res;
@@ -226,8 +266,15 @@ int main(void)
 	is_int(count(js, "\"item\": \"it-0"), 25, "json: every flipped item listed");
 	free(js);
 	rpt_cmp_result_release(&res);
+	free(reg);
+}
 
-	/* 2. A/A: identical */
+/* 2. A/A: identical; 3. A/A with noise: 3 flips one way, 4 the other. */
+static void test_a_a(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_compare_opts o = gating(&gate_acc);
+	struct rpt_cmp_result res;
 	struct rpt_pair *same = make_pairs(1, N, 400, 0, 0);
 	struct rpt_cmp_input in2 = input("sr-Cyrl", "acc", same, N);
 	is_int(rpt_compare(&in2, 1, &o, &res, &err), 0, "A/A identical: runs");
@@ -239,15 +286,22 @@ int main(void)
 	free(txt);
 	rpt_cmp_result_release(&res);
 
-	/* 3. A/A with noise: 3 flips one way, 4 the other */
 	struct rpt_pair *noise = make_pairs(2, N, 400, 3, 4);
 	struct rpt_cmp_input in3 = input("hr", "acc", noise, N);
 	is_int(rpt_compare(&in3, 1, &o, &res, &err), 0, "A/A noise: runs");
 	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "A/A noise: no significant change");
 	is_int(res.n_gate_failed, 0, "A/A noise: gate passes");
 	rpt_cmp_result_release(&res);
+	free(same);
+	free(noise);
+}
 
-	/* 4. Holm across comparisons: (b, c) = (10, 2), (15, 1), (0, 5), (0, 0) on 100 items */
+/* 4. Holm across comparisons: (b, c) = (10, 2), (15, 1), (0, 5), (0, 0) on 100 items. */
+static void test_holm(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_compare_opts o = gating(&gate_acc);
+	struct rpt_cmp_result res;
 	struct rpt_pair *h[4] = { make_pairs(0, 100, 50, 10, 2), make_pairs(1, 100, 50, 15, 1),
 				  make_pairs(2, 100, 50, 0, 5), make_pairs(3, 100, 50, 0, 0) };
 	struct rpt_cmp_input hin[4] = { input("en", "acc", h[0], 100), input("hr", "acc", h[1], 100),
@@ -263,8 +317,17 @@ int main(void)
 	is_int(res.rows[1].verdict, RPT_VERDICT_WORSE, "Holm: (15, 1) stays significant");
 	is_int(res.n_gate_failed, 1, "Holm: only the Holm-significant drop fails the gate");
 	rpt_cmp_result_release(&res);
+	for (int i = 0; i < 4; i++)
+		free(h[i]);
+}
 
-	/* 5. significant but smaller than the threshold: 0.5 points on 2000 items */
+/* 5. Significant but smaller than the threshold: 0.5 points on 2000 items. */
+static void test_threshold(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_gate_metric gate = gate_acc;
+	struct rpt_compare_opts o = gating(&gate);
+	struct rpt_cmp_result res;
 	struct rpt_pair *small = calloc(2000, sizeof *small);
 	for (size_t i = 0; i < 2000; i++) {
 		small[i].item_id = "x";
@@ -276,13 +339,21 @@ int main(void)
 	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "small drop: significant (b = 10, c = 0)");
 	is_int(res.n_gate_failed, 0, "small drop: 0.5 points < 1.0 threshold passes the gate");
 	rpt_cmp_result_release(&res);
-	gate_acc.max_drop_points = 0.25;
+	gate.max_drop_points = 0.25;
 	is_int(rpt_compare(&in5, 1, &o, &res, &err), 0, "small drop, tighter threshold: runs");
 	is_int(res.n_gate_failed, 1, "small drop: fails at a 0.25-point threshold");
 	rpt_cmp_result_release(&res);
-	gate_acc.max_drop_points = 1.0;
+	free(small);
+}
 
-	/* 6. language filter: regression in sr-Cyrl, only hr gated */
+/* 6. Language filter: regression in sr-Cyrl, only hr gated. */
+static void test_language_filter(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_compare_opts o = gating(&gate_acc);
+	struct rpt_cmp_result res;
+	struct rpt_pair *reg = make_pairs(0, N, 400, 25, 0);
+	struct rpt_cmp_input in1 = input("sr-Cyrl", "acc", reg, N);
 	const char *langs[] = { "hr" };
 	o.gate_languages = langs;
 	o.n_gate_languages = 1;
@@ -290,43 +361,61 @@ int main(void)
 	ok(!res.rows[0].gated && res.n_gate_failed == 0, "filter: an ungated language does not fail the gate");
 	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "filter: but the verdict still says worse");
 	rpt_cmp_result_release(&res);
-	o.gate_languages = NULL;
-	o.n_gate_languages = 0;
+	free(reg);
+}
 
-	/* 7. graded, lower is better: bits_per_char up by 0.2 on every item */
+/* 7. Graded, lower is better: bits_per_char up by 0.2 on every item. */
+static void test_graded(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_gate_metric gate_bpc = { "bits_per_char", 5.0 };
+	struct rpt_compare_opts o = gating(&gate_bpc);
+	struct rpt_cmp_result res;
 	struct rpt_pair g[40];
 	for (size_t i = 0; i < 40; i++)
 		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 1.2 + 0.01 * (double)i + 0.001 * (double)(i % 3) };
 	struct rpt_cmp_input gin = { "text", "en", "bits_per_char", RPT_METRIC_GRADED, g, 40, 0, 0 };
-	struct rpt_gate_metric gate_bpc = { "bits_per_char", 5.0 };
-	o.gate = &gate_bpc;
 	is_int(rpt_compare(&gin, 1, &o, &res, &err), 0, "graded: runs");
 	ok(res.rows[0].lower_is_better, "graded: bits_per_char is lower-is-better");
 	is_str(res.rows[0].test, "wilcoxon-signed-rank", "graded: Wilcoxon test");
 	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "graded: an increase is worse");
 	is_int(res.n_gate_failed, 1, "graded: 0.2 bits = 20 points > 5 fails");
 	rpt_cmp_result_release(&res);
+}
 
-	/* 8. a gated metric no comparison has is an error, not a silent pass */
+/* 8. A gated metric no comparison has is an error, not a silent pass; 9. an empty
+ * comparison (no shared items) is p = 1, no verdict. */
+static void test_gate_typo_and_empty(void)
+{
+	struct mrl_err err = {0};
 	struct rpt_gate_metric typo = { "acc_nrom", 1.0 };
-	o.gate = &typo;
+	struct rpt_compare_opts o = gating(&typo);
+	struct rpt_cmp_result res;
+	struct rpt_pair *reg = make_pairs(0, N, 400, 25, 0);
+	struct rpt_cmp_input in1 = input("sr-Cyrl", "acc", reg, N);
 	is_int(rpt_compare(&in1, 1, &o, &res, &err), MRL_EINPUT, "gate typo: MRL_EINPUT");
 	like(err.msg, "acc_nrom", "gate typo: message names the metric");
 	rpt_cmp_result_release(&res);
-
-	/* 9. empty comparison (no shared items) is p = 1, no verdict */
 	o.gate = &gate_acc;
 	struct rpt_cmp_input empty = input("en", "acc", NULL, 0);
 	is_int(rpt_compare(&empty, 1, &o, &res, &err), 0, "empty: runs");
 	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "empty: no verdict");
 	rpt_cmp_result_release(&res);
-
 	free(reg);
-	free(same);
-	free(noise);
-	for (int i = 0; i < 4; i++)
-		free(h[i]);
-	free(small);
-	test_kl();
+}
+
+int main(void)
+{
+	TEST(test_regression(), "an injected 5-point regression is caught, gated and rendered with its flips");
+	TEST(test_a_a(), "A/A, identical or with noise, is no change and passes the gate");
+	TEST(test_holm(), "Holm is applied across comparisons");
+	TEST(test_threshold(), "a significant drop below the threshold passes; a tighter threshold fails it");
+	TEST(test_language_filter(), "an ungated language does not fail the gate, its verdict still says worse");
+	TEST(test_graded(), "a graded lower-is-better metric: Wilcoxon, an increase is worse");
+	TEST(test_gate_typo_and_empty(), "a gated metric no comparison has is an error; an empty comparison has no verdict");
+	TEST(test_kl_values(), "KL from top-K lists equals hand-computed values, tail bucket included");
+	TEST(test_kl_bad_lists(), "bad top-K lists are input errors naming the side");
+	TEST(test_kl_summary(), "the KL summary: numpy percentiles, covered mass, top-1 agreement");
+	TEST(test_kl_gate(), "the KL gate and its renderings in text, md, json and junit");
 	return done_testing();
 }
