@@ -8,8 +8,11 @@
  *                                    per task x language metrics with bootstrap CIs
  *                                    and the paired comparisons between languages;
  *   hrn_run_print_summary (run_aggregate.c).
- * The evaluators are run_mc.c (multiple choice, few-shot prompts) and run_ppl.c
- * (rolling-window perplexity); run_progress.c draws the progress line.
+ * What a unit is scored on comes from tasks/ (tasks/plan.h: prompt, few-shot,
+ * context/continuation split, start token, truncation, windows); run_units.c walks
+ * the units and asks for their plans. The evaluators run_mc.c (multiple choice) and
+ * run_ppl.c (rolling-window perplexity) tokenize a plan, score it through run_score.c
+ * and fill the record; run_progress.c draws the progress line.
  * The exact methods are written up in docs/evaluation.md.
  */
 #ifndef MRL_HRN_RUN_H
@@ -25,6 +28,7 @@
 #include "engine/eng.h"
 #include "harness/results.h"
 #include "metrics/met.h"
+#include "tasks/plan.h"
 #include "tasks/task.h"
 
 /* How requests are handed to eng_score. The results are identical either way
@@ -94,11 +98,44 @@ struct hrn_run_stats {
 	bool interrupted;      /* stopped by *cfg->stop */
 };
 
+/* ---- the units of a run and their plans (run_units.c) ---- */
+
 /* Whether language tag lang of task t is selected by cfg. */
 bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang);
 
 /* Number of items of t the run covers (cfg->limit applied). */
 size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t);
+
+/* One unit: item item_idx of task cfg->tasks[task_idx] in its language lang_idx. */
+struct hrn_unit {
+	size_t task_idx, item_idx, lang_idx;
+	const struct task_task *task;
+	const struct task_item *item;
+	const char *lang;
+};
+
+/* A walk over units in run order: task by task, item by item (the first `limit`),
+ * each item in its selected languages that it has. A plain value. */
+struct hrn_units {
+	const struct hrn_run_cfg *cfg;
+	size_t task, task_end, item, lang; /* the next position */
+};
+
+/* Every unit of the run, or those of task task_idx only. */
+void hrn_units_init(struct hrn_units *u, const struct hrn_run_cfg *cfg);
+void hrn_units_init_task(struct hrn_units *u, const struct hrn_run_cfg *cfg, size_t task_idx);
+/* The next unit into *out; false when there is none. */
+bool hrn_units_next(struct hrn_units *u, struct hrn_unit *out);
+
+/* The plan of a unit under cfg's options (few-shot k and seed, BOS): task_mc_plan /
+ * task_ppl_plan with metrics' generator for the few-shot draw. Release p with
+ * task_mc_plan_release / task_ppl_plan_release. */
+int hrn_run_mc_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		    struct task_mc_plan *p, struct mrl_err *err);
+int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		     struct task_ppl_plan *p, struct mrl_err *err);
+
+/* ---- the run loop (run_loop.c) ---- */
 
 /* Evaluate every selected unit not in cfg->done and append it through cfg->writer
  * (which flushes in batches). Writes prompts/<task>.<lang>.txt first. Stops early,
@@ -106,12 +143,27 @@ size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t)
  * Errors name the task, item and language. */
 int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *stats, struct mrl_err *err);
 
-/* Score n requests through eng_score_ex, in one call or one call per request
- * (cfg->batch), adding the tokens computed and cached to *work (not zeroed here).
- * With top_k > 0, topk holds n caller-allocated entries of n_cont * top_k. */
-int hrn_run_score(const struct hrn_run_cfg *cfg, const struct eng_score_req *reqs, size_t n,
-		  struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
-		  struct mrl_err *err);
+/* ---- scoring requests (run_score.c) ---- */
+
+/* The requests of one item and the buffers eng_score_ex fills for them; owned by
+ * whoever called hrn_score_batch_init. */
+struct hrn_score_batch {
+	struct eng_score_req *reqs;   /* cap entries; the caller fills the first n */
+	struct eng_score_res *res;    /* n results (buffers from hrn_score_batch_alloc) */
+	struct eng_score_topk *topk;  /* n entries of n_cont * top_k when top_k > 0 */
+	size_t n, cap, top_k;
+	struct eng_score_stats work;  /* tokens computed and cached, summed over the calls */
+};
+
+/* Room for cap requests with top_k next tokens kept per position (0 = none). */
+int hrn_score_batch_init(struct hrn_score_batch *b, size_t cap, size_t top_k, struct mrl_err *err);
+/* Result buffers for the n requests filled in (after reqs[0..n) are set). */
+int hrn_score_batch_alloc(struct hrn_score_batch *b, struct mrl_err *err);
+void hrn_score_batch_release(struct hrn_score_batch *b);
+
+/* Score the batch through eng_score_ex, in one call or one call per request
+ * (cfg->batch), adding the tokens computed and cached to b->work. */
+int hrn_run_score(const struct hrn_run_cfg *cfg, struct hrn_score_batch *b, struct mrl_err *err);
 
 /* ---- evaluators (fill a zeroed *out; the caller releases it) ---- */
 
@@ -119,19 +171,11 @@ int hrn_run_score(const struct hrn_run_cfg *cfg, const struct eng_score_req *req
 int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		    struct hrn_item *out, struct mrl_err *err);
 
-/* The full context of a multiple-choice item (few-shot examples, then the item's own
- * context) and its rendered prompt. *context is malloc'd (caller frees); release p. */
-int hrn_run_mc_context(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx,
-		       const char *lang, struct task_prompt *p, char **context, struct mrl_err *err);
-
 /* Perplexity: one document (run_ppl.c). */
 int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		     struct hrn_item *out, struct mrl_err *err);
 
-/* The rolling windows of a document of n tokens (docs/evaluation.md): window w scores
- * tokens [begin[w], end[w]) of the sequence prefix ++ tokens (indices into that sequence,
- * 1-based for the document's tokens) after the context [ctx_begin[w], begin[w]).
- * Returns the number of windows (at most n); the arrays must hold n entries. */
+/* The rolling windows of a document of n tokens: task_ppl_windows (tasks/plan.h). */
 size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begin, size_t *begin, size_t *end);
 
 /* ---- the plan check (run_plan.c) ---- */

@@ -5,8 +5,9 @@
  * leaves paired data. Units already in items.jsonl (--resume) are skipped.
  * The item writer flushes (write + fsync) every few items, so a SIGKILL loses
  * at most one batch; SIGINT/SIGTERM set a flag that is checked between items.
- * Before a task's items, the prompts of its first items are written to
- * prompts/<task>.<lang>.txt, exactly as the model will see them.
+ * Before a task's items, the plans of its first items are written to
+ * prompts/<task>.<lang>.txt, exactly as the model will see them (the same plan
+ * objects the evaluators score, from run_units.c).
  */
 #include "harness/run.h"
 
@@ -18,22 +19,6 @@
 #include "common/fileio.h"
 #include "metrics/met.h"
 
-bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang)
-{
-	if (!cfg->langs)
-		return true;
-	for (size_t i = 0; i < cfg->n_langs; i++)
-		if (!strcmp(cfg->langs[i], lang))
-			return true;
-	return false;
-}
-
-size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t)
-{
-	size_t n = task_n_items(t);
-	return cfg->limit > 0 && (uint64_t)cfg->limit < n ? (size_t)cfg->limit : n;
-}
-
 /* A string JSON-quoted, so that leading and trailing whitespace is visible. */
 static void put_quoted(FILE *f, const char *s)
 {
@@ -44,9 +29,44 @@ static void put_quoted(FILE *f, const char *s)
 	json_decref(j);
 }
 
-/* prompts/<task>.<lang>.txt: the first HRN_RUN_PROMPTS_SAVED items of t in lang. */
-static int save_prompts(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t li, struct mrl_err *err)
+/* One item's plan as scored: the context (its trailing whitespace belongs to the
+ * continuations), then each choice's continuation JSON-quoted. */
+static void put_mc_plan(FILE *f, const struct task_mc_plan *p)
 {
+	fwrite(p->prompt, 1, p->context_len, f);
+	fputs("\n----- continuations -----\n", f);
+	for (size_t j = 0; j < p->n_choices; j++) {
+		fprintf(f, "[%zu] ", j);
+		put_quoted(f, p->choices[j].text + p->choices[j].context_len);
+		fputs((int)j == p->gold ? "  (gold)\n" : "\n", f);
+	}
+}
+
+/* One unit's plan into f. */
+static int put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FILE *f, struct mrl_err *err)
+{
+	int rc;
+	if (task_type(u->task) == TASK_MULTIPLE_CHOICE) {
+		struct task_mc_plan p;
+		if (!(rc = hrn_run_mc_plan(cfg, u->task, u->item_idx, u->lang, &p, err)))
+			put_mc_plan(f, &p);
+		task_mc_plan_release(&p);
+	} else {
+		struct task_ppl_plan p;
+		if (!(rc = hrn_run_ppl_plan(cfg, u->task, u->item_idx, u->lang, &p, err))) {
+			fputs(p.text, f);
+			fputc('\n', f);
+		}
+		task_ppl_plan_release(&p);
+	}
+	return rc;
+}
+
+/* prompts/<task>.<lang>.txt: the plans of the first HRN_RUN_PROMPTS_SAVED items of
+ * task ti in its language li. */
+static int save_prompts(const struct hrn_run_cfg *cfg, size_t ti, size_t li, struct mrl_err *err)
+{
+	const struct task_task *t = cfg->tasks[ti];
 	const char *lang = task_language(t, li);
 	char *buf = NULL, *path = NULL;
 	size_t len = 0, shown = 0;
@@ -59,43 +79,15 @@ static int save_prompts(const struct hrn_run_cfg *cfg, const struct task_task *t
 		fprintf(f, "# Each choice's continuation (JSON-quoted to show whitespace) is scored right after the\n"
 			   "# context (no newline between them);\n"
 			   "# BOS %s.\n", cfg->add_bos ? "is put before every context" : "is not used");
-	for (size_t i = 0; i < hrn_run_n_items(cfg, t) && shown < HRN_RUN_PROMPTS_SAVED; i++) {
-		const struct task_item *it = task_item_at(t, i);
-		if (!task_item_has(it, li))
+	struct hrn_units units;
+	struct hrn_unit u;
+	hrn_units_init_task(&units, cfg, ti);
+	while (!rc && shown < HRN_RUN_PROMPTS_SAVED && hrn_units_next(&units, &u)) {
+		if (u.lang_idx != li)
 			continue;
 		shown++;
-		fprintf(f, "\n===== item %s =====\n", task_item_id(it));
-		struct task_prompt p = { 0 };
-		if (task_type(t) == TASK_MULTIPLE_CHOICE) {
-			char *context = NULL;
-			if ((rc = hrn_run_mc_context(cfg, t, i, lang, &p, &context, err)))
-				break;
-			/* as scored: the context's trailing whitespace belongs to the continuation */
-			const size_t len = strlen(context), ws = task_trailing_space(context, len);
-			fwrite(context, 1, len - ws, f);
-			fputs("\n----- continuations -----\n", f);
-			for (size_t j = 0; j < p.n_choices; j++) {
-				const char *delim = p.target_delimiter ? p.target_delimiter : " ";
-				size_t dl = strlen(delim), cl = strlen(p.choices[j]);
-				char *cont = malloc(ws + dl + cl + 1);
-				if (cont) {
-					memcpy(cont, context + len - ws, ws);
-					memcpy(cont + ws, delim, dl);
-					memcpy(cont + ws + dl, p.choices[j], cl + 1);
-				}
-				fprintf(f, "[%zu] ", j);
-				put_quoted(f, cont ? cont : "(out of memory)");
-				fputs((int)j == p.gold ? "  (gold)\n" : "\n", f);
-				free(cont);
-			}
-			free(context);
-		} else {
-			if ((rc = task_render(t, it, lang, &p, err)))
-				break;
-			fputs(p.context, f);
-			fputc('\n', f);
-		}
-		task_prompt_release(&p);
+		fprintf(f, "\n===== item %s =====\n", task_item_id(u.item));
+		rc = put_plan(cfg, &u, f, err);
 	}
 	if (fclose(f) && !rc)
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
@@ -107,28 +99,6 @@ static int save_prompts(const struct hrn_run_cfg *cfg, const struct task_task *t
 		rc = mrl_write_file_atomic(path, buf, len, err);
 	free(path);
 	free(buf);
-	return rc;
-}
-
-int hrn_run_score(const struct hrn_run_cfg *cfg, const struct eng_score_req *reqs, size_t n,
-		  struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
-		  struct mrl_err *err)
-{
-	struct eng_score_stats s;
-	int rc = 0;
-	if (cfg->batch == HRN_BATCH_ITEM) {
-		rc = eng_score_ex(cfg->ctx, reqs, n, res, top_k, topk, &s, err);
-		work->n_computed += s.n_computed;
-		work->n_cached += s.n_cached;
-		work->n_forward += s.n_forward;
-		return rc;
-	}
-	for (size_t i = 0; i < n && !rc; i++) {
-		rc = eng_score_ex(cfg->ctx, &reqs[i], 1, &res[i], top_k, top_k ? &topk[i] : NULL, &s, err);
-		work->n_computed += s.n_computed;
-		work->n_cached += s.n_cached;
-		work->n_forward += s.n_forward;
-	}
 	return rc;
 }
 
@@ -231,72 +201,75 @@ static void window_end(const struct hrn_run_cfg *cfg, struct hrn_run_window *w, 
 	w->n_items = n_items;
 }
 
+/* Whether unit u is in items.jsonl already (--resume). */
+static bool unit_done(const struct hrn_run_cfg *cfg, const struct hrn_unit *u)
+{
+	return cfg->done && hrn_done_set_has(cfg->done, task_id(u->task), task_item_id(u->item), u->lang);
+}
+
+/* Score unit u and hand its record to the item writer. */
+static int run_unit(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct mrl_err *err)
+{
+	struct hrn_item rec = { 0 };
+	int rc = task_type(u->task) == TASK_MULTIPLE_CHOICE
+			 ? hrn_run_mc_item(cfg, u->task, u->item_idx, u->lang, &rec, err)
+			 : hrn_run_ppl_item(cfg, u->task, u->item_idx, u->lang, &rec, err);
+	if (!rc)
+		rc = hrn_item_writer_add(cfg->writer, &rec, err);
+	hrn_item_release(&rec);
+	return rc;
+}
+
+/* After a unit: the progress line and the test hook's pause. */
+static void unit_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct hrn_progress *prog)
+{
+	char what[64];
+	snprintf(what, sizeof what, "%s %s", task_id(u->task), u->lang);
+	hrn_progress_step(prog, what);
+	if (cfg->slow_ms > 0) {
+		struct timespec ts = { cfg->slow_ms / 1000, (long)(cfg->slow_ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
 int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struct mrl_err *err)
 {
 	memset(st, 0, sizeof *st);
 	const uint64_t t0 = met_now_ns();
-	for (size_t ti = 0; ti < cfg->n_tasks; ti++) {
-		const struct task_task *t = cfg->tasks[ti];
-		for (size_t i = 0; i < hrn_run_n_items(cfg, t); i++) {
-			const struct task_item *it = task_item_at(t, i);
-			for (size_t li = 0; li < task_n_languages(t); li++) {
-				const char *lang = task_language(t, li);
-				if (!hrn_run_lang_selected(cfg, lang) || !task_item_has(it, li))
-					continue;
-				st->n_total++;
-				if (cfg->done && hrn_done_set_has(cfg->done, task_id(t), task_item_id(it), lang))
-					st->n_done_before++;
-			}
-		}
+	struct hrn_units units;
+	struct hrn_unit u;
+	hrn_units_init(&units, cfg);
+	while (hrn_units_next(&units, &u)) {
+		st->n_total++;
+		st->n_done_before += unit_done(cfg, &u);
 	}
 	struct hrn_progress prog;
 	hrn_progress_init(&prog, cfg->progress, st->n_total, st->n_done_before);
 	int rc = 0;
-	for (size_t ti = 0; ti < cfg->n_tasks && !rc; ti++) {
+	for (size_t ti = 0; ti < cfg->n_tasks && !rc && !st->interrupted; ti++) {
 		const struct task_task *t = cfg->tasks[ti];
 		for (size_t li = 0; li < task_n_languages(t) && !rc; li++)
 			if (hrn_run_lang_selected(cfg, task_language(t, li)))
-				rc = save_prompts(cfg, t, li, err);
+				rc = save_prompts(cfg, ti, li, err);
 		struct hrn_run_window win_scratch, *win = cfg->windows ? &cfg->windows[ti] : &win_scratch;
 		struct window_state ws;
 		const size_t scored_before = st->n_scored;
 		window_begin(cfg, win, &ws);
-		for (size_t i = 0; i < hrn_run_n_items(cfg, t) && !rc; i++) {
-			const struct task_item *it = task_item_at(t, i);
-			for (size_t li = 0; li < task_n_languages(t) && !rc; li++) {
-				const char *lang = task_language(t, li);
-				if (!hrn_run_lang_selected(cfg, lang) || !task_item_has(it, li))
-					continue;
-				if (cfg->done && hrn_done_set_has(cfg->done, task_id(t), task_item_id(it), lang))
-					continue;
-				if ((cfg->stop && *cfg->stop) || (cfg->stop_after && st->n_scored >= cfg->stop_after)) {
-					st->interrupted = true;
-					window_end(cfg, win, &ws, st->n_scored - scored_before);
-					goto out;
-				}
-				struct hrn_item rec = { 0 };
-				if (task_type(t) == TASK_MULTIPLE_CHOICE)
-					rc = hrn_run_mc_item(cfg, t, i, lang, &rec, err);
-				else
-					rc = hrn_run_ppl_item(cfg, t, i, lang, &rec, err);
-				if (!rc)
-					rc = hrn_item_writer_add(cfg->writer, &rec, err);
-				hrn_item_release(&rec);
-				if (rc)
-					break;
-				st->n_scored++;
-				char what[64];
-				snprintf(what, sizeof what, "%s %s", task_id(t), lang);
-				hrn_progress_step(&prog, what);
-				if (cfg->slow_ms > 0) {
-					struct timespec ts = { cfg->slow_ms / 1000, (long)(cfg->slow_ms % 1000) * 1000000L };
-					nanosleep(&ts, NULL);
-				}
+		hrn_units_init_task(&units, cfg, ti);
+		while (!rc && hrn_units_next(&units, &u)) {
+			if (unit_done(cfg, &u))
+				continue;
+			if ((cfg->stop && *cfg->stop) || (cfg->stop_after && st->n_scored >= cfg->stop_after)) {
+				st->interrupted = true;
+				break;
 			}
+			if ((rc = run_unit(cfg, &u, err)))
+				break;
+			st->n_scored++;
+			unit_finished(cfg, &u, &prog);
 		}
 		window_end(cfg, win, &ws, st->n_scored - scored_before);
 	}
-out:
 	hrn_progress_end(&prog);
 	st->seconds = (double)(met_now_ns() - t0) * 1e-9;
 	return rc;

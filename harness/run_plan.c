@@ -87,19 +87,13 @@ int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, s
 	size_t n_plan = 0, kept = 0;
 	if (!plan || !seen)
 		goto nomem;
-	for (size_t ti = 0; ti < cfg->n_tasks; ti++) {
-		const struct task_task *t = cfg->tasks[ti];
-		for (size_t i = 0; i < hrn_run_n_items(cfg, t); i++) {
-			const struct task_item *it = task_item_at(t, i);
-			for (size_t li = 0; li < task_n_languages(t); li++) {
-				const char *lang = task_language(t, li);
-				if (!hrn_run_lang_selected(cfg, lang) || !task_item_has(it, li))
-					continue;
-				if (hrn_done_set_add(plan, task_id(t), task_item_id(it), lang))
-					goto nomem;
-				n_plan++;
-			}
-		}
+	struct hrn_units units;
+	struct hrn_unit u;
+	hrn_units_init(&units, cfg);
+	while (hrn_units_next(&units, &u)) {
+		if (hrn_done_set_add(plan, task_id(u.task), task_item_id(u.item), u.lang))
+			goto nomem;
+		n_plan++;
 	}
 	for (size_t i = 0; i < items->n; i++) {
 		struct hrn_item *rec = &items->items[i];

@@ -1,0 +1,87 @@
+/* run_units.c — what a run evaluates: its units (task x item x language) in run
+ * order, and the plan of one unit under the run's options.
+ *
+ * The run loop, the prompts files and the plan check (run_plan.c) all walk the
+ * units through one iterator, so they cannot disagree on what the run covers.
+ * The plan of a unit comes from tasks/ (tasks/plan.h); this file only turns the
+ * run's options into task_plan_opts and lends metrics' generator to the few-shot draw.
+ */
+#include "harness/run.h"
+
+#include <string.h>
+
+#include "metrics/met.h"
+
+bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang)
+{
+	if (!cfg->langs)
+		return true;
+	for (size_t i = 0; i < cfg->n_langs; i++)
+		if (!strcmp(cfg->langs[i], lang))
+			return true;
+	return false;
+}
+
+size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t)
+{
+	size_t n = task_n_items(t);
+	return cfg->limit > 0 && (uint64_t)cfg->limit < n ? (size_t)cfg->limit : n;
+}
+
+void hrn_units_init(struct hrn_units *u, const struct hrn_run_cfg *cfg)
+{
+	*u = (struct hrn_units){ .cfg = cfg, .task = 0, .task_end = cfg->n_tasks };
+}
+
+void hrn_units_init_task(struct hrn_units *u, const struct hrn_run_cfg *cfg, size_t task_idx)
+{
+	*u = (struct hrn_units){ .cfg = cfg, .task = task_idx, .task_end = task_idx + 1 };
+}
+
+bool hrn_units_next(struct hrn_units *u, struct hrn_unit *out)
+{
+	for (; u->task < u->task_end; u->task++, u->item = 0, u->lang = 0) {
+		const struct task_task *t = u->cfg->tasks[u->task];
+		for (; u->item < hrn_run_n_items(u->cfg, t); u->item++, u->lang = 0) {
+			const struct task_item *it = task_item_at(t, u->item);
+			while (u->lang < task_n_languages(t)) {
+				const size_t li = u->lang++;
+				const char *lang = task_language(t, li);
+				if (!hrn_run_lang_selected(u->cfg, lang) || !task_item_has(it, li))
+					continue;
+				*out = (struct hrn_unit){ .task_idx = u->task, .task = t, .item_idx = u->item, .item = it,
+							  .lang_idx = li, .lang = lang };
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* metrics' generator, lent to tasks/ for the few-shot draw */
+static void rng_seed_stream(void *state, uint64_t seed, uint64_t stream)
+{
+	met_rng_seed_stream(state, seed, stream);
+}
+
+static uint64_t rng_below(void *state, uint64_t bound)
+{
+	return met_rng_below(state, bound);
+}
+
+int hrn_run_mc_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		    struct task_mc_plan *p, struct mrl_err *err)
+{
+	struct met_rng state;
+	const struct task_rng rng = { .state = &state, .seed_stream = rng_seed_stream, .below = rng_below };
+	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos,
+					  .rng = &rng };
+	return task_mc_plan(t, item_idx, lang, &o, p, err);
+}
+
+int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		     struct task_ppl_plan *p, struct mrl_err *err)
+{
+	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
+	return task_ppl_plan(t, item_idx, lang, &o, p, err);
+}

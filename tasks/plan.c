@@ -1,0 +1,289 @@
+/* plan.c — the evaluation plan of an item: few-shot draw, prompt, context/continuation
+ * split, start token, truncation and windows (tasks/plan.h says what a plan holds).
+ *
+ * Everything here is a rule of the evaluation, decided before any token exists:
+ * the same plan is what `merilo run` scores and what it prints into prompts/.
+ * The few-shot draw for item index i uses stream i of the seed, so it does not depend
+ * on the order items are run in, on --limit or on a resume.
+ */
+#include "tasks/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+
+int32_t task_start_token(enum task_start rule, int32_t bos_id, int32_t eos_id)
+{
+	switch (rule) {
+	case TASK_START_BOS:
+		return bos_id >= 0 ? bos_id : -1;
+	case TASK_START_BOS_ELSE_EOS:
+		return bos_id >= 0 ? bos_id : (eos_id >= 0 ? eos_id : -1);
+	case TASK_START_EOS_ELSE_BOS:
+		return eos_id >= 0 ? eos_id : (bos_id >= 0 ? bos_id : -1);
+	default:
+		return -1;
+	}
+}
+
+int task_truncate_keep(enum task_truncate rule, size_t n_ctx, size_t n_cont, size_t n_pos, size_t *keep)
+{
+	(void)rule; /* TASK_TRUNCATE_LEFT is the only rule */
+	if (n_cont >= n_pos)
+		return -1;
+	const size_t room = n_pos + 1 - n_cont;
+	*keep = n_ctx <= room ? n_ctx : room;
+	return 0;
+}
+
+size_t task_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begin, size_t *begin, size_t *end)
+{
+	if (window < 1)
+		return 0;
+	if (stride < 1 || stride > window)
+		stride = window;
+	size_t p = 0, nw = 0; /* p: the last predicted index of start ++ tokens */
+	while (p < n) {
+		size_t e = nw == 0 ? (window < n ? window : n) : (p + stride < n ? p + stride : n);
+		ctx_begin[nw] = e > window ? e - window : 0;
+		begin[nw] = p + 1;
+		end[nw] = e + 1;
+		p = e;
+		nw++;
+	}
+	return nw;
+}
+
+/* ---- few-shot ---- */
+
+/* The few-shot settings of t under o. */
+struct shot_rule {
+	int k;
+	uint64_t seed;
+	bool from_pool;
+	const char *delimiter;
+};
+
+static struct shot_rule shot_rule(const struct task_task *t, const struct task_plan_opts *o)
+{
+	struct task_fewshot fs;
+	task_fewshot(t, &fs);
+	return (struct shot_rule){
+		.k = o->fewshot_k >= 0 ? o->fewshot_k : (fs.has ? fs.k : 0),
+		.seed = fs.has ? fs.seed : o->seed,
+		.from_pool = fs.has ? (fs.source && !strcmp(fs.source, "pool")) : task_n_pool(t) > 0,
+		.delimiter = fs.has && fs.delimiter ? fs.delimiter : "\n\n",
+	};
+}
+
+static const struct task_item *shot_item(const struct task_task *t, bool from_pool, size_t i)
+{
+	return from_pool ? task_pool_at(t, i) : task_item_at(t, i);
+}
+
+/* Draw p->shots for item item_idx in language li: p->n_shots distinct candidates
+ * (the pool's items, or the task's other items, having the language). */
+static int draw_shots(const struct task_task *t, size_t item_idx, const char *lang, size_t li,
+		      const struct shot_rule *r, const struct task_plan_opts *o, struct task_mc_plan *p,
+		      struct mrl_err *err)
+{
+	const size_t n_src = r->from_pool ? task_n_pool(t) : task_n_items(t);
+	size_t *cand = malloc((n_src + 1) * sizeof *cand), n_cand = 0;
+	if (!cand)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n_src; i++)
+		if ((r->from_pool || i != item_idx) && task_item_has(shot_item(t, r->from_pool, i), li))
+			cand[n_cand++] = i;
+	if (n_cand < (size_t)r->k) {
+		free(cand);
+		return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, the %s has %zu in this language",
+				   task_id(t), lang, r->k, r->k, r->from_pool ? "pool" : "task's other items", n_cand);
+	}
+	if (!o->rng) {
+		free(cand);
+		return mrl_err_set(err, MRL_EINPUT, "task '%s': a few-shot draw needs random numbers (no task_rng given)",
+				   task_id(t));
+	}
+	o->rng->seed_stream(o->rng->state, r->seed, item_idx);
+	for (size_t j = 0; j < (size_t)r->k; j++) {
+		/* partial Fisher-Yates: cand[0..k) becomes a uniform draw without replacement */
+		size_t pick = j + (size_t)o->rng->below(o->rng->state, n_cand - j), tmp = cand[j];
+		cand[j] = cand[pick];
+		cand[pick] = tmp;
+	}
+	p->shots = cand;
+	p->n_shots = (size_t)r->k;
+	p->shots_from_pool = r->from_pool;
+	return 0;
+}
+
+/* The few-shot examples of p->shots, each as context + target delimiter + gold choice +
+ * delimiter, onto b. */
+static int write_shots(const struct task_task *t, const char *lang, const struct shot_rule *r,
+		       const struct task_mc_plan *p, struct mrl_buf *b, struct mrl_err *err)
+{
+	for (size_t j = 0; j < p->n_shots; j++) {
+		const struct task_item *ex = shot_item(t, p->shots_from_pool, p->shots[j]);
+		struct task_prompt ep = { 0 };
+		int rc = task_render(t, ex, lang, &ep, err);
+		if (rc) {
+			mrl_err_prefix(err, "task '%s' few-shot example '%s' (%s)", task_id(t), task_item_id(ex), lang);
+			return rc;
+		}
+		mrl_buf_add(b, ep.context);
+		if (ep.gold >= 0 && (size_t)ep.gold < ep.n_choices) {
+			mrl_buf_add(b, ep.target_delimiter ? ep.target_delimiter : " ");
+			mrl_buf_add(b, ep.choices[ep.gold]);
+		}
+		mrl_buf_add(b, r->delimiter);
+		task_prompt_release(&ep);
+	}
+	return 0;
+}
+
+/* p->prompt: the few-shot examples, then context (the item's rendered context). */
+static int build_prompt(const struct task_task *t, size_t item_idx, const char *lang, const char *context,
+			const struct task_plan_opts *o, struct task_mc_plan *p, struct mrl_err *err)
+{
+	const struct shot_rule r = shot_rule(t, o);
+	struct mrl_buf b;
+	int rc = 0;
+	if (r.k > 0) {
+		const int li = task_language_index(t, lang);
+		if (li < 0)
+			return mrl_err_set(err, MRL_EINPUT, "task '%s': no language '%s'", task_id(t), lang);
+		if ((rc = draw_shots(t, item_idx, lang, (size_t)li, &r, o, p, err)))
+			return rc;
+	}
+	mrl_buf_init(&b);
+	if (!(rc = write_shots(t, lang, &r, p, &b, err))) {
+		mrl_buf_add(&b, context);
+		if (!(p->prompt = mrl_buf_detach(&b, NULL)))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	mrl_buf_release(&b);
+	return rc;
+}
+
+/* ---- multiple choice ---- */
+
+void task_mc_plan_init(struct task_mc_plan *p)
+{
+	memset(p, 0, sizeof *p);
+	p->gold = -1;
+}
+
+void task_mc_plan_release(struct task_mc_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t j = 0; p->choices && j < p->n_choices; j++)
+		free(p->choices[j].text);
+	free(p->choices);
+	free(p->shots);
+	free(p->prompt);
+	task_mc_plan_init(p);
+}
+
+/* The metrics of t: acc, acc_norm and acc_bytes always; acc_mutual_info where listed. */
+static void set_rules(const struct task_task *t, struct task_mc_plan *p)
+{
+	for (size_t i = 0; i < task_n_metrics(t); i++)
+		p->mutual_info |= !strcmp(task_metric(t, i), "acc_mutual_info");
+	for (int r = 0; r < TASK_MC_N_RULES; r++)
+		if (r != TASK_MC_ACC_MUTUAL_INFO || p->mutual_info)
+			p->rules[p->n_rules++] = (enum task_mc_rule)r;
+	p->neutral = TASK_START_BOS_ELSE_EOS;
+}
+
+/* p->choices from the rendered choices: prompt + delimiter + choice each. */
+static int split_choices(const struct task_prompt *rp, struct task_mc_plan *p, struct mrl_err *err)
+{
+	const char *delim = rp->target_delimiter ? rp->target_delimiter : " ";
+	const size_t len = strlen(p->prompt), dl = strlen(delim);
+	p->context_len = len - task_trailing_space(p->prompt, len);
+	if (rp->n_choices && !(p->choices = calloc(rp->n_choices, sizeof *p->choices)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t j = 0; j < rp->n_choices; j++) {
+		struct task_mc_choice *c = &p->choices[j];
+		const size_t cl = strlen(rp->choices[j]);
+		if (!(c->text = malloc(len + dl + cl + 1)))
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		p->n_choices = j + 1;
+		/* prompt + delimiter + choice: the same string however the whitespace is split */
+		memcpy(c->text, p->prompt, len);
+		memcpy(c->text + len, delim, dl);
+		memcpy(c->text + len + dl, rp->choices[j], cl + 1);
+		c->context_len = p->context_len;
+		c->choice_at = len + dl;
+		c->n_chars = task_utf8_chars(rp->choices[j], cl);
+		c->n_bytes = (int64_t)cl;
+	}
+	return 0;
+}
+
+int task_mc_plan(const struct task_task *t, size_t item_idx, const char *lang, const struct task_plan_opts *o,
+		 struct task_mc_plan *p, struct mrl_err *err)
+{
+	const struct task_item *it = task_item_at(t, item_idx);
+	struct task_prompt rp = { 0 };
+	task_mc_plan_init(p);
+	int rc = task_render(t, it, lang, &rp, err);
+	if (rc) {
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): cannot render", task_id(t), task_item_id(it), lang);
+		return rc;
+	}
+	if ((rc = build_prompt(t, item_idx, lang, rp.context, o, p, err)) || (rc = split_choices(&rp, p, err)))
+		goto out;
+	p->gold = rp.gold;
+	p->start = o->add_bos ? TASK_START_BOS : TASK_START_NONE;
+	p->start_if_empty = TASK_START_BOS_ELSE_EOS;
+	p->truncate = TASK_TRUNCATE_LEFT;
+	set_rules(t, p);
+out:
+	task_prompt_release(&rp);
+	if (rc)
+		task_mc_plan_release(p);
+	return rc;
+}
+
+/* ---- perplexity ---- */
+
+void task_ppl_plan_init(struct task_ppl_plan *p)
+{
+	memset(p, 0, sizeof *p);
+}
+
+void task_ppl_plan_release(struct task_ppl_plan *p)
+{
+	if (!p)
+		return;
+	free(p->text);
+	task_ppl_plan_init(p);
+}
+
+int task_ppl_plan(const struct task_task *t, size_t item_idx, const char *lang, const struct task_plan_opts *o,
+		  struct task_ppl_plan *p, struct mrl_err *err)
+{
+	const struct task_item *it = task_item_at(t, item_idx);
+	struct task_prompt rp = { 0 };
+	task_ppl_plan_init(p);
+	int rc = task_render(t, it, lang, &rp, err);
+	if (rc) {
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): cannot render", task_id(t), task_item_id(it), lang);
+		return rc;
+	}
+	if ((rc = task_text_count(rp.context, strlen(rp.context), &p->counts, err))) {
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): text", task_id(t), task_item_id(it), lang);
+		task_prompt_release(&rp);
+		return rc;
+	}
+	p->text = rp.context; /* taken over from the rendered prompt */
+	rp.context = NULL;
+	task_prompt_release(&rp);
+	p->start = o->add_bos ? TASK_START_BOS_ELSE_EOS : TASK_START_EOS_ELSE_BOS;
+	p->window = (size_t)task_window(t);
+	p->stride = (size_t)task_stride(t);
+	return 0;
+}

@@ -1,0 +1,336 @@
+/* task_plan.c — the evaluation plan of an item (tasks/plan.h), one function per behaviour:
+ * the few-shot draw (deterministic per seed and item, never the item itself, only
+ * examples that have the language, from the pool when asked), the prompt (examples as
+ * context + target delimiter + gold + delimiter), lm-eval-harness's context/continuation
+ * split (trailing whitespace moves to the continuation, the concatenation unchanged),
+ * the choice lengths acc_norm divides by, the metrics of a task, the start token per
+ * BOS mode, the left truncation rule and the perplexity plan and windows.
+ * The suite is written inline; the random numbers come from a small generator here
+ * (tasks/ borrows its generator from the caller; the harness lends metrics' met_rng).
+ */
+#include "tests/tap.h"
+
+#include <stdint.h>
+
+#include "tasks/plan.h"
+#include "tasks/task.h"
+
+static const char suite_json[] =
+	"{ \"format\": \"merilo-suite/1\", \"name\": \"plan\", \"version\": \"1.0.0\", \"description\": \"d\","
+	"  \"source\": \"s\", \"license\": \"CC0-1.0\", \"tasks\": ["
+	/* 0: zero-shot, context without trailing space, default delimiter " ", acc_mutual_info listed */
+	"  { \"id\": \"zs\", \"type\": \"multiple_choice\", \"metrics\": [\"acc\", \"acc_mutual_info\"],"
+	"    \"languages\": [\"en\", \"sr-Cyrl\"],"
+	"    \"templates\": { \"en\": { \"context\": \"Question: {question}\\nAnswer:\" },"
+	"                   \"sr-Cyrl\": { \"context\": \"Питање: {question}\\nОдговор:\" } },"
+	"    \"items\": ["
+	"      { \"id\": \"z1\", \"gold\": 1, \"en\": { \"question\": \"Colour of snow?\", \"choices\": [\"Green\", \"White\"] },"
+	"        \"sr-Cyrl\": { \"question\": \"Боја снега?\", \"choices\": [\"Зелена\", \"Бела\"] } },"
+	"      { \"id\": \"z2\", \"gold\": 0, \"en\": { \"question\": \"Colour of grass?\", \"choices\": [\"Green\", \"Red\"] } } ] },"
+	/* 1: few-shot from the task's items, context ending in a space, delimiter "" */
+	"  { \"id\": \"fs\", \"type\": \"multiple_choice\", \"languages\": [\"en\", \"hr\"],"
+	"    \"templates\": { \"en\": { \"context\": \"Q: {question}\\nA: \" }, \"hr\": { \"context\": \"P: {question}\\nO: \" } },"
+	"    \"target_delimiter\": \"\","
+	"    \"fewshot\": { \"k\": 2, \"seed\": 7, \"source\": \"items\", \"delimiter\": \"\\n\\n\" },"
+	"    \"items\": ["
+	"      { \"id\": \"f1\", \"gold\": 0, \"en\": { \"question\": \"a?\", \"choices\": [\"A1\", \"A2\"] }, \"hr\": { \"question\": \"a?\", \"choices\": [\"A1\", \"A2\"] } },"
+	"      { \"id\": \"f2\", \"gold\": 1, \"en\": { \"question\": \"b?\", \"choices\": [\"B1\", \"B2\"] }, \"hr\": { \"question\": \"b?\", \"choices\": [\"B1\", \"B2\"] } },"
+	"      { \"id\": \"f3\", \"gold\": 0, \"en\": { \"question\": \"c?\", \"choices\": [\"C1\", \"C2\"] } },"
+	"      { \"id\": \"f4\", \"gold\": 1, \"en\": { \"question\": \"d?\", \"choices\": [\"D1\", \"D2\"] }, \"hr\": { \"question\": \"d?\", \"choices\": [\"D1\", \"D2\"] } },"
+	"      { \"id\": \"f5\", \"gold\": 0, \"en\": { \"question\": \"e?\", \"choices\": [\"E1\", \"E2\"] }, \"hr\": { \"question\": \"e?\", \"choices\": [\"E1\", \"E2\"] } },"
+	"      { \"id\": \"f6\", \"gold\": 1, \"en\": { \"question\": \"f?\", \"choices\": [\"F1\", \"F2\"] }, \"hr\": { \"question\": \"f?\", \"choices\": [\"F1\", \"F2\"] } } ] },"
+	/* 2: few-shot from a pool */
+	"  { \"id\": \"pool\", \"type\": \"multiple_choice\", \"languages\": [\"en\"],"
+	"    \"templates\": { \"en\": { \"context\": \"{question}\" } },"
+	"    \"fewshot\": { \"k\": 1, \"seed\": 3, \"source\": \"pool\", \"delimiter\": \" | \" },"
+	"    \"items\": [ { \"id\": \"p1\", \"gold\": 0, \"en\": { \"question\": \"x\", \"choices\": [\"X\", \"Y\"] } } ],"
+	"    \"pool\": [ { \"id\": \"q1\", \"gold\": 1, \"en\": { \"question\": \"ex\", \"choices\": [\"no\", \"yes\"] } } ] },"
+	/* 3: perplexity */
+	"  { \"id\": \"ppl\", \"type\": \"perplexity\", \"languages\": [\"sr-Cyrl\"], \"window\": 8, \"stride\": 4,"
+	"    \"items\": [ { \"id\": \"d1\", \"sr-Cyrl\": { \"text\": \"Река тече кроз град.\" } } ] } ] }";
+
+static struct task_suite *suite;
+
+/* ---- a small generator lent to the plan: splitmix64, and a log of seed_stream calls ---- */
+
+struct test_rng {
+	uint64_t x;
+	uint64_t salt; /* added to every seed: stands in for another seed where the task fixes its own */
+	uint64_t last_seed, last_stream;
+	int n_seeded;
+};
+
+static uint64_t mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void test_seed_stream(void *state, uint64_t seed, uint64_t stream)
+{
+	struct test_rng *r = state;
+	r->x = (seed + r->salt) ^ mix(stream + 1);
+	r->last_seed = seed;
+	r->last_stream = stream;
+	r->n_seeded++;
+}
+
+static uint64_t test_below(void *state, uint64_t bound)
+{
+	struct test_rng *r = state;
+	r->x += 0x9e3779b97f4a7c15ULL;
+	return bound ? mix(r->x) % bound : 0;
+}
+
+static struct test_rng rng_state;
+static const struct task_rng rng = { &rng_state, test_seed_stream, test_below };
+
+static struct task_plan_opts opts(int k, uint64_t seed, bool bos)
+{
+	return (struct task_plan_opts){ .fewshot_k = k, .seed = seed, .add_bos = bos, .rng = &rng };
+}
+
+static const struct task_task *task(const char *id)
+{
+	return task_suite_find(suite, id);
+}
+
+/* the plan of an item, or an empty one after a failed check */
+static bool plan(const char *tid, size_t item, const char *lang, struct task_plan_opts o, struct task_mc_plan *p)
+{
+	struct mrl_err err = { 0 };
+	int rc = task_mc_plan(task(tid), item, lang, &o, p, &err);
+	if (rc)
+		diag("task_mc_plan: %s", err.msg);
+	return rc == 0;
+}
+
+/* ---- few-shot ---- */
+
+static void check_fewshot_deterministic(void)
+{
+	struct task_mc_plan a, b;
+	bool same = true;
+	for (size_t i = 0; i < 6; i++) {
+		if (!plan("fs", i, "en", opts(-1, 0, false), &a) || !plan("fs", i, "en", opts(-1, 0, false), &b))
+			same = false;
+		else
+			same &= a.n_shots == b.n_shots && !memcmp(a.shots, b.shots, a.n_shots * sizeof *a.shots) &&
+				!strcmp(a.prompt, b.prompt);
+		task_mc_plan_release(&a);
+		task_mc_plan_release(&b);
+	}
+	ok(same, "few-shot: the same seed gives the same examples and prompt for every item");
+
+	/* item 4 planned after item 1 or on its own: the draw is stream item_idx of the seed */
+	struct task_mc_plan alone, later, other;
+	plan("fs", 4, "en", opts(-1, 0, false), &alone);
+	is_int(rng_state.last_seed, 7, "few-shot: the task's own seed (7) seeds the draw");
+	is_int(rng_state.last_stream, 4, "few-shot: the draw of item 4 uses stream 4");
+	plan("fs", 1, "en", opts(-1, 0, false), &other);
+	plan("fs", 4, "en", opts(-1, 0, false), &later);
+	ok(alone.n_shots == 2 && !memcmp(alone.shots, later.shots, 2 * sizeof *alone.shots),
+	   "few-shot: an item's draw does not depend on what was planned before");
+	task_mc_plan_release(&alone);
+	task_mc_plan_release(&later);
+	task_mc_plan_release(&other);
+}
+
+static void check_fewshot_run_seed(void)
+{
+	struct task_mc_plan p;
+	plan("zs", 0, "en", opts(1, 99, false), &p);
+	is_int(rng_state.last_seed, 99, "few-shot in a task without a fewshot block: the run's seed");
+	ok(p.n_shots == 1 && p.shots[0] == 1 && !p.shots_from_pool, "its one candidate: the task's other item");
+	task_mc_plan_release(&p);
+	struct mrl_err err = { 0 };
+	struct task_plan_opts o = opts(2, 99, false);
+	int rc = task_mc_plan(task("zs"), 0, "en", &o, &p, &err);
+	is_int(rc, MRL_EINPUT, "few-shot: too few examples is an input error");
+	like(err.msg, "2-shot needs 2 examples, the task's other items has 1", "the error says how many there are");
+	ok(p.prompt == NULL && p.choices == NULL, "a failed plan is left empty");
+}
+
+static void check_fewshot_excludes_item(void)
+{
+	int self = 0, dup = 0, lang = 0, n = 0;
+	for (uint64_t salt = 0; salt < 40; salt++)
+		for (size_t i = 0; i < 6; i++) {
+			struct task_mc_plan p;
+			const char *tag = i == 2 ? "en" : "hr"; /* f3 has no hr variant */
+			rng_state.salt = salt;
+			if (!plan("fs", i, tag, opts(3, 0, false), &p))
+				continue;
+			for (size_t j = 0; j < p.n_shots; j++) {
+				self += p.shots[j] == i;
+				lang += !strcmp(tag, "hr") && p.shots[j] == 2;
+				for (size_t m = 0; m < j; m++)
+					dup += p.shots[m] == p.shots[j];
+			}
+			n += (int)p.n_shots;
+			task_mc_plan_release(&p);
+		}
+	rng_state.salt = 0;
+	ok(n == 40 * 6 * 3, "few-shot: every plan got its 3 examples");
+	is_int(self, 0, "few-shot from the items: never the item itself");
+	is_int(dup, 0, "few-shot: examples are drawn without replacement");
+	is_int(lang, 0, "few-shot: only examples that have the language (f3 has no hr)");
+}
+
+static void check_fewshot_prompt(void)
+{
+	struct task_mc_plan p;
+	plan("fs", 0, "en", opts(-1, 0, false), &p);
+	char want[256];
+	const char q[] = "abcdef", *gold[] = { "A1", "B2", "C1", "D2", "E1", "F2" };
+	snprintf(want, sizeof want, "Q: %c?\nA: %s\n\nQ: %c?\nA: %s\n\nQ: a?\nA: ", q[p.shots[0]], gold[p.shots[0]],
+		 q[p.shots[1]], gold[p.shots[1]]);
+	is_str(p.prompt, want, "few-shot prompt: each example is context + delimiter + gold, then \\n\\n; then the item");
+	task_mc_plan_release(&p);
+
+	plan("pool", 0, "en", opts(-1, 0, false), &p);
+	ok(p.shots_from_pool && p.n_shots == 1 && p.shots[0] == 0, "few-shot from the pool: the pool's item");
+	is_str(p.prompt, "ex yes | x", "pool example: context + \" \" + gold choice + the task's delimiter");
+	task_mc_plan_release(&p);
+
+	plan("fs", 0, "en", opts(0, 0, false), &p);
+	is_str(p.prompt, "Q: a?\nA: ", "--fewshot 0 overrides the task's k: the item's context alone");
+	is_int((long long)p.n_shots, 0, "zero-shot: no examples");
+	task_mc_plan_release(&p);
+}
+
+/* ---- lm-eval's context/continuation split ---- */
+
+static void check_split_default_delimiter(void)
+{
+	struct task_mc_plan p;
+	plan("zs", 0, "en", opts(-1, 0, false), &p);
+	is_int((long long)p.context_len, (long long)strlen(p.prompt), "no trailing whitespace: the context is the prompt");
+	is_str(p.choices[1].text, "Question: Colour of snow?\nAnswer: White", "the whole string: prompt + \" \" + choice");
+	is_str(p.choices[1].text + p.choices[1].context_len, " White", "continuation: target delimiter + choice");
+	is_str(p.choices[1].text + p.choices[1].choice_at, "White", "choice_at points at the rendered choice");
+	is_int(p.gold, 1, "gold index from the item");
+	task_mc_plan_release(&p);
+}
+
+static void check_split_trailing_space(void)
+{
+	struct task_mc_plan p;
+	plan("fs", 0, "en", opts(0, 0, false), &p);
+	is_int((long long)p.context_len, (long long)strlen("Q: a?\nA:"), "a trailing space is not part of the context");
+	is_str(p.choices[0].text + p.choices[0].context_len, " A1",
+	       "it starts the continuation: whitespace + delimiter (\"\") + choice");
+	is_str(p.choices[0].text, "Q: a?\nA: A1", "the concatenation is unchanged");
+	ok(p.choices[0].context_len == p.choices[1].context_len, "every choice shares the context");
+	task_mc_plan_release(&p);
+}
+
+static void check_choice_lengths(void)
+{
+	struct task_mc_plan p;
+	plan("zs", 0, "sr-Cyrl", opts(-1, 0, false), &p);
+	is_int(p.choices[1].n_chars, 4, "n_chars: code points of the choice (Бела), no delimiter");
+	is_int(p.choices[1].n_bytes, 8, "n_bytes: UTF-8 bytes of the choice");
+	task_mc_plan_release(&p);
+}
+
+static void check_rules(void)
+{
+	struct task_mc_plan p;
+	plan("zs", 0, "en", opts(-1, 0, false), &p);
+	ok(p.mutual_info && p.n_rules == 4 && p.rules[3] == TASK_MC_ACC_MUTUAL_INFO,
+	   "acc_mutual_info listed: four metrics, mutual information last");
+	is_int(p.neutral, TASK_START_BOS_ELSE_EOS, "the neutral context is BOS, else EOS");
+	task_mc_plan_release(&p);
+	plan("fs", 0, "en", opts(0, 0, false), &p);
+	ok(!p.mutual_info && p.n_rules == 3 && p.rules[0] == TASK_MC_ACC && p.rules[1] == TASK_MC_ACC_NORM &&
+		   p.rules[2] == TASK_MC_ACC_BYTES,
+	   "otherwise acc, acc_norm, acc_bytes");
+	task_mc_plan_release(&p);
+}
+
+/* ---- BOS ---- */
+
+static void check_bos_rule(void)
+{
+	struct task_mc_plan p;
+	plan("zs", 0, "en", opts(-1, 0, true), &p);
+	is_int(p.start, TASK_START_BOS, "multiple choice with BOS used: BOS before the context");
+	is_int(p.start_if_empty, TASK_START_BOS_ELSE_EOS, "an empty context gets BOS, else EOS (lm-eval's prefix token)");
+	task_mc_plan_release(&p);
+	plan("zs", 0, "en", opts(-1, 0, false), &p);
+	is_int(p.start, TASK_START_NONE, "multiple choice without BOS: nothing before the context");
+	task_mc_plan_release(&p);
+
+	is_int(task_start_token(TASK_START_NONE, 1, 2), -1, "start none: no token");
+	is_int(task_start_token(TASK_START_BOS, 1, 2), 1, "start BOS: the BOS id");
+	is_int(task_start_token(TASK_START_BOS, -1, 2), -1, "start BOS on a model without BOS: no token");
+	is_int(task_start_token(TASK_START_BOS_ELSE_EOS, -1, 2), 2, "BOS else EOS without BOS: EOS");
+	is_int(task_start_token(TASK_START_EOS_ELSE_BOS, 1, 2), 2, "EOS else BOS: EOS first");
+	is_int(task_start_token(TASK_START_EOS_ELSE_BOS, 1, -1), 1, "EOS else BOS without EOS: BOS");
+	is_int(task_start_token(TASK_START_BOS_ELSE_EOS, -1, -1), -1, "neither token: none");
+}
+
+/* ---- truncation ---- */
+
+static void check_truncation(void)
+{
+	size_t keep = 0;
+	ok(task_truncate_keep(TASK_TRUNCATE_LEFT, 10, 3, 100, &keep) == 0 && keep == 10, "a request that fits keeps its context");
+	ok(task_truncate_keep(TASK_TRUNCATE_LEFT, 10, 3, 12, &keep) == 0 && keep == 10,
+	   "context + continuation - 1 = n_ctx exactly: nothing cut");
+	ok(task_truncate_keep(TASK_TRUNCATE_LEFT, 10, 3, 8, &keep) == 0 && keep == 6,
+	   "too long: the last n_ctx + 1 - n_cont context tokens are kept (cut on the left)");
+	is_int(task_truncate_keep(TASK_TRUNCATE_LEFT, 10, 8, 8, &keep), -1, "a continuation as long as the model's context does not fit");
+}
+
+/* ---- perplexity ---- */
+
+static void check_ppl_plan(void)
+{
+	struct task_ppl_plan p;
+	struct mrl_err err = { 0 };
+	struct task_plan_opts o = opts(-1, 0, false);
+	int rc = task_ppl_plan(task("ppl"), 0, "sr-Cyrl", &o, &p, &err);
+	is_int(rc, 0, "perplexity plan");
+	is_str(p.text, "Река тече кроз град.", "the text as rendered ({text} by default)");
+	ok(p.counts.words == 4 && p.counts.chars == 20 && p.counts.canonical_chars == 20, "its words and characters");
+	is_int(p.start, TASK_START_EOS_ELSE_BOS, "without BOS the document starts after EOS (else BOS)");
+	ok(p.window == 8 && p.stride == 4, "the task's window and stride");
+	task_ppl_plan_release(&p);
+	o.add_bos = true;
+	task_ppl_plan(task("ppl"), 0, "sr-Cyrl", &o, &p, &err);
+	is_int(p.start, TASK_START_BOS_ELSE_EOS, "with BOS used the document starts after BOS (else EOS)");
+	task_ppl_plan_release(&p);
+
+	size_t cb[16], b[16], e[16];
+	size_t nw = task_ppl_windows(10, 4, 2, cb, b, e);
+	is_int((long long)nw, 4, "windows: n 10, window 4, stride 2: 4 windows");
+	ok(cb[0] == 0 && b[0] == 1 && e[0] == 5, "the first window predicts tokens 1..4 after the start token");
+	ok(cb[1] == 2 && b[1] == 5 && e[1] == 7, "the second: context [2,5), predicts [5,7)");
+	is_int((long long)task_ppl_windows(10, 4, 0, cb, b, e), 3, "stride 0 is taken as the window (lm-eval's rolling)");
+}
+
+int main(void)
+{
+	struct mrl_err err = { 0 };
+	if (task_suite_parse("plan.json", suite_json, strlen(suite_json), &suite, NULL, &err)) {
+		diag("%s", err.msg);
+		ok(0, "the test suite loads");
+		return done_testing();
+	}
+	check_fewshot_deterministic();
+	check_fewshot_run_seed();
+	check_fewshot_excludes_item();
+	check_fewshot_prompt();
+	check_split_default_delimiter();
+	check_split_trailing_space();
+	check_choice_lengths();
+	check_rules();
+	check_bos_rule();
+	check_truncation();
+	check_ppl_plan();
+	task_suite_free(suite);
+	return done_testing();
+}
