@@ -119,7 +119,8 @@ static void round_trip(const struct hrn_bench_doc *d, enum hrn_bench_format fmt,
 	free(again);
 }
 
-static void test_cli_tests(const char *model)
+/* The llama-bench style tests as JSON (b.json): read back, round-trips, a byte-order mark is fine. */
+static void test_cli_json(const char *model)
 {
 	char *out, path[512];
 	struct mrl_err err = { 0 };
@@ -153,7 +154,21 @@ static void test_cli_tests(const char *model)
 		free(text);
 		free(with_bom);
 	}
+	hrn_bench_doc_release(&d);
+}
 
+/* The figures of b.json: raw samples, their statistics, nulls with a reason, latencies. */
+static void test_cli_figures(void)
+{
+	char path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(path, sizeof path, "%s/b.json", tmp);
+	if (hrn_bench_read(path, &d, &err)) {
+		ok(0, "b.json reads");
+		diag("%s", err.msg);
+		return;
+	}
 	const struct hrn_bench_result *pp = find(&d, "pp16", 2), *tg = find(&d, "tg4@d8", 1),
 				      *rq = find(&d, "pp8+tg4", 2);
 	ok(pp && tg && rq, "pp16, tg4@d8 and pp8+tg4 present");
@@ -201,10 +216,16 @@ static void test_cli_tests(const char *model)
 		}
 	}
 	hrn_bench_doc_release(&d);
+}
 
-	/* JSONL: one result per line, each self-contained; round-trips */
+/* JSONL (b.jsonl): one result per line, each self-contained; round-trips. */
+static void test_cli_jsonl(const char *model)
+{
+	char *out, path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
 	snprintf(path, sizeof path, "%s/b.jsonl", tmp);
-	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2 --format jsonl --out %s", model, path);
+	int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2 --format jsonl --out %s", model, path);
 	is_int(rc, 0, "bench --format jsonl: exit 0");
 	free(out);
 	char *text = cli_slurp(path);
@@ -243,7 +264,21 @@ static void test_cli_tests(const char *model)
 		free(text);
 	}
 	round_trip(&d, HRN_BENCH_JSONL, path, "JSONL round-trips byte for byte");
-	/* CSV and markdown: views of the same document */
+	hrn_bench_doc_release(&d);
+}
+
+/* CSV and markdown: views of the same document (b.jsonl). */
+static void test_cli_views(void)
+{
+	char path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(path, sizeof path, "%s/b.jsonl", tmp);
+	if (hrn_bench_read(path, &d, &err)) {
+		ok(0, "b.jsonl reads");
+		diag("%s", err.msg);
+		return;
+	}
 	char *csv = NULL, *md = NULL;
 	hrn_bench_render(&d, HRN_BENCH_CSV, &csv, &err);
 	size_t rows = 0, cols0 = 0;
@@ -267,8 +302,16 @@ static void test_cli_tests(const char *model)
 	free(csv);
 	free(md);
 	hrn_bench_doc_release(&d);
+}
 
-	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --depth 0 --threads 1 --reps 1 --format jsonl --out %s "
+/* A one-line JSONL file; CSV and markdown on stdout. */
+static void test_cli_stdout_formats(const char *model)
+{
+	char *out, path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(path, sizeof path, "%s/b.jsonl", tmp);
+	int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --depth 0 --threads 1 --reps 1 --format jsonl --out %s "
 		       "--scenario offline --requests 2", model, path);
 	free(out);
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
@@ -489,10 +532,10 @@ static void test_cli_errors(const char *model)
 
 int main(void)
 {
-	test_latency();
-	test_poisson();
-	test_costs();
-	test_roofline_kernels();
+	TEST(test_latency(), "request latency: TTFT, e2e, TPOT and ITL from token times; bad times refused");
+	TEST(test_poisson(), "seeded Poisson arrivals: reproducible, at the rate, exponential gaps");
+	TEST(test_costs(), "decode bytes per token and prefill FLOPs from the model's shape");
+	TEST(test_roofline_kernels(), "the roofline kernels measure bandwidth and FLOP rate; bad sizes are refused");
 
 	if (!cli_merilo()) {
 		skip("MERILO does not name the merilo binary (run through make test)", "bench CLI");
@@ -515,11 +558,15 @@ int main(void)
 	is_int(rc, 0, "merilo synth --preset tiny");
 	free(out);
 	if (!rc) {
-		test_cli_tests(model);
-		test_cli_roofline(model);
-		test_cli_scenarios(model);
-		test_cli_energy_window(model);
-		test_cli_errors(model);
+		TEST(test_cli_json(model), "bench --format json: read back, manifest, round trip, byte-order mark");
+		TEST(test_cli_figures(), "bench figures: raw samples and statistics, nulls with a reason, latencies");
+		TEST(test_cli_jsonl(model), "bench --format jsonl: one self-contained result per line, round trip");
+		TEST(test_cli_views(), "CSV and markdown are views of the same document");
+		TEST(test_cli_stdout_formats(model), "a one-line JSONL file reads; CSV and markdown on stdout");
+		TEST(test_cli_roofline(model), "bench --roofline: measured once, then from the cache");
+		TEST(test_cli_scenarios(model), "bench --scenario server and offline: queueing, TTFT, limits, achieved QPS");
+		TEST(test_cli_energy_window(model), "bench --energy-window 0: energy per token null, the option named as the reason");
+		TEST(test_cli_errors(model), "bench usage and input errors");
 	}
 	cli_rmtree(tmp);
 	return done_testing();
