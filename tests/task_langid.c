@@ -139,15 +139,14 @@ static void test_markers(void)
 	ok(fired_for("Treba tisuću eura.", "tisuću", TASK_LANG_HR, TASK_LANG_BS), "tisuću favours hr");
 	ok(fired_for("Treba hiljadu evra.", "hiljadu", TASK_LANG_BS, TASK_LANG_HR), "hiljadu favours bs over hr");
 	ok(fired_for("Je li to istina?", "je li", TASK_LANG_HR, TASK_LANG_SR), "the phrase je li favours hr");
-	ok(!fired_for("Ovo je. Li je ime.", "je li", TASK_LANG_HR, TASK_LANG_SR),
-	   "a phrase does not match across punctuation");
+	is_near(hit_amount("Ovo je. Li je ime.", "je li"), 0, 0, "a phrase does not match across punctuation");
 	ok(fired_for("Pokušat ću objasniti.", "pokušat ću", TASK_LANG_HR, TASK_LANG_SR),
 	   "clipped infinitive + ću (pokušat ću) favours hr");
 	ok(fired_for("Pokušaću da objasnim.", "pokušaću", TASK_LANG_SR, TASK_LANG_HR),
 	   "synthetic future pokušaću favours sr");
 	ok(fired_for("Ja ću da objasnim.", "ću da", TASK_LANG_SR, TASK_LANG_HR), "ću da + present favours sr");
-	ok(!fired_for("Opet ću pokušati.", "opet ću", TASK_LANG_HR, TASK_LANG_SR),
-	   "opet ću is not a clipped infinitive");
+	is_near(hit_amount("Opet ću pokušati.", "opet ću"), 0, 0, "opet ću is not a clipped infinitive");
+	is_near(hit_amount("Uvijek ću pomoći.", "uvijek ću"), 0, 0, "a word not ending in -t before ću is not one either");
 	ok(fired_for("Mogu da pomognem.", "mogu da", TASK_LANG_SR, TASK_LANG_HR), "modal + da favours sr");
 	ok(fired_for("Đe si bio?", "đe", TASK_LANG_CNR, TASK_LANG_BS), "Montenegrin đe favours cnr over bs");
 	ok(fired_for("Śutra idemo.", "ś", TASK_LANG_CNR, TASK_LANG_SR), "the letter ś favours cnr");
