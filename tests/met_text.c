@@ -472,6 +472,18 @@ static void test_bcms_normalisation(void)
 	norm_is("10 € 5°", 0, 0, "10 € 5°", "non-ASCII symbols (category S) are kept");
 	is_near(qa("glavni grad je Beograd", "Beograd", 0, 1), 0.4, 1e-15,
 		"F1: precision 1/4, recall 1 gives 0.4");
+	/* 2 common of 3 and 4 tokens: P 2/3, R 1/2, F1 4/7 */
+	is_near(qa("Никола Тесла, физичар", "НИКОЛА ТЕСЛА је рођен", 0, 1), 4.0 / 7.0, 1e-15,
+		"F1: Cyrillic tokens case-folded and counted, 4/7");
+	is_near(qa("Djokovic", "Đoković", 1, 0), 1.0, 0, "EM with folding: Djokovic == Đoković (đ -> dj)");
+	is_near(qa("Dokovic", "Đoković", 1, 0), 0.0, 0, "EM with folding: Dokovic != Đoković");
+	const char *refs[] = {"Zagreb", "glavni grad Hrvatske", "grad Zagreb"};
+	struct met_text_item multi = {"Grad Zagreb.", refs, 3};
+	struct met_qa_opts o = {0, 0};
+	double em = NAN, f1 = NAN;
+	met_qa_exact(&multi, &o, &em, NULL);
+	met_qa_f1(&multi, &o, &f1, NULL);
+	ok(em == 1.0 && f1 == 1.0, "EM and F1 take the best of several references");
 	is_near(qa("x y z w", "x z y w", 0, 2), 0.75, 1e-15, "ROUGE-L: LCS 3 of 4 and 4 gives 0.75");
 	is_near(qa("", "x", 0, 2), 0.0, 0, "ROUGE-L: empty prediction gives 0");
 	is_near(qa("w x y", "w x y", 0, 2), 1.0, 0, "ROUGE-L: identical gives 1");
