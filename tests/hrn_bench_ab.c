@@ -134,9 +134,21 @@ static void test_deltas(void)
 	hrn_bench_doc_release(&c);
 }
 
-static void test_cli(void)
+/* The two synthetic models of the command tests: tiny, and big (6.7M parameters). */
+static char tiny[512], big[512];
+/* Few, short tests: the command tests time the plumbing, not the machine. */
+static const char *fast = "--test pp32,tg8 --reps 2 --threads 1";
+/* A/A on real timings: at the default gate, nine pairs that happen to agree fire
+ * it about once in 100 tests by design (alpha), more often on a loaded machine;
+ * its false-alarm rate is test_decide's (constructed samples) and
+ * ci/aa-false-alarm.sh's business. Here A/A checks the plumbing, at a 50%
+ * threshold that noise does not reach; the regressions below keep the default. */
+static const char *aa = "--threshold 50%";
+
+/* Make tiny and big with merilo synth; false (and one skipped check) where it fails. */
+static bool make_models(void)
 {
-	char tiny[512], big[512], path[700], *o = NULL;
+	char *o = NULL;
 	snprintf(tiny, sizeof tiny, "%s/tiny.gguf", tmp);
 	snprintf(big, sizeof big, "%s/big.gguf", tmp);
 	if (cli_sh(&o, "'%s' synth --preset tiny --seed 1 -o %s", merilo, tiny) ||
@@ -144,17 +156,16 @@ static void test_cli(void)
 		diag("%s", o);
 		free(o);
 		skip("merilo synth failed", "the A/B command tests");
-		return;
+		return false;
 	}
 	free(o);
-	const char *fast = "--test pp32,tg8 --reps 2 --threads 1";
-	/* A/A on real timings: at the default gate, nine pairs that happen to agree fire
-	 * it about once in 100 tests by design (alpha), more often on a loaded machine;
-	 * its false-alarm rate is test_decide's (constructed samples) and
-	 * ci/aa-false-alarm.sh's business. Here A/A checks the plumbing, at a 50%
-	 * threshold that noise does not reach; the regressions below keep the default. */
-	const char *aa = "--threshold 50%";
+	return true;
+}
 
+/* A model as BASE: A/A passes, a much bigger candidate fails, a much smaller one improves. */
+static void test_cli_model_base(void)
+{
+	char *o = NULL;
 	int rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s %s", merilo, tiny, tiny, fast, aa);
 	is_int(rc, 0, "model BASE, A/A: exit 0");
 	like(o, "merilo bench --ab: PASS", "the verdict says PASS");
@@ -172,9 +183,14 @@ static void test_cli(void)
 	is_int(rc, 0, "the reverse (candidate much faster): exit 0");
 	like(o, "improvement", "reported as an improvement");
 	free(o);
+}
 
+/* A binary as BASE (this one), A/A: passes, with a JSON verdict. */
+static void test_cli_binary_base(void)
+{
+	char path[700], *o = NULL;
 	snprintf(path, sizeof path, "%s/ab.json", tmp);
-	rc = cli_sh(&o, "'%s' bench --ab '%s' --model %s %s %s --format json --out %s", merilo, merilo, tiny, fast, aa,
+	int rc = cli_sh(&o, "'%s' bench --ab '%s' --model %s %s %s --format json --out %s", merilo, merilo, tiny, fast, aa,
 		    path);
 	is_int(rc, 0, "binary BASE (this binary), A/A: exit 0");
 	if (rc)
@@ -196,10 +212,14 @@ static void test_cli(void)
 	is_str(json_string_value(json_object_get(json_object_get(j, "settings"), "base_kind")), "binary",
 	       "settings say the base is a binary");
 	json_decref(j);
+}
 
+static void test_cli_errors(void)
+{
+	char path[700], *o = NULL;
 	snprintf(path, sizeof path, "%s/not-a-model.txt", tmp);
 	cli_write_file(path, "hello\n");
-	rc = cli_sh(&o, "'%s' bench --ab %s --model %s", merilo, path, tiny);
+	int rc = cli_sh(&o, "'%s' bench --ab %s --model %s", merilo, path, tiny);
 	is_int(rc, 3, "a BASE that is neither a model nor an executable: exit 3");
 	like(o, "neither a GGUF model nor an executable", "and says so");
 	free(o);
@@ -212,9 +232,14 @@ static void test_cli(void)
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
 	is_int(rc, 2, "--test xx5: usage error");
 	free(o);
+}
 
-	/* deterministic mode */
-	rc = cli_sh(&o, "MERILO_VALGRIND=/nonexistent/valgrind '%s' bench --ab '%s' --model %s --deterministic "
+/* The deterministic mode: exit 4 without valgrind; with it, A/A gives exactly 0% in Ir. */
+static void test_cli_deterministic(void)
+{
+	char path[700], *o = NULL;
+	json_error_t je;
+	int rc = cli_sh(&o, "MERILO_VALGRIND=/nonexistent/valgrind '%s' bench --ab '%s' --model %s --deterministic "
 		     "--ins-source valgrind", merilo, merilo, tiny);
 	is_int(rc, 4, "--deterministic without valgrind: exit 4");
 	like(o, "valgrind not found", "with a clear message");
@@ -244,8 +269,8 @@ static void test_cli(void)
 	}
 	is_int(rc, 0, "deterministic A/A under valgrind: exit 0");
 	free(o);
-	j = json_load_file(path, 0, &je);
-	t0 = json_array_get(json_object_get(j, "tests"), 0);
+	json_t *j = json_load_file(path, 0, &je);
+	json_t *t0 = json_array_get(json_object_get(j, "tests"), 0);
 	json_int_t ca = json_integer_value(json_object_get(t0, "candidate"));
 	json_int_t cb = json_integer_value(json_object_get(t0, "base"));
 	diag("deterministic A/A: Ir %lld vs %lld (%s)", (long long)ca, (long long)cb,
@@ -335,9 +360,9 @@ static void test_compare(void)
 
 int main(void)
 {
-	test_decide();
-	test_parse_ir();
-	test_deltas();
+	TEST(test_decide(), "the A/B verdict: a 10%% slowdown fails, A/A noise passes, inconsistent differences pass");
+	TEST(test_parse_ir(), "the valgrind output parser");
+	TEST(test_deltas(), "the bench-record deltas of merilo compare");
 	merilo = cli_merilo();
 	if (!merilo) {
 		skip("MERILO does not name the merilo binary (run through make test)", "the command tests");
@@ -356,9 +381,14 @@ int main(void)
 	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
 	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
 	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
-	test_cli();
-	test_report();
-	test_compare();
+	if (make_models()) {
+		TEST(test_cli_model_base(), "bench --ab with a model BASE: A/A passes, a bigger model fails, a smaller improves");
+		TEST(test_cli_binary_base(), "bench --ab with a binary BASE, A/A: passes with a JSON verdict");
+		TEST(test_cli_errors(), "bench --ab: a bad BASE is exit 3, bad options exit 2");
+		TEST(test_cli_deterministic(), "bench --ab --deterministic: instruction counts under valgrind");
+	}
+	TEST(test_report(), "merilo report --bench draws the latency and throughput plots");
+	TEST(test_compare(), "merilo compare: the bench-record deltas and --gate-perf");
 	cli_rmtree(tmp);
 	return done_testing();
 }
