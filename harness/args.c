@@ -1,12 +1,47 @@
-/* args.c — small parsers shared by the commands' option loops.
- * Each takes the whole string (no trailing junk), returns 0 or -1 and leaves
+/* args.c — the commands' command lines: hrn_options() runs common/options'
+ * parser and prints its help or error the same way for every command, and a
+ * few value parsers for callbacks and values checked after parsing. Each of
+ * those takes the whole string (no trailing junk), returns 0 or -1 and leaves
  * *out alone on failure; the caller words the usage error. */
 #include "harness/hrn.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+int hrn_options(const char *cmd, const struct mrl_option *opts, int argc, char **argv, int *n_args,
+		void (*usage)(FILE *out, const struct mrl_option *opts))
+{
+	struct mrl_err err = { 0 };
+	int rc = mrl_opts_parse(opts, argc, argv, n_args, &err);
+	if (rc == MRL_OPTS_HELP) {
+		usage(stdout, opts);
+		return HRN_EXIT_OK;
+	}
+	if (rc)
+		return hrn_usage_error(cmd, "%s", err.msg);
+	return HRN_OPTS_GO;
+}
+
+void hrn_print_options(FILE *out, const struct mrl_option *opts, int width)
+{
+	char small[4096];
+	size_t len = mrl_opts_help(opts, width, small, sizeof small);
+	if (len < sizeof small) {
+		fputs(small, out);
+		return;
+	}
+	char *big = malloc(len + 1);
+	if (!big) { /* out of memory while printing help: print what fits */
+		fputs(small, out);
+		return;
+	}
+	mrl_opts_help(opts, width, big, len + 1);
+	fputs(big, out);
+	free(big);
+}
 
 int hrn_parse_int(const char *s, long lo, long hi, long *out)
 {

@@ -9,16 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo import FORMAT --lang TAG=FILE [--lang TAG=FILE ...] -o OUT.json\n"
 		"                     [--name NAME] [--version V] [--license L] [--source S] [--description D]\n"
 		"Convert an outside benchmark into one suite whose items pair the languages'\n"
-		"variants of the same content. The suite is validated, then written atomically.\n"
-		"  --lang TAG=FILE   one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr)\n"
-		"  -o, --output OUT  the suite file to write ('-' = standard output)\n"
-		"formats:\n");
+		"variants of the same content. The suite is validated, then written atomically.\n");
+	hrn_print_options(out, opts, 18);
+	fprintf(out, "formats:\n");
 	for (size_t i = 0; i < task_n_importers(); i++)
 		fprintf(out, "  %-8s %s\n", task_importer_name(i), task_importer_summary(i));
 	fprintf(out,
@@ -28,68 +27,54 @@ static void usage(FILE *out)
 		"exit codes: 0 ok, 2 usage error, 3 bad input, 4 could not write\n");
 }
 
+/* The --lang inputs, one per language, in the order given. */
+struct inputs {
+	struct task_import_input *v; /* room for one per argument */
+	size_t n;
+};
+
+/* --lang TAG=FILE (repeatable): the argument is split in place at its '='. */
+static int add_lang(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct inputs *in = opt->value;
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || !eq[1])
+		return mrl_err_set(err, MRL_EINPUT, "--lang needs TAG=FILE, got '%s'", arg);
+	*eq = '\0'; /* argv is ours to split */
+	in->v[in->n].lang = arg;
+	in->v[in->n++].path = eq + 1;
+	return 0;
+}
+
 int hrn_cmd_import(int argc, char **argv)
 {
 	const char *format = NULL, *output = NULL;
 	struct task_import_opts opts = {0};
-	struct task_import_input *in = calloc((size_t)argc, sizeof *in);
-	size_t n_in = 0;
+	struct inputs inputs = { .v = calloc((size_t)argc, sizeof *inputs.v) };
 	char *text = NULL;
 	int rc = HRN_EXIT_OK;
-	if (!in)
+	if (!inputs.v)
 		return HRN_EXIT_RUNTIME;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **slot = NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			goto out;
-		}
-		if (!strcmp(a, "--lang")) {
-			if (i + 1 >= argc) {
-				rc = hrn_usage_error("import", "--lang needs TAG=FILE");
-				goto out;
-			}
-			char *v = argv[++i], *eq = strchr(v, '=');
-			if (!eq || eq == v || !eq[1]) {
-				rc = hrn_usage_error("import", "--lang needs TAG=FILE, got '%s'", v);
-				goto out;
-			}
-			*eq = '\0'; /* argv is ours to split */
-			in[n_in].lang = v;
-			in[n_in++].path = eq + 1;
-			continue;
-		}
-		if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-			slot = &output;
-		else if (!strcmp(a, "--name"))
-			slot = &opts.name;
-		else if (!strcmp(a, "--version"))
-			slot = &opts.version;
-		else if (!strcmp(a, "--license"))
-			slot = &opts.license;
-		else if (!strcmp(a, "--source"))
-			slot = &opts.source;
-		else if (!strcmp(a, "--description"))
-			slot = &opts.description;
-		if (slot) {
-			if (i + 1 >= argc) {
-				rc = hrn_usage_error("import", "%s needs a value", a);
-				goto out;
-			}
-			*slot = argv[++i];
-			continue;
-		}
-		if (a[0] == '-') {
-			rc = hrn_usage_error("import", "unknown option '%s'", a);
-			goto out;
-		}
-		if (format) {
-			rc = hrn_usage_error("import", "unexpected argument '%s' (inputs are given with --lang TAG=FILE)", a);
-			goto out;
-		}
-		format = a;
+	const struct mrl_option table[] = {
+		OPT_CALLBACK(0, "lang", &inputs, "TAG=FILE",
+			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr)", add_lang),
+		OPT_STRING('o', "output", &output, "OUT", "the suite file to write ('-' = standard output)"),
+		OPT_STRING(0, "name", &opts.name, "NAME", NULL),
+		OPT_STRING(0, "version", &opts.version, "V", NULL),
+		OPT_STRING(0, "license", &opts.license, "L", NULL),
+		OPT_STRING(0, "source", &opts.source, "S", NULL),
+		OPT_STRING(0, "description", &opts.description, "D", NULL),
+		OPT_END(),
+	};
+	int n_args;
+	if ((rc = hrn_options("import", table, argc, argv, &n_args, usage)) != HRN_OPTS_GO)
+		goto out;
+	rc = HRN_EXIT_OK;
+	if (n_args > 1) {
+		rc = hrn_usage_error("import", "unexpected argument '%s' (inputs are given with --lang TAG=FILE)", argv[1]);
+		goto out;
 	}
+	format = n_args ? argv[0] : NULL;
 	if (!format) {
 		rc = hrn_usage_error("import", "expected a format (copa)");
 		goto out;
@@ -101,7 +86,7 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_usage_error("import", "unknown format '%s'", format);
 		goto out;
 	}
-	if (!n_in) {
+	if (!inputs.n) {
 		rc = hrn_usage_error("import", "expected at least one --lang TAG=FILE");
 		goto out;
 	}
@@ -110,7 +95,7 @@ int hrn_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	struct mrl_err err = {0};
-	if (task_import(format, in, n_in, &opts, &text, &err)) {
+	if (task_import(format, inputs.v, inputs.n, &opts, &text, &err)) {
 		rc = hrn_report(&err);
 		goto out;
 	}
@@ -137,9 +122,9 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_report(&err);
 		goto out;
 	}
-	fprintf(stderr, "merilo import: wrote %s (%zu items, %zu languages)\n", output, n_items, n_in);
+	fprintf(stderr, "merilo import: wrote %s (%zu items, %zu languages)\n", output, n_items, inputs.n);
 out:
 	free(text);
-	free(in);
+	free(inputs.v);
 	return rc;
 }

@@ -16,39 +16,53 @@ static bool gguf_name(const char *path)
 	return n >= 5 && !strcasecmp(path + n - 5, ".gguf");
 }
 
-static const char *first_positional(int argc, char **argv)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] != '-')
-			return argv[i];
-	return NULL;
+	fprintf(out, "usage: merilo info SUITE.json [--json]\n"
+		     "       merilo info MODEL.gguf|HF_FOLDER [--verbose]\n"
+		     "Describe a suite (tasks, languages, item counts, pairing coverage)\n"
+		     "or a model (architecture, parameters, dtypes, tokenizer). A file whose\n"
+		     "name ends in .gguf or that starts with \"GGUF\" is taken as a model.\n");
+	hrn_print_options(out, opts, 15);
+	fprintf(out, "exit codes: 0 ok, 2 usage error, 3 invalid or unreadable file\n");
+}
+
+static bool is_model(const char *path)
+{
+	struct stat st;
+	if (gguf_name(path) || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) /* a folder: an HF checkpoint */
+		return true;
+	char magic[4] = {0};
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(magic, 1, 4, f);
+	fclose(f);
+	return n == 4 && !memcmp(magic, "GGUF", 4);
 }
 
 int hrn_cmd_info(int argc, char **argv)
 {
-	const char *path = first_positional(argc, argv);
-	if (!path) {
-		for (int i = 1; i < argc; i++)
-			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-				printf("usage: merilo info SUITE.json [--json]\n"
-				       "       merilo info MODEL.gguf|HF_FOLDER [--verbose]\n"
-				       "Describe a suite (tasks, languages, item counts, pairing coverage)\n"
-				       "or a model (architecture, parameters, dtypes, tokenizer). A file whose\n"
-				       "name ends in .gguf or that starts with \"GGUF\" is taken as a model.\n");
-				return HRN_EXIT_OK;
-			}
+	bool as_json = false, verbose = false;
+	const struct mrl_option opts[] = {
+		OPT_BOOL(0, "json", &as_json, "a suite: print the same as a JSON object"),
+		OPT_BOOL('v', "verbose", &verbose, "a model: every metadata entry and every tensor"),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("info", opts, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (!n_args)
 		return hrn_usage_error("info", "expected a suite (.json) or model (.gguf) file");
+	if (n_args > 1)
+		return hrn_usage_error("info", "one file at a time ('%s' and '%s')", argv[0], argv[1]);
+	if (is_model(argv[0])) {
+		if (as_json)
+			return hrn_usage_error("info", "--json is for a suite; %s is a model", argv[0]);
+		char *model_argv[] = { "info", argv[0], "--verbose", NULL };
+		return hrn_info_model(verbose ? 3 : 2, model_argv);
 	}
-	struct stat st;
-	if (gguf_name(path) || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) /* a folder: an HF checkpoint */
-		return hrn_info_model(argc, argv);
-	char magic[4] = {0};
-	FILE *f = fopen(path, "rb");
-	if (f) {
-		size_t n = fread(magic, 1, 4, f);
-		fclose(f);
-		if (n == 4 && !memcmp(magic, "GGUF", 4))
-			return hrn_info_model(argc, argv);
-	}
-	return hrn_info_suite(argc, argv);
+	if (verbose)
+		return hrn_usage_error("info", "--verbose is for a model; %s is a suite", argv[0]);
+	return hrn_info_suite(argv[0], as_json);
 }

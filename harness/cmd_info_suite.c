@@ -10,16 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: merilo info SUITE.json [--json]\n"
-		"Describe a suite: tasks, types, metrics, languages, items per language and\n"
-		"pairing coverage (items that have every language; items per language pair).\n"
-		"  --json   print the same as a JSON object\n"
-		"exit codes: 0 ok, 2 usage error, 3 invalid or unreadable suite\n");
-}
-
 /* Items of t that have language a (and b, if b >= 0; both every language if a < 0). */
 static size_t count_items(const struct task_task *t, int a, int b)
 {
@@ -97,26 +87,8 @@ static void task_text(const struct task_task *t)
 			       count_items(t, (int)a, (int)b));
 }
 
-int hrn_info_suite(int argc, char **argv)
+int hrn_info_suite(const char *path, bool as_json)
 {
-	const char *path = NULL;
-	bool as_json = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			as_json = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return hrn_usage_error("info", "unknown option '%s' for a suite", argv[i]);
-		} else if (path) {
-			return hrn_usage_error("info", "one file at a time ('%s' and '%s')", path, argv[i]);
-		} else {
-			path = argv[i];
-		}
-	}
-	if (!path)
-		return hrn_usage_error("info", "expected a suite (.json) or model (.gguf) file");
 	struct task_suite *s = NULL;
 	struct mrl_err err = {0};
 	if (task_suite_load(path, &s, NULL, &err))

@@ -12,7 +12,7 @@
 
 #include "engine/eng.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo synth [--arch llama] --preset tiny|110m|1b|7b [--dtype DTYPE]\n"
@@ -22,24 +22,17 @@ static void usage(FILE *out)
 		"Write a llama-architecture GGUF model with random weights (matrices N(0,1)*0.02,\n"
 		"norm weights 1+0.1*N(0,1)) from a seeded generator: the same options and seed\n"
 		"give a byte-identical file. Synthetic models measure speed, not quality.\n"
-		"\n"
-		"  --preset P      tiny (dim 64, 4 layers, 8/4 heads, ffn 192, ctx 256),\n"
-		"                  110m (768, 12, 12/12, 2048, 1024), 1b (2048, 16, 32/8, 5632, 2048),\n"
-		"                  7b (4096, 32, 32/32, 11008, 4096); the shape options override it\n"
-		"  --dtype D       f32 (default), f16, bf16, q8_0, q4_0 for the matrices; norms stay f32;\n"
-		"                  a q4_0 model keeps output.weight in q8_0, as llama.cpp does\n"
-		"  --vocab F       copy the tokenizer (every tokenizer.* key) from a GGUF file;\n"
-		"                  default: a small built-in byte-fallback vocabulary (docs/gguf.md)\n"
-		"  --seed N        generator seed (default 1)\n"
-		"  -o, --output F  the file to write (atomically)\n");
+		"\n");
+	hrn_print_options(out, opts, 16);
 }
 
-static int parse_u32(const char *opt, const char *s, uint32_t *out)
+/* A shape option: a positive integer that fits 32 bits. */
+static int parse_u32(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
 	uint64_t v;
-	if (hrn_parse_u64(s, &v) || v == 0 || v > UINT32_MAX)
-		return hrn_usage_error("synth", "%s expects a positive integer, got '%s'", opt, s);
-	*out = (uint32_t)v;
+	if (hrn_parse_u64(arg, &v) || v == 0 || v > UINT32_MAX)
+		return mrl_err_set(err, MRL_EINPUT, "--%s expects a positive integer, got '%s'", opt->long_name, arg);
+	*(uint32_t *)opt->value = (uint32_t)v;
 	return 0;
 }
 
@@ -47,46 +40,33 @@ int hrn_cmd_synth(int argc, char **argv)
 {
 	struct eng_synth_opts o = { .arch = "llama", .dtype = "f32", .seed = 1 };
 	const char *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return HRN_EXIT_OK;
-		}
-		if (i + 1 >= argc)
-			return hrn_usage_error("synth", "unknown option or missing value: '%s'", a);
-		const char *v = argv[++i];
-		int rc = 0;
-		if (!strcmp(a, "--arch"))
-			o.arch = v;
-		else if (!strcmp(a, "--preset"))
-			o.preset = v;
-		else if (!strcmp(a, "--dtype"))
-			o.dtype = v;
-		else if (!strcmp(a, "--vocab"))
-			o.vocab_path = v;
-		else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-			out = v;
-		else if (!strcmp(a, "--layers"))
-			rc = parse_u32(a, v, &o.n_layer);
-		else if (!strcmp(a, "--dim"))
-			rc = parse_u32(a, v, &o.n_embd);
-		else if (!strcmp(a, "--heads"))
-			rc = parse_u32(a, v, &o.n_head);
-		else if (!strcmp(a, "--kv-heads"))
-			rc = parse_u32(a, v, &o.n_head_kv);
-		else if (!strcmp(a, "--ffn"))
-			rc = parse_u32(a, v, &o.n_ff);
-		else if (!strcmp(a, "--ctx"))
-			rc = parse_u32(a, v, &o.n_ctx);
-		else if (!strcmp(a, "--seed")) {
-			if (hrn_parse_u64(v, &o.seed))
-				return hrn_usage_error("synth", "--seed expects a non-negative integer, got '%s'", v);
-		} else
-			return hrn_usage_error("synth", "unknown option '%s'", a);
-		if (rc)
-			return rc;
-	}
+	const struct mrl_option opts[] = {
+		OPT_STRING(0, "arch", &o.arch, "A", NULL),
+		OPT_STRING(0, "preset", &o.preset, "P",
+			   "tiny (dim 64, 4 layers, 8/4 heads, ffn 192, ctx 256),\n"
+			   "110m (768, 12, 12/12, 2048, 1024), 1b (2048, 16, 32/8, 5632, 2048),\n"
+			   "7b (4096, 32, 32/32, 11008, 4096); the shape options override it"),
+		OPT_STRING(0, "dtype", &o.dtype, "D",
+			   "f32 (default), f16, bf16, q8_0, q4_0 for the matrices; norms stay f32;\n"
+			   "a q4_0 model keeps output.weight in q8_0, as llama.cpp does"),
+		OPT_CALLBACK(0, "layers", &o.n_layer, "N", NULL, parse_u32),
+		OPT_CALLBACK(0, "dim", &o.n_embd, "N", NULL, parse_u32),
+		OPT_CALLBACK(0, "heads", &o.n_head, "N", NULL, parse_u32),
+		OPT_CALLBACK(0, "kv-heads", &o.n_head_kv, "N", NULL, parse_u32),
+		OPT_CALLBACK(0, "ffn", &o.n_ff, "N", NULL, parse_u32),
+		OPT_CALLBACK(0, "ctx", &o.n_ctx, "N", NULL, parse_u32),
+		OPT_STRING(0, "vocab", &o.vocab_path, "F",
+			   "copy the tokenizer (every tokenizer.* key) from a GGUF file;\n"
+			   "default: a small built-in byte-fallback vocabulary (docs/gguf.md)"),
+		OPT_UINT64(0, "seed", &o.seed, "N", "generator seed (default 1)"),
+		OPT_STRING('o', "output", &out, "F", "the file to write (atomically)"),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("synth", opts, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args)
+		return hrn_usage_error("synth", "unexpected argument '%s'", argv[0]);
 	if (!out)
 		return hrn_usage_error("synth", "missing -o OUT.gguf");
 	if (!o.preset && !(o.n_layer && o.n_embd && o.n_head && o.n_ff))

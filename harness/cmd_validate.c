@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo validate SUITE.json [--json]\n"
 		"Check a suite file (docs/suite-format.md) and report every problem, one per line:\n"
 		"  FILE: /json/pointer: message\n"
-		"or 'OK: <summary>' when the suite is valid.\n"
-		"  --json   print {\"file\", \"ok\", \"problems\": [{\"path\", \"message\", \"line\", \"column\"}], \"summary\"}\n"
-		"exit codes: 0 valid, 2 usage error, 3 invalid or unreadable suite\n");
+		"or 'OK: <summary>' when the suite is valid.\n");
+	hrn_print_options(out, opts, 9);
+	fprintf(out, "exit codes: 0 valid, 2 usage error, 3 invalid or unreadable suite\n");
 }
 
 /* "suite 'x' 1.0.0: 2 tasks, 1500 variants in 500 items" */
@@ -46,30 +46,26 @@ static void summary(const struct task_suite *s, char *buf, size_t size)
 
 int hrn_cmd_validate(int argc, char **argv)
 {
-	const char *path = NULL;
 	bool as_json = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(argv[i], "--json")) {
-			as_json = true;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return hrn_usage_error("validate", "unknown option '%s'", argv[i]);
-		} else if (path) {
-			return hrn_usage_error("validate", "one suite file at a time ('%s' and '%s')", path, argv[i]);
-		} else {
-			path = argv[i];
-		}
-	}
-	if (!path)
+	const struct mrl_option opts[] = {
+		OPT_BOOL(0, "json", &as_json,
+			 "print {\"file\", \"ok\", \"problems\": [{\"path\", \"message\", \"line\", \"column\"}], \"summary\"}"),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("validate", opts, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args > 1)
+		return hrn_usage_error("validate", "one suite file at a time ('%s' and '%s')", argv[0], argv[1]);
+	if (!n_args)
 		return hrn_usage_error("validate", "expected a suite file");
+	const char *path = argv[0];
 
 	struct task_diags diags;
 	struct task_suite *suite = NULL;
 	struct mrl_err err = {0};
 	task_diags_init(&diags);
-	int rc = task_suite_load(path, &suite, &diags, &err);
+	rc = task_suite_load(path, &suite, &diags, &err);
 	if (rc && rc != MRL_EINPUT && rc != MRL_EIO) { /* out of memory: not a verdict on the file */
 		task_diags_release(&diags);
 		return hrn_report(&err);

@@ -9,11 +9,13 @@
 #define MRL_HRN_H
 
 #include "common/err.h"
+#include "common/options.h"
 #include "engine/eng.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MRL_VERSION "0.1.0"
 
@@ -37,6 +39,16 @@ void hrn_print_model_warnings(const struct eng_model *m);
 
 /* Print "merilo <cmd>: <message>\nTry 'merilo <cmd> --help'." and return HRN_EXIT_USAGE. */
 int hrn_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a command's options (common/options.h) and positionals (moved to
+ * argv[0..*n_args-1]). Returns HRN_OPTS_GO to go on, or the exit code the
+ * command returns at once: HRN_EXIT_OK after --help (usage(stdout, opts)),
+ * HRN_EXIT_USAGE after a usage error (printed as hrn_usage_error does). */
+#define HRN_OPTS_GO (-1)
+int hrn_options(const char *cmd, const struct mrl_option *opts, int argc, char **argv, int *n_args,
+		void (*usage)(FILE *out, const struct mrl_option *opts));
+/* Print the option lines of a --help (mrl_opts_help) with the help at column width + 2. */
+void hrn_print_options(FILE *out, const struct mrl_option *opts, int width);
 
 /* Parse a decimal integer in [lo, hi] (the whole string); 0 or -1. */
 int hrn_parse_int(const char *s, long lo, long hi, long *out);
@@ -82,8 +94,10 @@ int hrn_cmd_leaderboard(int argc, char **argv);
 int hrn_cmd_report(int argc, char **argv);
 int hrn_cmd_bench(int argc, char **argv);
 
-/* `merilo info` dispatches on the file: GGUF -> model, otherwise suite. */
+/* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
+ * suite; each returns an exit code. hrn_info_model gets {"info", PATH} and
+ * "--verbose" when it was given. */
 int hrn_info_model(int argc, char **argv);
-int hrn_info_suite(int argc, char **argv);
+int hrn_info_suite(const char *path, bool as_json);
 
 #endif
