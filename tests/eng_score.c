@@ -86,26 +86,47 @@ static bool same(const struct results *a, const struct results *b, const struct 
 	return true;
 }
 
-static void check_model(const char *path, const char *label)
+/* The model under test, two contexts on it, its requests and their scores each alone. */
+static struct eng_model *m;
+static struct eng_ctx *c, *c2;
+static struct eng_model_desc d;
+static struct fixture f;
+static struct results alone;
+static const char *label;
+
+static void close_model(void)
+{
+	eng_ctx_free(c);
+	eng_ctx_free(c2);
+	eng_model_close(m);
+	m = NULL;
+	c = c2 = NULL;
+}
+
+/* Open the model at path with two 128-position contexts; false (and a failed check) where it cannot. */
+static bool open_model(const char *path, const char *lbl)
 {
 	char name[256];
 	struct mrl_err err = { 0 };
-	struct eng_model *m = NULL;
-	struct eng_ctx *c = NULL, *c2 = NULL;
 	struct eng_open_opts o = { .n_threads = 2 };
-	static struct fixture f;
-	static struct results batch, alone, rev, pairs;
-	float *lg = NULL, *lg1 = NULL, *lg2 = NULL;
+	label = lbl;
 	if (eng_model_open(&m, path, &o, &err) || eng_ctx_new(&c, m, 128, &err) || eng_ctx_new(&c2, m, 128, &err)) {
 		snprintf(name, sizeof name, "%s: model and contexts", label);
 		ok(0, name);
 		diag("%s", err.msg);
-		goto out;
+		close_model();
+		return false;
 	}
-	struct eng_model_desc d;
 	eng_model_describe(m, &d);
 	make_reqs(&f, d.n_vocab);
+	return true;
+}
 
+/* A batch with shared prefixes, in any order and split, scores each request as alone (fills alone). */
+static void t_batch_equals_alone(void)
+{
+	char name[256];
+	static struct results batch, rev, pairs;
 	int all[N_REQ], revo[N_REQ];
 	for (int i = 0; i < N_REQ; i++) {
 		all[i] = i;
@@ -129,10 +150,15 @@ static void check_model(const char *path, const char *label)
 	score(c, f.reqs, p2, 4, &pairs);
 	snprintf(name, sizeof name, "%s: two mixed sub-batches == alone", label);
 	ok(same(&pairs, &alone, f.reqs), name);
+}
 
-	/* by hand: decode ctx ++ cont[:-1] with all logits, log-softmax in long double */
+/* By hand: decode ctx ++ cont[:-1] with all logits, log-softmax in long double. */
+static void t_by_hand(void)
+{
+	char name[256];
+	struct mrl_err err = { 0 };
 	bool hand_ok = true, greedy_ok = true;
-	lg = malloc((size_t)40 * d.n_vocab * sizeof *lg);
+	float *lg = malloc((size_t)40 * d.n_vocab * sizeof *lg);
 	for (int r = 0; r < N_REQ && lg; r++) {
 		const struct eng_score_req *q = &f.reqs[r];
 		if (decode_request(c2, q, lg, &err)) {
@@ -155,6 +181,7 @@ static void check_model(const char *path, const char *label)
 				greedy_ok = false;
 		}
 	}
+	free(lg);
 	snprintf(name, sizeof name, "%s: logprobs == log-softmax of eng_decode logits by hand (1e-9)", label);
 	ok(hand_ok, name);
 	snprintf(name, sizeof name, "%s: is_greedy == (token is the argmax)", label);
@@ -164,15 +191,20 @@ static void check_model(const char *path, const char *label)
 		s += alone.lp[2][k];
 	snprintf(name, sizeof name, "%s: sum_logprob is the sum of the logprobs", label);
 	is_near(alone.sum[2], s, 1e-12, name);
+}
 
-	/* a token's logits do not depend on the batch split: one call, token by
-	 * token, and uneven pieces across the 64-token micro-batch boundary */
+/* A token's logits do not depend on the batch split: one call, token by token, and
+ * uneven pieces across the 64-token micro-batch boundary. */
+static void t_batch_split(void)
+{
+	char name[256];
+	struct mrl_err err = { 0 };
 	enum { N = 100 };
 	int32_t seq[N];
 	for (int i = 0; i < N; i++)
 		seq[i] = i == 0 ? 1 : (int32_t)((i * 2654435761u) % d.n_vocab);
-	lg1 = malloc((size_t)N * d.n_vocab * sizeof *lg1);
-	lg2 = malloc((size_t)N * d.n_vocab * sizeof *lg2);
+	float *lg1 = malloc((size_t)N * d.n_vocab * sizeof *lg1);
+	float *lg2 = malloc((size_t)N * d.n_vocab * sizeof *lg2);
 	eng_ctx_truncate(c2, 0);
 	int rc = eng_decode(c2, seq, N, lg1, true, &err);
 	eng_ctx_truncate(c2, 0);
@@ -190,8 +222,14 @@ static void check_model(const char *path, const char *label)
 	snprintf(name, sizeof name, "%s: pieces of 7+50+30+13 tokens == one batch (bit for bit)", label);
 	ok(!rc && !memcmp(lg1, lg2, (size_t)N * d.n_vocab * sizeof *lg1), name);
 	is_int(eng_ctx_pos(c2), N, "context position after the pieces");
+	free(lg1);
+	free(lg2);
+}
 
-	/* bad requests */
+static void t_bad_requests(void)
+{
+	char name[256];
+	struct mrl_err err = { 0 };
 	struct eng_score_req bad = f.reqs[0];
 	bad.n_cont = 0;
 	struct eng_score_res res = { alone.lp[0], alone.gr[0], 0, false };
@@ -204,13 +242,6 @@ static void check_model(const char *path, const char *label)
 	snprintf(name, sizeof name, "%s: a token id outside the vocabulary is MRL_EINPUT", label);
 	is_int(eng_score(c, &bad, 1, &res, &err), MRL_EINPUT, name);
 	like(err.msg, "outside the vocabulary", "the message says why");
-out:
-	free(lg);
-	free(lg1);
-	free(lg2);
-	eng_ctx_free(c);
-	eng_ctx_free(c2);
-	eng_model_close(m);
 }
 
 int main(void)
@@ -218,10 +249,18 @@ int main(void)
 	const char *fx = fixtures_dir();
 	if (!fx)
 		skip_all("fixtures absent: ../shared/fixtures");
-	char path[1024];
-	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-f32.gguf", fx);
-	check_model(path, "f32");
-	snprintf(path, sizeof path, "%s/models/tiny-llama-ff192-q8_0.gguf", fx);
-	check_model(path, "q8_0");
+	static const char *const models[2][2] = { { "tiny-llama-ff192-f32.gguf", "f32" },
+						  { "tiny-llama-ff192-q8_0.gguf", "q8_0" } };
+	for (int k = 0; k < 2; k++) {
+		char path[1024];
+		snprintf(path, sizeof path, "%s/models/%s", fx, models[k][0]);
+		if (!open_model(path, models[k][1]))
+			continue;
+		TEST(t_batch_equals_alone(), "%s: a batch scores every request as alone, in any order or split", label);
+		TEST(t_by_hand(), "%s: logprobs and is_greedy equal a log-softmax of the logits by hand", label);
+		TEST(t_batch_split(), "%s: a token's logits do not depend on the batch split", label);
+		TEST(t_bad_requests(), "%s: a request without continuation or with a token outside the vocabulary fails", label);
+		close_model();
+	}
 	return done_testing();
 }
