@@ -10,8 +10,9 @@
  * every later append does nothing. A renderer can therefore append freely and
  * check once at the end (mrl_buf_detach returns NULL then); code that prefers
  * to check each step uses the return value of the add functions (0, or
- * MRL_ENOMEM once oom is set). The text may hold NUL bytes (addn copies them):
- * len, not strlen, is its length.
+ * MRL_ENOMEM once oom is set). A zeroed struct is an empty buffer too, except
+ * that its data is NULL until the first append. The text may hold NUL bytes
+ * (addn copies them): len, not strlen, is its length.
  */
 #ifndef MRL_BUF_H
 #define MRL_BUF_H

@@ -24,6 +24,7 @@
 
 #include "engine/vocab_int.h"
 #include "engine/heap.h"
+#include "common/buf.h"
 #include "common/utf8.h"
 
 #include <limits.h>
@@ -84,7 +85,7 @@ static const struct byte_map *byte_map(void)
 	return &m;
 }
 
-int bpe_decode_piece(const char *p, size_t len, struct text_buf *buf)
+int bpe_decode_piece(const char *p, size_t len, struct mrl_buf *buf)
 {
 	const struct byte_map *bm = byte_map();
 	size_t i = 0;
@@ -92,7 +93,7 @@ int bpe_decode_piece(const char *p, size_t len, struct text_buf *buf)
 		unsigned char c = (unsigned char)p[i];
 		if (c < 0x80 && bm->cpt_to_byte[c] >= 0) {
 			char b = (char)bm->cpt_to_byte[c];
-			if (text_append(buf, &b, 1))
+			if (mrl_buf_addn(buf, &b, 1))
 				return MRL_ENOMEM;
 			i++;
 			continue;
@@ -101,14 +102,14 @@ int bpe_decode_piece(const char *p, size_t len, struct text_buf *buf)
 			unsigned cpt = ((c & 0x1fu) << 6) | ((unsigned char)p[i + 1] & 0x3fu);
 			if (cpt < 0x144 && bm->cpt_to_byte[cpt] >= 0) {
 				char b = (char)bm->cpt_to_byte[cpt];
-				if (text_append(buf, &b, 1))
+				if (mrl_buf_addn(buf, &b, 1))
 					return MRL_ENOMEM;
 				i += 2;
 				continue;
 			}
 		}
 		/* outside the map (an added token's text, a space): copied as is, one byte at a time */
-		if (text_append(buf, p + i, 1))
+		if (mrl_buf_addn(buf, p + i, 1))
 			return MRL_ENOMEM;
 		i++;
 	}
@@ -304,11 +305,9 @@ void bpe_free(struct eng_vocab *v)
 
 /* Copy s to out, each byte of an invalid UTF-8 sequence (including overlong forms,
  * surrogates and code points past U+10FFFF) replaced by U+FFFD. */
-static int utf8_repair(const char *s, size_t n, struct text_buf *out)
+static int utf8_repair(const char *s, size_t n, struct mrl_buf *out)
 {
-	out->n = 0;
-	if (text_append(out, "", 0))
-		return MRL_ENOMEM;
+	mrl_buf_reset(out);
 	size_t start = 0, i = 0;
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
@@ -321,12 +320,12 @@ static int utf8_repair(const char *s, size_t n, struct text_buf *out)
 			i += k;
 			continue;
 		}
-		if (text_append(out, s + start, i - start) || text_append(out, "\xEF\xBF\xBD", 3))
+		if (mrl_buf_addn(out, s + start, i - start) || mrl_buf_addn(out, "\xEF\xBF\xBD", 3))
 			return MRL_ENOMEM;
 		i++;
 		start = i;
 	}
-	return text_append(out, s + start, n - start);
+	return mrl_buf_addn(out, s + start, n - start);
 }
 
 /* ---- words ---- */
@@ -486,14 +485,14 @@ struct session {
 	struct sym *syms;
 	size_t syms_cap;
 	struct cand_heap heap;
-	struct text_buf word;  /* the byte-level spelling of the current word */
+	struct mrl_buf word;  /* the byte-level spelling of the current word */
 	/* cache: open addressing over (hash, offset into keys, key length, ids offset, n ids) */
 	struct cache_slot {
 		uint64_t hash;
 		uint32_t key_off, key_len, ids_off, n_ids;
 	} *slots;
 	size_t slots_mask, n_cached;
-	struct text_buf keys;
+	struct mrl_buf keys;
 	struct ids_buf cids;
 };
 
@@ -578,7 +577,7 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 				slot = c;
 				break;
 			}
-			if (c->hash == h && c->key_len == n && memcmp(ss->keys.s + c->key_off, w, n) == 0) {
+			if (c->hash == h && c->key_len == n && memcmp(ss->keys.data + c->key_off, w, n) == 0) {
 				for (uint32_t j = 0; j < c->n_ids; j++)
 					if (ids_push(out, ss->cids.v[c->ids_off + j]))
 						return mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing");
@@ -622,8 +621,8 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 		if (ids_push(out, ss->syms[i].id))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing");
 	if (slot && ss->n_cached < CACHE_MAX_ENTRIES && out->n - first_out < 65536) {
-		size_t key_off = ss->keys.n, ids_off = ss->cids.n;
-		if (text_append(&ss->keys, w, n))
+		size_t key_off = ss->keys.len, ids_off = ss->cids.n;
+		if (mrl_buf_addn(&ss->keys, w, n))
 			return 0; /* no room to cache: not an error */
 		for (size_t j = first_out; j < out->n; j++)
 			if (ids_push(&ss->cids, out->v[j]))
@@ -636,19 +635,19 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 
 /* ---- normalizers (tokenizer.json) ---- */
 
-static int normalize(const struct eng_vocab *v, struct text_buf *t, struct text_buf *tmp, struct mrl_err *err)
+static int normalize(const struct eng_vocab *v, struct mrl_buf *t, struct mrl_buf *tmp, struct mrl_err *err)
 {
 	for (size_t k = 0; k < v->n_norm; k++) {
 		const struct norm_step *ns = &v->norm[k];
-		tmp->n = 0;
-		int rc = text_append(tmp, "", 0);
+		mrl_buf_reset(tmp);
+		int rc = 0;
 		switch (ns->kind) {
 		case NORM_NFC:
 		case NORM_NFKC:
 		case NORM_NFD:
 		case NORM_NFKD:
 		case NORM_LOWER: {
-			if (t->n == 0)
+			if (t->len == 0)
 				continue;
 			int opts = UTF8PROC_STABLE;
 			if (ns->kind == NORM_NFC)
@@ -662,24 +661,24 @@ static int normalize(const struct eng_vocab *v, struct text_buf *t, struct text_
 			else
 				opts |= UTF8PROC_CASEFOLD;
 			utf8proc_uint8_t *res = NULL;
-			utf8proc_ssize_t rn = utf8proc_map((const utf8proc_uint8_t *)t->s, (utf8proc_ssize_t)t->n, &res,
+			utf8proc_ssize_t rn = utf8proc_map((const utf8proc_uint8_t *)t->data, (utf8proc_ssize_t)t->len, &res,
 							   (utf8proc_option_t)opts);
 			if (rn < 0)
 				return mrl_err_set(err, MRL_EINPUT, "normalizer: %s", utf8proc_errmsg(rn));
-			rc = text_append(tmp, (const char *)res, (size_t)rn);
+			rc = mrl_buf_addn(tmp, (const char *)res, (size_t)rn);
 			free(res);
 			break;
 		}
 		case NORM_PREPEND:
-			if (t->n == 0)
+			if (t->len == 0)
 				continue;
-			rc = text_append(tmp, ns->a, ns->a_len) || text_append(tmp, t->s, t->n);
+			rc = mrl_buf_addn(tmp, ns->a, ns->a_len) || mrl_buf_addn(tmp, t->data, t->len);
 			break;
 		case NORM_REPLACE: {
 			size_t start = 0;
-			for (size_t i = 0; ns->a_len && i + ns->a_len <= t->n && !rc;) {
-				if (memcmp(t->s + i, ns->a, ns->a_len) == 0) {
-					rc = text_append(tmp, t->s + start, i - start) || text_append(tmp, ns->b, ns->b_len);
+			for (size_t i = 0; ns->a_len && i + ns->a_len <= t->len && !rc;) {
+				if (memcmp(t->data + i, ns->a, ns->a_len) == 0) {
+					rc = mrl_buf_addn(tmp, t->data + start, i - start) || mrl_buf_addn(tmp, ns->b, ns->b_len);
 					i += ns->a_len;
 					start = i;
 				} else {
@@ -687,36 +686,36 @@ static int normalize(const struct eng_vocab *v, struct text_buf *t, struct text_
 				}
 			}
 			if (!rc)
-				rc = text_append(tmp, t->s + start, t->n - start);
+				rc = mrl_buf_addn(tmp, t->data + start, t->len - start);
 			break;
 		}
 		}
 		if (rc)
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory normalizing");
-		struct text_buf swap = *t;
+		struct mrl_buf swap = *t;
 		*t = *tmp;
 		*tmp = swap;
 	}
 	return 0;
 }
 
-static int metaspace(const struct eng_vocab *v, bool first, struct text_buf *t, struct text_buf *tmp)
+static int metaspace(const struct eng_vocab *v, bool first, struct mrl_buf *t, struct mrl_buf *tmp)
 {
-	tmp->n = 0;
-	int rc = text_append(tmp, "", 0);
+	mrl_buf_reset(tmp);
+	int rc = 0;
 	bool prepend = v->meta_prepend == 1 || (v->meta_prepend == 2 && first);
-	if (!rc && prepend && t->n && !(t->n >= SPACE_ESC_LEN && memcmp(t->s, SPACE_ESC, SPACE_ESC_LEN) == 0) && t->s[0] != ' ')
-		rc = text_append(tmp, SPACE_ESC, SPACE_ESC_LEN);
+	if (!rc && prepend && t->len && !(t->len >= SPACE_ESC_LEN && memcmp(t->data, SPACE_ESC, SPACE_ESC_LEN) == 0) && t->data[0] != ' ')
+		rc = mrl_buf_addn(tmp, SPACE_ESC, SPACE_ESC_LEN);
 	size_t start = 0;
-	for (size_t i = 0; i < t->n && !rc; i++) {
-		if (t->s[i] != ' ')
+	for (size_t i = 0; i < t->len && !rc; i++) {
+		if (t->data[i] != ' ')
 			continue;
-		rc = text_append(tmp, t->s + start, i - start) || text_append(tmp, SPACE_ESC, SPACE_ESC_LEN);
+		rc = mrl_buf_addn(tmp, t->data + start, i - start) || mrl_buf_addn(tmp, SPACE_ESC, SPACE_ESC_LEN);
 		start = i + 1;
 	}
 	if (!rc)
-		rc = text_append(tmp, t->s + start, t->n - start);
-	struct text_buf swap = *t;
+		rc = mrl_buf_addn(tmp, t->data + start, t->len - start);
+	struct mrl_buf swap = *t;
 	*t = *tmp;
 	*tmp = swap;
 	return rc;
@@ -725,9 +724,9 @@ static int metaspace(const struct eng_vocab *v, bool first, struct text_buf *t, 
 int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len, bool first, struct ids_buf *out,
 			struct mrl_err *err)
 {
-	struct text_buf t = { 0 }, tmp = { 0 };
+	struct mrl_buf t = MRL_BUF_INIT, tmp = MRL_BUF_INIT;
 	struct spans a = { 0 }, b = { 0 };
-	struct session ss = { 0 };
+	struct session ss = { .word = MRL_BUF_INIT, .keys = MRL_BUF_INIT };
 	pcre2_match_data *md = NULL;
 	int rc = 0;
 
@@ -737,33 +736,33 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 		goto nomem;
 	if ((rc = normalize(v, &t, &tmp, err)))
 		goto out;
-	if (v->bl_prefix_space && t.n && t.s[0] != ' ') {
-		tmp.n = 0;
-		if (text_append(&tmp, " ", 1) || text_append(&tmp, t.s, t.n))
+	if (v->bl_prefix_space && t.len && t.data[0] != ' ') {
+		mrl_buf_reset(&tmp);
+		if (mrl_buf_addn(&tmp, " ", 1) || mrl_buf_addn(&tmp, t.data, t.len))
 			goto nomem;
-		struct text_buf swap = t;
+		struct mrl_buf swap = t;
 		t = tmp;
 		tmp = swap;
 	}
 	if (v->meta_space && metaspace(v, first, &t, &tmp))
 		goto nomem;
-	if (t.n > UINT32_MAX / 2) {
-		rc = mrl_err_set(err, MRL_EINPUT, "text of %zu bytes is too long to tokenize at once", t.n);
+	if (t.len > UINT32_MAX / 2) {
+		rc = mrl_err_set(err, MRL_EINPUT, "text of %zu bytes is too long to tokenize at once", t.len);
 		goto out;
 	}
-	if (span_push(&a, 0, t.n))
+	if (span_push(&a, 0, t.len))
 		goto nomem;
 	if (v->meta_space && v->meta_split) {
 		/* words start at each U+2581 (HF Metaspace split: MergedWithNext on the replacement) */
 		b.n = 0;
 		size_t start = 0;
-		for (size_t i = SPACE_ESC_LEN <= t.n ? 1 : t.n; i + SPACE_ESC_LEN <= t.n; i++)
-			if (memcmp(t.s + i, SPACE_ESC, SPACE_ESC_LEN) == 0) {
+		for (size_t i = SPACE_ESC_LEN <= t.len ? 1 : t.len; i + SPACE_ESC_LEN <= t.len; i++)
+			if (memcmp(t.data + i, SPACE_ESC, SPACE_ESC_LEN) == 0) {
 				if (span_push(&b, start, i - start))
 					goto nomem;
 				start = i;
 			}
-		if (span_push(&b, start, t.n - start))
+		if (span_push(&b, start, t.len - start))
 			goto nomem;
 		struct spans swap = a;
 		a = b;
@@ -773,7 +772,7 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 		md = pcre2_match_data_create_from_pattern(v->pre[k].re, NULL);
 		if (!md)
 			goto nomem;
-		rc = split_step(v->pre_name, &v->pre[k], md, v->match_ctx, t.s, &a, &b, err);
+		rc = split_step(v->pre_name, &v->pre[k], md, v->match_ctx, t.data, &a, &b, err);
 		pcre2_match_data_free(md);
 		md = NULL;
 		if (rc)
@@ -793,17 +792,17 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 	}
 	const struct byte_map *bm = v->byte_level ? byte_map() : NULL;
 	for (size_t w = 0; w < a.n; w++) {
-		const char *word = t.s + a.v[w].off;
+		const char *word = t.data + a.v[w].off;
 		size_t wn = a.v[w].len;
 		if (bm) {
-			ss.word.n = 0;
+			mrl_buf_reset(&ss.word);
 			for (size_t i = 0; i < wn; i++) {
 				unsigned char c = (unsigned char)word[i];
-				if (text_append(&ss.word, bm->utf8[c], bm->len[c]))
+				if (mrl_buf_addn(&ss.word, bm->utf8[c], bm->len[c]))
 					goto nomem;
 			}
-			word = ss.word.s;
-			wn = ss.word.n;
+			word = ss.word.data;
+			wn = ss.word.len;
 		}
 		if ((rc = encode_word(v, &ss, word, wn, out, err)))
 			goto out;
@@ -813,15 +812,15 @@ nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing %zu bytes", len);
 out:
 	pcre2_match_data_free(md);
-	free(t.s);
-	free(tmp.s);
+	mrl_buf_release(&t);
+	mrl_buf_release(&tmp);
 	free(a.v);
 	free(b.v);
 	free(ss.syms);
 	free(ss.heap.v);
-	free(ss.word.s);
+	mrl_buf_release(&ss.word);
 	free(ss.slots);
-	free(ss.keys.s);
+	mrl_buf_release(&ss.keys);
 	free(ss.cids.v);
 	return rc;
 }

@@ -24,6 +24,7 @@
 #include "engine/vocab.h"
 #include "engine/vocab_int.h"
 #include "engine/heap.h"
+#include "common/buf.h"
 #include "common/utf8.h"
 
 #include <ctype.h>
@@ -65,26 +66,6 @@ int ids_push(struct ids_buf *b, int32_t id)
 		b->cap = cap;
 	}
 	b->v[b->n++] = id;
-	return 0;
-}
-
-int text_append(struct text_buf *b, const char *s, size_t n)
-{
-	if (n > SIZE_MAX - b->n - 1)
-		return MRL_ENOMEM;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n + 1)
-			cap = cap > SIZE_MAX / 2 ? b->n + n + 1 : cap * 2;
-		char *p = realloc(b->s, cap);
-		if (!p)
-			return MRL_ENOMEM;
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->n, s, n);
-	b->n += n;
-	b->s[b->n] = '\0';
 	return 0;
 }
 
@@ -756,23 +737,23 @@ out:
 }
 
 /* Escape a text fragment for SentencePiece: optional leading ▁, every ' ' -> ▁. */
-static int spm_escape(const char *text, size_t len, bool prefix, struct text_buf *buf)
+static int spm_escape(const char *text, size_t len, bool prefix, struct mrl_buf *buf)
 {
-	buf->n = 0;
+	mrl_buf_reset(buf);
 	int rc = 0;
 	if (prefix)
-		rc = text_append(buf, SPACE_ESC, SPACE_ESC_LEN);
+		rc = mrl_buf_addn(buf, SPACE_ESC, SPACE_ESC_LEN);
 	size_t start = 0;
 	for (size_t i = 0; i < len && !rc; i++) {
 		if (text[i] != ' ')
 			continue;
-		rc = text_append(buf, text + start, i - start);
+		rc = mrl_buf_addn(buf, text + start, i - start);
 		if (!rc)
-			rc = text_append(buf, SPACE_ESC, SPACE_ESC_LEN);
+			rc = mrl_buf_addn(buf, SPACE_ESC, SPACE_ESC_LEN);
 		start = i + 1;
 	}
 	if (!rc)
-		rc = text_append(buf, text + start, len - start);
+		rc = mrl_buf_addn(buf, text + start, len - start);
 	return rc;
 }
 
@@ -787,7 +768,7 @@ int eng_vocab_encode(const struct eng_vocab *v, const char *text, size_t len, un
 {
 	struct ids_buf ids = { 0 };
 	struct frag_buf frags = { 0 };
-	struct text_buf esc = { 0 };
+	struct mrl_buf esc = MRL_BUF_INIT;
 	int rc = 0;
 
 	*ids_out = NULL;
@@ -831,7 +812,7 @@ int eng_vocab_encode(const struct eng_vocab *v, const char *text, size_t len, un
 		}
 		if (spm_escape(text + fr->off, fr->len, v->add_space_prefix && prev_special, &esc))
 			goto nomem;
-		if ((rc = spm_encode(v, esc.s, esc.n, &ids, err)))
+		if ((rc = spm_encode(v, esc.data, esc.len, &ids, err)))
 			goto out;
 		prev_special = false;
 	}
@@ -852,7 +833,7 @@ nomem:
 out:
 	free(ids.v);
 	free(frags.v);
-	free(esc.s);
+	mrl_buf_release(&esc);
 	return rc;
 }
 
@@ -861,15 +842,13 @@ out:
 int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n,
 			 char **text_out, size_t *len_out, struct mrl_err *err)
 {
-	struct text_buf buf = { 0 };
+	struct mrl_buf buf = MRL_BUF_INIT;
 	bool strip_space = v->type == ENG_VOCAB_SPM ? v->add_space_prefix : v->dec_strip_space;
 	int rc = 0;
 
 	*text_out = NULL;
 	if (len_out)
 		*len_out = 0;
-	if (text_append(&buf, "", 0))
-		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		int32_t id = ids[i];
 		if (!id_ok(v, id)) {
@@ -879,7 +858,7 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 		}
 		const char *p = v->blob + v->piece_off[id];
 		size_t plen = v->piece_len[id];
-		size_t start = buf.n;
+		size_t start = buf.len;
 		switch ((enum eng_token_type)v->types[id]) {
 		case ENG_TOKEN_NORMAL:
 			if (v->byte_level) {
@@ -890,7 +869,7 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 			/* ▁ -> ' ' */
 			for (size_t j = 0; j < plen;) {
 				if (plen - j >= SPACE_ESC_LEN && memcmp(p + j, SPACE_ESC, SPACE_ESC_LEN) == 0) {
-					if (text_append(&buf, " ", 1))
+					if (mrl_buf_addn(&buf, " ", 1))
 						goto nomem;
 					j += SPACE_ESC_LEN;
 					continue;
@@ -898,19 +877,19 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 				size_t k = j;
 				while (k < plen && !(plen - k >= SPACE_ESC_LEN && memcmp(p + k, SPACE_ESC, SPACE_ESC_LEN) == 0))
 					k++;
-				if (text_append(&buf, p + j, k - j))
+				if (mrl_buf_addn(&buf, p + j, k - j))
 					goto nomem;
 				j = k;
 			}
 			break;
 		case ENG_TOKEN_BYTE: {
 			char byte = (char)byte_of_piece(p, plen);
-			if (text_append(&buf, &byte, 1))
+			if (mrl_buf_addn(&buf, &byte, 1))
 				goto nomem;
 			break;
 		}
 		case ENG_TOKEN_USER_DEFINED:
-			if (text_append(&buf, p, plen))
+			if (mrl_buf_addn(&buf, p, plen))
 				goto nomem;
 			break;
 		case ENG_TOKEN_CONTROL:
@@ -920,21 +899,19 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 		case ENG_TOKEN_UNUSED:
 			break;
 		}
-		if (strip_space && buf.n > start && buf.s[start] == ' ') {
-			memmove(buf.s + start, buf.s + start + 1, buf.n - start - 1);
-			buf.s[--buf.n] = '\0';
+		if (strip_space && buf.len > start && buf.data[start] == ' ') {
+			memmove(buf.data + start, buf.data + start + 1, buf.len - start - 1);
+			buf.data[--buf.len] = '\0';
 		}
 		strip_space = false;
 	}
-	*text_out = buf.s;
-	if (len_out)
-		*len_out = buf.n;
-	buf.s = NULL;
+	if (!(*text_out = mrl_buf_detach(&buf, len_out)))
+		goto nomem;
 	goto out;
 nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory detokenizing %zu tokens", n);
 out:
-	free(buf.s);
+	mrl_buf_release(&buf);
 	return rc;
 }
 

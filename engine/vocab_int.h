@@ -8,6 +8,8 @@
 
 #include "engine/vocab.h"
 
+#include "common/buf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -145,11 +147,6 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 			struct ids_buf *out, struct mrl_err *err);
 /* Append the bytes piece (len bytes) spells under the byte-level map to buf (a
  * character outside the map is copied as is). */
-struct text_buf {
-	char *s;
-	size_t n, cap;
-};
-int text_append(struct text_buf *b, const char *s, size_t n);
-int bpe_decode_piece(const char *piece, size_t len, struct text_buf *buf);
+int bpe_decode_piece(const char *piece, size_t len, struct mrl_buf *buf);
 
 #endif
