@@ -186,18 +186,20 @@ void mrl_json_path_key(char *buf, size_t size, const char *path, const char *key
 		return;
 	}
 	size_t n = (size_t)snprintf(buf, size, "%s/", path);
-	for (const char *k = key; *k && n + 3 < size; k++) {
-		if (*k == '~' || *k == '/') {
+	if (n >= size)
+		return; /* cut by snprintf, terminated */
+	for (const char *k = key; *k; k++) {
+		bool escape = *k == '~' || *k == '/';
+		if (n + (escape ? 2 : 1) >= size)
+			break;
+		if (escape) {
 			buf[n++] = '~';
 			buf[n++] = *k == '~' ? '0' : '1';
 		} else {
 			buf[n++] = *k;
 		}
 	}
-	if (n < size)
-		buf[n] = '\0';
-	else
-		buf[size - 1] = '\0';
+	buf[n] = '\0';
 }
 
 void mrl_json_path_index(char *buf, size_t size, const char *path, size_t i)

@@ -8,6 +8,7 @@
  */
 #include "harness/hrn.h"
 #include "harness/results.h"
+#include "records/run.h"
 #include "common/fileio.h"
 #include "reports/rpt.h"
 
@@ -121,14 +122,10 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 	}
 	for (size_t d = 0; d < n_dirs; d++) {
 		struct lb_run *run = &runs[d];
-		char path[PATH_MAX];
-		struct stat sb;
-		bool is_file = stat(dirs[d], &sb) == 0 && S_ISREG(sb.st_mode);
-		if ((size_t)snprintf(path, sizeof path, is_file ? "%s" : "%s/results.json", dirs[d]) >= sizeof path) {
-			rc = mrl_err_set(&err, MRL_EINPUT, "%s: path too long", dirs[d]);
-			goto fail;
-		}
-		if ((rc = hrn_results_read(path, &run->r, &err)))
+		struct rec_run loaded;
+		rc = rec_run_load(dirs[d], REC_RUN_RESULTS, &loaded, &err);
+		run->r = loaded.results; /* released with runs, even on failure */
+		if (rc)
 			goto fail;
 		const struct hrn_results *r = &run->r;
 		run->cells = calloc(r->n_aggregates + 1, sizeof *run->cells);

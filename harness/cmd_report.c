@@ -11,6 +11,7 @@
 #include "harness/bench.h"
 #include "harness/hrn.h"
 #include "harness/results.h"
+#include "records/run.h"
 #include "reports/rpt.h"
 
 #include <errno.h>
@@ -124,14 +125,13 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
 		return mrl_err_set(err, MRL_EIO, "%s: not a run folder (%s)", dir,
 				   stat(dir, &st) ? strerror(errno) : "not a directory");
-	snprintf(path, sizeof path, "%s/results.json", dir);
-	int rc = hrn_results_read(path, &r->res, err);
+	struct rec_run run;
+	int rc = rec_run_load(dir, REC_RUN_RESULTS | REC_RUN_ITEMS_IF_PRESENT, &run, err);
+	r->res = run.results; /* r owns them now (released by its caller even on failure) */
+	r->items = run.items;
 	if (rc)
 		return rc;
-	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	if (stat(path, &st) == 0) {
-		if ((rc = hrn_items_read(path, &r->items, err)))
-			return rc;
+	if (run.have_items) {
 		r->have_items = true;
 		if (r->items.truncated_tail)
 			snprintf(r->note, sizeof r->note, "items.jsonl: the last line (%zu, %zu bytes) is truncated (a run "

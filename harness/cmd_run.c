@@ -22,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/sha256.h"
 #include "harness/results.h"
+#include "records/run.h"
 #include "harness/run.h"
 #include "metrics/met.h"
 
@@ -228,11 +229,15 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 static int merge_resumed(struct run_opts *o, json_t **j)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/run.json", o->resume);
-	json_error_t je;
-	*j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!*j) {
-		fprintf(stderr, "merilo: %s: cannot read the run to resume: %s (line %d)\n", path, je.text, je.line);
+	struct rec_run run;
+	struct mrl_err err = { 0 };
+	int lrc = rec_run_load(o->resume, REC_RUN_JSON, &run, &err);
+	snprintf(path, sizeof path, "%s", run.json_path);
+	*j = run.run_json; /* ours now */
+	run.run_json = NULL;
+	rec_run_release(&run);
+	if (lrc) {
+		fprintf(stderr, "merilo: cannot read the run to resume: %s\n", err.msg);
 		return HRN_EXIT_INPUT;
 	}
 	json_t *opt = json_object_get(*j, "options");

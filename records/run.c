@@ -1,0 +1,77 @@
+/* run.c — one loader for a run folder (run.h): the folder's file names, then
+ * each part asked for through its own reader, so that every command that
+ * reads runs gets the same checks and the same messages.
+ */
+#include "records/run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The folder of arg: arg itself, or the folder holding arg when it is a file. */
+static int run_dir(const char *arg, char *dir, size_t size, bool *is_file)
+{
+	struct stat sb;
+	*is_file = stat(arg, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (!*is_file)
+		return (size_t)snprintf(dir, size, "%s", arg) >= size ? -1 : 0;
+	const char *slash = strrchr(arg, '/');
+	if (!slash)
+		return (size_t)snprintf(dir, size, ".") >= size ? -1 : 0;
+	return (size_t)snprintf(dir, size, "%.*s", (int)(slash - arg), arg) >= size ? -1 : 0;
+}
+
+static int run_paths(const char *arg, struct rec_run *run)
+{
+	bool is_file;
+	size_t size = sizeof run->dir;
+	if (run_dir(arg, run->dir, size, &is_file))
+		return -1;
+	if ((size_t)snprintf(run->results_path, size, is_file ? "%s" : "%s/results.json", is_file ? arg : run->dir) >= size ||
+	    (size_t)snprintf(run->items_path, size, "%s/items.jsonl", run->dir) >= size ||
+	    (size_t)snprintf(run->json_path, size, "%s/run.json", run->dir) >= size)
+		return -1;
+	return 0;
+}
+
+static int load_items(struct rec_run *run, unsigned parts, struct mrl_err *err)
+{
+	struct stat sb;
+	if (!(parts & (REC_RUN_ITEMS | REC_RUN_ITEMS_IF_PRESENT)))
+		return 0;
+	if (!(parts & REC_RUN_ITEMS) && stat(run->items_path, &sb) != 0)
+		return 0;
+	run->have_items = true;
+	if (parts & REC_RUN_ITEMS_LENIENT)
+		return hrn_items_read_lenient(run->items_path, &run->items, err);
+	return hrn_items_read(run->items_path, &run->items, err);
+}
+
+int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err)
+{
+	memset(run, 0, sizeof *run);
+	hrn_results_init(&run->results);
+	if (run_paths(arg, run))
+		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", arg);
+	int rc = 0;
+	if ((parts & REC_RUN_RESULTS) && (rc = hrn_results_read(run->results_path, &run->results, err)))
+		return rc;
+	if ((rc = load_items(run, parts, err)))
+		return rc;
+	if (parts & REC_RUN_JSON) {
+		json_error_t je;
+		run->run_json = json_load_file(run->json_path, JSON_REJECT_DUPLICATES, &je);
+		if (!run->run_json)
+			return mrl_err_set(err, MRL_EINPUT, "%s: %s (line %d)", run->json_path, je.text, je.line);
+	}
+	return 0;
+}
+
+void rec_run_release(struct rec_run *run)
+{
+	hrn_results_release(&run->results);
+	hrn_items_release(&run->items);
+	json_decref(run->run_json);
+	memset(run, 0, sizeof *run);
+}

@@ -1,0 +1,48 @@
+/* run.h — loading a run folder as `merilo run` left it: results.json,
+ * items.jsonl and run.json (the options and hashes a --resume checks against).
+ * compare, report, leaderboard and run --resume all load runs through
+ * rec_run_load, each asking for the parts it needs.
+ */
+#ifndef MRL_REC_RUN_H
+#define MRL_REC_RUN_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+
+#include "common/err.h"
+#include "records/items.h"
+#include "records/results.h"
+
+/* The parts of a run to load (or'ed). */
+enum rec_run_part {
+	REC_RUN_RESULTS = 1 << 0,          /* results.json (strict) */
+	REC_RUN_ITEMS = 1 << 1,            /* items.jsonl (strict; absent is an error) */
+	REC_RUN_ITEMS_IF_PRESENT = 1 << 2, /* items.jsonl when the file exists (have_items says) */
+	REC_RUN_ITEMS_LENIENT = 1 << 3,    /* with an items part: bad lines are left out and listed */
+	REC_RUN_JSON = 1 << 4,             /* run.json, as a JSON object */
+};
+
+/* A loaded run. Parts not asked for stay empty (results initialised, items zeroed). */
+struct rec_run {
+	char dir[PATH_MAX];          /* the run folder */
+	char results_path[PATH_MAX]; /* dir/results.json, or the file given */
+	char items_path[PATH_MAX];   /* dir/items.jsonl */
+	char json_path[PATH_MAX];    /* dir/run.json */
+	struct hrn_results results;
+	struct hrn_items items;
+	bool have_items;             /* items were read (always so with REC_RUN_ITEMS) */
+	json_t *run_json;            /* REC_RUN_JSON: owned reference */
+};
+
+/* Load the parts of the run at arg (a run folder, or its results.json) into
+ * *run (initialised first; release it with rec_run_release even on failure).
+ * Errors are those of the readers (hrn_results_read, hrn_items_read, ...),
+ * naming the file; a path too long is MRL_EINPUT naming arg; run.json that is
+ * not a JSON object is MRL_EINPUT "PATH: not valid JSON: ... (line N)". */
+int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err);
+
+/* Free everything run owns and zero it. */
+void rec_run_release(struct rec_run *run);
+
+#endif
