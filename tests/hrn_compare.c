@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 static char tmp[256];
+/* The suite hash of the constructed runs, and another one. */
+static const char *suite_hash = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
+static const char *other_hash = "0000000a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 /* write_run's log-probabilities: 0 none; 1 two tokens per choice with top-2 lists;
  * 2 as 1 but every fifth item scored other tokens (a different tokenizer);
  * 3 as 1 but every item scored other tokens; 4 as 1 without top-K lists */
@@ -129,10 +132,9 @@ static bool has_raw_control(const char *text, bool all)
  * window title, an 8-bit CSI): no output format copies them raw. */
 static void test_control_characters(void)
 {
-	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 	text_suffix = " \x1b[2J\x1b]0;pwned\x07\xc2\x9b" "31m\x7f";
-	write_run("esc-base", "base-model", suite, 100, 80, 0, 0);
-	write_run("esc-reg", "cand-model", suite, 100, 80, 10, 0);
+	write_run("esc-base", "base-model", suite_hash, 100, 80, 0, 0);
+	write_run("esc-reg", "cand-model", suite_hash, 100, 80, 10, 0);
 	text_suffix = "";
 	static const char *const formats[] = { "md", "junit", "text", "json" };
 	for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
@@ -177,13 +179,12 @@ static double kl_all(const char *json_text, const char *field)
 /* KL on constructed runs: identical lists, tokens that differ, a run without log-probabilities. */
 static void test_kl_constructed(void)
 {
-	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
 	lp_mode = 1;
-	write_run("lp1", "m", suite, 50, 40, 0, 0);
+	write_run("lp1", "m", suite_hash, 50, 40, 0, 0);
 	lp_mode = 2;
-	write_run("lp2", "m", suite, 50, 40, 0, 0);
+	write_run("lp2", "m", suite_hash, 50, 40, 0, 0);
 	lp_mode = 0;
-	write_run("lp0", "m", suite, 50, 40, 0, 0);
+	write_run("lp0", "m", suite_hash, 50, 40, 0, 0);
 	char *out;
 	int rc = cli_run(&out, "compare %s/lp1 %s/lp2 --boot 200 --format json", tmp, tmp);
 	is_int(rc, 0, "KL constructed: exit 0 (KL not gated)");
@@ -201,7 +202,7 @@ static void test_kl_constructed(void)
 	/* both runs stored log-probabilities, but no paired sequence aligns: the KL
 	 * arrays were never allocated (clang's UBSan once stopped here on NULL + 0) */
 	lp_mode = 3;
-	write_run("lp3", "m", suite, 50, 40, 0, 0);
+	write_run("lp3", "m", suite_hash, 50, 40, 0, 0);
 	lp_mode = 0;
 	rc = cli_run(&out, "compare %s/lp1 %s/lp3 --boot 200 --format json", tmp, tmp);
 	is_int(rc, 0, "KL, every sequence skipped: exit 0");
@@ -213,8 +214,8 @@ static void test_kl_constructed(void)
 		   "KL, every sequence skipped: text says why", "compare %s/lp1 %s/lp3 --boot 200", tmp, tmp);
 	/* log-probabilities without top-K lists: |delta logprob| only, the KL arrays stay empty */
 	lp_mode = 4;
-	write_run("lp4a", "m", suite, 50, 40, 0, 0);
-	write_run("lp4b", "m", suite, 50, 40, 0, 0);
+	write_run("lp4a", "m", suite_hash, 50, 40, 0, 0);
+	write_run("lp4b", "m", suite_hash, 50, 40, 0, 0);
 	lp_mode = 0;
 	rc = cli_run(&out, "compare %s/lp4a %s/lp4b --boot 200 --format json", tmp, tmp);
 	is_int(rc, 0, "KL without top-K lists: exit 0");
@@ -299,24 +300,9 @@ static void test_kl_fixtures(void)
 	free(out);
 }
 
-int main(void)
+/* The gate: a 5-point regression fails, A/A passes, a threshold lets it pass. */
+static void test_gate(void)
 {
-	if (!cli_merilo())
-		skip_all("MERILO does not name the merilo binary (run through make test)");
-	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-compare"))
-		skip_all("cannot make a temporary folder");
-	setenv("MERILO_CACHE_DIR", tmp, 1); /* merilo run's hash cache stays in the test's folder */
-	const char *suite = "5f1c2e0a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
-	const char *other = "0000000a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
-	write_run("base", "base-model", suite, 500, 400, 0, 0);
-	write_run("reg", "cand-model", suite, 500, 400, 25, 0);
-	write_run("same", "base-model", suite, 500, 400, 0, 0);
-	write_run("noise", "cand-model", suite, 500, 400, 3, 4);
-	write_run("othersuite", "cand-model", other, 500, 400, 0, 0);
-	write_run("hostile", "<script>alert(1)</script>", suite, 500, 400, 0, 0);
-	write_run("formula", "=cmd|' /C calc'!A0", suite, 500, 390, 0, 0);
-
-	/* the gate */
 	CLI_EXPECT(1, "FAIL: 2 of 2 gated comparisons regressed: copa/sr-Cyrl acc -5.00 points", "5-point regression on 500 items",
 	           "compare %s/base %s/reg --boot 2000", tmp, tmp);
 	CLI_EXPECT(0, "PASS: no gated regression (2 gated comparisons)", "A/A identical runs",
@@ -326,12 +312,15 @@ int main(void)
 	CLI_EXPECT(0, "PASS", "regression below a 10-point threshold passes",
 	           "compare %s/base %s/reg --boot 2000 --threshold-points 10", tmp, tmp);
 	CLI_EXPECT(1, "FAIL", "results.json path accepted as a run", "compare %s/base/results.json %s/reg --boot 500", tmp, tmp);
+}
 
-	/* outputs */
+/* The outputs: md on stdout, and every format written with --out. */
+static void test_outputs(void)
+{
+	char cmd[600];
 	char *out;
 	char prefix[400];
 	snprintf(prefix, sizeof prefix, "%s/out/cmp", tmp);
-	char cmd[600];
 	snprintf(cmd, sizeof cmd, "mkdir -p %s/out", tmp);
 	if (system(cmd))
 		diag("mkdir failed");
@@ -364,8 +353,12 @@ int main(void)
 	like(js, "\"passed\": false", "JSON: gate result");
 	free(js);
 	CLI_EXPECT(0, "<testsuites", "JUnit on stdout for a pass", "compare %s/base %s/same --boot 500 --format junit", tmp, tmp);
+}
 
-	/* bad and mismatched inputs */
+/* Bad and mismatched inputs. */
+static void test_bad_inputs(void)
+{
+	char cmd[600];
 	CLI_EXPECT(3, "different suites", "different suites refused", "compare %s/base %s/othersuite", tmp, tmp);
 	CLI_EXPECT(0, "different suite files", "--allow-different-suites compares with a note",
 	           "compare %s/base %s/othersuite --allow-different-suites --boot 500", tmp, tmp);
@@ -378,8 +371,11 @@ int main(void)
 	if (system(cmd))
 		diag("setup failed");
 	CLI_EXPECT(3, "broken/results.json", "truncated results.json named", "compare %s/base %s/broken", tmp, tmp);
+}
 
-	/* the config file */
+/* The config file. */
+static void test_config(void)
+{
 	char cfg[500];
 	snprintf(cfg, sizeof cfg, "%s/gate.json", tmp);
 	cli_write_file(cfg, "{\"alpha\": 0.01, \"gate\": {\"acc\": 10.0}}\n");
@@ -390,15 +386,15 @@ int main(void)
 	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
 	cli_write_file(cfg, "{\"gates\": [\"acc\"]}\n");
 	CLI_EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
+}
 
-	test_kl_constructed();
-	test_control_characters();
-	test_kl_fixtures();
-
-	/* leaderboard: escaping in every format */
+/* Leaderboard: escaping in every format. */
+static void test_leaderboard(void)
+{
+	char *out;
 	char lb[500];
 	snprintf(lb, sizeof lb, "%s/lb.html", tmp);
-	rc = cli_run(&out, "leaderboard %s/base %s/hostile %s/formula -o %s", tmp, tmp, tmp, lb);
+	int rc = cli_run(&out, "leaderboard %s/base %s/hostile %s/formula -o %s", tmp, tmp, tmp, lb);
 	is_int(rc, 0, "leaderboard html: exit 0");
 	free(out);
 	char *html = cli_slurp(lb);
@@ -420,6 +416,31 @@ int main(void)
 	like(out, "1,base-model,0.8,", "leaderboard csv: best first, fraction values");
 	free(out);
 	CLI_EXPECT(3, "results.json", "leaderboard: missing run", "leaderboard %s/nonexistent", tmp);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-compare"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1); /* merilo run's hash cache stays in the test's folder */
+	write_run("base", "base-model", suite_hash, 500, 400, 0, 0);
+	write_run("reg", "cand-model", suite_hash, 500, 400, 25, 0);
+	write_run("same", "base-model", suite_hash, 500, 400, 0, 0);
+	write_run("noise", "cand-model", suite_hash, 500, 400, 3, 4);
+	write_run("othersuite", "cand-model", other_hash, 500, 400, 0, 0);
+	write_run("hostile", "<script>alert(1)</script>", suite_hash, 500, 400, 0, 0);
+	write_run("formula", "=cmd|' /C calc'!A0", suite_hash, 500, 390, 0, 0);
+
+	TEST(test_gate(), "the gate: a regression fails, A/A passes, a threshold is honoured");
+	TEST(test_outputs(), "the outputs: md with flips and escaped prompts, txt/md/json/JUnit files");
+	TEST(test_bad_inputs(), "bad and mismatched inputs are refused with the cause named");
+	TEST(test_config(), "the config file: thresholds, a language filter, unknown keys refused");
+	TEST(test_kl_constructed(), "KL from stored top-K logprobs on constructed runs");
+	TEST(test_control_characters(), "control characters in names and prompts are escaped in every format");
+	TEST(test_kl_fixtures(), "KL between runs of the fixture models");
+	TEST(test_leaderboard(), "leaderboard: escaping in every format");
 
 	cli_rmtree(tmp);
 	return done_testing();
