@@ -1,5 +1,7 @@
-/* spawn.h — start `merilo run` in the background and watch it: the plumbing the
- * tests that interrupt, race or watch a run share (tests/hrn_run.c, hrn_integrity.c).
+/* spawn.h — child processes in tests: start `merilo run` in the background and
+ * watch it (tests/hrn_run.c, hrn_integrity.c), or run a function of the test in a
+ * child that reports through a pipe (spawn_fn: for code that changes the process,
+ * such as its affinity, uid or a fake /proc, or that must be killed mid-way).
  *
  * Header-only (static inline), include after tests/cli.h. The child gets
  * MERILO_TEST_SLOW_MS (merilo sleeps that long per scored unit, so a test can act
@@ -91,6 +93,43 @@ static inline bool spawn_wait_nonempty(const char *path)
 		spawn_sleep_ms(10);
 	}
 	return false;
+}
+
+/* Run fn(fd, arg) in a forked child, which writes its findings to fd and exits
+ * (fn may _exit itself; otherwise the child exits 0). Returns what it wrote, at
+ * most size - 1 bytes NUL-terminated in buf; *status (may be NULL) gets the
+ * waitpid status. On a failed pipe or fork buf says so and *status is -1. */
+static inline const char *spawn_fn(void (*fn)(int fd, void *arg), void *arg, char *buf, size_t size, int *status)
+{
+	int p[2], dummy;
+	if (!status)
+		status = &dummy;
+	*status = -1;
+	snprintf(buf, size, "%s", "pipe failed");
+	if (pipe(p))
+		return buf;
+	fflush(stdout); /* or the child's exit would print the test's buffered TAP lines again */
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		snprintf(buf, size, "%s", "fork failed");
+		return buf;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		fn(p[1], arg);
+		_exit(0);
+	}
+	close(p[1]);
+	size_t got = 0;
+	char drain[512];
+	for (ssize_t n; (n = got + 1 < size ? read(p[0], buf + got, size - 1 - got) : read(p[0], drain, sizeof drain)) > 0;)
+		got += got + 1 < size ? (size_t)n : 0; /* past size - 1 bytes: read on and drop, so the child never blocks */
+	buf[got] = '\0';
+	close(p[0]);
+	waitpid(pid, status, 0);
+	return buf;
 }
 
 #endif
