@@ -92,7 +92,7 @@ struct cmp_state {
 	char **gate_tasks, **gate_languages;
 	size_t n_gate_tasks, n_gate_languages;
 	bool gate_from_user;
-	struct rpt_str perf;
+	struct mrl_buf perf;
 	struct rpt_kl_row *kl_rows;   /* n_kl_rows: per task x language, then "all" */
 	size_t n_kl_rows;
 	size_t n_perf_failed;         /* bench deltas past --gate-perf */
@@ -140,7 +140,7 @@ static void state_release(struct cmp_state *st)
 	for (size_t i = 0; i < st->n_gate_languages; i++)
 		free(st->gate_languages[i]);
 	free(st->gate_languages);
-	rpt_str_release(&st->perf);
+	mrl_buf_release(&st->perf);
 	free(st->kl_rows);
 }
 
@@ -666,8 +666,8 @@ static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct 
 		rc = add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");
 		goto out;
 	}
-	struct rpt_str *s = &st->perf;
-	rpt_str_addf(s, "%s### Performance from bench records (%s)\n\n"
+	struct mrl_buf *s = &st->perf;
+	mrl_buf_addf(s, "%s### Performance from bench records (%s)\n\n"
 		     "Candidate / base: ratio of the medians over the repetitions, with a 95%% bootstrap CI (%zu resamples, "
 		     "each side resampled on its own). Tokens/s: higher is better; TTFT and J/token: lower is better.%s\n\n"
 		     "| test | threads | figure | base | candidate | cand/base | 95%% CI | verdict |\n"
@@ -680,27 +680,27 @@ static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct 
 		const bool better = ci && (d->higher_is_better ? d->lo > 1 + ao.threshold : d->hi < 1 / (1 + ao.threshold));
 		const bool fail = !isnan(o->gate_perf) && d->worse;
 		st->n_perf_failed += fail;
-		rpt_str_add(s, "| ");
+		mrl_buf_add(s, "| ");
 		rpt_esc_md(s, d->test);
-		rpt_str_addf(s, " | %lld | %s (%s) | ", (long long)d->threads, d->figure, d->unit);
+		mrl_buf_addf(s, " | %lld | %s (%s) | ", (long long)d->threads, d->figure, d->unit);
 		if (isfinite(d->base))
-			rpt_str_addf(s, "%.4g | ", d->base);
+			mrl_buf_addf(s, "%.4g | ", d->base);
 		else
-			rpt_str_add(s, "— | ");
+			mrl_buf_add(s, "— | ");
 		if (isfinite(d->cand))
-			rpt_str_addf(s, "%.4g | ", d->cand);
+			mrl_buf_addf(s, "%.4g | ", d->cand);
 		else
-			rpt_str_add(s, "— | ");
+			mrl_buf_add(s, "— | ");
 		if (isfinite(d->ratio))
-			rpt_str_addf(s, "%.4f | ", d->ratio);
+			mrl_buf_addf(s, "%.4f | ", d->ratio);
 		else
-			rpt_str_add(s, "— | ");
+			mrl_buf_add(s, "— | ");
 		if (ci)
-			rpt_str_addf(s, "[%.4f, %.4f] | %s |\n", d->lo, d->hi,
+			mrl_buf_addf(s, "[%.4f, %.4f] | %s |\n", d->lo, d->hi,
 				     fail ? "**FAIL** (worse)" : d->worse ? "worse" : better ? "better" : "no clear change");
 		else {
 			rpt_esc_md(s, d->why_null ? d->why_null : "—");
-			rpt_str_add(s, " | — |\n");
+			mrl_buf_add(s, " | — |\n");
 		}
 	}
 	if (st->n_perf_failed)
@@ -718,7 +718,7 @@ out:
  * and the Wilcoxon signed-rank p. Informational: not gated. */
 static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
 {
-	struct rpt_str *s = &st->perf;
+	struct mrl_buf *s = &st->perf;
 	size_t n_rows = 0, cap = 0;
 	double *lr = NULL, *tmp = NULL;
 	int rc = 0;
@@ -789,15 +789,15 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 		if ((rc = met_wilcoxon_signed_rank(lr, n, &w, err)))
 			goto out;
 		if (n_rows++ == 0)
-			rpt_str_add(s, "### Performance (informational, not gated)\n\n"
+			mrl_buf_add(s, "### Performance (informational, not gated)\n\n"
 				       "Time per item (`timings_ns.total` of items.jsonl), candidate / base: median of the paired "
 				       "ratios with a 95% bootstrap CI (2,000 resamples) and the Wilcoxon signed-rank p.\n\n"
 				       "| task | language | n | time ratio | 95% CI | p |\n|---|---|---:|---:|---|---:|\n");
-		rpt_str_add(s, "| ");
+		mrl_buf_add(s, "| ");
 		rpt_esc_md(s, in->task);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		rpt_esc_md(s, in->language);
-		rpt_str_addf(s, " | %zu | %.3f | [%.3f, %.3f] | %.3g |\n", n, exp(median), exp(lo), exp(hi), w.p);
+		mrl_buf_addf(s, " | %zu | %.3f | [%.3f, %.3f] | %.3g |\n", n, exp(median), exp(lo), exp(hi), w.p);
 	}
 	if (!n_rows)
 		rc = add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
@@ -1067,7 +1067,7 @@ int hrn_cmd_compare(int argc, char **argv)
 		return prc < 0 ? HRN_EXIT_OK : prc;
 	struct cmp_state st;
 	memset(&st, 0, sizeof st);
-	rpt_str_init(&st.perf);
+	mrl_buf_init(&st.perf);
 	struct rpt_cmp_result res;
 	memset(&res, 0, sizeof res);
 	struct mrl_err err = {0};

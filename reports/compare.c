@@ -440,42 +440,42 @@ int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows
 /* ------------------------------------------------------------ rendering */
 
 /* A value in display units: percent for right/wrong metrics, the metric's unit otherwise. */
-static void add_value(struct rpt_str *s, const struct rpt_cmp_row *row, double v, bool signed_)
+static void add_value(struct mrl_buf *s, const struct rpt_cmp_row *row, double v, bool signed_)
 {
 	if (isnan(v))
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else if (row->in->kind == RPT_METRIC_BINARY)
-		rpt_str_addf(s, signed_ ? "%+.1f" : "%.1f", 100.0 * v);
+		mrl_buf_addf(s, signed_ ? "%+.1f" : "%.1f", 100.0 * v);
 	else
-		rpt_str_addf(s, signed_ ? "%+.4g" : "%.4g", v);
+		mrl_buf_addf(s, signed_ ? "%+.4g" : "%.4g", v);
 }
 
-static void add_ci(struct rpt_str *s, const struct rpt_cmp_row *row)
+static void add_ci(struct mrl_buf *s, const struct rpt_cmp_row *row)
 {
-	rpt_str_add(s, "[");
+	mrl_buf_add(s, "[");
 	add_value(s, row, row->ci_low, true);
-	rpt_str_add(s, ", ");
+	mrl_buf_add(s, ", ");
 	add_value(s, row, row->ci_high, true);
-	rpt_str_add(s, "]");
+	mrl_buf_add(s, "]");
 }
 
-static void add_p(struct rpt_str *s, double p)
+static void add_p(struct mrl_buf *s, double p)
 {
 	if (isnan(p))
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else if (p >= 0.001)
-		rpt_str_addf(s, "%.3f", p);
+		mrl_buf_addf(s, "%.3f", p);
 	else
-		rpt_str_addf(s, "%.1e", p);
+		mrl_buf_addf(s, "%.1e", p);
 }
 
-static void add_flips_count(struct rpt_str *s, const struct rpt_cmp_row *row)
+static void add_flips_count(struct mrl_buf *s, const struct rpt_cmp_row *row)
 {
 	if (row->in->kind == RPT_METRIC_BINARY)
-		rpt_str_addf(s, "%llu / %llu", (unsigned long long)row->n_right_to_wrong,
+		mrl_buf_addf(s, "%llu / %llu", (unsigned long long)row->n_right_to_wrong,
 			     (unsigned long long)row->n_wrong_to_right);
 	else
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 }
 
 static const char *gate_word(const struct rpt_cmp_row *row)
@@ -483,96 +483,96 @@ static const char *gate_word(const struct rpt_cmp_row *row)
 	return !row->gated ? "" : row->gate_failed ? "FAIL" : "pass";
 }
 
-static void add_gate_rule(struct rpt_str *s, const struct rpt_cmp_result *res, void (*esc)(struct rpt_str *, const char *))
+static void add_gate_rule(struct mrl_buf *s, const struct rpt_cmp_result *res, void (*esc)(struct mrl_buf *, const char *))
 {
 	const struct rpt_compare_opts *o = &res->opts;
 	bool kl_gated = !isnan(res->kl_gate_max_mean);
 	if (o->n_gate == 0 && !kl_gated) {
-		rpt_str_add(s, "no metric is gated");
+		mrl_buf_add(s, "no metric is gated");
 		return;
 	}
 	if (o->n_gate == 0) {
-		rpt_str_addf(s, "fail when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
+		mrl_buf_addf(s, "fail when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
 		goto filters;
 	}
-	rpt_str_add(s, "fail when ");
+	mrl_buf_add(s, "fail when ");
 	for (size_t g = 0; g < o->n_gate; g++) {
-		rpt_str_add(s, g ? (g + 1 == o->n_gate ? " or " : ", ") : "");
+		mrl_buf_add(s, g ? (g + 1 == o->n_gate ? " or " : ", ") : "");
 		esc(s, o->gate[g].metric);
-		rpt_str_addf(s, " drops by more than %g point%s", o->gate[g].max_drop_points,
+		mrl_buf_addf(s, " drops by more than %g point%s", o->gate[g].max_drop_points,
 			     o->gate[g].max_drop_points == 1 ? "" : "s");
 	}
-	rpt_str_addf(s, " with Holm-adjusted p < %g", o->alpha);
+	mrl_buf_addf(s, " with Holm-adjusted p < %g", o->alpha);
 	if (kl_gated)
-		rpt_str_addf(s, ", or when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
+		mrl_buf_addf(s, ", or when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
 filters:
 	if (o->gate_tasks) {
-		rpt_str_add(s, " (tasks:");
+		mrl_buf_add(s, " (tasks:");
 		for (size_t i = 0; i < o->n_gate_tasks; i++) {
-			rpt_str_add(s, " ");
+			mrl_buf_add(s, " ");
 			esc(s, o->gate_tasks[i]);
 		}
-		rpt_str_add(s, ")");
+		mrl_buf_add(s, ")");
 	}
 	if (o->gate_languages) {
-		rpt_str_add(s, " (languages:");
+		mrl_buf_add(s, " (languages:");
 		for (size_t i = 0; i < o->n_gate_languages; i++) {
-			rpt_str_add(s, " ");
+			mrl_buf_add(s, " ");
 			esc(s, o->gate_languages[i]);
 		}
-		rpt_str_add(s, ")");
+		mrl_buf_add(s, ")");
 	}
 }
 
-static void add_padded(struct rpt_str *s, const char *text, int width)
+static void add_padded(struct mrl_buf *s, const char *text, int width)
 {
 	/* width counts characters, not bytes (UTF-8 in names and the em dash) */
 	int chars = 0;
 	for (const char *p = text; *p; p++)
 		chars += ((unsigned char)*p & 0xC0) != 0x80;
-	rpt_str_add(s, text);
+	mrl_buf_add(s, text);
 	for (; chars < width; chars++)
-		rpt_str_add(s, " ");
-	rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
+	mrl_buf_add(s, " ");
 }
 
 /* Text cells are built in a scratch string, then padded. Terminal text is not
  * escaped for markup, but control characters from files are replaced. */
-static void text_clean(struct rpt_str *s, const char *text)
+static void text_clean(struct mrl_buf *s, const char *text)
 {
 	for (const char *p = text ? text : ""; *p; p++) {
 		unsigned char c = (unsigned char)p[0], c1 = (unsigned char)p[1];
 		if (c == 0xC2 && c1 >= 0x80 && c1 <= 0x9F) { /* a C1 control (U+009B is an 8-bit CSI) */
-			rpt_str_add(s, "?");
+			mrl_buf_add(s, "?");
 			p++;
 			continue;
 		}
-		rpt_str_addn(s, c < 0x20 || c == 0x7f ? "?" : p, 1);
+		mrl_buf_addn(s, c < 0x20 || c == 0x7f ? "?" : p, 1);
 	}
 }
 
-#define CELL(expr, width) do { struct rpt_str c_; rpt_str_init(&c_); expr; \
-	add_padded(s, c_.data ? c_.data : "", width); rpt_str_release(&c_); } while (0)
+#define CELL(expr, width) do { struct mrl_buf c_; mrl_buf_init(&c_); expr; \
+	add_padded(s, c_.data ? c_.data : "", width); mrl_buf_release(&c_); } while (0)
 
 /* KL figures: nats with 4 significant digits; "inf" where the candidate gave 0. */
-static void add_kl(struct rpt_str *s, double v)
+static void add_kl(struct mrl_buf *s, double v)
 {
 	if (isnan(v))
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else if (isinf(v))
-		rpt_str_add(s, "inf");
+		mrl_buf_add(s, "inf");
 	else
-		rpt_str_addf(s, "%.4g", v);
+		mrl_buf_addf(s, "%.4g", v);
 }
 
-static void add_pct(struct rpt_str *s, double v)
+static void add_pct(struct mrl_buf *s, double v)
 {
 	if (isnan(v))
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else if (v > 0 && v < 0.01) /* a tiny covered mass must not print as 0.00% */
-		rpt_str_addf(s, "%.2g%%", 100 * v);
+		mrl_buf_addf(s, "%.2g%%", 100 * v);
 	else
-		rpt_str_addf(s, "%.2f%%", 100 * v);
+		mrl_buf_addf(s, "%.2f%%", 100 * v);
 }
 
 static const char *kl_gate_word(const struct rpt_kl_row *r)
@@ -580,9 +580,9 @@ static const char *kl_gate_word(const struct rpt_kl_row *r)
 	return !r->gated ? "" : r->gate_failed ? "FAIL" : "pass";
 }
 
-static void add_kl_skipped(struct rpt_str *s, const struct rpt_kl_row *r)
+static void add_kl_skipped(struct mrl_buf *s, const struct rpt_kl_row *r)
 {
-	rpt_str_addf(s, "%zu", r->n_skipped_tokens + r->n_skipped_prompt);
+	mrl_buf_addf(s, "%zu", r->n_skipped_tokens + r->n_skipped_prompt);
 }
 
 #define KL_LOWER_BOUND_TEXT \
@@ -591,11 +591,11 @@ static void add_kl_skipped(struct rpt_str *s, const struct rpt_kl_row *r)
 #define KL_COVERED_TEXT \
 	"covered = mean base probability mass inside the shared tokens: near 100% the bound is tight, near 0 it says little"
 
-static void render_kl_text(struct rpt_str *s, const struct rpt_cmp_result *res)
+static void render_kl_text(struct mrl_buf *s, const struct rpt_cmp_result *res)
 {
 	if (!res->n_kl)
 		return;
-	rpt_str_add(s, "\nKL divergence KL(base || candidate) of the next-token distributions, nats per position: "
+	mrl_buf_add(s, "\nKL divergence KL(base || candidate) of the next-token distributions, nats per position: "
 		       KL_LOWER_BOUND_TEXT ";\n" KL_COVERED_TEXT ";\ntop-1 = positions whose most likely token "
 		       "is the same; |dlogprob| = mean |logprob(cand) - logprob(base)| of the scored tokens; "
 		       "skipped = paired sequences not aligned (different tokens or prompt).\n");
@@ -604,14 +604,14 @@ static void render_kl_text(struct rpt_str *s, const struct rpt_cmp_result *res)
 	static const int width[] = { 14, 8, 5, 7, 6, 9, 9, 9, 9, 9, 8, 8, 10, 4 };
 	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
 		add_padded(s, head[i], width[i]);
-	rpt_str_add(s, "\n");
+	mrl_buf_add(s, "\n");
 	for (size_t i = 0; i < res->n_kl; i++) {
 		const struct rpt_kl_row *r = &res->kl[i];
 		CELL(text_clean(&c_, r->task), width[0]);
 		CELL(text_clean(&c_, r->language), width[1]);
-		CELL(rpt_str_addf(&c_, "%zu", r->n_sequences), width[2]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->n_sequences), width[2]);
 		CELL(add_kl_skipped(&c_, r), width[3]);
-		CELL(rpt_str_addf(&c_, "%zu", r->n_positions), width[4]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->n_positions), width[4]);
 		CELL(add_kl(&c_, r->kl_mean), width[5]);
 		CELL(add_kl(&c_, r->kl_median), width[6]);
 		CELL(add_kl(&c_, r->kl_p90), width[7]);
@@ -620,16 +620,16 @@ static void render_kl_text(struct rpt_str *s, const struct rpt_cmp_result *res)
 		CELL(add_pct(&c_, r->covered_mean), width[10]);
 		CELL(add_pct(&c_, r->top1_agreement), width[11]);
 		CELL(add_kl(&c_, r->abs_dlogprob_mean), width[12]);
-		rpt_str_add(s, kl_gate_word(r));
-		rpt_str_add(s, "\n");
+		mrl_buf_add(s, kl_gate_word(r));
+		mrl_buf_add(s, "\n");
 	}
 }
 
-static void render_kl_md(struct rpt_str *s, const struct rpt_cmp_result *res)
+static void render_kl_md(struct mrl_buf *s, const struct rpt_cmp_result *res)
 {
 	if (!res->n_kl)
 		return;
-	rpt_str_add(s, "\n### KL divergence and top-1 agreement (base ‖ candidate)\n\n"
+	mrl_buf_add(s, "\n### KL divergence and top-1 agreement (base ‖ candidate)\n\n"
 		       "KL(base ‖ candidate) of the next-token distributions, in nats per position, is "
 		       KL_LOWER_BOUND_TEXT "; " KL_COVERED_TEXT ". Top-1: positions where both runs' most likely "
 		       "token is the same. |Δ logprob|: mean absolute difference of the scored tokens' "
@@ -640,76 +640,76 @@ static void render_kl_md(struct rpt_str *s, const struct rpt_cmp_result *res)
 	for (size_t i = 0; i < res->n_kl; i++) {
 		const struct rpt_kl_row *r = &res->kl[i];
 		bool all = kl_row_is_overall(r);
-		rpt_str_add(s, "| ");
+		mrl_buf_add(s, "| ");
 		if (all)
-			rpt_str_add(s, "**all**");
+			mrl_buf_add(s, "**all**");
 		else
 			rpt_esc_md(s, r->task);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		if (all)
-			rpt_str_add(s, "**all**");
+			mrl_buf_add(s, "**all**");
 		else
 			rpt_esc_md(s, r->language);
-		rpt_str_addf(s, " | %zu | ", r->n_sequences);
+		mrl_buf_addf(s, " | %zu | ", r->n_sequences);
 		add_kl_skipped(s, r);
-		rpt_str_addf(s, " | %zu | ", r->n_positions);
+		mrl_buf_addf(s, " | %zu | ", r->n_positions);
 		add_kl(s, r->kl_mean);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_kl(s, r->kl_median);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_kl(s, r->kl_p90);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_kl(s, r->kl_p99);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_kl(s, r->kl_max);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_pct(s, r->covered_mean);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_pct(s, r->top1_agreement);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_kl(s, r->abs_dlogprob_mean);
-		rpt_str_addf(s, " | %s |\n", !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+		mrl_buf_addf(s, " | %s |\n", !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
 	}
 }
 
 /* The KL rows that failed, for the FAIL line. */
-static void add_kl_failures(struct rpt_str *s, const struct rpt_cmp_result *res,
-			    void (*esc)(struct rpt_str *, const char *))
+static void add_kl_failures(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			    void (*esc)(struct mrl_buf *, const char *))
 {
 	for (size_t i = 0; i < res->n_kl; i++) {
 		const struct rpt_kl_row *r = &res->kl[i];
 		if (!r->gate_failed)
 			continue;
-		rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
 		esc(s, r->task);
-		rpt_str_add(s, "/");
+		mrl_buf_add(s, "/");
 		esc(s, r->language);
-		rpt_str_add(s, " KL mean ");
+		mrl_buf_add(s, " KL mean ");
 		add_kl(s, r->kl_mean);
-		rpt_str_addf(s, " > %g nats;", res->kl_gate_max_mean);
+		mrl_buf_addf(s, " > %g nats;", res->kl_gate_max_mean);
 	}
 }
 
-static void render_text(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
-	rpt_str_add(s, "merilo compare: base ");
+	mrl_buf_add(s, "merilo compare: base ");
 	text_clean(s, meta ? meta->base.label : NULL);
-	rpt_str_add(s, " vs candidate ");
+	mrl_buf_add(s, " vs candidate ");
 	text_clean(s, meta ? meta->cand.label : NULL);
-	rpt_str_addf(s, "\n(differences are candidate - base; accuracies in %%; %g%% paired bootstrap CI, %zu resamples, seed %llu)\n\n",
+	mrl_buf_addf(s, "\n(differences are candidate - base; accuracies in %%; %g%% paired bootstrap CI, %zu resamples, seed %llu)\n\n",
 		     100 * res->opts.ci_level, res->opts.n_resamples, (unsigned long long)res->opts.seed);
 	static const char *const head[] = { "task", "lang", "metric", "n", "base", "cand", "diff", "CI", "r->w / w->r",
 					    "p", "p(Holm)", "verdict", "gate" };
 	static const int width[] = { 14, 8, 14, 5, 7, 7, 7, 17, 11, 8, 8, 21, 4 };
 	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
 		add_padded(s, head[i], width[i]);
-	rpt_str_add(s, "\n");
+	mrl_buf_add(s, "\n");
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];
 		CELL(text_clean(&c_, r->in->task), width[0]);
 		CELL(text_clean(&c_, r->in->language), width[1]);
 		CELL(text_clean(&c_, r->in->metric), width[2]);
-		CELL(rpt_str_addf(&c_, "%zu", r->in->n_pairs), width[3]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[3]);
 		CELL(add_value(&c_, r, r->base_mean, false), width[4]);
 		CELL(add_value(&c_, r, r->cand_mean, false), width[5]);
 		CELL(add_value(&c_, r, r->diff, true), width[6]);
@@ -717,58 +717,58 @@ static void render_text(struct rpt_str *s, const struct rpt_cmp_result *res, con
 		CELL(add_flips_count(&c_, r), width[8]);
 		CELL(add_p(&c_, r->p), width[9]);
 		CELL(add_p(&c_, r->p_holm), width[10]);
-		CELL(rpt_str_add(&c_, rpt_verdict_name(r->verdict)), width[11]);
-		rpt_str_add(s, gate_word(r));
-		rpt_str_add(s, "\n");
+		CELL(mrl_buf_add(&c_, rpt_verdict_name(r->verdict)), width[11]);
+		mrl_buf_add(s, gate_word(r));
+		mrl_buf_add(s, "\n");
 	}
 	render_kl_text(s, res);
 	for (size_t i = 0; meta && i < meta->n_notes; i++) {
-		rpt_str_add(s, i ? "" : "\n");
-		rpt_str_add(s, "note: ");
+		mrl_buf_add(s, i ? "" : "\n");
+		mrl_buf_add(s, "note: ");
 		text_clean(s, meta->notes[i]);
-		rpt_str_add(s, "\n");
+		mrl_buf_add(s, "\n");
 	}
 	if (meta && meta->perf_md) {
-		rpt_str_add(s, "\n");
-		rpt_str_add(s, meta->perf_md);
+		mrl_buf_add(s, "\n");
+		mrl_buf_add(s, meta->perf_md);
 	}
-	rpt_str_add(s, "\ngate: ");
+	mrl_buf_add(s, "\ngate: ");
 	add_gate_rule(s, res, text_clean);
-	rpt_str_add(s, "\n");
+	mrl_buf_add(s, "\n");
 	if (res->n_gate_failed) {
-		rpt_str_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", res->n_gate_failed, res->n_gated);
+		mrl_buf_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", res->n_gate_failed, res->n_gated);
 		for (size_t i = 0; i < res->n_rows; i++) {
 			const struct rpt_cmp_row *r = &res->rows[i];
 			if (!r->gate_failed)
 				continue;
-			rpt_str_add(s, " ");
+			mrl_buf_add(s, " ");
 			text_clean(s, r->in->task);
-			rpt_str_add(s, "/");
+			mrl_buf_add(s, "/");
 			text_clean(s, r->in->language);
-			rpt_str_add(s, " ");
+			mrl_buf_add(s, " ");
 			text_clean(s, r->in->metric);
-			rpt_str_addf(s, " %+.2f points;", 100 * (r->lower_is_better ? -r->diff : r->diff));
+			mrl_buf_addf(s, " %+.2f points;", 100 * (r->lower_is_better ? -r->diff : r->diff));
 		}
 		add_kl_failures(s, res, text_clean);
-		rpt_str_add(s, "\n");
+		mrl_buf_add(s, "\n");
 	} else {
-		rpt_str_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
+		mrl_buf_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
 	}
 }
 
-static void md_side(struct rpt_str *s, const char *title, const struct rpt_cmp_side *side)
+static void md_side(struct mrl_buf *s, const char *title, const struct rpt_cmp_side *side)
 {
-	rpt_str_addf(s, "| %s | ", title);
+	mrl_buf_addf(s, "| %s | ", title);
 	rpt_esc_md(s, side->label);
-	rpt_str_add(s, " | ");
+	mrl_buf_add(s, " | ");
 	rpt_esc_md(s, side->model_name ? side->model_name : "—");
-	rpt_str_add(s, " | ");
+	mrl_buf_add(s, " | ");
 	rpt_esc_trunc(s, side->model_sha256 ? side->model_sha256 : "—", 12, rpt_esc_md);
-	rpt_str_add(s, " | ");
+	mrl_buf_add(s, " | ");
 	rpt_esc_trunc(s, side->suite_sha256 ? side->suite_sha256 : "—", 12, rpt_esc_md);
-	rpt_str_add(s, " | ");
+	mrl_buf_add(s, " | ");
 	rpt_esc_md(s, side->engine_build ? side->engine_build : "—");
-	rpt_str_add(s, " |\n");
+	mrl_buf_add(s, " |\n");
 }
 
 static bool flips_listed(const struct rpt_cmp_row *r)
@@ -777,71 +777,71 @@ static bool flips_listed(const struct rpt_cmp_row *r)
 	       (r->gated || r->verdict != RPT_VERDICT_SAME);
 }
 
-static void md_flip_list(struct rpt_str *s, const struct rpt_cmp_row *r, const size_t *idx, size_t n, const char *title)
+static void md_flip_list(struct mrl_buf *s, const struct rpt_cmp_row *r, const size_t *idx, size_t n, const char *title)
 {
 	if (!n)
 		return;
-	rpt_str_addf(s, "\n**%s** (%zu)\n\n| item | prompt |\n|---|---|\n", title, n);
+	mrl_buf_addf(s, "\n**%s** (%zu)\n\n| item | prompt |\n|---|---|\n", title, n);
 	size_t shown = n < RPT_CMP_MAX_FLIPS_LISTED ? n : RPT_CMP_MAX_FLIPS_LISTED;
 	for (size_t k = 0; k < shown; k++) {
 		const struct rpt_pair *pr = &r->in->pairs[idx[k]];
-		rpt_str_add(s, "| ");
+		mrl_buf_add(s, "| ");
 		rpt_esc_md(s, pr->item_id);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		if (pr->prompt)
 			rpt_esc_trunc(s, pr->prompt, 200, rpt_esc_md);
 		else
-			rpt_str_add(s, "*(prompt not recorded)*");
-		rpt_str_add(s, " |\n");
+			mrl_buf_add(s, "*(prompt not recorded)*");
+		mrl_buf_add(s, " |\n");
 	}
 	if (shown < n)
-		rpt_str_addf(s, "\n… and %zu more (all of them are in the JSON output)\n", n - shown);
+		mrl_buf_addf(s, "\n… and %zu more (all of them are in the JSON output)\n", n - shown);
 }
 
-static void render_md(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	if (res->n_gate_failed)
-		rpt_str_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n", res->n_gate_failed,
+		mrl_buf_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n", res->n_gate_failed,
 			     res->n_gated);
 	else
-		rpt_str_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n", res->n_gated);
+		mrl_buf_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n", res->n_gated);
 	if (meta) {
-		rpt_str_add(s, "| | run | model | model sha256 | suite sha256 | engine build |\n|---|---|---|---|---|---|\n");
+		mrl_buf_add(s, "| | run | model | model sha256 | suite sha256 | engine build |\n|---|---|---|---|---|---|\n");
 		md_side(s, "base", &meta->base);
 		md_side(s, "candidate", &meta->cand);
-		rpt_str_add(s, "\n");
+		mrl_buf_add(s, "\n");
 	}
-	rpt_str_add(s, "Gate: ");
+	mrl_buf_add(s, "Gate: ");
 	add_gate_rule(s, res, rpt_esc_md);
-	rpt_str_addf(s, ". Differences are candidate − base (accuracies in percentage points), with %g%% paired "
+	mrl_buf_addf(s, ". Differences are candidate − base (accuracies in percentage points), with %g%% paired "
 			"bootstrap CIs (%zu resamples, seed %llu); p: exact McNemar (right/wrong metrics) or Wilcoxon "
 			"signed-rank (graded), Holm-adjusted across all %zu comparisons.\n\n",
 		     100 * res->opts.ci_level, res->opts.n_resamples, (unsigned long long)res->opts.seed, res->n_rows);
-	rpt_str_add(s, "| task | language | metric | n | base | candidate | Δ | 95% CI | right→wrong / wrong→right | p | "
+	mrl_buf_add(s, "| task | language | metric | n | base | candidate | Δ | 95% CI | right→wrong / wrong→right | p | "
 		       "p (Holm) | verdict | gate |\n|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|\n");
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];
-		rpt_str_add(s, "| ");
+		mrl_buf_add(s, "| ");
 		rpt_esc_md(s, r->in->task);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		rpt_esc_md(s, r->in->language);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		rpt_esc_md(s, r->in->metric);
-		rpt_str_addf(s, " | %zu | ", r->in->n_pairs);
+		mrl_buf_addf(s, " | %zu | ", r->in->n_pairs);
 		add_value(s, r, r->base_mean, false);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_value(s, r, r->cand_mean, false);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_value(s, r, r->diff, true);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_ci(s, r);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_flips_count(s, r);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_p(s, r->p);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_p(s, r->p_holm);
-		rpt_str_addf(s, " | %s%s%s | %s |\n", r->verdict == RPT_VERDICT_SAME ? "" : "**",
+		mrl_buf_addf(s, " | %s%s%s | %s |\n", r->verdict == RPT_VERDICT_SAME ? "" : "**",
 			     rpt_verdict_name(r->verdict), r->verdict == RPT_VERDICT_SAME ? "" : "**",
 			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
 	}
@@ -852,29 +852,29 @@ static void render_md(struct rpt_str *s, const struct rpt_cmp_result *res, const
 		if (!flips_listed(r))
 			continue;
 		if (!any)
-			rpt_str_add(s, "\n### Flipped items\n\nFor gated comparisons and significant changes.\n");
+			mrl_buf_add(s, "\n### Flipped items\n\nFor gated comparisons and significant changes.\n");
 		any = true;
-		rpt_str_add(s, "\n<details><summary>");
+		mrl_buf_add(s, "\n<details><summary>");
 		rpt_esc_md(s, r->in->task);
-		rpt_str_add(s, " · ");
+		mrl_buf_add(s, " · ");
 		rpt_esc_md(s, r->in->language);
-		rpt_str_add(s, " · ");
+		mrl_buf_add(s, " · ");
 		rpt_esc_md(s, r->in->metric);
-		rpt_str_addf(s, ": %zu right→wrong, %zu wrong→right</summary>\n", r->n_flips_rw, r->n_flips_wr);
+		mrl_buf_addf(s, ": %zu right→wrong, %zu wrong→right</summary>\n", r->n_flips_rw, r->n_flips_wr);
 		md_flip_list(s, r, r->flips_rw, r->n_flips_rw, "right → wrong");
 		md_flip_list(s, r, r->flips_wr, r->n_flips_wr, "wrong → right");
-		rpt_str_add(s, "\n</details>\n");
+		mrl_buf_add(s, "\n</details>\n");
 	}
 	if (meta && meta->perf_md) {
-		rpt_str_add(s, "\n");
-		rpt_str_add(s, meta->perf_md);
+		mrl_buf_add(s, "\n");
+		mrl_buf_add(s, meta->perf_md);
 	}
 	if (meta && meta->n_notes) {
-		rpt_str_add(s, "\n### Notes\n\n");
+		mrl_buf_add(s, "\n### Notes\n\n");
 		for (size_t i = 0; i < meta->n_notes; i++) {
-			rpt_str_add(s, "- ");
+			mrl_buf_add(s, "- ");
 			rpt_esc_md(s, meta->notes[i]);
-			rpt_str_add(s, "\n");
+			mrl_buf_add(s, "\n");
 		}
 	}
 }
@@ -1034,10 +1034,10 @@ out:
 
 /* KL figures as informational properties "kl.<task>.<language>.<figure>" (never a
  * failure by themselves: only --gate-kl makes testcases of them). */
-static void junit_kl_properties(struct rpt_str *s, const struct rpt_cmp_result *res)
+static void junit_kl_properties(struct mrl_buf *s, const struct rpt_cmp_result *res)
 {
 	if (res->n_kl)
-		rpt_str_add(s, "      <property name=\"kl.note\" value=\"KL(base || candidate) in nats per position: a lower "
+		mrl_buf_add(s, "      <property name=\"kl.note\" value=\"KL(base || candidate) in nats per position: a lower "
 			       "bound from the stored top-K lists; covered = mean base mass in the shared tokens\"/>\n");
 	for (size_t i = 0; i < res->n_kl; i++) {
 		const struct rpt_kl_row *r = &res->kl[i];
@@ -1048,130 +1048,130 @@ static void junit_kl_properties(struct rpt_str *s, const struct rpt_cmp_result *
 			{ "n_positions", (double)r->n_positions }, { "n_sequences", (double)r->n_sequences },
 		};
 		for (size_t f = 0; f < sizeof fig / sizeof fig[0]; f++) {
-			rpt_str_add(s, "      <property name=\"kl.");
+			mrl_buf_add(s, "      <property name=\"kl.");
 			rpt_esc_xml(s, r->task);
-			rpt_str_add(s, ".");
+			mrl_buf_add(s, ".");
 			rpt_esc_xml(s, r->language);
-			rpt_str_addf(s, ".%s\" value=\"", fig[f].name);
+			mrl_buf_addf(s, ".%s\" value=\"", fig[f].name);
 			if (isnan(fig[f].v))
-				rpt_str_add(s, "null");
+				mrl_buf_add(s, "null");
 			else if (isinf(fig[f].v))
-				rpt_str_add(s, "inf");
+				mrl_buf_add(s, "inf");
 			else
-				rpt_str_addf(s, "%.17g", fig[f].v);
-			rpt_str_add(s, "\"/>\n");
+				mrl_buf_addf(s, "%.17g", fig[f].v);
+			mrl_buf_add(s, "\"/>\n");
 		}
 	}
 }
 
 /* One testcase per gated KL row (--gate-kl). */
-static void junit_kl_testcases(struct rpt_str *s, const struct rpt_cmp_result *res)
+static void junit_kl_testcases(struct mrl_buf *s, const struct rpt_cmp_result *res)
 {
 	for (size_t i = 0; i < res->n_kl; i++) {
 		const struct rpt_kl_row *r = &res->kl[i];
 		if (!r->gated)
 			continue;
-		struct rpt_str d;
-		rpt_str_init(&d);
-		rpt_str_add(&d, "mean KL(base || candidate) ");
+		struct mrl_buf d;
+		mrl_buf_init(&d);
+		mrl_buf_add(&d, "mean KL(base || candidate) ");
 		add_kl(&d, r->kl_mean);
-		rpt_str_addf(&d, " nats (a lower bound; max allowed %g), p99 ", res->kl_gate_max_mean);
+		mrl_buf_addf(&d, " nats (a lower bound; max allowed %g), p99 ", res->kl_gate_max_mean);
 		add_kl(&d, r->kl_p99);
-		rpt_str_add(&d, ", covered mass ");
+		mrl_buf_add(&d, ", covered mass ");
 		add_pct(&d, r->covered_mean);
-		rpt_str_add(&d, ", top-1 agreement ");
+		mrl_buf_add(&d, ", top-1 agreement ");
 		add_pct(&d, r->top1_agreement);
-		rpt_str_addf(&d, ", %zu positions", r->n_positions_topk);
-		rpt_str_add(s, "    <testcase classname=\"merilo.compare.kl\" name=\"");
+		mrl_buf_addf(&d, ", %zu positions", r->n_positions_topk);
+		mrl_buf_add(s, "    <testcase classname=\"merilo.compare.kl\" name=\"");
 		rpt_esc_xml(s, r->task);
-		rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
 		rpt_esc_xml(s, r->language);
-		rpt_str_add(s, " kl_mean\">\n");
-		rpt_str_add(s, r->gate_failed ? "      <failure type=\"kl-divergence\" message=\"" : "      <system-out>");
+		mrl_buf_add(s, " kl_mean\">\n");
+		mrl_buf_add(s, r->gate_failed ? "      <failure type=\"kl-divergence\" message=\"" : "      <system-out>");
 		rpt_esc_xml(s, d.data);
-		rpt_str_add(s, r->gate_failed ? "\"/>\n" : "</system-out>\n");
-		rpt_str_add(s, "    </testcase>\n");
+		mrl_buf_add(s, r->gate_failed ? "\"/>\n" : "</system-out>\n");
+		mrl_buf_add(s, "    </testcase>\n");
 		if (d.oom)
 			s->oom = true;
-		rpt_str_release(&d);
+		mrl_buf_release(&d);
 	}
 }
 
-static void render_junit(struct rpt_str *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+static void render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
-	rpt_str_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	mrl_buf_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
 			"  <testsuite name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
 		     res->n_gated, res->n_gate_failed, res->n_gated, res->n_gate_failed);
 	if (meta || res->n_kl) {
-		rpt_str_add(s, "    <properties>\n");
+		mrl_buf_add(s, "    <properties>\n");
 		if (meta) {
-			rpt_str_add(s, "      <property name=\"base\" value=\"");
+			mrl_buf_add(s, "      <property name=\"base\" value=\"");
 			rpt_esc_xml(s, meta->base.label);
-			rpt_str_add(s, "\"/>\n      <property name=\"candidate\" value=\"");
+			mrl_buf_add(s, "\"/>\n      <property name=\"candidate\" value=\"");
 			rpt_esc_xml(s, meta->cand.label);
-			rpt_str_add(s, "\"/>\n");
+			mrl_buf_add(s, "\"/>\n");
 		}
 		junit_kl_properties(s, res);
-		rpt_str_add(s, "    </properties>\n");
+		mrl_buf_add(s, "    </properties>\n");
 	}
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];
 		if (!r->gated)
 			continue;
-		rpt_str_add(s, "    <testcase classname=\"merilo.compare.");
+		mrl_buf_add(s, "    <testcase classname=\"merilo.compare.");
 		rpt_esc_xml(s, r->in->task);
-		rpt_str_add(s, "\" name=\"");
+		mrl_buf_add(s, "\" name=\"");
 		rpt_esc_xml(s, r->in->task);
-		rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
 		rpt_esc_xml(s, r->in->language);
-		rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
 		rpt_esc_xml(s, r->in->metric);
-		rpt_str_add(s, "\">\n");
-		struct rpt_str d;
-		rpt_str_init(&d);
-		rpt_str_add(&d, r->in->metric);
-		rpt_str_add(&d, ": base ");
+		mrl_buf_add(s, "\">\n");
+		struct mrl_buf d;
+		mrl_buf_init(&d);
+		mrl_buf_add(&d, r->in->metric);
+		mrl_buf_add(&d, ": base ");
 		add_value(&d, r, r->base_mean, false);
-		rpt_str_add(&d, ", candidate ");
+		mrl_buf_add(&d, ", candidate ");
 		add_value(&d, r, r->cand_mean, false);
-		rpt_str_add(&d, ", diff ");
+		mrl_buf_add(&d, ", diff ");
 		add_value(&d, r, r->diff, true);
-		rpt_str_add(&d, " CI ");
+		mrl_buf_add(&d, " CI ");
 		add_ci(&d, r);
-		rpt_str_addf(&d, " (%s), n %zu, p %.3g, Holm p %.3g, max drop %g points, verdict: %s",
+		mrl_buf_addf(&d, " (%s), n %zu, p %.3g, Holm p %.3g, max drop %g points, verdict: %s",
 			     r->in->kind == RPT_METRIC_BINARY ? "percentage points" : "metric units", r->in->n_pairs, r->p,
 			     r->p_holm, r->max_drop_points, rpt_verdict_name(r->verdict));
 		if (r->gate_failed) {
-			rpt_str_add(s, "      <failure type=\"regression\" message=\"");
+			mrl_buf_add(s, "      <failure type=\"regression\" message=\"");
 			rpt_esc_xml(s, d.data);
-			rpt_str_add(s, "\">");
-			rpt_str_addf(s, "%zu items right in base and wrong in candidate, %zu the other way.", r->n_flips_rw,
+			mrl_buf_add(s, "\">");
+			mrl_buf_addf(s, "%zu items right in base and wrong in candidate, %zu the other way.", r->n_flips_rw,
 				     r->n_flips_wr);
 			for (size_t k = 0; k < r->n_flips_rw && k < RPT_CMP_MAX_FLIPS_LISTED; k++) {
-				rpt_str_add(s, "\nright->wrong: ");
+				mrl_buf_add(s, "\nright->wrong: ");
 				rpt_esc_xml(s, r->in->pairs[r->flips_rw[k]].item_id);
 			}
-			rpt_str_add(s, "</failure>\n");
+			mrl_buf_add(s, "</failure>\n");
 		} else {
-			rpt_str_add(s, "      <system-out>");
+			mrl_buf_add(s, "      <system-out>");
 			rpt_esc_xml(s, d.data);
-			rpt_str_add(s, "</system-out>\n");
+			mrl_buf_add(s, "</system-out>\n");
 		}
 		if (d.oom)
 			s->oom = true;
-		rpt_str_release(&d);
-		rpt_str_add(s, "    </testcase>\n");
+		mrl_buf_release(&d);
+		mrl_buf_add(s, "    </testcase>\n");
 	}
 	junit_kl_testcases(s, res);
-	rpt_str_add(s, "  </testsuite>\n</testsuites>\n");
+	mrl_buf_add(s, "  </testsuite>\n</testsuites>\n");
 }
 
 char *rpt_compare_render(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta, enum rpt_format fmt,
 			 struct mrl_err *err)
 {
-	struct rpt_str s;
-	rpt_str_init(&s);
+	struct mrl_buf s;
+	mrl_buf_init(&s);
 	char *out = NULL;
 	switch (fmt) {
 	case RPT_FMT_TEXT: render_text(&s, res, meta); break;
@@ -1186,7 +1186,7 @@ char *rpt_compare_render(const struct rpt_cmp_result *res, const struct rpt_cmp_
 		mrl_err_set(err, MRL_EINPUT, "compare: output format not available for a comparison (text, md, json, junit)");
 		return NULL;
 	}
-	out = rpt_str_take(&s);
+	out = mrl_buf_detach(&s, NULL);
 	if (!out)
 		mrl_err_set(err, MRL_ENOMEM, "compare: out of memory rendering the output");
 	return out;

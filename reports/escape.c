@@ -1,4 +1,4 @@
-/* escape.c — a growable string and the escapers for every output format.
+/* escape.c — the escapers for every output format.
  *
  * Everything a report shows that came from a file (a model's name, an item id,
  * a prompt) is hostile until escaped: a model named <script>alert(1)</script>
@@ -10,103 +10,14 @@
  */
 #include "reports/rpt.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void rpt_str_init(struct rpt_str *s)
-{
-	memset(s, 0, sizeof *s);
-}
-
-void rpt_str_release(struct rpt_str *s)
-{
-	free(s->data);
-	memset(s, 0, sizeof *s);
-}
-
-static bool str_reserve(struct rpt_str *s, size_t extra)
-{
-	if (s->oom)
-		return false;
-	if (extra > SIZE_MAX / 2 - s->len) {
-		s->oom = true;
-		return false;
-	}
-	size_t need = s->len + extra + 1;
-	if (need <= s->cap)
-		return true;
-	size_t cap = s->cap ? s->cap : 256;
-	while (cap < need)
-		cap *= 2;
-	char *p = realloc(s->data, cap);
-	if (!p) {
-		s->oom = true;
-		return false;
-	}
-	s->data = p;
-	s->cap = cap;
-	return true;
-}
-
-void rpt_str_addn(struct rpt_str *s, const char *text, size_t n)
-{
-	if (!str_reserve(s, n))
-		return;
-	if (n)
-		memcpy(s->data + s->len, text, n);
-	s->len += n;
-	s->data[s->len] = '\0';
-}
-
-void rpt_str_add(struct rpt_str *s, const char *text)
-{
-	rpt_str_addn(s, text ? text : "", text ? strlen(text) : 0);
-}
-
-void rpt_str_addf(struct rpt_str *s, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		s->oom = true;
-		return;
-	}
-	if ((size_t)n < sizeof small) {
-		rpt_str_addn(s, small, (size_t)n);
-		return;
-	}
-	if (!str_reserve(s, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(s->data + s->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	s->len += (size_t)n;
-}
-
-char *rpt_str_take(struct rpt_str *s)
-{
-	if (s->oom) {
-		rpt_str_release(s);
-		return NULL;
-	}
-	if (!s->data && !str_reserve(s, 0))
-		return NULL;
-	if (s->len == 0)
-		s->data[0] = '\0';
-	char *out = s->data;
-	memset(s, 0, sizeof *s);
-	return out;
-}
-
 /* Copy the run of bytes that need no escaping in one go. map returns the
  * replacement for the character at `at` (and sets *used to the bytes it
  * replaces, 1 unless it says otherwise), or NULL to keep the byte. */
-static void esc_generic(struct rpt_str *s, const char *text, const char *(*map)(const char *at, size_t *used))
+static void esc_generic(struct mrl_buf *s, const char *text, const char *(*map)(const char *at, size_t *used))
 {
 	if (!text)
 		return;
@@ -115,13 +26,13 @@ static void esc_generic(struct rpt_str *s, const char *text, const char *(*map)(
 		size_t used = 1;
 		const char *rep = map(p, &used);
 		if (rep) {
-			rpt_str_addn(s, run, (size_t)(p - run));
-			rpt_str_add(s, rep);
+			mrl_buf_addn(s, run, (size_t)(p - run));
+			mrl_buf_add(s, rep);
 			run = p + used;
 		}
 		p += used;
 	}
-	rpt_str_add(s, run);
+	mrl_buf_add(s, run);
 }
 
 /* Control characters never reach an output raw: a prompt with ESC [ 2 J must not
@@ -187,46 +98,46 @@ static const char *map_md(const char *at, size_t *used)
 	}
 }
 
-void rpt_esc_html(struct rpt_str *s, const char *text)
+void rpt_esc_html(struct mrl_buf *s, const char *text)
 {
 	esc_generic(s, text, map_html);
 }
 
-void rpt_esc_xml(struct rpt_str *s, const char *text)
+void rpt_esc_xml(struct mrl_buf *s, const char *text)
 {
 	esc_generic(s, text, map_html); /* the same rules keep XML 1.0 free of the characters it forbids */
 }
 
-void rpt_esc_md(struct rpt_str *s, const char *text)
+void rpt_esc_md(struct mrl_buf *s, const char *text)
 {
 	esc_generic(s, text, map_md);
 }
 
-void rpt_esc_csv(struct rpt_str *s, const char *text)
+void rpt_esc_csv(struct mrl_buf *s, const char *text)
 {
 	if (!text)
 		text = "";
 	bool formula = strchr("=+-@\t\r", text[0]) && text[0] != '\0';
 	bool quote = formula || strpbrk(text, ",\"\r\n") != NULL;
 	if (quote)
-		rpt_str_add(s, "\"");
+		mrl_buf_add(s, "\"");
 	if (formula)
-		rpt_str_add(s, "'");
+		mrl_buf_add(s, "'");
 	const char *run = text;
 	for (const char *p = text; *p; p++) {
 		if (*p == '"') {
-			rpt_str_addn(s, run, (size_t)(p - run) + 1);
-			rpt_str_add(s, "\"");
+			mrl_buf_addn(s, run, (size_t)(p - run) + 1);
+			mrl_buf_add(s, "\"");
 			run = p + 1;
 		}
 	}
-	rpt_str_add(s, run);
+	mrl_buf_add(s, run);
 	if (quote)
-		rpt_str_add(s, "\"");
+		mrl_buf_add(s, "\"");
 }
 
-void rpt_esc_trunc(struct rpt_str *s, const char *text, size_t max_chars,
-		   void (*esc)(struct rpt_str *, const char *))
+void rpt_esc_trunc(struct mrl_buf *s, const char *text, size_t max_chars,
+		   void (*esc)(struct mrl_buf *, const char *))
 {
 	if (!text) {
 		esc(s, "");
@@ -250,7 +161,7 @@ void rpt_esc_trunc(struct rpt_str *s, const char *text, size_t max_chars,
 		return;
 	}
 	esc(s, cut);
-	rpt_str_add(s, "…");
+	mrl_buf_add(s, "…");
 	free(cut);
 }
 

@@ -24,16 +24,16 @@
 /* ------------------------------------------------------------- escaping */
 
 /* Write s escaped by esc (reports/escape.c) to f. */
-static void put_escaped(FILE *f, const char *s, void (*esc)(struct rpt_str *, const char *))
+static void put_escaped(FILE *f, const char *s, void (*esc)(struct mrl_buf *, const char *))
 {
-	struct rpt_str buf;
-	rpt_str_init(&buf);
+	struct mrl_buf buf;
+	mrl_buf_init(&buf);
 	esc(&buf, s ? s : "");
 	if (buf.oom)
 		fputc('\0', f); /* out of memory: a NUL (never in the text otherwise) that write_one reports */
 	else if (buf.len)
 		fwrite(buf.data, 1, buf.len, f);
-	rpt_str_release(&buf);
+	mrl_buf_release(&buf);
 }
 
 /* HTML text or attribute value. */

@@ -152,65 +152,65 @@ static int board_build(struct board *b, struct mrl_err *err)
 }
 
 /* A figure in display units into s ("—" when NaN). */
-static void add_fig(struct rpt_str *s, const struct board *b, double v, bool is_gap)
+static void add_fig(struct mrl_buf *s, const struct board *b, double v, bool is_gap)
 {
 	if (isnan(v))
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else if (b->pct)
-		rpt_str_addf(s, is_gap ? "%+.1f" : "%.1f", 100 * v);
+		mrl_buf_addf(s, is_gap ? "%+.1f" : "%.1f", 100 * v);
 	else
-		rpt_str_addf(s, is_gap ? "%+.4g" : "%.4g", v);
+		mrl_buf_addf(s, is_gap ? "%+.4g" : "%.4g", v);
 }
 
-static void add_cell(struct rpt_str *s, const struct board *b, const struct rpt_lb_cell *c)
+static void add_cell(struct mrl_buf *s, const struct board *b, const struct rpt_lb_cell *c)
 {
 	if (!c || isnan(c->value)) {
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 		return;
 	}
 	add_fig(s, b, c->value, false);
 	if (!isnan(c->ci_low) && !isnan(c->ci_high)) {
-		rpt_str_add(s, " [");
+		mrl_buf_add(s, " [");
 		add_fig(s, b, c->ci_low, false);
-		rpt_str_add(s, ", ");
+		mrl_buf_add(s, ", ");
 		add_fig(s, b, c->ci_high, false);
-		rpt_str_add(s, "]");
+		mrl_buf_add(s, "]");
 	}
 }
 
-static void add_perf(struct rpt_str *s, double v, const char *fmt)
+static void add_perf(struct mrl_buf *s, double v, const char *fmt)
 {
 	if (isnan(v))
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else
-		rpt_str_addf(s, fmt, v);
+		mrl_buf_addf(s, fmt, v);
 }
 
-static void add_sha(struct rpt_str *s, const char *sha, void (*esc)(struct rpt_str *, const char *))
+static void add_sha(struct mrl_buf *s, const char *sha, void (*esc)(struct mrl_buf *, const char *))
 {
 	if (!sha)
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 	else
 		rpt_esc_trunc(s, sha, 12, esc);
 }
 
 /* A manifest field, escaped, "—" when NULL. */
-static void add_text(struct rpt_str *s, const char *t, void (*esc)(struct rpt_str *, const char *))
+static void add_text(struct mrl_buf *s, const char *t, void (*esc)(struct mrl_buf *, const char *))
 {
 	if (t)
 		esc(s, t);
 	else
-		rpt_str_add(s, "—");
+		mrl_buf_add(s, "—");
 }
 
 /* The manifest columns after the model sha256 (engine build, host, seeds, run
  * folder), each escaped by esc and preceded by the cell separator sep. */
-static void add_manifest(struct rpt_str *s, const struct rpt_lb_row *row, void (*esc)(struct rpt_str *, const char *),
+static void add_manifest(struct mrl_buf *s, const struct rpt_lb_row *row, void (*esc)(struct mrl_buf *, const char *),
 			 const char *sep)
 {
 	const char *const fields[] = { row->engine_build, row->host, row->seeds, row->run_dir };
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-		rpt_str_add(s, sep);
+		mrl_buf_add(s, sep);
 		add_text(s, fields[i], esc);
 	}
 }
@@ -224,126 +224,126 @@ static const char *footnotes =
 	"—: not available in that run (tokens/s: the run recorded no throughput; J/token: no energy was measured; "
 	"a score: the run has no such task × language).";
 
-static void render_md(struct rpt_str *s, const struct board *b)
+static void render_md(struct mrl_buf *s, const struct board *b)
 {
-	rpt_str_add(s, "## merilo leaderboard: ");
+	mrl_buf_add(s, "## merilo leaderboard: ");
 	rpt_esc_md(s, b->metric);
-	rpt_str_add(s, "\n\n| rank | model |");
+	mrl_buf_add(s, "\n\n| rank | model |");
 	for (size_t k = 0; k < b->n_cols; k++) {
-		rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
 		rpt_esc_md(s, b->cols[k].task);
-		rpt_str_add(s, " / ");
+		mrl_buf_add(s, " / ");
 		rpt_esc_md(s, b->cols[k].language);
-		rpt_str_add(s, " |");
+		mrl_buf_add(s, " |");
 	}
 	for (size_t l = 0; l < b->n_langs; l++) {
-		rpt_str_add(s, " avg ");
+		mrl_buf_add(s, " avg ");
 		rpt_esc_md(s, b->langs[l]);
-		rpt_str_add(s, " |");
+		mrl_buf_add(s, " |");
 	}
-	rpt_str_add(s, " en→BCMS gap | Cyrl−Latn gap | tokens/s | J/token | model sha256 | engine build | host | seeds | run |\n|");
+	mrl_buf_add(s, " en→BCMS gap | Cyrl−Latn gap | tokens/s | J/token | model sha256 | engine build | host | seeds | run |\n|");
 	for (size_t k = 0; k < b->n_cols + b->n_langs + 11; k++)
-		rpt_str_add(s, k >= 2 && k < b->n_cols + b->n_langs + 6 ? "---:|" : "---|");
-	rpt_str_add(s, "\n");
+		mrl_buf_add(s, k >= 2 && k < b->n_cols + b->n_langs + 6 ? "---:|" : "---|");
+	mrl_buf_add(s, "\n");
 	for (size_t i = 0; i < b->n_rows; i++) {
 		size_t r = b->order[i];
 		const struct rpt_lb_row *row = &b->rows[r];
-		rpt_str_addf(s, "| %zu | ", i + 1);
+		mrl_buf_addf(s, "| %zu | ", i + 1);
 		add_text(s, row->label, rpt_esc_md);
-		rpt_str_add(s, " |");
+		mrl_buf_add(s, " |");
 		for (size_t k = 0; k < b->n_cols; k++) {
-			rpt_str_add(s, " ");
+			mrl_buf_add(s, " ");
 			add_cell(s, b, find_cell(row, b->cols[k].task, b->cols[k].language));
-			rpt_str_add(s, " |");
+			mrl_buf_add(s, " |");
 		}
 		for (size_t l = 0; l < b->n_langs; l++) {
-			rpt_str_add(s, " ");
+			mrl_buf_add(s, " ");
 			add_fig(s, b, b->avg[r * b->n_langs + l], false);
-			rpt_str_add(s, " |");
+			mrl_buf_add(s, " |");
 		}
-		rpt_str_add(s, " ");
+		mrl_buf_add(s, " ");
 		add_fig(s, b, b->gap_bcms[r], true);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_fig(s, b, b->gap_script[r], true);
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_perf(s, row->tokens_per_s, "%.1f");
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_perf(s, row->joules_per_token, "%.3g");
-		rpt_str_add(s, " | ");
+		mrl_buf_add(s, " | ");
 		add_sha(s, row->model_sha256, rpt_esc_md);
 		add_manifest(s, row, rpt_esc_md, " | ");
-		rpt_str_add(s, " |\n");
+		mrl_buf_add(s, " |\n");
 	}
-	rpt_str_add(s, "\n");
-	rpt_str_addf(s, footnotes, b->pct ? "percent" : "in the metric's unit (lower is better)");
-	rpt_str_add(s, "\n");
+	mrl_buf_add(s, "\n");
+	mrl_buf_addf(s, footnotes, b->pct ? "percent" : "in the metric's unit (lower is better)");
+	mrl_buf_add(s, "\n");
 }
 
-static void html_th(struct rpt_str *s, const char *a, const char *b_)
+static void html_th(struct mrl_buf *s, const char *a, const char *b_)
 {
-	rpt_str_add(s, "<th>");
+	mrl_buf_add(s, "<th>");
 	rpt_esc_html(s, a);
 	if (b_) {
-		rpt_str_add(s, "<br>");
+		mrl_buf_add(s, "<br>");
 		rpt_esc_html(s, b_);
 	}
-	rpt_str_add(s, "</th>");
+	mrl_buf_add(s, "</th>");
 }
 
 /* The opening tag of a numeric cell; data-v is what the sort script compares
  * (empty when NaN, so that such cells sort last). */
-static void html_num_open(struct rpt_str *s, double sort_value)
+static void html_num_open(struct mrl_buf *s, double sort_value)
 {
 	if (isnan(sort_value))
-		rpt_str_add(s, "<td class=\"n\" data-v=\"\">");
+		mrl_buf_add(s, "<td class=\"n\" data-v=\"\">");
 	else
-		rpt_str_addf(s, "<td class=\"n\" data-v=\"%.17g\">", sort_value);
+		mrl_buf_addf(s, "<td class=\"n\" data-v=\"%.17g\">", sort_value);
 }
 
 /* A figure (average or gap) as a sortable cell. */
-static void html_fig(struct rpt_str *s, const struct board *b, double v, bool is_gap)
+static void html_fig(struct mrl_buf *s, const struct board *b, double v, bool is_gap)
 {
 	html_num_open(s, v);
 	add_fig(s, b, v, is_gap);
-	rpt_str_add(s, "</td>");
+	mrl_buf_add(s, "</td>");
 }
 
 /* tokens/s or J/token as a sortable cell. */
-static void html_perf(struct rpt_str *s, double v, const char *fmt)
+static void html_perf(struct mrl_buf *s, double v, const char *fmt)
 {
 	html_num_open(s, v);
 	add_perf(s, v, fmt);
-	rpt_str_add(s, "</td>");
+	mrl_buf_add(s, "</td>");
 }
 
-static void render_html(struct rpt_str *s, const struct board *b)
+static void render_html(struct mrl_buf *s, const struct board *b)
 {
-	rpt_str_add(s, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>merilo leaderboard: ");
+	mrl_buf_add(s, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>merilo leaderboard: ");
 	rpt_esc_html(s, b->metric);
-	rpt_str_add(s, "</title>\n<style>\n"
+	mrl_buf_add(s, "</title>\n<style>\n"
 		       "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}\n"
 		       "th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top}th{background:#eee;cursor:pointer}\n"
 		       "td.n{text-align:right;white-space:nowrap}p.foot{max-width:60em;font-size:12px;color:#444}\n"
 		       "</style></head><body>\n<h1>merilo leaderboard: ");
 	rpt_esc_html(s, b->metric);
-	rpt_str_add(s, "</h1>\n<p>Click a column header to sort.</p>\n<table id=\"lb\"><thead><tr><th>rank</th><th>model</th>");
+	mrl_buf_add(s, "</h1>\n<p>Click a column header to sort.</p>\n<table id=\"lb\"><thead><tr><th>rank</th><th>model</th>");
 	for (size_t k = 0; k < b->n_cols; k++)
 		html_th(s, b->cols[k].task, b->cols[k].language);
 	for (size_t l = 0; l < b->n_langs; l++)
 		html_th(s, "avg", b->langs[l]);
-	rpt_str_add(s, "<th>en→BCMS<br>gap</th><th>Cyrl−Latn<br>gap</th><th>tokens/s</th><th>J/token</th>"
+	mrl_buf_add(s, "<th>en→BCMS<br>gap</th><th>Cyrl−Latn<br>gap</th><th>tokens/s</th><th>J/token</th>"
 		       "<th>model sha256</th><th>engine build</th><th>host</th><th>seeds</th><th>run</th></tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < b->n_rows; i++) {
 		size_t r = b->order[i];
 		const struct rpt_lb_row *row = &b->rows[r];
-		rpt_str_addf(s, "<tr><td class=\"n\" data-v=\"%zu\">%zu</td><td>", i + 1, i + 1);
+		mrl_buf_addf(s, "<tr><td class=\"n\" data-v=\"%zu\">%zu</td><td>", i + 1, i + 1);
 		add_text(s, row->label, rpt_esc_html);
-		rpt_str_add(s, "</td>");
+		mrl_buf_add(s, "</td>");
 		for (size_t k = 0; k < b->n_cols; k++) {
 			const struct rpt_lb_cell *c = find_cell(row, b->cols[k].task, b->cols[k].language);
 			html_num_open(s, c ? c->value : NAN);
 			add_cell(s, b, c);
-			rpt_str_add(s, "</td>");
+			mrl_buf_add(s, "</td>");
 		}
 		for (size_t l = 0; l < b->n_langs; l++)
 			html_fig(s, b, b->avg[r * b->n_langs + l], false);
@@ -351,23 +351,23 @@ static void render_html(struct rpt_str *s, const struct board *b)
 		html_fig(s, b, b->gap_script[r], true);
 		html_perf(s, row->tokens_per_s, "%.1f");
 		html_perf(s, row->joules_per_token, "%.3g");
-		rpt_str_add(s, "<td><code>");
+		mrl_buf_add(s, "<td><code>");
 		add_sha(s, row->model_sha256, rpt_esc_html);
-		rpt_str_add(s, "</code>");
+		mrl_buf_add(s, "</code>");
 		add_manifest(s, row, rpt_esc_html, "</td><td>");
-		rpt_str_add(s, "</td></tr>\n");
+		mrl_buf_add(s, "</td></tr>\n");
 	}
-	rpt_str_add(s, "</tbody></table>\n<p class=\"foot\">");
-	struct rpt_str f;
-	rpt_str_init(&f);
-	rpt_str_addf(&f, footnotes, b->pct ? "percent" : "in the metric's unit (lower is better)");
+	mrl_buf_add(s, "</tbody></table>\n<p class=\"foot\">");
+	struct mrl_buf f;
+	mrl_buf_init(&f);
+	mrl_buf_addf(&f, footnotes, b->pct ? "percent" : "in the metric's unit (lower is better)");
 	rpt_esc_html(s, f.data);
 	if (f.oom)
 		s->oom = true;
-	rpt_str_release(&f);
+	mrl_buf_release(&f);
 	/* Sorting: numeric by data-v where both cells have one, else by text; a
 	 * second click reverses. No data is interpolated into the script. */
-	rpt_str_add(s, "</p>\n<script>\n"
+	mrl_buf_add(s, "</p>\n<script>\n"
 		       "document.querySelectorAll('#lb thead th').forEach(function (th, col) {\n"
 		       "  th.addEventListener('click', function () {\n"
 		       "    var body = document.querySelector('#lb tbody'), rows = Array.from(body.rows);\n"
@@ -384,44 +384,44 @@ static void render_html(struct rpt_str *s, const struct board *b)
 		       "</script>\n</body></html>\n");
 }
 
-static void csv_num(struct rpt_str *s, double v)
+static void csv_num(struct mrl_buf *s, double v)
 {
-	rpt_str_add(s, ",");
+	mrl_buf_add(s, ",");
 	if (!isnan(v))
-		rpt_str_addf(s, "%.6g", v);
+		mrl_buf_addf(s, "%.6g", v);
 }
 
-static void csv_text(struct rpt_str *s, const char *t)
+static void csv_text(struct mrl_buf *s, const char *t)
 {
-	rpt_str_add(s, ",");
+	mrl_buf_add(s, ",");
 	rpt_esc_csv(s, t ? t : "");
 }
 
-static void render_csv(struct rpt_str *s, const struct board *b)
+static void render_csv(struct mrl_buf *s, const struct board *b)
 {
-	rpt_str_add(s, "rank,model");
+	mrl_buf_add(s, "rank,model");
 	for (size_t k = 0; k < b->n_cols; k++) {
 		const char *suffix[] = { "", " ci_low", " ci_high" };
 		for (int j = 0; j < 3; j++) {
-			struct rpt_str h;
-			rpt_str_init(&h);
-			rpt_str_addf(&h, "%s/%s %s%s", b->cols[k].task, b->cols[k].language, b->metric, suffix[j]);
+			struct mrl_buf h;
+			mrl_buf_init(&h);
+			mrl_buf_addf(&h, "%s/%s %s%s", b->cols[k].task, b->cols[k].language, b->metric, suffix[j]);
 			csv_text(s, h.data);
-			rpt_str_release(&h);
+			mrl_buf_release(&h);
 		}
 	}
 	for (size_t l = 0; l < b->n_langs; l++) {
-		struct rpt_str h;
-		rpt_str_init(&h);
-		rpt_str_addf(&h, "avg %s", b->langs[l]);
+		struct mrl_buf h;
+		mrl_buf_init(&h);
+		mrl_buf_addf(&h, "avg %s", b->langs[l]);
 		csv_text(s, h.data);
-		rpt_str_release(&h);
+		mrl_buf_release(&h);
 	}
-	rpt_str_add(s, ",gap_en_bcms,gap_cyrl_latn,tokens_per_s,joules_per_token,model_sha256,engine_build,host,seeds,run\r\n");
+	mrl_buf_add(s, ",gap_en_bcms,gap_cyrl_latn,tokens_per_s,joules_per_token,model_sha256,engine_build,host,seeds,run\r\n");
 	for (size_t i = 0; i < b->n_rows; i++) {
 		size_t r = b->order[i];
 		const struct rpt_lb_row *row = &b->rows[r];
-		rpt_str_addf(s, "%zu", i + 1);
+		mrl_buf_addf(s, "%zu", i + 1);
 		csv_text(s, row->label);
 		for (size_t k = 0; k < b->n_cols; k++) {
 			const struct rpt_lb_cell *c = find_cell(row, b->cols[k].task, b->cols[k].language);
@@ -440,7 +440,7 @@ static void render_csv(struct rpt_str *s, const struct board *b)
 		csv_text(s, row->host);
 		csv_text(s, row->seeds);
 		csv_text(s, row->run_dir);
-		rpt_str_add(s, "\r\n");
+		mrl_buf_add(s, "\r\n");
 	}
 }
 
@@ -448,8 +448,8 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 			     struct mrl_err *err)
 {
 	char *out = NULL;
-	struct rpt_str s;
-	rpt_str_init(&s);
+	struct mrl_buf s;
+	mrl_buf_init(&s);
 	struct board b = { .rows = rows, .n_rows = n_rows, .metric = metric ? metric : "acc" };
 	b.lower_better = rpt_metric_lower_is_better(b.metric);
 	b.pct = !b.lower_better;
@@ -465,11 +465,11 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 		render_md(&s, &b);
 	else
 		render_csv(&s, &b);
-	out = rpt_str_take(&s);
+	out = mrl_buf_detach(&s, NULL);
 	if (!out)
 		mrl_err_set(err, MRL_ENOMEM, "leaderboard: out of memory rendering");
 out:
-	rpt_str_release(&s);
+	mrl_buf_release(&s);
 	board_free(&b);
 	return out;
 }

@@ -7,7 +7,7 @@
  * it may use metrics/ for statistics. Nothing here prints or exits.
  *
  * Sections, each owned by one engineer:
- *   - strings and escaping, checkpoint comparison, the CI gate, leaderboards
+ *   - escaping, checkpoint comparison, the CI gate, leaderboards
  *     ("compare": escape.c, compare.c, leaderboard.c);
  *   - plots and the HTML/markdown report ("report": plot*.c, html*.c).
  */
@@ -18,33 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 /* ===================================================================
- * Section "compare": strings, escaping, comparison, gate, leaderboard
+ * Section "compare": escaping, comparison, gate, leaderboard
  * (reports/escape.c, reports/compare.c, reports/leaderboard.c;
  * formats and rules in docs/compare.md)
  * =================================================================== */
 
-/* ---- growable string (reports/escape.c) ----
- * A plain value owned by the caller. Appending never fails loudly: running out
- * of memory sets `oom` and later appends do nothing, so a renderer can append
- * freely and check once at the end (rpt_str_take returns NULL then). */
-struct rpt_str {
-	char *data;   /* NUL-terminated when len > 0 or after any append; may be NULL when empty */
-	size_t len, cap;
-	bool oom;
-};
-
-void rpt_str_init(struct rpt_str *s);
-/* Free the buffer and zero s. */
-void rpt_str_release(struct rpt_str *s);
-void rpt_str_add(struct rpt_str *s, const char *text);
-void rpt_str_addn(struct rpt_str *s, const char *text, size_t n);
-void rpt_str_addf(struct rpt_str *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hand the text to the caller (free() it) and reset s; NULL after an allocation
- * failure (s is released then too). Never NULL otherwise (an empty string). */
-char *rpt_str_take(struct rpt_str *s);
+/* Renderers append to a struct mrl_buf (common/buf.h): appending never fails
+ * loudly, a renderer checks oom once at the end. */
 
 /* ---- escaping text taken from files (reports/escape.c) ----
  * Every string that comes from a record (model names, item ids, prompts, paths)
@@ -53,23 +37,23 @@ char *rpt_str_take(struct rpt_str *s);
 /* HTML text and attribute values: & < > " ' become entities. Control characters
  * (C0 but tab, LF, CR; DEL) become their Unicode control pictures (ESC -> U+241B
  * "␛"), C1 controls (U+0080..U+009F) U+FFFD: none is ever written raw. */
-void rpt_esc_html(struct rpt_str *s, const char *text);
+void rpt_esc_html(struct mrl_buf *s, const char *text);
 /* XML 1.0 (JUnit): as HTML (so no character XML 1.0 forbids is written). */
-void rpt_esc_xml(struct rpt_str *s, const char *text);
+void rpt_esc_xml(struct mrl_buf *s, const char *text);
 /* Markdown (GitHub flavoured) inline text, safe in a table cell: & < > become
  * entities (so raw HTML never renders), markdown punctuation gets a backslash,
  * | is escaped, newlines/tabs become spaces, and other control characters are
  * shown as in rpt_esc_html (a prompt's ESC never reaches a terminal raw). */
-void rpt_esc_md(struct rpt_str *s, const char *text);
+void rpt_esc_md(struct mrl_buf *s, const char *text);
 /* One CSV field (RFC 4180): quoted when it holds , " CR or LF (quotes doubled);
  * a field starting with = + - @ TAB or CR gets a leading ' so that spreadsheets
  * do not run it as a formula (OWASP "CSV injection"). For text fields only:
  * write numbers with printf. */
-void rpt_esc_csv(struct rpt_str *s, const char *text);
+void rpt_esc_csv(struct mrl_buf *s, const char *text);
 /* At most max_chars Unicode characters of text (cut at a character boundary,
  * "…" appended when cut), then escaped with esc. */
-void rpt_esc_trunc(struct rpt_str *s, const char *text, size_t max_chars,
-		   void (*esc)(struct rpt_str *, const char *));
+void rpt_esc_trunc(struct mrl_buf *s, const char *text, size_t max_chars,
+		   void (*esc)(struct mrl_buf *, const char *));
 
 /* ---- checkpoint comparison (reports/compare.c) ---- */
 

@@ -3,12 +3,12 @@
 #include "reports/rpt.h"
 #include "tests/tap.h"
 
-static char *esc(void (*fn)(struct rpt_str *, const char *), const char *in)
+static char *esc(void (*fn)(struct mrl_buf *, const char *), const char *in)
 {
-	struct rpt_str s;
-	rpt_str_init(&s);
+	struct mrl_buf s;
+	mrl_buf_init(&s);
 	fn(&s, in);
-	return rpt_str_take(&s);
+	return mrl_buf_detach(&s, NULL);
 }
 
 #define CHECK(fn, in, want, name) do { char *g_ = esc(fn, in); is_str(g_, want, name); free(g_); } while (0)
@@ -42,24 +42,24 @@ int main(void)
 	CHECK(rpt_esc_csv, "@SUM(A1)", "\"'@SUM(A1)\"", "csv: leading @ guarded");
 	CHECK(rpt_esc_csv, "", "", "csv: empty field");
 
-	struct rpt_str s;
-	rpt_str_init(&s);
+	struct mrl_buf s;
+	mrl_buf_init(&s);
 	rpt_esc_trunc(&s, "ђакђак", 3, rpt_esc_html);
-	char *t = rpt_str_take(&s);
+	char *t = mrl_buf_detach(&s, NULL);
 	is_str(t, "ђак…", "trunc: cut at a character boundary, ellipsis added");
 	free(t);
-	rpt_str_init(&s);
+	mrl_buf_init(&s);
 	rpt_esc_trunc(&s, "<b>", 10, rpt_esc_html);
-	t = rpt_str_take(&s);
+	t = mrl_buf_detach(&s, NULL);
 	is_str(t, "&lt;b&gt;", "trunc: short text unchanged, escaped");
 	free(t);
 
-	rpt_str_init(&s);
+	mrl_buf_init(&s);
 	for (int i = 0; i < 10000; i++)
-		rpt_str_addf(&s, "%d,", i);
-	ok(s.len > 40000 && s.data[s.len] == '\0' && !strncmp(s.data + s.len - 5, "9999,", 5), "rpt_str grows and stays terminated");
-	t = rpt_str_take(&s);
-	ok(t && s.data == NULL && s.len == 0, "rpt_str_take hands over and resets");
+		mrl_buf_addf(&s, "%d,", i);
+	ok(s.len > 40000 && s.data[s.len] == '\0' && !strncmp(s.data + s.len - 5, "9999,", 5), "the buffer grows and stays terminated");
+	t = mrl_buf_detach(&s, NULL);
+	ok(t && s.data == mrl_buf_empty && s.len == 0, "mrl_buf_detach hands over and resets");
 	free(t);
 
 	is_int(rpt_format_parse("junit"), RPT_FMT_JUNIT, "format names parse");
