@@ -29,10 +29,10 @@
  *       return done_testing();
  *   }
  *
- * TEST returns 1 when the behaviour passed (or was skipped), 0 otherwise. TESTs do
- * not nest; skip_all() is for main() before any check. done_testing() prints the
- * plan (one per test: a TEST and a check outside any TEST each count one) and the
- * totals of checks made, counting those inside TESTs.
+ * TEST returns 1 when the behaviour passed (or was skipped), 0 otherwise; its
+ * description is a printf format (a literal % is %%). TESTs do not nest; skip_all()
+ * is for main() before any check. done_testing() prints the plan (a TEST and a check
+ * outside any TEST count one each) and, on failure, how many tests and checks failed.
  */
 #ifndef MRL_TAP_H
 #define MRL_TAP_H
