@@ -1,0 +1,299 @@
+/* compare_json.c — a comparison for machines: the JSON document (NaN written
+ * as null) and JUnit XML for CI systems, one testcase per gated comparison.
+ * Formats in docs/compare.md.
+ */
+#include "reports/rpt.h"
+#include "reports/compare_int.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* JSON helpers: NaN is null (jansson refuses NaN reals). */
+static json_t *jreal(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *json_side(const struct rpt_cmp_side *side)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "run", jstr(side->label), "model_name", jstr(side->model_name),
+			 "model_sha256", jstr(side->model_sha256), "suite_sha256", jstr(side->suite_sha256),
+			 "engine_build", jstr(side->engine_build), "host", jstr(side->host));
+}
+
+static json_t *json_flips(const struct rpt_cmp_row *r, const size_t *idx, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; a && k < n; k++) {
+		const struct rpt_pair *pr = &r->in->pairs[idx[k]];
+		if (json_array_append_new(a, json_pack("{s:o, s:o}", "item", jstr(pr->item_id), "prompt", jstr(pr->prompt)))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Reals for KL: NaN null, +inf "inf" (a candidate probability of 0), as in merilo's records. */
+static json_t *jkl(double v)
+{
+	return isnan(v) ? json_null() : isinf(v) ? json_string(v > 0 ? "inf" : "-inf") : json_real(v);
+}
+
+/* The "kl" object of the JSON output; json null when no KL was computed. */
+static json_t *json_kl(const struct rpt_cmp_result *res)
+{
+	if (!res->n_kl)
+		return json_null();
+	json_t *rows = json_array();
+	json_t *kl = json_pack("{s:s, s:s, s:b, s:s, s:o, s:o}", "measure", "KL(base || candidate)", "unit", "nats",
+			       "lower_bound", 1, "method",
+			       "buckets: each token in both runs' top-K lists, plus one tail bucket "
+			       "(docs/results-format.md, Comparing two runs)",
+			       "gate_max_mean", jkl(res->kl_gate_max_mean), "rows", rows ? rows : json_null());
+	if (!kl || !rows) {
+		json_decref(kl);
+		return NULL;
+	}
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		json_t *row = json_object();
+		if (!row || json_array_append_new(rows, row)) {
+			json_decref(kl);
+			return NULL;
+		}
+		int e = 0;
+		e |= json_object_set_new(row, "task", jstr(r->task));
+		e |= json_object_set_new(row, "language", jstr(r->language));
+		e |= json_object_set_new(row, "n_sequences", json_integer((json_int_t)r->n_sequences));
+		e |= json_object_set_new(row, "n_skipped_tokens", json_integer((json_int_t)r->n_skipped_tokens));
+		e |= json_object_set_new(row, "n_skipped_prompt", json_integer((json_int_t)r->n_skipped_prompt));
+		e |= json_object_set_new(row, "n_positions", json_integer((json_int_t)r->n_positions));
+		e |= json_object_set_new(row, "n_positions_topk", json_integer((json_int_t)r->n_positions_topk));
+		e |= json_object_set_new(row, "kl_mean", jkl(r->kl_mean));
+		e |= json_object_set_new(row, "kl_median", jkl(r->kl_median));
+		e |= json_object_set_new(row, "kl_p90", jkl(r->kl_p90));
+		e |= json_object_set_new(row, "kl_p99", jkl(r->kl_p99));
+		e |= json_object_set_new(row, "kl_max", jkl(r->kl_max));
+		e |= json_object_set_new(row, "covered_mass_mean", jkl(r->covered_mean));
+		e |= json_object_set_new(row, "top1_agreement", jkl(r->top1_agreement));
+		e |= json_object_set_new(row, "abs_dlogprob_mean", jkl(r->abs_dlogprob_mean));
+		e |= json_object_set_new(row, "gated", json_boolean(r->gated));
+		e |= json_object_set_new(row, "gate_failed", json_boolean(r->gate_failed));
+		if (e) {
+			json_decref(kl);
+			return NULL;
+		}
+	}
+	return kl;
+}
+
+char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	char *out = NULL;
+	const struct rpt_compare_opts *o = &res->opts;
+	json_t *gate = json_array(), *rows = json_array(), *notes = json_array();
+	json_t *gt = o->gate_tasks ? json_array() : json_null(), *gl = o->gate_languages ? json_array() : json_null();
+	json_t *root = NULL;
+	if (!gate || !rows || !notes || !gt || !gl)
+		goto out;
+	for (size_t g = 0; g < o->n_gate; g++)
+		json_array_append_new(gate, json_pack("{s:s, s:f}", "metric", o->gate[g].metric, "max_drop_points",
+						      o->gate[g].max_drop_points));
+	for (size_t i = 0; o->gate_tasks && i < o->n_gate_tasks; i++)
+		json_array_append_new(gt, jstr(o->gate_tasks[i]));
+	for (size_t i = 0; o->gate_languages && i < o->n_gate_languages; i++)
+		json_array_append_new(gl, jstr(o->gate_languages[i]));
+	for (size_t i = 0; meta && i < meta->n_notes; i++)
+		json_array_append_new(notes, jstr(meta->notes[i]));
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		bool bin = r->in->kind == RPT_METRIC_BINARY;
+		json_t *row = json_pack(
+			"{s:o, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:b}",
+			"task", jstr(r->in->task), "language", jstr(r->in->language), "metric", jstr(r->in->metric),
+			"kind", bin ? "binary" : "graded", "lower_is_better", r->lower_is_better,
+			"n_pairs", (json_int_t)r->in->n_pairs, "n_base_only", (json_int_t)r->in->n_base_only,
+			"n_cand_only", (json_int_t)r->in->n_cand_only, "base", jreal(r->base_mean),
+			"candidate", jreal(r->cand_mean), "diff", jreal(r->diff), "ci_low", jreal(r->ci_low),
+			"ci_high", jreal(r->ci_high), "test", r->test,
+			"right_to_wrong", bin ? json_integer((json_int_t)r->n_right_to_wrong) : json_null(),
+			"wrong_to_right", bin ? json_integer((json_int_t)r->n_wrong_to_right) : json_null(),
+			"p", jreal(r->p), "p_holm", jreal(r->p_holm), "verdict", rpt_verdict_name(r->verdict),
+			"gated", r->gated, "max_drop_points", jreal(r->max_drop_points), "gate_failed", r->gate_failed);
+		if (!row)
+			goto out;
+		if (bin) {
+			json_t *fl = json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
+					       "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
+			json_object_set_new(row, "flips", fl ? fl : json_null());
+		}
+		if (json_array_append_new(rows, row))
+			goto out;
+	}
+	root = json_pack("{s:i, s:s, s:o, s:o, s:{s:f, s:I, s:I, s:f, s:O, s:O, s:O}, s:{s:b, s:I, s:I}, s:O, s:O}",
+			 "schema_version", 1, "tool", "merilo compare",
+			 "base", meta ? json_side(&meta->base) : json_null(),
+			 "candidate", meta ? json_side(&meta->cand) : json_null(),
+			 "options", "alpha", o->alpha, "seed", (json_int_t)o->seed, "n_resamples", (json_int_t)o->n_resamples,
+			 "ci_level", o->ci_level, "gate", gate, "gate_tasks", gt, "gate_languages", gl,
+			 "result", "passed", res->n_gate_failed == 0, "n_gated", (json_int_t)res->n_gated,
+			 "n_gate_failed", (json_int_t)res->n_gate_failed, "comparisons", rows, "notes", notes);
+	if (root) {
+		json_t *kl = json_kl(res), *opts = json_object_get(root, "options");
+		if (!kl || json_object_set_new(opts, "gate_kl", jkl(res->kl_gate_max_mean)) ||
+		    json_object_set_new(root, "kl", kl))
+			goto out;
+		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+	}
+out:
+	json_decref(root);
+	json_decref(gate);
+	json_decref(rows);
+	json_decref(notes);
+	json_decref(gt);
+	json_decref(gl);
+	return out;
+}
+
+/* KL figures as informational properties "kl.<task>.<language>.<figure>" (never a
+ * failure by themselves: only --gate-kl makes testcases of them). */
+static void junit_kl_properties(struct mrl_buf *s, const struct rpt_cmp_result *res)
+{
+	if (res->n_kl)
+		mrl_buf_add(s, "      <property name=\"kl.note\" value=\"KL(base || candidate) in nats per position: a lower "
+			       "bound from the stored top-K lists; covered = mean base mass in the shared tokens\"/>\n");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		const struct { const char *name; double v; } fig[] = {
+			{ "kl_mean", r->kl_mean }, { "kl_median", r->kl_median }, { "kl_p90", r->kl_p90 },
+			{ "kl_p99", r->kl_p99 }, { "kl_max", r->kl_max }, { "covered_mass_mean", r->covered_mean },
+			{ "top1_agreement", r->top1_agreement }, { "abs_dlogprob_mean", r->abs_dlogprob_mean },
+			{ "n_positions", (double)r->n_positions }, { "n_sequences", (double)r->n_sequences },
+		};
+		for (size_t f = 0; f < sizeof fig / sizeof fig[0]; f++) {
+			mrl_buf_add(s, "      <property name=\"kl.");
+			rpt_esc_xml(s, r->task);
+			mrl_buf_add(s, ".");
+			rpt_esc_xml(s, r->language);
+			mrl_buf_addf(s, ".%s\" value=\"", fig[f].name);
+			if (isnan(fig[f].v))
+				mrl_buf_add(s, "null");
+			else if (isinf(fig[f].v))
+				mrl_buf_add(s, "inf");
+			else
+				mrl_buf_addf(s, "%.17g", fig[f].v);
+			mrl_buf_add(s, "\"/>\n");
+		}
+	}
+}
+
+/* One testcase per gated KL row (--gate-kl). */
+static void junit_kl_testcases(struct mrl_buf *s, const struct rpt_cmp_result *res)
+{
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		if (!r->gated)
+			continue;
+		struct mrl_buf d;
+		mrl_buf_init(&d);
+		mrl_buf_add(&d, "mean KL(base || candidate) ");
+		rpt_cmp_add_kl(&d, r->kl_mean);
+		mrl_buf_addf(&d, " nats (a lower bound; max allowed %g), p99 ", res->kl_gate_max_mean);
+		rpt_cmp_add_kl(&d, r->kl_p99);
+		mrl_buf_add(&d, ", covered mass ");
+		rpt_cmp_add_pct(&d, r->covered_mean);
+		mrl_buf_add(&d, ", top-1 agreement ");
+		rpt_cmp_add_pct(&d, r->top1_agreement);
+		mrl_buf_addf(&d, ", %zu positions", r->n_positions_topk);
+		mrl_buf_add(s, "    <testcase classname=\"merilo.compare.kl\" name=\"");
+		rpt_esc_xml(s, r->task);
+		mrl_buf_add(s, " ");
+		rpt_esc_xml(s, r->language);
+		mrl_buf_add(s, " kl_mean\">\n");
+		mrl_buf_add(s, r->gate_failed ? "      <failure type=\"kl-divergence\" message=\"" : "      <system-out>");
+		rpt_esc_xml(s, d.data);
+		mrl_buf_add(s, r->gate_failed ? "\"/>\n" : "</system-out>\n");
+		mrl_buf_add(s, "    </testcase>\n");
+		if (d.oom)
+			s->oom = true;
+		mrl_buf_release(&d);
+	}
+}
+
+void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	mrl_buf_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
+			"  <testsuite name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
+		     res->n_gated, res->n_gate_failed, res->n_gated, res->n_gate_failed);
+	if (meta || res->n_kl) {
+		mrl_buf_add(s, "    <properties>\n");
+		if (meta) {
+			mrl_buf_add(s, "      <property name=\"base\" value=\"");
+			rpt_esc_xml(s, meta->base.label);
+			mrl_buf_add(s, "\"/>\n      <property name=\"candidate\" value=\"");
+			rpt_esc_xml(s, meta->cand.label);
+			mrl_buf_add(s, "\"/>\n");
+		}
+		junit_kl_properties(s, res);
+		mrl_buf_add(s, "    </properties>\n");
+	}
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		if (!r->gated)
+			continue;
+		mrl_buf_add(s, "    <testcase classname=\"merilo.compare.");
+		rpt_esc_xml(s, r->in->task);
+		mrl_buf_add(s, "\" name=\"");
+		rpt_esc_xml(s, r->in->task);
+		mrl_buf_add(s, " ");
+		rpt_esc_xml(s, r->in->language);
+		mrl_buf_add(s, " ");
+		rpt_esc_xml(s, r->in->metric);
+		mrl_buf_add(s, "\">\n");
+		struct mrl_buf d;
+		mrl_buf_init(&d);
+		mrl_buf_add(&d, r->in->metric);
+		mrl_buf_add(&d, ": base ");
+		rpt_cmp_add_value(&d, r, r->base_mean, false);
+		mrl_buf_add(&d, ", candidate ");
+		rpt_cmp_add_value(&d, r, r->cand_mean, false);
+		mrl_buf_add(&d, ", diff ");
+		rpt_cmp_add_value(&d, r, r->diff, true);
+		mrl_buf_add(&d, " CI ");
+		rpt_cmp_add_ci(&d, r);
+		mrl_buf_addf(&d, " (%s), n %zu, p %.3g, Holm p %.3g, max drop %g points, verdict: %s",
+			     r->in->kind == RPT_METRIC_BINARY ? "percentage points" : "metric units", r->in->n_pairs, r->p,
+			     r->p_holm, r->max_drop_points, rpt_verdict_name(r->verdict));
+		if (r->gate_failed) {
+			mrl_buf_add(s, "      <failure type=\"regression\" message=\"");
+			rpt_esc_xml(s, d.data);
+			mrl_buf_add(s, "\">");
+			mrl_buf_addf(s, "%zu items right in base and wrong in candidate, %zu the other way.", r->n_flips_rw,
+				     r->n_flips_wr);
+			for (size_t k = 0; k < r->n_flips_rw && k < RPT_CMP_MAX_FLIPS_LISTED; k++) {
+				mrl_buf_add(s, "\nright->wrong: ");
+				rpt_esc_xml(s, r->in->pairs[r->flips_rw[k]].item_id);
+			}
+			mrl_buf_add(s, "</failure>\n");
+		} else {
+			mrl_buf_add(s, "      <system-out>");
+			rpt_esc_xml(s, d.data);
+			mrl_buf_add(s, "</system-out>\n");
+		}
+		if (d.oom)
+			s->oom = true;
+		mrl_buf_release(&d);
+		mrl_buf_add(s, "    </testcase>\n");
+	}
+	junit_kl_testcases(s, res);
+	mrl_buf_add(s, "  </testsuite>\n</testsuites>\n");
+}

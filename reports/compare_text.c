@@ -1,0 +1,436 @@
+/* compare_text.c — a comparison for people: the terminal table and the
+ * markdown PR comment (text escaped for markdown, control characters from
+ * files never raw), and rpt_compare_render, which picks the format (JSON and
+ * JUnit are in compare_json.c). Cells are written by compare_cells.c so that
+ * every format shows the same numbers.
+ */
+#include "reports/rpt.h"
+#include "reports/compare_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/utf8.h"
+
+static void add_p(struct mrl_buf *s, double p)
+{
+	if (isnan(p))
+		mrl_buf_add(s, "—");
+	else if (p >= 0.001)
+		mrl_buf_addf(s, "%.3f", p);
+	else
+		mrl_buf_addf(s, "%.1e", p);
+}
+
+static void add_flips_count(struct mrl_buf *s, const struct rpt_cmp_row *row)
+{
+	if (row->in->kind == RPT_METRIC_BINARY)
+		mrl_buf_addf(s, "%llu / %llu", (unsigned long long)row->n_right_to_wrong,
+			     (unsigned long long)row->n_wrong_to_right);
+	else
+		mrl_buf_add(s, "—");
+}
+
+static const char *gate_word(const struct rpt_cmp_row *row)
+{
+	return !row->gated ? "" : row->gate_failed ? "FAIL" : "pass";
+}
+
+static void add_gate_rule(struct mrl_buf *s, const struct rpt_cmp_result *res, void (*esc)(struct mrl_buf *, const char *))
+{
+	const struct rpt_compare_opts *o = &res->opts;
+	bool kl_gated = !isnan(res->kl_gate_max_mean);
+	if (o->n_gate == 0 && !kl_gated) {
+		mrl_buf_add(s, "no metric is gated");
+		return;
+	}
+	if (o->n_gate == 0) {
+		mrl_buf_addf(s, "fail when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
+		goto filters;
+	}
+	mrl_buf_add(s, "fail when ");
+	for (size_t g = 0; g < o->n_gate; g++) {
+		mrl_buf_add(s, g ? (g + 1 == o->n_gate ? " or " : ", ") : "");
+		esc(s, o->gate[g].metric);
+		mrl_buf_addf(s, " drops by more than %g point%s", o->gate[g].max_drop_points,
+			     o->gate[g].max_drop_points == 1 ? "" : "s");
+	}
+	mrl_buf_addf(s, " with Holm-adjusted p < %g", o->alpha);
+	if (kl_gated)
+		mrl_buf_addf(s, ", or when the mean KL(base || candidate) exceeds %g nats", res->kl_gate_max_mean);
+filters:
+	if (o->gate_tasks) {
+		mrl_buf_add(s, " (tasks:");
+		for (size_t i = 0; i < o->n_gate_tasks; i++) {
+			mrl_buf_add(s, " ");
+			esc(s, o->gate_tasks[i]);
+		}
+		mrl_buf_add(s, ")");
+	}
+	if (o->gate_languages) {
+		mrl_buf_add(s, " (languages:");
+		for (size_t i = 0; i < o->n_gate_languages; i++) {
+			mrl_buf_add(s, " ");
+			esc(s, o->gate_languages[i]);
+		}
+		mrl_buf_add(s, ")");
+	}
+}
+
+static void add_padded(struct mrl_buf *s, const char *text, int width)
+{
+	/* width counts characters, not bytes (UTF-8 in names and the em dash) */
+	int chars = (int)mrl_utf8_count_leads(text, strlen(text));
+	mrl_buf_add(s, text);
+	for (; chars < width; chars++)
+		mrl_buf_add(s, " ");
+	mrl_buf_add(s, " ");
+}
+
+/* Text cells are built in a scratch string, then padded. Terminal text is not
+ * escaped for markup, but control characters from files are replaced. */
+static void text_clean(struct mrl_buf *s, const char *text)
+{
+	for (const char *p = text ? text : ""; *p; p++) {
+		unsigned char c = (unsigned char)p[0], c1 = (unsigned char)p[1];
+		if (c == 0xC2 && c1 >= 0x80 && c1 <= 0x9F) { /* a C1 control (U+009B is an 8-bit CSI) */
+			mrl_buf_add(s, "?");
+			p++;
+			continue;
+		}
+		mrl_buf_addn(s, c < 0x20 || c == 0x7f ? "?" : p, 1);
+	}
+}
+
+#define CELL(expr, width) do { struct mrl_buf c_; mrl_buf_init(&c_); expr; \
+	add_padded(s, c_.data ? c_.data : "", width); mrl_buf_release(&c_); } while (0)
+
+static const char *kl_gate_word(const struct rpt_kl_row *r)
+{
+	return !r->gated ? "" : r->gate_failed ? "FAIL" : "pass";
+}
+
+static void add_kl_skipped(struct mrl_buf *s, const struct rpt_kl_row *r)
+{
+	mrl_buf_addf(s, "%zu", r->n_skipped_tokens + r->n_skipped_prompt);
+}
+
+#define KL_LOWER_BOUND_TEXT \
+	"a LOWER BOUND on the true KL, estimated from the stored top-K lists (each token in both runs' lists " \
+	"is its own bucket, everything else one tail bucket)"
+#define KL_COVERED_TEXT \
+	"covered = mean base probability mass inside the shared tokens: near 100% the bound is tight, near 0 it says little"
+
+static void render_kl_text(struct mrl_buf *s, const struct rpt_cmp_result *res)
+{
+	if (!res->n_kl)
+		return;
+	mrl_buf_add(s, "\nKL divergence KL(base || candidate) of the next-token distributions, nats per position: "
+		       KL_LOWER_BOUND_TEXT ";\n" KL_COVERED_TEXT ";\ntop-1 = positions whose most likely token "
+		       "is the same; |dlogprob| = mean |logprob(cand) - logprob(base)| of the scored tokens; "
+		       "skipped = paired sequences not aligned (different tokens or prompt).\n");
+	static const char *const head[] = { "task", "lang", "seqs", "skipped", "pos", "KL mean", "median", "p90", "p99",
+					    "max", "covered", "top-1", "|dlogprob|", "gate" };
+	static const int width[] = { 14, 8, 5, 7, 6, 9, 9, 9, 9, 9, 8, 8, 10, 4 };
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		add_padded(s, head[i], width[i]);
+	mrl_buf_add(s, "\n");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		CELL(text_clean(&c_, r->task), width[0]);
+		CELL(text_clean(&c_, r->language), width[1]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->n_sequences), width[2]);
+		CELL(add_kl_skipped(&c_, r), width[3]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->n_positions), width[4]);
+		CELL(rpt_cmp_add_kl(&c_, r->kl_mean), width[5]);
+		CELL(rpt_cmp_add_kl(&c_, r->kl_median), width[6]);
+		CELL(rpt_cmp_add_kl(&c_, r->kl_p90), width[7]);
+		CELL(rpt_cmp_add_kl(&c_, r->kl_p99), width[8]);
+		CELL(rpt_cmp_add_kl(&c_, r->kl_max), width[9]);
+		CELL(rpt_cmp_add_pct(&c_, r->covered_mean), width[10]);
+		CELL(rpt_cmp_add_pct(&c_, r->top1_agreement), width[11]);
+		CELL(rpt_cmp_add_kl(&c_, r->abs_dlogprob_mean), width[12]);
+		mrl_buf_add(s, kl_gate_word(r));
+		mrl_buf_add(s, "\n");
+	}
+}
+
+static void render_kl_md(struct mrl_buf *s, const struct rpt_cmp_result *res)
+{
+	if (!res->n_kl)
+		return;
+	mrl_buf_add(s, "\n### KL divergence and top-1 agreement (base ‖ candidate)\n\n"
+		       "KL(base ‖ candidate) of the next-token distributions, in nats per position, is "
+		       KL_LOWER_BOUND_TEXT "; " KL_COVERED_TEXT ". Top-1: positions where both runs' most likely "
+		       "token is the same. |Δ logprob|: mean absolute difference of the scored tokens' "
+		       "log-probabilities. Skipped: paired sequences not compared (different tokens or prompt).\n\n"
+		       "| task | language | sequences | skipped | positions | KL mean | median | p90 | p99 | max | covered "
+		       "| top-1 agreement | mean \\|Δ logprob\\| | gate |\n"
+		       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		bool all = rpt_kl_row_is_overall(r);
+		mrl_buf_add(s, "| ");
+		if (all)
+			mrl_buf_add(s, "**all**");
+		else
+			rpt_esc_md(s, r->task);
+		mrl_buf_add(s, " | ");
+		if (all)
+			mrl_buf_add(s, "**all**");
+		else
+			rpt_esc_md(s, r->language);
+		mrl_buf_addf(s, " | %zu | ", r->n_sequences);
+		add_kl_skipped(s, r);
+		mrl_buf_addf(s, " | %zu | ", r->n_positions);
+		rpt_cmp_add_kl(s, r->kl_mean);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_kl(s, r->kl_median);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_kl(s, r->kl_p90);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_kl(s, r->kl_p99);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_kl(s, r->kl_max);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_pct(s, r->covered_mean);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_pct(s, r->top1_agreement);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_kl(s, r->abs_dlogprob_mean);
+		mrl_buf_addf(s, " | %s |\n", !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+	}
+}
+
+/* The KL rows that failed, for the FAIL line. */
+static void add_kl_failures(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			    void (*esc)(struct mrl_buf *, const char *))
+{
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		if (!r->gate_failed)
+			continue;
+		mrl_buf_add(s, " ");
+		esc(s, r->task);
+		mrl_buf_add(s, "/");
+		esc(s, r->language);
+		mrl_buf_add(s, " KL mean ");
+		rpt_cmp_add_kl(s, r->kl_mean);
+		mrl_buf_addf(s, " > %g nats;", res->kl_gate_max_mean);
+	}
+}
+
+static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	mrl_buf_add(s, "merilo compare: base ");
+	text_clean(s, meta ? meta->base.label : NULL);
+	mrl_buf_add(s, " vs candidate ");
+	text_clean(s, meta ? meta->cand.label : NULL);
+	mrl_buf_addf(s, "\n(differences are candidate - base; accuracies in %%; %g%% paired bootstrap CI, %zu resamples, seed %llu)\n\n",
+		     100 * res->opts.ci_level, res->opts.n_resamples, (unsigned long long)res->opts.seed);
+	static const char *const head[] = { "task", "lang", "metric", "n", "base", "cand", "diff", "CI", "r->w / w->r",
+					    "p", "p(Holm)", "verdict", "gate" };
+	static const int width[] = { 14, 8, 14, 5, 7, 7, 7, 17, 11, 8, 8, 21, 4 };
+	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+		add_padded(s, head[i], width[i]);
+	mrl_buf_add(s, "\n");
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		CELL(text_clean(&c_, r->in->task), width[0]);
+		CELL(text_clean(&c_, r->in->language), width[1]);
+		CELL(text_clean(&c_, r->in->metric), width[2]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[3]);
+		CELL(rpt_cmp_add_value(&c_, r, r->base_mean, false), width[4]);
+		CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, false), width[5]);
+		CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[6]);
+		CELL(rpt_cmp_add_ci(&c_, r), width[7]);
+		CELL(add_flips_count(&c_, r), width[8]);
+		CELL(add_p(&c_, r->p), width[9]);
+		CELL(add_p(&c_, r->p_holm), width[10]);
+		CELL(mrl_buf_add(&c_, rpt_verdict_name(r->verdict)), width[11]);
+		mrl_buf_add(s, gate_word(r));
+		mrl_buf_add(s, "\n");
+	}
+	render_kl_text(s, res);
+	for (size_t i = 0; meta && i < meta->n_notes; i++) {
+		mrl_buf_add(s, i ? "" : "\n");
+		mrl_buf_add(s, "note: ");
+		text_clean(s, meta->notes[i]);
+		mrl_buf_add(s, "\n");
+	}
+	if (meta && meta->perf_md) {
+		mrl_buf_add(s, "\n");
+		mrl_buf_add(s, meta->perf_md);
+	}
+	mrl_buf_add(s, "\ngate: ");
+	add_gate_rule(s, res, text_clean);
+	mrl_buf_add(s, "\n");
+	if (res->n_gate_failed) {
+		mrl_buf_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", res->n_gate_failed, res->n_gated);
+		for (size_t i = 0; i < res->n_rows; i++) {
+			const struct rpt_cmp_row *r = &res->rows[i];
+			if (!r->gate_failed)
+				continue;
+			mrl_buf_add(s, " ");
+			text_clean(s, r->in->task);
+			mrl_buf_add(s, "/");
+			text_clean(s, r->in->language);
+			mrl_buf_add(s, " ");
+			text_clean(s, r->in->metric);
+			mrl_buf_addf(s, " %+.2f points;", 100 * (r->lower_is_better ? -r->diff : r->diff));
+		}
+		add_kl_failures(s, res, text_clean);
+		mrl_buf_add(s, "\n");
+	} else {
+		mrl_buf_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
+	}
+}
+
+static void md_side(struct mrl_buf *s, const char *title, const struct rpt_cmp_side *side)
+{
+	mrl_buf_addf(s, "| %s | ", title);
+	rpt_esc_md(s, side->label);
+	mrl_buf_add(s, " | ");
+	rpt_esc_md(s, side->model_name ? side->model_name : "—");
+	mrl_buf_add(s, " | ");
+	rpt_esc_trunc(s, side->model_sha256 ? side->model_sha256 : "—", 12, rpt_esc_md);
+	mrl_buf_add(s, " | ");
+	rpt_esc_trunc(s, side->suite_sha256 ? side->suite_sha256 : "—", 12, rpt_esc_md);
+	mrl_buf_add(s, " | ");
+	rpt_esc_md(s, side->engine_build ? side->engine_build : "—");
+	mrl_buf_add(s, " |\n");
+}
+
+static bool flips_listed(const struct rpt_cmp_row *r)
+{
+	return r->in->kind == RPT_METRIC_BINARY && (r->n_flips_rw || r->n_flips_wr) &&
+	       (r->gated || r->verdict != RPT_VERDICT_SAME);
+}
+
+static void md_flip_list(struct mrl_buf *s, const struct rpt_cmp_row *r, const size_t *idx, size_t n, const char *title)
+{
+	if (!n)
+		return;
+	mrl_buf_addf(s, "\n**%s** (%zu)\n\n| item | prompt |\n|---|---|\n", title, n);
+	size_t shown = n < RPT_CMP_MAX_FLIPS_LISTED ? n : RPT_CMP_MAX_FLIPS_LISTED;
+	for (size_t k = 0; k < shown; k++) {
+		const struct rpt_pair *pr = &r->in->pairs[idx[k]];
+		mrl_buf_add(s, "| ");
+		rpt_esc_md(s, pr->item_id);
+		mrl_buf_add(s, " | ");
+		if (pr->prompt)
+			rpt_esc_trunc(s, pr->prompt, 200, rpt_esc_md);
+		else
+			mrl_buf_add(s, "*(prompt not recorded)*");
+		mrl_buf_add(s, " |\n");
+	}
+	if (shown < n)
+		mrl_buf_addf(s, "\n… and %zu more (all of them are in the JSON output)\n", n - shown);
+}
+
+static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	if (res->n_gate_failed)
+		mrl_buf_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n", res->n_gate_failed,
+			     res->n_gated);
+	else
+		mrl_buf_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n", res->n_gated);
+	if (meta) {
+		mrl_buf_add(s, "| | run | model | model sha256 | suite sha256 | engine build |\n|---|---|---|---|---|---|\n");
+		md_side(s, "base", &meta->base);
+		md_side(s, "candidate", &meta->cand);
+		mrl_buf_add(s, "\n");
+	}
+	mrl_buf_add(s, "Gate: ");
+	add_gate_rule(s, res, rpt_esc_md);
+	mrl_buf_addf(s, ". Differences are candidate − base (accuracies in percentage points), with %g%% paired "
+			"bootstrap CIs (%zu resamples, seed %llu); p: exact McNemar (right/wrong metrics) or Wilcoxon "
+			"signed-rank (graded), Holm-adjusted across all %zu comparisons.\n\n",
+		     100 * res->opts.ci_level, res->opts.n_resamples, (unsigned long long)res->opts.seed, res->n_rows);
+	mrl_buf_add(s, "| task | language | metric | n | base | candidate | Δ | 95% CI | right→wrong / wrong→right | p | "
+		       "p (Holm) | verdict | gate |\n|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---|---|\n");
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		mrl_buf_add(s, "| ");
+		rpt_esc_md(s, r->in->task);
+		mrl_buf_add(s, " | ");
+		rpt_esc_md(s, r->in->language);
+		mrl_buf_add(s, " | ");
+		rpt_esc_md(s, r->in->metric);
+		mrl_buf_addf(s, " | %zu | ", r->in->n_pairs);
+		rpt_cmp_add_value(s, r, r->base_mean, false);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_value(s, r, r->cand_mean, false);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_value(s, r, r->diff, true);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_ci(s, r);
+		mrl_buf_add(s, " | ");
+		add_flips_count(s, r);
+		mrl_buf_add(s, " | ");
+		add_p(s, r->p);
+		mrl_buf_add(s, " | ");
+		add_p(s, r->p_holm);
+		mrl_buf_addf(s, " | %s%s%s | %s |\n", r->verdict == RPT_VERDICT_SAME ? "" : "**",
+			     rpt_verdict_name(r->verdict), r->verdict == RPT_VERDICT_SAME ? "" : "**",
+			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+	}
+	render_kl_md(s, res);
+	bool any = false;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		if (!flips_listed(r))
+			continue;
+		if (!any)
+			mrl_buf_add(s, "\n### Flipped items\n\nFor gated comparisons and significant changes.\n");
+		any = true;
+		mrl_buf_add(s, "\n<details><summary>");
+		rpt_esc_md(s, r->in->task);
+		mrl_buf_add(s, " · ");
+		rpt_esc_md(s, r->in->language);
+		mrl_buf_add(s, " · ");
+		rpt_esc_md(s, r->in->metric);
+		mrl_buf_addf(s, ": %zu right→wrong, %zu wrong→right</summary>\n", r->n_flips_rw, r->n_flips_wr);
+		md_flip_list(s, r, r->flips_rw, r->n_flips_rw, "right → wrong");
+		md_flip_list(s, r, r->flips_wr, r->n_flips_wr, "wrong → right");
+		mrl_buf_add(s, "\n</details>\n");
+	}
+	if (meta && meta->perf_md) {
+		mrl_buf_add(s, "\n");
+		mrl_buf_add(s, meta->perf_md);
+	}
+	if (meta && meta->n_notes) {
+		mrl_buf_add(s, "\n### Notes\n\n");
+		for (size_t i = 0; i < meta->n_notes; i++) {
+			mrl_buf_add(s, "- ");
+			rpt_esc_md(s, meta->notes[i]);
+			mrl_buf_add(s, "\n");
+		}
+	}
+}
+
+char *rpt_compare_render(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta, enum rpt_format fmt,
+			 struct mrl_err *err)
+{
+	struct mrl_buf s;
+	mrl_buf_init(&s);
+	char *out = NULL;
+	switch (fmt) {
+	case RPT_FMT_TEXT: render_text(&s, res, meta); break;
+	case RPT_FMT_MD: render_md(&s, res, meta); break;
+	case RPT_FMT_JUNIT: rpt_cmp_render_junit(&s, res, meta); break;
+	case RPT_FMT_JSON:
+		out = rpt_cmp_render_json(res, meta);
+		if (!out)
+			mrl_err_set(err, MRL_ENOMEM, "compare: out of memory building the JSON output");
+		return out;
+	default:
+		mrl_err_set(err, MRL_EINPUT, "compare: output format not available for a comparison (text, md, json, junit)");
+		return NULL;
+	}
+	out = mrl_buf_detach(&s, NULL);
+	if (!out)
+		mrl_err_set(err, MRL_ENOMEM, "compare: out of memory rendering the output");
+	return out;
+}
