@@ -104,3 +104,10 @@ int hrn_parse_backend(const char *s, enum eng_backend *out)
 		return -1;
 	return 0;
 }
+
+int hrn_opt_backend(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (hrn_parse_backend(arg, opt->value))
+		return mrl_err_set(err, MRL_EINPUT, "--%s wants cpu or cuda, not '%s'", opt->long_name, arg);
+	return 0;
+}

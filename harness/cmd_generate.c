@@ -16,15 +16,12 @@
 
 #include "engine/eng.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo generate --model MODEL.gguf --prompt TEXT [-n N] [--ids] [--threads N]\n"
 		     "                       [--stop-eos] [--timing] [--backend cpu|cuda]\n"
-		     "Greedy generation of N tokens (default 32) after TEXT.\n"
-		     "  --ids       print the generated token ids, one per line, instead of text\n"
-		     "  --stop-eos  stop at the end-of-sequence token (default: generate N tokens)\n"
-		     "  --timing    print prefill and decode tokens/s on stderr\n"
-		     "  --backend   cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)\n");
+		     "Greedy generation of N tokens (default 32) after TEXT.\n");
+	hrn_print_options(out, opts, 10);
 }
 
 static double now_s(void)
@@ -49,35 +46,23 @@ int hrn_cmd_generate(int argc, char **argv)
 	long n_gen = 32, n_threads = 0;
 	bool ids_only = false, stop_eos = false, timing = false;
 	enum eng_backend backend = ENG_BACKEND_CPU;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		bool has_val = i + 1 < argc;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(a, "--model") && has_val) {
-			model_path = argv[++i];
-		} else if (!strcmp(a, "--prompt") && has_val) {
-			prompt = argv[++i];
-		} else if ((!strcmp(a, "-n") || !strcmp(a, "--n-predict")) && has_val) {
-			if (hrn_parse_int(argv[++i], 0, 1 << 20, &n_gen))
-				return hrn_usage_error("generate", "-n wants an integer in 0..1048576, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--threads") && has_val) {
-			if (hrn_parse_int(argv[++i], 0, 1024, &n_threads))
-				return hrn_usage_error("generate", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--backend") && has_val) {
-			if (hrn_parse_backend(argv[++i], &backend))
-				return hrn_usage_error("generate", "--backend wants cpu or cuda, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--ids")) {
-			ids_only = true;
-		} else if (!strcmp(a, "--stop-eos")) {
-			stop_eos = true;
-		} else if (!strcmp(a, "--timing")) {
-			timing = true;
-		} else {
-			return hrn_usage_error("generate", "unknown or incomplete option '%s'", a);
-		}
-	}
+	const struct mrl_option options[] = {
+		OPT_STRING(0, "model", &model_path, "MODEL.gguf", NULL),
+		OPT_STRING(0, "prompt", &prompt, "TEXT", NULL),
+		OPT_INTEGER('n', "n-predict", &n_gen, 0, 1 << 20, "N", NULL),
+		OPT_INTEGER(0, "threads", &n_threads, 0, 1024, "N", NULL),
+		OPT_BOOL(0, "ids", &ids_only, "print the generated token ids, one per line, instead of text"),
+		OPT_BOOL(0, "stop-eos", &stop_eos, "stop at the end-of-sequence token (default: generate N tokens)"),
+		OPT_BOOL(0, "timing", &timing, "print prefill and decode tokens/s on stderr"),
+		OPT_CALLBACK(0, "backend", &backend, NULL,
+			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("generate", options, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args)
+		return hrn_usage_error("generate", "unexpected argument '%s' (the prompt is given with --prompt)", argv[0]);
 	if (!model_path || !prompt)
 		return hrn_usage_error("generate", "--model and --prompt are required");
 

@@ -19,59 +19,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/fileio.h"
+#include "common/utf8.h"
 #include "engine/eng.h"
 
-static void usage(FILE *out)
+#define MAX_TEXT_BYTES ((size_t)512 << 20)
+
+static void usage(FILE *out, const struct mrl_option *opts)
 {
+	(void)opts;
 	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--threads N] [--json]\n"
 		     "                         [--backend cpu|cuda]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, default 512,\n"
 		     "each from an empty cache; the second half of every chunk is scored).\n");
-}
-
-static char *read_text(const char *path, size_t *len, struct mrl_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap + 1);
-	while (buf) {
-		size_t r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (n < cap)
-			break;
-		char *nb = realloc(buf, 2 * cap + 1);
-		if (!nb) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		buf = nb;
-		cap *= 2;
-	}
-	if (!buf)
-		mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	else if (ferror(f)) {
-		mrl_err_set(err, MRL_EIO, "%s: read error", path);
-		free(buf);
-		buf = NULL;
-	} else {
-		buf[n] = '\0';
-		*len = n;
-	}
-	fclose(f);
-	return buf;
-}
-
-static size_t utf8_chars(const char *s, size_t n)
-{
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++)
-		c += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return c;
 }
 
 /* Bytes and characters of the text of ids[1..n) (ids[0] is the context token:
@@ -87,7 +47,7 @@ static int span_size(struct eng_model *m, const int32_t *ids, size_t n, size_t *
 	if (!rc) {
 		size_t k = lb <= la ? lb : la;
 		*bytes = la - k;
-		*chars = utf8_chars(a + k, la - k);
+		*chars = mrl_utf8_count_leads(a + k, la - k);
 	}
 	free(a);
 	free(b);
@@ -100,31 +60,20 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	long n_ctx = 512, n_threads = 0;
 	bool as_json = false;
 	enum eng_backend backend = ENG_BACKEND_CPU;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		bool has_val = i + 1 < argc;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(a, "--model") && has_val) {
-			model_path = argv[++i];
-		} else if (!strcmp(a, "--file") && has_val) {
-			file = argv[++i];
-		} else if (!strcmp(a, "--ctx") && has_val) {
-			if (hrn_parse_int(argv[++i], 4, 1 << 20, &n_ctx))
-				return hrn_usage_error("perplexity", "--ctx wants an integer in 4..1048576, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--threads") && has_val) {
-			if (hrn_parse_int(argv[++i], 0, 1024, &n_threads))
-				return hrn_usage_error("perplexity", "--threads wants an integer in 0..1024, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--backend") && has_val) {
-			if (hrn_parse_backend(argv[++i], &backend))
-				return hrn_usage_error("perplexity", "--backend wants cpu or cuda, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--json")) {
-			as_json = true;
-		} else {
-			return hrn_usage_error("perplexity", "unknown or incomplete option '%s'", a);
-		}
-	}
+	const struct mrl_option options[] = {
+		OPT_STRING(0, "model", &model_path, "MODEL.gguf", NULL),
+		OPT_STRING(0, "file", &file, "TEXT", NULL),
+		OPT_INTEGER(0, "ctx", &n_ctx, 4, 1 << 20, "N", NULL),
+		OPT_INTEGER(0, "threads", &n_threads, 0, 1024, "N", NULL),
+		OPT_BOOL(0, "json", &as_json, NULL),
+		OPT_CALLBACK(0, "backend", &backend, "B", NULL, hrn_opt_backend),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("perplexity", options, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args)
+		return hrn_usage_error("perplexity", "unexpected argument '%s' (the text is given with --file)", argv[0]);
 	if (!model_path || !file)
 		return hrn_usage_error("perplexity", "--model and --file are required");
 
@@ -145,7 +94,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
-	if (!(text = read_text(file, &text_len, &err)))
+	if (mrl_read_file(file, MAX_TEXT_BYTES, &text, &text_len, &err))
 		goto fail;
 	if (eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
 		goto fail;

@@ -19,23 +19,13 @@
 
 #define MAX_TEXT_BYTES ((size_t)512 << 20)
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo tokenize --model MODEL [--no-bos] [--parse-special] [--lines] [--pieces] (--file FILE | TEXT)\n"
-		"Print the token ids of a text, space-separated, on one line.\n"
-		"  --model M   a GGUF model, a vocabulary-only GGUF, an HF tokenizer.json, or an HF folder\n"
-		"              (its tokenizer.json and tokenizer_config.json)\n"
-		"  --parse-special  control tokens written in the text (<|endoftext|>) become their ids\n"
-		"              (as llama.cpp's parse_special; tokenizer.json added tokens always match, as in HF)\n"
-		"  --file F    tokenize the whole file as one text (newlines included); '-' reads stdin\n"
-		"  --lines     tokenize each line on its own: one output line per input line\n"
-		"  --pieces    print the vocabulary pieces instead of ids (bytes < 0x20, space, 0x7f\n"
-		"              and backslash are written as \\xHH)\n"
-		"  --no-bos    do not prepend BOS even if the model's metadata asks for it\n"
-		"  --bench     time the tokenization of --file (one thread, best of 3; with --lines each line\n"
-		"              is one call) and print bytes, tokens, seconds and MB/s instead of ids\n"
-		"exit codes: 0 success, 2 usage error, 3 missing or bad model or text file, 4 runtime failure\n");
+		"Print the token ids of a text, space-separated, on one line.\n");
+	hrn_print_options(out, opts, 12);
+	fprintf(out, "exit codes: 0 success, 2 usage error, 3 missing or bad model or text file, 4 runtime failure\n");
 }
 
 static int read_stdin(char **data, size_t *len, struct mrl_err *err)
@@ -150,40 +140,30 @@ int hrn_cmd_tokenize(int argc, char **argv)
 {
 	const char *model_path = NULL, *file = NULL, *text_arg = NULL;
 	bool no_bos = false, lines = false, pieces = false, parse_special = false, do_bench = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(a, "--model") || !strcmp(a, "--file")) {
-			if (i + 1 >= argc)
-				return hrn_usage_error("tokenize", "%s needs a value", a);
-			if (!strcmp(a, "--model"))
-				model_path = argv[++i];
-			else
-				file = argv[++i];
-		} else if (!strcmp(a, "--no-bos")) {
-			no_bos = true;
-		} else if (!strcmp(a, "--bench")) {
-			do_bench = true;
-		} else if (!strcmp(a, "--parse-special")) {
-			parse_special = true;
-		} else if (!strcmp(a, "--lines")) {
-			lines = true;
-		} else if (!strcmp(a, "--pieces")) {
-			pieces = true;
-		} else if (!strcmp(a, "--")) {
-			if (i + 2 != argc || text_arg)
-				return hrn_usage_error("tokenize", "expected one TEXT after '--'");
-			text_arg = argv[++i];
-		} else if (a[0] == '-' && a[1]) {
-			return hrn_usage_error("tokenize", "unknown option '%s'", a);
-		} else if (text_arg) {
-			return hrn_usage_error("tokenize", "one TEXT at a time (quote it): '%s' and '%s'", text_arg, a);
-		} else {
-			text_arg = a;
-		}
-	}
+	const struct mrl_option options[] = {
+		OPT_STRING(0, "model", &model_path, "M",
+			   "a GGUF model, a vocabulary-only GGUF, an HF tokenizer.json, or an HF folder\n"
+			   "(its tokenizer.json and tokenizer_config.json)"),
+		OPT_BOOL(0, "parse-special", &parse_special,
+			 "control tokens written in the text (<|endoftext|>) become their ids\n"
+			 "(as llama.cpp's parse_special; tokenizer.json added tokens always match, as in HF)"),
+		OPT_STRING(0, "file", &file, "F", "tokenize the whole file as one text (newlines included); '-' reads stdin"),
+		OPT_BOOL(0, "lines", &lines, "tokenize each line on its own: one output line per input line"),
+		OPT_BOOL(0, "pieces", &pieces,
+			 "print the vocabulary pieces instead of ids (bytes < 0x20, space, 0x7f\n"
+			 "and backslash are written as \\xHH)"),
+		OPT_BOOL(0, "no-bos", &no_bos, "do not prepend BOS even if the model's metadata asks for it"),
+		OPT_BOOL(0, "bench", &do_bench,
+			 "time the tokenization of --file (one thread, best of 3; with --lines each line\n"
+			 "is one call) and print bytes, tokens, seconds and MB/s instead of ids"),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("tokenize", options, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args > 1)
+		return hrn_usage_error("tokenize", "one TEXT at a time (quote it): '%s' and '%s'", argv[0], argv[1]);
+	text_arg = n_args ? argv[0] : NULL;
 	if (!model_path)
 		return hrn_usage_error("tokenize", "--model is required");
 	if (file && text_arg)
@@ -197,7 +177,6 @@ int hrn_cmd_tokenize(int argc, char **argv)
 	struct eng_model *m = NULL;
 	char *data = NULL;
 	size_t len = 0;
-	int rc;
 	/* read the text first: a missing text file is reported before any model work */
 	if (file) {
 		rc = strcmp(file, "-") ? mrl_read_file(file, MAX_TEXT_BYTES, &data, &len, &err) : read_stdin(&data, &len, &err);

@@ -60,6 +60,8 @@ int hrn_parse_double(const char *s, double *out);
 int hrn_parse_fraction(const char *s, double *out);
 /* "cpu" or "cuda"; 0 or -1. */
 int hrn_parse_backend(const char *s, enum eng_backend *out);
+/* An OPT_CALLBACK for --backend: "cpu" or "cuda" into the enum eng_backend at opt->value. */
+int hrn_opt_backend(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
 
 /* Take an exclusive flock on path (created if absent) and write our pid into it.
  * Returns 0 with *fd_out the open descriptor (the lock lasts until it is closed
