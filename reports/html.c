@@ -641,17 +641,9 @@ static void md_row(FILE *f, const char *const *cells, size_t n)
 	fputs("\n", f);
 }
 
-static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots *plots)
+/* The runs table, then each run's note. */
+static void md_runs(FILE *f, const struct rpt_input *in)
 {
-	fputs("# ", f);
-	m(f, in->title ? in->title : "merilo report");
-	fprintf(f, "\n\n%zu run%s; accuracies in %%, differences in percentage points (pp).\n\n", in->n_runs,
-		in->n_runs == 1 ? "" : "s");
-	if (plots && plots->status[0]) {
-		fputs("> **Plots:** ", f);
-		m(f, plots->status);
-		fputs("\n\n", f);
-	}
 	fputs("## Runs\n\n| run | folder | model | model SHA-256 | suite | engine | host | threads | seed | started (UTC) |\n"
 	      "|---|---|---|---|---|---|---|---:|---:|---|\n", f);
 	for (size_t r = 0; r < in->n_runs; r++) {
@@ -673,8 +665,11 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 			m(f, in->runs[r].note);
 			fputs("\n", f);
 		}
-	fputs("\n## Accuracy per task and language\n\n", f);
-	md_figure(f, plots, "accuracy");
+}
+
+/* Scores per task x language: one row per (run, task, metric), one column per language. */
+static void md_scores(FILE *f, const struct rpt_input *in)
+{
 	struct pivot p;
 	if (in->n_scores && pivot_build(in, &p)) {
 		fputc('\0', f); /* out of memory: write_one reports it */
@@ -709,6 +704,23 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 		}
 		pivot_release(&p);
 	}
+}
+
+static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots *plots)
+{
+	fputs("# ", f);
+	m(f, in->title ? in->title : "merilo report");
+	fprintf(f, "\n\n%zu run%s; accuracies in %%, differences in percentage points (pp).\n\n", in->n_runs,
+		in->n_runs == 1 ? "" : "s");
+	if (plots && plots->status[0]) {
+		fputs("> **Plots:** ", f);
+		m(f, plots->status);
+		fputs("\n\n", f);
+	}
+	md_runs(f, in);
+	fputs("\n## Accuracy per task and language\n\n", f);
+	md_figure(f, plots, "accuracy");
+	md_scores(f, in);
 	fputs("\n## Language and script gaps\n\n", f);
 	md_figure(f, plots, "language-gap");
 	md_figure(f, plots, "script-gap");
