@@ -57,7 +57,7 @@ static char *proc_field(const char *text, const char *key)
 	return NULL;
 }
 
-static void host_cpu(struct hrn_manifest *m)
+static void host_cpu(struct rec_manifest *m)
 {
 	char *text = NULL;
 	struct mrl_err err = { 0 };
@@ -74,7 +74,7 @@ static void host_cpu(struct hrn_manifest *m)
 	free(text);
 }
 
-static void host_memory(struct hrn_manifest *m)
+static void host_memory(struct rec_manifest *m)
 {
 	char *text = NULL;
 	if (mrl_read_file("/proc/meminfo", PROC_FILE_MAX, &text, NULL, NULL) == 0) {
@@ -105,7 +105,7 @@ static char *version_token(const char *s)
 	return NULL;
 }
 
-static void host_gpu(struct hrn_manifest *m)
+static void host_gpu(struct rec_manifest *m)
 {
 	struct stat st;
 	if (stat("/proc/driver/nvidia", &st) || !S_ISDIR(st.st_mode)) {
@@ -140,7 +140,7 @@ static void host_gpu(struct hrn_manifest *m)
 							 : "NVIDIA driver loaded but no GPU listed in /proc/driver/nvidia/gpus");
 }
 
-static int host_collect(struct hrn_manifest *m)
+static int host_collect(struct rec_manifest *m)
 {
 	struct utsname u;
 	host_cpu(m);
@@ -349,14 +349,14 @@ int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, b
 
 /* ------------------------------------------------------------- collect */
 
-int hrn_manifest_collect(struct hrn_manifest *m, const char *model_path, const char *suite_path,
+int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const char *suite_path,
 			 const json_t *settings, struct mrl_err *err)
 {
 	char now[32], hex[65];
 	uint64_t size = 0;
 	int rc = 0;
-	hrn_manifest_init(m);
-	hrn_utc_now_iso8601(now, sizeof now);
+	rec_manifest_init(m);
+	rec_utc_now_iso8601(now, sizeof now);
 	m->started_utc = strdup(now);
 	m->merilo_version = strdup(MRL_VERSION);
 	m->git_commit = strdup(hrn_build_commit());

@@ -10,13 +10,13 @@
 
 #include "records/manifest.h"
 
-/* Fill m (zeroed first; release it with hrn_manifest_release even on failure):
+/* Fill m (zeroed first; release it with rec_manifest_release even on failure):
  * build info, host info, started_utc = now, and for a non-NULL model_path /
  * suite_path their size and SHA-256 (through the hash cache, see
  * hrn_sha256_file_cached). settings (may be NULL) is deep-copied.
  * Host facts that cannot be read are left NULL with a reason, never an error;
  * a missing or unreadable model/suite is an error (MRL_EIO) naming the path. */
-int hrn_manifest_collect(struct hrn_manifest *m, const char *model_path, const char *suite_path,
+int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const char *suite_path,
 			 const json_t *settings, struct mrl_err *err);
 
 /* SHA-256 of a file through a cache keyed by (absolute path, size, mtime in ns,

@@ -24,7 +24,7 @@ struct done_entry {
 	size_t key_len;
 };
 
-struct hrn_done_set {
+struct rec_done_set {
 	struct done_entry *slots;
 	size_t cap, count; /* cap a power of two, count <= cap / 2 */
 };
@@ -50,7 +50,7 @@ static char *pack_key(const char *task, const char *item, const char *lang, size
 	return k;
 }
 
-static struct done_entry *find_slot(const struct hrn_done_set *set, uint64_t hash, const char *key, size_t len)
+static struct done_entry *find_slot(const struct rec_done_set *set, uint64_t hash, const char *key, size_t len)
 {
 	for (size_t i = hash & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
 		struct done_entry *e = &set->slots[i];
@@ -59,7 +59,7 @@ static struct done_entry *find_slot(const struct hrn_done_set *set, uint64_t has
 	}
 }
 
-static int grow(struct hrn_done_set *set)
+static int grow(struct rec_done_set *set)
 {
 	size_t new_cap = set->cap ? set->cap * 2 : 64;
 	struct done_entry *old = set->slots;
@@ -76,7 +76,7 @@ static int grow(struct hrn_done_set *set)
 	return 0;
 }
 
-int hrn_done_set_add(struct hrn_done_set *set, const char *task, const char *item_id, const char *language)
+int rec_done_set_add(struct rec_done_set *set, const char *task, const char *item_id, const char *language)
 {
 	if ((set->count + 1) * 2 > set->cap && grow(set))
 		return MRL_ENOMEM;
@@ -95,21 +95,21 @@ int hrn_done_set_add(struct hrn_done_set *set, const char *task, const char *ite
 	return 0;
 }
 
-struct hrn_done_set *hrn_done_set_new(const struct hrn_items *items)
+struct rec_done_set *rec_done_set_new(const struct rec_items *items)
 {
-	struct hrn_done_set *set = calloc(1, sizeof *set);
+	struct rec_done_set *set = calloc(1, sizeof *set);
 	if (!set || grow(set))
 		goto fail;
 	for (size_t i = 0; items && i < items->n; i++)
-		if (hrn_done_set_add(set, items->items[i].task, items->items[i].item_id, items->items[i].language))
+		if (rec_done_set_add(set, items->items[i].task, items->items[i].item_id, items->items[i].language))
 			goto fail;
 	return set;
 fail:
-	hrn_done_set_free(set);
+	rec_done_set_free(set);
 	return NULL;
 }
 
-bool hrn_done_set_has(const struct hrn_done_set *set, const char *task, const char *item_id, const char *language)
+bool rec_done_set_has(const struct rec_done_set *set, const char *task, const char *item_id, const char *language)
 {
 	char stack[512];
 	size_t len;
@@ -123,12 +123,12 @@ bool hrn_done_set_has(const struct hrn_done_set *set, const char *task, const ch
 	return found;
 }
 
-size_t hrn_done_set_count(const struct hrn_done_set *set)
+size_t rec_done_set_count(const struct rec_done_set *set)
 {
 	return set->count;
 }
 
-void hrn_done_set_free(struct hrn_done_set *set)
+void rec_done_set_free(struct rec_done_set *set)
 {
 	if (!set)
 		return;

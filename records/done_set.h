@@ -8,22 +8,22 @@
 #include "records/items.h"
 
 /* The set of (task, item_id, language) already present: for --resume. */
-struct hrn_done_set;
+struct rec_done_set;
 
 /* Build the set from items (strings copied). Returns NULL when out of memory.
- * Free with hrn_done_set_free. */
-struct hrn_done_set *hrn_done_set_new(const struct hrn_items *items);
+ * Free with rec_done_set_free. */
+struct rec_done_set *rec_done_set_new(const struct rec_items *items);
 
 /* Whether (task, item_id, language) is in the set. */
-bool hrn_done_set_has(const struct hrn_done_set *set, const char *task, const char *item_id,
+bool rec_done_set_has(const struct rec_done_set *set, const char *task, const char *item_id,
 		      const char *language);
 
 /* Number of distinct entries. */
-size_t hrn_done_set_count(const struct hrn_done_set *set);
+size_t rec_done_set_count(const struct rec_done_set *set);
 
 /* Add one key (copied). Returns 0 or MRL_ENOMEM. */
-int hrn_done_set_add(struct hrn_done_set *set, const char *task, const char *item_id, const char *language);
+int rec_done_set_add(struct rec_done_set *set, const char *task, const char *item_id, const char *language);
 
-void hrn_done_set_free(struct hrn_done_set *set);
+void rec_done_set_free(struct rec_done_set *set);
 
 #endif

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-int hrn_item_init(struct hrn_item *it, const char *task, const char *item_id, const char *language)
+int rec_item_init(struct rec_item *it, const char *task, const char *item_id, const char *language)
 {
 	bool oom = false;
 	memset(it, 0, sizeof *it);
@@ -26,39 +26,39 @@ int hrn_item_init(struct hrn_item *it, const char *task, const char *item_id, co
 	it->gold_index = -1;
 	it->tokens_computed = it->tokens_cached = -1;
 	if (oom) {
-		hrn_item_release(it);
+		rec_item_release(it);
 		return MRL_ENOMEM;
 	}
 	return 0;
 }
 
-int hrn_item_add_choice(struct hrn_item *it, double loglik, int64_t n_tokens, int64_t n_chars, int64_t n_bytes,
+int rec_item_add_choice(struct rec_item *it, double loglik, int64_t n_tokens, int64_t n_chars, int64_t n_bytes,
 			bool is_greedy)
 {
-	struct hrn_choice_score *grown = realloc(it->choices, (it->n_choices + 1) * sizeof *grown);
+	struct rec_choice_score *grown = realloc(it->choices, (it->n_choices + 1) * sizeof *grown);
 	if (!grown)
 		return MRL_ENOMEM;
 	it->choices = grown;
 	if (it->logprobs) { /* keep one logprobs entry per choice */
-		struct hrn_token_logprobs *lp = realloc(it->logprobs, (it->n_choices + 1) * sizeof *lp);
+		struct rec_token_logprobs *lp = realloc(it->logprobs, (it->n_choices + 1) * sizeof *lp);
 		if (!lp)
 			return MRL_ENOMEM;
 		it->logprobs = lp;
 		memset(&lp[it->n_choices], 0, sizeof *lp);
 	}
-	grown[it->n_choices++] = (struct hrn_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy };
+	grown[it->n_choices++] = (struct rec_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy };
 	return 0;
 }
 
-int hrn_item_add_metric(struct hrn_item *it, const char *metric, int64_t pred_index, const char *pred_text,
+int rec_item_add_metric(struct rec_item *it, const char *metric, int64_t pred_index, const char *pred_text,
 			bool correct, double value)
 {
-	struct hrn_item_metric *grown = realloc(it->metrics, (it->n_metrics + 1) * sizeof *grown);
+	struct rec_item_metric *grown = realloc(it->metrics, (it->n_metrics + 1) * sizeof *grown);
 	if (!grown)
 		return MRL_ENOMEM;
 	it->metrics = grown;
 	bool oom = false;
-	struct hrn_item_metric m = { rec_dup_or_null(metric, &oom), pred_index, rec_dup_or_null(pred_text, &oom), correct,
+	struct rec_item_metric m = { rec_dup_or_null(metric, &oom), pred_index, rec_dup_or_null(pred_text, &oom), correct,
 				     value };
 	if (oom) {
 		free(m.metric);
@@ -69,16 +69,16 @@ int hrn_item_add_metric(struct hrn_item *it, const char *metric, int64_t pred_in
 	return 0;
 }
 
-int hrn_item_add_timing(struct hrn_item *it, const char *name, int64_t ns)
+int rec_item_add_timing(struct rec_item *it, const char *name, int64_t ns)
 {
-	struct hrn_timing *grown = realloc(it->timings, (it->n_timings + 1) * sizeof *grown);
+	struct rec_timing *grown = realloc(it->timings, (it->n_timings + 1) * sizeof *grown);
 	if (!grown)
 		return MRL_ENOMEM;
 	it->timings = grown;
 	char *copy = strdup(name);
 	if (!copy)
 		return MRL_ENOMEM;
-	grown[it->n_timings++] = (struct hrn_timing){ copy, ns };
+	grown[it->n_timings++] = (struct rec_timing){ copy, ns };
 	return 0;
 }
 
@@ -92,10 +92,10 @@ static int replace_str(char **dst, const char *s)
 	return 0;
 }
 
-int hrn_item_set_gold_text(struct hrn_item *it, const char *s) { return replace_str(&it->gold_text, s); }
-int hrn_item_set_prompt(struct hrn_item *it, const char *s) { return replace_str(&it->prompt, s); }
+int rec_item_set_gold_text(struct rec_item *it, const char *s) { return replace_str(&it->gold_text, s); }
+int rec_item_set_prompt(struct rec_item *it, const char *s) { return replace_str(&it->prompt, s); }
 
-void hrn_item_release(struct hrn_item *it)
+void rec_item_release(struct rec_item *it)
 {
 	free(it->task);
 	free(it->item_id);
@@ -111,21 +111,21 @@ void hrn_item_release(struct hrn_item *it)
 		free(it->timings[i].name);
 	free(it->timings);
 	free(it->prompt);
-	hrn_token_logprobs_free(it->logprobs, it->n_choices);
+	rec_token_logprobs_free(it->logprobs, it->n_choices);
 	memset(it, 0, sizeof *it);
 }
 
-json_t *hrn_item_to_json(const struct hrn_item *it)
+json_t *rec_item_to_json(const struct rec_item *it)
 {
 	json_t *o = json_object(), *choices = json_array(), *metrics = json_object(), *timings = json_object();
 	int bad = !o || !choices || !metrics || !timings;
 	for (size_t i = 0; !bad && i < it->n_choices; i++) {
-		const struct hrn_choice_score *c = &it->choices[i];
+		const struct rec_choice_score *c = &it->choices[i];
 		json_t *co = json_object();
 		bad |= !co;
 		if (bad)
 			break;
-		bad |= rec_put(co, "loglik", hrn_json_real(c->loglik));
+		bad |= rec_put(co, "loglik", rec_json_real(c->loglik));
 		bad |= rec_put(co, "n_tokens", json_integer(c->n_tokens));
 		bad |= rec_put(co, "n_chars", json_integer(c->n_chars));
 		bad |= rec_put(co, "n_bytes", json_integer(c->n_bytes));
@@ -133,40 +133,40 @@ json_t *hrn_item_to_json(const struct hrn_item *it)
 		bad |= json_array_append_new(choices, co) != 0;
 	}
 	for (size_t i = 0; !bad && i < it->n_metrics; i++) {
-		const struct hrn_item_metric *m = &it->metrics[i];
+		const struct rec_item_metric *m = &it->metrics[i];
 		json_t *mo = json_object();
 		if (!mo || !m->metric) {
 			json_decref(mo);
 			bad = 1;
 			break;
 		}
-		bad |= rec_put(mo, "pred_index", hrn_json_count(m->pred_index));
-		bad |= rec_put(mo, "pred_text", hrn_json_string(m->pred_text));
+		bad |= rec_put(mo, "pred_index", rec_json_count(m->pred_index));
+		bad |= rec_put(mo, "pred_text", rec_json_string(m->pred_text));
 		bad |= rec_put(mo, "correct", json_boolean(m->correct));
-		bad |= rec_put(mo, "value", hrn_json_real(m->value));
+		bad |= rec_put(mo, "value", rec_json_real(m->value));
 		bad |= rec_put(metrics, m->metric, mo);
 	}
 	for (size_t i = 0; !bad && i < it->n_timings; i++)
 		bad |= !it->timings[i].name || rec_put(timings, it->timings[i].name, json_integer(it->timings[i].ns));
 	if (!bad) {
-		bad |= rec_put(o, "schema_version", json_integer(HRN_ITEMS_SCHEMA_VERSION));
-		bad |= rec_put(o, "task", hrn_json_string(it->task));
-		bad |= rec_put(o, "item", hrn_json_string(it->item_id));
-		bad |= rec_put(o, "language", hrn_json_string(it->language));
+		bad |= rec_put(o, "schema_version", json_integer(REC_ITEMS_SCHEMA_VERSION));
+		bad |= rec_put(o, "task", rec_json_string(it->task));
+		bad |= rec_put(o, "item", rec_json_string(it->item_id));
+		bad |= rec_put(o, "language", rec_json_string(it->language));
 		bad |= rec_put(o, "choices", choices);
-		bad |= rec_put(o, "gold_index", hrn_json_count(it->gold_index));
-		bad |= rec_put(o, "gold_text", hrn_json_string(it->gold_text));
+		bad |= rec_put(o, "gold_index", rec_json_count(it->gold_index));
+		bad |= rec_put(o, "gold_text", rec_json_string(it->gold_text));
 		bad |= rec_put(o, "metrics", metrics);
 		bad |= rec_put(o, "timings_ns", timings);
 		choices = metrics = timings = NULL;
 		if (it->prompt)
-			bad |= rec_put(o, "prompt", hrn_json_string(it->prompt));
+			bad |= rec_put(o, "prompt", rec_json_string(it->prompt));
 		if (it->tokens_computed >= 0)
 			bad |= rec_put(o, "tokens_computed", json_integer(it->tokens_computed));
 		if (it->tokens_cached >= 0)
 			bad |= rec_put(o, "tokens_cached", json_integer(it->tokens_cached));
 		if (it->logprobs)
-			bad |= rec_put(o, "logprobs", hrn_token_logprobs_to_json(it->logprobs, it->n_choices));
+			bad |= rec_put(o, "logprobs", rec_token_logprobs_to_json(it->logprobs, it->n_choices));
 	}
 	json_decref(choices);
 	json_decref(metrics);
@@ -178,7 +178,7 @@ json_t *hrn_item_to_json(const struct hrn_item *it)
 	return o;
 }
 
-int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, struct mrl_err *err)
+int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, struct mrl_err *err)
 {
 	json_t *choices, *metrics, *timings;
 	char path[256];
@@ -189,7 +189,7 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 	json_t *logprobs = NULL;
 	if (!json_is_object(j))
 		return mrl_err_set(err, MRL_EINPUT, "%s: $: expected an object, got %s", where, mrl_json_type_name(j));
-	if ((rc = rec_check_schema_version(j, HRN_ITEMS_SCHEMA_VERSION, where, "", err)) ||
+	if ((rc = rec_check_schema_version(j, REC_ITEMS_SCHEMA_VERSION, where, "", err)) ||
 	    (rc = mrl_json_get_str(j, "task", 0, &it->task, where, "", err)) ||
 	    (rc = mrl_json_get_str(j, "item", 0, &it->item_id, where, "", err)) ||
 	    (rc = mrl_json_get_str(j, "language", 0, &it->language, where, "", err)) ||
@@ -210,7 +210,7 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	for (size_t i = 0; i < n; i++) {
 		json_t *c = json_array_get(choices, i);
-		struct hrn_choice_score *s = &it->choices[i];
+		struct rec_choice_score *s = &it->choices[i];
 		snprintf(path, sizeof path, "/choices/%zu", i);
 		if ((rc = mrl_json_get_real(c, "loglik", MRL_JSON_NULLABLE, &s->loglik, where, path, err)) ||
 		    (rc = mrl_json_get_int(c, "n_tokens", 0, &s->n_tokens, where, path, err)) ||
@@ -235,7 +235,7 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 			free(pred_text);
 			return rc;
 		}
-		rc = hrn_item_add_metric(it, name, pred_index, pred_text, correct, value);
+		rc = rec_item_add_metric(it, name, pred_index, pred_text, correct, value);
 		free(pred_text);
 		if (rc)
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
@@ -244,11 +244,11 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 		if (!json_is_integer(m))
 			return mrl_err_set(err, MRL_EINPUT, "%s: /timings_ns/%s: expected an integer (nanoseconds), got %s",
 					   where, name, mrl_json_type_name(m));
-		if (hrn_item_add_timing(it, name, (int64_t)json_integer_value(m)))
+		if (rec_item_add_timing(it, name, (int64_t)json_integer_value(m)))
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	}
 	if (logprobs) {
-		if ((rc = hrn_token_logprobs_from_json(logprobs, it->n_choices, &it->logprobs, where, "/logprobs", err)))
+		if ((rc = rec_token_logprobs_from_json(logprobs, it->n_choices, &it->logprobs, where, "/logprobs", err)))
 			return rc;
 		for (size_t i = 0; i < it->n_choices; i++)
 			if (it->logprobs[i].tokens && it->logprobs[i].n != (size_t)it->choices[i].n_tokens)
@@ -260,7 +260,7 @@ int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, 
 
 /* ------------------------------------------- items.jsonl: "logprobs" */
 
-void hrn_token_logprobs_free(struct hrn_token_logprobs *lp, size_t n_choices)
+void rec_token_logprobs_free(struct rec_token_logprobs *lp, size_t n_choices)
 {
 	for (size_t i = 0; lp && i < n_choices; i++) {
 		free(lp[i].tokens);
@@ -271,14 +271,14 @@ void hrn_token_logprobs_free(struct hrn_token_logprobs *lp, size_t n_choices)
 	free(lp);
 }
 
-int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tokens, const double *logprob,
+int rec_item_set_logprobs(struct rec_item *it, size_t choice, const int32_t *tokens, const double *logprob,
 			  size_t n, size_t k, const int32_t *top_id, const double *top_logprob)
 {
 	if (choice >= it->n_choices || (k && (!top_id || !top_logprob)) || (n && (!tokens || !logprob)))
 		return MRL_EINPUT;
 	if (!it->logprobs && !(it->logprobs = calloc(it->n_choices, sizeof *it->logprobs)))
 		return MRL_ENOMEM;
-	struct hrn_token_logprobs v = { .n = n, .k = k };
+	struct rec_token_logprobs v = { .n = n, .k = k };
 	const size_t nk = n * k;
 	v.tokens = malloc((n ? n : 1) * sizeof *v.tokens);
 	v.logprob = malloc((n ? n : 1) * sizeof *v.logprob);
@@ -299,7 +299,7 @@ int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tok
 		memcpy(v.top_id, top_id, nk * sizeof *top_id);
 		memcpy(v.top_logprob, top_logprob, nk * sizeof *top_logprob);
 	}
-	struct hrn_token_logprobs *old = &it->logprobs[choice];
+	struct rec_token_logprobs *old = &it->logprobs[choice];
 	free(old->tokens);
 	free(old->logprob);
 	free(old->top_id);
@@ -308,19 +308,19 @@ int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tok
 	return 0;
 }
 
-const struct hrn_token_logprobs *hrn_item_logprobs(const struct hrn_item *it, size_t choice)
+const struct rec_token_logprobs *rec_item_logprobs(const struct rec_item *it, size_t choice)
 {
 	if (!it->logprobs || choice >= it->n_choices || !it->logprobs[choice].tokens)
 		return NULL;
 	return &it->logprobs[choice];
 }
 
-json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n_choices)
+json_t *rec_token_logprobs_to_json(const struct rec_token_logprobs *lp, size_t n_choices)
 {
 	json_t *arr = json_array();
 	int bad = !arr;
 	for (size_t c = 0; !bad && c < n_choices; c++) {
-		const struct hrn_token_logprobs *v = &lp[c];
+		const struct rec_token_logprobs *v = &lp[c];
 		if (!v->tokens) { /* never set: null */
 			bad |= json_array_append_new(arr, json_null()) != 0;
 			continue;
@@ -329,12 +329,12 @@ json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n
 		bad |= !o || !toks || !lps || (v->k && !top);
 		for (size_t i = 0; !bad && i < v->n; i++) {
 			bad |= json_array_append_new(toks, json_integer(v->tokens[i])) != 0;
-			bad |= json_array_append_new(lps, hrn_json_real(v->logprob[i])) != 0;
+			bad |= json_array_append_new(lps, rec_json_real(v->logprob[i])) != 0;
 			json_t *row = v->k ? json_array() : NULL;
 			bad |= v->k && !row;
 			for (size_t j = 0; !bad && j < v->k; j++)
 				bad |= json_array_append_new(row, json_pack("[I, o]", (json_int_t)v->top_id[i * v->k + j],
-									    hrn_json_real(v->top_logprob[i * v->k + j]))) != 0;
+									    rec_json_real(v->top_logprob[i * v->k + j]))) != 0;
 			if (row)
 				bad |= json_array_append_new(top, row) != 0;
 		}
@@ -386,7 +386,7 @@ static int element_token(const json_t *v, int32_t *out)
 	return 0;
 }
 
-int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn_token_logprobs **out,
+int rec_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct rec_token_logprobs **out,
 				 const char *where, const char *path, struct mrl_err *err)
 {
 	char p[256];
@@ -397,7 +397,7 @@ int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn
 	if (json_array_size(arr) != n_choices)
 		return mrl_err_set(err, MRL_EINPUT, "%s: %s: %zu entries for %zu choices", where, path,
 				   json_array_size(arr), n_choices);
-	struct hrn_token_logprobs *lp = calloc(n_choices ? n_choices : 1, sizeof *lp);
+	struct rec_token_logprobs *lp = calloc(n_choices ? n_choices : 1, sizeof *lp);
 	if (!lp)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	for (size_t c = 0; c < n_choices && !rc; c++) {
@@ -433,7 +433,7 @@ int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn
 		}
 		if (rc)
 			break;
-		struct hrn_token_logprobs *v = &lp[c];
+		struct rec_token_logprobs *v = &lp[c];
 		const size_t nk = n * (size_t)k;
 		v->n = n;
 		v->k = (size_t)k;
@@ -465,7 +465,7 @@ int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn
 		}
 	}
 	if (rc)
-		hrn_token_logprobs_free(lp, n_choices);
+		rec_token_logprobs_free(lp, n_choices);
 	else
 		*out = lp;
 	return rc;

@@ -13,17 +13,17 @@
 #include "common/err.h"
 #include "records/record_json.h"
 
-#define HRN_ITEMS_SCHEMA_VERSION 1 /* every line of items.jsonl */
+#define REC_ITEMS_SCHEMA_VERSION 1 /* every line of items.jsonl */
 
 /* The model's score of one answer choice. */
-struct hrn_choice_score {
+struct rec_choice_score {
 	double loglik;         /* sum of log-probabilities (natural log) of the choice's tokens */
 	int64_t n_tokens, n_chars, n_bytes; /* length of the choice: tokens, Unicode code points, UTF-8 bytes */
 	bool is_greedy;        /* every choice token was the argmax */
 };
 
 /* One metric's verdict on one item. */
-struct hrn_item_metric {
+struct rec_item_metric {
 	char *metric;          /* "acc", "acc_norm", "exact_match", ... */
 	int64_t pred_index;    /* the chosen choice; -1 when the task has no choices */
 	char *pred_text;       /* generated/normalised answer text; NULL when none */
@@ -32,14 +32,14 @@ struct hrn_item_metric {
 };
 
 /* A named duration, in nanoseconds. */
-struct hrn_timing {
+struct rec_timing {
 	char *name;            /* "tokenize", "score", "total", ... */
 	int64_t ns;
 };
 
 /* Per-token log-probabilities of one choice's continuation (`merilo run
  * --store-logprobs`; docs/results-format.md, "logprobs"). */
-struct hrn_token_logprobs {
+struct rec_token_logprobs {
 	size_t n;              /* continuation tokens (= the choice's n_tokens) */
 	int32_t *tokens;       /* n token ids */
 	double *logprob;       /* n: log p(tokens[i] | context, tokens[<i]), natural log */
@@ -49,64 +49,64 @@ struct hrn_token_logprobs {
 };
 
 /* One item in one language. */
-struct hrn_item {
+struct rec_item {
 	char *task, *item_id, *language;
-	struct hrn_choice_score *choices;  /* n_choices */
+	struct rec_choice_score *choices;  /* n_choices */
 	size_t n_choices;
 	int64_t gold_index;                /* -1 when not a choice task */
 	char *gold_text;                   /* NULL when none */
-	struct hrn_item_metric *metrics;   /* n_metrics */
+	struct rec_item_metric *metrics;   /* n_metrics */
 	size_t n_metrics;
-	struct hrn_timing *timings;        /* n_timings */
+	struct rec_timing *timings;        /* n_timings */
 	size_t n_timings;
 	char *prompt;                      /* rendered prompt; NULL when not recorded */
 	int64_t tokens_computed;           /* tokens the forward pass computed for this item; -1 unknown */
 	int64_t tokens_cached;             /* tokens of its requests reused from the KV cache; -1 unknown */
-	struct hrn_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
+	struct rec_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
 	size_t line;                       /* 1-based line of items.jsonl it was read from; 0 when not read */
 };
 
 /* Set task, item_id, language (copied) on a zeroed item, gold_index -1.
  * Returns 0 or MRL_ENOMEM. */
-int hrn_item_init(struct hrn_item *it, const char *task, const char *item_id, const char *language);
+int rec_item_init(struct rec_item *it, const char *task, const char *item_id, const char *language);
 
 /* Appenders: copy their strings into it. Return 0 or MRL_ENOMEM. */
-int hrn_item_add_choice(struct hrn_item *it, double loglik, int64_t n_tokens, int64_t n_chars, int64_t n_bytes,
+int rec_item_add_choice(struct rec_item *it, double loglik, int64_t n_tokens, int64_t n_chars, int64_t n_bytes,
 			bool is_greedy);
-int hrn_item_add_metric(struct hrn_item *it, const char *metric, int64_t pred_index, const char *pred_text,
+int rec_item_add_metric(struct rec_item *it, const char *metric, int64_t pred_index, const char *pred_text,
 			bool correct, double value);
-int hrn_item_add_timing(struct hrn_item *it, const char *name, int64_t ns);
+int rec_item_add_timing(struct rec_item *it, const char *name, int64_t ns);
 /* Replace gold_text / prompt with a copy of s (NULL clears). */
-int hrn_item_set_gold_text(struct hrn_item *it, const char *s);
-int hrn_item_set_prompt(struct hrn_item *it, const char *s);
+int rec_item_set_gold_text(struct rec_item *it, const char *s);
+int rec_item_set_prompt(struct rec_item *it, const char *s);
 
 /* Store the log-probabilities of choice `choice` (< n_choices; add the choices first):
  * n tokens and logprobs, and k top entries per position (top_id/top_logprob n * k,
  * may be NULL when k == 0), all copied. Replaces what the choice had. Returns 0,
  * MRL_EINPUT (choice out of range) or MRL_ENOMEM. */
-int hrn_item_set_logprobs(struct hrn_item *it, size_t choice, const int32_t *tokens, const double *logprob,
+int rec_item_set_logprobs(struct rec_item *it, size_t choice, const int32_t *tokens, const double *logprob,
 			  size_t n, size_t k, const int32_t *top_id, const double *top_logprob);
 
 /* The stored log-probabilities of a choice, or NULL when the record has none
  * (a run without --store-logprobs, or a choice out of range). Owned by it. */
-const struct hrn_token_logprobs *hrn_item_logprobs(const struct hrn_item *it, size_t choice);
+const struct rec_token_logprobs *rec_item_logprobs(const struct rec_item *it, size_t choice);
 
 /* The "logprobs" array of an items.jsonl line as JSON (new reference), NULL when out of
  * memory (a choice never set is written as null); and its reader: n_choices entries into
- * *out (malloc'd, caller frees with hrn_token_logprobs_free(*out, n_choices); a null entry
+ * *out (malloc'd, caller frees with rec_token_logprobs_free(*out, n_choices); a null entry
  * reads as unset); every array length is checked before anything is allocated for it. */
-json_t *hrn_token_logprobs_to_json(const struct hrn_token_logprobs *lp, size_t n_choices);
-int hrn_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct hrn_token_logprobs **out,
+json_t *rec_token_logprobs_to_json(const struct rec_token_logprobs *lp, size_t n_choices);
+int rec_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct rec_token_logprobs **out,
 				 const char *where, const char *path, struct mrl_err *err);
-void hrn_token_logprobs_free(struct hrn_token_logprobs *lp, size_t n_choices);
+void rec_token_logprobs_free(struct rec_token_logprobs *lp, size_t n_choices);
 
 /* Free everything it owns and zero it. */
-void hrn_item_release(struct hrn_item *it);
+void rec_item_release(struct rec_item *it);
 
 /* One items.jsonl line (new JSON object, new reference) or NULL (out of memory). */
-json_t *hrn_item_to_json(const struct hrn_item *it);
+json_t *rec_item_to_json(const struct rec_item *it);
 
 /* Parse one line's object. where is e.g. "items.jsonl:17". */
-int hrn_item_from_json(const json_t *j, struct hrn_item *it, const char *where, struct mrl_err *err);
+int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, struct mrl_err *err);
 
 #endif

@@ -20,7 +20,7 @@
 
 /* ---------------------------------------------------------- item writer */
 
-struct hrn_item_writer {
+struct rec_item_writer {
 	int fd;
 	char *path;
 	char *buf;              /* whole lines waiting to be written */
@@ -63,15 +63,15 @@ static off_t cut_partial_tail(int fd, off_t size)
 	return ftruncate(fd, 0) ? -1 : size;
 }
 
-int hrn_item_writer_open(const char *path, const struct hrn_item_writer_opts *opts,
-			 struct hrn_item_writer **out, size_t *dropped_tail_bytes, struct mrl_err *err)
+int rec_item_writer_open(const char *path, const struct rec_item_writer_opts *opts,
+			 struct rec_item_writer **out, size_t *dropped_tail_bytes, struct mrl_err *err)
 {
 	char why[160];
 	int rc = 0;
 	*out = NULL;
 	if (dropped_tail_bytes)
 		*dropped_tail_bytes = 0;
-	struct hrn_item_writer *w = calloc(1, sizeof *w);
+	struct rec_item_writer *w = calloc(1, sizeof *w);
 	if (!w || !(w->path = strdup(path))) {
 		free(w);
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
@@ -120,7 +120,7 @@ out:
 	return 0;
 }
 
-int hrn_item_writer_flush(struct hrn_item_writer *w, struct mrl_err *err)
+int rec_item_writer_flush(struct rec_item_writer *w, struct mrl_err *err)
 {
 	char why[160];
 	size_t done = 0;
@@ -159,9 +159,9 @@ fail:;
 			   w->path, w->n_buffered, mrl_io_strerror(saved, why, sizeof why), w->n_flushed);
 }
 
-int hrn_item_writer_add(struct hrn_item_writer *w, const struct hrn_item *it, struct mrl_err *err)
+int rec_item_writer_add(struct rec_item_writer *w, const struct rec_item *it, struct mrl_err *err)
 {
-	json_t *j = hrn_item_to_json(it);
+	json_t *j = rec_item_to_json(it);
 	char *line = j ? json_dumps(j, DUMP_FLAGS_COMPACT) : NULL;
 	json_decref(j);
 	if (!line)
@@ -189,20 +189,20 @@ int hrn_item_writer_add(struct hrn_item_writer *w, const struct hrn_item *it, st
 	w->n_added++;
 	if (w->n_buffered >= w->every_items ||
 	    (w->every_ns > 0 && monotonic_ns() - w->last_flush_ns >= w->every_ns))
-		return hrn_item_writer_flush(w, err);
+		return rec_item_writer_flush(w, err);
 	return 0;
 }
 
-size_t hrn_item_writer_n_added(const struct hrn_item_writer *w) { return w->n_added; }
-size_t hrn_item_writer_n_flushed(const struct hrn_item_writer *w) { return w->n_flushed; }
-size_t hrn_item_writer_n_dropped(const struct hrn_item_writer *w) { return w->n_dropped; }
+size_t rec_item_writer_n_added(const struct rec_item_writer *w) { return w->n_added; }
+size_t rec_item_writer_n_flushed(const struct rec_item_writer *w) { return w->n_flushed; }
+size_t rec_item_writer_n_dropped(const struct rec_item_writer *w) { return w->n_dropped; }
 
-int hrn_item_writer_close(struct hrn_item_writer *w, struct mrl_err *err)
+int rec_item_writer_close(struct rec_item_writer *w, struct mrl_err *err)
 {
 	char why[160];
 	if (!w)
 		return 0;
-	int rc = hrn_item_writer_flush(w, err);
+	int rc = rec_item_writer_flush(w, err);
 	if (close(w->fd) && !rc)
 		rc = mrl_err_set(err, MRL_EWRITE, "%s: close failed: %s", w->path, mrl_io_strerror(errno, why, sizeof why));
 	free(w->buf);

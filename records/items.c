@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-void hrn_items_release(struct hrn_items *items)
+void rec_items_release(struct rec_items *items)
 {
 	for (size_t i = 0; i < items->n; i++)
-		hrn_item_release(&items->items[i]);
+		rec_item_release(&items->items[i]);
 	free(items->items);
 	for (size_t i = 0; i < items->n_rejected; i++)
 		free(items->rejected[i].why);
@@ -64,7 +64,7 @@ static long long read_line(FILE *f, char **buf, size_t *cap, size_t max, bool *t
 	return (long long)len;
 }
 
-static int items_read(const char *path, struct hrn_items *out, bool lenient, struct mrl_err *err)
+static int items_read(const char *path, struct rec_items *out, bool lenient, struct mrl_err *err)
 {
 	char *line = NULL, where[4200], why[160];
 	size_t cap = 0, n_cap = 0;
@@ -75,12 +75,12 @@ static int items_read(const char *path, struct hrn_items *out, bool lenient, str
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, mrl_io_strerror(errno, why, sizeof why));
 	for (size_t line_no = 1;; line_no++) {
 		bool terminated;
-		long long len = read_line(f, &line, &cap, HRN_ITEMS_MAX_LINE_BYTES, &terminated);
+		long long len = read_line(f, &line, &cap, REC_ITEMS_MAX_LINE_BYTES, &terminated);
 		if (len == -1)
 			break;
 		if (len == -2) {
 			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: line longer than the limit of %zu bytes", path, line_no,
-					 HRN_ITEMS_MAX_LINE_BYTES);
+					 REC_ITEMS_MAX_LINE_BYTES);
 			goto out;
 		}
 		if (len == -3) {
@@ -97,7 +97,7 @@ static int items_read(const char *path, struct hrn_items *out, bool lenient, str
 		snprintf(where, sizeof where, "%s:%zu", path, line_no);
 		if (len == 0) {
 			if (lenient) {
-				if ((rc = hrn_items_reject(out, line_no, "an empty line")))
+				if ((rc = rec_items_reject(out, line_no, "an empty line")))
 					goto nomem;
 				continue;
 			}
@@ -108,7 +108,7 @@ static int items_read(const char *path, struct hrn_items *out, bool lenient, str
 		json_t *j = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!j) {
 			if (lenient) {
-				if ((rc = hrn_items_reject(out, line_no, "column %d: not valid JSON: %s", jerr.column, jerr.text)))
+				if ((rc = rec_items_reject(out, line_no, "column %d: not valid JSON: %s", jerr.column, jerr.text)))
 					goto nomem;
 				continue;
 			}
@@ -117,7 +117,7 @@ static int items_read(const char *path, struct hrn_items *out, bool lenient, str
 		}
 		if (out->n == n_cap) {
 			size_t new_cap = n_cap ? 2 * n_cap : 64;
-			struct hrn_item *grown = realloc(out->items, new_cap * sizeof *grown);
+			struct rec_item *grown = realloc(out->items, new_cap * sizeof *grown);
 			if (!grown) {
 				json_decref(j);
 				rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
@@ -127,17 +127,17 @@ static int items_read(const char *path, struct hrn_items *out, bool lenient, str
 			n_cap = new_cap;
 		}
 		struct mrl_err item_err = { 0 };
-		rc = hrn_item_from_json(j, &out->items[out->n], where, &item_err);
+		rc = rec_item_from_json(j, &out->items[out->n], where, &item_err);
 		json_decref(j);
 		if (rc) {
-			hrn_item_release(&out->items[out->n]);
+			rec_item_release(&out->items[out->n]);
 			if (lenient && rc == MRL_EINPUT) {
 				/* the message starts with "path:line: "; keep what follows */
 				const char *why = item_err.msg, *tail = strstr(why, where);
 				why = tail ? tail + strlen(where) + (tail[strlen(where)] == ':' ? 1 : 0) : why;
 				while (*why == ' ')
 					why++;
-				if ((rc = hrn_items_reject(out, line_no, "%s", why)))
+				if ((rc = rec_items_reject(out, line_no, "%s", why)))
 					goto nomem;
 				continue;
 			}
@@ -159,19 +159,19 @@ out:
 	return rc;
 }
 
-int hrn_items_read(const char *path, struct hrn_items *out, struct mrl_err *err)
+int rec_items_read(const char *path, struct rec_items *out, struct mrl_err *err)
 {
 	return items_read(path, out, false, err);
 }
 
-int hrn_items_read_lenient(const char *path, struct hrn_items *out, struct mrl_err *err)
+int rec_items_read_lenient(const char *path, struct rec_items *out, struct mrl_err *err)
 {
 	return items_read(path, out, true, err);
 }
 
-int hrn_items_reject(struct hrn_items *items, size_t line, const char *fmt, ...)
+int rec_items_reject(struct rec_items *items, size_t line, const char *fmt, ...)
 {
-	struct hrn_rejected_line *grown = realloc(items->rejected, (items->n_rejected + 1) * sizeof *grown);
+	struct rec_rejected_line *grown = realloc(items->rejected, (items->n_rejected + 1) * sizeof *grown);
 	if (!grown)
 		return MRL_ENOMEM;
 	items->rejected = grown;

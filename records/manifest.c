@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-void hrn_utc_now_iso8601(char *buf, size_t buf_size)
+void rec_utc_now_iso8601(char *buf, size_t buf_size)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -19,7 +19,7 @@ void hrn_utc_now_iso8601(char *buf, size_t buf_size)
 	strftime(buf, buf_size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void hrn_manifest_release(struct hrn_manifest *m)
+void rec_manifest_release(struct rec_manifest *m)
 {
 	char **strings[] = { &m->merilo_version, &m->git_commit, &m->compiler, &m->build_options, &m->cpu_model,
 			     &m->cpu_model_null_reason, &m->kernel, &m->machine, &m->hostname, &m->gpu_name,
@@ -31,17 +31,17 @@ void hrn_manifest_release(struct hrn_manifest *m)
 	memset(m, 0, sizeof *m);
 }
 
-void hrn_manifest_init(struct hrn_manifest *m)
+void rec_manifest_init(struct rec_manifest *m)
 {
 	memset(m, 0, sizeof *m);
-	m->schema_version = HRN_MANIFEST_SCHEMA_VERSION;
+	m->schema_version = REC_MANIFEST_SCHEMA_VERSION;
 	m->logical_cores = m->mem_total_bytes = m->model_size_bytes = -1;
 }
 
-int hrn_manifest_finish(struct hrn_manifest *m, struct mrl_err *err)
+int rec_manifest_finish(struct rec_manifest *m, struct mrl_err *err)
 {
 	char now[32];
-	hrn_utc_now_iso8601(now, sizeof now);
+	rec_utc_now_iso8601(now, sizeof now);
 	char *copy = strdup(now);
 	if (!copy)
 		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
@@ -52,7 +52,7 @@ int hrn_manifest_finish(struct hrn_manifest *m, struct mrl_err *err)
 
 /* ---------------------------------------------------------------- JSON */
 
-json_t *hrn_manifest_to_json(const struct hrn_manifest *m)
+json_t *rec_manifest_to_json(const struct rec_manifest *m)
 {
 	json_t *o = json_object(), *build = json_object(), *host = json_object(), *model = json_object(),
 	       *suite = json_object();
@@ -65,34 +65,34 @@ json_t *hrn_manifest_to_json(const struct hrn_manifest *m)
 		json_decref(suite);
 		return NULL;
 	}
-	bad |= rec_put(build, "version", hrn_json_string(m->merilo_version));
-	bad |= rec_put(build, "git_commit", hrn_json_string(m->git_commit));
-	bad |= rec_put(build, "compiler", hrn_json_string(m->compiler));
-	bad |= rec_put(build, "build_options", hrn_json_string(m->build_options));
-	bad |= rec_put(host, "cpu_model", hrn_json_string(m->cpu_model));
-	bad |= rec_put(host, "cpu_model_null_reason", hrn_json_string(m->cpu_model_null_reason));
-	bad |= rec_put(host, "logical_cores", hrn_json_count(m->logical_cores));
-	bad |= rec_put(host, "mem_total_bytes", hrn_json_count(m->mem_total_bytes));
-	bad |= rec_put(host, "kernel", hrn_json_string(m->kernel));
-	bad |= rec_put(host, "machine", hrn_json_string(m->machine));
-	bad |= rec_put(host, "hostname", hrn_json_string(m->hostname));
-	bad |= rec_put(host, "gpu_name", hrn_json_string(m->gpu_name));
-	bad |= rec_put(host, "gpu_driver", hrn_json_string(m->gpu_driver));
+	bad |= rec_put(build, "version", rec_json_string(m->merilo_version));
+	bad |= rec_put(build, "git_commit", rec_json_string(m->git_commit));
+	bad |= rec_put(build, "compiler", rec_json_string(m->compiler));
+	bad |= rec_put(build, "build_options", rec_json_string(m->build_options));
+	bad |= rec_put(host, "cpu_model", rec_json_string(m->cpu_model));
+	bad |= rec_put(host, "cpu_model_null_reason", rec_json_string(m->cpu_model_null_reason));
+	bad |= rec_put(host, "logical_cores", rec_json_count(m->logical_cores));
+	bad |= rec_put(host, "mem_total_bytes", rec_json_count(m->mem_total_bytes));
+	bad |= rec_put(host, "kernel", rec_json_string(m->kernel));
+	bad |= rec_put(host, "machine", rec_json_string(m->machine));
+	bad |= rec_put(host, "hostname", rec_json_string(m->hostname));
+	bad |= rec_put(host, "gpu_name", rec_json_string(m->gpu_name));
+	bad |= rec_put(host, "gpu_driver", rec_json_string(m->gpu_driver));
 	bad |= rec_put(host, "gpu_count", json_integer(m->gpu_count));
-	bad |= rec_put(host, "gpu_null_reason", hrn_json_string(m->gpu_null_reason));
-	bad |= rec_put(model, "path", hrn_json_string(m->model_path));
-	bad |= rec_put(model, "size_bytes", hrn_json_count(m->model_size_bytes));
-	bad |= rec_put(model, "sha256", hrn_json_string(m->model_sha256));
-	bad |= rec_put(suite, "path", hrn_json_string(m->suite_path));
-	bad |= rec_put(suite, "sha256", hrn_json_string(m->suite_sha256));
-	bad |= rec_put(o, "schema_version", json_integer(m->schema_version ? m->schema_version : HRN_MANIFEST_SCHEMA_VERSION));
+	bad |= rec_put(host, "gpu_null_reason", rec_json_string(m->gpu_null_reason));
+	bad |= rec_put(model, "path", rec_json_string(m->model_path));
+	bad |= rec_put(model, "size_bytes", rec_json_count(m->model_size_bytes));
+	bad |= rec_put(model, "sha256", rec_json_string(m->model_sha256));
+	bad |= rec_put(suite, "path", rec_json_string(m->suite_path));
+	bad |= rec_put(suite, "sha256", rec_json_string(m->suite_sha256));
+	bad |= rec_put(o, "schema_version", json_integer(m->schema_version ? m->schema_version : REC_MANIFEST_SCHEMA_VERSION));
 	bad |= rec_put(o, "merilo", build);
 	bad |= rec_put(o, "host", host);
 	bad |= rec_put(o, "model", model);
 	bad |= rec_put(o, "suite", suite);
 	bad |= rec_put(o, "settings", m->settings ? json_deep_copy(m->settings) : json_null());
-	bad |= rec_put(o, "started_utc", hrn_json_string(m->started_utc));
-	bad |= rec_put(o, "ended_utc", hrn_json_string(m->ended_utc));
+	bad |= rec_put(o, "started_utc", rec_json_string(m->started_utc));
+	bad |= rec_put(o, "ended_utc", rec_json_string(m->ended_utc));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -100,7 +100,7 @@ json_t *hrn_manifest_to_json(const struct hrn_manifest *m)
 	return o;
 }
 
-/* An ISO 8601 UTC time as written by hrn_utc_now_iso8601 (or null). */
+/* An ISO 8601 UTC time as written by rec_utc_now_iso8601 (or null). */
 static int check_utc(const char *s, const char *key, const char *where, const char *path, struct mrl_err *err)
 {
 	struct tm tm = { 0 };
@@ -113,7 +113,7 @@ static int check_utc(const char *s, const char *key, const char *where, const ch
 	return 0;
 }
 
-int hrn_manifest_from_json(const json_t *j, struct hrn_manifest *m, const char *where, const char *path,
+int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *where, const char *path,
 			   struct mrl_err *err)
 {
 	const int str = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
@@ -121,16 +121,16 @@ int hrn_manifest_from_json(const json_t *j, struct hrn_manifest *m, const char *
 	char sub[256];
 	int64_t version = 0, gpu_count = 0;
 	int rc;
-	hrn_manifest_init(m);
+	rec_manifest_init(m);
 	if (!json_is_object(j))
 		return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object", where, path);
 	if ((rc = mrl_json_get_int(j, "schema_version", 0, &version, where, path, err)))
 		return rc;
 	mrl_json_path_key(sub, sizeof sub, path, "schema_version");
-	if (version != HRN_MANIFEST_SCHEMA_VERSION)
+	if (version != REC_MANIFEST_SCHEMA_VERSION)
 		return mrl_err_set(err, MRL_EUNSUPPORTED,
 				   "%s: %s: unsupported manifest schema version %lld (this merilo reads version %d)", where,
-				   sub, (long long)version, HRN_MANIFEST_SCHEMA_VERSION);
+				   sub, (long long)version, REC_MANIFEST_SCHEMA_VERSION);
 	if ((rc = mrl_json_get_object(j, "merilo", 0, &build, where, path, err)) ||
 	    (rc = mrl_json_get_object(j, "host", 0, &host, where, path, err)) ||
 	    (rc = mrl_json_get_object(j, "model", 0, &model, where, path, err)) ||

@@ -14,11 +14,11 @@
 
 #include "common/err.h"
 
-#define HRN_MANIFEST_SCHEMA_VERSION 1
+#define REC_MANIFEST_SCHEMA_VERSION 1
 
 /* Where and how a run happened. Every string is owned; a NULL string means
  * unknown, and its *_null_reason (owned, or NULL) says why. */
-struct hrn_manifest {
+struct rec_manifest {
 	int schema_version;
 	/* build */
 	char *merilo_version, *git_commit, *compiler, *build_options;
@@ -44,25 +44,25 @@ struct hrn_manifest {
 };
 
 /* Set ended_utc to now (replacing any previous value). Returns 0 or MRL_ENOMEM. */
-int hrn_manifest_finish(struct hrn_manifest *m, struct mrl_err *err);
+int rec_manifest_finish(struct rec_manifest *m, struct mrl_err *err);
 
 /* Serialize to a new JSON object (new reference: the caller json_decref()s it),
  * or NULL when out of memory. */
-json_t *hrn_manifest_to_json(const struct hrn_manifest *m);
+json_t *rec_manifest_to_json(const struct rec_manifest *m);
 
 /* Parse j into m (zeroed first; release even on failure). where names the
  * source for messages ("results.json"); path is the JSON pointer of j ("/manifest"; see common/json.h).
  * Unknown schema versions and wrong types are MRL_EINPUT naming where and the field. */
-int hrn_manifest_from_json(const json_t *j, struct hrn_manifest *m, const char *where, const char *path,
+int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *where, const char *path,
 			   struct mrl_err *err);
 
 /* Zero m and mark the counts unknown (-1), with the current schema version. */
-void hrn_manifest_init(struct hrn_manifest *m);
+void rec_manifest_init(struct rec_manifest *m);
 
 /* Free everything m owns and zero it. */
-void hrn_manifest_release(struct hrn_manifest *m);
+void rec_manifest_release(struct rec_manifest *m);
 
 /* Now as ISO 8601 UTC ("2025-05-01T12:34:56Z") into buf (at least 21 bytes). */
-void hrn_utc_now_iso8601(char *buf, size_t buf_size);
+void rec_utc_now_iso8601(char *buf, size_t buf_size);
 
 #endif

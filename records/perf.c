@@ -17,7 +17,7 @@
 
 /* ------------------------------------------- results.json: "performance" */
 
-void hrn_reading_release(struct hrn_reading *r)
+void rec_reading_release(struct rec_reading *r)
 {
 	free(r->name);
 	free(r->unit);
@@ -26,60 +26,60 @@ void hrn_reading_release(struct hrn_reading *r)
 	r->value = NAN;
 }
 
-int hrn_reading_set(struct hrn_reading *r, const char *name, const char *unit, double value, const char *reason)
+int rec_reading_set(struct rec_reading *r, const char *name, const char *unit, double value, const char *reason)
 {
 	bool oom = false;
-	struct hrn_reading v = { .name = rec_dup_or_null(name, &oom), .unit = rec_dup_or_null(unit, &oom),
+	struct rec_reading v = { .name = rec_dup_or_null(name, &oom), .unit = rec_dup_or_null(unit, &oom),
 				 .value = reason ? NAN : value, .reason = rec_dup_or_null(reason, &oom) };
 	if (oom) {
-		hrn_reading_release(&v);
+		rec_reading_release(&v);
 		return MRL_ENOMEM;
 	}
-	hrn_reading_release(r);
+	rec_reading_release(r);
 	*r = v;
 	return 0;
 }
 
-int hrn_readings_add(struct hrn_reading **list, size_t *n, const char *name, const char *unit, double value,
+int rec_readings_add(struct rec_reading **list, size_t *n, const char *name, const char *unit, double value,
 		     const char *reason)
 {
-	struct hrn_reading *grown = realloc(*list, (*n + 1) * sizeof *grown);
+	struct rec_reading *grown = realloc(*list, (*n + 1) * sizeof *grown);
 	if (!grown)
 		return MRL_ENOMEM;
 	*list = grown;
 	memset(&grown[*n], 0, sizeof grown[*n]);
-	if (hrn_reading_set(&grown[*n], name, unit, value, reason))
+	if (rec_reading_set(&grown[*n], name, unit, value, reason))
 		return MRL_ENOMEM;
 	(*n)++;
 	return 0;
 }
 
-static void perf_lang_init(struct hrn_perf_lang *l)
+static void perf_lang_init(struct rec_perf_lang *l)
 {
 	memset(l, 0, sizeof *l);
 	l->tokens_computed = l->tokens_cached = -1;
 	l->tokens_per_s = l->item_ms_mean = l->item_ms_median = l->item_ms_p90 = NAN;
 }
 
-static void perf_window_release(struct hrn_perf_window *w)
+static void perf_window_release(struct rec_perf_window *w)
 {
 	free(w->absent_reason);
-	hrn_reading_release(&w->energy_j);
-	hrn_reading_release(&w->energy_per_item_j);
+	rec_reading_release(&w->energy_j);
+	rec_reading_release(&w->energy_per_item_j);
 	free(w->energy_source);
-	hrn_reading_release(&w->peak_rss);
+	rec_reading_release(&w->peak_rss);
 	free(w->peak_rss_since);
 	free(w->counters_status);
 	for (size_t i = 0; i < w->n_counters; i++)
-		hrn_reading_release(&w->counters[i]);
+		rec_reading_release(&w->counters[i]);
 	free(w->counters);
 	for (size_t i = 0; i < w->n_usage; i++)
-		hrn_reading_release(&w->usage[i]);
+		rec_reading_release(&w->usage[i]);
 	free(w->usage);
 	memset(w, 0, sizeof *w);
 }
 
-static void perf_task_release(struct hrn_perf_task *t)
+static void perf_task_release(struct rec_perf_task *t)
 {
 	for (size_t i = 0; i < t->n_langs; i++)
 		free(t->langs[i].language);
@@ -89,7 +89,7 @@ static void perf_task_release(struct hrn_perf_task *t)
 	free(t->task);
 }
 
-void rec_perf_release(struct hrn_results *r)
+void rec_perf_release(struct rec_results *r)
 {
 	for (size_t i = 0; i < r->n_perf; i++)
 		perf_task_release(&r->perf[i]);
@@ -98,13 +98,13 @@ void rec_perf_release(struct hrn_results *r)
 	r->n_perf = 0;
 }
 
-struct hrn_perf_task *hrn_results_add_perf(struct hrn_results *r, const char *task)
+struct rec_perf_task *rec_results_add_perf(struct rec_results *r, const char *task)
 {
-	struct hrn_perf_task *grown = realloc(r->perf, (r->n_perf + 1) * sizeof *grown);
+	struct rec_perf_task *grown = realloc(r->perf, (r->n_perf + 1) * sizeof *grown);
 	if (!grown)
 		return NULL;
 	r->perf = grown;
-	struct hrn_perf_task *t = &grown[r->n_perf];
+	struct rec_perf_task *t = &grown[r->n_perf];
 	memset(t, 0, sizeof *t);
 	perf_lang_init(&t->all);
 	t->window.energy_j.value = t->window.energy_per_item_j.value = t->window.peak_rss.value = NAN;
@@ -119,13 +119,13 @@ struct hrn_perf_task *hrn_results_add_perf(struct hrn_results *r, const char *ta
 	return t;
 }
 
-struct hrn_perf_lang *hrn_perf_task_add_lang(struct hrn_perf_task *t, const char *language)
+struct rec_perf_lang *rec_perf_task_add_lang(struct rec_perf_task *t, const char *language)
 {
-	struct hrn_perf_lang *grown = realloc(t->langs, (t->n_langs + 1) * sizeof *grown);
+	struct rec_perf_lang *grown = realloc(t->langs, (t->n_langs + 1) * sizeof *grown);
 	if (!grown)
 		return NULL;
 	t->langs = grown;
-	struct hrn_perf_lang *l = &grown[t->n_langs];
+	struct rec_perf_lang *l = &grown[t->n_langs];
 	perf_lang_init(l);
 	if (!(l->language = strdup(language)))
 		return NULL;
@@ -133,14 +133,14 @@ struct hrn_perf_lang *hrn_perf_task_add_lang(struct hrn_perf_task *t, const char
 	return l;
 }
 
-static json_t *reading_to_json(const struct hrn_reading *r)
+static json_t *reading_to_json(const struct rec_reading *r)
 {
-	return json_pack("{s:o, s:o, s:o}", "value", hrn_json_real(r->value), "unit", hrn_json_string(r->unit),
-			 "null_reason", isnan(r->value) ? hrn_json_string(r->reason ? r->reason : "not measured")
+	return json_pack("{s:o, s:o, s:o}", "value", rec_json_real(r->value), "unit", rec_json_string(r->unit),
+			 "null_reason", isnan(r->value) ? rec_json_string(r->reason ? r->reason : "not measured")
 							: json_null());
 }
 
-static json_t *readings_to_json(const struct hrn_reading *v, size_t n)
+static json_t *readings_to_json(const struct rec_reading *v, size_t n)
 {
 	json_t *o = json_object();
 	for (size_t i = 0; o && i < n; i++)
@@ -151,45 +151,45 @@ static json_t *readings_to_json(const struct hrn_reading *v, size_t n)
 	return o;
 }
 
-static json_t *perf_lang_to_json(const struct hrn_perf_lang *l)
+static json_t *perf_lang_to_json(const struct rec_perf_lang *l)
 {
-	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}}", "language", hrn_json_string(l->language),
-			 "n_items", (json_int_t)l->n_items, "tokens_computed", hrn_json_count(l->tokens_computed),
-			 "tokens_cached", hrn_json_count(l->tokens_cached), "score_s", hrn_json_real(l->score_s),
-			 "tokens_per_s", hrn_json_real(l->tokens_per_s), "item_ms", "mean",
-			 hrn_json_real(l->item_ms_mean), "median", hrn_json_real(l->item_ms_median), "p90",
-			 hrn_json_real(l->item_ms_p90));
+	return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}}", "language", rec_json_string(l->language),
+			 "n_items", (json_int_t)l->n_items, "tokens_computed", rec_json_count(l->tokens_computed),
+			 "tokens_cached", rec_json_count(l->tokens_cached), "score_s", rec_json_real(l->score_s),
+			 "tokens_per_s", rec_json_real(l->tokens_per_s), "item_ms", "mean",
+			 rec_json_real(l->item_ms_mean), "median", rec_json_real(l->item_ms_median), "p90",
+			 rec_json_real(l->item_ms_p90));
 }
 
-static json_t *perf_window_to_json(const struct hrn_perf_window *w)
+static json_t *perf_window_to_json(const struct rec_perf_window *w)
 {
 	if (!w->present)
 		return json_null();
 	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "n_items", (json_int_t)w->n_items,
-			 "seconds", hrn_json_real(w->seconds), "energy_j", reading_to_json(&w->energy_j),
+			 "seconds", rec_json_real(w->seconds), "energy_j", reading_to_json(&w->energy_j),
 			 "energy_per_item_j", reading_to_json(&w->energy_per_item_j), "energy_source",
-			 hrn_json_string(w->energy_source), "peak_rss", reading_to_json(&w->peak_rss), "peak_rss_since",
-			 hrn_json_string(w->peak_rss_since), "counters_status", hrn_json_string(w->counters_status),
+			 rec_json_string(w->energy_source), "peak_rss", reading_to_json(&w->peak_rss), "peak_rss_since",
+			 rec_json_string(w->peak_rss_since), "counters_status", rec_json_string(w->counters_status),
 			 "counters", readings_to_json(w->counters, w->n_counters), "usage",
 			 readings_to_json(w->usage, w->n_usage));
 }
 
-json_t *rec_perf_to_json(const struct hrn_perf_task *perf, size_t n)
+json_t *rec_perf_to_json(const struct rec_perf_task *perf, size_t n)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; arr && i < n; i++) {
-		const struct hrn_perf_task *t = &perf[i];
+		const struct rec_perf_task *t = &perf[i];
 		json_t *langs = json_array();
 		for (size_t l = 0; langs && l < t->n_langs; l++)
 			if (json_array_append_new(langs, perf_lang_to_json(&t->langs[l]))) {
 				json_decref(langs);
 				langs = NULL;
 			}
-		json_t *o = langs ? json_pack("{s:o, s:o, s:o, s:o, s:o}", "task", hrn_json_string(t->task), "languages",
+		json_t *o = langs ? json_pack("{s:o, s:o, s:o, s:o, s:o}", "task", rec_json_string(t->task), "languages",
 					      langs, "all", perf_lang_to_json(&t->all), "window",
 					      perf_window_to_json(&t->window), "window_null_reason",
 					      t->window.present ? json_null()
-								: hrn_json_string(t->window.absent_reason
+								: rec_json_string(t->window.absent_reason
 											  ? t->window.absent_reason
 											  : "not measured"))
 				  : NULL;
@@ -201,7 +201,7 @@ json_t *rec_perf_to_json(const struct hrn_perf_task *perf, size_t n)
 	return arr;
 }
 
-static int reading_from_json(const json_t *obj, const char *key, struct hrn_reading *r, const char *where,
+static int reading_from_json(const json_t *obj, const char *key, struct rec_reading *r, const char *where,
 			     const char *path, struct mrl_err *err)
 {
 	json_t *o;
@@ -216,7 +216,7 @@ static int reading_from_json(const json_t *obj, const char *key, struct hrn_read
 		goto out;
 	if (isnan(value) && !reason)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: a null value needs a null_reason", where, p);
-	else if (hrn_reading_set(r, key, unit, value, isnan(value) ? reason : NULL))
+	else if (rec_reading_set(r, key, unit, value, isnan(value) ? reason : NULL))
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 out:
 	free(unit);
@@ -224,7 +224,7 @@ out:
 	return rc;
 }
 
-static int readings_from_json(const json_t *obj, const char *key, struct hrn_reading **list, size_t *n,
+static int readings_from_json(const json_t *obj, const char *key, struct rec_reading **list, size_t *n,
 			      const char *where, const char *path, struct mrl_err *err)
 {
 	json_t *o;
@@ -234,12 +234,12 @@ static int readings_from_json(const json_t *obj, const char *key, struct hrn_rea
 	const char *name;
 	json_t *v;
 	json_object_foreach(rc ? NULL : o, name, v) {
-		struct hrn_reading r = { 0 };
+		struct rec_reading r = { 0 };
 		if ((rc = reading_from_json(o, name, &r, where, p, err)))
 			break;
-		struct hrn_reading *grown = realloc(*list, (*n + 1) * sizeof *grown);
+		struct rec_reading *grown = realloc(*list, (*n + 1) * sizeof *grown);
 		if (!grown) {
-			hrn_reading_release(&r);
+			rec_reading_release(&r);
 			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 			break;
 		}
@@ -249,7 +249,7 @@ static int readings_from_json(const json_t *obj, const char *key, struct hrn_rea
 	return rc;
 }
 
-static int perf_lang_from_json(const json_t *o, struct hrn_perf_lang *l, const char *where, const char *path,
+static int perf_lang_from_json(const json_t *o, struct rec_perf_lang *l, const char *where, const char *path,
 			       struct mrl_err *err)
 {
 	const int nul = MRL_JSON_NULLABLE;
@@ -272,7 +272,7 @@ static int perf_lang_from_json(const json_t *o, struct hrn_perf_lang *l, const c
 	return 0;
 }
 
-static int perf_window_from_json(const json_t *o, struct hrn_perf_window *w, const char *where, const char *path,
+static int perf_window_from_json(const json_t *o, struct rec_perf_window *w, const char *where, const char *path,
 				 struct mrl_err *err)
 {
 	const int str = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
@@ -292,7 +292,7 @@ static int perf_window_from_json(const json_t *o, struct hrn_perf_window *w, con
 	return 0;
 }
 
-int rec_perf_from_json(const json_t *arr, struct hrn_results *r, const char *where, struct mrl_err *err)
+int rec_perf_from_json(const json_t *arr, struct rec_results *r, const char *where, struct mrl_err *err)
 {
 	char path[128], lp[160];
 	int rc = 0;
@@ -315,7 +315,7 @@ int rec_perf_from_json(const json_t *arr, struct hrn_results *r, const char *whe
 			free(why);
 			return rc;
 		}
-		struct hrn_perf_task *t = hrn_results_add_perf(r, task);
+		struct rec_perf_task *t = rec_results_add_perf(r, task);
 		free(task);
 		if (!t) {
 			free(why);
@@ -333,7 +333,7 @@ int rec_perf_from_json(const json_t *arr, struct hrn_results *r, const char *whe
 				return mrl_err_set(err, MRL_EINPUT, "%s: %s: expected an object, got %s", where, lp, mrl_json_type_name(lo));
 			if ((rc = mrl_json_get_str(lo, "language", 0, &lang, where, lp, err)))
 				return rc;
-			struct hrn_perf_lang *pl = hrn_perf_task_add_lang(t, lang);
+			struct rec_perf_lang *pl = rec_perf_task_add_lang(t, lang);
 			free(lang);
 			if (!pl)
 				return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);

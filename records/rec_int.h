@@ -32,8 +32,8 @@ void rec_strlist_free(char **list, size_t n);
 int rec_check_schema_version(const json_t *o, int want, const char *where, const char *path, struct mrl_err *err);
 
 /* results.json's "performance" (perf.c): release r->perf, write it, read the array into r. */
-void rec_perf_release(struct hrn_results *r);
-json_t *rec_perf_to_json(const struct hrn_perf_task *perf, size_t n);
-int rec_perf_from_json(const json_t *arr, struct hrn_results *r, const char *where, struct mrl_err *err);
+void rec_perf_release(struct rec_results *r);
+json_t *rec_perf_to_json(const struct rec_perf_task *perf, size_t n);
+int rec_perf_from_json(const json_t *arr, struct rec_results *r, const char *where, struct mrl_err *err);
 
 #endif

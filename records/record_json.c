@@ -20,7 +20,7 @@
 
 /* ---------------------------------------------------------- JSON writers */
 
-json_t *hrn_json_real(double v)
+json_t *rec_json_real(double v)
 {
 	if (isnan(v))
 		return json_null();
@@ -29,12 +29,12 @@ json_t *hrn_json_real(double v)
 	return json_real(v);
 }
 
-json_t *hrn_json_count(int64_t v)
+json_t *rec_json_count(int64_t v)
 {
 	return v < 0 ? json_null() : json_integer((json_int_t)v);
 }
 
-json_t *hrn_json_string(const char *s)
+json_t *rec_json_string(const char *s)
 {
 	if (!s)
 		return json_null();
@@ -76,7 +76,7 @@ json_t *rec_strlist_to_json(char *const *list, size_t n)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < n; i++)
-		if (json_array_append_new(a, hrn_json_string(list[i]))) {
+		if (json_array_append_new(a, rec_json_string(list[i]))) {
 			json_decref(a);
 			return NULL;
 		}
@@ -95,7 +95,7 @@ char *rec_dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-int hrn_strlist_add(char ***list, size_t *n, const char *s)
+int rec_strlist_add(char ***list, size_t *n, const char *s)
 {
 	char **grown = realloc(*list, (*n + 1) * sizeof *grown);
 	if (!grown)

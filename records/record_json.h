@@ -14,16 +14,16 @@
 #include "common/err.h"
 
 /* A double as JSON: a real, null for NaN, "inf"/"-inf" for infinities (new reference). */
-json_t *hrn_json_real(double v);
+json_t *rec_json_real(double v);
 
 /* A string as JSON: null for NULL; bytes that are not valid UTF-8 (e.g. a
  * generation cut inside a character) are replaced by U+FFFD (new reference). */
-json_t *hrn_json_string(const char *s);
+json_t *rec_json_string(const char *s);
 
 /* An integer as JSON, null when v < 0 (for counts and seeds where -1 = unset). */
-json_t *hrn_json_count(int64_t v);
+json_t *rec_json_count(int64_t v);
 
 /* Append a copy of s to the string list *list of *n entries. Returns 0 or MRL_ENOMEM. */
-int hrn_strlist_add(char ***list, size_t *n, const char *s);
+int rec_strlist_add(char ***list, size_t *n, const char *s);
 
 #endif

@@ -19,18 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
-void hrn_results_init(struct hrn_results *r)
+void rec_results_init(struct rec_results *r)
 {
 	memset(r, 0, sizeof *r);
-	r->schema_version = HRN_RESULTS_SCHEMA_VERSION;
+	r->schema_version = REC_RESULTS_SCHEMA_VERSION;
 	r->model.size_bytes = -1;
 	r->settings.threads = r->settings.limit = r->settings.fewshot_k = -1;
 	r->settings.fewshot_seed = r->settings.seed = -1;
-	r->manifest.schema_version = HRN_MANIFEST_SCHEMA_VERSION;
+	r->manifest.schema_version = REC_MANIFEST_SCHEMA_VERSION;
 	r->manifest.logical_cores = r->manifest.mem_total_bytes = r->manifest.model_size_bytes = -1;
 }
 
-static void aggregate_release(struct hrn_aggregate *a)
+static void aggregate_release(struct rec_aggregate *a)
 {
 	for (size_t i = 0; i < a->n_metrics; i++) {
 		free(a->metrics[i].name);
@@ -41,7 +41,7 @@ static void aggregate_release(struct hrn_aggregate *a)
 	free(a->language);
 }
 
-static void comparison_release(struct hrn_comparison *c)
+static void comparison_release(struct rec_comparison *c)
 {
 	free(c->task);
 	free(c->language_a);
@@ -50,7 +50,7 @@ static void comparison_release(struct hrn_comparison *c)
 	free(c->method);
 }
 
-void hrn_results_release(struct hrn_results *r)
+void rec_results_release(struct rec_results *r)
 {
 	free(r->suite.name);
 	free(r->suite.version);
@@ -73,19 +73,19 @@ void hrn_results_release(struct hrn_results *r)
 	for (size_t i = 0; i < r->n_comparisons; i++)
 		comparison_release(&r->comparisons[i]);
 	free(r->comparisons);
-	hrn_manifest_release(&r->manifest);
+	rec_manifest_release(&r->manifest);
 	rec_perf_release(r);
 	memset(r, 0, sizeof *r);
 }
 
-struct hrn_aggregate *hrn_results_add_aggregate(struct hrn_results *r, const char *task, const char *language,
+struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const char *task, const char *language,
 						int64_t n)
 {
-	struct hrn_aggregate *grown = realloc(r->aggregates, (r->n_aggregates + 1) * sizeof *grown);
+	struct rec_aggregate *grown = realloc(r->aggregates, (r->n_aggregates + 1) * sizeof *grown);
 	if (!grown)
 		return NULL;
 	r->aggregates = grown;
-	struct hrn_aggregate *a = &grown[r->n_aggregates];
+	struct rec_aggregate *a = &grown[r->n_aggregates];
 	memset(a, 0, sizeof *a);
 	bool oom = false;
 	a->task = rec_dup_or_null(task, &oom);
@@ -99,16 +99,16 @@ struct hrn_aggregate *hrn_results_add_aggregate(struct hrn_results *r, const cha
 	return a;
 }
 
-int hrn_aggregate_add_metric(struct hrn_aggregate *a, const char *name, double value, double std_err,
+int rec_aggregate_add_metric(struct rec_aggregate *a, const char *name, double value, double std_err,
 			     double ci_low, double ci_high, double ci_level, const char *method)
 {
-	struct hrn_metric_value *grown = realloc(a->metrics, (a->n_metrics + 1) * sizeof *grown);
+	struct rec_metric_value *grown = realloc(a->metrics, (a->n_metrics + 1) * sizeof *grown);
 	if (!grown)
 		return MRL_ENOMEM;
 	a->metrics = grown;
-	struct hrn_metric_value *m = &grown[a->n_metrics];
+	struct rec_metric_value *m = &grown[a->n_metrics];
 	bool oom = false;
-	*m = (struct hrn_metric_value){ .name = rec_dup_or_null(name, &oom), .value = value, .std_err = std_err,
+	*m = (struct rec_metric_value){ .name = rec_dup_or_null(name, &oom), .value = value, .std_err = std_err,
 					.ci_low = ci_low, .ci_high = ci_high, .ci_level = ci_level,
 					.method = rec_dup_or_null(method, &oom) };
 	if (oom) {
@@ -120,17 +120,17 @@ int hrn_aggregate_add_metric(struct hrn_aggregate *a, const char *name, double v
 	return 0;
 }
 
-struct hrn_comparison *hrn_results_add_comparison(struct hrn_results *r, const char *task,
+struct rec_comparison *rec_results_add_comparison(struct rec_results *r, const char *task,
 						  const char *language_a, const char *language_b,
 						  const char *metric, const char *method)
 {
-	struct hrn_comparison *grown = realloc(r->comparisons, (r->n_comparisons + 1) * sizeof *grown);
+	struct rec_comparison *grown = realloc(r->comparisons, (r->n_comparisons + 1) * sizeof *grown);
 	if (!grown)
 		return NULL;
 	r->comparisons = grown;
-	struct hrn_comparison *c = &grown[r->n_comparisons];
+	struct rec_comparison *c = &grown[r->n_comparisons];
 	bool oom = false;
-	*c = (struct hrn_comparison){ .task = rec_dup_or_null(task, &oom), .language_a = rec_dup_or_null(language_a, &oom),
+	*c = (struct rec_comparison){ .task = rec_dup_or_null(task, &oom), .language_a = rec_dup_or_null(language_a, &oom),
 				      .language_b = rec_dup_or_null(language_b, &oom), .metric = rec_dup_or_null(metric, &oom),
 				      .method = rec_dup_or_null(method, &oom), .diff = NAN, .ci_low = NAN,
 				      .ci_high = NAN, .ci_level = NAN, .mcnemar_p = NAN };
@@ -146,17 +146,17 @@ struct hrn_comparison *hrn_results_add_comparison(struct hrn_results *r, const c
 static const char *const settings_keys[] = { "bos_mode", "threads", "limit", "fewshot_k", "fewshot_seed",
 					     "seed", "languages", "tasks" };
 
-json_t *hrn_settings_to_json(const struct hrn_settings *s)
+json_t *rec_settings_to_json(const struct rec_settings *s)
 {
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	int bad = rec_put(o, "bos_mode", hrn_json_string(s->bos_mode));
-	bad |= rec_put(o, "threads", hrn_json_count(s->threads));
-	bad |= rec_put(o, "limit", hrn_json_count(s->limit));
-	bad |= rec_put(o, "fewshot_k", hrn_json_count(s->fewshot_k));
-	bad |= rec_put(o, "fewshot_seed", hrn_json_count(s->fewshot_seed));
-	bad |= rec_put(o, "seed", hrn_json_count(s->seed));
+	int bad = rec_put(o, "bos_mode", rec_json_string(s->bos_mode));
+	bad |= rec_put(o, "threads", rec_json_count(s->threads));
+	bad |= rec_put(o, "limit", rec_json_count(s->limit));
+	bad |= rec_put(o, "fewshot_k", rec_json_count(s->fewshot_k));
+	bad |= rec_put(o, "fewshot_seed", rec_json_count(s->fewshot_seed));
+	bad |= rec_put(o, "seed", rec_json_count(s->seed));
 	bad |= rec_put(o, "languages", rec_strlist_to_json(s->languages, s->n_languages));
 	bad |= rec_put(o, "tasks", rec_strlist_to_json(s->tasks, s->n_tasks));
 	/* extra cannot override a known setting */
@@ -169,29 +169,29 @@ json_t *hrn_settings_to_json(const struct hrn_settings *s)
 	return o;
 }
 
-static json_t *aggregate_to_json(const struct hrn_aggregate *a)
+static json_t *aggregate_to_json(const struct rec_aggregate *a)
 {
 	json_t *o = json_object(), *metrics = json_object();
 	int bad = !o || !metrics;
 	for (size_t i = 0; !bad && i < a->n_metrics; i++) {
-		const struct hrn_metric_value *m = &a->metrics[i];
+		const struct rec_metric_value *m = &a->metrics[i];
 		json_t *mo = json_object();
 		if (!mo || !m->name) {
 			json_decref(mo);
 			bad = 1;
 			break;
 		}
-		bad |= rec_put(mo, "value", hrn_json_real(m->value));
-		bad |= rec_put(mo, "stderr", hrn_json_real(m->std_err));
-		bad |= rec_put(mo, "ci_low", hrn_json_real(m->ci_low));
-		bad |= rec_put(mo, "ci_high", hrn_json_real(m->ci_high));
-		bad |= rec_put(mo, "ci_level", hrn_json_real(m->ci_level));
-		bad |= rec_put(mo, "method", hrn_json_string(m->method));
+		bad |= rec_put(mo, "value", rec_json_real(m->value));
+		bad |= rec_put(mo, "stderr", rec_json_real(m->std_err));
+		bad |= rec_put(mo, "ci_low", rec_json_real(m->ci_low));
+		bad |= rec_put(mo, "ci_high", rec_json_real(m->ci_high));
+		bad |= rec_put(mo, "ci_level", rec_json_real(m->ci_level));
+		bad |= rec_put(mo, "method", rec_json_string(m->method));
 		bad |= rec_put(metrics, m->name, mo);
 	}
 	if (!bad) {
-		bad |= rec_put(o, "task", hrn_json_string(a->task));
-		bad |= rec_put(o, "language", hrn_json_string(a->language));
+		bad |= rec_put(o, "task", rec_json_string(a->task));
+		bad |= rec_put(o, "language", rec_json_string(a->language));
 		bad |= rec_put(o, "n", json_integer(a->n));
 		bad |= rec_put(o, "metrics", metrics);
 		metrics = NULL;
@@ -204,24 +204,24 @@ static json_t *aggregate_to_json(const struct hrn_aggregate *a)
 	return o;
 }
 
-static json_t *comparison_to_json(const struct hrn_comparison *c)
+static json_t *comparison_to_json(const struct rec_comparison *c)
 {
 	json_t *o = json_object(), *mc = json_object();
 	int bad = !o || !mc;
 	if (!bad) {
 		bad |= rec_put(mc, "b", json_integer(c->mcnemar_b));
 		bad |= rec_put(mc, "c", json_integer(c->mcnemar_c));
-		bad |= rec_put(mc, "p", hrn_json_real(c->mcnemar_p));
-		bad |= rec_put(o, "task", hrn_json_string(c->task));
-		bad |= rec_put(o, "language_a", hrn_json_string(c->language_a));
-		bad |= rec_put(o, "language_b", hrn_json_string(c->language_b));
-		bad |= rec_put(o, "metric", hrn_json_string(c->metric));
+		bad |= rec_put(mc, "p", rec_json_real(c->mcnemar_p));
+		bad |= rec_put(o, "task", rec_json_string(c->task));
+		bad |= rec_put(o, "language_a", rec_json_string(c->language_a));
+		bad |= rec_put(o, "language_b", rec_json_string(c->language_b));
+		bad |= rec_put(o, "metric", rec_json_string(c->metric));
 		bad |= rec_put(o, "n_pairs", json_integer(c->n_pairs));
-		bad |= rec_put(o, "diff", hrn_json_real(c->diff));
-		bad |= rec_put(o, "ci_low", hrn_json_real(c->ci_low));
-		bad |= rec_put(o, "ci_high", hrn_json_real(c->ci_high));
-		bad |= rec_put(o, "ci_level", hrn_json_real(c->ci_level));
-		bad |= rec_put(o, "method", hrn_json_string(c->method));
+		bad |= rec_put(o, "diff", rec_json_real(c->diff));
+		bad |= rec_put(o, "ci_low", rec_json_real(c->ci_low));
+		bad |= rec_put(o, "ci_high", rec_json_real(c->ci_high));
+		bad |= rec_put(o, "ci_level", rec_json_real(c->ci_level));
+		bad |= rec_put(o, "method", rec_json_string(c->method));
 		bad |= rec_put(o, "mcnemar", mc);
 		mc = NULL;
 	}
@@ -233,24 +233,24 @@ static json_t *comparison_to_json(const struct hrn_comparison *c)
 	return o;
 }
 
-json_t *hrn_results_to_json(const struct hrn_results *r)
+json_t *rec_results_to_json(const struct rec_results *r)
 {
 	json_t *o = json_object(), *suite = json_object(), *model = json_object(), *engine = json_object();
 	json_t *aggs = json_array(), *comps = json_array();
 	int bad = !o || !suite || !model || !engine || !aggs || !comps;
 	if (!bad) {
-		bad |= rec_put(suite, "name", hrn_json_string(r->suite.name));
-		bad |= rec_put(suite, "version", hrn_json_string(r->suite.version));
-		bad |= rec_put(suite, "path", hrn_json_string(r->suite.path));
-		bad |= rec_put(suite, "sha256", hrn_json_string(r->suite.sha256));
-		bad |= rec_put(model, "path", hrn_json_string(r->model.path));
-		bad |= rec_put(model, "name", hrn_json_string(r->model.name));
-		bad |= rec_put(model, "arch", hrn_json_string(r->model.arch));
-		bad |= rec_put(model, "size_bytes", hrn_json_count(r->model.size_bytes));
-		bad |= rec_put(model, "sha256", hrn_json_string(r->model.sha256));
-		bad |= rec_put(engine, "name", hrn_json_string(r->engine.name));
-		bad |= rec_put(engine, "version", hrn_json_string(r->engine.version));
-		bad |= rec_put(engine, "backend", hrn_json_string(r->engine.backend));
+		bad |= rec_put(suite, "name", rec_json_string(r->suite.name));
+		bad |= rec_put(suite, "version", rec_json_string(r->suite.version));
+		bad |= rec_put(suite, "path", rec_json_string(r->suite.path));
+		bad |= rec_put(suite, "sha256", rec_json_string(r->suite.sha256));
+		bad |= rec_put(model, "path", rec_json_string(r->model.path));
+		bad |= rec_put(model, "name", rec_json_string(r->model.name));
+		bad |= rec_put(model, "arch", rec_json_string(r->model.arch));
+		bad |= rec_put(model, "size_bytes", rec_json_count(r->model.size_bytes));
+		bad |= rec_put(model, "sha256", rec_json_string(r->model.sha256));
+		bad |= rec_put(engine, "name", rec_json_string(r->engine.name));
+		bad |= rec_put(engine, "version", rec_json_string(r->engine.version));
+		bad |= rec_put(engine, "backend", rec_json_string(r->engine.backend));
 		for (size_t i = 0; i < r->n_aggregates; i++)
 			bad |= json_array_append_new(aggs, aggregate_to_json(&r->aggregates[i])) != 0;
 		for (size_t i = 0; i < r->n_comparisons; i++)
@@ -259,10 +259,10 @@ json_t *hrn_results_to_json(const struct hrn_results *r)
 		bad |= rec_put(o, "suite", suite);
 		bad |= rec_put(o, "model", model);
 		bad |= rec_put(o, "engine", engine);
-		bad |= rec_put(o, "settings", hrn_settings_to_json(&r->settings));
+		bad |= rec_put(o, "settings", rec_settings_to_json(&r->settings));
 		bad |= rec_put(o, "aggregates", aggs);
 		bad |= rec_put(o, "comparisons", comps);
-		bad |= rec_put(o, "manifest", hrn_manifest_to_json(&r->manifest));
+		bad |= rec_put(o, "manifest", rec_manifest_to_json(&r->manifest));
 		if (r->n_perf)
 			bad |= rec_put(o, "performance", rec_perf_to_json(r->perf, r->n_perf));
 	} else {
@@ -308,13 +308,13 @@ static int strlist_from_json(const json_t *obj, const char *key, char ***list, s
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
 			return mrl_err_set(err, MRL_EINPUT, "%s: %s/%s/%zu: expected a string, got %s", where, path,
 					   key, i, mrl_json_type_name(v));
-		if (hrn_strlist_add(list, n, json_string_value(v)))
+		if (rec_strlist_add(list, n, json_string_value(v)))
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	}
 	return 0;
 }
 
-static int settings_from_json(const json_t *o, struct hrn_settings *s, const char *where, const char *path,
+static int settings_from_json(const json_t *o, struct rec_settings *s, const char *where, const char *path,
 			      struct mrl_err *err)
 {
 	const int opt = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
@@ -344,7 +344,7 @@ static int settings_from_json(const json_t *o, struct hrn_settings *s, const cha
 	return 0;
 }
 
-static int aggregate_from_json(const json_t *o, struct hrn_results *r, const char *where, const char *path,
+static int aggregate_from_json(const json_t *o, struct rec_results *r, const char *where, const char *path,
 			       struct mrl_err *err)
 {
 	char *task = NULL, *language = NULL, mpath[256];
@@ -356,7 +356,7 @@ static int aggregate_from_json(const json_t *o, struct hrn_results *r, const cha
 	    (rc = mrl_json_get_int(o, "n", 0, &n, where, path, err)) ||
 	    (rc = mrl_json_get_object(o, "metrics", 0, &metrics, where, path, err)))
 		goto out;
-	struct hrn_aggregate *a = hrn_results_add_aggregate(r, task, language, n);
+	struct rec_aggregate *a = rec_results_add_aggregate(r, task, language, n);
 	if (!a) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 		goto out;
@@ -364,7 +364,7 @@ static int aggregate_from_json(const json_t *o, struct hrn_results *r, const cha
 	const char *name;
 	json_t *m;
 	json_object_foreach(metrics, name, m) {
-		struct hrn_metric_value v = { 0 };
+		struct rec_metric_value v = { 0 };
 		char *method = NULL;
 		char mbase[256];
 		mrl_json_path_key(mbase, sizeof mbase, path, "metrics");
@@ -379,7 +379,7 @@ static int aggregate_from_json(const json_t *o, struct hrn_results *r, const cha
 			free(method);
 			goto out;
 		}
-		rc = hrn_aggregate_add_metric(a, name, v.value, v.std_err, v.ci_low, v.ci_high, v.ci_level, method);
+		rc = rec_aggregate_add_metric(a, name, v.value, v.std_err, v.ci_low, v.ci_high, v.ci_level, method);
 		free(method);
 		if (rc) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
@@ -392,12 +392,12 @@ out:
 	return rc;
 }
 
-static int comparison_from_json(const json_t *o, struct hrn_results *r, const char *where, const char *path,
+static int comparison_from_json(const json_t *o, struct rec_results *r, const char *where, const char *path,
 				struct mrl_err *err)
 {
 	char *task = NULL, *la = NULL, *lb = NULL, *metric = NULL, *method = NULL, mpath[256];
 	json_t *mc;
-	struct hrn_comparison v = { 0 };
+	struct rec_comparison v = { 0 };
 	int rc;
 	const int real = MRL_JSON_NULLABLE;
 	mrl_json_path_key(mpath, sizeof mpath, path, "mcnemar");
@@ -416,7 +416,7 @@ static int comparison_from_json(const json_t *o, struct hrn_results *r, const ch
 	    (rc = mrl_json_get_int(mc, "c", 0, &v.mcnemar_c, where, mpath, err)) ||
 	    (rc = mrl_json_get_real(mc, "p", real, &v.mcnemar_p, where, mpath, err)))
 		goto out;
-	struct hrn_comparison *c = hrn_results_add_comparison(r, task, la, lb, metric, method);
+	struct rec_comparison *c = rec_results_add_comparison(r, task, la, lb, metric, method);
 	if (!c) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 		goto out;
@@ -438,16 +438,16 @@ out:
 	return rc;
 }
 
-int hrn_results_from_json(const json_t *j, struct hrn_results *r, const char *where, struct mrl_err *err)
+int rec_results_from_json(const json_t *j, struct rec_results *r, const char *where, struct mrl_err *err)
 {
-	hrn_results_init(r);
+	rec_results_init(r);
 	const int str = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
 	json_t *suite, *model, *engine, *settings, *aggs, *comps, *manifest;
 	char path[128];
 	int rc;
 	if (!json_is_object(j))
 		return mrl_err_set(err, MRL_EINPUT, "%s: the top level: expected an object, got %s", where, mrl_json_type_name(j));
-	if ((rc = rec_check_schema_version(j, HRN_RESULTS_SCHEMA_VERSION, where, "", err)))
+	if ((rc = rec_check_schema_version(j, REC_RESULTS_SCHEMA_VERSION, where, "", err)))
 		return rc;
 	if ((rc = mrl_json_get_object(j, "suite", 0, &suite, where, "", err)) ||
 	    (rc = mrl_json_get_str(suite, "name", str, &r->suite.name, where, "/suite", err)) ||
@@ -484,14 +484,14 @@ int hrn_results_from_json(const json_t *j, struct hrn_results *r, const char *wh
 	if ((rc = mrl_json_get_array(j, "performance", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &perf, where, "", err)) ||
 	    (perf && (rc = rec_perf_from_json(perf, r, where, err))))
 		return rc;
-	return hrn_manifest_from_json(manifest, &r->manifest, where, "/manifest", err);
+	return rec_manifest_from_json(manifest, &r->manifest, where, "/manifest", err);
 }
 
-int hrn_results_write(const char *path, const struct hrn_results *r, struct mrl_err *err)
+int rec_results_write(const char *path, const struct rec_results *r, struct mrl_err *err)
 {
 	int rc = 0;
 	char *text = NULL;
-	json_t *j = hrn_results_to_json(r);
+	json_t *j = rec_results_to_json(r);
 	if (!j || !(text = json_dumps(j, DUMP_FLAGS_PRETTY))) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory (or a metric without a name) serializing results",
 				 path);
@@ -513,14 +513,14 @@ out:
 	return rc;
 }
 
-int hrn_results_read(const char *path, struct hrn_results *r, struct mrl_err *err)
+int rec_results_read(const char *path, struct rec_results *r, struct mrl_err *err)
 {
 	char *text = NULL;
 	size_t len = 0;
 	json_t *j = NULL;
 	json_error_t jerr;
-	hrn_results_init(r);
-	int rc = mrl_read_file(path, HRN_RESULTS_MAX_BYTES, &text, &len, err);
+	rec_results_init(r);
+	int rc = mrl_read_file(path, REC_RESULTS_MAX_BYTES, &text, &len, err);
 	if (rc)
 		goto out;
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -528,7 +528,7 @@ int hrn_results_read(const char *path, struct hrn_results *r, struct mrl_err *er
 		rc = mrl_err_set(err, MRL_EINPUT, "%s:%d:%d: not valid JSON: %s", path, jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
-	rc = hrn_results_from_json(j, r, path, err);
+	rc = rec_results_from_json(j, r, path, err);
 out:
 	json_decref(j);
 	free(text);

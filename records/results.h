@@ -18,11 +18,11 @@
 #include "records/manifest.h"
 #include "records/record_json.h"
 
-#define HRN_RESULTS_SCHEMA_VERSION 1 /* results.json */
-#define HRN_RESULTS_MAX_BYTES ((size_t)1 << 30) /* reader's cap for results.json */
+#define REC_RESULTS_SCHEMA_VERSION 1 /* results.json */
+#define REC_RESULTS_MAX_BYTES ((size_t)1 << 30) /* reader's cap for results.json */
 
 /* One metric's estimate over a task x language. */
-struct hrn_metric_value {
+struct rec_metric_value {
 	char *name;       /* "acc", "acc_norm", "exact_match", ... */
 	double value;
 	double std_err;   /* standard error of value; NaN unknown */
@@ -32,16 +32,16 @@ struct hrn_metric_value {
 };
 
 /* Aggregate metrics of one task in one language. */
-struct hrn_aggregate {
+struct rec_aggregate {
 	char *task, *language;
 	int64_t n;                         /* items scored */
-	struct hrn_metric_value *metrics;  /* n_metrics, in insertion order */
+	struct rec_metric_value *metrics;  /* n_metrics, in insertion order */
 	size_t n_metrics;
 };
 
 /* A paired comparison of one metric between two languages of the same task,
  * over the items present in both. diff = metric(language_a) - metric(language_b). */
-struct hrn_comparison {
+struct rec_comparison {
 	char *task, *language_a, *language_b, *metric;
 	int64_t n_pairs;
 	double diff, ci_low, ci_high, ci_level;
@@ -51,17 +51,17 @@ struct hrn_comparison {
 	double mcnemar_p;             /* two-sided exact p-value; NaN when not computed */
 };
 
-struct hrn_suite_info {
+struct rec_suite_info {
 	char *name, *version, *path, *sha256;
 };
 
-struct hrn_model_info {
+struct rec_model_info {
 	char *path, *name, *arch;
 	int64_t size_bytes;
 	char *sha256;
 };
 
-struct hrn_engine_info {
+struct rec_engine_info {
 	char *name;     /* "merilo" */
 	char *version;  /* engine version, MRL_VERSION for the built-in engine */
 	char *backend;  /* "cpu", "cuda" */
@@ -69,7 +69,7 @@ struct hrn_engine_info {
 
 /* Every setting and seed of a run. Integers are -1 where a setting does not
  * apply (e.g. fewshot_seed with fewshot_k == 0); limit 0 means "all items". */
-struct hrn_settings {
+struct rec_settings {
 	char *bos_mode;          /* "auto", "always", "never" */
 	int64_t threads;
 	int64_t limit;           /* items per task and language; 0 = all */
@@ -87,7 +87,7 @@ struct hrn_settings {
 
 /* A measured figure, or null with the reason: value NaN = not available, and then
  * reason (owned) says why. Never 0 for "not measured". */
-struct hrn_reading {
+struct rec_reading {
 	char *name;    /* "PAPI_TOT_CYC", "user_s", "energy_j", ... */
 	char *unit;    /* "J", "s", "bytes", "count", "cycles", ... */
 	double value;  /* NaN: null */
@@ -96,7 +96,7 @@ struct hrn_reading {
 
 /* Speed of one task in one language, from the item records (timings_ns and
  * tokens_computed of items.jsonl: every session of a resumed run). */
-struct hrn_perf_lang {
+struct rec_perf_lang {
 	char *language;
 	int64_t n_items;          /* items whose records have timings */
 	int64_t tokens_computed;  /* sum of the items' tokens_computed; -1 when a record lacks it */
@@ -108,104 +108,104 @@ struct hrn_perf_lang {
 
 /* The process-level figures of one task's window in this session: energy, counters,
  * getrusage, peak RSS. Languages are interleaved item by item, so this is per task. */
-struct hrn_perf_window {
+struct rec_perf_window {
 	bool present;             /* false: no item of the task was scored in this session */
 	char *absent_reason;      /* why not present (owned) */
 	int64_t n_items;          /* items scored in the window */
 	double seconds;           /* wall time of the window */
-	struct hrn_reading energy_j;          /* gross energy of the chosen source over the window */
-	struct hrn_reading energy_per_item_j; /* energy_j / n_items */
+	struct rec_reading energy_j;          /* gross energy of the chosen source over the window */
+	struct rec_reading energy_per_item_j; /* energy_j / n_items */
 	char *energy_source;      /* "<method> <name> (<scope>)"; NULL when none */
-	struct hrn_reading peak_rss;          /* VmHWM at the end of the window, bytes */
+	struct rec_reading peak_rss;          /* VmHWM at the end of the window, bytes */
 	char *peak_rss_since;     /* "task start" (VmHWM reset) or "process start" */
 	char *counters_status;    /* met_counter_values.status */
-	struct hrn_reading *counters;         /* n_counters, PAPI events in list order */
+	struct rec_reading *counters;         /* n_counters, PAPI events in list order */
 	size_t n_counters;
-	struct hrn_reading *usage;            /* n_usage: getrusage deltas (user_s, sys_s, minflt, ...) */
+	struct rec_reading *usage;            /* n_usage: getrusage deltas (user_s, sys_s, minflt, ...) */
 	size_t n_usage;
 };
 
-struct hrn_perf_task {
+struct rec_perf_task {
 	char *task;
-	struct hrn_perf_lang *langs;  /* n_langs, in the task's language order */
+	struct rec_perf_lang *langs;  /* n_langs, in the task's language order */
 	size_t n_langs;
-	struct hrn_perf_lang all;     /* the same over all languages (language "all") */
-	struct hrn_perf_window window;
+	struct rec_perf_lang all;     /* the same over all languages (language "all") */
+	struct rec_perf_window window;
 };
 
-struct hrn_results {
+struct rec_results {
 	int schema_version;
-	struct hrn_suite_info suite;
-	struct hrn_model_info model;
-	struct hrn_engine_info engine;
-	struct hrn_settings settings;
-	struct hrn_aggregate *aggregates;
+	struct rec_suite_info suite;
+	struct rec_model_info model;
+	struct rec_engine_info engine;
+	struct rec_settings settings;
+	struct rec_aggregate *aggregates;
 	size_t n_aggregates;
-	struct hrn_comparison *comparisons;
+	struct rec_comparison *comparisons;
 	size_t n_comparisons;
-	struct hrn_manifest manifest;
-	struct hrn_perf_task *perf;   /* n_perf; "performance" (absent in older files: 0) */
+	struct rec_manifest manifest;
+	struct rec_perf_task *perf;   /* n_perf; "performance" (absent in older files: 0) */
 	size_t n_perf;
 };
 
 /* Zero r and set schema_version and the integer settings to their "unset" values. */
-void hrn_results_init(struct hrn_results *r);
+void rec_results_init(struct rec_results *r);
 
 /* Free everything r owns and zero it. */
-void hrn_results_release(struct hrn_results *r);
+void rec_results_release(struct rec_results *r);
 
 /* Append an aggregate (task, language copied); returns it (owned by r, valid
  * until the next add) or NULL when out of memory. */
-struct hrn_aggregate *hrn_results_add_aggregate(struct hrn_results *r, const char *task, const char *language,
+struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const char *task, const char *language,
 						int64_t n);
 
 /* Append a metric to a (name, method copied); returns 0 or MRL_ENOMEM. */
-int hrn_aggregate_add_metric(struct hrn_aggregate *a, const char *name, double value, double std_err,
+int rec_aggregate_add_metric(struct rec_aggregate *a, const char *name, double value, double std_err,
 			     double ci_low, double ci_high, double ci_level, const char *method);
 
 /* Append a zeroed comparison with task, languages, metric and method copied;
  * returns it (owned by r, valid until the next add) or NULL. */
-struct hrn_comparison *hrn_results_add_comparison(struct hrn_results *r, const char *task,
+struct rec_comparison *rec_results_add_comparison(struct rec_results *r, const char *task,
 						  const char *language_a, const char *language_b,
 						  const char *metric, const char *method);
 
 /* Append a zeroed performance entry for task (copied); its readings start null
  * without a reason. Returns it (owned by r, valid until the next add) or NULL. */
-struct hrn_perf_task *hrn_results_add_perf(struct hrn_results *r, const char *task);
+struct rec_perf_task *rec_results_add_perf(struct rec_results *r, const char *task);
 
 /* Append a zeroed language entry (language copied) to t. Returns it or NULL. */
-struct hrn_perf_lang *hrn_perf_task_add_lang(struct hrn_perf_task *t, const char *language);
+struct rec_perf_lang *rec_perf_task_add_lang(struct rec_perf_task *t, const char *language);
 
 /* Set a reading: name and unit copied; valid when reason is NULL (value kept), else
  * null (value NaN) with a copy of reason. Frees what r held. Returns 0 or MRL_ENOMEM. */
-int hrn_reading_set(struct hrn_reading *r, const char *name, const char *unit, double value, const char *reason);
+int rec_reading_set(struct rec_reading *r, const char *name, const char *unit, double value, const char *reason);
 
-/* Append a reading (as hrn_reading_set) to *list of *n. Returns 0 or MRL_ENOMEM. */
-int hrn_readings_add(struct hrn_reading **list, size_t *n, const char *name, const char *unit, double value,
+/* Append a reading (as rec_reading_set) to *list of *n. Returns 0 or MRL_ENOMEM. */
+int rec_readings_add(struct rec_reading **list, size_t *n, const char *name, const char *unit, double value,
 		     const char *reason);
 
 /* Free what a reading owns and zero it. */
-void hrn_reading_release(struct hrn_reading *r);
+void rec_reading_release(struct rec_reading *r);
 
 /* The settings as a new JSON object (new reference), as written in results.json;
  * handy as the manifest's settings. NULL when out of memory. */
-json_t *hrn_settings_to_json(const struct hrn_settings *s);
+json_t *rec_settings_to_json(const struct rec_settings *s);
 
 /* The whole record as a new JSON object (new reference), or NULL (out of memory). */
-json_t *hrn_results_to_json(const struct hrn_results *r);
+json_t *rec_results_to_json(const struct rec_results *r);
 
 /* Parse a results.json object into r (initialised first; release it even on
  * failure). where names the source in messages. */
-int hrn_results_from_json(const json_t *j, struct hrn_results *r, const char *where, struct mrl_err *err);
+int rec_results_from_json(const json_t *j, struct rec_results *r, const char *where, struct mrl_err *err);
 
 /* Write r to path atomically (pretty-printed, 17 significant digits). Returns 0,
  * or MRL_EIO (err names the path and the cause, e.g. "disk full"; the old file
  * is untouched) or MRL_ENOMEM. */
-int hrn_results_write(const char *path, const struct hrn_results *r, struct mrl_err *err);
+int rec_results_write(const char *path, const struct rec_results *r, struct mrl_err *err);
 
 /* Read path into r (initialised first; release it even on failure). Malformed
  * JSON gives "path:line:column: ..."; a bad field gives "path: /a/b/2/c: ..." (its JSON pointer);
  * an unknown schema_version is MRL_EUNSUPPORTED. */
-int hrn_results_read(const char *path, struct hrn_results *r, struct mrl_err *err);
+int rec_results_read(const char *path, struct rec_results *r, struct mrl_err *err);
 
 #endif

@@ -44,18 +44,18 @@ static int load_items(struct rec_run *run, unsigned parts, struct mrl_err *err)
 		return 0;
 	run->have_items = true;
 	if (parts & REC_RUN_ITEMS_LENIENT)
-		return hrn_items_read_lenient(run->items_path, &run->items, err);
-	return hrn_items_read(run->items_path, &run->items, err);
+		return rec_items_read_lenient(run->items_path, &run->items, err);
+	return rec_items_read(run->items_path, &run->items, err);
 }
 
 int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err)
 {
 	memset(run, 0, sizeof *run);
-	hrn_results_init(&run->results);
+	rec_results_init(&run->results);
 	if (run_paths(arg, run))
 		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", arg);
 	int rc = 0;
-	if ((parts & REC_RUN_RESULTS) && (rc = hrn_results_read(run->results_path, &run->results, err)))
+	if ((parts & REC_RUN_RESULTS) && (rc = rec_results_read(run->results_path, &run->results, err)))
 		return rc;
 	if ((rc = load_items(run, parts, err)))
 		return rc;
@@ -70,8 +70,8 @@ int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mr
 
 void rec_run_release(struct rec_run *run)
 {
-	hrn_results_release(&run->results);
-	hrn_items_release(&run->items);
+	rec_results_release(&run->results);
+	rec_items_release(&run->items);
 	json_decref(run->run_json);
 	memset(run, 0, sizeof *run);
 }

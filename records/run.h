@@ -29,15 +29,15 @@ struct rec_run {
 	char results_path[PATH_MAX]; /* dir/results.json, or the file given */
 	char items_path[PATH_MAX];   /* dir/items.jsonl */
 	char json_path[PATH_MAX];    /* dir/run.json */
-	struct hrn_results results;
-	struct hrn_items items;
+	struct rec_results results;
+	struct rec_items items;
 	bool have_items;             /* items were read (always so with REC_RUN_ITEMS) */
 	json_t *run_json;            /* REC_RUN_JSON: owned reference */
 };
 
 /* Load the parts of the run at arg (a run folder, or its results.json) into
  * *run (initialised first; release it with rec_run_release even on failure).
- * Errors are those of the readers (hrn_results_read, hrn_items_read, ...),
+ * Errors are those of the readers (rec_results_read, rec_items_read, ...),
  * naming the file; a path too long is MRL_EINPUT naming arg; run.json that is
  * not a JSON object is MRL_EINPUT "PATH: not valid JSON: ... (line N)". */
 int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err);

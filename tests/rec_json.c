@@ -3,7 +3,7 @@
  * and missing keys say what was expected and what was found, optional and
  * nullable members leave or reset the output as documented, and key escapes
  * follow RFC 6901. The records' own readers (results.json, items.jsonl, the
- * manifest) are tested in hrn_results.c and hrn_manifest.c.
+ * manifest) are tested in rec_results.c and rec_manifest.c.
  */
 #include "common/json.h"
 #include "tests/tap.h"

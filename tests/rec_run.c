@@ -19,28 +19,28 @@ static int make_run(const char *d, bool with_items)
 {
 	char path[512];
 	struct mrl_err err = { 0 };
-	struct hrn_results r;
-	hrn_results_init(&r);
-	struct hrn_aggregate *a = hrn_results_add_aggregate(&r, "copa", "hr", 2);
-	int rc = !a || hrn_aggregate_add_metric(a, "acc", 0.5, 0.1, 0.3, 0.7, 0.95, "wilson");
+	struct rec_results r;
+	rec_results_init(&r);
+	struct rec_aggregate *a = rec_results_add_aggregate(&r, "copa", "hr", 2);
+	int rc = !a || rec_aggregate_add_metric(a, "acc", 0.5, 0.1, 0.3, 0.7, 0.95, "wilson");
 	snprintf(path, sizeof path, "%s/results.json", d);
-	rc = rc || hrn_results_write(path, &r, &err);
-	hrn_results_release(&r);
+	rc = rc || rec_results_write(path, &r, &err);
+	rec_results_release(&r);
 	snprintf(path, sizeof path, "%s/run.json", d);
 	rc = rc || cli_write_file(path, "{\"options\": {\"model\": \"m.gguf\"}}\n");
 	if (!with_items)
 		return rc;
-	struct hrn_item_writer *w = NULL;
+	struct rec_item_writer *w = NULL;
 	snprintf(path, sizeof path, "%s/items.jsonl", d);
-	rc = rc || hrn_item_writer_open(path, NULL, &w, NULL, &err);
+	rc = rc || rec_item_writer_open(path, NULL, &w, NULL, &err);
 	for (int i = 0; !rc && i < 2; i++) {
-		struct hrn_item it;
+		struct rec_item it;
 		char id[8];
 		snprintf(id, sizeof id, "%d", i);
-		rc = hrn_item_init(&it, "copa", id, "hr") || hrn_item_writer_add(w, &it, &err);
-		hrn_item_release(&it);
+		rc = rec_item_init(&it, "copa", id, "hr") || rec_item_writer_add(w, &it, &err);
+		rec_item_release(&it);
 	}
-	return hrn_item_writer_close(w, &err) || rc;
+	return rec_item_writer_close(w, &err) || rc;
 }
 
 static void t_folder(void)
