@@ -153,9 +153,9 @@ const char *task_item_target(const struct task_item *it, size_t li, size_t j);
 
 /* ---- rendering ------------------------------------------------------------- */
 
-/* A rendered prompt. For multiple choice the scorer evaluates
- * context + target_delimiter + choices[j] as one string and scores the tokens
- * after the context (docs/suite-format.md, "whitespace"). For perplexity context
+/* A rendered prompt. For multiple choice the plan (tasks/plan.h) scores
+ * context + target_delimiter + choices[j] as one string, the tokens after the
+ * context (docs/suite-format.md, "whitespace"). For perplexity context
  * is the text; for generate choices are the reference answers. */
 struct task_prompt {
 	char *context;
@@ -254,7 +254,7 @@ int task_text_count(const char *s, size_t len, struct task_text_counts *out, str
 /* Unicode code points in s[0..len) (each byte of an invalid sequence counts as one). */
 int64_t task_utf8_chars(const char *s, size_t len);
 /* Bytes of trailing whitespace of s[0..len) (what Python's str.rstrip() removes: Unicode
- * White_Space); the multiple-choice scorer moves them from the context to the continuation. */
+ * White_Space); a multiple-choice plan (tasks/plan.h) moves them from the context to the continuation. */
 size_t task_trailing_space(const char *s, size_t len);
 /* ---- end of answer scoring ---- */
 
