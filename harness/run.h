@@ -159,6 +159,7 @@ struct hrn_score_batch {
 int hrn_score_batch_init(struct hrn_score_batch *b, size_t cap, size_t top_k, struct mrl_err *err);
 /* Result buffers for the n requests filled in (after reqs[0..n) are set). */
 int hrn_score_batch_alloc(struct hrn_score_batch *b, struct mrl_err *err);
+/* Free the arrays and every result buffer; b is left zeroed. */
 void hrn_score_batch_release(struct hrn_score_batch *b);
 
 /* Score the batch through eng_score_ex, in one call or one call per request

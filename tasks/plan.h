@@ -122,6 +122,7 @@ void task_mc_plan_init(struct task_mc_plan *p);
 int task_mc_plan(const struct task_task *t, size_t item_idx, const char *lang, const struct task_plan_opts *o,
 		 struct task_mc_plan *p, struct mrl_err *err);
 
+/* Free what p owns and leave it empty (NULL is fine). */
 void task_mc_plan_release(struct task_mc_plan *p);
 
 /* ---- perplexity --------------------------------------------------------------- */
@@ -136,6 +137,7 @@ struct task_ppl_plan {
 	size_t window, stride;          /* tokens: the task's window and stride */
 };
 
+/* An empty plan (task_ppl_plan_release is then a no-op). */
 void task_ppl_plan_init(struct task_ppl_plan *p);
 
 /* The plan of item item_idx of t (perplexity) in lang; o->add_bos is all it reads of o.
@@ -143,6 +145,7 @@ void task_ppl_plan_init(struct task_ppl_plan *p);
 int task_ppl_plan(const struct task_task *t, size_t item_idx, const char *lang, const struct task_plan_opts *o,
 		  struct task_ppl_plan *p, struct mrl_err *err);
 
+/* Free what p owns and leave it empty (NULL is fine). */
 void task_ppl_plan_release(struct task_ppl_plan *p);
 
 /* The rolling windows of a document of n tokens: window w scores tokens [begin[w], end[w])
