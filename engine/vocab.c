@@ -55,75 +55,6 @@ static const char *printable(const char *s, size_t n, char *buf, size_t buf_size
 	return buf;
 }
 
-int ids_push(struct ids_buf *b, int32_t id)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		int32_t *p = realloc(b->v, cap * sizeof *p);
-		if (!p)
-			return MRL_ENOMEM;
-		b->v = p;
-		b->cap = cap;
-	}
-	b->v[b->n++] = id;
-	return 0;
-}
-
-/* ---- accessors ---- */
-
-enum eng_vocab_type eng_vocab_type(const struct eng_vocab *v) { return v->type; }
-const char *eng_vocab_model_name(const struct eng_vocab *v) { return v->model_name; }
-uint32_t eng_vocab_n_tokens(const struct eng_vocab *v) { return v->n_tokens; }
-int32_t eng_vocab_bos(const struct eng_vocab *v) { return v->bos; }
-int32_t eng_vocab_eos(const struct eng_vocab *v) { return v->eos; }
-int32_t eng_vocab_unk(const struct eng_vocab *v) { return v->unk; }
-int32_t eng_vocab_pad(const struct eng_vocab *v) { return v->pad; }
-bool eng_vocab_add_bos(const struct eng_vocab *v) { return v->add_bos; }
-bool eng_vocab_add_eos(const struct eng_vocab *v) { return v->add_eos; }
-bool eng_vocab_add_space_prefix(const struct eng_vocab *v) { return v->add_space_prefix; }
-size_t eng_vocab_n_warnings(const struct eng_vocab *v) { return v->n_warnings; }
-const char *eng_vocab_warning(const struct eng_vocab *v, size_t i)
-{
-	return i < v->n_warnings ? v->warnings[i] : NULL;
-}
-
-static bool id_ok(const struct eng_vocab *v, int32_t id)
-{
-	return id >= 0 && (uint32_t)id < v->n_tokens;
-}
-
-const char *eng_vocab_piece(const struct eng_vocab *v, int32_t id, size_t *len)
-{
-	if (!id_ok(v, id))
-		return NULL;
-	if (len)
-		*len = v->piece_len[id];
-	return v->blob + v->piece_off[id];
-}
-
-float eng_vocab_score(const struct eng_vocab *v, int32_t id)
-{
-	return id_ok(v, id) ? v->scores[id] : 0.0f;
-}
-
-enum eng_token_type eng_vocab_token_type(const struct eng_vocab *v, int32_t id)
-{
-	return id_ok(v, id) ? (enum eng_token_type)v->types[id] : ENG_TOKEN_UNDEFINED;
-}
-
-int32_t eng_vocab_find(const struct eng_vocab *v, const char *text, size_t len)
-{
-	size_t slot = (size_t)eng_hash_bytes(text, len) & v->table_mask;
-	for (;;) {
-		int32_t id = v->table[slot];
-		if (id < 0)
-			return -1;
-		if (v->piece_len[id] == len && memcmp(v->blob + v->piece_off[id], text, len) == 0)
-			return id;
-		slot = (slot + 1) & v->table_mask;
-	}
-}
-
 /* Insert id under its piece; a later id with the same piece replaces the earlier. */
 static void table_insert(struct eng_vocab *v, int32_t id)
 {
@@ -348,11 +279,125 @@ static int load_bpe(struct eng_vocab *v, const struct gguf_ctx *g, const char *p
 	return 0;
 }
 
+/* The pieces, scores and types of the GGUF's tokenizer.ggml arrays (equal
+ * lengths), copied into one blob and indexed; then the byte tokens. */
+static int load_pieces(struct eng_vocab *v, const struct gguf_ctx *g, const char *path, struct mrl_err *err)
+{
+	const struct gguf_kv *toks = NULL, *scores = NULL, *types = NULL;
+	char shown[300];
+	int rc;
+
+	rc = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_STRING, &toks, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	if (rc == 1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.ggml.tokens array", path);
+	if (toks->arr_n == 0 || toks->arr_n > INT32_MAX)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.tokens has %llu entries (expected 1..%d)",
+				   path, (unsigned long long)toks->arr_n, INT32_MAX);
+	v->n_tokens = (uint32_t)toks->arr_n;
+	rc = gguf_get_arr(g, "tokenizer.ggml.scores", GGUF_F32, &scores, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	if (rc == 1)
+		scores = NULL;
+	rc = gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_I32, &types, err);
+	if (rc < 0)
+		return rc; /* the message names the file and the key */
+	if (rc == 1)
+		types = NULL;
+	if (scores && scores->arr_n != toks->arr_n)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.scores has %llu entries but tokenizer.ggml.tokens has %u",
+				   path, (unsigned long long)scores->arr_n, v->n_tokens);
+	if (types && types->arr_n != toks->arr_n)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.token_type has %llu entries but tokenizer.ggml.tokens has %u",
+				   path, (unsigned long long)types->arr_n, v->n_tokens);
+
+	uint32_t n = v->n_tokens;
+	size_t blob_size = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t len = toks->arr_strs[i].len;
+		if (len >= UINT32_MAX || len > SIZE_MAX - blob_size - 1)
+			return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.tokens[%u] is %llu bytes long",
+					   path, i, (unsigned long long)len);
+		blob_size += (size_t)len + 1;
+	}
+	size_t slots = 16;
+	while (slots < (size_t)n * 2)
+		slots *= 2;
+	v->blob = malloc(blob_size);
+	v->piece_off = malloc(n * sizeof *v->piece_off);
+	v->piece_len = malloc(n * sizeof *v->piece_len);
+	v->scores = malloc(n * sizeof *v->scores);
+	v->types = malloc(n);
+	v->attrs = calloc(n, 1);
+	v->table = malloc(slots * sizeof *v->table);
+	if (!v->blob || !v->piece_off || !v->piece_len || !v->scores || !v->types || !v->attrs || !v->table)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a vocabulary of %u tokens", path, n);
+	v->table_mask = slots - 1;
+	memset(v->table, 0xff, slots * sizeof *v->table);
+
+	size_t off = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct gguf_str *s = &toks->arr_strs[i];
+		v->piece_off[i] = off;
+		v->piece_len[i] = (uint32_t)s->len;
+		if (s->len)
+			memcpy(v->blob + off, s->ptr, (size_t)s->len);
+		v->blob[off + s->len] = '\0';
+		off += (size_t)s->len + 1;
+		v->scores[i] = scores ? gguf_arr_f32(scores, i) : 0.0f;
+		int64_t t = types ? gguf_arr_int(types, i) : ENG_TOKEN_NORMAL;
+		if (t < ENG_TOKEN_UNDEFINED || t > ENG_TOKEN_BYTE)
+			return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.token_type[%u] = %lld is not a token type (0..6)",
+					   path, i, (long long)t);
+		v->types[i] = (uint8_t)t;
+		if (t == ENG_TOKEN_BYTE && byte_of_piece(s->ptr, (size_t)s->len) < 0)
+			return mrl_err_set(err, MRL_EINPUT, "%s: token %u has type byte but its piece '%s' is not <0xXX>",
+					   path, i, printable(s->ptr, (size_t)s->len, shown, sizeof shown));
+		if (s->len)
+			table_insert(v, (int32_t)i);
+	}
+
+	for (int b = 0; b < 256; b++) {
+		char hex[8];
+		snprintf(hex, sizeof hex, "<0x%02X>", b);
+		int32_t id = eng_vocab_find(v, hex, 6);
+		if (id < 0) {
+			char one = (char)b;
+			id = eng_vocab_find(v, &one, 1);
+		}
+		v->byte_to_id[b] = id;
+	}
+	return 0;
+}
+
+/* The ids of the tokens cut out of a text before encoding (is_cut_type),
+ * longest piece first. */
+static int index_user_tokens(struct eng_vocab *v, const char *path, struct mrl_err *err)
+{
+	uint32_t n = v->n_tokens;
+	v->n_user = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
+			v->n_user++;
+	if (!v->n_user)
+		return 0;
+	v->user_ids = malloc(v->n_user * sizeof *v->user_ids);
+	if (!v->user_ids)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
+	size_t k = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
+			v->user_ids[k++] = (int32_t)i;
+	qsort_r(v->user_ids, v->n_user, sizeof *v->user_ids, cmp_user_tokens, v);
+	return 0;
+}
+
 int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char *path,
 		   struct mrl_err *err)
 {
 	struct eng_vocab *v = NULL;
-	const struct gguf_kv *toks = NULL, *scores = NULL, *types = NULL;
 	struct gguf_str model;
 	char shown[300];
 	int rc;
@@ -391,105 +436,9 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 		goto out;
 	}
 
-	/* tokens, scores, types: equal lengths */
-	rc = gguf_get_arr(g, "tokenizer.ggml.tokens", GGUF_STRING, &toks, err);
-	if (rc < 0)
-		goto out; /* the message names the file and the key */
-	if (rc == 1) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.ggml.tokens array", path);
+	if ((rc = load_pieces(v, g, path, err)))
 		goto out;
-	}
-	if (toks->arr_n == 0 || toks->arr_n > INT32_MAX) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.tokens has %llu entries (expected 1..%d)",
-				 path, (unsigned long long)toks->arr_n, INT32_MAX);
-		goto out;
-	}
-	v->n_tokens = (uint32_t)toks->arr_n;
-	rc = gguf_get_arr(g, "tokenizer.ggml.scores", GGUF_F32, &scores, err);
-	if (rc < 0)
-		goto out; /* the message names the file and the key */
-	if (rc == 1)
-		scores = NULL;
-	rc = gguf_get_arr(g, "tokenizer.ggml.token_type", GGUF_I32, &types, err);
-	if (rc < 0)
-		goto out; /* the message names the file and the key */
-	if (rc == 1)
-		types = NULL;
-	if (scores && scores->arr_n != toks->arr_n) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.scores has %llu entries but tokenizer.ggml.tokens has %u",
-				 path, (unsigned long long)scores->arr_n, v->n_tokens);
-		goto out;
-	}
-	if (types && types->arr_n != toks->arr_n) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.token_type has %llu entries but tokenizer.ggml.tokens has %u",
-				 path, (unsigned long long)types->arr_n, v->n_tokens);
-		goto out;
-	}
-
 	uint32_t n = v->n_tokens;
-	size_t blob_size = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t len = toks->arr_strs[i].len;
-		if (len >= UINT32_MAX || len > SIZE_MAX - blob_size - 1) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.tokens[%u] is %llu bytes long",
-					 path, i, (unsigned long long)len);
-			goto out;
-		}
-		blob_size += (size_t)len + 1;
-	}
-	size_t slots = 16;
-	while (slots < (size_t)n * 2)
-		slots *= 2;
-	v->blob = malloc(blob_size);
-	v->piece_off = malloc(n * sizeof *v->piece_off);
-	v->piece_len = malloc(n * sizeof *v->piece_len);
-	v->scores = malloc(n * sizeof *v->scores);
-	v->types = malloc(n);
-	v->attrs = calloc(n, 1);
-	v->table = malloc(slots * sizeof *v->table);
-	if (!v->blob || !v->piece_off || !v->piece_len || !v->scores || !v->types || !v->attrs || !v->table) {
-		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a vocabulary of %u tokens", path, n);
-		goto out;
-	}
-	v->table_mask = slots - 1;
-	memset(v->table, 0xff, slots * sizeof *v->table);
-
-	size_t off = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct gguf_str *s = &toks->arr_strs[i];
-		v->piece_off[i] = off;
-		v->piece_len[i] = (uint32_t)s->len;
-		if (s->len)
-			memcpy(v->blob + off, s->ptr, (size_t)s->len);
-		v->blob[off + s->len] = '\0';
-		off += (size_t)s->len + 1;
-		v->scores[i] = scores ? gguf_arr_f32(scores, i) : 0.0f;
-		int64_t t = types ? gguf_arr_int(types, i) : ENG_TOKEN_NORMAL;
-		if (t < ENG_TOKEN_UNDEFINED || t > ENG_TOKEN_BYTE) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.token_type[%u] = %lld is not a token type (0..6)",
-					 path, i, (long long)t);
-			goto out;
-		}
-		v->types[i] = (uint8_t)t;
-		if (t == ENG_TOKEN_BYTE && byte_of_piece(s->ptr, (size_t)s->len) < 0) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s: token %u has type byte but its piece '%s' is not <0xXX>",
-					 path, i, printable(s->ptr, (size_t)s->len, shown, sizeof shown));
-			goto out;
-		}
-		if (s->len)
-			table_insert(v, (int32_t)i);
-	}
-
-	for (int b = 0; b < 256; b++) {
-		char hex[8];
-		snprintf(hex, sizeof hex, "<0x%02X>", b);
-		int32_t id = eng_vocab_find(v, hex, 6);
-		if (id < 0) {
-			char one = (char)b;
-			id = eng_vocab_find(v, &one, 1);
-		}
-		v->byte_to_id[b] = id;
-	}
 
 	/* special ids: SentencePiece defaults <unk>=0, <s>=1, </s>=2, llama.cpp's gpt2
 	 * defaults bos = eos = 11 and no unk; then the file's keys */
@@ -528,21 +477,8 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 
 	/* user-defined tokens are cut out of the text before encoding, longest first;
 	 * control and unknown ones too where special parsing is asked for */
-	for (uint32_t i = 0; i < n; i++)
-		if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
-			v->n_user++;
-	if (v->n_user) {
-		v->user_ids = malloc(v->n_user * sizeof *v->user_ids);
-		if (!v->user_ids) {
-			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
-			goto out;
-		}
-		size_t k = 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
-				v->user_ids[k++] = (int32_t)i;
-		qsort_r(v->user_ids, v->n_user, sizeof *v->user_ids, cmp_user_tokens, v);
-	}
+	if ((rc = index_user_tokens(v, path, err)))
+		goto out;
 	rc = set_strip_attrs(v, g, err);
 	if (rc)
 		goto out;
@@ -851,7 +787,7 @@ int eng_vocab_detokenize(const struct eng_vocab *v, const int32_t *ids, size_t n
 		*len_out = 0;
 	for (size_t i = 0; i < n; i++) {
 		int32_t id = ids[i];
-		if (!id_ok(v, id)) {
+		if (!vocab_id_ok(v, id)) {
 			rc = mrl_err_set(err, MRL_EINPUT, "token id %d at position %zu is out of range (vocabulary has %u tokens)",
 					 id, i, v->n_tokens);
 			goto out;
@@ -936,21 +872,7 @@ int vocab_index(struct eng_vocab *v, const char *path, struct mrl_err *err)
 		snprintf(hex, sizeof hex, "<0x%02X>", b);
 		v->byte_to_id[b] = eng_vocab_find(v, hex, 6);
 	}
-	v->n_user = 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
-			v->n_user++;
-	if (v->n_user) {
-		v->user_ids = malloc(v->n_user * sizeof *v->user_ids);
-		if (!v->user_ids)
-			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the vocabulary", path);
-		size_t k = 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (is_cut_type(v->types[i]) && v->piece_len[i] > 0)
-				v->user_ids[k++] = (int32_t)i;
-		qsort_r(v->user_ids, v->n_user, sizeof *v->user_ids, cmp_user_tokens, v);
-	}
-	return 0;
+	return index_user_tokens(v, path, err);
 }
 
 void vocab_warn(struct eng_vocab *v, const char *msg)

@@ -108,6 +108,12 @@ struct eng_vocab {
 	void *match_ctx;          /* pcre2_match_context *: match and depth limits for untrusted regexes */
 };
 
+/* Whether id names a token of v. */
+static inline bool vocab_id_ok(const struct eng_vocab *v, int32_t id)
+{
+	return id >= 0 && (uint32_t)id < v->n_tokens;
+}
+
 /* ---- vocab.c ---- */
 
 /* With n_tokens, blob, piece_off, piece_len, scores, types and attrs filled: build the
