@@ -428,17 +428,15 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 	set->fewshot_seed = -1;
 	set->seed = st->o.seed;
 	json_t *fs = json_object();
+	const struct task_plan_opts po = { .fewshot_k = (int)st->o.fewshot, .seed = (uint64_t)st->o.seed };
 	for (size_t k = 0; fs && k < st->n_tasks; k++) {
 		const struct task_task *t = st->tasks[k];
-		struct task_fewshot f;
-		task_fewshot(t, &f);
-		const long long kk = st->o.fewshot >= 0 ? st->o.fewshot : (f.has ? f.k : 0);
+		struct task_fewshot f; /* what the plans of its items use (tasks/plan.h) */
+		task_plan_fewshot(t, &po, &f);
 		json_object_set_new(fs, task_id(t),
-				    kk ? json_pack("{s:I, s:I, s:s, s:s}", "k", (json_int_t)kk, "seed",
-						   (json_int_t)(f.has ? f.seed : (uint64_t)st->o.seed), "source",
-						   f.has ? f.source : (task_n_pool(t) ? "pool" : "items"), "delimiter",
-						   f.has && f.delimiter ? f.delimiter : "\n\n")
-				       : json_pack("{s:i}", "k", 0));
+				    f.k ? json_pack("{s:I, s:I, s:s, s:s}", "k", (json_int_t)f.k, "seed", (json_int_t)f.seed,
+						    "source", f.source, "delimiter", f.delimiter)
+					: json_pack("{s:i}", "k", 0));
 	}
 	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o, s:b, s:o}", "bos_used", add_bos, "bootstrap_resamples",
 			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs,

@@ -57,22 +57,15 @@ size_t task_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begi
 
 /* ---- few-shot ---- */
 
-/* The few-shot settings of t under o. */
-struct shot_rule {
-	int k;
-	uint64_t seed;
-	bool from_pool;
-	const char *delimiter;
-};
-
-static struct shot_rule shot_rule(const struct task_task *t, const struct task_plan_opts *o)
+void task_plan_fewshot(const struct task_task *t, const struct task_plan_opts *o, struct task_fewshot *out)
 {
 	struct task_fewshot fs;
 	task_fewshot(t, &fs);
-	return (struct shot_rule){
+	*out = (struct task_fewshot){
+		.has = true,
 		.k = o->fewshot_k >= 0 ? o->fewshot_k : (fs.has ? fs.k : 0),
 		.seed = fs.has ? fs.seed : o->seed,
-		.from_pool = fs.has ? (fs.source && !strcmp(fs.source, "pool")) : task_n_pool(t) > 0,
+		.source = fs.has && fs.source ? fs.source : (task_n_pool(t) > 0 ? "pool" : "items"),
 		.delimiter = fs.has && fs.delimiter ? fs.delimiter : "\n\n",
 	};
 }
@@ -85,20 +78,21 @@ static const struct task_item *shot_item(const struct task_task *t, bool from_po
 /* Draw p->shots for item item_idx in language li: p->n_shots distinct candidates
  * (the pool's items, or the task's other items, having the language). */
 static int draw_shots(const struct task_task *t, size_t item_idx, const char *lang, size_t li,
-		      const struct shot_rule *r, const struct task_plan_opts *o, struct task_mc_plan *p,
+		      const struct task_fewshot *r, const struct task_plan_opts *o, struct task_mc_plan *p,
 		      struct mrl_err *err)
 {
-	const size_t n_src = r->from_pool ? task_n_pool(t) : task_n_items(t);
+	const bool from_pool = !strcmp(r->source, "pool");
+	const size_t n_src = from_pool ? task_n_pool(t) : task_n_items(t);
 	size_t *cand = malloc((n_src + 1) * sizeof *cand), n_cand = 0;
 	if (!cand)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n_src; i++)
-		if ((r->from_pool || i != item_idx) && task_item_has(shot_item(t, r->from_pool, i), li))
+		if ((from_pool || i != item_idx) && task_item_has(shot_item(t, from_pool, i), li))
 			cand[n_cand++] = i;
 	if (n_cand < (size_t)r->k) {
 		free(cand);
 		return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, the %s has %zu in this language",
-				   task_id(t), lang, r->k, r->k, r->from_pool ? "pool" : "task's other items", n_cand);
+				   task_id(t), lang, r->k, r->k, from_pool ? "pool" : "task's other items", n_cand);
 	}
 	if (!o->rng) {
 		free(cand);
@@ -114,13 +108,13 @@ static int draw_shots(const struct task_task *t, size_t item_idx, const char *la
 	}
 	p->shots = cand;
 	p->n_shots = (size_t)r->k;
-	p->shots_from_pool = r->from_pool;
+	p->shots_from_pool = from_pool;
 	return 0;
 }
 
 /* The few-shot examples of p->shots, each as context + target delimiter + gold choice +
  * delimiter, onto b. */
-static int write_shots(const struct task_task *t, const char *lang, const struct shot_rule *r,
+static int write_shots(const struct task_task *t, const char *lang, const struct task_fewshot *r,
 		       const struct task_mc_plan *p, struct mrl_buf *b, struct mrl_err *err)
 {
 	for (size_t j = 0; j < p->n_shots; j++) {
@@ -146,7 +140,8 @@ static int write_shots(const struct task_task *t, const char *lang, const struct
 static int build_prompt(const struct task_task *t, size_t item_idx, const char *lang, const char *context,
 			const struct task_plan_opts *o, struct task_mc_plan *p, struct mrl_err *err)
 {
-	const struct shot_rule r = shot_rule(t, o);
+	struct task_fewshot r;
+	task_plan_fewshot(t, o, &r);
 	struct mrl_buf b;
 	int rc = 0;
 	if (r.k > 0) {

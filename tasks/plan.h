@@ -49,6 +49,13 @@ struct task_plan_opts {
 	const struct task_rng *rng; /* needed only when an item gets few-shot examples */
 };
 
+/* The few-shot settings every item of t gets under o (o->rng is not read): k
+ * (o->fewshot_k, else the task's, else 0), the seed (the task's, else o->seed),
+ * the source ("pool" or "items": the task's, else "pool" when the task has a pool)
+ * and the delimiter between examples (the task's, else "\n\n"). out->has is true;
+ * its strings are static or the suite's. The settings results.json records. */
+void task_plan_fewshot(const struct task_task *t, const struct task_plan_opts *o, struct task_fewshot *out);
+
 /* ---- token-level rules, as data ---------------------------------------------- */
 
 /* Which token goes before a context. Tokenization itself never adds BOS. */

@@ -200,6 +200,23 @@ static void check_fewshot_prompt(void)
 	task_mc_plan_release(&p);
 }
 
+static void check_fewshot_settings(void)
+{
+	struct task_fewshot f;
+	struct task_plan_opts o = opts(-1, 99, false);
+	task_plan_fewshot(task("fs"), &o, &f);
+	ok(f.k == 2 && f.seed == 7 && !strcmp(f.source, "items") && !strcmp(f.delimiter, "\n\n"),
+	   "few-shot settings: the task's own block");
+	task_plan_fewshot(task("zs"), &o, &f);
+	is_int(f.k, 0, "a task without a fewshot block is zero-shot");
+	o.fewshot_k = 1;
+	task_plan_fewshot(task("zs"), &o, &f);
+	ok(f.k == 1 && f.seed == 99 && !strcmp(f.source, "items"), "--fewshot on it: the run's seed, the other items");
+	task_plan_fewshot(task("pool"), &o, &f);
+	ok(f.k == 1 && f.seed == 3 && !strcmp(f.source, "pool") && !strcmp(f.delimiter, " | "),
+	   "--fewshot overrides k only: seed, source and delimiter stay the task's");
+}
+
 /* ---- lm-eval's context/continuation split ---- */
 
 static void check_split_default_delimiter(void)
@@ -324,6 +341,7 @@ int main(void)
 	check_fewshot_run_seed();
 	check_fewshot_excludes_item();
 	check_fewshot_prompt();
+	check_fewshot_settings();
 	check_split_default_delimiter();
 	check_split_trailing_space();
 	check_choice_lengths();
