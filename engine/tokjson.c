@@ -387,6 +387,169 @@ static int read_json(const char *path, json_t **out, bool optional, size_t flags
 	return 0;
 }
 
+/* Whether model is a BPE model we can run (no subword prefix or suffix, no
+ * dropout); vocab and merges are its "vocab" and "merges". */
+static int check_model(const json_t *model, const json_t *vocab, const json_t *merges, const char *file,
+		       struct mrl_err *err)
+{
+	const char *mtype = json_string_value(json_object_get(model, "type"));
+	if (!mtype && json_is_object(vocab) && json_is_array(merges))
+		mtype = "BPE"; /* older files omit the type */
+	if (!mtype || strcmp(mtype, "BPE"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: model type '%.40s' is not supported (supported: BPE; not yet: "
+				   "WordPiece, Unigram, WordLevel)", file, mtype ? mtype : "(none)");
+	if (!json_is_object(vocab) || !json_is_array(merges))
+		return mrl_err_set(err, MRL_EINPUT, "%s: model BPE needs a 'vocab' object and a 'merges' list", file);
+	const json_t *cont = json_object_get(model, "continuing_subword_prefix"),
+		     *eow = json_object_get(model, "end_of_word_suffix"), *dropout = json_object_get(model, "dropout");
+	if ((json_is_string(cont) && json_string_length(cont)) || (json_is_string(eow) && json_string_length(eow)))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: BPE continuing_subword_prefix / end_of_word_suffix are not supported", file);
+	if (json_is_number(dropout) && json_number_value(dropout) > 0)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: BPE dropout is not supported (tokenization would be random)", file);
+	return 0;
+}
+
+/* The pieces by id from the model's vocab and the added tokens (n_tokens =
+ * the largest id + 1; an id no entry names is unused), with the model's flags. */
+static int load_pieces(struct eng_vocab *v, const json_t *model, const json_t *vocab, const json_t *added,
+		       const char *file, struct mrl_err *err)
+{
+	/* ids: the vocab and the added tokens; n_tokens = largest id + 1 */
+	uint64_t max_id = 0;
+	bool any = false;
+	const char *key;
+	const json_t *val;
+	json_object_foreach((json_t *)vocab, key, val) {
+		json_int_t id = json_integer_value(val);
+		if (!json_is_integer(val) || id < 0 || (uint64_t)id >= TOKJSON_MAX_TOKENS)
+			return mrl_err_set(err, MRL_EINPUT, "%s: model.vocab id of '%.60s' is not an integer in 0..%u", file, key,
+					   TOKJSON_MAX_TOKENS - 1);
+		if ((uint64_t)id > max_id)
+			max_id = (uint64_t)id;
+		any = true;
+	}
+	size_t i;
+	json_array_foreach(added, i, val) {
+		const json_t *idj = json_object_get(val, "id");
+		json_int_t id = json_integer_value(idj);
+		if (!json_is_integer(idj) || id < 0 || (uint64_t)id >= TOKJSON_MAX_TOKENS ||
+		    !json_is_string(json_object_get(val, "content")))
+			return mrl_err_set(err, MRL_EINPUT, "%s: added_tokens[%zu] needs an integer id in 0..%u and a content string",
+					   file, i, TOKJSON_MAX_TOKENS - 1);
+		if ((uint64_t)id > max_id)
+			max_id = (uint64_t)id;
+		any = true;
+	}
+	if (!any)
+		return mrl_err_set(err, MRL_EINPUT, "%s: the vocabulary is empty", file);
+	uint32_t n = (uint32_t)max_id + 1;
+	v->n_tokens = n;
+	const char **pieces = calloc(n, sizeof *pieces);
+	size_t *plens = calloc(n, sizeof *plens);
+	v->types = calloc(n, 1);
+	v->attrs = calloc(n, 1);
+	v->scores = calloc(n, sizeof *v->scores);
+	v->piece_off = calloc(n, sizeof *v->piece_off);
+	v->piece_len = calloc(n, sizeof *v->piece_len);
+	if (!pieces || !plens || !v->types || !v->attrs || !v->scores || !v->piece_off || !v->piece_len) {
+		free(pieces);
+		free(plens);
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the tokenizer", file);
+	}
+	json_object_foreach((json_t *)vocab, key, val) {
+		size_t id = (size_t)json_integer_value(val);
+		pieces[id] = key;
+		plens[id] = strlen(key);
+		v->types[id] = ENG_TOKEN_NORMAL;
+	}
+	json_array_foreach(added, i, val) {
+		size_t id = (size_t)json_integer_value(json_object_get(val, "id"));
+		const json_t *c = json_object_get(val, "content");
+		pieces[id] = json_string_value(c);
+		plens[id] = json_string_length(c);
+		v->types[id] = jbool(val, "special", false) ? ENG_TOKEN_CONTROL : ENG_TOKEN_USER_DEFINED;
+		v->attrs[id] = (uint8_t)((jbool(val, "lstrip", false) ? ATTR_LSTRIP : 0) | (jbool(val, "rstrip", false) ? ATTR_RSTRIP : 0));
+	}
+	size_t blob_size = 0;
+	for (uint32_t k = 0; k < n; k++)
+		blob_size += plens[k] + 1;
+	v->blob = malloc(blob_size);
+	if (!v->blob) {
+		free(pieces);
+		free(plens);
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory loading the tokenizer", file);
+	}
+	size_t off = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		v->piece_off[k] = off;
+		v->piece_len[k] = (uint32_t)plens[k];
+		if (plens[k])
+			memcpy(v->blob + off, pieces[k], plens[k]);
+		v->blob[off + plens[k]] = '\0';
+		off += plens[k] + 1;
+		if (!pieces[k])
+			v->types[k] = ENG_TOKEN_UNUSED; /* an id no entry names */
+	}
+	free(pieces);
+	free(plens);
+	v->specials_always = true;
+	v->byte_fallback = jbool(model, "byte_fallback", false);
+	v->fuse_unk = jbool(model, "fuse_unk", false);
+	v->ignore_merges = jbool(model, "ignore_merges", false);
+	if (v->byte_fallback)
+		for (uint32_t k = 0; k < n; k++) {
+			const char *p = v->blob + v->piece_off[k];
+			if (v->types[k] == ENG_TOKEN_NORMAL && v->piece_len[k] == 6 && !memcmp(p, "<0x", 3) && p[5] == '>')
+				v->types[k] = ENG_TOKEN_BYTE;
+		}
+	return 0;
+}
+
+/* The merge rules, by rank: "a b" strings or [a, b] pairs; rules that name
+ * pieces outside the vocabulary are skipped with one warning. */
+static int load_merges(struct eng_vocab *v, const json_t *merges, const char *file, struct mrl_err *err)
+{
+	size_t i;
+	const json_t *val;
+	int rc = bpe_merges_reserve(v, json_array_size(merges), err);
+	if (rc)
+		return rc;
+	size_t skipped = 0;
+	json_array_foreach(merges, i, val) {
+		const char *a, *b;
+		size_t al, bl;
+		if (json_is_string(val)) {
+			a = json_string_value(val);
+			size_t len = json_string_length(val);
+			const char *sp = len > 1 ? memchr(a + 1, ' ', len - 1) : NULL;
+			if (!sp)
+				return mrl_err_set(err, MRL_EINPUT, "%s: model.merges[%zu] is not 'left right'", file, i);
+			al = (size_t)(sp - a);
+			b = sp + 1;
+			bl = len - al - 1;
+		} else if (json_is_array(val) && json_array_size(val) == 2 && json_is_string(json_array_get(val, 0)) &&
+			   json_is_string(json_array_get(val, 1))) {
+			a = json_string_value(json_array_get(val, 0));
+			al = json_string_length(json_array_get(val, 0));
+			b = json_string_value(json_array_get(val, 1));
+			bl = json_string_length(json_array_get(val, 1));
+		} else {
+			return mrl_err_set(err, MRL_EINPUT, "%s: model.merges[%zu] is neither \"left right\" nor [left, right]", file, i);
+		}
+		rc = bpe_add_merge(v, a, al, b, bl, err);
+		if (rc < 0)
+			return rc;
+		skipped += rc == 1;
+	}
+	if (skipped) {
+		char msg[600];
+		snprintf(msg, sizeof msg, "%s: %zu merges name pieces that are not in the vocabulary or repeat a pair: ignored",
+			 file, skipped);
+		vocab_warn(v, msg);
+	}
+	return 0;
+}
+
 int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err *err)
 {
 	struct eng_vocab *v = NULL;
@@ -420,29 +583,9 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: no 'model' object: not a tokenizer.json", file);
 		goto out;
 	}
-	const char *mtype = json_string_value(json_object_get(model, "type"));
 	const json_t *vocab = json_object_get(model, "vocab"), *merges = json_object_get(model, "merges");
-	if (!mtype && json_is_object(vocab) && json_is_array(merges))
-		mtype = "BPE"; /* older files omit the type */
-	if (!mtype || strcmp(mtype, "BPE")) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: model type '%.40s' is not supported (supported: BPE; not yet: "
-				 "WordPiece, Unigram, WordLevel)", file, mtype ? mtype : "(none)");
+	if ((rc = check_model(model, vocab, merges, file, err)))
 		goto out;
-	}
-	if (!json_is_object(vocab) || !json_is_array(merges)) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: model BPE needs a 'vocab' object and a 'merges' list", file);
-		goto out;
-	}
-	const json_t *cont = json_object_get(model, "continuing_subword_prefix"),
-		     *eow = json_object_get(model, "end_of_word_suffix"), *dropout = json_object_get(model, "dropout");
-	if ((json_is_string(cont) && json_string_length(cont)) || (json_is_string(eow) && json_string_length(eow))) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: BPE continuing_subword_prefix / end_of_word_suffix are not supported", file);
-		goto out;
-	}
-	if (json_is_number(dropout) && json_number_value(dropout) > 0) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: BPE dropout is not supported (tokenization would be random)", file);
-		goto out;
-	}
 
 	v = calloc(1, sizeof *v);
 	if (!v)
@@ -457,146 +600,15 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 	pcre2_set_depth_limit(v->match_ctx, 10000);
 	pcre2_set_heap_limit(v->match_ctx, 65536); /* KiB */
 
-	/* ids: the vocab and the added tokens; n_tokens = largest id + 1 */
-	const json_t *added = json_object_get(root, "added_tokens");
-	uint64_t max_id = 0;
-	bool any = false;
-	const char *key;
-	const json_t *val;
-	json_object_foreach((json_t *)vocab, key, val) {
-		json_int_t id = json_integer_value(val);
-		if (!json_is_integer(val) || id < 0 || (uint64_t)id >= TOKJSON_MAX_TOKENS) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s: model.vocab id of '%.60s' is not an integer in 0..%u", file, key,
-					 TOKJSON_MAX_TOKENS - 1);
-			goto out;
-		}
-		if ((uint64_t)id > max_id)
-			max_id = (uint64_t)id;
-		any = true;
-	}
-	size_t i;
-	json_array_foreach(added, i, val) {
-		const json_t *idj = json_object_get(val, "id");
-		json_int_t id = json_integer_value(idj);
-		if (!json_is_integer(idj) || id < 0 || (uint64_t)id >= TOKJSON_MAX_TOKENS ||
-		    !json_is_string(json_object_get(val, "content"))) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s: added_tokens[%zu] needs an integer id in 0..%u and a content string",
-					 file, i, TOKJSON_MAX_TOKENS - 1);
-			goto out;
-		}
-		if ((uint64_t)id > max_id)
-			max_id = (uint64_t)id;
-		any = true;
-	}
-	if (!any) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: the vocabulary is empty", file);
+	if ((rc = load_pieces(v, model, vocab, json_object_get(root, "added_tokens"), file, err)))
 		goto out;
-	}
-	uint32_t n = (uint32_t)max_id + 1;
-	v->n_tokens = n;
-	const char **pieces = calloc(n, sizeof *pieces);
-	size_t *plens = calloc(n, sizeof *plens);
-	v->types = calloc(n, 1);
-	v->attrs = calloc(n, 1);
-	v->scores = calloc(n, sizeof *v->scores);
-	v->piece_off = calloc(n, sizeof *v->piece_off);
-	v->piece_len = calloc(n, sizeof *v->piece_len);
-	if (!pieces || !plens || !v->types || !v->attrs || !v->scores || !v->piece_off || !v->piece_len) {
-		free(pieces);
-		free(plens);
-		goto nomem;
-	}
-	json_object_foreach((json_t *)vocab, key, val) {
-		size_t id = (size_t)json_integer_value(val);
-		pieces[id] = key;
-		plens[id] = strlen(key);
-		v->types[id] = ENG_TOKEN_NORMAL;
-	}
-	json_array_foreach(added, i, val) {
-		size_t id = (size_t)json_integer_value(json_object_get(val, "id"));
-		const json_t *c = json_object_get(val, "content");
-		pieces[id] = json_string_value(c);
-		plens[id] = json_string_length(c);
-		v->types[id] = jbool(val, "special", false) ? ENG_TOKEN_CONTROL : ENG_TOKEN_USER_DEFINED;
-		v->attrs[id] = (uint8_t)((jbool(val, "lstrip", false) ? ATTR_LSTRIP : 0) | (jbool(val, "rstrip", false) ? ATTR_RSTRIP : 0));
-	}
-	size_t blob_size = 0;
-	for (uint32_t k = 0; k < n; k++)
-		blob_size += plens[k] + 1;
-	v->blob = malloc(blob_size);
-	if (!v->blob) {
-		free(pieces);
-		free(plens);
-		goto nomem;
-	}
-	size_t off = 0;
-	for (uint32_t k = 0; k < n; k++) {
-		v->piece_off[k] = off;
-		v->piece_len[k] = (uint32_t)plens[k];
-		if (plens[k])
-			memcpy(v->blob + off, pieces[k], plens[k]);
-		v->blob[off + plens[k]] = '\0';
-		off += plens[k] + 1;
-		if (!pieces[k])
-			v->types[k] = ENG_TOKEN_UNUSED; /* an id no entry names */
-	}
-	free(pieces);
-	free(plens);
-	v->specials_always = true;
-	v->byte_fallback = jbool(model, "byte_fallback", false);
-	v->fuse_unk = jbool(model, "fuse_unk", false);
-	v->ignore_merges = jbool(model, "ignore_merges", false);
-	if (v->byte_fallback)
-		for (uint32_t k = 0; k < n; k++) {
-			const char *p = v->blob + v->piece_off[k];
-			if (v->types[k] == ENG_TOKEN_NORMAL && v->piece_len[k] == 6 && !memcmp(p, "<0x", 3) && p[5] == '>')
-				v->types[k] = ENG_TOKEN_BYTE;
-		}
 	if ((rc = vocab_index(v, file, err)))
 		goto out;
 	const char *unk = json_string_value(json_object_get(model, "unk_token"));
 	v->unk = unk ? eng_vocab_find(v, unk, strlen(unk)) : -1;
 
-	/* merges: "a b" strings or [a, b] pairs */
-	if ((rc = bpe_merges_reserve(v, json_array_size(merges), err)))
+	if ((rc = load_merges(v, merges, file, err)))
 		goto out;
-	size_t skipped = 0;
-	json_array_foreach(merges, i, val) {
-		const char *a, *b;
-		size_t al, bl;
-		if (json_is_string(val)) {
-			a = json_string_value(val);
-			size_t len = json_string_length(val);
-			const char *sp = len > 1 ? memchr(a + 1, ' ', len - 1) : NULL;
-			if (!sp) {
-				rc = mrl_err_set(err, MRL_EINPUT, "%s: model.merges[%zu] is not 'left right'", file, i);
-				goto out;
-			}
-			al = (size_t)(sp - a);
-			b = sp + 1;
-			bl = len - al - 1;
-		} else if (json_is_array(val) && json_array_size(val) == 2 && json_is_string(json_array_get(val, 0)) &&
-			   json_is_string(json_array_get(val, 1))) {
-			a = json_string_value(json_array_get(val, 0));
-			al = json_string_length(json_array_get(val, 0));
-			b = json_string_value(json_array_get(val, 1));
-			bl = json_string_length(json_array_get(val, 1));
-		} else {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s: model.merges[%zu] is neither \"left right\" nor [left, right]", file, i);
-			goto out;
-		}
-		rc = bpe_add_merge(v, a, al, b, bl, err);
-		if (rc < 0)
-			goto out;
-		skipped += rc == 1;
-		rc = 0;
-	}
-	if (skipped) {
-		char msg[600];
-		snprintf(msg, sizeof msg, "%s: %zu merges name pieces that are not in the vocabulary or repeat a pair: ignored",
-			 file, skipped);
-		vocab_warn(v, msg);
-	}
 
 	if ((rc = load_normalizer(v, json_object_get(root, "normalizer"), file, 0, err)) ||
 	    (rc = load_pretok(v, json_object_get(root, "pre_tokenizer"), file, 0, err)))
