@@ -1,5 +1,6 @@
 #!/bin/sh
-# The shape rules of docs/architecture.md, checked: no call cycle between
+# The shape rules of docs/architecture.md, checked: the module dependency
+# rule (includes), no call cycle between
 # .c files (read off the built objects), no function body over
 # MAX_FN lines, no file over MAX_FILE lines (tables excepted, listed below).
 # Exit 1 naming every violation; 0 and one summary line otherwise.
@@ -23,6 +24,29 @@ for f in $src; do
 	if [ "$n" -gt "$MAX_FILE" ]; then
 		echo "file $f: $n lines (limit $MAX_FILE)"; bad=1
 	fi
+done
+
+# 1b. the dependency rule between modules (docs/architecture.md): a module's
+# files include only headers of the modules listed for it.
+allowed() {
+	case $1 in
+	common) echo "" ;;
+	engine|tasks|metrics|records) echo "common" ;;
+	reports) echo "common metrics" ;;
+	harness) echo "common engine tasks metrics records reports" ;;
+	*) echo "-" ;;
+	esac
+}
+for f in $src; do
+	m=${f%%/*}
+	ok=$(allowed "$m")
+	[ "$ok" = "-" ] && continue
+	for dep in $(sed -n 's/^#include "\([a-z_]*\)\/.*/\1/p' "$f" | sort -u); do
+		[ "$dep" = "$m" ] && continue
+		case " $ok " in *" $dep "*) ;; *)
+			echo "dependency $f: includes $dep/ (module $m may include: ${ok:-nothing})"; bad=1 ;;
+		esac
+	done
 done
 
 # 2. functions over MAX_FN lines: a body runs from a '{' in column 0 to the
@@ -68,7 +92,7 @@ else
 fi
 
 if [ "$bad" = 0 ]; then
-	echo "check-structure: ok (functions <= $MAX_FN lines, files <= $MAX_FILE lines, no call cycle)"
+	echo "check-structure: ok (functions <= $MAX_FN lines, files <= $MAX_FILE lines, no call cycle, module dependencies as allowed)"
 	exit 0
 fi
 [ "$warn_only" = 1 ] && exit 0
