@@ -19,17 +19,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo leaderboard RUN_DIR... [--metric acc] [--format html|md|csv] [-o FILE]\n"
 		"A leaderboard of runs (folders written by 'merilo run'): per task x language scores with CIs,\n"
 		"the average per language, the en->BCMS and Cyrillic/Latin gaps, tokens/s and J/token where\n"
-		"measured, and each run's manifest (model sha256, engine build, host, seeds).\n"
-		"  --metric NAME   the metric to rank by (default acc)\n"
-		"  --format F      html (self-contained, sortable columns), md or csv (default md, or from -o's extension)\n"
-		"  -o FILE         write to FILE instead of stdout\n"
-		"exit codes: 0 written, 2 usage error, 3 a run cannot be read, 4 the output cannot be written\n");
+		"measured, and each run's manifest (model sha256, engine build, host, seeds).\n");
+	hrn_print_options(out, opts, 16);
+	fprintf(out, "exit codes: 0 written, 2 usage error, 3 a run cannot be read, 4 the output cannot be written\n");
+}
+
+/* --format: html, md or csv into the int at opt->value. */
+static int parse_format(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	int format = rpt_format_parse(arg);
+	if (format != RPT_FMT_HTML && format != RPT_FMT_MD && format != RPT_FMT_CSV)
+		return mrl_err_set(err, MRL_EINPUT, "--format: '%s' is not one of html, md, csv", arg);
+	*(int *)opt->value = format;
+	return 0;
 }
 
 struct lb_run {
@@ -66,46 +74,21 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 {
 	const char *metric = "acc", *out_path = NULL;
 	int format = -1;
-	const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
-	size_t n_dirs = 0;
-	if (!dirs) {
-		fprintf(stderr, "merilo: out of memory\n");
-		return HRN_EXIT_RUNTIME;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			free(dirs);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(a, "--metric") || !strcmp(a, "--format") || !strcmp(a, "-o") || !strcmp(a, "--out")) {
-			if (i + 1 >= argc) {
-				free(dirs);
-				return hrn_usage_error("leaderboard", "option '%s' needs a value", a);
-			}
-			const char *v = argv[++i];
-			if (!strcmp(a, "--metric")) {
-				metric = v;
-			} else if (!strcmp(a, "--format")) {
-				format = rpt_format_parse(v);
-				if (format != RPT_FMT_HTML && format != RPT_FMT_MD && format != RPT_FMT_CSV) {
-					free(dirs);
-					return hrn_usage_error("leaderboard", "--format: '%s' is not one of html, md, csv", v);
-				}
-			} else {
-				out_path = v;
-			}
-		} else if (a[0] == '-' && a[1]) {
-			free(dirs);
-			return hrn_usage_error("leaderboard", "unknown option '%s'", a);
-		} else {
-			dirs[n_dirs++] = a;
-		}
-	}
-	if (!n_dirs) {
-		free(dirs);
+	const struct mrl_option opts[] = {
+		OPT_STRING(0, "metric", &metric, "NAME", "the metric to rank by (default acc)"),
+		OPT_CALLBACK(0, "format", &format, "F",
+			     "html (self-contained, sortable columns), md or csv (default md, or from -o's extension)",
+			     parse_format),
+		OPT_STRING('o', "out", &out_path, "FILE", "write to FILE instead of stdout"),
+		OPT_END(),
+	};
+	int n_args, ret = hrn_options("leaderboard", opts, argc, argv, &n_args, usage);
+	if (ret != HRN_OPTS_GO)
+		return ret;
+	const char *const *dirs = (const char *const *)argv; /* the positionals */
+	size_t n_dirs = (size_t)n_args;
+	if (!n_dirs)
 		return hrn_usage_error("leaderboard", "expected at least one run folder");
-	}
 	if (format < 0) {
 		const char *dot = out_path ? strrchr(out_path, '.') : NULL;
 		format = dot && !strcmp(dot, ".html") ? RPT_FMT_HTML : dot && !strcmp(dot, ".csv") ? RPT_FMT_CSV : RPT_FMT_MD;
@@ -184,6 +167,5 @@ out:
 	}
 	free(runs);
 	free(rows);
-	free(dirs);
 	return exit_code;
 }

@@ -8,6 +8,7 @@
  * is a warning (exit 0): the report says so and every table is still there.
  * docs/reports.md describes the output.
  */
+#include "common/fileio.h"
 #include "harness/bench.h"
 #include "harness/hrn.h"
 #include "harness/results.h"
@@ -22,7 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo report RUN_DIR... [--bench FILE]... [-o OUT_DIR] [--format png,svg] [--title TEXT]\n"
@@ -32,12 +33,9 @@ static void usage(FILE *out)
 		"drawn by gnuplot: accuracy per task x language with CIs, the language gap (en - BCMS) and the\n"
 		"script gap (sr-Cyrl - sr-Latn) with paired CIs and McNemar p-values, time per item; and latency,\n"
 		"throughput and energy when the runs carry bench data. Each plot's gnuplot script (.gp) and data\n"
-		"(.dat) are kept next to its images.\n"
-		"  --bench FILE        a 'merilo bench --format json|jsonl' record, shown as its own entry (repeatable);\n"
-		"                      a run folder's own bench.json / bench.jsonl is read with it automatically\n"
-		"  -o, --out OUT_DIR   output folder (created; default: report)\n"
-		"  --format LIST       image formats, comma-separated: png, svg (default: png,svg)\n"
-		"  --title TEXT        the report's title (default: merilo report)\n"
+		"(.dat) are kept next to its images.\n");
+	hrn_print_options(out, opts, 18);
+	fprintf(out,
 		"environment: MERILO_GNUPLOT  the gnuplot program (default: gnuplot from PATH)\n"
 		"gnuplot absent or failing: a warning on stderr and in the report; the rest is written, exit 0.\n"
 		"exit codes: 0 written, 2 usage error, 3 a run folder is missing or malformed, 4 cannot write\n");
@@ -282,221 +280,232 @@ static void make_labels(struct loaded_run *runs, size_t n)
 	}
 }
 
-static int mkdir_p(const char *dir, struct mrl_err *err)
+/* --format png,svg into the struct rpt_plot_opts at opt->value. */
+static int parse_formats(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", dir);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return mrl_err_set(err, MRL_EWRITE, "%s: cannot create folder: %s", buf, strerror(errno));
-			*p = '/';
+	struct rpt_plot_opts *popts = opt->value;
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", arg);
+	char *save = NULL;
+	popts->png = popts->svg = false;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "png"))
+			popts->png = true;
+		else if (!strcmp(t, "svg"))
+			popts->svg = true;
+		else
+			return mrl_err_set(err, MRL_EINPUT, "--format: unknown format '%s' (png, svg)", t);
+	}
+	if (!popts->png && !popts->svg)
+		return mrl_err_set(err, MRL_EINPUT, "--format: no format given");
+	return 0;
+}
+
+/* The --bench files, in the order given (room for one per argument). */
+struct file_list {
+	const char **v;
+	size_t n;
+};
+
+static int add_bench_file(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	(void)err;
+	struct file_list *l = opt->value;
+	l->v[l->n++] = arg;
+	return 0;
+}
+
+/* What the report is drawn from, gathered from every run; the strings point
+ * into the loaded runs. */
+struct report_tables {
+	struct rpt_run *rr;
+	struct rpt_score *scores;
+	struct rpt_gap *gaps;
+	struct rpt_sample *samples, *ttft, *tpot;
+	struct rpt_perf *perf;
+	struct rpt_bench_point *pts;
+	size_t n_scores, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts;
+};
+
+/* Room in t for everything the n runs hold. */
+static int tables_alloc(struct report_tables *t, const struct loaded_run *runs, size_t n, struct mrl_err *err)
+{
+	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hrn_results *r = &runs[i].res;
+		for (size_t a = 0; a < r->n_aggregates; a++)
+			n_scores += r->aggregates[a].n_metrics;
+		n_gaps += r->n_comparisons;
+		n_samples += runs[i].n_ms;
+		for (size_t k = 0; k < r->n_perf; k++)
+			n_perf += r->perf[k].n_langs + 1;
+		t->n_bres += runs[i].have_bench ? runs[i].bench.n_results : 0;
+	}
+	t->rr = calloc(n + 1, sizeof *t->rr);
+	t->ttft = calloc(t->n_bres + 1, sizeof *t->ttft);
+	t->tpot = calloc(t->n_bres + 1, sizeof *t->tpot);
+	t->pts = calloc(t->n_bres + 1, sizeof *t->pts);
+	t->scores = calloc(n_scores + 1, sizeof *t->scores);
+	t->gaps = calloc(n_gaps + 1, sizeof *t->gaps);
+	t->samples = calloc(n_samples + 1, sizeof *t->samples);
+	t->perf = calloc(n_perf + 1, sizeof *t->perf);
+	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scores || !t->gaps || !t->samples || !t->perf)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void tables_release(struct report_tables *t)
+{
+	free(t->rr);
+	free(t->scores);
+	free(t->gaps);
+	free(t->samples);
+	free(t->perf);
+	free(t->ttft);
+	free(t->tpot);
+	free(t->pts);
+}
+
+/* The rows of a run folder's results.json: scores, gaps, performance, item times. */
+static void tables_add_results(struct report_tables *t, const struct loaded_run *L, size_t i)
+{
+	const struct hrn_results *r = &L->res;
+	const struct hrn_manifest *m = &r->manifest;
+	t->rr[i] = (struct rpt_run){
+		.label = L->label, .dir = L->dir, .model_name = r->model.name, .model_path = r->model.path,
+		.model_sha256 = r->model.sha256 ? r->model.sha256 : m->model_sha256,
+		.suite_name = r->suite.name, .suite_version = r->suite.version, .suite_sha256 = r->suite.sha256,
+		.engine = L->engine, .git_commit = m->git_commit, .host = L->host, .started_utc = m->started_utc,
+		.ended_utc = m->ended_utc, .seed = r->settings.seed, .threads = r->settings.threads,
+		.n_item_lines = L->have_items ? (int64_t)L->items.n : -1, .note = L->note[0] ? L->note : NULL,
+	};
+	for (size_t a = 0; a < r->n_aggregates; a++) {
+		const struct hrn_aggregate *ag = &r->aggregates[a];
+		for (size_t k = 0; k < ag->n_metrics; k++) {
+			const struct hrn_metric_value *mv = &ag->metrics[k];
+			t->scores[t->n_scores++] = (struct rpt_score){
+				.run = i, .task = ag->task, .language = ag->language, .metric = mv->name, .n = ag->n,
+				.value = mv->value, .ci_low = mv->ci_low, .ci_high = mv->ci_high, .ci_level = mv->ci_level,
+			};
 		}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return mrl_err_set(err, MRL_EWRITE, "%s: cannot create folder: %s", buf, strerror(errno));
-	struct stat st;
-	if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-		return mrl_err_set(err, MRL_EWRITE, "%s: not a folder", buf);
+	}
+	for (size_t c = 0; c < r->n_comparisons; c++) {
+		const struct hrn_comparison *cm = &r->comparisons[c];
+		t->gaps[t->n_gaps++] = (struct rpt_gap){
+			.run = i, .task = cm->task, .language_a = cm->language_a, .language_b = cm->language_b,
+			.metric = cm->metric, .n_pairs = cm->n_pairs, .diff = cm->diff, .ci_low = cm->ci_low,
+			.ci_high = cm->ci_high, .ci_level = cm->ci_level, .mcnemar_b = cm->mcnemar_b,
+			.mcnemar_c = cm->mcnemar_c, .mcnemar_p = cm->mcnemar_p,
+		};
+	}
+	for (size_t k = 0; k < r->n_perf; k++) {
+		const struct hrn_perf_task *pt = &r->perf[k];
+		for (size_t l = 0; l <= pt->n_langs; l++) {
+			const struct hrn_perf_lang *pl = l < pt->n_langs ? &pt->langs[l] : &pt->all;
+			t->perf[t->n_perf++] = (struct rpt_perf){
+				.run = i, .task = pt->task, .language = l < pt->n_langs ? pl->language : "all",
+				.n_items = pl->n_items, .tokens_per_s = pl->tokens_per_s,
+				.item_ms_median = pl->item_ms_median, .item_ms_p90 = pl->item_ms_p90,
+				.energy_per_item_j = l < pt->n_langs || !pt->window.present ? NAN
+						     : pt->window.energy_per_item_j.value,
+				.energy_null_reason = l < pt->n_langs ? "measured per task (row 'all')"
+						      : !pt->window.present ? pt->window.absent_reason
+									    : pt->window.energy_per_item_j.reason,
+			};
+		}
+	}
+	for (size_t l = 0; l < L->n_ms; l++)
+		t->samples[t->n_samples++] = (struct rpt_sample){ .run = i, .series = L->ms_lang[l], .ms = L->ms[l],
+								  .n = L->ms_n[l] };
+}
+
+/* Run i's rows: its bench records, then its results (or, for a bench file
+ * given alone, the run line from the bench record's manifest). */
+static int tables_add_run(struct report_tables *t, struct loaded_run *L, size_t i, struct mrl_err *err)
+{
+	int rc;
+	if (L->have_bench &&
+	    (rc = collect_bench(L, i, t->ttft, &t->n_ttft, t->tpot, &t->n_tpot, t->pts, &t->n_pts, err)))
+		return rc;
+	if (!L->bench_only) {
+		tables_add_results(t, L, i);
+		return 0;
+	}
+	const struct hrn_bench_doc *bd = &L->bench;
+	t->rr[i] = (struct rpt_run){
+		.label = L->label, .dir = L->dir, .model_name = bd->model.name, .model_path = bd->model.path,
+		.model_sha256 = bd->model.sha256, .engine = L->engine, .git_commit = bd->manifest.git_commit,
+		.host = L->host, .started_utc = bd->manifest.started_utc, .ended_utc = bd->manifest.ended_utc,
+		.seed = bd->n_results ? bd->results[0].seed : -1,
+		.threads = bd->n_results ? bd->results[0].threads : -1, .n_item_lines = -1, .note = L->note,
+	};
 	return 0;
 }
 
 int hrn_cmd_report(int argc, char **argv)
 {
 	const char *out_dir = "report", *title = "merilo report";
-	const char **dirs = calloc((size_t)argc + 1, sizeof *dirs);
-	const char **bench_files = calloc((size_t)argc + 1, sizeof *bench_files);
-	size_t n_dirs = 0, n_bench_files = 0;
 	struct rpt_plot_opts popts = { 0 };
-	if (!dirs || !bench_files) {
-		free(dirs);
-		free(bench_files);
+	struct file_list bench = { .v = calloc((size_t)argc + 1, sizeof *bench.v) };
+	if (!bench.v) {
 		fprintf(stderr, "merilo: out of memory\n");
 		return HRN_EXIT_RUNTIME;
 	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			free(dirs);
-			free(bench_files);
-			return HRN_EXIT_OK;
-		} else if (!strcmp(a, "--bench")) {
-			if (i + 1 >= argc) {
-				free(dirs);
-				free(bench_files);
-				return hrn_usage_error("report", "--bench needs a file");
-			}
-			bench_files[n_bench_files++] = argv[++i];
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--out") || !strcmp(a, "--format") || !strcmp(a, "--title")) {
-			if (i + 1 >= argc) {
-				free(bench_files);
-				free(dirs);
-				return hrn_usage_error("report", "%s needs a value", a);
-			}
-			const char *v = argv[++i];
-			if (!strcmp(a, "--format")) {
-				char buf[256];
-				snprintf(buf, sizeof buf, "%s", v);
-				char *save = NULL;
-				for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-					if (!strcmp(t, "png"))
-						popts.png = true;
-					else if (!strcmp(t, "svg"))
-						popts.svg = true;
-					else {
-						free(dirs);
-						free(bench_files);
-						return hrn_usage_error("report", "--format: unknown format '%s' (png, svg)", t);
-					}
-				}
-				if (!popts.png && !popts.svg) {
-					free(dirs);
-					free(bench_files);
-					return hrn_usage_error("report", "--format: no format given");
-				}
-			} else if (!strcmp(a, "--title")) {
-				title = v;
-			} else {
-				out_dir = v;
-			}
-		} else if (a[0] == '-' && a[1]) {
-			free(dirs);
-			free(bench_files);
-			return hrn_usage_error("report", "unknown option '%s'", a);
-		} else {
-			dirs[n_dirs++] = a;
-		}
+	const struct mrl_option opts[] = {
+		OPT_CALLBACK(0, "bench", &bench, "FILE",
+			     "a 'merilo bench --format json|jsonl' record, shown as its own entry (repeatable);\n"
+			     "a run folder's own bench.json / bench.jsonl is read with it automatically",
+			     add_bench_file),
+		OPT_STRING('o', "out", &out_dir, "OUT_DIR", "output folder (created; default: report)"),
+		OPT_CALLBACK(0, "format", &popts, "LIST", "image formats, comma-separated: png, svg (default: png,svg)",
+			     parse_formats),
+		OPT_STRING(0, "title", &title, "TEXT", "the report's title (default: merilo report)"),
+		OPT_END(),
+	};
+	int n_args, exit_code = hrn_options("report", opts, argc, argv, &n_args, usage);
+	if (exit_code != HRN_OPTS_GO) {
+		free(bench.v);
+		return exit_code;
 	}
-	if (!n_dirs && !n_bench_files) {
-		free(dirs);
-		free(bench_files);
+	exit_code = HRN_EXIT_OK;
+	if (!n_args && !bench.n) {
+		free(bench.v);
 		return hrn_usage_error("report", "expected at least one run folder or --bench FILE");
 	}
-	const size_t n_dirs_only = n_dirs;
-	for (size_t b = 0; b < n_bench_files; b++) /* bench-only entries follow the run folders */
-		dirs[n_dirs++] = bench_files[b];
-	popts.gnuplot = getenv("MERILO_GNUPLOT");
-
-	struct mrl_err err = { 0 };
+	/* bench-only entries follow the run folders */
+	const size_t n_dirs_only = (size_t)n_args, n_dirs = n_dirs_only + bench.n;
+	const char **dirs = calloc(n_dirs + 1, sizeof *dirs);
 	struct loaded_run *runs = calloc(n_dirs, sizeof *runs);
-	struct rpt_run *rr = calloc(n_dirs, sizeof *rr);
-	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0, n_bres = 0, n_ttft = 0, n_tpot = 0, n_pts = 0;
-	struct rpt_sample *ttft = NULL, *tpot = NULL;
-	struct rpt_bench_point *pts = NULL;
-	struct rpt_perf *perf = NULL;
-	struct rpt_score *scores = NULL;
-	struct rpt_gap *gaps = NULL;
-	struct rpt_sample *samples = NULL;
+	struct report_tables t = { 0 };
 	struct rpt_plots plots = { 0 };
-	int rc = 0, exit_code = HRN_EXIT_OK;
-	if (!runs || !rr) {
+	struct mrl_err err = { 0 };
+	int rc = 0;
+	popts.gnuplot = getenv("MERILO_GNUPLOT");
+	if (!dirs || !runs) {
 		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
 		goto out;
 	}
+	memcpy(dirs, argv, n_dirs_only * sizeof *dirs);
+	memcpy(dirs + n_dirs_only, bench.v, bench.n * sizeof *dirs);
 	for (size_t i = 0; i < n_dirs; i++)
 		if ((rc = i < n_dirs_only ? load_run(dirs[i], &runs[i], &err) : load_bench_only(dirs[i], &runs[i], &err)))
 			goto out;
 	make_labels(runs, n_dirs);
-	for (size_t i = 0; i < n_dirs; i++) {
-		const struct hrn_results *r = &runs[i].res;
-		for (size_t a = 0; a < r->n_aggregates; a++)
-			n_scores += r->aggregates[a].n_metrics;
-		n_gaps += r->n_comparisons;
-		n_samples += runs[i].n_ms;
-		for (size_t t = 0; t < r->n_perf; t++)
-			n_perf += r->perf[t].n_langs + 1;
-		n_bres += runs[i].have_bench ? runs[i].bench.n_results : 0;
-	}
-	ttft = calloc(n_bres + 1, sizeof *ttft);
-	tpot = calloc(n_bres + 1, sizeof *tpot);
-	pts = calloc(n_bres + 1, sizeof *pts);
-	if (!ttft || !tpot || !pts) {
-		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+	if ((rc = tables_alloc(&t, runs, n_dirs, &err)))
 		goto out;
-	}
-	scores = calloc(n_scores + 1, sizeof *scores);
-	gaps = calloc(n_gaps + 1, sizeof *gaps);
-	samples = calloc(n_samples + 1, sizeof *samples);
-	perf = calloc(n_perf + 1, sizeof *perf);
-	if (!scores || !gaps || !samples || !perf) {
-		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-		goto out;
-	}
-	n_scores = n_gaps = n_samples = n_perf = 0;
-	for (size_t i = 0; i < n_dirs; i++) {
-		struct loaded_run *L = &runs[i];
-		const struct hrn_results *r = &L->res;
-		const struct hrn_manifest *m = &r->manifest;
-		if (L->have_bench && (rc = collect_bench(L, i, ttft, &n_ttft, tpot, &n_tpot, pts, &n_pts, &err)))
+	for (size_t i = 0; i < n_dirs; i++)
+		if ((rc = tables_add_run(&t, &runs[i], i, &err)))
 			goto out;
-		if (L->bench_only) {
-			const struct hrn_bench_doc *bd = &L->bench;
-			rr[i] = (struct rpt_run){
-				.label = L->label, .dir = L->dir, .model_name = bd->model.name, .model_path = bd->model.path,
-				.model_sha256 = bd->model.sha256, .engine = L->engine, .git_commit = bd->manifest.git_commit,
-				.host = L->host, .started_utc = bd->manifest.started_utc, .ended_utc = bd->manifest.ended_utc,
-				.seed = bd->n_results ? bd->results[0].seed : -1,
-				.threads = bd->n_results ? bd->results[0].threads : -1, .n_item_lines = -1, .note = L->note,
-			};
-			continue;
-		}
-		rr[i] = (struct rpt_run){
-			.label = L->label, .dir = L->dir, .model_name = r->model.name, .model_path = r->model.path,
-			.model_sha256 = r->model.sha256 ? r->model.sha256 : m->model_sha256,
-			.suite_name = r->suite.name, .suite_version = r->suite.version, .suite_sha256 = r->suite.sha256,
-			.engine = L->engine, .git_commit = m->git_commit, .host = L->host, .started_utc = m->started_utc,
-			.ended_utc = m->ended_utc, .seed = r->settings.seed, .threads = r->settings.threads,
-			.n_item_lines = L->have_items ? (int64_t)L->items.n : -1, .note = L->note[0] ? L->note : NULL,
-		};
-		for (size_t a = 0; a < r->n_aggregates; a++) {
-			const struct hrn_aggregate *ag = &r->aggregates[a];
-			for (size_t k = 0; k < ag->n_metrics; k++) {
-				const struct hrn_metric_value *mv = &ag->metrics[k];
-				scores[n_scores++] = (struct rpt_score){
-					.run = i, .task = ag->task, .language = ag->language, .metric = mv->name, .n = ag->n,
-					.value = mv->value, .ci_low = mv->ci_low, .ci_high = mv->ci_high, .ci_level = mv->ci_level,
-				};
-			}
-		}
-		for (size_t c = 0; c < r->n_comparisons; c++) {
-			const struct hrn_comparison *cm = &r->comparisons[c];
-			gaps[n_gaps++] = (struct rpt_gap){
-				.run = i, .task = cm->task, .language_a = cm->language_a, .language_b = cm->language_b,
-				.metric = cm->metric, .n_pairs = cm->n_pairs, .diff = cm->diff, .ci_low = cm->ci_low,
-				.ci_high = cm->ci_high, .ci_level = cm->ci_level, .mcnemar_b = cm->mcnemar_b,
-				.mcnemar_c = cm->mcnemar_c, .mcnemar_p = cm->mcnemar_p,
-			};
-		}
-		for (size_t t = 0; t < r->n_perf; t++) {
-			const struct hrn_perf_task *pt = &r->perf[t];
-			for (size_t l = 0; l <= pt->n_langs; l++) {
-				const struct hrn_perf_lang *pl = l < pt->n_langs ? &pt->langs[l] : &pt->all;
-				perf[n_perf++] = (struct rpt_perf){
-					.run = i, .task = pt->task, .language = l < pt->n_langs ? pl->language : "all",
-					.n_items = pl->n_items, .tokens_per_s = pl->tokens_per_s,
-					.item_ms_median = pl->item_ms_median, .item_ms_p90 = pl->item_ms_p90,
-					.energy_per_item_j = l < pt->n_langs || !pt->window.present ? NAN
-							     : pt->window.energy_per_item_j.value,
-					.energy_null_reason = l < pt->n_langs ? "measured per task (row 'all')"
-							      : !pt->window.present ? pt->window.absent_reason
-										    : pt->window.energy_per_item_j.reason,
-				};
-			}
-		}
-		for (size_t l = 0; l < L->n_ms; l++)
-			samples[n_samples++] = (struct rpt_sample){ .run = i, .series = L->ms_lang[l], .ms = L->ms[l],
-								    .n = L->ms_n[l] };
-	}
 	struct rpt_input in = {
-		.title = title, .runs = rr, .n_runs = n_dirs, .scores = scores, .n_scores = n_scores, .gaps = gaps,
-		.n_gaps = n_gaps, .perf = perf, .n_perf = n_perf, .item_times = samples, .n_item_times = n_samples,
-		.ttft = ttft, .n_ttft = n_ttft, .tpot = tpot, .n_tpot = n_tpot, .bench = pts, .n_bench = n_pts,
-		.bench_note = n_bres ? NULL
-				     : "no bench record: give --bench FILE, or write one into a run folder with merilo bench "
-				       "--format json --out RUN_DIR/bench.json",
+		.title = title, .runs = t.rr, .n_runs = n_dirs, .scores = t.scores, .n_scores = t.n_scores,
+		.gaps = t.gaps, .n_gaps = t.n_gaps, .perf = t.perf, .n_perf = t.n_perf, .item_times = t.samples,
+		.n_item_times = t.n_samples, .ttft = t.ttft, .n_ttft = t.n_ttft, .tpot = t.tpot, .n_tpot = t.n_tpot,
+		.bench = t.pts, .n_bench = t.n_pts,
+		.bench_note = t.n_bres ? NULL
+				       : "no bench record: give --bench FILE, or write one into a run folder with merilo bench "
+					 "--format json --out RUN_DIR/bench.json",
 	};
-	if ((rc = mkdir_p(out_dir, &err)) || (rc = rpt_plots_write(out_dir, &in, &popts, &plots, &err)) ||
+	if ((rc = mrl_mkdir_p(out_dir, &err)) || (rc = rpt_plots_write(out_dir, &in, &popts, &plots, &err)) ||
 	    (rc = rpt_report_write(out_dir, &in, &plots, &err)))
 		goto out;
 	if (plots.status[0])
@@ -518,15 +527,8 @@ out:
 		loaded_release(&runs[i]);
 	}
 	free(runs);
-	free(rr);
-	free(scores);
-	free(gaps);
-	free(samples);
-	free(perf);
-	free(ttft);
-	free(tpot);
-	free(pts);
+	tables_release(&t);
 	free(dirs);
-	free(bench_files);
+	free(bench.v);
 	return exit_code;
 }
