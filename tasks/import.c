@@ -193,6 +193,79 @@ static const struct jsonl_row *find_idx(const struct jsonl *f, long long idx)
 /* Set key to a new value on obj, failing on ENOMEM (jansson steals the reference). */
 #define SETN(obj, key, val) do { if (json_object_set_new((obj), (key), (val))) goto nomem; } while (0)
 
+/* Read and check each language's COPA file, its rows sorted by idx (no idx
+ * twice); *n_all counts the rows of all files. */
+static int copa_read(const struct task_import_input *in, size_t n_in, struct jsonl *files, size_t *n_all,
+		     struct mrl_err *err)
+{
+	int rc;
+	for (size_t i = 0; i < n_in; i++) {
+		if (!copa_wording_for(in[i].lang))
+			return mrl_err_set(err, MRL_EUNSUPPORTED,
+					   "%s: no COPA wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, cnr)",
+					   in[i].path, in[i].lang);
+		if ((rc = jsonl_read(in[i].path, &files[i], err)))
+			return rc;
+		for (size_t r = 0; r < files[i].n; r++)
+			if ((rc = copa_check(in[i].path, &files[i].rows[r], err)))
+				return rc;
+		qsort(files[i].rows, files[i].n, sizeof *files[i].rows, cmp_row_idx);
+		for (size_t r = 1; r < files[i].n; r++)
+			if (row_idx(&files[i].rows[r]) == row_idx(&files[i].rows[r - 1])) {
+				size_t a = files[i].rows[r - 1].line, b = files[i].rows[r].line;
+				return mrl_err_set(err, MRL_EINPUT, "%s:%zu: duplicate idx %lld (also on line %zu)", in[i].path,
+						   a > b ? a : b, row_idx(&files[i].rows[r]), a < b ? a : b);
+			}
+		*n_all += files[i].n;
+	}
+	return 0;
+}
+
+/* Each language's variant of item idx (a language whose file lacks it is
+ * left out); the labels and the questions must agree across languages. */
+static int copa_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct jsonl *files,
+		     long long idx, struct mrl_err *err)
+{
+	int first = -1;
+	for (size_t i = 0; i < n_in; i++) {
+		const struct jsonl_row *r = find_idx(&files[i], idx);
+		if (!r)
+			continue;
+		long long label = json_integer_value(json_object_get(r->obj, "label"));
+		const char *q = json_string_value(json_object_get(r->obj, "question"));
+		if (first < 0) {
+			first = (int)i;
+			SETN(item, "gold", json_integer(label));
+		} else {
+			const struct jsonl_row *f = find_idx(&files[first], idx);
+			long long flabel = json_integer_value(json_object_get(f->obj, "label"));
+			const char *fq = json_string_value(json_object_get(f->obj, "question"));
+			if (label != flabel)
+				return mrl_err_set(err, MRL_EINPUT, "%s:%zu: idx %lld has label %lld, but %s:%zu has label %lld "
+						   "(labels must agree across languages)", in[i].path, r->line, idx,
+						   label, in[first].path, f->line, flabel);
+			if (strcmp(q, fq))
+				return mrl_err_set(err, MRL_EINPUT, "%s:%zu: idx %lld asks for the %s, but %s:%zu asks for the %s",
+						   in[i].path, r->line, idx, q, in[first].path, f->line, fq);
+		}
+		json_t *v = json_object(), *choices = json_array();
+		if (!v || !choices) {
+			json_decref(v), json_decref(choices);
+			goto nomem;
+		}
+		SETN(item, in[i].lang, v);
+		SETN(v, "premise", json_incref(json_object_get(r->obj, "premise")));
+		SETN(v, "question", json_string(q));
+		SETN(v, "choices", choices);
+		if (json_array_append(choices, json_object_get(r->obj, "choice1")) ||
+		    json_array_append(choices, json_object_get(r->obj, "choice2")))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+}
+
 static int import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		       json_t **out, struct mrl_err *err)
 {
@@ -204,28 +277,8 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 	*out = NULL;
 	if (!files)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n_in; i++) {
-		if (!copa_wording_for(in[i].lang)) {
-			rc = mrl_err_set(err, MRL_EUNSUPPORTED,
-					 "%s: no COPA wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, cnr)",
-					 in[i].path, in[i].lang);
-			goto out;
-		}
-		if ((rc = jsonl_read(in[i].path, &files[i], err)))
-			goto out;
-		for (size_t r = 0; r < files[i].n; r++)
-			if ((rc = copa_check(in[i].path, &files[i].rows[r], err)))
-				goto out;
-		qsort(files[i].rows, files[i].n, sizeof *files[i].rows, cmp_row_idx);
-		for (size_t r = 1; r < files[i].n; r++)
-			if (row_idx(&files[i].rows[r]) == row_idx(&files[i].rows[r - 1])) {
-				size_t a = files[i].rows[r - 1].line, b = files[i].rows[r].line;
-				rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: duplicate idx %lld (also on line %zu)", in[i].path,
-						 a > b ? a : b, row_idx(&files[i].rows[r]), a < b ? a : b);
-				goto out;
-			}
-		n_all += files[i].n;
-	}
+	if ((rc = copa_read(in, n_in, files, &n_all, err)))
+		goto out;
 	/* the union of all idx values, in order */
 	all = malloc((n_all ? n_all : 1) * sizeof *all);
 	if (!all)
@@ -293,45 +346,8 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 			goto nomem;
 		snprintf(id, sizeof id, "%lld", all[a]);
 		SETN(item, "id", json_string(id));
-		int first = -1;
-		for (size_t i = 0; i < n_in; i++) {
-			const struct jsonl_row *r = find_idx(&files[i], all[a]);
-			if (!r)
-				continue;
-			long long label = json_integer_value(json_object_get(r->obj, "label"));
-			const char *q = json_string_value(json_object_get(r->obj, "question"));
-			if (first < 0) {
-				first = (int)i;
-				SETN(item, "gold", json_integer(label));
-			} else {
-				const struct jsonl_row *f = find_idx(&files[first], all[a]);
-				long long flabel = json_integer_value(json_object_get(f->obj, "label"));
-				const char *fq = json_string_value(json_object_get(f->obj, "question"));
-				if (label != flabel) {
-					rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: idx %lld has label %lld, but %s:%zu has label %lld "
-							 "(labels must agree across languages)", in[i].path, r->line, all[a],
-							 label, in[first].path, f->line, flabel);
-					goto out;
-				}
-				if (strcmp(q, fq)) {
-					rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: idx %lld asks for the %s, but %s:%zu asks for the %s",
-							 in[i].path, r->line, all[a], q, in[first].path, f->line, fq);
-					goto out;
-				}
-			}
-			json_t *v = json_object(), *choices = json_array();
-			if (!v || !choices) {
-				json_decref(v), json_decref(choices);
-				goto nomem;
-			}
-			SETN(item, in[i].lang, v);
-			SETN(v, "premise", json_incref(json_object_get(r->obj, "premise")));
-			SETN(v, "question", json_string(q));
-			SETN(v, "choices", choices);
-			if (json_array_append(choices, json_object_get(r->obj, "choice1")) ||
-			    json_array_append(choices, json_object_get(r->obj, "choice2")))
-				goto nomem;
-		}
+		if ((rc = copa_item(item, in, n_in, files, all[a], err)))
+			goto out;
 	}
 	*out = root;
 	root = NULL;
