@@ -280,15 +280,11 @@ static int add_spec(struct synth *sy, const char *name, uint32_t type, bool is_n
 	return 0;
 }
 
-int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
-	      struct mrl_err *err)
+/* The model's shape (a preset, then the options that override it) and the
+ * index of its dtype in dtypes[], checked. */
+static int resolve_shape(const struct eng_synth_opts *o, const char *dtype, struct preset *shape, size_t *dtype_index,
+			 struct mrl_err *err)
 {
-	struct synth sy = { .seed = o->seed };
-	struct gguf_writer *w = NULL;
-	int rc = 0;
-	const char *arch = o->arch ? o->arch : "llama";
-	if (strcmp(arch, "llama"))
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "synth: unknown architecture '%s' (supported: llama)", arch);
 	struct preset p = { "custom", 0, 0, 0, 0, 0, 2048 };
 	if (o->preset) {
 		size_t i = 0;
@@ -316,11 +312,29 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 	if (p.n_layer > 4096 || p.n_embd > 65536 || p.n_ff > 262144 || p.n_ctx > (1u << 24))
 		return mrl_err_set(err, MRL_EINPUT, "synth: shape too large");
 	size_t di = 0;
-	const char *dtype = o->dtype ? o->dtype : "f32";
 	while (di < sizeof dtypes / sizeof dtypes[0] && strcmp(dtypes[di].name, dtype))
 		di++;
 	if (di == sizeof dtypes / sizeof dtypes[0])
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "synth: unknown dtype '%s' (f32, f16, bf16, q8_0, q4_0)", dtype);
+	*shape = p;
+	*dtype_index = di;
+	return 0;
+}
+
+int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
+	      struct mrl_err *err)
+{
+	struct synth sy = { .seed = o->seed };
+	struct gguf_writer *w = NULL;
+	int rc = 0;
+	const char *arch = o->arch ? o->arch : "llama";
+	if (strcmp(arch, "llama"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "synth: unknown architecture '%s' (supported: llama)", arch);
+	const char *dtype = o->dtype ? o->dtype : "f32";
+	struct preset p = { 0 };
+	size_t di = 0;
+	if ((rc = resolve_shape(o, dtype, &p, &di, err)))
+		return rc;
 	uint32_t type = dtypes[di].type;
 	uint32_t block = eng_type_get(type)->block_size;
 	if (p.n_embd % block || p.n_ff % block)
