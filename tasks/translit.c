@@ -19,6 +19,7 @@
 #include "tasks/translit.h"
 
 #include "common/buf.h"
+#include "common/utf8.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -78,15 +79,10 @@ static int decode_nfc(const char *s, size_t len, int32_t **cps, size_t *n_cps, s
 		return mrl_err_set(err, MRL_EINPUT, "transliteration: NULL text of length %zu", len);
 	if (len > (size_t)(SIZE_MAX / 4 / sizeof(int32_t)) || len > (size_t)INT32_MAX)
 		return mrl_err_set(err, MRL_EINPUT, "transliteration: text too long (%zu bytes)", len);
-	for (size_t at = 0; at < len;) {
-		utf8proc_int32_t c;
-		utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)s + at,
-						      (utf8proc_ssize_t)(len - at), &c);
-		if (r < 0)
-			return mrl_err_set(err, MRL_EINPUT, "invalid UTF-8 at byte offset %zu (byte 0x%02x)",
-					   at, (unsigned char)s[at]);
-		at += (size_t)r;
-	}
+	size_t bad = mrl_utf8_valid_prefix(s, len);
+	if (bad < len)
+		return mrl_err_set(err, MRL_EINPUT, "invalid UTF-8 at byte offset %zu (byte 0x%02x)", bad,
+				   (unsigned char)s[bad]);
 	n_nfc = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &nfc,
 			     UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 	if (n_nfc < 0) {
