@@ -19,6 +19,7 @@
 #include "records/run.h"
 #include "common/fileio.h"
 #include "common/json.h"
+#include "common/sort.h"
 #include "metrics/met.h"
 #include "reports/rpt.h"
 
@@ -35,30 +36,16 @@
 #define GATE_CONFIG_MAX_BYTES ((size_t)1 << 20)
 #define MAX_GATE 64
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo compare BASE_RUN CAND_RUN [options]\n"
 		"Compare two runs of the same suite item by item (candidate - base) and gate on regressions.\n"
-		"A run is a folder written by 'merilo run' (results.json + items.jsonl).\n"
-		"  --gate M1,M2            gated metrics (default: acc,acc_norm where present)\n"
-		"  --threshold-points T    a gated metric fails when it drops by more than T points (default 1.0)\n"
-		"  --alpha A               significance level for verdicts, Holm-adjusted (default 0.05)\n"
-		"  --gate-kl X             also fail when the mean KL(base || candidate), in nats, of any\n"
-		"                          task x language or overall exceeds X (needs --store-logprobs runs;\n"
-		"                          without it KL is reported, never gated)\n"
-		"  --config FILE           gate config (JSON; see docs/compare.md); flags override it\n"
-		"  --format text|md|json|junit   what to print on stdout (default text)\n"
-		"  --out PREFIX            also write PREFIX.txt, PREFIX.md, PREFIX.json, PREFIX.junit.xml\n"
-		"  --seed N                paired bootstrap seed (default %llu)\n"
-		"  --boot N                bootstrap resamples (default %d)\n"
-		"  --allow-different-suites  compare runs whose suite files differ (default: refuse)\n"
-		"  --gate-perf PCT         when both runs carry bench records (RUN/bench.json): also fail when a\n"
-		"                          prefill/decode tokens/s or TTFT CI is wholly worse than PCT (e.g. 5%%);\n"
-		"                          without it the performance deltas are informational\n"
+		"A run is a folder written by 'merilo run' (results.json + items.jsonl).\n");
+	hrn_print_options(out, opts, 24);
+	fprintf(out,
 		"exit codes: 0 no gated regression, 1 a gated metric regressed, 2 usage error,\n"
-		"            3 bad or mismatched inputs, 4 runtime failure\n",
-		(unsigned long long)MET_BOOT_DEFAULT_SEED, MET_BOOT_DEFAULT_RESAMPLES);
+		"            3 bad or mismatched inputs, 4 runtime failure\n");
 }
 
 /* ------------------------------------------------------------ options */
@@ -285,6 +272,70 @@ out:
 	return rc;
 }
 
+/* The options whose values are checked on the spot (each callback gets the
+ * struct cmp_opts and words its own message). */
+static int opt_threshold(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct cmp_opts *o = opt->value;
+	if (hrn_parse_double(arg, &o->threshold_points) || o->threshold_points < 0)
+		return mrl_err_set(err, MRL_EINPUT, "--threshold-points: '%s' is not a number >= 0", arg);
+	o->have_threshold = true;
+	return 0;
+}
+
+static int opt_alpha(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct cmp_opts *o = opt->value;
+	if (hrn_parse_double(arg, &o->alpha) || !(o->alpha > 0 && o->alpha < 1))
+		return mrl_err_set(err, MRL_EINPUT, "--alpha: '%s' is not a number in (0, 1)", arg);
+	o->have_alpha = true;
+	return 0;
+}
+
+static int opt_gate_kl(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct cmp_opts *o = opt->value;
+	if (hrn_parse_double(arg, &o->gate_kl) || o->gate_kl < 0)
+		return mrl_err_set(err, MRL_EINPUT, "--gate-kl: '%s' is not a number >= 0 (nats)", arg);
+	o->have_gate_kl = true;
+	return 0;
+}
+
+static int opt_gate_perf(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct cmp_opts *o = opt->value;
+	if (hrn_parse_fraction(arg, &o->gate_perf) || !(o->gate_perf >= 0 && o->gate_perf < 10))
+		return mrl_err_set(err, MRL_EINPUT, "--gate-perf: '%s' is not a percentage ('5%%') or fraction", arg);
+	return 0;
+}
+
+static int opt_format(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct cmp_opts *o = opt->value;
+	o->format = rpt_format_parse(arg);
+	if (o->format != RPT_FMT_TEXT && o->format != RPT_FMT_MD && o->format != RPT_FMT_JSON &&
+	    o->format != RPT_FMT_JUNIT)
+		return mrl_err_set(err, MRL_EINPUT, "--format: '%s' is not one of text, md, json, junit", arg);
+	return 0;
+}
+
+static int opt_seed(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (hrn_parse_u64(arg, opt->value))
+		return mrl_err_set(err, MRL_EINPUT, "--seed: '%s' is not an unsigned integer", arg);
+	return 0;
+}
+
+static int opt_boot(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	uint64_t b;
+	if (hrn_parse_u64(arg, &b) || b < 100 || b > 1000000)
+		return mrl_err_set(err, MRL_EINPUT, "--boot: '%s' is not an integer in 100..1000000", arg);
+	*(size_t *)opt->value = (size_t)b;
+	return 0;
+}
+
+/* Returns HRN_OPTS_GO, or the exit code to return at once. */
 static int parse_args(int argc, char **argv, struct cmp_opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -295,68 +346,46 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	o->n_boot = MET_BOOT_DEFAULT_RESAMPLES;
 	o->gate_kl = NAN;
 	o->gate_perf = NAN;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return -1;
-		} else if (!strcmp(a, "--allow-different-suites")) {
-			o->allow_different_suites = true;
-			continue;
-		} else if (a[0] != '-' || !a[1]) {
-			if (!o->base_dir)
-				o->base_dir = a;
-			else if (!o->cand_dir)
-				o->cand_dir = a;
-			else
-				return hrn_usage_error("compare", "expected two runs, got a third: '%s'", a);
-			continue;
-		}
-		if (!val)
-			return hrn_usage_error("compare", "option '%s' needs a value", a);
-		i++;
-		if (!strcmp(a, "--threshold-points")) {
-			if (hrn_parse_double(val, &o->threshold_points) || o->threshold_points < 0)
-				return hrn_usage_error("compare", "--threshold-points: '%s' is not a number >= 0", val);
-			o->have_threshold = true;
-		} else if (!strcmp(a, "--alpha")) {
-			if (hrn_parse_double(val, &o->alpha) || !(o->alpha > 0 && o->alpha < 1))
-				return hrn_usage_error("compare", "--alpha: '%s' is not a number in (0, 1)", val);
-			o->have_alpha = true;
-		} else if (!strcmp(a, "--gate-kl")) {
-			if (hrn_parse_double(val, &o->gate_kl) || o->gate_kl < 0)
-				return hrn_usage_error("compare", "--gate-kl: '%s' is not a number >= 0 (nats)", val);
-			o->have_gate_kl = true;
-		} else if (!strcmp(a, "--gate-perf")) {
-			if (hrn_parse_fraction(val, &o->gate_perf) || !(o->gate_perf >= 0 && o->gate_perf < 10))
-				return hrn_usage_error("compare", "--gate-perf: '%s' is not a percentage ('5%%') or fraction", val);
-		} else if (!strcmp(a, "--config")) {
-			o->config = val;
-		} else if (!strcmp(a, "--gate")) {
-			o->gate_list = val;
-		} else if (!strcmp(a, "--format")) {
-			o->format = rpt_format_parse(val);
-			if (o->format != RPT_FMT_TEXT && o->format != RPT_FMT_MD && o->format != RPT_FMT_JSON &&
-			    o->format != RPT_FMT_JUNIT)
-				return hrn_usage_error("compare", "--format: '%s' is not one of text, md, json, junit", val);
-		} else if (!strcmp(a, "--out")) {
-			o->out_prefix = val;
-		} else if (!strcmp(a, "--seed")) {
-			if (hrn_parse_u64(val, &o->seed))
-				return hrn_usage_error("compare", "--seed: '%s' is not an unsigned integer", val);
-		} else if (!strcmp(a, "--boot")) {
-			uint64_t b;
-			if (hrn_parse_u64(val, &b) || b < 100 || b > 1000000)
-				return hrn_usage_error("compare", "--boot: '%s' is not an integer in 100..1000000", val);
-			o->n_boot = (size_t)b;
-		} else {
-			return hrn_usage_error("compare", "unknown option '%s'", a);
-		}
-	}
-	if (!o->cand_dir)
+	char seed_help[64], boot_help[64];
+	snprintf(seed_help, sizeof seed_help, "paired bootstrap seed (default %llu)",
+		 (unsigned long long)MET_BOOT_DEFAULT_SEED);
+	snprintf(boot_help, sizeof boot_help, "bootstrap resamples (default %d)", MET_BOOT_DEFAULT_RESAMPLES);
+	const struct mrl_option opts[] = {
+		OPT_STRING(0, "gate", &o->gate_list, "M1,M2", "gated metrics (default: acc,acc_norm where present)"),
+		OPT_CALLBACK(0, "threshold-points", o, "T",
+			     "a gated metric fails when it drops by more than T points (default 1.0)", opt_threshold),
+		OPT_CALLBACK(0, "alpha", o, "A", "significance level for verdicts, Holm-adjusted (default 0.05)",
+			     opt_alpha),
+		OPT_CALLBACK(0, "gate-kl", o, "X",
+			     "also fail when the mean KL(base || candidate), in nats, of any\n"
+			     "task x language or overall exceeds X (needs --store-logprobs runs;\n"
+			     "without it KL is reported, never gated)",
+			     opt_gate_kl),
+		OPT_STRING(0, "config", &o->config, "FILE", "gate config (JSON; see docs/compare.md); flags override it"),
+		OPT_CALLBACK(0, "format", o, "text|md|json|junit", "what to print on stdout (default text)", opt_format),
+		OPT_STRING(0, "out", &o->out_prefix, "PREFIX",
+			   "also write PREFIX.txt, PREFIX.md, PREFIX.json, PREFIX.junit.xml"),
+		OPT_CALLBACK(0, "seed", &o->seed, "N", seed_help, opt_seed),
+		OPT_CALLBACK(0, "boot", &o->n_boot, "N", boot_help, opt_boot),
+		OPT_BOOL(0, "allow-different-suites", &o->allow_different_suites,
+			 "compare runs whose suite files differ (default: refuse)"),
+		OPT_CALLBACK(0, "gate-perf", o, "PCT",
+			     "when both runs carry bench records (RUN/bench.json): also fail when a\n"
+			     "prefill/decode tokens/s or TTFT CI is wholly worse than PCT (e.g. 5%);\n"
+			     "without it the performance deltas are informational",
+			     opt_gate_perf),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("compare", opts, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args > 2)
+		return hrn_usage_error("compare", "expected two runs, got a third: '%s'", argv[2]);
+	if (n_args < 2)
 		return hrn_usage_error("compare", "expected two runs: BASE_RUN CAND_RUN");
-	return 0;
+	o->base_dir = argv[0];
+	o->cand_dir = argv[1];
+	return HRN_OPTS_GO;
 }
 
 /* ------------------------------------------------------------ loading */
@@ -609,12 +638,6 @@ static bool run_has_logprobs(const struct hrn_items *items)
 	return false;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The run folder's bench record (bench.json, else bench.jsonl) into d; 1 when it
  * has none, 0 when read, < 0 on a malformed record. */
 static int load_bench(const char *arg, struct hrn_bench_doc *d, struct mrl_err *err)
@@ -765,7 +788,7 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 		}
 		tmp = v;
 		memcpy(tmp, lr, n * sizeof *tmp);
-		qsort(tmp, n, sizeof *tmp, cmp_double);
+		qsort(tmp, n, sizeof *tmp, mrl_cmp_double);
 		double median = met_percentile_sorted(tmp, n, 50);
 		/* bootstrap the median: 2,000 resamples (the median's CI needs fewer than the mean's tail) */
 		enum { BOOT = 2000 };
@@ -779,10 +802,10 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 		for (size_t b = 0; b < BOOT; b++) {
 			for (size_t k = 0; k < n; k++)
 				tmp[k] = lr[met_rng_below(&rng, n)];
-			qsort(tmp, n, sizeof *tmp, cmp_double);
+			qsort(tmp, n, sizeof *tmp, mrl_cmp_double);
 			meds[b] = met_percentile_sorted(tmp, n, 50);
 		}
-		qsort(meds, BOOT, sizeof *meds, cmp_double);
+		qsort(meds, BOOT, sizeof *meds, mrl_cmp_double);
 		double lo = met_percentile_sorted(meds, BOOT, 2.5), hi = met_percentile_sorted(meds, BOOT, 97.5);
 		free(meds);
 		struct met_wilcoxon w;
@@ -1063,8 +1086,8 @@ int hrn_cmd_compare(int argc, char **argv)
 {
 	struct cmp_opts o;
 	int prc = parse_args(argc, argv, &o);
-	if (prc)
-		return prc < 0 ? HRN_EXIT_OK : prc;
+	if (prc != HRN_OPTS_GO)
+		return prc;
 	struct cmp_state st;
 	memset(&st, 0, sizeof st);
 	mrl_buf_init(&st.perf);
