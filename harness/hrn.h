@@ -95,6 +95,7 @@ int hrn_cmd_compare(int argc, char **argv);
 int hrn_cmd_leaderboard(int argc, char **argv);
 int hrn_cmd_report(int argc, char **argv);
 int hrn_cmd_bench(int argc, char **argv);
+int hrn_cmd_score(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
  * suite; each returns an exit code. hrn_info_model gets {"info", PATH} and

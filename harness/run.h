@@ -201,6 +201,8 @@ struct hrn_agg_opts {
 	uint64_t seed;        /* bootstrap seed */
 	size_t n_resamples;   /* bootstrap B */
 	double level;         /* CI level, 0.95 */
+	const char *only_metric; /* multiple choice: NULL = every rule of the task; else only this
+				  * metric (a run scored from predictions has just "acc") */
 };
 
 /* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)

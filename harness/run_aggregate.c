@@ -90,7 +90,9 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 			const struct hrn_agg_opts *o, struct hrn_results *r, struct mrl_err *err)
 {
 	const char *names[TASK_MC_N_RULES];
-	const size_t n_metrics = mc_metrics(t, names);
+	const size_t n_metrics = o->only_metric ? 1 : mc_metrics(t, names);
+	if (o->only_metric)
+		names[0] = o->only_metric;
 	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level };
 	size_t cap = 0;
 	for (size_t l = 0; l < n_langs; l++)
