@@ -1,5 +1,6 @@
 /* quants.c — llama.cpp's other weight types (Q4_1, Q5_0, Q5_1, the K-quants,
- * IQ4_NL, IQ4_XS) and the activation formats they pair with (Q8_1, Q8_K).
+ * IQ4_NL, IQ4_XS) and the activation formats they pair with (Q8_1, Q8_K),
+ * and the scalar f16/bf16 conversions every kernel builds on.
  *
  * Layouts are ggml's (ggml-common.h), checked against the python `gguf`
  * package's dequantizers by tests/eng_quants.c (vectors from
@@ -36,6 +37,76 @@
 #else
 #define QN_AVX2 0
 #endif
+
+/* ---- scalar conversions (types.h; here so that types.c -> quants.c is the only
+ * direction of calls between the two: the type table reads the traits below) ---- */
+
+static inline uint32_t f32_bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+static inline float bits_f32(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+float eng_f16_to_f32(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h >> 15) << 31;
+	uint32_t exp = (h >> 10) & 0x1f;
+	uint32_t mant = h & 0x3ff;
+	if (exp == 0) {
+		if (mant == 0)
+			return bits_f32(sign);
+		/* subnormal: normalise; 2^-14 is float exponent 113 */
+		uint32_t e = 113;
+		while (!(mant & 0x400)) {
+			mant <<= 1;
+			e--;
+		}
+		return bits_f32(sign | e << 23 | (mant & 0x3ff) << 13);
+	}
+	if (exp == 31)
+		return bits_f32(sign | 0x7f800000u | mant << 13);
+	return bits_f32(sign | (exp + 112) << 23 | mant << 13);
+}
+
+uint16_t eng_f32_to_f16(float f)
+{
+	uint32_t x = f32_bits(f);
+	uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+	x &= 0x7fffffffu;
+	if (x > 0x7f800000u) /* NaN: keep the top payload bits, force quiet */
+		return (uint16_t)(sign | 0x7e00 | ((x >> 13) & 0x3ff));
+	if (x >= 0x477ff000u) /* >= 65520 rounds to inf (ties to even: 65504 is odd) */
+		return (uint16_t)(sign | 0x7c00);
+	if (x >= 0x38800000u) { /* normal half: round the 13 dropped bits to nearest even */
+		x += 0xfffu + ((x >> 13) & 1);
+		return (uint16_t)(sign | ((x - (112u << 23)) >> 13));
+	}
+	/* subnormal half or zero: adding 0.5 puts the value on a grid of 2^-24,
+	 * and the FPU's round-to-nearest-even does the rounding. */
+	float r = bits_f32(x) + 0.5f;
+	return (uint16_t)(sign | (f32_bits(r) - 0x3f000000u));
+}
+
+float eng_bf16_to_f32(uint16_t h)
+{
+	return bits_f32((uint32_t)h << 16);
+}
+
+uint16_t eng_f32_to_bf16(float f)
+{
+	uint32_t u = f32_bits(f);
+	if ((u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t)((u >> 16) | 64); /* quiet NaN, as ggml */
+	return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
 
 #define QK_K 256
 
