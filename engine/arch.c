@@ -10,6 +10,7 @@
 #include "engine/eng_int.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,28 @@ struct arch_def {
 	enum eng_arch_id id;
 	enum eng_norm_kind norm;
 	enum eng_ffn_kind ffn;
-	enum eng_rope_kind rope;
-	bool qkv_bias, learned_pos;
+	enum eng_rope_kind rope;    /* as a GGUF stores Q/K (HF folders: NEOX unless NONE) */
+	unsigned flags;             /* A_* below */
+	uint32_t swa_period;        /* GGUF window on layer il when il % p < p - 1 (llama.cpp); 0: every layer */
 };
 
+#define A_QKV_BIAS 1u
+#define A_LEARNED_POS 2u
+#define A_LIN_BIAS 4u
+#define A_POST_NORMS 8u
+#define A_FUSED_QKV 16u
+#define A_EMBD_SCALE 32u /* token embeddings times sqrt(n_embd) */
+
 static const struct arch_def arch_defs[] = {
-	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, false, false },
+	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, 0, 0 },
 	/* Qwen2: Llama with q/k/v biases and rope on halves of each head */
-	{ "qwen2", ENG_ARCH_QWEN2, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, true, false },
+	{ "qwen2", ENG_ARCH_QWEN2, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QKV_BIAS, 0 },
+	/* GPT-2: learned positions, LayerNorm and biases everywhere, GELU MLP, one qkv matrix */
+	{ "gpt2", ENG_ARCH_GPT2, ENG_NORM_LAYER, ENG_FFN_GELU, ENG_ROPE_NONE,
+	  A_QKV_BIAS | A_LEARNED_POS | A_LIN_BIAS | A_FUSED_QKV, 0 },
+	/* Gemma 2: scaled embeddings, GeGLU, norms after attention and FFN too, soft caps
+	 * (config), the window on every other layer starting with the first */
+	{ "gemma2", ENG_ARCH_GEMMA2, ENG_NORM_RMS, ENG_FFN_GEGLU, ENG_ROPE_NEOX, A_POST_NORMS | A_EMBD_SCALE, 2 },
 };
 
 #define N_ARCH (sizeof arch_defs / sizeof arch_defs[0])
@@ -67,6 +82,82 @@ static int get_opt_f32(const struct gguf_ctx *g, const char *arch, const char *s
 	return rc < 0 ? rc : 0;
 }
 
+static const struct arch_def *find_arch(const char *name, size_t len)
+{
+	for (size_t i = 0; i < N_ARCH; i++)
+		if (strlen(arch_defs[i].name) == len && !memcmp(arch_defs[i].name, name, len))
+			return &arch_defs[i];
+	return NULL;
+}
+
+static void apply_arch(struct eng_config *cfg, const struct arch_def *def)
+{
+	cfg->arch = def->id;
+	cfg->arch_name = def->name;
+	cfg->norm = def->norm;
+	cfg->ffn = def->ffn;
+	cfg->rope = def->rope;
+	cfg->qkv_bias = def->flags & A_QKV_BIAS;
+	cfg->learned_pos = def->flags & A_LEARNED_POS;
+	cfg->lin_bias = def->flags & A_LIN_BIAS;
+	cfg->post_norms = def->flags & A_POST_NORMS;
+	cfg->fused_qkv = def->flags & A_FUSED_QKV;
+}
+
+void eng_config_window_layers(struct eng_config *cfg)
+{
+	uint32_t p = 0;
+	for (size_t i = 0; i < N_ARCH; i++)
+		if (arch_defs[i].id == cfg->arch)
+			p = arch_defs[i].swa_period;
+	for (uint32_t il = 0; il < cfg->n_layer; il++)
+		if (!p || il % p < p - 1)
+			eng_set_layer_windowed(cfg, il);
+}
+
+int eng_config_set_arch(struct eng_config *cfg, const char *name)
+{
+	const struct arch_def *def = find_arch(name, strlen(name));
+	if (!def)
+		return -1;
+	apply_arch(cfg, def);
+	return 0;
+}
+
+/* What a GGUF says beyond the common keys, for the architectures that have more:
+ * Gemma 2's soft caps and window, each with llama.cpp's default when absent. */
+static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const struct gguf_ctx *g,
+		       const char *path, struct mrl_err *err)
+{
+	const char *an = def->name;
+	int rc;
+	if (def->flags & A_EMBD_SCALE)
+		cfg->embd_scale = sqrtf((float)cfg->n_embd);
+	cfg->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
+	if (def->id == ENG_ARCH_GEMMA2) {
+		/* GGUF has no key for query_pre_attn_scalar: llama.cpp takes head_dim, and
+		 * n_embd / n_head for the 46-layer 27B (whose config says so) */
+		if (cfg->n_layer == 46)
+			cfg->attn_scale = 1.0f / sqrtf((float)(cfg->n_embd / cfg->n_head));
+		cfg->attn_softcap = 50.0f;
+		cfg->final_softcap = 30.0f;
+		if ((rc = get_opt_f32(g, an, "attn_logit_softcapping", &cfg->attn_softcap, err)) ||
+		    (rc = get_opt_f32(g, an, "final_logit_softcapping", &cfg->final_softcap, err)))
+			return rc;
+		if (!(cfg->attn_softcap >= 0.0f && cfg->attn_softcap < 1e30f) ||
+		    !(cfg->final_softcap >= 0.0f && cfg->final_softcap < 1e30f))
+			return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.attn_logit_softcapping' / "
+					   "'final_logit_softcapping' must be finite and >= 0", path, an);
+		if ((rc = get_opt_u32(g, an, "attention.sliding_window", &cfg->sliding_window, err)))
+			return rc;
+	}
+	/* Mistral's and Phi-3's windows are not applied from a GGUF, as llama.cpp does not */
+	if (cfg->sliding_window)
+		eng_config_window_layers(cfg);
+	cfg->gelu_f16 = true; /* what llama.cpp's CPU backend computes */
+	return 0;
+}
+
 int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char *path,
 		    struct mrl_err *err)
 {
@@ -78,10 +169,7 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 	if (rc == 1)
 		return mrl_err_set(err, MRL_EINPUT, "%s: required metadata key 'general.architecture' is missing",
 				   path);
-	const struct arch_def *def = NULL;
-	for (size_t i = 0; i < N_ARCH; i++)
-		if (gguf_str_eq(a, arch_defs[i].name))
-			def = &arch_defs[i];
+	const struct arch_def *def = find_arch(a.ptr, a.len);
 	if (!def) {
 		char supported[256] = "";
 		for (size_t i = 0; i < N_ARCH; i++) {
@@ -94,13 +182,7 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 				   path, len, a.ptr, supported);
 	}
 	const char *an = def->name;
-	cfg->arch = def->id;
-	cfg->arch_name = def->name;
-	cfg->norm = def->norm;
-	cfg->ffn = def->ffn;
-	cfg->rope = def->rope;
-	cfg->qkv_bias = def->qkv_bias;
-	cfg->learned_pos = def->learned_pos;
+	apply_arch(cfg, def);
 
 	if ((rc = get_req_u32(g, an, "context_length", &cfg->n_ctx_train, path, err)) ||
 	    (rc = get_req_u32(g, an, "embedding_length", &cfg->n_embd, path, err)) ||
@@ -128,8 +210,8 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 				   ") and value_length (%" PRIu32 ") must be equal and in 1..4096",
 				   path, an, key_len, val_len);
 	cfg->head_dim = key_len;
-	cfg->n_rot = cfg->head_dim;
-	if ((rc = get_opt_u32(g, an, "rope.dimension_count", &cfg->n_rot, err)))
+	cfg->n_rot = cfg->rope == ENG_ROPE_NONE ? 0 : cfg->head_dim;
+	if (cfg->rope != ENG_ROPE_NONE && (rc = get_opt_u32(g, an, "rope.dimension_count", &cfg->n_rot, err)))
 		return rc;
 	if (cfg->rope != ENG_ROPE_NONE && (cfg->n_rot > cfg->head_dim || cfg->n_rot % 2 || cfg->n_rot == 0))
 		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.dimension_count' = %" PRIu32
@@ -160,7 +242,7 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 	cfg->n_embd_q = cfg->n_head * cfg->head_dim;
 	cfg->n_embd_kv = cfg->n_head_kv * cfg->head_dim;
 	/* n_vocab is taken from token_embd.weight when the weights are bound. */
-	return 0;
+	return arch_extras(cfg, def, g, path, err);
 }
 
 /* Bind one tensor by name; ne1 == 0 means "a vector of ne0". want_f32 for norm
@@ -217,6 +299,114 @@ int eng_weights_bind(struct eng_weights *w, const struct eng_config *cfg, const 
 	return eng_weights_bind_src(w, cfg, find_in_gguf, g, path, err);
 }
 
+/* Rows [r0, r0 + n) of a bound matrix, as a matrix of its own (fused tensors). */
+static struct eng_tensor rows_of(const struct eng_tensor *t, uint64_t r0, uint64_t n)
+{
+	struct eng_tensor s = *t;
+	s.data = (const char *)t->data + r0 * t->row_bytes;
+	s.ne1 = n;
+	return s;
+}
+
+/* Elements [e0, e0 + n) of a bound f32 vector. */
+static struct eng_tensor part_of(const struct eng_tensor *t, uint64_t e0, uint64_t n)
+{
+	struct eng_tensor s = *t;
+	s.data = (const float *)t->data + e0;
+	s.ne0 = n;
+	s.row_bytes = n * sizeof(float);
+	return s;
+}
+
+/* Which tensors a layer has under which flags. */
+enum { NEED_ALWAYS, NEED_QKV_BIAS, NEED_LIN_BIAS, NEED_POST_NORMS, NEED_SPLIT_QKV, NEED_GATE };
+
+static bool needed(const struct eng_config *cfg, int need)
+{
+	switch (need) {
+	case NEED_QKV_BIAS: return cfg->qkv_bias && !cfg->fused_qkv;
+	case NEED_LIN_BIAS: return cfg->lin_bias;
+	case NEED_POST_NORMS: return cfg->post_norms;
+	case NEED_SPLIT_QKV: return !cfg->fused_qkv;
+	case NEED_GATE: return cfg->ffn != ENG_FFN_GELU;
+	default: return true;
+	}
+}
+
+/* The fused q/k/v matrix (and bias) of layer il, cut into wq/wk/wv (bq/bk/bv). */
+static int bind_fused_qkv(struct eng_layer *L, const struct eng_config *cfg, eng_tensor_find_fn find,
+			  const void *g, uint32_t il, const char *path, struct mrl_err *err)
+{
+	uint64_t dq = cfg->n_embd_q, dkv = cfg->n_embd_kv;
+	char name[96];
+	struct eng_tensor t;
+	snprintf(name, sizeof name, "blk.%" PRIu32 ".attn_qkv.weight", il);
+	int rc = bind(&t, find, g, name, cfg->n_embd, dq + 2 * dkv, false, false, path, err);
+	if (rc)
+		return rc;
+	L->wq = rows_of(&t, 0, dq);
+	L->wk = rows_of(&t, dq, dkv);
+	L->wv = rows_of(&t, dq + dkv, dkv);
+	if (!cfg->qkv_bias)
+		return 0;
+	snprintf(name, sizeof name, "blk.%" PRIu32 ".attn_qkv.bias", il);
+	if ((rc = bind(&t, find, g, name, dq + 2 * dkv, 0, true, false, path, err)))
+		return rc;
+	L->bq = part_of(&t, 0, dq);
+	L->bk = part_of(&t, dq, dkv);
+	L->bv = part_of(&t, dq + dkv, dkv);
+	return 0;
+}
+
+static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_tensor_find_fn find, const void *g,
+		      uint32_t il, const char *path, struct mrl_err *err)
+{
+	uint64_t d = cfg->n_embd, dq = cfg->n_embd_q, dkv = cfg->n_embd_kv, ff = cfg->n_ff;
+	struct {
+		struct eng_tensor *t;
+		const char *suffix;
+		uint64_t ne0, ne1;
+		bool f32;
+		int need;
+	} specs[] = {
+		{ &L->attn_norm, "attn_norm.weight", d, 0, true, NEED_ALWAYS },
+		{ &L->attn_norm_b, "attn_norm.bias", d, 0, true, NEED_LIN_BIAS },
+		{ &L->wq, "attn_q.weight", d, dq, false, NEED_SPLIT_QKV },
+		{ &L->wk, "attn_k.weight", d, dkv, false, NEED_SPLIT_QKV },
+		{ &L->wv, "attn_v.weight", d, dkv, false, NEED_SPLIT_QKV },
+		{ &L->wo, "attn_output.weight", dq, d, false, NEED_ALWAYS },
+		{ &L->bo, "attn_output.bias", d, 0, true, NEED_LIN_BIAS },
+		{ &L->bq, "attn_q.bias", dq, 0, true, NEED_QKV_BIAS },
+		{ &L->bk, "attn_k.bias", dkv, 0, true, NEED_QKV_BIAS },
+		{ &L->bv, "attn_v.bias", dkv, 0, true, NEED_QKV_BIAS },
+		{ &L->attn_post_norm, "post_attention_norm.weight", d, 0, true, NEED_POST_NORMS },
+		{ &L->ffn_norm, "ffn_norm.weight", d, 0, true, NEED_ALWAYS },
+		{ &L->ffn_norm_b, "ffn_norm.bias", d, 0, true, NEED_LIN_BIAS },
+		{ &L->ffn_gate, "ffn_gate.weight", d, ff, false, NEED_GATE },
+		{ &L->ffn_up, "ffn_up.weight", d, ff, false, NEED_ALWAYS },
+		{ &L->ffn_up_b, "ffn_up.bias", ff, 0, true, NEED_LIN_BIAS },
+		{ &L->ffn_down, "ffn_down.weight", ff, d, false, NEED_ALWAYS },
+		{ &L->ffn_down_b, "ffn_down.bias", d, 0, true, NEED_LIN_BIAS },
+		{ &L->ffn_post_norm, "post_ffw_norm.weight", d, 0, true, NEED_POST_NORMS },
+	};
+	int rc;
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", il, specs[i].suffix);
+		/* q/k/v biases an architecture does not use are bound to be refused below */
+		bool want = needed(cfg, specs[i].need), probe = specs[i].need == NEED_QKV_BIAS && !cfg->qkv_bias;
+		if ((want || probe) && (rc = bind(specs[i].t, find, g, name, specs[i].ne0, specs[i].ne1, specs[i].f32,
+						  !want, path, err)))
+			return rc;
+	}
+	if (!cfg->qkv_bias && (L->bq.data || L->bk.data || L->bv.data))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: layer %" PRIu32 " has q/k/v biases, which "
+				   "architecture '%s' does not use", path, il, cfg->arch_name);
+	if (cfg->fused_qkv && (rc = bind_fused_qkv(L, cfg, find, g, il, path, err)))
+		return rc;
+	return 0;
+}
+
 int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, eng_tensor_find_fn find,
 			 const void *g, const char *path, struct mrl_err *err)
 {
@@ -229,13 +419,18 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 	if (n_vocab == 0 || n_vocab > INT32_MAX)
 		return mrl_err_set(err, MRL_EINPUT, "%s: tensor 'token_embd.weight' has %" PRIu64 " rows", path,
 				   n_vocab);
-	uint64_t d = cfg->n_embd, dq = cfg->n_embd_q, dkv = cfg->n_embd_kv, ff = cfg->n_ff;
+	uint64_t d = cfg->n_embd;
 	if ((rc = bind(&w->tok_embd, find, g, "token_embd.weight", d, n_vocab, false, false, path, err)) ||
 	    (rc = bind(&w->output_norm, find, g, "output_norm.weight", d, 0, true, false, path, err)) ||
 	    (rc = bind(&w->output, find, g, "output.weight", d, n_vocab, false, true, path, err)))
 		return rc;
-	struct eng_tensor rf;
-	if ((rc = bind(&rf, find, g, "rope_freqs.weight", cfg->n_rot / 2, 0, true, true, path, err)))
+	if (cfg->lin_bias && (rc = bind(&w->output_norm_b, find, g, "output_norm.bias", d, 0, true, false, path, err)))
+		return rc;
+	if (cfg->learned_pos &&
+	    (rc = bind(&w->pos_embd, find, g, "position_embd.weight", d, cfg->n_ctx_train, false, false, path, err)))
+		return rc;
+	struct eng_tensor rf = { 0 };
+	if (cfg->n_rot && (rc = bind(&rf, find, g, "rope_freqs.weight", cfg->n_rot / 2, 0, true, true, path, err)))
 		return rc;
 	w->rope_factors = rf.data;
 	for (uint32_t i = 0; w->rope_factors && i < cfg->n_rot / 2; i++)
@@ -253,39 +448,9 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 	w->layers = calloc(cfg->n_layer, sizeof *w->layers);
 	if (!w->layers)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	for (uint32_t il = 0; il < cfg->n_layer; il++) {
-		struct eng_layer *L = &w->layers[il];
-		struct {
-			struct eng_tensor *t;
-			const char *suffix;
-			uint64_t ne0, ne1;
-			bool f32, optional;
-		} specs[] = {
-			{ &L->attn_norm, "attn_norm.weight", d, 0, true, false },
-			{ &L->wq, "attn_q.weight", d, dq, false, false },
-			{ &L->wk, "attn_k.weight", d, dkv, false, false },
-			{ &L->wv, "attn_v.weight", d, dkv, false, false },
-			{ &L->wo, "attn_output.weight", dq, d, false, false },
-			{ &L->bq, "attn_q.bias", dq, 0, true, !cfg->qkv_bias },
-			{ &L->bk, "attn_k.bias", dkv, 0, true, !cfg->qkv_bias },
-			{ &L->bv, "attn_v.bias", dkv, 0, true, !cfg->qkv_bias },
-			{ &L->ffn_norm, "ffn_norm.weight", d, 0, true, false },
-			{ &L->ffn_gate, "ffn_gate.weight", d, ff, false, cfg->ffn != ENG_FFN_SWIGLU },
-			{ &L->ffn_up, "ffn_up.weight", d, ff, false, false },
-			{ &L->ffn_down, "ffn_down.weight", ff, d, false, false },
-		};
-		for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
-			char name[96];
-			snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", il, specs[i].suffix);
-			rc = bind(specs[i].t, find, g, name, specs[i].ne0, specs[i].ne1, specs[i].f32, specs[i].optional,
-				  path, err);
-			if (rc)
-				return rc;
-		}
-		if (!cfg->qkv_bias && (L->bq.data || L->bk.data || L->bv.data))
-			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: layer %" PRIu32 " has q/k/v biases, which "
-					   "architecture '%s' does not use", path, il, cfg->arch_name);
-	}
+	for (uint32_t il = 0; il < cfg->n_layer; il++)
+		if ((rc = bind_layer(&w->layers[il], cfg, find, g, il, path, err)))
+			return rc;
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,22 +203,40 @@ static void backend_free(struct eng_backend_state *bk, uint32_t n_layer)
 	free(bk);
 }
 
+/* Refuse what the CUDA backend cannot compute, before a device is touched,
+ * rather than compute it wrong: its ops are the Llama/Qwen2 set (no LayerNorm,
+ * GELU, scale or soft cap in its op table; its attention takes neither a window
+ * nor another scale), so any other architecture, or a flag of one, is refused. */
+static int cuda_refuse(const struct eng_model *m, struct mrl_err *err)
+{
+	const struct eng_config *c = &m->cfg;
+	bool llama_like = c->norm == ENG_NORM_RMS && c->ffn == ENG_FFN_SWIGLU && !c->learned_pos && !c->lin_bias &&
+			  !c->post_norms && !c->fused_qkv && !(c->embd_scale > 0.0f) && !(c->attn_softcap > 0.0f) &&
+			  !(c->final_softcap > 0.0f) && c->attn_scale == 1.0f / sqrtf((float)c->head_dim);
+	if ((c->arch != ENG_ARCH_LLAMA && c->arch != ENG_ARCH_QWEN2) || !llama_like)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: architecture '%s' is not implemented on the CUDA backend "
+				   "yet (it runs llama, mistral and qwen2); use --backend cpu", m->path, c->arch_name);
+	if (c->sliding_window)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: sliding-window attention is not implemented on the CUDA "
+				   "backend yet; use --backend cpu", m->path);
+	return 0;
+}
+
 int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 {
 	m->ops = &eng_cpu_ops;
 	m->wx = &m->w;
 	if (m->backend == ENG_BACKEND_CPU)
 		return 0;
-	if (m->cfg.sliding_window)
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: sliding-window attention is not implemented on the CUDA "
-				   "backend yet; use --backend cpu", m->path);
+	int rc = cuda_refuse(m, err);
+	if (rc)
+		return rc;
 	if (m->w.rope_factors)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope frequency factors (Llama 3.1 rope scaling) are not "
 				   "implemented on the CUDA backend yet; use --backend cpu", m->path);
 	struct eng_backend_state *bk = calloc(1, sizeof *bk);
 	if (!bk)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);
-	int rc;
 	if ((rc = eng_cuda_load(&bk->api, &bk->lib, err)))
 		goto out;
 	char msg[512] = "";

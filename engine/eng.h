@@ -80,6 +80,10 @@ struct eng_model_desc {
 	int32_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent */
 	bool add_bos;                /* tokenizer.ggml.add_bos_token (default true for llama) */
 	bool tied_output;            /* output matrix is the token embedding */
+	bool learned_pos;            /* learned position embeddings (GPT-2; n_rot is 0) */
+	uint32_t sliding_window;     /* 0 = none; else on n_layer_windowed of the layers */
+	uint32_t n_layer_windowed;
+	float attn_softcap, final_softcap; /* 0 = none (Gemma 2) */
 };
 void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out);
 

@@ -30,32 +30,65 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 
 /* ---- architecture configuration ---- */
 
-enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1 };
+enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3 };
+/* RMS: x / rms(x) * w; LAYER: (x - mean) / sd(x) * w + b (GPT-2) */
 enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
-enum eng_ffn_kind { ENG_FFN_SWIGLU = 0, ENG_FFN_GELU = 1 };
+/* SWIGLU: down(silu(gate h) * up h); GELU: down(gelu(up h + b)) + b, no gate (GPT-2);
+ * GEGLU: down(gelu(gate h) * up h) (Gemma 2). GELU is the tanh approximation. */
+enum eng_ffn_kind { ENG_FFN_SWIGLU = 0, ENG_FFN_GELU = 1, ENG_FFN_GEGLU = 2 };
 /* ENG_ROPE_NORM: GGUF llama layout, adjacent pairs (x[2i], x[2i+1]);
  * ENG_ROPE_NEOX: halves (x[i], x[i + n_rot/2]); ENG_ROPE_NONE: learned positions. */
 enum eng_rope_kind { ENG_ROPE_NONE = 0, ENG_ROPE_NORM = 1, ENG_ROPE_NEOX = 2 };
 
+#define ENG_MAX_LAYERS 4096
+
 /* Everything the forward pass needs to know about an architecture: sizes
  * from the metadata, and flags that select the small kernels where
- * architectures differ (so Qwen2, GPT-2, Gemma become configuration). */
+ * architectures differ (Qwen2, GPT-2 and Gemma 2 are configuration, not code). */
 struct eng_config {
 	enum eng_arch_id arch;
 	const char *arch_name;      /* static string, e.g. "llama" */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
 	uint32_t head_dim;          /* per-head size of q/k/v */
-	uint32_t n_rot;             /* rotated dims per head (<= head_dim, even) */
+	uint32_t n_rot;             /* rotated dims per head (<= head_dim, even); 0 without rope */
 	uint32_t n_embd_q;          /* n_head * head_dim */
 	uint32_t n_embd_kv;         /* n_head_kv * head_dim */
 	float rope_freq_base, norm_eps;
 	enum eng_norm_kind norm;
 	enum eng_ffn_kind ffn;
 	enum eng_rope_kind rope;
-	bool qkv_bias;              /* attn_q/k/v have .bias tensors (Qwen2) */
+	bool qkv_bias;              /* q/k/v have biases (Qwen2, GPT-2) */
 	bool learned_pos;           /* position_embd.weight added to the embedding (GPT-2) */
-	uint32_t sliding_window;    /* query i sees keys j with i - j < sliding_window; 0 = all (Mistral) */
+	bool lin_bias;              /* attn_output, ffn_up, ffn_down and the norms have biases (GPT-2) */
+	bool post_norms;            /* attention and FFN outputs are normed before their residual add (Gemma 2) */
+	bool fused_qkv;             /* one attn_qkv matrix, rows [q | k | v] (GPT-2) */
+	bool gelu_f16;              /* GELU through ggml's f16 table, as llama.cpp computes it (set for GGUF) */
+	float embd_scale;           /* token embeddings times this; 0 = unscaled (Gemma: sqrt(n_embd)) */
+	float attn_scale;           /* q.k times this: 1/sqrt(head_dim), Gemma 2: query_pre_attn_scalar^-1/2 */
+	float attn_softcap;         /* scores s -> c * tanh(s / c) before the mask; 0 = none (Gemma 2) */
+	float final_softcap;        /* the same on the logits; 0 = none (Gemma 2) */
+	uint32_t sliding_window;    /* query i sees keys j with i - j < sliding_window on the layers
+				       marked in swa_layers; 0 = all keys everywhere (Mistral, Gemma 2) */
+	uint64_t swa_layers[ENG_MAX_LAYERS / 64]; /* bit il: layer il is windowed */
 };
+
+/* The architecture row name (llama, qwen2, gpt2, gemma2) into cfg: arch, arch_name
+ * and the flags (norm, ffn, rope layout as GGUF stores it, biases, fusions, post
+ * norms); 0, or -1 for a name the table does not have. */
+int eng_config_set_arch(struct eng_config *cfg, const char *name);
+/* Mark the layers the architecture's pattern windows (cfg->arch's row; with a
+ * sliding_window): every layer, or Gemma 2's 0, 2, 4, ... */
+void eng_config_window_layers(struct eng_config *cfg);
+/* The window layer il attends within (0 = every earlier key). */
+static inline uint32_t eng_layer_window(const struct eng_config *c, uint32_t il)
+{
+	return il < ENG_MAX_LAYERS && (c->swa_layers[il / 64] >> (il % 64) & 1) ? c->sliding_window : 0;
+}
+static inline void eng_set_layer_windowed(struct eng_config *c, uint32_t il)
+{
+	if (il < ENG_MAX_LAYERS)
+		c->swa_layers[il / 64] |= (uint64_t)1 << (il % 64);
+}
 
 /* Read the configuration for the file's general.architecture.
  * MRL_EUNSUPPORTED for an architecture we do not run, MRL_EINPUT naming the key
@@ -73,15 +106,23 @@ struct eng_tensor {
 	uint64_t row_bytes;   /* bytes of one row of ne0 elements */
 };
 
+/* Tensors a configuration flag does not ask for stay zeroed (data NULL). With
+ * fused_qkv, wq/wk/wv (and bq/bk/bv) are row ranges of one attn_qkv tensor. */
 struct eng_layer {
 	struct eng_tensor attn_norm, wq, wk, wv, wo;
-	struct eng_tensor bq, bk, bv;        /* optional (qkv_bias) */
+	struct eng_tensor bq, bk, bv;        /* qkv_bias */
+	struct eng_tensor attn_norm_b, bo;   /* lin_bias */
+	struct eng_tensor attn_post_norm;    /* post_norms */
 	struct eng_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
+	struct eng_tensor ffn_norm_b, ffn_up_b, ffn_down_b; /* lin_bias */
+	struct eng_tensor ffn_post_norm;     /* post_norms */
 };
 
 struct eng_weights {
 	struct eng_tensor tok_embd;     /* (n_embd, n_vocab) */
+	struct eng_tensor pos_embd;     /* (n_embd, n_ctx_train), learned_pos */
 	struct eng_tensor output_norm;  /* (n_embd) */
+	struct eng_tensor output_norm_b; /* (n_embd), lin_bias */
 	struct eng_tensor output;       /* (n_embd, n_vocab); token_embd when tied */
 	bool tied_output;
 	const float *rope_factors;      /* rope_freqs.weight (n_rot/2 f32), NULL when absent */
@@ -118,7 +159,7 @@ int eng_hf_check_files(const struct eng_hf *h, struct mrl_err *err);
 /* Shard i's mapping and path (owned by h); 0, or -1 past the last one. */
 int eng_hf_mapping(const struct eng_hf *h, size_t i, const void **base, size_t *size, const char **path);
 /* Whether the open file fd (at path, for the message) still has the size, mtime
- * and ctime of was: 0, or MRL_ERUNTIME naming path (model.c). */
+ * and ctime of was: 0, or MRL_ERUNTIME naming path (defined in hf.c, used by model.c). */
 int eng_file_unchanged(const char *path, int fd, const struct stat *was, struct mrl_err *err);
 /* Tensors as stored in the files (HF names, file dtype and bytes; shape as GGUF
  * ne), for eng_model_tensor_info; and the bytes of the safetensors files. */
@@ -191,6 +232,10 @@ struct eng_exec {
 	 * q8_act: quantized weights dot a Q8_0-quantized activation (else f32);
 	 * f16_act: f16 weights dot an activation rounded to f16 (else f32). */
 	bool q8_act, f16_act;
+	/* Attention of the model (from struct eng_config): scores times att_scale (0: 1/sqrt(head_dim)),
+	 * then att_softcap * tanh(s / att_softcap) when att_softcap > 0; gelu_f16: ggml's f16 GELU table. */
+	float att_scale, att_softcap;
+	bool gelu_f16;
 	void *dev;            /* device backends: per-context state (stream, handles, scratch); NULL on CPU */
 };
 
@@ -238,7 +283,8 @@ struct eng_ops {
 			 const float *k, const float *v);
 	/* Causal grouped-query attention of n_tok queries at positions pos0.. over
 	 * the cache of layer il; out has n_head * head_dim per row. window > 0:
-	 * the query at position i sees keys j with i - j < window (Mistral). */
+	 * the query at position i sees keys j with i - j < window (Mistral, Gemma 2's
+	 * local layers). Scores are scaled and capped as ex->att_scale/att_softcap say. */
 	void (*attention)(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q,
 			  int n_tok, uint32_t pos0, int n_head, int n_head_kv, int head_dim, uint32_t window,
 			  float *out);
@@ -269,6 +315,20 @@ struct eng_ops {
 	void (*phase_mark)(struct eng_exec *ex, enum eng_phase phase, bool end);
 	/* Device milliseconds and calls per phase since exec_init (completed phases only). */
 	void (*phase_times)(struct eng_exec *ex, double ms[ENG_PHASE_COUNT], uint64_t calls[ENG_PHASE_COUNT]);
+
+	/* Ops only some architectures need (GPT-2, Gemma 2). A backend that lacks
+	 * one leaves it NULL (members past the end of a positional initializer are),
+	 * and eng_backend_open refuses the architectures that need it. */
+	/* out[t] = (x[t] - mean) / sqrt(var + eps) * weight + bias (bias NULL: none). */
+	void (*layernorm)(struct eng_exec *ex, const float *x, const float *weight, const float *bias, int n_tok,
+			  int dim, float eps, float *out);
+	/* x[i] = gelu(x[i]) * up[i], or gelu(x[i]) when up is NULL (tanh approximation;
+	 * ex->gelu_f16: ggml's f16 table). */
+	void (*gelu)(struct eng_exec *ex, float *x, const float *up, size_t n);
+	/* x[i] *= s */
+	void (*scale)(struct eng_exec *ex, float *x, size_t n, float s);
+	/* x[i] = cap * tanh(x[i] / cap) */
+	void (*softcap)(struct eng_exec *ex, float *x, size_t n, float cap);
 };
 
 extern const struct eng_ops eng_cpu_ops;
@@ -315,6 +375,7 @@ struct eng_ctx {
 	uint32_t n_ctx, n_ubatch;
 	uint32_t pos;
 	int32_t *tokens;        /* n_ctx: the tokens whose K/V are cached (for prefix reuse) */
+	int32_t *pos_ids;       /* n_ubatch: positions of a micro-batch (learned_pos) */
 	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
 };
 

@@ -6,11 +6,15 @@
  * since every op computes a token's numbers the same way whatever the batch
  * holds, the split never changes a result (eng_score relies on this).
  *
- * The transformer block, for the flags in struct eng_config:
- *   x = embed(tokens)
- *   per layer: h = norm(x); q,k,v = h Wq,Wk,Wv (+ biases); rope(q,k);
- *              x += attention(q, cache) Wo; h = norm(x); x += ffn(h)
- *   logits = norm(x) Wout
+ * The transformer block, for the flags in struct eng_config (in brackets where
+ * a flag or kind decides; every architecture is a choice of these):
+ *   x = embed(tokens) [* embd_scale] [+ pos_embd(positions)]
+ *   per layer: h = norm(x); q,k,v = h Wq,Wk,Wv [+ biases]; [rope(q,k)];
+ *              a = attention(q, cache) [window of the layer, scale, soft cap] Wo [+ bo];
+ *              x += [post_norm](a);
+ *              h = norm(x); f = ffn(h) (SwiGLU / GeGLU / GELU [+ biases]); x += [post_norm](f)
+ *   logits = norm(x) Wout [soft cap]
+ * where norm is RMSNorm, or LayerNorm with its bias.
  */
 #include "engine/eng_int.h"
 
@@ -107,6 +111,14 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	c->ex.kv_f16 = !m->kv_f32;
 	c->ex.q8_act = true;
 	c->ex.f16_act = true;
+	c->ex.att_scale = cfg->attn_scale;
+	c->ex.att_softcap = cfg->attn_softcap;
+	c->ex.gelu_f16 = cfg->gelu_f16;
+	if (cfg->learned_pos && n_ctx > m->w.pos_embd.ne1) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: a context of %" PRIu32 " positions is longer than the %" PRIu64
+				 " learned position embeddings", m->path, n_ctx, m->w.pos_embd.ne1);
+		goto out;
+	}
 	const bool on_device = c->ops->alloc != NULL;
 	/* a device backend computes on the device: one host thread drives it */
 	if ((rc = eng_pool_new(&c->ex.pool, on_device ? 1 : m->n_threads, err)))
@@ -147,6 +159,7 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 		c->a.logits = act_alloc(c, ub * cfg->n_vocab, sizeof(float), &fail);
 	c->logits_buf = xcalloc(cfg->n_vocab, sizeof(float), &fail);
 	c->tokens = xcalloc(n_ctx, sizeof(int32_t), &fail);
+	c->pos_ids = xcalloc(c->n_ubatch, sizeof(int32_t), &fail);
 
 	c->kv.n_layer = cfg->n_layer;
 	c->kv.n_embd_kv = cfg->n_embd_kv;
@@ -195,6 +208,7 @@ void eng_ctx_free(struct eng_ctx *c)
 		c->ops->exec_release(&c->ex);
 	free(c->logits_buf);
 	free(c->tokens);
+	free(c->pos_ids);
 	free(c->ex.scores);
 	free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
@@ -218,60 +232,127 @@ void eng_ctx_truncate(struct eng_ctx *c, uint32_t n_keep)
 		c->pos = n_keep;
 }
 
-static void norm(struct eng_ctx *c, const float *x, const struct eng_tensor *w, int n_tok, float *out)
+/* RMSNorm, or LayerNorm with its bias (b->data NULL: none), of n_tok rows. */
+static void norm(struct eng_ctx *c, const float *x, const struct eng_tensor *w, const struct eng_tensor *b, int n_tok,
+		 float *out)
 {
-	/* only RMSNorm so far; LayerNorm (GPT-2) slots in here as its own op */
-	c->ops->rmsnorm(&c->ex, x, w->data, n_tok, (int)c->m->cfg.n_embd, c->m->cfg.norm_eps, out);
+	const struct eng_config *cfg = &c->m->cfg;
+	if (cfg->norm == ENG_NORM_LAYER)
+		c->ops->layernorm(&c->ex, x, w->data, b->data, n_tok, (int)cfg->n_embd, cfg->norm_eps, out);
+	else
+		c->ops->rmsnorm(&c->ex, x, w->data, n_tok, (int)cfg->n_embd, cfg->norm_eps, out);
+}
+
+/* x += y, or x += post_norm(y) (Gemma 2); y may be overwritten. */
+static void residual(struct eng_ctx *c, const struct eng_tensor *post_norm, float *y, int n_tok)
+{
+	const size_t n = (size_t)n_tok * c->m->cfg.n_embd;
+	const struct eng_tensor no_bias = { 0 };
+	if (c->m->cfg.post_norms) {
+		norm(c, y, post_norm, &no_bias, n_tok, c->a.xn);
+		y = c->a.xn;
+	}
+	c->ops->add(&c->ex, c->a.x, y, n);
+}
+
+static void embed(struct eng_ctx *c, const int32_t *tokens, int n_tok)
+{
+	const struct eng_config *cfg = &c->m->cfg;
+	const struct eng_weights *W = c->m->wx;
+	const size_t n = (size_t)n_tok * cfg->n_embd;
+	c->ops->get_rows(&c->ex, &W->tok_embd, tokens, n_tok, c->a.x);
+	if (cfg->embd_scale > 0.0f)
+		c->ops->scale(&c->ex, c->a.x, n, cfg->embd_scale);
+	if (cfg->learned_pos) {
+		for (int t = 0; t < n_tok; t++)
+			c->pos_ids[t] = (int32_t)(c->pos + (uint32_t)t);
+		c->ops->get_rows(&c->ex, &W->pos_embd, c->pos_ids, n_tok, c->a.tmp);
+		c->ops->add(&c->ex, c->a.x, c->a.tmp, n);
+	}
+}
+
+static void attention_block(struct eng_ctx *c, const struct eng_layer *L, uint32_t il, int n_tok)
+{
+	const struct eng_config *cfg = &c->m->cfg;
+	const struct eng_weights *W = c->m->wx;
+	const struct eng_ops *ops = c->ops;
+	struct eng_exec *ex = &c->ex;
+	struct eng_acts *a = &c->a;
+	const uint32_t pos0 = c->pos;
+	norm(c, a->x, &L->attn_norm, &L->attn_norm_b, n_tok, a->xn);
+	ops->matmul(ex, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
+	ops->matmul(ex, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
+	ops->matmul(ex, &L->wv, a->xn, n_tok, a->v, cfg->n_embd_kv);
+	if (cfg->qkv_bias) {
+		ops->add_row(ex, a->q, L->bq.data, n_tok, (int)cfg->n_embd_q);
+		ops->add_row(ex, a->k, L->bk.data, n_tok, (int)cfg->n_embd_kv);
+		ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
+	}
+	ops->rope(ex, a->q, n_tok, (int)cfg->n_head, (int)cfg->head_dim, (int)cfg->n_rot, pos0, cfg->rope_freq_base,
+		  cfg->rope, W->rope_factors);
+	ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, (int)cfg->head_dim, (int)cfg->n_rot, pos0,
+		  cfg->rope_freq_base, cfg->rope, W->rope_factors);
+	ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
+	ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv,
+		       (int)cfg->head_dim, eng_layer_window(cfg, il), a->att);
+	ops->matmul(ex, &L->wo, a->att, n_tok, a->tmp, cfg->n_embd);
+	if (cfg->lin_bias)
+		ops->add_row(ex, a->tmp, L->bo.data, n_tok, (int)cfg->n_embd);
+	residual(c, &L->attn_post_norm, a->tmp, n_tok);
+}
+
+static void ffn_block(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
+{
+	const struct eng_config *cfg = &c->m->cfg;
+	const struct eng_ops *ops = c->ops;
+	struct eng_exec *ex = &c->ex;
+	struct eng_acts *a = &c->a;
+	const size_t n_ff = (size_t)n_tok * cfg->n_ff;
+	norm(c, a->x, &L->ffn_norm, &L->ffn_norm_b, n_tok, a->xn);
+	if (cfg->ffn == ENG_FFN_GELU) {
+		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hg, cfg->n_ff);
+		if (cfg->lin_bias)
+			ops->add_row(ex, a->hg, L->ffn_up_b.data, n_tok, (int)cfg->n_ff);
+		ops->gelu(ex, a->hg, NULL, n_ff);
+	} else {
+		ops->matmul(ex, &L->ffn_gate, a->xn, n_tok, a->hg, cfg->n_ff);
+		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hu, cfg->n_ff);
+		if (cfg->ffn == ENG_FFN_GEGLU)
+			ops->gelu(ex, a->hg, a->hu, n_ff);
+		else
+			ops->swiglu(ex, a->hg, a->hu, n_ff);
+	}
+	ops->matmul(ex, &L->ffn_down, a->hg, n_tok, a->tmp, cfg->n_embd);
+	if (cfg->lin_bias)
+		ops->add_row(ex, a->tmp, L->ffn_down_b.data, n_tok, (int)cfg->n_embd);
+	residual(c, &L->ffn_post_norm, a->tmp, n_tok);
 }
 
 /* One micro-batch of n_tok tokens at position c->pos. Logits rows for tokens
  * [first_logit, n_tok) go to logits (row stride n_vocab) when logits != NULL. */
 static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, float *logits, int first_logit)
 {
-	const struct eng_model *m = c->m;
-	const struct eng_config *cfg = &m->cfg;
-	const struct eng_weights *W = m->wx;  /* host or device copies, as the ops want */
+	const struct eng_config *cfg = &c->m->cfg;
+	const struct eng_weights *W = c->m->wx;  /* host or device copies, as the ops want */
 	const struct eng_ops *ops = c->ops;
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
 	const uint32_t pos0 = c->pos;
 	const size_t d = cfg->n_embd;
 
-	ops->get_rows(ex, &W->tok_embd, tokens, n_tok, a->x);
+	embed(c, tokens, n_tok);
 	for (uint32_t il = 0; il < cfg->n_layer; il++) {
-		const struct eng_layer *L = &W->layers[il];
-		norm(c, a->x, &L->attn_norm, n_tok, a->xn);
-		ops->matmul(ex, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
-		ops->matmul(ex, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
-		ops->matmul(ex, &L->wv, a->xn, n_tok, a->v, cfg->n_embd_kv);
-		if (cfg->qkv_bias) {
-			ops->add_row(ex, a->q, L->bq.data, n_tok, (int)cfg->n_embd_q);
-			ops->add_row(ex, a->k, L->bk.data, n_tok, (int)cfg->n_embd_kv);
-			ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
-		}
-		ops->rope(ex, a->q, n_tok, (int)cfg->n_head, (int)cfg->head_dim, (int)cfg->n_rot, pos0,
-			  cfg->rope_freq_base, cfg->rope, W->rope_factors);
-		ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, (int)cfg->head_dim, (int)cfg->n_rot, pos0,
-			  cfg->rope_freq_base, cfg->rope, W->rope_factors);
-		ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
-		ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv,
-			       (int)cfg->head_dim, cfg->sliding_window, a->att);
-		ops->matmul(ex, &L->wo, a->att, n_tok, a->tmp, d);
-		ops->add(ex, a->x, a->tmp, (size_t)n_tok * d);
-
-		norm(c, a->x, &L->ffn_norm, n_tok, a->xn);
-		ops->matmul(ex, &L->ffn_gate, a->xn, n_tok, a->hg, cfg->n_ff);
-		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hu, cfg->n_ff);
-		ops->swiglu(ex, a->hg, a->hu, (size_t)n_tok * cfg->n_ff);
-		ops->matmul(ex, &L->ffn_down, a->hg, n_tok, a->tmp, d);
-		ops->add(ex, a->x, a->tmp, (size_t)n_tok * d);
+		attention_block(c, &W->layers[il], il, n_tok);
+		ffn_block(c, &W->layers[il], n_tok);
 	}
 	if (logits && first_logit < n_tok) {
 		int n_out = n_tok - first_logit;
 		/* a device backend writes its logits on the device, then only the rows asked for come back */
 		float *dst = a->logits ? a->logits : logits;
-		norm(c, a->x + (size_t)first_logit * d, &W->output_norm, n_out, a->xn);
+		norm(c, a->x + (size_t)first_logit * d, &W->output_norm, &W->output_norm_b, n_out, a->xn);
 		ops->matmul(ex, &W->output, a->xn, n_out, dst, cfg->n_vocab);
+		if (cfg->final_softcap > 0.0f)
+			ops->softcap(ex, dst, (size_t)n_out * cfg->n_vocab, cfg->final_softcap);
 		if (a->logits)
 			ops->download(ex, logits, dst, (size_t)n_out * cfg->n_vocab * sizeof(float));
 	}

@@ -1,23 +1,20 @@
 /* hf.c — Hugging Face checkpoint folders: config.json + safetensors.
  *
- * config.json becomes a struct eng_config (the same one GGUF metadata gives)
- * and the HF tensor names become GGUF names, so the weights bind and the
- * forward pass run exactly as for a GGUF: an HF folder is another way in, not
- * another engine. HF stores Q/K unpermuted, so its rope is the NeoX (halves)
- * layout. Every field that changes the math is read and checked; one merilo
- * does not implement (a rope_scaling type other than llama3, a sliding window,
- * biases llama does not have) is an error that names it. Llama 3.1's rope
- * scaling becomes the rope_freqs.weight factors a GGUF conversion carries.
- * Tensors stay in the mmap'd files where they can (zero copy); norm weights
- * and biases that are not f32, and data not aligned to its element size, are
- * widened/copied into buffers owned here.
+ * config.json becomes a struct eng_config (the same one GGUF metadata gives;
+ * hf_config.c reads it) and the HF tensor names become GGUF names, so the
+ * weights bind and the forward pass run exactly as for a GGUF: an HF folder is
+ * another way in, not another engine. Llama 3.1's rope scaling becomes the
+ * rope_freqs.weight factors a GGUF conversion carries. Tensors stay in the
+ * mmap'd files where they can (zero copy); norm weights and biases that are not
+ * f32, Gemma's norms (stored w, used as 1 + w), GPT-2's Conv1D matrices (stored
+ * [in, out]) and data not aligned to its element size are widened, changed or
+ * copied into buffers owned here.
  */
-#include "engine/eng_int.h"
+#include "engine/hf_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/json.h"
 #include "engine/safetensors.h"
 #include "engine/types.h"
 
-#define HF_MAX_JSON (16u << 20) /* config.json and the index: far below this */
 #define HF_MAX_SHARDS 4096
 
 struct hf_shard {
@@ -136,291 +131,6 @@ bool eng_hf_is_checkpoint(const char *dir)
 	return stat(p, &st) == 0;
 }
 
-static json_t *load_json(const char *path, struct mrl_err *err, int *rc)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		*rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	char *buf = malloc(HF_MAX_JSON + 1);
-	size_t n = buf ? fread(buf, 1, HF_MAX_JSON + 1, f) : 0;
-	fclose(f);
-	json_t *j = NULL;
-	if (!buf) {
-		*rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	} else if (n > HF_MAX_JSON) {
-		*rc = mrl_err_set(err, MRL_EINPUT, "%s: larger than %u bytes", path, HF_MAX_JSON);
-	} else if (mrl_json_depth_exceeded_at(buf, n, 32) < n) {
-		*rc = mrl_err_set(err, MRL_EINPUT, "%s: JSON nests deeper than 32", path);
-	} else {
-		struct mrl_json_error je;
-		j = mrl_json_parse_object(buf, n, 0, &je);
-		if (!j)
-			*rc = mrl_err_set(err, MRL_EINPUT, "%s: %s", path, je.text);
-	}
-	free(buf);
-	return j;
-}
-
-/* ---- config.json ---- */
-
-struct hf_arch {
-	const char *model_type;
-	enum eng_arch_id id;
-	const char *arch_name;
-	bool qkv_bias;
-};
-
-static const struct hf_arch hf_archs[] = {
-	{ "llama", ENG_ARCH_LLAMA, "llama", false },
-	{ "qwen2", ENG_ARCH_QWEN2, "qwen2", true },
-	/* Mistral is Llama plus a sliding window (config.sliding_window) */
-	{ "mistral", ENG_ARCH_LLAMA, "mistral", false },
-};
-
-static int cfg_u32(const json_t *c, const char *key, uint32_t *out, bool required, const char *path,
-		   struct mrl_err *err)
-{
-	const json_t *v = json_object_get(c, key);
-	if (!v || json_is_null(v)) {
-		if (required)
-			return mrl_err_set(err, MRL_EINPUT, "%s: required field '%s' is missing", path, key);
-		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > (1 << 24))
-		return mrl_err_set(err, MRL_EINPUT, "%s: field '%s' must be an integer in 1..%d", path, key, 1 << 24);
-	*out = (uint32_t)json_integer_value(v);
-	return 0;
-}
-
-static int cfg_f32(const json_t *c, const char *key, float *out, const char *path, struct mrl_err *err)
-{
-	const json_t *v = json_object_get(c, key);
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_number(v))
-		return mrl_err_set(err, MRL_EINPUT, "%s: field '%s' must be a number", path, key);
-	*out = (float)json_number_value(v);
-	return 0;
-}
-
-/* Fields whose non-default values change the math and are not implemented. */
-static int refuse_true(const json_t *c, const char *key, const char *path, struct mrl_err *err)
-{
-	if (json_is_true(json_object_get(c, key)))
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: '%s': true is not implemented", path, key);
-	return 0;
-}
-
-/* Llama 3.1 rope scaling (rope_type "llama3"), as transformers'
- * _compute_llama3_parameters: per rotated pair a divisor of the angle. */
-struct llama3_rope {
-	bool on;
-	double factor, low_freq_factor, high_freq_factor, original_max;
-};
-
-static int llama3_params(const json_t *rs, struct llama3_rope *r, const char *path, struct mrl_err *err)
-{
-	static const char *const keys[] = { "factor", "low_freq_factor", "high_freq_factor",
-					    "original_max_position_embeddings" };
-	double *dst[] = { &r->factor, &r->low_freq_factor, &r->high_freq_factor, &r->original_max };
-	for (size_t i = 0; i < 4; i++) {
-		const json_t *v = json_object_get(rs, keys[i]);
-		if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 1e9)
-			return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (llama3) needs a positive number '%s'", path,
-					   keys[i]);
-		*dst[i] = json_number_value(v);
-	}
-	if (!(r->high_freq_factor > r->low_freq_factor))
-		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (llama3): high_freq_factor must exceed "
-				   "low_freq_factor", path);
-	r->on = true;
-	return 0;
-}
-
-/* n_rot/2 divisors into f: 1 for short wavelengths, factor for long ones, smooth between. */
-static void llama3_factors(const struct llama3_rope *r, float base, uint32_t n_rot, float *f)
-{
-	const double pi = 3.14159265358979323846;
-	double low_wavelen = r->original_max / r->low_freq_factor, high_wavelen = r->original_max / r->high_freq_factor;
-	for (uint32_t i = 0; i < n_rot / 2; i++) {
-		double inv_freq = 1.0 / pow((double)base, (double)(2 * i) / (double)n_rot);
-		double wavelen = 2 * pi / inv_freq;
-		if (wavelen < high_wavelen) {
-			f[i] = 1.0f;
-		} else if (wavelen > low_wavelen) {
-			f[i] = (float)r->factor;
-		} else {
-			double s = (r->original_max / wavelen - r->low_freq_factor) /
-				   (r->high_freq_factor - r->low_freq_factor);
-			f[i] = (float)(1.0 / ((1 - s) / r->factor + s));
-		}
-	}
-}
-
-static int config_load(struct eng_config *cfg, bool *tied, struct llama3_rope *l3, const char *dir,
-		       struct mrl_err *err)
-{
-	memset(l3, 0, sizeof *l3);
-	char path[4096];
-	snprintf(path, sizeof path, "%s/config.json", dir);
-	int rc = 0;
-	json_t *c = load_json(path, err, &rc);
-	if (!c)
-		return rc;
-	memset(cfg, 0, sizeof *cfg);
-	const char *mt = json_string_value(json_object_get(c, "model_type"));
-	const struct hf_arch *a = NULL;
-	for (size_t i = 0; mt && i < sizeof hf_archs / sizeof hf_archs[0]; i++)
-		if (!strcmp(mt, hf_archs[i].model_type))
-			a = &hf_archs[i];
-	if (!a) {
-		rc = mt ? mrl_err_set(err, MRL_EUNSUPPORTED, "%s: unsupported model_type '%.64s' (supported: llama, qwen2, mistral)",
-				      path, mt)
-			: mrl_err_set(err, MRL_EINPUT, "%s: required string field 'model_type' is missing", path);
-		goto out;
-	}
-	cfg->arch = a->id;
-	cfg->arch_name = a->arch_name;
-	cfg->norm = ENG_NORM_RMS;
-	cfg->ffn = ENG_FFN_SWIGLU;
-	cfg->rope = ENG_ROPE_NEOX;
-	cfg->qkv_bias = a->qkv_bias;
-	cfg->rope_freq_base = 10000.0f;
-	if ((rc = cfg_u32(c, "hidden_size", &cfg->n_embd, true, path, err)) ||
-	    (rc = cfg_u32(c, "num_hidden_layers", &cfg->n_layer, true, path, err)) ||
-	    (rc = cfg_u32(c, "num_attention_heads", &cfg->n_head, true, path, err)) ||
-	    (rc = cfg_u32(c, "intermediate_size", &cfg->n_ff, true, path, err)) ||
-	    (rc = cfg_u32(c, "vocab_size", &cfg->n_vocab, true, path, err)) ||
-	    (rc = cfg_u32(c, "max_position_embeddings", &cfg->n_ctx_train, true, path, err)))
-		goto out;
-	cfg->n_head_kv = cfg->n_head;
-	if ((rc = cfg_u32(c, "num_key_value_heads", &cfg->n_head_kv, false, path, err)))
-		goto out;
-	if (cfg->n_head % cfg->n_head_kv || cfg->n_embd % cfg->n_head) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: num_key_value_heads %" PRIu32 " must divide num_attention_heads %"
-				 PRIu32 ", which must divide hidden_size %" PRIu32, path, cfg->n_head_kv, cfg->n_head,
-				 cfg->n_embd);
-		goto out;
-	}
-	cfg->head_dim = cfg->n_embd / cfg->n_head;
-	if ((rc = cfg_u32(c, "head_dim", &cfg->head_dim, false, path, err)))
-		goto out;
-	if (cfg->head_dim % 2 || cfg->head_dim > 4096 || cfg->n_embd > (1u << 16) || cfg->n_ff > (1u << 20) ||
-	    cfg->n_layer > 4096 || cfg->n_head > 4096) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: implausible sizes (hidden %" PRIu32 ", intermediate %" PRIu32
-				 ", layers %" PRIu32 ", heads %" PRIu32 ", head_dim %" PRIu32 ")", path, cfg->n_embd,
-				 cfg->n_ff, cfg->n_layer, cfg->n_head, cfg->head_dim);
-		goto out;
-	}
-	cfg->n_rot = cfg->head_dim;
-	cfg->n_embd_q = cfg->n_head * cfg->head_dim;
-	cfg->n_embd_kv = cfg->n_head_kv * cfg->head_dim;
-	cfg->norm_eps = -1.0f;
-	if ((rc = cfg_f32(c, "rms_norm_eps", &cfg->norm_eps, path, err)))
-		goto out;
-	if (!(cfg->norm_eps >= 0.0f && cfg->norm_eps < 1.0f)) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: field 'rms_norm_eps' is missing or out of range", path);
-		goto out;
-	}
-	/* rope: classic top-level rope_theta / rope_scaling, or transformers 5's rope_parameters */
-	const json_t *rp = json_object_get(c, "rope_parameters");
-	const json_t *rs = json_object_get(c, "rope_scaling");
-	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)))
-		goto out;
-	if (json_is_object(rp)) {
-		if ((rc = cfg_f32(rp, "rope_theta", &cfg->rope_freq_base, path, err)))
-			goto out;
-		if (!rs || json_is_null(rs))
-			rs = rp;
-	}
-	if (!(cfg->rope_freq_base > 0.0f)) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: rope_theta must be positive", path);
-		goto out;
-	}
-	if (rs && !json_is_null(rs)) {
-		const char *rt = json_string_value(json_object_get(rs, "rope_type"));
-		if (!rt)
-			rt = json_string_value(json_object_get(rs, "type"));
-		if (rt && !strcmp(rt, "llama3")) {
-			if ((rc = llama3_params(rs, l3, path, err)))
-				goto out;
-		} else if (!rt || strcmp(rt, "default")) {
-			rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s' is not implemented "
-					 "(supported: default, llama3)", path, rt ? rt : "(none)");
-			goto out;
-		}
-	}
-	const char *act = json_string_value(json_object_get(c, "hidden_act"));
-	if (act && strcmp(act, "silu")) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: hidden_act '%.64s' is not implemented (only silu)", path,
-				 act);
-		goto out;
-	}
-	if ((rc = refuse_true(c, "attention_bias", path, err)) || (rc = refuse_true(c, "mlp_bias", path, err)) ||
-	    (rc = refuse_true(c, "use_sliding_window", path, err)))
-		goto out;
-	/* Qwen2 writes its window even when use_sliding_window is false (refused above), and then it is unused */
-	if (a->id != ENG_ARCH_QWEN2 && (rc = cfg_u32(c, "sliding_window", &cfg->sliding_window, false, path, err)))
-		goto out;
-	const json_t *tp = json_object_get(c, "pretraining_tp");
-	if (tp && !(json_is_integer(tp) && json_integer_value(tp) == 1)) {
-		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'pretraining_tp' other than 1 is not implemented", path);
-		goto out;
-	}
-	*tied = json_is_true(json_object_get(c, "tie_word_embeddings"));
-out:
-	json_decref(c);
-	return rc;
-}
-
-/* ---- tensors ---- */
-
-/* The GGUF name of an HF tensor name into out; 0 when mapped, 1 when the
- * tensor is to be ignored, -1 when unknown. */
-static int map_name(const char *hf, char *out, size_t size)
-{
-	static const struct { const char *hf, *gg; } top[] = {
-		{ "model.embed_tokens.weight", "token_embd.weight" },
-		{ "model.norm.weight", "output_norm.weight" },
-		{ "lm_head.weight", "output.weight" },
-	};
-	static const struct { const char *hf, *gg; } layer[] = {
-		{ "input_layernorm.weight", "attn_norm.weight" },
-		{ "self_attn.q_proj.weight", "attn_q.weight" },
-		{ "self_attn.k_proj.weight", "attn_k.weight" },
-		{ "self_attn.v_proj.weight", "attn_v.weight" },
-		{ "self_attn.o_proj.weight", "attn_output.weight" },
-		{ "self_attn.q_proj.bias", "attn_q.bias" },
-		{ "self_attn.k_proj.bias", "attn_k.bias" },
-		{ "self_attn.v_proj.bias", "attn_v.bias" },
-		{ "self_attn.o_proj.bias", "attn_output.bias" },
-		{ "post_attention_layernorm.weight", "ffn_norm.weight" },
-		{ "mlp.gate_proj.weight", "ffn_gate.weight" },
-		{ "mlp.up_proj.weight", "ffn_up.weight" },
-		{ "mlp.down_proj.weight", "ffn_down.weight" },
-	};
-	for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
-		if (!strcmp(hf, top[i].hf)) {
-			snprintf(out, size, "%s", top[i].gg);
-			return 0;
-		}
-	unsigned il;
-	int used = 0;
-	if (sscanf(hf, "model.layers.%u.%n", &il, &used) == 1 && used > 0 && il < 100000) {
-		const char *rest = hf + used;
-		if (!strcmp(rest, "self_attn.rotary_emb.inv_freq"))
-			return 1; /* older checkpoints store the rope table; it is recomputed */
-		for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
-			if (!strcmp(rest, layer[i].hf)) {
-				snprintf(out, size, "blk.%u.%s", il, layer[i].gg);
-				return 0;
-			}
-	}
-	return -1;
-}
-
 static int map_shard(struct hf_shard *s, const char *path, struct mrl_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -456,6 +166,30 @@ static int map_shard(struct hf_shard *s, const char *path, struct mrl_err *err)
 out:
 	close(fd);
 	return rc;
+}
+
+/* Used for a GGUF too (eng_model_check_file): model.c calls into hf.c, never back. */
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+int eng_file_unchanged(const char *path, int fd, const struct stat *was, struct mrl_err *err)
+{
+	struct stat now;
+	if (fstat(fd, &now))
+		return mrl_err_set(err, MRL_ERUNTIME, "%s: cannot stat the model file: %s", path, strerror(errno));
+	if (now.st_size != was->st_size)
+		return mrl_err_set(err, MRL_ERUNTIME,
+				   "%s: the model file changed on disk while in use (%lld bytes when opened, %lld now); "
+				   "results from here on would mix two models",
+				   path, (long long)was->st_size, (long long)now.st_size);
+	if (!same_time(now.st_mtim, was->st_mtim) || !same_time(now.st_ctim, was->st_ctim))
+		return mrl_err_set(err, MRL_ERUNTIME,
+				   "%s: the model file was modified on disk while in use (its modification time changed); "
+				   "results from here on would mix two models",
+				   path);
+	return 0;
 }
 
 int eng_hf_check_files(const struct eng_hf *h, struct mrl_err *err)
@@ -498,7 +232,7 @@ static int list_shards(const char *dir, char ***names, size_t *n, struct mrl_err
 		return 0;
 	}
 	int rc = 0;
-	json_t *ix = load_json(path, err, &rc);
+	json_t *ix = hf_load_json(path, err, &rc);
 	if (!ix)
 		return rc;
 	const json_t *wm = json_object_get(ix, "weight_map");
@@ -539,39 +273,59 @@ out:
 	return rc;
 }
 
+/* A buffer of size bytes owned by h (freed by eng_hf_close); NULL when out of memory. */
+static void *owned_alloc(struct eng_hf *h, size_t size)
+{
+	void **no = realloc(h->owned, (h->n_owned + 1) * sizeof *no);
+	if (!no)
+		return NULL;
+	h->owned = no;
+	void *buf = malloc(size);
+	if (buf)
+		h->owned[h->n_owned++] = buf;
+	return buf;
+}
+
 /* Keep data, or a copy the engine may read: f32 for 1-D tensors (norms,
- * biases), and element-aligned for everything. */
-static int settle_data(struct eng_hf *h, struct gguf_tensor *g, const struct st_tensor *t, const char *path,
-		       struct mrl_err *err)
+ * biases), 1 + w for Gemma's norms, [out, in] for GPT-2's Conv1D matrices,
+ * and element-aligned for everything. */
+static int settle_data(struct eng_hf *h, struct gguf_tensor *g, const struct st_tensor *t, unsigned flags,
+		       const char *path, struct mrl_err *err)
 {
 	size_t esize = t->type == ENG_TYPE_F32 ? 4 : 2;
-	bool widen = t->n_dims == 1 && t->type != ENG_TYPE_F32;
+	bool widen = t->n_dims == 1 && (t->type != ENG_TYPE_F32 || (flags & HF_PLUS_ONE));
+	bool transpose = t->n_dims == 2 && (flags & HF_TRANSPOSE);
 	bool misaligned = (uintptr_t)t->data % esize != 0;
 	g->data = t->data;
 	g->nbytes = t->nbytes;
 	g->type = t->type;
-	if (!widen && !misaligned)
+	if (!widen && !misaligned && !transpose)
 		return 0;
 	uint64_t n_el = t->nbytes / esize;
-	void *buf = malloc(widen ? n_el * 4 + 4 : t->nbytes + 4);
-	void **no = realloc(h->owned, (h->n_owned + 1) * sizeof *no);
-	if (!buf || !no) {
-		free(buf);
-		if (no)
-			h->owned = no;
+	unsigned char *buf = owned_alloc(h, widen ? n_el * 4 + 4 : t->nbytes + 4);
+	if (!buf)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	}
-	h->owned = no;
-	h->owned[h->n_owned++] = buf;
+	const unsigned char *p = t->data;
 	if (widen) {
-		float *f = buf;
-		const unsigned char *p = t->data;
+		float *f = (float *)buf;
 		for (uint64_t i = 0; i < n_el; i++) {
-			uint16_t u = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-			f[i] = t->type == ENG_TYPE_BF16 ? eng_bf16_to_f32(u) : eng_f16_to_f32(u);
+			if (t->type == ENG_TYPE_F32) {
+				memcpy(&f[i], p + 4 * i, 4);
+			} else {
+				uint16_t u = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+				f[i] = t->type == ENG_TYPE_BF16 ? eng_bf16_to_f32(u) : eng_f16_to_f32(u);
+			}
+			if (flags & HF_PLUS_ONE)
+				f[i] = 1.0f + f[i];
 		}
 		g->type = ENG_TYPE_F32;
 		g->nbytes = n_el * 4;
+	} else if (transpose) {
+		/* stored [rows][cols] = [in][out]; wanted [out][in] */
+		uint64_t rows = t->shape[0], cols = t->shape[1];
+		for (uint64_t r = 0; r < rows; r++)
+			for (uint64_t c = 0; c < cols; c++)
+				memcpy(buf + (c * rows + r) * esize, p + (r * cols + c) * esize, esize);
 	} else {
 		memcpy(buf, t->data, t->nbytes);
 	}
@@ -614,12 +368,92 @@ const struct gguf_tensor *eng_hf_find(const void *src, const char *name)
 	return NULL;
 }
 
+/* Shard s's tensors under their GGUF names into h->gt. */
+static int add_shard_tensors(struct eng_hf *h, size_t s, const struct hf_model_cfg *mc, const char *arch_name,
+			     const char *dir, struct mrl_err *err)
+{
+	const char *path = h->shards[s].path;
+	for (size_t i = 0; i < h->shards[s].n; i++) {
+		const struct st_tensor *t = &h->shards[s].t[i];
+		char gname[128];
+		unsigned flags;
+		int m = hf_map_name(mc->arch, t->name, gname, sizeof gname, &flags);
+		if (m == 1)
+			continue;
+		if (m < 0)
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: tensor '%.200s' is not part of a %s model as merilo "
+					   "runs it", path, t->name, arch_name);
+		if (eng_hf_find(h, gname))
+			return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%.200s' appears twice", path, t->name);
+		if (t->n_dims < 1 || t->n_dims > 2)
+			return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%.200s' has %u dimensions, expected 1 or 2", path,
+					   t->name, t->n_dims);
+		struct gguf_tensor *g = &h->gt[h->n_gt];
+		if (!(h->gt_names[h->n_gt] = strdup(gname)))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+		h->n_gt++;
+		g->name.ptr = h->gt_names[h->n_gt - 1];
+		g->name.len = strlen(gname);
+		g->n_dims = t->n_dims;
+		/* HF shapes are [rows, cols]; GGUF's ne0 is the contiguous one (a Conv1D's
+		 * [in, out] is transposed to [out, in] by settle_data) */
+		bool tr = t->n_dims == 2 && (flags & HF_TRANSPOSE);
+		g->ne[0] = tr ? t->shape[0] : t->shape[t->n_dims - 1];
+		g->ne[1] = t->n_dims == 2 ? (tr ? t->shape[1] : t->shape[0]) : 1;
+		g->ne[2] = g->ne[3] = 1;
+		g->n_elements = g->ne[0] * g->ne[1];
+		int rc = settle_data(h, g, t, flags, path, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Llama 3.1's rope scaling as the rope_freqs.weight tensor a GGUF conversion carries. */
+static int add_rope_freqs(struct eng_hf *h, const struct hf_model_cfg *mc, const struct eng_config *cfg,
+			  const char *dir, struct mrl_err *err)
+{
+	float *f = owned_alloc(h, cfg->n_rot / 2 * sizeof *f + 4);
+	if (!f || !(h->gt_names[h->n_gt] = strdup("rope_freqs.weight")))
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	hf_llama3_factors(&mc->l3, cfg->rope_freq_base, cfg->n_rot, f);
+	struct gguf_tensor *g = &h->gt[h->n_gt++];
+	g->name.ptr = h->gt_names[h->n_gt - 1];
+	g->name.len = strlen(g->name.ptr);
+	g->n_dims = 1;
+	g->ne[0] = cfg->n_rot / 2;
+	g->ne[1] = g->ne[2] = g->ne[3] = 1;
+	g->n_elements = g->ne[0];
+	g->type = ENG_TYPE_F32;
+	g->data = f;
+	g->nbytes = g->ne[0] * 4;
+	return 0;
+}
+
+/* The embedding against vocab_size, and the head against tie_word_embeddings. */
+static int check_head(struct eng_hf *h, const struct eng_config *cfg, bool tied, const char *dir, struct mrl_err *err)
+{
+	const struct gguf_tensor *emb = eng_hf_find(h, "token_embd.weight");
+	if (emb && emb->ne[1] != cfg->n_vocab)
+		return mrl_err_set(err, MRL_EINPUT, "%s: the token embedding has %" PRIu64 " rows, config.json "
+				   "vocab_size is %" PRIu32, dir, emb->ne[1], cfg->n_vocab);
+	bool has_head = eng_hf_find(h, "output.weight") != NULL;
+	if (!tied && !has_head)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tie_word_embeddings is false but there is no lm_head.weight", dir);
+	if (tied && has_head) {
+		/* the tied head is the embedding, whatever a stray lm_head says */
+		for (size_t i = 0; i < h->n_gt; i++)
+			if (!strcmp(h->gt_names[i], "output.weight"))
+				h->gt_names[i][0] = '\0';
+	}
+	return 0;
+}
+
 int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, struct mrl_err *err)
 {
 	*out = NULL;
-	bool tied = false;
-	struct llama3_rope l3;
-	int rc = config_load(cfg, &tied, &l3, dir, err);
+	struct hf_model_cfg mc;
+	int rc = hf_config_load(cfg, &mc, dir, err);
 	if (rc)
 		return rc;
 	char **names = NULL;
@@ -637,102 +471,26 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 		h->shards[i].fd = -1;
 	if ((rc = list_files(h, dir, names, n_names, err)))
 		goto out;
-	size_t total = 0;
-	char path[4096];
+	size_t total = 1; /* rope_freqs.weight, made here for llama3 scaling */
 	for (size_t i = 0; i < n_names; i++) {
+		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
 		h->n_shards = i + 1;
 		if ((rc = map_shard(&h->shards[i], path, err)))
 			goto out;
 		total += h->shards[i].n;
 	}
-	total += 1; /* rope_freqs.weight, made here for llama3 scaling */
 	h->gt = calloc(total, sizeof *h->gt);
 	h->gt_names = calloc(total, sizeof *h->gt_names);
 	if (!h->gt || !h->gt_names) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 		goto out;
 	}
-	for (size_t s = 0; s < h->n_shards; s++) {
-		snprintf(path, sizeof path, "%s/%s", dir, names[s]);
-		for (size_t i = 0; i < h->shards[s].n; i++) {
-			const struct st_tensor *t = &h->shards[s].t[i];
-			char gname[128];
-			int m = map_name(t->name, gname, sizeof gname);
-			if (m == 1)
-				continue;
-			if (m < 0) {
-				rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: tensor '%.200s' is not part of a %s model as "
-						 "merilo runs it", path, t->name, cfg->arch_name);
-				goto out;
-			}
-			if (eng_hf_find(h, gname)) {
-				rc = mrl_err_set(err, MRL_EINPUT, "%s: tensor '%.200s' appears twice", path, t->name);
-				goto out;
-			}
-			if (t->n_dims < 1 || t->n_dims > 2) {
-				rc = mrl_err_set(err, MRL_EINPUT, "%s: tensor '%.200s' has %u dimensions, expected 1 or 2",
-						 path, t->name, t->n_dims);
-				goto out;
-			}
-			struct gguf_tensor *g = &h->gt[h->n_gt];
-			if (!(h->gt_names[h->n_gt] = strdup(gname))) {
-				rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
-				goto out;
-			}
-			h->n_gt++;
-			g->name.ptr = h->gt_names[h->n_gt - 1];
-			g->name.len = strlen(gname);
-			g->n_dims = t->n_dims;
-			/* HF shapes are [rows, cols]; GGUF's ne0 is the contiguous one */
-			g->ne[0] = t->shape[t->n_dims - 1];
-			g->ne[1] = t->n_dims == 2 ? t->shape[0] : 1;
-			g->ne[2] = g->ne[3] = 1;
-			g->n_elements = g->ne[0] * g->ne[1];
-			if ((rc = settle_data(h, g, t, path, err)))
-				goto out;
-		}
-	}
-	if (l3.on) {
-		float *f = malloc(cfg->n_rot / 2 * sizeof *f + 4);
-		void **no = realloc(h->owned, (h->n_owned + 1) * sizeof *no);
-		if (no)
-			h->owned = no;
-		if (!f || !no || !(h->gt_names[h->n_gt] = strdup("rope_freqs.weight"))) {
-			free(f);
-			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	for (size_t s = 0; s < h->n_shards; s++)
+		if ((rc = add_shard_tensors(h, s, &mc, cfg->arch_name, dir, err)))
 			goto out;
-		}
-		h->owned[h->n_owned++] = f;
-		llama3_factors(&l3, cfg->rope_freq_base, cfg->n_rot, f);
-		struct gguf_tensor *g = &h->gt[h->n_gt++];
-		g->name.ptr = h->gt_names[h->n_gt - 1];
-		g->name.len = strlen(g->name.ptr);
-		g->n_dims = 1;
-		g->ne[0] = cfg->n_rot / 2;
-		g->ne[1] = g->ne[2] = g->ne[3] = 1;
-		g->n_elements = g->ne[0];
-		g->type = ENG_TYPE_F32;
-		g->data = f;
-		g->nbytes = g->ne[0] * 4;
-	}
-	const struct gguf_tensor *emb = eng_hf_find(h, "token_embd.weight");
-	if (emb && emb->ne[1] != cfg->n_vocab) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: model.embed_tokens.weight has %" PRIu64 " rows, config.json "
-				 "vocab_size is %" PRIu32, dir, emb->ne[1], cfg->n_vocab);
+	if ((mc.l3.on && (rc = add_rope_freqs(h, &mc, cfg, dir, err))) || (rc = check_head(h, cfg, mc.tied, dir, err)))
 		goto out;
-	}
-	bool has_head = eng_hf_find(h, "output.weight") != NULL;
-	if (!tied && !has_head) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: tie_word_embeddings is false but there is no lm_head.weight", dir);
-		goto out;
-	}
-	if (tied && has_head) {
-		/* the tied head is the embedding, whatever a stray lm_head says */
-		for (size_t i = 0; i < h->n_gt; i++)
-			if (!strcmp(h->gt_names[i], "output.weight"))
-				h->gt_names[i][0] = '\0';
-	}
 	*out = h;
 	h = NULL;
 out:

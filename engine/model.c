@@ -148,6 +148,12 @@ static void fill_desc(struct eng_model *m)
 		d->rope_freq_base = c->rope_freq_base;
 		d->norm_eps = c->norm_eps;
 		d->tied_output = m->w.tied_output;
+		d->learned_pos = c->learned_pos;
+		d->attn_softcap = c->attn_softcap;
+		d->final_softcap = c->final_softcap;
+		for (uint32_t il = 0; il < c->n_layer; il++)
+			d->n_layer_windowed += eng_layer_window(c, il) > 0;
+		d->sliding_window = d->n_layer_windowed ? c->sliding_window : 0;
 	}
 }
 
@@ -292,29 +298,6 @@ void eng_model_close(struct eng_model *m)
 	free(m->tok_model_str);
 	free(m->path);
 	free(m);
-}
-
-static bool same_time(struct timespec a, struct timespec b)
-{
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-int eng_file_unchanged(const char *path, int fd, const struct stat *was, struct mrl_err *err)
-{
-	struct stat now;
-	if (fstat(fd, &now))
-		return mrl_err_set(err, MRL_ERUNTIME, "%s: cannot stat the model file: %s", path, strerror(errno));
-	if (now.st_size != was->st_size)
-		return mrl_err_set(err, MRL_ERUNTIME,
-				   "%s: the model file changed on disk while in use (%lld bytes when opened, %lld now); "
-				   "results from here on would mix two models",
-				   path, (long long)was->st_size, (long long)now.st_size);
-	if (!same_time(now.st_mtim, was->st_mtim) || !same_time(now.st_ctim, was->st_ctim))
-		return mrl_err_set(err, MRL_ERUNTIME,
-				   "%s: the model file was modified on disk while in use (its modification time changed); "
-				   "results from here on would mix two models",
-				   path);
-	return 0;
 }
 
 int eng_model_check_file(const struct eng_model *m, struct mrl_err *err)

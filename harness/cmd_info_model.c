@@ -101,8 +101,21 @@ int hrn_info_model(int argc, char **argv)
 		printf("context (training): %" PRIu32 "\n", d.n_ctx_train);
 		printf("layers: %" PRIu32 ", embedding %" PRIu32 ", heads %" PRIu32 " (kv %" PRIu32 "), ffn %" PRIu32
 		       "\n", d.n_layer, d.n_embd, d.n_head, d.n_head_kv, d.n_ff);
-		printf("rope: %" PRIu32 " dims, base %g; norm eps %g\n", d.n_rot, (double)d.rope_freq_base,
-		       (double)d.norm_eps);
+		if (d.learned_pos)
+			printf("positions: learned (%" PRIu32 "); norm eps %g\n", d.n_ctx_train, (double)d.norm_eps);
+		else
+			printf("rope: %" PRIu32 " dims, base %g; norm eps %g\n", d.n_rot, (double)d.rope_freq_base,
+			       (double)d.norm_eps);
+		if (d.sliding_window || d.attn_softcap > 0.0f || d.final_softcap > 0.0f) {
+			printf("attention:");
+			if (d.sliding_window)
+				printf(" window %" PRIu32 " on %" PRIu32 " of %" PRIu32 " layers%s", d.sliding_window,
+				       d.n_layer_windowed, d.n_layer, d.attn_softcap > 0.0f || d.final_softcap > 0.0f ? "," : "");
+			if (d.attn_softcap > 0.0f || d.final_softcap > 0.0f)
+				printf(" soft caps %g (scores) and %g (logits)", (double)d.attn_softcap,
+				       (double)d.final_softcap);
+			printf("\n");
+		}
 		printf("output matrix: %s\n", d.tied_output ? "tied to token_embd" : "separate");
 	}
 	printf("tokenizer: %s, %" PRIu32 " tokens, add BOS %s\n", d.tokenizer_model[0] ? d.tokenizer_model : "?",

@@ -5,6 +5,10 @@
  * transformers' for the safetensors folders. Per model: the last-position
  * logits of three prompts and every position of the 40-token prompt within
  * 1e-4 (f32 weights, f32 KV cache), and the 16 greedy ids after prompt0.
+ * GELU architectures from GGUF (gpt2, gemma2) are held to 1e-2 against
+ * llama.cpp (README A2: merilo reproduces ggml's f16 GELU table, but a one-ulp
+ * difference upstream that crosses an f16 rounding boundary still moves a logit
+ * by ~1e-3), their greedy ids compared while the reference margin exceeds that.
  */
 #include "tests/tap.h"
 
@@ -19,6 +23,7 @@
 
 #define N_GREEDY 16
 #define TOL 1e-4
+#define TOL_GELU_GGUF 1e-2
 
 static float *read_floats(const char *path, size_t *n)
 {
@@ -81,8 +86,30 @@ static int32_t *read_ids(const char *dir, int k, size_t *n)
 	return ids;
 }
 
+/* How many leading greedy steps of ref_dir/greedy16.steps.tsv have a top-2 margin above tol. */
+static int steps_above(const char *ref_dir, double tol)
+{
+	char path[2048], line[512];
+	snprintf(path, sizeof path, "%s/greedy16.steps.tsv", ref_dir);
+	FILE *f = fopen(path, "r");
+	int n = 0;
+	if (!f)
+		return N_GREEDY;
+	while (fgets(line, sizeof line, f)) {
+		double margin;
+		int step;
+		if (sscanf(line, "%d %*d %*f %*d %*f %lf", &step, &margin) != 2)
+			continue; /* the header */
+		if (!(margin > tol))
+			break;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
 /* model: a GGUF or an HF folder; ids_dir: where prompt<k>.ids.txt are; ref_dir: the oracle's outputs. */
-static void check_model(const char *label, const char *model, const char *ids_dir, const char *ref_dir)
+static void check_model(const char *label, const char *model, const char *ids_dir, const char *ref_dir, double tol)
 {
 	char name[512], path[2048];
 	struct eng_open_opts oo = { .n_threads = 2, .kv_f32 = true };
@@ -111,18 +138,18 @@ static void check_model(const char *label, const char *model, const char *ids_di
 		if (ok(rc == 0, name)) {
 			double d = max_diff(logits + (n_ids - 1) * nv, ref, nv);
 			diag("%s prompt%d: last-position logits max |diff| %.3g", label, k, d);
-			snprintf(name, sizeof name, "%s prompt%d: last-position logits within %g", label, k, TOL);
-			ok(d <= TOL, name);
+			snprintf(name, sizeof name, "%s prompt%d: last-position logits within %g", label, k, tol);
+			ok(d <= tol, name);
 			if (k == 1) {
 				snprintf(path, sizeof path, "%s/prompt1.all-logits.txt", ref_dir);
 				size_t n_all = 0;
 				float *all = read_floats(path, &n_all);
 				snprintf(name, sizeof name, "%s prompt1: logits of all %zu positions within %g", label,
-					 n_ids, TOL);
+					 n_ids, tol);
 				if (all && n_all == n_ids * nv) {
 					d = max_diff(logits, all, n_all);
 					diag("%s prompt1: all-position logits max |diff| %.3g", label, d);
-					ok(d <= TOL, name);
+					ok(d <= tol, name);
 				} else {
 					skip("no all-logits reference", name);
 				}
@@ -141,12 +168,13 @@ static void check_model(const char *label, const char *model, const char *ids_di
 				snprintf(path, sizeof path, "%s/greedy16.txt", ref_dir);
 				size_t n_g = 0;
 				float *g = read_floats(path, &n_g);
-				int same = 0;
+				int same = 0, want = steps_above(ref_dir, tol);
 				while (g && n_g == N_GREEDY && same < s && got[same] == (int)g[same])
 					same++;
 				diag("%s: %d of 16 greedy ids equal the reference", label, same);
-				snprintf(name, sizeof name, "%s: 16 greedy ids equal the reference", label);
-				ok(same == N_GREEDY, name);
+				snprintf(name, sizeof name, "%s: the %d greedy ids whose reference margin exceeds %g equal the "
+					 "reference", label, want, tol);
+				ok(same >= want && want > 0, name);
 				free(g);
 			}
 		} else {
@@ -273,6 +301,158 @@ static void check_bad_folders(const char *hf)
 		diag("could not remove %s", tmp);
 }
 
+/* src's config.json (malloc'd) with the first `from` replaced by `to`; NULL when missing. */
+static char *edited_config(const char *src, const char *from, const char *to)
+{
+	char path[1100];
+	snprintf(path, sizeof path, "%s/config.json", src);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *at = strstr(buf, from);
+	if (!at)
+		return NULL;
+	size_t out_size = n + strlen(to) + 1;
+	char *out = malloc(out_size);
+	if (out)
+		snprintf(out, out_size, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
+	return out;
+}
+
+/* The fields of GPT-2's and Gemma 2's configs that change the math: what is
+ * not implemented is refused by name, and a default stands in for an absent key. */
+static void check_bad_configs(const char *hf)
+{
+	static const struct {
+		const char *src, *from, *to, *want;
+		int code;
+	} cases[] = {
+		{ "gpt2", "\"model_type\": \"gpt2\"", "\"model_type\": \"gpt_neox\"",
+		  "unsupported model_type 'gpt_neox' (supported: llama, qwen2, mistral, gemma2, gpt2", MRL_EUNSUPPORTED },
+		{ "gpt2", "\"gelu_new\"", "\"relu\"", "activation_function 'relu' is not implemented", MRL_EUNSUPPORTED },
+		{ "gpt2", "\"scale_attn_by_inverse_layer_idx\": false", "\"scale_attn_by_inverse_layer_idx\": true",
+		  "'scale_attn_by_inverse_layer_idx': true is not implemented", MRL_EUNSUPPORTED },
+		{ "gpt2", "\"scale_attn_weights\": true", "\"scale_attn_weights\": false",
+		  "'scale_attn_weights': false is not implemented", MRL_EUNSUPPORTED },
+		{ "gemma2", "\"gelu_pytorch_tanh\"", "\"gelu\"", "hidden_activation 'gelu' is not implemented",
+		  MRL_EUNSUPPORTED },
+		{ "gemma2", "\"sliding_attention\"", "\"chunked_attention\"",
+		  "layer_types[0] 'chunked_attention' is not implemented", MRL_EUNSUPPORTED },
+		{ "gemma2", "\"sliding_window\": 16", "\"sliding_window\": null",
+		  "layer 0 is sliding_attention but 'sliding_window' is not set", MRL_EINPUT },
+		{ "gemma2", "\"query_pre_attn_scalar\": 32", "\"query_pre_attn_scalar\": 0", "query_pre_attn_scalar",
+		  MRL_EINPUT },
+		{ "gemma2", "\"final_logit_softcapping\": 5.0", "\"final_logit_softcapping\": -5.0",
+		  "final_logit_softcapping", MRL_EINPUT },
+	};
+	char tmp[256], src[1024], name[300];
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-cfg-%d", (int)getpid());
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
+		char *cfg = edited_config(src, cases[i].from, cases[i].to);
+		snprintf(name, sizeof name, "%s with %s is refused", cases[i].src, cases[i].to);
+		if (!cfg || make_folder(tmp, src, cfg, NULL, NULL)) {
+			skip("could not make the edited folder", name);
+			free(cfg);
+			continue;
+		}
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		int rc = eng_model_open(&m, tmp, NULL, &err);
+		if (!ok(rc == cases[i].code && m == NULL, name))
+			diag("rc %d, want %d: %s", rc, cases[i].code, err.msg);
+		like(err.msg, cases[i].want, "  ...and the message says what");
+		eng_model_close(m);
+		free(cfg);
+	}
+	/* Gemma 2 without layer_types windows layers 0, 2, ... as transformers' default does */
+	snprintf(src, sizeof src, "%s/gemma2", hf);
+	char *cfg = edited_config(src, "\"layer_types\"", "\"layer_types_not_read\"");
+	char ids_dir[1100];
+	snprintf(ids_dir, sizeof ids_dir, "%s/expected/gemma2", hf);
+	size_t n_ids = 0, na = 0, nb = 0;
+	int32_t *ids = read_ids(ids_dir, 1, &n_ids);
+	float *a = NULL, *b = NULL;
+	if (cfg && ids && !make_folder(tmp, src, cfg, NULL, NULL)) {
+		a = all_logits(src, 1, ids, n_ids, &na);
+		b = all_logits(tmp, 1, ids, n_ids, &nb);
+	}
+	ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a),
+	   "gemma2 without layer_types: the same logits (every other layer windowed by default)");
+	free(a);
+	free(b);
+	free(ids);
+	free(cfg);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("could not remove %s", tmp);
+}
+
+/* 1 vs 3 threads: the same bits for every position of prompt2 (100 tokens, past every window). */
+static void check_threads(const char *hf, const char *model_rel, const char *ids_arch)
+{
+	char model[1024], ids_dir[1024], name[256];
+	snprintf(model, sizeof model, "%s/%s", hf, model_rel);
+	snprintf(ids_dir, sizeof ids_dir, "%s/expected/%s", hf, ids_arch);
+	size_t n_ids = 0, na = 0, nb = 0;
+	int32_t *ids = read_ids(ids_dir, 2, &n_ids);
+	float *a = ids ? all_logits(model, 1, ids, n_ids, &na) : NULL;
+	float *b = ids ? all_logits(model, 3, ids, n_ids, &nb) : NULL;
+	snprintf(name, sizeof name, "%s: logits of all %zu positions are bit-identical with 1 and 3 threads", model_rel,
+		 n_ids);
+	ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a), name);
+	free(a);
+	free(b);
+	free(ids);
+}
+
+/* The CUDA backend refuses what it does not compute before it looks for a
+ * device, so this runs on a CPU-only machine too. */
+static void check_cuda_refusal(const char *hf)
+{
+	static const struct { const char *model, *want; } cases[] = {
+		{ "gpt2", "architecture 'gpt2' is not implemented on the CUDA backend" },
+		{ "gemma2", "architecture 'gemma2' is not implemented on the CUDA backend" },
+		{ "gguf/gpt2-f32.gguf", "architecture 'gpt2' is not implemented on the CUDA backend" },
+		{ "gguf/gemma2-f32.gguf", "architecture 'gemma2' is not implemented on the CUDA backend" },
+		{ "mistral", "sliding-window attention is not implemented on the CUDA backend" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char model[1024], name[256];
+		snprintf(model, sizeof model, "%s/%s", hf, cases[i].model);
+		struct eng_open_opts oo = { .backend = ENG_BACKEND_CUDA };
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		snprintf(name, sizeof name, "%s on the CUDA backend is refused (MRL_EUNSUPPORTED)", cases[i].model);
+		is_int(eng_model_open(&m, model, &oo, &err), MRL_EUNSUPPORTED, name);
+		like(err.msg, cases[i].want, "  ...and the message says what");
+		eng_model_close(m);
+	}
+}
+
+/* GPT-2 has 256 learned positions: a longer context is refused, not read past the table. */
+static void check_learned_positions(const char *hf)
+{
+	char model[1024];
+	snprintf(model, sizeof model, "%s/gpt2", hf);
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	struct mrl_err err = { 0 };
+	if (eng_model_open(&m, model, NULL, &err)) {
+		skip(err.msg, "gpt2: a context past the learned positions is refused");
+		return;
+	}
+	is_int(eng_ctx_new(&c, m, 257, &err), MRL_EINPUT, "gpt2: a context past the learned positions is refused");
+	like(err.msg, "longer than the 256 learned position embeddings", "  ...and the message says so");
+	eng_ctx_free(c);
+	eng_model_close(m);
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -283,59 +463,43 @@ int main(void)
 		skip_all("fixtures absent: ../shared/fixtures/hf");
 	/* GGUF conversions against llama.cpp */
 	/* mistral: llama.cpp runs it without its window (README A2), as merilo does from GGUF */
-	static const char *const gguf_archs[] = { "qwen2", "llama", "mistral" };
+	static const struct { const char *arch; double tol; } gguf_archs[] = {
+		{ "qwen2", TOL }, { "llama", TOL }, { "mistral", TOL },
+		{ "gpt2", TOL_GELU_GGUF }, { "gemma2", TOL_GELU_GGUF },
+	};
 	for (size_t i = 0; i < sizeof gguf_archs / sizeof gguf_archs[0]; i++) {
 		char label[128], model[1024], ids[1024], ref[1024];
-		snprintf(label, sizeof label, "gguf/%s-f32", gguf_archs[i]);
-		snprintf(model, sizeof model, "%s/gguf/%s-f32.gguf", hf, gguf_archs[i]);
-		snprintf(ids, sizeof ids, "%s/expected/%s", hf, gguf_archs[i]);
-		snprintf(ref, sizeof ref, "%s/expected/%s/llamacpp", hf, gguf_archs[i]);
-		check_model(label, model, ids, ref);
+		const char *a = gguf_archs[i].arch;
+		snprintf(label, sizeof label, "gguf/%s-f32", a);
+		snprintf(model, sizeof model, "%s/gguf/%s-f32.gguf", hf, a);
+		snprintf(ids, sizeof ids, "%s/expected/%s", hf, a);
+		snprintf(ref, sizeof ref, "%s/expected/%s/llamacpp", hf, a);
+		check_model(label, model, ids, ref, gguf_archs[i].tol);
 	}
 	/* HF folders against transformers */
 	static const struct { const char *dir, *ref; } folders[] = {
 		{ "qwen2", "qwen2" }, { "qwen2-bf16", "qwen2-bf16" }, { "llama", "llama" },
 		{ "llama-bf16", "llama-bf16" }, { "llama-sharded", "llama" },
 		{ "mistral", "mistral" }, { "mistral-bf16", "mistral-bf16" }, /* sliding window 16 */
+		{ "gpt2", "gpt2" }, { "gemma2", "gemma2" },
 	};
 	for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
 		char label[128], model[1024], ref[1024];
 		snprintf(label, sizeof label, "hf/%s", folders[i].dir);
 		snprintf(model, sizeof model, "%s/%s", hf, folders[i].dir);
 		snprintf(ref, sizeof ref, "%s/expected/%s", hf, folders[i].ref);
-		check_model(label, model, ref, ref);
+		check_model(label, model, ref, ref, TOL);
 	}
-	/* what is not implemented is refused by name */
-	struct { const char *dir, *want; } refused[] = {
-		{ "gemma2", "unsupported model_type 'gemma2'" },
-		{ "gpt2", "unsupported model_type 'gpt2'" },
+	/* 1 vs 3 threads: the same bits, windowed attention, learned positions, soft caps included */
+	static const struct { const char *model, *ids; } threads[] = {
+		{ "mistral", "mistral" }, { "gpt2", "gpt2" }, { "gemma2", "gemma2" },
+		{ "gguf/gpt2-f32.gguf", "gpt2" }, { "gguf/gemma2-f32.gguf", "gemma2" },
 	};
-	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-		char model[1024], name[256];
-		snprintf(model, sizeof model, "%s/%s", hf, refused[i].dir);
-		struct eng_model *m = NULL;
-		struct mrl_err err = { 0 };
-		snprintf(name, sizeof name, "hf/%s is refused as MRL_EUNSUPPORTED", refused[i].dir);
-		is_int(eng_model_open(&m, model, NULL, &err), MRL_EUNSUPPORTED, name);
-		snprintf(name, sizeof name, "hf/%s: the message names what is missing", refused[i].dir);
-		like(err.msg, refused[i].want, name);
-		eng_model_close(m);
-	}
-	/* 1 vs 3 threads: the same bits, windowed attention included */
-	{
-		char model[1024], ids_dir[1024];
-		snprintf(model, sizeof model, "%s/mistral", hf);
-		snprintf(ids_dir, sizeof ids_dir, "%s/expected/mistral", hf);
-		size_t n_ids = 0, na = 0, nb = 0;
-		int32_t *ids = read_ids(ids_dir, 2, &n_ids);
-		float *a = ids ? all_logits(model, 1, ids, n_ids, &na) : NULL;
-		float *b = ids ? all_logits(model, 3, ids, n_ids, &nb) : NULL;
-		ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a),
-		   "hf/mistral: logits of all 100 positions are bit-identical with 1 and 3 threads");
-		free(a);
-		free(b);
-		free(ids);
-	}
+	for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++)
+		check_threads(hf, threads[i].model, threads[i].ids);
+	check_cuda_refusal(hf);
+	check_learned_positions(hf);
 	check_bad_folders(hf);
+	check_bad_configs(hf);
 	return done_testing();
 }

@@ -4,6 +4,8 @@
  * model.safetensors + tokenizer.json), and the manifest's model hash is the
  * digest of the folder's sha256sum listing: sha256 of "HEX  NAME\n" for each
  * file the model was read from, names sorted. `merilo info FOLDER` describes it.
+ * The other architectures' folders (GPT-2, Gemma 2) run a few items each, and
+ * info names their architecture, from the folder and from the GGUF alike.
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -76,6 +78,35 @@ int main(void)
 		   fx);
 	CLI_EXPECT(0, "tokenizer: tokenizer.json", "merilo info <hf folder> names the tokenizer kind", "info '%s'",
 		   abs_model);
+	char abs_fx[4096];
+	if (!realpath(fx, abs_fx))
+		snprintf(abs_fx, sizeof abs_fx, "%s", fx);
+	static const char *const archs[] = { "gpt2", "gemma2" };
+	for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+		char name[256], want[64];
+		rc = cli_sh(&out, "cd '%s' && '%s' run --model '%s/hf/%s' --suite '%s' --limit 3 --threads 2 --quiet", tmp,
+			    getenv("MERILO"), abs_fx, archs[i], suite);
+		snprintf(name, sizeof name, "merilo run --model <%s folder> --limit 3 exits 0", archs[i]);
+		is_int(rc, 0, name);
+		if (rc)
+			diag("%s", out ? out : "");
+		free(out);
+		out = NULL;
+		snprintf(want, sizeof want, "architecture: %s\n", archs[i]);
+		for (int gguf = 0; gguf < 2; gguf++) {
+			rc = gguf ? cli_run(&out, "info '%s/hf/gguf/%s-f32.gguf'", fx, archs[i])
+				  : cli_run(&out, "info '%s/hf/%s'", fx, archs[i]);
+			snprintf(name, sizeof name, "merilo info <%s %s> names the architecture", archs[i],
+				 gguf ? "gguf" : "folder");
+			ok(rc == 0 && out && strstr(out, want), name);
+			free(out);
+			out = NULL;
+		}
+	}
+	CLI_EXPECT(0, "positions: learned (256)", "merilo info <gpt2 folder>: learned positions, no rope",
+		   "info '%s/hf/gpt2'", fx);
+	CLI_EXPECT(0, "attention: window 16 on 2 of 4 layers, soft caps 10 (scores) and 5 (logits)",
+		   "merilo info <gemma2 folder>: the window and the soft caps", "info '%s/hf/gemma2'", fx);
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -272,7 +272,7 @@ struct att_job {
 	uint32_t pos0, window;
 	int n_head, n_head_kv, head_dim;
 	float *out;
-	float scale;
+	float scale, softcap;
 };
 
 /* out[d] += p * v[d] for an f16 row: lanes are independent (no reduction), so
@@ -358,6 +358,8 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 		float max = -INFINITY;
 		for (uint32_t p = 0; p < n_kv; p++) {
 			float s = scores[p] * j->scale;
+			if (j->softcap > 0.0f)
+				s = tanhf(s / j->softcap) * j->softcap;
 			scores[p] = s;
 			if (s > max)
 				max = s;
@@ -387,7 +389,8 @@ static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, 
 {
 	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .window = window, .n_head = n_head,
 			     .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
-			     .scale = 1.0f / sqrtf((float)head_dim) };
+			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
+			     .softcap = ex->att_softcap };
 	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);
 }
 
@@ -415,6 +418,73 @@ static void cpu_add_row(struct eng_exec *ex, float *x, const float *b, int n_tok
 			x[(size_t)t * dim + i] += b[i];
 }
 
+/* LayerNorm as ggml_norm followed by the weight and bias: mean and variance
+ * summed in double, x - mean scaled by 1 / sqrt(var + eps). */
+static void cpu_layernorm(struct eng_exec *ex, const float *x, const float *weight, const float *bias, int n_tok,
+			  int dim, float eps, float *out)
+{
+	(void)ex;
+	for (int t = 0; t < n_tok; t++) {
+		const float *xr = x + (size_t)t * dim;
+		float *o = out + (size_t)t * dim;
+		double sum = 0.0;
+		for (int i = 0; i < dim; i++)
+			sum += (double)xr[i];
+		const float mean = (float)(sum / dim);
+		double sum2 = 0.0;
+		for (int i = 0; i < dim; i++) {
+			const float v = xr[i] - mean;
+			sum2 += (double)(v * v);
+		}
+		const float scale = 1.0f / sqrtf((float)(sum2 / dim) + eps);
+		for (int i = 0; i < dim; i++) {
+			const float y = (xr[i] - mean) * scale * weight[i];
+			o[i] = bias ? y + bias[i] : y;
+		}
+	}
+}
+
+/* The tanh approximation of GELU (transformers' gelu_new / gelu_pytorch_tanh). */
+static inline float gelu_tanh(float x)
+{
+	const float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
+	return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + 0.044715f * x * x)));
+}
+
+/* ggml's CPU GELU (GGML_GELU_FP16): 0 below -10, x above 10, else the input
+ * rounded to f16 looked up in a table of f16(gelu(f16 value)) - which is what
+ * rounding, gelu_tanh and rounding again compute. */
+static inline float gelu_ggml(float x)
+{
+	if (x <= -10.0f)
+		return 0.0f;
+	if (x >= 10.0f)
+		return x;
+	return round_f16(gelu_tanh(round_f16(x)));
+}
+
+static void cpu_gelu(struct eng_exec *ex, float *x, const float *up, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const float g = ex->gelu_f16 ? gelu_ggml(x[i]) : gelu_tanh(x[i]);
+		x[i] = up ? g * up[i] : g;
+	}
+}
+
+static void cpu_scale(struct eng_exec *ex, float *x, size_t n, float s)
+{
+	(void)ex;
+	for (size_t i = 0; i < n; i++)
+		x[i] *= s;
+}
+
+static void cpu_softcap(struct eng_exec *ex, float *x, size_t n, float cap)
+{
+	(void)ex;
+	for (size_t i = 0; i < n; i++)
+		x[i] = tanhf(x[i] / cap) * cap;
+}
+
 const struct eng_ops eng_cpu_ops = {
 	.name = "cpu",
 	.matmul = cpu_matmul,
@@ -426,4 +496,8 @@ const struct eng_ops eng_cpu_ops = {
 	.swiglu = cpu_swiglu,
 	.add = cpu_add,
 	.add_row = cpu_add_row,
+	.layernorm = cpu_layernorm,
+	.gelu = cpu_gelu,
+	.scale = cpu_scale,
+	.softcap = cpu_softcap,
 };

@@ -485,6 +485,12 @@ static const eng_ops cuda_ops = {
 	dev_status,
 	phase_mark,
 	phase_times,
+	/* no LayerNorm, GELU, scale or soft cap: eng_backend_open refuses the
+	 * architectures that need them (GPT-2, Gemma 2), and any it was not checked on */
+	NULL,
+	NULL,
+	NULL,
+	NULL,
 };
 
 static const eng_cuda_api cuda_api = {

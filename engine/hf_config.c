@@ -1,0 +1,503 @@
+/* hf_config.c — config.json of a Hugging Face checkpoint, and its tensor names.
+ *
+ * One row per model_type says which row of arch.c's table it is (the flags
+ * the forward pass reads), under which keys config.json keeps the sizes, and
+ * how its tensors are named; what differs beyond that (GPT-2's and Gemma 2's
+ * extra fields) is a small function of the row. Every field that changes the
+ * math is read and checked; one merilo does not implement (a rope_scaling type
+ * other than llama3, biases an architecture does not have, an activation other
+ * than its own) is an error that names it. HF stores Q/K unpermuted, so its rope
+ * is the NeoX (halves) layout.
+ */
+#include "engine/hf_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+
+json_t *hf_load_json(const char *path, struct mrl_err *err, int *rc)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		*rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(HF_MAX_JSON + 1);
+	size_t n = buf ? fread(buf, 1, HF_MAX_JSON + 1, f) : 0;
+	fclose(f);
+	json_t *j = NULL;
+	if (!buf) {
+		*rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	} else if (n > HF_MAX_JSON) {
+		*rc = mrl_err_set(err, MRL_EINPUT, "%s: larger than %u bytes", path, HF_MAX_JSON);
+	} else if (mrl_json_depth_exceeded_at(buf, n, 32) < n) {
+		*rc = mrl_err_set(err, MRL_EINPUT, "%s: JSON nests deeper than 32", path);
+	} else {
+		struct mrl_json_error je;
+		j = mrl_json_parse_object(buf, n, 0, &je);
+		if (!j)
+			*rc = mrl_err_set(err, MRL_EINPUT, "%s: %s", path, je.text);
+	}
+	free(buf);
+	return j;
+}
+
+/* ---- the model_type table ---- */
+
+/* HF name -> GGUF name (NULL: a tensor to ignore) and what to do to the data. */
+struct hf_name {
+	const char *hf, *gg;
+	unsigned flags;
+};
+
+/* Where config.json keeps the sizes. */
+struct hf_keys {
+	const char *hidden, *layers, *heads, *ff, *ctx, *eps, *act;
+};
+
+struct hf_arch {
+	const char *model_type;
+	const char *arch;           /* row of arch.c's table */
+	const struct hf_keys *keys;
+	const char *act;            /* the activation it must name (absent: this one) */
+	const char *strip;          /* prefix dropped from every tensor name first, or NULL */
+	const char *layer_prefix;   /* "model.layers." + N + "." + a name of layer */
+	const struct hf_name *top, *layer; /* { NULL } terminated */
+	bool tied_default;          /* tie_word_embeddings when config.json does not say */
+	bool ff_default_4x;         /* intermediate size null or absent: 4 * hidden (GPT-2) */
+	int (*extras)(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+};
+
+static const struct hf_keys llama_keys = { "hidden_size", "num_hidden_layers", "num_attention_heads",
+					   "intermediate_size", "max_position_embeddings", "rms_norm_eps",
+					   "hidden_act" };
+static const struct hf_keys gemma2_keys = { "hidden_size", "num_hidden_layers", "num_attention_heads",
+					    "intermediate_size", "max_position_embeddings", "rms_norm_eps",
+					    "hidden_activation" };
+static const struct hf_keys gpt2_keys = { "n_embd", "n_layer", "n_head", "n_inner", "n_positions",
+					  "layer_norm_epsilon", "activation_function" };
+
+static const struct hf_name llama_top[] = {
+	{ "model.embed_tokens.weight", "token_embd.weight", 0 },
+	{ "model.norm.weight", "output_norm.weight", 0 },
+	{ "lm_head.weight", "output.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct hf_name llama_layer[] = {
+	{ "input_layernorm.weight", "attn_norm.weight", 0 },
+	{ "self_attn.q_proj.weight", "attn_q.weight", 0 },
+	{ "self_attn.k_proj.weight", "attn_k.weight", 0 },
+	{ "self_attn.v_proj.weight", "attn_v.weight", 0 },
+	{ "self_attn.o_proj.weight", "attn_output.weight", 0 },
+	{ "self_attn.q_proj.bias", "attn_q.bias", 0 },
+	{ "self_attn.k_proj.bias", "attn_k.bias", 0 },
+	{ "self_attn.v_proj.bias", "attn_v.bias", 0 },
+	{ "self_attn.o_proj.bias", "attn_output.bias", 0 },
+	{ "post_attention_layernorm.weight", "ffn_norm.weight", 0 },
+	{ "mlp.gate_proj.weight", "ffn_gate.weight", 0 },
+	{ "mlp.up_proj.weight", "ffn_up.weight", 0 },
+	{ "mlp.down_proj.weight", "ffn_down.weight", 0 },
+	{ "self_attn.rotary_emb.inv_freq", NULL, 0 }, /* older checkpoints store the rope table */
+	{ NULL, NULL, 0 },
+};
+
+/* Gemma 2: four norms a layer, each 1 + w; the final norm too. */
+static const struct hf_name gemma2_top[] = {
+	{ "model.embed_tokens.weight", "token_embd.weight", 0 },
+	{ "model.norm.weight", "output_norm.weight", HF_PLUS_ONE },
+	{ "lm_head.weight", "output.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct hf_name gemma2_layer[] = {
+	{ "input_layernorm.weight", "attn_norm.weight", HF_PLUS_ONE },
+	{ "self_attn.q_proj.weight", "attn_q.weight", 0 },
+	{ "self_attn.k_proj.weight", "attn_k.weight", 0 },
+	{ "self_attn.v_proj.weight", "attn_v.weight", 0 },
+	{ "self_attn.o_proj.weight", "attn_output.weight", 0 },
+	{ "post_attention_layernorm.weight", "post_attention_norm.weight", HF_PLUS_ONE },
+	{ "pre_feedforward_layernorm.weight", "ffn_norm.weight", HF_PLUS_ONE },
+	{ "post_feedforward_layernorm.weight", "post_ffw_norm.weight", HF_PLUS_ONE },
+	{ "mlp.gate_proj.weight", "ffn_gate.weight", 0 },
+	{ "mlp.up_proj.weight", "ffn_up.weight", 0 },
+	{ "mlp.down_proj.weight", "ffn_down.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+
+/* GPT-2 (names after "transformer."): Conv1D matrices are stored [in, out]. */
+static const struct hf_name gpt2_top[] = {
+	{ "wte.weight", "token_embd.weight", 0 },
+	{ "wpe.weight", "position_embd.weight", 0 },
+	{ "ln_f.weight", "output_norm.weight", 0 },
+	{ "ln_f.bias", "output_norm.bias", 0 },
+	{ "lm_head.weight", "output.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+
+static const struct hf_name gpt2_layer[] = {
+	{ "ln_1.weight", "attn_norm.weight", 0 },
+	{ "ln_1.bias", "attn_norm.bias", 0 },
+	{ "attn.c_attn.weight", "attn_qkv.weight", HF_TRANSPOSE },
+	{ "attn.c_attn.bias", "attn_qkv.bias", 0 },
+	{ "attn.c_proj.weight", "attn_output.weight", HF_TRANSPOSE },
+	{ "attn.c_proj.bias", "attn_output.bias", 0 },
+	{ "ln_2.weight", "ffn_norm.weight", 0 },
+	{ "ln_2.bias", "ffn_norm.bias", 0 },
+	{ "mlp.c_fc.weight", "ffn_up.weight", HF_TRANSPOSE },
+	{ "mlp.c_fc.bias", "ffn_up.bias", 0 },
+	{ "mlp.c_proj.weight", "ffn_down.weight", HF_TRANSPOSE },
+	{ "mlp.c_proj.bias", "ffn_down.bias", 0 },
+	{ "attn.bias", NULL, 0 },        /* older checkpoints store the causal mask */
+	{ "attn.masked_bias", NULL, 0 },
+	{ NULL, NULL, 0 },
+};
+
+static int gpt2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+
+static const struct hf_arch hf_archs[] = {
+	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
+	{ "qwen2", "qwen2", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
+	/* Mistral is Llama plus a sliding window (config.sliding_window) */
+	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
+	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
+	  false, gemma2_extras },
+	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras },
+};
+
+#define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
+
+/* ---- fields ---- */
+
+static int cfg_u32(const json_t *c, const char *key, uint32_t *out, bool required, const char *path,
+		   struct mrl_err *err)
+{
+	const json_t *v = json_object_get(c, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			return mrl_err_set(err, MRL_EINPUT, "%s: required field '%s' is missing", path, key);
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > (1 << 24))
+		return mrl_err_set(err, MRL_EINPUT, "%s: field '%s' must be an integer in 1..%d", path, key, 1 << 24);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+static int cfg_f32(const json_t *c, const char *key, float *out, const char *path, struct mrl_err *err)
+{
+	const json_t *v = json_object_get(c, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		return mrl_err_set(err, MRL_EINPUT, "%s: field '%s' must be a number", path, key);
+	*out = (float)json_number_value(v);
+	return 0;
+}
+
+/* A soft cap: absent keeps *out (the default), null is none (0), else a positive number. */
+static int cfg_cap(const json_t *c, const char *key, float *out, const char *path, struct mrl_err *err)
+{
+	const json_t *v = json_object_get(c, key);
+	if (!v)
+		return 0;
+	*out = 0.0f;
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) > 0) || !(json_number_value(v) < 1e30))
+		return mrl_err_set(err, MRL_EINPUT, "%s: field '%s' must be a positive number or null", path, key);
+	*out = (float)json_number_value(v);
+	return 0;
+}
+
+/* Fields whose non-default values change the math and are not implemented. */
+static int refuse_true(const json_t *c, const char *key, const char *path, struct mrl_err *err)
+{
+	if (json_is_true(json_object_get(c, key)))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: '%s': true is not implemented", path, key);
+	return 0;
+}
+
+static int gpt2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	(void)cfg;
+	int rc;
+	if ((rc = refuse_true(c, "scale_attn_by_inverse_layer_idx", path, err)) ||
+	    (rc = refuse_true(c, "add_cross_attention", path, err)))
+		return rc;
+	if (json_is_false(json_object_get(c, "scale_attn_weights")))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'scale_attn_weights': false is not implemented", path);
+	return 0;
+}
+
+/* Gemma 2: scores scaled by query_pre_attn_scalar^-1/2 and capped, logits capped,
+ * embeddings times sqrt(hidden); transformers' defaults where a key is absent. */
+static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	uint32_t qpas = 256;
+	int rc;
+	cfg->attn_softcap = 50.0f;
+	cfg->final_softcap = 30.0f;
+	if ((rc = cfg_u32(c, "query_pre_attn_scalar", &qpas, false, path, err)) ||
+	    (rc = cfg_cap(c, "attn_logit_softcapping", &cfg->attn_softcap, path, err)) ||
+	    (rc = cfg_cap(c, "final_logit_softcapping", &cfg->final_softcap, path, err)) ||
+	    (rc = refuse_true(c, "use_bidirectional_attention", path, err)))
+		return rc;
+	cfg->attn_scale = (float)pow((double)qpas, -0.5);
+	cfg->embd_scale = sqrtf((float)cfg->n_embd);
+	cfg->sliding_window = 4096;
+	return 0;
+}
+
+/* ---- rope ---- */
+
+static int llama3_params(const json_t *rs, struct hf_llama3_rope *r, const char *path, struct mrl_err *err)
+{
+	static const char *const keys[] = { "factor", "low_freq_factor", "high_freq_factor",
+					    "original_max_position_embeddings" };
+	double *dst[] = { &r->factor, &r->low_freq_factor, &r->high_freq_factor, &r->original_max };
+	for (size_t i = 0; i < 4; i++) {
+		const json_t *v = json_object_get(rs, keys[i]);
+		if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 1e9)
+			return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (llama3) needs a positive number '%s'", path,
+					   keys[i]);
+		*dst[i] = json_number_value(v);
+	}
+	if (!(r->high_freq_factor > r->low_freq_factor))
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (llama3): high_freq_factor must exceed "
+				   "low_freq_factor", path);
+	r->on = true;
+	return 0;
+}
+
+void hf_llama3_factors(const struct hf_llama3_rope *r, float base, uint32_t n_rot, float *f)
+{
+	const double pi = 3.14159265358979323846;
+	double low_wavelen = r->original_max / r->low_freq_factor, high_wavelen = r->original_max / r->high_freq_factor;
+	for (uint32_t i = 0; i < n_rot / 2; i++) {
+		double inv_freq = 1.0 / pow((double)base, (double)(2 * i) / (double)n_rot);
+		double wavelen = 2 * pi / inv_freq;
+		if (wavelen < high_wavelen) {
+			f[i] = 1.0f;
+		} else if (wavelen > low_wavelen) {
+			f[i] = (float)r->factor;
+		} else {
+			double s = (r->original_max / wavelen - r->low_freq_factor) /
+				   (r->high_freq_factor - r->low_freq_factor);
+			f[i] = (float)(1.0 / ((1 - s) / r->factor + s));
+		}
+	}
+}
+
+/* rope_theta and rope_scaling: classic top level, or transformers 5's rope_parameters. */
+static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_llama3_rope *l3, const char *path,
+		     struct mrl_err *err)
+{
+	const json_t *rp = json_object_get(c, "rope_parameters");
+	const json_t *rs = json_object_get(c, "rope_scaling");
+	int rc;
+	cfg->rope_freq_base = 10000.0f;
+	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)))
+		return rc;
+	if (json_is_object(rp)) {
+		if ((rc = cfg_f32(rp, "rope_theta", &cfg->rope_freq_base, path, err)))
+			return rc;
+		if (!rs || json_is_null(rs))
+			rs = rp;
+	}
+	if (!(cfg->rope_freq_base > 0.0f))
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_theta must be positive", path);
+	if (!rs || json_is_null(rs))
+		return 0;
+	const char *rt = json_string_value(json_object_get(rs, "rope_type"));
+	if (!rt)
+		rt = json_string_value(json_object_get(rs, "type"));
+	if (rt && !strcmp(rt, "llama3"))
+		return llama3_params(rs, l3, path, err);
+	if (!rt || strcmp(rt, "default"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s' is not implemented "
+				   "(supported: default, llama3)", path, rt ? rt : "(none)");
+	return 0;
+}
+
+/* ---- config.json ---- */
+
+static int sizes_load(const json_t *c, const struct hf_arch *a, struct eng_config *cfg, const char *path,
+		      struct mrl_err *err)
+{
+	const struct hf_keys *k = a->keys;
+	int rc;
+	if ((rc = cfg_u32(c, k->hidden, &cfg->n_embd, true, path, err)) ||
+	    (rc = cfg_u32(c, k->layers, &cfg->n_layer, true, path, err)) ||
+	    (rc = cfg_u32(c, k->heads, &cfg->n_head, true, path, err)) ||
+	    (rc = cfg_u32(c, k->ff, &cfg->n_ff, !a->ff_default_4x, path, err)) ||
+	    (rc = cfg_u32(c, "vocab_size", &cfg->n_vocab, true, path, err)) ||
+	    (rc = cfg_u32(c, k->ctx, &cfg->n_ctx_train, true, path, err)))
+		return rc;
+	if (!cfg->n_ff && cfg->n_embd <= (1u << 16))
+		cfg->n_ff = 4 * cfg->n_embd;
+	cfg->n_head_kv = cfg->n_head;
+	if ((rc = cfg_u32(c, "num_key_value_heads", &cfg->n_head_kv, false, path, err)))
+		return rc;
+	if (cfg->n_head % cfg->n_head_kv || cfg->n_embd % cfg->n_head)
+		return mrl_err_set(err, MRL_EINPUT, "%s: num_key_value_heads %" PRIu32 " must divide num_attention_heads %"
+				   PRIu32 ", which must divide hidden_size %" PRIu32, path, cfg->n_head_kv, cfg->n_head,
+				   cfg->n_embd);
+	cfg->head_dim = cfg->n_embd / cfg->n_head;
+	if ((rc = cfg_u32(c, "head_dim", &cfg->head_dim, false, path, err)))
+		return rc;
+	if (cfg->head_dim % 2 || cfg->head_dim > 4096 || cfg->n_embd > (1u << 16) || cfg->n_ff > (1u << 20) ||
+	    cfg->n_layer > 4096 || cfg->n_head > 4096)
+		return mrl_err_set(err, MRL_EINPUT, "%s: implausible sizes (hidden %" PRIu32 ", intermediate %" PRIu32
+				   ", layers %" PRIu32 ", heads %" PRIu32 ", head_dim %" PRIu32 ")", path, cfg->n_embd,
+				   cfg->n_ff, cfg->n_layer, cfg->n_head, cfg->head_dim);
+	cfg->n_rot = cfg->rope == ENG_ROPE_NONE ? 0 : cfg->head_dim;
+	cfg->n_embd_q = cfg->n_head * cfg->head_dim;
+	cfg->n_embd_kv = cfg->n_head_kv * cfg->head_dim;
+	cfg->norm_eps = -1.0f;
+	if ((rc = cfg_f32(c, k->eps, &cfg->norm_eps, path, err)))
+		return rc;
+	if (!(cfg->norm_eps >= 0.0f && cfg->norm_eps < 1.0f))
+		return mrl_err_set(err, MRL_EINPUT, "%s: field '%s' is missing or out of range", path, k->eps);
+	return 0;
+}
+
+/* The window and which layers use it: layer_types where given (transformers 5),
+ * else the architecture's pattern (every layer for Mistral, every other for Gemma 2). */
+static int window_load(const json_t *c, const struct hf_arch *a, struct eng_config *cfg, const char *path,
+		       struct mrl_err *err)
+{
+	int rc;
+	/* Qwen2 writes its window even when use_sliding_window is false (refused), and then it is unused */
+	if (strcmp(a->model_type, "qwen2")) {
+		if (json_is_null(json_object_get(c, "sliding_window")))
+			cfg->sliding_window = 0; /* null: none, whatever the architecture's default */
+		else if ((rc = cfg_u32(c, "sliding_window", &cfg->sliding_window, false, path, err)))
+			return rc;
+	}
+	const json_t *lt = json_object_get(c, "layer_types");
+	if (!lt || json_is_null(lt)) {
+		if (cfg->sliding_window)
+			eng_config_window_layers(cfg);
+		return 0;
+	}
+	if (!json_is_array(lt) || json_array_size(lt) != cfg->n_layer)
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'layer_types' must be an array of %" PRIu32 " strings", path,
+				   cfg->n_layer);
+	for (uint32_t il = 0; il < cfg->n_layer; il++) {
+		const char *t = json_string_value(json_array_get(lt, il));
+		if (!t || (strcmp(t, "sliding_attention") && strcmp(t, "full_attention")))
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: layer_types[%" PRIu32 "] '%.64s' is not implemented "
+					   "(supported: full_attention, sliding_attention)", path, il, t ? t : "(not a string)");
+		if (strcmp(t, "sliding_attention"))
+			continue;
+		if (!cfg->sliding_window)
+			return mrl_err_set(err, MRL_EINPUT, "%s: layer %" PRIu32 " is sliding_attention but 'sliding_window' "
+					   "is not set", path, il);
+		eng_set_layer_windowed(cfg, il);
+	}
+	return 0;
+}
+
+static int fields_check(const json_t *c, const struct hf_arch *a, const char *path, struct mrl_err *err)
+{
+	/* gelu_new and gelu_pytorch_tanh are the same function (the tanh approximation) */
+	const char *act = json_string_value(json_object_get(c, a->keys->act));
+	bool tanh_gelu = act && (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh"));
+	if (act && strcmp(act, a->act) && !(tanh_gelu && strcmp(a->act, "silu")))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: %s '%.64s' is not implemented (only %s)", path,
+				   a->keys->act, act, a->act);
+	int rc;
+	if ((rc = refuse_true(c, "attention_bias", path, err)) || (rc = refuse_true(c, "mlp_bias", path, err)) ||
+	    (rc = refuse_true(c, "use_sliding_window", path, err)))
+		return rc;
+	const json_t *tp = json_object_get(c, "pretraining_tp");
+	if (tp && !(json_is_integer(tp) && json_integer_value(tp) == 1))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'pretraining_tp' other than 1 is not implemented", path);
+	return 0;
+}
+
+int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *dir, struct mrl_err *err)
+{
+	memset(mc, 0, sizeof *mc);
+	memset(cfg, 0, sizeof *cfg);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	int rc = 0;
+	json_t *c = hf_load_json(path, err, &rc);
+	if (!c)
+		return rc;
+	const char *mt = json_string_value(json_object_get(c, "model_type"));
+	const struct hf_arch *a = NULL;
+	for (size_t i = 0; mt && i < N_HF_ARCH; i++)
+		if (!strcmp(mt, hf_archs[i].model_type))
+			a = &hf_archs[i];
+	if (!a) {
+		char supported[256] = "";
+		for (size_t i = 0; i < N_HF_ARCH; i++)
+			snprintf(supported + strlen(supported), sizeof supported - strlen(supported), "%s%s", i ? ", " : "",
+				 hf_archs[i].model_type);
+		rc = mt ? mrl_err_set(err, MRL_EUNSUPPORTED, "%s: unsupported model_type '%.64s' (supported: %s)", path,
+				      mt, supported)
+			: mrl_err_set(err, MRL_EINPUT, "%s: required string field 'model_type' is missing", path);
+		goto out;
+	}
+	mc->arch = a;
+	eng_config_set_arch(cfg, a->arch);
+	cfg->arch_name = a->model_type;
+	if (cfg->rope != ENG_ROPE_NONE)
+		cfg->rope = ENG_ROPE_NEOX;
+	if ((rc = sizes_load(c, a, cfg, path, err)) || (rc = fields_check(c, a, path, err)) ||
+	    (cfg->rope != ENG_ROPE_NONE && (rc = rope_load(c, cfg, &mc->l3, path, err))))
+		goto out;
+	cfg->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
+	if ((a->extras && (rc = a->extras(c, cfg, path, err))) || (rc = window_load(c, a, cfg, path, err)))
+		goto out;
+	const json_t *tie = json_object_get(c, "tie_word_embeddings");
+	mc->tied = json_is_boolean(tie) ? json_is_true(tie) : a->tied_default;
+out:
+	json_decref(c);
+	return rc;
+}
+
+/* ---- tensor names ---- */
+
+static const struct hf_name *lookup(const struct hf_name *t, const char *name)
+{
+	for (; t->hf; t++)
+		if (!strcmp(t->hf, name))
+			return t;
+	return NULL;
+}
+
+int hf_map_name(const struct hf_arch *a, const char *hf, char *out, size_t size, unsigned *flags)
+{
+	*flags = 0;
+	if (a->strip && !strncmp(hf, a->strip, strlen(a->strip)))
+		hf += strlen(a->strip);
+	const struct hf_name *n = lookup(a->top, hf);
+	if (n) {
+		if (!n->gg)
+			return 1;
+		snprintf(out, size, "%s", n->gg);
+		*flags = n->flags;
+		return 0;
+	}
+	size_t pl = strlen(a->layer_prefix);
+	unsigned il;
+	int used = 0;
+	if (strncmp(hf, a->layer_prefix, pl) || sscanf(hf + pl, "%u.%n", &il, &used) != 1 || used <= 0 ||
+	    il >= 100000 || !(n = lookup(a->layer, hf + pl + used)))
+		return -1;
+	if (!n->gg)
+		return 1;
+	snprintf(out, size, "blk.%u.%s", il, n->gg);
+	*flags = n->flags;
+	return 0;
+}
