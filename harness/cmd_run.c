@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo run --model MODEL.gguf --suite SUITE.json [options]\n"
@@ -49,34 +50,9 @@ static void usage(FILE *out)
 		"byte and per canonical character), with 95%% bootstrap CIs and, for every pair of\n"
 		"languages, the paired difference with an exact McNemar test. Methods are in\n"
 		"docs/evaluation.md. Generate tasks are skipped (not evaluated yet).\n"
-		"\n"
-		"  --model FILE      GGUF model\n"
-		"  --suite FILE      suite JSON (docs/suite-format.md)\n"
-		"  --tasks A,B       only these tasks (default: all)\n"
-		"  --lang L1,L2      only these languages, e.g. en,sr-Cyrl (default: all of each task)\n"
-		"  --limit N         the first N items of each task (default 0 = all)\n"
-		"  --threads N       CPU threads (default 0 = the CPUs this process may use);\n"
-		"                    results do not depend on it\n"
-		"  --backend B       cpu (default) or cuda (the GPU backend, where built and a GPU exists;\n"
-		"                    its scores match the CPU's within tolerance, not bit for bit)\n"
-		"  --bos MODE        auto (the model's add_bos metadata, default), always, never\n"
-		"  --seed N          run seed: bootstrap resampling, and few-shot draws of tasks\n"
-		"                    that declare no seed (default %d)\n"
-		"  --fewshot K       K examples before every prompt, for every task (default: each\n"
-		"                    task's own few-shot setting; 0 = zero-shot)\n"
-		"  --boot N          bootstrap resamples (default 10000)\n"
-		"  --batch MODE      item (all choices of an item in one scoring call, default) or\n"
-		"                    request (one call per choice); the scores are identical\n"
-		"  --out DIR         run folder (default runs/<suite>-<model>-<UTC time>)\n"
-		"  --resume DIR      continue the run in DIR: items already in DIR/items.jsonl are\n"
-		"                    skipped; options not given are taken from DIR/run.json, and\n"
-		"                    those that shape records or aggregates must agree with it\n"
-		"  --store-logprobs  keep per-token log-probabilities of every choice (and of\n"
-		"                    perplexity documents) in items.jsonl, for merilo compare's\n"
-		"                    KL divergence and top-1 agreement\n"
-		"  --store-topk K    with --store-logprobs: the model's K most likely next tokens\n"
-		"                    at each position (default %d; 0 = none)\n"
-		"  --quiet           no progress line (it is drawn only on a terminal anyway)\n"
+		"\n");
+	hrn_print_options(out, opts, 18);
+	fprintf(out,
 		"\n"
 		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, flushed every\n"
 		"16 items), DIR/prompts/<task>.<lang>.txt (the first %d prompts as the model saw\n"
@@ -96,62 +72,68 @@ static void usage(FILE *out)
 		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run),\n"
 		"3 bad or missing input (or a changed model/suite on --resume, or DIR in use by\n"
 		"another run), 4 runtime failure, interrupted, or the model file changed.\n",
-		DEFAULT_SEED, HRN_RUN_TOPK_DEFAULT, HRN_RUN_PROMPTS_SAVED);
+		HRN_RUN_PROMPTS_SAVED);
 }
 
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
 	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend;
-	long long limit, threads, seed, fewshot, boot, topk;
+	long limit, threads, seed, fewshot, boot, topk;
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet;
 };
 
-static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
+/* Returns HRN_OPTS_GO, or the exit code to return at once. */
+static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
 				.store_logprobs = -1 };
-	*help = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		const char **str = !strcmp(a, "--model") ? &o->model : !strcmp(a, "--suite") ? &o->suite
-				 : !strcmp(a, "--tasks") ? &o->tasks : !strcmp(a, "--lang") ? &o->langs
-				 : !strcmp(a, "--bos") ? &o->bos : !strcmp(a, "--out") ? &o->out
-				 : !strcmp(a, "--resume") ? &o->resume : !strcmp(a, "--batch") ? &o->batch
-				 : !strcmp(a, "--backend") ? &o->backend : NULL;
-		struct { const char *name; long long *dst, lo, hi; } nums[] = {
-			{ "--limit", &o->limit, 0, INT32_MAX }, { "--threads", &o->threads, 0, 1024 },
-			{ "--seed", &o->seed, 0, INT64_MAX }, { "--fewshot", &o->fewshot, 0, 64 },
-			{ "--boot", &o->boot, 1, 10000000 }, { "--store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX },
-		};
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			*help = true;
-			return 0;
-		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-			o->quiet = true;
-			continue;
-		} else if (!strcmp(a, "--store-logprobs")) {
-			o->store_logprobs = 1;
-			continue;
-		} else if (str) {
-			if (!v || !*v)
-				return hrn_usage_error("run", "%s needs a value", a);
-			*str = v;
-			i++;
-			continue;
-		}
-		size_t k = 0;
-		while (k < sizeof nums / sizeof nums[0] && strcmp(a, nums[k].name))
-			k++;
-		if (k == sizeof nums / sizeof nums[0])
-			return hrn_usage_error("run", "unknown option '%s'", a);
-		long n;
-		if (!v || hrn_parse_int(v, nums[k].lo, nums[k].hi, &n))
-			return hrn_usage_error("run", "%s wants an integer in %lld..%lld, not '%s'", a, nums[k].lo, nums[k].hi,
-					       v ? v : "(nothing)");
-		*nums[k].dst = n;
-		i++;
-	}
+	char seed_help[160], topk_help[160];
+	snprintf(seed_help, sizeof seed_help, "run seed: bootstrap resampling, and few-shot draws of tasks\n"
+					      "that declare no seed (default %d)", DEFAULT_SEED);
+	snprintf(topk_help, sizeof topk_help, "with --store-logprobs: the model's K most likely next tokens\n"
+					      "at each position (default %d; 0 = none)", HRN_RUN_TOPK_DEFAULT);
+	const struct mrl_option opts[] = {
+		OPT_STRING_F(0, "model", &o->model, "FILE", "GGUF model", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "suite", &o->suite, "FILE", "suite JSON (docs/suite-format.md)", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: all)", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",
+			     MRL_OPT_NONEMPTY),
+		OPT_INTEGER(0, "limit", &o->limit, 0, INT32_MAX, "N", "the first N items of each task (default 0 = all)"),
+		OPT_INTEGER(0, "threads", &o->threads, 0, 1024, "N",
+			    "CPU threads (default 0 = the CPUs this process may use);\nresults do not depend on it"),
+		OPT_STRING_F(0, "backend", &o->backend, "B",
+			     "cpu (default) or cuda (the GPU backend, where built and a GPU exists;\n"
+			     "its scores match the CPU's within tolerance, not bit for bit)", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "bos", &o->bos, "MODE", "auto (the model's add_bos metadata, default), always, never",
+			     MRL_OPT_NONEMPTY),
+		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", seed_help),
+		OPT_INTEGER(0, "fewshot", &o->fewshot, 0, 64, "K",
+			    "K examples before every prompt, for every task (default: each\n"
+			    "task's own few-shot setting; 0 = zero-shot)"),
+		OPT_INTEGER(0, "boot", &o->boot, 1, 10000000, "N", "bootstrap resamples (default 10000)"),
+		OPT_STRING_F(0, "batch", &o->batch, "MODE",
+			     "item (all choices of an item in one scoring call, default) or\n"
+			     "request (one call per choice); the scores are identical", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "out", &o->out, "DIR", "run folder (default runs/<suite>-<model>-<UTC time>)",
+			     MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "resume", &o->resume, "DIR",
+			     "continue the run in DIR: items already in DIR/items.jsonl are\n"
+			     "skipped; options not given are taken from DIR/run.json, and\n"
+			     "those that shape records or aggregates must agree with it", MRL_OPT_NONEMPTY),
+		OPT_SET_INT(0, "store-logprobs", &o->store_logprobs, 1,
+			    "keep per-token log-probabilities of every choice (and of\n"
+			    "perplexity documents) in items.jsonl, for merilo compare's\n"
+			    "KL divergence and top-1 agreement"),
+		OPT_INTEGER(0, "store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX, "K", topk_help),
+		OPT_BOOL('q', "quiet", &o->quiet, "no progress line (it is drawn only on a terminal anyway)"),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("run", opts, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args)
+		return hrn_usage_error("run", "unexpected argument '%s'", argv[0]);
 	if (o->bos && strcmp(o->bos, "auto") && strcmp(o->bos, "always") && strcmp(o->bos, "never"))
 		return hrn_usage_error("run", "--bos wants auto, always or never, not '%s'", o->bos);
 	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request"))
@@ -163,7 +145,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o, bool *help)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
 		return hrn_usage_error("run", "--out and --resume exclude each other (--resume DIR writes into DIR)");
-	return 0;
+	return HRN_OPTS_GO;
 }
 
 /* run.json's "options": every option that shapes the records or the aggregates
@@ -188,9 +170,9 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 	const char *backend = json_string_value(json_object_get(opt, "backend"));
 	const char *batch = json_string_value(json_object_get(opt, "batch"));
 	if (json_is_integer(boot)) {
-		long long r = (long long)json_integer_value(boot);
+		long r = (long)json_integer_value(boot);
 		if (o->boot >= 0 && o->boot != r)
-			return hrn_usage_error("run", "--boot %lld differs from the resumed run's %lld (%s)", o->boot, r, path);
+			return hrn_usage_error("run", "--boot %ld differs from the resumed run's %ld (%s)", o->boot, r, path);
 		o->boot = r;
 	}
 	if (json_is_boolean(lp)) {
@@ -202,9 +184,9 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 	if (o->topk >= 0 && o->store_logprobs <= 0)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (json_is_integer(topk) && o->store_logprobs > 0) {
-		long long r = (long long)json_integer_value(topk);
+		long r = (long)json_integer_value(topk);
 		if (o->topk >= 0 && o->topk != r)
-			return hrn_usage_error("run", "--store-topk %lld differs from the resumed run's %lld (%s)", o->topk, r,
+			return hrn_usage_error("run", "--store-topk %ld differs from the resumed run's %ld (%s)", o->topk, r,
 					       path);
 		o->topk = r;
 	}
@@ -260,12 +242,12 @@ static int merge_resumed(struct run_opts *o, json_t **j)
 					       rec[k] ? rec[k] : "(all)", path);
 	}
 	const char *nn[3] = { "--limit", "--seed", "--fewshot" };
-	long long *nv[3] = { &o->limit, &o->seed, &o->fewshot };
+	long *nv[3] = { &o->limit, &o->seed, &o->fewshot };
 	json_t *nr[3] = { lim, seed, fs };
 	for (int k = 0; k < 3; k++) {
-		long long r = (long long)json_integer_value(nr[k]);
+		long r = (long)json_integer_value(nr[k]);
 		if (*nv[k] >= 0 && *nv[k] != r)
-			return hrn_usage_error("run", "%s %lld differs from the resumed run's %lld (%s)", nn[k], *nv[k], r, path);
+			return hrn_usage_error("run", "%s %ld differs from the resumed run's %ld (%s)", nn[k], *nv[k], r, path);
 		*nv[k] = r;
 	}
 	int rc = merge_resumed_later(o, opt, path);
@@ -301,20 +283,6 @@ static void free_list(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
-}
-
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", dir);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 static bool file_exists(const char *path)
@@ -470,8 +438,9 @@ static int prepare_out_dir(struct run_state *st)
 		return HRN_EXIT_INPUT;
 	}
 	snprintf(path, sizeof path, "%s/prompts", st->out_dir);
-	if (mkdir_p(path)) {
-		fprintf(stderr, "merilo: cannot create the run folder %s: %s\n", path, strerror(errno));
+	struct mrl_err err = { 0 };
+	if (mrl_mkdir_p(path, &err)) {
+		fprintf(stderr, "merilo: cannot create the run folder: %s\n", err.msg);
 		return HRN_EXIT_RUNTIME;
 	}
 	/* One run per folder: the lock is held until the process ends, so two runs
@@ -657,15 +626,11 @@ int hrn_cmd_run(int argc, char **argv)
 {
 	struct run_state st = { .lock_fd = -1 };
 	struct mrl_err err = { 0 };
-	bool help;
 	char path[4096];
 	hrn_results_init(&st.res);
-	int ret = parse_args(argc, argv, &st.o, &help);
-	if (ret || help) {
-		if (help)
-			usage(stdout);
+	int ret = parse_args(argc, argv, &st.o);
+	if (ret != HRN_OPTS_GO)
 		goto out;
-	}
 	if (st.o.resume && (ret = merge_resumed(&st.o, &st.resumed)))
 		goto out;
 	if (!st.o.model || !st.o.suite) {
