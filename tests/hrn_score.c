@@ -1,0 +1,316 @@
+/* hrn_score.c — `merilo score`: predictions made elsewhere become an ordinary
+ * run folder. On the real BENCHić COPA predictions of gpt-3.5-turbo and gpt-4
+ * (../shared/fixtures; skipped where absent) the accuracies and the sr-Cyrl vs
+ * sr-Latn McNemar p-values come out as published (79.4 vs 83.6, p 0.0170;
+ * 96.6 vs 97.0, p 0.7744), and compare, leaderboard and report take the runs.
+ * On a small suite made here every error path is a one-line message naming the
+ * file and line: a missing prediction, an unknown item or language, a choice out
+ * of range, malformed JSON, a second prediction, generated text. Runs the binary
+ * named by $MERILO (set by `make test`). */
+#include "harness/results.h"
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <math.h>
+#include <unistd.h>
+
+static char tmp[256];
+static char suite[400];   /* the small suite: copa, en + hr, items 0, 1, 2 (gold 0, 1, 0) */
+
+/* The aggregate value of metric acc of (task copa, lang) in r; NaN when absent. */
+static double acc_of(const struct rec_results *r, const char *lang)
+{
+	for (size_t i = 0; i < r->n_aggregates; i++)
+		if (!strcmp(r->aggregates[i].task, "copa") && !strcmp(r->aggregates[i].language, lang))
+			for (size_t m = 0; m < r->aggregates[i].n_metrics; m++)
+				if (!strcmp(r->aggregates[i].metrics[m].name, "acc"))
+					return r->aggregates[i].metrics[m].value;
+	return NAN;
+}
+
+/* The comparison of acc between languages a and b, or NULL. */
+static const struct rec_comparison *cmp_of(const struct rec_results *r, const char *a, const char *b)
+{
+	for (size_t i = 0; i < r->n_comparisons; i++)
+		if (!strcmp(r->comparisons[i].metric, "acc") && !strcmp(r->comparisons[i].language_a, a) &&
+		    !strcmp(r->comparisons[i].language_b, b))
+			return &r->comparisons[i];
+	return NULL;
+}
+
+/* Write text to tmp/name; the path into buf. */
+static const char *put(char *buf, size_t size, const char *name, const char *text)
+{
+	snprintf(buf, size, "%s/%s", tmp, name);
+	cli_write_file(buf, text);
+	return buf;
+}
+
+/* ------------------------------------------------------- BENCHić fixtures */
+
+/* Score one system's published predictions; check acc sr-Cyrl / sr-Latn and the
+ * sr-Cyrl vs sr-Latn McNemar counts and p (results.json and the printed summary). */
+static void t_benchich(const char *fx, const char *system, const char *map, double acc_cyrl, double acc_latn,
+		       long b, long c, const char *p_printed)
+{
+	char *out = NULL, dir[600], path[700];
+	snprintf(dir, sizeof dir, "%s/%s", tmp, system);
+	int rc = cli_run(&out, "score --suite %s/copa.json --predictions %s/data/benchich-copa/systems/%s.predictions.json "
+			       "--system %s %s -o %s", tmp, fx, system, system, map, dir);
+	is_int(rc, 0, "score exits 0");
+	like(out, p_printed, "the summary prints the sr-Cyrl - sr-Latn McNemar p");
+	like(out, "engine: none (scored from predictions)", "the summary says no engine ran");
+	free(out);
+	struct rec_results r;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	is_int(rec_results_read(path, &r, &err), 0, "results.json reads back");
+	is_near(acc_of(&r, "sr-Cyrl"), acc_cyrl, 1e-12, "acc sr-Cyrl");
+	is_near(acc_of(&r, "sr-Latn"), acc_latn, 1e-12, "acc sr-Latn");
+	const struct rec_comparison *k = cmp_of(&r, "sr-Cyrl", "sr-Latn");
+	ok(k != NULL, "results.json has the sr-Cyrl vs sr-Latn comparison of acc");
+	if (k) {
+		is_int(k->n_pairs, 500, "500 pairs");
+		is_int(k->mcnemar_b, b, "McNemar b: right in sr-Cyrl only");
+		is_int(k->mcnemar_c, c, "McNemar c: right in sr-Latn only");
+		char p4[16];
+		snprintf(p4, sizeof p4, "%.4f", k->mcnemar_p);
+		is_str(p4, p_printed, "McNemar p to 4 decimals");
+	}
+	json_t *eng = json_object_get(r.manifest.settings, "engine");
+	is_str(json_string_value(eng), "none (scored from predictions)", "the manifest says engine none");
+	json_t *pred = json_object_get(r.manifest.settings, "predictions");
+	is_int(json_string_length(json_object_get(pred, "sha256")), 64, "the manifest has the predictions' sha256");
+	is_str(json_string_value(json_object_get(r.manifest.settings, "system")), system, "the manifest names the system");
+	ok(r.manifest.suite_sha256 && strlen(r.manifest.suite_sha256) == 64, "the manifest has the suite hash");
+	is_int(r.settings.seed, 1234, "the seed is recorded");
+	is_str(r.model.name, system, "the run is known by the system's name");
+	is_int(r.n_perf, 0, "no performance section (nothing was measured)");
+	rec_results_release(&r);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	is_int(cli_file_lines(path), 1500, "items.jsonl has 500 items x 3 languages");
+	char *items = cli_slurp(path);
+	like(items, "\"choices\":[]", "items carry no choice scores");
+	ok(items && !strstr(items, "\"loglik\""), "no log-likelihood is written");
+	free(items);
+}
+
+static void t_benchich_tools(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "compare %s/gpt-3.5-turbo %s/gpt-4", tmp, tmp);
+	is_int(rc, 0, "compare gpt-3.5-turbo -> gpt-4: no regression");
+	like(out, "79.4    96.6", "compare pairs the items (sr-Cyrl 79.4 -> 96.6)");
+	free(out);
+	rc = cli_run(&out, "compare %s/gpt-4 %s/gpt-3.5-turbo", tmp, tmp);
+	is_int(rc, 1, "compare gpt-4 -> gpt-3.5-turbo: a gated regression");
+	free(out);
+	rc = cli_run(&out, "leaderboard %s/gpt-3.5-turbo %s/gpt-4", tmp, tmp);
+	is_int(rc, 0, "leaderboard takes both runs");
+	like(out, "| 1 | gpt-4 | 96.6", "gpt-4 ranks first");
+	like(out, "| 2 | gpt-3.5-turbo | 79.4", "gpt-3.5-turbo second");
+	free(out);
+	rc = cli_run(&out, "report %s/gpt-3.5-turbo %s/gpt-4 -o %s/report", tmp, tmp, tmp);
+	is_int(rc, 0, "report takes both runs");
+	free(out);
+}
+
+/* Without --map the suite's source (merilo import copa) names the test files. */
+static void t_benchich_default_map(const char *fx)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "score --suite %s/copa.json --predictions %s/data/benchich-copa/systems/gpt-4.predictions.json "
+			       "-o %s/gpt-4-default", tmp, fx, tmp);
+	is_int(rc, 0, "score without --map or --system exits 0");
+	like(out, "0.7744", "the same McNemar p as with --map");
+	like(out, "of gpt-4 from", "the system name comes from the file");
+	free(out);
+	CLI_EXPECT(3, "no list for the test file 'test-xx'", "a --map naming no list",
+		   "score --suite %s/copa.json --predictions %s/data/benchich-copa/systems/gpt-4.predictions.json "
+		   "--map sr-Cyrl=test-xx -o %s/none", tmp, fx, tmp);
+	CLI_EXPECT(3, "task 'copa' has no language 'sl'", "a --map for a language the suite lacks",
+		   "score --suite %s/copa.json --predictions %s/data/benchich-copa/systems/gpt-4.predictions.json "
+		   "--map sl=test-sl -o %s/none", tmp, fx, tmp);
+}
+
+static void benchich(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx) {
+		skip("fixtures absent: ../shared/fixtures", "BENCHić COPA gpt-3.5-turbo and gpt-4 scored from predictions");
+		return;
+	}
+	char *out = NULL;
+	int rc = cli_run(&out, "import copa --lang sr-Cyrl=%s/data/benchich-copa/test-sr.jsonl --lang "
+			       "sr-Latn=%s/data/benchich-copa/test-sr-lat.jsonl --lang hr=%s/data/benchich-copa/test-hr.jsonl "
+			       "--name benchich-copa -o %s/copa.json", fx, fx, fx, tmp);
+	free(out);
+	if (!ok(rc == 0, "import the BENCHić COPA suite"))
+		return;
+	const char *map = "--map sr-Cyrl=test-sr --map sr-Latn=test-sr-lat --map hr=test-hr.jsonl";
+	TEST(t_benchich(fx, "gpt-3.5-turbo", map, 0.794, 0.836, 25, 46, "0.0170"),
+	     "gpt-3.5-turbo: 79.4 vs 83.6, McNemar p 0.0170 (sr-Cyrl vs sr-Latn)");
+	TEST(t_benchich(fx, "gpt-4", map, 0.966, 0.970, 5, 7, "0.7744"),
+	     "gpt-4: 96.6 vs 97.0, McNemar p 0.7744 (sr-Cyrl vs sr-Latn)");
+	TEST(t_benchich_tools(), "compare, leaderboard and report take the score-made runs");
+	TEST(t_benchich_default_map(fx), "BENCHić lists are mapped by the suite's source; bad maps are errors");
+}
+
+/* ----------------------------------------------------- synthetic error paths */
+
+static const char *line(const char *item, const char *lang, const char *choice)
+{
+	static char buf[8][160];
+	static int k;
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof buf[k], "{\"task\": \"copa\", \"item\": %s, \"language\": \"%s\", \"choice\": %s}\n", item,
+		 lang, choice);
+	return buf[k];
+}
+
+/* A predictions file of the six units with lines[i] replaced where given. */
+static const char *preds(const char *name, const char *extra)
+{
+	static char path[400];
+	char text[2048];
+	snprintf(text, sizeof text, "%s%s%s%s%s%s%s", line("\"0\"", "en", "0"), line("\"0\"", "hr", "1"),
+		 line("\"1\"", "en", "1"), line("1", "hr", "null"), line("\"2\"", "en", "0"), line("\"2\"", "hr", "0"),
+		 extra);
+	return put(path, sizeof path, name, text);
+}
+
+static void t_good(void)
+{
+	char *out = NULL, path[600];
+	int rc = cli_run(&out, "score --suite %s --predictions %s --system tiny -o %s/good", suite, preds("good.jsonl", ""),
+			 tmp);
+	is_int(rc, 0, "exit 0");
+	like(out, "no answer: 1, missing: 0", "the null answer is counted");
+	free(out);
+	struct rec_results r;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/good/results.json", tmp);
+	is_int(rec_results_read(path, &r, &err), 0, "results.json reads back");
+	is_near(acc_of(&r, "en"), 1.0, 1e-12, "en: 3 of 3 right");
+	is_near(acc_of(&r, "hr"), 1.0 / 3.0, 1e-12, "hr: item 0 wrong, item 1 no answer, item 2 right");
+	ok(cmp_of(&r, "en", "hr") != NULL, "the en vs hr comparison is there");
+	rec_results_release(&r);
+	snprintf(path, sizeof path, "%s/good/run.json", tmp);
+	char *run = cli_slurp(path);
+	like(run, "\"engine\": \"none (scored from predictions)\"", "run.json says no engine ran");
+	free(run);
+	CLI_EXPECT(2, "already holds a run", "a second score into the same folder",
+		   "score --suite %s --predictions %s --system tiny -o %s/good", suite, preds("good.jsonl", ""), tmp);
+}
+
+static void t_missing(void)
+{
+	char path[400], *out = NULL;
+	put(path, sizeof path, "missing.jsonl", line("\"0\"", "en", "0"));
+	CLI_EXPECT(3, "no prediction for 5 of 6 item x language units (copa/0/hr, copa/1/en, copa/1/hr, copa/2/en, "
+		      "copa/2/hr)", "missing predictions are an error listing them",
+		   "score --suite %s --predictions %s --system tiny -o %s/missing", suite, path, tmp);
+	char res[600];
+	snprintf(res, sizeof res, "%s/missing/results.json", tmp);
+	ok(access(res, F_OK) != 0, "nothing is written");
+	int rc = cli_run(&out, "score --suite %s --predictions %s --system tiny --allow-missing -o %s/allowed", suite, path,
+			 tmp);
+	is_int(rc, 0, "--allow-missing: exit 0");
+	like(out, "5 of 6 units have no prediction: counted as wrong", "--allow-missing says so");
+	free(out);
+	snprintf(res, sizeof res, "%s/allowed/results.json", tmp);
+	char *text = cli_slurp(res);
+	like(text, "\"missing\": 2", "results.json counts the missing units per language");
+	like(text, "\"missing_counted_as_wrong\": true", "results.json says they count as wrong");
+	free(text);
+}
+
+static void t_errors(void)
+{
+	CLI_EXPECT(3, "unknown.jsonl:7: task 'copa' has no item '99'", "an unknown item names file and line",
+		   "score --suite %s --predictions %s --system t -o %s/e1", suite,
+		   preds("unknown.jsonl", line("\"99\"", "en", "0")), tmp);
+	CLI_EXPECT(3, "lang.jsonl:7: task 'copa' has no language 'sl' (its languages: en, hr)", "an unknown language",
+		   "score --suite %s --predictions %s --system t -o %s/e2", suite, preds("lang.jsonl", line("\"0\"", "sl", "0")),
+		   tmp);
+	char one[400];
+	put(one, sizeof one, "index.jsonl", line("\"0\"", "en", "2"));
+	CLI_EXPECT(3, "index.jsonl:1: choice 2 is out of range: item '0' of task 'copa' has 2 choices in en (0..1)",
+		   "a choice index out of range", "score --suite %s --predictions %s --system t -o %s/e3", suite, one, tmp);
+	CLI_EXPECT(3, "dup.jsonl:7: a second prediction for item '0' of task 'copa' in en (the first is on line 1)",
+		   "a second prediction for a unit", "score --suite %s --predictions %s --system t -o %s/e4", suite,
+		   preds("dup.jsonl", line("\"0\"", "en", "1")), tmp);
+	CLI_EXPECT(3, "bad.jsonl:7: ", "a malformed line names file and line (exit 3)",
+		   "score --suite %s --predictions %s --system t -o %s/e5", suite, preds("bad.jsonl", "{\"task\": \"copa\",\n"),
+		   tmp);
+	CLI_EXPECT(3, "generate tasks are not scored yet", "generated text is refused",
+		   "score --suite %s --predictions %s --system t -o %s/e6", suite,
+		   preds("text.jsonl", "{\"task\": \"copa\", \"item\": \"0\", \"language\": \"en\", \"text\": \"A\"}\n"), tmp);
+	put(one, sizeof one, "str.jsonl", line("\"0\"", "en", "\"A\""));
+	CLI_EXPECT(3, "str.jsonl:1: the choice must be a choice index (an integer) or null, got a string",
+		   "a choice that is not an index", "score --suite %s --predictions %s --system t -o %s/e7", suite, one, tmp);
+	char path[400];
+	put(path, sizeof path, "short.json",
+	    "{\"system\": \"s\", \"predictions\": [{\"test\": \"test-en.jsonl\", \"predictions\": [0, 1]},"
+	    " {\"test\": \"test-hr.jsonl\", \"predictions\": [0, 5, 0]}]}");
+	CLI_EXPECT(3, "/predictions/0/predictions: 2 predictions, but task 'copa' has 3 items in en",
+		   "a BENCHić list of the wrong length",
+		   "score --suite %s --predictions %s --map en=test-en --map hr=test-hr -o %s/e8", suite, path, tmp);
+	CLI_EXPECT(3, "/predictions/1/predictions/1: choice 5 is out of range", "a BENCHić choice out of range",
+		   "score --suite %s --predictions %s --map hr=test-hr -o %s/e9", suite, path, tmp);
+	put(path, sizeof path, "broken.json", "{\"system\": \"s\", \"predictions\": [1, 2}");
+	CLI_EXPECT(3, "broken.json", "a BENCHić file that is not JSON (exit 3)",
+		   "score --suite %s --predictions %s --format benchich -o %s/e10", suite, path, tmp);
+}
+
+static void t_usage(void)
+{
+	CLI_EXPECT(0, "usage: merilo score --suite SUITE.json --predictions FILE", "score --help", "score --help");
+	CLI_EXPECT(2, "--suite, --predictions and -o RUN_DIR are required", "score without options", "score");
+	CLI_EXPECT(2, "--map needs LANG=TEST", "a malformed --map", "score --map hr --suite x");
+	CLI_EXPECT(2, "--format wants auto, jsonl or benchich", "an unknown --format",
+		   "score --suite x --predictions y -o z --format csv");
+	CLI_EXPECT(3, "no such file (the predictions)", "a missing predictions file",
+		   "score --suite %s --predictions %s/none.jsonl --system t -o %s/e0", suite, tmp, tmp);
+	CLI_EXPECT(2, "--map is for BENCHić files", "--map with a JSONL file",
+		   "score --suite %s --predictions %s --system t --map en=x -o %s/e11", suite, preds("m.jsonl", ""), tmp);
+	CLI_EXPECT(2, "--system NAME is required", "JSONL without --system",
+		   "score --suite %s --predictions %s -o %s/e12", suite, preds("m.jsonl", ""), tmp);
+}
+
+static void synthetic(void)
+{
+	char en[400], hr[400], *out = NULL;
+	const char *rows = "{\"premise\":\"P%d.\",\"choice1\":\"A%d\",\"choice2\":\"B%d\",\"question\":\"cause\",\"label\":%d,\"idx\":%d}\n";
+	char text[1024] = "";
+	size_t n = 0;
+	for (int i = 0; i < 3; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, rows, i, i, i, i == 1, i);
+	put(en, sizeof en, "en.jsonl", text);
+	put(hr, sizeof hr, "hr.jsonl", text);
+	snprintf(suite, sizeof suite, "%s/tiny.json", tmp);
+	int rc = cli_run(&out, "import copa --lang en=%s --lang hr=%s --name tiny -o %s", en, hr, suite);
+	free(out);
+	if (!ok(rc == 0, "import the small suite"))
+		return;
+	TEST(t_usage(), "score --help, usage errors and missing files");
+	TEST(t_good(), "a JSONL of every unit scores; a null answer counts as wrong");
+	TEST(t_missing(), "missing predictions are an error, or wrong with --allow-missing");
+	TEST(t_errors(), "unknown items and languages, bad indices, bad JSON: one line naming file and line");
+}
+
+int main(void)
+{
+	if (!cli_merilo()) {
+		skip_all("MERILO is not set to an executable merilo");
+		return 0;
+	}
+	if (!cli_tmpdir(tmp, sizeof tmp, "score")) {
+		skip_all("cannot make a temporary folder");
+		return 0;
+	}
+	synthetic();
+	benchich();
+	cli_rmtree(tmp);
+	return done_testing();
+}
