@@ -14,7 +14,6 @@
  */
 #include "harness/hrn.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -381,28 +380,15 @@ static int fill_results(struct score_state *st)
 	return bad ? HRN_EXIT_RUNTIME : 0;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char buf[4096];
-	snprintf(buf, sizeof buf, "%s", dir);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* The run folder (new or empty of runs) and its run.json. Returns an exit code. */
 static int prepare_dir(struct score_state *st)
 {
 	char path[4200];
 	struct stat sb;
 	snprintf(st->dir, sizeof st->dir, "%s", st->o.out);
-	if (mkdir_p(st->dir)) {
-		fprintf(stderr, "merilo: cannot create the run folder %s: %s\n", st->dir, strerror(errno));
+	struct mrl_err err = { 0 };
+	if (mrl_mkdir_p(st->dir, &err)) {
+		fprintf(stderr, "merilo: cannot create the run folder: %s\n", err.msg);
 		return HRN_EXIT_RUNTIME;
 	}
 	const char *files[] = { "run.json", "items.jsonl", "results.json" };
@@ -426,7 +412,6 @@ static int prepare_dir(struct score_state *st)
 			      rec_settings_to_json(&st->res.settings));
 	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	json_decref(j);
-	struct mrl_err err = { 0 };
 	snprintf(path, sizeof path, "%s/run.json", st->dir);
 	int ret = !text ? HRN_EXIT_RUNTIME : mrl_write_file_atomic(path, text, strlen(text), &err) ? hrn_report(&err) : 0;
 	free(text);
