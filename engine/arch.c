@@ -33,6 +33,7 @@ struct arch_def {
 #define A_POST_NORMS 8u
 #define A_FUSED_QKV 16u
 #define A_EMBD_SCALE 32u /* token embeddings times sqrt(n_embd) */
+#define A_FUSED_GATE_UP 64u
 
 static const struct arch_def arch_defs[] = {
 	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, 0, 0 },
@@ -44,6 +45,8 @@ static const struct arch_def arch_defs[] = {
 	/* Gemma 2: scaled embeddings, GeGLU, norms after attention and FFN too, soft caps
 	 * (config), the window on every other layer starting with the first */
 	{ "gemma2", ENG_ARCH_GEMMA2, ENG_NORM_RMS, ENG_FFN_GEGLU, ENG_ROPE_NEOX, A_POST_NORMS | A_EMBD_SCALE, 2 },
+	/* Phi-3: Llama with q/k/v in one matrix and gate/up in another */
+	{ "phi3", ENG_ARCH_PHI3, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_FUSED_QKV | A_FUSED_GATE_UP, 0 },
 };
 
 #define N_ARCH (sizeof arch_defs / sizeof arch_defs[0])
@@ -102,6 +105,7 @@ static void apply_arch(struct eng_config *cfg, const struct arch_def *def)
 	cfg->lin_bias = def->flags & A_LIN_BIAS;
 	cfg->post_norms = def->flags & A_POST_NORMS;
 	cfg->fused_qkv = def->flags & A_FUSED_QKV;
+	cfg->fused_gate_up = def->flags & A_FUSED_GATE_UP;
 }
 
 void eng_config_window_layers(struct eng_config *cfg)
@@ -151,6 +155,9 @@ static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const
 		if ((rc = get_opt_u32(g, an, "attention.sliding_window", &cfg->sliding_window, err)))
 			return rc;
 	}
+	if (gguf_find_tensor(g, "rope_factors_long.weight") || gguf_find_tensor(g, "rope_factors_short.weight"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling 'longrope' (tensors rope_factors_long/short) "
+				   "is not implemented", path);
 	/* Mistral's and Phi-3's windows are not applied from a GGUF, as llama.cpp does not */
 	if (cfg->sliding_window)
 		eng_config_window_layers(cfg);
@@ -319,7 +326,8 @@ static struct eng_tensor part_of(const struct eng_tensor *t, uint64_t e0, uint64
 }
 
 /* Which tensors a layer has under which flags. */
-enum { NEED_ALWAYS, NEED_QKV_BIAS, NEED_LIN_BIAS, NEED_POST_NORMS, NEED_SPLIT_QKV, NEED_GATE };
+enum { NEED_ALWAYS, NEED_QKV_BIAS, NEED_LIN_BIAS, NEED_POST_NORMS, NEED_SPLIT_QKV, NEED_GATE, NEED_SPLIT_UP,
+       NEED_FUSED_UP };
 
 static bool needed(const struct eng_config *cfg, int need)
 {
@@ -328,7 +336,9 @@ static bool needed(const struct eng_config *cfg, int need)
 	case NEED_LIN_BIAS: return cfg->lin_bias;
 	case NEED_POST_NORMS: return cfg->post_norms;
 	case NEED_SPLIT_QKV: return !cfg->fused_qkv;
-	case NEED_GATE: return cfg->ffn != ENG_FFN_GELU;
+	case NEED_GATE: return cfg->ffn != ENG_FFN_GELU && !cfg->fused_gate_up;
+	case NEED_SPLIT_UP: return !cfg->fused_gate_up;
+	case NEED_FUSED_UP: return cfg->fused_gate_up;
 	default: return true;
 	}
 }
@@ -383,7 +393,8 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 		{ &L->ffn_norm, "ffn_norm.weight", d, 0, true, NEED_ALWAYS },
 		{ &L->ffn_norm_b, "ffn_norm.bias", d, 0, true, NEED_LIN_BIAS },
 		{ &L->ffn_gate, "ffn_gate.weight", d, ff, false, NEED_GATE },
-		{ &L->ffn_up, "ffn_up.weight", d, ff, false, NEED_ALWAYS },
+		{ &L->ffn_up, "ffn_up.weight", d, ff, false, NEED_SPLIT_UP },
+		{ &L->ffn_gate, "ffn_up.weight", d, 2 * ff, false, NEED_FUSED_UP }, /* cut below */
 		{ &L->ffn_up_b, "ffn_up.bias", ff, 0, true, NEED_LIN_BIAS },
 		{ &L->ffn_down, "ffn_down.weight", ff, d, false, NEED_ALWAYS },
 		{ &L->ffn_down_b, "ffn_down.bias", d, 0, true, NEED_LIN_BIAS },
@@ -404,6 +415,10 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 				   "architecture '%s' does not use", path, il, cfg->arch_name);
 	if (cfg->fused_qkv && (rc = bind_fused_qkv(L, cfg, find, g, il, path, err)))
 		return rc;
+	if (cfg->fused_gate_up) {
+		L->ffn_up = rows_of(&L->ffn_gate, ff, ff);
+		L->ffn_gate = rows_of(&L->ffn_gate, 0, ff);
+	}
 	return 0;
 }
 

@@ -211,7 +211,7 @@ static int cuda_refuse(const struct eng_model *m, struct mrl_err *err)
 {
 	const struct eng_config *c = &m->cfg;
 	bool llama_like = c->norm == ENG_NORM_RMS && c->ffn == ENG_FFN_SWIGLU && !c->learned_pos && !c->lin_bias &&
-			  !c->post_norms && !c->fused_qkv && !(c->embd_scale > 0.0f) && !(c->attn_softcap > 0.0f) &&
+			  !c->post_norms && !c->fused_qkv && !c->fused_gate_up && !(c->embd_scale > 0.0f) && !(c->attn_softcap > 0.0f) &&
 			  !(c->final_softcap > 0.0f) && c->attn_scale == 1.0f / sqrtf((float)c->head_dim);
 	if ((c->arch != ENG_ARCH_LLAMA && c->arch != ENG_ARCH_QWEN2) || !llama_like)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: architecture '%s' is not implemented on the CUDA backend "

@@ -30,7 +30,7 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 
 /* ---- architecture configuration ---- */
 
-enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3 };
+enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3, ENG_ARCH_PHI3 = 4 };
 /* RMS: x / rms(x) * w; LAYER: (x - mean) / sd(x) * w + b (GPT-2) */
 enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
 /* SWIGLU: down(silu(gate h) * up h); GELU: down(gelu(up h + b)) + b, no gate (GPT-2);
@@ -61,7 +61,8 @@ struct eng_config {
 	bool learned_pos;           /* position_embd.weight added to the embedding (GPT-2) */
 	bool lin_bias;              /* attn_output, ffn_up, ffn_down and the norms have biases (GPT-2) */
 	bool post_norms;            /* attention and FFN outputs are normed before their residual add (Gemma 2) */
-	bool fused_qkv;             /* one attn_qkv matrix, rows [q | k | v] (GPT-2) */
+	bool fused_qkv;             /* one attn_qkv matrix, rows [q | k | v] (GPT-2, Phi-3) */
+	bool fused_gate_up;         /* one ffn_up matrix, rows [gate | up] (Phi-3) */
 	bool gelu_f16;              /* GELU through ggml's f16 table, as llama.cpp computes it (set for GGUF) */
 	float embd_scale;           /* token embeddings times this; 0 = unscaled (Gemma: sqrt(n_embd)) */
 	float attn_scale;           /* q.k times this: 1/sqrt(head_dim), Gemma 2: query_pre_attn_scalar^-1/2 */
@@ -72,7 +73,7 @@ struct eng_config {
 	uint64_t swa_layers[ENG_MAX_LAYERS / 64]; /* bit il: layer il is windowed */
 };
 
-/* The architecture row name (llama, qwen2, gpt2, gemma2) into cfg: arch, arch_name
+/* The architecture row name (llama, qwen2, gpt2, gemma2, phi3) into cfg: arch, arch_name
  * and the flags (norm, ffn, rope layout as GGUF stores it, biases, fusions, post
  * norms); 0, or -1 for a name the table does not have. */
 int eng_config_set_arch(struct eng_config *cfg, const char *name);
@@ -107,7 +108,8 @@ struct eng_tensor {
 };
 
 /* Tensors a configuration flag does not ask for stay zeroed (data NULL). With
- * fused_qkv, wq/wk/wv (and bq/bk/bv) are row ranges of one attn_qkv tensor. */
+ * fused_qkv, wq/wk/wv (and bq/bk/bv) are row ranges of one attn_qkv tensor;
+ * with fused_gate_up, ffn_gate and ffn_up of one ffn_up tensor. */
 struct eng_layer {
 	struct eng_tensor attn_norm, wq, wk, wv, wo;
 	struct eng_tensor bq, bk, bv;        /* qkv_bias */

@@ -103,6 +103,8 @@ static const struct hf_name llama_layer[] = {
 	{ "mlp.gate_proj.weight", "ffn_gate.weight", 0 },
 	{ "mlp.up_proj.weight", "ffn_up.weight", 0 },
 	{ "mlp.down_proj.weight", "ffn_down.weight", 0 },
+	{ "self_attn.qkv_proj.weight", "attn_qkv.weight", 0 }, /* Phi-3: [q | k | v] */
+	{ "mlp.gate_up_proj.weight", "ffn_up.weight", 0 },     /* Phi-3: [gate | up] */
 	{ "self_attn.rotary_emb.inv_freq", NULL, 0 }, /* older checkpoints store the rope table */
 	{ NULL, NULL, 0 },
 };
@@ -160,6 +162,7 @@ static const struct hf_name gpt2_layer[] = {
 
 static int gpt2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 
 static const struct hf_arch hf_archs[] = {
 	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
@@ -169,6 +172,7 @@ static const struct hf_arch hf_archs[] = {
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
 	  false, gemma2_extras },
 	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras },
+	{ "phi3", "phi3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, phi3_extras },
 };
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
@@ -252,6 +256,20 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 	cfg->attn_scale = (float)pow((double)qpas, -0.5);
 	cfg->embd_scale = sqrtf((float)cfg->n_embd);
 	cfg->sliding_window = 4096;
+	return 0;
+}
+
+/* Phi-3 may rotate only the first partial_rotary_factor of each head. */
+static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	const json_t *v = json_object_get(c, "partial_rotary_factor");
+	if (!v || json_is_null(v))
+		return 0;
+	double f = json_is_number(v) ? json_number_value(v) : -1.0, rot = f * cfg->head_dim;
+	if (!(f > 0.0 && f <= 1.0) || rot != (double)(uint32_t)rot || (uint32_t)rot % 2)
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'partial_rotary_factor' must be in (0, 1] and give an even "
+				   "number of the %" PRIu32 " dims of a head", path, cfg->head_dim);
+	cfg->n_rot = (uint32_t)rot;
 	return 0;
 }
 

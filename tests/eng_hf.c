@@ -323,7 +323,7 @@ static char *edited_config(const char *src, const char *from, const char *to)
 	return out;
 }
 
-/* The fields of GPT-2's and Gemma 2's configs that change the math: what is
+/* The fields of GPT-2's, Gemma 2's and Phi-3's configs that change the math: what is
  * not implemented is refused by name, and a default stands in for an absent key. */
 static void check_bad_configs(const char *hf)
 {
@@ -332,7 +332,12 @@ static void check_bad_configs(const char *hf)
 		int code;
 	} cases[] = {
 		{ "gpt2", "\"model_type\": \"gpt2\"", "\"model_type\": \"gpt_neox\"",
-		  "unsupported model_type 'gpt_neox' (supported: llama, qwen2, mistral, gemma2, gpt2", MRL_EUNSUPPORTED },
+		  "unsupported model_type 'gpt_neox' (supported: llama, qwen2, mistral, gemma2, gpt2, phi3)",
+		  MRL_EUNSUPPORTED },
+		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"longrope\", \"long_factor\": [1], "
+		  "\"short_factor\": [1]}", "rope_scaling type 'longrope' is not implemented", MRL_EUNSUPPORTED },
+		{ "phi3", "\"rope_theta\"", "\"partial_rotary_factor\": 0.3, \"rope_theta\"", "partial_rotary_factor",
+		  MRL_EINPUT },
 		{ "gpt2", "\"gelu_new\"", "\"relu\"", "activation_function 'relu' is not implemented", MRL_EUNSUPPORTED },
 		{ "gpt2", "\"scale_attn_by_inverse_layer_idx\": false", "\"scale_attn_by_inverse_layer_idx\": true",
 		  "'scale_attn_by_inverse_layer_idx': true is not implemented", MRL_EUNSUPPORTED },
@@ -420,6 +425,8 @@ static void check_cuda_refusal(const char *hf)
 		{ "gemma2", "architecture 'gemma2' is not implemented on the CUDA backend" },
 		{ "gguf/gpt2-f32.gguf", "architecture 'gpt2' is not implemented on the CUDA backend" },
 		{ "gguf/gemma2-f32.gguf", "architecture 'gemma2' is not implemented on the CUDA backend" },
+		{ "phi3", "architecture 'phi3' is not implemented on the CUDA backend" },
+		{ "gguf/phi3-f32.gguf", "architecture 'phi3' is not implemented on the CUDA backend" },
 		{ "mistral", "sliding-window attention is not implemented on the CUDA backend" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -465,7 +472,7 @@ int main(void)
 	/* mistral: llama.cpp runs it without its window (README A2), as merilo does from GGUF */
 	static const struct { const char *arch; double tol; } gguf_archs[] = {
 		{ "qwen2", TOL }, { "llama", TOL }, { "mistral", TOL },
-		{ "gpt2", TOL_GELU_GGUF }, { "gemma2", TOL_GELU_GGUF },
+		{ "gpt2", TOL_GELU_GGUF }, { "gemma2", TOL_GELU_GGUF }, { "phi3", TOL },
 	};
 	for (size_t i = 0; i < sizeof gguf_archs / sizeof gguf_archs[0]; i++) {
 		char label[128], model[1024], ids[1024], ref[1024];
@@ -481,7 +488,7 @@ int main(void)
 		{ "qwen2", "qwen2" }, { "qwen2-bf16", "qwen2-bf16" }, { "llama", "llama" },
 		{ "llama-bf16", "llama-bf16" }, { "llama-sharded", "llama" },
 		{ "mistral", "mistral" }, { "mistral-bf16", "mistral-bf16" }, /* sliding window 16 */
-		{ "gpt2", "gpt2" }, { "gemma2", "gemma2" },
+		{ "gpt2", "gpt2" }, { "gemma2", "gemma2" }, { "phi3", "phi3" },
 	};
 	for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++) {
 		char label[128], model[1024], ref[1024];
@@ -494,6 +501,7 @@ int main(void)
 	static const struct { const char *model, *ids; } threads[] = {
 		{ "mistral", "mistral" }, { "gpt2", "gpt2" }, { "gemma2", "gemma2" },
 		{ "gguf/gpt2-f32.gguf", "gpt2" }, { "gguf/gemma2-f32.gguf", "gemma2" },
+		{ "phi3", "phi3" }, { "gguf/phi3-f32.gguf", "phi3" },
 	};
 	for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++)
 		check_threads(hf, threads[i].model, threads[i].ids);

@@ -4,7 +4,7 @@
  * model.safetensors + tokenizer.json), and the manifest's model hash is the
  * digest of the folder's sha256sum listing: sha256 of "HEX  NAME\n" for each
  * file the model was read from, names sorted. `merilo info FOLDER` describes it.
- * The other architectures' folders (GPT-2, Gemma 2) run a few items each, and
+ * The other architectures' folders (GPT-2, Gemma 2, Phi-3) run a few items each, and
  * info names their architecture, from the folder and from the GGUF alike.
  */
 #include "tests/tap.h"
@@ -81,7 +81,7 @@ int main(void)
 	char abs_fx[4096];
 	if (!realpath(fx, abs_fx))
 		snprintf(abs_fx, sizeof abs_fx, "%s", fx);
-	static const char *const archs[] = { "gpt2", "gemma2" };
+	static const char *const archs[] = { "gpt2", "gemma2", "phi3" };
 	for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
 		char name[256], want[64];
 		rc = cli_sh(&out, "cd '%s' && '%s' run --model '%s/hf/%s' --suite '%s' --limit 3 --threads 2 --quiet", tmp,
