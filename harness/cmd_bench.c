@@ -26,7 +26,7 @@
 
 #define MAX_LIST 32
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...]\n"
@@ -44,22 +44,9 @@ static void usage(FILE *out)
 		"with peak RSS, energy per token and counters per token (null with the reason where this\n"
 		"machine has no source). Token ids are pseudo-random from --seed; tokenization is never\n"
 		"timed. Each figure: mean ± sd and median in the table, raw samples in JSON/JSONL.\n"
-		"\n"
-		"  --threads LIST    worker threads (default: the CPUs this process may use)\n"
-		"  --reps N          timed repetitions (default 5); --warmup N untimed ones first (default 1)\n"
-		"  --roofline        measure this host's memory read bandwidth and peak FLOP rate once (cached\n"
-		"                    in <cache dir>/roofline-<host>.json; =remeasure to redo) and state decode\n"
-		"                    bandwidth and prefill FLOP utilisation\n"
-		"  --scenario server Poisson arrivals (seeded) at --qps for --duration seconds; requests queue\n"
-		"                    (one sequence at a time), queueing delay is reported; --ttft-limit and\n"
-		"                    --tpot-limit are checked at p99 (MLPerf Server)\n"
-		"  --scenario offline  --requests N issued at once, served back to back: maximum throughput\n"
-		"  --prompts FILE    scenario prompts, one per line (tokenized before timing)\n"
-		"  --energy-window S each pp/tg test repeats its work for >= S seconds (default 1) inside one\n"
-		"                    energy window, for J/token (0: no energy); skipped where no source exists\n"
-		"  --idle S          first measure idle power for S >= 1 seconds (keep the machine quiet) and\n"
-		"                    also report J/token net of it (energy_j_per_token_*_net; gross is always given)\n"
-		"  --backend cuda    the GPU backend (exit 4 where it is not available)\n"
+		"\n");
+	hrn_print_options(out, opts, 18);
+	fprintf(out,
 		"A/B performance gate: merilo bench --ab BASE --model M ... (merilo bench --ab BASE --help;\n"
 		"docs/perf-gate.md).\n"
 		"Definitions: docs/measurement.md, \"Bench figures\".\n");
@@ -131,6 +118,75 @@ static json_t *settings_json(const struct opts *o)
 	return s;
 }
 
+/* A comma-separated list option (--prompt, --gen, --depth, --threads): the
+ * values in [opt->lo, opt->hi] into the list at opt->value. */
+struct u32_list {
+	uint32_t *v;
+	int *n;
+};
+
+static int opt_list(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	const struct u32_list *l = opt->value;
+	int n = parse_list(arg, opt->lo, opt->hi, l->v);
+	if (n < 0)
+		return mrl_err_set(err, MRL_EINPUT, "--%s wants a list of %s in %ld..%ld, not '%s'", opt->long_name,
+				   strcmp(opt->long_name, "threads") ? "token counts" : "integers", opt->lo, opt->hi, arg);
+	*l->n = n;
+	return 0;
+}
+
+#define OPT_LIST(s, l, v, min, max, a, h) \
+	{ .type = MRL_OPT_CALLBACK, .short_name = (s), .long_name = (l), .value = (v), .argh = (a), .help = (h), \
+	  .lo = (min), .hi = (max), .callback = opt_list }
+
+/* The options whose values are checked on the spot, each with its message. */
+static int opt_scenario(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (strcmp(arg, "server") && strcmp(arg, "offline"))
+		return mrl_err_set(err, MRL_EINPUT, "--scenario wants server or offline, not '%s'", arg);
+	*(const char **)opt->value = arg;
+	return 0;
+}
+
+static int opt_format(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if ((*(int *)opt->value = hrn_bench_format_parse(arg)) < 0)
+		return mrl_err_set(err, MRL_EINPUT, "--format wants md, csv, json or jsonl, not '%s'", arg);
+	return 0;
+}
+
+static int opt_roofline(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (arg && strcmp(arg, "remeasure"))
+		return mrl_err_set(err, MRL_EINPUT, "--roofline takes only '=remeasure', not '%s'", arg);
+	*(int *)opt->value = arg ? 2 : 1;
+	return 0;
+}
+
+/* A number of seconds or milliseconds with the range of its option. */
+static int opt_seconds(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	double v;
+	const char *l = opt->long_name;
+	bool ok = !hrn_parse_double(arg, &v);
+	if (!strcmp(l, "qps") && !(ok && v > 0))
+		return mrl_err_set(err, MRL_EINPUT, "--qps wants a positive number, not '%s'", arg);
+	if (!strcmp(l, "duration") && !(ok && v > 0 && v <= 86400))
+		return mrl_err_set(err, MRL_EINPUT, "--duration wants seconds in (0, 86400], not '%s'", arg);
+	if (!strcmp(l, "idle") && !(ok && (v == 0 || v >= 1) && v <= 3600))
+		return mrl_err_set(err, MRL_EINPUT, "--idle wants 0 or seconds in 1..3600, not '%s'", arg);
+	if (!strcmp(l, "energy-window") && !(ok && v >= 0 && v <= 3600))
+		return mrl_err_set(err, MRL_EINPUT, "--energy-window wants seconds in 0..3600, not '%s'", arg);
+	if (!strcmp(l, "ttft-limit") || !strcmp(l, "tpot-limit")) {
+		if (!ok || !(v > 0))
+			return mrl_err_set(err, MRL_EINPUT, "--%s wants milliseconds > 0, not '%s'", l, arg);
+	}
+	*(double *)opt->value = v;
+	return 0;
+}
+
+/* Returns HRN_OPTS_GO, or the exit code to return at once. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -141,96 +197,56 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->reps = 5, o->warmup = 1, o->seed = 1, o->requests = 16, o->roofline_mib = 1024;
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
-	bool have_qps = false, have_duration = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const bool has_val = i + 1 < argc;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return -1;
-		} else if ((!strcmp(a, "--model") || !strcmp(a, "-m")) && has_val) {
-			o->model = argv[++i];
-		} else if ((!strcmp(a, "--prompt") || !strcmp(a, "-p")) && has_val) {
-			if ((o->n_prompt = parse_list(argv[++i], 1, 1 << 20, o->prompt)) < 0)
-				return hrn_usage_error("bench", "--prompt wants a list of token counts in 1..1048576, not '%s'",
-						       argv[i]);
-		} else if ((!strcmp(a, "--gen") || !strcmp(a, "-n")) && has_val) {
-			if ((o->n_gen = parse_list(argv[++i], 1, 1 << 20, o->gen)) < 0)
-				return hrn_usage_error("bench", "--gen wants a list of token counts in 1..1048576, not '%s'",
-						       argv[i]);
-		} else if ((!strcmp(a, "--depth") || !strcmp(a, "-d")) && has_val) {
-			if ((o->n_depth = parse_list(argv[++i], 0, 1 << 20, o->depth)) < 0)
-				return hrn_usage_error("bench", "--depth wants a list of token counts in 0..1048576, not '%s'",
-						       argv[i]);
-		} else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && has_val) {
-			if ((o->n_threads = parse_list(argv[++i], 1, 1024, o->threads)) < 0)
-				return hrn_usage_error("bench", "--threads wants a list of integers in 1..1024, not '%s'",
-						       argv[i]);
-		} else if ((!strcmp(a, "--reps") || !strcmp(a, "-r")) && has_val) {
-			if (hrn_parse_int(argv[++i], 1, 100000, &o->reps))
-				return hrn_usage_error("bench", "--reps wants an integer in 1..100000, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--warmup") && has_val) {
-			if (hrn_parse_int(argv[++i], 0, 1000, &o->warmup))
-				return hrn_usage_error("bench", "--warmup wants an integer in 0..1000, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--seed") && has_val) {
-			if (hrn_parse_int(argv[++i], 0, LONG_MAX, &o->seed))
-				return hrn_usage_error("bench", "--seed wants a non-negative integer, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--requests") && has_val) {
-			if (hrn_parse_int(argv[++i], 1, 1000000, &o->requests))
-				return hrn_usage_error("bench", "--requests wants an integer in 1..1000000, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--backend") && has_val) {
-			const char *b = argv[++i];
-			if (!strcmp(b, "cpu"))
-				o->backend = ENG_BACKEND_CPU;
-			else if (!strcmp(b, "cuda"))
-				o->backend = ENG_BACKEND_CUDA;
-			else
-				return hrn_usage_error("bench", "--backend wants cpu or cuda, not '%s'", b);
-		} else if ((!strcmp(a, "--format") || !strcmp(a, "-o")) && has_val) {
-			if ((o->format = hrn_bench_format_parse(argv[++i])) < 0)
-				return hrn_usage_error("bench", "--format wants md, csv, json or jsonl, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--out") && has_val) {
-			o->out = argv[++i];
-		} else if (!strcmp(a, "--roofline")) {
-			o->roofline = 1;
-		} else if (!strncmp(a, "--roofline=", 11)) {
-			if (strcmp(a + 11, "remeasure"))
-				return hrn_usage_error("bench", "--roofline takes only '=remeasure', not '%s'", a + 11);
-			o->roofline = 2;
-		} else if (!strcmp(a, "--roofline-buffer-mib") && has_val) {
-			if (hrn_parse_int(argv[++i], 1, 1 << 20, &o->roofline_mib))
-				return hrn_usage_error("bench", "--roofline-buffer-mib wants an integer in 1..1048576, not '%s'",
-						       argv[i]);
-		} else if (!strcmp(a, "--scenario") && has_val) {
-			o->scenario = argv[++i];
-			if (strcmp(o->scenario, "server") && strcmp(o->scenario, "offline"))
-				return hrn_usage_error("bench", "--scenario wants server or offline, not '%s'", o->scenario);
-		} else if (!strcmp(a, "--qps") && has_val) {
-			if (hrn_parse_double(argv[++i], &o->qps) || !(o->qps > 0))
-				return hrn_usage_error("bench", "--qps wants a positive number, not '%s'", argv[i]);
-			have_qps = true;
-		} else if (!strcmp(a, "--duration") && has_val) {
-			if (hrn_parse_double(argv[++i], &o->duration) || !(o->duration > 0) || o->duration > 86400)
-				return hrn_usage_error("bench", "--duration wants seconds in (0, 86400], not '%s'", argv[i]);
-			have_duration = true;
-		} else if (!strcmp(a, "--idle") && has_val) {
-			if (hrn_parse_double(argv[++i], &o->idle) || (o->idle != 0 && o->idle < 1) || o->idle > 3600)
-				return hrn_usage_error("bench", "--idle wants 0 or seconds in 1..3600, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--energy-window") && has_val) {
-			if (hrn_parse_double(argv[++i], &o->energy_window) || o->energy_window < 0 || o->energy_window > 3600)
-				return hrn_usage_error("bench", "--energy-window wants seconds in 0..3600, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--prompts") && has_val) {
-			o->prompts_path = argv[++i];
-		} else if (!strcmp(a, "--ttft-limit") && has_val) {
-			if (hrn_parse_double(argv[++i], &o->ttft_limit) || !(o->ttft_limit > 0))
-				return hrn_usage_error("bench", "--ttft-limit wants milliseconds > 0, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--tpot-limit") && has_val) {
-			if (hrn_parse_double(argv[++i], &o->tpot_limit) || !(o->tpot_limit > 0))
-				return hrn_usage_error("bench", "--tpot-limit wants milliseconds > 0, not '%s'", argv[i]);
-		} else {
-			return hrn_usage_error("bench", "unknown or incomplete option '%s'", a);
-		}
-	}
+	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
+			depth = { o->depth, &o->n_depth }, threads = { o->threads, &o->n_threads };
+	const struct mrl_option opts[] = {
+		OPT_STRING('m', "model", &o->model, "M", NULL),
+		OPT_LIST('p', "prompt", &prompt, 1, 1 << 20, "LIST", NULL),
+		OPT_LIST('n', "gen", &gen, 1, 1 << 20, "LIST", NULL),
+		OPT_LIST('d', "depth", &depth, 0, 1 << 20, "LIST", NULL),
+		OPT_LIST('t', "threads", &threads, 1, 1024, "LIST",
+			 "worker threads (default: the CPUs this process may use)"),
+		OPT_INTEGER('r', "reps", &o->reps, 1, 100000, "N", "timed repetitions (default 5)"),
+		OPT_INTEGER(0, "warmup", &o->warmup, 0, 1000, "N", "untimed repetitions before them (default 1)"),
+		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", NULL),
+		OPT_CALLBACK_F(0, "roofline", &o->roofline, NULL,
+			       "measure this host's memory read bandwidth and peak FLOP rate once (cached\n"
+			       "in <cache dir>/roofline-<host>.json; =remeasure to redo) and state decode\n"
+			       "bandwidth and prefill FLOP utilisation",
+			       MRL_OPT_OPTARG, opt_roofline),
+		OPT_INTEGER(0, "roofline-buffer-mib", &o->roofline_mib, 1, 1 << 20, "N", NULL),
+		OPT_CALLBACK(0, "scenario", &o->scenario, "S",
+			     "server: Poisson arrivals (seeded) at --qps for --duration seconds; requests queue\n"
+			     "(one sequence at a time), queueing delay is reported; --ttft-limit and\n"
+			     "--tpot-limit are checked at p99 (MLPerf Server);\n"
+			     "offline: --requests N issued at once, served back to back: maximum throughput",
+			     opt_scenario),
+		OPT_CALLBACK(0, "qps", &o->qps, "X", NULL, opt_seconds),
+		OPT_CALLBACK(0, "duration", &o->duration, "S", NULL, opt_seconds),
+		OPT_INTEGER(0, "requests", &o->requests, 1, 1000000, "N", NULL),
+		OPT_STRING(0, "prompts", &o->prompts_path, "FILE", "scenario prompts, one per line (tokenized before timing)"),
+		OPT_CALLBACK(0, "ttft-limit", &o->ttft_limit, "MS", NULL, opt_seconds),
+		OPT_CALLBACK(0, "tpot-limit", &o->tpot_limit, "MS", NULL, opt_seconds),
+		OPT_CALLBACK(0, "energy-window", &o->energy_window, "S",
+			     "each pp/tg test repeats its work for >= S seconds (default 1) inside one\n"
+			     "energy window, for J/token (0: no energy); skipped where no source exists",
+			     opt_seconds),
+		OPT_CALLBACK(0, "idle", &o->idle, "S",
+			     "first measure idle power for S >= 1 seconds (keep the machine quiet) and\n"
+			     "also report J/token net of it (energy_j_per_token_*_net; gross is always given)",
+			     opt_seconds),
+		OPT_CALLBACK(0, "backend", &o->backend, "cuda", "the GPU backend (exit 4 where it is not available)",
+			     hrn_opt_backend),
+		OPT_CALLBACK('o', "format", &o->format, "F", NULL, opt_format),
+		OPT_STRING(0, "out", &o->out, "FILE", NULL),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args)
+		return hrn_usage_error("bench", "unexpected argument '%s'", argv[0]);
+	const bool have_qps = !isnan(o->qps), have_duration = !isnan(o->duration);
 	if (!o->model)
 		return hrn_usage_error("bench", "--model is required");
 	if (o->scenario && !strcmp(o->scenario, "server") && (!have_qps || !have_duration))
@@ -239,25 +255,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return hrn_usage_error("bench", "--qps, --duration and --prompts belong to --scenario server|offline");
 	if (o->qps * o->duration > 1e6)
 		return hrn_usage_error("bench", "--qps x --duration asks for more than 10^6 requests");
-	return 0;
+	return HRN_OPTS_GO;
 }
 
 /* ------------------------------------------------------------ roofline */
-
-static int mkdir_p(const char *dir)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-		return -1;
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
-}
 
 /* The host's roofline: from <cache>/roofline-<host>.json unless remeasure, else
  * measured now and stored there (a cache that cannot be written is only a warning). */
@@ -329,7 +330,7 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(j);
 	struct mrl_err e2 = { 0 };
-	if (!have_dir || !text || mkdir_p(dir) || mrl_write_file_atomic(path, text, strlen(text), &e2))
+	if (!have_dir || !text || mrl_mkdir_p(dir, &e2) || mrl_write_file_atomic(path, text, strlen(text), &e2))
 		fprintf(stderr, "merilo bench: warning: cannot store the roofline cache %s: %s\n", path,
 			!have_dir ? "no cache directory (MERILO_CACHE_DIR, XDG_CACHE_HOME, HOME)" : e2.msg);
 	free(text);
@@ -453,8 +454,8 @@ int hrn_cmd_bench(int argc, char **argv)
 			return hrn_bench_ab_cmd(argc, argv);
 	struct opts o;
 	int prc = parse_args(argc, argv, &o);
-	if (prc)
-		return prc < 0 ? HRN_EXIT_OK : prc;
+	if (prc != HRN_OPTS_GO)
+		return prc;
 
 	struct mrl_err err = { 0 };
 	struct hrn_bench_doc doc;
