@@ -5,16 +5,10 @@
  */
 #include "records/rec_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 int rec_item_init(struct rec_item *it, const char *task, const char *item_id, const char *language)
 {

@@ -9,15 +9,10 @@
 #include "common/fileio.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 void rec_items_release(struct rec_items *items)
 {

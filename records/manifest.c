@@ -6,7 +6,6 @@
  */
 #include "records/rec_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -4,12 +4,7 @@
  */
 #include "tasks/suite_int.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char *const task_type_names[] = { "multiple_choice", "perplexity", "generate", NULL };
 

@@ -5,12 +5,9 @@
  */
 #include "tasks/suite_int.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- items ----------------------------------------------------------------- */
 

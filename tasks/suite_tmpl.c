@@ -5,9 +5,6 @@
  */
 #include "tasks/suite_int.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -7,12 +7,10 @@
  */
 #include "tasks/suite_int.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* ---- diagnostics ------------------------------------------------------------ */
 
