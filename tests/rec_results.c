@@ -1,15 +1,18 @@
-/* hrn_results.c — tests for results.json and items.jsonl (harness/results.c).
+/* rec_results.c — tests for results.json and items.jsonl (records/).
  *
  * Round trips compare every field, doubles bit for bit (NaN, +-inf, -0.0,
  * subnormals included); malformed and unknown-version files are refused with
- * the file and the line or JSON path; the item writer flushes by count and by
+ * the file and the line or JSON pointer; the item writer flushes by count and by
  * time, keeps whole lines when killed or when a write fails; the reader
  * tolerates and reports a truncated last line; the done set answers --resume.
  * The "performance" section of results.json and the "logprobs" / "tokens_computed"
  * fields of items.jsonl round-trip, are optional for older files, and malformed
  * ones are refused naming the field.
  */
-#include "harness/results.h"
+#include "records/done_set.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/results.h"
 #include "tests/tap.h"
 #include "tests/cli.h"
 
@@ -40,9 +43,9 @@ static int same_double(double a, double b)
 static const double tricky[] = { 0.1, 1.0 / 3.0, -0.0, 5e-324, 2.2250738585072014e-308, DBL_MAX, -1e300,
 				 0.95, 123456789.123456789, 1.0 };
 
-static void fill_results(struct hrn_results *r)
+static void fill_results(struct rec_results *r)
 {
-	hrn_results_init(r);
+	rec_results_init(r);
 	r->suite.name = strdup("sr-en-mc");
 	r->suite.version = strdup("1.2.0");
 	r->suite.path = strdup("tasks/suites/sr-en \"mc\".json");
@@ -61,19 +64,19 @@ static void fill_results(struct hrn_results *r)
 	r->settings.fewshot_k = 5;
 	r->settings.fewshot_seed = 1234;
 	r->settings.seed = 9223372036854775807LL;
-	hrn_strlist_add(&r->settings.languages, &r->settings.n_languages, "sr");
-	hrn_strlist_add(&r->settings.languages, &r->settings.n_languages, "en");
-	hrn_strlist_add(&r->settings.tasks, &r->settings.n_tasks, "copa");
+	rec_strlist_add(&r->settings.languages, &r->settings.n_languages, "sr");
+	rec_strlist_add(&r->settings.languages, &r->settings.n_languages, "en");
+	rec_strlist_add(&r->settings.tasks, &r->settings.n_tasks, "copa");
 	r->settings.extra = json_pack("{s:s, s:{s:i, s:[b, n]}}", "template", "chat\nv2", "bootstrap", "resamples",
 				      1000, "flags", 1);
 	for (int t = 0; t < 2; t++) {
-		struct hrn_aggregate *a = hrn_results_add_aggregate(r, t ? "arc" : "copa", t ? "en" : "sr", 100 + t);
+		struct rec_aggregate *a = rec_results_add_aggregate(r, t ? "arc" : "copa", t ? "en" : "sr", 100 + t);
 		for (int k = 0; k < 3; k++)
-			hrn_aggregate_add_metric(a, k == 0 ? "acc" : k == 1 ? "acc_norm" : "f1", tricky[(t + k) % 10],
+			rec_aggregate_add_metric(a, k == 0 ? "acc" : k == 1 ? "acc_norm" : "f1", tricky[(t + k) % 10],
 						 k == 2 ? NAN : tricky[(t + k + 1) % 10], -INFINITY, INFINITY, 0.95,
 						 k ? "bootstrap-percentile" : "wilson");
 	}
-	struct hrn_comparison *c = hrn_results_add_comparison(r, "copa", "sr", "en", "acc", "paired-bootstrap");
+	struct rec_comparison *c = rec_results_add_comparison(r, "copa", "sr", "en", "acc", "paired-bootstrap");
 	c->n_pairs = 100;
 	c->diff = -0.03;
 	c->ci_low = -0.08000000000000002;
@@ -82,7 +85,7 @@ static void fill_results(struct hrn_results *r)
 	c->mcnemar_b = 7;
 	c->mcnemar_c = 10;
 	c->mcnemar_p = 0.62890625;
-	hrn_results_add_comparison(r, "arc", "sr", "en", "acc", NULL); /* NaN everywhere, null method */
+	rec_results_add_comparison(r, "arc", "sr", "en", "acc", NULL); /* NaN everywhere, null method */
 	r->manifest.merilo_version = strdup("0.1.0");
 	r->manifest.git_commit = strdup("abc123-dirty");
 	r->manifest.cpu_model = strdup("Test CPU @ 3.0GHz");
@@ -91,27 +94,27 @@ static void fill_results(struct hrn_results *r)
 	r->manifest.gpu_null_reason = strdup("no NVIDIA driver (/proc/driver/nvidia absent)");
 	r->manifest.started_utc = strdup("2025-05-01T12:34:56Z");
 	r->manifest.ended_utc = strdup("2025-05-01T13:00:00Z");
-	r->manifest.settings = hrn_settings_to_json(&r->settings);
+	r->manifest.settings = rec_settings_to_json(&r->settings);
 }
 
 static void test_results_roundtrip(void)
 {
-	struct hrn_results a, b;
+	struct rec_results a, b;
 	struct mrl_err err = { 0 };
 	const char *path = tmp_path("results.json");
 	fill_results(&a);
-	is_int(hrn_results_write(path, &a, &err), 0, "results.json written");
+	is_int(rec_results_write(path, &a, &err), 0, "results.json written");
 	if (err.code)
 		diag("%s", err.msg);
-	int rc = hrn_results_read(path, &b, &err);
+	int rc = rec_results_read(path, &b, &err);
 	is_int(rc, 0, "results.json read back");
 	if (rc) {
 		diag("%s", err.msg);
-		hrn_results_release(&a);
-		hrn_results_release(&b);
+		rec_results_release(&a);
+		rec_results_release(&b);
 		return;
 	}
-	is_int(b.schema_version, HRN_RESULTS_SCHEMA_VERSION, "schema_version");
+	is_int(b.schema_version, REC_RESULTS_SCHEMA_VERSION, "schema_version");
 	ok(cli_same_str(a.suite.name, b.suite.name) && cli_same_str(a.suite.version, b.suite.version) &&
 	   cli_same_str(a.suite.path, b.suite.path) && cli_same_str(a.suite.sha256, b.suite.sha256), "suite fields round-trip");
 	ok(cli_same_str(a.model.path, b.model.path) && cli_same_str(a.model.name, b.model.name) &&
@@ -130,11 +133,11 @@ static void test_results_roundtrip(void)
 	is_int(b.n_aggregates, 2, "two aggregates");
 	int agg_ok = b.n_aggregates == a.n_aggregates;
 	for (size_t i = 0; agg_ok && i < a.n_aggregates; i++) {
-		struct hrn_aggregate *x = &a.aggregates[i], *y = &b.aggregates[i];
+		struct rec_aggregate *x = &a.aggregates[i], *y = &b.aggregates[i];
 		agg_ok &= cli_same_str(x->task, y->task) && cli_same_str(x->language, y->language) && x->n == y->n &&
 			  x->n_metrics == y->n_metrics;
 		for (size_t k = 0; agg_ok && k < x->n_metrics; k++) {
-			struct hrn_metric_value *p = &x->metrics[k], *q = &y->metrics[k];
+			struct rec_metric_value *p = &x->metrics[k], *q = &y->metrics[k];
 			agg_ok &= cli_same_str(p->name, q->name) && same_double(p->value, q->value) &&
 				  same_double(p->std_err, q->std_err) && same_double(p->ci_low, q->ci_low) &&
 				  same_double(p->ci_high, q->ci_high) && same_double(p->ci_level, q->ci_level) &&
@@ -146,7 +149,7 @@ static void test_results_roundtrip(void)
 	ok(agg_ok, "every aggregate metric field round-trips bit for bit (incl. -0.0, 5e-324, DBL_MAX, NaN, +-inf)");
 	int cmp_ok = b.n_comparisons == 2;
 	for (size_t i = 0; cmp_ok && i < 2; i++) {
-		struct hrn_comparison *x = &a.comparisons[i], *y = &b.comparisons[i];
+		struct rec_comparison *x = &a.comparisons[i], *y = &b.comparisons[i];
 		cmp_ok &= cli_same_str(x->task, y->task) && cli_same_str(x->language_a, y->language_a) &&
 			  cli_same_str(x->language_b, y->language_b) && cli_same_str(x->metric, y->metric) &&
 			  cli_same_str(x->method, y->method) && x->n_pairs == y->n_pairs && same_double(x->diff, y->diff) &&
@@ -163,7 +166,7 @@ static void test_results_roundtrip(void)
 	   "the embedded manifest round-trips");
 	/* writing what was read gives the same bytes: nothing lost or reordered */
 	char *t1 = NULL, *t2 = NULL;
-	json_t *ja = hrn_results_to_json(&a), *jb = hrn_results_to_json(&b);
+	json_t *ja = rec_results_to_json(&a), *jb = rec_results_to_json(&b);
 	t1 = json_dumps(ja, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	t2 = json_dumps(jb, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	is_str(t2, t1, "re-serializing the read record gives identical JSON text");
@@ -174,23 +177,23 @@ static void test_results_roundtrip(void)
 	free(t2);
 	json_decref(ja);
 	json_decref(jb);
-	hrn_results_release(&a);
-	hrn_results_release(&b);
+	rec_results_release(&a);
+	rec_results_release(&b);
 }
 
 /* Serialize a valid record, let mutate() damage it, read it back, return rc. */
 static int read_mutated(void (*mutate)(json_t *), struct mrl_err *err)
 {
-	struct hrn_results r;
+	struct rec_results r;
 	fill_results(&r);
-	json_t *j = hrn_results_to_json(&r);
-	hrn_results_release(&r);
+	json_t *j = rec_results_to_json(&r);
+	rec_results_release(&r);
 	mutate(j);
 	const char *path = tmp_path("bad.json");
 	json_dump_file(j, path, JSON_INDENT(1));
 	json_decref(j);
-	int rc = hrn_results_read(path, &r, err);
-	hrn_results_release(&r);
+	int rc = rec_results_read(path, &r, err);
+	rec_results_release(&r);
 	return rc;
 }
 
@@ -221,24 +224,24 @@ static void m_languages_int(json_t *j)
 static void test_results_rejects(void)
 {
 	struct mrl_err err = { 0 };
-	struct hrn_results r;
+	struct rec_results r;
 	const char *path = tmp_path("bad.json");
 
 	cli_write_file(path, "{\n  \"schema_version\": 1,\n  \"suite\": {\n");
-	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "truncated JSON is refused");
+	is_int(rec_results_read(path, &r, &err), MRL_EINPUT, "truncated JSON is refused");
 	like(err.msg, path, "the message names the file");
 	like(err.msg, ".json:4:", "and the line where parsing stopped");
-	hrn_results_release(&r);
+	rec_results_release(&r);
 
 	cli_write_file(path, "[1, 2]\n");
-	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "a JSON array is refused");
+	is_int(rec_results_read(path, &r, &err), MRL_EINPUT, "a JSON array is refused");
 	like(err.msg, "the top level: expected an object, got an array", "saying what was expected");
-	hrn_results_release(&r);
+	rec_results_release(&r);
 
 	cli_write_file(path, "{\"schema_version\": 1, \"schema_version\": 1}\n");
-	is_int(hrn_results_read(path, &r, &err), MRL_EINPUT, "duplicate keys are refused");
+	is_int(rec_results_read(path, &r, &err), MRL_EINPUT, "duplicate keys are refused");
 	like(err.msg, "duplicate", "saying so");
-	hrn_results_release(&r);
+	rec_results_release(&r);
 
 	is_int(read_mutated(m_version2, &err), MRL_EUNSUPPORTED, "schema_version 2 is refused as unsupported");
 	like(err.msg, "/schema_version: unsupported schema version 2 (this merilo reads version 1)",
@@ -261,44 +264,44 @@ static void test_results_rejects(void)
 	is_int(read_mutated(m_languages_int, &err), MRL_EINPUT, "a non-string language is refused");
 	like(err.msg, "/settings/languages/2: expected a string", "naming the element");
 
-	is_int(hrn_results_read(tmp_path("missing.json"), &r, &err), MRL_EIO, "a missing file is MRL_EIO");
+	is_int(rec_results_read(tmp_path("missing.json"), &r, &err), MRL_EIO, "a missing file is MRL_EIO");
 	like(err.msg, "missing.json: cannot open: No such file", "naming it");
-	hrn_results_release(&r);
+	rec_results_release(&r);
 }
 
 /* ------------------------------------------------------------- items */
 
-static void make_item(struct hrn_item *it, int k, const char *lang)
+static void make_item(struct rec_item *it, int k, const char *lang)
 {
 	char id[32];
 	snprintf(id, sizeof id, "q%04d", k);
-	hrn_item_init(it, "copa", id, lang);
+	rec_item_init(it, "copa", id, lang);
 	for (int c = 0; c < 2 + k % 3; c++)
-		hrn_item_add_choice(it, -tricky[(k + c) % 10] * 7.0 - c, 3 + c, 11 + c, 13 + 2 * c, c == k % 2);
+		rec_item_add_choice(it, -tricky[(k + c) % 10] * 7.0 - c, 3 + c, 11 + c, 13 + 2 * c, c == k % 2);
 	it->gold_index = k % 2;
-	hrn_item_add_metric(it, "acc", k % 2, NULL, true, NAN);
-	hrn_item_add_metric(it, "acc_norm", 1, NULL, k % 2 == 1, NAN);
+	rec_item_add_metric(it, "acc", k % 2, NULL, true, NAN);
+	rec_item_add_metric(it, "acc_norm", 1, NULL, k % 2 == 1, NAN);
 	if (k % 4 == 3) {
-		hrn_item_set_gold_text(it, "Kiša\n\"pada\"");
-		hrn_item_add_metric(it, "f1", -1, "kiša pada", false, 2.0 / 3.0);
-		hrn_item_set_prompt(it, "Premisa: Ђак је…\nOdgovor:");
+		rec_item_set_gold_text(it, "Kiša\n\"pada\"");
+		rec_item_add_metric(it, "f1", -1, "kiša pada", false, 2.0 / 3.0);
+		rec_item_set_prompt(it, "Premisa: Ђак је…\nOdgovor:");
 	}
-	hrn_item_add_timing(it, "tokenize", 1200 + k);
-	hrn_item_add_timing(it, "score", 9000000000LL + k);
+	rec_item_add_timing(it, "tokenize", 1200 + k);
+	rec_item_add_timing(it, "score", 9000000000LL + k);
 }
 
-static int same_item(const struct hrn_item *a, const struct hrn_item *b)
+static int same_item(const struct rec_item *a, const struct rec_item *b)
 {
 	int same = cli_same_str(a->task, b->task) && cli_same_str(a->item_id, b->item_id) && cli_same_str(a->language, b->language) &&
 		   a->n_choices == b->n_choices && a->gold_index == b->gold_index && cli_same_str(a->gold_text, b->gold_text) &&
 		   a->n_metrics == b->n_metrics && a->n_timings == b->n_timings && cli_same_str(a->prompt, b->prompt);
 	for (size_t i = 0; same && i < a->n_choices; i++) {
-		const struct hrn_choice_score *x = &a->choices[i], *y = &b->choices[i];
+		const struct rec_choice_score *x = &a->choices[i], *y = &b->choices[i];
 		same &= same_double(x->loglik, y->loglik) && x->n_tokens == y->n_tokens && x->n_chars == y->n_chars &&
 			x->n_bytes == y->n_bytes && x->is_greedy == y->is_greedy;
 	}
 	for (size_t i = 0; same && i < a->n_metrics; i++) {
-		const struct hrn_item_metric *x = &a->metrics[i], *y = &b->metrics[i];
+		const struct rec_item_metric *x = &a->metrics[i], *y = &b->metrics[i];
 		same &= cli_same_str(x->metric, y->metric) && x->pred_index == y->pred_index &&
 			cli_same_str(x->pred_text, y->pred_text) && x->correct == y->correct && same_double(x->value, y->value);
 	}
@@ -311,25 +314,25 @@ static void test_items_roundtrip(void)
 {
 	const char *path = tmp_path("items.jsonl");
 	struct mrl_err err = { 0 };
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts opts = { .flush_every_items = 4, .flush_every_ns = -1, .truncate = true };
-	is_int(hrn_item_writer_open(path, &opts, &w, NULL, &err), 0, "item writer opens a new file");
-	struct hrn_item items[10];
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts opts = { .flush_every_items = 4, .flush_every_ns = -1, .truncate = true };
+	is_int(rec_item_writer_open(path, &opts, &w, NULL, &err), 0, "item writer opens a new file");
+	struct rec_item items[10];
 	int add_ok = 1;
 	for (int k = 0; k < 10; k++) {
 		make_item(&items[k], k, k < 5 ? "sr" : "en");
-		add_ok &= hrn_item_writer_add(w, &items[k], &err) == 0;
+		add_ok &= rec_item_writer_add(w, &items[k], &err) == 0;
 		if (k == 2)
 			is_int(cli_file_size(path), 0, "nothing is on disk before the 4th item (flush every 4)");
 		if (k == 3)
 			ok(cli_file_size(path) > 0, "the 4th item flushes the batch to disk");
 	}
 	ok(add_ok, "ten items added");
-	is_int(hrn_item_writer_n_flushed(w), 8, "two batches of 4 flushed, 2 items still buffered");
-	is_int(hrn_item_writer_close(w, &err), 0, "close flushes the rest");
+	is_int(rec_item_writer_n_flushed(w), 8, "two batches of 4 flushed, 2 items still buffered");
+	is_int(rec_item_writer_close(w, &err), 0, "close flushes the rest");
 
-	struct hrn_items got;
-	int rc = hrn_items_read(path, &got, &err);
+	struct rec_items got;
+	int rc = rec_items_read(path, &got, &err);
 	is_int(rc, 0, "items.jsonl read back");
 	if (rc)
 		diag("%s", err.msg);
@@ -344,52 +347,52 @@ static void test_items_roundtrip(void)
 	ok(!got.truncated_tail, "no truncated tail on a cleanly closed file");
 	is_int(got.valid_bytes, cli_file_size(path), "valid_bytes covers the whole file");
 
-	struct hrn_done_set *done = hrn_done_set_new(&got);
+	struct rec_done_set *done = rec_done_set_new(&got);
 	ok(done != NULL, "done set built");
-	is_int(hrn_done_set_count(done), 10, "ten (task, item, language) keys");
-	ok(hrn_done_set_has(done, "copa", "q0003", "sr"), "a written item is done");
-	ok(!hrn_done_set_has(done, "copa", "q0003", "en"), "the same item in another language is not");
-	ok(!hrn_done_set_has(done, "copa", "q0010", "en"), "an unwritten item is not");
-	hrn_done_set_add(done, "copa", "q0003", "sr");
-	is_int(hrn_done_set_count(done), 10, "adding a key twice counts it once");
-	hrn_done_set_add(done, "ab", "c", "d");
-	ok(!hrn_done_set_has(done, "a", "bc", "d"), "keys are not confused by where the fields split");
+	is_int(rec_done_set_count(done), 10, "ten (task, item, language) keys");
+	ok(rec_done_set_has(done, "copa", "q0003", "sr"), "a written item is done");
+	ok(!rec_done_set_has(done, "copa", "q0003", "en"), "the same item in another language is not");
+	ok(!rec_done_set_has(done, "copa", "q0010", "en"), "an unwritten item is not");
+	rec_done_set_add(done, "copa", "q0003", "sr");
+	is_int(rec_done_set_count(done), 10, "adding a key twice counts it once");
+	rec_done_set_add(done, "ab", "c", "d");
+	ok(!rec_done_set_has(done, "a", "bc", "d"), "keys are not confused by where the fields split");
 	for (int k = 0; k < 5000; k++) {
 		char id[16];
 		snprintf(id, sizeof id, "x%d", k);
-		hrn_done_set_add(done, "big", id, "sr");
+		rec_done_set_add(done, "big", id, "sr");
 	}
-	ok(hrn_done_set_count(done) == 5011 && hrn_done_set_has(done, "big", "x4999", "sr") &&
-	   hrn_done_set_has(done, "copa", "q0009", "en"), "the set grows to 5011 keys and still finds all");
-	hrn_done_set_free(done);
+	ok(rec_done_set_count(done) == 5011 && rec_done_set_has(done, "big", "x4999", "sr") &&
+	   rec_done_set_has(done, "copa", "q0009", "en"), "the set grows to 5011 keys and still finds all");
+	rec_done_set_free(done);
 
 	/* appending (no truncate) keeps what is there */
 	opts.truncate = false;
 	size_t dropped = 99;
-	hrn_item_writer_open(path, &opts, &w, &dropped, &err);
+	rec_item_writer_open(path, &opts, &w, &dropped, &err);
 	is_int(dropped, 0, "reopening a clean file drops nothing");
-	hrn_item_writer_add(w, &items[0], &err);
-	hrn_item_writer_close(w, &err);
-	hrn_items_release(&got);
-	hrn_items_read(path, &got, &err);
+	rec_item_writer_add(w, &items[0], &err);
+	rec_item_writer_close(w, &err);
+	rec_items_release(&got);
+	rec_items_read(path, &got, &err);
 	is_int(got.n, 11, "reopening appends after the existing lines");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 	for (int k = 0; k < 10; k++)
-		hrn_item_release(&items[k]);
+		rec_item_release(&items[k]);
 }
 
 static void test_items_timed_flush(void)
 {
 	const char *path = tmp_path("timed.jsonl");
 	struct mrl_err err = { 0 };
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts opts = { .flush_every_items = 1000, .flush_every_ns = 20000000, .truncate = true };
-	struct hrn_item it;
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts opts = { .flush_every_items = 1000, .flush_every_ns = 20000000, .truncate = true };
+	struct rec_item it;
 	make_item(&it, 1, "sr");
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	hrn_item_writer_open(path, &opts, &w, NULL, &err);
-	hrn_item_writer_add(w, &it, &err);
+	rec_item_writer_open(path, &opts, &w, NULL, &err);
+	rec_item_writer_add(w, &it, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* a loaded machine may stop this process for longer than the window between the two calls */
 	if ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec) < 20000000)
@@ -397,25 +400,25 @@ static void test_items_timed_flush(void)
 	else
 		skip("the machine took >= 20 ms between open and the first item", "a first item within 20 ms stays buffered");
 	usleep(30000);
-	hrn_item_writer_add(w, &it, &err);
-	is_int(hrn_item_writer_n_flushed(w), 2, "an item added after 20 ms flushes both");
+	rec_item_writer_add(w, &it, &err);
+	is_int(rec_item_writer_n_flushed(w), 2, "an item added after 20 ms flushes both");
 	ok(cli_file_size(path) > 0, "and they are on disk");
-	hrn_item_writer_close(w, &err);
-	hrn_item_release(&it);
+	rec_item_writer_close(w, &err);
+	rec_item_release(&it);
 }
 
 /* child: flush every 3 items, add 8, then die by SIGKILL without closing */
 static void killed_writer(const char *path)
 {
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts opts = { .flush_every_items = 3, .flush_every_ns = -1, .truncate = true };
-	if (hrn_item_writer_open(path, &opts, &w, NULL, NULL))
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts opts = { .flush_every_items = 3, .flush_every_ns = -1, .truncate = true };
+	if (rec_item_writer_open(path, &opts, &w, NULL, NULL))
 		_exit(3);
 	for (int k = 0; k < 8; k++) {
-		struct hrn_item it;
+		struct rec_item it;
 		make_item(&it, k, "sr");
-		hrn_item_writer_add(w, &it, NULL);
-		hrn_item_release(&it);
+		rec_item_writer_add(w, &it, NULL);
+		rec_item_release(&it);
 	}
 	raise(SIGKILL);
 }
@@ -424,7 +427,7 @@ static void test_items_killed_and_truncated(void)
 {
 	const char *path = tmp_path("killed.jsonl");
 	struct mrl_err err = { 0 };
-	struct hrn_items got;
+	struct rec_items got;
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0)
@@ -432,79 +435,79 @@ static void test_items_killed_and_truncated(void)
 	int status = 0;
 	waitpid(pid, &status, 0);
 	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer process was killed");
-	is_int(hrn_items_read(path, &got, &err), 0, "the killed run's file reads");
+	is_int(rec_items_read(path, &got, &err), 0, "the killed run's file reads");
 	is_int(got.n, 6, "it keeps the two flushed batches (6 of 8 items)");
 	ok(!got.truncated_tail, "and only whole lines");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	/* a write cut mid-line: append half of a valid line */
-	struct hrn_item it;
+	struct rec_item it;
 	make_item(&it, 42, "en");
-	json_t *j = hrn_item_to_json(&it);
+	json_t *j = rec_item_to_json(&it);
 	char *line = json_dumps(j, JSON_COMPACT);
 	size_t half = strlen(line) / 2;
 	FILE *f = fopen(path, "a");
 	fwrite(line, 1, half, f);
 	fclose(f);
 	off_t whole = cli_file_size(path) - (off_t)half;
-	int rc = hrn_items_read(path, &got, &err);
+	int rc = rec_items_read(path, &got, &err);
 	is_int(rc, 0, "a truncated last line is not an error");
 	is_int(got.n, 6, "the complete lines are all read");
 	ok(got.truncated_tail, "the truncated tail is reported");
 	is_int(got.tail_line, 7, "with its line number");
 	is_int(got.tail_bytes, half, "and its length");
 	is_int(got.valid_bytes, whole, "valid_bytes ends at the last whole line");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	/* a complete-looking last line without '\n' is still an unfinished write */
 	f = fopen(path, "a");
 	fwrite(line + half, 1, strlen(line) - half, f);
 	fclose(f);
-	hrn_items_read(path, &got, &err);
+	rec_items_read(path, &got, &err);
 	ok(got.truncated_tail && got.n == 6, "an unterminated last line counts as truncated even if it parses");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	/* resuming cuts the partial line off before appending */
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts opts = { .flush_every_items = 1 };
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts opts = { .flush_every_items = 1 };
 	size_t dropped = 0;
-	is_int(hrn_item_writer_open(path, &opts, &w, &dropped, &err), 0, "the writer reopens the file");
+	is_int(rec_item_writer_open(path, &opts, &w, &dropped, &err), 0, "the writer reopens the file");
 	is_int(dropped, strlen(line), "and drops exactly the unterminated tail");
-	hrn_item_writer_add(w, &it, &err);
-	hrn_item_writer_close(w, &err);
-	is_int(hrn_items_read(path, &got, &err), 0, "the resumed file reads");
+	rec_item_writer_add(w, &it, &err);
+	rec_item_writer_close(w, &err);
+	is_int(rec_items_read(path, &got, &err), 0, "the resumed file reads");
 	ok(got.n == 7 && !got.truncated_tail && same_item(&got.items[6], &it),
 	   "with the new item after the six old ones, and no damage");
-	struct hrn_done_set *done = hrn_done_set_new(&got);
-	ok(hrn_done_set_has(done, "copa", "q0005", "sr") && !hrn_done_set_has(done, "copa", "q0006", "sr"),
+	struct rec_done_set *done = rec_done_set_new(&got);
+	ok(rec_done_set_has(done, "copa", "q0005", "sr") && !rec_done_set_has(done, "copa", "q0006", "sr"),
 	   "the done set has the flushed items but not the lost ones");
-	hrn_done_set_free(done);
-	hrn_items_release(&got);
+	rec_done_set_free(done);
+	rec_items_release(&got);
 	free(line);
 	json_decref(j);
-	hrn_item_release(&it);
+	rec_item_release(&it);
 }
 
 /* child: a file-size limit makes the second flush fail */
 static void limited_writer(const char *path)
 {
 	signal(SIGXFSZ, SIG_IGN);
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts opts = { .flush_every_items = 2, .flush_every_ns = -1, .truncate = true };
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts opts = { .flush_every_items = 2, .flush_every_ns = -1, .truncate = true };
 	struct mrl_err err = { 0 };
-	if (hrn_item_writer_open(path, &opts, &w, NULL, NULL))
+	if (rec_item_writer_open(path, &opts, &w, NULL, NULL))
 		_exit(3);
-	struct hrn_item it;
+	struct rec_item it;
 	make_item(&it, 3, "sr"); /* has a prompt: a few hundred bytes */
-	hrn_item_writer_add(w, &it, NULL);
-	hrn_item_writer_add(w, &it, NULL); /* first batch on disk */
+	rec_item_writer_add(w, &it, NULL);
+	rec_item_writer_add(w, &it, NULL); /* first batch on disk */
 	struct stat st;
 	stat(path, &st);
 	struct rlimit rl = { (rlim_t)st.st_size + 100, (rlim_t)st.st_size + 100 };
 	setrlimit(RLIMIT_FSIZE, &rl);
-	hrn_item_writer_add(w, &it, NULL);
-	int rc = hrn_item_writer_add(w, &it, &err); /* second batch: past the limit */
-	hrn_item_release(&it);
+	rec_item_writer_add(w, &it, NULL);
+	int rc = rec_item_writer_add(w, &it, &err); /* second batch: past the limit */
+	rec_item_release(&it);
 	printf("# child: rc=%d msg=%s\n", rc, err.msg);
 	fflush(stdout);
 	_exit(rc == MRL_EWRITE && strstr(err.msg, "file size limit") && strstr(err.msg, "keeps the 2 item(s)") ? 0 : 1);
@@ -514,7 +517,7 @@ static void test_items_failed_flush(void)
 {
 	const char *path = tmp_path("limited.jsonl");
 	struct mrl_err err = { 0 };
-	struct hrn_items got;
+	struct rec_items got;
 	fflush(stdout);
 	pid_t pid = fork();
 	if (pid == 0)
@@ -523,27 +526,27 @@ static void test_items_failed_flush(void)
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "a flush past the file-size limit fails with MRL_EWRITE, naming the cause and what was kept");
-	is_int(hrn_items_read(path, &got, &err), 0, "the file still reads");
+	is_int(rec_items_read(path, &got, &err), 0, "the file still reads");
 	ok(got.n == 2 && !got.truncated_tail, "it holds the first batch and no partial line (rolled back)");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 }
 
 static void test_items_rejects(void)
 {
 	const char *path = tmp_path("bad.jsonl");
 	struct mrl_err err = { 0 };
-	struct hrn_items got;
-	struct hrn_item it;
+	struct rec_items got;
+	struct rec_item it;
 	make_item(&it, 0, "sr");
-	json_t *j = hrn_item_to_json(&it);
+	json_t *j = rec_item_to_json(&it);
 	char *good = json_dumps(j, JSON_COMPACT);
 	char text[8192];
 
 	snprintf(text, sizeof text, "%s\n%s\n{\"schema_version\": 1, \"task\": \n%s\n", good, good, good);
 	cli_write_file(path, text);
-	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a broken line in the middle is an error");
+	is_int(rec_items_read(path, &got, &err), MRL_EINPUT, "a broken line in the middle is an error");
 	like(err.msg, "bad.jsonl:3: column", "naming file and line");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	json_array_append_new(json_object_get(j, "choices"), json_pack("{s:f,s:f,s:i,s:i,s:b}", "loglik", -1.0,
 								       "n_tokens", 2.5, "n_chars", 1, "n_bytes", 1,
@@ -551,35 +554,35 @@ static void test_items_rejects(void)
 	char *bad = json_dumps(j, JSON_COMPACT);
 	snprintf(text, sizeof text, "%s\n%s\n", good, bad);
 	cli_write_file(path, text);
-	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "a wrongly typed field is an error");
+	is_int(rec_items_read(path, &got, &err), MRL_EINPUT, "a wrongly typed field is an error");
 	like(err.msg, "bad.jsonl:2: /choices/2/n_tokens: expected an integer, got a real number",
 	     "naming file, line and JSON path");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 	free(bad);
 
 	json_object_set_new(j, "schema_version", json_integer(2));
 	bad = json_dumps(j, JSON_COMPACT);
 	snprintf(text, sizeof text, "%s\n", bad);
 	cli_write_file(path, text);
-	is_int(hrn_items_read(path, &got, &err), MRL_EUNSUPPORTED, "an unknown schema_version is refused");
+	is_int(rec_items_read(path, &got, &err), MRL_EUNSUPPORTED, "an unknown schema_version is refused");
 	like(err.msg, "bad.jsonl:1: /schema_version: unsupported schema version 2", "naming file and line");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 	free(bad);
 
 	snprintf(text, sizeof text, "%s\n\n%s\n", good, good);
 	cli_write_file(path, text);
-	is_int(hrn_items_read(path, &got, &err), MRL_EINPUT, "an empty line is an error");
+	is_int(rec_items_read(path, &got, &err), MRL_EINPUT, "an empty line is an error");
 	like(err.msg, "bad.jsonl:2: empty line", "naming the line");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	cli_write_file(path, "");
-	is_int(hrn_items_read(path, &got, &err), 0, "an empty file is zero items");
+	is_int(rec_items_read(path, &got, &err), 0, "an empty file is zero items");
 	ok(got.n == 0 && !got.truncated_tail, "and not truncated");
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	/* invalid UTF-8 in generated text is repaired, not a failure */
-	hrn_item_add_metric(&it, "exact_match", -1, "cut \xC4", false, NAN);
-	json_t *fixed = hrn_item_to_json(&it);
+	rec_item_add_metric(&it, "exact_match", -1, "cut \xC4", false, NAN);
+	json_t *fixed = rec_item_to_json(&it);
 	ok(fixed != NULL, "an item with invalid UTF-8 in pred_text serializes");
 	char *s = json_dumps(fixed, JSON_COMPACT);
 	like(s, "cut \xEF\xBF\xBD", "the bad byte becomes U+FFFD");
@@ -588,15 +591,15 @@ static void test_items_rejects(void)
 
 	free(good);
 	json_decref(j);
-	hrn_item_release(&it);
+	rec_item_release(&it);
 }
 
 /* ------------------------------------------------------------ performance */
 
-static void fill_perf(struct hrn_results *r)
+static void fill_perf(struct rec_results *r)
 {
-	struct hrn_perf_task *t = hrn_results_add_perf(r, "copa");
-	struct hrn_perf_lang *l = hrn_perf_task_add_lang(t, "sr-Cyrl");
+	struct rec_perf_task *t = rec_results_add_perf(r, "copa");
+	struct rec_perf_lang *l = rec_perf_task_add_lang(t, "sr-Cyrl");
 	l->n_items = 50;
 	l->tokens_computed = 12345;
 	l->tokens_cached = 678;
@@ -605,36 +608,36 @@ static void fill_perf(struct hrn_results *r)
 	l->item_ms_mean = 0.1;
 	l->item_ms_median = 5e-324;
 	l->item_ms_p90 = 123456789.123456789;
-	l = hrn_perf_task_add_lang(t, "hr"); /* written by an older merilo: tokens unknown */
+	l = rec_perf_task_add_lang(t, "hr"); /* written by an older merilo: tokens unknown */
 	l->n_items = 3;
 	l->score_s = 0.5;
 	t->all.n_items = 53;
 	t->all.score_s = 0.8333;
-	struct hrn_perf_window *w = &t->window;
+	struct rec_perf_window *w = &t->window;
 	w->present = true;
 	w->n_items = 53;
 	w->seconds = 2.5;
-	hrn_reading_set(&w->energy_j, "energy_j", "J", 0, "counter did not advance in 2.5 s (not fed by this machine: a VM?)");
-	hrn_reading_set(&w->energy_per_item_j, "energy_per_item_j", "J", 0, "counter did not advance");
+	rec_reading_set(&w->energy_j, "energy_j", "J", 0, "counter did not advance in 2.5 s (not fed by this machine: a VM?)");
+	rec_reading_set(&w->energy_per_item_j, "energy_per_item_j", "J", 0, "counter did not advance");
 	w->energy_source = strdup("perf-power-pmu energy-psys (platform)");
-	hrn_reading_set(&w->peak_rss, "peak_rss", "bytes", 123456789.0, NULL);
+	rec_reading_set(&w->peak_rss, "peak_rss", "bytes", 123456789.0, NULL);
 	w->peak_rss_since = strdup("task start");
 	w->counters_status = strdup("papi 7.0.0.0; inherit on");
-	hrn_readings_add(&w->counters, &w->n_counters, "PAPI_TOT_CYC", "cycles", 0, "Component containing event is disabled");
-	hrn_readings_add(&w->counters, &w->n_counters, "perf::TASK-CLOCK", "ns", 1.5e9, NULL);
-	hrn_readings_add(&w->usage, &w->n_usage, "user_s", "s", 4.25, NULL);
-	hrn_readings_add(&w->usage, &w->n_usage, "minflt", "count", 0.0, NULL); /* a measured 0 stays 0 */
-	struct hrn_perf_task *t2 = hrn_results_add_perf(r, "ppl");
+	rec_readings_add(&w->counters, &w->n_counters, "PAPI_TOT_CYC", "cycles", 0, "Component containing event is disabled");
+	rec_readings_add(&w->counters, &w->n_counters, "perf::TASK-CLOCK", "ns", 1.5e9, NULL);
+	rec_readings_add(&w->usage, &w->n_usage, "user_s", "s", 4.25, NULL);
+	rec_readings_add(&w->usage, &w->n_usage, "minflt", "count", 0.0, NULL); /* a measured 0 stays 0 */
+	struct rec_perf_task *t2 = rec_results_add_perf(r, "ppl");
 	t2->window.absent_reason = strdup("no item of this task was scored in this session");
 }
 
-static int same_reading(const struct hrn_reading *a, const struct hrn_reading *b)
+static int same_reading(const struct rec_reading *a, const struct rec_reading *b)
 {
 	return cli_same_str(a->name, b->name) && cli_same_str(a->unit, b->unit) && same_double(a->value, b->value) &&
 	       cli_same_str(a->reason, b->reason);
 }
 
-static int same_lang(const struct hrn_perf_lang *a, const struct hrn_perf_lang *b)
+static int same_lang(const struct rec_perf_lang *a, const struct rec_perf_lang *b)
 {
 	return cli_same_str(a->language, b->language) && a->n_items == b->n_items &&
 	       a->tokens_computed == b->tokens_computed && a->tokens_cached == b->tokens_cached &&
@@ -656,41 +659,41 @@ static void m_perf_tps_string(json_t *j)
 
 static int read_mutated_perf(void (*mutate)(json_t *), struct mrl_err *err)
 {
-	struct hrn_results r;
+	struct rec_results r;
 	fill_results(&r);
 	fill_perf(&r);
-	json_t *j = hrn_results_to_json(&r);
-	hrn_results_release(&r);
+	json_t *j = rec_results_to_json(&r);
+	rec_results_release(&r);
 	mutate(j);
 	const char *path = tmp_path("badperf.json");
 	json_dump_file(j, path, JSON_INDENT(1));
 	json_decref(j);
-	int rc = hrn_results_read(path, &r, err);
-	hrn_results_release(&r);
+	int rc = rec_results_read(path, &r, err);
+	rec_results_release(&r);
 	return rc;
 }
 
 static void test_perf_roundtrip(void)
 {
-	struct hrn_results a, b, c;
+	struct rec_results a, b, c;
 	struct mrl_err err = { 0 };
 	const char *path = tmp_path("perf.json");
 	fill_results(&a);
 	fill_perf(&a);
-	is_int(hrn_results_write(path, &a, &err), 0, "results.json with performance written");
-	int rc = hrn_results_read(path, &b, &err);
+	is_int(rec_results_write(path, &a, &err), 0, "results.json with performance written");
+	int rc = rec_results_read(path, &b, &err);
 	is_int(rc, 0, "results.json with performance read back");
 	if (rc)
 		diag("%s", err.msg);
 	ok(b.n_perf == 2 && b.perf[0].n_langs == 2 && cli_same_str(b.perf[0].task, "copa") && cli_same_str(b.perf[1].task, "ppl"),
 	   "performance: two tasks, two languages");
 	if (b.n_perf == 2 && b.perf[0].n_langs == 2) {
-		const struct hrn_perf_task *x = &a.perf[0], *y = &b.perf[0];
+		const struct rec_perf_task *x = &a.perf[0], *y = &b.perf[0];
 		ok(same_lang(&x->langs[0], &y->langs[0]) && same_lang(&x->all, &y->all),
 		   "per-language figures round-trip, doubles exact");
 		ok(same_lang(&x->langs[1], &y->langs[1]) && y->langs[1].tokens_computed == -1 && isnan(y->langs[1].tokens_per_s),
 		   "unknown token counts and throughput stay null");
-		const struct hrn_perf_window *wx = &x->window, *wy = &y->window;
+		const struct rec_perf_window *wx = &x->window, *wy = &y->window;
 		ok(wy->present && wx->n_items == wy->n_items && same_double(wx->seconds, wy->seconds) &&
 		   cli_same_str(wx->energy_source, wy->energy_source) && cli_same_str(wx->peak_rss_since, wy->peak_rss_since) &&
 		   cli_same_str(wx->counters_status, wy->counters_status), "window scalars round-trip");
@@ -707,14 +710,14 @@ static void test_perf_roundtrip(void)
 		   "a task without a window: null with the reason");
 	}
 	/* an older results.json (no "performance") reads, with no performance */
-	hrn_results_release(&a);
+	rec_results_release(&a);
 	fill_results(&a);
-	hrn_results_write(path, &a, &err);
-	rc = hrn_results_read(path, &c, &err);
+	rec_results_write(path, &a, &err);
+	rc = rec_results_read(path, &c, &err);
 	ok(rc == 0 && c.n_perf == 0 && c.n_aggregates == a.n_aggregates, "results.json without performance still reads");
-	hrn_results_release(&a);
-	hrn_results_release(&b);
-	hrn_results_release(&c);
+	rec_results_release(&a);
+	rec_results_release(&b);
+	rec_results_release(&c);
 
 	rc = read_mutated_perf(m_perf_null_no_reason, &err);
 	is_int(rc, MRL_EINPUT, "a null reading without a reason is refused");
@@ -730,7 +733,7 @@ static void test_logprobs_roundtrip(void)
 {
 	const char *path = tmp_path("lp.jsonl");
 	struct mrl_err err = { 0 };
-	struct hrn_item it;
+	struct rec_item it;
 	make_item(&it, 2, "sr"); /* 4 choices of 3, 4, 5, 6 tokens */
 	const int32_t toks[6] = { 5, 31999, 0, 7, 7, 2147483647 };
 	const double lp[6] = { -0.1, -1.0 / 3.0, -INFINITY, -5e-324, -0.0, -12.5 };
@@ -740,32 +743,32 @@ static void test_logprobs_roundtrip(void)
 		top_id[i] = 100 + i;
 		top_lp[i] = -tricky[i % 10] - i;
 	}
-	int rc = hrn_item_set_logprobs(&it, 0, toks, lp, 3, 3, top_id, top_lp);
-	rc |= hrn_item_set_logprobs(&it, 1, toks, lp, 4, 0, NULL, NULL);
-	rc |= hrn_item_set_logprobs(&it, 3, toks, lp, 6, 3, top_id, top_lp);
+	int rc = rec_item_set_logprobs(&it, 0, toks, lp, 3, 3, top_id, top_lp);
+	rc |= rec_item_set_logprobs(&it, 1, toks, lp, 4, 0, NULL, NULL);
+	rc |= rec_item_set_logprobs(&it, 3, toks, lp, 6, 3, top_id, top_lp);
 	is_int(rc, 0, "logprobs set on choices 0 (top-3), 1 (no top-K) and 3, not on 2");
-	is_int(hrn_item_set_logprobs(&it, 4, toks, lp, 3, 0, NULL, NULL), MRL_EINPUT, "a choice out of range is refused");
+	is_int(rec_item_set_logprobs(&it, 4, toks, lp, 3, 0, NULL, NULL), MRL_EINPUT, "a choice out of range is refused");
 	it.tokens_computed = 77;
 	it.tokens_cached = 0;
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts opts = { .truncate = true };
-	hrn_item_writer_open(path, &opts, &w, NULL, &err);
-	hrn_item_writer_add(w, &it, &err);
-	struct hrn_item plain;
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts opts = { .truncate = true };
+	rec_item_writer_open(path, &opts, &w, NULL, &err);
+	rec_item_writer_add(w, &it, &err);
+	struct rec_item plain;
 	make_item(&plain, 5, "en");
-	hrn_item_writer_add(w, &plain, &err);
-	is_int(hrn_item_writer_close(w, &err), 0, "items with and without logprobs written");
-	struct hrn_items got;
-	rc = hrn_items_read(path, &got, &err);
+	rec_item_writer_add(w, &plain, &err);
+	is_int(rec_item_writer_close(w, &err), 0, "items with and without logprobs written");
+	struct rec_items got;
+	rc = rec_items_read(path, &got, &err);
 	is_int(rc, 0, "read back");
 	if (rc)
 		diag("%s", err.msg);
 	if (got.n == 2) {
-		const struct hrn_item *g = &got.items[0];
+		const struct rec_item *g = &got.items[0];
 		ok(same_item(&it, g) && g->tokens_computed == 77 && g->tokens_cached == 0, "the item and its token counts round-trip");
 		int same = 1;
 		for (size_t c = 0; c < 4; c++) {
-			const struct hrn_token_logprobs *x = hrn_item_logprobs(&it, c), *y = hrn_item_logprobs(g, c);
+			const struct rec_token_logprobs *x = rec_item_logprobs(&it, c), *y = rec_item_logprobs(g, c);
 			if (!x || !y) {
 				same &= x == y;
 				continue;
@@ -777,15 +780,15 @@ static void test_logprobs_roundtrip(void)
 				same &= x->top_id[i] == y->top_id[i] && same_double(x->top_logprob[i], y->top_logprob[i]);
 		}
 		ok(same, "logprobs round-trip exactly (-inf, -0.0, subnormal, id 2^31-1, top-K rows)");
-		ok(hrn_item_logprobs(g, 2) == NULL && hrn_item_logprobs(g, 1) && hrn_item_logprobs(g, 1)->k == 0 &&
-		   hrn_item_logprobs(g, 9) == NULL, "an unset choice reads as none; k 0 has no top-K; out of range is NULL");
+		ok(rec_item_logprobs(g, 2) == NULL && rec_item_logprobs(g, 1) && rec_item_logprobs(g, 1)->k == 0 &&
+		   rec_item_logprobs(g, 9) == NULL, "an unset choice reads as none; k 0 has no top-K; out of range is NULL");
 		ok(got.items[1].logprobs == NULL && got.items[1].tokens_computed == -1,
 		   "a record without the fields (an older run) has no logprobs and unknown token counts");
 	}
-	hrn_items_release(&got);
+	rec_items_release(&got);
 
 	/* malformed logprobs name the line and the field */
-	json_t *j = hrn_item_to_json(&it);
+	json_t *j = rec_item_to_json(&it);
 	struct {
 		const char *name, *expect;
 		int kind;
@@ -811,17 +814,17 @@ static void test_logprobs_roundtrip(void)
 		case 4: json_array_set_new(json_object_get(e0, "tokens"), 1, json_integer(-3)); break;
 		case 5: json_array_remove(a, 3); break;
 		}
-		struct hrn_item out;
-		rc = hrn_item_from_json(m, &out, "items.jsonl:1", &err);
+		struct rec_item out;
+		rc = rec_item_from_json(m, &out, "items.jsonl:1", &err);
 		ok(rc == MRL_EINPUT && strstr(err.msg, cases[i].expect) && strstr(err.msg, "items.jsonl:1"), cases[i].name);
 		if (rc != MRL_EINPUT || !strstr(err.msg, cases[i].expect))
 			diag("rc %d: %s", rc, err.msg);
-		hrn_item_release(&out);
+		rec_item_release(&out);
 		json_decref(m);
 	}
 	json_decref(j);
-	hrn_item_release(&it);
-	hrn_item_release(&plain);
+	rec_item_release(&it);
+	rec_item_release(&plain);
 }
 
 int main(void)
