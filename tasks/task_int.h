@@ -1,4 +1,5 @@
-/* task_int.h — internals of tasks/ shared by suite.c, template.c and import.c.
+/* task_int.h — internals of tasks/ shared by the suite loader (suite*.c, whose
+ * own internals are in suite_int.h), template.c and import.c.
  *
  * A loaded suite keeps its jansson document alive: every string a task, item or
  * template points to is a jansson string inside that document. Derived
@@ -66,7 +67,7 @@ struct task_suite {
 	size_t n_tasks;
 };
 
-/* Diagnostics (suite.c). */
+/* Diagnostics (suite_walk.c). */
 void task_diag_add(struct task_diags *d, const char *path, int line, int column, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
