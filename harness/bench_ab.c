@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/sort.h"
 
 extern char **environ;
 
@@ -62,16 +63,10 @@ const char *hrn_ab_outcome_name(enum hrn_ab_outcome o)
 	return o == HRN_AB_REGRESSION ? "regression" : o == HRN_AB_IMPROVEMENT ? "improvement" : "no significant change";
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 static double median_of(double *scratch, const double *x, size_t n)
 {
 	memcpy(scratch, x, n * sizeof *scratch);
-	qsort(scratch, n, sizeof *scratch, cmp_double);
+	qsort(scratch, n, sizeof *scratch, mrl_cmp_double);
 	return met_percentile_sorted(scratch, n, 50);
 }
 
@@ -80,14 +75,14 @@ static double resampled_median(double *scratch, const double *x, size_t n, struc
 {
 	for (size_t k = 0; k < n; k++)
 		scratch[k] = x[met_rng_below(rng, n)];
-	qsort(scratch, n, sizeof *scratch, cmp_double);
+	qsort(scratch, n, sizeof *scratch, mrl_cmp_double);
 	return met_percentile_sorted(scratch, n, 50);
 }
 
 /* Sorts the n bootstrap statistics and reads off the two-sided percentile interval at `level`. */
 static void percentile_ci(double *stats, size_t n, double level, double *lo, double *hi)
 {
-	qsort(stats, n, sizeof *stats, cmp_double);
+	qsort(stats, n, sizeof *stats, mrl_cmp_double);
 	*lo = met_percentile_sorted(stats, n, 100 * (1 - level) / 2);
 	*hi = met_percentile_sorted(stats, n, 100 * (1 + level) / 2);
 }
@@ -370,7 +365,7 @@ struct ab_opts {
 	int n_tests;
 };
 
-static void ab_usage(FILE *out)
+static void ab_usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo bench --ab BASE --model M [--pairs 9] [--threshold 5%%] [--alpha 0.01]\n"
@@ -386,14 +381,9 @@ static void ab_usage(FILE *out)
 		"--warmup untimed ones). Per test: r = log(A time per token / B time per token), its median\n"
 		"with a 95%% bootstrap CI, and the Wilcoxon signed-rank p. The gate FAILS (exit 1) only when\n"
 		"the CI's lower bound is above log(1 + threshold) (A slower by more than the threshold) AND\n"
-		"p < alpha. Exit 0: no regression (improvements are reported).\n"
-		"  --test LIST        ppN (prefill of N tokens), tgN or tgN@dD (N decode steps after D); default\n"
-		"                     pp128,tg32\n"
-		"  --deterministic    gate on instruction counts of 'merilo generate --model M' (a short\n"
-		"                     prompt + --det-gen tokens, 1 thread): PAPI_TOT_INS, else perf\n"
-		"                     'instructions:u', else valgrind cachegrind (Ir); the source is reported.\n"
-		"                     Default threshold 1%%. valgrind needed but absent: exit 4.\n"
-		"                     $MERILO_VALGRIND, $MERILO_PERF: the programs (default: from PATH).\n"
+		"p < alpha. Exit 0: no regression (improvements are reported).\n");
+	hrn_print_options(out, opts, 19);
+	fprintf(out,
 		"exit codes: 0 pass, 1 regression, 2 usage, 3 bad BASE or model, 4 runtime failure.\n"
 		"Rules and the measured false-alarm rate: docs/perf-gate.md.\n");
 }
@@ -438,84 +428,64 @@ static bool is_gguf(const char *path)
 	return yes;
 }
 
-static int ab_parse(int argc, char **argv, struct ab_opts *o)
+/* The --ab options whose values are checked on the spot, each with its message
+ * (opt->value is the struct ab_opts). */
+static int ab_opt_pairs(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
-	memset(o, 0, sizeof *o);
-	hrn_ab_opts_init(&o->gate);
-	o->pairs = AB_MIN_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
-	o->det_gen = 8;
-	o->ins_source = "auto";
-	o->format = HRN_BENCH_MD;
-	const char *test_list = "pp128,tg32";
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const bool v = i + 1 < argc;
-		long x;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			ab_usage(stdout);
-			return -1;
-		} else if (!strcmp(a, "--ab") && v) {
-			o->base = argv[++i];
-		} else if ((!strcmp(a, "--model") || !strcmp(a, "-m")) && v) {
-			o->model = argv[++i];
-		} else if (!strcmp(a, "--pairs") && v) {
-			if (hrn_parse_int(argv[++i], AB_MIN_PAIRS, 10000, &o->pairs))
-				return hrn_usage_error("bench", "--pairs wants an integer >= %d (fewer pairs cannot reach "
-								"p < 0.01 with the signed-rank test), not '%s'", AB_MIN_PAIRS, argv[i]);
-		} else if (!strcmp(a, "--ab-warmup") && v) {
-			if (hrn_parse_int(argv[++i], 0, 100, &o->warmup_pairs))
-				return hrn_usage_error("bench", "--ab-warmup wants an integer in 0..100, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--threshold") && v) {
-			if (hrn_parse_fraction(argv[++i], &o->gate.threshold) || !(o->gate.threshold >= 0 && o->gate.threshold < 10))
-				return hrn_usage_error("bench", "--threshold wants a percentage ('5%%') or a fraction "
-								"('0.05'), not '%s'", argv[i]);
-			o->have_threshold = true;
-		} else if (!strcmp(a, "--alpha") && v) {
-			if (hrn_parse_double(argv[++i], &o->gate.alpha) || !(o->gate.alpha > 0 && o->gate.alpha < 1))
-				return hrn_usage_error("bench", "--alpha wants a number in (0, 1), not '%s'", argv[i]);
-		} else if (!strcmp(a, "--test") && v) {
-			test_list = argv[++i];
-		} else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) {
-			if (hrn_parse_int(argv[++i], 1, 1024, &o->threads))
-				return hrn_usage_error("bench", "--ab takes one thread count in 1..1024, not '%s'", argv[i]);
-		} else if ((!strcmp(a, "--reps") || !strcmp(a, "-r")) && v) {
-			if (hrn_parse_int(argv[++i], 1, 1000, &o->reps))
-				return hrn_usage_error("bench", "--reps wants an integer in 1..1000, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--warmup") && v) {
-			if (hrn_parse_int(argv[++i], 0, 1000, &o->warmup))
-				return hrn_usage_error("bench", "--warmup wants an integer in 0..1000, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--seed") && v) {
-			if (hrn_parse_int(argv[++i], 0, LONG_MAX, &o->seed))
-				return hrn_usage_error("bench", "--seed wants a non-negative integer, not '%s'", argv[i]);
-		} else if ((!strcmp(a, "--format") || !strcmp(a, "-o")) && v) {
-			o->format = hrn_bench_format_parse(argv[++i]);
-			if (o->format != HRN_BENCH_MD && o->format != HRN_BENCH_JSON)
-				return hrn_usage_error("bench", "--ab writes md or json, not '%s'", argv[i]);
-		} else if (!strcmp(a, "--out") && v) {
-			o->out = argv[++i];
-		} else if (!strcmp(a, "--deterministic")) {
-			o->deterministic = true;
-		} else if (!strcmp(a, "--ins-source") && v) {
-			o->ins_source = argv[++i];
-			if (strcmp(o->ins_source, "auto") && strcmp(o->ins_source, "papi") && strcmp(o->ins_source, "perf") &&
-			    strcmp(o->ins_source, "valgrind"))
-				return hrn_usage_error("bench", "--ins-source wants auto, papi, perf or valgrind, not '%s'",
-						       o->ins_source);
-		} else if (!strcmp(a, "--det-gen") && v) {
-			if (hrn_parse_int(argv[++i], 1, 4096, &x))
-				return hrn_usage_error("bench", "--det-gen wants an integer in 1..4096, not '%s'", argv[i]);
-			o->det_gen = x;
-		} else {
-			return hrn_usage_error("bench", "--ab: unknown or incomplete option '%s' (merilo bench --ab BASE --help)",
-					       a);
-		}
-	}
-	if (!o->base)
-		return hrn_usage_error("bench", "--ab needs BASE: a merilo binary or a model file");
-	if (!o->model)
-		return hrn_usage_error("bench", "--ab needs --model");
-	if (o->deterministic && !o->have_threshold)
-		o->gate.threshold = 0.01;
+	struct ab_opts *o = opt->value;
+	if (hrn_parse_int(arg, AB_MIN_PAIRS, 10000, &o->pairs))
+		return mrl_err_set(err, MRL_EINPUT, "--pairs wants an integer >= %d (fewer pairs cannot reach "
+						    "p < 0.01 with the signed-rank test), not '%s'", AB_MIN_PAIRS, arg);
+	return 0;
+}
+
+static int ab_opt_threshold(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct ab_opts *o = opt->value;
+	if (hrn_parse_fraction(arg, &o->gate.threshold) || !(o->gate.threshold >= 0 && o->gate.threshold < 10))
+		return mrl_err_set(err, MRL_EINPUT, "--threshold wants a percentage ('5%%') or a fraction ('0.05'), not '%s'",
+				   arg);
+	o->have_threshold = true;
+	return 0;
+}
+
+static int ab_opt_alpha(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct ab_opts *o = opt->value;
+	if (hrn_parse_double(arg, &o->gate.alpha) || !(o->gate.alpha > 0 && o->gate.alpha < 1))
+		return mrl_err_set(err, MRL_EINPUT, "--alpha wants a number in (0, 1), not '%s'", arg);
+	return 0;
+}
+
+static int ab_opt_threads(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct ab_opts *o = opt->value;
+	if (hrn_parse_int(arg, 1, 1024, &o->threads))
+		return mrl_err_set(err, MRL_EINPUT, "--ab takes one thread count in 1..1024, not '%s'", arg);
+	return 0;
+}
+
+static int ab_opt_format(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct ab_opts *o = opt->value;
+	o->format = hrn_bench_format_parse(arg);
+	if (o->format != HRN_BENCH_MD && o->format != HRN_BENCH_JSON)
+		return mrl_err_set(err, MRL_EINPUT, "--ab writes md or json, not '%s'", arg);
+	return 0;
+}
+
+static int ab_opt_ins_source(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct ab_opts *o = opt->value;
+	if (strcmp(arg, "auto") && strcmp(arg, "papi") && strcmp(arg, "perf") && strcmp(arg, "valgrind"))
+		return mrl_err_set(err, MRL_EINPUT, "--ins-source wants auto, papi, perf or valgrind, not '%s'", arg);
+	o->ins_source = arg;
+	return 0;
+}
+
+/* --test LIST into o->tests. Returns HRN_OPTS_GO or an exit code. */
+static int ab_parse_tests(const char *test_list, struct ab_opts *o)
+{
 	char buf[512];
 	if (snprintf(buf, sizeof buf, "%s", test_list) >= (int)sizeof buf)
 		return hrn_usage_error("bench", "--test list too long");
@@ -527,7 +497,56 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 	}
 	if (!o->n_tests)
 		return hrn_usage_error("bench", "--test: no test given");
-	return 0;
+	return HRN_OPTS_GO;
+}
+
+/* Returns HRN_OPTS_GO, or the exit code to return at once. */
+static int ab_parse(int argc, char **argv, struct ab_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	hrn_ab_opts_init(&o->gate);
+	o->pairs = AB_MIN_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
+	o->det_gen = 8;
+	o->ins_source = "auto";
+	o->format = HRN_BENCH_MD;
+	const char *test_list = "pp128,tg32";
+	const struct mrl_option opts[] = {
+		OPT_STRING(0, "ab", &o->base, "BASE", NULL),
+		OPT_STRING('m', "model", &o->model, "M", NULL),
+		OPT_CALLBACK(0, "pairs", o, "N", NULL, ab_opt_pairs),
+		OPT_INTEGER(0, "ab-warmup", &o->warmup_pairs, 0, 100, "N", NULL),
+		OPT_CALLBACK(0, "threshold", o, "T", NULL, ab_opt_threshold),
+		OPT_CALLBACK(0, "alpha", o, "A", NULL, ab_opt_alpha),
+		OPT_STRING(0, "test", &test_list, "LIST",
+			   "ppN (prefill of N tokens), tgN or tgN@dD (N decode steps after D); default\npp128,tg32"),
+		OPT_CALLBACK('t', "threads", o, "N", NULL, ab_opt_threads),
+		OPT_INTEGER('r', "reps", &o->reps, 1, 1000, "N", NULL),
+		OPT_INTEGER(0, "warmup", &o->warmup, 0, 1000, "N", NULL),
+		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", NULL),
+		OPT_CALLBACK('o', "format", o, "F", NULL, ab_opt_format),
+		OPT_STRING(0, "out", &o->out, "FILE", NULL),
+		OPT_BOOL(0, "deterministic", &o->deterministic,
+			 "gate on instruction counts of 'merilo generate --model M' (a short\n"
+			 "prompt + --det-gen tokens, 1 thread): PAPI_TOT_INS, else perf\n"
+			 "'instructions:u', else valgrind cachegrind (Ir); the source is reported.\n"
+			 "Default threshold 1%. valgrind needed but absent: exit 4.\n"
+			 "$MERILO_VALGRIND, $MERILO_PERF: the programs (default: from PATH)."),
+		OPT_CALLBACK(0, "ins-source", o, "S", NULL, ab_opt_ins_source),
+		OPT_INTEGER(0, "det-gen", &o->det_gen, 1, 4096, "N", NULL),
+		OPT_END(),
+	};
+	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, ab_usage);
+	if (rc != HRN_OPTS_GO)
+		return rc;
+	if (n_args)
+		return hrn_usage_error("bench", "--ab: unexpected argument '%s' (merilo bench --ab BASE --help)", argv[0]);
+	if (!o->base)
+		return hrn_usage_error("bench", "--ab needs BASE: a merilo binary or a model file");
+	if (!o->model)
+		return hrn_usage_error("bench", "--ab needs --model");
+	if (o->deterministic && !o->have_threshold)
+		o->gate.threshold = 0.01;
+	return ab_parse_tests(test_list, o);
 }
 
 /* ---------------------------------------------------------------- processes */
@@ -1082,8 +1101,8 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 {
 	struct ab_opts o;
 	int prc = ab_parse(argc, argv, &o);
-	if (prc)
-		return prc < 0 ? HRN_EXIT_OK : prc;
+	if (prc != HRN_OPTS_GO)
+		return prc;
 	struct mrl_err err = { 0 };
 	int ret = HRN_EXIT_OK, rc = 0;
 	struct side A = { .label = "A", .model = o.model }, B = { .label = "B" };
