@@ -59,8 +59,7 @@ int hrn_cmd_info(int argc, char **argv)
 	if (is_model(argv[0])) {
 		if (as_json)
 			return hrn_usage_error("info", "--json is for a suite; %s is a model", argv[0]);
-		char *model_argv[] = { "info", argv[0], "--verbose", NULL };
-		return hrn_info_model(verbose ? 3 : 2, model_argv);
+		return hrn_info_model(argv[0], verbose);
 	}
 	if (verbose)
 		return hrn_usage_error("info", "--verbose is for a model; %s is a suite", argv[0]);

@@ -25,20 +25,8 @@ static void print_special(const struct eng_model *m, const char *what, int32_t i
 		printf("  %-4s: %" PRId32 " '%s'\n", what, id, piece ? piece : "?");
 }
 
-int hrn_info_model(int argc, char **argv)
+int hrn_info_model(const char *path, bool verbose)
 {
-	const char *path = NULL;
-	bool verbose = false;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
-			verbose = true;
-		else if (argv[i][0] != '-' && !path)
-			path = argv[i];
-		else
-			return hrn_usage_error("info", "unknown option '%s'", argv[i]);
-	}
-	if (!path)
-		return hrn_usage_error("info", "expected a model file");
 	struct mrl_err err = { 0 }, err2 = { 0 };
 	struct eng_model *m = NULL;
 	const char *why_not = NULL; /* why the engine cannot run the file, when it cannot */

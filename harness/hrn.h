@@ -98,9 +98,8 @@ int hrn_cmd_bench(int argc, char **argv);
 int hrn_cmd_score(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
- * suite; each returns an exit code. hrn_info_model gets {"info", PATH} and
- * "--verbose" when it was given. */
-int hrn_info_model(int argc, char **argv);
+ * suite; each returns an exit code. */
+int hrn_info_model(const char *path, bool verbose);
 int hrn_info_suite(const char *path, bool as_json);
 
 #endif
