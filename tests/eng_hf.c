@@ -12,6 +12,7 @@
  */
 #include "tests/tap.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "engine/eng.h"
+#include "engine/types.h"
 
 #define N_GREEDY 16
 #define TOL 1e-4
@@ -398,6 +400,102 @@ static void check_bad_configs(const char *hf)
 		diag("could not remove %s", tmp);
 }
 
+/* dst_dir/model.safetensors made from src_dir's f32 one with every value rounded to
+ * bf16, stored as BF16 (as_bf16) or as those same values in F32. 0 on success. */
+static int write_rounded(const char *src_dir, const char *dst_dir, bool as_bf16)
+{
+	char path[1200];
+	snprintf(path, sizeof path, "%s/model.safetensors", src_dir);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *buf = size > 8 ? malloc((size_t)size) : NULL;
+	bool got = buf && fread(buf, 1, (size_t)size, f) == (size_t)size;
+	fclose(f);
+	uint64_t hlen = 0;
+	for (int i = 7; got && i >= 0; i--)
+		hlen = hlen << 8 | buf[i];
+	json_t *h = got && hlen < (uint64_t)size - 8 ? json_loadb((const char *)buf + 8, hlen, 0, NULL) : NULL;
+	unsigned char *out = h ? malloc((size_t)size) : NULL;
+	size_t n_out = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(h, key, v) {
+		if (!out || !strcmp(key, "__metadata__"))
+			continue;
+		json_t *offs = json_object_get(v, "data_offsets");
+		size_t o0 = (size_t)json_integer_value(json_array_get(offs, 0)),
+		       o1 = (size_t)json_integer_value(json_array_get(offs, 1));
+		size_t start = n_out;
+		for (size_t o = o0; o + 4 <= o1; o += 4) {
+			float x;
+			memcpy(&x, buf + 8 + hlen + o, 4);
+			uint16_t b = eng_f32_to_bf16(x);
+			float r = eng_bf16_to_f32(b);
+			if (as_bf16) {
+				memcpy(out + n_out, &b, 2);
+				n_out += 2;
+			} else {
+				memcpy(out + n_out, &r, 4);
+				n_out += 4;
+			}
+		}
+		json_object_set_new(v, "dtype", json_string(as_bf16 ? "BF16" : "F32"));
+		json_object_set_new(v, "data_offsets", json_pack("[I, I]", (json_int_t)start, (json_int_t)n_out));
+	}
+	char *hj = h ? json_dumps(h, JSON_COMPACT) : NULL;
+	int rc = -1;
+	snprintf(path, sizeof path, "%s/model.safetensors", dst_dir);
+	unlink(path);
+	FILE *w = hj && out ? fopen(path, "wb") : NULL;
+	if (w) {
+		size_t hl = strlen(hj), pad = (8 - hl % 8) % 8;
+		unsigned char len[8];
+		for (int i = 0; i < 8; i++)
+			len[i] = (unsigned char)((uint64_t)(hl + pad) >> (8 * i));
+		bool wrote = fwrite(len, 1, 8, w) == 8 && fwrite(hj, 1, hl, w) == hl && fwrite("        ", 1, pad, w) == pad &&
+			     fwrite(out, 1, n_out, w) == n_out;
+		rc = fclose(w) == 0 && wrote ? 0 : -1;
+	}
+	free(hj);
+	free(out);
+	json_decref(h);
+	free(buf);
+	return rc;
+}
+
+/* The same bf16 values as BF16 tensors and as F32 tensors give the same bits: a bf16
+ * checkpoint goes through the transposes (GPT-2's Conv1D), the 1 + w (Gemma's norms)
+ * and the fused row ranges (Phi-3) exactly as an f32 one does. */
+static void check_bf16_as_f32(const char *hf, const char *arch)
+{
+	char src[1024], ta[256], tb[256], ids_dir[1100], name[256];
+	snprintf(src, sizeof src, "%s/%s", hf, arch);
+	snprintf(ta, sizeof ta, "/tmp/merilo-eng-hf-bf16-%d", (int)getpid());
+	snprintf(tb, sizeof tb, "/tmp/merilo-eng-hf-f32r-%d", (int)getpid());
+	snprintf(ids_dir, sizeof ids_dir, "%s/expected/%s", hf, arch);
+	snprintf(name, sizeof name, "%s in bf16: the logits of the same values in f32, bit for bit", arch);
+	size_t n_ids = 0, na = 0, nb = 0;
+	int32_t *ids = read_ids(ids_dir, 1, &n_ids);
+	float *a = NULL, *b = NULL;
+	if (ids && !make_folder(ta, src, NULL, NULL, NULL) && !make_folder(tb, src, NULL, NULL, NULL) &&
+	    !write_rounded(src, ta, true) && !write_rounded(src, tb, false)) {
+		a = all_logits(ta, 2, ids, n_ids, &na);
+		b = all_logits(tb, 2, ids, n_ids, &nb);
+	}
+	ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a), name);
+	free(a);
+	free(b);
+	free(ids);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", ta, tb);
+	if (system(cmd))
+		diag("could not remove %s", ta);
+}
+
 /* 1 vs 3 threads: the same bits for every position of prompt2 (100 tokens, past every window). */
 static void check_threads(const char *hf, const char *model_rel, const char *ids_arch)
 {
@@ -505,6 +603,9 @@ int main(void)
 	};
 	for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++)
 		check_threads(hf, threads[i].model, threads[i].ids);
+	static const char *const bf16_archs[] = { "gpt2", "gemma2", "phi3" };
+	for (size_t i = 0; i < sizeof bf16_archs / sizeof bf16_archs[0]; i++)
+		check_bf16_as_f32(hf, bf16_archs[i]);
 	check_cuda_refusal(hf);
 	check_learned_positions(hf);
 	check_bad_folders(hf);
