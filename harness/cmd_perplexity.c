@@ -54,6 +54,57 @@ static int span_size(struct eng_model *m, const int32_t *ids, size_t n, size_t *
 	return rc;
 }
 
+/* -log p(target) from a row of logits (a log-softmax at one position). */
+static double token_nll(const float *row, size_t nv, int32_t target)
+{
+	float max = row[0];
+	for (size_t k = 1; k < nv; k++)
+		if (row[k] > max)
+			max = row[k];
+	double sum = 0;
+	for (size_t k = 0; k < nv; k++)
+		sum += expf(row[k] - max);
+	return -((double)(row[target] - max) - log(sum));
+}
+
+/* What perplexity prints. */
+struct ppl_result {
+	const char *model, *file;
+	long n_ctx, n_threads;
+	size_t n_tok, n_chunks, count, bytes, chars;
+	double nll, ppl, ppl_err, bpb, bpc, seconds;
+	const double *cumulative; /* the running perplexity after each chunk */
+};
+
+/* The closing lines of the text output (llama.cpp's "Final estimate" line first). */
+static void print_summary(const struct ppl_result *r)
+{
+	printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_err);
+	printf("scored %zu tokens (%zu bytes, %zu characters) in %.2f s\n", r->count, r->bytes, r->chars, r->seconds);
+	printf("bits per byte: %.4f\nbits per character: %.4f\n", r->bpb, r->bpc);
+	printf("perplexity: %.4f\n", r->ppl);
+}
+
+/* --json: one object on stdout. */
+static int print_json(const struct ppl_result *r, struct mrl_err *err)
+{
+	json_t *cum = json_array();
+	for (size_t ci = 0; ci < r->n_chunks; ci++)
+		json_array_append_new(cum, json_real(r->cumulative[ci]));
+	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:o, s:f, s:f, s:I, s:I, s:i, s:f}",
+			      "model", r->model, "file", r->file, "n_ctx", (int)r->n_ctx, "n_tokens",
+			      (json_int_t)r->n_tok, "n_chunks", (json_int_t)r->n_chunks, "n_scored", (json_int_t)r->count,
+			      "nll", r->nll, "perplexity", r->ppl, "perplexity_err", r->ppl_err, "cumulative", cum,
+			      "bits_per_byte", r->bpb, "bits_per_char", r->bpc, "scored_bytes", (json_int_t)r->bytes,
+			      "scored_chars", (json_int_t)r->chars, "threads", (int)r->n_threads, "seconds", r->seconds);
+	int rc = !o || json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+	json_decref(o);
+	if (rc)
+		return mrl_err_set(err, MRL_ERUNTIME, "perplexity: cannot write JSON");
+	printf("\n");
+	return 0;
+}
+
 int hrn_cmd_perplexity(int argc, char **argv)
 {
 	const char *model_path = NULL, *file = NULL;
@@ -84,7 +135,6 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	int32_t *toks = NULL, *chunk = NULL;
 	float *logits = NULL;
 	double *cumulative = NULL;
-	json_t *out_json = NULL;
 	int ret = HRN_EXIT_OK;
 	size_t text_len = 0, n_tok = 0;
 
@@ -129,15 +179,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		if (eng_decode(c, chunk, (size_t)n_ctx, logits, true, &err))
 			goto fail;
 		for (size_t i = first; i + 1 < (size_t)n_ctx; i++) {
-			const float *row = logits + i * nv;
-			float max = row[0];
-			for (size_t k = 1; k < nv; k++)
-				if (row[k] > max)
-					max = row[k];
-			double sum = 0;
-			for (size_t k = 0; k < nv; k++)
-				sum += expf(row[k] - max);
-			const double v = -((double)(row[toks[start + i + 1]] - max) - log(sum));
+			const double v = token_nll(logits + i * nv, nv, toks[start + i + 1]);
 			nll += v;
 			nll2 += v * v;
 			count++;
@@ -161,34 +203,17 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		ppl_err = ppl * sqrt(var / (double)(count - 1));
 	const double bits = nll / log(2.0);
 	const double bpb = scored_bytes ? bits / (double)scored_bytes : 0, bpc = scored_chars ? bits / (double)scored_chars : 0;
-	if (as_json) {
-		json_t *cum = json_array();
-		for (size_t ci = 0; ci < n_chunks; ci++)
-			json_array_append_new(cum, json_real(cumulative[ci]));
-		out_json = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:o, s:f, s:f, s:I, s:I, s:i, s:f}",
-				     "model", model_path, "file", file, "n_ctx", (int)n_ctx, "n_tokens",
-				     (json_int_t)n_tok, "n_chunks", (json_int_t)n_chunks, "n_scored", (json_int_t)count,
-				     "nll", nll, "perplexity", ppl, "perplexity_err", ppl_err, "cumulative", cum,
-				     "bits_per_byte", bpb, "bits_per_char", bpc, "scored_bytes",
-				     (json_int_t)scored_bytes, "scored_chars", (json_int_t)scored_chars, "threads",
-				     (int)n_threads, "seconds", seconds);
-		if (!out_json || json_dumpf(out_json, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10))) {
-			mrl_err_set(&err, MRL_ERUNTIME, "perplexity: cannot write JSON");
-			goto fail;
-		}
-		printf("\n");
-	} else {
-		printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", ppl, ppl_err);
-		printf("scored %zu tokens (%zu bytes, %zu characters) in %.2f s\n", count, scored_bytes, scored_chars,
-		       seconds);
-		printf("bits per byte: %.4f\nbits per character: %.4f\n", bpb, bpc);
-		printf("perplexity: %.4f\n", ppl);
-	}
+	const struct ppl_result r = {
+		.model = model_path, .file = file, .n_ctx = n_ctx, .n_threads = n_threads, .n_tok = n_tok,
+		.n_chunks = n_chunks, .count = count, .bytes = scored_bytes, .chars = scored_chars, .nll = nll,
+		.ppl = ppl, .ppl_err = ppl_err, .bpb = bpb, .bpc = bpc, .seconds = seconds, .cumulative = cumulative,
+	};
+	if (as_json ? print_json(&r, &err) : (print_summary(&r), 0))
+		goto fail;
 	goto out;
 fail:
 	ret = hrn_report(&err);
 out:
-	json_decref(out_json);
 	free(cumulative);
 	free(chunk);
 	free(logits);
