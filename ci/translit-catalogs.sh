@@ -1,0 +1,63 @@
+#!/bin/sh
+# translit-catalogs.sh — build the Serbian sr / sr@latin message pairs on which
+# tasks/translit.c is measured (docs/transliteration.md, "Measured on catalogs").
+#
+# Downloads the Debian packages listed in tests/data/translit/packages.txt
+# (apt-get download: no root, nothing installed), extracts their
+# usr/share/locale/{sr,sr@latin}/LC_MESSAGES/*.mo and pairs the two translations
+# of each msgid (each plural form is its own pair). Output, one pair a line:
+#   package <TAB> domain <TAB> sr (Cyrillic) <TAB> sr@latin
+# with \\, \t, \n, \r written as C escapes. The header and messages translated
+# in only one of the two catalogs are left out; messages whose two translations
+# are equal (no Serbian letter: "%s", "GNOME") are kept, since Latin -> Cyrillic
+# must leave them as they are.
+#
+# Usage: ci/translit-catalogs.sh [OUT.tsv]   (default /tmp/translit-pairs.tsv)
+# Then:  MRL_TRANSLIT_PAIRS=OUT.tsv ./build/tests/task_translit.t
+# Needs apt-get, dpkg-deb and python3. The translations are GPL/LGPL like their
+# packages; the pairs are not committed (tests/data/translit/README.md).
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-/tmp/translit-pairs.tsv}
+work=${TRANSLIT_CACHE:-${TMPDIR:-/tmp}/translit-catalogs}
+mkdir -p "$work/deb" "$work/root"
+pkgs=$(grep -v '^#' "$here/tests/data/translit/packages.txt" | awk 'NF {print $1 "=" $2}')
+cd "$work/deb"
+for p in $pkgs; do
+	name=${p%%=*}
+	ls "${name}"_*.deb >/dev/null 2>&1 || apt-get download "$p" >/dev/null
+done
+for deb in *.deb; do
+	name=${deb%%_*}
+	[ -d "$work/root/$name" ] || dpkg-deb -x "$deb" "$work/root/$name"
+done
+python3 - "$work/root" "$out" <<'PY'
+import gettext, os, sys
+root, out = sys.argv[1], sys.argv[2]
+def esc(s):
+    return s.replace('\\', '\\\\').replace('\t', '\\t').replace('\n', '\\n').replace('\r', '\\r')
+def load(path):
+    with open(path, 'rb') as f:
+        return gettext.GNUTranslations(f)._catalog
+n = 0
+with open(out, 'w', encoding='utf-8') as o:
+    for pkg in sorted(os.listdir(root)):
+        cyr_dir = os.path.join(root, pkg, 'usr/share/locale/sr/LC_MESSAGES')
+        lat_dir = os.path.join(root, pkg, 'usr/share/locale/sr@latin/LC_MESSAGES')
+        if not (os.path.isdir(cyr_dir) and os.path.isdir(lat_dir)):
+            continue
+        for mo in sorted(os.listdir(cyr_dir)):
+            if not mo.endswith('.mo') or not os.path.exists(os.path.join(lat_dir, mo)):
+                continue
+            cyr, lat = load(os.path.join(cyr_dir, mo)), load(os.path.join(lat_dir, mo))
+            for key in sorted(cyr, key=str):
+                msgid = key[0] if isinstance(key, tuple) else key
+                if msgid == '' or key not in lat:
+                    continue
+                c, l = cyr[key], lat[key]
+                if not c or not l:
+                    continue
+                o.write('\t'.join([pkg, mo[:-3], esc(c), esc(l)]) + '\n')
+                n += 1
+print(f'{n} pairs -> {out}', file=sys.stderr)
+PY
