@@ -1082,6 +1082,38 @@ static const char *suite_sha(const struct hrn_results *r)
 	return r->suite.sha256 ? r->suite.sha256 : r->manifest.suite_sha256;
 }
 
+/* --gate M1,M2: the gated metrics the user chose. */
+static int gate_from_list(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
+{
+	int rc = 0;
+	st->gate_from_user = true;
+	char *list = strdup(o->gate_list), *save = NULL;
+	if (!list)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (*t && (rc = gate_add(st, t, o->threshold_points, err)))
+			break;
+	free(list);
+	return rc;
+}
+
+/* The default gate: acc and acc_norm where the runs have them. */
+static int gate_defaults(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
+{
+	const char *def[] = { "acc", "acc_norm" };
+	int rc;
+	for (size_t d = 0; d < 2; d++)
+		for (size_t i = 0; i < st->n_inputs; i++)
+			if (!strcmp(st->inputs[i].metric, def[d])) {
+				if ((rc = gate_add(st, def[d], o->threshold_points, err)))
+					return rc;
+				break;
+			}
+	if (!st->n_gate)
+		add_note(st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)");
+	return 0;
+}
+
 int hrn_cmd_compare(int argc, char **argv)
 {
 	struct cmp_opts o;
@@ -1100,20 +1132,8 @@ int hrn_cmd_compare(int argc, char **argv)
 
 	if (o.config && (rc = load_config(o.config, &o, &st, &err)))
 		goto fail;
-	if (o.gate_list) {
-		st.gate_from_user = true;
-		char *list = strdup(o.gate_list), *save = NULL;
-		if (!list) {
-			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			if (*t && (rc = gate_add(&st, t, o.threshold_points, &err)))
-				break;
-		free(list);
-		if (rc)
-			goto fail;
-	}
+	if (o.gate_list && (rc = gate_from_list(&st, &o, &err)))
+		goto fail;
 	if ((rc = load_run(o.base_dir, &st.base_r, &st.base_i, &err)) ||
 	    (rc = load_run(o.cand_dir, &st.cand_r, &st.cand_i, &err)))
 		goto fail;
@@ -1141,18 +1161,8 @@ int hrn_cmd_compare(int argc, char **argv)
 				 o.base_dir, o.cand_dir);
 		goto fail;
 	}
-	if (!st.gate_from_user) { /* default gate: acc and acc_norm where the runs have them */
-		const char *def[] = { "acc", "acc_norm" };
-		for (size_t d = 0; d < 2; d++)
-			for (size_t i = 0; i < st.n_inputs; i++)
-				if (!strcmp(st.inputs[i].metric, def[d])) {
-					if ((rc = gate_add(&st, def[d], o.threshold_points, &err)))
-						goto fail;
-					break;
-				}
-		if (!st.n_gate)
-			add_note(&st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)");
-	}
+	if (!st.gate_from_user && (rc = gate_defaults(&st, &o, &err)))
+		goto fail;
 	if ((rc = kl_section(&st, &o, &err)))
 		goto fail;
 	if ((rc = perf_section(&st, &o, &err)))
