@@ -14,6 +14,10 @@
 
 #include "tasks/translit.h"
 
+/* Exact rates (per mille) required on tests/data/translit/hard-cases.tsv: just below the measured ones. */
+#define HARD_C2L_PERMILLE 1000 /* measured 315/315 */
+#define HARD_L2C_PERMILLE 920  /* measured 294/315 = 933 (132/315 before the keep-Latin rules) */
+
 static char *conv(task_translit_fn f, const char *s)
 {
 	static char buf[4096];
@@ -77,6 +81,46 @@ static void test_cyr2lat(void)
 	rc = task_translit_cyr2lat("Ша\0ба", sizeof "Ша\0ба" - 1, &out, &out_len, &err);
 	ok(rc == 0 && out_len == 6 && memcmp(out, "Ša\0ba", 6) == 0, "an embedded NUL is kept and counted in out_len");
 	free(rc == 0 ? out : NULL);
+}
+
+/* One check per keep-Latin rule (docs/transliteration.md, "What stays Latin"); the cases come from
+ * the sr / sr@latin catalogs (tests/data/translit). */
+static void test_keep_latin_rules(void)
+{
+	L2C("Greška: %m, %1$s od %2$d, %-10.3lf i 5%% više", "Грешка: %m, %1$s од %2$d, %-10.3lf и 5%% више",
+	    "printf codes of every form stay: %m, positional %1$s, flags and precision, %%");
+	L2C("%a, %d. %b %Y. u %H:%M (%Id)", "%a, %d. %b %Y. у %H:%M (%Id)", "strftime codes and glibc's %I flag stay");
+	L2C("Pokrenite „%s --help“ ili -h, --version, --output=datoteka.txt", "Покрените „%s --help“ или -h, --version, --output=datoteka.txt",
+	    "command-line options stay, with their value");
+	L2C("32-bitni i -----Originalna poruka", "32-битни и -----Оригинална порука", "a hyphen inside text or a rule of dashes is no option");
+	L2C("_Otvori, U_ključi, Pri_kaži, Indijski_okean", "_Отвори, У_кључи, При_кажи, Индијски_океан",
+	    "mnemonic underscores: the label is converted");
+	L2C("input_token, use_custom_default_size, VIDEO_TS, time_t, en_GB", "input_token, use_custom_default_size, VIDEO_TS, time_t, en_GB",
+	    "identifiers with underscores and locales stay");
+	L2C("„accessible-table-caption-object“ i „prefer_plain“", "„accessible-table-caption-object“ и „prefer_plain“",
+	    "quoted hyphenated or underscored names stay");
+	L2C("„none“, „cdrecord“, „NULL“, „MD5“ ali „minuti“", "„none“, „cdrecord“, „NULL“, „MD5“ али „минути“",
+	    "quoted settings stay; a quoted Serbian value is converted");
+	L2C("Uredi /etc/fstab i „~/.config“ (.csv) Prevučeno.txt", "Уреди /etc/fstab и „~/.config“ (.csv) Превучено.txt",
+	    "paths and file extensions stay");
+	L2C("<b>Opšte</b> <i>%s</i> &amp; <nepoznato>", "<b>Опште</b> <i>%s</i> &amp; <непознато>",
+	    "markup tags and entities stay; a word in angle brackets is text");
+	L2C("<a href=\"help:gnome-help/files\" title=\"Pomoć\">", "<a href=\"help:gnome-help/files\" title=\"Помоћ\">",
+	    "an address attribute stays; a title is text");
+	L2C("Wi-Fi, Quentin, yoga, taxi", "Wi-Fi, Quentin, yoga, taxi", "words with q, w, x, y stay");
+	L2C("VPN i DVD, SAD i EU, HTML i CD", "ВПН и ДВД, САД и ЕУ, ХТМЛ и ЦД",
+	    "acronyms in capitals are transliterated, as the catalogs do");
+	L2C("IPv4, MD5, SHA256, LDAPv3", "ИПв4, МД5, СХА256, ЛДАПв3", "acronyms with a number are transliterated too");
+	L2C("html i pdf, GMT+1 i UTC, Ctrl+Enter", "html и pdf, GMT+1 и UTC, Ctrl+Enter",
+	    "listed words stay: lower-case file types, time zones, key names");
+	L2C("%s MB, 100 MB/s, 3 GiB, 50 Hz, %s kg, 5 mm", "%s MB, 100 MB/s, 3 GiB, 50 Hz, %s kg, 5 mm", "unit symbols stay");
+	L2C("iPod, vKartu, VebDAV ali brojPoruka, iPhone, TrueType", "иПод, вКарту, ВебДАВ али brojPoruka, iPhone, TrueType",
+	    "Serbian-spelt brand names are converted; camelCase identifiers and English names stay");
+	L2C("Ljubav, njiva, džep, đak, ćup i šuma", "Љубав, њива, џеп, ђак, ћуп и шума", "ordinary Serbian words are still converted");
+	is_str(conv(task_translit_cyr2lat, conv(task_translit_lat2cyr, "Pokrenite „%s --help“ za više podataka o _Opcijama.")),
+	       "Pokrenite „%s --help“ za više podataka o _Opcijama.", "Latin -> Cyrillic -> Latin round-trips with kept tokens");
+	is_str(conv(task_translit_lat2cyr, conv(task_translit_cyr2lat, "Покрените „%s --help“ за више података о _Опцијама.")),
+	       "Покрените „%s --help“ за више података о _Опцијама.", "Cyrillic -> Latin -> Cyrillic round-trips with kept tokens");
 }
 
 static void test_lat2cyr(void)
@@ -302,8 +346,9 @@ static void test_benchich(const char *fx)
 	 * different is a digraph whose case pattern Cyrillic cannot carry (lJ, NjEGOŠ). */
 	ok(n_rt >= n_rt_expect, "Latin -> Cyrillic -> Latin is exact except for digraph case oddities");
 	/* Against the Cyrillic file: both files were made from one text, so every mismatch is either our
-	 * error or a choice of the file's authors (shown above); we allow none. */
-	is_int(n_l2c, n_total, "Latin -> Cyrillic reproduces the Cyrillic file");
+	 * error or a choice of the file's authors (shown above). One is allowed: item 299 keeps "CD" in
+	 * Latin, where the catalogs write ЦД (73 of 75) and so do we (docs/transliteration.md). */
+	is_int(n_l2c, n_total - 1, "Latin -> Cyrillic reproduces the Cyrillic file but for the CD of item 299");
 out:
 	json_decref(cyr);
 	json_decref(lat);
@@ -356,13 +401,198 @@ static void test_demo_suite(void)
 	json_decref(suite);
 }
 
+/* ---- sr / sr@latin catalog pairs (tests/data/translit, ci/translit-catalogs.sh) ---- */
+
+/* Undo the TSV escapes \\ \t \n \r in place. */
+static void tsv_unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r == '\\' && r[1]) {
+			r++;
+			*w++ = *r == 't' ? '\t' : *r == 'n' ? '\n' : *r == 'r' ? '\r' : *r;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Does the Cyrillic text have a word mixing Cyrillic and Latin letters (Кодирањe with a Latin e, кôд)?
+ * Such a catalog entry is a typo of its translator: Latin -> Cyrillic cannot reproduce it. */
+static bool mixed_script_word(const char *s)
+{
+	bool cyr = false, lat = false;
+	for (const unsigned char *p = (const unsigned char *)s;; p++) {
+		if (*p == 0xD0 || *p == 0xD1)
+			cyr = true;
+		else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= 0xC3 && *p <= 0xC9))
+			lat = true;
+		else if (*p < 0x80 || *p == 0) {
+			if (cyr && lat)
+				return true;
+			cyr = lat = false;
+		}
+		if (!*p)
+			return false;
+	}
+}
+
+static double pct(size_t k, size_t n)
+{
+	return n ? 100.0 * (double)k / (double)n : 0.0;
+}
+
+/* One miss as a TSV line, with the same escapes as the input. */
+static void write_miss(FILE *f, const char *dir, const char *pkg, const char *in, const char *got, const char *want)
+{
+	const char *cols[3] = {in, got, want};
+	fprintf(f, "%s\t%s", dir, pkg);
+	for (int k = 0; k < 3; k++) {
+		fputc('\t', f);
+		for (const char *p = cols[k]; *p; p++) {
+			if (*p == '\\' || *p == '\t' || *p == '\n' || *p == '\r')
+				fprintf(f, "\\%c", *p == '\t' ? 't' : *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\');
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('\n', f);
+}
+
+/* n pairs; c2l, l2c exact in each direction; of the n_translit pairs whose Latin is the exact
+ * transliteration of the Cyrillic (Cyrillic -> Latin exact: the two catalogs say the same thing)
+ * and whose Cyrillic has no word with a stray Latin letter, l2c_translit are exact Latin -> Cyrillic. */
+struct pair_stats {
+	size_t n, c2l, l2c, n_translit, l2c_translit;
+};
+
+/* Transliterate each pair (package, domain, sr, sr@latin) both ways and count exact results;
+ * misses go to `misses` (one "dir<TAB>package<TAB>input<TAB>got<TAB>want" line each) when it is not NULL.
+ * Returns -1 when the file cannot be read. */
+static int measure_pairs(const char *path, FILE *misses, struct pair_stats *st)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	memset(st, 0, sizeof *st);
+	if (!f)
+		return -1;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		char *col[4], *p = line;
+		int k;
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		for (k = 0; k < 4 && p; k++) {
+			col[k] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = '\0';
+		}
+		if (k < 4)
+			continue;
+		tsv_unescape(col[2]);
+		tsv_unescape(col[3]);
+		st->n++;
+		bool c2l_exact = false;
+		for (int dir = 0; dir < 2; dir++) {
+			const char *in = dir ? col[3] : col[2], *want = dir ? col[2] : col[3];
+			struct mrl_err err = {0};
+			char *got = NULL;
+			int rc = (dir ? task_translit_lat2cyr : task_translit_cyr2lat)(in, strlen(in), &got, NULL, &err);
+			bool exact = rc == 0 && strcmp(got, want) == 0;
+			if (dir == 0 && exact && !mixed_script_word(col[2])) {
+				c2l_exact = true;
+				st->n_translit++;
+			}
+			if (exact)
+				(*(dir ? &st->l2c : &st->c2l))++;
+			if (exact && dir == 1 && c2l_exact)
+				st->l2c_translit++;
+			if (!exact && misses && (dir == 0 || c2l_exact))
+				write_miss(misses, dir ? "l2c" : "c2l", col[0], in, got ? got : err.msg, want);
+			free(got);
+		}
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+/* The committed hard cases (format codes, options, identifiers, acronyms from real catalogs). */
+static void test_hard_pairs(void)
+{
+	struct pair_stats st;
+	FILE *misses = tmpfile();
+	char miss[1024];
+	int shown = 0;
+
+	if (measure_pairs("tests/data/translit/hard-cases.tsv", misses, &st) != 0) {
+		ok(0, "tests/data/translit/hard-cases.tsv is readable");
+		if (misses)
+			fclose(misses);
+		return;
+	}
+	diag("hard cases: %zu pairs, Cyrillic -> Latin %zu exact, Latin -> Cyrillic %zu exact", st.n, st.c2l, st.l2c);
+	if (misses) {
+		rewind(misses);
+		while (shown++ < 20 && fgets(miss, sizeof miss, misses))
+			diag("miss: %s", miss);
+		fclose(misses);
+	}
+	ok(st.n >= 200, "the hard-case file has at least 200 pairs");
+	/* measured: see docs/transliteration.md; the thresholds sit just below */
+	ok(st.c2l * 1000 >= st.n * HARD_C2L_PERMILLE, "hard cases: Cyrillic -> Latin exact rate");
+	ok(st.l2c * 1000 >= st.n * HARD_L2C_PERMILLE, "hard cases: Latin -> Cyrillic exact rate");
+}
+
+/* MRL_TRANSLIT_PAIRS=file (made by ci/translit-catalogs.sh): report the rates on the whole catalogs,
+ * and write the misses to MRL_TRANSLIT_MISSES when set. */
+static void test_catalogs(void)
+{
+	const char *path = getenv("MRL_TRANSLIT_PAIRS"), *miss_path = getenv("MRL_TRANSLIT_MISSES");
+	struct pair_stats st;
+	FILE *misses = NULL;
+
+	if (!path) {
+		skip("MRL_TRANSLIT_PAIRS not set (ci/translit-catalogs.sh makes the file)", "catalog pairs");
+		return;
+	}
+	if (miss_path)
+		misses = fopen(miss_path, "w");
+	if (measure_pairs(path, misses, &st) != 0) {
+		ok(0, "MRL_TRANSLIT_PAIRS is readable");
+		if (misses)
+			fclose(misses);
+		return;
+	}
+	if (misses)
+		fclose(misses);
+	diag("catalogs: %zu pairs; Cyrillic -> Latin %zu exact (%.2f%%), Latin -> Cyrillic %zu exact (%.2f%%)", st.n,
+	     st.c2l, pct(st.c2l, st.n), st.l2c, pct(st.l2c, st.n));
+	diag("catalogs: of the %zu pairs that are transliterations (Cyrillic -> Latin exact), Latin -> Cyrillic %zu "
+	     "exact (%.2f%%)", st.n_translit, st.l2c_translit, pct(st.l2c_translit, st.n_translit));
+	/* the other pairs differ in wording (the Latin catalog translated apart): see docs/transliteration.md */
+	/* measured 97.88% (79.55% before the keep-Latin rules); the goal of 99% is not reached:
+	 * the remaining misses are listed by kind in docs/transliteration.md */
+	ok(st.n_translit > 0 && st.l2c_translit * 1000 >= st.n_translit * 975,
+	   "catalogs: Latin -> Cyrillic at least 97.5% exact on the transliterated pairs");
+}
+
 int main(void)
 {
 	const char *fx;
 	test_cyr2lat();
 	test_lat2cyr();
+	test_keep_latin_rules();
 	test_random_input();
 	test_demo_suite();
+	test_hard_pairs();
+	test_catalogs();
 	fx = fixtures_dir();
 	if (fx)
 		test_benchich(fx);
