@@ -20,11 +20,11 @@
 
 #include "common/buf.h"
 #include "common/utf8.h"
+#include "tasks/translit_int.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <ctype.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -116,41 +116,6 @@ out:
 
 /* ---- character classes ------------------------------------------------- */
 
-static bool is_letter(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
-	       k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_LO;
-}
-
-static bool is_mark(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_MC || k == UTF8PROC_CATEGORY_ME;
-}
-
-static bool is_upper(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LT;
-}
-
-static bool is_lower(int32_t c)
-{
-	return utf8proc_category(c) == UTF8PROC_CATEGORY_LL;
-}
-
-static bool is_space(int32_t c)
-{
-	utf8proc_category_t k = utf8proc_category(c);
-	return c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || k == UTF8PROC_CATEGORY_ZS ||
-	       k == UTF8PROC_CATEGORY_ZL || k == UTF8PROC_CATEGORY_ZP;
-}
-
-static bool is_ascii_alnum(int32_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 /* Is the word [a, b) written in capitals: at least two cased letters, none lower-case? */
 static bool word_all_caps(const int32_t *cp, size_t a, size_t b)
@@ -433,30 +398,6 @@ static bool is_word_char(int32_t c)
 	return is_letter(c) || is_mark(c) || c == '_' || utf8proc_category(c) == UTF8PROC_CATEGORY_ND;
 }
 
-/* Does cp[a, b) equal the ASCII/UTF-8 string w, compared case-insensitively? */
-static bool span_equals_ci(const int32_t *cp, size_t a, size_t b, const char *w)
-{
-	size_t i = a, off = 0, wl = strlen(w);
-	while (off < wl) {
-		utf8proc_int32_t c;
-		utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)w + off, (utf8proc_ssize_t)(wl - off), &c);
-		if (r <= 0 || i >= b || utf8proc_tolower(cp[i]) != c)
-			return false;
-		off += (size_t)r;
-		i++;
-	}
-	return i == b;
-}
-
-/* Is cp[a, b) one of the n words of list (case-insensitively)? */
-static bool is_listed(const char *const *list, size_t n, const int32_t *cp, size_t a, size_t b)
-{
-	for (size_t k = 0; k < n; k++)
-		if (span_equals_ci(cp, a, b, list[k]))
-			return true;
-	return false;
-}
-
 /* Where the stem "pre|fix..." matches the start of cp[a, b): returns the index of the
  * last letter before '|' (the digraph must not join it to the next), or (size_t)-1. */
 static size_t split_point(const int32_t *cp, size_t a, size_t b, const char *stem)
@@ -532,127 +473,6 @@ static bool caps_context(const int32_t *cp, size_t n, size_t a, size_t b)
 	return false;
 }
 
-/* Does the word cp[a, b) with an underscore name a program's identifier, not a menu label
- * with its mnemonic (_Otvori, U_ključi, Pri_kaži, Indijski_okean in time zone names)?
- * Identifiers: all capitals with an inner `_` (VIDEO_TS), two or more inner `_` in ASCII
- * lower case (use_custom_default_size), or one inner `_` between ASCII lower-case parts
- * of four letters or more (input_token, mime_type) or before the C suffix _t (time_t).
- * A quoted one („prefer_plain“) is decided in quoted_token_len. */
-static bool is_identifier_underscore(const int32_t *cp, size_t a, size_t b)
-{
-	size_t n_inner = 0, first = 0, last = 0;
-	bool ascii_lower = true, has_lower = false;
-	for (size_t i = a; i < b; i++) {
-		if (cp[i] == '_' && i > a && i + 1 < b) {
-			if (!n_inner++)
-				first = i;
-			last = i;
-		} else if (cp[i] != '_' && !((cp[i] >= 'a' && cp[i] <= 'z') || (cp[i] >= '0' && cp[i] <= '9'))) {
-			ascii_lower = false;
-		}
-		has_lower |= is_lower(cp[i]);
-	}
-	if (n_inner == 0)
-		return false;
-	/* a locale: en_GB, sr_RS, ca_ES */
-	if (n_inner == 1 && b - a >= 5 && b - a <= 6 && b - first == 3 && first - a >= 2 && cp[first + 1] >= 'A' &&
-	    cp[first + 1] <= 'Z' && cp[first + 2] >= 'A' && cp[first + 2] <= 'Z' && cp[a] >= 'a' && cp[a] <= 'z')
-		return true;
-	if (!has_lower)
-		return true;
-	if (!ascii_lower)
-		return false;
-	if (n_inner >= 2)
-		return true;
-	return (first - a >= 4 && b - last - 1 >= 4) || (first - a >= 3 && b - last - 1 == 1 && cp[last + 1] == 't');
-}
-
-/* Unit symbols that Serbian Cyrillic text keeps in Latin (measured on the catalogs): bytes and
- * bits with their decimal and binary prefixes (MB, GiB, kb), hertz (Hz, MHz) and decibels (dB). */
-static bool is_unit_symbol(const int32_t *cp, size_t a, size_t b)
-{
-	static const char *const units[] = {"Hz", "kHz", "MHz", "GHz", "THz", "dB", "dBm"};
-	size_t n = b - a;
-	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
-		size_t l = strlen(units[k]), i = 0;
-		while (i < l && i < n && cp[a + i] == (int32_t)units[k][i])
-			i++;
-		if (i == l && l == n)
-			return true;
-	}
-	/* [kKMGTPEZY] [i] (B|b), or a lone B after a prefix-less number is too ambiguous */
-	if (n < 2 || n > 3 || (cp[b - 1] != 'B' && cp[b - 1] != 'b'))
-		return false;
-	if (!strchr("kKMGTPEZY", (int)(cp[a] < 128 ? cp[a] : ' ')) || cp[a] == 0)
-		return false;
-	return n == 2 || cp[a + 1] == 'i';
-}
-
-static size_t printf_spec_len(const int32_t *cp, size_t i, size_t b);
-
-/* Does cp[a] follow a number or a format code (%s, %.1f), with at most one space between? */
-static bool after_number(const int32_t *cp, size_t n, size_t a)
-{
-	size_t j = a;
-	if (j > 0 && (cp[j - 1] == ' ' || cp[j - 1] == 0x00A0 || cp[j - 1] == 0x202F))
-		j--;
-	if (j == 0)
-		return false;
-	if (cp[j - 1] >= '0' && cp[j - 1] <= '9')
-		return true;
-	for (size_t k = j - 1, steps = 0; k > 0 && steps < 8; k--, steps++)
-		if (cp[k - 1] == '%')
-			return printf_spec_len(cp, k - 1, n) == j - (k - 1);
-	return false;
-}
-
-/* A unit symbol after a number or format code (%s kg, 5 mm, 100 MB/s), or the `s` of a rate. */
-static bool is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b)
-{
-	static const char *const units[] = {"kg", "mg", "km", "cm", "mm", "ml", "ms", "\xce\xbcs", "K", "B", "dpi", "px"};
-	if (b - a == 1 && cp[a] == 's' && a >= 2 && cp[a - 1] == '/') { /* MB/s, kb/s */
-		size_t w = a - 1;
-		while (w > 0 && is_ascii_alnum(cp[w - 1]))
-			w--;
-		return w < a - 1 && (is_unit_symbol(cp, w, a - 1) || span_equals_ci(cp, w, a - 1, "b"));
-	}
-	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
-		if (span_equals_ci(cp, a, b, units[k]) && (b - a > 1 || cp[a] == (int32_t)units[k][0]))
-			return after_number(cp, n, a);
-	return false;
-}
-
-static bool looks_english(const int32_t *cp, size_t a, size_t b);
-
-/* A word with a capital after a lower-case letter: a program's identifier when it opens with two
- * lower-case letters or more (brojPoruka, maxLen) or looks English (iPhone, TrueType, NumLock).
- * Brand names spelt the Serbian way are transliterated like the catalogs do: iPod -> иПод,
- * vKartu -> вКарту, VebDAV -> ВебДАВ, IksML -> ИксМЛ. */
-static bool camel_identifier(const int32_t *cp, size_t a, size_t b)
-{
-	if (b - a >= 3 && is_lower(cp[a]) && is_lower(cp[a + 1]))
-		return true;
-	return looks_english(cp, a, b);
-}
-
-/* An acronym with a number: capitals, an optional `v` (version), digits: IPv4, MD5, SHA256,
- * LDAPv3, POP3. Serbian Cyrillic writes these in Cyrillic like any acronym (ИПв4, МД5). */
-static bool is_acronym_number(const int32_t *cp, size_t a, size_t b)
-{
-	size_t i = a;
-	while (i < b && cp[i] >= 'A' && cp[i] <= 'Z')
-		i++;
-	if (i - a < 2)
-		return false;
-	if (i < b && cp[i] == 'v')
-		i++;
-	if (i == b || !(cp[i] >= '0' && cp[i] <= '9'))
-		return false;
-	while (i < b && cp[i] >= '0' && cp[i] <= '9')
-		i++;
-	return i == b;
-}
-
 /* Does the Serbian-looking word cp[a, b) stay in Latin script? */
 static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t a, size_t b)
 {
@@ -660,7 +480,7 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 
 	if (a > chunk_a && (cp[a - 1] == '$' || cp[a - 1] == '\\' || cp[a - 1] == '#' || cp[a - 1] == '@'))
 		return true; /* $HOME, \alpha, #include, @user */
-	if (is_identifier_underscore(cp, a, b) || is_unit_symbol(cp, a, b) || is_unit_after_number(cp, n, a, b))
+	if (tl_is_identifier_underscore(cp, a, b) || tl_is_unit_symbol(cp, a, b) || tl_is_unit_after_number(cp, n, a, b))
 		return true;
 	for (size_t i = a; i < b; i++) {
 		int32_t c = cp[i];
@@ -685,11 +505,11 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 					    strchr("LND", (int)(cp[a] < 128 ? cp[a] : '?')) && cp[a] != 0;
 			/* "lJubav": a digraph typed with its second letter in capitals */
 			bool digraph_inside = ((lc == 'l' || lc == 'n') && next == 'J') || (lc == 'd' && next == 0x017D);
-			if (!digraph_head && !digraph_inside && camel_identifier(cp, a, b))
+			if (!digraph_head && !digraph_inside && tl_camel_identifier(cp, a, b))
 				return true;
 		}
 	}
-	if (has_digit && has_letter && !is_acronym_number(cp, a, b))
+	if (has_digit && has_letter && !tl_is_acronym_number(cp, a, b))
 		return true; /* mp3, H2O, x86_64, utf8 */
 	if (accented && !distinct && !(b - a >= 3 && span_equals_ci(cp, a, a + 3, "kôd")))
 		return true; /* café, José: accents of other languages; kôd (code) is Serbian */
@@ -759,16 +579,6 @@ static void word_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t a, size_t b
 	}
 }
 
-static bool is_open_quote(int32_t c)
-{
-	return c == '"' || c == '\'' || c == 0x201E || c == 0x201C || c == 0x00AB || c == 0x2018 || c == 0x201A;
-}
-
-static bool is_close_quote(int32_t c)
-{
-	return c == '"' || c == '\'' || c == 0x201C || c == 0x201D || c == 0x00BB || c == 0x2019;
-}
-
 /* Chunks that stay Latin as a whole: URLs, e-mail addresses, dotted names (example.com, main.c). */
 static bool chunk_stays_latin(const int32_t *cp, size_t a, size_t b)
 {
@@ -776,7 +586,7 @@ static bool chunk_stays_latin(const int32_t *cp, size_t a, size_t b)
 		return true;
 	/* an absolute or home path, also quoted or in brackets: /etc/fstab, „~/.config“ */
 	size_t p = a;
-	while (p < b && (is_open_quote(cp[p]) || cp[p] == '(' || cp[p] == '['))
+	while (p < b && (tl_is_open_quote(cp[p]) || cp[p] == '(' || cp[p] == '['))
 		p++;
 	if (p + 1 < b && cp[p] == '~' && cp[p + 1] == '/')
 		p++;
@@ -803,211 +613,18 @@ static bool chunk_stays_latin(const int32_t *cp, size_t a, size_t b)
 	return false;
 }
 
-/* Length of a printf-style conversion at cp[i] == '%' (%s, %5.2f, %lld, %(name)s, %%), 0 if none. */
-static size_t printf_spec_len(const int32_t *cp, size_t i, size_t b)
-{
-	size_t k = i + 1;
-	if (k < b && cp[k] == '%')
-		return 2;
-	if (k < b && cp[k] == '(') {
-		k++;
-		while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '_'))
-			k++;
-		if (k >= b || cp[k] != ')')
-			return 0;
-		k++;
-	}
-	/* a positional argument: %1$s, %2$d */
-	size_t d = k;
-	while (d < b && cp[d] >= '0' && cp[d] <= '9')
-		d++;
-	if (d > k && d < b && cp[d] == '$')
-		k = d + 1;
-	while (k < b && cp[k] < 128 && strchr("-+ #0'I", (int)cp[k]) && cp[k])
-		k++;
-	while (k < b && ((cp[k] >= '0' && cp[k] <= '9') || cp[k] == '*'))
-		k++;
-	if (k < b && cp[k] == '.') {
-		k++;
-		while (k < b && ((cp[k] >= '0' && cp[k] <= '9') || cp[k] == '*'))
-			k++;
-	}
-	while (k < b && cp[k] < 128 && cp[k] && strchr("hlLqjzt", (int)cp[k]))
-		k++;
-	/* any ASCII letter ends a conversion: printf's diouxXeEfFgGaAcspnm and strftime's
-	 * %a %b %H %M %Y %F %R ... (with the E/O modifiers), which catalogs use as much */
-	if (k < b && (cp[k] == 'E' || cp[k] == 'O') && k + 1 < b && cp[k + 1] < 128 && isalpha((int)cp[k + 1]))
-		k++;
-	if (k < b && cp[k] < 128 && isalpha((int)cp[k]))
-		return k + 1 - i;
-	/* the last flag or length letter was the conversion itself: %I, %l, %h, %j, %t, %z */
-	if (k > i + 1 && cp[k - 1] < 128 && isalpha((int)cp[k - 1]))
-		return k - i;
-	return 0;
-}
-
-/* Length of a command-line option at cp[i] == '-' (-h, --help, --output=FILE, -immed), 0 if none.
- * It must open its chunk or follow an opening quote or bracket, so that a hyphen inside
- * text (32-bitni, %s-a) is not taken for one; a third dash (-----Originalna) is a rule. */
-static size_t option_len(const int32_t *cp, size_t a, size_t i, size_t b)
-{
-	size_t k = i + 1;
-	if (i > a && !(cp[i - 1] < 128 && strchr("\"'([", (int)cp[i - 1]) && cp[i - 1]) && cp[i - 1] != 0x201E &&
-	    cp[i - 1] != 0x201C && cp[i - 1] != 0x00BB && cp[i - 1] != 0x00AB)
-		return 0;
-	if (k < b && cp[k] == '-')
-		k++;
-	if (k >= b || cp[k] >= 128 || !isalpha((int)cp[k]))
-		return 0;
-	while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '-' || cp[k] == '_'))
-		k++;
-	if (k < b && cp[k] == '=') { /* --output=FILE: the value stays too */
-		k++;
-		while (k < b && (is_ascii_alnum(cp[k]) || (cp[k] < 128 && cp[k] && strchr("-_./:,", (int)cp[k]))))
-			k++;
-	}
-	if (k < b && is_letter(cp[k])) /* a non-ASCII letter: Serbian text after a dash */
-		return 0;
-	return k - i;
-}
-
-/* Letter pairs common in English and rare in Serbian words (measured on the catalogs' quoted words). */
-static bool looks_english(const int32_t *cp, size_t a, size_t b)
-{
-	if (b - a >= 3 && utf8proc_tolower(cp[b - 1]) == 'e' && !strchr("aeiou", (int)utf8proc_tolower(cp[b - 2])) &&
-	    cp[b - 2] < 128 && strchr("aeiou", (int)utf8proc_tolower(cp[b - 3])) && cp[b - 3] < 128 &&
-	    !strchr("jrlnvdtć", (int)cp[b - 2]))
-		return true; /* a silent final e after vowel + consonant: none, size, make, close */
-	static const char *const pairs[] = {"th", "sh", "ch", "ck", "ee", "oo", "ea", "ou", "ue", "ai", "ay", "ey",
-					    "ow", "ph", "gh", "wh"};
-	if (b - a >= 3 && span_equals_ci(cp, a, a + 3, "lib"))
-		return true;
-	for (size_t i = a; i + 1 < b; i++) {
-		if (utf8proc_tolower(cp[i]) == utf8proc_tolower(cp[i + 1]) && cp[i] < 128 && is_letter(cp[i]) && !strchr("aeiou", (int)cp[i]))
-			return true; /* a doubled consonant */
-		for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++)
-			if (utf8proc_tolower(cp[i]) == pairs[k][0] && utf8proc_tolower(cp[i + 1]) == pairs[k][1])
-				return true;
-	}
-	return false;
-}
-
-/* Length of a quoted setting or program name at cp[i] (just after an opening quote, up to the
- * closing one), 0 if the quoted text is not one: only ASCII lower case, digits, `-` and `_`.
- * Hyphenated or underscored ones stay Latin („edge-scrolling“, „prefer_plain“); a single word
- * stays when it looks English or ends in a consonant („none“, „cdrecord“), since Serbian words
- * quoted as values („minuti“, „sati“) mostly end in a vowel. */
-static size_t quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
-{
-	size_t k = i;
-	bool joined = false;
-	if (i == a || !is_open_quote(cp[i - 1]))
-		return 0;
-	while (k < b && ((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= '0' && cp[k] <= '9') || cp[k] == '-' ||
-			 cp[k] == '_')) {
-		joined |= k > i && (cp[k] == '-' || cp[k] == '_');
-		k++;
-	}
-	if (k == i) { /* a quoted protocol word in capitals: „NULL“, „REPORT“, „XSETTINGS“ */
-		while (k < b && ((cp[k] >= 'A' && cp[k] <= 'Z') || cp[k] == '_' || (k > i && cp[k] >= '0' && cp[k] <= '9')))
-			k++;
-		return k - i >= 2 && k < b && is_close_quote(cp[k]) ? k - i : 0;
-	}
-	if (k >= b || !is_close_quote(cp[k]) || !(cp[i] >= 'a' && cp[i] <= 'z'))
-		return 0;
-	if (joined || looks_english(cp, i, k) || !strchr("aeiou", (int)cp[k - 1]))
-		return k - i;
-	if (k - i >= 4 && cp[k - 1] == 'e' && !strchr("aeiou", (int)cp[k - 2]) && strchr("aeiou", (int)cp[k - 3]))
-		return k - i; /* none, make, close: a silent final e (Serbian values rarely end so when quoted) */
-	return 0;
-}
-
-/* Length of markup at cp[i] == '<' or '&': a known tag (<b>, </i>, <span, <br/>) or an entity (&amp;, &#39;). */
-static size_t markup_len(const int32_t *cp, size_t i, size_t b)
-{
-	size_t k = i + 1;
-	if (cp[i] == '&') {
-		if (k < b && cp[k] == '#')
-			k++;
-		while (k < b && is_ascii_alnum(cp[k]))
-			k++;
-		return k > i + 1 && k < b && cp[k] == ';' ? k + 1 - i : 0;
-	}
-	if (k < b && cp[k] == '/')
-		k++;
-	if (k >= b || !((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= 'A' && cp[k] <= 'Z')))
-		return 0;
-	while (k < b && is_ascii_alnum(cp[k]))
-		k++;
-	if (k < b && cp[k] == '/')
-		k++;
-	/* known tag names only: <nepoznato> is text in angle brackets */
-	static const char *const tags[] = {"a", "b", "i", "u", "s", "p", "em", "tt", "big", "small", "sub", "sup", "span",
-					   "img", "div", "br", "font", "table", "td", "tr", "li", "ul", "ol", "code"};
-	size_t name = i + 1 + (cp[i + 1] == '/'), name_end = k > name && cp[k - 1] == '/' ? k - 1 : k;
-	if (!is_listed(tags, sizeof tags / sizeof tags[0], cp, name, name_end))
-		return 0;
-	if (k < b && cp[k] == '>')
-		return k + 1 - i;
-	return k == b ? k - i : 0; /* attributes follow after a space */
-}
-
-/* Length of a markup attribute at cp[i] (href="...", title="): its name, and its value too
- * where the value is an address (href, src), 0 if none. */
-static size_t attribute_len(const int32_t *cp, size_t a, size_t i, size_t b)
-{
-	static const char *const address_attrs[] = {"href", "src", "xmlns", "class", "id"};
-	size_t k = i;
-	if (i != a)
-		return 0;
-	while (k < b && cp[k] >= 'a' && cp[k] <= 'z')
-		k++;
-	if (k == i || k + 1 >= b || cp[k] != '=' || (cp[k + 1] != '"' && cp[k + 1] != '\''))
-		return 0;
-	return is_listed(address_attrs, sizeof address_attrs / sizeof address_attrs[0], cp, i, k) ? b - i : k + 2 - i;
-}
-
-/* Length of a file extension at cp[i] == '.' (Slika.png, (.csv), .source), 0 if none: a dot
- * not after a one-letter word (d.o.o.), then a lower-case ASCII letter and 1..5 more
- * letters or digits, then no letter. */
-static size_t extension_len(const int32_t *cp, size_t a, size_t i, size_t b)
-{
-	size_t k = i + 1;
-	if (i > a + 1 && is_letter(cp[i - 1]) && !is_letter(cp[i - 2]))
-		return 0;
-	if (i == a + 1 && is_letter(cp[i - 1]))
-		return 0;
-	if (k >= b || !(cp[k] >= 'a' && cp[k] <= 'z'))
-		return 0;
-	while (k < b && is_ascii_alnum(cp[k]) && k - i <= 7)
-		k++;
-	if (k - i < 3 || k - i > 7 || (k < b && is_letter(cp[k])))
-		return 0;
-	return k - i;
-}
-
-/* Length of a brace placeholder at cp[i] == '{' ({0}, {name}, {0:.2f}, {}), 0 if none. */
-static size_t brace_len(const int32_t *cp, size_t i, size_t b)
-{
-	size_t k = i + 1;
-	while (k < b && cp[k] != '}' &&
-	       (is_ascii_alnum(cp[k]) || (cp[k] < 128 && cp[k] && strchr("_.:!<>^,+#-[]", (int)cp[k]))))
-		k++;
-	return k < b && cp[k] == '}' ? k + 1 - i : 0;
-}
-
 static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	size_t i = a;
 	while (i < b) {
 		size_t k;
-		if (cp[i] == '%' && (k = printf_spec_len(cp, i, b))) {
+		if (cp[i] == '%' && (k = tl_printf_spec_len(cp, i, b))) {
 			ob_put_range(o, cp, i, i + k);
 			i += k;
 			continue;
 		}
-		if (((cp[i] == '<' || cp[i] == '&') && (k = markup_len(cp, i, b))) || (k = attribute_len(cp, a, i, b)) ||
-		    (cp[i] == '.' && (k = extension_len(cp, a, i, b))) || (k = quoted_token_len(cp, a, i, b)) ||
+		if (((cp[i] == '<' || cp[i] == '&') && (k = tl_markup_len(cp, i, b))) || (k = tl_attribute_len(cp, a, i, b)) ||
+		    (cp[i] == '.' && (k = tl_extension_len(cp, a, i, b))) || (k = tl_quoted_token_len(cp, a, i, b)) ||
 		    ((cp[i] == 0x00B0 || cp[i] == 0x02DA) && i + 1 < b && (cp[i + 1] == 'C' || cp[i + 1] == 'F' ||
 		     cp[i + 1] == 'R' || cp[i + 1] == 'K') && (k = 2))) {
 			ob_put_range(o, cp, i, i + k); /* °C, °F: the unit letter stays */
@@ -1021,12 +638,12 @@ static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t 
 			i = k;
 			continue;
 		}
-		if (cp[i] == '-' && (k = option_len(cp, a, i, b))) {
+		if (cp[i] == '-' && (k = tl_option_len(cp, a, i, b))) {
 			ob_put_range(o, cp, i, i + k);
 			i += k;
 			continue;
 		}
-		if (cp[i] == '{' && (k = brace_len(cp, i, b))) {
+		if (cp[i] == '{' && (k = tl_brace_len(cp, i, b))) {
 			ob_put_range(o, cp, i, i + k);
 			i += k;
 			continue;

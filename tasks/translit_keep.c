@@ -1,0 +1,332 @@
+/* translit_keep.c — which tokens of Serbian Latin text stay Latin in Cyrillic.
+ *
+ * Latin -> Cyrillic (translit.c) asks these recognisers about each chunk and word:
+ * format codes, command-line options, identifiers, paths, markup, quoted settings,
+ * unit symbols. The rules were measured on 19,738 message pairs of Debian's sr and
+ * sr@latin catalogs (ci/translit-catalogs.sh): a rule keeps a token Latin where the
+ * Cyrillic catalogs keep it Latin, and leaves it to transliteration where they write
+ * it in Cyrillic (acronyms: VPN -> ВПН). docs/transliteration.md lists every rule.
+ */
+#include "tasks/translit_int.h"
+
+#include <ctype.h>
+
+/* Does the word cp[a, b) with an underscore name a program's identifier, not a menu label
+ * with its mnemonic (_Otvori, U_ključi, Pri_kaži, Indijski_okean in time zone names)?
+ * Identifiers: all capitals with an inner `_` (VIDEO_TS), two or more inner `_` in ASCII
+ * lower case (use_custom_default_size), or one inner `_` between ASCII lower-case parts
+ * of four letters or more (input_token, mime_type) or before the C suffix _t (time_t).
+ * A quoted one („prefer_plain“) is decided in tl_quoted_token_len. */
+bool tl_is_identifier_underscore(const int32_t *cp, size_t a, size_t b)
+{
+	size_t n_inner = 0, first = 0, last = 0;
+	bool ascii_lower = true, has_lower = false;
+	for (size_t i = a; i < b; i++) {
+		if (cp[i] == '_' && i > a && i + 1 < b) {
+			if (!n_inner++)
+				first = i;
+			last = i;
+		} else if (cp[i] != '_' && !((cp[i] >= 'a' && cp[i] <= 'z') || (cp[i] >= '0' && cp[i] <= '9'))) {
+			ascii_lower = false;
+		}
+		has_lower |= is_lower(cp[i]);
+	}
+	if (n_inner == 0)
+		return false;
+	/* a locale: en_GB, sr_RS, ca_ES */
+	if (n_inner == 1 && b - a >= 5 && b - a <= 6 && b - first == 3 && first - a >= 2 && cp[first + 1] >= 'A' &&
+	    cp[first + 1] <= 'Z' && cp[first + 2] >= 'A' && cp[first + 2] <= 'Z' && cp[a] >= 'a' && cp[a] <= 'z')
+		return true;
+	if (!has_lower)
+		return true;
+	if (!ascii_lower)
+		return false;
+	if (n_inner >= 2)
+		return true;
+	return (first - a >= 4 && b - last - 1 >= 4) || (first - a >= 3 && b - last - 1 == 1 && cp[last + 1] == 't');
+}
+
+/* Unit symbols that Serbian Cyrillic text keeps in Latin (measured on the catalogs): bytes and
+ * bits with their decimal and binary prefixes (MB, GiB, kb), hertz (Hz, MHz) and decibels (dB). */
+bool tl_is_unit_symbol(const int32_t *cp, size_t a, size_t b)
+{
+	static const char *const units[] = {"Hz", "kHz", "MHz", "GHz", "THz", "dB", "dBm"};
+	size_t n = b - a;
+	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+		size_t l = strlen(units[k]), i = 0;
+		while (i < l && i < n && cp[a + i] == (int32_t)units[k][i])
+			i++;
+		if (i == l && l == n)
+			return true;
+	}
+	/* [kKMGTPEZY] [i] (B|b), or a lone B after a prefix-less number is too ambiguous */
+	if (n < 2 || n > 3 || (cp[b - 1] != 'B' && cp[b - 1] != 'b'))
+		return false;
+	if (!strchr("kKMGTPEZY", (int)(cp[a] < 128 ? cp[a] : ' ')) || cp[a] == 0)
+		return false;
+	return n == 2 || cp[a + 1] == 'i';
+}
+
+/* Does cp[a] follow a number or a format code (%s, %.1f), with at most one space between? */
+static bool after_number(const int32_t *cp, size_t n, size_t a)
+{
+	size_t j = a;
+	if (j > 0 && (cp[j - 1] == ' ' || cp[j - 1] == 0x00A0 || cp[j - 1] == 0x202F))
+		j--;
+	if (j == 0)
+		return false;
+	if (cp[j - 1] >= '0' && cp[j - 1] <= '9')
+		return true;
+	for (size_t k = j - 1, steps = 0; k > 0 && steps < 8; k--, steps++)
+		if (cp[k - 1] == '%')
+			return tl_printf_spec_len(cp, k - 1, n) == j - (k - 1);
+	return false;
+}
+
+/* A unit symbol after a number or format code (%s kg, 5 mm, 100 MB/s), or the `s` of a rate. */
+bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b)
+{
+	static const char *const units[] = {"kg", "mg", "km", "cm", "mm", "ml", "ms", "\xce\xbcs", "K", "B", "dpi", "px"};
+	if (b - a == 1 && cp[a] == 's' && a >= 2 && cp[a - 1] == '/') { /* MB/s, kb/s */
+		size_t w = a - 1;
+		while (w > 0 && is_ascii_alnum(cp[w - 1]))
+			w--;
+		return w < a - 1 && (tl_is_unit_symbol(cp, w, a - 1) || span_equals_ci(cp, w, a - 1, "b"));
+	}
+	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+		if (span_equals_ci(cp, a, b, units[k]) && (b - a > 1 || cp[a] == (int32_t)units[k][0]))
+			return after_number(cp, n, a);
+	return false;
+}
+
+/* A word with a capital after a lower-case letter: a program's identifier when it opens with two
+ * lower-case letters or more (brojPoruka, maxLen) or looks English (iPhone, TrueType, NumLock).
+ * Brand names spelt the Serbian way are transliterated like the catalogs do: iPod -> иПод,
+ * vKartu -> вКарту, VebDAV -> ВебДАВ, IksML -> ИксМЛ. */
+bool tl_camel_identifier(const int32_t *cp, size_t a, size_t b)
+{
+	if (b - a >= 3 && is_lower(cp[a]) && is_lower(cp[a + 1]))
+		return true;
+	return tl_looks_english(cp, a, b);
+}
+
+/* An acronym with a number: capitals, an optional `v` (version), digits: IPv4, MD5, SHA256,
+ * LDAPv3, POP3. Serbian Cyrillic writes these in Cyrillic like any acronym (ИПв4, МД5). */
+bool tl_is_acronym_number(const int32_t *cp, size_t a, size_t b)
+{
+	size_t i = a;
+	while (i < b && cp[i] >= 'A' && cp[i] <= 'Z')
+		i++;
+	if (i - a < 2)
+		return false;
+	if (i < b && cp[i] == 'v')
+		i++;
+	if (i == b || !(cp[i] >= '0' && cp[i] <= '9'))
+		return false;
+	while (i < b && cp[i] >= '0' && cp[i] <= '9')
+		i++;
+	return i == b;
+}
+
+bool tl_is_open_quote(int32_t c)
+{
+	return c == '"' || c == '\'' || c == 0x201E || c == 0x201C || c == 0x00AB || c == 0x2018 || c == 0x201A;
+}
+
+bool tl_is_close_quote(int32_t c)
+{
+	return c == '"' || c == '\'' || c == 0x201C || c == 0x201D || c == 0x00BB || c == 0x2019;
+}
+
+/* Length of a printf-style conversion at cp[i] == '%' (%s, %5.2f, %lld, %(name)s, %%), 0 if none. */
+size_t tl_printf_spec_len(const int32_t *cp, size_t i, size_t b)
+{
+	size_t k = i + 1;
+	if (k < b && cp[k] == '%')
+		return 2;
+	if (k < b && cp[k] == '(') {
+		k++;
+		while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '_'))
+			k++;
+		if (k >= b || cp[k] != ')')
+			return 0;
+		k++;
+	}
+	/* a positional argument: %1$s, %2$d */
+	size_t d = k;
+	while (d < b && cp[d] >= '0' && cp[d] <= '9')
+		d++;
+	if (d > k && d < b && cp[d] == '$')
+		k = d + 1;
+	while (k < b && cp[k] < 128 && strchr("-+ #0'I", (int)cp[k]) && cp[k])
+		k++;
+	while (k < b && ((cp[k] >= '0' && cp[k] <= '9') || cp[k] == '*'))
+		k++;
+	if (k < b && cp[k] == '.') {
+		k++;
+		while (k < b && ((cp[k] >= '0' && cp[k] <= '9') || cp[k] == '*'))
+			k++;
+	}
+	while (k < b && cp[k] < 128 && cp[k] && strchr("hlLqjzt", (int)cp[k]))
+		k++;
+	/* any ASCII letter ends a conversion: printf's diouxXeEfFgGaAcspnm and strftime's
+	 * %a %b %H %M %Y %F %R ... (with the E/O modifiers), which catalogs use as much */
+	if (k < b && (cp[k] == 'E' || cp[k] == 'O') && k + 1 < b && cp[k + 1] < 128 && isalpha((int)cp[k + 1]))
+		k++;
+	if (k < b && cp[k] < 128 && isalpha((int)cp[k]))
+		return k + 1 - i;
+	/* the last flag or length letter was the conversion itself: %I, %l, %h, %j, %t, %z */
+	if (k > i + 1 && cp[k - 1] < 128 && isalpha((int)cp[k - 1]))
+		return k - i;
+	return 0;
+}
+
+/* Length of a command-line option at cp[i] == '-' (-h, --help, --output=FILE, -immed), 0 if none.
+ * It must open its chunk or follow an opening quote or bracket, so that a hyphen inside
+ * text (32-bitni, %s-a) is not taken for one; a third dash (-----Originalna) is a rule. */
+size_t tl_option_len(const int32_t *cp, size_t a, size_t i, size_t b)
+{
+	size_t k = i + 1;
+	if (i > a && !(cp[i - 1] < 128 && strchr("\"'([", (int)cp[i - 1]) && cp[i - 1]) && cp[i - 1] != 0x201E &&
+	    cp[i - 1] != 0x201C && cp[i - 1] != 0x00BB && cp[i - 1] != 0x00AB)
+		return 0;
+	if (k < b && cp[k] == '-')
+		k++;
+	if (k >= b || cp[k] >= 128 || !isalpha((int)cp[k]))
+		return 0;
+	while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '-' || cp[k] == '_'))
+		k++;
+	if (k < b && cp[k] == '=') { /* --output=FILE: the value stays too */
+		k++;
+		while (k < b && (is_ascii_alnum(cp[k]) || (cp[k] < 128 && cp[k] && strchr("-_./:,", (int)cp[k]))))
+			k++;
+	}
+	if (k < b && is_letter(cp[k])) /* a non-ASCII letter: Serbian text after a dash */
+		return 0;
+	return k - i;
+}
+
+/* Letter pairs common in English and rare in Serbian words (measured on the catalogs' quoted words). */
+bool tl_looks_english(const int32_t *cp, size_t a, size_t b)
+{
+	if (b - a >= 3 && utf8proc_tolower(cp[b - 1]) == 'e' && !strchr("aeiou", (int)utf8proc_tolower(cp[b - 2])) &&
+	    cp[b - 2] < 128 && strchr("aeiou", (int)utf8proc_tolower(cp[b - 3])) && cp[b - 3] < 128 &&
+	    !strchr("jrlnvdtć", (int)cp[b - 2]))
+		return true; /* a silent final e after vowel + consonant: none, size, make, close */
+	static const char *const pairs[] = {"th", "sh", "ch", "ck", "ee", "oo", "ea", "ou", "ue", "ai", "ay", "ey",
+					    "ow", "ph", "gh", "wh"};
+	if (b - a >= 3 && span_equals_ci(cp, a, a + 3, "lib"))
+		return true;
+	for (size_t i = a; i + 1 < b; i++) {
+		if (utf8proc_tolower(cp[i]) == utf8proc_tolower(cp[i + 1]) && cp[i] < 128 && is_letter(cp[i]) && !strchr("aeiou", (int)cp[i]))
+			return true; /* a doubled consonant */
+		for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++)
+			if (utf8proc_tolower(cp[i]) == pairs[k][0] && utf8proc_tolower(cp[i + 1]) == pairs[k][1])
+				return true;
+	}
+	return false;
+}
+
+/* Length of a quoted setting or program name at cp[i] (just after an opening quote, up to the
+ * closing one), 0 if the quoted text is not one: only ASCII lower case, digits, `-` and `_`.
+ * Hyphenated or underscored ones stay Latin („edge-scrolling“, „prefer_plain“); a single word
+ * stays when it looks English or ends in a consonant („none“, „cdrecord“), since Serbian words
+ * quoted as values („minuti“, „sati“) mostly end in a vowel. */
+size_t tl_quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
+{
+	size_t k = i;
+	bool joined = false;
+	if (i == a || !tl_is_open_quote(cp[i - 1]))
+		return 0;
+	while (k < b && ((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= '0' && cp[k] <= '9') || cp[k] == '-' ||
+			 cp[k] == '_')) {
+		joined |= k > i && (cp[k] == '-' || cp[k] == '_');
+		k++;
+	}
+	if (k == i) { /* a quoted protocol word in capitals: „NULL“, „REPORT“, „XSETTINGS“ */
+		while (k < b && ((cp[k] >= 'A' && cp[k] <= 'Z') || cp[k] == '_' || (k > i && cp[k] >= '0' && cp[k] <= '9')))
+			k++;
+		return k - i >= 2 && k < b && tl_is_close_quote(cp[k]) ? k - i : 0;
+	}
+	if (k >= b || !tl_is_close_quote(cp[k]) || !(cp[i] >= 'a' && cp[i] <= 'z'))
+		return 0;
+	if (joined || tl_looks_english(cp, i, k) || !strchr("aeiou", (int)cp[k - 1]))
+		return k - i;
+	if (k - i >= 4 && cp[k - 1] == 'e' && !strchr("aeiou", (int)cp[k - 2]) && strchr("aeiou", (int)cp[k - 3]))
+		return k - i; /* none, make, close: a silent final e (Serbian values rarely end so when quoted) */
+	return 0;
+}
+
+/* Length of markup at cp[i] == '<' or '&': a known tag (<b>, </i>, <span, <br/>) or an entity (&amp;, &#39;). */
+size_t tl_markup_len(const int32_t *cp, size_t i, size_t b)
+{
+	size_t k = i + 1;
+	if (cp[i] == '&') {
+		if (k < b && cp[k] == '#')
+			k++;
+		while (k < b && is_ascii_alnum(cp[k]))
+			k++;
+		return k > i + 1 && k < b && cp[k] == ';' ? k + 1 - i : 0;
+	}
+	if (k < b && cp[k] == '/')
+		k++;
+	if (k >= b || !((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= 'A' && cp[k] <= 'Z')))
+		return 0;
+	while (k < b && is_ascii_alnum(cp[k]))
+		k++;
+	if (k < b && cp[k] == '/')
+		k++;
+	/* known tag names only: <nepoznato> is text in angle brackets */
+	static const char *const tags[] = {"a", "b", "i", "u", "s", "p", "em", "tt", "big", "small", "sub", "sup", "span",
+					   "img", "div", "br", "font", "table", "td", "tr", "li", "ul", "ol", "code"};
+	size_t name = i + 1 + (cp[i + 1] == '/'), name_end = k > name && cp[k - 1] == '/' ? k - 1 : k;
+	if (!is_listed(tags, sizeof tags / sizeof tags[0], cp, name, name_end))
+		return 0;
+	if (k < b && cp[k] == '>')
+		return k + 1 - i;
+	return k == b ? k - i : 0; /* attributes follow after a space */
+}
+
+/* Length of a markup attribute at cp[i] (href="...", title="): its name, and its value too
+ * where the value is an address (href, src), 0 if none. */
+size_t tl_attribute_len(const int32_t *cp, size_t a, size_t i, size_t b)
+{
+	static const char *const address_attrs[] = {"href", "src", "xmlns", "class", "id"};
+	size_t k = i;
+	if (i != a)
+		return 0;
+	while (k < b && cp[k] >= 'a' && cp[k] <= 'z')
+		k++;
+	if (k == i || k + 1 >= b || cp[k] != '=' || (cp[k + 1] != '"' && cp[k + 1] != '\''))
+		return 0;
+	return is_listed(address_attrs, sizeof address_attrs / sizeof address_attrs[0], cp, i, k) ? b - i : k + 2 - i;
+}
+
+/* Length of a file extension at cp[i] == '.' (Slika.png, (.csv), .source), 0 if none: a dot
+ * not after a one-letter word (d.o.o.), then a lower-case ASCII letter and 1..5 more
+ * letters or digits, then no letter. */
+size_t tl_extension_len(const int32_t *cp, size_t a, size_t i, size_t b)
+{
+	size_t k = i + 1;
+	if (i > a + 1 && is_letter(cp[i - 1]) && !is_letter(cp[i - 2]))
+		return 0;
+	if (i == a + 1 && is_letter(cp[i - 1]))
+		return 0;
+	if (k >= b || !(cp[k] >= 'a' && cp[k] <= 'z'))
+		return 0;
+	while (k < b && is_ascii_alnum(cp[k]) && k - i <= 7)
+		k++;
+	if (k - i < 3 || k - i > 7 || (k < b && is_letter(cp[k])))
+		return 0;
+	return k - i;
+}
+
+/* Length of a brace placeholder at cp[i] == '{' ({0}, {name}, {0:.2f}, {}), 0 if none. */
+size_t tl_brace_len(const int32_t *cp, size_t i, size_t b)
+{
+	size_t k = i + 1;
+	while (k < b && cp[k] != '}' &&
+	       (is_ascii_alnum(cp[k]) || (cp[k] < 128 && cp[k] && strchr("_.:!<>^,+#-[]", (int)cp[k]))))
+		k++;
+	return k < b && cp[k] == '}' ? k + 1 - i : 0;
+}
