@@ -37,8 +37,8 @@ bool tl_is_identifier_underscore(const int32_t *cp, size_t a, size_t b)
 	if (n_inner == 1 && b - a >= 5 && b - a <= 6 && b - first == 3 && first - a >= 2 && cp[first + 1] >= 'A' &&
 	    cp[first + 1] <= 'Z' && cp[first + 2] >= 'A' && cp[first + 2] <= 'Z' && cp[a] >= 'a' && cp[a] <= 'z')
 		return true;
-	if (!has_lower)
-		return true;
+	if (!has_lower) /* VIDEO_TS; but P_GP, H_TTPS: a mnemonic after the first letter of an acronym */
+		return first - a >= 2;
 	if (!ascii_lower)
 		return false;
 	if (n_inner >= 2)

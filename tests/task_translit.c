@@ -93,7 +93,7 @@ static void test_keep_latin_rules(void)
 	L2C("Pokrenite „%s --help“ ili -h, --version, --output=datoteka.txt", "Покрените „%s --help“ или -h, --version, --output=datoteka.txt",
 	    "command-line options stay, with their value");
 	L2C("32-bitni i -----Originalna poruka", "32-битни и -----Оригинална порука", "a hyphen inside text or a rule of dashes is no option");
-	L2C("_Otvori, U_ključi, Pri_kaži, Indijski_okean", "_Отвори, У_кључи, При_кажи, Индијски_океан",
+	L2C("_Otvori, U_ključi, Pri_kaži, Indijski_okean, P_GP", "_Отвори, У_кључи, При_кажи, Индијски_океан, П_ГП",
 	    "mnemonic underscores: the label is converted");
 	L2C("input_token, use_custom_default_size, VIDEO_TS, time_t, en_GB", "input_token, use_custom_default_size, VIDEO_TS, time_t, en_GB",
 	    "identifiers with underscores and locales stay");
