@@ -447,6 +447,95 @@ static void progress(const struct hrn_bench_doc *d, size_t from)
 	}
 }
 
+/* The record (text) into path, or on stdout without one. */
+static int write_out(const char *path, const char *text, struct mrl_err *err)
+{
+	if (path)
+		return mrl_write_file_atomic(path, text, strlen(text), err);
+	fputs(text, stdout);
+	fflush(stdout);
+	return 0;
+}
+
+static void warn_context(uint64_t need, uint32_t n_ctx_train)
+{
+	if (need > n_ctx_train)
+		fprintf(stderr, "merilo bench: warning: the tests use %llu positions, beyond the model's training "
+				"context of %u\n", (unsigned long long)need, n_ctx_train);
+}
+
+/* The record's settings, manifest, model and roofline, before any test. */
+static int doc_begin(const struct opts *o, struct eng_model *m, struct hrn_bench_doc *doc, struct mrl_err *err)
+{
+	json_t *settings = settings_json(o);
+	if (!settings)
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	if (hrn_manifest_collect(&doc->manifest, o->model, NULL, settings, err)) {
+		json_decref(settings);
+		return err->code;
+	}
+	doc->settings = settings;
+	if (fill_model(doc, m, o->model))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	if (o->roofline)
+		return roofline_get(o, &doc->roofline, err);
+	if (!(doc->roofline.reason = strdup("not measured: run with --roofline")))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	return 0;
+}
+
+/* The context the tests need: the longest of prefill, depth + decode, request,
+ * or scenario prompt + generation. */
+static uint64_t context_needed(const struct opts *o, const struct hrn_bench_scenario *sc)
+{
+	uint64_t need = 1;
+	if (o->scenario) {
+		uint64_t p = o->prompt[0];
+		for (size_t i = 0; i < sc->n_prompts; i++)
+			p = sc->prompt_lens[i] > p ? sc->prompt_lens[i] : p;
+		return p + o->gen[0];
+	}
+	for (int i = 0; i < o->n_prompt; i++)
+		for (int g = 0; g < o->n_gen; g++)
+			need = o->prompt[i] + (uint64_t)o->gen[g] > need ? o->prompt[i] + (uint64_t)o->gen[g] : need;
+	for (int i = 0; i < o->n_depth; i++)
+		for (int g = 0; g < o->n_gen; g++)
+			need = o->depth[i] + (uint64_t)o->gen[g] > need ? o->depth[i] + (uint64_t)o->gen[g] : need;
+	return need;
+}
+
+static void scenario_from_opts(struct hrn_bench_scenario *sc, const struct opts *o)
+{
+	sc->server = o->scenario && !strcmp(o->scenario, "server");
+	sc->qps = o->qps;
+	sc->duration_s = o->duration;
+	sc->n_requests = (size_t)o->requests;
+	sc->n_prompt = o->prompt[0];
+	sc->n_gen = o->gen[0];
+	sc->prompts_path = o->prompts_path;
+	sc->ttft_limit_ms = o->ttft_limit;
+	sc->tpot_limit_ms = o->tpot_limit;
+}
+
+/* Every test of one thread count: the scenario, or pp, tg and request for
+ * every combination of the lists. */
+static int run_tests(const struct opts *o, struct hrn_bench_env *env, struct hrn_bench_scenario *sc,
+		     struct hrn_bench_doc *doc, struct mrl_err *err)
+{
+	int rc = 0;
+	if (o->scenario)
+		return hrn_bench_run_scenario(env, sc, doc, err);
+	for (int i = 0; i < o->n_prompt && !rc; i++)
+		rc = hrn_bench_run_pp(env, o->prompt[i], doc, err);
+	for (int g = 0; g < o->n_gen && !rc; g++)
+		for (int dd = 0; dd < o->n_depth && !rc; dd++)
+			rc = hrn_bench_run_tg(env, o->gen[g], o->depth[dd], doc, err);
+	for (int i = 0; i < o->n_prompt && !rc; i++)
+		for (int g = 0; g < o->n_gen && !rc; g++)
+			rc = hrn_bench_run_request(env, o->prompt[i], o->gen[g], doc, err);
+	return rc;
+}
+
 int hrn_cmd_bench(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) /* the A/B gate has its own options: harness/bench_ab.c */
@@ -466,7 +555,6 @@ int hrn_cmd_bench(int argc, char **argv)
 	struct met_energy_meter *energy = NULL;
 	float *logits = NULL;
 	char *text = NULL;
-	json_t *settings = NULL;
 	int ret = HRN_EXIT_OK;
 	hrn_bench_doc_init(&doc);
 	const char *backend = o.backend == ENG_BACKEND_CUDA ? "cuda" : "cpu";
@@ -488,52 +576,20 @@ int hrn_cmd_bench(int argc, char **argv)
 		goto fail;
 	}
 	/* the context: the longest test (prefill, depth + decode, request, scenario prompt + gen) */
-	uint64_t need = 1;
 	if (o.prompts_path && (ret = prompts_load(o.prompts_path, m, md.add_bos, &sc, &err)) != 0) {
 		ret = 0;
 		goto fail;
 	}
-	if (o.scenario) {
-		uint64_t p = o.prompt[0];
-		for (size_t i = 0; i < sc.n_prompts; i++)
-			p = sc.prompt_lens[i] > p ? sc.prompt_lens[i] : p;
-		need = p + o.gen[0];
-	} else {
-		for (int i = 0; i < o.n_prompt; i++)
-			for (int g = 0; g < o.n_gen; g++)
-				need = o.prompt[i] + (uint64_t)o.gen[g] > need ? o.prompt[i] + (uint64_t)o.gen[g] : need;
-		for (int i = 0; i < o.n_depth; i++)
-			for (int g = 0; g < o.n_gen; g++)
-				need = o.depth[i] + (uint64_t)o.gen[g] > need ? o.depth[i] + (uint64_t)o.gen[g] : need;
-	}
+	const uint64_t need = context_needed(&o, &sc);
 	if (need > (1u << 24)) {
 		ret = hrn_usage_error("bench", "the tests need a context of %llu positions (more than 2^24)",
 				      (unsigned long long)need);
 		goto out;
 	}
-	if (need > md.n_ctx_train)
-		fprintf(stderr, "merilo bench: warning: the tests use %llu positions, beyond the model's training "
-				"context of %u\n", (unsigned long long)need, md.n_ctx_train);
+	warn_context(need, md.n_ctx_train);
 
-	if (!(settings = settings_json(&o))) {
-		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory");
+	if (doc_begin(&o, m, &doc, &err))
 		goto fail;
-	}
-	if (hrn_manifest_collect(&doc.manifest, o.model, NULL, settings, &err))
-		goto fail;
-	doc.settings = settings;
-	settings = NULL;
-	if (fill_model(&doc, m, o.model)) {
-		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory");
-		goto fail;
-	}
-	if (o.roofline) {
-		if (roofline_get(&o, &doc.roofline, &err))
-			goto fail;
-	} else if (!(doc.roofline.reason = strdup("not measured: run with --roofline"))) {
-		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory");
-		goto fail;
-	}
 
 	struct hrn_bench_env env = { 0 };
 	if (hrn_bench_shape_of(m, &env.shape, &err))
@@ -553,15 +609,11 @@ int hrn_cmd_bench(int argc, char **argv)
 		mrl_err_set(&err, MRL_ENOMEM, "bench: out of memory for the logits");
 		goto fail;
 	}
-	sc.server = o.scenario && !strcmp(o.scenario, "server");
-	sc.qps = o.qps;
-	sc.duration_s = o.duration;
-	sc.n_requests = (size_t)o.requests;
-	sc.n_prompt = o.prompt[0];
-	sc.n_gen = o.gen[0];
-	sc.prompts_path = o.prompts_path;
-	sc.ttft_limit_ms = o.ttft_limit;
-	sc.tpot_limit_ms = o.tpot_limit;
+	scenario_from_opts(&sc, &o);
+	env = (struct hrn_bench_env){ .shape = env.shape, .backend = backend, .reps = (int)o.reps,
+				      .warmup = (int)o.warmup, .seed = (uint64_t)o.seed, .n_vocab = md.n_vocab,
+				      .logits = logits, .counters = counters, .energy = energy, .roofline = &doc.roofline,
+				      .energy_window_s = o.energy_window };
 
 	for (int ti = 0; ti < o.n_threads; ti++) {
 		if (ti > 0) {
@@ -575,31 +627,9 @@ int hrn_cmd_bench(int argc, char **argv)
 			goto fail;
 		env.model = m;
 		env.ctx = c;
-		env.backend = backend;
 		env.threads = (int)o.threads[ti];
-		env.reps = (int)o.reps;
-		env.warmup = (int)o.warmup;
-		env.seed = (uint64_t)o.seed;
-		env.n_vocab = md.n_vocab;
-		env.logits = logits;
-		env.counters = counters;
-		env.energy = energy;
-		env.roofline = &doc.roofline;
-		env.energy_window_s = o.energy_window;
 		size_t from = doc.n_results;
-		int rc = 0;
-		if (o.scenario) {
-			rc = hrn_bench_run_scenario(&env, &sc, &doc, &err);
-		} else {
-			for (int i = 0; i < o.n_prompt && !rc; i++)
-				rc = hrn_bench_run_pp(&env, o.prompt[i], &doc, &err);
-			for (int g = 0; g < o.n_gen && !rc; g++)
-				for (int dd = 0; dd < o.n_depth && !rc; dd++)
-					rc = hrn_bench_run_tg(&env, o.gen[g], o.depth[dd], &doc, &err);
-			for (int i = 0; i < o.n_prompt && !rc; i++)
-				for (int g = 0; g < o.n_gen && !rc; g++)
-					rc = hrn_bench_run_request(&env, o.prompt[i], o.gen[g], &doc, &err);
-		}
+		int rc = run_tests(&o, &env, &sc, &doc, &err);
 		progress(&doc, from);
 		eng_ctx_free(c);
 		c = NULL;
@@ -608,20 +638,14 @@ int hrn_cmd_bench(int argc, char **argv)
 	}
 	if (hrn_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
-	if (o.out) {
-		if (mrl_write_file_atomic(o.out, text, strlen(text), &err))
-			goto fail;
-	} else {
-		fputs(text, stdout);
-		fflush(stdout);
-	}
+	if (write_out(o.out, text, &err))
+		goto fail;
 	goto out;
 fail:
 	ret = hrn_report(&err);
 out:
 	free(text);
 	free(logits);
-	json_decref(settings);
 	prompts_free(&sc);
 	eng_ctx_free(c);
 	eng_model_close(m);
