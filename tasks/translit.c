@@ -297,7 +297,7 @@ static const char *const foreign_words[] = {
 	"login", "logout", "default", "cookie", "google", "facebook", "github", "linux",
 	"pdf", "html", "http", "https", "css", "json", "url", "usb", "cpu", "gpu", "cuda",
 	"gguf", "utf", "ascii", "gmt", "utc", "us",
-	"shift", "ctrl", "enter", "esc", "backspace", /* key names: Ctrl+Enter, Shift */
+	"shift", "ctrl", "alt", "enter", "esc", "escape", "backspace", "home", /* key names: Ctrl+Enter, Alt+P */
 };
 
 /* Listed foreign words that are acronyms: written in capitals they follow the acronym rule and
@@ -625,6 +625,7 @@ static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t 
 		}
 		if (((cp[i] == '<' || cp[i] == '&') && (k = tl_markup_len(cp, i, b))) || (k = tl_attribute_len(cp, a, i, b)) ||
 		    (cp[i] == '.' && (k = tl_extension_len(cp, a, i, b))) || (k = tl_quoted_token_len(cp, a, i, b)) ||
+		    (k = tl_mime_or_manpage_len(cp, a, i, b)) ||
 		    ((cp[i] == 0x00B0 || cp[i] == 0x02DA) && i + 1 < b && (cp[i + 1] == 'C' || cp[i + 1] == 'F' ||
 		     cp[i + 1] == 'R' || cp[i + 1] == 'K') && (k = 2))) {
 			ob_put_range(o, cp, i, i + k); /* °C, °F: the unit letter stays */

@@ -105,5 +105,7 @@ size_t tl_attribute_len(const int32_t *cp, size_t a, size_t i, size_t b);
 size_t tl_extension_len(const int32_t *cp, size_t a, size_t i, size_t b);
 /* length of a brace placeholder at cp[i] == '{' ({0}, {name}, {0:.2f}), 0 if none */
 size_t tl_brace_len(const int32_t *cp, size_t i, size_t b);
+/* length of a MIME type (application/xml) or a manual page reference (fcntl(2)) at cp[i], 0 if none */
+size_t tl_mime_or_manpage_len(const int32_t *cp, size_t a, size_t i, size_t b);
 
 #endif

@@ -142,8 +142,8 @@ bool tl_is_close_quote(int32_t c)
 size_t tl_printf_spec_len(const int32_t *cp, size_t i, size_t b)
 {
 	size_t k = i + 1;
-	if (k < b && cp[k] == '%')
-		return 2;
+	if (k < b && cp[k] == '%') /* %%, and %%s: a format code written for a second printf */
+		return k + 1 < b && cp[k + 1] < 128 && isalpha((int)cp[k + 1]) ? 3 : 2;
 	if (k < b && cp[k] == '(') {
 		k++;
 		while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '_'))
@@ -239,8 +239,8 @@ size_t tl_quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
 	if (i == a || !tl_is_open_quote(cp[i - 1]))
 		return 0;
 	while (k < b && ((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= '0' && cp[k] <= '9') || cp[k] == '-' ||
-			 cp[k] == '_')) {
-		joined |= k > i && (cp[k] == '-' || cp[k] == '_');
+			 cp[k] == '_' || cp[k] == '=' || (cp[k] == ',' && k > i))) {
+		joined |= k > i && (cp[k] == '-' || cp[k] == '_' || cp[k] == '=');
 		k++;
 	}
 	if (k == i) { /* a quoted protocol word in capitals: „NULL“, „REPORT“, „XSETTINGS“ */
@@ -329,4 +329,28 @@ size_t tl_brace_len(const int32_t *cp, size_t i, size_t b)
 	       (is_ascii_alnum(cp[k]) || (cp[k] < 128 && cp[k] && strchr("_.:!<>^,+#-[]", (int)cp[k]))))
 		k++;
 	return k < b && cp[k] == '}' ? k + 1 - i : 0;
+}
+
+/* Length of a MIME type (application/xml, multipart/encrypted) or a manual page reference
+ * (fcntl(2)) starting at cp[i], 0 if none. */
+size_t tl_mime_or_manpage_len(const int32_t *cp, size_t a, size_t i, size_t b)
+{
+	static const char *const top[] = {"application", "text", "image", "audio", "video", "multipart", "message",
+					  "inode", "font", "model"};
+	size_t k = i;
+	if (i > a && is_ascii_alnum(cp[i - 1]))
+		return 0;
+	while (k < b && ((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= '0' && cp[k] <= '9')))
+		k++;
+	if (k == i || k >= b)
+		return 0;
+	if (cp[k] == '(' && k + 2 < b && cp[k + 1] >= '1' && cp[k + 1] <= '9' && cp[k + 2] == ')')
+		return k + 3 - i;
+	if (cp[k] != '/' || !is_listed(top, sizeof top / sizeof top[0], cp, i, k))
+		return 0;
+	k++;
+	size_t sub = k;
+	while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '.' || cp[k] == '+' || cp[k] == '-'))
+		k++;
+	return k > sub ? k - i : 0;
 }

@@ -101,6 +101,8 @@ static void test_keep_latin_rules(void)
 	    "quoted hyphenated or underscored names stay");
 	L2C("„none“, „cdrecord“, „NULL“, „MD5“ ali „minuti“", "„none“, „cdrecord“, „NULL“, „MD5“ али „минути“",
 	    "quoted settings stay; a quoted Serbian value is converted");
+	L2C("Tip application/xml, vidi „fcntl(2)“, „uid=user,dc=example“ i %%s", "Тип application/xml, види „fcntl(2)“, „uid=user,dc=example“ и %%s",
+	    "MIME types, manual page references, quoted key=value settings and %%s stay");
 	L2C("Uredi /etc/fstab i „~/.config“ (.csv) Prevučeno.txt", "Уреди /etc/fstab и „~/.config“ (.csv) Превучено.txt",
 	    "paths and file extensions stay");
 	L2C("<b>Opšte</b> <i>%s</i> &amp; <nepoznato>", "<b>Опште</b> <i>%s</i> &amp; <непознато>",
