@@ -622,6 +622,131 @@ static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct hr
 	return 0;
 }
 
+/* The defaults of options neither given nor restored from a resumed run. */
+static void apply_defaults(struct run_opts *o)
+{
+	if (!o->bos)
+		o->bos = "auto";
+	if (!o->batch)
+		o->batch = "item";
+	if (o->limit < 0)
+		o->limit = 0;
+	if (o->seed < 0)
+		o->seed = DEFAULT_SEED;
+	if (o->boot < 0)
+		o->boot = MET_BOOT_DEFAULT_RESAMPLES;
+	if (o->topk < 0)
+		o->topk = HRN_RUN_TOPK_DEFAULT;
+	if (o->store_logprobs < 0)
+		o->store_logprobs = 0;
+	if (!o->backend)
+		o->backend = "cpu";
+}
+
+/* Counters count the opening thread and the threads it creates afterwards (inherit):
+ * open them before the context creates its worker pool. PAPI or energy sources being
+ * absent is not an error: the figures are null with the reason. */
+static int open_meters(struct run_state *st, struct mrl_err *err)
+{
+	struct met_counter_opts co;
+	met_counter_opts_init(&co);
+	co.inherit = true;
+	struct met_energy_opts eopts;
+	met_energy_opts_init(&eopts);
+	int rc = met_counters_open(&st->counters, &co, err);
+	if (rc || (rc = met_energy_open(&st->energy, &eopts, err)))
+		return rc;
+	if (!(st->windows = calloc(st->n_tasks, sizeof *st->windows)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* From here a bus error on the mapped weights (a file truncated) is a message, not a crash. */
+static void guard_mappings(const struct run_state *st)
+{
+	const void *map_base;
+	size_t map_size;
+	const char *map_path;
+	char hint[4400];
+	snprintf(hint, sizeof hint, "the records flushed before are in %s/items.jsonl; restore the file and continue "
+				    "with: merilo run --resume %s", st->out_dir, st->out_dir);
+	for (size_t i = 0; eng_model_mapping(st->model, i, &map_base, &map_size, &map_path) == 0; i++)
+		hrn_mapguard_add(map_base, map_size, map_path, hint);
+}
+
+/* --resume: the records already in path (items.jsonl), checked against the
+ * plan, become the done set. Returns an exit code. */
+static int read_resumed_items(struct run_state *st, const struct hrn_run_cfg *cfg, const char *path)
+{
+	struct mrl_err err = { 0 };
+	if (hrn_items_read_lenient(path, &st->items, &err))
+		return hrn_report(&err);
+	if (st->items.truncated_tail)
+		fprintf(stderr, "merilo run: %s: dropping the unfinished last line %zu (%zu bytes) of the killed run\n",
+			path, st->items.tail_line, st->items.tail_bytes);
+	int ret = check_plan(cfg, path, &st->items, NULL);
+	if (ret)
+		return ret;
+	if (!(st->done = hrn_done_set_new(&st->items))) {
+		mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		return hrn_report(&err);
+	}
+	return 0;
+}
+
+/* hrn_run_items with SIGINT/SIGTERM caught: the first Ctrl-C stops after the
+ * current item; a second one (default action) kills. */
+static int run_items_catching_signals(const struct hrn_run_cfg *cfg, struct hrn_run_stats *rs, struct mrl_err *err)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND }, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	int rc = hrn_run_items(cfg, rs, err);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
+}
+
+/* After the items: aggregate from everything in path (items.jsonl) that
+ * belongs to the run's plan, write results.json and print the summary.
+ * Returns an exit code. */
+static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const struct hrn_run_stats *rs,
+		      const char *path)
+{
+	struct mrl_err err = { 0 };
+	char results[4200];
+	hrn_items_release(&st->items);
+	if (hrn_items_read_lenient(path, &st->items, &err))
+		return hrn_report(&err);
+	size_t n_missing = 0;
+	int ret = check_plan(cfg, path, &st->items, &n_missing);
+	if (ret)
+		return ret;
+	if (n_missing) {
+		fprintf(stderr, "merilo run: %zu unit(s) of the run have no valid record in %s; compute them with: "
+				"merilo run --resume %s\n", n_missing, path, st->out_dir);
+		return HRN_EXIT_RUNTIME;
+	}
+	if (eng_model_check_file(st->model, &err))
+		return hrn_report(&err);
+	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95 };
+	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) ||
+	    hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) || hrn_manifest_finish(&st->res.manifest, &err))
+		return hrn_report(&err);
+	snprintf(results, sizeof results, "%s/results.json", st->out_dir);
+	if (hrn_results_write(results, &st->res, &err))
+		return hrn_report(&err);
+	hrn_run_print_summary(stdout, cfg, &st->res);
+	hrn_run_print_performance(stdout, &st->res);
+	printf("\nscored %zu item x language units in %.1f s (%.2f items/s)%s\n", rs->n_scored, rs->seconds,
+	       rs->seconds > 0 ? (double)rs->n_scored / rs->seconds : 0.0,
+	       rs->n_done_before ? " after resuming" : "");
+	printf("results: %s/results.json\nper item: %s/items.jsonl\nprompts: %s/prompts/\n", st->out_dir, st->out_dir,
+	       st->out_dir);
+	return HRN_EXIT_OK;
+}
+
 int hrn_cmd_run(int argc, char **argv)
 {
 	struct run_state st = { .lock_fd = -1 };
@@ -637,23 +762,7 @@ int hrn_cmd_run(int argc, char **argv)
 		ret = hrn_usage_error("run", "--model and --suite are required (or --resume DIR)");
 		goto out;
 	}
-	/* defaults */
-	if (!st.o.bos)
-		st.o.bos = "auto";
-	if (!st.o.batch)
-		st.o.batch = "item";
-	if (st.o.limit < 0)
-		st.o.limit = 0;
-	if (st.o.seed < 0)
-		st.o.seed = DEFAULT_SEED;
-	if (st.o.boot < 0)
-		st.o.boot = MET_BOOT_DEFAULT_RESAMPLES;
-	if (st.o.topk < 0)
-		st.o.topk = HRN_RUN_TOPK_DEFAULT;
-	if (st.o.store_logprobs < 0)
-		st.o.store_logprobs = 0;
-	if (!st.o.backend)
-		st.o.backend = "cpu";
+	apply_defaults(&st.o);
 	const long long threads = st.o.threads > 0 ? st.o.threads : eng_default_threads();
 
 	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
@@ -666,20 +775,8 @@ int hrn_cmd_run(int argc, char **argv)
 		goto fail;
 	if ((ret = select_tasks(&st)))
 		goto out;
-	/* Counters count the opening thread and the threads it creates afterwards (inherit):
-	 * open them before the context creates its worker pool. PAPI or energy sources being
-	 * absent is not an error: the figures are null with the reason. */
-	struct met_counter_opts co;
-	met_counter_opts_init(&co);
-	co.inherit = true;
-	struct met_energy_opts eopts;
-	met_energy_opts_init(&eopts);
-	if (met_counters_open(&st.counters, &co, &err) || met_energy_open(&st.energy, &eopts, &err))
+	if (open_meters(&st, &err))
 		goto fail;
-	if (!(st.windows = calloc(st.n_tasks, sizeof *st.windows))) {
-		mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-		goto fail;
-	}
 	struct eng_open_opts eo = { .n_threads = (int)threads };
 	if (st.o.backend)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
@@ -702,15 +799,7 @@ int hrn_cmd_run(int argc, char **argv)
 		goto fail;
 	if ((ret = prepare_out_dir(&st)))
 		goto out;
-	/* from here a bus error on the mapped weights (a file truncated) is a message, not a crash */
-	const void *map_base;
-	size_t map_size;
-	const char *map_path;
-	char hint[4400];
-	snprintf(hint, sizeof hint, "the records flushed before are in %s/items.jsonl; restore the file and continue "
-				    "with: merilo run --resume %s", st.out_dir, st.out_dir);
-	for (size_t i = 0; eng_model_mapping(st.model, i, &map_base, &map_size, &map_path) == 0; i++)
-		hrn_mapguard_add(map_base, map_size, map_path, hint);
+	guard_mappings(&st);
 	if (hash_model(&st, &err))
 		goto fail;
 	if ((ret = record_or_check_run(&st)) || (ret = fill_info(&st)))
@@ -730,19 +819,8 @@ int hrn_cmd_run(int argc, char **argv)
 		.counters = st.counters, .energy = st.energy, .windows = st.windows,
 		.stop_after = stop_after ? (size_t)strtoull(stop_after, NULL, 10) : 0,
 	};
-	if (st.o.resume && file_exists(path)) {
-		if (hrn_items_read_lenient(path, &st.items, &err))
-			goto fail;
-		if (st.items.truncated_tail)
-			fprintf(stderr, "merilo run: %s: dropping the unfinished last line %zu (%zu bytes) of the killed run\n",
-				path, st.items.tail_line, st.items.tail_bytes);
-		if ((ret = check_plan(&cfg, path, &st.items, NULL)))
-			goto out;
-		if (!(st.done = hrn_done_set_new(&st.items))) {
-			mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-			goto fail;
-		}
-	}
+	if (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path)))
+		goto out;
 	struct hrn_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL,
 					   .check = model_unchanged, .check_arg = st.model };
 	if (hrn_item_writer_open(path, &wo, &st.writer, NULL, &err))
@@ -752,15 +830,8 @@ int hrn_cmd_run(int argc, char **argv)
 	if (!st.o.quiet)
 		fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s, writing %s/\n", st.o.model, st.o.suite,
 			st.n_tasks, st.n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", st.out_dir);
-	/* the first Ctrl-C stops after the current item; a second one (default action) kills */
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND }, old_int, old_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
 	struct hrn_run_stats rs;
-	int lrc = hrn_run_items(&cfg, &rs, &err);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	int lrc = run_items_catching_signals(&cfg, &rs, &err);
 	/* whatever happened, what was computed goes to disk first */
 	struct mrl_err cerr = { 0 };
 	int crc = hrn_item_writer_close(st.writer, &cerr);
@@ -784,37 +855,7 @@ int hrn_cmd_run(int argc, char **argv)
 		goto out;
 	}
 
-	/* aggregate from everything in items.jsonl, this session's and earlier ones',
-	 * that belongs to this run's plan */
-	hrn_items_release(&st.items);
-	if (hrn_items_read_lenient(path, &st.items, &err))
-		goto fail;
-	size_t n_missing = 0;
-	if ((ret = check_plan(&cfg, path, &st.items, &n_missing)))
-		goto out;
-	if (n_missing) {
-		fprintf(stderr, "merilo run: %zu unit(s) of the run have no valid record in %s; compute them with: "
-				"merilo run --resume %s\n", n_missing, path, st.out_dir);
-		ret = HRN_EXIT_RUNTIME;
-		goto out;
-	}
-	if (eng_model_check_file(st.model, &err))
-		goto fail;
-	struct hrn_agg_opts ao = { .seed = (uint64_t)st.o.seed, .n_resamples = (size_t)st.o.boot, .level = 0.95 };
-	if (hrn_run_aggregate(&cfg, &st.items, &ao, &st.res, &err) ||
-	    hrn_run_performance(&cfg, &st.items, st.windows, &st.res, &err) || hrn_manifest_finish(&st.res.manifest, &err))
-		goto fail;
-	snprintf(path, sizeof path, "%s/results.json", st.out_dir);
-	if (hrn_results_write(path, &st.res, &err))
-		goto fail;
-	hrn_run_print_summary(stdout, &cfg, &st.res);
-	hrn_run_print_performance(stdout, &st.res);
-	printf("\nscored %zu item x language units in %.1f s (%.2f items/s)%s\n", rs.n_scored, rs.seconds,
-	       rs.seconds > 0 ? (double)rs.n_scored / rs.seconds : 0.0,
-	       rs.n_done_before ? " after resuming" : "");
-	printf("results: %s/results.json\nper item: %s/items.jsonl\nprompts: %s/prompts/\n", st.out_dir, st.out_dir,
-	       st.out_dir);
-	ret = HRN_EXIT_OK;
+	ret = finish_run(&st, &cfg, &rs, path);
 	goto out;
 fail:
 	ret = hrn_report(&err);
