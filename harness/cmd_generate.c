@@ -21,7 +21,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out, "usage: merilo generate --model MODEL.gguf --prompt TEXT [-n N] [--ids] [--threads N]\n"
 		     "                       [--stop-eos] [--timing] [--backend cpu|cuda]\n"
 		     "Greedy generation of N tokens (default 32) after TEXT.\n");
-	hrn_print_options(out, opts, 10);
+	hrn_print_options(out, opts, 12);
 }
 
 static double now_s(void)

@@ -34,7 +34,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"script gap (sr-Cyrl - sr-Latn) with paired CIs and McNemar p-values, time per item; and latency,\n"
 		"throughput and energy when the runs carry bench data. Each plot's gnuplot script (.gp) and data\n"
 		"(.dat) are kept next to its images.\n");
-	hrn_print_options(out, opts, 18);
+	hrn_print_options(out, opts, 20);
 	fprintf(out,
 		"environment: MERILO_GNUPLOT  the gnuplot program (default: gnuplot from PATH)\n"
 		"gnuplot absent or failing: a warning on stderr and in the report; the rest is written, exit 0.\n"
