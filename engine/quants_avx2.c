@@ -1,0 +1,180 @@
+/* quants_avx2.c — AVX2 dots of Q2_K, Q3_K and IQ4_XS with Q8_K activations.
+ *
+ * A file of its own so that quants.c stays under 1000 lines; the three block
+ * layouts are ggml's and repeated here (checked by size below, and by
+ * tests/eng_quants.c, which compares every kernel with its plain-C reference
+ * in quants.c bit for bit).
+ *
+ * As in quants.c the SIMD part only forms the exact integers of a super-block
+ * (sumi = sum of scale * (q . y) and, for Q2_K, summ = sum of min * bsums)
+ * faster; the float steps are the references' own expression in the same
+ * order, so the result has the same bits. Per 16 elements the products are
+ * made with maddubs (one operand unsigned, |pair sum| <= 2 * 127 * 127 < 2^15,
+ * no saturation) and weighted by the sub-block scale with madd_epi16.
+ *
+ * Selection is at compile time, as for the other types in quants.c: with
+ * __AVX2__ (-march=native on an AVX2 machine, or the valgrind build's
+ * -march=x86-64-v3) these kernels, otherwise the references.
+ */
+#include "engine/types.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#include <string.h>
+
+#define QK_K 256
+
+struct blk_q2_K {
+	uint8_t scales[16]; /* low nibble scale, high nibble min, per 16 */
+	uint8_t qs[64];
+	uint16_t d, dmin;
+};
+struct blk_q3_K {
+	uint8_t hmask[32];
+	uint8_t qs[64];
+	uint8_t scales[12]; /* 16 6-bit scales, biased by 32 */
+	uint16_t d;
+};
+struct blk_iq4_xs {
+	uint16_t d;
+	uint16_t scales_h;
+	uint8_t scales_l[4];
+	uint8_t qs[128];
+};
+_Static_assert(sizeof(struct blk_q2_K) == 84, "q2_K block");
+_Static_assert(sizeof(struct blk_q3_K) == 110, "q3_K block");
+_Static_assert(sizeof(struct blk_iq4_xs) == 136, "iq4_xs block");
+
+/* ggml's kvalues_iq4nl, as quants.c */
+static const int8_t iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+					 1,    13,   25,  38,  53,  69,  89,  113 };
+
+static inline int hsum_i32x8(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+/* 8 int32: sc_lo * (q . y) over elements 0..15 in lanes 0..3, sc_hi * (q . y)
+ * over 16..31 in lanes 4..7, for an unsigned q (<= 127) and a signed y. */
+static inline __m256i dot32_scaled_u(__m256i q, __m256i y, int sc_lo, int sc_hi)
+{
+	const __m256i sc = _mm256_setr_m128i(_mm_set1_epi16((int16_t)sc_lo), _mm_set1_epi16((int16_t)sc_hi));
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), sc);
+}
+
+/* the same for a signed q in [-127, 127]: |q| * (y with q's sign) */
+static inline __m256i dot32_scaled_s(__m256i q, __m256i y, int sc_lo, int sc_hi)
+{
+	return dot32_scaled_u(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q), sc_lo, sc_hi);
+}
+
+float eng_vec_dot_q2_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q2_K *w = row;
+	const struct eng_block_q8_K *a = xq;
+	const __m256i m3 = _mm256_set1_epi8(3);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		const uint8_t *sc = w[ib].scales;
+		__m256i acc = _mm256_setzero_si256();
+		for (int h = 0; h < 2; h++) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * h));
+			for (int j = 0; j < 4; j++) {
+				const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), m3); /* 0..3 */
+				const __m256i y = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 128 * h + 32 * j));
+				const int g = 8 * h + 2 * j;
+				acc = _mm256_add_epi32(acc, dot32_scaled_u(q, y, sc[g] & 0x0f, sc[g + 1] & 0x0f));
+			}
+		}
+		int summ = 0;
+		for (int g = 0; g < 16; g++)
+			summ += (sc[g] >> 4) * a[ib].bsums[g];
+		const int sumi = hsum_i32x8(acc);
+		sumf += eng_f16_to_f32(w[ib].d) * a[ib].d * (float)sumi -
+			eng_f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
+	}
+	return sumf;
+}
+
+/* the 16 signed 6-bit scales of a Q3_K block (as quants.c's unpack_q3_K) */
+static inline void q3_K_scales(const uint8_t s[12], int sc[16])
+{
+	for (int g = 0; g < 16; g++) {
+		const int lo = g < 8 ? s[g] & 0x0f : s[g - 8] >> 4;
+		const int hi = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
+		sc[g] = (lo | hi << 4) - 32;
+	}
+}
+
+float eng_vec_dot_q3_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q3_K *w = row;
+	const struct eng_block_q8_K *a = xq;
+	const __m256i m3 = _mm256_set1_epi8(3);
+	const __m256i four = _mm256_set1_epi8(4);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		int sc[16];
+		q3_K_scales(w[ib].scales, sc);
+		const __m256i hm = _mm256_loadu_si256((const __m256i *)w[ib].hmask);
+		__m256i acc = _mm256_setzero_si256();
+		for (int h = 0; h < 2; h++) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * h));
+			for (int j = 0; j < 4; j++) {
+				const __m256i bit = _mm256_set1_epi8((char)(1u << (4 * h + j)));
+				const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
+				const __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), m3);
+				const __m256i q = _mm256_sub_epi8(q2, _mm256_andnot_si256(set, four)); /* -4..3 */
+				const __m256i y = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 128 * h + 32 * j));
+				const int g = 8 * h + 2 * j;
+				acc = _mm256_add_epi32(acc, dot32_scaled_s(q, y, sc[g], sc[g + 1]));
+			}
+		}
+		sumf += eng_f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
+	}
+	return sumf;
+}
+
+float eng_vec_dot_iq4_xs_q8_K(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_iq4_xs *w = row;
+	const struct eng_block_q8_K *a = xq;
+	const __m128i lut128 = _mm_loadu_si128((const __m128i *)iq4nl_values);
+	const __m256i lut = _mm256_set_m128i(lut128, lut128);
+	const __m128i m4 = _mm_set1_epi8(0x0f);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		__m256i acc = _mm256_setzero_si256();
+		for (int j = 0; j < 8; j++) {
+			const int sc = (((w[ib].scales_l[j / 2] >> (4 * (j % 2))) & 0x0f) |
+					(((w[ib].scales_h >> (2 * j)) & 3) << 4)) - 32;
+			/* low nibbles are elements 0..15, high nibbles 16..31 */
+			const __m128i v = _mm_loadu_si128((const __m128i *)(w[ib].qs + 16 * j));
+			const __m256i nib = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+			const __m256i q = _mm256_shuffle_epi8(lut, nib); /* -127..113 */
+			const __m256i y = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 32 * j));
+			acc = _mm256_add_epi32(acc, dot32_scaled_s(q, y, sc, sc));
+		}
+		sumf += eng_f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
+	}
+	return sumf;
+}
+
+#else /* no AVX2: the plain-C references */
+
+float eng_vec_dot_q2_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_q2_K_q8_K_ref(n, row, xq);
+}
+float eng_vec_dot_q3_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_q3_K_q8_K_ref(n, row, xq);
+}
+float eng_vec_dot_iq4_xs_q8_K(int64_t n, const void *row, const void *xq)
+{
+	return eng_vec_dot_iq4_xs_q8_K_ref(n, row, xq);
+}
+#endif
