@@ -14,6 +14,7 @@
  * 2 usage, 3 bad or mismatched inputs, 4 runtime. Rules: docs/compare.md.
  */
 #include "harness/bench.h"
+#include "harness/cmp_int.h"
 #include "harness/hrn.h"
 #include "harness/results.h"
 #include "records/run.h"
@@ -34,7 +35,6 @@
 #include <sys/stat.h>
 
 #define GATE_CONFIG_MAX_BYTES ((size_t)1 << 20)
-#define MAX_GATE 64
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
@@ -49,61 +49,6 @@ static void usage(FILE *out, const struct mrl_option *opts)
 }
 
 /* ------------------------------------------------------------ options */
-
-struct cmp_opts {
-	const char *base_dir, *cand_dir;
-	const char *config, *gate_list, *out_prefix;
-	double threshold_points, alpha;
-	double gate_kl;               /* maximum mean KL in nats; NaN: KL not gated */
-	bool have_threshold, have_alpha, have_gate_kl;
-	int format;
-	uint64_t seed;
-	size_t n_boot;
-	bool allow_different_suites;
-	double gate_perf;             /* relative; NaN: performance deltas not gated */
-};
-
-/* Everything the comparison owns, released in one place. */
-struct cmp_state {
-	struct hrn_results base_r, cand_r;
-	struct hrn_items base_i, cand_i;
-	const struct hrn_item **base_sorted, **cand_sorted;
-	struct rpt_cmp_input *inputs;
-	size_t n_inputs, cap_inputs;
-	char **notes;
-	size_t n_notes;
-	/* gate, from the config file and flags */
-	struct rpt_gate_metric gate[MAX_GATE];
-	char *gate_names[MAX_GATE];
-	size_t n_gate;
-	char **gate_tasks, **gate_languages;
-	size_t n_gate_tasks, n_gate_languages;
-	bool gate_from_user;
-	struct mrl_buf perf;
-	struct rpt_kl_row *kl_rows;   /* n_kl_rows: per task x language, then "all" */
-	size_t n_kl_rows;
-	size_t n_perf_failed;         /* bench deltas past --gate-perf */
-};
-
-static int add_note(struct cmp_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add_note(struct cmp_state *st, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return MRL_ENOMEM;
-	char **v = realloc(st->notes, (st->n_notes + 1) * sizeof *v);
-	if (!v) {
-		free(s);
-		return MRL_ENOMEM;
-	}
-	st->notes = v;
-	st->notes[st->n_notes++] = s;
-	return 0;
-}
 
 static void state_release(struct cmp_state *st)
 {
@@ -520,7 +465,7 @@ static int add_group(struct cmp_state *st, const struct hrn_item *const *base, s
 	}
 	size_t base_only = nb - n_pairs, cand_only = nc - n_pairs;
 	if (base_only || cand_only)
-		if ((rc = add_note(st, "%s/%s: %zu items only in the base run and %zu only in the candidate are not compared",
+		if ((rc = hrn_cmp_add_note(st, "%s/%s: %zu items only in the base run and %zu only in the candidate are not compared",
 				   task, lang, base_only, cand_only)))
 			goto out;
 	/* metrics: those of the base's first item that both runs aggregate (every
@@ -561,7 +506,7 @@ static int add_group(struct cmp_state *st, const struct hrn_item *const *base, s
 				q++;
 			}
 		if (n_missing)
-			add_note(st, "%s/%s %s: %zu paired items lack the metric in one run and are not compared", task, lang,
+			hrn_cmp_add_note(st, "%s/%s %s: %zu paired items lack the metric in one run and are not compared", task, lang,
 				 name, n_missing);
 		if (st->n_inputs == st->cap_inputs) {
 			size_t cap = st->cap_inputs ? 2 * st->cap_inputs : 16;
@@ -585,17 +530,6 @@ out:
 	return rc;
 }
 
-static bool same_group(const struct hrn_item *a, const struct hrn_item *b)
-{
-	return !strcmp(a->task, b->task) && !strcmp(a->language, b->language);
-}
-
-static int group_cmp(const struct hrn_item *a, const struct hrn_item *b)
-{
-	int c = strcmp(a->task, b->task);
-	return c ? c : strcmp(a->language, b->language);
-}
-
 static int pair_runs(struct cmp_state *st, struct mrl_err *err)
 {
 	size_t nb = st->base_i.n, nc = st->cand_i.n, i = 0, j = 0;
@@ -603,23 +537,23 @@ static int pair_runs(struct cmp_state *st, struct mrl_err *err)
 	int rc = 0;
 	while (i < nb || j < nc) {
 		size_t ie = i, je = j;
-		while (ie < nb && same_group(B[i], B[ie]))
+		while (ie < nb && hrn_cmp_same_group(B[i], B[ie]))
 			ie++;
-		while (je < nc && same_group(C[j], C[je]))
+		while (je < nc && hrn_cmp_same_group(C[j], C[je]))
 			je++;
-		int c = i == nb ? 1 : j == nc ? -1 : group_cmp(B[i], C[j]);
+		int c = i == nb ? 1 : j == nc ? -1 : hrn_cmp_group_cmp(B[i], C[j]);
 		if (c == 0) {
 			if ((rc = add_group(st, B + i, ie - i, C + j, je - j, err)))
 				return rc;
 			i = ie;
 			j = je;
 		} else if (c < 0) {
-			if ((rc = add_note(st, "%s/%s: only in the base run (%zu items); not compared", B[i]->task,
+			if ((rc = hrn_cmp_add_note(st, "%s/%s: only in the base run (%zu items); not compared", B[i]->task,
 					   B[i]->language, ie - i)))
 				return rc;
 			i = ie;
 		} else {
-			if ((rc = add_note(st, "%s/%s: only in the candidate run (%zu items); not compared", C[j]->task,
+			if ((rc = hrn_cmp_add_note(st, "%s/%s: only in the candidate run (%zu items); not compared", C[j]->task,
 					   C[j]->language, je - j)))
 				return rc;
 			j = je;
@@ -629,14 +563,6 @@ static int pair_runs(struct cmp_state *st, struct mrl_err *err)
 }
 
 /* ------------------------------------------------------------ extra data */
-
-static bool run_has_logprobs(const struct hrn_items *items)
-{
-	for (size_t i = 0; i < items->n; i++)
-		if (items->items[i].logprobs)
-			return true;
-	return false;
-}
 
 /* The run folder's bench record (bench.json, else bench.jsonl) into d; 1 when it
  * has none, 0 when read, < 0 on a malformed record. */
@@ -673,7 +599,7 @@ static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct 
 		goto out;
 	}
 	if (hb || hc) {
-		rc = add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
+		rc = hrn_cmp_add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
 				  "(merilo bench --format json --out RUN/bench.json); %s, so no deltas are given for them",
 			      hb && hc ? "neither run carries one" : hb ? "the base run has none" : "the candidate run has none");
 		goto out;
@@ -686,7 +612,7 @@ static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct 
 	if ((rc = hrn_bench_perf_deltas(&bb, &bc, &ao, &rows, &n, err)))
 		goto out;
 	if (!n) {
-		rc = add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");
+		rc = hrn_cmp_add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");
 		goto out;
 	}
 	struct mrl_buf *s = &st->perf;
@@ -727,7 +653,7 @@ static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct 
 		}
 	}
 	if (st->n_perf_failed)
-		rc = add_note(st, "performance gate (--gate-perf %.3g%%): %zu bench figure%s worse beyond the threshold",
+		rc = hrn_cmp_add_note(st, "performance gate (--gate-perf %.3g%%): %zu bench figure%s worse beyond the threshold",
 			      100 * o->gate_perf, st->n_perf_failed, st->n_perf_failed == 1 ? " is" : "s are");
 out:
 	free(rows);
@@ -823,247 +749,12 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 		mrl_buf_addf(s, " | %zu | %.3f | [%.3f, %.3f] | %.3g |\n", n, exp(median), exp(lo), exp(hi), w.p);
 	}
 	if (!n_rows)
-		rc = add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
+		rc = hrn_cmp_add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
 	if (!rc)
 		rc = bench_section(st, o, err);
 out:
 	free(lr);
 	free(tmp);
-	return rc;
-}
-
-/* ------------------------------------------------------------ KL divergence */
-
-/* Per-position figures of every aligned sequence, in group order: a group's
- * positions are one contiguous range, so the overall row is the whole array. */
-struct kl_acc {
-	double *adl;                   /* n: |logprob_cand - logprob_base| */
-	size_t n, cap;
-	double *kl, *covered;          /* n_topk: positions with top-K lists in both runs */
-	bool *top1;
-	size_t n_topk, cap_topk;
-};
-
-static void kl_acc_release(struct kl_acc *a)
-{
-	free(a->adl);
-	free(a->kl);
-	free(a->covered);
-	free(a->top1);
-	memset(a, 0, sizeof *a);
-}
-
-static int kl_acc_reserve(struct kl_acc *a, size_t extra)
-{
-	if (a->n + extra > a->cap) {
-		size_t cap = a->cap ? a->cap : 1024;
-		while (cap < a->n + extra)
-			cap *= 2;
-		double *v = realloc(a->adl, cap * sizeof *v);
-		if (!v)
-			return MRL_ENOMEM;
-		a->adl = v;
-		a->cap = cap;
-	}
-	if (a->n_topk + extra > a->cap_topk) {
-		size_t cap = a->cap_topk ? a->cap_topk : 1024;
-		while (cap < a->n_topk + extra)
-			cap *= 2;
-		double *k = realloc(a->kl, cap * sizeof *k);
-		if (k)
-			a->kl = k;
-		double *c = realloc(a->covered, cap * sizeof *c);
-		if (c)
-			a->covered = c;
-		bool *t = realloc(a->top1, cap * sizeof *t);
-		if (t)
-			a->top1 = t;
-		if (!k || !c || !t)
-			return MRL_ENOMEM;
-		a->cap_topk = cap;
-	}
-	return 0;
-}
-
-/* The run's settings.extra.bos_used: 1 / 0, or -1 when not recorded. */
-static int run_bos_used(const struct hrn_results *r)
-{
-	json_t *b = r->settings.extra ? json_object_get(r->settings.extra, "bos_used") : NULL;
-	return json_is_boolean(b) ? json_is_true(b) : -1;
-}
-
-/* Counts over the whole comparison, for the notes. */
-struct kl_counts {
-	size_t one_sided;      /* paired choices with log-probabilities in one run only */
-	size_t skipped_tokens, skipped_prompt;
-	size_t no_topk;        /* aligned sequences without top-K lists in a run (--store-topk 0) */
-};
-
-/* One aligned sequence: push its positions. where names it for messages. */
-static int kl_add_sequence(struct kl_acc *a, const struct hrn_token_logprobs *lb,
-			   const struct hrn_token_logprobs *lc, const char *where, struct mrl_err *err)
-{
-	if (kl_acc_reserve(a, lb->n))
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	bool topk = lb->k > 0 && lc->k > 0;
-	for (size_t i = 0; i < lb->n; i++) {
-		double b = lb->logprob[i], c = lc->logprob[i];
-		a->adl[a->n++] = b == c ? 0.0 : fabs(c - b); /* two -inf: the same (0), not NaN */
-		if (!topk)
-			continue;
-		const int32_t *ib = lb->top_id + i * lb->k, *ic = lc->top_id + i * lc->k;
-		double kl, cov;
-		int rc = rpt_kl_position(ib, lb->top_logprob + i * lb->k, lb->k, ic, lc->top_logprob + i * lc->k, lc->k,
-					 &kl, &cov, err);
-		if (rc) {
-			char why[sizeof err->msg];
-			snprintf(why, sizeof why, "%s", err->msg);
-			return mrl_err_set(err, rc, "%s, position %zu: %s", where, i, why);
-		}
-		a->kl[a->n_topk] = kl;
-		a->covered[a->n_topk] = cov;
-		a->top1[a->n_topk++] = ib[0] == ic[0];
-	}
-	return 0;
-}
-
-/* One task x language present in both runs (B[0..nb), C[0..nc), sorted by item id):
- * align its choice sequences and append a row when any paired sequence had
- * log-probabilities in both runs. */
-static int kl_group(struct cmp_state *st, const struct cmp_opts *o, const struct hrn_item *const *B, size_t nb,
-		    const struct hrn_item *const *C, size_t nc, struct kl_acc *a, struct kl_counts *cnt,
-		    struct mrl_err *err)
-{
-	struct rpt_kl_row row = { .task = B[0]->task, .language = B[0]->language };
-	size_t start = a->n, start_topk = a->n_topk;
-	for (size_t i = 0, j = 0; i < nb && j < nc;) {
-		int c = strcmp(B[i]->item_id, C[j]->item_id);
-		if (c) {
-			c < 0 ? i++ : j++;
-			continue;
-		}
-		const struct hrn_item *ib = B[i++], *ic = C[j++];
-		size_t nch = ib->n_choices < ic->n_choices ? ib->n_choices : ic->n_choices;
-		for (size_t ch = 0; ch < nch; ch++) {
-			const struct hrn_token_logprobs *lb = hrn_item_logprobs(ib, ch), *lc = hrn_item_logprobs(ic, ch);
-			if (!lb && !lc)
-				continue;
-			if (!lb || !lc) {
-				cnt->one_sided++;
-				continue;
-			}
-			if (lb->n != lc->n || (lb->n && memcmp(lb->tokens, lc->tokens, lb->n * sizeof *lb->tokens))) {
-				row.n_skipped_tokens++;
-				continue;
-			}
-			if (ib->prompt && ic->prompt && strcmp(ib->prompt, ic->prompt)) {
-				row.n_skipped_prompt++;
-				continue;
-			}
-			row.n_sequences++;
-			cnt->no_topk += !(lb->k && lc->k);
-			char where[512];
-			snprintf(where, sizeof where, "%s vs %s: items.jsonl: task '%s', item '%s', language '%s', choice %zu",
-				 o->base_dir, o->cand_dir, ib->task, ib->item_id, ib->language, ch);
-			int rc = kl_add_sequence(a, lb, lc, where, err);
-			if (rc)
-				return rc;
-		}
-	}
-	cnt->skipped_tokens += row.n_skipped_tokens;
-	cnt->skipped_prompt += row.n_skipped_prompt;
-	if (!row.n_sequences && !row.n_skipped_tokens && !row.n_skipped_prompt)
-		return 0;
-	/* an empty range is passed as NULL: the arrays stay NULL until a first position
-	 * is added (every paired sequence skipped, or no top-K lists), and NULL + 0 is
-	 * undefined behaviour (clang's UBSan: "applying zero offset to null pointer") */
-	size_t n_topk = a->n_topk - start_topk, n = a->n - start;
-	int rc = rpt_kl_summarize(n_topk ? a->kl + start_topk : NULL, n_topk ? a->covered + start_topk : NULL,
-				  n_topk ? a->top1 + start_topk : NULL, n_topk, n ? a->adl + start : NULL, n, &row, err);
-	if (rc)
-		return rc;
-	struct rpt_kl_row *v = realloc(st->kl_rows, (st->n_kl_rows + 1) * sizeof *v);
-	if (!v)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	st->kl_rows = v;
-	st->kl_rows[st->n_kl_rows++] = row;
-	return 0;
-}
-
-/* KL divergence, top-1 agreement and |delta logprob| per task x language and
- * overall, from the log-probabilities both runs stored (docs/compare.md); or a
- * note saying which run lacks them. */
-static int kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
-{
-	bool lb = run_has_logprobs(&st->base_i), lc = run_has_logprobs(&st->cand_i);
-	if (!lb || !lc)
-		return add_note(st, "KL divergence and top-1 agreement: not computed: %s per-token log-probabilities "
-				    "(merilo run --store-logprobs)",
-				!lb && !lc ? "neither run stored" : !lb ? "the base run did not store"
-									: "the candidate run did not store");
-	int bb = run_bos_used(&st->base_r), bc = run_bos_used(&st->cand_r);
-	if (bb >= 0 && bc >= 0 && bb != bc)
-		return add_note(st, "KL divergence and top-1 agreement: not computed: the base run %s a BOS token and the "
-				    "candidate %s, so the models saw different contexts",
-				bb ? "used" : "did not use", bc ? "did" : "did not");
-	struct kl_acc a = {0};
-	struct kl_counts cnt = {0};
-	const struct hrn_item **B = st->base_sorted, **C = st->cand_sorted;
-	size_t nb = st->base_i.n, nc = st->cand_i.n, i = 0, j = 0;
-	int rc = 0;
-	while (i < nb && j < nc) {
-		size_t ie = i, je = j;
-		while (ie < nb && same_group(B[i], B[ie]))
-			ie++;
-		while (je < nc && same_group(C[j], C[je]))
-			je++;
-		int c = group_cmp(B[i], C[j]);
-		if (c == 0 && (rc = kl_group(st, o, B + i, ie - i, C + j, je - j, &a, &cnt, err)))
-			goto out;
-		if (c <= 0)
-			i = ie;
-		if (c >= 0)
-			j = je;
-	}
-	if (st->n_kl_rows) {
-		struct rpt_kl_row all = { .task = "all", .language = "all" };
-		for (size_t r = 0; r < st->n_kl_rows; r++) {
-			all.n_sequences += st->kl_rows[r].n_sequences;
-			all.n_skipped_tokens += st->kl_rows[r].n_skipped_tokens;
-			all.n_skipped_prompt += st->kl_rows[r].n_skipped_prompt;
-		}
-		if ((rc = rpt_kl_summarize(a.kl, a.covered, a.top1, a.n_topk, a.adl, a.n, &all, err)))
-			goto out;
-		struct rpt_kl_row *v = realloc(st->kl_rows, (st->n_kl_rows + 1) * sizeof *v);
-		if (!v) {
-			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-			goto out;
-		}
-		st->kl_rows = v;
-		st->kl_rows[st->n_kl_rows++] = all;
-	}
-	if (!a.n)
-		rc = add_note(st, "KL divergence and top-1 agreement: both runs stored log-probabilities, but no choice "
-				  "sequence could be aligned (same task, item, language and choice with the same tokens "
-				  "and prompt)");
-	if (!rc && a.n_topk)
-		rc = add_note(st, "KL divergence: KL(base || candidate) over %zu positions of %zu aligned sequences is a "
-				  "lower bound from the stored top-K lists (mean base probability mass covered by the shared tokens: %.3g%%%s)",
-			      a.n_topk, st->kl_rows[st->n_kl_rows - 1].n_sequences,
-			      100 * st->kl_rows[st->n_kl_rows - 1].covered_mean,
-			      st->kl_rows[st->n_kl_rows - 1].covered_mean < 0.5 ? "; the bound is loose" : "");
-	if (!rc && (cnt.skipped_tokens || cnt.skipped_prompt))
-		rc = add_note(st, "KL divergence: %zu paired choice sequences skipped because their continuation tokens "
-				  "differ (a different tokenizer?) and %zu because their prompts differ",
-			      cnt.skipped_tokens, cnt.skipped_prompt);
-	if (!rc && cnt.one_sided)
-		rc = add_note(st, "KL divergence: %zu paired choice sequences have log-probabilities in one run only and are "
-				  "not compared", cnt.one_sided);
-	if (!rc && cnt.no_topk)
-		rc = add_note(st, "KL divergence: %zu aligned sequences lack top-K lists in a run (merilo run --store-topk 0): "
-				  "only their |delta logprob| is compared, not KL or top-1 agreement", cnt.no_topk);
-out:
-	kl_acc_release(&a);
 	return rc;
 }
 
@@ -1110,7 +801,7 @@ static int gate_defaults(struct cmp_state *st, const struct cmp_opts *o, struct 
 				break;
 			}
 	if (!st->n_gate)
-		add_note(st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)");
+		hrn_cmp_add_note(st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)");
 	return 0;
 }
 
@@ -1146,13 +837,13 @@ int hrn_cmd_compare(int argc, char **argv)
 					 sb, o.base_dir, sc, o.cand_dir);
 			goto fail;
 		}
-		add_note(&st, "the runs used different suite files (sha256 %.12s vs %.12s): only items with the same task, "
+		hrn_cmp_add_note(&st, "the runs used different suite files (sha256 %.12s vs %.12s): only items with the same task, "
 			      "id and language are compared, and they may differ in content", sb, sc);
 	} else if (!sb || !sc) {
-		add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same suite");
+		hrn_cmp_add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same suite");
 	}
 	if (st.base_i.truncated_tail || st.cand_i.truncated_tail)
-		add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not compared");
+		hrn_cmp_add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not compared");
 	if ((rc = sort_items(&st.base_i, o.base_dir, &st.base_sorted, &err)) ||
 	    (rc = sort_items(&st.cand_i, o.cand_dir, &st.cand_sorted, &err)) || (rc = pair_runs(&st, &err)))
 		goto fail;
@@ -1163,7 +854,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	}
 	if (!st.gate_from_user && (rc = gate_defaults(&st, &o, &err)))
 		goto fail;
-	if ((rc = kl_section(&st, &o, &err)))
+	if ((rc = hrn_cmp_kl_section(&st, &o, &err)))
 		goto fail;
 	if ((rc = perf_section(&st, &o, &err)))
 		goto fail;

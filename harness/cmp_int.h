@@ -1,0 +1,63 @@
+/* cmp_int.h — what harness/cmd_compare.c shares with the parts of merilo
+ * compare split from it (cmp_kl.c, cmp_state.c): the options, the comparison's state and
+ * the helpers both sides use. Internal to the compare command.
+ */
+#ifndef MRL_CMP_INT_H
+#define MRL_CMP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "harness/results.h"
+#include "reports/rpt.h"
+
+#define MAX_GATE 64
+
+struct cmp_opts {
+	const char *base_dir, *cand_dir;
+	const char *config, *gate_list, *out_prefix;
+	double threshold_points, alpha;
+	double gate_kl;               /* maximum mean KL in nats; NaN: KL not gated */
+	bool have_threshold, have_alpha, have_gate_kl;
+	int format;
+	uint64_t seed;
+	size_t n_boot;
+	bool allow_different_suites;
+	double gate_perf;             /* relative; NaN: performance deltas not gated */
+};
+
+/* Everything the comparison owns, released in one place. */
+struct cmp_state {
+	struct hrn_results base_r, cand_r;
+	struct hrn_items base_i, cand_i;
+	const struct hrn_item **base_sorted, **cand_sorted;
+	struct rpt_cmp_input *inputs;
+	size_t n_inputs, cap_inputs;
+	char **notes;
+	size_t n_notes;
+	/* gate, from the config file and flags */
+	struct rpt_gate_metric gate[MAX_GATE];
+	char *gate_names[MAX_GATE];
+	size_t n_gate;
+	char **gate_tasks, **gate_languages;
+	size_t n_gate_tasks, n_gate_languages;
+	bool gate_from_user;
+	struct mrl_buf perf;
+	struct rpt_kl_row *kl_rows;   /* n_kl_rows: per task x language, then "all" */
+	size_t n_kl_rows;
+	size_t n_perf_failed;         /* bench deltas past --gate-perf */
+};
+
+/* Add a note (printf-style) to the comparison's notes; 0 or MRL_ENOMEM. */
+int hrn_cmp_add_note(struct cmp_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Items are grouped by task x language: same_group says whether a and b are in
+ * one group; group_cmp orders the groups (0 within one). cmp_state.c. */
+bool hrn_cmp_same_group(const struct hrn_item *a, const struct hrn_item *b);
+int hrn_cmp_group_cmp(const struct hrn_item *a, const struct hrn_item *b);
+/* The KL section (cmp_kl.c): fills st->kl_rows, or says in a note why not. */
+int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
+
+#endif

@@ -1,0 +1,40 @@
+/* cmp_state.c — helpers of merilo compare that cmd_compare.c and cmp_kl.c
+ * both use (notes, the grouping of items), kept apart so that neither file
+ * calls into the other in both directions.
+ */
+#include "harness/cmp_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hrn_cmp_add_note(struct cmp_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return MRL_ENOMEM;
+	char **v = realloc(st->notes, (st->n_notes + 1) * sizeof *v);
+	if (!v) {
+		free(s);
+		return MRL_ENOMEM;
+	}
+	st->notes = v;
+	st->notes[st->n_notes++] = s;
+	return 0;
+}
+
+bool hrn_cmp_same_group(const struct hrn_item *a, const struct hrn_item *b)
+{
+	return !strcmp(a->task, b->task) && !strcmp(a->language, b->language);
+}
+
+int hrn_cmp_group_cmp(const struct hrn_item *a, const struct hrn_item *b)
+{
+	int c = strcmp(a->task, b->task);
+	return c ? c : strcmp(a->language, b->language);
+}
