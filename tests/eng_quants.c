@@ -232,6 +232,31 @@ static void random_blocks(const struct qtype *q, uint8_t *w, int64_t n)
 		}
 }
 
+/* Where the AVX2 kernels are compiled in, ok(); otherwise the dispatching
+ * function is the reference itself and there is nothing to compare. */
+static void ok_if_avx2(int cond, const char *name)
+{
+#if defined(__AVX2__)
+	ok(cond, name);
+#else
+	(void)cond;
+	skip("AVX2 kernels not compiled in (no __AVX2__ for this CPU or build)", name);
+#endif
+}
+
+/* Overwrite every f16 scale (and min) field with extreme values: the largest
+ * finite, the smallest subnormal and normal, their negatives, and zero. */
+static void extreme_scales(const struct qtype *q, uint8_t *w, int64_t n, int rep)
+{
+	static const uint16_t extremes[] = { 0x7bff, 0xfbff, 0x0001, 0x8001, 0x0400, 0x0000 };
+	const struct eng_type_traits *t = eng_type_get(q->id);
+	for (int64_t b = 0; b < n / t->block_size; b++)
+		for (int k = 0; k < q->n_offs; k++) {
+			const uint16_t h = extremes[(size_t)(b + k + rep) % (sizeof extremes / sizeof extremes[0])];
+			memcpy(w + (size_t)b * t->block_bytes + q->offs[k], &h, 2);
+		}
+}
+
 static void check_dots(void)
 {
 	enum { N = 4096 };
@@ -313,6 +338,22 @@ static void check_dots(void)
 		snprintf(name, sizeof name, "%s x %s: dispatching (AVX2) and plain-C reference agree bit for bit",
 			 eng_type_name(pairs[p].id), eng_type_name(eng_type_get(pairs[p].id)->vec_dot_type));
 		ok(same, name);
+		/* extreme f16 scales and activations of 1e30 and 1e-30 (inf, NaN and
+		 * subnormal results must come out with the same bits too) */
+		static const float x_scales[] = { 1e30f, 1e-30f, 1.0f };
+		int same_extreme = 1;
+		for (int rep = 0; rep < 30; rep++) {
+			for (int i = 0; i < N; i++)
+				x[i] = rng_normal() * x_scales[rep % 3];
+			random_blocks(q, w, N);
+			extreme_scales(q, w, N, rep);
+			eng_type_get(eng_type_get(pairs[p].id)->vec_dot_type)->act_from_f32(x, xq, N);
+			for (int64_t n = 256; n <= N; n *= 4)
+				same_extreme = same_extreme && fbits(simd(n, w, xq)) == fbits(pairs[p].ref(n, w, xq));
+		}
+		snprintf(name, sizeof name, "%s x %s: AVX2 = reference bit for bit with extreme scales",
+			 eng_type_name(pairs[p].id), eng_type_name(eng_type_get(pairs[p].id)->vec_dot_type));
+		ok_if_avx2(same_extreme, name);
 	}
 #if defined(__AVX2__)
 	diag("AVX2 kernels compiled in");
