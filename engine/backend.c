@@ -6,7 +6,8 @@
  * binary itself links no CUDA library, so it starts and runs on machines
  * without a GPU, a driver or the CUDA runtime; asking for CUDA there is one
  * clear error (MRL_ERUNTIME, exit 4 in the CLI) instead of a loader failure
- * at start-up.
+ * at start-up. No driver at all (no libcuda.so.1) is found out here, before
+ * the library is looked for; the library tells the other cases apart.
  *
  * Where the library is looked for, in order: $MERILO_CUDA_LIB (a path);
  * next to the executable, its build/ subfolder and its parent folder (so
@@ -31,6 +32,9 @@
 #include <unistd.h>
 
 #include "engine/cuda/cuda_api.h"
+
+/* The NVIDIA driver's user-space library (the soname cudart itself dlopens). */
+#define ENG_CUDA_DRIVER_LIB "libcuda.so.1"
 
 /* A loaded device backend: owned by the model. */
 struct eng_backend_state {
@@ -222,6 +226,28 @@ static int cuda_refuse(const struct eng_model *m, struct mrl_err *err)
 	return 0;
 }
 
+/* Is an NVIDIA driver installed? The CUDA runtime cannot tell "no driver" from
+ * "a driver too old" (both are cudaErrorInsufficientDriver, "CUDA driver version
+ * is insufficient for CUDA runtime version"), so look for the driver library
+ * itself first, as cudart does: absent, or present but unloadable, is one
+ * precise line, and holds whether or not libmerilo-cuda.so was built here.
+ * Closed again at once; the runtime loads it itself. */
+static int cuda_driver_probe(struct mrl_err *err)
+{
+	dlerror();
+	void *h = dlopen(ENG_CUDA_DRIVER_LIB, RTLD_NOW | RTLD_LOCAL);
+	if (h) {
+		dlclose(h);
+		return 0;
+	}
+	const char *why = dlerror();
+	if (!why || strstr(why, "No such file"))
+		return mrl_err_set(err, MRL_ERUNTIME, "cuda backend: no NVIDIA driver found (%s absent)",
+				   ENG_CUDA_DRIVER_LIB);
+	return mrl_err_set(err, MRL_ERUNTIME, "cuda backend: NVIDIA driver library %s found but cannot be loaded: %s",
+			   ENG_CUDA_DRIVER_LIB, why);
+}
+
 int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 {
 	m->ops = &eng_cpu_ops;
@@ -234,6 +260,8 @@ int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 	if (m->w.rope_factors)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope frequency factors (Llama 3.1 rope scaling) are not "
 				   "implemented on the CUDA backend yet; use --backend cpu", m->path);
+	if ((rc = cuda_driver_probe(err)))
+		return rc;
 	struct eng_backend_state *bk = calloc(1, sizeof *bk);
 	if (!bk)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);

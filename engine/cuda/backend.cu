@@ -83,12 +83,30 @@ static int dev_open(void **out, char *desc, size_t desc_size, char *msg, size_t 
 	*out = NULL;
 	cu_err e = {};
 	int n = 0, dev = 0, drv = 0, rt = 0;
-	if (!CU_CHECK(&e, cudaGetDeviceCount(&n)))
-		return give_err(&e, msg, msg_size);
-	if (n == 0) {
-		snprintf(msg, msg_size, "cudaGetDeviceCount found no CUDA device");
+	/* Name what was found instead of the runtime's one string for both "no
+	 * driver" and "driver too old". cudaDriverGetVersion and
+	 * cudaRuntimeGetVersion need no device: drv is 0 where no driver loads. */
+	cudaError_t r = cudaGetDeviceCount(&n);
+	if (r == cudaErrorInsufficientDriver || r == cudaErrorNoDevice || (r == cudaSuccess && n == 0)) {
+		(void)cudaGetLastError(); /* reset the runtime's last error */
+		if (cudaDriverGetVersion(&drv) != cudaSuccess)
+			drv = 0;
+		if (cudaRuntimeGetVersion(&rt) != cudaSuccess)
+			rt = 0;
+		const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+		if (drv == 0)
+			snprintf(msg, msg_size, "no NVIDIA driver found (libcuda.so.1 absent or not loadable)");
+		else if (r == cudaErrorInsufficientDriver)
+			snprintf(msg, msg_size, "NVIDIA driver too old: it supports CUDA %d.%d, this build's runtime needs "
+				 "CUDA %d.%d or newer (update the driver)", drv / 1000, (drv % 1000) / 10, rt / 1000,
+				 (rt % 1000) / 10);
+		else
+			snprintf(msg, msg_size, "NVIDIA driver found (CUDA %d.%d) but no CUDA device is visible%s%s%s", drv / 1000,
+				 (drv % 1000) / 10, vis ? " (CUDA_VISIBLE_DEVICES=" : "", vis ? vis : "", vis ? ")" : "");
 		return MRL_ERUNTIME;
 	}
+	if (!cu_check(&e, r, "cudaGetDeviceCount(&n)", __FILE__, __LINE__))
+		return give_err(&e, msg, msg_size);
 	const char *env = getenv("MERILO_CUDA_DEVICE");
 	if (env && *env) {
 		char *end;
