@@ -806,6 +806,80 @@ static char *render_md(const struct ab_opts *o, const char *exe, const struct in
 
 /* ---------------------------------------------------------------- main */
 
+/* This binary's path (A's executable). */
+static int self_exe(char *exe, size_t size, struct mrl_err *err)
+{
+	ssize_t n = readlink("/proc/self/exe", exe, size - 1);
+	if (n <= 0)
+		return mrl_err_set(err, MRL_ERUNTIME, "cannot find this binary (/proc/self/exe): %s", strerror(errno));
+	exe[n] = '\0';
+	return 0;
+}
+
+/* A fresh folder under $TMPDIR (or /tmp) for the measurements' files. */
+static int tmpdir_make(struct tmpdir *t, struct mrl_err *err)
+{
+	const char *tmp_root = getenv("TMPDIR");
+	snprintf(t->dir, sizeof t->dir, "%s/merilo-ab-XXXXXX", tmp_root && *tmp_root ? tmp_root : "/tmp");
+	if (!mkdtemp(t->dir)) {
+		t->dir[0] = '\0';
+		return mrl_err_set(err, MRL_ERUNTIME, "cannot create a temporary folder: %s", strerror(errno));
+	}
+	return 0;
+}
+
+/* BASE is a model or a merilo binary, --model a GGUF file; sets o->base_is_model. */
+static int check_inputs(struct ab_opts *o, struct mrl_err *err)
+{
+	struct stat st;
+	if (stat(o->base, &st) || !S_ISREG(st.st_mode))
+		return mrl_err_set(err, MRL_EIO, "%s: BASE is not a file (%s)", o->base,
+				   stat(o->base, &st) ? strerror(errno) : "not a regular file");
+	if (is_gguf(o->base))
+		o->base_is_model = true;
+	else if (access(o->base, X_OK))
+		return mrl_err_set(err, MRL_EINPUT, "%s: BASE is neither a GGUF model nor an executable merilo binary",
+				   o->base);
+	if (!is_gguf(o->model))
+		return mrl_err_set(err, MRL_EINPUT, "%s: not a GGUF model (no GGUF magic)", o->model);
+	return 0;
+}
+
+/* --deterministic: instruction counts of A and B (one run each under valgrind,
+ * the median of 5 interleaved otherwise) and the verdict in *failed. */
+static int run_deterministic(const struct ab_opts *o, const struct side *A, const struct side *B,
+			     const struct tmpdir *td, struct ins_result *ins, bool *failed, struct mrl_err *err)
+{
+	int rc;
+	char why[512];
+	const char *src = pick_source(o->ins_source, td, why, sizeof why);
+	if (!strcmp(src, "valgrind"))
+		snprintf(ins->source, sizeof ins->source, "valgrind cachegrind Ir");
+	else if (!strcmp(src, "perf"))
+		snprintf(ins->source, sizeof ins->source, "perf stat instructions:u");
+	else
+		snprintf(ins->source, sizeof ins->source, "PAPI_TOT_INS (inherit)");
+	if (why[0])
+		fprintf(stderr, "merilo bench --ab: instruction source: %s (%s)\n", ins->source, why);
+	/* valgrind is exact: one run each; hardware counters jitter: the median of 5, ABAB */
+	const int runs = !strcmp(src, "valgrind") ? 1 : 5;
+	uint64_t ca[5], cb[5];
+	for (int r = 0; r < runs; r++)
+		if ((rc = count_ins(src, A->exe, A->model, o->det_gen, td, &ca[r], err)) ||
+		    (rc = count_ins(src, B->exe, B->model, o->det_gen, td, &cb[r], err)))
+			return rc;
+	double da[5], db[5], tmp[5];
+	for (int r = 0; r < runs; r++)
+		da[r] = (double)ca[r], db[r] = (double)cb[r];
+	ins->cand = (uint64_t)hrn_ab_median(tmp, da, (size_t)runs);
+	ins->base = (uint64_t)hrn_ab_median(tmp, db, (size_t)runs);
+	*failed = !((double)ins->cand <= (double)ins->base * (1 + o->gate.threshold));
+	fprintf(stderr, "merilo bench --ab: %s: A %llu, B %llu instructions (%+.4f%%)\n", ins->source,
+		(unsigned long long)ins->cand, (unsigned long long)ins->base,
+		100 * ((double)ins->cand / (double)ins->base - 1));
+	return 0;
+}
+
 int hrn_bench_ab_cmd(int argc, char **argv)
 {
 	struct ab_opts o;
@@ -823,38 +897,15 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 	struct ins_result ins = { { 0 }, 0, 0 };
 	bool failed = false;
 
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0) {
-		rc = mrl_err_set(&err, MRL_ERUNTIME, "cannot find this binary (/proc/self/exe): %s", strerror(errno));
+	if ((rc = self_exe(exe, sizeof exe, &err)))
 		goto fail;
-	}
-	exe[n] = '\0';
-	struct stat st;
-	if (stat(o.base, &st) || !S_ISREG(st.st_mode)) {
-		rc = mrl_err_set(&err, MRL_EIO, "%s: BASE is not a file (%s)", o.base,
-				 stat(o.base, &st) ? strerror(errno) : "not a regular file");
+	if ((rc = check_inputs(&o, &err)))
 		goto fail;
-	}
-	if (is_gguf(o.base)) {
-		o.base_is_model = true;
-	} else if (access(o.base, X_OK)) {
-		rc = mrl_err_set(&err, MRL_EINPUT, "%s: BASE is neither a GGUF model nor an executable merilo binary", o.base);
-		goto fail;
-	}
-	if (!is_gguf(o.model)) {
-		rc = mrl_err_set(&err, MRL_EINPUT, "%s: not a GGUF model (no GGUF magic)", o.model);
-		goto fail;
-	}
 	A.exe = exe;
 	B.exe = o.base_is_model ? exe : o.base;
 	B.model = o.base_is_model ? o.base : o.model;
-	const char *tmp_root = getenv("TMPDIR");
-	snprintf(td.dir, sizeof td.dir, "%s/merilo-ab-XXXXXX", tmp_root && *tmp_root ? tmp_root : "/tmp");
-	if (!mkdtemp(td.dir)) {
-		td.dir[0] = '\0';
-		rc = mrl_err_set(&err, MRL_ERUNTIME, "cannot create a temporary folder: %s", strerror(errno));
+	if ((rc = tmpdir_make(&td, &err)))
 		goto fail;
-	}
 	if (!(settings = settings_json(&o, exe)) || (rc = hrn_manifest_collect(&man, o.model, NULL, settings, &err))) {
 		if (!rc)
 			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
@@ -862,32 +913,8 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 	}
 
 	if (o.deterministic) {
-		char why[512];
-		const char *src = pick_source(o.ins_source, &td, why, sizeof why);
-		if (!strcmp(src, "valgrind"))
-			snprintf(ins.source, sizeof ins.source, "valgrind cachegrind Ir");
-		else if (!strcmp(src, "perf"))
-			snprintf(ins.source, sizeof ins.source, "perf stat instructions:u");
-		else
-			snprintf(ins.source, sizeof ins.source, "PAPI_TOT_INS (inherit)");
-		if (why[0])
-			fprintf(stderr, "merilo bench --ab: instruction source: %s (%s)\n", ins.source, why);
-		/* valgrind is exact: one run each; hardware counters jitter: the median of 5, ABAB */
-		const int runs = !strcmp(src, "valgrind") ? 1 : 5;
-		uint64_t ca[5], cb[5];
-		for (int r = 0; r < runs; r++)
-			if ((rc = count_ins(src, A.exe, A.model, o.det_gen, &td, &ca[r], &err)) ||
-			    (rc = count_ins(src, B.exe, B.model, o.det_gen, &td, &cb[r], &err)))
-				goto fail;
-		double da[5], db[5], tmp[5];
-		for (int r = 0; r < runs; r++)
-			da[r] = (double)ca[r], db[r] = (double)cb[r];
-		ins.cand = (uint64_t)hrn_ab_median(tmp, da, (size_t)runs);
-		ins.base = (uint64_t)hrn_ab_median(tmp, db, (size_t)runs);
-		failed = !((double)ins.cand <= (double)ins.base * (1 + o.gate.threshold));
-		fprintf(stderr, "merilo bench --ab: %s: A %llu, B %llu instructions (%+.4f%%)\n", ins.source,
-			(unsigned long long)ins.cand, (unsigned long long)ins.base,
-			100 * ((double)ins.cand / (double)ins.base - 1));
+		if ((rc = run_deterministic(&o, &A, &B, &td, &ins, &failed, &err)))
+			goto fail;
 	} else {
 		for (int i = 0; i < o.n_tests; i++) {
 			o.tests[i].cand_tps = calloc((size_t)o.pairs, sizeof(double));
