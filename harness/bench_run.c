@@ -614,6 +614,87 @@ static void sleep_until(uint64_t when_ns)
 	}
 }
 
+/* The arrival times in seconds from the start: Poisson (seeded) for server,
+ * all at 0 for offline. *arrivals is the caller's to free. */
+static int scenario_arrivals(const struct hrn_bench_env *e, const struct hrn_bench_scenario *sc, double **arrivals,
+			     size_t *n_req, struct mrl_err *err)
+{
+	if (sc->server)
+		return hrn_bench_poisson_arrivals(e->seed, sc->qps, sc->duration_s, arrivals, n_req, err);
+	*n_req = sc->n_requests;
+	if (*n_req && !(*arrivals = calloc(*n_req, sizeof **arrivals)))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	return 0;
+}
+
+/* The scenario's figures beside its series (counts, rates, the limits asked for). */
+static int add_scenario_figures(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req,
+				double wall_s, double gen_tokens, uint64_t prompt_tokens, uint64_t busy_ns,
+				struct mrl_err *err)
+{
+	int rc;
+	if ((rc = hrn_bench_result_add_figure(r, "n_requests", "count", (double)n_req, NULL, err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "wall_s", "s", n_req ? wall_s : NAN,
+					      n_req ? NULL : "no request arrived in the duration", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "offered_qps", "requests/s", sc->server ? sc->qps : NAN,
+					      sc->server ? NULL : "offline: every request is issued at once", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "achieved_qps", "requests/s",
+					      n_req && wall_s > 0 ? (double)n_req / wall_s : NAN,
+					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "output_tokens_per_s", "tokens/s",
+					      n_req && wall_s > 0 ? gen_tokens / wall_s : NAN,
+					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "total_tokens_per_s", "tokens/s",
+					      n_req && wall_s > 0 ? (gen_tokens + (double)prompt_tokens) / wall_s : NAN,
+					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "busy_fraction", "fraction",
+					      n_req && wall_s > 0 ? (double)busy_ns * 1e-9 / wall_s : NAN,
+					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "duration_s", "s", sc->server ? sc->duration_s : NAN,
+					      sc->server ? NULL : "offline: no arrival window", err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "ttft_limit_ms", "ms", sc->ttft_limit_ms,
+					      isnan(sc->ttft_limit_ms) ? "no --ttft-limit given" : NULL, err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "tpot_limit_ms", "ms", sc->tpot_limit_ms,
+					      isnan(sc->tpot_limit_ms) ? "no --tpot-limit given" : NULL, err)))
+		return rc;
+	return 0;
+}
+
+/* MLPerf Server: the limits must hold at the 99th percentile. */
+static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req)
+{
+	if (isnan(sc->ttft_limit_ms) && isnan(sc->tpot_limit_ms))
+		return;
+	const struct hrn_bench_series *st = hrn_bench_result_series(r, "ttft_ms");
+	const struct hrn_bench_series *sp = hrn_bench_result_series(r, "tpot_ms");
+	bool hold = n_req > 0;
+	if (!isnan(sc->ttft_limit_ms))
+		hold = hold && st->n && st->st.p99 <= sc->ttft_limit_ms;
+	if (!isnan(sc->tpot_limit_ms))
+		hold = hold && (!sp->n || sp->st.p99 <= sc->tpot_limit_ms);
+	r->limits_hold = hold;
+}
+
+/* What the scenario's numbers mean (one sequence at a time). */
+static int scenario_note(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req,
+			 double wall_s, uint64_t busy_ns, struct mrl_err *err)
+{
+	char note[512];
+	if (sc->server)
+		snprintf(note, sizeof note,
+			 "the engine serves one sequence at a time (no batching): a request that arrives while "
+			 "another is served waits in a queue; queue_ms is that wait, ttft_ms (MLPerf) includes it, "
+			 "ttft_service_ms does not; busy %.0f%% of the wall time",
+			 n_req && wall_s > 0 ? 100.0 * (double)busy_ns * 1e-9 / wall_s : 0.0);
+	else
+		snprintf(note, sizeof note,
+			 "%zu requests issued at once and served back to back, one sequence at a time (no batching); "
+			 "queue_ms grows with the position in the batch", n_req);
+	if (!(r->note = strdup(note)))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	return 0;
+}
+
 int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scenario *sc, struct hrn_bench_doc *d,
 			   struct mrl_err *err)
 {
@@ -621,18 +702,11 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 	double *arrivals = NULL;
 	size_t n_req = 0;
 	int rc = 0;
-	if (sc->server) {
-		if ((rc = hrn_bench_poisson_arrivals(e->seed, sc->qps, sc->duration_s, &arrivals, &n_req, err)))
-			return rc;
-	} else {
-		n_req = sc->n_requests;
-		if (n_req && !(arrivals = calloc(n_req, sizeof *arrivals)))
-			return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
-	}
+	if ((rc = scenario_arrivals(e, sc, &arrivals, &n_req, err)))
+		return rc;
 	size_t max_prompt = sc->n_prompt;
 	for (size_t i = 0; i < sc->n_prompts; i++)
-		if (sc->prompt_lens[i] > max_prompt)
-			max_prompt = sc->prompt_lens[i];
+		max_prompt = sc->prompt_lens[i] > max_prompt ? sc->prompt_lens[i] : max_prompt;
 	const uint32_t n_gen = sc->n_gen;
 	int32_t *ids = malloc((max_prompt ? max_prompt : 1) * sizeof *ids);
 	uint64_t *stamps = malloc((size_t)n_gen * sizeof *stamps);
@@ -723,56 +797,12 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 	    (rc = hrn_bench_result_add_series(r, "tpot_ms", "ms", tpot, n_tpot, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "itl_ms", "ms", itl, n_itl, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "e2e_ms", "ms", e2e, n_req, err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "n_requests", "count", (double)n_req, NULL, err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "wall_s", "s", n_req ? wall_s : NAN,
-					      n_req ? NULL : "no request arrived in the duration", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "offered_qps", "requests/s", sc->server ? sc->qps : NAN,
-					      sc->server ? NULL : "offline: every request is issued at once", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "achieved_qps", "requests/s",
-					      n_req && wall_s > 0 ? (double)n_req / wall_s : NAN,
-					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "output_tokens_per_s", "tokens/s",
-					      n_req && wall_s > 0 ? gen_tokens / wall_s : NAN,
-					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "total_tokens_per_s", "tokens/s",
-					      n_req && wall_s > 0 ? (gen_tokens + (double)prompt_tokens) / wall_s : NAN,
-					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "busy_fraction", "fraction",
-					      n_req && wall_s > 0 ? (double)busy_ns * 1e-9 / wall_s : NAN,
-					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "duration_s", "s", sc->server ? sc->duration_s : NAN,
-					      sc->server ? NULL : "offline: no arrival window", err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "ttft_limit_ms", "ms", sc->ttft_limit_ms,
-					      isnan(sc->ttft_limit_ms) ? "no --ttft-limit given" : NULL, err)) ||
-	    (rc = hrn_bench_result_add_figure(r, "tpot_limit_ms", "ms", sc->tpot_limit_ms,
-					      isnan(sc->tpot_limit_ms) ? "no --tpot-limit given" : NULL, err)) ||
+	    (rc = add_scenario_figures(r, sc, n_req, wall_s, gen_tokens, prompt_tokens, busy_ns, err)) ||
 	    (rc = meas_finish(e, &m, r, "request", gen_tokens + (double)prompt_tokens > 0
 							? gen_tokens + (double)prompt_tokens : 1, err)))
 		goto out;
-	/* MLPerf Server: the limits must hold at the 99th percentile */
-	if (!isnan(sc->ttft_limit_ms) || !isnan(sc->tpot_limit_ms)) {
-		const struct hrn_bench_series *st = hrn_bench_result_series(r, "ttft_ms");
-		const struct hrn_bench_series *sp = hrn_bench_result_series(r, "tpot_ms");
-		bool hold = n_req > 0;
-		if (!isnan(sc->ttft_limit_ms))
-			hold = hold && st->n && st->st.p99 <= sc->ttft_limit_ms;
-		if (!isnan(sc->tpot_limit_ms))
-			hold = hold && (!sp->n || sp->st.p99 <= sc->tpot_limit_ms);
-		r->limits_hold = hold;
-	}
-	char note[512];
-	if (sc->server)
-		snprintf(note, sizeof note,
-			 "the engine serves one sequence at a time (no batching): a request that arrives while "
-			 "another is served waits in a queue; queue_ms is that wait, ttft_ms (MLPerf) includes it, "
-			 "ttft_service_ms does not; busy %.0f%% of the wall time",
-			 n_req && wall_s > 0 ? 100.0 * (double)busy_ns * 1e-9 / wall_s : 0.0);
-	else
-		snprintf(note, sizeof note,
-			 "%zu requests issued at once and served back to back, one sequence at a time (no batching); "
-			 "queue_ms grows with the position in the batch", n_req);
-	if (!(r->note = strdup(note)))
-		rc = mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	scenario_limits(r, sc, n_req);
+	rc = scenario_note(r, sc, n_req, wall_s, busy_ns, err);
 out:
 	free(arrivals);
 	free(ids);
