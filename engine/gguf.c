@@ -453,6 +453,47 @@ static int parse_alignment(struct parser *p, struct gguf_ctx *g)
 	return 0;
 }
 
+/* Where the tensors' bytes are: the data section starts at the next multiple of the
+ * alignment after the header; every tensor's range is checked against the file. */
+static int place_tensors(struct parser *p, struct gguf_ctx *g, size_t size, size_t n_tensors)
+{
+	/* the data section starts at the next multiple of the alignment */
+	uint64_t a = g->alignment;
+	g->data_offset = (p->pos + (a - 1)) / a * a; /* p->pos <= size, no overflow for size < 2^63 */
+	if (n_tensors && g->data_offset > size) {
+		snprintf(p->where, sizeof p->where, "header");
+		return perr(p, MRL_EINPUT, "data section at offset %llu past end of file (size %zu)",
+			  (unsigned long long)g->data_offset, size);
+	}
+	/* With the data section and every offset multiples of the alignment (>= 8), an
+	 * 8-aligned buffer puts every tensor at an 8-aligned address: never read misaligned. */
+	if (n_tensors && (uintptr_t)p->buf % GGUF_MIN_ALIGNMENT) {
+		snprintf(p->where, sizeof p->where, "header");
+		return perr(p, MRL_EINPUT, "the buffer is not %d-byte aligned: tensor data would be misaligned",
+			  GGUF_MIN_ALIGNMENT);
+	}
+	for (size_t i = 0; i < n_tensors; i++) {
+		struct gguf_tensor *ti = &g->tensors[i];
+		char nm[80];
+		printable(nm, sizeof nm, ti->name.ptr, ti->name.len);
+		snprintf(p->where, sizeof p->where, "tensor %zu ('%s')", i, nm);
+		if (ti->offset % a) {
+			return perr(p, MRL_EINPUT, "offset %llu is not a multiple of the alignment %llu",
+				  (unsigned long long)ti->offset, (unsigned long long)a);
+		}
+		uint64_t room = size - g->data_offset;
+		if (ti->offset > room || ti->nbytes > room - ti->offset) {
+			uint64_t begin = ti->offset > UINT64_MAX - g->data_offset ? UINT64_MAX
+										  : g->data_offset + ti->offset;
+			uint64_t end = ti->nbytes > UINT64_MAX - begin ? UINT64_MAX : begin + ti->nbytes;
+			return perr(p, MRL_EINPUT, "data range [%llu, %llu) past end of file (size %zu)",
+				  (unsigned long long)begin, (unsigned long long)end, size);
+		}
+		ti->data = p->buf + g->data_offset + ti->offset;
+	}
+	return 0;
+}
+
 int gguf_parse(const void *buf, size_t size, const char *name, struct gguf_ctx **out,
 	       struct mrl_err *err)
 {
@@ -536,44 +577,8 @@ int gguf_parse(const void *buf, size_t size, const char *name, struct gguf_ctx *
 		index_put(g->tensor_index, g->tensor_cap, ti->name.ptr, ti->name.len, i);
 		g->n_tensors = i + 1;
 	}
-	/* the data section starts at the next multiple of the alignment */
-	uint64_t a = g->alignment;
-	g->data_offset = (p.pos + (a - 1)) / a * a; /* p.pos <= size, no overflow for size < 2^63 */
-	if (n_tensors && g->data_offset > size) {
-		snprintf(p.where, sizeof p.where, "header");
-		rc = perr(&p, MRL_EINPUT, "data section at offset %llu past end of file (size %zu)",
-			  (unsigned long long)g->data_offset, size);
+	if ((rc = place_tensors(&p, g, size, n_tensors)))
 		goto out;
-	}
-	/* With the data section and every offset multiples of the alignment (>= 8), an
-	 * 8-aligned buffer puts every tensor at an 8-aligned address: never read misaligned. */
-	if (n_tensors && (uintptr_t)p.buf % GGUF_MIN_ALIGNMENT) {
-		snprintf(p.where, sizeof p.where, "header");
-		rc = perr(&p, MRL_EINPUT, "the buffer is not %d-byte aligned: tensor data would be misaligned",
-			  GGUF_MIN_ALIGNMENT);
-		goto out;
-	}
-	for (size_t i = 0; i < n_tensors; i++) {
-		struct gguf_tensor *ti = &g->tensors[i];
-		char nm[80];
-		printable(nm, sizeof nm, ti->name.ptr, ti->name.len);
-		snprintf(p.where, sizeof p.where, "tensor %zu ('%s')", i, nm);
-		if (ti->offset % a) {
-			rc = perr(&p, MRL_EINPUT, "offset %llu is not a multiple of the alignment %llu",
-				  (unsigned long long)ti->offset, (unsigned long long)a);
-			goto out;
-		}
-		uint64_t room = size - g->data_offset;
-		if (ti->offset > room || ti->nbytes > room - ti->offset) {
-			uint64_t begin = ti->offset > UINT64_MAX - g->data_offset ? UINT64_MAX
-										  : g->data_offset + ti->offset;
-			uint64_t end = ti->nbytes > UINT64_MAX - begin ? UINT64_MAX : begin + ti->nbytes;
-			rc = perr(&p, MRL_EINPUT, "data range [%llu, %llu) past end of file (size %zu)",
-				  (unsigned long long)begin, (unsigned long long)end, size);
-			goto out;
-		}
-		ti->data = p.buf + g->data_offset + ti->offset;
-	}
 	*out = g;
 	g = NULL;
 	rc = 0;
