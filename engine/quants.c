@@ -963,10 +963,19 @@ F32_DOT(iq4_xs, 256, 136)
 
 /* ---- the traits of these types (types.c puts them into its table) ---- */
 
-/* quants_avx2.c: AVX2 kernels where compiled in, else these call the references */
-float eng_vec_dot_q2_K_q8_K(int64_t n, const void *row, const void *xq);
-float eng_vec_dot_q3_K_q8_K(int64_t n, const void *row, const void *xq);
-float eng_vec_dot_iq4_xs_q8_K(int64_t n, const void *row, const void *xq);
+/* quants_avx2.c: AVX2 kernels where compiled in (the same condition as there), else the references */
+#if defined(__AVX2__) && defined(__F16C__)
+float eng_vec_dot_q2_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_q3_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_iq4_xs_q8_K_avx2(int64_t n, const void *row, const void *xq);
+#define DOT_Q2_K eng_vec_dot_q2_K_q8_K_avx2
+#define DOT_Q3_K eng_vec_dot_q3_K_q8_K_avx2
+#define DOT_IQ4_XS eng_vec_dot_iq4_xs_q8_K_avx2
+#else
+#define DOT_Q2_K eng_vec_dot_q2_K_q8_K_ref
+#define DOT_Q3_K eng_vec_dot_q3_K_q8_K_ref
+#define DOT_IQ4_XS eng_vec_dot_iq4_xs_q8_K_ref
+#endif
 
 #define QT(nm, bs, bb, base, act, dotq) \
 	{ nm, bs, bb, true, base##_to_f32, NULL, base##_dot_f32, dotq, act, NULL }
@@ -976,13 +985,13 @@ const struct eng_type_traits eng_traits_q5_0 = QT("q5_0", 32, 22, q5_0, ENG_TYPE
 const struct eng_type_traits eng_traits_q5_1 = QT("q5_1", 32, 24, q5_1, ENG_TYPE_Q8_1, eng_vec_dot_q5_1_q8_1);
 const struct eng_type_traits eng_traits_iq4_nl =
 	QT("iq4_nl", 32, 18, iq4_nl, ENG_TYPE_Q8_0, eng_vec_dot_iq4_nl_q8_0);
-const struct eng_type_traits eng_traits_q2_K = QT("q2_K", 256, 84, q2_K, ENG_TYPE_Q8_K, eng_vec_dot_q2_K_q8_K);
-const struct eng_type_traits eng_traits_q3_K = QT("q3_K", 256, 110, q3_K, ENG_TYPE_Q8_K, eng_vec_dot_q3_K_q8_K);
+const struct eng_type_traits eng_traits_q2_K = QT("q2_K", 256, 84, q2_K, ENG_TYPE_Q8_K, DOT_Q2_K);
+const struct eng_type_traits eng_traits_q3_K = QT("q3_K", 256, 110, q3_K, ENG_TYPE_Q8_K, DOT_Q3_K);
 const struct eng_type_traits eng_traits_q4_K = QT("q4_K", 256, 144, q4_K, ENG_TYPE_Q8_K, eng_vec_dot_q4_K_q8_K);
 const struct eng_type_traits eng_traits_q5_K = QT("q5_K", 256, 176, q5_K, ENG_TYPE_Q8_K, eng_vec_dot_q5_K_q8_K);
 const struct eng_type_traits eng_traits_q6_K = QT("q6_K", 256, 210, q6_K, ENG_TYPE_Q8_K, eng_vec_dot_q6_K_q8_K);
 const struct eng_type_traits eng_traits_iq4_xs =
-	QT("iq4_xs", 256, 136, iq4_xs, ENG_TYPE_Q8_K, eng_vec_dot_iq4_xs_q8_K);
+	QT("iq4_xs", 256, 136, iq4_xs, ENG_TYPE_Q8_K, DOT_IQ4_XS);
 
 /* Activation formats: dequantizable (tests, debugging), quantized by act_from_f32. */
 const struct eng_type_traits eng_traits_q8_1 = { "q8_1", 32, 36, false, q8_1_to_f32, NULL, NULL, NULL,

@@ -13,16 +13,22 @@
  * no saturation) and weighted by the sub-block scale with madd_epi16.
  *
  * Selection is at compile time, as for the other types in quants.c: with
- * __AVX2__ (-march=native on an AVX2 machine, or the valgrind build's
- * -march=x86-64-v3) these kernels, otherwise the references.
+ * __AVX2__ and __F16C__ (-march=native on an AVX2 machine, or the valgrind
+ * build's -march=x86-64-v3) quants.c's type table points at these kernels,
+ * otherwise at its references and this file compiles to nothing. The block
+ * scales are widened with F16C (exact, like eng_f16_to_f32), so nothing here
+ * calls back into quants.c: calls go one way, quants.c -> quants_avx2.c.
  */
 #include "engine/types.h"
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
 #include <string.h>
 
 #define QK_K 256
+
+/* f16 -> f32 is exact; vcvtph2ps gives eng_f16_to_f32's bits for every finite f16 */
+static inline float f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
 
 struct blk_q2_K {
 	uint8_t scales[16]; /* low nibble scale, high nibble min, per 16 */
@@ -71,7 +77,7 @@ static inline __m256i dot32_scaled_s(__m256i q, __m256i y, int sc_lo, int sc_hi)
 	return dot32_scaled_u(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q), sc_lo, sc_hi);
 }
 
-float eng_vec_dot_q2_K_q8_K(int64_t n, const void *row, const void *xq)
+float eng_vec_dot_q2_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
 	const struct blk_q2_K *w = row;
 	const struct eng_block_q8_K *a = xq;
@@ -93,8 +99,8 @@ float eng_vec_dot_q2_K_q8_K(int64_t n, const void *row, const void *xq)
 		for (int g = 0; g < 16; g++)
 			summ += (sc[g] >> 4) * a[ib].bsums[g];
 		const int sumi = hsum_i32x8(acc);
-		sumf += eng_f16_to_f32(w[ib].d) * a[ib].d * (float)sumi -
-			eng_f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
+		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)sumi -
+			f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
 	}
 	return sumf;
 }
@@ -109,7 +115,7 @@ static inline void q3_K_scales(const uint8_t s[12], int sc[16])
 	}
 }
 
-float eng_vec_dot_q3_K_q8_K(int64_t n, const void *row, const void *xq)
+float eng_vec_dot_q3_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
 	const struct blk_q3_K *w = row;
 	const struct eng_block_q8_K *a = xq;
@@ -133,12 +139,12 @@ float eng_vec_dot_q3_K_q8_K(int64_t n, const void *row, const void *xq)
 				acc = _mm256_add_epi32(acc, dot32_scaled_s(q, y, sc[g], sc[g + 1]));
 			}
 		}
-		sumf += eng_f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
+		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
 	}
 	return sumf;
 }
 
-float eng_vec_dot_iq4_xs_q8_K(int64_t n, const void *row, const void *xq)
+float eng_vec_dot_iq4_xs_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
 	const struct blk_iq4_xs *w = row;
 	const struct eng_block_q8_K *a = xq;
@@ -158,23 +164,11 @@ float eng_vec_dot_iq4_xs_q8_K(int64_t n, const void *row, const void *xq)
 			const __m256i y = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 32 * j));
 			acc = _mm256_add_epi32(acc, dot32_scaled_s(q, y, sc, sc));
 		}
-		sumf += eng_f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
+		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
 	}
 	return sumf;
 }
 
-#else /* no AVX2: the plain-C references */
-
-float eng_vec_dot_q2_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	return eng_vec_dot_q2_K_q8_K_ref(n, row, xq);
-}
-float eng_vec_dot_q3_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	return eng_vec_dot_q3_K_q8_K_ref(n, row, xq);
-}
-float eng_vec_dot_iq4_xs_q8_K(int64_t n, const void *row, const void *xq)
-{
-	return eng_vec_dot_iq4_xs_q8_K_ref(n, row, xq);
-}
+#else
+typedef int eng_quants_avx2_not_built; /* no AVX2+F16C: quants.c uses its references */
 #endif
