@@ -106,10 +106,12 @@ vg-build:
 endif
 endif
 
-# Tests run from the repo root; MERILO points at the binary for CLI tests.
+# Tests run from the repo root; MERILO points at the binary for CLI tests. Then
+# ci/check-structure.sh holds the house rules (docs/architecture.md) on the objects.
 test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD)
 	MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath $(BUILD)-vg/merilo)) \
 		prove -f $(if $(V),-v) $(TESTS)
+	@BUILD=$(BUILD) ci/check-structure.sh
 
 # Sanitizers under gcc ($(ASAN_BUILD)/) and clang ($(ASAN_BUILD)-clang/): their
 # UBSans catch different things (only clang's reports NULL + 0); without clang,

@@ -20,7 +20,15 @@
 
 #include "common/err.h"
 #include "engine/eng.h"
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/manifest.h"
+#include "records/record_json.h"
+#include "records/results.h"
 #include "metrics/met.h"
 
 #define HRN_BENCH_SCHEMA "merilo-bench"
@@ -48,9 +56,9 @@ struct hrn_bench_result {
 	int64_t seed;      /* seed of the token ids (and arrivals) */
 	struct hrn_bench_series *series;  /* n_series */
 	size_t n_series;
-	struct hrn_reading *figures;      /* n_figures: single values, null with reason */
+	struct rec_reading *figures;      /* n_figures: single values, null with reason */
 	size_t n_figures;
-	struct hrn_reading *counters;     /* n_counters: per generated/prefilled token */
+	struct rec_reading *counters;     /* n_counters: per generated/prefilled token */
 	size_t n_counters;
 	char *counters_status;            /* met_counter_values.status, or NULL */
 	char *energy_source;              /* "<method> <name> (<scope>)", NULL when none */
@@ -82,7 +90,7 @@ struct hrn_bench_roofline {
 
 struct hrn_bench_doc {
 	int schema_version;
-	struct hrn_manifest manifest;
+	struct rec_manifest manifest;
 	json_t *settings;         /* object, owned reference */
 	struct hrn_bench_model model;
 	struct hrn_bench_roofline roofline;
@@ -120,7 +128,7 @@ int hrn_bench_result_add_figure(struct hrn_bench_result *r, const char *name, co
 
 /* Look up a series / figure by name (NULL when absent); owned by r. */
 const struct hrn_bench_series *hrn_bench_result_series(const struct hrn_bench_result *r, const char *name);
-const struct hrn_reading *hrn_bench_result_figure(const struct hrn_bench_result *r, const char *name);
+const struct rec_reading *hrn_bench_result_figure(const struct hrn_bench_result *r, const char *name);
 
 /* ------------------------------------------------------- writers, reader */
 

@@ -655,7 +655,7 @@ static json_t *tps_array(const double *v, long n)
 {
 	json_t *a = json_array();
 	for (long i = 0; a && i < n; i++)
-		json_array_append_new(a, hrn_json_real(v[i]));
+		json_array_append_new(a, rec_json_real(v[i]));
 	return a;
 }
 
@@ -665,9 +665,9 @@ static json_t *settings_json(const struct ab_opts *o, const char *exe)
 	for (int i = 0; tests && i < o->n_tests; i++)
 		json_array_append_new(tests, json_string(o->tests[i].name));
 	json_object_set_new(s, "command", json_string("bench --ab"));
-	json_object_set_new(s, "candidate_binary", hrn_json_string(exe));
-	json_object_set_new(s, "candidate_model", hrn_json_string(o->model));
-	json_object_set_new(s, "base", hrn_json_string(o->base));
+	json_object_set_new(s, "candidate_binary", rec_json_string(exe));
+	json_object_set_new(s, "candidate_model", rec_json_string(o->model));
+	json_object_set_new(s, "base", rec_json_string(o->base));
 	json_object_set_new(s, "base_kind", json_string(o->base_is_model ? "model" : "binary"));
 	json_object_set_new(s, "mode", json_string(o->deterministic ? "deterministic" : "timed"));
 	json_object_set_new(s, "threshold", json_real(o->gate.threshold));
@@ -694,13 +694,13 @@ static json_t *settings_json(const struct ab_opts *o, const char *exe)
 	return s;
 }
 
-static char *render_json(const struct ab_opts *o, const struct hrn_manifest *man, const json_t *settings,
+static char *render_json(const struct ab_opts *o, const struct rec_manifest *man, const json_t *settings,
 			 const struct ins_result *ins, bool failed)
 {
 	json_t *j = json_object(), *tests = json_array();
 	json_object_set_new(j, "schema", json_string(AB_SCHEMA));
 	json_object_set_new(j, "schema_version", json_integer(1));
-	json_object_set_new(j, "manifest", hrn_manifest_to_json(man));
+	json_object_set_new(j, "manifest", rec_manifest_to_json(man));
 	json_object_set_new(j, "settings", json_deep_copy(settings));
 	json_object_set_new(j, "direction", json_string("ratio = candidate (A) time / base (B) time: > 1 means the "
 							"candidate is slower"));
@@ -712,7 +712,7 @@ static char *render_json(const struct ab_opts *o, const struct hrn_manifest *man
 		json_object_set_new(t, "unit", json_string("instructions"));
 		json_object_set_new(t, "candidate", json_integer((json_int_t)ins->cand));
 		json_object_set_new(t, "base", json_integer((json_int_t)ins->base));
-		json_object_set_new(t, "ratio", hrn_json_real(ratio));
+		json_object_set_new(t, "ratio", rec_json_real(ratio));
 		json_object_set_new(t, "outcome", json_string(!(ratio <= 1 + o->gate.threshold) ? "regression"
 							      : ratio < 1 / (1 + o->gate.threshold) ? "improvement"
 												    : "no significant change"));
@@ -727,13 +727,13 @@ static char *render_json(const struct ab_opts *o, const struct hrn_manifest *man
 		json_object_set_new(t, "candidate_tokens_per_s", tps_array(x->cand_tps, o->pairs));
 		json_object_set_new(t, "base_tokens_per_s", tps_array(x->base_tps, o->pairs));
 		json_object_set_new(t, "n_pairs", json_integer((json_int_t)x->v.n));
-		json_object_set_new(t, "median_log_ratio", hrn_json_real(x->v.log_ratio));
-		json_object_set_new(t, "ci_low", hrn_json_real(x->v.ci_lo));
-		json_object_set_new(t, "ci_high", hrn_json_real(x->v.ci_hi));
-		json_object_set_new(t, "ratio", hrn_json_real(x->v.ratio));
-		json_object_set_new(t, "ratio_ci_low", hrn_json_real(x->v.ratio_lo));
-		json_object_set_new(t, "ratio_ci_high", hrn_json_real(x->v.ratio_hi));
-		json_object_set_new(t, "wilcoxon_p", hrn_json_real(x->v.p));
+		json_object_set_new(t, "median_log_ratio", rec_json_real(x->v.log_ratio));
+		json_object_set_new(t, "ci_low", rec_json_real(x->v.ci_lo));
+		json_object_set_new(t, "ci_high", rec_json_real(x->v.ci_hi));
+		json_object_set_new(t, "ratio", rec_json_real(x->v.ratio));
+		json_object_set_new(t, "ratio_ci_low", rec_json_real(x->v.ratio_lo));
+		json_object_set_new(t, "ratio_ci_high", rec_json_real(x->v.ratio_hi));
+		json_object_set_new(t, "wilcoxon_p", rec_json_real(x->v.p));
 		json_object_set_new(t, "wilcoxon_exact", json_boolean(x->v.p_exact));
 		json_object_set_new(t, "outcome", json_string(hrn_ab_outcome_name(x->v.outcome)));
 		json_object_set_new(t, "gate_failed", json_boolean(x->v.outcome == HRN_AB_REGRESSION));
@@ -890,7 +890,7 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 	int ret = HRN_EXIT_OK, rc = 0;
 	struct side A = { .label = "A", .model = o.model }, B = { .label = "B" };
 	struct tmpdir td = { { 0 } };
-	struct hrn_manifest man;
+	struct rec_manifest man;
 	memset(&man, 0, sizeof man);
 	json_t *settings = NULL;
 	char *text = NULL, exe[PATH_MAX];
@@ -964,7 +964,7 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 		if (rc)
 			goto fail;
 	}
-	if ((rc = hrn_manifest_finish(&man, &err)))
+	if ((rc = rec_manifest_finish(&man, &err)))
 		goto fail;
 	text = o.format == HRN_BENCH_JSON ? render_json(&o, &man, settings, o.deterministic ? &ins : NULL, failed)
 					  : render_md(&o, exe, o.deterministic ? &ins : NULL, failed);
@@ -988,7 +988,7 @@ fail:
 out:
 	free(text);
 	json_decref(settings);
-	hrn_manifest_release(&man);
+	rec_manifest_release(&man);
 	side_close(&A);
 	side_close(&B);
 	for (int i = 0; i < o.n_tests; i++) {

@@ -244,7 +244,7 @@ static int delta_series(const struct hrn_bench_result *b, const struct hrn_bench
 static int delta_figure(const struct hrn_bench_result *b, const struct hrn_bench_result *c, const char *name,
 			const char *figure, struct hrn_perf_delta *d)
 {
-	const struct hrn_reading *fb = hrn_bench_result_figure(b, name), *fc = hrn_bench_result_figure(c, name);
+	const struct rec_reading *fb = hrn_bench_result_figure(b, name), *fc = hrn_bench_result_figure(c, name);
 	if (!fb || !fc)
 		return 1;
 	memset(d, 0, sizeof *d);

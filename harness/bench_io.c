@@ -55,10 +55,10 @@ static void result_release(struct hrn_bench_result *r)
 	}
 	free(r->series);
 	for (size_t i = 0; i < r->n_figures; i++)
-		hrn_reading_release(&r->figures[i]);
+		rec_reading_release(&r->figures[i]);
 	free(r->figures);
 	for (size_t i = 0; i < r->n_counters; i++)
-		hrn_reading_release(&r->counters[i]);
+		rec_reading_release(&r->counters[i]);
 	free(r->counters);
 	free(r->counters_status);
 	free(r->energy_source);
@@ -68,7 +68,7 @@ static void result_release(struct hrn_bench_result *r)
 
 void hrn_bench_doc_release(struct hrn_bench_doc *d)
 {
-	hrn_manifest_release(&d->manifest);
+	rec_manifest_release(&d->manifest);
 	json_decref(d->settings);
 	free(d->model.path);
 	free(d->model.name);
@@ -163,7 +163,7 @@ int hrn_bench_result_add_figure(struct hrn_bench_result *r, const char *name, co
 {
 	if (!reason && !isfinite(value))
 		reason = "not a finite number";
-	if (hrn_readings_add(&r->figures, &r->n_figures, name, unit, value, reason))
+	if (rec_readings_add(&r->figures, &r->n_figures, name, unit, value, reason))
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 	return 0;
 }
@@ -176,7 +176,7 @@ const struct hrn_bench_series *hrn_bench_result_series(const struct hrn_bench_re
 	return NULL;
 }
 
-const struct hrn_reading *hrn_bench_result_figure(const struct hrn_bench_result *r, const char *name)
+const struct rec_reading *hrn_bench_result_figure(const struct hrn_bench_result *r, const char *name)
 {
 	for (size_t i = 0; i < r->n_figures; i++)
 		if (!strcmp(r->figures[i].name, name))
@@ -212,14 +212,14 @@ static json_t *built(json_t *o, bool bad)
 	return o;
 }
 
-static json_t *reading_json(const struct hrn_reading *r)
+static json_t *reading_json(const struct rec_reading *r)
 {
 	json_t *o = json_object();
 	bool bad = !o;
 	if (o) {
-		put(o, "value", hrn_json_real(r->reason ? NAN : r->value), &bad);
-		put(o, "unit", hrn_json_string(r->unit), &bad);
-		put(o, "null_reason", hrn_json_string(r->reason), &bad);
+		put(o, "value", rec_json_real(r->reason ? NAN : r->value), &bad);
+		put(o, "unit", rec_json_string(r->unit), &bad);
+		put(o, "null_reason", rec_json_string(r->reason), &bad);
 	}
 	return built(o, bad);
 }
@@ -232,16 +232,16 @@ static json_t *series_json(const struct hrn_bench_series *s)
 		if (json_array_append_new(a, json_real(s->samples[i])))
 			bad = true;
 	if (!bad) {
-		put(o, "unit", hrn_json_string(s->unit), &bad);
+		put(o, "unit", rec_json_string(s->unit), &bad);
 		put(o, "n", json_integer((json_int_t)s->n), &bad);
-		put(o, "mean", hrn_json_real(s->st.mean), &bad);
-		put(o, "sd", hrn_json_real(s->st.sd), &bad);
-		put(o, "median", hrn_json_real(s->st.median), &bad);
-		put(o, "min", hrn_json_real(s->st.min), &bad);
-		put(o, "max", hrn_json_real(s->st.max), &bad);
-		put(o, "p50", hrn_json_real(s->st.p50), &bad);
-		put(o, "p90", hrn_json_real(s->st.p90), &bad);
-		put(o, "p99", hrn_json_real(s->st.p99), &bad);
+		put(o, "mean", rec_json_real(s->st.mean), &bad);
+		put(o, "sd", rec_json_real(s->st.sd), &bad);
+		put(o, "median", rec_json_real(s->st.median), &bad);
+		put(o, "min", rec_json_real(s->st.min), &bad);
+		put(o, "max", rec_json_real(s->st.max), &bad);
+		put(o, "p50", rec_json_real(s->st.p50), &bad);
+		put(o, "p90", rec_json_real(s->st.p90), &bad);
+		put(o, "p99", rec_json_real(s->st.p99), &bad);
 		put(o, "samples", a, &bad);
 		a = NULL;
 	}
@@ -259,29 +259,29 @@ static json_t *result_json(const struct hrn_bench_result *r)
 		put(figs, r->figures[i].name, reading_json(&r->figures[i]), &bad);
 	for (size_t i = 0; !bad && i < r->n_counters; i++) {
 		json_t *c = reading_json(&r->counters[i]);
-		if (c && json_object_set_new(c, "name", hrn_json_string(r->counters[i].name)))
+		if (c && json_object_set_new(c, "name", rec_json_string(r->counters[i].name)))
 			bad = true;
 		if (!c || json_array_append_new(ctrs, c))
 			bad = true;
 	}
 	if (!bad) {
-		put(o, "test", hrn_json_string(r->test), &bad);
-		put(o, "kind", hrn_json_string(r->kind), &bad);
-		put(o, "backend", hrn_json_string(r->backend), &bad);
+		put(o, "test", rec_json_string(r->test), &bad);
+		put(o, "kind", rec_json_string(r->kind), &bad);
+		put(o, "backend", rec_json_string(r->backend), &bad);
 		put(o, "n_prompt", json_integer(r->n_prompt), &bad);
 		put(o, "n_gen", json_integer(r->n_gen), &bad);
 		put(o, "depth", json_integer(r->depth), &bad);
 		put(o, "threads", json_integer(r->threads), &bad);
 		put(o, "reps", json_integer(r->reps), &bad);
 		put(o, "warmup", json_integer(r->warmup), &bad);
-		put(o, "seed", hrn_json_count(r->seed), &bad);
+		put(o, "seed", rec_json_count(r->seed), &bad);
 		put(o, "series", series, &bad);
 		put(o, "figures", figs, &bad);
-		put(o, "counters_status", hrn_json_string(r->counters_status), &bad);
+		put(o, "counters_status", rec_json_string(r->counters_status), &bad);
 		put(o, "counters_per_token", ctrs, &bad);
-		put(o, "energy_source", hrn_json_string(r->energy_source), &bad);
+		put(o, "energy_source", rec_json_string(r->energy_source), &bad);
 		put(o, "limits_hold", r->limits_hold < 0 ? json_null() : json_boolean(r->limits_hold), &bad);
-		put(o, "note", hrn_json_string(r->note), &bad);
+		put(o, "note", rec_json_string(r->note), &bad);
 		series = figs = ctrs = NULL;
 	}
 	json_decref(series);
@@ -295,14 +295,14 @@ static json_t *model_json(const struct hrn_bench_model *m)
 	json_t *o = json_object();
 	bool bad = !o;
 	if (o) {
-		put(o, "path", hrn_json_string(m->path), &bad);
-		put(o, "name", hrn_json_string(m->name), &bad);
-		put(o, "arch", hrn_json_string(m->arch), &bad);
-		put(o, "type", hrn_json_string(m->type), &bad);
-		put(o, "sha256", hrn_json_string(m->sha256), &bad);
-		put(o, "size_bytes", hrn_json_count(m->size_bytes), &bad);
-		put(o, "n_params", hrn_json_count(m->n_params), &bad);
-		put(o, "weight_bytes", hrn_json_count(m->weight_bytes), &bad);
+		put(o, "path", rec_json_string(m->path), &bad);
+		put(o, "name", rec_json_string(m->name), &bad);
+		put(o, "arch", rec_json_string(m->arch), &bad);
+		put(o, "type", rec_json_string(m->type), &bad);
+		put(o, "sha256", rec_json_string(m->sha256), &bad);
+		put(o, "size_bytes", rec_json_count(m->size_bytes), &bad);
+		put(o, "n_params", rec_json_count(m->n_params), &bad);
+		put(o, "weight_bytes", rec_json_count(m->weight_bytes), &bad);
 	}
 	return built(o, bad);
 }
@@ -315,23 +315,23 @@ json_t *hrn_bench_roofline_to_json(const struct hrn_bench_roofline *r)
 		return NULL;
 	put(o, "present", json_boolean(r->present), &bad);
 	if (!r->present) {
-		put(o, "null_reason", hrn_json_string(r->reason ? r->reason : "not measured"), &bad);
+		put(o, "null_reason", rec_json_string(r->reason ? r->reason : "not measured"), &bad);
 	} else {
-		put(o, "hostname", hrn_json_string(r->hostname), &bad);
-		put(o, "measured_utc", hrn_json_string(r->measured_utc), &bad);
-		put(o, "path", hrn_json_string(r->path), &bad);
+		put(o, "hostname", rec_json_string(r->hostname), &bad);
+		put(o, "measured_utc", rec_json_string(r->measured_utc), &bad);
+		put(o, "path", rec_json_string(r->path), &bad);
 		put(o, "from_cache", json_boolean(r->from_cache), &bad);
-		put(o, "read_bandwidth_bytes_per_s", hrn_json_real(r->read_bw_bytes_per_s), &bad);
-		put(o, "read_bandwidth_median_bytes_per_s", hrn_json_real(r->read_bw_median_bytes_per_s), &bad);
+		put(o, "read_bandwidth_bytes_per_s", rec_json_real(r->read_bw_bytes_per_s), &bad);
+		put(o, "read_bandwidth_median_bytes_per_s", rec_json_real(r->read_bw_median_bytes_per_s), &bad);
 		put(o, "bandwidth_threads", json_integer(r->bw_threads), &bad);
 		put(o, "bandwidth_buffer_bytes", json_integer(r->bw_buffer_bytes), &bad);
 		put(o, "bandwidth_runs", json_integer(r->bw_runs), &bad);
-		put(o, "bandwidth_kernel", hrn_json_string(r->bw_kernel), &bad);
-		put(o, "flops_per_core", hrn_json_real(r->flops_per_core), &bad);
-		put(o, "flops_all_cores", hrn_json_real(r->flops_all_cores), &bad);
+		put(o, "bandwidth_kernel", rec_json_string(r->bw_kernel), &bad);
+		put(o, "flops_per_core", rec_json_real(r->flops_per_core), &bad);
+		put(o, "flops_all_cores", rec_json_real(r->flops_all_cores), &bad);
 		put(o, "flops_threads", json_integer(r->flops_threads), &bad);
 		put(o, "flops_runs", json_integer(r->flops_runs), &bad);
-		put(o, "flops_kernel", hrn_json_string(r->flops_kernel), &bad);
+		put(o, "flops_kernel", rec_json_string(r->flops_kernel), &bad);
 	}
 	return built(o, bad);
 }
@@ -344,7 +344,7 @@ static json_t *head_json(const struct hrn_bench_doc *d)
 	if (o) {
 		put(o, "schema", json_string(HRN_BENCH_SCHEMA), &bad);
 		put(o, "schema_version", json_integer(d->schema_version), &bad);
-		put(o, "manifest", hrn_manifest_to_json(&d->manifest), &bad);
+		put(o, "manifest", rec_manifest_to_json(&d->manifest), &bad);
 		put(o, "settings", d->settings ? json_deep_copy(d->settings) : json_object(), &bad);
 		put(o, "model", model_json(&d->model), &bad);
 		put(o, "roofline", hrn_bench_roofline_to_json(&d->roofline), &bad);
@@ -385,22 +385,22 @@ static int bad_field(struct mrl_err *err, const char *where, const char *path, c
 	return mrl_err_set(err, MRL_EINPUT, "%s: %s: %s", where, path, what);
 }
 
-static int reading_from(const json_t *o, const char *name, struct hrn_reading **list, size_t *n, const char *where,
+static int reading_from(const json_t *o, const char *name, struct rec_reading **list, size_t *n, const char *where,
 			const char *path, struct mrl_err *err)
 {
 	double value = NAN;
 	char *unit = NULL, *reason = NULL;
-	const int opt = HRN_J_OPTIONAL | HRN_J_NULLABLE;
-	int rc = hrn_json_get_real(o, "value", HRN_J_NULLABLE, &value, where, path, err);
+	const int opt = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
+	int rc = mrl_json_get_real(o, "value", MRL_JSON_NULLABLE, &value, where, path, err);
 	if (!rc)
-		rc = hrn_json_get_str(o, "unit", opt, &unit, where, path, err);
+		rc = mrl_json_get_str(o, "unit", opt, &unit, where, path, err);
 	if (!rc)
-		rc = hrn_json_get_str(o, "null_reason", opt, &reason, where, path, err);
+		rc = mrl_json_get_str(o, "null_reason", opt, &reason, where, path, err);
 	if (!rc && isnan(value) && !reason)
 		rc = bad_field(err, where, path, "a null value needs a null_reason");
 	if (!rc && !isnan(value) && reason)
 		rc = bad_field(err, where, path, "a value and a null_reason at once");
-	if (!rc && hrn_readings_add(list, n, name, unit, value, isnan(value) ? reason : NULL))
+	if (!rc && rec_readings_add(list, n, name, unit, value, isnan(value) ? reason : NULL))
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	free(unit);
 	free(reason);
@@ -414,9 +414,9 @@ static int series_from(const json_t *o, const char *name, struct hrn_bench_resul
 	json_t *a = NULL;
 	double *v = NULL;
 	char sub[512];
-	int rc = hrn_json_get_str(o, "unit", HRN_J_NULLABLE, &unit, where, path, err);
+	int rc = mrl_json_get_str(o, "unit", MRL_JSON_NULLABLE, &unit, where, path, err);
 	if (!rc)
-		rc = hrn_json_get_array(o, "samples", 0, &a, where, path, err);
+		rc = mrl_json_get_array(o, "samples", 0, &a, where, path, err);
 	if (rc)
 		goto out;
 	size_t n = json_array_size(a);
@@ -446,7 +446,7 @@ static int get_int_or_null(const json_t *o, const char *key, int64_t *out, const
 			   struct mrl_err *err)
 {
 	*out = -1;
-	return hrn_json_get_int(o, key, HRN_J_NULLABLE, out, where, path, err);
+	return mrl_json_get_int(o, key, MRL_JSON_NULLABLE, out, where, path, err);
 }
 
 static int result_from(const json_t *o, struct hrn_bench_doc *d, const char *where, const char *path,
@@ -457,9 +457,9 @@ static int result_from(const json_t *o, struct hrn_bench_doc *d, const char *whe
 	int rc = 0;
 	if (!json_is_object(o))
 		return bad_field(err, where, path, "expected an object");
-	if ((rc = hrn_json_get_str(o, "test", 0, &test, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "kind", 0, &kind, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "backend", 0, &backend, where, path, err)))
+	if ((rc = mrl_json_get_str(o, "test", 0, &test, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "kind", 0, &kind, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "backend", 0, &backend, where, path, err)))
 		goto out;
 	struct hrn_bench_result *r = hrn_bench_doc_add_result(d, test, kind, backend);
 	if (!r) {
@@ -467,19 +467,19 @@ static int result_from(const json_t *o, struct hrn_bench_doc *d, const char *whe
 		goto out;
 	}
 	json_t *series, *figs, *ctrs, *lh;
-	if ((rc = hrn_json_get_int(o, "n_prompt", 0, &r->n_prompt, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "n_gen", 0, &r->n_gen, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "depth", 0, &r->depth, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "threads", 0, &r->threads, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "reps", 0, &r->reps, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "warmup", 0, &r->warmup, where, path, err)) ||
+	if ((rc = mrl_json_get_int(o, "n_prompt", 0, &r->n_prompt, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "n_gen", 0, &r->n_gen, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "depth", 0, &r->depth, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "threads", 0, &r->threads, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "reps", 0, &r->reps, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "warmup", 0, &r->warmup, where, path, err)) ||
 	    (rc = get_int_or_null(o, "seed", &r->seed, where, path, err)) ||
-	    (rc = hrn_json_get_object(o, "series", 0, &series, where, path, err)) ||
-	    (rc = hrn_json_get_object(o, "figures", 0, &figs, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "counters_status", HRN_J_NULLABLE, &r->counters_status, where, path, err)) ||
-	    (rc = hrn_json_get_array(o, "counters_per_token", 0, &ctrs, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "energy_source", HRN_J_NULLABLE, &r->energy_source, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "note", HRN_J_NULLABLE, &r->note, where, path, err)))
+	    (rc = mrl_json_get_object(o, "series", 0, &series, where, path, err)) ||
+	    (rc = mrl_json_get_object(o, "figures", 0, &figs, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "counters_status", MRL_JSON_NULLABLE, &r->counters_status, where, path, err)) ||
+	    (rc = mrl_json_get_array(o, "counters_per_token", 0, &ctrs, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "energy_source", MRL_JSON_NULLABLE, &r->energy_source, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "note", MRL_JSON_NULLABLE, &r->note, where, path, err)))
 		goto out;
 	lh = json_object_get(o, "limits_hold");
 	if (!lh || !(json_is_null(lh) || json_is_boolean(lh))) {
@@ -515,7 +515,7 @@ static int result_from(const json_t *o, struct hrn_bench_doc *d, const char *whe
 			rc = bad_field(err, where, sub, "expected an object");
 			goto out;
 		}
-		if ((rc = hrn_json_get_str(c, "name", 0, &name, where, sub, err)))
+		if ((rc = mrl_json_get_str(c, "name", 0, &name, where, sub, err)))
 			goto out;
 		rc = reading_from(c, name, &r->counters, &r->n_counters, where, sub, err);
 		free(name);
@@ -533,28 +533,28 @@ int hrn_bench_roofline_from_json(const json_t *o, struct hrn_bench_roofline *r, 
 				 struct mrl_err *err)
 {
 	hrn_bench_roofline_release(r);
-	int rc = hrn_json_get_bool(o, "present", 0, &r->present, where, path, err);
+	int rc = mrl_json_get_bool(o, "present", 0, &r->present, where, path, err);
 	if (rc)
 		return rc;
 	if (!r->present)
-		return hrn_json_get_str(o, "null_reason", HRN_J_NULLABLE, &r->reason, where, path, err);
-	const int s = HRN_J_NULLABLE;
-	if ((rc = hrn_json_get_str(o, "hostname", s, &r->hostname, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "measured_utc", s, &r->measured_utc, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "path", HRN_J_OPTIONAL | s, &r->path, where, path, err)) ||
-	    (rc = hrn_json_get_bool(o, "from_cache", HRN_J_OPTIONAL, &r->from_cache, where, path, err)) ||
-	    (rc = hrn_json_get_real(o, "read_bandwidth_bytes_per_s", 0, &r->read_bw_bytes_per_s, where, path, err)) ||
-	    (rc = hrn_json_get_real(o, "read_bandwidth_median_bytes_per_s", s, &r->read_bw_median_bytes_per_s, where,
+		return mrl_json_get_str(o, "null_reason", MRL_JSON_NULLABLE, &r->reason, where, path, err);
+	const int s = MRL_JSON_NULLABLE;
+	if ((rc = mrl_json_get_str(o, "hostname", s, &r->hostname, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "measured_utc", s, &r->measured_utc, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "path", MRL_JSON_OPTIONAL | s, &r->path, where, path, err)) ||
+	    (rc = mrl_json_get_bool(o, "from_cache", MRL_JSON_OPTIONAL, &r->from_cache, where, path, err)) ||
+	    (rc = mrl_json_get_real(o, "read_bandwidth_bytes_per_s", 0, &r->read_bw_bytes_per_s, where, path, err)) ||
+	    (rc = mrl_json_get_real(o, "read_bandwidth_median_bytes_per_s", s, &r->read_bw_median_bytes_per_s, where,
 				    path, err)) ||
-	    (rc = hrn_json_get_int(o, "bandwidth_threads", 0, &r->bw_threads, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "bandwidth_buffer_bytes", 0, &r->bw_buffer_bytes, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "bandwidth_runs", 0, &r->bw_runs, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "bandwidth_kernel", s, &r->bw_kernel, where, path, err)) ||
-	    (rc = hrn_json_get_real(o, "flops_per_core", 0, &r->flops_per_core, where, path, err)) ||
-	    (rc = hrn_json_get_real(o, "flops_all_cores", s, &r->flops_all_cores, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "flops_threads", 0, &r->flops_threads, where, path, err)) ||
-	    (rc = hrn_json_get_int(o, "flops_runs", 0, &r->flops_runs, where, path, err)) ||
-	    (rc = hrn_json_get_str(o, "flops_kernel", s, &r->flops_kernel, where, path, err)))
+	    (rc = mrl_json_get_int(o, "bandwidth_threads", 0, &r->bw_threads, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "bandwidth_buffer_bytes", 0, &r->bw_buffer_bytes, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "bandwidth_runs", 0, &r->bw_runs, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "bandwidth_kernel", s, &r->bw_kernel, where, path, err)) ||
+	    (rc = mrl_json_get_real(o, "flops_per_core", 0, &r->flops_per_core, where, path, err)) ||
+	    (rc = mrl_json_get_real(o, "flops_all_cores", s, &r->flops_all_cores, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "flops_threads", 0, &r->flops_threads, where, path, err)) ||
+	    (rc = mrl_json_get_int(o, "flops_runs", 0, &r->flops_runs, where, path, err)) ||
+	    (rc = mrl_json_get_str(o, "flops_kernel", s, &r->flops_kernel, where, path, err)))
 		return rc;
 	if (!(r->read_bw_bytes_per_s > 0) || !(r->flops_per_core > 0))
 		return bad_field(err, where, path, "bandwidth and FLOP rate must be positive numbers");
@@ -570,14 +570,14 @@ static int head_from(const json_t *j, struct hrn_bench_doc *d, const char *where
 	int rc = 0;
 	if (!json_is_object(j))
 		return bad_field(err, where, "$", "expected an object");
-	if ((rc = hrn_json_get_str(j, "schema", 0, &schema, where, "$", err)))
+	if ((rc = mrl_json_get_str(j, "schema", 0, &schema, where, "$", err)))
 		return rc;
 	if (strcmp(schema, HRN_BENCH_SCHEMA)) {
 		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: $.schema: \"%.60s\" is not a merilo bench record (\"%s\")", where,
 				 schema, HRN_BENCH_SCHEMA);
 		goto out;
 	}
-	if ((rc = hrn_json_get_int(j, "schema_version", 0, &version, where, "$", err)))
+	if ((rc = mrl_json_get_int(j, "schema_version", 0, &version, where, "$", err)))
 		goto out;
 	if (version < 1 || version > HRN_BENCH_SCHEMA_VERSION) {
 		rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: $.schema_version: %lld is not supported (this merilo reads 1..%d)",
@@ -585,19 +585,19 @@ static int head_from(const json_t *j, struct hrn_bench_doc *d, const char *where
 		goto out;
 	}
 	d->schema_version = (int)version;
-	if ((rc = hrn_json_get_object(j, "manifest", 0, &man, where, "$", err)) ||
-	    (rc = hrn_manifest_from_json(man, &d->manifest, where, "$.manifest", err)) ||
-	    (rc = hrn_json_get_object(j, "settings", 0, &settings, where, "$", err)) ||
-	    (rc = hrn_json_get_object(j, "model", 0, &model, where, "$", err)) ||
-	    (rc = hrn_json_get_object(j, "roofline", 0, &roof, where, "$", err)))
+	if ((rc = mrl_json_get_object(j, "manifest", 0, &man, where, "$", err)) ||
+	    (rc = rec_manifest_from_json(man, &d->manifest, where, "$.manifest", err)) ||
+	    (rc = mrl_json_get_object(j, "settings", 0, &settings, where, "$", err)) ||
+	    (rc = mrl_json_get_object(j, "model", 0, &model, where, "$", err)) ||
+	    (rc = mrl_json_get_object(j, "roofline", 0, &roof, where, "$", err)))
 		goto out;
 	d->settings = json_deep_copy(settings);
 	struct hrn_bench_model *m = &d->model;
-	if ((rc = hrn_json_get_str(model, "path", HRN_J_NULLABLE, &m->path, where, "$.model", err)) ||
-	    (rc = hrn_json_get_str(model, "name", HRN_J_NULLABLE, &m->name, where, "$.model", err)) ||
-	    (rc = hrn_json_get_str(model, "arch", HRN_J_NULLABLE, &m->arch, where, "$.model", err)) ||
-	    (rc = hrn_json_get_str(model, "type", HRN_J_NULLABLE, &m->type, where, "$.model", err)) ||
-	    (rc = hrn_json_get_str(model, "sha256", HRN_J_NULLABLE, &m->sha256, where, "$.model", err)) ||
+	if ((rc = mrl_json_get_str(model, "path", MRL_JSON_NULLABLE, &m->path, where, "$.model", err)) ||
+	    (rc = mrl_json_get_str(model, "name", MRL_JSON_NULLABLE, &m->name, where, "$.model", err)) ||
+	    (rc = mrl_json_get_str(model, "arch", MRL_JSON_NULLABLE, &m->arch, where, "$.model", err)) ||
+	    (rc = mrl_json_get_str(model, "type", MRL_JSON_NULLABLE, &m->type, where, "$.model", err)) ||
+	    (rc = mrl_json_get_str(model, "sha256", MRL_JSON_NULLABLE, &m->sha256, where, "$.model", err)) ||
 	    (rc = get_int_or_null(model, "size_bytes", &m->size_bytes, where, "$.model", err)) ||
 	    (rc = get_int_or_null(model, "n_params", &m->n_params, where, "$.model", err)) ||
 	    (rc = get_int_or_null(model, "weight_bytes", &m->weight_bytes, where, "$.model", err)) ||
@@ -616,7 +616,7 @@ int hrn_bench_doc_from_json(const json_t *j, struct hrn_bench_doc *d, const char
 	json_t *results;
 	int rc = head_from(j, d, where, err);
 	if (!rc)
-		rc = hrn_json_get_array(j, "results", 0, &results, where, "$", err);
+		rc = mrl_json_get_array(j, "results", 0, &results, where, "$", err);
 	for (size_t i = 0; !rc && i < json_array_size(results); i++) {
 		char path[64];
 		snprintf(path, sizeof path, "$.results[%zu]", i);
@@ -695,7 +695,7 @@ int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *er
 		}
 		json_t *res = NULL;
 		if (!rc)
-			rc = hrn_json_get_object(o, "result", 0, &res, where, "$", err);
+			rc = mrl_json_get_object(o, "result", 0, &res, where, "$", err);
 		if (!rc)
 			rc = result_from(res, d, where, "$.result", err);
 		json_decref(o);

@@ -55,7 +55,7 @@ static const char *human_count(char *buf, size_t size, double n)
 
 static double fig_value(const struct hrn_bench_result *r, const char *name)
 {
-	const struct hrn_reading *f = hrn_bench_result_figure(r, name);
+	const struct rec_reading *f = hrn_bench_result_figure(r, name);
 	return f && !f->reason ? f->value : NAN;
 }
 
@@ -82,7 +82,7 @@ static void md_null_reasons(struct mrl_buf *b, const struct hrn_bench_doc *d, co
 	const char *seen[16];
 	size_t n_seen = 0;
 	for (size_t i = 0; i < d->n_results; i++) {
-		const struct hrn_reading *f = hrn_bench_result_figure(&d->results[i], name);
+		const struct rec_reading *f = hrn_bench_result_figure(&d->results[i], name);
 		if (!f || !f->reason)
 			continue;
 		bool dup = false;

@@ -298,7 +298,7 @@ static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench
 			const struct met_reading *v = &cv.v[i].r;
 			char unit[64];
 			snprintf(unit, sizeof unit, "%s/token", v->unit ? v->unit : "count");
-			if (hrn_readings_add(&r->counters, &r->n_counters, cv.v[i].name, unit,
+			if (rec_readings_add(&r->counters, &r->n_counters, cv.v[i].name, unit,
 					     v->valid ? v->value / tokens : NAN,
 					     v->valid ? NULL : (*v->reason ? v->reason : "not counted")))
 				return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");

@@ -106,14 +106,14 @@ static json_t *settings_json(const struct opts *o)
 	json_object_set_new(s, "roofline", json_string(o->roofline == 2 ? "remeasure" : o->roofline ? "cached" : "off"));
 	json_object_set_new(s, "energy_window_s", json_real(o->energy_window));
 	json_object_set_new(s, "idle_s", json_real(o->idle));
-	json_object_set_new(s, "scenario", hrn_json_string(o->scenario));
+	json_object_set_new(s, "scenario", rec_json_string(o->scenario));
 	if (o->scenario) {
-		json_object_set_new(s, "qps", hrn_json_real(o->qps));
-		json_object_set_new(s, "duration_s", hrn_json_real(o->duration));
+		json_object_set_new(s, "qps", rec_json_real(o->qps));
+		json_object_set_new(s, "duration_s", rec_json_real(o->duration));
 		json_object_set_new(s, "requests", json_integer(o->requests));
-		json_object_set_new(s, "prompts", hrn_json_string(o->prompts_path));
-		json_object_set_new(s, "ttft_limit_ms", hrn_json_real(o->ttft_limit));
-		json_object_set_new(s, "tpot_limit_ms", hrn_json_real(o->tpot_limit));
+		json_object_set_new(s, "prompts", rec_json_string(o->prompts_path));
+		json_object_set_new(s, "ttft_limit_ms", rec_json_real(o->ttft_limit));
+		json_object_set_new(s, "tpot_limit_ms", rec_json_real(o->tpot_limit));
 	}
 	return s;
 }
@@ -308,7 +308,7 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 	if (rc)
 		return rc;
 	char utc[32];
-	hrn_utc_now_iso8601(utc, sizeof utc);
+	rec_utc_now_iso8601(utc, sizeof utc);
 	rf->present = true;
 	rf->hostname = strdup(host);
 	rf->measured_utc = strdup(utc);
@@ -636,7 +636,7 @@ int hrn_cmd_bench(int argc, char **argv)
 		if (rc)
 			goto fail;
 	}
-	if (hrn_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
+	if (rec_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
 	if (write_out(o.out, text, &err))
 		goto fail;

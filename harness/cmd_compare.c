@@ -16,7 +16,13 @@
 #include "harness/bench.h"
 #include "harness/cmp_int.h"
 #include "harness/hrn.h"
-#include "harness/results.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/record_json.h"
+#include "records/results.h"
 #include "records/run.h"
 #include "common/fileio.h"
 #include "common/json.h"
@@ -52,10 +58,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 
 static void state_release(struct cmp_state *st)
 {
-	hrn_results_release(&st->base_r);
-	hrn_results_release(&st->cand_r);
-	hrn_items_release(&st->base_i);
-	hrn_items_release(&st->cand_i);
+	rec_results_release(&st->base_r);
+	rec_results_release(&st->cand_r);
+	rec_items_release(&st->base_i);
+	rec_items_release(&st->cand_i);
 	free(st->base_sorted);
 	free(st->cand_sorted);
 	for (size_t i = 0; i < st->n_inputs; i++)
@@ -103,7 +109,7 @@ static int strlist_from_json(const json_t *a, const char *path, const char *key,
 	json_array_foreach(a, i, v) {
 		if (!json_is_string(v))
 			return mrl_err_set(err, MRL_EINPUT, "%s: $.%s[%zu]: expected a string", path, key, i);
-		if (hrn_strlist_add(out, n, json_string_value(v)))
+		if (rec_strlist_add(out, n, json_string_value(v)))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}
 	return 0;
@@ -356,7 +362,7 @@ static int run_paths(const char *arg, char *results, char *items, size_t size)
 	return 0;
 }
 
-static int load_run(const char *arg, struct hrn_results *r, struct hrn_items *it, struct mrl_err *err)
+static int load_run(const char *arg, struct rec_results *r, struct rec_items *it, struct mrl_err *err)
 {
 	struct rec_run run;
 	int rc = rec_run_load(arg, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, err);
@@ -365,7 +371,7 @@ static int load_run(const char *arg, struct hrn_results *r, struct hrn_items *it
 	return rc;
 }
 
-static int key_cmp(const struct hrn_item *a, const struct hrn_item *b)
+static int key_cmp(const struct rec_item *a, const struct rec_item *b)
 {
 	int c = strcmp(a->task, b->task);
 	if (!c)
@@ -377,14 +383,14 @@ static int key_cmp(const struct hrn_item *a, const struct hrn_item *b)
 
 static int item_ptr_cmp(const void *pa, const void *pb)
 {
-	return key_cmp(*(const struct hrn_item *const *)pa, *(const struct hrn_item *const *)pb);
+	return key_cmp(*(const struct rec_item *const *)pa, *(const struct rec_item *const *)pb);
 }
 
 /* Items sorted by (task, language, item id); a key twice is bad input. */
-static int sort_items(const struct hrn_items *items, const char *label, const struct hrn_item ***out,
+static int sort_items(const struct rec_items *items, const char *label, const struct rec_item ***out,
 		      struct mrl_err *err)
 {
-	const struct hrn_item **v = malloc((items->n + 1) * sizeof *v);
+	const struct rec_item **v = malloc((items->n + 1) * sizeof *v);
 	if (!v)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < items->n; i++)
@@ -401,7 +407,7 @@ static int sort_items(const struct hrn_items *items, const char *label, const st
 	return 0;
 }
 
-static const struct hrn_item_metric *item_metric(const struct hrn_item *it, const char *name)
+static const struct rec_item_metric *item_metric(const struct rec_item *it, const char *name)
 {
 	for (size_t i = 0; i < it->n_metrics; i++)
 		if (!strcmp(it->metrics[i].metric, name))
@@ -409,7 +415,7 @@ static const struct hrn_item_metric *item_metric(const struct hrn_item *it, cons
 	return NULL;
 }
 
-static const struct hrn_aggregate *find_aggregate(const struct hrn_results *r, const char *task, const char *lang)
+static const struct rec_aggregate *find_aggregate(const struct rec_results *r, const char *task, const char *lang)
 {
 	for (size_t i = 0; i < r->n_aggregates; i++)
 		if (!strcmp(r->aggregates[i].task, task) && !strcmp(r->aggregates[i].language, lang))
@@ -417,7 +423,7 @@ static const struct hrn_aggregate *find_aggregate(const struct hrn_results *r, c
 	return NULL;
 }
 
-static bool aggregate_has(const struct hrn_aggregate *a, const char *metric)
+static bool aggregate_has(const struct rec_aggregate *a, const char *metric)
 {
 	for (size_t i = 0; a && i < a->n_metrics; i++)
 		if (!strcmp(a->metrics[i].name, metric))
@@ -425,7 +431,7 @@ static bool aggregate_has(const struct hrn_aggregate *a, const char *metric)
 	return false;
 }
 
-static const char *timing(const struct hrn_item *it, const char *name, int64_t *ns)
+static const char *timing(const struct rec_item *it, const char *name, int64_t *ns)
 {
 	for (size_t i = 0; i < it->n_timings; i++)
 		if (!strcmp(it->timings[i].name, name)) {
@@ -438,12 +444,12 @@ static const char *timing(const struct hrn_item *it, const char *name, int64_t *
 /* ------------------------------------------------------------ pairing */
 
 /* One task x language present in both runs: base[0..nb), cand[0..nc), each sorted by item id. */
-static int add_group(struct cmp_state *st, const struct hrn_item *const *base, size_t nb,
-		     const struct hrn_item *const *cand, size_t nc, struct mrl_err *err)
+static int add_group(struct cmp_state *st, const struct rec_item *const *base, size_t nb,
+		     const struct rec_item *const *cand, size_t nc, struct mrl_err *err)
 {
 	const char *task = base[0]->task, *lang = base[0]->language;
-	const struct hrn_aggregate *ab = find_aggregate(&st->base_r, task, lang);
-	const struct hrn_aggregate *ac = find_aggregate(&st->cand_r, task, lang);
+	const struct rec_aggregate *ab = find_aggregate(&st->base_r, task, lang);
+	const struct rec_aggregate *ac = find_aggregate(&st->cand_r, task, lang);
 	/* merge the two sorted lists into pairs of indices */
 	size_t *pb = malloc((nb + 1) * sizeof *pb), *pc = malloc((nb + 1) * sizeof *pc);
 	size_t n_pairs = 0, i = 0, j = 0;
@@ -470,7 +476,7 @@ static int add_group(struct cmp_state *st, const struct hrn_item *const *base, s
 			goto out;
 	/* metrics: those of the base's first item that both runs aggregate (every
 	 * metric of the item when a run has no aggregate for this task x language) */
-	const struct hrn_item *first = base[0];
+	const struct rec_item *first = base[0];
 	for (size_t m = 0; m < first->n_metrics; m++) {
 		const char *name = first->metrics[m].metric;
 		if ((ab && !aggregate_has(ab, name)) || (ac && !aggregate_has(ac, name)))
@@ -483,8 +489,8 @@ static int add_group(struct cmp_state *st, const struct hrn_item *const *base, s
 		size_t n = 0, n_missing = 0;
 		bool graded = true;
 		for (size_t k = 0; k < n_pairs; k++) {
-			const struct hrn_item *b = base[pb[k]], *c = cand[pc[k]];
-			const struct hrn_item_metric *mb = item_metric(b, name), *mc = item_metric(c, name);
+			const struct rec_item *b = base[pb[k]], *c = cand[pc[k]];
+			const struct rec_item_metric *mb = item_metric(b, name), *mc = item_metric(c, name);
 			if (!mb || !mc) {
 				n_missing++;
 				continue;
@@ -497,7 +503,7 @@ static int add_group(struct cmp_state *st, const struct hrn_item *const *base, s
 		}
 		if (!graded) /* a right/wrong metric: use the verdicts throughout */
 			for (size_t k = 0, q = 0; k < n_pairs; k++) {
-				const struct hrn_item_metric *mb = item_metric(base[pb[k]], name),
+				const struct rec_item_metric *mb = item_metric(base[pb[k]], name),
 							     *mc = item_metric(cand[pc[k]], name);
 				if (!mb || !mc)
 					continue;
@@ -533,7 +539,7 @@ out:
 static int pair_runs(struct cmp_state *st, struct mrl_err *err)
 {
 	size_t nb = st->base_i.n, nc = st->cand_i.n, i = 0, j = 0;
-	const struct hrn_item **B = st->base_sorted, **C = st->cand_sorted;
+	const struct rec_item **B = st->base_sorted, **C = st->cand_sorted;
 	int rc = 0;
 	while (i < nb || j < nc) {
 		size_t ie = i, je = j;
@@ -671,7 +677,7 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 	size_t n_rows = 0, cap = 0;
 	double *lr = NULL, *tmp = NULL;
 	int rc = 0;
-	const struct hrn_item **B = st->base_sorted, **C = st->cand_sorted;
+	const struct rec_item **B = st->base_sorted, **C = st->cand_sorted;
 	for (size_t g = 0; g < st->n_inputs; g++) {
 		const struct rpt_cmp_input *in = &st->inputs[g];
 		if (g > 0 && !strcmp(in->task, st->inputs[g - 1].task) && !strcmp(in->language, st->inputs[g - 1].language))
@@ -768,7 +774,7 @@ static int write_output(const char *prefix, const char *ext, const char *text, s
 	return mrl_write_file_atomic(path, text, strlen(text), err);
 }
 
-static const char *suite_sha(const struct hrn_results *r)
+static const char *suite_sha(const struct rec_results *r)
 {
 	return r->suite.sha256 ? r->suite.sha256 : r->manifest.suite_sha256;
 }

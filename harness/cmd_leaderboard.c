@@ -7,7 +7,15 @@
  * files is escaped there. Exit 0, 2 usage, 3 a run that cannot be read.
  */
 #include "harness/hrn.h"
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/manifest.h"
+#include "records/record_json.h"
+#include "records/results.h"
 #include "records/run.h"
 #include "common/fileio.h"
 #include "reports/rpt.h"
@@ -41,7 +49,7 @@ static int parse_format(const struct mrl_option *opt, const char *arg, struct mr
 }
 
 struct lb_run {
-	struct hrn_results r;
+	struct rec_results r;
 	struct rpt_lb_cell *cells;
 	char build[256], host[256], seeds[128];
 };
@@ -49,12 +57,12 @@ struct lb_run {
 /* Throughput over the whole run: tokens computed / seconds scoring, summed over
  * tasks; NaN when any task lacks the figures. Energy per token likewise, from
  * each task's measured window (gross energy). */
-static void perf_of(const struct hrn_results *r, double *tokens_per_s, double *joules_per_token)
+static void perf_of(const struct rec_results *r, double *tokens_per_s, double *joules_per_token)
 {
 	double tokens = 0, seconds = 0, joules = 0;
 	bool tok_ok = r->n_perf > 0, j_ok = r->n_perf > 0;
 	for (size_t i = 0; i < r->n_perf; i++) {
-		const struct hrn_perf_task *t = &r->perf[i];
+		const struct rec_perf_task *t = &r->perf[i];
 		if (t->all.tokens_computed < 0 || !(t->all.score_s > 0))
 			tok_ok = j_ok = false;
 		else {
@@ -110,7 +118,7 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		run->r = loaded.results; /* released with runs, even on failure */
 		if (rc)
 			goto fail;
-		const struct hrn_results *r = &run->r;
+		const struct rec_results *r = &run->r;
 		run->cells = calloc(r->n_aggregates + 1, sizeof *run->cells);
 		if (!run->cells) {
 			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
@@ -119,13 +127,13 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		size_t n = 0;
 		for (size_t a = 0; a < r->n_aggregates; a++)
 			for (size_t m = 0; m < r->aggregates[a].n_metrics; m++) {
-				const struct hrn_metric_value *mv = &r->aggregates[a].metrics[m];
+				const struct rec_metric_value *mv = &r->aggregates[a].metrics[m];
 				if (strcmp(mv->name, metric))
 					continue;
 				run->cells[n++] = (struct rpt_lb_cell){ r->aggregates[a].task, r->aggregates[a].language,
 									r->aggregates[a].n, mv->value, mv->ci_low, mv->ci_high };
 			}
-		const struct hrn_manifest *mf = &r->manifest;
+		const struct rec_manifest *mf = &r->manifest;
 		snprintf(run->build, sizeof run->build, "merilo %s (%s) %s", mf->merilo_version ? mf->merilo_version : "?",
 			 mf->git_commit ? mf->git_commit : "?", r->engine.backend ? r->engine.backend : "");
 		snprintf(run->host, sizeof run->host, "%s%s%s%s", mf->hostname ? mf->hostname : "?",
@@ -162,7 +170,7 @@ fail:
 out:
 	free(text);
 	for (size_t d = 0; runs && d < n_dirs; d++) {
-		hrn_results_release(&runs[d].r);
+		rec_results_release(&runs[d].r);
 		free(runs[d].cells);
 	}
 	free(runs);

@@ -11,7 +11,15 @@
 #include "common/fileio.h"
 #include "harness/bench.h"
 #include "harness/hrn.h"
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/manifest.h"
+#include "records/record_json.h"
+#include "records/results.h"
 #include "records/run.h"
 #include "reports/rpt.h"
 
@@ -44,8 +52,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 /* Everything loaded from one run folder. */
 struct loaded_run {
 	char *dir;
-	struct hrn_results res;
-	struct hrn_items items;
+	struct rec_results res;
+	struct rec_items items;
 	bool have_items;
 	struct hrn_bench_doc bench;   /* RUN_DIR/bench.json(l), or the --bench file itself */
 	bool have_bench, bench_only;  /* bench_only: an entry made from --bench FILE */
@@ -67,8 +75,8 @@ static void loaded_release(struct loaded_run *r)
 	for (size_t i = 0; i < r->n_series_names; i++)
 		free(r->series_names[i]);
 	free(r->series_names);
-	hrn_results_release(&r->res);
-	hrn_items_release(&r->items);
+	rec_results_release(&r->res);
+	rec_items_release(&r->items);
 	for (size_t i = 0; i < r->n_ms; i++)
 		free(r->ms[i]);
 	free(r->ms);
@@ -87,7 +95,7 @@ static int collect_times(struct loaded_run *r, struct mrl_err *err)
 	if (!r->ms || !r->ms_lang || !r->ms_n)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const struct hrn_item *it = &r->items.items[i];
+		const struct rec_item *it = &r->items.items[i];
 		double ns = NAN, sum = 0;
 		for (size_t k = 0; k < it->n_timings; k++) {
 			if (!strcmp(it->timings[k].name, "total"))
@@ -117,7 +125,7 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	char path[4096];
 	struct stat st;
 	memset(r, 0, sizeof *r);
-	hrn_results_init(&r->res);
+	rec_results_init(&r->res);
 	if (!(r->dir = strdup(dir)))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
@@ -148,7 +156,7 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 				return rc;
 		}
 	}
-	const struct hrn_manifest *m = &r->res.manifest;
+	const struct rec_manifest *m = &r->res.manifest;
 	snprintf(r->engine, sizeof r->engine, "%s %s (%s)", r->res.engine.name ? r->res.engine.name : "?",
 		 r->res.engine.version ? r->res.engine.version : "?", r->res.engine.backend ? r->res.engine.backend : "?");
 	int n = snprintf(r->host, sizeof r->host, "%s", m->cpu_model ? m->cpu_model : "CPU unknown");
@@ -163,14 +171,14 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 static int load_bench_only(const char *path, struct loaded_run *r, struct mrl_err *err)
 {
 	memset(r, 0, sizeof *r);
-	hrn_results_init(&r->res);
+	rec_results_init(&r->res);
 	r->bench_only = r->have_bench = true;
 	if (!(r->dir = strdup(path)))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	int rc = hrn_bench_read(path, &r->bench, err);
 	if (rc)
 		return rc;
-	const struct hrn_manifest *m = &r->bench.manifest;
+	const struct rec_manifest *m = &r->bench.manifest;
 	const char *backend = r->bench.n_results && r->bench.results[0].backend ? r->bench.results[0].backend : "?";
 	snprintf(r->engine, sizeof r->engine, "merilo %s (%s)", m->merilo_version ? m->merilo_version : "?", backend);
 	int n = snprintf(r->host, sizeof r->host, "%s", m->cpu_model ? m->cpu_model : "CPU unknown");
@@ -234,8 +242,8 @@ static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft
 				tg = c;
 		}
 		const struct hrn_bench_series *dec = tg ? hrn_bench_result_series(tg, "tokens_per_s") : NULL;
-		const struct hrn_reading *ep = hrn_bench_result_figure(r, "energy_j_per_token_prefill");
-		const struct hrn_reading *ed = tg ? hrn_bench_result_figure(tg, "energy_j_per_token_decode") : NULL;
+		const struct rec_reading *ep = hrn_bench_result_figure(r, "energy_j_per_token_prefill");
+		const struct rec_reading *ed = tg ? hrn_bench_result_figure(tg, "energy_j_per_token_decode") : NULL;
 		pts[(*n_pts)++] = (struct rpt_bench_point){
 			.run = i, .n_prompt = r->n_prompt, .n_gen = tg ? tg->n_gen : -1, .threads = r->threads,
 			.prefill_tps = pp && pp->n ? pp->st.median : NAN, .decode_tps = dec && dec->n ? dec->st.median : NAN,
@@ -332,7 +340,7 @@ static int tables_alloc(struct report_tables *t, const struct loaded_run *runs, 
 {
 	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct hrn_results *r = &runs[i].res;
+		const struct rec_results *r = &runs[i].res;
 		for (size_t a = 0; a < r->n_aggregates; a++)
 			n_scores += r->aggregates[a].n_metrics;
 		n_gaps += r->n_comparisons;
@@ -369,8 +377,8 @@ static void tables_release(struct report_tables *t)
 /* The rows of a run folder's results.json: scores, gaps, performance, item times. */
 static void tables_add_results(struct report_tables *t, const struct loaded_run *L, size_t i)
 {
-	const struct hrn_results *r = &L->res;
-	const struct hrn_manifest *m = &r->manifest;
+	const struct rec_results *r = &L->res;
+	const struct rec_manifest *m = &r->manifest;
 	t->rr[i] = (struct rpt_run){
 		.label = L->label, .dir = L->dir, .model_name = r->model.name, .model_path = r->model.path,
 		.model_sha256 = r->model.sha256 ? r->model.sha256 : m->model_sha256,
@@ -380,9 +388,9 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 		.n_item_lines = L->have_items ? (int64_t)L->items.n : -1, .note = L->note[0] ? L->note : NULL,
 	};
 	for (size_t a = 0; a < r->n_aggregates; a++) {
-		const struct hrn_aggregate *ag = &r->aggregates[a];
+		const struct rec_aggregate *ag = &r->aggregates[a];
 		for (size_t k = 0; k < ag->n_metrics; k++) {
-			const struct hrn_metric_value *mv = &ag->metrics[k];
+			const struct rec_metric_value *mv = &ag->metrics[k];
 			t->scores[t->n_scores++] = (struct rpt_score){
 				.run = i, .task = ag->task, .language = ag->language, .metric = mv->name, .n = ag->n,
 				.value = mv->value, .ci_low = mv->ci_low, .ci_high = mv->ci_high, .ci_level = mv->ci_level,
@@ -390,7 +398,7 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 		}
 	}
 	for (size_t c = 0; c < r->n_comparisons; c++) {
-		const struct hrn_comparison *cm = &r->comparisons[c];
+		const struct rec_comparison *cm = &r->comparisons[c];
 		t->gaps[t->n_gaps++] = (struct rpt_gap){
 			.run = i, .task = cm->task, .language_a = cm->language_a, .language_b = cm->language_b,
 			.metric = cm->metric, .n_pairs = cm->n_pairs, .diff = cm->diff, .ci_low = cm->ci_low,
@@ -399,9 +407,9 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 		};
 	}
 	for (size_t k = 0; k < r->n_perf; k++) {
-		const struct hrn_perf_task *pt = &r->perf[k];
+		const struct rec_perf_task *pt = &r->perf[k];
 		for (size_t l = 0; l <= pt->n_langs; l++) {
-			const struct hrn_perf_lang *pl = l < pt->n_langs ? &pt->langs[l] : &pt->all;
+			const struct rec_perf_lang *pl = l < pt->n_langs ? &pt->langs[l] : &pt->all;
 			t->perf[t->n_perf++] = (struct rpt_perf){
 				.run = i, .task = pt->task, .language = l < pt->n_langs ? pl->language : "all",
 				.n_items = pl->n_items, .tokens_per_s = pl->tokens_per_s,

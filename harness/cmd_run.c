@@ -22,7 +22,15 @@
 
 #include "common/fileio.h"
 #include "common/sha256.h"
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/manifest.h"
+#include "records/record_json.h"
+#include "records/results.h"
 #include "records/run.h"
 #include "harness/run.h"
 #include "metrics/met.h"
@@ -155,7 +163,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 static json_t *options_json(const struct run_opts *o)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s}", "model", o->model, "suite",
-			 o->suite, "tasks", hrn_json_string(o->tasks), "lang", hrn_json_string(o->langs), "limit",
+			 o->suite, "tasks", rec_json_string(o->tasks), "lang", rec_json_string(o->langs), "limit",
 			 (json_int_t)o->limit, "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot,
 			 "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
 			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch);
@@ -273,7 +281,7 @@ static int split_list(const char *s, char ***out, size_t *n)
 	int rc = 0;
 	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
 		if (*tok)
-			rc = hrn_strlist_add(out, n, tok);
+			rc = rec_strlist_add(out, n, tok);
 	free(copy);
 	return rc;
 }
@@ -303,10 +311,10 @@ struct run_state {
 	size_t n_tasks;
 	char **langs;                   /* --lang, split */
 	size_t n_langs;
-	struct hrn_results res;         /* settings and manifest filled at the start */
-	struct hrn_items items;
-	struct hrn_done_set *done;
-	struct hrn_item_writer *writer;
+	struct rec_results res;         /* settings and manifest filled at the start */
+	struct rec_items items;
+	struct rec_done_set *done;
+	struct rec_item_writer *writer;
 	struct met_counters *counters;  /* opened (inherit) before the engine context */
 	struct met_energy_meter *energy;
 	struct hrn_run_window *windows; /* one per task */
@@ -360,9 +368,9 @@ static int select_tasks(struct run_state *st)
 		}
 	}
 	/* settings.tasks and settings.languages, in run order */
-	struct hrn_settings *set = &st->res.settings;
+	struct rec_settings *set = &st->res.settings;
 	for (size_t k = 0; k < st->n_tasks; k++) {
-		if (hrn_strlist_add(&set->tasks, &set->n_tasks, task_id(st->tasks[k]))) {
+		if (rec_strlist_add(&set->tasks, &set->n_tasks, task_id(st->tasks[k]))) {
 			ret = HRN_EXIT_RUNTIME;
 			goto out;
 		}
@@ -373,7 +381,7 @@ static int select_tasks(struct run_state *st)
 				sel |= !strcmp(st->langs[i], lang);
 			for (size_t i = 0; i < set->n_languages; i++)
 				have |= !strcmp(set->languages[i], lang);
-			if (sel && !have && hrn_strlist_add(&set->languages, &set->n_languages, lang)) {
+			if (sel && !have && rec_strlist_add(&set->languages, &set->n_languages, lang)) {
 				ret = HRN_EXIT_RUNTIME;
 				goto out;
 			}
@@ -387,7 +395,7 @@ out:
 /* The settings of results.json (and the manifest). Returns an exit code. */
 static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 {
-	struct hrn_settings *set = &st->res.settings;
+	struct rec_settings *set = &st->res.settings;
 	if (!(set->bos_mode = strdup(st->o.bos)))
 		return HRN_EXIT_RUNTIME;
 	set->threads = threads;
@@ -472,7 +480,7 @@ static int prepare_out_dir(struct run_state *st)
 /* run.json at the start of a new run; on --resume, check the hashes against it. */
 static int record_or_check_run(struct run_state *st)
 {
-	const struct hrn_manifest *m = &st->res.manifest;
+	const struct rec_manifest *m = &st->res.manifest;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/run.json", st->out_dir);
 	if (st->resumed) {
@@ -493,7 +501,7 @@ static int record_or_check_run(struct run_state *st)
 	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o}", "schema_version", RUN_JSON_VERSION, "started_utc",
 			      m->started_utc ? m->started_utc : "", "model_sha256", m->model_sha256 ? m->model_sha256 : "",
 			      "suite_sha256", m->suite_sha256 ? m->suite_sha256 : "", "options", options_json(&st->o),
-			      "settings", hrn_settings_to_json(&st->res.settings));
+			      "settings", rec_settings_to_json(&st->res.settings));
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(j);
 	struct mrl_err err = { 0 };
@@ -509,7 +517,7 @@ static int record_or_check_run(struct run_state *st)
 /* Fill suite/model/engine info of results.json. Returns an exit code. */
 static int fill_info(struct run_state *st)
 {
-	struct hrn_results *r = &st->res;
+	struct rec_results *r = &st->res;
 	struct eng_model_desc d;
 	eng_model_describe(st->model, &d);
 	bool bad = !(r->suite.name = strdup(task_suite_name(st->suite))) ||
@@ -528,11 +536,11 @@ static int fill_info(struct run_state *st)
 static void release_state(struct run_state *st)
 {
 	struct mrl_err err = { 0 };
-	if (st->writer && hrn_item_writer_close(st->writer, &err))
+	if (st->writer && rec_item_writer_close(st->writer, &err))
 		hrn_report(&err);
-	hrn_done_set_free(st->done);
-	hrn_items_release(&st->items);
-	hrn_results_release(&st->res);
+	rec_done_set_free(st->done);
+	rec_items_release(&st->items);
+	rec_results_release(&st->res);
 	free_list(st->langs, st->n_langs);
 	free(st->tasks);
 	task_suite_free(st->suite);
@@ -560,7 +568,7 @@ static int model_unchanged(void *model, struct mrl_err *err)
  * it was mapped; a file that changed meanwhile is refused. */
 static int hash_model(struct run_state *st, struct mrl_err *err)
 {
-	struct hrn_manifest *m = &st->res.manifest;
+	struct rec_manifest *m = &st->res.manifest;
 	const void *base;
 	size_t size;
 	struct stat sb;
@@ -605,7 +613,7 @@ static int hash_model(struct run_state *st, struct mrl_err *err)
 /* Check items (as read back from path) against the plan of cfg: the records
  * outside it are reported, moved to items.rejected.jsonl and left out. Returns
  * an exit code. */
-static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct hrn_items *items, size_t *n_missing)
+static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct rec_items *items, size_t *n_missing)
 {
 	struct mrl_err err = { 0 };
 	char rejected[4200];
@@ -679,7 +687,7 @@ static void guard_mappings(const struct run_state *st)
 static int read_resumed_items(struct run_state *st, const struct hrn_run_cfg *cfg, const char *path)
 {
 	struct mrl_err err = { 0 };
-	if (hrn_items_read_lenient(path, &st->items, &err))
+	if (rec_items_read_lenient(path, &st->items, &err))
 		return hrn_report(&err);
 	if (st->items.truncated_tail)
 		fprintf(stderr, "merilo run: %s: dropping the unfinished last line %zu (%zu bytes) of the killed run\n",
@@ -687,7 +695,7 @@ static int read_resumed_items(struct run_state *st, const struct hrn_run_cfg *cf
 	int ret = check_plan(cfg, path, &st->items, NULL);
 	if (ret)
 		return ret;
-	if (!(st->done = hrn_done_set_new(&st->items))) {
+	if (!(st->done = rec_done_set_new(&st->items))) {
 		mrl_err_set(&err, MRL_ENOMEM, "out of memory");
 		return hrn_report(&err);
 	}
@@ -716,8 +724,8 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 {
 	struct mrl_err err = { 0 };
 	char results[4200];
-	hrn_items_release(&st->items);
-	if (hrn_items_read_lenient(path, &st->items, &err))
+	rec_items_release(&st->items);
+	if (rec_items_read_lenient(path, &st->items, &err))
 		return hrn_report(&err);
 	size_t n_missing = 0;
 	int ret = check_plan(cfg, path, &st->items, &n_missing);
@@ -732,10 +740,10 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 		return hrn_report(&err);
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95 };
 	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) ||
-	    hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) || hrn_manifest_finish(&st->res.manifest, &err))
+	    hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) || rec_manifest_finish(&st->res.manifest, &err))
 		return hrn_report(&err);
 	snprintf(results, sizeof results, "%s/results.json", st->out_dir);
-	if (hrn_results_write(results, &st->res, &err))
+	if (rec_results_write(results, &st->res, &err))
 		return hrn_report(&err);
 	hrn_run_print_summary(stdout, cfg, &st->res);
 	hrn_run_print_performance(stdout, &st->res);
@@ -752,7 +760,7 @@ int hrn_cmd_run(int argc, char **argv)
 	struct run_state st = { .lock_fd = -1 };
 	struct mrl_err err = { 0 };
 	char path[4096];
-	hrn_results_init(&st.res);
+	rec_results_init(&st.res);
 	int ret = parse_args(argc, argv, &st.o);
 	if (ret != HRN_OPTS_GO)
 		goto out;
@@ -792,7 +800,7 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
-	json_t *settings_json = hrn_settings_to_json(&st.res.settings);
+	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);
 	if (mrc)
@@ -821,9 +829,9 @@ int hrn_cmd_run(int argc, char **argv)
 	};
 	if (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path)))
 		goto out;
-	struct hrn_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL,
+	struct rec_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL,
 					   .check = model_unchanged, .check_arg = st.model };
-	if (hrn_item_writer_open(path, &wo, &st.writer, NULL, &err))
+	if (rec_item_writer_open(path, &wo, &st.writer, NULL, &err))
 		goto fail;
 	cfg.done = st.done;
 	cfg.writer = st.writer;
@@ -834,7 +842,7 @@ int hrn_cmd_run(int argc, char **argv)
 	int lrc = run_items_catching_signals(&cfg, &rs, &err);
 	/* whatever happened, what was computed goes to disk first */
 	struct mrl_err cerr = { 0 };
-	int crc = hrn_item_writer_close(st.writer, &cerr);
+	int crc = rec_item_writer_close(st.writer, &cerr);
 	st.writer = NULL;
 	if (lrc) {
 		hrn_report(&err);

@@ -11,7 +11,11 @@
 
 #include "common/buf.h"
 #include "common/err.h"
-#include "harness/results.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/results.h"
 #include "reports/rpt.h"
 
 #define MAX_GATE 64
@@ -31,9 +35,9 @@ struct cmp_opts {
 
 /* Everything the comparison owns, released in one place. */
 struct cmp_state {
-	struct hrn_results base_r, cand_r;
-	struct hrn_items base_i, cand_i;
-	const struct hrn_item **base_sorted, **cand_sorted;
+	struct rec_results base_r, cand_r;
+	struct rec_items base_i, cand_i;
+	const struct rec_item **base_sorted, **cand_sorted;
 	struct rpt_cmp_input *inputs;
 	size_t n_inputs, cap_inputs;
 	char **notes;
@@ -55,8 +59,8 @@ struct cmp_state {
 int hrn_cmp_add_note(struct cmp_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Items are grouped by task x language: same_group says whether a and b are in
  * one group; group_cmp orders the groups (0 within one). cmp_state.c. */
-bool hrn_cmp_same_group(const struct hrn_item *a, const struct hrn_item *b);
-int hrn_cmp_group_cmp(const struct hrn_item *a, const struct hrn_item *b);
+bool hrn_cmp_same_group(const struct rec_item *a, const struct rec_item *b);
+int hrn_cmp_group_cmp(const struct rec_item *a, const struct rec_item *b);
 /* The KL section (cmp_kl.c): fills st->kl_rows, or says in a note why not. */
 int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
 

@@ -7,7 +7,11 @@
  */
 #include "harness/cmp_int.h"
 #include "harness/hrn.h"
-#include "harness/results.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/results.h"
 #include "reports/rpt.h"
 
 #include <jansson.h>
@@ -16,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool run_has_logprobs(const struct hrn_items *items)
+static bool run_has_logprobs(const struct rec_items *items)
 {
 	for (size_t i = 0; i < items->n; i++)
 		if (items->items[i].logprobs)
@@ -77,7 +81,7 @@ static int kl_acc_reserve(struct kl_acc *a, size_t extra)
 }
 
 /* The run's settings.extra.bos_used: 1 / 0, or -1 when not recorded. */
-static int run_bos_used(const struct hrn_results *r)
+static int run_bos_used(const struct rec_results *r)
 {
 	json_t *b = r->settings.extra ? json_object_get(r->settings.extra, "bos_used") : NULL;
 	return json_is_boolean(b) ? json_is_true(b) : -1;
@@ -91,8 +95,8 @@ struct kl_counts {
 };
 
 /* One aligned sequence: push its positions. where names it for messages. */
-static int kl_add_sequence(struct kl_acc *a, const struct hrn_token_logprobs *lb,
-			   const struct hrn_token_logprobs *lc, const char *where, struct mrl_err *err)
+static int kl_add_sequence(struct kl_acc *a, const struct rec_token_logprobs *lb,
+			   const struct rec_token_logprobs *lc, const char *where, struct mrl_err *err)
 {
 	if (kl_acc_reserve(a, lb->n))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
@@ -121,8 +125,8 @@ static int kl_add_sequence(struct kl_acc *a, const struct hrn_token_logprobs *lb
 /* One task x language present in both runs (B[0..nb), C[0..nc), sorted by item id):
  * align its choice sequences and append a row when any paired sequence had
  * log-probabilities in both runs. */
-static int kl_group(struct cmp_state *st, const struct cmp_opts *o, const struct hrn_item *const *B, size_t nb,
-		    const struct hrn_item *const *C, size_t nc, struct kl_acc *a, struct kl_counts *cnt,
+static int kl_group(struct cmp_state *st, const struct cmp_opts *o, const struct rec_item *const *B, size_t nb,
+		    const struct rec_item *const *C, size_t nc, struct kl_acc *a, struct kl_counts *cnt,
 		    struct mrl_err *err)
 {
 	struct rpt_kl_row row = { .task = B[0]->task, .language = B[0]->language };
@@ -133,10 +137,10 @@ static int kl_group(struct cmp_state *st, const struct cmp_opts *o, const struct
 			c < 0 ? i++ : j++;
 			continue;
 		}
-		const struct hrn_item *ib = B[i++], *ic = C[j++];
+		const struct rec_item *ib = B[i++], *ic = C[j++];
 		size_t nch = ib->n_choices < ic->n_choices ? ib->n_choices : ic->n_choices;
 		for (size_t ch = 0; ch < nch; ch++) {
-			const struct hrn_token_logprobs *lb = hrn_item_logprobs(ib, ch), *lc = hrn_item_logprobs(ic, ch);
+			const struct rec_token_logprobs *lb = rec_item_logprobs(ib, ch), *lc = rec_item_logprobs(ic, ch);
 			if (!lb && !lc)
 				continue;
 			if (!lb || !lc) {
@@ -199,7 +203,7 @@ int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mr
 				bb ? "used" : "did not use", bc ? "did" : "did not");
 	struct kl_acc a = {0};
 	struct kl_counts cnt = {0};
-	const struct hrn_item **B = st->base_sorted, **C = st->cand_sorted;
+	const struct rec_item **B = st->base_sorted, **C = st->cand_sorted;
 	size_t nb = st->base_i.n, nc = st->cand_i.n, i = 0, j = 0;
 	int rc = 0;
 	while (i < nb && j < nc) {

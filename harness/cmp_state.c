@@ -28,12 +28,12 @@ int hrn_cmp_add_note(struct cmp_state *st, const char *fmt, ...)
 	return 0;
 }
 
-bool hrn_cmp_same_group(const struct hrn_item *a, const struct hrn_item *b)
+bool hrn_cmp_same_group(const struct rec_item *a, const struct rec_item *b)
 {
 	return !strcmp(a->task, b->task) && !strcmp(a->language, b->language);
 }
 
-int hrn_cmp_group_cmp(const struct hrn_item *a, const struct hrn_item *b)
+int hrn_cmp_group_cmp(const struct rec_item *a, const struct rec_item *b)
 {
 	int c = strcmp(a->task, b->task);
 	return c ? c : strcmp(a->language, b->language);

@@ -26,7 +26,13 @@
 
 #include "common/err.h"
 #include "engine/eng.h"
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/results.h"
 #include "metrics/met.h"
 #include "tasks/plan.h"
 #include "tasks/task.h"
@@ -80,8 +86,8 @@ struct hrn_run_cfg {
 	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
 	size_t stop_after;                 /* test hook: stop as if interrupted after this many units (0 = never) */
-	const struct hrn_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */
-	struct hrn_item_writer *writer;    /* items.jsonl */
+	const struct rec_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */
+	struct rec_item_writer *writer;    /* items.jsonl */
 	bool store_logprobs;               /* --store-logprobs: per-token logprobs in items.jsonl */
 	size_t store_topk;                 /* with it, top-K next-token logprobs per position (0 = none) */
 	struct met_counters *counters;     /* PAPI set opened (inherit) before the context; may be NULL */
@@ -170,11 +176,11 @@ int hrn_run_score(const struct hrn_run_cfg *cfg, struct hrn_score_batch *b, stru
 
 /* Multiple choice: item index item_idx of t in language lang (run_mc.c). */
 int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
-		    struct hrn_item *out, struct mrl_err *err);
+		    struct rec_item *out, struct mrl_err *err);
 
 /* Perplexity: one document (run_ppl.c). */
 int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
-		     struct hrn_item *out, struct mrl_err *err);
+		     struct rec_item *out, struct mrl_err *err);
 
 /* The rolling windows of a document of n tokens: task_ppl_windows (tasks/plan.h). */
 size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begin, size_t *begin, size_t *end);
@@ -186,13 +192,13 @@ size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_b
  * and a multiple-choice record with impossible indices: each goes to
  * items->rejected with its line and the reason (sorted by line). *n_missing (may
  * be NULL) gets the number of units of the plan with no record. 0 or MRL_ENOMEM. */
-int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, size_t *n_missing,
+int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct rec_items *items, size_t *n_missing,
 		       struct mrl_err *err);
 
 /* Move the lines listed in items->rejected out of path (rewritten atomically
  * with the other whole lines) into rejected_path (appended to; one JSON object
  * per line: {"line", "why", "text"}). */
-int hrn_run_quarantine(const char *path, const struct hrn_items *items, const char *rejected_path,
+int hrn_run_quarantine(const char *path, const struct rec_items *items, const char *rejected_path,
 		       struct mrl_err *err);
 
 /* ---- aggregation and summary (run_aggregate.c) ---- */
@@ -211,21 +217,21 @@ struct hrn_agg_opts {
  * Multiple choice: mean, stderr, bootstrap CI of every metric, and for every pair of
  * languages a paired-bootstrap CI of the difference with exact McNemar counts and p.
  * Perplexity: sums of NLL over sums of counts, with a document-bootstrap CI. */
-int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct hrn_items *items, const struct hrn_agg_opts *o,
-		      struct hrn_results *r, struct mrl_err *err);
+int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *items, const struct hrn_agg_opts *o,
+		      struct rec_results *r, struct mrl_err *err);
 
 /* results.json's "performance": per task and selected language, throughput and item
  * times from items (all sessions, first line of a key wins), and per task the window
  * of this session from windows (n_tasks entries, may be NULL). Definitions in
  * docs/evaluation.md ("Performance"). */
-int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct hrn_items *items,
-			const struct hrn_run_window *windows, struct hrn_results *r, struct mrl_err *err);
+int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct rec_items *items,
+			const struct hrn_run_window *windows, struct rec_results *r, struct mrl_err *err);
 
 /* One line per task: tokens/s, ms per item, energy (or "n/a" with the reason), CPU time. */
-void hrn_run_print_performance(FILE *out, const struct hrn_results *r);
+void hrn_run_print_performance(FILE *out, const struct rec_results *r);
 
 /* Print the summary table, the paired gaps and where the files are. */
-void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct hrn_results *r);
+void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r);
 
 /* ---- progress line (run_progress.c) ---- */
 

@@ -24,19 +24,19 @@
 #include "common/sort.h"
 
 struct group {
-	const struct hrn_item **v; /* sorted by item id, one per id */
+	const struct rec_item **v; /* sorted by item id, one per id */
 	size_t n;
 };
 
 static int cmp_item(const void *a, const void *b)
 {
-	const struct hrn_item *x = *(const struct hrn_item *const *)a, *y = *(const struct hrn_item *const *)b;
+	const struct rec_item *x = *(const struct rec_item *const *)a, *y = *(const struct rec_item *const *)b;
 	int c = strcmp(x->item_id, y->item_id);
 	return c ? c : (x < y ? -1 : x > y); /* same id: file order (the array is in file order) */
 }
 
 /* The items of (task, lang), one per item id (the first in the file wins). */
-static int collect(const struct hrn_items *items, const char *task, const char *lang, struct group *g,
+static int collect(const struct rec_items *items, const char *task, const char *lang, struct group *g,
 		   struct mrl_err *err)
 {
 	g->n = 0;
@@ -54,7 +54,7 @@ static int collect(const struct hrn_items *items, const char *task, const char *
 	return 0;
 }
 
-static const struct hrn_item_metric *find_metric(const struct hrn_item *it, const char *name)
+static const struct rec_item_metric *find_metric(const struct rec_item *it, const char *name)
 {
 	for (size_t i = 0; i < it->n_metrics; i++)
 		if (!strcmp(it->metrics[i].metric, name))
@@ -62,9 +62,9 @@ static const struct hrn_item_metric *find_metric(const struct hrn_item *it, cons
 	return NULL;
 }
 
-static int verdict(const struct hrn_item *it, const char *metric, double *x, struct mrl_err *err)
+static int verdict(const struct rec_item *it, const char *metric, double *x, struct mrl_err *err)
 {
-	const struct hrn_item_metric *m = find_metric(it, metric);
+	const struct rec_item_metric *m = find_metric(it, metric);
 	if (!m)
 		return mrl_err_set(err, MRL_EINPUT, "items.jsonl: task '%s' item '%s' (%s) has no metric '%s'", it->task,
 				   it->item_id, it->language, metric);
@@ -87,7 +87,7 @@ static size_t mc_metrics(const struct task_task *t, const char **names)
 }
 
 static int aggregate_mc(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
-			const struct hrn_agg_opts *o, struct hrn_results *r, struct mrl_err *err)
+			const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
 {
 	const char *names[TASK_MC_N_RULES];
 	const size_t n_metrics = o->only_metric ? 1 : mc_metrics(t, names);
@@ -107,7 +107,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 	for (size_t l = 0; l < n_langs; l++) {
 		if (!g[l].n)
 			continue;
-		struct hrn_aggregate *a = hrn_results_add_aggregate(r, task_id(t), langs[l], (int64_t)g[l].n);
+		struct rec_aggregate *a = rec_results_add_aggregate(r, task_id(t), langs[l], (int64_t)g[l].n);
 		if (!a) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			goto out;
@@ -119,7 +119,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 			struct met_summary s;
 			struct met_ci ci;
 			if ((rc = met_summary_compute(x, g[l].n, &s, err)) || (rc = met_boot_mean_ci(x, g[l].n, &bo, &ci, err)) ||
-			    (rc = hrn_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level,
+			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level,
 							   "bootstrap-percentile")))
 				goto out;
 		}
@@ -150,7 +150,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 				if ((rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) ||
 				    (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
 					goto out;
-				struct hrn_comparison *c = hrn_results_add_comparison(r, task_id(t), langs[la], langs[lb],
+				struct rec_comparison *c = rec_results_add_comparison(r, task_id(t), langs[la], langs[lb],
 										      names[m], "paired-bootstrap");
 				if (!c) {
 					rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
@@ -187,7 +187,7 @@ static void ppl_stats(double nll, const double *count, double *out)
 }
 
 static int aggregate_ppl(const struct task_task *t, const char *lang, const struct group *g,
-			 const struct hrn_agg_opts *o, struct hrn_results *r, struct mrl_err *err)
+			 const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
 {
 	const size_t n = g->n, B = o->n_resamples;
 	double *nll = malloc((n + 1) * sizeof *nll), *cnt = malloc((n + 1) * PPL_N * sizeof *cnt);
@@ -199,8 +199,8 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 	}
 	double tot_nll = 0, tot[PPL_N] = { 0 }, est[PPL_N];
 	for (size_t i = 0; i < n; i++) {
-		const struct hrn_item *it = g->v[i];
-		const struct hrn_item_metric *w = find_metric(it, "words"), *c = find_metric(it, "canonical_chars");
+		const struct rec_item *it = g->v[i];
+		const struct rec_item_metric *w = find_metric(it, "words"), *c = find_metric(it, "canonical_chars");
 		if (it->n_choices != 1 || !w || !c) {
 			rc = mrl_err_set(err, MRL_EINPUT, "items.jsonl: task '%s' item '%s' (%s) is not a perplexity record",
 					 it->task, it->item_id, lang);
@@ -231,7 +231,7 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 		for (int k = 0; k < PPL_N; k++)
 			rep[(size_t)k * B + b] = v[k];
 	}
-	struct hrn_aggregate *a = hrn_results_add_aggregate(r, task_id(t), lang, (int64_t)n);
+	struct rec_aggregate *a = rec_results_add_aggregate(r, task_id(t), lang, (int64_t)n);
 	if (!a) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		goto out;
@@ -253,7 +253,7 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 			lo = met_percentile_sorted(x, m, 50.0 * (1.0 - o->level));
 			hi = met_percentile_sorted(x, m, 50.0 * (1.0 + o->level));
 		}
-		if ((rc = hrn_aggregate_add_metric(a, ppl_names[k], isfinite(est[k]) ? est[k] : NAN, se, lo, hi, o->level,
+		if ((rc = rec_aggregate_add_metric(a, ppl_names[k], isfinite(est[k]) ? est[k] : NAN, se, lo, hi, o->level,
 						   "bootstrap-percentile-documents")))
 			goto out;
 	}
@@ -264,8 +264,8 @@ out:
 	return rc;
 }
 
-int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct hrn_items *items, const struct hrn_agg_opts *o,
-		      struct hrn_results *r, struct mrl_err *err)
+int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *items, const struct hrn_agg_opts *o,
+		      struct rec_results *r, struct mrl_err *err)
 {
 	int rc = 0;
 	for (size_t ti = 0; ti < cfg->n_tasks && !rc; ti++) {
@@ -300,7 +300,7 @@ int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct hrn_items *ite
 
 /* ------------------------------------------------------------------ summary */
 
-static const struct hrn_metric_value *agg_metric(const struct hrn_aggregate *a, const char *name)
+static const struct rec_metric_value *agg_metric(const struct rec_aggregate *a, const char *name)
 {
 	for (size_t i = 0; i < a->n_metrics; i++)
 		if (!strcmp(a->metrics[i].name, name))
@@ -308,7 +308,7 @@ static const struct hrn_metric_value *agg_metric(const struct hrn_aggregate *a, 
 	return NULL;
 }
 
-static void put_acc(FILE *out, const struct hrn_metric_value *m)
+static void put_acc(FILE *out, const struct rec_metric_value *m)
 {
 	if (m)
 		fprintf(out, "  %6.3f [%5.3f, %5.3f]", m->value, m->ci_low, m->ci_high);
@@ -316,7 +316,7 @@ static void put_acc(FILE *out, const struct hrn_metric_value *m)
 		fprintf(out, "  %22s", "-");
 }
 
-void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct hrn_results *r)
+void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r)
 {
 	bool any_mc = false, any_ppl = false;
 	for (size_t i = 0; i < r->n_aggregates; i++) {
@@ -330,7 +330,7 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 		fprintf(out, "\n%-20s %-10s %5s  %-22s  %-22s\n", "task", "language", "n", "   acc   [95% CI]",
 			"   acc_norm [95% CI]");
 		for (size_t i = 0; i < r->n_aggregates; i++) {
-			const struct hrn_aggregate *a = &r->aggregates[i];
+			const struct rec_aggregate *a = &r->aggregates[i];
 			const struct task_task *t = task_suite_find(cfg->suite, a->task);
 			if (!t || task_type(t) != TASK_MULTIPLE_CHOICE)
 				continue;
@@ -344,11 +344,11 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 		fprintf(out, "\n%-20s %-10s %5s  %12s %12s %10s %10s\n", "task (perplexity)", "language", "docs", "token ppl",
 			"word ppl", "bits/byte", "bits/char");
 		for (size_t i = 0; i < r->n_aggregates; i++) {
-			const struct hrn_aggregate *a = &r->aggregates[i];
+			const struct rec_aggregate *a = &r->aggregates[i];
 			const struct task_task *t = task_suite_find(cfg->suite, a->task);
 			if (t && task_type(t) == TASK_MULTIPLE_CHOICE)
 				continue;
-			const struct hrn_metric_value *m[PPL_N];
+			const struct rec_metric_value *m[PPL_N];
 			for (int k = 0; k < PPL_N; k++)
 				m[k] = agg_metric(a, ppl_names[k]);
 			fprintf(out, "%-20s %-10s %5lld  %12.5g %12.5g %10.4f %10.4f\n", a->task, a->language, (long long)a->n,
@@ -359,7 +359,7 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 	}
 	bool header = false;
 	for (size_t i = 0; i < r->n_comparisons; i++) {
-		const struct hrn_comparison *c = &r->comparisons[i];
+		const struct rec_comparison *c = &r->comparisons[i];
 		if (strcmp(c->metric, "acc") && strcmp(c->metric, "acc_norm"))
 			continue;
 		if (!header) {
@@ -378,7 +378,7 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 
 /* -------------------------------------------------------------- performance */
 
-static const struct hrn_timing *find_timing(const struct hrn_item *it, const char *name)
+static const struct rec_timing *find_timing(const struct rec_item *it, const char *name)
 {
 	for (size_t i = 0; i < it->n_timings; i++)
 		if (!strcmp(it->timings[i].name, name))
@@ -387,7 +387,7 @@ static const struct hrn_timing *find_timing(const struct hrn_item *it, const cha
 }
 
 /* Throughput and item times of the items v[0..n) into l. */
-static int perf_lang(const struct hrn_item *const *v, size_t n, struct hrn_perf_lang *l, struct mrl_err *err)
+static int perf_lang(const struct rec_item *const *v, size_t n, struct rec_perf_lang *l, struct mrl_err *err)
 {
 	double *ms = malloc((n + 1) * sizeof *ms);
 	if (!ms)
@@ -397,7 +397,7 @@ static int perf_lang(const struct hrn_item *const *v, size_t n, struct hrn_perf_
 	double score_s = 0;
 	size_t n_ms = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct hrn_timing *sc = find_timing(v[i], "score"), *tot = find_timing(v[i], "total");
+		const struct rec_timing *sc = find_timing(v[i], "score"), *tot = find_timing(v[i], "total");
 		if (!sc || !tot)
 			continue; /* a record without timings (written by another tool) */
 		score_s += (double)sc->ns * 1e-9;
@@ -426,12 +426,12 @@ static int perf_lang(const struct hrn_item *const *v, size_t n, struct hrn_perf_
 }
 
 /* A met_reading into a results reading (name copied). */
-static int put_reading(struct hrn_reading *dst, const char *name, const struct met_reading *r)
+static int put_reading(struct rec_reading *dst, const char *name, const struct met_reading *r)
 {
-	return hrn_reading_set(dst, name, r->unit ? r->unit : "", r->value, r->valid ? NULL : r->reason);
+	return rec_reading_set(dst, name, r->unit ? r->unit : "", r->value, r->valid ? NULL : r->reason);
 }
 
-static int perf_window(const struct hrn_run_window *w, struct hrn_perf_window *pw)
+static int perf_window(const struct hrn_run_window *w, struct rec_perf_window *pw)
 {
 	int rc = 0;
 	pw->present = true;
@@ -439,10 +439,10 @@ static int perf_window(const struct hrn_run_window *w, struct hrn_perf_window *p
 	pw->seconds = w->seconds;
 	rc |= put_reading(&pw->energy_j, "energy_j", &w->energy_j);
 	if (w->energy_j.valid)
-		rc |= hrn_reading_set(&pw->energy_per_item_j, "energy_per_item_j", "J",
+		rc |= rec_reading_set(&pw->energy_per_item_j, "energy_per_item_j", "J",
 				      w->energy_j.value / (double)w->n_items, NULL);
 	else
-		rc |= hrn_reading_set(&pw->energy_per_item_j, "energy_per_item_j", "J", NAN, w->energy_j.reason);
+		rc |= rec_reading_set(&pw->energy_per_item_j, "energy_per_item_j", "J", NAN, w->energy_j.reason);
 	if (w->energy_source[0] && !(pw->energy_source = strdup(w->energy_source)))
 		rc = MRL_ENOMEM;
 	rc |= put_reading(&pw->peak_rss, "peak_rss", &w->peak_rss);
@@ -456,7 +456,7 @@ static int perf_window(const struct hrn_run_window *w, struct hrn_perf_window *p
 			rc = MRL_ENOMEM;
 		for (size_t i = 0; i < w->counters.n && !rc; i++) {
 			const struct met_reading *r = &w->counters.v[i].r;
-			rc = hrn_readings_add(&pw->counters, &pw->n_counters, w->counters.v[i].name, r->unit ? r->unit : "count",
+			rc = rec_readings_add(&pw->counters, &pw->n_counters, w->counters.v[i].name, r->unit ? r->unit : "count",
 					      r->value, r->valid ? NULL : r->reason);
 		}
 	}
@@ -465,21 +465,21 @@ static int perf_window(const struct hrn_run_window *w, struct hrn_perf_window *p
 		{ "majflt", &w->usage.majflt }, { "vcsw", &w->usage.vcsw }, { "ivcsw", &w->usage.ivcsw },
 	};
 	for (size_t i = 0; i < sizeof u / sizeof u[0] && !rc; i++)
-		rc = hrn_readings_add(&pw->usage, &pw->n_usage, u[i].name, u[i].r->unit ? u[i].r->unit : "",
+		rc = rec_readings_add(&pw->usage, &pw->n_usage, u[i].name, u[i].r->unit ? u[i].r->unit : "",
 				      u[i].r->value, u[i].r->valid ? NULL : u[i].r->reason);
 	return rc ? MRL_ENOMEM : 0;
 }
 
-int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct hrn_items *items,
-			const struct hrn_run_window *windows, struct hrn_results *r, struct mrl_err *err)
+int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct rec_items *items,
+			const struct hrn_run_window *windows, struct rec_results *r, struct mrl_err *err)
 {
 	int rc = 0;
-	const struct hrn_item **all = malloc((items->n + 1) * sizeof *all);
+	const struct rec_item **all = malloc((items->n + 1) * sizeof *all);
 	if (!all)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t ti = 0; ti < cfg->n_tasks && !rc; ti++) {
 		const struct task_task *t = cfg->tasks[ti];
-		struct hrn_perf_task *pt = hrn_results_add_perf(r, task_id(t));
+		struct rec_perf_task *pt = rec_results_add_perf(r, task_id(t));
 		if (!pt) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			break;
@@ -490,7 +490,7 @@ int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct hrn_items *i
 			if (!hrn_run_lang_selected(cfg, lang))
 				continue;
 			struct group g = { 0 };
-			struct hrn_perf_lang *pl = hrn_perf_task_add_lang(pt, lang);
+			struct rec_perf_lang *pl = rec_perf_task_add_lang(pt, lang);
 			if (!pl)
 				rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			if (!rc)
@@ -515,7 +515,7 @@ int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct hrn_items *i
 	return rc;
 }
 
-static const struct hrn_reading *find_reading(const struct hrn_reading *v, size_t n, const char *name)
+static const struct rec_reading *find_reading(const struct rec_reading *v, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i].name && !strcmp(v[i].name, name))
@@ -523,14 +523,14 @@ static const struct hrn_reading *find_reading(const struct hrn_reading *v, size_
 	return NULL;
 }
 
-void hrn_run_print_performance(FILE *out, const struct hrn_results *r)
+void hrn_run_print_performance(FILE *out, const struct rec_results *r)
 {
 	if (!r->n_perf)
 		return;
 	fprintf(out, "\nperformance (tokens/s = tokens computed by the forward pass / scoring time; ms per item, mean and p90):\n");
 	for (size_t i = 0; i < r->n_perf; i++) {
-		const struct hrn_perf_task *t = &r->perf[i];
-		const struct hrn_perf_window *w = &t->window;
+		const struct rec_perf_task *t = &r->perf[i];
+		const struct rec_perf_window *w = &t->window;
 		fprintf(out, "%-20s ", t->task);
 		if (isnan(t->all.tokens_per_s))
 			fprintf(out, "tokens/s n/a");
@@ -549,7 +549,7 @@ void hrn_run_print_performance(FILE *out, const struct hrn_results *r)
 		else
 			fprintf(out, ", energy %.3g J/item (%s)", w->energy_per_item_j.value,
 				w->energy_source ? w->energy_source : "?");
-		const struct hrn_reading *us = find_reading(w->usage, w->n_usage, "user_s"),
+		const struct rec_reading *us = find_reading(w->usage, w->n_usage, "user_s"),
 					 *sy = find_reading(w->usage, w->n_usage, "sys_s");
 		if (us && sy && !isnan(us->value) && !isnan(sy->value))
 			fprintf(out, ", CPU %.2f s in %.2f s", us->value + sy->value, w->seconds);

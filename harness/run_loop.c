@@ -22,7 +22,7 @@
 /* A string JSON-quoted, so that leading and trailing whitespace is visible. */
 static void put_quoted(FILE *f, const char *s)
 {
-	json_t *j = hrn_json_string(s);
+	json_t *j = rec_json_string(s);
 	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 	fputs(q ? q : "(out of memory)", f);
 	free(q);
@@ -204,19 +204,19 @@ static void window_end(const struct hrn_run_cfg *cfg, struct hrn_run_window *w, 
 /* Whether unit u is in items.jsonl already (--resume). */
 static bool unit_done(const struct hrn_run_cfg *cfg, const struct hrn_unit *u)
 {
-	return cfg->done && hrn_done_set_has(cfg->done, task_id(u->task), task_item_id(u->item), u->lang);
+	return cfg->done && rec_done_set_has(cfg->done, task_id(u->task), task_item_id(u->item), u->lang);
 }
 
 /* Score unit u and hand its record to the item writer. */
 static int run_unit(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct mrl_err *err)
 {
-	struct hrn_item rec = { 0 };
+	struct rec_item rec = { 0 };
 	int rc = task_type(u->task) == TASK_MULTIPLE_CHOICE
 			 ? hrn_run_mc_item(cfg, u->task, u->item_idx, u->lang, &rec, err)
 			 : hrn_run_ppl_item(cfg, u->task, u->item_idx, u->lang, &rec, err);
 	if (!rc)
-		rc = hrn_item_writer_add(cfg->writer, &rec, err);
-	hrn_item_release(&rec);
+		rc = rec_item_writer_add(cfg->writer, &rec, err);
+	rec_item_release(&rec);
 	return rc;
 }
 

@@ -116,11 +116,11 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 /* The record of a scored item: choices, logprobs, work, the plan's metrics, timings
  * (t[0] start, t[1] and t[2] around the scoring) and the prompt. 0 or MRL_ENOMEM. */
 static int mc_record(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, const struct mc_unit *u,
-		     const struct hrn_score_batch *b, const uint64_t t[3], struct hrn_item *out)
+		     const struct hrn_score_batch *b, const uint64_t t[3], struct rec_item *out)
 {
 	const size_t nc = p->n_choices, k = b->top_k;
 	struct task_choice_score *cs = calloc(nc ? nc : 1, sizeof *cs);
-	int rc = cs ? hrn_item_init(out, u->task, u->item, u->lang) : MRL_ENOMEM;
+	int rc = cs ? rec_item_init(out, u->task, u->item, u->lang) : MRL_ENOMEM;
 	if (rc)
 		goto out;
 	out->gold_index = p->gold;
@@ -129,35 +129,35 @@ static int mc_record(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p
 						    .loglik_uncond = p->mutual_info ? b->res[nc + j].sum_logprob : NAN,
 						    .n_tokens = (int64_t)b->reqs[j].n_cont, .n_chars = p->choices[j].n_chars,
 						    .n_bytes = p->choices[j].n_bytes };
-		rc = hrn_item_add_choice(out, cs[j].loglik, cs[j].n_tokens, cs[j].n_chars, cs[j].n_bytes,
+		rc = rec_item_add_choice(out, cs[j].loglik, cs[j].n_tokens, cs[j].n_chars, cs[j].n_bytes,
 					 b->res[j].all_greedy);
 	}
 	/* the conditional requests only: those are the choices' scores */
 	for (size_t j = 0; cfg->store_logprobs && j < nc && !rc; j++)
-		rc = hrn_item_set_logprobs(out, j, b->reqs[j].cont, b->res[j].logprob, b->reqs[j].n_cont, k, b->topk[j].id,
+		rc = rec_item_set_logprobs(out, j, b->reqs[j].cont, b->res[j].logprob, b->reqs[j].n_cont, k, b->topk[j].id,
 					   b->topk[j].logprob);
 	out->tokens_computed = (int64_t)b->work.n_computed;
 	out->tokens_cached = (int64_t)b->work.n_cached;
 	for (size_t r = 0; r < p->n_rules && !rc; r++) {
 		const int pred = task_mc_predict(p->rules[r], cs, nc);
-		rc = hrn_item_add_metric(out, task_mc_rule_name(p->rules[r]), pred, NULL, pred >= 0 && pred == p->gold, NAN);
+		rc = rec_item_add_metric(out, task_mc_rule_name(p->rules[r]), pred, NULL, pred >= 0 && pred == p->gold, NAN);
 	}
 	const uint64_t t_end = met_now_ns();
 	if (!rc)
-		rc = hrn_item_add_timing(out, "tokenize", (int64_t)(t[1] - t[0]));
+		rc = rec_item_add_timing(out, "tokenize", (int64_t)(t[1] - t[0]));
 	if (!rc)
-		rc = hrn_item_add_timing(out, "score", (int64_t)(t[2] - t[1]));
+		rc = rec_item_add_timing(out, "score", (int64_t)(t[2] - t[1]));
 	if (!rc)
-		rc = hrn_item_add_timing(out, "total", (int64_t)(t_end - t[0]));
+		rc = rec_item_add_timing(out, "total", (int64_t)(t_end - t[0]));
 	if (!rc)
-		rc = hrn_item_set_prompt(out, p->prompt);
+		rc = rec_item_set_prompt(out, p->prompt);
 out:
 	free(cs);
 	return rc;
 }
 
 int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
-		    struct hrn_item *out, struct mrl_err *err)
+		    struct rec_item *out, struct mrl_err *err)
 {
 	uint64_t times[3] = { met_now_ns(), 0, 0 };
 	const struct mc_unit u = { task_id(t), task_item_id(task_item_at(t, item_idx)), lang };
@@ -178,7 +178,7 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 	}
 	times[2] = met_now_ns();
 	if ((rc = mc_record(cfg, &p, &u, &b, times, out))) {
-		hrn_item_release(out);
+		rec_item_release(out);
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}
 out:

@@ -29,7 +29,7 @@ static long item_index(const struct task_task *t, const char *id)
 }
 
 /* Why rec is outside the plan, into why. */
-static void explain(const struct hrn_run_cfg *cfg, const struct hrn_item *rec, char *why, size_t size)
+static void explain(const struct hrn_run_cfg *cfg, const struct rec_item *rec, char *why, size_t size)
 {
 	const struct task_task *t = NULL;
 	for (size_t k = 0; k < cfg->n_tasks && !t; k++)
@@ -53,7 +53,7 @@ static void explain(const struct hrn_run_cfg *cfg, const struct hrn_item *rec, c
 }
 
 /* A multiple-choice record whose indices cannot be right. */
-static bool mc_record_broken(const struct hrn_item *rec, char *why, size_t size)
+static bool mc_record_broken(const struct rec_item *rec, char *why, size_t size)
 {
 	if (rec->n_choices < 2) {
 		snprintf(why, size, "a multiple-choice record with %zu choice(s)", rec->n_choices);
@@ -74,15 +74,15 @@ static bool mc_record_broken(const struct hrn_item *rec, char *why, size_t size)
 
 static int by_line(const void *a, const void *b)
 {
-	const struct hrn_rejected_line *x = a, *y = b;
+	const struct rec_rejected_line *x = a, *y = b;
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, size_t *n_missing,
+int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct rec_items *items, size_t *n_missing,
 		       struct mrl_err *err)
 {
-	struct hrn_items none = { 0 };
-	struct hrn_done_set *plan = hrn_done_set_new(&none), *seen = hrn_done_set_new(&none);
+	struct rec_items none = { 0 };
+	struct rec_done_set *plan = rec_done_set_new(&none), *seen = rec_done_set_new(&none);
 	int rc = 0;
 	size_t n_plan = 0, kept = 0;
 	if (!plan || !seen)
@@ -91,28 +91,28 @@ int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, s
 	struct hrn_unit u;
 	hrn_units_init(&units, cfg);
 	while (hrn_units_next(&units, &u)) {
-		if (hrn_done_set_add(plan, task_id(u.task), task_item_id(u.item), u.lang))
+		if (rec_done_set_add(plan, task_id(u.task), task_item_id(u.item), u.lang))
 			goto nomem;
 		n_plan++;
 	}
 	for (size_t i = 0; i < items->n; i++) {
-		struct hrn_item *rec = &items->items[i];
+		struct rec_item *rec = &items->items[i];
 		char why[512] = "";
 		const struct task_task *t = task_suite_find(cfg->suite, rec->task);
-		if (!hrn_done_set_has(plan, rec->task, rec->item_id, rec->language))
+		if (!rec_done_set_has(plan, rec->task, rec->item_id, rec->language))
 			explain(cfg, rec, why, sizeof why);
-		else if (hrn_done_set_has(seen, rec->task, rec->item_id, rec->language))
+		else if (rec_done_set_has(seen, rec->task, rec->item_id, rec->language))
 			snprintf(why, sizeof why, "a second record of item '%s' of task '%s' in %s", rec->item_id, rec->task,
 				 rec->language);
 		else if (t && task_type(t) == TASK_MULTIPLE_CHOICE)
 			mc_record_broken(rec, why, sizeof why);
 		if (*why) {
-			if (hrn_items_reject(items, rec->line, "%s", why))
+			if (rec_items_reject(items, rec->line, "%s", why))
 				goto nomem;
-			hrn_item_release(rec);
+			rec_item_release(rec);
 			continue;
 		}
-		if (hrn_done_set_add(seen, rec->task, rec->item_id, rec->language))
+		if (rec_done_set_add(seen, rec->task, rec->item_id, rec->language))
 			goto nomem;
 		items->items[kept++] = *rec;
 	}
@@ -120,17 +120,17 @@ int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct hrn_items *items, s
 	if (items->n_rejected > 1)
 		qsort(items->rejected, items->n_rejected, sizeof *items->rejected, by_line);
 	if (n_missing)
-		*n_missing = n_plan - hrn_done_set_count(seen);
+		*n_missing = n_plan - rec_done_set_count(seen);
 	goto out;
 nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory checking items.jsonl against the run's plan");
 out:
-	hrn_done_set_free(plan);
-	hrn_done_set_free(seen);
+	rec_done_set_free(plan);
+	rec_done_set_free(seen);
 	return rc;
 }
 
-int hrn_run_quarantine(const char *path, const struct hrn_items *items, const char *rejected_path,
+int hrn_run_quarantine(const char *path, const struct rec_items *items, const char *rejected_path,
 		       struct mrl_err *err)
 {
 	char *text = NULL, *kept = NULL, *moved = NULL;

@@ -122,7 +122,7 @@ static int ppl_logprobs(struct ppl_doc *d, const struct hrn_score_batch *b)
 /* The record of a scored document: its one "choice", the metrics and counts, timings
  * (t[0] start, t[1] and t[2] around the scoring), logprobs. 0 or MRL_ENOMEM. */
 static int ppl_record(const struct hrn_run_cfg *cfg, const struct task_ppl_plan *p, const struct ppl_unit *u,
-		      struct ppl_doc *d, const struct hrn_score_batch *b, const uint64_t t[3], struct hrn_item *out)
+		      struct ppl_doc *d, const struct hrn_score_batch *b, const uint64_t t[3], struct rec_item *out)
 {
 	const struct task_text_counts *tc = &p->counts;
 	const size_t n = d->n, k = b->top_k;
@@ -136,21 +136,21 @@ static int ppl_record(const struct hrn_run_cfg *cfg, const struct task_ppl_plan 
 	}
 	const double nll = -loglik, bits = nll / log(2.0);
 	int rc;
-	if ((rc = hrn_item_init(out, u->task, u->item, u->lang)) ||
-	    (rc = hrn_item_add_choice(out, loglik, (int64_t)n, tc->chars, tc->bytes, greedy)) ||
-	    (rc = hrn_item_add_metric(out, "perplexity", -1, NULL, false, exp(nll / (double)n))) ||
-	    (rc = hrn_item_add_metric(out, "word_perplexity", -1, NULL, false,
+	if ((rc = rec_item_init(out, u->task, u->item, u->lang)) ||
+	    (rc = rec_item_add_choice(out, loglik, (int64_t)n, tc->chars, tc->bytes, greedy)) ||
+	    (rc = rec_item_add_metric(out, "perplexity", -1, NULL, false, exp(nll / (double)n))) ||
+	    (rc = rec_item_add_metric(out, "word_perplexity", -1, NULL, false,
 				      tc->words ? exp(nll / (double)tc->words) : NAN)) ||
-	    (rc = hrn_item_add_metric(out, "bits_per_byte", -1, NULL, false, tc->bytes ? bits / (double)tc->bytes : NAN)) ||
-	    (rc = hrn_item_add_metric(out, "bits_per_char", -1, NULL, false,
+	    (rc = rec_item_add_metric(out, "bits_per_byte", -1, NULL, false, tc->bytes ? bits / (double)tc->bytes : NAN)) ||
+	    (rc = rec_item_add_metric(out, "bits_per_char", -1, NULL, false,
 				      tc->canonical_chars ? bits / (double)tc->canonical_chars : NAN)) ||
 	    /* the counts, so that aggregates (sum NLL / sum count) can be recomputed from items.jsonl */
-	    (rc = hrn_item_add_metric(out, "words", -1, NULL, false, (double)tc->words)) ||
-	    (rc = hrn_item_add_metric(out, "canonical_chars", -1, NULL, false, (double)tc->canonical_chars)) ||
-	    (rc = hrn_item_add_timing(out, "tokenize", (int64_t)(t[1] - t[0]))) ||
-	    (rc = hrn_item_add_timing(out, "score", (int64_t)(t[2] - t[1]))) ||
-	    (rc = hrn_item_add_timing(out, "total", (int64_t)(met_now_ns() - t[0]))) ||
-	    (cfg->store_logprobs && (rc = hrn_item_set_logprobs(out, 0, d->toks, d->lp, n, k, d->top_id, d->top_lp))))
+	    (rc = rec_item_add_metric(out, "words", -1, NULL, false, (double)tc->words)) ||
+	    (rc = rec_item_add_metric(out, "canonical_chars", -1, NULL, false, (double)tc->canonical_chars)) ||
+	    (rc = rec_item_add_timing(out, "tokenize", (int64_t)(t[1] - t[0]))) ||
+	    (rc = rec_item_add_timing(out, "score", (int64_t)(t[2] - t[1]))) ||
+	    (rc = rec_item_add_timing(out, "total", (int64_t)(met_now_ns() - t[0]))) ||
+	    (cfg->store_logprobs && (rc = rec_item_set_logprobs(out, 0, d->toks, d->lp, n, k, d->top_id, d->top_lp))))
 		return rc;
 	out->tokens_computed = (int64_t)b->work.n_computed;
 	out->tokens_cached = (int64_t)b->work.n_cached;
@@ -158,7 +158,7 @@ static int ppl_record(const struct hrn_run_cfg *cfg, const struct task_ppl_plan 
 }
 
 int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
-		     struct hrn_item *out, struct mrl_err *err)
+		     struct rec_item *out, struct mrl_err *err)
 {
 	uint64_t times[3] = { met_now_ns(), 0, 0 };
 	const struct ppl_unit u = { task_id(t), task_item_id(task_item_at(t, item_idx)), lang };
@@ -178,7 +178,7 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 	}
 	times[2] = met_now_ns();
 	if ((rc = ppl_record(cfg, &p, &u, &d, &b, times, out))) {
-		hrn_item_release(out);
+		rec_item_release(out);
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}
 out:

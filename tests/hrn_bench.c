@@ -181,16 +181,16 @@ static void test_cli_figures(void)
 		if (s && secs)
 			is_near(s->samples[0], 16 / secs->samples[0], 1e-6 * s->samples[0], "pp16 t/s = 16 / seconds");
 		ok(pp->seed == 5 && pp->warmup == 1 && pp->reps == 2, "seed, warm-up and reps recorded per result");
-		const struct hrn_reading *en = hrn_bench_result_figure(pp, "energy_j_per_token_prefill");
+		const struct rec_reading *en = hrn_bench_result_figure(pp, "energy_j_per_token_prefill");
 		ok(en && en->reason && isnan(en->value), "energy per token (prefill) is null");
 		like(en ? en->reason : NULL, "no energy source", "energy null reason says why");
 		en = hrn_bench_result_figure(tg, "energy_j_per_token_decode");
 		ok(en && en->reason, "energy per token (decode) is null with a reason");
 		en = hrn_bench_result_figure(pp, "energy_j_per_token_prefill_net");
 		ok(en && en->reason && isnan(en->value), "net energy per token (idle subtracted) is null with a reason too");
-		const struct hrn_reading *rss = hrn_bench_result_figure(pp, "peak_rss_bytes");
+		const struct rec_reading *rss = hrn_bench_result_figure(pp, "peak_rss_bytes");
 		ok(rss && !rss->reason && rss->value > 1e6, "peak RSS measured (> 1 MB)");
-		const struct hrn_reading *cpu = hrn_bench_result_figure(tg, "cpu_s_per_token");
+		const struct rec_reading *cpu = hrn_bench_result_figure(tg, "cpu_s_per_token");
 		ok(cpu && !cpu->reason && cpu->value >= 0, "CPU seconds per token (getrusage) measured");
 		ok(pp->counters_status && pp->n_counters > 0, "counters listed with a status");
 		bool counters_ok = true;
@@ -199,9 +199,9 @@ static void test_cli_figures(void)
 		ok(counters_ok, "each counter is a value or null with a reason");
 		const struct hrn_bench_series *itl = hrn_bench_result_series(tg, "itl_ms");
 		ok(itl && itl->n == 8, "tg4: 2 reps x 4 step latencies");
-		const struct hrn_reading *bu = hrn_bench_result_figure(tg, "bandwidth_utilization");
+		const struct rec_reading *bu = hrn_bench_result_figure(tg, "bandwidth_utilization");
 		like(bu ? bu->reason : NULL, "--roofline", "no roofline: utilisation null, says how to get it");
-		const struct hrn_reading *bpt = hrn_bench_result_figure(tg, "bytes_per_token");
+		const struct rec_reading *bpt = hrn_bench_result_figure(tg, "bytes_per_token");
 		ok(bpt && bpt->value > 0 && bpt->value < (double)d.model.weight_bytes * 1.5, "bytes per decoded token recorded");
 		const struct hrn_bench_series *ttft = hrn_bench_result_series(rq, "ttft_ms"),
 					      *tpot = hrn_bench_result_series(rq, "tpot_ms"),
@@ -343,8 +343,8 @@ static void test_cli_roofline(const char *model)
 	ok(d.roofline.read_bw_bytes_per_s > 0 && d.roofline.flops_per_core > 0, "bandwidth and FLOP rate > 0");
 	double bw = d.roofline.read_bw_bytes_per_s;
 	const struct hrn_bench_result *tg = find(&d, "tg3@d0", 1), *pp = find(&d, "pp8", 1);
-	const struct hrn_reading *bu = tg ? hrn_bench_result_figure(tg, "bandwidth_utilization") : NULL;
-	const struct hrn_reading *fu = pp ? hrn_bench_result_figure(pp, "flop_utilization") : NULL;
+	const struct rec_reading *bu = tg ? hrn_bench_result_figure(tg, "bandwidth_utilization") : NULL;
+	const struct rec_reading *fu = pp ? hrn_bench_result_figure(pp, "flop_utilization") : NULL;
 	ok(bu && !bu->reason && bu->value > 0, "tg: decode bandwidth utilisation stated");
 	ok(fu && !fu->reason && fu->value > 0, "pp: prefill FLOP utilisation stated");
 	if (bu && fu && tg && pp) {
@@ -389,7 +389,7 @@ static void test_cli_scenarios(const char *model)
 		size_t n_arr = 0;
 		hrn_bench_poisson_arrivals(3, 4, 2, &arr, &n_arr, &err);
 		free(arr);
-		const struct hrn_reading *nreq = hrn_bench_result_figure(r, "n_requests");
+		const struct rec_reading *nreq = hrn_bench_result_figure(r, "n_requests");
 		ok(nreq && n_arr > 0 && nreq->value == (double)n_arr, "every seeded arrival was served");
 		const struct hrn_bench_series *q = hrn_bench_result_series(r, "queue_ms"),
 					      *t = hrn_bench_result_series(r, "ttft_ms"),
@@ -400,7 +400,7 @@ static void test_cli_scenarios(const char *model)
 		for (size_t i = 0; incl && i < t->n; i++)
 			incl = fabs(t->samples[i] - (ts->samples[i] + q->samples[i])) < 1e-3;
 		ok(incl, "TTFT (MLPerf, from arrival) = queueing + service TTFT");
-		const struct hrn_reading *aq = hrn_bench_result_figure(r, "achieved_qps");
+		const struct rec_reading *aq = hrn_bench_result_figure(r, "achieved_qps");
 		ok(aq && !aq->reason && aq->value > 0, "achieved QPS stated");
 		is_int(r->limits_hold, 1, "generous limits hold at p99");
 		like(r->note, "one sequence at a time", "the output says requests queue");
@@ -418,8 +418,8 @@ static void test_cli_scenarios(const char *model)
 	rc = rc ? rc : hrn_bench_read(path, &d, &err);
 	ok(!rc && d.n_results == 1 && !strcmp(d.results[0].kind, "offline"), "offline scenario");
 	if (!rc && d.n_results == 1) {
-		const struct hrn_reading *t = hrn_bench_result_figure(&d.results[0], "output_tokens_per_s");
-		const struct hrn_reading *n = hrn_bench_result_figure(&d.results[0], "n_requests");
+		const struct rec_reading *t = hrn_bench_result_figure(&d.results[0], "output_tokens_per_s");
+		const struct rec_reading *n = hrn_bench_result_figure(&d.results[0], "n_requests");
 		ok(t && !t->reason && t->value > 0 && n && n->value == 3, "offline: 3 requests, output tokens/s");
 	}
 	hrn_bench_doc_release(&d);
@@ -445,7 +445,7 @@ static void test_cli_energy_window(const char *model)
 		free(out);
 		struct hrn_bench_doc d;
 		struct mrl_err err = { 0 };
-		const struct hrn_reading *pp = NULL, *tg = NULL;
+		const struct rec_reading *pp = NULL, *tg = NULL;
 		if (hrn_bench_read(path, &d, &err) == 0 && find(&d, "pp8", 1) && find(&d, "tg2@d0", 1)) {
 			pp = hrn_bench_result_figure(find(&d, "pp8", 1), "energy_j_per_token_prefill");
 			tg = hrn_bench_result_figure(find(&d, "tg2@d0", 1), "energy_j_per_token_decode");

@@ -5,7 +5,12 @@
  * mismatched suites and bad inputs exit 3, JUnit XML is well-formed, flipped
  * items are listed, and hostile model names are escaped in every leaderboard
  * format. Runs the binary named by $MERILO (set by `make test`). */
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/results.h"
 #include "tests/tap.h"
 #include "tests/cli.h"
 
@@ -33,8 +38,8 @@ static void write_run(const char *name, const char *model_name, const char *suit
 	snprintf(dir, sizeof dir, "%s/%s", tmp, name);
 	mkdir(dir, 0755);
 	struct mrl_err err = {0};
-	struct hrn_results r;
-	hrn_results_init(&r);
+	struct rec_results r;
+	rec_results_init(&r);
 	r.suite.name = strdup("ci-test");
 	r.suite.sha256 = strdup(suite_sha);
 	r.model.name = strdup(model_name);
@@ -42,9 +47,9 @@ static void write_run(const char *name, const char *model_name, const char *suit
 	r.settings.seed = 7;
 	size_t right = 0;
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	struct hrn_item_writer *w;
-	struct hrn_item_writer_opts wo = { .truncate = true };
-	hrn_item_writer_open(path, &wo, &w, NULL, &err);
+	struct rec_item_writer *w;
+	struct rec_item_writer_opts wo = { .truncate = true };
+	rec_item_writer_open(path, &wo, &w, NULL, &err);
 	for (size_t i = 0; i < n; i++) {
 		bool c = i < n_right;
 		if (i < rw)
@@ -55,35 +60,35 @@ static void write_run(const char *name, const char *model_name, const char *suit
 		char id[64], prompt[160];
 		snprintf(id, sizeof id, "copa-%04zu%s", i, text_suffix);
 		snprintf(prompt, sizeof prompt, "Premisa %zu: Čovjek <b>je</b> otvorio slavinu.%s", i, text_suffix);
-		struct hrn_item it = {0};
-		hrn_item_init(&it, "copa", id, "sr-Cyrl");
-		hrn_item_add_choice(&it, -3.0, 2, 5, 5, false);
-		hrn_item_add_choice(&it, -4.0, 2, 5, 5, false);
+		struct rec_item it = {0};
+		rec_item_init(&it, "copa", id, "sr-Cyrl");
+		rec_item_add_choice(&it, -3.0, 2, 5, 5, false);
+		rec_item_add_choice(&it, -4.0, 2, 5, 5, false);
 		it.gold_index = 0;
-		hrn_item_add_metric(&it, "acc", c ? 0 : 1, NULL, c, NAN);
-		hrn_item_add_metric(&it, "acc_norm", c ? 0 : 1, NULL, c, NAN);
-		hrn_item_add_timing(&it, "total", 1000000 + (int64_t)i);
+		rec_item_add_metric(&it, "acc", c ? 0 : 1, NULL, c, NAN);
+		rec_item_add_metric(&it, "acc_norm", c ? 0 : 1, NULL, c, NAN);
+		rec_item_add_timing(&it, "total", 1000000 + (int64_t)i);
 		for (size_t ch = 0; lp_mode && ch < 2; ch++) {
 			int32_t tok[2] = { (int32_t)(10 + ch), 20 }, top[4] = { (int32_t)(10 + ch), 99, 20, 98 };
 			double lp[2] = { log(0.6), log(0.5) }, tlp[4] = { log(0.6), log(0.3), log(0.5), log(0.2) };
 			if ((lp_mode == 2 && i % 5 == 0) || lp_mode == 3)
 				tok[1] = 21;
-			hrn_item_set_logprobs(&it, ch, tok, lp, 2, lp_mode == 4 ? 0 : 2, lp_mode == 4 ? NULL : top,
+			rec_item_set_logprobs(&it, ch, tok, lp, 2, lp_mode == 4 ? 0 : 2, lp_mode == 4 ? NULL : top,
 					      lp_mode == 4 ? NULL : tlp);
 		}
-		hrn_item_set_prompt(&it, prompt);
-		hrn_item_writer_add(w, &it, &err);
-		hrn_item_release(&it);
+		rec_item_set_prompt(&it, prompt);
+		rec_item_writer_add(w, &it, &err);
+		rec_item_release(&it);
 	}
-	hrn_item_writer_close(w, &err);
-	struct hrn_aggregate *a = hrn_results_add_aggregate(&r, "copa", "sr-Cyrl", (int64_t)n);
+	rec_item_writer_close(w, &err);
+	struct rec_aggregate *a = rec_results_add_aggregate(&r, "copa", "sr-Cyrl", (int64_t)n);
 	double acc = (double)right / (double)n;
-	hrn_aggregate_add_metric(a, "acc", acc, NAN, acc - 0.03, acc + 0.03, 0.95, "bootstrap-percentile");
-	hrn_aggregate_add_metric(a, "acc_norm", acc, NAN, acc - 0.03, acc + 0.03, 0.95, "bootstrap-percentile");
+	rec_aggregate_add_metric(a, "acc", acc, NAN, acc - 0.03, acc + 0.03, 0.95, "bootstrap-percentile");
+	rec_aggregate_add_metric(a, "acc_norm", acc, NAN, acc - 0.03, acc + 0.03, 0.95, "bootstrap-percentile");
 	snprintf(path, sizeof path, "%s/results.json", dir);
-	if (hrn_results_write(path, &r, &err))
+	if (rec_results_write(path, &r, &err))
 		diag("write %s: %s", path, err.msg);
-	hrn_results_release(&r);
+	rec_results_release(&r);
 }
 
 /* Well-formedness: xmllint where installed, else a check that tags balance. */

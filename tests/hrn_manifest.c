@@ -1,4 +1,4 @@
-/* hrn_manifest.c — tests for the run manifest and the SHA-256 cache (harness/manifest.c).
+/* rec_manifest.c — tests for the run manifest and the SHA-256 cache (harness/manifest.c).
  *
  * The manifest must state the build, the host (checked against what the test
  * reads itself from uname/sysconf and /proc), the model and suite hashes and
@@ -8,7 +8,9 @@
  */
 #include "common/sha256.h"
 #include "harness/hrn.h"
-#include "harness/results.h"
+#include "harness/manifest.h"
+#include "records/manifest.h"
+#include "records/results.h"
 #include "tests/tap.h"
 #include "tests/cli.h"
 
@@ -35,7 +37,7 @@ static void test_collect(void)
 {
 	char model[512], suite[512], cache[512], want[65];
 	struct mrl_err err = { 0 };
-	struct hrn_manifest m;
+	struct rec_manifest m;
 	snprintf(model, sizeof model, "%s/model.gguf", dir);
 	snprintf(suite, sizeof suite, "%s/suite.json", dir);
 	snprintf(cache, sizeof cache, "%s/cache", dir);
@@ -83,15 +85,15 @@ static void test_collect(void)
 	time_t start = parse_utc(m.started_utc);
 	ok(start != (time_t)-1 && start >= t0 - 1 && start <= time(NULL) + 1, "started_utc is ISO 8601 UTC and now");
 	ok(m.ended_utc == NULL, "ended_utc is null until finished");
-	hrn_manifest_finish(&m, &err);
+	rec_manifest_finish(&m, &err);
 	ok(parse_utc(m.ended_utc) >= start, "ended_utc set by finish, not before the start");
 
-	json_t *j = hrn_manifest_to_json(&m);
+	json_t *j = rec_manifest_to_json(&m);
 	ok(j != NULL, "serialized to JSON");
 	ok(json_is_null(json_object_get(json_object_get(j, "host"), "gpu_name")) == (m.gpu_name == NULL),
 	   "an unknown GPU is a JSON null");
-	struct hrn_manifest b;
-	rc = hrn_manifest_from_json(j, &b, "test", "$", &err);
+	struct rec_manifest b;
+	rc = rec_manifest_from_json(j, &b, "test", "$", &err);
 	is_int(rc, 0, "parsed back");
 	if (rc)
 		diag("%s", err.msg);
@@ -107,34 +109,34 @@ static void test_collect(void)
 	   json_equal(m.settings, b.settings) && cli_same_str(m.started_utc, b.started_utc) &&
 	   cli_same_str(m.ended_utc, b.ended_utc),
 	   "every manifest field round-trips through JSON");
-	hrn_manifest_release(&b);
+	rec_manifest_release(&b);
 
 	json_object_set_new(json_object_get(j, "model"), "size_bytes", json_string("big"));
-	is_int(hrn_manifest_from_json(j, &b, "x.json", "/manifest", &err), MRL_EINPUT, "a bad field is refused");
+	is_int(rec_manifest_from_json(j, &b, "x.json", "/manifest", &err), MRL_EINPUT, "a bad field is refused");
 	like(err.msg, "x.json: /manifest/model/size_bytes: expected an integer", "naming source and path");
-	hrn_manifest_release(&b);
+	rec_manifest_release(&b);
 	json_object_set_new(j, "schema_version", json_integer(3));
-	is_int(hrn_manifest_from_json(j, &b, "x.json", "$.manifest", &err), MRL_EUNSUPPORTED,
+	is_int(rec_manifest_from_json(j, &b, "x.json", "$.manifest", &err), MRL_EUNSUPPORTED,
 	       "an unknown manifest version is refused");
-	hrn_manifest_release(&b);
+	rec_manifest_release(&b);
 	json_decref(j);
-	hrn_manifest_release(&m);
+	rec_manifest_release(&m);
 
-	struct hrn_manifest none;
+	struct rec_manifest none;
 	is_int(hrn_manifest_collect(&none, NULL, NULL, NULL, &err), 0, "a manifest without model or suite");
 	ok(none.model_sha256 == NULL && none.model_size_bytes == -1 && none.settings == NULL, "has them null");
-	j = hrn_manifest_to_json(&none);
-	hrn_manifest_release(&none);
-	is_int(hrn_manifest_from_json(j, &none, "t", "$", &err), 0, "and round-trips");
+	j = rec_manifest_to_json(&none);
+	rec_manifest_release(&none);
+	is_int(rec_manifest_from_json(j, &none, "t", "$", &err), 0, "and round-trips");
 	ok(none.model_size_bytes == -1 && none.settings == NULL, "still null");
-	hrn_manifest_release(&none);
+	rec_manifest_release(&none);
 	json_decref(j);
 
 	char missing[600];
 	snprintf(missing, sizeof missing, "%s/nope.gguf", dir);
 	is_int(hrn_manifest_collect(&m, missing, NULL, NULL, &err), MRL_EIO, "a missing model is an error");
 	like(err.msg, missing, "naming the path");
-	hrn_manifest_release(&m);
+	rec_manifest_release(&m);
 	json_decref(settings);
 }
 
@@ -236,7 +238,7 @@ static void test_cache(void)
 static void fake_nvidia_child(int out_fd)
 {
 	char msg[1024];
-	struct hrn_manifest m;
+	struct rec_manifest m;
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 	    mount("tmpfs", "/proc/driver", "tmpfs", 0, "size=64k")) {
 		snprintf(msg, sizeof msg, "skip: cannot mount a tmpfs on /proc/driver: %s", strerror(errno));
@@ -257,7 +259,7 @@ static void fake_nvidia_child(int out_fd)
 	snprintf(msg, sizeof msg, "name=[%s] driver=[%s] count=%lld reason=[%s]", m.gpu_name ? m.gpu_name : "(null)",
 		 m.gpu_driver ? m.gpu_driver : "(null)", (long long)m.gpu_count,
 		 m.gpu_null_reason ? m.gpu_null_reason : "(null)");
-	hrn_manifest_release(&m);
+	rec_manifest_release(&m);
 	umount("/proc/driver");
 out:
 	if (write(out_fd, msg, strlen(msg)) < 0)

@@ -1,5 +1,5 @@
 /* hrn_report.c — `merilo report` as a user runs it, on a pair of runs built
- * here with the record writers (hrn_results_write, hrn_item_writer): every
+ * here with the record writers (rec_results_write, rec_item_writer): every
  * file is written (html, md, png, svg, gp, dat); names from the runs are
  * escaped in HTML and markdown; without gnuplot the report is still written,
  * says why the plots are missing and the command exits 0 with a warning; bad
@@ -9,7 +9,12 @@
 #include "tests/tap.h"
 #include "tests/cli.h"
 
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/results.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -52,9 +57,9 @@ enum { N_LANGS = 4, N_ITEMS = 60 };
 static int make_run(const char *dir, const char *model_name, const char *task2, const double *p_right, uint64_t seed,
 		    bool truncated_tail, bool with_perf)
 {
-	struct hrn_results r;
+	struct rec_results r;
 	struct mrl_err err = { 0 };
-	hrn_results_init(&r);
+	rec_results_init(&r);
 	r.suite.name = strdup("test-suite");
 	r.suite.version = strdup("1.0.0");
 	r.model.name = strdup(model_name);
@@ -73,31 +78,31 @@ static int make_run(const char *dir, const char *model_name, const char *task2, 
 	bool right[2][N_LANGS][N_ITEMS];
 	char path[8192];
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	struct hrn_item_writer *w = NULL;
-	struct hrn_item_writer_opts wo = { .truncate = true };
-	int rc = hrn_item_writer_open(path, &wo, &w, NULL, &err);
+	struct rec_item_writer *w = NULL;
+	struct rec_item_writer_opts wo = { .truncate = true };
+	int rc = rec_item_writer_open(path, &wo, &w, NULL, &err);
 	for (size_t t = 0; !rc && t < 2; t++)
 		for (size_t l = 0; l < N_LANGS; l++) {
 			size_t k = 0;
 			for (size_t i = 0; i < N_ITEMS; i++) {
 				right[t][l][i] = u01(&seed) < p_right[l];
 				k += right[t][l][i];
-				struct hrn_item it;
+				struct rec_item it;
 				char id[32];
 				snprintf(id, sizeof id, "item-%03zu", i);
-				rc = hrn_item_init(&it, tasks[t], id, langs[l]);
-				rc = rc ? rc : hrn_item_add_choice(&it, -3.5, 3, 12, 12, false);
-				rc = rc ? rc : hrn_item_add_choice(&it, -4.0, 4, 14, 15, false);
-				rc = rc ? rc : hrn_item_add_metric(&it, "acc", right[t][l][i] ? 0 : 1, NULL, right[t][l][i], NAN);
+				rc = rec_item_init(&it, tasks[t], id, langs[l]);
+				rc = rc ? rc : rec_item_add_choice(&it, -3.5, 3, 12, 12, false);
+				rc = rc ? rc : rec_item_add_choice(&it, -4.0, 4, 14, 15, false);
+				rc = rc ? rc : rec_item_add_metric(&it, "acc", right[t][l][i] ? 0 : 1, NULL, right[t][l][i], NAN);
 				it.gold_index = 0;
-				rc = rc ? rc : hrn_item_add_timing(&it, "total", (int64_t)((l == 1 ? 9e6 : 5e6) * (0.6 + u01(&seed))));
-				rc = rc ? rc : hrn_item_writer_add(w, &it, &err);
-				hrn_item_release(&it);
+				rc = rc ? rc : rec_item_add_timing(&it, "total", (int64_t)((l == 1 ? 9e6 : 5e6) * (0.6 + u01(&seed))));
+				rc = rc ? rc : rec_item_writer_add(w, &it, &err);
+				rec_item_release(&it);
 			}
 			double acc = (double)k / N_ITEMS, se = sqrt(acc * (1 - acc) / N_ITEMS);
-			struct hrn_aggregate *a = hrn_results_add_aggregate(&r, tasks[t], langs[l], N_ITEMS);
+			struct rec_aggregate *a = rec_results_add_aggregate(&r, tasks[t], langs[l], N_ITEMS);
 			rc = rc ? rc : !a ? MRL_ENOMEM
-					 : hrn_aggregate_add_metric(a, "acc", acc, se, fmax(0, acc - 1.96 * se),
+					 : rec_aggregate_add_metric(a, "acc", acc, se, fmax(0, acc - 1.96 * se),
 								    fmin(1, acc + 1.96 * se), 0.95, "wilson");
 		}
 	for (size_t t = 0; !rc && t < 2; t++)
@@ -108,7 +113,7 @@ static int make_run(const char *dir, const char *model_name, const char *task2, 
 					b += right[t][la][i] && !right[t][lb][i];
 					c += !right[t][la][i] && right[t][lb][i];
 				}
-				struct hrn_comparison *cm = hrn_results_add_comparison(&r, tasks[t], langs[la], langs[lb], "acc",
+				struct rec_comparison *cm = rec_results_add_comparison(&r, tasks[t], langs[la], langs[lb], "acc",
 										       "paired-bootstrap");
 				if (!cm) {
 					rc = MRL_ENOMEM;
@@ -124,9 +129,9 @@ static int make_run(const char *dir, const char *model_name, const char *task2, 
 				cm->mcnemar_p = b + c ? fmin(1, 2 * pow(0.5, (double)(b + c)) * (double)(1 + (b < c ? b : c))) : 1;
 			}
 	if (!rc && with_perf) { /* a "performance" record: speed per language, energy null with its reason */
-		struct hrn_perf_task *pt = hrn_results_add_perf(&r, "copa");
+		struct rec_perf_task *pt = rec_results_add_perf(&r, "copa");
 		for (size_t l = 0; pt && l < N_LANGS; l++) {
-			struct hrn_perf_lang *pl = hrn_perf_task_add_lang(pt, langs[l]);
+			struct rec_perf_lang *pl = rec_perf_task_add_lang(pt, langs[l]);
 			if (!pl)
 				break;
 			pl->n_items = N_ITEMS;
@@ -142,15 +147,15 @@ static int make_run(const char *dir, const char *model_name, const char *task2, 
 			pt->all.item_ms_median = pt->all.item_ms_p90 = NAN;
 			pt->window.present = true;
 			pt->window.n_items = N_ITEMS * N_LANGS;
-			rc = hrn_reading_set(&pt->window.energy_per_item_j, "energy_per_item_j", "J", NAN,
+			rc = rec_reading_set(&pt->window.energy_per_item_j, "energy_per_item_j", "J", NAN,
 					     "no energy source (/sys/class/powercap absent)");
 		}
 	}
-	int crc = hrn_item_writer_close(w, &err);
+	int crc = rec_item_writer_close(w, &err);
 	rc = rc ? rc : crc;
 	snprintf(path, sizeof path, "%s/results.json", dir);
-	rc = rc ? rc : hrn_results_write(path, &r, &err);
-	hrn_results_release(&r);
+	rc = rc ? rc : rec_results_write(path, &r, &err);
+	rec_results_release(&r);
 	if (!rc && truncated_tail) {
 		snprintf(path, sizeof path, "%s/items.jsonl", dir);
 		FILE *f = fopen(path, "a");

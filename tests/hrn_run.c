@@ -27,7 +27,14 @@
 #include <unistd.h>
 
 #include "engine/eng.h"
-#include "harness/results.h"
+#include "common/json.h"
+#include "harness/manifest.h"
+#include "records/done_set.h"
+#include "records/item.h"
+#include "records/item_writer.h"
+#include "records/items.h"
+#include "records/record_json.h"
+#include "records/results.h"
 #include "harness/run.h"
 #include "metrics/met.h"
 #include "tasks/task.h"
@@ -82,7 +89,7 @@ static size_t n_different(const json_t *a, const json_t *b, const char **first)
 	return bad;
 }
 
-static const struct hrn_aggregate *find_agg(const struct hrn_results *r, const char *task, const char *lang)
+static const struct rec_aggregate *find_agg(const struct rec_results *r, const char *task, const char *lang)
 {
 	for (size_t i = 0; i < r->n_aggregates; i++)
 		if (!strcmp(r->aggregates[i].task, task) && !strcmp(r->aggregates[i].language, lang))
@@ -90,7 +97,7 @@ static const struct hrn_aggregate *find_agg(const struct hrn_results *r, const c
 	return NULL;
 }
 
-static const struct hrn_metric_value *find_val(const struct hrn_aggregate *a, const char *name)
+static const struct rec_metric_value *find_val(const struct rec_aggregate *a, const char *name)
 {
 	for (size_t i = 0; a && i < a->n_metrics; i++)
 		if (!strcmp(a->metrics[i].name, name))
@@ -98,11 +105,11 @@ static const struct hrn_metric_value *find_val(const struct hrn_aggregate *a, co
 	return NULL;
 }
 
-static const struct hrn_comparison *find_cmp(const struct hrn_results *r, const char *task, const char *a,
+static const struct rec_comparison *find_cmp(const struct rec_results *r, const char *task, const char *a,
 					     const char *b, const char *metric)
 {
 	for (size_t i = 0; i < r->n_comparisons; i++) {
-		const struct hrn_comparison *c = &r->comparisons[i];
+		const struct rec_comparison *c = &r->comparisons[i];
 		if (!strcmp(c->task, task) && !strcmp(c->language_a, a) && !strcmp(c->language_b, b) &&
 		    !strcmp(c->metric, metric))
 			return c;
@@ -111,7 +118,7 @@ static const struct hrn_comparison *find_cmp(const struct hrn_results *r, const 
 }
 
 /* The prediction of a metric, recomputed here: first index of the maximum. */
-static int argmax(const struct hrn_item *it, bool norm)
+static int argmax(const struct rec_item *it, bool norm)
 {
 	int best = -1;
 	double bv = 0;
@@ -123,7 +130,7 @@ static int argmax(const struct hrn_item *it, bool norm)
 	return best;
 }
 
-static const struct hrn_item *find_item(const struct hrn_items *its, const char *task, const char *id, const char *lang)
+static const struct rec_item *find_item(const struct rec_items *its, const char *task, const char *id, const char *lang)
 {
 	for (size_t i = 0; i < its->n; i++)
 		if (!strcmp(its->items[i].task, task) && !strcmp(its->items[i].item_id, id) &&
@@ -137,34 +144,34 @@ static const struct hrn_item *find_item(const struct hrn_items *its, const char 
 static int check_recomputed(const char *dir, const char *label)
 {
 	char path[1024];
-	struct hrn_results r;
-	struct hrn_items its;
+	struct rec_results r;
+	struct rec_items its;
 	struct mrl_err err = { 0 };
 	int bad = 0;
 	snprintf(path, sizeof path, "%s/results.json", dir);
-	int rc = hrn_results_read(path, &r, &err);
+	int rc = rec_results_read(path, &r, &err);
 	ok(rc == 0, "results.json parses");
 	if (rc)
 		diag("%s", err.msg);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	rc = hrn_items_read(path, &its, &err);
+	rc = rec_items_read(path, &its, &err);
 	ok(rc == 0 && !its.truncated_tail, "items.jsonl parses, no truncated tail");
 	size_t n_mc_aggs = 0;
 	for (size_t a = 0; a < r.n_aggregates; a++) {
-		const struct hrn_aggregate *ag = &r.aggregates[a];
+		const struct rec_aggregate *ag = &r.aggregates[a];
 		if (!find_val(ag, "acc"))
 			continue;
 		n_mc_aggs++;
 		for (int norm = 0; norm < 2; norm++) {
 			size_t n = 0, right = 0;
 			for (size_t i = 0; i < its.n; i++) {
-				const struct hrn_item *it = &its.items[i];
+				const struct rec_item *it = &its.items[i];
 				if (strcmp(it->task, ag->task) || strcmp(it->language, ag->language))
 					continue;
 				n++;
 				right += argmax(it, norm) == it->gold_index;
 			}
-			const struct hrn_metric_value *m = find_val(ag, norm ? "acc_norm" : "acc");
+			const struct rec_metric_value *m = find_val(ag, norm ? "acc_norm" : "acc");
 			if ((int64_t)n != ag->n || !m || fabs(m->value - (double)right / (double)n) > 1e-12 ||
 			    !(m->ci_low <= m->value && m->value <= m->ci_high)) {
 				bad++;
@@ -174,15 +181,15 @@ static int check_recomputed(const char *dir, const char *label)
 		}
 	}
 	for (size_t c = 0; c < r.n_comparisons; c++) {
-		const struct hrn_comparison *cm = &r.comparisons[c];
+		const struct rec_comparison *cm = &r.comparisons[c];
 		if (strcmp(cm->metric, "acc"))
 			continue;
 		size_t b = 0, cc = 0, n = 0;
 		for (size_t i = 0; i < its.n; i++) {
-			const struct hrn_item *x = &its.items[i];
+			const struct rec_item *x = &its.items[i];
 			if (strcmp(x->task, cm->task) || strcmp(x->language, cm->language_a))
 				continue;
-			const struct hrn_item *y = find_item(&its, cm->task, x->item_id, cm->language_b);
+			const struct rec_item *y = find_item(&its, cm->task, x->item_id, cm->language_b);
 			if (!y)
 				continue;
 			n++;
@@ -203,8 +210,8 @@ static int check_recomputed(const char *dir, const char *label)
 	snprintf(name, sizeof name, "%s: acc, acc_norm and McNemar counts recomputed from items.jsonl equal results.json (%zu aggregates, %zu comparisons)",
 		 label, n_mc_aggs, r.n_comparisons);
 	ok(bad == 0 && n_mc_aggs > 0, name);
-	hrn_results_release(&r);
-	hrn_items_release(&its);
+	rec_results_release(&r);
+	rec_items_release(&its);
 	return bad;
 }
 
@@ -212,13 +219,13 @@ static int check_recomputed(const char *dir, const char *label)
 static void check_ppl(const char *dir)
 {
 	char path[1024];
-	struct hrn_results r;
-	struct hrn_items its;
+	struct rec_results r;
+	struct rec_items its;
 	struct mrl_err err = { 0 };
 	snprintf(path, sizeof path, "%s/results.json", dir);
-	hrn_results_read(path, &r, &err);
+	rec_results_read(path, &r, &err);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	hrn_items_read(path, &its, &err);
+	rec_items_read(path, &its, &err);
 	double nll = 0, tok = 0, bytes = 0;
 	for (size_t i = 0; i < its.n; i++)
 		if (!strcmp(its.items[i].task, "ppl") && !strcmp(its.items[i].language, "sr-Cyrl")) {
@@ -226,16 +233,16 @@ static void check_ppl(const char *dir)
 			tok += (double)its.items[i].choices[0].n_tokens;
 			bytes += (double)its.items[i].choices[0].n_bytes;
 		}
-	const struct hrn_aggregate *a = find_agg(&r, "ppl", "sr-Cyrl");
-	const struct hrn_metric_value *p = find_val(a, "perplexity"), *bpb = find_val(a, "bits_per_byte");
+	const struct rec_aggregate *a = find_agg(&r, "ppl", "sr-Cyrl");
+	const struct rec_metric_value *p = find_val(a, "perplexity"), *bpb = find_val(a, "bits_per_byte");
 	ok(a && a->n == 3 && p && bpb, "perplexity aggregate for ppl/sr-Cyrl over 3 documents");
 	is_near(p ? p->value : 0, exp(nll / tok), 1e-9 * exp(nll / tok), "token perplexity = exp(sum NLL / sum tokens)");
 	is_near(bpb ? bpb->value : 0, nll / log(2.0) / bytes, 1e-12, "bits per byte = sum NLL / ln 2 / sum bytes");
-	const struct hrn_metric_value *c1 = find_val(a, "bits_per_char"),
+	const struct rec_metric_value *c1 = find_val(a, "bits_per_char"),
 				      *c2 = find_val(find_agg(&r, "ppl", "sr-Latn"), "bits_per_char");
 	ok(c1 && c2 && c1->value > 0 && c2->value > 0, "bits per canonical character reported for both scripts");
-	hrn_results_release(&r);
-	hrn_items_release(&its);
+	rec_results_release(&r);
+	rec_items_release(&its);
 }
 
 /* One record's first choice, recomputed with the engine: lm-eval's _encode_pair on the
@@ -243,11 +250,11 @@ static void check_ppl(const char *dir)
 static void check_encode_pair(const char *model_path, const char *dir)
 {
 	char path[1024];
-	struct hrn_items its;
+	struct rec_items its;
 	struct mrl_err err = { 0 };
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	hrn_items_read(path, &its, &err);
-	const struct hrn_item *it = find_item(&its, "mc_fs", "f1", "en");
+	rec_items_read(path, &its, &err);
+	const struct rec_item *it = find_item(&its, "mc_fs", "f1", "en");
 	struct eng_model *m = NULL;
 	struct eng_ctx *c = NULL;
 	if (!it || !it->prompt || eng_model_open(&m, model_path, NULL, &err) || eng_ctx_new(&c, m, 0, &err)) {
@@ -288,7 +295,7 @@ static void check_encode_pair(const char *model_path, const char *dir)
 out:
 	eng_ctx_free(c);
 	eng_model_close(m);
-	hrn_items_release(&its);
+	rec_items_release(&its);
 }
 
 /* The rolling perplexity windows: every token predicted exactly once, no window longer
@@ -320,7 +327,7 @@ static void check_windows(void)
 
 /* ---- performance in results.json ---- */
 
-static const struct hrn_perf_task *find_perf(const struct hrn_results *r, const char *task)
+static const struct rec_perf_task *find_perf(const struct rec_results *r, const char *task)
 {
 	for (size_t i = 0; i < r->n_perf; i++)
 		if (!strcmp(r->perf[i].task, task))
@@ -329,7 +336,7 @@ static const struct hrn_perf_task *find_perf(const struct hrn_results *r, const 
 }
 
 /* A reading is a value, or null (NaN) with a reason: never a silent 0. */
-static bool honest(const struct hrn_reading *x)
+static bool honest(const struct rec_reading *x)
 {
 	return isnan(x->value) ? x->reason && *x->reason : x->reason == NULL && x->value >= 0;
 }
@@ -339,20 +346,20 @@ static bool honest(const struct hrn_reading *x)
 static void check_performance(const char *dir, const char *label, bool want_window)
 {
 	char path[1024], name[256];
-	struct hrn_results r;
-	struct hrn_items its;
+	struct rec_results r;
+	struct rec_items its;
 	struct mrl_err err = { 0 };
 	snprintf(path, sizeof path, "%s/results.json", dir);
-	int rc = hrn_results_read(path, &r, &err);
+	int rc = rec_results_read(path, &r, &err);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	rc |= hrn_items_read(path, &its, &err);
+	rc |= rec_items_read(path, &its, &err);
 	snprintf(name, sizeof name, "%s: results.json has a performance entry per task", label);
 	ok(rc == 0 && r.n_perf == 3 && find_perf(&r, "mc") && find_perf(&r, "mc_fs") && find_perf(&r, "ppl"), name);
 	int bad_lang = 0, bad_tps = 0, bad_ms = 0, bad_sum = 0, n_langs = 0;
 	for (size_t a = 0; a < r.n_aggregates; a++) {
-		const struct hrn_aggregate *ag = &r.aggregates[a];
-		const struct hrn_perf_task *pt = find_perf(&r, ag->task);
-		const struct hrn_perf_lang *pl = NULL;
+		const struct rec_aggregate *ag = &r.aggregates[a];
+		const struct rec_perf_task *pt = find_perf(&r, ag->task);
+		const struct rec_perf_lang *pl = NULL;
 		for (size_t l = 0; pt && l < pt->n_langs; l++)
 			if (!strcmp(pt->langs[l].language, ag->language))
 				pl = &pt->langs[l];
@@ -385,7 +392,7 @@ static void check_performance(const char *dir, const char *label, bool want_wind
 	is_int(bad_sum, 0, name);
 	int bad_win = 0, bad_energy = 0, bad_counters = 0, bad_usage = 0;
 	for (size_t t = 0; t < r.n_perf && want_window; t++) {
-		const struct hrn_perf_window *w = &r.perf[t].window;
+		const struct rec_perf_window *w = &r.perf[t].window;
 		if (!w->present || w->n_items <= 0 || w->n_items > r.perf[t].all.n_items || !(w->seconds > 0)) {
 			bad_win++;
 			continue;
@@ -418,27 +425,27 @@ static void check_performance(const char *dir, const char *label, bool want_wind
 		snprintf(name, sizeof name, "%s: getrusage CPU time, faults, switches and peak RSS measured", label);
 		is_int(bad_usage, 0, name);
 	}
-	hrn_results_release(&r);
-	hrn_items_release(&its);
+	rec_results_release(&r);
+	rec_items_release(&its);
 }
 
 /* --store-logprobs: every choice's logprobs, their sum = loglik, top-K rows consistent. */
 static void check_logprobs(const char *dir, size_t want_k, const char *label)
 {
 	char path[1024], name[256];
-	struct hrn_items its;
+	struct rec_items its;
 	struct mrl_err err = { 0 };
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	int rc = hrn_items_read(path, &its, &err);
+	int rc = rec_items_read(path, &its, &err);
 	if (rc)
 		diag("%s", err.msg);
 	size_t n_choices = 0, missing = 0, bad_n = 0, bad_sum = 0, bad_k = 0, bad_sorted = 0, bad_greedy = 0,
 	       bad_target = 0;
 	double worst = 0;
 	for (size_t i = 0; !rc && i < its.n; i++) {
-		const struct hrn_item *it = &its.items[i];
+		const struct rec_item *it = &its.items[i];
 		for (size_t c = 0; c < it->n_choices; c++) {
-			const struct hrn_token_logprobs *lp = hrn_item_logprobs(it, c);
+			const struct rec_token_logprobs *lp = rec_item_logprobs(it, c);
 			n_choices++;
 			if (!lp) {
 				missing++;
@@ -479,7 +486,7 @@ static void check_logprobs(const char *dir, size_t want_k, const char *label)
 		snprintf(name, sizeof name, "%s: is_greedy == every token is its row's top-1", label);
 		is_int(bad_greedy, 0, name);
 	}
-	hrn_items_release(&its);
+	rec_items_release(&its);
 }
 
 /* BENCHić items per language: 50, or 20 in a sanitized build, where the forward pass of the
@@ -512,14 +519,14 @@ static void check_benchich(const char *fx)
 	like(o, "sr-Cyrl - sr-Latn", "the summary shows the Cyrillic/Latin gap");
 	free(o);
 	char path[1024];
-	struct hrn_results r;
+	struct rec_results r;
 	struct mrl_err err = { 0 };
 	snprintf(path, sizeof path, "%s/results.json", out);
-	hrn_results_read(path, &r, &err);
+	rec_results_read(path, &r, &err);
 	const char *langs[] = { "sr-Cyrl", "sr-Latn", "hr" };
 	for (int l = 0; l < 3; l++) {
-		const struct hrn_aggregate *a = find_agg(&r, "copa", langs[l]);
-		const struct hrn_metric_value *acc = find_val(a, "acc");
+		const struct rec_aggregate *a = find_agg(&r, "copa", langs[l]);
+		const struct rec_metric_value *acc = find_val(a, "acc");
 		char name[128];
 		snprintf(name, sizeof name, "copa %s: n = %d, acc with a 95%% CI around it", langs[l], COPA_LIMIT);
 		ok(a && a->n == COPA_LIMIT && acc && acc->ci_low <= acc->value && acc->value <= acc->ci_high &&
@@ -527,14 +534,14 @@ static void check_benchich(const char *fx)
 	}
 	const char *pairs[2][2] = { { "sr-Cyrl", "sr-Latn" }, { "sr-Cyrl", "hr" } };
 	for (int k = 0; k < 2; k++) {
-		const struct hrn_comparison *c = find_cmp(&r, "copa", pairs[k][0], pairs[k][1], "acc");
+		const struct rec_comparison *c = find_cmp(&r, "copa", pairs[k][0], pairs[k][1], "acc");
 		char name[128];
 		snprintf(name, sizeof name, "copa %s vs %s: %d pairs, diff inside its CI, McNemar p in [0, 1]", pairs[k][0],
 			 pairs[k][1], COPA_LIMIT);
 		ok(c && c->n_pairs == COPA_LIMIT && c->ci_low <= c->diff && c->diff <= c->ci_high && c->mcnemar_p >= 0 &&
 		   c->mcnemar_p <= 1 && !strcmp(c->method, "paired-bootstrap"), name);
 	}
-	hrn_results_release(&r);
+	rec_results_release(&r);
 	check_recomputed(out, "BENCHić");
 }
 
@@ -684,11 +691,11 @@ static void t_papi_absent(void)
 			 tiny_model, mini_suite, dir_p);
 	unsetenv("MERILO_PAPI_LIB");
 	is_int(rc, 0, "a run without libpapi works");
-	struct hrn_results pr;
+	struct rec_results pr;
 	struct mrl_err perr = { 0 };
 	snprintf(path, sizeof path, "%s/results.json", dir_p);
-	hrn_results_read(path, &pr, &perr);
-	const struct hrn_perf_task *pt = find_perf(&pr, "mc");
+	rec_results_read(path, &pr, &perr);
+	const struct rec_perf_task *pt = find_perf(&pr, "mc");
 	int nulls = 0;
 	for (size_t c = 0; pt && c < pt->window.n_counters; c++)
 		nulls += isnan(pt->window.counters[c].value) && pt->window.counters[c].reason &&
@@ -697,7 +704,7 @@ static void t_papi_absent(void)
 	   "without libpapi every counter is null with the reason");
 	like(pt ? pt->window.counters_status : "", "libpapi not found", "the counter status says libpapi was not found");
 	ok(pt && pt->all.tokens_per_s > 0, "and the throughput is still measured");
-	hrn_results_release(&pr);
+	rec_results_release(&pr);
 }
 
 /* SIGKILL mid-run; a resume with other options or another model is refused; then --resume. */
@@ -750,14 +757,14 @@ static void t_resumed_results(void)
 	char path[600];
 	check_recomputed(dir_k, "resumed run");
 	check_performance(dir_k, "resumed run", true);
-	struct hrn_results kr;
+	struct rec_results kr;
 	struct mrl_err kerr = { 0 };
 	snprintf(path, sizeof path, "%s/results.json", dir_k);
-	hrn_results_read(path, &kr, &kerr);
-	const struct hrn_perf_task *pt = find_perf(&kr, "mc");
+	rec_results_read(path, &kr, &kerr);
+	const struct rec_perf_task *pt = find_perf(&kr, "mc");
 	ok(pt && pt->window.present && pt->window.n_items < pt->all.n_items,
 	   "resumed: the window counts only this session's items, the throughput all of them");
-	hrn_results_release(&kr);
+	rec_results_release(&kr);
 }
 
 static void t_resume_finished(void)
@@ -768,15 +775,15 @@ static void t_resume_finished(void)
 	like(o, "no item of this task was scored in this session", "the summary says there is no window to measure");
 	free(o);
 	check_performance(dir_c, "resume with nothing left", false);
-	struct hrn_results cr;
+	struct rec_results cr;
 	struct mrl_err cerr = { 0 };
 	snprintf(path, sizeof path, "%s/results.json", dir_c);
-	hrn_results_read(path, &cr, &cerr);
+	rec_results_read(path, &cr, &cerr);
 	int absent = 0;
 	for (size_t t = 0; t < cr.n_perf; t++)
 		absent += !cr.perf[t].window.present && cr.perf[t].window.absent_reason;
 	is_int(absent, 3, "nothing scored in the session: every window null with the reason");
-	hrn_results_release(&cr);
+	rec_results_release(&cr);
 }
 
 static void t_sigint(void)

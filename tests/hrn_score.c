@@ -7,7 +7,8 @@
  * file and line: a missing prediction, an unknown item or language, a choice out
  * of range, malformed JSON, a second prediction, generated text. Runs the binary
  * named by $MERILO (set by `make test`). */
-#include "harness/results.h"
+#include "records/item.h"
+#include "records/results.h"
 #include "tests/tap.h"
 #include "tests/cli.h"
 
