@@ -2,7 +2,7 @@
  * an HTML and markdown report of one or more runs, with gnuplot plots.
  *
  * This file only reads the run folders (results.json, items.jsonl, through
- * harness/results.h) and fills the plain structs of reports/rpt.h; plotting and
+ * the records/ headers) and fills the plain structs of reports/rpt.h; plotting and
  * rendering live in reports/. The records stay loaded until the report is
  * written: the rpt_* structs borrow their strings. gnuplot missing or failing
  * is a warning (exit 0): the report says so and every table is still there.
