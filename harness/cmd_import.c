@@ -52,6 +52,7 @@ int hrn_cmd_import(int argc, char **argv)
 	struct task_import_opts opts = {0};
 	struct inputs inputs = { .v = calloc((size_t)argc, sizeof *inputs.v) };
 	char *text = NULL;
+	size_t n_trimmed = 0;
 	int rc = HRN_EXIT_OK;
 	if (!inputs.v)
 		return HRN_EXIT_RUNTIME;
@@ -95,7 +96,7 @@ int hrn_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	struct mrl_err err = {0};
-	if (task_import(format, inputs.v, inputs.n, &opts, &text, &err)) {
+	if (task_import(format, inputs.v, inputs.n, &opts, &text, &n_trimmed, &err)) {
 		rc = hrn_report(&err);
 		goto out;
 	}
@@ -110,6 +111,9 @@ int hrn_cmd_import(int argc, char **argv)
 	const struct task_task *t = task_suite_task(s, 0);
 	size_t n_items = t ? task_n_items(t) : 0;
 	task_suite_free(s);
+	if (n_trimmed)
+		fprintf(stderr, "merilo import: trimmed leading/trailing spaces in %zu text field%s\n", n_trimmed,
+			n_trimmed == 1 ? "" : "s");
 	if (!strcmp(output, "-")) {
 		fputs(text, stdout);
 		fputc('\n', stdout);

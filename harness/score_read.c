@@ -270,6 +270,10 @@ int score_map_from_source(const char *source, struct score_map **out, size_t *n)
 		if (!eq || eq == tok || !eq[1])
 			continue;
 		*eq = '\0';
+		/* "LANG=FILE (sha256 HEX)"; older suites wrote "LANG=/folder/FILE" */
+		char *hash = strstr(eq + 1, " (sha256 ");
+		if (hash)
+			*hash = '\0';
 		base = strrchr(eq + 1, '/');
 		base = base ? base + 1 : eq + 1;
 		if (!(m[*n].lang = strdup(tok)) || !(m[*n].test = strdup(base))) {

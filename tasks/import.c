@@ -9,6 +9,7 @@
  */
 #include "tasks/task_int.h"
 #include "common/json.h"
+#include "common/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,67 @@
 #include <unistd.h>
 
 typedef int (*importer_fn)(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
-			   json_t **out, struct mrl_err *err);
+			   json_t **out, size_t *n_trimmed, struct mrl_err *err);
+
+/* ---- text fields and provenance (shared by importers) ------------------------- */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A new JSON string of v's text without leading/trailing blanks (spaces, tabs,
+ * line breaks); *n_trimmed counts the fields that had any. NULL on ENOMEM. */
+static json_t *trimmed_string(const json_t *v, size_t *n_trimmed)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v), a = 0;
+	while (a < len && is_blank(s[a]))
+		a++;
+	while (len > a && is_blank(s[len - 1]))
+		len--;
+	if (a || len != json_string_length(v))
+		(*n_trimmed)++;
+	return json_stringn(s + a, len - a);
+}
+
+/* The length of v's text without leading/trailing blanks. */
+static size_t trimmed_length(const json_t *v)
+{
+	size_t t = 0;
+	json_t *s = trimmed_string(v, &t);
+	size_t n = s ? json_string_length(s) : json_string_length(v);
+	json_decref(s);
+	return n;
+}
+
+/* The suite's "source": "<what>: LANG=FILE (sha256 HEX), ..." with each input's
+ * file name (no folder) and content hash, so that importing the same files
+ * from another folder gives the same suite. Returns a malloc'd string or NULL
+ * with err set. */
+static char *provenance(const char *what, const struct task_import_input *in, size_t n_in, struct mrl_err *err)
+{
+	size_t cap = strlen(what) + 8, len = 0;
+	for (size_t i = 0; i < n_in; i++)
+		cap += strlen(in[i].lang) + strlen(in[i].path) + MRL_SHA256_HEX_LEN + 16;
+	char *s = malloc(cap);
+	if (!s) {
+		mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	len = (size_t)snprintf(s, cap, "%s: ", what);
+	for (size_t i = 0; i < n_in; i++) {
+		char hex[MRL_SHA256_HEX_LEN + 1];
+		if (mrl_sha256_file(in[i].path, hex, NULL, err)) {
+			free(s);
+			return NULL;
+		}
+		const char *base = strrchr(in[i].path, '/');
+		base = base ? base + 1 : in[i].path;
+		len += (size_t)snprintf(s + len, cap - len, "%s%s=%s (sha256 %s)", i ? ", " : "", in[i].lang, base, hex);
+	}
+	return s;
+}
 
 /* ---- JSONL reading (shared by JSONL importers) ---------------------------------- */
 
@@ -141,7 +202,7 @@ static int copa_check(const char *path, const struct jsonl_row *r, struct mrl_er
 	static const char *const strings[] = { "premise", "choice1", "choice2" };
 	for (size_t i = 0; i < 3; i++) {
 		json_t *v = json_object_get(r->obj, strings[i]);
-		if (!json_is_string(v) || !json_string_length(v))
+		if (!json_is_string(v) || !trimmed_length(v))
 			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected a non-empty string", path,
 					   r->line, strings[i], v ? "is not a non-empty string" : "is missing");
 	}
@@ -224,7 +285,7 @@ static int copa_read(const struct task_import_input *in, size_t n_in, struct jso
 /* Each language's variant of item idx (a language whose file lacks it is
  * left out); the labels and the questions must agree across languages. */
 static int copa_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct jsonl *files,
-		     long long idx, struct mrl_err *err)
+		     long long idx, size_t *n_trimmed, struct mrl_err *err)
 {
 	int first = -1;
 	for (size_t i = 0; i < n_in; i++) {
@@ -254,11 +315,11 @@ static int copa_item(json_t *item, const struct task_import_input *in, size_t n_
 			goto nomem;
 		}
 		SETN(item, in[i].lang, v);
-		SETN(v, "premise", json_incref(json_object_get(r->obj, "premise")));
+		SETN(v, "premise", trimmed_string(json_object_get(r->obj, "premise"), n_trimmed));
 		SETN(v, "question", json_string(q));
 		SETN(v, "choices", choices);
-		if (json_array_append(choices, json_object_get(r->obj, "choice1")) ||
-		    json_array_append(choices, json_object_get(r->obj, "choice2")))
+		if (json_array_append_new(choices, trimmed_string(json_object_get(r->obj, "choice1"), n_trimmed)) ||
+		    json_array_append_new(choices, trimmed_string(json_object_get(r->obj, "choice2"), n_trimmed)))
 			goto nomem;
 	}
 	return 0;
@@ -267,10 +328,11 @@ nomem:
 }
 
 static int import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
-		       json_t **out, struct mrl_err *err)
+		       json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
 	struct jsonl *files = calloc(n_in, sizeof *files);
 	long long *all = NULL;
+	char *source = NULL;
 	size_t n_all = 0;
 	json_t *root = NULL;
 	int rc = 0;
@@ -303,11 +365,10 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 	SETN(root, "version", json_string(opts && opts->version ? opts->version : "1.0.0"));
 	SETN(root, "description", json_string(opts && opts->description ? opts->description
 		: "COPA (Choice Of Plausible Alternatives): pick the more plausible cause or effect of a premise"));
-	char source[2048] = "";
-	size_t sl = 0;
-	for (size_t i = 0; i < n_in && sl < sizeof source; i++)
-		sl += (size_t)snprintf(source + sl, sizeof source - sl, "%s%s=%s", i ? ", " : "imported from COPA JSONL: ",
-				       in[i].lang, in[i].path);
+	if (!(opts && opts->source) && !(source = provenance("imported from COPA JSONL", in, n_in, err))) {
+		rc = err->code;
+		goto out;
+	}
 	SETN(root, "source", json_string(opts && opts->source ? opts->source : source));
 	SETN(root, "license", json_string(opts && opts->license ? opts->license : "unspecified"));
 	SETN(root, "tasks", tasks);
@@ -346,7 +407,7 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 			goto nomem;
 		snprintf(id, sizeof id, "%lld", all[a]);
 		SETN(item, "id", json_string(id));
-		if ((rc = copa_item(item, in, n_in, files, all[a], err)))
+		if ((rc = copa_item(item, in, n_in, files, all[a], n_trimmed, err)))
 			goto out;
 	}
 	*out = root;
@@ -357,6 +418,7 @@ out:
 		jsonl_release(&files[i]);
 	free(files);
 	free(all);
+	free(source);
 	return rc;
 nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
@@ -380,9 +442,12 @@ const char *task_importer_name(size_t i) { return i < N_IMPORTERS ? importers[i]
 const char *task_importer_summary(size_t i) { return i < N_IMPORTERS ? importers[i].summary : NULL; }
 
 int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
-		const struct task_import_opts *opts, char **json_out, struct mrl_err *err)
+		const struct task_import_opts *opts, char **json_out, size_t *n_trimmed, struct mrl_err *err)
 {
+	size_t trimmed = 0;
 	*json_out = NULL;
+	if (n_trimmed)
+		*n_trimmed = 0;
 	size_t k = 0;
 	while (k < N_IMPORTERS && strcmp(importers[k].name, format))
 		k++;
@@ -400,9 +465,11 @@ int task_import(const char *format, const struct task_import_input *inputs, size
 						   inputs[j].path, inputs[i].path);
 	}
 	json_t *root = NULL;
-	int rc = importers[k].fn(inputs, n_inputs, opts, &root, err);
+	int rc = importers[k].fn(inputs, n_inputs, opts, &root, &trimmed, err);
 	if (rc)
 		return rc;
+	if (n_trimmed)
+		*n_trimmed = trimmed;
 	*json_out = json_dumps(root, JSON_INDENT(1));
 	json_decref(root);
 	if (!*json_out)

@@ -196,7 +196,7 @@ struct task_import_opts {
 	const char *name;        /* suite name; NULL = importer's default */
 	const char *version;     /* NULL = "1.0.0" */
 	const char *license;     /* NULL = "unspecified" */
-	const char *source;      /* NULL = the input file names */
+	const char *source;      /* NULL = each input's file name (no folder) and sha256 */
 	const char *description; /* NULL = importer's default */
 };
 
@@ -207,9 +207,12 @@ const char *task_importer_summary(size_t i);
 
 /* Convert inputs with importer `format` into suite JSON text. On success *json_out is a
  * malloc'd NUL-terminated document (caller frees) that task_suite_parse accepts.
+ * Leading/trailing blanks of imported text fields are trimmed; *n_trimmed (may be
+ * NULL) gets how many fields were. The suite's default source names each input by
+ * file name and sha256, never by folder, so the same files give the same suite.
  * Errors (MRL_EINPUT / MRL_EIO / MRL_EUNSUPPORTED) name the file and line. */
 int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
-		const struct task_import_opts *opts, char **json_out, struct mrl_err *err);
+		const struct task_import_opts *opts, char **json_out, size_t *n_trimmed, struct mrl_err *err);
 
 /* ---- answer scoring (tasks/score.c) ---------------------------------------------------
  * Language-independent: given what the engine measured for each choice, which choice

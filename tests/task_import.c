@@ -2,6 +2,7 @@
  * per-language wording), bad JSONL lines reported as file:line, the atomic writer,
  * and the real BENCHić COPA files (skipped where the fixtures are absent). */
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "tasks/task.h"
 #include "tests/tap.h"
 
@@ -37,7 +38,7 @@ static const char *write_bytes(const char *name, const char *bytes, size_t len)
 static int run_import(const char *l1, const char *p1, const char *l2, const char *p2, char **json, struct mrl_err *err)
 {
 	struct task_import_input in[2] = { { l1, p1 }, { l2, p2 } };
-	return task_import("copa", in, l2 ? 2 : 1, NULL, json, err);
+	return task_import("copa", in, l2 ? 2 : 1, NULL, json, NULL, err);
 }
 
 static void check_import_error(const char *name, const char *a, const char *b, int want_rc, const char *want_msg)
@@ -92,7 +93,7 @@ static void test_small(void)
 
 	struct task_import_input one = { "en", a };
 	struct task_import_opts opts = { .name = "my-copa", .license = "CC-BY-SA-4.0" };
-	rc = task_import("copa", &one, 1, &opts, &json, &err);
+	rc = task_import("copa", &one, 1, &opts, &json, NULL, &err);
 	ok(!rc && strstr(json, "\"name\": \"my-copa\"") && strstr(json, "\"license\": \"CC-BY-SA-4.0\"") &&
 	   strstr(json, "{premise|rstrip_period} because"), "options name the suite; English wording as lm-eval-harness");
 	free(json);
@@ -158,9 +159,76 @@ static void test_bad_inputs(void)
 	rc = run_import("sr_Latn", good, NULL, NULL, &json, &err);
 	ok(rc == MRL_EINPUT && strstr(err.msg, "not a BCP 47 language tag"), "bad language tag");
 	struct task_import_input in = { "hr", good };
-	rc = task_import("hellaswag", &in, 1, NULL, &json, &err);
+	rc = task_import("hellaswag", &in, 1, NULL, &json, NULL, &err);
 	ok(rc == MRL_EUNSUPPORTED && strstr(err.msg, "unknown import format 'hellaswag'"), "unknown importer");
 	ok(task_n_importers() >= 1 && !strcmp(task_importer_name(0), "copa"), "importer table lists copa");
+}
+
+/* The same files imported from two folders give the same suite, byte for byte:
+ * the source names each file without its folder, with its sha256. */
+static void test_provenance(void)
+{
+	static const char text[] = ROW(0, 0, "cause") ROW(1, 1, "effect");
+	char sub1[300], sub2[300], p1[340], p2[340];
+	snprintf(sub1, sizeof sub1, "%s/one", dir);
+	snprintf(sub2, sizeof sub2, "%s/two/deeper", dir);
+	struct mrl_err err = {0};
+	mrl_mkdir_p(sub1, &err);
+	mrl_mkdir_p(sub2, &err);
+	snprintf(p1, sizeof p1, "%s/test-hr.jsonl", sub1);
+	snprintf(p2, sizeof p2, "%s/test-hr.jsonl", sub2);
+	mrl_write_file_atomic(p1, text, sizeof text - 1, &err);
+	mrl_write_file_atomic(p2, text, sizeof text - 1, &err);
+	char *j1 = NULL, *j2 = NULL;
+	int rc1 = run_import("hr", p1, NULL, NULL, &j1, &err);
+	int rc2 = run_import("hr", p2, NULL, NULL, &j2, &err);
+	ok(!rc1 && !rc2, "both folders import");
+	if (rc1 || rc2) {
+		diag("%s", err.msg);
+		free(j1), free(j2);
+		return;
+	}
+	is_str(j1, j2, "the same files from two folders: identical suite text");
+	char h1[MRL_SHA256_HEX_LEN + 1], h2[MRL_SHA256_HEX_LEN + 1], hf[MRL_SHA256_HEX_LEN + 1];
+	mrl_sha256_buf_hex(j1, strlen(j1), h1);
+	mrl_sha256_buf_hex(j2, strlen(j2), h2);
+	is_str(h1, h2, "... and so the same suite sha256");
+	ok(!strstr(j1, dir), "the source holds no folder of the input");
+	mrl_sha256_buf_hex(text, sizeof text - 1, hf);
+	char want[200];
+	snprintf(want, sizeof want, "\"source\": \"imported from COPA JSONL: hr=test-hr.jsonl (sha256 %s)\"", hf);
+	like(j1, want, "the source names the file and its sha256");
+	free(j1);
+	free(j2);
+}
+
+/* Stray blanks around imported text are trimmed and counted. */
+static void test_trim(void)
+{
+	const char *a = write_file("trim.jsonl",
+		"{\"premise\":\" P0. \",\"choice1\":\"A \",\"choice2\":\"B\",\"question\":\"cause\",\"label\":0,\"idx\":0}\n"
+		"{\"premise\":\"P1.\",\"choice1\":\"A\",\"choice2\":\"\\tB\",\"question\":\"effect\",\"label\":1,\"idx\":1}\n");
+	struct task_import_input in = { "hr", a };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	size_t n_trimmed = 99;
+	int rc = task_import("copa", &in, 1, NULL, &json, &n_trimmed, &err);
+	is_int(rc, 0, "a file with stray blanks imports");
+	is_int(n_trimmed, 3, "three fields trimmed (premise and choice1 of idx 0, choice2 of idx 1)");
+	struct task_suite *s = NULL;
+	if (!rc)
+		rc = task_suite_parse("trim", json, strlen(json), &s, NULL, &err);
+	struct task_prompt p;
+	if (!rc)
+		rc = task_render(task_suite_task(s, 0), task_item_at(task_suite_task(s, 0), 0), "hr", &p, &err);
+	ok(!rc && !strcmp(p.context, "P0, jer") && !strcmp(p.choices[0], "a"), "trimmed text renders without doubled spaces");
+	if (!rc)
+		task_prompt_release(&p);
+	task_suite_free(s);
+	free(json);
+	check_import_error("premise of blanks only",
+			   write_file("blank.jsonl", "{\"premise\":\"  \",\"choice1\":\"A\",\"choice2\":\"B\",\"question\":\"cause\",\"label\":0,\"idx\":0}\n"),
+			   NULL, MRL_EINPUT, "blank.jsonl:1: \"premise\"");
 }
 
 static void test_atomic_write(void)
@@ -203,8 +271,10 @@ static void test_benchich(void)
 	struct task_import_input in[3] = { { "sr-Cyrl", sr }, { "sr-Latn", lat }, { "hr", hr } };
 	char *json = NULL;
 	struct mrl_err err = {0};
-	int rc = task_import("copa", in, 3, NULL, &json, &err);
+	size_t n_trimmed = 0;
+	int rc = task_import("copa", in, 3, NULL, &json, &n_trimmed, &err);
 	is_int(rc, 0, "BENCHić COPA (3 languages) imports");
+	is_int(n_trimmed, 3, "BENCHić: hr items 9, 311 and 458 have a stray space, trimmed");
 	if (rc) {
 		diag("%s", err.msg);
 		return;
@@ -242,6 +312,14 @@ static void test_benchich(void)
 	rc = task_render(t, task_item_at(t, 1), "hr", &p, &err);
 	ok(!rc && !strcmp(p.context, "Ispraznio sam džepove, pa"), "hr effect prompt of idx 1");
 	task_prompt_release(&p);
+	const struct task_item *i458 = NULL;
+	for (size_t i = 0; i < task_n_items(t); i++)
+		if (!strcmp(task_item_id(task_item_at(t, i)), "458"))
+			i458 = task_item_at(t, i);
+	rc = i458 ? task_render(t, i458, "hr", &p, &err) : -1;
+	ok(!rc && !strcmp(p.choices[1], "stavio sam posudu u vruću peć."), "hr idx 458: no leading space in choice 2");
+	if (!rc)
+		task_prompt_release(&p);
 	task_suite_free(s);
 }
 
@@ -253,6 +331,8 @@ int main(void)
 	test_bom();
 	test_bad_inputs();
 	test_atomic_write();
+	test_provenance();
+	test_trim();
 	test_benchich();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
