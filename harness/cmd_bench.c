@@ -44,6 +44,9 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"with peak RSS, energy per token and counters per token (null with the reason where this\n"
 		"machine has no source). Token ids are pseudo-random from --seed; tokenization is never\n"
 		"timed. Each figure: mean ± sd and median in the table, raw samples in JSON/JSONL.\n"
+		"Without --prompt and --gen the tests are pp512, tg128 and pp512+tg128; on a model\n"
+		"trained on fewer positions both halve until they fit (one line says so). Sizes\n"
+		"given that exceed the training context run with one warning.\n"
 		"\n");
 	hrn_print_options(out, opts, 18);
 	fprintf(out,
@@ -72,6 +75,7 @@ struct opts {
 	const char *model, *out, *prompts_path, *scenario;
 	uint32_t prompt[MAX_LIST], gen[MAX_LIST], depth[MAX_LIST], threads[MAX_LIST];
 	int n_prompt, n_gen, n_depth, n_threads;
+	bool default_sizes; /* neither --prompt nor --gen given: fit_default_sizes() may shrink them */
 	long reps, warmup, seed, requests, roofline_mib;
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
@@ -190,8 +194,7 @@ static int opt_seconds(const struct mrl_option *opt, const char *arg, struct mrl
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->prompt[0] = 512, o->n_prompt = 1;
-	o->gen[0] = 128, o->n_gen = 1;
+	o->n_prompt = o->n_gen = 0; /* 0 after parsing: not given, the default 512 and 128 */
 	o->depth[0] = 0, o->n_depth = 1;
 	o->threads[0] = (uint32_t)eng_default_threads(), o->n_threads = 1;
 	o->reps = 5, o->warmup = 1, o->seed = 1, o->requests = 16, o->roofline_mib = 1024;
@@ -244,6 +247,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, usage);
 	if (rc != HRN_OPTS_GO)
 		return rc;
+	o->default_sizes = !o->n_prompt && !o->n_gen;
+	if (!o->n_prompt)
+		o->prompt[0] = 512, o->n_prompt = 1;
+	if (!o->n_gen)
+		o->gen[0] = 128, o->n_gen = 1;
 	if (n_args)
 		return hrn_usage_error("bench", "unexpected argument '%s'", argv[0]);
 	const bool have_qps = !isnan(o->qps), have_duration = !isnan(o->duration);
@@ -450,8 +458,18 @@ static void progress(const struct hrn_bench_doc *d, size_t from)
 /* The record (text) into path, or on stdout without one. */
 static int write_out(const char *path, const char *text, struct mrl_err *err)
 {
-	if (path)
-		return mrl_write_file_atomic(path, text, strlen(text), err);
+	if (path) {
+		/* a missing folder of --out is created, as by every command that writes */
+		char dir[PATH_MAX];
+		const char *slash = strrchr(path, '/');
+		size_t n = slash ? (size_t)(slash - path) : 0;
+		if (n >= sizeof dir)
+			return mrl_err_set(err, MRL_EWRITE, "%s: path too long", path);
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		int rc = n ? mrl_mkdir_p(dir, err) : 0;
+		return rc ? rc : mrl_write_file_atomic(path, text, strlen(text), err);
+	}
 	fputs(text, stdout);
 	fflush(stdout);
 	return 0;
@@ -502,6 +520,19 @@ static uint64_t context_needed(const struct opts *o, const struct hrn_bench_scen
 		for (int g = 0; g < o->n_gen; g++)
 			need = o->depth[i] + (uint64_t)o->gen[g] > need ? o->depth[i] + (uint64_t)o->gen[g] : need;
 	return need;
+}
+
+/* The default pp512+tg128 on a model trained on fewer positions: both halve
+ * until the tests fit its training context, said in one line. Sizes the user
+ * chose are kept (warn_context() then warns). */
+static void fit_default_sizes(struct opts *o, const struct hrn_bench_scenario *sc, uint32_t n_ctx_train)
+{
+	if (!o->default_sizes || o->scenario || !n_ctx_train || context_needed(o, sc) <= n_ctx_train)
+		return;
+	while (context_needed(o, sc) > n_ctx_train && o->prompt[0] >= 2 && o->gen[0] >= 2)
+		o->prompt[0] /= 2, o->gen[0] /= 2;
+	fprintf(stderr, "merilo bench: the model's training context is %u: the default tests shrink to pp%u+tg%u "
+			"(--prompt and --gen choose)\n", n_ctx_train, o->prompt[0], o->gen[0]);
 }
 
 static void scenario_from_opts(struct hrn_bench_scenario *sc, const struct opts *o)
@@ -580,6 +611,7 @@ int hrn_cmd_bench(int argc, char **argv)
 		ret = 0;
 		goto fail;
 	}
+	fit_default_sizes(&o, &sc, md.n_ctx_train);
 	const uint64_t need = context_needed(&o, &sc);
 	if (need > (1u << 24)) {
 		ret = hrn_usage_error("bench", "the tests need a context of %llu positions (more than 2^24)",

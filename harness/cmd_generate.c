@@ -20,7 +20,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo generate --model MODEL.gguf --prompt TEXT [-n N] [--ids] [--threads N]\n"
 		     "                       [--stop-eos] [--timing] [--backend cpu|cuda]\n"
-		     "Greedy generation of N tokens (default 32) after TEXT.\n");
+		     "Greedy generation of N tokens (default 32) after TEXT. When the prompt's tokens\n"
+		     "plus N exceed the model's training context it runs with one warning on stderr.\n");
 	hrn_print_options(out, opts, 12);
 }
 
@@ -87,6 +88,10 @@ int hrn_cmd_generate(int argc, char **argv)
 		mrl_err_set(&err, MRL_EINPUT, "generate: the prompt has no tokens");
 		goto fail;
 	}
+	if (d.n_ctx_train && n_prompt + (size_t)n_gen > d.n_ctx_train)
+		fprintf(stderr, "merilo generate: warning: prompt (%zu tokens) + -n %ld = %zu exceeds the model's "
+				"training context (%u); positions past it were never trained\n",
+			n_prompt, n_gen, n_prompt + (size_t)n_gen, (unsigned)d.n_ctx_train);
 	if (eng_ctx_new(&c, m, (uint32_t)(n_prompt + (size_t)n_gen), &err))
 		goto fail;
 	logits = malloc((size_t)d.n_vocab * sizeof *logits);

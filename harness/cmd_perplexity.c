@@ -30,8 +30,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	(void)opts;
 	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--threads N] [--json]\n"
 		     "                         [--backend cpu|cuda]\n"
-		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, default 512,\n"
-		     "each from an empty cache; the second half of every chunk is scored).\n");
+		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, each from an\n"
+		     "empty cache; the second half of every chunk is scored). The text needs at\n"
+		     "least 2 x N tokens. Default N: the model's training context, at most 512;\n"
+		     "a larger --ctx runs with a warning (positions past training are untrained).\n");
 }
 
 /* Bytes and characters of the text of ids[1..n) (ids[0] is the context token:
@@ -105,10 +107,38 @@ static int print_json(const struct ppl_result *r, struct mrl_err *err)
 	return 0;
 }
 
+/* The chunk size: the user's --ctx (with one warning when it exceeds the
+ * training context), else min(training context, 512). */
+static long ppl_pick_ctx(long n_ctx, const struct eng_model_desc *d)
+{
+	if (n_ctx == 0)
+		return d->n_ctx_train >= 4 && d->n_ctx_train < 512 ? (long)d->n_ctx_train : 512;
+	if (d->n_ctx_train && (unsigned long)n_ctx > d->n_ctx_train)
+		fprintf(stderr, "merilo perplexity: warning: --ctx %ld exceeds the model's training context (%u); "
+				"positions past it were never trained\n", n_ctx, (unsigned)d->n_ctx_train);
+	return n_ctx;
+}
+
+/* The refusal for a text shorter than two chunks, with the --ctx that fits. */
+static void ppl_too_short(struct mrl_err *err, const char *file, size_t n_tok, long n_ctx)
+{
+	const long fit = (long)(n_tok / 2);
+	if (fit >= 4)
+		mrl_err_set(err, MRL_EINPUT,
+			    "%s: text has %zu tokens, fewer than 2 x ctx (2 x %ld = %ld; perplexity scores the second "
+			    "half of each chunk of ctx tokens); use --ctx %ld or less, or a longer text",
+			    file, n_tok, n_ctx, 2 * n_ctx, fit);
+	else
+		mrl_err_set(err, MRL_EINPUT,
+			    "%s: text has %zu tokens, fewer than 2 x ctx (2 x %ld = %ld) and too few for any --ctx "
+			    "(the smallest, --ctx 4, needs 8); use a longer text",
+			    file, n_tok, n_ctx, 2 * n_ctx);
+}
+
 int hrn_cmd_perplexity(int argc, char **argv)
 {
 	const char *model_path = NULL, *file = NULL;
-	long n_ctx = 512, n_threads = 0;
+	long n_ctx = 0, n_threads = 0; /* n_ctx 0: from the model */
 	bool as_json = false;
 	enum eng_backend backend = ENG_BACKEND_CPU;
 	const struct mrl_option options[] = {
@@ -148,9 +178,9 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		goto fail;
 	if (eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
 		goto fail;
+	n_ctx = ppl_pick_ctx(n_ctx, &d);
 	if (n_tok < 2 * (size_t)n_ctx) {
-		mrl_err_set(&err, MRL_EINPUT, "%s: %zu tokens; perplexity with --ctx %ld needs at least %ld", file,
-			    n_tok, n_ctx, 2 * n_ctx);
+		ppl_too_short(&err, file, n_tok, n_ctx);
 		goto fail;
 	}
 	if (eng_ctx_new(&c, m, (uint32_t)n_ctx, &err))

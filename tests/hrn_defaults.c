@@ -1,0 +1,131 @@
+/* hrn_defaults.c — defaults taken from the model, and refusals that say how to
+ * fix them (issue 12, points 7 and 11).
+ *
+ * On a `merilo synth --preset tiny` model (training context 256):
+ *  - perplexity's default chunk is min(training context, 512), not a fixed 512;
+ *  - a text shorter than two chunks is refused with a --ctx that fits;
+ *  - --ctx past the training context, and generate's prompt + -n past it, run
+ *    with one warning on stderr;
+ *  - bench's default pp512+tg128 shrinks to fit and says so in one line.
+ * On a suite: `info SUITE --tasks` lists tasks, languages and types; `run
+ * --tasks nope` and `--lang sr-latn` name the valid values and the closest.
+ * Runs the binary named by $MERILO (set by `make test`).
+ */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+/* Occurrences of needle in text. */
+static int count_of(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A text of about 1600 tokens of the built-in vocabulary: 400 words. */
+static int write_text(const char *path, int n_words)
+{
+	static const char *const words[] = { "alpha", "beta", "gamma", "delta", "kuća", "pas" };
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	unsigned x = 1;
+	for (int i = 0; i < n_words; i++) {
+		x = x * 1103515245u + 12345u;
+		fprintf(f, "%s%s", i ? " " : "", words[(x >> 16) % 6]);
+	}
+	fprintf(f, "\n");
+	return fclose(f);
+}
+
+static void t_ppl_default_ctx(const char *model, const char *text)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "perplexity --model %s --file %s", model, text);
+	is_int(rc, 0, "perplexity without --ctx runs on a 256-position model");
+	like(out, "chunks of 256,", "the chunk is the training context (256), not 512");
+	ok(!strstr(out, "warning"), "no warning for the default");
+	free(out);
+}
+
+static void t_ppl_refusal(const char *model, const char *short_text)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "perplexity --model %s --file %s", model, short_text);
+	is_int(rc, 3, "a text shorter than two chunks is refused (exit 3)");
+	like(out, "fewer than 2 x ctx", "the refusal says why");
+	like(out, "use --ctx ", "the refusal names --ctx");
+	free(out);
+}
+
+static void t_ppl_warning(const char *model, const char *text)
+{
+	char *out = NULL;
+	int rc = cli_sh(&out, "('%s' perplexity --model %s --file %s --ctx 300 2>&1 >/dev/null)", getenv("MERILO"),
+			model, text);
+	is_int(rc, 0, "--ctx 300 on a 256-position model still runs");
+	is_int(count_of(out, "exceeds the model's training context (256)"), 1, "one warning on stderr");
+	like(out, "--ctx 300", "the warning names the request");
+	free(out);
+	rc = cli_sh(&out, "('%s' perplexity --model %s --file %s --ctx 128 2>&1 >/dev/null)", getenv("MERILO"), model,
+		    text);
+	is_int(rc, 0, "--ctx 128 runs");
+	ok(!strstr(out, "warning"), "no warning within the training context");
+	free(out);
+}
+
+static void t_generate_warning(const char *model)
+{
+	char *out = NULL;
+	int rc = cli_sh(&out, "('%s' generate --model %s --prompt hello -n 260 2>&1 >/dev/null)", getenv("MERILO"),
+			model);
+	is_int(rc, 0, "generate past the training context still runs");
+	is_int(count_of(out, "exceeds the model's training context (256)"), 1, "one warning on stderr");
+	free(out);
+	rc = cli_sh(&out, "('%s' generate --model %s --prompt hello -n 8 2>&1 >/dev/null)", getenv("MERILO"), model);
+	ok(rc == 0 && !strstr(out, "warning"), "no warning within it");
+	free(out);
+}
+
+static void t_bench_fitted(const char *model)
+{
+	char *out = NULL;
+	const char *fast = "--reps 1 --warmup 0 --energy-window 0 --format json";
+	int rc = cli_sh(&out, "('%s' bench --model %s %s 2>&1 >/dev/null)", getenv("MERILO"), model, fast);
+	is_int(rc, 0, "bench with the default sizes");
+	is_int(count_of(out, "the default tests shrink to pp128+tg32"), 1, "one line says the tests shrank");
+	ok(!strstr(out, "warning"), "and nothing exceeds the training context");
+	free(out);
+	rc = cli_sh(&out, "('%s' bench --model %s %s -p 300 -n 4 2>&1 >/dev/null)", getenv("MERILO"), model, fast);
+	is_int(rc, 0, "bench with sizes given");
+	ok(!strstr(out, "shrink"), "sizes the user gave are kept");
+	is_int(count_of(out, "beyond the model's training context of 256"), 1, "with one warning");
+	free(out);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	char dir[256], model[600], text[600], short_text[600];
+	if (!cli_tmpdir(dir, sizeof dir, "defaults"))
+		skip_all("cannot make a temporary folder");
+	snprintf(model, sizeof model, "%s/tiny.gguf", dir);
+	snprintf(text, sizeof text, "%s/text.txt", dir);
+	snprintf(short_text, sizeof short_text, "%s/short.txt", dir);
+	char *out = NULL;
+	int rc = cli_run(&out, "synth --preset tiny --seed 1 -o %s", model);
+	if (!ok(rc == 0 && write_text(text, 400) == 0 && write_text(short_text, 50) == 0, "a tiny model and texts"))
+		diag("%s", out);
+	free(out);
+	if (rc == 0) {
+		TEST(t_ppl_default_ctx(model, text), "perplexity's default ctx is min(training context, 512)");
+		TEST(t_ppl_refusal(model, short_text), "a too-short text is refused with the --ctx to use");
+		TEST(t_ppl_warning(model, text), "perplexity --ctx past the training context warns once");
+		TEST(t_generate_warning(model), "generate prompt + -n past the training context warns once");
+		TEST(t_bench_fitted(model), "bench's default sizes shrink to a small-context model");
+	}
+	cli_rmtree(dir);
+	return done_testing();
+}
