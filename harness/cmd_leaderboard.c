@@ -3,8 +3,10 @@
  * Reads each run's results.json, turns it into a struct rpt_lb_row (scores per
  * task x language of one metric, throughput and energy from the "performance"
  * section when the run measured them, the manifest fields that identify the
- * row) and lets reports/ render it (rpt_leaderboard_render). Text from the
- * files is escaped there. Exit 0, 2 usage, 3 a run that cannot be read.
+ * row, the comparability group: suite, its sha256 and the settings that change
+ * scores) and lets reports/ render it (rpt_leaderboard_render), one section per
+ * group. Text from the files is escaped there. Exit 0, 2 usage (an unknown
+ * --metric lists the metrics the runs have), 3 a run that cannot be read.
  */
 #include "harness/hrn.h"
 #include "common/json.h"
@@ -30,12 +32,16 @@
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo leaderboard RUN_DIR... [--metric acc] [--format html|md|csv] [-o FILE]\n"
-		"A leaderboard of runs (folders written by 'merilo run'): per task x language scores with CIs,\n"
-		"the average per language, the en->BCMS and Cyrillic/Latin gaps, tokens/s and J/token where\n"
-		"measured, and each run's manifest (model sha256, engine build, host, seeds).\n");
+		"usage: merilo leaderboard RUN_DIR... [--metric acc] [--group N] [--format html|md|csv] [-o FILE]\n"
+		"A leaderboard of runs (folders written by 'merilo run'). Only comparable runs are ranked\n"
+		"together: runs are grouped by suite name + sha256, tasks, languages, --limit, few-shot k and\n"
+		"seed, and BOS mode, and each group is its own section (a run alone is a group of one).\n"
+		"Columns: rank (a range such as 2-4 where CIs overlap; docs/reports.md), model (name, file,\n"
+		"size, sha256), n per language, few-shot k, per task x language scores with CIs, the average\n"
+		"per language, the BCMS mean, the en->BCMS and Cyrillic/Latin gaps, tokens/s and J/token\n"
+		"where measured, and each run's manifest (engine build, host, seeds).\n");
 	hrn_print_options(out, opts, 16);
-	fprintf(out, "exit codes: 0 written, 2 usage error, 3 a run cannot be read, 4 the output cannot be written\n");
+	fprintf(out, "exit codes: 0 written, 2 usage error (an unknown --metric or --group), 3 a run cannot be read, 4 the output cannot be written\n");
 }
 
 /* --format: html, md or csv into the int at opt->value. */
@@ -52,7 +58,75 @@ struct lb_run {
 	struct rec_results r;
 	struct rpt_lb_cell *cells;
 	char build[256], host[256], seeds[128];
+	struct mrl_buf group, group_desc;
 };
+
+static void add_list(struct mrl_buf *b, char *const *items, size_t n)
+{
+	if (!n)
+		mrl_buf_add(b, "(not recorded)");
+	for (size_t i = 0; i < n; i++)
+		mrl_buf_addf(b, "%s%s", i ? "," : "", items[i]);
+}
+
+/* The comparability key of a run (equal keys: ranked together) and its words. */
+static void group_of_run(const struct rec_results *r, struct mrl_buf *key, struct mrl_buf *desc)
+{
+	const struct rec_settings *st = &r->settings;
+	int64_t k = st->fewshot_k > 0 ? st->fewshot_k : 0;
+	char seed[32] = "-";
+	if (k > 0 && st->fewshot_seed >= 0)
+		snprintf(seed, sizeof seed, "%lld", (long long)st->fewshot_seed);
+	const char *name = r->suite.name ? r->suite.name : "?", *sha = r->suite.sha256 ? r->suite.sha256 : "?";
+	const char *bos = st->bos_mode ? st->bos_mode : "(not recorded)";
+	mrl_buf_addf(key, "%s\x1f%s\x1f", name, sha);
+	add_list(key, st->tasks, st->n_tasks);
+	mrl_buf_add(key, "\x1f");
+	add_list(key, st->languages, st->n_languages);
+	mrl_buf_addf(key, "\x1f%lld\x1f%lld\x1f%s\x1f%s", (long long)(st->limit > 0 ? st->limit : 0), (long long)k, seed,
+		     bos);
+	mrl_buf_addf(desc, "suite %s (sha256 %.12s), tasks ", name, sha);
+	add_list(desc, st->tasks, st->n_tasks);
+	mrl_buf_add(desc, ", languages ");
+	add_list(desc, st->languages, st->n_languages);
+	if (st->limit > 0)
+		mrl_buf_addf(desc, ", --limit %lld", (long long)st->limit);
+	else
+		mrl_buf_add(desc, ", all items");
+	mrl_buf_addf(desc, ", few-shot %lld", (long long)k);
+	if (k > 0)
+		mrl_buf_addf(desc, " (seed %s)", seed);
+	mrl_buf_addf(desc, ", BOS %s", bos);
+}
+
+/* 0 when some run has `metric`; else prints the metrics the runs have and
+ * returns HRN_EXIT_USAGE. */
+static int check_metric(const struct lb_run *runs, size_t n_runs, const char *metric)
+{
+	struct mrl_buf names;
+	mrl_buf_init(&names);
+	mrl_buf_add(&names, ",");
+	for (size_t d = 0; d < n_runs; d++)
+		for (size_t a = 0; a < runs[d].r.n_aggregates; a++)
+			for (size_t m = 0; m < runs[d].r.aggregates[a].n_metrics; m++) {
+				const char *name = runs[d].r.aggregates[a].metrics[m].name;
+				char needle[256];
+				snprintf(needle, sizeof needle, ",%s,", name);
+				if (!strcmp(name, metric)) {
+					mrl_buf_release(&names);
+					return 0;
+				}
+				if (!names.oom && !strstr(names.data, needle))
+					mrl_buf_addf(&names, "%s,", name);
+			}
+	size_t len = strlen(names.data ? names.data : "");
+	if (len > 1 && names.data)
+		names.data[len - 1] = '\0';
+	int rc = hrn_usage_error("leaderboard", "--metric %s: no run has it; valid: %s", metric,
+				 len > 1 && names.data ? names.data + 1 : "(none)");
+	mrl_buf_release(&names);
+	return rc;
+}
 
 /* Throughput over the whole run: tokens computed / seconds scoring, summed over
  * tasks; NaN when any task lacks the figures. Energy per token likewise, from
@@ -78,16 +152,42 @@ static void perf_of(const struct rec_results *r, double *tokens_per_s, double *j
 	*joules_per_token = j_ok && tokens > 0 ? joules / tokens : NAN;
 }
 
+/* text to out_path (its missing folders made), or to stdout when NULL. */
+static int write_out(const char *out_path, const char *text, size_t n_runs, struct mrl_err *err)
+{
+	if (!out_path) {
+		fputs(text, stdout);
+		fflush(stdout);
+		return 0;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", out_path);
+	char *cut = strrchr(dir, '/');
+	int rc;
+	if (cut && cut != dir) {
+		*cut = '\0';
+		if ((rc = mrl_mkdir_p(dir, err)))
+			return rc;
+	}
+	if ((rc = mrl_write_file_atomic(out_path, text, strlen(text), err)))
+		return rc;
+	fprintf(stderr, "merilo leaderboard: wrote %s (%zu runs)\n", out_path, n_runs);
+	return 0;
+}
+
 int hrn_cmd_leaderboard(int argc, char **argv)
 {
 	const char *metric = "acc", *out_path = NULL;
 	int format = -1;
+	long group = 0;
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "metric", &metric, "NAME", "the metric to rank by (default acc)"),
 		OPT_CALLBACK(0, "format", &format, "F",
 			     "html (self-contained, sortable columns), md or csv (default md, or from -o's extension)",
 			     parse_format),
-		OPT_STRING('o', "out", &out_path, "FILE", "write to FILE instead of stdout"),
+		OPT_INTEGER(0, "group", &group, 0, 1000000, "N",
+			    "only group N (1-based, in the order the runs are named; default all)"),
+		OPT_STRING('o', "out", &out_path, "FILE", "write to FILE (missing folders are made) instead of stdout"),
 		OPT_END(),
 	};
 	int n_args, ret = hrn_options("leaderboard", opts, argc, argv, &n_args, usage);
@@ -145,25 +245,39 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 			snprintf(run->seeds, sizeof run->seeds, "seed %lld, few-shot seed %s", (long long)r->settings.seed, fs);
 		else
 			snprintf(run->seeds, sizeof run->seeds, "seed —, few-shot seed %s", fs);
+		mrl_buf_init(&run->group);
+		mrl_buf_init(&run->group_desc);
+		group_of_run(r, &run->group, &run->group_desc);
+		if (run->group.oom || run->group_desc.oom) {
+			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+			goto fail;
+		}
+		const char *mpath = r->model.path ? r->model.path : mf->model_path;
+		const char *slash = mpath ? strrchr(mpath, '/') : NULL;
 		const char *label = r->model.name ? r->model.name : r->model.path ? r->model.path : dirs[d];
 		rows[d] = (struct rpt_lb_row){ .label = label, .run_dir = dirs[d],
 					       .model_sha256 = r->model.sha256 ? r->model.sha256 : mf->model_sha256,
 					       .engine_build = run->build, .host = run->host, .seeds = run->seeds,
-					       .suite_sha256 = r->suite.sha256, .cells = run->cells, .n_cells = n };
+					       .suite_sha256 = r->suite.sha256, .cells = run->cells, .n_cells = n,
+					       .model_file = slash ? slash + 1 : mpath,
+					       .model_size_bytes = r->model.size_bytes >= 0 ? r->model.size_bytes
+										      : mf->model_size_bytes,
+					       .fewshot_k = r->settings.fewshot_k > 0 ? r->settings.fewshot_k : 0,
+					       .group = run->group.data, .group_desc = run->group_desc.data };
 		perf_of(r, &rows[d].tokens_per_s, &rows[d].joules_per_token);
 	}
-	if (!(text = rpt_leaderboard_render(rows, n_dirs, metric, (enum rpt_format)format, &err))) {
+	if ((exit_code = check_metric(runs, n_dirs, metric)) != HRN_EXIT_OK)
+		goto out;
+	if (!(text = rpt_leaderboard_render(rows, n_dirs, metric, (int)group, (enum rpt_format)format, &err))) {
+		if (err.code == MRL_EINPUT) {
+			exit_code = hrn_usage_error("leaderboard", "%s", err.msg);
+			goto out;
+		}
 		rc = err.code ? err.code : MRL_ENOMEM;
 		goto fail;
 	}
-	if (out_path) {
-		if ((rc = mrl_write_file_atomic(out_path, text, strlen(text), &err)))
-			goto fail;
-		fprintf(stderr, "merilo leaderboard: wrote %s (%zu runs)\n", out_path, n_dirs);
-	} else {
-		fputs(text, stdout);
-		fflush(stdout);
-	}
+	if ((rc = write_out(out_path, text, n_dirs, &err)))
+		goto fail;
 	goto out;
 fail:
 	exit_code = hrn_report(&err);
@@ -172,6 +286,8 @@ out:
 	for (size_t d = 0; runs && d < n_dirs; d++) {
 		rec_results_release(&runs[d].r);
 		free(runs[d].cells);
+		mrl_buf_release(&runs[d].group);
+		mrl_buf_release(&runs[d].group_desc);
 	}
 	free(runs);
 	free(rows);

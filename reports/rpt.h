@@ -255,6 +255,12 @@ struct rpt_lb_row {
 	const char *label;         /* the model's name (from the records: hostile text allowed) */
 	const char *run_dir;
 	const char *model_sha256, *engine_build, *host, *seeds, *suite_sha256;
+	const char *model_file;    /* the model's file name (no folder); NULL unknown */
+	int64_t model_size_bytes;  /* -1 unknown */
+	int64_t fewshot_k;         /* -1 unknown */
+	/* Comparability: rows with equal group strings are ranked together; group_desc
+	 * says in words what defines the group (suite, hash, tasks, limit, ...). */
+	const char *group, *group_desc;
 	const struct rpt_lb_cell *cells;
 	size_t n_cells;
 	double tokens_per_s;       /* NaN when the run has no throughput */
@@ -262,15 +268,19 @@ struct rpt_lb_row {
 };
 
 /* Render a leaderboard of n_rows runs for `metric` as html (self-contained,
- * sortable columns, no external resources), md or csv. Columns: each task x
- * language seen in any row; the average per language (mean over the tasks the
- * row has in that language); the en->BCMS gap (mean of en minus mean of the
- * BCMS languages' averages: sr*, hr, bs, cnr, me); the Cyrillic/Latin gap
- * (sr-Cyrl average minus sr-Latn average); tokens/s; J/token; the manifest.
- * Rows are sorted by the mean of their per-language averages, best first.
- * Returns a new string (caller frees) or NULL with err set. */
-char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const char *metric, enum rpt_format fmt,
-			     struct mrl_err *err);
+ * sortable columns, no external resources), md or csv. Rows are split into
+ * groups by their `group` string (first-seen order); each group is one section
+ * ranked on its own; group (1-based) > 0 renders only that group, 0 all.
+ * Columns: rank, model (name, file, size, sha256), n per language, few-shot k,
+ * each task x language of the group with its CI, the average per language,
+ * the mean over BCMS languages (sr*, hr, bs, cnr, me, sh), the en->BCMS gap,
+ * the Cyrillic/Latin gap (sr-Cyrl minus sr-Latn), tokens/s, J/token, the
+ * manifest. Rows are sorted by the mean of their per-language averages, best
+ * first; ranks are ranges: a row's rank spans every row whose interval on
+ * that value overlaps its own (docs/reports.md). Returns a new string (caller
+ * frees) or NULL with err set (MRL_EINPUT: group out of range). */
+char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const char *metric, int group,
+			     enum rpt_format fmt, struct mrl_err *err);
 
 /* =================== end of section "compare" =================== */
 
