@@ -6,9 +6,14 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "tasks/task.h"
 
 static bool gguf_name(const char *path)
 {
@@ -18,9 +23,11 @@ static bool gguf_name(const char *path)
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
-	fprintf(out, "usage: merilo info SUITE.json [--json]\n"
+	fprintf(out, "usage: merilo info SUITE.json [--tasks] [--json]\n"
 		     "       merilo info MODEL.gguf|HF_FOLDER [--verbose]\n"
-		     "Describe a suite (tasks, languages, item counts, pairing coverage)\n"
+		     "Describe a suite (tasks, languages, item counts, pairing coverage;\n"
+		     "--tasks: only the task ids with their type and languages, the names\n"
+		     "`merilo run --tasks` and `--lang` accept)\n"
 		     "or a model (architecture, parameters, dtypes, tokenizer). A file whose\n"
 		     "name ends in .gguf or that starts with \"GGUF\" is taken as a model.\n");
 	hrn_print_options(out, opts, 15);
@@ -41,10 +48,46 @@ static bool is_model(const char *path)
 	return n == 4 && !memcmp(magic, "GGUF", 4);
 }
 
+/* `info SUITE --tasks`: one line per task (id, type, languages), or with --json
+ * an array of {id, type, languages}. Returns an exit code. */
+static int info_suite_tasks(const char *path, bool as_json)
+{
+	struct task_suite *s = NULL;
+	struct mrl_err err = {0};
+	if (task_suite_load(path, &s, NULL, &err))
+		return hrn_report(&err);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < task_suite_n_tasks(s); i++) {
+		const struct task_task *t = task_suite_task(s, i);
+		json_t *langs = json_array();
+		if (!as_json)
+			printf("%-20s %-16s", task_id(t), task_type_name(task_type(t)));
+		for (size_t l = 0; l < task_n_languages(t); l++) {
+			json_array_append_new(langs, json_string(task_language(t, l)));
+			if (!as_json)
+				printf("%s%s", l ? "," : " ", task_language(t, l));
+		}
+		if (!as_json)
+			printf("\n");
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "id", task_id(t), "type",
+						     task_type_name(task_type(t)), "languages", langs));
+	}
+	if (as_json) {
+		char *text = json_dumps(arr, JSON_INDENT(2));
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(arr);
+	task_suite_free(s);
+	return HRN_EXIT_OK;
+}
+
 int hrn_cmd_info(int argc, char **argv)
 {
-	bool as_json = false, verbose = false;
+	bool as_json = false, verbose = false, tasks_only = false;
 	const struct mrl_option opts[] = {
+		OPT_BOOL(0, "tasks", &tasks_only, "a suite: list its tasks (id, type, languages) only"),
 		OPT_BOOL(0, "json", &as_json, "a suite: print the same as a JSON object"),
 		OPT_BOOL('v', "verbose", &verbose, "a model: every metadata entry and every tensor"),
 		OPT_END(),
@@ -57,11 +100,12 @@ int hrn_cmd_info(int argc, char **argv)
 	if (n_args > 1)
 		return hrn_usage_error("info", "one file at a time ('%s' and '%s')", argv[0], argv[1]);
 	if (is_model(argv[0])) {
-		if (as_json)
-			return hrn_usage_error("info", "--json is for a suite; %s is a model", argv[0]);
+		if (as_json || tasks_only)
+			return hrn_usage_error("info", "--%s is for a suite; %s is a model", as_json ? "json" : "tasks",
+					       argv[0]);
 		return hrn_info_model(argv[0], verbose);
 	}
 	if (verbose)
 		return hrn_usage_error("info", "--verbose is for a model; %s is a suite", argv[0]);
-	return hrn_info_suite(argv[0], as_json);
+	return tasks_only ? info_suite_tasks(argv[0], as_json) : hrn_info_suite(argv[0], as_json);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,6 +322,79 @@ struct run_state {
 	int lock_fd;                    /* DIR/run.lock, flock'ed for the whole run; -1 before */
 };
 
+/* Edit distance (Levenshtein) of a and b, capped at 63 characters each. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a) < 63 ? strlen(a) : 63, lb = strlen(b) < 63 ? strlen(b) : 63, row[64];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			best = up + 1 < best ? up + 1 : best;
+			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The valid name closest to name: one that differs only in case first, else
+ * the smallest edit distance if it is at most a third of the name (at least 2);
+ * NULL when none is close. */
+static const char *closest_name(const char *name, const char *const *valid, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(name, valid[i]))
+			return valid[i];
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(name, valid[i]);
+		if (d <= best_d)
+			best = valid[i], best_d = d;
+	}
+	return best;
+}
+
+/* The usage error for an unknown --tasks or --lang value: the valid names and
+ * the closest one. what is "task" or "language". Returns the exit code. */
+static int unknown_name(const struct run_state *st, const char *what, const char *name, const char *const *valid,
+			size_t n)
+{
+	char list[1024] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < n && len < sizeof list; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", valid[i]);
+	const char *near = closest_name(name, valid, n);
+	char hint[200] = "";
+	if (near)
+		snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
+	if (!strcmp(what, "task"))
+		return hrn_usage_error("run", "the suite %s has no task '%s'%s (tasks: %s; merilo info %s --tasks)",
+				       st->o.suite, name, hint, list, st->o.suite);
+	return hrn_usage_error("run", "no selected task has the language '%s'%s (languages: %s)", name, hint, list);
+}
+
+/* The distinct languages of the selected tasks, in task order (pointers into the suite). */
+static size_t selected_languages(const struct run_state *st, const char **out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < st->n_tasks; k++)
+		for (size_t l = 0; l < task_n_languages(st->tasks[k]); l++) {
+			const char *lang = task_language(st->tasks[k], l);
+			bool have = false;
+			for (size_t i = 0; i < n; i++)
+				have |= !strcmp(out[i], lang);
+			if (!have && n < cap)
+				out[n++] = lang;
+		}
+	return n;
+}
+
 /* Tasks and languages selected by the options. Returns an exit code. */
 static int select_tasks(struct run_state *st)
 {
@@ -335,7 +409,11 @@ static int select_tasks(struct run_state *st)
 	for (size_t i = 0; i < (names ? n_names : task_suite_n_tasks(s)); i++) {
 		const struct task_task *t = names ? task_suite_find(s, names[i]) : task_suite_task(s, i);
 		if (!t) {
-			ret = hrn_usage_error("run", "the suite %s has no task '%s'", st->o.suite, names[i]);
+			const char *ids[64];
+			size_t n_ids = 0;
+			for (size_t k = 0; k < task_suite_n_tasks(s) && n_ids < 64; k++)
+				ids[n_ids++] = task_id(task_suite_task(s, k));
+			ret = unknown_name(st, "task", names[i], ids, n_ids);
 			goto out;
 		}
 		if (task_type(t) == TASK_GENERATE) {
@@ -362,7 +440,8 @@ static int select_tasks(struct run_state *st)
 			for (size_t k = 0; k < st->n_tasks && !found; k++)
 				found = task_language_index(st->tasks[k], st->langs[l]) >= 0;
 			if (!found) {
-				ret = hrn_usage_error("run", "no selected task has the language '%s'", st->langs[l]);
+				const char *valid[64];
+				ret = unknown_name(st, "language", st->langs[l], valid, selected_languages(st, valid, 64));
 				goto out;
 			}
 		}

@@ -8,7 +8,9 @@
  *    with one warning on stderr;
  *  - bench's default pp512+tg128 shrinks to fit and says so in one line.
  * On a suite: `info SUITE --tasks` lists tasks, languages and types; `run
- * --tasks nope` and `--lang sr-latn` name the valid values and the closest.
+ * --tasks nope` and `--lang sr-latn` name the valid values and the closest
+ * (a case-insensitive match first, then the smallest edit distance if it is
+ * at most a third of the name, at least 2).
  * Runs the binary named by $MERILO (set by `make test`).
  */
 #include "tests/tap.h"
@@ -104,6 +106,51 @@ static void t_bench_fitted(const char *model)
 	free(out);
 }
 
+static const char *mini_suite = "tests/data/run-mini.json";
+
+static void t_info_tasks(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "info %s --tasks", mini_suite);
+	is_int(rc, 0, "info SUITE --tasks");
+	like(out, "mc                   multiple_choice  en,sr-Cyrl,sr-Latn,hr\n", "a task with its type and languages");
+	like(out, "ppl                  perplexity       en,sr-Cyrl,sr-Latn\n", "every task");
+	is_int((int)cli_count_lines(out), 3, "one line per task, nothing else");
+	free(out);
+	rc = cli_run(&out, "info %s --tasks --json", mini_suite);
+	is_int(rc, 0, "info SUITE --tasks --json");
+	like(out, "\"id\": \"mc_fs\"", "the JSON names the tasks");
+	free(out);
+}
+
+static void t_unknown_task(const char *model, const char *dir)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks nope --out %s/r", model, mini_suite, dir);
+	is_int(rc, 2, "--tasks nope is a usage error");
+	like(out, "no task 'nope'", "it names the unknown task");
+	like(out, "(tasks: mc, mc_fs, ppl;", "and lists the valid ones");
+	ok(!strstr(out, "did you mean"), "nothing is close to 'nope': no suggestion");
+	free(out);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks mc_f --out %s/r", model, mini_suite, dir);
+	is_int(rc, 2, "--tasks mc_f is a usage error");
+	like(out, "did you mean 'mc_fs'?", "the closest task by edit distance is suggested");
+	free(out);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks MC --out %s/r", model, mini_suite, dir);
+	like(out, "did you mean 'mc'?", "a case-insensitive match comes first");
+	free(out);
+}
+
+static void t_unknown_lang(const char *model, const char *dir)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "run --model %s --suite %s --lang sr-latn --out %s/r", model, mini_suite, dir);
+	is_int(rc, 2, "--lang sr-latn is a usage error");
+	like(out, "did you mean 'sr-Latn'?", "the tag in the right case is suggested");
+	like(out, "(languages: en, sr-Cyrl, sr-Latn, hr)", "the valid tags are listed");
+	free(out);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -125,7 +172,10 @@ int main(void)
 		TEST(t_ppl_warning(model, text), "perplexity --ctx past the training context warns once");
 		TEST(t_generate_warning(model), "generate prompt + -n past the training context warns once");
 		TEST(t_bench_fitted(model), "bench's default sizes shrink to a small-context model");
+		TEST(t_unknown_task(model, dir), "run --tasks with an unknown task lists and suggests the names");
+		TEST(t_unknown_lang(model, dir), "run --lang sr-latn suggests sr-Latn");
 	}
+	TEST(t_info_tasks(), "info SUITE --tasks lists tasks, types and languages");
 	cli_rmtree(dir);
 	return done_testing();
 }
