@@ -75,8 +75,19 @@ static void group_of_run(const struct rec_results *r, struct mrl_buf *key, struc
 	const struct rec_settings *st = &r->settings;
 	int64_t k = st->fewshot_k > 0 ? st->fewshot_k : 0;
 	char seed[32] = "-";
+	/* per-task few-shot settings (k, seed, source, delimiter): settings.fewshot */
+	json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
 	if (k > 0 && st->fewshot_seed >= 0)
 		snprintf(seed, sizeof seed, "%lld", (long long)st->fewshot_seed);
+	else if (k > 0 && json_is_object(fs)) {
+		const char *task;
+		json_t *v;
+		json_object_foreach(fs, task, v)
+			if (json_is_integer(json_object_get(v, "seed"))) {
+				snprintf(seed, sizeof seed, "%lld", (long long)json_integer_value(json_object_get(v, "seed")));
+				break;
+			}
+	}
 	const char *name = r->suite.name ? r->suite.name : "?", *sha = r->suite.sha256 ? r->suite.sha256 : "?";
 	const char *bos = st->bos_mode ? st->bos_mode : "(not recorded)";
 	mrl_buf_addf(key, "%s\x1f%s\x1f", name, sha);
@@ -85,6 +96,10 @@ static void group_of_run(const struct rec_results *r, struct mrl_buf *key, struc
 	add_list(key, st->languages, st->n_languages);
 	mrl_buf_addf(key, "\x1f%lld\x1f%lld\x1f%s\x1f%s", (long long)(st->limit > 0 ? st->limit : 0), (long long)k, seed,
 		     bos);
+	char *fs_text = json_is_object(fs) ? json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (fs_text)
+		mrl_buf_addf(key, "\x1f%s", fs_text);
+	free(fs_text);
 	mrl_buf_addf(desc, "suite %s (sha256 %.12s), tasks ", name, sha);
 	add_list(desc, st->tasks, st->n_tasks);
 	mrl_buf_add(desc, ", languages ");

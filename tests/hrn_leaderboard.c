@@ -1,8 +1,8 @@
 /* hrn_leaderboard.c — `merilo leaderboard` ranks only comparable runs (issue 12
  * point 1), on small real runs: `merilo synth` f16 and q8_0 models, `merilo run
  * --limit` on tasks/suites/demo.json and on a copy of it under another name.
- * Two suites give two sections; a --fewshot run and a run with another --limit
- * sit apart from the others; f16 and q8_0 rows are told apart by file and size;
+ * Two suites give two sections; --fewshot runs (two seeds) and a run with
+ * another --limit sit apart from the others; f16 and q8_0 rows are told apart by file and size;
  * ranks not separated by CIs are shared ("1-2"); an unknown --metric exits 2
  * listing the valid ones; md, CSV and HTML carry the same rows; -o makes
  * missing folders; where Chromium is installed the HTML fits 1280 px.
@@ -17,14 +17,15 @@
 static char tmp[256];
 static int have_runs;
 
-/* The runs: f16 and q8_0 on demo --limit 3 (one group), f16 with --fewshot 1,
- * f16 with --limit 2, and f16 on the renamed suite. */
+/* The runs: f16 and q8_0 on demo --limit 3 (one group), f16 with --fewshot 1
+ * (seeds 1234 and 7), f16 with --limit 2, and f16 on the renamed suite. */
 static int make_runs(void)
 {
-	static const char *const runs[][3] = {
+	static const char *const runs[][3] = { /* folder, model, options */
 		{ "f16", "m16", "--limit 3" },
 		{ "q8", "m8", "--limit 3" },
 		{ "fs1", "m16", "--limit 3 --fewshot 1" },
+		{ "fs1s7", "m16", "--limit 3 --fewshot 1 --seed 7" },
 		{ "lim2", "m16", "--limit 2" },
 		{ "other", "m16", "--limit 3 --suite-other" },
 	};
@@ -63,24 +64,27 @@ static size_t count(const char *hay, const char *needle)
 static void test_groups(void)
 {
 	char *out = NULL;
-	int rc = cli_run(&out, "leaderboard %s/f16 %s/q8 %s/fs1 %s/lim2 %s/other", tmp, tmp, tmp, tmp, tmp);
-	is_int(rc, 0, "five runs: exit 0");
-	like(out, "4 groups of comparable runs", "f16+q8 together; few-shot, --limit 2 and the other suite apart");
-	like(out, "Group 1 of 4 (2 runs): suite merilo-demo (sha256", "group 1 heading names the suite and its hash");
+	int rc = cli_run(&out, "leaderboard %s/f16 %s/q8 %s/fs1 %s/lim2 %s/other %s/fs1s7", tmp, tmp, tmp, tmp, tmp, tmp);
+	is_int(rc, 0, "six runs: exit 0");
+	like(out, "5 groups of comparable runs",
+	     "f16+q8 together; few-shot (two seeds), --limit 2 and the other suite apart");
+	like(out, "Group 1 of 5 (2 runs): suite merilo-demo (sha256", "group 1 heading names the suite and its hash");
 	like(out, "--limit 3, few-shot 0", "group 1 heading names the limit and few-shot k");
-	like(out, "Group 2 of 4 (1 run)", "the few-shot run is a group of one");
-	like(out, "few-shot 1", "its heading says few-shot 1");
+	like(out, "Group 2 of 5 (1 run)", "the few-shot run is a group of one");
+	like(out, "few-shot 1 (seed 1234)", "its heading says few-shot 1 and the seed");
+	like(out, "few-shot 1 (seed 7)", "few-shot with another seed is another group");
 	like(out, "--limit 2", "the --limit 2 run's heading says so");
 	like(out, "suite merilo-demo-copy", "the other suite has its own section");
-	is_int((long)count(out, "### Group "), 4, "one section per group");
+	is_int((long)count(out, "### Group "), 5, "one section per group");
 	free(out);
-	rc = cli_run(&out, "leaderboard %s/f16 %s/q8 %s/fs1 %s/lim2 %s/other --group 3", tmp, tmp, tmp, tmp, tmp);
+	rc = cli_run(&out, "leaderboard %s/f16 %s/q8 %s/fs1 %s/lim2 %s/other %s/fs1s7 --group 3", tmp, tmp, tmp, tmp,
+		     tmp, tmp);
 	is_int(rc, 0, "--group 3: exit 0");
 	is_int((long)count(out, "### Group "), 1, "--group 3: one section");
-	like(out, "Group 3 of 4 (1 run)", "--group 3: the third group");
+	like(out, "Group 3 of 5 (1 run)", "--group 3: the third group");
 	free(out);
-	CLI_EXPECT(2, "the runs form 4 groups", "--group 9 beyond the groups: exit 2", "leaderboard %s/f16 %s/q8 %s/fs1 "
-		   "%s/lim2 %s/other --group 9", tmp, tmp, tmp, tmp, tmp);
+	CLI_EXPECT(2, "the runs form 5 groups", "--group 9 beyond the groups: exit 2", "leaderboard %s/f16 %s/q8 %s/fs1 "
+		   "%s/lim2 %s/other %s/fs1s7 --group 9", tmp, tmp, tmp, tmp, tmp, tmp);
 }
 
 static void test_rows(void)
@@ -153,9 +157,9 @@ static void test_chromium(void)
 		return;
 	}
 	char *out = NULL;
-	int rc = cli_run(NULL, "leaderboard %s/f16 %s/q8 %s/fs1 %s/lim2 %s/other -o %s/wide.html", tmp, tmp, tmp, tmp,
-			 tmp, tmp);
-	is_int(rc, 0, "five runs to html: exit 0");
+	int rc = cli_run(NULL, "leaderboard %s/f16 %s/q8 %s/fs1 %s/lim2 %s/other %s/fs1s7 -o %s/wide.html", tmp, tmp,
+			 tmp, tmp, tmp, tmp, tmp);
+	is_int(rc, 0, "six runs to html: exit 0");
 	/* a copy that writes the page's scrollWidth into the DOM Chromium dumps */
 	rc = cli_sh(NULL, "sed 's|</body>|<script>document.body.setAttribute(\"data-sw\", "
 			  "document.documentElement.scrollWidth)</script></body>|' '%s/wide.html' > '%s/probe.html'",
@@ -178,7 +182,7 @@ int main(void)
 		skip_all("cannot make a temporary folder");
 	setenv("MERILO_CACHE_DIR", tmp, 1);
 	have_runs = make_runs() == 0;
-	ok(have_runs, "synth models and five small runs made");
+	ok(have_runs, "synth models and six small runs made");
 	if (have_runs) {
 		TEST(test_groups(), "runs are grouped by suite and the settings that change scores");
 		TEST(test_rows(), "rows: model file, n, few-shot, BCMS mean, gaps, shared ranks");
