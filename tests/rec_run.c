@@ -35,7 +35,7 @@ static int make_run(const char *d, bool with_items)
 	rc = rc || rec_item_writer_open(path, NULL, &w, NULL, &err);
 	for (int i = 0; !rc && i < 2; i++) {
 		struct rec_item it;
-		char id[8];
+		char id[16];
 		snprintf(id, sizeof id, "%d", i);
 		rc = rec_item_init(&it, "copa", id, "hr") || rec_item_writer_add(w, &it, &err);
 		rec_item_release(&it);
