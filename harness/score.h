@@ -67,7 +67,8 @@ struct score_map {
 };
 
 /* The map a suite made by `merilo import copa` implies: its "source" names
- * LANG=PATH per language; each becomes LANG=basename(PATH). *out (malloc'd,
+ * LANG=FILE (sha256 ...) per language (older suites: LANG=PATH); each becomes
+ * LANG=basename(FILE). *out (malloc'd,
  * strings too: free with score_map_free) gets *n entries; 0 entries when the
  * source does not say. 0 or MRL_ENOMEM. */
 int score_map_from_source(const char *source, struct score_map **out, size_t *n);
