@@ -9,7 +9,7 @@ OPT      ?= -O3 -march=native
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP $(SAN)
 LDFLAGS  += $(SAN)
-LDLIBS   += -ljansson -lutf8proc -lpcre2-8 -lm -lpthread -ldl
+LDLIBS   += -ljansson -lutf8proc -lpcre2-8 -lsqlite3 -lm -lpthread -ldl
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY  := $(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)

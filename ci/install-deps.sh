@@ -2,7 +2,7 @@
 # Install the Debian packages merilo needs to build, test and draw plots.
 # Idempotent: installs only what is missing; uses sudo when not root.
 set -eu
-PKGS="build-essential pkg-config libjansson-dev libutf8proc-dev libpcre2-dev libpapi-dev gnuplot-nox perl"
+PKGS="build-essential pkg-config libjansson-dev libutf8proc-dev libpcre2-dev libsqlite3-dev libpapi-dev gnuplot-nox perl"
 # --ci: also the tools some tests use as outside oracles (they SKIP without them):
 # headless Chromium renders report.html, xmllint checks JUnit XML, valgrind
 # counts instructions for the deterministic perf gate; and clang with its
