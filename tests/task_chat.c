@@ -1,0 +1,97 @@
+/* task_chat.c — tests for chat templates (tasks/chat.h).
+ *
+ * tests/data/chat/expected.json holds real models' chat templates and what
+ * Jinja renders for a few conversations (made by tests/data/chat/gen.py the way
+ * transformers' apply_chat_template renders); each case is recognised and
+ * rendered natively here and must match byte for byte. Then the names, an
+ * unrecognised template and the family markers one by one.
+ */
+#include "tests/tap.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "tasks/chat.h"
+
+static void test_expected(void)
+{
+	json_error_t je;
+	json_t *doc = json_load_file("tests/data/chat/expected.json", 0, &je);
+	if (!ok(doc != NULL, "tests/data/chat/expected.json loads")) {
+		diag("%s", je.text);
+		return;
+	}
+	json_t *cases = json_object_get(doc, "cases"), *c;
+	size_t i;
+	ok(json_array_size(cases) >= 32, "at least 32 cases (8 templates x 4 conversations)");
+	json_array_foreach(cases, i, c) {
+		const char *model = json_string_value(json_object_get(c, "model"));
+		const char *family = json_string_value(json_object_get(c, "family"));
+		const char *system = json_string_value(json_object_get(c, "system"));
+		const char *user = json_string_value(json_object_get(c, "user"));
+		const char *bos = json_string_value(json_object_get(c, "bos"));
+		const char *want = json_string_value(json_object_get(c, "expected"));
+		struct task_chat chat;
+		struct mrl_err err = { 0 };
+		char name[256], *got = NULL;
+		snprintf(name, sizeof name, "%s case %zu: recognised as %s", model, i % 4, family);
+		if (!ok(task_chat_detect(json_string_value(json_object_get(c, "template")), &chat, &err) == 0, name)) {
+			diag("%s", err.msg);
+			continue;
+		}
+		is_str(task_chat_name(chat.family), family, name);
+		snprintf(name, sizeof name, "%s case %zu: rendered byte for byte as Jinja does", model, i % 4);
+		ok(task_chat_apply(&chat, system, user, bos, &got, &err) == 0, "task_chat_apply returns 0");
+		is_str(got ? got : "(null)", want, name);
+		free(got);
+	}
+	json_decref(doc);
+}
+
+static void test_names(void)
+{
+	enum task_chat_family f = TASK_CHAT_NONE;
+	struct mrl_err err = { 0 };
+	ok(task_chat_parse_name("Llama3", &f, &err) == 0 && f == TASK_CHAT_LLAMA3, "names are case-insensitive");
+	ok(task_chat_parse_name("none", &f, &err) == 0 && f == TASK_CHAT_NONE, "'none' is a name");
+	is_int(task_chat_parse_name("vicuna", &f, &err), MRL_EINPUT, "an unknown name is MRL_EINPUT");
+	like(err.msg, "known: none, chatml", "the message lists the known names");
+	for (int i = 0; i < TASK_CHAT_N_FAMILIES; i++) {
+		ok(task_chat_parse_name(task_chat_name((enum task_chat_family)i), &f, &err) == 0 && (int)f == i,
+		   "every family's name parses back to it");
+	}
+	ok(task_chat_name(TASK_CHAT_N_FAMILIES) == NULL, "a family out of range has no name");
+}
+
+static void test_detect(void)
+{
+	struct task_chat c;
+	struct mrl_err err = { 0 };
+	is_int(task_chat_detect("{% for m in messages %}### {{ m.role }}: {{ m.content }}{% endfor %}", &c, &err),
+	       MRL_EUNSUPPORTED, "an unrecognised template is MRL_EUNSUPPORTED");
+	like(err.msg, "--chat-template", "its message says --chat-template is needed");
+	ok(task_chat_detect("{{ '[INST] ' + x + ' [/INST]' }}", &c, &err) == 0 && c.family == TASK_CHAT_MISTRAL,
+	   "[INST] without <<SYS>> is Mistral");
+	ok(task_chat_detect("{{ '<<SYS>>\\n' }}[INST]", &c, &err) == 0 && c.family == TASK_CHAT_LLAMA2,
+	   "[INST] with <<SYS>> is Llama 2");
+	ok(task_chat_detect("{{'<|user|>\\n' + c + '<|end|>\\n'}}", &c, &err) == 0 && c.family == TASK_CHAT_PHI3,
+	   "<|user|> with <|end|> is Phi-3");
+	ok(task_chat_detect("<|im_start|>{{ role }}\\n", &c, &err) == 0 && c.family == TASK_CHAT_CHATML &&
+		   !c.default_system[0], "ChatML without a default system message has none");
+	ok(task_chat_detect("{{ '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}", &c, &err) == 0 &&
+		   !strcmp(c.default_system, "You are Qwen."), "a ChatML default system message with \\n escapes is read");
+	char *out = NULL;
+	c.family = TASK_CHAT_NONE;
+	is_int(task_chat_apply(&c, NULL, "x", NULL, &out, &err), MRL_EINPUT, "applying family none is an error");
+	ok(out == NULL, "and gives no text");
+	ok(task_chat_writes_bos(TASK_CHAT_LLAMA3) && !task_chat_writes_bos(TASK_CHAT_CHATML),
+	   "Llama 3 writes BOS text, ChatML does not");
+}
+
+int main(void)
+{
+	TEST(test_expected(), "real templates render as Jinja renders them");
+	TEST(test_names(), "family names");
+	TEST(test_detect(), "recognition markers and errors");
+	return done_testing();
+}
