@@ -126,9 +126,11 @@ static int write_shots(const struct task_task *t, const char *lang, const struct
 			return rc;
 		}
 		mrl_buf_add(b, ep.context);
-		if (ep.gold >= 0 && (size_t)ep.gold < ep.n_choices) {
+		/* the gold choice, or a generate example's first reference answer */
+		const int answer = ep.gold >= 0 ? ep.gold : task_type(t) == TASK_GENERATE && ep.n_choices ? 0 : -1;
+		if (answer >= 0 && (size_t)answer < ep.n_choices) {
 			mrl_buf_add(b, ep.target_delimiter ? ep.target_delimiter : " ");
-			mrl_buf_add(b, ep.choices[ep.gold]);
+			mrl_buf_add(b, ep.choices[answer]);
 		}
 		mrl_buf_add(b, r->delimiter);
 		task_prompt_release(&ep);
@@ -281,4 +283,61 @@ int task_ppl_plan(const struct task_task *t, size_t item_idx, const char *lang, 
 	p->window = (size_t)task_window(t);
 	p->stride = (size_t)task_stride(t);
 	return 0;
+}
+
+/* ---- generation ---- */
+
+void task_gen_plan_init(struct task_gen_plan *p)
+{
+	memset(p, 0, sizeof *p);
+}
+
+void task_gen_plan_release(struct task_gen_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t j = 0; p->refs && j < p->n_refs; j++)
+		free(p->refs[j]);
+	free(p->refs);
+	free(p->shots);
+	free(p->prompt);
+	task_gen_plan_init(p);
+}
+
+int task_gen_plan(const struct task_task *t, size_t item_idx, const char *lang, const struct task_plan_opts *o,
+		  struct task_gen_plan *p, struct mrl_err *err)
+{
+	const struct task_item *it = task_item_at(t, item_idx);
+	struct task_prompt rp = { 0 };
+	struct task_mc_plan shots; /* build_prompt's few-shot draw and prompt */
+	task_gen_plan_init(p);
+	task_mc_plan_init(&shots);
+	int rc = task_render(t, it, lang, &rp, err);
+	if (rc) {
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): cannot render", task_id(t), task_item_id(it), lang);
+		return rc;
+	}
+	if ((rc = build_prompt(t, item_idx, lang, rp.context, o, &shots, err)))
+		goto out;
+	p->prompt = shots.prompt, shots.prompt = NULL;
+	p->shots = shots.shots, shots.shots = NULL;
+	p->n_shots = shots.n_shots;
+	p->shots_from_pool = shots.shots_from_pool;
+	p->refs = rp.choices, rp.choices = NULL;
+	p->n_refs = rp.n_choices, rp.n_choices = 0;
+	p->start = o->add_bos ? TASK_START_BOS : TASK_START_NONE;
+	p->truncate = TASK_TRUNCATE_LEFT;
+	p->n_until = task_gen_n_until(t);
+	p->max_tokens = task_gen_max_tokens(t);
+	p->expect_script = task_gen_expect_script(t, lang);
+	p->expect_language = task_gen_expect_language(t, lang);
+	if (!p->n_refs)
+		rc = mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): no reference answer", task_id(t),
+				 task_item_id(it), lang);
+out:
+	task_mc_plan_release(&shots);
+	task_prompt_release(&rp);
+	if (rc)
+		task_gen_plan_release(p);
+	return rc;
 }

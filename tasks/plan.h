@@ -14,13 +14,11 @@
  * random numbers; tasks/ has no generator of its own, so the caller lends one
  * (struct task_rng: the harness passes metrics' met_rng).
  *
- * Generation follows the same shape when `merilo run` learns it: a struct
- * task_gen_plan filled by task_gen_plan() holding the prompt (few-shot examples drawn
- * and joined exactly as for multiple choice, each example ending in its first
+ * Generation has the same shape: task_gen_plan() gives the prompt (few-shot examples
+ * drawn and joined exactly as for multiple choice, each example ending in its first
  * reference answer), the start rule, a left truncation that keeps room for the
- * token limit, the stop strings and token limit (task_gen_until, task_gen_max_tokens)
- * and the reference answers; the harness tokenizes, generates and scores with
- * metrics/. Nothing of it exists yet.
+ * token limit, the stop strings and token limit and the reference answers; the
+ * harness applies the chat template, tokenizes, generates and scores with metrics/.
  */
 #ifndef MRL_TASK_PLAN_H
 #define MRL_TASK_PLAN_H
@@ -163,5 +161,31 @@ void task_ppl_plan_release(struct task_ppl_plan *p);
  * loglikelihood_rolling). Returns the number of windows (at most n; 0 when window is 0);
  * the arrays must hold n entries. */
 size_t task_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begin, size_t *begin, size_t *end);
+
+/* ---- generation --------------------------------------------------------------- */
+
+/* The plan of a generate item in one language; owns prompt, refs and shots. */
+struct task_gen_plan {
+	char *prompt;                   /* few-shot examples, then the item's context, as they are */
+	char **refs;                    /* n_refs >= 1 reference answers (the variant's "target") */
+	size_t n_refs;
+	size_t *shots;                  /* few-shot examples in prompt order, as in task_mc_plan */
+	size_t n_shots;
+	bool shots_from_pool;
+	enum task_start start;          /* before the prompt (BOS when used) */
+	enum task_truncate truncate;    /* the prompt is cut from the left to leave max_tokens positions */
+	size_t n_until;                 /* stop strings: task_gen_until(t, i) */
+	int max_tokens;                 /* new tokens at most */
+	const char *expect_script;      /* "Cyrl" / "Latn" or NULL (task_gen_expect_script) */
+	const char *expect_language;    /* "sr", "hr", ... or NULL (task_gen_expect_language) */
+};
+
+void task_gen_plan_init(struct task_gen_plan *p);
+/* The plan of item item_idx of t (generate) in lang under o (few-shot as task_mc_plan).
+ * Fills *p (release with task_gen_plan_release; empty on an error). Errors name the
+ * task, item and language. */
+int task_gen_plan(const struct task_task *t, size_t item_idx, const char *lang, const struct task_plan_opts *o,
+		  struct task_gen_plan *p, struct mrl_err *err);
+void task_gen_plan_release(struct task_gen_plan *p);
 
 #endif

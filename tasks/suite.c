@@ -53,6 +53,8 @@ void task_suite_free(struct task_suite *s)
 		free(t->tmpl_context);
 		free(t->tmpl_choice);
 		free(t->until);
+		free(t->expect_script);
+		free(t->expect_language);
 	}
 	free(s->tasks);
 	free(s->file);

@@ -59,6 +59,46 @@ int task_stride(const struct task_task *t) { return t->stride; }
 size_t task_gen_n_until(const struct task_task *t) { return t->n_until; }
 const char *task_gen_until(const struct task_task *t, size_t i) { return i < t->n_until ? t->until[i] : NULL; }
 int task_gen_max_tokens(const struct task_task *t) { return t->max_tokens; }
+
+/* The language part of a tag ("sr" of "sr-Latn-RS") into buf. */
+static const char *tag_language(const char *tag, char *buf, size_t size)
+{
+	size_t n = strcspn(tag, "-_");
+	snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), tag);
+	return buf;
+}
+
+const char *task_gen_expect_script(const struct task_task *t, const char *lang)
+{
+	static const char *const latn[] = { "en", "hr", "bs", "sl", NULL };
+	const int li = task_language_index(t, lang);
+	if (li >= 0 && t->expect_script && t->expect_script[li])
+		return t->expect_script[li];
+	if (strstr(lang, "-Cyrl"))
+		return "Cyrl";
+	if (strstr(lang, "-Latn"))
+		return "Latn";
+	char base[16];
+	tag_language(lang, base, sizeof base);
+	for (int i = 0; latn[i]; i++)
+		if (!strcmp(base, latn[i]))
+			return "Latn";
+	return !strcmp(base, "mk") ? "Cyrl" : NULL;
+}
+
+const char *task_gen_expect_language(const struct task_task *t, const char *lang)
+{
+	static const char *const known[] = { "en", "sr", "hr", "bs", "cnr", "sl", "mk", NULL };
+	const int li = task_language_index(t, lang);
+	if (li >= 0 && t->expect_language && t->expect_language[li])
+		return t->expect_language[li];
+	char base[16];
+	tag_language(lang, base, sizeof base);
+	for (int i = 0; known[i]; i++)
+		if (!strcmp(base, known[i]))
+			return known[i];
+	return NULL;
+}
 size_t task_n_items(const struct task_task *t) { return t->n_items; }
 const struct task_item *task_item_at(const struct task_task *t, size_t i) { return i < t->n_items ? &t->items[i] : NULL; }
 size_t task_n_pool(const struct task_task *t) { return t->n_pool; }

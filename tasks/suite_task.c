@@ -4,6 +4,7 @@
  * templates it will be rendered with).
  */
 #include "tasks/suite_int.h"
+#include "tasks/langid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 
 static const char *const mc_metrics[] = { "acc", "acc_norm", "acc_bytes", "acc_mutual_info", NULL };
 static const char *const ppl_metrics[] = { "perplexity", "bits_per_byte", "bits_per_char", "byte_perplexity", "word_perplexity", NULL };
-static const char *const gen_metrics[] = { "exact_match", "contains", NULL };
+static const char *const gen_metrics[] = { "exact_match", "contains", "f1", "chrf", "chrf++", "bleu", "rouge_l",
+					    "script_ok", "lang_ok", NULL };
 
 /* Build v from a variant object; reports wrong types. Strings point into the object. */
 
@@ -597,7 +599,8 @@ static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 		walk_pop(w, old);
 	}
 	if ((int)t->type >= 0) {
-		static const char *const ppl_only[] = { "window", "stride", NULL }, *const gen_only[] = { "until", "max_tokens", NULL };
+		static const char *const ppl_only[] = { "window", "stride", NULL },
+				  *const gen_only[] = { "until", "max_tokens", "expect_script", "expect_language", NULL };
 		for (int i = 0; ppl_only[i]; i++)
 			if (t->type != TASK_PERPLEXITY && json_object_get(tj, ppl_only[i])) {
 				size_t o2 = walk_push_key(w, ppl_only[i]);
@@ -611,6 +614,65 @@ static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 				walk_pop(w, o2);
 			}
 	}
+}
+
+/* The metric name is listed for t. */
+static bool has_metric(const struct task_task *t, const char *name)
+{
+	for (size_t i = 0; i < t->n_metrics; i++)
+		if (!strcmp(t->metrics[i], name))
+			return true;
+	return false;
+}
+
+/* "expect_script" / "expect_language" (generate): {language tag: "Cyrl"|"Latn"} /
+ * {language tag: "sr"|"hr"|...}; every language the metric script_ok / lang_ok
+ * judges needs an expectation, given here or implied by its tag (task_gen_expect_*). */
+static void build_expect(struct walk *w, json_t *tj, struct task_task *t, const char *key)
+{
+	const bool script = !strcmp(key, "expect_script");
+	json_t *obj = json_object_get(tj, key);
+	if (t->type != TASK_GENERATE || !t->n_langs)
+		return;
+	const char **dst = walk_calloc(w, t->n_langs, sizeof *dst);
+	if (!dst)
+		return;
+	if (script)
+		t->expect_script = dst;
+	else
+		t->expect_language = dst;
+	size_t old = walk_push_key(w, key), i;
+	if (obj && !json_is_object(obj))
+		walk_problem(w, "expected an object {language: %s}, got %s", script ? "\"Cyrl\" or \"Latn\"" : "language code",
+			     mrl_json_type_name(obj));
+	const char *tag;
+	json_t *v;
+	json_object_foreach(json_is_object(obj) ? obj : NULL, tag, v) {
+		size_t o2 = walk_push_key(w, tag);
+		struct mrl_err e = { 0 };
+		enum task_script sc;
+		enum task_lang lg;
+		for (i = 0; i < t->n_langs && strcmp(t->langs[i], tag); i++)
+			;
+		if (i == t->n_langs)
+			walk_problem(w, "\"%s\" is not a language of the task", tag);
+		else if (!json_is_string(v))
+			walk_problem(w, "expected a string, got %s", mrl_json_type_name(v));
+		else if (script ? task_script_parse(json_string_value(v), &sc, &e) : task_lang_parse(json_string_value(v), &lg, &e))
+			walk_problem(w, "%s", e.msg);
+		else
+			dst[i] = json_string_value(v);
+		walk_pop(w, o2);
+	}
+	walk_pop(w, old);
+	const char *metric = script ? "script_ok" : "lang_ok";
+	for (i = 0; i < t->n_langs && has_metric(t, metric); i++)
+		if (!(script ? task_gen_expect_script(t, t->langs[i]) : task_gen_expect_language(t, t->langs[i]))) {
+			old = walk_push_key(w, "metrics");
+			walk_problem(w, "%s needs the expected %s of language \"%s\": give it in \"%s\"", metric,
+				     script ? "script" : "language", t->langs[i], key);
+			walk_pop(w, old);
+		}
 }
 
 /* "items" and "pool", their ids, and whether few-shot k fits what there is. */
@@ -640,7 +702,8 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 {
 	static const char *const keys[] = { "id", "type", "description", "metrics", "languages", "derived",
 					    "templates", "target_delimiter", "fewshot", "items", "pool",
-					    "window", "stride", "until", "max_tokens", NULL };
+					    "window", "stride", "until", "max_tokens", "expect_script", "expect_language",
+					    NULL };
 	task_translit_fn *fns = NULL;
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";
@@ -678,6 +741,8 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 		t->target_delimiter = delim;
 	build_fewshot(w, tj, t);
 	build_type_settings(w, tj, t);
+	build_expect(w, tj, t, "expect_script");
+	build_expect(w, tj, t, "expect_language");
 	build_task_items(w, tj, t, fns);
 out:
 	free(fns);

@@ -128,6 +128,14 @@ int task_stride(const struct task_task *t);
 size_t task_gen_n_until(const struct task_task *t);
 const char *task_gen_until(const struct task_task *t, size_t i);
 int task_gen_max_tokens(const struct task_task *t);
+/* Generation: the script ("Cyrl" / "Latn") and language ("sr", "hr", ...) an answer
+ * in language tag lang is expected to be in: the task's "expect_script" /
+ * "expect_language" entry, else what the tag implies (a script subtag: sr-Cyrl ->
+ * Cyrl; en, hr, bs, sl -> Latn; mk -> Cyrl; sr and cnr alone imply none; the language
+ * part when it is en, sr, hr, bs, cnr, sl or mk). NULL when there is none. Static
+ * strings or the suite's. */
+const char *task_gen_expect_script(const struct task_task *t, const char *lang);
+const char *task_gen_expect_language(const struct task_task *t, const char *lang);
 
 /* Items in file order; pool items (few-shot examples only) separately. */
 size_t task_n_items(const struct task_task *t);

@@ -53,6 +53,8 @@ struct task_task {
 	const char **until;
 	size_t n_until;
 	int max_tokens;
+	const char **expect_script;   /* generate: per language, the suite's "expect_script" value or NULL */
+	const char **expect_language; /* generate: per language, "expect_language" or NULL */
 	struct task_item *items;
 	size_t n_items;
 	struct task_item *pool;
