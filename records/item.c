@@ -89,6 +89,17 @@ static int replace_str(char **dst, const char *s)
 int rec_item_set_gold_text(struct rec_item *it, const char *s) { return replace_str(&it->gold_text, s); }
 int rec_item_set_prompt(struct rec_item *it, const char *s) { return replace_str(&it->prompt, s); }
 
+int rec_item_set_generation(struct rec_item *it, json_t *g)
+{
+	if (g && !json_is_object(g)) {
+		json_decref(g);
+		return MRL_EINPUT;
+	}
+	json_decref(it->generation);
+	it->generation = g;
+	return 0;
+}
+
 void rec_item_release(struct rec_item *it)
 {
 	free(it->task);
@@ -106,6 +117,7 @@ void rec_item_release(struct rec_item *it)
 	free(it->timings);
 	free(it->prompt);
 	rec_token_logprobs_free(it->logprobs, it->n_choices);
+	json_decref(it->generation);
 	memset(it, 0, sizeof *it);
 }
 
@@ -161,6 +173,8 @@ json_t *rec_item_to_json(const struct rec_item *it)
 			bad |= rec_put(o, "tokens_cached", json_integer(it->tokens_cached));
 		if (it->logprobs)
 			bad |= rec_put(o, "logprobs", rec_token_logprobs_to_json(it->logprobs, it->n_choices));
+		if (it->generation)
+			bad |= rec_put(o, "generation", json_incref(it->generation));
 	}
 	json_decref(choices);
 	json_decref(metrics);
@@ -180,7 +194,7 @@ int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, 
 	memset(it, 0, sizeof *it);
 	it->gold_index = -1;
 	it->tokens_computed = it->tokens_cached = -1;
-	json_t *logprobs = NULL;
+	json_t *logprobs = NULL, *generation = NULL;
 	if (!json_is_object(j))
 		return mrl_err_set(err, MRL_EINPUT, "%s: $: expected an object, got %s", where, mrl_json_type_name(j));
 	if ((rc = rec_check_schema_version(j, REC_ITEMS_SCHEMA_VERSION, where, "", err)) ||
@@ -197,8 +211,10 @@ int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, 
 				   "", err)) ||
 	    (rc = mrl_json_get_int(j, "tokens_cached", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->tokens_cached, where, "",
 				   err)) ||
-	    (rc = mrl_json_get_array(j, "logprobs", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &logprobs, where, "", err)))
+	    (rc = mrl_json_get_array(j, "logprobs", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &logprobs, where, "", err)) ||
+	    (rc = mrl_json_get_object(j, "generation", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &generation, where, "", err)))
 		return rc;
+	it->generation = json_incref(generation);
 	size_t n = json_array_size(choices);
 	if (n && !(it->choices = calloc(n, sizeof *it->choices)))
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);

@@ -63,6 +63,9 @@ struct rec_item {
 	int64_t tokens_computed;           /* tokens the forward pass computed for this item; -1 unknown */
 	int64_t tokens_cached;             /* tokens of its requests reused from the KV cache; -1 unknown */
 	struct rec_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
+	json_t *generation;                /* generate tasks: the answer, its stop reason, script mix, language
+					    * guess and metric statistics (docs/results-format.md, "generation");
+					    * an owned reference, NULL otherwise */
 	size_t line;                       /* 1-based line of items.jsonl it was read from; 0 when not read */
 };
 
@@ -99,6 +102,10 @@ json_t *rec_token_logprobs_to_json(const struct rec_token_logprobs *lp, size_t n
 int rec_token_logprobs_from_json(const json_t *arr, size_t n_choices, struct rec_token_logprobs **out,
 				 const char *where, const char *path, struct mrl_err *err);
 void rec_token_logprobs_free(struct rec_token_logprobs *lp, size_t n_choices);
+
+/* Replace the record's "generation" object with g (the record takes the caller's
+ * reference; NULL clears). Returns 0, or MRL_EINPUT when g is not an object. */
+int rec_item_set_generation(struct rec_item *it, json_t *g);
 
 /* Free everything it owns and zero it. */
 void rec_item_release(struct rec_item *it);
