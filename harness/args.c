@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "records/record_json.h"
+
 int hrn_options(const char *cmd, const struct mrl_option *opts, int argc, char **argv, int *n_args,
 		void (*usage)(FILE *out, const struct mrl_option *opts))
 {
@@ -110,4 +112,31 @@ int hrn_opt_backend(const struct mrl_option *opt, const char *arg, struct mrl_er
 	if (hrn_parse_backend(arg, opt->value))
 		return mrl_err_set(err, MRL_EINPUT, "--%s wants cpu or cuda, not '%s'", opt->long_name, arg);
 	return 0;
+}
+
+int hrn_split_list(const char *s, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	char *copy = strdup(s), *save = NULL;
+	if (!copy)
+		return MRL_ENOMEM;
+	int rc = 0;
+	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
+		if (*tok)
+			rc = rec_strlist_add(out, n, tok);
+	free(copy);
+	if (rc) {
+		hrn_free_list(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void hrn_free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }

@@ -271,29 +271,6 @@ static int merge_resumed(struct run_opts *o, json_t **j)
 	return 0;
 }
 
-/* Comma-separated list -> owned strings. */
-static int split_list(const char *s, char ***out, size_t *n)
-{
-	*out = NULL;
-	*n = 0;
-	char *copy = strdup(s), *save = NULL;
-	if (!copy)
-		return MRL_ENOMEM;
-	int rc = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
-		if (*tok)
-			rc = rec_strlist_add(out, n, tok);
-	free(copy);
-	return rc;
-}
-
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static bool file_exists(const char *path)
 {
 	struct stat st;
@@ -404,7 +381,7 @@ static int select_tasks(struct run_state *st)
 	int ret = 0;
 	if (!(st->tasks = calloc(task_suite_n_tasks(s) + 1, sizeof *st->tasks)))
 		return HRN_EXIT_RUNTIME;
-	if (st->o.tasks && split_list(st->o.tasks, &names, &n_names))
+	if (st->o.tasks && hrn_split_list(st->o.tasks, &names, &n_names))
 		return HRN_EXIT_RUNTIME;
 	for (size_t i = 0; i < (names ? n_names : task_suite_n_tasks(s)); i++) {
 		const struct task_task *t = names ? task_suite_find(s, names[i]) : task_suite_task(s, i);
@@ -431,7 +408,7 @@ static int select_tasks(struct run_state *st)
 		goto out;
 	}
 	if (st->o.langs) {
-		if (split_list(st->o.langs, &st->langs, &st->n_langs)) {
+		if (hrn_split_list(st->o.langs, &st->langs, &st->n_langs)) {
 			ret = HRN_EXIT_RUNTIME;
 			goto out;
 		}
@@ -467,7 +444,7 @@ static int select_tasks(struct run_state *st)
 		}
 	}
 out:
-	free_list(names, n_names);
+	hrn_free_list(names, n_names);
 	return ret;
 }
 
@@ -488,6 +465,8 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 		const struct task_task *t = st->tasks[k];
 		struct task_fewshot f; /* what the plans of its items use (tasks/plan.h) */
 		task_plan_fewshot(t, &po, &f);
+		if (f.k && set->fewshot_seed < 0) /* the first few-shot task's; each task's: extra.fewshot */
+			set->fewshot_seed = (int64_t)f.seed;
 		json_object_set_new(fs, task_id(t),
 				    f.k ? json_pack("{s:I, s:I, s:s, s:s}", "k", (json_int_t)f.k, "seed", (json_int_t)f.seed,
 						    "source", f.source, "delimiter", f.delimiter)
@@ -620,7 +599,7 @@ static void release_state(struct run_state *st)
 	rec_done_set_free(st->done);
 	rec_items_release(&st->items);
 	rec_results_release(&st->res);
-	free_list(st->langs, st->n_langs);
+	hrn_free_list(st->langs, st->n_langs);
 	free(st->tasks);
 	task_suite_free(st->suite);
 	eng_ctx_free(st->ctx);

@@ -116,26 +116,6 @@ struct score_state {
 	char dir[4096];
 };
 
-/* Comma-separated list -> owned strings. */
-static int split_list(const char *s, char ***out, size_t *n)
-{
-	char *copy = strdup(s), *save = NULL;
-	if (!copy)
-		return MRL_ENOMEM;
-	int rc = 0;
-	for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
-		rc = rec_strlist_add(out, n, tok);
-	free(copy);
-	return rc;
-}
-
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* The multiple-choice tasks and the languages selected; generate and perplexity
  * tasks are skipped with a note. Fills settings.tasks / languages. Returns an exit code. */
 static int select_tasks(struct score_state *st)
@@ -145,8 +125,8 @@ static int select_tasks(struct score_state *st)
 	size_t n_names = 0;
 	int ret = 0;
 	if (!(st->tasks = calloc(task_suite_n_tasks(s) + 1, sizeof *st->tasks)) ||
-	    (st->o.tasks && split_list(st->o.tasks, &names, &n_names)) ||
-	    (st->o.langs && split_list(st->o.langs, &st->langs, &st->n_langs)))
+	    (st->o.tasks && hrn_split_list(st->o.tasks, &names, &n_names)) ||
+	    (st->o.langs && hrn_split_list(st->o.langs, &st->langs, &st->n_langs)))
 		return HRN_EXIT_RUNTIME;
 	for (size_t i = 0; i < (names ? n_names : task_suite_n_tasks(s)); i++) {
 		const struct task_task *t = names ? task_suite_find(s, names[i]) : task_suite_task(s, i);
@@ -194,7 +174,7 @@ static int select_tasks(struct score_state *st)
 		}
 	}
 out:
-	free_list(names, n_names);
+	hrn_free_list(names, n_names);
 	return ret;
 }
 
@@ -478,7 +458,7 @@ static void release_state(struct score_state *st)
 	score_map_free(st->src_map, st->n_src_map);
 	json_decref(st->doc);
 	free(st->text);
-	free_list(st->langs, st->n_langs);
+	hrn_free_list(st->langs, st->n_langs);
 	free(st->tasks);
 	task_suite_free(st->suite);
 	free(st->o.maps.v);

@@ -58,6 +58,10 @@ int hrn_parse_u64(const char *s, uint64_t *out);
 int hrn_parse_double(const char *s, double *out);
 /* A finite number or a percentage ("5%" -> 0.05); the caller checks the range; 0 or -1. */
 int hrn_parse_fraction(const char *s, double *out);
+/* A comma-separated list ("a,b,,c") -> its non-empty items as owned strings in
+ * *out (*n of them; free with hrn_free_list). 0, or MRL_ENOMEM with *out NULL. */
+int hrn_split_list(const char *s, char ***out, size_t *n);
+void hrn_free_list(char **v, size_t n);
 /* "cpu" or "cuda"; 0 or -1. */
 int hrn_parse_backend(const char *s, enum eng_backend *out);
 /* An OPT_CALLBACK for --backend: "cpu" or "cuda" into the enum eng_backend at opt->value. */
@@ -96,6 +100,8 @@ int hrn_cmd_leaderboard(int argc, char **argv);
 int hrn_cmd_report(int argc, char **argv);
 int hrn_cmd_bench(int argc, char **argv);
 int hrn_cmd_score(int argc, char **argv);
+int hrn_cmd_merge(int argc, char **argv);
+int hrn_cmd_db(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
  * suite; each returns an exit code. */
