@@ -53,6 +53,20 @@ int mrl_mkdir_p(const char *dir, struct mrl_err *err)
 	return 0;
 }
 
+int mrl_mkdir_parent(const char *path, struct mrl_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	char buf[PATH_MAX];
+	size_t n = (size_t)(slash - path);
+	if (n >= sizeof buf)
+		return mrl_err_set(err, MRL_EWRITE, "%.64s...: cannot create folder: path too long", path);
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return mrl_mkdir_p(buf, err);
+}
+
 /* Split path into its directory ("." when none) in dir (size PATH_MAX). */
 static int dir_of(const char *path, char *dir, size_t dir_size)
 {

@@ -39,6 +39,12 @@ int mrl_fsync_parent_dir(const char *path, struct mrl_err *err);
  * as a file, or that the path is too long (PATH_MAX). */
 int mrl_mkdir_p(const char *dir, struct mrl_err *err);
 
+/* Create the missing folders above the file path (mrl_mkdir_p of its
+ * directory; nothing for a name without '/', or one directly under "/"), so
+ * that every command that writes a file makes its output's folders the same
+ * way. Same errors as mrl_mkdir_p. */
+int mrl_mkdir_parent(const char *path, struct mrl_err *err);
+
 /* A short description of an I/O errno for messages: "disk full (No space left
  * on device)" for ENOSPC, strerror() otherwise. Returns a pointer into buf. */
 const char *mrl_io_strerror(int errnum, char *buf, size_t buf_size);

@@ -459,15 +459,7 @@ static void progress(const struct hrn_bench_doc *d, size_t from)
 static int write_out(const char *path, const char *text, struct mrl_err *err)
 {
 	if (path) {
-		/* a missing folder of --out is created, as by every command that writes */
-		char dir[PATH_MAX];
-		const char *slash = strrchr(path, '/');
-		size_t n = slash ? (size_t)(slash - path) : 0;
-		if (n >= sizeof dir)
-			return mrl_err_set(err, MRL_EWRITE, "%s: path too long", path);
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-		int rc = n ? mrl_mkdir_p(dir, err) : 0;
+		int rc = mrl_mkdir_parent(path, err);
 		return rc ? rc : mrl_write_file_atomic(path, text, strlen(text), err);
 	}
 	fputs(text, stdout);

@@ -771,17 +771,8 @@ static int write_output(const char *prefix, const char *ext, const char *text, s
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof path, "%s%s", prefix, ext) >= sizeof path)
 		return mrl_err_set(err, MRL_EWRITE, "%s%s: path too long", prefix, ext);
-	/* the folder of the prefix is created as every command creates its output's folder */
-	char dir[PATH_MAX];
-	memcpy(dir, path, sizeof dir);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		int rc = mrl_mkdir_p(dir, err);
-		if (rc)
-			return rc;
-	}
-	return mrl_write_file_atomic(path, text, strlen(text), err);
+	int rc = mrl_mkdir_parent(path, err);
+	return rc ? rc : mrl_write_file_atomic(path, text, strlen(text), err);
 }
 
 static const char *suite_sha(const struct rec_results *r)

@@ -121,13 +121,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	size_t len = strlen(text);
 	text[len] = '\n'; /* json_dumps leaves no final newline; the NUL becomes one */
-	const char *slash = strrchr(output, '/');
-	char *dir = slash && slash != output ? strndup(output, (size_t)(slash - output)) : NULL;
-	int wrc = slash && slash != output && !dir ? mrl_err_set(&err, MRL_ENOMEM, "out of memory") : 0;
-	if (!wrc && dir)
-		wrc = mrl_mkdir_p(dir, &err); /* a missing folder of -o is created, as by every command */
-	free(dir);
-	if (wrc || mrl_write_file_atomic(output, text, len + 1, &err)) {
+	if (mrl_mkdir_parent(output, &err) || mrl_write_file_atomic(output, text, len + 1, &err)) {
 		err.code = MRL_ERUNTIME; /* a write failure: exit 4 */
 		rc = hrn_report(&err);
 		goto out;

@@ -11,6 +11,7 @@
 #include "harness/hrn.h"
 #include "common/json.h"
 #include "harness/manifest.h"
+#include "records/comparable.h"
 #include "records/done_set.h"
 #include "records/item.h"
 #include "records/item_writer.h"
@@ -61,57 +62,18 @@ struct lb_run {
 	struct mrl_buf group, group_desc;
 };
 
-static void add_list(struct mrl_buf *b, char *const *items, size_t n)
-{
-	if (!n)
-		mrl_buf_add(b, "(not recorded)");
-	for (size_t i = 0; i < n; i++)
-		mrl_buf_addf(b, "%s%s", i ? "," : "", items[i]);
-}
-
-/* The comparability key of a run (equal keys: ranked together) and its words. */
+/* The comparability key of a run (equal keys: ranked together) and its words:
+ * records/comparable.h, which compare's gate uses too. */
 static void group_of_run(const struct rec_results *r, struct mrl_buf *key, struct mrl_buf *desc)
 {
-	const struct rec_settings *st = &r->settings;
-	int64_t k = st->fewshot_k > 0 ? st->fewshot_k : 0;
-	char seed[32] = "-";
-	/* per-task few-shot settings (k, seed, source, delimiter): settings.fewshot */
-	json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
-	if (k > 0 && st->fewshot_seed >= 0)
-		snprintf(seed, sizeof seed, "%lld", (long long)st->fewshot_seed);
-	else if (k > 0 && json_is_object(fs)) {
-		const char *task;
-		json_t *v;
-		json_object_foreach(fs, task, v)
-			if (json_is_integer(json_object_get(v, "seed"))) {
-				snprintf(seed, sizeof seed, "%lld", (long long)json_integer_value(json_object_get(v, "seed")));
-				break;
-			}
+	struct rec_comparable c;
+	if (rec_comparable_init(&c, r))
+		key->oom = true;
+	else {
+		rec_comparable_key(&c, key);
+		rec_comparable_describe(&c, desc);
 	}
-	const char *name = r->suite.name ? r->suite.name : "?", *sha = r->suite.sha256 ? r->suite.sha256 : "?";
-	const char *bos = st->bos_mode ? st->bos_mode : "(not recorded)";
-	mrl_buf_addf(key, "%s\x1f%s\x1f", name, sha);
-	add_list(key, st->tasks, st->n_tasks);
-	mrl_buf_add(key, "\x1f");
-	add_list(key, st->languages, st->n_languages);
-	mrl_buf_addf(key, "\x1f%lld\x1f%lld\x1f%s\x1f%s", (long long)(st->limit > 0 ? st->limit : 0), (long long)k, seed,
-		     bos);
-	char *fs_text = json_is_object(fs) ? json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (fs_text)
-		mrl_buf_addf(key, "\x1f%s", fs_text);
-	free(fs_text);
-	mrl_buf_addf(desc, "suite %s (sha256 %.12s), tasks ", name, sha);
-	add_list(desc, st->tasks, st->n_tasks);
-	mrl_buf_add(desc, ", languages ");
-	add_list(desc, st->languages, st->n_languages);
-	if (st->limit > 0)
-		mrl_buf_addf(desc, ", --limit %lld", (long long)st->limit);
-	else
-		mrl_buf_add(desc, ", all items");
-	mrl_buf_addf(desc, ", few-shot %lld", (long long)k);
-	if (k > 0)
-		mrl_buf_addf(desc, " (seed %s)", seed);
-	mrl_buf_addf(desc, ", BOS %s", bos);
+	rec_comparable_release(&c);
 }
 
 /* 0 when some run has `metric`; else prints the metrics the runs have and
@@ -175,16 +137,8 @@ static int write_out(const char *out_path, const char *text, size_t n_runs, stru
 		fflush(stdout);
 		return 0;
 	}
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s", out_path);
-	char *cut = strrchr(dir, '/');
 	int rc;
-	if (cut && cut != dir) {
-		*cut = '\0';
-		if ((rc = mrl_mkdir_p(dir, err)))
-			return rc;
-	}
-	if ((rc = mrl_write_file_atomic(out_path, text, strlen(text), err)))
+	if ((rc = mrl_mkdir_parent(out_path, err)) || (rc = mrl_write_file_atomic(out_path, text, strlen(text), err)))
 		return rc;
 	fprintf(stderr, "merilo leaderboard: wrote %s (%zu runs)\n", out_path, n_runs);
 	return 0;
