@@ -191,6 +191,71 @@ int eng_score_ex(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_r
 		 struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk,
 		 struct eng_score_stats *stats, struct mrl_err *err);
 
+/* ---- generation (engine/generate.c; docs/engine.md "Generation") ---- */
+
+/* One generation request. Everything it points to belongs to the caller and must
+ * stay valid for the eng_generate call. */
+struct eng_gen_req {
+	const int32_t *prompt; size_t n_prompt; /* token ids, BOS included if wanted; n_prompt >= 1 */
+	size_t max_new_tokens;                  /* 0 = nothing is generated (stop reason max_tokens) */
+	const char *const *stop; size_t n_stop; /* stop strings (UTF-8, non-empty), matched on the decoded text */
+	uint64_t rng_stream;                    /* sampling stream of this request (e.g. its item index): the
+						 * same (seed, rng_stream, prompt) draws the same tokens whatever
+						 * else is in the batch; give requests distinct values */
+};
+
+/* How to generate (the same for every request of one call). Zeroed = greedy, stop at
+ * EOS/EOT, 8 sequences at a time, a context sized to the longest request. */
+struct eng_gen_opts {
+	float temperature;      /* <= 0: greedy (argmax, ties to the lower id); else sampled */
+	uint32_t top_k;         /* sampled: keep the k most likely tokens; 0 = all */
+	float top_p;            /* sampled: nucleus mass in (0, 1]; 0 or >= 1 = no nucleus cut */
+	uint64_t seed;          /* sampled: with rng_stream seeds the request's generator; record it */
+	bool ignore_eos;        /* do not stop at the end-of-sequence / end-of-turn tokens */
+	uint32_t n_batch;       /* most sequences decoded together (one forward per step); 0 = 8 */
+	uint32_t n_ctx;         /* positions per sequence; 0 = the longest n_prompt + max_new_tokens,
+				 * at most the model's training context */
+	const int32_t *stop_ids; size_t n_stop_ids; /* extra token ids that end a request like EOS */
+};
+
+enum eng_gen_stop {
+	ENG_GEN_STOP_MAX_TOKENS = 0, /* max_new_tokens generated */
+	ENG_GEN_STOP_EOS = 1,        /* an end-of-sequence / end-of-turn token (or one of stop_ids) */
+	ENG_GEN_STOP_STRING = 2,     /* a stop string appeared in the decoded text */
+	ENG_GEN_STOP_CTX_FULL = 3,   /* the sequence filled n_ctx positions (or the prompt did not fit) */
+};
+/* "max_tokens", "eos", "stop", "ctx_full". */
+const char *eng_gen_stop_name(enum eng_gen_stop s);
+
+/* The result of one request; eng_generate fills it, eng_gen_res_release frees it. */
+struct eng_gen_res {
+	int32_t *ids; size_t n_ids; /* every generated token (the EOS token and the tokens that
+				     * completed a stop string included), malloc'd */
+	char *text; size_t text_len;/* eng_detokenize of ids, cut before the first stop string and
+				     * before an incomplete UTF-8 character at the end; NUL-terminated */
+	enum eng_gen_stop stop;
+	int stop_index;             /* ENG_GEN_STOP_STRING: which of req.stop; else -1 */
+	size_t n_cached;            /* prompt tokens taken from the cache (a shared prefix) */
+};
+void eng_gen_res_release(struct eng_gen_res *r);
+
+/* What one eng_generate call computed. */
+struct eng_gen_stats {
+	uint64_t n_prompt_computed; /* prompt tokens run through the forward pass */
+	uint64_t n_prompt_cached;   /* prompt tokens reused from a shared prefix instead */
+	uint64_t n_generated;       /* sum of n_ids */
+	uint64_t n_forward;         /* forward steps (one per step for the whole batch) */
+};
+
+/* Generate for n requests, up to o->n_batch at a time, into res[0..n) (caller's array;
+ * release each entry with eng_gen_res_release, also after a failure). o may be NULL
+ * (greedy defaults); stats may be NULL. Greedy results do not depend on n_batch, on the
+ * order or company of requests, or on the thread count; sampled ones depend only on
+ * (seed, rng_stream, prompt, options). MRL_EINPUT for a bad request (empty prompt, id
+ * out of range, empty stop string), naming its index. */
+int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
+		 struct eng_gen_res *res, struct eng_gen_stats *stats, struct mrl_err *err);
+
 /* ---- synthetic models (`merilo synth`) ---- */
 
 /* A random-weight model of a given shape: for measuring speed, not quality. */

@@ -1,0 +1,30 @@
+/* gen_int.h — generate.c's text machinery, exposed inside engine/ for tests.
+ *
+ * eng_generate turns generated ids into text incrementally and matches stop
+ * strings on it (engine/generate.c). These entry points run exactly that code
+ * over ids a caller chooses, so tests can check stop strings across token
+ * boundaries, UTF-8 characters split over byte tokens and the cut of an
+ * incomplete character without having to make a model generate them.
+ */
+#ifndef MRL_ENG_GEN_INT_H
+#define MRL_ENG_GEN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "engine/eng.h"
+
+/* Feed ids one by one as eng_generate does for one request and stop where it would
+ * on a stop string: *text_out (malloc'd, NUL-terminated, the caller frees it) is
+ * the result text, *n_used how many ids were taken (up to the one that completed
+ * the stop string, else n), *stop_index the stop string matched or -1. */
+int eng_gen_text_of(const struct eng_model *m, const int32_t *ids, size_t n, const char *const *stop, size_t n_stop,
+		    char **text_out, size_t *len_out, size_t *n_used, int *stop_index, struct mrl_err *err);
+
+/* Whether eng_generate (without ignore_eos) ends a request at token id: the
+ * vocabulary's EOS and control tokens spelled as known end-of-turn markers. */
+bool eng_gen_is_eog(const struct eng_model *m, int32_t id);
+
+#endif
