@@ -1,9 +1,8 @@
 /* quants_avx2.c — AVX2 dots of Q2_K, Q3_K and IQ4_XS with Q8_K activations.
  *
- * A file of its own so that quants.c stays under 1000 lines; the three block
- * layouts are ggml's and repeated here (checked by size below, and by
- * tests/eng_quants.c, which compares every kernel with its plain-C reference
- * in quants.c bit for bit).
+ * A file of its own so that quants.c stays under 1000 lines; the block
+ * layouts come from quants_int.h (tests/eng_quants.c compares every kernel
+ * with its plain-C reference in quants.c bit for bit).
  *
  * As in quants.c the SIMD part only forms the exact integers of a super-block
  * (sumi = sum of scale * (q . y) and, for Q2_K, summ = sum of min * bsums)
@@ -25,35 +24,10 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define QK_K 256
+#include "engine/quants_int.h"
 
 /* f16 -> f32 is exact; vcvtph2ps gives eng_f16_to_f32's bits for every finite f16 */
 static inline float f16_to_f32(uint16_t h) { return _cvtsh_ss(h); }
-
-struct blk_q2_K {
-	uint8_t scales[16]; /* low nibble scale, high nibble min, per 16 */
-	uint8_t qs[64];
-	uint16_t d, dmin;
-};
-struct blk_q3_K {
-	uint8_t hmask[32];
-	uint8_t qs[64];
-	uint8_t scales[12]; /* 16 6-bit scales, biased by 32 */
-	uint16_t d;
-};
-struct blk_iq4_xs {
-	uint16_t d;
-	uint16_t scales_h;
-	uint8_t scales_l[4];
-	uint8_t qs[128];
-};
-_Static_assert(sizeof(struct blk_q2_K) == 84, "q2_K block");
-_Static_assert(sizeof(struct blk_q3_K) == 110, "q3_K block");
-_Static_assert(sizeof(struct blk_iq4_xs) == 136, "iq4_xs block");
-
-/* ggml's kvalues_iq4nl, as quants.c */
-static const int8_t iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
-					 1,    13,   25,  38,  53,  69,  89,  113 };
 
 static inline int hsum_i32x8(__m256i v)
 {

@@ -1,0 +1,82 @@
+/* quants_int.h — ggml's block layouts of the types in quants.c, shared by
+ * quants.c (references, dequantization, the AVX2 dots of most types) and the
+ * SIMD kernels in the other engine/quants_*.c files; internal to engine/.
+ *
+ * Layouts are ggml's (ggml-common.h); the sizes are checked below and the
+ * contents by tests/eng_quants.c against the python `gguf` package.
+ */
+#ifndef MRL_ENG_QUANTS_INT_H
+#define MRL_ENG_QUANTS_INT_H
+
+#include <stdint.h>
+
+#define QK_K 256
+
+struct blk_q4_1 {
+	uint16_t d, m;
+	uint8_t qs[16];
+};
+struct blk_q5_0 {
+	uint16_t d;
+	uint8_t qh[4];
+	uint8_t qs[16];
+};
+struct blk_q5_1 {
+	uint16_t d, m;
+	uint8_t qh[4];
+	uint8_t qs[16];
+};
+struct blk_iq4_nl {
+	uint16_t d;
+	uint8_t qs[16];
+};
+struct blk_q2_K {
+	uint8_t scales[16]; /* low nibble scale, high nibble min, per 16 */
+	uint8_t qs[64];
+	uint16_t d, dmin;
+};
+struct blk_q3_K {
+	uint8_t hmask[32];
+	uint8_t qs[64];
+	uint8_t scales[12]; /* 16 6-bit scales, biased by 32 */
+	uint16_t d;
+};
+struct blk_q4_K {
+	uint16_t d, dmin;
+	uint8_t scales[12]; /* 8 6-bit scales and 8 6-bit mins */
+	uint8_t qs[128];
+};
+struct blk_q5_K {
+	uint16_t d, dmin;
+	uint8_t scales[12];
+	uint8_t qh[32];
+	uint8_t qs[128];
+};
+struct blk_q6_K {
+	uint8_t ql[128];
+	uint8_t qh[64];
+	int8_t scales[16];
+	uint16_t d;
+};
+struct blk_iq4_xs {
+	uint16_t d;
+	uint16_t scales_h;
+	uint8_t scales_l[4];
+	uint8_t qs[128];
+};
+_Static_assert(sizeof(struct blk_q4_1) == 20, "q4_1 block");
+_Static_assert(sizeof(struct blk_q5_0) == 22, "q5_0 block");
+_Static_assert(sizeof(struct blk_q5_1) == 24, "q5_1 block");
+_Static_assert(sizeof(struct blk_iq4_nl) == 18, "iq4_nl block");
+_Static_assert(sizeof(struct blk_q2_K) == 84, "q2_K block");
+_Static_assert(sizeof(struct blk_q3_K) == 110, "q3_K block");
+_Static_assert(sizeof(struct blk_q4_K) == 144, "q4_K block");
+_Static_assert(sizeof(struct blk_q5_K) == 176, "q5_K block");
+_Static_assert(sizeof(struct blk_q6_K) == 210, "q6_K block");
+_Static_assert(sizeof(struct blk_iq4_xs) == 136, "iq4_xs block");
+
+/* The 16 non-uniform levels of IQ4_NL / IQ4_XS (ggml's kvalues_iq4nl). */
+static const int8_t iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+					 1,    13,   25,  38,  53,  69,  89,  113 };
+
+#endif
