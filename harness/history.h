@@ -1,0 +1,32 @@
+/* history.h — the run history database as the commands use it (harness/cmd_db.c;
+ * the library is records/db.h): where the database is by default, adding runs
+ * with a message per run, and a named baseline loaded as a run folder would be.
+ */
+#ifndef MRL_HRN_HISTORY_H
+#define MRL_HRN_HISTORY_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/err.h"
+#include "records/run.h"
+
+#define HRN_DB_DEFAULT_NAME "merilo.db"
+
+/* The default database: merilo.db in the folder that holds the run folder
+ * run_dir ("beside the runs": runs/a -> runs/merilo.db), or ./merilo.db when
+ * run_dir is NULL. 0, or MRL_EINPUT when the path is too long. */
+int hrn_db_default_path(const char *run_dir, char out[PATH_MAX], struct mrl_err *err);
+
+/* Add the run folders dirs[0..n) to the database at db_path (created when
+ * missing), one transaction each, printing a line per run on stdout unless
+ * quiet ("added ..." or "already recorded ..."). Stops at the first error. */
+int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet, struct mrl_err *err);
+
+/* Load baseline name of the database at db_path as rec_run_load loads a folder
+ * (parts: REC_RUN_*). Release run even on failure. */
+int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, struct rec_run *run,
+			 struct mrl_err *err);
+
+#endif

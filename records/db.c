@@ -1,0 +1,203 @@
+/* db.c — opening the run history database (db.h): the checks that turn a
+ * wrong file into a one-line error, the schema and its migrations, and the
+ * small SQLite helpers the rest of the history uses.
+ *
+ * Migrations: migrations[v] takes a database from schema version v to v + 1;
+ * a new database runs them all from 0. They run in one IMMEDIATE transaction
+ * that re-reads the version first, so two processes opening an old database
+ * at once migrate it once. Never edit a step that has shipped: add one.
+ */
+#include "records/db_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* v0 -> v1: runs, their aggregates, items and per-item verdicts, baselines. */
+static const char migrate_1[] =
+	"CREATE TABLE runs(id TEXT PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL, model_name TEXT,"
+	" model_path TEXT, model_sha256 TEXT, suite_name TEXT, suite_sha256 TEXT, started_utc TEXT, ended_utc TEXT,"
+	" git_commit TEXT, hostname TEXT, settings_json TEXT, added_utc TEXT NOT NULL, results_json TEXT NOT NULL,"
+	" run_json TEXT, has_items INTEGER NOT NULL);"
+	"CREATE INDEX runs_model ON runs(model_name);"
+	"CREATE INDEX runs_suite ON runs(suite_name);"
+	"CREATE TABLE aggregates(run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, task TEXT NOT NULL,"
+	" language TEXT NOT NULL, metric TEXT NOT NULL, n INTEGER, value REAL, std_err REAL, ci_low REAL,"
+	" ci_high REAL, PRIMARY KEY(run_id, task, language, metric));"
+	"CREATE TABLE items(run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+	" task TEXT NOT NULL, language TEXT NOT NULL, item_id TEXT NOT NULL, gold_index INTEGER,"
+	" logliks_json TEXT, record_json TEXT NOT NULL, PRIMARY KEY(run_id, seq));"
+	"CREATE TABLE item_metrics(run_id TEXT NOT NULL, seq INTEGER NOT NULL, metric TEXT NOT NULL,"
+	" pred_index INTEGER, correct INTEGER NOT NULL, value REAL, PRIMARY KEY(run_id, seq, metric),"
+	" FOREIGN KEY(run_id, seq) REFERENCES items(run_id, seq) ON DELETE CASCADE);"
+	"CREATE TABLE baselines(name TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id),"
+	" set_utc TEXT NOT NULL);";
+
+/* v1 -> v2: bench records (merilo bench --db), and each run's item count
+ * (filled in for the runs already there). */
+static const char migrate_2[] =
+	"CREATE TABLE bench(id INTEGER PRIMARY KEY AUTOINCREMENT, added_utc TEXT NOT NULL, label TEXT,"
+	" git_commit TEXT, hostname TEXT, record_json TEXT NOT NULL);"
+	"CREATE INDEX bench_label ON bench(label, id);"
+	"ALTER TABLE runs ADD COLUMN n_items INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE runs SET n_items = (SELECT count(*) FROM items WHERE items.run_id = runs.id);";
+
+static const char *const migrations[REC_DB_SCHEMA_VERSION] = { migrate_1, migrate_2 };
+
+int rec_db_fail(struct rec_db *db, int rc, const char *what, struct mrl_err *err)
+{
+	const char *msg = db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+	int prim = rc & 0xff, code = MRL_EIO;
+	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
+		code = MRL_EINPUT;
+	else if (prim == SQLITE_FULL)
+		code = MRL_EWRITE;
+	else if (prim == SQLITE_NOMEM)
+		code = MRL_ENOMEM;
+	if (prim == SQLITE_NOTADB)
+		return mrl_err_set(err, code, "%s: not an SQLite database (%s)", db->path, msg);
+	return mrl_err_set(err, code, "%s: %s: %s", db->path, what, msg);
+}
+
+int rec_db_exec(struct rec_db *db, const char *sql, const char *what, struct mrl_err *err)
+{
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : rec_db_fail(db, rc, what, err);
+}
+
+int rec_db_prepare(struct rec_db *db, const char *sql, sqlite3_stmt **st, struct mrl_err *err)
+{
+	int rc = sqlite3_prepare_v2(db->h, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : rec_db_fail(db, rc, "reading the schema", err);
+}
+
+int rec_db_begin(struct rec_db *db, struct mrl_err *err)
+{
+	return rec_db_exec(db, "BEGIN IMMEDIATE", "starting a write transaction", err);
+}
+
+int rec_db_commit(struct rec_db *db, struct mrl_err *err)
+{
+	int rc = rec_db_exec(db, "COMMIT", "committing", err);
+	if (rc)
+		rec_db_rollback(db);
+	return rc;
+}
+
+void rec_db_rollback(struct rec_db *db)
+{
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *rec_db_col_dup(sqlite3_stmt *st, int col, bool *oom)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+	if (!s)
+		return NULL;
+	char *d = strdup((const char *)s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+static int read_version(struct rec_db *db, int *version, struct mrl_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = rec_db_prepare(db, "PRAGMA user_version", &st, err);
+	if (rc)
+		return rc;
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return s == SQLITE_ROW ? 0 : rec_db_fail(db, s, "reading the schema version", err);
+}
+
+/* Bring the schema to REC_DB_SCHEMA_VERSION, or refuse a newer one. */
+static int migrate(struct rec_db *db, struct mrl_err *err)
+{
+	int v, rc;
+	if ((rc = read_version(db, &v, err)))
+		return rc;
+	if (v == REC_DB_SCHEMA_VERSION)
+		goto done;
+	if (v > REC_DB_SCHEMA_VERSION || v < 0)
+		return mrl_err_set(err, MRL_EUNSUPPORTED,
+				   "%s: schema version %d is newer than this merilo knows (%d); use a newer merilo",
+				   db->path, v, REC_DB_SCHEMA_VERSION);
+	if ((rc = rec_db_begin(db, err)) || (rc = read_version(db, &v, err)))
+		goto fail;
+	for (; v < REC_DB_SCHEMA_VERSION; v++) {
+		char what[64], bump[64];
+		snprintf(what, sizeof what, "migrating the schema to version %d", v + 1);
+		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", v + 1);
+		if ((rc = rec_db_exec(db, migrations[v], what, err)) || (rc = rec_db_exec(db, bump, what, err)))
+			goto fail;
+	}
+	if ((rc = rec_db_commit(db, err)))
+		return rc;
+done:
+	db->schema_version = REC_DB_SCHEMA_VERSION;
+	return 0;
+fail:
+	rec_db_rollback(db);
+	return rc;
+}
+
+/* WAL journal (persistent in the file), busy timeout, foreign keys. */
+static int configure(struct rec_db *db, struct mrl_err *err)
+{
+	int rc;
+	sqlite3_busy_timeout(db->h, REC_DB_BUSY_TIMEOUT_MS);
+	/* the first statement reads the header: a file that is not SQLite fails here */
+	if ((rc = rec_db_exec(db, "SELECT count(*) FROM sqlite_master", "reading", err)))
+		return rc;
+	if ((rc = rec_db_exec(db, "PRAGMA journal_mode = WAL", "switching to WAL", err)))
+		return rc;
+	return rec_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring", err);
+}
+
+int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mrl_err *err)
+{
+	*out = NULL;
+	struct stat sb;
+	if (stat(path, &sb) != 0 && !(flags & REC_DB_CREATE))
+		return mrl_err_set(err, MRL_EIO, "%s: no such database (merilo db add creates one)", path);
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return mrl_err_set(err, MRL_EINPUT, "%s: not an SQLite database (not a regular file)", path);
+	struct rec_db *db = calloc(1, sizeof *db);
+	if (!db || !(db->path = strdup(path))) {
+		free(db);
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	}
+	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (flags & REC_DB_CREATE ? SQLITE_OPEN_CREATE : 0);
+	int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+	if (rc != SQLITE_OK)
+		rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	else
+		rc = configure(db, err);
+	if (!rc)
+		rc = migrate(db, err);
+	if (rc) {
+		rec_db_close(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+void rec_db_close(struct rec_db *db)
+{
+	if (!db)
+		return;
+	sqlite3_close(db->h);
+	free(db->path);
+	free(db);
+}
+
+int rec_db_schema_version(struct rec_db *db)
+{
+	return db->schema_version;
+}
