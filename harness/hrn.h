@@ -100,6 +100,7 @@ int hrn_cmd_leaderboard(int argc, char **argv);
 int hrn_cmd_report(int argc, char **argv);
 int hrn_cmd_bench(int argc, char **argv);
 int hrn_cmd_score(int argc, char **argv);
+int hrn_cmd_db(int argc, char **argv);
 int hrn_cmd_merge(int argc, char **argv);
 int hrn_cmd_db(int argc, char **argv);
 

@@ -28,6 +28,7 @@ static const struct hrn_command commands[] = {
 	{ "leaderboard", hrn_cmd_leaderboard, "a leaderboard of runs (HTML, markdown, CSV)" },
 	{ "report",     hrn_cmd_report,     "HTML and markdown report of runs, with gnuplot plots" },
 	{ "bench", hrn_cmd_bench, "measure prefill/decode speed, latency, energy (like llama-bench)" },
+	{ "db",         hrn_cmd_db,         "the run history in SQLite: add, list, show runs; name baselines" },
 };
 
 static void print_help(FILE *out)
