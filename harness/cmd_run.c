@@ -34,6 +34,7 @@
 #include "records/results.h"
 #include "records/run.h"
 #include "harness/run.h"
+#include "harness/shard.h"
 #include "metrics/met.h"
 
 #define RUN_JSON_VERSION 1
@@ -89,7 +90,9 @@ struct run_opts {
 	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend;
 	long limit, threads, seed, fewshot, boot, topk;
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
-	bool quiet;
+	bool quiet, mpi;
+	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
+	char shard_buf[48];
 };
 
 /* Returns HRN_OPTS_GO, or the exit code to return at once. */
@@ -136,6 +139,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			    "KL divergence and top-1 agreement"),
 		OPT_INTEGER(0, "store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX, "K", topk_help),
 		OPT_BOOL('q', "quiet", &o->quiet, "no progress line (it is drawn only on a terminal anyway)"),
+		OPT_STRING_F(0, "shard", &o->shard, "I/N", "only shard I of N of the units, or auto (Slurm's array task);\n"
+			     "merilo merge joins the shards (docs/scale-out.md)", MRL_OPT_NONEMPTY),
+		OPT_BOOL(0, "mpi", &o->mpi, "one shard per MPI rank (mpirun -np N merilo run --mpi ...);\n"
+			 "rank 0 merges them into the run folder (docs/scale-out.md)"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("run", opts, argc, argv, &n_args, usage);
@@ -154,6 +161,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
 		return hrn_usage_error("run", "--out and --resume exclude each other (--resume DIR writes into DIR)");
+	size_t si, sn;
+	char why[300];
+	if (o->shard && hrn_shard_parse(o->shard, &si, &sn, why, sizeof why))
+		return hrn_usage_error("run", "%s", why);
+	if (o->shard)
+		snprintf(o->shard_buf, sizeof o->shard_buf, "%zu/%zu", si, sn), o->shard = o->shard_buf;
 	return HRN_OPTS_GO;
 }
 
@@ -163,11 +176,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
  * change neither. */
 static json_t *options_json(const struct run_opts *o)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s}", "model", o->model, "suite",
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s, s:o}", "model", o->model, "suite",
 			 o->suite, "tasks", rec_json_string(o->tasks), "lang", rec_json_string(o->langs), "limit",
 			 (json_int_t)o->limit, "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot,
 			 "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
-			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch);
+			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch, "shard", rec_json_string(o->shard));
 }
 
 /* The options run.json gained after its first version: restored when recorded
@@ -212,6 +225,11 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 	}
 	if (batch && !o->batch)
 		o->batch = batch;
+	const char *shard = json_string_value(json_object_get(opt, "shard"));
+	if (o->shard && (!shard || strcmp(o->shard, shard)))
+		return hrn_usage_error("run", "--shard %s differs from the resumed run's %s (%s)", o->shard,
+				       shard ? shard : "(none)", path);
+	o->shard = shard ? shard : o->shard;
 	return 0;
 }
 
@@ -297,6 +315,7 @@ struct run_state {
 	struct met_energy_meter *energy;
 	struct hrn_run_window *windows; /* one per task */
 	int lock_fd;                    /* DIR/run.lock, flock'ed for the whole run; -1 before */
+	struct hrn_shard shard;         /* --shard: its units */
 };
 
 /* Edit distance (Levenshtein) of a and b, capped at 63 characters each. */
@@ -476,6 +495,9 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs,
 			       "store_logprobs", st->o.store_logprobs > 0, "store_topk",
 			       st->o.store_logprobs > 0 ? json_integer(st->o.topk) : json_null());
+	size_t si, sn;
+	if (set->extra && st->o.shard && !hrn_shard_parse(st->o.shard, &si, &sn, (char[8]){ 0 }, 8))
+		json_object_set_new(set->extra, "shard", hrn_shard_json(si, sn));
 	return set->extra ? 0 : HRN_EXIT_RUNTIME;
 }
 
@@ -607,6 +629,7 @@ static void release_state(struct run_state *st)
 	met_counters_close(st->counters); /* on the thread that opened it: this one */
 	met_energy_close(st->energy);
 	free(st->windows);
+	hrn_shard_release(&st->shard);
 	free(st->out_dir);
 	json_decref(st->resumed);
 	hrn_mapguard_clear();
@@ -760,6 +783,22 @@ static int read_resumed_items(struct run_state *st, const struct hrn_run_cfg *cf
 	return 0;
 }
 
+/* --shard I/N: its units, from the plan of the whole run. Returns an exit code. */
+static int plan_shard(struct run_state *st, struct hrn_run_cfg *cfg)
+{
+	struct mrl_err err = { 0 };
+	size_t si, sn;
+	if (hrn_shard_parse(st->o.shard, &si, &sn, err.msg, sizeof err.msg) ||
+	    hrn_shard_plan(cfg, si, sn, &st->shard, &err))
+		return hrn_report(&err);
+	cfg->shard = &st->shard;
+	if (!st->o.quiet)
+		fprintf(stderr, "merilo run: shard %zu/%zu: %zu of %zu units, %.1f%% of the estimated cost\n", si, sn,
+			st->shard.n_units, st->shard.n_units_all,
+			st->shard.cost_all ? 100.0 * (double)st->shard.cost / (double)st->shard.cost_all : 0.0);
+	return 0;
+}
+
 /* hrn_run_items with SIGINT/SIGTERM caught: the first Ctrl-C stops after the
  * current item; a second one (default action) kills. */
 static int run_items_catching_signals(const struct hrn_run_cfg *cfg, struct hrn_run_stats *rs, struct mrl_err *err)
@@ -819,6 +858,8 @@ int hrn_cmd_run(int argc, char **argv)
 	struct mrl_err err = { 0 };
 	char path[4096];
 	rec_results_init(&st.res);
+	if (hrn_run_wants_mpi(argc, argv))
+		return hrn_run_mpi(argc, argv);
 	int ret = parse_args(argc, argv, &st.o);
 	if (ret != HRN_OPTS_GO)
 		goto out;
@@ -885,6 +926,8 @@ int hrn_cmd_run(int argc, char **argv)
 		.counters = st.counters, .energy = st.energy, .windows = st.windows,
 		.stop_after = stop_after ? (size_t)strtoull(stop_after, NULL, 10) : 0,
 	};
+	if (st.o.shard && (ret = plan_shard(&st, &cfg)))
+		goto out;
 	if (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path)))
 		goto out;
 	struct rec_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL,

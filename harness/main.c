@@ -23,6 +23,7 @@ static const struct hrn_command commands[] = {
 	{ "perplexity", hrn_cmd_perplexity, "perplexity of a text file (llama.cpp's method)" },
 	{ "synth",      hrn_cmd_synth,      "write a random-weight GGUF model of a given shape (speed, not quality)" },
 	{ "run",        hrn_cmd_run,        "evaluate a model on a suite" },
+	{ "merge",      hrn_cmd_merge,      "join the shards of a run (run --shard I/N) into one run folder" },
 	{ "score",      hrn_cmd_score,      "turn predictions made elsewhere (API models) into a run folder" },
 	{ "compare",    hrn_cmd_compare,    "compare two runs item by item; exit 1 on a gated regression (CI gate)" },
 	{ "leaderboard", hrn_cmd_leaderboard, "a leaderboard of runs (HTML, markdown, CSV)" },

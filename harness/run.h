@@ -67,6 +67,8 @@ struct hrn_run_window {
 	bool rss_reset;                     /* VmHWM was reset at the start: the peak is the window's */
 };
 
+struct hrn_shard;
+
 /* Everything the run loop needs; nothing in it is owned by the loop. */
 struct hrn_run_cfg {
 	struct eng_model *model;
@@ -93,6 +95,7 @@ struct hrn_run_cfg {
 	struct met_counters *counters;     /* PAPI set opened (inherit) before the context; may be NULL */
 	struct met_energy_meter *energy;   /* may be NULL */
 	struct hrn_run_window *windows;    /* n_tasks entries, filled by hrn_run_items; may be NULL */
+	const struct hrn_shard *shard;     /* --shard: only its units (harness/shard.h); NULL = every unit */
 };
 
 /* What a run loop did. */
@@ -121,7 +124,8 @@ struct hrn_unit {
 };
 
 /* A walk over units in run order: task by task, item by item (the first `limit`),
- * each item in its selected languages that it has. A plain value. */
+ * each item in its selected languages that it has; with cfg->shard, only the
+ * shard's units. A plain value. */
 struct hrn_units {
 	const struct hrn_run_cfg *cfg;
 	size_t task, task_end, item, lang; /* the next position */
@@ -148,6 +152,10 @@ int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, s
  * with stats->interrupted set and 0 returned, when *cfg->stop becomes nonzero.
  * Errors name the task, item and language. */
 int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *stats, struct mrl_err *err);
+
+/* prompts/<task>.<lang>.txt of task task_idx in its selected languages: the plans of
+ * its first HRN_RUN_PROMPTS_SAVED units (of cfg->shard's when set), exactly as scored. */
+int hrn_run_write_prompts(const struct hrn_run_cfg *cfg, size_t task_idx, struct mrl_err *err);
 
 /* ---- scoring requests (run_score.c) ---- */
 

@@ -102,6 +102,16 @@ static int save_prompts(const struct hrn_run_cfg *cfg, size_t ti, size_t li, str
 	return rc;
 }
 
+int hrn_run_write_prompts(const struct hrn_run_cfg *cfg, size_t task_idx, struct mrl_err *err)
+{
+	const struct task_task *t = cfg->tasks[task_idx];
+	int rc = 0;
+	for (size_t li = 0; li < task_n_languages(t) && !rc; li++)
+		if (hrn_run_lang_selected(cfg, task_language(t, li)))
+			rc = save_prompts(cfg, task_idx, li, err);
+	return rc;
+}
+
 /* ---- a task's measurement window: energy, PAPI counters, getrusage, peak RSS ---- */
 
 struct window_state {
@@ -247,10 +257,7 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 	hrn_progress_init(&prog, cfg->progress, st->n_total, st->n_done_before);
 	int rc = 0;
 	for (size_t ti = 0; ti < cfg->n_tasks && !rc && !st->interrupted; ti++) {
-		const struct task_task *t = cfg->tasks[ti];
-		for (size_t li = 0; li < task_n_languages(t) && !rc; li++)
-			if (hrn_run_lang_selected(cfg, task_language(t, li)))
-				rc = save_prompts(cfg, ti, li, err);
+		rc = hrn_run_write_prompts(cfg, ti, err);
 		struct hrn_run_window win_scratch, *win = cfg->windows ? &cfg->windows[ti] : &win_scratch;
 		struct window_state ws;
 		const size_t scored_before = st->n_scored;

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "harness/shard.h"
 #include "metrics/met.h"
 
 bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang)
@@ -47,7 +48,8 @@ bool hrn_units_next(struct hrn_units *u, struct hrn_unit *out)
 			while (u->lang < task_n_languages(t)) {
 				const size_t li = u->lang++;
 				const char *lang = task_language(t, li);
-				if (!hrn_run_lang_selected(u->cfg, lang) || !task_item_has(it, li))
+				if (!hrn_run_lang_selected(u->cfg, lang) || !task_item_has(it, li) ||
+				    (u->cfg->shard && !hrn_shard_has(u->cfg->shard, u->task, u->item, li)))
 					continue;
 				*out = (struct hrn_unit){ .task_idx = u->task, .task = t, .item_idx = u->item, .item = it,
 							  .lang_idx = li, .lang = lang };

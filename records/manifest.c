@@ -27,6 +27,7 @@ void rec_manifest_release(struct rec_manifest *m)
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	json_decref(m->settings);
+	json_decref(m->shards);
 	memset(m, 0, sizeof *m);
 }
 
@@ -92,6 +93,8 @@ json_t *rec_manifest_to_json(const struct rec_manifest *m)
 	bad |= rec_put(o, "settings", m->settings ? json_deep_copy(m->settings) : json_null());
 	bad |= rec_put(o, "started_utc", rec_json_string(m->started_utc));
 	bad |= rec_put(o, "ended_utc", rec_json_string(m->ended_utc));
+	if (m->shards)
+		bad |= rec_put(o, "shards", json_deep_copy(m->shards));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -116,7 +119,7 @@ int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *
 			   struct mrl_err *err)
 {
 	const int str = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
-	json_t *build, *host, *model, *suite, *settings;
+	json_t *build, *host, *model, *suite, *settings = NULL, *shards = NULL;
 	char sub[256];
 	int64_t version = 0, gpu_count = 0;
 	int rc;
@@ -135,6 +138,7 @@ int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *
 	    (rc = mrl_json_get_object(j, "model", 0, &model, where, path, err)) ||
 	    (rc = mrl_json_get_object(j, "suite", 0, &suite, where, path, err)) ||
 	    (rc = mrl_json_get_object(j, "settings", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &settings, where, path, err)) ||
+	    (rc = mrl_json_get_array(j, "shards", MRL_JSON_OPTIONAL, &shards, where, path, err)) ||
 	    (rc = mrl_json_get_str(j, "started_utc", MRL_JSON_NULLABLE, &m->started_utc, where, path, err)) ||
 	    (rc = mrl_json_get_str(j, "ended_utc", MRL_JSON_NULLABLE, &m->ended_utc, where, path, err)))
 		return rc;
@@ -170,7 +174,7 @@ int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *
 	if ((rc = mrl_json_get_str(suite, "path", str, &m->suite_path, where, sub, err)) ||
 	    (rc = mrl_json_get_str(suite, "sha256", str, &m->suite_sha256, where, sub, err)))
 		return rc;
-	if (settings && !(m->settings = json_deep_copy(settings)))
+	if ((settings && !(m->settings = json_deep_copy(settings))) || (shards && !(m->shards = json_deep_copy(shards))))
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	return 0;
 }

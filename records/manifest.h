@@ -41,6 +41,9 @@ struct rec_manifest {
 	json_t *settings;             /* an object: every setting and seed; owned reference, may be NULL */
 	/* time, ISO 8601 UTC with seconds ("2025-05-01T12:34:56Z"); ended_utc NULL while running */
 	char *started_utc, *ended_utc;
+	/* a run merged from shards (merilo merge, run --mpi): one object per shard,
+	 * {"index", "count", "hostname", "started_utc", "ended_utc"}; NULL (absent) otherwise */
+	json_t *shards;
 };
 
 /* Set ended_utc to now (replacing any previous value). Returns 0 or MRL_ENOMEM. */

@@ -1,0 +1,223 @@
+/* hrn_shard.c — sharded runs (merilo run --shard I/N) and merilo merge (issue 18).
+ *
+ * On the demo suite (--limit 2) with a tiny random-weight model: the run split
+ * into 1, 2, 3 and 7 shards and merged equals the unsharded run — items.jsonl
+ * line by line in the same order, and results.json — except timings, the work
+ * counters tokens_computed/tokens_cached (they depend on what the previous unit
+ * left in the KV cache), the performance section, threads and the manifest's
+ * hosts and times. The 2-shard run uses 2 threads and one shard of 3 is made by
+ * an interrupted run and --resume, so the partition is seen not to depend on
+ * either. Merge refuses missing, duplicated, unfinished and foreign shards and
+ * shards of another N with one line naming them; --shard refuses bad values;
+ * --shard auto maps Slurm's array variables. --mpi without MPI says why.
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[256];
+
+/* A check's name made with printf (tap.h's names are plain strings). */
+static char name_buf[512];
+#define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
+
+#define RUN_OPTS "--suite tasks/suites/demo.json --limit 2 --seed 1 --boot 50 --quiet"
+
+static int strcmp_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* items.jsonl without the per-session fields, one compact sorted-key line per
+ * record, in file order (sorted: the lines sorted too). Owned; NULL on error. */
+static char *norm_items(const char *path, bool sorted)
+{
+	char *text = cli_slurp(path), *save = NULL;
+	char **lines = NULL;
+	size_t n = 0, total = 1;
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(l, 0, NULL);
+		json_object_del(j, "timings_ns");
+		json_object_del(j, "tokens_computed");
+		json_object_del(j, "tokens_cached");
+		char **grown = realloc(lines, (n + 1) * sizeof *lines);
+		if (!grown)
+			break;
+		lines = grown;
+		lines[n] = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : strdup("(bad line)");
+		total += strlen(lines[n]) + 1;
+		n++;
+		json_decref(j);
+	}
+	if (sorted && n)
+		qsort(lines, n, sizeof *lines, strcmp_ptr);
+	char *out = text ? calloc(total, 1) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (out) {
+			strcat(out, lines[i]);
+			strcat(out, "\n");
+		}
+		free(lines[i]);
+	}
+	free(lines);
+	free(text);
+	return out;
+}
+
+/* results.json without performance, threads and the manifest's hosts and times
+ * (compact, sorted keys). Owned; NULL on error. */
+static char *norm_results(const char *path)
+{
+	json_t *j = json_load_file(path, 0, NULL);
+	json_t *m = json_object_get(j, "manifest");
+	json_object_del(j, "performance");
+	json_object_del(json_object_get(j, "settings"), "threads");
+	json_object_del(json_object_get(m, "settings"), "threads");
+	static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards" };
+	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
+		json_object_del(m, drop[i]);
+	char *out = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+	json_decref(j);
+	return out;
+}
+
+/* The same normalised file of two runs is equal. */
+static void same_file(const char *a, const char *b, const char *file, int how)
+{
+	char pa[512], pb[512];
+	snprintf(pa, sizeof pa, "%s/%s/%s", tmp, a, file);
+	snprintf(pb, sizeof pb, "%s/%s/%s", tmp, b, file);
+	char *x = how == 2 ? norm_results(pa) : norm_items(pa, how == 1);
+	char *y = how == 2 ? norm_results(pb) : norm_items(pb, how == 1);
+	ok(x && y && *x, NAME("%s/%s could be read", b, file));
+	ok(x && y && !strcmp(x, y), NAME("%s/%s equals %s's%s", b, file, a, how == 1 ? " (sorted by key)" : how == 0 ? " (in order)" : ""));
+	free(x);
+	free(y);
+}
+
+/* Shards 1..n of n in sN_I (threads as given), merged into mN; compared with full. */
+static void test_split(int n)
+{
+	char dirs[2048] = "", *out = NULL;
+	size_t len = 0;
+	const int threads = n == 2 ? 2 : 1;
+	for (int i = 1; i <= n; i++) {
+		if (n == 3 && i == 2) { /* interrupted after 2 items, then resumed */
+			is_int(cli_sh(NULL, "MERILO_TEST_STOP_AFTER=2 $MERILO run --model %s/m.gguf " RUN_OPTS
+					    " --threads 1 --shard 2/3 --out %s/s3_2", tmp, tmp), 4, "shard 2/3 interrupted");
+			is_int(cli_run(NULL, "run --resume %s/s3_2 --quiet", tmp), 0, "shard 2/3 resumed");
+		} else {
+			is_int(cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads %d --shard %d/%d --out %s/s%d_%d",
+				       tmp, threads, i, n, tmp, n, i), 0, NAME("shard %d/%d ran", i, n));
+		}
+		len += (size_t)snprintf(dirs + len, sizeof dirs - len, " %s/s%d_%d", tmp, n, i);
+	}
+	is_int(cli_run(&out, "merge%s -o %s/m%d", dirs, tmp, n), 0, NAME("%d shard(s) merged", n));
+	char name[32];
+	snprintf(name, sizeof name, "m%d", n);
+	same_file("full", name, "items.jsonl", 1);
+	same_file("full", name, "items.jsonl", 0);
+	same_file("full", name, "results.json", 2);
+	is_int(cli_sh(NULL, "diff -r %s/full/prompts %s/m%d/prompts", tmp, tmp, n), 0, "prompts/ equal the unsharded run's");
+	free(out);
+}
+
+/* merge's refusals: exit 3 and one line naming the shards. */
+static void test_refusals(void)
+{
+	char *out = NULL;
+	is_int(cli_run(&out, "merge %s/s3_1 %s/s3_3 -o %s/bad1", tmp, tmp, tmp), 3, "a missing shard: exit 3");
+	like(out, "1 shard of 3 missing: 2 ", "names the missing shard");
+	free(out);
+	is_int(cli_run(&out, "merge %s/s3_1 %s/s3_2 %s/s3_3 %s/s3_2 -o %s/bad2", tmp, tmp, tmp, tmp, tmp), 3,
+	       "a duplicate shard: exit 3");
+	like(out, "shard 2/3 is given twice", "says which shard is given twice");
+	free(out);
+	is_int(cli_run(&out, "merge %s/s2_1 %s/s3_2 %s/s3_3 -o %s/bad3", tmp, tmp, tmp, tmp), 3, "shards of another N: exit 3");
+	like(out, "the shards of one run have the same N", "says the N differ");
+	free(out);
+	is_int(cli_run(&out, "merge %s/s2_1 %s/x2_2 -o %s/bad4", tmp, tmp, tmp), 3, "a shard of another seed: exit 3");
+	like(out, "does not belong with", "says it does not belong");
+	like(out, "seed", "names the setting that differs");
+	free(out);
+	is_int(cli_run(&out, "merge %s/full -o %s/bad5", tmp, tmp), 3, "an unsharded run: exit 3");
+	like(out, "is not a shard run", "says it is not a shard");
+	free(out);
+	is_int(cli_sh(NULL, "MERILO_TEST_STOP_AFTER=1 $MERILO run --model %s/m.gguf " RUN_OPTS
+			    " --threads 1 --shard 1/2 --out %s/u2_1", tmp, tmp), 4, "an interrupted shard");
+	is_int(cli_run(&out, "merge %s/u2_1 %s/s2_2 -o %s/bad6", tmp, tmp, tmp), 3, "an unfinished shard: exit 3");
+	like(out, "did not finish", "says it did not finish and how to resume");
+	free(out);
+	is_int(cli_run(&out, "merge %s/s2_1 %s/s2_2 -o %s/m2", tmp, tmp, tmp), 2, "a folder holding a run: exit 2");
+	free(out);
+}
+
+/* --shard values: I/N, auto from Slurm's variables. */
+static void test_shard_args(void)
+{
+	static const char *const bad[] = { "0/3", "4/3", "3", "a/b", "1/0", "1/99999" };
+	char *out = NULL;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		is_int(cli_run(&out, "run --model %s/m.gguf " RUN_OPTS " --shard %s --out %s/bad", tmp, bad[i], tmp), 2,
+		       NAME("--shard %s: exit 2", bad[i]));
+		like(out, "--shard", "the message names --shard");
+		free(out);
+	}
+	is_int(cli_sh(&out, "env -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_COUNT $MERILO run --model %s/m.gguf " RUN_OPTS
+			    " --shard auto --out %s/bad", tmp, tmp), 2, "--shard auto outside Slurm: exit 2");
+	like(out, "SLURM_ARRAY_TASK_ID", "names the variable");
+	free(out);
+	/* sbatch --array=0-2: task 1 of 3 is shard 2/3; --array=1-3 (MIN 1): task 3 is shard 3/3 */
+	is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 $MERILO run --model %s/m.gguf " RUN_OPTS
+			    " --threads 1 --shard auto --out %s/a2", tmp, tmp), 0, "--shard auto ran");
+	is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_COUNT=3 $MERILO run --model "
+			    "%s/m.gguf " RUN_OPTS " --threads 1 --shard auto --out %s/a3", tmp, tmp), 0, "--shard auto (MIN 1) ran");
+	is_int(cli_sh(NULL, "grep -q '\"shard\": \"2/3\"' %s/a2/run.json", tmp), 0, "task id 1 of 3 is shard 2/3");
+	is_int(cli_sh(NULL, "grep -q '\"shard\": \"3/3\"' %s/a3/run.json", tmp), 0, "task id 3 of 1..3 is shard 3/3");
+	same_file("s3_2", "a2", "items.jsonl", 0);
+	is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=3 $MERILO run --model %s/m.gguf " RUN_OPTS
+			    " --shard auto --out %s/bad", tmp, tmp), 2, "a task id outside the array: exit 2");
+}
+
+static void test_mpi_absent(void)
+{
+	char *out = NULL;
+	cli_run(&out, "--version");
+	if (strstr(out, "MPI=yes")) {
+		free(out);
+		test_skip("this merilo was built with MPI (tests/hrn_mpi.c tests it)");
+		return;
+	}
+	free(out);
+	is_int(cli_run(&out, "run --model %s/m.gguf " RUN_OPTS " --mpi --out %s/bad", tmp, tmp), 2, "--mpi: exit 2");
+	like(out, "--mpi is unavailable: this merilo was built without MPI", "says why");
+	free(out);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-shard"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+	bool have = !cli_run(NULL, "synth --arch llama --preset tiny --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
+		    !cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/full", tmp, tmp) &&
+		    !cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads 1 --seed 2 --shard 2/2 --out %s/x2_2", tmp, tmp);
+	ok(have, "a tiny model, the unsharded run and a shard with another seed");
+	if (have) {
+		TEST(test_split(1), "1 shard merged equals the unsharded run");
+		TEST(test_split(2), "2 shards (2 threads) merged equal the unsharded run");
+		TEST(test_split(3), "3 shards (one interrupted and resumed) merged equal the unsharded run");
+		TEST(test_split(7), "7 shards merged equal the unsharded run");
+		TEST(test_refusals(), "merge refuses missing, duplicate, foreign, unfinished shards and another N");
+		TEST(test_shard_args(), "--shard: bad values, auto from SLURM_ARRAY_TASK_ID/COUNT/MIN");
+		TEST(test_mpi_absent(), "--mpi without MPI says it is unavailable and why");
+	}
+	cli_rmtree(tmp);
+	return done_testing();
+}
