@@ -59,7 +59,7 @@ libs_for = $(if $(filter hrn_%,$(1)),$(ALL_LIBS),\
            $(if $(filter rpt_%,$(1)),$(BUILD)/libreports.a $(BUILD)/libmetrics.a,\
            $(if $(filter rec_%,$(1)),$(BUILD)/librecords.a,)))))) $(BUILD)/libcommon.a
 
-.PHONY: FORCE vg-build all test test-asan bench demo clean deps deps-check
+.PHONY: FORCE vg-build all test test-asan bench bench-vs-llamacpp demo clean deps deps-check
 all: $(BUILD)/merilo $(if $(filter build,$(BUILD)),merilo)
 
 $(BUILD)/merilo: $(BUILD)/harness/main.o $(ALL_LIBS)
@@ -145,6 +145,11 @@ deps deps-check:
 # CPU speed on 110M-shaped random-weight models (prefill 128, decode 32, 2 threads)
 bench: all
 	BUILD=$(BUILD) ci/bench.sh
+
+# merilo vs llama.cpp's llama-bench, same files and threads, interleaved rounds, medians
+# (prints "llama.cpp not found" and succeeds where ../shared/tools/llama.cpp is absent)
+bench-vs-llamacpp: all
+	BUILD=$(BUILD) ci/bench-vs-llamacpp.sh
 
 clean:
 	rm -rf build build-* merilo
