@@ -87,6 +87,36 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
 	return rc;
 }
 
+int hrn_db_runs_open(const char *path, struct hrn_db_runs *r, struct mrl_err *err)
+{
+	memset(r, 0, sizeof *r);
+	int rc = rec_db_open(path, 0, &r->db, err);
+	if (!rc)
+		rc = rec_db_list(r->db, NULL, NULL, &r->infos, &r->n, err);
+	if (!rc && !r->n)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no runs stored (merilo db add RUN_DIR...)", path);
+	if (!rc && !(r->dirs = calloc(r->n, sizeof *r->dirs)))
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < r->n; i++)
+		r->dirs[i] = r->infos[i].dir;
+	if (rc)
+		hrn_db_runs_close(r);
+	return rc;
+}
+
+int hrn_db_runs_load(struct hrn_db_runs *r, size_t i, unsigned parts, struct rec_run *run, struct mrl_err *err)
+{
+	return rec_db_load_run(r->db, r->infos[i].id, parts, run, err);
+}
+
+void hrn_db_runs_close(struct hrn_db_runs *r)
+{
+	rec_db_run_infos_free(r->infos, r->n);
+	free(r->dirs);
+	rec_db_close(r->db);
+	memset(r, 0, sizeof *r);
+}
+
 /* ------------------------------------------------------------ subcommands */
 
 static void usage_add(FILE *out, const struct mrl_option *opts)

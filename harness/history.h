@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "records/db.h"
 #include "records/run.h"
 
 #define HRN_DB_DEFAULT_NAME "merilo.db"
@@ -28,5 +29,23 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
  * (parts: REC_RUN_*). Release run even on failure. */
 int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, struct rec_run *run,
 			 struct mrl_err *err);
+
+/* The runs stored in a database, for a command that reads them all (leaderboard
+ * --db): the open handle, their ids and folders (dirs[i] = infos[i].dir), oldest first. */
+struct hrn_db_runs {
+	struct rec_db *db;
+	struct rec_db_run_info *infos;
+	const char **dirs;
+	size_t n;
+};
+
+/* Open the database at path (it must exist) and list its runs into *r; none
+ * stored is MRL_EINPUT naming path. Close r with hrn_db_runs_close even on failure. */
+int hrn_db_runs_open(const char *path, struct hrn_db_runs *r, struct mrl_err *err);
+
+/* Load run i of r as rec_run_load loads a folder (parts: REC_RUN_*). */
+int hrn_db_runs_load(struct hrn_db_runs *r, size_t i, unsigned parts, struct rec_run *run, struct mrl_err *err);
+
+void hrn_db_runs_close(struct hrn_db_runs *r);
 
 #endif
