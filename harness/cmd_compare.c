@@ -15,6 +15,7 @@
  */
 #include "harness/bench.h"
 #include "harness/cmp_int.h"
+#include "harness/history.h"
 #include "harness/hrn.h"
 #include "harness/manifest.h"
 #include "records/done_set.h"
@@ -46,6 +47,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo compare BASE_RUN CAND_RUN [options]\n"
+		"       merilo compare --baseline NAME CAND_RUN [--db PATH] [options]\n"
 		"Compare two runs of the same suite item by item (candidate - base) and gate on regressions.\n"
 		"A run is a folder written by 'merilo run' (results.json + items.jsonl).\n");
 	hrn_print_options(out, opts, 24);
@@ -320,6 +322,10 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 		OPT_CALLBACK(0, "boot", &o->n_boot, "N", boot_help, opt_boot),
 		OPT_BOOL(0, "allow-different-suites", &o->allow_different_suites,
 			 "compare runs whose suite files differ (default: refuse)"),
+		OPT_STRING(0, "baseline", &o->baseline, "NAME",
+			   "the base is the run named NAME in the history database (merilo db\n"
+			   "baseline set), read from there, not from its folder"),
+		OPT_STRING(0, "db", &o->db_path, "PATH", "with --baseline: the database (default merilo.db beside CAND_RUN)"),
 		OPT_CALLBACK(0, "gate-perf", o, "PCT",
 			     "when both runs carry bench records (RUN/bench.json): also fail when a\n"
 			     "prefill/decode tokens/s or TTFT CI is wholly worse than PCT (e.g. 5%);\n"
@@ -330,6 +336,12 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	int n_args, rc = hrn_options("compare", opts, argc, argv, &n_args, usage);
 	if (rc != HRN_OPTS_GO)
 		return rc;
+	if (o->baseline && n_args != 1)
+		return hrn_usage_error("compare", "with --baseline NAME: expected one run, CAND_RUN");
+	if (o->baseline) {
+		o->cand_dir = argv[0];
+		return HRN_OPTS_GO;
+	}
 	if (n_args > 2)
 		return hrn_usage_error("compare", "expected two runs, got a third: '%s'", argv[2]);
 	if (n_args < 2)
@@ -368,6 +380,23 @@ static int load_run(const char *arg, struct rec_results *r, struct rec_items *it
 	int rc = rec_run_load(arg, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, err);
 	*r = run.results; /* the caller owns them now, and releases them even on failure */
 	*it = run.items;
+	return rc;
+}
+
+/* --baseline NAME: the base run from the history database; o->base_dir becomes
+ * the folder it was added from (label, held in dir), as when the folders are compared. */
+static int load_baseline(struct cmp_opts *o, struct cmp_state *st, char dir[PATH_MAX], struct mrl_err *err)
+{
+	char def[PATH_MAX];
+	struct rec_run run;
+	int rc = o->db_path ? 0 : hrn_db_default_path(o->cand_dir, def, err);
+	if (rc)
+		return rc;
+	rc = hrn_db_load_baseline(o->db_path ? o->db_path : def, o->baseline, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, err);
+	st->base_r = run.results; /* the caller owns them now, and releases them even on failure */
+	st->base_i = run.items;
+	snprintf(dir, PATH_MAX, "%s", run.dir);
+	o->base_dir = dir;
 	return rc;
 }
 
@@ -599,7 +628,7 @@ static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct 
 	size_t n = 0;
 	hrn_bench_doc_init(&bb);
 	hrn_bench_doc_init(&bc);
-	int hb = load_bench(o->base_dir, &bb, err), hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
+	int hb = o->baseline ? 1 : load_bench(o->base_dir, &bb, err), hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
 	if (hb < 0 || hc < 0) {
 		rc = hb < 0 ? hb : hc;
 		goto out;
@@ -826,13 +855,14 @@ int hrn_cmd_compare(int argc, char **argv)
 	struct mrl_err err = {0};
 	int exit_code = HRN_EXIT_OK, rc = 0;
 	char *outputs[4] = {0};
-	char build_b[128], build_c[128];
+	char build_b[128], build_c[128], base_label[PATH_MAX];
 
 	if (o.config && (rc = load_config(o.config, &o, &st, &err)))
 		goto fail;
 	if (o.gate_list && (rc = gate_from_list(&st, &o, &err)))
 		goto fail;
-	if ((rc = load_run(o.base_dir, &st.base_r, &st.base_i, &err)) ||
+	if ((rc = o.baseline ? load_baseline(&o, &st, base_label, &err)
+			     : load_run(o.base_dir, &st.base_r, &st.base_i, &err)) ||
 	    (rc = load_run(o.cand_dir, &st.cand_r, &st.cand_i, &err)))
 		goto fail;
 	const char *sb = suite_sha(&st.base_r), *sc = suite_sha(&st.cand_r);

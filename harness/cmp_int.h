@@ -23,6 +23,7 @@
 struct cmp_opts {
 	const char *base_dir, *cand_dir;
 	const char *config, *gate_list, *out_prefix;
+	const char *baseline, *db_path; /* --baseline NAME: the base is a stored run (merilo db) */
 	double threshold_points, alpha;
 	double gate_kl;               /* maximum mean KL in nats; NaN: KL not gated */
 	bool have_threshold, have_alpha, have_gate_kl;
