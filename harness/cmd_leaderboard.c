@@ -9,6 +9,7 @@
  * --metric lists the metrics the runs have), 3 a run that cannot be read.
  */
 #include "harness/hrn.h"
+#include "harness/history.h"
 #include "common/json.h"
 #include "harness/manifest.h"
 #include "records/comparable.h"
@@ -34,6 +35,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo leaderboard RUN_DIR... [--metric acc] [--group N] [--format html|md|csv] [-o FILE]\n"
+		"       merilo leaderboard --db PATH [options]   (the runs stored in a history database)\n"
 		"A leaderboard of runs (folders written by 'merilo run'). Only comparable runs are ranked\n"
 		"together: runs are grouped by suite name + sha256, tasks, languages, --limit, few-shot k and\n"
 		"seed, and BOS mode, and each group is its own section (a run alone is a group of one).\n"
@@ -146,7 +148,7 @@ static int write_out(const char *out_path, const char *text, size_t n_runs, stru
 
 int hrn_cmd_leaderboard(int argc, char **argv)
 {
-	const char *metric = "acc", *out_path = NULL;
+	const char *metric = "acc", *out_path = NULL, *db_path = NULL;
 	int format = -1;
 	long group = 0;
 	const struct mrl_option opts[] = {
@@ -157,6 +159,9 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		OPT_INTEGER(0, "group", &group, 0, 1000000, "N",
 			    "only group N (1-based, in the order the runs are named; default all)"),
 		OPT_STRING('o', "out", &out_path, "FILE", "write to FILE (missing folders are made) instead of stdout"),
+		OPT_STRING(0, "db", &db_path, "PATH",
+			   "rank every run stored in this history database (merilo db add),\n"
+			   "oldest first, instead of run folders"),
 		OPT_END(),
 	};
 	int n_args, ret = hrn_options("leaderboard", opts, argc, argv, &n_args, usage);
@@ -164,8 +169,10 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		return ret;
 	const char *const *dirs = (const char *const *)argv; /* the positionals */
 	size_t n_dirs = (size_t)n_args;
-	if (!n_dirs)
-		return hrn_usage_error("leaderboard", "expected at least one run folder");
+	if (db_path && n_dirs)
+		return hrn_usage_error("leaderboard", "give run folders or --db PATH, not both");
+	if (!n_dirs && !db_path)
+		return hrn_usage_error("leaderboard", "expected at least one run folder (or --db PATH)");
 	if (format < 0) {
 		const char *dot = out_path ? strrchr(out_path, '.') : NULL;
 		format = dot && !strcmp(dot, ".html") ? RPT_FMT_HTML : dot && !strcmp(dot, ".csv") ? RPT_FMT_CSV : RPT_FMT_MD;
@@ -174,6 +181,13 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 	struct mrl_err err = {0};
 	int rc = 0, exit_code = HRN_EXIT_OK;
 	char *text = NULL;
+	struct hrn_db_runs stored = { 0 };
+	if (db_path && hrn_db_runs_open(db_path, &stored, &err))
+		return hrn_report(&err);
+	if (db_path) {
+		dirs = stored.dirs;
+		n_dirs = stored.n;
+	}
 	struct lb_run *runs = calloc(n_dirs, sizeof *runs);
 	struct rpt_lb_row *rows = calloc(n_dirs, sizeof *rows);
 	if (!runs || !rows) {
@@ -183,7 +197,8 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 	for (size_t d = 0; d < n_dirs; d++) {
 		struct lb_run *run = &runs[d];
 		struct rec_run loaded;
-		rc = rec_run_load(dirs[d], REC_RUN_RESULTS, &loaded, &err);
+		rc = db_path ? hrn_db_runs_load(&stored, d, REC_RUN_RESULTS, &loaded, &err)
+			     : rec_run_load(dirs[d], REC_RUN_RESULTS, &loaded, &err);
 		run->r = loaded.results; /* released with runs, even on failure */
 		if (rc)
 			goto fail;
@@ -260,5 +275,6 @@ out:
 	}
 	free(runs);
 	free(rows);
+	hrn_db_runs_close(&stored);
 	return exit_code;
 }
