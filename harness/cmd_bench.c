@@ -30,8 +30,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...]\n"
-		"                    [--reps 5] [--warmup 1] [--seed 1] [--backend cpu|cuda]\n"
-		"                    [--format md|csv|json|jsonl] [--out FILE]\n"
+		"                    [--reps 5] [--warmup 1] [--seed 1234] [--backend cpu|cuda]\n"
+		"                    [--format md|csv|json|jsonl] [-o FILE]\n"
 		"                    [--roofline[=remeasure]] [--roofline-buffer-mib 1024] [--energy-window 1] [--idle S]\n"
 		"       merilo bench --model M --scenario server --qps X --duration S [--prompts FILE]\n"
 		"                    [--ttft-limit MS] [--tpot-limit MS] [--prompt N] [--gen N] [--seed N]\n"
@@ -79,6 +79,7 @@ struct opts {
 	long reps, warmup, seed, requests, roofline_mib;
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
+	const char *kv_cache; /* "f16" (NULL) or "f32" */
 	int format;
 	double qps, duration, ttft_limit, tpot_limit, energy_window, idle;
 };
@@ -106,6 +107,7 @@ static json_t *settings_json(const struct opts *o)
 	json_object_set_new(s, "warmup", json_integer(o->warmup));
 	json_object_set_new(s, "seed", json_integer(o->seed));
 	json_object_set_new(s, "backend", json_string(o->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu"));
+	json_object_set_new(s, "kv_cache", json_string(o->kv_cache ? o->kv_cache : "f16"));
 	json_object_set_new(s, "format", json_string(fmt[o->format]));
 	json_object_set_new(s, "roofline", json_string(o->roofline == 2 ? "remeasure" : o->roofline ? "cached" : "off"));
 	json_object_set_new(s, "energy_window_s", json_real(o->energy_window));
@@ -197,7 +199,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->n_prompt = o->n_gen = 0; /* 0 after parsing: not given, the default 512 and 128 */
 	o->depth[0] = 0, o->n_depth = 1;
 	o->threads[0] = (uint32_t)eng_default_threads(), o->n_threads = 1;
-	o->reps = 5, o->warmup = 1, o->seed = 1, o->requests = 16, o->roofline_mib = 1024;
+	o->reps = 5, o->warmup = 1, o->seed = HRN_DEFAULT_SEED, o->requests = 16, o->roofline_mib = 1024;
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
 	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
@@ -240,8 +242,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			     opt_seconds),
 		OPT_CALLBACK(0, "backend", &o->backend, "cuda", "the GPU backend (exit 4 where it is not available)",
 			     hrn_opt_backend),
-		OPT_CALLBACK('o', "format", &o->format, "F", NULL, opt_format),
-		OPT_STRING(0, "out", &o->out, "FILE", NULL),
+		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
+		OPT_CALLBACK(0, "format", &o->format, "F", NULL, opt_format),
+		OPT_STRING('o', "out", &o->out, "FILE", "write the figures to FILE (missing folders are made), not stdout"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, usage);
@@ -582,7 +585,8 @@ int hrn_cmd_bench(int argc, char **argv)
 	hrn_bench_doc_init(&doc);
 	const char *backend = o.backend == ENG_BACKEND_CUDA ? "cuda" : "cpu";
 
-	struct eng_open_opts eo = { .n_threads = (int)o.threads[0], .backend = o.backend };
+	struct eng_open_opts eo = { .n_threads = (int)o.threads[0], .backend = o.backend,
+				    .kv_f32 = o.kv_cache && o.kv_cache[1] == '3' };
 	if (eng_model_open(&m, o.model, &eo, &err)) {
 		if (o.backend == ENG_BACKEND_CUDA && (err.code == MRL_ERUNTIME || err.code == MRL_ENOMEM)) {
 			fprintf(stderr, "merilo bench: CUDA backend not available in this build/machine: %s\n", err.msg);

@@ -53,7 +53,9 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	hrn_print_options(out, opts, 24);
 	fprintf(out,
 		"exit codes: 0 no gated regression, 1 a gated metric regressed, 2 usage error,\n"
-		"            3 bad or mismatched inputs, 4 runtime failure\n");
+		"            3 bad inputs, or the gate cannot judge: runs not comparable (they differ in a\n"
+		"              score-changing setting or the candidate lacks items) or a KL gate undetermined,\n"
+		"            4 runtime failure\n");
 }
 
 /* ------------------------------------------------------------ options */
@@ -82,6 +84,7 @@ static void state_release(struct cmp_state *st)
 	free(st->gate_languages);
 	mrl_buf_release(&st->perf);
 	free(st->kl_rows);
+	hrn_cmp_settings_release(st);
 }
 
 static int gate_add(struct cmp_state *st, const char *metric, double max_drop, struct mrl_err *err)
@@ -279,6 +282,20 @@ static int opt_seed(const struct mrl_option *opt, const char *arg, struct mrl_er
 	return 0;
 }
 
+static int opt_allow(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	*(const char **)opt->value = arg;
+	return hrn_cmp_allow_check(arg, err);
+}
+
+static int opt_min_coverage(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	double *v = opt->value;
+	if (hrn_parse_double(arg, v) || !(*v >= 0 && *v <= 1))
+		return mrl_err_set(err, MRL_EINPUT, "--kl-min-coverage: '%s' is not a fraction in [0, 1]", arg);
+	return 0;
+}
+
 static int opt_boot(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
 	uint64_t b;
@@ -295,13 +312,13 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	o->threshold_points = 1.0;
 	o->alpha = 0.05;
 	o->format = RPT_FMT_TEXT;
-	o->seed = MET_BOOT_DEFAULT_SEED;
+	o->seed = HRN_DEFAULT_SEED;
 	o->n_boot = MET_BOOT_DEFAULT_RESAMPLES;
 	o->gate_kl = NAN;
 	o->gate_perf = NAN;
+	o->kl_min_coverage = RPT_KL_MIN_COVERAGE;
 	char seed_help[64], boot_help[64];
-	snprintf(seed_help, sizeof seed_help, "paired bootstrap seed (default %llu)",
-		 (unsigned long long)MET_BOOT_DEFAULT_SEED);
+	snprintf(seed_help, sizeof seed_help, "paired bootstrap seed (default %d)", HRN_DEFAULT_SEED);
 	snprintf(boot_help, sizeof boot_help, "bootstrap resamples (default %d)", MET_BOOT_DEFAULT_RESAMPLES);
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "gate", &o->gate_list, "M1,M2", "gated metrics (default: acc,acc_norm where present)"),
@@ -316,12 +333,21 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 			     opt_gate_kl),
 		OPT_STRING(0, "config", &o->config, "FILE", "gate config (JSON; see docs/compare.md); flags override it"),
 		OPT_CALLBACK(0, "format", o, "text|md|json|junit", "what to print on stdout (default text)", opt_format),
-		OPT_STRING(0, "out", &o->out_prefix, "PREFIX",
+		OPT_STRING('o', "out", &o->out_prefix, "PREFIX",
 			   "also write PREFIX.txt, PREFIX.md, PREFIX.json, PREFIX.junit.xml"),
 		OPT_CALLBACK(0, "seed", &o->seed, "N", seed_help, opt_seed),
 		OPT_CALLBACK(0, "boot", &o->n_boot, "N", boot_help, opt_boot),
 		OPT_BOOL(0, "allow-different-suites", &o->allow_different_suites,
-			 "compare runs whose suite files differ (default: refuse)"),
+			 "compare runs whose suite files differ (--allow-different suite)"),
+		OPT_CALLBACK(0, "allow-different", &o->allow_different, "S1,S2",
+			     "gate runs that differ in these settings (default: not comparable,\n"
+			     "exit 3): suite, tasks, languages, limit, fewshot, bos_mode,\n"
+			     "template_version, chat_template, kv_cache, items (docs/compare.md)",
+			     opt_allow),
+		OPT_CALLBACK(0, "kl-min-coverage", &o->kl_min_coverage, "F",
+			     "a KL gate is undetermined (exit 3) where the top-K lists hold a\n"
+			     "median mass below F (default 0.5)",
+			     opt_min_coverage),
 		OPT_STRING(0, "baseline", &o->baseline, "NAME",
 			   "the base is the run named NAME in the history database (merilo db\n"
 			   "baseline set), read from there, not from its folder"),
@@ -867,22 +893,17 @@ int hrn_cmd_compare(int argc, char **argv)
 		goto fail;
 	const char *sb = suite_sha(&st.base_r), *sc = suite_sha(&st.cand_r);
 	if (sb && sc && strcmp(sb, sc)) {
-		if (!o.allow_different_suites) {
-			rc = mrl_err_set(&err, MRL_EINPUT,
-					 "the runs used different suites (suite sha256 %.12s in %s, %.12s in %s); "
-					 "pass --allow-different-suites to compare the items they share",
-					 sb, o.base_dir, sc, o.cand_dir);
-			goto fail;
-		}
-		hrn_cmp_add_note(&st, "the runs used different suite files (sha256 %.12s vs %.12s): only items with the same task, "
-			      "id and language are compared, and they may differ in content", sb, sc);
+		hrn_cmp_add_note(&st, "the runs used different %s (sha256 %.12s in %s, %.12s in %s): only items with the same "
+			      "task, id and language are compared, and they may differ in content",
+			      o.allow_different_suites ? "suite files" : "suites", sb, o.base_dir, sc, o.cand_dir);
 	} else if (!sb || !sc) {
 		hrn_cmp_add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same suite");
 	}
 	if (st.base_i.truncated_tail || st.cand_i.truncated_tail)
 		hrn_cmp_add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not compared");
 	if ((rc = sort_items(&st.base_i, o.base_dir, &st.base_sorted, &err)) ||
-	    (rc = sort_items(&st.cand_i, o.cand_dir, &st.cand_sorted, &err)) || (rc = pair_runs(&st, &err)))
+	    (rc = sort_items(&st.cand_i, o.cand_dir, &st.cand_sorted, &err)) || (rc = hrn_cmp_settings(&st, &o, &err)) ||
+	    (rc = pair_runs(&st, &err)))
 		goto fail;
 	if (st.n_inputs == 0) {
 		rc = mrl_err_set(&err, MRL_EINPUT, "%s and %s share no task x language with a common metric: nothing to compare",
@@ -907,6 +928,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	co.n_gate_languages = st.n_gate_languages;
 	co.seed = o.seed;
 	co.n_resamples = o.n_boot;
+	co.kl_min_coverage = o.kl_min_coverage;
 	if ((rc = rpt_compare(st.inputs, st.n_inputs, &co, &res, &err)) ||
 	    (rc = rpt_compare_set_kl(&res, st.kl_rows, st.n_kl_rows, o.gate_kl, &err)))
 		goto fail;
@@ -918,7 +940,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	struct rpt_cmp_meta meta = {
 		.base = { o.base_dir, st.base_r.model.name, st.base_r.model.sha256, sb, build_b, st.base_r.manifest.hostname },
 		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, sc, build_c, st.cand_r.manifest.hostname },
-		.notes = (const char *const *)st.notes, .n_notes = st.n_notes,
+		.notes = (const char *const *)st.notes, .n_notes = st.n_notes, .diffs = st.diffs, .n_diffs = st.n_diffs,
 		.perf_md = st.perf.len ? st.perf.data : NULL,
 	};
 	static const enum rpt_format fmts[4] = { RPT_FMT_TEXT, RPT_FMT_MD, RPT_FMT_JSON, RPT_FMT_JUNIT };
@@ -940,7 +962,13 @@ int hrn_cmd_compare(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	exit_code = res.n_gate_failed || st.n_perf_failed ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+	enum rpt_cmp_outcome outcome = rpt_compare_outcome(&res, &meta);
+	exit_code = outcome == RPT_CMP_NOT_COMPARABLE || outcome == RPT_CMP_UNDETERMINED ? HRN_EXIT_INPUT
+		    : res.n_gate_failed || st.n_perf_failed				 ? HRN_EXIT_VERDICT
+											 : HRN_EXIT_OK;
+	if (exit_code == HRN_EXIT_INPUT)
+		fprintf(stderr, "merilo compare: %s: the gate cannot judge these runs (exit 3; see the output)\n",
+			rpt_cmp_outcome_name(outcome));
 	goto out;
 fail:
 	exit_code = hrn_report(&err);

@@ -59,7 +59,8 @@ int hrn_cmd_import(int argc, char **argv)
 	const struct mrl_option table[] = {
 		OPT_CALLBACK(0, "lang", &inputs, "TAG=FILE",
 			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr)", add_lang),
-		OPT_STRING('o', "output", &output, "OUT", "the suite file to write ('-' = standard output)"),
+		OPT_STRING('o', "out", &output, "OUT", "the suite file to write ('-' = standard output)"),
+		OPT_STRING_F(0, "output", &output, "OUT", NULL, MRL_OPT_HIDDEN), /* the old name */
 		OPT_STRING(0, "name", &opts.name, "NAME", NULL),
 		OPT_STRING(0, "version", &opts.version, "V", NULL),
 		OPT_STRING(0, "license", &opts.license, "L", NULL),

@@ -1,4 +1,4 @@
-/* cmd_report.c — `merilo report RUN_DIR... [-o OUT_DIR] [--format png,svg]`:
+/* cmd_report.c — `merilo report RUN_DIR... [-o OUT_DIR] [--image-format png,svg]`:
  * an HTML and markdown report of one or more runs, with gnuplot plots.
  *
  * This file only reads the run folders (results.json, items.jsonl, through
@@ -34,8 +34,8 @@
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo report RUN_DIR... [--bench FILE]... [-o OUT_DIR] [--format png,svg] [--title TEXT]\n"
-		"       merilo report --bench FILE... [-o OUT_DIR] [--format png,svg] [--title TEXT]\n"
+		"usage: merilo report RUN_DIR... [--bench FILE]... [-o OUT_DIR] [--image-format png,svg] [--title TEXT]\n"
+		"       merilo report --bench FILE... [-o OUT_DIR] [--image-format png,svg] [--title TEXT]\n"
 		"Write OUT_DIR/report.html (self-contained; images next to it) and OUT_DIR/report.md from the\n"
 		"run folders written by 'merilo run' (results.json, and items.jsonl when present), with plots\n"
 		"drawn by gnuplot: accuracy per task x language with CIs, the language gap (en - BCMS) and the\n"
@@ -302,10 +302,10 @@ static int parse_formats(const struct mrl_option *opt, const char *arg, struct m
 		else if (!strcmp(t, "svg"))
 			popts->svg = true;
 		else
-			return mrl_err_set(err, MRL_EINPUT, "--format: unknown format '%s' (png, svg)", t);
+			return mrl_err_set(err, MRL_EINPUT, "--image-format: unknown format '%s' (png, svg)", t);
 	}
 	if (!popts->png && !popts->svg)
-		return mrl_err_set(err, MRL_EINPUT, "--format: no format given");
+		return mrl_err_set(err, MRL_EINPUT, "--image-format: no format given");
 	return 0;
 }
 
@@ -465,8 +465,9 @@ int hrn_cmd_report(int argc, char **argv)
 			     "a run folder's own bench.json / bench.jsonl is read with it automatically",
 			     add_bench_file),
 		OPT_STRING('o', "out", &out_dir, "OUT_DIR", "output folder (created; default: report)"),
-		OPT_CALLBACK(0, "format", &popts, "LIST", "image formats, comma-separated: png, svg (default: png,svg)",
+		OPT_CALLBACK(0, "image-format", &popts, "LIST", "image formats, comma-separated: png, svg (default: png,svg)",
 			     parse_formats),
+		OPT_CALLBACK_F(0, "format", &popts, "LIST", NULL, MRL_OPT_HIDDEN, parse_formats), /* the old name */
 		OPT_STRING(0, "title", &title, "TEXT", "the report's title (default: merilo report)"),
 		OPT_END(),
 	};

@@ -33,12 +33,14 @@
 #include "records/record_json.h"
 #include "records/results.h"
 #include "records/run.h"
+#include "harness/history.h"
 #include "harness/run.h"
+#include "harness/run_gen.h"
 #include "harness/shard.h"
 #include "metrics/met.h"
 
 #define RUN_JSON_VERSION 1
-#define DEFAULT_SEED 1234
+#define DEFAULT_SEED HRN_DEFAULT_SEED
 
 /* The flag SIGINT/SIGTERM set; a signal handler can reach nothing else. */
 static volatile sig_atomic_t stop_requested;
@@ -87,10 +89,12 @@ static void usage(FILE *out, const struct mrl_option *opts)
 
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
-	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend;
+	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend, *kv_cache;
+	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
 	long limit, threads, seed, fewshot, boot, topk;
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet, mpi;
+	const char *db;      /* --db PATH: the history database the finished run is added to */
 	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
 	char shard_buf[48];
 };
@@ -117,6 +121,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "backend", &o->backend, "B",
 			     "cpu (default) or cuda (the GPU backend, where built and a GPU exists;\n"
 			     "its scores match the CPU's within tolerance, not bit for bit)", MRL_OPT_NONEMPTY),
+		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_STRING_F(0, "bos", &o->bos, "MODE", "auto (the model's add_bos metadata, default), always, never",
 			     MRL_OPT_NONEMPTY),
 		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", seed_help),
@@ -127,7 +132,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "batch", &o->batch, "MODE",
 			     "item (all choices of an item in one scoring call, default) or\n"
 			     "request (one call per choice); the scores are identical", MRL_OPT_NONEMPTY),
-		OPT_STRING_F(0, "out", &o->out, "DIR", "run folder (default runs/<suite>-<model>-<UTC time>)",
+		OPT_STRING_F('o', "out", &o->out, "DIR", "run folder (default runs/<suite>-<model>-<UTC time>)",
 			     MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "resume", &o->resume, "DIR",
 			     "continue the run in DIR: items already in DIR/items.jsonl are\n"
@@ -139,6 +144,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			    "KL divergence and top-1 agreement"),
 		OPT_INTEGER(0, "store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX, "K", topk_help),
 		OPT_BOOL('q', "quiet", &o->quiet, "no progress line (it is drawn only on a terminal anyway)"),
+		OPT_STRING_F(0, "db", &o->db, "PATH", "when the run has finished, add it to this history database\n"
+			     "(merilo db add; created when missing; docs/history.md)", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "chat-template", &o->chat_template, "NAME",
+			     "generate tasks: auto (the model's template when it has one, default), none, or\n"
+			     "chatml, llama2, llama3, mistral, gemma, phi3", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "shard", &o->shard, "I/N", "only shard I of N of the units, or auto (Slurm's array task);\n"
 			     "merilo merge joins the shards (docs/scale-out.md)", MRL_OPT_NONEMPTY),
 		OPT_BOOL(0, "mpi", &o->mpi, "one shard per MPI rank (mpirun -np N merilo run --mpi ...);\n"
@@ -176,11 +186,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
  * change neither. */
 static json_t *options_json(const struct run_opts *o)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s, s:o}", "model", o->model, "suite",
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s, s:o, s:s}", "model", o->model, "suite",
 			 o->suite, "tasks", rec_json_string(o->tasks), "lang", rec_json_string(o->langs), "limit",
 			 (json_int_t)o->limit, "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot,
 			 "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
-			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch, "shard", rec_json_string(o->shard));
+			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch, "shard", rec_json_string(o->shard), "kv_cache", o->kv_cache);
 }
 
 /* The options run.json gained after its first version: restored when recorded
@@ -258,10 +268,11 @@ static int merge_resumed(struct run_opts *o, json_t **j)
 		fprintf(stderr, "merilo: %s: not a merilo run.json (options missing or of the wrong type)\n", path);
 		return HRN_EXIT_INPUT;
 	}
-	const char *names[3] = { "--tasks", "--lang", "--bos" };
-	const char **given[3] = { &o->tasks, &o->langs, &o->bos };
-	const char *rec[3] = { json_string_value(json_object_get(opt, "tasks")), json_string_value(json_object_get(opt, "lang")), b };
-	for (int k = 0; k < 3; k++) {
+	const char *names[4] = { "--tasks", "--lang", "--bos", "--kv-cache" }; /* no kv_cache: older than it, f16 */
+	const char **given[4] = { &o->tasks, &o->langs, &o->bos, &o->kv_cache };
+	const char *rec[4] = { json_string_value(json_object_get(opt, "tasks")), json_string_value(json_object_get(opt, "lang")), b,
+			       json_string_value(json_object_get(opt, "kv_cache")) };
+	for (int k = 0; k < 4; k++) {
 		if (!*given[k])
 			*given[k] = rec[k];
 		else if (!rec[k] || strcmp(*given[k], rec[k]))
@@ -316,6 +327,7 @@ struct run_state {
 	struct hrn_run_window *windows; /* one per task */
 	int lock_fd;                    /* DIR/run.lock, flock'ed for the whole run; -1 before */
 	struct hrn_shard shard;         /* --shard: its units */
+	struct task_chat chat;          /* generate tasks' chat template (family none without one) */
 };
 
 /* Edit distance (Levenshtein) of a and b, capped at 63 characters each. */
@@ -412,10 +424,6 @@ static int select_tasks(struct run_state *st)
 			ret = unknown_name(st, "task", names[i], ids, n_ids);
 			goto out;
 		}
-		if (task_type(t) == TASK_GENERATE) {
-			fprintf(stderr, "merilo run: skipping task '%s' (generate tasks are not evaluated by run yet)\n", task_id(t));
-			continue;
-		}
 		bool dup = false;
 		for (size_t k = 0; k < st->n_tasks; k++)
 			dup |= st->tasks[k] == t;
@@ -423,7 +431,7 @@ static int select_tasks(struct run_state *st)
 			st->tasks[st->n_tasks++] = t;
 	}
 	if (!st->n_tasks) {
-		ret = hrn_usage_error("run", "no multiple-choice or perplexity task selected");
+		ret = hrn_usage_error("run", "no task selected");
 		goto out;
 	}
 	if (st->o.langs) {
@@ -491,10 +499,10 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 						    "source", f.source, "delimiter", f.delimiter)
 					: json_pack("{s:i}", "k", 0));
 	}
-	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o, s:b, s:o}", "bos_used", add_bos, "bootstrap_resamples",
+	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o, s:b, s:o, s:s}", "bos_used", add_bos, "bootstrap_resamples",
 			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs,
 			       "store_logprobs", st->o.store_logprobs > 0, "store_topk",
-			       st->o.store_logprobs > 0 ? json_integer(st->o.topk) : json_null());
+			       st->o.store_logprobs > 0 ? json_integer(st->o.topk) : json_null(), "kv_cache", st->o.kv_cache);
 	size_t si, sn;
 	if (set->extra && st->o.shard && !hrn_shard_parse(st->o.shard, &si, &sn, (char[8]){ 0 }, 8))
 		json_object_set_new(set->extra, "shard", hrn_shard_json(si, sn));
@@ -718,6 +726,8 @@ static void apply_defaults(struct run_opts *o)
 		o->bos = "auto";
 	if (!o->batch)
 		o->batch = "item";
+	if (!o->chat_template)
+		o->chat_template = "auto";
 	if (o->limit < 0)
 		o->limit = 0;
 	if (o->seed < 0)
@@ -730,6 +740,8 @@ static void apply_defaults(struct run_opts *o)
 		o->store_logprobs = 0;
 	if (!o->backend)
 		o->backend = "cpu";
+	if (!o->kv_cache)
+		o->kv_cache = "f16";
 }
 
 /* Counters count the opening thread and the threads it creates afterwards (inherit):
@@ -884,11 +896,13 @@ int hrn_cmd_run(int argc, char **argv)
 		goto out;
 	if (open_meters(&st, &err))
 		goto fail;
-	struct eng_open_opts eo = { .n_threads = (int)threads };
+	struct eng_open_opts eo = { .n_threads = (int)threads, .kv_f32 = !strcmp(st.o.kv_cache, "f32") };
+	const uint64_t t_open = met_now_ns();
 	if (st.o.backend)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
 	if (eng_model_open(&st.model, st.o.model, &eo, &err) || eng_ctx_new(&st.ctx, st.model, 0, &err))
 		goto fail;
+	st.res.model.load_s = (double)(met_now_ns() - t_open) * 1e-9;
 	hrn_print_model_warnings(st.model);
 	struct eng_model_desc d;
 	eng_model_describe(st.model, &d);
@@ -897,8 +911,13 @@ int hrn_cmd_run(int argc, char **argv)
 		mrl_err_set(&err, MRL_EINPUT, "%s: --bos %s, but the model has no BOS token", st.o.model, st.o.bos);
 		goto fail;
 	}
+	for (size_t k = 0; k < st.n_tasks; k++)
+		if (task_type(st.tasks[k]) == TASK_GENERATE &&
+		    hrn_run_chat_resolve(st.model, st.o.chat_template, &st.chat, &err))
+			goto fail;
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
+	json_object_set_new(st.res.settings.extra, "chat_template", json_string(task_chat_name(st.chat.family)));
 	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);
@@ -923,7 +942,7 @@ int hrn_cmd_run(int argc, char **argv)
 		.progress = !st.o.quiet && isatty(STDERR_FILENO), .slow_ms = slow ? atoi(slow) : 0,
 		.stop = &stop_requested, .done = st.done, .writer = st.writer,
 		.store_logprobs = st.o.store_logprobs > 0, .store_topk = (size_t)st.o.topk,
-		.counters = st.counters, .energy = st.energy, .windows = st.windows,
+		.counters = st.counters, .energy = st.energy, .windows = st.windows, .chat = &st.chat,
 		.stop_after = stop_after ? (size_t)strtoull(stop_after, NULL, 10) : 0,
 	};
 	if (st.o.shard && (ret = plan_shard(&st, &cfg)))
@@ -965,6 +984,8 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 
 	ret = finish_run(&st, &cfg, &rs, path);
+	if (ret == HRN_EXIT_OK && st.o.db && hrn_db_add_runs(st.o.db, (char *const[]){ st.out_dir }, 1, false, &err))
+		goto fail;
 	goto out;
 fail:
 	ret = hrn_report(&err);

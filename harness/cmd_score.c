@@ -32,7 +32,7 @@
 #include "records/items.h"
 #include "records/results.h"
 
-#define SCORE_DEFAULT_SEED 1234                 /* merilo run's default */
+#define SCORE_DEFAULT_SEED HRN_DEFAULT_SEED
 #define SCORE_MAX_FILE_BYTES ((size_t)1 << 30)  /* predictions file cap */
 #define SCORE_ENGINE "none (scored from predictions)"
 #define SCORE_MISSING_LISTED 5                  /* missing units named in the error */
@@ -489,7 +489,8 @@ static int parse_args(struct score_state *st, int argc, char **argv)
 			     "(default: the \"system\" a BENCHić file names)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F('o', "out", &o->out, "RUN_DIR", "the run folder to write (created; must hold no run)",
 			     MRL_OPT_NONEMPTY),
-		OPT_STRING(0, "format", &o->format, "F", "auto (default), jsonl or benchich"),
+		OPT_STRING(0, "predictions-format", &o->format, "F", "auto (default), jsonl or benchich"),
+		OPT_STRING_F(0, "format", &o->format, "F", NULL, MRL_OPT_HIDDEN), /* the old name */
 		OPT_CALLBACK(0, "map", &o->maps, "LANG=TEST", "BENCHić: the list of test file TEST (\"test-sr\" or\n"
 			     "\"test-sr.jsonl\") holds the predictions for LANG; repeatable", add_map),
 		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: every multiple-choice task)",
@@ -510,7 +511,7 @@ static int parse_args(struct score_state *st, int argc, char **argv)
 	if (!o->suite || !o->predictions || !o->out)
 		return hrn_usage_error("score", "--suite, --predictions and -o RUN_DIR are required");
 	if (o->format && strcmp(o->format, "auto") && strcmp(o->format, "jsonl") && strcmp(o->format, "benchich"))
-		return hrn_usage_error("score", "--format wants auto, jsonl or benchich, not '%s'", o->format);
+		return hrn_usage_error("score", "--predictions-format wants auto, jsonl or benchich, not '%s'", o->format);
 	return HRN_OPTS_GO;
 }
 

@@ -59,7 +59,8 @@ int hrn_cmd_synth(int argc, char **argv)
 			   "copy the tokenizer (every tokenizer.* key) from a GGUF file;\n"
 			   "default: a small built-in byte-fallback vocabulary (docs/gguf.md)"),
 		OPT_UINT64(0, "seed", &o.seed, "N", "generator seed (default 1)"),
-		OPT_STRING('o', "output", &out, "F", "the file to write (atomically)"),
+		OPT_STRING('o', "out", &out, "F", "the file to write (atomically)"),
+		OPT_STRING_F(0, "output", &out, "F", NULL, MRL_OPT_HIDDEN), /* the old name */
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("synth", opts, argc, argv, &n_args, usage);
@@ -73,8 +74,12 @@ int hrn_cmd_synth(int argc, char **argv)
 		return hrn_usage_error("synth", "give --preset, or all of --layers, --dim, --heads and --ffn");
 	struct mrl_err err = {0};
 	struct eng_synth_info info;
-	if (eng_synth(&o, out, &info, &err))
+	if (eng_synth(&o, out, &info, &err)) {
+		/* an unknown --arch, --preset or --dtype is a bad command line (exit 2), like any bad value */
+		if (err.code == MRL_EUNSUPPORTED)
+			return hrn_usage_error("synth", "%s", strncmp(err.msg, "synth: ", 7) ? err.msg : err.msg + 7);
 		return hrn_report(&err);
+	}
 	printf("wrote %s: llama %s %s, %u layers, dim %u, heads %u/%u, ffn %u, ctx %u, vocab %u, "
 	       "%.1fM params, %.1f MiB, seed %llu (random weights: for speed, not quality)\n",
 	       out, o.preset ? o.preset : "custom", o.dtype, info.n_layer, info.n_embd, info.n_head,

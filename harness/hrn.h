@@ -19,6 +19,10 @@
 
 #define MRL_VERSION "0.1.0"
 
+/* The one default of every command's --seed (run, score, compare, bench;
+ * docs/cli.md). synth's --seed picks the weights and keeps its own default. */
+#define HRN_DEFAULT_SEED 1234
+
 /* Exit codes, documented in `merilo --help` and README. */
 enum hrn_exit {
 	HRN_EXIT_OK = 0,
@@ -66,6 +70,10 @@ void hrn_free_list(char **v, size_t n);
 int hrn_parse_backend(const char *s, enum eng_backend *out);
 /* An OPT_CALLBACK for --backend: "cpu" or "cuda" into the enum eng_backend at opt->value. */
 int hrn_opt_backend(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
+/* An OPT_CALLBACK for --kv-cache: "f16" or "f32" (a static string) into the const
+ * char * at opt->value; NULL there means the default, f16. HRN_KV_CACHE_HELP is its help. */
+int hrn_opt_kv_cache(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
+#define HRN_KV_CACHE_HELP "KV cache: f16 (default, llama.cpp's arithmetic) or f32\n(closer to float64; docs/evaluation.md)"
 
 /* Take an exclusive flock on path (created if absent) and write our pid into it.
  * Returns 0 with *fd_out the open descriptor (the lock lasts until it is closed
@@ -100,7 +108,6 @@ int hrn_cmd_leaderboard(int argc, char **argv);
 int hrn_cmd_report(int argc, char **argv);
 int hrn_cmd_bench(int argc, char **argv);
 int hrn_cmd_score(int argc, char **argv);
-int hrn_cmd_db(int argc, char **argv);
 int hrn_cmd_merge(int argc, char **argv);
 int hrn_cmd_db(int argc, char **argv);
 

@@ -293,7 +293,7 @@ static void test_report(void)
 			 "--reps 3 --energy-window 0 --format json --out %s", merilo, tmp, bench);
 	is_int(rc, 0, "a bench record for the report");
 	free(o);
-	rc = cli_sh(&o, "'%s' report --bench %s -o %s --format png", merilo, bench, out);
+	rc = cli_sh(&o, "'%s' report --bench %s -o %s --image-format png", merilo, bench, out);
 	is_int(rc, 0, "merilo report --bench FILE: exit 0");
 	free(o);
 	if (system("command -v gnuplot >/dev/null 2>&1") != 0) {

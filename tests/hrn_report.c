@@ -254,9 +254,9 @@ static void test_errors(const char *base)
 	is_int(rc, 2, "no run folder: exit 2");
 	like(out, "expected at least one run folder", "and says so");
 	free(out);
-	rc = cli_sh(&out, "'%s' report '%s/runA' --format gif -o '%s/x'", merilo, base, base);
+	rc = cli_sh(&out, "'%s' report '%s/runA' --image-format gif -o '%s/x'", merilo, base, base);
 	is_int(rc, 2, "an unknown format: exit 2");
-	like(out, "unknown format 'gif'", "naming it");
+	like(out, "--image-format: unknown format 'gif'", "naming it");
 	free(out);
 	rc = cli_sh(&out, "'%s' report '%s/nope' -o '%s/x'", merilo, base, base);
 	is_int(rc, 3, "a missing run folder: exit 3");
@@ -275,7 +275,7 @@ static void test_errors(const char *base)
 	is_int(rc, 4, "an output folder that cannot be made: exit 4");
 	like(out, "/proc/merilo-report", "naming it");
 	free(out);
-	rc = cli_sh(&out, "'%s' report '%s/runA' --format svg -o '%s/svg-only'", merilo, base, base);
+	rc = cli_sh(&out, "'%s' report '%s/runA' --image-format svg -o '%s/svg-only'", merilo, base, base);
 	is_int(rc, 0, "--format svg: exit 0");
 	free(out);
 	snprintf(path, sizeof path, "%s/svg-only", base);

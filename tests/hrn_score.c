@@ -263,7 +263,7 @@ static void t_errors(void)
 		   "score --suite %s --predictions %s --map hr=test-hr -o %s/e9", suite, path, tmp);
 	put(path, sizeof path, "broken.json", "{\"system\": \"s\", \"predictions\": [1, 2}");
 	CLI_EXPECT(3, "broken.json", "a BENCHić file that is not JSON (exit 3)",
-		   "score --suite %s --predictions %s --format benchich -o %s/e10", suite, path, tmp);
+		   "score --suite %s --predictions %s --predictions-format benchich -o %s/e10", suite, path, tmp);
 }
 
 static void t_usage(void)
@@ -271,7 +271,9 @@ static void t_usage(void)
 	CLI_EXPECT(0, "usage: merilo score --suite SUITE.json --predictions FILE", "score --help", "score --help");
 	CLI_EXPECT(2, "--suite, --predictions and -o RUN_DIR are required", "score without options", "score");
 	CLI_EXPECT(2, "--map needs LANG=TEST", "a malformed --map", "score --map hr --suite x");
-	CLI_EXPECT(2, "--format wants auto, jsonl or benchich", "an unknown --format",
+	CLI_EXPECT(2, "--predictions-format wants auto, jsonl or benchich", "an unknown --predictions-format",
+		   "score --suite x --predictions y -o z --predictions-format csv");
+	CLI_EXPECT(2, "--predictions-format wants auto, jsonl or benchich", "--format, the old name, still parses",
 		   "score --suite x --predictions y -o z --format csv");
 	CLI_EXPECT(3, "no such file (the predictions)", "a missing predictions file",
 		   "score --suite %s --predictions %s/none.jsonl --system t -o %s/e0", suite, tmp, tmp);

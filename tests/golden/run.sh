@@ -43,7 +43,7 @@ c compare-ab   "$M" compare "$W/run-a" "$W/run-b" --format text --out "$W/cmp-ab
 c compare-ab-md "$M" compare "$W/run-a" "$W/run-b" --format md --boot 2000 --gate-kl 5
 c compare-ab-json "$M" compare "$W/run-a" "$W/run-b" --format json --boot 2000
 c compare-aa-junit "$M" compare "$W/run-a" "$W/run-r" --format junit --boot 2000
-c report   "$M" report "$W/run-a" "$W/run-b" -o "$W/report" --format svg --title golden
+c report   "$M" report "$W/run-a" "$W/run-b" -o "$W/report" --image-format svg --title golden
 c lb-md    "$M" leaderboard "$W/run-a" "$W/run-b" "$W/run-fs"
 c lb-csv   "$M" leaderboard "$W/run-a" "$W/run-b" --format csv
 c lb-html  "$M" leaderboard "$W/run-a" "$W/run-b" --format html -o "$W/lb.html"
@@ -64,7 +64,7 @@ if [ -d "$FIX/data/benchich-copa" ]; then
 	c run-copa-b "$M" run --model "$W/b.gguf" --suite "$W/copa.json" --seed 1 --threads 2 --limit 60 --boot 2000 --out "$W/run-copa-b" --quiet
 	c compare-copa "$M" compare "$W/run-copa" "$W/run-copa-b" --format md --boot 2000
 	c lb-copa "$M" leaderboard "$W/run-copa" "$W/run-copa-b" "$W/run-a"
-	c report-copa "$M" report "$W/run-copa" "$W/run-copa-b" -o "$W/report-copa" --format svg
+	c report-copa "$M" report "$W/run-copa" "$W/run-copa-b" -o "$W/report-copa" --image-format svg
 else
 	echo "no $FIX/data/benchich-copa: BENCHić part skipped" >"$OUT/cmd/SKIPPED-benchich"
 fi

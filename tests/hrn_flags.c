@@ -1,0 +1,83 @@
+/* hrn_flags.c — one flag vocabulary for every command (docs/cli.md): -o/--out is
+ * where output goes, --format the output's format, --seed defaults to 1234; the
+ * old spellings (bench -o FORMAT aside, which now means the file) still parse.
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <string.h>
+#include <unistd.h>
+
+/* `merilo CMD --help` must show LINE (a substring of one option line). */
+static void help_has(const char *cmd, const char *line, const char *what)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "%s --help", cmd);
+	is_int(rc, 0, "--help: exit 0");
+	char name[160];
+	snprintf(name, sizeof name, "%s --help: %s", cmd, what);
+	like(out ? out : "", line, name);
+	free(out);
+}
+
+static void help_lacks(const char *cmd, const char *line, const char *what)
+{
+	char *out = NULL;
+	cli_run(&out, "%s --help", cmd);
+	char name[160];
+	snprintf(name, sizeof name, "%s --help: %s", cmd, what);
+	ok(out && !strstr(out, line), name);
+	if (out && strstr(out, line))
+		diag("found '%s'", line);
+	free(out);
+}
+
+static void output_flags(void)
+{
+	const char *writers[] = { "run", "compare", "bench", "synth", "import", "report", "leaderboard", "score" };
+	for (size_t i = 0; i < sizeof writers / sizeof writers[0]; i++)
+		help_has(writers[i], "-o, --out", "-o, --out names the output");
+	help_lacks("synth", "--output", "the old --output is hidden");
+	help_lacks("import", "--output", "the old --output is hidden");
+	help_lacks("report", "  --format", "report's image formats are --image-format");
+	help_has("report", "--image-format LIST", "--image-format listed");
+	help_lacks("score", "  --format", "score's input format is --predictions-format");
+	help_has("score", "--predictions-format F", "--predictions-format listed");
+	help_lacks("bench", "-o, --format", "bench: -o is not --format");
+}
+
+static void seeds(void)
+{
+	const char *seeded[] = { "run", "compare", "bench", "score" };
+	for (size_t i = 0; i < sizeof seeded / sizeof seeded[0]; i++)
+		help_has(seeded[i], "1234", "the one default seed, 1234");
+}
+
+static void aliases(void)
+{
+	char tmp[] = "/tmp/merilo-flags-XXXXXX";
+	if (!mkdtemp(tmp)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	CLI_EXPECT(0, "wrote", "synth --output (the old name) still writes", "synth --preset tiny --dtype f32 --output %s/a.gguf",
+		   tmp);
+	CLI_EXPECT(0, "llama", "and the file is a model", "info %s/a.gguf", tmp);
+	CLI_EXPECT(2, "unknown dtype 'q4_k'", "synth --dtype q4_k: a bad value is a usage error, exit 2",
+		   "synth --preset tiny --dtype q4_k -o %s/b.gguf", tmp);
+	CLI_EXPECT(2, "unknown preset", "synth --preset huge: exit 2", "synth --preset huge -o %s/b.gguf", tmp);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("cannot remove %s", tmp);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	TEST(output_flags(), "-o/--out everywhere, --format only for the output's format");
+	TEST(seeds(), "one default seed");
+	TEST(aliases(), "old spellings still parse; bad values exit 2");
+	return done_testing();
+}
