@@ -1,28 +1,72 @@
-/* cmd_generate.c — `merilo generate`: greedy generation from a prompt.
+/* cmd_generate.c — `merilo generate`: text generation through eng_generate.
  *
- * Tokenize the prompt (BOS as the model's metadata says), prefill it in one
- * eng_decode, then take the argmax token n times. Generation runs past EOS
- * unless --stop-eos (as llama.cpp's fixtures were made). Prints the generated
- * text, or with --ids the generated ids one per line. --timing reports prefill
- * and decode speed on stderr (tokenization excluded).
+ * Every prompt (--prompt, repeatable, and/or --prompts FILE: one a line, or
+ * JSONL objects with a "prompt" string) is tokenized (BOS as the model says),
+ * then all are generated in one eng_generate call, --batch sequences at a time
+ * (one forward per step for the whole batch). Greedy unless --temperature > 0
+ * (then top-k, top-p and a seed that is printed with --json). Generation runs
+ * past EOS unless --stop-eos (as llama.cpp's fixtures were made). Prints the
+ * texts (one prompt: the text and a newline), or with --ids the generated ids one
+ * per line (a blank line between prompts), or with --json one document holding
+ * every result. --timing reports generated tokens/s on stderr (tokenization excluded).
  */
 #include "harness/hrn.h"
 
-#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
+#include "common/fileio.h"
+#include "common/utf8.h"
 #include "engine/eng.h"
+
+#define MAX_PROMPTS_FILE (64u << 20)
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+static int strlist_add(struct strlist *l, const char *s, size_t len)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+	if (!nv)
+		return MRL_ENOMEM;
+	l->v = nv;
+	if (!(l->v[l->n] = strndup(s, len)))
+		return MRL_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	*l = (struct strlist){ 0 };
+}
+
+/* --prompt and --stop: each occurrence adds to the list. */
+static int opt_add(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (strlist_add(opt->value, arg, strlen(arg)))
+		return mrl_err_set(err, MRL_ENOMEM, "--%s: out of memory", opt->long_name);
+	return 0;
+}
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
-	fprintf(out, "usage: merilo generate --model MODEL.gguf --prompt TEXT [-n N] [--ids] [--threads N]\n"
-		     "                       [--stop-eos] [--timing] [--backend cpu|cuda]\n"
-		     "Greedy generation of N tokens (default 32) after TEXT. When the prompt's tokens\n"
-		     "plus N exceed the model's training context it runs with one warning on stderr.\n");
-	hrn_print_options(out, opts, 12);
+	fprintf(out, "usage: merilo generate --model MODEL.gguf (--prompt TEXT ... | --prompts FILE) [-n N]\n"
+		     "                       [--stop STR ...] [--stop-eos] [--batch N] [--temperature T --top-k K\n"
+		     "                       --top-p P --seed S] [--ids | --json] [--timing] [--threads N] [--backend cpu|cuda]\n"
+		     "Generate up to N tokens (default 32) after every prompt, all prompts in one batched run.\n"
+		     "Greedy unless --temperature > 0. When a prompt's tokens plus N exceed the model's training\n"
+		     "context it runs with one warning on stderr.\n");
+	hrn_print_options(out, opts, 22);
 }
 
 static double now_s(void)
@@ -32,30 +76,137 @@ static double now_s(void)
 	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int32_t argmax(const float *v, uint32_t n)
+/* The prompts of FILE: one a line (empty lines skipped), or a JSON object with a
+ * "prompt" string on a line that starts with '{'. */
+static int read_prompts(const char *path, struct strlist *out, struct mrl_err *err)
 {
-	uint32_t best = 0;
-	for (uint32_t i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return (int32_t)best;
+	char *data = NULL;
+	size_t len = 0;
+	int rc = mrl_read_file(path, MAX_PROMPTS_FILE, &data, &len, err);
+	if (rc)
+		return rc;
+	size_t line_no = 0;
+	for (char *p = data, *end = data + len; p < end && !rc; line_no++) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (n && p[0] == '{') {
+			json_error_t je;
+			json_t *o = json_loadb(p, n, 0, &je);
+			const char *s = json_string_value(json_object_get(o, "prompt"));
+			if (!s)
+				rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s", path, line_no + 1,
+						 o ? "the object has no \"prompt\" string" : je.text);
+			else if (strlist_add(out, s, json_string_length(json_object_get(o, "prompt"))))
+				rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+			json_decref(o);
+		} else if (n && strlist_add(out, p, n)) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	free(data);
+	if (!rc && out->n == 0)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no prompts in the file", path);
+	return rc;
 }
 
-int hrn_cmd_generate(int argc, char **argv)
+/* text as a JSON string, every byte that is not valid UTF-8 as U+FFFD. */
+static json_t *json_text(const char *s, size_t len)
 {
-	const char *model_path = NULL, *prompt = NULL;
-	long n_gen = 32, n_threads = 0;
-	bool ids_only = false, stop_eos = false, timing = false;
-	enum eng_backend backend = ENG_BACKEND_CPU;
+	struct mrl_buf b = MRL_BUF_INIT;
+	for (size_t i = 0; i < len;) {
+		size_t n = mrl_utf8_decode(s + i, len - i, NULL);
+		if (n) {
+			mrl_buf_addn(&b, s + i, n);
+			i += n;
+		} else {
+			mrl_buf_add(&b, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	json_t *j = b.oom ? NULL : json_stringn(b.data, b.len);
+	mrl_buf_release(&b);
+	return j;
+}
+
+static json_t *result_json(const char *prompt, size_t n_prompt, const struct eng_gen_res *r)
+{
+	json_t *ids = json_array();
+	for (size_t k = 0; k < r->n_ids; k++)
+		json_array_append_new(ids, json_integer(r->ids[k]));
+	return json_pack("{s:o, s:I, s:o, s:o, s:I, s:s}", "prompt", json_text(prompt, strlen(prompt)), "n_prompt_tokens",
+			 (json_int_t)n_prompt, "text", json_text(r->text, r->text_len), "ids", ids, "n_tokens",
+			 (json_int_t)r->n_ids, "stop_reason", eng_gen_stop_name(r->stop));
+}
+
+struct gen_cli {
+	const char *model_path, *prompts_path;
+	struct strlist prompts, stops;
+	long n_gen, n_threads, n_batch, top_k;
+	double temperature, top_p;
+	uint64_t seed;
+	bool ids_only, stop_eos, timing, json;
+	enum eng_backend backend;
+};
+
+static void print_results(const struct gen_cli *a, const struct eng_gen_res *res, const size_t *n_prompt,
+			  const struct eng_gen_opts *o)
+{
+	if (a->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < a->prompts.n; i++)
+			json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i]));
+		json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o}", "model", a->model_path,
+					"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
+					"temperature", (double)o->temperature, "top_k", (json_int_t)o->top_k, "top_p",
+					(double)o->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
+					"results", arr);
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(doc);
+		return;
+	}
+	for (size_t i = 0; i < a->prompts.n; i++) {
+		if (a->ids_only) {
+			if (i)
+				printf("\n");
+			for (size_t k = 0; k < res[i].n_ids; k++)
+				printf("%d\n", res[i].ids[k]);
+		} else {
+			fwrite(res[i].text, 1, res[i].text_len, stdout);
+			printf("\n");
+		}
+	}
+}
+
+static int parse_args(struct gen_cli *a, int argc, char **argv)
+{
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &model_path, "MODEL.gguf", NULL),
-		OPT_STRING(0, "prompt", &prompt, "TEXT", NULL),
-		OPT_INTEGER('n', "n-predict", &n_gen, 0, 1 << 20, "N", NULL),
-		OPT_INTEGER(0, "threads", &n_threads, 0, 1024, "N", NULL),
-		OPT_BOOL(0, "ids", &ids_only, "print the generated token ids, one per line, instead of text"),
-		OPT_BOOL(0, "stop-eos", &stop_eos, "stop at the end-of-sequence token (default: generate N tokens)"),
-		OPT_BOOL(0, "timing", &timing, "print prefill and decode tokens/s on stderr"),
-		OPT_CALLBACK(0, "backend", &backend, NULL,
+		OPT_STRING(0, "model", &a->model_path, "MODEL.gguf", "the model (a GGUF file or an HF folder)"),
+		OPT_CALLBACK(0, "prompt", &a->prompts, "TEXT", "a prompt (repeatable: all are generated in one batched run)",
+			     opt_add),
+		OPT_STRING(0, "prompts", &a->prompts_path, "FILE", "prompts, one a line, or JSONL objects with \"prompt\""),
+		OPT_INTEGER('n', "n-predict", &a->n_gen, 0, 1 << 20, "N", "tokens to generate at most (default 32)"),
+		OPT_INTEGER(0, "max-new-tokens", &a->n_gen, 0, 1 << 20, "N", "the same as -n"),
+		OPT_CALLBACK(0, "stop", &a->stops, "STR", "stop when the generated text contains STR (repeatable;\n"
+			     "the text printed ends before it)", opt_add),
+		OPT_BOOL(0, "stop-eos", &a->stop_eos, "stop at end-of-sequence / end-of-turn tokens (default: generate N tokens)"),
+		OPT_INTEGER(0, "batch", &a->n_batch, 1, 256, "N", "sequences decoded together (default 8)"),
+		OPT_DOUBLE(0, "temperature", &a->temperature, "T", "sample at temperature T (default 0: greedy)"),
+		OPT_INTEGER(0, "top-k", &a->top_k, 0, 1 << 30, "K", "sample from the K most likely tokens (0: all)"),
+		OPT_DOUBLE(0, "top-p", &a->top_p, "P", "sample from the smallest set of mass P (default 1: all)"),
+		OPT_UINT64(0, "seed", &a->seed, "S", "sampling seed (default 0; recorded with --json)"),
+		OPT_INTEGER(0, "threads", &a->n_threads, 0, 1024, "N", "worker threads (default: the CPUs this process may use)"),
+		OPT_BOOL(0, "ids", &a->ids_only, "print the generated token ids, one per line, instead of text"),
+		OPT_BOOL(0, "json", &a->json, "print one JSON document: per prompt text, ids, n_tokens, stop_reason"),
+		OPT_BOOL(0, "timing", &a->timing, "print generated tokens/s on stderr"),
+		OPT_CALLBACK(0, "backend", &a->backend, NULL,
 			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
 		OPT_END(),
 	};
@@ -64,81 +215,104 @@ int hrn_cmd_generate(int argc, char **argv)
 		return rc;
 	if (n_args)
 		return hrn_usage_error("generate", "unexpected argument '%s' (the prompt is given with --prompt)", argv[0]);
-	if (!model_path || !prompt)
-		return hrn_usage_error("generate", "--model and --prompt are required");
+	if (!a->model_path || (!a->prompts.n && !a->prompts_path))
+		return hrn_usage_error("generate", "--model and --prompt (or --prompts FILE) are required");
+	if (!(a->temperature >= 0.0) || !(a->top_p >= 0.0 && a->top_p <= 1.0))
+		return hrn_usage_error("generate", "--temperature wants T >= 0 and --top-p P in 0..1");
+	if (a->ids_only && a->json)
+		return hrn_usage_error("generate", "--ids and --json exclude each other");
+	for (size_t i = 0; i < a->stops.n; i++)
+		if (!a->stops.v[i][0])
+			return hrn_usage_error("generate", "--stop wants a non-empty string");
+	return HRN_OPTS_GO;
+}
 
-	struct mrl_err err = { 0 };
-	struct eng_model *m = NULL;
-	struct eng_ctx *c = NULL;
-	int32_t *toks = NULL, *gen = NULL;
-	float *logits = NULL;
-	char *text = NULL;
-	size_t n_prompt = 0, n_out = 0, text_len = 0;
-	int ret = HRN_EXIT_OK;
-
-	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend };
-	if (eng_model_open(&m, model_path, &opts, &err))
-		goto fail;
-	hrn_print_model_warnings(m);
+/* Tokenize every prompt into toks[i] (BOS as the model says); warn once when a
+ * prompt plus n_gen passes the training context. */
+static int tokenize_all(struct eng_model *m, const struct gen_cli *a, int32_t **toks, size_t *n_tok, struct mrl_err *err)
+{
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
-	if (eng_tokenize(m, prompt, strlen(prompt), d.add_bos, &toks, &n_prompt, &err))
-		goto fail;
-	if (n_prompt == 0) {
-		mrl_err_set(&err, MRL_EINPUT, "generate: the prompt has no tokens");
-		goto fail;
+	bool warned = false;
+	for (size_t i = 0; i < a->prompts.n; i++) {
+		const char *p = a->prompts.v[i];
+		int rc = eng_tokenize(m, p, strlen(p), d.add_bos, &toks[i], &n_tok[i], err);
+		if (rc)
+			return rc;
+		if (n_tok[i] == 0)
+			return mrl_err_set(err, MRL_EINPUT, "generate: prompt %zu has no tokens", i + 1);
+		if (!warned && d.n_ctx_train && n_tok[i] + (size_t)a->n_gen > d.n_ctx_train) {
+			fprintf(stderr, "merilo generate: warning: prompt (%zu tokens) + -n %ld = %zu exceeds the model's "
+					"training context (%u); positions past it were never trained\n",
+				n_tok[i], a->n_gen, n_tok[i] + (size_t)a->n_gen, (unsigned)d.n_ctx_train);
+			warned = true;
+		}
 	}
-	if (d.n_ctx_train && n_prompt + (size_t)n_gen > d.n_ctx_train)
-		fprintf(stderr, "merilo generate: warning: prompt (%zu tokens) + -n %ld = %zu exceeds the model's "
-				"training context (%u); positions past it were never trained\n",
-			n_prompt, n_gen, n_prompt + (size_t)n_gen, (unsigned)d.n_ctx_train);
-	if (eng_ctx_new(&c, m, (uint32_t)(n_prompt + (size_t)n_gen), &err))
+	return 0;
+}
+
+int hrn_cmd_generate(int argc, char **argv)
+{
+	struct gen_cli a = { .n_gen = 32, .n_batch = 8, .top_p = 1.0, .backend = ENG_BACKEND_CPU };
+	struct mrl_err err = { 0 };
+	struct eng_model *m = NULL;
+	int32_t **toks = NULL;
+	size_t *n_tok = NULL;
+	struct eng_gen_req *reqs = NULL;
+	struct eng_gen_res *res = NULL;
+	int ret = parse_args(&a, argc, argv);
+	if (ret != HRN_OPTS_GO)
+		goto out;
+	ret = HRN_EXIT_OK;
+	if (a.prompts_path && read_prompts(a.prompts_path, &a.prompts, &err))
 		goto fail;
-	logits = malloc((size_t)d.n_vocab * sizeof *logits);
-	gen = malloc(((size_t)n_gen + 1) * sizeof *gen);
-	if (!logits || !gen) {
+	struct eng_open_opts opts = { .n_threads = (int)a.n_threads, .backend = a.backend };
+	if (eng_model_open(&m, a.model_path, &opts, &err))
+		goto fail;
+	hrn_print_model_warnings(m);
+	const size_t n = a.prompts.n;
+	toks = calloc(n, sizeof *toks);
+	n_tok = calloc(n, sizeof *n_tok);
+	reqs = calloc(n, sizeof *reqs);
+	res = calloc(n, sizeof *res);
+	if (!toks || !n_tok || !reqs || !res) {
 		mrl_err_set(&err, MRL_ENOMEM, "generate: out of memory");
 		goto fail;
 	}
+	if (tokenize_all(m, &a, toks, n_tok, &err))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		reqs[i] = (struct eng_gen_req){ .prompt = toks[i], .n_prompt = n_tok[i], .max_new_tokens = (size_t)a.n_gen,
+						.stop = (const char *const *)a.stops.v, .n_stop = a.stops.n, .rng_stream = i };
+	struct eng_gen_opts o = { .temperature = (float)a.temperature, .top_k = (uint32_t)a.top_k,
+				  .top_p = (float)a.top_p, .seed = a.seed, .ignore_eos = !a.stop_eos,
+				  .n_batch = (uint32_t)a.n_batch };
+	struct eng_gen_stats st;
 	double t0 = now_s();
-	if (eng_decode(c, toks, n_prompt, logits, false, &err))
+	if (eng_generate(m, reqs, n, &o, res, &st, &err))
 		goto fail;
 	double t1 = now_s();
-	for (long s = 0; s < n_gen; s++) {
-		int32_t t = argmax(logits, d.n_vocab);
-		gen[n_out++] = t;
-		if (ids_only) {
-			printf("%d\n", t);
-			fflush(stdout);
-		}
-		if (stop_eos && t == d.eos_id)
-			break;
-		if (s + 1 < n_gen && eng_decode(c, &t, 1, logits, false, &err))
-			goto fail;
-	}
-	double t2 = now_s();
-	if (!ids_only) {
-		if (eng_detokenize(m, gen, n_out, &text, &text_len, &err))
-			goto fail;
-		fwrite(text, 1, text_len, stdout);
-		printf("\n");
-	}
-	if (timing) {
-		size_t n_dec = n_out > 0 ? n_out - 1 : 0;
-		fprintf(stderr, "prefill: %zu tokens in %.3f s (%.1f tokens/s)\n", n_prompt, t1 - t0,
-			(double)n_prompt / (t1 - t0));
-		fprintf(stderr, "decode: %zu tokens in %.3f s (%.1f tokens/s)\n", n_dec, t2 - t1,
-			n_dec ? (double)n_dec / (t2 - t1) : 0.0);
-	}
+	print_results(&a, res, n_tok, &o);
+	if (a.timing)
+		fprintf(stderr, "generate: %zu prompts, batch %ld: %llu prompt tokens computed (%llu cached), %llu tokens "
+				"generated in %.3f s: %.1f generated tokens/s (%llu forward steps)\n",
+			n, a.n_batch, (unsigned long long)st.n_prompt_computed, (unsigned long long)st.n_prompt_cached,
+			(unsigned long long)st.n_generated, t1 - t0, (double)st.n_generated / (t1 - t0),
+			(unsigned long long)st.n_forward);
 	goto out;
 fail:
 	ret = hrn_report(&err);
 out:
-	free(text);
-	free(gen);
-	free(logits);
+	for (size_t i = 0; res && i < a.prompts.n; i++)
+		eng_gen_res_release(&res[i]);
+	for (size_t i = 0; toks && i < a.prompts.n; i++)
+		free(toks[i]);
+	free(res);
+	free(reqs);
 	free(toks);
-	eng_ctx_free(c);
+	free(n_tok);
+	strlist_free(&a.prompts);
+	strlist_free(&a.stops);
 	eng_model_close(m);
 	return ret;
 }
