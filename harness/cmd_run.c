@@ -34,6 +34,7 @@
 #include "records/results.h"
 #include "records/run.h"
 #include "harness/history.h"
+#include "harness/history.h"
 #include "harness/run.h"
 #include "harness/run_gen.h"
 #include "harness/shard.h"
@@ -95,6 +96,7 @@ struct run_opts {
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet, mpi;
 	const char *db;      /* --db PATH: the history database the finished run is added to */
+	const char *db;      /* --db PATH: the history database the finished run is added to */
 	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
 	char shard_buf[48];
 };
@@ -144,6 +146,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			    "KL divergence and top-1 agreement"),
 		OPT_INTEGER(0, "store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX, "K", topk_help),
 		OPT_BOOL('q', "quiet", &o->quiet, "no progress line (it is drawn only on a terminal anyway)"),
+		OPT_STRING_F(0, "db", &o->db, "PATH", "when the run has finished, add it to this history database\n"
+			     "(merilo db add; created when missing; docs/history.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "db", &o->db, "PATH", "when the run has finished, add it to this history database\n"
 			     "(merilo db add; created when missing; docs/history.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "chat-template", &o->chat_template, "NAME",
@@ -984,6 +988,8 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 
 	ret = finish_run(&st, &cfg, &rs, path);
+	if (ret == HRN_EXIT_OK && st.o.db && hrn_db_add_runs(st.o.db, (char *const[]){ st.out_dir }, 1, false, &err))
+		goto fail;
 	if (ret == HRN_EXIT_OK && st.o.db && hrn_db_add_runs(st.o.db, (char *const[]){ st.out_dir }, 1, false, &err))
 		goto fail;
 	goto out;
