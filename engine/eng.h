@@ -125,6 +125,12 @@ int eng_tokenize(const struct eng_model *m, const char *text, size_t len, bool a
 int eng_tokenize_flags(const struct eng_model *m, const char *text, size_t len, unsigned flags,
 		       int32_t **ids_out, size_t *n_out, struct mrl_err *err);
 
+/* The model's chat template (Jinja text): GGUF tokenizer.chat_template, or an HF
+ * folder's tokenizer_config.json "chat_template" (a named list: its "default").
+ * 0 with *out malloc'd (caller frees), or with *out NULL when the model has none;
+ * MRL_EINPUT for an unreadable tokenizer_config.json. */
+int eng_model_chat_template(const struct eng_model *m, char **out, struct mrl_err *err);
+
 /* The vocabulary piece of a token, as stored (e.g. "▁Bel", "<0x0A>"); NULL if out of range. */
 const char *eng_token_piece(const struct eng_model *m, int32_t id);
 
@@ -149,6 +155,38 @@ void eng_ctx_truncate(struct eng_ctx *c, uint32_t n_keep);
  * n * n_vocab floats (row i = token i) when all_logits is set. */
 int eng_decode(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
 	       struct mrl_err *err);
+
+/* ---- several sequences in one context (batched scoring and generation) ----
+ *
+ * A multi-sequence context has n_seq independent slots, each a KV cache of
+ * n_ctx positions; one forward call may carry tokens of any of them. Every
+ * token is computed exactly as it would be alone in a one-sequence context at
+ * the same position with the same cached prefix: logits are bit-identical
+ * whatever the batch holds, how it is split, and the thread count (the
+ * determinism contract, docs/engine.md). eng_ctx_new is eng_ctx_new_multi with
+ * n_seq = 1, and slot 0 is what eng_ctx_pos/eng_ctx_truncate/eng_decode use.
+ * Backends that run one sequence per context (CUDA) refuse n_seq > 1 with
+ * MRL_EUNSUPPORTED. The cache takes n_seq * n_ctx positions of memory. */
+int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, uint32_t n_seq,
+		      struct mrl_err *err);
+uint32_t eng_ctx_n_seq(const struct eng_ctx *c);
+/* Positions cached in slot seq (seq < n_seq). */
+uint32_t eng_seq_pos(const struct eng_ctx *c, uint32_t seq);
+/* Drop positions >= n_keep of slot seq (no-op when n_keep >= its position). */
+void eng_seq_truncate(struct eng_ctx *c, uint32_t seq, uint32_t n_keep);
+/* Make slot dst hold the first n_keep cached positions of slot src (a shared
+ * prefix computed once), dropping what dst held; src == dst truncates.
+ * MRL_EINPUT when a slot is out of range or n_keep > eng_seq_pos(c, src). */
+int eng_seq_copy(struct eng_ctx *c, uint32_t src, uint32_t dst, uint32_t n_keep, struct mrl_err *err);
+/* One forward call over n tokens of several sequences: token i goes to slot
+ * seq[i] at that slot's next position (tokens of one slot in order, any
+ * interleaving). want_logits (NULL: none) flags the tokens whose logits are
+ * wanted; logits gets n_vocab floats per flagged token, in token order (NULL
+ * when none is flagged). MRL_EINPUT, with nothing computed, for an empty
+ * batch, a slot out of range, a token outside the vocabulary or a slot that
+ * would overflow n_ctx. */
+int eng_forward_batch(struct eng_ctx *c, const int32_t *tokens, const uint32_t *seq, size_t n,
+		      const bool *want_logits, float *logits, struct mrl_err *err);
 
 /* ---- scoring (evaluation) ---- */
 

@@ -331,6 +331,22 @@ struct eng_ops {
 	void (*scale)(struct eng_exec *ex, float *x, size_t n, float s);
 	/* x[i] = cap * tanh(x[i] / cap) */
 	void (*softcap)(struct eng_exec *ex, float *x, size_t n, float cap);
+
+	/* Several sequences in one micro-batch (contexts with n_seq > 1). A backend
+	 * that leaves these NULL runs one sequence per context (eng_ctx_new_multi
+	 * refuses more), and the forward pass calls rope/kv_store/attention above.
+	 * Token t has its own position pos[t]; its sequence's cache rows start at
+	 * row base[t] of the layer (slot * n_ctx). Each token is computed exactly as
+	 * the single-sequence op computes a token at that position, bit for bit. */
+	void (*rope_pos)(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
+			 const uint32_t *pos, float freq_base, enum eng_rope_kind kind, const float *freq_factors);
+	/* Write k and v of token t at cache row base[t] + pos[t] of layer il. */
+	void (*kv_store_pos)(struct eng_exec *ex, struct eng_kv *kv, int il, const uint32_t *pos,
+			     const uint32_t *base, int n_tok, const float *k, const float *v);
+	/* Token t attends to rows base[t] .. base[t] + pos[t] (its own sequence, causal). */
+	void (*attention_pos)(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
+			      const uint32_t *pos, const uint32_t *base, int n_head, int n_head_kv, int head_dim,
+			      uint32_t window, float *out);
 };
 
 extern const struct eng_ops eng_cpu_ops;
@@ -368,16 +384,22 @@ struct eng_acts {
 	float *logits;  /* device backends: n_ubatch * n_vocab, downloaded into the caller's buffer; NULL on CPU */
 };
 
+/* A context holds n_seq sequences (slots), each with its own n_ctx cache
+ * positions: slot s owns rows [s * n_ctx, (s + 1) * n_ctx) of every layer. */
 struct eng_ctx {
 	struct eng_model *m;
 	const struct eng_ops *ops;
 	struct eng_exec ex;
 	struct eng_kv kv;
 	struct eng_acts a;
-	uint32_t n_ctx, n_ubatch;
-	uint32_t pos;
-	int32_t *tokens;        /* n_ctx: the tokens whose K/V are cached (for prefix reuse) */
+	uint32_t n_ctx, n_ubatch, n_seq;
+	uint32_t *seq_pos;      /* n_seq: positions cached per slot */
+	int32_t *tokens;        /* n_seq * n_ctx: the tokens whose K/V are cached, per slot (prefix reuse) */
 	int32_t *pos_ids;       /* n_ubatch: positions of a micro-batch (learned_pos) */
+	uint32_t *ub_pos;       /* n_ubatch: position of each token of a micro-batch */
+	uint32_t *ub_base;      /* n_ubatch: first cache row of its slot */
+	int32_t *ub_out;        /* n_ubatch: rows whose logits are wanted */
+	uint32_t *seq_next;     /* n_seq: scratch of a forward call, the next position per slot */
 	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
 };
 

@@ -28,6 +28,9 @@
 /* A device backend takes bigger micro-batches: its prefill matrix products
  * (cuBLAS) need wide activations to approach the GPU's FLOP rate. */
 #define N_UBATCH_DEVICE 512
+/* Contexts of several sequences batch many short ones: wider micro-batches
+ * give every matrix product more rows per pass over the weights. */
+#define N_UBATCH_MULTI 256
 
 static void *xcalloc(size_t n, size_t size, bool *fail)
 {
@@ -86,54 +89,14 @@ static void exec_sizes(const struct eng_ctx *c, struct eng_exec_sizes *sz)
 	}
 }
 
-int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struct mrl_err *err)
+/* The activations, scratch and KV cache of c (sizes already set); false when one failed. */
+static bool ctx_alloc(struct eng_ctx *c)
 {
-	*out = NULL;
-	if (!m->has_weights)
-		return mrl_err_set(err, MRL_EINPUT, "%s: vocabulary-only model has no weights to decode with",
-				   m->path);
-	const struct eng_config *cfg = &m->cfg;
-	if (n_ctx == 0)
-		n_ctx = cfg->n_ctx_train;
-	if (n_ctx > (1u << 24))
-		return mrl_err_set(err, MRL_EINPUT, "%s: context of %" PRIu32 " positions is too large", m->path,
-				   n_ctx);
-	struct eng_ctx *c = calloc(1, sizeof *c);
-	if (!c)
-		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context", m->path);
-	int rc = 0;
-	bool fail = false;
-	c->m = m;
-	c->ops = m->ops;
-	c->n_ctx = n_ctx;
-	c->n_ubatch = m->ops->alloc ? N_UBATCH_DEVICE : N_UBATCH;
-	c->ex.n_ctx = n_ctx;
-	c->ex.kv_f16 = !m->kv_f32;
-	c->ex.q8_act = true;
-	c->ex.f16_act = true;
-	c->ex.att_scale = cfg->attn_scale;
-	c->ex.att_softcap = cfg->attn_softcap;
-	c->ex.gelu_f16 = cfg->gelu_f16;
-	if (cfg->learned_pos && n_ctx > m->w.pos_embd.ne1) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: a context of %" PRIu32 " positions is longer than the %" PRIu64
-				 " learned position embeddings", m->path, n_ctx, m->w.pos_embd.ne1);
-		goto out;
-	}
+	const struct eng_config *cfg = &c->m->cfg;
 	const bool on_device = c->ops->alloc != NULL;
-	/* a device backend computes on the device: one host thread drives it */
-	if ((rc = eng_pool_new(&c->ex.pool, on_device ? 1 : m->n_threads, err)))
-		goto out;
-	c->ex.n_threads = eng_pool_n_threads(c->ex.pool);
-	if (on_device) {
-		struct eng_exec_sizes sz;
-		char msg[512] = "";
-		exec_sizes(c, &sz);
-		if ((rc = c->ops->exec_init(&c->ex, &sz, msg, sizeof msg))) {
-			rc = mrl_err_set(err, rc, "%s: %s backend: %s", m->path, c->ops->name, msg);
-			goto out;
-		}
-	} else {
-		c->ex.scores_stride = (size_t)n_ctx + 2 * (size_t)cfg->head_dim + 16;
+	bool fail = false;
+	if (!on_device) {
+		c->ex.scores_stride = (size_t)c->n_ctx + 2 * (size_t)cfg->head_dim + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)
@@ -144,7 +107,6 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 		c->ex.xq_size = (size_t)c->n_ubatch * widest * sizeof(float);
 		c->ex.xq = xcalloc(c->ex.xq_size, 1, &fail);
 	}
-
 	size_t ub = c->n_ubatch;
 	c->a.x = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
 	c->a.xn = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
@@ -157,28 +119,97 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	c->a.hu = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
 	if (on_device)
 		c->a.logits = act_alloc(c, ub * cfg->n_vocab, sizeof(float), &fail);
+	const size_t n_rows = (size_t)c->n_seq * c->n_ctx; /* checked against 2^26 by the caller */
 	c->logits_buf = xcalloc(cfg->n_vocab, sizeof(float), &fail);
-	c->tokens = xcalloc(n_ctx, sizeof(int32_t), &fail);
-	c->pos_ids = xcalloc(c->n_ubatch, sizeof(int32_t), &fail);
+	c->tokens = xcalloc(n_rows, sizeof(int32_t), &fail);
+	c->seq_pos = xcalloc(c->n_seq, sizeof(uint32_t), &fail);
+	c->seq_next = xcalloc(c->n_seq, sizeof(uint32_t), &fail);
+	c->pos_ids = xcalloc(ub, sizeof(int32_t), &fail);
+	c->ub_pos = xcalloc(ub, sizeof(uint32_t), &fail);
+	c->ub_base = xcalloc(ub, sizeof(uint32_t), &fail);
+	c->ub_out = xcalloc(ub, sizeof(int32_t), &fail);
 
 	c->kv.n_layer = cfg->n_layer;
 	c->kv.n_embd_kv = cfg->n_embd_kv;
-	c->kv.n_ctx = n_ctx;
+	c->kv.n_ctx = (uint32_t)n_rows;
 	c->kv.k = xcalloc(cfg->n_layer, sizeof(void *), &fail);
 	c->kv.v = xcalloc(cfg->n_layer, sizeof(void *), &fail);
 	size_t elt = c->ex.kv_f16 ? sizeof(uint16_t) : sizeof(float);
 	for (uint32_t il = 0; !fail && il < cfg->n_layer; il++) {
-		c->kv.k[il] = act_alloc(c, (size_t)n_ctx * cfg->n_embd_kv, elt, &fail);
-		c->kv.v[il] = act_alloc(c, (size_t)n_ctx * cfg->n_embd_kv, elt, &fail);
+		c->kv.k[il] = act_alloc(c, n_rows * cfg->n_embd_kv, elt, &fail);
+		c->kv.v[il] = act_alloc(c, n_rows * cfg->n_embd_kv, elt, &fail);
 	}
-	if (fail) {
+	return !fail;
+}
+
+/* Why m cannot have a context of n_ctx positions in n_seq slots; 0 when it can. */
+static int ctx_check(struct eng_model *m, uint32_t n_ctx, uint32_t n_seq, struct mrl_err *err)
+{
+	if (!m->has_weights)
+		return mrl_err_set(err, MRL_EINPUT, "%s: vocabulary-only model has no weights to decode with",
+				   m->path);
+	if (n_ctx > (1u << 24))
+		return mrl_err_set(err, MRL_EINPUT, "%s: context of %" PRIu32 " positions is too large", m->path,
+				   n_ctx);
+	if (n_seq == 0 || (uint64_t)n_seq * n_ctx > (1u << 26))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %" PRIu32 " sequences of %" PRIu32 " positions: need 1 to "
+				   "2^26 positions in all", m->path, n_seq, n_ctx);
+	if (n_seq > 1 && !m->ops->attention_pos)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: the %s backend runs one sequence per context "
+				   "(asked for %" PRIu32 ")", m->path, m->ops->name, n_seq);
+	if (m->cfg.learned_pos && n_ctx > m->w.pos_embd.ne1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: a context of %" PRIu32 " positions is longer than the %" PRIu64
+				   " learned position embeddings", m->path, n_ctx, m->w.pos_embd.ne1);
+	return 0;
+}
+
+int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, uint32_t n_seq,
+		      struct mrl_err *err)
+{
+	*out = NULL;
+	const struct eng_config *cfg = &m->cfg;
+	if (m->has_weights && n_ctx == 0)
+		n_ctx = cfg->n_ctx_train;
+	int rc = ctx_check(m, n_ctx, n_seq, err);
+	if (rc)
+		return rc;
+	struct eng_ctx *c = calloc(1, sizeof *c);
+	if (!c)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context", m->path);
+	c->m = m;
+	c->ops = m->ops;
+	c->n_ctx = n_ctx;
+	c->n_seq = n_seq;
+	const bool on_device = c->ops->alloc != NULL;
+	c->n_ubatch = on_device ? N_UBATCH_DEVICE : n_seq > 1 ? N_UBATCH_MULTI : N_UBATCH;
+	c->ex.n_ctx = n_ctx;
+	c->ex.kv_f16 = !m->kv_f32;
+	c->ex.q8_act = true;
+	c->ex.f16_act = true;
+	c->ex.att_scale = cfg->attn_scale;
+	c->ex.att_softcap = cfg->attn_softcap;
+	c->ex.gelu_f16 = cfg->gelu_f16;
+	/* a device backend computes on the device: one host thread drives it */
+	if ((rc = eng_pool_new(&c->ex.pool, on_device ? 1 : m->n_threads, err)))
+		goto out;
+	c->ex.n_threads = eng_pool_n_threads(c->ex.pool);
+	if (on_device) {
+		struct eng_exec_sizes sz;
+		char msg[512] = "";
+		exec_sizes(c, &sz);
+		if ((rc = c->ops->exec_init(&c->ex, &sz, msg, sizeof msg))) {
+			rc = mrl_err_set(err, rc, "%s: %s backend: %s", m->path, c->ops->name, msg);
+			goto out;
+		}
+	}
+	if (!ctx_alloc(c)) {
 		char msg[512] = "";
 		if (on_device && c->ops->status(&c->ex, msg, sizeof msg))
 			rc = mrl_err_set(err, MRL_ENOMEM, "%s: %s backend: no room for a context of %" PRIu32
 					 " positions: %s", m->path, c->ops->name, n_ctx, msg);
 		else
-			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context of %" PRIu32 " positions",
-					 m->path, n_ctx);
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context of %" PRIu32 " x %" PRIu32
+					 " positions", m->path, n_seq, n_ctx);
 		goto out;
 	}
 	*out = c;
@@ -186,6 +217,11 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 out:
 	eng_ctx_free(c);
 	return rc;
+}
+
+int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struct mrl_err *err)
+{
+	return eng_ctx_new_multi(out, m, n_ctx, 1, err);
 }
 
 void eng_ctx_free(struct eng_ctx *c)
@@ -208,7 +244,12 @@ void eng_ctx_free(struct eng_ctx *c)
 		c->ops->exec_release(&c->ex);
 	free(c->logits_buf);
 	free(c->tokens);
+	free(c->seq_pos);
+	free(c->seq_next);
 	free(c->pos_ids);
+	free(c->ub_pos);
+	free(c->ub_base);
+	free(c->ub_out);
 	free(c->ex.scores);
 	free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
@@ -220,16 +261,55 @@ uint32_t eng_ctx_n_ctx(const struct eng_ctx *c)
 	return c->n_ctx;
 }
 
+uint32_t eng_ctx_n_seq(const struct eng_ctx *c)
+{
+	return c->n_seq;
+}
+
 uint32_t eng_ctx_pos(const struct eng_ctx *c)
 {
-	return c->pos;
+	return c->seq_pos[0];
+}
+
+uint32_t eng_seq_pos(const struct eng_ctx *c, uint32_t seq)
+{
+	return seq < c->n_seq ? c->seq_pos[seq] : 0;
+}
+
+void eng_seq_truncate(struct eng_ctx *c, uint32_t seq, uint32_t n_keep)
+{
+	/* Positions >= n_keep are simply overwritten by the next decode. */
+	if (seq < c->n_seq && n_keep < c->seq_pos[seq])
+		c->seq_pos[seq] = n_keep;
 }
 
 void eng_ctx_truncate(struct eng_ctx *c, uint32_t n_keep)
 {
-	/* Positions >= n_keep are simply overwritten by the next decode. */
-	if (n_keep < c->pos)
-		c->pos = n_keep;
+	eng_seq_truncate(c, 0, n_keep);
+}
+
+int eng_seq_copy(struct eng_ctx *c, uint32_t src, uint32_t dst, uint32_t n_keep, struct mrl_err *err)
+{
+	if (src >= c->n_seq || dst >= c->n_seq)
+		return mrl_err_set(err, MRL_EINPUT, "sequence copy: slot %" PRIu32 " -> %" PRIu32 " outside the "
+				   "context's %" PRIu32, src, dst, c->n_seq);
+	if (n_keep > c->seq_pos[src])
+		return mrl_err_set(err, MRL_EINPUT, "sequence copy: %" PRIu32 " positions asked of slot %" PRIu32
+				   ", which holds %" PRIu32, n_keep, src, c->seq_pos[src]);
+	if (src == dst) {
+		eng_seq_truncate(c, dst, n_keep);
+		return 0;
+	}
+	/* n_seq > 1: a host backend (ctx_check), so the cache is host memory */
+	const size_t elt = c->ex.kv_f16 ? sizeof(uint16_t) : sizeof(float);
+	const size_t row = c->kv.n_embd_kv * elt, from = (size_t)src * c->n_ctx, to = (size_t)dst * c->n_ctx;
+	for (uint32_t il = 0; il < c->kv.n_layer; il++) {
+		memcpy((char *)c->kv.k[il] + to * row, (const char *)c->kv.k[il] + from * row, n_keep * row);
+		memcpy((char *)c->kv.v[il] + to * row, (const char *)c->kv.v[il] + from * row, n_keep * row);
+	}
+	memcpy(c->tokens + to, c->tokens + from, n_keep * sizeof *c->tokens);
+	c->seq_pos[dst] = n_keep;
+	return 0;
 }
 
 /* RMSNorm, or LayerNorm with its bias (b->data NULL: none), of n_tok rows. */
@@ -265,7 +345,7 @@ static void embed(struct eng_ctx *c, const int32_t *tokens, int n_tok)
 		c->ops->scale(&c->ex, c->a.x, n, cfg->embd_scale);
 	if (cfg->learned_pos) {
 		for (int t = 0; t < n_tok; t++)
-			c->pos_ids[t] = (int32_t)(c->pos + (uint32_t)t);
+			c->pos_ids[t] = (int32_t)c->ub_pos[t];
 		c->ops->get_rows(&c->ex, &W->pos_embd, c->pos_ids, n_tok, c->a.tmp);
 		c->ops->add(&c->ex, c->a.x, c->a.tmp, n);
 	}
@@ -278,7 +358,6 @@ static void attention_block(struct eng_ctx *c, const struct eng_layer *L, uint32
 	const struct eng_ops *ops = c->ops;
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
-	const uint32_t pos0 = c->pos;
 	norm(c, a->x, &L->attn_norm, &L->attn_norm_b, n_tok, a->xn);
 	ops->matmul(ex, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
 	ops->matmul(ex, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
@@ -288,13 +367,27 @@ static void attention_block(struct eng_ctx *c, const struct eng_layer *L, uint32
 		ops->add_row(ex, a->k, L->bk.data, n_tok, (int)cfg->n_embd_kv);
 		ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
 	}
-	ops->rope(ex, a->q, n_tok, (int)cfg->n_head, (int)cfg->head_dim, (int)cfg->n_rot, pos0, cfg->rope_freq_base,
-		  cfg->rope, W->rope_factors);
-	ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, (int)cfg->head_dim, (int)cfg->n_rot, pos0,
-		  cfg->rope_freq_base, cfg->rope, W->rope_factors);
-	ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
-	ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv,
-		       (int)cfg->head_dim, eng_layer_window(cfg, il), a->att);
+	const int hd = (int)cfg->head_dim, n_rot = (int)cfg->n_rot;
+	if (ops->attention_pos) {
+		/* every token at its own position in its own slot */
+		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, cfg->rope_freq_base, cfg->rope,
+			      W->rope_factors);
+		ops->rope_pos(ex, a->k, n_tok, (int)cfg->n_head_kv, hd, n_rot, c->ub_pos, cfg->rope_freq_base,
+			      cfg->rope, W->rope_factors);
+		ops->kv_store_pos(ex, &c->kv, (int)il, c->ub_pos, c->ub_base, n_tok, a->k, a->v);
+		ops->attention_pos(ex, &c->kv, (int)il, a->q, n_tok, c->ub_pos, c->ub_base, (int)cfg->n_head,
+				   (int)cfg->n_head_kv, hd, eng_layer_window(cfg, il), a->att);
+	} else {
+		/* one sequence (ctx_check): the positions run on from the first */
+		const uint32_t pos0 = c->ub_pos[0];
+		ops->rope(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, pos0, cfg->rope_freq_base, cfg->rope,
+			  W->rope_factors);
+		ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, hd, n_rot, pos0, cfg->rope_freq_base, cfg->rope,
+			  W->rope_factors);
+		ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
+		ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv, hd,
+			       eng_layer_window(cfg, il), a->att);
+	}
 	ops->matmul(ex, &L->wo, a->att, n_tok, a->tmp, cfg->n_embd);
 	if (cfg->lin_bias)
 		ops->add_row(ex, a->tmp, L->bo.data, n_tok, (int)cfg->n_embd);
@@ -328,16 +421,16 @@ static void ffn_block(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
 	residual(c, &L->ffn_post_norm, a->tmp, n_tok);
 }
 
-/* One micro-batch of n_tok tokens at position c->pos. Logits rows for tokens
- * [first_logit, n_tok) go to logits (row stride n_vocab) when logits != NULL. */
-static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, float *logits, int first_logit)
+/* One micro-batch of n_tok tokens at the positions and slots in c->ub_pos and
+ * c->ub_base. Logits rows for the n_out tokens listed in c->ub_out (ascending)
+ * go to logits (row stride n_vocab). */
+static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, float *logits, int n_out)
 {
 	const struct eng_config *cfg = &c->m->cfg;
 	const struct eng_weights *W = c->m->wx;  /* host or device copies, as the ops want */
 	const struct eng_ops *ops = c->ops;
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
-	const uint32_t pos0 = c->pos;
 	const size_t d = cfg->n_embd;
 
 	embed(c, tokens, n_tok);
@@ -345,64 +438,108 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 		attention_block(c, &W->layers[il], il, n_tok);
 		ffn_block(c, &W->layers[il], n_tok);
 	}
-	if (logits && first_logit < n_tok) {
-		int n_out = n_tok - first_logit;
+	if (n_out > 0) {
 		/* a device backend writes its logits on the device, then only the rows asked for come back */
 		float *dst = a->logits ? a->logits : logits;
-		norm(c, a->x + (size_t)first_logit * d, &W->output_norm, &W->output_norm_b, n_out, a->xn);
+		/* the wanted rows, packed into xn: one norm call per run of consecutive rows */
+		for (int k = 0; k < n_out;) {
+			int run = 1;
+			while (k + run < n_out && c->ub_out[k + run] == c->ub_out[k] + run)
+				run++;
+			norm(c, a->x + (size_t)c->ub_out[k] * d, &W->output_norm, &W->output_norm_b, run,
+			     a->xn + (size_t)k * d);
+			k += run;
+		}
 		ops->matmul(ex, &W->output, a->xn, n_out, dst, cfg->n_vocab);
 		if (cfg->final_softcap > 0.0f)
 			ops->softcap(ex, dst, (size_t)n_out * cfg->n_vocab, cfg->final_softcap);
 		if (a->logits)
 			ops->download(ex, logits, dst, (size_t)n_out * cfg->n_vocab * sizeof(float));
 	}
-	memcpy(c->tokens + pos0, tokens, (size_t)n_tok * sizeof *tokens);
-	c->pos += (uint32_t)n_tok;
+}
+
+/* Which tokens' logits a forward call computes. */
+enum want_mode { WANT_LIST, WANT_LAST, WANT_ALL };
+
+/* Check a forward call before anything runs: slots, vocabulary, room per slot. */
+static int forward_check(struct eng_ctx *c, const int32_t *tokens, const uint32_t *seq, size_t n,
+			 struct mrl_err *err)
+{
+	const struct eng_config *cfg = &c->m->cfg;
+	if (n == 0)
+		return mrl_err_set(err, MRL_EINPUT, "decode: no tokens");
+	memcpy(c->seq_next, c->seq_pos, c->n_seq * sizeof *c->seq_next);
+	for (size_t i = 0; i < n; i++) {
+		const uint32_t s = seq ? seq[i] : 0;
+		if (s >= c->n_seq)
+			return mrl_err_set(err, MRL_EINPUT, "decode: token %zu is for sequence %" PRIu32
+					   ", outside the context's %" PRIu32, i, s, c->n_seq);
+		if (tokens[i] < 0 || (uint32_t)tokens[i] >= cfg->n_vocab)
+			return mrl_err_set(err, MRL_EINPUT, "decode: token %zu has id %" PRId32
+					   ", outside the vocabulary (0..%" PRIu32 ")", i, tokens[i], cfg->n_vocab - 1);
+		if (c->seq_next[s] >= c->n_ctx)
+			return mrl_err_set(err, MRL_EINPUT, "decode: %zu tokens at position %" PRIu32 " of sequence %"
+					   PRIu32 " do not fit the context of %" PRIu32, n, c->seq_pos[s], s, c->n_ctx);
+		c->seq_next[s]++;
+	}
+	return 0;
+}
+
+/* The forward pass over n tokens (seq NULL: all of slot 0), micro-batch by
+ * micro-batch; logits rows for the tokens mode/want select, in token order. */
+static int forward_run(struct eng_ctx *c, const int32_t *tokens, const uint32_t *seq, size_t n,
+		       enum want_mode mode, const bool *want, float *logits, struct mrl_err *err)
+{
+	const uint32_t n_vocab = c->m->cfg.n_vocab;
+	int rc = forward_check(c, tokens, seq, n, err);
+	if (rc)
+		return rc;
+	memcpy(c->seq_next, c->seq_pos, c->n_seq * sizeof *c->seq_next);
+	enum eng_phase phase = mode == WANT_ALL ? ENG_PHASE_SCORE : n == 1 ? ENG_PHASE_DECODE : ENG_PHASE_PREFILL;
+	size_t n_rows = 0; /* logits rows written so far */
+	for (size_t done = 0; done < n;) {
+		int nb = n - done < c->n_ubatch ? (int)(n - done) : (int)c->n_ubatch;
+		int n_out = 0;
+		for (int t = 0; t < nb; t++) {
+			const size_t i = done + (size_t)t;
+			const uint32_t s = seq ? seq[i] : 0;
+			c->ub_pos[t] = c->seq_next[s]++;
+			c->ub_base[t] = s * c->n_ctx;
+			bool w = mode == WANT_ALL || (mode == WANT_LAST && i + 1 == n) || (mode == WANT_LIST && want && want[i]);
+			if (w && logits)
+				c->ub_out[n_out++] = t;
+		}
+		if (c->ops->phase_mark)
+			c->ops->phase_mark(&c->ex, phase, false);
+		forward_ubatch(c, tokens + done, nb, logits ? logits + n_rows * n_vocab : NULL, n_out);
+		if (c->ops->phase_mark)
+			c->ops->phase_mark(&c->ex, phase, true);
+		if (c->ops->status) {
+			char msg[512] = "";
+			if ((rc = c->ops->status(&c->ex, msg, sizeof msg)))
+				/* the cache is in an unknown state past the last good positions */
+				return mrl_err_set(err, rc, "decode: %s backend: %s", c->ops->name, msg);
+		}
+		for (int t = 0; t < nb; t++) {
+			c->tokens[c->ub_base[t] + c->ub_pos[t]] = tokens[done + (size_t)t];
+			c->seq_pos[c->ub_base[t] / c->n_ctx] = c->ub_pos[t] + 1;
+		}
+		n_rows += (size_t)n_out;
+		done += (size_t)nb;
+	}
+	return 0;
 }
 
 int eng_forward(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
 		struct mrl_err *err)
 {
-	const struct eng_config *cfg = &c->m->cfg;
-	if (n == 0)
-		return mrl_err_set(err, MRL_EINPUT, "decode: no tokens");
-	if (n > c->n_ctx - c->pos)
-		return mrl_err_set(err, MRL_EINPUT, "decode: %zu tokens at position %" PRIu32
-				   " do not fit the context of %" PRIu32, n, c->pos, c->n_ctx);
-	for (size_t i = 0; i < n; i++)
-		if (tokens[i] < 0 || (uint32_t)tokens[i] >= cfg->n_vocab)
-			return mrl_err_set(err, MRL_EINPUT, "decode: token %zu has id %" PRId32
-					   ", outside the vocabulary (0..%" PRIu32 ")", i, tokens[i], cfg->n_vocab - 1);
-	for (size_t done = 0; done < n;) {
-		int nb = n - done < c->n_ubatch ? (int)(n - done) : (int)c->n_ubatch;
-		bool last = done + (size_t)nb == n;
-		float *lg = NULL;
-		int first = nb;
-		if (logits && all_logits) {
-			lg = logits + done * cfg->n_vocab;
-			first = 0;
-		} else if (logits && last) {
-			lg = logits;
-			first = nb - 1;
-		}
-		enum eng_phase phase = all_logits ? ENG_PHASE_SCORE : n == 1 ? ENG_PHASE_DECODE : ENG_PHASE_PREFILL;
-		if (c->ops->phase_mark)
-			c->ops->phase_mark(&c->ex, phase, false);
-		forward_ubatch(c, tokens + done, nb, lg, first);
-		if (c->ops->phase_mark)
-			c->ops->phase_mark(&c->ex, phase, true);
-		done += (size_t)nb;
-		if (c->ops->status) {
-			char msg[512] = "";
-			int rc = c->ops->status(&c->ex, msg, sizeof msg);
-			if (rc) {
-				/* the cache is in an unknown state past the last good position */
-				c->pos -= (uint32_t)nb;
-				return mrl_err_set(err, rc, "decode: %s backend: %s", c->ops->name, msg);
-			}
-		}
-	}
-	return 0;
+	return forward_run(c, tokens, NULL, n, all_logits ? WANT_ALL : WANT_LAST, NULL, logits, err);
+}
+
+int eng_forward_batch(struct eng_ctx *c, const int32_t *tokens, const uint32_t *seq, size_t n,
+		      const bool *want_logits, float *logits, struct mrl_err *err)
+{
+	return forward_run(c, tokens, seq, n, WANT_LIST, want_logits, logits, err);
 }
 
 void eng_ctx_phase_times(struct eng_ctx *c, double ms[ENG_PHASE_COUNT], uint64_t calls[ENG_PHASE_COUNT])

@@ -98,7 +98,7 @@ static int score_one(struct eng_ctx *c, const struct eng_score_req *r, struct en
 	const uint32_t n_vocab = c->m->cfg.n_vocab;
 	const size_t n_feed = r->n_ctx + r->n_cont - 1;
 	size_t keep = 0;
-	while (keep < c->pos && keep < n_feed && c->tokens[keep] == tok_at(r, keep))
+	while (keep < c->seq_pos[0] && keep < n_feed && c->tokens[keep] == tok_at(r, keep))
 		keep++;
 	if (keep > r->n_ctx - 1)
 		keep = r->n_ctx - 1;

@@ -207,6 +207,42 @@ static void cpu_rmsnorm(struct eng_exec *ex, const float *x, const float *weight
 	}
 }
 
+/* Rotate the n_head heads of one token row at position pos. */
+static void rope_row(float *row, int n_head, int head_dim, int n_rot, uint32_t pos, float theta_scale,
+		     enum eng_rope_kind kind, const float *freq_factors)
+{
+	float cs[2 * 512];
+	float theta = (float)pos;
+	/* n_rot <= head_dim <= 4096 is checked at load; compute in slices of 512 pairs */
+	for (int base = 0; base < n_rot; base += 1024) {
+		int len = n_rot - base < 1024 ? n_rot - base : 1024;
+		for (int i0 = 0; i0 < len; i0 += 2) {
+			/* as ggml: the angle divided by the dimension's factor, theta itself advanced unscaled */
+			const float th = freq_factors ? theta / freq_factors[(base + i0) / 2] : theta;
+			cs[i0] = cosf(th);
+			cs[i0 + 1] = sinf(th);
+			theta *= theta_scale;
+		}
+		for (int h = 0; h < n_head; h++) {
+			float *v = row + (size_t)h * head_dim;
+			for (int i0 = 0; i0 < len; i0 += 2) {
+				int a, b;
+				if (kind == ENG_ROPE_NORM) {
+					a = base + i0;
+					b = a + 1;
+				} else {
+					a = (base + i0) / 2;
+					b = a + n_rot / 2;
+				}
+				const float c = cs[i0], s = cs[i0 + 1];
+				const float x0 = v[a], x1 = v[b];
+				v[a] = x0 * c - x1 * s;
+				v[b] = x0 * s + x1 * c;
+			}
+		}
+	}
+}
+
 static void cpu_rope(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
 		     uint32_t pos0, float freq_base, enum eng_rope_kind kind, const float *freq_factors)
 {
@@ -214,44 +250,28 @@ static void cpu_rope(struct eng_exec *ex, float *x, int n_tok, int n_head, int h
 	if (kind == ENG_ROPE_NONE)
 		return;
 	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
-	float cs[2 * 512];
-	for (int t = 0; t < n_tok; t++) {
-		float theta = (float)(pos0 + (uint32_t)t);
-		/* n_rot <= head_dim <= 4096 is checked at load; compute in slices of 512 pairs */
-		for (int base = 0; base < n_rot; base += 1024) {
-			int len = n_rot - base < 1024 ? n_rot - base : 1024;
-			for (int i0 = 0; i0 < len; i0 += 2) {
-				/* as ggml: the angle divided by the dimension's factor, theta itself advanced unscaled */
-				const float th = freq_factors ? theta / freq_factors[(base + i0) / 2] : theta;
-				cs[i0] = cosf(th);
-				cs[i0 + 1] = sinf(th);
-				theta *= theta_scale;
-			}
-			for (int h = 0; h < n_head; h++) {
-				float *v = x + ((size_t)t * n_head + h) * head_dim;
-				for (int i0 = 0; i0 < len; i0 += 2) {
-					int a, b;
-					if (kind == ENG_ROPE_NORM) {
-						a = base + i0;
-						b = a + 1;
-					} else {
-						a = (base + i0) / 2;
-						b = a + n_rot / 2;
-					}
-					const float c = cs[i0], s = cs[i0 + 1];
-					const float x0 = v[a], x1 = v[b];
-					v[a] = x0 * c - x1 * s;
-					v[b] = x0 * s + x1 * c;
-				}
-			}
-		}
-	}
+	for (int t = 0; t < n_tok; t++)
+		rope_row(x + (size_t)t * n_head * head_dim, n_head, head_dim, n_rot, pos0 + (uint32_t)t, theta_scale,
+			 kind, freq_factors);
 }
 
-static void cpu_kv_store(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
-			 const float *k, const float *v)
+static void cpu_rope_pos(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
+			 const uint32_t *pos, float freq_base, enum eng_rope_kind kind, const float *freq_factors)
 {
-	size_t n = (size_t)n_tok * kv->n_embd_kv, off = (size_t)pos0 * kv->n_embd_kv;
+	(void)ex;
+	if (kind == ENG_ROPE_NONE)
+		return;
+	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
+	for (int t = 0; t < n_tok; t++)
+		rope_row(x + (size_t)t * n_head * head_dim, n_head, head_dim, n_rot, pos[t], theta_scale, kind,
+			 freq_factors);
+}
+
+/* n_tok rows of k and v into the cache of layer il from row `row` on. */
+static void kv_write(struct eng_exec *ex, struct eng_kv *kv, int il, size_t row, int n_tok, const float *k,
+		     const float *v)
+{
+	size_t n = (size_t)n_tok * kv->n_embd_kv, off = row * kv->n_embd_kv;
 	if (ex->kv_f16) {
 		uint16_t *kd = (uint16_t *)kv->k[il] + off, *vd = (uint16_t *)kv->v[il] + off;
 		to_f16_row(k, kd, n);
@@ -262,6 +282,20 @@ static void cpu_kv_store(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_
 	}
 }
 
+static void cpu_kv_store(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
+			 const float *k, const float *v)
+{
+	kv_write(ex, kv, il, pos0, n_tok, k, v);
+}
+
+static void cpu_kv_store_pos(struct eng_exec *ex, struct eng_kv *kv, int il, const uint32_t *pos,
+			     const uint32_t *base, int n_tok, const float *k, const float *v)
+{
+	const size_t dim = kv->n_embd_kv;
+	for (int t = 0; t < n_tok; t++)
+		kv_write(ex, kv, il, (size_t)base[t] + pos[t], 1, k + (size_t)t * dim, v + (size_t)t * dim);
+}
+
 /* ---- attention ---- */
 
 struct att_job {
@@ -270,6 +304,7 @@ struct att_job {
 	int il;
 	const float *q;
 	uint32_t pos0, window;
+	const uint32_t *pos, *base; /* per token (attention_pos), or NULL: positions pos0 + t, row 0 */
 	int n_head, n_head_kv, head_dim;
 	float *out;
 	float scale, softcap;
@@ -337,11 +372,12 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	for (int64_t item = i0; item < i1; item++) {
 		const int t = (int)(item / j->n_head), h = (int)(item % j->n_head);
 		const int kvh = h / group;
-		/* keys first .. pos0 + t: all of them, or the last window */
-		const uint32_t n_seen = j->pos0 + (uint32_t)t + 1;
+		/* keys first .. pos: all of them, or the last window, of the token's own slot */
+		const uint32_t n_seen = (j->pos ? j->pos[t] : j->pos0 + (uint32_t)t) + 1;
 		const uint32_t first = j->window && n_seen > j->window ? n_seen - j->window : 0;
 		const uint32_t n_kv = n_seen - first;
-		const size_t kv_off = (size_t)first * kv_dim + (size_t)kvh * hd;
+		const size_t row0 = (j->base ? (size_t)j->base[t] : 0) + first;
+		const size_t kv_off = row0 * kv_dim + (size_t)kvh * hd;
 		const float *q = j->q + ((size_t)t * j->n_head + h) * hd;
 		if (ex->kv_f16)
 			round_f16_row(q, qr, (size_t)hd);
@@ -389,6 +425,17 @@ static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, 
 {
 	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .window = window, .n_head = n_head,
 			     .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
+			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
+			     .softcap = ex->att_softcap };
+	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);
+}
+
+static void cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
+			      const uint32_t *pos, const uint32_t *base, int n_head, int n_head_kv, int head_dim,
+			      uint32_t window, float *out)
+{
+	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos = pos, .base = base, .window = window,
+			     .n_head = n_head, .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
 			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
 			     .softcap = ex->att_softcap };
 	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);
@@ -500,4 +547,7 @@ const struct eng_ops eng_cpu_ops = {
 	.gelu = cpu_gelu,
 	.scale = cpu_scale,
 	.softcap = cpu_softcap,
+	.rope_pos = cpu_rope_pos,
+	.kv_store_pos = cpu_kv_store_pos,
+	.attention_pos = cpu_attention_pos,
 };

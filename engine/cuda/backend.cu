@@ -509,6 +509,10 @@ static const eng_ops cuda_ops = {
 	NULL,
 	NULL,
 	NULL,
+	/* no multi-sequence ops: eng_ctx_new_multi refuses n_seq > 1 on this backend */
+	NULL,
+	NULL,
+	NULL,
 };
 
 static const eng_cuda_api cuda_api = {
