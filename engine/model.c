@@ -9,6 +9,7 @@
 #include "engine/eng_int.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "engine/types.h"
 #include "engine/vocab.h"
 
@@ -445,4 +447,56 @@ const char *eng_model_meta(const struct eng_model *m, size_t i, char *buf, size_
 		put_scalar(buf, buf_size, &pos, kv);
 	}
 	return m->meta_keys[i];
+}
+
+/* An HF folder's tokenizer_config.json "chat_template": a string, or a list of
+ * {"name", "template"} whose "default" entry is taken. 0 with *out NULL when absent. */
+static int hf_chat_template(const char *path, char **out, struct mrl_err *err)
+{
+	struct stat st;
+	char *cfg = NULL, *text = NULL;
+	size_t len = 0;
+	const bool dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	const char *slash = strrchr(path, '/');
+	if (asprintf(&cfg, "%.*s%stokenizer_config.json", dir ? (int)strlen(path) : slash ? (int)(slash - path + 1) : 0,
+		     path, dir ? "/" : "") < 0)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = 0;
+	if (stat(cfg, &st) != 0)
+		goto out; /* no tokenizer_config.json: no template */
+	if ((rc = mrl_read_file(cfg, (size_t)64 << 20, &text, &len, err)))
+		goto out;
+	json_error_t je;
+	json_t *doc = json_loadb(text, len, 0, &je), *t = json_object_get(doc, "chat_template"), *e;
+	size_t i;
+	if (!doc) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: line %d: %s", cfg, je.line, je.text);
+		goto out;
+	}
+	json_array_foreach(json_is_array(t) ? t : NULL, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "name")) ? json_string_value(json_object_get(e, "name")) : "",
+			    "default"))
+			t = json_object_get(e, "template");
+	if (json_is_string(t) && !(*out = strdup(json_string_value(t))))
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	json_decref(doc);
+out:
+	free(text);
+	free(cfg);
+	return rc;
+}
+
+int eng_model_chat_template(const struct eng_model *m, char **out, struct mrl_err *err)
+{
+	struct gguf_str s;
+	*out = NULL;
+	int rc = m->gguf ? gguf_get_str(m->gguf, "tokenizer.chat_template", &s, err) : 1;
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		if (!(*out = strndup(s.ptr, (size_t)s.len)))
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		return 0;
+	}
+	return m->hf || is_hf_tokenizer(m->path) ? hf_chat_template(m->path, out, err) : 0;
 }

@@ -34,6 +34,7 @@
 #include "records/items.h"
 #include "records/results.h"
 #include "metrics/met.h"
+#include "tasks/chat.h"
 #include "tasks/plan.h"
 #include "tasks/task.h"
 
@@ -95,6 +96,7 @@ struct hrn_run_cfg {
 	struct met_counters *counters;     /* PAPI set opened (inherit) before the context; may be NULL */
 	struct met_energy_meter *energy;   /* may be NULL */
 	struct hrn_run_window *windows;    /* n_tasks entries, filled by hrn_run_items; may be NULL */
+	const struct task_chat *chat;      /* generate tasks: the chat template applied (tasks/chat.h); NULL = none */
 	const struct hrn_shard *shard;     /* --shard: only its units (harness/shard.h); NULL = every unit */
 };
 

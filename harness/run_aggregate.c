@@ -15,6 +15,7 @@
  * from the same items, and per task the measurement window of this session.
  */
 #include "harness/run.h"
+#include "harness/run_gen.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -264,6 +265,22 @@ out:
 	return rc;
 }
 
+/* Generate tasks (run_gen_agg.c) take the groups as plain arrays. */
+static int aggregate_gen(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
+			 const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
+{
+	const struct rec_item *const **v = calloc(n_langs + 1, sizeof *v);
+	size_t *n = calloc(n_langs + 1, sizeof *n);
+	int rc = v && n ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t l = 0; l < n_langs && !rc; l++)
+		v[l] = g[l].v, n[l] = g[l].n;
+	if (!rc)
+		rc = hrn_run_gen_aggregate(t, langs, v, n, n_langs, o, r, err);
+	free(v);
+	free(n);
+	return rc;
+}
+
 int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *items, const struct hrn_agg_opts *o,
 		      struct rec_results *r, struct mrl_err *err)
 {
@@ -286,6 +303,8 @@ int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *ite
 		}
 		if (!rc && task_type(t) == TASK_MULTIPLE_CHOICE)
 			rc = aggregate_mc(t, langs, g, n_langs, o, r, err);
+		else if (!rc && task_type(t) == TASK_GENERATE)
+			rc = aggregate_gen(t, langs, g, n_langs, o, r, err);
 		else
 			for (size_t l = 0; l < n_langs && !rc; l++)
 				if (g[l].n)
@@ -316,13 +335,34 @@ static void put_acc(FILE *out, const struct rec_metric_value *m)
 		fprintf(out, "  %22s", "-");
 }
 
+/* The generate tasks' table: every metric of the task with its CI, one line each. */
+static void print_gen(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r)
+{
+	fprintf(out, "\n%-20s %-10s %5s  %-11s %s\n", "task (generate)", "language", "n", "metric", "   value  [95% CI]");
+	for (size_t i = 0; i < r->n_aggregates; i++) {
+		const struct rec_aggregate *a = &r->aggregates[i];
+		const struct task_task *t = task_suite_find(cfg->suite, a->task);
+		if (!t || task_type(t) != TASK_GENERATE)
+			continue;
+		for (size_t m = 0; m < a->n_metrics; m++) {
+			const struct rec_metric_value *v = &a->metrics[m];
+			fprintf(out, "%-20s %-10s %5lld  %-11s", m ? "" : a->task, m ? "" : a->language, (long long)a->n, v->name);
+			put_acc(out, v);
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "(bleu, chrf, chrf++: corpus scores 0..100 as sacrebleu's; the others: shares of items)\n");
+}
+
 void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r)
 {
-	bool any_mc = false, any_ppl = false;
+	bool any_mc = false, any_ppl = false, any_gen = false;
 	for (size_t i = 0; i < r->n_aggregates; i++) {
 		const struct task_task *t = task_suite_find(cfg->suite, r->aggregates[i].task);
 		if (t && task_type(t) == TASK_MULTIPLE_CHOICE)
 			any_mc = true;
+		else if (t && task_type(t) == TASK_GENERATE)
+			any_gen = true;
 		else
 			any_ppl = true;
 	}
@@ -346,7 +386,7 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 		for (size_t i = 0; i < r->n_aggregates; i++) {
 			const struct rec_aggregate *a = &r->aggregates[i];
 			const struct task_task *t = task_suite_find(cfg->suite, a->task);
-			if (t && task_type(t) == TASK_MULTIPLE_CHOICE)
+			if (t && task_type(t) != TASK_PERPLEXITY)
 				continue;
 			const struct rec_metric_value *m[PPL_N];
 			for (int k = 0; k < PPL_N; k++)
@@ -357,6 +397,8 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 		}
 		fprintf(out, "(bits/char: per canonical character, NFC + Serbian Cyrillic->Latin, comparable across scripts)\n");
 	}
+	if (any_gen)
+		print_gen(out, cfg, r);
 	bool header = false;
 	for (size_t i = 0; i < r->n_comparisons; i++) {
 		const struct rec_comparison *c = &r->comparisons[i];

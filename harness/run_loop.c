@@ -10,6 +10,7 @@
  * objects the evaluators score, from run_units.c).
  */
 #include "harness/run.h"
+#include "harness/run_gen.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@ static int put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FIL
 		if (!(rc = hrn_run_mc_plan(cfg, u->task, u->item_idx, u->lang, &p, err)))
 			put_mc_plan(f, &p);
 		task_mc_plan_release(&p);
+	} else if (task_type(u->task) == TASK_GENERATE) {
+		rc = hrn_run_gen_put_plan(cfg, u, f, err);
 	} else {
 		struct task_ppl_plan p;
 		if (!(rc = hrn_run_ppl_plan(cfg, u->task, u->item_idx, u->lang, &p, err))) {
@@ -269,6 +272,14 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 			if ((cfg->stop && *cfg->stop) || (cfg->stop_after && st->n_scored >= cfg->stop_after)) {
 				st->interrupted = true;
 				break;
+			}
+			if (task_type(u.task) == TASK_GENERATE) { /* a batch of units, from u on */
+				size_t n_gen = 0;
+				rc = hrn_run_gen_batch(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
+						       &n_gen, err);
+				for (st->n_scored += n_gen; n_gen; n_gen--)
+					unit_finished(cfg, &u, &prog);
+				continue;
 			}
 			if ((rc = run_unit(cfg, &u, err)))
 				break;

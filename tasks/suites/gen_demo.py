@@ -346,6 +346,64 @@ TEXTS = [
      "izašlo iznad brda, više nismo bili stranci."),
 ]
 
+# Translation pairs (en, sr-Cyrl, hr): short everyday sentences, each direction a task.
+TRANSLATION = [
+    ("The train leaves at eight in the morning.", "Воз полази у осам ујутру.", "Vlak polazi u osam ujutro."),
+    ("My sister works in a hospital in the city.", "Моја сестра ради у болници у граду.",
+     "Moja sestra radi u bolnici u gradu."),
+    ("We bought bread and milk at the market.", "Купили смо хлеб и млеко на пијаци.",
+     "Kupili smo kruh i mlijeko na tržnici."),
+    ("The children are playing football in the park.", "Деца играју фудбал у парку.", "Djeca igraju nogomet u parku."),
+    ("Who wants a cup of coffee?", "Ко хоће шољу кафе?", "Tko hoće šalicu kave?"),
+    ("It will rain tomorrow, so take an umbrella.", "Сутра ће падати киша, па понеси кишобран.",
+     "Sutra će padati kiša, pa ponesi kišobran."),
+    ("The library is closed on Sundays.", "Библиотека је затворена недељом.", "Knjižnica je zatvorena nedjeljom."),
+    ("I have been learning to play the piano for a year.", "Већ годину дана учим да свирам клавир.",
+     "Već godinu dana učim svirati klavir."),
+    ("This week we are going to the seaside.", "Ове недеље идемо на море.", "Ovaj tjedan idemo na more."),
+    ("The music at the concert was wonderful.", "Музика на концерту била је дивна.", "Glazba na koncertu bila je divna."),
+]
+
+# Short-answer questions: (en question, [answers]), (sr-Cyrl ...), (hr ...); answers are words, not digits,
+# so that the script of every answer can be judged.
+SHORT_QA = [
+    (("What is the capital of Serbia?", ["Belgrade"]), ("Који је главни град Србије?", ["Београд"]),
+     ("Koji je glavni grad Srbije?", ["Beograd"])),
+    (("What is the capital of Croatia?", ["Zagreb"]), ("Који је главни град Хрватске?", ["Загреб"]),
+     ("Koji je glavni grad Hrvatske?", ["Zagreb"])),
+    (("Which river flows through Novi Sad?", ["the Danube", "Danube"]), ("Која река протиче кроз Нови Сад?", ["Дунав"]),
+     ("Koja rijeka protječe kroz Novi Sad?", ["Dunav"])),
+    (("What colour is fresh snow?", ["white"]), ("Које је боје свеж снег?", ["бео", "бела", "беле боје"]),
+     ("Koje je boje svjež snijeg?", ["bijel", "bijela", "bijele boje"])),
+    (("How many days are there in a week?", ["seven"]), ("Колико дана има недеља?", ["седам"]),
+     ("Koliko dana ima tjedan?", ["sedam"])),
+    (("Which animal gives us milk and says moo?", ["the cow", "cow"]), ("Која животиња нам даје млеко и муче?", ["крава"]),
+     ("Koja nam životinja daje mlijeko i muče?", ["krava"])),
+    (("In which season does it snow most?", ["winter", "in winter"]), ("У ком годишњем добу највише пада снег?", ["зими", "зима"]),
+     ("U kojem godišnjem dobu najviše pada snijeg?", ["zimi", "zima"])),
+    (("What do bees make?", ["honey"]), ("Шта праве пчеле?", ["мед"]), ("Što rade pčele?", ["med"])),
+    (("Which sea lies along the coast of Croatia?", ["the Adriatic Sea", "the Adriatic", "Adriatic"]),
+     ("Које море запљускује обалу Хрватске?", ["Јадранско море", "Јадран"]),
+     ("Koje more zapljuskuje obalu Hrvatske?", ["Jadransko more", "Jadran"])),
+    (("What is the opposite of day?", ["night"]), ("Шта је супротно од дана?", ["ноћ"]),
+     ("Što je suprotno od dana?", ["noć"])),
+]
+
+TO_X_TEMPLATES = {
+    "sr-Cyrl": {"context": "Преведи на српски.\nEnglish: {source}\nСрпски:"},
+    "hr": {"context": "Prevedi na hrvatski.\nEnglish: {source}\nHrvatski:"},
+}
+FROM_X_TEMPLATES = {
+    "sr-Cyrl": {"context": "Translate into English.\nСрпски: {source}\nEnglish:"},
+    "hr": {"context": "Translate into English.\nHrvatski: {source}\nEnglish:"},
+}
+SHORT_QA_TEMPLATES = {
+    "en": {"context": "Answer in a word or two.\nQuestion: {question}\nAnswer:"},
+    "sr-Cyrl": {"context": "Одговори једном или двема речима.\nПитање: {question}\nОдговор:"},
+    "hr": {"context": "Odgovori jednom ili dvjema riječima.\nPitanje: {question}\nOdgovor:"},
+}
+X_LANGS = ["sr-Cyrl", "sr-Latn", "hr"]
+
 QA_TEMPLATES = {
     "en": {"context": "Question: {question}\nAnswer:", "choice": "{choice}"},
     "sr-Cyrl": {"context": "Питање: {question}\nОдговор:", "choice": "{choice}"},
@@ -402,6 +460,40 @@ def mc_task(tid, description, items, templates):
     }
 
 
+def translation_tasks():
+    to_x, from_x = [], []
+    for n, (en, sr, hr) in enumerate(TRANSLATION, 1):
+        check_cyrillic(sr, f"tr-{n:03d}")
+        to_x.append({"id": f"tr-{n:03d}", "sr-Cyrl": {"source": en, "target": sr}, "hr": {"source": en, "target": hr}})
+        from_x.append({"id": f"tr-{n:03d}", "sr-Cyrl": {"source": sr, "target": en}, "hr": {"source": hr, "target": en}})
+    common = {"type": "generate", "languages": X_LANGS, "derived": DERIVED, "until": ["\n"], "max_tokens": 32}
+    return [
+        dict({"id": "translate_to", "description": "English sentences translated into Serbian (Cyrillic and Latin) "
+              "and Croatian; the answer must be in the target language and script.",
+              "metrics": ["chrf", "chrf++", "bleu", "script_ok", "lang_ok"], "templates": TO_X_TEMPLATES,
+              "items": to_x}, **common),
+        dict({"id": "translate_from", "description": "Serbian and Croatian sentences translated into English.",
+              "metrics": ["chrf", "chrf++", "bleu", "lang_ok"], "templates": FROM_X_TEMPLATES,
+              "expect_language": {lang: "en" for lang in X_LANGS}, "items": from_x}, **common),
+    ]
+
+
+def short_qa_task():
+    items = []
+    for n, variants in enumerate(SHORT_QA, 1):
+        item = {"id": f"sqa-{n:03d}"}
+        for lang, (q, answers) in zip(["en", "sr-Cyrl", "hr"], variants):
+            if lang == "sr-Cyrl":
+                for t in [q] + answers:
+                    check_cyrillic(t, item["id"])
+            item[lang] = {"question": q, "target": answers}
+        items.append(item)
+    return {"id": "short_qa", "type": "generate",
+            "description": "Short-answer questions; the answer must be in the question's language and script.",
+            "metrics": ["exact_match", "f1", "contains", "script_ok", "lang_ok"], "languages": LANGS,
+            "derived": DERIVED, "templates": SHORT_QA_TEMPLATES, "until": ["\n"], "max_tokens": 8, "items": items}
+
+
 def build():
     texts = []
     for tid, en, sr, hr in TEXTS:
@@ -416,8 +508,9 @@ def build():
         "name": "merilo-demo",
         "version": "1.0.0",
         "description": "merilo's built-in demo suite: commonsense questions, facts about the Western Balkans, "
-                       "grammatical agreement, and parallel texts for perplexity, in English, Serbian "
-                       "(Cyrillic, with Latin derived) and Croatian.",
+                       "grammatical agreement, parallel texts for perplexity, translation between English and "
+                       "Serbian/Croatian and short-answer questions, in English, Serbian (Cyrillic, with Latin "
+                       "derived) and Croatian.",
         "source": "Written for merilo by the merilo authors (generated by tasks/suites/gen_demo.py).",
         "license": "CC-BY-4.0",
         "tasks": [
@@ -438,7 +531,7 @@ def build():
                 "stride": 64,
                 "items": texts,
             },
-        ],
+        ] + translation_tasks() + [short_qa_task()],
     }
 
 

@@ -1,0 +1,462 @@
+/* run_gen.c — generate tasks: a batch of units generated together, then scored.
+ *
+ * A unit's plan (tasks/plan.h task_gen_plan) gives the prompt with its few-shot
+ * examples and the references. With a chat template (cfg->chat) the prompt becomes
+ * the user message of the model's template (tasks/chat.h) and is tokenized with
+ * special tokens parsed; without one it is tokenized as plain text. The start token
+ * is the plan's (BOS when used), unless the template writes BOS itself. A prompt too
+ * long for the model loses tokens on the left so that max_tokens still fit.
+ * Up to HRN_GEN_BATCH units go into one eng_generate call (greedy; the engine
+ * decodes them together and guarantees the same text as one at a time). Each answer
+ * (the generated text without leading and trailing whitespace) is scored against the
+ * references with metrics/text.h, its script and language are judged with
+ * tasks/langid.h, and the record keeps the text, token count, stop reason, script
+ * mix, language guess and the BLEU/chrF statistics the aggregation sums
+ * (docs/results-format.md, "generation").
+ */
+#include "harness/run_gen.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/utf8.h"
+#include "metrics/met.h"
+#include "metrics/text.h"
+#include "tasks/chat.h"
+#include "tasks/langid.h"
+
+/* metrics' generator, lent to tasks/ for the few-shot draw (as run_units.c does) */
+static void rng_seed_stream(void *state, uint64_t seed, uint64_t stream)
+{
+	met_rng_seed_stream(state, seed, stream);
+}
+
+static uint64_t rng_below(void *state, uint64_t bound)
+{
+	return met_rng_below(state, bound);
+}
+
+static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct task_gen_plan *p,
+		    struct mrl_err *err)
+{
+	struct met_rng state;
+	const struct task_rng rng = { .state = &state, .seed_stream = rng_seed_stream, .below = rng_below };
+	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos,
+					  .rng = &rng };
+	return task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
+}
+
+/* The prompt text the model gets: the plan's, or the chat template's user turn. */
+static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan *p, char **out, struct mrl_err *err)
+{
+	if (!cfg->chat || cfg->chat->family == TASK_CHAT_NONE) {
+		if (!(*out = strdup(p->prompt)))
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		return 0;
+	}
+	struct eng_model_desc d;
+	eng_model_describe(cfg->model, &d);
+	const char *bos = d.bos_id >= 0 ? eng_token_piece(cfg->model, d.bos_id) : NULL;
+	return task_chat_apply(cfg->chat, NULL, p->prompt, bos, out, err);
+}
+
+int hrn_run_gen_put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FILE *f, struct mrl_err *err)
+{
+	struct task_gen_plan p;
+	char *text = NULL;
+	int rc = gen_plan(cfg, u, &p, err);
+	if (!rc && !(rc = prompt_text(cfg, &p, &text, err))) {
+		fputs(text, f);
+		fputs("\n----- references -----\n", f);
+		for (size_t j = 0; j < p.n_refs; j++)
+			fprintf(f, "[%zu] %s\n", j, p.refs[j]);
+	}
+	free(text);
+	task_gen_plan_release(&p);
+	return rc;
+}
+
+/* One unit of a batch: its plan, prompt and tokens. */
+struct gen_unit {
+	struct hrn_unit u;
+	struct task_gen_plan plan;
+	char *prompt;
+	int32_t *ids;
+	size_t n_ids;
+};
+
+static void gen_unit_release(struct gen_unit *g)
+{
+	task_gen_plan_release(&g->plan);
+	free(g->prompt);
+	free(g->ids);
+}
+
+/* g->ids: start token? + the prompt's tokens, cut from the left to leave max_tokens positions. */
+static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct mrl_err *err)
+{
+	struct eng_model_desc d;
+	eng_model_describe(cfg->model, &d);
+	const bool chat = cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+	int32_t *tok = NULL;
+	size_t n = 0;
+	int rc = eng_tokenize_flags(cfg->model, g->prompt, strlen(g->prompt), chat ? ENG_TOKENIZE_PARSE_SPECIAL : 0, &tok,
+				    &n, err);
+	if (rc)
+		return rc;
+	int32_t start = chat && task_chat_writes_bos(cfg->chat->family) && d.bos_id >= 0 ? -1
+			: task_start_token(g->plan.start, d.bos_id, d.eos_id);
+	if (start < 0 && n == 0)
+		start = task_start_token(TASK_START_BOS_ELSE_EOS, d.bos_id, d.eos_id);
+	if (start < 0 && n == 0) {
+		free(tok);
+		return mrl_err_set(err, MRL_EINPUT, "the prompt is empty and the model has no BOS or EOS token to start from");
+	}
+	const size_t n_full = n + (start >= 0), n_pos = cfg->ctx ? eng_ctx_n_ctx(cfg->ctx) : d.n_ctx_train;
+	size_t keep = n_full;
+	if (task_truncate_keep(g->plan.truncate, n_full, (size_t)g->plan.max_tokens + 1, n_pos, &keep) || !keep) {
+		free(tok);
+		return mrl_err_set(err, MRL_EINPUT, "max_tokens %d leaves no room for the prompt in the model's %zu positions",
+				   g->plan.max_tokens, n_pos);
+	}
+	if (!(g->ids = malloc((n_full + 1) * sizeof *g->ids))) {
+		free(tok);
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	if (start >= 0)
+		g->ids[0] = start;
+	if (n)
+		memcpy(g->ids + (start >= 0), tok, n * sizeof *tok);
+	free(tok);
+	memmove(g->ids, g->ids + (n_full - keep), keep * sizeof *g->ids);
+	g->n_ids = keep;
+	return 0;
+}
+
+/* text with every byte of invalid UTF-8 replaced by U+FFFD (a random or broken
+ * model can write any bytes; JSON and the metrics take only UTF-8). */
+static char *valid_text(const char *text)
+{
+	struct mrl_buf b;
+	mrl_buf_init(&b);
+	for (size_t len = strlen(text), i = 0; i < len;) {
+		size_t ok = mrl_utf8_valid_prefix(text + i, len - i);
+		mrl_buf_addn(&b, text + i, ok);
+		if ((i += ok) < len) {
+			mrl_buf_add(&b, "\xEF\xBF\xBD");
+			i++;
+		}
+	}
+	return mrl_buf_detach(&b, NULL);
+}
+
+/* The answer that is scored: the (valid) generated text without surrounding whitespace. */
+static char *answer_of(const char *text)
+{
+	while (*text == ' ' || (*text >= '\t' && *text <= '\r'))
+		text++;
+	const size_t len = strlen(text);
+	return strndup(text, len - task_trailing_space(text, len));
+}
+
+static bool listed(const struct task_task *t, const char *metric)
+{
+	for (size_t i = 0; i < task_n_metrics(t); i++)
+		if (!strcmp(task_metric(t, i), metric))
+			return true;
+	return false;
+}
+
+static json_t *int_array(const int64_t *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	return a;
+}
+
+/* BLEU and chrF statistics of the item into gen's "stats", and the sentence scores into rec. */
+static int corpus_stats(const struct task_task *t, const struct met_text_item *ti, json_t *stats, struct rec_item *rec,
+			struct mrl_err *err)
+{
+	int rc = 0;
+	if (listed(t, "bleu")) {
+		struct met_bleu_stats b;
+		if ((rc = met_bleu_item_stats(ti, MET_BLEU_TOK_13A, &b, err)))
+			return rc;
+		int64_t flat[2 + 2 * MET_BLEU_ORDER] = { b.hyp_len, b.ref_len };
+		memcpy(flat + 2, b.correct, sizeof b.correct);
+		memcpy(flat + 2 + MET_BLEU_ORDER, b.total, sizeof b.total);
+		json_object_set_new(stats, "bleu", int_array(flat, 2 + 2 * MET_BLEU_ORDER));
+		if ((rc = rec_item_add_metric(rec, "bleu", -1, NULL, false, met_bleu_score(&b, NULL, 1, 1))))
+			return rc;
+	}
+	static const char *const chrf_names[] = { "chrf", "chrf++" };
+	for (int k = 0; k < 2 && !rc; k++) {
+		if (!listed(t, chrf_names[k]))
+			continue;
+		const struct met_chrf_opts co = k ? MET_CHRFPP_DEFAULTS : MET_CHRF_DEFAULTS;
+		struct met_chrf_stats c;
+		if ((rc = met_chrf_item_stats(ti, &co, &c, err)))
+			return rc;
+		int64_t flat[3 * MET_CHRF_MAX_ORDER];
+		const size_t no = (size_t)c.n_orders;
+		memcpy(flat, c.hyp, no * sizeof *flat);
+		memcpy(flat + no, c.ref, no * sizeof *flat);
+		memcpy(flat + 2 * no, c.match, no * sizeof *flat);
+		json_object_set_new(stats, chrf_names[k], int_array(flat, 3 * no));
+		rc = rec_item_add_metric(rec, chrf_names[k], -1, NULL, false, met_chrf_score(&c, NULL, 1, co.beta));
+	}
+	return rc;
+}
+
+/* exact_match, contains, f1, rouge_l of the answer against the references. */
+static int qa_metrics(const struct task_task *t, const char *lang, const struct met_text_item *ti, const char *answer,
+		      struct rec_item *rec, struct mrl_err *err)
+{
+	const struct met_qa_opts qo = { .drop_articles = !strncmp(lang, "en", 2) && (!lang[2] || lang[2] == '-'),
+					.fold_diacritics = 0 };
+	double v;
+	int rc = 0;
+	if (listed(t, "exact_match") && !(rc = met_qa_exact(ti, &qo, &v, err)))
+		rc = rec_item_add_metric(rec, "exact_match", -1, answer, v > 0.5, NAN);
+	if (!rc && listed(t, "contains")) {
+		char *h = NULL;
+		bool found = false;
+		rc = met_qa_normalize(answer, &qo, &h, err);
+		for (size_t j = 0; !rc && j < ti->n_refs && !found; j++) {
+			char *r = NULL;
+			if (!(rc = met_qa_normalize(ti->refs[j], &qo, &r, err)))
+				found = *r && strstr(h, r);
+			free(r);
+		}
+		free(h);
+		if (!rc)
+			rc = rec_item_add_metric(rec, "contains", -1, answer, found, NAN);
+	}
+	if (!rc && listed(t, "f1") && !(rc = met_qa_f1(ti, &qo, &v, err)))
+		rc = rec_item_add_metric(rec, "f1", -1, answer, v > 0.5, v);
+	if (!rc && listed(t, "rouge_l") && !(rc = met_rouge_l(ti, &qo, &v, err)))
+		rc = rec_item_add_metric(rec, "rouge_l", -1, answer, v > 0.5, v);
+	return rc;
+}
+
+/* Script mix and language guess into gen, and script_ok / lang_ok into rec when the
+ * answer can be judged (letters for the script; enough evidence for the language). */
+static int script_lang(const struct task_task *t, const struct task_gen_plan *p, const char *answer, json_t *gen,
+		       struct rec_item *rec, struct mrl_err *err)
+{
+	struct task_lang_guess *g = malloc(sizeof *g);
+	if (!g)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = task_lang_guess(answer, strlen(answer), g, err);
+	if (rc)
+		goto out;
+	const struct task_script_mix *m = &g->script;
+	json_object_set_new(gen, "script", json_pack("{s:I, s:I, s:I, s:f, s:f, s:s, s:o}", "n_cyrl", (json_int_t)m->n_cyrl,
+						      "n_latn", (json_int_t)m->n_latn, "n_other", (json_int_t)m->n_other,
+						      "share_cyrl", m->share_cyrl, "share_latn", m->share_latn, "verdict",
+						      task_script_name(m->verdict), "expected", rec_json_string(p->expect_script)));
+	json_object_set_new(gen, "language", json_pack("{s:s, s:f, s:o}", "guess", task_lang_name(g->lang), "margin",
+							g->margin, "expected", rec_json_string(p->expect_language)));
+	enum task_script want_script;
+	if (listed(t, "script_ok") && p->expect_script && !task_script_parse(p->expect_script, &want_script, err)) {
+		enum task_script_check c = task_script_check(m, want_script);
+		if (c != TASK_SCRIPT_NO_LETTERS)
+			rc = rec_item_add_metric(rec, "script_ok", -1, task_script_name(m->verdict), c == TASK_SCRIPT_OK, NAN);
+	}
+	enum task_lang want_lang;
+	if (!rc && listed(t, "lang_ok") && p->expect_language && !task_lang_parse(p->expect_language, &want_lang, err)) {
+		enum task_lang_check c = task_lang_check(g, want_lang);
+		if (c != TASK_LANG_UNDECIDED)
+			rc = rec_item_add_metric(rec, "lang_ok", -1, task_lang_name(g->lang), c == TASK_LANG_OK, NAN);
+	}
+out:
+	free(g);
+	return rc;
+}
+
+/* The record of one generated unit. ns: its share of the batch's time. */
+static int gen_record(const struct hrn_run_cfg *cfg, const struct gen_unit *g, const struct eng_gen_res *res,
+		      int64_t ns, struct rec_item *rec, struct mrl_err *err)
+{
+	const struct task_task *t = g->u.task;
+	char *text = valid_text(res->text ? res->text : ""), *answer = text ? answer_of(text) : NULL;
+	json_t *gen = json_object(), *stats = json_object(), *refs = json_array();
+	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(g->u.item), g->u.lang)
+						: MRL_ENOMEM;
+	for (size_t j = 0; !rc && j < g->plan.n_refs; j++)
+		json_array_append_new(refs, json_string(g->plan.refs[j]));
+	const struct met_text_item ti = { .hyp = answer, .refs = (const char *const *)g->plan.refs,
+					  .n_refs = g->plan.n_refs };
+	if (!rc)
+		rc = rec_item_set_gold_text(rec, g->plan.refs[0]);
+	if (!rc)
+		rc = qa_metrics(t, g->u.lang, &ti, answer, rec, err);
+	if (!rc)
+		rc = corpus_stats(t, &ti, stats, rec, err);
+	if (!rc)
+		rc = script_lang(t, &g->plan, answer, gen, rec, err);
+	if (rc)
+		goto out;
+	json_object_set_new(gen, "text", json_string(text));
+	json_object_set_new(gen, "n_tokens", json_integer((json_int_t)res->n_ids));
+	json_object_set_new(gen, "stop_reason", json_string(eng_gen_stop_name(res->stop)));
+	if (res->stop == ENG_GEN_STOP_STRING && res->stop_index >= 0)
+		json_object_set_new(gen, "stop_string", json_string(task_gen_until(t, (size_t)res->stop_index)));
+	json_object_set_new(gen, "references", refs);
+	json_object_set_new(gen, "chat_template", json_string(task_chat_name(cfg->chat ? cfg->chat->family
+										       : TASK_CHAT_NONE)));
+	json_object_set_new(gen, "stats", stats);
+	refs = stats = NULL;
+	rc = rec_item_set_generation(rec, gen);
+	gen = NULL;
+	rec->tokens_computed = (int64_t)(g->n_ids - res->n_cached + res->n_ids);
+	rec->tokens_cached = (int64_t)res->n_cached;
+	if (!rc)
+		rc = rec_item_add_timing(rec, "score", ns);
+	if (!rc)
+		rc = rec_item_add_timing(rec, "total", ns);
+	if (!rc)
+		rc = rec_item_set_prompt(rec, g->prompt);
+out:
+	if (rc == MRL_ENOMEM)
+		mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	json_decref(gen);
+	json_decref(stats);
+	json_decref(refs);
+	free(answer);
+	free(text);
+	return rc;
+}
+
+/* Plan, prompt and tokens of unit u into g. */
+static int gen_prepare(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct gen_unit *g,
+		       struct mrl_err *err)
+{
+	memset(g, 0, sizeof *g);
+	g->u = *u;
+	int rc = gen_plan(cfg, u, &g->plan, err);
+	if (!rc && !(rc = prompt_text(cfg, &g->plan, &g->prompt, err)))
+		rc = gen_tokens(cfg, g, err);
+	if (rc)
+		mrl_err_prefix(err, "task '%s' item '%s' (%s)", task_id(u->task), task_item_id(u->item), u->lang);
+	return rc;
+}
+
+/* The end-of-turn marker of the chat template as one token id, or -1. */
+static int32_t end_of_turn(const struct hrn_run_cfg *cfg)
+{
+	static const char *const marks[TASK_CHAT_N_FAMILIES] = {
+		[TASK_CHAT_CHATML] = "<|im_end|>", [TASK_CHAT_LLAMA3] = "<|eot_id|>",
+		[TASK_CHAT_GEMMA] = "<end_of_turn>", [TASK_CHAT_PHI3] = "<|end|>",
+	};
+	if (!cfg->chat || !marks[cfg->chat->family])
+		return -1;
+	const char *m = marks[cfg->chat->family];
+	int32_t *ids = NULL, id = -1;
+	size_t n = 0;
+	struct mrl_err e = { 0 };
+	if (!eng_tokenize_flags(cfg->model, m, strlen(m), ENG_TOKENIZE_PARSE_SPECIAL, &ids, &n, &e) && n == 1)
+		id = ids[0];
+	free(ids);
+	return id;
+}
+
+/* The units of the batch into g[0..*n): *first, then the iterator's next units that
+ * are not done, up to cap. */
+static int gather(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first, size_t cap,
+		  struct gen_unit *g, size_t *n, struct mrl_err *err)
+{
+	struct hrn_unit u = *first;
+	for (;;) {
+		int rc = gen_prepare(cfg, &u, &g[*n], err);
+		(*n)++;
+		if (rc)
+			return rc;
+		bool more = false;
+		while (*n < cap && !more && hrn_units_next(units, &u))
+			more = !cfg->done || !rec_done_set_has(cfg->done, task_id(u.task), task_item_id(u.item), u.lang);
+		if (!more)
+			return 0;
+	}
+}
+
+int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
+		      size_t room, size_t *n_done, struct mrl_err *err)
+{
+	const struct task_task *t = first->task;
+	struct gen_unit g[HRN_GEN_BATCH];
+	struct eng_gen_req reqs[HRN_GEN_BATCH];
+	struct eng_gen_res res[HRN_GEN_BATCH];
+	const size_t n_stop = task_gen_n_until(t);
+	const char **stops = calloc(n_stop + 1, sizeof *stops);
+	size_t n = 0;
+	*n_done = 0;
+	memset(res, 0, sizeof res);
+	int rc = stops ? gather(cfg, units, first, room < HRN_GEN_BATCH ? room : HRN_GEN_BATCH, g, &n, err)
+		       : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < n_stop; i++)
+		stops[i] = task_gen_until(t, i);
+	for (size_t i = 0; i < n; i++)
+		reqs[i] = (struct eng_gen_req){ .prompt = g[i].ids, .n_prompt = g[i].n_ids,
+						.max_new_tokens = (size_t)g[i].plan.max_tokens, .stop = stops,
+						.n_stop = n_stop, .rng_stream = g[i].u.item_idx };
+	int32_t eot = end_of_turn(cfg);
+	const struct eng_gen_opts go = { .n_batch = HRN_GEN_BATCH, .stop_ids = eot >= 0 ? &eot : NULL,
+					 .n_stop_ids = eot >= 0 };
+	const uint64_t t0 = met_now_ns();
+	if ((rc = eng_generate(cfg->model, reqs, n, &go, res, NULL, err))) {
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): generation failed", task_id(t), task_item_id(g[0].u.item),
+			       g[0].u.lang);
+		goto out;
+	}
+	const int64_t ns = (int64_t)((met_now_ns() - t0) / n);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct rec_item rec = { 0 };
+		if (!(rc = gen_record(cfg, &g[i], &res[i], ns, &rec, err)))
+			rc = rec_item_writer_add(cfg->writer, &rec, err);
+		else
+			mrl_err_prefix(err, "task '%s' item '%s' (%s)", task_id(t), task_item_id(g[i].u.item), g[i].u.lang);
+		rec_item_release(&rec);
+		*n_done += !rc;
+	}
+out:
+	for (size_t i = 0; i < n; i++) {
+		gen_unit_release(&g[i]);
+		eng_gen_res_release(&res[i]);
+	}
+	free(stops);
+	return rc;
+}
+
+int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct task_chat *out, struct mrl_err *err)
+{
+	memset(out, 0, sizeof *out);
+	if (name && strcmp(name, "auto")) {
+		enum task_chat_family f;
+		int rc = task_chat_parse_name(name, &f, err);
+		if (rc)
+			return rc;
+		/* a named family keeps the model's default system message when it has that family */
+		char *tmpl = NULL;
+		struct task_chat found;
+		struct mrl_err e = { 0 };
+		if (!eng_model_chat_template(m, &tmpl, &e) && tmpl && !task_chat_detect(tmpl, &found, &e) && found.family == f)
+			*out = found;
+		free(tmpl);
+		out->family = f;
+		return 0;
+	}
+	char *tmpl = NULL;
+	int rc = eng_model_chat_template(m, &tmpl, err);
+	if (!rc && tmpl && (rc = task_chat_detect(tmpl, out, err)))
+		mrl_err_prefix(err, "--chat-template auto");
+	free(tmpl);
+	return rc;
+}

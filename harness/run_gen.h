@@ -1,0 +1,43 @@
+/* run_gen.h — generate tasks in `merilo run` (internal to the harness).
+ *
+ * run_gen.c renders a unit's plan (tasks/plan.h task_gen_plan), applies the chat
+ * template, tokenizes, generates a batch of units through eng_generate and writes
+ * each unit's record with its answer and metrics; run_gen_agg.c turns the records
+ * of a task into results.json's aggregates and paired comparisons. The method is
+ * written up in docs/evaluation.md ("Generate tasks").
+ */
+#ifndef MRL_HRN_RUN_GEN_H
+#define MRL_HRN_RUN_GEN_H
+
+#include <stdio.h>
+
+#include "harness/run.h"
+
+/* Units generated in one eng_generate call (decoded together, one forward per step). */
+#define HRN_GEN_BATCH 8
+
+/* Generate the unit *first and the next units of the iterator that are not done
+ * (cfg->done), at most HRN_GEN_BATCH and at most room in all, and hand their
+ * records to cfg->writer. *n_done gets the number of units written. Errors name
+ * the task, item and language. */
+int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
+		      size_t room, size_t *n_done, struct mrl_err *err);
+
+/* The prompt of unit u exactly as the model gets it (chat template applied), into f. */
+int hrn_run_gen_put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FILE *f, struct mrl_err *err);
+
+/* The records of generate task t: v[l][0..n[l]) per selected language langs[l], each
+ * sorted by item id, one per id. Appends to r, per language, every metric of the
+ * task with a bootstrap CI (means for exact_match, contains, f1, rouge_l, script_ok,
+ * lang_ok; corpus scores for bleu, chrf, chrf++ from summed statistics), and for
+ * every pair of languages the paired differences (McNemar for the right/wrong ones). */
+int hrn_run_gen_aggregate(const struct task_task *t, const char *const *langs, const struct rec_item *const *const *v,
+			  const size_t *n, size_t n_langs, const struct hrn_agg_opts *o, struct rec_results *r,
+			  struct mrl_err *err);
+
+/* The chat template of a run: name "auto" (or NULL) recognises the model's own template
+ * (none when it has none; MRL_EUNSUPPORTED, asking for --chat-template, when it is not
+ * one of the families), "none" applies none, a family name applies that family. */
+int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct task_chat *out, struct mrl_err *err);
+
+#endif
