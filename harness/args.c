@@ -140,3 +140,11 @@ void hrn_free_list(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+int hrn_opt_kv_cache(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (strcmp(arg, "f16") && strcmp(arg, "f32"))
+		return mrl_err_set(err, MRL_EINPUT, "--%s wants f16 or f32, not '%s'", opt->long_name, arg);
+	*(const char **)opt->value = arg[1] == '1' ? "f16" : "f32";
+	return 0;
+}

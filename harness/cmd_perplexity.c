@@ -29,11 +29,13 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	(void)opts;
 	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--threads N] [--json]\n"
-		     "                         [--backend cpu|cuda]\n"
+		     "                         [--backend cpu|cuda] [--kv-cache f16|f32] [--quiet]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, each from an\n"
 		     "empty cache; the second half of every chunk is scored). The text needs at\n"
 		     "least 2 x N tokens. Default N: the model's training context, at most 512;\n"
-		     "a larger --ctx runs with a warning (positions past training are untrained).\n");
+		     "a larger --ctx runs with a warning (positions past training are untrained).\n"
+		     "--kv-cache: f16 (default, llama.cpp's arithmetic) or f32 (closer to float64).\n"
+		     "--quiet: only errors and one line with the perplexity.\n");
 }
 
 /* Bytes and characters of the text of ids[1..n) (ids[0] is the context token:
@@ -71,10 +73,10 @@ static double token_nll(const float *row, size_t nv, int32_t target)
 
 /* What perplexity prints. */
 struct ppl_result {
-	const char *model, *file;
+	const char *model, *file, *kv_cache;
 	long n_ctx, n_threads;
 	size_t n_tok, n_chunks, count, bytes, chars;
-	double nll, ppl, ppl_err, bpb, bpc, seconds;
+	double nll, ppl, ppl_err, bpb, bpc, seconds, load_s;
 	const double *cumulative; /* the running perplexity after each chunk */
 };
 
@@ -93,12 +95,13 @@ static int print_json(const struct ppl_result *r, struct mrl_err *err)
 	json_t *cum = json_array();
 	for (size_t ci = 0; ci < r->n_chunks; ci++)
 		json_array_append_new(cum, json_real(r->cumulative[ci]));
-	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:o, s:f, s:f, s:I, s:I, s:i, s:f}",
+	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:o, s:f, s:f, s:I, s:I, s:i, s:f, s:s, s:f}",
 			      "model", r->model, "file", r->file, "n_ctx", (int)r->n_ctx, "n_tokens",
 			      (json_int_t)r->n_tok, "n_chunks", (json_int_t)r->n_chunks, "n_scored", (json_int_t)r->count,
 			      "nll", r->nll, "perplexity", r->ppl, "perplexity_err", r->ppl_err, "cumulative", cum,
 			      "bits_per_byte", r->bpb, "bits_per_char", r->bpc, "scored_bytes", (json_int_t)r->bytes,
-			      "scored_chars", (json_int_t)r->chars, "threads", (int)r->n_threads, "seconds", r->seconds);
+			      "scored_chars", (json_int_t)r->chars, "threads", (int)r->n_threads, "seconds", r->seconds,
+			      "kv_cache", r->kv_cache, "model_load_s", r->load_s);
 	int rc = !o || json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (rc)
@@ -137,9 +140,9 @@ static void ppl_too_short(struct mrl_err *err, const char *file, size_t n_tok, l
 
 int hrn_cmd_perplexity(int argc, char **argv)
 {
-	const char *model_path = NULL, *file = NULL;
+	const char *model_path = NULL, *file = NULL, *kv_cache = "f16";
 	long n_ctx = 0, n_threads = 0; /* n_ctx 0: from the model */
-	bool as_json = false;
+	bool as_json = false, quiet = false;
 	enum eng_backend backend = ENG_BACKEND_CPU;
 	const struct mrl_option options[] = {
 		OPT_STRING(0, "model", &model_path, "MODEL.gguf", NULL),
@@ -147,7 +150,9 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		OPT_INTEGER(0, "ctx", &n_ctx, 4, 1 << 20, "N", NULL),
 		OPT_INTEGER(0, "threads", &n_threads, 0, 1024, "N", NULL),
 		OPT_BOOL(0, "json", &as_json, NULL),
+		OPT_BOOL('q', "quiet", &quiet, NULL),
 		OPT_CALLBACK(0, "backend", &backend, "B", NULL, hrn_opt_backend),
+		OPT_CALLBACK(0, "kv-cache", &kv_cache, "T", NULL, hrn_opt_kv_cache),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("perplexity", options, argc, argv, &n_args, usage);
@@ -168,9 +173,13 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	int ret = HRN_EXIT_OK;
 	size_t text_len = 0, n_tok = 0;
 
-	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend };
+	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend, .kv_f32 = kv_cache[1] == '3' };
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (eng_model_open(&m, model_path, &opts, &err))
 		goto fail;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	const double load_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
@@ -193,12 +202,11 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		mrl_err_set(&err, MRL_ENOMEM, "perplexity: out of memory");
 		goto fail;
 	}
-	if (!as_json)
+	if (!as_json && !quiet)
 		printf("perplexity: %zu tokens, %zu chunks of %ld, scoring the last %zu of each\n", n_tok, n_chunks,
 		       n_ctx, (size_t)n_ctx - 1 - first);
 	double nll = 0, nll2 = 0;
 	size_t count = 0, scored_bytes = 0, scored_chars = 0;
-	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t ci = 0; ci < n_chunks; ci++) {
 		const size_t start = ci * (size_t)n_ctx;
@@ -220,7 +228,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		scored_bytes += b;
 		scored_chars += ch;
 		cumulative[ci] = exp(nll / (double)count);
-		if (!as_json) {
+		if (!as_json && !quiet) {
 			printf("[%zu]%.4f,", ci + 1, cumulative[ci]);
 			fflush(stdout);
 		}
@@ -237,8 +245,11 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		.model = model_path, .file = file, .n_ctx = n_ctx, .n_threads = n_threads, .n_tok = n_tok,
 		.n_chunks = n_chunks, .count = count, .bytes = scored_bytes, .chars = scored_chars, .nll = nll,
 		.ppl = ppl, .ppl_err = ppl_err, .bpb = bpb, .bpc = bpc, .seconds = seconds, .cumulative = cumulative,
+		.kv_cache = kv_cache, .load_s = load_s,
 	};
-	if (as_json ? print_json(&r, &err) : (print_summary(&r), 0))
+	if (!as_json && quiet)
+		printf("perplexity: %.4f +/- %.5f (%zu tokens scored, ctx %ld, %s)\n", ppl, ppl_err, count, n_ctx, file);
+	else if (as_json ? print_json(&r, &err) : (print_summary(&r), 0))
 		goto fail;
 	goto out;
 fail:

@@ -18,6 +18,7 @@ void rec_results_init(struct rec_results *r)
 	memset(r, 0, sizeof *r);
 	r->schema_version = REC_RESULTS_SCHEMA_VERSION;
 	r->model.size_bytes = -1;
+	r->model.load_s = NAN;
 	r->settings.threads = r->settings.limit = r->settings.fewshot_k = -1;
 	r->settings.fewshot_seed = r->settings.seed = -1;
 	r->manifest.schema_version = REC_MANIFEST_SCHEMA_VERSION;
@@ -242,6 +243,7 @@ json_t *rec_results_to_json(const struct rec_results *r)
 		bad |= rec_put(model, "arch", rec_json_string(r->model.arch));
 		bad |= rec_put(model, "size_bytes", rec_json_count(r->model.size_bytes));
 		bad |= rec_put(model, "sha256", rec_json_string(r->model.sha256));
+		bad |= rec_put(model, "load_s", rec_json_real(r->model.load_s));
 		bad |= rec_put(engine, "name", rec_json_string(r->engine.name));
 		bad |= rec_put(engine, "version", rec_json_string(r->engine.version));
 		bad |= rec_put(engine, "backend", rec_json_string(r->engine.backend));
@@ -454,6 +456,7 @@ int rec_results_from_json(const json_t *j, struct rec_results *r, const char *wh
 	    (rc = mrl_json_get_str(model, "arch", str, &r->model.arch, where, "/model", err)) ||
 	    (rc = mrl_json_get_int(model, "size_bytes", str, &r->model.size_bytes, where, "/model", err)) ||
 	    (rc = mrl_json_get_str(model, "sha256", str, &r->model.sha256, where, "/model", err)) ||
+	    (rc = mrl_json_get_real(model, "load_s", str, &r->model.load_s, where, "/model", err)) ||
 	    (rc = mrl_json_get_object(j, "engine", 0, &engine, where, "", err)) ||
 	    (rc = mrl_json_get_str(engine, "name", str, &r->engine.name, where, "/engine", err)) ||
 	    (rc = mrl_json_get_str(engine, "version", str, &r->engine.version, where, "/engine", err)) ||

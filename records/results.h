@@ -59,6 +59,7 @@ struct rec_model_info {
 	char *path, *name, *arch;
 	int64_t size_bytes;
 	char *sha256;
+	double load_s;  /* seconds to open it (map, parse, bind the weights); NaN = not recorded */
 };
 
 struct rec_engine_info {
