@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "harness/shard.h"
 
 /* Whether the item id occurs in t at all (for a precise reason). Linear: only
  * called for records already known to be outside the plan. */
@@ -48,6 +49,9 @@ static void explain(const struct hrn_run_cfg *cfg, const struct rec_item *rec, c
 			 rec->task, (long long)cfg->limit);
 	else if (li < 0 || !hrn_run_lang_selected(cfg, rec->language))
 		snprintf(why, size, "language '%s' is not selected for task '%s' in this run", rec->language, rec->task);
+	else if (cfg->shard && task_item_has(task_item_at(t, (size_t)i), (size_t)li))
+		snprintf(why, size, "item '%s' of task '%s' in %s belongs to another shard than %zu/%zu", rec->item_id,
+			 rec->task, rec->language, cfg->shard->index, cfg->shard->count);
 	else
 		snprintf(why, size, "item '%s' of task '%s' has no '%s' variant", rec->item_id, rec->task, rec->language);
 }

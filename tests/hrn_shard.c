@@ -9,7 +9,8 @@
  * an interrupted run and --resume, so the partition is seen not to depend on
  * either. Merge refuses missing, duplicated, unfinished and foreign shards and
  * shards of another N with one line naming them; --shard refuses bad values;
- * --shard auto maps Slurm's array variables. --mpi without MPI says why.
+ * --shard auto maps Slurm's array variables, and ci/slurm/'s scripts chain an array
+ * and a merge. --mpi without MPI says why.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -68,13 +69,14 @@ static char *norm_items(const char *path, bool sorted)
 	return out;
 }
 
-/* results.json without performance, threads and the manifest's hosts and times
+/* results.json without performance, the model's load time, threads and the manifest's hosts and times
  * (compact, sorted keys). Owned; NULL on error. */
 static char *norm_results(const char *path)
 {
 	json_t *j = json_load_file(path, 0, NULL);
 	json_t *m = json_object_get(j, "manifest");
 	json_object_del(j, "performance");
+	json_object_del(json_object_get(j, "model"), "load_s"); /* a timing, where recorded */
 	json_object_del(json_object_get(j, "settings"), "threads");
 	json_object_del(json_object_get(m, "settings"), "threads");
 	static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards" };
@@ -154,6 +156,12 @@ static void test_refusals(void)
 	free(out);
 	is_int(cli_run(&out, "merge %s/s2_1 %s/s2_2 -o %s/m2", tmp, tmp, tmp), 2, "a folder holding a run: exit 2");
 	free(out);
+	/* a record of shard 2 in shard 1's items.jsonl: resume moves it out, naming the shard */
+	cli_sh(NULL, "cp -r %s/s2_1 %s/r2_1 && rm %s/r2_1/results.json && head -n1 %s/s2_2/items.jsonl >> %s/r2_1/items.jsonl",
+	       tmp, tmp, tmp, tmp, tmp);
+	is_int(cli_run(&out, "run --resume %s/r2_1 --quiet", tmp), 0, "a shard with a foreign record resumed");
+	like(out, "belongs to another shard than 1/2", "the record is named as another shard's");
+	free(out);
 }
 
 /* --shard values: I/N, auto from Slurm's variables. */
@@ -181,6 +189,35 @@ static void test_shard_args(void)
 	same_file("s3_2", "a2", "items.jsonl", 0);
 	is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=3 $MERILO run --model %s/m.gguf " RUN_OPTS
 			    " --shard auto --out %s/bad", tmp, tmp), 2, "a task id outside the array: exit 2");
+}
+
+/* ci/slurm/: the array script maps the task id to the shard, merge.sh joins them,
+ * submit.sh chains the two with afterok (sbatch replaced by a stub that logs). */
+static void test_slurm(void)
+{
+	char *out = NULL;
+	for (int id = 0; id < 2; id++)
+		is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=%d SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 ci/slurm/eval-array.sh "
+				    "%s/m.gguf tasks/suites/demo.json %s/sl --limit 2 --seed 1 --boot 50", id, tmp, tmp), 0,
+		       NAME("eval-array.sh as array task %d of 2", id));
+	is_int(cli_sh(NULL, "ci/slurm/merge.sh %s/sl 2 >/dev/null", tmp), 0, "merge.sh joined the shards");
+	same_file("full", "sl", "items.jsonl", 0);
+	same_file("full", "sl", "results.json", 2);
+	is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 ci/slurm/eval-array.sh "
+			    "%s/m.gguf tasks/suites/demo.json %s/sl --limit 2 --seed 1 --boot 50", tmp, tmp), 0,
+	       "a task submitted again resumes its finished shard");
+	char stub[512];
+	snprintf(stub, sizeof stub, "%s/bin/sbatch", tmp);
+	cli_sh(NULL, "mkdir -p %s/bin", tmp);
+	cli_write_file(stub, "#!/bin/sh\necho \"sbatch $*\" >> \"$(dirname \"$0\")/log\"\necho 4242\n");
+	cli_sh(NULL, "chmod +x %s", stub);
+	is_int(cli_sh(&out, "PATH=%s/bin:$PATH ci/slurm/submit.sh 3 m.gguf s.json runs/x --limit 5 && cat %s/bin/log", tmp, tmp),
+	       0, "submit.sh ran");
+	like(out, "--array=0-2 ", "the array has tasks 0..N-1");
+	like(out, "eval-array.sh m.gguf s.json runs/x --limit 5", "the shard jobs get the run's arguments");
+	like(out, "--dependency=afterok:4242 ", "the merge waits for the array to succeed");
+	like(out, "merge.sh runs/x 3", "and merges N shards");
+	free(out);
 }
 
 static void test_mpi_absent(void)
@@ -216,6 +253,7 @@ int main(void)
 		TEST(test_split(7), "7 shards merged equal the unsharded run");
 		TEST(test_refusals(), "merge refuses missing, duplicate, foreign, unfinished shards and another N");
 		TEST(test_shard_args(), "--shard: bad values, auto from SLURM_ARRAY_TASK_ID/COUNT/MIN");
+		TEST(test_slurm(), "ci/slurm: array task -> shard, merge after all, submit chains them");
 		TEST(test_mpi_absent(), "--mpi without MPI says it is unavailable and why");
 	}
 	cli_rmtree(tmp);
