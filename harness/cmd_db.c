@@ -87,6 +87,20 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
 	return rc;
 }
 
+int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, struct mrl_err *err)
+{
+	struct rec_db *db = NULL;
+	int64_t row = 0;
+	int rc = rec_db_open(db_path, REC_DB_CREATE, &db, err);
+	if (!rc)
+		rc = rec_db_add_bench(db, json_text, label, &row, err);
+	if (!rc)
+		fprintf(stderr, "merilo bench: record %lld stored in %s%s%s\n", (long long)row, db_path, label ? " as " : "",
+			label ? label : "");
+	rec_db_close(db);
+	return rc;
+}
+
 int hrn_db_runs_open(const char *path, struct hrn_db_runs *r, struct mrl_err *err)
 {
 	memset(r, 0, sizeof *r);

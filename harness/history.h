@@ -30,6 +30,10 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
 int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, struct rec_run *run,
 			 struct mrl_err *err);
 
+/* Store a bench record (JSON text) under label (may be NULL) in the database at
+ * db_path (created when missing); one line on stderr says where. */
+int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, struct mrl_err *err);
+
 /* The runs stored in a database, for a command that reads them all (leaderboard
  * --db): the open handle, their ids and folders (dirs[i] = infos[i].dir), oldest first. */
 struct hrn_db_runs {

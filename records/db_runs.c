@@ -505,8 +505,8 @@ int rec_db_add_bench(struct rec_db *db, const char *json_text, const char *label
 	if (!rc) {
 		bind_text(st, 1, now);
 		bind_text(st, 2, label);
-		bind_text(st, 3, json_string_value(json_object_get(m, "git_commit")));
-		bind_text(st, 4, json_string_value(json_object_get(m, "hostname")));
+		bind_text(st, 3, json_string_value(json_object_get(json_object_get(m, "merilo"), "git_commit")));
+		bind_text(st, 4, json_string_value(json_object_get(json_object_get(m, "host"), "hostname")));
 		bind_text(st, 5, json_text);
 		rc = step_done(db, st, "adding the bench record", err);
 		sqlite3_finalize(st);
