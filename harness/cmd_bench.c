@@ -11,6 +11,7 @@
  * JSONL (bench_io.c), to stdout or atomically to --out.
  */
 #include "harness/bench.h"
+#include "harness/history.h"
 #include "harness/hrn.h"
 
 #include <errno.h>
@@ -73,6 +74,7 @@ static int parse_list(const char *s, long lo, long hi, uint32_t *out)
 
 struct opts {
 	const char *model, *out, *prompts_path, *scenario;
+	const char *db, *db_label; /* --db PATH [--db-label L]: the record also goes into the history database */
 	uint32_t prompt[MAX_LIST], gen[MAX_LIST], depth[MAX_LIST], threads[MAX_LIST];
 	int n_prompt, n_gen, n_depth, n_threads;
 	bool default_sizes; /* neither --prompt nor --gen given: fit_default_sizes() may shrink them */
@@ -245,6 +247,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_CALLBACK(0, "format", &o->format, "F", NULL, opt_format),
 		OPT_STRING('o', "out", &o->out, "FILE", "write the figures to FILE (missing folders are made), not stdout"),
+		OPT_STRING(0, "db", &o->db, "PATH", "also store the record (as --format json writes it) in this history\n"
+			   "database (created when missing; docs/history.md)"),
+		OPT_STRING(0, "db-label", &o->db_label, "L", "with --db: the record's label, e.g. a branch (default none)"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, usage);
@@ -667,6 +672,10 @@ int hrn_cmd_bench(int argc, char **argv)
 	if (rec_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
 	if (write_out(o.out, text, &err))
+		goto fail;
+	free(text);
+	text = NULL;
+	if (o.db && (hrn_bench_render(&doc, HRN_BENCH_JSON, &text, &err) || hrn_db_add_bench(o.db, o.db_label, text, &err)))
 		goto fail;
 	goto out;
 fail:
