@@ -108,9 +108,12 @@ endif
 
 # Tests run from the repo root; MERILO points at the binary for CLI tests. Then
 # ci/check-structure.sh holds the house rules (docs/architecture.md) on the objects.
+# prove runs PROVE_JOBS test files at once (default: the online CPUs); every test
+# makes its own temporary files, so they are independent. PROVE_JOBS=1 for a serial run.
+PROVE_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD)
 	MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath $(BUILD)-vg/merilo)) \
-		prove -f $(if $(V),-v) $(TESTS)
+		prove -f -j$(PROVE_JOBS) $(if $(V),-v) $(TESTS)
 	@BUILD=$(BUILD) ci/check-structure.sh
 
 # Sanitizers under gcc ($(ASAN_BUILD)/) and clang ($(ASAN_BUILD)-clang/): their
