@@ -641,13 +641,6 @@ static inline int hsum_i32x8(__m256i v)
 	return _mm_cvtsi128_si32(s);
 }
 
-/* sum over the two 16-element halves of a 32-element group: lo * sc_lo + hi * sc_hi.
- * The dot parts put elements 0..15 in lanes 0..3 and 16..31 in lanes 4..7. */
-static inline __m256i scale_halves(__m256i parts, int sc_lo, int sc_hi)
-{
-	return _mm256_mullo_epi32(parts, _mm256_setr_epi32(sc_lo, sc_lo, sc_lo, sc_lo, sc_hi, sc_hi, sc_hi, sc_hi));
-}
-
 /* 0x10 in byte j where bit j of qh is set (the fifth bit of Q5_0 / Q5_1 quants) */
 static inline __m256i q5_high(const uint8_t qh4[4])
 {
@@ -723,104 +716,6 @@ float eng_vec_dot_iq4_nl_q8_0(int64_t n, const void *row, const void *xq)
 	return sumf;
 }
 
-float eng_vec_dot_q4_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	const struct blk_q4_K *w = row;
-	const struct eng_block_q8_K *a = xq;
-	const __m256i m4 = _mm256_set1_epi8(0x0f);
-	float sumf = 0.0f;
-	for (int64_t ib = 0; ib < n / QK_K; ib++) {
-		int sc[8], mn[8];
-		for (int j = 0; j < 8; j++)
-			scale_min_k4(j, w[ib].scales, &sc[j], &mn[j]);
-		__m256i acc = _mm256_setzero_si256();
-		for (int j = 0; j < 4; j++) {
-			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * j));
-			const __m256i lo = _mm256_and_si256(bits, m4);
-			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
-			const __m256i y0 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j));
-			const __m256i y1 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j + 32));
-			acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dot32_parts(lo, y0), _mm256_set1_epi32(sc[2 * j])));
-			acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dot32_parts(hi, y1), _mm256_set1_epi32(sc[2 * j + 1])));
-		}
-		int summ = 0;
-		for (int j = 0; j < 8; j++)
-			summ += mn[j] * (a[ib].bsums[2 * j] + a[ib].bsums[2 * j + 1]);
-		const int sumi = hsum_i32x8(acc);
-		sumf += h2f(w[ib].d) * a[ib].d * (float)sumi - h2f(w[ib].dmin) * a[ib].d * (float)summ;
-	}
-	return sumf;
-}
-
-float eng_vec_dot_q5_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	const struct blk_q5_K *w = row;
-	const struct eng_block_q8_K *a = xq;
-	const __m256i m4 = _mm256_set1_epi8(0x0f);
-	const __m256i b1 = _mm256_set1_epi8(1);
-	float sumf = 0.0f;
-	for (int64_t ib = 0; ib < n / QK_K; ib++) {
-		int sc[8], mn[8];
-		for (int j = 0; j < 8; j++)
-			scale_min_k4(j, w[ib].scales, &sc[j], &mn[j]);
-		const __m256i qh = _mm256_loadu_si256((const __m256i *)w[ib].qh);
-		__m256i acc = _mm256_setzero_si256();
-		for (int j = 0; j < 4; j++) {
-			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * j));
-			const __m256i hb0 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), b1);
-			const __m256i hb1 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), b1);
-			const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4), _mm256_slli_epi16(hb0, 4));
-			const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
-							   _mm256_slli_epi16(hb1, 4));
-			const __m256i y0 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j));
-			const __m256i y1 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j + 32));
-			acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dot32_parts(lo, y0), _mm256_set1_epi32(sc[2 * j])));
-			acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(dot32_parts(hi, y1), _mm256_set1_epi32(sc[2 * j + 1])));
-		}
-		int summ = 0;
-		for (int j = 0; j < 8; j++)
-			summ += mn[j] * (a[ib].bsums[2 * j] + a[ib].bsums[2 * j + 1]);
-		const int sumi = hsum_i32x8(acc);
-		sumf += h2f(w[ib].d) * a[ib].d * (float)sumi - h2f(w[ib].dmin) * a[ib].d * (float)summ;
-	}
-	return sumf;
-}
-
-float eng_vec_dot_q6_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	const struct blk_q6_K *w = row;
-	const struct eng_block_q8_K *a = xq;
-	const __m256i m4 = _mm256_set1_epi8(0x0f);
-	const __m256i m3 = _mm256_set1_epi8(3);
-	const __m256i off = _mm256_set1_epi8(32);
-	float sumf = 0.0f;
-	for (int64_t ib = 0; ib < n / QK_K; ib++) {
-		const int8_t *sc = w[ib].scales;
-		__m256i acc = _mm256_setzero_si256();
-		for (int h = 0; h < 2; h++) {
-			const uint8_t *ql = w[ib].ql + 64 * h;
-			const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[ib].qh + 32 * h));
-			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-			__m256i q[4];
-			q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-			q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-			q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
-			q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-					       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
-			for (int k = 0; k < 4; k++) {
-				const __m256i qs = _mm256_sub_epi8(q[k], off); /* -32..31: never -128 */
-				const __m256i y = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 128 * h + 32 * k));
-				const int g = 8 * h + 2 * k;
-				acc = _mm256_add_epi32(acc, scale_halves(dot32_parts(qs, y), sc[g], sc[g + 1]));
-			}
-		}
-		sumf += h2f(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
-	}
-	return sumf;
-}
 #endif
 
 /* Dispatch: the AVX2 kernel where compiled in, else the reference. */
@@ -840,18 +735,6 @@ float eng_vec_dot_q5_1_q8_1(int64_t n, const void *row, const void *xq)
 float eng_vec_dot_iq4_nl_q8_0(int64_t n, const void *row, const void *xq)
 {
 	return eng_vec_dot_iq4_nl_q8_0_ref(n, row, xq);
-}
-float eng_vec_dot_q4_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	return eng_vec_dot_q4_K_q8_K_ref(n, row, xq);
-}
-float eng_vec_dot_q5_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	return eng_vec_dot_q5_K_q8_K_ref(n, row, xq);
-}
-float eng_vec_dot_q6_K_q8_K(int64_t n, const void *row, const void *xq)
-{
-	return eng_vec_dot_q6_K_q8_K_ref(n, row, xq);
 }
 #endif
 
@@ -901,14 +784,37 @@ F32_DOT(iq4_xs, 256, 136)
 float eng_vec_dot_q2_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
 float eng_vec_dot_q3_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
 float eng_vec_dot_iq4_xs_q8_K_avx2(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_q4_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_q5_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_q6_K_q8_K_avx2(int64_t n, const void *row, const void *xq);
 #define DOT_Q2_K eng_vec_dot_q2_K_q8_K_avx2
 #define DOT_Q3_K eng_vec_dot_q3_K_q8_K_avx2
 #define DOT_IQ4_XS eng_vec_dot_iq4_xs_q8_K_avx2
+#define DOT_Q4_K eng_vec_dot_q4_K_q8_K_avx2
+#define DOT_Q5_K eng_vec_dot_q5_K_q8_K_avx2
+#define DOT_Q6_K eng_vec_dot_q6_K_q8_K_avx2
 #else
 #define DOT_Q2_K eng_vec_dot_q2_K_q8_K_ref
 #define DOT_Q3_K eng_vec_dot_q3_K_q8_K_ref
 #define DOT_IQ4_XS eng_vec_dot_iq4_xs_q8_K_ref
+#define DOT_Q4_K eng_vec_dot_q4_K_q8_K_ref
+#define DOT_Q5_K eng_vec_dot_q5_K_q8_K_ref
+#define DOT_Q6_K eng_vec_dot_q6_K_q8_K_ref
 #endif
+
+/* types.h's names of the Q4_K/Q5_K/Q6_K dots (AVX2 in quants_avx2.c, or the reference) */
+float eng_vec_dot_q4_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	return DOT_Q4_K(n, row, xq);
+}
+float eng_vec_dot_q5_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	return DOT_Q5_K(n, row, xq);
+}
+float eng_vec_dot_q6_K_q8_K(int64_t n, const void *row, const void *xq)
+{
+	return DOT_Q6_K(n, row, xq);
+}
 
 #define QT(nm, bs, bb, base, act, dotq) \
 	{ nm, bs, bb, true, base##_to_f32, NULL, base##_dot_f32, dotq, act, NULL }
@@ -920,9 +826,9 @@ const struct eng_type_traits eng_traits_iq4_nl =
 	QT("iq4_nl", 32, 18, iq4_nl, ENG_TYPE_Q8_0, eng_vec_dot_iq4_nl_q8_0);
 const struct eng_type_traits eng_traits_q2_K = QT("q2_K", 256, 84, q2_K, ENG_TYPE_Q8_K, DOT_Q2_K);
 const struct eng_type_traits eng_traits_q3_K = QT("q3_K", 256, 110, q3_K, ENG_TYPE_Q8_K, DOT_Q3_K);
-const struct eng_type_traits eng_traits_q4_K = QT("q4_K", 256, 144, q4_K, ENG_TYPE_Q8_K, eng_vec_dot_q4_K_q8_K);
-const struct eng_type_traits eng_traits_q5_K = QT("q5_K", 256, 176, q5_K, ENG_TYPE_Q8_K, eng_vec_dot_q5_K_q8_K);
-const struct eng_type_traits eng_traits_q6_K = QT("q6_K", 256, 210, q6_K, ENG_TYPE_Q8_K, eng_vec_dot_q6_K_q8_K);
+const struct eng_type_traits eng_traits_q4_K = QT("q4_K", 256, 144, q4_K, ENG_TYPE_Q8_K, DOT_Q4_K);
+const struct eng_type_traits eng_traits_q5_K = QT("q5_K", 256, 176, q5_K, ENG_TYPE_Q8_K, DOT_Q5_K);
+const struct eng_type_traits eng_traits_q6_K = QT("q6_K", 256, 210, q6_K, ENG_TYPE_Q8_K, DOT_Q6_K);
 const struct eng_type_traits eng_traits_iq4_xs =
 	QT("iq4_xs", 256, 136, iq4_xs, ENG_TYPE_Q8_K, DOT_IQ4_XS);
 

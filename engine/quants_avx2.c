@@ -1,4 +1,4 @@
-/* quants_avx2.c — AVX2 dots of Q2_K, Q3_K and IQ4_XS with Q8_K activations.
+/* quants_avx2.c — AVX2 dots of the K-quants (Q2_K..Q6_K) and IQ4_XS with Q8_K activations.
  *
  * A file of its own so that quants.c stays under 1000 lines; the block
  * layouts come from quants_int.h (tests/eng_quants.c compares every kernel
@@ -139,6 +139,127 @@ float eng_vec_dot_iq4_xs_q8_K_avx2(int64_t n, const void *row, const void *xq)
 			acc = _mm256_add_epi32(acc, dot32_scaled_s(q, y, sc, sc));
 		}
 		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)hsum_i32x8(acc);
+	}
+	return sumf;
+}
+
+/* The 6-bit scale and min of sub-block j (of 8) of Q4_K / Q5_K (as quants.c's scale_min_k4). */
+static inline void k4_scales(const uint8_t s[12], int sc[8], int mn[8])
+{
+	for (int j = 0; j < 4; j++) {
+		sc[j] = s[j] & 63;
+		mn[j] = s[j + 4] & 63;
+		sc[j + 4] = (s[j + 8] & 0x0f) | ((s[j] >> 6) << 4);
+		mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+	}
+}
+
+/* sum of mn[j] * (bsums[2j] + bsums[2j+1]) over the 8 sub-blocks of 32 (exact) */
+static inline int k4_min_sum(const int mn[8], const int16_t bsums[16])
+{
+	int summ = 0;
+	for (int j = 0; j < 8; j++)
+		summ += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+	return summ;
+}
+
+/* Q4_K and Q5_K: the quants are unsigned (0..15, 0..31), so maddubs takes them as
+ * they are (|pair| <= 2 * 31 * 127) and madd_epi16 applies the 6-bit scale. */
+float eng_vec_dot_q4_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q4_K *w = row;
+	const struct eng_block_q8_K *a = xq;
+	const __m256i m4 = _mm256_set1_epi8(0x0f);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		int sc[8], mn[8];
+		k4_scales(w[ib].scales, sc, mn);
+		__m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+		for (int j = 0; j < 4; j++) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * j));
+			const __m256i lo = _mm256_and_si256(bits, m4);
+			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+			const __m256i y0 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j));
+			const __m256i y1 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j + 32));
+			acc0 = _mm256_add_epi32(acc0, dot32_scaled_u(lo, y0, sc[2 * j], sc[2 * j]));
+			acc1 = _mm256_add_epi32(acc1, dot32_scaled_u(hi, y1, sc[2 * j + 1], sc[2 * j + 1]));
+		}
+		const int summ = k4_min_sum(mn, a[ib].bsums);
+		const int sumi = hsum_i32x8(_mm256_add_epi32(acc0, acc1));
+		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)sumi - f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
+	}
+	return sumf;
+}
+
+float eng_vec_dot_q5_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q5_K *w = row;
+	const struct eng_block_q8_K *a = xq;
+	const __m256i m4 = _mm256_set1_epi8(0x0f);
+	const __m256i b4 = _mm256_set1_epi8(0x10);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		int sc[8], mn[8];
+		k4_scales(w[ib].scales, sc, mn);
+		__m256i qh = _mm256_loadu_si256((const __m256i *)w[ib].qh);
+		__m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+		for (int j = 0; j < 4; j++) {
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * j));
+			/* bit 2j of qh to 0x10 of the low quant, bit 2j+1 to 0x10 of the high one */
+			const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4),
+							   _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
+			const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
+							   _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
+			qh = _mm256_srli_epi16(qh, 2);
+			const __m256i y0 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j));
+			const __m256i y1 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j + 32));
+			acc0 = _mm256_add_epi32(acc0, dot32_scaled_u(lo, y0, sc[2 * j], sc[2 * j]));
+			acc1 = _mm256_add_epi32(acc1, dot32_scaled_u(hi, y1, sc[2 * j + 1], sc[2 * j + 1]));
+		}
+		const int summ = k4_min_sum(mn, a[ib].bsums);
+		const int sumi = hsum_i32x8(_mm256_add_epi32(acc0, acc1));
+		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)sumi - f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
+	}
+	return sumf;
+}
+
+/* Q6_K: q - 32 with q unsigned (0..63): sum sc * (q - 32) . y = sum sc * (q . y)
+ * - 32 * sum sc * bsums, both exact, so maddubs takes q unsigned as well. */
+float eng_vec_dot_q6_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
+{
+	const struct blk_q6_K *w = row;
+	const struct eng_block_q8_K *a = xq;
+	const __m256i m4 = _mm256_set1_epi8(0x0f);
+	const __m256i m3 = _mm256_set1_epi8(0x30);
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		const int8_t *sc = w[ib].scales;
+		__m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+		for (int h = 0; h < 2; h++) {
+			const uint8_t *ql = w[ib].ql + 64 * h;
+			const __m256i qh = _mm256_loadu_si256((const __m256i *)(w[ib].qh + 32 * h));
+			const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+			const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m3));
+			const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m3));
+			const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m3));
+			const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+							   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m3));
+			const int8_t *y = a[ib].qs + 128 * h;
+			const int g = 8 * h;
+			acc0 = _mm256_add_epi32(acc0, dot32_scaled_u(q0, _mm256_loadu_si256((const __m256i *)y), sc[g], sc[g + 1]));
+			acc1 = _mm256_add_epi32(acc1, dot32_scaled_u(q1, _mm256_loadu_si256((const __m256i *)(y + 32)), sc[g + 2],
+								     sc[g + 3]));
+			acc0 = _mm256_add_epi32(acc0, dot32_scaled_u(q2, _mm256_loadu_si256((const __m256i *)(y + 64)), sc[g + 4],
+								     sc[g + 5]));
+			acc1 = _mm256_add_epi32(acc1, dot32_scaled_u(q3, _mm256_loadu_si256((const __m256i *)(y + 96)), sc[g + 6],
+								     sc[g + 7]));
+		}
+		/* 32 * sum sc[g] * bsums[g]: one madd of the 16 scales with the 16 sums */
+		const __m256i scv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+		const __m256i off = _mm256_madd_epi16(scv, _mm256_loadu_si256((const __m256i *)a[ib].bsums));
+		const int sumi = hsum_i32x8(_mm256_add_epi32(acc0, acc1)) - 32 * hsum_i32x8(off);
+		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)sumi;
 	}
 	return sumf;
 }
