@@ -1,0 +1,205 @@
+/* hrn_db.c — `merilo db` and the commands that read the history (issue 18), on
+ * two small real runs (`merilo synth` tiny model, demo suite, --limit 2): `run
+ * --db` and `db add` record them (default database beside the runs; twice is
+ * harmless and says so); `db show` prints results.json byte for byte; `compare
+ * --baseline` with the base folder gone prints what comparing the folders
+ * printed, with the same exit code; `leaderboard --db` equals the leaderboard of
+ * the folders; a `db add` SIGKILLed inside its transaction leaves the database
+ * as it was while a reader reads; a text file, a newer schema, a missing run
+ * folder and an unknown run are one-line errors naming them, exit 3; every
+ * subcommand has --help. Runs the binary named by $MERILO (set by `make test`).
+ */
+#include "tests/tap.h"
+#include "tests/cli.h"
+#include "tests/spawn.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[256];
+
+static int make_runs(void)
+{
+	static const char common[] = "--suite tasks/suites/demo.json --tasks commonsense,grammar --limit 2 --threads 2 "
+				     "--boot 200 --quiet";
+	return cli_run(NULL, "synth --preset tiny --dtype f16 -o %s/m.gguf", tmp) ||
+	       cli_run(NULL, "run --model %s/m.gguf %s --out %s/r1 --db %s/merilo.db", tmp, common, tmp, tmp) ||
+	       cli_run(NULL, "run --model %s/m.gguf %s --seed 5 --out %s/r2", tmp, common, tmp);
+}
+
+static void t_add(void)
+{
+	char *out = NULL, path[512];
+	snprintf(path, sizeof path, "%s/merilo.db", tmp);
+	ok(cli_file_size(path) > 0, "run --db made the database and added the run");
+	int rc = cli_run(&out, "db add %s/r1 %s/r2", tmp, tmp);
+	is_int(rc, 0, "db add of both: exit 0");
+	like(out, "already recorded: ", "r1 (added by run --db) is said to be there already");
+	like(out, "added ", "r2 is added");
+	like(out, path, "to merilo.db beside the runs");
+	free(out);
+	rc = cli_run(&out, "db list --db %s/merilo.db", tmp);
+	is_int(rc, 0, "db list: exit 0");
+	like(out, "2 runs in", "two runs, not three");
+	like(out, "merilo-synth-tiny-f16", "the model");
+	free(out);
+	CLI_EXPECT(0, "0 runs in", "db list --model nosuch", "db list --db %s/merilo.db --model nosuch", tmp);
+	CLI_EXPECT(0, "2 runs in", "db list --suite merilo-demo", "db list --db %s/merilo.db --suite merilo-demo", tmp);
+}
+
+static void t_show(void)
+{
+	char *out = NULL, path[512];
+	snprintf(path, sizeof path, "%s/r1/results.json", tmp);
+	char *file = cli_slurp(path);
+	int rc = cli_sh(&out, "cd %s && '%s' db show r1", tmp, getenv("MERILO"));
+	is_int(rc, 0, "db show r1 (from the runs' folder: ./merilo.db): exit 0");
+	ok(file && out && !strcmp(out, file), "what db show prints equals results.json byte for byte");
+	free(out);
+	free(file);
+	CLI_EXPECT(3, "no run 'nosuch'", "db show of an unknown run", "db show nosuch --db %s/merilo.db", tmp);
+}
+
+static void t_compare_baseline(void)
+{
+	char *by_folder = NULL, *by_db = NULL, *json_folder = NULL, *json_db = NULL;
+	CLI_EXPECT(0, "baseline main = run ", "db baseline set", "db baseline set main %s/r1 --db %s/merilo.db", tmp, tmp);
+	int rc_f = cli_run(&by_folder, "compare %s/r1 %s/r2", tmp, tmp);
+	cli_run(&json_folder, "compare %s/r1 %s/r2 --format json", tmp, tmp);
+	int moved = cli_sh(NULL, "mv %s/r1 %s/r1.away", tmp, tmp);
+	is_int(moved, 0, "the base run's folder is gone");
+	int rc_d = cli_run(&by_db, "compare --baseline main %s/r2", tmp);
+	cli_run(&json_db, "compare --baseline main %s/r2 --format json --db %s/merilo.db", tmp, tmp);
+	cli_sh(NULL, "mv %s/r1.away %s/r1", tmp, tmp);
+	is_int(rc_d, rc_f, "compare --baseline: the same exit code (verdict) as comparing the folders");
+	ok(by_folder && by_db && !strcmp(by_folder, by_db), "the same text output");
+	ok(json_folder && json_db && !strcmp(json_folder, json_db), "the same JSON output (--db given)");
+	like(by_db, "vs candidate", "a real comparison");
+	free(by_folder), free(by_db), free(json_folder), free(json_db);
+	CLI_EXPECT(3, "no baseline 'nosuch'", "an unknown baseline", "compare --baseline nosuch %s/r2", tmp);
+	CLI_EXPECT(2, "expected one run", "--baseline with two runs", "compare --baseline main %s/r2 %s/r2", tmp, tmp);
+}
+
+static void t_leaderboard(void)
+{
+	char *by_folder = NULL, *by_db = NULL;
+	int rc_f = cli_run(&by_folder, "leaderboard %s/r1 %s/r2", tmp, tmp);
+	int rc_d = cli_run(&by_db, "leaderboard --db %s/merilo.db", tmp);
+	is_int(rc_f, 0, "leaderboard of the folders: exit 0");
+	is_int(rc_d, 0, "leaderboard --db: exit 0");
+	ok(by_folder && by_db && !strcmp(by_folder, by_db), "the same leaderboard, groups and all");
+	like(by_db, "1 group of comparable runs", "one group");
+	free(by_folder);
+	free(by_db);
+	CLI_EXPECT(2, "not both", "folders and --db together", "leaderboard --db %s/merilo.db %s/r1", tmp, tmp);
+}
+
+/* db add of a third run, SIGKILLed while it pauses inside its transaction. */
+static void t_killed_add(void)
+{
+	char db[400], err_log[400], r3[400];
+	snprintf(db, sizeof db, "%s/merilo.db", tmp);
+	snprintf(err_log, sizeof err_log, "%s/add.err", tmp);
+	snprintf(r3, sizeof r3, "%s/r3", tmp);
+	/* another results.json (a trailing newline more: another sha256), same items */
+	ok(cli_sh(NULL, "cp -r %s/r2 %s && echo >> %s/results.json", tmp, r3, r3) == 0, "a third run folder");
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("MERILO_TEST_DB_PAUSE_MS", "60000", 1);
+		if (!freopen("/dev/null", "w", stdout) || !freopen(err_log, "w", stderr))
+			_exit(127);
+		execl(getenv("MERILO"), "merilo", "db", "add", r3, "--db", db, (char *)NULL);
+		_exit(127);
+	}
+	ok(spawn_wait_nonempty(err_log), "db add is inside its transaction");
+	char *log = cli_slurp(err_log);
+	like(log, "pausing", "it says so");
+	free(log);
+	CLI_EXPECT(0, "2 runs in", "a reader meanwhile (WAL) sees the committed runs", "db list --db %s", db);
+	kill(pid, SIGKILL);
+	int sig = 0;
+	spawn_wait(pid, &sig);
+	is_int(sig, SIGKILL, "db add was killed");
+	CLI_EXPECT(0, "2 runs in", "after the kill: the database opens and holds only the complete runs",
+		   "db list --db %s", db);
+	sqlite3 *h = NULL;
+	char *check = NULL;
+	if (sqlite3_open(db, &h) == SQLITE_OK) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+			check = strdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	is_str(check, "ok", "SQLite's integrity check passes");
+	free(check);
+	CLI_EXPECT(0, "added ", "adding the run again works", "db add %s --db %s", r3, db);
+}
+
+static void t_bad_input(void)
+{
+	char path[400];
+	char *out = NULL;
+	snprintf(path, sizeof path, "%s/text.db", tmp);
+	cli_write_file(path, "not a database: a text file long enough to fill SQLite's header of one hundred bytes.....\n");
+	int rc = cli_run(&out, "db list --db %s", path);
+	is_int(rc, 3, "a text file as the database: exit 3");
+	like(out, "text.db: not an SQLite database", "one line naming it");
+	is_int((int)cli_count_lines(out), 1, "one line");
+	free(out);
+	snprintf(path, sizeof path, "%s/newer.db", tmp);
+	sqlite3 *h = NULL;
+	ok(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h, "PRAGMA user_version = 42", NULL, NULL, NULL) == SQLITE_OK,
+	   "a database of schema version 42");
+	sqlite3_close(h);
+	CLI_EXPECT(3, "newer.db: schema version 42 is newer than this merilo knows", "a newer schema", "db list --db %s",
+		   path);
+	CLI_EXPECT(3, "/nonexistent/run: no such run folder", "a missing run folder", "db add /nonexistent/run --db %s/x.db",
+		   tmp);
+	snprintf(path, sizeof path, "%s/x.db", tmp);
+	ok(cli_file_size(path) < 0, "and no database is made for it");
+	CLI_EXPECT(3, "no such database", "db list of a missing database", "db list --db %s/none.db", tmp);
+	CLI_EXPECT(2, "not a db subcommand", "an unknown subcommand", "db frobnicate");
+}
+
+static void t_help(void)
+{
+	CLI_EXPECT(0, "usage: merilo db add RUN_DIR", "db add --help", "db add --help");
+	CLI_EXPECT(0, "usage: merilo db list", "db list --help", "db list --help");
+	CLI_EXPECT(0, "usage: merilo db show RUN", "db show --help", "db show --help");
+	CLI_EXPECT(0, "usage: merilo db baseline set NAME RUN", "db baseline --help", "db baseline --help");
+	CLI_EXPECT(0, "merilo db show RUN", "db --help", "db --help");
+	CLI_EXPECT(0, "--baseline NAME", "compare --help names --baseline", "compare --help");
+	CLI_EXPECT(0, "--db PATH", "leaderboard --help names --db", "leaderboard --help");
+	CLI_EXPECT(0, "--db PATH", "run --help names --db", "run --help");
+	CLI_EXPECT(0, "--db PATH", "bench --help names --db", "bench --help");
+}
+
+int main(void)
+{
+	if (!cli_merilo()) {
+		skip_all("MERILO is not set to an executable merilo (run via make test)");
+		return 0;
+	}
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-db")) {
+		skip_all("cannot make a temporary folder");
+		return 0;
+	}
+	TEST(t_help(), "every db subcommand and each --db option has --help");
+	if (make_runs()) {
+		ok(0, "two small runs");
+		cli_rmtree(tmp);
+		return done_testing();
+	}
+	TEST(t_add(), "run --db and db add record runs beside them, once");
+	TEST(t_show(), "db show prints results.json byte for byte");
+	TEST(t_compare_baseline(), "compare --baseline equals comparing the folders, without the base folder");
+	TEST(t_leaderboard(), "leaderboard --db equals the leaderboard of the folders");
+	TEST(t_killed_add(), "a db add SIGKILLed inside its transaction leaves the database as it was");
+	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
+	cli_rmtree(tmp);
+	return done_testing();
+}
