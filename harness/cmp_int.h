@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "records/comparable.h"
 #include "records/done_set.h"
 #include "records/item.h"
 #include "records/item_writer.h"
@@ -31,6 +32,8 @@ struct cmp_opts {
 	uint64_t seed;
 	size_t n_boot;
 	bool allow_different_suites;
+	const char *allow_different;  /* --allow-different SETTING,...; NULL none */
+	double kl_min_coverage;       /* --kl-min-coverage; default RPT_KL_MIN_COVERAGE */
 	double gate_perf;             /* relative; NaN: performance deltas not gated */
 };
 
@@ -54,6 +57,12 @@ struct cmp_state {
 	struct rpt_kl_row *kl_rows;   /* n_kl_rows: per task x language, then "all" */
 	size_t n_kl_rows;
 	size_t n_perf_failed;         /* bench deltas past --gate-perf */
+	/* comparability (cmp_settings.c): both runs' score-changing settings, and the
+	 * differences, pointing into them and into items_base/items_cand */
+	struct rec_comparable base_c, cand_c;
+	struct rpt_cmp_difference diffs[REC_CMP_N_SETTINGS + 1];
+	size_t n_diffs;
+	char items_base[48], items_cand[96];
 };
 
 /* Add a note (printf-style) to the comparison's notes; 0 or MRL_ENOMEM. */
@@ -62,6 +71,16 @@ int hrn_cmp_add_note(struct cmp_state *st, const char *fmt, ...) __attribute__((
  * one group; group_cmp orders the groups (0 within one). cmp_state.c. */
 bool hrn_cmp_same_group(const struct rec_item *a, const struct rec_item *b);
 int hrn_cmp_group_cmp(const struct rec_item *a, const struct rec_item *b);
+/* Comparability (cmp_settings.c). hrn_cmp_allow_check: 0 when every name of
+ * the --allow-different list is a setting (or "items"), else MRL_EINPUT with
+ * the valid names. hrn_cmp_settings: after the items are sorted, the settings
+ * in which the runs differ (records/comparable.h) and whether the candidate
+ * covers fewer items than the base, into st->diffs, each marked allowed when
+ * --allow-different (or --allow-different-suites) names it; plus a note per
+ * difference. 0 or MRL_ENOMEM. */
+int hrn_cmp_allow_check(const char *list, struct mrl_err *err);
+int hrn_cmp_settings(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
+void hrn_cmp_settings_release(struct cmp_state *st);
 /* The KL section (cmp_kl.c): fills st->kl_rows, or says in a note why not. */
 int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
 

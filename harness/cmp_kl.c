@@ -12,6 +12,8 @@
 #include "records/item_writer.h"
 #include "records/items.h"
 #include "records/results.h"
+#include "common/sort.h"
+#include "metrics/met.h"
 #include "reports/rpt.h"
 
 #include <jansson.h>
@@ -35,6 +37,7 @@ struct kl_acc {
 	double *adl;                   /* n: |logprob_cand - logprob_base| */
 	size_t n, cap;
 	double *kl, *covered;          /* n_topk: positions with top-K lists in both runs */
+	double *mass;                  /* n_topk: the smaller of the two lists' probability mass */
 	bool *top1;
 	size_t n_topk, cap_topk;
 };
@@ -44,6 +47,7 @@ static void kl_acc_release(struct kl_acc *a)
 	free(a->adl);
 	free(a->kl);
 	free(a->covered);
+	free(a->mass);
 	free(a->top1);
 	memset(a, 0, sizeof *a);
 }
@@ -73,7 +77,10 @@ static int kl_acc_reserve(struct kl_acc *a, size_t extra)
 		bool *t = realloc(a->top1, cap * sizeof *t);
 		if (t)
 			a->top1 = t;
-		if (!k || !c || !t)
+		double *m = realloc(a->mass, cap * sizeof *m);
+		if (m)
+			a->mass = m;
+		if (!k || !c || !t || !m)
 			return MRL_ENOMEM;
 		a->cap_topk = cap;
 	}
@@ -85,6 +92,32 @@ static int run_bos_used(const struct rec_results *r)
 {
 	json_t *b = r->settings.extra ? json_object_get(r->settings.extra, "bos_used") : NULL;
 	return json_is_boolean(b) ? json_is_true(b) : -1;
+}
+
+/* The probability mass a top-K list holds: the sum of exp of its log-probabilities. */
+static double topk_mass(const double *lp, size_t k)
+{
+	double m = 0;
+	for (size_t j = 0; j < k; j++)
+		m += exp(lp[j]);
+	return m;
+}
+
+/* The minimum and median of mass[0..n) into the row (NaN when n is 0). */
+static int mass_stats(const double *mass, size_t n, struct rpt_kl_row *row, struct mrl_err *err)
+{
+	row->topk_mass_min = row->topk_mass_median = NAN;
+	if (!n)
+		return 0;
+	double *v = malloc(n * sizeof *v);
+	if (!v)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	memcpy(v, mass, n * sizeof *v);
+	qsort(v, n, sizeof *v, mrl_cmp_double);
+	row->topk_mass_min = v[0];
+	row->topk_mass_median = met_percentile_sorted(v, n, 50);
+	free(v);
+	return 0;
 }
 
 /* Counts over the whole comparison, for the notes. */
@@ -117,6 +150,10 @@ static int kl_add_sequence(struct kl_acc *a, const struct rec_token_logprobs *lb
 		}
 		a->kl[a->n_topk] = kl;
 		a->covered[a->n_topk] = cov;
+		a->mass[a->n_topk] = topk_mass(lb->top_logprob + i * lb->k, lb->k);
+		double mc = topk_mass(lc->top_logprob + i * lc->k, lc->k);
+		if (mc < a->mass[a->n_topk])
+			a->mass[a->n_topk] = mc;
 		a->top1[a->n_topk++] = ib[0] == ic[0];
 	}
 	return 0;
@@ -175,6 +212,8 @@ static int kl_group(struct cmp_state *st, const struct cmp_opts *o, const struct
 	size_t n_topk = a->n_topk - start_topk, n = a->n - start;
 	int rc = rpt_kl_summarize(n_topk ? a->kl + start_topk : NULL, n_topk ? a->covered + start_topk : NULL,
 				  n_topk ? a->top1 + start_topk : NULL, n_topk, n ? a->adl + start : NULL, n, &row, err);
+	if (!rc)
+		rc = mass_stats(n_topk ? a->mass + start_topk : NULL, n_topk, &row, err);
 	if (rc)
 		return rc;
 	struct rpt_kl_row *v = realloc(st->kl_rows, (st->n_kl_rows + 1) * sizeof *v);
@@ -227,7 +266,8 @@ int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mr
 			all.n_skipped_tokens += st->kl_rows[r].n_skipped_tokens;
 			all.n_skipped_prompt += st->kl_rows[r].n_skipped_prompt;
 		}
-		if ((rc = rpt_kl_summarize(a.kl, a.covered, a.top1, a.n_topk, a.adl, a.n, &all, err)))
+		if ((rc = rpt_kl_summarize(a.kl, a.covered, a.top1, a.n_topk, a.adl, a.n, &all, err)) ||
+		    (rc = mass_stats(a.mass, a.n_topk, &all, err)))
 			goto out;
 		struct rpt_kl_row *v = realloc(st->kl_rows, (st->n_kl_rows + 1) * sizeof *v);
 		if (!v) {

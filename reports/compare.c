@@ -47,6 +47,27 @@ void rpt_compare_opts_init(struct rpt_compare_opts *opts)
 	opts->seed = MET_BOOT_DEFAULT_SEED;
 	opts->n_resamples = MET_BOOT_DEFAULT_RESAMPLES;
 	opts->ci_level = MET_BOOT_DEFAULT_LEVEL;
+	opts->kl_min_coverage = RPT_KL_MIN_COVERAGE;
+}
+
+enum rpt_cmp_outcome rpt_compare_outcome(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	for (size_t i = 0; meta && i < meta->n_diffs; i++)
+		if (!meta->diffs[i].allowed)
+			return RPT_CMP_NOT_COMPARABLE;
+	if (res->n_kl_undetermined)
+		return RPT_CMP_UNDETERMINED;
+	return res->n_gate_failed ? RPT_CMP_REGRESSION : RPT_CMP_PASS;
+}
+
+const char *rpt_cmp_outcome_name(enum rpt_cmp_outcome o)
+{
+	switch (o) {
+	case RPT_CMP_REGRESSION: return "regression";
+	case RPT_CMP_NOT_COMPARABLE: return "not comparable";
+	case RPT_CMP_UNDETERMINED: return "undetermined";
+	default: return "pass";
+	}
 }
 
 const char *rpt_verdict_name(enum rpt_verdict v)
@@ -343,6 +364,7 @@ int rpt_kl_summarize(const double *kl, const double *covered, const bool *top1_s
 	row->n_positions_topk = n_topk;
 	row->kl_mean = row->kl_median = row->kl_p90 = row->kl_p99 = row->kl_max = NAN;
 	row->covered_mean = row->top1_agreement = row->abs_dlogprob_mean = NAN;
+	row->topk_mass_min = row->topk_mass_median = NAN;
 	if (n) {
 		double s = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -395,6 +417,7 @@ int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows
 			res->n_gated--;
 			res->n_gate_failed -= res->kl[i].gate_failed;
 		}
+	res->n_kl_undetermined = 0;
 	free(res->kl);
 	res->kl = NULL;
 	res->n_kl = 0;
@@ -412,7 +435,7 @@ int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows
 	size_t n_gated = 0;
 	for (size_t i = 0; i < res->n_kl; i++) {
 		struct rpt_kl_row *r = &res->kl[i];
-		r->gated = r->gate_failed = false;
+		r->gated = r->gate_failed = r->undetermined = false;
 		if (isnan(max_mean_kl) || isnan(r->kl_mean))
 			continue;
 		if (rpt_kl_row_is_overall(r))
@@ -423,7 +446,10 @@ int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows
 		if (!r->gated)
 			continue;
 		n_gated++;
-		r->gate_failed = r->kl_mean > max_mean_kl;
+		/* a bound from lists that hold little of the distribution decides nothing */
+		r->undetermined = r->topk_mass_median < o->kl_min_coverage;
+		res->n_kl_undetermined += r->undetermined;
+		r->gate_failed = !r->undetermined && r->kl_mean > max_mean_kl;
 		res->n_gated++;
 		res->n_gate_failed += r->gate_failed;
 	}

@@ -46,3 +46,62 @@ void rpt_cmp_add_pct(struct mrl_buf *s, double v)
 	else
 		mrl_buf_addf(s, "%.2f%%", 100 * v);
 }
+
+/* "limit (base all, candidate 30), fewshot (base 0, candidate 3)": the
+ * differences whose allowed flag is `allowed`. */
+void rpt_cmp_add_differences(struct mrl_buf *s, const struct rpt_cmp_meta *meta, bool allowed,
+			     void (*esc)(struct mrl_buf *, const char *))
+{
+	bool first = true;
+	for (size_t i = 0; meta && i < meta->n_diffs; i++) {
+		const struct rpt_cmp_difference *d = &meta->diffs[i];
+		if (d->allowed != allowed)
+			continue;
+		mrl_buf_add(s, first ? "" : ", ");
+		first = false;
+		esc(s, d->setting);
+		mrl_buf_add(s, " (base ");
+		esc(s, d->base);
+		mrl_buf_add(s, ", candidate ");
+		esc(s, d->cand);
+		mrl_buf_add(s, ")");
+	}
+}
+
+/* "limit,fewshot": the settings that block the gate, as --allow-different takes them. */
+void rpt_cmp_add_allow_list(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
+			    void (*esc)(struct mrl_buf *, const char *))
+{
+	bool first = true;
+	for (size_t i = 0; meta && i < meta->n_diffs; i++)
+		if (!meta->diffs[i].allowed) {
+			mrl_buf_add(s, first ? "" : ",");
+			esc(s, meta->diffs[i].setting);
+			first = false;
+		}
+}
+
+/* Why the KL gate is undetermined: "all/all: top-K mass median 0.03% (min 0.01%)"
+ * per undetermined row, and the threshold. */
+void rpt_cmp_add_undetermined(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			      void (*esc)(struct mrl_buf *, const char *))
+{
+	mrl_buf_add(s, "the stored top-K lists hold too little of the probability mass to bound KL:");
+	for (size_t i = 0; i < res->n_kl; i++) {
+		const struct rpt_kl_row *r = &res->kl[i];
+		if (!r->undetermined)
+			continue;
+		mrl_buf_add(s, " ");
+		esc(s, r->task);
+		mrl_buf_add(s, "/");
+		esc(s, r->language);
+		mrl_buf_add(s, " median ");
+		rpt_cmp_add_pct(s, r->topk_mass_median);
+		mrl_buf_add(s, " (min ");
+		rpt_cmp_add_pct(s, r->topk_mass_min);
+		mrl_buf_add(s, ");");
+	}
+	mrl_buf_add(s, " below --kl-min-coverage ");
+	rpt_cmp_add_pct(s, res->opts.kl_min_coverage);
+	mrl_buf_add(s, " (store longer lists: merilo run --store-topk N)");
+}

@@ -21,6 +21,16 @@ void rpt_cmp_add_ci(struct mrl_buf *s, const struct rpt_cmp_row *row);
 void rpt_cmp_add_kl(struct mrl_buf *s, double v);
 /* A fraction as a percentage; a tiny nonzero one never prints as 0.00%. */
 void rpt_cmp_add_pct(struct mrl_buf *s, double v);
+/* The differences whose allowed flag is `allowed`, each with both values:
+ * "limit (base all, candidate 30), fewshot (base 0, candidate 3)". */
+void rpt_cmp_add_differences(struct mrl_buf *s, const struct rpt_cmp_meta *meta, bool allowed,
+			     void (*esc)(struct mrl_buf *, const char *));
+/* The blocking settings as --allow-different takes them: "limit,fewshot". */
+void rpt_cmp_add_allow_list(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
+			    void (*esc)(struct mrl_buf *, const char *));
+/* Why the KL gate is undetermined (each undetermined row's top-K mass, the threshold). */
+void rpt_cmp_add_undetermined(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			      void (*esc)(struct mrl_buf *, const char *));
 
 /* The JSON document of a comparison (owned by the caller, free() it), or NULL
  * when out of memory (compare_json.c). */

@@ -87,12 +87,36 @@ static json_t *json_kl(const struct rpt_cmp_result *res)
 		e |= json_object_set_new(row, "abs_dlogprob_mean", jkl(r->abs_dlogprob_mean));
 		e |= json_object_set_new(row, "gated", json_boolean(r->gated));
 		e |= json_object_set_new(row, "gate_failed", json_boolean(r->gate_failed));
+		e |= json_object_set_new(row, "topk_mass_min", jkl(r->topk_mass_min));
+		e |= json_object_set_new(row, "topk_mass_median", jkl(r->topk_mass_median));
+		e |= json_object_set_new(row, "undetermined", json_boolean(r->undetermined));
 		if (e) {
 			json_decref(kl);
 			return NULL;
 		}
 	}
 	return kl;
+}
+
+/* The gate's outcome into the "result" object: outcome, comparable, the
+ * differences (each setting with both values and whether --allow-different
+ * named it), and the KL rows left undetermined. Non-zero when out of memory. */
+static int json_outcome(json_t *result, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	enum rpt_cmp_outcome oc = rpt_compare_outcome(res, meta);
+	json_t *diffs = json_array();
+	int e = !diffs;
+	for (size_t i = 0; diffs && meta && i < meta->n_diffs; i++) {
+		const struct rpt_cmp_difference *d = &meta->diffs[i];
+		e |= json_array_append_new(diffs, json_pack("{s:o, s:o, s:o, s:b}", "setting", jstr(d->setting), "base",
+							    jstr(d->base), "candidate", jstr(d->cand), "allowed", d->allowed));
+	}
+	e |= json_object_set_new(result, "passed", json_boolean(oc == RPT_CMP_PASS));
+	e |= json_object_set_new(result, "outcome", json_string(rpt_cmp_outcome_name(oc)));
+	e |= json_object_set_new(result, "comparable", json_boolean(oc != RPT_CMP_NOT_COMPARABLE));
+	e |= json_object_set_new(result, "differences", diffs ? diffs : json_null());
+	e |= json_object_set_new(result, "n_kl_undetermined", json_integer((json_int_t)res->n_kl_undetermined));
+	return e;
 }
 
 char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
@@ -149,7 +173,8 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 	if (root) {
 		json_t *kl = json_kl(res), *opts = json_object_get(root, "options");
 		if (!kl || json_object_set_new(opts, "gate_kl", jkl(res->kl_gate_max_mean)) ||
-		    json_object_set_new(root, "kl", kl))
+		    json_object_set_new(opts, "kl_min_coverage", jkl(o->kl_min_coverage)) ||
+		    json_object_set_new(root, "kl", kl) || json_outcome(json_object_get(root, "result"), res, meta))
 			goto out;
 		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 	}
@@ -218,9 +243,19 @@ static void junit_kl_testcases(struct mrl_buf *s, const struct rpt_cmp_result *r
 		mrl_buf_add(s, " ");
 		rpt_esc_xml(s, r->language);
 		mrl_buf_add(s, " kl_mean\">\n");
-		mrl_buf_add(s, r->gate_failed ? "      <failure type=\"kl-divergence\" message=\"" : "      <system-out>");
+		if (r->undetermined) {
+			mrl_buf_add(s, "      <failure type=\"kl-undetermined\" message=\"undetermined: the top-K lists hold a median ");
+			rpt_cmp_add_pct(s, r->topk_mass_median);
+			mrl_buf_add(s, " (min ");
+			rpt_cmp_add_pct(s, r->topk_mass_min);
+			mrl_buf_add(s, ") of the probability mass, below --kl-min-coverage ");
+			rpt_cmp_add_pct(s, res->opts.kl_min_coverage);
+			mrl_buf_add(s, "; ");
+		} else {
+			mrl_buf_add(s, r->gate_failed ? "      <failure type=\"kl-divergence\" message=\"" : "      <system-out>");
+		}
 		rpt_esc_xml(s, d.data);
-		mrl_buf_add(s, r->gate_failed ? "\"/>\n" : "</system-out>\n");
+		mrl_buf_add(s, r->gate_failed || r->undetermined ? "\"/>\n" : "</system-out>\n");
 		mrl_buf_add(s, "    </testcase>\n");
 		if (d.oom)
 			s->oom = true;
@@ -228,12 +263,37 @@ static void junit_kl_testcases(struct mrl_buf *s, const struct rpt_cmp_result *r
 	}
 }
 
+/* The testcase "comparable settings" when the runs differ in a score-changing
+ * setting: a failure (not-comparable) naming each blocking setting with both
+ * values; the allowed ones in its output. */
+static void junit_settings(struct mrl_buf *s, const struct rpt_cmp_meta *meta, bool blocked)
+{
+	mrl_buf_add(s, "    <testcase classname=\"merilo.compare.settings\" name=\"comparable settings\">\n");
+	if (blocked) {
+		mrl_buf_add(s, "      <failure type=\"not-comparable\" message=\"not comparable: the runs differ in ");
+		rpt_cmp_add_differences(s, meta, false, rpt_esc_xml);
+		mrl_buf_add(s, "; pass --allow-different ");
+		rpt_cmp_add_allow_list(s, meta, rpt_esc_xml);
+		mrl_buf_add(s, " to gate them anyway\"/>\n");
+	}
+	struct mrl_buf a;
+	mrl_buf_init(&a);
+	rpt_cmp_add_differences(&a, meta, true, rpt_esc_xml);
+	if (a.len)
+		mrl_buf_addf(s, "      <system-out>allowed differences (--allow-different): %s</system-out>\n", a.data);
+	mrl_buf_release(&a);
+	mrl_buf_add(s, "    </testcase>\n");
+}
+
 void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
+	bool has_diffs = meta && meta->n_diffs;
+	bool blocked = rpt_compare_outcome(res, meta) == RPT_CMP_NOT_COMPARABLE;
+	size_t tests = res->n_gated + has_diffs, failures = res->n_gate_failed + res->n_kl_undetermined + blocked;
 	mrl_buf_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
 			"  <testsuite name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
-		     res->n_gated, res->n_gate_failed, res->n_gated, res->n_gate_failed);
+		     tests, failures, tests, failures);
 	if (meta || res->n_kl) {
 		mrl_buf_add(s, "    <properties>\n");
 		if (meta) {
@@ -294,6 +354,8 @@ void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, c
 		mrl_buf_release(&d);
 		mrl_buf_add(s, "    </testcase>\n");
 	}
+	if (has_diffs)
+		junit_settings(s, meta, blocked);
 	junit_kl_testcases(s, res);
 	mrl_buf_add(s, "  </testsuite>\n</testsuites>\n");
 }

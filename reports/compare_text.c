@@ -108,7 +108,15 @@ static void text_clean(struct mrl_buf *s, const char *text)
 
 static const char *kl_gate_word(const struct rpt_kl_row *r)
 {
-	return !r->gated ? "" : r->gate_failed ? "FAIL" : "pass";
+	return !r->gated ? "" : r->undetermined ? "UNDETERMINED" : r->gate_failed ? "FAIL" : "pass";
+}
+
+/* The row's top-K mass: "min/median" as percentages. */
+static void add_topk_mass(struct mrl_buf *s, const struct rpt_kl_row *r)
+{
+	rpt_cmp_add_pct(s, r->topk_mass_min);
+	mrl_buf_add(s, "/");
+	rpt_cmp_add_pct(s, r->topk_mass_median);
 }
 
 static void add_kl_skipped(struct mrl_buf *s, const struct rpt_kl_row *r)
@@ -120,7 +128,8 @@ static void add_kl_skipped(struct mrl_buf *s, const struct rpt_kl_row *r)
 	"a LOWER BOUND on the true KL, estimated from the stored top-K lists (each token in both runs' lists " \
 	"is its own bucket, everything else one tail bucket)"
 #define KL_COVERED_TEXT \
-	"covered = mean base probability mass inside the shared tokens: near 100% the bound is tight, near 0 it says little"
+	"covered = mean base probability mass inside the shared tokens: near 100% the bound is tight, near 0 it says little; " \
+	"top-K mass = min/median over the positions of the mass the stored lists hold (the smaller of the two runs')"
 
 static void render_kl_text(struct mrl_buf *s, const struct rpt_cmp_result *res)
 {
@@ -131,8 +140,8 @@ static void render_kl_text(struct mrl_buf *s, const struct rpt_cmp_result *res)
 		       "is the same; |dlogprob| = mean |logprob(cand) - logprob(base)| of the scored tokens; "
 		       "skipped = paired sequences not aligned (different tokens or prompt).\n");
 	static const char *const head[] = { "task", "lang", "seqs", "skipped", "pos", "KL mean", "median", "p90", "p99",
-					    "max", "covered", "top-1", "|dlogprob|", "gate" };
-	static const int width[] = { 14, 8, 5, 7, 6, 9, 9, 9, 9, 9, 8, 8, 10, 4 };
+					    "max", "covered", "top-K mass", "top-1", "|dlogprob|", "gate" };
+	static const int width[] = { 14, 8, 5, 7, 6, 9, 9, 9, 9, 9, 8, 15, 8, 10, 4 };
 	for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
 		add_padded(s, head[i], width[i]);
 	mrl_buf_add(s, "\n");
@@ -149,8 +158,9 @@ static void render_kl_text(struct mrl_buf *s, const struct rpt_cmp_result *res)
 		CELL(rpt_cmp_add_kl(&c_, r->kl_p99), width[8]);
 		CELL(rpt_cmp_add_kl(&c_, r->kl_max), width[9]);
 		CELL(rpt_cmp_add_pct(&c_, r->covered_mean), width[10]);
-		CELL(rpt_cmp_add_pct(&c_, r->top1_agreement), width[11]);
-		CELL(rpt_cmp_add_kl(&c_, r->abs_dlogprob_mean), width[12]);
+		CELL(add_topk_mass(&c_, r), width[11]);
+		CELL(rpt_cmp_add_pct(&c_, r->top1_agreement), width[12]);
+		CELL(rpt_cmp_add_kl(&c_, r->abs_dlogprob_mean), width[13]);
 		mrl_buf_add(s, kl_gate_word(r));
 		mrl_buf_add(s, "\n");
 	}
@@ -166,8 +176,8 @@ static void render_kl_md(struct mrl_buf *s, const struct rpt_cmp_result *res)
 		       "token is the same. |Δ logprob|: mean absolute difference of the scored tokens' "
 		       "log-probabilities. Skipped: paired sequences not compared (different tokens or prompt).\n\n"
 		       "| task | language | sequences | skipped | positions | KL mean | median | p90 | p99 | max | covered "
-		       "| top-1 agreement | mean \\|Δ logprob\\| | gate |\n"
-		       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+		       "| top-K mass min/median | top-1 agreement | mean \\|Δ logprob\\| | gate |\n"
+		       "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
 	for (size_t i = 0; i < res->n_kl; i++) {
 		const struct rpt_kl_row *r = &res->kl[i];
 		bool all = rpt_kl_row_is_overall(r);
@@ -196,10 +206,12 @@ static void render_kl_md(struct mrl_buf *s, const struct rpt_cmp_result *res)
 		mrl_buf_add(s, " | ");
 		rpt_cmp_add_pct(s, r->covered_mean);
 		mrl_buf_add(s, " | ");
+		add_topk_mass(s, r);
+		mrl_buf_add(s, " | ");
 		rpt_cmp_add_pct(s, r->top1_agreement);
 		mrl_buf_add(s, " | ");
 		rpt_cmp_add_kl(s, r->abs_dlogprob_mean);
-		mrl_buf_addf(s, " | %s |\n", !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+		mrl_buf_addf(s, " | %s |\n", !r->gated ? "" : r->undetermined ? "⚠️ undetermined" : r->gate_failed ? "❌ FAIL" : "pass");
 	}
 }
 
@@ -266,6 +278,23 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 	mrl_buf_add(s, "\ngate: ");
 	add_gate_rule(s, res, text_clean);
 	mrl_buf_add(s, "\n");
+	if (meta && meta->n_diffs && rpt_compare_outcome(res, meta) != RPT_CMP_NOT_COMPARABLE) {
+		mrl_buf_add(s, "allowed differences (--allow-different): ");
+		rpt_cmp_add_differences(s, meta, true, text_clean);
+		mrl_buf_add(s, "\n");
+	}
+	enum rpt_cmp_outcome outcome = rpt_compare_outcome(res, meta);
+	if (outcome == RPT_CMP_NOT_COMPARABLE) {
+		mrl_buf_add(s, "NOT COMPARABLE: the runs differ in score-changing settings: ");
+		rpt_cmp_add_differences(s, meta, false, text_clean);
+		mrl_buf_add(s, "; pass --allow-different ");
+		rpt_cmp_add_allow_list(s, meta, text_clean);
+		mrl_buf_add(s, " to gate them anyway\n");
+	} else if (outcome == RPT_CMP_UNDETERMINED) {
+		mrl_buf_add(s, "UNDETERMINED: the KL gate cannot decide: ");
+		rpt_cmp_add_undetermined(s, res, text_clean);
+		mrl_buf_add(s, "\n");
+	}
 	if (res->n_gate_failed) {
 		mrl_buf_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", res->n_gate_failed, res->n_gated);
 		for (size_t i = 0; i < res->n_rows; i++) {
@@ -282,7 +311,7 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 		}
 		add_kl_failures(s, res, text_clean);
 		mrl_buf_add(s, "\n");
-	} else {
+	} else if (outcome == RPT_CMP_PASS) {
 		mrl_buf_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
 	}
 }
@@ -331,11 +360,27 @@ static void md_flip_list(struct mrl_buf *s, const struct rpt_cmp_row *r, const s
 
 static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
-	if (res->n_gate_failed)
+	enum rpt_cmp_outcome outcome = rpt_compare_outcome(res, meta);
+	if (outcome == RPT_CMP_NOT_COMPARABLE) {
+		mrl_buf_add(s, "## merilo compare: ⚠️ not comparable\n\nThe runs differ in score-changing settings: ");
+		rpt_cmp_add_differences(s, meta, false, rpt_esc_md);
+		mrl_buf_add(s, ". The gate does not judge them; pass `--allow-different ");
+		rpt_cmp_add_allow_list(s, meta, rpt_esc_md);
+		mrl_buf_add(s, "` to gate them anyway.\n\n");
+	} else if (outcome == RPT_CMP_UNDETERMINED) {
+		mrl_buf_add(s, "## merilo compare: ⚠️ undetermined\n\nThe KL gate cannot decide: ");
+		rpt_cmp_add_undetermined(s, res, rpt_esc_md);
+		mrl_buf_add(s, ".\n\n");
+	} else if (res->n_gate_failed)
 		mrl_buf_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n", res->n_gate_failed,
 			     res->n_gated);
 	else
 		mrl_buf_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n", res->n_gated);
+	if (meta && meta->n_diffs && outcome != RPT_CMP_NOT_COMPARABLE) {
+		mrl_buf_add(s, "Allowed differences (`--allow-different`): ");
+		rpt_cmp_add_differences(s, meta, true, rpt_esc_md);
+		mrl_buf_add(s, ".\n\n");
+	}
 	if (meta) {
 		mrl_buf_add(s, "| | run | model | model sha256 | suite sha256 | engine build |\n|---|---|---|---|---|---|\n");
 		md_side(s, "base", &meta->base);

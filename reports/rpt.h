@@ -104,7 +104,13 @@ struct rpt_compare_opts {
 	uint64_t seed;                /* paired bootstrap seed; default MET_BOOT_DEFAULT_SEED */
 	size_t n_resamples;           /* default 10,000 */
 	double ci_level;              /* default 0.95 */
+	double kl_min_coverage;       /* default RPT_KL_MIN_COVERAGE: a gated KL row whose median top-K mass
+				       * is below it is "undetermined" (rpt_compare_set_kl) */
 };
+
+/* The default least median probability mass the stored top-K lists must hold
+ * for a KL gate to decide (docs/compare.md "KL coverage"). */
+#define RPT_KL_MIN_COVERAGE 0.5
 
 /* alpha 0.05, no gate, bootstrap defaults of metrics/met.h. */
 void rpt_compare_opts_init(struct rpt_compare_opts *opts);
@@ -172,7 +178,12 @@ struct rpt_kl_row {
 	double covered_mean;             /* mean base probability mass inside the shared buckets */
 	double top1_agreement;           /* fraction of positions whose top-1 token is the same */
 	double abs_dlogprob_mean;        /* mean |logprob_cand - logprob_base| of the continuation tokens */
+	/* coverage: per position the smaller of the two runs' top-K masses (sum of exp of
+	 * the listed log-probabilities); its minimum and median over the positions. NaN:
+	 * not known (rpt_kl_summarize sets NaN; the caller fills them) */
+	double topk_mass_min, topk_mass_median;
 	bool gated, gate_failed;         /* set by rpt_compare_set_kl */
+	bool undetermined;               /* gated, but the lists cover too little mass to decide */
 };
 
 /* Fill row's figures from per-position arrays: kl, covered and top1_same have
@@ -191,11 +202,13 @@ struct rpt_cmp_result {
 	struct rpt_kl_row *kl;           /* n_kl (owned array, strings borrowed); NULL: no KL computed */
 	size_t n_kl;
 	double kl_gate_max_mean;         /* NaN: KL not gated */
+	size_t n_kl_undetermined;        /* gated KL rows with too little top-K mass (not in n_gate_failed) */
 };
 
 /* Attach KL rows to a result (copied; their strings must outlive res) and apply
  * the KL gate: with max_mean_kl (nats) not NaN, a row fails when its kl_mean
- * exceeds it. Gated rows: every task x language row allowed by the result's
+ * exceeds it, and is undetermined (n_kl_undetermined, not a failure of its own)
+ * when its topk_mass_median is below res->opts.kl_min_coverage. Gated rows: every task x language row allowed by the result's
  * gate_tasks / gate_languages, and the row of task "all" when neither filter is
  * set. Updates res->n_gated / n_gate_failed. A KL gate with no row that has a
  * KL figure is MRL_EINPUT (a gate that cannot be checked must not pass).
@@ -218,12 +231,33 @@ struct rpt_cmp_side {
 	const char *label;          /* the run folder as given */
 	const char *model_name, *model_sha256, *suite_sha256, *engine_build, *host;
 };
+/* A score-changing setting in which the two runs differ (records/comparable.h;
+ * "items": the candidate covers fewer items than the base). */
+struct rpt_cmp_difference {
+	const char *setting;        /* "limit", "fewshot", "suite_sha256", "items", ... */
+	const char *base, *cand;    /* the two values in words */
+	bool allowed;               /* named by --allow-different: reported, does not block the gate */
+};
 struct rpt_cmp_meta {
 	struct rpt_cmp_side base, cand;
+	const struct rpt_cmp_difference *diffs; /* n_diffs */
+	size_t n_diffs;
 	const char *const *notes;   /* n_notes lines: warnings, data a run lacks (KL, performance) */
 	size_t n_notes;
 	const char *perf_md;        /* optional extra section (already formatted markdown/text), NULL none */
 };
+
+/* The gate's outcome: not comparable (a difference not allowed) comes first,
+ * then undetermined (a KL gate without enough top-K mass), then a regression. */
+enum rpt_cmp_outcome {
+	RPT_CMP_PASS = 0,
+	RPT_CMP_REGRESSION,
+	RPT_CMP_NOT_COMPARABLE,
+	RPT_CMP_UNDETERMINED,
+};
+enum rpt_cmp_outcome rpt_compare_outcome(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta);
+/* "pass", "regression", "not comparable", "undetermined" (static strings). */
+const char *rpt_cmp_outcome_name(enum rpt_cmp_outcome o);
 
 enum rpt_format { RPT_FMT_TEXT, RPT_FMT_MD, RPT_FMT_JSON, RPT_FMT_JUNIT, RPT_FMT_HTML, RPT_FMT_CSV };
 

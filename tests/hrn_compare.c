@@ -27,6 +27,8 @@ static const char *other_hash = "0000000a5b7d4c3e8f6a1b2c3d4e5f60718293a4b5c6d7e
 static int lp_mode;
 /* appended to every item id and prompt write_run writes */
 static const char *text_suffix = "";
+/* write_run's recorded --limit and --fewshot (0: not given) */
+static int64_t run_limit, run_fewshot;
 
 /* A run of n items of task copa in language lang, metric acc (and acc_norm =
  * acc): the first n_right right in the base pattern; rw of those wrong here
@@ -45,6 +47,10 @@ static void write_run(const char *name, const char *model_name, const char *suit
 	r.model.name = strdup(model_name);
 	r.model.sha256 = strdup("ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12");
 	r.settings.seed = 7;
+	if (run_limit)
+		r.settings.limit = run_limit;
+	if (run_fewshot)
+		r.settings.fewshot_k = run_fewshot;
 	size_t right = 0;
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
 	struct rec_item_writer *w;
@@ -73,6 +79,12 @@ static void write_run(const char *name, const char *model_name, const char *suit
 			double lp[2] = { log(0.6), log(0.5) }, tlp[4] = { log(0.6), log(0.3), log(0.5), log(0.2) };
 			if ((lp_mode == 2 && i % 5 == 0) || lp_mode == 3)
 				tok[1] = 21;
+			if (lp_mode == 5) { /* top-2 lists that hold 0.03% and 0.04% of the mass (a huge flat vocabulary) */
+				lp[0] = tlp[0] = log(2e-4);
+				tlp[1] = log(1e-4);
+				lp[1] = tlp[2] = log(3e-4);
+				tlp[3] = log(1e-4);
+			}
 			rec_item_set_logprobs(&it, ch, tok, lp, 2, lp_mode == 4 ? 0 : 2, lp_mode == 4 ? NULL : top,
 					      lp_mode == 4 ? NULL : tlp);
 		}
@@ -235,6 +247,105 @@ static void test_kl_constructed(void)
 	CLI_EXPECT(3, "KL gate: no KL figure to check", "--gate-kl without logprobs is an input error",
 	           "compare %s/base %s/same --boot 200 --gate-kl 0.1", tmp, tmp);
 	CLI_EXPECT(2, "--gate-kl", "--gate-kl needs a number >= 0", "compare %s/lp1 %s/lp2 --gate-kl -1", tmp, tmp);
+	CLI_EXPECT(2, "--kl-min-coverage", "--kl-min-coverage needs a fraction", "compare %s/lp1 %s/lp2 --kl-min-coverage 2",
+		   tmp, tmp);
+}
+
+/* A KL gate over top-K lists that hold 0.03-0.04% of the probability mass
+ * (the issue's tiny K on a flat distribution) decides nothing: undetermined,
+ * exit 3, in every format; --kl-min-coverage 0 lets the bound decide. */
+static void test_kl_undetermined(void)
+{
+	lp_mode = 5;
+	write_run("tiny-a", "m", suite_hash, 50, 40, 0, 0);
+	write_run("tiny-b", "m", suite_hash, 50, 40, 0, 0);
+	lp_mode = 0;
+	char *out;
+	int rc = cli_run(&out, "compare %s/tiny-a %s/tiny-b --boot 200 --format json", tmp, tmp);
+	is_int(rc, 0, "tiny top-K mass, KL not gated: exit 0");
+	is_near(kl_all(out, "topk_mass_min"), 3e-4, 1e-12, "top-K mass: the minimum over the positions (0.03%)");
+	is_near(kl_all(out, "topk_mass_median"), 3.5e-4, 1e-12, "top-K mass: the median over the positions");
+	free(out);
+	CLI_EXPECT(3, "UNDETERMINED: the KL gate cannot decide", "tiny top-K mass with --gate-kl: undetermined, exit 3",
+		   "compare %s/tiny-a %s/tiny-b --boot 200 --gate-kl 1", tmp, tmp);
+	CLI_EXPECT(3, "median 0.035% (min 0.03%)", "undetermined: the text gives the mass", "compare %s/tiny-a %s/tiny-b "
+		   "--boot 200 --gate-kl 1", tmp, tmp);
+	rc = cli_run(&out, "compare %s/tiny-a %s/tiny-b --boot 200 --gate-kl 1 --format json", tmp, tmp);
+	like(out, "\"outcome\": \"undetermined\"", "undetermined: JSON outcome");
+	like(out, "\"undetermined\": true", "undetermined: the JSON KL row says so");
+	free(out);
+	rc = cli_run(&out, "compare %s/tiny-a %s/tiny-b --boot 200 --gate-kl 1 --format junit", tmp, tmp);
+	like(out, "<failure type=\"kl-undetermined\"", "undetermined: a JUnit failure of its own type");
+	free(out);
+	CLI_EXPECT(0, "PASS", "--kl-min-coverage 0: the bound decides (exit 0)",
+		   "compare %s/tiny-a %s/tiny-b --boot 200 --gate-kl 1 --kl-min-coverage 0", tmp, tmp);
+	CLI_EXPECT(0, "PASS", "lists that hold 70-90% of the mass: the gate decides at the default threshold",
+		   "compare %s/lp1 %s/lp1 --boot 200 --gate-kl 1", tmp, tmp);
+}
+
+/* Runs made with other settings are not comparable: exit 3 naming each
+ * setting with both values, in text, md, JSON and JUnit; --allow-different
+ * lets named differences through; a candidate with fewer items is one too. */
+static void test_not_comparable(void)
+{
+	run_limit = 30;
+	run_fewshot = 3;
+	write_run("fs3", "cand-model", suite_hash, 30, 24, 0, 0);
+	run_fewshot = 0;
+	write_run("lim30", "cand-model", suite_hash, 30, 24, 0, 0);
+	run_limit = 0;
+	write_run("fewer", "cand-model", suite_hash, 480, 380, 0, 0);
+	CLI_EXPECT(3, "NOT COMPARABLE: the runs differ in score-changing settings: limit (base all, candidate 30), "
+		   "fewshot (base 0, candidate 3), items (base 500 items, candidate 30 of them (470 missing))",
+		   "--limit 30 --fewshot 3 against a full zero-shot run: exit 3 naming both settings and the items",
+		   "compare %s/base %s/fs3 --boot 200", tmp, tmp);
+	CLI_EXPECT(3, "pass --allow-different limit,fewshot,items to gate them anyway", "not comparable: says how to override",
+		   "compare %s/base %s/fs3 --boot 200", tmp, tmp);
+	char *out;
+	int rc = cli_run(&out, "compare %s/base %s/fs3 --boot 200 --format json", tmp, tmp);
+	is_int(rc, 3, "not comparable, JSON: exit 3");
+	like(out, "\"outcome\": \"not comparable\"", "not comparable, JSON: outcome");
+	like(out, "\"passed\": false", "not comparable, JSON: not passed");
+	json_t *root = json_loads(out ? out : "", JSON_DISABLE_EOF_CHECK, NULL), *d; /* stderr follows */
+	size_t i;
+	bool fewshot_named = false;
+	json_array_foreach(json_object_get(json_object_get(root, "result"), "differences"), i, d)
+		fewshot_named |= !strcmp(json_string_value(json_object_get(d, "setting")), "fewshot") &&
+				 !strcmp(json_string_value(json_object_get(d, "base")), "0") &&
+				 !strcmp(json_string_value(json_object_get(d, "candidate")), "3");
+	ok(fewshot_named, "not comparable, JSON: result.differences has fewshot with both values (0, 3)");
+	json_decref(root);
+	free(out);
+	rc = cli_run(&out, "compare %s/base %s/fs3 --boot 200 --format md", tmp, tmp);
+	like(out, "## merilo compare: ⚠️ not comparable", "not comparable, md: heading");
+	like(out, "limit (base all, candidate 30)", "not comparable, md: the limit difference");
+	free(out);
+	char prefix[400], xml_path[500], why[100];
+	snprintf(prefix, sizeof prefix, "%s/nc/cmp", tmp);
+	rc = cli_run(&out, "compare %s/base %s/fs3 --boot 200 --out %s", tmp, tmp, prefix);
+	free(out);
+	snprintf(xml_path, sizeof xml_path, "%s.junit.xml", prefix);
+	ok(xml_ok(xml_path, why, sizeof why), "not comparable, JUnit: well-formed");
+	char *xml = cli_slurp(xml_path);
+	like(xml, "<failure type=\"not-comparable\" message=\"not comparable: the runs differ in limit (base all, "
+		  "candidate 30), fewshot (base 0, candidate 3)", "not comparable, JUnit: a failure naming the settings");
+	free(xml);
+	CLI_EXPECT(3, "NOT COMPARABLE: the runs differ in score-changing settings: fewshot (base 0, candidate 3)",
+		   "--allow-different limit,items: the few-shot difference still blocks",
+		   "compare %s/base %s/fs3 --boot 200 --allow-different limit,items", tmp, tmp);
+	rc = cli_run(&out, "compare %s/base %s/fs3 --boot 200 --allow-different limit,fewshot,items", tmp, tmp);
+	ok(rc == 0 || rc == 1, "--allow-different limit,fewshot,items: the gate judges (exit 0 or 1)");
+	like(out, "allowed differences (--allow-different): limit (base all, candidate 30), fewshot (base 0, candidate 3)",
+	     "--allow-different: the allowed differences are still reported");
+	free(out);
+	CLI_EXPECT(3, "items (base 500 items, candidate 480 of them (20 missing))",
+		   "a candidate with fewer items is not comparable", "compare %s/base %s/fewer --boot 200", tmp, tmp);
+	CLI_EXPECT(0, "PASS", "the base with fewer items than the candidate is comparable",
+		   "compare %s/fewer %s/base --boot 200", tmp, tmp);
+	CLI_EXPECT(3, "limit (base all, candidate 30)", "--limit alone differs: not comparable",
+		   "compare %s/base %s/lim30 --boot 200 --allow-different items", tmp, tmp);
+	CLI_EXPECT(2, "--allow-different: 'fewshots' is not a setting (valid: suite,", "--allow-different with a typo: usage error",
+		   "compare %s/base %s/fs3 --allow-different fewshots", tmp, tmp);
 }
 
 /* KL on real runs of the fixture models: f32 against f32 (a second run) is 0 with full
@@ -292,11 +403,17 @@ static void test_kl_fixtures(void)
 	free(out);
 	char gate[64];
 	snprintf(gate, sizeof gate, "%.17g", kl / 2);
+	/* the random fixture model's next-token distribution is flat: its top-8 lists hold
+	 * about 0.04% of the mass, so a KL gate is undetermined unless told to trust the bound */
+	CLI_EXPECT(3, "UNDETERMINED", "f32 vs q4_0 with --gate-kl at the default --kl-min-coverage: undetermined, exit 3",
+	           "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl 1", tmp, tmp);
 	CLI_EXPECT(1, "KL mean", "f32 vs q4_0 with --gate-kl below its mean KL: exit 1",
-	           "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl %s", tmp, tmp, gate);
-	CLI_EXPECT(0, "PASS", "f32 vs q4_0 with --gate-kl 1: exit 0", "compare %s/fx-f32a %s/fx-q4 --boot 200 --gate-kl 1", tmp, tmp);
-	CLI_EXPECT(0, "PASS", "f32 vs f32 with --gate-kl 0: exit 0", "compare %s/fx-f32a %s/fx-f32b --boot 200 --gate-kl 0", tmp, tmp);
-	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format junit --gate-kl 1", tmp, tmp);
+	           "compare %s/fx-f32a %s/fx-q4 --boot 200 --kl-min-coverage 0 --gate-kl %s", tmp, tmp, gate);
+	CLI_EXPECT(0, "PASS", "f32 vs q4_0 with --gate-kl 1: exit 0",
+		   "compare %s/fx-f32a %s/fx-q4 --boot 200 --kl-min-coverage 0 --gate-kl 1", tmp, tmp);
+	CLI_EXPECT(0, "PASS", "f32 vs f32 with --gate-kl 0: exit 0",
+		   "compare %s/fx-f32a %s/fx-f32b --boot 200 --kl-min-coverage 0 --gate-kl 0", tmp, tmp);
+	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format junit --kl-min-coverage 0 --gate-kl 1", tmp, tmp);
 	like(out, "<property name=\"kl.all.all.kl_mean\"", "f32 vs q4_0 junit: KL properties");
 	like(out, "classname=\"merilo.compare.kl\"", "f32 vs q4_0 junit: KL testcases with --gate-kl");
 	free(out);
@@ -443,6 +560,8 @@ int main(void)
 	TEST(test_bad_inputs(), "bad and mismatched inputs are refused with the cause named");
 	TEST(test_config(), "the config file: thresholds, a language filter, unknown keys refused");
 	TEST(test_kl_constructed(), "KL from stored top-K logprobs on constructed runs");
+	TEST(test_kl_undetermined(), "a KL gate on top-K lists that hold too little mass is undetermined (exit 3)");
+	TEST(test_not_comparable(), "runs that differ in a score-changing setting or lack items are not comparable (exit 3)");
 	TEST(test_control_characters(), "control characters in names and prompts are escaped in every format");
 	TEST(test_kl_fixtures(), "KL between runs of the fixture models");
 	TEST(test_leaderboard(), "leaderboard: escaping in every format");

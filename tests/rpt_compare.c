@@ -189,7 +189,7 @@ static void test_kl_gate(void)
 	free(txt);
 	char *md = rpt_compare_render(&res, NULL, RPT_FMT_MD, &err);
 	like(md, "### KL divergence and top-1 agreement", "md: KL section");
-	like(md, "| 70.00% | 60.00% | 0.2 | ❌ FAIL |", "md: covered, top-1, |dlogprob| and the gate in the row");
+	like(md, "| 70.00% | —/— | 60.00% | 0.2 | ❌ FAIL |", "md: covered, top-K mass (unknown here), top-1, |dlogprob| and the gate in the row");
 	free(md);
 	char *js = rpt_compare_render(&res, NULL, RPT_FMT_JSON, &err);
 	like(js, "\"lower_bound\": true", "json: lower_bound flag");

@@ -1,0 +1,153 @@
+/* comparable.c — a run's score-changing settings in words (comparable.h): one
+ * place that decides what "comparable runs" means, for the leaderboard's groups
+ * and compare's gate. Every value is a string so that two runs compare setting
+ * by setting and an output can print both values of a difference.
+ */
+#include "records/comparable.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	S_SUITE, S_SHA, S_TASKS, S_LANGS, S_LIMIT, S_FS_K, S_FS_SEED, S_FS_TASKS, S_BOS, S_TEMPLATE, S_CHAT, S_KV,
+};
+
+static const char *const names[REC_CMP_N_SETTINGS] = {
+	"suite", "suite_sha256", "tasks", "languages", "limit", "fewshot", "fewshot_seed", "fewshot_tasks",
+	"bos_mode", "template_version", "chat_template", "kv_cache",
+};
+
+const char *rec_comparable_names(void)
+{
+	return "suite, suite_sha256, tasks, languages, limit, fewshot, fewshot_seed, fewshot_tasks, bos_mode, "
+	       "template_version, chat_template, kv_cache";
+}
+
+static int set(struct rec_comparable *c, int i, const char *value, bool recorded)
+{
+	c->s[i].recorded = recorded && value;
+	c->s[i].value = strdup(value && recorded ? value : REC_CMP_NOT_RECORDED);
+	return c->s[i].value ? 0 : MRL_ENOMEM;
+}
+
+static int set_list(struct rec_comparable *c, int i, char *const *items, size_t n)
+{
+	struct mrl_buf b;
+	mrl_buf_init(&b);
+	for (size_t k = 0; k < n; k++)
+		mrl_buf_addf(&b, "%s%s", k ? "," : "", items[k]);
+	int rc = b.oom ? MRL_ENOMEM : set(c, i, n ? b.data : NULL, n > 0);
+	mrl_buf_release(&b);
+	return rc;
+}
+
+/* settings.extra.<key> as text (a string as is, a number or object as JSON). */
+static int set_extra(struct rec_comparable *c, int i, const json_t *extra, const char *key)
+{
+	const json_t *v = extra ? json_object_get(extra, key) : NULL;
+	if (!v || json_is_null(v))
+		return set(c, i, NULL, false);
+	if (json_is_string(v))
+		return set(c, i, json_string_value(v), true);
+	char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	int rc = text ? set(c, i, text, true) : MRL_ENOMEM;
+	free(text);
+	return rc;
+}
+
+/* The few-shot seed: settings.fewshot_seed, else the first task's in
+ * settings.fewshot (run records null at the top when each task has its own). */
+static void fewshot_seed(const struct rec_settings *st, int64_t k, char *seed, size_t size)
+{
+	const json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
+	snprintf(seed, size, "-");
+	if (k > 0 && st->fewshot_seed >= 0) {
+		snprintf(seed, size, "%lld", (long long)st->fewshot_seed);
+	} else if (k > 0 && json_is_object(fs)) {
+		const char *task;
+		json_t *v;
+		json_object_foreach((json_t *)fs, task, v)
+			if (json_is_integer(json_object_get(v, "seed"))) {
+				snprintf(seed, size, "%lld", (long long)json_integer_value(json_object_get(v, "seed")));
+				break;
+			}
+	}
+}
+
+int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
+{
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)
+		c->s[i].name = names[i];
+	const struct rec_settings *st = &r->settings;
+	int64_t k = st->fewshot_k > 0 ? st->fewshot_k : 0;
+	char limit[32] = "all", kbuf[32], seed[32];
+	if (st->limit > 0)
+		snprintf(limit, sizeof limit, "%lld", (long long)st->limit);
+	snprintf(kbuf, sizeof kbuf, "%lld", (long long)k);
+	fewshot_seed(st, k, seed, sizeof seed);
+	const json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
+	char *fs_text = json_is_object(fs) ? json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int rc = set(c, S_SUITE, r->suite.name ? r->suite.name : "?", r->suite.name != NULL);
+	rc = rc ? rc : set(c, S_SHA, r->suite.sha256 ? r->suite.sha256 : "?", r->suite.sha256 != NULL);
+	rc = rc ? rc : set_list(c, S_TASKS, st->tasks, st->n_tasks);
+	rc = rc ? rc : set_list(c, S_LANGS, st->languages, st->n_languages);
+	rc = rc ? rc : set(c, S_LIMIT, limit, true);
+	rc = rc ? rc : set(c, S_FS_K, kbuf, true);
+	rc = rc ? rc : set(c, S_FS_SEED, seed, true);
+	rc = rc ? rc : set(c, S_FS_TASKS, fs_text, fs_text != NULL);
+	rc = rc ? rc : set(c, S_BOS, st->bos_mode, st->bos_mode != NULL);
+	rc = rc ? rc : set_extra(c, S_TEMPLATE, st->extra, "template_version");
+	rc = rc ? rc : set_extra(c, S_CHAT, st->extra, "chat_template");
+	rc = rc ? rc : set_extra(c, S_KV, st->extra, "kv_cache");
+	free(fs_text);
+	return rc;
+}
+
+void rec_comparable_release(struct rec_comparable *c)
+{
+	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)
+		free(c->s[i].value);
+	memset(c, 0, sizeof *c);
+}
+
+const struct rec_cmp_setting *rec_comparable_get(const struct rec_comparable *c, const char *name)
+{
+	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)
+		if (!strcmp(names[i], name))
+			return &c->s[i];
+	return NULL;
+}
+
+bool rec_comparable_differs(const struct rec_comparable *a, const struct rec_comparable *b, size_t i)
+{
+	if (i >= REC_CMP_N_SETTINGS || !a->s[i].recorded || !b->s[i].recorded)
+		return false;
+	return strcmp(a->s[i].value, b->s[i].value) != 0;
+}
+
+void rec_comparable_key(const struct rec_comparable *c, struct mrl_buf *key)
+{
+	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)
+		mrl_buf_addf(key, "%s%s", i ? "\x1f" : "", c->s[i].value ? c->s[i].value : "");
+}
+
+void rec_comparable_describe(const struct rec_comparable *c, struct mrl_buf *desc)
+{
+	const struct rec_cmp_setting *s = c->s;
+	mrl_buf_addf(desc, "suite %s (sha256 %.12s), tasks %s, languages %s", s[S_SUITE].value, s[S_SHA].value,
+		     s[S_TASKS].value, s[S_LANGS].value);
+	if (strcmp(s[S_LIMIT].value, "all"))
+		mrl_buf_addf(desc, ", --limit %s", s[S_LIMIT].value);
+	else
+		mrl_buf_add(desc, ", all items");
+	mrl_buf_addf(desc, ", few-shot %s", s[S_FS_K].value);
+	if (strcmp(s[S_FS_K].value, "0"))
+		mrl_buf_addf(desc, " (seed %s)", s[S_FS_SEED].value);
+	mrl_buf_addf(desc, ", BOS %s", s[S_BOS].value);
+	static const char *const words[] = { "template version", "chat template", "KV cache" };
+	for (int i = S_TEMPLATE; i <= S_KV; i++)
+		if (s[i].recorded)
+			mrl_buf_addf(desc, ", %s %s", words[i - S_TEMPLATE], s[i].value);
+}
