@@ -1,0 +1,338 @@
+/* hrn_gen.c — generate tasks in merilo run (issue 17).
+ *
+ * A tiny random-weight model runs the demo suite's generate tasks (translate_to,
+ * translate_from, short_qa; --limit 3). Checked: every record carries the
+ * generation fields (text, token count within max_tokens, stop reason, script mix,
+ * language guess, references, statistics) and the task's metrics; each per-item
+ * value is what metrics/text.h and tasks/langid.h compute on the recorded text;
+ * results.json's BLEU and chrF are the corpus scores of those texts (not a mean of
+ * sentence scores); a run stopped after 4 units and resumed gives the same items
+ * as an unbroken one; the chat template: none on a model without one, chatml when
+ * asked (the prompt wrapped, settings.chat_template recorded), an unknown name
+ * refused; with ../shared/fixtures, a model carrying SmolLM2's template gets it
+ * applied with its default system message under --chat-template auto.
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics/text.h"
+#include "tasks/langid.h"
+
+static char tmp[256];
+
+#define RUN_OPTS "--suite tasks/suites/demo.json --tasks translate_to,translate_from,short_qa --limit 3 --seed 1 " \
+		 "--boot 200 --quiet --threads 2"
+
+/* The records of items.jsonl (a JSON array, new reference). */
+static json_t *load_items(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	char *text = cli_slurp(path), *save = NULL;
+	json_t *arr = json_array();
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
+		json_array_append_new(arr, json_loads(l, 0, NULL));
+	free(text);
+	return arr;
+}
+
+static json_t *load_results(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	return json_load_file(path, 0, NULL);
+}
+
+/* The scored answer: the recorded text without surrounding whitespace. Owned. */
+static char *answer_of(const char *text)
+{
+	while (*text && strchr(" \t\n\r\v\f", *text))
+		text++;
+	size_t n = strlen(text);
+	while (n && strchr(" \t\n\r\v\f", text[n - 1]))
+		n--;
+	return strndup(text, n);
+}
+
+static double metric_value(json_t *rec, const char *name)
+{
+	json_t *m = json_object_get(json_object_get(rec, "metrics"), name);
+	json_t *v = json_object_get(m, "value");
+	return json_is_number(v) ? json_number_value(v) : json_is_true(json_object_get(m, "correct")) ? 1.0 : m ? 0.0 : NAN;
+}
+
+/* The references of a record (pointers into it). */
+static size_t refs_of(json_t *rec, const char **refs, size_t cap)
+{
+	json_t *a = json_object_get(json_object_get(rec, "generation"), "references");
+	size_t n = 0;
+	for (size_t i = 0; i < json_array_size(a) && n < cap; i++)
+		refs[n++] = json_string_value(json_array_get(a, i));
+	return n;
+}
+
+static void check_fields(json_t *items)
+{
+	static const char *const stops[] = { "max_tokens", "eos", "stop", "ctx_full", NULL };
+	size_t i, bad_fields = 0, bad_tokens = 0, bad_stop = 0, bad_metrics = 0;
+	json_t *rec;
+	is_int(json_array_size(items), 30, "30 records: 3 items x (3 + 3 + 4 languages)");
+	json_array_foreach(items, i, rec) {
+		json_t *g = json_object_get(rec, "generation");
+		const char *task = json_string_value(json_object_get(rec, "task"));
+		const int max = !strcmp(task ? task : "", "short_qa") ? 8 : 32;
+		bad_fields += !json_is_string(json_object_get(g, "text")) || !json_is_object(json_object_get(g, "script")) ||
+			      !json_is_object(json_object_get(g, "language")) ||
+			      !json_array_size(json_object_get(g, "references")) ||
+			      !json_is_object(json_object_get(g, "stats")) || !json_is_string(json_object_get(rec, "prompt"));
+		json_t *nt = json_object_get(g, "n_tokens");
+		bad_tokens += !json_is_integer(nt) || json_integer_value(nt) > max;
+		const char *stop = json_string_value(json_object_get(g, "stop_reason"));
+		bool known = false;
+		for (int k = 0; stops[k] && stop; k++)
+			known |= !strcmp(stop, stops[k]);
+		bad_stop += !known;
+		static const char *const tr[] = { "chrf", "chrf++", "bleu", NULL }, *const qa[] = { "exact_match", "f1",
+												       "contains", NULL };
+		for (const char *const *m = strcmp(task, "short_qa") ? tr : qa; *m; m++)
+			bad_metrics += isnan(metric_value(rec, *m));
+	}
+	is_int(bad_fields, 0, "every record has generation.text, script, language, references, stats and the prompt");
+	is_int(bad_tokens, 0, "every n_tokens is an integer within the task's max_tokens");
+	is_int(bad_stop, 0, "every stop_reason is max_tokens, eos, stop or ctx_full");
+	is_int(bad_metrics, 0, "every record has its task's metrics (chrf/chrf++/bleu or exact_match/f1/contains)");
+}
+
+/* Each per-item value recomputed from the recorded text with metrics/ and tasks/. */
+static void check_values(json_t *items)
+{
+	size_t i, n_chrf = 0, bad_chrf = 0, bad_bleu = 0, bad_qa = 0, bad_script = 0, n_script = 0;
+	json_t *rec;
+	json_array_foreach(items, i, rec) {
+		const char *task = json_string_value(json_object_get(rec, "task"));
+		const char *lang = json_string_value(json_object_get(rec, "language"));
+		json_t *g = json_object_get(rec, "generation");
+		char *ans = answer_of(json_string_value(json_object_get(g, "text")));
+		const char *refs[8];
+		const struct met_text_item it = { .hyp = ans, .refs = refs, .n_refs = refs_of(rec, refs, 8) };
+		double v = NAN;
+		if (strcmp(task, "short_qa")) {
+			const struct met_chrf_opts co = MET_CHRF_DEFAULTS;
+			met_chrf_sentence(&it, &co, &v, NULL);
+			bad_chrf += fabs(v - metric_value(rec, "chrf")) > 1e-9;
+			n_chrf++;
+			met_bleu_sentence(&it, MET_BLEU_TOK_13A, &v, NULL);
+			bad_bleu += fabs(v - metric_value(rec, "bleu")) > 1e-9;
+		} else {
+			const struct met_qa_opts qo = { .drop_articles = !strcmp(lang, "en"), .fold_diacritics = 0 };
+			met_qa_exact(&it, &qo, &v, NULL);
+			bad_qa += (v > 0.5) != (metric_value(rec, "exact_match") > 0.5);
+			met_qa_f1(&it, &qo, &v, NULL);
+			bad_qa += fabs(v - metric_value(rec, "f1")) > 1e-12;
+		}
+		struct task_script_mix mix;
+		task_script_mix(ans, strlen(ans), &mix, NULL);
+		const char *verdict = json_string_value(json_object_get(json_object_get(g, "script"), "verdict"));
+		bad_script += strcmp(verdict ? verdict : "", task_script_name(mix.verdict)) != 0;
+		double ok = metric_value(rec, "script_ok");
+		if (!isnan(ok)) {
+			n_script++;
+			const char *want = !strcmp(lang, "sr-Cyrl") ? "Cyrl" : "Latn";
+			bad_script += (ok > 0.5) != !strcmp(task_script_name(mix.verdict), want);
+		}
+		free(ans);
+	}
+	ok(n_chrf == 18, "18 translation records");
+	is_int(bad_chrf, 0, "every chrf equals met_chrf_sentence on the recorded text");
+	is_int(bad_bleu, 0, "every bleu equals met_bleu_sentence (13a) on the recorded text");
+	is_int(bad_qa, 0, "every exact_match and f1 equals met_qa_exact / met_qa_f1 (articles dropped in en only)");
+	is_int(bad_script, 0, "the script verdict and script_ok follow task_script_mix of the answer");
+	diag("script_ok judged on %zu of the records (answers with letters)", n_script);
+}
+
+/* results.json's chrf and bleu of translate_to hr: the corpus scores of its three answers. */
+static void check_corpus(json_t *items, json_t *results)
+{
+	const char *hyps[8], *refs[8][4];
+	char *owned[8];
+	struct met_text_item ti[8];
+	size_t n = 0, i;
+	json_t *rec;
+	json_array_foreach(items, i, rec) {
+		if (strcmp(json_string_value(json_object_get(rec, "task")), "translate_to") ||
+		    strcmp(json_string_value(json_object_get(rec, "language")), "hr") || n == 8)
+			continue;
+		owned[n] = answer_of(json_string_value(json_object_get(json_object_get(rec, "generation"), "text")));
+		hyps[n] = owned[n];
+		ti[n] = (struct met_text_item){ .hyp = hyps[n], .refs = refs[n], .n_refs = refs_of(rec, refs[n], 4) };
+		n++;
+	}
+	is_int(n, 3, "three translate_to hr records");
+	double chrf = NAN, bleu = NAN, got_chrf = NAN, got_bleu = NAN;
+	const struct met_chrf_opts co = MET_CHRF_DEFAULTS;
+	met_chrf_corpus(ti, n, &co, &chrf, NULL);
+	met_bleu_corpus(ti, n, MET_BLEU_TOK_13A, &bleu, NULL);
+	json_t *aggs = json_object_get(results, "aggregates"), *a;
+	json_array_foreach(aggs, i, a) {
+		if (strcmp(json_string_value(json_object_get(a, "task")), "translate_to") ||
+		    strcmp(json_string_value(json_object_get(a, "language")), "hr"))
+			continue;
+		json_t *ms = json_object_get(a, "metrics");
+		got_chrf = json_number_value(json_object_get(json_object_get(ms, "chrf"), "value"));
+		got_bleu = json_number_value(json_object_get(json_object_get(ms, "bleu"), "value"));
+	}
+	ok(chrf > 0, "the answers' corpus chrF is above 0 (a check that can fail)");
+	is_near(got_chrf, chrf, 1e-9, "results.json chrf = corpus chrF of the answers (met_chrf_corpus)");
+	is_near(got_bleu, bleu, 1e-9, "results.json bleu = corpus BLEU of the answers (met_bleu_corpus)");
+	double mean = 0;
+	const struct met_chrf_opts one = MET_CHRF_DEFAULTS;
+	for (size_t k = 0; k < n; k++) {
+		double v;
+		met_chrf_sentence(&ti[k], &one, &v, NULL);
+		mean += v / (double)n;
+		free(owned[k]);
+	}
+	diag("corpus chrF %.6f, mean of sentence chrF %.6f", chrf, mean);
+	json_t *cmp = json_object_get(results, "comparisons"), *c;
+	size_t n_pairs = 0;
+	json_array_foreach(cmp, i, c)
+		n_pairs += !strcmp(json_string_value(json_object_get(c, "task")), "translate_to");
+	is_int(n_pairs, 15, "translate_to: 3 language pairs x 5 metrics compared");
+}
+
+/* items.jsonl as compact lines without timings and work counters. Owned. */
+static char *norm_items(json_t *items)
+{
+	size_t i, total = 1;
+	json_t *rec;
+	char **lines = calloc(json_array_size(items) + 1, sizeof *lines);
+	json_array_foreach(items, i, rec) {
+		json_t *c = json_deep_copy(rec);
+		json_object_del(c, "timings_ns");
+		json_object_del(c, "tokens_computed");
+		json_object_del(c, "tokens_cached");
+		lines[i] = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+		total += strlen(lines[i]) + 1;
+		json_decref(c);
+	}
+	char *out = calloc(total, 1);
+	json_array_foreach(items, i, rec) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+		free(lines[i]);
+	}
+	free(lines);
+	return out;
+}
+
+static void test_run(const char *model)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "run --model %s " RUN_OPTS " --out %s/full", model, tmp);
+	is_int(rc, 0, "run on the demo suite's generate tasks exits 0");
+	if (rc)
+		diag("%s", out ? out : "");
+	free(out);
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s/full", tmp);
+	json_t *items = load_items(dir), *results = load_results(dir);
+	check_fields(items);
+	check_values(items);
+	check_corpus(items, results);
+	const char *chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
+	is_str(chat ? chat : "(none)", "none", "a model without a chat template: settings.chat_template is none");
+
+	/* stopped after 4 units, resumed: the same items */
+	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=4 '%s' run --model %s " RUN_OPTS " --out %s/part", cli_merilo(), model,
+		    tmp);
+	ok(rc != 0, "a run stopped after 4 units exits non-zero");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/part", tmp);
+	json_t *part = load_items(dir);
+	is_int(json_array_size(part), 4, "it saved 4 records");
+	json_decref(part);
+	rc = cli_run(&out, "run --resume %s/part --quiet --threads 1", tmp);
+	is_int(rc, 0, "--resume finishes it");
+	free(out);
+	part = load_items(dir);
+	char *a = norm_items(items), *b = norm_items(part);
+	ok(cli_same_str(a, b), "the resumed run's items equal the unbroken run's (text, metrics, statistics)");
+	free(a);
+	free(b);
+	json_decref(part);
+	json_decref(items);
+	json_decref(results);
+}
+
+static void test_chat(const char *model)
+{
+	char *out = NULL, dir[512];
+	int rc = cli_run(&out, "run --model %s " RUN_OPTS " --lang hr --tasks short_qa --limit 1 --chat-template chatml "
+			       "--out %s/chatml", model, tmp);
+	is_int(rc, 0, "--chat-template chatml on a model without a template runs");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/chatml", tmp);
+	json_t *items = load_items(dir), *results = load_results(dir);
+	const char *prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+	ok(prompt && !strncmp(prompt, "<|im_start|>user\nOdgovori jednom", 32) &&
+		   strstr(prompt, "<|im_end|>\n<|im_start|>assistant\n"),
+	   "the prompt is the suite's prompt in a ChatML user turn, the assistant's turn opened");
+	const char *chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
+	is_str(chat ? chat : "(none)", "chatml", "settings.chat_template records chatml");
+	json_decref(items);
+	json_decref(results);
+	rc = cli_run(&out, "run --model %s " RUN_OPTS " --chat-template vicuna --out %s/bad", model, tmp);
+	ok(rc != 0 && out && strstr(out, "unknown chat template 'vicuna'"), "an unknown --chat-template is refused by name");
+	free(out);
+}
+
+static void test_smollm2_template(void)
+{
+	char src[512], model[512], *out = NULL, dir[512];
+	const char *fx = fixtures_dir();
+	snprintf(src, sizeof src, "%s/models-real/smollm2-135m-instruct-q4_1.gguf", fx ? fx : "../shared/fixtures");
+	if (!fx || access(src, R_OK)) {
+		skip("../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf absent", "SmolLM2's template");
+		return;
+	}
+	snprintf(model, sizeof model, "%s/smol-vocab.gguf", tmp);
+	int rc = cli_run(&out, "synth --preset tiny --vocab %s --seed 2 -o %s", src, model);
+	is_int(rc, 0, "a tiny model with SmolLM2's tokenizer (and chat template) is made");
+	free(out);
+	rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --lang en --limit 1 --out %s/smol", model, tmp);
+	is_int(rc, 0, "--chat-template auto runs");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/smol", tmp);
+	json_t *items = load_items(dir), *results = load_results(dir);
+	const char *prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+	ok(prompt && !strncmp(prompt, "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by "
+				      "Hugging Face<|im_end|>\n<|im_start|>user\nAnswer in a word", 127),
+	   "auto applies SmolLM2's ChatML with its default system message");
+	const char *chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
+	is_str(chat ? chat : "(none)", "chatml", "settings.chat_template records chatml");
+	json_decref(items);
+	json_decref(results);
+}
+
+int main(void)
+{
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn_gen"))
+		skip_all("no temporary folder");
+	char model[512], *out = NULL;
+	snprintf(model, sizeof model, "%s/m.gguf", tmp);
+	if (cli_run(&out, "synth --preset tiny --dtype f16 --seed 1 -o %s", model))
+		skip_all("merilo synth failed");
+	free(out);
+	TEST(test_run(model), "generate tasks end to end: fields, values, corpus scores, resume");
+	TEST(test_chat(model), "--chat-template chatml and an unknown name");
+	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
+	cli_rmtree(tmp);
+	return done_testing();
+}
