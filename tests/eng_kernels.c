@@ -4,7 +4,8 @@
  * kernel of types.h on the same row and activation: row counts and token counts
  * that do and do not fill the kernels' tiles, row lengths with and without a tail,
  * padded strides, special values (f16 inf, -128 quants, a signalling-NaN scale),
- * and the rows around a tile edge must not be overwritten.
+ * and the rows around a tile edge must not be overwritten. K-quant weights
+ * (Q4_K, Q5_K, Q6_K) with Q8_K activations likewise, bit for bit.
  */
 #include "tests/tap.h"
 
@@ -168,6 +169,55 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 	}
 }
 
+/* K-quant weights (random bytes, finite random f16 scales) against Q8_K activations:
+ * token counts on both sides of the 16-token group of quants_tile.c, row counts
+ * around its 4-row group, padded rows (2-byte aligned like GGUF data). */
+static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
+{
+	static const int64_t lengths[] = { 256, 768 };
+	static const int kq_rows[] = { 1, 3, 4, 5, 9 };
+	static const int kq_toks[] = { 1, 2, 3, 15, 16, 17, 33 };
+	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+		int64_t n = lengths[li], nb = n / 256;
+		uint64_t row_bytes = 0, xrow = 0;
+		eng_row_size(type, (uint64_t)n, &row_bytes);
+		eng_row_size(ENG_TYPE_Q8_K, (uint64_t)n, &xrow);
+		const size_t blk = (size_t)row_bytes / (size_t)nb;
+		size_t w_stride = (size_t)row_bytes + 6, x_stride = (size_t)xrow + 4;
+		char *w = calloc(9, w_stride);
+		char *x = calloc(33, x_stride);
+		float *tmp = malloc((size_t)n * sizeof(float));
+		for (int r = 0; r < 9; r++)
+			for (int64_t b = 0; b < nb; b++) {
+				char *bp = w + (size_t)r * w_stride + (size_t)b * blk;
+				for (size_t i = 0; i < blk; i++)
+					bp[i] = (char)rng_next();
+				for (int k = 0; k <= has_dmin; k++) {
+					uint16_t h = eng_f32_to_f16(rng_sym() * 0.01f);
+					memcpy(bp + d_off + 2 * (size_t)k, &h, 2);
+				}
+			}
+		for (int t = 0; t < 33; t++) {
+			for (int64_t i = 0; i < n; i++)
+				tmp[i] = rng_sym() * (float)(1 + t % 5);
+			if (t == 2)
+				memset(tmp, 0, sizeof(float) * 256); /* an all-zero super-block: d = 0 */
+			eng_quantize_row_q8_K(tmp, x + (size_t)t * x_stride, n);
+		}
+		int bad = 0;
+		for (size_t a = 0; a < sizeof kq_rows / sizeof kq_rows[0]; a++)
+			for (size_t b = 0; b < sizeof kq_toks / sizeof kq_toks[0]; b++)
+				bad += compare(type, mdot, 1, n, w, w_stride, kq_rows[a], x, x_stride, kq_toks[b]);
+		char name[160];
+		snprintf(name, sizeof name, "%s x q8_K, n=%lld: every rows x tokens shape equals vec_dot_q8 bit for bit",
+			 eng_type_name(type), (long long)n);
+		is_int(bad, 0, name);
+		free(w);
+		free(x);
+		free(tmp);
+	}
+}
+
 /* ops.c converts rows to f16 with F16C (vcvtps2ph, round to nearest even); it must
  * agree with eng_f32_to_f16 bit for bit (exhaustively true; sampled here). */
 static void check_f16c_conversion(void)
@@ -210,5 +260,10 @@ int main(void)
 	check_float(ENG_TYPE_F16, mdot_f16);
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
+	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);
+	check_kq(ENG_TYPE_Q5_K, eng_mdot_q5_K_q8_K, 0, 1);
+	check_kq(ENG_TYPE_Q6_K, eng_mdot_q6_K_q8_K, 208, 0);
+	is_int(eng_mdot_q8_for_type(ENG_TYPE_Q4_K) == eng_mdot_q4_K_q8_K, 1, "the kernel for q4_K weights is the q4_K one");
+	is_int(eng_mdot_q8_for_type(ENG_TYPE_Q2_K) == NULL, 1, "no multi-row kernel for q2_K: NULL");
 	return done_testing();
 }

@@ -371,3 +371,21 @@ void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q4_0, 1);
 #endif
 }
+
+eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)
+{
+	switch (type) {
+	case ENG_TYPE_Q8_0:
+		return eng_mdot_q8_0_q8_0;
+	case ENG_TYPE_Q4_0:
+		return eng_mdot_q4_0_q8_0;
+	case ENG_TYPE_Q4_K:
+		return eng_mdot_q4_K_q8_K;
+	case ENG_TYPE_Q5_K:
+		return eng_mdot_q5_K_q8_K;
+	case ENG_TYPE_Q6_K:
+		return eng_mdot_q6_K_q8_K;
+	default:
+		return NULL;
+	}
+}

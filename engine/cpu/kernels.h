@@ -30,5 +30,20 @@ void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
 void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
+/* Q4_K / Q5_K / Q6_K weights . Q8_K activations made by eng_quantize_row_q8_K, as the
+ * type table's vec_dot_q8 (engine/quants_tile.c; n a multiple of 256). */
+void eng_mdot_q4_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_q5_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_q6_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+
+/* The signature of the eng_mdot_* kernels. */
+typedef void (*eng_mdot_fn)(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
+			    size_t x_stride, int n_tok, float *out, size_t out_stride);
+/* The multi-row kernel for weights of `type` against their quantized activation
+ * format (the type's vec_dot_type), or NULL where there is none (static). */
+eng_mdot_fn eng_mdot_q8_for_type(uint32_t type);
 
 #endif

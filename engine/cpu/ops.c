@@ -162,13 +162,11 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
 	}
-	if (j.dot_q8 && w->type == ENG_TYPE_Q8_0)
-		j.block = eng_mdot_q8_0_q8_0;
-	else if (j.dot_q8 && w->type == ENG_TYPE_Q4_0)
-		j.block = eng_mdot_q4_0_q8_0;
-	else if (!j.dot_q8 && w->type == ENG_TYPE_F16)
+	if (j.dot_q8)
+		j.block = eng_mdot_q8_for_type(w->type); /* Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; else NULL */
+	else if (w->type == ENG_TYPE_F16)
 		j.block = mdot_f16_block;
-	else if (!j.dot_q8 && w->type == ENG_TYPE_F32)
+	else if (w->type == ENG_TYPE_F32)
 		j.block = mdot_f32_block;
 	if (j.xq_row_bytes) {
 		/* ctx_new sized xq for n_ubatch rows of the widest input */
