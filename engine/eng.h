@@ -283,6 +283,9 @@ struct eng_gen_stats {
 	uint64_t n_prompt_cached;   /* prompt tokens reused from a shared prefix instead */
 	uint64_t n_generated;       /* sum of n_ids */
 	uint64_t n_forward;         /* forward steps (one per step for the whole batch) */
+	double first_step_s;        /* wall seconds of the first step (with one request: its prefill
+				     * and first token), CLOCK_MONOTONIC */
+	double total_s;             /* wall seconds of the generation (after the contexts are made) */
 };
 
 /* Generate for n requests, up to o->n_batch at a time, into res[0..n) (caller's array;
@@ -293,6 +296,25 @@ struct eng_gen_stats {
  * out of range, empty stop string), naming its index. */
 int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
 		 struct eng_gen_res *res, struct eng_gen_stats *stats, struct mrl_err *err);
+
+/* Batched scoring: the requests of many groups (the items of an evaluation, each
+ * group one item's requests) in shared forward calls. group_size[g] requests of
+ * group g follow those of group g - 1 in reqs (n_groups groups). Everything that
+ * comes back — res, topk (as eng_score_ex), and work[g] (n_groups entries, may be
+ * NULL: group g's tokens computed and taken from the cache, and the forward
+ * calls that carried them) — is what one eng_score_ex call per group, in order,
+ * on this context would give, bit for bit; only the forward calls differ. On a
+ * multi-sequence context (n_seq >= 2) the requests run side by side in the
+ * cache rows of slots 1..n_seq-1, a few hundred tokens a call, each reusing the
+ * prefix eng_score_ex would reuse (copied from a request that computed it);
+ * when the batch needs more rows than those slots hold, a request whose prefix
+ * was overwritten recomputes it (tokens computed then exceed eng_score_ex's;
+ * the results do not change). Slot 0 afterwards holds the last request, as
+ * eng_score_ex leaves it; other slots are unspecified. With n_seq == 1 it is
+ * eng_score_ex group after group. */
+int eng_score_batch(struct eng_ctx *c, const struct eng_score_req *reqs, const size_t *group_size, size_t n_groups,
+		    struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
+		    struct mrl_err *err);
 
 /* ---- synthetic models (`merilo synth`) ---- */
 

@@ -408,4 +408,16 @@ struct eng_ctx {
 int eng_forward(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
 		struct mrl_err *err);
 
+/* The forward pass with explicit cache rows, for batched scoring on a
+ * multi-sequence context (a host backend): token i at position pos[i] in the
+ * rows from base[i] on (any range of the n_seq * n_ctx rows, not only a slot's
+ * start), logits for the flagged tokens in order. Tokens must be in the
+ * vocabulary and rows inside the cache (the caller checked); the slots'
+ * positions are left as they were (c->tokens gets the tokens). */
+int eng_forward_rows(struct eng_ctx *c, const int32_t *tokens, const uint32_t *pos, const uint32_t *base, size_t n,
+		     const bool *want_logits, float *logits, struct mrl_err *err);
+/* Copy n cache rows (every layer's K and V, and c->tokens) from row `from` to
+ * row `to` (host cache; the ranges may overlap). */
+void eng_kv_copy_rows(struct eng_ctx *c, size_t from, size_t to, size_t n);
+
 #endif

@@ -301,13 +301,7 @@ int eng_seq_copy(struct eng_ctx *c, uint32_t src, uint32_t dst, uint32_t n_keep,
 		return 0;
 	}
 	/* n_seq > 1: a host backend (ctx_check), so the cache is host memory */
-	const size_t elt = c->ex.kv_f16 ? sizeof(uint16_t) : sizeof(float);
-	const size_t row = c->kv.n_embd_kv * elt, from = (size_t)src * c->n_ctx, to = (size_t)dst * c->n_ctx;
-	for (uint32_t il = 0; il < c->kv.n_layer; il++) {
-		memcpy((char *)c->kv.k[il] + to * row, (const char *)c->kv.k[il] + from * row, n_keep * row);
-		memcpy((char *)c->kv.v[il] + to * row, (const char *)c->kv.v[il] + from * row, n_keep * row);
-	}
-	memcpy(c->tokens + to, c->tokens + from, n_keep * sizeof *c->tokens);
+	eng_kv_copy_rows(c, (size_t)src * c->n_ctx, (size_t)dst * c->n_ctx, n_keep);
 	c->seq_pos[dst] = n_keep;
 	return 0;
 }
@@ -485,13 +479,21 @@ static int forward_check(struct eng_ctx *c, const int32_t *tokens, const uint32_
 	return 0;
 }
 
-/* The forward pass over n tokens (seq NULL: all of slot 0), micro-batch by
+/* Where the tokens of a forward call go: slots (seq, NULL = all slot 0), each
+ * at its slot's next position; or explicit cache rows base[i] + pos[i] with the
+ * slots' bookkeeping left alone (eng_forward_rows). */
+struct fwd_place {
+	const uint32_t *seq, *pos, *base;
+};
+
+/* The forward pass over n tokens placed as pl says, micro-batch by
  * micro-batch; logits rows for the tokens mode/want select, in token order. */
-static int forward_run(struct eng_ctx *c, const int32_t *tokens, const uint32_t *seq, size_t n,
+static int forward_run(struct eng_ctx *c, const int32_t *tokens, const struct fwd_place *pl, size_t n,
 		       enum want_mode mode, const bool *want, float *logits, struct mrl_err *err)
 {
 	const uint32_t n_vocab = c->m->cfg.n_vocab;
-	int rc = forward_check(c, tokens, seq, n, err);
+	const uint32_t *seq = pl->seq;
+	int rc = pl->pos ? 0 : forward_check(c, tokens, seq, n, err);
 	if (rc)
 		return rc;
 	memcpy(c->seq_next, c->seq_pos, c->n_seq * sizeof *c->seq_next);
@@ -503,8 +505,8 @@ static int forward_run(struct eng_ctx *c, const int32_t *tokens, const uint32_t 
 		for (int t = 0; t < nb; t++) {
 			const size_t i = done + (size_t)t;
 			const uint32_t s = seq ? seq[i] : 0;
-			c->ub_pos[t] = c->seq_next[s]++;
-			c->ub_base[t] = s * c->n_ctx;
+			c->ub_pos[t] = pl->pos ? pl->pos[i] : c->seq_next[s]++;
+			c->ub_base[t] = pl->pos ? pl->base[i] : s * c->n_ctx;
 			bool w = mode == WANT_ALL || (mode == WANT_LAST && i + 1 == n) || (mode == WANT_LIST && want && want[i]);
 			if (w && logits)
 				c->ub_out[n_out++] = t;
@@ -522,7 +524,8 @@ static int forward_run(struct eng_ctx *c, const int32_t *tokens, const uint32_t 
 		}
 		for (int t = 0; t < nb; t++) {
 			c->tokens[c->ub_base[t] + c->ub_pos[t]] = tokens[done + (size_t)t];
-			c->seq_pos[c->ub_base[t] / c->n_ctx] = c->ub_pos[t] + 1;
+			if (!pl->pos)
+				c->seq_pos[c->ub_base[t] / c->n_ctx] = c->ub_pos[t] + 1;
 		}
 		n_rows += (size_t)n_out;
 		done += (size_t)nb;
@@ -533,13 +536,35 @@ static int forward_run(struct eng_ctx *c, const int32_t *tokens, const uint32_t 
 int eng_forward(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
 		struct mrl_err *err)
 {
-	return forward_run(c, tokens, NULL, n, all_logits ? WANT_ALL : WANT_LAST, NULL, logits, err);
+	const struct fwd_place pl = { 0 };
+	return forward_run(c, tokens, &pl, n, all_logits ? WANT_ALL : WANT_LAST, NULL, logits, err);
 }
 
 int eng_forward_batch(struct eng_ctx *c, const int32_t *tokens, const uint32_t *seq, size_t n,
 		      const bool *want_logits, float *logits, struct mrl_err *err)
 {
-	return forward_run(c, tokens, seq, n, WANT_LIST, want_logits, logits, err);
+	const struct fwd_place pl = { .seq = seq };
+	return forward_run(c, tokens, &pl, n, WANT_LIST, want_logits, logits, err);
+}
+
+int eng_forward_rows(struct eng_ctx *c, const int32_t *tokens, const uint32_t *pos, const uint32_t *base, size_t n,
+		     const bool *want_logits, float *logits, struct mrl_err *err)
+{
+	const struct fwd_place pl = { .pos = pos, .base = base };
+	return forward_run(c, tokens, &pl, n, WANT_LIST, want_logits, logits, err);
+}
+
+void eng_kv_copy_rows(struct eng_ctx *c, size_t from, size_t to, size_t n)
+{
+	const size_t elt = c->ex.kv_f16 ? sizeof(uint16_t) : sizeof(float);
+	const size_t row = c->kv.n_embd_kv * elt;
+	if (from == to || n == 0)
+		return;
+	for (uint32_t il = 0; il < c->kv.n_layer; il++) {
+		memmove((char *)c->kv.k[il] + to * row, (const char *)c->kv.k[il] + from * row, n * row);
+		memmove((char *)c->kv.v[il] + to * row, (const char *)c->kv.v[il] + from * row, n * row);
+	}
+	memmove(c->tokens + to, c->tokens + from, n * sizeof *c->tokens);
 }
 
 void eng_ctx_phase_times(struct eng_ctx *c, double ms[ENG_PHASE_COUNT], uint64_t calls[ENG_PHASE_COUNT])

@@ -133,13 +133,45 @@ static int score_one(struct eng_ctx *c, const struct eng_score_req *r, struct en
 	return 0;
 }
 
+static int check_reqs(const struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs, size_t top_k,
+		      const struct eng_score_topk *topk, struct mrl_err *err);
+
 int eng_score_ex(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs, struct eng_score_res *res,
 		 size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *stats, struct mrl_err *err)
 {
-	const uint32_t n_vocab = c->m->cfg.n_vocab;
 	struct eng_score_stats st = { 0 };
 	if (stats)
 		*stats = st;
+	int rc = check_reqs(c, reqs, n_reqs, top_k, topk, err);
+	if (rc)
+		return rc;
+	struct order_item *order = malloc((n_reqs ? n_reqs : 1) * sizeof *order);
+	float *lg = malloc((size_t)SCORE_CHUNK * c->m->cfg.n_vocab * sizeof(float));
+	if (!order || !lg) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "score: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_reqs; i++)
+		order[i] = (struct order_item){ &reqs[i], i };
+	qsort(order, n_reqs, sizeof *order, cmp_req);
+	for (size_t i = 0; i < n_reqs; i++) {
+		const size_t idx = order[i].idx;
+		if ((rc = score_one(c, order[i].r, &res[idx], top_k, top_k ? &topk[idx] : NULL, &st, lg, err)))
+			goto out;
+	}
+out:
+	if (stats)
+		*stats = st;
+	free(order);
+	free(lg);
+	return rc;
+}
+
+/* What eng_score_ex and eng_score_batch refuse before computing anything. */
+static int check_reqs(const struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs, size_t top_k,
+		      const struct eng_score_topk *topk, struct mrl_err *err)
+{
+	const uint32_t n_vocab = c->m->cfg.n_vocab;
 	if (top_k > n_vocab)
 		return mrl_err_set(err, MRL_EINPUT, "score: top-%zu asked of a vocabulary of %u", top_k, n_vocab);
 	if (top_k && !topk)
@@ -161,31 +193,280 @@ int eng_score_ex(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_r
 		if (top_k && (!topk[i].id || !topk[i].logprob))
 			return mrl_err_set(err, MRL_EINPUT, "score: request %zu has no top-%zu arrays", i, top_k);
 	}
-	int rc = 0;
-	struct order_item *order = malloc((n_reqs ? n_reqs : 1) * sizeof *order);
-	float *lg = malloc((size_t)SCORE_CHUNK * n_vocab * sizeof(float));
-	if (!order || !lg) {
-		rc = mrl_err_set(err, MRL_ENOMEM, "score: out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n_reqs; i++)
-		order[i] = (struct order_item){ &reqs[i], i };
-	qsort(order, n_reqs, sizeof *order, cmp_req);
-	for (size_t i = 0; i < n_reqs; i++) {
-		const size_t idx = order[i].idx;
-		if ((rc = score_one(c, order[i].r, &res[idx], top_k, top_k ? &topk[idx] : NULL, &st, lg, err)))
-			goto out;
-	}
-out:
-	if (stats)
-		*stats = st;
-	free(order);
-	free(lg);
-	return rc;
+	return 0;
 }
 
 int eng_score(struct eng_ctx *c, const struct eng_score_req *reqs, size_t n_reqs, struct eng_score_res *res,
 	      struct mrl_err *err)
 {
 	return eng_score_ex(c, reqs, n_reqs, res, 0, NULL, NULL, err);
+}
+
+/* ---- eng_score_batch: the requests of many groups in shared forward calls ----
+ *
+ * The requests are visited as consecutive eng_score_ex calls would visit them
+ * (group by group, sorted within a group), and each takes from the cache the
+ * prefix those calls would have reused: keep = the common prefix with the
+ * request visited before it (for the first, with slot 0, which holds what the
+ * last call left), never past n_ctx - 1. Those keep positions are copied from
+ * a source that already computed the same tokens: slot 0, or the earliest
+ * visited request sharing them. Each request computes the rest in its own range
+ * of cache rows (bump-allocated in slots 1..n_seq-1), and the forward calls
+ * carry tokens of up to BATCH_TOKENS of them at once. A token's logits depend
+ * only on the tokens at and before it in its own rows, so every result is the
+ * one eng_score_ex gives, bit for bit, and so are the work counts unless the
+ * rows run out and a source is overwritten (then its takers recompute). */
+
+/* Tokens per forward call, and logits rows per call (n_vocab floats each). */
+#define BATCH_TOKENS 512
+#define BATCH_LOGITS 256
+
+struct bs_req {
+	const struct eng_score_req *r;
+	size_t idx, group;   /* into reqs/res, and its group */
+	size_t n_feed, keep; /* tokens to feed (n_ctx + n_cont - 1), positions reused */
+	size_t src;          /* visiting index of the source of the keep positions; SIZE_MAX: slot 0 */
+	size_t base, fed;    /* first cache row once started; positions valid in them */
+	bool started, gone;  /* gone: its rows were handed to later requests */
+};
+
+struct bs_state {
+	struct eng_ctx *c;
+	struct bs_req *v;    /* n in visiting order */
+	size_t n, next_row, pool_end, n_started, n_done;
+	size_t top_k;
+	struct eng_score_res *res;
+	struct eng_score_topk *topk;
+	struct eng_score_stats *work; /* per group, may be NULL */
+	/* one forward call: tokens, their places, which request, whether logits are wanted */
+	int32_t *tok;
+	uint32_t *pos, *base;
+	size_t *who;
+	bool *want;
+	float *lg;
+};
+
+static size_t common_prefix(const struct eng_score_req *a, size_t na, const struct eng_score_req *b, size_t nb)
+{
+	size_t k = 0;
+	while (k < na && k < nb && tok_at(a, k) == tok_at(b, k))
+		k++;
+	return k;
+}
+
+/* Positions of slot 0 (what the context holds) that request r can reuse, as score_one counts them. */
+static size_t slot0_keep(const struct eng_ctx *c, const struct bs_req *q)
+{
+	size_t keep = 0;
+	while (keep < c->seq_pos[0] && keep < q->n_feed && c->tokens[keep] == tok_at(q->r, keep))
+		keep++;
+	return keep;
+}
+
+/* Visiting order, keep and source of every request. */
+static void bs_plan(struct bs_state *b)
+{
+	for (size_t j = 0; j < b->n; j++) {
+		struct bs_req *q = &b->v[j];
+		q->n_feed = q->r->n_ctx + q->r->n_cont - 1;
+		q->keep = j ? common_prefix(b->v[j - 1].r, b->v[j - 1].n_feed, q->r, q->n_feed) : slot0_keep(b->c, q);
+		if (q->keep > q->r->n_ctx - 1)
+			q->keep = q->r->n_ctx - 1;
+		q->src = SIZE_MAX;
+		if (q->keep == 0 || slot0_keep(b->c, q) >= q->keep)
+			continue;
+		/* the earliest of the run of requests before it that hold the same keep tokens */
+		size_t k = j - 1;
+		while (k > 0 && b->v[k - 1].n_feed >= q->keep &&
+		       common_prefix(b->v[k - 1].r, q->keep, q->r, q->keep) == q->keep)
+			k--;
+		q->src = k;
+	}
+}
+
+/* Start request j when its source is ready and its rows fit: copy the keep
+ * positions into its rows. A source whose rows are gone: reuse what slot 0
+ * holds instead, and compute the rest. */
+static bool bs_start(struct bs_state *b, size_t j)
+{
+	struct bs_req *q = &b->v[j];
+	size_t from = 0;
+	if (q->src != SIZE_MAX && b->v[q->src].gone) {
+		q->src = SIZE_MAX;
+		size_t k0 = slot0_keep(b->c, q);
+		if (q->keep > k0)
+			q->keep = k0;
+	}
+	if (q->src != SIZE_MAX) {
+		const struct bs_req *s = &b->v[q->src];
+		if (!s->started || s->fed < q->keep)
+			return false;
+		from = s->base;
+	}
+	if (b->next_row + q->n_feed > b->pool_end)
+		return false;
+	q->base = b->next_row;
+	b->next_row += q->n_feed;
+	eng_kv_copy_rows(b->c, from, q->base, q->keep);
+	q->fed = q->keep;
+	q->started = true;
+	b->n_started++;
+	return true;
+}
+
+/* Start what can start, then fill one forward call from the started requests,
+ * in visiting order; the number of tokens (0: nothing could run). */
+static size_t bs_fill(struct bs_state *b, size_t *n_rows)
+{
+	size_t pending = 0;
+	for (size_t j = 0; j < b->n; j++)
+		if (b->v[j].started)
+			pending += b->v[j].n_feed - b->v[j].fed;
+	for (size_t j = 0; j < b->n && pending < BATCH_TOKENS; j++)
+		if (!b->v[j].started && bs_start(b, j))
+			pending += b->v[j].n_feed - b->v[j].fed;
+	size_t n = 0;
+	*n_rows = 0;
+	for (size_t j = 0; j < b->n && n < BATCH_TOKENS; j++) {
+		const struct bs_req *q = &b->v[j];
+		if (!q->started)
+			continue;
+		for (size_t p = q->fed; p < q->n_feed && n < BATCH_TOKENS; p++) {
+			/* logits of position p predict token p + 1: wanted from the last context token on */
+			const bool want = p + 1 >= q->r->n_ctx;
+			if (want && *n_rows == BATCH_LOGITS)
+				break;
+			b->tok[n] = tok_at(q->r, p);
+			b->pos[n] = (uint32_t)p;
+			b->base[n] = (uint32_t)q->base;
+			b->who[n] = j;
+			b->want[n] = want;
+			*n_rows += want;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Log-probabilities of the rows of one forward call; requests fed to the end are done. */
+static void bs_collect(struct bs_state *b, size_t n)
+{
+	const uint32_t n_vocab = b->c->m->cfg.n_vocab;
+	const size_t k = b->top_k;
+	size_t row = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct bs_req *q = &b->v[b->who[i]];
+		q->fed++;
+		if (b->want[i]) {
+			const size_t jj = b->pos[i] + 1 - q->r->n_ctx;
+			struct eng_score_res *res = &b->res[q->idx];
+			struct eng_score_topk *tk = k ? &b->topk[q->idx] : NULL;
+			row_logprobs(b->lg + row++ * n_vocab, n_vocab, q->r->cont[jj], &res->logprob[jj], &res->is_greedy[jj],
+				     k, k ? tk->id + jj * k : NULL, k ? tk->logprob + jj * k : NULL);
+		}
+		if (q->fed != q->n_feed)
+			continue;
+		struct eng_score_res *res = &b->res[q->idx];
+		res->sum_logprob = 0.0;
+		res->all_greedy = true;
+		for (size_t jj = 0; jj < q->r->n_cont; jj++) {
+			res->sum_logprob += res->logprob[jj];
+			res->all_greedy = res->all_greedy && res->is_greedy[jj];
+		}
+		if (b->work) {
+			b->work[q->group].n_computed += q->n_feed - q->keep;
+			b->work[q->group].n_cached += q->keep;
+		}
+		b->n_done++;
+	}
+}
+
+/* Every request fed; the last visited one's positions into slot 0 (what the next call reuses). */
+static int bs_run(struct bs_state *b, struct mrl_err *err)
+{
+	struct eng_ctx *c = b->c;
+	bool reset = false;
+	while (b->n_done < b->n) {
+		size_t n_rows, n = bs_fill(b, &n_rows);
+		if (n == 0) {
+			/* nothing running and nothing fits: the rows start over, and what they held is gone */
+			if (reset)
+				return mrl_err_set(err, MRL_ERUNTIME, "score: batch scheduler stalled (a bug)");
+			for (size_t j = 0; j < b->n; j++)
+				b->v[j].gone = b->v[j].started;
+			b->next_row = c->n_ctx;
+			reset = true;
+			continue;
+		}
+		reset = false;
+		int rc = eng_forward_rows(c, b->tok, b->pos, b->base, n, b->want, b->lg, err);
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < n && b->work; i++)
+			if (i == 0 || b->v[b->who[i]].group != b->v[b->who[i - 1]].group)
+				b->work[b->v[b->who[i]].group].n_forward++;
+		bs_collect(b, n);
+	}
+	const struct bs_req *last = b->n ? &b->v[b->n - 1] : NULL;
+	if (last && !last->gone) {
+		eng_kv_copy_rows(c, last->base, 0, last->n_feed);
+		c->seq_pos[0] = (uint32_t)last->n_feed;
+	} else if (last) {
+		c->seq_pos[0] = 0;
+	}
+	return 0;
+}
+
+int eng_score_batch(struct eng_ctx *c, const struct eng_score_req *reqs, const size_t *group_size, size_t n_groups,
+		    struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
+		    struct mrl_err *err)
+{
+	size_t n_reqs = 0;
+	for (size_t g = 0; g < n_groups; g++) {
+		n_reqs += group_size[g];
+		if (work)
+			work[g] = (struct eng_score_stats){ 0 };
+	}
+	int rc = check_reqs(c, reqs, n_reqs, top_k, topk, err);
+	if (rc || c->n_seq < 2) {
+		/* one sequence: the groups one after the other through eng_score_ex */
+		for (size_t g = 0, at = 0; !rc && g < n_groups; at += group_size[g++])
+			rc = eng_score_ex(c, reqs + at, group_size[g], res + at, top_k, top_k ? topk + at : NULL,
+					  work ? &work[g] : NULL, err);
+		return rc;
+	}
+	const uint32_t n_vocab = c->m->cfg.n_vocab;
+	struct bs_state b = { .c = c, .n = n_reqs, .next_row = c->n_ctx, .pool_end = (size_t)c->n_seq * c->n_ctx,
+			      .top_k = top_k, .res = res, .topk = topk, .work = work };
+	struct order_item *order = malloc((n_reqs ? n_reqs : 1) * sizeof *order);
+	b.v = calloc(n_reqs ? n_reqs : 1, sizeof *b.v);
+	b.tok = malloc(BATCH_TOKENS * sizeof *b.tok);
+	b.pos = malloc(BATCH_TOKENS * sizeof *b.pos);
+	b.base = malloc(BATCH_TOKENS * sizeof *b.base);
+	b.who = malloc(BATCH_TOKENS * sizeof *b.who);
+	b.want = malloc(BATCH_TOKENS * sizeof *b.want);
+	b.lg = malloc((size_t)BATCH_LOGITS * n_vocab * sizeof *b.lg);
+	if (!order || !b.v || !b.tok || !b.pos || !b.base || !b.who || !b.want || !b.lg) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "score: out of memory");
+		goto out;
+	}
+	for (size_t g = 0, at = 0; g < n_groups; at += group_size[g++]) {
+		for (size_t i = at; i < at + group_size[g]; i++)
+			order[i] = (struct order_item){ &reqs[i], i };
+		qsort(order + at, group_size[g], sizeof *order, cmp_req);
+		for (size_t i = at; i < at + group_size[g]; i++)
+			b.v[i] = (struct bs_req){ .r = order[i].r, .idx = order[i].idx, .group = g };
+	}
+	bs_plan(&b);
+	rc = bs_run(&b, err);
+out:
+	free(order);
+	free(b.v);
+	free(b.tok);
+	free(b.pos);
+	free(b.base);
+	free(b.who);
+	free(b.want);
+	free(b.lg);
+	return rc;
 }
