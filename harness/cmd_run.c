@@ -190,11 +190,14 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
  * change neither. */
 static json_t *options_json(const struct run_opts *o)
 {
-	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s, s:o, s:s}", "model", o->model, "suite",
+	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s, s:o, s:s}", "model", o->model, "suite",
 			 o->suite, "tasks", rec_json_string(o->tasks), "lang", rec_json_string(o->langs), "limit",
 			 (json_int_t)o->limit, "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot,
 			 "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
 			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch, "shard", rec_json_string(o->shard), "kv_cache", o->kv_cache);
+	if (j && o->chat_template)
+		json_object_set_new(j, "chat_template", json_string(o->chat_template));
+	return j;
 }
 
 /* The options run.json gained after its first version: restored when recorded
@@ -244,6 +247,11 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 		return hrn_usage_error("run", "--shard %s differs from the resumed run's %s (%s)", o->shard,
 				       shard ? shard : "(none)", path);
 	o->shard = shard ? shard : o->shard;
+	const char *chat = json_string_value(json_object_get(opt, "chat_template"));
+	if (chat && o->chat_template && strcmp(o->chat_template, chat))
+		return hrn_usage_error("run", "--chat-template %s differs from the resumed run's %s (%s)", o->chat_template,
+				       chat, path);
+	o->chat_template = chat ? chat : o->chat_template;
 	return 0;
 }
 

@@ -288,6 +288,23 @@ static void test_chat(const char *model)
 	is_str(chat ? chat : "(none)", "chatml", "settings.chat_template records chatml");
 	json_decref(items);
 	json_decref(results);
+	/* a chatml run stopped and resumed keeps chatml; another name is refused */
+	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
+			  "--chat-template chatml --out %s/chatpart", cli_merilo(), model, tmp);
+	free(out);
+	rc = cli_run(&out, "run --resume %s/chatpart --chat-template llama3 --quiet", tmp);
+	ok(rc == 2 && out && strstr(out, "--chat-template llama3 differs from the resumed run's chatml"),
+	   "--resume with another --chat-template is a usage error");
+	free(out);
+	rc = cli_run(&out, "run --resume %s/chatpart --quiet", tmp);
+	is_int(rc, 0, "--resume without --chat-template finishes the run");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/chatpart", tmp);
+	items = load_items(dir);
+	prompt = json_string_value(json_object_get(json_array_get(items, 1), "prompt"));
+	ok(json_array_size(items) == 2 && prompt && !strncmp(prompt, "<|im_start|>user\n", 17),
+	   "the resumed unit's prompt is wrapped in ChatML too");
+	json_decref(items);
 	rc = cli_run(&out, "run --model %s " RUN_OPTS " --chat-template vicuna --out %s/bad", model, tmp);
 	ok(rc != 0 && out && strstr(out, "unknown chat template 'vicuna'"), "an unknown --chat-template is refused by name");
 	free(out);
