@@ -18,9 +18,10 @@
  * tokens, do not depend on the batch. Sampling draws from the request's own
  * generator, seeded from (seed, rng_stream): xoshiro256** seeded by splitmix64.
  *
- * Contexts: for now one context per slot (multi-sequence contexts, one forward
- * call for the whole batch, come next); the step is one eng_decode per slot,
- * with the same results, and prefix reuse only from the slot's own previous request.
+ * Contexts: one multi-sequence context (eng_ctx_new_multi, n_slots sequences).
+ * A backend that runs one sequence per context (MRL_EUNSUPPORTED) gets one
+ * context per slot instead; the step is then one eng_decode per slot, with the
+ * same results, and prefix reuse only from the slot's own previous request.
  *
  * Text: the generated ids are detokenized incrementally with eng_detokenize's
  * rules (the leading-space drop applies once, at the first non-control token),
@@ -34,6 +35,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "engine/gen_int.h"
@@ -411,8 +413,13 @@ static bool plan_start(const struct gen *g, size_t r, uint32_t *dst, uint32_t *s
 static int cache_reuse(struct gen *g, uint32_t src, uint32_t dst, uint32_t keep, struct mrl_err *err)
 {
 	struct gen_slot *d = &g->slots[dst];
-	(void)err;
-	eng_ctx_truncate(g->single[dst], keep);
+	if (g->multi) {
+		int rc = eng_seq_copy(g->multi, src, dst, keep, err);
+		if (rc)
+			return rc;
+	} else {
+		eng_ctx_truncate(g->single[dst], keep);
+	}
 	if (src != dst)
 		memcpy(d->cache, g->slots[src].cache, keep * sizeof *d->cache);
 	d->n_cache = keep;
@@ -572,6 +579,8 @@ static int slot_take(struct gen *g, struct gen_slot *sl, int32_t tok, struct mrl
 static int step_forward(struct gen *g, size_t n_tok, struct mrl_err *err)
 {
 	g->stats.n_forward++;
+	if (g->multi)
+		return eng_forward_batch(g->multi, g->b_tok, g->b_seq, n_tok, g->b_want, g->logits, err);
 	size_t row = 0;
 	for (size_t i = 0; i < n_tok;) {
 		size_t j = i;
@@ -617,10 +626,18 @@ static size_t assemble(struct gen *g)
 	return n_tok;
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int run(struct gen *g, struct mrl_err *err)
 {
 	size_t next_req = 0, n_active = 0;
 	int rc = 0;
+	const double t0 = now_s();
 	for (;;) {
 		for (uint32_t s = 0; s < g->n_slots; s++)
 			g->slots[s].new_this_step = false;
@@ -643,6 +660,8 @@ static int run(struct gen *g, struct mrl_err *err)
 			return 0;
 		if ((rc = step_forward(g, assemble(g), err)))
 			return rc;
+		if (g->stats.n_forward == 1)
+			g->stats.first_step_s = now_s() - t0;
 		for (uint32_t s = 0; s < g->n_slots; s++) {
 			struct gen_slot *sl = &g->slots[s];
 			if (slot_free(sl))
@@ -686,7 +705,10 @@ static void gen_release(struct gen *g)
  * runs a single sequence per context. */
 static int contexts_new(struct gen *g, struct mrl_err *err)
 {
-	int rc;
+	int rc = eng_ctx_new_multi(&g->multi, g->m, g->n_ctx, g->n_slots, err);
+	if (rc != MRL_EUNSUPPORTED)
+		return rc;
+	mrl_err_clear(err);
 	if (!(g->single = calloc(g->n_slots, sizeof *g->single)))
 		return mrl_err_set(err, MRL_ENOMEM, "generate: out of memory");
 	for (uint32_t s = 0; s < g->n_slots; s++)
@@ -741,8 +763,11 @@ int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, 
 	for (size_t i = 0; i < n; i++)
 		res[i] = (struct eng_gen_res){ .stop_index = -1 };
 	int rc = 0;
-	if (n && !(rc = gen_init(&g, err)))
+	if (n && !(rc = gen_init(&g, err))) {
+		const double t0 = now_s();
 		rc = run(&g, err);
+		g.stats.total_s = now_s() - t0;
+	}
 	if (stats)
 		*stats = g.stats;
 	gen_release(&g);

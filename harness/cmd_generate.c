@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/buf.h"
 #include "common/fileio.h"
@@ -69,11 +68,25 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	hrn_print_options(out, opts, 22);
 }
 
-static double now_s(void)
+/* --timing, on stderr: with one prompt, its prefill (the first step: the prompt and
+ * the first token) and decode (the other n_ids - 1 tokens) as before batching
+ * (ci/bench.sh reads these two lines); always the generated tokens/s of the call. */
+static void print_timing(const struct eng_gen_stats *st, size_t n, long n_batch, size_t n_ids_one)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+	if (n == 1) {
+		const double dec_s = st->total_s - st->first_step_s;
+		const size_t n_dec = n_ids_one > 0 ? n_ids_one - 1 : 0;
+		fprintf(stderr, "prefill: %llu tokens in %.3f s (%.1f tokens/s)\n",
+			(unsigned long long)st->n_prompt_computed, st->first_step_s,
+			(double)st->n_prompt_computed / st->first_step_s);
+		fprintf(stderr, "decode: %zu tokens in %.3f s (%.1f tokens/s)\n", n_dec, dec_s,
+			n_dec ? (double)n_dec / dec_s : 0.0);
+	}
+	fprintf(stderr, "generate: %zu prompts, batch %ld: %llu prompt tokens computed (%llu cached), %llu tokens "
+			"generated in %.3f s: %.1f generated tokens/s (%llu forward steps)\n",
+		n, n_batch, (unsigned long long)st->n_prompt_computed, (unsigned long long)st->n_prompt_cached,
+		(unsigned long long)st->n_generated, st->total_s,
+		st->total_s > 0 ? (double)st->n_generated / st->total_s : 0.0, (unsigned long long)st->n_forward);
 }
 
 /* The prompts of FILE: one a line (empty lines skipped), or a JSON object with a
@@ -151,6 +164,7 @@ struct gen_cli {
 	uint64_t seed;
 	bool ids_only, stop_eos, timing, json;
 	enum eng_backend backend;
+	const char *kv_cache; /* "f16" (NULL) or "f32" */
 };
 
 static void print_results(const struct gen_cli *a, const struct eng_gen_res *res, const size_t *n_prompt,
@@ -160,11 +174,11 @@ static void print_results(const struct gen_cli *a, const struct eng_gen_res *res
 		json_t *arr = json_array();
 		for (size_t i = 0; i < a->prompts.n; i++)
 			json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i]));
-		json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o}", "model", a->model_path,
+		json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:s, s:o}", "model", a->model_path,
 					"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
 					"temperature", (double)o->temperature, "top_k", (json_int_t)o->top_k, "top_p",
 					(double)o->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
-					"results", arr);
+					"kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
 		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
 			printf("%s\n", s);
@@ -208,6 +222,7 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		OPT_BOOL(0, "timing", &a->timing, "print generated tokens/s on stderr"),
 		OPT_CALLBACK(0, "backend", &a->backend, NULL,
 			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
+		OPT_CALLBACK(0, "kv-cache", &a->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("generate", options, argc, argv, &n_args, usage);
@@ -266,7 +281,8 @@ int hrn_cmd_generate(int argc, char **argv)
 	ret = HRN_EXIT_OK;
 	if (a.prompts_path && read_prompts(a.prompts_path, &a.prompts, &err))
 		goto fail;
-	struct eng_open_opts opts = { .n_threads = (int)a.n_threads, .backend = a.backend };
+	struct eng_open_opts opts = { .n_threads = (int)a.n_threads, .backend = a.backend,
+				      .kv_f32 = a.kv_cache && a.kv_cache[1] == '3' };
 	if (eng_model_open(&m, a.model_path, &opts, &err))
 		goto fail;
 	hrn_print_model_warnings(m);
@@ -288,17 +304,11 @@ int hrn_cmd_generate(int argc, char **argv)
 				  .top_p = (float)a.top_p, .seed = a.seed, .ignore_eos = !a.stop_eos,
 				  .n_batch = (uint32_t)a.n_batch };
 	struct eng_gen_stats st;
-	double t0 = now_s();
 	if (eng_generate(m, reqs, n, &o, res, &st, &err))
 		goto fail;
-	double t1 = now_s();
 	print_results(&a, res, n_tok, &o);
 	if (a.timing)
-		fprintf(stderr, "generate: %zu prompts, batch %ld: %llu prompt tokens computed (%llu cached), %llu tokens "
-				"generated in %.3f s: %.1f generated tokens/s (%llu forward steps)\n",
-			n, a.n_batch, (unsigned long long)st.n_prompt_computed, (unsigned long long)st.n_prompt_cached,
-			(unsigned long long)st.n_generated, t1 - t0, (double)st.n_generated / (t1 - t0),
-			(unsigned long long)st.n_forward);
+		print_timing(&st, n, a.n_batch, n == 1 ? res[0].n_ids : 0);
 	goto out;
 fail:
 	ret = hrn_report(&err);
