@@ -297,6 +297,25 @@ struct eng_gen_stats {
 int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
 		 struct eng_gen_res *res, struct eng_gen_stats *stats, struct mrl_err *err);
 
+/* Batched scoring: the requests of many groups (the items of an evaluation, each
+ * group one item's requests) in shared forward calls. group_size[g] requests of
+ * group g follow those of group g - 1 in reqs (n_groups groups). Everything that
+ * comes back — res, topk (as eng_score_ex), and work[g] (n_groups entries, may be
+ * NULL: group g's tokens computed and taken from the cache, and the forward
+ * calls that carried them) — is what one eng_score_ex call per group, in order,
+ * on this context would give, bit for bit; only the forward calls differ. On a
+ * multi-sequence context (n_seq >= 2) the requests run side by side in the
+ * cache rows of slots 1..n_seq-1, a few hundred tokens a call, each reusing the
+ * prefix eng_score_ex would reuse (copied from a request that computed it);
+ * when the batch needs more rows than those slots hold, a request whose prefix
+ * was overwritten recomputes it (tokens computed then exceed eng_score_ex's;
+ * the results do not change). Slot 0 afterwards holds the last request, as
+ * eng_score_ex leaves it; other slots are unspecified. With n_seq == 1 it is
+ * eng_score_ex group after group. */
+int eng_score_batch(struct eng_ctx *c, const struct eng_score_req *reqs, const size_t *group_size, size_t n_groups,
+		    struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
+		    struct mrl_err *err);
+
 /* ---- synthetic models (`merilo synth`) ---- */
 
 /* A random-weight model of a given shape: for measuring speed, not quality. */
