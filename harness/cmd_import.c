@@ -24,7 +24,11 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"example:\n"
 		"  merilo import copa --lang sr-Cyrl=test-sr.jsonl --lang sr-Latn=test-sr-lat.jsonl \\\n"
 		"                     --lang hr=test-hr.jsonl --name benchich-copa -o copa.json\n"
-		"exit codes: 0 ok, 2 usage error, 3 bad input, 4 could not write\n");
+		"checks: each file's letters must be of its tag's script (sr-Cyrl, mk: Cyrillic; sr-Latn, hr, bs,\n"
+		"cnr, en: Latin; at least 80%%), else exit 3 (--force imports it with a warning); languages\n"
+		"with different item sets are imported with a warning counting the unpaired items, which the\n"
+		"suite's description records too.\n"
+		"exit codes: 0 ok, 2 usage error, 3 bad input (a script that contradicts its tag), 4 could not write\n");
 }
 
 /* The --lang inputs, one per language, in the order given. */
@@ -49,7 +53,9 @@ static int add_lang(const struct mrl_option *opt, const char *arg, struct mrl_er
 int hrn_cmd_import(int argc, char **argv)
 {
 	const char *format = NULL, *output = NULL;
-	struct task_import_opts opts = {0};
+	struct task_import_report report = {0};
+	struct task_import_opts opts = { .report = &report };
+	mrl_buf_init(&report.warnings);
 	struct inputs inputs = { .v = calloc((size_t)argc, sizeof *inputs.v) };
 	char *text = NULL;
 	size_t n_trimmed = 0;
@@ -66,6 +72,7 @@ int hrn_cmd_import(int argc, char **argv)
 		OPT_STRING(0, "license", &opts.license, "L", NULL),
 		OPT_STRING(0, "source", &opts.source, "S", NULL),
 		OPT_STRING(0, "description", &opts.description, "D", NULL),
+		OPT_BOOL(0, "force", &opts.force, "import a file whose script contradicts its tag (a warning)"),
 		OPT_END(),
 	};
 	int n_args;
@@ -97,7 +104,13 @@ int hrn_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	struct mrl_err err = {0};
-	if (task_import(format, inputs.v, inputs.n, &opts, &text, &n_trimmed, &err)) {
+	int irc = task_import(format, inputs.v, inputs.n, &opts, &text, &n_trimmed, &err);
+	for (const char *w = report.warnings.data; w && *w;) { /* one line each, also before an error */
+		size_t n = strcspn(w, "\n");
+		fprintf(stderr, "merilo import: warning: %.*s\n", (int)n, w);
+		w += n + (w[n] == '\n');
+	}
+	if (irc) {
 		rc = hrn_report(&err);
 		goto out;
 	}
@@ -129,6 +142,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	fprintf(stderr, "merilo import: wrote %s (%zu items, %zu languages)\n", output, n_items, inputs.n);
 out:
+	mrl_buf_release(&report.warnings);
 	free(text);
 	free(inputs.v);
 	return rc;

@@ -8,6 +8,7 @@
  * templates (suite data), so it can be read and changed there.
  */
 #include "tasks/task_int.h"
+#include "tasks/langid.h"
 #include "common/json.h"
 #include "common/sha256.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,14 +253,117 @@ static const struct jsonl_row *find_idx(const struct jsonl *f, long long idx)
 	return NULL;
 }
 
+/* ---- checks of what is imported ------------------------------------------------ */
+
+/* The script a tag promises: its script subtag (sr-Cyrl, sr-Latn, bs-Cyrl), else
+ * the one its language is written in; TASK_SCRIPT_NONE where the tag does not
+ * say (plain sr is written in both). */
+static enum task_script tag_script(const char *tag)
+{
+	size_t n = strcspn(tag, "-_");
+	for (const char *q = tag + n; *q;) {
+		size_t m = strcspn(++q, "-_");
+		if (m == 4 && !strncasecmp(q, "Cyrl", 4))
+			return TASK_SCRIPT_CYRL;
+		if (m == 4 && !strncasecmp(q, "Latn", 4))
+			return TASK_SCRIPT_LATN;
+		q += m;
+	}
+	static const char *const cyrl[] = { "mk", "bg", "ru", "uk", "be" }, *const latn[] = { "hr", "bs", "cnr", "en", "sl",
+												"sh" };
+	for (size_t i = 0; i < sizeof cyrl / sizeof cyrl[0]; i++)
+		if (strlen(cyrl[i]) == n && !strncasecmp(tag, cyrl[i], n))
+			return TASK_SCRIPT_CYRL;
+	for (size_t i = 0; i < sizeof latn / sizeof latn[0]; i++)
+		if (strlen(latn[i]) == n && !strncasecmp(tag, latn[i], n))
+			return TASK_SCRIPT_LATN;
+	return TASK_SCRIPT_NONE;
+}
+
+/* Does the file's text (every field named in fields) use the script its tag
+ * promises? At least TASK_SCRIPT_THRESHOLD of its letters must be of that script
+ * (tasks/langid.h counts them). A mismatch is MRL_EINPUT naming the file, the tag
+ * and the shares; with opts->force, a warning in the report. */
+static int check_script(const struct task_import_input *in, const struct jsonl *f, const char *const *fields,
+			const struct task_import_opts *opts, struct mrl_err *err)
+{
+	enum task_script want = tag_script(in->lang);
+	size_t n_cyrl = 0, n_latn = 0, n_letters = 0;
+	if (want == TASK_SCRIPT_NONE)
+		return 0;
+	for (size_t r = 0; r < f->n; r++)
+		for (size_t k = 0; fields[k]; k++) {
+			json_t *v = json_object_get(f->rows[r].obj, fields[k]);
+			struct task_script_mix mix;
+			if (!json_is_string(v) || task_script_mix(json_string_value(v), json_string_length(v), &mix, err))
+				continue;
+			n_cyrl += mix.n_cyrl;
+			n_latn += mix.n_latn;
+			n_letters += mix.n_letters;
+		}
+	double cyrl = n_letters ? (double)n_cyrl / (double)n_letters : 0, latn = n_letters ? (double)n_latn / (double)n_letters : 0;
+	if (!n_letters || (want == TASK_SCRIPT_CYRL ? cyrl : latn) >= TASK_SCRIPT_THRESHOLD)
+		return 0;
+	char what[768];
+	snprintf(what, sizeof what, "%s: tagged %s, which is written in %s script, but %.1f%% of its %zu letters are "
+		 "Cyrillic and %.1f%% Latin (at least %.0f%% expected)", in->path, in->lang,
+		 want == TASK_SCRIPT_CYRL ? "Cyrillic" : "Latin", 100 * cyrl, n_letters, 100 * latn,
+		 100 * TASK_SCRIPT_THRESHOLD);
+	if (!opts || !opts->force)
+		return mrl_err_set(err, MRL_EINPUT, "%s; pass --force to import it anyway", what);
+	if (opts->report)
+		mrl_buf_addf(&opts->report->warnings, "%s; imported anyway (--force)\n", what);
+	return 0;
+}
+
+/* The languages' item sets (files[i] sorted by idx; all[0..n_all) sorted, with
+ * repeats): the distinct items into *n_items, those not in every language into
+ * *n_unpaired, and, when there are any, a sentence into note: "Unpaired items:
+ * 400 of 500 items are not in every language: hr lacks 400 (idx 100, 101, ...)." */
+#define UNPAIRED_IDS_LISTED 10
+static void unpaired_items(const struct task_import_input *in, size_t n_in, const struct jsonl *files,
+			   const long long *all, size_t n_all, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired)
+{
+	*n_items = *n_unpaired = 0;
+	for (size_t a = 0; a < n_all; a++) {
+		if (a && all[a] == all[a - 1])
+			continue;
+		(*n_items)++;
+		for (size_t i = 0; i < n_in; i++)
+			if (!find_idx(&files[i], all[a])) {
+				(*n_unpaired)++;
+				break;
+			}
+	}
+	if (!*n_unpaired)
+		return;
+	mrl_buf_addf(note, "Unpaired items: %zu of %zu items are not in every language:", *n_unpaired, *n_items);
+	bool first = true;
+	for (size_t i = 0; i < n_in; i++) {
+		size_t missing = *n_items - files[i].n, listed = 0;
+		if (!missing)
+			continue;
+		mrl_buf_addf(note, "%s %s lacks %zu (idx", first ? "" : ";", in[i].lang, missing);
+		first = false;
+		for (size_t a = 0; a < n_all && listed < UNPAIRED_IDS_LISTED; a++)
+			if ((!a || all[a] != all[a - 1]) && !find_idx(&files[i], all[a]))
+				mrl_buf_addf(note, "%s %lld", listed++ ? "," : "", all[a]);
+		if (missing > listed)
+			mrl_buf_addf(note, ", and %zu more", missing - listed);
+		mrl_buf_add(note, ")");
+	}
+	mrl_buf_add(note, ".");
+}
+
 /* Set key to a new value on obj, failing on ENOMEM (jansson steals the reference). */
 #define SETN(obj, key, val) do { if (json_object_set_new((obj), (key), (val))) goto nomem; } while (0)
 
 /* Read and check each language's COPA file, its rows sorted by idx (no idx
  * twice); *n_all counts the rows of all files. */
-static int copa_read(const struct task_import_input *in, size_t n_in, struct jsonl *files, size_t *n_all,
-		     struct mrl_err *err)
+static int copa_read(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		     struct jsonl *files, size_t *n_all, struct mrl_err *err)
 {
+	static const char *const text_fields[] = { "premise", "choice1", "choice2", NULL };
 	int rc;
 	for (size_t i = 0; i < n_in; i++) {
 		if (!copa_wording_for(in[i].lang))
@@ -270,6 +375,8 @@ static int copa_read(const struct task_import_input *in, size_t n_in, struct jso
 		for (size_t r = 0; r < files[i].n; r++)
 			if ((rc = copa_check(in[i].path, &files[i].rows[r], err)))
 				return rc;
+		if ((rc = check_script(&in[i], &files[i], text_fields, opts, err)))
+			return rc;
 		qsort(files[i].rows, files[i].n, sizeof *files[i].rows, cmp_row_idx);
 		for (size_t r = 1; r < files[i].n; r++)
 			if (row_idx(&files[i].rows[r]) == row_idx(&files[i].rows[r - 1])) {
@@ -336,10 +443,12 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 	size_t n_all = 0;
 	json_t *root = NULL;
 	int rc = 0;
+	struct mrl_buf note;
+	mrl_buf_init(&note);
 	*out = NULL;
 	if (!files)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	if ((rc = copa_read(in, n_in, files, &n_all, err)))
+	if ((rc = copa_read(in, n_in, opts, files, &n_all, err)))
 		goto out;
 	/* the union of all idx values, in order */
 	all = malloc((n_all ? n_all : 1) * sizeof *all);
@@ -350,6 +459,16 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 		for (size_t r = 0; r < files[i].n; r++)
 			all[n_all++] = row_idx(&files[i].rows[r]);
 	qsort(all, n_all, sizeof *all, cmp_ll);
+	size_t n_items, n_unpaired;
+	unpaired_items(in, n_in, files, all, n_all, &note, &n_items, &n_unpaired);
+	if (note.oom)
+		goto nomem;
+	if (opts && opts->report) {
+		opts->report->n_items = n_items;
+		opts->report->n_unpaired = n_unpaired;
+		if (n_unpaired)
+			mrl_buf_addf(&opts->report->warnings, "%s\n", note.data);
+	}
 
 	root = json_object();
 	json_t *task = json_object(), *tasks = json_array(), *langs = json_array(), *tmpls = json_object(),
@@ -363,8 +482,13 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 	SETN(root, "format", json_string("merilo-suite/1"));
 	SETN(root, "name", json_string(opts && opts->name ? opts->name : "copa"));
 	SETN(root, "version", json_string(opts && opts->version ? opts->version : "1.0.0"));
-	SETN(root, "description", json_string(opts && opts->description ? opts->description
-		: "COPA (Choice Of Plausible Alternatives): pick the more plausible cause or effect of a premise"));
+	const char *desc = opts && opts->description
+				   ? opts->description
+				   : "COPA (Choice Of Plausible Alternatives): pick the more plausible cause or effect of a premise";
+	size_t dl = strlen(desc); /* the unpaired items are recorded in the description */
+	json_t *dj = note.len ? json_sprintf("%s%s %s", desc, dl && desc[dl - 1] == '.' ? "" : ".", note.data)
+			      : json_string(desc);
+	SETN(root, "description", dj);
 	if (!(opts && opts->source) && !(source = provenance("imported from COPA JSONL", in, n_in, err))) {
 		rc = err->code;
 		goto out;
@@ -419,6 +543,7 @@ out:
 	free(files);
 	free(all);
 	free(source);
+	mrl_buf_release(&note);
 	return rc;
 nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "tasks/translit.h"
 
@@ -206,6 +207,17 @@ struct task_import_opts {
 	const char *license;     /* NULL = "unspecified" */
 	const char *source;      /* NULL = each input's file name (no folder) and sha256 */
 	const char *description; /* NULL = importer's default */
+	bool force;              /* import a file whose script contradicts its tag (a warning, not an error) */
+	struct task_import_report *report; /* may be NULL: what the caller should tell the user */
+};
+
+/* What an import found that is not an error: warnings, one a line ('\n'-ended),
+ * and the items that are not in every language. The caller inits warnings
+ * (mrl_buf_init) and releases it. */
+struct task_import_report {
+	struct mrl_buf warnings;
+	size_t n_items;          /* items of the suite (the union over the languages) */
+	size_t n_unpaired;       /* of them, missing from at least one language */
 };
 
 /* Importers by name ("copa", ...). */
@@ -218,6 +230,14 @@ const char *task_importer_summary(size_t i);
  * Leading/trailing blanks of imported text fields are trimmed; *n_trimmed (may be
  * NULL) gets how many fields were. The suite's default source names each input by
  * file name and sha256, never by folder, so the same files give the same suite.
+ * Each file's script is checked against its tag (a Cyrillic tag such as sr-Cyrl
+ * or mk needs at least TASK_SCRIPT_THRESHOLD of its letters Cyrillic; sr-Latn,
+ * hr, bs, cnr, en, sl Latin; a tag without a known script, like plain sr, is not
+ * checked): a mismatch is MRL_EINPUT naming the file, the tag and the measured
+ * shares, or with opts->force a warning. Languages with different item sets
+ * are imported (each item has the languages that have it) with a warning that
+ * counts the unpaired items and lists the first missing ids per language, and
+ * the same sentence is appended to the suite's description.
  * Errors (MRL_EINPUT / MRL_EIO / MRL_EUNSUPPORTED) name the file and line. */
 int task_import(const char *format, const struct task_import_input *inputs, size_t n_inputs,
 		const struct task_import_opts *opts, char **json_out, size_t *n_trimmed, struct mrl_err *err);

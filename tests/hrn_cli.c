@@ -57,6 +57,18 @@ int main(void)
 	CLI_EXPECT(3, "bad.jsonl:2: malformed JSON", "import of a bad JSONL line names file:line", "import copa --lang hr=%s -o %s", bad, outp);
 	ok(access(outp, F_OK) != 0, "a failed import writes nothing");
 	CLI_EXPECT(3, "cannot open", "import of a missing file", "import copa --lang hr=%s/none.jsonl -o %s", dir, outp);
+	/* a file whose script contradicts its tag: exit 3 in one line; --force imports it with a warning */
+	char latin[300];
+	snprintf(latin, sizeof latin, "%s/latin.jsonl", dir);
+	cli_write_file(latin, "{\"premise\":\"Otvorio sam slavinu.\",\"choice1\":\"Voda je tekla.\",\"choice2\":\"Pao je.\","
+			      "\"question\":\"effect\",\"label\":0,\"idx\":0}\n");
+	CLI_EXPECT(3, "latin.jsonl: tagged sr-Cyrl, which is written in Cyrillic script, but 0.0% of its 33 letters are Cyrillic",
+		   "import of a Latin file under sr-Cyrl: exit 3 naming the file, the tag and the share",
+		   "import copa --lang sr-Cyrl=%s -o %s", latin, outp);
+	ok(access(outp, F_OK) != 0, "a refused import writes nothing");
+	CLI_EXPECT(0, "warning: ", "import --force of a Latin file under sr-Cyrl: a warning, exit 0",
+		   "import copa --lang sr-Cyrl=%s --force -o %s", latin, outp);
+	remove(outp);
 
 	const char *fx = fixtures_dir();
 	if (fx) {

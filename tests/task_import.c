@@ -323,6 +323,126 @@ static void test_benchich(void)
 	task_suite_free(s);
 }
 
+/* Import with a report: rc, the JSON (caller frees) and the warnings. */
+static int import_report(const struct task_import_input *in, size_t n, bool force, struct task_import_report *rep,
+			 char **json, struct mrl_err *err)
+{
+	struct task_import_opts opts = { .force = force, .report = rep };
+	mrl_buf_init(&rep->warnings);
+	return task_import("copa", in, n, &opts, json, NULL, err);
+}
+
+#define CYRL_ROW(idx, label, q) "{\"premise\":\"Човек је отворио славину.\",\"choice1\":\"Вода је текла.\"," \
+	"\"choice2\":\"Пао је.\",\"question\":\"" q "\",\"label\":" #label ",\"idx\":" #idx "}\n"
+
+/* Each file's script is checked against its tag: a mismatch names the file, the
+ * tag and the shares; --force imports it with a warning. */
+static void test_script_check(void)
+{
+	const char *lat = write_file("latin.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect"));
+	const char *cyr = write_file("cyrillic.jsonl", CYRL_ROW(0, 0, "cause") CYRL_ROW(1, 1, "effect"));
+	struct task_import_report rep;
+	char *json = NULL;
+	struct mrl_err err = {0};
+	struct task_import_input in = { "sr-Cyrl", lat };
+	int rc = import_report(&in, 1, false, &rep, &json, &err);
+	ok(rc == MRL_EINPUT && !json, "a Latin file under sr-Cyrl is refused (MRL_EINPUT: exit 3)");
+	like(err.msg, "latin.jsonl: tagged sr-Cyrl, which is written in Cyrillic script, but 0.0% of its",
+	     "the error names the file and the tag");
+	like(err.msg, "letters are Cyrillic and 100.0% Latin", "the error gives the measured shares");
+	like(err.msg, "pass --force", "the error says how to override");
+	mrl_buf_release(&rep.warnings);
+	rc = import_report(&in, 1, true, &rep, &json, &err);
+	is_int(rc, 0, "--force imports it");
+	like(rep.warnings.data, "latin.jsonl: tagged sr-Cyrl", "--force: a warning names the file and the tag");
+	like(rep.warnings.data, "imported anyway (--force)", "--force: the warning says it was imported anyway");
+	free(json);
+	json = NULL;
+	mrl_buf_release(&rep.warnings);
+	static const char *const latin_tags[] = { "sr-Latn", "hr", "bs", "cnr", "en" };
+	for (size_t i = 0; i < sizeof latin_tags / sizeof latin_tags[0]; i++) {
+		struct task_import_input c = { latin_tags[i], cyr };
+		char name[80];
+		snprintf(name, sizeof name, "a Cyrillic file under %s is refused", latin_tags[i]);
+		rc = import_report(&c, 1, false, &rep, &json, &err);
+		ok(rc == MRL_EINPUT && strstr(err.msg, "which is written in Latin script"), name);
+		mrl_buf_release(&rep.warnings);
+	}
+	struct task_import_input good[2] = { { "sr-Cyrl", cyr }, { "sr-Latn", lat } };
+	rc = import_report(good, 2, false, &rep, &json, &err);
+	ok(rc == 0 && rep.warnings.len == 0, "Cyrillic under sr-Cyrl and Latin under sr-Latn: no error, no warning");
+	free(json);
+	json = NULL;
+	mrl_buf_release(&rep.warnings);
+}
+
+/* Languages with different item sets: imported, the unpaired items counted and
+ * listed by id, in a warning and in the suite's description. */
+static void test_unpaired(void)
+{
+	const char *en = write_file("en5.jsonl", ROW(0, 0, "cause") ROW(1, 1, "effect") ROW(2, 0, "cause")
+						 ROW(3, 1, "effect") ROW(4, 0, "cause"));
+	const char *hr = write_file("hr2.jsonl", ROW(1, 1, "effect") ROW(3, 1, "effect"));
+	struct task_import_input in[2] = { { "en", en }, { "hr", hr } };
+	struct task_import_report rep;
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = import_report(in, 2, false, &rep, &json, &err);
+	is_int(rc, 0, "5 en items beside 2 hr items import");
+	is_int(rep.n_items, 5, "the report: 5 items");
+	is_int(rep.n_unpaired, 3, "the report: 3 of them unpaired");
+	like(rep.warnings.data, "Unpaired items: 3 of 5 items are not in every language: hr lacks 3 (idx 0, 2, 4).",
+	     "the warning counts them and lists the ids hr lacks");
+	like(json, "Unpaired items: 3 of 5 items are not in every language", "the suite's description records them");
+	free(json);
+	mrl_buf_release(&rep.warnings);
+	struct task_import_input same[2] = { { "en", en }, { "hr", en } };
+	rc = import_report(same, 2, false, &rep, &json, &err);
+	ok(rc == 0 && rep.n_unpaired == 0 && rep.warnings.len == 0 && !strstr(json, "Unpaired"),
+	   "equal item sets: no warning, description unchanged");
+	free(json);
+	mrl_buf_release(&rep.warnings);
+}
+
+/* BENCHić: the Latin sr file under sr-Cyrl is refused; 100 hr lines beside 500 sr
+ * lines give 400 unpaired items, the first ids 100..109. */
+static void test_benchich_checks(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx) {
+		skip("fixtures absent: ../shared/fixtures", "BENCHić script and pairing checks");
+		return;
+	}
+	char sr[512], lat[512], hr[512], hr100[400];
+	snprintf(sr, sizeof sr, "%s/data/benchich-copa/test-sr.jsonl", fx);
+	snprintf(lat, sizeof lat, "%s/data/benchich-copa/test-sr-lat.jsonl", fx);
+	snprintf(hr, sizeof hr, "%s/data/benchich-copa/test-hr.jsonl", fx);
+	snprintf(hr100, sizeof hr100, "%s/hr100.jsonl", dir);
+	struct task_import_report rep;
+	char *json = NULL;
+	struct mrl_err err = {0};
+	struct task_import_input swapped[2] = { { "sr-Cyrl", lat }, { "sr-Latn", sr } };
+	int rc = import_report(swapped, 2, false, &rep, &json, &err);
+	ok(rc == MRL_EINPUT && strstr(err.msg, "test-sr-lat.jsonl: tagged sr-Cyrl") &&
+	   strstr(err.msg, "0.0% of its 34224 letters are Cyrillic and 100.0% Latin"),
+	   "BENCHić: test-sr-lat.jsonl under sr-Cyrl refused (34224 letters, 100% Latin)");
+	mrl_buf_release(&rep.warnings);
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "head -n 100 '%s' > '%s'", hr, hr100);
+	if (system(cmd)) {
+		ok(0, "could not write the first 100 hr lines");
+		return;
+	}
+	struct task_import_input part[2] = { { "sr-Cyrl", sr }, { "hr", hr100 } };
+	rc = import_report(part, 2, false, &rep, &json, &err);
+	is_int(rc, 0, "BENCHić: 500 sr-Cyrl lines beside 100 hr lines import");
+	is_int(rep.n_unpaired, 400, "BENCHić: 400 unpaired items");
+	like(rep.warnings.data, "hr lacks 400 (idx 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, and 390 more)",
+	     "BENCHić: the warning lists the first ids hr lacks and the count of the rest");
+	free(json);
+	mrl_buf_release(&rep.warnings);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -334,6 +454,9 @@ int main(void)
 	test_provenance();
 	test_trim();
 	test_benchich();
+	test_script_check();
+	test_unpaired();
+	test_benchich_checks();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
