@@ -201,6 +201,7 @@ static void t_batch_independent(const struct eng_gen_opts *base, const char *wha
 	o.n_batch = 8;
 	int rc = run_gen(model, reqs, 8, &o, all, &st);
 	is_int(rc, 0, "a batch of 8");
+	ok(st.n_prompt_cached > 0, "batch of 8: the shared preamble is computed once and copied (cached prompt tokens > 0)");
 	o.n_batch = 1;
 	rc |= run_gen(model, reqs, 8, &o, one, &st);
 	ok(st.n_prompt_cached > 0, "one slot: the next request reuses the shared preamble (cached prompt tokens > 0)");
