@@ -271,6 +271,7 @@ struct gen {
 	bool *eog;              /* n_vocab: ends a request (EOS/EOT, stop_ids) */
 	struct cand *cands;
 	struct eng_gen_stats stats;
+	bool per_seq;           /* one context per slot even where multi-sequence contexts exist */
 };
 
 /* Control (or user-defined) tokens spelled as the end-of-turn markers of common
@@ -705,7 +706,7 @@ static void gen_release(struct gen *g)
  * runs a single sequence per context. */
 static int contexts_new(struct gen *g, struct mrl_err *err)
 {
-	int rc = eng_ctx_new_multi(&g->multi, g->m, g->n_ctx, g->n_slots, err);
+	int rc = g->per_seq ? MRL_EUNSUPPORTED : eng_ctx_new_multi(&g->multi, g->m, g->n_ctx, g->n_slots, err);
 	if (rc != MRL_EUNSUPPORTED)
 		return rc;
 	mrl_err_clear(err);
@@ -754,10 +755,10 @@ static int gen_init(struct gen *g, struct mrl_err *err)
 	return contexts_new(g, err);
 }
 
-int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
-		 struct eng_gen_res *res, struct eng_gen_stats *stats, struct mrl_err *err)
+static int generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
+		    struct eng_gen_res *res, struct eng_gen_stats *stats, bool per_seq, struct mrl_err *err)
 {
-	struct gen g = { .m = m, .reqs = reqs, .n_reqs = n, .res = res };
+	struct gen g = { .m = m, .reqs = reqs, .n_reqs = n, .res = res, .per_seq = per_seq };
 	if (o)
 		g.o = *o;
 	for (size_t i = 0; i < n; i++)
@@ -772,6 +773,18 @@ int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, 
 		*stats = g.stats;
 	gen_release(&g);
 	return rc;
+}
+
+int eng_generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
+		 struct eng_gen_res *res, struct eng_gen_stats *stats, struct mrl_err *err)
+{
+	return generate(m, reqs, n, o, res, stats, false, err);
+}
+
+int eng_generate_per_seq(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,
+			 struct eng_gen_res *res, struct eng_gen_stats *stats, struct mrl_err *err)
+{
+	return generate(m, reqs, n, o, res, stats, true, err);
 }
 
 int eng_gen_text_of(const struct eng_model *m, const int32_t *ids, size_t n, const char *const *stop, size_t n_stop,

@@ -195,7 +195,7 @@ static void t_batch_independent(const struct eng_gen_opts *base, const char *wha
 	make_reqs(&p, reqs, 8, 24);
 	for (int i = 0; i < 8; i++)
 		rev[i] = reqs[7 - i];
-	struct eng_gen_res all[8], alone[8], three[8], back[8], t2[8], one[8];
+	struct eng_gen_res all[8], alone[8], three[8], back[8], t2[8], one[8], per[8];
 	struct eng_gen_opts o = *base;
 	struct eng_gen_stats st;
 	o.n_batch = 8;
@@ -210,17 +210,21 @@ static void t_batch_independent(const struct eng_gen_opts *base, const char *wha
 	o.n_batch = 8;
 	rc |= run_gen(model, rev, 8, &o, back, NULL);
 	rc |= run_gen(model_t2, reqs, 8, &o, t2, NULL);
+	struct mrl_err err = { 0 };
+	o.n_batch = 3;
+	rc |= eng_generate_per_seq(model, reqs, 8, &o, per, NULL, &err);
 	o.n_batch = 1;
 	for (int i = 0; i < 8; i++)
 		rc |= run_gen(model, &reqs[i], 1, &o, &alone[i], NULL);
 	is_int(rc, 0, "every run succeeds");
-	int n_same[5] = { 0 };
+	int n_same[6] = { 0 };
 	for (size_t i = 0; !rc && i < 8; i++) {
 		n_same[0] += same_res(&all[i], &alone[i], "batch 8 vs alone", i);
 		n_same[1] += same_res(&three[i], &alone[i], "3 slots vs alone", i);
 		n_same[2] += same_res(&back[7 - i], &alone[i], "reversed vs alone", i);
 		n_same[3] += same_res(&t2[i], &alone[i], "2 threads vs 1 thread alone", i);
 		n_same[4] += same_res(&one[i], &alone[i], "one slot in turn vs alone", i);
+		n_same[5] += same_res(&per[i], &alone[i], "one context per slot vs alone", i);
 	}
 	char name[160];
 	snprintf(name, sizeof name, "%s: batch of 8 = each alone (ids, text, stop)", what);
@@ -237,7 +241,10 @@ static void t_batch_independent(const struct eng_gen_opts *base, const char *wha
 	snprintf(name, sizeof name, "%s: one slot taking the requests in turn = each alone", what);
 	is_int(n_same[4], 8, name);
 	res_free(t2, 8);
+	snprintf(name, sizeof name, "%s: one context per slot (backends without multi-sequence contexts) = each alone", what);
+	is_int(n_same[5], 8, name);
 	res_free(one, 8);
+	res_free(per, 8);
 	res_free(alone, 8);
 	prompts_free(&p);
 }
