@@ -31,7 +31,17 @@ else
   HAVE_PAPI := 0
   PAPI_MSG := PAPI: no (papi.h not found; counters will be reported null)
 endif
-CFLAGS += -DMRL_HAVE_CUDA=$(HAVE_CUDA) -DMRL_HAVE_PAPI=$(HAVE_PAPI)
+# Open MPI (libopenmpi-dev) for `merilo run --mpi`: linked when pkg-config knows it
+ifeq ($(shell pkg-config --exists ompi-c 2>/dev/null && echo yes),yes)
+  HAVE_MPI := 1
+  MPI_MSG := MPI: yes (Open MPI $(shell pkg-config --modversion ompi-c); run --mpi)
+  $(BUILD)/harness/run_mpi.o: CFLAGS += $(shell pkg-config --cflags ompi-c)
+  LDLIBS += $(shell pkg-config --libs ompi-c)
+else
+  HAVE_MPI := 0
+  MPI_MSG := MPI: no (Open MPI's ompi-c not found by pkg-config; run --mpi unavailable)
+endif
+CFLAGS += -DMRL_HAVE_CUDA=$(HAVE_CUDA) -DMRL_HAVE_PAPI=$(HAVE_PAPI) -DMRL_HAVE_MPI=$(HAVE_MPI)
 # the build description goes into one object only
 $(BUILD)/harness/util.o: CFLAGS += -DMRL_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' -DMRL_CFLAGS='"$(OPT) $(SAN)"'
 $(BUILD)/harness/util.o: FORCE
@@ -39,6 +49,7 @@ Q := $(if $(V),,@)
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
   $(info $(CUDA_MSG))
   $(info $(PAPI_MSG))
+  $(info $(MPI_MSG))
 endif
 
 .DEFAULT_GOAL := all

@@ -6,8 +6,9 @@ PKGS="build-essential pkg-config libjansson-dev libutf8proc-dev libpcre2-dev lib
 # --ci: also the tools some tests use as outside oracles (they SKIP without them):
 # headless Chromium renders report.html, xmllint checks JUnit XML, valgrind
 # counts instructions for the deterministic perf gate; and clang with its
-# sanitizer runtimes, for make test-asan's second build.
-[ "${1:-}" = "--ci" ] && PKGS="$PKGS chromium libxml2-utils valgrind clang libclang-rt-dev"
+# sanitizer runtimes, for make test-asan's second build; Open MPI, optional at
+# build time like CUDA, for merilo run --mpi and tests/hrn_mpi.c.
+[ "${1:-}" = "--ci" ] && PKGS="$PKGS chromium libxml2-utils valgrind clang libclang-rt-dev libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

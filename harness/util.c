@@ -69,9 +69,14 @@ const char *hrn_build_options(void)
 	       " CUDA=no"
 #endif
 #if MRL_HAVE_PAPI
-	       " PAPI=yes";
+	       " PAPI=yes"
 #else
-	       " PAPI=no";
+	       " PAPI=no"
+#endif
+#if MRL_HAVE_MPI
+	       " MPI=yes";
+#else
+	       " MPI=no";
 #endif
 }
 

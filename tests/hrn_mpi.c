@@ -1,0 +1,153 @@
+/* hrn_mpi.c — `mpirun -np 2 merilo run --mpi` (issue 18), on one machine.
+ *
+ * Two ranks (mpirun --allow-run-as-root --oversubscribe) on the demo suite
+ * (--limit 2) with a tiny random-weight model write the run the single process
+ * writes (items.jsonl in order and results.json, timings and hosts aside; the
+ * same normalisation as tests/hrn_shard.c). A rank that fails (interrupted
+ * after 2 items through MERILO_TEST_STOP_AFTER) fails the run naming its rank
+ * and its error; a rank killed with SIGKILL mid-run takes the job down; in both
+ * cases `--mpi --resume` finishes only what is missing and the result again
+ * equals the single-process run. SKIPs where mpirun is absent or merilo was
+ * built without MPI. Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[256];
+
+#define RUN_OPTS "--suite tasks/suites/demo.json --limit 2 --seed 1 --boot 50 --quiet"
+/* Open MPI's own allocations are not ours to leak-check under ASan */
+#define MPIRUN "ASAN_OPTIONS=intercept_tls_get_addr=0:detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -np 2"
+
+static char name_buf[512];
+#define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
+
+/* A file of a run as compact sorted-key JSON without the per-session fields:
+ * items.jsonl line by line (timings, work counters), results.json (performance,
+ * model load time, threads, manifest hosts and times). Owned; NULL on error. */
+static char *normalised(const char *path, bool items)
+{
+	char *text = cli_slurp(path), *save = NULL, *out = NULL;
+	size_t len = 0;
+	FILE *f = text ? open_memstream(&out, &len) : NULL;
+	for (char *l = f && items ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(l, 0, NULL);
+		static const char *const drop[] = { "timings_ns", "tokens_computed", "tokens_cached" };
+		for (size_t i = 0; i < 3; i++)
+			json_object_del(j, drop[i]);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+		fprintf(f, "%s\n", s ? s : "(bad line)");
+		free(s);
+		json_decref(j);
+	}
+	if (f && !items) {
+		json_t *j = json_loads(text, 0, NULL), *m = json_object_get(j, "manifest");
+		json_object_del(j, "performance");
+		json_object_del(json_object_get(j, "model"), "load_s");
+		json_object_del(json_object_get(j, "settings"), "threads");
+		json_object_del(json_object_get(m, "settings"), "threads");
+		static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards" };
+		for (size_t i = 0; i < 4; i++)
+			json_object_del(m, drop[i]);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
+		fputs(s ? s : "(bad file)", f);
+		free(s);
+		json_decref(j);
+	}
+	if (f)
+		fclose(f);
+	free(text);
+	return out;
+}
+
+/* run dir equals the single-process run. */
+static void same_as_full(const char *dir)
+{
+	static const char *const files[] = { "items.jsonl", "results.json" };
+	for (int k = 0; k < 2; k++) {
+		char pa[512], pb[512];
+		snprintf(pa, sizeof pa, "%s/full/%s", tmp, files[k]);
+		snprintf(pb, sizeof pb, "%s/%s/%s", tmp, dir, files[k]);
+		char *x = normalised(pa, k == 0), *y = normalised(pb, k == 0);
+		ok(x && y && *x && !strcmp(x, y), NAME("%s/%s equals the single-process run's", dir, files[k]));
+		free(x);
+		free(y);
+	}
+}
+
+static void test_two_ranks(void)
+{
+	char *out = NULL;
+	is_int(cli_sh(&out, MPIRUN " $MERILO run --mpi --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/mpi", tmp, tmp),
+	       0, "mpirun -np 2 merilo run --mpi");
+	free(out);
+	same_as_full("mpi");
+	is_int(cli_sh(NULL, "test -f %s/mpi/shards/1-of-2/results.json && test -f %s/mpi/shards/2-of-2/results.json", tmp,
+		      tmp), 0, "each rank left its shard run in DIR/shards/");
+	is_int(cli_sh(NULL, "grep -q '\"shards\"' %s/mpi/results.json", tmp), 0, "the manifest lists the shards");
+}
+
+static void test_failing_rank(void)
+{
+	char *out = NULL;
+	int rc = cli_sh(&out, MPIRUN " sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export MERILO_TEST_STOP_AFTER=2; "
+			      "fi; exec $MERILO run --mpi --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/mf'", tmp, tmp);
+	ok(rc != 0, "a failing rank fails the run");
+	like(out, "rank 1 (shard 2/2) failed with exit 4", "the message names the rank and its exit code");
+	like(out, "interrupted", "and its error");
+	like(out, "--mpi --resume", "and how to resume");
+	free(out);
+	is_int(cli_sh(NULL, "test -f %s/mf/shards/1-of-2/results.json", tmp), 0, "rank 0's finished shard stayed");
+	cli_sh(NULL, "cp %s/mf/shards/1-of-2/items.jsonl %s/mf-1.jsonl", tmp, tmp);
+	is_int(cli_sh(&out, MPIRUN " $MERILO run --mpi --resume %s/mf", tmp), 0, "--mpi --resume finished the run");
+	free(out);
+	is_int(cli_sh(NULL, "cmp -s %s/mf/shards/1-of-2/items.jsonl %s/mf-1.jsonl", tmp, tmp), 0,
+	       "the finished shard's items.jsonl is untouched (nothing scored again)");
+	same_as_full("mf");
+}
+
+static void test_killed_rank(void)
+{
+	char *out = NULL;
+	/* rank 1 is SIGKILLed after 1 s while scoring slowly (200 ms per item) */
+	int rc = cli_sh(&out, MPIRUN " sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export MERILO_TEST_SLOW_MS=200; "
+			      "(sleep 1; kill -9 $$) & fi; exec $MERILO run --mpi --model %s/m.gguf " RUN_OPTS
+			      " --threads 1 --out %s/mk'", tmp, tmp);
+	ok(rc != 0, "a killed rank fails the job");
+	free(out);
+	is_int(cli_sh(NULL, "test -f %s/mk/shards/2-of-2/run.json", tmp), 0, "the killed rank's shard is on disk");
+	is_int(cli_sh(&out, MPIRUN " $MERILO run --mpi --resume %s/mk", tmp), 0, "--mpi --resume finished the run");
+	free(out);
+	same_as_full("mk");
+}
+
+int main(void)
+{
+	char *out = NULL;
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (cli_sh(NULL, "command -v mpirun >/dev/null"))
+		skip_all("mpirun not found (apt-get install openmpi-bin libopenmpi-dev, then rebuild)");
+	cli_run(&out, "--version");
+	bool built = out && strstr(out, "MPI=yes");
+	free(out);
+	if (!built)
+		skip_all("this merilo was built without MPI (libopenmpi-dev absent at build time)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-mpi"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+	bool have = !cli_run(NULL, "synth --arch llama --preset tiny --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
+		    !cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/full", tmp, tmp);
+	ok(have, "a tiny model and the single-process run");
+	if (have) {
+		TEST(test_two_ranks(), "2 ranks write the single-process run");
+		TEST(test_failing_rank(), "a failing rank names itself; --resume reruns only what is missing");
+		TEST(test_killed_rank(), "a rank killed mid-run leaves resumable shards");
+	}
+	cli_rmtree(tmp);
+	return done_testing();
+}
