@@ -1,0 +1,168 @@
+/* hrn_generate.c — `merilo generate` on the tiny fixture llama: llama.cpp's greedy
+ * ids, several prompts in one batched run (--prompt repeated, --prompts FILE with
+ * lines and JSONL) giving what each prompt gives alone, --batch 1 = --batch 8,
+ * --stop, --json fields and the recorded seed, --timing lines, usage and input
+ * errors. Runs the binary named by $MERILO.
+ */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+
+static const char *fx, *merilo;
+static char model[1024], tmp[256];
+
+static json_t *run_json(const char *args, int *rc)
+{
+	char *out = NULL;
+	*rc = cli_run(&out, "generate --model %s %s --json 2>/dev/null", model, args);
+	json_t *j = json_loads(out, 0, NULL);
+	if (!j)
+		diag("not JSON: %.300s", out);
+	free(out);
+	return j;
+}
+
+static json_t *result(json_t *doc, size_t i)
+{
+	return json_array_get(json_object_get(doc, "results"), i);
+}
+
+static const char *res_str(json_t *doc, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(result(doc, i), key));
+}
+
+static void t_reference(void)
+{
+	char path[1200], *out = NULL, *want = NULL;
+	snprintf(path, sizeof path, "%s/expected/tiny-llama-ff192-f32/en.greedy.txt", fx);
+	want = cli_slurp(path);
+	int rc = cli_run(&out, "generate --model %s --prompt 'Once upon a time' -n 16 --ids", model);
+	is_int(rc, 0, "exit 0");
+	ok(want && out && strcmp(out, want) == 0, "--ids: llama.cpp's 16 greedy ids, one per line");
+	free(out);
+	free(want);
+}
+
+static void t_batch(void)
+{
+	int rc;
+	json_t *both = run_json("--prompt 'Once upon a time' --prompt 'Bilo jednom u Beogradu' -n 12", &rc);
+	is_int(rc, 0, "two prompts: exit 0");
+	json_t *one = run_json("--prompt 'Bilo jednom u Beogradu' -n 12", &rc);
+	is_int(json_array_size(json_object_get(both, "results")), 2, "two results");
+	ok(json_equal(result(both, 1), result(one, 0)), "the second prompt's result (text, ids, n_tokens, stop_reason) "
+	   "equals its run alone");
+	is_str(res_str(both, 0, "stop_reason"), "max_tokens", "stop_reason max_tokens");
+	is_int(json_integer_value(json_object_get(result(both, 0), "n_tokens")), 12, "n_tokens 12");
+	ok(json_is_true(json_object_get(both, "greedy")) && json_is_integer(json_object_get(both, "seed")),
+	   "the settings are recorded (greedy, seed)");
+	json_decref(both);
+	json_decref(one);
+}
+
+static void t_prompts_file(void)
+{
+	char path[512], *b1 = NULL, *b8 = NULL;
+	snprintf(path, sizeof path, "%s/p.txt", tmp);
+	cli_write_file(path, "Once upon a time\n\n{\"prompt\": \"Bilo jednom\\nu Beogradu\"}\nBило\n");
+	int rc;
+	char args[700];
+	snprintf(args, sizeof args, "--prompts %s -n 8", path);
+	json_t *doc = run_json(args, &rc);
+	is_int(rc, 0, "--prompts: exit 0");
+	is_int(json_array_size(json_object_get(doc, "results")), 3, "three prompts (the empty line skipped)");
+	is_str(res_str(doc, 1, "prompt"), "Bilo jednom\nu Beogradu", "a JSONL line's prompt, newline included");
+	json_t *alone = run_json("--prompt 'Once upon a time' -n 8", &rc);
+	ok(json_equal(result(doc, 0), result(alone, 0)), "the first equals --prompt alone");
+	json_decref(alone);
+	json_decref(doc);
+	int r1 = cli_run(&b1, "generate --model %s --prompts %s -n 8 --batch 1", model, path);
+	int r8 = cli_run(&b8, "generate --model %s --prompts %s -n 8 --batch 8", model, path);
+	ok(r1 == 0 && r8 == 0 && strcmp(b1, b8) == 0, "--batch 1 and --batch 8 print the same texts");
+	free(b1);
+	free(b8);
+	snprintf(path, sizeof path, "%s/bad.jsonl", tmp);
+	cli_write_file(path, "hello\n{\"text\": \"x\"}\n");
+	CLI_EXPECT(3, "bad.jsonl:2: the object has no \"prompt\" string", "a JSONL line without prompt",
+		   "generate --model %s --prompts %s", model, path);
+	CLI_EXPECT(3, "nope.txt", "a missing prompts file is named", "generate --model %s --prompts %s/nope.txt", model,
+		   tmp);
+}
+
+static void t_stop(void)
+{
+	int rc;
+	json_t *free_run = run_json("--prompt 'Once upon a time' -n 16", &rc);
+	const char *text = res_str(free_run, 0, "text");
+	if (!ok(text && strlen(text) > 12, "a free run of 16 tokens has text")) {
+		json_decref(free_run);
+		return;
+	}
+	char stop[8], args[200];
+	memcpy(stop, text + 8, 4);
+	stop[4] = '\0';
+	snprintf(args, sizeof args, "--prompt 'Once upon a time' -n 16 --stop 'zzzq' --stop '%s'", stop);
+	json_t *stopped = run_json(args, &rc);
+	is_int(rc, 0, "--stop: exit 0");
+	is_str(res_str(stopped, 0, "stop_reason"), "stop", "stop_reason stop");
+	size_t at = (size_t)(strstr(text, stop) - text);
+	const char *got = res_str(stopped, 0, "text");
+	ok(got && strlen(got) == at && strncmp(got, text, at) == 0, "the text ends right before the stop string");
+	json_decref(free_run);
+	json_decref(stopped);
+}
+
+static void t_sampling(void)
+{
+	int rc;
+	json_t *a = run_json("--prompt 'Once upon a time' --prompt 'Zdravo' -n 10 --temperature 0.9 --top-k 50 "
+			     "--top-p 0.9 --seed 7", &rc);
+	json_t *b = run_json("--prompt 'Once upon a time' --prompt 'Zdravo' -n 10 --temperature 0.9 --top-k 50 "
+			     "--top-p 0.9 --seed 7 --batch 1", &rc);
+	ok(a && b && json_equal(json_object_get(a, "results"), json_object_get(b, "results")),
+	   "the same seed: the same samples, batched or not");
+	is_int(json_integer_value(json_object_get(a, "seed")), 7, "the seed is recorded");
+	ok(json_is_false(json_object_get(a, "greedy")), "greedy false");
+	json_decref(a);
+	json_decref(b);
+}
+
+static void t_timing_and_errors(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "generate --model %s --prompt hello -n 4 --timing", model);
+	is_int(rc, 0, "--timing: exit 0");
+	like(out, "prefill: ", "one prompt: the prefill line");
+	like(out, "decode: 3 tokens in", "the decode line (n - 1 tokens)");
+	like(out, "generated tokens/s", "the generated tokens/s line");
+	free(out);
+	CLI_EXPECT(2, "--temperature", "a negative temperature", "generate --model %s --prompt x --temperature -1", model);
+	CLI_EXPECT(2, "--top-p", "top-p above 1", "generate --model %s --prompt x --top-p 1.5", model);
+	CLI_EXPECT(2, "exclude each other", "--ids with --json", "generate --model %s --prompt x --ids --json", model);
+	CLI_EXPECT(2, "required", "no prompt", "generate --model %s", model);
+	CLI_EXPECT(2, "--stop", "an empty stop string", "generate --model %s --prompt x --stop ''", model);
+	CLI_EXPECT(0, "--max-new-tokens", "--help lists the options", "generate --help");
+}
+
+int main(void)
+{
+	merilo = cli_merilo();
+	fx = fixtures_dir();
+	if (!merilo)
+		skip_all("MERILO is not set to an executable");
+	if (!fx)
+		skip_all("fixtures absent: ../shared/fixtures");
+	snprintf(model, sizeof model, "%s/models/tiny-llama-ff192-f32.gguf", fx);
+	if (!cli_tmpdir(tmp, sizeof tmp, "generate"))
+		skip_all("no temporary folder");
+	TEST(t_reference(), "one prompt: llama.cpp's greedy ids");
+	TEST(t_batch(), "two prompts in one run: each as alone");
+	TEST(t_prompts_file(), "--prompts FILE: lines and JSONL; --batch 1 = --batch 8; bad files");
+	TEST(t_stop(), "--stop: the text ends before the stop string");
+	TEST(t_sampling(), "seeded sampling: reproducible and recorded");
+	TEST(t_timing_and_errors(), "--timing lines; usage errors exit 2");
+	cli_rmtree(tmp);
+	return done_testing();
+}
