@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "records/record_json.h"
 
@@ -147,4 +148,39 @@ int hrn_opt_kv_cache(const struct mrl_option *opt, const char *arg, struct mrl_e
 		return mrl_err_set(err, MRL_EINPUT, "--%s wants f16 or f32, not '%s'", opt->long_name, arg);
 	*(const char **)opt->value = arg[1] == '1' ? "f16" : "f32";
 	return 0;
+}
+
+/* Edit distance (Levenshtein) of a and b, capped at 63 characters each. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a) < 63 ? strlen(a) : 63, lb = strlen(b) < 63 ? strlen(b) : 63, row[64];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			best = up + 1 < best ? up + 1 : best;
+			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *hrn_closest_name(const char *name, const char *const *valid, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(name, valid[i]))
+			return valid[i];
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(name, valid[i]);
+		if (d <= best_d)
+			best = valid[i], best_d = d;
+	}
+	return best;
 }

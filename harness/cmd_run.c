@@ -34,7 +34,6 @@
 #include "records/results.h"
 #include "records/run.h"
 #include "harness/history.h"
-#include "harness/history.h"
 #include "harness/run.h"
 #include "harness/run_gen.h"
 #include "harness/shard.h"
@@ -96,7 +95,6 @@ struct run_opts {
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet, mpi;
 	const char *db;      /* --db PATH: the history database the finished run is added to */
-	const char *db;      /* --db PATH: the history database the finished run is added to */
 	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
 	char shard_buf[48];
 };
@@ -145,9 +143,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			    "perplexity documents) in items.jsonl, for merilo compare's\n"
 			    "KL divergence and top-1 agreement"),
 		OPT_INTEGER(0, "store-topk", &o->topk, 0, HRN_RUN_TOPK_MAX, "K", topk_help),
-		OPT_BOOL('q', "quiet", &o->quiet, "no progress line (it is drawn only on a terminal anyway)"),
-		OPT_STRING_F(0, "db", &o->db, "PATH", "when the run has finished, add it to this history database\n"
-			     "(merilo db add; created when missing; docs/history.md)", MRL_OPT_NONEMPTY),
+		OPT_BOOL('q', "quiet", &o->quiet, "only errors and one closing line with the results path (no\n"
+			 "progress, no tables)"),
 		OPT_STRING_F(0, "db", &o->db, "PATH", "when the run has finished, add it to this history database\n"
 			     "(merilo db add; created when missing; docs/history.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "chat-template", &o->chat_template, "NAME",
@@ -342,44 +339,6 @@ struct run_state {
 	struct task_chat chat;          /* generate tasks' chat template (family none without one) */
 };
 
-/* Edit distance (Levenshtein) of a and b, capped at 63 characters each. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a) < 63 ? strlen(a) : 63, lb = strlen(b) < 63 ? strlen(b) : 63, row[64];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			best = up + 1 < best ? up + 1 : best;
-			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-/* The valid name closest to name: one that differs only in case first, else
- * the smallest edit distance if it is at most a third of the name (at least 2);
- * NULL when none is close. */
-static const char *closest_name(const char *name, const char *const *valid, size_t n)
-{
-	const char *best = NULL;
-	size_t best_d = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
-	for (size_t i = 0; i < n; i++)
-		if (!strcasecmp(name, valid[i]))
-			return valid[i];
-	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(name, valid[i]);
-		if (d <= best_d)
-			best = valid[i], best_d = d;
-	}
-	return best;
-}
-
 /* The usage error for an unknown --tasks or --lang value: the valid names and
  * the closest one. what is "task" or "language". Returns the exit code. */
 static int unknown_name(const struct run_state *st, const char *what, const char *name, const char *const *valid,
@@ -389,7 +348,7 @@ static int unknown_name(const struct run_state *st, const char *what, const char
 	size_t len = 0;
 	for (size_t i = 0; i < n && len < sizeof list; i++)
 		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", valid[i]);
-	const char *near = closest_name(name, valid, n);
+	const char *near = hrn_closest_name(name, valid, n);
 	char hint[200] = "";
 	if (near)
 		snprintf(hint, sizeof hint, "; did you mean '%s'?", near);
@@ -866,13 +825,7 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 	snprintf(results, sizeof results, "%s/results.json", st->out_dir);
 	if (rec_results_write(results, &st->res, &err))
 		return hrn_report(&err);
-	hrn_run_print_summary(stdout, cfg, &st->res);
-	hrn_run_print_performance(stdout, &st->res);
-	printf("\nscored %zu item x language units in %.1f s (%.2f items/s)%s\n", rs->n_scored, rs->seconds,
-	       rs->seconds > 0 ? (double)rs->n_scored / rs->seconds : 0.0,
-	       rs->n_done_before ? " after resuming" : "");
-	printf("results: %s/results.json\nper item: %s/items.jsonl\nprompts: %s/prompts/\n", st->out_dir, st->out_dir,
-	       st->out_dir);
+	hrn_run_print_end(stdout, cfg, &st->res, rs, st->out_dir, st->o.quiet);
 	return HRN_EXIT_OK;
 }
 
@@ -951,7 +904,8 @@ int hrn_cmd_run(int argc, char **argv)
 		.langs = (const char *const *)st.langs, .n_langs = st.n_langs,
 		.limit = st.o.limit, .add_bos = add_bos, .fewshot_k = (int)st.o.fewshot, .seed = (uint64_t)st.o.seed,
 		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
-		.progress = !st.o.quiet && isatty(STDERR_FILENO), .slow_ms = slow ? atoi(slow) : 0,
+		.progress = st.o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,
+		.slow_ms = slow ? atoi(slow) : 0,
 		.stop = &stop_requested, .done = st.done, .writer = st.writer,
 		.store_logprobs = st.o.store_logprobs > 0, .store_topk = (size_t)st.o.topk,
 		.counters = st.counters, .energy = st.energy, .windows = st.windows, .chat = &st.chat,
@@ -996,8 +950,6 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 
 	ret = finish_run(&st, &cfg, &rs, path);
-	if (ret == HRN_EXIT_OK && st.o.db && hrn_db_add_runs(st.o.db, (char *const[]){ st.out_dir }, 1, false, &err))
-		goto fail;
 	if (ret == HRN_EXIT_OK && st.o.db && hrn_db_add_runs(st.o.db, (char *const[]){ st.out_dir }, 1, false, &err))
 		goto fail;
 	goto out;

@@ -66,6 +66,10 @@ int hrn_parse_fraction(const char *s, double *out);
  * *out (*n of them; free with hrn_free_list). 0, or MRL_ENOMEM with *out NULL. */
 int hrn_split_list(const char *s, char ***out, size_t *n);
 void hrn_free_list(char **v, size_t n);
+/* For "did you mean": the name in valid[0..n) closest to name: one that differs
+ * only in case first, else the smallest edit distance if it is at most a third
+ * of the name (at least 2); NULL when none is close. */
+const char *hrn_closest_name(const char *name, const char *const *valid, size_t n);
 /* "cpu" or "cuda"; 0 or -1. */
 int hrn_parse_backend(const char *s, enum eng_backend *out);
 /* An OPT_CALLBACK for --backend: "cpu" or "cuda" into the enum eng_backend at opt->value. */

@@ -45,6 +45,10 @@ enum hrn_batch {
 	HRN_BATCH_REQUEST = 1 /* one eng_score call per request */
 };
 
+/* How `run` shows progress on stderr (run_progress.c): not at all (--quiet), a line
+ * redrawn in place (a terminal), or a line now and then for logs (a pipe, CI). */
+enum hrn_progress_mode { HRN_PROGRESS_OFF = 0, HRN_PROGRESS_TTY, HRN_PROGRESS_LOG };
+
 /* Prompts of the first HRN_RUN_PROMPTS_SAVED items per task x language go to prompts/. */
 #define HRN_RUN_PROMPTS_SAVED 5
 
@@ -85,7 +89,7 @@ struct hrn_run_cfg {
 	int fewshot_k;                     /* -1 = each task's own setting (0 without one) */
 	uint64_t seed;                     /* run seed: few-shot draws of tasks without a seed */
 	enum hrn_batch batch;
-	bool progress;                     /* draw the progress line on stderr */
+	enum hrn_progress_mode progress;   /* progress on stderr: none, a redrawn line, log lines */
 	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
 	size_t stop_after;                 /* test hook: stop as if interrupted after this many units (0 = never) */
@@ -242,20 +246,28 @@ void hrn_run_print_performance(FILE *out, const struct rec_results *r);
 
 /* Print the summary table, the paired gaps and where the files are. */
 void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r);
+/* The closing lines of a run (run_progress.c): the summary, the performance
+ * table, the count and rate of units scored and where the files are; quiet:
+ * one line with the count, the rate and the results path. */
+void hrn_run_print_end(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r,
+		       const struct hrn_run_stats *rs, const char *out_dir, bool quiet);
 
 /* ---- progress line (run_progress.c) ---- */
 
 struct hrn_progress {
-	bool enabled;
+	enum hrn_progress_mode mode;
 	size_t total, done;     /* units: all selected, done so far (including resumed ones) */
 	size_t done_at_start;
 	uint64_t t0_ns, last_draw_ns;
 	int last_len;           /* characters of the last line drawn */
+	size_t last_step;       /* HRN_PROGRESS_LOG: the 5% step of the last line */
 };
 
 /* Start a progress display of total units of which done are already done. */
-void hrn_progress_init(struct hrn_progress *p, bool enabled, size_t total, size_t done);
-/* One more unit done; redraws on stderr at most ten times a second. */
+void hrn_progress_init(struct hrn_progress *p, enum hrn_progress_mode mode, size_t total, size_t done);
+/* One more unit done. HRN_PROGRESS_TTY redraws the line at most ten times a
+ * second; HRN_PROGRESS_LOG prints a line when another 5% of the units is done
+ * or 10 s after the last line, whichever comes first. */
 void hrn_progress_step(struct hrn_progress *p, const char *what);
 /* Clear the line (before other output). */
 void hrn_progress_end(struct hrn_progress *p);

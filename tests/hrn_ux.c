@@ -1,0 +1,161 @@
+/* hrn_ux.c — what `merilo run` tells a CI log and records for a reviewer
+ * (issue 12 points 4, 12 and 14, and the few-shot seed), on the demo suite
+ * (tasks/suites/demo.json, two multiple-choice tasks, --limit 2) with a
+ * `merilo synth` model:
+ * - piped (stderr not a terminal), run prints progress lines with units done,
+ *   items/s and "ETA" (the 5% rule: one line per unit here); --quiet prints
+ *   exactly one line, with the results path; perplexity --quiet one line;
+ * - --kv-cache f32 is recorded in settings, the manifest and run.json, reaches
+ *   the engine (other log-likelihoods than f16), a resume with f16 is refused,
+ *   a bad value exits 2; results.json has model.load_s;
+ * - settings.fewshot_seed is the seed of the few-shot draws (null zero-shot).
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[256];
+
+#define RUN_ARGS "run --model %s/m.gguf --suite tasks/suites/demo.json --tasks commonsense,grammar --limit 2 " \
+		 "--threads 2 --boot 100"
+
+/* DIR/FILE parsed (owned), NULL where it cannot be read. */
+static json_t *load(const char *dir, const char *file)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s/%s", tmp, dir, file);
+	return json_load_file(path, 0, NULL);
+}
+
+/* text matches the extended regular expression re (^ and $ at line ends). */
+static void matches(const char *text, const char *re, const char *name)
+{
+	regex_t rx;
+	int bad = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+	if (!ok(!bad && text && regexec(&rx, text, 0, NULL, 0) == 0, name))
+		diag("  got: '%s'\n  expected to match: '%s'", text ? text : "(null)", re);
+	if (!bad)
+		regfree(&rx);
+}
+
+/* The number of lines of text that contain needle. */
+static size_t lines_with(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *line = strndup(p, len);
+		n += line && strstr(line, needle);
+		free(line);
+		p = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+static void test_progress(void)
+{
+	char *out = NULL;
+	/* cli_run's output is a pipe: stderr is not a terminal */
+	int rc = cli_run(&out, RUN_ARGS " --out %s/piped", tmp, tmp);
+	is_int(rc, 0, "piped run: exit 0");
+	matches(out, "^merilo run: 1/16 units \\(6.2%\\), commonsense [a-zA-Z-]+, [0-9.]+ items/s, ETA [0-9?]",
+	     "piped run: a progress line after the first unit (each unit is more than 5% of 16)");
+	is_int((long)lines_with(out, "ETA"), 16, "piped run: one progress line per 5% step crossed (16 here)");
+	ok(!strchr(out, '\r'), "piped run: no carriage returns in the log");
+	free(out);
+	rc = cli_run(&out, RUN_ARGS " --out %s/quiet --quiet", tmp, tmp);
+	is_int(rc, 0, "--quiet: exit 0");
+	is_int((long)cli_count_lines(out), 1, "--quiet: exactly one line");
+	char want[600];
+	snprintf(want, sizeof want, "^merilo run: 16 units scored in [0-9.]+ s \\([0-9.]+ items/s\\); results: %s/quiet/"
+		 "results.json$", tmp);
+	matches(out, want, "--quiet: the line names the count and the results path");
+	free(out);
+	rc = cli_run(&out, "perplexity --model %s/m.gguf --file README.md --ctx 64 --quiet", tmp);
+	is_int(rc, 0, "perplexity --quiet: exit 0");
+	is_int((long)cli_count_lines(out), 1, "perplexity --quiet: one line");
+	matches(out, "^perplexity: [0-9.]+ \\+/- [0-9.]+ \\([0-9]+ tokens scored, ctx 64, README.md\\)$",
+	     "perplexity --quiet: the perplexity and what was scored");
+	free(out);
+}
+
+/* The first choice's loglik of every item line, summed. */
+static double loglik_sum(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s/items.jsonl", tmp, dir);
+	char *text = cli_slurp(path);
+	double sum = 0;
+	for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+		json_t *j = json_loads(line, 0, NULL);
+		sum += json_number_value(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "loglik"));
+		json_decref(j);
+	}
+	free(text);
+	return sum;
+}
+
+static void test_kv_cache(void)
+{
+	int rc = cli_run(NULL, RUN_ARGS " --kv-cache f32 --quiet --out %s/kv32", tmp, tmp);
+	is_int(rc, 0, "--kv-cache f32: exit 0");
+	json_t *res = load("kv32", "results.json"), *run = load("kv32", "run.json"), *q = load("quiet", "results.json");
+	json_t *set = json_object_get(res, "settings");
+	is_str(json_string_value(json_object_get(set, "kv_cache")), "f32", "settings.kv_cache f32");
+	is_str(json_string_value(json_object_get(json_object_get(json_object_get(res, "manifest"), "settings"),
+						  "kv_cache")), "f32", "the manifest's settings.kv_cache f32");
+	is_str(json_string_value(json_object_get(json_object_get(run, "options"), "kv_cache")), "f32",
+	       "run.json options.kv_cache f32");
+	is_str(json_string_value(json_object_get(json_object_get(q, "settings"), "kv_cache")), "f16",
+	       "default: settings.kv_cache f16");
+	json_t *load_s = json_object_get(json_object_get(res, "model"), "load_s");
+	ok(json_is_number(load_s) && json_number_value(load_s) >= 0 && json_number_value(load_s) < 60,
+	   "results.json model.load_s is the seconds the model took to open");
+	const double a = loglik_sum("kv32"), b = loglik_sum("quiet");
+	diag("sum of first-choice logliks: f32 cache %.9f, f16 cache %.9f", a, b);
+	ok(isfinite(a) && isfinite(b) && a != b, "the f32 cache reaches the engine (other log-likelihoods)");
+	CLI_EXPECT(2, "--kv-cache f16 differs from the resumed run's f32", "resume with another --kv-cache: refused",
+		   "run --resume %s/kv32 --kv-cache f16", tmp);
+	CLI_EXPECT(2, "--kv-cache wants f16 or f32, not 'f8'", "--kv-cache f8: exit 2", RUN_ARGS " --kv-cache f8", tmp);
+	json_decref(res);
+	json_decref(run);
+	json_decref(q);
+}
+
+static void test_fewshot_seed(void)
+{
+	int rc = cli_run(NULL, RUN_ARGS " --fewshot 1 --seed 7 --quiet --out %s/fs7", tmp, tmp);
+	is_int(rc, 0, "--fewshot 1 --seed 7: exit 0");
+	json_t *fs = load("fs7", "results.json"), *zs = load("quiet", "results.json");
+	json_t *seed = json_object_get(json_object_get(fs, "settings"), "fewshot_seed");
+	ok(json_is_integer(seed) && json_integer_value(seed) == 7, "few-shot run: settings.fewshot_seed is 7, not null");
+	ok(json_is_null(json_object_get(json_object_get(zs, "settings"), "fewshot_seed")),
+	   "zero-shot run: settings.fewshot_seed is null");
+	json_decref(fs);
+	json_decref(zs);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-ux"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+	if (!ok(cli_run(NULL, "synth --preset tiny --dtype f16 -o %s/m.gguf", tmp) == 0, "synth model made")) {
+		cli_rmtree(tmp);
+		return done_testing();
+	}
+	TEST(test_progress(), "piped progress lines with ETA; --quiet prints one line");
+	TEST(test_kv_cache(), "--kv-cache f32: recorded, effective, checked on resume");
+	TEST(test_fewshot_seed(), "settings.fewshot_seed of a few-shot run");
+	cli_rmtree(tmp);
+	return done_testing();
+}
