@@ -215,7 +215,7 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		OPT_DOUBLE(0, "temperature", &a->temperature, "T", "sample at temperature T (default 0: greedy)"),
 		OPT_INTEGER(0, "top-k", &a->top_k, 0, 1 << 30, "K", "sample from the K most likely tokens (0: all)"),
 		OPT_DOUBLE(0, "top-p", &a->top_p, "P", "sample from the smallest set of mass P (default 1: all)"),
-		OPT_UINT64(0, "seed", &a->seed, "S", "sampling seed (default 0; recorded with --json)"),
+		OPT_UINT64(0, "seed", &a->seed, "S", "sampling seed (default 1234, as every command; recorded with --json)"),
 		OPT_INTEGER(0, "threads", &a->n_threads, 0, 1024, "N", "worker threads (default: the CPUs this process may use)"),
 		OPT_BOOL(0, "ids", &a->ids_only, "print the generated token ids, one per line, instead of text"),
 		OPT_BOOL(0, "json", &a->json, "print one JSON document: per prompt text, ids, n_tokens, stop_reason"),
@@ -268,7 +268,7 @@ static int tokenize_all(struct eng_model *m, const struct gen_cli *a, int32_t **
 
 int hrn_cmd_generate(int argc, char **argv)
 {
-	struct gen_cli a = { .n_gen = 32, .n_batch = 8, .top_p = 1.0, .backend = ENG_BACKEND_CPU };
+	struct gen_cli a = { .n_gen = 32, .n_batch = 8, .top_p = 1.0, .seed = HRN_DEFAULT_SEED, .backend = ENG_BACKEND_CPU };
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
 	int32_t **toks = NULL;
