@@ -118,7 +118,8 @@ static void check_float(uint32_t type, mdot_fn mdot)
 
 static void check_q8(uint32_t type, mdot_fn mdot)
 {
-	static const int64_t lengths[] = { 32, 64, 768 };
+	/* 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback) */
+	static const int64_t lengths[] = { 32, 64, 768, 32 * 1025 };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li];
 		uint64_t row_bytes = 0, xrow = 0;

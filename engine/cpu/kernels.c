@@ -325,6 +325,60 @@ KN_INLINE void qtile8x1(int64_t nb, const void *const *wr, const struct eng_bloc
 	_mm256_storeu_ps(res, acc);
 }
 
+/* Prefill: 2 rows x 4 tokens, lane t * 2 + r, as qtile(.., 2, 4, ..) but with the
+ * tokens' scales (dxv) and, for Q4_0, 8 * their block sums (sxv) laid out per lane
+ * beforehand (q4_tables), and Q4_0 nibbles used unsigned as in qtile8x1. */
+KN_INLINE void qtile2x4(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *const *xt,
+			const __m256 *dxv, const __m256i *sxv, float *res, const int q4)
+{
+	__m256 acc = _mm256_setzero_ps();
+	const __m128i m4 = _mm_set1_epi8(0x0f);
+	for (int64_t ib = 0; ib < nb; ib++) {
+		__m256i wq[2], wa[2], parts[8];
+		for (int r = 0; r < 2; r++) {
+			if (q4) {
+				const __m128i v = _mm_loadu_si128((const __m128i *)((const struct eng_block_q4_0 *)wr[r] + ib)->qs);
+				wq[r] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+			} else {
+				wq[r] = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
+				wa[r] = _mm256_sign_epi8(wq[r], wq[r]);
+			}
+		}
+		for (int t = 0; t < 4; t++) {
+			const __m256i xv = _mm256_loadu_si256((const __m256i *)xt[t][ib].qs);
+			for (int r = 0; r < 2; r++)
+				parts[t * 2 + r] = q4 ? _mm256_madd_epi16(_mm256_maddubs_epi16(wq[r], xv), _mm256_set1_epi16(1))
+						      : dot_parts(wa[r], _mm256_sign_epi8(xv, wq[r]));
+		}
+		__m256i sumi = hsum8x8_epi32(parts);
+		if (q4)
+			sumi = _mm256_sub_epi32(sumi, sxv[ib]);
+		const short d0 = blk_d(wr[0], ib, q4), d1 = blk_d(wr[1], ib, q4);
+		const __m256 dw = f16x8_to_ps(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dw, dxv[ib])));
+	}
+	_mm256_storeu_ps(res, acc);
+}
+
+/* The most blocks of a row the prefill tile takes (its per-lane tables live on the stack). */
+#define Q8_PRE_MAX_BLOCKS 512
+
+/* dxv[ib] lane t * 2 + r: the scale of token t's block ib; sxv[ib]: 8 * its quant sum. */
+static void q4_tables(int64_t nb, const struct eng_block_q8_0 *const *xt, __m256 *dxv, __m256i *sxv, const int q4)
+{
+	for (int64_t ib = 0; ib < nb; ib++) {
+		float d[4];
+		int32_t s[4] = { 0, 0, 0, 0 };
+		for (int t = 0; t < 4; t++) {
+			d[t] = eng_f16_to_f32(xt[t][ib].d);
+			for (int k = 0; q4 && k < ENG_QK8_0; k++)
+				s[t] += xt[t][ib].qs[k];
+		}
+		dxv[ib] = _mm256_setr_ps(d[0], d[0], d[1], d[1], d[2], d[2], d[3], d[3]);
+		sxv[ib] = _mm256_setr_epi32(8 * s[0], 8 * s[0], 8 * s[1], 8 * s[1], 8 * s[2], 8 * s[2], 8 * s[3], 8 * s[3]);
+	}
+}
+
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */
 #define Q8_DEC_MAX_BLOCKS 1024
 
@@ -335,15 +389,23 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 	const int64_t nb = n / ENG_QK8_0;
 	float res[8];
 	int t0 = 0;
+	__m256 dxv[Q8_PRE_MAX_BLOCKS];
+	__m256i sxv[Q8_PRE_MAX_BLOCKS];
 	for (; t0 + 4 <= n_tok; t0 += 4) {
 		const struct eng_block_q8_0 *xt[4];
 		for (int t = 0; t < 4; t++)
 			xt[t] = (const struct eng_block_q8_0 *)((const char *)xq + (size_t)(t0 + t) * x_stride);
+		const int fast = nb <= Q8_PRE_MAX_BLOCKS;
+		if (fast)
+			q4_tables(nb, xt, dxv, sxv, q4);
 		for (int r0 = 0; r0 < n_rows; r0 += 2) {
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
 			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
 					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
-			qtile(nb, wr, xt, res, 2, 4, q4);
+			if (fast)
+				qtile2x4(nb, wr, xt, dxv, sxv, res, q4);
+			else
+				qtile(nb, wr, xt, res, 2, 4, q4);
 			for (int t = 0; t < 4; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * 2 + r];
