@@ -34,6 +34,20 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
  * db_path (created when missing); one line on stderr says where. */
 int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, struct mrl_err *err);
 
+struct hrn_bench_doc;
+struct mrl_option;
+
+/* The performance gate against history (bench_hist.c): cand against the last
+ * `last` bench records of the database at db_path (label NULL: any), per test
+ * the stored runs' medians as the baseline distribution; the rows go to stderr.
+ * Returns 0 (no figure worse beyond threshold, a fraction), 1 (some is), or a
+ * negative code: fewer than 3 stored records with a test of cand is MRL_EINPUT. */
+int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
+			   const struct hrn_bench_doc *cand, struct mrl_err *err);
+
+/* An option callback: "5%" or 0.05 into the double at opt->value (0 <= x < 10). */
+int hrn_opt_gate_perf(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
+
 /* The runs stored in a database, for a command that reads them all (leaderboard
  * --db): the open handle, their ids and folders (dirs[i] = infos[i].dir), oldest first. */
 struct hrn_db_runs {

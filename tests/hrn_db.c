@@ -6,8 +6,9 @@
  * printed, with the same exit code; `leaderboard --db` equals the leaderboard of
  * the folders; a `db add` SIGKILLed inside its transaction leaves the database
  * as it was while a reader reads; a text file, a newer schema, a missing run
- * folder and an unknown run are one-line errors naming them, exit 3; every
- * subcommand has --help. Runs the binary named by $MERILO (set by `make test`).
+ * folder and an unknown run are one-line errors naming them, exit 3; bench
+ * --db stores records and bench --baseline-db fails a much slower model
+ * against them; every subcommand has --help. Runs the binary named by $MERILO (set by `make test`).
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -139,6 +140,31 @@ static void t_killed_add(void)
 	CLI_EXPECT(0, "added ", "adding the run again works", "db add %s --db %s", r3, db);
 }
 
+/* bench --db stores records; bench --baseline-db gates a much slower model
+ * (dim 256, 8 layers, f32: about 100x the tiny model's time per token) against them. */
+static void t_bench_history(void)
+{
+	static const char bench[] = "bench -p 16 -n 4 -r 3 --warmup 1 -t 1 --format json";
+	char *out = NULL;
+	int fails = 0;
+	for (int i = 0; i < 3; i++)
+		fails += cli_run(&out, "%s --model %s/m.gguf --db %s/bench.db --db-label main", bench, tmp, tmp) != 0 ||
+			 !strstr(out, "stored in");
+	free(out);
+	is_int(fails, 0, "three bench records stored (label main)");
+	ok(cli_run(NULL, "synth --preset tiny --dim 256 --layers 8 -o %s/big.gguf", tmp) == 0, "a bigger model");
+	int rc = cli_run(&out, "%s --model %s/big.gguf --baseline-db %s/bench.db --db-label main", bench, tmp, tmp);
+	is_int(rc, 1, "the much slower model fails the gate against history: exit 1");
+	like(out, "against the last 3 stored records", "the baseline is the 3 stored records");
+	like(out, "decode", "a decode row");
+	like(out, "FAIL (worse)", "marked as a failure");
+	free(out);
+	CLI_EXPECT(3, "0 bench records labelled other stored; the gate needs 3", "a label with no records",
+		   "%s --model %s/m.gguf --baseline-db %s/bench.db --db-label other", bench, tmp, tmp);
+	CLI_EXPECT(2, "--last", "--last below 3", "%s --model %s/m.gguf --baseline-db %s/bench.db --last 2", bench, tmp,
+		   tmp);
+}
+
 static void t_bad_input(void)
 {
 	char path[400];
@@ -199,6 +225,7 @@ int main(void)
 	TEST(t_compare_baseline(), "compare --baseline equals comparing the folders, without the base folder");
 	TEST(t_leaderboard(), "leaderboard --db equals the leaderboard of the folders");
 	TEST(t_killed_add(), "a db add SIGKILLed inside its transaction leaves the database as it was");
+	TEST(t_bench_history(), "bench --db stores records; bench --baseline-db gates against the last N");
 	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
 	cli_rmtree(tmp);
 	return done_testing();

@@ -220,6 +220,10 @@ static void t_bad_files(void)
 	is_int(rec_db_open(path, 0, &db, &err), MRL_EINPUT, "a text file is refused");
 	like(err.msg, "text.db: not an SQLite database", "naming the file and the problem");
 	ok(!db, "no handle");
+	snprintf(path, sizeof path, "%s/cut.db", dir);
+	ok(cli_sh(NULL, "head -c 3000 %s > %s", db_path, path) == 0, "a database cut short");
+	is_int(rec_db_open(path, 0, &db, &err), MRL_EINPUT, "a corrupt database is refused");
+	like(err.msg, "cut.db: reading: database disk image is malformed", "naming the file and the problem");
 	snprintf(path, sizeof path, "%s/newer.db", dir);
 	sqlite3 *h = NULL;
 	ok(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK,
