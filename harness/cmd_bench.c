@@ -75,6 +75,9 @@ static int parse_list(const char *s, long lo, long hi, uint32_t *out)
 struct opts {
 	const char *model, *out, *prompts_path, *scenario;
 	const char *db, *db_label; /* --db PATH [--db-label L]: the record also goes into the history database */
+	const char *baseline_db;   /* --baseline-db PATH: gate against the last --last records stored there */
+	long last;
+	double gate_perf;
 	uint32_t prompt[MAX_LIST], gen[MAX_LIST], depth[MAX_LIST], threads[MAX_LIST];
 	int n_prompt, n_gen, n_depth, n_threads;
 	bool default_sizes; /* neither --prompt nor --gen given: fit_default_sizes() may shrink them */
@@ -204,6 +207,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->reps = 5, o->warmup = 1, o->seed = HRN_DEFAULT_SEED, o->requests = 16, o->roofline_mib = 1024;
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
+	o->last = 10, o->gate_perf = 0.05;
 	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
 			depth = { o->depth, &o->n_depth }, threads = { o->threads, &o->n_threads };
 	const struct mrl_option opts[] = {
@@ -250,6 +254,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_STRING(0, "db", &o->db, "PATH", "also store the record (as --format json writes it) in this history\n"
 			   "database (created when missing; docs/history.md)"),
 		OPT_STRING(0, "db-label", &o->db_label, "L", "with --db: the record's label, e.g. a branch (default none)"),
+		OPT_STRING(0, "baseline-db", &o->baseline_db, "PATH",
+			   "performance gate against history: compare with the last --last bench\n"
+			   "records in PATH (label --db-label, if given); exit 1 when a figure is\n"
+			   "worse beyond --gate-perf (docs/history.md)"),
+		OPT_INTEGER(0, "last", &o->last, 3, 100000, "N", "with --baseline-db: how many stored records (default 10)"),
+		OPT_CALLBACK(0, "gate-perf", &o->gate_perf, "PCT", "with --baseline-db: the threshold (default 5%)",
+			     hrn_opt_gate_perf),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, usage);
@@ -675,6 +686,9 @@ int hrn_cmd_bench(int argc, char **argv)
 		goto fail;
 	free(text);
 	text = NULL;
+	if (o.baseline_db && (ret = hrn_bench_history_gate(o.baseline_db, o.db_label, o.last, o.gate_perf, &doc, &err)) < 0)
+		goto fail;
+	ret = ret > 0 ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
 	if (o.db && (hrn_bench_render(&doc, HRN_BENCH_JSON, &text, &err) || hrn_db_add_bench(o.db, o.db_label, text, &err)))
 		goto fail;
 	goto out;
