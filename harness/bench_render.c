@@ -4,6 +4,7 @@
  * only formats what is there, null figures with their reasons.
  */
 #include "harness/bench.h"
+#include "metrics/met.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -77,22 +78,42 @@ static double series_stat(const struct hrn_bench_result *r, const char *name, in
 enum { ST_MEAN, ST_SD, ST_MEDIAN, ST_P90, ST_P99, ST_P50 };
 
 /* Distinct null reasons of a figure over the results, as "- name: reason" lines. */
-static void md_null_reasons(struct mrl_buf *b, const struct hrn_bench_doc *d, const char *name, const char *label)
+/* Why the figures named in names (NULL-ended) are null: each distinct reason
+ * once, in short (met_reason_short), pointing to the JSON output that keeps it
+ * whole: "- energy (J/token): no energy source on this machine — see --format
+ * json figures.energy_j_per_token_*.null_reason". json_name NULL:
+ * each distinct reason whole (it is short already). */
+static void md_null_reasons(struct mrl_buf *b, const struct hrn_bench_doc *d, const char *const *names,
+			    const char *label, const char *json_name)
 {
-	const char *seen[16];
+	char seen[8][160];
 	size_t n_seen = 0;
-	for (size_t i = 0; i < d->n_results; i++) {
-		const struct rec_reading *f = hrn_bench_result_figure(&d->results[i], name);
-		if (!f || !f->reason)
-			continue;
-		bool dup = false;
-		for (size_t k = 0; k < n_seen; k++)
-			dup |= !strcmp(seen[k], f->reason);
-		if (dup || n_seen == 16)
-			continue;
-		seen[n_seen++] = f->reason;
-		mrl_buf_addf(b, "- %s null: %s\n", label, f->reason);
-	}
+	for (size_t n = 0; names[n]; n++)
+		for (size_t i = 0; i < d->n_results; i++) {
+			const struct rec_reading *f = hrn_bench_result_figure(&d->results[i], names[n]);
+			char s[160];
+			if (!f || !f->reason)
+				continue;
+			if (!json_name) { /* a reason that is short already ("not applicable: CPU backend (...)") */
+				bool dup = false;
+				for (size_t k = 0; k < i; k++) {
+					const struct rec_reading *g = hrn_bench_result_figure(&d->results[k], names[n]);
+					dup |= g && g->reason && !strcmp(g->reason, f->reason);
+				}
+				if (!dup)
+					mrl_buf_addf(b, "- %s null: %s\n", label, f->reason);
+				continue;
+			}
+			met_reason_short(f->reason, s, sizeof s);
+			bool dup = false;
+			for (size_t k = 0; k < n_seen; k++)
+				dup |= !strcmp(seen[k], s);
+			if (dup || n_seen == 8)
+				continue;
+			memcpy(seen[n_seen++], s, sizeof s);
+			mrl_buf_addf(b, "- %s: %s — see --format json figures.%s.null_reason\n", label, s,
+				     json_name);
+		}
 }
 
 static const char *model_label(const struct hrn_bench_doc *d)
@@ -201,17 +222,20 @@ static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 			  rf->flops_kernel ? rf->flops_kernel : "");
 	else
 		mrl_buf_addf(b, "- util null: %s\n", rf->reason ? rf->reason : "no host roofline");
-	md_null_reasons(b, d, "energy_j_per_token_prefill", "J/token (prefill)");
-	md_null_reasons(b, d, "energy_j_per_token_decode", "J/token (decode)");
-	md_null_reasons(b, d, "device_memory_bytes", "device memory");
+	static const char *const energy[] = { "energy_j_per_token_prefill", "energy_j_per_token_decode", NULL },
+			  *const devmem[] = { "device_memory_bytes", NULL };
+	md_null_reasons(b, d, energy, "energy (J/token)", "energy_j_per_token_*");
+	md_null_reasons(b, d, devmem, "device memory", NULL);
 	for (size_t i = 0; i < d->n_results; i++) {
 		const struct hrn_bench_result *r = &d->results[i];
 		if (r->n_counters) {
 			size_t n_valid = 0;
 			for (size_t k = 0; k < r->n_counters; k++)
 				n_valid += !r->counters[k].reason;
-			mrl_buf_addf(b, "- counters per token: %zu of %zu available (%s); per-test values in the JSON output\n",
-				  n_valid, r->n_counters, r->counters_status ? r->counters_status : "");
+			char why[160];
+			met_reason_short(r->counters_status, why, sizeof why);
+			mrl_buf_addf(b, "- counters per token: %zu of %zu available (%s); per-test values and the whole "
+				     "status in the JSON output (counters_status)\n", n_valid, r->n_counters, why);
 			break;
 		}
 	}

@@ -63,7 +63,7 @@ struct meas {
 	struct met_reading energy_net;    /* net J: gross - idle power x window (null without --idle) */
 	double energy_tokens;             /* tokens processed in the energy window */
 	char energy_source[256];
-	char energy_null[MET_REASON_MAX]; /* why null when no source / a window failed */
+	char energy_null[MET_REASON_MAX + 64]; /* why null when no source / a window failed */
 	bool counters_running;
 	struct met_usage usage0;
 	struct met_reading cpu_s, minflt, vcsw, ivcsw; /* sums of getrusage deltas */
@@ -215,7 +215,7 @@ static int energy_measure(struct hrn_bench_env *e, struct meas *m, energy_body_f
 		calls++;
 	} while (!rc && (double)(met_now_ns() - t0) * 1e-9 < e->energy_window_s);
 	if (met_energy_stop(e->energy, &e2)) {
-		snprintf(m->energy_null, sizeof m->energy_null, "the energy window failed: %.120s", e2.msg);
+		snprintf(m->energy_null, sizeof m->energy_null, "the energy window failed: %s", e2.msg);
 		return rc;
 	}
 	if (rc)
@@ -255,7 +255,7 @@ static int per_token_figure(struct hrn_bench_result *r, const char *name, const 
 static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench_result *r, const char *phase,
 		       double tokens, struct mrl_err *err)
 {
-	char name[64], why[512];
+	char name[64], why[MET_REASON_MAX + 320]; /* "<source>: <reason>", whole */
 	int rc;
 	snprintf(name, sizeof name, "energy_j_per_token_%s", phase);
 	if (m->energy_have) {
@@ -778,7 +778,7 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 		if (met_energy_stop(e->energy, &e2) == 0)
 			energy_collect(e, &m, (double)n_req * n_gen + (double)prompt_tokens);
 		else
-			snprintf(m.energy_null, sizeof m.energy_null, "the energy window failed: %.120s", e2.msg);
+			snprintf(m.energy_null, sizeof m.energy_null, "the energy window failed: %s", e2.msg);
 	}
 #undef PROMPT_OF
 	struct hrn_bench_result *r = new_result(e, d, test, test, err);

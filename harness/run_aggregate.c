@@ -565,6 +565,43 @@ static const struct rec_reading *find_reading(const struct rec_reading *v, size_
 	return NULL;
 }
 
+/* Below the performance table, once per report: why energy or counters are n/a,
+ * in short ("energy: no energy source on this machine — see results.json
+ * performance[].window.energy_j.null_reason"); the
+ * whole reason stays in results.json. A reason that differs between tasks is
+ * named once per distinct short form. */
+static void print_null_reasons(FILE *out, const struct rec_results *r)
+{
+	char shown_e[8][160], shown_c[8][160];
+	size_t n_e = 0, n_c = 0;
+	for (size_t i = 0; i < r->n_perf; i++) {
+		const struct rec_perf_window *w = &r->perf[i].window;
+		if (!w->present)
+			continue;
+		size_t n_ok = 0;
+		for (size_t c = 0; c < w->n_counters; c++)
+			n_ok += !isnan(w->counters[c].value);
+		const char *why[2] = { isnan(w->energy_j.value) ? w->energy_j.reason : NULL,
+				       w->n_counters && !n_ok ? w->counters_status : NULL };
+		for (int k = 0; k < 2; k++) {
+			char s[160];
+			char (*shown)[160] = k ? shown_c : shown_e;
+			size_t *n = k ? &n_c : &n_e;
+			if (!why[k])
+				continue;
+			met_reason_short(why[k], s, sizeof s);
+			bool dup = false;
+			for (size_t j = 0; j < *n; j++)
+				dup |= !strcmp(shown[j], s);
+			if (dup || *n == 8)
+				continue;
+			memcpy(shown[(*n)++], s, sizeof s);
+			fprintf(out, "%s: %s — see results.json performance[].window.%s\n",
+				k ? "counters" : "energy", s, k ? "counters_status" : "energy_j.null_reason");
+		}
+	}
+}
+
 void hrn_run_print_performance(FILE *out, const struct rec_results *r)
 {
 	if (!r->n_perf)
@@ -587,7 +624,7 @@ void hrn_run_print_performance(FILE *out, const struct rec_results *r)
 			continue;
 		}
 		if (isnan(w->energy_per_item_j.value))
-			fprintf(out, ", energy: n/a (%s)", w->energy_per_item_j.reason ? w->energy_per_item_j.reason : "?");
+			fprintf(out, ", energy n/a"); /* the reason once, below the table */
 		else
 			fprintf(out, ", energy %.3g J/item (%s)", w->energy_per_item_j.value,
 				w->energy_source ? w->energy_source : "?");
@@ -602,4 +639,5 @@ void hrn_run_print_performance(FILE *out, const struct rec_results *r)
 			n_ok += !isnan(w->counters[c].value);
 		fprintf(out, ", PAPI %zu/%zu counters\n", n_ok, w->n_counters);
 	}
+	print_null_reasons(out, r);
 }

@@ -149,13 +149,24 @@ static __attribute__((format(printf, 3, 4))) void sfmt(char *buf, size_t size, c
 	va_end(ap);
 }
 
-static __attribute__((format(printf, 2, 3))) void set_broken(struct met_counters *c,
+/* What a PAPI failure means to a user, by the step that failed; the raw text
+ * (PAPI's own words) follows it in parentheses, so nothing is lost. */
+static const char NO_LIB[] = "hardware counters are off: the PAPI library could not be loaded";
+static const char NO_INIT[] = "hardware counters are off: PAPI could not be initialised";
+static const char NO_PMU[] = "hardware counters are not available on this machine: the kernel does not let PAPI count "
+			     "this process's CPU events (a virtual machine or container without a performance-"
+			     "monitoring unit, or kernel.perf_event_paranoid too strict)";
+static const char STOPPED[] = "hardware counters stopped working during the run";
+
+static __attribute__((format(printf, 3, 4))) void set_broken(struct met_counters *c, const char *sentence,
 								const char *fmt, ...)
 {
+	char raw[MET_REASON_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->broken, sizeof c->broken, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	sfmt(c->broken, sizeof c->broken, "%s (%s)", sentence, raw);
 }
 
 /* Open libpapi and resolve the entry points; on failure c->broken says why. */
@@ -178,7 +189,7 @@ static void load_papi(struct met_counters *c, const char *lib_path)
 		}
 	}
 	if (!c->lib) {
-		set_broken(c, "libpapi not found: %s%s", last_err,
+		set_broken(c, NO_LIB, "libpapi not found: %s%s", last_err,
 			   names == default_libs ? " (also tried libpapi.so.7, libpapi.so)" : "");
 		return;
 	}
@@ -186,7 +197,7 @@ static void load_papi(struct met_counters *c, const char *lib_path)
 	do {                                                                   \
 		*(void **)&c->f.field = dlsym(c->lib, sym);                    \
 		if (!c->f.field) {                                             \
-			set_broken(c, "libpapi: symbol %s missing", sym); \
+			set_broken(c, NO_LIB, "libpapi: symbol %s missing", sym); \
 			return;                                                \
 		}                                                              \
 	} while (0)
@@ -224,7 +235,7 @@ static void init_papi(struct met_counters *c, int *version)
 		int want = *version > 0 ? (*version & (int)0xffff0000) : (7 << 24);
 		int rc = c->f.library_init(want);
 		if (rc != want) {
-			set_broken(c, "PAPI_library_init: %s",
+			set_broken(c, NO_INIT, "PAPI_library_init: %s",
 				   rc < 0 ? papi_why(c, rc) : "version mismatch");
 			goto out;
 		}
@@ -233,7 +244,7 @@ static void init_papi(struct met_counters *c, int *version)
 	if (!(state & P_THREAD_LEVEL_INITED)) {
 		int rc = c->f.thread_init(papi_thread_id);
 		if (rc != P_OK)
-			set_broken(c, "PAPI_thread_init: %s", papi_why(c, rc));
+			set_broken(c, NO_INIT, "PAPI_thread_init: %s", papi_why(c, rc));
 	}
 out:
 	pthread_mutex_unlock(&papi_init_mu);
@@ -286,7 +297,7 @@ int met_counters_open(struct met_counters **out, const struct met_counter_opts *
 		int prc = c->f.create_eventset(&c->eventset);
 		if (prc != P_OK) {
 			c->eventset = P_NULL;
-			set_broken(c, "PAPI_create_eventset: %s", papi_why(c, prc));
+			set_broken(c, NO_PMU, "PAPI_create_eventset: %s", papi_why(c, prc));
 		}
 	}
 	if (!c->broken[0] && opts->inherit) {
@@ -298,9 +309,9 @@ int met_counters_open(struct met_counters **out, const struct met_counter_opts *
 		po.inherit.inherit = P_INHERIT_ALL;
 		int prc = c->f.assign_eventset_component(c->eventset, 0);
 		if (prc != P_OK)
-			set_broken(c, "PAPI_INHERIT: assign component 0: %s", papi_why(c, prc));
+			set_broken(c, NO_PMU, "PAPI_INHERIT: assign component 0: %s", papi_why(c, prc));
 		else if ((prc = c->f.set_opt(P_INHERIT, &po)) != P_OK)
-			set_broken(c, "PAPI_set_opt(PAPI_INHERIT): %s", papi_why(c, prc));
+			set_broken(c, NO_PMU, "PAPI_set_opt(PAPI_INHERIT): %s", papi_why(c, prc));
 	}
 	if (!c->broken[0]) {
 		for (size_t i = 0; i < c->n_events; i++) {
@@ -309,8 +320,8 @@ int met_counters_open(struct met_counters **out, const struct met_counter_opts *
 			if (prc == P_OK)
 				e->slot = (int)c->n_slots++;
 			else
-				sfmt(e->reason, sizeof e->reason, "PAPI: %s: %s", e->name,
-					 papi_why(c, prc));
+				sfmt(e->reason, sizeof e->reason, "this CPU or PAPI build cannot count %s "
+				     "(PAPI: %s: %s)", e->name, e->name, papi_why(c, prc));
 		}
 		Dl_info info;
 		const char *where = dladdr(*(void **)&c->f.library_init, &info) && info.dli_fname ?
@@ -347,7 +358,7 @@ int met_counters_start(struct met_counters *c, struct mrl_err *err)
 		return 0;
 	int prc = c->f.start(c->eventset);
 	if (prc != P_OK)
-		set_broken(c, "PAPI_start: %s", papi_why(c, prc));
+		set_broken(c, STOPPED, "PAPI_start: %s", papi_why(c, prc));
 	return 0;
 }
 
@@ -364,7 +375,7 @@ int met_counters_stop(struct met_counters *c, struct mrl_err *err)
 		return 0;
 	int prc = c->f.stop(c->eventset, values);
 	if (prc != P_OK) {
-		set_broken(c, "PAPI_stop: %s", papi_why(c, prc));
+		set_broken(c, STOPPED, "PAPI_stop: %s", papi_why(c, prc));
 		return 0;
 	}
 	for (size_t i = 0; i < c->n_events; i++)

@@ -645,7 +645,7 @@ int met_energy_measure_idle(struct met_energy_meter *m, double seconds, struct m
 			s->idle_w = r.gross_j.value / r.seconds;
 			s->idle_reason[0] = '\0';
 		} else {
-			sfmt(s->idle_reason, sizeof s->idle_reason, "idle measurement failed: %.130s",
+			sfmt(s->idle_reason, sizeof s->idle_reason, "idle measurement failed: %s",
 				 r.gross_j.reason);
 		}
 	}

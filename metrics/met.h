@@ -275,7 +275,7 @@ int met_median_log_ratio(const double *a, const double *b, size_t n, double *med
 /* A figure that is either a measured value or null with the reason why.
  * Never 0 for "not read": a consumer prints/serialises `value` only when
  * `valid`, otherwise null plus `reason`. A plain value owned by the caller. */
-#define MET_REASON_MAX 160
+#define MET_REASON_MAX 1024 /* room for every reason merilo composes (a few sources' paths and errors) */
 struct met_reading {
 	bool valid;        /* true: value was measured */
 	double value;      /* in `unit`; NaN when !valid */
@@ -289,6 +289,12 @@ void met_reading_set(struct met_reading *r, double value, const char *unit);
 /* Make r null in `unit` with a printf-style reason (truncated to MET_REASON_MAX). */
 void met_reading_null(struct met_reading *r, const char *unit, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The first clause of a reason, for a table that names it once and points to
+ * the record for the rest: the text before the first " (", ": " or "; ", at
+ * most size - 1 bytes (cut at a UTF-8 boundary). "no energy source on this
+ * machine (powercap-sysfs: ...)" -> "no energy source on this machine". */
+void met_reason_short(const char *reason, char *out, size_t size);
 
 /* dst += src: valid + valid is valid; a null on either side makes dst null
  * (keeping the first reason). Units must match (else dst becomes null). */

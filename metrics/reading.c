@@ -45,3 +45,24 @@ void met_reading_add(struct met_reading *dst, const struct met_reading *src)
 	}
 	dst->value += src->value;
 }
+
+void met_reason_short(const char *reason, char *out, size_t size)
+{
+	if (!size)
+		return;
+	const char *r = reason ? reason : "";
+	size_t n = strlen(r);
+	static const char *const cuts[] = { " (", ": ", "; " };
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		const char *c = strstr(r, cuts[i]);
+		if (c && (size_t)(c - r) < n)
+			n = (size_t)(c - r);
+	}
+	if (n >= size) {
+		n = size - 1;
+		while (n > 0 && ((unsigned char)r[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
+			n--;
+	}
+	memcpy(out, r, n);
+	out[n] = '\0';
+}

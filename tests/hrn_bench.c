@@ -321,8 +321,9 @@ static void test_cli_stdout_formats(const char *model)
 	ok(rc == 0 && strstr(out, "model,type,size_bytes,n_params,backend,threads,test,"), "--format csv on stdout: the header");
 	free(out);
 	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1", model);
-	ok(rc == 0 && strstr(out, "| pp8 |") && strstr(out, "J/token (prefill) null: no energy source"),
+	ok(rc == 0 && strstr(out, "| pp8 |") && strstr(out, "- energy (J/token): no energy source"),
 	   "default markdown: table and the energy null reason");
+	ok(out && !strstr(out, "J/token (decode) null"), "default markdown: the energy reason once, not per phase");
 	free(out);
 }
 

@@ -80,7 +80,7 @@ static void test_reading(void)
 	ok(!a.valid, "reading: adding different units gives null");
 	like(a.reason, "cannot add W to J", "reading: ... and says so");
 
-	char long_reason[400];
+	char long_reason[MET_REASON_MAX + 100];
 	memset(long_reason, 'x', sizeof long_reason - 1);
 	long_reason[sizeof long_reason - 1] = '\0';
 	met_reading_null(&a, "J", "%s", long_reason);
@@ -270,7 +270,7 @@ static void test_present(void)
 		return;
 	}
 	if (met_counters_n_available(c) == 0) {
-		char why[300];
+		char why[MET_REASON_MAX + 160];
 		snprintf(why, sizeof why, "libpapi loaded but no event available here (%s: %s)",
 			 v.v[4].name, v.v[4].r.reason);
 		skip(why, "present: busy loop is counted");
