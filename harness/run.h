@@ -150,6 +150,11 @@ int hrn_run_mc_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 		    struct task_mc_plan *p, struct mrl_err *err);
 int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		     struct task_ppl_plan *p, struct mrl_err *err);
+/* The strings of a multiple-choice record (run_units.c), so that items.jsonl can be
+ * audited without the suite: the context every choice's request shares, each
+ * choice's continuation, gold_text and each metric's pred_text (the rendered
+ * choices). Add the choices and metrics first. 0 or MRL_ENOMEM. */
+int hrn_run_mc_texts(struct rec_item *rec, const struct task_mc_plan *p);
 
 /* ---- the run loop (run_loop.c) ---- */
 

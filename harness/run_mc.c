@@ -151,6 +151,8 @@ static int mc_record(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p
 		rc = rec_item_add_timing(out, "total", (int64_t)(t_end - t[0]));
 	if (!rc)
 		rc = rec_item_set_prompt(out, p->prompt);
+	if (!rc)
+		rc = hrn_run_mc_texts(out, p); /* context, continuations, gold_text, pred_text */
 out:
 	free(cs);
 	return rc;

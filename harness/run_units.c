@@ -8,6 +8,7 @@
  */
 #include "harness/run.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness/shard.h"
@@ -86,4 +87,22 @@ int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 {
 	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
 	return task_ppl_plan(t, item_idx, lang, &o, p, err);
+}
+
+int hrn_run_mc_texts(struct rec_item *rec, const struct task_mc_plan *p)
+{
+	/* every choice's string is the same context + its continuation (tasks/plan.h) */
+	char *context = p->n_choices ? strndup(p->choices[0].text, p->choices[0].context_len) : NULL;
+	int rc = p->n_choices && !context ? MRL_ENOMEM : rec_item_set_context(rec, context);
+	free(context);
+	for (size_t j = 0; j < p->n_choices && j < rec->n_choices && !rc; j++)
+		rc = rec_item_set_continuation(rec, j, p->choices[j].text + p->choices[j].context_len);
+	if (!rc && p->gold >= 0 && (size_t)p->gold < p->n_choices)
+		rc = rec_item_set_gold_text(rec, p->choices[p->gold].text + p->choices[p->gold].choice_at);
+	for (size_t m = 0; m < rec->n_metrics && !rc; m++) {
+		const int64_t pred = rec->metrics[m].pred_index;
+		if (pred >= 0 && (size_t)pred < p->n_choices)
+			rc = rec_item_set_pred_text(rec, m, p->choices[pred].text + p->choices[pred].choice_at);
+	}
+	return rc;
 }

@@ -40,7 +40,7 @@ int rec_item_add_choice(struct rec_item *it, double loglik, int64_t n_tokens, in
 		it->logprobs = lp;
 		memset(&lp[it->n_choices], 0, sizeof *lp);
 	}
-	grown[it->n_choices++] = (struct rec_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy };
+	grown[it->n_choices++] = (struct rec_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy, NULL };
 	return 0;
 }
 
@@ -87,6 +87,17 @@ static int replace_str(char **dst, const char *s)
 }
 
 int rec_item_set_gold_text(struct rec_item *it, const char *s) { return replace_str(&it->gold_text, s); }
+int rec_item_set_context(struct rec_item *it, const char *s) { return replace_str(&it->context, s); }
+
+int rec_item_set_continuation(struct rec_item *it, size_t choice, const char *s)
+{
+	return choice < it->n_choices ? replace_str(&it->choices[choice].continuation, s) : MRL_EINPUT;
+}
+
+int rec_item_set_pred_text(struct rec_item *it, size_t metric, const char *s)
+{
+	return metric < it->n_metrics ? replace_str(&it->metrics[metric].pred_text, s) : MRL_EINPUT;
+}
 int rec_item_set_prompt(struct rec_item *it, const char *s) { return replace_str(&it->prompt, s); }
 
 int rec_item_set_generation(struct rec_item *it, json_t *g)
@@ -105,7 +116,10 @@ void rec_item_release(struct rec_item *it)
 	free(it->task);
 	free(it->item_id);
 	free(it->language);
+	for (size_t i = 0; i < it->n_choices; i++)
+		free(it->choices[i].continuation);
 	free(it->choices);
+	free(it->context);
 	free(it->gold_text);
 	for (size_t i = 0; i < it->n_metrics; i++) {
 		free(it->metrics[i].metric);
@@ -136,6 +150,8 @@ json_t *rec_item_to_json(const struct rec_item *it)
 		bad |= rec_put(co, "n_chars", json_integer(c->n_chars));
 		bad |= rec_put(co, "n_bytes", json_integer(c->n_bytes));
 		bad |= rec_put(co, "is_greedy", json_boolean(c->is_greedy));
+		if (c->continuation)
+			bad |= rec_put(co, "continuation", rec_json_string(c->continuation));
 		bad |= json_array_append_new(choices, co) != 0;
 	}
 	for (size_t i = 0; !bad && i < it->n_metrics; i++) {
@@ -167,6 +183,8 @@ json_t *rec_item_to_json(const struct rec_item *it)
 		choices = metrics = timings = NULL;
 		if (it->prompt)
 			bad |= rec_put(o, "prompt", rec_json_string(it->prompt));
+		if (it->context)
+			bad |= rec_put(o, "context", rec_json_string(it->context));
 		if (it->tokens_computed >= 0)
 			bad |= rec_put(o, "tokens_computed", json_integer(it->tokens_computed));
 		if (it->tokens_cached >= 0)
@@ -207,6 +225,7 @@ int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, 
 	    (rc = mrl_json_get_object(j, "metrics", 0, &metrics, where, "", err)) ||
 	    (rc = mrl_json_get_object(j, "timings_ns", MRL_JSON_OPTIONAL, &timings, where, "", err)) ||
 	    (rc = mrl_json_get_str(j, "prompt", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->prompt, where, "", err)) ||
+	    (rc = mrl_json_get_str(j, "context", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->context, where, "", err)) ||
 	    (rc = mrl_json_get_int(j, "tokens_computed", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->tokens_computed, where,
 				   "", err)) ||
 	    (rc = mrl_json_get_int(j, "tokens_cached", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->tokens_cached, where, "",
@@ -228,7 +247,10 @@ int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, 
 		    (rc = mrl_json_get_int(c, "n_bytes", 0, &s->n_bytes, where, path, err)) ||
 		    (rc = mrl_json_get_bool(c, "is_greedy", 0, &s->is_greedy, where, path, err)))
 			return rc;
-		it->n_choices++;
+		it->n_choices++; /* owns what continuation gets from here on */
+		if ((rc = mrl_json_get_str(c, "continuation", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &s->continuation, where,
+					   path, err)))
+			return rc;
 	}
 	const char *name;
 	json_t *m;

@@ -20,6 +20,7 @@ struct rec_choice_score {
 	double loglik;         /* sum of log-probabilities (natural log) of the choice's tokens */
 	int64_t n_tokens, n_chars, n_bytes; /* length of the choice: tokens, Unicode code points, UTF-8 bytes */
 	bool is_greedy;        /* every choice token was the argmax */
+	char *continuation;    /* the scored continuation string (after the item's context); NULL when not recorded */
 };
 
 /* One metric's verdict on one item. */
@@ -60,6 +61,7 @@ struct rec_item {
 	struct rec_timing *timings;        /* n_timings */
 	size_t n_timings;
 	char *prompt;                      /* rendered prompt; NULL when not recorded */
+	char *context;                     /* the scored context string of every choice's request; NULL when not recorded */
 	int64_t tokens_computed;           /* tokens the forward pass computed for this item; -1 unknown */
 	int64_t tokens_cached;             /* tokens of its requests reused from the KV cache; -1 unknown */
 	struct rec_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
@@ -82,6 +84,12 @@ int rec_item_add_timing(struct rec_item *it, const char *name, int64_t ns);
 /* Replace gold_text / prompt with a copy of s (NULL clears). */
 int rec_item_set_gold_text(struct rec_item *it, const char *s);
 int rec_item_set_prompt(struct rec_item *it, const char *s);
+/* Replace the context, choice `choice`'s continuation (< n_choices: add the choices
+ * first) or metric `metric`'s pred_text (< n_metrics) with a copy of s (NULL clears).
+ * 0, MRL_EINPUT (index out of range) or MRL_ENOMEM. */
+int rec_item_set_context(struct rec_item *it, const char *s);
+int rec_item_set_continuation(struct rec_item *it, size_t choice, const char *s);
+int rec_item_set_pred_text(struct rec_item *it, size_t metric, const char *s);
 
 /* Store the log-probabilities of choice `choice` (< n_choices; add the choices first):
  * n tokens and logprobs, and k top entries per position (top_id/top_logprob n * k,

@@ -8,7 +8,10 @@
  * - --kv-cache f32 is recorded in settings, the manifest and run.json, reaches
  *   the engine (other log-likelihoods than f16), a resume with f16 is refused,
  *   a bad value exits 2; results.json has model.load_s;
- * - settings.fewshot_seed is the seed of the few-shot draws (null zero-shot).
+ * - settings.fewshot_seed is the seed of the few-shot draws (null zero-shot);
+ * - items.jsonl records each item's context and each choice's continuation
+ *   strings, which re-tokenize to the scored tokens (--store-logprobs' tokens),
+ *   and gold_text / pred_text (the rendered choices).
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -19,6 +22,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "engine/eng.h"
 
 static char tmp[256];
 
@@ -142,6 +147,76 @@ static void test_fewshot_seed(void)
 	json_decref(zs);
 }
 
+/* Whether the tokens of text (no BOS) past the first skip are want's. */
+static bool same_tokens(struct eng_model *m, const char *text, size_t len, const json_t *want, size_t skip)
+{
+	int32_t *ids = NULL;
+	size_t n = 0;
+	struct mrl_err err = { 0 };
+	bool same = eng_tokenize(m, text, len, false, &ids, &n, &err) == 0 && n == skip + json_array_size(want);
+	for (size_t i = 0; same && i < json_array_size(want); i++)
+		same = ids[skip + i] == json_integer_value(json_array_get(want, i));
+	free(ids);
+	return same;
+}
+
+/* Every choice of every item line of DIR/items.jsonl: the recorded context and
+ * continuation strings tokenize (as the run does: the context alone, then context +
+ * continuation, whose tokens past the context's are the continuation's) to the
+ * scored tokens (logprobs[j].tokens); gold_text and pred_text are the rendered choices. */
+static void test_texts(void)
+{
+	int rc = cli_run(NULL, RUN_ARGS " --fewshot 1 --store-logprobs --store-topk 0 --quiet --out %s/texts", tmp, tmp);
+	is_int(rc, 0, "run --store-logprobs: exit 0");
+	char path[600];
+	snprintf(path, sizeof path, "%s/m.gguf", tmp);
+	struct eng_model *m = NULL;
+	struct mrl_err err = { 0 };
+	if (!ok(eng_model_open(&m, path, NULL, &err) == 0, "the model opens in the test")) {
+		diag("%s", err.msg);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/texts/items.jsonl", tmp);
+	char *text = cli_slurp(path);
+	size_t n_items = 0, n_choices = 0, n_same = 0, n_texts = 0;
+	for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+		json_t *j = json_loads(line, 0, NULL), *choices = json_object_get(j, "choices");
+		const char *ctx = json_string_value(json_object_get(j, "context"));
+		const char *gold = json_string_value(json_object_get(j, "gold_text"));
+		json_t *acc = json_object_get(json_object_get(j, "metrics"), "acc");
+		const char *pred = json_string_value(json_object_get(acc, "pred_text"));
+		size_t gi = (size_t)json_integer_value(json_object_get(j, "gold_index"));
+		size_t pi = (size_t)json_integer_value(json_object_get(acc, "pred_index"));
+		const char *gcont = json_string_value(json_object_get(json_array_get(choices, gi), "continuation"));
+		const char *pcont = json_string_value(json_object_get(json_array_get(choices, pi), "continuation"));
+		/* the rendered choice is the continuation after the target delimiter (" ") */
+		n_texts += gold && pred && gcont && pcont && !strcmp(gcont + 1, gold) && !strcmp(pcont + 1, pred);
+		n_items++;
+		for (size_t c = 0; ctx && c < json_array_size(choices); c++, n_choices++) {
+			const char *cont = json_string_value(json_object_get(json_array_get(choices, c), "continuation"));
+			json_t *want = json_object_get(json_array_get(json_object_get(j, "logprobs"), c), "tokens");
+			if (!cont || !json_is_array(want))
+				continue;
+			char *whole = NULL;
+			if (asprintf(&whole, "%s%s", ctx, cont) < 0)
+				continue;
+			int32_t *cids = NULL;
+			size_t n_ctx = 0;
+			if (eng_tokenize(m, ctx, strlen(ctx), false, &cids, &n_ctx, &err) == 0)
+				n_same += same_tokens(m, whole, strlen(whole), want, n_ctx);
+			free(cids);
+			free(whole);
+		}
+		json_decref(j);
+	}
+	is_int((long)n_items, 16, "16 item lines (2 tasks x 4 languages x 2 items)");
+	ok(n_choices >= 2 * n_items, "every line has a context and its choices");
+	is_int((long)n_same, (long)n_choices, "every choice: context + continuation re-tokenize to the scored tokens");
+	is_int((long)n_texts, (long)n_items, "gold_text and acc's pred_text are the rendered gold and predicted choices");
+	free(text);
+	eng_model_close(m);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -156,6 +231,7 @@ int main(void)
 	TEST(test_progress(), "piped progress lines with ETA; --quiet prints one line");
 	TEST(test_kv_cache(), "--kv-cache f32: recorded, effective, checked on resume");
 	TEST(test_fewshot_seed(), "settings.fewshot_seed of a few-shot run");
+	TEST(test_texts(), "items.jsonl: context and continuation strings re-tokenize to the scored tokens");
 	cli_rmtree(tmp);
 	return done_testing();
 }
