@@ -152,7 +152,7 @@ static const char *run_label(const struct rpt_input *in, size_t run)
 
 static const char *kind_name(enum rpt_gap_kind k)
 {
-	return k == RPT_GAP_LANGUAGE ? "language" : k == RPT_GAP_SCRIPT ? "script" : "other";
+	return rpt_gap_kind_name(k);
 }
 
 static const struct rpt_plot *find_plot(const struct rpt_plots *plots, const char *name)
@@ -525,6 +525,40 @@ static void html_bench(FILE *f, const struct rpt_input *in)
 	fputs("</table>\n", f);
 }
 
+/* A row's energy cell when energy is null: a short reason as is ("measured per
+ * task (row 'all')"), a long one as "n/a", said once below the table by
+ * energy_notes. */
+#define ENERGY_CELL_MAX 40
+static const char *energy_cell(const struct rpt_perf *p)
+{
+	const char *r = p->energy_null_reason ? p->energy_null_reason : "not measured";
+	return strlen(r) <= ENERGY_CELL_MAX ? r : "n/a (below)";
+}
+
+/* Each distinct long reason for a null energy figure, once: in HTML (md false)
+ * or markdown. */
+static void energy_notes(FILE *f, const struct rpt_input *in, bool md)
+{
+	for (size_t i = 0; i < in->n_perf; i++) {
+		const char *r = in->perf[i].energy_null_reason;
+		if (!isnan(in->perf[i].energy_per_item_j) || !r || strlen(r) <= ENERGY_CELL_MAX)
+			continue;
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = isnan(in->perf[k].energy_per_item_j) && in->perf[k].energy_null_reason &&
+			      !strcmp(in->perf[k].energy_null_reason, r);
+		if (dup)
+			continue;
+		if (md) {
+			fputs("Energy per item not measured: ", f);
+			m(f, r);
+			fputs("\n\n", f);
+		} else {
+			h_wrap(f, "<p>Energy per item not measured: ", r, "</p>\n");
+		}
+	}
+}
+
 static void html_perf(FILE *f, const struct rpt_input *in)
 {
 	fputs("<table>\n<tr><th>run</th><th>task</th><th>language</th><th>items</th><th>tokens/s</th>"
@@ -544,10 +578,11 @@ static void html_perf(FILE *f, const struct rpt_input *in)
 		if (t.energy)
 			td_n(f, t.energy);
 		else
-			td(f, p->energy_null_reason ? p->energy_null_reason : "not measured");
+			td(f, energy_cell(p));
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
+	energy_notes(f, in, false);
 }
 
 static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plots *plots)
@@ -753,11 +788,11 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 			struct perf_text t;
 			perf_text(&t, p);
 			const char *cells[] = { run_label(in, p->run), p->task, p->language, t.items, t.tps, t.ms_median, t.ms_p90,
-						t.energy ? t.energy
-						: p->energy_null_reason ? p->energy_null_reason : "not measured" };
+						t.energy ? t.energy : energy_cell(p) };
 			md_row(f, cells, 8);
 		}
 		fputs("\n", f);
+		energy_notes(f, in, true);
 	}
 	fputs("### Bench\n\n", f);
 	if (in->n_bench || in->n_ttft || in->n_tpot) {

@@ -210,6 +210,10 @@ static void test_full(const char *base, bool have_gnuplot)
 	like(html, "<td class=\"n\">812.5</td><td class=\"n\">9.00</td><td class=\"n\">12.50</td>",
 	     "scoring speed per language from the performance record");
 	like(html, "no energy source (/sys/class/powercap absent)", "energy not measured: the recorded reason");
+	const char *first = html ? strstr(html, "no energy source (/sys/class/powercap absent)") : NULL;
+	ok(first && !strstr(first + 1, "no energy source (/sys/class/powercap absent)"),
+	   "the energy reason is said once in the page, not on every row (issue 12 point 8)");
+	like(html, "<td>n/a (below)</td>", "a row with null energy says n/a");
 	like(md, "![Accuracy per task and language](accuracy.png)", "markdown embeds the images");
 	like(md, "| copa | language | en ", "markdown gap table, oriented en first");
 	free(html);
