@@ -17,13 +17,15 @@
 #
 # Exit status: 0 no gated regression; 1 a gated metric regressed (the PR comment
 # says which, with the flipped items); anything else: the pipeline itself failed
-# (3: bad or mismatched inputs, e.g. the baseline ran another suite).
+# (3: bad inputs, or the gate cannot judge: the runs are not comparable, e.g. the
+# baseline ran another suite, --limit or --fewshot, or a KL gate is undetermined;
+# the PR comment says what differs).
 # The baseline is a folder written earlier by `merilo run` on the same suite
 # (results.json + items.jsonl): keep it as a CI artifact or in a bucket.
 set -eu
 
 if [ $# -lt 2 ]; then
-	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 fi
 CANDIDATE=$1
@@ -61,6 +63,7 @@ status=0
 case $status in
 0) echo "merilo gate: PASS — PR comment in $OUT/compare.md" ;;
 1) echo "merilo gate: FAIL (regression) — PR comment in $OUT/compare.md" >&2 ;;
+3) echo "merilo gate: NOT COMPARABLE or undetermined (exit 3) — see $OUT/compare.md, or a bad input above" >&2 ;;
 *) echo "merilo gate: could not compare (exit $status)" >&2 ;;
 esac
 exit "$status"
