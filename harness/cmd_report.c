@@ -253,6 +253,22 @@ static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft
 	return 0;
 }
 
+/* The accuracy of guessing on (task, lang): the mean of 1 / number of choices
+ * over its item lines with two or more choices; NaN without such lines. */
+static double chance_of(const struct loaded_run *L, const char *task, const char *lang)
+{
+	double sum = 0;
+	size_t n = 0;
+	for (size_t k = 0; L->have_items && k < L->items.n; k++) {
+		const struct rec_item *it = &L->items.items[k];
+		if (it->n_choices >= 2 && it->task && it->language && !strcmp(it->task, task) && !strcmp(it->language, lang)) {
+			sum += 1.0 / (double)it->n_choices;
+			n++;
+		}
+	}
+	return n ? sum / (double)n : NAN;
+}
+
 /* Labels for plots: the model names when they tell the runs apart, else the
  * folder names, else "run N". */
 static void make_labels(struct loaded_run *runs, size_t n)
@@ -394,6 +410,7 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 			t->scores[t->n_scores++] = (struct rpt_score){
 				.run = i, .task = ag->task, .language = ag->language, .metric = mv->name, .n = ag->n,
 				.value = mv->value, .ci_low = mv->ci_low, .ci_high = mv->ci_high, .ci_level = mv->ci_level,
+				.chance = chance_of(L, ag->task, ag->language),
 			};
 		}
 	}

@@ -187,7 +187,9 @@ const char *rpt_lang_colour(const char *lang, size_t index)
 		{ "en", "#0072B2" }, { "sr-Cyrl", "#D55E00" }, { "sr-Latn", "#E69F00" }, { "hr", "#009E73" },
 		{ "bs", "#CC79A7" }, { "cnr", "#56B4E9" }, { "sr", "#8C2D04" }, { "sr-Latn-ME", "#56B4E9" },
 	};
-	static const char *const other[] = { "#000000", "#7F7F7F", "#882255", "#117733", "#332288", "#999933" };
+	/* other series (bench configurations, unknown tags): Paul Tol's muted set, none grey or black */
+	static const char *const other[] = { "#332288", "#117733", "#882255", "#44AA99", "#AA4499", "#999933",
+					     "#CC6677", "#88CCEE" };
 	for (size_t i = 0; lang && i < sizeof known / sizeof known[0]; i++)
 		if (!strcmp(lang, known[i].lang))
 			return known[i].rgb;

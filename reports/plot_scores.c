@@ -15,18 +15,43 @@ static bool is_en(const char *l)
 	return l && (!strcmp(l, "en") || !strncmp(l, "en-", 3));
 }
 
+/* The BCMS variant of a tag ("sr", "hr", "bs", "cnr", "me", "sh": the primary subtag's
+ * length into *len), or false. */
+static bool bcms_base(const char *l, size_t *len)
+{
+	static const char *const bases[] = { "sr", "hr", "bs", "cnr", "me", "sh" };
+	const size_t n = strcspn(l, "-_");
+	for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++)
+		if (n == strlen(bases[i]) && !strncmp(l, bases[i], n)) {
+			*len = n;
+			return true;
+		}
+	return false;
+}
+
+/* Whether a BCMS tag is written in Cyrillic: its script subtag, else sr's default. */
+static bool bcms_cyrillic(const char *l)
+{
+	if (strstr(l, "-Cyrl"))
+		return true;
+	if (strstr(l, "-Latn"))
+		return false;
+	return !strncmp(l, "sr", 2) && (l[2] == '\0' || l[2] == '-');
+}
+
 enum rpt_gap_kind rpt_gap_orient(const struct rpt_gap *g, struct rpt_gap *out)
 {
 	enum rpt_gap_kind kind = RPT_GAP_OTHER;
 	bool flip = false;
 	const char *a = g->language_a, *b = g->language_b;
-	if (a && b && is_en(a) != is_en(b)) {
+	size_t la, lb;
+	if (a && b && is_en(a) != is_en(b) && (bcms_base(is_en(a) ? b : a, &la))) {
 		kind = RPT_GAP_LANGUAGE;
 		flip = is_en(b);
-	} else if (a && b && ((!strcmp(a, "sr-Cyrl") && !strcmp(b, "sr-Latn")) ||
-			      (!strcmp(a, "sr-Latn") && !strcmp(b, "sr-Cyrl")))) {
-		kind = RPT_GAP_SCRIPT;
-		flip = !strcmp(a, "sr-Latn");
+	} else if (a && b && bcms_base(a, &la) && bcms_base(b, &lb)) {
+		const bool same_variant = la == lb && !strncmp(a, b, la), same_script = bcms_cyrillic(a) == bcms_cyrillic(b);
+		kind = same_script ? RPT_GAP_VARIANT : same_variant ? RPT_GAP_SCRIPT : RPT_GAP_VARIANT_SCRIPT;
+		flip = !same_script && !bcms_cyrillic(a);
 	}
 	if (out) {
 		*out = *g;
@@ -41,6 +66,18 @@ enum rpt_gap_kind rpt_gap_orient(const struct rpt_gap *g, struct rpt_gap *out)
 		}
 	}
 	return kind;
+}
+
+const char *rpt_gap_kind_name(enum rpt_gap_kind k)
+{
+	switch (k) {
+	case RPT_GAP_LANGUAGE: return "en→BCMS";
+	case RPT_GAP_SCRIPT: return "script";
+	case RPT_GAP_VARIANT: return "variant";
+	case RPT_GAP_VARIANT_SCRIPT: return "variant+script";
+	case RPT_GAP_OTHER: break;
+	}
+	return "language";
 }
 
 /* "p=0.021", "p<0.001"; a star when p < 0.05. */
@@ -76,6 +113,26 @@ static bool plotted_score(const struct rpt_input *in, size_t i)
 
 /* Accuracy per task x language with CIs: one group per (task, run), one colour
  * per language, points with error bars on a 0-100 % scale. */
+/* The chance level of each task group (1 / number of choices, from its scores)
+ * as a dashed segment over the group; whether any was drawn. */
+static bool chance_lines(FILE *g, const struct rpt_input *in, const char *const *tasks, const size_t *group_run,
+			 const size_t *group_task, size_t n_groups)
+{
+	bool any = false;
+	for (size_t k = 0; k < n_groups; k++)
+		for (size_t i = 0; i < in->n_scores; i++) {
+			const struct rpt_score *s = &in->scores[i];
+			if (s->run != group_run[k] || strcmp(s->task, tasks[group_task[k]]) || !plotted_score(in, i) ||
+			    !(s->chance > 0 && s->chance < 1))
+				continue;
+			fprintf(g, "set arrow from %.2f, %.4f to %.2f, %.4f nohead lc rgb '#555555' lw 1.5 dt 2 front\n",
+				(double)k - 0.45, s->chance * 100, (double)k + 0.45, s->chance * 100);
+			any = true;
+			break;
+		}
+	return any;
+}
+
 int rpt_plot_accuracy(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err)
 {
 	size_t n_sel = 0;
@@ -149,6 +206,7 @@ int rpt_plot_accuracy(struct rpt_plotter *pl, const struct rpt_input *in, struct
 	fputs(")\n", b.g);
 	for (size_t g = 0; g + 1 < n_groups; g++)
 		fprintf(b.g, "set arrow from %zu.5, graph 0 to %zu.5, graph 1 nohead lc rgb '#bbbbbb' dt 2\n", g, g);
+	const bool chance = chance_lines(b.g, in, tasks, group_run, group_task, n_groups);
 	/* data: one block per language: x  value%  lo%  hi% */
 	fputs("# accuracy.dat - one block (gnuplot index) per language; columns: x  accuracy_%  ci_low_%  ci_high_%\n",
 	      b.d);
@@ -178,13 +236,16 @@ int rpt_plot_accuracy(struct rpt_plotter *pl, const struct rpt_input *in, struct
 			l ? ", \\\n     " : "", l, rpt_lang_colour(langs[l], l));
 		rpt_gp_str(b.g, langs[l], LABEL_MAX_CHARS);
 	}
+	if (chance) /* a key entry for the dashed lines */
+		fputs(", \\\n     NaN with lines dt 2 lw 1.5 lc rgb '#555555' title 'chance'", b.g);
 	fputc('\n', b.g);
 	char caption[640];
 	snprintf(caption, sizeof caption,
 		 "Each point is a model's accuracy on one task in one language (the 'acc' metric; 'exact_match' for "
 		 "generative tasks), with its %s from the run's bootstrap. Groups are tasks%s; n is the number of items "
-		 "scored. Overlapping intervals do not mean 'no difference': the paired gap plots below test that.",
-		 ci_text, in->n_runs > 1 ? " per run" : "");
+		 "scored.%s Overlapping intervals do not mean 'no difference': the paired gap plots below test that.",
+		 ci_text, in->n_runs > 1 ? " per run" : "",
+		 chance ? " The dashed line is chance: the accuracy of guessing, 1 / the number of choices." : "");
 	rc = rpt_bufs_emit(pl, &b, "accuracy", "Accuracy per task and language", caption, w, h, err);
 out:
 	rpt_bufs_discard(&b);

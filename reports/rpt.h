@@ -347,6 +347,8 @@ struct rpt_score {
 	const char *task, *language, *metric;
 	int64_t n;
 	double value, ci_low, ci_high, ci_level;
+	double chance;              /* the accuracy of guessing: mean of 1/number of choices over the items
+				       (multiple choice); 0 or NaN where unknown */
 };
 
 /* A paired comparison of one metric between two languages of one task, as
@@ -363,15 +365,21 @@ struct rpt_gap {
 
 /* Which family a comparison belongs to, for the gap plots. */
 enum rpt_gap_kind {
-	RPT_GAP_LANGUAGE, /* English vs a BCMS variant: shown as en - X */
-	RPT_GAP_SCRIPT,   /* sr-Cyrl vs sr-Latn: shown as sr-Cyrl - sr-Latn */
-	RPT_GAP_OTHER,    /* any other pair: tables only */
+	RPT_GAP_LANGUAGE,       /* "en→BCMS": English vs a BCMS variant, shown as en - X */
+	RPT_GAP_SCRIPT,         /* "script": one variant in two scripts (sr-Cyrl vs sr-Latn), Cyrillic first */
+	RPT_GAP_OTHER,          /* "language": any other pair of languages (tables only) */
+	RPT_GAP_VARIANT,        /* "variant": two BCMS variants in one script (hr vs sr-Latn, bs vs hr) */
+	RPT_GAP_VARIANT_SCRIPT, /* "variant+script": two BCMS variants in two scripts (sr-Cyrl vs hr), Cyrillic first */
 };
 
 /* Classify g and give its report orientation in *out (a copy of g, flipped
- * when needed so that language_a is "en" / "sr-Cyrl": diff and CI negated,
- * b and c swapped). out may be NULL. */
+ * when needed so that language_a is "en", or the Cyrillic side: diff and CI
+ * negated, b and c swapped). BCMS tags: sr, hr, bs, cnr, me, sh with any subtags;
+ * the script is a -Cyrl/-Latn subtag, else Cyrillic for sr, Latin for the others.
+ * out may be NULL. */
 enum rpt_gap_kind rpt_gap_orient(const struct rpt_gap *g, struct rpt_gap *out);
+/* The kind's name in tables: "en→BCMS", "script", "language", "variant", "variant+script". */
+const char *rpt_gap_kind_name(enum rpt_gap_kind k);
 
 /* A sample of durations of one run and one series (a language, a bench
  * configuration), in milliseconds. */

@@ -193,9 +193,21 @@ static void test_orient(void)
 	rpt_gap_orient(&g, &o);
 	ok(!strcmp(o.language_a, "en") && o.diff == g.diff, "en - bs kept as recorded");
 	g.language_a = "hr", g.language_b = "bs";
-	is_int(rpt_gap_orient(&g, NULL), RPT_GAP_OTHER, "hr vs bs is neither");
+	is_int(rpt_gap_orient(&g, NULL), RPT_GAP_VARIANT, "hr vs bs: two variants in one script");
+	g.language_a = "hr", g.language_b = "sr-Cyrl";
+	is_int(rpt_gap_orient(&g, &o), RPT_GAP_VARIANT_SCRIPT, "hr vs sr-Cyrl: variant and script differ");
+	is_str(o.language_a, "sr-Cyrl", "oriented Cyrillic first: sr-Cyrl - hr");
+	g.language_a = "sr", g.language_b = "sr-Latn";
+	is_int(rpt_gap_orient(&g, NULL), RPT_GAP_SCRIPT, "sr (Cyrillic by default) vs sr-Latn is a script gap");
 	g.language_a = "en-GB", g.language_b = "en";
-	is_int(rpt_gap_orient(&g, NULL), RPT_GAP_OTHER, "two English variants are neither");
+	is_int(rpt_gap_orient(&g, NULL), RPT_GAP_OTHER, "two English variants: a language comparison");
+	g.language_a = "en", g.language_b = "de";
+	is_int(rpt_gap_orient(&g, NULL), RPT_GAP_OTHER, "en vs de is not en->BCMS");
+	const enum rpt_gap_kind kinds[] = { RPT_GAP_LANGUAGE, RPT_GAP_SCRIPT, RPT_GAP_OTHER, RPT_GAP_VARIANT,
+					    RPT_GAP_VARIANT_SCRIPT };
+	const char *names[] = { "en→BCMS", "script", "language", "variant", "variant+script" };
+	for (size_t i = 0; i < 5; i++)
+		is_str(rpt_gap_kind_name(kinds[i]), names[i], "every comparison kind has its own name (no 'other')");
 }
 
 static const char *const all_plots[] = { "accuracy", "language-gap", "script-gap", "speed", "item-time", "ttft", "tpot",
@@ -371,7 +383,7 @@ static void test_report_without_plots(const struct rpt_input *in)
 	ok(html && !strstr(html, "<script") && strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"),
 	   "report.html: the hostile names as text");
 	ok(html && !strstr(html, "<img"), "report.html: no image without plots");
-	like(html, "<td>language</td><td>en &minus; sr-Cyrl</td>", "report.html: X - en comparisons shown as en - X");
+	like(html, "<td>en→BCMS</td><td>en &minus; sr-Cyrl</td>", "report.html: X - en comparisons shown as en - X");
 	like(html, "<th>prefill (tokens/s)</th>", "report.html: the bench table");
 	like(html, "<td>copa</td><td>sr-Cyrl</td><td class=\"n\">500</td><td class=\"n\">700.0</td>",
 	     "report.html: the scoring speed table");
