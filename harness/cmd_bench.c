@@ -578,6 +578,22 @@ static int run_tests(const struct opts *o, struct hrn_bench_env *env, struct hrn
 	return rc;
 }
 
+/* --baseline-db (the gate against history, first: the new record is not part of
+ * its own baseline), then --db (store the record). HRN_EXIT_OK, HRN_EXIT_VERDICT
+ * when the gate failed, or a negative code. */
+static int history(const struct opts *o, const struct hrn_bench_doc *doc, struct mrl_err *err)
+{
+	int gate = o->baseline_db ? hrn_bench_history_gate(o->baseline_db, o->db_label, o->last, o->gate_perf, doc, err) : 0;
+	char *json = NULL;
+	if (gate < 0)
+		return gate;
+	int rc = o->db ? hrn_bench_render(doc, HRN_BENCH_JSON, &json, err) : 0;
+	if (!rc && o->db)
+		rc = hrn_db_add_bench(o->db, o->db_label, json, err);
+	free(json);
+	return rc ? rc : gate ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+}
+
 int hrn_cmd_bench(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) /* the A/B gate has its own options: harness/bench_ab.c */
@@ -684,12 +700,7 @@ int hrn_cmd_bench(int argc, char **argv)
 		goto fail;
 	if (write_out(o.out, text, &err))
 		goto fail;
-	free(text);
-	text = NULL;
-	if (o.baseline_db && (ret = hrn_bench_history_gate(o.baseline_db, o.db_label, o.last, o.gate_perf, &doc, &err)) < 0)
-		goto fail;
-	ret = ret > 0 ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
-	if (o.db && (hrn_bench_render(&doc, HRN_BENCH_JSON, &text, &err) || hrn_db_add_bench(o.db, o.db_label, text, &err)))
+	if ((ret = history(&o, &doc, &err)) < 0)
 		goto fail;
 	goto out;
 fail:

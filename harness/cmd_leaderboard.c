@@ -131,6 +131,23 @@ static void perf_of(const struct rec_results *r, double *tokens_per_s, double *j
 	*joules_per_token = j_ok && tokens > 0 ? joules / tokens : NAN;
 }
 
+/* The row's engine build, host and seeds, in words. */
+static void describe_run(struct lb_run *run, const struct rec_results *r)
+{
+	const struct rec_manifest *mf = &r->manifest;
+	snprintf(run->build, sizeof run->build, "merilo %s (%s) %s", mf->merilo_version ? mf->merilo_version : "?",
+		 mf->git_commit ? mf->git_commit : "?", r->engine.backend ? r->engine.backend : "");
+	snprintf(run->host, sizeof run->host, "%s%s%s%s", mf->hostname ? mf->hostname : "?",
+		 mf->cpu_model ? " (" : "", mf->cpu_model ? mf->cpu_model : "", mf->cpu_model ? ")" : "");
+	char fs[32] = "—";
+	if (r->settings.fewshot_seed >= 0)
+		snprintf(fs, sizeof fs, "%lld", (long long)r->settings.fewshot_seed);
+	if (r->settings.seed >= 0)
+		snprintf(run->seeds, sizeof run->seeds, "seed %lld, few-shot seed %s", (long long)r->settings.seed, fs);
+	else
+		snprintf(run->seeds, sizeof run->seeds, "seed —, few-shot seed %s", fs);
+}
+
 /* text to out_path (its missing folders made), or to stdout when NULL. */
 static int write_out(const char *out_path, const char *text, size_t n_runs, struct mrl_err *err)
 {
@@ -159,9 +176,7 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		OPT_INTEGER(0, "group", &group, 0, 1000000, "N",
 			    "only group N (1-based, in the order the runs are named; default all)"),
 		OPT_STRING('o', "out", &out_path, "FILE", "write to FILE (missing folders are made) instead of stdout"),
-		OPT_STRING(0, "db", &db_path, "PATH",
-			   "rank every run stored in this history database (merilo db add),\n"
-			   "oldest first, instead of run folders"),
+		OPT_STRING(0, "db", &db_path, "PATH", "rank every run stored in this history database (merilo db add)"),
 		OPT_END(),
 	};
 	int n_args, ret = hrn_options("leaderboard", opts, argc, argv, &n_args, usage);
@@ -218,17 +233,7 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 									r->aggregates[a].n, mv->value, mv->ci_low, mv->ci_high };
 			}
 		const struct rec_manifest *mf = &r->manifest;
-		snprintf(run->build, sizeof run->build, "merilo %s (%s) %s", mf->merilo_version ? mf->merilo_version : "?",
-			 mf->git_commit ? mf->git_commit : "?", r->engine.backend ? r->engine.backend : "");
-		snprintf(run->host, sizeof run->host, "%s%s%s%s", mf->hostname ? mf->hostname : "?",
-			 mf->cpu_model ? " (" : "", mf->cpu_model ? mf->cpu_model : "", mf->cpu_model ? ")" : "");
-		char fs[32] = "—";
-		if (r->settings.fewshot_seed >= 0)
-			snprintf(fs, sizeof fs, "%lld", (long long)r->settings.fewshot_seed);
-		if (r->settings.seed >= 0)
-			snprintf(run->seeds, sizeof run->seeds, "seed %lld, few-shot seed %s", (long long)r->settings.seed, fs);
-		else
-			snprintf(run->seeds, sizeof run->seeds, "seed —, few-shot seed %s", fs);
+		describe_run(run, r);
 		mrl_buf_init(&run->group);
 		mrl_buf_init(&run->group_desc);
 		group_of_run(r, &run->group, &run->group_desc);

@@ -826,6 +826,8 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 	if (rec_results_write(results, &st->res, &err))
 		return hrn_report(&err);
 	hrn_run_print_end(stdout, cfg, &st->res, rs, st->out_dir, st->o.quiet);
+	if (st->o.db && hrn_db_add_runs(st->o.db, (char *const[]){ st->out_dir }, 1, false, &err))
+		return hrn_report(&err);
 	return HRN_EXIT_OK;
 }
 
@@ -950,8 +952,6 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 
 	ret = finish_run(&st, &cfg, &rs, path);
-	if (ret == HRN_EXIT_OK && st.o.db && hrn_db_add_runs(st.o.db, (char *const[]){ st.out_dir }, 1, false, &err))
-		goto fail;
 	goto out;
 fail:
 	ret = hrn_report(&err);
