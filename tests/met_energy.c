@@ -368,7 +368,7 @@ static void test_permission(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		char msg[400] = "";
+		char msg[MET_REASON_MAX + 32] = "";
 		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
 			snprintf(msg, sizeof msg, "setuid failed: %s", strerror(errno));
 		if (geteuid() != 0 && chmod(path, 0) != 0 && errno != EPERM)
@@ -384,7 +384,7 @@ static void test_permission(void)
 		_exit(w < 0);
 	}
 	close(fds[1]);
-	char buf[400] = "";
+	char buf[MET_REASON_MAX + 32] = "";
 	ssize_t got = read(fds[0], buf, sizeof buf - 1);
 	buf[got > 0 ? got : 0] = '\0';
 	close(fds[0]);
