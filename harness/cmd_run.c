@@ -878,13 +878,10 @@ int hrn_cmd_run(int argc, char **argv)
 		mrl_err_set(&err, MRL_EINPUT, "%s: --bos %s, but the model has no BOS token", st.o.model, st.o.bos);
 		goto fail;
 	}
-	for (size_t k = 0; k < st.n_tasks; k++)
-		if (task_type(st.tasks[k]) == TASK_GENERATE &&
-		    hrn_run_chat_resolve(st.model, st.o.chat_template, &st.chat, &err))
-			goto fail;
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
-	json_object_set_new(st.res.settings.extra, "chat_template", json_string(task_chat_name(st.chat.family)));
+	if (hrn_run_chat_setup(st.model, st.o.chat_template, st.tasks, st.n_tasks, &st.chat, st.res.settings.extra, &err))
+		goto fail;
 	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);

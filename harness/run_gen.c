@@ -460,3 +460,19 @@ int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct tas
 	free(tmpl);
 	return rc;
 }
+
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct task_task *const *tasks,
+		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t k = 0; k < n_tasks; k++)
+		if (task_type(tasks[k]) == TASK_GENERATE) {
+			int rc = hrn_run_chat_resolve(m, name, out, err);
+			if (rc)
+				return rc;
+			break;
+		}
+	if (settings_extra)
+		json_object_set_new(settings_extra, "chat_template", json_string(task_chat_name(out->family)));
+	return 0;
+}

@@ -9,6 +9,7 @@
 #ifndef MRL_HRN_RUN_GEN_H
 #define MRL_HRN_RUN_GEN_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "harness/run.h"
@@ -39,5 +40,11 @@ int hrn_run_gen_aggregate(const struct task_task *t, const char *const *langs, c
  * (none when it has none; MRL_EUNSUPPORTED, asking for --chat-template, when it is not
  * one of the families), "none" applies none, a family name applies that family. */
 int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct task_chat *out, struct mrl_err *err);
+
+/* The chat template of a run into *out: hrn_run_chat_resolve when a task of tasks[0..n)
+ * generates, family none otherwise; recorded as settings_extra's "chat_template"
+ * (results.json settings.chat_template) when settings_extra is not NULL. */
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct task_task *const *tasks,
+		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err);
 
 #endif
