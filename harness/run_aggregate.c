@@ -402,7 +402,11 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 	bool header = false;
 	for (size_t i = 0; i < r->n_comparisons; i++) {
 		const struct rec_comparison *c = &r->comparisons[i];
-		if (strcmp(c->metric, "acc") && strcmp(c->metric, "acc_norm"))
+		static const char *const shown[] = { "acc", "acc_norm", "chrf", "exact_match", "script_ok", "lang_ok", NULL };
+		bool show = false;
+		for (int k = 0; shown[k] && !show; k++)
+			show = !strcmp(c->metric, shown[k]);
+		if (!show)
 			continue;
 		if (!header) {
 			fprintf(out, "\npaired gaps (A - B over the items both have; 95%% paired-bootstrap CI; exact McNemar b, c, p):\n");
