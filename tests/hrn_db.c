@@ -140,6 +140,26 @@ static void t_killed_add(void)
 	CLI_EXPECT(0, "added ", "adding the run again works", "db add %s --db %s", r3, db);
 }
 
+/* Three `db add` at once into a new database: the busy timeout makes each
+ * writer wait for the others (and the schema is made once). */
+static void t_concurrent_writers(void)
+{
+	char *out = NULL, *list = NULL;
+	const char *m = getenv("MERILO");
+	int rc = cli_sh(&out, "cd %s && for r in r1 r2 r3; do ('%s' db add $r --db w.db -q; echo \"exit=$?\") & done; wait",
+			tmp, m);
+	is_int(rc, 0, "the shell ran them");
+	size_t n_ok = 0;
+	for (const char *p = out; p && (p = strstr(p, "exit=0")); p++)
+		n_ok++;
+	is_int((int)n_ok, 3, "all three exit 0");
+	free(out);
+	rc = cli_run(&list, "db list --db %s/w.db", tmp);
+	is_int(rc, 0, "the database opens");
+	like(list, "3 runs in", "and holds all three runs");
+	free(list);
+}
+
 /* bench --db stores records; bench --baseline-db gates a much slower model
  * (dim 256, 8 layers, f32: about 100x the tiny model's time per token) against them. */
 static void t_bench_history(void)
@@ -225,6 +245,7 @@ int main(void)
 	TEST(t_compare_baseline(), "compare --baseline equals comparing the folders, without the base folder");
 	TEST(t_leaderboard(), "leaderboard --db equals the leaderboard of the folders");
 	TEST(t_killed_add(), "a db add SIGKILLed inside its transaction leaves the database as it was");
+	TEST(t_concurrent_writers(), "three db add at once into a new database all succeed (busy timeout)");
 	TEST(t_bench_history(), "bench --db stores records; bench --baseline-db gates against the last N");
 	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
 	cli_rmtree(tmp);
