@@ -259,6 +259,8 @@ int main(void)
 	check_f16c_conversion();
 	check_float(ENG_TYPE_F32, mdot_f32);
 	check_float(ENG_TYPE_F16, mdot_f16);
+	diag("Q8_0/Q4_0 tiles checked: %s", eng_cpu_has_vnni() ? "AVX512-VNNI (kernels_vnni.c, chosen by CPUID)"
+							       : "AVX2 (no AVX512-VNNI on this CPU: kernels_vnni.c not run)");
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);

@@ -389,6 +389,7 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 	const int64_t nb = n / ENG_QK8_0;
 	float res[8];
 	int t0 = 0;
+	const int vnni = eng_cpu_has_vnni();
 	__m256 dxv[Q8_PRE_MAX_BLOCKS];
 	__m256i sxv[Q8_PRE_MAX_BLOCKS];
 	for (; t0 + 4 <= n_tok; t0 += 4) {
@@ -402,7 +403,10 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
 			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
 					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
-			if (fast)
+			if (fast && vnni)
+				eng_qtile2x4_vnni(nb, wr, (const void *const *)xt, (const float *)dxv, (const int32_t *)sxv,
+						  res, q4);
+			else if (fast)
 				qtile2x4(nb, wr, xt, dxv, sxv, res, q4);
 			else
 				qtile(nb, wr, xt, res, 2, 4, q4);
@@ -429,7 +433,9 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			const void *wr[8];
 			for (int r = 0; r < 8; r++)
 				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
-			if (fast)
+			if (fast && vnni)
+				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, q4);
+			else if (fast)
 				qtile8x1(nb, wr, xt[0], dx, sx, res, q4);
 			else
 				qtile(nb, wr, xt, res, 8, 1, q4);
