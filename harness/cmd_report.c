@@ -36,12 +36,13 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out,
 		"usage: merilo report RUN_DIR... [--bench FILE]... [-o OUT_DIR] [--image-format png,svg] [--title TEXT]\n"
 		"       merilo report --bench FILE... [-o OUT_DIR] [--image-format png,svg] [--title TEXT]\n"
-		"Write OUT_DIR/report.html (self-contained; images next to it) and OUT_DIR/report.md from the\n"
+		"Write OUT_DIR/report.html (one self-contained file: its images inline) and OUT_DIR/report.md\n"
+		"(which links the image files) from the\n"
 		"run folders written by 'merilo run' (results.json, and items.jsonl when present), with plots\n"
 		"drawn by gnuplot: accuracy per task x language with CIs, the language gap (en - BCMS) and the\n"
 		"script gap (sr-Cyrl - sr-Latn) with paired CIs and McNemar p-values, time per item; and latency,\n"
-		"throughput and energy when the runs carry bench data. Each plot's gnuplot script (.gp) and data\n"
-		"(.dat) are kept next to its images.\n");
+		"throughput and energy when the runs carry bench data. Each plot's image files, gnuplot script\n"
+		"(.gp) and data (.dat) are kept in OUT_DIR too.\n");
 	hrn_print_options(out, opts, 20);
 	fprintf(out,
 		"environment: MERILO_GNUPLOT  the gnuplot program (default: gnuplot from PATH)\n"
@@ -192,7 +193,9 @@ static int load_bench_only(const char *path, struct loaded_run *r, struct mrl_er
  * ttft / tpot / pts (sized by the caller: one entry per result at most). A ppN row
  * is one point: its prefill tokens/s, and the decode tokens/s of tgM at depth N with
  * the same threads when the bench ran it (decode after a prompt of that length),
- * else of tgM at depth 0; energy per token from the same rows. */
+ * else of tgM at depth 0, given to the first ppN row of those threads only (the
+ * same figure under every prompt length would read as measured there); energy per
+ * token from the same rows. */
 static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft, size_t *n_ttft,
 			 struct rpt_sample *tpot, size_t *n_tpot, struct rpt_bench_point *pts, size_t *n_pts,
 			 struct mrl_err *err)
@@ -202,8 +205,11 @@ static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft
 	for (size_t k = 1; k < d->n_results; k++)
 		many_threads |= d->results[k].threads != d->results[0].threads;
 	L->series_names = calloc(2 * d->n_results + 1, sizeof *L->series_names);
-	if (!L->series_names)
+	bool *tg_given = calloc(d->n_results + 1, sizeof *tg_given); /* a depth-0 tg already on a row */
+	if (!L->series_names || !tg_given) {
+		free(tg_given);
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
 	for (size_t k = 0; k < d->n_results; k++) {
 		const struct hrn_bench_result *r = &d->results[k];
 		const struct hrn_bench_series *t1 = hrn_bench_result_series(r, "ttft_ms");
@@ -218,8 +224,10 @@ static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft
 			else
 				snprintf(name, sizeof name, "%s", r->test);
 			char *copy = strdup(name);
-			if (!copy)
+			if (!copy) {
+				free(tg_given);
 				return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			}
 			L->series_names[L->n_series_names++] = copy;
 			if (t1 && t1->n)
 				ttft[(*n_ttft)++] = (struct rpt_sample){ .run = i, .series = copy, .ms = t1->samples, .n = t1->n };
@@ -241,15 +249,21 @@ static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft
 			if (c->depth == 0 && !tg)
 				tg = c;
 		}
+		if (tg && tg->depth != r->n_prompt && tg_given[tg - d->results])
+			tg = NULL;
+		else if (tg && tg->depth != r->n_prompt)
+			tg_given[tg - d->results] = true;
 		const struct hrn_bench_series *dec = tg ? hrn_bench_result_series(tg, "tokens_per_s") : NULL;
 		const struct rec_reading *ep = hrn_bench_result_figure(r, "energy_j_per_token_prefill");
 		const struct rec_reading *ed = tg ? hrn_bench_result_figure(tg, "energy_j_per_token_decode") : NULL;
 		pts[(*n_pts)++] = (struct rpt_bench_point){
 			.run = i, .n_prompt = r->n_prompt, .n_gen = tg ? tg->n_gen : -1, .threads = r->threads,
+			.decode_depth = tg ? tg->depth : -1,
 			.prefill_tps = pp && pp->n ? pp->st.median : NAN, .decode_tps = dec && dec->n ? dec->st.median : NAN,
 			.prefill_j_per_token = ep ? ep->value : NAN, .decode_j_per_token = ed ? ed->value : NAN,
 		};
 	}
+	free(tg_given);
 	return 0;
 }
 

@@ -1,10 +1,12 @@
 /* html.c — the run report as report.html and report.md.
  *
  * report.html is one self-contained page: plain HTML with its CSS inline, no
- * script, no fonts or files from the network; the images (drawn by plot.c) sit
- * next to it and are referenced by relative paths, so the folder can be opened
- * from disk, zipped or published as it is. report.md holds the same tables and
- * images for a pull-request comment or a wiki.
+ * script, no fonts or files from the network, and the images (drawn by plot.c)
+ * inside it: each SVG inline (its element ids prefixed with the plot's name, so
+ * that nine gnuplot SVGs do not share ids), or a PNG as a data: URI where no SVG
+ * was drawn; the file alone can be mailed or attached to a CI job. The image
+ * files, scripts and data stay next to it and are linked. report.md holds the
+ * same tables and links the image files, for a pull-request comment or a wiki.
  *
  * Every string that comes from the runs (names of models, tasks, languages,
  * paths, notes) is escaped through reports/escape.c: a model called
@@ -238,12 +240,81 @@ static const char css[] =
 	"th{background:#f4f6f8;font-weight:600}\n"
 	"td.n{text-align:right;white-space:nowrap}td.n small{color:#59636e}\n"
 	"tr.sig td{background:#fff6e5}\n"
-	"figure{margin:1rem 0 1.6rem}figure img{max-width:100%;height:auto;border:1px solid #e3e6ea}\n"
+	"figure{margin:1rem 0 1.6rem}figure img,figure .svg svg{max-width:100%;height:auto;border:1px solid #e3e6ea}\n"
+	"figure .svg svg{display:block}\n"
 	"figcaption{color:#3c454f;font-size:.92rem;max-width:1000px;margin-top:.4rem}\n"
 	".warn{background:#fff4e0;border:1px solid #f0b44c;border-radius:6px;padding:.6rem 1rem;margin:1rem 0}\n"
 	".missing{background:#f6f7f9;border:1px dashed #b3bac2;padding:1.2rem;color:#444;max-width:960px}\n"
 	"code{background:#f1f3f5;padding:0 .25rem;border-radius:3px;word-break:break-all}\n"
 	"footer{margin-top:3rem;color:#6a737d;font-size:.85rem}\n";
+
+/* The image file DIR/NAME.EXT whole (malloc'd), or NULL where it cannot be read. */
+static char *read_image(const struct rpt_plots *plots, const char *name, const char *ext, size_t *len)
+{
+	char path[4200], *data = NULL;
+	struct mrl_err err = { 0 };
+	if (!plots->dir[0] || (size_t)snprintf(path, sizeof path, "%s/%s.%s", plots->dir, name, ext) >= sizeof path ||
+	    mrl_read_file(path, (size_t)64 << 20, &data, len, &err))
+		return NULL;
+	return data;
+}
+
+/* gnuplot's SVG inline: from <svg on (no XML prolog), without the xmlns
+ * attributes, every id and #reference that gnuplot starts with "gp" (and its
+ * canvas id) prefixed with the plot's name. */
+static bool inline_svg(FILE *f, const struct rpt_plots *plots, const char *name)
+{
+	size_t len;
+	char *svg = read_image(plots, name, "svg", &len);
+	const char *s = svg ? strstr(svg, "<svg") : NULL;
+	if (!s) {
+		free(svg);
+		return false;
+	}
+	fputs("<div class=\"svg\">", f);
+	static const char *const ns[] = { " xmlns=\"http://www.w3.org/2000/svg\"",
+					  " xmlns:xlink=\"http://www.w3.org/1999/xlink\"" };
+	for (; *s; s++) {
+		size_t skip = 0; /* HTML gives inline <svg> its namespaces: no URL in the page */
+		for (size_t k = 0; k < 2 && !skip; k++)
+			skip = strncmp(s, ns[k], strlen(ns[k])) ? 0 : strlen(ns[k]);
+		if (skip)
+			s += skip - 1;
+		else if (!strncmp(s, "id='gp", 6) || !strncmp(s, "id=\"gp", 6) || !strncmp(s, "id=\"gnuplot_", 12)) {
+			fprintf(f, "id=%c%s-", s[3], name);
+			s += 3;
+		} else if (!strncmp(s, "#gp", 3) || !strncmp(s, "#gnuplot_", 9)) {
+			fprintf(f, "#%s-", name);
+		} else {
+			fputc(*s, f);
+		}
+	}
+	fputs("</div>\n", f);
+	free(svg);
+	return true;
+}
+
+/* A PNG as an <img> with a data: URI (base64). */
+static bool inline_png(FILE *f, const struct rpt_plots *plots, const struct rpt_plot *p)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len;
+	unsigned char *png = (unsigned char *)read_image(plots, p->name, "png", &len);
+	if (!png)
+		return false;
+	fputs("<img src=\"data:image/png;base64,", f);
+	for (size_t i = 0; i < len; i += 3) {
+		const unsigned v = (unsigned)png[i] << 16 | (i + 1 < len ? (unsigned)png[i + 1] << 8 : 0) |
+				   (i + 2 < len ? png[i + 2] : 0);
+		fputc(b64[v >> 18 & 63], f);
+		fputc(b64[v >> 12 & 63], f);
+		fputc(i + 1 < len ? b64[v >> 6 & 63] : '=', f);
+		fputc(i + 2 < len ? b64[v & 63] : '=', f);
+	}
+	h_wrap(f, "\" alt=\"", p->title, "\">\n");
+	free(png);
+	return true;
+}
 
 static void html_figure(FILE *f, const struct rpt_plots *plots, const char *name)
 {
@@ -251,7 +322,9 @@ static void html_figure(FILE *f, const struct rpt_plots *plots, const char *name
 	if (!p)
 		return;
 	fputs("<figure>\n", f);
-	if (p->png || p->svg) {
+	if ((p->svg && inline_svg(f, plots, p->name)) || (p->png && inline_png(f, plots, p))) {
+		/* embedded */
+	} else if (p->png || p->svg) { /* the file could not be read back: link it */
 		fprintf(f, "<img src=\"%s.%s\" alt=\"", p->name, p->png ? "png" : "svg");
 		h(f, p->title);
 		fputs("\">\n", f);

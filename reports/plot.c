@@ -71,6 +71,7 @@ int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struc
 {
 	memset(out, 0, sizeof *out);
 	snprintf(out->terminal, sizeof out->terminal, "pngcairo");
+	snprintf(out->dir, sizeof out->dir, "%s", out_dir);
 	struct rpt_plotter pl = {
 		.out_dir = out_dir,
 		.gnuplot = opts && opts->gnuplot && *opts->gnuplot ? opts->gnuplot : "gnuplot",

@@ -139,18 +139,107 @@ out:
 	return rc;
 }
 
-/* Throughput against prompt length (x = n_prompt, one series per run and
- * thread count) or thread count (x = threads, one series per run and prompt
- * length): prefill (solid) and decode (dashed) tokens/s, one colour per run.
- * A series is drawn when it has at least two points. */
-static int64_t bench_x(const struct rpt_bench_point *p, bool by_threads)
+/* Throughput against prompt length (x = n_prompt) or thread count (x = threads).
+ * Prefill (solid, left log axis) and decode (dashed, right log axis: its own
+ * range, so decode figures far below prefill's are not squeezed under the lowest
+ * tic). Prefill: one series per run and thread count (prompt plot) or prompt
+ * length (thread plot). Decode: against prompt length only where it was measured
+ * after a prompt of that length (tgM at depth N); against threads one series per
+ * depth. A decode figure measured once (at depth 0) is never repeated per prompt
+ * length. A series is drawn when it has at least two points. */
+static int64_t tp_x(const struct rpt_bench_point *p, bool by_threads)
 {
 	return by_threads ? p->threads : p->n_prompt;
 }
 
-static int64_t bench_fixed(const struct rpt_bench_point *p, bool by_threads)
+/* The series key of p in a phase (0 prefill, 1 decode). */
+static int64_t tp_fixed(const struct rpt_bench_point *p, bool by_threads, int phase)
 {
+	if (phase)
+		return by_threads ? p->decode_depth : p->threads;
 	return by_threads ? p->n_prompt : p->threads;
+}
+
+static bool tp_has(const struct rpt_bench_point *p, size_t run, bool by_threads, int phase)
+{
+	const double y = phase ? p->decode_tps : p->prefill_tps;
+	if (p->run != run || tp_x(p, by_threads) <= 0 || !isfinite(y) || y <= 0)
+		return false;
+	return !phase || (p->decode_depth >= 0 && (by_threads || p->decode_depth == p->n_prompt));
+}
+
+struct tp_state {
+	FILE *d, *body;
+	const char *name;
+	size_t c;            /* series written */
+	double lo[2], hi[2]; /* y range per phase */
+};
+
+/* The series of run r in one phase; fixed (n_bench + 1 entries) is scratch. */
+static void tp_series(struct tp_state *s, const struct rpt_input *in, bool by_threads, int phase, size_t r,
+		      int64_t *fixed)
+{
+	size_t n_fixed = 0;
+	for (size_t i = 0; i < in->n_bench; i++) {
+		if (!tp_has(&in->bench[i], r, by_threads, phase))
+			continue;
+		size_t k;
+		for (k = 0; k < n_fixed && fixed[k] != tp_fixed(&in->bench[i], by_threads, phase); k++)
+			;
+		if (k == n_fixed)
+			fixed[n_fixed++] = tp_fixed(&in->bench[i], by_threads, phase);
+	}
+	for (size_t f = 0; f < n_fixed; f++) {
+		size_t m = 0;
+		for (size_t i = 0; i < in->n_bench; i++)
+			m += tp_has(&in->bench[i], r, by_threads, phase) && tp_fixed(&in->bench[i], by_threads, phase) == fixed[f];
+		if (m < 2)
+			continue;
+		fprintf(s->d, "%s# index %zu: run %zu, %s, %s %lld\n", s->c ? "\n\n" : "", s->c, r, phase ? "decode" : "prefill",
+			phase && by_threads ? "depth" : by_threads ? "n_prompt" : "threads", (long long)fixed[f]);
+		for (size_t i = 0; i < in->n_bench; i++) {
+			const struct rpt_bench_point *p = &in->bench[i];
+			const double y = phase ? p->decode_tps : p->prefill_tps;
+			if (tp_has(p, r, by_threads, phase) && tp_fixed(p, by_threads, phase) == fixed[f]) {
+				fprintf(s->d, "%lld %.10g\n", (long long)tp_x(p, by_threads), y);
+				s->lo[phase] = fmin(s->lo[phase], y);
+				s->hi[phase] = fmax(s->hi[phase], y);
+			}
+		}
+		fprintf(s->body, "%s'%s.dat' index %zu using 1:2 axes x1y%d with linespoints lw 2 pt %zu ps 1.2 dt %d "
+			"lc rgb '%s' title ", s->c ? ", \\\n     " : "plot ", s->name, s->c, phase ? 2 : 1, 5 + 2 * (r % 4),
+			phase ? 2 : 1, run_colour(f + (in->n_runs > 1 ? r : 0) + (phase && by_threads ? 4 : 0)));
+		if (in->n_runs > 1) {
+			rpt_gp_str(s->body, in->runs[r].label, 16);
+			fputs(".' '.", s->body);
+		}
+		if (phase && by_threads)
+			fprintf(s->body, "'decode after %lld tokens'", (long long)fixed[f]);
+		else
+			fprintf(s->body, "'%s, %s %lld'", phase ? "decode" : "prefill", by_threads ? "prompt" : "threads",
+				(long long)fixed[f]);
+		s->c++;
+	}
+}
+
+/* The axes and their labels; a phase without series gets no axis. */
+static void tp_axes(FILE *g, const struct tp_state *s, bool by_threads)
+{
+	fprintf(g, "set title 'Throughput against %s%s'\n", by_threads ? "thread count" : "prompt length",
+		isfinite(s->lo[1]) ? " (solid: prefill, dashed: decode)" : " (prefill)");
+	fprintf(g, "set xlabel '%s'\n", by_threads ? "threads" : "prompt length (tokens, log scale)");
+	if (isfinite(s->lo[0])) {
+		fputs("set ylabel 'prefill (tokens/s, log scale)'\n", g);
+		gp_log_axis(g, "y", s->lo[0], s->hi[0]);
+	}
+	if (isfinite(s->lo[1])) {
+		fputs("set y2label 'decode (tokens/s, log scale)'\nset y2tics nomirror\n", g);
+		gp_log_axis(g, "y2", s->lo[1], s->hi[1]);
+	}
+	fputs(by_threads ? "set xtics 1\nset autoscale xfix\nset offsets 0.3, 0.3, 0, 0\n"
+			 : "set logscale x 2\nset autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", g);
+	fputs("set border 11\nset grid xtics ytics mytics lc rgb '#e4e4e4'\n"
+	      "set key outside right top vertical samplen 2.5\nset rmargin at screen 0.72\n", g);
 }
 
 int rpt_plot_throughput(struct rpt_plotter *pl, const struct rpt_input *in, bool by_threads, struct mrl_err *err)
@@ -158,97 +247,50 @@ int rpt_plot_throughput(struct rpt_plotter *pl, const struct rpt_input *in, bool
 	const char *name = by_threads ? "throughput-threads" : "throughput-prompt";
 	struct rpt_bufs b = { 0 };
 	int rc = 0;
-	size_t c = 0;
-	double y_lo = INFINITY, y_hi = -INFINITY;
-	int64_t *fixed = calloc(in->n_bench + 1, sizeof *fixed);
 	char *body_buf = NULL; /* the plot command, written before the header that depends on it */
 	size_t body_len = 0;
-	FILE *body = open_memstream(&body_buf, &body_len);
-	if (!fixed || !body) {
+	struct tp_state s = { .name = name, .lo = { INFINITY, INFINITY }, .hi = { -INFINITY, -INFINITY } };
+	int64_t *fixed = calloc(in->n_bench + 1, sizeof *fixed);
+	s.body = open_memstream(&body_buf, &body_len);
+	if (!fixed || !s.body) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = rpt_bufs_open(&b, err)))
 		goto out;
+	s.d = b.d;
 	fprintf(b.d, "# %s.dat - one block (gnuplot index) per series; columns: %s  tokens_per_s\n", name,
 		by_threads ? "threads" : "n_prompt");
-	for (size_t r = 0; r < in->n_runs; r++) {
-		size_t n_fixed = 0; /* the values of the other variable in this run */
-		for (size_t i = 0; i < in->n_bench; i++) {
-			if (in->bench[i].run != r)
-				continue;
-			size_t k;
-			for (k = 0; k < n_fixed && fixed[k] != bench_fixed(&in->bench[i], by_threads); k++)
-				;
-			if (k == n_fixed)
-				fixed[n_fixed++] = bench_fixed(&in->bench[i], by_threads);
-		}
-		for (size_t f = 0; f < n_fixed; f++)
-			for (int phase = 0; phase < 2; phase++) {
-				size_t m = 0;
-				for (size_t i = 0; i < in->n_bench; i++) {
-					const struct rpt_bench_point *p = &in->bench[i];
-					double y = phase ? p->decode_tps : p->prefill_tps;
-					m += p->run == r && bench_fixed(p, by_threads) == fixed[f] && bench_x(p, by_threads) > 0 &&
-					     isfinite(y) && y > 0;
-				}
-				if (m < 2)
-					continue;
-				fprintf(b.d, "%s# index %zu: run %zu, %s, %s %lld\n", c ? "\n\n" : "", c, r,
-					phase ? "decode" : "prefill", by_threads ? "n_prompt" : "threads", (long long)fixed[f]);
-				for (size_t i = 0; i < in->n_bench; i++) {
-					const struct rpt_bench_point *p = &in->bench[i];
-					double y = phase ? p->decode_tps : p->prefill_tps;
-					if (p->run == r && bench_fixed(p, by_threads) == fixed[f] && bench_x(p, by_threads) > 0 &&
-					    isfinite(y) && y > 0) {
-						fprintf(b.d, "%lld %.10g\n", (long long)bench_x(p, by_threads), y);
-						y_lo = fmin(y_lo, y);
-						y_hi = fmax(y_hi, y);
-					}
-				}
-				fprintf(body, "%s'%s.dat' index %zu using 1:2 with linespoints lw 2 pt %d ps 1.2 dt %d lc rgb '%s' "
-					"title ", c ? ", \\\n     " : "plot ", name, c, phase ? 6 : 7, phase ? 2 : 1, run_colour(r));
-				if (in->n_runs > 1) {
-					rpt_gp_str(body, in->runs[r].label, 16);
-					fputs(".' '.", body);
-				}
-				fprintf(body, "'%s, %s %lld'", phase ? "decode" : "prefill", by_threads ? "prompt" : "threads",
-					(long long)fixed[f]);
-				c++;
-			}
-	}
-	if (!c)
+	for (size_t r = 0; r < in->n_runs; r++)
+		for (int phase = 0; phase < 2; phase++)
+			tp_series(&s, in, by_threads, phase, r, fixed);
+	if (!s.c)
 		goto out; /* nothing varies: no plot */
-	fputc('\n', body);
-	if (ferror(body) | fclose(body)) {
-		body = NULL;
+	fputc('\n', s.body);
+	if (ferror(s.body) | fclose(s.body)) {
+		s.body = NULL;
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory while writing a plot script");
 		goto out;
 	}
-	body = NULL;
+	s.body = NULL;
 	const int w = 1150, h = 620;
 	rpt_gp_begin(pl, b.g, name, by_threads ? "throughput against thread count" : "throughput against prompt length", w, h);
-	fprintf(b.g, "set title '%s'\n", by_threads ? "Throughput against thread count (solid: prefill, dashed: decode)"
-						     : "Throughput against prompt length (solid: prefill, dashed: decode)");
-	fprintf(b.g, "set xlabel '%s'\nset ylabel 'throughput (tokens/s, log scale)'\n",
-		by_threads ? "threads" : "prompt length (tokens, log scale)");
-	gp_log_axis(b.g, "y", y_lo, y_hi);
-	fputs(by_threads ? "set xtics 1\nset autoscale xfix\nset offsets 0.3, 0.3, 0, 0\n"
-			 : "set logscale x 2\nset autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n", b.g);
-	fputs("set grid xtics ytics mytics lc rgb '#e4e4e4'\nset key outside right top vertical samplen 2.5\n", b.g);
+	tp_axes(b.g, &s, by_threads);
 	fwrite(body_buf, 1, body_len, b.g);
 	const char *caption =
-		by_threads ? "Tokens per second of prefill (prompt processing, solid) and decode (generation, dashed) "
-			     "against the number of threads, one line per prompt length. Log scale: equal distances are "
-			     "equal ratios."
-			   : "Tokens per second of prefill (solid) and decode (dashed) against prompt length, one line per "
-			     "thread count. Log scales: equal distances are equal ratios.";
+		by_threads ? "Tokens per second of prefill (prompt processing, solid, left axis) and decode (generation, "
+			     "dashed, right axis) against the number of threads: prefill one line per prompt length, decode "
+			     "one line per number of tokens already in the cache. Log scales: equal distances are equal ratios."
+			   : "Tokens per second of prefill (solid, left axis) against prompt length, one line per thread "
+			     "count; decode (dashed, right axis) only where the bench measured it after a prompt of that "
+			     "length (tgM at depth N). Decode measured once, after no prompt, is in the threads plot and the "
+			     "table. Log scales: equal distances are equal ratios.";
 	rc = rpt_bufs_emit(pl, &b, name, by_threads ? "Throughput against thread count" : "Throughput against prompt length",
 			   caption, w, h, err);
 out:
 	rpt_bufs_discard(&b);
-	if (body)
-		fclose(body);
+	if (s.body)
+		fclose(s.body);
 	free(body_buf);
 	free(fixed);
 	return rc;

@@ -406,7 +406,10 @@ struct rpt_perf {
 struct rpt_bench_point {
 	size_t run;
 	int64_t n_prompt, n_gen, threads;            /* -1 unknown */
-	double prefill_tps, decode_tps;              /* tokens/s */
+	double prefill_tps, decode_tps;              /* tokens/s; decode NaN where not measured for this row */
+	int64_t decode_depth;                        /* tokens in the cache before the decode steps: n_prompt, or 0
+							when decode ran after no prompt (then only the first row of
+							its thread count carries it); -1 none */
 	double prefill_j_per_token, decode_j_per_token; /* NaN: not measured */
 };
 
@@ -451,6 +454,7 @@ struct rpt_plots {
 	bool have_gnuplot;          /* gnuplot could be started */
 	char terminal[16];          /* "pngcairo" or "png" (libgd) */
 	char status[1024];          /* "" when every image was drawn, else why not (one line) */
+	char dir[4096];             /* the folder the images are in (rpt_plots_write's out_dir); "" unknown */
 };
 
 /* Write the scripts and data of every plot the input has data for into

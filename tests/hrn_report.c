@@ -1,13 +1,16 @@
 /* hrn_report.c — `merilo report` as a user runs it, on a pair of runs built
  * here with the record writers (rec_results_write, rec_item_writer): every
- * file is written (html, md, png, svg, gp, dat); names from the runs are
+ * file is written (html, md, png, svg, gp, dat); report.html holds its images
+ * (inline SVG, or PNG data: URIs with --image-format png); names from the runs are
  * escaped in HTML and markdown; without gnuplot the report is still written,
  * says why the plots are missing and the command exits 0 with a warning; bad
  * run folders and options give exit 3 / 2; and, where Debian's chromium is
- * installed, report.html renders headless to a screenshot that is not blank.
+ * installed, report.html renders headless to a screenshot that is not blank,
+ * and copied alone into an empty folder it fits 1280 px (tests/chromium.h).
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/chromium.h"
 
 #include "common/json.h"
 #include "harness/manifest.h"
@@ -202,7 +205,9 @@ static void test_full(const char *base, bool have_gnuplot)
 	like(html, "<th>run</th><th>task</th><th>metric</th><th>n</th><th>en</th><th>sr-Cyrl</th><th>sr-Latn</th><th>hr</th>",
 	     "the score table has a column per language");
 	like(html, "<td>copa</td><td>acc (%)</td><td class=\"n\">60</td><td class=\"n\">", "a row per task and metric");
-	like(html, "<img src=\"accuracy.png\"", "images by relative path");
+	like(html, "<figure>\n<div class=\"svg\"><svg", "images inline (SVG): report.html is one file");
+	like(html, "<use xlink:href='#accuracy-gpPt", "each SVG's ids carry the plot's name (no clashes between plots)");
+	ok(html && !strstr(html, "<img"), "no image loaded from a file");
 	like(html, "<a href=\"language-gap.gp\">gnuplot script</a>", "links to the scripts");
 	like(html, "No bench data in these runs", "a run without bench data says so");
 	like(html, "items.jsonl: the last line", "a truncated items.jsonl is reported");
@@ -215,7 +220,7 @@ static void test_full(const char *base, bool have_gnuplot)
 	   "the energy reason is said once in the page, not on every row (issue 12 point 8)");
 	like(html, "<td>n/a (below)</td>", "a row with null energy says n/a");
 	like(md, "![Accuracy per task and language](accuracy.png)", "markdown embeds the images");
-	like(md, "| copa | language | en ", "markdown gap table, oriented en first");
+	like(md, "| copa | en→BCMS | en ", "markdown gap table, oriented en first, its kind named");
 	free(html);
 	free(md);
 	char *svg = slurp(dir, "accuracy.svg");
@@ -285,8 +290,15 @@ static void test_errors(const char *base)
 	snprintf(path, sizeof path, "%s/svg-only", base);
 	char *html = slurp(path, "report.html");
 	ok(fsize(path, "accuracy.svg") > 0 && fsize(path, "accuracy.png") < 0 && html &&
-	   strstr(html, "<img src=\"accuracy.svg\"") && !strstr(html, ".png"),
-	   "--format svg: SVG only, and the page shows the SVG");
+	   strstr(html, "<div class=\"svg\"><svg") && !strstr(html, ".png"),
+	   "--format svg: SVG only, and the page shows the SVG inline");
+	free(html);
+	rc = cli_sh(&out, "'%s' report '%s/runA' --image-format png -o '%s/png-only'", merilo, base, base);
+	is_int(rc, 0, "--image-format png: exit 0");
+	free(out);
+	snprintf(path, sizeof path, "%s/png-only", base);
+	html = slurp(path, "report.html");
+	like(html, "<img src=\"data:image/png;base64,iVBORw0KGgo", "--image-format png: the PNG inline as a data: URI");
 	free(html);
 	rc = cli_sh(&out, "'%s' report --help", merilo);
 	is_int(rc, 0, "--help: exit 0");
@@ -325,6 +337,17 @@ static void test_chromium(const char *base)
 	diag("chromium screenshots: blank page %ld bytes, report %ld bytes", blank, shot);
 	ok(rc1 == 0 && rc2 == 0 && blank > 0 && shot > 0, "headless Chromium took both screenshots");
 	ok(blank > 0 && shot > 4 * blank, "the report's screenshot is not blank (over 4 x the blank page's PNG)");
+	/* report.html alone, away from its image files, at 1280 px (tests/chromium.h) */
+	char lone[4200], html[4300], png[4300];
+	snprintf(lone, sizeof lone, "%s/lone", base);
+	mkdir(lone, 0755);
+	snprintf(html, sizeof html, "%s/report.html", lone);
+	snprintf(png, sizeof png, "%s/report-1280.png", lone);
+	ok(cli_sh(NULL, "cp '%s/out/report.html' '%s'", base, html) == 0, "report.html copied alone");
+	long width = cli_chromium_scroll_width(html, lone, 1280, png);
+	diag("report.html at 1280 px: document.documentElement.scrollWidth = %ld", width);
+	ok(width > 0 && width <= 1280, "report.html fits 1280 px (scrollWidth <= 1280)");
+	ok(cli_file_size(png) > 4 * blank, "a screenshot of report.html alone at 1280 px shows the page");
 }
 
 int main(void)
