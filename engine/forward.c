@@ -30,7 +30,9 @@
 #define N_UBATCH_DEVICE 512
 /* Contexts of several sequences batch many short ones: wider micro-batches
  * give every matrix product more rows per pass over the weights. */
+#ifndef N_UBATCH_MULTI
 #define N_UBATCH_MULTI 256
+#endif
 
 static void *xcalloc(size_t n, size_t size, bool *fail)
 {

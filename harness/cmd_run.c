@@ -130,8 +130,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			    "task's own few-shot setting; 0 = zero-shot)"),
 		OPT_INTEGER(0, "boot", &o->boot, 1, 10000000, "N", "bootstrap resamples (default 10000)"),
 		OPT_STRING_F(0, "batch", &o->batch, "MODE",
-			     "item (all choices of an item in one scoring call, default) or\n"
-			     "request (one call per choice); the scores are identical", MRL_OPT_NONEMPTY),
+			     "N (the choices of N multiple-choice items in shared forward\n"
+			     "calls, default " HRN_RUN_BATCH_DEFAULT "), item (all choices of an item in one\n"
+			     "scoring call) or request (one call per choice); the scores are identical",
+			     MRL_OPT_NONEMPTY),
 		OPT_STRING_F('o', "out", &o->out, "DIR", "run folder (default runs/<suite>-<model>-<UTC time>)",
 			     MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "resume", &o->resume, "DIR",
@@ -163,8 +165,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		return hrn_usage_error("run", "unexpected argument '%s'", argv[0]);
 	if (o->bos && strcmp(o->bos, "auto") && strcmp(o->bos, "always") && strcmp(o->bos, "never"))
 		return hrn_usage_error("run", "--bos wants auto, always or never, not '%s'", o->bos);
-	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request"))
-		return hrn_usage_error("run", "--batch wants item or request, not '%s'", o->batch);
+	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request") && !hrn_run_batch_items(o->batch))
+		return hrn_usage_error("run", "--batch wants a number of items (1 to 4096), item or request, not '%s'",
+				       o->batch);
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
@@ -696,7 +699,7 @@ static void apply_defaults(struct run_opts *o)
 	if (!o->bos)
 		o->bos = "auto";
 	if (!o->batch)
-		o->batch = "item";
+		o->batch = HRN_RUN_BATCH_DEFAULT;
 	if (!o->chat_template)
 		o->chat_template = "auto";
 	if (o->limit < 0)
@@ -867,7 +870,8 @@ int hrn_cmd_run(int argc, char **argv)
 	const uint64_t t_open = met_now_ns();
 	if (st.o.backend)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
-	if (eng_model_open(&st.model, st.o.model, &eo, &err) || eng_ctx_new(&st.ctx, st.model, 0, &err))
+	if (eng_model_open(&st.model, st.o.model, &eo, &err) ||
+	    hrn_score_ctx_new(&st.ctx, st.model, hrn_run_batch_items(st.o.batch), &err))
 		goto fail;
 	st.res.model.load_s = (double)(met_now_ns() - t_open) * 1e-9;
 	hrn_print_model_warnings(st.model);
@@ -903,6 +907,7 @@ int hrn_cmd_run(int argc, char **argv)
 		.langs = (const char *const *)st.langs, .n_langs = st.n_langs,
 		.limit = st.o.limit, .add_bos = add_bos, .fewshot_k = (int)st.o.fewshot, .seed = (uint64_t)st.o.seed,
 		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
+		.score_window = hrn_run_batch_items(st.o.batch),
 		.progress = st.o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,
 		.slow_ms = slow ? atoi(slow) : 0,
 		.stop = &stop_requested, .done = st.done, .writer = st.writer,

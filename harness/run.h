@@ -49,6 +49,13 @@ enum hrn_batch {
  * redrawn in place (a terminal), or a line now and then for logs (a pipe, CI). */
 enum hrn_progress_mode { HRN_PROGRESS_OFF = 0, HRN_PROGRESS_TTY, HRN_PROGRESS_LOG };
 
+/* --batch's default: multiple-choice items scored together (docs/performance.md,
+ * "Batched scoring", has the measurements behind it). */
+#define HRN_RUN_BATCH_DEFAULT "32"
+/* The items --batch MODE scores together: N for a number 1..4096, 0 for item,
+ * request or anything else. */
+size_t hrn_run_batch_items(const char *mode);
+
 /* Prompts of the first HRN_RUN_PROMPTS_SAVED items per task x language go to prompts/. */
 #define HRN_RUN_PROMPTS_SAVED 5
 
@@ -89,6 +96,7 @@ struct hrn_run_cfg {
 	int fewshot_k;                     /* -1 = each task's own setting (0 without one) */
 	uint64_t seed;                     /* run seed: few-shot draws of tasks without a seed */
 	enum hrn_batch batch;
+	size_t score_window;               /* --batch N: multiple-choice items scored together (eng_score_batch); <= 1: one at a time */
 	enum hrn_progress_mode progress;   /* progress on stderr: none, a redrawn line, log lines */
 	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
@@ -191,11 +199,25 @@ void hrn_score_batch_release(struct hrn_score_batch *b);
  * (cfg->batch), adding the tokens computed and cached to b->work. */
 int hrn_run_score(const struct hrn_run_cfg *cfg, struct hrn_score_batch *b, struct mrl_err *err);
 
+/* The scoring context of a run: n_ctx the model's training context; for a
+ * window of items scored together (window > 1) a multi-sequence context with
+ * spare rows of about HRN_SCORE_KV_BYTES (at least one context's), or a plain
+ * one on a backend that runs one sequence per context. */
+#define HRN_SCORE_KV_BYTES (256ull << 20)
+int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, size_t window, struct mrl_err *err);
+
 /* ---- evaluators (fill a zeroed *out; the caller releases it) ---- */
 
 /* Multiple choice: item index item_idx of t in language lang (run_mc.c). */
 int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		    struct rec_item *out, struct mrl_err *err);
+
+/* Multiple choice, several items at once (run_mc.c): unit first and the units
+ * after it not in cfg->done, at most cfg->score_window and at most room in all,
+ * scored in one eng_score_batch call (results, top-K and work as item by item),
+ * their records handed to cfg->writer in order; *n_done of them written. */
+int hrn_run_mc_window(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
+		      size_t room, size_t *n_done, struct mrl_err *err);
 
 /* Perplexity: one document (run_ppl.c). */
 int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,

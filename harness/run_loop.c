@@ -281,6 +281,14 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 					unit_finished(cfg, &u, &prog);
 				continue;
 			}
+			if (task_type(u.task) == TASK_MULTIPLE_CHOICE && cfg->score_window > 1) { /* a window of units */
+				size_t n_mc = 0;
+				rc = hrn_run_mc_window(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
+						       &n_mc, err);
+				for (st->n_scored += n_mc; n_mc; n_mc--)
+					unit_finished(cfg, &u, &prog);
+				continue;
+			}
 			if ((rc = run_unit(cfg, &u, err)))
 				break;
 			st->n_scored++;

@@ -114,10 +114,13 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 }
 
 /* The record of a scored item: choices, logprobs, work, the plan's metrics, timings
- * (t[0] start, t[1] and t[2] around the scoring) and the prompt. 0 or MRL_ENOMEM. */
+ * (t[0] start, t[1] and t[2] around the scoring: its share of a window's, when
+ * scored with others; total = t[2] - t[0] plus the record's own time) and the
+ * prompt. 0 or MRL_ENOMEM. */
 static int mc_record(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, const struct mc_unit *u,
 		     const struct hrn_score_batch *b, const uint64_t t[3], struct rec_item *out)
 {
+	const uint64_t t_rec = met_now_ns();
 	const size_t nc = p->n_choices, k = b->top_k;
 	struct task_choice_score *cs = calloc(nc ? nc : 1, sizeof *cs);
 	int rc = cs ? rec_item_init(out, u->task, u->item, u->lang) : MRL_ENOMEM;
@@ -148,7 +151,7 @@ static int mc_record(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p
 	if (!rc)
 		rc = rec_item_add_timing(out, "score", (int64_t)(t[2] - t[1]));
 	if (!rc)
-		rc = rec_item_add_timing(out, "total", (int64_t)(t_end - t[0]));
+		rc = rec_item_add_timing(out, "total", (int64_t)(t[2] - t[0] + (t_end - t_rec)));
 	if (!rc)
 		rc = rec_item_set_prompt(out, p->prompt);
 	if (!rc)
@@ -158,34 +161,150 @@ out:
 	return rc;
 }
 
+/* One item on its way: its plan, tokens, requests and results. */
+struct mc_item {
+	struct mc_unit u;
+	struct task_mc_plan p;
+	struct mc_tokens tk;
+	struct hrn_score_batch b;
+	uint64_t t[3];
+	bool planned;
+};
+
+static void mc_item_release(struct mc_item *it)
+{
+	hrn_score_batch_release(&it->b);
+	mc_tokens_release(&it->tk);
+	if (it->planned)
+		task_mc_plan_release(&it->p);
+	memset(it, 0, sizeof *it);
+}
+
+/* Plan, tokenize and lay out the requests of item item_idx (t[0] and t[1] set). */
+static int mc_prepare(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
+		      struct mc_item *it, struct mrl_err *err)
+{
+	it->t[0] = met_now_ns();
+	it->u = (struct mc_unit){ task_id(t), task_item_id(task_item_at(t, item_idx)), lang };
+	int rc = hrn_run_mc_plan(cfg, t, item_idx, lang, &it->p, err);
+	if (rc)
+		return rc;
+	it->planned = true;
+	if ((rc = hrn_score_batch_init(&it->b, 2 * it->p.n_choices, cfg->store_logprobs ? cfg->store_topk : 0, err)) ||
+	    (rc = mc_context(cfg, &it->p, &it->u, &it->tk, err)) ||
+	    (rc = mc_requests(cfg, &it->p, &it->u, &it->tk, &it->b, err)) || (rc = hrn_score_batch_alloc(&it->b, err)))
+		return rc;
+	it->t[1] = met_now_ns();
+	return 0;
+}
+
 int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		    struct rec_item *out, struct mrl_err *err)
 {
-	uint64_t times[3] = { met_now_ns(), 0, 0 };
-	const struct mc_unit u = { task_id(t), task_item_id(task_item_at(t, item_idx)), lang };
-	struct task_mc_plan p;
-	struct mc_tokens tk = { 0 };
-	struct hrn_score_batch b = { 0 };
-	int rc = hrn_run_mc_plan(cfg, t, item_idx, lang, &p, err);
+	struct mc_item it = { 0 };
+	int rc = mc_prepare(cfg, t, item_idx, lang, &it, err);
 	if (rc)
-		return rc;
-	if ((rc = hrn_score_batch_init(&b, 2 * p.n_choices, cfg->store_logprobs ? cfg->store_topk : 0, err)) ||
-	    (rc = mc_context(cfg, &p, &u, &tk, err)) || (rc = mc_requests(cfg, &p, &u, &tk, &b, err)) ||
-	    (rc = hrn_score_batch_alloc(&b, err)))
 		goto out;
-	times[1] = met_now_ns();
-	if ((rc = hrn_run_score(cfg, &b, err))) {
-		mrl_err_prefix(err, "task '%s' item '%s' (%s): scoring failed", u.task, u.item, lang);
+	if ((rc = hrn_run_score(cfg, &it.b, err))) {
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): scoring failed", it.u.task, it.u.item, lang);
 		goto out;
 	}
-	times[2] = met_now_ns();
-	if ((rc = mc_record(cfg, &p, &u, &b, times, out))) {
+	it.t[2] = met_now_ns();
+	if ((rc = mc_record(cfg, &it.p, &it.u, &it.b, it.t, out))) {
 		rec_item_release(out);
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}
 out:
-	hrn_score_batch_release(&b);
-	mc_tokens_release(&tk);
-	task_mc_plan_release(&p);
+	mc_item_release(&it);
+	return rc;
+}
+
+/* The requests of items[0..n) in one eng_score_batch call; each item's results
+ * and work back into its batch, its t[2] its share of the call's time. */
+static int mc_score_window(const struct hrn_run_cfg *cfg, struct mc_item *items, size_t n, struct mrl_err *err)
+{
+	size_t n_reqs = 0;
+	for (size_t i = 0; i < n; i++)
+		n_reqs += items[i].b.n;
+	struct eng_score_req *reqs = malloc((n_reqs ? n_reqs : 1) * sizeof *reqs);
+	struct eng_score_res *res = malloc((n_reqs ? n_reqs : 1) * sizeof *res);
+	struct eng_score_topk *topk = malloc((n_reqs ? n_reqs : 1) * sizeof *topk);
+	size_t *group = malloc(n * sizeof *group);
+	struct eng_score_stats *work = malloc(n * sizeof *work);
+	int rc = 0;
+	if (!reqs || !res || !topk || !group || !work) {
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		goto out;
+	}
+	const size_t k = items[0].b.top_k;
+	for (size_t i = 0, at = 0; i < n; at += items[i++].b.n) {
+		group[i] = items[i].b.n;
+		memcpy(reqs + at, items[i].b.reqs, group[i] * sizeof *reqs);
+		memcpy(res + at, items[i].b.res, group[i] * sizeof *res);
+		memcpy(topk + at, items[i].b.topk, group[i] * sizeof *topk);
+	}
+	const uint64_t t0 = met_now_ns();
+	if ((rc = eng_score_batch(cfg->ctx, reqs, group, n, res, k, k ? topk : NULL, work, err))) {
+		mrl_err_prefix(err, "task '%s' items '%s'..'%s' (%s): scoring failed", items[0].u.task, items[0].u.item,
+			       items[n - 1].u.item, items[0].u.lang);
+		goto out;
+	}
+	const uint64_t share = (met_now_ns() - t0) / n;
+	for (size_t i = 0, at = 0; i < n; at += items[i++].b.n) {
+		memcpy(items[i].b.res, res + at, group[i] * sizeof *res);
+		items[i].b.work = work[i];
+		items[i].t[2] = items[i].t[1] + share;
+	}
+out:
+	free(reqs);
+	free(res);
+	free(topk);
+	free(group);
+	free(work);
+	return rc;
+}
+
+int hrn_run_mc_window(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
+		      size_t room, size_t *n_done, struct mrl_err *err)
+{
+	const size_t cap = room < cfg->score_window ? room : cfg->score_window;
+	struct mc_item *items = calloc(cap ? cap : 1, sizeof *items);
+	struct hrn_unit u = *first;
+	size_t n = 0;
+	*n_done = 0;
+	int rc = items ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc_prep = 0;
+	/* the window: this unit and the next ones not done yet, up to cap; an item
+	 * that cannot be prepared ends it, after the ones before it are written */
+	for (bool more = items != NULL; more;) {
+		if ((rc_prep = mc_prepare(cfg, u.task, u.item_idx, u.lang, &items[n], err))) {
+			mc_item_release(&items[n]);
+			break;
+		}
+		n++;
+		more = false;
+		while (n < cap && !more && hrn_units_next(units, &u))
+			more = !cfg->done || !rec_done_set_has(cfg->done, task_id(u.task), task_item_id(u.item), u.lang);
+	}
+	struct mrl_err err_prep = *err;
+	if (n && (rc = mc_score_window(cfg, items, n, err)))
+		goto out;
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct rec_item rec = { 0 };
+		if ((rc = mc_record(cfg, &items[i].p, &items[i].u, &items[i].b, items[i].t, &rec)))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		else
+			rc = rec_item_writer_add(cfg->writer, &rec, err);
+		rec_item_release(&rec);
+		*n_done += !rc;
+	}
+	if (!rc && rc_prep) {
+		rc = rc_prep;
+		*err = err_prep;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		mc_item_release(&items[i]);
+	free(items);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* run_score.c — the requests of one item handed to eng_score_ex, and the buffers
- * for what comes back.
+ * for what comes back; the scoring context (several sequences for --batch N).
  *
  * Both evaluators (run_mc.c: the choices of an item, run_ppl.c: the windows of a
  * document) fill a batch of requests, allocate its results and score it here, in
@@ -58,6 +58,38 @@ void hrn_score_batch_release(struct hrn_score_batch *b)
 	free(b->res);
 	free(b->topk);
 	memset(b, 0, sizeof *b);
+}
+
+size_t hrn_run_batch_items(const char *mode)
+{
+	size_t n = 0;
+	for (const char *p = mode; p && *p; p++) {
+		if (*p < '0' || *p > '9' || n > 4096)
+			return 0;
+		n = n * 10 + (size_t)(*p - '0');
+	}
+	return n <= 4096 ? n : 0;
+}
+
+int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, size_t window, struct mrl_err *err)
+{
+	if (window <= 1)
+		return eng_ctx_new(out, m, 0, err);
+	struct eng_model_desc d;
+	eng_model_describe(m, &d);
+	/* rows for the window's requests beside slot 0: HRN_SCORE_KV_BYTES of f16 K and V,
+	 * at least one context's worth (a longer window still scores right, recomputing more) */
+	const uint64_t head_dim = d.n_head ? d.n_embd / d.n_head : d.n_embd;
+	const uint64_t row_bytes = 4 * (uint64_t)d.n_layer * d.n_head_kv * head_dim;
+	const uint64_t n_ctx = d.n_ctx_train ? d.n_ctx_train : 1;
+	uint64_t rows = row_bytes ? HRN_SCORE_KV_BYTES / row_bytes : n_ctx;
+	if (rows < n_ctx)
+		rows = n_ctx;
+	const uint32_t n_seq = (uint32_t)(1 + (rows + n_ctx - 1) / n_ctx);
+	int rc = eng_ctx_new_multi(out, m, 0, n_seq, err);
+	if (rc == MRL_EUNSUPPORTED) /* a backend of one sequence per context: item by item */
+		rc = eng_ctx_new(out, m, 0, err);
+	return rc;
 }
 
 static void add_work(struct eng_score_stats *work, const struct eng_score_stats *s)

@@ -644,6 +644,23 @@ static void t_threads_batching(void)
 	ok(rc == 0 && nc == na && diff == 0, "threads 1 vs 2, same batching: identical per-choice logliks");
 	json_decref(jb);
 	json_decref(jc);
+	/* windows of items in shared forward calls (the default) against one item per call, and an odd window */
+	static const char *const modes[] = { "item", "3" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(dir_b, sizeof dir_b, "%s/batch-%s", tmp, modes[i]);
+		rc = cli_run(NULL, "run --model %s --suite %s --threads 2 --batch %s --boot 100 --quiet --out %s", tiny_model,
+			     mini_suite, modes[i], dir_b);
+		jb = choices_of(dir_b, &nb);
+		diff = n_different(ref, jb, &first);
+		ok(rc == 0 && nb == na && diff == 0, modes[i][0] == 'i' ? "--batch item: identical per-choice logliks"
+									 : "--batch 3: identical per-choice logliks");
+		json_decref(jb);
+	}
+	char *o = NULL;
+	rc = cli_run(&o, "run --model %s --suite %s --batch 0 --quiet --out %s/b0", tiny_model, mini_suite, tmp);
+	is_int(rc, 2, "--batch 0 is a usage error");
+	like(o, "--batch wants a number of items", "the message says what --batch takes");
+	free(o);
 }
 
 static void t_store_logprobs(void)
