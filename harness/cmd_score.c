@@ -26,6 +26,7 @@
 #include "common/sha256.h"
 #include "harness/manifest.h"
 #include "harness/run.h"
+#include "harness/run_gen.h"
 #include "harness/score.h"
 #include "metrics/met.h"
 #include "records/item_writer.h"
@@ -46,9 +47,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"run folder, with no engine: the same run.json, items.jsonl and results.json as\n"
 		"'merilo run' writes (accuracy with 95%% bootstrap CIs; for every pair of languages\n"
 		"the paired difference with an exact McNemar test), so 'merilo compare', 'report'\n"
-		"and 'leaderboard' take it like any run. Multiple-choice tasks only: generate\n"
-		"tasks are not scored yet. Every item x language of the selected tasks needs a\n"
-		"prediction. Formats and rules: docs/score.md.\n"
+		"and 'leaderboard' take it like any run. Multiple-choice tasks take a choice index,\n"
+		"generate tasks the text the system wrote (scored as 'merilo run' scores a generated\n"
+		"answer). Every item x language of the selected tasks needs a prediction. Formats\n"
+		"and rules: docs/score.md.\n"
 		"\n");
 	hrn_print_options(out, opts, 20);
 	fprintf(out,
@@ -56,7 +58,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"formats:\n"
 		"  jsonl     one line per item x language:\n"
 		"            {\"task\": T, \"item\": ID, \"language\": L, \"choice\": INDEX or null}\n"
-		"            (null = no answer, counted as wrong)\n"
+		"            (null = no answer, counted as wrong); generate tasks:\n"
+		"            {\"task\": T, \"item\": ID, \"language\": L, \"text\": ANSWER or null}\n"
 		"  benchich  BENCHić's published predictions: {\"system\": S, \"predictions\":\n"
 		"            [{\"test\": \"test-sr.jsonl\", \"predictions\": [0, 1, null, ...]}, ...]},\n"
 		"            one list per test file in item order; --map says which list is which\n"
@@ -134,10 +137,9 @@ static int select_tasks(struct score_state *st)
 			ret = hrn_usage_error("score", "the suite %s has no task '%s'", st->o.suite, names[i]);
 			goto out;
 		}
-		if (task_type(t) != TASK_MULTIPLE_CHOICE) {
-			fprintf(stderr, "merilo score: skipping task '%s' (%s)\n", task_id(t),
-				task_type(t) == TASK_GENERATE ? "generate tasks are not scored yet"
-							      : "perplexity tasks have no predictions to score");
+		if (task_type(t) == TASK_PERPLEXITY) {
+			fprintf(stderr, "merilo score: skipping task '%s' (perplexity tasks have no predictions to score)\n",
+				task_id(t));
 			continue;
 		}
 		bool dup = false;
@@ -147,7 +149,7 @@ static int select_tasks(struct score_state *st)
 			st->tasks[st->n_tasks++] = t;
 	}
 	if (!st->n_tasks) {
-		ret = hrn_usage_error("score", "no multiple-choice task selected");
+		ret = hrn_usage_error("score", "no multiple-choice or generate task selected");
 		goto out;
 	}
 	struct rec_settings *set = &st->res.settings;
@@ -409,8 +411,14 @@ static int write_items(struct score_state *st, struct mrl_err *err)
 	int rc = rec_item_writer_open(path, &wo, &w, NULL, err);
 	for (size_t i = 0; !rc && i < st->plan.n; i++) {
 		const struct score_unit *u = &st->plan.units[i];
-		struct rec_item it;
+		struct rec_item it = { 0 };
 		const int gold = task_item_gold(u->item);
+		if (task_type(u->task) == TASK_GENERATE) { /* the text scored as run scores a generated answer */
+			if (!(rc = hrn_run_gen_score_text(u->task, u->item_idx, u->lang, u->text, &it, err)))
+				rc = rec_item_writer_add(w, &it, err);
+			rec_item_release(&it);
+			continue;
+		}
 		if (rec_item_init(&it, task_id(u->task), task_item_id(u->item), u->lang))
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		it.gold_index = gold;
@@ -493,7 +501,7 @@ static int parse_args(struct score_state *st, int argc, char **argv)
 		OPT_STRING_F(0, "format", &o->format, "F", NULL, MRL_OPT_HIDDEN), /* the old name */
 		OPT_CALLBACK(0, "map", &o->maps, "LANG=TEST", "BENCHić: the list of test file TEST (\"test-sr\" or\n"
 			     "\"test-sr.jsonl\") holds the predictions for LANG; repeatable", add_map),
-		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: every multiple-choice task)",
+		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: every multiple-choice and generate task)",
 			     MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages (default: all of each task)",
 			     MRL_OPT_NONEMPTY),

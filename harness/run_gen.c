@@ -279,49 +279,40 @@ out:
 	return rc;
 }
 
-/* The record of one generated unit. ns: its share of the batch's time. */
-static int gen_record(const struct hrn_run_cfg *cfg, const struct gen_unit *g, const struct eng_gen_res *res,
-		      int64_t ns, struct rec_item *rec, struct mrl_err *err)
+/* The record of an answer text to item item of t in lang under plan p: the metrics,
+ * gold_text, and the "generation" object (text, references, script, language,
+ * statistics; chat_template when chat is not NULL). *gen_out (may be NULL) gets the
+ * generation object (borrowed from rec) for more fields. */
+static int score_text(const struct task_task *t, const struct task_item *item, const char *lang,
+		      const struct task_gen_plan *p, const char *raw, const char *chat, struct rec_item *rec,
+		      json_t **gen_out, struct mrl_err *err)
 {
-	const struct task_task *t = g->u.task;
-	char *text = valid_text(res->text ? res->text : ""), *answer = text ? answer_of(text) : NULL;
+	char *text = valid_text(raw ? raw : ""), *answer = text ? answer_of(text) : NULL;
 	json_t *gen = json_object(), *stats = json_object(), *refs = json_array();
-	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(g->u.item), g->u.lang)
-						: MRL_ENOMEM;
-	for (size_t j = 0; !rc && j < g->plan.n_refs; j++)
-		json_array_append_new(refs, json_string(g->plan.refs[j]));
-	const struct met_text_item ti = { .hyp = answer, .refs = (const char *const *)g->plan.refs,
-					  .n_refs = g->plan.n_refs };
+	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(item), lang) : MRL_ENOMEM;
+	for (size_t j = 0; !rc && j < p->n_refs; j++)
+		json_array_append_new(refs, json_string(p->refs[j]));
+	const struct met_text_item ti = { .hyp = answer, .refs = (const char *const *)p->refs, .n_refs = p->n_refs };
 	if (!rc)
-		rc = rec_item_set_gold_text(rec, g->plan.refs[0]);
+		rc = rec_item_set_gold_text(rec, p->refs[0]);
 	if (!rc)
-		rc = qa_metrics(t, g->u.lang, &ti, answer, rec, err);
+		rc = qa_metrics(t, lang, &ti, answer, rec, err);
 	if (!rc)
 		rc = corpus_stats(t, &ti, stats, rec, err);
 	if (!rc)
-		rc = script_lang(t, &g->plan, answer, gen, rec, err);
+		rc = script_lang(t, p, answer, gen, rec, err);
 	if (rc)
 		goto out;
 	json_object_set_new(gen, "text", json_string(text));
-	json_object_set_new(gen, "n_tokens", json_integer((json_int_t)res->n_ids));
-	json_object_set_new(gen, "stop_reason", json_string(eng_gen_stop_name(res->stop)));
-	if (res->stop == ENG_GEN_STOP_STRING && res->stop_index >= 0)
-		json_object_set_new(gen, "stop_string", json_string(task_gen_until(t, (size_t)res->stop_index)));
 	json_object_set_new(gen, "references", refs);
-	json_object_set_new(gen, "chat_template", json_string(task_chat_name(cfg->chat ? cfg->chat->family
-										       : TASK_CHAT_NONE)));
+	if (chat)
+		json_object_set_new(gen, "chat_template", json_string(chat));
 	json_object_set_new(gen, "stats", stats);
 	refs = stats = NULL;
+	if (gen_out)
+		*gen_out = gen;
 	rc = rec_item_set_generation(rec, gen);
 	gen = NULL;
-	rec->tokens_computed = (int64_t)(g->n_ids - res->n_cached + res->n_ids);
-	rec->tokens_cached = (int64_t)res->n_cached;
-	if (!rc)
-		rc = rec_item_add_timing(rec, "score", ns);
-	if (!rc)
-		rc = rec_item_add_timing(rec, "total", ns);
-	if (!rc)
-		rc = rec_item_set_prompt(rec, g->prompt);
 out:
 	if (rc == MRL_ENOMEM)
 		mrl_err_set(err, MRL_ENOMEM, "out of memory");
@@ -330,6 +321,43 @@ out:
 	json_decref(refs);
 	free(answer);
 	free(text);
+	return rc;
+}
+
+/* The record of one generated unit. ns: its share of the batch's time. */
+static int gen_record(const struct hrn_run_cfg *cfg, const struct gen_unit *g, const struct eng_gen_res *res,
+		      int64_t ns, struct rec_item *rec, struct mrl_err *err)
+{
+	const struct task_task *t = g->u.task;
+	json_t *gen = NULL;
+	int rc = score_text(t, g->u.item, g->u.lang, &g->plan, res->text,
+			    task_chat_name(cfg->chat ? cfg->chat->family : TASK_CHAT_NONE), rec, &gen, err);
+	if (rc)
+		return rc;
+	json_object_set_new(gen, "n_tokens", json_integer((json_int_t)res->n_ids));
+	json_object_set_new(gen, "stop_reason", json_string(eng_gen_stop_name(res->stop)));
+	if (res->stop == ENG_GEN_STOP_STRING && res->stop_index >= 0)
+		json_object_set_new(gen, "stop_string", json_string(task_gen_until(t, (size_t)res->stop_index)));
+	rec->tokens_computed = (int64_t)(g->n_ids - res->n_cached + res->n_ids);
+	rec->tokens_cached = (int64_t)res->n_cached;
+	if (!rc)
+		rc = rec_item_add_timing(rec, "score", ns);
+	if (!rc)
+		rc = rec_item_add_timing(rec, "total", ns);
+	if (!rc)
+		rc = rec_item_set_prompt(rec, g->prompt);
+	return rc ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
+}
+
+int hrn_run_gen_score_text(const struct task_task *t, size_t item_idx, const char *lang, const char *text,
+			   struct rec_item *out, struct mrl_err *err)
+{
+	const struct task_plan_opts o = { .fewshot_k = 0 };
+	struct task_gen_plan p;
+	int rc = task_gen_plan(t, item_idx, lang, &o, &p, err);
+	if (!rc)
+		rc = score_text(t, task_item_at(t, item_idx), lang, &p, text, NULL, out, NULL, err);
+	task_gen_plan_release(&p);
 	return rc;
 }
 

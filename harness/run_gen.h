@@ -24,6 +24,14 @@
 int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
 		      size_t room, size_t *n_done, struct mrl_err *err);
 
+/* The record of a text written elsewhere (`merilo score`) as the answer to item
+ * item_idx of generate task t in lang: the same metrics, script and language
+ * judgements and "generation" object (text, references, statistics) as a generated
+ * answer's, without token count, stop reason and chat template. text may be NULL
+ * (no answer: scored as ""). Fills a zeroed *out; errors name the task, item, language. */
+int hrn_run_gen_score_text(const struct task_task *t, size_t item_idx, const char *lang, const char *text,
+			   struct rec_item *out, struct mrl_err *err);
+
 /* The prompt of unit u exactly as the model gets it (chat template applied), into f. */
 int hrn_run_gen_put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FILE *f, struct mrl_err *err);
 

@@ -254,14 +254,19 @@ static int pairs_of(const struct task_task *t, const char *const *langs, const s
 	for (size_t m = 0; n && m < task_n_metrics(t) && !rc; m++) {
 		const char *metric = task_metric(t, m);
 		const bool corpus = is_corpus(metric);
+		struct rec_comparison got = { .diff = NAN, .ci_low = NAN, .ci_high = NAN, .ci_level = NAN, .mcnemar_p = NAN };
+		size_t used = n;
+		rc = corpus ? pair_corpus(metric, v[la], v[lb], n, o, w, &got, err)
+			    : pair_mean(metric, v[la], v[lb], n, o, w, &got, &used, err);
+		if (rc || !used) /* no item judged in both languages: nothing to compare */
+			continue;
 		struct rec_comparison *c = rec_results_add_comparison(r, task_id(t), langs[la], langs[lb], metric,
 								      corpus ? "paired-bootstrap-corpus" : "paired-bootstrap");
 		if (!c)
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-		size_t used = n;
-		rc = corpus ? pair_corpus(metric, v[la], v[lb], n, o, w, c, err)
-			    : pair_mean(metric, v[la], v[lb], n, o, w, c, &used, err);
 		c->n_pairs = (int64_t)used;
+		c->diff = got.diff, c->ci_low = got.ci_low, c->ci_high = got.ci_high, c->ci_level = got.ci_level;
+		c->mcnemar_b = got.mcnemar_b, c->mcnemar_c = got.mcnemar_c, c->mcnemar_p = got.mcnemar_p;
 	}
 	return rc;
 }

@@ -27,8 +27,10 @@
 struct score_unit {
 	const struct task_task *task;
 	const struct task_item *item;
+	size_t item_idx;    /* item's index in the task */
 	const char *lang;
-	int64_t choice;     /* SCORE_MISSING, SCORE_NO_ANSWER or a choice index < n_choices */
+	int64_t choice;     /* SCORE_MISSING, SCORE_NO_ANSWER or a choice index < n_choices (generate: 0 = answered) */
+	char *text;         /* generate tasks: the answer text (owned by the plan); NULL when none */
 	size_t n_choices;
 	size_t line;        /* JSONL line of the prediction; 0 where none or not from JSONL */
 };
@@ -55,7 +57,8 @@ struct score_unit *score_plan_find(const struct score_plan *p, const char *task,
 /* Whether language lang is selected. */
 bool score_plan_lang_selected(const struct score_plan *p, const char *lang);
 
-/* merilo's JSONL: one {"task", "item", "language", "choice"} per line (text[0..len)
+/* merilo's JSONL: one {"task", "item", "language", "choice"} per line (generate tasks:
+ * "text" instead of "choice", a string or null) (text[0..len)
  * of the file path). Sets the units' choices. MRL_EINPUT names "path:LINE". */
 int score_read_jsonl(const char *path, const char *text, size_t len, const struct task_suite *suite,
 		     struct score_plan *p, struct mrl_err *err);

@@ -65,7 +65,7 @@ int score_plan_build(struct score_plan *p, const struct task_task **tasks, size_
 				const char *lang = task_language(tasks[t], l);
 				if (!task_item_has(it, l) || !score_plan_lang_selected(p, lang))
 					continue;
-				p->units[p->n] = (struct score_unit){ .task = tasks[t], .item = it, .lang = lang,
+				p->units[p->n] = (struct score_unit){ .task = tasks[t], .item = it, .item_idx = i, .lang = lang,
 								       .choice = SCORE_MISSING,
 								       .n_choices = task_item_n_choices(it, l) };
 				p->by_key[p->n] = &p->units[p->n];
@@ -78,6 +78,8 @@ int score_plan_build(struct score_plan *p, const struct task_task **tasks, size_
 
 void score_plan_release(struct score_plan *p)
 {
+	for (size_t i = 0; p->units && i < p->n; i++)
+		free(p->units[i].text);
 	free(p->units);
 	free(p->by_key);
 	memset(p, 0, sizeof *p);
@@ -183,13 +185,15 @@ static int jsonl_line(const json_t *o, const char *where, size_t line, const str
 	const struct task_task *t = task_suite_find(suite, task);
 	if (!t)
 		return mrl_err_set(err, MRL_EINPUT, "%s: the suite has no task '%s'", where, task);
-	if (task_type(t) == TASK_GENERATE || (!choice && json_object_get(o, "text")))
-		return mrl_err_set(err, MRL_EINPUT, "%s: task '%s' wants generated text: generate tasks are not scored yet "
-				   "(score takes the choice index of multiple-choice tasks)", where, task);
-	if (task_type(t) != TASK_MULTIPLE_CHOICE)
-		return mrl_err_set(err, MRL_EINPUT, "%s: task '%s' is a %s task: only multiple-choice predictions are "
-				   "scored", where, task, task_type_name(task_type(t)));
-	if (!choice)
+	const bool gen = task_type(t) == TASK_GENERATE;
+	const json_t *text = json_object_get(o, "text");
+	if (task_type(t) == TASK_PERPLEXITY)
+		return mrl_err_set(err, MRL_EINPUT, "%s: task '%s' is a perplexity task: it has no predictions to score",
+				   where, task);
+	if (gen && (!text || !(json_is_string(text) || json_is_null(text))))
+		return mrl_err_set(err, MRL_EINPUT, "%s: task '%s' is a generate task: \"text\" (the answer, a string, or "
+				   "null for no answer) is %s", where, task, text ? "not a string" : "missing");
+	if (!gen && !choice)
 		return mrl_err_set(err, MRL_EINPUT, "%s: \"choice\" is missing (a choice index, or null for no answer)",
 				   where);
 	if (task_language_index(t, lang) >= 0 && (!task_selected(p, t) || !score_plan_lang_selected(p, lang))) {
@@ -203,7 +207,12 @@ static int jsonl_line(const json_t *o, const char *where, size_t line, const str
 		return mrl_err_set(err, MRL_EINPUT, "%s: a second prediction for item '%s' of task '%s' in %s (the first "
 				   "is on line %zu)", where, item, task, lang, u->line);
 	u->line = line;
-	return set_choice(u, choice, where, err);
+	if (!gen)
+		return set_choice(u, choice, where, err);
+	u->choice = json_is_string(text) ? 0 : SCORE_NO_ANSWER;
+	if (json_is_string(text) && !(u->text = strdup(json_string_value(text))))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	return 0;
 }
 
 int score_read_jsonl(const char *path, const char *text, size_t len, const struct task_suite *suite,

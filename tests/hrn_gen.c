@@ -9,8 +9,9 @@
  * sentence scores); a run stopped after 4 units and resumed gives the same items
  * as an unbroken one; the chat template: none on a model without one, chatml when
  * asked (the prompt wrapped, settings.chat_template recorded), an unknown name
- * refused; with ../shared/fixtures, a model carrying SmolLM2's template gets it
- * applied with its default system message under --chat-template auto.
+ * refused, a resumed chatml run stays chatml; with ../shared/fixtures, a model
+ * carrying SmolLM2's template gets it applied with its default system message
+ * under --chat-template auto. merilo score scores texts written elsewhere the same way.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -201,10 +202,16 @@ static void check_corpus(json_t *items, json_t *results)
 	}
 	diag("corpus chrF %.6f, mean of sentence chrF %.6f", chrf, mean);
 	json_t *cmp = json_object_get(results, "comparisons"), *c;
-	size_t n_pairs = 0;
-	json_array_foreach(cmp, i, c)
-		n_pairs += !strcmp(json_string_value(json_object_get(c, "task")), "translate_to");
-	is_int(n_pairs, 15, "translate_to: 3 language pairs x 5 metrics compared");
+	size_t n_corpus = 0, n_empty = 0;
+	json_array_foreach(cmp, i, c) {
+		const char *metric = json_string_value(json_object_get(c, "metric"));
+		if (strcmp(json_string_value(json_object_get(c, "task")), "translate_to"))
+			continue;
+		n_corpus += !strcmp(metric, "chrf") || !strcmp(metric, "chrf++") || !strcmp(metric, "bleu");
+		n_empty += json_integer_value(json_object_get(c, "n_pairs")) <= 0;
+	}
+	is_int(n_corpus, 9, "translate_to: chrf, chrf++ and bleu compared for its 3 language pairs");
+	is_int(n_empty, 0, "no comparison without pairs (script_ok/lang_ok judged in neither language are left out)");
 }
 
 /* items.jsonl as compact lines without timings and work counters. Owned. */
@@ -338,6 +345,45 @@ static void test_smollm2_template(void)
 	json_decref(results);
 }
 
+/* merilo score: texts written elsewhere scored as run scores generated ones. */
+static void test_score(void)
+{
+	char pred[512], *out = NULL, dir[512];
+	snprintf(pred, sizeof pred, "%s/pred.jsonl", tmp);
+	cli_write_file(pred,
+		       "{\"task\": \"short_qa\", \"item\": \"sqa-001\", \"language\": \"en\", \"text\": \" Belgrade\\n\"}\n"
+		       "{\"task\": \"short_qa\", \"item\": \"sqa-001\", \"language\": \"sr-Cyrl\", \"text\": \"Beograd\"}\n"
+		       "{\"task\": \"short_qa\", \"item\": \"sqa-001\", \"language\": \"hr\", \"text\": \"Glavni grad je Beograd.\"}\n"
+		       "{\"task\": \"short_qa\", \"item\": \"sqa-001\", \"language\": \"sr-Latn\", \"text\": null}\n");
+	int rc = cli_run(&out, "score --suite tasks/suites/demo.json --tasks short_qa --predictions %s --system s "
+			       "--allow-missing --boot 100 -o %s/score", pred, tmp);
+	is_int(rc, 0, "merilo score takes generated texts of a generate task");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/score", tmp);
+	json_t *items = load_items(dir), *rec, *en = NULL, *sr = NULL, *hr = NULL, *lat = NULL;
+	size_t i;
+	json_array_foreach(items, i, rec) {
+		const char *lang = json_string_value(json_object_get(rec, "language"));
+		if (strcmp(json_string_value(json_object_get(rec, "item")), "sqa-001"))
+			continue;
+		json_t **slot = !strcmp(lang, "en") ? &en : !strcmp(lang, "sr-Cyrl") ? &sr : !strcmp(lang, "hr") ? &hr : &lat;
+		*slot = rec;
+	}
+	ok(en && metric_value(en, "exact_match") == 1.0, "' Belgrade\\n' is an exact match of 'Belgrade'");
+	ok(sr && metric_value(sr, "exact_match") == 0.0 && metric_value(sr, "script_ok") == 0.0,
+	   "sr-Cyrl 'Beograd' (Latin): not an exact match of 'Београд', and script_ok wrong");
+	ok(hr && metric_value(hr, "exact_match") == 0.0 && metric_value(hr, "contains") == 1.0,
+	   "hr 'Glavni grad je Beograd.': no exact match, but contains the reference");
+	ok(lat && metric_value(lat, "exact_match") == 0.0 &&
+		   !strcmp(json_string_value(json_object_get(json_object_get(lat, "generation"), "text")), ""),
+	   "a null text is no answer: scored as \"\", wrong");
+	json_decref(items);
+	rc = cli_run(&out, "score --suite tasks/suites/demo.json --tasks short_qa --predictions %s --system s -o %s/s2",
+		     pred, tmp);
+	ok(rc == 3 && out && strstr(out, "no prediction for"), "missing texts without --allow-missing: exit 3");
+	free(out);
+}
+
 int main(void)
 {
 	if (!cli_tmpdir(tmp, sizeof tmp, "hrn_gen"))
@@ -350,6 +396,7 @@ int main(void)
 	TEST(test_run(model), "generate tasks end to end: fields, values, corpus scores, resume");
 	TEST(test_chat(model), "--chat-template chatml and an unknown name");
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
+	TEST(test_score(), "merilo score on generated texts");
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -246,7 +246,7 @@ static void t_errors(void)
 	CLI_EXPECT(3, "bad.jsonl:7: ", "a malformed line names file and line (exit 3)",
 		   "score --suite %s --predictions %s --system t -o %s/e5", suite, preds("bad.jsonl", "{\"task\": \"copa\",\n"),
 		   tmp);
-	CLI_EXPECT(3, "generate tasks are not scored yet", "generated text is refused",
+	CLI_EXPECT(3, "text.jsonl:7: \"choice\" is missing", "a text for a multiple-choice task is refused (it wants a choice)",
 		   "score --suite %s --predictions %s --system t -o %s/e6", suite,
 		   preds("text.jsonl", "{\"task\": \"copa\", \"item\": \"0\", \"language\": \"en\", \"text\": \"A\"}\n"), tmp);
 	put(one, sizeof one, "str.jsonl", line("\"0\"", "en", "\"A\""));
