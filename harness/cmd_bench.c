@@ -81,6 +81,7 @@ struct opts {
 	uint32_t prompt[MAX_LIST], gen[MAX_LIST], depth[MAX_LIST], threads[MAX_LIST];
 	int n_prompt, n_gen, n_depth, n_threads;
 	bool default_sizes; /* neither --prompt nor --gen given: fit_default_sizes() may shrink them */
+	bool quiet;         /* no progress lines; with --out one closing line */
 	long reps, warmup, seed, requests, roofline_mib;
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
@@ -251,6 +252,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_CALLBACK(0, "format", &o->format, "F", NULL, opt_format),
 		OPT_STRING('o', "out", &o->out, "FILE", "write the figures to FILE (missing folders are made), not stdout"),
+		OPT_BOOL('q', "quiet", &o->quiet, "no progress line per test on stderr; with -o, one closing line\n"
+			 "naming the record (errors and warnings are still printed)"),
 		OPT_STRING(0, "db", &o->db, "PATH", "also store the record (as --format json writes it) in this history\n"
 			   "database (created when missing; docs/history.md)"),
 		OPT_STRING(0, "db-label", &o->db_label, "L", "with --db: the record's label, e.g. a branch (default none)"),
@@ -690,7 +693,8 @@ int hrn_cmd_bench(int argc, char **argv)
 		env.threads = (int)o.threads[ti];
 		size_t from = doc.n_results;
 		int rc = run_tests(&o, &env, &sc, &doc, &err);
-		progress(&doc, from);
+		if (!o.quiet)
+			progress(&doc, from);
 		eng_ctx_free(c);
 		c = NULL;
 		if (rc)
@@ -700,6 +704,8 @@ int hrn_cmd_bench(int argc, char **argv)
 		goto fail;
 	if (write_out(o.out, text, &err))
 		goto fail;
+	if (o.quiet && o.out)
+		printf("merilo bench: %zu results; record: %s\n", doc.n_results, o.out);
 	if ((ret = history(&o, &doc, &err)) < 0)
 		goto fail;
 	goto out;

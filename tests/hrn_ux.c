@@ -4,10 +4,11 @@
  * `merilo synth` model:
  * - piped (stderr not a terminal), run prints progress lines with units done,
  *   items/s and "ETA" (the 5% rule: one line per unit here); --quiet prints
- *   exactly one line, with the results path; perplexity --quiet one line;
+ *   exactly one line, with the results path; perplexity and bench --quiet one line;
  * - --kv-cache f32 is recorded in settings, the manifest and run.json, reaches
  *   the engine (other log-likelihoods than f16), a resume with f16 is refused,
- *   a bad value exits 2; results.json has model.load_s;
+ *   a bad value exits 2; generate --json and bench record it; results.json has
+ *   model.load_s;
  * - settings.fewshot_seed is the seed of the few-shot draws (null zero-shot);
  * - items.jsonl records each item's context and each choice's continuation
  *   strings, which re-tokenize to the scored tokens (--store-logprobs' tokens),
@@ -126,6 +127,22 @@ static void test_kv_cache(void)
 	const double a = loglik_sum("kv32"), b = loglik_sum("quiet");
 	diag("sum of first-choice logliks: f32 cache %.9f, f16 cache %.9f", a, b);
 	ok(isfinite(a) && isfinite(b) && a != b, "the f32 cache reaches the engine (other log-likelihoods)");
+	char *out = NULL;
+	rc = cli_run(&out, "generate --model %s/m.gguf --prompt Zdravo -n 2 --json --kv-cache f32", tmp);
+	is_int(rc, 0, "generate --kv-cache f32: exit 0");
+	like(out, "\"kv_cache\": \"f32\"", "generate --json records kv_cache f32");
+	free(out);
+	rc = cli_run(&out, "bench --model %s/m.gguf --prompt 8 --gen 2 --reps 1 --threads 1 --energy-window 0 "
+		     "--kv-cache f32 --format json -o %s/bench.json --quiet", tmp, tmp);
+	is_int(rc, 0, "bench --kv-cache f32 --quiet: exit 0");
+	char want[600];
+	snprintf(want, sizeof want, "merilo bench: 3 results; record: %s/bench.json\n", tmp);
+	is_str(out, want, "bench --quiet -o: exactly one closing line");
+	free(out);
+	snprintf(want, sizeof want, "%s/bench.json", tmp);
+	out = cli_slurp(want);
+	like(out, "\"kv_cache\": \"f32\"", "bench's settings record kv_cache f32");
+	free(out);
 	CLI_EXPECT(2, "--kv-cache f16 differs from the resumed run's f32", "resume with another --kv-cache: refused",
 		   "run --resume %s/kv32 --kv-cache f16", tmp);
 	CLI_EXPECT(2, "--kv-cache wants f16 or f32, not 'f8'", "--kv-cache f8: exit 2", RUN_ARGS " --kv-cache f8", tmp);
