@@ -462,9 +462,9 @@ static int fill_model(struct hrn_bench_doc *doc, const struct eng_model *m, cons
 	return bm->path && bm->name && bm->arch && bm->type && (bm->sha256 || !doc->manifest.model_sha256) ? 0 : MRL_ENOMEM;
 }
 
-static void progress(const struct hrn_bench_doc *d, size_t from)
+static void progress(const struct hrn_bench_doc *d, size_t from, bool quiet)
 {
-	for (size_t i = from; i < d->n_results; i++) {
+	for (size_t i = from; !quiet && i < d->n_results; i++) {
 		const struct hrn_bench_result *r = &d->results[i];
 		const struct hrn_bench_series *s = hrn_bench_result_series(r, "tokens_per_s");
 		const struct hrn_bench_series *t = hrn_bench_result_series(r, "ttft_ms");
@@ -477,12 +477,17 @@ static void progress(const struct hrn_bench_doc *d, size_t from)
 	}
 }
 
-/* The record (text) into path, or on stdout without one. */
-static int write_out(const char *path, const char *text, struct mrl_err *err)
+/* The record (text) into path, or on stdout without one; quiet: then one line
+ * saying where n_results went. */
+static int write_out(const char *path, const char *text, bool quiet, size_t n_results, struct mrl_err *err)
 {
 	if (path) {
 		int rc = mrl_mkdir_parent(path, err);
-		return rc ? rc : mrl_write_file_atomic(path, text, strlen(text), err);
+		if (!rc)
+			rc = mrl_write_file_atomic(path, text, strlen(text), err);
+		if (!rc && quiet)
+			printf("merilo bench: %zu results; record: %s\n", n_results, path);
+		return rc;
 	}
 	fputs(text, stdout);
 	fflush(stdout);
@@ -693,8 +698,7 @@ int hrn_cmd_bench(int argc, char **argv)
 		env.threads = (int)o.threads[ti];
 		size_t from = doc.n_results;
 		int rc = run_tests(&o, &env, &sc, &doc, &err);
-		if (!o.quiet)
-			progress(&doc, from);
+		progress(&doc, from, o.quiet);
 		eng_ctx_free(c);
 		c = NULL;
 		if (rc)
@@ -702,10 +706,8 @@ int hrn_cmd_bench(int argc, char **argv)
 	}
 	if (rec_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
-	if (write_out(o.out, text, &err))
+	if (write_out(o.out, text, o.quiet, doc.n_results, &err))
 		goto fail;
-	if (o.quiet && o.out)
-		printf("merilo bench: %zu results; record: %s\n", doc.n_results, o.out);
 	if ((ret = history(&o, &doc, &err)) < 0)
 		goto fail;
 	goto out;

@@ -80,13 +80,27 @@ struct ppl_result {
 	const double *cumulative; /* the running perplexity after each chunk */
 };
 
-/* The closing lines of the text output (llama.cpp's "Final estimate" line first). */
-static void print_summary(const struct ppl_result *r)
+/* The closing lines of the text output (llama.cpp's "Final estimate" line first);
+ * quiet: one line. */
+static void print_summary(const struct ppl_result *r, bool quiet)
 {
+	if (quiet) {
+		printf("perplexity: %.4f +/- %.5f (%zu tokens scored, ctx %ld, %s)\n", r->ppl, r->ppl_err, r->count, r->n_ctx,
+		       r->file);
+		return;
+	}
 	printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", r->ppl, r->ppl_err);
 	printf("scored %zu tokens (%zu bytes, %zu characters) in %.2f s\n", r->count, r->bytes, r->chars, r->seconds);
 	printf("bits per byte: %.4f\nbits per character: %.4f\n", r->bpb, r->bpc);
 	printf("perplexity: %.4f\n", r->ppl);
+}
+
+/* Seconds since t0 (CLOCK_MONOTONIC). */
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
 /* --json: one object on stdout. */
@@ -174,12 +188,11 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	size_t text_len = 0, n_tok = 0;
 
 	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend, .kv_f32 = kv_cache[1] == '3' };
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (eng_model_open(&m, model_path, &opts, &err))
 		goto fail;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	const double load_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+	const double load_s = seconds_since(&t0);
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
@@ -233,8 +246,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 			fflush(stdout);
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+	const double seconds = seconds_since(&t0);
 	const double mean = nll / (double)count, ppl = exp(mean);
 	double var = nll2 / (double)count - mean * mean, ppl_err = 0;
 	if (var > 0 && count > 1)
@@ -247,9 +259,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		.ppl = ppl, .ppl_err = ppl_err, .bpb = bpb, .bpc = bpc, .seconds = seconds, .cumulative = cumulative,
 		.kv_cache = kv_cache, .load_s = load_s,
 	};
-	if (!as_json && quiet)
-		printf("perplexity: %.4f +/- %.5f (%zu tokens scored, ctx %ld, %s)\n", ppl, ppl_err, count, n_ctx, file);
-	else if (as_json ? print_json(&r, &err) : (print_summary(&r), 0))
+	if (as_json ? print_json(&r, &err) : (print_summary(&r, quiet), 0))
 		goto fail;
 	goto out;
 fail:
