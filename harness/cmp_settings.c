@@ -93,10 +93,15 @@ int hrn_cmp_settings(struct cmp_state *st, const struct cmp_opts *o, struct mrl_
 		rc = rec_comparable_init(&st->cand_c, &st->cand_r);
 	if (rc)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	bool k_differs = false;
 	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++) {
 		if (!rec_comparable_differs(&st->base_c, &st->cand_c, i))
 			continue;
 		const struct rec_cmp_setting *b = &st->base_c.s[i], *c = &st->cand_c.s[i];
+		/* another few-shot k implies another seed and per-task settings: one difference, not three */
+		k_differs |= !strcmp(b->name, "fewshot");
+		if (k_differs && (!strcmp(b->name, "fewshot_seed") || !strcmp(b->name, "fewshot_tasks")))
+			continue;
 		if ((rc = add_diff(st, o, b->name, b->value, c->value)))
 			return mrl_err_set(err, rc, "out of memory");
 	}
