@@ -513,7 +513,7 @@ static void check_benchich(const char *fx)
 	int rc = cli_run(NULL, "import copa --lang sr-Cyrl=%s/test-sr.jsonl --lang sr-Latn=%s/test-sr-lat.jsonl "
 			   "--lang hr=%s/test-hr.jsonl --name benchich-copa -o %s", data, data, data, suite);
 	is_int(rc, 0, "merilo import copa (BENCHić)");
-	rc = cli_run(&o, "run --model %s --suite %s --limit %d --threads 2 --boot 2000 --quiet --out %s", model, suite,
+	rc = cli_run(&o, "run --model %s --suite %s --limit %d --threads 2 --boot 2000 --out %s", model, suite,
 		 COPA_LIMIT, out);
 	is_int(rc, 0, "merilo run on BENCHić COPA, --limit " COPA_LIMIT_STR);
 	like(o, "sr-Cyrl - sr-Latn", "the summary shows the Cyrillic/Latin gap");
@@ -596,7 +596,7 @@ static void t_usage_errors(void)
 static void t_whole_run(void)
 {
 	char path[600], *o = NULL;
-	int rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --quiet --out %s", tiny_model, mini_suite,
+	int rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 1000 --out %s", tiny_model, mini_suite,
 			 dir_a);
 	is_int(rc, 0, "run the mini suite (threads 2, batched per item)");
 	like(o, "paired gaps", "the summary prints the paired gaps");
@@ -668,7 +668,7 @@ static void t_store_logprobs(void)
 	const char *model = tiny_model, *suite = mini_suite;
 	char dir_l[512], *o = NULL;
 	snprintf(dir_l, sizeof dir_l, "%s/l", tmp);
-	int rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 100 --quiet --store-logprobs --out %s", model,
+	int rc = cli_run(&o, "run --model %s --suite %s --threads 2 --boot 100 --store-logprobs --out %s", model,
 			 suite, dir_l);
 	is_int(rc, 0, "run with --store-logprobs");
 	like(o, "tokens/s", "the summary prints the throughput line");
@@ -787,7 +787,7 @@ static void t_resumed_results(void)
 static void t_resume_finished(void)
 {
 	char path[600], *o = NULL;
-	int rc = cli_run(&o, "run --resume %s --quiet", dir_c);
+	int rc = cli_run(&o, "run --resume %s", dir_c); /* not --quiet: the summary is what is checked */
 	is_int(rc, 0, "--resume of a finished run");
 	like(o, "no item of this task was scored in this session", "the summary says there is no window to measure");
 	free(o);
