@@ -344,7 +344,8 @@ static void add_fewshot(struct mrl_buf *s, const struct rpt_lb_row *row)
 static const char *footnotes =
 	"Scores: %s; [low, high] is each run's confidence interval as recorded in its results.json. "
 	"Only runs of one group are ranked together: same suite name and sha256, tasks, languages, --limit, "
-	"few-shot k and seed, and BOS mode (the prompt templates are part of the suite's sha256). "
+	"few-shot k and seed, BOS mode, and chat template and KV cache type where recorded (the prompt templates are "
+	"part of the suite's sha256). "
 	"n: items scored per language, summed over the tasks. "
 	"Average per language: the mean over the tasks the run has in that language; rows are sorted by the mean of "
 	"those averages. Rank: a range when intervals overlap: the best rank is 1 + the runs whose interval on the "
