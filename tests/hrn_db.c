@@ -167,10 +167,11 @@ static void t_bench_history(void)
 	static const char bench[] = "bench -p 16 -n 4 -r 3 --warmup 1 -t 1 --format json";
 	char *out = NULL;
 	int fails = 0;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		fails += cli_run(&out, "%s --model %s/m.gguf --db %s/bench.db --db-label main", bench, tmp, tmp) != 0 ||
 			 !strstr(out, "stored in");
-	free(out);
+		free(out);
+	}
 	is_int(fails, 0, "three bench records stored (label main)");
 	ok(cli_run(NULL, "synth --preset tiny --dim 256 --layers 8 -o %s/big.gguf", tmp) == 0, "a bigger model");
 	int rc = cli_run(&out, "%s --model %s/big.gguf --baseline-db %s/bench.db --db-label main", bench, tmp, tmp);
