@@ -3,7 +3,7 @@
  * Under `mpirun -np N merilo run --mpi --out DIR ...` rank r runs shard r+1 of N
  * as an ordinary `merilo run --shard r+1/N --out DIR/shards/<r+1>-of-<N>` (or
  * --resume of that folder when it exists), with the CPUs of its host split among
- * the ranks on that host unless --threads is given. The ranks then exchange their
+ * the ranks on that host (no more than it is bound to) unless --threads is given. The ranks then exchange their
  * exit codes and last error lines; when all succeeded rank 0 merges the shards
  * into DIR (cmd_merge.c), otherwise every rank fails naming the ranks that
  * failed. The shard folders stay: `mpirun ... merilo run --mpi --resume DIR`
@@ -29,10 +29,11 @@ bool hrn_run_wants_mpi(int argc, char **argv)
 }
 
 #if !MRL_HAVE_MPI
-int hrn_run_mpi(int argc, char **argv)
+int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 {
 	(void)argc;
 	(void)argv;
+	(void)run;
 	return hrn_usage_error("run", "--mpi is unavailable: this merilo was built without MPI (mpi.h of Open MPI was "
 				      "not found at build time; install libopenmpi-dev and rebuild)");
 }
@@ -43,6 +44,7 @@ int hrn_run_mpi(int argc, char **argv)
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/fileio.h"
@@ -116,16 +118,17 @@ static char **shard_argv(int argc, char **argv, const char *shard_dir, bool resu
 	return v;
 }
 
-/* Threads for this rank: where mpirun bound it to some CPUs, those; where it may
- * use every CPU (--bind-to none), an equal part of them per rank on this host. */
+/* Threads for this rank: the host's CPUs split equally among its ranks, and no
+ * more than the CPUs mpirun bound the rank to (one with --bind-to core). */
 static int rank_threads(MPI_Comm node)
 {
 	int local_size = 1;
 	MPI_Comm_size(node, &local_size);
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	long share = online > 0 ? online / local_size : 1;
 	int mine = eng_default_threads();
-	if (online > 0 && mine >= online && local_size > 1)
-		mine = (int)(online / local_size);
+	if (share < mine)
+		mine = (int)share;
 	return mine > 0 ? mine : 1;
 }
 
@@ -147,7 +150,7 @@ static void error_line(const char *path, char *line, size_t size)
 }
 
 /* Run this rank's shard with stdout and stderr in log (this session's only). Returns its exit code. */
-static int run_shard_logged(int argc, char **argv, const char *log)
+static int run_shard_logged(int (*run)(int, char **), int argc, char **argv, const char *log)
 {
 	fflush(stdout);
 	fflush(stderr);
@@ -160,7 +163,7 @@ static int run_shard_logged(int argc, char **argv, const char *log)
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
 	close(fd);
-	int rc = hrn_cmd_run(argc, argv);
+	int rc = run(argc, argv);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved_out, STDOUT_FILENO);
@@ -168,6 +171,19 @@ static int run_shard_logged(int argc, char **argv, const char *log)
 	close(saved_out);
 	close(saved_err);
 	return rc;
+}
+
+/* Wait for every rank without spinning: Open MPI polls while a blocking collective
+ * waits, and a rank that finished its shard first would take a core from the ranks
+ * still scoring on its host. */
+static void sleeping_barrier(void)
+{
+	MPI_Request req;
+	int done = 0;
+	const struct timespec tick = { 0, 20 * 1000 * 1000 }; /* 20 ms */
+	MPI_Ibarrier(MPI_COMM_WORLD, &req);
+	while (MPI_Test(&req, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
+		nanosleep(&tick, NULL);
 }
 
 /* Every rank's exit code and last error line to rank 0; rank 0 says which failed.
@@ -184,6 +200,7 @@ static int gather_failures(int rank, int size, int rc, const char *log, const ch
 		error_line(log, tail, sizeof tail);
 		snprintf(line, sizeof line, "on %.40s: %s", host, tail);
 	}
+	sleeping_barrier();
 	MPI_Gather(&rc, 1, MPI_INT, codes, 1, MPI_INT, 0, MPI_COMM_WORLD);
 	MPI_Gather(line, MPI_ERR_LINE, MPI_CHAR, lines, MPI_ERR_LINE, MPI_CHAR, 0, MPI_COMM_WORLD);
 	for (int r = 0; rank == 0 && codes && lines && r < size; r++)
@@ -202,7 +219,8 @@ static int gather_failures(int rank, int size, int rc, const char *log, const ch
 }
 
 /* This rank's shard: folder, log, then the run. Returns its exit code. */
-static int rank_shard(int argc, char **argv, const struct mpi_args *a, int rank, int size, MPI_Comm node)
+static int rank_shard(int (*run)(int, char **), int argc, char **argv, const struct mpi_args *a, int rank, int size,
+		      MPI_Comm node)
 {
 	char shards[4096], shard_dir[4200], log[4300], shard[32], threads[16], json[4300];
 	struct mrl_err err = { 0 };
@@ -229,12 +247,12 @@ static int rank_shard(int argc, char **argv, const struct mpi_args *a, int rank,
 	}
 	int n_args = 0;
 	char **v = shard_argv(argc, argv, shard_dir, resume_shard, shard, a->threads_given ? NULL : threads, &n_args);
-	int rc = v ? run_shard_logged(n_args, v, log) : HRN_EXIT_RUNTIME;
+	int rc = v ? run_shard_logged(run, n_args, v, log) : HRN_EXIT_RUNTIME;
 	free(v);
 	return rc;
 }
 
-int hrn_run_mpi(int argc, char **argv)
+int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 {
 	struct mpi_args a;
 	scan_args(argc, argv, &a);
@@ -259,7 +277,7 @@ int hrn_run_mpi(int argc, char **argv)
 	}
 	char log[4300];
 	snprintf(log, sizeof log, "%s/shards/%d-of-%d.log", a.dir, rank + 1, size);
-	int rc = rank_shard(argc, argv, &a, rank, size, node);
+	int rc = rank_shard(run, argc, argv, &a, rank, size, node);
 	if (gather_failures(rank, size, rc, log, a.dir)) {
 		ret = rc ? rc : HRN_EXIT_RUNTIME;
 		goto out;

@@ -204,11 +204,6 @@ int hrn_shard_plan(const struct hrn_run_cfg *cfg, size_t index, size_t count, st
 	return rc;
 }
 
-bool hrn_shard_has(const struct hrn_shard *s, size_t task_idx, size_t item_idx, size_t lang_idx)
-{
-	return task_idx < s->n_tasks && s->in[task_idx][item_idx * s->n_langs[task_idx] + lang_idx];
-}
-
 void hrn_shard_release(struct hrn_shard *s)
 {
 	for (size_t t = 0; s->in && t < s->n_tasks; t++)

@@ -49,8 +49,12 @@ int hrn_shard_parse(const char *arg, size_t *index, size_t *count, char *why, si
 int hrn_shard_plan(const struct hrn_run_cfg *cfg, size_t index, size_t count, struct hrn_shard *s,
 		   struct mrl_err *err);
 
-/* Whether unit (task_idx, item_idx, lang_idx) belongs to s. */
-bool hrn_shard_has(const struct hrn_shard *s, size_t task_idx, size_t item_idx, size_t lang_idx);
+/* Whether unit (task_idx, item_idx, lang_idx) belongs to s. (Inline: the unit
+ * iterator asks it, and hrn_shard_plan walks the units with that iterator.) */
+static inline bool hrn_shard_has(const struct hrn_shard *s, size_t task_idx, size_t item_idx, size_t lang_idx)
+{
+	return task_idx < s->n_tasks && s->in[task_idx][item_idx * s->n_langs[task_idx] + lang_idx];
+}
 
 /* Free what s owns and zero it. */
 void hrn_shard_release(struct hrn_shard *s);
@@ -63,9 +67,10 @@ json_t *hrn_shard_json(size_t index, size_t count);
  * absent or malformed. */
 int hrn_shard_from_settings(const json_t *settings, size_t *index, size_t *count);
 
-/* `merilo run --mpi`: run one shard per MPI rank and merge on rank 0 (run_mpi.c).
- * argv is run's command line (argv[0] "run"). Returns the exit code. */
-int hrn_run_mpi(int argc, char **argv);
+/* `merilo run --mpi`: run one shard per MPI rank through run (hrn_cmd_run, passed
+ * in) and merge on rank 0 (run_mpi.c). argv is run's command line (argv[0] "run").
+ * Returns the exit code. */
+int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv));
 
 /* Whether argv (run's command line) asks for --mpi. */
 bool hrn_run_wants_mpi(int argc, char **argv);
