@@ -199,12 +199,12 @@ void hrn_score_batch_release(struct hrn_score_batch *b);
  * (cfg->batch), adding the tokens computed and cached to b->work. */
 int hrn_run_score(const struct hrn_run_cfg *cfg, struct hrn_score_batch *b, struct mrl_err *err);
 
-/* The scoring context of a run: n_ctx the model's training context; for a
- * window of items scored together (window > 1) a multi-sequence context with
+/* The scoring context of a run under --batch MODE: n_ctx the model's training context; for a
+ * window of items scored together (MODE a number > 1) a multi-sequence context with
  * spare rows of about HRN_SCORE_KV_BYTES (at least one context's), or a plain
  * one on a backend that runs one sequence per context. */
 #define HRN_SCORE_KV_BYTES (256ull << 20)
-int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, size_t window, struct mrl_err *err);
+int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, const char *mode, struct mrl_err *err);
 
 /* ---- evaluators (fill a zeroed *out; the caller releases it) ---- */
 

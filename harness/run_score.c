@@ -71,9 +71,9 @@ size_t hrn_run_batch_items(const char *mode)
 	return n <= 4096 ? n : 0;
 }
 
-int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, size_t window, struct mrl_err *err)
+int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, const char *mode, struct mrl_err *err)
 {
-	if (window <= 1)
+	if (hrn_run_batch_items(mode) <= 1)
 		return eng_ctx_new(out, m, 0, err);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
