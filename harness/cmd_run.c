@@ -102,6 +102,8 @@ struct run_opts {
 /* Returns HRN_OPTS_GO, or the exit code to return at once. */
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
+	if (hrn_run_wants_mpi(argc, argv)) /* one shard per rank (run_mpi.c), each through hrn_cmd_run */
+		return hrn_run_mpi(argc, argv, hrn_cmd_run);
 	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
 				.store_logprobs = -1 };
 	char seed_help[160], topk_help[160];
@@ -840,8 +842,6 @@ int hrn_cmd_run(int argc, char **argv)
 	struct mrl_err err = { 0 };
 	char path[4096];
 	rec_results_init(&st.res);
-	if (hrn_run_wants_mpi(argc, argv))
-		return hrn_run_mpi(argc, argv);
 	int ret = parse_args(argc, argv, &st.o);
 	if (ret != HRN_OPTS_GO)
 		goto out;
@@ -914,9 +914,8 @@ int hrn_cmd_run(int argc, char **argv)
 		.counters = st.counters, .energy = st.energy, .windows = st.windows, .chat = &st.chat,
 		.stop_after = stop_after ? (size_t)strtoull(stop_after, NULL, 10) : 0,
 	};
-	if (st.o.shard && (ret = plan_shard(&st, &cfg)))
-		goto out;
-	if (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path)))
+	if ((st.o.shard && (ret = plan_shard(&st, &cfg))) ||
+	    (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path))))
 		goto out;
 	struct rec_item_writer_opts wo = { .flush_every_items = 16, .flush_every_ns = 2000000000LL,
 					   .check = model_unchanged, .check_arg = st.model };
