@@ -7,7 +7,8 @@
  * model) may live in one process, e.g. for A/B comparisons.
  *
  * Lifecycles: eng_model_open/_close (weights mmap'd and owned by the model),
- * eng_ctx_new/_free (a KV cache and scratch for one token stream).
+ * eng_ctx_new/_free (a KV cache and scratch for one token stream; eng_ctx_new_multi
+ * for several independent sequences in one context).
  */
 #ifndef MRL_ENG_H
 #define MRL_ENG_H
