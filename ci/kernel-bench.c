@@ -4,13 +4,13 @@
  *   cc -std=c17 -O2 -march=native -D_GNU_SOURCE -I. -o kb ci/kernel-bench.c \
  *      $BUILD/libengine.a $BUILD/libcommon.a -lm -lpthread -ldl
  *   ./kb [TOKENS [REPS]]       (default 1 token, 300 repetitions)
- * For F16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights of one 2048 x 768 matrix (the
+ * For F16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights of one 2048 x 768 matrix (the
  * 110M models' FFN shape; 0.9 to 3 MB, so it sits in the last-level cache: this
  * measures the kernels, not DRAM) it times the multi-row kernel that ops.c uses
  * (eng_mdot_f16 / eng_mdot_q8_for_type) on TOKENS activation rows and prints the
  * fastest of REPS calls: on a shared machine the minimum is the least disturbed
  * run. Weights are random values through the type's quantizer, or random bytes
- * with finite random scales for the K-quants (which have no weight quantizer).
+ * with finite random scales for Q5_0 and the K-quants (no weight quantizer).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +55,9 @@ static uint8_t *make_weights(uint32_t type, size_t row_bytes)
 	}
 	for (size_t i = 0; i < row_bytes * N_ROWS; i++)
 		w[i] = (uint8_t)rand();
-	/* d (and dmin) of every super-block: at byte 0 (Q4_K, Q5_K) or 208 (Q6_K) */
+	/* d (and dmin) of every block: at byte 0 (Q5_0, Q4_K, Q5_K) or 208 (Q6_K) */
 	const size_t off = type == ENG_TYPE_Q6_K ? 208 : 0;
-	const int n_scales = type == ENG_TYPE_Q6_K ? 1 : 2;
+	const int n_scales = type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K ? 2 : 1;
 	for (size_t b = 0; b < row_bytes * N_ROWS / tt->block_bytes; b++)
 		for (int k = 0; k < n_scales; k++) {
 			uint16_t h = eng_f32_to_f16(frand() * 0.01f);
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: kernel-bench [TOKENS >= 1 [REPS >= 1]]\n");
 		return 2;
 	}
-	static const uint32_t types[] = { ENG_TYPE_F16, ENG_TYPE_Q8_0, ENG_TYPE_Q4_0,
+	static const uint32_t types[] = { ENG_TYPE_F16,  ENG_TYPE_Q8_0, ENG_TYPE_Q4_0, ENG_TYPE_Q5_0,
 					  ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
 	float *xf = malloc(sizeof(float) * N_IN * (size_t)n_tok);
 	float *out = malloc(sizeof(float) * N_ROWS * (size_t)n_tok);

@@ -641,18 +641,6 @@ static inline int hsum_i32x8(__m256i v)
 	return _mm_cvtsi128_si32(s);
 }
 
-/* 0x10 in byte j where bit j of qh is set (the fifth bit of Q5_0 / Q5_1 quants) */
-static inline __m256i q5_high(const uint8_t qh4[4])
-{
-	uint32_t qh;
-	memcpy(&qh, qh4, 4);
-	const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
-	__m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
-	const __m256i bit = _mm256_set1_epi64x(0x8040201008040201);
-	bytes = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
-	return _mm256_and_si256(bytes, _mm256_set1_epi8(0x10));
-}
-
 /* the 32 nibbles of 16 bytes in element order (low nibbles = elements 0..15) */
 static inline __m256i nibbles32(const uint8_t qs[16])
 {
@@ -680,7 +668,7 @@ float eng_vec_dot_q5_0_q8_0(int64_t n, const void *row, const void *xq)
 	const struct eng_block_q8_0 *a = xq;
 	float sumf = 0.0f;
 	for (int64_t ib = 0; ib < n / 32; ib++) {
-		const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(w[ib].qs), q5_high(w[ib].qh)),
+		const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nibbles32(w[ib].qs), q5_high_bits(w[ib].qh)),
 						  _mm256_set1_epi8(16)); /* -16..15 */
 		const int sumi = hsum_i32x8(dot32_parts(q, _mm256_loadu_si256((const __m256i *)a[ib].qs)));
 		sumf += (float)sumi * (h2f(w[ib].d) * h2f(a[ib].d));
@@ -694,7 +682,7 @@ float eng_vec_dot_q5_1_q8_1(int64_t n, const void *row, const void *xq)
 	const struct eng_block_q8_1 *a = xq;
 	float sumf = 0.0f;
 	for (int64_t ib = 0; ib < n / 32; ib++) {
-		const __m256i q = _mm256_or_si256(nibbles32(w[ib].qs), q5_high(w[ib].qh));
+		const __m256i q = _mm256_or_si256(nibbles32(w[ib].qs), q5_high_bits(w[ib].qh));
 		const int sumi = hsum_i32x8(dot32_parts(q, _mm256_loadu_si256((const __m256i *)a[ib].qs)));
 		sumf += (float)sumi * (h2f(w[ib].d) * h2f(a[ib].d)) + h2f(w[ib].m) * h2f(a[ib].s);
 	}

@@ -79,4 +79,21 @@ _Static_assert(sizeof(struct blk_iq4_xs) == 136, "iq4_xs block");
 static const int8_t iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
 					 1,    13,   25,  38,  53,  69,  89,  113 };
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#include <string.h>
+
+/* 0x10 in byte j where bit j of qh is set: the fifth bit of the 32 Q5_0 / Q5_1 quants */
+static inline __m256i q5_high_bits(const uint8_t qh4[4])
+{
+	uint32_t qh;
+	memcpy(&qh, qh4, 4);
+	const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+	__m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+	const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+	bytes = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+	return _mm256_and_si256(bytes, _mm256_set1_epi8(0x10));
+}
+#endif
+
 #endif

@@ -118,7 +118,8 @@ static void check_float(uint32_t type, mdot_fn mdot)
 
 static void check_q8(uint32_t type, mdot_fn mdot)
 {
-	/* 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback) */
+	/* 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback);
+	 * Q5_0's odd 22-byte blocks leave unaligned tails in every row */
 	static const int64_t lengths[] = { 32, 64, 768, 32 * 1025 };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li];
@@ -133,7 +134,18 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 		for (int r = 0; r < N_ROWS_MAX; r++) {
 			for (int64_t i = 0; i < n; i++)
 				tmp[i] = rng_sym() * (float)(1 + r);
-			eng_type_get(type)->from_f32(tmp, w + (size_t)r * w_stride, n);
+			if (eng_type_get(type)->from_f32) {
+				eng_type_get(type)->from_f32(tmp, w + (size_t)r * w_stride, n);
+				continue;
+			}
+			/* no weight quantizer (Q5_0): random bytes, a finite random d per block */
+			const size_t bb = eng_type_get(type)->block_bytes;
+			for (size_t i = 0; i < (size_t)row_bytes; i++)
+				w[(size_t)r * w_stride + i] = (char)rng_next();
+			for (int64_t b = 0; b < n / 32; b++) {
+				uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
+				memcpy(w + (size_t)r * w_stride + (size_t)b * bb, &h, 2);
+			}
 		}
 		for (int t = 0; t < N_TOK_MAX; t++) {
 			for (int64_t i = 0; i < n; i++)
@@ -263,6 +275,7 @@ int main(void)
 							       : "AVX2 (no AVX512-VNNI on this CPU: kernels_vnni.c not run)");
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
+	check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);
 	check_kq(ENG_TYPE_Q5_K, eng_mdot_q5_K_q8_K, 0, 1);
 	check_kq(ENG_TYPE_Q6_K, eng_mdot_q6_K_q8_K, 208, 0);

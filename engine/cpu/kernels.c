@@ -23,6 +23,7 @@
 
 #include <string.h>
 
+#include "engine/quants_int.h"
 #include "engine/types.h"
 
 #if defined(__AVX2__) && defined(__F16C__)
@@ -278,15 +279,33 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
 	_mm256_storeu_ps(res, acc);
 }
 
-/* The block's d of row r (Q4_0 or Q8_0). */
-KN_INLINE short blk_d(const void *row, int64_t ib, const int q4)
+/* The weight kinds of the tiles below: Q8_0, Q4_0 (q - 8), Q5_0 (q - 16). */
+enum { KIND_Q8 = 0, KIND_Q4 = 1, KIND_Q5 = 2 };
+
+/* The block's d of row r. */
+KN_INLINE short blk_d(const void *row, int64_t ib, const int kind)
 {
 	uint16_t h;
-	if (q4)
+	if (kind == KIND_Q4)
 		memcpy(&h, &((const struct eng_block_q4_0 *)row)[ib].d, 2);
+	else if (kind == KIND_Q5)
+		memcpy(&h, &((const struct blk_q5_0 *)row)[ib].d, 2);
 	else
 		memcpy(&h, &((const struct eng_block_q8_0 *)row)[ib].d, 2);
 	return (short)h;
+}
+
+/* The 32 quants of a Q4_0 (0..15) or Q5_0 (0..31) block, unsigned, element order. */
+KN_INLINE __m256i w_unsigned(const void *row, int64_t ib, const int kind)
+{
+	const __m128i m4 = _mm_set1_epi8(0x0f);
+	const uint8_t *qs = kind == KIND_Q4 ? ((const struct eng_block_q4_0 *)row + ib)->qs
+					    : ((const struct blk_q5_0 *)row + ib)->qs;
+	const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+	const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+	if (kind == KIND_Q4)
+		return q;
+	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
 }
 
 /* Decode: 8 rows x 1 token, lane r. The token's block scales are converted once
@@ -296,29 +315,27 @@ KN_INLINE short blk_d(const void *row, int64_t ib, const int q4)
  * eight row scales are gathered straight into a vector. Same integers, same
  * float steps (sumf += (float)sumi * (d_w * d_x)) as qtile. */
 KN_INLINE void qtile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
-			const int32_t *sx, float *res, const int q4)
+			const int32_t *sx, float *res, const int kind)
 {
 	__m256 acc = _mm256_setzero_ps();
-	const __m128i m4 = _mm_set1_epi8(0x0f);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const __m256i xv = _mm256_loadu_si256((const __m256i *)xb[ib].qs);
 		__m256i parts[8];
 		for (int r = 0; r < 8; r++) {
-			if (q4) {
-				const __m128i v = _mm_loadu_si128((const __m128i *)((const struct eng_block_q4_0 *)wr[r] + ib)->qs);
-				const __m256i qu = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-				parts[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(qu, xv), _mm256_set1_epi16(1));
+			if (kind) {
+				parts[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(w_unsigned(wr[r], ib, kind), xv),
+							     _mm256_set1_epi16(1));
 			} else {
 				const __m256i wq = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
 				parts[r] = dot_parts(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xv, wq));
 			}
 		}
 		__m256i sumi = hsum8x8_epi32(parts);
-		if (q4)
-			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(8 * sx[ib]));
-		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, q4), blk_d(wr[1], ib, q4), blk_d(wr[2], ib, q4),
-						  blk_d(wr[3], ib, q4), blk_d(wr[4], ib, q4), blk_d(wr[5], ib, q4),
-						  blk_d(wr[6], ib, q4), blk_d(wr[7], ib, q4));
+		if (kind)
+			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(sx[ib]));
+		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, kind), blk_d(wr[1], ib, kind), blk_d(wr[2], ib, kind),
+						  blk_d(wr[3], ib, kind), blk_d(wr[4], ib, kind), blk_d(wr[5], ib, kind),
+						  blk_d(wr[6], ib, kind), blk_d(wr[7], ib, kind));
 		const __m256 d = _mm256_mul_ps(f16x8_to_ps(dh), _mm256_set1_ps(dx[ib]));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
 	}
@@ -329,16 +346,14 @@ KN_INLINE void qtile8x1(int64_t nb, const void *const *wr, const struct eng_bloc
  * tokens' scales (dxv) and, for Q4_0, 8 * their block sums (sxv) laid out per lane
  * beforehand (q4_tables), and Q4_0 nibbles used unsigned as in qtile8x1. */
 KN_INLINE void qtile2x4(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *const *xt,
-			const __m256 *dxv, const __m256i *sxv, float *res, const int q4)
+			const __m256 *dxv, const __m256i *sxv, float *res, const int kind)
 {
 	__m256 acc = _mm256_setzero_ps();
-	const __m128i m4 = _mm_set1_epi8(0x0f);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		__m256i wq[2], wa[2], parts[8];
 		for (int r = 0; r < 2; r++) {
-			if (q4) {
-				const __m128i v = _mm_loadu_si128((const __m128i *)((const struct eng_block_q4_0 *)wr[r] + ib)->qs);
-				wq[r] = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+			if (kind) {
+				wq[r] = w_unsigned(wr[r], ib, kind);
 			} else {
 				wq[r] = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
 				wa[r] = _mm256_sign_epi8(wq[r], wq[r]);
@@ -347,13 +362,13 @@ KN_INLINE void qtile2x4(int64_t nb, const void *const *wr, const struct eng_bloc
 		for (int t = 0; t < 4; t++) {
 			const __m256i xv = _mm256_loadu_si256((const __m256i *)xt[t][ib].qs);
 			for (int r = 0; r < 2; r++)
-				parts[t * 2 + r] = q4 ? _mm256_madd_epi16(_mm256_maddubs_epi16(wq[r], xv), _mm256_set1_epi16(1))
+				parts[t * 2 + r] = kind ? _mm256_madd_epi16(_mm256_maddubs_epi16(wq[r], xv), _mm256_set1_epi16(1))
 						      : dot_parts(wa[r], _mm256_sign_epi8(xv, wq[r]));
 		}
 		__m256i sumi = hsum8x8_epi32(parts);
-		if (q4)
+		if (kind)
 			sumi = _mm256_sub_epi32(sumi, sxv[ib]);
-		const short d0 = blk_d(wr[0], ib, q4), d1 = blk_d(wr[1], ib, q4);
+		const short d0 = blk_d(wr[0], ib, kind), d1 = blk_d(wr[1], ib, kind);
 		const __m256 dw = f16x8_to_ps(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dw, dxv[ib])));
 	}
@@ -363,33 +378,36 @@ KN_INLINE void qtile2x4(int64_t nb, const void *const *wr, const struct eng_bloc
 /* The most blocks of a row the prefill tile takes (its per-lane tables live on the stack). */
 #define Q8_PRE_MAX_BLOCKS 512
 
-/* dxv[ib] lane t * 2 + r: the scale of token t's block ib; sxv[ib]: 8 * its quant sum. */
-static void q4_tables(int64_t nb, const struct eng_block_q8_0 *const *xt, __m256 *dxv, __m256i *sxv, const int q4)
+/* dxv[ib] lane t * 2 + r: the scale of token t's block ib; sxv[ib]: bias * its quant sum
+ * (bias 8 for Q4_0, 16 for Q5_0; nothing for Q8_0). */
+static void q8_tables(int64_t nb, const struct eng_block_q8_0 *const *xt, __m256 *dxv, __m256i *sxv, const int kind)
 {
+	const int32_t bias = kind == KIND_Q5 ? 16 : 8;
 	for (int64_t ib = 0; ib < nb; ib++) {
 		float d[4];
 		int32_t s[4] = { 0, 0, 0, 0 };
 		for (int t = 0; t < 4; t++) {
 			d[t] = eng_f16_to_f32(xt[t][ib].d);
-			for (int k = 0; q4 && k < ENG_QK8_0; k++)
-				s[t] += xt[t][ib].qs[k];
+			for (int k = 0; kind && k < ENG_QK8_0; k++)
+				s[t] += bias * xt[t][ib].qs[k];
 		}
 		dxv[ib] = _mm256_setr_ps(d[0], d[0], d[1], d[1], d[2], d[2], d[3], d[3]);
-		sxv[ib] = _mm256_setr_epi32(8 * s[0], 8 * s[0], 8 * s[1], 8 * s[1], 8 * s[2], 8 * s[2], 8 * s[3], 8 * s[3]);
+		sxv[ib] = _mm256_setr_epi32(s[0], s[0], s[1], s[1], s[2], s[2], s[3], s[3]);
 	}
 }
 
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */
 #define Q8_DEC_MAX_BLOCKS 1024
 
-/* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. */
+/* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. Q5_0
+ * only with nb <= Q8_PRE_MAX_BLOCKS (the generic qtile knows Q8_0 and Q4_0). */
 KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
-		       int n_tok, float *out, size_t out_stride, const int q4)
+		       int n_tok, float *out, size_t out_stride, const int kind)
 {
 	const int64_t nb = n / ENG_QK8_0;
 	float res[8];
 	int t0 = 0;
-	const int vnni = eng_cpu_has_vnni();
+	const int vnni = kind != KIND_Q5 && eng_cpu_has_vnni(); /* kernels_vnni.c: Q8_0, Q4_0 */
 	__m256 dxv[Q8_PRE_MAX_BLOCKS];
 	__m256i sxv[Q8_PRE_MAX_BLOCKS];
 	for (; t0 + 4 <= n_tok; t0 += 4) {
@@ -398,18 +416,18 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			xt[t] = (const struct eng_block_q8_0 *)((const char *)xq + (size_t)(t0 + t) * x_stride);
 		const int fast = nb <= Q8_PRE_MAX_BLOCKS;
 		if (fast)
-			q4_tables(nb, xt, dxv, sxv, q4);
+			q8_tables(nb, xt, dxv, sxv, kind);
 		for (int r0 = 0; r0 < n_rows; r0 += 2) {
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
 			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
 					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
 			if (fast && vnni)
 				eng_qtile2x4_vnni(nb, wr, (const void *const *)xt, (const float *)dxv, (const int32_t *)sxv,
-						  res, q4);
+						  res, kind);
 			else if (fast)
-				qtile2x4(nb, wr, xt, dxv, sxv, res, q4);
+				qtile2x4(nb, wr, xt, dxv, sxv, res, kind);
 			else
-				qtile(nb, wr, xt, res, 2, 4, q4);
+				qtile(nb, wr, xt, res, 2, 4, kind == KIND_Q4);
 			for (int t = 0; t < 4; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * 2 + r];
@@ -424,9 +442,9 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 		for (int64_t ib = 0; fast && ib < nb; ib++) {
 			dx[ib] = eng_f16_to_f32(xt[0][ib].d);
 			int32_t s = 0;
-			for (int k = 0; q4 && k < ENG_QK8_0; k++)
+			for (int k = 0; kind && k < ENG_QK8_0; k++)
 				s += xt[0][ib].qs[k];
-			sx[ib] = s;
+			sx[ib] = (kind == KIND_Q5 ? 16 : 8) * s;
 		}
 		for (int r0 = 0; r0 < n_rows; r0 += 8) {
 			const int nr = n_rows - r0 < 8 ? n_rows - r0 : 8;
@@ -434,11 +452,11 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			for (int r = 0; r < 8; r++)
 				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
 			if (fast && vnni)
-				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, q4);
+				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind);
 			else if (fast)
-				qtile8x1(nb, wr, xt[0], dx, sx, res, q4);
+				qtile8x1(nb, wr, xt[0], dx, sx, res, kind);
 			else
-				qtile(nb, wr, xt, res, 8, 1, q4);
+				qtile(nb, wr, xt, res, 8, 1, kind == KIND_Q4);
 			for (int r = 0; r < nr; r++)
 				out[(size_t)t0 * out_stride + (size_t)(r0 + r)] = res[r];
 		}
@@ -487,7 +505,7 @@ void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
 #if KN_AVX2
-	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 0);
+	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q8);
 #else
 	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q8_0, 1);
 #endif
@@ -497,10 +515,25 @@ void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
 #if KN_AVX2
-	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 1);
+	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q4);
 #else
 	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q4_0, 1);
 #endif
+}
+
+void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride)
+{
+#if KN_AVX2
+	if (n / ENG_QK8_0 <= Q8_PRE_MAX_BLOCKS) {
+		mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q5);
+		return;
+	}
+#endif
+	for (int r = 0; r < n_rows; r++)
+		for (int t = 0; t < n_tok; t++)
+			out[(size_t)t * out_stride + (size_t)r] = eng_vec_dot_q5_0_q8_0(
+				n, (const char *)w + (size_t)r * w_stride, (const char *)xq + (size_t)t * x_stride);
 }
 
 eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)
@@ -510,6 +543,8 @@ eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)
 		return eng_mdot_q8_0_q8_0;
 	case ENG_TYPE_Q4_0:
 		return eng_mdot_q4_0_q8_0;
+	case ENG_TYPE_Q5_0:
+		return eng_mdot_q5_0_q8_0;
 	case ENG_TYPE_Q4_K:
 		return eng_mdot_q4_K_q8_K;
 	case ENG_TYPE_Q5_K:

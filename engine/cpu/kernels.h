@@ -30,6 +30,9 @@ void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
 void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
+/* Q5_0 weights . Q8_0 activations, as eng_vec_dot_q5_0_q8_0 (n a multiple of 32). */
+void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
 /* Q4_K / Q5_K / Q6_K weights . Q8_K activations made by eng_quantize_row_q8_K, as the
  * type table's vec_dot_q8 (engine/quants_tile.c; n a multiple of 256). */
 void eng_mdot_q4_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
@@ -51,7 +54,8 @@ eng_mdot_fn eng_mdot_q8_for_type(uint32_t type);
 int eng_cpu_has_vnni(void);
 /* kernels_vnni.c's tiles, for kernels.c only (AVX2 + F16C builds, VNNI CPUs):
  * 8 rows x 1 token (dx, sx: the token's block scales and quant sums) and 2 rows x
- * 4 tokens (dxv, sxv: 8 lanes per block, lane t * 2 + r); res gets 8 floats. */
+ * 4 tokens (dxv, sxv: 8 lanes per block, lane t * 2 + r); sx and sxv hold 8 * the
+ * token's block sums (Q4_0; unused for Q8_0); res gets 8 floats. */
 void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx, const int32_t *sx,
 		       float *res, int q4);
 void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void *const *xt, const float *dxv,

@@ -92,7 +92,7 @@ VNNI_TARGET void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void
 			parts[r] = row_dot(wr[r], ib, xv, q4);
 		__m256i sumi = hsum8x8(parts);
 		if (q4)
-			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(8 * sx[ib]));
+			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(sx[ib]));
 		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, q4), blk_d(wr[1], ib, q4), blk_d(wr[2], ib, q4),
 						  blk_d(wr[3], ib, q4), blk_d(wr[4], ib, q4), blk_d(wr[5], ib, q4),
 						  blk_d(wr[6], ib, q4), blk_d(wr[7], ib, q4));
