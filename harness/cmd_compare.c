@@ -529,12 +529,18 @@ static int add_group(struct cmp_state *st, const struct rec_item *const *base, s
 		if ((rc = hrn_cmp_add_note(st, "%s/%s: %zu items only in the base run and %zu only in the candidate are not compared",
 				   task, lang, base_only, cand_only)))
 			goto out;
-	/* metrics: those of the base's first item that both runs aggregate (every
-	 * metric of the item when a run has no aggregate for this task x language) */
+	/* metrics: those the base's items have and both runs aggregate, in the base
+	 * aggregate's order (every metric of the first item when the base has no
+	 * aggregate for this task x language). Not only the first item's: a generate
+	 * item whose answer has no letters has no script_ok, its neighbours do. */
 	const struct rec_item *first = base[0];
-	for (size_t m = 0; m < first->n_metrics; m++) {
-		const char *name = first->metrics[m].metric;
-		if ((ab && !aggregate_has(ab, name)) || (ac && !aggregate_has(ac, name)))
+	const size_t n_names = ab ? ab->n_metrics : first->n_metrics;
+	for (size_t m = 0; m < n_names; m++) {
+		const char *name = ab ? ab->metrics[m].name : first->metrics[m].metric;
+		bool in_items = !ab;
+		for (size_t k = 0; k < nb && !in_items; k++)
+			in_items = item_metric(base[k], name) != NULL;
+		if (!in_items || (ab && !aggregate_has(ab, name)) || (ac && !aggregate_has(ac, name)))
 			continue;
 		struct rpt_pair *pairs = calloc(n_pairs + 1, sizeof *pairs);
 		if (!pairs) {

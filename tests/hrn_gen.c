@@ -382,6 +382,26 @@ static void test_score(void)
 		     pred, tmp);
 	ok(rc == 3 && out && strstr(out, "no prediction for"), "missing texts without --allow-missing: exit 3");
 	free(out);
+	/* compare pairs script_ok although the first item's answer ("42") has none */
+	char pa[512], pb[512];
+	snprintf(pa, sizeof pa, "%s/a.jsonl", tmp);
+	snprintf(pb, sizeof pb, "%s/b.jsonl", tmp);
+	cli_write_file(pa, "{\"task\": \"short_qa\", \"item\": \"sqa-001\", \"language\": \"hr\", \"text\": \"42\"}\n"
+			   "{\"task\": \"short_qa\", \"item\": \"sqa-002\", \"language\": \"hr\", \"text\": \"Zagreb\"}\n");
+	cli_write_file(pb, "{\"task\": \"short_qa\", \"item\": \"sqa-001\", \"language\": \"hr\", \"text\": \"42\"}\n"
+			   "{\"task\": \"short_qa\", \"item\": \"sqa-002\", \"language\": \"hr\", \"text\": \"Загреб\"}\n");
+	rc = cli_run(&out, "score --suite tasks/suites/demo.json --tasks short_qa --lang hr --predictions %s --system a "
+			   "--allow-missing --boot 100 -o %s/sa", pa, tmp);
+	free(out);
+	rc |= cli_run(&out, "score --suite tasks/suites/demo.json --tasks short_qa --lang hr --predictions %s --system b "
+			    "--allow-missing --boot 100 -o %s/sb", pb, tmp);
+	free(out);
+	rc |= cli_run(&out, "compare %s/sa %s/sb --format json", tmp, tmp);
+	json_t *cj = out ? json_loads(out, 0, NULL) : NULL;
+	ok(rc == 0 && cj, "compare of two scored runs (JSON)");
+	ok(out && strstr(out, "\"script_ok\""), "compare pairs script_ok even when the first item has none");
+	json_decref(cj);
+	free(out);
 }
 
 int main(void)
