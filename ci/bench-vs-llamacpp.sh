@@ -112,6 +112,8 @@ run_llama() { # $1 model key
 			{ name = $(NF - p) > 0 ? "pp" $(NF - p) : "tg" $(NF - g); print "llama.cpp", k, name, $(NF - s) }'
 }
 
+# the source the binary was presumably built from: HEAD when the run starts (-dirty: with local changes)
+merilo_rev=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
@@ -136,7 +138,6 @@ median() { # figures on stdin, one a line
 }
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 llama_commit=$(sed -n 's/^commit: \([0-9a-f]\{8\}\).*/\1/p' "$LLAMA_DIR/SOURCE.txt" 2>/dev/null || true)
-merilo_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
 	echo "merilo ($merilo_rev) vs llama.cpp llama-bench (${llama_commit:-unknown}), $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "host: $cpu, $(nproc) CPUs; load average (1/5/15 min) $load_before before, $load_after after"
