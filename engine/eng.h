@@ -251,7 +251,7 @@ struct eng_gen_opts {
 	float top_p;            /* sampled: nucleus mass in (0, 1]; 0 or >= 1 = no nucleus cut */
 	uint64_t seed;          /* sampled: with rng_stream seeds the request's generator; record it */
 	bool ignore_eos;        /* do not stop at the end-of-sequence / end-of-turn tokens */
-	uint32_t n_batch;       /* most sequences decoded together (one forward per step); 0 = 8 */
+	uint32_t n_batch;       /* most sequences decoded together (one forward per step); 0 = 8; at most 256 */
 	uint32_t n_ctx;         /* positions per sequence; 0 = the longest n_prompt + max_new_tokens,
 				 * at most the model's training context */
 	const int32_t *stop_ids; size_t n_stop_ids; /* extra token ids that end a request like EOS */
