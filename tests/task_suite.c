@@ -124,6 +124,18 @@ static const struct bad_case cases[] = {
 	{ "generate variant without target",
 	  SUITE("{'id':'t','type':'generate','languages':['en'],'templates':{'en':{'context':'{question}'}},'items':[{'id':'a','en':{'question':'x'}}]}"),
 	  "/tasks/0/items/0/en", "missing \"target\"" },
+	{ "script_ok for a language whose script the tag does not imply",
+	  SUITE("{'id':'t','type':'generate','metrics':['script_ok'],'languages':['sr'],'templates':{'sr':{'context':'{q}'}},'items':[{'id':'a','sr':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/metrics", "script_ok needs the expected script of language \"sr\": give it in \"expect_script\"" },
+	{ "expect_script for a language the task lacks",
+	  SUITE("{'id':'t','type':'generate','expect_script':{'hr':'Latn'},'languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/expect_script/hr", "\"hr\" is not a language of the task" },
+	{ "expect_script that is not a script",
+	  SUITE("{'id':'t','type':'generate','expect_script':{'en':'Grek'},'languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/expect_script/en", "Grek" },
+	{ "expect_language on a multiple-choice task",
+	  SUITE("{'id':'t','type':'multiple_choice','expect_language':{'en':'en'},'languages':['en','hr']," TEMPLATES ",'items':[" GOOD_ITEM("a", 0) "]}"),
+	  "/tasks/0/expect_language", "applies to generate tasks only" },
 	{ "unknown metric", SUITE("{'id':'t','type':'perplexity','window':8,'metrics':['acc'],'languages':['en'],'items':[{'id':'a','en':{'text':'x'}}]}"),
 	  "/tasks/0/metrics/0", "unknown metric \"acc\" for a perplexity task" },
 	{ "few-shot k larger than the pool",
@@ -416,6 +428,18 @@ static void test_demo_suite(void)
 	if (rc) {
 		diag("%s", err.msg);
 		return;
+	}
+	const struct task_task *to = task_suite_find(s, "translate_to"), *from = task_suite_find(s, "translate_from");
+	const struct task_task *qa = task_suite_find(s, "short_qa");
+	ok(to && from && qa, "the demo has the generate tasks translate_to, translate_from, short_qa");
+	if (to && from && qa) {
+		is_str(task_gen_expect_script(to, "sr-Latn"), "Latn", "expected script implied by the tag: sr-Latn -> Latn");
+		is_str(task_gen_expect_script(qa, "sr-Cyrl"), "Cyrl", "sr-Cyrl -> Cyrl");
+		is_str(task_gen_expect_script(qa, "hr"), "Latn", "hr -> Latn (no script subtag)");
+		is_str(task_gen_expect_language(to, "sr-Latn"), "sr", "expected language from the tag: sr-Latn -> sr");
+		is_str(task_gen_expect_language(from, "hr"), "en", "expect_language overrides the tag: translate_from hr -> en");
+		is_int(task_n_items(to), 10, "translate_to has 10 sentences");
+		is_int(task_n_items(qa), 10, "short_qa has 10 questions");
 	}
 	/* every variant renders, and derived sr-Latn prompts hold no Cyrillic (lead bytes 0xD0-0xD3) */
 	size_t n_rendered = 0, n_failed = 0, n_cyrillic_in_latin = 0;
