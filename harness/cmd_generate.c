@@ -176,10 +176,9 @@ static void print_results(const struct gen_cli *a, const struct eng_gen_res *res
 			json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i]));
 		json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:s, s:o}", "model", a->model_path,
 					"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
-					"temperature", (double)o->temperature, "top_k", (json_int_t)o->top_k, "top_p",
-					(double)o->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
+					"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
 					"kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
-		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 		if (s)
 			printf("%s\n", s);
 		free(s);
