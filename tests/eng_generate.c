@@ -440,7 +440,7 @@ static void t_sampling(void)
 	struct eng_gen_req reqs[8];
 	make_reqs(&p, reqs, 8, 12);
 	struct eng_gen_opts o = { .ignore_eos = true, .temperature = 1.0f, .top_k = 40, .top_p = 0.95f, .seed = 42 };
-	struct eng_gen_res a[8], b[8], c[8], g[8], k1[8];
+	struct eng_gen_res a[8], b[8], c[8], g[8], k1[8], tiny_t[8];
 	int rc = run_gen(model, reqs, 8, &o, a, NULL);
 	o.n_batch = 1;
 	for (int i = 0; i < 8; i++)
@@ -452,23 +452,28 @@ static void t_sampling(void)
 	rc |= run_gen(model, reqs, 8, &greedy, g, NULL);
 	struct eng_gen_opts topk1 = { .ignore_eos = true, .temperature = 0.7f, .top_k = 1, .seed = 5 };
 	rc |= run_gen(model, reqs, 8, &topk1, k1, NULL);
+	struct eng_gen_opts cold = { .ignore_eos = true, .temperature = 1e-38f, .seed = 5 };
+	rc |= run_gen(model, reqs, 8, &cold, tiny_t, NULL);
 	is_int(rc, 0, "sampled runs succeed");
-	int same_ab = 0, same_ac = 0, same_g = 0, diff_g = 0;
+	int same_ab = 0, same_ac = 0, same_g = 0, diff_g = 0, same_cold = 0;
 	for (size_t i = 0; !rc && i < 8; i++) {
 		same_ab += same_res(&a[i], &b[i], "seed 42 batch vs alone", i);
 		same_ac += a[i].n_ids == c[i].n_ids && memcmp(a[i].ids, c[i].ids, a[i].n_ids * sizeof *a[i].ids) == 0;
 		same_g += same_res(&k1[i], &g[i], "top-k 1 vs greedy", i);
+		same_cold += same_res(&tiny_t[i], &g[i], "temperature 1e-38 vs greedy", i);
 		diff_g += !(a[i].n_ids == g[i].n_ids && memcmp(a[i].ids, g[i].ids, a[i].n_ids * sizeof *a[i].ids) == 0);
 	}
 	is_int(same_ab, 8, "seeded sampling: batch of 8 = each alone");
 	ok(same_ac < 8, "another seed draws other tokens");
 	ok(diff_g > 0, "sampling at temperature 1 differs from greedy");
 	is_int(same_g, 8, "top-k 1 is greedy");
+	is_int(same_cold, 8, "temperature 1e-38 (scaled logits stay finite in double) samples the argmax");
 	res_free(a, 8);
 	res_free(b, 8);
 	res_free(c, 8);
 	res_free(g, 8);
 	res_free(k1, 8);
+	res_free(tiny_t, 8);
 	prompts_free(&p);
 }
 
