@@ -1,5 +1,5 @@
 /* hrn_db.c — `merilo db` and the commands that read the history (issue 18), on
- * two small real runs (`merilo synth` tiny model, demo suite, --limit 2): `run
+ * two small real runs (`merilo synth` tiny model, the whole demo suite, --limit 1): `run
  * --db` and `db add` record them (default database beside the runs; twice is
  * harmless and says so); `db show` prints results.json byte for byte; `compare
  * --baseline` with the base folder gone prints what comparing the folders
@@ -24,7 +24,7 @@ static char tmp[256];
 
 static int make_runs(void)
 {
-	static const char common[] = "--suite tasks/suites/demo.json --tasks commonsense,grammar --limit 2 --threads 2 "
+	static const char common[] = "--suite tasks/suites/demo.json --limit 1 --threads 2 "
 				     "--boot 200 --quiet";
 	return cli_run(NULL, "synth --preset tiny --dtype f16 -o %s/m.gguf", tmp) ||
 	       cli_run(NULL, "run --model %s/m.gguf %s --out %s/r1 --db %s/merilo.db", tmp, common, tmp, tmp) ||
