@@ -271,8 +271,12 @@ int main(void)
 	check_f16c_conversion();
 	check_float(ENG_TYPE_F32, mdot_f32);
 	check_float(ENG_TYPE_F16, mdot_f16);
+#if defined(__AVX2__) && defined(__F16C__)
 	diag("Q8_0/Q4_0 tiles checked: %s", eng_cpu_has_vnni() ? "AVX512-VNNI (kernels_vnni.c, chosen by CPUID)"
 							       : "AVX2 (no AVX512-VNNI on this CPU: kernels_vnni.c not run)");
+#else
+	diag("no AVX2 + F16C in this build: the plain-C kernels are checked");
+#endif
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 	check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
