@@ -150,7 +150,8 @@ static void usage_list(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo db list [--model M] [--suite S] [--db PATH]\n"
 		"List the stored runs, oldest first: run id (first 12 hex digits), when added, model, suite,\n"
-		"items, the folder it was added from. Default database: ./merilo.db.\n");
+		"items, the folder it was added from, and the baselines that name it.\n"
+		"Default database: ./merilo.db.\n");
 	hrn_print_options(out, opts, 16);
 	fprintf(out, "exit codes: 0 listed, 2 usage error, 3 a missing or bad database\n");
 }
@@ -222,9 +223,11 @@ static int db_list(int argc, char **argv)
 	if (!rc) {
 		printf("%-12s  %-20s  %-28s  %-16s  %6s  %s\n", "run", "added (UTC)", "model", "suite", "items", "folder");
 		for (size_t i = 0; i < n; i++)
-			printf("%-12.12s  %-20s  %-28s  %-16s  %6lld  %s\n", runs[i].id, runs[i].added_utc ? runs[i].added_utc : "-",
-			       runs[i].model_name ? runs[i].model_name : "-", runs[i].suite_name ? runs[i].suite_name : "-",
-			       (long long)runs[i].n_items, runs[i].dir ? runs[i].dir : "-");
+			printf("%-12.12s  %-20s  %-28s  %-16s  %6lld  %s%s%s%s\n", runs[i].id,
+			       runs[i].added_utc ? runs[i].added_utc : "-", runs[i].model_name ? runs[i].model_name : "-",
+			       runs[i].suite_name ? runs[i].suite_name : "-", (long long)runs[i].n_items,
+			       runs[i].dir ? runs[i].dir : "-", runs[i].baselines ? "  (baseline " : "",
+			       runs[i].baselines ? runs[i].baselines : "", runs[i].baselines ? ")" : "");
 		printf("%zu run%s in %s\n", n, n == 1 ? "" : "s", db_path);
 	}
 	rec_db_run_infos_free(runs, n);

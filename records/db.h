@@ -60,6 +60,7 @@ int rec_db_add_run(struct rec_db *db, const char *dir, rec_db_txn_hook hook, voi
 struct rec_db_run_info {
 	char id[REC_DB_ID_LEN + 1];
 	char *dir, *model_name, *model_sha256, *suite_name, *started_utc, *added_utc;
+	char *baselines;   /* the baseline names pointing at it, comma-separated; NULL when none */
 	int64_t n_items;
 };
 

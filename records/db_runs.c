@@ -254,6 +254,7 @@ void rec_db_run_infos_free(struct rec_db_run_info *infos, size_t n)
 		free(infos[i].suite_name);
 		free(infos[i].started_utc);
 		free(infos[i].added_utc);
+		free(infos[i].baselines);
 	}
 	free(infos);
 }
@@ -265,7 +266,8 @@ int rec_db_list(struct rec_db *db, const char *model, const char *suite, struct 
 	*n = 0;
 	sqlite3_stmt *st;
 	int rc = rec_db_prepare(db, "SELECT id, dir, coalesce(model_name, model_path), model_sha256, suite_name,"
-				" started_utc, added_utc, n_items FROM runs WHERE (?1 IS NULL OR instr(model_name, ?1) > 0"
+				" started_utc, added_utc, n_items, (SELECT group_concat(name, ',') FROM (SELECT name FROM baselines"
+				" WHERE run_id = runs.id ORDER BY name)) FROM runs WHERE (?1 IS NULL OR instr(model_name, ?1) > 0"
 				" OR instr(model_path, ?1) > 0) AND (?2 IS NULL OR suite_name = ?2) ORDER BY rowid", &st, err);
 	if (rc)
 		return rc;
@@ -293,6 +295,7 @@ int rec_db_list(struct rec_db *db, const char *model, const char *suite, struct 
 		ri->started_utc = rec_db_col_dup(st, 5, &oom);
 		ri->added_utc = rec_db_col_dup(st, 6, &oom);
 		ri->n_items = sqlite3_column_int64(st, 7);
+		ri->baselines = rec_db_col_dup(st, 8, &oom);
 	}
 	sqlite3_finalize(st);
 	if (oom)

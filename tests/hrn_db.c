@@ -68,6 +68,7 @@ static void t_compare_baseline(void)
 {
 	char *by_folder = NULL, *by_db = NULL, *json_folder = NULL, *json_db = NULL;
 	CLI_EXPECT(0, "baseline main = run ", "db baseline set", "db baseline set main %s/r1 --db %s/merilo.db", tmp, tmp);
+	CLI_EXPECT(0, "/r1  (baseline main)", "db list names the baseline", "db list --db %s/merilo.db", tmp);
 	int rc_f = cli_run(&by_folder, "compare %s/r1 %s/r2", tmp, tmp);
 	cli_run(&json_folder, "compare %s/r1 %s/r2 --format json", tmp, tmp);
 	int moved = cli_sh(NULL, "mv %s/r1 %s/r1.away", tmp, tmp);

@@ -126,6 +126,10 @@ static void t_resolve_and_baseline(void)
 	size_t n;
 	is_int(rec_db_list(db, "tin", "demo", &infos, &n, &err), 0, "list filtered");
 	is_int((int)n, 2, "model substring and suite match both");
+	if (n == 2) {
+		ok(infos[0].baselines == NULL, "run a is no baseline any more");
+		is_str(infos[1].baselines, "main", "run b is baseline main");
+	}
 	rec_db_run_infos_free(infos, n);
 	is_int(rec_db_list(db, "other", NULL, &infos, &n, &err), 0, "list by another model");
 	is_int((int)n, 0, "none");
