@@ -12,7 +12,7 @@ VOLATILE_KEYS = {"timings_ns", "score_s", "tokens_per_s", "item_ms", "seconds",
                  "user_s", "sys_s", "wall_s", "started", "finished", "started_at",
                  "finished_at", "created", "created_at", "time", "date", "elapsed_s",
                  "peak_rss_bytes", "peak_rss_mib", "cpu_s", "cycles", "counters",
-                 "hostname", "engine_build", "build", "git_commit", "cflags", "load_s",
+                 "hostname", "engine_build", "build", "git_commit", "cflags", "load_s", "model_load_s",
                  "peak_rss", "usage"}
 NUM = r"[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?"
 # text that reports a clock (run's summary lines, ppl/generate timings)
