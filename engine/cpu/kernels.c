@@ -23,6 +23,7 @@
 
 #include <string.h>
 
+#include "engine/cpu/kernels_int.h"
 #include "engine/quants_int.h"
 #include "engine/types.h"
 
@@ -214,32 +215,6 @@ KN_INLINE __m256i dot_parts(__m256i a_abs, __m256i b_signed)
 #endif
 }
 
-/* Lane j of the result is the sum of the eight lanes of v[j] (exact integers). */
-KN_INLINE __m256i hsum8x8_epi32(const __m256i v[8])
-{
-	__m256i a01 = _mm256_hadd_epi32(v[0], v[1]), a23 = _mm256_hadd_epi32(v[2], v[3]);
-	__m256i a45 = _mm256_hadd_epi32(v[4], v[5]), a67 = _mm256_hadd_epi32(v[6], v[7]);
-	__m256i b0 = _mm256_hadd_epi32(a01, a23), b1 = _mm256_hadd_epi32(a45, a67);
-	return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
-}
-
-/* Eight f16 values as floats, bit-identical to eng_f16_to_f32 (see the top). */
-KN_INLINE __m256 f16x8_to_ps(__m128i h)
-{
-	__m128i snan = _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7e00)), _mm_set1_epi16(0x7c00)),
-				     _mm_xor_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x01ff)),
-								   _mm_setzero_si128()),
-						   _mm_set1_epi16(-1)));
-	if (__builtin_expect(_mm_testz_si128(snan, snan), 1))
-		return _mm256_cvtph_ps(h);
-	uint16_t hs[8];
-	float f[8];
-	_mm_storeu_si128((__m128i *)hs, h);
-	for (int k = 0; k < 8; k++)
-		f[k] = eng_f16_to_f32(hs[k]);
-	return _mm256_loadu_ps(f);
-}
-
 /* One tile of R rows x T tokens, R * T == 8, lane t * R + r; res gets 8 floats. */
 KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *const *xt, float *res,
 		     const int R, const int T, const int q4)
@@ -277,22 +252,6 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(sumi, _mm256_mul_ps(dw, dx)));
 	}
 	_mm256_storeu_ps(res, acc);
-}
-
-/* The weight kinds of the tiles below: Q8_0, Q4_0 (q - 8), Q5_0 (q - 16). */
-enum { KIND_Q8 = 0, KIND_Q4 = 1, KIND_Q5 = 2 };
-
-/* The block's d of row r. */
-KN_INLINE short blk_d(const void *row, int64_t ib, const int kind)
-{
-	uint16_t h;
-	if (kind == KIND_Q4)
-		memcpy(&h, &((const struct eng_block_q4_0 *)row)[ib].d, 2);
-	else if (kind == KIND_Q5)
-		memcpy(&h, &((const struct blk_q5_0 *)row)[ib].d, 2);
-	else
-		memcpy(&h, &((const struct eng_block_q8_0 *)row)[ib].d, 2);
-	return (short)h;
 }
 
 /* The 32 quants of a Q4_0 (0..15) or Q5_0 (0..31) block, unsigned, element order. */

@@ -15,8 +15,7 @@
  */
 #include "engine/cpu/kernels.h"
 
-#include <string.h>
-
+#include "engine/cpu/kernels_int.h"
 #include "engine/types.h"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) && defined(__GNUC__)
@@ -29,42 +28,6 @@ int eng_cpu_has_vnni(void)
 {
 	return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
 	       __builtin_cpu_supports("avx512bw");
-}
-
-/* Lane j of the result is the sum of the eight lanes of v[j] (as kernels.c). */
-VNNI_INLINE __m256i hsum8x8(const __m256i v[8])
-{
-	__m256i a01 = _mm256_hadd_epi32(v[0], v[1]), a23 = _mm256_hadd_epi32(v[2], v[3]);
-	__m256i a45 = _mm256_hadd_epi32(v[4], v[5]), a67 = _mm256_hadd_epi32(v[6], v[7]);
-	__m256i b0 = _mm256_hadd_epi32(a01, a23), b1 = _mm256_hadd_epi32(a45, a67);
-	return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
-}
-
-/* Eight f16 as floats with eng_f16_to_f32's bits (F16C quiets a signalling NaN: those take the scalar path). */
-VNNI_INLINE __m256 f16x8(__m128i h)
-{
-	__m128i snan = _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7e00)), _mm_set1_epi16(0x7c00)),
-				     _mm_xor_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x01ff)),
-								   _mm_setzero_si128()),
-						   _mm_set1_epi16(-1)));
-	if (__builtin_expect(_mm_testz_si128(snan, snan), 1))
-		return _mm256_cvtph_ps(h);
-	uint16_t hs[8];
-	float f[8];
-	_mm_storeu_si128((__m128i *)hs, h);
-	for (int k = 0; k < 8; k++)
-		f[k] = eng_f16_to_f32(hs[k]);
-	return _mm256_loadu_ps(f);
-}
-
-VNNI_INLINE short blk_d(const void *row, int64_t ib, int q4)
-{
-	uint16_t h;
-	if (q4)
-		memcpy(&h, &((const struct eng_block_q4_0 *)row)[ib].d, 2);
-	else
-		memcpy(&h, &((const struct eng_block_q8_0 *)row)[ib].d, 2);
-	return (short)h;
 }
 
 /* The int32 products of a row's block with x, four per lane. */
@@ -90,13 +53,13 @@ VNNI_TARGET void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void
 		__m256i parts[8];
 		for (int r = 0; r < 8; r++)
 			parts[r] = row_dot(wr[r], ib, xv, q4);
-		__m256i sumi = hsum8x8(parts);
+		__m256i sumi = hsum8x8_epi32(parts);
 		if (q4)
 			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(sx[ib]));
 		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, q4), blk_d(wr[1], ib, q4), blk_d(wr[2], ib, q4),
 						  blk_d(wr[3], ib, q4), blk_d(wr[4], ib, q4), blk_d(wr[5], ib, q4),
 						  blk_d(wr[6], ib, q4), blk_d(wr[7], ib, q4));
-		const __m256 d = _mm256_mul_ps(f16x8(dh), _mm256_set1_ps(dx[ib]));
+		const __m256 d = _mm256_mul_ps(f16x8_to_ps(dh), _mm256_set1_ps(dx[ib]));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
 	}
 	_mm256_storeu_ps(res, acc);
@@ -125,11 +88,11 @@ VNNI_TARGET void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void
 				parts[t * 2 + r] = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wa[r],
 								       q4 ? xv : _mm256_sign_epi8(xv, wq[r]));
 		}
-		__m256i sumi = hsum8x8(parts);
+		__m256i sumi = hsum8x8_epi32(parts);
 		if (q4)
 			sumi = _mm256_sub_epi32(sumi, _mm256_loadu_si256((const __m256i *)(sxv + 8 * ib)));
 		const short d0 = blk_d(wr[0], ib, q4), d1 = blk_d(wr[1], ib, q4);
-		const __m256 dw = f16x8(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
+		const __m256 dw = f16x8_to_ps(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dw, _mm256_loadu_ps(dxv + 8 * ib))));
 	}
 	_mm256_storeu_ps(res, acc);
