@@ -164,21 +164,31 @@ static inline int k4_min_sum(const int mn[8], const int16_t bsums[16])
 }
 
 /* Q4_K and Q5_K: the quants are unsigned (0..15, 0..31), so maddubs takes them as
- * they are (|pair| <= 2 * 31 * 127) and madd_epi16 applies the 6-bit scale. */
-float eng_vec_dot_q4_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
+ * they are (|pair| <= 2 * 31 * 127) and madd_epi16 applies the 6-bit scale. Q5_K's
+ * fifth bit: bit 2j of qh[l] for the low quant of sub-block pair j, bit 2j+1 for the high. */
+static inline __attribute__((always_inline)) float dot_k45(int64_t n, const void *row, const void *xq, const int q5)
 {
-	const struct blk_q4_K *w = row;
 	const struct eng_block_q8_K *a = xq;
-	const __m256i m4 = _mm256_set1_epi8(0x0f);
+	const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
 	float sumf = 0.0f;
 	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		const struct blk_q4_K *b4k = (const struct blk_q4_K *)row + ib;
+		const struct blk_q5_K *b5k = (const struct blk_q5_K *)row + ib;
+		const uint8_t *qs = q5 ? b5k->qs : b4k->qs;
+		const uint16_t d = q5 ? b5k->d : b4k->d, dmin = q5 ? b5k->dmin : b4k->dmin;
 		int sc[8], mn[8];
-		k4_scales(w[ib].scales, sc, mn);
+		k4_scales(q5 ? b5k->scales : b4k->scales, sc, mn);
+		__m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)b5k->qh) : _mm256_setzero_si256();
 		__m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
 		for (int j = 0; j < 4; j++) {
-			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * j));
-			const __m256i lo = _mm256_and_si256(bits, m4);
-			const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+			const __m256i bits = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+			__m256i lo = _mm256_and_si256(bits, m4);
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+			if (q5) {
+				lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
+				hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
+				qh = _mm256_srli_epi16(qh, 2);
+			}
 			const __m256i y0 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j));
 			const __m256i y1 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j + 32));
 			acc0 = _mm256_add_epi32(acc0, dot32_scaled_u(lo, y0, sc[2 * j], sc[2 * j]));
@@ -186,41 +196,19 @@ float eng_vec_dot_q4_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 		}
 		const int summ = k4_min_sum(mn, a[ib].bsums);
 		const int sumi = hsum_i32x8(_mm256_add_epi32(acc0, acc1));
-		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)sumi - f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
+		sumf += f16_to_f32(d) * a[ib].d * (float)sumi - f16_to_f32(dmin) * a[ib].d * (float)summ;
 	}
 	return sumf;
 }
 
+float eng_vec_dot_q4_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
+{
+	return dot_k45(n, row, xq, 0);
+}
+
 float eng_vec_dot_q5_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
-	const struct blk_q5_K *w = row;
-	const struct eng_block_q8_K *a = xq;
-	const __m256i m4 = _mm256_set1_epi8(0x0f);
-	const __m256i b4 = _mm256_set1_epi8(0x10);
-	float sumf = 0.0f;
-	for (int64_t ib = 0; ib < n / QK_K; ib++) {
-		int sc[8], mn[8];
-		k4_scales(w[ib].scales, sc, mn);
-		__m256i qh = _mm256_loadu_si256((const __m256i *)w[ib].qh);
-		__m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-		for (int j = 0; j < 4; j++) {
-			const __m256i bits = _mm256_loadu_si256((const __m256i *)(w[ib].qs + 32 * j));
-			/* bit 2j of qh to 0x10 of the low quant, bit 2j+1 to 0x10 of the high one */
-			const __m256i lo = _mm256_or_si256(_mm256_and_si256(bits, m4),
-							   _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
-			const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), m4),
-							   _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
-			qh = _mm256_srli_epi16(qh, 2);
-			const __m256i y0 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j));
-			const __m256i y1 = _mm256_loadu_si256((const __m256i *)(a[ib].qs + 64 * j + 32));
-			acc0 = _mm256_add_epi32(acc0, dot32_scaled_u(lo, y0, sc[2 * j], sc[2 * j]));
-			acc1 = _mm256_add_epi32(acc1, dot32_scaled_u(hi, y1, sc[2 * j + 1], sc[2 * j + 1]));
-		}
-		const int summ = k4_min_sum(mn, a[ib].bsums);
-		const int sumi = hsum_i32x8(_mm256_add_epi32(acc0, acc1));
-		sumf += f16_to_f32(w[ib].d) * a[ib].d * (float)sumi - f16_to_f32(w[ib].dmin) * a[ib].d * (float)summ;
-	}
-	return sumf;
+	return dot_k45(n, row, xq, 1);
 }
 
 /* Q6_K: q - 32 with q unsigned (0..63): sum sc * (q - 32) . y = sum sc * (q . y)
