@@ -335,6 +335,8 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 		OPT_CALLBACK(0, "format", o, "text|md|json|junit", "what to print on stdout (default text)", opt_format),
 		OPT_STRING('o', "out", &o->out_prefix, "PREFIX",
 			   "also write PREFIX.txt, PREFIX.md, PREFIX.json, PREFIX.junit.xml"),
+		OPT_BOOL('q', "quiet", &o->quiet, "print one line with the outcome (and --out's prefix) instead of\n"
+			 "the report; the exit code and the --out files are unchanged"),
 		OPT_CALLBACK(0, "seed", &o->seed, "N", seed_help, opt_seed),
 		OPT_CALLBACK(0, "boot", &o->n_boot, "N", boot_help, opt_boot),
 		OPT_BOOL(0, "allow-different-suites", &o->allow_different_suites,
@@ -960,7 +962,7 @@ int hrn_cmd_compare(int argc, char **argv)
 		}
 		if (o.out_prefix && (rc = write_output(o.out_prefix, exts[f], outputs[f], &err)))
 			goto fail;
-		if ((int)fmts[f] == o.format) {
+		if ((int)fmts[f] == o.format && !o.quiet) {
 			fputs(outputs[f], stdout);
 			size_t len = strlen(outputs[f]);
 			if (len && outputs[f][len - 1] != '\n')
@@ -972,6 +974,9 @@ int hrn_cmd_compare(int argc, char **argv)
 	exit_code = outcome == RPT_CMP_NOT_COMPARABLE || outcome == RPT_CMP_UNDETERMINED ? HRN_EXIT_INPUT
 		    : res.n_gate_failed || st.n_perf_failed				 ? HRN_EXIT_VERDICT
 											 : HRN_EXIT_OK;
+	if (o.quiet)
+		printf("merilo compare: %s (exit %d)%s%s\n", rpt_cmp_outcome_name(outcome), exit_code,
+		       o.out_prefix ? "; report: " : "", o.out_prefix ? o.out_prefix : "");
 	if (exit_code == HRN_EXIT_INPUT)
 		fprintf(stderr, "merilo compare: %s: the gate cannot judge these runs (exit 3; see the output)\n",
 			rpt_cmp_outcome_name(outcome));

@@ -35,6 +35,7 @@ struct cmp_opts {
 	const char *allow_different;  /* --allow-different SETTING,...; NULL none */
 	double kl_min_coverage;       /* --kl-min-coverage; default RPT_KL_MIN_COVERAGE */
 	double gate_perf;             /* relative; NaN: performance deltas not gated */
+	bool quiet;                   /* one line with the outcome instead of the report on stdout */
 };
 
 /* Everything the comparison owns, released in one place. */

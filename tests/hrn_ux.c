@@ -4,7 +4,8 @@
  * `merilo synth` model:
  * - piped (stderr not a terminal), run prints progress lines with units done,
  *   items/s and "ETA" (the 5% rule: one line per unit here); --quiet prints
- *   exactly one line, with the results path; perplexity and bench --quiet one line;
+ *   exactly one line, with the results path; perplexity, compare and bench
+ *   --quiet one line;
  * - --kv-cache f32 is recorded in settings, the manifest and run.json, reaches
  *   the engine (other log-likelihoods than f16), a resume with f16 is refused,
  *   a bad value exits 2; generate --json and bench record it; results.json has
@@ -83,6 +84,10 @@ static void test_progress(void)
 	snprintf(want, sizeof want, "^merilo run: 16 units scored in [0-9.]+ s \\([0-9.]+ items/s\\); results: %s/quiet/"
 		 "results.json$", tmp);
 	matches(out, want, "--quiet: the line names the count and the results path");
+	free(out);
+	rc = cli_run(&out, "compare %s/quiet %s/quiet --quiet", tmp, tmp);
+	is_int(rc, 0, "compare --quiet of a run with itself: exit 0");
+	is_str(out, "merilo compare: pass (exit 0)\n", "compare --quiet: one line with the outcome");
 	free(out);
 	rc = cli_run(&out, "perplexity --model %s/m.gguf --file README.md --ctx 64 --quiet", tmp);
 	is_int(rc, 0, "perplexity --quiet: exit 0");
