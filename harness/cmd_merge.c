@@ -39,7 +39,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"manifest's hosts differ from an unsharded run (manifest.shards lists every\n"
 		"shard's host and times). docs/scale-out.md.\n"
 		"\n");
-	hrn_print_options(out, opts, 14);
+	hrn_print_options(out, opts, 16);
 	fprintf(out, "\nExit codes: 0 merged, 2 usage, 3 shards missing, duplicated, unfinished or that do\n"
 		     "not belong together (the message names them), 4 runtime failure.\n");
 }

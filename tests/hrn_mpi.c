@@ -1,7 +1,7 @@
 /* hrn_mpi.c — `mpirun -np 2 merilo run --mpi` (issue 18), on one machine.
  *
  * Two ranks (mpirun --allow-run-as-root --oversubscribe) on the demo suite
- * (--limit 2) with a tiny random-weight model write the run the single process
+ * (--limit 1) with a tiny random-weight model write the run the single process
  * writes (items.jsonl in order and results.json, timings and hosts aside; the
  * same normalisation as tests/hrn_shard.c). A rank that fails (interrupted
  * after 2 items through MERILO_TEST_STOP_AFTER) fails the run naming its rank
@@ -19,7 +19,7 @@
 
 static char tmp[256];
 
-#define RUN_OPTS "--suite tasks/suites/demo.json --limit 2 --seed 1 --boot 50 --quiet"
+#define RUN_OPTS "--suite tasks/suites/demo.json --limit 1 --seed 1 --boot 50 --quiet"
 /* Open MPI's own allocations are not ours to leak-check under ASan */
 #define MPIRUN "ASAN_OPTIONS=intercept_tls_get_addr=0:detect_leaks=0 mpirun --allow-run-as-root --oversubscribe -np 2"
 
@@ -113,10 +113,12 @@ static void test_failing_rank(void)
 static void test_killed_rank(void)
 {
 	char *out = NULL;
-	/* rank 1 is SIGKILLed after 1 s while scoring slowly (200 ms per item) */
+	/* rank 1 scores slowly (200 ms per item) and is SIGKILLed once its first records
+	 * are flushed (the writer flushes every 2 s), i.e. mid-run */
 	int rc = cli_sh(&out, MPIRUN " sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export MERILO_TEST_SLOW_MS=200; "
-			      "(sleep 1; kill -9 $$) & fi; exec $MERILO run --mpi --model %s/m.gguf " RUN_OPTS
-			      " --threads 1 --out %s/mk'", tmp, tmp);
+			      "(i=0; while [ ! -s %s/mk/shards/2-of-2/items.jsonl ] && [ $i -lt 600 ]; do sleep 0.2; "
+			      "i=$((i+1)); done; kill -9 $$) & fi; exec $MERILO run --mpi --model %s/m.gguf " RUN_OPTS
+			      " --threads 1 --out %s/mk'", tmp, tmp, tmp);
 	ok(rc != 0, "a killed rank fails the job");
 	free(out);
 	is_int(cli_sh(NULL, "test -f %s/mk/shards/2-of-2/run.json", tmp), 0, "the killed rank's shard is on disk");
