@@ -1,6 +1,6 @@
 /* hrn_shard.c — sharded runs (merilo run --shard I/N) and merilo merge (issue 18).
  *
- * On the demo suite (--limit 2) with a tiny random-weight model: the run split
+ * On the demo suite (--limit 1) with a tiny random-weight model: the run split
  * into 1, 2, 3 and 7 shards and merged equals the unsharded run — items.jsonl
  * line by line in the same order, and results.json — except timings, the work
  * counters tokens_computed/tokens_cached (they depend on what the previous unit
@@ -26,7 +26,7 @@ static char tmp[256];
 static char name_buf[512];
 #define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
 
-#define RUN_OPTS "--suite tasks/suites/demo.json --limit 2 --seed 1 --boot 50 --quiet"
+#define RUN_OPTS "--suite tasks/suites/demo.json --limit 1 --seed 1 --boot 50 --quiet"
 
 static int strcmp_ptr(const void *a, const void *b)
 {
@@ -198,13 +198,13 @@ static void test_slurm(void)
 	char *out = NULL;
 	for (int id = 0; id < 2; id++)
 		is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=%d SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 ci/slurm/eval-array.sh "
-				    "%s/m.gguf tasks/suites/demo.json %s/sl --limit 2 --seed 1 --boot 50", id, tmp, tmp), 0,
+				    "%s/m.gguf tasks/suites/demo.json %s/sl --limit 1 --seed 1 --boot 50", id, tmp, tmp), 0,
 		       NAME("eval-array.sh as array task %d of 2", id));
 	is_int(cli_sh(NULL, "ci/slurm/merge.sh %s/sl 2 >/dev/null", tmp), 0, "merge.sh joined the shards");
 	same_file("full", "sl", "items.jsonl", 0);
 	same_file("full", "sl", "results.json", 2);
 	is_int(cli_sh(NULL, "SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=1 ci/slurm/eval-array.sh "
-			    "%s/m.gguf tasks/suites/demo.json %s/sl --limit 2 --seed 1 --boot 50", tmp, tmp), 0,
+			    "%s/m.gguf tasks/suites/demo.json %s/sl --limit 1 --seed 1 --boot 50", tmp, tmp), 0,
 	       "a task submitted again resumes its finished shard");
 	char stub[512];
 	snprintf(stub, sizeof stub, "%s/bin/sbatch", tmp);
