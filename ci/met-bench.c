@@ -19,11 +19,11 @@ int main(int argc, char **argv)
 {
 	const int reps = argc > 1 && atoi(argv[1]) > 0 ? atoi(argv[1]) : 5;
 	static double a[N_ITEMS], b[N_ITEMS];
-	struct met_rng rng;
-	met_rng_seed(&rng, 2024);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, 2024);
 	for (int i = 0; i < N_ITEMS; i++) { /* right (1) or wrong (0) per item under A and B */
-		a[i] = met_rng_uniform(&rng) < 0.8;
-		b[i] = met_rng_uniform(&rng) < 0.7;
+		a[i] = mrl_rng_uniform(&rng) < 0.8;
+		b[i] = mrl_rng_uniform(&rng) < 0.7;
 	}
 	struct met_boot_opts opts;
 	met_boot_opts_init(&opts);

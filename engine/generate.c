@@ -16,7 +16,7 @@
  * else is in its batch (docs/engine.md), and a copied prefix holds the bits
  * that computing it again would give, so a request's logits, hence its greedy
  * tokens, do not depend on the batch. Sampling draws from the request's own
- * generator, seeded from (seed, rng_stream): xoshiro256** seeded by splitmix64.
+ * generator, mrl_rng_seed_stream(seed, rng_stream) (common/rng.h: xoshiro256**).
  *
  * Contexts: one multi-sequence context (eng_ctx_new_multi, n_slots sequences).
  * A backend that runs one sequence per context (MRL_EUNSUPPORTED) gets one
@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "common/buf.h"
+#include "common/rng.h"
 #include "engine/gen_int.h"
 #include "engine/vocab.h"
 
@@ -67,53 +68,6 @@ void eng_gen_res_release(struct eng_gen_res *r)
 	free(r->ids);
 	free(r->text);
 	*r = (struct eng_gen_res){ .stop_index = -1 };
-}
-
-/* ---- random numbers: xoshiro256** (Blackman & Vigna), seeded by splitmix64 ---- */
-
-struct gen_rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* x = splitmix64(seed) ^ stream; the state is the next four splitmix64 outputs of x. */
-static void rng_seed(struct gen_rng *r, uint64_t seed, uint64_t stream)
-{
-	uint64_t x = seed;
-	x = splitmix64(&x) ^ stream;
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl64(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct gen_rng *r)
-{
-	uint64_t *s = r->s;
-	const uint64_t out = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl64(s[3], 45);
-	return out;
-}
-
-/* Uniform in [0, 1) with 53 random bits. */
-static double rng_uniform(struct gen_rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
 
 /* ---- sampling ---- */
@@ -169,7 +123,7 @@ static size_t keep_top_k(struct cand *c, size_t n, size_t k)
 /* One token from a row of logits: greedy, or temperature -> top-k -> softmax ->
  * top-p -> one uniform draw over the cumulative weights (the order of HF
  * transformers' warpers). cands: n_vocab entries of scratch. */
-static int32_t sample_row(const float *logits, uint32_t n_vocab, const struct eng_gen_opts *o, struct gen_rng *rng,
+static int32_t sample_row(const float *logits, uint32_t n_vocab, const struct eng_gen_opts *o, struct mrl_rng *rng,
 			  struct cand *cands)
 {
 	if (!(o->temperature > 0.0f))
@@ -204,7 +158,7 @@ static int32_t sample_row(const float *logits, uint32_t n_vocab, const struct en
 		n = keep ? keep : 1;
 		sum = cum > 0.0 ? cum : cands[0].w;
 	}
-	const double u = rng_uniform(rng) * sum;
+	const double u = mrl_rng_uniform(rng) * sum;
 	double cum = 0.0;
 	for (size_t i = 0; i < n; i++) {
 		cum += cands[i].w;
@@ -249,7 +203,7 @@ struct gen_slot {
 	int32_t *ids;          /* generated ids */
 	size_t n_ids;
 	struct gen_text text;
-	struct gen_rng rng;
+	struct mrl_rng rng;
 	size_t n_cached;       /* prompt tokens reused */
 };
 
@@ -468,7 +422,7 @@ static int slot_start(struct gen *g, size_t r, uint32_t dst, uint32_t src, uint3
 	sl->text.anchor = -1;
 	sl->text.anchor_len = 0;
 	mrl_buf_reset(&sl->text.buf);
-	rng_seed(&sl->rng, g->o.seed, q->rng_stream);
+	mrl_rng_seed_stream(&sl->rng, g->o.seed, q->rng_stream);
 	g->stats.n_prompt_cached += keep;
 	g->stats.n_prompt_computed += q->n_prompt - keep;
 	return 0;

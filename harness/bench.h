@@ -175,7 +175,7 @@ int hrn_bench_request_latency(uint64_t t_start, const uint64_t *t_token, size_t 
 			      struct hrn_bench_latency *out, struct mrl_err *err);
 
 /* Seeded Poisson arrivals at rate qps over [0, duration_s): inter-arrival times
- * -ln(1 - U) / qps, U uniform from met_rng seeded with seed. *arrivals_s is malloc'd
+ * -ln(1 - U) / qps, U uniform from mrl_rng seeded with seed. *arrivals_s is malloc'd
  * (caller frees; NULL when *n == 0), ascending seconds from the scenario start.
  * Errors: qps or duration not finite and > 0, or more than 10^7 arrivals (MRL_EINPUT). */
 int hrn_bench_poisson_arrivals(uint64_t seed, double qps, double duration_s, double **arrivals_s, size_t *n,

@@ -42,10 +42,10 @@ double hrn_ab_median(double *scratch, const double *x, size_t n)
 }
 
 /* The median of one bootstrap resample of x (n draws with replacement); scratch holds n. */
-static double resampled_median(double *scratch, const double *x, size_t n, struct met_rng *rng)
+static double resampled_median(double *scratch, const double *x, size_t n, struct mrl_rng *rng)
 {
 	for (size_t k = 0; k < n; k++)
-		scratch[k] = x[met_rng_below(rng, n)];
+		scratch[k] = x[mrl_rng_below(rng, n)];
 	qsort(scratch, n, sizeof *scratch, mrl_cmp_double);
 	return met_percentile_sorted(scratch, n, 50);
 }
@@ -88,8 +88,8 @@ int hrn_ab_median_ci(const double *x, size_t n, const struct hrn_ab_opts *o, dou
 		goto out;
 	}
 	*median = hrn_ab_median(tmp, x, n);
-	struct met_rng rng;
-	met_rng_seed(&rng, o->seed);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, o->seed);
 	for (size_t b = 0; b < o->n_resamples; b++)
 		meds[b] = resampled_median(tmp, x, n, &rng);
 	percentile_ci(meds, o->n_resamples, o->level, lo, hi);
@@ -165,8 +165,8 @@ int hrn_ab_ratio_unpaired(const double *cand, size_t n_cand, const double *base,
 		goto out;
 	}
 	*ratio = hrn_ab_median(tmp, cand, n_cand) / hrn_ab_median(tmp, base, n_base);
-	struct met_rng rng;
-	met_rng_seed(&rng, o->seed);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, o->seed);
 	for (size_t b = 0; b < o->n_resamples; b++) {
 		/* two statements: the candidate draws come first from the one stream */
 		const double cand_median = resampled_median(tmp, cand, n_cand, &rng);

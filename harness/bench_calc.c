@@ -42,15 +42,15 @@ int hrn_bench_poisson_arrivals(uint64_t seed, double qps, double duration_s, dou
 		return mrl_err_set(err, MRL_EINPUT, "bench: --duration must be a positive number, not %g", duration_s);
 	if (qps * duration_s > MAX_ARRIVALS / 2)
 		return mrl_err_set(err, MRL_EINPUT, "bench: qps x duration = %g requests is too many", qps * duration_s);
-	struct met_rng rng;
-	met_rng_seed(&rng, seed);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, seed);
 	size_t cap = 16, len = 0;
 	double *a = malloc(cap * sizeof *a), t = 0;
 	if (!a)
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory for arrivals");
 	for (;;) {
 		/* 1 - U is in (0, 1]: the log is finite */
-		t += -log(1.0 - met_rng_uniform(&rng)) / qps;
+		t += -log(1.0 - mrl_rng_uniform(&rng)) / qps;
 		if (t >= duration_s)
 			break;
 		if (len == MAX_ARRIVALS) {

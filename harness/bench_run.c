@@ -2,7 +2,7 @@
  * requests, and the server/offline scenarios.
  *
  * What is timed and what is not (definitions in docs/measurement.md):
- *  - token ids are drawn before the clock starts (met_rng stream per test name and
+ *  - token ids are drawn before the clock starts (mrl_rng stream per test name and
  *    repetition, so the same ids whatever the thread count or test order);
  *  - a "token is available" when its logits are on the host and the argmax has
  *    been taken: every timed step ends with argmax, and on a device backend the
@@ -43,10 +43,10 @@ static uint64_t name_hash(const char *s)
 
 static void fill_ids(int32_t *ids, size_t n, uint64_t seed, uint64_t stream, uint32_t n_vocab)
 {
-	struct met_rng rng;
-	met_rng_seed_stream(&rng, seed, stream);
+	struct mrl_rng rng;
+	mrl_rng_seed_stream(&rng, seed, stream);
 	for (size_t i = 0; i < n; i++)
-		ids[i] = (int32_t)met_rng_below(&rng, n_vocab);
+		ids[i] = (int32_t)mrl_rng_below(&rng, n_vocab);
 }
 
 static double ns_to_ms(double ns)

@@ -792,11 +792,11 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			goto out;
 		}
-		struct met_rng rng;
-		met_rng_seed(&rng, o->seed);
+		struct mrl_rng rng;
+		mrl_rng_seed(&rng, o->seed);
 		for (size_t b = 0; b < BOOT; b++) {
 			for (size_t k = 0; k < n; k++)
-				tmp[k] = lr[met_rng_below(&rng, n)];
+				tmp[k] = lr[mrl_rng_below(&rng, n)];
 			qsort(tmp, n, sizeof *tmp, mrl_cmp_double);
 			meds[b] = met_percentile_sorted(tmp, n, 50);
 		}

@@ -218,12 +218,12 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 	}
 	ppl_stats(tot_nll, tot, est);
 	/* bootstrap over documents; replicate b's statistics in rep[k * B + b] */
-	struct met_rng rng;
-	met_rng_seed(&rng, o->seed);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, o->seed);
 	for (size_t b = 0; b < B; b++) {
 		double s_nll = 0, s[PPL_N] = { 0 }, v[PPL_N];
 		for (size_t i = 0; i < n; i++) {
-			size_t d = (size_t)met_rng_below(&rng, n);
+			size_t d = (size_t)mrl_rng_below(&rng, n);
 			s_nll += nll[d];
 			for (int k = 0; k < PPL_N; k++)
 				s[k] += cnt[d * PPL_N + k];

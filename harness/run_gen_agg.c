@@ -139,11 +139,11 @@ static int lang_metric(const char *metric, const struct rec_item *const *v, size
 			if ((rc = read_stats(v[i], metric, &w->sa[i], err)))
 				return rc;
 		const double est = corpus_score(metric, w->sa, NULL, n, w->scratch);
-		struct met_rng rng;
-		met_rng_seed(&rng, o->seed);
+		struct mrl_rng rng;
+		mrl_rng_seed(&rng, o->seed);
 		for (size_t b = 0; b < o->n_resamples; b++) {
 			for (size_t i = 0; i < n; i++)
-				w->idx[i] = (size_t)met_rng_below(&rng, n);
+				w->idx[i] = (size_t)mrl_rng_below(&rng, n);
 			w->rep[b] = corpus_score(metric, w->sa, w->idx, n, w->scratch);
 		}
 		double lo = NAN, hi = NAN, se = NAN;
@@ -195,11 +195,11 @@ static int pair_corpus(const char *metric, const struct rec_item *const *va, con
 		if ((rc = read_stats(va[w->ia[k]], metric, &w->sa[k], err)) || (rc = read_stats(vb[w->ib[k]], metric, &w->sb[k], err)))
 			return rc;
 	c->diff = corpus_score(metric, w->sa, NULL, n, w->scratch) - corpus_score(metric, w->sb, NULL, n, w->scratch);
-	struct met_rng rng;
-	met_rng_seed(&rng, o->seed);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, o->seed);
 	for (size_t b = 0; b < o->n_resamples; b++) {
 		for (size_t i = 0; i < n; i++)
-			w->idx[i] = (size_t)met_rng_below(&rng, n);
+			w->idx[i] = (size_t)mrl_rng_below(&rng, n);
 		w->rep[b] = corpus_score(metric, w->sa, w->idx, n, w->scratch) -
 			    corpus_score(metric, w->sb, w->idx, n, w->scratch);
 	}

@@ -7,7 +7,7 @@
  * written up in docs/statistics.md.
  *
  * Conventions for the whole module:
- *  - No process-global state. Randomness comes from a caller-owned struct met_rng
+ *  - No process-global state. Randomness comes from a caller-owned struct mrl_rng
  *    or from a seed passed in the options.
  *  - Input arrays are never modified or reordered; where a function needs a sorted
  *    copy it allocates and frees one itself.
@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/rng.h"
 
 /* ======================================================================
  * Clocks (metrics/clock.c)
@@ -88,41 +89,8 @@ double met_phase_seconds(const struct met_phase_timer *t, enum met_phase phase);
 /* Add src's totals, counts and misuse count into dst (src unchanged). */
 void met_phase_timer_merge(struct met_phase_timer *dst, const struct met_phase_timer *src);
 
-/* ======================================================================
- * Seeded, splittable PRNG (metrics/rng.c): xoshiro256** seeded by splitmix64
- * ====================================================================== */
-
-/* Generator state; a plain value owned by the caller. Copying it forks the
- * stream (both copies then yield the same numbers). */
-struct met_rng {
-	uint64_t s[4];
-};
-
-/* Seed from a 64-bit seed: the four state words are the first four outputs of
- * splitmix64 started at `seed` (Vigna's recommended seeding; never all-zero). */
-void met_rng_seed(struct met_rng *rng, uint64_t seed);
-
-/* Seed stream number `stream` of `seed`: a generator for, e.g., item `stream` of a
- * run, reproducible whatever order the items are processed in. Equivalent to
- * met_rng_seed(rng, seed ^ splitmix64_mix(stream + 1)); different streams of one seed
- * are statistically independent for all practical purposes. */
-void met_rng_seed_stream(struct met_rng *rng, uint64_t seed, uint64_t stream);
-
-/* Split: draw one word from parent (advancing it) and seed child from it. */
-void met_rng_split(struct met_rng *parent, struct met_rng *child);
-
-/* Advance by 2^128 steps (Vigna's jump): gives non-overlapping sub-streams. */
-void met_rng_jump(struct met_rng *rng);
-
-/* Next 64 random bits. */
-uint64_t met_rng_next(struct met_rng *rng);
-
-/* Uniform double in [0, 1) with 53 random bits. */
-double met_rng_uniform(struct met_rng *rng);
-
-/* Uniform integer in [0, bound), unbiased (Lemire's multiply-and-reject);
- * returns 0 when bound is 0. */
-uint64_t met_rng_below(struct met_rng *rng, uint64_t bound);
+/* The seeded, splittable PRNG (struct mrl_rng) is common/rng.h: the engine's
+ * sampling uses the same generator. */
 
 /* ======================================================================
  * Statistics (metrics/stats.c)
@@ -156,7 +124,7 @@ double met_percentile_sorted(const double *sorted, size_t n, double q);
 #define MET_BOOT_DEFAULT_LEVEL 0.95
 #define MET_BOOT_DEFAULT_SEED 0x6d6572696c6fULL /* "merilo" */
 struct met_boot_opts {
-	uint64_t seed;      /* PRNG seed (met_rng_seed) */
+	uint64_t seed;      /* PRNG seed (mrl_rng_seed) */
 	size_t n_resamples; /* B >= 1; default 10,000 */
 	double level;       /* confidence level in (0, 1); default 0.95 */
 };

@@ -124,12 +124,12 @@ static int boot_mean(const char *fn, const double *x, size_t n,
 	if (!means)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for %zu resample means", fn, B);
 
-	struct met_rng rng;
-	met_rng_seed(&rng, opts->seed);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, opts->seed);
 	for (size_t r = 0; r < B; r++) {
 		double sum = 0.0;
 		for (size_t i = 0; i < n; i++)
-			sum += x[met_rng_below(&rng, n)];
+			sum += x[mrl_rng_below(&rng, n)];
 		means[r] = sum / (double)n;
 	}
 	qsort(means, B, sizeof *means, mrl_cmp_double);

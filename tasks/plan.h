@@ -12,7 +12,7 @@
  * windows) are named in the plan and computed by the small pure functions below
  * from token counts and ids, so tasks/ needs no tokenizer. The few-shot draw needs
  * random numbers; tasks/ has no generator of its own, so the caller lends one
- * (struct task_rng: the harness passes metrics' met_rng).
+ * (struct task_rng: the harness passes metrics' mrl_rng).
  *
  * Generation has the same shape: task_gen_plan() gives the prompt (few-shot examples
  * drawn and joined exactly as for multiple choice, each example ending in its first
@@ -31,8 +31,8 @@
 #include "tasks/task.h"
 
 /* Random numbers for the few-shot draw, lent by the caller. seed_stream restarts
- * state at stream `stream` of `seed` (the harness: met_rng_seed_stream); below
- * returns a uniform integer in [0, bound) (met_rng_below). */
+ * state at stream `stream` of `seed` (the harness: mrl_rng_seed_stream); below
+ * returns a uniform integer in [0, bound) (mrl_rng_below). */
 struct task_rng {
 	void *state;
 	void (*seed_stream)(void *state, uint64_t seed, uint64_t stream);

@@ -23,11 +23,11 @@ static char tmp[256];
 /* n pairs: base = 1 * (1 + noise), cand = factor * (1 + noise), noise uniform in +-amp */
 static void make_pairs(double *a, double *b, size_t n, double factor, double amp, uint64_t seed)
 {
-	struct met_rng r;
-	met_rng_seed(&r, seed);
+	struct mrl_rng r;
+	mrl_rng_seed(&r, seed);
 	for (size_t i = 0; i < n; i++) {
-		b[i] = 1.0 * (1 + amp * (2 * met_rng_uniform(&r) - 1));
-		a[i] = factor * (1 + amp * (2 * met_rng_uniform(&r) - 1));
+		b[i] = 1.0 * (1 + amp * (2 * mrl_rng_uniform(&r) - 1));
+		a[i] = factor * (1 + amp * (2 * mrl_rng_uniform(&r) - 1));
 	}
 }
 

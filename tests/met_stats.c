@@ -15,56 +15,56 @@
 static void test_rng(void)
 {
 	/* splitmix64 from 1234567: the vector published with Vigna's splitmix64.c.
-	 * met_rng_seed fills s[] with its first four outputs. */
-	struct met_rng rng;
-	met_rng_seed(&rng, 1234567);
+	 * mrl_rng_seed fills s[] with its first four outputs. */
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, 1234567);
 	ok(rng.s[0] == 6457827717110365317ULL && rng.s[1] == 3203168211198807973ULL &&
 	   rng.s[2] == 9817491932198370423ULL && rng.s[3] == 4593380528125082431ULL,
 	   "rng: seeding = splitmix64 reference outputs for seed 1234567");
 	/* xoshiro256** from state {1,2,3,4}: reference outputs (also recomputed with a
 	 * Python transcription of xoshiro256starstar.c). */
-	rng = (struct met_rng){{1, 2, 3, 4}};
+	rng = (struct mrl_rng){{1, 2, 3, 4}};
 	static const uint64_t want[] = {11520, 0, 1509978240, 1215971899390074240ULL,
 					1216172134540287360ULL, 607988272756665600ULL};
 	int same = 1;
 	for (size_t i = 0; i < ARRAY_LEN(want); i++)
-		same &= met_rng_next(&rng) == want[i];
+		same &= mrl_rng_next(&rng) == want[i];
 	ok(same, "rng: xoshiro256** reference outputs from state {1,2,3,4}");
 
-	struct met_rng a, b;
-	met_rng_seed(&a, 42);
-	met_rng_seed(&b, 42);
+	struct mrl_rng a, b;
+	mrl_rng_seed(&a, 42);
+	mrl_rng_seed(&b, 42);
 	same = 1;
 	for (int i = 0; i < 1000; i++)
-		same &= met_rng_next(&a) == met_rng_next(&b);
+		same &= mrl_rng_next(&a) == mrl_rng_next(&b);
 	ok(same, "rng: same seed, same stream");
-	met_rng_seed_stream(&a, 42, 0);
-	met_rng_seed_stream(&b, 42, 1);
-	ok(met_rng_next(&a) != met_rng_next(&b), "rng: streams 0 and 1 of one seed differ");
-	struct met_rng child;
-	met_rng_seed(&a, 7);
+	mrl_rng_seed_stream(&a, 42, 0);
+	mrl_rng_seed_stream(&b, 42, 1);
+	ok(mrl_rng_next(&a) != mrl_rng_next(&b), "rng: streams 0 and 1 of one seed differ");
+	struct mrl_rng child;
+	mrl_rng_seed(&a, 7);
 	b = a;
-	met_rng_split(&a, &child);
-	ok(met_rng_next(&child) != met_rng_next(&a) && a.s[0] != b.s[0],
+	mrl_rng_split(&a, &child);
+	ok(mrl_rng_next(&child) != mrl_rng_next(&a) && a.s[0] != b.s[0],
 	   "rng: split advances the parent and gives a different child stream");
 	/* jump from seed 42: a Python transcription of xoshiro256starstar.c's jump()
 	 * gives next outputs 5766981335298035530, 13414075677763163907 */
-	met_rng_seed(&b, 42);
-	met_rng_jump(&b);
-	uint64_t j0 = met_rng_next(&b), j1 = met_rng_next(&b);
+	mrl_rng_seed(&b, 42);
+	mrl_rng_jump(&b);
+	uint64_t j0 = mrl_rng_next(&b), j1 = mrl_rng_next(&b);
 	ok(j0 == 5766981335298035530ULL && j1 == 13414075677763163907ULL,
 	   "rng: jump matches the reference (seed 42)");
 
 	/* uniform in [0,1), below() in range and roughly uniform (chi-square, 10 bins) */
-	met_rng_seed(&rng, 99);
+	mrl_rng_seed(&rng, 99);
 	double umin = 1, umax = 0, usum = 0;
 	int counts[10] = {0}, in_range = 1;
 	for (int i = 0; i < 100000; i++) {
-		double u = met_rng_uniform(&rng);
+		double u = mrl_rng_uniform(&rng);
 		umin = u < umin ? u : umin;
 		umax = u > umax ? u : umax;
 		usum += u;
-		uint64_t k = met_rng_below(&rng, 10);
+		uint64_t k = mrl_rng_below(&rng, 10);
 		in_range &= k < 10;
 		if (k < 10)
 			counts[k]++;
@@ -77,8 +77,8 @@ static void test_rng(void)
 	ok(in_range && chi2 < 27.88, "rng: below(10) uniform (chi2 < 27.88, the 0.001 critical value, df 9)");
 	if (chi2 >= 27.88)
 		diag("chi2 = %g", chi2);
-	is_int(met_rng_below(&rng, 0), 0, "rng: below(0) is 0");
-	is_int(met_rng_below(&rng, 1), 0, "rng: below(1) is 0");
+	is_int(mrl_rng_below(&rng, 0), 0, "rng: below(0) is 0");
+	is_int(mrl_rng_below(&rng, 1), 0, "rng: below(1) is 0");
 }
 
 static void test_summary(void)
@@ -291,10 +291,10 @@ static void test_bootstrap(void)
 	/* 500 Bernoulli(0.8) items */
 	enum { N = 500 };
 	static double x[N];
-	struct met_rng rng;
-	met_rng_seed(&rng, 2024);
+	struct mrl_rng rng;
+	mrl_rng_seed(&rng, 2024);
 	for (int i = 0; i < N; i++)
-		x[i] = met_rng_uniform(&rng) < 0.8;
+		x[i] = mrl_rng_uniform(&rng) < 0.8;
 	/* its speed is a figure of `make bench` (ci/bench.sh), not a check: a timed
 	 * check fails on a loaded machine */
 	int rc = met_boot_mean_ci(x, N, &opts, &ci, &err);
@@ -336,9 +336,9 @@ static void test_bootstrap(void)
 	struct met_boot_opts sopts = {.n_resamples = 2000, .level = 0.95};
 	int covered = 0;
 	for (int r = 0; r < RUNS; r++) {
-		met_rng_seed_stream(&rng, 31337, (uint64_t)r);
+		mrl_rng_seed_stream(&rng, 31337, (uint64_t)r);
 		for (int i = 0; i < NSIM; i++)
-			sim[i] = met_rng_uniform(&rng) < 0.7;
+			sim[i] = mrl_rng_uniform(&rng) < 0.7;
 		sopts.seed = 1000 + (uint64_t)r;
 		if (met_boot_mean_ci(sim, NSIM, &sopts, &ci2, &err) != 0)
 			break;

@@ -6,7 +6,7 @@
  * the choice lengths acc_norm divides by, the metrics of a task, the start token per
  * BOS mode, the left truncation rule and the perplexity plan and windows.
  * The suite is written inline; the random numbers come from a small generator here
- * (tasks/ borrows its generator from the caller; the harness lends metrics' met_rng).
+ * (tasks/ borrows its generator from the caller; the harness lends metrics' mrl_rng).
  */
 #include "tests/tap.h"
 

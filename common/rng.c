@@ -1,15 +1,15 @@
-/* rng.c — the seeded, splittable PRNG behind every random choice in metrics
- * (bootstrap resampling, simulated tests) and available to the run loop.
+/* rng.c — the seeded, splittable PRNG behind every random choice (common/rng.h):
+ * bootstrap resampling and simulated tests, few-shot draws, sampled generation.
  *
  * xoshiro256** (Blackman & Vigna, 2018): 256-bit state, period 2^256 - 1, fast and
  * statistically strong in all bits. Seeding runs splitmix64 from the 64-bit seed
  * to fill the state, as the authors recommend (it can never produce the all-zero
  * state from a nonzero run, and nearby seeds give unrelated states). The state is
  * an explicit caller-owned struct: no globals, so two runs in one process never
- * share a stream. Streams can be split (met_rng_split), jumped 2^128 ahead
- * (met_rng_jump) or derived by number (met_rng_seed_stream).
+ * share a stream. Streams can be split (mrl_rng_split), jumped 2^128 ahead
+ * (mrl_rng_jump) or derived by number (mrl_rng_seed_stream).
  */
-#include "metrics/met.h"
+#include "common/rng.h"
 
 static uint64_t splitmix64_next(uint64_t *x)
 {
@@ -24,20 +24,20 @@ static inline uint64_t rotl(uint64_t x, int k)
 	return (x << k) | (x >> (64 - k));
 }
 
-void met_rng_seed(struct met_rng *rng, uint64_t seed)
+void mrl_rng_seed(struct mrl_rng *rng, uint64_t seed)
 {
 	uint64_t x = seed;
 	for (int i = 0; i < 4; i++)
 		rng->s[i] = splitmix64_next(&x);
 }
 
-void met_rng_seed_stream(struct met_rng *rng, uint64_t seed, uint64_t stream)
+void mrl_rng_seed_stream(struct mrl_rng *rng, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = stream + 1;
-	met_rng_seed(rng, seed ^ splitmix64_next(&x));
+	mrl_rng_seed(rng, seed ^ splitmix64_next(&x));
 }
 
-uint64_t met_rng_next(struct met_rng *rng)
+uint64_t mrl_rng_next(struct mrl_rng *rng)
 {
 	uint64_t *s = rng->s;
 	uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -51,12 +51,12 @@ uint64_t met_rng_next(struct met_rng *rng)
 	return result;
 }
 
-void met_rng_split(struct met_rng *parent, struct met_rng *child)
+void mrl_rng_split(struct mrl_rng *parent, struct mrl_rng *child)
 {
-	met_rng_seed(child, met_rng_next(parent));
+	mrl_rng_seed(child, mrl_rng_next(parent));
 }
 
-void met_rng_jump(struct met_rng *rng)
+void mrl_rng_jump(struct mrl_rng *rng)
 {
 	static const uint64_t jump[4] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
 					 0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
@@ -69,7 +69,7 @@ void met_rng_jump(struct met_rng *rng)
 				s2 ^= rng->s[2];
 				s3 ^= rng->s[3];
 			}
-			met_rng_next(rng);
+			mrl_rng_next(rng);
 		}
 	rng->s[0] = s0;
 	rng->s[1] = s1;
@@ -77,23 +77,23 @@ void met_rng_jump(struct met_rng *rng)
 	rng->s[3] = s3;
 }
 
-double met_rng_uniform(struct met_rng *rng)
+double mrl_rng_uniform(struct mrl_rng *rng)
 {
-	return (double)(met_rng_next(rng) >> 11) * 0x1.0p-53;
+	return (double)(mrl_rng_next(rng) >> 11) * 0x1.0p-53;
 }
 
-uint64_t met_rng_below(struct met_rng *rng, uint64_t bound)
+uint64_t mrl_rng_below(struct mrl_rng *rng, uint64_t bound)
 {
 	if (bound == 0)
 		return 0;
 	/* Lemire (2019): the high word of x * bound is uniform on [0, bound) once the
 	 * few low words below (2^64 mod bound) are rejected. */
-	unsigned __int128 m = (unsigned __int128)met_rng_next(rng) * bound;
+	unsigned __int128 m = (unsigned __int128)mrl_rng_next(rng) * bound;
 	uint64_t low = (uint64_t)m;
 	if (low < bound) {
 		uint64_t threshold = -bound % bound;
 		while (low < threshold) {
-			m = (unsigned __int128)met_rng_next(rng) * bound;
+			m = (unsigned __int128)mrl_rng_next(rng) * bound;
 			low = (uint64_t)m;
 		}
 	}
