@@ -12,7 +12,7 @@
  * windows) are named in the plan and computed by the small pure functions below
  * from token counts and ids, so tasks/ needs no tokenizer. The few-shot draw needs
  * random numbers; tasks/ has no generator of its own, so the caller lends one
- * (struct task_rng: the harness passes metrics' mrl_rng).
+ * (struct task_rng: the harness passes common/rng.h's mrl_rng).
  *
  * Generation has the same shape: task_gen_plan() gives the prompt (few-shot examples
  * drawn and joined exactly as for multiple choice, each example ending in its first
