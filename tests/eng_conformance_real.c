@@ -2,8 +2,8 @@
  *
  * Fixtures: tests/smollm2-fixtures.sh DIR makes llama.cpp's quantizations of
  * ../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf, llama.cpp's
- * perplexity of each (ctx 256, batch 256 and batch 32), llama-tokenize's ids of the
- * text, and copies whose tokenizer merilo can open (only ids are fed). DIR is
+ * perplexity of each (ctx 256, batch 256 and batch 32), and llama-tokenize's ids of the
+ * text, which are fed to the files as llama-quantize wrote them. DIR is
  * $MRL_SMOLLM2_DIR, else smollm2/ next to $MERILO; skipped where absent.
  *
  * Per type: perplexity by llama.cpp's method on the same ids (chunks of 256 from
@@ -227,13 +227,13 @@ int main(void)
 	int32_t *ids = read_ids(path, &n_ids);
 	if (!ids || n_ids < N_CTX) {
 		char why[2400];
-		snprintf(why, sizeof why, "%s absent: run tests/smollm2-fixtures.sh %s (needs ../shared/tools/llama.cpp, gguf-py)",
+		snprintf(why, sizeof why, "%s absent: run tests/smollm2-fixtures.sh %s (needs ../shared/tools/llama.cpp)",
 			 path, dir);
 		skip_all(why);
 	}
 	const char *exp_dir = "../shared/fixtures/hf/expected/smollm2-q4_1";
 	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-		snprintf(path, sizeof path, "%s/ids-%s.gguf", dir, types[t]);
+		snprintf(path, sizeof path, "%s/smollm2-%s.gguf", dir, types[t]);
 		struct eng_open_opts o = { .n_threads = 2 };
 		struct eng_model *m = NULL;
 		struct eng_ctx *c = NULL;
