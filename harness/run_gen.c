@@ -28,24 +28,10 @@
 #include "tasks/chat.h"
 #include "tasks/langid.h"
 
-/* metrics' generator, lent to tasks/ for the few-shot draw (as run_units.c does) */
-static void rng_seed_stream(void *state, uint64_t seed, uint64_t stream)
-{
-	mrl_rng_seed_stream(state, seed, stream);
-}
-
-static uint64_t rng_below(void *state, uint64_t bound)
-{
-	return mrl_rng_below(state, bound);
-}
-
 static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct task_gen_plan *p,
 		    struct mrl_err *err)
 {
-	struct mrl_rng state;
-	const struct task_rng rng = { .state = &state, .seed_stream = rng_seed_stream, .below = rng_below };
-	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos,
-					  .rng = &rng };
+	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
 	return task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
 }
 

@@ -4,7 +4,7 @@
  * The run loop, the prompts files and the plan check (run_plan.c) all walk the
  * units through one iterator, so they cannot disagree on what the run covers.
  * The plan of a unit comes from tasks/ (tasks/plan.h); this file only turns the
- * run's options into task_plan_opts and lends metrics' generator to the few-shot draw.
+ * run's options into task_plan_opts.
  */
 #include "harness/run.h"
 
@@ -61,24 +61,10 @@ bool hrn_units_next(struct hrn_units *u, struct hrn_unit *out)
 	return false;
 }
 
-/* metrics' generator, lent to tasks/ for the few-shot draw */
-static void rng_seed_stream(void *state, uint64_t seed, uint64_t stream)
-{
-	mrl_rng_seed_stream(state, seed, stream);
-}
-
-static uint64_t rng_below(void *state, uint64_t bound)
-{
-	return mrl_rng_below(state, bound);
-}
-
 int hrn_run_mc_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		    struct task_mc_plan *p, struct mrl_err *err)
 {
-	struct mrl_rng state;
-	const struct task_rng rng = { .state = &state, .seed_stream = rng_seed_stream, .below = rng_below };
-	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos,
-					  .rng = &rng };
+	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
 	return task_mc_plan(t, item_idx, lang, &o, p, err);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/rng.h"
 
 int32_t task_start_token(enum task_start rule, int32_t bos_id, int32_t eos_id)
 {
@@ -76,10 +77,10 @@ static const struct task_item *shot_item(const struct task_task *t, bool from_po
 }
 
 /* Draw p->shots for item item_idx in language li: p->n_shots distinct candidates
- * (the pool's items, or the task's other items, having the language). */
+ * (the pool's items, or the task's other items, having the language), with stream
+ * item_idx of r->seed. */
 static int draw_shots(const struct task_task *t, size_t item_idx, const char *lang, size_t li,
-		      const struct task_fewshot *r, const struct task_plan_opts *o, struct task_mc_plan *p,
-		      struct mrl_err *err)
+		      const struct task_fewshot *r, struct task_mc_plan *p, struct mrl_err *err)
 {
 	const bool from_pool = !strcmp(r->source, "pool");
 	const size_t n_src = from_pool ? task_n_pool(t) : task_n_items(t);
@@ -94,15 +95,11 @@ static int draw_shots(const struct task_task *t, size_t item_idx, const char *la
 		return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, the %s has %zu in this language",
 				   task_id(t), lang, r->k, r->k, from_pool ? "pool" : "task's other items", n_cand);
 	}
-	if (!o->rng) {
-		free(cand);
-		return mrl_err_set(err, MRL_EINPUT, "task '%s': a few-shot draw needs random numbers (no task_rng given)",
-				   task_id(t));
-	}
-	o->rng->seed_stream(o->rng->state, r->seed, item_idx);
+	struct mrl_rng rng;
+	mrl_rng_seed_stream(&rng, r->seed, item_idx);
 	for (size_t j = 0; j < (size_t)r->k; j++) {
 		/* partial Fisher-Yates: cand[0..k) becomes a uniform draw without replacement */
-		size_t pick = j + (size_t)o->rng->below(o->rng->state, n_cand - j), tmp = cand[j];
+		size_t pick = j + (size_t)mrl_rng_below(&rng, n_cand - j), tmp = cand[j];
 		cand[j] = cand[pick];
 		cand[pick] = tmp;
 	}
@@ -150,7 +147,7 @@ static int build_prompt(const struct task_task *t, size_t item_idx, const char *
 		const int li = task_language_index(t, lang);
 		if (li < 0)
 			return mrl_err_set(err, MRL_EINPUT, "task '%s': no language '%s'", task_id(t), lang);
-		if ((rc = draw_shots(t, item_idx, lang, (size_t)li, &r, o, p, err)))
+		if ((rc = draw_shots(t, item_idx, lang, (size_t)li, &r, p, err)))
 			return rc;
 	}
 	mrl_buf_init(&b);

@@ -10,9 +10,9 @@
  *
  * The plan stays textual: rules that act on tokens (the start token, truncation,
  * windows) are named in the plan and computed by the small pure functions below
- * from token counts and ids, so tasks/ needs no tokenizer. The few-shot draw needs
- * random numbers; tasks/ has no generator of its own, so the caller lends one
- * (struct task_rng: the harness passes common/rng.h's mrl_rng).
+ * from token counts and ids, so tasks/ needs no tokenizer. The few-shot draw of
+ * item i uses stream i of the few-shot seed of common/rng.h's generator, so the
+ * caller lends nothing and a plan depends only on the suite, the item and opts.
  *
  * Generation has the same shape: task_gen_plan() gives the prompt (few-shot examples
  * drawn and joined exactly as for multiple choice, each example ending in its first
@@ -30,24 +30,14 @@
 #include "common/err.h"
 #include "tasks/task.h"
 
-/* Random numbers for the few-shot draw, lent by the caller. seed_stream restarts
- * state at stream `stream` of `seed` (the harness: mrl_rng_seed_stream); below
- * returns a uniform integer in [0, bound) (mrl_rng_below). */
-struct task_rng {
-	void *state;
-	void (*seed_stream)(void *state, uint64_t seed, uint64_t stream);
-	uint64_t (*below)(void *state, uint64_t bound);
-};
-
 /* What a run decides for every item: the options that shape a plan. */
 struct task_plan_opts {
 	int fewshot_k;              /* -1 = the task's own setting (0 without one) */
 	uint64_t seed;              /* few-shot seed of tasks that declare none (--seed) */
 	bool add_bos;               /* BOS is used (--bos resolved against the model) */
-	const struct task_rng *rng; /* needed only when an item gets few-shot examples */
 };
 
-/* The few-shot settings every item of t gets under o (o->rng is not read): k
+/* The few-shot settings every item of t gets under o: k
  * (o->fewshot_k, else the task's, else 0), the seed (the task's, else o->seed),
  * the source ("pool" or "items": the task's, else "pool" when the task has a pool)
  * and the delimiter between examples (the task's, else "\n\n"). out->has is true;

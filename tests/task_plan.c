@@ -5,13 +5,14 @@
  * split (trailing whitespace moves to the continuation, the concatenation unchanged),
  * the choice lengths acc_norm divides by, the metrics of a task, the start token per
  * BOS mode, the left truncation rule and the perplexity plan and windows.
- * The suite is written inline; the random numbers come from a small generator here
- * (tasks/ borrows its generator from the caller; the harness lends metrics' mrl_rng).
+ * The suite is written inline; expected draws are worked out here with common/rng.h's
+ * generator, the one the plan uses (stream i of the few-shot seed for item i).
  */
 #include "tests/tap.h"
 
 #include <stdint.h>
 
+#include "common/rng.h"
 #include "tasks/plan.h"
 #include "tasks/task.h"
 
@@ -39,56 +40,44 @@ static const char suite_json[] =
 	"      { \"id\": \"f4\", \"gold\": 1, \"en\": { \"question\": \"d?\", \"choices\": [\"D1\", \"D2\"] }, \"hr\": { \"question\": \"d?\", \"choices\": [\"D1\", \"D2\"] } },"
 	"      { \"id\": \"f5\", \"gold\": 0, \"en\": { \"question\": \"e?\", \"choices\": [\"E1\", \"E2\"] }, \"hr\": { \"question\": \"e?\", \"choices\": [\"E1\", \"E2\"] } },"
 	"      { \"id\": \"f6\", \"gold\": 1, \"en\": { \"question\": \"f?\", \"choices\": [\"F1\", \"F2\"] }, \"hr\": { \"question\": \"f?\", \"choices\": [\"F1\", \"F2\"] } } ] },"
-	/* 2: few-shot from a pool */
+	/* 2: as 1 without a fewshot block: --fewshot draws from the other items with the run's seed */
+	"  { \"id\": \"ns\", \"type\": \"multiple_choice\", \"languages\": [\"en\", \"hr\"],"
+	"    \"templates\": { \"en\": { \"context\": \"Q: {question}\\nA: \" }, \"hr\": { \"context\": \"P: {question}\\nO: \" } },"
+	"    \"items\": ["
+	"      { \"id\": \"n1\", \"gold\": 0, \"en\": { \"question\": \"a?\", \"choices\": [\"A1\", \"A2\"] }, \"hr\": { \"question\": \"a?\", \"choices\": [\"A1\", \"A2\"] } },"
+	"      { \"id\": \"n2\", \"gold\": 1, \"en\": { \"question\": \"b?\", \"choices\": [\"B1\", \"B2\"] }, \"hr\": { \"question\": \"b?\", \"choices\": [\"B1\", \"B2\"] } },"
+	"      { \"id\": \"n3\", \"gold\": 0, \"en\": { \"question\": \"c?\", \"choices\": [\"C1\", \"C2\"] } },"
+	"      { \"id\": \"n4\", \"gold\": 1, \"en\": { \"question\": \"d?\", \"choices\": [\"D1\", \"D2\"] }, \"hr\": { \"question\": \"d?\", \"choices\": [\"D1\", \"D2\"] } },"
+	"      { \"id\": \"n5\", \"gold\": 0, \"en\": { \"question\": \"e?\", \"choices\": [\"E1\", \"E2\"] }, \"hr\": { \"question\": \"e?\", \"choices\": [\"E1\", \"E2\"] } },"
+	"      { \"id\": \"n6\", \"gold\": 1, \"en\": { \"question\": \"f?\", \"choices\": [\"F1\", \"F2\"] }, \"hr\": { \"question\": \"f?\", \"choices\": [\"F1\", \"F2\"] } } ] },"
+	/* 3: few-shot from a pool */
 	"  { \"id\": \"pool\", \"type\": \"multiple_choice\", \"languages\": [\"en\"],"
 	"    \"templates\": { \"en\": { \"context\": \"{question}\" } },"
 	"    \"fewshot\": { \"k\": 1, \"seed\": 3, \"source\": \"pool\", \"delimiter\": \" | \" },"
 	"    \"items\": [ { \"id\": \"p1\", \"gold\": 0, \"en\": { \"question\": \"x\", \"choices\": [\"X\", \"Y\"] } } ],"
 	"    \"pool\": [ { \"id\": \"q1\", \"gold\": 1, \"en\": { \"question\": \"ex\", \"choices\": [\"no\", \"yes\"] } } ] },"
-	/* 3: perplexity */
+	/* 4: perplexity */
 	"  { \"id\": \"ppl\", \"type\": \"perplexity\", \"languages\": [\"sr-Cyrl\"], \"window\": 8, \"stride\": 4,"
 	"    \"items\": [ { \"id\": \"d1\", \"sr-Cyrl\": { \"text\": \"Река тече кроз град.\" } } ] } ] }";
 
 static struct task_suite *suite;
 
-/* ---- a small generator lent to the plan: splitmix64, and a log of seed_stream calls ---- */
-
-struct test_rng {
-	uint64_t x;
-	uint64_t salt; /* added to every seed: stands in for another seed where the task fixes its own */
-	uint64_t last_seed, last_stream;
-	int n_seeded;
-};
-
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void test_seed_stream(void *state, uint64_t seed, uint64_t stream)
-{
-	struct test_rng *r = state;
-	r->x = (seed + r->salt) ^ mix(stream + 1);
-	r->last_seed = seed;
-	r->last_stream = stream;
-	r->n_seeded++;
-}
-
-static uint64_t test_below(void *state, uint64_t bound)
-{
-	struct test_rng *r = state;
-	r->x += 0x9e3779b97f4a7c15ULL;
-	return bound ? mix(r->x) % bound : 0;
-}
-
-static struct test_rng rng_state;
-static const struct task_rng rng = { &rng_state, test_seed_stream, test_below };
-
 static struct task_plan_opts opts(int k, uint64_t seed, bool bos)
 {
-	return (struct task_plan_opts){ .fewshot_k = k, .seed = seed, .add_bos = bos, .rng = &rng };
+	return (struct task_plan_opts){ .fewshot_k = k, .seed = seed, .add_bos = bos };
+}
+
+/* The draw the plan should make: k of cand[0..n) by a partial Fisher-Yates shuffle
+ * with stream `stream` of `seed` (cand is shuffled in place; its first k are the draw). */
+static void expected_draw(uint64_t seed, uint64_t stream, size_t *cand, size_t n, size_t k)
+{
+	struct mrl_rng rng;
+	mrl_rng_seed_stream(&rng, seed, stream);
+	for (size_t j = 0; j < k; j++) {
+		size_t pick = j + (size_t)mrl_rng_below(&rng, n - j), tmp = cand[j];
+		cand[j] = cand[pick];
+		cand[pick] = tmp;
+	}
 }
 
 static const struct task_task *task(const char *id)
@@ -125,9 +114,11 @@ static void check_fewshot_deterministic(void)
 
 	/* item 4 planned after item 1 or on its own: the draw is stream item_idx of the seed */
 	struct task_mc_plan alone, later, other;
-	plan("fs", 4, "en", opts(-1, 0, false), &alone);
-	is_int(rng_state.last_seed, 7, "few-shot: the task's own seed (7) seeds the draw");
-	is_int(rng_state.last_stream, 4, "few-shot: the draw of item 4 uses stream 4");
+	size_t want[] = { 0, 1, 2, 3, 5 }; /* fs's other items in en */
+	expected_draw(7, 4, want, 5, 2);
+	plan("fs", 4, "en", opts(-1, 12345, false), &alone);
+	ok(alone.n_shots == 2 && alone.shots[0] == want[0] && alone.shots[1] == want[1],
+	   "few-shot: item 4 draws with stream 4 of the task's own seed (7), whatever the run's seed");
 	plan("fs", 1, "en", opts(-1, 0, false), &other);
 	plan("fs", 4, "en", opts(-1, 0, false), &later);
 	ok(alone.n_shots == 2 && !memcmp(alone.shots, later.shots, 2 * sizeof *alone.shots),
@@ -140,8 +131,16 @@ static void check_fewshot_deterministic(void)
 static void check_fewshot_run_seed(void)
 {
 	struct task_mc_plan p;
+	bool as_expected = true;
+	for (uint64_t seed = 99; seed < 103; seed++) {
+		size_t want[] = { 1, 2, 3, 4, 5 }; /* ns's other items in en */
+		expected_draw(seed, 0, want, 5, 2);
+		as_expected &= plan("ns", 0, "en", opts(2, seed, false), &p) && p.n_shots == 2 &&
+			       p.shots[0] == want[0] && p.shots[1] == want[1] && !p.shots_from_pool;
+		task_mc_plan_release(&p);
+	}
+	ok(as_expected, "few-shot in a task without a fewshot block: stream 0 of the run's seed (seeds 99-102)");
 	plan("zs", 0, "en", opts(1, 99, false), &p);
-	is_int(rng_state.last_seed, 99, "few-shot in a task without a fewshot block: the run's seed");
 	ok(p.n_shots == 1 && p.shots[0] == 1 && !p.shots_from_pool, "its one candidate: the task's other item");
 	task_mc_plan_release(&p);
 	struct mrl_err err = { 0 };
@@ -155,12 +154,11 @@ static void check_fewshot_run_seed(void)
 static void check_fewshot_excludes_item(void)
 {
 	int self = 0, dup = 0, lang = 0, n = 0;
-	for (uint64_t salt = 0; salt < 40; salt++)
+	for (uint64_t seed = 0; seed < 40; seed++) /* ns takes the run's seed: 40 draws per item */
 		for (size_t i = 0; i < 6; i++) {
 			struct task_mc_plan p;
-			const char *tag = i == 2 ? "en" : "hr"; /* f3 has no hr variant */
-			rng_state.salt = salt;
-			if (!plan("fs", i, tag, opts(3, 0, false), &p))
+			const char *tag = i == 2 ? "en" : "hr"; /* n3 has no hr variant */
+			if (!plan("ns", i, tag, opts(3, seed, false), &p))
 				continue;
 			for (size_t j = 0; j < p.n_shots; j++) {
 				self += p.shots[j] == i;
@@ -171,11 +169,10 @@ static void check_fewshot_excludes_item(void)
 			n += (int)p.n_shots;
 			task_mc_plan_release(&p);
 		}
-	rng_state.salt = 0;
 	ok(n == 40 * 6 * 3, "few-shot: every plan got its 3 examples");
 	is_int(self, 0, "few-shot from the items: never the item itself");
 	is_int(dup, 0, "few-shot: examples are drawn without replacement");
-	is_int(lang, 0, "few-shot: only examples that have the language (f3 has no hr)");
+	is_int(lang, 0, "few-shot: only examples that have the language (n3 has no hr)");
 }
 
 static void check_fewshot_prompt(void)
