@@ -94,7 +94,8 @@ static void pct_ci(char *buf, size_t size, double lo, double hi)
 static bool is_fraction_metric(const char *metric)
 {
 	return metric && (!strcmp(metric, "acc") || !strcmp(metric, "acc_norm") || !strcmp(metric, "exact_match") ||
-			  !strncmp(metric, "acc_", 4) || !strcmp(metric, "f1"));
+			  !strncmp(metric, "acc_", 4) || !strcmp(metric, "f1") || !strcmp(metric, "rouge_l") ||
+			  !strcmp(metric, "contains") || !strcmp(metric, "script_ok") || !strcmp(metric, "lang_ok"));
 }
 
 static void metric_value(char *buf, size_t size, const char *metric, double v)
@@ -165,6 +166,12 @@ static const struct rpt_plot *find_plot(const struct rpt_plots *plots, const cha
 	return NULL;
 }
 
+/* Whether the runs had generate tasks to plot (plot_gen.c). */
+static bool has_gen_plots(const struct rpt_plots *plots)
+{
+	return find_plot(plots, "generation") || find_plot(plots, "script-lang") || find_plot(plots, "generation-gap");
+}
+
 /* The text of one bench row; the HTML and markdown tables print the same. */
 struct bench_text {
 	char prompt[32], gen[32], threads[32], prefill_tps[32], decode_tps[32], prefill_j[32], decode_j[32];
@@ -214,8 +221,13 @@ struct gap_text {
 
 static void gap_text(struct gap_text *t, const struct rpt_gap *g)
 {
-	pp(t->diff, sizeof t->diff, g->diff);
-	pp_ci(t->ci, sizeof t->ci, g->ci_low, g->ci_high);
+	if (is_fraction_metric(g->metric)) {
+		pp(t->diff, sizeof t->diff, g->diff);
+		pp_ci(t->ci, sizeof t->ci, g->ci_low, g->ci_high);
+	} else { /* chrF, BLEU (0-100 points), perplexity: in the metric's own units */
+		num_scaled(t->diff, sizeof t->diff, "%+.2f", 1, g->diff);
+		range_scaled(t->ci, sizeof t->ci, "[%+.2f, %+.2f]", 1, g->ci_low, g->ci_high);
+	}
 	count(t->pairs, sizeof t->pairs, g->n_pairs);
 	count(t->b, sizeof t->b, g->mcnemar_b);
 	count(t->c, sizeof t->c, g->mcnemar_c);
@@ -546,7 +558,8 @@ static void html_gaps(FILE *f, const struct rpt_input *in)
 		fputs("<p>No paired comparisons between languages in these runs.</p>\n", f);
 		return;
 	}
-	fputs("<p>Differences A &minus; B in percentage points over the items present in both languages; "
+	fputs("<p>Differences A &minus; B in percentage points over the items present in both languages (chrF and BLEU: "
+	      "in their 0-100 points); "
 	      "b = items right in A only, c = right in B only; exact two-sided McNemar p, not corrected for the number "
 	      "of rows. Highlighted: p &lt; 0.05.</p>\n", f);
 	fputs("<table>\n<tr><th>run</th><th>task</th><th>kind</th><th>A &minus; B</th><th>metric</th><th>pairs</th>"
@@ -668,8 +681,9 @@ static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plo
 	h(f, title);
 	fprintf(f, "</h1>\n<p class=\"sub\">%zu run%s; accuracies in %%, differences in percentage points (pp).</p>\n",
 		in->n_runs, in->n_runs == 1 ? "" : "s");
-	fputs("<nav><a href=\"#runs\">Runs</a><a href=\"#accuracy\">Accuracy</a><a href=\"#gaps\">Language and script "
-	      "gaps</a><a href=\"#performance\">Performance</a></nav>\n", f);
+	fprintf(f, "<nav><a href=\"#runs\">Runs</a><a href=\"#accuracy\">Accuracy</a><a href=\"#gaps\">Language and "
+		"script gaps</a>%s<a href=\"#performance\">Performance</a></nav>\n",
+		has_gen_plots(plots) ? "<a href=\"#generation\">Generate tasks</a>" : "");
 	if (plots && plots->status[0]) {
 		h_wrap(f, "<p class=\"warn\"><strong>Plots:</strong> ", plots->status, "</p>\n");
 	}
@@ -682,6 +696,12 @@ static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plo
 	html_figure(f, plots, "language-gap");
 	html_figure(f, plots, "script-gap");
 	html_gaps(f, in);
+	if (has_gen_plots(plots)) { /* their numbers are in the tables above */
+		fputs("<h2 id=\"generation\">Generate tasks</h2>\n", f);
+		html_figure(f, plots, "generation");
+		html_figure(f, plots, "script-lang");
+		html_figure(f, plots, "generation-gap");
+	}
 	fputs("<h2 id=\"performance\">Performance</h2>\n", f);
 	html_figure(f, plots, "item-time");
 	if (in->n_perf) {
@@ -833,7 +853,8 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 	md_figure(f, plots, "language-gap");
 	md_figure(f, plots, "script-gap");
 	if (in->n_gaps) {
-		fputs("A − B in percentage points over the items present in both; b = right in A only, c = right in B only; "
+		fputs("A − B in percentage points over the items present in both (chrF and BLEU: in their 0-100 points); "
+		      "b = right in A only, c = right in B only; "
 		      "exact two-sided McNemar p (uncorrected).\n\n"
 		      "| run | task | kind | A − B | metric | pairs | diff (pp) | CI (pp) | b | c | McNemar p |\n"
 		      "|---|---|---|---|---|---:|---:|---|---:|---:|---:|\n", f);
@@ -848,6 +869,12 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 			const char *cells[] = { run_label(in, g.run), g.task, kind_name(k), pair, g.metric, t.pairs, t.diff, t.ci, t.b, t.c, t.p };
 			md_row(f, cells, 11);
 		}
+	}
+	if (has_gen_plots(plots)) {
+		fputs("\n## Generate tasks\n\n", f);
+		md_figure(f, plots, "generation");
+		md_figure(f, plots, "script-lang");
+		md_figure(f, plots, "generation-gap");
 	}
 	fputs("\n## Performance\n\n", f);
 	md_figure(f, plots, "item-time");

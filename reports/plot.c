@@ -16,8 +16,8 @@
  * The .dat files hold numbers only (labels are in the script, and a comment).
  *
  * This file draws the report's plots in order (rpt_plots_write); the shared
- * machinery is in plot_gp.c, the plots of scores in plot_scores.c and those of
- * speed and cost in plot_perf.c (declarations in plot_int.h).
+ * machinery is in plot_gp.c, the plots of scores in plot_scores.c, those of
+ * generate tasks in plot_gen.c and those of speed and cost in plot_perf.c (declarations in plot_int.h).
  */
 #include "reports/rpt.h"
 #include "reports/plot_int.h"
@@ -84,7 +84,8 @@ int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struc
 	int rc = 0;
 	char caption[640];
 	if ((rc = rpt_plot_accuracy(&pl, in, err)) || (rc = rpt_plot_gaps(&pl, in, RPT_GAP_LANGUAGE, err)) ||
-	    (rc = rpt_plot_gaps(&pl, in, RPT_GAP_SCRIPT, err)))
+	    (rc = rpt_plot_gaps(&pl, in, RPT_GAP_SCRIPT, err)) || (rc = rpt_plot_generation(&pl, in, err)) ||
+	    (rc = rpt_plot_script_lang(&pl, in, err)) || (rc = rpt_plot_generation_gaps(&pl, in, err)))
 		return rc;
 	snprintf(caption, sizeof caption,
 		 "Share of items (y) scored within a given time (x) per item, from the runs' per-item timings "

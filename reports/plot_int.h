@@ -1,5 +1,5 @@
 /* plot_int.h — what the plot files share (plot.c, plot_gp.c, plot_scores.c,
- * plot_perf.c); internal to reports/.
+ * plot_gen.c, plot_perf.c); internal to reports/.
  */
 #ifndef MRL_RPT_PLOT_INT_H
 #define MRL_RPT_PLOT_INT_H
@@ -64,6 +64,10 @@ size_t rpt_intern(const char **list, size_t *n, const char *s);
  * nothing when the runs hold no data for it ---- */
 int rpt_plot_accuracy(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
 int rpt_plot_gaps(struct rpt_plotter *pl, const struct rpt_input *in, enum rpt_gap_kind kind, struct mrl_err *err);
+/* plot_gen.c: generate tasks */
+int rpt_plot_generation(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
+int rpt_plot_script_lang(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
+int rpt_plot_generation_gaps(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
 int rpt_plot_cdf(struct rpt_plotter *pl, const struct rpt_input *in, const struct rpt_sample *samples, size_t n_samples,
 		 const char *name, const char *title, const char *xlabel, const char *unit, const char *caption,
 		 struct mrl_err *err);

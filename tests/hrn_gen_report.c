@@ -1,0 +1,269 @@
+/* hrn_gen_report.c — merilo report on a run with generate tasks (issue 17).
+ *
+ * A tiny random-weight model runs the demo suite's generate tasks (--limit 3);
+ * merilo report draws the generation plots. Checked: generation.dat holds, per
+ * language, exactly the EM/F1/ROUGE-L/chrF/chrF++/BLEU values and CIs of
+ * results.json (fractions x 100), each at the x tic of its task and metric in
+ * generation.gp; script-lang.dat the same for script_ok and lang_ok;
+ * generation-gap.dat one row per en-vs-BCMS and sr-Cyrl-vs-sr-Latn comparison
+ * of those metrics, oriented and scaled; the gap tables show chrF differences in
+ * chrF points (not x 100); with gnuplot the three plots are inline SVG in
+ * report.html, and with Chromium the page fits 1280 px.
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+#include "tests/chromium.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[256];
+
+struct metric_def {
+	const char *name, *label;
+	double scale;
+};
+static const struct metric_def quality[] = {
+	{ "exact_match", "EM", 100 }, { "f1", "F1", 100 }, { "rouge_l", "ROUGE-L", 100 },
+	{ "chrf", "chrF", 1 },        { "chrf++", "chrF++", 1 }, { "bleu", "BLEU", 1 },
+};
+static const struct metric_def consistency[] = { { "script_ok", "script_ok", 100 }, { "lang_ok", "lang_ok", 100 } };
+
+struct dat_row {
+	char lang[32];
+	double x, v, lo, hi;
+	bool used;
+};
+
+/* The rows of a points .dat ("# index K: language L" headers, then x v lo hi). */
+static size_t read_points(const char *path, struct dat_row *rows, size_t cap)
+{
+	char *text = cli_slurp(path), *save = NULL, lang[32] = "";
+	size_t n = 0;
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		const char *h = strstr(l, ": language ");
+		if (l[0] == '#') {
+			if (h)
+				snprintf(lang, sizeof lang, "%s", h + 11);
+			continue;
+		}
+		struct dat_row r = { 0 };
+		if (n < cap && sscanf(l, "%lf %lf %lf %lf", &r.x, &r.v, &r.lo, &r.hi) == 4) {
+			snprintf(r.lang, sizeof r.lang, "%s", lang);
+			rows[n++] = r;
+		}
+	}
+	free(text);
+	return n;
+}
+
+static bool close_to(double a, double b)
+{
+	return fabs(a - b) <= 1e-6 * fmax(1.0, fabs(b));
+}
+
+/* The x tic of (task, label) in the script, or -1. */
+static long tic_of(const char *gp, const char *task, const char *label)
+{
+	char needle[160];
+	snprintf(needle, sizeof needle, "'%s'.\"\\n\".'%s'", task, label);
+	const char *p = gp ? strstr(gp, needle) : NULL, *q = p ? strstr(p + strlen(needle), "' ") : NULL;
+	return q ? strtol(q + 2, NULL, 10) : -1;
+}
+
+/* Every finite value of the metrics in results.json is one row of NAME.dat, in its
+ * language's block, at its task and metric's tic, and no row is left over. */
+static void check_points(const char *rep, json_t *res, const char *name, const struct metric_def *defs, size_t n_defs)
+{
+	char path[600];
+	static struct dat_row rows[512];
+	snprintf(path, sizeof path, "%s/%s.dat", rep, name);
+	const size_t n_rows = read_points(path, rows, 512);
+	snprintf(path, sizeof path, "%s/%s.gp", rep, name);
+	char *gp = cli_slurp(path);
+	size_t n_values = 0, n_found = 0, n_at_tic = 0;
+	size_t a;
+	json_t *ag;
+	json_array_foreach(json_object_get(res, "aggregates"), a, ag) {
+		const char *task = json_string_value(json_object_get(ag, "task"));
+		const char *lang = json_string_value(json_object_get(ag, "language"));
+		for (size_t k = 0; k < n_defs; k++) {
+			json_t *mv = json_object_get(json_object_get(ag, "metrics"), defs[k].name);
+			if (!mv || !json_is_number(json_object_get(mv, "value")))
+				continue;
+			n_values++;
+			const double v = json_number_value(json_object_get(mv, "value")) * defs[k].scale;
+			const double lo = json_number_value(json_object_get(mv, "ci_low")) * defs[k].scale;
+			const double hi = json_number_value(json_object_get(mv, "ci_high")) * defs[k].scale;
+			const long tic = tic_of(gp, task, defs[k].label);
+			for (size_t r = 0; r < n_rows; r++)
+				if (!rows[r].used && !strcmp(rows[r].lang, lang) && close_to(rows[r].v, v) &&
+				    close_to(rows[r].lo, lo) && close_to(rows[r].hi, hi) && lround(rows[r].x) == tic) {
+					rows[r].used = true;
+					n_found++;
+					n_at_tic += tic >= 0;
+					break;
+				}
+		}
+	}
+	diag("%s: %zu values in results.json, %zu rows in %s.dat", name, n_values, n_rows, name);
+	char what[4][160];
+	snprintf(what[0], sizeof what[0], "%s: results.json has values to plot", name);
+	snprintf(what[1], sizeof what[1], "%s.dat: every value and CI of results.json in its language's block", name);
+	snprintf(what[2], sizeof what[2], "%s: each point at its task and metric's x tic", name);
+	snprintf(what[3], sizeof what[3], "%s.dat: no other rows", name);
+	ok(n_values > 0, what[0]);
+	is_int((long)n_found, (long)n_values, what[1]);
+	is_int((long)n_at_tic, (long)n_values, what[2]);
+	is_int((long)n_rows, (long)n_values, what[3]);
+	free(gp);
+}
+
+/* How the report orients a pair: +1 as recorded, -1 flipped, 0 not in the gap plot. */
+static int orientation(const char *a, const char *b)
+{
+	const bool bcms_a = strcmp(a, "en") != 0, bcms_b = strcmp(b, "en") != 0;
+	if (!strcmp(a, "en") && bcms_b)
+		return 1;
+	if (!strcmp(b, "en") && bcms_a)
+		return -1;
+	if (!strcmp(a, "sr-Cyrl") && !strcmp(b, "sr-Latn"))
+		return 1;
+	if (!strcmp(a, "sr-Latn") && !strcmp(b, "sr-Cyrl"))
+		return -1;
+	return 0;
+}
+
+static void check_gaps(const char *rep, json_t *res)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/generation-gap.dat", rep);
+	char *text = cli_slurp(path), *save = NULL;
+	double diff[256], lo[256], hi[256];
+	long n_pairs[256];
+	bool used[256] = { false };
+	size_t n_rows = 0;
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		double row;
+		char p[32]; /* McNemar p, "?" for graded metrics */
+		if (l[0] != '#' && n_rows < 256 &&
+		    sscanf(l, "%lf %lf %lf %lf %31s %ld", &diff[n_rows], &row, &lo[n_rows], &hi[n_rows], p, &n_pairs[n_rows]) == 6)
+			n_rows++;
+	}
+	free(text);
+	size_t n_cmp = 0, n_found = 0, i;
+	json_t *c;
+	json_array_foreach(json_object_get(res, "comparisons"), i, c) {
+		const char *metric = json_string_value(json_object_get(c, "metric"));
+		const int o = orientation(json_string_value(json_object_get(c, "language_a")),
+					  json_string_value(json_object_get(c, "language_b")));
+		double scale = 0;
+		for (size_t k = 0; k < 6; k++)
+			scale = !strcmp(metric, quality[k].name) ? quality[k].scale : scale;
+		for (size_t k = 0; k < 2; k++)
+			scale = !strcmp(metric, consistency[k].name) ? consistency[k].scale : scale;
+		if (!o || !scale)
+			continue;
+		n_cmp++;
+		const double d = o * scale * json_number_value(json_object_get(c, "diff"));
+		const double l = scale * json_number_value(json_object_get(c, o > 0 ? "ci_low" : "ci_high")) * o;
+		const double h = scale * json_number_value(json_object_get(c, o > 0 ? "ci_high" : "ci_low")) * o;
+		const long n = (long)json_integer_value(json_object_get(c, "n_pairs"));
+		for (size_t r = 0; r < n_rows; r++)
+			if (!used[r] && close_to(diff[r], d) && close_to(lo[r], l) && close_to(hi[r], h) && n_pairs[r] == n) {
+				used[r] = true;
+				n_found++;
+				break;
+			}
+	}
+	diag("generation-gap: %zu comparisons (en - BCMS, sr-Cyrl - sr-Latn), %zu rows", n_cmp, n_rows);
+	ok(n_cmp > 0, "results.json has generative comparisons to plot");
+	is_int((long)n_found, (long)n_cmp, "generation-gap.dat: each comparison oriented and scaled, with its CI and n");
+	is_int((long)n_rows, (long)n_cmp, "generation-gap.dat: no other rows");
+}
+
+/* report.md's gap table gives a chrF difference in chrF points. */
+static void check_chrf_row(const char *rep, json_t *res)
+{
+	size_t i;
+	json_t *c;
+	char want[64] = "";
+	json_array_foreach(json_object_get(res, "comparisons"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "metric")), "chrf") &&
+		    orientation(json_string_value(json_object_get(c, "language_a")),
+				json_string_value(json_object_get(c, "language_b"))) == 1) {
+			snprintf(want, sizeof want, "| chrf | %lld | %+.2f |",
+				 (long long)json_integer_value(json_object_get(c, "n_pairs")),
+				 json_number_value(json_object_get(c, "diff")));
+			break;
+		}
+	char path[600];
+	snprintf(path, sizeof path, "%s/report.md", rep);
+	char *md = cli_slurp(path);
+	diag("looking for '%s'", want);
+	ok(want[0] && md && strstr(md, want), "report.md: a chrF difference in chrF points, not x 100");
+	ok(md && strstr(md, "## Generate tasks"), "report.md has the generate tasks section");
+	free(md);
+}
+
+static void test_report(const char *model)
+{
+	char *out = NULL, run[300], rep[300], path[600];
+	snprintf(run, sizeof run, "%s/run", tmp);
+	snprintf(rep, sizeof rep, "%s/rep", tmp);
+	int rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --tasks translate_to,translate_from,short_qa "
+			       "--limit 3 --seed 1 --boot 200 --quiet --threads 2 --out %s", model, run);
+	is_int(rc, 0, "merilo run on the demo suite's generate tasks");
+	free(out);
+	rc = cli_run(&out, "report %s -o %s", run, rep);
+	is_int(rc, 0, "merilo report on it");
+	free(out);
+	snprintf(path, sizeof path, "%s/results.json", run);
+	json_t *res = json_load_file(path, 0, NULL);
+	ok(res != NULL, "results.json read");
+	check_points(rep, res, "generation", quality, 6);
+	check_points(rep, res, "script-lang", consistency, 2);
+	check_gaps(rep, res);
+	check_chrf_row(rep, res);
+	json_decref(res);
+	if (system("command -v gnuplot >/dev/null 2>&1")) {
+		skip("gnuplot is not installed", "the plots inline in report.html");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/report.html", rep);
+	char *html = cli_slurp(path);
+	ok(html && strstr(html, "id=\"generation-gnuplot_canvas"), "report.html: the generation plot inline (SVG)");
+	ok(html && strstr(html, "id=\"script-lang-gnuplot_canvas"), "report.html: the script_ok/lang_ok plot inline (SVG)");
+	ok(html && strstr(html, "id=\"generation-gap-gnuplot_canvas"), "report.html: the generation gap plot inline (SVG)");
+	ok(html && strstr(html, "href=\"#generation\""), "report.html links its generate tasks section");
+	free(html);
+	if (!cli_chromium_available()) {
+		skip(CLI_CHROMIUM_SKIP, "report.html fits 1280 px");
+		return;
+	}
+	char png[600];
+	snprintf(png, sizeof png, "%s/shot.png", tmp);
+	long width = cli_chromium_scroll_width(path, tmp, 1280, png);
+	diag("report.html at 1280 px: document.documentElement.scrollWidth = %ld", width);
+	ok(width > 0 && width <= 1280, "report.html with the generation plots fits 1280 px");
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn_gen_report"))
+		skip_all("no temporary folder");
+	char model[512], *out = NULL;
+	snprintf(model, sizeof model, "%s/m.gguf", tmp);
+	if (cli_run(&out, "synth --preset tiny --dtype f16 --seed 1 -o %s", model))
+		skip_all("merilo synth failed");
+	free(out);
+	TEST(test_report(model), "merilo report plots the generate tasks' metrics from results.json");
+	cli_rmtree(tmp);
+	return done_testing();
+}
