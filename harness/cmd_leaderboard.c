@@ -252,7 +252,7 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 					       .model_file = slash ? slash + 1 : mpath,
 					       .model_size_bytes = r->model.size_bytes >= 0 ? r->model.size_bytes
 										      : mf->model_size_bytes,
-					       .fewshot_k = r->settings.fewshot_k > 0 ? r->settings.fewshot_k : 0,
+					       .fewshot_k = rec_comparable_fewshot_k(r),
 					       .group = run->group.data, .group_desc = run->group_desc.data };
 		perf_of(r, &rows[d].tokens_per_s, &rows[d].joules_per_token);
 	}

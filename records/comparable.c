@@ -56,15 +56,75 @@ static int set_extra(struct rec_comparable *c, int i, const json_t *extra, const
 	return rc;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static json_int_t task_k(const json_t *fs, const char *task)
+{
+	return json_integer_value(json_object_get(json_object_get(fs, task), "k"));
+}
+
+/* The few-shot k every item got, in words: each task's effective k from
+ * settings.fewshot ("2" when they agree, else "task=k,..." by task name), else
+ * (a run without that object) settings.fewshot_k, null counting as 0. A run given
+ * --fewshot 2 and one that used a suite's own k = 2 both say "2". *any is set when
+ * some task draws examples. NULL when out of memory. */
+static char *fewshot_k_text(const struct rec_settings *st, bool *any)
+{
+	const json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
+	size_t n = json_is_object(fs) ? json_object_size(fs) : 0, i = 0;
+	const char **tasks = n ? malloc(n * sizeof *tasks) : NULL;
+	const char *task;
+	json_t *v;
+	bool per_task = tasks != NULL, same = true;
+	json_object_foreach((json_t *)fs, task, v) {
+		per_task &= json_is_integer(json_object_get(v, "k"));
+		if (i < n)
+			tasks[i++] = task;
+	}
+	struct mrl_buf b;
+	mrl_buf_init(&b);
+	*any = false;
+	if (per_task) {
+		qsort(tasks, n, sizeof *tasks, cmp_str);
+		for (i = 0; i < n; i++) {
+			same &= task_k(fs, tasks[i]) == task_k(fs, tasks[0]);
+			*any |= task_k(fs, tasks[i]) > 0;
+		}
+		if (same)
+			mrl_buf_addf(&b, "%lld", (long long)task_k(fs, tasks[0]));
+		for (i = 0; !same && i < n; i++)
+			mrl_buf_addf(&b, "%s%s=%lld", i ? "," : "", tasks[i], (long long)task_k(fs, tasks[i]));
+	} else {
+		*any = st->fewshot_k > 0;
+		mrl_buf_addf(&b, "%lld", (long long)(*any ? st->fewshot_k : 0));
+	}
+	free(tasks);
+	return mrl_buf_detach(&b, NULL);
+}
+
+int64_t rec_comparable_fewshot_k(const struct rec_results *r)
+{
+	bool any;
+	char *text = fewshot_k_text(&r->settings, &any), *end = NULL;
+	long long k = text ? strtoll(text, &end, 10) : -1;
+	if (!text || *end)
+		k = -1;
+	free(text);
+	return k;
+}
+
 /* The few-shot seed: settings.fewshot_seed, else the first task's in
  * settings.fewshot (run records null at the top when each task has its own). */
-static void fewshot_seed(const struct rec_settings *st, int64_t k, char *seed, size_t size)
+static void fewshot_seed(const struct rec_settings *st, bool any, char *seed, size_t size)
 {
 	const json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
 	snprintf(seed, size, "-");
-	if (k > 0 && st->fewshot_seed >= 0) {
+	if (any && st->fewshot_seed >= 0) {
 		snprintf(seed, size, "%lld", (long long)st->fewshot_seed);
-	} else if (k > 0 && json_is_object(fs)) {
+	} else if (any && json_is_object(fs)) {
 		const char *task;
 		json_t *v;
 		json_object_foreach((json_t *)fs, task, v)
@@ -81,12 +141,12 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)
 		c->s[i].name = names[i];
 	const struct rec_settings *st = &r->settings;
-	int64_t k = st->fewshot_k > 0 ? st->fewshot_k : 0;
-	char limit[32] = "all", kbuf[32], seed[32];
+	bool any = false;
+	char *kbuf = fewshot_k_text(st, &any);
+	char limit[32] = "all", seed[32];
 	if (st->limit > 0)
 		snprintf(limit, sizeof limit, "%lld", (long long)st->limit);
-	snprintf(kbuf, sizeof kbuf, "%lld", (long long)k);
-	fewshot_seed(st, k, seed, sizeof seed);
+	fewshot_seed(st, any, seed, sizeof seed);
 	const json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
 	char *fs_text = json_is_object(fs) ? json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	int rc = set(c, S_SUITE, r->suite.name ? r->suite.name : "?", r->suite.name != NULL);
@@ -94,7 +154,7 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	rc = rc ? rc : set_list(c, S_TASKS, st->tasks, st->n_tasks);
 	rc = rc ? rc : set_list(c, S_LANGS, st->languages, st->n_languages);
 	rc = rc ? rc : set(c, S_LIMIT, limit, true);
-	rc = rc ? rc : set(c, S_FS_K, kbuf, true);
+	rc = rc ? rc : kbuf ? set(c, S_FS_K, kbuf, true) : MRL_ENOMEM;
 	rc = rc ? rc : set(c, S_FS_SEED, seed, true);
 	rc = rc ? rc : set(c, S_FS_TASKS, fs_text, fs_text != NULL);
 	rc = rc ? rc : set(c, S_BOS, st->bos_mode, st->bos_mode != NULL);
@@ -102,6 +162,7 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	rc = rc ? rc : set_extra(c, S_CHAT, st->extra, "chat_template");
 	rc = rc ? rc : set_extra(c, S_KV, st->extra, "kv_cache");
 	free(fs_text);
+	free(kbuf);
 	return rc;
 }
 

@@ -4,8 +4,9 @@
  * gate runs that differ in any of them (docs/compare.md "Comparability").
  *
  * The settings, in this order: suite (name), suite_sha256, tasks, languages,
- * limit, fewshot (k), fewshot_seed, fewshot_tasks (each task's k, seed, source
- * and delimiter: results.json settings.fewshot), bos_mode, and, where the run
+ * limit, fewshot (the k each task's items got: results.json settings.fewshot, so a
+ * suite's own k and an equal --fewshot are the same setting), fewshot_seed,
+ * fewshot_tasks (each task's k, seed, source and delimiter), bos_mode, and, where the run
  * records them in its settings, template_version, chat_template and kv_cache.
  * The seed of the run, its threads and batch size do not change scores and are
  * not among them.
@@ -15,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "records/results.h"
@@ -38,6 +40,10 @@ struct rec_comparable {
  * rec_comparable_release, also after a failure). 0, or MRL_ENOMEM. */
 int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r);
 void rec_comparable_release(struct rec_comparable *c);
+
+/* The few-shot k every item of r got (each task's effective k, as the
+ * "fewshot" setting), or -1 when tasks got different k or out of memory. */
+int64_t rec_comparable_fewshot_k(const struct rec_results *r);
 
 /* The setting named name ("limit"), or NULL when there is none of that name. */
 const struct rec_cmp_setting *rec_comparable_get(const struct rec_comparable *c, const char *name);
