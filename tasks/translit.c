@@ -480,7 +480,9 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 
 	if (a > chunk_a && (cp[a - 1] == '$' || cp[a - 1] == '\\' || cp[a - 1] == '#' || cp[a - 1] == '@'))
 		return true; /* $HOME, \alpha, #include, @user */
-	if (tl_is_identifier_underscore(cp, a, b) || tl_is_unit_symbol(cp, a, b) || tl_is_unit_after_number(cp, n, a, b))
+	if (tl_is_identifier_underscore(cp, a, b) || tl_is_unit_symbol(cp, a, b) || tl_is_unit_after_number(cp, n, a, b) ||
+	    tl_is_unit_alias(cp, n, a, b) || tl_is_shortcut_key(cp, a, b) || tl_is_zone_abbrev(cp, a, b) ||
+	    tl_in_code_list(cp, n, a, b))
 		return true;
 	for (size_t i = a; i < b; i++) {
 		int32_t c = cp[i];
@@ -644,6 +646,11 @@ static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t 
 			i += k;
 			continue;
 		}
+		if (is_ascii_alnum(cp[i]) && (i == a || !is_ascii_alnum(cp[i - 1])) && (k = tl_hex_bytes_len(cp, i, b))) {
+			ob_put_range(o, cp, i, i + k); /* 80:00:00:48:fe:80: a hardware address */
+			i += k;
+			continue;
+		}
 		if (cp[i] == '{' && (k = tl_brace_len(cp, i, b))) {
 			ob_put_range(o, cp, i, i + k);
 			i += k;
@@ -688,7 +695,7 @@ int task_translit_lat2cyr(const char *s, size_t len, char **out, size_t *out_len
 {
 	struct mrl_buf b = MRL_BUF_INIT;
 	int32_t *cp = NULL;
-	size_t n = 0, i = 0;
+	size_t n = 0, i = 0, latin_from;
 	int rc;
 
 	*out = NULL;
@@ -697,13 +704,14 @@ int task_translit_lat2cyr(const char *s, size_t len, char **out, size_t *out_len
 	rc = decode_nfc(s, len, &cp, &n, err);
 	if (rc)
 		return rc;
-	while (i < n) {
+	latin_from = tl_keyword_latin_from(cp, n);
+	while (i < latin_from) {
 		size_t end = i;
 		if (is_space(cp[i])) {
 			mrl_buf_add_cp(&b, cp[i++]);
 			continue;
 		}
-		while (end < n && !is_space(cp[end]))
+		while (end < latin_from && !is_space(cp[end]))
 			end++;
 		if (chunk_stays_latin(cp, i, end))
 			ob_put_range(&b, cp, i, end);
@@ -711,6 +719,7 @@ int task_translit_lat2cyr(const char *s, size_t len, char **out, size_t *out_len
 			chunk_to_cyr(&b, cp, n, i, end);
 		i = end;
 	}
+	ob_put_range(&b, cp, latin_from, n); /* the Latin copy of a keyword list */
 	free(cp);
 	return ob_finish(&b, out, out_len, err);
 }

@@ -83,8 +83,23 @@ bool tl_is_unit_symbol(const int32_t *cp, size_t a, size_t b);
 bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b);
 /* a mixed-case word that is an identifier or English name (brojPoruka, iPhone), not a Serbian-spelt brand (iPod) */
 bool tl_camel_identifier(const int32_t *cp, size_t a, size_t b);
-/* an acronym with a number (IPv4, MD5, SHA256): transliterated like any acronym */
+/* a word with digits written in Cyrillic (IPv4, MD5, IP6GRE, v2, Rijad87), not kept like mp3, F10 */
 bool tl_is_acronym_number(const int32_t *cp, size_t a, size_t b);
+/* is cp[a, b) exactly (case-sensitively) one of the n strings of list? */
+bool tl_listed_exact(const char *const *list, size_t n, const int32_t *cp, size_t a, size_t b);
+/* a measure unit in a comma-separated alias list, not repeated later in it (metar,m,m -> м,m) */
+bool tl_is_unit_alias(const int32_t *cp, size_t n, size_t a, size_t b);
+/* the key letter after a modifier: Ctrl+F, [Ktrl+Z], CTRL-H */
+bool tl_is_shortcut_key(const int32_t *cp, size_t a, size_t b);
+/* a time-zone abbreviation or zone name in capitals: EST, CET, UCT, GMT0, PRC */
+bool tl_is_zone_abbrev(const int32_t *cp, size_t a, size_t b);
+/* an item of a parenthesised list of capital codes: (SA, LP, NQ, RN) */
+bool tl_in_code_list(const int32_t *cp, size_t n, size_t a, size_t b);
+/* length of four or more colon-separated hex bytes at cp[i] (80:00:00:48:fe:80), 0 if none */
+size_t tl_hex_bytes_len(const int32_t *cp, size_t i, size_t b);
+/* where a desktop-file keyword list (a;b;c;) starts over in Latin script or English: the start of
+ * its first item that repeats an earlier one, or n if none */
+size_t tl_keyword_latin_from(const int32_t *cp, size_t n);
 /* an opening quotation mark („ " ' “ «) */
 bool tl_is_open_quote(int32_t c);
 /* a closing quotation mark (“ ” " ' ») */

@@ -83,19 +83,97 @@ static bool after_number(const int32_t *cp, size_t n, size_t a)
 	return false;
 }
 
+/* Symbols of measures (SI and imperial) that Serbian Cyrillic writes in Latin where they are
+ * symbols, not words: after a number (%s m, 5 s.), in an alias list (metar,metra,m,m) or
+ * with an exponent (m², cm³). Compared case-sensitively. Several are also Serbian words or
+ * abbreviations (s, t, g, m), so outside those three places they are text; mi (mile; Serbian
+ * "we") and st (stone; Serbian "st." for stepen, strana) are left out: the catalogs write both
+ * ways. */
+static const char *const measure_units[] = {
+	"m", "g", "l", "t", "s", "b", "B", "K", "in", "lb", "oz", "pt", "ft", "ftm", "gal", "ha",
+	"cb", "nm", "um", "\xce\xbcm", "yd", "dm", "km", "cm", "mm", "mg", "kg", "ml", "ul",
+	"\xce\xbcl", "ms", "\xce\xbcs", "ns", "dpi", "px",
+};
+
+static bool span_is(const int32_t *cp, size_t a, size_t b, const char *w)
+{
+	size_t i = a, off = 0, wl = strlen(w);
+	while (off < wl) {
+		utf8proc_int32_t c;
+		utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)w + off, (utf8proc_ssize_t)(wl - off), &c);
+		if (r <= 0 || i >= b || cp[i] != c)
+			return false;
+		off += (size_t)r;
+		i++;
+	}
+	return i == b;
+}
+
+static bool is_measure_unit(const int32_t *cp, size_t a, size_t b)
+{
+	return tl_listed_exact(measure_units, sizeof measure_units / sizeof measure_units[0], cp, a, b);
+}
+
+bool tl_listed_exact(const char *const *list, size_t n, const int32_t *cp, size_t a, size_t b)
+{
+	for (size_t k = 0; k < n; k++)
+		if (span_is(cp, a, b, list[k]))
+			return true;
+	return false;
+}
+
+/* Is the word ending at b followed by no further word: the end of the text or closing
+ * punctuation, after optional space (%s s, 5 s., 20 km)? */
+static bool ends_phrase(const int32_t *cp, size_t n, size_t b)
+{
+	if (b < n && (cp[b] == 0x00B2 || cp[b] == 0x00B3))
+		return true;
+	while (b < n && is_space(cp[b]))
+		b++;
+	return b == n || (cp[b] < 128 && cp[b] && strchr(".,;:!?)]/", (int)cp[b]));
+}
+
+/* A measure unit in a comma-separated alias list (gnome-calculator's metar,metra,metara,m,m): the
+ * list gives the Serbian abbreviation first and the international symbol last, so a unit stays
+ * Latin unless the same item comes again later in the list (m,m -> м,m; cm,cm -> цм,cm). */
+bool tl_is_unit_alias(const int32_t *cp, size_t n, size_t a, size_t b)
+{
+	size_t e = b;
+	if (a == 0 || cp[a - 1] != ',' || !is_measure_unit(cp, a, b))
+		return false;
+	while (e < n && (cp[e] == 0x00B2 || cp[e] == 0x00B3))
+		e++;
+	if (e < n && cp[e] != ',' && !is_space(cp[e]))
+		return false;
+	for (size_t i = e; i < n && cp[i] == ','; ) { /* later items of the same list */
+		size_t j = i + 1;
+		while (j < n && cp[j] != ',' && !is_space(cp[j]))
+			j++;
+		if (j - (i + 1) == e - a && memcmp(cp + i + 1, cp + a, (e - a) * sizeof *cp) == 0)
+			return false;
+		i = j;
+	}
+	return true;
+}
+
 /* A unit symbol after a number or format code (%s kg, 5 mm, 100 MB/s), or the `s` of a rate. */
 bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	static const char *const units[] = {"kg", "mg", "km", "cm", "mm", "ml", "ms", "\xce\xbcs", "K", "B", "dpi", "px"};
+	/* a length or area with its exponent: m², cm³ */
+	if (b < n && (cp[b] == 0x00B2 || cp[b] == 0x00B3) && is_measure_unit(cp, a, b))
+		return true;
+	if (is_measure_unit(cp, a, b) && ends_phrase(cp, n, b) && after_number(cp, n, a))
+		return true;
 	if (b - a == 1 && cp[a] == 's' && a >= 2 && cp[a - 1] == '/') { /* MB/s, kb/s */
 		size_t w = a - 1;
 		while (w > 0 && is_ascii_alnum(cp[w - 1]))
 			w--;
 		return w < a - 1 && (tl_is_unit_symbol(cp, w, a - 1) || span_equals_ci(cp, w, a - 1, "b"));
 	}
-	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
-		if (span_equals_ci(cp, a, b, units[k]) && (b - a > 1 || cp[a] == (int32_t)units[k][0]))
-			return after_number(cp, n, a);
+	/* exact case: a capital K or B is the symbol (kelvin, byte), km/KM differ */
+	if (tl_listed_exact(units, sizeof units / sizeof units[0], cp, a, b))
+		return after_number(cp, n, a);
 	return false;
 }
 
@@ -108,24 +186,6 @@ bool tl_camel_identifier(const int32_t *cp, size_t a, size_t b)
 	if (b - a >= 3 && is_lower(cp[a]) && is_lower(cp[a + 1]))
 		return true;
 	return tl_looks_english(cp, a, b);
-}
-
-/* An acronym with a number: capitals, an optional `v` (version), digits: IPv4, MD5, SHA256,
- * LDAPv3, POP3. Serbian Cyrillic writes these in Cyrillic like any acronym (ИПв4, МД5). */
-bool tl_is_acronym_number(const int32_t *cp, size_t a, size_t b)
-{
-	size_t i = a;
-	while (i < b && cp[i] >= 'A' && cp[i] <= 'Z')
-		i++;
-	if (i - a < 2)
-		return false;
-	if (i < b && cp[i] == 'v')
-		i++;
-	if (i == b || !(cp[i] >= '0' && cp[i] <= '9'))
-		return false;
-	while (i < b && cp[i] >= '0' && cp[i] <= '9')
-		i++;
-	return i == b;
 }
 
 bool tl_is_open_quote(int32_t c)
@@ -353,4 +413,154 @@ size_t tl_mime_or_manpage_len(const int32_t *cp, size_t a, size_t i, size_t b)
 	while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '.' || cp[k] == '+' || cp[k] == '-'))
 		k++;
 	return k > sub ? k - i : 0;
+}
+
+/* A key after a modifier in a shortcut: the letter of Ctrl+F, [Ktrl+Z], (Alt+P), CTRL-H. Keys are
+ * labelled in Latin on the keyboard; the modifier itself follows its own rules (Ktrl -> Ктрл). */
+bool tl_is_shortcut_key(const int32_t *cp, size_t a, size_t b)
+{
+	static const char *const mods[] = {"ctrl", "ktrl", "alt", "shift", "super", "meta", "ctl"};
+	size_t m;
+	if (b - a != 1 || cp[a] >= 128 || !isalpha((int)cp[a]) || a < 2 || (cp[a - 1] != '+' && cp[a - 1] != '-'))
+		return false;
+	m = a - 1;
+	while (m > 0 && is_letter(cp[m - 1]))
+		m--;
+	return is_listed(mods, sizeof mods / sizeof mods[0], cp, m, a - 1);
+}
+
+/* Time-zone abbreviations and the tz database's zone names in capitals (EST, CET, UCT, PRC):
+ * the catalogs keep them Latin (15 of 15). ROK is left out: rok is a Serbian word. */
+bool tl_is_zone_abbrev(const int32_t *cp, size_t a, size_t b)
+{
+	static const char *const zones[] = {"GMT", "UTC", "UCT", "GMT0", "CET", "EET", "WET", "MET", "EST", "MST",
+					    "HST", "DST", "PRC", "ROC", "CEST", "EEST", "WEST", "EST5EDT", "CST6CDT",
+					    "MST7MDT", "PST8PDT"};
+	return tl_listed_exact(zones, sizeof zones / sizeof zones[0], cp, a, b);
+}
+
+/* Is cp[a, b) an item of a parenthesised list of codes in capitals, two or more items of
+ * two or three letters separated by ", ": (SA, LP, NQ, RN), (BA, CF) — region and state codes,
+ * which the catalogs keep Latin (all 6 such lists). A single code in parentheses is an acronym
+ * like any other ((DVD) -> (ДВД)). */
+bool tl_in_code_list(const int32_t *cp, size_t n, size_t a, size_t b)
+{
+	size_t open = a, close = b, items = 0;
+	while (open > 0 && cp[open - 1] != '(' && cp[open - 1] != ')' && a - open < 64)
+		open--;
+	while (close < n && cp[close] != ')' && cp[close] != '(' && close - b < 64)
+		close++;
+	if (open == 0 || cp[open - 1] != '(' || close == n || cp[close] != ')')
+		return false;
+	for (size_t i = open; i < close;) {
+		size_t j = i;
+		while (j < close && cp[j] >= 'A' && cp[j] <= 'Z')
+			j++;
+		if (j - i < 2 || j - i > 3)
+			return false;
+		items++;
+		if (j == close)
+			break;
+		if (j + 2 >= close || cp[j] != ',' || cp[j + 1] != ' ')
+			return false;
+		i = j + 2;
+	}
+	return items >= 2;
+}
+
+/* A run of four or more colon-separated hexadecimal bytes (a MAC address or hardware id:
+ * 80:00:00:48:fe:80:...) starting at cp[i], 0 if none. */
+size_t tl_hex_bytes_len(const int32_t *cp, size_t i, size_t b)
+{
+	size_t k = i, groups = 0;
+	while (k + 1 < b && isxdigit((int)(cp[k] < 128 ? cp[k] : 'g')) && isxdigit((int)(cp[k + 1] < 128 ? cp[k + 1] : 'g'))) {
+		groups++;
+		k += 2;
+		if (k < b && cp[k] == ':' && k + 1 < b)
+			k++;
+		else
+			break;
+	}
+	if (k > i && cp[k - 1] == ':')
+		k--;
+	if (groups < 4 || (k < b && is_ascii_alnum(cp[k])))
+		return 0;
+	return k - i;
+}
+
+/* A word with digits that Serbian Cyrillic writes in Cyrillic letters, like a word or an acronym:
+ * capitals then digits (MD5, IPv4, LDAPv3; a mnemonic `_` may sit inside: IPv_4); capitals and
+ * digits interleaved, opening with two capitals (IP6GRE, VN2VN);
+ * a version v2, v_2; a capitalised word with a number (Rijad87, Iks11, OAut2, GFoto2). Other words
+ * with digits (mp3, x86_64, F10, 1A, 2TB) stay Latin. */
+bool tl_is_acronym_number(const int32_t *cp, size_t a, size_t b)
+{
+	char w[40];
+	size_t n = 0, i = 0, caps = 0, lowers = 0, digits = 0;
+	for (size_t k = a; k < b; k++) { /* the word without mnemonic underscores, ASCII only */
+		if (cp[k] == '_')
+			continue;
+		if (!is_ascii_alnum(cp[k]) || n + 1 >= sizeof w)
+			return false;
+		w[n++] = (char)cp[k];
+	}
+	w[n] = 0;
+	if (n >= 2 && w[0] == 'v' && strspn(w + 1, "0123456789") == n - 1)
+		return true; /* v2, v_2: a version */
+	while (i < n && isupper((unsigned char)w[i]))
+		i++, caps++;
+	while (i < n && islower((unsigned char)w[i]))
+		i++, lowers++;
+	while (i < n && isdigit((unsigned char)w[i]))
+		i++, digits++;
+	if (!caps || !digits)
+		return false;
+	if (i == n) {
+		if (lowers == 0) /* MD5, SHA256; one capital with digits (F10, D65) is a key or a code */
+			return caps >= 2;
+		if (lowers == 1 && w[caps] == 'v') /* IPv4, LDAPv3 */
+			return caps >= 2;
+		return lowers >= 2; /* Rijad87, Iks11, OAut2, GFoto2: a capitalised word and its number */
+	}
+	/* capitals and digits interleaved, opening with two capitals: IP6GRE, VN2VN (H2O, F2FS stay) */
+	if (lowers || caps < 2)
+		return false;
+	for (; i < n; i++) {
+		if (islower((unsigned char)w[i]))
+			return false;
+		caps += isupper((unsigned char)w[i]) != 0;
+	}
+	return caps >= 2;
+}
+
+/* A desktop file's keyword list (Keywords=a;b;c;) that the Serbian translator gave in Cyrillic and
+ * then again in Latin script and English for searching (zip;tar;izvuci;zip;tar;extract;): in
+ * sr@latin the Latin copy repeats the first items, and the Cyrillic catalog keeps everything from
+ * the first repeated item on in Latin. Returns the start of that item, or n (no such list). */
+size_t tl_keyword_latin_from(const int32_t *cp, size_t n)
+{
+	size_t semis = 0, end = n;
+	while (end > 0 && is_space(cp[end - 1]))
+		end--;
+	if (end == 0 || cp[end - 1] != ';')
+		return n;
+	for (size_t i = 0; i < end; i++)
+		semis += cp[i] == ';';
+	if (semis < 4)
+		return n;
+	for (size_t i = 0; i < end;) {
+		size_t j = i;
+		while (j < end && cp[j] != ';')
+			j++;
+		for (size_t p = 0; p < i && j > i;) { /* an earlier item equal to cp[i, j)? */
+			size_t q = p;
+			while (q < i && cp[q] != ';')
+				q++;
+			if (q - p == j - i && memcmp(cp + p, cp + i, (j - i) * sizeof *cp) == 0)
+				return i;
+			p = q + 1;
+		}
+		i = j + 1;
+	}
+	return n;
 }
