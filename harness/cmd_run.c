@@ -152,8 +152,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "db", &o->db, "PATH", "when the run has finished, add it to this history database\n"
 			     "(merilo db add; created when missing; docs/history.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "chat-template", &o->chat_template, "NAME",
-			     "generate tasks: auto (the model's template when it has one, default), none, or\n"
-			     "chatml, llama2, llama3, mistral, gemma, phi3", MRL_OPT_NONEMPTY),
+			     "generate tasks: auto (the model's template when it has one), none, or chatml,\n"
+			     "llama2, llama3, mistral, gemma, phi3; default: the suite's \"chat_template\",\n"
+			     "else auto", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "shard", &o->shard, "I/N", "only shard I of N of the units, or auto (Slurm's array task);\n"
 			     "merilo merge joins the shards (docs/scale-out.md)", MRL_OPT_NONEMPTY),
 		OPT_BOOL(0, "mpi", &o->mpi, "one shard per MPI rank (mpirun -np N merilo run --mpi ...);\n"
@@ -702,8 +703,7 @@ static void apply_defaults(struct run_opts *o)
 		o->bos = "auto";
 	if (!o->batch)
 		o->batch = HRN_RUN_BATCH_DEFAULT;
-	if (!o->chat_template)
-		o->chat_template = "auto";
+	/* chat_template stays NULL: the suite's choice, else auto (hrn_run_chat_setup) */
 	if (o->limit < 0)
 		o->limit = 0;
 	if (o->seed < 0)

@@ -479,6 +479,17 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err)
 {
 	memset(out, 0, sizeof *out);
+	const struct task_task *declared_by = NULL; /* without --chat-template: the suite's choice */
+	for (size_t k = 0; k < n_tasks && !name; k++) {
+		const char *d = task_type(tasks[k]) == TASK_GENERATE ? task_gen_chat_template(tasks[k]) : NULL;
+		if (d && declared_by && strcmp(d, task_gen_chat_template(declared_by)))
+			return mrl_err_set(err, MRL_EINPUT, "tasks '%s' and '%s' declare different chat templates (%s, %s): "
+					   "choose one with --chat-template", task_id(declared_by), task_id(tasks[k]),
+					   task_gen_chat_template(declared_by), d);
+		declared_by = d ? tasks[k] : declared_by;
+	}
+	if (!name && declared_by)
+		name = task_gen_chat_template(declared_by);
 	for (size_t k = 0; k < n_tasks; k++)
 		if (task_type(tasks[k]) == TASK_GENERATE) {
 			int rc = hrn_run_chat_resolve(m, name, out, err);

@@ -50,7 +50,9 @@ int hrn_run_gen_aggregate(const struct task_task *t, const char *const *langs, c
 int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct task_chat *out, struct mrl_err *err);
 
 /* The chat template of a run into *out: hrn_run_chat_resolve when a task of tasks[0..n)
- * generates, family none otherwise; recorded as settings_extra's "chat_template"
+ * generates, family none otherwise. name NULL (no --chat-template): the template the
+ * generate tasks declare (task_gen_chat_template; MRL_EINPUT when two differ), else
+ * auto; recorded as settings_extra's "chat_template"
  * (results.json settings.chat_template) when settings_extra is not NULL. */
 int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct task_task *const *tasks,
 		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err);

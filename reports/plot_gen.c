@@ -219,9 +219,10 @@ int rpt_plot_script_lang(struct rpt_plotter *pl, const struct rpt_input *in, str
 		.name = "script-lang", .title = "Answers in the expected script and language",
 		.what = "generate tasks: script_ok and lang_ok rates per task and language",
 		.ylabel = "share of answers (%)", .metrics = consistency, .n_metrics = N_CONSISTENCY,
-		.caption_head = "script_ok: the share of answers written in the script the prompt asked for; lang_ok: "
-				"the share whose language guess (script, Ekavian/Ijekavian reflexes, lexical markers) is "
-				"the expected one. Items without an expectation are not counted (docs/generation-metrics.md).",
+		.caption_head = "script_ok: the share of answers (those with letters) written in the script the prompt "
+				"asked for; lang_ok: the share of answers with enough evidence whose language guess (script, "
+				"Ekavian/Ijekavian reflexes, lexical markers) fits the expected language "
+				"(docs/generation-metrics.md).",
 	};
 	return plot_metrics(pl, in, &mp, err);
 }

@@ -65,7 +65,7 @@ void task_suite_free(struct task_suite *s)
 static void build_suite(struct walk *w, struct task_suite *s)
 {
 	static const char *const keys[] = { "format", "name", "version", "description", "source", "license",
-					    "tasks", NULL };
+					    "chat_template", "tasks", NULL };
 	json_t *root = s->root;
 	if (!json_is_object(root)) {
 		walk_problem(w, "expected a JSON object at the top of a suite, got %s", mrl_json_type_name(root));
@@ -83,6 +83,7 @@ static void build_suite(struct walk *w, struct task_suite *s)
 	s->description = walk_get_str(w, root, "description", true, false);
 	s->source = walk_get_str(w, root, "source", true, false);
 	s->license = walk_get_str(w, root, "license", true, true);
+	s->chat_template = walk_get_chat_template(w, root);
 	json_t *tasks = json_object_get(root, "tasks");
 	size_t old = walk_push_key(w, "tasks");
 	if (!tasks) {
@@ -111,6 +112,9 @@ static void build_suite(struct walk *w, struct task_suite *s)
 			if (w->oom)
 				break;
 		}
+		for (size_t k = 0; k < s->n_tasks; k++) /* a generate task without its own takes the suite's */
+			if (s->tasks[k].type == TASK_GENERATE && !s->tasks[k].chat_template)
+				s->tasks[k].chat_template = s->chat_template;
 	}
 out:
 	walk_pop(w, old);

@@ -50,6 +50,10 @@ void walk_join_list(char *buf, size_t size, const char *const *list);
 /* Report keys of obj not in allowed (keys starting with '_' are comments). what names obj ("a task"). */
 void walk_check_keys(struct walk *w, json_t *obj, const char *const *allowed, const char *what);
 
+/* The "chat_template" under obj (a suite or a generate task): "auto", "none" or a
+ * family of tasks/chat.h; NULL when absent or bad (a problem at the key). */
+const char *walk_get_chat_template(struct walk *w, json_t *obj);
+
 /* A task id is letters, digits, '_', '-' and '.'. */
 bool walk_task_id_valid(const char *s);
 

@@ -5,6 +5,7 @@
  */
 #include "tasks/suite_int.h"
 #include "tasks/langid.h"
+#include "tasks/chat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -558,7 +559,40 @@ static void build_fewshot(struct walk *w, json_t *tj, struct task_task *t)
 	}
 }
 
-/* Settings of one task type (window/stride, until/max_tokens), refused on the others. */
+const char *walk_get_chat_template(struct walk *w, json_t *obj)
+{
+	const char *name = walk_get_str(w, obj, "chat_template", false, true);
+	enum task_chat_family f;
+	struct mrl_err e = { 0 };
+	if (name && strcmp(name, "auto") && task_chat_parse_name(name, &f, &e)) {
+		char known[160] = "auto";
+		for (int k = 0; k < TASK_CHAT_N_FAMILIES; k++)
+			snprintf(known + strlen(known), sizeof known - strlen(known), ", %s",
+				 task_chat_name((enum task_chat_family)k));
+		size_t old = walk_push_key(w, "chat_template");
+		walk_problem(w, "unknown chat template \"%s\" (known: %s)", name, known);
+		walk_pop(w, old);
+		return NULL;
+	}
+	return name;
+}
+
+/* The key of a generate setting that has an older alias ("stop"/"until",
+ * "max_new_tokens"/"max_tokens"): name where given, else alias. Both given
+ * with different values is a problem named at name. */
+static const char *aliased_key(struct walk *w, json_t *tj, const char *name, const char *alias)
+{
+	json_t *a = json_object_get(tj, name), *b = json_object_get(tj, alias);
+	if (a && b && !json_equal(a, b)) {
+		size_t old = walk_push_key(w, name);
+		walk_problem(w, "\"%s\" and its alias \"%s\" are both given, with different values: give one", name,
+			     alias);
+		walk_pop(w, old);
+	}
+	return a || !b ? name : alias;
+}
+
+/* Settings of one task type (window/stride, stop/max_new_tokens), refused on the others. */
 static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 {
 	size_t old;
@@ -577,10 +611,11 @@ static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 	}
 	if (t->type == TASK_GENERATE) {
 		long long mt = 64;
-		walk_get_int(w, tj, "max_tokens", false, 1, 1 << 16, &mt);
+		walk_get_int(w, tj, aliased_key(w, tj, "max_new_tokens", "max_tokens"), false, 1, 1 << 16, &mt);
 		t->max_tokens = (int)mt;
-		json_t *until = json_object_get(tj, "until");
-		old = walk_push_key(w, "until");
+		const char *stop_key = aliased_key(w, tj, "stop", "until");
+		json_t *until = json_object_get(tj, stop_key);
+		old = walk_push_key(w, stop_key);
 		if (until && !json_is_array(until)) {
 			walk_problem(w, "expected an array of stop strings, got %s", mrl_json_type_name(until));
 		} else if (until) {
@@ -597,10 +632,12 @@ static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 			}
 		}
 		walk_pop(w, old);
+		t->chat_template = walk_get_chat_template(w, tj);
 	}
 	if ((int)t->type >= 0) {
 		static const char *const ppl_only[] = { "window", "stride", NULL },
-				  *const gen_only[] = { "until", "max_tokens", "expect_script", "expect_language", NULL };
+				  *const gen_only[] = { "stop", "until", "max_new_tokens", "max_tokens", "expect_script",
+							"expect_language", "chat_template", NULL };
 		for (int i = 0; ppl_only[i]; i++)
 			if (t->type != TASK_PERPLEXITY && json_object_get(tj, ppl_only[i])) {
 				size_t o2 = walk_push_key(w, ppl_only[i]);
@@ -702,8 +739,8 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 {
 	static const char *const keys[] = { "id", "type", "description", "metrics", "languages", "derived",
 					    "templates", "target_delimiter", "fewshot", "items", "pool",
-					    "window", "stride", "until", "max_tokens", "expect_script", "expect_language",
-					    NULL };
+					    "window", "stride", "stop", "until", "max_new_tokens", "max_tokens",
+					    "expect_script", "expect_language", "chat_template", NULL };
 	task_translit_fn *fns = NULL;
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";

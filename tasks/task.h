@@ -129,6 +129,10 @@ int task_stride(const struct task_task *t);
 size_t task_gen_n_until(const struct task_task *t);
 const char *task_gen_until(const struct task_task *t, size_t i);
 int task_gen_max_tokens(const struct task_task *t);
+/* Generation: the chat template the suite declares for the task ("chat_template" of
+ * the task, else of the suite): "auto", "none" or a family name (tasks/chat.h); NULL
+ * when neither declares one. The suite's string. */
+const char *task_gen_chat_template(const struct task_task *t);
 /* Generation: the script ("Cyrl" / "Latn") and language ("sr", "hr", ...) an answer
  * in language tag lang is expected to be in: the task's "expect_script" /
  * "expect_language" entry, else what the tag implies (a script subtag: sr-Cyrl ->

@@ -55,6 +55,7 @@ struct task_task {
 	int max_tokens;
 	const char **expect_script;   /* generate: per language, the suite's "expect_script" value or NULL */
 	const char **expect_language; /* generate: per language, "expect_language" or NULL */
+	const char *chat_template;    /* generate: its "chat_template", else the suite's, or NULL */
 	struct task_item *items;
 	size_t n_items;
 	struct task_item *pool;
@@ -65,6 +66,7 @@ struct task_suite {
 	char *file;
 	json_t *root;
 	const char *name, *version, *description, *source, *license;
+	const char *chat_template;    /* the suite's "chat_template", or NULL */
 	struct task_task *tasks;
 	size_t n_tasks;
 };

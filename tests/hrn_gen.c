@@ -9,7 +9,8 @@
  * sentence scores); a run stopped after 4 units and resumed gives the same items
  * as an unbroken one; the chat template: none on a model without one, chatml when
  * asked (the prompt wrapped, settings.chat_template recorded), an unknown name
- * refused, a resumed chatml run stays chatml; with ../shared/fixtures, a model
+ * refused, a resumed chatml run stays chatml, a suite's "chat_template" applies
+ * unless --chat-template overrides it; with ../shared/fixtures, a model
  * carrying SmolLM2's template gets it applied with its default system message
  * under --chat-template auto. merilo score scores texts written elsewhere the same way.
  * Runs the binary named by $MERILO (set by `make test`). */
@@ -317,6 +318,61 @@ static void test_chat(const char *model)
 	free(out);
 }
 
+/* A suite's "chat_template": applied without --chat-template, overridden by it;
+ * two selected tasks declaring different ones need --chat-template. */
+static void test_suite_chat(const char *model)
+{
+	char *out = NULL, suite[512], dir[512];
+	json_t *demo = json_load_file("tasks/suites/demo.json", 0, NULL);
+	json_object_set_new(demo, "chat_template", json_string("chatml"));
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(demo, "tasks"), i, t)
+		if (!strcmp(json_string_value(json_object_get(t, "id")), "translate_to"))
+			json_object_set_new(t, "chat_template", json_string("gemma"));
+	snprintf(suite, sizeof suite, "%s/chat-suite.json", tmp);
+	ok(demo && !json_dump_file(demo, suite, JSON_INDENT(1)), "the demo suite with \"chat_template\": \"chatml\"");
+	json_decref(demo);
+#define CHAT_OPTS "--limit 1 --lang hr --seed 1 --boot 50 --quiet --threads 2"
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks short_qa " CHAT_OPTS " --out %s/suitechat", model, suite, tmp);
+	is_int(rc, 0, "a run of the suite without --chat-template");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/suitechat", tmp);
+	json_t *items = load_items(dir), *results = load_results(dir);
+	const char *prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+	const char *chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
+	ok(prompt && !strncmp(prompt, "<|im_start|>user\n", 17), "the suite's chatml wraps the prompt");
+	is_str(chat ? chat : "(none)", "chatml", "settings.chat_template records the suite's chatml");
+	json_decref(items);
+	json_decref(results);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks short_qa " CHAT_OPTS " --chat-template none --out %s/override",
+		     model, suite, tmp);
+	is_int(rc, 0, "--chat-template none overrides the suite's");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/override", tmp);
+	items = load_items(dir);
+	results = load_results(dir);
+	prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+	chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
+	ok(prompt && strncmp(prompt, "<|im_start|>", 12), "the prompt is not wrapped");
+	is_str(chat ? chat : "(none)", "none", "settings.chat_template records none");
+	json_decref(items);
+	json_decref(results);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks short_qa,translate_to " CHAT_OPTS " --out %s/clash", model,
+		     suite, tmp);
+	ok(rc != 0 && out && strstr(out, "tasks 'short_qa' and 'translate_to' declare different chat templates (chatml, "
+					 "gemma): choose one with --chat-template"),
+	   "two tasks declaring different templates: refused, naming both");
+	if (rc == 0 || !out || !strstr(out, "declare different"))
+		diag("got: %s", out ? out : "(nothing)");
+	free(out);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks short_qa,translate_to " CHAT_OPTS " --chat-template gemma "
+			   "--out %s/clash2", model, suite, tmp);
+	is_int(rc, 0, "... and --chat-template settles it");
+	free(out);
+#undef CHAT_OPTS
+}
+
 static void test_smollm2_template(void)
 {
 	char src[512], model[512], *out = NULL, dir[512];
@@ -415,6 +471,7 @@ int main(void)
 	free(out);
 	TEST(test_run(model), "generate tasks end to end: fields, values, corpus scores, resume");
 	TEST(test_chat(model), "--chat-template chatml and an unknown name");
+	TEST(test_suite_chat(model), "a suite's chat_template, and --chat-template over it");
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
 	TEST(test_score(), "merilo score on generated texts");
 	cli_rmtree(tmp);

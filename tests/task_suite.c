@@ -133,6 +133,24 @@ static const struct bad_case cases[] = {
 	{ "expect_script that is not a script",
 	  SUITE("{'id':'t','type':'generate','expect_script':{'en':'Grek'},'languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
 	  "/tasks/0/expect_script/en", "Grek" },
+	{ "stop and its alias until with different values",
+	  SUITE("{'id':'t','type':'generate','stop':['\\n'],'until':['.'],'languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/stop", "\"stop\" and its alias \"until\" are both given, with different values" },
+	{ "max_new_tokens and its alias max_tokens with different values",
+	  SUITE("{'id':'t','type':'generate','max_new_tokens':8,'max_tokens':16,'languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/max_new_tokens", "\"max_new_tokens\" and its alias \"max_tokens\" are both given, with different values" },
+	{ "max_new_tokens not a number",
+	  SUITE("{'id':'t','type':'generate','max_new_tokens':'8','languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/max_new_tokens", "integer" },
+	{ "unknown chat template of a task",
+	  SUITE("{'id':'t','type':'generate','chat_template':'jinja','languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"),
+	  "/tasks/0/chat_template", "unknown chat template \"jinja\" (known: auto, none, chatml, llama2, llama3, mistral, gemma, phi3)" },
+	{ "unknown chat template of the suite",
+	  HEAD "'chat_template':'ChatGPT','tasks':[{'id':'t','type':'generate','languages':['en'],'templates':{'en':{'context':'{q}'}},'items':[{'id':'a','en':{'q':'x','target':'y'}}]}]}",
+	  "/chat_template", "unknown chat template \"ChatGPT\"" },
+	{ "chat_template on a multiple-choice task",
+	  SUITE("{'id':'t','type':'multiple_choice','chat_template':'chatml','languages':['en','hr']," TEMPLATES ",'items':[" GOOD_ITEM("a", 0) "]}"),
+	  "/tasks/0/chat_template", "applies to generate tasks only" },
 	{ "expect_language on a multiple-choice task",
 	  SUITE("{'id':'t','type':'multiple_choice','expect_language':{'en':'en'},'languages':['en','hr']," TEMPLATES ",'items':[" GOOD_ITEM("a", 0) "]}"),
 	  "/tasks/0/expect_language", "applies to generate tasks only" },
@@ -385,6 +403,48 @@ static void test_good_types(void)
 	task_suite_free(s);
 }
 
+/* The names stop / max_new_tokens, their aliases, and the declared chat template. */
+static void test_gen_names(void)
+{
+#define GEN(id, extra) "{'id':'" id "','type':'generate'," extra "'languages':['en'],'templates':{'en':{'context':'{q}'}}," \
+		       "'items':[{'id':'a','en':{'q':'x','target':'y'}}]}"
+	char *json = dq(HEAD "'chat_template':'none','tasks':[" GEN("new", "'stop':['.','!'],'max_new_tokens':7,")
+			"," GEN("old", "'until':['?'],'max_tokens':9,'chat_template':'ChatML',")
+			"," GEN("both", "'stop':['.'],'until':['.'],'max_new_tokens':5,'max_tokens':5,'chat_template':'auto',")
+			"," GEN("plain", "") "]}");
+	struct task_suite *s = NULL;
+	struct task_diags d;
+	struct mrl_err err = { 0 };
+	task_diags_init(&d);
+	int rc = task_suite_parse("names.json", json, strlen(json), &s, &d, &err);
+	is_int(rc, 0, "stop/max_new_tokens, until/max_tokens and both spellings with equal values load");
+	for (size_t i = 0; rc && i < d.n; i++)
+		diag("  '%s': %s", d.v[i].path, d.v[i].msg);
+	const struct task_task *nw = s ? task_suite_find(s, "new") : NULL, *old = s ? task_suite_find(s, "old") : NULL;
+	const struct task_task *both = s ? task_suite_find(s, "both") : NULL, *plain = s ? task_suite_find(s, "plain") : NULL;
+	ok(nw && task_gen_max_tokens(nw) == 7 && task_gen_n_until(nw) == 2 && !strcmp(task_gen_until(nw, 1), "!"),
+	   "stop and max_new_tokens are read");
+	ok(old && task_gen_max_tokens(old) == 9 && task_gen_n_until(old) == 1 && !strcmp(task_gen_until(old, 0), "?"),
+	   "until and max_tokens are read as their aliases");
+	ok(both && task_gen_max_tokens(both) == 5 && task_gen_n_until(both) == 1, "both spellings with one value: that value");
+	ok(plain && task_gen_max_tokens(plain) == 64 && task_gen_n_until(plain) == 0, "neither: 64 tokens, no stop string");
+	is_str(old ? task_gen_chat_template(old) : NULL, "ChatML", "a task's chat_template is its own");
+	is_str(both ? task_gen_chat_template(both) : NULL, "auto", "a task may declare auto");
+	is_str(plain ? task_gen_chat_template(plain) : NULL, "none", "a task without one takes the suite's");
+	task_suite_free(s);
+	task_diags_release(&d);
+	free(json);
+	json = dq(SUITE(GEN("t", "")));
+	s = NULL;
+	task_diags_init(&d);
+	rc = task_suite_parse("plain.json", json, strlen(json), &s, &d, &err);
+	ok(!rc && s && !task_gen_chat_template(task_suite_find(s, "t")), "no chat_template anywhere: NULL (the run decides)");
+	task_suite_free(s);
+	task_diags_release(&d);
+	free(json);
+#undef GEN
+}
+
 static void test_templates_and_tags(void)
 {
 	const char *names[] = { "q", "p" }, *values[] = { "  Zašto je nebo plavo?  ", "ćevapi." };
@@ -475,6 +535,7 @@ int main(void)
 	test_good_mc();
 	test_bom();
 	test_good_types();
+	test_gen_names();
 	test_templates_and_tags();
 	test_demo_suite();
 	return done_testing();

@@ -466,7 +466,7 @@ def translation_tasks():
         check_cyrillic(sr, f"tr-{n:03d}")
         to_x.append({"id": f"tr-{n:03d}", "sr-Cyrl": {"source": en, "target": sr}, "hr": {"source": en, "target": hr}})
         from_x.append({"id": f"tr-{n:03d}", "sr-Cyrl": {"source": sr, "target": en}, "hr": {"source": hr, "target": en}})
-    common = {"type": "generate", "languages": X_LANGS, "derived": DERIVED, "until": ["\n"], "max_tokens": 32}
+    common = {"type": "generate", "languages": X_LANGS, "derived": DERIVED, "stop": ["\n"], "max_new_tokens": 32}
     return [
         dict({"id": "translate_to", "description": "English sentences translated into Serbian (Cyrillic and Latin) "
               "and Croatian; the answer must be in the target language and script.",
@@ -491,7 +491,7 @@ def short_qa_task():
     return {"id": "short_qa", "type": "generate",
             "description": "Short-answer questions; the answer must be in the question's language and script.",
             "metrics": ["exact_match", "f1", "contains", "script_ok", "lang_ok"], "languages": LANGS,
-            "derived": DERIVED, "templates": SHORT_QA_TEMPLATES, "until": ["\n"], "max_tokens": 8, "items": items}
+            "derived": DERIVED, "templates": SHORT_QA_TEMPLATES, "stop": ["\n"], "max_new_tokens": 8, "items": items}
 
 
 def build():
