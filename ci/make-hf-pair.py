@@ -2,14 +2,15 @@
 """make-hf-pair.py — one set of weights as a GGUF and as an HF folder, for load-time figures.
 
 Reads a llama-architecture GGUF (F32, F16, BF16, Q8_0 or Q4_1 tensors), dequantizes
-every matrix to bfloat16 (norm weights stay float32) and writes the same numbers
-twice:
+every matrix to bfloat16 (--dtype f32: float32; norm weights stay float32) and writes
+the same numbers twice:
   OUT/model-bf16.gguf  the GGUF's metadata (general.file_type set to BF16) and tensors
+                       (model-f32.gguf, file type F32, with --dtype f32)
   OUT/hf/              config.json, model.safetensors, and a tokenizer.json copied in
                        (--tokenizer), as a Hugging Face checkpoint of LlamaForCausalLM
 The HF copy has attn_q/attn_k un-permuted back to HF's layout (llama.cpp's converter
 permutes them for its adjacent-pairs rope); everything else is byte for byte the same
-bf16 values. Used for docs/performance.md (HF folder vs GGUF: load time, peak RSS):
+bf16 (or f32) values. Used for docs/performance.md (HF folder vs GGUF: load time, peak RSS):
   python3 ci/make-hf-pair.py ../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf \
       --tokenizer ../shared/fixtures/hf/tokenizers/smollm2/tokenizer.json OUT
 numpy only; no torch, no network.
@@ -103,6 +104,7 @@ def main():
     ap.add_argument("gguf")
     ap.add_argument("out")
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json to copy into the HF folder")
+    ap.add_argument("--dtype", choices=("bf16", "f32"), default="bf16", help="the matrices' type in both copies")
     a = ap.parse_args()
     buf = memoryview(open(a.gguf, "rb").read())
     r = Reader(buf)
@@ -135,25 +137,26 @@ def main():
         tensors[name] = (ne, dequant(buf[data0 + off:], t, n))
 
     os.makedirs(os.path.join(a.out, "hf"), exist_ok=True)
+    f32 = a.dtype == "f32"
     # ---- the GGUF ----
     out = bytearray(b"GGUF") + struct.pack("<IQQ", 3, len(infos), len(kvs))
     for k, t, v in kvs:
         if k == b"general.file_type":
-            v = 32  # LLAMA_FTYPE_MOSTLY_BF16
+            v = 32 if a.dtype == "bf16" else 0  # LLAMA_FTYPE_MOSTLY_BF16, ALL_F32
         out += struct.pack("<Q", len(k)) + k + struct.pack("<I", t)
         write_value(out, t, v)
     blobs, off = [], 0
     for name, ne, _, _ in infos:
         x = tensors[name][1]
-        blob = x.astype("<f4").tobytes() if len(ne) == 1 else to_bf16(x).tobytes()
-        ttype = T_F32 if len(ne) == 1 else T_BF16
+        blob = x.astype("<f4").tobytes() if len(ne) == 1 or f32 else to_bf16(x).tobytes()
+        ttype = T_F32 if len(ne) == 1 or f32 else T_BF16
         nb = name.encode()
         out += struct.pack("<Q", len(nb)) + nb + struct.pack("<I", len(ne))
         out += b"".join(struct.pack("<Q", e) for e in ne) + struct.pack("<IQ", ttype, off)
         blobs.append(blob)
         off += (len(blob) + align - 1) // align * align
     out += b"\0" * ((-len(out)) % align)
-    with open(os.path.join(a.out, "model-bf16.gguf"), "wb") as f:
+    with open(os.path.join(a.out, f"model-{a.dtype}.gguf"), "wb") as f:
         f.write(out)
         for blob in blobs:
             f.write(blob)
@@ -176,8 +179,8 @@ def main():
                 x = unpermute(x.reshape(shape), n_head if kind == "attn_q" else n_head_kv).reshape(-1)
         else:
             hf = hf_names[name]
-        blob = x.astype("<f4").tobytes() if len(ne) == 1 else to_bf16(x).tobytes()
-        header[hf] = {"dtype": "F32" if len(ne) == 1 else "BF16", "shape": shape, "data_offsets": [off, off + len(blob)]}
+        blob = x.astype("<f4").tobytes() if len(ne) == 1 or f32 else to_bf16(x).tobytes()
+        header[hf] = {"dtype": "F32" if len(ne) == 1 or f32 else "BF16", "shape": shape, "data_offsets": [off, off + len(blob)]}
         parts.append(blob)
         off += len(blob)
     hj = json.dumps(header, separators=(",", ":")).encode()
@@ -194,12 +197,12 @@ def main():
         "max_position_embeddings": meta[p + "context_length"],
         "rms_norm_eps": meta[p + "attention.layer_norm_rms_epsilon"],
         "rope_theta": meta.get(p + "rope.freq_base", 10000.0), "rope_scaling": None, "hidden_act": "silu",
-        "tie_word_embeddings": "output.weight" not in tensors, "torch_dtype": "bfloat16",
+        "tie_word_embeddings": "output.weight" not in tensors, "torch_dtype": "float32" if f32 else "bfloat16",
     }
     with open(os.path.join(a.out, "hf", "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     shutil.copyfile(a.tokenizer, os.path.join(a.out, "hf", "tokenizer.json"))
-    print(f"wrote {a.out}/model-bf16.gguf and {a.out}/hf/ ({len(infos)} tensors)")
+    print(f"wrote {a.out}/model-{a.dtype}.gguf and {a.out}/hf/ ({len(infos)} tensors)")
 
 
 if __name__ == "__main__":
