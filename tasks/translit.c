@@ -430,6 +430,10 @@ static bool is_roman(const int32_t *cp, size_t a, size_t b)
 		return false;
 	while (i < b && cp[i] == 'M' && n < 4)
 		i++, n++;
+	/* 400..999 without thousands (DVI, DC, CDX) are acronyms: Serbian text numbers centuries,
+	 * rulers and chapters below 400 and years from M on (DVI -> ДВИ, 3 of 3 in the catalogs) */
+	if (n == 0 && i < b && (cp[i] == 'D' || (cp[i] == 'C' && i + 1 < b && (cp[i + 1] == 'D' || cp[i + 1] == 'M'))))
+		return false;
 	for (int d = 0; d < 3; d++) {
 		int32_t one = sym[d][0], five = sym[d][1], ten = sym[d][2];
 		if (i + 1 < b && cp[i] == one && (cp[i + 1] == ten || cp[i + 1] == five)) {
@@ -480,6 +484,8 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 
 	if (a > chunk_a && (cp[a - 1] == '$' || cp[a - 1] == '\\' || cp[a - 1] == '#' || cp[a - 1] == '@'))
 		return true; /* $HOME, \alpha, #include, @user */
+	if (tl_is_kept_acronym(cp, a, b))
+		return true;
 	if (tl_is_identifier_underscore(cp, a, b) || tl_is_unit_symbol(cp, a, b) || tl_is_unit_after_number(cp, n, a, b) ||
 	    tl_is_unit_alias(cp, n, a, b) || tl_is_shortcut_key(cp, a, b) || tl_is_zone_abbrev(cp, a, b) ||
 	    tl_in_code_list(cp, n, a, b))

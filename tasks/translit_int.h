@@ -85,6 +85,8 @@ bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b);
 bool tl_camel_identifier(const int32_t *cp, size_t a, size_t b);
 /* a word with digits written in Cyrillic (IPv4, MD5, IP6GRE, v2, Rijad87), not kept like mp3, F10 */
 bool tl_is_acronym_number(const int32_t *cp, size_t a, size_t b);
+/* an acronym the catalogs keep Latin (NTFS, PKCS, ISO9660, URI); others are transliterated */
+bool tl_is_kept_acronym(const int32_t *cp, size_t a, size_t b);
 /* is cp[a, b) exactly (case-sensitively) one of the n strings of list? */
 bool tl_listed_exact(const char *const *list, size_t n, const int32_t *cp, size_t a, size_t b);
 /* a measure unit in a comma-separated alias list, not repeated later in it (metar,m,m -> м,m) */
