@@ -8,8 +8,16 @@
  * (n_ctx - 1 - n_ctx/2 predictions per chunk). PPL = exp(total NLL / count);
  * the running value is printed after every chunk like llama.cpp's [1]x,[2]y.
  * We also report bits per byte and per character of the scored text.
+ *
+ * --batch N runs N chunks at a time, each in its own slot of a multi-sequence
+ * context, fed in shared forward calls of up to PPL_CALL_TOKENS tokens with
+ * logits only for the scored rows. The engine computes every token as it would
+ * alone (its determinism contract), and the negative log-likelihoods are added
+ * chunk by chunk, position by position, as without batching: every figure is
+ * the same, bit for bit, whatever N and the thread count.
  */
 #include "harness/hrn.h"
+#include "harness/run.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -18,24 +26,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/fileio.h"
 #include "common/utf8.h"
 #include "engine/eng.h"
 
 #define MAX_TEXT_BYTES ((size_t)512 << 20)
+/* Tokens per forward call: bounds the logits scratch (one n_vocab row per token). */
+#define PPL_CALL_TOKENS 512
+/* Progress lines only for a run longer than this (a short one prints just its result). */
+#define PPL_PROGRESS_DELAY_NS 5000000000ull
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
-	(void)opts;
-	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--threads N] [--json]\n"
-		     "                         [--backend cpu|cuda] [--kv-cache f16|f32] [--quiet]\n"
+	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--batch N] [--threads N]\n"
+		     "                         [--json] [--backend cpu|cuda] [--kv-cache f16|f32] [--quiet]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, each from an\n"
 		     "empty cache; the second half of every chunk is scored). The text needs at\n"
-		     "least 2 x N tokens. Default N: the model's training context, at most 512;\n"
-		     "a larger --ctx runs with a warning (positions past training are untrained).\n"
-		     "--kv-cache: f16 (default, llama.cpp's arithmetic) or f32 (closer to float64).\n"
-		     "--quiet: only errors and one line with the perplexity.\n");
+		     "least 2 x N tokens. A run longer than a few seconds prints progress lines\n"
+		     "(chunks done, ETA) on stderr.\n");
+	hrn_print_options(out, opts, 22);
+	fprintf(out, "Environment (test hook): MERILO_TEST_PROGRESS_DELAY_MS=N starts the progress lines\n"
+		     "after N ms instead of %llu s.\n", PPL_PROGRESS_DELAY_NS / 1000000000ull);
 }
 
 /* Bytes and characters of the text of ids[1..n) (ids[0] is the context token:
@@ -74,7 +87,8 @@ static double token_nll(const float *row, size_t nv, int32_t target)
 /* What perplexity prints. */
 struct ppl_result {
 	const char *model, *file, *kv_cache;
-	long n_ctx, n_threads;
+	long n_ctx, n_threads, batch; /* batch: --batch as given */
+	size_t n_seq;                 /* chunks run at a time (batch within the KV limit and the chunks) */
 	size_t n_tok, n_chunks, count, bytes, chars;
 	double nll, ppl, ppl_err, bpb, bpc, seconds, load_s;
 	const double *cumulative; /* the running perplexity after each chunk */
@@ -116,7 +130,13 @@ static int print_json(const struct ppl_result *r, struct mrl_err *err)
 			      "bits_per_byte", r->bpb, "bits_per_char", r->bpc, "scored_bytes", (json_int_t)r->bytes,
 			      "scored_chars", (json_int_t)r->chars, "threads", (int)r->n_threads, "seconds", r->seconds,
 			      "kv_cache", r->kv_cache, "model_load_s", r->load_s);
-	int rc = !o || json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+	if (o && (json_object_set_new(o, "batch", json_integer(r->batch)) ||
+		  json_object_set_new(o, "batch_chunks", json_integer((json_int_t)r->n_seq)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	/* 17 digits: every double as computed (batch sizes and thread counts compare exactly) */
+	int rc = !o || json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
 	json_decref(o);
 	if (rc)
 		return mrl_err_set(err, MRL_ERUNTIME, "perplexity: cannot write JSON");
@@ -152,21 +172,200 @@ static void ppl_too_short(struct mrl_err *err, const char *file, size_t n_tok, l
 			    file, n_tok, n_ctx, 2 * n_ctx);
 }
 
-int hrn_cmd_perplexity(int argc, char **argv)
+
+/* One perplexity computation: the text's tokens cut into chunks, run n_seq at a time. */
+struct ppl_job {
+	struct eng_ctx *c;
+	const int32_t *toks;
+	size_t n_ctx, first, n_scored, nv, n_chunks, n_seq; /* n_scored = n_ctx - 1 - first per chunk */
+	int32_t bos;        /* put in the first slot of every chunk; -1 = none */
+	int32_t *tok;       /* one forward call: PPL_CALL_TOKENS tokens, their slots, logits wanted */
+	uint32_t *seq;
+	bool *want;
+	float *logits;      /* PPL_CALL_TOKENS rows of nv */
+	double *tok_nll;    /* n_seq * n_scored: the NLL of each scored position of the chunks in flight */
+};
+
+/* Chunks that fit beside each other in about HRN_SCORE_KV_BYTES of f16 K and V (at least one). */
+static size_t ppl_kv_chunks(const struct eng_model_desc *d, size_t n_ctx)
 {
-	const char *model_path = NULL, *file = NULL, *kv_cache = "f16";
-	long n_ctx = 0, n_threads = 0; /* n_ctx 0: from the model */
-	bool as_json = false, quiet = false;
-	enum eng_backend backend = ENG_BACKEND_CPU;
+	const uint64_t head_dim = d->n_head ? d->n_embd / d->n_head : d->n_embd;
+	const uint64_t chunk_bytes = 4 * (uint64_t)d->n_layer * d->n_head_kv * head_dim * n_ctx;
+	const uint64_t n = chunk_bytes ? HRN_SCORE_KV_BYTES / chunk_bytes : 1;
+	return n ? (size_t)n : 1;
+}
+
+/* The context: batch chunks at a time, fewer when the KV cache would outgrow
+ * HRN_SCORE_KV_BYTES or the text has fewer chunks; one sequence on a backend
+ * that runs one per context. Sets j->c and j->n_seq. */
+static int ppl_ctx_new(struct ppl_job *j, struct eng_model *m, const struct eng_model_desc *d, long batch,
+		       struct mrl_err *err)
+{
+	size_t n = (size_t)batch, kv = ppl_kv_chunks(d, j->n_ctx);
+	if (n > kv)
+		n = kv;
+	if (n > j->n_chunks)
+		n = j->n_chunks;
+	j->n_seq = 1;
+	if (n > 1) {
+		int rc = eng_ctx_new_multi(&j->c, m, (uint32_t)j->n_ctx, (uint32_t)n, err);
+		if (rc != MRL_EUNSUPPORTED) {
+			j->n_seq = n;
+			return rc;
+		}
+		*err = (struct mrl_err){ 0 };
+	}
+	return eng_ctx_new(&j->c, m, (uint32_t)j->n_ctx, err);
+}
+
+static int ppl_job_alloc(struct ppl_job *j, struct mrl_err *err)
+{
+	j->tok = malloc(PPL_CALL_TOKENS * sizeof *j->tok);
+	j->seq = malloc(PPL_CALL_TOKENS * sizeof *j->seq);
+	j->want = malloc(PPL_CALL_TOKENS * sizeof *j->want);
+	j->logits = malloc((size_t)PPL_CALL_TOKENS * j->nv * sizeof *j->logits);
+	j->tok_nll = malloc(j->n_seq * j->n_scored * sizeof *j->tok_nll);
+	if (!j->tok || !j->seq || !j->want || !j->logits || !j->tok_nll)
+		return mrl_err_set(err, MRL_ENOMEM, "perplexity: out of memory");
+	return 0;
+}
+
+static void ppl_job_release(struct ppl_job *j)
+{
+	free(j->tok);
+	free(j->seq);
+	free(j->want);
+	free(j->logits);
+	free(j->tok_nll);
+	eng_ctx_free(j->c);
+}
+
+/* Chunks ci0 .. ci0+nb-1 (nb <= n_seq), chunk ci0+s in slot s from an empty
+ * cache, fed in order in forward calls of up to PPL_CALL_TOKENS tokens; the NLL
+ * of position i of chunk ci0+s (predicting its token i + 1) into
+ * tok_nll[s * n_scored + i - first]. */
+static int ppl_run_chunks(struct ppl_job *j, size_t ci0, size_t nb, struct mrl_err *err)
+{
+	const size_t total = nb * j->n_ctx;
+	for (size_t s = 0; s < nb; s++)
+		eng_seq_truncate(j->c, (uint32_t)s, 0);
+	for (size_t done = 0; done < total;) {
+		const size_t n = total - done < PPL_CALL_TOKENS ? total - done : PPL_CALL_TOKENS;
+		for (size_t k = 0; k < n; k++) {
+			const size_t s = (done + k) / j->n_ctx, i = (done + k) % j->n_ctx;
+			j->tok[k] = i == 0 && j->bos >= 0 ? j->bos : j->toks[(ci0 + s) * j->n_ctx + i];
+			j->seq[k] = (uint32_t)s;
+			j->want[k] = i >= j->first && i + 1 < j->n_ctx;
+		}
+		int rc = eng_forward_batch(j->c, j->tok, j->seq, n, j->want, j->logits, err);
+		if (rc)
+			return rc;
+		size_t row = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (!j->want[k])
+				continue;
+			const size_t s = (done + k) / j->n_ctx, i = (done + k) % j->n_ctx;
+			j->tok_nll[s * j->n_scored + i - j->first] =
+				token_nll(j->logits + row++ * j->nv, j->nv, j->toks[(ci0 + s) * j->n_ctx + i + 1]);
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* Every chunk, n_seq at a time; the sums and counts into r (nll, count, bytes,
+ * chars, cumulative), the running perplexity printed after each chunk unless
+ * quiet. Progress lines on stderr per prog. */
+static int ppl_score(struct ppl_job *j, struct eng_model *m, struct ppl_result *r, double *cumulative,
+		     struct hrn_progress *prog, bool print_running, struct mrl_err *err)
+{
+	double nll = 0, nll2 = 0;
+	size_t count = 0;
+	for (size_t ci0 = 0; ci0 < j->n_chunks; ci0 += j->n_seq) {
+		const size_t nb = j->n_chunks - ci0 < j->n_seq ? j->n_chunks - ci0 : j->n_seq;
+		int rc = ppl_run_chunks(j, ci0, nb, err);
+		if (rc)
+			return rc;
+		for (size_t s = 0; s < nb; s++) {
+			const size_t ci = ci0 + s, start = ci * j->n_ctx;
+			for (size_t i = 0; i < j->n_scored; i++) { /* in the unbatched order: the same sums */
+				const double v = j->tok_nll[s * j->n_scored + i];
+				nll += v;
+				nll2 += v * v;
+				count++;
+			}
+			size_t b = 0, ch = 0;
+			if ((rc = span_size(m, j->toks + start + j->first, j->n_ctx - j->first, &b, &ch, err)))
+				return rc;
+			r->bytes += b;
+			r->chars += ch;
+			cumulative[ci] = exp(nll / (double)count);
+			if (print_running) {
+				printf("[%zu]%.4f,", ci + 1, cumulative[ci]);
+				fflush(stdout);
+			}
+			char what[64];
+			snprintf(what, sizeof what, "ppl %.4f", cumulative[ci]);
+			hrn_progress_step(prog, what);
+		}
+	}
+	hrn_progress_end(prog);
+	const double mean = nll / (double)count;
+	const double var = nll2 / (double)count - mean * mean;
+	r->nll = nll;
+	r->count = count;
+	r->ppl = exp(mean);
+	r->ppl_err = var > 0 && count > 1 ? r->ppl * sqrt(var / (double)(count - 1)) : 0;
+	const double bits = nll / log(2.0);
+	r->bpb = r->bytes ? bits / (double)r->bytes : 0;
+	r->bpc = r->chars ? bits / (double)r->chars : 0;
+	r->cumulative = cumulative;
+	return 0;
+}
+
+/* Progress on stderr: none with --quiet; a line redrawn in place where stderr is
+ * a terminal and stdout is not (the running values would be drawn over), whole
+ * lines otherwise; only once the run has taken PPL_PROGRESS_DELAY_NS. */
+static void ppl_progress_init(struct hrn_progress *prog, bool quiet, size_t n_chunks)
+{
+	enum hrn_progress_mode mode = quiet                                          ? HRN_PROGRESS_OFF
+				      : isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO) ? HRN_PROGRESS_TTY
+											 : HRN_PROGRESS_LOG;
+	hrn_progress_init(prog, mode, n_chunks, 0);
+	prog->name = "merilo perplexity";
+	prog->unit = "chunks";
+	prog->delay_ns = PPL_PROGRESS_DELAY_NS;
+	const char *delay_ms = getenv("MERILO_TEST_PROGRESS_DELAY_MS"); /* test hook (--help names it) */
+	if (delay_ms && *delay_ms)
+		prog->delay_ns = strtoull(delay_ms, NULL, 10) * 1000000ull;
+}
+
+/* What the command line asked for. */
+struct ppl_opts {
+	const char *model_path, *file, *kv_cache;
+	long n_ctx, n_threads, batch;
+	bool as_json, quiet;
+	enum eng_backend backend;
+};
+
+static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
+{
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &model_path, "MODEL.gguf", NULL),
-		OPT_STRING(0, "file", &file, "TEXT", NULL),
-		OPT_INTEGER(0, "ctx", &n_ctx, 4, 1 << 20, "N", NULL),
-		OPT_INTEGER(0, "threads", &n_threads, 0, 1024, "N", NULL),
-		OPT_BOOL(0, "json", &as_json, NULL),
-		OPT_BOOL('q', "quiet", &quiet, NULL),
-		OPT_CALLBACK(0, "backend", &backend, "B", NULL, hrn_opt_backend),
-		OPT_CALLBACK(0, "kv-cache", &kv_cache, "T", NULL, hrn_opt_kv_cache),
+		OPT_STRING(0, "model", &o->model_path, "MODEL.gguf", "the model (required)"),
+		OPT_STRING(0, "file", &o->file, "TEXT", "the text, UTF-8 (required)"),
+		OPT_INTEGER(0, "ctx", &o->n_ctx, 4, 1 << 20, "N",
+			    "tokens per chunk (default: the model's training context, at most\n"
+			    "512; a larger one runs with a warning: positions past training\n"
+			    "are untrained)"),
+		OPT_INTEGER(0, "batch", &o->batch, 1, 4096, "N",
+			    "N chunks at a time in shared forward calls (default " HRN_RUN_BATCH_DEFAULT ",\n"
+			    "fewer when their KV cache would pass 256 MiB); every figure is\n"
+			    "identical for every N"),
+		OPT_INTEGER(0, "threads", &o->n_threads, 0, 1024, "N", "worker threads (default: the CPUs this process may use)"),
+		OPT_BOOL(0, "json", &o->as_json, "one JSON object on stdout"),
+		OPT_BOOL('q', "quiet", &o->quiet, "only errors and one line with the perplexity (no progress)"),
+		OPT_CALLBACK(0, "backend", &o->backend, "B", "cpu (default) or cuda", hrn_opt_backend),
+		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("perplexity", options, argc, argv, &n_args, usage);
@@ -174,103 +373,81 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		return rc;
 	if (n_args)
 		return hrn_usage_error("perplexity", "unexpected argument '%s' (the text is given with --file)", argv[0]);
-	if (!model_path || !file)
+	if (!o->model_path || !o->file)
 		return hrn_usage_error("perplexity", "--model and --file are required");
+	return HRN_OPTS_GO;
+}
 
+int hrn_cmd_perplexity(int argc, char **argv)
+{
+	struct ppl_opts o = { .kv_cache = "f16", .batch = (long)hrn_run_batch_items(HRN_RUN_BATCH_DEFAULT),
+			      .backend = ENG_BACKEND_CPU };
+	int rc = ppl_parse(&o, argc, argv);
+	if (rc != HRN_OPTS_GO)
+		return rc;
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
-	struct eng_ctx *c = NULL;
+	struct ppl_job j = { .bos = -1 };
 	char *text = NULL;
-	int32_t *toks = NULL, *chunk = NULL;
-	float *logits = NULL;
+	int32_t *toks = NULL;
 	double *cumulative = NULL;
 	int ret = HRN_EXIT_OK;
 	size_t text_len = 0, n_tok = 0;
 
-	struct eng_open_opts opts = { .n_threads = (int)n_threads, .backend = backend, .kv_f32 = kv_cache[1] == '3' };
+	struct eng_open_opts eo = { .n_threads = (int)o.n_threads, .backend = o.backend, .kv_f32 = o.kv_cache[1] == '3' };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (eng_model_open(&m, model_path, &opts, &err))
+	if (eng_model_open(&m, o.model_path, &eo, &err))
 		goto fail;
 	const double load_s = seconds_since(&t0);
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
-	if (mrl_read_file(file, MAX_TEXT_BYTES, &text, &text_len, &err))
+	if (mrl_read_file(o.file, MAX_TEXT_BYTES, &text, &text_len, &err) ||
+	    eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
 		goto fail;
-	if (eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
-		goto fail;
-	n_ctx = ppl_pick_ctx(n_ctx, &d);
-	if (n_tok < 2 * (size_t)n_ctx) {
-		ppl_too_short(&err, file, n_tok, n_ctx);
+	o.n_ctx = ppl_pick_ctx(o.n_ctx, &d);
+	if (n_tok < 2 * (size_t)o.n_ctx) {
+		ppl_too_short(&err, o.file, n_tok, o.n_ctx);
 		goto fail;
 	}
-	if (eng_ctx_new(&c, m, (uint32_t)n_ctx, &err))
-		goto fail;
-	const size_t n_chunks = n_tok / (size_t)n_ctx, first = (size_t)n_ctx / 2, nv = d.n_vocab;
-	logits = malloc((size_t)n_ctx * nv * sizeof *logits);
-	cumulative = calloc(n_chunks, sizeof *cumulative);
-	chunk = malloc((size_t)n_ctx * sizeof *chunk);
-	if (!logits || !cumulative || !chunk) {
+	j.toks = toks;
+	j.n_ctx = (size_t)o.n_ctx;
+	j.first = j.n_ctx / 2;
+	j.n_scored = j.n_ctx - 1 - j.first;
+	j.nv = d.n_vocab;
+	j.n_chunks = n_tok / j.n_ctx;
+	j.bos = d.add_bos && d.bos_id >= 0 ? d.bos_id : -1;
+	cumulative = calloc(j.n_chunks, sizeof *cumulative);
+	if (!cumulative) {
 		mrl_err_set(&err, MRL_ENOMEM, "perplexity: out of memory");
 		goto fail;
 	}
-	if (!as_json && !quiet)
-		printf("perplexity: %zu tokens, %zu chunks of %ld, scoring the last %zu of each\n", n_tok, n_chunks,
-		       n_ctx, (size_t)n_ctx - 1 - first);
-	double nll = 0, nll2 = 0;
-	size_t count = 0, scored_bytes = 0, scored_chars = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t ci = 0; ci < n_chunks; ci++) {
-		const size_t start = ci * (size_t)n_ctx;
-		memcpy(chunk, toks + start, (size_t)n_ctx * sizeof *chunk);
-		if (d.add_bos && d.bos_id >= 0)
-			chunk[0] = d.bos_id;
-		eng_ctx_truncate(c, 0);
-		if (eng_decode(c, chunk, (size_t)n_ctx, logits, true, &err))
-			goto fail;
-		for (size_t i = first; i + 1 < (size_t)n_ctx; i++) {
-			const double v = token_nll(logits + i * nv, nv, toks[start + i + 1]);
-			nll += v;
-			nll2 += v * v;
-			count++;
-		}
-		size_t b = 0, ch = 0;
-		if (span_size(m, toks + start + first, (size_t)n_ctx - first, &b, &ch, &err))
-			goto fail;
-		scored_bytes += b;
-		scored_chars += ch;
-		cumulative[ci] = exp(nll / (double)count);
-		if (!as_json && !quiet) {
-			printf("[%zu]%.4f,", ci + 1, cumulative[ci]);
-			fflush(stdout);
-		}
-	}
-	const double seconds = seconds_since(&t0);
-	const double mean = nll / (double)count, ppl = exp(mean);
-	double var = nll2 / (double)count - mean * mean, ppl_err = 0;
-	if (var > 0 && count > 1)
-		ppl_err = ppl * sqrt(var / (double)(count - 1));
-	const double bits = nll / log(2.0);
-	const double bpb = scored_bytes ? bits / (double)scored_bytes : 0, bpc = scored_chars ? bits / (double)scored_chars : 0;
-	const struct ppl_result r = {
-		.model = model_path, .file = file, .n_ctx = n_ctx, .n_threads = n_threads, .n_tok = n_tok,
-		.n_chunks = n_chunks, .count = count, .bytes = scored_bytes, .chars = scored_chars, .nll = nll,
-		.ppl = ppl, .ppl_err = ppl_err, .bpb = bpb, .bpc = bpc, .seconds = seconds, .cumulative = cumulative,
-		.kv_cache = kv_cache, .load_s = load_s,
+	if (ppl_ctx_new(&j, m, &d, o.batch, &err) || ppl_job_alloc(&j, &err))
+		goto fail;
+	if (!o.as_json && !o.quiet)
+		printf("perplexity: %zu tokens, %zu chunks of %ld, scoring the last %zu of each, %zu at a time\n", n_tok,
+		       j.n_chunks, o.n_ctx, j.n_scored, j.n_seq);
+	struct ppl_result r = {
+		.model = o.model_path, .file = o.file, .n_ctx = o.n_ctx, .n_threads = o.n_threads, .batch = o.batch,
+		.n_seq = j.n_seq, .n_tok = n_tok, .n_chunks = j.n_chunks, .kv_cache = o.kv_cache, .load_s = load_s,
 	};
-	if (as_json ? print_json(&r, &err) : (print_summary(&r, quiet), 0))
+	struct hrn_progress prog;
+	ppl_progress_init(&prog, o.quiet, j.n_chunks);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (ppl_score(&j, m, &r, cumulative, &prog, !o.as_json && !o.quiet, &err))
+		goto fail;
+	r.seconds = seconds_since(&t0);
+	if (o.as_json ? print_json(&r, &err) : (print_summary(&r, o.quiet), 0))
 		goto fail;
 	goto out;
 fail:
 	ret = hrn_report(&err);
 out:
 	free(cumulative);
-	free(chunk);
-	free(logits);
 	free(toks);
 	free(text);
-	eng_ctx_free(c);
+	ppl_job_release(&j);
 	eng_model_close(m);
 	return ret;
 }

@@ -288,6 +288,10 @@ struct hrn_progress {
 	uint64_t t0_ns, last_draw_ns;
 	int last_len;           /* characters of the last line drawn */
 	size_t last_step;       /* HRN_PROGRESS_LOG: the 5% step of the last line */
+	/* set after hrn_progress_init by a command other than run (perplexity): */
+	const char *name;       /* log line prefix; NULL = "merilo run" */
+	const char *unit;       /* what is counted ("chunks"); NULL = units (items/s) */
+	uint64_t delay_ns;      /* nothing is drawn before this much time has passed */
 };
 
 /* Start a progress display of total units of which done are already done. */

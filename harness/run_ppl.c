@@ -9,6 +9,7 @@
  * before them (task_ppl_windows). With S = W this is lm-eval-harness's
  * loglikelihood_rolling (context_len 1). The NLL is divided by tokens, words,
  * UTF-8 bytes and canonical characters (tasks/score.c: task_text_count).
+ * Under --batch N the windows of a document share forward calls (ppl_score).
  */
 #include "harness/run.h"
 
@@ -157,6 +158,24 @@ static int ppl_record(const struct hrn_run_cfg *cfg, const struct task_ppl_plan 
 	return 0;
 }
 
+/* The windows of a document: under --batch N (a multi-sequence context) side by
+ * side in shared forward calls of a few hundred tokens (eng_score_batch, the
+ * document one group); else as hrn_run_score hands them over (eng_score_ex:
+ * calls of 64 tokens, one window after the other). The results and work counts
+ * are the same bit for bit (the engine's contract; tests/hrn_run.c compares). */
+static int ppl_score(const struct hrn_run_cfg *cfg, struct hrn_score_batch *b, struct mrl_err *err)
+{
+	if (cfg->score_window <= 1 || eng_ctx_n_seq(cfg->ctx) < 2)
+		return hrn_run_score(cfg, b, err);
+	struct eng_score_stats s;
+	const size_t group = b->n;
+	int rc = eng_score_batch(cfg->ctx, b->reqs, &group, 1, b->res, b->top_k, b->top_k ? b->topk : NULL, &s, err);
+	b->work.n_computed += s.n_computed;
+	b->work.n_cached += s.n_cached;
+	b->work.n_forward += s.n_forward;
+	return rc;
+}
+
 int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,
 		     struct rec_item *out, struct mrl_err *err)
 {
@@ -172,7 +191,7 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 	if ((rc = ppl_tokenize(cfg, &p, &u, &d, &start, err)) || (rc = ppl_requests(cfg, &p, start, &d, &b, err)))
 		goto out;
 	times[1] = met_now_ns();
-	if ((rc = hrn_run_score(cfg, &b, err))) {
+	if ((rc = ppl_score(cfg, &b, err))) {
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): scoring failed", u.task, u.item, lang);
 		goto out;
 	}

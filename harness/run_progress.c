@@ -8,7 +8,8 @@
  * "merilo run: 558/1500 units (37.2%), copa sr-Latn, 12.4 items/s, ETA 1m16s".
  * The 5% rule makes a short run log a predictable number of lines; the 10 s
  * rule shows life in a long one. The rate counts only items scored by this
- * process (resumed ones are excluded).
+ * process (resumed ones are excluded). `merilo perplexity` uses the same line
+ * for its chunks (name, unit and a delay before the first line are fields).
  */
 #include "harness/run.h"
 
@@ -52,8 +53,8 @@ static void draw(struct hrn_progress *p, const char *what)
 {
 	char eta[32];
 	const double rate = rate_eta(p, eta, sizeof eta);
-	int n = fprintf(stderr, "\r  %5.1f%%  %zu/%zu  %-24.24s  %.1f items/s  ETA %s", percent(p), p->done, p->total,
-			what ? what : "", rate, eta);
+	int n = fprintf(stderr, "\r  %5.1f%%  %zu/%zu  %-24.24s  %.1f %s/s  ETA %s", percent(p), p->done, p->total,
+			what ? what : "", rate, p->unit ? p->unit : "items", eta);
 	for (int i = n; i < p->last_len; i++)
 		fputc(' ', stderr);
 	p->last_len = n;
@@ -64,8 +65,8 @@ static void log_line(const struct hrn_progress *p, const char *what)
 {
 	char eta[32];
 	const double rate = rate_eta(p, eta, sizeof eta);
-	fprintf(stderr, "merilo run: %zu/%zu units (%.1f%%), %s, %.1f items/s, ETA %s\n", p->done, p->total, percent(p),
-		what ? what : "", rate, eta);
+	fprintf(stderr, "%s: %zu/%zu %s (%.1f%%), %s, %.1f %s/s, ETA %s\n", p->name ? p->name : "merilo run", p->done,
+		p->total, p->unit ? p->unit : "units", percent(p), what ? what : "", rate, p->unit ? p->unit : "items", eta);
 	fflush(stderr);
 }
 
@@ -73,6 +74,8 @@ void hrn_progress_step(struct hrn_progress *p, const char *what)
 {
 	p->done++;
 	const uint64_t now = met_now_ns();
+	if (now - p->t0_ns < p->delay_ns)
+		return;
 	if (p->mode == HRN_PROGRESS_LOG) {
 		const size_t step = p->total ? p->done * LOG_STEPS / p->total : LOG_STEPS;
 		if (step == p->last_step && now - p->last_draw_ns < LOG_EVERY_NS)
