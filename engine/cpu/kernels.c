@@ -267,6 +267,19 @@ KN_INLINE __m256i w_unsigned(const void *row, int64_t ib, const int kind)
 	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
 }
 
+/* As w_unsigned, from one 128-bit broadcast load and a per-half variable shift
+ * (fewer operations per row for the decode tile). */
+KN_INLINE __m256i w_unsigned_bc(const void *row, int64_t ib, const int kind)
+{
+	const uint8_t *qs = kind == KIND_Q4 ? ((const struct eng_block_q4_0 *)row + ib)->qs
+					    : ((const struct blk_q5_0 *)row + ib)->qs;
+	const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+	const __m256i q = _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
+	if (kind == KIND_Q4)
+		return q;
+	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
+}
+
 /* Decode: 8 rows x 1 token, lane r. The token's block scales are converted once
  * (dx, with eng_f16_to_f32) and, for Q4_0, its block sums sx taken once: a Q4_0
  * weight q - 8 is then used as the unsigned nibble q, sum (q - 8) * x being
@@ -274,15 +287,17 @@ KN_INLINE __m256i w_unsigned(const void *row, int64_t ib, const int kind)
  * eight row scales are gathered straight into a vector. Same integers, same
  * float steps (sumf += (float)sumi * (d_w * d_x)) as qtile. */
 KN_INLINE void qtile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
-			const int32_t *sx, float *res, const int kind)
+			const int32_t *sx, float *res, const int kind, const char *pf, size_t pf_step)
 {
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t ib = 0; ib < nb; ib++) {
+		for (size_t o = 0; pf && o < pf_step; o += 64)
+			_mm_prefetch(pf + (size_t)ib * pf_step + o, _MM_HINT_T0);
 		const __m256i xv = _mm256_loadu_si256((const __m256i *)xb[ib].qs);
 		__m256i parts[8];
 		for (int r = 0; r < 8; r++) {
 			if (kind) {
-				parts[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(w_unsigned(wr[r], ib, kind), xv),
+				parts[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(w_unsigned_bc(wr[r], ib, kind), xv),
 							     _mm256_set1_epi16(1));
 			} else {
 				const __m256i wq = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
@@ -410,10 +425,13 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			const void *wr[8];
 			for (int r = 0; r < 8; r++)
 				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
+			/* the next tile's rows, a share of them per block (the hardware prefetcher
+			 * barely learns eight short streams before they end) */
+			const char *pf = r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
 			if (fast && vnni)
 				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind);
 			else if (fast)
-				qtile8x1(nb, wr, xt[0], dx, sx, res, kind);
+				qtile8x1(nb, wr, xt[0], dx, sx, res, kind, pf, (8 * w_stride + (size_t)nb - 1) / (size_t)nb);
 			else
 				qtile(nb, wr, xt, res, 8, 1, kind == KIND_Q4);
 			for (int r = 0; r < nr; r++)

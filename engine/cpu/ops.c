@@ -125,6 +125,8 @@ static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 		int64_t chunk = (int64_t)(16384 / w->row_bytes) / 8 * 8;
 		if (chunk < 8)
 			chunk = 8;
+		if (j->n_tok == 1) /* nothing to reuse: one call, so the decode tile prefetches throughout */
+			chunk = r1 - r0;
 		for (int64_t r = r0; r < r1; r += chunk) {
 			int nr = (int)(r1 - r < chunk ? r1 - r : chunk);
 			j->block(n, (const char *)w->data + (size_t)r * w->row_bytes, w->row_bytes, nr, x, x_stride,
