@@ -22,6 +22,7 @@
 #include "common/utf8.h"
 #include "tasks/translit_int.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -621,12 +622,26 @@ static bool chunk_stays_latin(const int32_t *cp, size_t a, size_t b)
 	return false;
 }
 
+/* A Serbian case ending written after a hyphen onto a foreign word or acronym: XZ-om, NTFS-a. */
+static bool is_case_ending(const int32_t *cp, size_t a, size_t b)
+{
+	static const char *const endings[] = {"a", "u", "e", "om", "em", "ov", "ova", "ovi", "ove", "ovima", "ja", "ju", "je", "jem"};
+	return is_listed(endings, sizeof endings / sizeof endings[0], cp, a, b);
+}
+
 static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	size_t i = a;
 	while (i < b) {
 		size_t k;
 		if (cp[i] == '%' && (k = tl_printf_spec_len(cp, i, b))) {
+			/* up to three letters written onto the code are part of the format: %FT%T,
+			 * %ud%02uh (days, hours) — not a Serbian ending, which takes a hyphen (%s-a) */
+			size_t l = i + k;
+			while (l < b && l - (i + k) < 4 && cp[l] < 128 && isalpha((int)cp[l]))
+				l++;
+			if (l > i + k && l - (i + k) <= 3 && (l == b || !is_letter(cp[l])))
+				k = l - i;
 			ob_put_range(o, cp, i, i + k);
 			i += k;
 			continue;
@@ -680,9 +695,29 @@ static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t 
 			bool listed = false;
 			for (size_t f = 0; f < sizeof foreign_words / sizeof foreign_words[0]; f++)
 				listed |= span_equals_ci(cp, i, hyph_end, foreign_words[f]);
-			/* Wi-Fi: one foreign part makes the whole compound foreign */
-			for (size_t k = i; k < hyph_end && !listed; k++)
+			/* Wi-Fi: one foreign part makes the whole compound foreign; but an axis or
+			 * variable x, y, z before one lower-case part (x-osa, Y-p_opuna) is a name in a
+			 * Serbian compound (x-udisks-auth, W-SU stay whole), and a Serbian case
+			 * ending after a hyphen (XZ-om, NTFS-a) is converted */
+			size_t last = hyph_end;
+			while (last > i && cp[last - 1] != '-')
+				last--;
+			bool ending = is_case_ending(cp, last, hyph_end) && last - 1 > i;
+			bool lone_letter = end == i + 1 && cp[i] < 128 && strchr("xyzXYZ", (int)cp[i]) && cp[i] && last == end + 1 &&
+					   (is_lower(cp[last]) || cp[last] == '_');
+			for (size_t k = i; k < (ending ? last - 1 : hyph_end) && !listed && !lone_letter; k++)
 				listed = is_letter(cp[k]) && classify(cp[k]) == LK_FOREIGN;
+			if (listed && ending) {
+				ob_put_range(o, cp, i, last);
+				word_to_cyr(o, cp, last, hyph_end);
+				i = hyph_end;
+				continue;
+			}
+			if (lone_letter && classify(cp[i]) == LK_FOREIGN) {
+				ob_put_range(o, cp, i, end);
+				i = end;
+				continue;
+			}
 			if (listed) {
 				ob_put_range(o, cp, i, hyph_end);
 				i = hyph_end;

@@ -50,7 +50,7 @@ bool tl_is_identifier_underscore(const int32_t *cp, size_t a, size_t b)
  * bits with their decimal and binary prefixes (MB, GiB, kb), hertz (Hz, MHz) and decibels (dB). */
 bool tl_is_unit_symbol(const int32_t *cp, size_t a, size_t b)
 {
-	static const char *const units[] = {"Hz", "kHz", "MHz", "GHz", "THz", "dB", "dBm"};
+	static const char *const units[] = {"Hz", "kHz", "MHz", "GHz", "THz", "dB", "dBm", "kbit", "Mbit", "Gbit", "Tbit"};
 	size_t n = b - a;
 	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
 		size_t l = strlen(units[k]), i = 0;
@@ -160,11 +160,16 @@ bool tl_is_unit_alias(const int32_t *cp, size_t n, size_t a, size_t b)
 bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	static const char *const units[] = {"kg", "mg", "km", "cm", "mm", "ml", "ms", "\xce\xbcs", "K", "B", "dpi", "px"};
+	/* a text that is nothing but a unit symbol labels the unit: „ms“, „s“ */
+	if (a == 0 && b == n && is_measure_unit(cp, a, b))
+		return true;
 	/* a length or area with its exponent: m², cm³ */
 	if (b < n && (cp[b] == 0x00B2 || cp[b] == 0x00B3) && is_measure_unit(cp, a, b))
 		return true;
 	if (is_measure_unit(cp, a, b) && ends_phrase(cp, n, b) && after_number(cp, n, a))
 		return true;
+	if ((span_is(cp, a, b, "s") || span_is(cp, a, b, "sec")) && a >= 2 && cp[a - 1] == '/' && after_number(cp, n, a - 1))
+		return true; /* %s/s, 5/sec */
 	if (b - a == 1 && cp[a] == 's' && a >= 2 && cp[a - 1] == '/') { /* MB/s, kb/s */
 		size_t w = a - 1;
 		while (w > 0 && is_ascii_alnum(cp[w - 1]))
@@ -221,6 +226,11 @@ size_t tl_printf_spec_len(const int32_t *cp, size_t i, size_t b)
 	size_t k = i + 1;
 	if (k < b && cp[k] == '%') /* %%, and %%s: a format code written for a second printf */
 		return k + 1 < b && cp[k + 1] < 128 && isalpha((int)cp[k + 1]) ? 3 : 2;
+	if (k + 1 < b && cp[k] == ':') { /* GNU strftime's numeric time zone: %:z, %::z, %:::z */
+		while (k < b && cp[k] == ':' && k - i <= 3)
+			k++;
+		return k < b && cp[k] == 'z' ? k + 1 - i : 0;
+	}
 	if (k < b && cp[k] == '(') {
 		k++;
 		while (k < b && (is_ascii_alnum(cp[k]) || cp[k] == '_'))
@@ -267,6 +277,10 @@ size_t tl_option_len(const int32_t *cp, size_t a, size_t i, size_t b)
 	if (i > a && !(cp[i - 1] < 128 && strchr("\"'([", (int)cp[i - 1]) && cp[i - 1]) && cp[i - 1] != 0x201E &&
 	    cp[i - 1] != 0x201C && cp[i - 1] != 0x00BB && cp[i - 1] != 0x00AB)
 		return 0;
+	if (i > a && cp[i - 1] == 0x201C) /* “ closing a Serbian „: „FreeType“-a is a case ending */
+		for (size_t j = a; j + 1 < i; j++)
+			if (cp[j] == 0x201E)
+				return 0;
 	if (k < b && cp[k] == '-')
 		k++;
 	if (k >= b || cp[k] >= 128 || !isalpha((int)cp[k]))
@@ -321,7 +335,8 @@ size_t tl_quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
 		k++;
 	}
 	if (k == i) { /* a quoted protocol word in capitals: „NULL“, „REPORT“, „XSETTINGS“ */
-		while (k < b && ((cp[k] >= 'A' && cp[k] <= 'Z') || cp[k] == '_' || (k > i && cp[k] >= '0' && cp[k] <= '9')))
+		while (k < b && ((cp[k] >= 'A' && cp[k] <= 'Z') || cp[k] == '_' || (k > i && cp[k] >= '0' && cp[k] <= '9') ||
+				 (k > i && cp[k] == ',' && k + 1 < b && cp[k + 1] >= 'A' && cp[k + 1] <= 'Z')))
 			k++;
 		return k - i >= 2 && k < b && tl_is_close_quote(cp[k]) ? k - i : 0;
 	}
@@ -357,7 +372,9 @@ size_t tl_markup_len(const int32_t *cp, size_t i, size_t b)
 	static const char *const tags[] = {"a", "b", "i", "u", "s", "p", "em", "tt", "big", "small", "sub", "sup", "span",
 					   "img", "div", "br", "font", "table", "td", "tr", "li", "ul", "ol", "code"};
 	size_t name = i + 1 + (cp[i + 1] == '/'), name_end = k > name && cp[k - 1] == '/' ? k - 1 : k;
-	if (!is_listed(tags, sizeof tags / sizeof tags[0], cp, name, name_end))
+	/* an empty element <name/> is markup whatever its name (<string/>, <image/>) */
+	bool empty_element = cp[i + 1] != '/' && k > name && cp[k - 1] == '/' && k < b && cp[k] == '>';
+	if (!empty_element && !is_listed(tags, sizeof tags / sizeof tags[0], cp, name, name_end))
 		return 0;
 	if (k < b && cp[k] == '>')
 		return k + 1 - i;
@@ -376,7 +393,19 @@ size_t tl_attribute_len(const int32_t *cp, size_t a, size_t i, size_t b)
 		k++;
 	if (k == i || k + 1 >= b || cp[k] != '=' || (cp[k + 1] != '"' && cp[k + 1] != '\''))
 		return 0;
-	return is_listed(address_attrs, sizeof address_attrs / sizeof address_attrs[0], cp, i, k) ? b - i : k + 2 - i;
+	if (!is_listed(address_attrs, sizeof address_attrs / sizeof address_attrs[0], cp, i, k))
+		return k + 2 - i;
+	/* the address up to its closing quote and the tag's `>`; text after it is content:
+	 * href="linux">GNU/Linuksa</a> -> href="linux">ГНУ/Линукса</a> */
+	int32_t q = cp[k + 1];
+	for (k += 2; k < b && cp[k] != q; k++)
+		;
+	if (k == b)
+		return b - i;
+	k++;
+	if (k < b && cp[k] == '>')
+		k++;
+	return k - i;
 }
 
 /* Length of a file extension at cp[i] == '.' (Slika.png, (.csv), .source), 0 if none: a dot
@@ -385,6 +414,11 @@ size_t tl_attribute_len(const int32_t *cp, size_t a, size_t i, size_t b)
 size_t tl_extension_len(const int32_t *cp, size_t a, size_t i, size_t b)
 {
 	size_t k = i + 1;
+	if (i > a && cp[i - 1] == '*') { /* a glob: *.o, *.PPD.GZ: any case, any length */
+		while (k < b && (is_ascii_alnum(cp[k]) || (cp[k] == '.' && k + 1 < b && is_ascii_alnum(cp[k + 1]))))
+			k++;
+		return k > i + 1 ? k - i : 0;
+	}
 	if (i > a + 1 && is_letter(cp[i - 1]) && !is_letter(cp[i - 2]))
 		return 0;
 	if (i == a + 1 && is_letter(cp[i - 1]))
