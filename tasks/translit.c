@@ -489,7 +489,7 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 		return true;
 	if (tl_is_identifier_underscore(cp, a, b) || tl_is_unit_symbol(cp, a, b) || tl_is_unit_after_number(cp, n, a, b) ||
 	    tl_is_unit_alias(cp, n, a, b) || tl_is_shortcut_key(cp, a, b) || tl_is_zone_abbrev(cp, a, b) ||
-	    tl_in_code_list(cp, n, a, b))
+	    tl_in_code_list(cp, n, a, b) || tl_is_name_code(cp, n, a, b))
 		return true;
 	for (size_t i = a; i < b; i++) {
 		int32_t c = cp[i];
@@ -534,6 +534,12 @@ static bool word_stays_latin(const int32_t *cp, size_t n, size_t chunk_a, size_t
 				 span_equals_ci(cp, a, b, "li");
 		if (!ambiguous)
 			return b - a >= 2; /* lone C, D, L, M are letters: vitamin C -> витамин Ц */
+		/* after a comma a numeral would be cut from its name: Amapa, I Para (and) */
+		size_t p = a;
+		while (p > 0 && is_space(cp[p - 1]))
+			p--;
+		if (p > 0 && cp[p - 1] == ',')
+			return false;
 		return !at_sentence_start(cp, a) && !caps_context(cp, n, a, b);
 	}
 	return false;

@@ -95,6 +95,8 @@ bool tl_is_unit_alias(const int32_t *cp, size_t n, size_t a, size_t b);
 bool tl_is_shortcut_key(const int32_t *cp, size_t a, size_t b);
 /* a time-zone abbreviation or zone name in capitals: EST, CET, UCT, GMT0, PRC */
 bool tl_is_zone_abbrev(const int32_t *cp, size_t a, size_t b);
+/* a code in parentheses after a proper name: La Rioha (LR) */
+bool tl_is_name_code(const int32_t *cp, size_t n, size_t a, size_t b);
 /* an item of a parenthesised list of capital codes: (SA, LP, NQ, RN) */
 bool tl_in_code_list(const int32_t *cp, size_t n, size_t a, size_t b);
 /* length of four or more colon-separated hex bytes at cp[i] (80:00:00:48:fe:80), 0 if none */

@@ -588,7 +588,8 @@ bool tl_is_acronym_number(const int32_t *cp, size_t a, size_t b)
 /* A desktop file's keyword list (Keywords=a;b;c;) that the Serbian translator gave in Cyrillic and
  * then again in Latin script and English for searching (zip;tar;izvuci;zip;tar;extract;): in
  * sr@latin the Latin copy repeats the first items, and the Cyrillic catalog keeps everything from
- * the first repeated item on in Latin. Returns the start of that item, or n (no such list). */
+ * the first repeated item (compared case-insensitively: monitor;Monitor;System) on in Latin.
+ * Returns the start of that item, or n (no such list). */
 size_t tl_keyword_latin_from(const int32_t *cp, size_t n)
 {
 	size_t semis = 0, end = n;
@@ -608,11 +609,32 @@ size_t tl_keyword_latin_from(const int32_t *cp, size_t n)
 			size_t q = p;
 			while (q < i && cp[q] != ';')
 				q++;
-			if (q - p == j - i && memcmp(cp + p, cp + i, (j - i) * sizeof *cp) == 0)
+			bool same = q - p == j - i;
+			for (size_t k = 0; same && k < j - i; k++) /* case-insensitively: monitor;Monitor */
+				same = utf8proc_tolower(cp[p + k]) == utf8proc_tolower(cp[i + k]);
+			if (same)
 				return i;
 			p = q + 1;
 		}
 		i = j + 1;
 	}
 	return n;
+}
+
+/* A code in parentheses right after a proper name: La Rioha (LR), Mendoza (MZ), Čubut (CH) —
+ * two or three capitals naming the place or thing in its own (Latin) spelling; the catalogs keep
+ * all 7 such. After a common noun it is an acronym of the words before it and is transliterated
+ * like any other: Upleteni par (TP) -> (ТП), Opšti naziv (CN) -> (ЦН) (13 of 20). */
+bool tl_is_name_code(const int32_t *cp, size_t n, size_t a, size_t b)
+{
+	size_t w;
+	if (b - a < 2 || b - a > 3 || a < 3 || b >= n || cp[a - 1] != '(' || cp[b] != ')' || cp[a - 2] != ' ')
+		return false;
+	for (size_t i = a; i < b; i++)
+		if (cp[i] < 'A' || cp[i] > 'Z')
+			return false;
+	w = a - 2;
+	while (w > 0 && is_letter(cp[w - 1]))
+		w--;
+	return a - 2 - w >= 2 && is_upper(cp[w]) && is_lower(cp[a - 3]);
 }
