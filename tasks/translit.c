@@ -298,7 +298,8 @@ static const char *const foreign_words[] = {
 	"login", "logout", "default", "cookie", "google", "facebook", "github", "linux",
 	"pdf", "html", "http", "https", "css", "json", "url", "usb", "cpu", "gpu", "cuda",
 	"gguf", "utf", "ascii", "gmt", "utc", "us",
-	"shift", "ctrl", "alt", "enter", "esc", "escape", "backspace", "home", /* key names: Ctrl+Enter, Alt+P */
+	"shift", "ctrl", "alt", "enter", "esc", "escape", "backspace", "home", "end", "del", "space", /* keys: Ctrl+Enter, Home/End */
+	"or", /* the search operator (and is listed above) */
 };
 
 /* Listed foreign words that are acronyms: written in capitals they follow the acronym rule and

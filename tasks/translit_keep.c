@@ -319,7 +319,8 @@ bool tl_looks_english(const int32_t *cp, size_t a, size_t b)
 }
 
 /* Length of a quoted setting or program name at cp[i] (just after an opening quote, up to the
- * closing one), 0 if the quoted text is not one: only ASCII lower case, digits, `-` and `_`.
+ * closing one), 0 if the quoted text is not one: only ASCII lower case, digits, `-`, `_`, `=`, `,`
+ * and `/` (a `/` only together with one of `-_=`: „onload/tree_view“, not „slobodan/zauzet“).
  * Hyphenated or underscored ones stay Latin („edge-scrolling“, „prefer_plain“); a single word
  * stays when it looks English or ends in a consonant („none“, „cdrecord“), since Serbian words
  * quoted as values („minuti“, „sati“) mostly end in a vowel. */
@@ -330,7 +331,7 @@ size_t tl_quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
 	if (i == a || !tl_is_open_quote(cp[i - 1]))
 		return 0;
 	while (k < b && ((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= '0' && cp[k] <= '9') || cp[k] == '-' ||
-			 cp[k] == '_' || cp[k] == '=' || (cp[k] == ',' && k > i))) {
+			 cp[k] == '_' || cp[k] == '=' || ((cp[k] == ',' || cp[k] == '/') && k > i))) {
 		joined |= k > i && (cp[k] == '-' || cp[k] == '_' || cp[k] == '=');
 		k++;
 	}
@@ -342,6 +343,9 @@ size_t tl_quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
 	}
 	if (k >= b || !tl_is_close_quote(cp[k]) || !(cp[i] >= 'a' && cp[i] <= 'z'))
 		return 0;
+	for (size_t j = i; j < k && !joined; j++) /* „onload/tree_view“ stays, „slobodan/zauzet“ is text */
+		if (cp[j] == '/')
+			return 0;
 	if (joined || tl_looks_english(cp, i, k) || !strchr("aeiou", (int)cp[k - 1]))
 		return k - i;
 	if (k - i >= 4 && cp[k - 1] == 'e' && !strchr("aeiou", (int)cp[k - 2]) && strchr("aeiou", (int)cp[k - 3]))
