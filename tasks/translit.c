@@ -654,7 +654,7 @@ static void chunk_to_cyr(struct mrl_buf *o, const int32_t *cp, size_t n, size_t 
 			continue;
 		}
 		if (((cp[i] == '<' || cp[i] == '&') && (k = tl_markup_len(cp, i, b))) || (k = tl_attribute_len(cp, a, i, b)) ||
-		    (cp[i] == '.' && (k = tl_extension_len(cp, a, i, b))) || (k = tl_quoted_token_len(cp, a, i, b)) ||
+		    (k = tl_quoted_token_len(cp, a, i, b)) || (cp[i] == '.' && (k = tl_extension_len(cp, a, i, b))) ||
 		    (k = tl_mime_or_manpage_len(cp, a, i, b)) ||
 		    ((cp[i] == 0x00B0 || cp[i] == 0x02DA) && i + 1 < b && (cp[i + 1] == 'C' || cp[i + 1] == 'F' ||
 		     cp[i + 1] == 'R' || cp[i + 1] == 'K') && (k = 2))) {

@@ -330,6 +330,11 @@ size_t tl_quoted_token_len(const int32_t *cp, size_t a, size_t i, size_t b)
 	bool joined = false;
 	if (i == a || !tl_is_open_quote(cp[i - 1]))
 		return 0;
+	if (cp[i] == '.' && i + 1 < b && cp[i + 1] >= 'a' && cp[i + 1] <= 'z') { /* a hidden file: „.folders“, „.eog-plugin“ */
+		for (k = i + 1; k < b && (is_ascii_alnum(cp[k]) || cp[k] == '-' || cp[k] == '_' || cp[k] == '.'); k++)
+			;
+		return k < b && tl_is_close_quote(cp[k]) ? k - i : 0;
+	}
 	while (k < b && ((cp[k] >= 'a' && cp[k] <= 'z') || (cp[k] >= '0' && cp[k] <= '9') || cp[k] == '-' ||
 			 cp[k] == '_' || cp[k] == '=' || ((cp[k] == ',' || cp[k] == '/') && k > i))) {
 		joined |= k > i && (cp[k] == '-' || cp[k] == '_' || cp[k] == '=');
