@@ -230,18 +230,6 @@ static inline void unpack_iq4(const uint8_t qs[16], int8_t q[32])
 	}
 }
 
-/* The 6-bit scale and min of sub-block j (of 8) of Q4_K / Q5_K. */
-static inline void scale_min_k4(int j, const uint8_t *s, int *sc, int *m)
-{
-	if (j < 4) {
-		*sc = s[j] & 63;
-		*m = s[j + 4] & 63;
-	} else {
-		*sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-		*m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-	}
-}
-
 /* K-quants: q[256], sc[nsub] and mn[nsub] (0 where the type has no mins). */
 static void unpack_q2_K(const struct blk_q2_K *b, int8_t q[256], int sc[16], int mn[16])
 {
@@ -264,12 +252,7 @@ static void unpack_q3_K(const struct blk_q3_K *b, int8_t q[256], int sc[16])
 				q[128 * h + 32 * j + l] = (int8_t)(((b->qs[32 * h + l] >> (2 * j)) & 3) -
 								   ((b->hmask[l] & m) ? 0 : 4));
 		}
-	/* 16 6-bit scales: low 4 bits in bytes 0..7 (two per byte), high 2 bits in bytes 8..11 */
-	for (int g = 0; g < 16; g++) {
-		int lo = g < 8 ? b->scales[g] & 0x0f : b->scales[g - 8] >> 4;
-		int hi = (b->scales[8 + g % 4] >> (2 * (g / 4))) & 3;
-		sc[g] = (lo | hi << 4) - 32;
-	}
+	unpack_q3_k_scales(b->scales, sc);
 }
 
 static void unpack_q4_K(const struct blk_q4_K *b, int8_t q[256], int sc[8], int mn[8])
@@ -279,8 +262,7 @@ static void unpack_q4_K(const struct blk_q4_K *b, int8_t q[256], int sc[8], int 
 			q[64 * j + l] = (int8_t)(b->qs[32 * j + l] & 0x0f);
 			q[64 * j + 32 + l] = (int8_t)(b->qs[32 * j + l] >> 4);
 		}
-	for (int j = 0; j < 8; j++)
-		scale_min_k4(j, b->scales, &sc[j], &mn[j]);
+	unpack_k_scales(b->scales, sc, mn);
 }
 
 static void unpack_q5_K(const struct blk_q5_K *b, int8_t q[256], int sc[8], int mn[8])
@@ -290,8 +272,7 @@ static void unpack_q5_K(const struct blk_q5_K *b, int8_t q[256], int sc[8], int 
 			q[64 * j + l] = (int8_t)((b->qs[32 * j + l] & 0x0f) | (((b->qh[l] >> (2 * j)) & 1) << 4));
 			q[64 * j + 32 + l] = (int8_t)((b->qs[32 * j + l] >> 4) | (((b->qh[l] >> (2 * j + 1)) & 1) << 4));
 		}
-	for (int j = 0; j < 8; j++)
-		scale_min_k4(j, b->scales, &sc[j], &mn[j]);
+	unpack_k_scales(b->scales, sc, mn);
 }
 
 static void unpack_q6_K(const struct blk_q6_K *b, int8_t q[256], int sc[16])

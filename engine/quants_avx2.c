@@ -79,16 +79,6 @@ float eng_vec_dot_q2_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 	return sumf;
 }
 
-/* the 16 signed 6-bit scales of a Q3_K block (as quants.c's unpack_q3_K) */
-static inline void q3_K_scales(const uint8_t s[12], int sc[16])
-{
-	for (int g = 0; g < 16; g++) {
-		const int lo = g < 8 ? s[g] & 0x0f : s[g - 8] >> 4;
-		const int hi = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
-		sc[g] = (lo | hi << 4) - 32;
-	}
-}
-
 float eng_vec_dot_q3_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
 	const struct blk_q3_K *w = row;
@@ -98,7 +88,7 @@ float eng_vec_dot_q3_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 	float sumf = 0.0f;
 	for (int64_t ib = 0; ib < n / QK_K; ib++) {
 		int sc[16];
-		q3_K_scales(w[ib].scales, sc);
+		unpack_q3_k_scales(w[ib].scales, sc);
 		const __m256i hm = _mm256_loadu_si256((const __m256i *)w[ib].hmask);
 		__m256i acc = _mm256_setzero_si256();
 		for (int h = 0; h < 2; h++) {
@@ -143,17 +133,6 @@ float eng_vec_dot_iq4_xs_q8_K_avx2(int64_t n, const void *row, const void *xq)
 	return sumf;
 }
 
-/* The 6-bit scale and min of sub-block j (of 8) of Q4_K / Q5_K (as quants.c's scale_min_k4). */
-static inline void k4_scales(const uint8_t s[12], int sc[8], int mn[8])
-{
-	for (int j = 0; j < 4; j++) {
-		sc[j] = s[j] & 63;
-		mn[j] = s[j + 4] & 63;
-		sc[j + 4] = (s[j + 8] & 0x0f) | ((s[j] >> 6) << 4);
-		mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-	}
-}
-
 /* sum of mn[j] * (bsums[2j] + bsums[2j+1]) over the 8 sub-blocks of 32 (exact) */
 static inline int k4_min_sum(const int mn[8], const int16_t bsums[16])
 {
@@ -177,7 +156,7 @@ static inline __attribute__((always_inline)) float dot_k45(int64_t n, const void
 		const uint8_t *qs = q5 ? b5k->qs : b4k->qs;
 		const uint16_t d = q5 ? b5k->d : b4k->d, dmin = q5 ? b5k->dmin : b4k->dmin;
 		int sc[8], mn[8];
-		k4_scales(q5 ? b5k->scales : b4k->scales, sc, mn);
+		unpack_k_scales(q5 ? b5k->scales : b4k->scales, sc, mn);
 		__m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)b5k->qh) : _mm256_setzero_si256();
 		__m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
 		for (int j = 0; j < 4; j++) {

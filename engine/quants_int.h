@@ -79,6 +79,30 @@ _Static_assert(sizeof(struct blk_iq4_xs) == 136, "iq4_xs block");
 static const int8_t iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
 					 1,    13,   25,  38,  53,  69,  89,  113 };
 
+/* The 6-bit scales and mins of the 8 sub-blocks (32 quants each) of a Q4_K / Q5_K
+ * super-block (ggml's get_scale_min_k4): quants.c's references, quants_avx2.c's
+ * dots and quants_tile.c's tiles all read them through this one function. */
+static inline void unpack_k_scales(const uint8_t s[12], int sc[8], int mn[8])
+{
+	for (int j = 0; j < 4; j++) {
+		sc[j] = s[j] & 63;
+		mn[j] = s[j + 4] & 63;
+		sc[j + 4] = (s[j + 8] & 0x0f) | ((s[j] >> 6) << 4);
+		mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+	}
+}
+
+/* The 16 signed scales (-32..31) of the 16-quant groups of a Q3_K super-block: low
+ * 4 bits in bytes 0..7 (two per byte), high 2 bits in bytes 8..11, biased by 32. */
+static inline void unpack_q3_k_scales(const uint8_t s[12], int sc[16])
+{
+	for (int g = 0; g < 16; g++) {
+		const int lo = g < 8 ? s[g] & 0x0f : s[g - 8] >> 4;
+		const int hi = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
+		sc[g] = (lo | hi << 4) - 32;
+	}
+}
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #include <string.h>

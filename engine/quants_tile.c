@@ -1,5 +1,5 @@
-/* quants_tile.c — multi-token matmul kernels for Q4_K, Q5_K and Q6_K weights with
- * Q8_K activations (kernels.h: eng_mdot_q4_K_q8_K and friends).
+/* quants_tile.c — multi-token matmul kernels for Q2_K, Q3_K, Q4_K, Q5_K and Q6_K
+ * weights with Q8_K activations (kernels.h: eng_mdot_q4_K_q8_K and friends).
  *
  * The single-row dots of quants_avx2.c unpack a weight super-block (256 quants,
  * 6-bit scales and mins) for every token it meets. Here each super-block of a few
@@ -11,10 +11,11 @@
  * the references' in quants.c:
  *   sumi = sum over 16-element groups g of sc[g] * (q . y)_g   (q unsigned here)
  *   summ = sum over g of mn[g] * bsums[g]
- * where for Q4_K/Q5_K mn[g] is the min of g's 32-element sub-block and the float
- * step is the references' d * d_x * sumi - dmin * d_x * summ; for Q6_K (quants
- * q - 32) mn[g] = 32 * sc[g], sumi - summ is the reference's integer and the float
- * step d * d_x * (sumi - summ). Super-blocks are added in order into one float per
+ * where for Q2_K/Q4_K/Q5_K mn[g] is the min of g's group (Q4_K/Q5_K: of its
+ * 32-element sub-block) and the float step is the references' d * d_x * sumi -
+ * dmin * d_x * summ; for Q6_K (quants q - 32) mn[g] = 32 * sc[g] and for Q3_K
+ * (quants q - 4) mn[g] = 4 * sc[g], sumi - summ is the reference's integer and the
+ * float step d * d_x * (sumi - summ). Super-blocks are added in order into one float per
  * (row, token), so every output is bit-identical to the single-row kernel
  * (tests/eng_kernels.c compares them bit for bit). With n_tok < 2 there is nothing
  * to share and the single-row kernel of the type table runs.
@@ -52,23 +53,63 @@ static inline __m256i sc_pair(int lo, int hi)
 	return _mm256_setr_m128i(_mm_set1_epi16((int16_t)lo), _mm_set1_epi16((int16_t)hi));
 }
 
-/* Q4_K / Q5_K: 8 scales and 8 mins of 6 bits (as quants.c's scale_min_k4) */
+/* Q4_K / Q5_K: 8 scales and 8 mins of 6 bits (quants_int.h's unpack_k_scales) */
 static inline void k4_scales(const uint8_t s[12], struct kunp *u)
 {
+	int sc[8], m[8];
 	int16_t mn[16];
+	unpack_k_scales(s, sc, m);
 	for (int j = 0; j < 8; j++) {
-		int sc, m;
-		if (j < 4) {
-			sc = s[j] & 63;
-			m = s[j + 4] & 63;
-		} else {
-			sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4);
-			m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-		}
-		u->sc[j] = sc_pair(sc, sc);
-		mn[2 * j] = mn[2 * j + 1] = (int16_t)m;
+		u->sc[j] = sc_pair(sc[j], sc[j]);
+		mn[2 * j] = mn[2 * j + 1] = (int16_t)m[j];
 	}
 	u->mn = _mm256_loadu_si256((const __m256i *)mn);
+}
+
+/* Q2_K: quants 0..3 (element 128h + 32j + l is bits 2j of qs[32h + l]); per 16-quant
+ * group g a 4-bit scale (low nibble) and a 4-bit min (high nibble). */
+static inline void unpack_q2_K(const struct blk_q2_K *b, struct kunp *u)
+{
+	const __m256i m3 = _mm256_set1_epi8(3);
+	for (int h = 0; h < 2; h++) {
+		const __m256i bits = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * h));
+		for (int j = 0; j < 4; j++) {
+			const int g = 8 * h + 2 * j;
+			u->q[4 * h + j] = _mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), m3);
+			u->sc[4 * h + j] = sc_pair(b->scales[g] & 0x0f, b->scales[g + 1] & 0x0f);
+		}
+	}
+	u->mn = _mm256_cvtepu8_epi16(_mm_srli_epi16(_mm_and_si128(_mm_loadu_si128((const __m128i *)b->scales),
+								     _mm_set1_epi8((char)0xf0)), 4));
+	u->d = _cvtsh_ss(b->d);
+	u->dmin = _cvtsh_ss(b->dmin);
+}
+
+/* Q3_K: quants q - 4 (q = 2 low bits | 4 where the hmask bit is set, 0..7, taken
+ * unsigned here), signed 6-bit scales; as for Q6_K, mn[g] = 4 * sc[g] turns
+ * sum sc * (q . y) - sum mn * bsums into the reference's sum sc * ((q - 4) . y). */
+static inline void unpack_q3_K(const struct blk_q3_K *b, struct kunp *u)
+{
+	const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+	const __m256i hm = _mm256_loadu_si256((const __m256i *)b->hmask);
+	int sc[16];
+	int16_t mn[16];
+	unpack_q3_k_scales(b->scales, sc);
+	for (int h = 0; h < 2; h++) {
+		const __m256i bits = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * h));
+		for (int j = 0; j < 4; j++) {
+			const __m256i bit = _mm256_set1_epi8((char)(1u << (4 * h + j)));
+			const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
+			u->q[4 * h + j] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 2 * j), m3),
+							  _mm256_and_si256(set, four));
+			u->sc[4 * h + j] = sc_pair(sc[8 * h + 2 * j], sc[8 * h + 2 * j + 1]);
+		}
+	}
+	for (int g = 0; g < 16; g++)
+		mn[g] = (int16_t)(4 * sc[g]);
+	u->mn = _mm256_loadu_si256((const __m256i *)mn);
+	u->d = _cvtsh_ss(b->d);
+	u->dmin = 0.0f;
 }
 
 static inline void unpack_q4_K(const struct blk_q4_K *b, struct kunp *u)
@@ -121,11 +162,16 @@ static inline void unpack_q6_K(const struct blk_q6_K *b, struct kunp *u)
 	u->dmin = 0.0f;
 }
 
-enum ktype { K4, K5, K6 };
+/* K2 and K4/K5 take the float step with mins, K3 and K6 the one without */
+enum ktype { K2, K3, K4, K5, K6 };
 
 static inline void unpack(const enum ktype kt, const void *row, int64_t ib, struct kunp *u)
 {
-	if (kt == K4)
+	if (kt == K2)
+		unpack_q2_K((const struct blk_q2_K *)row + ib, u);
+	else if (kt == K3)
+		unpack_q3_K((const struct blk_q3_K *)row + ib, u);
+	else if (kt == K4)
 		unpack_q4_K((const struct blk_q4_K *)row + ib, u);
 	else if (kt == K5)
 		unpack_q5_K((const struct blk_q5_K *)row + ib, u);
@@ -153,7 +199,7 @@ static inline void kblock(const enum ktype kt, const struct kunp *u, int nr, con
 			const int sumi = hsum_i32x8(_mm256_add_epi32(s0, s1));
 			const int summ = hsum_i32x8(_mm256_madd_epi16(u[r].mn, bs));
 			float *s = &acc[r * KT_TOKS + t];
-			if (kt == K6)
+			if (kt == K6 || kt == K3)
 				*s += u[r].d * a->d * (float)(sumi - summ);
 			else
 				*s += u[r].d * a->d * (float)sumi - u[r].dmin * a->d * (float)summ;
@@ -209,6 +255,18 @@ static void mdot_rows(uint32_t type, int64_t n, const void *w, size_t w_stride, 
 #else
 #define MDOT_K(kt, type) mdot_rows(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride)
 #endif
+
+void eng_mdot_q2_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+			int n_tok, float *out, size_t out_stride)
+{
+	MDOT_K(K2, ENG_TYPE_Q2_K);
+}
+
+void eng_mdot_q3_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+			int n_tok, float *out, size_t out_stride)
+{
+	MDOT_K(K3, ENG_TYPE_Q3_K);
+}
 
 void eng_mdot_q4_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			int n_tok, float *out, size_t out_stride)

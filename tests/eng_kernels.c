@@ -5,7 +5,7 @@
  * that do and do not fill the kernels' tiles, row lengths with and without a tail,
  * padded strides, special values (f16 inf, -128 quants, a signalling-NaN scale),
  * and the rows around a tile edge must not be overwritten. K-quant weights
- * (Q4_K, Q5_K, Q6_K) with Q8_K activations likewise, bit for bit.
+ * (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) with Q8_K activations likewise, bit for bit.
  */
 #include "tests/tap.h"
 
@@ -280,10 +280,12 @@ int main(void)
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 	check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
+	check_kq(ENG_TYPE_Q2_K, eng_mdot_q2_K_q8_K, 80, 1);
+	check_kq(ENG_TYPE_Q3_K, eng_mdot_q3_K_q8_K, 108, 0);
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);
 	check_kq(ENG_TYPE_Q5_K, eng_mdot_q5_K_q8_K, 0, 1);
 	check_kq(ENG_TYPE_Q6_K, eng_mdot_q6_K_q8_K, 208, 0);
 	is_int(eng_mdot_q8_for_type(ENG_TYPE_Q4_K) == eng_mdot_q4_K_q8_K, 1, "the kernel for q4_K weights is the q4_K one");
-	is_int(eng_mdot_q8_for_type(ENG_TYPE_Q2_K) == NULL, 1, "no multi-row kernel for q2_K: NULL");
+	is_int(eng_mdot_q8_for_type(ENG_TYPE_IQ4_XS) == NULL, 1, "no multi-row kernel for iq4_xs: NULL");
 	return done_testing();
 }

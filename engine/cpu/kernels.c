@@ -522,6 +522,10 @@ eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)
 		return eng_mdot_q4_0_q8_0;
 	case ENG_TYPE_Q5_0:
 		return eng_mdot_q5_0_q8_0;
+	case ENG_TYPE_Q2_K:
+		return eng_mdot_q2_K_q8_K;
+	case ENG_TYPE_Q3_K:
+		return eng_mdot_q3_K_q8_K;
 	case ENG_TYPE_Q4_K:
 		return eng_mdot_q4_K_q8_K;
 	case ENG_TYPE_Q5_K:

@@ -33,8 +33,13 @@ void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 /* Q5_0 weights . Q8_0 activations, as eng_vec_dot_q5_0_q8_0 (n a multiple of 32). */
 void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
-/* Q4_K / Q5_K / Q6_K weights . Q8_K activations made by eng_quantize_row_q8_K, as the
- * type table's vec_dot_q8 (engine/quants_tile.c; n a multiple of 256). */
+/* Q2_K / Q3_K / Q4_K / Q5_K / Q6_K weights . Q8_K activations made by
+ * eng_quantize_row_q8_K, as the type table's vec_dot_q8 (engine/quants_tile.c; n a
+ * multiple of 256). */
+void eng_mdot_q2_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_q3_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
 void eng_mdot_q4_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
 void eng_mdot_q5_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,

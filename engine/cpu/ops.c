@@ -165,7 +165,7 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
 	}
 	if (j.dot_q8)
-		j.block = eng_mdot_q8_for_type(w->type); /* Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; else NULL */
+		j.block = eng_mdot_q8_for_type(w->type); /* NULL where the type has none (kernels.h) */
 	else if (w->type == ENG_TYPE_F16)
 		j.block = mdot_f16_block;
 	else if (w->type == ENG_TYPE_F32)
