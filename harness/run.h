@@ -300,6 +300,9 @@ void hrn_progress_init(struct hrn_progress *p, enum hrn_progress_mode mode, size
  * second; HRN_PROGRESS_LOG prints a line when another 5% of the units is done
  * or 10 s after the last line, whichever comes first. */
 void hrn_progress_step(struct hrn_progress *p, const char *what);
+/* n more units done at once (a generate batch, a multiple-choice window): the
+ * count advances by n and the line is drawn as by one step. */
+void hrn_progress_advance(struct hrn_progress *p, size_t n, const char *what);
 /* Clear the line (before other output). */
 void hrn_progress_end(struct hrn_progress *p);
 

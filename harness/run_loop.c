@@ -233,14 +233,22 @@ static int run_unit(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 	return rc;
 }
 
-/* After a unit: the progress line and the test hook's pause. */
-static void unit_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct hrn_progress *prog)
+/* After n units scored together from u on (n > 1: a generate batch or a
+ * multiple-choice window of one task): the progress line advances by n once,
+ * naming the task and the count; the test hook pauses once per unit. */
+static void units_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, size_t n, struct hrn_progress *prog)
 {
 	char what[64];
-	snprintf(what, sizeof what, "%s %s", task_id(u->task), u->lang);
-	hrn_progress_step(prog, what);
+	if (!n)
+		return;
+	if (n == 1)
+		snprintf(what, sizeof what, "%s %s", task_id(u->task), u->lang);
+	else
+		snprintf(what, sizeof what, "%s, %zu units", task_id(u->task), n);
+	hrn_progress_advance(prog, n, what);
 	if (cfg->slow_ms > 0) {
-		struct timespec ts = { cfg->slow_ms / 1000, (long)(cfg->slow_ms % 1000) * 1000000L };
+		const long long ms = cfg->slow_ms * (long long)n;
+		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -277,22 +285,22 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 				size_t n_gen = 0;
 				rc = hrn_run_gen_batch(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
 						       &n_gen, err);
-				for (st->n_scored += n_gen; n_gen; n_gen--)
-					unit_finished(cfg, &u, &prog);
+				st->n_scored += n_gen;
+				units_finished(cfg, &u, n_gen, &prog);
 				continue;
 			}
 			if (task_type(u.task) == TASK_MULTIPLE_CHOICE && cfg->score_window > 1) { /* a window of units */
 				size_t n_mc = 0;
 				rc = hrn_run_mc_window(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
 						       &n_mc, err);
-				for (st->n_scored += n_mc; n_mc; n_mc--)
-					unit_finished(cfg, &u, &prog);
+				st->n_scored += n_mc;
+				units_finished(cfg, &u, n_mc, &prog);
 				continue;
 			}
 			if ((rc = run_unit(cfg, &u, err)))
 				break;
 			st->n_scored++;
-			unit_finished(cfg, &u, &prog);
+			units_finished(cfg, &u, 1, &prog);
 		}
 		window_end(cfg, win, &ws, st->n_scored - scored_before);
 	}

@@ -72,7 +72,12 @@ static void log_line(const struct hrn_progress *p, const char *what)
 
 void hrn_progress_step(struct hrn_progress *p, const char *what)
 {
-	p->done++;
+	hrn_progress_advance(p, 1, what);
+}
+
+void hrn_progress_advance(struct hrn_progress *p, size_t n, const char *what)
+{
+	p->done += n;
 	const uint64_t now = met_now_ns();
 	if (now - p->t0_ns < p->delay_ns)
 		return;

@@ -10,7 +10,7 @@
  * as an unbroken one; the chat template: none on a model without one, chatml when
  * asked (the prompt wrapped, settings.chat_template recorded), an unknown name
  * refused, a resumed chatml run stays chatml, a suite's "chat_template" applies
- * unless --chat-template overrides it; with ../shared/fixtures, a model
+ * unless --chat-template overrides it; the progress lines advance by a batch; with ../shared/fixtures, a model
  * carrying SmolLM2's template gets it applied with its default system message
  * under --chat-template auto. merilo score scores texts written elsewhere the same way.
  * Runs the binary named by $MERILO (set by `make test`). */
@@ -373,6 +373,28 @@ static void test_suite_chat(const char *model)
 #undef CHAT_OPTS
 }
 
+/* The progress lines (stderr not a terminal) of a generate task advance by a
+ * batch at once: 12 units in batches of 8 and 4 make two lines. */
+static void test_progress(const char *model)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --tasks short_qa --limit 3 --seed 1 "
+			       "--boot 50 --threads 2 --out %s/progress", model, tmp);
+	is_int(rc, 0, "a run of short_qa (12 units) with progress lines");
+	ok(out && strstr(out, "merilo run: 8/12 units (66.7%), short_qa, 8 units, "),
+	   "the first batch: 8 units at once, the line names the task and the count");
+	ok(out && strstr(out, "merilo run: 12/12 units (100.0%), short_qa, 4 units, "), "the second: 4 units, 12/12");
+	size_t n_lines = 0;
+	char *save = NULL;
+	for (char *l = out ? strtok_r(out, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
+		if (!strncmp(l, "merilo run: ", 12) && strstr(l, " units (")) {
+			diag("%s", l);
+			n_lines++;
+		}
+	is_int((long)n_lines, 2, "one progress line per batch");
+	free(out);
+}
+
 static void test_smollm2_template(void)
 {
 	char src[512], model[512], *out = NULL, dir[512];
@@ -472,6 +494,7 @@ int main(void)
 	TEST(test_run(model), "generate tasks end to end: fields, values, corpus scores, resume");
 	TEST(test_chat(model), "--chat-template chatml and an unknown name");
 	TEST(test_suite_chat(model), "a suite's chat_template, and --chat-template over it");
+	TEST(test_progress(model), "progress lines count a generate batch's units at once");
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
 	TEST(test_score(), "merilo score on generated texts");
 	cli_rmtree(tmp);

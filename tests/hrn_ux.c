@@ -3,7 +3,8 @@
  * (tasks/suites/demo.json, two multiple-choice tasks, --limit 2) with a
  * `merilo synth` model:
  * - piped (stderr not a terminal), run prints progress lines with units done,
- *   items/s and "ETA" (the 5% rule: one line per unit here); --quiet prints
+ *   items/s and "ETA" (the 5% rule; a window of units scored together advances
+ *   it at once: one line per task here, one per unit with --batch item); --quiet prints
  *   exactly one line, with the results path; perplexity, compare and bench
  *   --quiet one line;
  * - --kv-cache f32 is recorded in settings, the manifest and run.json, reaches
@@ -72,10 +73,15 @@ static void test_progress(void)
 	/* cli_run's output is a pipe: stderr is not a terminal */
 	int rc = cli_run(&out, RUN_ARGS " --out %s/piped", tmp, tmp);
 	is_int(rc, 0, "piped run: exit 0");
-	matches(out, "^merilo run: 1/16 units \\(6.2%\\), commonsense [a-zA-Z-]+, [0-9.]+ items/s, ETA [0-9?]",
-	     "piped run: a progress line after the first unit (each unit is more than 5% of 16)");
-	is_int((long)lines_with(out, "ETA"), 16, "piped run: one progress line per 5% step crossed (16 here)");
+	matches(out, "^merilo run: 8/16 units \\(50.0%\\), commonsense, 8 units, [0-9.]+ items/s, ETA [0-9?]",
+	     "piped run: a task's window of 8 units advances the count by 8 in one line naming the task");
+	is_int((long)lines_with(out, "ETA"), 2, "piped run: one progress line per window (2 here)");
 	ok(!strchr(out, '\r'), "piped run: no carriage returns in the log");
+	free(out);
+	rc = cli_run(&out, RUN_ARGS " --batch item --out %s/piped-item", tmp, tmp);
+	matches(out, "^merilo run: 1/16 units \\(6.2%\\), commonsense [a-zA-Z-]+, [0-9.]+ items/s, ETA [0-9?]",
+	     "piped run, --batch item: a progress line after the first unit (each unit is more than 5% of 16)");
+	is_int((long)lines_with(out, "ETA"), 16, "piped run, --batch item: one progress line per 5% step crossed (16)");
 	free(out);
 	rc = cli_run(&out, RUN_ARGS " --out %s/quiet --quiet", tmp, tmp);
 	is_int(rc, 0, "--quiet: exit 0");
