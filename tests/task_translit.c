@@ -16,7 +16,7 @@
 
 /* Exact rates (per mille) required on tests/data/translit/hard-cases.tsv: just below the measured ones. */
 #define HARD_C2L_PERMILLE 1000 /* measured 315/315 */
-#define HARD_L2C_PERMILLE 920  /* measured 294/315 = 933 (132/315 before the keep-Latin rules) */
+#define HARD_L2C_PERMILLE 950  /* measured 303/315 = 962 (294/315 before the rules of issue 12 point 15, 132 before any) */
 
 static char *conv(task_translit_fn f, const char *s)
 {
@@ -123,6 +123,50 @@ static void test_keep_latin_rules(void)
 	       "Pokrenite „%s --help“ za više podataka o _Opcijama.", "Latin -> Cyrillic -> Latin round-trips with kept tokens");
 	is_str(conv(task_translit_lat2cyr, conv(task_translit_cyr2lat, "Покрените „%s --help“ за више података о _Опцијама.")),
 	       "Покрените „%s --help“ за више података о _Опцијама.", "Cyrillic -> Latin -> Cyrillic round-trips with kept tokens");
+}
+
+/* The rules added for issue 12 point 15 (docs/transliteration.md); each case failed before them. */
+static void test_keep_latin_rules_2(void)
+{
+	L2C("%s m, %s lb, %d s. i %s K; čeka %s s drugim", "%s m, %s lb, %d s. и %s K; чека %s с другим",
+	    "measure units after a number or format code stay (K case-sensitive); s before a word is the preposition");
+	L2C("metar,metra,m,m i mililitar,ml,ml,cm³", "метар,метра,м,m и милилитар,мл,ml,cm³",
+	    "an alias list: the Serbian abbreviation first, the symbol last");
+	L2C("m² i cm³", "m² и cm³", "a unit with an exponent stays");
+	L2C("ms", "ms", "a text that is only a unit symbol stays");
+	L2C("Koren [Ktrl+R], CTRL-H", "Корен [Ктрл+R], CTRL-H", "the key after a modifier stays, a Serbian-spelt modifier is converted");
+	L2C("EST, CET, UCT, EST5EDT ali ROK", "EST, CET, UCT, EST5EDT али РОК",
+	    "time-zone abbreviations stay; ROK is the Serbian word rok (ambiguity)");
+	L2C("Brazil (SA, LP, NQ) i (DVD)", "Бразил (SA, LP, NQ) и (ДВД)", "a list of codes stays, a lone acronym in parentheses is converted");
+	L2C("La Rioha (LR) ali Upleteni par (TP)", "Ла Риоха (LR) али Уплетени пар (ТП)",
+	    "a code after a proper name stays; after a common noun it is an acronym");
+	L2C("od 80:00:00:48:fe:80 i 01:80:C2:00:00:0F", "од 80:00:00:48:fe:80 и 01:80:C2:00:00:0F", "hexadecimal bytes stay");
+	L2C("zip;tar;izvuci;zip;tar;extract;izvuci;", "зип;тар;извуци;zip;tar;extract;izvuci;",
+	    "a keyword list's Latin copy stays from its first repeated item");
+	L2C("proces;monitor;Monitor;System;", "процес;монитор;Monitor;System;", "keyword lists repeat case-insensitively");
+	L2C("IP6GRE, VN2VN, IPv_4, v2, Rijad87, OAut2, D65 ali F10, H2O, 1A, 2TB",
+	    "ИП6ГРЕ, ВН2ВН, ИПв_4, в2, Ријад87, ОАут2, Д65 али F10, H2O, 1A, 2TB",
+	    "words with digits that are acronyms, versions or names are converted; keys, formulas, hex codes, sizes stay");
+	L2C("NTFS, PKCS#12, ISO9660, URI ali HTTP, LDAP, DNS", "NTFS, PKCS#12, ISO9660, URI али ХТТП, ЛДАП, ДНС",
+	    "acronyms the catalogs keep Latin stay; protocol acronyms are converted (ambiguity)");
+	L2C("DVI ali XIV i MCMXC", "ДВИ али XIV и MCMXC", "a numeral of 400..999 is an acronym; others stay numerals");
+	L2C("GroupVajz, PPPoE, CardDAV", "ГроупВајз, ПППоЕ, CardDAV",
+	    "Serbian-spelt camelCase and an acronym with o are converted, an English part keeps CardDAV");
+	L2C("%FT%T, %ud %02uh, UTC%:::z ali %s-a", "%FT%T, %ud %02uh, UTC%:::z али %s-а",
+	    "letters written onto a format code and %:::z stay; a hyphenated ending is Serbian");
+	L2C("%s/s (%s/sec), %u Mbit/s", "%s/s (%s/sec), %u Mbit/s", "rates stay");
+	L2C("*.o; *.PPD.GZ", "*.o; *.PPD.GZ", "glob patterns stay");
+	L2C("Instaliraj <string/>", "Инсталирај <string/>", "an empty element is markup");
+	L2C("<a href=\"linux\">GNU/Linuksa</a>", "<a href=\"linux\">ГНУ/Линукса</a>", "text after an address attribute is converted");
+	L2C("Primer je „SV,AV“.", "Пример је „SV,AV“.", "a quoted list of capital words stays");
+	L2C("XZ-om i „FreeType“-a, x-položaj ali x-udisks-auth", "XZ-ом и „FreeType“-а, x-положај али x-udisks-auth",
+	    "a case ending after a hyphen and a compound with an axis letter are converted");
+	L2C("Amapa, I Para ali Petar I Karađorđević", "Амапа, И Пара али Петар I Карађорђевић",
+	    "I after a comma is the conjunction, after a name a numeral");
+	L2C("Home/End, Ctrl+Del, space, a or b", "Home/End, Ctrl+Del, space, а or б", "key names and the operator or stay");
+	L2C("„onload/tree_view“ ali „slobodan/zauzet“", "„onload/tree_view“ али „слободан/заузет“",
+	    "a quoted identifier path stays, a quoted pair of Serbian words is text");
+	L2C("„.folders“ i „.eog-plugin“", "„.folders“ и „.eog-plugin“", "quoted hidden-file names stay");
 }
 
 static void test_lat2cyr(void)
@@ -591,10 +635,10 @@ static void test_catalogs(void)
 	diag("catalogs: of the %zu pairs that are transliterations (Cyrillic -> Latin exact), Latin -> Cyrillic %zu "
 	     "exact (%.2f%%)", st.n_translit, st.l2c_translit, pct(st.l2c_translit, st.n_translit));
 	/* the other pairs differ in wording (the Latin catalog translated apart): see docs/transliteration.md */
-	/* measured 98.01% (79.55% before the keep-Latin rules); the goal of 99% is not reached:
-	 * the remaining misses are listed by kind in docs/transliteration.md */
-	ok(st.n_translit > 0 && st.l2c_translit * 1000 >= st.n_translit * 975,
-	   "catalogs: Latin -> Cyrillic at least 97.5% exact on the transliterated pairs");
+	/* measured 18,915 of 19,106 = 99.00% (98.01% before the rules of issue 12 point 15, 79.55% before
+	 * any keep-Latin rule); the remaining misses are listed by kind in docs/transliteration.md */
+	ok(st.n_translit > 0 && st.l2c_translit * 1000 >= st.n_translit * 989,
+	   "catalogs: Latin -> Cyrillic at least 98.9% exact on the transliterated pairs");
 }
 
 int main(void)
@@ -603,6 +647,7 @@ int main(void)
 	test_cyr2lat();
 	test_lat2cyr();
 	test_keep_latin_rules();
+	test_keep_latin_rules_2();
 	test_random_input();
 	test_demo_suite();
 	test_hard_pairs();
