@@ -4,7 +4,8 @@
  * kernel of types.h on the same row and activation: row counts and token counts
  * that do and do not fill the kernels' tiles, row lengths with and without a tail,
  * padded strides, special values (f16 inf, -128 quants, a signalling-NaN scale),
- * and the rows around a tile edge must not be overwritten. K-quant weights
+ * and the rows around a tile edge must not be overwritten. IQ4_NL (Q8_0
+ * activations), Q4_1 and Q5_1 (Q8_1 activations) go through check_q8 too. K-quant weights
  * (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) with Q8_K activations likewise, bit for bit.
  */
 #include "tests/tap.h"
@@ -123,9 +124,10 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 	static const int64_t lengths[] = { 32, 64, 768, 32 * 1025 };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li];
+		const uint32_t act = eng_type_get(type)->vec_dot_type; /* Q8_0 or Q8_1 */
 		uint64_t row_bytes = 0, xrow = 0;
 		eng_row_size(type, (uint64_t)n, &row_bytes);
-		eng_row_size(ENG_TYPE_Q8_0, (uint64_t)n, &xrow);
+		eng_row_size(act, (uint64_t)n, &xrow);
 		/* padded, keeping the 2-byte alignment of the blocks (GGUF data is aligned) */
 		size_t w_stride = (size_t)row_bytes + 6, x_stride = (size_t)xrow + 4;
 		char *w = calloc(N_ROWS_MAX, w_stride);
@@ -138,21 +140,23 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 				eng_type_get(type)->from_f32(tmp, w + (size_t)r * w_stride, n);
 				continue;
 			}
-			/* no weight quantizer (Q5_0): random bytes, a finite random d per block */
+			/* no weight quantizer (Q5_0 ...): random bytes, a finite random d (and
+			 * Q4_1's / Q5_1's m) per block */
 			const size_t bb = eng_type_get(type)->block_bytes;
 			for (size_t i = 0; i < (size_t)row_bytes; i++)
 				w[(size_t)r * w_stride + i] = (char)rng_next();
-			for (int64_t b = 0; b < n / 32; b++) {
-				uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
-				memcpy(w + (size_t)r * w_stride + (size_t)b * bb, &h, 2);
-			}
+			for (int64_t b = 0; b < n / 32; b++)
+				for (int k = 0; k < (act == ENG_TYPE_Q8_1 ? 2 : 1); k++) {
+					uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
+					memcpy(w + (size_t)r * w_stride + (size_t)b * bb + 2 * (size_t)k, &h, 2);
+				}
 		}
 		for (int t = 0; t < N_TOK_MAX; t++) {
 			for (int64_t i = 0; i < n; i++)
 				tmp[i] = rng_sym() * 2.0f;
 			if (t == 2)
 				memset(tmp, 0, sizeof(float) * 32); /* an all-zero block: d = 0 */
-			eng_quantize_row_q8_0(tmp, x + (size_t)t * x_stride, n);
+			eng_type_get(act)->act_from_f32(tmp, x + (size_t)t * x_stride, n);
 		}
 		if (type == ENG_TYPE_Q8_0) {
 			/* quants a file may hold but the quantizer never makes */
@@ -165,16 +169,16 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 			for (size_t b = 0; b < sizeof tok_counts / sizeof tok_counts[0]; b++)
 				bad += compare(type, mdot, 1, n, w, w_stride, row_counts[a], x, x_stride, tok_counts[b]);
 		char name[160];
-		snprintf(name, sizeof name, "%s x q8_0, n=%lld: every rows x tokens shape equals vec_dot_q8 bit for bit",
-			 eng_type_name(type), (long long)n);
+		snprintf(name, sizeof name, "%s x %s, n=%lld: every rows x tokens shape equals vec_dot_q8 bit for bit",
+			 eng_type_name(type), eng_type_name(act), (long long)n);
 		is_int(bad, 0, name);
 
 		/* a signalling-NaN scale in row 5 (F16C would quiet it; the scalar path keeps it) */
 		uint16_t snan = 0x7c01;
 		memcpy(w + 5 * w_stride, &snan, 2);
 		bad = compare(type, mdot, 1, n, w, w_stride, 9, x, x_stride, 5);
-		snprintf(name, sizeof name, "%s x q8_0, n=%lld: a signalling-NaN scale gives the same bits", eng_type_name(type),
-			 (long long)n);
+		snprintf(name, sizeof name, "%s x %s, n=%lld: a signalling-NaN scale gives the same bits", eng_type_name(type),
+			 eng_type_name(act), (long long)n);
 		is_int(bad, 0, name);
 		free(w);
 		free(x);
@@ -280,6 +284,9 @@ int main(void)
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 	check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
+	check_q8(ENG_TYPE_IQ4_NL, eng_mdot_iq4_nl_q8_0);
+	check_q8(ENG_TYPE_Q4_1, eng_mdot_q4_1_q8_1);
+	check_q8(ENG_TYPE_Q5_1, eng_mdot_q5_1_q8_1);
 	check_kq(ENG_TYPE_Q2_K, eng_mdot_q2_K_q8_K, 80, 1);
 	check_kq(ENG_TYPE_Q3_K, eng_mdot_q3_K_q8_K, 108, 0);
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);

@@ -522,6 +522,12 @@ eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)
 		return eng_mdot_q4_0_q8_0;
 	case ENG_TYPE_Q5_0:
 		return eng_mdot_q5_0_q8_0;
+	case ENG_TYPE_IQ4_NL:
+		return eng_mdot_iq4_nl_q8_0;
+	case ENG_TYPE_Q4_1:
+		return eng_mdot_q4_1_q8_1;
+	case ENG_TYPE_Q5_1:
+		return eng_mdot_q5_1_q8_1;
 	case ENG_TYPE_Q2_K:
 		return eng_mdot_q2_K_q8_K;
 	case ENG_TYPE_Q3_K:

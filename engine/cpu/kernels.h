@@ -33,6 +33,14 @@ void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 /* Q5_0 weights . Q8_0 activations, as eng_vec_dot_q5_0_q8_0 (n a multiple of 32). */
 void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
+/* IQ4_NL weights . Q8_0 activations, Q4_1 / Q5_1 weights . Q8_1 activations made by
+ * eng_quantize_row_q8_1, as the type table's vec_dot_q8 (kernels_q32.c; n a multiple of 32). */
+void eng_mdot_iq4_nl_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			  size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_q4_1_q8_1(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_q5_1_q8_1(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, int n_tok, float *out, size_t out_stride);
 /* Q2_K / Q3_K / Q4_K / Q5_K / Q6_K weights . Q8_K activations made by
  * eng_quantize_row_q8_K, as the type table's vec_dot_q8 (engine/quants_tile.c; n a
  * multiple of 256). */
