@@ -7,9 +7,7 @@
  *
  * The bits do not change because each of the R*T sums is, element for element,
  * the single-row kernel:
- * - float weights: eight lanes, lane k accumulates w[i+k]*x[i+k] (a rounded multiply,
- *   then a rounded add; never FMA) over i = 0, 8, 16, ...; the lanes are reduced as
- *   ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); the tail (< 8) is added in order.
+ * - float weights (F16, F32): kernels_f16.c.
  * - Q8_0 activations: per block an exact integer sum (so how the integer is formed
  *   does not matter), then sumf += (float)sumi * (d_w * d_x), block after block. The
  *   R*T running sums sit in the lanes of one vector; each lane does exactly that
@@ -36,162 +34,7 @@
 
 #define KN_INLINE static inline __attribute__((always_inline))
 
-/* Tile sizes. With AVX-512VL there are 32 vector registers, so the float tile
- * can keep 4x4 sums; otherwise 4x2 (13 of 16 registers). */
-#define FT_R 4
-#if defined(__AVX512VL__)
-#define FT_T 4
-#else
-#define FT_T 2
-#endif
-
 #if KN_AVX2
-
-/* The reduction of types.c: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
-KN_INLINE float hsum256(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	__m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
-}
-
-KN_INLINE __m256 load_w8(const void *row, int64_t i, const int f16)
-{
-	if (f16)
-		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i)));
-	return _mm256_loadu_ps((const float *)row + i);
-}
-
-KN_INLINE float load_w1(const void *row, int64_t i, const int f16)
-{
-	if (f16) {
-		uint16_t h;
-		memcpy(&h, (const char *)row + 2 * i, 2);
-		return eng_f16_to_f32(h);
-	}
-	return ((const float *)row)[i];
-}
-
-/* res[t * R + r] = dot(wr[r], xt[t]) for one R x T tile. */
-KN_INLINE void ftile(int64_t n, const void *const *wr, const float *const *xt, float *res, const int R,
-		     const int T, const int f16)
-{
-	__m256 acc[FT_R][FT_T];
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++)
-			acc[r][t] = _mm256_setzero_ps();
-	int64_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m256 wv[FT_R];
-		for (int r = 0; r < R; r++)
-			wv[r] = load_w8(wr[r], i, f16);
-		for (int t = 0; t < T; t++) {
-			__m256 xv = _mm256_loadu_ps(xt[t] + i);
-			for (int r = 0; r < R; r++)
-				acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(wv[r], xv));
-		}
-	}
-	for (int r = 0; r < R; r++)
-		for (int t = 0; t < T; t++) {
-			float s = hsum256(acc[r][t]);
-			for (int64_t j = i; j < n; j++)
-				s += load_w1(wr[r], j, f16) * xt[t][j];
-			res[t * R + r] = s;
-		}
-}
-
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-#define KN_AVX512 1
-/* Tokens per 512-bit tile: 4 rows x 4 pairs of tokens = 16 sums in registers. */
-#define FT512_PAIRS 4
-
-/* The 8 lanes of a weight vector in both halves of a 512-bit register. */
-KN_INLINE __m512 load_w8x2(const void *row, int64_t i, const int f16)
-{
-	if (f16)
-		return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(
-			_mm_loadu_si128((const __m128i *)((const uint16_t *)row + i))));
-	return _mm512_broadcast_f32x8(_mm256_loadu_ps((const float *)row + i));
-}
-
-/* The float tile with two tokens side by side in each 512-bit register: the low
- * half is token 2p, the high half token 2p+1, each half exactly the eight lanes
- * of the 256-bit tile (lane-wise multiply and add do not mix halves), so twice
- * the sums per instruction with the same bits. res[t * FT_R + r], t < 2 * PAIRS. */
-KN_INLINE void ftile512(int64_t n, const void *const *wr, const float *const *xt, float *res, const int f16)
-{
-	__m512 acc[FT_R][FT512_PAIRS];
-	for (int r = 0; r < FT_R; r++)
-		for (int p = 0; p < FT512_PAIRS; p++)
-			acc[r][p] = _mm512_setzero_ps();
-	int64_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		__m512 wv[FT_R];
-		for (int r = 0; r < FT_R; r++)
-			wv[r] = load_w8x2(wr[r], i, f16);
-		for (int p = 0; p < FT512_PAIRS; p++) {
-			__m512 xv = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(xt[2 * p] + i)),
-						       _mm256_loadu_ps(xt[2 * p + 1] + i), 1);
-			for (int r = 0; r < FT_R; r++)
-				acc[r][p] = _mm512_add_ps(acc[r][p], _mm512_mul_ps(wv[r], xv));
-		}
-	}
-	for (int r = 0; r < FT_R; r++)
-		for (int p = 0; p < FT512_PAIRS; p++)
-			for (int h = 0; h < 2; h++) {
-				const int t = 2 * p + h;
-				float s = hsum256(h ? _mm512_extractf32x8_ps(acc[r][p], 1) : _mm512_castps512_ps256(acc[r][p]));
-				for (int64_t j = i; j < n; j++)
-					s += load_w1(wr[r], j, f16) * xt[t][j];
-				res[t * FT_R + r] = s;
-			}
-}
-#else
-#define KN_AVX512 0
-#endif
-
-KN_INLINE void mdot_float(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x,
-			  size_t x_stride, int n_tok, float *out, size_t out_stride, const int f16)
-{
-#if KN_AVX512
-	float res[FT_R * 2 * FT512_PAIRS];
-#else
-	float res[FT_R * FT_T];
-#endif
-	for (int r0 = 0; r0 < n_rows; r0 += FT_R) {
-		const int nr = n_rows - r0 < FT_R ? n_rows - r0 : FT_R;
-		const void *wr[FT_R];
-		for (int r = 0; r < FT_R; r++)
-			wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
-		int t0 = 0;
-#if KN_AVX512
-		for (; t0 + 2 * FT512_PAIRS <= n_tok; t0 += 2 * FT512_PAIRS) {
-			const float *xt[2 * FT512_PAIRS];
-			for (int t = 0; t < 2 * FT512_PAIRS; t++)
-				xt[t] = (const float *)((const char *)x + (size_t)(t0 + t) * x_stride);
-			ftile512(n, wr, xt, res, f16);
-			for (int t = 0; t < 2 * FT512_PAIRS; t++)
-				for (int r = 0; r < nr; r++)
-					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * FT_R + r];
-		}
-#endif
-		for (; t0 + FT_T <= n_tok; t0 += FT_T) {
-			const float *xt[FT_T];
-			for (int t = 0; t < FT_T; t++)
-				xt[t] = (const float *)((const char *)x + (size_t)(t0 + t) * x_stride);
-			ftile(n, wr, xt, res, FT_R, FT_T, f16);
-			for (int t = 0; t < FT_T; t++)
-				for (int r = 0; r < nr; r++)
-					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * FT_R + r];
-		}
-		for (; t0 < n_tok; t0++) {
-			const float *xt[1] = { (const float *)((const char *)x + (size_t)t0 * x_stride) };
-			ftile(n, wr, xt, res, FT_R, 1, f16);
-			for (int r = 0; r < nr; r++)
-				out[(size_t)t0 * out_stride + (size_t)(r0 + r)] = res[r];
-		}
-	}
-}
 
 /* ---- Q8_0 activations ---- */
 
@@ -458,25 +301,7 @@ static void mdot_generic(int64_t n, const void *w, size_t w_stride, int n_rows, 
 }
 #endif
 
-void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
-		  int n_tok, float *out, size_t out_stride)
-{
-#if KN_AVX2
-	mdot_float(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 0);
-#else
-	mdot_generic(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F32, 0);
-#endif
-}
-
-void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
-		  int n_tok, float *out, size_t out_stride)
-{
-#if KN_AVX2
-	mdot_float(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 1);
-#else
-	mdot_generic(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F16, 0);
-#endif
-}
+/* eng_mdot_f32 and eng_mdot_f16: kernels_f16.c. */
 
 void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride)

@@ -1,0 +1,260 @@
+/* kernels_f16.c — F16 and F32 weights x f32 activations (kernels.h's eng_mdot_f16 and
+ * eng_mdot_f32), blocked for the registers and the caches.
+ *
+ * Several tokens (prefill, batched scoring): a register tile of TILE_R weight rows x
+ * TILE_T tokens keeps TILE_R * TILE_T vector sums, so each converted weight vector is
+ * used TILE_T times and each activation vector (loaded once into a register) TILE_R
+ * times. A call's rows go in blocks of BLK_R (in L1, as ops.c's chunks of about 16 KiB
+ * are); each tile of tokens meets every row group of the block before the next one.
+ * One token (decode): DEC_R rows side by side (DEC_R independent sums hide the add
+ * latency), each weight read once, the next group's rows prefetched.
+ *
+ * The bits do not depend on the tiling: every (row, token) sum is, element for
+ * element, the single-row kernel of types.c (vec_dot_f16 / vec_dot_f32): eight lanes,
+ * lane k accumulates w[i+k] * x[i+k] as a rounded multiply then a rounded add (never
+ * FMA) over i = 0, 8, 16, ...; the lanes are reduced as ((l0+l4)+(l2+l6)) +
+ * ((l1+l5)+(l3+l7)); the tail (< 8 elements) is added in order. The tiles only choose
+ * which sums run side by side (tests/eng_kernels.c compares them bit for bit).
+ */
+#include "engine/cpu/kernels.h"
+
+#include <string.h>
+
+#include "engine/types.h"
+
+#if defined(__AVX2__) && defined(__F16C__)
+#include <immintrin.h>
+
+#define KF_INLINE static inline __attribute__((always_inline))
+
+/* Register tiles: TILE_R * TILE_T sums, TILE_R weight vectors, an activation and a
+ * product must fit in the vector registers: 16 with AVX2 (2 x 6: 12 + 2 + 2; the
+ * fastest of 1x8, 2x4, 2x6, 3x3, 3x4, 4x2, 4x3 on an AMD EPYC), 32 with AVX-512VL (4 x 6). */
+#if defined(__AVX512VL__)
+#define TILE_R 4
+#define TILE_T 6
+#else
+#define TILE_R 2
+#define TILE_T 6
+#endif
+/* Decode: rows side by side. */
+#define DEC_R 8
+
+/* The reduction of types.c: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+KF_INLINE float hsum256(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	__m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+KF_INLINE __m256 load_w8(const char *row, int64_t i, const int f16)
+{
+	if (f16)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
+	return _mm256_loadu_ps((const float *)row + i);
+}
+
+KF_INLINE float load_w1(const char *row, int64_t i, const int f16)
+{
+	if (f16) {
+		uint16_t h;
+		memcpy(&h, row + 2 * i, 2);
+		return eng_f16_to_f32(h);
+	}
+	float f;
+	memcpy(&f, row + 4 * i, 4);
+	return f;
+}
+
+/* The finished sum of one (row, token): reduction, then the tail in order. */
+KF_INLINE float finish(__m256 acc, int64_t i, int64_t n, const char *row, const float *x, const int f16)
+{
+	float s = hsum256(acc);
+	for (; i < n; i++)
+		s += load_w1(row, i, f16) * x[i];
+	return s;
+}
+
+/* One register tile: out[t * out_stride + r] for R rows from w (R <= TILE_R) x T tokens
+ * from x (T <= TILE_T). Each activation vector is held in a register for the R rows
+ * (the empty asm keeps the compiler from folding it into R memory operands: one
+ * load instead of R, which is what lets the tile run at the arithmetic's rate). */
+KF_INLINE void tile(int64_t n, const char *w, size_t w_stride, const float *x, size_t x_stride, float *out,
+		    size_t out_stride, const int R, const int T, const int f16)
+{
+	__m256 acc[TILE_R][TILE_T];
+	const char *wr[TILE_R];
+	const float *xt[TILE_T];
+	for (int r = 0; r < R; r++)
+		wr[r] = w + (size_t)r * w_stride;
+	for (int t = 0; t < T; t++)
+		xt[t] = (const float *)((const char *)x + (size_t)t * x_stride);
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			acc[r][t] = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256 wv[TILE_R];
+		for (int r = 0; r < R; r++)
+			wv[r] = load_w8(wr[r], i, f16);
+		for (int t = 0; t < T; t++) {
+			__m256 xv = _mm256_loadu_ps(xt[t] + i);
+			__asm__("" : "+x"(xv));
+			for (int r = 0; r < R; r++)
+				acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(wv[r], xv));
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int t = 0; t < T; t++)
+			out[(size_t)t * out_stride + (size_t)r] = finish(acc[r][t], i, n, wr[r], xt[t], f16);
+}
+
+/* The tiles of R rows (R <= TILE_R) x nt tokens (nt <= TILE_T). */
+KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float *x, size_t x_stride, float *out,
+			 size_t out_stride, const int R, int nt, const int f16)
+{
+	switch (nt) {
+	case TILE_T:
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, TILE_T, f16);
+		break;
+#if TILE_T > 5
+	case 5:
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 5, f16);
+		break;
+#endif
+#if TILE_T > 4
+	case 4:
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 4, f16);
+		break;
+#endif
+#if TILE_T > 3
+	case 3:
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 3, f16);
+		break;
+#endif
+#if TILE_T > 2
+	case 2:
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 2, f16);
+		break;
+#endif
+	default:
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 1, f16);
+		break;
+	}
+}
+
+/* Cache blocking of one call: blocks of BLK_R rows; in each, the tokens go by in tiles
+ * of TILE_T, and each tile of tokens (held in L1) meets every row group of the block
+ * (BLK_R rows, also in L1) before the next tile comes. Splitting the rows' length into
+ * slices (with the lane sums kept in between) was slower here at n = 768 and 2048. */
+#define BLK_R 8
+
+static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, size_t x_stride, int n_tok,
+		 float *out, size_t out_stride, const int f16)
+{
+	_Static_assert(BLK_R % TILE_R == 0 && TILE_T <= 6, "blocks of whole row groups; tile_rows knows T <= 6");
+	for (int r0 = 0; r0 < n_rows; r0 += BLK_R) {
+		const int nr = n_rows - r0 < BLK_R ? n_rows - r0 : BLK_R;
+		const char *wb = w + (size_t)r0 * w_stride;
+		for (int t = 0; t < n_tok; t += TILE_T) {
+			const int nt = n_tok - t < TILE_T ? n_tok - t : TILE_T;
+			const float *xt = (const float *)((const char *)x + (size_t)t * x_stride);
+			float *ot = out + (size_t)t * out_stride + (size_t)r0;
+			int r = 0;
+			for (; r + TILE_R <= nr; r += TILE_R)
+				tile_rows(n, wb + (size_t)r * w_stride, w_stride, xt, x_stride, ot + r, out_stride, TILE_R,
+					  nt, f16);
+			for (; r < nr; r++)
+				tile_rows(n, wb + (size_t)r * w_stride, w_stride, xt, x_stride, ot + r, out_stride, 1, nt,
+					  f16);
+		}
+	}
+}
+
+/* Decode: R rows x 1 token; the rows of the next group (next, or NULL) are prefetched
+ * at the position being read, a cache line per 64 bytes, so the memory works one
+ * group ahead (the hardware prefetcher alone barely follows eight short streams). */
+KF_INLINE void gemv_tile(int64_t n, const char *w, size_t w_stride, const float *x, float *out, const char *next,
+			 const int R, const int f16)
+{
+	__m256 acc[DEC_R];
+	const char *wr[DEC_R];
+	for (int r = 0; r < R; r++) {
+		wr[r] = w + (size_t)r * w_stride;
+		acc[r] = _mm256_setzero_ps();
+	}
+	const int64_t elt = f16 ? 2 : 4;
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		const __m256 xv = _mm256_loadu_ps(x + i);
+		if (next && (i * elt) % 64 == 0)
+			for (int r = 0; r < R; r++)
+				_mm_prefetch(next + (size_t)r * w_stride + (size_t)(i * elt), _MM_HINT_T0);
+		for (int r = 0; r < R; r++)
+			acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(load_w8(wr[r], i, f16), xv));
+	}
+	for (int r = 0; r < R; r++)
+		out[r] = finish(acc[r], i, n, wr[r], x, f16);
+}
+
+static void gemv(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, float *out, const int f16)
+{
+	int r0 = 0;
+	/* rows a multiple of 2 KiB apart fall into one or two of L1's 64 sets (8 ways):
+	 * the next group's lines would evict the current one's, so no prefetch there */
+	const int pf = w_stride % 2048 != 0;
+	for (; r0 + DEC_R <= n_rows; r0 += DEC_R) {
+		const char *next = pf && r0 + 2 * DEC_R <= n_rows ? w + (size_t)(r0 + DEC_R) * w_stride : NULL;
+		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, next, DEC_R, f16);
+	}
+	for (; r0 + 4 <= n_rows; r0 += 4)
+		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, NULL, 4, f16);
+	for (; r0 < n_rows; r0++)
+		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, NULL, 1, f16);
+}
+
+void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride)
+{
+	if (n_tok == 1)
+		gemv(n, w, w_stride, n_rows, x, out, 0);
+	else
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 0);
+}
+
+void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride)
+{
+	if (n_tok == 1)
+		gemv(n, w, w_stride, n_rows, x, out, 1);
+	else
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 1);
+}
+
+#else /* no AVX2 + F16C: the single-row kernels, pair by pair */
+
+static void mdot_rows(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		      int n_tok, float *out, size_t out_stride, uint32_t type)
+{
+	const struct eng_type_traits *tt = eng_type_get(type);
+	for (int r = 0; r < n_rows; r++)
+		for (int t = 0; t < n_tok; t++)
+			out[(size_t)t * out_stride + (size_t)r] =
+				tt->vec_dot(n, (const char *)w + (size_t)r * w_stride,
+					    (const float *)((const char *)x + (size_t)t * x_stride));
+}
+
+void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride)
+{
+	mdot_rows(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F32);
+}
+
+void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		  int n_tok, float *out, size_t out_stride)
+{
+	mdot_rows(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F16);
+}
+
+#endif
