@@ -28,6 +28,7 @@
 #include "common/fileio.h"
 #include "engine/gguf.h"
 #include "engine/vocab.h"
+#include "tests/tok_oracle.h"
 
 /* ---- an in-memory GGUF writer for tiny vocabularies ---- */
 
@@ -183,18 +184,7 @@ static int tiny_vocab(const struct tiny *t, struct eng_vocab **v, struct mrl_err
 	return rc;
 }
 
-/* Tokenize without BOS and render the ids as "a b c" for comparison. */
-static char *ids_str(const int32_t *ids, size_t n)
-{
-	size_t cap = n * 12 + 1;
-	char *s = malloc(cap);
-	size_t o = 0;
-	s[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(s + o, cap - o, i ? " %d" : "%d", ids[i]);
-	return s;
-}
-
+/* Tokenize text (BOS first when bos) and render the ids as "a b c" for comparison. */
 static char *tok_str(const struct eng_vocab *v, const char *text, bool bos)
 {
 	int32_t *ids;
@@ -424,73 +414,6 @@ struct loaded {
 	struct eng_vocab *v;
 };
 
-static struct eng_vocab *load_fixture(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	struct gguf_ctx *g = NULL;
-	struct eng_vocab *v = NULL;
-	struct mrl_err err = { 0 };
-	if (mrl_read_file(path, (size_t)1 << 28, &buf, &len, &err) == 0 &&
-	    gguf_parse(buf, len, path, &g, &err) == 0)
-		eng_vocab_load(&v, g, path, &err);
-	if (!v)
-		diag("loading %s: %s", path, err.msg);
-	gguf_free(g);
-	free(buf);
-	return v;
-}
-
-/* Cut the .inp text as test-tokenizer-0 does. Returns the count; strings are
- * pointers into buf (NUL-terminated in place), lengths in lens. */
-static size_t split_inputs(char *buf, size_t len, char **strs, size_t *lens, size_t max)
-{
-	static const char sep[] = "\n__ggml_vocab_test__\n";
-	size_t n = 0, pos = 0, sl = sizeof sep - 1;
-	while (pos < len && n < max) {
-		char *next = memmem(buf + pos, len - pos, sep, sl);
-		size_t end = next ? (size_t)(next - buf) : len;
-		strs[n] = buf + pos;
-		lens[n++] = end - pos;
-		buf[end] = '\0';
-		if (!next)
-			break;
-		pos = end + sl;
-	}
-	return n;
-}
-
-/* Split the .out text into lines (std::getline: no empty last line after a final '\n'). */
-static size_t split_lines(char *buf, size_t len, char **lines, size_t max)
-{
-	size_t n = 0, pos = 0;
-	while (pos < len && n < max) {
-		char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - buf) : len;
-		buf[end] = '\0';
-		lines[n++] = buf + pos;
-		pos = end + 1;
-	}
-	return n;
-}
-
-/* Normalise an id line: trim, single spaces. */
-static void norm_ids(const char *in, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (const char *p = in; *p && o + 2 < cap;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		if (o)
-			out[o++] = ' ';
-		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && o + 1 < cap)
-			out[o++] = *p++;
-	}
-	out[o] = '\0';
-}
-
 static void show_text(const char *s, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
@@ -516,7 +439,7 @@ static void test_suite(const char *fx, const char *name, const char *merilo)
 	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-%s.gguf", fx, name);
 	snprintf(inp_path, sizeof inp_path, "%s.inp", path);
 	snprintf(out_path, sizeof out_path, "%s.out", path);
-	struct eng_vocab *v = load_fixture(path);
+	struct eng_vocab *v = load_gguf_vocab(path);
 	char label[256];
 	snprintf(label, sizeof label, "%s: vocabulary loads", name);
 	if (!ok(v != NULL, label))
@@ -629,7 +552,7 @@ done:
 /* Ids of text (BOS per the vocabulary's metadata) as "a b c", from a fixture vocabulary. */
 static char *tok_str_file(const char *vocab_path, const char *text)
 {
-	struct eng_vocab *v = load_fixture(vocab_path);
+	struct eng_vocab *v = load_gguf_vocab(vocab_path);
 	if (!v)
 		return strdup("(no vocabulary)");
 	char *s = tok_str(v, text, eng_vocab_add_bos(v));
@@ -696,7 +619,7 @@ static void test_ppl_text(const char *fx)
 	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
 	snprintf(txt, sizeof txt, "%s/expected/ppl-text.txt", fx);
 	snprintf(want_path, sizeof want_path, "%s/expected/ppl-text.llama-spm.tokens.txt", fx);
-	struct eng_vocab *v = load_fixture(path);
+	struct eng_vocab *v = load_gguf_vocab(path);
 	char *text = NULL, *want = NULL;
 	size_t text_len = 0, want_len = 0;
 	struct mrl_err err = { 0 };
@@ -751,7 +674,7 @@ static void test_expected_prompts(const char *fx)
 	static const char *const prompts[] = { "en", "sr-latn", "sr-cyrl" };
 	char path[1024];
 	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
-	struct eng_vocab *v = load_fixture(path);
+	struct eng_vocab *v = load_gguf_vocab(path);
 	if (!v) {
 		ok(0, "expected prompts: load the vocabulary");
 		return;
@@ -825,7 +748,7 @@ static void test_round_trips(const char *fx, const char *name)
 	};
 	char path[1024];
 	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-%s.gguf", fx, name);
-	struct eng_vocab *v = load_fixture(path);
+	struct eng_vocab *v = load_gguf_vocab(path);
 	if (!v) {
 		ok(0, "round trips: load the vocabulary");
 		return;
@@ -869,7 +792,7 @@ static void test_random_texts(const char *fx)
 {
 	char path[1024];
 	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
-	struct eng_vocab *v = load_fixture(path);
+	struct eng_vocab *v = load_gguf_vocab(path);
 	if (!v) {
 		ok(0, "random texts: load the vocabulary");
 		return;
@@ -925,7 +848,7 @@ static void test_speed(const char *fx)
 	char path[1024], txt[1024];
 	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx);
 	snprintf(txt, sizeof txt, "%s/expected/ppl-text.txt", fx);
-	struct eng_vocab *v = load_fixture(path);
+	struct eng_vocab *v = load_gguf_vocab(path);
 	char *text = NULL;
 	size_t text_len = 0;
 	struct mrl_err err = { 0 };

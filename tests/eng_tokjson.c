@@ -18,64 +18,7 @@
 #include "common/fileio.h"
 #include "engine/gguf.h"
 #include "engine/vocab.h"
-
-static size_t split_inputs(char *buf, size_t len, char **strs, size_t *lens, size_t max)
-{
-	static const char sep[] = "\n__ggml_vocab_test__\n";
-	size_t n = 0, pos = 0, sl = sizeof sep - 1;
-	while (pos < len && n < max) {
-		char *next = memmem(buf + pos, len - pos, sep, sl);
-		size_t end = next ? (size_t)(next - buf) : len;
-		strs[n] = buf + pos;
-		lens[n++] = end - pos;
-		buf[end] = '\0';
-		if (!next)
-			break;
-		pos = end + sl;
-	}
-	return n;
-}
-
-static size_t split_lines(char *buf, size_t len, char **lines, size_t max)
-{
-	size_t n = 0, pos = 0;
-	while (pos < len && n < max) {
-		char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - buf) : len;
-		buf[end] = '\0';
-		lines[n++] = buf + pos;
-		pos = end + 1;
-	}
-	return n;
-}
-
-static void norm_ids(const char *in, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (const char *p = in; *p && o + 2 < cap;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		if (o)
-			out[o++] = ' ';
-		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && o + 1 < cap)
-			out[o++] = *p++;
-	}
-	out[o] = '\0';
-}
-
-static char *ids_str(const int32_t *ids, size_t n)
-{
-	size_t cap = n * 12 + 1, o = 0;
-	char *s = malloc(cap);
-	if (!s)
-		abort();
-	s[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(s + o, cap - o, i ? " %d" : "%d", ids[i]);
-	return s;
-}
+#include "tests/tok_oracle.h"
 
 #define MAX_TESTS 256
 
@@ -189,22 +132,6 @@ static void test_hf(const char *fx, const char *merilo)
 	}
 }
 
-static struct eng_vocab *load_gguf(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	struct gguf_ctx *g = NULL;
-	struct eng_vocab *v = NULL;
-	struct mrl_err err = { 0 };
-	if (mrl_read_file(path, (size_t)1 << 30, &buf, &len, &err) == 0 && gguf_parse(buf, len, path, &g, &err) == 0)
-		eng_vocab_load(&v, g, path, &err);
-	if (!v)
-		diag("loading %s: %s", path, err.msg);
-	gguf_free(g);
-	free(buf);
-	return v;
-}
-
 /* The GGUF side of the same vocabularies: llama.cpp's ids on texts.txt. */
 static void test_gguf_texts(const char *fx)
 {
@@ -221,7 +148,7 @@ static void test_gguf_texts(const char *fx)
 			skip("file absent", label);
 			continue;
 		}
-		struct eng_vocab *v = load_gguf(path);
+		struct eng_vocab *v = load_gguf_vocab(path);
 		if (!ok(v != NULL, "GGUF vocabulary loads"))
 			continue;
 		snprintf(inp, sizeof inp, "%s/hf/tokenizers/texts.txt", fx);
@@ -256,7 +183,7 @@ static void test_round_trips(const char *fx)
 		char gpath[1024];
 		snprintf(gpath, sizeof gpath, "%s/tokenizer/ggml-vocab-%s.gguf", fx, names[k]);
 		if (access(gpath, R_OK) == 0)
-			vg = load_gguf(gpath);
+			vg = load_gguf_vocab(gpath);
 		struct eng_vocab *vs[2] = { vj, vg };
 		for (int which = 0; which < 2; which++) {
 			if (!vs[which])
