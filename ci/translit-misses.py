@@ -17,8 +17,7 @@ and the Cyrillic catalog differ, T being that word of the Latin input:
               a Roman numeral or a code — ambiguous by nature, decided by context rules
   both-ways   the catalogs write T both ways: in some messages kept Latin, in others in Cyrillic
               (counted over the message pairs with as many words on both sides), so no rule that
-              looks at T alone matches both; the miss is in the form the catalogs use less or as
-              often as the other
+              looks at T alone matches both
   kept-latin  the catalogs keep T Latin (and never write it in Cyrillic), we transliterate it
   converted   the catalogs write T in Cyrillic (and never keep it), we keep it Latin
   structure   the texts have different word counts (a keyword list reordered, a word split)

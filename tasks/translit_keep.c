@@ -490,7 +490,7 @@ bool tl_is_shortcut_key(const int32_t *cp, size_t a, size_t b)
 }
 
 /* Time-zone abbreviations and the tz database's zone names in capitals (EST, CET, UCT, PRC):
- * the catalogs keep them Latin (15 of 15). ROK is left out: rok is a Serbian word. */
+ * the catalogs keep them Latin (19 of 19 uses). ROK is left out: rok is a Serbian word. */
 bool tl_is_zone_abbrev(const int32_t *cp, size_t a, size_t b)
 {
 	static const char *const zones[] = {"GMT", "UTC", "UCT", "GMT0", "CET", "EET", "WET", "MET", "EST", "MST",
@@ -501,8 +501,8 @@ bool tl_is_zone_abbrev(const int32_t *cp, size_t a, size_t b)
 
 /* Is cp[a, b) an item of a parenthesised list of codes in capitals, two or more items of
  * two or three letters separated by ", ": (SA, LP, NQ, RN), (BA, CF) — region and state codes,
- * which the catalogs keep Latin (all 6 such lists). A single code in parentheses is an acronym
- * like any other ((DVD) -> (ДВД)). */
+ * which the catalogs keep Latin (all 5 such lists). A single code in parentheses is an acronym
+ * like any other ((DVD) -> (ДВД)) unless it follows a proper name (tl_is_name_code). */
 bool tl_in_code_list(const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	size_t open = a, close = b, items = 0;
@@ -632,8 +632,8 @@ size_t tl_keyword_latin_from(const int32_t *cp, size_t n)
 
 /* A code in parentheses right after a proper name: La Rioha (LR), Mendoza (MZ), Čubut (CH) —
  * two or three capitals naming the place or thing in its own (Latin) spelling; the catalogs keep
- * all 7 such. After a common noun it is an acronym of the words before it and is transliterated
- * like any other: Upleteni par (TP) -> (ТП), Opšti naziv (CN) -> (ЦН) (13 of 20). */
+ * 10 of 12 (the others: Samostalno (VPN), Naziv (CN), a common word opening the text). After a common noun it is an acronym of the words before it and is transliterated
+ * like any other: Upleteni par (TP) -> (ТП), Opšti naziv (CN) -> (ЦН) (14 of 22). */
 bool tl_is_name_code(const int32_t *cp, size_t n, size_t a, size_t b)
 {
 	size_t w;
