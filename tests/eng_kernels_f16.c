@@ -1,0 +1,134 @@
+/* eng_kernels_f16.c — kernels_f16.c's F16/F32 tiles against the single-row kernels on odd shapes.
+ *
+ * eng_mdot_f16 / eng_mdot_f32 must give, for every (row, token), the bits of the
+ * table's single-row vec_dot (the determinism contract: a value may not depend on
+ * how many tokens or rows share the call, nor on which tile it falls in). Checked
+ * on every rows x tokens shape from 1 x 1 to 17 x 33 (partial row groups, partial
+ * token tiles, the decode path at one token), on row lengths that are not
+ * multiples of the vector width (tails of 1..7 elements), rows that start off the
+ * 32-byte grid with padded strides, and rows exactly 2 KiB apart (where decode
+ * does not prefetch). For F16 the activations are also rounded to f16, as ops.c
+ * hands them, and compared with the plain-C reference eng_vec_dot_f16_ref: with
+ * such activations every product is exact, so the reference's bits are the
+ * kernel's whatever the compiler does with its multiply-add. Outputs outside the
+ * block (a padded out_stride) must stay untouched.
+ */
+#include "tests/tap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cpu/kernels.h"
+#include "engine/types.h"
+
+#define MAX_ROWS 17
+#define MAX_TOK 33
+#define SENTINEL -777.0f
+
+static uint64_t rng_state = 11;
+static float rng_sym(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (float)((double)(z >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+struct case_data {
+	uint32_t type;
+	int64_t n;
+	const char *w; /* MAX_ROWS rows, w_stride apart, starting off the 32-byte grid */
+	size_t w_stride;
+	const float *x; /* MAX_TOK activation rows, x_stride apart */
+	size_t x_stride;
+	int use_ref; /* compare with eng_vec_dot_f16_ref too */
+};
+
+/* Every shape rows x tokens; returns the number of wrong or clobbered outputs. */
+static int check_shapes(const struct case_data *c)
+{
+	const struct eng_type_traits *tt = eng_type_get(c->type);
+	const size_t out_stride = MAX_ROWS + 2;
+	float *out = malloc(sizeof(float) * out_stride * MAX_TOK);
+	float *want = malloc(sizeof(float) * MAX_ROWS * MAX_TOK);
+	int bad = 0;
+	for (int t = 0; t < MAX_TOK; t++)
+		for (int r = 0; r < MAX_ROWS; r++) {
+			const float *xr = (const float *)((const char *)c->x + (size_t)t * c->x_stride);
+			const char *row = c->w + (size_t)r * c->w_stride;
+			want[t * MAX_ROWS + r] = tt->vec_dot(c->n, row, xr);
+			const float ref = c->use_ref ? eng_vec_dot_f16_ref(c->n, row, xr) : want[t * MAX_ROWS + r];
+			if (memcmp(&ref, &want[t * MAX_ROWS + r], sizeof ref) && bad++ < 3)
+				diag("n=%lld row %d tok %d: vec_dot %a, reference %a", (long long)c->n, r, t,
+				     want[t * MAX_ROWS + r], ref);
+		}
+	for (int n_rows = 1; n_rows <= MAX_ROWS; n_rows++)
+		for (int n_tok = 1; n_tok <= MAX_TOK; n_tok++) {
+			for (size_t i = 0; i < out_stride * MAX_TOK; i++)
+				out[i] = SENTINEL;
+			if (c->type == ENG_TYPE_F16)
+				eng_mdot_f16(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
+			else
+				eng_mdot_f32(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
+			for (int t = 0; t < MAX_TOK; t++)
+				for (size_t r = 0; r < out_stride; r++) {
+					const float got = out[(size_t)t * out_stride + r];
+					const int inside = t < n_tok && r < (size_t)n_rows;
+					const float exp = inside ? want[t * MAX_ROWS + (int)r] : SENTINEL;
+					if (memcmp(&got, &exp, sizeof got) && bad++ < 3)
+						diag("%s n=%lld, %d rows x %d tokens: out[tok %d][row %zu] = %a, want %a",
+						     tt->name, (long long)c->n, n_rows, n_tok, t, r, got, exp);
+				}
+		}
+	free(out);
+	free(want);
+	return bad;
+}
+
+/* Random weights of `type` (rows start `offset` bytes past a 64-byte boundary) and
+ * activations (f16-rounded where round_x), then every shape. */
+static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, int round_x)
+{
+	const size_t elt = type == ENG_TYPE_F16 ? 2 : 4;
+	const size_t w_stride = (size_t)n * elt + pad, x_stride = ((size_t)n + 3) * sizeof(float);
+	char *wbuf = aligned_alloc(64, (MAX_ROWS * w_stride + offset + 63) / 64 * 64);
+	float *x = malloc(x_stride * MAX_TOK);
+	float *tmp = malloc(sizeof(float) * (size_t)n);
+	char *w = wbuf + offset;
+	for (int r = 0; r < MAX_ROWS; r++) {
+		for (int64_t i = 0; i < n; i++)
+			tmp[i] = rng_sym() * (r == 5 && i == n / 2 ? 1e5f : 1.0f); /* f16: inf in row 5 */
+		eng_type_get(type)->from_f32(tmp, w + (size_t)r * w_stride, n);
+	}
+	for (int t = 0; t < MAX_TOK; t++)
+		for (int64_t i = 0; i < n; i++) {
+			float v = rng_sym() * 2.0f;
+			((float *)((char *)x + (size_t)t * x_stride))[i] = round_x ? eng_f16_to_f32(eng_f32_to_f16(v)) : v;
+		}
+	const struct case_data c = { type, n, w, w_stride, x, x_stride, type == ENG_TYPE_F16 && round_x };
+	char name[200];
+	snprintf(name, sizeof name,
+		 "%s, n=%lld, rows %zu bytes apart at +%zu%s: every shape 1..%d rows x 1..%d tokens equals vec_dot bit for bit",
+		 eng_type_name(type), (long long)n, w_stride, offset,
+		 c.use_ref ? ", f16-rounded activations (and the plain-C reference)" : "", MAX_ROWS, MAX_TOK);
+	is_int(check_shapes(&c), 0, name);
+	free(wbuf);
+	free(x);
+	free(tmp);
+}
+
+int main(void)
+{
+	/* tails of 1..7 elements, a length under one vector, and rows of exactly 2 KiB (F16 n=1024) */
+	static const int64_t lengths[] = { 1, 7, 9, 23, 63, 100, 263 };
+	for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+		check_length(ENG_TYPE_F16, lengths[i], 6, 2, 0);
+		check_length(ENG_TYPE_F16, lengths[i], 2, 34, 1);
+		check_length(ENG_TYPE_F32, lengths[i], 12, 4, 0);
+	}
+	check_length(ENG_TYPE_F16, 1024, 0, 2, 1);
+	check_length(ENG_TYPE_F32, 512, 0, 4, 0);
+	return done_testing();
+}
