@@ -9,7 +9,8 @@
  * of the word, else the previous one, else (a one-letter word) from whether a
  * neighbouring word on the same line is written in capitals.
  *
- * Latin -> Cyrillic splits the text into whitespace-separated chunks, keeps
+ * Latin -> Cyrillic keeps the Latin copy of a keyword list (zip;tar;zip;tar;extract;)
+ * as it is, splits the rest into whitespace-separated chunks, keeps
  * whole chunks that are URLs, e-mail addresses or dotted names, keeps format
  * codes (%s, %(name)d, {0}) and words that are not Serbian (identifiers, Roman
  * numerals, foreign words), and converts the rest letter by letter, joining
