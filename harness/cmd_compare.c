@@ -969,6 +969,8 @@ int hrn_cmd_compare(int argc, char **argv)
 				fputc('\n', stdout);
 		}
 	}
+	if (o.out_prefix && (rc = hrn_cmp_plot(o.out_prefix, &res, o.quiet, &err)))
+		goto fail;
 	fflush(stdout);
 	enum rpt_cmp_outcome outcome = rpt_compare_outcome(&res, &meta);
 	exit_code = outcome == RPT_CMP_NOT_COMPARABLE || outcome == RPT_CMP_UNDETERMINED ? HRN_EXIT_INPUT

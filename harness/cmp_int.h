@@ -1,5 +1,5 @@
 /* cmp_int.h — what harness/cmd_compare.c shares with the parts of merilo
- * compare split from it (cmp_kl.c, cmp_state.c): the options, the comparison's state and
+ * compare split from it (cmp_kl.c, cmp_state.c, cmp_plot.c): the options, the comparison's state and
  * the helpers both sides use. Internal to the compare command.
  */
 #ifndef MRL_CMP_INT_H
@@ -84,5 +84,9 @@ int hrn_cmp_settings(struct cmp_state *st, const struct cmp_opts *o, struct mrl_
 void hrn_cmp_settings_release(struct cmp_state *st);
 /* The KL section (cmp_kl.c): fills st->kl_rows, or says in a note why not. */
 int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
+/* --out PREFIX: the generative metrics' plot as PREFIX-generation.* (cmp_plot.c;
+ * nothing when res has no generative row); a gnuplot problem is a warning on
+ * stderr unless quiet. 0, or MRL_EWRITE / MRL_ENOMEM. */
+int hrn_cmp_plot(const char *prefix, const struct rpt_cmp_result *res, bool quiet, struct mrl_err *err);
 
 #endif

@@ -66,8 +66,8 @@ static bool probe_gnuplot(struct rpt_plotter *pl)
 	return true;
 }
 
-int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struct rpt_plot_opts *opts,
-		    struct rpt_plots *out, struct mrl_err *err)
+/* A plotter drawing into out_dir, gnuplot probed; out zeroed first. */
+static struct rpt_plotter plotter_open(const char *out_dir, const struct rpt_plot_opts *opts, struct rpt_plots *out)
 {
 	memset(out, 0, sizeof *out);
 	snprintf(out->terminal, sizeof out->terminal, "pngcairo");
@@ -81,6 +81,24 @@ int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struc
 		.out = out,
 	};
 	out->have_gnuplot = probe_gnuplot(&pl);
+	return pl;
+}
+
+int rpt_compare_plot_write(const char *out_dir, const char *name, const struct rpt_cmp_result *res,
+			   const struct rpt_plot_opts *opts, struct rpt_plots *out, struct mrl_err *err)
+{
+	if (!rpt_compare_gen_rows(res)) { /* no gnuplot run for a comparison without generate tasks */
+		memset(out, 0, sizeof *out);
+		return 0;
+	}
+	struct rpt_plotter pl = plotter_open(out_dir, opts, out);
+	return rpt_plot_compare_gen(&pl, res, name, err);
+}
+
+int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struct rpt_plot_opts *opts,
+		    struct rpt_plots *out, struct mrl_err *err)
+{
+	struct rpt_plotter pl = plotter_open(out_dir, opts, out);
 	int rc = 0;
 	char caption[640];
 	if ((rc = rpt_plot_accuracy(&pl, in, err)) || (rc = rpt_plot_gaps(&pl, in, RPT_GAP_LANGUAGE, err)) ||

@@ -1,7 +1,8 @@
 /* plot_gen.c — the plots of generate tasks: their quality metrics (EM, F1,
  * ROUGE-L, chrF, chrF++, BLEU) per task x language with CIs, the rates of
  * answers in the expected script and language (script_ok, lang_ok), and the
- * paired differences of those metrics between languages and scripts.
+ * paired differences of those metrics between languages and scripts; and merilo
+ * compare's plot of the same metrics, candidate minus base.
  *
  * The idea: every metric goes on one 0-100 axis. Fractions (EM, F1, ROUGE-L,
  * script_ok, lang_ok: 0..1 in results.json) are shown in %, chrF and BLEU are
@@ -331,5 +332,104 @@ int rpt_plot_generation_gaps(struct rpt_plotter *pl, const struct rpt_input *in,
 out:
 	rpt_bufs_discard(&b);
 	free(rows);
+	return rc;
+}
+
+/* A compare row of a generative metric (with a finite difference). */
+static const struct gen_metric *compare_gen_metric(const struct rpt_cmp_row *r)
+{
+	const struct gen_metric *gm = r->in && r->in->task && r->in->language ? gen_metric_of(r->in->metric) : NULL;
+	return gm && isfinite(r->diff) ? gm : NULL;
+}
+
+size_t rpt_compare_gen_rows(const struct rpt_cmp_result *res)
+{
+	size_t n = 0;
+	for (size_t i = 0; res && i < res->n_rows; i++)
+		n += compare_gen_metric(&res->rows[i]) != NULL;
+	return n;
+}
+
+/* Row labels: task, metric, language left; the test's Holm-adjusted p right. */
+static void compare_tics(FILE *g, const struct rpt_cmp_result *res, size_t n_rows)
+{
+	size_t k = 0;
+	fputs("set ytics scale 0 (", g);
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		const struct gen_metric *gm = compare_gen_metric(r);
+		if (!gm)
+			continue;
+		fputs(k ? ", " : "", g);
+		rpt_gp_str(g, r->in->task, LABEL_MAX_CHARS);
+		fprintf(g, ".'  %s  '.", gm->label);
+		rpt_gp_str(g, r->in->language, 12);
+		fprintf(g, " %zu", n_rows - 1 - k++);
+	}
+	fputs(")\nset y2tics scale 0 (", g);
+	k = 0;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		if (!compare_gen_metric(r))
+			continue;
+		const bool mcnemar = r->test && !strncmp(r->test, "mcnemar", 7);
+		const char *test = mcnemar ? "McNemar" : r->test && !strncmp(r->test, "wilcoxon", 8) ? "Wilcoxon" : "test";
+		fprintf(g, "%s'%s p(Holm)=%.3f%s (n=%zu)' %zu", k ? ", " : "", test, r->p_holm,
+			isfinite(r->p_holm) && r->p_holm < 0.05 ? " *" : "", r->in->n_pairs, n_rows - 1 - k);
+		k++;
+	}
+	fputs(")\n", g);
+}
+
+int rpt_plot_compare_gen(struct rpt_plotter *pl, const struct rpt_cmp_result *res, const char *name, struct mrl_err *err)
+{
+	const size_t n_rows = rpt_compare_gen_rows(res);
+	if (!n_rows)
+		return 0;
+	struct rpt_bufs b = { 0 };
+	int rc = rpt_bufs_open(&b, err);
+	if (rc)
+		return rc;
+	double lo = 0, hi = 0;
+	fprintf(b.d, "# %s.dat - one row per comparison (candidate - base); columns: diff  row  ci_low  ci_high  p_holm  "
+		"n_pairs (pp for fractions, points for chrF/BLEU)\n", name);
+	size_t k = 0;
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		const struct gen_metric *gm = compare_gen_metric(r);
+		if (!gm)
+			continue;
+		const double v[3] = { r->diff * gm->scale, r->ci_low * gm->scale, r->ci_high * gm->scale };
+		for (int j = 0; j < 3; j++)
+			if (isfinite(v[j]))
+				lo = fmin(lo, v[j]), hi = fmax(hi, v[j]);
+		rpt_dat_num(b.d, v[0]);
+		fprintf(b.d, " %zu", n_rows - 1 - k++);
+		rpt_dat_num(b.d, v[1]);
+		rpt_dat_num(b.d, v[2]);
+		rpt_dat_num(b.d, r->p_holm);
+		fprintf(b.d, " %zu\n", r->in->n_pairs);
+	}
+	const double pad = fmax(2.0, (hi - lo) * 0.08);
+	const double x_lo = fmin(-5.0, floor((lo - pad) / 5.0) * 5.0), x_hi = fmax(5.0, ceil((hi + pad) / 5.0) * 5.0);
+	const int w = 1250, h = (int)(170 + 30 * n_rows < 320 ? 320 : 170 + 30 * n_rows);
+	rpt_gp_begin(pl, b.g, name, "merilo compare: generative metrics, candidate minus base, paired", w, h);
+	fputs("set title 'Generate tasks: candidate minus base (same items; bars: paired bootstrap CI)'\n"
+	      "set xlabel 'difference (pp for EM, F1, ROUGE-L, script_ok, lang_ok; points for chrF, BLEU; > 0: candidate higher)'\n",
+	      b.g);
+	fprintf(b.g, "set xrange [%g:%g]\nset yrange [-0.7:%zu.7]\nset y2range [-0.7:%zu.7]\n", x_lo, x_hi, n_rows - 1,
+		n_rows - 1);
+	fputs("set grid xtics lc rgb '#e4e4e4'\nset arrow from 0, graph 0 to 0, graph 1 nohead lc rgb '#555555' lw 1.5\n"
+	      "set border 11\nunset key\n", b.g);
+	compare_tics(b.g, res, n_rows);
+	fprintf(b.g, "plot '%s.dat' using 1:2:3:4 with xerrorbars pt 7 ps 1.3 lw 2 lc rgb '%s' notitle\n", name,
+		rpt_lang_colour("en", 0));
+	rc = rpt_bufs_emit(pl, &b, name, "Generate tasks: candidate - base",
+			   "Each row is one generative metric of one task and language: the candidate's score minus the "
+			   "base's over the items both runs scored, with its paired bootstrap CI (chrF and BLEU re-scored as "
+			   "corpora). Right axis: the test (McNemar for right/wrong metrics, else Wilcoxon signed-rank) and "
+			   "its p after Holm's correction across every row of the comparison; * marks p < 0.05.",
+			   w, h, err);
+	rpt_bufs_discard(&b);
 	return rc;
 }

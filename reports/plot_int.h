@@ -68,6 +68,9 @@ int rpt_plot_gaps(struct rpt_plotter *pl, const struct rpt_input *in, enum rpt_g
 int rpt_plot_generation(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
 int rpt_plot_script_lang(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
 int rpt_plot_generation_gaps(struct rpt_plotter *pl, const struct rpt_input *in, struct mrl_err *err);
+int rpt_plot_compare_gen(struct rpt_plotter *pl, const struct rpt_cmp_result *res, const char *name, struct mrl_err *err);
+/* The rows of res that rpt_plot_compare_gen draws. */
+size_t rpt_compare_gen_rows(const struct rpt_cmp_result *res);
 int rpt_plot_cdf(struct rpt_plotter *pl, const struct rpt_input *in, const struct rpt_sample *samples, size_t n_samples,
 		 const char *name, const char *title, const char *xlabel, const char *unit, const char *caption,
 		 struct mrl_err *err);

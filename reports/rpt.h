@@ -469,6 +469,14 @@ int rpt_plots_write(const char *out_dir, const struct rpt_input *in, const struc
 /* Free what plots owns and zero it. */
 void rpt_plots_release(struct rpt_plots *plots);
 
+/* merilo compare's plot of generative metrics (EM, F1, ROUGE-L, chrF, chrF++,
+ * BLEU, script_ok, lang_ok): candidate - base per task x language x metric with
+ * its paired CI and Holm-adjusted p, as NAME.gp, NAME.dat and NAME.png/.svg in
+ * out_dir (which must exist). Nothing is written when res has no such row
+ * (out->n 0). gnuplot missing is not an error, as for rpt_plots_write. */
+int rpt_compare_plot_write(const char *out_dir, const char *name, const struct rpt_cmp_result *res,
+			   const struct rpt_plot_opts *opts, struct rpt_plots *out, struct mrl_err *err);
+
 /* Write out_dir/report.html (self-contained HTML + CSS; images referenced by
  * relative paths next to it) and out_dir/report.md from in and the plots
  * (plots may be NULL: no plots). Every string from in is escaped. Returns 0,

@@ -8,7 +8,8 @@
  * generation-gap.dat one row per en-vs-BCMS and sr-Cyrl-vs-sr-Latn comparison
  * of those metrics, oriented and scaled; the gap tables show chrF differences in
  * chrF points (not x 100); with gnuplot the three plots are inline SVG in
- * report.html, and with Chromium the page fits 1280 px.
+ * report.html, and with Chromium the page fits 1280 px. merilo compare --out of
+ * two models' runs plots each generative comparison of its JSON.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -210,6 +211,69 @@ static void check_chrf_row(const char *rep, json_t *res)
 	free(md);
 }
 
+/* merilo compare --out PREFIX of two runs: PREFIX-generation.dat holds one row per
+ * generative comparison of PREFIX.json, candidate - base, scaled as the report's. */
+static void test_compare(const char *model_b)
+{
+	char *out = NULL, path[600];
+	int rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --tasks translate_to,translate_from,short_qa "
+			       "--limit 3 --seed 1 --boot 200 --quiet --threads 2 --out %s/run-b", model_b, tmp);
+	is_int(rc, 0, "a second model's run");
+	free(out);
+	rc = cli_run(&out, "compare %s/run %s/run-b --out %s/cmp/c --boot 200 --quiet", tmp, tmp, tmp);
+	free(out);
+	snprintf(path, sizeof path, "%s/cmp/c.json", tmp);
+	json_t *cj = json_load_file(path, 0, NULL);
+	ok(cj != NULL, "compare --out wrote c.json");
+	snprintf(path, sizeof path, "%s/cmp/c-generation.dat", tmp);
+	char *text = cli_slurp(path), *save = NULL;
+	double diff[128], lo[128], hi[128];
+	long n_pairs[128];
+	bool used[128] = { false };
+	size_t n_rows = 0, n_cmp = 0, n_found = 0, i;
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		double row;
+		char p[32];
+		if (l[0] != '#' && n_rows < 128 &&
+		    sscanf(l, "%lf %lf %lf %lf %31s %ld", &diff[n_rows], &row, &lo[n_rows], &hi[n_rows], p, &n_pairs[n_rows]) == 6)
+			n_rows++;
+	}
+	free(text);
+	json_t *c;
+	json_array_foreach(json_object_get(cj, "comparisons"), i, c) {
+		const char *metric = json_string_value(json_object_get(c, "metric"));
+		double scale = 0;
+		for (size_t k = 0; k < 6; k++)
+			scale = !strcmp(metric, quality[k].name) ? quality[k].scale : scale;
+		for (size_t k = 0; k < 2; k++)
+			scale = !strcmp(metric, consistency[k].name) ? consistency[k].scale : scale;
+		if (!scale || !json_is_number(json_object_get(c, "diff")))
+			continue;
+		n_cmp++;
+		const double d = scale * json_number_value(json_object_get(c, "diff"));
+		const double l = scale * json_number_value(json_object_get(c, "ci_low"));
+		const double h = scale * json_number_value(json_object_get(c, "ci_high"));
+		const long n = (long)json_integer_value(json_object_get(c, "n_pairs"));
+		for (size_t r = 0; r < n_rows; r++)
+			if (!used[r] && close_to(diff[r], d) && close_to(lo[r], l) && close_to(hi[r], h) && n_pairs[r] == n) {
+				used[r] = true;
+				n_found++;
+				break;
+			}
+	}
+	json_decref(cj);
+	diag("compare: %zu generative comparisons, %zu rows in c-generation.dat", n_cmp, n_rows);
+	ok(n_cmp > 0, "compare pairs the generative metrics");
+	is_int((long)n_found, (long)n_cmp, "c-generation.dat: each comparison, candidate - base, with its CI and n");
+	is_int((long)n_rows, (long)n_cmp, "c-generation.dat: no other rows");
+	if (system("command -v gnuplot >/dev/null 2>&1")) {
+		skip("gnuplot is not installed", "c-generation.svg drawn");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/cmp/c-generation.svg", tmp);
+	ok(cli_file_size(path) > 1000, "c-generation.svg drawn");
+}
+
 static void test_report(const char *model)
 {
 	char *out = NULL, run[300], rep[300], path[600];
@@ -264,6 +328,12 @@ int main(void)
 		skip_all("merilo synth failed");
 	free(out);
 	TEST(test_report(model), "merilo report plots the generate tasks' metrics from results.json");
+	snprintf(model, sizeof model, "%s/m2.gguf", tmp);
+	if (cli_run(&out, "synth --preset tiny --dtype f16 --seed 2 -o %s", model))
+		skip("merilo synth failed", "compare's plot");
+	else
+		TEST(test_compare(model), "merilo compare --out plots the generative comparisons");
+	free(out);
 	cli_rmtree(tmp);
 	return done_testing();
 }
