@@ -301,6 +301,7 @@ static const char *const foreign_words[] = {
 	"gguf", "utf", "ascii", "gmt", "utc", "us",
 	"shift", "ctrl", "alt", "enter", "esc", "escape", "backspace", "home", "end", "del", "space", /* keys: Ctrl+Enter, Home/End */
 	"or", /* the search operator (and is listed above) */
+	"sans", "monospace", "bold", /* font descriptions: „Sans 12“, „Monospace Bold 14“ */
 };
 
 /* Listed foreign words that are acronyms: written in capitals they follow the acronym rule and
