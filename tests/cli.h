@@ -18,6 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* `merilo synth` options for the smallest model the run-loop tests need: the tiny
+ * preset cut to 1 layer of dim 32 (2 query heads sharing 1 KV head, ffn 64), the
+ * same code paths (GQA, every task type, generation to its token limit) at a
+ * fifth of the tiny model's time per run, which tells under ASan. */
+#define CLI_SYNTH_SMALL "--preset tiny --layers 1 --dim 32 --heads 2 --kv-heads 1 --ffn 64"
+
 /* The merilo binary under test ($MERILO), or NULL where it is unset or not
  * executable (the caller skips). Also sets ASAN_OPTIONS=intercept_tls_get_addr=0
  * where unset, for every merilo the test starts: an ASan merilo dlopens libpapi,

@@ -1,5 +1,5 @@
 /* hrn_db.c — `merilo db` and the commands that read the history (issue 18), on
- * two small real runs (`merilo synth` tiny model, the whole demo suite, --limit 1): `run
+ * two small real runs (`merilo synth` CLI_SYNTH_SMALL model, the whole demo suite, --limit 1): `run
  * --db` and `db add` record them (default database beside the runs; twice is
  * harmless and says so); `db show` prints results.json byte for byte; `compare
  * --baseline` with the base folder gone prints what comparing the folders
@@ -26,7 +26,7 @@ static int make_runs(void)
 {
 	static const char common[] = "--suite tasks/suites/demo.json --limit 1 --threads 2 "
 				     "--boot 200 --quiet";
-	return cli_run(NULL, "synth --preset tiny --dtype f16 -o %s/m.gguf", tmp) ||
+	return cli_run(NULL, "synth " CLI_SYNTH_SMALL " --dtype f16 -o %s/m.gguf", tmp) ||
 	       cli_run(NULL, "run --model %s/m.gguf %s --out %s/r1 --db %s/merilo.db", tmp, common, tmp, tmp) ||
 	       cli_run(NULL, "run --model %s/m.gguf %s --seed 5 --out %s/r2", tmp, common, tmp);
 }
@@ -162,7 +162,7 @@ static void t_concurrent_writers(void)
 }
 
 /* bench --db stores records; bench --baseline-db gates a much slower model
- * (dim 256, 8 layers, f32: about 100x the tiny model's time per token) against them. */
+ * (dim 256, 8 layers, f32: some 500x the small model's time per generated token) against them. */
 static void t_bench_history(void)
 {
 	static const char bench[] = "bench -p 16 -n 4 -r 3 --warmup 1 -t 1 --format json";

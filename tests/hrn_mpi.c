@@ -1,7 +1,7 @@
 /* hrn_mpi.c — `mpirun -np 2 merilo run --mpi` (issue 18), on one machine.
  *
  * Two ranks (mpirun --allow-run-as-root --oversubscribe) on the demo suite
- * (--limit 1) with a tiny random-weight model write the run the single process
+ * (--limit 1) with a small random-weight model (CLI_SYNTH_SMALL) write the run the single process
  * writes (items.jsonl in order and results.json, timings and hosts aside; the
  * same normalisation as tests/hrn_shard.c). A rank that fails (interrupted
  * after 2 items through MERILO_TEST_STOP_AFTER) fails the run naming its rank
@@ -142,7 +142,7 @@ int main(void)
 	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-mpi"))
 		skip_all("cannot make a temporary folder");
 	setenv("MERILO_CACHE_DIR", tmp, 1);
-	bool have = !cli_run(NULL, "synth --arch llama --preset tiny --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
+	bool have = !cli_run(NULL, "synth --arch llama " CLI_SYNTH_SMALL " --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
 		    !cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/full", tmp, tmp);
 	ok(have, "a tiny model and the single-process run");
 	if (have) {

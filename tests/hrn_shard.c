@@ -1,6 +1,6 @@
 /* hrn_shard.c — sharded runs (merilo run --shard I/N) and merilo merge (issue 18).
  *
- * On the demo suite (--limit 1) with a tiny random-weight model: the run split
+ * On the demo suite (--limit 1) with a small random-weight model (CLI_SYNTH_SMALL): the run split
  * into 1, 2, 3 and 7 shards and merged equals the unsharded run — items.jsonl
  * line by line in the same order, and results.json — except timings, the work
  * counters tokens_computed/tokens_cached (they depend on what the previous unit
@@ -242,7 +242,7 @@ int main(void)
 	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-shard"))
 		skip_all("cannot make a temporary folder");
 	setenv("MERILO_CACHE_DIR", tmp, 1);
-	bool have = !cli_run(NULL, "synth --arch llama --preset tiny --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
+	bool have = !cli_run(NULL, "synth --arch llama " CLI_SYNTH_SMALL " --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
 		    !cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/full", tmp, tmp) &&
 		    !cli_run(NULL, "run --model %s/m.gguf " RUN_OPTS " --threads 1 --seed 2 --shard 2/2 --out %s/x2_2", tmp, tmp);
 	ok(have, "a tiny model, the unsharded run and a shard with another seed");
