@@ -97,100 +97,8 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
 	_mm256_storeu_ps(res, acc);
 }
 
-/* The 32 quants of a Q4_0 (0..15) or Q5_0 (0..31) block, unsigned, element order. */
-KN_INLINE __m256i w_unsigned(const void *row, int64_t ib, const int kind)
-{
-	const __m128i m4 = _mm_set1_epi8(0x0f);
-	const uint8_t *qs = kind == KIND_Q4 ? ((const struct eng_block_q4_0 *)row + ib)->qs
-					    : ((const struct blk_q5_0 *)row + ib)->qs;
-	const __m128i v = _mm_loadu_si128((const __m128i *)qs);
-	const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-	if (kind == KIND_Q4)
-		return q;
-	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
-}
-
-/* As w_unsigned, from one 128-bit broadcast load and a per-half variable shift
- * (fewer operations per row for the decode tile). */
-KN_INLINE __m256i w_unsigned_bc(const void *row, int64_t ib, const int kind)
-{
-	const uint8_t *qs = kind == KIND_Q4 ? ((const struct eng_block_q4_0 *)row + ib)->qs
-					    : ((const struct blk_q5_0 *)row + ib)->qs;
-	const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
-	const __m256i q = _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
-	if (kind == KIND_Q4)
-		return q;
-	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
-}
-
-/* Decode: 8 rows x 1 token, lane r. The token's block scales are converted once
- * (dx, with eng_f16_to_f32) and, for Q4_0, its block sums sx taken once: a Q4_0
- * weight q - 8 is then used as the unsigned nibble q, sum (q - 8) * x being
- * sum q * x - 8 * sx exactly, which saves the two sign operations per row. The
- * eight row scales are gathered straight into a vector. Same integers, same
- * float steps (sumf += (float)sumi * (d_w * d_x)) as qtile. */
-KN_INLINE void qtile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
-			const int32_t *sx, float *res, const int kind, const char *pf, size_t pf_step)
-{
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t ib = 0; ib < nb; ib++) {
-		for (size_t o = 0; pf && o < pf_step; o += 64)
-			_mm_prefetch(pf + (size_t)ib * pf_step + o, _MM_HINT_T0);
-		const __m256i xv = _mm256_loadu_si256((const __m256i *)xb[ib].qs);
-		__m256i parts[8];
-		for (int r = 0; r < 8; r++) {
-			if (kind) {
-				parts[r] = _mm256_madd_epi16(_mm256_maddubs_epi16(w_unsigned_bc(wr[r], ib, kind), xv),
-							     _mm256_set1_epi16(1));
-			} else {
-				const __m256i wq = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
-				parts[r] = dot_parts(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xv, wq));
-			}
-		}
-		__m256i sumi = hsum8x8_epi32(parts);
-		if (kind)
-			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(sx[ib]));
-		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, kind), blk_d(wr[1], ib, kind), blk_d(wr[2], ib, kind),
-						  blk_d(wr[3], ib, kind), blk_d(wr[4], ib, kind), blk_d(wr[5], ib, kind),
-						  blk_d(wr[6], ib, kind), blk_d(wr[7], ib, kind));
-		const __m256 d = _mm256_mul_ps(f16x8_to_ps(dh), _mm256_set1_ps(dx[ib]));
-		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
-	}
-	_mm256_storeu_ps(res, acc);
-}
-
-/* Prefill: 2 rows x 4 tokens, lane t * 2 + r, as qtile(.., 2, 4, ..) but with the
- * tokens' scales (dxv) and, for Q4_0, 8 * their block sums (sxv) laid out per lane
- * beforehand (q4_tables), and Q4_0 nibbles used unsigned as in qtile8x1. */
-KN_INLINE void qtile2x4(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *const *xt,
-			const __m256 *dxv, const __m256i *sxv, float *res, const int kind)
-{
-	__m256 acc = _mm256_setzero_ps();
-	for (int64_t ib = 0; ib < nb; ib++) {
-		__m256i wq[2], wa[2], parts[8];
-		for (int r = 0; r < 2; r++) {
-			if (kind) {
-				wq[r] = w_unsigned(wr[r], ib, kind);
-			} else {
-				wq[r] = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
-				wa[r] = _mm256_sign_epi8(wq[r], wq[r]);
-			}
-		}
-		for (int t = 0; t < 4; t++) {
-			const __m256i xv = _mm256_loadu_si256((const __m256i *)xt[t][ib].qs);
-			for (int r = 0; r < 2; r++)
-				parts[t * 2 + r] = kind ? _mm256_madd_epi16(_mm256_maddubs_epi16(wq[r], xv), _mm256_set1_epi16(1))
-						      : dot_parts(wa[r], _mm256_sign_epi8(xv, wq[r]));
-		}
-		__m256i sumi = hsum8x8_epi32(parts);
-		if (kind)
-			sumi = _mm256_sub_epi32(sumi, sxv[ib]);
-		const short d0 = blk_d(wr[0], ib, kind), d1 = blk_d(wr[1], ib, kind);
-		const __m256 dw = f16x8_to_ps(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
-		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dw, dxv[ib])));
-	}
-	_mm256_storeu_ps(res, acc);
-}
+/* The decode (8 x 1) and prefill (2 x 4) tiles are kernels_int.h's ki_qtile8x1 and
+ * ki_qtile2x4 with dot_parts as the row dot (kernels_vnni.c passes vpdpbusd). */
 
 /* The most blocks of a row the prefill tile takes (its per-lane tables live on the stack). */
 #define Q8_PRE_MAX_BLOCKS 512
@@ -224,7 +132,7 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 	const int64_t nb = n / ENG_QK8_0;
 	float res[8];
 	int t0 = 0;
-	const int vnni = kind != KIND_Q5 && eng_cpu_has_vnni(); /* kernels_vnni.c: Q8_0, Q4_0 */
+	const int vnni = eng_cpu_has_vnni(); /* kernels_vnni.c */
 	__m256 dxv[Q8_PRE_MAX_BLOCKS];
 	__m256i sxv[Q8_PRE_MAX_BLOCKS];
 	for (; t0 + 4 <= n_tok; t0 += 4) {
@@ -242,7 +150,7 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 				eng_qtile2x4_vnni(nb, wr, (const void *const *)xt, (const float *)dxv, (const int32_t *)sxv,
 						  res, kind);
 			else if (fast)
-				qtile2x4(nb, wr, xt, dxv, sxv, res, kind);
+				ki_qtile2x4(nb, wr, xt, (const float *)dxv, (const int32_t *)sxv, res, kind, dot_parts);
 			else
 				qtile(nb, wr, xt, res, 2, 4, kind == KIND_Q4);
 			for (int t = 0; t < 4; t++)
@@ -271,10 +179,11 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			/* the next tile's rows, a share of them per block (the hardware prefetcher
 			 * barely learns eight short streams before they end) */
 			const char *pf = r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
+			const size_t pf_step = (8 * w_stride + (size_t)nb - 1) / (size_t)nb;
 			if (fast && vnni)
-				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind);
+				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind, pf, pf_step);
 			else if (fast)
-				qtile8x1(nb, wr, xt[0], dx, sx, res, kind, pf, (8 * w_stride + (size_t)nb - 1) / (size_t)nb);
+				ki_qtile8x1(nb, wr, xt[0], dx, sx, res, kind, pf, pf_step, dot_parts);
 			else
 				qtile(nb, wr, xt, res, 8, 1, kind == KIND_Q4);
 			for (int r = 0; r < nr; r++)

@@ -63,15 +63,13 @@ typedef void (*eng_mdot_fn)(int64_t n, const void *w, size_t w_stride, int n_row
 eng_mdot_fn eng_mdot_q8_for_type(uint32_t type);
 
 /* True where the CPU has AVX512-VNNI with AVX512-VL/BW (CPUID, at run time): the
- * Q8_0/Q4_0 kernels then take the tiles of kernels_vnni.c (same bits). */
+ * Q8_0/Q4_0/Q5_0 kernels then take the tiles of kernels_vnni.c (same bits). */
 int eng_cpu_has_vnni(void);
-/* kernels_vnni.c's tiles, for kernels.c only (AVX2 + F16C builds, VNNI CPUs):
- * 8 rows x 1 token (dx, sx: the token's block scales and quant sums) and 2 rows x
- * 4 tokens (dxv, sxv: 8 lanes per block, lane t * 2 + r); sx and sxv hold 8 * the
- * token's block sums (Q4_0; unused for Q8_0); res gets 8 floats. */
+/* kernels_vnni.c's tiles, for kernels.c only (AVX2 + F16C builds, VNNI CPUs): kernels_int.h's
+ * ki_qtile8x1 and ki_qtile2x4 with vpdpbusd (kind: its KIND_Q8, KIND_Q4 or KIND_Q5); res gets 8 floats. */
 void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx, const int32_t *sx,
-		       float *res, int q4);
+		       float *res, int kind, const char *pf, size_t pf_step);
 void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void *const *xt, const float *dxv,
-		       const int32_t *sxv, float *res, int q4);
+		       const int32_t *sxv, float *res, int kind);
 
 #endif

@@ -1,4 +1,5 @@
-/* kernels_int.h — SIMD helpers shared by kernels.c and kernels_vnni.c; internal to engine/cpu/.
+/* kernels_int.h — SIMD helpers and the Q8_0/Q4_0/Q5_0 tile bodies shared by
+ * kernels.c and kernels_vnni.c; internal to engine/cpu/.
  *
  * Plain always-inline AVX2/F16C functions: they inline into kernels_vnni.c's
  * AVX-512 target functions too (a callee's instruction set may be a subset of
@@ -58,6 +59,98 @@ KI_INLINE short blk_d(const void *row, int64_t ib, const int kind)
 	else
 		memcpy(&h, &((const struct eng_block_q8_0 *)row)[ib].d, 2);
 	return (short)h;
+}
+
+/* The int32 partial sums (four products a lane) of an unsigned byte vector with a
+ * signed one: maddubs + madd (AVX2) or vpdpbusd (kernels_vnni.c). The tiles below
+ * take one as a constant argument; both callers' tiles inline it. */
+typedef __m256i (*ki_dot_fn)(__m256i a_unsigned, __m256i b_signed);
+
+/* The 32 quants of a Q4_0 (0..15) or Q5_0 (0..31) block, unsigned, in element
+ * order, from one 128-bit broadcast load and a per-half variable shift. */
+KI_INLINE __m256i w_unsigned(const void *row, int64_t ib, const int kind)
+{
+	const uint8_t *qs = kind == KIND_Q4 ? ((const struct eng_block_q4_0 *)row + ib)->qs
+					    : ((const struct blk_q5_0 *)row + ib)->qs;
+	const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+	const __m256i q = _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
+	if (kind == KIND_Q4)
+		return q;
+	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
+}
+
+/* The partial sums of block ib of a row with the token's quants xv: Q8_0 as |w| and
+ * x with w's sign; Q4_0 / Q5_0 with the unsigned quants (the bias comes off through
+ * the token's block sum). */
+KI_INLINE __m256i row_parts(const void *row, int64_t ib, __m256i xv, const int kind, const ki_dot_fn dot)
+{
+	if (kind)
+		return dot(w_unsigned(row, ib, kind), xv);
+	const __m256i wq = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)row + ib)->qs);
+	return dot(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xv, wq));
+}
+
+/* Decode: 8 rows x 1 token, lane r (kernels.c's mdot_q8). The token's block scales
+ * (dx) and, for Q4_0 / Q5_0, bias * its block sums (sx) come converted; a weight q -
+ * bias is used as the unsigned q, sum (q - bias) * x being sum q * x - bias * sum x
+ * exactly, which saves the two sign operations per row. The eight row scales are
+ * gathered straight into a vector. Per lane: sumf += (float)sumi * (d_w * d_x), the
+ * single-row kernel's float steps. With pf set, the pf_step bytes at pf + ib *
+ * pf_step (the next tile's rows) are prefetched at block ib. */
+KI_INLINE void ki_qtile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
+			   const int32_t *sx, float *res, const int kind, const char *pf, size_t pf_step,
+			   const ki_dot_fn dot)
+{
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t ib = 0; ib < nb; ib++) {
+		for (size_t o = 0; pf && o < pf_step; o += 64)
+			_mm_prefetch(pf + (size_t)ib * pf_step + o, _MM_HINT_T0);
+		const __m256i xv = _mm256_loadu_si256((const __m256i *)xb[ib].qs);
+		__m256i parts[8];
+		for (int r = 0; r < 8; r++)
+			parts[r] = row_parts(wr[r], ib, xv, kind, dot);
+		__m256i sumi = hsum8x8_epi32(parts);
+		if (kind)
+			sumi = _mm256_sub_epi32(sumi, _mm256_set1_epi32(sx[ib]));
+		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, kind), blk_d(wr[1], ib, kind), blk_d(wr[2], ib, kind),
+						  blk_d(wr[3], ib, kind), blk_d(wr[4], ib, kind), blk_d(wr[5], ib, kind),
+						  blk_d(wr[6], ib, kind), blk_d(wr[7], ib, kind));
+		const __m256 d = _mm256_mul_ps(f16x8_to_ps(dh), _mm256_set1_ps(dx[ib]));
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
+	}
+	_mm256_storeu_ps(res, acc);
+}
+
+/* Prefill: 2 rows x 4 tokens, lane t * 2 + r, as ki_qtile8x1 but with the tokens'
+ * scales (dxv) and bias * their block sums (sxv) laid out per lane beforehand, 8
+ * lanes per block. */
+KI_INLINE void ki_qtile2x4(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *const *xt,
+			   const float *dxv, const int32_t *sxv, float *res, const int kind, const ki_dot_fn dot)
+{
+	__m256 acc = _mm256_setzero_ps();
+	for (int64_t ib = 0; ib < nb; ib++) {
+		__m256i wq[2], wa[2], parts[8];
+		for (int r = 0; r < 2; r++) {
+			if (kind) {
+				wq[r] = wa[r] = w_unsigned(wr[r], ib, kind);
+			} else {
+				wq[r] = _mm256_loadu_si256((const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs);
+				wa[r] = _mm256_sign_epi8(wq[r], wq[r]);
+			}
+		}
+		for (int t = 0; t < 4; t++) {
+			const __m256i xv = _mm256_loadu_si256((const __m256i *)xt[t][ib].qs);
+			for (int r = 0; r < 2; r++)
+				parts[t * 2 + r] = dot(wa[r], kind ? xv : _mm256_sign_epi8(xv, wq[r]));
+		}
+		__m256i sumi = hsum8x8_epi32(parts);
+		if (kind)
+			sumi = _mm256_sub_epi32(sumi, _mm256_loadu_si256((const __m256i *)(sxv + 8 * ib)));
+		const short d0 = blk_d(wr[0], ib, kind), d1 = blk_d(wr[1], ib, kind);
+		const __m256 dw = f16x8_to_ps(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dw, _mm256_loadu_ps(dxv + 8 * ib))));
+	}
+	_mm256_storeu_ps(res, acc);
 }
 
 #endif
