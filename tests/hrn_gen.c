@@ -488,7 +488,7 @@ int main(void)
 		skip_all("no temporary folder");
 	char model[512], *out = NULL;
 	snprintf(model, sizeof model, "%s/m.gguf", tmp);
-	if (cli_run(&out, "synth --preset tiny --dtype f16 --seed 1 -o %s", model))
+	if (cli_run(&out, "synth " CLI_SYNTH_SMALL " --dtype f16 --seed 1 -o %s", model))
 		skip_all("merilo synth failed");
 	free(out);
 	TEST(test_run(model), "generate tasks end to end: fields, values, corpus scores, resume");

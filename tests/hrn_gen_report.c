@@ -324,12 +324,12 @@ int main(void)
 		skip_all("no temporary folder");
 	char model[512], *out = NULL;
 	snprintf(model, sizeof model, "%s/m.gguf", tmp);
-	if (cli_run(&out, "synth --preset tiny --dtype f16 --seed 1 -o %s", model))
+	if (cli_run(&out, "synth " CLI_SYNTH_SMALL " --dtype f16 --seed 1 -o %s", model))
 		skip_all("merilo synth failed");
 	free(out);
 	TEST(test_report(model), "merilo report plots the generate tasks' metrics from results.json");
 	snprintf(model, sizeof model, "%s/m2.gguf", tmp);
-	if (cli_run(&out, "synth --preset tiny --dtype f16 --seed 2 -o %s", model))
+	if (cli_run(&out, "synth " CLI_SYNTH_SMALL " --dtype f16 --seed 2 -o %s", model))
 		skip("merilo synth failed", "compare's plot");
 	else
 		TEST(test_compare(model), "merilo compare --out plots the generative comparisons");
