@@ -202,9 +202,11 @@ int mrl_read_file(const char *path, size_t max_bytes, char **data_out, size_t *l
 	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
 	for (;;) {
 		if (len + 1 >= cap) {
-			size_t new_cap = cap * 2;
-			if (new_cap > max_bytes + 2)
-				new_cap = max_bytes + 2;
+			/* room for max_bytes, the NUL and one byte to see that the file is longer
+			 * (max_bytes near SIZE_MAX: no cap, and no wrap-around) */
+			size_t new_cap = cap * 2, most = max_bytes > SIZE_MAX - 2 ? SIZE_MAX : max_bytes + 2;
+			if (new_cap > most || new_cap < cap)
+				new_cap = most;
 			if (new_cap <= cap) {
 				rc = mrl_err_set(err, MRL_EINPUT, "%s: file holds more than the limit of %zu bytes", path,
 						 max_bytes);

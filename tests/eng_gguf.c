@@ -9,6 +9,7 @@
  *    times: parsing must never crash or read outside the buffer (every buffer is
  *    malloc'd at its exact size, so the ASan build catches any overread).
  */
+#include "common/fileio.h"
 #include "engine/gguf.h"
 #include "engine/types.h"
 #include "tests/tap.h"
@@ -16,22 +17,11 @@
 #include <stdint.h>
 #include <unistd.h>
 
+/* All of path (malloc'd; *size bytes), or NULL where it cannot be read. */
 static void *read_file(const char *path, size_t *size)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = malloc(n > 0 ? (size_t)n : 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*size = (size_t)n;
-	return buf;
+	char *buf = NULL;
+	return mrl_read_file(path, SIZE_MAX, &buf, size, NULL) ? NULL : buf;
 }
 
 /* ---- 1. fixtures ---- */

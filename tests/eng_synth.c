@@ -7,31 +7,22 @@
  * also read by gguf-py (tests/gguf_oracle.py), which dequantizes q8_0/q4_0 tensors
  * independently: its values must equal merilo's to_f32 exactly.
  */
+#include "common/fileio.h"
 #include "engine/eng.h"
 #include "engine/gguf.h"
 #include "engine/types.h"
 #include "tests/tap.h"
 
+#include <stdint.h>
 #include <unistd.h>
 
 static char tmpdir[64];
 
+/* All of path (malloc'd; *size bytes), or NULL where it cannot be read. */
 static void *read_file(const char *path, size_t *size)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = malloc(n > 0 ? (size_t)n : 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*size = (size_t)n;
-	return buf;
+	char *buf = NULL;
+	return mrl_read_file(path, SIZE_MAX, &buf, size, NULL) ? NULL : buf;
 }
 
 static int synth(const char *preset, const char *dtype, const char *vocab, uint64_t seed, const char *file,

@@ -148,6 +148,9 @@ static void test_fileio_basic(const char *dir)
 	like(err.msg, "limit of 9 bytes", "the error states the cap");
 	is_int(mrl_read_file(path, 10, &data, &len, &err), 0, "a file exactly at the cap is read");
 	free(data);
+	is_int(mrl_read_file(path, SIZE_MAX, &data, &len, &err), 0, "no cap (SIZE_MAX): the file is read");
+	ok(data && len == 10 && !strcmp(data, "0123456789"), "all of it");
+	free(data);
 	is_int(mrl_read_file("/proc/self/status", 1 << 20, &data, &len, &err), 0,
 	       "a /proc file (st_size 0) is read to its end");
 	like(data, "Pid:", "with its content");

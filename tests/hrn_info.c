@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "engine/gguf.h"
 #include "engine/types.h"
 
@@ -51,22 +52,12 @@ static __attribute__((format(printf, 4, 5))) void expect(int code, const char *n
 		free(args);
 }
 
+/* All of path (malloc'd; *size bytes), or NULL (*size 0) where it cannot be read. */
 static void *slurp_bytes(const char *path, size_t *size)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	void *buf = n > 0 ? malloc((size_t)n) : NULL;
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*size = buf ? (size_t)n : 0;
-	return buf;
+	char *buf = NULL;
+	*size = 0;
+	return mrl_read_file(path, SIZE_MAX, &buf, size, NULL) ? NULL : buf;
 }
 
 static int write_bytes(const char *path, const void *p, size_t n)
