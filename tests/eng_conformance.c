@@ -9,6 +9,7 @@
  * (0.1% F32/F16, 1% quantized; needs $MERILO, skipped without it).
  */
 #include "tests/tap.h"
+#include "tests/float_oracle.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -43,34 +44,6 @@ static const struct prec *prec_for(const char *stem)
 			return &precs[i];
 	}
 	return NULL;
-}
-
-static float *read_floats(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	size_t cap = 1024, len = 0;
-	float *v = malloc(cap * sizeof *v);
-	double x;
-	while (v && fscanf(f, "%lf", &x) == 1) {
-		if (len == cap)
-			v = realloc(v, (cap *= 2) * sizeof *v);
-		if (v)
-			v[len++] = (float)x;
-	}
-	fclose(f);
-	*n = len;
-	return v;
-}
-
-static int argmax(const float *v, size_t n)
-{
-	size_t best = 0;
-	for (size_t i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return (int)best;
 }
 
 static void check_prompt(struct eng_model *m, const char *exp_dir, const char *stem, const char *p,

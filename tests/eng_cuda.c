@@ -27,6 +27,7 @@
  * skips with the reason (CPU-only CI).
  */
 #include "tests/tap.h"
+#include "tests/float_oracle.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -356,25 +357,6 @@ static const struct prec precs[] = {
 	{ "-q8_0", 2e-2, 2e-2, 2e-2 },
 	{ "-q4_0", 2e-2, 0.15, 2e-2 },
 };
-
-static float *read_floats(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	size_t cap = 1024, len = 0;
-	float *v = malloc(cap * sizeof *v);
-	double x;
-	while (v && fscanf(f, "%lf", &x) == 1) {
-		if (len == cap)
-			v = realloc(v, (cap *= 2) * sizeof *v);
-		if (v)
-			v[len++] = (float)x;
-	}
-	fclose(f);
-	*n = len;
-	return v;
-}
 
 static int argmax2(const float *v, size_t n, double *margin)
 {

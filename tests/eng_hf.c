@@ -11,6 +11,7 @@
  * by ~1e-3), their greedy ids compared while the reference margin exceeds that.
  */
 #include "tests/tap.h"
+#include "tests/float_oracle.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -26,41 +27,6 @@
 #define N_GREEDY 16
 #define TOL 1e-4
 #define TOL_GELU_GGUF 1e-2
-
-static float *read_floats(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "r");
-	*n = 0;
-	if (!f)
-		return NULL;
-	size_t cap = 1024, len = 0;
-	float *v = malloc(cap * sizeof *v);
-	double x;
-	while (v && fscanf(f, "%lf", &x) == 1) {
-		if (len == cap) {
-			float *nv = realloc(v, (cap *= 2) * sizeof *v);
-			if (!nv) {
-				free(v);
-				v = NULL;
-				break;
-			}
-			v = nv;
-		}
-		v[len++] = (float)x;
-	}
-	fclose(f);
-	*n = len;
-	return v;
-}
-
-static int argmax(const float *v, size_t n)
-{
-	size_t best = 0;
-	for (size_t i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return (int)best;
-}
 
 static double max_diff(const float *a, const float *b, size_t n)
 {
