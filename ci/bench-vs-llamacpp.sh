@@ -6,8 +6,10 @@
 # with the llama-spm vocabulary (random weights, made once under $BUILD/bench/, as
 # ci/bench.sh), and SmolLM2-135M in Q4_K_M made by llama-quantize from the shared
 # Q4_1 file (-> F16 -> Q4_K_M, once, under $BUILD/smollm2/, the names that
-# tests/smollm2-fixtures.sh uses). Tests: pp128, pp512 and tg32 (llama-bench's
-# -p/-n; merilo bench's pp and tg at depth 0).
+# tests/smollm2-fixtures.sh uses); any other key (q4_1, q5_1, iq4_nl, q2_k, q3_k_m,
+# q5_k_m, q6_k, ...) is SmolLM2 in that llama-quantize type, made the same way.
+# Tests: pp128, pp512 and tg32 (llama-bench's -p/-n; merilo bench's pp and tg at
+# depth 0).
 #
 # Each of $ROUNDS rounds runs, per model, one merilo bench and one llama-bench
 # (each with its own warm-up, then $REPS timed repetitions), alternating which goes
@@ -53,15 +55,16 @@ done
 # ---- the files ----
 model_path() {
 	case $1 in
-	q4_k_m) echo "$BUILD/smollm2/smollm2-q4_k_m.gguf" ;;
-	*) echo "$BUILD/bench/m110-$1.gguf" ;;
+	f16 | q8_0 | q4_0) echo "$BUILD/bench/m110-$1.gguf" ;;
+	*) echo "$BUILD/smollm2/smollm2-$1.gguf" ;;
 	esac
 }
 
 make_model() { # $1 = model key; prints nothing, fails with a message
 	m=$(model_path "$1")
 	case $1 in
-	q4_k_m)
+	f16 | q8_0 | q4_0) ;;
+	*)
 		[ -s "$m" ] && return 0
 		[ -x "$LQ" ] && [ -f "$SMOL_SRC" ] || {
 			echo "bench-vs-llamacpp: $LQ or $SMOL_SRC is absent: cannot make $m" >&2
@@ -70,18 +73,20 @@ make_model() { # $1 = model key; prints nothing, fails with a message
 		mkdir -p "$(dirname "$m")"
 		f16=$(dirname "$m")/smollm2-f16.gguf
 		[ -s "$f16" ] || "$LQ" --allow-requantize "$SMOL_SRC" "$f16" F16 2 >"$m.log" 2>&1
-		"$LQ" "$f16" "$m" Q4_K_M 2 >>"$m.log" 2>&1
-		;;
-	*)
-		[ -f "$VOCAB" ] || { echo "bench-vs-llamacpp: $VOCAB is absent" >&2; return 1; }
-		# the same file as ci/bench.sh (its stamp says which vocabulary)
-		if [ ! -s "$m" ] || [ "$(cat "${m%.gguf}.vocab" 2>/dev/null)" != spm ]; then
-			mkdir -p "$(dirname "$m")"
-			"$MERILO" synth --arch llama --preset 110m --dtype "$1" --seed 1 --vocab "$VOCAB" -o "$m" >&2
-			echo spm >"${m%.gguf}.vocab"
-		fi
+		"$LQ" "$f16" "$m" "$(echo "$1" | tr 'a-z' 'A-Z')" 2 >>"$m.log" 2>&1 || {
+			echo "bench-vs-llamacpp: llama-quantize cannot make '$1' (see $m.log)" >&2
+			return 1
+		}
+		return 0
 		;;
 	esac
+	[ -f "$VOCAB" ] || { echo "bench-vs-llamacpp: $VOCAB is absent" >&2; return 1; }
+	# the same file as ci/bench.sh (its stamp says which vocabulary)
+	if [ ! -s "$m" ] || [ "$(cat "${m%.gguf}.vocab" 2>/dev/null)" != spm ]; then
+		mkdir -p "$(dirname "$m")"
+		"$MERILO" synth --arch llama --preset 110m --dtype "$1" --seed 1 --vocab "$VOCAB" -o "$m" >&2
+		echo spm >"${m%.gguf}.vocab"
+	fi
 }
 
 for k in $MODELS; do
