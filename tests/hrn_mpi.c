@@ -3,7 +3,7 @@
  * Two ranks (mpirun --allow-run-as-root --oversubscribe) on the demo suite
  * (--limit 1) with a small random-weight model (CLI_SYNTH_SMALL) write the run the single process
  * writes (items.jsonl in order and results.json, timings and hosts aside; the
- * same normalisation as tests/hrn_shard.c). A rank that fails (interrupted
+ * same normalisation as tests/hrn_shard.c: tests/run_norm.h). A rank that fails (interrupted
  * after 2 items through MERILO_TEST_STOP_AFTER) fails the run naming its rank
  * and its error; a rank killed with SIGKILL mid-run takes the job down; in both
  * cases `--mpi --resume` finishes only what is missing and the result again
@@ -11,6 +11,7 @@
  * built without MPI. Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/run_norm.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -26,44 +27,6 @@ static char tmp[256];
 static char name_buf[512];
 #define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
 
-/* A file of a run as compact sorted-key JSON without the per-session fields:
- * items.jsonl line by line (timings, work counters), results.json (performance,
- * model load time, threads, manifest hosts and times). Owned; NULL on error. */
-static char *normalised(const char *path, bool items)
-{
-	char *text = cli_slurp(path), *save = NULL, *out = NULL;
-	size_t len = 0;
-	FILE *f = text ? open_memstream(&out, &len) : NULL;
-	for (char *l = f && items ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-		json_t *j = json_loads(l, 0, NULL);
-		static const char *const drop[] = { "timings_ns", "tokens_computed", "tokens_cached" };
-		for (size_t i = 0; i < 3; i++)
-			json_object_del(j, drop[i]);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
-		fprintf(f, "%s\n", s ? s : "(bad line)");
-		free(s);
-		json_decref(j);
-	}
-	if (f && !items) {
-		json_t *j = json_loads(text, 0, NULL), *m = json_object_get(j, "manifest");
-		json_object_del(j, "performance");
-		json_object_del(json_object_get(j, "model"), "load_s");
-		json_object_del(json_object_get(j, "settings"), "threads");
-		json_object_del(json_object_get(m, "settings"), "threads");
-		static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards" };
-		for (size_t i = 0; i < 4; i++)
-			json_object_del(m, drop[i]);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
-		fputs(s ? s : "(bad file)", f);
-		free(s);
-		json_decref(j);
-	}
-	if (f)
-		fclose(f);
-	free(text);
-	return out;
-}
-
 /* run dir equals the single-process run. */
 static void same_as_full(const char *dir)
 {
@@ -72,7 +35,8 @@ static void same_as_full(const char *dir)
 		char pa[512], pb[512];
 		snprintf(pa, sizeof pa, "%s/full/%s", tmp, files[k]);
 		snprintf(pb, sizeof pb, "%s/%s/%s", tmp, dir, files[k]);
-		char *x = normalised(pa, k == 0), *y = normalised(pb, k == 0);
+		char *x = k ? norm_results(pa) : norm_items(pa, false);
+		char *y = k ? norm_results(pb) : norm_items(pb, false);
 		ok(x && y && *x && !strcmp(x, y), NAME("%s/%s equals the single-process run's", dir, files[k]));
 		free(x);
 		free(y);

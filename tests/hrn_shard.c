@@ -14,6 +14,7 @@
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/run_norm.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -27,65 +28,6 @@ static char name_buf[512];
 #define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
 
 #define RUN_OPTS "--suite tasks/suites/demo.json --limit 1 --seed 1 --boot 50 --quiet"
-
-static int strcmp_ptr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* items.jsonl without the per-session fields, one compact sorted-key line per
- * record, in file order (sorted: the lines sorted too). Owned; NULL on error. */
-static char *norm_items(const char *path, bool sorted)
-{
-	char *text = cli_slurp(path), *save = NULL;
-	char **lines = NULL;
-	size_t n = 0, total = 1;
-	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-		json_t *j = json_loads(l, 0, NULL);
-		json_object_del(j, "timings_ns");
-		json_object_del(j, "tokens_computed");
-		json_object_del(j, "tokens_cached");
-		char **grown = realloc(lines, (n + 1) * sizeof *lines);
-		if (!grown)
-			break;
-		lines = grown;
-		lines[n] = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : strdup("(bad line)");
-		total += strlen(lines[n]) + 1;
-		n++;
-		json_decref(j);
-	}
-	if (sorted && n)
-		qsort(lines, n, sizeof *lines, strcmp_ptr);
-	char *out = text ? calloc(total, 1) : NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (out) {
-			strcat(out, lines[i]);
-			strcat(out, "\n");
-		}
-		free(lines[i]);
-	}
-	free(lines);
-	free(text);
-	return out;
-}
-
-/* results.json without performance, the model's load time, threads and the manifest's hosts and times
- * (compact, sorted keys). Owned; NULL on error. */
-static char *norm_results(const char *path)
-{
-	json_t *j = json_load_file(path, 0, NULL);
-	json_t *m = json_object_get(j, "manifest");
-	json_object_del(j, "performance");
-	json_object_del(json_object_get(j, "model"), "load_s"); /* a timing, where recorded */
-	json_object_del(json_object_get(j, "settings"), "threads");
-	json_object_del(json_object_get(m, "settings"), "threads");
-	static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards" };
-	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
-		json_object_del(m, drop[i]);
-	char *out = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
-	json_decref(j);
-	return out;
-}
 
 /* The same normalised file of two runs is equal. */
 static void same_file(const char *a, const char *b, const char *file, int how)
