@@ -2,7 +2,7 @@
 # translit-catalogs.sh — build the Serbian sr / sr@latin message pairs on which
 # tasks/translit.c is measured (docs/transliteration.md, "Measured on catalogs").
 #
-# Downloads the Debian packages listed in tests/data/translit/packages.txt
+# Downloads the Debian packages listed in tests/data/translit/packages.txt (or --packages)
 # (apt-get download: no root, nothing installed), extracts their
 # usr/share/locale/{sr,sr@latin}/LC_MESSAGES/*.mo and pairs the two translations
 # of each msgid (each plural form is its own pair). Output, one pair a line:
@@ -12,16 +12,55 @@
 # are equal (no Serbian letter: "%s", "GNOME") are kept, since Latin -> Cyrillic
 # must leave them as they are.
 #
-# Usage: ci/translit-catalogs.sh [OUT.tsv]   (default /tmp/translit-pairs.tsv)
+# Usage: ci/translit-catalogs.sh [--packages FILE] [OUT.tsv]   (default /tmp/translit-pairs.tsv)
+#   --packages FILE  the package list (default tests/data/translit/packages.txt, the
+#                    development set; tests/data/translit/packages-check.txt is the
+#                    validation set, never used to develop rules)
 # Then:  MRL_TRANSLIT_PAIRS=OUT.tsv ./build/tests/task_translit.t
+#   (a validation set's pairs: MRL_TRANSLIT_CHECK_PAIRS=OUT.tsv)
+# TRANSLIT_CACHE=DIR keeps the downloaded packages (default $TMPDIR/translit-catalogs);
+# every package extracted there is paired, so use one cache per package list.
 # Needs apt-get, dpkg-deb and python3. The translations are GPL/LGPL like their
 # packages; the pairs are not committed (tests/data/translit/README.md).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+list=$here/tests/data/translit/packages.txt
+usage() {
+	cat <<'EOF'
+Usage: ci/translit-catalogs.sh [--packages FILE] [OUT.tsv]
+Pair the sr and sr@latin message catalogs of Debian packages into OUT.tsv
+(default /tmp/translit-pairs.tsv).
+
+Options:
+  --packages FILE  package list, "name version" a line, # comments
+                   (default tests/data/translit/packages.txt; the validation set
+                   is tests/data/translit/packages-check.txt)
+  -h, --help       show this help
+
+Environment: TRANSLIT_CACHE=DIR download and extraction folder (default
+$TMPDIR/translit-catalogs); every package extracted there is paired, so use one
+folder per package list.
+EOF
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) usage; exit 0 ;;
+	--packages)
+		[ $# -ge 2 ] || { echo "translit-catalogs.sh: --packages needs a file" >&2; exit 2; }
+		list=$2; shift 2 ;;
+	--packages=*) list=${1#--packages=}; shift ;;
+	-*) echo "translit-catalogs.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -le 1 ] || { echo "translit-catalogs.sh: one output file at most (see --help)" >&2; exit 2; }
+[ -r "$list" ] || { echo "translit-catalogs.sh: $list: cannot read the package list" >&2; exit 2; }
+case $list in /*) ;; *) list=$PWD/$list ;; esac
 out=${1:-/tmp/translit-pairs.tsv}
+case $out in /*) ;; *) out=$PWD/$out ;; esac
 work=${TRANSLIT_CACHE:-${TMPDIR:-/tmp}/translit-catalogs}
 mkdir -p "$work/deb" "$work/root"
-pkgs=$(grep -v '^#' "$here/tests/data/translit/packages.txt" | awk 'NF {print $1 "=" $2}')
+pkgs=$(grep -v '^#' "$list" | awk 'NF {print $1 "=" $2}')
 cd "$work/deb"
 for p in $pkgs; do
 	name=${p%%=*}
