@@ -3,14 +3,17 @@
  * Build against a build folder's libraries and run:
  *   cc -std=c17 -O2 -march=native -D_GNU_SOURCE -I. -o kb ci/kernel-bench.c \
  *      $BUILD/libengine.a $BUILD/libcommon.a -lm -lpthread -ldl
- *   ./kb [TOKENS [REPS]]       (default 1 token, 300 repetitions)
- * For F16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights of one 2048 x 768 matrix (the
+ *   ./kb [TOKENS [REPS [single]]]   (default 1 token, 300 repetitions)
+ * For F16, Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K
+ * weights of one 2048 x 768 matrix (the
  * 110M models' FFN shape; 0.9 to 3 MB, so it sits in the last-level cache: this
  * measures the kernels, not DRAM) it times the multi-row kernel that ops.c uses
- * (eng_mdot_f16 / eng_mdot_q8_for_type) on TOKENS activation rows and prints the
+ * (eng_mdot_f16 / eng_mdot_q8_for_type; with "single", the type table's single-row
+ * kernel pair by pair, as ops.c runs a type without one) on TOKENS activation rows and prints the
  * fastest of REPS calls: on a shared machine the minimum is the least disturbed
  * run. Weights are random values through the type's quantizer, or random bytes
- * with finite random scales for Q5_0 and the K-quants (no weight quantizer).
+ * with finite random scales (d, and dmin or m where the type has one) for the types
+ * without a weight quantizer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +58,12 @@ static uint8_t *make_weights(uint32_t type, size_t row_bytes)
 	}
 	for (size_t i = 0; i < row_bytes * N_ROWS; i++)
 		w[i] = (uint8_t)rand();
-	/* d (and dmin) of every block: at byte 0 (Q5_0, Q4_K, Q5_K) or 208 (Q6_K) */
-	const size_t off = type == ENG_TYPE_Q6_K ? 208 : 0;
-	const int n_scales = type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K ? 2 : 1;
+	/* d (and dmin / m) of every block: at byte 0, or after the quants (Q2_K 80, Q3_K 108, Q6_K 208) */
+	const size_t off = type == ENG_TYPE_Q6_K ? 208 : type == ENG_TYPE_Q2_K ? 80 : type == ENG_TYPE_Q3_K ? 108 : 0;
+	const int n_scales = type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K || type == ENG_TYPE_Q2_K ||
+					     type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1
+				     ? 2
+				     : 1;
 	for (size_t b = 0; b < row_bytes * N_ROWS / tt->block_bytes; b++)
 		for (int k = 0; k < n_scales; k++) {
 			uint16_t h = eng_f32_to_f16(frand() * 0.01f);
@@ -69,16 +75,19 @@ static uint8_t *make_weights(uint32_t type, size_t row_bytes)
 int main(int argc, char **argv)
 {
 	const int n_tok = argc > 1 ? atoi(argv[1]) : 1, reps = argc > 2 ? atoi(argv[2]) : 300;
-	if (n_tok < 1 || reps < 1) {
-		fprintf(stderr, "usage: kernel-bench [TOKENS >= 1 [REPS >= 1]]\n");
+	const int single = argc > 3 && !strcmp(argv[3], "single");
+	if (n_tok < 1 || reps < 1 || (argc > 3 && !single)) {
+		fprintf(stderr, "usage: kernel-bench [TOKENS >= 1 [REPS >= 1 [single]]]\n");
 		return 2;
 	}
 	static const uint32_t types[] = { ENG_TYPE_F16,  ENG_TYPE_Q8_0, ENG_TYPE_Q4_0, ENG_TYPE_Q5_0,
-					  ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
+					  ENG_TYPE_IQ4_NL, ENG_TYPE_Q4_1, ENG_TYPE_Q5_1, ENG_TYPE_Q2_K,
+					  ENG_TYPE_Q3_K, ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
 	float *xf = malloc(sizeof(float) * N_IN * (size_t)n_tok);
 	float *out = malloc(sizeof(float) * N_ROWS * (size_t)n_tok);
 	for (int i = 0; i < N_IN * n_tok; i++)
 		xf[i] = frand();
+	printf("%s kernels\n\n", single ? "single-row (pair by pair)" : "multi-row (as ops.c picks them)");
 	printf("| weights | tokens | best us | weight GB/s | G multiply-adds/s |\n|---|---:|---:|---:|---:|\n");
 	for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
 		const uint32_t type = types[k];
@@ -99,7 +108,12 @@ int main(int argc, char **argv)
 		double best = 1e300;
 		for (int r = 0; r < reps; r++) {
 			const double t0 = now_ns();
-			if (mdot)
+			if (mdot && single)
+				for (int row = 0; row < N_ROWS; row++)
+					for (int t = 0; t < n_tok; t++)
+						out[(size_t)t * N_ROWS + (size_t)row] =
+							tt->vec_dot_q8(N_IN, w + (size_t)row * rb, (const char *)x + (size_t)t * ab);
+			else if (mdot)
 				mdot(N_IN, w, (size_t)rb, N_ROWS, x, (size_t)ab, n_tok, out, N_ROWS);
 			else
 				eng_mdot_f16(N_IN, w, (size_t)rb, N_ROWS, xf, (size_t)ab, n_tok, out, N_ROWS);
