@@ -175,6 +175,7 @@ static void ppl_too_short(struct mrl_err *err, const char *file, size_t n_tok, l
 
 /* One perplexity computation: the text's tokens cut into chunks, run n_seq at a time. */
 struct ppl_job {
+	struct eng_model *m;
 	struct eng_ctx *c;
 	const int32_t *toks;
 	size_t n_ctx, first, n_scored, nv, n_chunks, n_seq; /* n_scored = n_ctx - 1 - first per chunk */
@@ -184,6 +185,13 @@ struct ppl_job {
 	bool *want;
 	float *logits;      /* PPL_CALL_TOKENS rows of nv */
 	double *tok_nll;    /* n_seq * n_scored: the NLL of each scored position of the chunks in flight */
+	/* what a finished chunk adds to, in chunk order */
+	double nll, nll2;
+	size_t count;
+	struct ppl_result *r;
+	double *cumulative;
+	struct hrn_progress *prog;
+	bool print_running;
 };
 
 /* Chunks that fit beside each other in about HRN_SCORE_KV_BYTES of f16 K and V (at least one). */
@@ -240,16 +248,46 @@ static void ppl_job_release(struct ppl_job *j)
 	eng_ctx_free(j->c);
 }
 
+/* Chunk ci is done (its NLLs in tok_nll row s): add them in the unbatched order
+ * (position by position: the same sums), its bytes and characters; print the
+ * running perplexity unless quiet; one progress step. */
+static int ppl_chunk_done(struct ppl_job *j, size_t ci, size_t s, struct mrl_err *err)
+{
+	for (size_t i = 0; i < j->n_scored; i++) {
+		const double v = j->tok_nll[s * j->n_scored + i];
+		j->nll += v;
+		j->nll2 += v * v;
+		j->count++;
+	}
+	size_t b = 0, ch = 0;
+	int rc = span_size(j->m, j->toks + ci * j->n_ctx + j->first, j->n_ctx - j->first, &b, &ch, err);
+	if (rc)
+		return rc;
+	j->r->bytes += b;
+	j->r->chars += ch;
+	j->cumulative[ci] = exp(j->nll / (double)j->count);
+	if (j->print_running) {
+		printf("[%zu]%.4f,", ci + 1, j->cumulative[ci]);
+		fflush(stdout);
+	}
+	char what[64];
+	snprintf(what, sizeof what, "ppl %.4f", j->cumulative[ci]);
+	hrn_progress_step(j->prog, what);
+	return 0;
+}
+
 /* Chunks ci0 .. ci0+nb-1 (nb <= n_seq), chunk ci0+s in slot s from an empty
  * cache, fed in order in forward calls of up to PPL_CALL_TOKENS tokens; the NLL
  * of position i of chunk ci0+s (predicting its token i + 1) into
- * tok_nll[s * n_scored + i - first]. */
+ * tok_nll[s * n_scored + i - first]. A chunk is finished (ppl_chunk_done) after
+ * the call that fed its last token, so progress moves within a group. */
 static int ppl_run_chunks(struct ppl_job *j, size_t ci0, size_t nb, struct mrl_err *err)
 {
 	const size_t total = nb * j->n_ctx;
+	int rc = 0;
 	for (size_t s = 0; s < nb; s++)
 		eng_seq_truncate(j->c, (uint32_t)s, 0);
-	for (size_t done = 0; done < total;) {
+	for (size_t done = 0; done < total && !rc;) {
 		const size_t n = total - done < PPL_CALL_TOKENS ? total - done : PPL_CALL_TOKENS;
 		for (size_t k = 0; k < n; k++) {
 			const size_t s = (done + k) / j->n_ctx, i = (done + k) % j->n_ctx;
@@ -257,8 +295,7 @@ static int ppl_run_chunks(struct ppl_job *j, size_t ci0, size_t nb, struct mrl_e
 			j->seq[k] = (uint32_t)s;
 			j->want[k] = i >= j->first && i + 1 < j->n_ctx;
 		}
-		int rc = eng_forward_batch(j->c, j->tok, j->seq, n, j->want, j->logits, err);
-		if (rc)
+		if ((rc = eng_forward_batch(j->c, j->tok, j->seq, n, j->want, j->logits, err)))
 			return rc;
 		size_t row = 0;
 		for (size_t k = 0; k < n; k++) {
@@ -268,58 +305,36 @@ static int ppl_run_chunks(struct ppl_job *j, size_t ci0, size_t nb, struct mrl_e
 			j->tok_nll[s * j->n_scored + i - j->first] =
 				token_nll(j->logits + row++ * j->nv, j->nv, j->toks[(ci0 + s) * j->n_ctx + i + 1]);
 		}
+		/* the chunks whose last token this call fed */
+		for (size_t s = done / j->n_ctx; s < (done + n) / j->n_ctx && !rc; s++)
+			rc = ppl_chunk_done(j, ci0 + s, s, err);
 		done += n;
 	}
-	return 0;
+	return rc;
 }
 
-/* Every chunk, n_seq at a time; the sums and counts into r (nll, count, bytes,
- * chars, cumulative), the running perplexity printed after each chunk unless
- * quiet. Progress lines on stderr per prog. */
-static int ppl_score(struct ppl_job *j, struct eng_model *m, struct ppl_result *r, double *cumulative,
-		     struct hrn_progress *prog, bool print_running, struct mrl_err *err)
+/* Every chunk, n_seq at a time; the sums and counts into j->r (nll, count, bytes,
+ * chars, perplexity, error, bits), the running perplexity after each chunk. */
+static int ppl_score(struct ppl_job *j, struct mrl_err *err)
 {
-	double nll = 0, nll2 = 0;
-	size_t count = 0;
+	struct ppl_result *r = j->r;
 	for (size_t ci0 = 0; ci0 < j->n_chunks; ci0 += j->n_seq) {
 		const size_t nb = j->n_chunks - ci0 < j->n_seq ? j->n_chunks - ci0 : j->n_seq;
 		int rc = ppl_run_chunks(j, ci0, nb, err);
 		if (rc)
 			return rc;
-		for (size_t s = 0; s < nb; s++) {
-			const size_t ci = ci0 + s, start = ci * j->n_ctx;
-			for (size_t i = 0; i < j->n_scored; i++) { /* in the unbatched order: the same sums */
-				const double v = j->tok_nll[s * j->n_scored + i];
-				nll += v;
-				nll2 += v * v;
-				count++;
-			}
-			size_t b = 0, ch = 0;
-			if ((rc = span_size(m, j->toks + start + j->first, j->n_ctx - j->first, &b, &ch, err)))
-				return rc;
-			r->bytes += b;
-			r->chars += ch;
-			cumulative[ci] = exp(nll / (double)count);
-			if (print_running) {
-				printf("[%zu]%.4f,", ci + 1, cumulative[ci]);
-				fflush(stdout);
-			}
-			char what[64];
-			snprintf(what, sizeof what, "ppl %.4f", cumulative[ci]);
-			hrn_progress_step(prog, what);
-		}
 	}
-	hrn_progress_end(prog);
-	const double mean = nll / (double)count;
-	const double var = nll2 / (double)count - mean * mean;
+	hrn_progress_end(j->prog);
+	const double nll = j->nll, mean = nll / (double)j->count;
+	const double var = j->nll2 / (double)j->count - mean * mean;
 	r->nll = nll;
-	r->count = count;
+	r->count = j->count;
 	r->ppl = exp(mean);
-	r->ppl_err = var > 0 && count > 1 ? r->ppl * sqrt(var / (double)(count - 1)) : 0;
+	r->ppl_err = var > 0 && j->count > 1 ? r->ppl * sqrt(var / (double)(j->count - 1)) : 0;
 	const double bits = nll / log(2.0);
 	r->bpb = r->bytes ? bits / (double)r->bytes : 0;
 	r->bpc = r->chars ? bits / (double)r->chars : 0;
-	r->cumulative = cumulative;
+	r->cumulative = j->cumulative;
 	return 0;
 }
 
@@ -411,6 +426,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		ppl_too_short(&err, o.file, n_tok, o.n_ctx);
 		goto fail;
 	}
+	j.m = m;
 	j.toks = toks;
 	j.n_ctx = (size_t)o.n_ctx;
 	j.first = j.n_ctx / 2;
@@ -434,8 +450,12 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	};
 	struct hrn_progress prog;
 	ppl_progress_init(&prog, o.quiet, j.n_chunks);
+	j.r = &r;
+	j.cumulative = cumulative;
+	j.prog = &prog;
+	j.print_running = !o.as_json && !o.quiet;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (ppl_score(&j, m, &r, cumulative, &prog, !o.as_json && !o.quiet, &err))
+	if (ppl_score(&j, &err))
 		goto fail;
 	r.seconds = seconds_since(&t0);
 	if (o.as_json ? print_json(&r, &err) : (print_summary(&r, o.quiet), 0))
