@@ -156,10 +156,12 @@ bool tl_is_unit_alias(const int32_t *cp, size_t n, size_t a, size_t b)
 	return true;
 }
 
-/* A unit symbol after a number or format code (%s kg, 5 mm, 100 MB/s), or the `s` of a rate. */
+/* A unit symbol after a number or format code (%s kg, 5 mm, 24 bpp, 100 MB/s), the `s` or `h` of a rate
+ * (%s/s, 5 km/h), or a unit symbol in parentheses (Kelvin (K)). */
 bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b)
 {
-	static const char *const units[] = {"kg", "mg", "km", "cm", "mm", "ml", "ms", "\xce\xbcs", "K", "B", "dpi", "px"};
+	static const char *const units[] = {"kg", "mg", "km", "cm", "mm", "ml", "ms", "\xce\xbcs", "K", "B", "dpi", "px",
+	                                    "bpp", "fps"}; /* bits per pixel, frames per second */
 	/* a text that is nothing but a unit symbol labels the unit: „ms“, „s“ */
 	if (a == 0 && b == n && is_measure_unit(cp, a, b))
 		return true;
@@ -170,12 +172,25 @@ bool tl_is_unit_after_number(const int32_t *cp, size_t n, size_t a, size_t b)
 		return true;
 	if ((span_is(cp, a, b, "s") || span_is(cp, a, b, "sec")) && a >= 2 && cp[a - 1] == '/' && after_number(cp, n, a - 1))
 		return true; /* %s/s, 5/sec */
+	if ((span_is(cp, a, b, "s") || span_is(cp, a, b, "h")) && a >= 2 && cp[a - 1] == '/') { /* 5 km/h, %.1f m/s */
+		size_t w = a - 1;
+		while (w > 0 && is_ascii_alnum(cp[w - 1]))
+			w--;
+		if (w < a - 1 && is_measure_unit(cp, w, a - 1) && after_number(cp, n, w))
+			return true;
+	}
 	if (b - a == 1 && cp[a] == 's' && a >= 2 && cp[a - 1] == '/') { /* MB/s, kb/s */
 		size_t w = a - 1;
 		while (w > 0 && is_ascii_alnum(cp[w - 1]))
 			w--;
 		return w < a - 1 && (tl_is_unit_symbol(cp, w, a - 1) || span_equals_ci(cp, w, a - 1, "b"));
 	}
+	/* a symbol in parentheses after the unit's name or a quantity: Kelvin (K), stopama (ft); a
+	 * one-letter lower-case one is left out, it labels a menu item as often: Oduzimanje (l) */
+	if (a >= 3 && cp[a - 1] == '(' && cp[a - 2] == ' ' && b < n && cp[b] == ')' &&
+	    (span_is(cp, a, b, "K") || (b - a >= 2 && (is_measure_unit(cp, a, b) ||
+	                                               tl_listed_exact(units, sizeof units / sizeof units[0], cp, a, b)))))
+		return true;
 	/* exact case: a capital K or B is the symbol (kelvin, byte), km/KM differ */
 	if (tl_listed_exact(units, sizeof units / sizeof units[0], cp, a, b))
 		return after_number(cp, n, a);

@@ -171,6 +171,17 @@ static void test_keep_latin_rules_2(void)
 	    "font family and style names stay");
 }
 
+/* Unit rules added with the validation set (docs/transliteration.md, "Validation on unseen packages");
+ * each case failed before its rule. */
+static void test_keep_latin_units(void)
+{
+	L2C("24 bpp, 8-bitna alfa; %d fps ali bpp vrednost", "24 bpp, 8-битна алфа; %d fps али бпп вредност",
+	    "bpp and fps after a number or format code stay");
+	L2C("%.1f km/h i %.1f m/s, ali 5 m/h", "%.1f km/h и %.1f m/s, али 5 m/h", "the hour or second of a rate after a unit stays");
+	L2C("Kelvin (K), u stopama (ft) ali Oduzimanje (l)", "Келвин (K), у стопама (ft) али Одузимање (л)",
+	    "a unit symbol in parentheses stays; a one-letter lower-case one labels an item");
+}
+
 static void test_lat2cyr(void)
 {
 	L2C("", "", "empty string");
@@ -665,6 +676,7 @@ int main(void)
 	test_lat2cyr();
 	test_keep_latin_rules();
 	test_keep_latin_rules_2();
+	test_keep_latin_units();
 	test_random_input();
 	test_demo_suite();
 	test_hard_pairs();
