@@ -10,8 +10,9 @@
  * does not prefetch). For F16 the activations are also rounded to f16, as ops.c
  * hands them, and compared with the plain-C reference eng_vec_dot_f16_ref: with
  * such activations every product is exact, so the reference's bits are the
- * kernel's whatever the compiler does with its multiply-add. Outputs outside the
- * block (a padded out_stride) must stay untouched.
+ * kernel's whatever the compiler does with its multiply-add; there
+ * eng_mdot_f16_xh (fused multiply-adds, what ops.c calls) must give the same bits
+ * too. Outputs outside the block (a padded out_stride) must stay untouched.
  */
 #include "tests/tap.h"
 
@@ -46,6 +47,33 @@ struct case_data {
 	int use_ref; /* compare with eng_vec_dot_f16_ref too */
 };
 
+/* One call of n_rows x n_tok (fused: eng_mdot_f16_xh) against want; returns the
+ * number of wrong or clobbered outputs. */
+static int check_one(const struct case_data *c, const float *want, float *out, size_t out_stride, int n_rows,
+		     int n_tok, int fused)
+{
+	int bad = 0;
+	for (size_t i = 0; i < out_stride * MAX_TOK; i++)
+		out[i] = SENTINEL;
+	if (fused)
+		eng_mdot_f16_xh(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
+	else if (c->type == ENG_TYPE_F16)
+		eng_mdot_f16(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
+	else
+		eng_mdot_f32(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
+	for (int t = 0; t < MAX_TOK; t++)
+		for (size_t r = 0; r < out_stride; r++) {
+			const float got = out[(size_t)t * out_stride + r];
+			const int inside = t < n_tok && r < (size_t)n_rows;
+			const float exp = inside ? want[t * MAX_ROWS + (int)r] : SENTINEL;
+			if (memcmp(&got, &exp, sizeof got) && bad++ < 3)
+				diag("%s%s n=%lld, %d rows x %d tokens: out[tok %d][row %zu] = %a, want %a",
+				     eng_type_name(c->type), fused ? " (eng_mdot_f16_xh)" : "", (long long)c->n, n_rows,
+				     n_tok, t, r, got, exp);
+		}
+	return bad;
+}
+
 /* Every shape rows x tokens; returns the number of wrong or clobbered outputs. */
 static int check_shapes(const struct case_data *c)
 {
@@ -65,23 +93,9 @@ static int check_shapes(const struct case_data *c)
 				     want[t * MAX_ROWS + r], ref);
 		}
 	for (int n_rows = 1; n_rows <= MAX_ROWS; n_rows++)
-		for (int n_tok = 1; n_tok <= MAX_TOK; n_tok++) {
-			for (size_t i = 0; i < out_stride * MAX_TOK; i++)
-				out[i] = SENTINEL;
-			if (c->type == ENG_TYPE_F16)
-				eng_mdot_f16(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
-			else
-				eng_mdot_f32(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
-			for (int t = 0; t < MAX_TOK; t++)
-				for (size_t r = 0; r < out_stride; r++) {
-					const float got = out[(size_t)t * out_stride + r];
-					const int inside = t < n_tok && r < (size_t)n_rows;
-					const float exp = inside ? want[t * MAX_ROWS + (int)r] : SENTINEL;
-					if (memcmp(&got, &exp, sizeof got) && bad++ < 3)
-						diag("%s n=%lld, %d rows x %d tokens: out[tok %d][row %zu] = %a, want %a",
-						     tt->name, (long long)c->n, n_rows, n_tok, t, r, got, exp);
-				}
-		}
+		for (int n_tok = 1; n_tok <= MAX_TOK; n_tok++)
+			for (int fused = 0; fused <= c->use_ref; fused++)
+				bad += check_one(c, want, out, out_stride, n_rows, n_tok, fused);
 	free(out);
 	free(want);
 	return bad;
@@ -112,7 +126,8 @@ static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, in
 	snprintf(name, sizeof name,
 		 "%s, n=%lld, rows %zu bytes apart at +%zu%s: every shape 1..%d rows x 1..%d tokens equals vec_dot bit for bit",
 		 eng_type_name(type), (long long)n, w_stride, offset,
-		 c.use_ref ? ", f16-rounded activations (and the plain-C reference)" : "", MAX_ROWS, MAX_TOK);
+		 c.use_ref ? ", f16-rounded activations (also eng_mdot_f16_xh, and the plain-C reference)" : "",
+		 MAX_ROWS, MAX_TOK);
 	is_int(check_shapes(&c), 0, name);
 	free(wbuf);
 	free(x);

@@ -14,10 +14,16 @@
  *
  * The bits do not depend on the tiling: every (row, token) sum is, element for
  * element, the single-row kernel of types.c (vec_dot_f16 / vec_dot_f32): eight lanes,
- * lane k accumulates w[i+k] * x[i+k] as a rounded multiply then a rounded add (never
- * FMA) over i = 0, 8, 16, ...; the lanes are reduced as ((l0+l4)+(l2+l6)) +
- * ((l1+l5)+(l3+l7)); the tail (< 8 elements) is added in order. The tiles only choose
- * which sums run side by side (tests/eng_kernels.c compares them bit for bit).
+ * lane k accumulates w[i+k] * x[i+k] as a rounded multiply then a rounded add over
+ * i = 0, 8, 16, ...; the lanes are reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7));
+ * the tail (< 8 elements) is added in order. The tiles only choose which sums run side
+ * by side (tests/eng_kernels.c and tests/eng_kernels_f16.c compare them bit for bit).
+ * eng_mdot_f16_xh fuses the multiply and the add (FMA): its activations are f16 values,
+ * and the product of two f16 values is exact in f32 (11 x 11 significant bits, no
+ * overflow or underflow), so the fused result is rounded exactly as the two steps are.
+ *
+ * The functions below take `kind`, named f16: 0 F32 weights, 1 F16 weights, 2 F16
+ * weights with f16-valued activations (fused).
  */
 #include "engine/cpu/kernels.h"
 
@@ -49,6 +55,18 @@ KF_INLINE float hsum256(__m256 v)
 	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
 	__m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
 	return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
+}
+
+/* acc + w * x: a rounded multiply, then a rounded add; fused (kind 2: F16 weights, f16
+ * activations, whose products are exact in f32, so the fused form rounds the same) in
+ * one instruction. */
+KF_INLINE __m256 madd(__m256 acc, __m256 w, __m256 x, const int kind)
+{
+#if defined(__FMA__)
+	if (kind == 2)
+		return _mm256_fmadd_ps(w, x, acc);
+#endif
+	return _mm256_add_ps(acc, _mm256_mul_ps(w, x));
 }
 
 KF_INLINE __m256 load_w8(const char *row, int64_t i, const int f16)
@@ -105,7 +123,7 @@ KF_INLINE void tile(int64_t n, const char *w, size_t w_stride, const float *x, s
 			__m256 xv = _mm256_loadu_ps(xt[t] + i);
 			__asm__("" : "+x"(xv));
 			for (int r = 0; r < R; r++)
-				acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(wv[r], xv));
+				acc[r][t] = madd(acc[r][t], wv[r], xv, f16);
 		}
 	}
 	for (int r = 0; r < R; r++)
@@ -187,7 +205,8 @@ KF_INLINE void tile512(int64_t n, const char *w, size_t w_stride, int nr, const 
 			const __m512 xv = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(xt[2 * p] + i)),
 							     _mm256_loadu_ps(xt[2 * p + 1] + i), 1);
 			for (int r = 0; r < TILE_R; r++)
-				acc[r][p] = _mm512_add_ps(acc[r][p], _mm512_mul_ps(wv[r], xv));
+				acc[r][p] = f16 == 2 ? _mm512_fmadd_ps(wv[r], xv, acc[r][p])
+						    : _mm512_add_ps(acc[r][p], _mm512_mul_ps(wv[r], xv));
 		}
 	}
 	for (int r = 0; r < nr; r++)
@@ -257,7 +276,7 @@ KF_INLINE void gemv_tile(int64_t n, const char *w, size_t w_stride, const float 
 			for (int r = 0; r < R; r++)
 				_mm_prefetch(next + (size_t)r * w_stride + (size_t)(i * elt), _MM_HINT_T0);
 		for (int r = 0; r < R; r++)
-			acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(load_w8(wr[r], i, f16), xv));
+			acc[r] = madd(acc[r], load_w8(wr[r], i, f16), xv, f16);
 	}
 	for (int r = 0; r < R; r++)
 		out[r] = finish(acc[r], i, n, wr[r], x, f16);
@@ -297,6 +316,15 @@ void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const f
 		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 1);
 }
 
+void eng_mdot_f16_xh(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		     int n_tok, float *out, size_t out_stride)
+{
+	if (n_tok == 1)
+		gemv(n, w, w_stride, n_rows, x, out, 2);
+	else
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 2);
+}
+
 #else /* no AVX2 + F16C: the single-row kernels, pair by pair */
 
 static void mdot_rows(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
@@ -318,6 +346,12 @@ void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const f
 
 void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		  int n_tok, float *out, size_t out_stride)
+{
+	mdot_rows(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F16);
+}
+
+void eng_mdot_f16_xh(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		     int n_tok, float *out, size_t out_stride)
 {
 	mdot_rows(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F16);
 }

@@ -109,6 +109,13 @@ static void mdot_f16_block(int64_t n, const void *w, size_t w_stride, int n_rows
 	eng_mdot_f16(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
 }
 
+/* F16 weights against activations rounded to f16 (mm_prepare_task). */
+static void mdot_f16h_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+			    int n_tok, float *out, size_t out_stride)
+{
+	eng_mdot_f16_xh(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
+}
+
 /* Rows r0..r1 of W against every token. With a multi-row kernel the rows go in
  * chunks of about 16 KiB, so a chunk stays in L1 while all the tokens pass by it
  * (the kernel's own tiles then reuse each loaded weight vector for several
@@ -167,7 +174,7 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	if (j.dot_q8)
 		j.block = eng_mdot_q8_for_type(w->type); /* NULL where the type has none (kernels.h) */
 	else if (w->type == ENG_TYPE_F16)
-		j.block = mdot_f16_block;
+		j.block = j.xq_row_bytes ? mdot_f16h_block : mdot_f16_block;
 	else if (w->type == ENG_TYPE_F32)
 		j.block = mdot_f32_block;
 	if (j.xq_row_bytes) {
