@@ -4,8 +4,6 @@
 for docs/transliteration.md. Needs the pairs file of ci/translit-catalogs.sh too, to count how
 the catalogs write each token elsewhere.
 
-Usage: ci/translit-misses.py PAIRS.tsv MISSES.tsv
-
 Cyrillic -> Latin misses are split by what differs between our output and the Latin catalog:
 letter case only, punctuation/space only, or words. Our Cyrillic -> Latin has one choice only,
 the case of the second letter of Lj/Nj/Dž, so a miss that is not a Lj/Nj/Dž case difference is
@@ -21,6 +19,20 @@ and the Cyrillic catalog differ, T being that word of the Latin input:
   kept-latin  the catalogs keep T Latin (and never write it in Cyrillic), we transliterate it
   converted   the catalogs write T in Cyrillic (and never keep it), we keep it Latin
   structure   the texts have different word counts (a keyword list reordered, a word split)
+
+The ceiling of token rules: a Latin -> Cyrillic miss is "both ways in its package" when the same
+package's Cyrillic catalog writes T both ways as a standalone word (a white-space separated chunk
+that, without the punctuation around it, is one word: "RGB", „GIF“, (HSL); not "%s", "gimp.org"):
+T kept Latin somewhere and T's Cyrillic form (the catalog's or ours) somewhere else. Then no rule
+that looks at T alone gets every occurrence in that package: the miss is one a token rule cannot
+avoid (a rule on the context might). The other misses with a T are "avoidable" by such a rule
+in principle; "structure" misses have no T and are counted apart. Of the avoidable ones, those
+whose T is written both ways across packages (kept Latin in one package's Cyrillic catalog, its
+Cyrillic form in another's; counted over PAIRS.tsv and any OTHER_PAIRS.tsv given, such as the
+other set's pairs) need a rule that tells the packages apart: "both ways across packages".
+Only the first word that differs is classified, so a message with several is counted once.
+
+Usage: ci/translit-misses.py PAIRS.tsv MISSES.tsv [OTHER_PAIRS.tsv ...]
 """
 import collections
 import re
@@ -54,6 +66,33 @@ def token_counts(pairs_path):
     return kept, conv
 
 
+PUNCT = "\"'„“”«»‚‘’()[]{}<>,.;:!?…—–*"
+
+
+def standalone_words(text):
+    """The chunks of text (split at white space) that are one word once stripped of punctuation."""
+    for chunk in text.split():
+        w = chunk.strip(PUNCT)
+        if w and WORD.fullmatch(w):
+            yield w
+
+
+def package_words(pairs_path):
+    """For each package: the standalone words of its Cyrillic catalog, as a set."""
+    words = collections.defaultdict(set)
+    with open(pairs_path, encoding="utf-8") as f:
+        for line in f:
+            pkg, _dom, cyr, _lat = line.rstrip("\n").split("\t")
+            words[pkg].update(standalone_words(unescape(cyr)))
+    return words
+
+
+def both_ways_in_package(words, t, got, want):
+    """Does the package's Cyrillic catalog write T both ways (kept Latin, and its Cyrillic form)?"""
+    cyr = want if want != t else got
+    return t in words and cyr != t and CYR.search(cyr) is not None and cyr in words
+
+
 def classify_c2l(got, want):
     if got == want:
         return "same"
@@ -65,9 +104,16 @@ def classify_c2l(got, want):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: ci/translit-misses.py PAIRS.tsv MISSES.tsv")
+    if len(sys.argv) < 3:
+        sys.exit("usage: ci/translit-misses.py PAIRS.tsv MISSES.tsv [OTHER_PAIRS.tsv ...]")
     kept, conv = token_counts(sys.argv[1])
+    pkg_words = package_words(sys.argv[1])
+    all_words = set()
+    for path in [sys.argv[1]] + sys.argv[3:]:
+        for words in package_words(path).values():
+            all_words |= words
+    ceiling = collections.Counter()
+    ceiling_tok = collections.Counter()
     c2l = collections.Counter()
     c2l_pkg = collections.Counter()
     l2c = collections.defaultdict(collections.Counter)
@@ -83,12 +129,21 @@ def main():
             iw, gw, ww = WORD.findall(inp), WORD.findall(got), WORD.findall(want)
             if not (len(iw) == len(gw) == len(ww)):
                 l2c["structure"][(pkg, inp[:60].replace("\n", " "))] += 1
+                ceiling["structure"] += 1
                 continue
             i = next((j for j in range(len(gw)) if gw[j] != ww[j]), None)
             if i is None:  # only punctuation differs: the first differing character's word
                 l2c["structure"][(pkg, inp[:60].replace("\n", " "))] += 1
+                ceiling["structure"] += 1
                 continue
             t = iw[i]
+            if both_ways_in_package(pkg_words[pkg], t, gw[i], ww[i]):
+                ceiling["both ways in its package"] += 1
+                ceiling_tok[(pkg, t, ww[i])] += 1
+            elif both_ways_in_package(all_words, t, gw[i], ww[i]):
+                ceiling["avoidable, both ways across packages"] += 1
+            else:
+                ceiling["avoidable, one way in all packages"] += 1
             if len(t) <= 2:
                 k = "short"
             elif kept[t] and conv[t]:
@@ -112,6 +167,13 @@ def main():
             else:
                 t, w, nk, nc = key
                 print("    %s -> %s%s   (catalogs: kept %d, Cyrillic %d)" % (t, w, " x%d" % n if n > 1 else "", nk, nc))
+    print("Latin -> Cyrillic misses by the ceiling of token rules:")
+    for k in ("both ways in its package", "avoidable, both ways across packages",
+              "avoidable, one way in all packages", "structure"):
+        print("  %-38s %d" % (k, ceiling[k]))
+    print("  both ways in its package, by token (package: T -> the catalog's form):")
+    for (pkg, t, w), n in sorted(ceiling_tok.items(), key=lambda x: (-x[1], str(x[0]))):
+        print("    %s: %s -> %s%s" % (pkg, t, w, " x%d" % n if n > 1 else ""))
 
 
 if __name__ == "__main__":
