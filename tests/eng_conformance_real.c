@@ -16,6 +16,7 @@
  * ids compared until the reference top-2 margin falls below that difference.
  */
 #include "tests/tap.h"
+#include "tests/float_oracle.h"
 
 #include <jansson.h>
 
@@ -78,15 +79,6 @@ static double log_softmax_at(const float *l, int nv, int id)
 	for (int i = 0; i < nv; i++)
 		s += exp((double)l[i] - mx);
 	return (double)l[id] - mx - log(s);
-}
-
-static int argmax(const float *v, int n)
-{
-	int best = 0;
-	for (int i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return best;
 }
 
 static void check_ppl(struct eng_ctx *c, int nv, const int32_t *ids, size_t n_ids, const char *dir,
@@ -187,7 +179,7 @@ static void check_prompts(struct eng_ctx *c, int nv, const char *exp_dir)
 		ok(!rc && worst < 1.5 * kv, name);
 		int agree = 0, checked = 0;
 		for (int s = 0; !rc && s < N_GREEDY && s < (int)n_steps && s < ns; s++) {
-			int next = argmax(logits, nv);
+			int next = argmax(logits, (size_t)nv);
 			if (margin[s] < kv)
 				break;
 			checked++;
