@@ -102,7 +102,8 @@ static size_t collect_groups(const struct rpt_input *in, const struct metric_plo
 	return n_groups;
 }
 
-/* The x tics: task on the first line, metric (and run, n) on the second. */
+/* The x tics: task on the first line, metric and n on the second, the run (when
+ * there are several) on a third. */
 static void group_tics(FILE *g, const struct rpt_input *in, const struct metric_plot *mp, const char *const *tasks,
 		       const struct group *groups, size_t n_groups)
 {
@@ -111,12 +112,12 @@ static void group_tics(FILE *g, const struct rpt_input *in, const struct metric_
 		fputs(k ? ", " : "", g);
 		rpt_gp_str(g, tasks[groups[k].task], LABEL_MAX_CHARS);
 		fprintf(g, ".\"\\n\".'%s'", mp->metrics[groups[k].metric].label);
-		if (in->n_runs > 1) {
-			fputs(".', '.", g);
-			rpt_gp_str(g, in->runs[groups[k].run].label, 16);
-		}
 		if (groups[k].n >= 0)
 			fprintf(g, ".', n=%lld'", (long long)groups[k].n);
+		if (in->n_runs > 1) { /* a third line: the run */
+			fputs(".\"\\n\".", g);
+			rpt_gp_str(g, in->runs[groups[k].run].label, 16);
+		}
 		fprintf(g, " %zu", k);
 	}
 	fputs(")\n", g);
@@ -185,7 +186,8 @@ static int plot_metrics(struct rpt_plotter *pl, const struct rpt_input *in, cons
 	fprintf(b.g, "set title '%s (points: estimate; bars: %s)'\n", mp->title, ci_text);
 	fprintf(b.g, "set ylabel '%s'\nset yrange [0:100]\nset ytics 10\nset mytics 2\n", mp->ylabel);
 	fputs("set grid ytics mytics lt 1 lc rgb '#d4d4d4' lw 1 dt 1, lt 1 lc rgb '#ececec' lw 1 dt 1\n"
-	      "set key outside right top vertical samplen 1.5 spacing 1.3 title 'language'\nset bmargin 4.5\n", b.g);
+	      "set key outside right top vertical samplen 1.5 spacing 1.3 title 'language'\n", b.g);
+	fprintf(b.g, "set bmargin %s\n", in->n_runs > 1 ? "6" : "4.5"); /* two or three lines of tic labels */
 	fprintf(b.g, "set xrange [-0.5:%zu.5]\n", n_groups - 1);
 	group_tics(b.g, in, mp, tasks, groups, n_groups);
 	group_data(&b, in, mp, tasks, langs, n_langs, groups, n_groups);
