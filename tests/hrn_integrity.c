@@ -161,7 +161,8 @@ static void check_concurrent(const char *model)
 	snprintf(items, sizeof items, "%s/items.jsonl", dir);
 	const char *args[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "6", "--out",
 			       dir, "--quiet", "--threads", "2", NULL };
-	pid_t a = spawn_run(merilo, log1, NULL, 40, args);
+	/* 250 ms a unit: 24 units hold the folder ~6 s, long enough for the two refused commands below on a loaded machine under ASan (40 ms was not) */
+	pid_t a = spawn_run(merilo, log1, NULL, 250, args);
 	ok(spawn_wait_nonempty(lock), "lock: the running run holds DIR/run.lock with its pid");
 	char *out = NULL, want[64];
 	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 6 --out %s --quiet --threads 2", model, suite, dir);
