@@ -410,15 +410,18 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 			continue;
 		if (!header) {
 			fprintf(out, "\npaired gaps (A - B over the items both have; 95%% paired-bootstrap CI; exact McNemar b, c, p):\n");
-			fprintf(out, "%-20s %-21s %-9s %5s  %7s %-18s %5s %5s %8s\n", "task", "A - B", "metric", "n", "diff",
+			fprintf(out, "%-20s %-21s %-11s %5s  %7s %-18s %5s %5s %8s\n", "task", "A - B", "metric", "n", "diff",
 				" [95% CI]", "b", "c", "p");
 			header = true;
 		}
 		char pair[64];
 		snprintf(pair, sizeof pair, "%s - %s", c->language_a, c->language_b);
-		fprintf(out, "%-20s %-21s %-9s %5lld  %+7.3f [%+6.3f, %+6.3f] %5lld %5lld %8.4f\n", c->task, pair, c->metric,
-			(long long)c->n_pairs, c->diff, c->ci_low, c->ci_high, (long long)c->mcnemar_b,
-			(long long)c->mcnemar_c, c->mcnemar_p);
+		fprintf(out, "%-20s %-21s %-11s %5lld  %+7.3f [%+6.3f, %+6.3f]", c->task, pair, c->metric,
+			(long long)c->n_pairs, c->diff, c->ci_low, c->ci_high);
+		if (isnan(c->mcnemar_p)) /* a graded metric (chrF): no McNemar test */
+			fprintf(out, " %5s %5s %8s\n", "-", "-", "-");
+		else
+			fprintf(out, " %5lld %5lld %8.4f\n", (long long)c->mcnemar_b, (long long)c->mcnemar_c, c->mcnemar_p);
 	}
 }
 
