@@ -179,7 +179,8 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 			/* the next tile's rows, a share of them per block (the hardware prefetcher
 			 * barely learns eight short streams before they end) */
 			const char *pf = r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
-			const size_t pf_step = (8 * w_stride + (size_t)nb - 1) / (size_t)nb;
+			/* rounded down: every prefetched address stays inside the next tile's rows */
+			const size_t pf_step = 8 * w_stride / (size_t)nb;
 			if (fast && vnni)
 				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind, pf, pf_step);
 			else if (fast)
