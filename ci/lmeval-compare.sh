@@ -55,7 +55,7 @@ if [ ! -d "$COPA" ] || [ ! -f "$FIX/tokenizer/ggml-vocab-llama-spm.gguf" ]; then
 fi
 PY=$VENV/bin/python
 if ! "$PY" -c "import lm_eval, torch, transformers, accelerate" 2>/dev/null; then
-	echo "lmeval-compare: making $VENV (pip install lm-eval torch transformers)"
+	echo "lmeval-compare: making $VENV (pip install lm-eval[hf] torch transformers, about 2 GiB)"
 	if ! { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q "lm-eval[hf]" torch transformers; } >"$BUILD/lmeval-pip.log" 2>&1 ||
 		! "$PY" -c "import lm_eval, torch, transformers, accelerate" 2>/dev/null; then
 		echo "lm-eval not installed (no venv with lm-eval, torch and transformers: see $BUILD/lmeval-pip.log): nothing compared"
@@ -74,7 +74,8 @@ if [ ! -f "$HF/model.safetensors" ]; then
 		>"$HF/tokenizer_config.json"
 fi
 "$MERILO" import copa --lang sr-Cyrl="$COPA/test-sr.jsonl" --lang sr-Latn="$COPA/test-sr-lat.jsonl" \
-	--lang hr="$COPA/test-hr.jsonl" --name benchich-copa -o "$W/copa.json" 2>/dev/null
+	--lang hr="$COPA/test-hr.jsonl" --name benchich-copa -o "$W/copa.json" >"$W/import.log" 2>&1 ||
+	{ cat "$W/import.log" >&2; exit 1; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TIMES=$W/times.tsv
