@@ -235,6 +235,28 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 	}
 }
 
+/* A row of length 0 (n = 0 is a multiple of every block size): every kernel, on every
+ * path (decode with a next tile to prefetch, prefill), writes 0, the empty sum. */
+static void check_empty(void)
+{
+	static const mdot_fn fns[] = { eng_mdot_q8_0_q8_0, eng_mdot_q4_0_q8_0, eng_mdot_q5_0_q8_0,
+				       eng_mdot_iq4_nl_q8_0, eng_mdot_q4_1_q8_1, eng_mdot_q5_1_q8_1,
+				       eng_mdot_q2_K_q8_K, eng_mdot_q3_K_q8_K, eng_mdot_q4_K_q8_K,
+				       eng_mdot_q5_K_q8_K, eng_mdot_q6_K_q8_K };
+	static const char dummy[64];
+	int bad = 0;
+	for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++)
+		for (int n_tok = 1; n_tok <= 5; n_tok += 4) {
+			float out[5 * 24];
+			for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+				out[i] = SENTINEL;
+			fns[f](0, dummy, 0, 24, dummy, 0, n_tok, out, 24);
+			for (size_t i = 0; i < (size_t)n_tok * 24; i++)
+				bad += out[i] != 0.0f;
+		}
+	is_int(bad, 0, "n = 0: every quantized kernel writes 0 for 24 rows x 1 and 5 tokens");
+}
+
 /* ops.c converts rows to f16 with F16C (vcvtps2ph, round to nearest even); it must
  * agree with eng_f32_to_f16 bit for bit (exhaustively true; sampled here). */
 static void check_f16c_conversion(void)
@@ -287,6 +309,7 @@ int main(void)
 	check_q8(ENG_TYPE_IQ4_NL, eng_mdot_iq4_nl_q8_0);
 	check_q8(ENG_TYPE_Q4_1, eng_mdot_q4_1_q8_1);
 	check_q8(ENG_TYPE_Q5_1, eng_mdot_q5_1_q8_1);
+	check_empty();
 	check_kq(ENG_TYPE_Q2_K, eng_mdot_q2_K_q8_K, 80, 1);
 	check_kq(ENG_TYPE_Q3_K, eng_mdot_q3_K_q8_K, 108, 0);
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);

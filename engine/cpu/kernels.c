@@ -178,9 +178,10 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
 			/* the next tile's rows, a share of them per block (the hardware prefetcher
 			 * barely learns eight short streams before they end) */
-			const char *pf = r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
-			/* rounded down: every prefetched address stays inside the next tile's rows */
-			const size_t pf_step = 8 * w_stride / (size_t)nb;
+			const char *pf = nb && r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
+			/* rounded down: every prefetched address stays inside the next tile's rows
+			 * (nb = 0, an empty row: no prefetch, and no division by 0) */
+			const size_t pf_step = pf ? 8 * w_stride / (size_t)nb : 0;
 			if (fast && vnni)
 				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind, pf, pf_step);
 			else if (fast)

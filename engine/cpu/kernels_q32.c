@@ -164,8 +164,9 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 			for (int r = 0; r < 8; r++)
 				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
 			/* the next tile's rows, a share per block (as kernels.c's decode tile) */
-			const char *pf = r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
-			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, pf, 8 * w_stride / (size_t)nb); /* stays inside them */
+			const char *pf = nb && r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
+			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, pf,
+				pf ? 8 * w_stride / (size_t)nb : 0); /* stays inside them; nb = 0: none */
 			for (int r = 0; r < nr; r++)
 				out[(size_t)t0 * out_stride + (size_t)(r0 + r)] = res[r];
 		}
