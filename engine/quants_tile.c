@@ -36,7 +36,7 @@
 struct kunp {
 	__m256i q[8];  /* quants 32k..32k+31, unsigned */
 	__m256i sc[8]; /* int16: the scale of elements 32k..32k+15 in lanes 0..7, of 32k+16.. in 8..15 */
-	__m256i mn;    /* int16 per 16-element group: its min (Q4_K/Q5_K) or 32 * its scale (Q6_K) */
+	__m256i mn;    /* int16 per 16-element group: its min (Q2_K/Q4_K/Q5_K), 4 * its scale (Q3_K), 32 * it (Q6_K) */
 	float d, dmin;
 };
 
