@@ -1,7 +1,7 @@
 /* float_oracle.h — reading the reference figures the engine tests compare with
  * (fixtures' logits written by transformers or llama.cpp as whitespace-separated
- * decimals) and the argmax of a row. Shared by eng_conformance.c, eng_cuda.c and
- * eng_hf.c. Header-only (static inline functions).
+ * decimals) and the argmax of a row. Shared by eng_conformance.c, eng_conformance_real.c,
+ * eng_cuda.c and eng_hf.c. Header-only (static inline functions).
  */
 #ifndef MERILO_TESTS_FLOAT_ORACLE_H
 #define MERILO_TESTS_FLOAT_ORACLE_H
