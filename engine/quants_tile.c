@@ -236,24 +236,14 @@ static inline void mdot_k(const enum ktype kt, int64_t n, const void *w, size_t 
 #endif
 
 /* n_tok < 2, or no AVX2: the type table's single-row kernel, pair by pair */
-static void mdot_rows(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
-		      size_t x_stride, int n_tok, float *out, size_t out_stride)
-{
-	const eng_vec_dot_q8_fn dot = eng_type_get(type)->vec_dot_q8;
-	for (int r = 0; r < n_rows; r++)
-		for (int t = 0; t < n_tok; t++)
-			out[(size_t)t * out_stride + (size_t)r] =
-				dot(n, (const char *)w + (size_t)r * w_stride, (const char *)xq + (size_t)t * x_stride);
-}
-
 #if defined(__AVX2__) && defined(__F16C__)
 #define MDOT_K(kt, type)                                                                              \
 	if (n_tok < 2)                                                                                \
-		mdot_rows(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);        \
+		eng_mdot_q8_pairs(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride); \
 	else                                                                                          \
 		mdot_k(kt, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride)
 #else
-#define MDOT_K(kt, type) mdot_rows(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride)
+#define MDOT_K(kt, type) eng_mdot_q8_pairs(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride)
 #endif
 
 void eng_mdot_q2_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,

@@ -196,22 +196,6 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 
 #endif /* KN_AVX2 */
 
-#if !KN_AVX2
-/* Without AVX2: the single-row kernels, pair by pair. */
-static void mdot_generic(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
-			 int n_tok, float *out, size_t out_stride, uint32_t type, int q8)
-{
-	const struct eng_type_traits *tt = eng_type_get(type);
-	for (int r = 0; r < n_rows; r++) {
-		const void *row = (const char *)w + (size_t)r * w_stride;
-		for (int t = 0; t < n_tok; t++) {
-			const void *xr = (const char *)x + (size_t)t * x_stride;
-			out[(size_t)t * out_stride + (size_t)r] = q8 ? tt->vec_dot_q8(n, row, xr) : tt->vec_dot(n, row, xr);
-		}
-	}
-}
-#endif
-
 /* eng_mdot_f32 and eng_mdot_f16: kernels_f16.c. */
 
 void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
@@ -220,7 +204,7 @@ void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 #if KN_AVX2
 	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q8);
 #else
-	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q8_0, 1);
+	eng_mdot_q8_pairs(ENG_TYPE_Q8_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 #endif
 }
 
@@ -230,7 +214,7 @@ void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 #if KN_AVX2
 	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q4);
 #else
-	mdot_generic(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, ENG_TYPE_Q4_0, 1);
+	eng_mdot_q8_pairs(ENG_TYPE_Q4_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 #endif
 }
 
@@ -243,10 +227,7 @@ void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 		return;
 	}
 #endif
-	for (int r = 0; r < n_rows; r++)
-		for (int t = 0; t < n_tok; t++)
-			out[(size_t)t * out_stride + (size_t)r] = eng_vec_dot_q5_0_q8_0(
-				n, (const char *)w + (size_t)r * w_stride, (const char *)xq + (size_t)t * x_stride);
+	eng_mdot_q8_pairs(ENG_TYPE_Q5_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 }
 
 eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)

@@ -60,6 +60,11 @@ void eng_mdot_q5_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, c
 void eng_mdot_q6_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
 
+/* The type table's single-row vec_dot_q8 of `type`, pair by pair (what the tiles fall
+ * back to without AVX2, or for rows longer than their tables take). */
+void eng_mdot_q8_pairs(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+		       size_t x_stride, int n_tok, float *out, size_t out_stride);
+
 /* The signature of the eng_mdot_* kernels. */
 typedef void (*eng_mdot_fn)(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x,
 			    size_t x_stride, int n_tok, float *out, size_t out_stride);

@@ -30,17 +30,6 @@ enum q32_kind { W_IQ4NL, W_Q41, W_Q51 };
 /* The most blocks of a row the tiles take (their per-lane tables live on the stack). */
 #define Q32_MAX_BLOCKS 256
 
-/* Without AVX2 (or for long rows): the single-row kernel, pair by pair. */
-static void mdot_pairs(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
-		       size_t x_stride, int n_tok, float *out, size_t out_stride)
-{
-	const eng_vec_dot_q8_fn dot = eng_type_get(type)->vec_dot_q8;
-	for (int r = 0; r < n_rows; r++)
-		for (int t = 0; t < n_tok; t++)
-			out[(size_t)t * out_stride + (size_t)r] =
-				dot(n, (const char *)w + (size_t)r * w_stride, (const char *)xq + (size_t)t * x_stride);
-}
-
 #if defined(__AVX2__) && defined(__F16C__)
 
 /* Bytes of a weight block and of an activation block, and where the activation quants start. */
@@ -193,7 +182,7 @@ static void mdot_kind(const enum q32_kind k, uint32_t type, int64_t n, const voi
 #else
 	(void)k;
 #endif
-	mdot_pairs(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+	eng_mdot_q8_pairs(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 }
 
 void eng_mdot_iq4_nl_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
