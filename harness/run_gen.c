@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/buf.h"
 #include "common/utf8.h"
@@ -482,7 +483,7 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 	const struct task_task *declared_by = NULL; /* without --chat-template: the suite's choice */
 	for (size_t k = 0; k < n_tasks && !name; k++) {
 		const char *d = task_type(tasks[k]) == TASK_GENERATE ? task_gen_chat_template(tasks[k]) : NULL;
-		if (d && declared_by && strcmp(d, task_gen_chat_template(declared_by)))
+		if (d && declared_by && strcasecmp(d, task_gen_chat_template(declared_by))) /* names: any case */
 			return mrl_err_set(err, MRL_EINPUT, "tasks '%s' and '%s' declare different chat templates (%s, %s): "
 					   "choose one with --chat-template", task_id(declared_by), task_id(tasks[k]),
 					   task_gen_chat_template(declared_by), d);

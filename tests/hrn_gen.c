@@ -330,6 +330,8 @@ static void test_suite_chat(const char *model)
 	json_array_foreach(json_object_get(demo, "tasks"), i, t)
 		if (!strcmp(json_string_value(json_object_get(t, "id")), "translate_to"))
 			json_object_set_new(t, "chat_template", json_string("gemma"));
+		else if (!strcmp(json_string_value(json_object_get(t, "id")), "translate_from"))
+			json_object_set_new(t, "chat_template", json_string("ChatML")); /* names are case-insensitive */
 	snprintf(suite, sizeof suite, "%s/chat-suite.json", tmp);
 	ok(demo && !json_dump_file(demo, suite, JSON_INDENT(1)), "the demo suite with \"chat_template\": \"chatml\"");
 	json_decref(demo);
@@ -369,6 +371,12 @@ static void test_suite_chat(const char *model)
 	rc = cli_run(&out, "run --model %s --suite %s --tasks short_qa,translate_to " CHAT_OPTS " --chat-template gemma "
 			   "--out %s/clash2", model, suite, tmp);
 	is_int(rc, 0, "... and --chat-template settles it");
+	free(out);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks short_qa,translate_from " CHAT_OPTS " --out %s/samecase",
+		     model, suite, tmp);
+	is_int(rc, 0, "\"ChatML\" and \"chatml\" are the same template: no clash");
+	if (rc)
+		diag("got: %s", out ? out : "(nothing)");
 	free(out);
 #undef CHAT_OPTS
 }
