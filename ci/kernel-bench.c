@@ -8,7 +8,7 @@
  * weights of one 2048 x 768 matrix (the
  * 110M models' FFN shape; 0.9 to 3 MB, so it sits in the last-level cache: this
  * measures the kernels, not DRAM) it times the multi-row kernel that ops.c uses
- * (eng_mdot_f16 / eng_mdot_q8_for_type; with "single", the type table's single-row
+ * (eng_mdot_f16_xh / eng_mdot_q8_for_type; with "single", the type table's single-row
  * kernel pair by pair, as ops.c runs a type without one) on TOKENS activation rows and prints the
  * fastest of REPS calls: on a shared machine the minimum is the least disturbed
  * run. Weights are random values through the type's quantizer, or random bytes
@@ -85,8 +85,10 @@ int main(int argc, char **argv)
 					  ENG_TYPE_Q3_K, ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
 	float *xf = malloc(sizeof(float) * N_IN * (size_t)n_tok);
 	float *out = malloc(sizeof(float) * N_ROWS * (size_t)n_tok);
+	/* f16 values, as ops.c hands F16 weights their activations (so eng_mdot_f16_xh, what
+	 * it calls for them); the other types quantize them */
 	for (int i = 0; i < N_IN * n_tok; i++)
-		xf[i] = frand();
+		xf[i] = eng_f16_to_f32(eng_f32_to_f16(frand()));
 	printf("%s kernels\n\n", single ? "single-row (pair by pair)" : "multi-row (as ops.c picks them)");
 	printf("| weights | tokens | best us | weight GB/s | G multiply-adds/s |\n|---|---:|---:|---:|---:|\n");
 	for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
@@ -115,8 +117,13 @@ int main(int argc, char **argv)
 							tt->vec_dot_q8(N_IN, w + (size_t)row * rb, (const char *)x + (size_t)t * ab);
 			else if (mdot)
 				mdot(N_IN, w, (size_t)rb, N_ROWS, x, (size_t)ab, n_tok, out, N_ROWS);
+			else if (single) /* F16: the table's vec_dot */
+				for (int row = 0; row < N_ROWS; row++)
+					for (int t = 0; t < n_tok; t++)
+						out[(size_t)t * N_ROWS + (size_t)row] =
+							tt->vec_dot(N_IN, w + (size_t)row * rb, xf + (size_t)t * N_IN);
 			else
-				eng_mdot_f16(N_IN, w, (size_t)rb, N_ROWS, xf, (size_t)ab, n_tok, out, N_ROWS);
+				eng_mdot_f16_xh(N_IN, w, (size_t)rb, N_ROWS, xf, (size_t)ab, n_tok, out, N_ROWS);
 			const double d = now_ns() - t0;
 			best = d < best ? d : best;
 		}
