@@ -1,5 +1,5 @@
-/* kernels_int.h — SIMD helpers and the Q8_0/Q4_0/Q5_0 tile bodies shared by
- * kernels.c and kernels_vnni.c; internal to engine/cpu/.
+/* kernels_int.h — SIMD helpers (kernels.c, kernels_vnni.c and kernels_q32.c) and the
+ * Q8_0/Q4_0/Q5_0 tile bodies shared by kernels.c and kernels_vnni.c; internal to engine/cpu/.
  *
  * Plain always-inline AVX2/F16C functions: they inline into kernels_vnni.c's
  * AVX-512 target functions too (a callee's instruction set may be a subset of
