@@ -134,7 +134,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "batch", &o->batch, "MODE",
 			     "N (the choices of N multiple-choice items in shared forward\n"
 			     "calls, default " HRN_RUN_BATCH_DEFAULT "), item (all choices of an item in one\n"
-			     "scoring call) or request (one call per choice); the scores are identical",
+			     "scoring call) or request (one call per choice); a perplexity document's\n"
+			     "windows share forward calls under N; the scores are identical",
 			     MRL_OPT_NONEMPTY),
 		OPT_STRING_F('o', "out", &o->out, "DIR", "run folder (default runs/<suite>-<model>-<UTC time>)",
 			     MRL_OPT_NONEMPTY),
