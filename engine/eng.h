@@ -85,6 +85,8 @@ struct eng_model_desc {
 	uint32_t sliding_window;     /* 0 = none; else on n_layer_windowed of the layers */
 	uint32_t n_layer_windowed;
 	float attn_softcap, final_softcap; /* 0 = none (Gemma 2) */
+	uint64_t kv_bytes_per_token; /* K and V of one token over all layers, in the cache type the
+				      * model's contexts use (--kv-cache); 0 without weights */
 };
 void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out);
 

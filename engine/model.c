@@ -344,6 +344,7 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m)
 void eng_model_describe(const struct eng_model *m, struct eng_model_desc *out)
 {
 	*out = m->desc;
+	out->kv_bytes_per_token = m->has_weights ? 2ull * m->cfg.n_layer * m->cfg.n_embd_kv * (m->kv_f32 ? 4 : 2) : 0;
 }
 
 size_t eng_model_n_tensors(const struct eng_model *m)

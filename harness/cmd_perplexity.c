@@ -194,11 +194,11 @@ struct ppl_job {
 	bool print_running;
 };
 
-/* Chunks that fit beside each other in about HRN_SCORE_KV_BYTES of f16 K and V (at least one). */
+/* Chunks that fit beside each other in about HRN_SCORE_KV_BYTES of K and V, in the
+ * cache type of --kv-cache (at least one). */
 static size_t ppl_kv_chunks(const struct eng_model_desc *d, size_t n_ctx)
 {
-	const uint64_t head_dim = d->n_head ? d->n_embd / d->n_head : d->n_embd;
-	const uint64_t chunk_bytes = 4 * (uint64_t)d->n_layer * d->n_head_kv * head_dim * n_ctx;
+	const uint64_t chunk_bytes = d->kv_bytes_per_token * n_ctx;
 	const uint64_t n = chunk_bytes ? HRN_SCORE_KV_BYTES / chunk_bytes : 1;
 	return n ? (size_t)n : 1;
 }

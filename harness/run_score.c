@@ -77,10 +77,10 @@ int hrn_score_ctx_new(struct eng_ctx **out, struct eng_model *m, const char *mod
 		return eng_ctx_new(out, m, 0, err);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
-	/* rows for the window's requests beside slot 0: HRN_SCORE_KV_BYTES of f16 K and V,
-	 * at least one context's worth (a longer window still scores right, recomputing more) */
-	const uint64_t head_dim = d.n_head ? d.n_embd / d.n_head : d.n_embd;
-	const uint64_t row_bytes = 4 * (uint64_t)d.n_layer * d.n_head_kv * head_dim;
+	/* rows for the window's requests beside slot 0: HRN_SCORE_KV_BYTES of K and V in the
+	 * cache type of --kv-cache, at least one context's worth (a longer window still scores
+	 * right, recomputing more) */
+	const uint64_t row_bytes = d.kv_bytes_per_token;
 	const uint64_t n_ctx = d.n_ctx_train ? d.n_ctx_train : 1;
 	uint64_t rows = row_bytes ? HRN_SCORE_KV_BYTES / row_bytes : n_ctx;
 	if (rows < n_ctx)

@@ -116,6 +116,16 @@ static void t_describe(void)
 	is_int(d.n_head_kv, 4, "n_head_kv");
 	is_int(d.n_ff, 192, "n_ff");
 	is_int(d.n_ctx_train, 256, "n_ctx_train");
+	/* K and V of a token: 2 x 4 layers x 4 KV heads x head size 8 x 2 bytes (f16 cache) */
+	is_int((long long)d.kv_bytes_per_token, 512, "KV bytes per token, f16 cache");
+	struct eng_open_opts o32 = { .kv_f32 = true };
+	struct eng_model *m32 = NULL;
+	if (ok(eng_model_open(&m32, f32_path, &o32, &err) == 0, "the f32 fixture opens with an f32 KV cache")) {
+		struct eng_model_desc d32;
+		eng_model_describe(m32, &d32);
+		is_int((long long)d32.kv_bytes_per_token, 1024, "KV bytes per token, f32 cache: twice the f16 figure");
+	}
+	eng_model_close(m32);
 	is_near(d.norm_eps, 1e-5, 1e-12, "rms eps");
 	is_near(d.rope_freq_base, 1e4, 0, "rope base");
 	is_int(d.bos_id, 1, "bos id");
