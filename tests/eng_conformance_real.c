@@ -33,31 +33,6 @@
 static const char *const types[] = { "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k",
 				     "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "iq4_nl" };
 
-static int32_t *read_ids(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	size_t cap = 1024, len = 0;
-	int32_t *v = malloc(cap * sizeof *v);
-	long x;
-	while (v && fscanf(f, "%ld", &x) == 1) {
-		if (len == cap) {
-			int32_t *nv = realloc(v, (cap *= 2) * sizeof *v);
-			if (!nv) {
-				free(v);
-				v = NULL;
-				break;
-			}
-			v = nv;
-		}
-		v[len++] = (int32_t)x;
-	}
-	fclose(f);
-	*n = len;
-	return v;
-}
-
 static double read_num(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -140,9 +115,9 @@ static void check_prompts(struct eng_ctx *c, int nv, const char *exp_dir)
 			kv = 0.5;
 		snprintf(path, sizeof path, "%s/%s.ids.txt", exp_dir, prompts[p]);
 		size_t n_prompt = 0, n_steps = 0, n_ref = 0;
-		int32_t *ids = read_ids(path, &n_prompt);
+		int32_t *ids = read_id_file(path, &n_prompt);
 		snprintf(path, sizeof path, "%s/%s.greedy.txt", exp_dir, prompts[p]);
-		int32_t *greedy = read_ids(path, &n_steps);
+		int32_t *greedy = read_id_file(path, &n_steps);
 		snprintf(path, sizeof path, "%s/%s.last-logits.txt", exp_dir, prompts[p]);
 		FILE *f = fopen(path, "r");
 		float *ref = malloc((size_t)nv * sizeof *ref);
@@ -216,7 +191,7 @@ int main(void)
 	char path[1200];
 	snprintf(path, sizeof path, "%s/ppl-text.ids", dir);
 	size_t n_ids = 0;
-	int32_t *ids = read_ids(path, &n_ids);
+	int32_t *ids = read_id_file(path, &n_ids);
 	if (!ids || n_ids < N_CTX) {
 		char why[2400];
 		snprintf(why, sizeof why, "%s absent: run tests/smollm2-fixtures.sh %s (needs ../shared/tools/llama.cpp)",

@@ -39,18 +39,16 @@ static double max_diff(const float *a, const float *b, size_t n)
 	return m;
 }
 
-/* ids of prompt k, as ints */
+/* ids of prompt k; NULL when absent or empty */
 static int32_t *read_ids(const char *dir, int k, size_t *n)
 {
 	char path[2048];
 	snprintf(path, sizeof path, "%s/prompt%d.ids.txt", dir, k);
-	size_t nf = 0;
-	float *f = read_floats(path, &nf);
-	int32_t *ids = f && nf ? malloc(nf * sizeof *ids) : NULL;
-	for (size_t i = 0; ids && i < nf; i++)
-		ids[i] = (int32_t)f[i];
-	free(f);
-	*n = ids ? nf : 0;
+	int32_t *ids = read_id_file(path, n);
+	if (ids && !*n) { /* an empty file is no prompt */
+		free(ids);
+		ids = NULL;
+	}
 	return ids;
 }
 

@@ -1,28 +1,32 @@
 /* float_oracle.h — reading the reference figures the engine tests compare with
- * (fixtures' logits written by transformers or llama.cpp as whitespace-separated
- * decimals) and the argmax of a row. Shared by eng_conformance.c, eng_conformance_real.c,
+ * (fixtures' logits and token ids written by transformers or llama.cpp as
+ * whitespace-separated decimals) and the argmax of a row. Shared by eng_conformance.c, eng_conformance_real.c,
  * eng_cuda.c and eng_hf.c. Header-only (static inline functions).
  */
 #ifndef MERILO_TESTS_FLOAT_ORACLE_H
 #define MERILO_TESTS_FLOAT_ORACLE_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Every number in the text file at path, as floats (malloc'd, *n of them), or
- * NULL (*n 0) where it cannot be opened or memory runs out. */
-static inline float *read_floats(const char *path, size_t *n)
+/* Every number in the text file at path (malloc'd, *n of them), or NULL (*n 0)
+ * where it cannot be opened or memory runs out: as floats (logits) or as token
+ * ids (int32, read as integers so ids above 2^24 stay exact). */
+static inline void *read_numbers(const char *path, size_t *n, bool ids)
 {
 	FILE *f = fopen(path, "r");
 	*n = 0;
 	if (!f)
 		return NULL;
-	size_t cap = 1024, len = 0;
-	float *v = malloc(cap * sizeof *v);
+	size_t cap = 1024, len = 0, elt = ids ? sizeof(int32_t) : sizeof(float);
+	char *v = malloc(cap * elt);
 	double x;
-	while (v && fscanf(f, "%lf", &x) == 1) {
+	long id;
+	while (v && (ids ? fscanf(f, "%ld", &id) : fscanf(f, "%lf", &x)) == 1) {
 		if (len == cap) {
-			float *nv = realloc(v, (cap *= 2) * sizeof *v);
+			char *nv = realloc(v, (cap *= 2) * elt);
 			if (!nv) {
 				free(v);
 				v = NULL;
@@ -30,11 +34,24 @@ static inline float *read_floats(const char *path, size_t *n)
 			}
 			v = nv;
 		}
-		v[len++] = (float)x;
+		if (ids)
+			((int32_t *)(void *)v)[len++] = (int32_t)id;
+		else
+			((float *)(void *)v)[len++] = (float)x;
 	}
 	fclose(f);
 	*n = v ? len : 0;
 	return v;
+}
+
+static inline float *read_floats(const char *path, size_t *n)
+{
+	return read_numbers(path, n, false);
+}
+
+static inline int32_t *read_id_file(const char *path, size_t *n)
+{
+	return read_numbers(path, n, true);
 }
 
 /* The index of the largest of v[0..n) (the first of equals); 0 when n is 0. */
