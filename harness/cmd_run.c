@@ -80,7 +80,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"PAPI counters, CPU time and peak RSS (null with the reason where unavailable).\n"
 		"\n"
 		"Environment (test hooks): MERILO_TEST_SLOW_MS=N sleeps N ms after every item;\n"
-		"MERILO_TEST_STOP_AFTER=N stops as Ctrl-C would after N items of this session.\n"
+		"MERILO_TEST_STOP_AFTER=N stops as Ctrl-C would after N items of this session;\n"
+		"MERILO_TEST_PAUSE_AT=N stops the process (SIGSTOP) once N items are scored.\n"
 		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run),\n"
 		"3 bad or missing input (or a changed model/suite on --resume, or DIR in use by\n"
 		"another run), 4 runtime failure, interrupted, or the model file changed.\n",
@@ -837,6 +838,13 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 	return HRN_EXIT_OK;
 }
 
+/* A test hook's count from the environment (--help names them); 0 where unset. */
+static size_t test_hook(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? (size_t)strtoull(v, NULL, 10) : 0;
+}
+
 int hrn_cmd_run(int argc, char **argv)
 {
 	struct run_state st = { .lock_fd = -1 };
@@ -900,7 +908,6 @@ int hrn_cmd_run(int argc, char **argv)
 		goto out;
 
 	snprintf(path, sizeof path, "%s/items.jsonl", st.out_dir);
-	const char *slow = getenv("MERILO_TEST_SLOW_MS"), *stop_after = getenv("MERILO_TEST_STOP_AFTER");
 	struct hrn_run_cfg cfg = {
 		.model = st.model, .ctx = st.ctx, .suite = st.suite, .out_dir = st.out_dir,
 		.tasks = st.tasks, .n_tasks = st.n_tasks,
@@ -909,11 +916,11 @@ int hrn_cmd_run(int argc, char **argv)
 		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
 		.score_window = hrn_run_batch_items(st.o.batch),
 		.progress = st.o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,
-		.slow_ms = slow ? atoi(slow) : 0,
+		.slow_ms = (int)test_hook("MERILO_TEST_SLOW_MS"),
 		.stop = &stop_requested, .done = st.done, .writer = st.writer,
 		.store_logprobs = st.o.store_logprobs > 0, .store_topk = (size_t)st.o.topk,
 		.counters = st.counters, .energy = st.energy, .windows = st.windows, .chat = &st.chat,
-		.stop_after = stop_after ? (size_t)strtoull(stop_after, NULL, 10) : 0,
+		.stop_after = test_hook("MERILO_TEST_STOP_AFTER"), .pause_at = test_hook("MERILO_TEST_PAUSE_AT"),
 	};
 	if ((st.o.shard && (ret = plan_shard(&st, &cfg))) ||
 	    (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path))))

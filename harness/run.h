@@ -101,6 +101,7 @@ struct hrn_run_cfg {
 	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
 	size_t stop_after;                 /* test hook: stop as if interrupted after this many units (0 = never) */
+	size_t pause_at;                   /* test hook: SIGSTOP itself once this many units are scored (0 = never) */
 	const struct rec_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */
 	struct rec_item_writer *writer;    /* items.jsonl */
 	bool store_logprobs;               /* --store-logprobs: per-token logprobs in items.jsonl */

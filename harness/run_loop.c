@@ -13,6 +13,7 @@
 #include "harness/run_gen.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -234,9 +235,12 @@ static int run_unit(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 }
 
 /* After n units scored together from u on (n > 1: a generate batch or a
- * multiple-choice window of one task): the progress line advances by n once,
- * naming the task and the count; the test hook pauses once per unit. */
-static void units_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, size_t n, struct hrn_progress *prog)
+ * multiple-choice window of one task), n_scored counting them: the progress line
+ * advances by n once, naming the task and the count; the test hooks sleep once
+ * per unit, and stop the process where n_scored crosses cfg->pause_at (a test
+ * changes the model file meanwhile and sends SIGCONT: no race with the clock). */
+static void units_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, size_t n, size_t n_scored,
+			   struct hrn_progress *prog)
 {
 	char what[64];
 	if (!n)
@@ -251,6 +255,8 @@ static void units_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit 
 		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
+	if (cfg->pause_at && n_scored >= cfg->pause_at && n_scored - n < cfg->pause_at)
+		raise(SIGSTOP);
 }
 
 int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struct mrl_err *err)
@@ -286,7 +292,7 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 				rc = hrn_run_gen_batch(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
 						       &n_gen, err);
 				st->n_scored += n_gen;
-				units_finished(cfg, &u, n_gen, &prog);
+				units_finished(cfg, &u, n_gen, st->n_scored, &prog);
 				continue;
 			}
 			if (task_type(u.task) == TASK_MULTIPLE_CHOICE && cfg->score_window > 1) { /* a window of units */
@@ -294,13 +300,13 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 				rc = hrn_run_mc_window(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
 						       &n_mc, err);
 				st->n_scored += n_mc;
-				units_finished(cfg, &u, n_mc, &prog);
+				units_finished(cfg, &u, n_mc, st->n_scored, &prog);
 				continue;
 			}
 			if ((rc = run_unit(cfg, &u, err)))
 				break;
 			st->n_scored++;
-			units_finished(cfg, &u, 1, &prog);
+			units_finished(cfg, &u, 1, st->n_scored, &prog);
 		}
 		window_end(cfg, win, &ws, st->n_scored - scored_before);
 	}

@@ -64,11 +64,12 @@ static inline char *cli_read_stream(FILE *f)
 
 /* Run the shell line cmd with stderr merged; returns its exit code (-1 where it did
  * not exit normally). Its output goes to *out (malloc'd, caller frees), or is
- * dropped where out is NULL. */
+ * dropped where out is NULL. cmd runs in a group whose stderr is merged, so a
+ * redirection inside cmd (`2>/dev/null`) still holds. */
 static inline int cli_capture(char **out, const char *cmd)
 {
 	char *line = NULL;
-	if (asprintf(&line, "%s 2>&1", cmd) < 0)
+	if (asprintf(&line, "{ %s\n} 2>&1", cmd) < 0)
 		line = NULL;
 	FILE *p = line ? popen(line, "r") : NULL;
 	char *text = p ? cli_read_stream(p) : NULL;

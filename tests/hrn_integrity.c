@@ -222,14 +222,18 @@ static void check_model_changes(const char *model, const char *other, const json
 		}
 		const char *args[] = { "--model", copy, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
 				       dir, "--quiet", "--threads", "2", NULL };
-		pid_t pid = spawn_run(merilo, log, NULL, 60, args);
-		size_t seen = spawn_wait_lines(pid, items, 16);
+		/* 20 ms a unit: the change below comes >= 320 ms after the copy, past the file clock's tick */
+		pid_t pid = spawn_run_paused(merilo, log, NULL, 20, 16, args);
+		bool stopped = spawn_wait_stopped(pid);
+		size_t seen = cli_file_lines(items);
 		snprintf(name, sizeof name, "%s: the run had flushed records when the file changed", what[k]);
+		ok(stopped, N("%s: the run stopped itself mid-run (MERILO_TEST_PAUSE_AT=16)", what[k]));
 		ok(seen >= 16 && seen < 40, N("%s (%zu lines)", name, seen));
 		if (k == 0)
 			ok(copy_file(other, copy, true) == 0, "rewritten: other weights written over the file in place");
 		else
 			ok(truncate(copy, 100000) == 0, "truncated: the file cut to 100000 bytes");
+		kill(pid, SIGCONT);
 		int sig, rc = spawn_wait(pid, &sig);
 		char *out = cli_slurp(log);
 		snprintf(name, sizeof name, "%s: exit 4", what[k]);
@@ -288,13 +292,16 @@ static void check_hf_changes(void)
 		 * this test expects, rather than first by the size check after a window of items */
 		const char *args[] = { "--model", folder, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
 				       dir, "--quiet", "--threads", "2", "--batch", "item", NULL };
-		pid_t pid = spawn_run(merilo, log, NULL, 60, args);
-		size_t seen = spawn_wait_lines(pid, items, 16);
+		/* 20 ms a unit: the change below comes >= 320 ms after the copy, past the file clock's tick */
+		pid_t pid = spawn_run_paused(merilo, log, NULL, 20, 16, args);
+		ok(spawn_wait_stopped(pid), N("HF %s: the run stopped itself mid-run (MERILO_TEST_PAUSE_AT=16)", what[k]));
+		size_t seen = cli_file_lines(items);
 		ok(seen >= 16 && seen < 40, N("HF %s: the run had flushed records when the shard changed (%zu lines)", what[k], seen));
 		if (k == 0)
 			ok(copy_file(orig, shard, true) == 0, "HF rewritten: the same bytes written over the shard in place");
 		else
 			ok(truncate(shard, 4096) == 0, "HF truncated: the shard cut to 4096 bytes");
+		kill(pid, SIGCONT);
 		int sig, rc = spawn_wait(pid, &sig);
 		out = cli_slurp(log);
 		is_int(rc, 4, N("HF %s: exit 4 (signal %d)", what[k], sig));

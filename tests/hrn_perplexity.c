@@ -19,13 +19,12 @@
 #include <stdbool.h>
 
 /* perplexity --json of model on the fixture text with extra options; NULL when it failed.
- * stderr (progress lines after 5 s, as under ASan) is dropped inside a group:
- * cli_capture appends 2>&1, which would undo a plain 2>/dev/null. */
+ * stderr (progress lines after 5 s, as under ASan) is dropped. */
 static json_t *ppl_json(const char *fx, const char *model, const char *extra)
 {
 	char *out = NULL;
-	int rc = cli_sh(&out, "{ '%s' perplexity --model '%s/models/%s' --file '%s/expected/ppl-text.txt' --json %s "
-			"2>/dev/null; }", getenv("MERILO"), fx, model, fx, extra);
+	int rc = cli_sh(&out, "'%s' perplexity --model '%s/models/%s' --file '%s/expected/ppl-text.txt' --json %s "
+			"2>/dev/null", getenv("MERILO"), fx, model, fx, extra);
 	json_error_t jerr;
 	json_t *j = rc == 0 && out ? json_loads(out, 0, &jerr) : NULL;
 	if (!j)

@@ -731,8 +731,9 @@ static void t_kill_resume(void)
 	snprintf(path, sizeof path, "%s/items.jsonl", dir_k);
 	const char *args[] = { "--model", tiny_model, "--suite", mini_suite, "--threads", "2", "--quiet", "--boot", "100",
 			       "--out", dir_k, NULL };
-	pid_t pid = spawn_run(merilo, NULL, spawn_log, 40, args);
-	size_t seen = spawn_wait_lines(pid, path, 16);
+	pid_t pid = spawn_run_paused(merilo, NULL, spawn_log, 0, 16, args);
+	spawn_wait_stopped(pid); /* stopped by itself once 16 units are scored (MERILO_TEST_PAUSE_AT) */
+	size_t seen = cli_file_lines(path);
 	kill(pid, SIGKILL);
 	int sig = 0;
 	spawn_wait(pid, &sig);

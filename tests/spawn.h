@@ -5,7 +5,10 @@
  *
  * Header-only (static inline), include after tests/cli.h. The child gets
  * MERILO_TEST_SLOW_MS (merilo sleeps that long per scored unit, so a test can act
- * mid-run); its output goes to files, never to the test's TAP stream. */
+ * mid-run) and, from spawn_run_paused, MERILO_TEST_PAUSE_AT (merilo stops itself
+ * with SIGSTOP once that many units are scored: a test acts on a stopped run,
+ * with no race against the clock, then sends SIGCONT); its output goes to files,
+ * never to the test's TAP stream. */
 #ifndef MRL_SPAWN_H
 #define MRL_SPAWN_H
 
@@ -21,17 +24,20 @@
 #include <unistd.h>
 
 /* Start "MERILO run ARGS..." (args NULL-terminated, 29 at most) with
- * MERILO_TEST_SLOW_MS=slow_ms. Its stdout goes to out_log (NULL: /dev/null), its
- * stderr to err_log (NULL: merged into stdout). Returns the child's pid (-1 where
- * fork failed). */
-static inline pid_t spawn_run(const char *merilo, const char *out_log, const char *err_log, int slow_ms,
-			      const char *const *args)
+ * MERILO_TEST_SLOW_MS=slow_ms and, where pause_at > 0, MERILO_TEST_PAUSE_AT.
+ * Its stdout goes to out_log (NULL: /dev/null), its stderr to err_log (NULL:
+ * merged into stdout). Returns the child's pid (-1 where fork failed). */
+static inline pid_t spawn_run_paused(const char *merilo, const char *out_log, const char *err_log, int slow_ms,
+				     int pause_at, const char *const *args)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
-		char ms[16];
+		char ms[16], at[16];
 		snprintf(ms, sizeof ms, "%d", slow_ms);
 		setenv("MERILO_TEST_SLOW_MS", ms, 1);
+		snprintf(at, sizeof at, "%d", pause_at);
+		if (pause_at > 0)
+			setenv("MERILO_TEST_PAUSE_AT", at, 1);
 		if (!freopen(out_log ? out_log : "/dev/null", "w", stdout))
 			_exit(127);
 		if (err_log ? !freopen(err_log, "w", stderr) : dup2(fileno(stdout), 2) < 0)
@@ -45,6 +51,12 @@ static inline pid_t spawn_run(const char *merilo, const char *out_log, const cha
 		_exit(127);
 	}
 	return pid;
+}
+
+static inline pid_t spawn_run(const char *merilo, const char *out_log, const char *err_log, int slow_ms,
+			      const char *const *args)
+{
+	return spawn_run_paused(merilo, out_log, err_log, slow_ms, 0, args);
 }
 
 /* Reap pid: its exit code, or -1 where it did not exit normally (then the signal
@@ -82,6 +94,19 @@ static inline size_t spawn_wait_lines(pid_t pid, const char *path, size_t n)
 		spawn_sleep_ms(10);
 	}
 	return cli_file_lines(path);
+}
+
+/* Wait (120 s at most) until pid has stopped itself (MERILO_TEST_PAUSE_AT): true;
+ * false where it ended first (left unreaped, for spawn_wait) or on the timeout. */
+static inline bool spawn_wait_stopped(pid_t pid)
+{
+	for (int i = 0; i < 12000; i++) {
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return si.si_code == CLD_STOPPED;
+		spawn_sleep_ms(10);
+	}
+	return false;
 }
 
 /* Wait (30 s at most) until the file at path exists and is not empty; false on a timeout. */
