@@ -161,9 +161,10 @@ static void check_concurrent(const char *model)
 	snprintf(items, sizeof items, "%s/items.jsonl", dir);
 	const char *args[] = { "--model", model, "--suite", suite, "--tasks", "commonsense", "--limit", "6", "--out",
 			       dir, "--quiet", "--threads", "2", NULL };
-	/* 250 ms a unit: 24 units hold the folder ~6 s, long enough for the two refused commands below on a loaded machine under ASan (40 ms was not) */
-	pid_t a = spawn_run(merilo, log1, NULL, 250, args);
-	ok(spawn_wait_nonempty(lock), "lock: the running run holds DIR/run.lock with its pid");
+	/* the run stops itself after its first unit (MERILO_TEST_PAUSE_AT), holding the folder while the two
+	 * commands below are refused, however loaded the machine */
+	pid_t a = spawn_run_paused(merilo, log1, NULL, 0, 1, args);
+	ok(spawn_wait_stopped(a) && cli_file_size(lock) > 0, "lock: the running run holds DIR/run.lock with its pid");
 	char *out = NULL, want[64];
 	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 6 --out %s --quiet --threads 2", model, suite, dir);
 	is_int(rc, 3, "lock: a second run with the same --out fails at once (exit 3)");
@@ -175,6 +176,7 @@ static void check_concurrent(const char *model)
 	is_int(rc, 3, "lock: a --resume of a folder in use fails too (exit 3)");
 	free(out);
 	int sig;
+	kill(a, SIGCONT);
 	is_int(spawn_wait(a, &sig), 0, "lock: the first run finishes normally");
 	size_t n_lines, n_dups;
 	json_t *r = records(items, &n_lines, &n_dups);

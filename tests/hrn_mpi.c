@@ -77,15 +77,21 @@ static void test_failing_rank(void)
 static void test_killed_rank(void)
 {
 	char *out = NULL;
-	/* rank 1 scores slowly (200 ms per item) and is SIGKILLed once its first records
-	 * are flushed (the writer flushes every 2 s), i.e. mid-run */
-	int rc = cli_sh(&out, MPIRUN " sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export MERILO_TEST_SLOW_MS=200; "
-			      "(i=0; while [ ! -s %s/mk/shards/2-of-2/items.jsonl ] && [ $i -lt 600 ]; do sleep 0.2; "
-			      "i=$((i+1)); done; kill -9 $$) & fi; exec $MERILO run --mpi --model %s/m.gguf " RUN_OPTS
-			      " --threads 1 --out %s/mk'", tmp, tmp, tmp);
+	/* rank 1 scores slowly (200 ms per item: the writer's 2 s flush comes by item 11),
+	 * stops itself after 12 of its 14 items (MERILO_TEST_PAUSE_AT) and is SIGKILLed
+	 * while stopped: mid-run with records on disk, however loaded the machine */
+	int rc = cli_sh(&out, MPIRUN " sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then export MERILO_TEST_SLOW_MS=200 "
+			      "MERILO_TEST_PAUSE_AT=12; (i=0; while ! grep -q \"^State:.*T\" /proc/$$/status && [ $i -lt 600 ]; "
+			      "do sleep 0.2; i=$((i+1)); done; kill -9 $$) & fi; exec $MERILO run --mpi --model %s/m.gguf " RUN_OPTS
+			      " --threads 1 --out %s/mk'", tmp, tmp);
 	ok(rc != 0, "a killed rank fails the job");
 	free(out);
 	is_int(cli_sh(NULL, "test -f %s/mk/shards/2-of-2/run.json", tmp), 0, "the killed rank's shard is on disk");
+	char mk_items[600];
+	snprintf(mk_items, sizeof mk_items, "%s/mk/shards/2-of-2/items.jsonl", tmp);
+	size_t n_mk = cli_file_lines(mk_items);
+	ok(n_mk >= 1 && n_mk < 14, "its items.jsonl holds the flushed records of a run killed mid-way");
+	diag("killed with %zu of 14 records on disk", n_mk);
 	is_int(cli_sh(&out, MPIRUN " $MERILO run --mpi --resume %s/mk", tmp), 0, "--mpi --resume finished the run");
 	free(out);
 	same_as_full("mk");

@@ -806,15 +806,14 @@ static void t_resume_finished(void)
 
 static void t_sigint(void)
 {
-	char dir_i[512], path[600], started[600];
+	char dir_i[512], path[600];
 	snprintf(dir_i, sizeof dir_i, "%s/i", tmp);
 	const char *args_i[] = { "--model", tiny_model, "--suite", mini_suite, "--threads", "2", "--quiet", "--out", dir_i,
 				 NULL };
-	snprintf(started, sizeof started, "%s/run.json", dir_i);
-	pid_t pid = spawn_run(merilo, NULL, spawn_log, 100, args_i);
-	spawn_wait_nonempty(started);
-	spawn_sleep_ms(300);
-	kill(pid, SIGINT);
+	pid_t pid = spawn_run_paused(merilo, NULL, spawn_log, 0, 2, args_i);
+	ok(spawn_wait_stopped(pid), "SIGINT: the run stopped itself after 2 units (MERILO_TEST_PAUSE_AT)");
+	kill(pid, SIGINT); /* pending while stopped, delivered on SIGCONT */
+	kill(pid, SIGCONT);
 	is_int(spawn_wait(pid, NULL), 4, "SIGINT: exit 4");
 	char *log = cli_slurp(spawn_log);
 	like(log, "merilo run --resume", "SIGINT: the message says how to resume");
