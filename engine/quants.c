@@ -123,7 +123,7 @@ static inline int8_t q8_round(float v)
 	return (int8_t)(v >= -127.5f && v <= 127.5f ? nearbyintf(v) : 0.0f);
 }
 
-void eng_quantize_row_q8_0(const float *x, void *y, int64_t n)
+void eng_quantize_row_q8_0_scalar(const float *x, void *y, int64_t n)
 {
 	struct eng_block_q8_0 *b = y;
 	for (int64_t ib = 0; ib < n / 32; ib++) {
@@ -139,7 +139,7 @@ void eng_quantize_row_q8_0(const float *x, void *y, int64_t n)
 	}
 }
 
-void eng_quantize_row_q8_1(const float *x, void *y, int64_t n)
+void eng_quantize_row_q8_1_scalar(const float *x, void *y, int64_t n)
 {
 	struct eng_block_q8_1 *b = y;
 	for (int64_t ib = 0; ib < n / 32; ib++) {
@@ -157,6 +157,73 @@ void eng_quantize_row_q8_1(const float *x, void *y, int64_t n)
 		b[ib].d = eng_f32_to_f16(d);
 		b[ib].s = eng_f32_to_f16(d * (float)sum);
 	}
+}
+
+#if QN_AVX2
+/* The scalar loop's amax of 32 floats: max_ps(|x|, m) returns m where |x| is NaN, as
+ * fmaxf(amax, NaN) = amax, and a maximum is exact, so the lane order does not matter. */
+static inline float amax32(const float *x)
+{
+	const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 m = _mm256_setzero_ps();
+	for (int j = 0; j < 32; j += 8)
+		m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + j), abs), m);
+	__m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+	h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+	return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+}
+
+/* q8_round(x[j] * id) for 32 values into qs (the same product, the same half-even
+ * rounding, 0 outside [-127.5, 127.5] and for NaN); returns the sum of the quants. */
+static inline int q8_round32(const float *x, float id, int8_t *qs)
+{
+	const __m256 vid = _mm256_set1_ps(id), lo = _mm256_set1_ps(-127.5f), hi = _mm256_set1_ps(127.5f);
+	__m256i q[4];
+	for (int k = 0; k < 4; k++) {
+		const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid);
+		const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, lo, _CMP_GE_OQ), _mm256_cmp_ps(v, hi, _CMP_LE_OQ));
+		q[k] = _mm256_cvtps_epi32(
+			_mm256_and_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), in));
+	}
+	/* packs interleave the 128-bit halves; the permute puts the 32 bytes back in order */
+	const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+	_mm256_storeu_si256((__m256i *)qs, _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+	const __m256i s4 = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
+}
+#endif
+
+/* The activation quantizers: the scalar ones above, or their AVX2 form (the same bits,
+ * tests/eng_quants.c); they run once per token and matrix product, beside the tiles. */
+void eng_quantize_row_q8_0(const float *x, void *y, int64_t n)
+{
+#if QN_AVX2
+	struct eng_block_q8_0 *b = y;
+	for (int64_t ib = 0; ib < n / 32; ib++) {
+		const float amax = amax32(x + ib * 32);
+		b[ib].d = eng_f32_to_f16(amax / 127.0f);
+		q8_round32(x + ib * 32, amax != 0.0f ? 127.0f / amax : 0.0f, b[ib].qs);
+	}
+#else
+	eng_quantize_row_q8_0_scalar(x, y, n);
+#endif
+}
+
+void eng_quantize_row_q8_1(const float *x, void *y, int64_t n)
+{
+#if QN_AVX2
+	struct eng_block_q8_1 *b = y;
+	for (int64_t ib = 0; ib < n / 32; ib++) {
+		const float amax = amax32(x + ib * 32), d = amax / 127.0f;
+		const int sum = q8_round32(x + ib * 32, amax != 0.0f ? 127.0f / amax : 0.0f, b[ib].qs);
+		b[ib].d = eng_f32_to_f16(d);
+		b[ib].s = eng_f32_to_f16(d * (float)sum);
+	}
+#else
+	eng_quantize_row_q8_1_scalar(x, y, n);
+#endif
 }
 
 void eng_quantize_row_q8_K(const float *x, void *y, int64_t n)

@@ -117,6 +117,50 @@ static void check_float(uint32_t type, mdot_fn mdot)
 	}
 }
 
+/* eng_mdot_q8_tabled as an mdot_fn, for compare(): the type and tables of the check */
+static uint32_t tabled_type;
+static const void *tabled_tables;
+static void mdot_tabled(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+			int n_tok, float *out, size_t out_stride)
+{
+	eng_mdot_q8_tabled(tabled_type, n, w, w_stride, n_rows, x, x_stride, tabled_tables, n_tok, out, out_stride);
+}
+
+/* The tiles reading lane tables made once (ops.c's prefill path), filled in two token
+ * ranges as two threads would: every shape equals vec_dot_q8. Q8_0, Q4_0 and Q5_0
+ * rows of up to 512 blocks, IQ4_NL, Q4_1 and Q5_1 rows of up to 256, have them where
+ * the build has AVX2 (the test says so). */
+static void check_tabled(uint32_t type, int64_t n, const char *w, size_t w_stride, const char *x, size_t x_stride)
+{
+	const size_t tb = eng_q8_tables_bytes(type, n, N_TOK_MAX);
+	char name[160];
+#if defined(__AVX2__) && defined(__F16C__)
+	const int want = ((type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0 || type == ENG_TYPE_Q5_0) && n / 32 <= 512) ||
+			 ((type == ENG_TYPE_IQ4_NL || type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1) && n / 32 <= 256);
+#else
+	const int want = 0;
+#endif
+	snprintf(name, sizeof name, "%s, n=%lld: lane tables %s", eng_type_name(type), (long long)n,
+		 want ? "offered (AVX2 build)" : "not offered (0 bytes)");
+	is_int(tb > 0, want, name);
+	if (!tb)
+		return;
+	void *tables = malloc(tb);
+	memset(tables, 0xa5, tb);
+	eng_q8_tables_fill(type, n, x, x_stride, 0, 5, tables);
+	eng_q8_tables_fill(type, n, x, x_stride, 5, N_TOK_MAX, tables);
+	tabled_type = type;
+	tabled_tables = tables;
+	int bad = 0;
+	for (size_t a = 0; a < sizeof row_counts / sizeof row_counts[0]; a++)
+		for (size_t b = 0; b < sizeof tok_counts / sizeof tok_counts[0]; b++)
+			bad += compare(type, mdot_tabled, 1, n, w, w_stride, row_counts[a], x, x_stride, tok_counts[b]);
+	snprintf(name, sizeof name, "%s, n=%lld: with lane tables made once, every rows x tokens shape equals vec_dot_q8",
+		 eng_type_name(type), (long long)n);
+	is_int(bad, 0, name);
+	free(tables);
+}
+
 static void check_q8(uint32_t type, mdot_fn mdot)
 {
 	/* 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback);
@@ -172,6 +216,7 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 		snprintf(name, sizeof name, "%s x %s, n=%lld: every rows x tokens shape equals vec_dot_q8 bit for bit",
 			 eng_type_name(type), eng_type_name(act), (long long)n);
 		is_int(bad, 0, name);
+		check_tabled(type, n, w, w_stride, x, x_stride);
 
 		/* a signalling-NaN scale in row 5 (F16C would quiet it; the scalar path keeps it) */
 		uint16_t snan = 0x7c01;

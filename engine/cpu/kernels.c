@@ -34,6 +34,10 @@
 
 #define KN_INLINE static inline __attribute__((always_inline))
 
+/* The most blocks of a row the prefill tile takes (its per-lane tables are on the stack,
+ * or eng_q8_tables_fill's). */
+#define Q8_PRE_MAX_BLOCKS 512
+
 #if KN_AVX2
 
 /* ---- Q8_0 activations ---- */
@@ -100,24 +104,19 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
 /* The decode (8 x 1) and prefill (2 x 4) tiles are kernels_int.h's ki_qtile8x1 and
  * ki_qtile2x4 with dot_parts as the row dot (kernels_vnni.c passes vpdpbusd). */
 
-/* The most blocks of a row the prefill tile takes (its per-lane tables live on the stack). */
-#define Q8_PRE_MAX_BLOCKS 512
-
-/* dxv[ib] lane t * 2 + r: the scale of token t's block ib; sxv[ib]: bias * its quant sum
+/* Token t (0..3) of a prefill group: lanes t * 2 and t * 2 + 1 of dxv[ib] (floats,
+ * 8 a block) get the scale of its block ib, and of sxv[ib] bias * its quant sum
  * (bias 8 for Q4_0, 16 for Q5_0; nothing for Q8_0). */
-static void q8_tables(int64_t nb, const struct eng_block_q8_0 *const *xt, __m256 *dxv, __m256i *sxv, const int kind)
+static void q8_table_token(int64_t nb, const struct eng_block_q8_0 *x, int t, float *dxv, int32_t *sxv, const int kind)
 {
 	const int32_t bias = kind == KIND_Q5 ? 16 : 8;
 	for (int64_t ib = 0; ib < nb; ib++) {
-		float d[4];
-		int32_t s[4] = { 0, 0, 0, 0 };
-		for (int t = 0; t < 4; t++) {
-			d[t] = eng_f16_to_f32(xt[t][ib].d);
-			for (int k = 0; kind && k < ENG_QK8_0; k++)
-				s[t] += bias * xt[t][ib].qs[k];
-		}
-		dxv[ib] = _mm256_setr_ps(d[0], d[0], d[1], d[1], d[2], d[2], d[3], d[3]);
-		sxv[ib] = _mm256_setr_epi32(s[0], s[0], s[1], s[1], s[2], s[2], s[3], s[3]);
+		const float d = eng_f16_to_f32(x[ib].d);
+		int32_t s = 0;
+		for (int k = 0; kind && k < ENG_QK8_0; k++)
+			s += bias * x[ib].qs[k];
+		dxv[8 * ib + 2 * t] = dxv[8 * ib + 2 * t + 1] = d;
+		sxv[8 * ib + 2 * t] = sxv[8 * ib + 2 * t + 1] = s;
 	}
 }
 
@@ -125,32 +124,40 @@ static void q8_tables(int64_t nb, const struct eng_block_q8_0 *const *xt, __m256
 #define Q8_DEC_MAX_BLOCKS 1024
 
 /* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. Q5_0
- * only with nb <= Q8_PRE_MAX_BLOCKS (the generic qtile knows Q8_0 and Q4_0). */
+ * only with nb <= Q8_PRE_MAX_BLOCKS (the generic qtile knows Q8_0 and Q4_0). With
+ * tables (eng_q8_tables_fill's, nb <= Q8_PRE_MAX_BLOCKS) the groups' lane tables
+ * are read from there instead of made here. */
 KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
-		       int n_tok, float *out, size_t out_stride, const int kind)
+		       const float *tables, int n_tok, float *out, size_t out_stride, const int kind)
 {
 	const int64_t nb = n / ENG_QK8_0;
 	float res[8];
 	int t0 = 0;
 	const int vnni = eng_cpu_has_vnni(); /* kernels_vnni.c */
-	__m256 dxv[Q8_PRE_MAX_BLOCKS];
-	__m256i sxv[Q8_PRE_MAX_BLOCKS];
+	float dx_own[8 * Q8_PRE_MAX_BLOCKS];
+	int32_t sx_own[8 * Q8_PRE_MAX_BLOCKS];
 	for (; t0 + 4 <= n_tok; t0 += 4) {
 		const struct eng_block_q8_0 *xt[4];
 		for (int t = 0; t < 4; t++)
 			xt[t] = (const struct eng_block_q8_0 *)((const char *)xq + (size_t)(t0 + t) * x_stride);
 		const int fast = nb <= Q8_PRE_MAX_BLOCKS;
-		if (fast)
-			q8_tables(nb, xt, dxv, sxv, kind);
+		const float *dxv = dx_own;
+		const int32_t *sxv = sx_own;
+		if (fast && tables) {
+			dxv = tables + (size_t)(t0 / 4) * 16 * (size_t)nb;
+			sxv = (const int32_t *)(dxv + 8 * nb);
+		} else if (fast) {
+			for (int t = 0; t < 4; t++)
+				q8_table_token(nb, xt[t], t, dx_own, sx_own, kind);
+		}
 		for (int r0 = 0; r0 < n_rows; r0 += 2) {
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
 			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
 					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
 			if (fast && vnni)
-				eng_qtile2x4_vnni(nb, wr, (const void *const *)xt, (const float *)dxv, (const int32_t *)sxv,
-						  res, kind);
+				eng_qtile2x4_vnni(nb, wr, (const void *const *)xt, dxv, sxv, res, kind);
 			else if (fast)
-				ki_qtile2x4(nb, wr, xt, (const float *)dxv, (const int32_t *)sxv, res, kind, dot_parts);
+				ki_qtile2x4(nb, wr, xt, dxv, sxv, res, kind, dot_parts);
 			else
 				qtile(nb, wr, xt, res, 2, 4, kind == KIND_Q4);
 			for (int t = 0; t < 4; t++)
@@ -202,7 +209,7 @@ void eng_mdot_q8_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
 #if KN_AVX2
-	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q8);
+	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, NULL, n_tok, out, out_stride, KIND_Q8);
 #else
 	eng_mdot_q8_pairs(ENG_TYPE_Q8_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 #endif
@@ -212,7 +219,7 @@ void eng_mdot_q4_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
 #if KN_AVX2
-	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q4);
+	mdot_q8(n, w, w_stride, n_rows, xq, x_stride, NULL, n_tok, out, out_stride, KIND_Q4);
 #else
 	eng_mdot_q8_pairs(ENG_TYPE_Q4_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 #endif
@@ -223,11 +230,65 @@ void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 {
 #if KN_AVX2
 	if (n / ENG_QK8_0 <= Q8_PRE_MAX_BLOCKS) {
-		mdot_q8(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, KIND_Q5);
+		mdot_q8(n, w, w_stride, n_rows, xq, x_stride, NULL, n_tok, out, out_stride, KIND_Q5);
 		return;
 	}
 #endif
 	eng_mdot_q8_pairs(ENG_TYPE_Q5_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+}
+
+/* The tile kind of a type with eng_q8_tables_fill tables, or -1. */
+static int tabled_kind(uint32_t type, int64_t n)
+{
+	if (!KN_AVX2 || n % ENG_QK8_0 || n / ENG_QK8_0 > Q8_PRE_MAX_BLOCKS)
+		return -1;
+	return type == ENG_TYPE_Q8_0 ? 0 : type == ENG_TYPE_Q4_0 ? 1 : type == ENG_TYPE_Q5_0 ? 2 : -1;
+}
+
+size_t eng_q8_tables_bytes(uint32_t type, int64_t n, int n_tok)
+{
+	if ((tabled_kind(type, n) < 0 && !eng_q32_tabled(type, n)) || n_tok < 4)
+		return 0;
+	/* per group of four tokens and block: 8 float scales, 8 int32 (or float) sums */
+	return (size_t)(n_tok + 3) / 4 * (size_t)(n / 32) * 64;
+}
+
+void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_stride, int t0, int t1, void *tables)
+{
+	const int64_t nb = n / 32;
+	const int kind = tabled_kind(type, n), q32 = kind < 0 && eng_q32_tabled(type, n);
+	for (int t = t0; t < t1 && (kind >= 0 || q32); t++) {
+		const void *x = (const char *)xq + (size_t)t * x_stride;
+		if (q32) {
+			eng_q32_table_token(type, n, x, t, tables);
+			continue;
+		}
+#if KN_AVX2
+		float *dxv = (float *)tables + (size_t)(t / 4) * 16 * (size_t)nb;
+		q8_table_token(nb, x, t % 4, dxv, (int32_t *)(dxv + 8 * nb), kind);
+#endif
+	}
+}
+
+void eng_mdot_q8_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, const void *tables, int n_tok, float *out, size_t out_stride)
+{
+#if KN_AVX2
+	const int kind = tabled_kind(type, n);
+	if (kind >= 0) {
+		if (kind == KIND_Q8)
+			mdot_q8(n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, KIND_Q8);
+		else if (kind == KIND_Q4)
+			mdot_q8(n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, KIND_Q4);
+		else
+			mdot_q8(n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, KIND_Q5);
+		return;
+	}
+#endif
+	if (eng_q32_tabled(type, n))
+		eng_mdot_q32_tabled(type, n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride);
+	else
+		eng_mdot_q8_for_type(type)(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 }
 
 eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)

@@ -72,6 +72,25 @@ typedef void (*eng_mdot_fn)(int64_t n, const void *w, size_t w_stride, int n_row
  * format (the type's vec_dot_type), or NULL where there is none (static). */
 eng_mdot_fn eng_mdot_q8_for_type(uint32_t type);
 
+/* Prefill of Q8_0 / Q4_0 / Q5_0 / IQ4_NL / Q4_1 / Q5_1 weights with the tokens'
+ * per-block lane tables (f16 scales as floats; bias x quant sums, or Q8_1's s) made once per matrix product instead of once
+ * per call (ops.c calls a kernel per chunk of rows, and a chunk is ~16 rows): the
+ * bytes the tables of n_tok tokens take (0: the type, n or n_tok has no such path,
+ * use eng_mdot_q8_for_type's kernel); eng_q8_tables_fill makes those of tokens
+ * t0..t1-1 (tokens are independent: threads fill disjoint ranges); eng_mdot_q8_tabled
+ * is eng_mdot_q8_for_type(type)'s kernel reading them (the same bits). */
+size_t eng_q8_tables_bytes(uint32_t type, int64_t n, int n_tok);
+void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_stride, int t0, int t1, void *tables);
+void eng_mdot_q8_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			size_t x_stride, const void *tables, int n_tok, float *out, size_t out_stride);
+
+/* kernels_q32.c's part of the three above (IQ4_NL, Q4_1, Q5_1), for kernels.c: whether
+ * the type and n have tables, token t's lanes, the kernel reading them. */
+int eng_q32_tabled(uint32_t type, int64_t n);
+void eng_q32_table_token(uint32_t type, int64_t n, const void *x, int t, float *tables);
+void eng_mdot_q32_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			 size_t x_stride, const float *tables, int n_tok, float *out, size_t out_stride);
+
 /* True where the CPU has AVX512-VNNI with AVX512-VL/BW (CPUID, at run time): the
  * Q8_0/Q4_0/Q5_0 kernels then take the tiles of kernels_vnni.c (same bits). */
 int eng_cpu_has_vnni(void);

@@ -12,7 +12,8 @@
  * sign); Q4_1 (0..15) and Q5_1 (0..31) quants are unsigned and go to maddubs as
  * they are. Every output is therefore bit-identical to the type table's
  * vec_dot_q8 whatever the shape of the call (tests/eng_kernels.c). The tokens'
- * f16 scales (and Q8_1 sums) are converted once per call into per-lane tables;
+ * f16 scales (and Q8_1 sums) are converted into per-lane tables, once per call or,
+ * through eng_q8_tables_fill (kernels.c), once per matrix product;
  * rows longer than Q32_MAX_BLOCKS blocks, and builds without AVX2 + F16C, take the
  * single-row kernel pair by pair.
  */
@@ -122,9 +123,10 @@ static void q32_tables(int64_t nb, const void *const *xt, int R, const enum q32_
 		}
 }
 
-/* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. */
+/* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. With
+ * tables (eng_q8_tables_fill's) a group's lane tables are read from there. */
 KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
-			size_t x_stride, int n_tok, float *out, size_t out_stride)
+			size_t x_stride, const float *tables, int n_tok, float *out, size_t out_stride)
 {
 	const int64_t nb = n / 32;
 	float dtab[8 * Q32_MAX_BLOCKS], stab[8 * Q32_MAX_BLOCKS], res[8];
@@ -133,12 +135,18 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 		const void *xt[4];
 		for (int t = 0; t < 4; t++)
 			xt[t] = (const char *)xq + (size_t)(t0 + t) * x_stride;
-		q32_tables(nb, xt, 2, k, dtab, stab);
+		const float *dt = dtab, *st = stab;
+		if (tables) {
+			dt = tables + (size_t)(t0 / 4) * 16 * (size_t)nb;
+			st = dt + 8 * nb;
+		} else {
+			q32_tables(nb, xt, 2, k, dtab, stab);
+		}
 		for (int r0 = 0; r0 < n_rows; r0 += 2) {
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
 			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
 					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
-			q32tile(nb, wr, xt, dtab, stab, res, 2, 4, k, NULL, 0);
+			q32tile(nb, wr, xt, dt, st, res, 2, 4, k, NULL, 0);
 			for (int t = 0; t < 4; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * 2 + r];
@@ -166,39 +174,78 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 #define Q32_TILES 0
 #endif
 
+/* The kind of a weight type of this file, or -1. */
+static int q32_kind_of(uint32_t type)
+{
+	return type == ENG_TYPE_IQ4_NL ? W_IQ4NL : type == ENG_TYPE_Q4_1 ? W_Q41 : type == ENG_TYPE_Q5_1 ? W_Q51 : -1;
+}
+
+int eng_q32_tabled(uint32_t type, int64_t n)
+{
+	return Q32_TILES && q32_kind_of(type) >= 0 && n % 32 == 0 && n / 32 <= Q32_MAX_BLOCKS;
+}
+
+void eng_q32_table_token(uint32_t type, int64_t n, const void *x, int t, float *tables)
+{
+#if Q32_TILES
+	const enum q32_kind k = (enum q32_kind)q32_kind_of(type);
+	const int64_t nb = n / 32;
+	float *dt = tables + (size_t)(t / 4) * 16 * (size_t)nb, *st = dt + 8 * nb;
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const uint8_t *a = (const uint8_t *)x + (size_t)ib * abytes(k);
+		uint16_t h;
+		memcpy(&h, a, 2);
+		dt[8 * ib + 2 * (t % 4)] = dt[8 * ib + 2 * (t % 4) + 1] = eng_f16_to_f32(h);
+		if (k != W_IQ4NL) {
+			memcpy(&h, a + 2, 2);
+			st[8 * ib + 2 * (t % 4)] = st[8 * ib + 2 * (t % 4) + 1] = eng_f16_to_f32(h);
+		}
+	}
+#else
+	(void)type, (void)n, (void)x, (void)t, (void)tables;
+#endif
+}
+
 static void mdot_kind(const enum q32_kind k, uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows,
-		      const void *xq, size_t x_stride, int n_tok, float *out, size_t out_stride)
+		      const void *xq, size_t x_stride, const float *tables, int n_tok, float *out, size_t out_stride)
 {
 #if Q32_TILES
 	if (n / 32 <= Q32_MAX_BLOCKS) {
 		if (k == W_IQ4NL)
-			mdot_q32(W_IQ4NL, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+			mdot_q32(W_IQ4NL, n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride);
 		else if (k == W_Q41)
-			mdot_q32(W_Q41, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+			mdot_q32(W_Q41, n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride);
 		else
-			mdot_q32(W_Q51, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+			mdot_q32(W_Q51, n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride);
 		return;
 	}
 #else
-	(void)k;
+	(void)k, (void)tables;
 #endif
 	eng_mdot_q8_pairs(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+}
+
+void eng_mdot_q32_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			 size_t x_stride, const float *tables, int n_tok, float *out, size_t out_stride)
+{
+	mdot_kind((enum q32_kind)q32_kind_of(type), type, n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out,
+		  out_stride);
 }
 
 void eng_mdot_iq4_nl_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			  int n_tok, float *out, size_t out_stride)
 {
-	mdot_kind(W_IQ4NL, ENG_TYPE_IQ4_NL, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+	mdot_kind(W_IQ4NL, ENG_TYPE_IQ4_NL, n, w, w_stride, n_rows, xq, x_stride, NULL, n_tok, out, out_stride);
 }
 
 void eng_mdot_q4_1_q8_1(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			int n_tok, float *out, size_t out_stride)
 {
-	mdot_kind(W_Q41, ENG_TYPE_Q4_1, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+	mdot_kind(W_Q41, ENG_TYPE_Q4_1, n, w, w_stride, n_rows, xq, x_stride, NULL, n_tok, out, out_stride);
 }
 
 void eng_mdot_q5_1_q8_1(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			int n_tok, float *out, size_t out_stride)
 {
-	mdot_kind(W_Q51, ENG_TYPE_Q5_1, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
+	mdot_kind(W_Q51, ENG_TYPE_Q5_1, n, w, w_stride, n_rows, xq, x_stride, NULL, n_tok, out, out_stride);
 }

@@ -79,6 +79,7 @@ struct mm_job {
 	eng_vec_dot_q8_fn dot_q8;
 	eng_from_f32_fn quantize_act; /* the activation format's quantizer (with dot_q8) */
 	mm_block_fn block;      /* multi-row kernel (cpu/kernels.h) for this path, or NULL */
+	void *tables;           /* the tokens' lane tables for eng_mdot_q8_tabled (in ex->xq), or NULL */
 };
 
 static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
@@ -91,6 +92,8 @@ static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
 		void *dst = (char *)j->ex->xq + (size_t)t * j->xq_row_bytes;
 		if (j->dot_q8) {
 			j->quantize_act(xr, dst, n);
+			if (j->tables)
+				eng_q8_tables_fill(j->w->type, n, j->ex->xq, j->xq_row_bytes, (int)t, (int)t + 1, j->tables);
 		} else {
 			round_f16_row(xr, dst, (size_t)n);
 		}
@@ -136,8 +139,12 @@ static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 			chunk = r1 - r0;
 		for (int64_t r = r0; r < r1; r += chunk) {
 			int nr = (int)(r1 - r < chunk ? r1 - r : chunk);
-			j->block(n, (const char *)w->data + (size_t)r * w->row_bytes, w->row_bytes, nr, x, x_stride,
-				 j->n_tok, j->out + r, j->out_stride);
+			const void *wr = (const char *)w->data + (size_t)r * w->row_bytes;
+			if (j->tables)
+				eng_mdot_q8_tabled(w->type, n, wr, w->row_bytes, nr, x, x_stride, j->tables, j->n_tok,
+						   j->out + r, j->out_stride);
+			else
+				j->block(n, wr, w->row_bytes, nr, x, x_stride, j->n_tok, j->out + r, j->out_stride);
 		}
 		return;
 	}
@@ -171,8 +178,14 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
 	}
-	if (j.dot_q8)
+	if (j.dot_q8) {
 		j.block = eng_mdot_q8_for_type(w->type); /* NULL where the type has none (kernels.h) */
+		/* the tokens' lane tables once, after their quantized rows in xq, where they fit */
+		const size_t rows = ((size_t)n_tok * j.xq_row_bytes + 63) / 64 * 64,
+			     tb = j.block ? eng_q8_tables_bytes(w->type, (int64_t)w->ne0, n_tok) : 0;
+		if (tb && rows + tb <= ex->xq_size)
+			j.tables = (char *)ex->xq + rows;
+	}
 	else if (w->type == ENG_TYPE_F16)
 		j.block = j.xq_row_bytes ? mdot_f16h_block : mdot_f16_block;
 	else if (w->type == ENG_TYPE_F32)
