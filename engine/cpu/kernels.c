@@ -255,7 +255,6 @@ size_t eng_q8_tables_bytes(uint32_t type, int64_t n, int n_tok)
 
 void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_stride, int t0, int t1, void *tables)
 {
-	const int64_t nb = n / 32;
 	const int kind = tabled_kind(type, n), q32 = kind < 0 && eng_q32_tabled(type, n);
 	for (int t = t0; t < t1 && (kind >= 0 || q32); t++) {
 		const void *x = (const char *)xq + (size_t)t * x_stride;
@@ -264,6 +263,7 @@ void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_strid
 			continue;
 		}
 #if KN_AVX2
+		const int64_t nb = n / 32;
 		float *dxv = (float *)tables + (size_t)(t / 4) * 16 * (size_t)nb;
 		q8_table_token(nb, x, t % 4, dxv, (int32_t *)(dxv + 8 * nb), kind);
 #endif
