@@ -205,7 +205,7 @@ static int qa_metrics(const struct task_task *t, const char *lang, const struct 
 		      struct rec_item *rec, struct mrl_err *err)
 {
 	const struct met_qa_opts qo = { .drop_articles = !strncmp(lang, "en", 2) && (!lang[2] || lang[2] == '-'),
-					.fold_diacritics = 0 };
+					.fold_diacritics = task_gen_fold_diacritics(t) };
 	double v;
 	int rc = 0;
 	if (listed(t, "exact_match") && !(rc = met_qa_exact(ti, &qo, &v, err)))

@@ -60,6 +60,7 @@ size_t task_gen_n_until(const struct task_task *t) { return t->n_until; }
 const char *task_gen_until(const struct task_task *t, size_t i) { return i < t->n_until ? t->until[i] : NULL; }
 int task_gen_max_tokens(const struct task_task *t) { return t->max_tokens; }
 const char *task_gen_chat_template(const struct task_task *t) { return t->chat_template; }
+bool task_gen_fold_diacritics(const struct task_task *t) { return t->fold_diacritics; }
 
 /* The language part of a tag ("sr" of "sr-Latn-RS") into buf. */
 static const char *tag_language(const char *tag, char *buf, size_t size)

@@ -633,11 +633,18 @@ static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 		}
 		walk_pop(w, old);
 		t->chat_template = walk_get_chat_template(w, tj);
+		json_t *fold = json_object_get(tj, "fold_diacritics");
+		if (fold && !json_is_boolean(fold)) {
+			old = walk_push_key(w, "fold_diacritics");
+			walk_problem(w, "expected true or false, got %s", mrl_json_type_name(fold));
+			walk_pop(w, old);
+		}
+		t->fold_diacritics = json_is_true(fold);
 	}
 	if ((int)t->type >= 0) {
 		static const char *const ppl_only[] = { "window", "stride", NULL },
 				  *const gen_only[] = { "stop", "until", "max_new_tokens", "max_tokens", "expect_script",
-							"expect_language", "chat_template", NULL };
+							"expect_language", "chat_template", "fold_diacritics", NULL };
 		for (int i = 0; ppl_only[i]; i++)
 			if (t->type != TASK_PERPLEXITY && json_object_get(tj, ppl_only[i])) {
 				size_t o2 = walk_push_key(w, ppl_only[i]);
@@ -740,7 +747,7 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 	static const char *const keys[] = { "id", "type", "description", "metrics", "languages", "derived",
 					    "templates", "target_delimiter", "fewshot", "items", "pool",
 					    "window", "stride", "stop", "until", "max_new_tokens", "max_tokens",
-					    "expect_script", "expect_language", "chat_template", NULL };
+					    "expect_script", "expect_language", "chat_template", "fold_diacritics", NULL };
 	task_translit_fn *fns = NULL;
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";

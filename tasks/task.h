@@ -133,6 +133,10 @@ int task_gen_max_tokens(const struct task_task *t);
  * the task, else of the suite): "auto", "none" or a family name (tasks/chat.h); NULL
  * when neither declares one. The suite's string. */
 const char *task_gen_chat_template(const struct task_task *t);
+/* Whether the answer-matching metrics (exact_match, contains, f1, rouge_l) fold
+ * diacritics (č ć -> c, š -> s, ž -> z, đ -> dj; docs/generation-metrics.md): the
+ * task's "fold_diacritics", false by default. */
+bool task_gen_fold_diacritics(const struct task_task *t);
 /* Generation: the script ("Cyrl" / "Latn") and language ("sr", "hr", ...) an answer
  * in language tag lang is expected to be in: the task's "expect_script" /
  * "expect_language" entry, else what the tag implies (a script subtag: sr-Cyrl ->

@@ -56,6 +56,7 @@ struct task_task {
 	const char **expect_script;   /* generate: per language, the suite's "expect_script" value or NULL */
 	const char **expect_language; /* generate: per language, "expect_language" or NULL */
 	const char *chat_template;    /* generate: its "chat_template", else the suite's, or NULL */
+	bool fold_diacritics;         /* generate: "fold_diacritics" (exact_match, contains, f1, rouge_l) */
 	struct task_item *items;
 	size_t n_items;
 	struct task_item *pool;

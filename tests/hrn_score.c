@@ -283,6 +283,58 @@ static void t_usage(void)
 		   "score --suite %s --predictions %s -o %s/e12", suite, preds("m.jsonl", ""), tmp);
 }
 
+/* The aggregate value of metric of (task, lang) in the run folder dir; NaN when absent. */
+static double metric_of(const char *dir, const char *task, const char *lang, const char *metric)
+{
+	char path[700];
+	struct rec_results r;
+	struct mrl_err err = { 0 };
+	double v = NAN;
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	if (rec_results_read(path, &r, &err))
+		return NAN;
+	for (size_t i = 0; i < r.n_aggregates; i++)
+		if (!strcmp(r.aggregates[i].task, task) && !strcmp(r.aggregates[i].language, lang))
+			for (size_t m = 0; m < r.aggregates[i].n_metrics; m++)
+				if (!strcmp(r.aggregates[i].metrics[m].name, metric))
+					v = r.aggregates[i].metrics[m].value;
+	rec_results_release(&r);
+	return v;
+}
+
+/* A generate task's "fold_diacritics": the same answers written without diacritics
+ * match only where the task folds them (score and run share the scoring of an
+ * answer, harness/run_gen.c); a non-boolean value is refused. */
+static void t_fold(void)
+{
+	char s[400], p[400], dir[600], *out = NULL;
+	static const char *const suite_fmt =
+		"{\"format\": \"merilo-suite/1\", \"name\": \"fold\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+		"\"description\": \"\", \"source\": \"\", \"tasks\": ["
+		"{\"id\": \"%s\", \"type\": \"generate\", \"metrics\": [\"exact_match\", \"f1\"], %s"
+		"\"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": \"P: {question}\\nO:\"}}, "
+		"\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"Gdje?\", \"target\": \"kuća\"}}, "
+		"{\"id\": \"2\", \"hr\": {\"question\": \"Tko?\", \"target\": \"Đoković\"}}]}]}\n";
+	char text[1024];
+	put(p, sizeof p, "fold.jsonl",
+	    "{\"task\": \"qa\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"kuca\"}\n"
+	    "{\"task\": \"qa\", \"item\": \"2\", \"language\": \"hr\", \"text\": \"Djokovic\"}\n");
+	for (int fold = 0; fold < 2; fold++) {
+		snprintf(text, sizeof text, suite_fmt, "qa", fold ? "\"fold_diacritics\": true, " : "");
+		put(s, sizeof s, fold ? "fold-on.json" : "fold-off.json", text);
+		snprintf(dir, sizeof dir, "%s/fold-%d", tmp, fold);
+		is_int(cli_run(&out, "score --suite %s --predictions %s --system tiny -o %s", s, p, dir), 0,
+		       fold ? "fold_diacritics true: score exits 0" : "no fold_diacritics: score exits 0");
+		free(out);
+		is_near(metric_of(dir, "qa", "hr", "exact_match"), fold ? 1.0 : 0.0, 1e-12,
+			fold ? "folded: kuca = kuća and Djokovic = Đoković (exact_match 1)"
+			     : "by default diacritics count: kuca != kuća (exact_match 0)");
+	}
+	snprintf(text, sizeof text, suite_fmt, "qa", "\"fold_diacritics\": \"yes\", ");
+	CLI_EXPECT(3, "fold_diacritics", "a non-boolean fold_diacritics is refused, naming the key", "info %s",
+		   put(s, sizeof s, "fold-bad.json", text));
+}
+
 static void synthetic(void)
 {
 	char en[400], hr[400], *out = NULL;
@@ -300,6 +352,7 @@ static void synthetic(void)
 		return;
 	TEST(t_usage(), "score --help, usage errors and missing files");
 	TEST(t_good(), "a JSONL of every unit scores; a null answer counts as wrong");
+	TEST(t_fold(), "a generate task's fold_diacritics makes answers without diacritics match");
 	TEST(t_missing(), "missing predictions are an error, or wrong with --allow-missing");
 	TEST(t_errors(), "unknown items and languages, bad indices, bad JSON: one line naming file and line");
 }
