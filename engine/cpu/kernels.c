@@ -12,8 +12,8 @@
  *   does not matter), then sumf += (float)sumi * (d_w * d_x), block after block. The
  *   R*T running sums sit in the lanes of one vector; each lane does exactly that
  *   scalar sequence. The f16 scales are converted with F16C, which agrees with
- *   eng_f16_to_f32 on every half but signalling NaNs; a group holding one takes
- *   the scalar conversion.
+ *   eng_f16_to_f32 on every half but signalling NaNs, and those only as far as
+ *   the multiply they enter, which quiets them alike (kernels_int.h, f16x8_scales).
  * Rows or tokens missing from a partial tile repeat the last one, and their
  * results are not stored.
  */
@@ -94,8 +94,8 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
 			dw16[l] = dh[l % R];
 			dx16[l] = xt[l / R][ib].d;
 		}
-		__m256 dw = f16x8_to_ps(_mm_loadu_si128((const __m128i *)dw16));
-		__m256 dx = f16x8_to_ps(_mm_loadu_si128((const __m128i *)dx16));
+		__m256 dw = f16x8_scales(_mm_loadu_si128((const __m128i *)dw16));
+		__m256 dx = f16x8_scales(_mm_loadu_si128((const __m128i *)dx16));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(sumi, _mm256_mul_ps(dw, dx)));
 	}
 	_mm256_storeu_ps(res, acc);

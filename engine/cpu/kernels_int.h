@@ -27,22 +27,15 @@ KI_INLINE __m256i hsum8x8_epi32(const __m256i v[8])
 	return _mm256_add_epi32(_mm256_permute2x128_si256(b0, b1, 0x20), _mm256_permute2x128_si256(b0, b1, 0x31));
 }
 
-/* Eight f16 values as floats, bit-identical to eng_f16_to_f32: F16C agrees with it on
- * every half but signalling NaNs (it quiets them), which take the scalar conversion. */
-KI_INLINE __m256 f16x8_to_ps(__m128i h)
+/* Eight f16 block scales as floats, for a multiply. F16C agrees with eng_f16_to_f32
+ * on every half but signalling NaNs, which it quiets where eng_f16_to_f32 keeps them;
+ * the tiles only ever use the result as a factor whose partner is never a NaN (a
+ * token's scale, a float sum), and a multiply quiets a signalling NaN the same way,
+ * so the products have the same bits either way (tests/eng_kernels.c puts a
+ * signalling-NaN scale into a row). */
+KI_INLINE __m256 f16x8_scales(__m128i h)
 {
-	__m128i snan = _mm_and_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7e00)), _mm_set1_epi16(0x7c00)),
-				     _mm_xor_si128(_mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x01ff)),
-								   _mm_setzero_si128()),
-						   _mm_set1_epi16(-1)));
-	if (__builtin_expect(_mm_testz_si128(snan, snan), 1))
-		return _mm256_cvtph_ps(h);
-	uint16_t hs[8];
-	float f[8];
-	_mm_storeu_si128((__m128i *)hs, h);
-	for (int k = 0; k < 8; k++)
-		f[k] = eng_f16_to_f32(hs[k]);
-	return _mm256_loadu_ps(f);
+	return _mm256_cvtph_ps(h);
 }
 
 /* The weight kinds of the tiles below: Q8_0, Q4_0 (q - 8), Q5_0 (q - 16). */
@@ -115,7 +108,7 @@ KI_INLINE void ki_qtile8x1(int64_t nb, const void *const *wr, const struct eng_b
 		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, kind), blk_d(wr[1], ib, kind), blk_d(wr[2], ib, kind),
 						  blk_d(wr[3], ib, kind), blk_d(wr[4], ib, kind), blk_d(wr[5], ib, kind),
 						  blk_d(wr[6], ib, kind), blk_d(wr[7], ib, kind));
-		const __m256 d = _mm256_mul_ps(f16x8_to_ps(dh), _mm256_set1_ps(dx[ib]));
+		const __m256 d = _mm256_mul_ps(f16x8_scales(dh), _mm256_set1_ps(dx[ib]));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), d));
 	}
 	_mm256_storeu_ps(res, acc);
@@ -147,7 +140,7 @@ KI_INLINE void ki_qtile2x4(int64_t nb, const void *const *wr, const struct eng_b
 		if (kind)
 			sumi = _mm256_sub_epi32(sumi, _mm256_loadu_si256((const __m256i *)(sxv + 8 * ib)));
 		const short d0 = blk_d(wr[0], ib, kind), d1 = blk_d(wr[1], ib, kind);
-		const __m256 dw = f16x8_to_ps(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
+		const __m256 dw = f16x8_scales(_mm_setr_epi16(d0, d1, d0, d1, d0, d1, d0, d1));
 		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dw, _mm256_loadu_ps(dxv + 8 * ib))));
 	}
 	_mm256_storeu_ps(res, acc);

@@ -71,7 +71,7 @@ KI_INLINE __m256 wscales(const void *const *wr, int64_t ib, const int R, const e
 	uint16_t h[8];
 	for (int l = 0; l < 8; l++)
 		memcpy(&h[l], (const uint8_t *)wr[l % R] + (size_t)ib * wbytes(k) + off, 2);
-	return f16x8_to_ps(_mm_loadu_si128((const __m128i *)h));
+	return f16x8_scales(_mm_loadu_si128((const __m128i *)h));
 }
 
 /* One tile of R rows x T tokens (R * T == 8, lane t * R + r); dtab and stab hold, per
