@@ -280,6 +280,53 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 	}
 }
 
+/* The largest products Q4_0 and Q4_1 tiles meet: every weight quant 15 against
+ * activation quants all 127, all -128 (outside what the quantizer makes) and
+ * alternating: exact, as the single-row kernel's int32 sums, on the decode and
+ * prefill tiles (a tile that summed maddubs pairs in int16 would have to hold
+ * 8 x 3840 here). */
+static void check_q4_extremes(void)
+{
+	enum { NB = 24, NR = 9, NT = 5 };
+	static const uint32_t types[] = { ENG_TYPE_Q4_0, ENG_TYPE_Q4_1 };
+	static const int8_t fills[] = { 127, -128, 0 };
+	int bad = 0;
+	for (size_t ti = 0; ti < 2; ti++) {
+		const uint32_t type = types[ti], act = eng_type_get(type)->vec_dot_type;
+		uint64_t row_bytes = 0, xrow = 0;
+		eng_row_size(type, 32 * NB, &row_bytes);
+		eng_row_size(act, 32 * NB, &xrow);
+		const size_t bb = eng_type_get(type)->block_bytes, ab = eng_type_get(act)->block_bytes;
+		char *w = calloc(NR, (size_t)row_bytes), *x = calloc(NT, (size_t)xrow);
+		for (int r = 0; r < NR; r++)
+			for (int b = 0; b < NB; b++) {
+				char *blk = w + (size_t)r * row_bytes + (size_t)b * bb;
+				const uint16_t one = eng_f32_to_f16(1.0f), half = eng_f32_to_f16(0.5f);
+				memcpy(blk, &one, 2);
+				if (type == ENG_TYPE_Q4_1)
+					memcpy(blk + 2, &half, 2);
+				memset(blk + bb - 16, 0xff, 16); /* every quant 15 */
+			}
+		for (size_t f = 0; f < sizeof fills; f++) {
+			for (int t = 0; t < NT; t++)
+				for (int b = 0; b < NB; b++) {
+					char *blk = x + (size_t)t * xrow + (size_t)b * ab;
+					const uint16_t d = eng_f32_to_f16(0.25f), s = eng_f32_to_f16(3.0f);
+					memcpy(blk, &d, 2);
+					if (act == ENG_TYPE_Q8_1)
+						memcpy(blk + 2, &s, 2);
+					int8_t *qs = (int8_t *)(blk + ab - 32);
+					for (int k = 0; k < 32; k++)
+						qs[k] = fills[f] ? fills[f] : (int8_t)(k % 2 ? 127 : -128);
+				}
+			bad += compare(type, eng_mdot_q8_for_type(type), 1, 32 * NB, w, (size_t)row_bytes, NR, x, (size_t)xrow, NT);
+		}
+		free(w);
+		free(x);
+	}
+	is_int(bad, 0, "q4_0 / q4_1: quants 15 against 127, -128 and alternating: every tile equals vec_dot_q8");
+}
+
 /* A row of length 0 (n = 0 is a multiple of every block size): every kernel, on every
  * path (decode with a next tile to prefetch, prefill), writes 0, the empty sum. */
 static void check_empty(void)
@@ -355,6 +402,7 @@ int main(void)
 	check_q8(ENG_TYPE_Q4_1, eng_mdot_q4_1_q8_1);
 	check_q8(ENG_TYPE_Q5_1, eng_mdot_q5_1_q8_1);
 	check_empty();
+	check_q4_extremes();
 	check_kq(ENG_TYPE_Q2_K, eng_mdot_q2_K_q8_K, 80, 1);
 	check_kq(ENG_TYPE_Q3_K, eng_mdot_q3_K_q8_K, 108, 0);
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);
