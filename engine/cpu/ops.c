@@ -185,11 +185,11 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 			     tb = j.block ? eng_q8_tables_bytes(w->type, (int64_t)w->ne0, n_tok) : 0;
 		if (tb && rows + tb <= ex->xq_size)
 			j.tables = (char *)ex->xq + rows;
-	}
-	else if (w->type == ENG_TYPE_F16)
+	} else if (w->type == ENG_TYPE_F16) {
 		j.block = j.xq_row_bytes ? mdot_f16h_block : mdot_f16_block;
-	else if (w->type == ENG_TYPE_F32)
+	} else if (w->type == ENG_TYPE_F32) {
 		j.block = mdot_f32_block;
+	}
 	if (j.xq_row_bytes) {
 		/* ctx_new sized xq for n_ubatch rows of the widest input */
 		j.xq = ex->xq;
