@@ -144,7 +144,7 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 		const float *dxv = dx_own;
 		const int32_t *sxv = sx_own;
 		if (fast && tables) {
-			dxv = tables + (size_t)(t0 / 4) * 16 * (size_t)nb;
+			dxv = tables + ki_table_group(t0, nb);
 			sxv = (const int32_t *)(dxv + 8 * nb);
 		} else if (fast) {
 			for (int t = 0; t < 4; t++)
@@ -255,19 +255,20 @@ size_t eng_q8_tables_bytes(uint32_t type, int64_t n, int n_tok)
 
 void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_stride, int t0, int t1, void *tables)
 {
-	const int kind = tabled_kind(type, n), q32 = kind < 0 && eng_q32_tabled(type, n);
-	for (int t = t0; t < t1 && (kind >= 0 || q32); t++) {
-		const void *x = (const char *)xq + (size_t)t * x_stride;
-		if (q32) {
-			eng_q32_table_token(type, n, x, t, tables);
-			continue;
-		}
-#if KN_AVX2
-		const int64_t nb = n / 32;
-		float *dxv = (float *)tables + (size_t)(t / 4) * 16 * (size_t)nb;
-		q8_table_token(nb, x, t % 4, dxv, (int32_t *)(dxv + 8 * nb), kind);
-#endif
+	const int kind = tabled_kind(type, n);
+	if (kind < 0) {
+		for (int t = t0; t < t1 && eng_q32_tabled(type, n); t++)
+			eng_q32_table_token(type, n, (const char *)xq + (size_t)t * x_stride, t, tables);
+		return;
 	}
+#if KN_AVX2
+	const int64_t nb = n / 32;
+	for (int t = t0; t < t1; t++) {
+		float *dxv = (float *)tables + ki_table_group(t, nb);
+		q8_table_token(nb, (const void *)((const char *)xq + (size_t)t * x_stride), t % 4, dxv,
+			       (int32_t *)(dxv + 8 * nb), kind);
+	}
+#endif
 }
 
 void eng_mdot_q8_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,

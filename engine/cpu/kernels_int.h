@@ -38,6 +38,14 @@ KI_INLINE __m256 f16x8_scales(__m128i h)
 	return _mm256_cvtph_ps(h);
 }
 
+/* Where token t's group starts in eng_q8_tables_fill's tables (kernels.h), in floats:
+ * per group of four tokens, nb blocks of 8 float lanes (the scales), then nb blocks
+ * of 8 32-bit lanes (the sums); token t owns lanes 2 (t % 4) and 2 (t % 4) + 1. */
+KI_INLINE size_t ki_table_group(int t, int64_t nb)
+{
+	return (size_t)(t / 4) * 16 * (size_t)nb;
+}
+
 /* The weight kinds of the tiles below: Q8_0, Q4_0 (q - 8), Q5_0 (q - 16). */
 enum { KIND_Q8 = 0, KIND_Q4 = 1, KIND_Q5 = 2 };
 

@@ -107,20 +107,26 @@ KI_INLINE void q32tile(int64_t nb, const void *const *wr, const void *const *xt,
 	_mm256_storeu_ps(res, acc);
 }
 
-/* dtab/stab lane l of block ib: the d (s) of token xt[l / R]'s block ib. */
-static void q32_tables(int64_t nb, const void *const *xt, int R, const enum q32_kind k, float *dtab, float *stab)
+/* Lanes l0 .. l0 + nl - 1 of every block ib of dtab (stab): the d (s) of block ib of
+ * the token's activation row x. */
+static void q32_token_lanes(const enum q32_kind k, int64_t nb, const void *x, int l0, int nl, float *dtab, float *stab)
 {
-	for (int64_t ib = 0; ib < nb; ib++)
-		for (int l = 0; l < 8; l++) {
-			const uint8_t *a = (const uint8_t *)xt[l / R] + (size_t)ib * abytes(k);
-			uint16_t h;
-			memcpy(&h, a, 2);
-			dtab[8 * ib + l] = eng_f16_to_f32(h);
-			if (k != W_IQ4NL) {
-				memcpy(&h, a + 2, 2);
-				stab[8 * ib + l] = eng_f16_to_f32(h);
-			}
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const uint8_t *a = (const uint8_t *)x + (size_t)ib * abytes(k);
+		uint16_t h;
+		memcpy(&h, a, 2);
+		const float d = eng_f16_to_f32(h);
+		float sv = 0.0f;
+		if (k != W_IQ4NL) {
+			memcpy(&h, a + 2, 2);
+			sv = eng_f16_to_f32(h);
 		}
+		for (int l = l0; l < l0 + nl; l++) {
+			dtab[8 * ib + l] = d;
+			if (k != W_IQ4NL)
+				stab[8 * ib + l] = sv;
+		}
+	}
 }
 
 /* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. With
@@ -137,10 +143,11 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 			xt[t] = (const char *)xq + (size_t)(t0 + t) * x_stride;
 		const float *dt = dtab, *st = stab;
 		if (tables) {
-			dt = tables + (size_t)(t0 / 4) * 16 * (size_t)nb;
+			dt = tables + ki_table_group(t0, nb);
 			st = dt + 8 * nb;
 		} else {
-			q32_tables(nb, xt, 2, k, dtab, stab);
+			for (int t = 0; t < 4; t++)
+				q32_token_lanes(k, nb, xt[t], 2 * t, 2, dtab, stab);
 		}
 		for (int r0 = 0; r0 < n_rows; r0 += 2) {
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
@@ -154,7 +161,7 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 	}
 	for (; t0 < n_tok; t0++) {
 		const void *xt[1] = { (const char *)xq + (size_t)t0 * x_stride };
-		q32_tables(nb, xt, 8, k, dtab, stab);
+		q32_token_lanes(k, nb, xt[0], 0, 8, dtab, stab);
 		for (int r0 = 0; r0 < n_rows; r0 += 8) {
 			const int nr = n_rows - r0 < 8 ? n_rows - r0 : 8;
 			const void *wr[8];
@@ -188,19 +195,9 @@ int eng_q32_tabled(uint32_t type, int64_t n)
 void eng_q32_table_token(uint32_t type, int64_t n, const void *x, int t, float *tables)
 {
 #if Q32_TILES
-	const enum q32_kind k = (enum q32_kind)q32_kind_of(type);
 	const int64_t nb = n / 32;
-	float *dt = tables + (size_t)(t / 4) * 16 * (size_t)nb, *st = dt + 8 * nb;
-	for (int64_t ib = 0; ib < nb; ib++) {
-		const uint8_t *a = (const uint8_t *)x + (size_t)ib * abytes(k);
-		uint16_t h;
-		memcpy(&h, a, 2);
-		dt[8 * ib + 2 * (t % 4)] = dt[8 * ib + 2 * (t % 4) + 1] = eng_f16_to_f32(h);
-		if (k != W_IQ4NL) {
-			memcpy(&h, a + 2, 2);
-			st[8 * ib + 2 * (t % 4)] = st[8 * ib + 2 * (t % 4) + 1] = eng_f16_to_f32(h);
-		}
-	}
+	float *dt = tables + ki_table_group(t, nb);
+	q32_token_lanes((enum q32_kind)q32_kind_of(type), nb, x, 2 * (t % 4), 2, dt, dt + 8 * nb);
 #else
 	(void)type, (void)n, (void)x, (void)t, (void)tables;
 #endif

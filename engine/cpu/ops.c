@@ -92,12 +92,12 @@ static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
 		void *dst = (char *)j->ex->xq + (size_t)t * j->xq_row_bytes;
 		if (j->dot_q8) {
 			j->quantize_act(xr, dst, n);
-			if (j->tables)
-				eng_q8_tables_fill(j->w->type, n, j->ex->xq, j->xq_row_bytes, (int)t, (int)t + 1, j->tables);
 		} else {
 			round_f16_row(xr, dst, (size_t)n);
 		}
 	}
+	if (j->tables) /* this thread's tokens' lane tables, from the rows just quantized */
+		eng_q8_tables_fill(j->w->type, n, j->ex->xq, j->xq_row_bytes, (int)t0, (int)t1, j->tables);
 }
 
 static void mdot_f32_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
