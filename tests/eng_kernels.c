@@ -285,6 +285,14 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
  * alternating: exact, as the single-row kernel's int32 sums, on the decode and
  * prefill tiles (a tile that summed maddubs pairs in int16 would have to hold
  * 8 x 3840 here). */
+/* The f16 fields a block starts with: its d and, where the format has one (Q4_1's m,
+ * Q8_1's s), the second. */
+static void put_scales(char *blk, float d, int has_second, float second)
+{
+	const uint16_t h[2] = { eng_f32_to_f16(d), eng_f32_to_f16(second) };
+	memcpy(blk, h, has_second ? 4 : 2);
+}
+
 static void check_q4_extremes(void)
 {
 	enum { NB = 24, NR = 9, NT = 5 };
@@ -301,20 +309,14 @@ static void check_q4_extremes(void)
 		for (int r = 0; r < NR; r++)
 			for (int b = 0; b < NB; b++) {
 				char *blk = w + (size_t)r * row_bytes + (size_t)b * bb;
-				const uint16_t one = eng_f32_to_f16(1.0f), half = eng_f32_to_f16(0.5f);
-				memcpy(blk, &one, 2);
-				if (type == ENG_TYPE_Q4_1)
-					memcpy(blk + 2, &half, 2);
+				put_scales(blk, 1.0f, type == ENG_TYPE_Q4_1, 0.5f);
 				memset(blk + bb - 16, 0xff, 16); /* every quant 15 */
 			}
 		for (size_t f = 0; f < sizeof fills; f++) {
 			for (int t = 0; t < NT; t++)
 				for (int b = 0; b < NB; b++) {
 					char *blk = x + (size_t)t * xrow + (size_t)b * ab;
-					const uint16_t d = eng_f32_to_f16(0.25f), s = eng_f32_to_f16(3.0f);
-					memcpy(blk, &d, 2);
-					if (act == ENG_TYPE_Q8_1)
-						memcpy(blk + 2, &s, 2);
+					put_scales(blk, 0.25f, act == ENG_TYPE_Q8_1, 3.0f);
 					int8_t *qs = (int8_t *)(blk + ab - 32);
 					for (int k = 0; k < 32; k++)
 						qs[k] = fills[f] ? fills[f] : (int8_t)(k % 2 ? 127 : -128);

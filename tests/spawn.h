@@ -80,22 +80,6 @@ static inline void spawn_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Wait (60 s at most) until the file at path has at least n lines, or pid has
- * ended (it is left unreaped, for spawn_wait); returns the lines seen. */
-static inline size_t spawn_wait_lines(pid_t pid, const char *path, size_t n)
-{
-	for (int i = 0; i < 6000; i++) {
-		size_t have = cli_file_lines(path);
-		if (have >= n)
-			return have;
-		siginfo_t si = { 0 };
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
-			return have;
-		spawn_sleep_ms(10);
-	}
-	return cli_file_lines(path);
-}
-
 /* Wait (120 s at most) until pid has stopped itself (MERILO_TEST_PAUSE_AT): true;
  * false where it ended first (left unreaped, for spawn_wait) or on the timeout. */
 static inline bool spawn_wait_stopped(pid_t pid)
