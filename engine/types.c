@@ -157,7 +157,7 @@ static void bf16_from_f32(const float *src, void *dst, int64_t n)
 	}
 }
 
-static float vec_dot_bf16(int64_t n, const void *row, const float *x)
+float eng_vec_dot_bf16_ref(int64_t n, const void *row, const float *x)
 {
 	const uint8_t *p = row;
 	float l[8] = {0};
@@ -169,6 +169,27 @@ static float vec_dot_bf16(int64_t n, const void *row, const float *x)
 	for (; i < n; i++)
 		s += eng_bf16_to_f32(load_u16(p + 2 * i)) * x[i];
 	return s;
+}
+
+static float vec_dot_bf16(int64_t n, const void *row, const float *x)
+{
+#if MRL_AVX2
+	/* a bf16 is the high half of an f32: widen by a shift */
+	const uint8_t *p = row;
+	__m256 acc = _mm256_setzero_ps();
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		__m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 2 * i)));
+		__m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
+		acc = _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(x + i)));
+	}
+	float s = hsum256(acc);
+	for (; i < n; i++)
+		s += eng_bf16_to_f32(load_u16(p + 2 * i)) * x[i];
+	return s;
+#else
+	return eng_vec_dot_bf16_ref(n, row, x);
+#endif
 }
 
 /* ---- Q8_0 ---- */

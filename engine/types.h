@@ -141,6 +141,7 @@ float eng_vec_dot_q4_0_q8_0(int64_t n, const void *row, const void *xq);
  * identical results to the dispatching versions above and the table's). */
 float eng_vec_dot_f32_ref(int64_t n, const void *row, const float *x);
 float eng_vec_dot_f16_ref(int64_t n, const void *row, const float *x);
+float eng_vec_dot_bf16_ref(int64_t n, const void *row, const float *x);
 float eng_vec_dot_q8_0_ref(int64_t n, const void *row, const float *x);
 float eng_vec_dot_q4_0_ref(int64_t n, const void *row, const float *x);
 float eng_vec_dot_q8_0_q8_0_ref(int64_t n, const void *row, const void *xq);

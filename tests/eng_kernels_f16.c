@@ -1,6 +1,6 @@
-/* eng_kernels_f16.c — kernels_f16.c's F16/F32 tiles against the single-row kernels on odd shapes.
+/* eng_kernels_f16.c — kernels_f16.c's F16/BF16/F32 tiles against the single-row kernels on odd shapes.
  *
- * eng_mdot_f16 / eng_mdot_f32 must give, for every (row, token), the bits of the
+ * eng_mdot_f16 / eng_mdot_bf16 / eng_mdot_f32 must give, for every (row, token), the bits of the
  * table's single-row vec_dot (the determinism contract: a value may not depend on
  * how many tokens or rows share the call, nor on which tile it falls in). Checked
  * on every rows x tokens shape from 1 x 1 to 17 x 33 (partial row groups, partial
@@ -12,7 +12,9 @@
  * such activations every product is exact, so the reference's bits are the
  * kernel's whatever the compiler does with its multiply-add; there
  * eng_mdot_f16_xh (fused multiply-adds, what ops.c calls) must give the same bits
- * too. Outputs outside the block (a padded out_stride) must stay untouched.
+ * too. BF16 is compared with its plain-C reference eng_vec_dot_bf16_ref as well (its
+ * products are not exact, so this holds only because both multiply, then add).
+ * Outputs outside the block (a padded out_stride) must stay untouched.
  */
 #include "tests/tap.h"
 
@@ -44,7 +46,8 @@ struct case_data {
 	size_t w_stride;
 	const float *x; /* MAX_TOK activation rows, x_stride apart */
 	size_t x_stride;
-	int use_ref; /* compare with eng_vec_dot_f16_ref too */
+	float (*ref)(int64_t, const void *, const float *); /* a plain-C reference to agree with, or NULL */
+	int fused; /* also eng_mdot_f16_xh (F16 weights, f16-valued activations) */
 };
 
 /* One call of n_rows x n_tok (fused: eng_mdot_f16_xh) against want; returns the
@@ -59,6 +62,8 @@ static int check_one(const struct case_data *c, const float *want, float *out, s
 		eng_mdot_f16_xh(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
 	else if (c->type == ENG_TYPE_F16)
 		eng_mdot_f16(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
+	else if (c->type == ENG_TYPE_BF16)
+		eng_mdot_bf16(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
 	else
 		eng_mdot_f32(c->n, c->w, c->w_stride, n_rows, c->x, c->x_stride, n_tok, out, out_stride);
 	for (int t = 0; t < MAX_TOK; t++)
@@ -87,14 +92,14 @@ static int check_shapes(const struct case_data *c)
 			const float *xr = (const float *)((const char *)c->x + (size_t)t * c->x_stride);
 			const char *row = c->w + (size_t)r * c->w_stride;
 			want[t * MAX_ROWS + r] = tt->vec_dot(c->n, row, xr);
-			const float ref = c->use_ref ? eng_vec_dot_f16_ref(c->n, row, xr) : want[t * MAX_ROWS + r];
+			const float ref = c->ref ? c->ref(c->n, row, xr) : want[t * MAX_ROWS + r];
 			if (memcmp(&ref, &want[t * MAX_ROWS + r], sizeof ref) && bad++ < 3)
 				diag("n=%lld row %d tok %d: vec_dot %a, reference %a", (long long)c->n, r, t,
 				     want[t * MAX_ROWS + r], ref);
 		}
 	for (int n_rows = 1; n_rows <= MAX_ROWS; n_rows++)
 		for (int n_tok = 1; n_tok <= MAX_TOK; n_tok++)
-			for (int fused = 0; fused <= c->use_ref; fused++)
+			for (int fused = 0; fused <= c->fused; fused++)
 				bad += check_one(c, want, out, out_stride, n_rows, n_tok, fused);
 	free(out);
 	free(want);
@@ -105,7 +110,7 @@ static int check_shapes(const struct case_data *c)
  * activations (f16-rounded where round_x), then every shape. */
 static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, int round_x)
 {
-	const size_t elt = type == ENG_TYPE_F16 ? 2 : 4;
+	const size_t elt = type == ENG_TYPE_F32 ? 4 : 2;
 	const size_t w_stride = (size_t)n * elt + pad, x_stride = ((size_t)n + 3) * sizeof(float);
 	char *wbuf = aligned_alloc(64, (MAX_ROWS * w_stride + offset + 63) / 64 * 64);
 	float *x = malloc(x_stride * MAX_TOK);
@@ -121,12 +126,15 @@ static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, in
 			float v = rng_sym() * 2.0f;
 			((float *)((char *)x + (size_t)t * x_stride))[i] = round_x ? eng_f16_to_f32(eng_f32_to_f16(v)) : v;
 		}
-	const struct case_data c = { type, n, w, w_stride, x, x_stride, type == ENG_TYPE_F16 && round_x };
+	const int fused = type == ENG_TYPE_F16 && round_x;
+	const struct case_data c = { type, n, w, w_stride, x, x_stride,
+				     fused ? eng_vec_dot_f16_ref : type == ENG_TYPE_BF16 ? eng_vec_dot_bf16_ref : NULL, fused };
 	char name[200];
 	snprintf(name, sizeof name,
 		 "%s, n=%lld, rows %zu bytes apart at +%zu%s: every shape 1..%d rows x 1..%d tokens equals vec_dot bit for bit",
 		 eng_type_name(type), (long long)n, w_stride, offset,
-		 c.use_ref ? ", f16-rounded activations (also eng_mdot_f16_xh, and the plain-C reference)" : "",
+		 c.fused ? ", f16-rounded activations (also eng_mdot_f16_xh, and the plain-C reference)"
+			 : c.ref ? " (and the plain-C reference)" : "",
 		 MAX_ROWS, MAX_TOK);
 	is_int(check_shapes(&c), 0, name);
 	free(wbuf);
@@ -142,8 +150,10 @@ int main(void)
 		check_length(ENG_TYPE_F16, lengths[i], 6, 2, 0);
 		check_length(ENG_TYPE_F16, lengths[i], 2, 34, 1);
 		check_length(ENG_TYPE_F32, lengths[i], 12, 4, 0);
+		check_length(ENG_TYPE_BF16, lengths[i], 4, 6, 0);
 	}
 	check_length(ENG_TYPE_F16, 1024, 0, 2, 1);
 	check_length(ENG_TYPE_F32, 512, 0, 4, 0);
+	check_length(ENG_TYPE_BF16, 1024, 0, 2, 0);
 	return done_testing();
 }

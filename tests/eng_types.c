@@ -258,7 +258,7 @@ static void check_dots(void)
 	}
 	static const uint32_t types[] = { ENG_TYPE_F32, ENG_TYPE_F16, ENG_TYPE_BF16, ENG_TYPE_Q8_0, ENG_TYPE_Q4_0 };
 	float (*const ref_fn[])(int64_t, const void *, const float *) = {
-		eng_vec_dot_f32_ref, eng_vec_dot_f16_ref, NULL, eng_vec_dot_q8_0_ref, eng_vec_dot_q4_0_ref,
+		eng_vec_dot_f32_ref, eng_vec_dot_f16_ref, eng_vec_dot_bf16_ref, eng_vec_dot_q8_0_ref, eng_vec_dot_q4_0_ref,
 	};
 	static const int64_t lens[] = { 32, 64, 4096, 67, 8, 5 };
 	for (int t = 0; t < 5; t++) {

@@ -24,6 +24,10 @@ void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const f
 /* F16 weights . f32 activations (as the table's f16 vec_dot). */
 void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		  int n_tok, float *out, size_t out_stride);
+/* BF16 weights . f32 activations (as the table's bf16 vec_dot): the F32 kernel's
+ * arithmetic on the widened weights. */
+void eng_mdot_bf16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		   int n_tok, float *out, size_t out_stride);
 /* The same for activations that are f16 values held as floats (ops.c rounds them so
  * for F16 weights): the same bits as eng_mdot_f16, faster (kernels_f16.c: with exact
  * products a fused multiply-add rounds as the multiply and the add do). */

@@ -1,5 +1,5 @@
-/* kernels_f16.c — F16 and F32 weights x f32 activations (kernels.h's eng_mdot_f16 and
- * eng_mdot_f32), blocked for the registers and the caches.
+/* kernels_f16.c — F16, BF16 and F32 weights x f32 activations (kernels.h's eng_mdot_f16,
+ * eng_mdot_bf16 and eng_mdot_f32), blocked for the registers and the caches.
  *
  * Several tokens (prefill, batched scoring): a register tile of TILE_R weight rows x
  * TILE_T tokens keeps TILE_R * TILE_T vector sums, so each converted weight vector is
@@ -13,7 +13,7 @@
  * latency), each weight read once, the next group's rows prefetched.
  *
  * The bits do not depend on the tiling: every (row, token) sum is, element for
- * element, the single-row kernel of types.c (vec_dot_f16 / vec_dot_f32): eight lanes,
+ * element, the single-row kernel of types.c (vec_dot_f16 / vec_dot_bf16 / vec_dot_f32): eight lanes,
  * lane k accumulates w[i+k] * x[i+k] as a rounded multiply then a rounded add over
  * i = 0, 8, 16, ...; the lanes are reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7));
  * the tail (< 8 elements) is added in order. The tiles only choose which sums run side
@@ -22,8 +22,10 @@
  * and the product of two f16 values is exact in f32 (11 x 11 significant bits, no
  * overflow or underflow), so the fused result is rounded exactly as the two steps are.
  *
- * The functions below take `kind`, named f16: 0 F32 weights, 1 F16 weights, 2 F16
- * weights with f16-valued activations (fused).
+ * A BF16 weight is an f32 with the low 16 bits zero, so widening it is a shift, exact.
+ *
+ * The functions below take `kind`: KIND_F32, KIND_F16, KIND_F16H (F16 weights with
+ * f16-valued activations: fused) or KIND_BF16.
  */
 #include "engine/cpu/kernels.h"
 
@@ -35,6 +37,8 @@
 #include <immintrin.h>
 
 #define KF_INLINE static inline __attribute__((always_inline))
+
+enum { KIND_F32, KIND_F16, KIND_F16H, KIND_BF16 };
 
 /* Register tiles: TILE_R * TILE_T sums, TILE_R weight vectors, an activation and a
  * product must fit in the vector registers: 16 with AVX2 (2 x 6: 12 + 2 + 2; the
@@ -57,31 +61,40 @@ KF_INLINE float hsum256(__m256 v)
 	return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
 }
 
-/* acc + w * x: a rounded multiply, then a rounded add; fused (kind 2: F16 weights, f16
+/* acc + w * x: a rounded multiply, then a rounded add; fused (KIND_F16H: F16 weights, f16
  * activations, whose products are exact in f32, so the fused form rounds the same) in
  * one instruction. */
 KF_INLINE __m256 madd(__m256 acc, __m256 w, __m256 x, const int kind)
 {
 #if defined(__FMA__)
-	if (kind == 2)
+	if (kind == KIND_F16H)
 		return _mm256_fmadd_ps(w, x, acc);
 #endif
 	return _mm256_add_ps(acc, _mm256_mul_ps(w, x));
 }
 
-KF_INLINE __m256 load_w8(const char *row, int64_t i, const int f16)
+/* Bytes of one weight. */
+KF_INLINE int64_t elt_bytes(const int kind)
 {
-	if (f16)
+	return kind == KIND_F32 ? 4 : 2;
+}
+
+KF_INLINE __m256 load_w8(const char *row, int64_t i, const int kind)
+{
+	if (kind == KIND_BF16)
+		return _mm256_castsi256_ps(
+			_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + 2 * i))), 16));
+	if (kind != KIND_F32)
 		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
 	return _mm256_loadu_ps((const float *)row + i);
 }
 
-KF_INLINE float load_w1(const char *row, int64_t i, const int f16)
+KF_INLINE float load_w1(const char *row, int64_t i, const int kind)
 {
-	if (f16) {
+	if (kind != KIND_F32) {
 		uint16_t h;
 		memcpy(&h, row + 2 * i, 2);
-		return eng_f16_to_f32(h);
+		return kind == KIND_BF16 ? eng_bf16_to_f32(h) : eng_f16_to_f32(h);
 	}
 	float f;
 	memcpy(&f, row + 4 * i, 4);
@@ -89,11 +102,11 @@ KF_INLINE float load_w1(const char *row, int64_t i, const int f16)
 }
 
 /* The finished sum of one (row, token): reduction, then the tail in order. */
-KF_INLINE float finish(__m256 acc, int64_t i, int64_t n, const char *row, const float *x, const int f16)
+KF_INLINE float finish(__m256 acc, int64_t i, int64_t n, const char *row, const float *x, const int kind)
 {
 	float s = hsum256(acc);
 	for (; i < n; i++)
-		s += load_w1(row, i, f16) * x[i];
+		s += load_w1(row, i, kind) * x[i];
 	return s;
 }
 
@@ -102,7 +115,7 @@ KF_INLINE float finish(__m256 acc, int64_t i, int64_t n, const char *row, const 
  * (the empty asm keeps the compiler from folding it into R memory operands: one
  * load instead of R, which is what lets the tile run at the arithmetic's rate). */
 KF_INLINE void tile(int64_t n, const char *w, size_t w_stride, const float *x, size_t x_stride, float *out,
-		    size_t out_stride, const int R, const int T, const int f16)
+		    size_t out_stride, const int R, const int T, const int kind)
 {
 	__m256 acc[TILE_R][TILE_T];
 	const char *wr[TILE_R];
@@ -118,49 +131,49 @@ KF_INLINE void tile(int64_t n, const char *w, size_t w_stride, const float *x, s
 	for (; i + 8 <= n; i += 8) {
 		__m256 wv[TILE_R];
 		for (int r = 0; r < R; r++)
-			wv[r] = load_w8(wr[r], i, f16);
+			wv[r] = load_w8(wr[r], i, kind);
 		for (int t = 0; t < T; t++) {
 			__m256 xv = _mm256_loadu_ps(xt[t] + i);
 			__asm__("" : "+x"(xv));
 			for (int r = 0; r < R; r++)
-				acc[r][t] = madd(acc[r][t], wv[r], xv, f16);
+				acc[r][t] = madd(acc[r][t], wv[r], xv, kind);
 		}
 	}
 	for (int r = 0; r < R; r++)
 		for (int t = 0; t < T; t++)
-			out[(size_t)t * out_stride + (size_t)r] = finish(acc[r][t], i, n, wr[r], xt[t], f16);
+			out[(size_t)t * out_stride + (size_t)r] = finish(acc[r][t], i, n, wr[r], xt[t], kind);
 }
 
 /* The tiles of R rows (R <= TILE_R) x nt tokens (nt <= TILE_T). */
 KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float *x, size_t x_stride, float *out,
-			 size_t out_stride, const int R, int nt, const int f16)
+			 size_t out_stride, const int R, int nt, const int kind)
 {
 	switch (nt) {
 	case TILE_T:
-		tile(n, w, w_stride, x, x_stride, out, out_stride, R, TILE_T, f16);
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, TILE_T, kind);
 		break;
 #if TILE_T > 5
 	case 5:
-		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 5, f16);
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 5, kind);
 		break;
 #endif
 #if TILE_T > 4
 	case 4:
-		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 4, f16);
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 4, kind);
 		break;
 #endif
 #if TILE_T > 3
 	case 3:
-		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 3, f16);
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 3, kind);
 		break;
 #endif
 #if TILE_T > 2
 	case 2:
-		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 2, f16);
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 2, kind);
 		break;
 #endif
 	default:
-		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 1, f16);
+		tile(n, w, w_stride, x, x_stride, out, out_stride, R, 1, kind);
 		break;
 	}
 }
@@ -171,9 +184,11 @@ KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float 
 #define PAIRS 4
 
 /* The 8 lanes of a weight vector in both halves of a 512-bit register. */
-KF_INLINE __m512 load_w8x2(const char *row, int64_t i, const int f16)
+KF_INLINE __m512 load_w8x2(const char *row, int64_t i, const int kind)
 {
-	if (f16)
+	if (kind == KIND_BF16)
+		return _mm512_broadcast_f32x8(load_w8(row, i, kind));
+	if (kind != KIND_F32)
 		return _mm512_cvtph_ps(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(row + 2 * i))));
 	return _mm512_broadcast_f32x8(_mm256_loadu_ps((const float *)row + i));
 }
@@ -184,7 +199,7 @@ KF_INLINE __m512 load_w8x2(const char *row, int64_t i, const int f16)
  * twice the sums per instruction with the same bits. Rows past nr repeat row nr - 1
  * and are not stored. */
 KF_INLINE void tile512(int64_t n, const char *w, size_t w_stride, int nr, const float *x, size_t x_stride,
-		       float *out, size_t out_stride, const int f16)
+		       float *out, size_t out_stride, const int kind)
 {
 	__m512 acc[TILE_R][PAIRS];
 	const char *wr[TILE_R];
@@ -200,12 +215,12 @@ KF_INLINE void tile512(int64_t n, const char *w, size_t w_stride, int nr, const 
 	for (; i + 8 <= n; i += 8) {
 		__m512 wv[TILE_R];
 		for (int r = 0; r < TILE_R; r++)
-			wv[r] = load_w8x2(wr[r], i, f16);
+			wv[r] = load_w8x2(wr[r], i, kind);
 		for (int p = 0; p < PAIRS; p++) {
 			const __m512 xv = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(xt[2 * p] + i)),
 							     _mm256_loadu_ps(xt[2 * p + 1] + i), 1);
 			for (int r = 0; r < TILE_R; r++)
-				acc[r][p] = f16 == 2 ? _mm512_fmadd_ps(wv[r], xv, acc[r][p])
+				acc[r][p] = kind == KIND_F16H ? _mm512_fmadd_ps(wv[r], xv, acc[r][p])
 						    : _mm512_add_ps(acc[r][p], _mm512_mul_ps(wv[r], xv));
 		}
 	}
@@ -213,7 +228,7 @@ KF_INLINE void tile512(int64_t n, const char *w, size_t w_stride, int nr, const 
 		for (int p = 0; p < PAIRS; p++)
 			for (int h = 0; h < 2; h++) {
 				const __m256 half = h ? _mm512_extractf32x8_ps(acc[r][p], 1) : _mm512_castps512_ps256(acc[r][p]);
-				out[(size_t)(2 * p + h) * out_stride + (size_t)r] = finish(half, i, n, wr[r], xt[2 * p + h], f16);
+				out[(size_t)(2 * p + h) * out_stride + (size_t)r] = finish(half, i, n, wr[r], xt[2 * p + h], kind);
 			}
 }
 #else
@@ -227,7 +242,7 @@ KF_INLINE void tile512(int64_t n, const char *w, size_t w_stride, int nr, const 
 #define BLK_R 8
 
 static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, size_t x_stride, int n_tok,
-		 float *out, size_t out_stride, const int f16)
+		 float *out, size_t out_stride, const int kind)
 {
 	_Static_assert(BLK_R % TILE_R == 0 && TILE_T <= 6, "blocks of whole row groups; tile_rows knows T <= 6");
 	for (int r0 = 0; r0 < n_rows; r0 += BLK_R) {
@@ -239,7 +254,7 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 			for (int r = 0; r < nr; r += TILE_R)
 				tile512(n, wb + (size_t)r * w_stride, w_stride, nr - r < TILE_R ? nr - r : TILE_R,
 					(const float *)((const char *)x + (size_t)t * x_stride), x_stride,
-					out + (size_t)t * out_stride + (size_t)(r0 + r), out_stride, f16);
+					out + (size_t)t * out_stride + (size_t)(r0 + r), out_stride, kind);
 #endif
 		for (; t < n_tok; t += TILE_T) {
 			const int nt = n_tok - t < TILE_T ? n_tok - t : TILE_T;
@@ -248,10 +263,10 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 			int r = 0;
 			for (; r + TILE_R <= nr; r += TILE_R)
 				tile_rows(n, wb + (size_t)r * w_stride, w_stride, xt, x_stride, ot + r, out_stride, TILE_R,
-					  nt, f16);
+					  nt, kind);
 			for (; r < nr; r++)
 				tile_rows(n, wb + (size_t)r * w_stride, w_stride, xt, x_stride, ot + r, out_stride, 1, nt,
-					  f16);
+					  kind);
 		}
 	}
 }
@@ -260,7 +275,7 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
  * at the position being read, a cache line per 64 bytes, so the memory works one
  * group ahead (the hardware prefetcher alone barely follows eight short streams). */
 KF_INLINE void gemv_tile(int64_t n, const char *w, size_t w_stride, const float *x, float *out, const char *next,
-			 const int R, const int f16)
+			 const int R, const int kind)
 {
 	__m256 acc[DEC_R];
 	const char *wr[DEC_R];
@@ -268,7 +283,7 @@ KF_INLINE void gemv_tile(int64_t n, const char *w, size_t w_stride, const float 
 		wr[r] = w + (size_t)r * w_stride;
 		acc[r] = _mm256_setzero_ps();
 	}
-	const int64_t elt = f16 ? 2 : 4;
+	const int64_t elt = elt_bytes(kind);
 	int64_t i = 0;
 	for (; i + 8 <= n; i += 8) {
 		const __m256 xv = _mm256_loadu_ps(x + i);
@@ -276,13 +291,13 @@ KF_INLINE void gemv_tile(int64_t n, const char *w, size_t w_stride, const float 
 			for (int r = 0; r < R; r++)
 				_mm_prefetch(next + (size_t)r * w_stride + (size_t)(i * elt), _MM_HINT_T0);
 		for (int r = 0; r < R; r++)
-			acc[r] = madd(acc[r], load_w8(wr[r], i, f16), xv, f16);
+			acc[r] = madd(acc[r], load_w8(wr[r], i, kind), xv, kind);
 	}
 	for (int r = 0; r < R; r++)
-		out[r] = finish(acc[r], i, n, wr[r], x, f16);
+		out[r] = finish(acc[r], i, n, wr[r], x, kind);
 }
 
-static void gemv(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, float *out, const int f16)
+static void gemv(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, float *out, const int kind)
 {
 	int r0 = 0;
 	/* rows a multiple of 2 KiB apart fall into one or two of L1's 64 sets (8 ways):
@@ -290,39 +305,48 @@ static void gemv(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 	const int pf = w_stride % 2048 != 0;
 	for (; r0 + DEC_R <= n_rows; r0 += DEC_R) {
 		const char *next = pf && r0 + 2 * DEC_R <= n_rows ? w + (size_t)(r0 + DEC_R) * w_stride : NULL;
-		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, next, DEC_R, f16);
+		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, next, DEC_R, kind);
 	}
 	for (; r0 + 4 <= n_rows; r0 += 4)
-		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, NULL, 4, f16);
+		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, NULL, 4, kind);
 	for (; r0 < n_rows; r0++)
-		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, NULL, 1, f16);
+		gemv_tile(n, w + (size_t)r0 * w_stride, w_stride, x, out + r0, NULL, 1, kind);
 }
 
 void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		  int n_tok, float *out, size_t out_stride)
 {
 	if (n_tok == 1)
-		gemv(n, w, w_stride, n_rows, x, out, 0);
+		gemv(n, w, w_stride, n_rows, x, out, KIND_F32);
 	else
-		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 0);
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, KIND_F32);
 }
 
 void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		  int n_tok, float *out, size_t out_stride)
 {
 	if (n_tok == 1)
-		gemv(n, w, w_stride, n_rows, x, out, 1);
+		gemv(n, w, w_stride, n_rows, x, out, KIND_F16);
 	else
-		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 1);
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, KIND_F16);
+}
+
+void eng_mdot_bf16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		   int n_tok, float *out, size_t out_stride)
+{
+	if (n_tok == 1)
+		gemv(n, w, w_stride, n_rows, x, out, KIND_BF16);
+	else
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, KIND_BF16);
 }
 
 void eng_mdot_f16_xh(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		     int n_tok, float *out, size_t out_stride)
 {
 	if (n_tok == 1)
-		gemv(n, w, w_stride, n_rows, x, out, 2);
+		gemv(n, w, w_stride, n_rows, x, out, KIND_F16H);
 	else
-		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, 2);
+		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, KIND_F16H);
 }
 
 #else /* no AVX2 + F16C: the single-row kernels, pair by pair */
@@ -348,6 +372,12 @@ void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const f
 		  int n_tok, float *out, size_t out_stride)
 {
 	mdot_rows(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_F16);
+}
+
+void eng_mdot_bf16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
+		   int n_tok, float *out, size_t out_stride)
+{
+	mdot_rows(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, ENG_TYPE_BF16);
 }
 
 void eng_mdot_f16_xh(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,

@@ -112,6 +112,12 @@ static void mdot_f16_block(int64_t n, const void *w, size_t w_stride, int n_rows
 	eng_mdot_f16(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
 }
 
+static void mdot_bf16_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
+			    int n_tok, float *out, size_t out_stride)
+{
+	eng_mdot_bf16(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
+}
+
 /* F16 weights against activations rounded to f16 (mm_prepare_task). */
 static void mdot_f16h_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
 			    int n_tok, float *out, size_t out_stride)
@@ -187,6 +193,8 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 			j.tables = (char *)ex->xq + rows;
 	} else if (w->type == ENG_TYPE_F16) {
 		j.block = j.xq_row_bytes ? mdot_f16h_block : mdot_f16_block;
+	} else if (w->type == ENG_TYPE_BF16) {
+		j.block = mdot_bf16_block;
 	} else if (w->type == ENG_TYPE_F32) {
 		j.block = mdot_f32_block;
 	}
