@@ -55,7 +55,7 @@ done
 # ---- the files ----
 model_path() {
 	case $1 in
-	f16 | q8_0 | q4_0) echo "$BUILD/bench/m110-$1.gguf" ;;
+	f16 | bf16 | f32 | q8_0 | q4_0) echo "$BUILD/bench/m110-$1.gguf" ;;
 	*) echo "$BUILD/smollm2/smollm2-$1.gguf" ;;
 	esac
 }
@@ -63,7 +63,7 @@ model_path() {
 make_model() { # $1 = model key; prints nothing, fails with a message
 	m=$(model_path "$1")
 	case $1 in
-	f16 | q8_0 | q4_0) ;;
+	f16 | bf16 | f32 | q8_0 | q4_0) ;;
 	*)
 		[ -s "$m" ] && return 0
 		[ -x "$LQ" ] && [ -f "$SMOL_SRC" ] || {
