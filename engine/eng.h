@@ -29,6 +29,8 @@ struct eng_open_opts {
 	enum eng_backend backend; /* ENG_BACKEND_CPU unless asked */
 	bool vocab_only;          /* load the tokenizer only (also implied by a GGUF without tensors) */
 	bool kv_f32;              /* f32 KV cache in every context (default f16, as llama.cpp's default) */
+	bool pin_threads;         /* pin each context's thread i to the i-th CPU of the process's
+				     affinity mask (--affinity); results do not depend on it */
 };
 
 /* Open a GGUF model (or a vocabulary-only GGUF). On success *out owns the mapping;

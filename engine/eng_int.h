@@ -189,6 +189,7 @@ struct eng_model {
 	struct eng_weights w;        /* valid when has_weights */
 	int n_threads;               /* resolved (>= 1) */
 	bool kv_f32;                 /* contexts keep an f32 KV cache (eng_open_opts.kv_f32) */
+	bool pin_threads;            /* eng_open_opts.pin_threads */
 	enum eng_backend backend;
 	/* The backend the forward pass runs on (engine/backend.c): its operations
 	 * and the weights they read (&w on the CPU; device copies for CUDA). bk is
@@ -208,8 +209,10 @@ struct eng_pool;
 /* A task body: process items [begin, end) as worker thread_idx (0 = the caller). */
 typedef void (*eng_task_fn)(void *arg, int64_t begin, int64_t end, int thread_idx);
 
-/* A pool of n_threads - 1 workers plus the calling thread. */
-int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err);
+/* A pool of n_threads - 1 workers plus the calling thread. With pin, thread i
+ * (0: the caller) runs only on the (i mod k)-th of the k CPUs in the calling
+ * thread's affinity mask; the caller's own mask is restored by eng_pool_free. */
+int eng_pool_new(struct eng_pool **out, int n_threads, bool pin, struct mrl_err *err);
 void eng_pool_free(struct eng_pool *p);
 int eng_pool_n_threads(const struct eng_pool *p);
 /* Run fn over [0, n) split into contiguous chunks (about four per thread) that

@@ -192,7 +192,7 @@ int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx,
 	c->ex.att_softcap = cfg->attn_softcap;
 	c->ex.gelu_f16 = cfg->gelu_f16;
 	/* a device backend computes on the device: one host thread drives it */
-	if ((rc = eng_pool_new(&c->ex.pool, on_device ? 1 : m->n_threads, err)))
+	if ((rc = eng_pool_new(&c->ex.pool, on_device ? 1 : m->n_threads, m->pin_threads && !on_device, err)))
 		goto out;
 	c->ex.n_threads = eng_pool_n_threads(c->ex.pool);
 	if (on_device) {

@@ -205,6 +205,7 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	m->backend = opts->backend;
 	m->n_threads = resolve_threads(opts->n_threads);
 	m->kv_f32 = opts->kv_f32;
+	m->pin_threads = opts->pin_threads;
 	if (is_hf_tokenizer(path)) {
 		if ((rc = open_hf_tokenizer(m, path, err)))
 			goto out;

@@ -9,6 +9,9 @@
  * threads or on which thread ran which chunk. Workers spin briefly on a generation
  * counter before sleeping on a condition variable: the forward pass issues many
  * short jobs per token, and a sleep/wake per job would dominate small models.
+ * Pinned (--affinity), thread i runs on one CPU of the caller's affinity mask, the
+ * i-th mod its size; the scheduler then cannot move a thread away from the cache
+ * it warmed, nor put two of them on one core while another idles.
  */
 #include "engine/eng_int.h"
 
@@ -30,6 +33,8 @@ struct eng_pool {
 	pthread_t *threads;
 	struct eng_pool_worker *workers;
 	int n_started;
+	bool pinned;              /* the caller's mask was changed; restored from caller_mask */
+	cpu_set_t caller_mask;
 	pthread_mutex_t mu;
 	pthread_cond_t cv_work;
 	atomic_uint_fast64_t gen;   /* bumped for every job (and at shutdown) */
@@ -86,7 +91,24 @@ static void *worker_main(void *arg)
 	}
 }
 
-int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err)
+/* The CPUs of mask in order, into cpus (CPU_SETSIZE entries); their number. */
+static int mask_cpus(const cpu_set_t *mask, int *cpus)
+{
+	int k = 0;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, mask))
+			cpus[k++] = c;
+	return k;
+}
+
+/* Thread idx's one-CPU mask: the (idx mod k)-th of the k CPUs. */
+static void pin_mask(cpu_set_t *set, const int *cpus, int k, int idx)
+{
+	CPU_ZERO(set);
+	CPU_SET(cpus[idx % k], set);
+}
+
+int eng_pool_new(struct eng_pool **out, int n_threads, bool pin, struct mrl_err *err)
 {
 	*out = NULL;
 	if (n_threads < 1)
@@ -95,6 +117,25 @@ int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err)
 	if (!p)
 		return mrl_err_set(err, MRL_ENOMEM, "thread pool: out of memory");
 	p->n_threads = n_threads;
+	int cpus[CPU_SETSIZE], n_cpus = 0;
+	pthread_attr_t attr, *pattr = NULL;
+	if (pin) {
+		if (pthread_getaffinity_np(pthread_self(), sizeof p->caller_mask, &p->caller_mask) ||
+		    (n_cpus = mask_cpus(&p->caller_mask, cpus)) == 0) {
+			free(p);
+			return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot read this thread's CPU affinity");
+		}
+		cpu_set_t one;
+		pin_mask(&one, cpus, n_cpus, 0);
+		if (pthread_setaffinity_np(pthread_self(), sizeof one, &one)) {
+			free(p);
+			return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot pin the calling thread to CPU %d",
+					   cpus[0]);
+		}
+		p->pinned = true;
+		if (pthread_attr_init(&attr) == 0)
+			pattr = &attr;
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv_work, NULL);
 	atomic_init(&p->gen, 0);
@@ -105,13 +146,22 @@ int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err)
 		p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
 		p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
 		if (!p->threads || !p->workers) {
+			if (pattr)
+				pthread_attr_destroy(pattr);
 			eng_pool_free(p);
 			return mrl_err_set(err, MRL_ENOMEM, "thread pool: out of memory");
 		}
 		for (int i = 0; i < n_threads - 1; i++) {
 			p->workers[i].pool = p;
 			p->workers[i].idx = i + 1;
-			if (pthread_create(&p->threads[i], NULL, worker_main, &p->workers[i])) {
+			if (pattr) { /* created on its CPU: it never runs elsewhere */
+				cpu_set_t one;
+				pin_mask(&one, cpus, n_cpus, i + 1);
+				pthread_attr_setaffinity_np(pattr, sizeof one, &one);
+			}
+			if (pthread_create(&p->threads[i], pattr, worker_main, &p->workers[i])) {
+				if (pattr)
+					pthread_attr_destroy(pattr);
 				eng_pool_free(p);
 				return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot start thread %d of %d", i + 2,
 						   n_threads);
@@ -119,6 +169,8 @@ int eng_pool_new(struct eng_pool **out, int n_threads, struct mrl_err *err)
 			p->n_started++;
 		}
 	}
+	if (pattr)
+		pthread_attr_destroy(pattr);
 	*out = p;
 	return 0;
 }
@@ -136,6 +188,8 @@ void eng_pool_free(struct eng_pool *p)
 		for (int i = 0; i < p->n_started; i++)
 			pthread_join(p->threads[i], NULL);
 	}
+	if (p->pinned)
+		pthread_setaffinity_np(pthread_self(), sizeof p->caller_mask, &p->caller_mask);
 	pthread_cond_destroy(&p->cv_work);
 	pthread_mutex_destroy(&p->mu);
 	free(p->threads);

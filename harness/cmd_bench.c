@@ -30,7 +30,7 @@
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...]\n"
+		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...] [--affinity]\n"
 		"                    [--reps 5] [--warmup 1] [--seed 1234] [--backend cpu|cuda]\n"
 		"                    [--format md|csv|json|jsonl] [-o FILE]\n"
 		"                    [--roofline[=remeasure]] [--roofline-buffer-mib 1024] [--energy-window 1] [--idle S]\n"
@@ -82,6 +82,7 @@ struct opts {
 	int n_prompt, n_gen, n_depth, n_threads;
 	bool default_sizes; /* neither --prompt nor --gen given: fit_default_sizes() may shrink them */
 	bool quiet;         /* no progress lines; with --out one closing line */
+	bool affinity;      /* --affinity: threads pinned */
 	long reps, warmup, seed, requests, roofline_mib;
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
@@ -114,6 +115,8 @@ static json_t *settings_json(const struct opts *o)
 	json_object_set_new(s, "seed", json_integer(o->seed));
 	json_object_set_new(s, "backend", json_string(o->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu"));
 	json_object_set_new(s, "kv_cache", json_string(o->kv_cache ? o->kv_cache : "f16"));
+	if (o->affinity)
+		json_object_set_new(s, "affinity", json_true());
 	json_object_set_new(s, "format", json_string(fmt[o->format]));
 	json_object_set_new(s, "roofline", json_string(o->roofline == 2 ? "remeasure" : o->roofline ? "cached" : "off"));
 	json_object_set_new(s, "energy_window_s", json_real(o->energy_window));
@@ -250,6 +253,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OPT_CALLBACK(0, "backend", &o->backend, "cuda", "the GPU backend (exit 4 where it is not available)",
 			     hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
+		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
 		OPT_CALLBACK(0, "format", &o->format, "F", NULL, opt_format),
 		OPT_STRING('o', "out", &o->out, "FILE", "write the figures to FILE (missing folders are made), not stdout"),
 		OPT_BOOL('q', "quiet", &o->quiet, "no progress line per test on stderr; with -o, one closing line\n"
@@ -626,7 +630,7 @@ int hrn_cmd_bench(int argc, char **argv)
 	const char *backend = o.backend == ENG_BACKEND_CUDA ? "cuda" : "cpu";
 
 	struct eng_open_opts eo = { .n_threads = (int)o.threads[0], .backend = o.backend,
-				    .kv_f32 = o.kv_cache && o.kv_cache[1] == '3' };
+				    .kv_f32 = o.kv_cache && o.kv_cache[1] == '3', .pin_threads = o.affinity };
 	if (eng_model_open(&m, o.model, &eo, &err)) {
 		if (o.backend == ENG_BACKEND_CUDA && (err.code == MRL_ERUNTIME || err.code == MRL_ENOMEM)) {
 			fprintf(stderr, "merilo bench: CUDA backend not available in this build/machine: %s\n", err.msg);

@@ -162,7 +162,7 @@ struct gen_cli {
 	long n_gen, n_threads, n_batch, top_k;
 	double temperature, top_p;
 	uint64_t seed;
-	bool ids_only, stop_eos, timing, json;
+	bool ids_only, stop_eos, timing, json, affinity;
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
 };
@@ -222,6 +222,7 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		OPT_CALLBACK(0, "backend", &a->backend, NULL,
 			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &a->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
+		OPT_BOOL(0, "affinity", &a->affinity, HRN_AFFINITY_HELP),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("generate", options, argc, argv, &n_args, usage);
@@ -281,7 +282,7 @@ int hrn_cmd_generate(int argc, char **argv)
 	if (a.prompts_path && read_prompts(a.prompts_path, &a.prompts, &err))
 		goto fail;
 	struct eng_open_opts opts = { .n_threads = (int)a.n_threads, .backend = a.backend,
-				      .kv_f32 = a.kv_cache && a.kv_cache[1] == '3' };
+				      .kv_f32 = a.kv_cache && a.kv_cache[1] == '3', .pin_threads = a.affinity };
 	if (eng_model_open(&m, a.model_path, &opts, &err))
 		goto fail;
 	hrn_print_model_warnings(m);

@@ -41,7 +41,7 @@
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--batch N] [--threads N]\n"
-		     "                         [--json] [--backend cpu|cuda] [--kv-cache f16|f32] [--quiet]\n"
+		     "                         [--json] [--backend cpu|cuda] [--kv-cache f16|f32] [--affinity] [--quiet]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, each from an\n"
 		     "empty cache; the second half of every chunk is scored). The text needs at\n"
 		     "least 2 x N tokens. A run longer than a few seconds prints progress lines\n"
@@ -359,7 +359,7 @@ static void ppl_progress_init(struct hrn_progress *prog, bool quiet, size_t n_ch
 struct ppl_opts {
 	const char *model_path, *file, *kv_cache;
 	long n_ctx, n_threads, batch;
-	bool as_json, quiet;
+	bool as_json, quiet, affinity;
 	enum eng_backend backend;
 };
 
@@ -381,6 +381,7 @@ static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
 		OPT_BOOL('q', "quiet", &o->quiet, "only errors and one line with the perplexity (no progress)"),
 		OPT_CALLBACK(0, "backend", &o->backend, "B", "cpu (default) or cuda", hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
+		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("perplexity", options, argc, argv, &n_args, usage);
@@ -409,7 +410,8 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	int ret = HRN_EXIT_OK;
 	size_t text_len = 0, n_tok = 0;
 
-	struct eng_open_opts eo = { .n_threads = (int)o.n_threads, .backend = o.backend, .kv_f32 = o.kv_cache[1] == '3' };
+	struct eng_open_opts eo = { .n_threads = (int)o.n_threads, .backend = o.backend, .kv_f32 = o.kv_cache[1] == '3',
+				    .pin_threads = o.affinity };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (eng_model_open(&m, o.model_path, &eo, &err))

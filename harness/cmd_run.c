@@ -94,7 +94,7 @@ struct run_opts {
 	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
 	long limit, threads, seed, fewshot, boot, topk;
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
-	bool quiet, mpi;
+	bool quiet, mpi, affinity;
 	const char *db;      /* --db PATH: the history database the finished run is added to */
 	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
 	char shard_buf[48];
@@ -121,6 +121,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_INTEGER(0, "limit", &o->limit, 0, INT32_MAX, "N", "the first N items of each task (default 0 = all)"),
 		OPT_INTEGER(0, "threads", &o->threads, 0, 1024, "N",
 			    "CPU threads (default 0 = the CPUs this process may use);\nresults do not depend on it"),
+		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
 		OPT_STRING_F(0, "backend", &o->backend, "B",
 			     "cpu (default) or cuda (the GPU backend, where built and a GPU exists;\n"
 			     "its scores match the CPU's within tolerance, not bit for bit)", MRL_OPT_NONEMPTY),
@@ -202,6 +203,8 @@ static json_t *options_json(const struct run_opts *o)
 			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch, "shard", rec_json_string(o->shard), "kv_cache", o->kv_cache);
 	if (j && o->chat_template)
 		json_object_set_new(j, "chat_template", json_string(o->chat_template));
+	if (j && o->affinity)
+		json_object_set_new(j, "affinity", json_true());
 	return j;
 }
 
@@ -875,7 +878,8 @@ int hrn_cmd_run(int argc, char **argv)
 		goto out;
 	if (open_meters(&st, &err))
 		goto fail;
-	struct eng_open_opts eo = { .n_threads = (int)threads, .kv_f32 = !strcmp(st.o.kv_cache, "f32") };
+	struct eng_open_opts eo = { .n_threads = (int)threads, .kv_f32 = !strcmp(st.o.kv_cache, "f32"),
+				    .pin_threads = st.o.affinity };
 	const uint64_t t_open = met_now_ns();
 	if (st.o.backend)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */

@@ -77,6 +77,8 @@ int hrn_opt_backend(const struct mrl_option *opt, const char *arg, struct mrl_er
 /* An OPT_CALLBACK for --kv-cache: "f16" or "f32" (a static string) into the const
  * char * at opt->value; NULL there means the default, f16. HRN_KV_CACHE_HELP is its help. */
 int hrn_opt_kv_cache(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
+/* --affinity (run, bench, perplexity, generate): eng_open_opts.pin_threads. */
+#define HRN_AFFINITY_HELP "pin each compute thread to one CPU of those this process may use\n(steadier timings; results do not depend on it)"
 #define HRN_KV_CACHE_HELP "KV cache: f16 (default, llama.cpp's arithmetic) or f32\n(closer to float64; docs/evaluation.md)"
 
 /* Take an exclusive flock on path (created if absent) and write our pid into it.

@@ -621,7 +621,7 @@ int main(void)
 	e.g = e.api->ops;
 
 	/* the CPU executor, as eng_ctx_new sets one up */
-	if (eng_pool_new(&e.cex.pool, 2, &err))
+	if (eng_pool_new(&e.cex.pool, 2, false, &err))
 		skip_all(err.msg);
 	e.cex.n_threads = eng_pool_n_threads(e.cex.pool);
 	e.cex.n_ctx = 256;

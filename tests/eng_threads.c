@@ -5,28 +5,33 @@
  * threads: a 40-token prefill with all logits, then 8 single-token decode steps.
  * Run on every weight type of the fixture models (each has its own kernels).
  * And the default thread count follows the CPUs the process may use (taskset,
- * container CPU sets), not the machine's online CPUs.
+ * container CPU sets), not the machine's online CPUs. Pinned threads (--affinity):
+ * each on one CPU of the mask, the caller's mask restored afterwards, the same bits.
  */
 #include "tests/tap.h"
 
+#include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/eng.h"
+#include "engine/eng_int.h"
 
 #define N_PREFILL 40
 #define N_STEPS 8
 
 /* Logits of the prefill (all rows) followed by the decode steps. */
-static float *run(const char *path, int n_threads, size_t *n_floats, uint32_t *n_vocab)
+static float *run(const char *path, int n_threads, bool pin, size_t *n_floats, uint32_t *n_vocab)
 {
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
 	struct eng_ctx *c = NULL;
-	struct eng_open_opts o = { .n_threads = n_threads };
+	struct eng_open_opts o = { .n_threads = n_threads, .pin_threads = pin };
 	float *out = NULL;
 	if (eng_model_open(&m, path, &o, &err) || eng_ctx_new(&c, m, 128, &err)) {
 		diag("%s", err.msg);
@@ -83,9 +88,72 @@ static void check_default_threads(void)
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "pinned to one CPU (as taskset -c 0), the default is 1 thread");
 }
 
+/* This process's thread ids into tids (at most max); their number. */
+static int list_tids(pid_t *tids, int max)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (atoi(e->d_name) > 0 && n < max)
+			tids[n++] = (pid_t)atoi(e->d_name);
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A pinned pool of 3: the caller and each worker on one CPU of the caller's mask
+ * (the i-th mod its size, so on a machine of any size), the caller's mask back
+ * after eng_pool_free. Workers are the threads that were not there before. */
+static void check_pinned_pool(void)
+{
+	pid_t old[64], cur[64];
+	const int n_old = list_tids(old, 64);
+	cpu_set_t before, now;
+	int cpus[CPU_SETSIZE], k = 0;
+	pthread_getaffinity_np(pthread_self(), sizeof before, &before);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &before))
+			cpus[k++] = c;
+	struct eng_pool *p = NULL;
+	struct mrl_err err = { 0 };
+	if (!ok(k > 0 && eng_pool_new(&p, 3, true, &err) == 0, "a pinned pool of 3 threads starts")) {
+		diag("%s", err.msg);
+		return;
+	}
+	pthread_getaffinity_np(pthread_self(), sizeof now, &now);
+	ok(CPU_COUNT(&now) == 1 && CPU_ISSET(cpus[0], &now), "pinned: the calling thread runs on the mask's first CPU only");
+	/* the workers' CPUs must be {cpus[1 % k], cpus[2 % k]} as a multiset (with k = 2,
+	 * unpinned workers would inherit the caller's one CPU and show cpus[0] twice) */
+	int workers = 0, right = 0, want[2] = { cpus[1 % k], cpus[2 % k] }, used[2] = { 0, 0 };
+	const int n_cur = list_tids(cur, 64);
+	for (int i = 0; i < n_cur; i++) {
+		int known = 0;
+		for (int j = 0; j < n_old; j++)
+			known |= cur[i] == old[j];
+		if (known)
+			continue;
+		cpu_set_t m;
+		workers++;
+		if (sched_getaffinity(cur[i], sizeof m, &m) || CPU_COUNT(&m) != 1)
+			continue;
+		for (int w = 0; w < 2; w++)
+			if (!used[w] && CPU_ISSET(want[w], &m)) {
+				used[w] = 1;
+				right++;
+				break;
+			}
+	}
+	is_int(workers, 2, "pinned: the pool started 2 worker threads");
+	is_int(right, 2, "pinned: each worker runs on one CPU, the 2nd and 3rd of the mask (mod its size)");
+	eng_pool_free(p);
+	pthread_getaffinity_np(pthread_self(), sizeof now, &now);
+	ok(CPU_EQUAL(&now, &before), "pinned: the calling thread's mask is restored when the pool is freed");
+}
+
 int main(void)
 {
 	check_default_threads();
+	check_pinned_pool();
 	const char *fx = fixtures_dir();
 	if (!fx) {
 		skip("fixtures absent: ../shared/fixtures", "logits bit-identical for 1, 2 and 3 threads");
@@ -98,7 +166,8 @@ int main(void)
 		snprintf(path, sizeof path, "%s/models/%s.gguf", fx, models[i]);
 		size_t n1 = 0, n2 = 0, n3 = 0;
 		uint32_t nv = 0;
-		float *l1 = run(path, 1, &n1, &nv), *l2 = run(path, 2, &n2, &nv), *l3 = run(path, 3, &n3, &nv);
+		float *l1 = run(path, 1, false, &n1, &nv), *l2 = run(path, 2, false, &n2, &nv),
+		      *l3 = run(path, 3, false, &n3, &nv), *lp = run(path, 3, true, &n3, &nv);
 		snprintf(name, sizeof name, "%s: runs with 1, 2 and 3 threads", models[i]);
 		if (ok(l1 && l2 && l3, name)) {
 			size_t pre = (size_t)N_PREFILL * nv * sizeof(float);
@@ -112,12 +181,15 @@ int main(void)
 			float s = 0;
 			for (size_t k = 0; k < n1; k++)
 				s += l1[k] * l1[k];
+			snprintf(name, sizeof name, "%s: 3 pinned threads (--affinity): the logits of 1 thread", models[i]);
+			ok(lp && !memcmp(l1, lp, n1 * sizeof(float)), name);
 			snprintf(name, sizeof name, "%s: logits are not all zero", models[i]);
 			ok(s > 0, name);
 		}
 		free(l1);
 		free(l2);
 		free(l3);
+		free(lp);
 	}
 	return done_testing();
 }

@@ -1,6 +1,7 @@
 /* hrn_flags.c — one flag vocabulary for every command (docs/cli.md): -o/--out is
  * where output goes, --format the output's format, --seed defaults to 1234; the
- * old spellings (bench -o FORMAT aside, which now means the file) still parse.
+ * old spellings (bench -o FORMAT aside, which now means the file) still parse;
+ * --affinity is one flag of the four computing commands.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -72,6 +73,38 @@ static void aliases(void)
 		diag("cannot remove %s", tmp);
 }
 
+/* --affinity: listed by the four commands that compute; the same generated ids with
+ * and without it (pinning moves threads, never the bits); bench records it. */
+static void affinity(void)
+{
+	const char *computing[] = { "run", "perplexity", "generate", "bench" };
+	for (size_t i = 0; i < sizeof computing / sizeof computing[0]; i++)
+		help_has(computing[i], "--affinity", "--affinity listed");
+	char tmp[] = "/tmp/merilo-affinity-XXXXXX";
+	if (!mkdtemp(tmp)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	CLI_EXPECT(0, "wrote", "a tiny model", "synth --preset tiny --dtype q8_0 -o %s/m.gguf", tmp);
+	char *plain = NULL, *pinned = NULL;
+	int rc1 = cli_run(&plain, "generate --model %s/m.gguf --prompt Zdravo -n 8 --ids --threads 2 2>/dev/null", tmp);
+	int rc2 = cli_run(&pinned, "generate --model %s/m.gguf --prompt Zdravo -n 8 --ids --threads 2 --affinity 2>/dev/null",
+			  tmp);
+	ok(rc1 == 0 && rc2 == 0 && plain && pinned && *plain && !strcmp(plain, pinned),
+	   "generate --affinity: the ids of the run without it");
+	if (plain && pinned && strcmp(plain, pinned))
+		diag("without: %s\nwith: %s", plain, pinned);
+	free(plain);
+	free(pinned);
+	CLI_EXPECT(0, "\"affinity\": true", "bench --affinity: recorded in the settings",
+		   "bench --model %s/m.gguf -p 8 -n 2 -r 1 --warmup 0 -t 2 --affinity --energy-window 0 --format json 2>/dev/null",
+		   tmp);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("cannot remove %s", tmp);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -79,5 +112,6 @@ int main(void)
 	TEST(output_flags(), "-o/--out everywhere, --format only for the output's format");
 	TEST(seeds(), "one default seed");
 	TEST(aliases(), "old spellings still parse; bad values exit 2");
+	TEST(affinity(), "--affinity pins threads, not results");
 	return done_testing();
 }
