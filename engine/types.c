@@ -3,8 +3,12 @@
  * Summation order, the one invariant every kernel keeps: a dot product runs
  * eight lanes (element i goes to lane i % 8 within its block or run), lanes are
  * reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), and a tail shorter than eight
- * (f32/f16/bf16 only) is added in order afterwards. The AVX2 versions (mul then
- * add, no FMA) follow exactly this order, so both paths give identical bits.
+ * (f32/f16/bf16 only) is added in order afterwards. The AVX2 versions follow
+ * exactly this order, so both paths give identical bits. F32 and BF16 weights
+ * fuse each multiply and add (lane = fmaf(w, x, lane), the tail too: one rounding
+ * per element, as ggml's F32 dot does on x86); F16 weights multiply, then add
+ * (ops.c rounds their activations to f16, which makes the products exact, and the
+ * tiles fuse them to the same bits: engine/cpu/kernels_f16.c).
  * Quantized weights with an f32 vector: each block's lanes are summed first, then
  * scaled by the block's d and added to the running lanes.
  * The Q8_0-activation dots follow ggml's reference: an exact integer sum per block,
@@ -62,24 +66,24 @@ float eng_vec_dot_f32_ref(int64_t n, const void *row, const float *x)
 	int64_t i = 0;
 	for (; i + 8 <= n; i += 8)
 		for (int k = 0; k < 8; k++)
-			l[k] += a[i + k] * x[i + k];
+			l[k] = fmaf(a[i + k], x[i + k], l[k]);
 	float s = reduce8(l);
 	for (; i < n; i++)
-		s += a[i] * x[i];
+		s = fmaf(a[i], x[i], s);
 	return s;
 }
 
 static float vec_dot_f32(int64_t n, const void *row, const float *x)
 {
-#if MRL_AVX2
+#if MRL_AVX2 && defined(__FMA__)
 	const float *a = row;
 	__m256 acc = _mm256_setzero_ps();
 	int64_t i = 0;
 	for (; i + 8 <= n; i += 8)
-		acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i)));
+		acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i), acc);
 	float s = hsum256(acc);
 	for (; i < n; i++)
-		s += a[i] * x[i];
+		s = fmaf(a[i], x[i], s);
 	return s;
 #else
 	return eng_vec_dot_f32_ref(n, row, x);
@@ -164,16 +168,16 @@ float eng_vec_dot_bf16_ref(int64_t n, const void *row, const float *x)
 	int64_t i = 0;
 	for (; i + 8 <= n; i += 8)
 		for (int k = 0; k < 8; k++)
-			l[k] += eng_bf16_to_f32(load_u16(p + 2 * (i + k))) * x[i + k];
+			l[k] = fmaf(eng_bf16_to_f32(load_u16(p + 2 * (i + k))), x[i + k], l[k]);
 	float s = reduce8(l);
 	for (; i < n; i++)
-		s += eng_bf16_to_f32(load_u16(p + 2 * i)) * x[i];
+		s = fmaf(eng_bf16_to_f32(load_u16(p + 2 * i)), x[i], s);
 	return s;
 }
 
 static float vec_dot_bf16(int64_t n, const void *row, const float *x)
 {
-#if MRL_AVX2
+#if MRL_AVX2 && defined(__FMA__)
 	/* a bf16 is the high half of an f32: widen by a shift */
 	const uint8_t *p = row;
 	__m256 acc = _mm256_setzero_ps();
@@ -181,11 +185,11 @@ static float vec_dot_bf16(int64_t n, const void *row, const float *x)
 	for (; i + 8 <= n; i += 8) {
 		__m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p + 2 * i)));
 		__m256 w = _mm256_castsi256_ps(_mm256_slli_epi32(h, 16));
-		acc = _mm256_add_ps(acc, _mm256_mul_ps(w, _mm256_loadu_ps(x + i)));
+		acc = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i), acc);
 	}
 	float s = hsum256(acc);
 	for (; i < n; i++)
-		s += eng_bf16_to_f32(load_u16(p + 2 * i)) * x[i];
+		s = fmaf(eng_bf16_to_f32(load_u16(p + 2 * i)), x[i], s);
 	return s;
 #else
 	return eng_vec_dot_bf16_ref(n, row, x);

@@ -12,8 +12,8 @@
  * such activations every product is exact, so the reference's bits are the
  * kernel's whatever the compiler does with its multiply-add; there
  * eng_mdot_f16_xh (fused multiply-adds, what ops.c calls) must give the same bits
- * too. BF16 is compared with its plain-C reference eng_vec_dot_bf16_ref as well (its
- * products are not exact, so this holds only because both multiply, then add).
+ * too. BF16 and F32 fuse their multiply-adds (types.c): BF16 is compared with its
+ * plain-C reference eng_vec_dot_bf16_ref (fmaf) as well.
  * Outputs outside the block (a padded out_stride) must stay untouched.
  */
 #include "tests/tap.h"

@@ -14,11 +14,12 @@
  *
  * The bits do not depend on the tiling: every (row, token) sum is, element for
  * element, the single-row kernel of types.c (vec_dot_f16 / vec_dot_bf16 / vec_dot_f32): eight lanes,
- * lane k accumulates w[i+k] * x[i+k] as a rounded multiply then a rounded add over
- * i = 0, 8, 16, ...; the lanes are reduced as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7));
- * the tail (< 8 elements) is added in order. The tiles only choose which sums run side
- * by side (tests/eng_kernels.c and tests/eng_kernels_f16.c compare them bit for bit).
- * eng_mdot_f16_xh fuses the multiply and the add (FMA): its activations are f16 values,
+ * lane k accumulates w[i+k] * x[i+k] over i = 0, 8, 16, ...; the lanes are reduced as
+ * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); the tail (< 8 elements) is added in order.
+ * F32 and BF16 weights fuse each multiply and add (FMA, one rounding), F16 weights
+ * round the multiply, then the add. The tiles only choose which sums run side by side
+ * (tests/eng_kernels.c and tests/eng_kernels_f16.c compare them bit for bit).
+ * eng_mdot_f16_xh fuses the multiply and the add too: its activations are f16 values,
  * and the product of two f16 values is exact in f32 (11 x 11 significant bits, no
  * overflow or underflow), so the fused result is rounded exactly as the two steps are.
  *
@@ -33,8 +34,9 @@
 
 #include "engine/types.h"
 
-#if defined(__AVX2__) && defined(__F16C__)
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
+#include <math.h>
 
 #define KF_INLINE static inline __attribute__((always_inline))
 
@@ -61,15 +63,19 @@ KF_INLINE float hsum256(__m256 v)
 	return _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)));
 }
 
-/* acc + w * x: a rounded multiply, then a rounded add; fused (KIND_F16H: F16 weights, f16
- * activations, whose products are exact in f32, so the fused form rounds the same) in
- * one instruction. */
+/* Whether the kind fuses its multiply-adds: F32 and BF16 (their contract, types.c) and
+ * KIND_F16H (F16 weights, f16 activations: the products are exact in f32, so the fused
+ * form rounds as the two steps do); KIND_F16 rounds the multiply, then the add. */
+KF_INLINE int fused(const int kind)
+{
+	return kind != KIND_F16;
+}
+
+/* acc + w * x, as the kind's single-row kernel forms it. */
 KF_INLINE __m256 madd(__m256 acc, __m256 w, __m256 x, const int kind)
 {
-#if defined(__FMA__)
-	if (kind == KIND_F16H)
+	if (fused(kind))
 		return _mm256_fmadd_ps(w, x, acc);
-#endif
 	return _mm256_add_ps(acc, _mm256_mul_ps(w, x));
 }
 
@@ -106,7 +112,7 @@ KF_INLINE float finish(__m256 acc, int64_t i, int64_t n, const char *row, const 
 {
 	float s = hsum256(acc);
 	for (; i < n; i++)
-		s += load_w1(row, i, kind) * x[i];
+		s = fused(kind) ? fmaf(load_w1(row, i, kind), x[i], s) : s + load_w1(row, i, kind) * x[i];
 	return s;
 }
 
@@ -220,7 +226,7 @@ KF_INLINE void tile512(int64_t n, const char *w, size_t w_stride, int nr, const 
 			const __m512 xv = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(xt[2 * p] + i)),
 							     _mm256_loadu_ps(xt[2 * p + 1] + i), 1);
 			for (int r = 0; r < TILE_R; r++)
-				acc[r][p] = kind == KIND_F16H ? _mm512_fmadd_ps(wv[r], xv, acc[r][p])
+				acc[r][p] = fused(kind) ? _mm512_fmadd_ps(wv[r], xv, acc[r][p])
 						    : _mm512_add_ps(acc[r][p], _mm512_mul_ps(wv[r], xv));
 		}
 	}
@@ -349,7 +355,7 @@ void eng_mdot_f16_xh(int64_t n, const void *w, size_t w_stride, int n_rows, cons
 		gemm(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, KIND_F16H);
 }
 
-#else /* no AVX2 + F16C: the single-row kernels, pair by pair */
+#else /* no AVX2 + F16C + FMA: the single-row kernels, pair by pair */
 
 static void mdot_rows(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		      int n_tok, float *out, size_t out_stride, uint32_t type)
