@@ -412,9 +412,11 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 		else
 			memcpy(qr, q, (size_t)hd * sizeof(float));
 		/* K rows of this head for positions 0..n_kv-1: one multi-row dot, each
-		 * score bit-identical to the single-row vec_dot */
+		 * score bit-identical to the single-row vec_dot (with the f16 cache, q is
+		 * rounded to f16 too, so the products are exact and the fused kernel has
+		 * the same bits) */
 		if (ex->kv_f16)
-			eng_mdot_f16(hd, (const uint16_t *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(uint16_t),
+			eng_mdot_f16_xh(hd, (const uint16_t *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(uint16_t),
 				     (int)n_kv, qr, 0, 1, scores, 1);
 		else
 			eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(float),
