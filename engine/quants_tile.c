@@ -1,5 +1,5 @@
-/* quants_tile.c — multi-token matmul kernels for Q2_K, Q3_K, Q4_K, Q5_K and Q6_K
- * weights with Q8_K activations (kernels.h: eng_mdot_q4_K_q8_K and friends).
+/* quants_tile.c — multi-token matmul kernels for Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and
+ * IQ4_XS weights with Q8_K activations (kernels.h: eng_mdot_q4_K_q8_K and friends).
  *
  * The single-row dots of quants_avx2.c unpack a weight super-block (256 quants,
  * 6-bit scales and mins) for every token it meets. Here each super-block of a few
@@ -15,7 +15,11 @@
  * 32-element sub-block) and the float step is the references' d * d_x * sumi -
  * dmin * d_x * summ; for Q6_K (quants q - 32) mn[g] = 32 * sc[g] and for Q3_K
  * (quants q - 4) mn[g] = 4 * sc[g], sumi - summ is the reference's integer and the
- * float step d * d_x * (sumi - summ). Super-blocks are added in order into one float per
+ * float step d * d_x * (sumi - summ). IQ4_XS's quants are the signed levels of the
+ * IQ4_NL table (-127..113) with a signed 6-bit scale per 32 (ls - 32) and no mins:
+ * the levels are kept as |q| and q, each token's quants take q's sign (|q| * sign(y, q)
+ * = q * y, exact), summ = 0 and the step is d * d_x * sumi, the reference's.
+ * Super-blocks are added in order into one float per
  * (row, token), so every output is bit-identical to the single-row kernel
  * (tests/eng_kernels.c compares them bit for bit). With n_tok < 2 there is nothing
  * to share and the single-row kernel of the type table runs.
@@ -34,7 +38,8 @@
 #define KT_TOKS 16 /* tokens dotted with them */
 
 struct kunp {
-	__m256i q[8];  /* quants 32k..32k+31, unsigned */
+	__m256i q[8];  /* quants 32k..32k+31, unsigned (IQ4_XS: |level|) */
+	__m256i qs[8]; /* IQ4_XS only: the signed levels, whose signs the tokens' quants take */
 	__m256i sc[8]; /* int16: the scale of elements 32k..32k+15 in lanes 0..7, of 32k+16.. in 8..15 */
 	__m256i mn;    /* int16 per 16-element group: its min (Q2_K/Q4_K/Q5_K), 4 * its scale (Q3_K), 32 * it (Q6_K) */
 	float d, dmin;
@@ -162,8 +167,28 @@ static inline void unpack_q6_K(const struct blk_q6_K *b, struct kunp *u)
 	u->dmin = 0.0f;
 }
 
-/* K2 and K4/K5 take the float step with mins, K3 and K6 the one without */
-enum ktype { K2, K3, K4, K5, K6 };
+/* IQ4_XS: 8 sub-blocks of 32 levels (byte l of sub-block j: element 32j + l in its low
+ * nibble, 32j + 16 + l in its high one), scale ls - 32 of 6 bits (4 in scales_l, 2 in
+ * scales_h). */
+static inline void unpack_iq4_xs(const struct blk_iq4_xs *b, struct kunp *u)
+{
+	const __m128i lut = _mm_loadu_si128((const __m128i *)iq4nl_values);
+	const __m256i lut2 = _mm256_set_m128i(lut, lut), shift = _mm256_setr_epi64x(0, 0, 4, 4);
+	for (int j = 0; j < 8; j++) {
+		const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(b->qs + 16 * j)));
+		const __m256i nib = _mm256_and_si256(_mm256_srlv_epi64(v, shift), _mm256_set1_epi8(0x0f));
+		u->qs[j] = _mm256_shuffle_epi8(lut2, nib);
+		u->q[j] = _mm256_sign_epi8(u->qs[j], u->qs[j]);
+		const int ls = ((b->scales_l[j / 2] >> (4 * (j % 2))) & 0x0f) | (((b->scales_h >> (2 * j)) & 3) << 4);
+		u->sc[j] = sc_pair(ls - 32, ls - 32);
+	}
+	u->mn = _mm256_setzero_si256();
+	u->d = _cvtsh_ss(b->d);
+	u->dmin = 0.0f;
+}
+
+/* K2 and K4/K5 take the float step with mins, K3, K6 and KI4 (IQ4_XS) the one without */
+enum ktype { K2, K3, K4, K5, K6, KI4 };
 
 static inline void unpack(const enum ktype kt, const void *row, int64_t ib, struct kunp *u)
 {
@@ -175,8 +200,10 @@ static inline void unpack(const enum ktype kt, const void *row, int64_t ib, stru
 		unpack_q4_K((const struct blk_q4_K *)row + ib, u);
 	else if (kt == K5)
 		unpack_q5_K((const struct blk_q5_K *)row + ib, u);
-	else
+	else if (kt == K6)
 		unpack_q6_K((const struct blk_q6_K *)row + ib, u);
+	else
+		unpack_iq4_xs((const struct blk_iq4_xs *)row + ib, u);
 }
 
 /* acc[r * KT_TOKS + t] += the super-block's term for rows r < nr, tokens t < nt */
@@ -192,14 +219,16 @@ static inline void kblock(const enum ktype kt, const struct kunp *u, int nr, con
 		for (int r = 0; r < nr; r++) {
 			__m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
 			for (int k = 0; k < 8; k += 2) {
-				s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(u[r].q[k], y[k]), u[r].sc[k]));
-				s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(u[r].q[k + 1], y[k + 1]),
+				const __m256i y0 = kt == KI4 ? _mm256_sign_epi8(y[k], u[r].qs[k]) : y[k];
+				const __m256i y1 = kt == KI4 ? _mm256_sign_epi8(y[k + 1], u[r].qs[k + 1]) : y[k + 1];
+				s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(u[r].q[k], y0), u[r].sc[k]));
+				s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(u[r].q[k + 1], y1),
 									    u[r].sc[k + 1]));
 			}
 			const int sumi = hsum_i32x8(_mm256_add_epi32(s0, s1));
-			const int summ = hsum_i32x8(_mm256_madd_epi16(u[r].mn, bs));
+			const int summ = kt == KI4 ? 0 : hsum_i32x8(_mm256_madd_epi16(u[r].mn, bs));
 			float *s = &acc[r * KT_TOKS + t];
-			if (kt == K6 || kt == K3)
+			if (kt == K6 || kt == K3 || kt == KI4)
 				*s += u[r].d * a->d * (float)(sumi - summ);
 			else
 				*s += u[r].d * a->d * (float)sumi - u[r].dmin * a->d * (float)summ;
@@ -274,4 +303,10 @@ void eng_mdot_q6_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			int n_tok, float *out, size_t out_stride)
 {
 	MDOT_K(K6, ENG_TYPE_Q6_K);
+}
+
+void eng_mdot_iq4_xs_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+			  int n_tok, float *out, size_t out_stride)
+{
+	MDOT_K(KI4, ENG_TYPE_IQ4_XS);
 }

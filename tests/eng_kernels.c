@@ -6,7 +6,7 @@
  * padded strides, special values (f16 inf, -128 quants, a signalling-NaN scale),
  * and the rows around a tile edge must not be overwritten. IQ4_NL (Q8_0
  * activations), Q4_1 and Q5_1 (Q8_1 activations) go through check_q8 too. K-quant weights
- * (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) with Q8_K activations likewise, bit for bit.
+ * (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS) with Q8_K activations likewise, bit for bit.
  */
 #include "tests/tap.h"
 
@@ -336,7 +336,7 @@ static void check_empty(void)
 	static const mdot_fn fns[] = { eng_mdot_q8_0_q8_0, eng_mdot_q4_0_q8_0, eng_mdot_q5_0_q8_0,
 				       eng_mdot_iq4_nl_q8_0, eng_mdot_q4_1_q8_1, eng_mdot_q5_1_q8_1,
 				       eng_mdot_q2_K_q8_K, eng_mdot_q3_K_q8_K, eng_mdot_q4_K_q8_K,
-				       eng_mdot_q5_K_q8_K, eng_mdot_q6_K_q8_K };
+				       eng_mdot_q5_K_q8_K, eng_mdot_q6_K_q8_K, eng_mdot_iq4_xs_q8_K };
 	static const char dummy[64];
 	int bad = 0;
 	for (size_t f = 0; f < sizeof fns / sizeof fns[0]; f++)
@@ -410,7 +410,8 @@ int main(void)
 	check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);
 	check_kq(ENG_TYPE_Q5_K, eng_mdot_q5_K_q8_K, 0, 1);
 	check_kq(ENG_TYPE_Q6_K, eng_mdot_q6_K_q8_K, 208, 0);
+	check_kq(ENG_TYPE_IQ4_XS, eng_mdot_iq4_xs_q8_K, 0, 0);
 	is_int(eng_mdot_q8_for_type(ENG_TYPE_Q4_K) == eng_mdot_q4_K_q8_K, 1, "the kernel for q4_K weights is the q4_K one");
-	is_int(eng_mdot_q8_for_type(ENG_TYPE_IQ4_XS) == NULL, 1, "no multi-row kernel for iq4_xs: NULL");
+	is_int(eng_mdot_q8_for_type(ENG_TYPE_IQ4_XS) == eng_mdot_iq4_xs_q8_K, 1, "the kernel for iq4_xs weights is the iq4_xs one");
 	return done_testing();
 }

@@ -317,6 +317,8 @@ eng_mdot_fn eng_mdot_q8_for_type(uint32_t type)
 		return eng_mdot_q5_K_q8_K;
 	case ENG_TYPE_Q6_K:
 		return eng_mdot_q6_K_q8_K;
+	case ENG_TYPE_IQ4_XS:
+		return eng_mdot_iq4_xs_q8_K;
 	default:
 		return NULL;
 	}

@@ -50,7 +50,7 @@ void eng_mdot_q4_1_q8_1(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
 void eng_mdot_q5_1_q8_1(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
-/* Q2_K / Q3_K / Q4_K / Q5_K / Q6_K weights . Q8_K activations made by
+/* Q2_K / Q3_K / Q4_K / Q5_K / Q6_K / IQ4_XS weights . Q8_K activations made by
  * eng_quantize_row_q8_K, as the type table's vec_dot_q8 (engine/quants_tile.c; n a
  * multiple of 256). */
 void eng_mdot_q2_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
@@ -63,6 +63,8 @@ void eng_mdot_q5_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, c
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
 void eng_mdot_q6_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, int n_tok, float *out, size_t out_stride);
+void eng_mdot_iq4_xs_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+			  size_t x_stride, int n_tok, float *out, size_t out_stride);
 
 /* The type table's single-row vec_dot_q8 of `type`, pair by pair (what the tiles fall
  * back to without AVX2, or for rows longer than their tables take). */
