@@ -4,7 +4,7 @@
  *   cc -std=c17 -O2 -march=native -D_GNU_SOURCE -I. -o kb ci/kernel-bench.c \
  *      $BUILD/libengine.a $BUILD/libcommon.a -lm -lpthread -ldl
  *   ./kb [TOKENS [REPS [single]]]   (default 1 token, 300 repetitions)
- * For F16, Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K
+ * For F16, Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS
  * weights of one 2048 x 768 matrix (the
  * 110M models' FFN shape; 0.9 to 3 MB, so it sits in the last-level cache: this
  * measures the kernels, not DRAM) it times the multi-row kernel that ops.c uses
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 	}
 	static const uint32_t types[] = { ENG_TYPE_F16,  ENG_TYPE_Q8_0, ENG_TYPE_Q4_0, ENG_TYPE_Q5_0,
 					  ENG_TYPE_IQ4_NL, ENG_TYPE_Q4_1, ENG_TYPE_Q5_1, ENG_TYPE_Q2_K,
-					  ENG_TYPE_Q3_K, ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
+					  ENG_TYPE_Q3_K, ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K, ENG_TYPE_IQ4_XS };
 	float *xf = malloc(sizeof(float) * N_IN * (size_t)n_tok);
 	float *out = malloc(sizeof(float) * N_ROWS * (size_t)n_tok);
 	/* f16 values, as ops.c hands F16 weights their activations (so eng_mdot_f16_xh, what

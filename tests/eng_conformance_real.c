@@ -8,8 +8,14 @@
  *
  * Per type: perplexity by llama.cpp's method on the same ids (chunks of 256 from
  * an empty cache, no BOS replacement as the model adds none, NLL of positions
- * 128..254 -> next token) within 1e-2 relative of llama.cpp's (the figure, and
- * llama.cpp's own batch-256-vs-32 and f16-vs-f32-KV spreads, are printed). For the Q4_1 file also the
+ * 128..254 -> next token) against llama.cpp's, held to four standard errors of the
+ * file's own rounding noise: merilo scores the text again with an f32 KV cache, and
+ * the per-token NLL differences between the two runs (one rounding changed) give
+ * sigma / sqrt(n). Changing one rounding moves either engine about as far from the
+ * other as they are apart (docs/engine.md: the "Q2_K" file, KL divergence 0.0086
+ * between the engines, 0.0091 between llama.cpp's own f16 and f32 KV caches), and a
+ * fixed bound was about 2 sigma for the noisiest file. The figures, and llama.cpp's
+ * own batch-256-vs-32 and f16-vs-f32-KV spreads, are printed. For the Q4_1 file also the
  * prompts of fixtures/hf/expected/smollm2-q4_1: that reference used an F32 KV
  * cache while merilo keeps llama.cpp's default f16, so the last-prompt logits are
  * held to 1.5x llama.cpp's own f16-vs-f32 KV difference (summary.json), and greedy
@@ -56,8 +62,30 @@ static double log_softmax_at(const float *l, int nv, int id)
 	return (double)l[id] - mx - log(s);
 }
 
-static void check_ppl(struct eng_ctx *c, int nv, const int32_t *ids, size_t n_ids, const char *dir,
-		      const char *type)
+/* NLL of positions 128..254 -> next token of every whole chunk, into nll (at most
+ * n_ids entries); their number, or 0 on an error. */
+static size_t chunk_nlls(struct eng_ctx *c, int nv, const int32_t *ids, size_t n_ids, double *nll)
+{
+	float *logits = malloc((size_t)N_CTX * (size_t)nv * sizeof *logits);
+	size_t count = 0;
+	struct mrl_err err = { 0 };
+	for (size_t start = 0; logits && start + N_CTX <= n_ids; start += N_CTX) {
+		eng_ctx_truncate(c, 0);
+		if (eng_decode(c, ids + start, N_CTX, logits, true, &err)) {
+			diag("%s", err.msg);
+			count = 0;
+			break;
+		}
+		for (int i = N_CTX / 2; i < N_CTX - 1; i++)
+			nll[count++] = -log_softmax_at(logits + (size_t)i * nv, nv, ids[start + (size_t)i + 1]);
+	}
+	free(logits);
+	return count;
+}
+
+/* c: the model's context (f16 KV cache, llama.cpp's default); c32: the same model with an f32 cache. */
+static void check_ppl(struct eng_ctx *c, struct eng_ctx *c32, int nv, const int32_t *ids, size_t n_ids,
+		      const char *dir, const char *type)
 {
 	char path[1200], name[200];
 	snprintf(path, sizeof path, "%s/smollm2-%s.ppl", dir, type);
@@ -66,34 +94,37 @@ static void check_ppl(struct eng_ctx *c, int nv, const int32_t *ids, size_t n_id
 	double ref32 = read_num(path);
 	snprintf(path, sizeof path, "%s/smollm2-%s.ppl.kvf32", dir, type);
 	double ref_kv32 = read_num(path);
-	float *logits = malloc((size_t)N_CTX * (size_t)nv * sizeof *logits);
-	double nll = 0;
-	size_t count = 0;
-	struct mrl_err err = { 0 };
-	int rc = 0;
-	for (size_t start = 0; logits && start + N_CTX <= n_ids && !rc; start += N_CTX) {
-		eng_ctx_truncate(c, 0);
-		rc = eng_decode(c, ids + start, N_CTX, logits, true, &err);
-		for (int i = N_CTX / 2; !rc && i < N_CTX - 1; i++) {
-			nll -= log_softmax_at(logits + (size_t)i * nv, nv, ids[start + (size_t)i + 1]);
-			count++;
-		}
-	}
-	free(logits);
-	double ppl = exp(nll / (double)count);
+	double *a = malloc(n_ids * sizeof *a), *b = malloc(n_ids * sizeof *b);
+	const size_t count = a && b ? chunk_nlls(c, nv, ids, n_ids, a) : 0;
+	const size_t count32 = count ? chunk_nlls(c32, nv, ids, n_ids, b) : 0;
+	double nll = 0, md = 0, sd = 0;
+	for (size_t i = 0; i < count; i++)
+		nll += a[i];
+	for (size_t i = 0; i < count32; i++)
+		md += (a[i] - b[i]) / (double)count32;
+	for (size_t i = 0; i < count32; i++)
+		sd += (a[i] - b[i] - md) * (a[i] - b[i] - md) / (double)(count32 > 1 ? count32 - 1 : 1);
+	free(a);
+	free(b);
+	/* the standard error of the mean NLL under one changed rounding: the relative
+	 * perplexity gap it allows (exp(x) - 1 ~ x at these sizes) */
+	const double se = count32 ? sqrt(sd) / sqrt((double)count32) : 0;
+	double ppl = exp(nll / (double)(count ? count : 1));
 	double rel = fabs(ppl - ref) / ref, spread = fabs(ref32 - ref) / ref, kv_spread = fabs(ref_kv32 - ref) / ref;
-	diag("%-7s merilo PPL %.4f  llama.cpp %.4f (b256) %.4f (b32) %.4f (f32 KV)  rel diff %.2e  llama.cpp's own "
-	     "spreads: b256-vs-b32 %.2e, f16-vs-f32 KV %.2e",
-	     type, ppl, ref, ref32, ref_kv32, rel, spread, kv_spread);
+	diag("%-7s merilo PPL %.4f  llama.cpp %.4f (b256) %.4f (b32) %.4f (f32 KV)  rel diff %.2e (%.1f sigma of "
+	     "%.2e)  llama.cpp's own spreads: b256-vs-b32 %.2e, f16-vs-f32 KV %.2e",
+	     type, ppl, ref, ref32, ref_kv32, rel, se > 0 ? rel / se : 0.0, se, spread, kv_spread);
 	/* issue 14's target is 2e-4, but on these 508 predictions it is below the noise
 	 * floor: a change of single roundings (llama.cpp's f32 KV cache; merilo's ops.c
 	 * built without FMA/F16C) moves the perplexity by 1e-5..5e-3, as activation
 	 * quantization turns one-ulp differences into different int8/f16 roundings
 	 * (docs/engine.md, "Perplexity on real weights"). b256-vs-b32 is 0: llama.cpp's
 	 * kernels do not depend on the batch, so it is no yardstick. */
-	snprintf(name, sizeof name, "%s: perplexity within 1e-2 of llama.cpp's (%zu predictions; target 2e-4)", type,
-		 count);
-	ok(!rc && count > 0 && rel <= 1e-2, name);
+	snprintf(name, sizeof name,
+		 "%s: perplexity within 4 standard errors (%.2e) of the file's rounding noise of llama.cpp's (%zu "
+		 "predictions; target 2e-4)",
+		 type, 4 * se, count);
+	ok(count > 0 && count32 == count && se > 0 && rel <= 4 * se, name);
 }
 
 static void check_prompts(struct eng_ctx *c, int nv, const char *exp_dir)
@@ -201,9 +232,9 @@ int main(void)
 	const char *exp_dir = "../shared/fixtures/hf/expected/smollm2-q4_1";
 	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
 		snprintf(path, sizeof path, "%s/smollm2-%s.gguf", dir, types[t]);
-		struct eng_open_opts o = { .n_threads = 2 };
-		struct eng_model *m = NULL;
-		struct eng_ctx *c = NULL;
+		struct eng_open_opts o = { .n_threads = 2 }, o32 = { .n_threads = 2, .kv_f32 = true };
+		struct eng_model *m = NULL, *m32 = NULL;
+		struct eng_ctx *c = NULL, *c32 = NULL;
 		struct mrl_err err = { 0 };
 		FILE *probe = fopen(path, "rb");
 		if (!probe) {
@@ -211,26 +242,30 @@ int main(void)
 			continue;
 		}
 		fclose(probe);
-		int rc = eng_model_open(&m, path, &o, &err);
+		int rc = eng_model_open(&m, path, &o, &err) || eng_model_open(&m32, path, &o32, &err);
 		char name[200];
 		snprintf(name, sizeof name, "%s: llama.cpp's quantization opens", types[t]);
 		ok(!rc, name);
 		if (rc) {
 			diag("%s", err.msg);
+			eng_model_close(m);
+			eng_model_close(m32);
 			continue;
 		}
-		if (!eng_ctx_new(&c, m, N_CTX, &err)) {
+		if (!eng_ctx_new(&c, m, N_CTX, &err) && !eng_ctx_new(&c32, m32, N_CTX, &err)) {
 			struct eng_model_desc desc;
 			eng_model_describe(m, &desc);
-			check_ppl(c, (int)desc.n_vocab, ids, n_ids, dir, types[t]);
+			check_ppl(c, c32, (int)desc.n_vocab, ids, n_ids, dir, types[t]);
 			FILE *e = fopen("../shared/fixtures/hf/expected/smollm2-q4_1/en.ids.txt", "r");
 			if (!strcmp(types[t], "q4_1") && e)
 				check_prompts(c, (int)desc.n_vocab, exp_dir);
 			if (e)
 				fclose(e);
-			eng_ctx_free(c);
 		}
+		eng_ctx_free(c);
+		eng_ctx_free(c32);
 		eng_model_close(m);
+		eng_model_close(m32);
 	}
 	free(ids);
 	return done_testing();
