@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 cp -f "$SRC" "$OUT/smollm2-q4_1.gguf" 2>/dev/null || true
 [ -s "$OUT/smollm2-f16.gguf" ] ||
 	"$LL/llama-quantize" --allow-requantize "$SRC" "$OUT/smollm2-f16.gguf" F16 2 >"$OUT/quantize.log" 2>&1
-for t in Q8_0 Q4_0 Q5_0 Q5_1 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL; do
+for t in Q8_0 Q4_0 Q5_0 Q5_1 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS; do
 	lt=$(echo "$t" | tr 'A-Z' 'a-z')
 	[ -s "$OUT/smollm2-$lt.gguf" ] ||
 		"$LL/llama-quantize" "$OUT/smollm2-f16.gguf" "$OUT/smollm2-$lt.gguf" "$t" 2 >>"$OUT/quantize.log" 2>&1
