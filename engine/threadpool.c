@@ -108,6 +108,26 @@ static void pin_mask(cpu_set_t *set, const int *cpus, int k, int idx)
 	CPU_SET(cpus[idx % k], set);
 }
 
+/* Pinning: the caller's CPUs into cpus / *n_cpus, the caller onto the first of them
+ * (its mask kept in p to be restored), attr ready for the workers' masks. */
+static int pin_setup(struct eng_pool *p, int *cpus, int *n_cpus, pthread_attr_t *attr, struct mrl_err *err)
+{
+	if (pthread_getaffinity_np(pthread_self(), sizeof p->caller_mask, &p->caller_mask) ||
+	    (*n_cpus = mask_cpus(&p->caller_mask, cpus)) == 0)
+		return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot read this thread's CPU affinity");
+	cpu_set_t one;
+	pin_mask(&one, cpus, *n_cpus, 0);
+	if (pthread_setaffinity_np(pthread_self(), sizeof one, &one))
+		return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot pin the calling thread to CPU %d", cpus[0]);
+	p->pinned = true;
+	if (pthread_attr_init(attr)) {
+		pthread_setaffinity_np(pthread_self(), sizeof p->caller_mask, &p->caller_mask);
+		p->pinned = false;
+		return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot set up pinned threads");
+	}
+	return 0;
+}
+
 int eng_pool_new(struct eng_pool **out, int n_threads, bool pin, struct mrl_err *err)
 {
 	*out = NULL;
@@ -117,24 +137,14 @@ int eng_pool_new(struct eng_pool **out, int n_threads, bool pin, struct mrl_err 
 	if (!p)
 		return mrl_err_set(err, MRL_ENOMEM, "thread pool: out of memory");
 	p->n_threads = n_threads;
-	int cpus[CPU_SETSIZE], n_cpus = 0;
+	int cpus[CPU_SETSIZE], n_cpus = 0, rc;
 	pthread_attr_t attr, *pattr = NULL;
 	if (pin) {
-		if (pthread_getaffinity_np(pthread_self(), sizeof p->caller_mask, &p->caller_mask) ||
-		    (n_cpus = mask_cpus(&p->caller_mask, cpus)) == 0) {
+		if ((rc = pin_setup(p, cpus, &n_cpus, &attr, err))) {
 			free(p);
-			return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot read this thread's CPU affinity");
+			return rc;
 		}
-		cpu_set_t one;
-		pin_mask(&one, cpus, n_cpus, 0);
-		if (pthread_setaffinity_np(pthread_self(), sizeof one, &one)) {
-			free(p);
-			return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot pin the calling thread to CPU %d",
-					   cpus[0]);
-		}
-		p->pinned = true;
-		if (pthread_attr_init(&attr) == 0)
-			pattr = &attr;
+		pattr = &attr;
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv_work, NULL);
