@@ -362,7 +362,9 @@ static inline void axpy_f32(int n, float p, const float *v, float *out)
 
 /* out[0..hd) = sum over p of w[p] * v_p for f16 rows v_p (stride kv_dim), each
  * lane summing in position order from 0 exactly as n_kv calls of axpy_f16 would;
- * up to 64 lanes stay in registers while the positions stream by. */
+ * up to 64 lanes stay in registers while the positions stream by. The weights w[p]
+ * are f16 values too (att_task rounds them), so every product is exact in f32 and a
+ * fused multiply-add gives the bits of axpy_f16's multiply and add. */
 static void wsum_f16(int hd, uint32_t n_kv, const float *w, const uint16_t *v, size_t kv_dim, float *out)
 {
 	int d = 0;
@@ -374,9 +376,14 @@ static void wsum_f16(int hd, uint32_t n_kv, const float *w, const uint16_t *v, s
 		for (uint32_t p = 0; p < n_kv; p++) {
 			__m256 pv = _mm256_set1_ps(w[p]);
 			const uint16_t *vr = v + p * kv_dim + d;
-			for (int k = 0; k < 8; k++)
-				acc[k] = _mm256_add_ps(acc[k], _mm256_mul_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128(
-									     (const __m128i *)(vr + 8 * k)))));
+			for (int k = 0; k < 8; k++) {
+				const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * k)));
+#if defined(__FMA__)
+				acc[k] = _mm256_fmadd_ps(pv, vv, acc[k]);
+#else
+				acc[k] = _mm256_add_ps(acc[k], _mm256_mul_ps(pv, vv));
+#endif
+			}
 		}
 		for (int k = 0; k < 8; k++)
 			_mm256_storeu_ps(out + d + 8 * k, acc[k]);
