@@ -230,7 +230,9 @@ static void check_model_changes(const char *model, const char *other, const json
 		size_t seen = cli_file_lines(items);
 		snprintf(name, sizeof name, "%s: the run had flushed records when the file changed", what[k]);
 		ok(stopped, N("%s: the run stopped itself mid-run (MERILO_TEST_PAUSE_AT=16)", what[k]));
-		ok(seen >= 16 && seen < 40, N("%s (%zu lines)", name, seen));
+		/* the item writer flushes every 16 units or 2 s, whichever comes first: on a
+		 * loaded machine the clock can flush 15 and leave the 16th in the buffer */
+		ok(seen >= 1 && seen < 40, N("%s (%zu lines)", name, seen));
 		if (k == 0)
 			ok(copy_file(other, copy, true) == 0, "rewritten: other weights written over the file in place");
 		else
@@ -298,7 +300,8 @@ static void check_hf_changes(void)
 		pid_t pid = spawn_run_paused(merilo, log, NULL, 20, 16, args);
 		ok(spawn_wait_stopped(pid), N("HF %s: the run stopped itself mid-run (MERILO_TEST_PAUSE_AT=16)", what[k]));
 		size_t seen = cli_file_lines(items);
-		ok(seen >= 16 && seen < 40, N("HF %s: the run had flushed records when the shard changed (%zu lines)", what[k], seen));
+		/* flushed every 16 units or 2 s: a loaded machine may flush 15 by the clock */
+		ok(seen >= 1 && seen < 40, N("HF %s: the run had flushed records when the shard changed (%zu lines)", what[k], seen));
 		if (k == 0)
 			ok(copy_file(orig, shard, true) == 0, "HF rewritten: the same bytes written over the shard in place");
 		else

@@ -737,7 +737,8 @@ static void t_kill_resume(void)
 	kill(pid, SIGKILL);
 	int sig = 0;
 	spawn_wait(pid, &sig);
-	ok(sig == SIGKILL && seen >= 16 && seen < na, "the run was killed mid-way, after the first flush");
+	/* the writer flushes every 16 units or 2 s: under load the clock may flush 15 first */
+	ok(sig == SIGKILL && seen >= 1 && seen < na, "the run was killed mid-way, after the first flush");
 	diag("killed with %zu of %zu lines on disk", cli_file_lines(path), na);
 	FILE *tail = fopen(path, "a"); /* as if the kill had hit the middle of a write */
 	if (tail) {
