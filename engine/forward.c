@@ -347,7 +347,9 @@ static void embed(struct eng_ctx *c, const int32_t *tokens, int n_tok)
 	}
 }
 
-static void attention_block(struct eng_ctx *c, const struct eng_layer *L, uint32_t il, int n_tok)
+/* A layer's attention up to its output projection: norm, q/k/v, rope, the cache
+ * store, and the attention of every token into a->att. */
+static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_t il, int n_tok)
 {
 	const struct eng_config *cfg = &c->m->cfg;
 	const struct eng_weights *W = c->m->wx;
@@ -384,6 +386,15 @@ static void attention_block(struct eng_ctx *c, const struct eng_layer *L, uint32
 		ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv, hd,
 			       eng_layer_window(cfg, il), a->att);
 	}
+}
+
+/* The output projection of a->att's n_tok rows, added to the residual stream. */
+static void attention_out(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
+{
+	const struct eng_config *cfg = &c->m->cfg;
+	const struct eng_ops *ops = c->ops;
+	struct eng_exec *ex = &c->ex;
+	struct eng_acts *a = &c->a;
 	ops->matmul(ex, &L->wo, a->att, n_tok, a->tmp, cfg->n_embd);
 	if (cfg->lin_bias)
 		ops->add_row(ex, a->tmp, L->bo.data, n_tok, (int)cfg->n_embd);
@@ -417,6 +428,15 @@ static void ffn_block(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
 	residual(c, &L->ffn_post_norm, a->tmp, n_tok);
 }
 
+/* Keep rows[0..n) of x (ascending), packed into rows 0..n-1 of x. Row k moves
+ * down from rows[k] >= k and no later source lies below k, so in order, in place. */
+static void keep_rows(float *x, const int32_t *rows, int n, size_t dim)
+{
+	for (int k = 0; k < n; k++)
+		if (rows[k] != k)
+			memcpy(x + (size_t)k * dim, x + (size_t)rows[k] * dim, dim * sizeof *x);
+}
+
 /* One micro-batch of n_tok tokens at the positions and slots in c->ub_pos and
  * c->ub_base. Logits rows for the n_out tokens listed in c->ub_out (ascending)
  * go to logits (row stride n_vocab). */
@@ -429,21 +449,37 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 	struct eng_acts *a = &c->a;
 	const size_t d = cfg->n_embd;
 
+	/* On the host, the last layer goes on past its attention with the n_out rows
+	 * whose logits are wanted only (as llama.cpp does): the cache needs every
+	 * row's K and V, nothing needs the other rows' output. Every op is row by row
+	 * (the matrix kernels' sums do not depend on the batch: docs/engine.md,
+	 * "Determinism"), so the logits keep their bits. */
+	const bool prune = !c->ops->alloc && n_out < n_tok;
 	embed(c, tokens, n_tok);
 	for (uint32_t il = 0; il < cfg->n_layer; il++) {
-		attention_block(c, &W->layers[il], il, n_tok);
-		ffn_block(c, &W->layers[il], n_tok);
+		int n = n_tok;
+		attention_core(c, &W->layers[il], il, n_tok);
+		if (prune && il + 1 == cfg->n_layer) {
+			keep_rows(a->att, c->ub_out, n_out, cfg->n_embd_q);
+			keep_rows(a->x, c->ub_out, n_out, d);
+			n = n_out;
+		}
+		if (n > 0) {
+			attention_out(c, &W->layers[il], n);
+			ffn_block(c, &W->layers[il], n);
+		}
 	}
 	if (n_out > 0) {
 		/* a device backend writes its logits on the device, then only the rows asked for come back */
 		float *dst = a->logits ? a->logits : logits;
-		/* the wanted rows, packed into xn: one norm call per run of consecutive rows */
+		/* the wanted rows, packed into xn: one norm call per run of consecutive rows
+		 * (one call where the last layer kept only them, in order) */
 		for (int k = 0; k < n_out;) {
 			int run = 1;
-			while (k + run < n_out && c->ub_out[k + run] == c->ub_out[k] + run)
+			const int32_t row = prune ? k : c->ub_out[k];
+			while (k + run < n_out && (prune || c->ub_out[k + run] == c->ub_out[k] + run))
 				run++;
-			norm(c, a->x + (size_t)c->ub_out[k] * d, &W->output_norm, &W->output_norm_b, run,
-			     a->xn + (size_t)k * d);
+			norm(c, a->x + (size_t)row * d, &W->output_norm, &W->output_norm_b, run, a->xn + (size_t)k * d);
 			k += run;
 		}
 		ops->matmul(ex, &W->output, a->xn, n_out, dst, cfg->n_vocab);
