@@ -142,6 +142,52 @@ static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, in
 	free(tmp);
 }
 
+/* Calls of many rows (150: kernels_f16.c's 64-row cache blocks, two whole and one
+ * partial) with 1, 7 and 13 tokens, each type: every output equals vec_dot. */
+static void check_many_rows(uint32_t type, int64_t n)
+{
+	enum { ROWS = 150, TOK = 13 };
+	const struct eng_type_traits *tt = eng_type_get(type);
+	const size_t w_stride = (size_t)n * (type == ENG_TYPE_F32 ? 4 : 2) + 8, x_stride = (size_t)n * sizeof(float);
+	char *w = malloc(ROWS * w_stride);
+	float *x = malloc(TOK * x_stride), *tmp = malloc(sizeof(float) * (size_t)n), *out = malloc(sizeof(float) * ROWS * TOK);
+	for (int r = 0; r < ROWS; r++) {
+		for (int64_t i = 0; i < n; i++)
+			tmp[i] = rng_sym();
+		tt->from_f32(tmp, w + (size_t)r * w_stride, n);
+	}
+	for (int64_t i = 0; i < TOK * n; i++)
+		x[i] = eng_f16_to_f32(eng_f32_to_f16(rng_sym()));
+	static const int toks[] = { 1, 7, TOK };
+	int bad = 0;
+	for (int k = 0; k < 3; k++)
+		for (int fused = 0; fused <= (type == ENG_TYPE_F16); fused++) {
+			if (fused)
+				eng_mdot_f16_xh(n, w, w_stride, ROWS, x, x_stride, toks[k], out, ROWS);
+			else if (type == ENG_TYPE_F16)
+				eng_mdot_f16(n, w, w_stride, ROWS, x, x_stride, toks[k], out, ROWS);
+			else if (type == ENG_TYPE_BF16)
+				eng_mdot_bf16(n, w, w_stride, ROWS, x, x_stride, toks[k], out, ROWS);
+			else
+				eng_mdot_f32(n, w, w_stride, ROWS, x, x_stride, toks[k], out, ROWS);
+			for (int t = 0; t < toks[k]; t++)
+				for (int r = 0; r < ROWS; r++) {
+					const float want = tt->vec_dot(n, w + (size_t)r * w_stride, x + (size_t)t * n);
+					if (memcmp(&want, &out[t * ROWS + r], sizeof want) && bad++ < 3)
+						diag("%s n=%lld %d tokens: out[tok %d][row %d] = %a, want %a", eng_type_name(type),
+						     (long long)n, toks[k], t, r, out[t * ROWS + r], want);
+				}
+		}
+	char name[160];
+	snprintf(name, sizeof name, "%s, n=%lld: calls of %d rows (several cache blocks) x 1, 7, %d tokens equal vec_dot bit for bit",
+		 eng_type_name(type), (long long)n, ROWS, TOK);
+	is_int(bad, 0, name);
+	free(w);
+	free(x);
+	free(tmp);
+	free(out);
+}
+
 int main(void)
 {
 	/* tails of 1..7 elements, a length under one vector, and rows of exactly 2 KiB (F16 n=1024) */
@@ -155,5 +201,8 @@ int main(void)
 	check_length(ENG_TYPE_F16, 1024, 0, 2, 1);
 	check_length(ENG_TYPE_F32, 512, 0, 4, 0);
 	check_length(ENG_TYPE_BF16, 1024, 0, 2, 0);
+	check_many_rows(ENG_TYPE_F16, 77);
+	check_many_rows(ENG_TYPE_F32, 77);
+	check_many_rows(ENG_TYPE_BF16, 77);
 	return done_testing();
 }
