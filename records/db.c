@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* v0 -> v1: runs, their aggregates, items and per-item verdicts, baselines. */
 static const char migrate_1[] =
@@ -146,6 +147,22 @@ fail:
 	return rc;
 }
 
+/* Switch to the WAL journal. Where other processes have the file open at that
+ * moment (several `db add` or `run --db` creating one database at once), SQLite
+ * answers SQLITE_BUSY for this pragma without calling the busy handler, so it is
+ * retried here every 10 ms for up to the busy timeout. */
+static int journal_wal(struct rec_db *db, struct mrl_err *err)
+{
+	int rc = SQLITE_OK;
+	for (int waited_ms = 0;; waited_ms += 10) {
+		rc = sqlite3_exec(db->h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= REC_DB_BUSY_TIMEOUT_MS)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	return rc == SQLITE_OK ? 0 : rec_db_fail(db, rc, "switching to WAL", err);
+}
+
 /* WAL journal (persistent in the file), busy timeout, foreign keys. */
 static int configure(struct rec_db *db, struct mrl_err *err)
 {
@@ -154,7 +171,7 @@ static int configure(struct rec_db *db, struct mrl_err *err)
 	/* the first statement reads the header: a file that is not SQLite fails here */
 	if ((rc = rec_db_exec(db, "SELECT count(*) FROM sqlite_master", "reading", err)))
 		return rc;
-	if ((rc = rec_db_exec(db, "PRAGMA journal_mode = WAL", "switching to WAL", err)))
+	if ((rc = journal_wal(db, err)))
 		return rc;
 	return rec_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring", err);
 }
