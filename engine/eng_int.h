@@ -224,11 +224,14 @@ void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n);
 /* ---- backend operations ---- */
 
 /* Per-context execution state of a backend (thread pool, scratch). */
+/* Queries of one head that the CPU attention takes together (they share their K rows). */
+#define ENG_ATT_QUERIES 4
+
 struct eng_exec {
 	struct eng_pool *pool;
 	int n_threads;
 	float *scores;        /* n_threads * scores_stride floats: attention scratch per thread */
-	size_t scores_stride; /* >= n_ctx + 2 * head_dim */
+	size_t scores_stride; /* >= ENG_ATT_QUERIES * (n_ctx + head_dim) */
 	void *xq;             /* quantized/converted activations for matmul */
 	size_t xq_size;
 	uint32_t n_ctx;

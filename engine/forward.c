@@ -98,7 +98,7 @@ static bool ctx_alloc(struct eng_ctx *c)
 	const bool on_device = c->ops->alloc != NULL;
 	bool fail = false;
 	if (!on_device) {
-		c->ex.scores_stride = (size_t)c->n_ctx + 2 * (size_t)cfg->head_dim + 16;
+		c->ex.scores_stride = ENG_ATT_QUERIES * ((size_t)c->n_ctx + (size_t)cfg->head_dim) + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)

@@ -7,8 +7,9 @@
  * before their dot products (ggml's f16 mul_mat converts its f32 operand), and
  * quantized weights dot a Q8_0-quantized activation.
  *
- * Parallelism: matmul splits weight rows, attention splits (token, head)
- * pairs, over the context's pool. Every output element is computed by one
+ * Parallelism: matmul splits weight rows, attention splits (group of up to
+ * ENG_ATT_QUERIES consecutive tokens of one sequence, head) pairs, over the
+ * context's pool. Every output element is computed by one
  * thread with a summation order that depends on neither the thread count nor
  * the number of tokens in the batch.
  */
@@ -336,7 +337,7 @@ struct att_job {
 	const float *q;
 	uint32_t pos0, window;
 	const uint32_t *pos, *base; /* per token (attention_pos), or NULL: positions pos0 + t, row 0 */
-	int n_head, n_head_kv, head_dim;
+	int n_tok, n_head, n_head_kv, head_dim;
 	float *out;
 	float scale, softcap;
 };
@@ -399,75 +400,112 @@ static void wsum_f16(int hd, uint32_t n_kv, const float *w, const uint16_t *v, s
 	}
 }
 
-static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
+/* Position, first key and end of the keys (exclusive) of token t. */
+static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *end)
 {
-	struct att_job *j = arg;
+	/* keys first .. pos: all of them, or the last window, of the token's own slot */
+	const uint32_t n_seen = (j->pos ? j->pos[t] : j->pos0 + (uint32_t)t) + 1;
+	*first = j->window && n_seen > j->window ? n_seen - j->window : 0;
+	*end = n_seen;
+}
+
+/* Tokens t0 .. t0+nq-1 of head h, which share their slot and follow each other
+ * (positions p, p+1, ...): one multi-row dot of the K rows of the group's key range
+ * with the nq queries (each K row read once for all of them), then each query's
+ * softmax and weighted sum of V rows over its own keys. A score is the same dot
+ * whatever rows and queries share the call (kernels_f16.c), so every output has the
+ * bits of the query alone (with the f16 cache q is rounded to f16 too, so the
+ * products are exact and the fused kernel has the same bits). */
+static void att_group(const struct att_job *j, int t0, int nq, int h, float *scores, float *qr)
+{
 	struct eng_exec *ex = j->ex;
-	const int hd = j->head_dim, group = j->n_head / j->n_head_kv;
-	const size_t kv_dim = j->kv->n_embd_kv;
-	float *scores = ex->scores + (size_t)tid * ex->scores_stride;
-	float *qr = scores + ex->n_ctx;
-	for (int64_t item = i0; item < i1; item++) {
-		const int t = (int)(item / j->n_head), h = (int)(item % j->n_head);
-		const int kvh = h / group;
-		/* keys first .. pos: all of them, or the last window, of the token's own slot */
-		const uint32_t n_seen = (j->pos ? j->pos[t] : j->pos0 + (uint32_t)t) + 1;
-		const uint32_t first = j->window && n_seen > j->window ? n_seen - j->window : 0;
-		const uint32_t n_kv = n_seen - first;
-		const size_t row0 = (j->base ? (size_t)j->base[t] : 0) + first;
-		const size_t kv_off = row0 * kv_dim + (size_t)kvh * hd;
-		const float *q = j->q + ((size_t)t * j->n_head + h) * hd;
+	const int hd = j->head_dim, kvh = h / (j->n_head / j->n_head_kv);
+	const size_t kv_dim = j->kv->n_embd_kv, sstride = ex->n_ctx;
+	uint32_t lo, hi, unused;
+	att_keys(j, t0, &lo, &unused);
+	att_keys(j, t0 + nq - 1, &unused, &hi);
+	const size_t slot = j->base ? (size_t)j->base[t0] : 0;
+	const size_t k_off = (slot + lo) * kv_dim + (size_t)kvh * hd;
+	for (int i = 0; i < nq; i++) {
+		const float *q = j->q + ((size_t)(t0 + i) * j->n_head + h) * hd;
 		if (ex->kv_f16)
-			round_f16_row(q, qr, (size_t)hd);
+			round_f16_row(q, qr + (size_t)i * hd, (size_t)hd);
 		else
-			memcpy(qr, q, (size_t)hd * sizeof(float));
-		/* K rows of this head for positions 0..n_kv-1: one multi-row dot, each
-		 * score bit-identical to the single-row vec_dot (with the f16 cache, q is
-		 * rounded to f16 too, so the products are exact and the fused kernel has
-		 * the same bits) */
-		if (ex->kv_f16)
-			eng_mdot_f16_xh(hd, (const uint16_t *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(uint16_t),
-				     (int)n_kv, qr, 0, 1, scores, 1);
-		else
-			eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + kv_off, kv_dim * sizeof(float),
-				     (int)n_kv, qr, 0, 1, scores, 1);
+			memcpy(qr + (size_t)i * hd, q, (size_t)hd * sizeof(float));
+	}
+	if (ex->kv_f16)
+		eng_mdot_f16_xh(hd, (const uint16_t *)j->kv->k[j->il] + k_off, kv_dim * sizeof(uint16_t), (int)(hi - lo),
+				qr, (size_t)hd * sizeof(float), nq, scores, sstride);
+	else
+		eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + k_off, kv_dim * sizeof(float), (int)(hi - lo), qr,
+			     (size_t)hd * sizeof(float), nq, scores, sstride);
+	for (int i = 0; i < nq; i++) {
+		uint32_t first, end;
+		att_keys(j, t0 + i, &first, &end);
+		const uint32_t n_kv = end - first;
+		float *sc = scores + (size_t)i * sstride + (first - lo);
 		float max = -INFINITY;
 		for (uint32_t p = 0; p < n_kv; p++) {
-			float s = scores[p] * j->scale;
+			float s = sc[p] * j->scale;
 			if (j->softcap > 0.0f)
 				s = tanhf(s / j->softcap) * j->softcap;
-			scores[p] = s;
+			sc[p] = s;
 			if (s > max)
 				max = s;
 		}
 		double sum = 0.0;
 		for (uint32_t p = 0; p < n_kv; p++) {
-			float e = expf(scores[p] - max);
-			scores[p] = e;
+			float e = expf(sc[p] - max);
+			sc[p] = e;
 			sum += (double)e;
 		}
 		const float inv = (float)(1.0 / sum);
-		float *o = j->out + ((size_t)t * j->n_head + h) * hd;
+		const size_t v_off = (slot + first) * kv_dim + (size_t)kvh * hd;
+		float *o = j->out + ((size_t)(t0 + i) * j->n_head + h) * hd;
 		if (ex->kv_f16) {
 			for (uint32_t p = 0; p < n_kv; p++)
-				scores[p] = round_f16(scores[p] * inv);
-			wsum_f16(hd, n_kv, scores, (const uint16_t *)j->kv->v[j->il] + kv_off, kv_dim, o);
+				sc[p] *= inv;
+			round_f16_row(sc, sc, n_kv); /* the weights as f16 values, as ggml's f16 product takes them */
+			wsum_f16(hd, n_kv, sc, (const uint16_t *)j->kv->v[j->il] + v_off, kv_dim, o);
 		} else {
 			memset(o, 0, (size_t)hd * sizeof(float));
 			for (uint32_t p = 0; p < n_kv; p++)
-				axpy_f32(hd, scores[p] * inv, (const float *)j->kv->v[j->il] + kv_off + p * kv_dim, o);
+				axpy_f32(hd, sc[p] * inv, (const float *)j->kv->v[j->il] + v_off + p * kv_dim, o);
 		}
+	}
+}
+
+/* Items are (group of ENG_ATT_QUERIES tokens, head); a group whose tokens do not
+ * share a slot at consecutive positions goes token by token. */
+static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	struct att_job *j = arg;
+	struct eng_exec *ex = j->ex;
+	float *scores = ex->scores + (size_t)tid * ex->scores_stride;
+	float *qr = scores + (size_t)ENG_ATT_QUERIES * ex->n_ctx;
+	for (int64_t item = i0; item < i1; item++) {
+		const int t0 = (int)(item / j->n_head) * ENG_ATT_QUERIES, h = (int)(item % j->n_head);
+		const int nq = j->n_tok - t0 < ENG_ATT_QUERIES ? j->n_tok - t0 : ENG_ATT_QUERIES;
+		bool chained = true;
+		for (int i = 1; j->pos && i < nq; i++)
+			chained = chained && j->base[t0 + i] == j->base[t0] && j->pos[t0 + i] == j->pos[t0] + (uint32_t)i;
+		if (chained)
+			att_group(j, t0, nq, h, scores, qr);
+		else
+			for (int i = 0; i < nq; i++)
+				att_group(j, t0 + i, 1, h, scores, qr);
 	}
 }
 
 static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
 			  uint32_t pos0, int n_head, int n_head_kv, int head_dim, uint32_t window, float *out)
 {
-	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .window = window, .n_head = n_head,
+	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos0 = pos0, .window = window,
+			     .n_tok = n_tok, .n_head = n_head,
 			     .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
 			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
 			     .softcap = ex->att_softcap };
-	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);
+	eng_pool_run(ex->pool, att_task, &j, (int64_t)(n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES * n_head);
 }
 
 static void cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
@@ -475,10 +513,10 @@ static void cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int 
 			      uint32_t window, float *out)
 {
 	struct att_job j = { .ex = ex, .kv = kv, .il = il, .q = q, .pos = pos, .base = base, .window = window,
-			     .n_head = n_head, .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
+			     .n_tok = n_tok, .n_head = n_head, .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
 			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
 			     .softcap = ex->att_softcap };
-	eng_pool_run(ex->pool, att_task, &j, (int64_t)n_tok * n_head);
+	eng_pool_run(ex->pool, att_task, &j, (int64_t)(n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES * n_head);
 }
 
 static void cpu_swiglu(struct eng_exec *ex, float *gate, const float *up, size_t n)
