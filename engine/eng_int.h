@@ -223,10 +223,10 @@ void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n);
 
 /* ---- backend operations ---- */
 
-/* Per-context execution state of a backend (thread pool, scratch). */
 /* Queries of one head that the CPU attention takes together (they share their K rows). */
 #define ENG_ATT_QUERIES 4
 
+/* Per-context execution state of a backend (thread pool, scratch). */
 struct eng_exec {
 	struct eng_pool *pool;
 	int n_threads;

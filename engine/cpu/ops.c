@@ -400,7 +400,7 @@ static void wsum_f16(int hd, uint32_t n_kv, const float *w, const uint16_t *v, s
 	}
 }
 
-/* Position, first key and end of the keys (exclusive) of token t. */
+/* The keys of token t: first, and end (exclusive), in its slot. */
 static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *end)
 {
 	/* keys first .. pos: all of them, or the last window, of the token's own slot */
@@ -497,6 +497,13 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	}
 }
 
+/* One item per (group of ENG_ATT_QUERIES tokens, head). */
+static void att_run(struct att_job *j)
+{
+	const int64_t n_groups = (j->n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
+	eng_pool_run(j->ex->pool, att_task, j, n_groups * j->n_head);
+}
+
 static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
 			  uint32_t pos0, int n_head, int n_head_kv, int head_dim, uint32_t window, float *out)
 {
@@ -505,7 +512,7 @@ static void cpu_attention(struct eng_exec *ex, const struct eng_kv *kv, int il, 
 			     .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
 			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
 			     .softcap = ex->att_softcap };
-	eng_pool_run(ex->pool, att_task, &j, (int64_t)(n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES * n_head);
+	att_run(&j);
 }
 
 static void cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
@@ -516,7 +523,7 @@ static void cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int 
 			     .n_tok = n_tok, .n_head = n_head, .n_head_kv = n_head_kv, .head_dim = head_dim, .out = out,
 			     .scale = ex->att_scale > 0.0f ? ex->att_scale : 1.0f / sqrtf((float)head_dim),
 			     .softcap = ex->att_softcap };
-	eng_pool_run(ex->pool, att_task, &j, (int64_t)(n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES * n_head);
+	att_run(&j);
 }
 
 static void cpu_swiglu(struct eng_exec *ex, float *gate, const float *up, size_t n)
