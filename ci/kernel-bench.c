@@ -4,11 +4,13 @@
  *   cc -std=c17 -O2 -march=native -D_GNU_SOURCE -I. -o kb ci/kernel-bench.c \
  *      $BUILD/libengine.a $BUILD/libcommon.a -lm -lpthread -ldl
  *   ./kb [TOKENS [REPS [single]]]   (default 1 token, 300 repetitions)
+ * With KB_NO_VNNI set in the environment, an AVX512-VNNI CPU runs the AVX2 tiles.
  * For F16, Q8_0, Q4_0, Q5_0, IQ4_NL, Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and IQ4_XS
  * weights of one 2048 x 768 matrix (the
  * 110M models' FFN shape; 0.9 to 3 MB, so it sits in the last-level cache: this
  * measures the kernels, not DRAM) it times the multi-row kernel that ops.c uses
- * (eng_mdot_f16_xh / eng_mdot_q8_for_type; with "single", the type table's single-row
+ * (eng_mdot_f16_xh / eng_mdot_q8_for_type, or eng_mdot_q8_tabled with the tokens' lane tables
+ * where ops.c makes them; with "single", the type table's single-row
  * kernel pair by pair, as ops.c runs a type without one) on TOKENS activation rows and prints the
  * fastest of REPS calls: on a shared machine the minimum is the least disturbed
  * run. Weights are random values through the type's quantizer, or random bytes
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
 {
 	const int n_tok = argc > 1 ? atoi(argv[1]) : 1, reps = argc > 2 ? atoi(argv[2]) : 300;
 	const int single = argc > 3 && !strcmp(argv[3], "single");
+	if (getenv("KB_NO_VNNI")) /* the AVX2 tiles on a VNNI CPU */
+		eng_cpu_vnni_disable(1);
 	if (n_tok < 1 || reps < 1 || (argc > 3 && !single)) {
 		fprintf(stderr, "usage: kernel-bench [TOKENS >= 1 [REPS >= 1 [single]]]\n");
 		return 2;
@@ -107,6 +111,11 @@ int main(int argc, char **argv)
 			x = xq;
 		}
 		const eng_mdot_fn mdot = type == ENG_TYPE_F16 ? NULL : eng_mdot_q8_for_type(type);
+		/* the tokens' lane tables where ops.c makes them (made once, untimed, as there) */
+		const size_t tb = mdot ? eng_q8_tables_bytes(type, N_IN, n_tok) : 0;
+		void *tables = tb ? malloc(tb) : NULL;
+		if (tables)
+			eng_q8_tables_fill(type, N_IN, x, (size_t)ab, 0, n_tok, tables);
 		double best = 1e300;
 		for (int r = 0; r < reps; r++) {
 			const double t0 = now_ns();
@@ -115,6 +124,8 @@ int main(int argc, char **argv)
 					for (int t = 0; t < n_tok; t++)
 						out[(size_t)t * N_ROWS + (size_t)row] =
 							tt->vec_dot_q8(N_IN, w + (size_t)row * rb, (const char *)x + (size_t)t * ab);
+			else if (tables)
+				eng_mdot_q8_tabled(type, N_IN, w, (size_t)rb, N_ROWS, x, (size_t)ab, tables, n_tok, out, N_ROWS);
 			else if (mdot)
 				mdot(N_IN, w, (size_t)rb, N_ROWS, x, (size_t)ab, n_tok, out, N_ROWS);
 			else if (single) /* F16: the table's vec_dot */
@@ -131,6 +142,7 @@ int main(int argc, char **argv)
 		       (double)N_IN * N_ROWS * n_tok / best);
 		free(w);
 		free(xq);
+		free(tables);
 	}
 	free(xf);
 	free(out);

@@ -80,9 +80,11 @@ static int compare(uint32_t type, mdot_fn mdot, int q8, int64_t n, const void *w
 }
 
 static const int row_counts[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 17 };
-static const int tok_counts[] = { 1, 2, 3, 4, 5, 6, 9 };
+/* 9..12: the interleaved prefill tiles (from 8 tokens, with lane tables) and their
+ * last groups of 1..4 tokens */
+static const int tok_counts[] = { 1, 2, 3, 4, 5, 6, 9, 10, 11, 12 };
 #define N_ROWS_MAX 17
-#define N_TOK_MAX 9
+#define N_TOK_MAX 12
 
 static void check_float(uint32_t type, mdot_fn mdot)
 {
@@ -225,6 +227,7 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 		snprintf(name, sizeof name, "%s x %s, n=%lld: a signalling-NaN scale gives the same bits", eng_type_name(type),
 			 eng_type_name(act), (long long)n);
 		is_int(bad, 0, name);
+		check_tabled(type, n, w, w_stride, x, x_stride); /* ... through the lane tables too */
 		free(w);
 		free(x);
 		free(tmp);
@@ -400,6 +403,14 @@ int main(void)
 	check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 	check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
+	if (eng_cpu_has_vnni()) { /* and the AVX2 tiles, which a VNNI CPU would not run */
+		diag("the same checks with the VNNI tiles switched off (eng_cpu_vnni_disable)");
+		eng_cpu_vnni_disable(1);
+		check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
+		check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
+		check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
+		eng_cpu_vnni_disable(0);
+	}
 	check_q8(ENG_TYPE_IQ4_NL, eng_mdot_iq4_nl_q8_0);
 	check_q8(ENG_TYPE_Q4_1, eng_mdot_q4_1_q8_1);
 	check_q8(ENG_TYPE_Q5_1, eng_mdot_q5_1_q8_1);

@@ -106,19 +106,87 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
 
 /* Token t (0..3) of a prefill group: lanes t * 2 and t * 2 + 1 of dxv[ib] (floats,
  * 8 a block) get the scale of its block ib, and of sxv[ib] bias * its quant sum
- * (bias 8 for Q4_0, 16 for Q5_0; nothing for Q8_0). */
+ * (bias 8 for Q4_0, 16 for Q5_0, 128 for Q8_0: the offset of the weights' unsigned
+ * form in the interleaved tiles; ki_qtile2x4 uses Q8_0's signed and no sum). */
 static void q8_table_token(int64_t nb, const struct eng_block_q8_0 *x, int t, float *dxv, int32_t *sxv, const int kind)
 {
-	const int32_t bias = kind == KIND_Q5 ? 16 : 8;
+	const int32_t bias = kind == KIND_Q5 ? 16 : kind == KIND_Q4 ? 8 : 128;
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const float d = eng_f16_to_f32(x[ib].d);
 		int32_t s = 0;
-		for (int k = 0; kind && k < ENG_QK8_0; k++)
+		for (int k = 0; k < ENG_QK8_0; k++)
 			s += bias * x[ib].qs[k];
 		dxv[8 * ib + 2 * t] = dxv[8 * ib + 2 * t + 1] = d;
 		sxv[8 * ib + 2 * t] = sxv[8 * ib + 2 * t + 1] = s;
 	}
 }
+
+/* The interleaved tiles' sums: vpdpbusd where the build has it, else maddubs + madd
+ * (exact for Q4_0 and Q5_0 only; mdot_q8 knows). */
+KN_INLINE __m256i dot_acc(__m256i acc, __m256i a_unsigned, __m256i b_signed)
+{
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+	return _mm256_dpbusd_epi32(acc, a_unsigned, b_signed);
+#else
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a_unsigned, b_signed), _mm256_set1_epi16(1)));
+#endif
+}
+
+/* Prefill with tables through the interleaved tiles (kernels_int.h): rows in groups
+ * of 8, packed once, each meeting every token in groups of up to 4 while its packed
+ * blocks (nb * 288 bytes: 7 KB at n = 768) stay in L1. The weights come from memory
+ * once a micro-batch: while one group's tiles run, the next group's rows are
+ * prefetched, a share per group of tokens, so that packing them does not wait. */
+static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+			const float *tables, int n_tok, float *out, size_t out_stride, const int kind, const int vnni)
+{
+	_Alignas(64) uint8_t pk[Q8_PRE_MAX_BLOCKS * KI_ILV_BLOCK];
+	float res[32];
+	const size_t n_groups = (size_t)(n_tok + 3) / 4;
+	for (int r0 = 0; r0 < n_rows; r0 += 8) {
+		const int nr = n_rows - r0 < 8 ? n_rows - r0 : 8;
+		const void *wr[8];
+		for (int r = 0; r < 8; r++)
+			wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
+		if (kind == KIND_Q4)
+			ki_ilv_pack(nb, wr, pk, KIND_Q4);
+		else if (kind == KIND_Q5)
+			ki_ilv_pack(nb, wr, pk, KIND_Q5);
+		else
+			ki_ilv_pack(nb, wr, pk, KIND_Q8);
+		/* the next group's rows (inside this call's), in 64-byte lines per token group */
+		const int next = n_rows - r0 - 8 < 8 ? n_rows - r0 - 8 : 8;
+		const char *pf = (const char *)w + (size_t)(r0 + 8) * w_stride;
+		const size_t pf_lines = next > 0 ? ((size_t)next * w_stride + 63) / 64 : 0,
+			     pf_step = (pf_lines + n_groups - 1) / n_groups;
+		for (int t0 = 0; t0 < n_tok; t0 += 4) {
+			for (size_t l = (size_t)t0 / 4 * pf_step; l < pf_lines && l < ((size_t)t0 / 4 + 1) * pf_step; l++)
+				_mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+			const int nt = n_tok - t0 < 4 ? n_tok - t0 : 4;
+			const struct eng_block_q8_0 *xt[4];
+			for (int t = 0; t < 4; t++)
+				xt[t] = (const void *)((const char *)xq + (size_t)(t0 + (t < nt ? t : 0)) * x_stride);
+			const float *dxv = tables + ki_table_group(t0, nb);
+			const int32_t *sxv = (const int32_t *)(dxv + 8 * nb);
+			if (vnni)
+				eng_ilv_tile_vnni(nb, pk, (const void *const *)xt, dxv, sxv, res, nt);
+			else if (nt == 4)
+				ki_ilv_tile(nb, pk, xt, dxv, sxv, res, 4, dot_acc);
+			else
+				for (int t = 0; t < nt; t++) /* the group's last tokens, one at a time */
+					ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t, res + 8 * t, 1, dot_acc);
+			for (int t = 0; t < nt; t++)
+				for (int r = 0; r < nr; r++)
+					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[8 * t + r];
+		}
+	}
+}
+
+/* The fewest tokens for which prefill packs rows for the interleaved tiles rather than
+ * run ki_qtile2x4 (kernel alone, 768-long rows, Intel Xeon with AVX512-VNNI: faster
+ * from 4 tokens with vpdpbusd; through maddubs, slower at 4 and faster from 8). */
+#define ILV_MIN_TOK_VNNI 4
+#define ILV_MIN_TOK_AVX2 8
 
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */
 #define Q8_DEC_MAX_BLOCKS 1024
@@ -134,6 +202,11 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 	float res[8];
 	int t0 = 0;
 	const int vnni = eng_cpu_has_vnni(); /* kernels_vnni.c */
+	if (tables && nb <= Q8_PRE_MAX_BLOCKS && n_tok >= (vnni ? ILV_MIN_TOK_VNNI : ILV_MIN_TOK_AVX2) &&
+	    (kind != KIND_Q8 || vnni)) {
+		mdot_q8_ilv(nb, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, kind, vnni);
+		return;
+	}
 	float dx_own[8 * Q8_PRE_MAX_BLOCKS];
 	int32_t sx_own[8 * Q8_PRE_MAX_BLOCKS];
 	for (; t0 + 4 <= n_tok; t0 += 4) {

@@ -100,11 +100,17 @@ void eng_mdot_q32_tabled(uint32_t type, int64_t n, const void *w, size_t w_strid
 /* True where the CPU has AVX512-VNNI with AVX512-VL/BW (CPUID, at run time): the
  * Q8_0/Q4_0/Q5_0 kernels then take the tiles of kernels_vnni.c (same bits). */
 int eng_cpu_has_vnni(void);
+/* With off set, eng_cpu_has_vnni says no from then on (tests/eng_kernels.c checks the
+ * AVX2 tiles on a VNNI machine so); 0 restores CPUID's answer. */
+void eng_cpu_vnni_disable(int off);
 /* kernels_vnni.c's tiles, for kernels.c only (AVX2 + F16C builds, VNNI CPUs): kernels_int.h's
  * ki_qtile8x1 and ki_qtile2x4 with vpdpbusd (kind: its KIND_Q8, KIND_Q4 or KIND_Q5); res gets 8 floats. */
 void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx, const int32_t *sx,
 		       float *res, int kind, const char *pf, size_t pf_step);
 void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void *const *xt, const float *dxv,
 		       const int32_t *sxv, float *res, int kind);
+/* ki_ilv_tile with vpdpbusd: 8 interleaved rows (ki_ilv_pack) x nt (1..4) tokens; res gets 8 * nt floats. */
+void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, const float *dxv, const int32_t *sxv,
+		       float *res, int nt);
 
 #endif

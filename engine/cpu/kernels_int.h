@@ -154,6 +154,100 @@ KI_INLINE void ki_qtile2x4(int64_t nb, const void *const *wr, const struct eng_b
 	_mm256_storeu_ps(res, acc);
 }
 
+
+/* ---- Prefill on interleaved rows: 8 rows x up to 4 tokens, no horizontal sums ----
+ *
+ * ki_qtile2x4's lanes each hold one (row, token) block's partial sums, so every
+ * block ends in an 8 x 8 horizontal sum. Here the rows are interleaved first (once
+ * per call, ki_ilv_pack): vector g of a packed block holds bytes 4g..4g+3 of each
+ * of 8 rows' 32 quants (row r in lane r), so one vpdpbusd of vector g with a token's
+ * bytes 4g..4g+3 broadcast adds four products to each of the 8 rows' sums, and
+ * after the 8 vectors lane r holds row r's block sum. The quants are unsigned (Q4_0
+ * q, Q5_0 q, Q8_0 q + 128), the bias (8, 16, 128) coming off through the token's
+ * block sum (eng_q8_tables_fill's sxv), so every integer is exact and the float
+ * steps per lane are those of ki_qtile2x4 and the single-row kernel:
+ * sumf += (float)(sumi - sx) * (d_w * d_x), block after block. Q8_0's q + 128 is
+ * exact with vpdpbusd only (maddubs' int16 pairs would saturate), so the AVX2
+ * tiles take Q4_0 and Q5_0 and kernels_vnni.c's all three. */
+
+/* Bytes of one packed block of 8 rows: 8 vectors of quants, then the 8 row scales as floats. */
+#define KI_ILV_BLOCK (8 * 32 + 8 * 4)
+
+/* The int32 lanes of acc plus the partial sums of a (unsigned) with b (signed). */
+typedef __m256i (*ki_dot_acc_fn)(__m256i acc, __m256i a_unsigned, __m256i b_signed);
+
+/* 8 vectors of 8 int32 lanes transposed in place: lane j of v[i] goes to lane i of v[j]. */
+KI_INLINE void transpose8x8_epi32(__m256i v[8])
+{
+	__m256i t[8], u[8];
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_epi32(v[i], v[i + 1]);
+		t[i + 1] = _mm256_unpackhi_epi32(v[i], v[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+		u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+		u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+		u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+	}
+	for (int i = 0; i < 4; i++) {
+		v[i] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x20);
+		v[i + 4] = _mm256_permute2x128_si256(u[i], u[i + 4], 0x31);
+	}
+}
+
+/* The 8 rows wr[0..7] (nb blocks each) interleaved into pk (nb * KI_ILV_BLOCK bytes). */
+KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const int kind)
+{
+	for (int64_t ib = 0; ib < nb; ib++) {
+		__m256i v[8];
+		for (int r = 0; r < 8; r++)
+			v[r] = kind ? w_unsigned(wr[r], ib, kind)
+				    : _mm256_xor_si256(_mm256_loadu_si256(
+							       (const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs),
+						       _mm256_set1_epi8((char)0x80));
+		transpose8x8_epi32(v);
+		uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
+		for (int g = 0; g < 8; g++)
+			_mm256_storeu_si256((__m256i *)(b + 32 * g), v[g]);
+		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, kind), blk_d(wr[1], ib, kind), blk_d(wr[2], ib, kind),
+						  blk_d(wr[3], ib, kind), blk_d(wr[4], ib, kind), blk_d(wr[5], ib, kind),
+						  blk_d(wr[6], ib, kind), blk_d(wr[7], ib, kind));
+		_mm256_storeu_ps((float *)(b + 256), f16x8_scales(dh));
+	}
+}
+
+/* The packed rows times T (1..4) tokens xt[0..T-1] of one table group (dxv, sxv as
+ * for ki_qtile2x4: token t's block ib at lane 8 ib + 2 t); res[8 t + r] = row r . token t. */
+KI_INLINE void ki_ilv_tile(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt, const float *dxv,
+			   const int32_t *sxv, float *res, const int T, const ki_dot_acc_fn dot)
+{
+	__m256 acc[4];
+	for (int t = 0; t < T; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
+		__m256i s[4]; /* the sums start at -bias * the token's block sum */
+		for (int t = 0; t < T; t++)
+			s[t] = _mm256_set1_epi32(-sxv[8 * ib + 2 * t]);
+		for (int g = 0; g < 8; g++) {
+			const __m256i wv = _mm256_loadu_si256((const __m256i *)(b + 32 * g));
+			for (int t = 0; t < T; t++) {
+				int32_t x4;
+				memcpy(&x4, xt[t][ib].qs + 4 * g, 4);
+				s[t] = dot(s[t], wv, _mm256_set1_epi32(x4));
+			}
+		}
+		const __m256 dw = _mm256_loadu_ps((const float *)(b + 256));
+		for (int t = 0; t < T; t++) {
+			const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(dxv[8 * ib + 2 * t]));
+			acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(s[t]), d));
+		}
+	}
+	for (int t = 0; t < T; t++)
+		_mm256_storeu_ps(res + 8 * t, acc[t]);
+}
+
 #endif
 
 #endif

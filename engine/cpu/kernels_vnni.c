@@ -16,6 +16,8 @@
  */
 #include "engine/cpu/kernels.h"
 
+#include <stdatomic.h>
+
 #include "engine/cpu/kernels_int.h"
 #include "engine/types.h"
 
@@ -25,10 +27,17 @@
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define VNNI_INLINE static inline __attribute__((always_inline)) VNNI_TARGET
 
+static _Atomic int vnni_off;
+
+void eng_cpu_vnni_disable(int off)
+{
+	atomic_store(&vnni_off, off);
+}
+
 int eng_cpu_has_vnni(void)
 {
-	return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") &&
-	       __builtin_cpu_supports("avx512bw");
+	return !atomic_load_explicit(&vnni_off, memory_order_relaxed) && __builtin_cpu_supports("avx512vnni") &&
+	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
 }
 
 /* vpdpbusd: four unsigned x signed byte products summed into each int32 lane. */
@@ -60,7 +69,37 @@ VNNI_TARGET void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void
 	else
 		ki_qtile2x4(nb, wr, xb, dxv, sxv, res, KIND_Q8, dot_vnni);
 }
+
+VNNI_INLINE __m256i dot_acc_vnni(__m256i acc, __m256i a_unsigned, __m256i b_signed)
+{
+	return _mm256_dpbusd_epi32(acc, a_unsigned, b_signed);
+}
+
+VNNI_TARGET void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, const float *dxv,
+				   const int32_t *sxv, float *res, int nt)
+{
+	const struct eng_block_q8_0 *const *xb = (const struct eng_block_q8_0 *const *)xt;
+	switch (nt) { /* one inlined body per token count */
+	case 4:
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 4, dot_acc_vnni);
+		break;
+	case 3:
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 3, dot_acc_vnni);
+		break;
+	case 2:
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 2, dot_acc_vnni);
+		break;
+	default:
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 1, dot_acc_vnni);
+		break;
+	}
+}
 #else
+void eng_cpu_vnni_disable(int off)
+{
+	(void)off;
+}
+
 int eng_cpu_has_vnni(void)
 {
 	return 0;
