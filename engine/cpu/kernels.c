@@ -188,6 +188,13 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 #define ILV_MIN_TOK_VNNI 4
 #define ILV_MIN_TOK_AVX2 8
 
+/* Whether prefill with lane tables takes the interleaved tiles. */
+static int ilv_takes(int64_t nb, int n_tok, const int kind, const int vnni)
+{
+	return nb <= Q8_PRE_MAX_BLOCKS && n_tok >= (vnni ? ILV_MIN_TOK_VNNI : ILV_MIN_TOK_AVX2) &&
+	       (kind != KIND_Q8 || vnni);
+}
+
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */
 #define Q8_DEC_MAX_BLOCKS 1024
 
@@ -202,8 +209,7 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 	float res[8];
 	int t0 = 0;
 	const int vnni = eng_cpu_has_vnni(); /* kernels_vnni.c */
-	if (tables && nb <= Q8_PRE_MAX_BLOCKS && n_tok >= (vnni ? ILV_MIN_TOK_VNNI : ILV_MIN_TOK_AVX2) &&
-	    (kind != KIND_Q8 || vnni)) {
+	if (tables && ilv_takes(nb, n_tok, kind, vnni)) {
 		mdot_q8_ilv(nb, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, kind, vnni);
 		return;
 	}
@@ -341,6 +347,17 @@ void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_strid
 		q8_table_token(nb, (const void *)((const char *)xq + (size_t)t * x_stride), t % 4, dxv,
 			       (int32_t *)(dxv + 8 * nb), kind);
 	}
+#endif
+}
+
+int eng_mdot_q8_whole_rows(uint32_t type, int64_t n, int n_tok)
+{
+#if KN_AVX2
+	const int kind = tabled_kind(type, n);
+	return kind >= 0 && ilv_takes(n / ENG_QK8_0, n_tok, kind, eng_cpu_has_vnni());
+#else
+	(void)type, (void)n, (void)n_tok;
+	return 0;
 #endif
 }
 

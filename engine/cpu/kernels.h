@@ -89,6 +89,11 @@ size_t eng_q8_tables_bytes(uint32_t type, int64_t n, int n_tok);
 void eng_q8_tables_fill(uint32_t type, int64_t n, const void *xq, size_t x_stride, int t0, int t1, void *tables);
 void eng_mdot_q8_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, const void *tables, int n_tok, float *out, size_t out_stride);
+/* True where eng_mdot_q8_tabled runs the interleaved tiles for these (kernels.c), which
+ * pack rows 8 at a time and prefetch the next 8 within a call: they want a thread's
+ * rows in one call rather than ~16 KiB chunks (at n = 2048 a chunk is one group of 8,
+ * with nothing to prefetch). */
+int eng_mdot_q8_whole_rows(uint32_t type, int64_t n, int n_tok);
 
 /* kernels_q32.c's part of the three above (IQ4_NL, Q4_1, Q5_1), for kernels.c: whether
  * the type and n have tables, token t's lanes, the kernel reading them. */
