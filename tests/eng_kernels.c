@@ -80,8 +80,8 @@ static int compare(uint32_t type, mdot_fn mdot, int q8, int64_t n, const void *w
 }
 
 static const int row_counts[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 17 };
-/* 9..12: the interleaved prefill tiles (from 8 tokens, with lane tables) and their
- * last groups of 1..4 tokens */
+/* 4..12 with lane tables: the interleaved prefill tiles (from 4 tokens with VNNI, 8
+ * without) and their last groups of 1..4 tokens */
 static const int tok_counts[] = { 1, 2, 3, 4, 5, 6, 9, 10, 11, 12 };
 #define N_ROWS_MAX 17
 #define N_TOK_MAX 12

@@ -121,15 +121,11 @@ static void q8_table_token(int64_t nb, const struct eng_block_q8_0 *x, int t, fl
 	}
 }
 
-/* The interleaved tiles' sums: vpdpbusd where the build has it, else maddubs + madd
- * (exact for Q4_0 and Q5_0 only; mdot_q8 knows). */
+/* The interleaved tiles' sums: acc + dot_parts (exact for Q4_0 and Q5_0 only without
+ * VNNI; ilv_takes knows). */
 KN_INLINE __m256i dot_acc(__m256i acc, __m256i a_unsigned, __m256i b_signed)
 {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-	return _mm256_dpbusd_epi32(acc, a_unsigned, b_signed);
-#else
-	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a_unsigned, b_signed), _mm256_set1_epi16(1)));
-#endif
+	return _mm256_add_epi32(acc, dot_parts(a_unsigned, b_signed));
 }
 
 /* Prefill with tables through the interleaved tiles (kernels_int.h): rows in groups

@@ -154,7 +154,6 @@ KI_INLINE void ki_qtile2x4(int64_t nb, const void *const *wr, const struct eng_b
 	_mm256_storeu_ps(res, acc);
 }
 
-
 /* ---- Prefill on interleaved rows: 8 rows x up to 4 tokens, no horizontal sums ----
  *
  * ki_qtile2x4's lanes each hold one (row, token) block's partial sums, so every
