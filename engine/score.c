@@ -92,6 +92,43 @@ static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, 
 		top_lp[j] = ((double)logits[top_id[j]] - (double)max) - log_sum;
 }
 
+/* The rows of one forward call whose log-probabilities are wanted: row i of lg
+ * against rows[i]'s target, written where rows[i] says. Rows are independent, so
+ * they split over the context's pool (each computed by one thread exactly as
+ * alone: same bits); unsplit, the other threads idled through the 32,000 exp of
+ * every row. */
+struct lp_row {
+	int32_t target;
+	double *logprob;
+	bool *greedy;
+	int32_t *top_id;
+	double *top_lp;
+};
+
+struct lp_job {
+	const float *lg;
+	uint32_t n_vocab;
+	size_t k;
+	const struct lp_row *rows;
+};
+
+static void lp_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	(void)tid;
+	const struct lp_job *j = arg;
+	for (int64_t i = i0; i < i1; i++) {
+		const struct lp_row *r = &j->rows[i];
+		row_logprobs(j->lg + (size_t)i * j->n_vocab, j->n_vocab, r->target, r->logprob, r->greedy, j->k,
+			     r->top_id, r->top_lp);
+	}
+}
+
+static void lp_run(struct eng_ctx *c, const float *lg, size_t k, const struct lp_row *rows, size_t n)
+{
+	struct lp_job j = { .lg = lg, .n_vocab = c->m->cfg.n_vocab, .k = k, .rows = rows };
+	eng_pool_run(c->ex.pool, lp_task, &j, (int64_t)n);
+}
+
 static int score_one(struct eng_ctx *c, const struct eng_score_req *r, struct eng_score_res *res, size_t k,
 		     struct eng_score_topk *topk, struct eng_score_stats *st, float *lg, struct mrl_err *err)
 {
@@ -114,14 +151,20 @@ static int score_one(struct eng_ctx *c, const struct eng_score_req *r, struct en
 		if (rc)
 			return rc;
 		st->n_forward++;
+		struct lp_row rows[SCORE_CHUNK];
+		size_t n_rows = 0, first = 0;
 		for (size_t i = 0; i < nb; i++) {
 			size_t pos = p + i; /* logits of position pos predict token pos+1 */
 			if (pos + 1 < r->n_ctx)
 				continue;
 			size_t j = pos + 1 - r->n_ctx;
-			row_logprobs(lg + i * n_vocab, n_vocab, r->cont[j], &res->logprob[j], &res->is_greedy[j], k,
-				     k ? topk->id + j * k : NULL, k ? topk->logprob + j * k : NULL);
+			if (!n_rows)
+				first = i;
+			rows[n_rows++] = (struct lp_row){ r->cont[j], &res->logprob[j], &res->is_greedy[j],
+							  k ? topk->id + j * k : NULL, k ? topk->logprob + j * k : NULL };
 		}
+		/* the wanted rows are the chunk's last ones (positions n_ctx - 1 on) */
+		lp_run(c, lg + first * n_vocab, k, rows, n_rows);
 		p += nb;
 	}
 	st->n_computed += n_feed - keep;
@@ -244,6 +287,7 @@ struct bs_state {
 	size_t *who;
 	bool *want;
 	float *lg;
+	struct lp_row *rows; /* the wanted rows' targets and destinations */
 };
 
 static size_t common_prefix(const struct eng_score_req *a, size_t na, const struct eng_score_req *b, size_t nb)
@@ -351,19 +395,22 @@ static size_t bs_fill(struct bs_state *b, size_t *n_rows)
 /* Log-probabilities of the rows of one forward call; requests fed to the end are done. */
 static void bs_collect(struct bs_state *b, size_t n)
 {
-	const uint32_t n_vocab = b->c->m->cfg.n_vocab;
 	const size_t k = b->top_k;
-	size_t row = 0;
+	size_t n_rows = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!b->want[i])
+			continue;
+		const struct bs_req *q = &b->v[b->who[i]];
+		const size_t jj = b->pos[i] + 1 - q->r->n_ctx;
+		struct eng_score_res *res = &b->res[q->idx];
+		struct eng_score_topk *tk = k ? &b->topk[q->idx] : NULL;
+		b->rows[n_rows++] = (struct lp_row){ q->r->cont[jj], &res->logprob[jj], &res->is_greedy[jj],
+						     k ? tk->id + jj * k : NULL, k ? tk->logprob + jj * k : NULL };
+	}
+	lp_run(b->c, b->lg, k, b->rows, n_rows);
 	for (size_t i = 0; i < n; i++) {
 		struct bs_req *q = &b->v[b->who[i]];
 		q->fed++;
-		if (b->want[i]) {
-			const size_t jj = b->pos[i] + 1 - q->r->n_ctx;
-			struct eng_score_res *res = &b->res[q->idx];
-			struct eng_score_topk *tk = k ? &b->topk[q->idx] : NULL;
-			row_logprobs(b->lg + row++ * n_vocab, n_vocab, q->r->cont[jj], &res->logprob[jj], &res->is_greedy[jj],
-				     k, k ? tk->id + jj * k : NULL, k ? tk->logprob + jj * k : NULL);
-		}
 		if (q->fed != q->n_feed)
 			continue;
 		struct eng_score_res *res = &b->res[q->idx];
@@ -446,7 +493,8 @@ int eng_score_batch(struct eng_ctx *c, const struct eng_score_req *reqs, const s
 	b.who = malloc(BATCH_TOKENS * sizeof *b.who);
 	b.want = malloc(BATCH_TOKENS * sizeof *b.want);
 	b.lg = malloc((size_t)BATCH_LOGITS * n_vocab * sizeof *b.lg);
-	if (!order || !b.v || !b.tok || !b.pos || !b.base || !b.who || !b.want || !b.lg) {
+	b.rows = malloc(BATCH_LOGITS * sizeof *b.rows);
+	if (!order || !b.v || !b.tok || !b.pos || !b.base || !b.who || !b.want || !b.lg || !b.rows) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "score: out of memory");
 		goto out;
 	}
@@ -468,5 +516,6 @@ out:
 	free(b.who);
 	free(b.want);
 	free(b.lg);
+	free(b.rows);
 	return rc;
 }
