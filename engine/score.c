@@ -21,6 +21,8 @@
  */
 #include "engine/eng_int.h"
 
+#include "engine/cpu/vmath.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,10 +66,7 @@ static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, 
 			max = logits[i];
 			argmax = i;
 		}
-	double sum = 0.0;
-	for (uint32_t i = 0; i < n_vocab; i++)
-		sum += exp((double)logits[i] - (double)max);
-	const double log_sum = log(sum);
+	const double log_sum = log(eng_sum_exp(logits, n_vocab, max));
 	*logprob = ((double)logits[target] - (double)max) - log_sum;
 	*greedy = (uint32_t)target == argmax;
 	if (!k)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/vmath.h"
 #include "engine/types.h"
 
 #if defined(__AVX2__) && defined(__F16C__)
@@ -529,12 +530,12 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 			if (s > max)
 				max = s;
 		}
+		for (uint32_t p = 0; p < n_kv; p++)
+			sc[p] -= max;
+		eng_expf_row(sc, sc, n_kv);
 		double sum = 0.0;
-		for (uint32_t p = 0; p < n_kv; p++) {
-			float e = expf(sc[p] - max);
-			sc[p] = e;
-			sum += (double)e;
-		}
+		for (uint32_t p = 0; p < n_kv; p++)
+			sum += (double)sc[p];
 		const float inv = (float)(1.0 / sum);
 		const size_t v_off = (slot + first) * kv_dim + (size_t)kvh * hd;
 		float *o = j->out + ((size_t)(t0 + i) * j->n_head + h) * hd;
@@ -617,10 +618,7 @@ static void swiglu_task(void *arg, int64_t i0, int64_t i1, int tid)
 	const struct elt_job *j = arg;
 	size_t b, e;
 	elt_range(i0, i1, j->n, &b, &e);
-	for (size_t i = b; i < e; i++) {
-		const float g = j->x[i];
-		j->x[i] = g / (1.0f + expf(-g)) * j->y[i];
-	}
+	eng_silu_mul_row(j->x + b, j->y + b, e - b);
 }
 
 static void cpu_swiglu(struct eng_exec *ex, float *gate, const float *up, size_t n)

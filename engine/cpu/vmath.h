@@ -1,0 +1,30 @@
+/* vmath.h — exp and expf with fixed bits, eight (four) lanes at a time.
+ *
+ * The forward pass's softmax and SwiGLU and the scorer's log-sum-exp called libm's
+ * expf/exp once per element (8-15% of a prefill's or a batched scoring run's
+ * cycles). These compute the same function as glibc 2.28+'s exp and expf on a CPU
+ * with FMA (the algorithm of ARM's optimized-routines, tables from
+ * ci/gen-exp-tables.py), bit for bit: each vector lane runs the scalar steps, every
+ * multiply-add that glibc's FMA build fuses is an FMA here too, and inputs outside
+ * the main range (overflow, underflow, |x| tiny, inf, NaN) go to libm as before.
+ * tests/eng_vmath.c checks the vector paths against the scalar ones on every
+ * sampled input, and the scalar ones against libm where the CPU has FMA.
+ */
+#ifndef MRL_ENGINE_CPU_VMATH_H
+#define MRL_ENGINE_CPU_VMATH_H
+
+#include <stddef.h>
+
+float eng_expf(float x);
+double eng_exp(double x);
+
+/* out[i] = eng_expf(x[i]) (out may be x). */
+void eng_expf_row(const float *x, float *out, size_t n);
+
+/* g[i] = g[i] / (1 + eng_expf(-g[i])) * up[i]: SiLU(gate) times up. */
+void eng_silu_mul_row(float *g, const float *up, size_t n);
+
+/* The sum, in index order from 0.0, of eng_exp((double)x[i] - (double)max). */
+double eng_sum_exp(const float *x, size_t n, float max);
+
+#endif
