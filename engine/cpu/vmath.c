@@ -172,6 +172,16 @@ double eng_exp(double x)
 }
 
 #if VMATH_AVX2
+/* tab[idx] for four indices: scalar loads put together. vpgatherqq took 60% of the
+ * function's cycles on an Ice Lake Xeon VM (3.3 ns an element, no faster than
+ * libm's scalar expf); four loads and the inserts take a fraction of that. */
+static inline __m256i lookup4(const uint64_t *tab, __m256i idx)
+{
+	uint64_t i[4];
+	_mm256_storeu_si256((__m256i *)i, idx);
+	return _mm256_setr_epi64x((long long)tab[i[0]], (long long)tab[i[1]], (long long)tab[i[2]], (long long)tab[i[3]]);
+}
+
 /* Four lanes of eng_expf's main-range steps (x as doubles). */
 static inline __m128 expf4(__m256d xd)
 {
@@ -180,7 +190,7 @@ static inline __m128 expf4(__m256d xd)
 	const __m256i ki = _mm256_castpd_si256(kd);
 	kd = _mm256_sub_pd(kd, shift);
 	const __m256d r = _mm256_fmsub_pd(invln2n, xd, kd);
-	const __m256i t = _mm256_i64gather_epi64((const long long *)expf_tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
+	const __m256i t = lookup4(expf_tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)));
 	const __m256d s = _mm256_castsi256_pd(_mm256_add_epi64(t, _mm256_slli_epi64(ki, 47)));
 	const __m256d z = _mm256_fmadd_pd(_mm256_set1_pd(EXPF_C0), r, _mm256_set1_pd(EXPF_C1)), r2 = _mm256_mul_pd(r, r);
 	__m256d y = _mm256_fmadd_pd(r, _mm256_set1_pd(EXPF_C2), _mm256_set1_pd(1.0));
@@ -217,8 +227,8 @@ static inline __m256d exp4(__m256d x)
 	__m256d r = _mm256_fmadd_pd(kd, _mm256_set1_pd(EXP_NEGLN2HIN), x);
 	r = _mm256_fmadd_pd(kd, _mm256_set1_pd(EXP_NEGLN2LON), r);
 	const __m256i idx = _mm256_slli_epi64(_mm256_and_si256(ki, _mm256_set1_epi64x(127)), 1);
-	const __m256d tail = _mm256_castsi256_pd(_mm256_i64gather_epi64((const long long *)exp_tab, idx, 8));
-	const __m256i sb = _mm256_i64gather_epi64((const long long *)exp_tab + 1, idx, 8);
+	const __m256d tail = _mm256_castsi256_pd(lookup4(exp_tab, idx));
+	const __m256i sb = lookup4(exp_tab + 1, idx);
 	const __m256d scale = _mm256_castsi256_pd(_mm256_add_epi64(sb, _mm256_slli_epi64(ki, 45)));
 	const __m256d r2 = _mm256_mul_pd(r, r);
 	const __m256d a = _mm256_fmadd_pd(r, _mm256_set1_pd(EXP_C3), _mm256_set1_pd(EXP_C2));
