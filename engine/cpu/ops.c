@@ -486,12 +486,108 @@ static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *
 	*end = n_seen;
 }
 
+/* The softmax of one query's n_kv scores in place: scaled (and capped), the max
+ * subtracted, exp, the sum in double in order, each weight times 1/sum; with the f16
+ * cache rounded to f16 values, as ggml's f16 product takes them. */
+static void att_softmax(const struct att_job *j, float *sc, uint32_t n_kv)
+{
+	float max = -INFINITY;
+	for (uint32_t p = 0; p < n_kv; p++) {
+		float s = sc[p] * j->scale;
+		if (j->softcap > 0.0f)
+			s = tanhf(s / j->softcap) * j->softcap;
+		sc[p] = s;
+		if (s > max)
+			max = s;
+	}
+	for (uint32_t p = 0; p < n_kv; p++)
+		sc[p] -= max;
+	eng_expf_row(sc, sc, n_kv);
+	double sum = 0.0;
+	for (uint32_t p = 0; p < n_kv; p++)
+		sum += (double)sc[p];
+	const float inv = (float)(1.0 / sum);
+	for (uint32_t p = 0; p < n_kv; p++)
+		sc[p] *= inv;
+	if (j->ex->kv_f16)
+		round_f16_row(sc, sc, n_kv);
+}
+
+#if OPS_F16C
+/* Lanes a pass of wsum_f16_multi takes: 16 (4 queries x 2 vectors of sums fit the
+ * 16 registers of AVX2). 32 lanes a pass with AVX-512VL's 32 registers was slower on
+ * a Xeon (the wsum's share of a Q4_0 pp512's cycles 8.2% against 7.0%). */
+#define WSUM_VECS 2
+
+/* wsum_f16_multi's shared positions for lanes d .. d + 8 * WSUM_VECS - 1 of nq queries
+ * (a constant where it is inlined, so that the sums stay in registers). */
+static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const int nq, const float *const *w,
+								uint32_t n_common, const uint16_t *v, size_t kv_dim,
+								float *const *out)
+{
+	__m256 acc[ENG_ATT_QUERIES][WSUM_VECS];
+	for (int q = 0; q < nq; q++)
+		for (int k = 0; k < WSUM_VECS; k++)
+			acc[q][k] = _mm256_setzero_ps();
+	for (uint32_t p = 0; p < n_common; p++) {
+		const uint16_t *vr = v + p * kv_dim + d;
+		__m256 vv[WSUM_VECS];
+		for (int k = 0; k < WSUM_VECS; k++)
+			vv[k] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * k)));
+		for (int q = 0; q < nq; q++) {
+			const __m256 pv = _mm256_set1_ps(w[q][p]);
+			for (int k = 0; k < WSUM_VECS; k++)
+#if defined(__FMA__)
+				acc[q][k] = _mm256_fmadd_ps(pv, vv[k], acc[q][k]);
+#else
+				acc[q][k] = _mm256_add_ps(acc[q][k], _mm256_mul_ps(pv, vv[k]));
+#endif
+		}
+	}
+	for (int q = 0; q < nq; q++)
+		for (int k = 0; k < WSUM_VECS; k++)
+			_mm256_storeu_ps(out[q] + d + 8 * k, acc[q][k]);
+}
+#endif
+
+/* wsum_f16 for the nq (2..ENG_ATT_QUERIES) queries of a group whose keys start at the
+ * same position: query q weights w[q][0..n_kv[q]) (n_kv ascending). Each V row of the
+ * positions all of them see is converted once for all the queries, 16 or 32 lanes
+ * at a time; then each query's own last positions. Every lane still sums in position
+ * order from 0, so each out[q] has wsum_f16's bits. */
+static void wsum_f16_multi(int hd, int nq, const float *const *w, const uint32_t *n_kv, const uint16_t *v,
+			   size_t kv_dim, float *const *out)
+{
+	const uint32_t n_common = n_kv[0];
+	int d = 0;
+#if OPS_F16C
+	for (; d + 8 * WSUM_VECS <= hd; d += 8 * WSUM_VECS) {
+		if (nq == 4)
+			wsum_f16_lanes(d, 4, w, n_common, v, kv_dim, out);
+		else if (nq == 3)
+			wsum_f16_lanes(d, 3, w, n_common, v, kv_dim, out);
+		else
+			wsum_f16_lanes(d, 2, w, n_common, v, kv_dim, out);
+	}
+#endif
+	for (int q = 0; q < nq; q++) {
+		if (d < hd) {
+			memset(out[q] + d, 0, (size_t)(hd - d) * sizeof(float));
+			for (uint32_t p = 0; p < n_common; p++)
+				axpy_f16(hd - d, w[q][p], v + p * kv_dim + d, out[q] + d);
+		}
+		for (uint32_t p = n_common; p < n_kv[q]; p++)
+			axpy_f16(hd, w[q][p], v + p * kv_dim, out[q]);
+	}
+}
+
 /* Tokens t0 .. t0+nq-1 of head h, which share their slot and follow each other
  * (positions p, p+1, ...): one multi-row dot of the K rows of the group's key range
  * with the nq queries (each K row read once for all of them), then each query's
- * softmax and weighted sum of V rows over its own keys. A score is the same dot
- * whatever rows and queries share the call (kernels_f16.c), so every output has the
- * bits of the query alone (with the f16 cache q is rounded to f16 too, so the
+ * softmax, then the weighted sums of V rows over each query's keys (with the f16
+ * cache and a common first key, all queries at once: wsum_f16_multi). A score is the
+ * same dot whatever rows and queries share the call (kernels_f16.c), so every output
+ * has the bits of the query alone (with the f16 cache q is rounded to f16 too, so the
  * products are exact and the fused kernel has the same bits). */
 static void att_group(const struct att_job *j, int t0, int nq, int h, float *scores, float *qr)
 {
@@ -516,38 +612,33 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 	else
 		eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + k_off, kv_dim * sizeof(float), (int)(hi - lo), qr,
 			     (size_t)hd * sizeof(float), nq, scores, sstride);
+	const float *w[ENG_ATT_QUERIES];
+	float *o[ENG_ATT_QUERIES];
+	uint32_t first[ENG_ATT_QUERIES], n_kv[ENG_ATT_QUERIES];
+	bool same_first = true;
 	for (int i = 0; i < nq; i++) {
-		uint32_t first, end;
-		att_keys(j, t0 + i, &first, &end);
-		const uint32_t n_kv = end - first;
-		float *sc = scores + (size_t)i * sstride + (first - lo);
-		float max = -INFINITY;
-		for (uint32_t p = 0; p < n_kv; p++) {
-			float s = sc[p] * j->scale;
-			if (j->softcap > 0.0f)
-				s = tanhf(s / j->softcap) * j->softcap;
-			sc[p] = s;
-			if (s > max)
-				max = s;
-		}
-		for (uint32_t p = 0; p < n_kv; p++)
-			sc[p] -= max;
-		eng_expf_row(sc, sc, n_kv);
-		double sum = 0.0;
-		for (uint32_t p = 0; p < n_kv; p++)
-			sum += (double)sc[p];
-		const float inv = (float)(1.0 / sum);
-		const size_t v_off = (slot + first) * kv_dim + (size_t)kvh * hd;
-		float *o = j->out + ((size_t)(t0 + i) * j->n_head + h) * hd;
+		uint32_t end;
+		att_keys(j, t0 + i, &first[i], &end);
+		n_kv[i] = end - first[i];
+		float *sc = scores + (size_t)i * sstride + (first[i] - lo);
+		att_softmax(j, sc, n_kv[i]);
+		w[i] = sc;
+		o[i] = j->out + ((size_t)(t0 + i) * j->n_head + h) * hd;
+		same_first = same_first && first[i] == first[0];
+	}
+	if (ex->kv_f16 && nq > 1 && same_first) {
+		wsum_f16_multi(hd, nq, w, n_kv, (const uint16_t *)j->kv->v[j->il] + (slot + first[0]) * kv_dim + (size_t)kvh * hd,
+			       kv_dim, o);
+		return;
+	}
+	for (int i = 0; i < nq; i++) {
+		const size_t v_off = (slot + first[i]) * kv_dim + (size_t)kvh * hd;
 		if (ex->kv_f16) {
-			for (uint32_t p = 0; p < n_kv; p++)
-				sc[p] *= inv;
-			round_f16_row(sc, sc, n_kv); /* the weights as f16 values, as ggml's f16 product takes them */
-			wsum_f16(hd, n_kv, sc, (const uint16_t *)j->kv->v[j->il] + v_off, kv_dim, o);
+			wsum_f16(hd, n_kv[i], w[i], (const uint16_t *)j->kv->v[j->il] + v_off, kv_dim, o[i]);
 		} else {
-			memset(o, 0, (size_t)hd * sizeof(float));
-			for (uint32_t p = 0; p < n_kv; p++)
-				axpy_f32(hd, sc[p] * inv, (const float *)j->kv->v[j->il] + v_off + p * kv_dim, o);
+			memset(o[i], 0, (size_t)hd * sizeof(float));
+			for (uint32_t p = 0; p < n_kv[i]; p++)
+				axpy_f32(hd, w[i][p], (const float *)j->kv->v[j->il] + v_off + p * kv_dim, o[i]);
 		}
 	}
 }
