@@ -492,7 +492,26 @@ static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *
 static void att_softmax(const struct att_job *j, float *sc, uint32_t n_kv)
 {
 	float max = -INFINITY;
-	for (uint32_t p = 0; p < n_kv; p++) {
+	uint32_t p = 0;
+#if OPS_F16C
+	/* without the cap: eight lanes of max (a NaN score never becomes the max, as below;
+	 * which zero is the max, +0 or -0, does not change any x - max) */
+	if (!(j->softcap > 0.0f) && n_kv >= 8) {
+		const __m256 vs = _mm256_set1_ps(j->scale);
+		__m256 vm = _mm256_set1_ps(-INFINITY);
+		for (; p + 8 <= n_kv; p += 8) {
+			const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(sc + p), vs);
+			_mm256_storeu_ps(sc + p, v);
+			vm = _mm256_max_ps(v, vm);
+		}
+		float lanes[8];
+		_mm256_storeu_ps(lanes, vm);
+		for (int l = 0; l < 8; l++)
+			if (lanes[l] > max)
+				max = lanes[l];
+	}
+#endif
+	for (; p < n_kv; p++) {
 		float s = sc[p] * j->scale;
 		if (j->softcap > 0.0f)
 			s = tanhf(s / j->softcap) * j->softcap;
