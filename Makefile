@@ -97,7 +97,15 @@ all test: $(CUDA_LIB)
 endif
 # ---- end of the CUDA section ----
 
-$(BUILD)/%.o: %.c
+# The settings every object is compiled with, kept in a file that changes only when
+# they do (an optional part found or lost, other OPT or SAN): objects depend on it,
+# so installing Open MPI or PAPI after a build rebuilds what it changes.
+BUILD_FLAGS := $(CC) $(OPT) $(SAN) CUDA=$(HAVE_CUDA) PAPI=$(HAVE_PAPI) MPI=$(HAVE_MPI)
+$(BUILD)/.build-flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+
+$(BUILD)/%.o: %.c $(BUILD)/.build-flags
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
