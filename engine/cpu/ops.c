@@ -441,42 +441,6 @@ static inline void axpy_f32(int n, float p, const float *v, float *out)
 		out[d] += p * v[d];
 }
 
-/* out[0..hd) = sum over p of w[p] * v_p for f16 rows v_p (stride kv_dim), each
- * lane summing in position order from 0 exactly as n_kv calls of axpy_f16 would;
- * up to 64 lanes stay in registers while the positions stream by. The weights w[p]
- * are f16 values too (att_task rounds them), so every product is exact in f32 and a
- * fused multiply-add gives the bits of axpy_f16's multiply and add. */
-static void wsum_f16(int hd, uint32_t n_kv, const float *w, const uint16_t *v, size_t kv_dim, float *out)
-{
-	int d = 0;
-#if OPS_F16C
-	for (; d + 64 <= hd; d += 64) {
-		__m256 acc[8];
-		for (int k = 0; k < 8; k++)
-			acc[k] = _mm256_setzero_ps();
-		for (uint32_t p = 0; p < n_kv; p++) {
-			__m256 pv = _mm256_set1_ps(w[p]);
-			const uint16_t *vr = v + p * kv_dim + d;
-			for (int k = 0; k < 8; k++) {
-				const __m256 vv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * k)));
-#if defined(__FMA__)
-				acc[k] = _mm256_fmadd_ps(pv, vv, acc[k]);
-#else
-				acc[k] = _mm256_add_ps(acc[k], _mm256_mul_ps(pv, vv));
-#endif
-			}
-		}
-		for (int k = 0; k < 8; k++)
-			_mm256_storeu_ps(out + d + 8 * k, acc[k]);
-	}
-#endif
-	if (d < hd) {
-		memset(out + d, 0, (size_t)(hd - d) * sizeof(float));
-		for (uint32_t p = 0; p < n_kv; p++)
-			axpy_f16(hd - d, w[p], v + p * kv_dim + d, out + d);
-	}
-}
-
 /* The keys of token t: first, and end (exclusive), in its slot. */
 static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *end)
 {
@@ -533,29 +497,24 @@ static void att_softmax(const struct att_job *j, float *sc, uint32_t n_kv)
 }
 
 #if OPS_F16C
-/* Lanes a pass of wsum_f16_multi takes: 16 (4 queries x 2 vectors of sums fit the
- * 16 registers of AVX2). 32 lanes a pass with AVX-512VL's 32 registers was slower on
- * a Xeon (the wsum's share of a Q4_0 pp512's cycles 8.2% against 7.0%). */
-#define WSUM_VECS 2
-
-/* wsum_f16_multi's shared positions for lanes d .. d + 8 * WSUM_VECS - 1 of nq queries
- * (a constant where it is inlined, so that the sums stay in registers). */
-static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const int nq, const float *const *w,
-								uint32_t n_common, const uint16_t *v, size_t kv_dim,
-								float *const *out)
+/* The sums of wsum_f16's shared positions for lanes d .. d + 8 * vecs - 1 of nq
+ * queries (both constants where it is inlined, so that the sums stay in registers). */
+static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const int nq, const int vecs,
+								const float *const *w, uint32_t n_common,
+								const uint16_t *v, size_t kv_dim, float *const *out)
 {
-	__m256 acc[ENG_ATT_QUERIES][WSUM_VECS];
+	__m256 acc[ENG_ATT_QUERIES][8];
 	for (int q = 0; q < nq; q++)
-		for (int k = 0; k < WSUM_VECS; k++)
+		for (int k = 0; k < vecs; k++)
 			acc[q][k] = _mm256_setzero_ps();
 	for (uint32_t p = 0; p < n_common; p++) {
 		const uint16_t *vr = v + p * kv_dim + d;
-		__m256 vv[WSUM_VECS];
-		for (int k = 0; k < WSUM_VECS; k++)
+		__m256 vv[8];
+		for (int k = 0; k < vecs; k++)
 			vv[k] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * k)));
 		for (int q = 0; q < nq; q++) {
 			const __m256 pv = _mm256_set1_ps(w[q][p]);
-			for (int k = 0; k < WSUM_VECS; k++)
+			for (int k = 0; k < vecs; k++)
 #if defined(__FMA__)
 				acc[q][k] = _mm256_fmadd_ps(pv, vv[k], acc[q][k]);
 #else
@@ -564,30 +523,39 @@ static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const in
 		}
 	}
 	for (int q = 0; q < nq; q++)
-		for (int k = 0; k < WSUM_VECS; k++)
+		for (int k = 0; k < vecs; k++)
 			_mm256_storeu_ps(out[q] + d + 8 * k, acc[q][k]);
 }
 #endif
 
-/* wsum_f16 for the nq (2..ENG_ATT_QUERIES) queries of a group whose keys start at the
- * same position: query q weights w[q][0..n_kv[q]) (n_kv ascending). Each V row of the
- * positions all of them see is converted once for all the queries, 16 or 32 lanes
- * at a time; then each query's own last positions. Every lane still sums in position
- * order from 0, so each out[q] has wsum_f16's bits. */
-static void wsum_f16_multi(int hd, int nq, const float *const *w, const uint32_t *n_kv, const uint16_t *v,
-			   size_t kv_dim, float *const *out)
+/* out[q][0..hd) = sum over p of w[q][p] * v_p for f16 rows v_p (stride kv_dim), for nq
+ * (1..ENG_ATT_QUERIES) queries whose keys start at the same position, query q seeing
+ * n_kv[q] of them (ascending). Each lane sums in position order from 0 exactly as
+ * n_kv calls of axpy_f16 would. The weights are f16 values too (att_softmax rounds
+ * them), so every product is exact in f32 and a fused multiply-add gives the bits of
+ * axpy_f16's multiply and add. The positions all queries see go by once for all of
+ * them: one query keeps 64 lanes in registers, a group 16 lanes (4 queries x 2 vectors
+ * of sums fit AVX2's 16 registers; 32 lanes a pass with AVX-512VL's 32 was slower on a
+ * Xeon: 8.2% of a Q4_0 pp512's cycles against 7.0-7.4%), each V row converted once
+ * for the group; then each query's own last positions. */
+static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv, const uint16_t *v, size_t kv_dim,
+		     float *const *out)
 {
 	const uint32_t n_common = n_kv[0];
 	int d = 0;
 #if OPS_F16C
-	for (; d + 8 * WSUM_VECS <= hd; d += 8 * WSUM_VECS) {
-		if (nq == 4)
-			wsum_f16_lanes(d, 4, w, n_common, v, kv_dim, out);
-		else if (nq == 3)
-			wsum_f16_lanes(d, 3, w, n_common, v, kv_dim, out);
-		else
-			wsum_f16_lanes(d, 2, w, n_common, v, kv_dim, out);
-	}
+	if (nq == 1)
+		for (; d + 64 <= hd; d += 64)
+			wsum_f16_lanes(d, 1, 8, w, n_common, v, kv_dim, out);
+	else
+		for (; d + 16 <= hd; d += 16) {
+			if (nq == 4)
+				wsum_f16_lanes(d, 4, 2, w, n_common, v, kv_dim, out);
+			else if (nq == 3)
+				wsum_f16_lanes(d, 3, 2, w, n_common, v, kv_dim, out);
+			else
+				wsum_f16_lanes(d, 2, 2, w, n_common, v, kv_dim, out);
+		}
 #endif
 	for (int q = 0; q < nq; q++) {
 		if (d < hd) {
@@ -604,7 +572,7 @@ static void wsum_f16_multi(int hd, int nq, const float *const *w, const uint32_t
  * (positions p, p+1, ...): one multi-row dot of the K rows of the group's key range
  * with the nq queries (each K row read once for all of them), then each query's
  * softmax, then the weighted sums of V rows over each query's keys (with the f16
- * cache and a common first key, all queries at once: wsum_f16_multi). A score is the
+ * cache and a common first key, all queries at once: wsum_f16). A score is the
  * same dot whatever rows and queries share the call (kernels_f16.c), so every output
  * has the bits of the query alone (with the f16 cache q is rounded to f16 too, so the
  * products are exact and the fused kernel has the same bits). */
@@ -646,14 +614,14 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 		same_first = same_first && first[i] == first[0];
 	}
 	if (ex->kv_f16 && nq > 1 && same_first) {
-		wsum_f16_multi(hd, nq, w, n_kv, (const uint16_t *)j->kv->v[j->il] + (slot + first[0]) * kv_dim + (size_t)kvh * hd,
-			       kv_dim, o);
+		wsum_f16(hd, nq, w, n_kv, (const uint16_t *)j->kv->v[j->il] + (slot + first[0]) * kv_dim + (size_t)kvh * hd,
+			 kv_dim, o);
 		return;
 	}
 	for (int i = 0; i < nq; i++) {
 		const size_t v_off = (slot + first[i]) * kv_dim + (size_t)kvh * hd;
 		if (ex->kv_f16) {
-			wsum_f16(hd, n_kv[i], w[i], (const uint16_t *)j->kv->v[j->il] + v_off, kv_dim, o[i]);
+			wsum_f16(hd, 1, &w[i], &n_kv[i], (const uint16_t *)j->kv->v[j->il] + v_off, kv_dim, &o[i]);
 		} else {
 			memset(o[i], 0, (size_t)hd * sizeof(float));
 			for (uint32_t p = 0; p < n_kv[i]; p++)
@@ -713,44 +681,43 @@ static void cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int 
 	att_run(&j);
 }
 
-/* One job of the elementwise ops: x[i] op= y[i] (or s). */
+/* One job of the elementwise ops: x[i] op= y[i] (or s), elements [0, n). */
+enum elt_op { ELT_SWIGLU, ELT_ADD, ELT_GELU, ELT_SCALE, ELT_SOFTCAP };
+
 struct elt_job {
 	struct eng_exec *ex;
+	enum elt_op op;
 	float *x;
 	const float *y;
 	size_t n;
 	float s;
 };
 
-static void swiglu_task(void *arg, int64_t i0, int64_t i1, int tid)
+static void elt_apply(const struct elt_job *j, size_t b, size_t e);
+
+static void elt_task(void *arg, int64_t i0, int64_t i1, int tid)
 {
 	(void)tid;
 	const struct elt_job *j = arg;
 	size_t b, e;
 	elt_range(i0, i1, j->n, &b, &e);
-	eng_silu_mul_row(j->x + b, j->y + b, e - b);
+	elt_apply(j, b, e);
+}
+
+static void elt_run(struct eng_exec *ex, enum elt_op op, float *x, const float *y, size_t n, float s)
+{
+	struct elt_job j = { .ex = ex, .op = op, .x = x, .y = y, .n = n, .s = s };
+	par_run(ex, elt_task, &j, elt_items(n));
 }
 
 static void cpu_swiglu(struct eng_exec *ex, float *gate, const float *up, size_t n)
 {
-	struct elt_job j = { .ex = ex, .x = gate, .y = up, .n = n };
-	par_run(ex, swiglu_task, &j, elt_items(n));
-}
-
-static void add_task(void *arg, int64_t i0, int64_t i1, int tid)
-{
-	(void)tid;
-	const struct elt_job *j = arg;
-	size_t b, e;
-	elt_range(i0, i1, j->n, &b, &e);
-	for (size_t i = b; i < e; i++)
-		j->x[i] += j->y[i];
+	elt_run(ex, ELT_SWIGLU, gate, up, n, 0.0f);
 }
 
 static void cpu_add(struct eng_exec *ex, float *x, const float *y, size_t n)
 {
-	struct elt_job j = { .ex = ex, .x = x, .y = y, .n = n };
-	par_run(ex, add_task, &j, elt_items(n));
+	elt_run(ex, ELT_ADD, x, y, n, 0.0f);
 }
 
 /* x[t] += b for token rows t. */
@@ -822,54 +789,48 @@ static inline float gelu_ggml(float x)
 	return round_f16(gelu_tanh(round_f16(x)));
 }
 
-static void gelu_task(void *arg, int64_t i0, int64_t i1, int tid)
-{
-	(void)tid;
-	const struct elt_job *j = arg;
-	size_t b, e;
-	elt_range(i0, i1, j->n, &b, &e);
-	for (size_t i = b; i < e; i++) {
-		const float g = j->ex->gelu_f16 ? gelu_ggml(j->x[i]) : gelu_tanh(j->x[i]);
-		j->x[i] = j->y ? g * j->y[i] : g;
-	}
-}
-
 static void cpu_gelu(struct eng_exec *ex, float *x, const float *up, size_t n)
 {
-	struct elt_job j = { .ex = ex, .x = x, .y = up, .n = n };
-	par_run(ex, gelu_task, &j, elt_items(n));
-}
-
-static void scale_task(void *arg, int64_t i0, int64_t i1, int tid)
-{
-	(void)tid;
-	const struct elt_job *j = arg;
-	size_t b, e;
-	elt_range(i0, i1, j->n, &b, &e);
-	for (size_t i = b; i < e; i++)
-		j->x[i] *= j->s;
+	elt_run(ex, ELT_GELU, x, up, n, 0.0f);
 }
 
 static void cpu_scale(struct eng_exec *ex, float *x, size_t n, float s)
 {
-	struct elt_job j = { .ex = ex, .x = x, .n = n, .s = s };
-	par_run(ex, scale_task, &j, elt_items(n));
-}
-
-static void softcap_task(void *arg, int64_t i0, int64_t i1, int tid)
-{
-	(void)tid;
-	const struct elt_job *j = arg;
-	size_t b, e;
-	elt_range(i0, i1, j->n, &b, &e);
-	for (size_t i = b; i < e; i++)
-		j->x[i] = tanhf(j->x[i] / j->s) * j->s;
+	elt_run(ex, ELT_SCALE, x, NULL, n, s);
 }
 
 static void cpu_softcap(struct eng_exec *ex, float *x, size_t n, float cap)
 {
-	struct elt_job j = { .ex = ex, .x = x, .n = n, .s = cap };
-	par_run(ex, softcap_task, &j, elt_items(n));
+	elt_run(ex, ELT_SOFTCAP, x, NULL, n, cap);
+}
+
+/* Elements [b, e) of one elementwise job. */
+static void elt_apply(const struct elt_job *j, size_t b, size_t e)
+{
+	float *x = j->x;
+	switch (j->op) {
+	case ELT_SWIGLU:
+		eng_silu_mul_row(x + b, j->y + b, e - b);
+		break;
+	case ELT_ADD:
+		for (size_t i = b; i < e; i++)
+			x[i] += j->y[i];
+		break;
+	case ELT_GELU:
+		for (size_t i = b; i < e; i++) {
+			const float g = j->ex->gelu_f16 ? gelu_ggml(x[i]) : gelu_tanh(x[i]);
+			x[i] = j->y ? g * j->y[i] : g;
+		}
+		break;
+	case ELT_SCALE:
+		for (size_t i = b; i < e; i++)
+			x[i] *= j->s;
+		break;
+	case ELT_SOFTCAP:
+		for (size_t i = b; i < e; i++)
+			x[i] = tanhf(x[i] / j->s) * j->s;
+		break;
+	}
 }
 
 const struct eng_ops eng_cpu_ops = {
