@@ -143,7 +143,8 @@ static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, in
 }
 
 /* Calls of many rows (150: kernels_f16.c's 64-row cache blocks, two whole and one
- * partial) with 1, 7 and 13 tokens, each type: every output equals vec_dot. */
+ * partial; with long rows, blocks of fewer rows) with 1, 7 and 13 tokens, each type:
+ * every output equals vec_dot. */
 static void check_many_rows(uint32_t type, int64_t n)
 {
 	enum { ROWS = 150, TOK = 13 };
@@ -204,5 +205,8 @@ int main(void)
 	check_many_rows(ENG_TYPE_F16, 77);
 	check_many_rows(ENG_TYPE_F32, 77);
 	check_many_rows(ENG_TYPE_BF16, 77);
+	/* rows too long for 64 of them in kernels_f16.c's packed-rows buffer (AVX-512): smaller blocks */
+	check_many_rows(ENG_TYPE_F16, 2049);
+	check_many_rows(ENG_TYPE_F32, 1031);
 	return done_testing();
 }
