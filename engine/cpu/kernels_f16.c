@@ -10,9 +10,7 @@
  * rows are first packed (pk_pack: a pair of rows' 8-element chunks side by side, one
  * 512-bit load), then tiles of 4 rows x 12 (8, 4) tokens keep two rows in each
  * register: 24 sums, twice the work per instruction on cores with two 512-bit FMA
- * units. On an Ice Lake Xeon (1 thread, 256 tokens, 64-byte aligned activations) the
- * F16 kernel went from 27-38 to 47-57 G multiply-adds/s (2048 x 768 and 768 x 2048);
- * the ymm tiles take the remaining tokens.
+ * units (docs/performance.md, 2026-12-04); the ymm tiles take the remaining 1-3 tokens.
  * One token (decode): DEC_R rows side by side (DEC_R independent sums hide the add
  * latency), each weight read once, the next group's rows prefetched.
  *
@@ -234,16 +232,25 @@ KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float 
  * next row in the high half, each half exactly the 8 lanes of the 256-bit tile
  * (lane-wise multiply and add do not mix halves): the same bits. The pair comes from
  * one load, where two rows at their own addresses took a load and an insert. */
+/* The 4 rows of the group at row g of a block of nr rows; past nr, copies of row nr - 1. */
+KF_INLINE void group_rows(const char *w, size_t w_stride, int g, int nr, const char *wr[4])
+{
+	for (int h = 0; h < 4; h++)
+		wr[h] = w + (size_t)(g + h < nr ? g + h : nr - 1) * w_stride;
+}
+
 KF_INLINE void pk_pack(int64_t n8, const char *w, size_t w_stride, int nr, char *pk, const int kind)
 {
 	const size_t esz = (size_t)elt_bytes(kind);
-	for (int g = 0; g < nr; g += 4)
+	for (int g = 0; g < nr; g += 4) {
+		const char *wr[4];
+		group_rows(w, w_stride, g, nr, wr);
 		for (int h = 0; h < 4; h++) {
-			const char *row = w + (size_t)(g + h < nr ? g + h : nr - 1) * w_stride; /* past nr: a copy */
 			char *dst = pk + (size_t)g * (size_t)n8 * esz + (size_t)h * 8 * esz;
 			for (int64_t i = 0; i < n8; i += 8)
-				memcpy(dst + (size_t)i * 4 * esz, row + (size_t)i * esz, 8 * esz);
+				memcpy(dst + (size_t)i * 4 * esz, wr[h] + (size_t)i * esz, 8 * esz);
 		}
+	}
 }
 
 /* A pair of rows' chunk (16 weights as stored) as floats. */
@@ -309,11 +316,22 @@ KF_INLINE void pk_tiles(int64_t n, int64_t n8, const char *pk, const char *wb, s
 	const size_t group = 4 * (size_t)n8 * (size_t)elt_bytes(kind);
 	for (int g = 0; g < nr; g += 4) {
 		const char *wr[4];
-		for (int h = 0; h < 4; h++)
-			wr[h] = wb + (size_t)(g + h < nr ? g + h : nr - 1) * w_stride;
+		group_rows(wb, w_stride, g, nr, wr);
 		pk_tile(n, n8, pk + (size_t)(g / 4) * group, wr, nr - g < 4 ? nr - g : 4, x, x_stride, out + g, out_stride,
 			T, kind);
 	}
+}
+
+/* pk_tiles with T = PK_T, 8 or 4 (each an inlined body of its own). */
+KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, const char *pk, const char *wb, size_t w_stride, int nr,
+			   const float *x, size_t x_stride, float *out, size_t out_stride, int T, const int kind)
+{
+	if (T == PK_T)
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind);
+	else if (T == 8)
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 8, kind);
+	else
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind);
 }
 #else
 #define KF_AVX512 0
@@ -354,18 +372,11 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 #if KF_AVX512
 		if (packed) {
 			pk_pack(n8, wb, w_stride, nr, pk, kind);
-			for (; t + PK_T <= n_tok; t += PK_T)
-				pk_tiles(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
-					 x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, PK_T, kind);
-			if (t + 8 <= n_tok) {
-				pk_tiles(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
-					 x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, 8, kind);
-				t += 8;
-			}
-			if (t + 4 <= n_tok) {
-				pk_tiles(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
-					 x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, 4, kind);
-				t += 4;
+			while (n_tok - t >= 4) { /* tiles of 12 tokens, then one of 8 or 4 */
+				const int left = n_tok - t, T = left >= PK_T ? PK_T : left >= 8 ? 8 : 4;
+				pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
+					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, kind);
+				t += T;
 			}
 		}
 #endif
