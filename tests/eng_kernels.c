@@ -79,11 +79,12 @@ static int compare(uint32_t type, mdot_fn mdot, int q8, int64_t n, const void *w
 	return bad;
 }
 
-static const int row_counts[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 17 };
+/* 24, 33: the VNNI prefill tiles take 16 rows, then 8, then the rest */
+static const int row_counts[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13, 17, 24, 33 };
 /* 4..12 with lane tables: the interleaved prefill tiles (from 4 tokens with VNNI, 8
  * without) and their last groups of 1..4 tokens */
 static const int tok_counts[] = { 1, 2, 3, 4, 5, 6, 9, 10, 11, 12 };
-#define N_ROWS_MAX 17
+#define N_ROWS_MAX 33
 #define N_TOK_MAX 12
 
 static void check_float(uint32_t type, mdot_fn mdot)
@@ -165,9 +166,10 @@ static void check_tabled(uint32_t type, int64_t n, const char *w, size_t w_strid
 
 static void check_q8(uint32_t type, mdot_fn mdot)
 {
-	/* 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback);
+	/* 32 * 300: too many blocks for 16 packed rows in the VNNI tiles' buffer (8 a group);
+	 * 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback);
 	 * Q5_0's odd 22-byte blocks leave unaligned tails in every row */
-	static const int64_t lengths[] = { 32, 64, 768, 32 * 1025 };
+	static const int64_t lengths[] = { 32, 64, 768, 32 * 300, 32 * 1025 };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li];
 		const uint32_t act = eng_type_get(type)->vec_dot_type; /* Q8_0 or Q8_1 */

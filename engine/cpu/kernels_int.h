@@ -195,8 +195,12 @@ KI_INLINE void transpose8x8_epi32(__m256i v[8])
 	}
 }
 
-/* The 8 rows wr[0..7] (nb blocks each) interleaved into pk (nb * KI_ILV_BLOCK bytes). */
-KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const int kind)
+/* The 8 rows wr[0..7] (nb blocks each) interleaved into pk: block ib's vector g at
+ * pk + ib * blk + g * g_step, its 8 row scales (floats) at pk + ib * blk + d_off.
+ * ki_ilv_pack's layout (KI_ILV_BLOCK, 32, 256) is one group of 8 rows; kernels_vnni.c's
+ * 16-row blocks put two groups side by side (a group's vector g is half of a 512-bit one). */
+KI_INLINE void ki_ilv_pack_at(int64_t nb, const void *const *wr, uint8_t *pk, size_t blk, size_t g_step,
+			      size_t d_off, const int kind)
 {
 	for (int64_t ib = 0; ib < nb; ib++) {
 		__m256i v[8];
@@ -206,14 +210,19 @@ KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const
 							       (const __m256i *)((const struct eng_block_q8_0 *)wr[r] + ib)->qs),
 						       _mm256_set1_epi8((char)0x80));
 		transpose8x8_epi32(v);
-		uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
+		uint8_t *b = pk + (size_t)ib * blk;
 		for (int g = 0; g < 8; g++)
-			_mm256_storeu_si256((__m256i *)(b + 32 * g), v[g]);
+			_mm256_storeu_si256((__m256i *)(b + g_step * (size_t)g), v[g]);
 		const __m128i dh = _mm_setr_epi16(blk_d(wr[0], ib, kind), blk_d(wr[1], ib, kind), blk_d(wr[2], ib, kind),
 						  blk_d(wr[3], ib, kind), blk_d(wr[4], ib, kind), blk_d(wr[5], ib, kind),
 						  blk_d(wr[6], ib, kind), blk_d(wr[7], ib, kind));
-		_mm256_storeu_ps((float *)(b + 256), f16x8_scales(dh));
+		_mm256_storeu_ps((float *)(b + d_off), f16x8_scales(dh));
 	}
+}
+
+KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const int kind)
+{
+	ki_ilv_pack_at(nb, wr, pk, KI_ILV_BLOCK, 32, 256, kind);
 }
 
 /* The packed rows times T (1..4) tokens xt[0..T-1] of one table group (dxv, sxv as
