@@ -114,17 +114,18 @@ void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const 
 		       float *res, int kind, const char *pf, size_t pf_step);
 void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void *const *xt, const float *dxv,
 		       const int32_t *sxv, float *res, int kind);
-/* ki_ilv_tile with vpdpbusd: 8 interleaved rows (ki_ilv_pack) x nt (1..4) tokens; res gets 8 * nt floats. */
+/* ki_ilv_tile with vpdpbusd: 8 interleaved rows (ki_ilv_pack) x nt (1..4) tokens; token t's
+ * 8 floats go to res + res_stride * t. */
 void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, const float *dxv, const int32_t *sxv,
-		       float *res, int nt);
+		       float *res, size_t res_stride, int nt);
 /* Bytes of a 16-row packed block: for g = 0..7, 64 bytes (vector g of rows 0..7 as
  * ki_ilv_pack lays it out, then that of rows 8..15), then the 16 row scales as floats.
  * kernels.c packs it (ki_ilv_pack_at, one group of 8 rows a half). */
 #define ENG_ILV16_BLOCK (16 * 32 + 16 * 4)
 /* The same on 512-bit registers: 16 rows (ENG_ILV16_BLOCK blocks, 64-byte aligned) x nt
- * (1..4) tokens, lane r of a register being row r; res[16 t + r] = row r . token t. Each
- * lane's integers and float steps are ki_ilv_tile's, so the bits are the same. */
+ * (1..4) tokens, lane r of a register being row r; res[res_stride t + r] = row r . token t.
+ * Each lane's integers and float steps are ki_ilv_tile's, so the bits are the same. */
 void eng_ilv16_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, const float *dxv,
-			 const int32_t *sxv, float *res, int nt);
+			 const int32_t *sxv, float *res, size_t res_stride, int nt);
 
 #endif

@@ -226,9 +226,10 @@ KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const
 }
 
 /* The packed rows times T (1..4) tokens xt[0..T-1] of one table group (dxv, sxv as
- * for ki_qtile2x4: token t's block ib at lane 8 ib + 2 t); res[8 t + r] = row r . token t. */
+ * for ki_qtile2x4: token t's block ib at lane 8 ib + 2 t); res[res_stride t + r] = row
+ * r . token t (the caller's output rows where all 8 rows are wanted). */
 KI_INLINE void ki_ilv_tile(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt, const float *dxv,
-			   const int32_t *sxv, float *res, const int T, const ki_dot_acc_fn dot)
+			   const int32_t *sxv, float *res, size_t res_stride, const int T, const ki_dot_acc_fn dot)
 {
 	__m256 acc[4];
 	for (int t = 0; t < T; t++)
@@ -253,7 +254,7 @@ KI_INLINE void ki_ilv_tile(int64_t nb, const uint8_t *pk, const struct eng_block
 		}
 	}
 	for (int t = 0; t < T; t++)
-		_mm256_storeu_ps(res + 8 * t, acc[t]);
+		_mm256_storeu_ps(res + res_stride * (size_t)t, acc[t]);
 }
 
 #endif

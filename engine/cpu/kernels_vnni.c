@@ -76,21 +76,21 @@ VNNI_INLINE __m256i dot_acc_vnni(__m256i acc, __m256i a_unsigned, __m256i b_sign
 }
 
 VNNI_TARGET void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, const float *dxv,
-				   const int32_t *sxv, float *res, int nt)
+				   const int32_t *sxv, float *res, size_t res_stride, int nt)
 {
 	const struct eng_block_q8_0 *const *xb = (const struct eng_block_q8_0 *const *)xt;
 	switch (nt) { /* one inlined body per token count */
 	case 4:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 4, dot_acc_vnni);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 4, dot_acc_vnni);
 		break;
 	case 3:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 3, dot_acc_vnni);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 3, dot_acc_vnni);
 		break;
 	case 2:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 2, dot_acc_vnni);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 2, dot_acc_vnni);
 		break;
 	default:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, 1, dot_acc_vnni);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 1, dot_acc_vnni);
 		break;
 	}
 }
@@ -99,7 +99,7 @@ VNNI_TARGET void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *co
  * 512-bit one, so there it is a wash). Lane r: s = -sx, s += the four-product sums of the
  * 8 vectors (exact), acc += (float)s * (d_w * d_x): ki_ilv_tile's steps, so the same bits. */
 VNNI_INLINE void ilv16_tile(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt,
-			    const float *dxv, const int32_t *sxv, float *res, const int T)
+			    const float *dxv, const int32_t *sxv, float *res, size_t res_stride, const int T)
 {
 	__m512 acc[4];
 	for (int t = 0; t < T; t++)
@@ -124,25 +124,25 @@ VNNI_INLINE void ilv16_tile(int64_t nb, const uint8_t *pk, const struct eng_bloc
 		}
 	}
 	for (int t = 0; t < T; t++)
-		_mm512_storeu_ps(res + 16 * t, acc[t]);
+		_mm512_storeu_ps(res + res_stride * (size_t)t, acc[t]);
 }
 
 VNNI_TARGET void eng_ilv16_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, const float *dxv,
-				     const int32_t *sxv, float *res, int nt)
+				     const int32_t *sxv, float *res, size_t res_stride, int nt)
 {
 	const struct eng_block_q8_0 *const *xb = (const struct eng_block_q8_0 *const *)xt;
 	switch (nt) { /* one inlined body per token count */
 	case 4:
-		ilv16_tile(nb, pk, xb, dxv, sxv, res, 4);
+		ilv16_tile(nb, pk, xb, dxv, sxv, res, res_stride, 4);
 		break;
 	case 3:
-		ilv16_tile(nb, pk, xb, dxv, sxv, res, 3);
+		ilv16_tile(nb, pk, xb, dxv, sxv, res, res_stride, 3);
 		break;
 	case 2:
-		ilv16_tile(nb, pk, xb, dxv, sxv, res, 2);
+		ilv16_tile(nb, pk, xb, dxv, sxv, res, res_stride, 2);
 		break;
 	default:
-		ilv16_tile(nb, pk, xb, dxv, sxv, res, 1);
+		ilv16_tile(nb, pk, xb, dxv, sxv, res, res_stride, 1);
 		break;
 	}
 }

@@ -450,50 +450,76 @@ static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *
 	*end = n_seen;
 }
 
-/* The softmax of one query's n_kv scores in place: scaled (and capped), the max
- * subtracted, exp, the sum in double in order, each weight times 1/sum; with the f16
- * cache rounded to f16 values, as ggml's f16 product takes them. */
-static void att_softmax(const struct att_job *j, float *sc, uint32_t n_kv)
+/* The softmax of nq (1..ENG_ATT_QUERIES) queries' scores in place, query i's n_kv[i]
+ * scores at sc[i]: scaled (and capped), the max subtracted, exp, the sum in double in
+ * order, each weight times 1/sum; with the f16 cache rounded to f16 values, as ggml's
+ * f16 product takes them. Each query's sum is one chain of additions in position order;
+ * the group's chains run side by side (a double add waits for the one before it, so one
+ * chain alone ran at a fourth of the adder's rate: two thirds of this function's time). */
+static void att_softmax(const struct att_job *j, float *const *scs, const uint32_t *n_kvs, int nq)
 {
-	float max = -INFINITY;
-	uint32_t p = 0;
+	double sums[ENG_ATT_QUERIES];
+	uint32_t n_min = UINT32_MAX;
+	for (int i = 0; i < nq; i++) {
+		float *sc = scs[i];
+		const uint32_t n_kv = n_kvs[i];
+		float max = -INFINITY;
+		uint32_t p = 0;
 #if OPS_F16C
-	/* without the cap: eight lanes of max (a NaN score never becomes the max, as below;
-	 * which zero is the max, +0 or -0, does not change any x - max) */
-	if (!(j->softcap > 0.0f) && n_kv >= 8) {
-		const __m256 vs = _mm256_set1_ps(j->scale);
-		__m256 vm = _mm256_set1_ps(-INFINITY);
-		for (; p + 8 <= n_kv; p += 8) {
-			const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(sc + p), vs);
-			_mm256_storeu_ps(sc + p, v);
-			vm = _mm256_max_ps(v, vm);
+		/* without the cap: eight lanes of max (a NaN score never becomes the max, as
+		 * below; which zero is the max, +0 or -0, does not change any x - max) */
+		if (!(j->softcap > 0.0f) && n_kv >= 8) {
+			const __m256 vs = _mm256_set1_ps(j->scale);
+			__m256 vm = _mm256_set1_ps(-INFINITY);
+			for (; p + 8 <= n_kv; p += 8) {
+				const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(sc + p), vs);
+				_mm256_storeu_ps(sc + p, v);
+				vm = _mm256_max_ps(v, vm);
+			}
+			float lanes[8];
+			_mm256_storeu_ps(lanes, vm);
+			for (int l = 0; l < 8; l++)
+				if (lanes[l] > max)
+					max = lanes[l];
 		}
-		float lanes[8];
-		_mm256_storeu_ps(lanes, vm);
-		for (int l = 0; l < 8; l++)
-			if (lanes[l] > max)
-				max = lanes[l];
-	}
 #endif
-	for (; p < n_kv; p++) {
-		float s = sc[p] * j->scale;
-		if (j->softcap > 0.0f)
-			s = tanhf(s / j->softcap) * j->softcap;
-		sc[p] = s;
-		if (s > max)
-			max = s;
+		for (; p < n_kv; p++) {
+			float s = sc[p] * j->scale;
+			if (j->softcap > 0.0f)
+				s = tanhf(s / j->softcap) * j->softcap;
+			sc[p] = s;
+			if (s > max)
+				max = s;
+		}
+		for (uint32_t p = 0; p < n_kv; p++)
+			sc[p] -= max;
+		eng_expf_row(sc, sc, n_kv);
+		sums[i] = 0.0;
+		if (n_kv < n_min)
+			n_min = n_kv;
 	}
-	for (uint32_t p = 0; p < n_kv; p++)
-		sc[p] -= max;
-	eng_expf_row(sc, sc, n_kv);
-	double sum = 0.0;
-	for (uint32_t p = 0; p < n_kv; p++)
-		sum += (double)sc[p];
-	const float inv = (float)(1.0 / sum);
-	for (uint32_t p = 0; p < n_kv; p++)
-		sc[p] *= inv;
-	if (j->ex->kv_f16)
-		round_f16_row(sc, sc, n_kv);
+	uint32_t p0 = 0;
+	if (nq == 4) { /* the positions every query has, four chains at once */
+		double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+		for (; p0 < n_min; p0++) {
+			s0 += (double)scs[0][p0];
+			s1 += (double)scs[1][p0];
+			s2 += (double)scs[2][p0];
+			s3 += (double)scs[3][p0];
+		}
+		sums[0] = s0, sums[1] = s1, sums[2] = s2, sums[3] = s3;
+	}
+	for (int i = 0; i < nq; i++) {
+		float *sc = scs[i];
+		double sum = sums[i];
+		for (uint32_t p = p0; p < n_kvs[i]; p++)
+			sum += (double)sc[p];
+		const float inv = (float)(1.0 / sum);
+		for (uint32_t p = 0; p < n_kvs[i]; p++)
+			sc[p] *= inv;
+		if (j->ex->kv_f16)
+			round_f16_row(sc, sc, n_kvs[i]);
+	}
 }
 
 #if OPS_F16C
@@ -600,19 +626,19 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 		eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + k_off, kv_dim * sizeof(float), (int)(hi - lo), qr,
 			     (size_t)hd * sizeof(float), nq, scores, sstride);
 	const float *w[ENG_ATT_QUERIES];
-	float *o[ENG_ATT_QUERIES];
+	float *sc[ENG_ATT_QUERIES], *o[ENG_ATT_QUERIES];
 	uint32_t first[ENG_ATT_QUERIES], n_kv[ENG_ATT_QUERIES];
 	bool same_first = true;
 	for (int i = 0; i < nq; i++) {
 		uint32_t end;
 		att_keys(j, t0 + i, &first[i], &end);
 		n_kv[i] = end - first[i];
-		float *sc = scores + (size_t)i * sstride + (first[i] - lo);
-		att_softmax(j, sc, n_kv[i]);
-		w[i] = sc;
+		sc[i] = scores + (size_t)i * sstride + (first[i] - lo);
+		w[i] = sc[i];
 		o[i] = j->out + ((size_t)(t0 + i) * j->n_head + h) * hd;
 		same_first = same_first && first[i] == first[0];
 	}
+	att_softmax(j, sc, n_kv, nq);
 	if (ex->kv_f16 && nq > 1 && same_first) {
 		wsum_f16(hd, nq, w, n_kv, (const uint16_t *)j->kv->v[j->il] + (slot + first[0]) * kv_dim + (size_t)kvh * hd,
 			 kv_dim, o);
