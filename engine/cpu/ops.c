@@ -554,6 +554,35 @@ static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const in
 }
 #endif
 
+#if OPS_F16C && defined(__AVX512F__)
+/* wsum_f16_lanes on 512-bit registers: 16 lanes a vector, 64 a pass (a whole head of 64),
+ * each V row's 64 lanes converted with four instructions instead of eight. A lane's sum
+ * is the same chain of fused multiply-adds in position order, so the bits are the same. */
+static inline __attribute__((always_inline)) void wsum_f16_lanes512(int d, const int nq, const float *const *w,
+								   uint32_t n_common, const uint16_t *v,
+								   size_t kv_dim, float *const *out)
+{
+	__m512 acc[ENG_ATT_QUERIES][4];
+	for (int q = 0; q < nq; q++)
+		for (int k = 0; k < 4; k++)
+			acc[q][k] = _mm512_setzero_ps();
+	for (uint32_t p = 0; p < n_common; p++) {
+		const uint16_t *vr = v + p * kv_dim + d;
+		__m512 vv[4];
+		for (int k = 0; k < 4; k++)
+			vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
+		for (int q = 0; q < nq; q++) {
+			const __m512 pv = _mm512_set1_ps(w[q][p]);
+			for (int k = 0; k < 4; k++)
+				acc[q][k] = _mm512_fmadd_ps(pv, vv[k], acc[q][k]);
+		}
+	}
+	for (int q = 0; q < nq; q++)
+		for (int k = 0; k < 4; k++)
+			_mm512_storeu_ps(out[q] + d + 16 * k, acc[q][k]);
+}
+#endif
+
 /* out[q][0..hd) = sum over p of w[q][p] * v_p for f16 rows v_p (stride kv_dim), for nq
  * (1..ENG_ATT_QUERIES) queries whose keys start at the same position, query q seeing
  * n_kv[q] of them (ascending). Each lane sums in position order from 0 exactly as
@@ -561,14 +590,28 @@ static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const in
  * them), so every product is exact in f32 and a fused multiply-add gives the bits of
  * axpy_f16's multiply and add. The positions all queries see go by once for all of
  * them: one query keeps 64 lanes in registers, a group 16 lanes (4 queries x 2 vectors
- * of sums fit AVX2's 16 registers; 32 lanes a pass with AVX-512VL's 32 was slower on a
- * Xeon: 8.2% of a Q4_0 pp512's cycles against 7.0-7.4%), each V row converted once
- * for the group; then each query's own last positions. */
+ * of sums fit AVX2's 16 registers; 32 lanes a pass in 256-bit registers with AVX-512VL's
+ * 32 was slower on a Xeon: 8.2% of a Q4_0 pp512's cycles against 7.0-7.4%), each V row
+ * converted once for the group; then each query's own last positions. Where the build
+ * has AVX-512, 64 lanes a pass in 512-bit registers (wsum_f16_lanes512: 9.5% -> 7.2% of
+ * a Q4_0 pp512's cycles on an Ice Lake Xeon) take whole heads of 64 first. */
 static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv, const uint16_t *v, size_t kv_dim,
 		     float *const *out)
 {
 	const uint32_t n_common = n_kv[0];
 	int d = 0;
+#if OPS_F16C && defined(__AVX512F__)
+	for (; d + 64 <= hd; d += 64) {
+		if (nq == 4)
+			wsum_f16_lanes512(d, 4, w, n_common, v, kv_dim, out);
+		else if (nq == 3)
+			wsum_f16_lanes512(d, 3, w, n_common, v, kv_dim, out);
+		else if (nq == 2)
+			wsum_f16_lanes512(d, 2, w, n_common, v, kv_dim, out);
+		else
+			wsum_f16_lanes512(d, 1, w, n_common, v, kv_dim, out);
+	}
+#endif
 #if OPS_F16C
 	if (nq == 1)
 		for (; d + 64 <= hd; d += 64)
