@@ -44,22 +44,40 @@ struct eng_pool {
 	eng_task_fn fn;
 	void *arg;
 	int64_t n;
-	int64_t chunk;
+	int64_t chunk;              /* the least chunk a claim takes */
 	atomic_int_fast64_t next; /* first item not yet claimed */
 };
 
-/* Chunks per thread: enough to even out a thread that falls behind, few enough
- * that claiming (one atomic add) costs nothing next to a chunk's work. */
-#define CHUNKS_PER_THREAD 4
+/* Guided chunks: a claim takes 1/(2 x threads) of what is left, so the first chunks
+ * are big (few claims) and the last small, down to the job's least chunk: a thread
+ * that finishes early then waits for at most a small chunk of the other's, where
+ * equal chunks of an eighth of a decode step's matrix product left it idle for up to
+ * an eighth. The least chunk: 1/(LEAST_PER_THREAD x threads) of the items, a multiple
+ * of 8 where it is more than 8 (the matmul kernels work in tiles of up to 8 rows,
+ * the decode tile prefetching the next tile within a chunk). */
+#define LEAST_PER_THREAD 16
+#define LEAST_ROWS 16
+
+static int64_t round8(int64_t k)
+{
+	return k > 8 ? (k + 7) / 8 * 8 : k;
+}
 
 static void run_chunks(struct eng_pool *p, int idx)
 {
+	int64_t begin = atomic_load_explicit(&p->next, memory_order_relaxed), size;
 	for (;;) {
-		int64_t begin = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
-		if (begin >= p->n)
-			return;
-		int64_t end = begin + p->chunk < p->n ? begin + p->chunk : p->n;
+		do {
+			if (begin >= p->n)
+				return;
+			size = round8((p->n - begin) / (2 * (int64_t)p->n_threads));
+			if (size < p->chunk)
+				size = p->chunk;
+		} while (!atomic_compare_exchange_weak_explicit(&p->next, &begin, begin + size, memory_order_relaxed,
+								memory_order_relaxed));
+		const int64_t end = begin + size < p->n ? begin + size : p->n;
 		p->fn(p->arg, begin, end, idx);
+		begin = atomic_load_explicit(&p->next, memory_order_relaxed);
 	}
 }
 
@@ -223,12 +241,9 @@ void eng_pool_run(struct eng_pool *p, eng_task_fn fn, void *arg, int64_t n)
 	p->fn = fn;
 	p->arg = arg;
 	p->n = n;
-	/* chunks of a multiple of 8 items where they are that big (the matmul kernels
-	 * work in tiles of up to 8 rows) */
-	int64_t chunk = (n + (int64_t)p->n_threads * CHUNKS_PER_THREAD - 1) / ((int64_t)p->n_threads * CHUNKS_PER_THREAD);
-	if (chunk > 8)
-		chunk = (chunk + 7) / 8 * 8;
-	p->chunk = chunk;
+	/* the least chunk (run_chunks) */
+	int64_t least = round8((n + (int64_t)p->n_threads * LEAST_PER_THREAD - 1) / ((int64_t)p->n_threads * LEAST_PER_THREAD));
+	p->chunk = least < LEAST_ROWS && n >= 4 * LEAST_ROWS ? LEAST_ROWS : least;
 	atomic_store_explicit(&p->next, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->n_pending, p->n_threads - 1, memory_order_release);
 	pthread_mutex_lock(&p->mu);

@@ -214,10 +214,11 @@ static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 		  d->n_results ? (long long)d->results[0].reps : 0LL, d->n_results ? (long long)d->results[0].warmup : 0LL);
 	const struct hrn_bench_roofline *rf = &d->roofline;
 	if (rf->present)
-		mrl_buf_addf(b, "- host roofline%s: read bandwidth %.2f GB/s (%lld threads, best of %lld, %s buffer); "
+		mrl_buf_addf(b, "- host roofline%s: read bandwidth %.2f GB/s (%lld threads, best of %lld, %s buffer, %s); "
 			     "peak %.1f GFLOP/s per core, %.1f GFLOP/s on %lld threads (%s)\n",
 			  rf->from_cache ? " (cached)" : "", rf->read_bw_bytes_per_s / 1e9, (long long)rf->bw_threads,
 			  (long long)rf->bw_runs, human_bytes(x, sizeof x, (double)rf->bw_buffer_bytes),
+			  rf->bw_kernel ? rf->bw_kernel : "",
 			  rf->flops_per_core / 1e9, rf->flops_all_cores / 1e9, (long long)rf->flops_threads,
 			  rf->flops_kernel ? rf->flops_kernel : "");
 	else

@@ -318,14 +318,18 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 			int rc = j ? hrn_bench_roofline_from_json(j, rf, path, "$", &e2) : MRL_EINPUT;
 			json_decref(j);
 			free(text);
-			if (!rc && rf->present && rf->hostname && !strcmp(rf->hostname, host)) {
+			/* a vector machine's cache must come from this method (older ones read one stream a
+			 * thread only, which understates the ceiling) */
+			const bool method = !rf->bw_kernel || !strncmp(rf->bw_kernel, "portable C", 10) ||
+					    !strncmp(rf->bw_kernel, MET_ROOFLINE_BW_METHOD, strlen(MET_ROOFLINE_BW_METHOD));
+			if (!rc && rf->present && rf->hostname && !strcmp(rf->hostname, host) && method) {
 				rf->from_cache = true;
 				free(rf->path);
 				rf->path = strdup(path);
 				return 0;
 			}
 			fprintf(stderr, "merilo bench: %s is not a usable roofline cache (%s); measuring again\n", path,
-				rc ? e2.msg : "another host or no figures");
+				rc ? e2.msg : !method ? "bandwidth measured by an older method" : "another host or no figures");
 			hrn_bench_roofline_release(rf);
 		}
 	}
@@ -341,6 +345,9 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 		rc = met_roofline_peak_flops(n, 3, 0.2, &fn, err);
 	if (rc)
 		return rc;
+	if (!isnan(bw.other_best_bytes_per_s))
+		fprintf(stderr, "merilo bench: read bandwidth %.2f GB/s (%s); the other pattern %.2f GB/s\n",
+			bw.best_bytes_per_s / 1e9, bw.kernel, bw.other_best_bytes_per_s / 1e9);
 	char utc[32];
 	rec_utc_now_iso8601(utc, sizeof utc);
 	rf->present = true;

@@ -513,14 +513,21 @@ struct met_gpu_timer {
 
 #define MET_ROOFLINE_MAX_RUNS 32
 
-/* Memory read bandwidth: n_threads threads each stream-read (sum) their
- * contiguous slice of one buffer of buffer_bytes (first touched by its reader);
- * a run is timed from a barrier before the reads to a barrier after them.
+/* The start of the kernel string of a vector machine's bandwidth (a roofline cache
+ * measured another way does not start so, and is measured again). */
+#define MET_ROOFLINE_BW_METHOD "avx2 256-bit loads, the faster of two patterns"
+
+/* Memory read bandwidth: n_threads threads each read (sum) their contiguous slice
+ * of one buffer of buffer_bytes (first touched by its reader), in two patterns
+ * taken in turn: one stream, and (vector machines) 8 streams side by side with a
+ * software prefetch; the faster pattern's runs are reported (kernel names it).
+ * A run is timed from a barrier before the reads to a barrier after them.
  * bytes_per_s[i] = buffer_bytes / run time; best = the fastest run (the one
  * least disturbed by other work). kernel: static, e.g. "avx2 256-bit loads". */
 struct met_roofline_bw {
 	double best_bytes_per_s;
 	double median_bytes_per_s;
+	double other_best_bytes_per_s; /* the other pattern's best (NAN where only one ran) */
 	double run_bytes_per_s[MET_ROOFLINE_MAX_RUNS];
 	int n_runs, n_threads;
 	size_t buffer_bytes;

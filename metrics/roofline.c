@@ -9,9 +9,12 @@
  * by other work on a shared machine) next to the median.
  *
  *  - Bandwidth: each thread sums its slice of a buffer much larger than the
- *    last-level cache, with vector loads and four independent accumulators so
- *    that the loads, not the adds, are the limit. The slice is first touched
- *    (written) by the thread that later reads it.
+ *    last-level cache, with vector loads and independent accumulators so that
+ *    the loads, not the adds, are the limit, in two patterns taken in turn: one
+ *    stream, and 8 streams side by side with a software prefetch; the faster
+ *    pattern is the ceiling (one stream a thread understated a VM's by a quarter,
+ *    so decode looked closer to the ceiling than it was). The slice is first
+ *    touched (written) by the thread that later reads it.
  *  - FLOPs: each thread runs 12 independent FMA chains a = a * b + c in vector
  *    registers (latency 4 x 2 ports needs >= 8 chains in flight); no memory.
  *
@@ -80,6 +83,30 @@ __attribute__((target("avx2"))) static uint64_t read_avx2(const void *p, size_t 
 	__m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
 	uint64_t lane[4];
 	_mm256_storeu_si256((__m256i *)lane, s);
+	return lane[0] + lane[1] + lane[2] + lane[3];
+}
+
+/* The same sum over 8 streams read side by side (the slice cut in 8 parts, 64 bytes
+ * of each in turn), each prefetched 1 KiB ahead: the hardware prefetcher follows
+ * several streams at once, so one core keeps more reads in flight than with one
+ * stream. (On a 2-vCPU Ice Lake VM, 2 threads: one stream each 18-20 GB/s, 8 streams
+ * with the prefetch 25-27 GB/s.) n a multiple of 512. */
+#define READ_STREAMS 8
+#define READ_AHEAD 1024
+__attribute__((target("avx2"))) static uint64_t read_streams_avx2(const void *p, size_t n)
+{
+	const size_t per = n / READ_STREAMS;
+	const char *c = p;
+	__m256i a0 = _mm256_setzero_si256(), a1 = a0;
+	for (size_t i = 0; i < per; i += 64)
+		for (int s = 0; s < READ_STREAMS; s++) {
+			const char *q = c + (size_t)s * per + i;
+			_mm_prefetch(q + READ_AHEAD, _MM_HINT_T0); /* past the end: harmless, never faults */
+			a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)q));
+			a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(q + 32)));
+		}
+	uint64_t lane[4];
+	_mm256_storeu_si256((__m256i *)lane, _mm256_add_epi64(a0, a1));
 	return lane[0] + lane[1] + lane[2] + lane[3];
 }
 
@@ -161,7 +188,7 @@ static const char *flops_kernel_name(enum roof_isa isa)
 
 /* ------------------------------------------------------------ the team */
 
-enum roof_job { JOB_TOUCH, JOB_READ, JOB_FMA, JOB_QUIT };
+enum roof_job { JOB_TOUCH, JOB_READ, JOB_READ_STREAMS, JOB_FMA, JOB_QUIT };
 
 struct roof_team;
 
@@ -203,6 +230,15 @@ static void run_job(struct roof_worker *w)
 		}
 #endif
 		w->sink += read_generic(w->slice, w->slice_bytes);
+		break;
+	case JOB_READ_STREAMS:
+#if ROOF_X86
+		if (t->isa != ISA_GENERIC) {
+			w->sink += read_streams_avx2(w->slice, w->slice_bytes);
+			break;
+		}
+#endif
+		w->sink += read_generic(w->slice, w->slice_bytes); /* not run: see met_roofline_read_bandwidth */
 		break;
 	case JOB_FMA:
 #if ROOF_X86
@@ -372,9 +408,16 @@ int met_roofline_read_bandwidth(size_t buffer_bytes, int n_threads, int n_runs, 
 	}
 	team_run(&t, JOB_TOUCH);
 	team_run(&t, JOB_READ); /* warm-up: TLB, page tables, frequency */
+	/* Both read patterns, alternately; the figure is the faster pattern's (the
+	 * ceiling is what the memory can deliver to a read pattern that asks well, not
+	 * what one simple loop gets), its runs kept, the other's best noted. */
+	const bool streams = detect_isa() != ISA_GENERIC;
+	double one[MET_ROOFLINE_MAX_RUNS], many[MET_ROOFLINE_MAX_RUNS];
 	for (int r = 0; r < n_runs; r++) {
 		uint64_t ns = team_run(&t, JOB_READ);
-		out->run_bytes_per_s[r] = (double)(slice * (size_t)n_threads) / ((double)(ns ? ns : 1) * 1e-9);
+		one[r] = (double)(slice * (size_t)n_threads) / ((double)(ns ? ns : 1) * 1e-9);
+		ns = streams ? team_run(&t, JOB_READ_STREAMS) : 0;
+		many[r] = streams ? (double)(slice * (size_t)n_threads) / ((double)(ns ? ns : 1) * 1e-9) : 0;
 	}
 	uint64_t sink = 0;
 	for (int i = 0; i < n_threads; i++)
@@ -384,9 +427,18 @@ int met_roofline_read_bandwidth(size_t buffer_bytes, int n_threads, int n_runs, 
 	out->n_runs = n_runs;
 	out->n_threads = n_threads;
 	out->buffer_bytes = slice * (size_t)n_threads;
-	out->kernel = detect_isa() != ISA_GENERIC ? "avx2 256-bit loads, 4 accumulators" :
-						    "portable C 64-bit loads, 4 accumulators";
-	best_and_median(out->run_bytes_per_s, n_runs, &out->best_bytes_per_s, &out->median_bytes_per_s);
+	double best_one, med_one, best_many = 0, med_many = 0;
+	best_and_median(one, n_runs, &best_one, &med_one);
+	if (streams)
+		best_and_median(many, n_runs, &best_many, &med_many);
+	const bool take_many = streams && best_many > best_one;
+	memcpy(out->run_bytes_per_s, take_many ? many : one, (size_t)n_runs * sizeof one[0]);
+	out->best_bytes_per_s = take_many ? best_many : best_one;
+	out->median_bytes_per_s = take_many ? med_many : med_one;
+	out->other_best_bytes_per_s = streams ? (take_many ? best_one : best_many) : NAN;
+	out->kernel = !streams ? "portable C 64-bit loads, 4 accumulators, one stream a thread" :
+		      take_many ? MET_ROOFLINE_BW_METHOD ": 8 streams a thread, prefetched 1 KiB ahead" :
+				  MET_ROOFLINE_BW_METHOD ": one stream a thread, 4 accumulators";
 	volatile uint64_t keep = sink; /* the reads must not be optimised away */
 	(void)keep;
 	return 0;

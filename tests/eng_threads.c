@@ -7,6 +7,7 @@
  * And the default thread count follows the CPUs the process may use (taskset,
  * container CPU sets), not the machine's online CPUs. Pinned threads (--affinity):
  * each on one CPU of the mask, the caller's mask restored afterwards, the same bits.
+ * The pool runs every item exactly once, in guided chunks (big first, small last).
  */
 #include "tests/tap.h"
 
@@ -150,10 +151,87 @@ static void check_pinned_pool(void)
 	ok(CPU_EQUAL(&now, &before), "pinned: the calling thread's mask is restored when the pool is freed");
 }
 
+/* ---- the pool's guided chunks (threadpool.c run_chunks) ---- */
+
+#define CHUNK_LOG_MAX 4096
+
+struct chunk_log {
+	pthread_mutex_t mu;
+	int n;
+	int64_t begin[CHUNK_LOG_MAX], end[CHUNK_LOG_MAX];
+	_Atomic int *visits;
+};
+
+static void log_chunk(void *arg, int64_t begin, int64_t end, int tid)
+{
+	(void)tid;
+	struct chunk_log *l = arg;
+	for (int64_t i = begin; i < end; i++)
+		l->visits[i]++;
+	pthread_mutex_lock(&l->mu);
+	if (l->n < CHUNK_LOG_MAX) {
+		l->begin[l->n] = begin;
+		l->end[l->n] = end;
+		l->n++;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Every item exactly once for many sizes and thread counts; and the chunk sizes of a
+ * 768-row product on 2 threads are the documented guided sequence, whichever thread
+ * claims which: a quarter of what is left (rounded up to 8) down to the least chunk,
+ * 768 / 32 = 24, so a thread that finishes first waits for at most 24 rows (equal
+ * chunks of n / 8 = 96 rows made it wait for up to 96). */
+static void check_guided_chunks(void)
+{
+	static const int64_t sizes[] = { 1, 2, 3, 7, 8, 9, 63, 64, 65, 100, 768, 2048, 2049, 32000 };
+	int bad = 0;
+	for (int nt = 2; nt <= 4; nt++) {
+		struct eng_pool *p = NULL;
+		struct mrl_err err = { 0 };
+		char name[64];
+		snprintf(name, sizeof name, "a pool of %d threads starts", nt);
+		if (!ok(eng_pool_new(&p, nt, false, &err) == 0, name)) {
+			diag("%s", err.msg);
+			return;
+		}
+		for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+			static struct chunk_log l;
+			pthread_mutex_init(&l.mu, NULL);
+			l.n = 0;
+			l.visits = calloc((size_t)sizes[k], sizeof *l.visits);
+			eng_pool_run(p, log_chunk, &l, sizes[k]);
+			for (int64_t i = 0; i < sizes[k]; i++)
+				bad += l.visits[i] != 1;
+			if (nt == 2 && sizes[k] == 768) {
+				qsort(l.begin, (size_t)l.n, sizeof l.begin[0], cmp_i64);
+				char got[512] = "", *w = got;
+				for (int i = 0; i < l.n && i < 64; i++) {
+					const int64_t len = (i + 1 < l.n ? l.begin[i + 1] : 768) - l.begin[i];
+					w += snprintf(w, (size_t)(got + sizeof got - w), "%s%lld", i ? "," : "", (long long)len);
+				}
+				is_str(got, "192,144,112,80,64,48,32,24,24,24,24",
+				       "768 items on 2 threads: guided chunks, big first, the last ones 24");
+			}
+			free(l.visits);
+			pthread_mutex_destroy(&l.mu);
+		}
+		eng_pool_free(p);
+	}
+	is_int(bad, 0, "every item of 1..32000 runs exactly once on 2, 3 and 4 threads");
+}
+
 int main(void)
 {
 	check_default_threads();
 	check_pinned_pool();
+	check_guided_chunks();
 	const char *fx = fixtures_dir();
 	if (!fx) {
 		skip("fixtures absent: ../shared/fixtures", "logits bit-identical for 1, 2 and 3 threads");

@@ -264,12 +264,19 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 		const struct eng_block_q8_0 *xt[1] = {
 			(const struct eng_block_q8_0 *)((const char *)xq + (size_t)t0 * x_stride) };
 		const int fast = nb <= Q8_DEC_MAX_BLOCKS;
+		/* (made for every call: with the pool's small last chunks a decode step makes
+		 * several a matrix, so F16C and a vector sum here, not a call and a loop) */
 		for (int64_t ib = 0; fast && ib < nb; ib++) {
-			dx[ib] = eng_f16_to_f32(xt[0][ib].d);
-			int32_t s = 0;
-			for (int k = 0; kind && k < ENG_QK8_0; k++)
-				s += xt[0][ib].qs[k];
-			sx[ib] = (kind == KIND_Q5 ? 16 : 8) * s;
+			dx[ib] = _cvtsh_ss(xt[0][ib].d); /* eng_f16_to_f32's value (f16x8_scales on NaNs) */
+			if (kind) { /* the 32 quants' sum: pairs, then quads, then the 8 lanes (exact) */
+				const __m256i q = _mm256_loadu_si256((const __m256i *)xt[0][ib].qs);
+				const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q),
+								      _mm256_set1_epi16(1));
+				__m128i h = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+				h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+				h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+				sx[ib] = (kind == KIND_Q5 ? 16 : 8) * _mm_cvtsi128_si32(h);
+			}
 		}
 		for (int r0 = 0; r0 < n_rows; r0 += 8) {
 			const int nr = n_rows - r0 < 8 ? n_rows - r0 : 8;

@@ -277,11 +277,22 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const 
 		acc[0][t] = acc[1][t] = _mm512_setzero_ps();
 	}
 	const size_t half = 16 * (size_t)elt_bytes(kind);
+	/* Token t's chunk at p + one of 0, s, 2s, s3, 4s, s5, 2 s3, s7 (p8 = p + 8s for tokens
+	 * 8 and up): six registers for the twelve addresses, where twelve pointers spilled
+	 * to the stack and were reloaded every pass. */
+	size_t s1 = x_stride, s3 = 3 * x_stride, s5 = 5 * x_stride, s7 = 7 * x_stride, s8 = 8 * x_stride;
 	for (int64_t i = 0; i < n8; i += 8) {
 		const char *c = pg + (size_t)i / 8 * 2 * half;
 		const __m512 w0 = load_pair(c, kind), w1 = load_pair(c + half, kind);
+		/* opaque, so that the compiler does not hoist the twelve sums out of the loop again */
+		__asm__("" : "+r"(s1), "+r"(s3), "+r"(s5), "+r"(s7), "+r"(s8));
+		const char *p = (const char *)(x + i), *p8 = p + s8;
 		for (int t = 0; t < T; t++) {
-			__m512 xv = _mm512_broadcast_f32x8(_mm256_loadu_ps(xt[t] + i));
+			static const int mul[8] = { 0, 1, 2, 1, 4, 1, 2, 1 };
+			const int u = t & 7;
+			const size_t k = u == 3 || u == 6 ? s3 : u == 5 ? s5 : u == 7 ? s7 : s1;
+			const float *xp = (const float *)((t < 8 ? p : p8) + k * (size_t)mul[u]);
+			__m512 xv = _mm512_broadcast_f32x8(_mm256_loadu_ps(xp));
 			__asm__("" : "+v"(xv)); /* one load for both products (see tile) */
 			if (fused(kind)) {
 				acc[0][t] = _mm512_fmadd_ps(w0, xv, acc[0][t]);
