@@ -242,7 +242,9 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 {
 	static const int64_t lengths[] = { 256, 768 };
-	static const int kq_rows[] = { 1, 3, 4, 5, 9 };
+	/* 16, 17 and 24 rows: decode reads 8 streams of 2 or 3 rows (kernels_pairs.c) */
+	static const int kq_rows[] = { 1, 3, 4, 5, 9, 16, 17, 24 };
+	enum { KQ_ROWS_MAX = 24 };
 	static const int kq_toks[] = { 1, 2, 3, 15, 16, 17, 33 };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li], nb = n / 256;
@@ -251,10 +253,10 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 		eng_row_size(ENG_TYPE_Q8_K, (uint64_t)n, &xrow);
 		const size_t blk = (size_t)row_bytes / (size_t)nb;
 		size_t w_stride = (size_t)row_bytes + 6, x_stride = (size_t)xrow + 4;
-		char *w = calloc(9, w_stride);
+		char *w = calloc(KQ_ROWS_MAX, w_stride);
 		char *x = calloc(33, x_stride);
 		float *tmp = malloc((size_t)n * sizeof(float));
-		for (int r = 0; r < 9; r++)
+		for (int r = 0; r < KQ_ROWS_MAX; r++)
 			for (int64_t b = 0; b < nb; b++) {
 				char *bp = w + (size_t)r * w_stride + (size_t)b * blk;
 				for (size_t i = 0; i < blk; i++)

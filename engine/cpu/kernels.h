@@ -111,7 +111,7 @@ void eng_cpu_vnni_disable(int off);
 /* kernels_vnni.c's tiles, for kernels.c only (AVX2 + F16C builds, VNNI CPUs): kernels_int.h's
  * ki_qtile8x1 and ki_qtile2x4 with vpdpbusd (kind: its KIND_Q8, KIND_Q4 or KIND_Q5); res gets 8 floats. */
 void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx, const int32_t *sx,
-		       float *res, int kind, const char *pf, size_t pf_step);
+		       float *res, int kind, const char *pf, size_t pf_step, size_t ahead);
 void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void *const *xt, const float *dxv,
 		       const int32_t *sxv, float *res, int kind);
 /* ki_ilv_tile with vpdpbusd: 8 interleaved rows (ki_ilv_pack) x nt (1..4) tokens; token t's

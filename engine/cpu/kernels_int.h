@@ -97,15 +97,22 @@ KI_INLINE __m256i row_parts(const void *row, int64_t ib, __m256i xv, const int k
  * exactly, which saves the two sign operations per row. The eight row scales are
  * gathered straight into a vector. Per lane: sumf += (float)sumi * (d_w * d_x), the
  * single-row kernel's float steps. With pf set, the pf_step bytes at pf + ib *
- * pf_step (the next tile's rows) are prefetched at block ib. */
+ * pf_step (the next tile's rows) are prefetched at block ib; with ahead set, each
+ * row ahead bytes further on in its own stream, every other block (kernels.c's
+ * decode streams). */
 KI_INLINE void ki_qtile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
 			   const int32_t *sx, float *res, const int kind, const char *pf, size_t pf_step,
-			   const ki_dot_fn dot)
+			   size_t ahead, const ki_dot_fn dot)
 {
+	const size_t bs = kind == KIND_Q4 ? sizeof(struct eng_block_q4_0)
+			  : kind == KIND_Q5 ? sizeof(struct blk_q5_0) : sizeof(struct eng_block_q8_0);
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t ib = 0; ib < nb; ib++) {
 		for (size_t o = 0; pf && o < pf_step; o += 64)
 			_mm_prefetch(pf + (size_t)ib * pf_step + o, _MM_HINT_T0);
+		if (ahead && ib % 2 == 0)
+			for (int r = 0; r < 8; r++)
+				_mm_prefetch((const char *)wr[r] + (size_t)ib * bs + ahead, _MM_HINT_T0);
 		const __m256i xv = _mm256_loadu_si256((const __m256i *)xb[ib].qs);
 		__m256i parts[8];
 		for (int r = 0; r < 8; r++)

@@ -2,8 +2,8 @@
  * block types that kernels.c does not tile: IQ4_NL with Q8_0 activations, Q4_1 and
  * Q5_1 with Q8_1 activations.
  *
- * The tiles are kernels.c's: 8 rows x 1 token for decode (prefetching the next
- * tile's rows) and 2 rows x 4 tokens for prefill, one float sum per (row, token) in
+ * The tiles are kernels.c's: 8 rows x 1 token for decode (the rows read as 8
+ * streams, each prefetched ahead, as kernels.c's decode) and 2 rows x 4 tokens for prefill, one float sum per (row, token) in
  * the lanes of one vector, lane t * R + r. Per block each lane forms the exact
  * integer the single-row kernel forms (quants.c), then takes the same float step:
  *   IQ4_NL:      sumf += (float)sumi * (d_w * d_x)
@@ -79,12 +79,15 @@ KI_INLINE __m256 wscales(const void *const *wr, int64_t ib, const int R, const e
  * pf_step bytes at pf + ib * pf_step are prefetched at block ib. */
 KI_INLINE void q32tile(int64_t nb, const void *const *wr, const void *const *xt, const float *dtab,
 		       const float *stab, float *res, const int R, const int T, const enum q32_kind k, const char *pf,
-		       size_t pf_step)
+		       size_t pf_step, size_t ahead)
 {
 	__m256 acc = _mm256_setzero_ps();
 	for (int64_t ib = 0; ib < nb; ib++) {
 		for (size_t o = 0; pf && o < pf_step; o += 64)
 			_mm_prefetch(pf + (size_t)ib * pf_step + o, _MM_HINT_T0);
+		if (ahead && ib % 2 == 0) /* each row ahead bytes on in its own stream (decode) */
+			for (int r = 0; r < R; r++)
+				_mm_prefetch((const char *)wr[r] + (size_t)ib * wbytes(k) + ahead, _MM_HINT_T0);
 		__m256i wq[8], wa[8], parts[8];
 		for (int r = 0; r < R; r++) {
 			wq[r] = wquants(wr[r], ib, k);
@@ -131,6 +134,9 @@ static void q32_token_lanes(const enum q32_kind k, int64_t nb, const void *x, in
 
 /* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. With
  * tables (eng_q8_tables_fill's) a group's lane tables are read from there. */
+/* How far ahead decode's streams are prefetched. */
+#define Q32_AHEAD 1024
+
 KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, const float *tables, int n_tok, float *out, size_t out_stride)
 {
@@ -153,7 +159,7 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 			const int nr = n_rows - r0 < 2 ? n_rows - r0 : 2;
 			const void *wr[2] = { (const char *)w + (size_t)r0 * w_stride,
 					      (const char *)w + (size_t)(r0 + nr - 1) * w_stride };
-			q32tile(nb, wr, xt, dt, st, res, 2, 4, k, NULL, 0);
+			q32tile(nb, wr, xt, dt, st, res, 2, 4, k, NULL, 0, 0);
 			for (int t = 0; t < 4; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[t * 2 + r];
@@ -162,15 +168,25 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 	for (; t0 < n_tok; t0++) {
 		const void *xt[1] = { (const char *)xq + (size_t)t0 * x_stride };
 		q32_token_lanes(k, nb, xt[0], 0, 8, dtab, stab);
-		for (int r0 = 0; r0 < n_rows; r0 += 8) {
+		/* the rows as 8 streams of run rows, prefetched ahead (kernels.c's decode) */
+		const int run = n_rows / 8 >= 2 ? n_rows / 8 : 0;
+		for (int kr = 0; kr < run; kr++) {
+			const void *wr[8];
+			for (int s = 0; s < 8; s++)
+				wr[s] = (const char *)w + (size_t)(s * run + kr) * w_stride;
+			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, NULL, 0, Q32_AHEAD);
+			for (int s = 0; s < 8; s++)
+				out[(size_t)t0 * out_stride + (size_t)(s * run + kr)] = res[s];
+		}
+		for (int r0 = 8 * run; r0 < n_rows; r0 += 8) {
 			const int nr = n_rows - r0 < 8 ? n_rows - r0 : 8;
 			const void *wr[8];
 			for (int r = 0; r < 8; r++)
 				wr[r] = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
 			/* the next tile's rows, a share per block (as kernels.c's decode tile) */
 			const char *pf = nb && r0 + 16 <= n_rows ? (const char *)w + (size_t)(r0 + 8) * w_stride : NULL;
-			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, pf,
-				pf ? 8 * w_stride / (size_t)nb : 0); /* stays inside them; nb = 0: none */
+			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, pf, pf ? 8 * w_stride / (size_t)nb : 0,
+				0); /* stays inside them; nb = 0: none */
 			for (int r = 0; r < nr; r++)
 				out[(size_t)t0 * out_stride + (size_t)(r0 + r)] = res[r];
 		}

@@ -47,15 +47,15 @@ VNNI_INLINE __m256i dot_vnni(__m256i a_unsigned, __m256i b_signed)
 }
 
 VNNI_TARGET void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx,
-				   const int32_t *sx, float *res, int kind, const char *pf, size_t pf_step)
+				   const int32_t *sx, float *res, int kind, const char *pf, size_t pf_step, size_t ahead)
 {
 	/* one inlined body per kind, so that no branch on it is left in the loop */
 	if (kind == KIND_Q4)
-		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q4, pf, pf_step, dot_vnni);
+		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q4, pf, pf_step, ahead, dot_vnni);
 	else if (kind == KIND_Q5)
-		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q5, pf, pf_step, dot_vnni);
+		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q5, pf, pf_step, ahead, dot_vnni);
 	else
-		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q8, pf, pf_step, dot_vnni);
+		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q8, pf, pf_step, ahead, dot_vnni);
 }
 
 VNNI_TARGET void eng_qtile2x4_vnni(int64_t nb, const void *const *wr, const void *const *xt, const float *dxv,
