@@ -320,7 +320,7 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 			free(text);
 			/* a vector machine's cache must come from this method (older ones read one stream a
 			 * thread only, which understates the ceiling) */
-			const bool method = !rf->bw_kernel || !strncmp(rf->bw_kernel, "portable C", 10) ||
+			const bool method = !rf->bw_kernel || !strncmp(rf->bw_kernel, "portable C", strlen("portable C")) ||
 					    !strncmp(rf->bw_kernel, MET_ROOFLINE_BW_METHOD, strlen(MET_ROOFLINE_BW_METHOD));
 			if (!rc && rf->present && rf->hostname && !strcmp(rf->hostname, host) && method) {
 				rf->from_cache = true;

@@ -223,22 +223,15 @@ static void run_job(struct roof_worker *w)
 		memset(w->slice, 1 + w->index % 255, w->slice_bytes);
 		break;
 	case JOB_READ:
+	case JOB_READ_STREAMS: /* (only asked for on vector machines) */
 #if ROOF_X86
 		if (t->isa != ISA_GENERIC) {
-			w->sink += read_avx2(w->slice, w->slice_bytes);
+			w->sink += t->job == JOB_READ_STREAMS ? read_streams_avx2(w->slice, w->slice_bytes)
+							      : read_avx2(w->slice, w->slice_bytes);
 			break;
 		}
 #endif
 		w->sink += read_generic(w->slice, w->slice_bytes);
-		break;
-	case JOB_READ_STREAMS:
-#if ROOF_X86
-		if (t->isa != ISA_GENERIC) {
-			w->sink += read_streams_avx2(w->slice, w->slice_bytes);
-			break;
-		}
-#endif
-		w->sink += read_generic(w->slice, w->slice_bytes); /* not run: see met_roofline_read_bandwidth */
 		break;
 	case JOB_FMA:
 #if ROOF_X86
@@ -361,6 +354,12 @@ static void team_close(struct roof_team *t)
 	t->w = NULL;
 }
 
+/* A timed region's seconds (at least 1 ns, so that a rate is finite). */
+static double ns_seconds(uint64_t ns)
+{
+	return (double)(ns ? ns : 1) * 1e-9;
+}
+
 static void best_and_median(const double *v, int n, double *best, double *median)
 {
 	double s[MET_ROOFLINE_MAX_RUNS];
@@ -412,12 +411,11 @@ int met_roofline_read_bandwidth(size_t buffer_bytes, int n_threads, int n_runs, 
 	 * ceiling is what the memory can deliver to a read pattern that asks well, not
 	 * what one simple loop gets), its runs kept, the other's best noted. */
 	const bool streams = detect_isa() != ISA_GENERIC;
+	const double bytes = (double)(slice * (size_t)n_threads);
 	double one[MET_ROOFLINE_MAX_RUNS], many[MET_ROOFLINE_MAX_RUNS];
 	for (int r = 0; r < n_runs; r++) {
-		uint64_t ns = team_run(&t, JOB_READ);
-		one[r] = (double)(slice * (size_t)n_threads) / ((double)(ns ? ns : 1) * 1e-9);
-		ns = streams ? team_run(&t, JOB_READ_STREAMS) : 0;
-		many[r] = streams ? (double)(slice * (size_t)n_threads) / ((double)(ns ? ns : 1) * 1e-9) : 0;
+		one[r] = bytes / ns_seconds(team_run(&t, JOB_READ));
+		many[r] = streams ? bytes / ns_seconds(team_run(&t, JOB_READ_STREAMS)) : 0;
 	}
 	uint64_t sink = 0;
 	for (int i = 0; i < n_threads; i++)
@@ -467,13 +465,13 @@ int met_roofline_peak_flops(int n_threads, int n_runs, double seconds_per_run, s
 			break;
 		iters *= 4;
 	}
-	double scale = seconds_per_run / ((double)(ns ? ns : 1) * 1e-9);
+	double scale = seconds_per_run / ns_seconds(ns);
 	if (scale > 1)
 		t.iters = (uint64_t)((double)iters * scale);
 	const double per_thread = (double)t.iters * flops_per_iter(t.isa);
 	for (int r = 0; r < n_runs; r++) {
 		ns = team_run(&t, JOB_FMA);
-		out->run_flops_per_s[r] = per_thread * n_threads / ((double)(ns ? ns : 1) * 1e-9);
+		out->run_flops_per_s[r] = per_thread * n_threads / ns_seconds(ns);
 	}
 	float fsink = 0;
 	for (int i = 0; i < n_threads; i++)

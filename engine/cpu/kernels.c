@@ -211,9 +211,6 @@ static int ilv_takes(int64_t nb, int n_tok, const int kind, const int vnni)
 
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */
 #define Q8_DEC_MAX_BLOCKS 1024
-/* Decode's streams: the fewest rows a run, and how far ahead each stream is prefetched. */
-#define DEC_MIN_RUN 2
-#define DEC_AHEAD 1024
 
 /* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. Q5_0
  * only with nb <= Q8_PRE_MAX_BLOCKS (the generic qtile knows Q8_0 and Q4_0). With
@@ -281,19 +278,18 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 				sx[ib] = (kind == KIND_Q5 ? 16 : 8) * _mm_cvtsi128_si32(h);
 			}
 		}
-		/* the rows as 8 streams (as kernels_f16.c's gemv): cut into 8 runs of run rows,
-		 * tile k taking row k of each, each row prefetched DEC_AHEAD bytes ahead in its
-		 * own stream; the rest (fewer than 8 rows, or all where runs would be short)
-		 * by neighbouring tiles, prefetching the next tile */
-		const int run = fast && n_rows / 8 >= DEC_MIN_RUN ? n_rows / 8 : 0;
+		/* the rows as 8 streams (kernels.h: eng_dec_run); the rest by neighbouring
+		 * tiles, prefetching the next tile */
+		_Static_assert(ENG_DEC_STREAMS == 8, "the decode tile takes 8 rows");
+		const int run = fast ? eng_dec_run(n_rows) : 0;
 		for (int k = 0; k < run; k++) {
 			const void *wr[8];
 			for (int s = 0; s < 8; s++)
 				wr[s] = (const char *)w + (size_t)(s * run + k) * w_stride;
 			if (vnni)
-				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind, NULL, 0, DEC_AHEAD);
+				eng_qtile8x1_vnni(nb, wr, xt[0], dx, sx, res, kind, NULL, 0, ENG_DEC_AHEAD);
 			else
-				ki_qtile8x1(nb, wr, xt[0], dx, sx, res, kind, NULL, 0, DEC_AHEAD, dot_parts);
+				ki_qtile8x1(nb, wr, xt[0], dx, sx, res, kind, NULL, 0, ENG_DEC_AHEAD, dot_parts);
 			for (int s = 0; s < 8; s++)
 				out[(size_t)t0 * out_stride + (size_t)(s * run + k)] = res[s];
 		}

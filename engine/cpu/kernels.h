@@ -18,6 +18,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Decode's row order, shared by every one-token kernel (kernels.c, kernels_q32.c,
+ * kernels_f16.c, kernels_pairs.c): a call's rows are cut into ENG_DEC_STREAMS runs of
+ * eng_dec_run() rows, and the kernel takes row k of every run together, so each run is
+ * read start to end as one sequential stream (each row prefetched ENG_DEC_AHEAD bytes
+ * ahead in its own stream, where the kernel prefetches by position). The hardware
+ * prefetcher follows several long streams at once, where a tile of neighbouring rows
+ * gave it one short stream that restarted every tile (docs/performance.md,
+ * 2026-12-04, evening). Rows past ENG_DEC_STREAMS x the run go as before. */
+#define ENG_DEC_STREAMS 8
+#define ENG_DEC_AHEAD 1024
+
+/* The rows a run, or 0 where runs would be shorter than 2 rows (too short to stream). */
+static inline int eng_dec_run(int n_rows)
+{
+	return n_rows / ENG_DEC_STREAMS >= 2 ? n_rows / ENG_DEC_STREAMS : 0;
+}
+
 /* F32 weights . f32 activations (as eng_vec_dot_f32_ref / the table's f32 vec_dot). */
 void eng_mdot_f32(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		  int n_tok, float *out, size_t out_stride);

@@ -436,27 +436,18 @@ KF_INLINE void gemv_tile(int64_t n, const char *w, size_t w_stride, const float 
 		out[(size_t)r * out_step] = finish(acc[r], i, n, wr[r], x, kind);
 }
 
-/* Decode reads the rows as DEC_R streams: the rows cut into DEC_R runs of s rows, a
- * tile taking row k of each run, so each run is read from start to end as one
- * sequential stream, every row prefetched GEMV_AHEAD bytes ahead in its own stream.
- * The hardware prefetcher follows several long streams at once, where a tile of
- * DEC_R neighbouring rows gave it a short stream that restarted every tile (2
- * threads, 768- and 2048-wide F16 rows: 18-22 GB/s before, 26-27 after; the host's
- * roofline 28 GB/s). Each row's sum is gemv_tile's, whichever tile it is in: the same
- * bits. From GEMV_MIN_RUN rows a run; fewer rows go by neighbouring groups as before. */
-#define GEMV_AHEAD 1024
-#define GEMV_MIN_RUN 2
-
+/* Decode reads the rows as DEC_R streams (kernels.h: eng_dec_run; 2 threads, 768- and
+ * 2048-wide F16 rows: 18-22 GB/s before, 26-27 after, the host's roofline 28 GB/s).
+ * Each row's sum is gemv_tile's, whichever tile it is in: the same bits. The rest go
+ * by groups of neighbouring rows, prefetching the next group. */
 static void gemv(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, float *out, const int kind)
 {
-	int r0 = 0;
-	const int run = n_rows / DEC_R;
-	if (run >= GEMV_MIN_RUN) {
-		for (int k = 0; k < run; k++)
-			gemv_tile(n, w + (size_t)k * w_stride, (size_t)run * w_stride, x, out + k, (size_t)run, NULL,
-				  GEMV_AHEAD, DEC_R, kind);
-		r0 = run * DEC_R;
-	}
+	_Static_assert(DEC_R == ENG_DEC_STREAMS, "a decode tile takes one row of each stream");
+	const int run = eng_dec_run(n_rows);
+	for (int k = 0; k < run; k++)
+		gemv_tile(n, w + (size_t)k * w_stride, (size_t)run * w_stride, x, out + k, (size_t)run, NULL,
+			  ENG_DEC_AHEAD, DEC_R, kind);
+	int r0 = run * DEC_R;
 	/* rows a multiple of 2 KiB apart fall into one or two of L1's 64 sets (8 ways):
 	 * the next group's lines would evict the current one's, so no prefetch there */
 	const int pf = w_stride % 2048 != 0;

@@ -3,11 +3,10 @@
  * kernels_q32.c and quants_tile.c (a file of its own so that none of them calls
  * another: kernels.c's eng_mdot_q8_for_type already names theirs).
  *
- * One token (decode of the K-quants and IQ4_XS) visits the rows as PAIRS_STREAMS
- * streams, as kernels.c's and kernels_f16.c's decode tiles do: the rows cut into runs,
- * row k of each run in turn, the next row of each run prefetched while this one is
- * read, so that the memory serves several long sequential streams at once instead of
- * one. Each row's dot is the same call either way: the same bits. */
+ * One token (decode of the K-quants and IQ4_XS) visits the rows as the decode tiles
+ * do (kernels.h: eng_dec_run), row k of each run in turn, the next row of each run
+ * prefetched while this one is read. Each row's dot is the same call either way: the
+ * same bits. */
 #include "engine/cpu/kernels.h"
 
 #include "engine/types.h"
@@ -18,10 +17,7 @@
 #define PAIRS_PREFETCH(p) ((void)(p))
 #endif
 
-#define PAIRS_STREAMS 8
-/* the fewest rows a run (shorter runs: row by row as stored) */
-#define PAIRS_MIN_RUN 2
-/* the most bytes of a row prefetched ahead */
+/* the most bytes of a run's next row prefetched */
 #define PAIRS_AHEAD 2048
 
 static void prefetch_row(const char *row, size_t bytes)
@@ -34,20 +30,16 @@ void eng_mdot_q8_pairs(uint32_t type, int64_t n, const void *w, size_t w_stride,
 		       size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
 	const eng_vec_dot_q8_fn dot = eng_type_get(type)->vec_dot_q8;
-	const int run = n_tok == 1 ? n_rows / PAIRS_STREAMS : 0;
-	int r0 = 0;
-	if (run >= PAIRS_MIN_RUN) {
-		for (int k = 0; k < run; k++)
-			for (int s = 0; s < PAIRS_STREAMS; s++) {
-				const int r = s * run + k;
-				const char *row = (const char *)w + (size_t)r * w_stride;
-				if (k + 1 < run)
-					prefetch_row(row + w_stride, w_stride);
-				out[r] = dot(n, row, xq);
-			}
-		r0 = run * PAIRS_STREAMS;
-	}
-	for (int r = r0; r < n_rows; r++)
+	const int run = n_tok == 1 ? eng_dec_run(n_rows) : 0;
+	for (int k = 0; k < run; k++)
+		for (int s = 0; s < ENG_DEC_STREAMS; s++) {
+			const int r = s * run + k;
+			const char *row = (const char *)w + (size_t)r * w_stride;
+			if (k + 1 < run)
+				prefetch_row(row + w_stride, w_stride);
+			out[r] = dot(n, row, xq);
+		}
+	for (int r = run * ENG_DEC_STREAMS; r < n_rows; r++)
 		for (int t = 0; t < n_tok; t++)
 			out[(size_t)t * out_stride + (size_t)r] =
 				dot(n, (const char *)w + (size_t)r * w_stride, (const char *)xq + (size_t)t * x_stride);

@@ -3,8 +3,8 @@
  * Q5_1 with Q8_1 activations.
  *
  * The tiles are kernels.c's: 8 rows x 1 token for decode (the rows read as 8
- * streams, each prefetched ahead, as kernels.c's decode) and 2 rows x 4 tokens for prefill, one float sum per (row, token) in
- * the lanes of one vector, lane t * R + r. Per block each lane forms the exact
+ * streams, kernels.h's eng_dec_run) and 2 rows x 4 tokens for prefill, one float
+ * sum per (row, token) in the lanes of one vector, lane t * R + r. Per block each lane forms the exact
  * integer the single-row kernel forms (quants.c), then takes the same float step:
  *   IQ4_NL:      sumf += (float)sumi * (d_w * d_x)
  *   Q4_1, Q5_1:  sumf += (float)sumi * (d_w * d_x) + m_w * s_x
@@ -134,9 +134,6 @@ static void q32_token_lanes(const enum q32_kind k, int64_t nb, const void *x, in
 
 /* Tiles of 2 rows x 4 tokens while four tokens remain, then 8 rows x 1 token. With
  * tables (eng_q8_tables_fill's) a group's lane tables are read from there. */
-/* How far ahead decode's streams are prefetched. */
-#define Q32_AHEAD 1024
-
 KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 			size_t x_stride, const float *tables, int n_tok, float *out, size_t out_stride)
 {
@@ -168,13 +165,14 @@ KI_INLINE void mdot_q32(const enum q32_kind k, int64_t n, const void *w, size_t 
 	for (; t0 < n_tok; t0++) {
 		const void *xt[1] = { (const char *)xq + (size_t)t0 * x_stride };
 		q32_token_lanes(k, nb, xt[0], 0, 8, dtab, stab);
-		/* the rows as 8 streams of run rows, prefetched ahead (kernels.c's decode) */
-		const int run = n_rows / 8 >= 2 ? n_rows / 8 : 0;
+		/* the rows as 8 streams (kernels.h: eng_dec_run), then neighbouring tiles */
+		_Static_assert(ENG_DEC_STREAMS == 8, "the decode tile takes 8 rows");
+		const int run = eng_dec_run(n_rows);
 		for (int kr = 0; kr < run; kr++) {
 			const void *wr[8];
 			for (int s = 0; s < 8; s++)
 				wr[s] = (const char *)w + (size_t)(s * run + kr) * w_stride;
-			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, NULL, 0, Q32_AHEAD);
+			q32tile(nb, wr, xt, dtab, stab, res, 8, 1, k, NULL, 0, ENG_DEC_AHEAD);
 			for (int s = 0; s < 8; s++)
 				out[(size_t)t0 * out_stride + (size_t)(s * run + kr)] = res[s];
 		}
