@@ -34,7 +34,11 @@ else
   PAPI_MSG := PAPI: no (papi.h not found; counters will be reported null)
 endif
 # Open MPI (libopenmpi-dev) for `merilo run --mpi`: linked when pkg-config knows it
-ifeq ($(shell pkg-config --exists ompi-c 2>/dev/null && echo yes),yes)
+# (`make MPI=0` leaves it out, e.g. for a binary carried to a machine without it)
+ifeq ($(MPI),0)
+  HAVE_MPI := 0
+  MPI_MSG := MPI: no (MPI=0 given; run --mpi unavailable)
+else ifeq ($(shell pkg-config --exists ompi-c 2>/dev/null && echo yes),yes)
   HAVE_MPI := 1
   MPI_MSG := MPI: yes (Open MPI $(shell pkg-config --modversion ompi-c); run --mpi)
   $(BUILD)/harness/run_mpi.o: CFLAGS += $(shell pkg-config --cflags ompi-c)

@@ -7,9 +7,11 @@
 #   ci/gpu-check.sh           on the device, in the repo root, with build-gpu carried and
 #                             $OUT set: GPU tests, compute-sanitizer, roofline, 7B benches
 #
-# Everything it finds goes under $OUT (at most 8 files come back: gpu-check.log,
-# summary.txt, eng_cuda.tap, memcheck.txt, roofline.txt, bench.txt, gpu-state.csv).
-# The last lines it prints are the summary table.
+# What comes back under $OUT (the device tool returns at most 8 files): summary.txt,
+# gpu-check.log, and details.tgz with everything else (eng_cuda.tap, memcheck.txt,
+# roofline.txt, the bench JSON/markdown, the runs' results.json/items.jsonl). The
+# script keeps to its own time budget (GPU_CHECK_BUDGET seconds, default 450) so
+# that it always packs and prints the summary before the call's limit.
 set -u
 STAGE=build-gpu
 OBJ=build-gpu-obj
@@ -18,38 +20,57 @@ if [ "${1:-}" = prepare ]; then
 	set -e
 	FX=${MERILO_FIXTURES:-../shared/fixtures}
 	# x86-64-v3 (AVX2/F16C/FMA), not -march=native: the device's CPU is another one
-	make BUILD=$OBJ OPT="-O3 -march=x86-64-v3" $OBJ/merilo $OBJ/libmerilo-cuda.so $OBJ/tests/eng_cuda.t
+	# (AVX-512 kernels are still chosen at run time); no MPI: its libraries are not there
+	make BUILD=$OBJ MPI=0 OPT="-O3 -march=x86-64-v3" $OBJ/merilo $OBJ/libmerilo-cuda.so $OBJ/tests/eng_cuda.t
 	rm -rf $STAGE
 	mkdir -p $STAGE/tests $STAGE/lib $STAGE/fixtures/models $STAGE/fixtures/expected \
 		$STAGE/fixtures/data/benchich-copa $STAGE/fixtures/tokenizer
 	cp $OBJ/merilo $OBJ/libmerilo-cuda.so $STAGE/
 	cp $OBJ/tests/eng_cuda.t $STAGE/tests/
-	# merilo's own shared libraries (the device has no Debian registry); cuBLAS is too
-	# big to carry (libcublasLt.so.13 is 540 MB) and is taken from the device's CUDA 13
-	for l in libjansson.so.4 libutf8proc.so.2; do
-		cp -L "$(ldd $OBJ/merilo | awk -v l=$l '$1 == l { print $3 }')" $STAGE/lib/
-	done
+	# the shared libraries merilo and the test load (the device has no Debian registry),
+	# all but the C library's own; cuBLAS is too big to carry (libcublasLt.so.13 is
+	# 540 MB) and is taken from the device's CUDA 13
+	ldd $OBJ/merilo $OBJ/tests/eng_cuda.t | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' | sort -u |
+		while read -r name path; do
+			case $name in
+			libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*) ;;
+			*) cp -L "$path" $STAGE/lib/ ;;
+			esac
+		done
 	for m in "$FX"/models/tiny-llama-*.gguf; do
 		stem=$(basename "$m" .gguf)
 		cp "$m" $STAGE/fixtures/models/
 		cp -r "$FX/expected/$stem" $STAGE/fixtures/expected/
 	done
 	cp "$FX/expected/ppl-text.txt" $STAGE/fixtures/expected/
-	cp "$FX/data/benchich-copa/test-sr-lat.jsonl" "$FX/data/benchich-copa/test-sr.jsonl" \
-		"$FX/data/benchich-copa/test-hr.jsonl" $STAGE/fixtures/data/benchich-copa/
+	BC="$FX/data/benchich-copa"
+	cp "$BC/test-sr-lat.jsonl" "$BC/test-sr.jsonl" "$BC/test-hr.jsonl" $STAGE/fixtures/data/benchich-copa/
 	cp "$FX/tokenizer/ggml-vocab-llama-spm.gguf" $STAGE/fixtures/tokenizer/
+	# BENCHić COPA as a merilo suite (500 items x 3 languages = 1500 units)
+	$OBJ/merilo import copa --lang sr-Cyrl=$BC/test-sr.jsonl --lang sr-Latn=$BC/test-sr-lat.jsonl \
+		--lang hr=$BC/test-hr.jsonl -o $STAGE/copa.json > /dev/null
+	ls $STAGE/lib
 	du -sh $STAGE
 	echo "staged $STAGE: carry [\"$STAGE\"] and run: ci/gpu-check.sh"
 	exit 0
 fi
 
+T0=$(date +%s)
+BUDGET=${GPU_CHECK_BUDGET:-450}
+left() { echo $((T0 + BUDGET - $(date +%s))); }
 export PATH="$PATH:/usr/local/cuda/bin"
 OUT=${OUT:-/tmp/gpu-check-out}
-mkdir -p "$OUT"
+W=$OUT/details
+mkdir -p "$W"
 exec > >(tee -a "$OUT/gpu-check.log") 2>&1
 SUM="$OUT/summary.txt"
 : > "$SUM"
-note() { echo "$*" | tee -a "$SUM"; }
+note() { echo "[$(($(date +%s) - T0)) s] $*" | tee -a "$SUM"; }
+pack() {
+	echo "==== summary"
+	cat "$SUM"
+	tar czf "$OUT/details.tgz" -C "$OUT" details && rm -rf "$W"
+}
 M=$PWD/$STAGE/merilo
 MODELS=${GPU_CHECK_MODELS:-/tmp/merilo-gpu-models}
 mkdir -p "$MODELS"
@@ -64,49 +85,63 @@ export LD_LIBRARY_PATH="$PWD/$STAGE/lib${CUBLAS_DIR:+:$CUBLAS_DIR}${LD_LIBRARY_P
 export MERILO_FIXTURES=$PWD/$STAGE/fixtures
 export NVIDIA_TF32_OVERRIDE=0        # F32 comparisons: no TF32 anywhere
 export CUDA_MODULE_LOADING=EAGER     # kernel loading stays out of the timed runs
-note "gpu-check $(date -u +%FT%TZ) commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo ?)"
-note "cublas: ${CUBLAS_DIR:-NOT FOUND}"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active \
-	--format=csv > "$OUT/gpu-state.csv" 2>&1 || true
-cat "$OUT/gpu-state.csv"
+note "gpu-check $(date -u +%FT%TZ) commit $(git rev-parse --short=12 HEAD 2>/dev/null || echo ?), budget ${BUDGET} s"
+note "host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); cublas: ${CUBLAS_DIR:-NOT FOUND}"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,clocks.mem,power.draw,power.limit,temperature.gpu,clocks_throttle_reasons.active \
+	--format=csv > "$W/gpu-state.csv" 2>&1 || true
+cat "$W/gpu-state.csv"
 if [ ! -x "$M" ]; then
 	note "FAIL: $M missing: run 'ci/gpu-check.sh prepare' here and carry $STAGE"
+	pack
 	exit 1
 fi
+"$M" --version | head -3
 
-# the 7B-shaped models take minutes of CPU: start them now, in parallel with the tests
+# the 7B-shaped models (Mistral-7B's shape: dim 4096, 32 layers, 32/8 heads, ffn 14336,
+# vocabulary 32000) take minutes of CPU: start them now, in parallel with the tests
 # (GPU_CHECK_NO_7B=1 leaves them out, for a dry run on a machine without a GPU)
 VOCAB=$MERILO_FIXTURES/tokenizer/ggml-vocab-llama-spm.gguf
 DTYPES="f16 q8_0 q4_0"
 [ -n "${GPU_CHECK_NO_7B:-}" ] && DTYPES=
 for dt in $DTYPES; do
-	( "$M" synth --preset 7b --dtype $dt --vocab "$VOCAB" --seed 1 -o "$MODELS/7b-$dt.gguf" \
+	( "$M" synth --preset 7b --kv-heads 8 --ffn 14336 --dtype $dt --vocab "$VOCAB" --seed 1 -o "$MODELS/7b-$dt.gguf" \
 		> "$MODELS/synth-$dt.log" 2>&1; echo $? > "$MODELS/synth-$dt.rc" ) &
 done
 
-# 1. backend consistency + fixture models
-timeout 300 "$STAGE/tests/eng_cuda.t" > "$OUT/eng_cuda.tap" 2>&1
+# 1. every op vs the CPU, then the fixture models (one and several sequences per context)
+timeout 200 "$STAGE/tests/eng_cuda.t" > "$W/eng_cuda.tap" 2>&1
 rc=$?
-nok=$(grep -c '^not ok' "$OUT/eng_cuda.tap")
-nall=$(grep -c '^ok\|^not ok' "$OUT/eng_cuda.tap")
-note "eng_cuda.t: exit $rc, $nok of $nall checks failed$(grep -m1 '# SKIP' "$OUT/eng_cuda.tap" | sed 's/^/ — /')"
-grep '^not ok' -A3 "$OUT/eng_cuda.tap" | head -40
+nok=$(grep -c '^not ok' "$W/eng_cuda.tap")
+nall=$(grep -c '^ok\|^not ok' "$W/eng_cuda.tap")
+note "eng_cuda.t: exit $rc, $nok of $nall checks failed$(grep -m1 '# SKIP' "$W/eng_cuda.tap" | sed 's/^/ — /')"
+grep '^not ok' -A3 "$W/eng_cuda.tap" | head -40
+grep -m1 '# device:' "$W/eng_cuda.tap"
 
-# 2. compute-sanitizer memcheck over short runs of the tiny model (f16: cuBLAS + f16
-#    kernels; q4_0: dequantization + Q8_0 activations), prefill and decode
+# 2. compute-sanitizer memcheck over short runs of tiny models: f16 (cuBLAS + f16 kernels)
+#    and q4_0 (dequantization + Q8_0 activations), prefill and decode; two prompts that
+#    share a prefix in one batch (multi-sequence ops, a prefix copied between slots);
+#    batched scoring of 4 COPA items per language
 "$M" synth --preset tiny --dtype f16 --seed 1 -o "$MODELS/tiny-f16.gguf" > /dev/null
 "$M" synth --preset tiny --dtype q4_0 --seed 1 -o "$MODELS/tiny-q4_0.gguf" > /dev/null
-: > "$OUT/memcheck.txt"
-for dt in f16 q4_0; do
-	timeout 240 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
-		"$M" generate --model "$MODELS/tiny-$dt.gguf" --prompt "$(printf 'a%.0s ' $(seq 1 80))" -n 8 --ids \
-		--backend cuda >> "$OUT/memcheck.txt" 2>&1
-	note "compute-sanitizer memcheck tiny-$dt: exit $? ($(grep -m1 'ERROR SUMMARY' "$OUT/memcheck.txt" | tail -1))"
-done
+: > "$W/memcheck.txt"
+A80="$(printf 'a%.0s ' $(seq 1 80))"
+mc() {
+	local what=$1
+	shift
+	echo "== $what" >> "$W/memcheck.txt"
+	timeout 120 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 "$@" >> "$W/memcheck.txt" 2>&1
+	note "compute-sanitizer memcheck $what: exit $? ($(grep 'ERROR SUMMARY' "$W/memcheck.txt" | tail -1))"
+}
+mc "generate tiny-f16" "$M" generate --model "$MODELS/tiny-f16.gguf" --prompt "$A80" -n 8 --ids --backend cuda
+mc "generate tiny-q4_0" "$M" generate --model "$MODELS/tiny-q4_0.gguf" --prompt "$A80" -n 8 --ids --backend cuda
+mc "generate tiny-f16, 2 prompts sharing 80 tokens, one batch" "$M" generate --model "$MODELS/tiny-f16.gguf" \
+	--prompt "${A80}b" --prompt "${A80}c c" -n 8 --batch 2 --ids --backend cuda
+mc "run COPA --limit 4 --batch 8 (fixture f16)" "$M" run --model "$MERILO_FIXTURES/models/tiny-llama-ff192-f16.gguf" \
+	--suite "$STAGE/copa.json" --limit 4 --batch 8 --backend cuda --quiet --out "$MODELS/mc-run"
 
 # 3. the machine's ceilings (PyTorch is in the device image): device-to-device copy
 #    bandwidth (read + write bytes) and bf16 GEMM FLOP/s, medians after warm-up
-timeout 120 python3 - > "$OUT/roofline.txt" 2>&1 <<'PY'
+timeout 90 python3 - > "$W/roofline.txt" 2>&1 <<'PY'
 import torch, statistics
 def t(f, n=20):
     for _ in range(3): f()
@@ -122,50 +157,81 @@ print(f"bandwidth_GBps {2 * x.numel() * 4 / s / 1e9:.0f}")
 a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16); b = torch.randn_like(a)
 s = t(lambda: a @ b)
 print(f"bf16_gemm_TFLOPs {2 * 8192**3 / s / 1e12:.0f}")
+a = torch.randn(8192, 8192, device="cuda", dtype=torch.float16); b = torch.randn_like(a)
+s = t(lambda: a @ b)
+print(f"f16_gemm_TFLOPs {2 * 8192**3 / s / 1e12:.0f}")
 PY
-cat "$OUT/roofline.txt"
-BW=$(awk '/bandwidth_GBps/ { print $2 }' "$OUT/roofline.txt")
-FL=$(awk '/bf16_gemm_TFLOPs/ { print $2 }' "$OUT/roofline.txt")
-note "measured ceilings: ${BW:-?} GB/s copy bandwidth, ${FL:-?} TFLOP/s bf16 GEMM"
+cat "$W/roofline.txt"
+BW=$(awk '/bandwidth_GBps/ { print $2 }' "$W/roofline.txt")
+FL=$(awk '/f16_gemm_TFLOPs/ { print $2 }' "$W/roofline.txt")
+note "measured ceilings: ${BW:-?} GB/s copy bandwidth, $(awk '/bf16_gemm/ { print $2 }' "$W/roofline.txt") TFLOP/s bf16 GEMM, ${FL:-?} TFLOP/s f16 GEMM"
 
-# 4. 7B-shaped benches: pp512 + tg128, batch 1, with `merilo generate --timing`
-#    (`merilo bench` does not exist yet). Each run is done twice; the second counts.
-PROMPT="a$(printf ' a%.0s' $(seq 1 510))"   # 511 tokens + BOS = 512 with llama-spm
-: > "$OUT/bench.txt"
+# 4. BENCHić COPA (1500 units) with fixture models: the CPU run against CUDA runs batched
+#    (32 items per call) and item by item; items.jsonl compared unit by unit
+for stem in tiny-llama-ff192-f16 tiny-llama-ff192-q4_0; do
+	mf=$MERILO_FIXTURES/models/$stem.gguf
+	timeout 120 "$M" run --model "$mf" --suite "$STAGE/copa.json" --threads 8 --quiet --out "$W/copa-$stem-cpu" \
+		> "$W/copa-$stem-cpu.txt" 2>&1
+	note "$stem COPA cpu (8 threads): exit $? — $(tail -1 "$W/copa-$stem-cpu.txt")"
+	for b in 32 1; do
+		timeout 120 "$M" run --model "$mf" --suite "$STAGE/copa.json" --backend cuda --batch $b --quiet \
+			--out "$W/copa-$stem-cuda-b$b" > "$W/copa-$stem-cuda-b$b.txt" 2>&1
+		note "$stem COPA cuda --batch $b: exit $? — $(tail -1 "$W/copa-$stem-cuda-b$b.txt")"
+		note "  vs cpu: $(python3 ci/cmp-items.py "$W/copa-$stem-cpu/items.jsonl" "$W/copa-$stem-cuda-b$b/items.jsonl" 2>&1)"
+	done
+	rm -rf "$W"/copa-$stem-*/prompts
+done
+
+# 5. 7B-shaped benches: merilo bench --backend cuda (pp512, tg128, pp512+tg128; NVML
+#    energy where it reads), and for F16 the BENCHić scoring throughput at batch 1, 8, 32
 for dt in $DTYPES; do
-	while [ ! -e "$MODELS/synth-$dt.rc" ]; do sleep 2; done
+	while [ ! -e "$MODELS/synth-$dt.rc" ] && [ "$(left)" -gt 60 ]; do sleep 2; done
+	if [ ! -e "$MODELS/synth-$dt.rc" ]; then
+		note "7b-$dt: synth not finished within the budget: $(tail -c 200 "$MODELS/synth-$dt.log")"; continue
+	fi
 	if [ "$(cat "$MODELS/synth-$dt.rc")" != 0 ]; then
 		note "7b-$dt: synth failed: $(tail -1 "$MODELS/synth-$dt.log")"; continue
 	fi
+	note "7b-$dt: $(tail -1 "$MODELS/synth-$dt.log")"
+	if [ "$(left)" -lt 45 ]; then note "7b-$dt: bench skipped (budget)"; continue; fi
 	bytes=$(stat -c %s "$MODELS/7b-$dt.gguf")
-	for run in 1 2; do
-		timeout 180 "$M" generate --model "$MODELS/7b-$dt.gguf" --prompt "$PROMPT" -n 128 --ids --timing \
-			--backend cuda > /dev/null 2> "$MODELS/bench-$dt.txt"
-		rc=$?
-	done
-	{ echo "== 7b-$dt ($bytes bytes) exit $rc"; cat "$MODELS/bench-$dt.txt"; } >> "$OUT/bench.txt"
-	pp=$(sed -n 's/^prefill: \([0-9]*\) tokens.*(\([0-9.]*\) tokens\/s).*/\1 \2/p' "$MODELS/bench-$dt.txt")
-	tg=$(sed -n 's/^decode: \([0-9]*\) tokens.*(\([0-9.]*\) tokens\/s).*/\1 \2/p' "$MODELS/bench-$dt.txt")
-	# decode bytes per token ~ the weights (file size; KV traffic at <= 640 positions is < 1%)
-	util=$(awk -v b="$bytes" -v t="${tg#* }" -v bw="${BW:-0}" 'BEGIN { if (bw > 0) printf "%.0f%%", 100 * b * t / (bw * 1e9); else print "?" }')
-	# prefill FLOPs ~ 2 * params * tokens (attention adds ~1% at 512); params from synth's line
-	params=$(sed -n 's/.* \([0-9.]*\)M params.*/\1/p' "$MODELS/synth-$dt.log")
-	futil=$(awk -v p="${params:-0}" -v t="${pp#* }" -v fl="${FL:-0}" 'BEGIN { if (fl > 0 && p > 0) printf "%.0f%%", 100 * 2 * p * 1e6 * t / (fl * 1e12); else print "?" }')
-	note "7b-$dt: pp${pp%% *} ${pp#* } t/s (${futil} of bf16 GEMM peak), tg${tg%% *} ${tg#* } t/s (decode bandwidth utilization $util) (exit $rc)"
-	# the same through `merilo bench` (pp512, tg128, batch 1; JSON with the raw samples)
-	timeout 240 "$M" bench --model "$MODELS/7b-$dt.gguf" --backend cuda --prompt 512 --gen 128 \
-		--reps 3 --warmup 1 --format json --out "$OUT/bench-7b-$dt.json" > "$OUT/bench-7b-$dt.md" 2>&1
-	note "7b-$dt: merilo bench --backend cuda exit $?"
-	# batched scoring throughput: the BENCHić COPA suite (1500 item x language units) on the F16 model
+	timeout $(( $(left) > 150 ? 150 : $(left) - 10 )) "$M" bench --model "$MODELS/7b-$dt.gguf" --backend cuda \
+		--reps 3 --warmup 1 --format json -o "$W/bench-7b-$dt.json" > "$W/bench-7b-$dt.md" 2>&1
+	rc=$?
+	note "7b-$dt ($bytes bytes): merilo bench --backend cuda exit $rc"
+	grep '^merilo bench' "$W/bench-7b-$dt.md" | head -8 | tee -a "$SUM"
+	python3 - "$W/bench-7b-$dt.json" "$bytes" "${BW:-0}" "${FL:-0}" <<'PY' 2>&1 | tee -a "$SUM"
+import json, sys
+path, nbytes, bw, fl = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+try:
+    j = json.load(open(path))
+except Exception as e:
+    print(f"  (no bench JSON: {e})"); sys.exit(0)
+model = j.get("model") or {}
+params = model.get("n_params") or 0
+nbytes = model.get("weight_bytes") or nbytes   # the matrices and norms read per token
+for r in j.get("results", []):
+    name, tps = r.get("test", "?"), ((r.get("series") or {}).get("tokens_per_s") or {}).get("median")
+    if not tps:
+        continue
+    if name.startswith("tg") and bw > 0:
+        print(f"  {name}: {tps:.1f} t/s, weights read {nbytes * tps / 1e9:.0f} GB/s = {100 * nbytes * tps / (bw * 1e9):.0f}% of copy bandwidth")
+    elif name.startswith("pp") and fl > 0 and params:
+        print(f"  {name}: {tps:.0f} t/s, {2 * params * tps / 1e12:.0f} TFLOP/s = {100 * 2 * params * tps / (fl * 1e12):.0f}% of the f16 GEMM peak")
+PY
 	if [ "$dt" = f16 ]; then
-		BC=$MERILO_FIXTURES/data/benchich-copa
-		"$M" import copa --lang sr-Cyrl=$BC/test-sr.jsonl --lang sr-Latn=$BC/test-sr-lat.jsonl \
-			--lang hr=$BC/test-hr.jsonl -o "$MODELS/copa.json" > /dev/null
-		timeout 300 "$M" run --model "$MODELS/7b-f16.gguf" --suite "$MODELS/copa.json" --backend cuda \
-			--quiet --out "$OUT/copa-7b-f16" > "$OUT/copa-7b-f16.txt" 2>&1
-		note "7b-f16 BENCHić scoring: exit $? — $(grep 'items/s' "$OUT/copa-7b-f16.txt")"
+		for b in 1 8 32; do
+			if [ "$(left)" -lt 40 ]; then note "7b-f16 COPA --batch $b skipped (budget)"; continue; fi
+			timeout $(( $(left) > 120 ? 120 : $(left) - 10 )) "$M" run --model "$MODELS/7b-f16.gguf" \
+				--suite "$STAGE/copa.json" --backend cuda --batch $b --quiet --out "$MODELS/copa-7b-b$b" \
+				> "$W/copa-7b-f16-b$b.txt" 2>&1
+			note "7b-f16 BENCHić COPA --batch $b: exit $? — $(tail -1 "$W/copa-7b-f16-b$b.txt")"
+			cp "$MODELS/copa-7b-b$b/results.json" "$W/copa-7b-f16-b$b.results.json" 2>/dev/null
+		done
 	fi
+	rm -f "$MODELS/7b-$dt.gguf"
 done
-rm -f "$MODELS"/7b-*.gguf
-echo "==== summary"
-cat "$SUM"
+nvidia-smi --query-gpu=clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv \
+	>> "$W/gpu-state.csv" 2>&1 || true
+note "done in $(($(date +%s) - T0)) s"
+pack

@@ -170,8 +170,11 @@ int eng_decode(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits
  * whatever the batch holds, how it is split, and the thread count (the
  * determinism contract, docs/engine.md). eng_ctx_new is eng_ctx_new_multi with
  * n_seq = 1, and slot 0 is what eng_ctx_pos/eng_ctx_truncate/eng_decode use.
- * Backends that run one sequence per context (CUDA) refuse n_seq > 1 with
- * MRL_EUNSUPPORTED. The cache takes n_seq * n_ctx positions of memory. */
+ * A backend that runs one sequence per context refuses n_seq > 1 with
+ * MRL_EUNSUPPORTED. On CUDA the bit-identity holds run to run, not across
+ * batch compositions (cuBLAS picks kernels by shape): there a token's logits
+ * equal its alone-computation within docs/gpu.md's tolerances. The cache takes
+ * n_seq * n_ctx positions of memory. */
 int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, uint32_t n_seq,
 		      struct mrl_err *err);
 uint32_t eng_ctx_n_seq(const struct eng_ctx *c);

@@ -353,6 +353,9 @@ struct eng_ops {
 	void (*attention_pos)(struct eng_exec *ex, const struct eng_kv *kv, int il, const float *q, int n_tok,
 			      const uint32_t *pos, const uint32_t *base, int n_head, int n_head_kv, int head_dim,
 			      uint32_t window, float *out);
+	/* memmove of bytes within device memory (KV rows between slots); NULL on the
+	 * host, where memmove does it. */
+	void (*copy)(struct eng_exec *ex, void *dst, const void *src, size_t bytes);
 };
 
 extern const struct eng_ops eng_cpu_ops;

@@ -336,7 +336,6 @@ int eng_seq_copy(struct eng_ctx *c, uint32_t src, uint32_t dst, uint32_t n_keep,
 		eng_seq_truncate(c, dst, n_keep);
 		return 0;
 	}
-	/* n_seq > 1: a host backend (ctx_check), so the cache is host memory */
 	eng_kv_copy_rows(c, (size_t)src * c->n_ctx, (size_t)dst * c->n_ctx, n_keep);
 	c->seq_pos[dst] = n_keep;
 	return 0;
@@ -633,8 +632,14 @@ void eng_kv_copy_rows(struct eng_ctx *c, size_t from, size_t to, size_t n)
 	if (from == to || n == 0)
 		return;
 	for (uint32_t il = 0; il < c->kv.n_layer; il++) {
-		memmove((char *)c->kv.k[il] + to * row, (const char *)c->kv.k[il] + from * row, n * row);
-		memmove((char *)c->kv.v[il] + to * row, (const char *)c->kv.v[il] + from * row, n * row);
+		char *k = c->kv.k[il], *v = c->kv.v[il];
+		if (c->ops->copy) { /* a device cache */
+			c->ops->copy(&c->ex, k + to * row, k + from * row, n * row);
+			c->ops->copy(&c->ex, v + to * row, v + from * row, n * row);
+		} else {
+			memmove(k + to * row, k + from * row, n * row);
+			memmove(v + to * row, v + from * row, n * row);
+		}
 	}
 	memmove(c->tokens + to, c->tokens + from, n * sizeof *c->tokens);
 }

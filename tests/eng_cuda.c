@@ -272,6 +272,101 @@ static void test_attention(struct env *e, int n_head, int n_head_kv, int hd, uin
 		e->g->free(&e->gex, bufs[i]);
 }
 
+/* Several sequences in one micro-batch: rope_pos, kv_store_pos and
+ * attention_pos of 24 tokens in 3 slots of 64 rows, each at its own position,
+ * against the CPU's ops (same tolerances as one sequence); then the device
+ * memmove (copy) on overlapping ranges both ways against memmove. */
+static void test_multi_ops(struct env *e)
+{
+	enum { SLOTS = 3, SLOT_ROWS = 64, N_TOK = 24, NH = 8, NKV = 2, HD = 64 };
+	const uint32_t rows = SLOTS * SLOT_ROWS, kvd = NKV * HD;
+	const size_t nq = (size_t)N_TOK * NH * HD, nk = (size_t)N_TOK * kvd;
+	uint32_t pos[N_TOK], base[N_TOK];
+	bool used[SLOTS][SLOT_ROWS] = { { false } };
+	for (int t = 0; t < N_TOK; t++) { /* distinct rows, so the stores do not race */
+		uint32_t s, p;
+		do {
+			s = (uint32_t)(rnd_normal(&e->rng) * 1e6) % SLOTS;
+			p = (uint32_t)(fabs(rnd_normal(&e->rng)) * 1e6) % SLOT_ROWS;
+		} while (used[s][p]);
+		used[s][p] = true;
+		pos[t] = p;
+		base[t] = s * SLOT_ROWS;
+	}
+	char name[160];
+	/* rope at each token's own position */
+	float *x = rnd_vec(e, nq, 1.0), *ref = malloc(nq * 4);
+	float *dx = d_from(e, x, nq * 4);
+	memcpy(ref, x, nq * 4);
+	eng_cpu_ops.rope_pos(&e->cex, ref, N_TOK, NH, HD, HD, pos, 10000.0f, ENG_ROPE_NORM, NULL);
+	e->g->rope_pos(&e->gex, dx, N_TOK, NH, HD, HD, pos, 10000.0f, ENG_ROPE_NORM, NULL);
+	float *got = h_from(e, dx, nq);
+	check_err(gpu_ok(e, "rope_pos") ? cmp(got, ref, nq, false) : INFINITY, 2e-5,
+		  "rope_pos: 24 tokens at their own positions");
+	free(got);
+
+	/* the cache: every row from kv_store, then the 24 tokens' rows overwritten by kv_store_pos */
+	void *hk = calloc((size_t)rows * kvd, 2), *hv = calloc((size_t)rows * kvd, 2);
+	void *dk = d_from(e, NULL, (size_t)rows * kvd * 2), *dv = d_from(e, NULL, (size_t)rows * kvd * 2);
+	struct eng_kv hkv = { .k = &hk, .v = &hv, .n_layer = 1, .n_embd_kv = kvd, .n_ctx = rows };
+	struct eng_kv dkv = { .k = &dk, .v = &dv, .n_layer = 1, .n_embd_kv = kvd, .n_ctx = rows };
+	float *k = rnd_vec(e, (size_t)rows * kvd, 1.0), *v = rnd_vec(e, (size_t)rows * kvd, 1.0);
+	float *dkf = d_from(e, k, (size_t)rows * kvd * 4), *dvf = d_from(e, v, (size_t)rows * kvd * 4);
+	eng_cpu_ops.kv_store(&e->cex, &hkv, 0, 0, (int)rows, k, v);
+	e->g->kv_store(&e->gex, &dkv, 0, 0, (int)rows, dkf, dvf);
+	float *k2 = rnd_vec(e, nk, 1.0), *v2 = rnd_vec(e, nk, 1.0);
+	float *dk2 = d_from(e, k2, nk * 4), *dv2 = d_from(e, v2, nk * 4);
+	eng_cpu_ops.kv_store_pos(&e->cex, &hkv, 0, pos, base, N_TOK, k2, v2);
+	e->g->kv_store_pos(&e->gex, &dkv, 0, pos, base, N_TOK, dk2, dv2);
+	uint16_t *kb = malloc((size_t)rows * kvd * 2), *vb = malloc((size_t)rows * kvd * 2);
+	e->g->download(&e->gex, kb, dk, (size_t)rows * kvd * 2);
+	e->g->download(&e->gex, vb, dv, (size_t)rows * kvd * 2);
+	snprintf(name, sizeof name, "kv_store_pos: f16 cache bits equal (24 tokens into 3 slots)");
+	ok(gpu_ok(e, name) && !memcmp(kb, hk, (size_t)rows * kvd * 2) && !memcmp(vb, hv, (size_t)rows * kvd * 2), name);
+
+	/* attention: token t over rows base[t] .. base[t] + pos[t] */
+	float *q = rnd_vec(e, nq, 1.0), *dq = d_from(e, q, nq * 4), *dout = d_from(e, NULL, nq * 4);
+	eng_cpu_ops.attention_pos(&e->cex, &hkv, 0, q, N_TOK, pos, base, NH, NKV, HD, 0, ref);
+	e->g->attention_pos(&e->gex, &dkv, 0, dq, N_TOK, pos, base, NH, NKV, HD, 0, dout);
+	got = h_from(e, dout, nq);
+	check_err(gpu_ok(e, "attention_pos") ? cmp(got, ref, nq, false) : INFINITY, 2e-3,
+		  "attention_pos: 24 tokens of 3 slots, GQA 4, head size 64");
+	free(got);
+
+	/* copy: memmove within device memory, overlapping forward and backward */
+	const size_t nb = 10000;
+	unsigned char *hb = malloc(nb), *gb = malloc(nb);
+	for (size_t i = 0; i < nb; i++)
+		hb[i] = (unsigned char)(i * 7 + i / 251);
+	unsigned char *db = d_from(e, hb, nb);
+	static const struct { size_t to, from, n; } mv[] = { { 3, 0, 9000 }, { 0, 700, 9000 }, { 5000, 100, 4000 } };
+	bool same = true;
+	for (size_t i = 0; i < sizeof mv / sizeof mv[0]; i++) {
+		memmove(hb + mv[i].to, hb + mv[i].from, mv[i].n);
+		e->g->copy(&e->gex, db + mv[i].to, db + mv[i].from, mv[i].n);
+	}
+	e->g->download(&e->gex, gb, db, nb);
+	same = gpu_ok(e, "copy") && !memcmp(gb, hb, nb);
+	ok(same, "copy: device memmove equals memmove (overlapping both ways, and apart)");
+	free(hb);
+	free(gb);
+
+	free(x);
+	free(ref);
+	free(k);
+	free(v);
+	free(k2);
+	free(v2);
+	free(q);
+	free(kb);
+	free(vb);
+	free(hk);
+	free(hv);
+	void *bufs[] = { dx, dk, dv, dkf, dvf, dk2, dv2, dq, dout, db };
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		e->g->free(&e->gex, bufs[i]);
+}
+
 static void test_matmul(struct env *e)
 {
 	const int toks[] = { 1, 5, 64 };
@@ -537,6 +632,30 @@ static void check_score(struct eng_model *mc, struct eng_model *mg, const char *
 		diag("%s", err.msg);
 	diag("%s: %zu requests, %zu scored tokens", stem, n_req, n_tok);
 	check_err(rc == 0 && n_req > 0 ? worst : INFINITY, pr->score_tol, name);
+
+	/* batched scoring on a GPU context of 4 sequences (the items side by side in
+	 * shared forward calls, prefixes copied between slots on the device) */
+	struct eng_ctx *cm = NULL;
+	size_t groups[2 * N_ITEMS];
+	for (size_t i = 0; i < n_req; i++) {
+		groups[i] = 1;
+		memset(lpg[i], 0, reqs[i].n_cont * sizeof(double));
+	}
+	struct eng_score_stats work[2 * N_ITEMS];
+	int rb = rc || eng_ctx_new_multi(&cm, mg, 0, 4, &err) ||
+		 eng_score_batch(cm, reqs, groups, n_req, rg, 0, NULL, work, &err);
+	if (rb)
+		diag("%s", err.msg);
+	worst = 0.0;
+	for (size_t i = 0; !rb && i < n_req; i++)
+		for (size_t k = 0; k < reqs[i].n_cont; k++) {
+			double dd = isnan(lpg[i][k]) ? INFINITY : fabs(lpg[i][k] - lpc[i][k]);
+			if (dd > worst)
+				worst = dd;
+		}
+	snprintf(name, sizeof name, "%s: eng_score_batch on a 4-sequence GPU context vs eng_score on the CPU", stem);
+	check_err(!rb && n_req > 0 ? worst : INFINITY, pr->score_tol, name);
+	eng_ctx_free(cm);
 	eng_ctx_free(cc);
 	eng_ctx_free(cg);
 	for (size_t i = 0; i < n_req; i++) {
@@ -547,6 +666,137 @@ static void check_score(struct eng_model *mc, struct eng_model *mg, const char *
 	}
 	for (size_t i = 0; i < n_buf; i++)
 		free(bufs[i]);
+}
+
+/* Several sequences in one GPU context (multi-sequence ops): four random token
+ * sequences fed interleaved in calls of odd sizes, every row's logits against
+ * the CPU's for that sequence alone and against the GPU's for it alone (the
+ * GPU is not bit-identical across batch splits: cuBLAS picks kernels by
+ * shape); then a prefix copied to another slot on the device and fed on. */
+static void check_multi(struct eng_model *mc, struct eng_model *mg, const char *stem, const struct prec *pr)
+{
+	enum { NS = 4, MAXL = 90, CTX = 128 };
+	static const size_t len[NS] = { 1, 37, 90, 17 };
+	struct eng_model_desc d;
+	eng_model_describe(mc, &d);
+	const size_t nv = d.n_vocab;
+	int32_t toks[NS][MAXL];
+	uint64_t r = 7;
+	for (int s = 0; s < NS; s++)
+		for (size_t i = 0; i < len[s]; i++) {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			toks[s][i] = (int32_t)((r >> 33) % nv);
+		}
+	struct mrl_err err = { 0 };
+	char name[600];
+	float *cpu[NS] = { 0 }, *gpu1[NS] = { 0 };
+	struct eng_ctx *c = NULL;
+	size_t total = 0;
+	bool made = true;
+	for (int s = 0; s < NS && made; s++) {
+		total += len[s];
+		cpu[s] = malloc(len[s] * nv * 4);
+		gpu1[s] = malloc(len[s] * nv * 4);
+		struct eng_ctx *a = NULL, *b = NULL;
+		made = !eng_ctx_new(&a, mc, CTX, &err) && !eng_ctx_new(&b, mg, CTX, &err) &&
+		       !eng_decode(a, toks[s], len[s], cpu[s], true, &err) &&
+		       !eng_decode(b, toks[s], len[s], gpu1[s], true, &err);
+		eng_ctx_free(a);
+		eng_ctx_free(b);
+	}
+	snprintf(name, sizeof name, "%s: a GPU context of %d sequences made", stem, NS + 1);
+	if (!ok(made && !eng_ctx_new_multi(&c, mg, CTX, NS + 1, &err), name)) {
+		diag("%s", err.msg);
+		goto out;
+	}
+	int32_t *tk = malloc(total * sizeof *tk);
+	uint32_t *sq = malloc(total * sizeof *sq), *at = malloc(total * sizeof *at);
+	float *lg = malloc(total * nv * 4);
+	size_t fed[NS] = { 0 };
+	for (size_t i = 0; i < total; i++) {
+		uint32_t s;
+		do {
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			s = (uint32_t)((r >> 33) % NS);
+		} while (fed[s] == len[s]);
+		sq[i] = s + 1;
+		at[i] = (uint32_t)fed[s];
+		tk[i] = toks[s][fed[s]++];
+	}
+	static const size_t calls[] = { 1, 7, 60, 13, 2, 64 };
+	double wc = 0.0, wg = 0.0;
+	bool fwd = true;
+	for (size_t done = 0, k = 0; done < total && fwd; k = (k + 1) % 6) {
+		size_t n = total - done < calls[k] ? total - done : calls[k];
+		if (!(fwd = !eng_forward_batch(c, tk + done, sq + done, n, NULL, NULL, &err)))
+			break;
+		done += n;
+	}
+	/* the rows themselves: a second context fed the same way, logits for every token */
+	struct eng_ctx *c2 = NULL;
+	bool *want = malloc(total * sizeof *want);
+	for (size_t i = 0; i < total; i++)
+		want[i] = true;
+	if (fwd && !eng_ctx_new_multi(&c2, mg, CTX, NS + 1, &err)) {
+		for (size_t done = 0, k = 0; done < total && fwd; k = (k + 1) % 6) {
+			size_t n = total - done < calls[k] ? total - done : calls[k];
+			if (!(fwd = !eng_forward_batch(c2, tk + done, sq + done, n, want, lg, &err)))
+				break;
+			for (size_t i = done; i < done + n; i++) {
+				const float *row = lg + (i - done) * nv;
+				double dc = cmp(row, cpu[sq[i] - 1] + (size_t)at[i] * nv, nv, false);
+				double dg = cmp(row, gpu1[sq[i] - 1] + (size_t)at[i] * nv, nv, false);
+				wc = dc > wc ? dc : wc;
+				wg = dg > wg ? dg : wg;
+			}
+			done += n;
+		}
+	} else {
+		fwd = false;
+	}
+	if (!fwd)
+		diag("%s", err.msg);
+	snprintf(name, sizeof name, "%s: %zu tokens of %d sequences interleaved: each row vs the CPU alone", stem,
+		 total, NS);
+	check_err(fwd ? wc : INFINITY, pr->cpu_tol, name);
+	snprintf(name, sizeof name, "%s: ... and vs the GPU alone", stem);
+	check_err(fwd ? wg : INFINITY, pr->cpu_tol, name);
+	bool slots = fwd;
+	for (int s = 0; s < NS; s++)
+		slots = slots && eng_seq_pos(c2, (uint32_t)s + 1) == len[s];
+	snprintf(name, sizeof name, "%s: each slot holds its sequence", stem);
+	ok(slots, name);
+
+	/* slot 3 (sequence 2, 90 tokens): 30 positions copied to slot 1, then 17 tokens of sequence 3 */
+	int32_t cat[30 + 17];
+	memcpy(cat, toks[2], 30 * sizeof *cat);
+	memcpy(cat + 30, toks[3], 17 * sizeof *cat);
+	float *ref = malloc((30 + 17) * nv * 4);
+	struct eng_ctx *a = NULL;
+	uint32_t one[17];
+	for (int i = 0; i < 17; i++)
+		one[i] = 1;
+	int rc = !fwd || eng_ctx_new(&a, mc, CTX, &err) || eng_decode(a, cat, 30 + 17, ref, true, &err) ||
+		 eng_seq_copy(c2, 3, 1, 30, &err) || eng_forward_batch(c2, toks[3], one, 17, want, lg, &err);
+	eng_ctx_free(a);
+	if (rc)
+		diag("%s", err.msg);
+	snprintf(name, sizeof name, "%s: a prefix copied between slots on the device computes as the tokens (vs CPU)",
+		 stem);
+	check_err(rc ? INFINITY : cmp(lg, ref + 30 * nv, 17 * nv, false), pr->cpu_tol, name);
+	free(ref);
+	eng_ctx_free(c2);
+	free(want);
+	free(tk);
+	free(sq);
+	free(at);
+	free(lg);
+out:
+	eng_ctx_free(c);
+	for (int s = 0; s < NS; s++) {
+		free(cpu[s]);
+		free(gpu1[s]);
+	}
 }
 
 static void test_models(void)
@@ -596,6 +846,7 @@ static void test_models(void)
 		for (size_t i = 0; i < 3; i++)
 			check_prompt(mc, mg, exp_dir, stem, prompts[i], pr);
 		check_score(mc, mg, fx, stem, pr);
+		check_multi(mc, mg, stem, pr);
 		eng_model_close(mg);
 		eng_model_close(mc);
 	}
@@ -647,6 +898,7 @@ int main(void)
 	test_attention(&e, 8, 2, 128, 0, 64);   /* prefill from an empty cache */
 	test_attention(&e, 8, 2, 128, 37, 50);  /* prefill after a prefix, partial tiles */
 	test_attention(&e, 8, 4, 8, 5, 37);
+	test_multi_ops(&e);
 	test_matmul(&e);
 	test_logsoftmax(&e);
 

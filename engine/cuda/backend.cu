@@ -224,7 +224,7 @@ static void exec_release(eng_exec *ex)
 		return;
 	if (st->stream)
 		cudaStreamSynchronize(st->stream);
-	void *bufs[] = { st->ids, st->xh, st->xq, st->xqd, st->wdeq, st->targets, st->lp, st->greedy };
+	void *bufs[] = { st->ids, st->xh, st->xq, st->xqd, st->wdeq, st->targets, st->lp, st->greedy, st->pos, st->base };
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		if (bufs[i])
 			cudaFree(bufs[i]);
@@ -236,6 +236,8 @@ static void exec_release(eng_exec *ex)
 		cublasDestroy(st->blas);
 	if (st->stream)
 		cudaStreamDestroy(st->stream);
+	free(st->pos_h);
+	free(st->base_h);
 	free(st);
 	ex->dev = NULL;
 }
@@ -267,7 +269,17 @@ static int exec_init(eng_exec *ex, const eng_exec_sizes *sz, char *msg, size_t m
 		  CU_CHECK(e, cudaMalloc((void **)&st->xqd, (ub * in / CU_QK + 1) * sizeof(__half))) &&
 		  CU_CHECK(e, cudaMalloc((void **)&st->targets, ub * sizeof(int32_t))) &&
 		  CU_CHECK(e, cudaMalloc((void **)&st->lp, ub * sizeof(double))) &&
-		  CU_CHECK(e, cudaMalloc((void **)&st->greedy, ub * sizeof(int)));
+		  CU_CHECK(e, cudaMalloc((void **)&st->greedy, ub * sizeof(int))) &&
+		  CU_CHECK(e, cudaMalloc((void **)&st->pos, ub * sizeof(uint32_t))) &&
+		  CU_CHECK(e, cudaMalloc((void **)&st->base, ub * sizeof(uint32_t)));
+	st->pos_h = (uint32_t *)malloc(ub * sizeof(uint32_t));
+	st->base_h = (uint32_t *)malloc(ub * sizeof(uint32_t));
+	st->n_pos = st->n_base = -1;
+	if (ok && (!st->pos_h || !st->base_h)) {
+		snprintf(msg, msg_size, "out of memory");
+		exec_release(ex);
+		return MRL_ENOMEM;
+	}
 	if (ok && sz->max_qweight)
 		ok = CU_CHECK(e, cudaMalloc((void **)&st->wdeq, (size_t)sz->max_qweight * sizeof(__half)));
 	for (int p = 0; ok && p < ENG_PHASE_COUNT; p++)
@@ -412,7 +424,7 @@ static void op_rope(eng_exec *ex, float *x, int n_tok, int n_head, int head_dim,
 		return;
 	/* on the host, with the CPU's powf: both backends start from the same float */
 	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
-	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, pos0, theta_scale, kind == ENG_ROPE_NEOX);
+	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, pos0, NULL, theta_scale, kind == ENG_ROPE_NEOX);
 }
 
 static void op_kv_store(eng_exec *ex, eng_kv *kv, int il, uint32_t pos0, int n_tok, const float *k, const float *v)
@@ -429,8 +441,103 @@ static void op_attention(eng_exec *ex, const eng_kv *kv, int il, const float *q,
 	(void)window; /* models with a window are refused at eng_backend_open */
 	cu_exec *st = cu_state(ex);
 	SKIP_IF_FAILED(st);
-	cu_attention(st, (const __half *)kv->k[il], (const __half *)kv->v[il], q, n_tok, pos0, n_head, n_head_kv,
+	cu_attention(st, (const __half *)kv->k[il], (const __half *)kv->v[il], q, n_tok, pos0, NULL, NULL, n_head, n_head_kv,
 		     head_dim, (int)kv->n_embd_kv, out);
+}
+
+/* ---- several sequences in one micro-batch ---- */
+
+/* The device array dev = host[0..n), copied only when it holds something else:
+ * the forward pass hands every layer the same positions and rows, so they go
+ * over once per micro-batch. shadow/n_shadow: what dev holds. NULL after an error. */
+static const uint32_t *put_u32(cu_exec *st, uint32_t *dev, uint32_t *shadow, int *n_shadow, const uint32_t *host,
+			       int n)
+{
+	if (n > (int)st->sz.n_ubatch) {
+		put_err(&st->err, MRL_EINPUT, "positions", __FILE__, __LINE__, "more tokens than a micro-batch");
+		return NULL;
+	}
+	if (*n_shadow == n && !memcmp(shadow, host, (size_t)n * sizeof *host))
+		return dev;
+	memcpy(shadow, host, (size_t)n * sizeof *host);
+	*n_shadow = -1;
+	/* pageable source: staged before the call returns, so shadow may change after it */
+	if (!CU_CHECK(&st->err, cudaMemcpyAsync(dev, shadow, (size_t)n * sizeof *host, cudaMemcpyHostToDevice,
+						st->stream)))
+		return NULL;
+	*n_shadow = n;
+	return dev;
+}
+
+static void op_rope_pos(eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot, const uint32_t *pos,
+			float freq_base, eng_rope_kind kind, const float *freq_factors)
+{
+	(void)freq_factors; /* models with rope factors are refused at eng_backend_open */
+	cu_exec *st = cu_state(ex);
+	SKIP_IF_FAILED(st);
+	if (kind == ENG_ROPE_NONE || n_tok <= 0)
+		return;
+	const uint32_t *dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n_tok);
+	if (!dpos)
+		return;
+	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
+	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, 0, dpos, theta_scale, kind == ENG_ROPE_NEOX);
+}
+
+static void op_kv_store_pos(eng_exec *ex, eng_kv *kv, int il, const uint32_t *pos, const uint32_t *base, int n_tok,
+			    const float *k, const float *v)
+{
+	cu_exec *st = cu_state(ex);
+	SKIP_IF_FAILED(st);
+	if (n_tok <= 0)
+		return;
+	const uint32_t *dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n_tok);
+	const uint32_t *dbase = dpos ? put_u32(st, st->base, st->base_h, &st->n_base, base, n_tok) : NULL;
+	if (dbase)
+		cu_kv_store_pos(st, (__half *)kv->k[il], (__half *)kv->v[il], (int)kv->n_embd_kv, n_tok, dpos, dbase, k, v);
+}
+
+static void op_attention_pos(eng_exec *ex, const eng_kv *kv, int il, const float *q, int n_tok, const uint32_t *pos,
+			     const uint32_t *base, int n_head, int n_head_kv, int head_dim, uint32_t window, float *out)
+{
+	(void)window; /* models with a window are refused at eng_backend_open */
+	cu_exec *st = cu_state(ex);
+	SKIP_IF_FAILED(st);
+	if (n_tok <= 0)
+		return;
+	const uint32_t *dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n_tok);
+	const uint32_t *dbase = dpos ? put_u32(st, st->base, st->base_h, &st->n_base, base, n_tok) : NULL;
+	if (dbase)
+		cu_attention(st, (const __half *)kv->k[il], (const __half *)kv->v[il], q, n_tok, 0, dpos, dbase, n_head,
+			     n_head_kv, head_dim, (int)kv->n_embd_kv, out);
+}
+
+/* memmove on the device (cache rows between slots). Overlapping ranges go in
+ * pieces no longer than the distance between them, in memmove's direction, so
+ * each piece reads bytes not yet overwritten. */
+static void op_copy(eng_exec *ex, void *dst, const void *src, size_t bytes)
+{
+	cu_exec *st = cu_state(ex);
+	SKIP_IF_FAILED(st);
+	char *d = (char *)dst;
+	const char *s = (const char *)src;
+	if (!bytes || d == s)
+		return;
+	const size_t gap = d > s ? (size_t)(d - s) : (size_t)(s - d);
+	const size_t piece = gap < bytes ? gap : bytes;
+	if (d < s) {
+		for (size_t o = 0; o < bytes; o += piece)
+			if (!CU_CHECK(&st->err, cudaMemcpyAsync(d + o, s + o, bytes - o < piece ? bytes - o : piece,
+								cudaMemcpyDeviceToDevice, st->stream)))
+				return;
+	} else {
+		for (size_t end = bytes; end > 0;) {
+			const size_t n = end < piece ? end : piece;
+			end -= n;
+			if (!CU_CHECK(&st->err, cudaMemcpyAsync(d + end, s + end, n, cudaMemcpyDeviceToDevice, st->stream)))
+				return;
+		}
+	}
 }
 
 static void op_swiglu(eng_exec *ex, float *gate, const float *up, size_t n)
@@ -509,10 +616,10 @@ static const eng_ops cuda_ops = {
 	NULL,
 	NULL,
 	NULL,
-	/* no multi-sequence ops: eng_ctx_new_multi refuses n_seq > 1 on this backend */
-	NULL,
-	NULL,
-	NULL,
+	op_rope_pos,
+	op_kv_store_pos,
+	op_attention_pos,
+	op_copy,
 };
 
 static const eng_cuda_api cuda_api = {

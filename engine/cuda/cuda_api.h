@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define ENG_CUDA_ABI 2
+#define ENG_CUDA_ABI 3
 #define ENG_CUDA_ENTRY "merilo_cuda_backend"
 #define ENG_CUDA_LIBNAME "libmerilo-cuda.so"
 

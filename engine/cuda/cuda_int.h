@@ -52,6 +52,11 @@ struct cu_exec {
 	int32_t *targets;         /* n_ubatch: log-softmax gather */
 	double *lp;               /* n_ubatch */
 	int *greedy;              /* n_ubatch */
+	/* positions and cache rows of a multi-sequence micro-batch (n_ubatch each): the
+	 * device copies, and host copies of what they hold (n_pos / n_base valid
+	 * entries, -1: unknown), so the arrays go over once per micro-batch, not per layer */
+	uint32_t *pos, *base, *pos_h, *base_h;
+	int n_pos, n_base;
 	cudaEvent_t ev[ENG_PHASE_COUNT][2]; /* begin/end per phase; NULL until made */
 	bool pending[ENG_PHASE_COUNT];     /* end recorded, not yet read */
 	double ms[ENG_PHASE_COUNT];
@@ -69,12 +74,19 @@ size_t cu_tensor_bytes(const eng_tensor *t);
 /* ---- kernels.cu ---- */
 void cu_get_rows(cu_exec *st, const eng_tensor *w, const int32_t *dev_ids, int n, float *out);
 void cu_rmsnorm(cu_exec *st, const float *x, const float *weight, int n_tok, int dim, float eps, float *out);
+/* dev_pos (device, n_tok entries) NULL: row t has position pos0 + t; else dev_pos[t]. */
 void cu_rope(cu_exec *st, float *x, int n_tok, int n_head, int head_dim, int n_rot, uint32_t pos0,
-	     float theta_scale, int neox);
+	     const uint32_t *dev_pos, float theta_scale, int neox);
 void cu_kv_store(cu_exec *st, __half *k_cache, __half *v_cache, size_t off, size_t n, const float *k,
 		 const float *v);
+/* Row t of k and v at cache row dev_base[t] + dev_pos[t]. */
+void cu_kv_store_pos(cu_exec *st, __half *k_cache, __half *v_cache, int kv_dim, int n_tok, const uint32_t *dev_pos,
+		     const uint32_t *dev_base, const float *k, const float *v);
+/* dev_pos NULL: n_tok queries at positions pos0.. over rows 0..; else query t over
+ * rows dev_base[t] .. dev_base[t] + dev_pos[t]. */
 void cu_attention(cu_exec *st, const __half *k_cache, const __half *v_cache, const float *q, int n_tok,
-		  uint32_t pos0, int n_head, int n_head_kv, int head_dim, int kv_dim, float *out);
+		  uint32_t pos0, const uint32_t *dev_pos, const uint32_t *dev_base, int n_head, int n_head_kv,
+		  int head_dim, int kv_dim, float *out);
 /* Raise the dynamic shared-memory limit of the prefill attention kernel for head_dim. */
 bool cu_attention_setup(cu_exec *st, int head_dim);
 void cu_swiglu(cu_exec *st, float *gate, const float *up, size_t n);

@@ -20,6 +20,10 @@
  *             staged in shared memory (K rows padded by one float so lane j
  *             reading key j is conflict-free), each warp runs the online
  *             softmax for 4 queries, causal mask per query.
+ * Tokens of several sequences in one micro-batch (multi-sequence contexts)
+ * take the decode kernel, each (head, token) block over the rows of its own
+ * slot (base[t] .. base[t] + pos[t]); RoPE and the KV store read the same
+ * per-token positions from device arrays.
  * Both keep the whole working set on chip; neither writes scores to memory.
  */
 #include "engine/cuda/cuda_int.h"
@@ -147,13 +151,13 @@ void cu_rmsnorm(cu_exec *st, const float *x, const float *weight, int n_tok, int
 
 /* ---- RoPE: one block per token, one thread per rotated pair ---- */
 
-static __global__ void k_rope(float *x, int n_head, int head_dim, int n_rot, uint32_t pos0, float theta_scale,
-			      int neox)
+static __global__ void k_rope(float *x, int n_head, int head_dim, int n_rot, uint32_t pos0, const uint32_t *pos,
+			      float theta_scale, int neox)
 {
 	const int t = blockIdx.x;
 	for (int i = threadIdx.x; i < n_rot / 2; i += blockDim.x) {
 		/* the CPU advances theta by repeated multiplication: same sequence of roundings */
-		float theta = (float)(pos0 + (uint32_t)t);
+		float theta = (float)(pos ? pos[t] : pos0 + (uint32_t)t);
 		for (int k = 0; k < i; k++)
 			theta *= theta_scale;
 		const float c = cosf(theta), s = sinf(theta);
@@ -167,13 +171,13 @@ static __global__ void k_rope(float *x, int n_head, int head_dim, int n_rot, uin
 	}
 }
 
-void cu_rope(cu_exec *st, float *x, int n_tok, int n_head, int head_dim, int n_rot, uint32_t pos0, float theta_scale,
-	     int neox)
+void cu_rope(cu_exec *st, float *x, int n_tok, int n_head, int head_dim, int n_rot, uint32_t pos0,
+	     const uint32_t *dev_pos, float theta_scale, int neox)
 {
 	if (n_tok <= 0 || n_rot < 2)
 		return;
 	int threads = n_rot / 2 < 256 ? ((n_rot / 2 + 31) / 32) * 32 : 256;
-	k_rope<<<n_tok, threads, 0, st->stream>>>(x, n_head, head_dim, n_rot, pos0, theta_scale, neox);
+	k_rope<<<n_tok, threads, 0, st->stream>>>(x, n_head, head_dim, n_rot, pos0, dev_pos, theta_scale, neox);
 	CU_LAUNCHED(&st->err);
 }
 
@@ -195,6 +199,27 @@ void cu_kv_store(cu_exec *st, __half *k_cache, __half *v_cache, size_t off, size
 	CU_LAUNCHED(&st->err);
 }
 
+/* Token t's row of k and v at cache row base[t] + pos[t]: a block per token. */
+static __global__ void k_kv_store_pos(__half *kc, __half *vc, int kv_dim, const uint32_t *pos, const uint32_t *base,
+				      const float *k, const float *v)
+{
+	const int t = blockIdx.x;
+	const size_t row = ((size_t)base[t] + pos[t]) * kv_dim, in = (size_t)t * kv_dim;
+	for (int i = threadIdx.x; i < kv_dim; i += blockDim.x) {
+		kc[row + i] = __float2half_rn(k[in + i]);
+		vc[row + i] = __float2half_rn(v[in + i]);
+	}
+}
+
+void cu_kv_store_pos(cu_exec *st, __half *k_cache, __half *v_cache, int kv_dim, int n_tok, const uint32_t *dev_pos,
+		     const uint32_t *dev_base, const float *k, const float *v)
+{
+	if (n_tok <= 0)
+		return;
+	k_kv_store_pos<<<n_tok, 256, 0, st->stream>>>(k_cache, v_cache, kv_dim, dev_pos, dev_base, k, v);
+	CU_LAUNCHED(&st->err);
+}
+
 /* ---- attention ---- */
 
 #define DEC_WARPS 4
@@ -202,14 +227,20 @@ void cu_kv_store(cu_exec *st, __half *k_cache, __half *v_cache, size_t off, size
 /* J = dims per lane (head_dim <= 32 * J). */
 template <int J>
 static __global__ void k_attn_decode(const __half *K, const __half *V, const float *q, float *out, int n_head,
-				     int group, int hd, int kv_dim, uint32_t pos0, float scale)
+				     int group, int hd, int kv_dim, uint32_t pos0, const uint32_t *pos,
+				     const uint32_t *base, float scale)
 {
 	__shared__ float sm_m[DEC_WARPS], sm_l[DEC_WARPS];
 	__shared__ float sm_acc[DEC_WARPS][32 * J];
 	const int h = blockIdx.x, t = blockIdx.y;
 	const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 	const int kvh = h / group;
-	const int n_kv = (int)pos0 + t + 1;
+	/* one sequence: positions pos0 + t of rows 0..; several: token t's own slot rows */
+	const int n_kv = pos ? (int)pos[t] + 1 : (int)pos0 + t + 1;
+	if (pos) {
+		K += (size_t)base[t] * kv_dim;
+		V += (size_t)base[t] * kv_dim;
+	}
 	const float *qr = q + ((size_t)t * n_head + h) * hd;
 	float qv[J], acc[J];
 #pragma unroll
@@ -384,12 +415,14 @@ bool cu_attention_setup(cu_exec *st, int hd)
 
 template <int J>
 static void launch_attention(cu_exec *st, const __half *K, const __half *V, const float *q, int n_tok, uint32_t pos0,
-			     int n_head, int group, int hd, int kv_dim, float *out, float scale)
+			     const uint32_t *pos, const uint32_t *base, int n_head, int group, int hd, int kv_dim,
+			     float *out, float scale)
 {
-	if (n_tok <= 4) {
+	/* tokens of several sequences: a block per (head, token), each over its own slot's keys */
+	if (n_tok <= 4 || pos) {
 		dim3 grid((unsigned)n_head, (unsigned)n_tok);
 		k_attn_decode<J><<<grid, 32 * DEC_WARPS, 0, st->stream>>>(K, V, q, out, n_head, group, hd, kv_dim, pos0,
-									  scale);
+									  pos, base, scale);
 	} else {
 		dim3 grid((unsigned)n_head, (unsigned)((n_tok + PF_Q - 1) / PF_Q));
 		k_attn_prefill<J><<<grid, 32 * (PF_Q / PF_QW), prefill_smem(hd), st->stream>>>(
@@ -399,20 +432,21 @@ static void launch_attention(cu_exec *st, const __half *K, const __half *V, cons
 }
 
 void cu_attention(cu_exec *st, const __half *k_cache, const __half *v_cache, const float *q, int n_tok, uint32_t pos0,
-		  int n_head, int n_head_kv, int head_dim, int kv_dim, float *out)
+		  const uint32_t *dev_pos, const uint32_t *dev_base, int n_head, int n_head_kv, int head_dim, int kv_dim,
+		  float *out)
 {
 	if (n_tok <= 0)
 		return;
 	const int group = n_head / n_head_kv;
 	const float scale = 1.0f / sqrtf((float)head_dim);
 	if (head_dim <= 32)
-		launch_attention<1>(st, k_cache, v_cache, q, n_tok, pos0, n_head, group, head_dim, kv_dim, out, scale);
+		launch_attention<1>(st, k_cache, v_cache, q, n_tok, pos0, dev_pos, dev_base, n_head, group, head_dim, kv_dim, out, scale);
 	else if (head_dim <= 64)
-		launch_attention<2>(st, k_cache, v_cache, q, n_tok, pos0, n_head, group, head_dim, kv_dim, out, scale);
+		launch_attention<2>(st, k_cache, v_cache, q, n_tok, pos0, dev_pos, dev_base, n_head, group, head_dim, kv_dim, out, scale);
 	else if (head_dim <= 128)
-		launch_attention<4>(st, k_cache, v_cache, q, n_tok, pos0, n_head, group, head_dim, kv_dim, out, scale);
+		launch_attention<4>(st, k_cache, v_cache, q, n_tok, pos0, dev_pos, dev_base, n_head, group, head_dim, kv_dim, out, scale);
 	else
-		launch_attention<8>(st, k_cache, v_cache, q, n_tok, pos0, n_head, group, head_dim, kv_dim, out, scale);
+		launch_attention<8>(st, k_cache, v_cache, q, n_tok, pos0, dev_pos, dev_base, n_head, group, head_dim, kv_dim, out, scale);
 }
 
 /* ---- element-wise ---- */
