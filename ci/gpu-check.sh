@@ -81,7 +81,9 @@ for d in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda/targets
 	$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null); do
 	if [ -e "$d/libcublas.so.13" ]; then CUBLAS_DIR=$d; break; fi
 done
+[ -z "$CUBLAS_DIR" ] && CUBLAS_DIR=$(dirname "$(find /usr/local /opt /usr/lib -name libcublas.so.13 2>/dev/null | head -1)" 2>/dev/null)
 export LD_LIBRARY_PATH="$PWD/$STAGE/lib${CUBLAS_DIR:+:$CUBLAS_DIR}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export MERILO_CUDA_LIB=$PWD/$STAGE/libmerilo-cuda.so
 export MERILO_FIXTURES=$PWD/$STAGE/fixtures
 export NVIDIA_TF32_OVERRIDE=0        # F32 comparisons: no TF32 anywhere
 export CUDA_MODULE_LOADING=EAGER     # kernel loading stays out of the timed runs
@@ -96,6 +98,18 @@ if [ ! -x "$M" ]; then
 	exit 1
 fi
 "$M" --version | head -3
+# the carried CUDA library must load here; if it does not (another libstdc++, say),
+# build it again with the device's nvcc (it needs no library but cuBLAS)
+"$M" synth --preset tiny --dtype f16 --seed 1 -o "$MODELS/tiny-f16.gguf" > /dev/null
+probe=$("$M" generate --model "$MODELS/tiny-f16.gguf" --prompt hi -n 2 --ids --backend cuda 2>&1 >/dev/null)
+if echo "$probe" | grep -q "cannot load"; then
+	note "carried libmerilo-cuda.so does not load ($probe); building it here"
+	nvcc -O3 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 -I. \
+		-Xcompiler -fPIC,-fvisibility=hidden -shared -cudart static -o "$STAGE/libmerilo-cuda.so" engine/cuda/*.cu \
+		${CUBLAS_DIR:+-L$CUBLAS_DIR} -lcublas 2>&1 | tail -5
+	probe=$("$M" generate --model "$MODELS/tiny-f16.gguf" --prompt hi -n 2 --ids --backend cuda 2>&1 >/dev/null)
+fi
+note "probe (tiny f16, generate --backend cuda): ${probe:-ok}"
 
 # the 7B-shaped models (Mistral-7B's shape: dim 4096, 32 layers, 32/8 heads, ffn 14336,
 # vocabulary 32000) take minutes of CPU: start them now, in parallel with the tests
