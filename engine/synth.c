@@ -3,7 +3,9 @@
  * Synthetic models measure speed, not quality. Weights are drawn from a seeded
  * generator: matrices N(0,1) * 0.02, norm weights 1 + 0.1 * N(0,1) (as the tiny
  * fixture models). Each tensor has its own stream, seeded from the seed and the
- * tensor's name, so a tensor's values do not depend on the others or on chunking.
+ * tensor's name, so a tensor's values do not depend on the others or on chunking;
+ * element k is drawn by its index (normal_pair), so the rows of a chunk are drawn
+ * and quantized on all CPUs and the file is the same whatever their number.
  * The header is written first and each tensor is generated in chunks of rows
  * through the writer's fill callback, so a 7B model never sits in memory.
  *
@@ -26,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/eng_int.h"
 #include "engine/gguf.h"
 #include "engine/types.h"
 
@@ -77,8 +80,6 @@ static const char *const vocab_words[] = {
 
 struct rng {
 	uint64_t s;
-	bool has_spare;
-	double spare;
 };
 
 static uint64_t rng_u64(struct rng *r)
@@ -87,20 +88,6 @@ static uint64_t rng_u64(struct rng *r)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
-}
-
-static double rng_normal(struct rng *r)
-{
-	if (r->has_spare) {
-		r->has_spare = false;
-		return r->spare;
-	}
-	double u1 = ((double)(rng_u64(r) >> 11) + 0.5) * 0x1p-53; /* (0, 1): log is finite */
-	double u2 = (double)(rng_u64(r) >> 11) * 0x1p-53;
-	double m = sqrt(-2.0 * log(u1));
-	r->spare = m * sin(6.283185307179586 * u2);
-	r->has_spare = true;
-	return m * cos(6.283185307179586 * u2);
 }
 
 /* ---- the model's tensors ---- */
@@ -119,6 +106,7 @@ struct synth {
 	float *chunk_f32;
 	void *chunk_q;
 	uint64_t chunk_elems;
+	struct eng_pool *pool;    /* the rows of a chunk are drawn and quantized in parallel */
 };
 
 static uint64_t name_hash(const char *s)
@@ -129,25 +117,64 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
+/* Elements 2p and 2p + 1 of a tensor's stream: Box-Muller pairs from the splitmix64 counter, so
+ * any element can be drawn by its index (the sequence a sequential Box-Muller gives, element
+ * for element: pair p takes draws 2p + 1 and 2p + 2; the even element is the cosine, the odd
+ * the sine). */
+static void normal_pair(uint64_t s0, uint64_t p, double *even, double *odd)
+{
+	struct rng r = { .s = s0 + p * 2 * 0x9e3779b97f4a7c15ull };
+	double u1 = ((double)(rng_u64(&r) >> 11) + 0.5) * 0x1p-53; /* (0, 1): log is finite */
+	double u2 = (double)(rng_u64(&r) >> 11) * 0x1p-53;
+	double m = sqrt(-2.0 * log(u1));
+	*even = m * cos(6.283185307179586 * u2);
+	*odd = m * sin(6.283185307179586 * u2);
+}
+
+/* One chunk of rows, row by row across the pool's threads. */
+struct fill_job {
+	const struct tspec *t;
+	const struct eng_type_traits *tr;
+	uint64_t s0, row0, row_bytes;
+	float *f32;
+	unsigned char *q;
+};
+
+static void fill_rows(void *arg, int64_t begin, int64_t end, int thread_idx)
+{
+	(void)thread_idx;
+	const struct fill_job *j = arg;
+	const uint64_t ne0 = j->t->ne0;
+	for (int64_t r = begin; r < end; r++) {
+		float *x = j->f32 + (uint64_t)r * ne0;
+		const uint64_t k0 = (j->row0 + (uint64_t)r) * ne0;
+		for (uint64_t c = 0; c < ne0;) {
+			double z[2];
+			const uint64_t k = k0 + c;
+			normal_pair(j->s0, k / 2, &z[0], &z[1]);
+			/* both of the pair where the row holds both (always, for an even ne0) */
+			for (uint64_t e = k % 2; e < 2 && c < ne0; e++, c++)
+				x[c] = j->t->is_norm ? (float)(1.0 + 0.1 * z[e]) : (float)(0.02 * z[e]);
+		}
+		j->tr->from_f32(x, j->q + (uint64_t)r * j->row_bytes, (int64_t)ne0);
+	}
+}
+
 static int fill_tensor(void *user, size_t i, struct gguf_sink *sink, struct mrl_err *err)
 {
 	struct synth *sy = user;
 	const struct tspec *t = &sy->t[i];
-	const struct eng_type_traits *tr = eng_type_get(t->type);
-	struct rng r = { .s = sy->seed * 0x9e3779b97f4a7c15ull ^ name_hash(t->name) };
+	struct fill_job j = { .t = t, .tr = eng_type_get(t->type), .f32 = sy->chunk_f32, .q = sy->chunk_q,
+			      .s0 = sy->seed * 0x9e3779b97f4a7c15ull ^ name_hash(t->name) };
 	uint64_t rows_per_chunk = sy->chunk_elems / t->ne0;
 	if (rows_per_chunk == 0)
 		rows_per_chunk = 1;
-	uint64_t row_bytes;
-	eng_row_size(t->type, t->ne0, &row_bytes);
+	eng_row_size(t->type, t->ne0, &j.row_bytes);
 	for (uint64_t row = 0; row < t->ne1; row += rows_per_chunk) {
 		uint64_t rows = t->ne1 - row < rows_per_chunk ? t->ne1 - row : rows_per_chunk;
-		uint64_t n = rows * t->ne0;
-		for (uint64_t k = 0; k < n; k++)
-			sy->chunk_f32[k] = t->is_norm ? (float)(1.0 + 0.1 * rng_normal(&r))
-						      : (float)(0.02 * rng_normal(&r));
-		tr->from_f32(sy->chunk_f32, sy->chunk_q, (int64_t)n);
-		int rc = gguf_sink_write(sink, sy->chunk_q, rows * row_bytes, err);
+		j.row0 = row;
+		eng_pool_run(sy->pool, fill_rows, &j, (int64_t)rows);
+		int rc = gguf_sink_write(sink, sy->chunk_q, rows * j.row_bytes, err);
 		if (rc)
 			return rc;
 	}
@@ -407,7 +434,9 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 		if (t->ne0 > max_ne0)
 			max_ne0 = t->ne0;
 	}
-	sy.chunk_elems = max_ne0 > (1u << 20) ? max_ne0 : (1u << 20);
+	sy.chunk_elems = max_ne0 > (1u << 22) ? max_ne0 : (1u << 22);
+	if ((rc = eng_pool_new(&sy.pool, eng_default_threads(), false, err)))
+		goto out;
 	sy.chunk_f32 = malloc(sy.chunk_elems * sizeof(float));
 	sy.chunk_q = malloc(sy.chunk_elems * sizeof(float));
 	if (!sy.chunk_f32 || !sy.chunk_q) {
@@ -425,6 +454,8 @@ out:
 	free(sy.t);
 	free(sy.chunk_f32);
 	free(sy.chunk_q);
+	if (sy.pool)
+		eng_pool_free(sy.pool);
 	gguf_writer_free(w);
 	return rc;
 }

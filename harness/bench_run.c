@@ -88,11 +88,14 @@ static void meas_begin(struct hrn_bench_env *e, struct meas *m)
 }
 
 /* The energy sources to sum: every source of the first scope present in the order
- * cpu-package, platform, gpu-board (else the first source), of the first one's method,
- * so that overlapping scopes are never added (docs/measurement.md, Energy). */
-static size_t energy_pick(struct met_energy_meter *em, size_t *idx, size_t max)
+ * cpu-package, platform, gpu-board (on the GPU backend gpu-board first: the work is
+ * the GPU's), else the first source, of the first one's method, so that overlapping
+ * scopes are never added (docs/measurement.md, Energy). */
+static size_t energy_pick(struct met_energy_meter *em, bool gpu, size_t *idx, size_t max)
 {
-	static const char *const prefer[] = { "cpu-package", "platform", "gpu-board", NULL };
+	static const char *const cpu_first[] = { "cpu-package", "platform", "gpu-board", NULL };
+	static const char *const gpu_first[] = { "gpu-board", "cpu-package", "platform", NULL };
+	const char *const *prefer = gpu ? gpu_first : cpu_first;
 	const size_t n = met_energy_n_sources(em);
 	if (!n)
 		return 0;
@@ -143,7 +146,7 @@ static void meas_end(struct hrn_bench_env *e, struct meas *m)
 static void energy_collect(struct hrn_bench_env *e, struct meas *m, double tokens)
 {
 	size_t idx[8];
-	size_t k = energy_pick(e->energy, idx, 8);
+	size_t k = energy_pick(e->energy, strcmp(e->backend, "cpu") != 0, idx, 8);
 	m->energy_source[0] = '\0';
 	for (size_t i = 0; i < k; i++) {
 		struct met_energy_result res;

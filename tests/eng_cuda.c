@@ -877,7 +877,7 @@ int main(void)
 	e.cex.n_threads = eng_pool_n_threads(e.cex.pool);
 	e.cex.n_ctx = 256;
 	e.cex.kv_f16 = e.cex.q8_act = e.cex.f16_act = true;
-	e.cex.scores_stride = 256 + 2 * 256 + 16;
+	e.cex.scores_stride = ENG_ATT_QUERIES * (256 + 256) + 16; /* as ctx_alloc: n_ctx 256, head_dim up to 256 */
 	e.cex.scores = calloc((size_t)e.cex.n_threads * e.cex.scores_stride, sizeof(float));
 	e.cex.xq_size = 64 * 1024 * sizeof(float);
 	e.cex.xq = calloc(e.cex.xq_size, 1);
