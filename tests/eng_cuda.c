@@ -668,6 +668,23 @@ static void check_score(struct eng_model *mc, struct eng_model *mg, const char *
 		free(bufs[i]);
 }
 
+/* Every token's logits of ids alone in a fresh one-sequence context, on the CPU
+ * model and on the GPU one (n rows of n_vocab each, malloc'd); false on failure. */
+static bool alone_logits(struct eng_model *mc, struct eng_model *mg, const int32_t *ids, size_t n, uint32_t n_ctx,
+			 float **cpu, float **gpu, struct mrl_err *err)
+{
+	struct eng_model_desc d;
+	eng_model_describe(mc, &d);
+	*cpu = malloc(n * d.n_vocab * 4);
+	*gpu = malloc(n * d.n_vocab * 4);
+	struct eng_ctx *a = NULL, *b = NULL;
+	bool made = *cpu && *gpu && !eng_ctx_new(&a, mc, n_ctx, err) && !eng_ctx_new(&b, mg, n_ctx, err) &&
+		    !eng_decode(a, ids, n, *cpu, true, err) && !eng_decode(b, ids, n, *gpu, true, err);
+	eng_ctx_free(a);
+	eng_ctx_free(b);
+	return made;
+}
+
 /* Several sequences in one GPU context (multi-sequence ops): four random token
  * sequences fed interleaved in calls of odd sizes, every row's logits against
  * the CPU's for that sequence alone and against the GPU's for it alone (the
@@ -695,14 +712,7 @@ static void check_multi(struct eng_model *mc, struct eng_model *mg, const char *
 	bool made = true;
 	for (int s = 0; s < NS && made; s++) {
 		total += len[s];
-		cpu[s] = malloc(len[s] * nv * 4);
-		gpu1[s] = malloc(len[s] * nv * 4);
-		struct eng_ctx *a = NULL, *b = NULL;
-		made = !eng_ctx_new(&a, mc, CTX, &err) && !eng_ctx_new(&b, mg, CTX, &err) &&
-		       !eng_decode(a, toks[s], len[s], cpu[s], true, &err) &&
-		       !eng_decode(b, toks[s], len[s], gpu1[s], true, &err);
-		eng_ctx_free(a);
-		eng_ctx_free(b);
+		made = alone_logits(mc, mg, toks[s], len[s], CTX, &cpu[s], &gpu1[s], &err);
 	}
 	snprintf(name, sizeof name, "%s: a GPU context of %d sequences made", stem, NS + 1);
 	if (!ok(made && !eng_ctx_new_multi(&c, mg, CTX, NS + 1, &err), name)) {
