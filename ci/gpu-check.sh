@@ -243,6 +243,10 @@ for r in j.get("results", []):
     name, tps = r.get("test", "?"), ((r.get("series") or {}).get("tokens_per_s") or {}).get("median")
     if not tps:
         continue
+    ser = r.get("series") or {}
+    for dk in ("device_ms", "device_ms_per_token"):
+        if (ser.get(dk) or {}).get("median") is not None:
+            print(f"  {name}: {dk} {ser[dk]['median']:.3f} (CUDA events) against {1e3 / tps if dk.endswith('token') else 1e3 * (r.get('n_prompt') or 0) / tps:.3f} ms wall-clock")
     if name.startswith("tg") and bw > 0:
         print(f"  {name}: {tps:.1f} t/s, weights read {nbytes * tps / 1e9:.0f} GB/s = {100 * nbytes * tps / (bw * 1e9):.0f}% of copy bandwidth")
     elif name.startswith("pp") and fl > 0 and params:

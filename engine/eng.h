@@ -154,6 +154,11 @@ uint32_t eng_ctx_n_ctx(const struct eng_ctx *c);
 uint32_t eng_ctx_pos(const struct eng_ctx *c);
 /* Drop cached positions >= n_keep (n_keep <= pos); 0 empties the cache. */
 void eng_ctx_truncate(struct eng_ctx *c, uint32_t n_keep);
+/* Device time of c's forward calls since it was made, from the backend's events
+ * (CUDA: an event pair around each call): milliseconds in calls of more than one
+ * token (prefill) and of one token (decode). Returns false on a host backend, which
+ * keeps no device time (both are then 0). Waits for the queued work. */
+bool eng_ctx_device_ms(struct eng_ctx *c, double *prefill_ms, double *decode_ms);
 
 /* Feed n tokens at the current position (prefill when n > 1, a decode step when n == 1).
  * logits may be NULL; otherwise it receives n_vocab floats for the last token, or

@@ -654,6 +654,16 @@ void eng_ctx_phase_times(struct eng_ctx *c, double ms[ENG_PHASE_COUNT], uint64_t
 		c->ops->phase_times(&c->ex, ms, calls);
 }
 
+bool eng_ctx_device_ms(struct eng_ctx *c, double *prefill_ms, double *decode_ms)
+{
+	double ms[ENG_PHASE_COUNT];
+	uint64_t calls[ENG_PHASE_COUNT];
+	eng_ctx_phase_times(c, ms, calls);
+	*prefill_ms = ms[ENG_PHASE_PREFILL];
+	*decode_ms = ms[ENG_PHASE_DECODE];
+	return c->ops->phase_times != NULL;
+}
+
 int eng_decode(struct eng_ctx *c, const int32_t *tokens, size_t n, float *logits, bool all_logits,
 	       struct mrl_err *err)
 {

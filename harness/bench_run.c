@@ -321,6 +321,17 @@ static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench
 		err);
 }
 
+/* The device's own time of each repetition (CUDA events around the forward calls), or,
+ * on a host backend, a null figure saying why there is none. */
+static int add_device_ms(struct hrn_bench_result *r, bool on_device, const char *name, const double *v, size_t n,
+			 struct mrl_err *err)
+{
+	if (on_device)
+		return hrn_bench_result_add_series(r, name, "ms", v, n, err);
+	return hrn_bench_result_add_figure(r, name, "ms", NAN, "not applicable: CPU backend (no device events; the "
+					   "wall-clock series is the time)", err);
+}
+
 static bool roofline_usable(const struct hrn_bench_env *e, const char **why)
 {
 	if (!e->roofline || !e->roofline->present) {
@@ -358,10 +369,11 @@ int hrn_bench_run_pp(struct hrn_bench_env *e, uint32_t n, struct hrn_bench_doc *
 	const int total = e->warmup + e->reps;
 	int32_t *ids = malloc((size_t)n * sizeof *ids);
 	double *tps = malloc((size_t)e->reps * sizeof *tps), *secs = malloc((size_t)e->reps * sizeof *secs);
-	double *ttft = malloc((size_t)e->reps * sizeof *ttft);
+	double *ttft = malloc((size_t)e->reps * sizeof *ttft), *dev = malloc((size_t)e->reps * sizeof *dev);
+	bool on_device = false;
 	int rc = 0;
 	struct meas m;
-	if (!ids || !tps || !secs || !ttft) {
+	if (!ids || !tps || !secs || !ttft || !dev) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 		goto out;
 	}
@@ -372,6 +384,8 @@ int hrn_bench_run_pp(struct hrn_bench_env *e, uint32_t n, struct hrn_bench_doc *
 		const bool timed = rep >= e->warmup;
 		if (timed)
 			meas_begin(e, &m);
+		double p0, p1, d_;
+		on_device = eng_ctx_device_ms(e->ctx, &p0, &d_);
 		const uint64_t t0 = met_now_ns();
 		rc = eng_decode(e->ctx, ids, n, e->logits, false, err);
 		volatile int32_t first = rc ? 0 : argmax(e->logits, e->n_vocab);
@@ -379,6 +393,7 @@ int hrn_bench_run_pp(struct hrn_bench_env *e, uint32_t n, struct hrn_bench_doc *
 		const uint64_t t1 = met_now_ns();
 		if (timed)
 			meas_end(e, &m);
+		eng_ctx_device_ms(e->ctx, &p1, &d_);
 		if (rc)
 			goto out;
 		if (timed) {
@@ -387,6 +402,7 @@ int hrn_bench_run_pp(struct hrn_bench_env *e, uint32_t n, struct hrn_bench_doc *
 			secs[k] = s;
 			tps[k] = (double)n / s;
 			ttft[k] = ns_to_ms((double)(t1 - t0));
+			dev[k] = p1 - p0;
 		}
 	}
 	fill_ids(ids, n, e->seed, name_hash(test) + (uint64_t)total, e->n_vocab);
@@ -401,6 +417,7 @@ int hrn_bench_run_pp(struct hrn_bench_env *e, uint32_t n, struct hrn_bench_doc *
 	if ((rc = hrn_bench_result_add_series(r, "tokens_per_s", "tokens/s", tps, (size_t)e->reps, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "seconds", "s", secs, (size_t)e->reps, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "ttft_ms", "ms", ttft, (size_t)e->reps, err)) ||
+	    (rc = add_device_ms(r, on_device, "device_ms", dev, (size_t)e->reps, err)) ||
 	    (rc = meas_finish(e, &m, r, "prefill", (double)n * e->reps, err)))
 		goto out;
 	const double flops_tok = hrn_bench_prefill_flops(&e->shape, n) / n;
@@ -419,6 +436,7 @@ out:
 	free(tps);
 	free(secs);
 	free(ttft);
+	free(dev);
 	return rc;
 }
 
@@ -432,10 +450,11 @@ int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct
 	const int total = e->warmup + e->reps;
 	int32_t *ids = malloc(((size_t)depth + 1) * sizeof *ids);
 	double *tps = malloc((size_t)e->reps * sizeof *tps), *secs = malloc((size_t)e->reps * sizeof *secs);
-	double *itl = malloc((size_t)e->reps * n * sizeof *itl);
+	double *itl = malloc((size_t)e->reps * n * sizeof *itl), *dev = malloc((size_t)e->reps * sizeof *dev);
+	bool on_device = false;
 	int rc = 0;
 	struct meas m;
-	if (!ids || !tps || !secs || !itl) {
+	if (!ids || !tps || !secs || !itl || !dev) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 		goto out;
 	}
@@ -448,6 +467,8 @@ int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct
 		const bool timed = rep >= e->warmup;
 		const int k = rep - e->warmup;
 		int32_t tok = ids[depth];
+		double p_, d0, d1;
+		on_device = eng_ctx_device_ms(e->ctx, &p_, &d0);
 		if (timed)
 			meas_begin(e, &m);
 		const uint64_t t0 = met_now_ns();
@@ -469,6 +490,8 @@ int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct
 			const double sec = (double)(prev - t0) * 1e-9;
 			secs[k] = sec;
 			tps[k] = (double)n / sec;
+			eng_ctx_device_ms(e->ctx, &p_, &d1);
+			dev[k] = (d1 - d0) / n;
 		}
 	}
 	if ((rc = energy_measure(e, &m, body_decode, ids, n, depth, err)))
@@ -483,6 +506,7 @@ int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct
 	if ((rc = hrn_bench_result_add_series(r, "tokens_per_s", "tokens/s", tps, (size_t)e->reps, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "seconds", "s", secs, (size_t)e->reps, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "itl_ms", "ms", itl, (size_t)e->reps * n, err)) ||
+	    (rc = add_device_ms(r, on_device, "device_ms_per_token", dev, (size_t)e->reps, err)) ||
 	    (rc = meas_finish(e, &m, r, "decode", (double)n * e->reps, err)))
 		goto out;
 	const double bytes_tok = hrn_bench_decode_bytes_per_token(&e->shape, depth, n);
@@ -501,6 +525,7 @@ out:
 	free(tps);
 	free(secs);
 	free(itl);
+	free(dev);
 	return rc;
 }
 
