@@ -479,12 +479,16 @@ static void progress(const struct hrn_bench_doc *d, size_t from, bool quiet)
 		const struct hrn_bench_result *r = &d->results[i];
 		const struct hrn_bench_series *s = hrn_bench_result_series(r, "tokens_per_s");
 		const struct hrn_bench_series *t = hrn_bench_result_series(r, "ttft_ms");
+		/* a device backend computes on the device, driven by one host thread */
+		char where[64];
+		if (strcmp(r->backend, "cpu"))
+			snprintf(where, sizeof where, "%s", r->backend);
+		else
+			snprintf(where, sizeof where, "%lld threads", (long long)r->threads);
 		if (s && s->n)
-			fprintf(stderr, "merilo bench: %s, %lld threads: %.2f t/s (median)\n", r->test, (long long)r->threads,
-				s->st.median);
+			fprintf(stderr, "merilo bench: %s, %s: %.2f t/s (median)\n", r->test, where, s->st.median);
 		else if (t && t->n)
-			fprintf(stderr, "merilo bench: %s, %lld threads: TTFT %.2f ms (median)\n", r->test,
-				(long long)r->threads, t->st.median);
+			fprintf(stderr, "merilo bench: %s, %s: TTFT %.2f ms (median)\n", r->test, where, t->st.median);
 	}
 }
 
