@@ -9,9 +9,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -53,6 +58,81 @@ static void compress(uint32_t state[8], const uint8_t block[64])
 	state[4] += e; state[5] += f; state[6] += g; state[7] += h;
 }
 
+/* n_blocks blocks with the C compression above. */
+static void compress_generic(uint32_t state[8], const uint8_t *p, size_t n_blocks)
+{
+	for (; n_blocks; n_blocks--, p += 64)
+		compress(state, p);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* The SHA extensions (Intel since Goldmont / Ice Lake, AMD since Zen): each
+ * sha256rnds2 does two rounds, sha256msg1/msg2 the message schedule. State
+ * layout as the instructions want it: s0 = ABEF, s1 = CDGH (lane 0 last). Group g
+ * of 4 rounds uses words W[4g..4g+3]; for g >= 4 they come from the groups
+ * g-4..g-1 as W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16]. Same digest as
+ * compress() bit for bit (tests/hrn_common.c compares them on random lengths). */
+__attribute__((target("sha,ssse3,sse4.1"))) static void compress_shani(uint32_t state[8], const uint8_t *p,
+									 size_t n_blocks)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	__m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[0]), 0xB1); /* CDAB */
+	__m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[4]), 0x1B);  /* EFGH */
+	__m128i s0 = _mm_alignr_epi8(tmp, s1, 8);                                            /* ABEF */
+	s1 = _mm_blend_epi16(s1, tmp, 0xF0);                                                 /* CDGH */
+	for (; n_blocks; n_blocks--, p += 64) {
+		const __m128i save0 = s0, save1 = s1;
+		__m128i m[4];
+		for (int g = 0; g < 16; g++) {
+			__m128i w;
+			if (g < 4) {
+				w = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), bswap);
+			} else { /* m[g & 3] holds group g - 4, m[(g + k) & 3] group g - 4 + k */
+				w = _mm_sha256msg1_epu32(m[g & 3], m[(g + 1) & 3]);
+				w = _mm_add_epi32(w, _mm_alignr_epi8(m[(g + 3) & 3], m[(g + 2) & 3], 4));
+				w = _mm_sha256msg2_epu32(w, m[(g + 3) & 3]);
+			}
+			m[g & 3] = w;
+			const __m128i wk = _mm_add_epi32(w, _mm_loadu_si128((const __m128i *)&K[4 * g]));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, wk);
+			s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(wk, 0x0E));
+		}
+		s0 = _mm_add_epi32(s0, save0);
+		s1 = _mm_add_epi32(s1, save1);
+	}
+	tmp = _mm_shuffle_epi32(s0, 0x1B);                                   /* FEBA */
+	s1 = _mm_shuffle_epi32(s1, 0xB1);                                    /* DCHG */
+	_mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(tmp, s1, 0xF0)); /* DCBA */
+	_mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(s1, tmp, 8));    /* HGFE */
+}
+
+/* SHA, SSSE3 and SSE4.1, from CPUID (leaf 7 EBX bit 29; leaf 1 ECX bits 9, 19). */
+static bool cpu_has_shani(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19)))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+#endif
+
+/* The compression a context uses: the SHA extensions where the CPU has them. */
+static void (*pick_compress(bool generic))(uint32_t *, const uint8_t *, size_t)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (!generic && cpu_has_shani())
+		return compress_shani;
+#endif
+	(void)generic;
+	return compress_generic;
+}
+
+void mrl_sha256_init_generic(struct mrl_sha256 *ctx)
+{
+	mrl_sha256_init(ctx);
+	ctx->blocks = pick_compress(true);
+}
+
 void mrl_sha256_init(struct mrl_sha256 *ctx)
 {
 	static const uint32_t H0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -60,6 +140,7 @@ void mrl_sha256_init(struct mrl_sha256 *ctx)
 	memcpy(ctx->state, H0, sizeof H0);
 	ctx->n_bytes = 0;
 	ctx->block_len = 0;
+	ctx->blocks = pick_compress(false);
 }
 
 void mrl_sha256_update(struct mrl_sha256 *ctx, const void *data, size_t len)
@@ -74,11 +155,14 @@ void mrl_sha256_update(struct mrl_sha256 *ctx, const void *data, size_t len)
 		len -= take;
 		if (ctx->block_len < 64)
 			return;
-		compress(ctx->state, ctx->block);
+		ctx->blocks(ctx->state, ctx->block, 1);
 		ctx->block_len = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		compress(ctx->state, p);
+	if (len >= 64) {
+		ctx->blocks(ctx->state, p, len / 64);
+		p += len / 64 * 64;
+		len %= 64;
+	}
 	if (len) {
 		memcpy(ctx->block, p, len);
 		ctx->block_len = len;
