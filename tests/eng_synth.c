@@ -2,17 +2,20 @@
  *
  * Writes tiny synthetic models into a temporary folder, parses them back with
  * gguf_parse, and checks the keys and shapes a llama loader needs; that the same
- * seed gives the same bytes and another seed other bytes; the weight statistics;
+ * seed gives the same bytes and another seed other bytes, on one CPU or all of them
+ * (the bytes of the sequential generator of 66117e5); the weight statistics;
  * bad options. Where python3 with the gguf package is installed, the files are
  * also read by gguf-py (tests/gguf_oracle.py), which dequantizes q8_0/q4_0 tensors
  * independently: its values must equal merilo's to_f32 exactly.
  */
 #include "common/fileio.h"
+#include "common/sha256.h"
 #include "engine/eng.h"
 #include "engine/gguf.h"
 #include "engine/types.h"
 #include "tests/tap.h"
 
+#include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -266,6 +269,53 @@ static void check_determinism(void)
 	free(buf);
 }
 
+/* The rows of a chunk are drawn on every CPU (normal_pair): the file must not
+ * depend on how many. A 1-layer "1b" shape (ffn matrices of 11.5 M elements: several
+ * chunks) in q4_0 and f16, written on one CPU and on all this process may use, equals
+ * the sha256 the sequential generator of 66117e5 gave for it. */
+static void check_threads(void)
+{
+	static const struct { const char *dtype, *sha; } want[] = {
+		{ "q4_0", "b585a53ce462420cef86cd0a50be4e3402a1249a7020f06546d7303cb0ced1e5" },
+		{ "f16", "0da3435d37570d8025689edbec36c2bd0e7955cbe0e211125de4ac43a674829d" },
+	};
+	cpu_set_t all, one;
+	if (sched_getaffinity(0, sizeof all, &all) != 0) {
+		skip("sched_getaffinity failed", "synth on one CPU and on all");
+		return;
+	}
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &all)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	diag("synth threads: 1 and %d", CPU_COUNT(&all));
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		for (int pass = 0; pass < 2; pass++) {
+			struct mrl_err err = { 0 };
+			struct eng_synth_opts o = { .preset = "1b", .n_layer = 1, .dtype = want[i].dtype, .seed = 7 };
+			char path[128], hex[MRL_SHA256_HEX_LEN + 1] = "", name[160];
+			snprintf(path, sizeof path, "%s/t-%s-%d.gguf", tmpdir, want[i].dtype, pass);
+			if (pass == 0 && sched_setaffinity(0, sizeof one, &one) != 0) {
+				skip("sched_setaffinity failed", "synth on one CPU");
+				continue;
+			}
+			int rc = eng_synth(&o, path, NULL, &err);
+			if (pass == 0)
+				sched_setaffinity(0, sizeof all, &all);
+			if (!rc)
+				rc = mrl_sha256_file(path, hex, NULL, &err);
+			snprintf(name, sizeof name, "synth 1b x 1 layer %s on %s: the sequential generator's bytes", want[i].dtype,
+				 pass == 0 ? "one CPU" : "every CPU");
+			if (rc)
+				diag("%s", err.msg);
+			is_str(hex, want[i].sha, name);
+			unlink(path);
+		}
+	}
+}
+
 static void check_errors(void)
 {
 	struct mrl_err err = {0};
@@ -334,6 +384,7 @@ int main(void)
 	check_with_fixture_vocab();
 	check_builtin_and_dtypes();
 	check_determinism();
+	check_threads();
 	check_errors();
 	check_python_oracle();
 	char cmd[128];
