@@ -340,13 +340,12 @@ static void test_multi_ops(struct env *e)
 		hb[i] = (unsigned char)(i * 7 + i / 251);
 	unsigned char *db = d_from(e, hb, nb);
 	static const struct { size_t to, from, n; } mv[] = { { 3, 0, 9000 }, { 0, 700, 9000 }, { 5000, 100, 4000 } };
-	bool same = true;
 	for (size_t i = 0; i < sizeof mv / sizeof mv[0]; i++) {
 		memmove(hb + mv[i].to, hb + mv[i].from, mv[i].n);
 		e->g->copy(&e->gex, db + mv[i].to, db + mv[i].from, mv[i].n);
 	}
 	e->g->download(&e->gex, gb, db, nb);
-	same = gpu_ok(e, "copy") && !memcmp(gb, hb, nb);
+	const bool same = gpu_ok(e, "copy") && !memcmp(gb, hb, nb);
 	ok(same, "copy: device memmove equals memmove (overlapping both ways, and apart)");
 	free(hb);
 	free(gb);

@@ -469,6 +469,15 @@ static const uint32_t *put_u32(cu_exec *st, uint32_t *dev, uint32_t *shadow, int
 	return dev;
 }
 
+/* Both device arrays of a micro-batch's placement (positions, cache rows); false after an error. */
+static bool put_place(cu_exec *st, const uint32_t *pos, const uint32_t *base, int n, const uint32_t **dpos,
+		      const uint32_t **dbase)
+{
+	*dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n);
+	*dbase = *dpos ? put_u32(st, st->base, st->base_h, &st->n_base, base, n) : NULL;
+	return *dbase != NULL;
+}
+
 static void op_rope_pos(eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot, const uint32_t *pos,
 			float freq_base, eng_rope_kind kind, const float *freq_factors)
 {
@@ -491,9 +500,8 @@ static void op_kv_store_pos(eng_exec *ex, eng_kv *kv, int il, const uint32_t *po
 	SKIP_IF_FAILED(st);
 	if (n_tok <= 0)
 		return;
-	const uint32_t *dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n_tok);
-	const uint32_t *dbase = dpos ? put_u32(st, st->base, st->base_h, &st->n_base, base, n_tok) : NULL;
-	if (dbase)
+	const uint32_t *dpos, *dbase;
+	if (put_place(st, pos, base, n_tok, &dpos, &dbase))
 		cu_kv_store_pos(st, (__half *)kv->k[il], (__half *)kv->v[il], (int)kv->n_embd_kv, n_tok, dpos, dbase, k, v);
 }
 
@@ -505,9 +513,8 @@ static void op_attention_pos(eng_exec *ex, const eng_kv *kv, int il, const float
 	SKIP_IF_FAILED(st);
 	if (n_tok <= 0)
 		return;
-	const uint32_t *dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n_tok);
-	const uint32_t *dbase = dpos ? put_u32(st, st->base, st->base_h, &st->n_base, base, n_tok) : NULL;
-	if (dbase)
+	const uint32_t *dpos, *dbase;
+	if (put_place(st, pos, base, n_tok, &dpos, &dbase))
 		cu_attention(st, (const __half *)kv->k[il], (const __half *)kv->v[il], q, n_tok, 0, dpos, dbase, n_head,
 			     n_head_kv, head_dim, (int)kv->n_embd_kv, out);
 }
