@@ -136,7 +136,19 @@ endif
 # prove runs PROVE_JOBS test files at once (default: the online CPUs); every test
 # makes its own temporary files, so they are independent. PROVE_JOBS=1 for a serial run.
 PROVE_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
-test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD)
+# Real-weights conformance (tests/eng_conformance_real.c) needs llama.cpp's
+# quantizations of SmolLM2 and its perplexities: tests/smollm2-fixtures.sh makes
+# them once under $(BUILD)/smollm2/ (about 2 minutes on 2 cores; never committed).
+# Where ../shared/tools/llama.cpp or the model is absent it exits 77 and the test
+# prints its SKIP. SMOLLM2=0 leaves them out (the sanitizer builds do: the kernels
+# are covered there by the kernel tests).
+SMOLLM2 ?= 1
+.PHONY: smollm2-fixtures
+smollm2-fixtures:
+	@$(if $(filter 1,$(SMOLLM2)),sh tests/smollm2-fixtures.sh $(BUILD)/smollm2 || \
+		{ rc=$$?; [ $$rc = 77 ] || { echo "smollm2-fixtures: failed (exit $$rc; see $(BUILD)/smollm2/quantize.log)" >&2; exit 1; }; \
+		  echo "smollm2-fixtures: llama.cpp's tools or the model are absent; eng_conformance_real will skip"; },:)
+test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD) smollm2-fixtures
 	MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath $(BUILD)-vg/merilo)) \
 		prove -f -j$(PROVE_JOBS) $(if $(V),-v) $(TESTS)
 	@BUILD=$(BUILD) ci/check-structure.sh
@@ -149,7 +161,7 @@ test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD)
 # exit on GCC 12 / glibc 2.36 once libpapi (dlopen'd) has created dynamic TLS;
 # leak checks stay on.
 ASAN_BUILD ?= build-asan
-ASAN_MAKE  := ASAN_OPTIONS=intercept_tls_get_addr=0 $(MAKE) \
+ASAN_MAKE  := ASAN_OPTIONS=intercept_tls_get_addr=0 $(MAKE) SMOLLM2=0 \
 	SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 CLANG      ?= $(shell command -v clang 2>/dev/null)
 ASAN_GCC_OPT := -O1 $(if $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo y),-march=x86-64-v3)

@@ -24,7 +24,14 @@
 
 #include "engine/types.h"
 
-#define N_UBATCH 64
+/* Tokens a forward pass over one sequence takes at a time: each micro-batch reads
+ * every weight once, so wider ones read them less often per token (256 against 64:
+ * pp512 1.10-1.15x faster for F16, Q8_0 and Q4_0 on a Zen 5 host, 512 no faster;
+ * docs/performance.md, 2026-12-04 night). The logits scratch is n_ubatch rows, but
+ * its pages are only committed where logits are wanted. */
+#ifndef N_UBATCH
+#define N_UBATCH 256
+#endif
 /* A device backend takes bigger micro-batches: its prefill matrix products
  * (cuBLAS) need wide activations to approach the GPU's FLOP rate. */
 #define N_UBATCH_DEVICE 512

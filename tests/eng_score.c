@@ -103,14 +103,14 @@ static void close_model(void)
 	c = c2 = NULL;
 }
 
-/* Open the model at path with two 128-position contexts; false (and a failed check) where it cannot. */
+/* Open the model at path with a 128- and a 320-position context; false (and a failed check) where it cannot. */
 static bool open_model(const char *path, const char *lbl)
 {
 	char name[256];
 	struct mrl_err err = { 0 };
 	struct eng_open_opts o = { .n_threads = 2 };
 	label = lbl;
-	if (eng_model_open(&m, path, &o, &err) || eng_ctx_new(&c, m, 128, &err) || eng_ctx_new(&c2, m, 128, &err)) {
+	if (eng_model_open(&m, path, &o, &err) || eng_ctx_new(&c, m, 128, &err) || eng_ctx_new(&c2, m, 320, &err)) {
 		snprintf(name, sizeof name, "%s: model and contexts", label);
 		ok(0, name);
 		diag("%s", err.msg);
@@ -194,12 +194,12 @@ static void t_by_hand(void)
 }
 
 /* A token's logits do not depend on the batch split: one call, token by token, and
- * uneven pieces across the 64-token micro-batch boundary. */
+ * uneven pieces across the 256-token micro-batch boundary (N_UBATCH, engine/forward.c). */
 static void t_batch_split(void)
 {
 	char name[256];
 	struct mrl_err err = { 0 };
-	enum { N = 100 };
+	enum { N = 300 };
 	int32_t seq[N];
 	for (int i = 0; i < N; i++)
 		seq[i] = i == 0 ? 1 : (int32_t)((i * 2654435761u) % d.n_vocab);
@@ -210,16 +210,16 @@ static void t_batch_split(void)
 	eng_ctx_truncate(c2, 0);
 	for (int i = 0; i < N && !rc; i++)
 		rc = eng_decode(c2, seq + i, 1, lg2 + (size_t)i * d.n_vocab, false, &err);
-	snprintf(name, sizeof name, "%s: 100 tokens in one batch == one token at a time (bit for bit)", label);
+	snprintf(name, sizeof name, "%s: 300 tokens in one batch == one token at a time (bit for bit)", label);
 	ok(!rc && !memcmp(lg1, lg2, (size_t)N * d.n_vocab * sizeof *lg1), name);
 	eng_ctx_truncate(c2, 0);
-	static const int pieces[] = { 7, 50, 30, 13 };
+	static const int pieces[] = { 7, 250, 30, 13 };
 	size_t at = 0;
 	for (size_t i = 0; i < 4 && !rc; i++) {
 		rc = eng_decode(c2, seq + at, (size_t)pieces[i], lg2 + at * d.n_vocab, true, &err);
 		at += (size_t)pieces[i];
 	}
-	snprintf(name, sizeof name, "%s: pieces of 7+50+30+13 tokens == one batch (bit for bit)", label);
+	snprintf(name, sizeof name, "%s: pieces of 7+250+30+13 tokens == one batch (bit for bit)", label);
 	ok(!rc && !memcmp(lg1, lg2, (size_t)N * d.n_vocab * sizeof *lg1), name);
 	is_int(eng_ctx_pos(c2), N, "context position after the pieces");
 	free(lg1);
