@@ -266,16 +266,18 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 		const int fast = nb <= Q8_DEC_MAX_BLOCKS;
 		/* (made for every call: with the pool's small last chunks a decode step makes
 		 * several a matrix, so F16C and a vector sum here, not a call and a loop) */
+		/* bias * sum x: Q4_0 and Q5_0 always, Q8_0 for kernels_vnni.c's two-block tile */
+		const int biased = kind || (vnni && eng_cpu_has_qx2());
 		for (int64_t ib = 0; fast && ib < nb; ib++) {
 			dx[ib] = _cvtsh_ss(xt[0][ib].d); /* eng_f16_to_f32's value (f16x8_scales on NaNs) */
-			if (kind) { /* the 32 quants' sum: pairs, then quads, then the 8 lanes (exact) */
+			if (biased) { /* the 32 quants' sum: pairs, then quads, then the 8 lanes (exact) */
 				const __m256i q = _mm256_loadu_si256((const __m256i *)xt[0][ib].qs);
 				const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q),
 								      _mm256_set1_epi16(1));
 				__m128i h = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
 				h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
 				h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-				sx[ib] = (kind == KIND_Q5 ? 16 : 8) * _mm_cvtsi128_si32(h);
+				sx[ib] = (kind == KIND_Q5 ? 16 : kind == KIND_Q4 ? 8 : 128) * _mm_cvtsi128_si32(h);
 			}
 		}
 		/* the rows as 8 streams (kernels.h: eng_dec_run); the rest by neighbouring

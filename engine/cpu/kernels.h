@@ -125,10 +125,10 @@ int eng_cpu_has_vnni(void);
 /* With off set, eng_cpu_has_vnni says no from then on (tests/eng_kernels.c checks the
  * AVX2 tiles on a VNNI machine so); 0 restores CPUID's answer. */
 void eng_cpu_vnni_disable(int off);
-/* Whether the Q4_0 decode tile takes two blocks a step on 512-bit registers (kernels_vnni.c,
+/* Whether the Q4_0 and Q8_0 decode tiles take two blocks a step on 512-bit registers (kernels_vnni.c,
  * on every VNNI CPU); off set says no from then on, as eng_cpu_vnni_disable. */
-int eng_cpu_has_q4x2(void);
-void eng_cpu_q4x2_disable(int off);
+int eng_cpu_has_qx2(void);
+void eng_cpu_qx2_disable(int off);
 /* kernels_vnni.c's tiles, for kernels.c only (AVX2 + F16C builds, VNNI CPUs): kernels_int.h's
  * ki_qtile8x1 and ki_qtile2x4 with vpdpbusd (kind: its KIND_Q8, KIND_Q4 or KIND_Q5); res gets 8 floats. */
 void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx, const int32_t *sx,

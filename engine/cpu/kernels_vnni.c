@@ -46,37 +46,40 @@ VNNI_INLINE __m256i dot_vnni(__m256i a_unsigned, __m256i b_signed)
 	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), a_unsigned, b_signed);
 }
 
-/* ---- Q4_0 decode, two blocks of 8 rows a step on 512-bit registers ----
+/* ---- Q4_0 and Q8_0 decode, two blocks of 8 rows a step on 512-bit registers ----
  *
- * ki_qtile8x1 spends most of a Q4_0 block's instructions on the 8 x 8 horizontal sum
+ * ki_qtile8x1 spends most of a block's instructions on the 8 x 8 horizontal sum
  * (vphaddd) and the row scales; with the weights from memory that left Q4_0 decode
  * compute-bound on a Zen 5 host (57% of the read bandwidth, where F16 reads 90%). Here
- * a step takes blocks ib and ib + 1 of each of the 8 rows: the two blocks' 16 quant
- * bytes go into the low and high 256 bits of one register (two 128-bit broadcasts), a
- * per-qword shift and a mask unpack the 64 nibbles, and one vpdpbusd covers both
- * blocks of a row. The 8 registers reduce to the 16 block sums with 512-bit unpacks,
- * and the 16 f16 scales convert in one instruction. Lanes are in "S order": 4 x 4
- * lanes = block ib rows 0-3, block ib + 1 rows 0-3, block ib rows 4-7, block ib + 1
- * rows 4-7. Per row the float steps are ki_qtile8x1's, block after block: d = d_w *
- * d_x, acc += (float)(sumi - sx) * d, block ib + 1's product added after block ib's (a
- * masked add of the products moved down a group), so the bits are the same
- * (tests/eng_kernels.c compares it with vec_dot_q8 and with the 256-bit tile; adding
- * the two blocks in the other order fails 12 checks there). An odd last block goes
- * alone. Tried first: one masked 64-byte load per row for both blocks, vpermb to place
- * the quant bytes and vpermt2w to gather the scales from the same loads: 13% slower
- * than ki_qtile8x1 (bench --ab, Q4_0 tg64, Zen 5); this form is 7% faster. It needs
- * AVX512-F/BW/VL and VNNI only, as the other tiles here. */
-VNNI_INLINE __m512i q4x2_pair_sum(__m512i a, __m512i b)
+ * a step takes blocks ib and ib + 1 of each of the 8 rows in the low and high 256 bits
+ * of one register as unsigned bytes (Q4_0: two 128-bit broadcasts, a per-qword shift
+ * and a mask unpack the 64 nibbles, bias 8; Q8_0: q + 128, the sign bit flipped, bias
+ * 128; the bias comes off through the token's block sums sx, as in ki_qtile8x1), so one
+ * vpdpbusd covers both blocks of a row. The 8 registers reduce to the 16 block sums
+ * with 512-bit unpacks, and the 16 f16 scales convert in one instruction. Lanes are
+ * in "S order": 4 x 4 lanes = block ib rows 0-3, block ib + 1 rows 0-3, block ib rows
+ * 4-7, block ib + 1 rows 4-7. Per row the float steps are ki_qtile8x1's, block after
+ * block: d = d_w * d_x, acc += (float)(sumi - sx) * d, block ib + 1's product added
+ * after block ib's (a masked add of the products moved down a group), so the bits are
+ * the same (tests/eng_kernels.c compares it with vec_dot_q8 and with the 256-bit tile;
+ * adding the two blocks in the other order fails 12 checks there, Q8_0 without the
+ * sign flip 24). An odd last block goes alone. bench --ab (Zen 5, tg64, 11-15 pairs):
+ * Q4_0 0.91-0.93x the time on 2 threads; Q8_0 0.95x on 1 thread and no change on 2
+ * (there the memory is the limit). Tried first for Q4_0: one masked 64-byte load per
+ * row for both blocks, vpermb to place the quant bytes and vpermt2w to gather the
+ * scales from the same loads: 13% slower than ki_qtile8x1. AVX512-F/BW/VL and VNNI
+ * only, as the other tiles here. */
+VNNI_INLINE __m512i qx2_pair_sum(__m512i a, __m512i b)
 {
 	return _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
 }
 
 /* The 16 block sums of 8 rows x 2 blocks (z[r]: row r's 16 vpdpbusd lanes, 0-7 block
  * ib, 8-15 block ib + 1) in S order. */
-VNNI_INLINE __m512i q4x2_hsum(const __m512i z[8])
+VNNI_INLINE __m512i qx2_hsum(const __m512i z[8])
 {
-	const __m512i s01 = q4x2_pair_sum(z[0], z[1]), s23 = q4x2_pair_sum(z[2], z[3]);
-	const __m512i s45 = q4x2_pair_sum(z[4], z[5]), s67 = q4x2_pair_sum(z[6], z[7]);
+	const __m512i s01 = qx2_pair_sum(z[0], z[1]), s23 = qx2_pair_sum(z[2], z[3]);
+	const __m512i s45 = qx2_pair_sum(z[4], z[5]), s67 = qx2_pair_sum(z[6], z[7]);
 	/* per 128-bit lane k: rows 0-3 (4-7) summed over that lane's 4 int32 of each row */
 	const __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
 	const __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi64(s45, s67), _mm512_unpackhi_epi64(s45, s67));
@@ -84,11 +87,28 @@ VNNI_INLINE __m512i q4x2_hsum(const __m512i z[8])
 	return _mm512_add_epi32(_mm512_shuffle_i32x4(a, b, 0x88), _mm512_shuffle_i32x4(a, b, 0xdd));
 }
 
-VNNI_INLINE void q4x2_tile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
-			      const int32_t *sx, float *res, const char *pf, size_t pf_step, size_t ahead)
+/* Rows' block ib and ib1 as 64 unsigned bytes, block ib in the low half: Q4_0's q
+ * (0..15; bias 8), Q8_0's q + 128 (0..255; bias 128, through the sign bit). */
+VNNI_INLINE __m512i qx2_unsigned(const void *row, int64_t ib, int64_t ib1, const int kind)
 {
-	const size_t bs = sizeof(struct eng_block_q4_0);
-	const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4), low4 = _mm512_set1_epi8(0x0f);
+	if (kind == KIND_Q4) {
+		const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+		const struct eng_block_q4_0 *b = (const struct eng_block_q4_0 *)row;
+		__m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)b[ib].qs));
+		v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)b[ib1].qs));
+		return _mm512_and_si512(_mm512_srlv_epi64(v, shift), _mm512_set1_epi8(0x0f));
+	}
+	const struct eng_block_q8_0 *b = (const struct eng_block_q8_0 *)row;
+	const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b[ib].qs)),
+					     _mm256_loadu_si256((const __m256i *)b[ib1].qs), 1);
+	return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+}
+
+VNNI_INLINE void qx2_tile8x1(int64_t nb, const void *const *wr, const struct eng_block_q8_0 *xb, const float *dx,
+			     const int32_t *sx, float *res, const char *pf, size_t pf_step, size_t ahead,
+			     const int kind)
+{
+	const size_t bs = kind == KIND_Q4 ? sizeof(struct eng_block_q4_0) : sizeof(struct eng_block_q8_0);
 	__m512 acc = _mm512_setzero_ps();
 	for (int64_t ib = 0; ib < nb; ib += 2) {
 		const int two = ib + 1 < nb;
@@ -96,7 +116,7 @@ VNNI_INLINE void q4x2_tile8x1(int64_t nb, const void *const *wr, const struct en
 		for (int64_t b = ib; pf && b <= ib1; b++)
 			for (size_t o = 0; o < pf_step; o += 64)
 				_mm_prefetch(pf + (size_t)b * pf_step + o, _MM_HINT_T0);
-		if (ahead)
+		if (ahead) /* a line per row a step, as ki_qtile8x1 every other block */
 			for (int r = 0; r < 8; r++)
 				_mm_prefetch((const char *)wr[r] + (size_t)ib * bs + ahead, _MM_HINT_T0);
 		__m512i xv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)xb[ib].qs));
@@ -105,20 +125,15 @@ VNNI_INLINE void q4x2_tile8x1(int64_t nb, const void *const *wr, const struct en
 		__m512i z[8];
 		uint16_t dh[16]; /* S order */
 		for (int r = 0; r < 8; r++) {
-			const struct eng_block_q4_0 *b0 = (const struct eng_block_q4_0 *)wr[r] + ib,
-						    *b1 = (const struct eng_block_q4_0 *)wr[r] + ib1;
-			__m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)b0->qs));
-			v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)b1->qs));
-			const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(v, shift), low4);
-			z[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, xv);
-			memcpy(&dh[(r & 4) * 2 + (r & 3)], &b0->d, 2);
-			memcpy(&dh[(r & 4) * 2 + 4 + (r & 3)], &b1->d, 2);
+			z[r] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), qx2_unsigned(wr[r], ib, ib1, kind), xv);
+			memcpy(&dh[(r & 4) * 2 + (r & 3)], (const char *)wr[r] + (size_t)ib * bs, 2);
+			memcpy(&dh[(r & 4) * 2 + 4 + (r & 3)], (const char *)wr[r] + (size_t)ib1 * bs, 2);
 		}
 		const __m512i sxv = _mm512_mask_blend_epi32(0xf0f0, _mm512_set1_epi32(sx[ib]), _mm512_set1_epi32(sx[ib1]));
 		const __m512 dxv = _mm512_mask_blend_ps(0xf0f0, _mm512_set1_ps(dx[ib]), _mm512_set1_ps(dx[ib1]));
 		/* F16C's conversion, as f16x8_scales (signalling NaNs: kernels_int.h) */
 		const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)dh)), dxv);
-		const __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q4x2_hsum(z), sxv)), d);
+		const __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(qx2_hsum(z), sxv)), d);
 		acc = _mm512_mask_add_ps(acc, 0x0f0f, acc, p);
 		if (two) /* block ib + 1's products (groups 1, 3) moved onto groups 0, 2 */
 			acc = _mm512_mask_add_ps(acc, 0x0f0f, acc, _mm512_shuffle_f32x4(p, p, 0xf5));
@@ -127,16 +142,16 @@ VNNI_INLINE void q4x2_tile8x1(int64_t nb, const void *const *wr, const struct en
 	_mm_storeu_ps(res + 4, _mm512_extractf32x4_ps(acc, 2));
 }
 
-static _Atomic int q4x2_off;
+static _Atomic int qx2_off;
 
-void eng_cpu_q4x2_disable(int off)
+void eng_cpu_qx2_disable(int off)
 {
-	atomic_store(&q4x2_off, off);
+	atomic_store(&qx2_off, off);
 }
 
-int eng_cpu_has_q4x2(void)
+int eng_cpu_has_qx2(void)
 {
-	return !atomic_load_explicit(&q4x2_off, memory_order_relaxed) && eng_cpu_has_vnni();
+	return !atomic_load_explicit(&qx2_off, memory_order_relaxed) && eng_cpu_has_vnni();
 }
 
 VNNI_TARGET void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void *xb, const float *dx,
@@ -144,8 +159,11 @@ VNNI_TARGET void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void
 {
 	/* one inlined body per kind, so that no branch on it is left in the loop; Q4_0 two
 	 * blocks a step unless a test switched that off */
-	if (kind == KIND_Q4 && !atomic_load_explicit(&q4x2_off, memory_order_relaxed))
-		q4x2_tile8x1(nb, wr, xb, dx, sx, res, pf, pf_step, ahead);
+	const int x2 = !atomic_load_explicit(&qx2_off, memory_order_relaxed);
+	if (kind == KIND_Q4 && x2)
+		qx2_tile8x1(nb, wr, xb, dx, sx, res, pf, pf_step, ahead, KIND_Q4);
+	else if (kind == KIND_Q8 && x2)
+		qx2_tile8x1(nb, wr, xb, dx, sx, res, pf, pf_step, ahead, KIND_Q8);
 	else if (kind == KIND_Q4)
 		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q4, pf, pf_step, ahead, dot_vnni);
 	else if (kind == KIND_Q5)
@@ -248,12 +266,12 @@ void eng_cpu_vnni_disable(int off)
 	(void)off;
 }
 
-void eng_cpu_q4x2_disable(int off)
+void eng_cpu_qx2_disable(int off)
 {
 	(void)off;
 }
 
-int eng_cpu_has_q4x2(void)
+int eng_cpu_has_qx2(void)
 {
 	return 0;
 }
