@@ -169,8 +169,8 @@ static void check_q8(uint32_t type, mdot_fn mdot)
 	/* 32 * 300: too many blocks for 16 packed rows in the VNNI tiles' buffer (8 a group);
 	 * 32 * 1025: more blocks than the tiles' per-token tables hold (their fallback);
 	 * Q5_0's odd 22-byte blocks leave unaligned tails in every row; 96 and 800: an odd
-	 * number of blocks after pairs (the Q4_0 and Q8_0 decode tile on 512-bit registers takes
-	 * two blocks a step) */
+	 * number of blocks after pairs (the Q8_0, Q4_0 and Q5_0 decode tile on 512-bit registers
+	 * takes two blocks a step) */
 	static const int64_t lengths[] = { 32, 64, 96, 768, 800, 32 * 300, 32 * 1025 };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li];
@@ -403,7 +403,7 @@ int main(void)
 #if defined(__AVX2__) && defined(__F16C__)
 	diag("Q8_0/Q4_0 tiles checked: %s", eng_cpu_has_vnni() ? "AVX512-VNNI (kernels_vnni.c, chosen by CPUID)"
 							       : "AVX2 (no AVX512-VNNI on this CPU: kernels_vnni.c not run)");
-	diag("Q8_0/Q4_0 decode tile: %s", eng_cpu_has_qx2() ? "two blocks a step (512-bit, kernels_vnni.c)"
+	diag("Q8_0/Q4_0/Q5_0 decode tile: %s", eng_cpu_has_qx2() ? "two blocks a step (512-bit, kernels_vnni.c)"
 							: "one block a step (no AVX512-VNNI on this CPU)");
 #else
 	diag("no AVX2 + F16C in this build: the plain-C kernels are checked");
@@ -412,10 +412,11 @@ int main(void)
 	check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 	check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
 	if (eng_cpu_has_qx2()) { /* and the 256-bit VNNI decode tiles, which it would not run */
-		diag("Q8_0/Q4_0 with the two-block 512-bit decode tile switched off (eng_cpu_qx2_disable)");
+		diag("Q8_0/Q4_0/Q5_0 with the two-block 512-bit decode tile switched off (eng_cpu_qx2_disable)");
 		eng_cpu_qx2_disable(1);
 		check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 		check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
+		check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
 		eng_cpu_qx2_disable(0);
 	}
 	if (eng_cpu_has_vnni()) { /* and the AVX2 tiles, which a VNNI CPU would not run */

@@ -266,7 +266,7 @@ KN_INLINE void mdot_q8(int64_t n, const void *w, size_t w_stride, int n_rows, co
 		const int fast = nb <= Q8_DEC_MAX_BLOCKS;
 		/* (made for every call: with the pool's small last chunks a decode step makes
 		 * several a matrix, so F16C and a vector sum here, not a call and a loop) */
-		/* bias * sum x: Q4_0 and Q5_0 always, Q8_0 for kernels_vnni.c's two-block tile */
+		/* bias * sum x: Q4_0 and Q5_0 always, Q8_0 for kernels_vnni.c's two-block tile (qx2) */
 		const int biased = kind || (vnni && eng_cpu_has_qx2());
 		for (int64_t ib = 0; fast && ib < nb; ib++) {
 			dx[ib] = _cvtsh_ss(xt[0][ib].d); /* eng_f16_to_f32's value (f16x8_scales on NaNs) */

@@ -125,7 +125,7 @@ int eng_cpu_has_vnni(void);
 /* With off set, eng_cpu_has_vnni says no from then on (tests/eng_kernels.c checks the
  * AVX2 tiles on a VNNI machine so); 0 restores CPUID's answer. */
 void eng_cpu_vnni_disable(int off);
-/* Whether the Q4_0 and Q8_0 decode tiles take two blocks a step on 512-bit registers (kernels_vnni.c,
+/* Whether the Q8_0, Q4_0 and Q5_0 decode tiles take two blocks a step on 512-bit registers (kernels_vnni.c,
  * on every VNNI CPU); off set says no from then on, as eng_cpu_vnni_disable. */
 int eng_cpu_has_qx2(void);
 void eng_cpu_qx2_disable(int off);

@@ -46,14 +46,15 @@ VNNI_INLINE __m256i dot_vnni(__m256i a_unsigned, __m256i b_signed)
 	return _mm256_dpbusd_epi32(_mm256_setzero_si256(), a_unsigned, b_signed);
 }
 
-/* ---- Q4_0 and Q8_0 decode, two blocks of 8 rows a step on 512-bit registers ----
+/* ---- Q8_0, Q4_0 and Q5_0 decode, two blocks of 8 rows a step on 512-bit registers ----
  *
  * ki_qtile8x1 spends most of a block's instructions on the 8 x 8 horizontal sum
  * (vphaddd) and the row scales; with the weights from memory that left Q4_0 decode
  * compute-bound on a Zen 5 host (57% of the read bandwidth, where F16 reads 90%). Here
  * a step takes blocks ib and ib + 1 of each of the 8 rows in the low and high 256 bits
  * of one register as unsigned bytes (Q4_0: two 128-bit broadcasts, a per-qword shift
- * and a mask unpack the 64 nibbles, bias 8; Q8_0: q + 128, the sign bit flipped, bias
+ * and a mask unpack the 64 nibbles, bias 8; Q5_0: the same, plus 16 under a byte mask
+ * made of the two blocks' qh words, bias 16; Q8_0: q + 128, the sign bit flipped, bias
  * 128; the bias comes off through the token's block sums sx, as in ki_qtile8x1), so one
  * vpdpbusd covers both blocks of a row. The 8 registers reduce to the 16 block sums
  * with 512-bit unpacks, and the 16 f16 scales convert in one instruction. Lanes are
@@ -63,12 +64,13 @@ VNNI_INLINE __m256i dot_vnni(__m256i a_unsigned, __m256i b_signed)
  * after block ib's (a masked add of the products moved down a group), so the bits are
  * the same (tests/eng_kernels.c compares it with vec_dot_q8 and with the 256-bit tile;
  * adding the two blocks in the other order fails 12 checks there, Q8_0 without the
- * sign flip 24). An odd last block goes alone. bench --ab (Zen 5, tg64, 11-15 pairs):
- * Q4_0 0.91-0.93x the time on 2 threads; Q8_0 0.95x on 1 thread and no change on 2
- * (there the memory is the limit). Tried first for Q4_0: one masked 64-byte load per
- * row for both blocks, vpermb to place the quant bytes and vpermt2w to gather the
- * scales from the same loads: 13% slower than ki_qtile8x1. AVX512-F/BW/VL and VNNI
- * only, as the other tiles here. */
+ * sign flip 24, Q5_0 with the qh words swapped 20). An odd last block goes alone.
+ * bench --ab (Zen 5, tg64, 11-15 pairs): Q4_0 0.91-0.93x the time on 2 threads; Q8_0
+ * 0.95x on 1 thread and no change on 2 (there the memory is the limit); SmolLM2's
+ * "Q4_K_M" file (52% of its bytes Q5_0, 31% Q8_0) 0.94x on 2 threads. Tried first for
+ * Q4_0: one masked 64-byte load per row for both blocks, vpermb to place the quant
+ * bytes and vpermt2w to gather the scales from the same loads: 13% slower than
+ * ki_qtile8x1. AVX512-F/BW/VL and VNNI only, as the other tiles here. */
 VNNI_INLINE __m512i qx2_pair_sum(__m512i a, __m512i b)
 {
 	return _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
@@ -88,15 +90,27 @@ VNNI_INLINE __m512i qx2_hsum(const __m512i z[8])
 }
 
 /* Rows' block ib and ib1 as 64 unsigned bytes, block ib in the low half: Q4_0's q
- * (0..15; bias 8), Q8_0's q + 128 (0..255; bias 128, through the sign bit). */
+ * (0..15; bias 8), Q5_0's q (0..31; bias 16), Q8_0's q + 128 (0..255; bias 128, through
+ * the sign bit). */
 VNNI_INLINE __m512i qx2_unsigned(const void *row, int64_t ib, int64_t ib1, const int kind)
 {
+	const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
 	if (kind == KIND_Q4) {
-		const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
 		const struct eng_block_q4_0 *b = (const struct eng_block_q4_0 *)row;
 		__m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)b[ib].qs));
 		v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)b[ib1].qs));
 		return _mm512_and_si512(_mm512_srlv_epi64(v, shift), _mm512_set1_epi8(0x0f));
+	}
+	if (kind == KIND_Q5) { /* Q4_0's nibbles, and 16 where bit j of the block's qh is set */
+		const struct blk_q5_0 *b = (const struct blk_q5_0 *)row;
+		__m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)b[ib].qs));
+		v = _mm512_mask_broadcast_i32x4(v, 0xff00, _mm_loadu_si128((const __m128i *)b[ib1].qs));
+		const __m512i q = _mm512_and_si512(_mm512_srlv_epi64(v, shift), _mm512_set1_epi8(0x0f));
+		uint32_t h0, h1;
+		memcpy(&h0, b[ib].qh, 4);
+		memcpy(&h1, b[ib1].qh, 4);
+		/* q <= 15, so adding 16 sets the fifth bit */
+		return _mm512_mask_add_epi8(q, _cvtu64_mask64((uint64_t)h1 << 32 | h0), q, _mm512_set1_epi8(0x10));
 	}
 	const struct eng_block_q8_0 *b = (const struct eng_block_q8_0 *)row;
 	const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b[ib].qs)),
@@ -108,7 +122,9 @@ VNNI_INLINE void qx2_tile8x1(int64_t nb, const void *const *wr, const struct eng
 			     const int32_t *sx, float *res, const char *pf, size_t pf_step, size_t ahead,
 			     const int kind)
 {
-	const size_t bs = kind == KIND_Q4 ? sizeof(struct eng_block_q4_0) : sizeof(struct eng_block_q8_0);
+	const size_t bs = kind == KIND_Q4   ? sizeof(struct eng_block_q4_0)
+			  : kind == KIND_Q5 ? sizeof(struct blk_q5_0)
+					    : sizeof(struct eng_block_q8_0);
 	__m512 acc = _mm512_setzero_ps();
 	for (int64_t ib = 0; ib < nb; ib += 2) {
 		const int two = ib + 1 < nb;
@@ -164,6 +180,8 @@ VNNI_TARGET void eng_qtile8x1_vnni(int64_t nb, const void *const *wr, const void
 		qx2_tile8x1(nb, wr, xb, dx, sx, res, pf, pf_step, ahead, KIND_Q4);
 	else if (kind == KIND_Q8 && x2)
 		qx2_tile8x1(nb, wr, xb, dx, sx, res, pf, pf_step, ahead, KIND_Q8);
+	else if (kind == KIND_Q5 && x2)
+		qx2_tile8x1(nb, wr, xb, dx, sx, res, pf, pf_step, ahead, KIND_Q5);
 	else if (kind == KIND_Q4)
 		ki_qtile8x1(nb, wr, xb, dx, sx, res, KIND_Q4, pf, pf_step, ahead, dot_vnni);
 	else if (kind == KIND_Q5)
