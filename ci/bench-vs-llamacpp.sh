@@ -8,6 +8,9 @@
 # Q4_1 file (-> F16 -> Q4_K_M, once, under $BUILD/smollm2/, the names that
 # tests/smollm2-fixtures.sh uses); any other key (q4_1, q5_1, iq4_nl, q2_k, q3_k_m,
 # q5_k_m, q6_k, ...) is SmolLM2 in that llama-quantize type, made the same way.
+# A key m110-TYPE (m110-q4_k_m, m110-q6_k, ...) is the 110M F16 file in that llama-quantize
+# type: its rows (768 and 2048 wide) are whole K-quant blocks, as in 7B-class models, where
+# SmolLM2's 576-wide ones are not (llama-quantize writes those as Q5_0/Q8_0).
 # Tests: pp128, pp512 and tg32 (llama-bench's -p/-n; merilo bench's pp and tg at
 # depth 0).
 #
@@ -24,7 +27,7 @@
 #
 # Environment: BUILD (default build), MERILO ($BUILD/merilo), LLAMA_DIR
 # (../shared/tools/llama.cpp), THREADS (2), ROUNDS (5), REPS (1), PROMPTS ("128 512"),
-# GEN (32), MODELS ("f16 q8_0 q4_0 q4_k_m"), OUT ($BUILD/bench-vs-llamacpp.md).
+# GEN (32), MODELS ("f16 q8_0 q4_0 m110-q4_k_m q4_k_m"), OUT ($BUILD/bench-vs-llamacpp.md).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +39,7 @@ ROUNDS=${ROUNDS:-5}
 REPS=${REPS:-1}
 PROMPTS=${PROMPTS:-"128 512"}
 GEN=${GEN:-32}
-MODELS=${MODELS:-"f16 q8_0 q4_0 q4_k_m"}
+MODELS=${MODELS:-"f16 q8_0 q4_0 m110-q4_k_m q4_k_m"}
 OUT=${OUT:-$BUILD/bench-vs-llamacpp.md}
 VOCAB=$ROOT/../shared/fixtures/tokenizer/ggml-vocab-llama-spm.gguf
 SMOL_SRC=$ROOT/../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf
@@ -56,6 +59,7 @@ done
 model_path() {
 	case $1 in
 	f16 | bf16 | f32 | q8_0 | q4_0) echo "$BUILD/bench/m110-$1.gguf" ;;
+	m110-*) echo "$BUILD/bench/$1.gguf" ;;
 	*) echo "$BUILD/smollm2/smollm2-$1.gguf" ;;
 	esac
 }
@@ -64,6 +68,16 @@ make_model() { # $1 = model key; prints nothing, fails with a message
 	m=$(model_path "$1")
 	case $1 in
 	f16 | bf16 | f32 | q8_0 | q4_0) ;;
+	m110-*) # llama-quantize's type of the 110M F16 file (rows 768 and 2048 wide: all K-quant blocks)
+		[ -s "$m" ] && return 0
+		[ -x "$LQ" ] || { echo "bench-vs-llamacpp: $LQ is absent: cannot make $m" >&2; return 1; }
+		make_model f16 || return 1
+		"$LQ" "$(model_path f16)" "$m" "$(echo "${1#m110-}" | tr 'a-z' 'A-Z')" 2 >"$m.log" 2>&1 || {
+			echo "bench-vs-llamacpp: llama-quantize cannot make '$1' (see $m.log)" >&2
+			return 1
+		}
+		return 0
+		;;
 	*)
 		[ -s "$m" ] && return 0
 		[ -x "$LQ" ] && [ -f "$SMOL_SRC" ] || {

@@ -195,6 +195,59 @@ static inline int q8_round32(const float *x, float id, int8_t *qs)
 }
 #endif
 
+#if QN_AVX2
+/* The scalar Q8_K loop's max: the first element of the block whose magnitude is the
+ * largest (its sign kept), 0 where every magnitude is 0 or NaN. */
+static inline float signed_max256(const float *x)
+{
+	const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256 m = _mm256_setzero_ps();
+	for (int j = 0; j < QK_K; j += 8) /* max_ps(|x|, m) keeps m where |x| is NaN, as '>' does */
+		m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + j), abs), m);
+	__m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+	h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+	const float amax = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+	if (amax == 0.0f)
+		return 0.0f;
+	const __m256 va = _mm256_set1_ps(amax);
+	for (int j = 0; j < QK_K; j += 8) {
+		const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + j), abs), va, _CMP_EQ_OQ));
+		if (hit)
+			return x[j + __builtin_ctz((unsigned)hit)];
+	}
+	return 0.0f; /* not reached: amax is one of the magnitudes */
+}
+#endif
+
+void eng_quantize_row_q8_K(const float *x, void *y, int64_t n)
+{
+#if QN_AVX2
+	struct eng_block_q8_K *b = y;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		const float *xb = x + ib * QK_K;
+		const float max = signed_max256(xb);
+		if (max == 0.0f) {
+			memset(&b[ib], 0, sizeof b[ib]);
+			continue;
+		}
+		const float iscale = -127.0f / max;
+		for (int k = 0; k < QK_K / 32; k++) {
+			q8_round32(xb + 32 * k, iscale, b[ib].qs + 32 * k);
+			/* the two 16-quant sums: byte pairs, then the 4 int32 of each 128-bit half */
+			const __m256i q = _mm256_loadu_si256((const __m256i *)(b[ib].qs + 32 * k));
+			__m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+			s = _mm256_hadd_epi32(s, s);
+			s = _mm256_hadd_epi32(s, s);
+			b[ib].bsums[2 * k] = (int16_t)_mm256_cvtsi256_si32(s);
+			b[ib].bsums[2 * k + 1] = (int16_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(s, 1));
+		}
+		b[ib].d = 1.0f / iscale;
+	}
+#else
+	eng_quantize_row_q8_K_scalar(x, y, n);
+#endif
+}
+
 /* The activation quantizers: the scalar ones above, or their AVX2 form (the same bits,
  * tests/eng_quants.c); they run once per token and matrix product, beside the tiles. */
 void eng_quantize_row_q8_0(const float *x, void *y, int64_t n)
@@ -226,7 +279,7 @@ void eng_quantize_row_q8_1(const float *x, void *y, int64_t n)
 #endif
 }
 
-void eng_quantize_row_q8_K(const float *x, void *y, int64_t n)
+void eng_quantize_row_q8_K_scalar(const float *x, void *y, int64_t n)
 {
 	struct eng_block_q8_K *b = y;
 	for (int64_t ib = 0; ib < n / QK_K; ib++) {

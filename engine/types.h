@@ -129,10 +129,11 @@ void eng_quantize_row_q4_0(const float *x, void *y, int64_t n);
 void eng_quantize_row_q8_0(const float *x, void *y, int64_t n);
 void eng_quantize_row_q8_1(const float *x, void *y, int64_t n);
 void eng_quantize_row_q8_K(const float *x, void *y, int64_t n);
-/* The plain-C forms of the Q8_0 and Q8_1 ones (which use AVX2 where the build has it:
- * the same bits, tests/eng_quants.c). */
+/* The plain-C forms of the three (which use AVX2 where the build has it: the same bits,
+ * tests/eng_quants.c). */
 void eng_quantize_row_q8_0_scalar(const float *x, void *y, int64_t n);
 void eng_quantize_row_q8_1_scalar(const float *x, void *y, int64_t n);
+void eng_quantize_row_q8_K_scalar(const float *x, void *y, int64_t n);
 /* Integer dot per block, as ggml: sum over blocks of sumi * (d_row * d_x). */
 float eng_vec_dot_q8_0_q8_0(int64_t n, const void *row, const void *xq);
 float eng_vec_dot_q4_0_q8_0(int64_t n, const void *row, const void *xq);

@@ -140,7 +140,7 @@ static void check_vectors(void)
 
 /* ---- activation quantizers ---- */
 
-/* The Q8_0 / Q8_1 activation quantizers (AVX2 where built so) against their plain-C
+/* The Q8_0 / Q8_1 / Q8_K activation quantizers (AVX2 where built so) against their plain-C
  * forms, byte for byte: random rows of many magnitudes, and blocks of zeros, -0,
  * NaN, +-inf, subnormals, exact halves after scaling and the float extremes. */
 static void check_act_quant_simd(void)
@@ -149,9 +149,10 @@ static void check_act_quant_simd(void)
 	static float x[N];
 	static struct eng_block_q8_0 a0[N / 32], b0[N / 32];
 	static struct eng_block_q8_1 a1[N / 32], b1[N / 32];
+	static struct eng_block_q8_K ak[N / 256], bk[N / 256];
 	static const float special[] = { 0.0f, -0.0f, NAN, -NAN, INFINITY, -INFINITY, 1e-45f, -1e-40f, 3.4e38f,
 					 -3.4e38f, 0.5f, -0.5f, 127.0f, 1.5f, 65504.0f, 1e-8f };
-	int bad = 0;
+	int bad = 0, kbad = 0;
 	uint64_t r = 0x9e3779b97f4a7c15u;
 	for (int rep = 0; rep < 200; rep++) {
 		for (int i = 0; i < N; i++) {
@@ -172,9 +173,22 @@ static void check_act_quant_simd(void)
 		eng_quantize_row_q8_1_scalar(x, b1, N);
 		bad += memcmp(a0, b0, sizeof a0) != 0;
 		bad += memcmp(a1, b1, sizeof a1) != 0;
+		if (rep % 4 == 1) { /* the largest magnitude twice, with both signs: the first one's sign */
+			x[299] = 1e6f;
+			x[300] = -1e6f;
+		}
+		if (rep % 4 == 2) {
+			x[300] = -1e6f;
+			x[310] = 1e6f;
+		}
+		eng_quantize_row_q8_K(x, ak, N);
+		eng_quantize_row_q8_K_scalar(x, bk, N);
+		kbad += memcmp(ak, bk, sizeof ak) != 0;
 	}
 	is_int(bad, 0, "q8_0 / q8_1 activations: the quantizer in use equals the plain-C one on 200 x 64 blocks with "
 		       "NaN, inf, -0, subnormals, halves");
+	is_int(kbad, 0, "q8_K activations: the quantizer in use equals the plain-C one on 200 x 8 super-blocks (the "
+			"same values, and ties of the largest magnitude)");
 }
 
 static void check_act_quant(void)
