@@ -24,6 +24,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "engine/cpu/kernels.h"
 #include "engine/quants_int.h"
 
 /* f16 -> f32 is exact; vcvtph2ps gives eng_f16_to_f32's bits for every finite f16 */
@@ -180,13 +181,18 @@ static inline __attribute__((always_inline)) float dot_k45(int64_t n, const void
 	return sumf;
 }
 
+/* On AVX-512 VNNI CPUs the Q4_K, Q5_K and Q6_K dots are kernels_vnni.c's (same bits). */
 float eng_vec_dot_q4_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
+	if (eng_cpu_has_vnni())
+		return eng_vec_dot_q4_K_q8_K_vnni(n, row, xq);
 	return dot_k45(n, row, xq, 0);
 }
 
 float eng_vec_dot_q5_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
+	if (eng_cpu_has_vnni())
+		return eng_vec_dot_q5_K_q8_K_vnni(n, row, xq);
 	return dot_k45(n, row, xq, 1);
 }
 
@@ -194,6 +200,8 @@ float eng_vec_dot_q5_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
  * - 32 * sum sc * bsums, both exact, so maddubs takes q unsigned as well. */
 float eng_vec_dot_q6_K_q8_K_avx2(int64_t n, const void *row, const void *xq)
 {
+	if (eng_cpu_has_vnni()) /* kernels_vnni.c's form, the same bits */
+		return eng_vec_dot_q6_K_q8_K_vnni(n, row, xq);
 	const struct blk_q6_K *w = row;
 	const struct eng_block_q8_K *a = xq;
 	const __m256i m4 = _mm256_set1_epi8(0x0f);

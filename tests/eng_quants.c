@@ -7,6 +7,7 @@
  * against dequantize + a double-precision dot; the AVX2 kernels against the
  * plain-C references, bit for bit, on random blocks.
  */
+#include "engine/cpu/kernels.h"
 #include "engine/types.h"
 #include "tests/tap.h"
 
@@ -420,5 +421,11 @@ int main(void)
 	check_act_quant();
 	check_act_quant_simd();
 	check_dots();
+	if (eng_cpu_has_vnni()) { /* the Q4_K/Q5_K dots take kernels_vnni.c's form there: the AVX2 one too */
+		diag("the dots again with the AVX-512 VNNI forms switched off (eng_cpu_vnni_disable)");
+		eng_cpu_vnni_disable(1);
+		check_dots();
+		eng_cpu_vnni_disable(0);
+	}
 	return done_testing();
 }

@@ -125,6 +125,11 @@ int eng_cpu_has_vnni(void);
 /* With off set, eng_cpu_has_vnni says no from then on (tests/eng_kernels.c checks the
  * AVX2 tiles on a VNNI machine so); 0 restores CPUID's answer. */
 void eng_cpu_vnni_disable(int off);
+/* Q4_K / Q5_K / Q6_K x Q8_K single-row dots with AVX-512 VNNI (kernels_vnni.c; only where
+ * eng_cpu_has_vnni(): quants_avx2.c's dots call them then). The same bits as theirs. */
+float eng_vec_dot_q4_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_q5_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
+float eng_vec_dot_q6_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
 /* Whether the Q8_0, Q4_0 and Q5_0 decode tiles take two blocks a step on 512-bit registers (kernels_vnni.c,
  * on every VNNI CPU); off set says no from then on, as eng_cpu_vnni_disable. */
 int eng_cpu_has_qx2(void);
