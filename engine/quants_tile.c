@@ -287,21 +287,35 @@ void eng_mdot_q3_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, c
 	MDOT_K(K3, ENG_TYPE_Q3_K);
 }
 
+/* Q4_K, Q5_K and Q6_K with several tokens on AVX-512 VNNI CPUs: kernels_vnni.c's tile */
+#if defined(__AVX2__) && defined(__F16C__)
+#define MDOT_K_VNNI(type)                                                                                \
+	if (n_tok >= 2 && eng_cpu_has_vnni()) {                                                          \
+		eng_mdot_k_vnni(type, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);     \
+		return;                                                                                  \
+	}
+#else
+#define MDOT_K_VNNI(type)
+#endif
+
 void eng_mdot_q4_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			int n_tok, float *out, size_t out_stride)
 {
+	MDOT_K_VNNI(ENG_TYPE_Q4_K)
 	MDOT_K(K4, ENG_TYPE_Q4_K);
 }
 
 void eng_mdot_q5_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			int n_tok, float *out, size_t out_stride)
 {
+	MDOT_K_VNNI(ENG_TYPE_Q5_K)
 	MDOT_K(K5, ENG_TYPE_Q5_K);
 }
 
 void eng_mdot_q6_K_q8_K(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			int n_tok, float *out, size_t out_stride)
 {
+	MDOT_K_VNNI(ENG_TYPE_Q6_K)
 	MDOT_K(K6, ENG_TYPE_Q6_K);
 }
 

@@ -130,6 +130,10 @@ void eng_cpu_vnni_disable(int off);
 float eng_vec_dot_q4_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
 float eng_vec_dot_q5_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
 float eng_vec_dot_q6_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
+/* quants_tile.c's multi-token tile on 512-bit registers for type Q4_K, Q5_K or Q6_K (only
+ * where eng_cpu_has_vnni(); the same bits). */
+void eng_mdot_k_vnni(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+		     size_t x_stride, int n_tok, float *out, size_t out_stride);
 /* Whether the Q8_0, Q4_0 and Q5_0 decode tiles take two blocks a step on 512-bit registers (kernels_vnni.c,
  * on every VNNI CPU); off set says no from then on, as eng_cpu_vnni_disable. */
 int eng_cpu_has_qx2(void);

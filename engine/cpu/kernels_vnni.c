@@ -409,6 +409,157 @@ VNNI_INLINE float k6_dot(int64_t n, const void *row, const void *xq)
 	return sumf;
 }
 
+/* ---- Q4_K, Q5_K and Q6_K prefill: quants_tile.c's tile on 512-bit registers ----
+ *
+ * As quants_tile.c's mdot_k (KT_ROWS rows unpacked once per super-block, then dotted
+ * with up to KT_TOKS tokens), but each row's super-block unpacks into four registers of
+ * 64 quants (k45_dot's and k6_dot's layouts) with their int16 scales, and each token's
+ * activations are laid out the same way once per super-block, so a (row, token) pair
+ * takes 4 maddubs and 4 vpdpwssd where the AVX2 tile takes 8 maddubs, 8 madd and 8
+ * adds. The integers are exact and the float step per super-block is quants_tile.c's
+ * (kblock), in order, so every output has the single-row kernel's bits
+ * (tests/eng_kernels.c, with and without VNNI). */
+enum { KV_ROWS = 4, KV_TOKS = 16 };
+
+struct kv_unp {
+	__m512i q[4], s[4]; /* 64 unsigned quants and their scales (int16 lanes) */
+	__m256i mn;         /* Q4_K/Q5_K: each group's min (pairs); Q6_K: 32 * its scale */
+	float d, dmin;
+};
+
+VNNI_INLINE void kv_unpack(const void *row, int64_t ib, struct kv_unp *u, const int kt6, const int q5)
+{
+	if (kt6) {
+		const struct blk_q6_K *w = (const struct blk_q6_K *)row + ib;
+		const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(0x30);
+		const __m512i sh01 = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), sh23 = _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6);
+		const __m512i group = _mm512_srli_epi16(
+			_mm512_setr_epi64(0x0003000200010000, 0x0007000600050004, 0x000b000a00090008, 0x000f000e000d000c,
+					  0x0013001200110010, 0x0017001600150014, 0x001b001a00190018, 0x001f001e001d001c),
+			3);
+		const __m256i scv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales));
+		for (int h = 0; h < 2; h++) {
+			const __m512i l = _mm512_loadu_si512((const void *)(w->ql + 64 * h));
+			const __m256i qh256 = _mm256_loadu_si256((const __m256i *)(w->qh + 32 * h));
+			const __m512i qh = _mm512_inserti64x4(_mm512_castsi256_si512(qh256), qh256, 1);
+			u->q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4),
+						      _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi64(qh, sh01), 4), m3));
+			u->q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+							  _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi64(qh, sh23), 4), m3));
+			for (int p = 0; p < 2; p++)
+				u->s[2 * h + p] = _mm512_permutexvar_epi16(
+					_mm512_add_epi16(group, _mm512_set1_epi16((short)(8 * h + 4 * p))), _mm512_castsi256_si512(scv));
+		}
+		u->mn = _mm256_slli_epi16(scv, 5);
+		u->d = _cvtsh_ss(w->d);
+		u->dmin = 0.0f;
+		return;
+	}
+	const struct blk_q4_K *b4k = (const struct blk_q4_K *)row + ib;
+	const struct blk_q5_K *b5k = (const struct blk_q5_K *)row + ib;
+	const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+	const __m128i sm = k45_scales_mins(q5 ? b5k->scales : b4k->scales);
+	const __m512i sc = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm));
+	const uint8_t *qs = q5 ? b5k->qs : b4k->qs;
+	for (int h = 0; h < 2; h++) {
+		const __m512i bits = _mm512_loadu_si512((const void *)(qs + 64 * h));
+		__m512i lo = _mm512_and_si512(bits, m4), hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4);
+		if (q5) { /* as k45_dot */
+			const __m256i qh = _mm256_loadu_si256((const __m256i *)b5k->qh);
+			const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi64(4 * h), _mm256_set1_epi64x(4 * h + 2), 1);
+			const __m512i hb = _mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1), sh);
+			lo = _mm512_or_si512(lo, _mm512_and_si512(_mm512_slli_epi16(hb, 4), b4));
+			hi = _mm512_or_si512(hi, _mm512_and_si512(_mm512_slli_epi16(hb, 3), b4));
+		}
+		u->q[2 * h] = lo;
+		u->q[2 * h + 1] = hi;
+		/* sub-blocks 4h | 4h + 2 and 4h + 1 | 4h + 3 */
+		for (int p = 0; p < 2; p++)
+			u->s[2 * h + p] = _mm512_permutexvar_epi16(
+				_mm512_inserti64x4(_mm512_set1_epi16((short)(4 * h + p)), _mm256_set1_epi16((short)(4 * h + p + 2)), 1), sc);
+	}
+	u->mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
+	u->d = _cvtsh_ss(q5 ? b5k->d : b4k->d);
+	u->dmin = _cvtsh_ss(q5 ? b5k->dmin : b4k->dmin);
+}
+
+/* A token's 256 activations of super-block ib in the quants' layout. */
+VNNI_INLINE void kv_acts(const struct eng_block_q8_K *a, __m512i y[4], const int kt6)
+{
+	for (int h = 0; h < 2; h++) {
+		const int8_t *p = a->qs + 128 * h;
+		if (kt6) {
+			y[2 * h] = _mm512_loadu_si512((const void *)p);
+			y[2 * h + 1] = _mm512_loadu_si512((const void *)(p + 64));
+		} else {
+			y[2 * h] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)),
+						      _mm256_loadu_si256((const __m256i *)(p + 64)), 1);
+			y[2 * h + 1] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 32))),
+							  _mm256_loadu_si256((const __m256i *)(p + 96)), 1);
+		}
+	}
+}
+
+VNNI_INLINE int kv_hsum(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
+}
+
+VNNI_INLINE void kv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+			 int n_tok, float *out, size_t out_stride, const int kt6, const int q5)
+{
+	const int64_t nb = n / QK_K;
+	struct kv_unp u[KV_ROWS];
+	float acc[KV_ROWS * KV_TOKS];
+	for (int r0 = 0; r0 < n_rows; r0 += KV_ROWS) {
+		const int nr = n_rows - r0 < KV_ROWS ? n_rows - r0 : KV_ROWS;
+		for (int t0 = 0; t0 < n_tok; t0 += KV_TOKS) {
+			const int nt = n_tok - t0 < KV_TOKS ? n_tok - t0 : KV_TOKS;
+			for (int i = 0; i < KV_ROWS * KV_TOKS; i++)
+				acc[i] = 0.0f;
+			for (int64_t ib = 0; ib < nb; ib++) {
+				for (int r = 0; r < nr; r++)
+					kv_unpack((const char *)w + (size_t)(r0 + r) * w_stride, ib, &u[r], kt6, q5);
+				for (int t = 0; t < nt; t++) {
+					const struct eng_block_q8_K *a =
+						(const struct eng_block_q8_K *)((const char *)xq + (size_t)(t0 + t) * x_stride) + ib;
+					__m512i y[4];
+					kv_acts(a, y, kt6);
+					const __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
+					for (int r = 0; r < nr; r++) {
+						__m512i s = _mm512_setzero_si512();
+						for (int k = 0; k < 4; k++)
+							s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(u[r].q[k], y[k]), u[r].s[k]);
+						const int sumi = _mm512_reduce_add_epi32(s);
+						const int summ = kv_hsum(_mm256_madd_epi16(u[r].mn, bs));
+						float *o = &acc[r * KV_TOKS + t];
+						if (kt6) /* quants_tile.c's kblock, step for step */
+							*o += u[r].d * a->d * (float)(sumi - summ);
+						else
+							*o += u[r].d * a->d * (float)sumi - u[r].dmin * a->d * (float)summ;
+					}
+				}
+			}
+			for (int t = 0; t < nt; t++)
+				for (int r = 0; r < nr; r++)
+					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = acc[r * KV_TOKS + t];
+		}
+	}
+}
+
+VNNI_TARGET void eng_mdot_k_vnni(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
+				 size_t x_stride, int n_tok, float *out, size_t out_stride)
+{
+	if (type == ENG_TYPE_Q6_K)
+		kv_mdot(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 1, 0);
+	else if (type == ENG_TYPE_Q5_K)
+		kv_mdot(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 0, 1);
+	else
+		kv_mdot(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 0, 0);
+}
+
 VNNI_TARGET float eng_vec_dot_q6_K_q8_K_vnni(int64_t n, const void *row, const void *xq)
 {
 	return k6_dot(n, row, xq);
