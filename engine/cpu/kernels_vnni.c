@@ -17,6 +17,7 @@
 #include "engine/cpu/kernels.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "engine/cpu/kernels_int.h"
 #include "engine/quants_int.h"
@@ -549,9 +550,150 @@ VNNI_INLINE void kv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, 
 	}
 }
 
+/* ---- Q4_K, Q5_K and Q6_K prefill on interleaved rows: 16 rows in the lanes ----
+ *
+ * kv_mdot ends every (row, token, super-block) in a 16-lane horizontal sum and a scalar
+ * float step. Here 16 rows are unpacked once per call (klv_pack) into one unsigned quant
+ * byte each and interleaved: for each 4-element chunk k of a super-block, 64 bytes hold
+ * the 4 quants of each of the 16 rows (row r at bytes 4r..4r+3), as kernels_int.h's
+ * ki_ilv tiles do for Q8_0. Then one vpdpbusd with a token's 4 activation bytes
+ * broadcast adds 4 products to each row's group sum; the chunks of a scale group (8 for
+ * Q4_K/Q5_K's 32-element sub-blocks, 4 for Q6_K's 16-element groups) make its sum, a
+ * vpmulld applies the 16 rows' scales, and the mins (Q4_K/Q5_K) or 32 x the scales
+ * (Q6_K) meet the token's bsums the same way. Lane r ends with row r's exact sumi and
+ * summ, and the float step runs in the lanes with kblock's expression per row (Q4_K,
+ * Q5_K: acc + ((d * d_x) * sumi - (dmin * d_x) * summ); Q6_K: acc + (d * d_x) * (sumi -
+ * summ)), so the bits are the same (tests/eng_kernels.c: a product reassociated fails
+ * 4 checks, Q5_K's fifth bit from the wrong qh bit 4). Calls with fewer than
+ * KLV_MIN_TOK tokens or rows longer than KLV_MAX_BLOCKS super-blocks keep kv_mdot (the
+ * unpacking is paid once per call; the packed rows live on the stack). */
+enum { KLV_ROWS = 16, KLV_MIN_TOK = 8, KLV_MAX_BLOCKS = 16 };
+
+struct klv_block { /* one super-block of 16 rows */
+	uint8_t q[64][64];            /* [4-element chunk][row r's 4 quants at bytes 4r..4r+3] */
+	int32_t sc[16][16], mn[16][16]; /* [scale group][row] */
+	float d[16], dmin[16];
+};
+
+/* Row r of super-block ib into b: quants in element order, scales and mins. */
+VNNI_INLINE void klv_row(const char *row, int64_t ib, int r, struct klv_block *b, const int kt6, const int q5)
+{
+	_Alignas(64) uint8_t q[QK_K]; /* element order, unsigned */
+	if (kt6) {
+		const struct blk_q6_K *w = (const struct blk_q6_K *)row + ib;
+		for (int h = 0; h < 2; h++)
+			for (int l = 0; l < 32; l++) {
+				const uint8_t *ql = w->ql + 64 * h, hb = w->qh[32 * h + l];
+				q[128 * h + l] = (uint8_t)((ql[l] & 15) | (hb & 3) << 4);
+				q[128 * h + 32 + l] = (uint8_t)((ql[l + 32] & 15) | ((hb >> 2) & 3) << 4);
+				q[128 * h + 64 + l] = (uint8_t)((ql[l] >> 4) | ((hb >> 4) & 3) << 4);
+				q[128 * h + 96 + l] = (uint8_t)((ql[l + 32] >> 4) | ((hb >> 6) & 3) << 4);
+			}
+		for (int g = 0; g < 16; g++) {
+			b->sc[g][r] = w->scales[g];
+			b->mn[g][r] = 32 * w->scales[g];
+		}
+		b->d[r] = _cvtsh_ss(w->d);
+		b->dmin[r] = 0.0f;
+	} else {
+		const struct blk_q4_K *b4k = (const struct blk_q4_K *)row + ib;
+		const struct blk_q5_K *b5k = (const struct blk_q5_K *)row + ib;
+		const uint8_t *qs = q5 ? b5k->qs : b4k->qs;
+		for (int m = 0; m < 4; m++) /* sub-block 2m: low nibbles, 2m + 1: high; Q5_K: bit k of qh[l] is 16 */
+			for (int l = 0; l < 32; l++) {
+				q[64 * m + l] = (uint8_t)((qs[32 * m + l] & 15) | (q5 ? ((b5k->qh[l] >> (2 * m)) & 1) << 4 : 0));
+				q[64 * m + 32 + l] =
+					(uint8_t)((qs[32 * m + l] >> 4) | (q5 ? ((b5k->qh[l] >> (2 * m + 1)) & 1) << 4 : 0));
+			}
+		_Alignas(16) uint8_t sm[16];
+		_mm_store_si128((__m128i *)sm, k45_scales_mins(q5 ? b5k->scales : b4k->scales));
+		for (int j = 0; j < 8; j++) {
+			b->sc[j][r] = sm[j];
+			b->mn[j][r] = sm[8 + j];
+		}
+		b->d[r] = _cvtsh_ss(q5 ? b5k->d : b4k->d);
+		b->dmin[r] = _cvtsh_ss(q5 ? b5k->dmin : b4k->dmin);
+	}
+	for (int k = 0; k < 64; k++)
+		memcpy(&b->q[k][4 * r], &q[4 * k], 4);
+}
+
+/* Rows r0.. of w (nr of them; the rest copies of the last), super-blocks 0..nb-1. */
+VNNI_INLINE void klv_pack(const void *w, size_t w_stride, int r0, int nr, int64_t nb, struct klv_block *pk,
+			  const int kt6, const int q5)
+{
+	for (int r = 0; r < KLV_ROWS; r++) {
+		const char *row = (const char *)w + (size_t)(r0 + (r < nr ? r : nr - 1)) * w_stride;
+		for (int64_t ib = 0; ib < nb; ib++)
+			klv_row(row, ib, r, &pk[ib], kt6, q5);
+	}
+}
+
+/* The 16 rows of pk x one token: 16 floats to res. */
+VNNI_INLINE void klv_tile(int64_t nb, const struct klv_block *pk, const struct eng_block_q8_K *a, float *res,
+			  const int kt6)
+{
+	const int groups = kt6 ? 16 : 8, chunks = 64 / groups;
+	__m512 acc = _mm512_setzero_ps();
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const struct klv_block *b = &pk[ib];
+		const int8_t *y = a[ib].qs;
+		__m512i sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
+		for (int g = 0; g < groups; g++) {
+			__m512i p = _mm512_setzero_si512();
+			for (int c = 0; c < chunks; c++) {
+				int32_t y4;
+				memcpy(&y4, y + 4 * (chunks * g + c), 4);
+				p = _mm512_dpbusd_epi32(p, _mm512_load_si512((const void *)b->q[chunks * g + c]),
+							_mm512_set1_epi32(y4));
+			}
+			sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(p, _mm512_load_si512((const void *)b->sc[g])));
+			/* Q6_K: its 16-element group's bsum; Q4_K/Q5_K: the sub-block's two */
+			const int bsum = kt6 ? a[ib].bsums[g] : a[ib].bsums[2 * g] + a[ib].bsums[2 * g + 1];
+			summ = _mm512_add_epi32(summ, _mm512_mullo_epi32(_mm512_load_si512((const void *)b->mn[g]),
+									 _mm512_set1_epi32(bsum)));
+		}
+		const __m512 dx = _mm512_set1_ps(a[ib].d);
+		const __m512 ddx = _mm512_mul_ps(_mm512_load_ps(b->d), dx);
+		if (kt6) {
+			acc = _mm512_add_ps(acc, _mm512_mul_ps(ddx, _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi, summ))));
+		} else {
+			const __m512 t1 = _mm512_mul_ps(ddx, _mm512_cvtepi32_ps(sumi));
+			const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(_mm512_load_ps(b->dmin), dx), _mm512_cvtepi32_ps(summ));
+			acc = _mm512_add_ps(acc, _mm512_sub_ps(t1, t2));
+		}
+	}
+	_mm512_storeu_ps(res, acc);
+}
+
+/* 0 where this call is not for the interleaved tile (then kv_mdot runs). */
+VNNI_INLINE int klv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
+			 int n_tok, float *out, size_t out_stride, const int kt6, const int q5)
+{
+	const int64_t nb = n / QK_K;
+	if (n_tok < KLV_MIN_TOK || nb > KLV_MAX_BLOCKS || nb == 0)
+		return 0;
+	_Alignas(64) struct klv_block pk[KLV_MAX_BLOCKS];
+	_Alignas(64) float res[KLV_ROWS];
+	for (int r0 = 0; r0 < n_rows; r0 += KLV_ROWS) {
+		const int nr = n_rows - r0 < KLV_ROWS ? n_rows - r0 : KLV_ROWS;
+		klv_pack(w, w_stride, r0, nr, nb, pk, kt6, q5);
+		for (int t = 0; t < n_tok; t++) {
+			klv_tile(nb, pk, (const struct eng_block_q8_K *)((const char *)xq + (size_t)t * x_stride), res, kt6);
+			memcpy(out + (size_t)t * out_stride + (size_t)r0, res, (size_t)nr * sizeof(float));
+		}
+	}
+	return 1;
+}
+
 VNNI_TARGET void eng_mdot_k_vnni(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 				 size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
+	if (type == ENG_TYPE_Q6_K && klv_mdot(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 1, 0))
+		return;
+	if ((type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K) &&
+	    klv_mdot(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 0, type == ENG_TYPE_Q5_K))
+		return;
 	if (type == ENG_TYPE_Q6_K)
 		kv_mdot(n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride, 1, 0);
 	else if (type == ENG_TYPE_Q5_K)
