@@ -243,11 +243,13 @@ static void check_q8(uint32_t type, mdot_fn mdot)
  * around its 4-row group, padded rows (2-byte aligned like GGUF data). */
 static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 {
-	static const int64_t lengths[] = { 256, 768 };
+	/* 256 * 17: two pieces of kernels_vnni.c's interleaved tile (16 super-blocks a piece) */
+	static const int64_t lengths[] = { 256, 768, 256 * 17 };
 	/* 16, 17 and 24 rows: decode reads 8 streams of 2 or 3 rows (kernels_pairs.c) */
 	static const int kq_rows[] = { 1, 3, 4, 5, 9, 16, 17, 24 };
-	enum { KQ_ROWS_MAX = 24 };
-	static const int kq_toks[] = { 1, 2, 3, 15, 16, 17, 33 };
+	enum { KQ_ROWS_MAX = 24, KQ_TOKS_MAX = 70 };
+	/* 7, 8: either side of the interleaved tile's least; 70: two groups of its 64 tokens */
+	static const int kq_toks[] = { 1, 2, 3, 7, 8, 15, 16, 17, 33, KQ_TOKS_MAX };
 	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
 		int64_t n = lengths[li], nb = n / 256;
 		uint64_t row_bytes = 0, xrow = 0;
@@ -256,7 +258,7 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 		const size_t blk = (size_t)row_bytes / (size_t)nb;
 		size_t w_stride = (size_t)row_bytes + 6, x_stride = (size_t)xrow + 4;
 		char *w = calloc(KQ_ROWS_MAX, w_stride);
-		char *x = calloc(33, x_stride);
+		char *x = calloc(KQ_TOKS_MAX, x_stride);
 		float *tmp = malloc((size_t)n * sizeof(float));
 		for (int r = 0; r < KQ_ROWS_MAX; r++)
 			for (int64_t b = 0; b < nb; b++) {
@@ -268,7 +270,7 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 					memcpy(bp + d_off + 2 * (size_t)k, &h, 2);
 				}
 			}
-		for (int t = 0; t < 33; t++) {
+		for (int t = 0; t < KQ_TOKS_MAX; t++) {
 			for (int64_t i = 0; i < n; i++)
 				tmp[i] = rng_sym() * (float)(1 + t % 5);
 			if (t == 2)

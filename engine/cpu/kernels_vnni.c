@@ -565,8 +565,8 @@ VNNI_INLINE void kv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, 
  * Q5_K: acc + ((d * d_x) * sumi - (dmin * d_x) * summ); Q6_K: acc + (d * d_x) * (sumi -
  * summ)), so the bits are the same (tests/eng_kernels.c: a product reassociated fails
  * 4 checks, Q5_K's fifth bit from the wrong qh bit 4). Calls with fewer than
- * KLV_MIN_TOK tokens or rows longer than KLV_MAX_BLOCKS super-blocks keep kv_mdot (the
- * unpacking is paid once per call; the packed rows live on the stack). */
+ * KLV_MIN_TOK tokens keep kv_mdot (the unpacking is paid once per call and group of
+ * tokens; the packed rows, up to KLV_MAX_BLOCKS super-blocks, live on the stack). */
 enum { KLV_ROWS = 16, KLV_MIN_TOK = 8, KLV_MAX_BLOCKS = 16 };
 
 struct klv_block { /* one super-block of 16 rows */
@@ -629,12 +629,13 @@ VNNI_INLINE void klv_pack(const void *w, size_t w_stride, int r0, int nr, int64_
 	}
 }
 
-/* The 16 rows of pk x one token: 16 floats to res. */
-VNNI_INLINE void klv_tile(int64_t nb, const struct klv_block *pk, const struct eng_block_q8_K *a, float *res,
+/* The 16 rows of pk (super-blocks 0..nb-1 of a) x one token, added in order to the 16
+ * sums at acc_io. */
+VNNI_INLINE void klv_tile(int64_t nb, const struct klv_block *pk, const struct eng_block_q8_K *a, float *acc_io,
 			  const int kt6)
 {
 	const int groups = kt6 ? 16 : 8, chunks = 64 / groups;
-	__m512 acc = _mm512_setzero_ps();
+	__m512 acc = _mm512_loadu_ps(acc_io);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct klv_block *b = &pk[ib];
 		const int8_t *y = a[ib].qs;
@@ -663,24 +664,39 @@ VNNI_INLINE void klv_tile(int64_t nb, const struct klv_block *pk, const struct e
 			acc = _mm512_add_ps(acc, _mm512_sub_ps(t1, t2));
 		}
 	}
-	_mm512_storeu_ps(res, acc);
+	_mm512_storeu_ps(acc_io, acc);
 }
 
-/* 0 where this call is not for the interleaved tile (then kv_mdot runs). */
+/* 0 where this call is not for the interleaved tile (then kv_mdot runs). Rows longer
+ * than KLV_MAX_BLOCKS super-blocks go a piece of that many at a time, for up to
+ * KLV_TOKS tokens at a time, whose sums carry from piece to piece (stored and reloaded
+ * floats: the same additions in the same order). */
+enum { KLV_TOKS = 64 };
 VNNI_INLINE int klv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			 int n_tok, float *out, size_t out_stride, const int kt6, const int q5)
 {
 	const int64_t nb = n / QK_K;
-	if (n_tok < KLV_MIN_TOK || nb > KLV_MAX_BLOCKS || nb == 0)
+	if (n_tok < KLV_MIN_TOK || nb == 0)
 		return 0;
+	const size_t bs = kt6 ? sizeof(struct blk_q6_K) : q5 ? sizeof(struct blk_q5_K) : sizeof(struct blk_q4_K);
 	_Alignas(64) struct klv_block pk[KLV_MAX_BLOCKS];
-	_Alignas(64) float res[KLV_ROWS];
+	_Alignas(64) float acc[KLV_TOKS][KLV_ROWS];
 	for (int r0 = 0; r0 < n_rows; r0 += KLV_ROWS) {
 		const int nr = n_rows - r0 < KLV_ROWS ? n_rows - r0 : KLV_ROWS;
-		klv_pack(w, w_stride, r0, nr, nb, pk, kt6, q5);
-		for (int t = 0; t < n_tok; t++) {
-			klv_tile(nb, pk, (const struct eng_block_q8_K *)((const char *)xq + (size_t)t * x_stride), res, kt6);
-			memcpy(out + (size_t)t * out_stride + (size_t)r0, res, (size_t)nr * sizeof(float));
+		for (int t0 = 0; t0 < n_tok; t0 += KLV_TOKS) {
+			const int nt = n_tok - t0 < KLV_TOKS ? n_tok - t0 : KLV_TOKS;
+			memset(acc, 0, sizeof acc);
+			for (int64_t b0 = 0; b0 < nb; b0 += KLV_MAX_BLOCKS) {
+				const int64_t pb = nb - b0 < KLV_MAX_BLOCKS ? nb - b0 : KLV_MAX_BLOCKS;
+				klv_pack((const char *)w + (size_t)b0 * bs, w_stride, r0, nr, pb, pk, kt6, q5);
+				for (int t = 0; t < nt; t++)
+					klv_tile(pb, pk,
+						 (const struct eng_block_q8_K *)((const char *)xq + (size_t)(t0 + t) * x_stride) +
+							 b0,
+						 acc[t], kt6);
+			}
+			for (int t = 0; t < nt; t++)
+				memcpy(out + (size_t)(t0 + t) * out_stride + (size_t)r0, acc[t], (size_t)nr * sizeof(float));
 		}
 	}
 	return 1;
