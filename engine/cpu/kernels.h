@@ -134,6 +134,9 @@ float eng_vec_dot_q6_K_q8_K_vnni(int64_t n, const void *row, const void *xq);
  * where eng_cpu_has_vnni(); the same bits). */
 void eng_mdot_k_vnni(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 		     size_t x_stride, int n_tok, float *out, size_t out_stride);
+/* Whether a call of n_tok tokens on type's rows takes kernels_vnni.c's interleaved K-quant
+ * tile, which packs 16 rows at a time and so wants a thread's rows in one call (ops.c). */
+int eng_mdot_k_whole_rows(uint32_t type, int n_tok);
 /* Whether the Q8_0, Q4_0 and Q5_0 decode tiles take two blocks a step on 512-bit registers (kernels_vnni.c,
  * on every VNNI CPU); off set says no from then on, as eng_cpu_vnni_disable. */
 int eng_cpu_has_qx2(void);

@@ -702,6 +702,12 @@ VNNI_INLINE int klv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, 
 	return 1;
 }
 
+int eng_mdot_k_whole_rows(uint32_t type, int n_tok)
+{
+	return n_tok >= KLV_MIN_TOK && (type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K || type == ENG_TYPE_Q6_K) &&
+	       eng_cpu_has_vnni();
+}
+
 VNNI_TARGET void eng_mdot_k_vnni(uint32_t type, int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq,
 				 size_t x_stride, int n_tok, float *out, size_t out_stride)
 {
@@ -741,6 +747,12 @@ void eng_cpu_vnni_disable(int off)
 void eng_cpu_qx2_disable(int off)
 {
 	(void)off;
+}
+
+int eng_mdot_k_whole_rows(uint32_t type, int n_tok)
+{
+	(void)type, (void)n_tok;
+	return 0;
 }
 
 int eng_cpu_has_qx2(void)

@@ -165,7 +165,8 @@ static void mdot_f16h_block(int64_t n, const void *w, size_t w_stride, int n_row
  * (the kernel's own tiles then reuse each loaded weight vector for several
  * tokens); float weights, and quantized ones that take the interleaved tiles, in
  * one call (kernels_f16.c blocks them for L2; the interleaved tiles pack 8 rows at a
- * time and prefetch the next 8); otherwise row by row with the single-row kernel. */
+ * time and prefetch the next 8, the K-quant ones of kernels_vnni.c 16); otherwise row
+ * by row with the single-row kernel. */
 static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 {
 	(void)tid;
@@ -184,6 +185,8 @@ static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 			chunk = r1 - r0; /* kernels_f16.c blocks the rows itself, for L2 */
 		if (j->tables && eng_mdot_q8_whole_rows(w->type, n, j->n_tok))
 			chunk = r1 - r0; /* the interleaved tiles pack 8 rows at a time, prefetching the next */
+		if (eng_mdot_k_whole_rows(w->type, j->n_tok))
+			chunk = r1 - r0; /* the interleaved K-quant tile packs 16 (chunks of 8 left half its lanes idle) */
 		for (int64_t r = r0; r < r1; r += chunk) {
 			int nr = (int)(r1 - r < chunk ? r1 - r : chunk);
 			const void *wr = (const char *)w->data + (size_t)r * w->row_bytes;
