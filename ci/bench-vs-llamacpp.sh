@@ -72,6 +72,7 @@ make_model() { # $1 = model key; prints nothing, fails with a message
 		[ -s "$m" ] && return 0
 		[ -x "$LQ" ] || { echo "bench-vs-llamacpp: $LQ is absent: cannot make $m" >&2; return 1; }
 		make_model f16 || return 1
+		m=$(model_path "$1") # (make_model f16 set m to the F16 file)
 		"$LQ" "$(model_path f16)" "$m" "$(echo "${1#m110-}" | tr 'a-z' 'A-Z')" 2 >"$m.log" 2>&1 || {
 			echo "bench-vs-llamacpp: llama-quantize cannot make '$1' (see $m.log)" >&2
 			return 1
