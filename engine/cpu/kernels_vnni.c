@@ -280,18 +280,21 @@ VNNI_TARGET void eng_ilv16_tile_vnni(int64_t nb, const uint8_t *pk, const void *
 		break;
 	}
 }
-/* ---- Q4_K and Q5_K single-row dots on 512-bit registers ----
+/* ---- Q4_K, Q5_K and Q6_K on 512-bit registers: single-row dots and the prefill tile ----
  *
- * quants_avx2.c's dot_k45 works 32 quants at a time (maddubs, then madd with the
- * sub-block's scale, then an add) and unpacks the 6-bit scales and mins and sums the
- * mins times bsums in scalar code. Here a register holds two sub-blocks (the low or
- * the high nibbles of 64 quant bytes: sub-blocks 2j and 2j + 2, or 2j + 1 and 2j + 3),
- * vpdpwssd applies their scales and adds in one instruction, the 12 scale bytes
- * unpack with two byte shuffles and masks, and the mins meet bsums in one madd. The
- * integers (sumi = sum over sub-blocks of sc * (q . y), summ = sum of mn * bsums) are
- * exact either way, and the float step is dot_k45's expression, so the bits are the
- * same (tests/eng_quants.c compares it with the plain-C reference and, with VNNI
- * switched off, the AVX2 dot). */
+ * quants_avx2.c's dots work 32 quants at a time (maddubs, then madd with the
+ * sub-block's scale, then an add) and unpack the 6-bit scales and mins and sum the
+ * mins times bsums in scalar code. Here a super-block unpacks (kv_unpack) into four
+ * registers of 64 quants with their int16 scales: Q4_K/Q5_K two sub-blocks a register
+ * (the low or the high nibbles of 64 quant bytes: sub-blocks 4h and 4h + 2, or 4h + 1
+ * and 4h + 3), Q6_K 64 consecutive quants (ql's nibbles with qh's two bits); the token's
+ * activations are laid out alike (kv_acts), vpdpwssd applies the scales and adds, the 12
+ * scale bytes of Q4_K/Q5_K unpack with two byte shuffles and masks, and the mins (Q6_K:
+ * 32 x the scales) meet bsums in one madd (kv_term). The integers (sumi = sum over
+ * groups of sc * (q . y), summ = sum of mn * bsums) are exact either way, and the float
+ * step is the AVX2 dots' and quants_tile.c's kblock expression, so the bits are the
+ * same (tests/eng_quants.c and tests/eng_kernels.c compare them with the plain-C
+ * references and, with VNNI switched off, the AVX2 kernels). */
 
 /* Bytes 0-7: the 8 scales, 8-15: the 8 mins of a Q4_K/Q5_K super-block, as
  * quants_int.h's unpack_k_scales (reads 16 bytes from s: the quants follow). */
@@ -310,116 +313,10 @@ VNNI_INLINE __m128i k45_scales_mins(const uint8_t *s)
 	return _mm_or_si128(_mm_or_si128(low, high4), top);
 }
 
-VNNI_INLINE float k45_dot(int64_t n, const void *row, const void *xq, const int q5)
-{
-	const struct eng_block_q8_K *a = xq;
-	const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
-	/* the scales each of the four registers of a super-block takes, 16 int16 lanes each */
-	const __m512i i0 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
-	const __m512i i1 = _mm512_inserti64x4(_mm512_set1_epi16(1), _mm256_set1_epi16(3), 1);
-	const __m512i i2 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
-	const __m512i i3 = _mm512_inserti64x4(_mm512_set1_epi16(5), _mm256_set1_epi16(7), 1);
-	const __m128i mn_pairs = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-	float sumf = 0.0f;
-	for (int64_t ib = 0; ib < n / QK_K; ib++) {
-		const struct blk_q4_K *b4k = (const struct blk_q4_K *)row + ib;
-		const struct blk_q5_K *b5k = (const struct blk_q5_K *)row + ib;
-		const uint8_t *qs = q5 ? b5k->qs : b4k->qs;
-		const uint16_t d = q5 ? b5k->d : b4k->d, dmin = q5 ? b5k->dmin : b4k->dmin;
-		const __m128i sm = k45_scales_mins(q5 ? b5k->scales : b4k->scales);
-		const __m512i sc = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(sm)); /* lanes 0-7 */
-		const __m256i mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, mn_pairs));
-		const __m256i mb = _mm256_madd_epi16(mn, _mm256_loadu_si256((const __m256i *)a[ib].bsums));
-		const int8_t *y = a[ib].qs;
-		__m512i acc = _mm512_setzero_si512();
-		for (int h = 0; h < 2; h++) { /* quant bytes 64h..64h+63: sub-blocks 4h..4h+3 */
-			const __m512i bits = _mm512_loadu_si512((const void *)(qs + 64 * h));
-			__m512i lo = _mm512_and_si512(bits, m4), hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4);
-			if (q5) { /* bit k of qh[l] is 16 of sub-block k's quant l */
-				const __m256i qh = _mm256_loadu_si256((const __m256i *)b5k->qh);
-				/* the low half's lo and hi are sub-blocks 4h and 4h + 1, the high half's
-				 * 4h + 2 and 4h + 3: bits 4h (+ 2) and the next come down to bits 0 and 1
-				 * of each byte (a shift of at most 6 keeps them in their byte) */
-				const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi64(4 * h), _mm256_set1_epi64x(4 * h + 2), 1);
-				const __m512i hb = _mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1), sh);
-				lo = _mm512_or_si512(lo, _mm512_and_si512(_mm512_slli_epi16(hb, 4), b4));
-				hi = _mm512_or_si512(hi, _mm512_and_si512(_mm512_slli_epi16(hb, 3), b4));
-			}
-			const __m512i ylo = _mm512_inserti64x4(
-				_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(y + 128 * h))),
-				_mm256_loadu_si256((const __m256i *)(y + 128 * h + 64)), 1);
-			const __m512i yhi = _mm512_inserti64x4(
-				_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(y + 128 * h + 32))),
-				_mm256_loadu_si256((const __m256i *)(y + 128 * h + 96)), 1);
-			const __m512i slo = _mm512_permutexvar_epi16(h ? i2 : i0, sc);
-			const __m512i shi = _mm512_permutexvar_epi16(h ? i3 : i1, sc);
-			acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(lo, ylo), slo);
-			acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(hi, yhi), shi);
-		}
-		const int sumi = _mm512_reduce_add_epi32(acc);
-		__m128i m = _mm_add_epi32(_mm256_castsi256_si128(mb), _mm256_extracti128_si256(mb, 1));
-		m = _mm_add_epi32(m, _mm_shuffle_epi32(m, 0x4e));
-		const int summ = _mm_cvtsi128_si32(_mm_add_epi32(m, _mm_shuffle_epi32(m, 0xb1)));
-		sumf += _cvtsh_ss(d) * a[ib].d * (float)sumi - _cvtsh_ss(dmin) * a[ib].d * (float)summ;
-	}
-	return sumf;
-}
-
-/* Q6_K: per half h of a super-block, the 64 bytes ql[64h..] give quants 0-63 of the half
- * (low nibbles) and 64-127 (high nibbles), and qh[32h..] their two high bits (bits 0-1,
- * 2-3, 4-6, 6-7 for the four runs of 32): one register per 64 quants, whose activations
- * are 64 consecutive bytes; each 16-quant group's signed scale goes to its 8 int16
- * lanes. sumi = sum sc * (q . y) - 32 * sum sc * bsums, exact, and the float step is
- * quants_avx2.c's. */
-VNNI_INLINE float k6_dot(int64_t n, const void *row, const void *xq)
-{
-	const struct blk_q6_K *w = row;
-	const struct eng_block_q8_K *a = xq;
-	const __m512i m4 = _mm512_set1_epi8(0x0f), m3 = _mm512_set1_epi8(0x30);
-	const __m512i lane_group = _mm512_srli_epi16(
-		_mm512_setr_epi64(0x0003000200010000, 0x0007000600050004, 0x000b000a00090008, 0x000f000e000d000c,
-				  0x0013001200110010, 0x0017001600150014, 0x001b001a00190018, 0x001f001e001d001c),
-		3); /* int16 lane i -> i / 8: the 16-quant group of its pair within 64 quants */
-	const __m512i sh01 = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2), sh23 = _mm512_setr_epi64(4, 4, 4, 4, 6, 6, 6, 6);
-	float sumf = 0.0f;
-	for (int64_t ib = 0; ib < n / QK_K; ib++) {
-		const __m256i scv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[ib].scales));
-		const __m512i sc = _mm512_castsi256_si512(scv);
-		__m512i acc = _mm512_setzero_si512();
-		for (int h = 0; h < 2; h++) {
-			const __m512i l = _mm512_loadu_si512((const void *)(w[ib].ql + 64 * h));
-			const __m256i qh256 = _mm256_loadu_si256((const __m256i *)(w[ib].qh + 32 * h));
-			const __m512i qh = _mm512_inserti64x4(_mm512_castsi256_si512(qh256), qh256, 1);
-			/* two high bits at bits 4-5 of each byte (shifts of at most 6 stay in the byte) */
-			const __m512i h01 = _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi64(qh, sh01), 4), m3);
-			const __m512i h23 = _mm512_and_si512(_mm512_slli_epi16(_mm512_srlv_epi64(qh, sh23), 4), m3);
-			const __m512i q01 = _mm512_or_si512(_mm512_and_si512(l, m4), h01);
-			const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), h23);
-			const int8_t *y = a[ib].qs + 128 * h;
-			const __m512i s01 = _mm512_permutexvar_epi16(_mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(8 * h))), sc);
-			const __m512i s23 = _mm512_permutexvar_epi16(_mm512_add_epi16(lane_group, _mm512_set1_epi16((short)(8 * h + 4))), sc);
-			acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q01, _mm512_loadu_si512((const void *)y)), s01);
-			acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q23, _mm512_loadu_si512((const void *)(y + 64))), s23);
-		}
-		const __m256i off = _mm256_madd_epi16(scv, _mm256_loadu_si256((const __m256i *)a[ib].bsums));
-		__m128i o = _mm_add_epi32(_mm256_castsi256_si128(off), _mm256_extracti128_si256(off, 1));
-		o = _mm_add_epi32(o, _mm_shuffle_epi32(o, 0x4e));
-		const int sumi = _mm512_reduce_add_epi32(acc) - 32 * _mm_cvtsi128_si32(_mm_add_epi32(o, _mm_shuffle_epi32(o, 0xb1)));
-		sumf += _cvtsh_ss(w[ib].d) * a[ib].d * (float)sumi;
-	}
-	return sumf;
-}
-
-/* ---- Q4_K, Q5_K and Q6_K prefill: quants_tile.c's tile on 512-bit registers ----
- *
- * As quants_tile.c's mdot_k (KT_ROWS rows unpacked once per super-block, then dotted
- * with up to KT_TOKS tokens), but each row's super-block unpacks into four registers of
- * 64 quants (k45_dot's and k6_dot's layouts) with their int16 scales, and each token's
- * activations are laid out the same way once per super-block, so a (row, token) pair
- * takes 4 maddubs and 4 vpdpwssd where the AVX2 tile takes 8 maddubs, 8 madd and 8
- * adds. The integers are exact and the float step per super-block is quants_tile.c's
- * (kblock), in order, so every output has the single-row kernel's bits
- * (tests/eng_kernels.c, with and without VNNI). */
+/* The prefill tile (kv_mdot) is quants_tile.c's mdot_k (KV_ROWS rows unpacked once per
+ * super-block, then dotted with up to KV_TOKS tokens) on these registers: a (row, token)
+ * pair takes 4 maddubs and 4 vpdpwssd where the AVX2 tile takes 8 maddubs, 8 madd and 8
+ * adds. */
 enum { KV_ROWS = 4, KV_TOKS = 16 };
 
 struct kv_unp {
@@ -465,7 +362,8 @@ VNNI_INLINE void kv_unpack(const void *row, int64_t ib, struct kv_unp *u, const 
 	for (int h = 0; h < 2; h++) {
 		const __m512i bits = _mm512_loadu_si512((const void *)(qs + 64 * h));
 		__m512i lo = _mm512_and_si512(bits, m4), hi = _mm512_and_si512(_mm512_srli_epi16(bits, 4), m4);
-		if (q5) { /* as k45_dot */
+		if (q5) { /* bit k of qh[l] is 16 of sub-block k's quant l: bits 4h (+ 2) and the next
+			   * come down to bits 0-1 of each byte (a shift of at most 6 stays in the byte) */
 			const __m256i qh = _mm256_loadu_si256((const __m256i *)b5k->qh);
 			const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi64(4 * h), _mm256_set1_epi64x(4 * h + 2), 1);
 			const __m512i hb = _mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1), sh);
@@ -508,6 +406,36 @@ VNNI_INLINE int kv_hsum(__m256i v)
 	return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
 }
 
+/* The super-block's term of one (row, token) pair added to *acc: kblock's float step. */
+VNNI_INLINE void kv_term(const struct kv_unp *u, const __m512i y[4], const struct eng_block_q8_K *a, float *acc,
+			 const int kt6)
+{
+	__m512i s = _mm512_setzero_si512();
+	for (int k = 0; k < 4; k++)
+		s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(u->q[k], y[k]), u->s[k]);
+	const int sumi = _mm512_reduce_add_epi32(s);
+	const int summ = kv_hsum(_mm256_madd_epi16(u->mn, _mm256_loadu_si256((const __m256i *)a->bsums)));
+	if (kt6)
+		*acc += u->d * a->d * (float)(sumi - summ);
+	else
+		*acc += u->d * a->d * (float)sumi - u->dmin * a->d * (float)summ;
+}
+
+/* A single-row dot (Q4_K, Q5_K or Q6_K), super-block after super-block. */
+VNNI_INLINE float kv_dot(int64_t n, const void *row, const void *xq, const int kt6, const int q5)
+{
+	const struct eng_block_q8_K *a = xq;
+	float sumf = 0.0f;
+	for (int64_t ib = 0; ib < n / QK_K; ib++) {
+		struct kv_unp u;
+		__m512i y[4];
+		kv_unpack(row, ib, &u, kt6, q5);
+		kv_acts(a + ib, y, kt6);
+		kv_term(&u, y, a + ib, &sumf, kt6);
+	}
+	return sumf;
+}
+
 VNNI_INLINE void kv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, const void *xq, size_t x_stride,
 			 int n_tok, float *out, size_t out_stride, const int kt6, const int q5)
 {
@@ -528,19 +456,8 @@ VNNI_INLINE void kv_mdot(int64_t n, const void *w, size_t w_stride, int n_rows, 
 						(const struct eng_block_q8_K *)((const char *)xq + (size_t)(t0 + t) * x_stride) + ib;
 					__m512i y[4];
 					kv_acts(a, y, kt6);
-					const __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
-					for (int r = 0; r < nr; r++) {
-						__m512i s = _mm512_setzero_si512();
-						for (int k = 0; k < 4; k++)
-							s = _mm512_dpwssd_epi32(s, _mm512_maddubs_epi16(u[r].q[k], y[k]), u[r].s[k]);
-						const int sumi = _mm512_reduce_add_epi32(s);
-						const int summ = kv_hsum(_mm256_madd_epi16(u[r].mn, bs));
-						float *o = &acc[r * KV_TOKS + t];
-						if (kt6) /* quants_tile.c's kblock, step for step */
-							*o += u[r].d * a->d * (float)(sumi - summ);
-						else
-							*o += u[r].d * a->d * (float)sumi - u[r].dmin * a->d * (float)summ;
-					}
+					for (int r = 0; r < nr; r++)
+						kv_term(&u[r], y, a, &acc[r * KV_TOKS + t], kt6);
 				}
 			}
 			for (int t = 0; t < nt; t++)
@@ -726,17 +643,17 @@ VNNI_TARGET void eng_mdot_k_vnni(uint32_t type, int64_t n, const void *w, size_t
 
 VNNI_TARGET float eng_vec_dot_q6_K_q8_K_vnni(int64_t n, const void *row, const void *xq)
 {
-	return k6_dot(n, row, xq);
+	return kv_dot(n, row, xq, 1, 0);
 }
 
 VNNI_TARGET float eng_vec_dot_q4_K_q8_K_vnni(int64_t n, const void *row, const void *xq)
 {
-	return k45_dot(n, row, xq, 0);
+	return kv_dot(n, row, xq, 0, 0);
 }
 
 VNNI_TARGET float eng_vec_dot_q5_K_q8_K_vnni(int64_t n, const void *row, const void *xq)
 {
-	return k45_dot(n, row, xq, 1);
+	return kv_dot(n, row, xq, 0, 1);
 }
 #else
 void eng_cpu_vnni_disable(int off)
