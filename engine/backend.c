@@ -253,7 +253,7 @@ int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 	m->ops = &eng_cpu_ops;
 	m->wx = &m->w;
 	if (m->backend == ENG_BACKEND_CPU)
-		return 0;
+		return eng_cpu_weights_open(m, err);
 	int rc = cuda_refuse(m, err);
 	if (rc)
 		return rc;

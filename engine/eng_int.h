@@ -104,8 +104,13 @@ struct eng_tensor {
 	const void *data;     /* NULL when an optional tensor is absent */
 	uint32_t type;        /* ggml type id */
 	uint64_t ne0, ne1;
-	uint64_t row_bytes;   /* bytes of one row of ne0 elements */
+	uint64_t row_bytes;   /* bytes of one row of ne0 elements (as stored in the file) */
+	uint8_t layout;       /* ENG_LAYOUT_ROWS, or ENG_LAYOUT_KR16 in the CPU's repacked copy */
 };
+
+/* How a tensor's data is laid out: rows as in the file, or (K-quant matrices on AVX-512
+ * VNNI CPUs, engine/cpu/repack.h) 16-row interleaved blocks that only the matmul reads. */
+enum { ENG_LAYOUT_ROWS = 0, ENG_LAYOUT_KR16 = 1 };
 
 /* Tensors a configuration flag does not ask for stay zeroed (data NULL). With
  * fused_qkv, wq/wk/wv (and bq/bk/bv) are row ranges of one attn_qkv tensor;
@@ -142,6 +147,13 @@ typedef const struct gguf_tensor *(*eng_tensor_find_fn)(const void *src, const c
 int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, eng_tensor_find_fn find,
 			 const void *src, const char *path, struct mrl_err *err);
 void eng_weights_release(struct eng_weights *w);
+
+/* The CPU backend's weights (engine/cpu/repack.c): on an AVX-512 VNNI CPU, unless
+ * m->no_repack or MERILO_NO_REPACK=1, a copy of m->w whose Q4_K/Q5_K/Q6_K matrices are
+ * repacked into 16-row blocks (the matmul's results keep their bits); m->wx points at
+ * the weights to use. MRL_ENOMEM naming the file when the copy does not fit. */
+int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err);
+void eng_cpu_weights_close(struct eng_model *m);
 
 /* ---- Hugging Face folders (engine/hf.c) ---- */
 
@@ -197,6 +209,12 @@ struct eng_model {
 	const struct eng_ops *ops;
 	const struct eng_weights *wx;
 	struct eng_backend_state *bk;
+	/* The CPU's copy of w with the K-quant matrices repacked (engine/cpu/repack.c; wx
+	 * points at it then) and the one allocation holding them; kr_bytes its size. */
+	struct eng_weights wr;
+	void *kr_mem;
+	size_t kr_bytes;
+	bool no_repack;              /* eng_open_opts.no_repack */
 	char **tensor_names;         /* NUL-terminated copies, gguf_n_tensors entries */
 	char **meta_keys;            /* NUL-terminated copies, gguf_n_kv entries */
 	char *arch_str, *name_str, *tok_model_str;

@@ -206,6 +206,7 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	m->n_threads = resolve_threads(opts->n_threads);
 	m->kv_f32 = opts->kv_f32;
 	m->pin_threads = opts->pin_threads;
+	m->no_repack = opts->no_repack;
 	if (is_hf_tokenizer(path)) {
 		if ((rc = open_hf_tokenizer(m, path, err)))
 			goto out;
@@ -288,6 +289,7 @@ void eng_model_close(struct eng_model *m)
 	free(m->tensor_names);
 	free(m->meta_keys);
 	eng_backend_close(m);
+	eng_cpu_weights_close(m);
 	eng_weights_release(&m->w);
 	eng_vocab_free(m->vocab);
 	eng_hf_close(m->hf);

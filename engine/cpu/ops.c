@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/repack.h"
 #include "engine/cpu/vmath.h"
 #include "engine/types.h"
 
@@ -212,6 +213,18 @@ static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 	}
 }
 
+/* Blocks b0..b1 of a repacked K-quant matrix (repack.h) against every token. */
+static void mm_kr_task(void *arg, int64_t b0, int64_t b1, int tid)
+{
+	(void)tid;
+	struct mm_job *j = arg;
+	const struct eng_tensor *w = j->w;
+	const int64_t n = (int64_t)w->ne0, r0 = b0 * KR_ROWS,
+		      r1 = b1 * KR_ROWS < (int64_t)w->ne1 ? b1 * KR_ROWS : (int64_t)w->ne1;
+	const void *blk = (const char *)w->data + (size_t)b0 * eng_kr_matrix_bytes(w->type, n, KR_ROWS);
+	eng_mdot_kr(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->out + r0, j->out_stride);
+}
+
 static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const float *x, int n_tok,
 		       float *out, size_t out_stride)
 {
@@ -227,6 +240,12 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 		j.xq_row_bytes = (size_t)act_row_bytes;
 	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
+	}
+	if (w->layout == ENG_LAYOUT_KR16) { /* repack.c made it only where q8 activations are used */
+		j.xq = ex->xq;
+		eng_pool_run(ex->pool, mm_prepare_task, &j, n_tok);
+		eng_pool_run(ex->pool, mm_kr_task, &j, (int64_t)((w->ne1 + KR_ROWS - 1) / KR_ROWS));
+		return;
 	}
 	if (j.dot_q8) {
 		j.block = eng_mdot_q8_for_type(w->type); /* NULL where the type has none (kernels.h) */

@@ -1,0 +1,257 @@
+/* repack.c — the CPU backend's weights: K-quant matrices repacked at load (repack.h).
+ *
+ * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
+ * weight (the layers' projections and an untied output matrix) of type Q4_K, Q5_K or
+ * Q6_K, repacks the rows into one 64-byte aligned allocation (the threads of the model
+ * take blocks from a shared counter; each block is written by one thread). The mapped
+ * file's pages of a repacked tensor are then dropped from memory (MADV_DONTNEED: they
+ * are clean file pages, read again from the file if anything reads m->w later), so the
+ * resident size stays about one copy of the weights. The token embedding is never
+ * repacked: its rows are read one at a time by id. Where the CPU has no AVX-512 VNNI
+ * (kernels_kr.c's kernels need it), or the caller asked for rows, m->wx is m->w.
+ */
+#include "engine/cpu/repack.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "engine/cpu/kernels.h"
+#include "engine/eng_int.h"
+#include "engine/quants_int.h"
+#include "engine/types.h"
+
+size_t eng_kr_superblock_bytes(uint32_t type)
+{
+	switch (type) {
+	case ENG_TYPE_Q4_K:
+		return sizeof(struct kr_q4k);
+	case ENG_TYPE_Q5_K:
+		return sizeof(struct kr_q5k);
+	case ENG_TYPE_Q6_K:
+		return sizeof(struct kr_q6k);
+	default:
+		return 0;
+	}
+}
+
+size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows)
+{
+	return (size_t)((rows + KR_ROWS - 1) / KR_ROWS) * (size_t)(n / 256) * eng_kr_superblock_bytes(type);
+}
+
+/* Row r's 256 unsigned quants of super-block ib in element order (repack.h). */
+static void row_quants(uint32_t type, const void *row, int64_t ib, uint8_t e[256])
+{
+	if (type == ENG_TYPE_Q6_K) {
+		const struct blk_q6_K *w = (const struct blk_q6_K *)row + ib;
+		for (int h = 0; h < 2; h++)
+			for (int l = 0; l < 32; l++) {
+				const uint8_t *ql = w->ql + 64 * h, hb = w->qh[32 * h + l];
+				e[128 * h + l] = (uint8_t)((ql[l] & 15) | (hb & 3) << 4);
+				e[128 * h + 32 + l] = (uint8_t)((ql[l + 32] & 15) | ((hb >> 2) & 3) << 4);
+				e[128 * h + 64 + l] = (uint8_t)((ql[l] >> 4) | ((hb >> 4) & 3) << 4);
+				e[128 * h + 96 + l] = (uint8_t)((ql[l + 32] >> 4) | ((hb >> 6) & 3) << 4);
+			}
+		return;
+	}
+	const int q5 = type == ENG_TYPE_Q5_K;
+	const struct blk_q5_K *b5 = (const struct blk_q5_K *)row + ib;
+	const uint8_t *qs = q5 ? b5->qs : ((const struct blk_q4_K *)row + ib)->qs;
+	for (int m = 0; m < 4; m++) /* sub-block 2m: low nibbles, 2m + 1: high; Q5_K: bit k of qh[l] is 16 */
+		for (int l = 0; l < 32; l++) {
+			e[64 * m + l] = (uint8_t)((qs[32 * m + l] & 15) | (q5 ? ((b5->qh[l] >> (2 * m)) & 1) << 4 : 0));
+			e[64 * m + 32 + l] = (uint8_t)((qs[32 * m + l] >> 4) | (q5 ? ((b5->qh[l] >> (2 * m + 1)) & 1) << 4 : 0));
+		}
+}
+
+/* Row r of super-block ib (of the row at src) into the repacked super-block dst. */
+static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *dst)
+{
+	uint8_t e[256];
+	row_quants(type, src, ib, e);
+	uint8_t(*q)[64] = dst; /* q[32][64] leads all three layouts */
+	for (int c = 0; c < 32; c++)
+		for (int j = 0; j < 4; j++)
+			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
+	if (type == ENG_TYPE_Q6_K) {
+		struct kr_q6k *b = dst;
+		const struct blk_q6_K *w = (const struct blk_q6_K *)src + ib;
+		for (int g = 0; g < 16; g++) {
+			for (int j = 0; j < 4; j++) {
+				uint8_t h = 0;
+				for (int k = 0; k < 4; k++)
+					h |= (uint8_t)(((e[16 * g + 4 * k + j] >> 4) & 3) << (2 * k));
+				b->qh[g][4 * r + j] = h;
+			}
+			b->sc[g][r] = w->scales[g];
+		}
+		b->d[r] = w->d;
+		return;
+	}
+	const int q5 = type == ENG_TYPE_Q5_K;
+	struct kr_q4k *b4 = dst;
+	struct kr_q5k *b5 = dst;
+	const struct blk_q4_K *w4 = (const struct blk_q4_K *)src + ib;
+	const struct blk_q5_K *w5 = (const struct blk_q5_K *)src + ib;
+	int sc[8], mn[8];
+	unpack_k_scales(q5 ? w5->scales : w4->scales, sc, mn);
+	for (int g = 0; g < 8; g++) {
+		if (q5)
+			for (int j = 0; j < 4; j++) {
+				uint8_t h = 0;
+				for (int k = 0; k < 8; k++)
+					h |= (uint8_t)(((e[32 * g + 4 * k + j] >> 4) & 1) << k);
+				b5->qh[g][4 * r + j] = h;
+			}
+		(q5 ? b5->sc : b4->sc)[g][r] = (uint8_t)sc[g];
+		(q5 ? b5->mn : b4->mn)[g / 2][2 * r + g % 2] = (uint8_t)mn[g];
+	}
+	(q5 ? b5->d : b4->d)[r] = q5 ? w5->d : w4->d;
+	(q5 ? b5->dmin : b4->dmin)[r] = q5 ? w5->dmin : w4->dmin;
+}
+
+void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t row_bytes, void *dst, int64_t b0,
+		 int64_t b1)
+{
+	const int64_t nb = n / 256;
+	const size_t sb = eng_kr_superblock_bytes(type);
+	for (int64_t b = b0; b < b1; b++) {
+		char *blk = (char *)dst + (size_t)b * (size_t)nb * sb;
+		memset(blk, 0, (size_t)nb * sb);
+		for (int r = 0; r < KR_ROWS && b * KR_ROWS + r < rows; r++) {
+			const char *row = (const char *)src + (size_t)(b * KR_ROWS + r) * row_bytes;
+			for (int64_t ib = 0; ib < nb; ib++)
+				pack_row(type, row, ib, r, blk + (size_t)ib * sb);
+		}
+	}
+}
+
+/* ---- the model's repacked copy ---- */
+
+static bool repackable(const struct eng_tensor *t)
+{
+	return t->data && eng_kr_superblock_bytes(t->type) && t->ne0 % 256 == 0 && t->ne1 > 0;
+}
+
+/* Every matmul weight of w, n of them at most (the layers' seven and the output). */
+static size_t matmul_tensors(struct eng_weights *w, uint32_t n_layer, struct eng_tensor **out)
+{
+	size_t n = 0;
+	for (uint32_t il = 0; il < n_layer; il++) {
+		struct eng_layer *L = &w->layers[il];
+		struct eng_tensor *t[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down };
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+			if (repackable(t[i]))
+				out[n++] = t[i];
+	}
+	if (!w->tied_output && repackable(&w->output))
+		out[n++] = &w->output;
+	return n;
+}
+
+struct pack_job {
+	struct eng_tensor *t;   /* the copy's tensor: data still the file's rows */
+	void *dst;
+	int64_t n_blocks;
+	atomic_int_fast64_t next;
+};
+
+enum { PACK_CHUNK = 16 }; /* blocks a claim */
+
+static void *pack_worker(void *arg)
+{
+	struct pack_job *j = arg;
+	for (;;) {
+		int64_t b0 = atomic_fetch_add(&j->next, PACK_CHUNK);
+		if (b0 >= j->n_blocks)
+			return NULL;
+		int64_t b1 = b0 + PACK_CHUNK < j->n_blocks ? b0 + PACK_CHUNK : j->n_blocks;
+		eng_kr_pack(j->t->type, (int64_t)j->t->ne0, (int64_t)j->t->ne1, j->t->data, (size_t)j->t->row_bytes,
+			    j->dst, b0, b1);
+	}
+}
+
+/* Drop the pages wholly inside [p, p + bytes) from this process's memory. */
+static void drop_pages(const void *p, size_t bytes)
+{
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)p + page - 1) / page * page, b = ((uintptr_t)p + bytes) / page * page;
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static bool repack_wanted(const struct eng_model *m)
+{
+	const char *env = getenv("MERILO_NO_REPACK");
+	return !m->no_repack && !(env && *env && strcmp(env, "0") != 0) && eng_cpu_has_vnni();
+}
+
+int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
+{
+	m->wx = &m->w;
+	if (!m->has_weights || !repack_wanted(m))
+		return 0;
+	const uint32_t nl = m->cfg.n_layer;
+	struct eng_tensor **ts = malloc(((size_t)nl * 7 + 1) * sizeof *ts);
+	struct eng_layer *layers = malloc((nl ? nl : 1) * sizeof *layers);
+	if (!ts || !layers) {
+		free(ts);
+		free(layers);
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);
+	}
+	memcpy(layers, m->w.layers, nl * sizeof *layers);
+	m->wr = m->w;
+	m->wr.layers = layers;
+	const size_t n = matmul_tensors(&m->wr, nl, ts);
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += eng_kr_matrix_bytes(ts[i]->type, (int64_t)ts[i]->ne0, (int64_t)ts[i]->ne1);
+	if (n == 0 || posix_memalign(&m->kr_mem, 64, total)) {
+		m->kr_mem = NULL;
+		free(ts);
+		free(layers);
+		m->wr.layers = NULL;
+		if (n == 0)
+			return 0;
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory repacking the K-quant weights (%zu MiB; "
+				   "MERILO_NO_REPACK=1 reads them in place)", m->path, total >> 20);
+	}
+	m->kr_bytes = total;
+	int nt = m->n_threads > 64 ? 64 : m->n_threads;
+	pthread_t th[64];
+	char *at = m->kr_mem;
+	for (size_t i = 0; i < n; i++) {
+		struct eng_tensor *t = ts[i];
+		struct pack_job j = { .t = t, .dst = at, .n_blocks = ((int64_t)t->ne1 + KR_ROWS - 1) / KR_ROWS };
+		int started = 0;
+		while (started < nt - 1 && pthread_create(&th[started], NULL, pack_worker, &j) == 0)
+			started++;
+		pack_worker(&j);
+		for (int k = 0; k < started; k++)
+			pthread_join(th[k], NULL);
+		const size_t bytes = eng_kr_matrix_bytes(t->type, (int64_t)t->ne0, (int64_t)t->ne1);
+		const char *map = m->map;
+		if (map && (const char *)t->data >= map && (const char *)t->data < map + m->map_size)
+			drop_pages(t->data, (size_t)t->ne1 * (size_t)t->row_bytes);
+		t->data = at;
+		t->layout = ENG_LAYOUT_KR16;
+		at += bytes;
+	}
+	free(ts);
+	m->wx = &m->wr;
+	return 0;
+}
+
+void eng_cpu_weights_close(struct eng_model *m)
+{
+	free(m->kr_mem);
+	m->kr_mem = NULL;
+	m->kr_bytes = 0;
+	eng_weights_release(&m->wr);
+	if (m->wx == &m->wr)
+		m->wx = &m->w;
+}

@@ -1,0 +1,74 @@
+/* repack.h — K-quant weights repacked at load time into 16-row interleaved blocks.
+ *
+ * Row by row, a Q4_K/Q5_K/Q6_K decode step is compute-bound: each (row, super-block)
+ * ends in a 16-lane horizontal sum and a scalar float step, and on a 7B-shaped file
+ * that left decode at a third of the memory bandwidth. Repacked, 16 rows travel
+ * together: byte 4r + j of a 64-byte vector holds quant j of a 4-element chunk of row
+ * r, so one vpdpbusd with a token's 4 activation bytes broadcast adds 4 products to
+ * each of the 16 rows' sums, and the sums end in the lanes, one row a lane. The quants
+ * stay 4-bit packed (two chunks a byte: low and high nibble), so a block is no bigger
+ * than the 16 rows it holds (Q4_K: 2.8% bigger, its 6-bit scales unpacked to bytes).
+ *
+ * Within a 16-row block, for each super-block (256 elements, "element order" = the
+ * order of the Q8_K activations' qs), with e_r[i] row r's unsigned quant i (Q4_K 0..15,
+ * Q5_K 0..31, Q6_K 0..63; Q6_K's -32 comes off through the activations' bsums):
+ *   q[c][4r + j]  = (e_r[8c + j] & 15) | (e_r[8c + 4 + j] & 15) << 4   (c = 0..31, j = 0..3)
+ *   Q5_K qh[g][4r + j], g = 0..7 (32-element sub-block): bit k = bit 4 of e_r[32g + 4k + j]
+ *   Q6_K qh[g][4r + j], g = 0..15 (16-element group): bits 2k..2k+1 = bits 4-5 of e_r[16g + 4k + j]
+ *   sc[g][r]: the group's scale (Q4_K/Q5_K: 6-bit unsigned of unpack_k_scales; Q6_K: int8)
+ *   Q4_K/Q5_K mn[m][2r + i]: the min of sub-block 2m + i (pairs, for vpmaddwd with the bsums)
+ *   d[r], dmin[r]: the row's f16 super-block scales as stored.
+ * Rows past the last of the matrix (its row count not a multiple of 16) are zero.
+ * A matrix is ceil(rows / 16) blocks of nb = n / 256 super-blocks, block after block. */
+#ifndef MERILO_ENGINE_CPU_REPACK_H
+#define MERILO_ENGINE_CPU_REPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { KR_ROWS = 16 };
+
+struct kr_q4k {
+	uint8_t q[32][64];
+	uint8_t sc[8][16];
+	uint8_t mn[4][32];
+	uint16_t d[16], dmin[16];
+};
+
+struct kr_q5k {
+	uint8_t q[32][64];
+	uint8_t qh[8][64];
+	uint8_t sc[8][16];
+	uint8_t mn[4][32];
+	uint16_t d[16], dmin[16];
+};
+
+struct kr_q6k {
+	uint8_t q[32][64];
+	uint8_t qh[16][64];
+	int8_t sc[16][16];
+	uint16_t d[16];
+	uint8_t pad[32]; /* to a multiple of 64 bytes */
+};
+
+_Static_assert(sizeof(struct kr_q4k) == 2368 && sizeof(struct kr_q4k) % 64 == 0, "kr_q4k");
+_Static_assert(sizeof(struct kr_q5k) == 2880 && sizeof(struct kr_q5k) % 64 == 0, "kr_q5k");
+_Static_assert(sizeof(struct kr_q6k) == 3392 && sizeof(struct kr_q6k) % 64 == 0, "kr_q6k");
+
+/* Bytes of one repacked super-block of 16 rows of type (Q4_K, Q5_K, Q6_K), 0 for any other. */
+size_t eng_kr_superblock_bytes(uint32_t type);
+/* Bytes of the whole repacked matrix of rows x n elements (n a multiple of 256). */
+size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
+/* Repack rows x n elements of type at src (row_bytes apart) into dst (eng_kr_matrix_bytes,
+ * any alignment; 64 is best). Blocks b0..b1-1 only (for threads). */
+void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t row_bytes, void *dst,
+		 int64_t b0, int64_t b1);
+
+/* The repacked matrix (blocks of 16 rows) times n_tok tokens of Q8_K activations
+ * (x_stride bytes apart): out[t * out_stride + r] for rows r < n_rows of the blocks at
+ * w (n_blocks = ceil(n_rows / 16) of them). Each (row, token) gets the bits of the
+ * type's vec_dot_q8 on the original row (kernels_kr.c; AVX-512 VNNI CPUs only). */
+void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
+		 float *out, size_t out_stride);
+
+#endif

@@ -1,0 +1,364 @@
+/* eng_repack.c — K-quant matrices repacked into 16-row blocks (engine/cpu/repack.h).
+ *
+ * 1. The layout (every host): random Q4_K/Q5_K/Q6_K rows (every bit of the scales and
+ *    quants random) are repacked; each row's blocks are rebuilt from the 16-row blocks
+ *    by repack.h's description alone and must equal the original bytes, and the lanes
+ *    of rows past the matrix's last must be zero. Packing block ranges separately (as
+ *    threads do) gives the same bytes.
+ * 2. The kernels (AVX-512 VNNI hosts; skipped elsewhere with the reason): eng_mdot_kr
+ *    against vec_dot_q8 on the original rows, bit for bit, with the VNNI single-row
+ *    dots and with the AVX2 ones; row counts around 16, 1-13 tokens (kernels_kr.c takes
+ *    4 a pass), rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
+ *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
+ * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's K-quant files): logits of
+ *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
+ *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
+ */
+#include "tests/tap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cpu/kernels.h"
+#include "engine/cpu/repack.h"
+#include "engine/eng.h"
+#include "engine/eng_int.h"
+#include "engine/quants_int.h"
+#include "engine/types.h"
+
+static uint64_t rng_state = 11;
+static uint64_t rng_next(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+static float rng_sym(void)
+{
+	return (float)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static const uint32_t ktypes[] = { ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
+
+/* rows x n random weights of type: random bytes, finite f16 scales (d, and dmin where the type has one). */
+static char *random_rows(uint32_t type, int64_t n, int rows, size_t *row_bytes_out)
+{
+	uint64_t rb = 0;
+	eng_row_size(type, (uint64_t)n, &rb);
+	const size_t blk = (size_t)rb / (size_t)(n / 256);
+	char *w = malloc((size_t)rb * (size_t)rows);
+	for (size_t i = 0; i < (size_t)rb * (size_t)rows; i++)
+		w[i] = (char)rng_next();
+	for (size_t b = 0; b < (size_t)rows * (size_t)(n / 256); b++) {
+		const size_t d_off = type == ENG_TYPE_Q6_K ? 208 : 0;
+		for (int k = 0; k < (type == ENG_TYPE_Q6_K ? 1 : 2); k++) {
+			uint16_t h = eng_f32_to_f16(rng_sym() * 0.01f);
+			memcpy(w + b * blk + d_off + 2 * (size_t)k, &h, 2);
+		}
+	}
+	*row_bytes_out = (size_t)rb;
+	return w;
+}
+
+/* Row r's quant i of super-block sb (a repacked super-block), by repack.h's description. */
+static int quant_at(uint32_t type, const uint8_t *sb, int r, int i)
+{
+	const uint8_t(*q)[64] = (const void *)sb;
+	const int c = i / 8, j = i % 4, nib = (i % 8) / 4;
+	int e = (q[c][4 * r + j] >> (4 * nib)) & 15;
+	if (type == ENG_TYPE_Q5_K)
+		e |= ((((const struct kr_q5k *)sb)->qh[i / 32][4 * r + j] >> ((i % 32) / 4)) & 1) << 4;
+	if (type == ENG_TYPE_Q6_K)
+		e |= ((((const struct kr_q6k *)sb)->qh[i / 16][4 * r + j] >> (2 * ((i % 16) / 4))) & 3) << 4;
+	return e;
+}
+
+/* The original block of row r rebuilt from the repacked super-block sb into out. */
+static void rebuild(uint32_t type, const uint8_t *sb, int r, void *out)
+{
+	int e[256];
+	for (int i = 0; i < 256; i++)
+		e[i] = quant_at(type, sb, r, i);
+	if (type == ENG_TYPE_Q6_K) {
+		const struct kr_q6k *b = (const void *)sb;
+		struct blk_q6_K *o = out;
+		for (int h = 0; h < 2; h++)
+			for (int l = 0; l < 32; l++) {
+				const int *x = e + 128 * h;
+				o->ql[64 * h + l] = (uint8_t)((x[l] & 15) | (x[64 + l] & 15) << 4);
+				o->ql[64 * h + 32 + l] = (uint8_t)((x[32 + l] & 15) | (x[96 + l] & 15) << 4);
+				o->qh[32 * h + l] = (uint8_t)(x[l] >> 4 | (x[32 + l] >> 4) << 2 | (x[64 + l] >> 4) << 4 |
+							      (x[96 + l] >> 4) << 6);
+			}
+		for (int g = 0; g < 16; g++)
+			o->scales[g] = b->sc[g][r];
+		o->d = b->d[r];
+		return;
+	}
+	const int q5 = type == ENG_TYPE_Q5_K;
+	const struct kr_q4k *b4 = (const void *)sb;
+	const struct kr_q5k *b5 = (const void *)sb;
+	uint8_t *scales = q5 ? ((struct blk_q5_K *)out)->scales : ((struct blk_q4_K *)out)->scales;
+	uint8_t *qs = q5 ? ((struct blk_q5_K *)out)->qs : ((struct blk_q4_K *)out)->qs;
+	int sc[8], mn[8];
+	for (int g = 0; g < 8; g++) {
+		sc[g] = (q5 ? b5->sc : b4->sc)[g][r];
+		mn[g] = (q5 ? b5->mn : b4->mn)[g / 2][2 * r + g % 2];
+	}
+	for (int j = 0; j < 4; j++) { /* the inverse of unpack_k_scales */
+		scales[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+		scales[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
+		scales[j + 8] = (uint8_t)((sc[j + 4] & 15) | (mn[j + 4] & 15) << 4);
+	}
+	for (int m = 0; m < 4; m++)
+		for (int l = 0; l < 32; l++)
+			qs[32 * m + l] = (uint8_t)((e[64 * m + l] & 15) | (e[64 * m + 32 + l] & 15) << 4);
+	if (q5) {
+		struct blk_q5_K *o = out;
+		for (int l = 0; l < 32; l++) {
+			uint8_t h = 0;
+			for (int m = 0; m < 4; m++)
+				h |= (uint8_t)((e[64 * m + l] >> 4) << (2 * m) | (e[64 * m + 32 + l] >> 4) << (2 * m + 1));
+			o->qh[l] = h;
+		}
+		o->d = b5->d[r];
+		o->dmin = b5->dmin[r];
+	} else {
+		((struct blk_q4_K *)out)->d = b4->d[r];
+		((struct blk_q4_K *)out)->dmin = b4->dmin[r];
+	}
+}
+
+static void check_layout(void)
+{
+	static const int64_t lengths[] = { 256, 768, 256 * 17 };
+	static const int rows_list[] = { 1, 15, 16, 17, 40 };
+	for (size_t ti = 0; ti < 3; ti++)
+		for (size_t li = 0; li < 3; li++) {
+			const uint32_t type = ktypes[ti];
+			const int64_t n = lengths[li], nb = n / 256;
+			const size_t sbb = eng_kr_superblock_bytes(type);
+			int bad = 0, bad_pad = 0, bad_split = 0;
+			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
+				const int rows = rows_list[ri];
+				size_t rb = 0;
+				char *w = random_rows(type, n, rows, &rb);
+				const size_t bytes = eng_kr_matrix_bytes(type, n, rows), blk = rb / (size_t)nb;
+				uint8_t *p = malloc(bytes), *p2 = malloc(bytes);
+				memset(p, 0xa5, bytes);
+				eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
+				const int64_t nblk = (rows + 15) / 16; /* as two threads: the last block first */
+				eng_kr_pack(type, n, rows, w, rb, p2, nblk - 1, nblk);
+				eng_kr_pack(type, n, rows, w, rb, p2, 0, nblk - 1);
+				bad_split += memcmp(p, p2, bytes) != 0;
+				char out[256];
+				for (int r = 0; r < (int)nblk * 16; r++)
+					for (int64_t ib = 0; ib < nb; ib++) {
+						const uint8_t *sb = p + ((size_t)(r / 16) * (size_t)nb + (size_t)ib) * sbb;
+						memset(out, 0, sizeof out);
+						rebuild(type, sb, r % 16, out);
+						if (r < rows) {
+							bad += memcmp(out, w + (size_t)r * rb + (size_t)ib * blk, blk) != 0;
+						} else {
+							for (size_t k = 0; k < blk; k++)
+								bad_pad += out[k] != 0;
+						}
+					}
+				free(w);
+				free(p);
+				free(p2);
+			}
+			tap_test_begin("%s n=%lld: repacked rows rebuild to the original bytes (rows 1, 15, 16, 17, 40)",
+				       eng_type_name(type), (long long)n);
+			is_int(bad, 0, "every (row, super-block) rebuilt from repack.h's layout equals the file's bytes");
+			is_int(bad_pad, 0, "rows past the last are zero");
+			is_int(bad_split, 0, "packing the block ranges separately gives the same bytes");
+			tap_test_end(__FILE__, __LINE__);
+		}
+}
+
+#define SENTINEL 12345.0f
+
+/* eng_mdot_kr on rows x n of w (random or given) x n_tok tokens against vec_dot_q8: mismatches. */
+static int compare_kr(uint32_t type, int64_t n, const char *w, size_t rb, int rows, const char *x, size_t x_stride,
+		      int n_tok)
+{
+	const size_t bytes = eng_kr_matrix_bytes(type, n, rows);
+	void *p = NULL;
+	if (posix_memalign(&p, 64, bytes))
+		return 1;
+	eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
+	const size_t os = (size_t)rows + 5;
+	float *out = malloc(sizeof(float) * os * (size_t)n_tok);
+	for (size_t i = 0; i < os * (size_t)n_tok; i++)
+		out[i] = SENTINEL;
+	eng_mdot_kr(type, n, p, rows, x, x_stride, n_tok, out, os);
+	const struct eng_type_traits *tt = eng_type_get(type);
+	int bad = 0;
+	for (int t = 0; t < n_tok; t++) {
+		for (int r = 0; r < rows; r++) {
+			const float want = tt->vec_dot_q8(n, w + (size_t)r * rb, x + (size_t)t * x_stride);
+			const float got = out[(size_t)t * os + (size_t)r];
+			if (memcmp(&want, &got, sizeof want) && bad++ < 3)
+				diag("%s n=%lld rows=%d toks=%d: row %d tok %d: want %a, got %a", tt->name, (long long)n,
+				     rows, n_tok, r, t, (double)want, (double)got);
+		}
+		for (size_t r = (size_t)rows; r < os; r++)
+			bad += out[(size_t)t * os + r] != SENTINEL;
+	}
+	free(out);
+	free(p);
+	return bad;
+}
+
+static void check_kernels(const char *dots)
+{
+	static const int64_t lengths[] = { 256, 768, 256 * 17 };
+	static const int rows_list[] = { 1, 5, 15, 16, 17, 33, 40 };
+	static const int toks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
+	enum { TOKS_MAX = 13 };
+	for (size_t ti = 0; ti < 3; ti++)
+		for (size_t li = 0; li < 3; li++) {
+			const uint32_t type = ktypes[ti];
+			const int64_t n = lengths[li];
+			uint64_t xrow = 0;
+			eng_row_size(ENG_TYPE_Q8_K, (uint64_t)n, &xrow);
+			const size_t xs = (size_t)xrow + 4; /* 4-byte aligned, as ops.c's rows */
+			char *x = calloc(TOKS_MAX, xs);
+			float *tmp = malloc((size_t)n * sizeof(float));
+			for (int t = 0; t < TOKS_MAX; t++) {
+				for (int64_t i = 0; i < n; i++)
+					tmp[i] = rng_sym() * (float)(1 + t % 5);
+				if (t == 2)
+					memset(tmp, 0, sizeof(float) * 256); /* an all-zero super-block: d = 0 */
+				eng_quantize_row_q8_K(tmp, x + (size_t)t * xs, n);
+			}
+			size_t rb = 0;
+			char *w = random_rows(type, n, 40, &rb);
+			int bad = 0;
+			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
+				for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++)
+					bad += compare_kr(type, n, w, rb, rows_list[ri], x, xs, toks[k]);
+			char name[200];
+			snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) for every rows x tokens shape",
+				 eng_type_name(type), (long long)n, dots);
+			is_int(bad, 0, name);
+			/* the largest quants (every bit set) against +127 and -128 activations */
+			memset(w, 0xff, rb * 40);
+			for (int r = 0; r < 40; r++)
+				for (int64_t ib = 0; ib < n / 256; ib++) {
+					char *b = w + (size_t)r * rb + (size_t)ib * (rb / (size_t)(n / 256));
+					uint16_t h = eng_f32_to_f16(0.001f * (float)(r + 1)), hm = eng_f32_to_f16(0.002f);
+					memcpy(b + (type == ENG_TYPE_Q6_K ? 208 : 0), &h, 2);
+					if (type != ENG_TYPE_Q6_K)
+						memcpy(b + 2, &hm, 2);
+					else
+						memset(b + 192, 0x80, 16); /* scales -128 */
+				}
+			for (int t = 0; t < 2; t++) {
+				struct eng_block_q8_K *a = (void *)(x + (size_t)t * xs);
+				for (int64_t ib = 0; ib < n / 256; ib++) {
+					a[ib].d = 0.5f;
+					memset(a[ib].qs, t ? 0x80 : 0x7f, 256);
+					for (int g = 0; g < 16; g++)
+						a[ib].bsums[g] = (int16_t)(16 * (t ? -128 : 127));
+				}
+			}
+			snprintf(name, sizeof name, "%s n=%lld: largest quants x +127 / -128 activations exact (%s)",
+				 eng_type_name(type), (long long)n, dots);
+			is_int(compare_kr(type, n, w, rb, 17, x, xs, 2), 0, name);
+			free(w);
+			free(x);
+			free(tmp);
+		}
+}
+
+/* ---- the model: repacked against in place ---- */
+
+static int logits_of(const char *path, bool no_repack, int threads, float **out, int *nv, size_t *kr_bytes)
+{
+	struct eng_open_opts o = { .n_threads = threads, .no_repack = no_repack };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	struct mrl_err err = { 0 };
+	if (eng_model_open(&m, path, &o, &err) || eng_ctx_new(&c, m, 64, &err)) {
+		diag("%s: %s", path, err.msg);
+		eng_model_close(m);
+		return -1;
+	}
+	*kr_bytes = m->kr_bytes;
+	*nv = (int)m->cfg.n_vocab;
+	int32_t ids[40];
+	for (int i = 0; i < 40; i++)
+		ids[i] = (int32_t)(1 + (i * 977) % (*nv - 1));
+	float *l = malloc(sizeof(float) * (size_t)*nv * 40);
+	int rc = eng_decode(c, ids, 33, l, true, &err);
+	for (int i = 33; i < 40 && !rc; i++)
+		rc = eng_decode(c, ids + i, 1, l + (size_t)i * (size_t)*nv, false, &err);
+	if (rc)
+		diag("%s: %s", path, err.msg);
+	eng_ctx_free(c);
+	eng_model_close(m);
+	*out = l;
+	return rc;
+}
+
+static void check_models(void)
+{
+	const char *d = getenv("MRL_SMOLLM2_DIR"), *merilo = getenv("MERILO");
+	char dir[1024];
+	if (d) {
+		snprintf(dir, sizeof dir, "%s", d);
+	} else if (merilo) {
+		snprintf(dir, sizeof dir, "%s", merilo);
+		char *slash = strrchr(dir, '/');
+		snprintf(slash ? slash + 1 : dir, sizeof dir - (size_t)(slash ? slash + 1 - dir : 0), "smollm2");
+	} else {
+		skip("neither $MRL_SMOLLM2_DIR nor $MERILO is set", "models repacked and in place");
+		return;
+	}
+	static const char *const files[] = { "smollm2-q4_k_m.gguf", "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf" };
+	for (size_t i = 0; i < 3; i++) {
+		char path[1200], name[1300];
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
+		FILE *f = fopen(path, "rb");
+		if (!f) {
+			skip("no SmolLM2 K-quant fixture (tests/smollm2-fixtures.sh makes it)", name);
+			continue;
+		}
+		fclose(f);
+		float *a = NULL, *b = NULL, *c = NULL;
+		int nv = 0;
+		size_t kra = 0, krb = 0, krc = 0;
+		int rc = logits_of(path, true, 1, &a, &nv, &krb) | logits_of(path, false, 1, &b, &nv, &kra) |
+			 logits_of(path, false, 2, &c, &nv, &krc);
+		snprintf(name, sizeof name, "%s: %zu KiB repacked (none with no_repack)", files[i], kra >> 10);
+		ok(!rc && krb == 0 && kra > 0 && krc == kra, name);
+		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
+		is_int(rc ? -1 : memcmp(a, b, sizeof(float) * (size_t)nv * 40) || memcmp(a, c, sizeof(float) * (size_t)nv * 40),
+		       0, name);
+		free(a);
+		free(b);
+		free(c);
+	}
+}
+
+int main(void)
+{
+	check_layout();
+	if (!eng_cpu_has_vnni()) {
+		skip("no AVX-512 VNNI on this CPU: weights are not repacked here (kernels_kr.c not run)",
+		     "eng_mdot_kr against vec_dot_q8");
+		skip("no AVX-512 VNNI on this CPU", "models repacked and in place");
+		return done_testing();
+	}
+	check_kernels("VNNI single-row dots");
+	eng_cpu_vnni_disable(1);
+	check_kernels("AVX2 single-row dots");
+	eng_cpu_vnni_disable(0);
+	check_models();
+	return done_testing();
+}
