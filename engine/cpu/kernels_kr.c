@@ -27,6 +27,9 @@
 #define KR_INLINE static inline __attribute__((always_inline)) KR_TARGET
 
 enum { KR_T = 4 }; /* tokens a pass over a block */
+#ifndef KR_PF
+#define KR_PF 4096
+#endif
 
 /* The 4 activation bytes at y + i in every lane. */
 KR_INLINE __m512i y4(const int8_t *y, int i)
@@ -63,6 +66,8 @@ KR_INLINE void kr45(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 			const __m512i h = q5 ? _mm512_load_si512((const void *)b5k->qh[g]) : _mm512_setzero_si512();
 			for (int i = 0; i < 4; i++) {
 				const int c = 4 * g + i;
+				if (NT == 1)
+					_mm_prefetch((const char *)q[c] + KR_PF, _MM_HINT_T0);
 				const __m512i v = _mm512_load_si512((const void *)q[c]);
 				__m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
 				if (q5) { /* chunk 8g + 2i in the low nibbles, 8g + 2i + 1 in the high */
@@ -109,6 +114,11 @@ KR_INLINE void kr6(int64_t nb, const void *blk, const struct eng_block_q8_K *con
 		for (int t = 0; t < NT; t++)
 			sumi[t] = _mm512_setzero_si512();
 		for (int g = 0; g < 16; g++) {
+			if (NT == 1) {
+				_mm_prefetch((const char *)b->q[2 * g] + KR_PF, _MM_HINT_T0);
+				_mm_prefetch((const char *)b->q[2 * g + 1] + KR_PF, _MM_HINT_T0);
+				_mm_prefetch((const char *)b->qh[g] + KR_PF, _MM_HINT_T0);
+			}
 			const __m512i h = _mm512_load_si512((const void *)b->qh[g]);
 			const __m512i A = _mm512_load_si512((const void *)b->q[2 * g]);
 			const __m512i B = _mm512_load_si512((const void *)b->q[2 * g + 1]);
