@@ -11,6 +11,10 @@
 # A key m110-TYPE (m110-q4_k_m, m110-q6_k, ...) is the 110M F16 file in that llama-quantize
 # type: its rows (768 and 2048 wide) are whole K-quant blocks, as in 7B-class models, where
 # SmolLM2's 576-wide ones are not (llama-quantize writes those as Q5_0/Q8_0).
+# A key m7b-TYPE (m7b-q4_k_m, ...) is a 7B-shaped slice in that type: `merilo synth
+# --preset 7b --layers 2 --kv-heads 8 --ffn 14336 --dtype f16` (Mistral-7B's matrix
+# shapes: 4096- and 14336-wide rows, a 32000 x 4096 output matrix; 1.4 GB in F16),
+# through llama-quantize, under $BUILD/bench/.
 # Tests: pp128, pp512 and tg32 (llama-bench's -p/-n; merilo bench's pp and tg at
 # depth 0).
 #
@@ -59,7 +63,7 @@ done
 model_path() {
 	case $1 in
 	f16 | bf16 | f32 | q8_0 | q4_0) echo "$BUILD/bench/m110-$1.gguf" ;;
-	m110-*) echo "$BUILD/bench/$1.gguf" ;;
+	m110-* | m7b-*) echo "$BUILD/bench/$1.gguf" ;;
 	*) echo "$BUILD/smollm2/smollm2-$1.gguf" ;;
 	esac
 }
@@ -68,12 +72,23 @@ make_model() { # $1 = model key; prints nothing, fails with a message
 	m=$(model_path "$1")
 	case $1 in
 	f16 | bf16 | f32 | q8_0 | q4_0) ;;
-	m110-*) # llama-quantize's type of the 110M F16 file (rows 768 and 2048 wide: all K-quant blocks)
+	m110-* | m7b-*) # llama-quantize's type of the 110M F16 file (rows 768 and 2048 wide: all
+		# K-quant blocks) or of the 7B-shaped slice
 		[ -s "$m" ] && return 0
 		[ -x "$LQ" ] || { echo "bench-vs-llamacpp: $LQ is absent: cannot make $m" >&2; return 1; }
-		make_model f16 || return 1
+		case $1 in
+		m110-*)
+			make_model f16 || return 1
+			src=$(model_path f16)
+			;;
+		*)
+			src=$BUILD/bench/m7b-f16-slice.gguf
+			[ -s "$src" ] || "$MERILO" synth --arch llama --preset 7b --layers 2 --kv-heads 8 --ffn 14336 \
+				--dtype f16 --seed 1 -o "$src" >&2 || return 1
+			;;
+		esac
 		m=$(model_path "$1") # (make_model f16 set m to the F16 file)
-		"$LQ" "$(model_path f16)" "$m" "$(echo "${1#m110-}" | tr 'a-z' 'A-Z')" 2 >"$m.log" 2>&1 || {
+		"$LQ" "$src" "$m" "$(echo "${1#m*-}" | tr 'a-z' 'A-Z')" 2 >"$m.log" 2>&1 || {
 			echo "bench-vs-llamacpp: llama-quantize cannot make '$1' (see $m.log)" >&2
 			return 1
 		}
