@@ -8,7 +8,8 @@
  * 2. The kernels (AVX-512 VNNI hosts; skipped elsewhere with the reason): eng_mdot_kr
  *    against vec_dot_q8 on the original rows, bit for bit, with the VNNI single-row
  *    dots and with the AVX2 ones; row counts around 16, 1-13 tokens (kernels_kr.c takes
- *    4 a pass), rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
+ *    4 a pass), with GFNI's bit moves and without (Cascade Lake has VNNI, not GFNI),
+ *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
  * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's K-quant files): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
@@ -355,7 +356,14 @@ int main(void)
 		skip("no AVX-512 VNNI on this CPU", "models repacked and in place");
 		return done_testing();
 	}
-	check_kernels("VNNI single-row dots");
+	diag("Q5_K/Q6_K high bits: %s", eng_kr_has_gfni() ? "GFNI (vgf2p8affineqb), then again with shifts and masks"
+							 : "shifts and masks (no GFNI on this CPU)");
+	check_kernels(eng_kr_has_gfni() ? "VNNI single-row dots, GFNI" : "VNNI single-row dots");
+	if (eng_kr_has_gfni()) {
+		eng_kr_gfni_disable(1);
+		check_kernels("VNNI single-row dots, no GFNI");
+		eng_kr_gfni_disable(0);
+	}
 	eng_cpu_vnni_disable(1);
 	check_kernels("AVX2 single-row dots");
 	eng_cpu_vnni_disable(0);

@@ -15,6 +15,7 @@
  * (tests/eng_repack.c compares them on odd shapes, with every path reaching it). */
 #include "engine/cpu/repack.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
@@ -23,7 +24,7 @@
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) && defined(__GNUC__)
 #include <immintrin.h>
 
-#define KR_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define KR_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,gfni")))
 #define KR_INLINE static inline __attribute__((always_inline)) KR_TARGET
 
 enum { KR_T = 4 }; /* tokens a pass over a block */
@@ -45,11 +46,41 @@ KR_INLINE __m512i bit_to4(__m512i h, int k)
 	return k < 4 ? _mm512_slli_epi16(h, 4 - k) : k > 4 ? _mm512_srli_epi16(h, k - 4) : h;
 }
 
+/* Decode streams the blocks once: group g of a super-block of `groups` at sb prefetches
+ * its share of the cache lines of the super-block KR_PF bytes ahead, so every line of
+ * the stream is asked for once (a line per load of the quants missed the scales, and
+ * Q6_K's stalls on the lines left out were half its time). */
+KR_INLINE void kr_prefetch(const void *sb, int g, const int groups, const size_t bytes)
+{
+	const int lines = (int)((bytes / 64 + (size_t)groups - 1) / (size_t)groups);
+	for (int k = 0; k < lines; k++)
+		if ((size_t)(g * lines + k) * 64 < bytes)
+			_mm_prefetch((const char *)sb + KR_PF + 64 * (g * lines + k), _MM_HINT_T0);
+}
+
+/* Bits k0 and k0 + 1 (q6) or bit k0 alone of each byte of h as its bits 4 (and 5), the
+ * rest 0: one vgf2p8affineqb (byte 7 - i of the matrix qword selects output bit i), or
+ * (no GFNI) shifts and a mask. */
+KR_INLINE __m512i high_bits(__m512i h, int k0, const int q6, const int gf)
+{
+	if (gf) {
+		const uint64_t mat = q6 ? (uint64_t)(1u << k0) << 24 | (uint64_t)(1u << (k0 + 1)) << 16 : (uint64_t)(1u << k0) << 24;
+		return _mm512_gf2p8affine_epi64_epi8(h, _mm512_set1_epi64((long long)mat), 0);
+	}
+	return _mm512_and_si512(bit_to4(h, k0), _mm512_set1_epi8(q6 ? 0x30 : 0x10));
+}
+
+/* (v & m4) | hb: the nibble and the high bits (one vpternlogd). */
+KR_INLINE __m512i with_high(__m512i v, __m512i hb, __m512i m4)
+{
+	return _mm512_ternarylogic_epi32(v, hb, m4, 0xec);
+}
+
 /* Q4_K (q5 0) or Q5_K: nb super-blocks of one 16-row block x NT tokens, added to acc[t]. */
 KR_INLINE void kr45(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, __m512 *acc, const int NT,
-		    const int q5)
+		    const int q5, const int gf)
 {
-	const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct kr_q4k *b4k = (const struct kr_q4k *)blk + ib;
 		const struct kr_q5k *b5k = (const struct kr_q5k *)blk + ib;
@@ -63,16 +94,19 @@ KR_INLINE void kr45(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 			__m512i p[KR_T];
 			for (int t = 0; t < NT; t++)
 				p[t] = _mm512_setzero_si512();
+			if (NT == 1)
+				kr_prefetch(q5 ? (const void *)b5k : (const void *)b4k, g, 8, q5 ? sizeof *b5k : sizeof *b4k);
 			const __m512i h = q5 ? _mm512_load_si512((const void *)b5k->qh[g]) : _mm512_setzero_si512();
 			for (int i = 0; i < 4; i++) {
 				const int c = 4 * g + i;
-				if (NT == 1)
-					_mm_prefetch((const char *)q[c] + KR_PF, _MM_HINT_T0);
 				const __m512i v = _mm512_load_si512((const void *)q[c]);
-				__m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+				__m512i lo, hi;
 				if (q5) { /* chunk 8g + 2i in the low nibbles, 8g + 2i + 1 in the high */
-					lo = _mm512_or_si512(lo, _mm512_and_si512(bit_to4(h, 2 * i), b4));
-					hi = _mm512_or_si512(hi, _mm512_and_si512(bit_to4(h, 2 * i + 1), b4));
+					lo = with_high(v, high_bits(h, 2 * i, 0, gf), m4);
+					hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, 2 * i + 1, 0, gf), m4);
+				} else {
+					lo = _mm512_and_si512(v, m4);
+					hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
 				}
 				for (int t = 0; t < NT; t++) {
 					p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(a[t][ib].qs, 8 * c));
@@ -105,30 +139,26 @@ KR_INLINE void kr45(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 }
 
 /* Q6_K: the same for 16-element groups with int8 scales. */
-KR_INLINE void kr6(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, __m512 *acc, const int NT)
+KR_INLINE void kr6(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, __m512 *acc, const int NT,
+		   const int gf)
 {
-	const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct kr_q6k *b = (const struct kr_q6k *)blk + ib;
 		__m512i sumi[KR_T];
 		for (int t = 0; t < NT; t++)
 			sumi[t] = _mm512_setzero_si512();
 		for (int g = 0; g < 16; g++) {
-			if (NT == 1) {
-				_mm_prefetch((const char *)b->q[2 * g] + KR_PF, _MM_HINT_T0);
-				_mm_prefetch((const char *)b->q[2 * g + 1] + KR_PF, _MM_HINT_T0);
-				_mm_prefetch((const char *)b->qh[g] + KR_PF, _MM_HINT_T0);
-			}
+			if (NT == 1)
+				kr_prefetch(b, g, 16, sizeof *b);
 			const __m512i h = _mm512_load_si512((const void *)b->qh[g]);
 			const __m512i A = _mm512_load_si512((const void *)b->q[2 * g]);
 			const __m512i B = _mm512_load_si512((const void *)b->q[2 * g + 1]);
 			__m512i qk[4]; /* chunks 4g + k: the nibble and bits 2k, 2k + 1 of h as bits 4-5 */
-			qk[0] = _mm512_or_si512(_mm512_and_si512(A, m4), _mm512_and_si512(_mm512_slli_epi16(h, 4), m30));
-			qk[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4),
-						_mm512_and_si512(_mm512_slli_epi16(h, 2), m30));
-			qk[2] = _mm512_or_si512(_mm512_and_si512(B, m4), _mm512_and_si512(h, m30));
-			qk[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m4),
-						_mm512_and_si512(_mm512_srli_epi16(h, 2), m30));
+			qk[0] = with_high(A, high_bits(h, 0, 1, gf), m4);
+			qk[1] = with_high(_mm512_srli_epi16(A, 4), high_bits(h, 2, 1, gf), m4);
+			qk[2] = with_high(B, high_bits(h, 4, 1, gf), m4);
+			qk[3] = with_high(_mm512_srli_epi16(B, 4), high_bits(h, 6, 1, gf), m4);
 			const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)b->sc[g]));
 			for (int t = 0; t < NT; t++) {
 				__m512i p = _mm512_set1_epi32(-32 * a[t][ib].bsums[g]);
@@ -146,7 +176,7 @@ KR_INLINE void kr6(int64_t nb, const void *blk, const struct eng_block_q8_K *con
 
 /* One 16-row block x NT tokens from t0 into out (lanes past nr not stored). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
-		       float *out, size_t out_stride, const int NT)
+		       float *out, size_t out_stride, const int NT, const int gf)
 {
 	const struct eng_block_q8_K *a[KR_T];
 	__m512 acc[KR_T];
@@ -155,18 +185,18 @@ KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 		acc[t] = _mm512_setzero_ps();
 	}
 	if (type == ENG_TYPE_Q6_K)
-		kr6(nb, blk, a, acc, NT);
+		kr6(nb, blk, a, acc, NT, gf);
 	else if (type == ENG_TYPE_Q5_K)
-		kr45(nb, blk, a, acc, NT, 1);
+		kr45(nb, blk, a, acc, NT, 1, gf);
 	else
-		kr45(nb, blk, a, acc, NT, 0);
+		kr45(nb, blk, a, acc, NT, 0, gf);
 	const __mmask16 keep = (__mmask16)((1u << nr) - 1);
 	for (int t = 0; t < NT; t++)
 		_mm512_mask_storeu_ps(out + (size_t)(t0 + t) * out_stride, keep, acc[t]);
 }
 
-KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
-			   int n_tok, float *out, size_t out_stride)
+KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
+		       float *out, size_t out_stride, const int gf)
 {
 	const int64_t nb = n / 256;
 	const size_t block_bytes = (size_t)nb * eng_kr_superblock_bytes(type);
@@ -176,23 +206,54 @@ KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, 
 		float *o = out + r0;
 		int t0 = 0;
 		for (; t0 + KR_T <= n_tok; t0 += KR_T)
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, KR_T);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, KR_T, gf);
 		switch (n_tok - t0) {
 		case 3:
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 3);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 3, gf);
 			break;
 		case 2:
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 2);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 2, gf);
 			break;
 		case 1:
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 1);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 1, gf);
 			break;
 		default:
 			break;
 		}
 	}
 }
+
+static _Atomic int gfni_off;
+
+void eng_kr_gfni_disable(int off)
+{
+	atomic_store(&gfni_off, off);
+}
+
+int eng_kr_has_gfni(void)
+{
+	return !atomic_load_explicit(&gfni_off, memory_order_relaxed) && __builtin_cpu_supports("gfni");
+}
+
+KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
+			   int n_tok, float *out, size_t out_stride)
+{
+	if (eng_kr_has_gfni())
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, 1);
+	else
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, 0);
+}
 #else
+void eng_kr_gfni_disable(int off)
+{
+	(void)off;
+}
+
+int eng_kr_has_gfni(void)
+{
+	return 0;
+}
+
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
 		 float *out, size_t out_stride)
 { /* never called: repack.c repacks only where eng_cpu_has_vnni() */

@@ -71,4 +71,9 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
 		 float *out, size_t out_stride);
 
+/* Whether eng_mdot_kr moves Q5_K's and Q6_K's high bits with GFNI's vgf2p8affineqb (CPUID;
+ * else shifts and masks, as on Cascade Lake); off set says no from then on (tests). */
+int eng_kr_has_gfni(void);
+void eng_kr_gfni_disable(int off);
+
 #endif
