@@ -1,6 +1,6 @@
 /* eng_repack.c — K-quant matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
- * 1. The layout (every host): random Q4_K/Q5_K/Q6_K rows (every bit of the scales and
+ * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K rows (every bit of the scales and
  *    quants random) are repacked; each row's blocks are rebuilt from the 16-row blocks
  *    by repack.h's description alone and must equal the original bytes, and the lanes
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
@@ -11,7 +11,8 @@
  *    4 a pass), with GFNI's bit moves and without (Cascade Lake has VNNI, not GFNI),
  *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
- * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's K-quant files): logits of
+ * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M
+ *    and Q6_K files): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
  */
@@ -41,7 +42,19 @@ static float rng_sym(void)
 	return (float)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-static const uint32_t ktypes[] = { ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
+static const uint32_t ktypes[] = { ENG_TYPE_Q2_K, ENG_TYPE_Q3_K, ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
+#define N_KTYPES (sizeof ktypes / sizeof ktypes[0])
+
+/* Offset of a block's f16 d (dmin follows where has_dmin). */
+static size_t d_offset(uint32_t type)
+{
+	return type == ENG_TYPE_Q6_K ? 208 : type == ENG_TYPE_Q2_K ? 80 : type == ENG_TYPE_Q3_K ? 108 : 0;
+}
+
+static int has_dmin(uint32_t type)
+{
+	return type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K;
+}
 
 /* rows x n random weights of type: random bytes, finite f16 scales (d, and dmin where the type has one). */
 static char *random_rows(uint32_t type, int64_t n, int rows, size_t *row_bytes_out)
@@ -53,8 +66,8 @@ static char *random_rows(uint32_t type, int64_t n, int rows, size_t *row_bytes_o
 	for (size_t i = 0; i < (size_t)rb * (size_t)rows; i++)
 		w[i] = (char)rng_next();
 	for (size_t b = 0; b < (size_t)rows * (size_t)(n / 256); b++) {
-		const size_t d_off = type == ENG_TYPE_Q6_K ? 208 : 0;
-		for (int k = 0; k < (type == ENG_TYPE_Q6_K ? 1 : 2); k++) {
+		const size_t d_off = d_offset(type);
+		for (int k = 0; k <= has_dmin(type); k++) {
 			uint16_t h = eng_f32_to_f16(rng_sym() * 0.01f);
 			memcpy(w + b * blk + d_off + 2 * (size_t)k, &h, 2);
 		}
@@ -66,6 +79,13 @@ static char *random_rows(uint32_t type, int64_t n, int rows, size_t *row_bytes_o
 /* Row r's quant i of super-block sb (a repacked super-block), by repack.h's description. */
 static int quant_at(uint32_t type, const uint8_t *sb, int r, int i)
 {
+	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
+		const uint8_t(*q2)[64] = (const void *)sb;
+		int e = (q2[i / 16][4 * r + i % 4] >> (2 * ((i % 16) / 4))) & 3;
+		if (type == ENG_TYPE_Q3_K)
+			e |= ((((const struct kr_q3k *)sb)->qh[i / 32][4 * r + i % 4] >> ((i % 32) / 4)) & 1) << 2;
+		return e;
+	}
 	const uint8_t(*q)[64] = (const void *)sb;
 	const int c = i / 8, j = i % 4, nib = (i % 8) / 4;
 	int e = (q[c][4 * r + j] >> (4 * nib)) & 15;
@@ -82,6 +102,38 @@ static void rebuild(uint32_t type, const uint8_t *sb, int r, void *out)
 	int e[256];
 	for (int i = 0; i < 256; i++)
 		e[i] = quant_at(type, sb, r, i);
+	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
+		struct blk_q2_K *o2 = out;
+		struct blk_q3_K *o3 = out;
+		uint8_t *qs = type == ENG_TYPE_Q3_K ? o3->qs : o2->qs;
+		for (int h = 0; h < 2; h++)
+			for (int l = 0; l < 32; l++) {
+				uint8_t v = 0, hm = 0;
+				for (int j = 0; j < 4; j++) {
+					v |= (uint8_t)((e[128 * h + 32 * j + l] & 3) << (2 * j));
+					hm |= (uint8_t)((e[128 * h + 32 * j + l] >> 2) << (4 * h + j));
+				}
+				qs[32 * h + l] = v;
+				if (type == ENG_TYPE_Q3_K)
+					o3->hmask[l] |= hm;
+			}
+		if (type == ENG_TYPE_Q2_K) {
+			const struct kr_q2k *b = (const void *)sb;
+			for (int g = 0; g < 16; g++)
+				o2->scales[g] = b->scm[g / 2][2 * r + g % 2];
+			o2->d = b->d[r];
+			o2->dmin = b->dmin[r];
+			return;
+		}
+		const struct kr_q3k *b = (const void *)sb;
+		for (int g = 0; g < 16; g++) { /* the inverse of unpack_q3_k_scales */
+			const int v = b->sc[g][r] + 32;
+			o3->scales[g % 8] |= (uint8_t)((v & 15) << (g < 8 ? 0 : 4));
+			o3->scales[8 + g % 4] |= (uint8_t)((v >> 4) << (2 * (g / 4)));
+		}
+		o3->d = b->d[r];
+		return;
+	}
 	if (type == ENG_TYPE_Q6_K) {
 		const struct kr_q6k *b = (const void *)sb;
 		struct blk_q6_K *o = out;
@@ -136,7 +188,7 @@ static void check_layout(void)
 {
 	static const int64_t lengths[] = { 256, 768, 256 * 17 };
 	static const int rows_list[] = { 1, 15, 16, 17, 40 };
-	for (size_t ti = 0; ti < 3; ti++)
+	for (size_t ti = 0; ti < N_KTYPES; ti++)
 		for (size_t li = 0; li < 3; li++) {
 			const uint32_t type = ktypes[ti];
 			const int64_t n = lengths[li], nb = n / 256;
@@ -154,7 +206,10 @@ static void check_layout(void)
 				eng_kr_pack(type, n, rows, w, rb, p2, nblk - 1, nblk);
 				eng_kr_pack(type, n, rows, w, rb, p2, 0, nblk - 1);
 				bad_split += memcmp(p, p2, bytes) != 0;
-				char out[256];
+				char out[256], zero_row[256] = { 0 };
+				uint8_t *zero_sb = calloc(1, sbb); /* what a row of zeros in the layout rebuilds to */
+				rebuild(type, zero_sb, 0, zero_row);
+				free(zero_sb);
 				for (int r = 0; r < (int)nblk * 16; r++)
 					for (int64_t ib = 0; ib < nb; ib++) {
 						const uint8_t *sb = p + ((size_t)(r / 16) * (size_t)nb + (size_t)ib) * sbb;
@@ -163,8 +218,7 @@ static void check_layout(void)
 						if (r < rows) {
 							bad += memcmp(out, w + (size_t)r * rb + (size_t)ib * blk, blk) != 0;
 						} else {
-							for (size_t k = 0; k < blk; k++)
-								bad_pad += out[k] != 0;
+							bad_pad += memcmp(out, zero_row, blk) != 0;
 						}
 					}
 				free(w);
@@ -174,7 +228,7 @@ static void check_layout(void)
 			tap_test_begin("%s n=%lld: repacked rows rebuild to the original bytes (rows 1, 15, 16, 17, 40)",
 				       eng_type_name(type), (long long)n);
 			is_int(bad, 0, "every (row, super-block) rebuilt from repack.h's layout equals the file's bytes");
-			is_int(bad_pad, 0, "rows past the last are zero");
+			is_int(bad_pad, 0, "rows past the last are zero in the layout");
 			is_int(bad_split, 0, "packing the block ranges separately gives the same bytes");
 			tap_test_end(__FILE__, __LINE__);
 		}
@@ -220,7 +274,7 @@ static void check_kernels(const char *dots)
 	static const int rows_list[] = { 1, 5, 15, 16, 17, 33, 40 };
 	static const int toks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
 	enum { TOKS_MAX = 13 };
-	for (size_t ti = 0; ti < 3; ti++)
+	for (size_t ti = 0; ti < N_KTYPES; ti++)
 		for (size_t li = 0; li < 3; li++) {
 			const uint32_t type = ktypes[ti];
 			const int64_t n = lengths[li];
@@ -252,10 +306,10 @@ static void check_kernels(const char *dots)
 				for (int64_t ib = 0; ib < n / 256; ib++) {
 					char *b = w + (size_t)r * rb + (size_t)ib * (rb / (size_t)(n / 256));
 					uint16_t h = eng_f32_to_f16(0.001f * (float)(r + 1)), hm = eng_f32_to_f16(0.002f);
-					memcpy(b + (type == ENG_TYPE_Q6_K ? 208 : 0), &h, 2);
-					if (type != ENG_TYPE_Q6_K)
-						memcpy(b + 2, &hm, 2);
-					else
+					memcpy(b + d_offset(type), &h, 2);
+					if (has_dmin(type))
+						memcpy(b + d_offset(type) + 2, &hm, 2);
+					if (type == ENG_TYPE_Q6_K)
 						memset(b + 192, 0x80, 16); /* scales -128 */
 				}
 			for (int t = 0; t < 2; t++) {
@@ -320,8 +374,9 @@ static void check_models(void)
 		skip("neither $MRL_SMOLLM2_DIR nor $MERILO is set", "models repacked and in place");
 		return;
 	}
-	static const char *const files[] = { "smollm2-q4_k_m.gguf", "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf" };
-	for (size_t i = 0; i < 3; i++) {
+	static const char *const files[] = { "smollm2-q2_k.gguf", "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
+					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf" };
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char path[1200], name[1300];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
 		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);

@@ -1,4 +1,4 @@
-/* kernels_kr.c — Q4_K, Q5_K and Q6_K on repack.h's 16-row blocks, with AVX-512 VNNI.
+/* kernels_kr.c — Q2_K..Q6_K on repack.h's 16-row blocks, with AVX-512 VNNI.
  *
  * A block of 16 rows meets up to KR_T tokens at a time. For each 4-element chunk, one
  * 64-byte vector holds the 16 rows' quants (two chunks a vector, in its low and high
@@ -174,6 +174,90 @@ KR_INLINE void kr6(int64_t nb, const void *blk, const struct eng_block_q8_K *con
 	}
 }
 
+/* Bits 2k and 2k + 1 of each byte of v as its bits 0-1, the rest 0 (Q2_K/Q3_K's planes). */
+KR_INLINE __m512i two_bits(__m512i v, int k, const int gf)
+{
+	if (gf)
+		return _mm512_gf2p8affine_epi64_epi8(
+			v, _mm512_set1_epi64((long long)((uint64_t)(1u << (2 * k)) << 56 | (uint64_t)(1u << (2 * k + 1)) << 48)), 0);
+	return _mm512_and_si512(k ? _mm512_srli_epi16(v, 2 * k) : v, _mm512_set1_epi8(3));
+}
+
+/* Bit b of each byte of h as its bit 2, the rest 0 (Q3_K's third bit). */
+KR_INLINE __m512i third_bit(__m512i h, int b, const int gf)
+{
+	if (gf)
+		return _mm512_gf2p8affine_epi64_epi8(h, _mm512_set1_epi64((long long)((uint64_t)(1u << b) << 40)), 0);
+	const __m512i x = b < 2 ? _mm512_slli_epi16(h, 2 - b) : b > 2 ? _mm512_srli_epi16(h, b - 2) : h;
+	return _mm512_and_si512(x, _mm512_set1_epi8(4));
+}
+
+/* Q2_K (q3 0) or Q3_K: nb super-blocks of one 16-row block x NT tokens, added to acc[t].
+ * A 16-element group is one vector of 2-bit planes; Q2_K's scales and mins come as the
+ * file's bytes paired by group (vpmovzxbw: lane r's int16s are groups 2m and 2m + 1, so
+ * the low nibbles masked are the scales as int32 lanes and the high nibbles the mins
+ * pairs of vpmaddwd); Q3_K's -4 comes off each group through the bsums, as Q6_K's -32. */
+KR_INLINE void kr23(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, __m512 *acc, const int NT,
+		    const int q3, const int gf)
+{
+	const __m512i m0f = _mm512_set1_epi32(0x0f);
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const struct kr_q2k *b2 = (const struct kr_q2k *)blk + ib;
+		const struct kr_q3k *b3 = (const struct kr_q3k *)blk + ib;
+		const uint8_t(*q)[64] = q3 ? b3->q : b2->q;
+		__m512i sumi[KR_T], summ[KR_T];
+		for (int t = 0; t < NT; t++)
+			sumi[t] = summ[t] = _mm512_setzero_si512();
+		for (int m = 0; m < 8; m++) {
+			if (NT == 1)
+				kr_prefetch(q3 ? (const void *)b3 : (const void *)b2, m, 8, q3 ? sizeof *b3 : sizeof *b2);
+			__m512i s2[2], mins = _mm512_setzero_si512(), h = _mm512_setzero_si512();
+			if (q3) {
+				h = _mm512_load_si512((const void *)b3->qh[m]);
+				for (int gg = 0; gg < 2; gg++)
+					s2[gg] = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)b3->sc[2 * m + gg]));
+			} else {
+				const __m512i v = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)b2->scm[m]));
+				s2[0] = _mm512_and_si512(v, m0f);
+				s2[1] = _mm512_and_si512(_mm512_srli_epi32(v, 16), m0f);
+				mins = _mm512_srli_epi16(v, 4);
+			}
+			for (int gg = 0; gg < 2; gg++) {
+				const int g = 2 * m + gg;
+				const __m512i v = _mm512_load_si512((const void *)q[g]);
+				__m512i u[4];
+				for (int k = 0; k < 4; k++)
+					u[k] = q3 ? _mm512_or_si512(two_bits(v, k, gf), third_bit(h, 4 * gg + k, gf))
+						  : two_bits(v, k, gf);
+				for (int t = 0; t < NT; t++) {
+					__m512i p = q3 ? _mm512_set1_epi32(-4 * a[t][ib].bsums[g]) : _mm512_setzero_si512();
+					for (int k = 0; k < 4; k++)
+						p = _mm512_dpbusd_epi32(p, u[k], y4(a[t][ib].qs, 16 * g + 4 * k));
+					sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p, s2[gg]));
+				}
+			}
+			if (!q3)
+				for (int t = 0; t < NT; t++) {
+					const int16_t *bs = a[t][ib].bsums;
+					summ[t] = _mm512_add_epi32(summ[t], _mm512_madd_epi16(mins, _mm512_set1_epi32((int)(
+						(uint32_t)(uint16_t)bs[2 * m + 1] << 16 | (uint16_t)bs[2 * m]))));
+				}
+		}
+		const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q3 ? b3->d : b2->d)));
+		for (int t = 0; t < NT; t++) {
+			const __m512 dx = _mm512_set1_ps(a[t][ib].d);
+			const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(d, dx), _mm512_cvtepi32_ps(sumi[t]));
+			if (q3) {
+				acc[t] = _mm512_add_ps(acc[t], t1);
+			} else {
+				const __m512 dmin = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)b2->dmin));
+				const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(dmin, dx), _mm512_cvtepi32_ps(summ[t]));
+				acc[t] = _mm512_add_ps(acc[t], _mm512_sub_ps(t1, t2));
+			}
+		}
+	}
+}
+
 /* One 16-row block x NT tokens from t0 into out (lanes past nr not stored). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
 		       float *out, size_t out_stride, const int NT, const int gf)
@@ -186,6 +270,10 @@ KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 	}
 	if (type == ENG_TYPE_Q6_K)
 		kr6(nb, blk, a, acc, NT, gf);
+	else if (type == ENG_TYPE_Q2_K)
+		kr23(nb, blk, a, acc, NT, 0, gf);
+	else if (type == ENG_TYPE_Q3_K)
+		kr23(nb, blk, a, acc, NT, 1, gf);
 	else if (type == ENG_TYPE_Q5_K)
 		kr45(nb, blk, a, acc, NT, 1, gf);
 	else

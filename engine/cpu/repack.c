@@ -1,8 +1,8 @@
 /* repack.c — the CPU backend's weights: K-quant matrices repacked at load (repack.h).
  *
  * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
- * weight (the layers' projections and an untied output matrix) of type Q4_K, Q5_K or
- * Q6_K, repacks the rows into one 64-byte aligned allocation (the threads of the model
+ * weight (the layers' projections and an untied output matrix) of type Q2_K, Q3_K,
+ * Q4_K, Q5_K or Q6_K, repacks the rows into one 64-byte aligned allocation (the threads of the model
  * take blocks from a shared counter; each block is written by one thread). The mapped
  * file's pages of a repacked tensor are then dropped from memory (MADV_DONTNEED: they
  * are clean file pages, read again from the file if anything reads m->w later), so the
@@ -27,6 +27,10 @@
 size_t eng_kr_superblock_bytes(uint32_t type)
 {
 	switch (type) {
+	case ENG_TYPE_Q2_K:
+		return sizeof(struct kr_q2k);
+	case ENG_TYPE_Q3_K:
+		return sizeof(struct kr_q3k);
 	case ENG_TYPE_Q4_K:
 		return sizeof(struct kr_q4k);
 	case ENG_TYPE_Q5_K:
@@ -46,6 +50,17 @@ size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows)
 /* Row r's 256 unsigned quants of super-block ib in element order (repack.h). */
 static void row_quants(uint32_t type, const void *row, int64_t ib, uint8_t e[256])
 {
+	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
+		const struct blk_q2_K *b2 = (const struct blk_q2_K *)row + ib;
+		const struct blk_q3_K *b3 = (const struct blk_q3_K *)row + ib;
+		const uint8_t *qs = type == ENG_TYPE_Q3_K ? b3->qs : b2->qs;
+		for (int h = 0; h < 2; h++)
+			for (int j = 0; j < 4; j++)
+				for (int l = 0; l < 32; l++)
+					e[128 * h + 32 * j + l] = (uint8_t)(((qs[32 * h + l] >> (2 * j)) & 3) |
+						(type == ENG_TYPE_Q3_K ? ((b3->hmask[l] >> (4 * h + j)) & 1) << 2 : 0));
+		return;
+	}
 	if (type == ENG_TYPE_Q6_K) {
 		const struct blk_q6_K *w = (const struct blk_q6_K *)row + ib;
 		for (int h = 0; h < 2; h++)
@@ -68,12 +83,52 @@ static void row_quants(uint32_t type, const void *row, int64_t ib, uint8_t e[256
 		}
 }
 
+/* Q2_K / Q3_K: row r of super-block ib into dst, from its quants e. */
+static void pack_row23(uint32_t type, const void *src, int64_t ib, int r, const uint8_t e[256], void *dst)
+{
+	uint8_t(*q)[64] = dst; /* q[16][64] leads both layouts */
+	for (int g = 0; g < 16; g++)
+		for (int j = 0; j < 4; j++) {
+			uint8_t v = 0;
+			for (int k = 0; k < 4; k++)
+				v |= (uint8_t)((e[16 * g + 4 * k + j] & 3) << (2 * k));
+			q[g][4 * r + j] = v;
+		}
+	if (type == ENG_TYPE_Q2_K) {
+		struct kr_q2k *b = dst;
+		const struct blk_q2_K *w = (const struct blk_q2_K *)src + ib;
+		for (int g = 0; g < 16; g++)
+			b->scm[g / 2][2 * r + g % 2] = w->scales[g];
+		b->d[r] = w->d;
+		b->dmin[r] = w->dmin;
+		return;
+	}
+	struct kr_q3k *b = dst;
+	const struct blk_q3_K *w = (const struct blk_q3_K *)src + ib;
+	for (int m = 0; m < 8; m++)
+		for (int j = 0; j < 4; j++) {
+			uint8_t h = 0;
+			for (int k = 0; k < 8; k++)
+				h |= (uint8_t)(((e[32 * m + 4 * k + j] >> 2) & 1) << k);
+			b->qh[m][4 * r + j] = h;
+		}
+	int sc[16];
+	unpack_q3_k_scales(w->scales, sc);
+	for (int g = 0; g < 16; g++)
+		b->sc[g][r] = (int8_t)sc[g];
+	b->d[r] = w->d;
+}
+
 /* Row r of super-block ib (of the row at src) into the repacked super-block dst. */
 static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *dst)
 {
 	uint8_t e[256];
 	row_quants(type, src, ib, e);
-	uint8_t(*q)[64] = dst; /* q[32][64] leads all three layouts */
+	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
+		pack_row23(type, src, ib, r, e, dst);
+		return;
+	}
+	uint8_t(*q)[64] = dst; /* q[32][64] leads the Q4_K, Q5_K and Q6_K layouts */
 	for (int c = 0; c < 32; c++)
 		for (int j = 0; j < 4; j++)
 			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
