@@ -1,6 +1,6 @@
 /* eng_repack.c — K-quant matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
- * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K rows (every bit of the scales and
+ * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (every bit of the scales and
  *    quants random) are repacked; each row's blocks are rebuilt from the 16-row blocks
  *    by repack.h's description alone and must equal the original bytes, and the lanes
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
@@ -11,8 +11,8 @@
  *    4 a pass), with GFNI's bit moves and without (Cascade Lake has VNNI, not GFNI),
  *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
- * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M
- *    and Q6_K files): logits of
+ * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M,
+ *    Q6_K and IQ4_XS files): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
  */
@@ -42,7 +42,8 @@ static float rng_sym(void)
 	return (float)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-static const uint32_t ktypes[] = { ENG_TYPE_Q2_K, ENG_TYPE_Q3_K, ENG_TYPE_Q4_K, ENG_TYPE_Q5_K, ENG_TYPE_Q6_K };
+static const uint32_t ktypes[] = { ENG_TYPE_Q2_K, ENG_TYPE_Q3_K,  ENG_TYPE_Q4_K,
+				   ENG_TYPE_Q5_K, ENG_TYPE_Q6_K, ENG_TYPE_IQ4_XS };
 #define N_KTYPES (sizeof ktypes / sizeof ktypes[0])
 
 /* Offset of a block's f16 d (dmin follows where has_dmin). */
@@ -132,6 +133,19 @@ static void rebuild(uint32_t type, const uint8_t *sb, int r, void *out)
 			o3->scales[8 + g % 4] |= (uint8_t)((v >> 4) << (2 * (g / 4)));
 		}
 		o3->d = b->d[r];
+		return;
+	}
+	if (type == ENG_TYPE_IQ4_XS) {
+		const struct kr_iq4xs *b = (const void *)sb;
+		struct blk_iq4_xs *o = out;
+		for (int j = 0; j < 8; j++) {
+			for (int l = 0; l < 16; l++)
+				o->qs[16 * j + l] = (uint8_t)(e[32 * j + l] | e[32 * j + 16 + l] << 4);
+			const int ls = b->sc[j][r] + 32;
+			o->scales_l[j / 2] |= (uint8_t)((ls & 15) << (4 * (j % 2)));
+			o->scales_h |= (uint16_t)((ls >> 4) << (2 * j));
+		}
+		o->d = b->d[r];
 		return;
 	}
 	if (type == ENG_TYPE_Q6_K) {
@@ -374,8 +388,8 @@ static void check_models(void)
 		skip("neither $MRL_SMOLLM2_DIR nor $MERILO is set", "models repacked and in place");
 		return;
 	}
-	static const char *const files[] = { "smollm2-q2_k.gguf", "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
-					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf" };
+	static const char *const files[] = { "smollm2-q2_k.gguf",   "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
+					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf",   "smollm2-iq4_xs.gguf" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char path[1200], name[1300];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -1,4 +1,4 @@
-/* kernels_kr.c — Q2_K..Q6_K on repack.h's 16-row blocks, with AVX-512 VNNI.
+/* kernels_kr.c — Q2_K..Q6_K and IQ4_XS on repack.h's 16-row blocks, with AVX-512 VNNI.
  *
  * A block of 16 rows meets up to KR_T tokens at a time. For each 4-element chunk, one
  * 64-byte vector holds the 16 rows' quants (two chunks a vector, in its low and high
@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
+#include "engine/quants_int.h"
 #include "engine/types.h"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) && defined(__GNUC__)
@@ -258,6 +259,45 @@ KR_INLINE void kr23(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 	}
 }
 
+/* IQ4_XS: the indices as Q4_K's quants, each looked up (vpshufb) in the 16 levels + 128,
+ * unsigned for vpdpbusd; the 128 x the sub-block's activation sum comes off first. */
+KR_INLINE void kri4(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, __m512 *acc, const int NT)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
+	const __m512i lut = _mm512_broadcast_i32x4(_mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values),
+								_mm_set1_epi8((char)0x80)));
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const struct kr_iq4xs *b = (const struct kr_iq4xs *)blk + ib;
+		__m512i sumi[KR_T];
+		for (int t = 0; t < NT; t++)
+			sumi[t] = _mm512_setzero_si512();
+		for (int g = 0; g < 8; g++) {
+			if (NT == 1)
+				kr_prefetch(b, g, 8, sizeof *b);
+			__m512i p[KR_T];
+			for (int t = 0; t < NT; t++)
+				p[t] = _mm512_set1_epi32(-128 * (a[t][ib].bsums[2 * g] + a[t][ib].bsums[2 * g + 1]));
+			for (int i = 0; i < 4; i++) {
+				const int c = 4 * g + i;
+				const __m512i v = _mm512_load_si512((const void *)b->q[c]);
+				const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
+				const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+				for (int t = 0; t < NT; t++) {
+					p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(a[t][ib].qs, 8 * c));
+					p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));
+				}
+			}
+			const __m512i s = _mm512_cvtepi8_epi32(_mm_load_si128((const __m128i *)b->sc[g]));
+			for (int t = 0; t < NT; t++)
+				sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p[t], s));
+		}
+		const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)b->d));
+		for (int t = 0; t < NT; t++)
+			acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(a[t][ib].d)),
+								     _mm512_cvtepi32_ps(sumi[t])));
+	}
+}
+
 /* One 16-row block x NT tokens from t0 into out (lanes past nr not stored). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
 		       float *out, size_t out_stride, const int NT, const int gf)
@@ -270,6 +310,8 @@ KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 	}
 	if (type == ENG_TYPE_Q6_K)
 		kr6(nb, blk, a, acc, NT, gf);
+	else if (type == ENG_TYPE_IQ4_XS)
+		kri4(nb, blk, a, acc, NT);
 	else if (type == ENG_TYPE_Q2_K)
 		kr23(nb, blk, a, acc, NT, 0, gf);
 	else if (type == ENG_TYPE_Q3_K)

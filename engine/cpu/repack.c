@@ -2,7 +2,7 @@
  *
  * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
  * weight (the layers' projections and an untied output matrix) of type Q2_K, Q3_K,
- * Q4_K, Q5_K or Q6_K, repacks the rows into one 64-byte aligned allocation (the threads of the model
+ * Q4_K, Q5_K, Q6_K or IQ4_XS, repacks the rows into one 64-byte aligned allocation (the threads of the model
  * take blocks from a shared counter; each block is written by one thread). The mapped
  * file's pages of a repacked tensor are then dropped from memory (MADV_DONTNEED: they
  * are clean file pages, read again from the file if anything reads m->w later), so the
@@ -37,6 +37,8 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 		return sizeof(struct kr_q5k);
 	case ENG_TYPE_Q6_K:
 		return sizeof(struct kr_q6k);
+	case ENG_TYPE_IQ4_XS:
+		return sizeof(struct kr_iq4xs);
 	default:
 		return 0;
 	}
@@ -59,6 +61,15 @@ static void row_quants(uint32_t type, const void *row, int64_t ib, uint8_t e[256
 				for (int l = 0; l < 32; l++)
 					e[128 * h + 32 * j + l] = (uint8_t)(((qs[32 * h + l] >> (2 * j)) & 3) |
 						(type == ENG_TYPE_Q3_K ? ((b3->hmask[l] >> (4 * h + j)) & 1) << 2 : 0));
+		return;
+	}
+	if (type == ENG_TYPE_IQ4_XS) {
+		const struct blk_iq4_xs *w = (const struct blk_iq4_xs *)row + ib;
+		for (int j = 0; j < 8; j++)
+			for (int l = 0; l < 16; l++) {
+				e[32 * j + l] = w->qs[16 * j + l] & 15;
+				e[32 * j + 16 + l] = w->qs[16 * j + l] >> 4;
+			}
 		return;
 	}
 	if (type == ENG_TYPE_Q6_K) {
@@ -132,6 +143,15 @@ static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *ds
 	for (int c = 0; c < 32; c++)
 		for (int j = 0; j < 4; j++)
 			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
+	if (type == ENG_TYPE_IQ4_XS) {
+		struct kr_iq4xs *b = dst;
+		const struct blk_iq4_xs *w = (const struct blk_iq4_xs *)src + ib;
+		for (int j = 0; j < 8; j++)
+			b->sc[j][r] = (int8_t)((((w->scales_l[j / 2] >> (4 * (j % 2))) & 0x0f) |
+						(((w->scales_h >> (2 * j)) & 3) << 4)) - 32);
+		b->d[r] = w->d;
+		return;
+	}
 	if (type == ENG_TYPE_Q6_K) {
 		struct kr_q6k *b = dst;
 		const struct blk_q6_K *w = (const struct blk_q6_K *)src + ib;

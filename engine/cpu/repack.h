@@ -8,16 +8,19 @@
  * each of the 16 rows' sums, and the sums end in the lanes, one row a lane. The quants
  * stay 4-bit packed (two chunks a byte: low and high nibble), so a block is no bigger
  * than the 16 rows it holds (Q4_K: 2.8% bigger, its 6-bit scales unpacked to bytes; Q3_K
- * 5.5%, its scales too; Q2_K, Q5_K and Q6_K the same size).
+ * 5.5%, its scales too; IQ4_XS 2.9%; Q2_K, Q5_K and Q6_K the same size).
  *
  * Within a 16-row block, for each super-block (256 elements, "element order" = the
  * order of the Q8_K activations' qs), with e_r[i] row r's unsigned quant i (Q2_K 0..3,
- * Q3_K 0..7, Q4_K 0..15, Q5_K 0..31, Q6_K 0..63; Q3_K's -4 and Q6_K's -32 come off
- * through the activations' bsums), for Q4_K, Q5_K and Q6_K:
+ * Q3_K 0..7, Q4_K 0..15, Q5_K 0..31, Q6_K 0..63; IQ4_XS its index 0..15 into the 16
+ * levels; Q3_K's -4 and Q6_K's -32 come off through the activations' bsums, and so
+ * does the 128 that IQ4_XS's levels carry in the kernel to be unsigned), for Q4_K,
+ * Q5_K, Q6_K and IQ4_XS:
  *   q[c][4r + j]  = (e_r[8c + j] & 15) | (e_r[8c + 4 + j] & 15) << 4   (c = 0..31, j = 0..3)
  *   Q5_K qh[g][4r + j], g = 0..7 (32-element sub-block): bit k = bit 4 of e_r[32g + 4k + j]
  *   Q6_K qh[g][4r + j], g = 0..15 (16-element group): bits 2k..2k+1 = bits 4-5 of e_r[16g + 4k + j]
- *   sc[g][r]: the group's scale (Q4_K/Q5_K: 6-bit unsigned of unpack_k_scales; Q6_K: int8)
+ *   sc[g][r]: the group's scale (Q4_K/Q5_K: 6-bit unsigned of unpack_k_scales; Q6_K: int8;
+ *             IQ4_XS: its 32-element sub-block's 6-bit scale - 32)
  *   Q4_K/Q5_K mn[m][2r + i]: the min of sub-block 2m + i (pairs, for vpmaddwd with the bsums)
  *   d[r], dmin[r]: the row's f16 super-block scales as stored.
  * and for Q2_K and Q3_K (2-bit planes, a 16-element group a vector):
@@ -72,13 +75,21 @@ struct kr_q3k {
 	uint8_t pad[32];
 };
 
+struct kr_iq4xs {
+	uint8_t q[32][64];  /* the 4-bit indices into iq4nl_values, as Q4_K's quants */
+	int8_t sc[8][16];   /* each sub-block's scale, -32..31 */
+	uint16_t d[16];
+	uint8_t pad[32];
+};
+
+_Static_assert(sizeof(struct kr_iq4xs) == 2240 && sizeof(struct kr_iq4xs) % 64 == 0, "kr_iq4xs");
 _Static_assert(sizeof(struct kr_q2k) == 1344 && sizeof(struct kr_q2k) % 64 == 0, "kr_q2k");
 _Static_assert(sizeof(struct kr_q3k) == 1856 && sizeof(struct kr_q3k) % 64 == 0, "kr_q3k");
 _Static_assert(sizeof(struct kr_q4k) == 2368 && sizeof(struct kr_q4k) % 64 == 0, "kr_q4k");
 _Static_assert(sizeof(struct kr_q5k) == 2880 && sizeof(struct kr_q5k) % 64 == 0, "kr_q5k");
 _Static_assert(sizeof(struct kr_q6k) == 3392 && sizeof(struct kr_q6k) % 64 == 0, "kr_q6k");
 
-/* Bytes of one repacked super-block of 16 rows of type (Q2_K..Q6_K), 0 for any other. */
+/* Bytes of one repacked super-block of 16 rows of type (Q2_K..Q6_K, IQ4_XS), 0 for any other. */
 size_t eng_kr_superblock_bytes(uint32_t type);
 /* Bytes of the whole repacked matrix of rows x n elements (n a multiple of 256). */
 size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
