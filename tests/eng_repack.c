@@ -4,7 +4,8 @@
  *    quants random) are repacked; each row's blocks are rebuilt from the 16-row blocks
  *    by repack.h's description alone and must equal the original bytes, and the lanes
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
- *    threads do) gives the same bytes.
+ *    threads do) gives the same bytes, and eng_kr_row_to_f32 (the rows of a tied
+ *    embedding) gives every row's to_f32 floats bit for bit.
  * 2. The kernels (AVX-512 VNNI hosts; skipped elsewhere with the reason): eng_mdot_kr
  *    against vec_dot_q8 on the original rows, bit for bit, with the VNNI single-row
  *    dots and with the AVX2 ones; row counts around 16, 1-13 tokens (kernels_kr.c takes
@@ -207,7 +208,7 @@ static void check_layout(void)
 			const uint32_t type = ktypes[ti];
 			const int64_t n = lengths[li], nb = n / 256;
 			const size_t sbb = eng_kr_superblock_bytes(type);
-			int bad = 0, bad_pad = 0, bad_split = 0;
+			int bad = 0, bad_pad = 0, bad_split = 0, bad_rows = 0;
 			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
 				const int rows = rows_list[ri];
 				size_t rb = 0;
@@ -220,6 +221,14 @@ static void check_layout(void)
 				eng_kr_pack(type, n, rows, w, rb, p2, nblk - 1, nblk);
 				eng_kr_pack(type, n, rows, w, rb, p2, 0, nblk - 1);
 				bad_split += memcmp(p, p2, bytes) != 0;
+				float *fa = malloc(sizeof(float) * (size_t)n), *fb = malloc(sizeof(float) * (size_t)n);
+				for (int r = 0; r < rows; r++) { /* the row getter a tied embedding uses */
+					eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
+					eng_kr_row_to_f32(type, n, p, r, fb);
+					bad_rows += memcmp(fa, fb, sizeof(float) * (size_t)n) != 0;
+				}
+				free(fa);
+				free(fb);
 				char out[256], zero_row[256] = { 0 };
 				uint8_t *zero_sb = calloc(1, sbb); /* what a row of zeros in the layout rebuilds to */
 				rebuild(type, zero_sb, 0, zero_row);
@@ -244,6 +253,7 @@ static void check_layout(void)
 			is_int(bad, 0, "every (row, super-block) rebuilt from repack.h's layout equals the file's bytes");
 			is_int(bad_pad, 0, "rows past the last are zero in the layout");
 			is_int(bad_split, 0, "packing the block ranges separately gives the same bytes");
+			is_int(bad_rows, 0, "eng_kr_row_to_f32 gives to_f32's floats of every row");
 			tap_test_end(__FILE__, __LINE__);
 		}
 }

@@ -276,6 +276,11 @@ static void cpu_get_rows(struct eng_exec *ex, const struct eng_tensor *w, const 
 {
 	(void)ex;
 	const struct eng_type_traits *tt = eng_type_get(w->type);
+	if (w->layout == ENG_LAYOUT_KR16) { /* a tied output matrix, repacked (repack.c) */
+		for (int i = 0; i < n; i++)
+			eng_kr_row_to_f32(w->type, (int64_t)w->ne0, w->data, ids[i], out + (size_t)i * w->ne0);
+		return;
+	}
 	for (int i = 0; i < n; i++)
 		tt->to_f32((const char *)w->data + (size_t)ids[i] * w->row_bytes, out + (size_t)i * w->ne0,
 			   (int64_t)w->ne0);

@@ -6,8 +6,10 @@
  * take blocks from a shared counter; each block is written by one thread). The mapped
  * file's pages of a repacked tensor are then dropped from memory (MADV_DONTNEED: they
  * are clean file pages, read again from the file if anything reads m->w later), so the
- * resident size stays about one copy of the weights. The token embedding is never
- * repacked: its rows are read one at a time by id. Where the CPU has no AVX-512 VNNI
+ * resident size stays about one copy of the weights. The token embedding is repacked
+ * only as a tied output matrix (Llama 3.2, Gemma 2): then ops.c reads the rows of ids
+ * back from the blocks (eng_kr_row_to_f32: the file's block rebuilt, then the type's
+ * to_f32, so the same floats). Where the CPU has no AVX-512 VNNI
  * (kernels_kr.c's kernels need it), or the caller asked for rows, m->wx is m->w.
  */
 #include "engine/cpu/repack.h"
@@ -205,6 +207,136 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 	}
 }
 
+/* ---- reading a row back (a tied output matrix is also the token embedding) ---- */
+
+/* Row r's quant i of the repacked super-block sb. */
+static int quant_of(uint32_t type, const uint8_t *sb, int r, int i)
+{
+	const uint8_t(*q)[64] = (const void *)sb;
+	const int j = i % 4;
+	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
+		int e = (q[i / 16][4 * r + j] >> (2 * ((i % 16) / 4))) & 3;
+		if (type == ENG_TYPE_Q3_K)
+			e |= ((((const struct kr_q3k *)sb)->qh[i / 32][4 * r + j] >> ((i % 32) / 4)) & 1) << 2;
+		return e;
+	}
+	int e = (q[i / 8][4 * r + j] >> (4 * ((i % 8) / 4))) & 15;
+	if (type == ENG_TYPE_Q5_K)
+		e |= ((((const struct kr_q5k *)sb)->qh[i / 32][4 * r + j] >> ((i % 32) / 4)) & 1) << 4;
+	if (type == ENG_TYPE_Q6_K)
+		e |= ((((const struct kr_q6k *)sb)->qh[i / 16][4 * r + j] >> (2 * ((i % 16) / 4))) & 3) << 4;
+	return e;
+}
+
+/* Row r of the repacked super-block sb as the file's block (the inverse of pack_row). */
+static void file_block(uint32_t type, const uint8_t *sb, int r, void *out)
+{
+	uint8_t e[256];
+	for (int i = 0; i < 256; i++)
+		e[i] = (uint8_t)quant_of(type, sb, r, i);
+	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
+		const int q3 = type == ENG_TYPE_Q3_K;
+		struct blk_q2_K *b2 = out;
+		struct blk_q3_K *b3 = out;
+		for (int h = 0; h < 2; h++)
+			for (int l = 0; l < 32; l++)
+				for (int j = 0; j < 4; j++) {
+					const uint8_t x = e[128 * h + 32 * j + l];
+					(q3 ? b3->qs : b2->qs)[32 * h + l] |= (uint8_t)((x & 3) << (2 * j));
+					if (q3)
+						b3->hmask[l] |= (uint8_t)((x >> 2) << (4 * h + j));
+				}
+		if (q3) {
+			const struct kr_q3k *k = (const void *)sb;
+			for (int g = 0; g < 16; g++) { /* unpack_q3_k_scales backwards */
+				const int v = k->sc[g][r] + 32;
+				b3->scales[g % 8] |= (uint8_t)((v & 15) << (4 * (g / 8)));
+				b3->scales[8 + g % 4] |= (uint8_t)((v >> 4) << (2 * (g / 4)));
+			}
+			b3->d = k->d[r];
+		} else {
+			const struct kr_q2k *k = (const void *)sb;
+			for (int g = 0; g < 16; g++)
+				b2->scales[g] = k->scm[g / 2][2 * r + g % 2];
+			b2->d = k->d[r];
+			b2->dmin = k->dmin[r];
+		}
+		return;
+	}
+	if (type == ENG_TYPE_Q6_K) {
+		const struct kr_q6k *k = (const void *)sb;
+		struct blk_q6_K *b = out;
+		for (int h = 0; h < 2; h++)
+			for (int l = 0; l < 32; l++) {
+				const uint8_t *x = e + 128 * h;
+				b->ql[64 * h + l] = (uint8_t)((x[l] & 15) | (x[l + 64] & 15) << 4);
+				b->ql[64 * h + 32 + l] = (uint8_t)((x[l + 32] & 15) | (x[l + 96] & 15) << 4);
+				b->qh[32 * h + l] = (uint8_t)(x[l] >> 4 | (x[l + 32] >> 4) << 2 | (x[l + 64] >> 4) << 4 |
+							      (x[l + 96] >> 4) << 6);
+			}
+		for (int g = 0; g < 16; g++)
+			b->scales[g] = k->sc[g][r];
+		b->d = k->d[r];
+		return;
+	}
+	if (type == ENG_TYPE_IQ4_XS) {
+		const struct kr_iq4xs *k = (const void *)sb;
+		struct blk_iq4_xs *b = out;
+		for (int j = 0; j < 8; j++) {
+			for (int l = 0; l < 16; l++)
+				b->qs[16 * j + l] = (uint8_t)(e[32 * j + l] | e[32 * j + 16 + l] << 4);
+			const int ls = k->sc[j][r] + 32;
+			b->scales_l[j / 2] |= (uint8_t)((ls & 15) << (4 * (j % 2)));
+			b->scales_h |= (uint16_t)((ls >> 4) << (2 * j));
+		}
+		b->d = k->d[r];
+		return;
+	}
+	const int q5 = type == ENG_TYPE_Q5_K;
+	const struct kr_q4k *k4 = (const void *)sb;
+	const struct kr_q5k *k5 = (const void *)sb;
+	struct blk_q4_K *b4 = out;
+	struct blk_q5_K *b5 = out;
+	uint8_t *qs = q5 ? b5->qs : b4->qs, *sc6 = q5 ? b5->scales : b4->scales;
+	for (int m = 0; m < 4; m++)
+		for (int l = 0; l < 32; l++) {
+			qs[32 * m + l] = (uint8_t)((e[64 * m + l] & 15) | (e[64 * m + 32 + l] & 15) << 4);
+			if (q5)
+				b5->qh[l] |= (uint8_t)((e[64 * m + l] >> 4) << (2 * m) | (e[64 * m + 32 + l] >> 4) << (2 * m + 1));
+		}
+	int sc[8], mn[8];
+	for (int g = 0; g < 8; g++) {
+		sc[g] = (q5 ? k5->sc : k4->sc)[g][r];
+		mn[g] = (q5 ? k5->mn : k4->mn)[g / 2][2 * r + g % 2];
+	}
+	for (int j = 0; j < 4; j++) { /* unpack_k_scales backwards */
+		sc6[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+		sc6[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
+		sc6[j + 8] = (uint8_t)((sc[j + 4] & 15) | (mn[j + 4] & 15) << 4);
+	}
+	if (q5) {
+		b5->d = k5->d[r];
+		b5->dmin = k5->dmin[r];
+	} else {
+		b4->d = k4->d[r];
+		b4->dmin = k4->dmin[r];
+	}
+}
+
+void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, float *out)
+{
+	const int64_t nb = n / 256;
+	const size_t sbb = eng_kr_superblock_bytes(type);
+	const uint8_t *blk = (const uint8_t *)w + (size_t)(row / KR_ROWS) * (size_t)nb * sbb;
+	const struct eng_type_traits *tt = eng_type_get(type);
+	for (int64_t ib = 0; ib < nb; ib++) {
+		_Alignas(16) uint8_t fb[256];
+		memset(fb, 0, sizeof fb);
+		file_block(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
+		tt->to_f32(fb, out + 256 * ib, 256);
+	}
+}
+
 /* ---- the model's repacked copy ---- */
 
 static bool repackable(const struct eng_tensor *t)
@@ -223,7 +355,7 @@ static size_t matmul_tensors(struct eng_weights *w, uint32_t n_layer, struct eng
 			if (repackable(t[i]))
 				out[n++] = t[i];
 	}
-	if (!w->tied_output && repackable(&w->output))
+	if (repackable(&w->output)) /* tied: also the embedding (ops.c reads its rows back) */
 		out[n++] = &w->output;
 	return n;
 }
@@ -316,6 +448,8 @@ int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
 		t->layout = ENG_LAYOUT_KR16;
 		at += bytes;
 	}
+	if (m->wr.tied_output && m->wr.output.layout == ENG_LAYOUT_KR16)
+		m->wr.tok_embd = m->wr.output;
 	free(ts);
 	m->wx = &m->wr;
 	return 0;

@@ -105,6 +105,10 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
 		 float *out, size_t out_stride);
 
+/* Row `row` of the repacked matrix w (rows of n elements) as floats: the bits of the type's
+ * to_f32 on the file's row (its blocks are rebuilt from the layout first). */
+void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, float *out);
+
 /* Whether eng_mdot_kr moves Q5_K's and Q6_K's high bits with GFNI's vgf2p8affineqb (CPUID;
  * else shifts and masks, as on Cascade Lake); off set says no from then on (tests). */
 int eng_kr_has_gfni(void);
