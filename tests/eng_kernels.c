@@ -131,7 +131,7 @@ static void mdot_tabled(int64_t n, const void *w, size_t w_stride, int n_rows, c
 
 /* The tiles reading lane tables made once (ops.c's prefill path), filled in two token
  * ranges as two threads would: every shape equals vec_dot_q8. Q8_0, Q4_0 and Q5_0
- * rows of up to 512 blocks, IQ4_NL, Q4_1 and Q5_1 rows of up to 256, have them where
+ * rows of up to 512 blocks, IQ4_NL, Q4_1 and Q5_1 rows of up to 1024, have them where
  * the build has AVX2 (the test says so). */
 static void check_tabled(uint32_t type, int64_t n, const char *w, size_t w_stride, const char *x, size_t x_stride)
 {
@@ -139,7 +139,7 @@ static void check_tabled(uint32_t type, int64_t n, const char *w, size_t w_strid
 	char name[160];
 #if defined(__AVX2__) && defined(__F16C__)
 	const int want = ((type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0 || type == ENG_TYPE_Q5_0) && n / 32 <= 512) ||
-			 ((type == ENG_TYPE_IQ4_NL || type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1) && n / 32 <= 256);
+			 ((type == ENG_TYPE_IQ4_NL || type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1) && n / 32 <= 1024);
 #else
 	const int want = 0;
 #endif

@@ -1,6 +1,6 @@
 /* eng_repack.c — K-quant matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
- * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (every bit of the scales and
+ * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (Q4_1/Q5_1: check_q1) (every bit of the scales and
  *    quants random) are repacked; each row's blocks are rebuilt from the 16-row blocks
  *    by repack.h's description alone and must equal the original bytes, and the lanes
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
@@ -13,7 +13,7 @@
  *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
  * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M,
- *    Q6_K and IQ4_XS files): logits of
+ *    Q6_K, IQ4_XS, Q4_1 and Q5_1 files): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
  */
@@ -354,6 +354,71 @@ static void check_kernels(const char *dots)
 		}
 }
 
+/* Q4_1 and Q5_1 (32-element units, Q8_1 activations): random rows (finite d and m), the
+ * row getter against to_f32, eng_mdot_kr against vec_dot_q8, bit for bit. */
+static void check_q1(const char *dots)
+{
+	static const uint32_t types[] = { ENG_TYPE_Q4_1, ENG_TYPE_Q5_1 };
+	static const int64_t lengths[] = { 32, 96, 32 * 129 };
+	static const int rows_list[] = { 1, 15, 16, 17, 40 };
+	static const int toks[] = { 1, 2, 3, 4, 5, 9 };
+	for (size_t ti = 0; ti < 2; ti++)
+		for (size_t li = 0; li < 3; li++) {
+			const uint32_t type = types[ti];
+			const int64_t n = lengths[li], nb = n / 32;
+			uint64_t rb64 = 0, xrow = 0;
+			eng_row_size(type, (uint64_t)n, &rb64);
+			eng_row_size(ENG_TYPE_Q8_1, (uint64_t)n, &xrow);
+			const size_t rb = (size_t)rb64, blk = rb / (size_t)nb, xs = (size_t)xrow + 4;
+			char *w = malloc(rb * 40), *x = calloc(9, xs);
+			for (size_t i = 0; i < rb * 40; i++)
+				w[i] = (char)rng_next();
+			for (int64_t b = 0; b < 40 * nb; b++)
+				for (int k = 0; k < 2; k++) {
+					uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
+					memcpy(w + (size_t)b * blk + 2 * (size_t)k, &h, 2);
+				}
+			float *tmp = malloc(sizeof(float) * (size_t)n), *fa = malloc(sizeof(float) * (size_t)n),
+			      *fb = malloc(sizeof(float) * (size_t)n);
+			for (int t = 0; t < 9; t++) {
+				for (int64_t i = 0; i < n; i++)
+					tmp[i] = rng_sym() * (float)(1 + t % 3);
+				eng_quantize_row_q8_1(tmp, x + (size_t)t * xs, n);
+			}
+			int bad_rows = 0, bad = 0;
+			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
+				const int rows = rows_list[ri];
+				void *p = NULL;
+				if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows)))
+					break;
+				eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
+				for (int r = 0; r < rows; r++) {
+					eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
+					eng_kr_row_to_f32(type, n, p, r, fb);
+					bad_rows += memcmp(fa, fb, sizeof(float) * (size_t)n) != 0;
+				}
+				free(p);
+				if (dots)
+					for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++)
+						bad += compare_kr(type, n, w, rb, rows, x, xs, toks[k]);
+			}
+			char name[200];
+			snprintf(name, sizeof name, "%s n=%lld: eng_kr_row_to_f32 gives to_f32's floats of every row",
+				 eng_type_name(type), (long long)n);
+			is_int(bad_rows, 0, name);
+			if (dots) {
+				snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) for every rows x tokens shape",
+					 eng_type_name(type), (long long)n, dots);
+				is_int(bad, 0, name);
+			}
+			free(w);
+			free(x);
+			free(tmp);
+			free(fa);
+			free(fb);
+		}
+}
+
 /* ---- the model: repacked against in place ---- */
 
 static int logits_of(const char *path, bool no_repack, int threads, float **out, int *nv, size_t *kr_bytes)
@@ -398,8 +463,9 @@ static void check_models(void)
 		skip("neither $MRL_SMOLLM2_DIR nor $MERILO is set", "models repacked and in place");
 		return;
 	}
-	static const char *const files[] = { "smollm2-q2_k.gguf",   "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
-					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf",   "smollm2-iq4_xs.gguf" };
+	static const char *const files[] = { "smollm2-q2_k.gguf", "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
+					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf", "smollm2-iq4_xs.gguf",
+					     "smollm2-q4_1.gguf", "smollm2-q5_1.gguf" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char path[1200], name[1300];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -430,6 +496,7 @@ int main(void)
 {
 	check_layout();
 	if (!eng_cpu_has_vnni()) {
+		check_q1(NULL);
 		skip("no AVX-512 VNNI on this CPU: weights are not repacked here (kernels_kr.c not run)",
 		     "eng_mdot_kr against vec_dot_q8");
 		skip("no AVX-512 VNNI on this CPU", "models repacked and in place");
@@ -438,9 +505,11 @@ int main(void)
 	diag("Q5_K/Q6_K high bits: %s", eng_kr_has_gfni() ? "GFNI (vgf2p8affineqb), then again with shifts and masks"
 							 : "shifts and masks (no GFNI on this CPU)");
 	check_kernels(eng_kr_has_gfni() ? "VNNI single-row dots, GFNI" : "VNNI single-row dots");
+	check_q1(eng_kr_has_gfni() ? "GFNI" : "no GFNI");
 	if (eng_kr_has_gfni()) {
 		eng_kr_gfni_disable(1);
 		check_kernels("VNNI single-row dots, no GFNI");
+		check_q1("no GFNI");
 		eng_kr_gfni_disable(0);
 	}
 	eng_cpu_vnni_disable(1);

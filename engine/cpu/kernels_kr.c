@@ -1,4 +1,4 @@
-/* kernels_kr.c — Q2_K..Q6_K and IQ4_XS on repack.h's 16-row blocks, with AVX-512 VNNI.
+/* kernels_kr.c — Q2_K..Q6_K, IQ4_XS, Q4_1 and Q5_1 on repack.h's 16-row blocks, with AVX-512 VNNI.
  *
  * A block of 16 rows meets up to KR_T tokens at a time. For each 4-element chunk, one
  * 64-byte vector holds the 16 rows' quants (two chunks a vector, in its low and high
@@ -298,17 +298,65 @@ KR_INLINE void kri4(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 	}
 }
 
+/* Q4_1 (q5 0) or Q5_1: nb 32-element blocks of one 16-row block x NT tokens of Q8_1
+ * activations, in the single-row kernel's float step per row: acc + ((float)sumi *
+ * (d_w * d_x) + m_w * s_x). */
+KR_INLINE void krq1(int64_t nb, const void *blk, const struct eng_block_q8_1 *const *a, __m512 *acc, const int NT,
+		    const int q5, const int gf)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const struct kr_q41 *b4 = (const struct kr_q41 *)blk + ib;
+		const struct kr_q51 *b5 = (const struct kr_q51 *)blk + ib;
+		if (NT == 1)
+			kr_prefetch(q5 ? (const void *)b5 : (const void *)b4, 0, 1, q5 ? sizeof *b5 : sizeof *b4);
+		const uint8_t(*q)[64] = q5 ? b5->q : b4->q;
+		const __m512i h = q5 ? _mm512_load_si512((const void *)b5->qh) : _mm512_setzero_si512();
+		__m512i p[KR_T];
+		for (int t = 0; t < NT; t++)
+			p[t] = _mm512_setzero_si512();
+		for (int c = 0; c < 4; c++) {
+			const __m512i v = _mm512_load_si512((const void *)q[c]);
+			__m512i lo, hi;
+			if (q5) {
+				lo = with_high(v, high_bits(h, 2 * c, 0, gf), m4);
+				hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, 2 * c + 1, 0, gf), m4);
+			} else {
+				lo = _mm512_and_si512(v, m4);
+				hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+			}
+			for (int t = 0; t < NT; t++) {
+				p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(a[t][ib].qs, 8 * c));
+				p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));
+			}
+		}
+		const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q5 ? b5->d : b4->d)));
+		const __m512 m = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q5 ? b5->m : b4->m)));
+		for (int t = 0; t < NT; t++) {
+			const __m512 dd = _mm512_mul_ps(d, _mm512_set1_ps(_cvtsh_ss(a[t][ib].d)));
+			const __m512 ms = _mm512_mul_ps(m, _mm512_set1_ps(_cvtsh_ss(a[t][ib].s)));
+			acc[t] = _mm512_add_ps(acc[t], _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(p[t]), dd), ms));
+		}
+	}
+}
+
 /* One 16-row block x NT tokens from t0 into out (lanes past nr not stored). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
 		       float *out, size_t out_stride, const int NT, const int gf)
 {
 	const struct eng_block_q8_K *a[KR_T];
+	const struct eng_block_q8_1 *a1[KR_T];
 	__m512 acc[KR_T];
 	for (int t = 0; t < NT; t++) {
 		a[t] = (const struct eng_block_q8_K *)((const char *)xq + (size_t)(t0 + t) * x_stride);
+		a1[t] = (const struct eng_block_q8_1 *)(const void *)a[t];
 		acc[t] = _mm512_setzero_ps();
 	}
-	if (type == ENG_TYPE_Q6_K)
+	if (type == ENG_TYPE_Q4_1)
+		krq1(nb, blk, a1, acc, NT, 0, gf);
+	else if (type == ENG_TYPE_Q5_1)
+		krq1(nb, blk, a1, acc, NT, 1, gf);
+	else if (type == ENG_TYPE_Q6_K)
 		kr6(nb, blk, a, acc, NT, gf);
 	else if (type == ENG_TYPE_IQ4_XS)
 		kri4(nb, blk, a, acc, NT);
@@ -328,7 +376,7 @@ KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
 		       float *out, size_t out_stride, const int gf)
 {
-	const int64_t nb = n / 256;
+	const int64_t nb = n / eng_kr_unit_elems(type);
 	const size_t block_bytes = (size_t)nb * eng_kr_superblock_bytes(type);
 	for (int r0 = 0; r0 < n_rows; r0 += KR_ROWS) {
 		const void *blk = (const char *)w + (size_t)(r0 / KR_ROWS) * block_bytes;

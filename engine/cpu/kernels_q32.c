@@ -28,8 +28,9 @@
 /* The weight types of this file. */
 enum q32_kind { W_IQ4NL, W_Q41, W_Q51 };
 
-/* The most blocks of a row the tiles take (their per-lane tables live on the stack). */
-#define Q32_MAX_BLOCKS 256
+/* The most blocks of a row the tiles take (their per-lane tables live on the stack: 64 KiB;
+ * 256 sent the 14336-wide ffn_down of 7B-class models row by row). */
+#define Q32_MAX_BLOCKS 1024
 
 #if defined(__AVX2__) && defined(__F16C__)
 

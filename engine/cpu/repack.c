@@ -2,7 +2,7 @@
  *
  * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
  * weight (the layers' projections and an untied output matrix) of type Q2_K, Q3_K,
- * Q4_K, Q5_K, Q6_K or IQ4_XS, repacks the rows into one 64-byte aligned allocation (the threads of the model
+ * Q4_K, Q5_K, Q6_K, IQ4_XS, Q4_1 or Q5_1, repacks the rows into one 64-byte aligned allocation (the threads of the model
  * take blocks from a shared counter; each block is written by one thread). The mapped
  * file's pages of a repacked tensor are then dropped from memory (MADV_DONTNEED: they
  * are clean file pages, read again from the file if anything reads m->w later), so the
@@ -41,14 +41,60 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 		return sizeof(struct kr_q6k);
 	case ENG_TYPE_IQ4_XS:
 		return sizeof(struct kr_iq4xs);
+	case ENG_TYPE_Q4_1:
+		return sizeof(struct kr_q41);
+	case ENG_TYPE_Q5_1:
+		return sizeof(struct kr_q51);
 	default:
 		return 0;
 	}
 }
 
+int64_t eng_kr_unit_elems(uint32_t type)
+{
+	return type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1 ? 32 : 256;
+}
+
 size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows)
 {
-	return (size_t)((rows + KR_ROWS - 1) / KR_ROWS) * (size_t)(n / 256) * eng_kr_superblock_bytes(type);
+	return (size_t)((rows + KR_ROWS - 1) / KR_ROWS) * (size_t)(n / eng_kr_unit_elems(type)) *
+	       eng_kr_superblock_bytes(type);
+}
+
+/* Q4_1 / Q5_1: row r of block ib of the file's row src into the unit dst. */
+static void pack_row_q1(uint32_t type, const void *src, int64_t ib, int r, void *dst)
+{
+	const int q5 = type == ENG_TYPE_Q5_1;
+	const struct blk_q4_1 *w4 = (const struct blk_q4_1 *)src + ib;
+	const struct blk_q5_1 *w5 = (const struct blk_q5_1 *)src + ib;
+	const uint8_t *qs = q5 ? w5->qs : w4->qs;
+	uint32_t qh = 0;
+	if (q5)
+		memcpy(&qh, w5->qh, 4);
+	uint8_t e[32];
+	for (int l = 0; l < 16; l++) {
+		e[l] = (uint8_t)((qs[l] & 15) | ((qh >> l) & 1) << 4);
+		e[l + 16] = (uint8_t)((qs[l] >> 4) | ((qh >> (l + 16)) & 1) << 4);
+	}
+	uint8_t(*q)[64] = dst;
+	for (int c = 0; c < 4; c++)
+		for (int j = 0; j < 4; j++)
+			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
+	if (q5) {
+		struct kr_q51 *b = dst;
+		for (int j = 0; j < 4; j++) {
+			uint8_t h = 0;
+			for (int k = 0; k < 8; k++)
+				h |= (uint8_t)((e[4 * k + j] >> 4) << k);
+			b->qh[4 * r + j] = h;
+		}
+		b->d[r] = w5->d;
+		b->m[r] = w5->m;
+	} else {
+		struct kr_q41 *b = dst;
+		b->d[r] = w4->d;
+		b->m[r] = w4->m;
+	}
 }
 
 /* Row r's 256 unsigned quants of super-block ib in element order (repack.h). */
@@ -135,6 +181,10 @@ static void pack_row23(uint32_t type, const void *src, int64_t ib, int r, const 
 /* Row r of super-block ib (of the row at src) into the repacked super-block dst. */
 static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *dst)
 {
+	if (type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1) {
+		pack_row_q1(type, src, ib, r, dst);
+		return;
+	}
 	uint8_t e[256];
 	row_quants(type, src, ib, e);
 	if (type == ENG_TYPE_Q2_K || type == ENG_TYPE_Q3_K) {
@@ -194,7 +244,7 @@ static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *ds
 void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t row_bytes, void *dst, int64_t b0,
 		 int64_t b1)
 {
-	const int64_t nb = n / 256;
+	const int64_t nb = n / eng_kr_unit_elems(type);
 	const size_t sb = eng_kr_superblock_bytes(type);
 	for (int64_t b = b0; b < b1; b++) {
 		char *blk = (char *)dst + (size_t)b * (size_t)nb * sb;
@@ -323,17 +373,49 @@ static void file_block(uint32_t type, const uint8_t *sb, int r, void *out)
 	}
 }
 
+/* Q4_1 / Q5_1: row r of the unit sb as the file's block. */
+static void file_block_q1(uint32_t type, const uint8_t *sb, int r, void *out)
+{
+	const int q5 = type == ENG_TYPE_Q5_1;
+	uint8_t e[32];
+	for (int i = 0; i < 32; i++) {
+		e[i] = (uint8_t)((sb[64 * (i / 8) + 4 * r + i % 4] >> (4 * ((i % 8) / 4))) & 15);
+		if (q5)
+			e[i] |= (uint8_t)(((((const struct kr_q51 *)(const void *)sb)->qh[4 * r + i % 4] >> (i / 4)) & 1) << 4);
+	}
+	struct blk_q4_1 *b4 = out;
+	struct blk_q5_1 *b5 = out;
+	uint32_t qh = 0;
+	for (int l = 0; l < 16; l++) {
+		(q5 ? b5->qs : b4->qs)[l] = (uint8_t)((e[l] & 15) | (e[l + 16] & 15) << 4);
+		qh |= (uint32_t)(e[l] >> 4) << l | (uint32_t)(e[l + 16] >> 4) << (l + 16);
+	}
+	if (q5) {
+		const struct kr_q51 *k = (const void *)sb;
+		memcpy(b5->qh, &qh, 4);
+		b5->d = k->d[r];
+		b5->m = k->m[r];
+	} else {
+		const struct kr_q41 *k = (const void *)sb;
+		b4->d = k->d[r];
+		b4->m = k->m[r];
+	}
+}
+
 void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, float *out)
 {
-	const int64_t nb = n / 256;
+	const int64_t elems = eng_kr_unit_elems(type), nb = n / elems;
 	const size_t sbb = eng_kr_superblock_bytes(type);
 	const uint8_t *blk = (const uint8_t *)w + (size_t)(row / KR_ROWS) * (size_t)nb * sbb;
 	const struct eng_type_traits *tt = eng_type_get(type);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		_Alignas(16) uint8_t fb[256];
 		memset(fb, 0, sizeof fb);
-		file_block(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
-		tt->to_f32(fb, out + 256 * ib, 256);
+		if (elems == 32)
+			file_block_q1(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
+		else
+			file_block(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
+		tt->to_f32(fb, out + elems * ib, elems);
 	}
 }
 
@@ -341,7 +423,8 @@ void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, flo
 
 static bool repackable(const struct eng_tensor *t)
 {
-	return t->data && eng_kr_superblock_bytes(t->type) && t->ne0 % 256 == 0 && t->ne1 > 0;
+	return t->data && eng_kr_superblock_bytes(t->type) && t->ne0 % (uint64_t)eng_kr_unit_elems(t->type) == 0 &&
+	       t->ne1 > 0;
 }
 
 /* Every matmul weight of w, n of them at most (the layers' seven and the output). */

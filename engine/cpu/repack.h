@@ -29,7 +29,8 @@
  *   Q2_K scm[m][2r + i]: the file's scale byte of group 2m + i (scale | min << 4)
  *   Q3_K sc[g][r]: the group's scale (-32..31).
  * Rows past the last of the matrix (its row count not a multiple of 16) are zero.
- * A matrix is ceil(rows / 16) blocks of nb = n / 256 super-blocks, block after block. */
+ * A matrix is ceil(rows / 16) blocks of n / 256 super-blocks (n / 32 units for Q4_1 and
+ * Q5_1, below), block after block. */
 #ifndef MERILO_ENGINE_CPU_REPACK_H
 #define MERILO_ENGINE_CPU_REPACK_H
 
@@ -82,6 +83,21 @@ struct kr_iq4xs {
 	uint8_t pad[32];
 };
 
+/* Q4_1 and Q5_1 (32-element blocks, Q8_1 activations): a unit is one block of 16 rows,
+ * q as Q4_K's (e = the 4-bit quant), Q5_1's fifth bits as Q5_K's qh (bit k of byte
+ * 4r + j = bit 4 of e_r[4k + j]), then the rows' f16 d and m. */
+struct kr_q41 {
+	uint8_t q[4][64];
+	uint16_t d[16], m[16];
+};
+
+struct kr_q51 {
+	uint8_t q[4][64];
+	uint8_t qh[64];
+	uint16_t d[16], m[16];
+};
+
+_Static_assert(sizeof(struct kr_q41) == 320 && sizeof(struct kr_q51) == 384, "kr_q41, kr_q51");
 _Static_assert(sizeof(struct kr_iq4xs) == 2240 && sizeof(struct kr_iq4xs) % 64 == 0, "kr_iq4xs");
 _Static_assert(sizeof(struct kr_q2k) == 1344 && sizeof(struct kr_q2k) % 64 == 0, "kr_q2k");
 _Static_assert(sizeof(struct kr_q3k) == 1856 && sizeof(struct kr_q3k) % 64 == 0, "kr_q3k");
@@ -89,8 +105,11 @@ _Static_assert(sizeof(struct kr_q4k) == 2368 && sizeof(struct kr_q4k) % 64 == 0,
 _Static_assert(sizeof(struct kr_q5k) == 2880 && sizeof(struct kr_q5k) % 64 == 0, "kr_q5k");
 _Static_assert(sizeof(struct kr_q6k) == 3392 && sizeof(struct kr_q6k) % 64 == 0, "kr_q6k");
 
-/* Bytes of one repacked super-block of 16 rows of type (Q2_K..Q6_K, IQ4_XS), 0 for any other. */
+/* Bytes of one repacked unit of 16 rows of type, 0 for a type that is not repacked: a
+ * super-block of 256 elements (Q2_K..Q6_K, IQ4_XS) or a block of 32 (Q4_1, Q5_1). */
 size_t eng_kr_superblock_bytes(uint32_t type);
+/* The elements of type's unit (256 or 32): a row is repacked where its length is a multiple. */
+int64_t eng_kr_unit_elems(uint32_t type);
 /* Bytes of the whole repacked matrix of rows x n elements (n a multiple of 256). */
 size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
 /* Repack rows x n elements of type at src (row_bytes apart) into dst (eng_kr_matrix_bytes,
@@ -98,7 +117,8 @@ size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
 void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t row_bytes, void *dst,
 		 int64_t b0, int64_t b1);
 
-/* The repacked matrix (blocks of 16 rows) times n_tok tokens of Q8_K activations
+/* The repacked matrix (blocks of 16 rows) times n_tok tokens of Q8_K activations (Q8_1 for
+ * Q4_1 and Q5_1)
  * (x_stride bytes apart): out[t * out_stride + r] for rows r < n_rows of the blocks at
  * w (n_blocks = ceil(n_rows / 16) of them). Each (row, token) gets the bits of the
  * type's vec_dot_q8 on the original row (kernels_kr.c; AVX-512 VNNI CPUs only). */
