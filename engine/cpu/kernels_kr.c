@@ -77,11 +77,32 @@ KR_INLINE __m512i with_high(__m512i v, __m512i hb, __m512i m4)
 	return _mm512_ternarylogic_epi32(v, hb, m4, 0xec);
 }
 
+/* The 64-byte vector at qv (a chunk pair: its low nibbles elements off..off + 3 of 16 rows,
+ * its high nibbles off + 4..off + 7; Q4_K/Q5_K/Q4_1/Q5_1) x NT tokens' activation quants at
+ * y[t], added to p[t]; q5: the fifth bits are bits k and k + 1 of h's bytes. */
+KR_INLINE void nib_pair(const void *qv, __m512i h, int k, const int8_t *const *y, int off, __m512i *p, const int NT,
+			const int q5, const int gf)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
+	const __m512i v = _mm512_load_si512(qv);
+	__m512i lo, hi;
+	if (q5) {
+		lo = with_high(v, high_bits(h, k, 0, gf), m4);
+		hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, k + 1, 0, gf), m4);
+	} else {
+		lo = _mm512_and_si512(v, m4);
+		hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+	}
+	for (int t = 0; t < NT; t++) {
+		p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(y[t], off));
+		p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(y[t], off + 4));
+	}
+}
+
 /* Q4_K (q5 0) or Q5_K: nb super-blocks of one 16-row block x NT tokens, added to acc[t]. */
 KR_INLINE void kr45(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, __m512 *acc, const int NT,
 		    const int q5, const int gf)
 {
-	const __m512i m4 = _mm512_set1_epi8(0x0f);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct kr_q4k *b4k = (const struct kr_q4k *)blk + ib;
 		const struct kr_q5k *b5k = (const struct kr_q5k *)blk + ib;
@@ -98,22 +119,11 @@ KR_INLINE void kr45(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 			if (NT == 1)
 				kr_prefetch(q5 ? (const void *)b5k : (const void *)b4k, g, 8, q5 ? sizeof *b5k : sizeof *b4k);
 			const __m512i h = q5 ? _mm512_load_si512((const void *)b5k->qh[g]) : _mm512_setzero_si512();
-			for (int i = 0; i < 4; i++) {
-				const int c = 4 * g + i;
-				const __m512i v = _mm512_load_si512((const void *)q[c]);
-				__m512i lo, hi;
-				if (q5) { /* chunk 8g + 2i in the low nibbles, 8g + 2i + 1 in the high */
-					lo = with_high(v, high_bits(h, 2 * i, 0, gf), m4);
-					hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, 2 * i + 1, 0, gf), m4);
-				} else {
-					lo = _mm512_and_si512(v, m4);
-					hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-				}
-				for (int t = 0; t < NT; t++) {
-					p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(a[t][ib].qs, 8 * c));
-					p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));
-				}
-			}
+			const int8_t *y[KR_T];
+			for (int t = 0; t < NT; t++)
+				y[t] = a[t][ib].qs;
+			for (int i = 0; i < 4; i++) /* chunk 8g + 2i in the low nibbles, 8g + 2i + 1 in the high */
+				nib_pair(q[4 * g + i], h, 2 * i, y, 8 * (4 * g + i), p, NT, q5, gf);
 			const __m512i s = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)sc[g]));
 			for (int t = 0; t < NT; t++)
 				sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(p[t], s));
@@ -304,7 +314,6 @@ KR_INLINE void kri4(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 KR_INLINE void krq1(int64_t nb, const void *blk, const struct eng_block_q8_1 *const *a, __m512 *acc, const int NT,
 		    const int q5, const int gf)
 {
-	const __m512i m4 = _mm512_set1_epi8(0x0f);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct kr_q41 *b4 = (const struct kr_q41 *)blk + ib;
 		const struct kr_q51 *b5 = (const struct kr_q51 *)blk + ib;
@@ -315,21 +324,11 @@ KR_INLINE void krq1(int64_t nb, const void *blk, const struct eng_block_q8_1 *co
 		__m512i p[KR_T];
 		for (int t = 0; t < NT; t++)
 			p[t] = _mm512_setzero_si512();
-		for (int c = 0; c < 4; c++) {
-			const __m512i v = _mm512_load_si512((const void *)q[c]);
-			__m512i lo, hi;
-			if (q5) {
-				lo = with_high(v, high_bits(h, 2 * c, 0, gf), m4);
-				hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, 2 * c + 1, 0, gf), m4);
-			} else {
-				lo = _mm512_and_si512(v, m4);
-				hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-			}
-			for (int t = 0; t < NT; t++) {
-				p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(a[t][ib].qs, 8 * c));
-				p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));
-			}
-		}
+		const int8_t *y[KR_T];
+		for (int t = 0; t < NT; t++)
+			y[t] = a[t][ib].qs;
+		for (int c = 0; c < 4; c++)
+			nib_pair(q[c], h, 2 * c, y, 8 * c, p, NT, q5, gf);
 		const __m512 d = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q5 ? b5->d : b4->d)));
 		const __m512 m = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q5 ? b5->m : b4->m)));
 		for (int t = 0; t < NT; t++) {
