@@ -209,16 +209,8 @@ static void check_prompts(struct eng_ctx *c, int nv, const char *exp_dir)
 int main(void)
 {
 	char dir[1024];
-	const char *d = getenv("MRL_SMOLLM2_DIR"), *merilo = getenv("MERILO");
-	if (d) {
-		snprintf(dir, sizeof dir, "%s", d);
-	} else if (merilo) {
-		snprintf(dir, sizeof dir, "%s", merilo);
-		char *slash = strrchr(dir, '/');
-		snprintf(slash ? slash + 1 : dir, sizeof dir - (size_t)(slash ? slash + 1 - dir : 0), "smollm2");
-	} else {
+	if (!smollm2_dir(dir, sizeof dir))
 		skip_all("neither $MRL_SMOLLM2_DIR nor $MERILO is set (fixtures: tests/smollm2-fixtures.sh DIR)");
-	}
 	char path[1200];
 	snprintf(path, sizeof path, "%s/ppl-text.ids", dir);
 	size_t n_ids = 0;

@@ -451,15 +451,8 @@ static int logits_of(const char *path, bool no_repack, int threads, float **out,
 
 static void check_models(void)
 {
-	const char *d = getenv("MRL_SMOLLM2_DIR"), *merilo = getenv("MERILO");
 	char dir[1024];
-	if (d) {
-		snprintf(dir, sizeof dir, "%s", d);
-	} else if (merilo) {
-		snprintf(dir, sizeof dir, "%s", merilo);
-		char *slash = strrchr(dir, '/');
-		snprintf(slash ? slash + 1 : dir, sizeof dir - (size_t)(slash ? slash + 1 - dir : 0), "smollm2");
-	} else {
+	if (!smollm2_dir(dir, sizeof dir)) {
 		skip("neither $MRL_SMOLLM2_DIR nor $MERILO is set", "models repacked and in place");
 		return;
 	}

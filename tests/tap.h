@@ -235,4 +235,21 @@ static inline const char *fixtures_dir(void)
 	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? dir : NULL;
 }
 
+/* The folder of tests/smollm2-fixtures.sh's files into dir: $MRL_SMOLLM2_DIR, else smollm2/
+ * next to $MERILO (the build folder). 0 where neither is set. */
+static inline int smollm2_dir(char *dir, size_t size)
+{
+	const char *d = getenv("MRL_SMOLLM2_DIR"), *merilo = getenv("MERILO");
+	if (d) {
+		snprintf(dir, size, "%s", d);
+	} else if (merilo) {
+		snprintf(dir, size, "%s", merilo);
+		char *slash = strrchr(dir, '/');
+		snprintf(slash ? slash + 1 : dir, size - (size_t)(slash ? slash + 1 - dir : 0), "smollm2");
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 #endif
