@@ -31,7 +31,7 @@ struct eng_open_opts {
 	bool kv_f32;              /* f32 KV cache in every context (default f16, as llama.cpp's default) */
 	bool pin_threads;         /* pin each context's thread i to the i-th CPU of the process's
 				     affinity mask (--affinity); results do not depend on it */
-	bool no_repack;           /* CPU: read K-quant matrices in place rather than repacked into
+	bool no_repack;           /* CPU: read quantized matrices in place rather than repacked into
 				     16-row blocks at load (same results; MERILO_NO_REPACK=1 too) */
 };
 

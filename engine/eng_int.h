@@ -108,7 +108,7 @@ struct eng_tensor {
 	uint8_t layout;       /* ENG_LAYOUT_ROWS, or ENG_LAYOUT_KR16 in the CPU's repacked copy */
 };
 
-/* How a tensor's data is laid out: rows as in the file, or (K-quant matrices on AVX-512
+/* How a tensor's data is laid out: rows as in the file, or (K-quant, Q4_1 and Q5_1 matrices on AVX-512
  * VNNI CPUs, engine/cpu/repack.h) 16-row interleaved blocks that only the matmul reads. */
 enum { ENG_LAYOUT_ROWS = 0, ENG_LAYOUT_KR16 = 1 };
 
@@ -149,7 +149,7 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 void eng_weights_release(struct eng_weights *w);
 
 /* The CPU backend's weights (engine/cpu/repack.c): on an AVX-512 VNNI CPU, unless
- * m->no_repack or MERILO_NO_REPACK=1, a copy of m->w whose Q4_K/Q5_K/Q6_K matrices are
+ * m->no_repack or MERILO_NO_REPACK=1, a copy of m->w whose Q2_K..Q6_K, IQ4_XS, Q4_1 and Q5_1 matrices are
  * repacked into 16-row blocks (the matmul's results keep their bits); m->wx points at
  * the weights to use. MRL_ENOMEM naming the file when the copy does not fit. */
 int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err);
@@ -209,7 +209,7 @@ struct eng_model {
 	const struct eng_ops *ops;
 	const struct eng_weights *wx;
 	struct eng_backend_state *bk;
-	/* The CPU's copy of w with the K-quant matrices repacked (engine/cpu/repack.c; wx
+	/* The CPU's copy of w with the quantized matrices repacked (engine/cpu/repack.c; wx
 	 * points at it then) and the one allocation holding them; kr_bytes its size. */
 	struct eng_weights wr;
 	void *kr_mem;

@@ -1,8 +1,9 @@
-/* eng_repack.c — K-quant matrices repacked into 16-row blocks (engine/cpu/repack.h).
+/* eng_repack.c — quantized matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
- * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (Q4_1/Q5_1: check_q1) (every bit of the scales and
- *    quants random) are repacked; each row's blocks are rebuilt from the 16-row blocks
- *    by repack.h's description alone and must equal the original bytes, and the lanes
+ * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (every bit of
+ *    the scales and quants random; Q4_1 and Q5_1: check_q1, through the row getter) are
+ *    repacked; each row's blocks are rebuilt from the 16-row blocks by repack.h's
+ *    description alone and must equal the original bytes, and the lanes
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
  *    threads do) gives the same bytes, and eng_kr_row_to_f32 (the rows of a tied
  *    embedding) gives every row's to_f32 floats bit for bit.

@@ -213,7 +213,7 @@ static void mm_task(void *arg, int64_t r0, int64_t r1, int tid)
 	}
 }
 
-/* Blocks b0..b1 of a repacked K-quant matrix (repack.h) against every token. */
+/* Blocks b0..b1 of a repacked matrix (repack.h) against every token. */
 static void mm_kr_task(void *arg, int64_t b0, int64_t b1, int tid)
 {
 	(void)tid;

@@ -1,16 +1,17 @@
-/* repack.c — the CPU backend's weights: K-quant matrices repacked at load (repack.h).
+/* repack.c — the CPU backend's weights: K-quant, Q4_1 and Q5_1 matrices repacked at load (repack.h).
  *
  * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
- * weight (the layers' projections and an untied output matrix) of type Q2_K, Q3_K,
- * Q4_K, Q5_K, Q6_K, IQ4_XS, Q4_1 or Q5_1, repacks the rows into one 64-byte aligned allocation (the threads of the model
- * take blocks from a shared counter; each block is written by one thread). The mapped
- * file's pages of a repacked tensor are then dropped from memory (MADV_DONTNEED: they
- * are clean file pages, read again from the file if anything reads m->w later), so the
- * resident size stays about one copy of the weights. The token embedding is repacked
- * only as a tied output matrix (Llama 3.2, Gemma 2): then ops.c reads the rows of ids
- * back from the blocks (eng_kr_row_to_f32: the file's block rebuilt, then the type's
- * to_f32, so the same floats). Where the CPU has no AVX-512 VNNI
- * (kernels_kr.c's kernels need it), or the caller asked for rows, m->wx is m->w.
+ * weight (the layers' projections and the output matrix) of type Q2_K, Q3_K, Q4_K,
+ * Q5_K, Q6_K, IQ4_XS, Q4_1 or Q5_1, repacks the rows into one 64-byte aligned
+ * allocation (the threads of the model take blocks from a shared counter; each block
+ * is written by one thread). The mapped file's pages of a repacked tensor are then
+ * dropped from memory (MADV_DONTNEED: they are clean file pages, read again from the
+ * file if anything reads m->w later), so the resident size stays about one copy of the
+ * weights. The token embedding is repacked only as a tied output matrix (Llama 3.2,
+ * Gemma 2): then ops.c reads the rows of ids back from the blocks (eng_kr_row_to_f32:
+ * the file's block rebuilt, then the type's to_f32, so the same floats). Where the CPU
+ * has no AVX-512 VNNI (kernels_kr.c's kernels need it), or the caller asked for rows,
+ * m->wx is m->w.
  */
 #include "engine/cpu/repack.h"
 
@@ -507,7 +508,7 @@ int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
 		m->wr.layers = NULL;
 		if (n == 0)
 			return 0;
-		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory repacking the K-quant weights (%zu MiB; "
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory repacking the quantized weights (%zu MiB; "
 				   "MERILO_NO_REPACK=1 reads them in place)", m->path, total >> 20);
 	}
 	m->kr_bytes = total;
