@@ -376,7 +376,7 @@ KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, cons
 		       float *out, size_t out_stride, const int gf)
 {
 	const int64_t nb = n / eng_kr_unit_elems(type);
-	const size_t block_bytes = (size_t)nb * eng_kr_superblock_bytes(type);
+	const size_t block_bytes = eng_kr_matrix_bytes(type, n, KR_ROWS);
 	for (int r0 = 0; r0 < n_rows; r0 += KR_ROWS) {
 		const void *blk = (const char *)w + (size_t)(r0 / KR_ROWS) * block_bytes;
 		const int nr = n_rows - r0 < KR_ROWS ? n_rows - r0 : KR_ROWS;

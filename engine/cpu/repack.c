@@ -246,10 +246,10 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 		 int64_t b1)
 {
 	const int64_t nb = n / eng_kr_unit_elems(type);
-	const size_t sb = eng_kr_superblock_bytes(type);
+	const size_t sb = eng_kr_superblock_bytes(type), bb = eng_kr_matrix_bytes(type, n, KR_ROWS);
 	for (int64_t b = b0; b < b1; b++) {
-		char *blk = (char *)dst + (size_t)b * (size_t)nb * sb;
-		memset(blk, 0, (size_t)nb * sb);
+		char *blk = (char *)dst + (size_t)b * bb;
+		memset(blk, 0, bb);
 		for (int r = 0; r < KR_ROWS && b * KR_ROWS + r < rows; r++) {
 			const char *row = (const char *)src + (size_t)(b * KR_ROWS + r) * row_bytes;
 			for (int64_t ib = 0; ib < nb; ib++)
@@ -407,7 +407,7 @@ void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, flo
 {
 	const int64_t elems = eng_kr_unit_elems(type), nb = n / elems;
 	const size_t sbb = eng_kr_superblock_bytes(type);
-	const uint8_t *blk = (const uint8_t *)w + (size_t)(row / KR_ROWS) * (size_t)nb * sbb;
+	const uint8_t *blk = (const uint8_t *)w + (size_t)(row / KR_ROWS) * eng_kr_matrix_bytes(type, n, KR_ROWS);
 	const struct eng_type_traits *tt = eng_type_get(type);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		_Alignas(16) uint8_t fb[256];
