@@ -8,9 +8,10 @@
  * rows whole); each tile of tokens meets every row group of the block before the next one.
  * Where the build has AVX-512 (F, DQ, VL) and a call has 8 tokens or more, each block's
  * rows are first packed (pk_pack: a pair of rows' 8-element chunks side by side, one
- * 512-bit load), then tiles of 4 rows x 12 (8, 4) tokens keep two rows in each
+ * 512-bit load), then tiles of 8 rows x 6 (4) tokens keep two rows in each
  * register: 24 sums, twice the work per instruction on cores with two 512-bit FMA
- * units (docs/performance.md, 2026-12-04); the ymm tiles take the remaining 1-3 tokens.
+ * units (docs/performance.md, 2026-12-04 and 2026-12-05); the ymm tiles take the
+ * remaining 1-3 tokens.
  * One token (decode): DEC_R rows side by side (DEC_R independent sums hide the add
  * latency), each weight read once, the next group's rows prefetched.
  *
@@ -217,38 +218,40 @@ KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float 
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
 #define KF_AVX512 1
-/* Tokens per packed tile: 2 x PK_T sums, two weight vectors and a token's in 32 registers. */
-#define PK_T 12
+/* Rows per packed group (PK_G / 2 registers of a pair of rows each) and tokens per packed
+ * tile: PK_G / 2 x PK_T sums, PK_G / 2 weight vectors and a token's in 32 registers. */
+#define PK_G 8
+#define PK_T 6
 /* The fewest tokens a call needs for its rows to be packed (the copy costs about what
  * 2 tokens' multiply-adds do). */
 #define PK_MIN_TOK 8
 /* Bytes of a thread's packed rows (on its stack): a block of BLK_R rows up to n = 1536
  * (F16, BF16) or 768 (F32), fewer rows a block beyond. */
-#define PK_BYTES (192 * 1024)
+#define PK_BYTES (256 * 1024)
 
-/* A packed block (pk_pack): for each group of 4 rows, for each chunk of 8 elements,
- * the 4 rows' 8 weights one after the other, as stored (2 or 4 bytes each). So one
- * 512-bit vector holds a pair of rows' chunk, row 4g or 4g + 2 in the low half and the
- * next row in the high half, each half exactly the 8 lanes of the 256-bit tile
+/* A packed block (pk_pack): for each group of PK_G rows, for each chunk of 8 elements,
+ * the group's rows' 8 weights one after the other, as stored (2 or 4 bytes each). So one
+ * 512-bit vector holds a pair of rows' chunk, an even row of the group in the low half
+ * and the next row in the high half, each half exactly the 8 lanes of the 256-bit tile
  * (lane-wise multiply and add do not mix halves): the same bits. The pair comes from
  * one load, where two rows at their own addresses took a load and an insert. */
-/* The 4 rows of the group at row g of a block of nr rows; past nr, copies of row nr - 1. */
-KF_INLINE void group_rows(const char *w, size_t w_stride, int g, int nr, const char *wr[4])
+/* The PK_G rows of the group at row g of a block of nr rows; past nr, copies of row nr - 1. */
+KF_INLINE void group_rows(const char *w, size_t w_stride, int g, int nr, const char *wr[PK_G])
 {
-	for (int h = 0; h < 4; h++)
+	for (int h = 0; h < PK_G; h++)
 		wr[h] = w + (size_t)(g + h < nr ? g + h : nr - 1) * w_stride;
 }
 
 KF_INLINE void pk_pack(int64_t n8, const char *w, size_t w_stride, int nr, char *pk, const int kind)
 {
 	const size_t esz = (size_t)elt_bytes(kind);
-	for (int g = 0; g < nr; g += 4) {
-		const char *wr[4];
+	for (int g = 0; g < nr; g += PK_G) {
+		const char *wr[PK_G];
 		group_rows(w, w_stride, g, nr, wr);
-		for (int h = 0; h < 4; h++) {
+		for (int h = 0; h < PK_G; h++) {
 			char *dst = pk + (size_t)g * (size_t)n8 * esz + (size_t)h * 8 * esz;
 			for (int64_t i = 0; i < n8; i += 8)
-				memcpy(dst + (size_t)i * 4 * esz, wr[h] + (size_t)i * esz, 8 * esz);
+				memcpy(dst + (size_t)i * PK_G * esz, wr[h] + (size_t)i * esz, 8 * esz);
 		}
 	}
 }
@@ -264,53 +267,56 @@ KF_INLINE __m512 load_pair(const char *p, const int kind)
 	return _mm512_cvtph_ps(h);
 }
 
-/* 4 packed rows (group pg; rows past nr are copies, not stored; wr: the rows as
+/* PK_G packed rows (group pg; rows past nr are copies, not stored; wr: the rows as
  * stored, for the tail) x T tokens: acc[p][t] holds rows 2p and 2p + 1 of token t,
- * each token's chunk broadcast to both halves. */
-KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const wr[4], int nr, const float *x,
+ * each token's chunk broadcast to both halves. Eight rows x 6 tokens where it was 4 x
+ * 12: a token's broadcast serves four weight registers instead of two, so a pass loads
+ * 10 vectors for 24 multiply-adds where it loaded 14, and the tokens a tile reads stay
+ * in L1 at longer rows (docs/performance.md, 2026-12-05). */
+KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const wr[PK_G], int nr, const float *x,
 		       size_t x_stride, float *out, size_t out_stride, const int T, const int kind)
 {
-	__m512 acc[2][PK_T];
+	enum { P = PK_G / 2 };
+	__m512 acc[P][PK_T];
 	const float *xt[PK_T];
 	for (int t = 0; t < T; t++) {
 		xt[t] = (const float *)((const char *)x + (size_t)t * x_stride);
-		acc[0][t] = acc[1][t] = _mm512_setzero_ps();
+		for (int q = 0; q < P; q++)
+			acc[q][t] = _mm512_setzero_ps();
 	}
 	const size_t half = 16 * (size_t)elt_bytes(kind);
-	/* Token t's chunk at p + one of 0, s, 2s, s3, 4s, s5, 2 s3, s7 (p8 = p + 8s for tokens
-	 * 8 and up): six registers for the twelve addresses, where twelve pointers spilled
-	 * to the stack and were reloaded every pass. */
-	size_t s1 = x_stride, s3 = 3 * x_stride, s5 = 5 * x_stride, s7 = 7 * x_stride, s8 = 8 * x_stride;
+	/* Token t's chunk at p + one of 0, s, 2s, s3, 4s, s5: three registers for the six
+	 * addresses (six pointers spilled to the stack and were reloaded every pass). */
+	size_t s1 = x_stride, s3 = 3 * x_stride, s5 = 5 * x_stride;
 	for (int64_t i = 0; i < n8; i += 8) {
-		const char *c = pg + (size_t)i / 8 * 2 * half;
-		const __m512 w0 = load_pair(c, kind), w1 = load_pair(c + half, kind);
-		/* opaque, so that the compiler does not hoist the twelve sums out of the loop again */
-		__asm__("" : "+r"(s1), "+r"(s3), "+r"(s5), "+r"(s7), "+r"(s8));
-		const char *p = (const char *)(x + i), *p8 = p + s8;
+		const char *c = pg + (size_t)i / 8 * P * half;
+		__m512 wv[P];
+		for (int q = 0; q < P; q++)
+			wv[q] = load_pair(c + (size_t)q * half, kind);
+		/* opaque, so that the compiler does not hoist the sums out of the loop again */
+		__asm__("" : "+r"(s1), "+r"(s3), "+r"(s5));
+		const char *p = (const char *)(x + i);
 		for (int t = 0; t < T; t++) {
-			static const int mul[8] = { 0, 1, 2, 1, 4, 1, 2, 1 };
-			const int u = t & 7;
-			const size_t k = u == 3 || u == 6 ? s3 : u == 5 ? s5 : u == 7 ? s7 : s1;
-			const float *xp = (const float *)((t < 8 ? p : p8) + k * (size_t)mul[u]);
+			static const int mul[PK_T] = { 0, 1, 2, 1, 4, 1 };
+			const size_t k = t == 3 ? s3 : t == 5 ? s5 : s1;
+			const float *xp = (const float *)(p + k * (size_t)mul[t]);
 			__m512 xv = _mm512_broadcast_f32x8(_mm256_loadu_ps(xp));
-			__asm__("" : "+v"(xv)); /* one load for both products (see tile) */
-			if (fused(kind)) {
-				acc[0][t] = _mm512_fmadd_ps(w0, xv, acc[0][t]);
-				acc[1][t] = _mm512_fmadd_ps(w1, xv, acc[1][t]);
-			} else {
-				acc[0][t] = _mm512_add_ps(acc[0][t], _mm512_mul_ps(w0, xv));
-				acc[1][t] = _mm512_add_ps(acc[1][t], _mm512_mul_ps(w1, xv));
-			}
+			__asm__("" : "+v"(xv)); /* one load for every product (see tile) */
+			for (int q = 0; q < P; q++)
+				acc[q][t] = fused(kind) ? _mm512_fmadd_ps(wv[q], xv, acc[q][t])
+							: _mm512_add_ps(acc[q][t], _mm512_mul_ps(wv[q], xv));
 		}
 	}
 	int t0 = 0;
-	if (nr == 4 && n8 == n) /* no tail: pairs of tokens' 4 rows reduced together */
-		for (; t0 + 2 <= T; t0 += 2) {
-			const __m256 a[8] = { _mm512_castps512_ps256(acc[0][t0]),     _mm512_extractf32x8_ps(acc[0][t0], 1),
-					      _mm512_castps512_ps256(acc[1][t0]),     _mm512_extractf32x8_ps(acc[1][t0], 1),
-					      _mm512_castps512_ps256(acc[0][t0 + 1]), _mm512_extractf32x8_ps(acc[0][t0 + 1], 1),
-					      _mm512_castps512_ps256(acc[1][t0 + 1]), _mm512_extractf32x8_ps(acc[1][t0 + 1], 1) };
-			hsum256x8_store(a, out + (size_t)t0 * out_stride, out + (size_t)(t0 + 1) * out_stride);
+	if (nr == PK_G && n8 == n) /* no tail: a token's 8 rows reduced together */
+		for (; t0 < T; t0++) {
+			__m256 a[8];
+			for (int q = 0; q < P; q++) {
+				a[2 * q] = _mm512_castps512_ps256(acc[q][t0]);
+				a[2 * q + 1] = _mm512_extractf32x8_ps(acc[q][t0], 1);
+			}
+			float *o = out + (size_t)t0 * out_stride;
+			hsum256x8_store(a, o, o + 4);
 		}
 	for (int t = t0; t < T; t++)
 		for (int r = 0; r < nr; r++) {
@@ -324,23 +330,21 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const 
 KF_INLINE void pk_tiles(int64_t n, int64_t n8, const char *pk, const char *wb, size_t w_stride, int nr,
 			const float *x, size_t x_stride, float *out, size_t out_stride, const int T, const int kind)
 {
-	const size_t group = 4 * (size_t)n8 * (size_t)elt_bytes(kind);
-	for (int g = 0; g < nr; g += 4) {
-		const char *wr[4];
+	const size_t group = PK_G * (size_t)n8 * (size_t)elt_bytes(kind);
+	for (int g = 0; g < nr; g += PK_G) {
+		const char *wr[PK_G];
 		group_rows(wb, w_stride, g, nr, wr);
-		pk_tile(n, n8, pk + (size_t)(g / 4) * group, wr, nr - g < 4 ? nr - g : 4, x, x_stride, out + g, out_stride,
-			T, kind);
+		pk_tile(n, n8, pk + (size_t)(g / PK_G) * group, wr, nr - g < PK_G ? nr - g : PK_G, x, x_stride, out + g,
+			out_stride, T, kind);
 	}
 }
 
-/* pk_tiles with T = PK_T, 8 or 4 (each an inlined body of its own). */
+/* pk_tiles with T = PK_T or 4 (each an inlined body of its own). */
 KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, const char *pk, const char *wb, size_t w_stride, int nr,
 			   const float *x, size_t x_stride, float *out, size_t out_stride, int T, const int kind)
 {
 	if (T == PK_T)
 		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind);
-	else if (T == 8)
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 8, kind);
 	else
 		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind);
 }
@@ -363,7 +367,7 @@ KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, const char *pk, const char *wb
 static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const float *x, size_t x_stride, int n_tok,
 		 float *out, size_t out_stride, const int kind)
 {
-	_Static_assert(BLK_R % TILE_R == 0 && BLK_R % 4 == 0 && TILE_T <= 6,
+	_Static_assert(BLK_R % TILE_R == 0 && BLK_R % 8 == 0 && TILE_T <= 6,
 		       "blocks of whole row groups; tile_rows knows T <= 6");
 	int blk = BLK_R;
 #if KF_AVX512
@@ -371,8 +375,8 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 	 * tile of tokens meets them; blocks get fewer rows where long rows would
 	 * overflow the buffer. */
 	_Alignas(64) char pk[PK_BYTES];
-	const int64_t n8 = n / 8 * 8, pk_rows = n8 ? PK_BYTES / (n8 * elt_bytes(kind)) / 4 * 4 : 0;
-	const int packed = n_tok >= PK_MIN_TOK && pk_rows >= 4;
+	const int64_t n8 = n / 8 * 8, pk_rows = n8 ? PK_BYTES / (n8 * elt_bytes(kind)) / PK_G * PK_G : 0;
+	const int packed = n_tok >= PK_MIN_TOK && pk_rows >= PK_G;
 	if (packed && pk_rows < blk)
 		blk = (int)pk_rows;
 #endif
@@ -383,8 +387,8 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 #if KF_AVX512
 		if (packed) {
 			pk_pack(n8, wb, w_stride, nr, pk, kind);
-			while (n_tok - t >= 4) { /* tiles of 12 tokens, then one of 8 or 4 */
-				const int left = n_tok - t, T = left >= PK_T ? PK_T : left >= 8 ? 8 : 4;
+			while (n_tok - t >= 4) { /* tiles of 6 tokens, then one of 4 */
+				const int T = n_tok - t >= PK_T ? PK_T : 4;
 				pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
 					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, kind);
 				t += T;
