@@ -144,8 +144,8 @@ PROVE_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 # are covered there by the kernel tests).
 SMOLLM2 ?= 1
 .PHONY: smollm2-fixtures
-smollm2-fixtures:
-	@$(if $(filter 1,$(SMOLLM2)),sh tests/smollm2-fixtures.sh $(BUILD)/smollm2 || \
+smollm2-fixtures: $(BUILD)/merilo
+	@$(if $(filter 1,$(SMOLLM2)),MERILO=$(abspath $(BUILD)/merilo) sh tests/smollm2-fixtures.sh $(BUILD)/smollm2 || \
 		{ rc=$$?; [ $$rc = 77 ] || { echo "smollm2-fixtures: failed (exit $$rc; see $(BUILD)/smollm2/quantize.log)" >&2; exit 1; }; \
 		  echo "smollm2-fixtures: llama.cpp's tools or the model are absent; eng_conformance_real will skip"; },:)
 test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD) smollm2-fixtures

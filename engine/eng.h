@@ -342,6 +342,8 @@ struct eng_synth_opts {
 	const char *dtype;       /* matrices: "f32", "f16", "bf16", "q8_0", "q4_0"; norms stay f32 */
 	const char *vocab_path;  /* GGUF whose tokenizer.* keys are copied; NULL = built-in byte vocabulary */
 	uint64_t seed;           /* same seed and options -> byte-identical file */
+	bool tied;               /* no output.weight: the output matrix is token_embd (Llama 3.2,
+				  * Gemma 2, SmolLM2) */
 };
 /* What was written. */
 struct eng_synth_info {

@@ -418,7 +418,8 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 	}
 	add_spec(&sy, "output_norm.weight", type, true, p.n_embd, 1);
 	/* as llama.cpp's quantizer: a q4_0 model keeps its output matrix in q8_0 */
-	add_spec(&sy, "output.weight", type == ENG_TYPE_Q4_0 ? ENG_TYPE_Q8_0 : type, false, p.n_embd, n_vocab);
+	if (!o->tied)
+		add_spec(&sy, "output.weight", type == ENG_TYPE_Q4_0 ? ENG_TYPE_Q8_0 : type, false, p.n_embd, n_vocab);
 
 	uint64_t n_params = 0, max_ne0 = 0;
 	for (size_t i = 0; i < sy.n; i++) {

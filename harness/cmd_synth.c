@@ -17,7 +17,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out,
 		"usage: merilo synth [--arch llama] --preset tiny|110m|1b|7b [--dtype DTYPE]\n"
 		"                    [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N]\n"
-		"                    [--vocab VOCAB.gguf] [--seed N] -o OUT.gguf\n"
+		"                    [--vocab VOCAB.gguf] [--tied] [--seed N] -o OUT.gguf\n"
 		"\n"
 		"Write a llama-architecture GGUF model with random weights (matrices N(0,1)*0.02,\n"
 		"norm weights 1+0.1*N(0,1)) from a seeded generator: the same options and seed\n"
@@ -58,6 +58,9 @@ int hrn_cmd_synth(int argc, char **argv)
 		OPT_STRING(0, "vocab", &o.vocab_path, "F",
 			   "copy the tokenizer (every tokenizer.* key) from a GGUF file;\n"
 			   "default: a small built-in byte-fallback vocabulary (docs/gguf.md)"),
+		OPT_BOOL(0, "tied", &o.tied,
+			 "no output.weight: the output matrix is token_embd's, as in Llama 3.2,\n"
+			 "Gemma 2 and SmolLM2"),
 		OPT_UINT64(0, "seed", &o.seed, "N", "generator seed (default 1)"),
 		OPT_STRING('o', "out", &out, "F", "the file to write (atomically)"),
 		OPT_STRING_F(0, "output", &out, "F", NULL, MRL_OPT_HIDDEN), /* the old name */

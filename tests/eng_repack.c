@@ -14,7 +14,8 @@
  *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
  * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M,
- *    Q6_K, IQ4_XS, Q4_1 and Q5_1 files): logits of
+ *    Q6_K, IQ4_XS, Q4_1 and Q5_1 files, and a synthetic Q4_K_M model whose output matrix,
+ *    Q6_K, is tied to the token embedding): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
  */
@@ -459,14 +460,16 @@ static void check_models(void)
 	}
 	static const char *const files[] = { "smollm2-q2_k.gguf", "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
 					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf", "smollm2-iq4_xs.gguf",
-					     "smollm2-q4_1.gguf", "smollm2-q5_1.gguf" };
+					     "smollm2-q4_1.gguf", "smollm2-q5_1.gguf",
+					     /* merilo synth --tied, Q4_K_M: token_embd Q6_K, the output matrix too */
+					     "tied-q4_k_m.gguf" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char path[1200], name[1300];
 		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
 		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
 		FILE *f = fopen(path, "rb");
 		if (!f) {
-			skip("no SmolLM2 K-quant fixture (tests/smollm2-fixtures.sh makes it)", name);
+			skip("no such fixture (tests/smollm2-fixtures.sh makes it with llama.cpp's tools)", name);
 			continue;
 		}
 		fclose(f);

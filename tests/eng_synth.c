@@ -269,6 +269,36 @@ static void check_determinism(void)
 	free(buf);
 }
 
+/* --tied: no output.weight, and the engine takes token_embd as the output matrix. */
+static void check_tied(void)
+{
+	struct mrl_err err = {0};
+	struct eng_synth_opts o = { .preset = "tiny", .dtype = "f16", .seed = 3, .tied = true };
+	char path[128];
+	snprintf(path, sizeof path, "%s/tied.gguf", tmpdir);
+	struct eng_synth_info info;
+	int rc = eng_synth(&o, path, &info, &err);
+	if (!ok(rc == 0, "synth tiny f16 --tied"))
+		diag("%s", err.msg);
+	void *buf;
+	struct gguf_ctx *g = open_parsed("tied.gguf", &buf);
+	ok(g && gguf_n_tensors(g) == 38 && !gguf_find_tensor(g, "output.weight") &&
+	   shape(g, "token_embd.weight", ENG_TYPE_F16, 64, info.n_vocab),
+	   "--tied: 38 tensors, token_embd f16, no output.weight");
+	gguf_free(g);
+	free(buf);
+	struct eng_model *m = NULL;
+	struct eng_model_desc d = {0};
+	rc = eng_model_open(&m, path, NULL, &err);
+	if (!rc)
+		eng_model_describe(m, &d);
+	ok(rc == 0 && d.tied_output && d.n_params == info.n_params, "--tied: the engine opens it with the output tied");
+	if (rc)
+		diag("%s", err.msg);
+	eng_model_close(m);
+	unlink(path);
+}
+
 /* The rows of a chunk are drawn on every CPU (normal_pair): the file must not
  * depend on how many. A 1-layer "1b" shape (ffn matrices of 11.5 M elements: several
  * chunks) in q4_0 and f16, written on one CPU and on all this process may use, equals
@@ -384,6 +414,7 @@ int main(void)
 	check_with_fixture_vocab();
 	check_builtin_and_dtypes();
 	check_determinism();
+	check_tied();
 	check_threads();
 	check_errors();
 	check_python_oracle();

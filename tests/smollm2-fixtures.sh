@@ -46,5 +46,15 @@ for m in "$OUT"/smollm2-*.gguf; do
 		"$LL/llama-perplexity" -m "$m" -f "$TEXT" -c 256 -b 256 -t 2 -ctk f32 -ctv f32 2>&1 |
 			sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r"
 done
+# A model with a tied K-quant output matrix (SmolLM2's rows, 576 wide, cannot be K-quants:
+# its tied token_embd is Q8_0): merilo synth --tied, then llama-quantize, which gives the
+# tied token_embd the output's type, Q6_K (tests/eng_repack.c: the repacked output matrix,
+# its embedding rows read back from the blocks). Named outside smollm2-*.gguf: no
+# perplexity for it. Needs $MERILO (the Makefile passes it).
+if [ -n "${MERILO:-}" ] && [ -x "$MERILO" ] && [ ! -s "$OUT/tied-q4_k_m.gguf" ]; then
+	"$MERILO" synth --preset tiny --dim 256 --ffn 512 --tied --dtype f16 -o "$OUT/tied-f16.gguf" >>"$OUT/quantize.log" 2>&1
+	"$LL/llama-quantize" "$OUT/tied-f16.gguf" "$OUT/tied-q4_k_m.gguf" Q4_K_M 2 >>"$OUT/quantize.log" 2>&1
+	rm -f "$OUT/tied-f16.gguf"
+fi
 # merilo reads SmolLM2's byte-level BPE tokenizer, so the test opens these files as they
 # are (it feeds llama-tokenize's ids; no copies with another vocabulary are needed)
