@@ -9,6 +9,8 @@
  * (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS) with Q8_K activations likewise, bit for bit.
  */
 #include "tests/tap.h"
+#define TEST_RNG_SEED 7
+#include "tests/rng.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,19 +22,6 @@
 #if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
 #endif
-
-static uint64_t rng_state = 7;
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-static float rng_sym(void)
-{
-	return (float)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
 
 #define SENTINEL 12345.0f
 

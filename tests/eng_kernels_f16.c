@@ -17,6 +17,8 @@
  * Outputs outside the block (a padded out_stride) must stay untouched.
  */
 #include "tests/tap.h"
+#define TEST_RNG_SEED 11
+#include "tests/rng.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,16 +30,6 @@
 #define MAX_ROWS 17
 #define MAX_TOK 33
 #define SENTINEL -777.0f
-
-static uint64_t rng_state = 11;
-static float rng_sym(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	return (float)((double)(z >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
 
 struct case_data {
 	uint32_t type;

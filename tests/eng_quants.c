@@ -10,6 +10,8 @@
 #include "engine/cpu/kernels.h"
 #include "engine/types.h"
 #include "tests/tap.h"
+#define TEST_RNG_SEED 7
+#include "tests/rng.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,21 +21,6 @@ static uint32_t fbits(float f)
 	uint32_t u;
 	memcpy(&u, &f, 4);
 	return u;
-}
-
-static uint64_t rng_state = 7;
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-static float rng_normal(void)
-{
-	double u1 = ((double)(rng_next() >> 11) + 0.5) / 9007199254740992.0;
-	double u2 = ((double)(rng_next() >> 11) + 0.5) / 9007199254740992.0;
-	return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
 /* f16 scale field offsets per type (as gen-quant-vectors.py) */

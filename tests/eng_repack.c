@@ -20,6 +20,8 @@
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
  */
 #include "tests/tap.h"
+#define TEST_RNG_SEED 11
+#include "tests/rng.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,19 +33,6 @@
 #include "engine/eng_int.h"
 #include "engine/quants_int.h"
 #include "engine/types.h"
-
-static uint64_t rng_state = 11;
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-static float rng_sym(void)
-{
-	return (float)((double)(rng_next() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
 
 static const uint32_t ktypes[] = { ENG_TYPE_Q2_K, ENG_TYPE_Q3_K,  ENG_TYPE_Q4_K,
 				   ENG_TYPE_Q5_K, ENG_TYPE_Q6_K, ENG_TYPE_IQ4_XS };

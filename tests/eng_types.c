@@ -8,6 +8,8 @@
  */
 #include "engine/types.h"
 #include "tests/tap.h"
+#define TEST_RNG_SEED 42
+#include "tests/rng.h"
 
 #include <stdint.h>
 
@@ -23,24 +25,6 @@ static float bitsf(uint32_t u)
 	float f;
 	memcpy(&f, &u, 4);
 	return f;
-}
-
-/* splitmix64 + Box-Muller: a seeded N(0, 1) */
-static uint64_t rng_state = 42;
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-static double rng_unit(void)
-{
-	return ((double)(rng_next() >> 11) + 0.5) / 9007199254740992.0;
-}
-static float rng_normal(void)
-{
-	return (float)(sqrt(-2.0 * log(rng_unit())) * cos(6.283185307179586 * rng_unit()));
 }
 
 static void check_table(void)
