@@ -416,6 +416,7 @@ int main(void)
 		check_q8(ENG_TYPE_Q8_0, eng_mdot_q8_0_q8_0);
 		check_q8(ENG_TYPE_Q4_0, eng_mdot_q4_0_q8_0);
 		check_q8(ENG_TYPE_Q5_0, eng_mdot_q5_0_q8_0);
+		check_q8(ENG_TYPE_IQ4_NL, eng_mdot_iq4_nl_q8_0); /* its lane tables: kernels_q32.c's again */
 		check_kq(ENG_TYPE_Q4_K, eng_mdot_q4_K_q8_K, 0, 1);
 		check_kq(ENG_TYPE_Q5_K, eng_mdot_q5_K_q8_K, 0, 1);
 		check_kq(ENG_TYPE_Q6_K, eng_mdot_q6_K_q8_K, 208, 0);

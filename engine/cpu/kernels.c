@@ -110,7 +110,7 @@ KN_INLINE void qtile(int64_t nb, const void *const *wr, const struct eng_block_q
  * form in the interleaved tiles; ki_qtile2x4 uses Q8_0's signed and no sum). */
 static void q8_table_token(int64_t nb, const struct eng_block_q8_0 *x, int t, float *dxv, int32_t *sxv, const int kind)
 {
-	const int32_t bias = kind == KIND_Q5 ? 16 : kind == KIND_Q4 ? 8 : 128;
+	const int32_t bias = kind == KIND_Q5 ? 16 : kind == KIND_Q4 ? 8 : 128; /* Q8_0, IQ4_NL: 128 */
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const float d = eng_f16_to_f32(x[ib].d);
 		int32_t s = 0;
@@ -155,6 +155,8 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 				     d_off = wide ? 512 : 256;
 			if (kind == KIND_Q4)
 				ki_ilv_pack_at(nb, wr + 8 * h, dst, blk, g_step, d_off, KIND_Q4);
+			else if (kind == KIND_IQ4)
+				ki_ilv_pack_at(nb, wr + 8 * h, dst, blk, g_step, d_off, KIND_IQ4);
 			else if (kind == KIND_Q5)
 				ki_ilv_pack_at(nb, wr + 8 * h, dst, blk, g_step, d_off, KIND_Q5);
 			else
@@ -206,7 +208,7 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 static int ilv_takes(int64_t nb, int n_tok, const int kind, const int vnni)
 {
 	return nb <= Q8_PRE_MAX_BLOCKS && n_tok >= (vnni ? ILV_MIN_TOK_VNNI : ILV_MIN_TOK_AVX2) &&
-	       (kind != KIND_Q8 || vnni);
+	       ((kind != KIND_Q8 && kind != KIND_IQ4) || vnni);
 }
 
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */
@@ -354,11 +356,17 @@ void eng_mdot_q5_0_q8_0(int64_t n, const void *w, size_t w_stride, int n_rows, c
 	eng_mdot_q8_pairs(ENG_TYPE_Q5_0, n, w, w_stride, n_rows, xq, x_stride, n_tok, out, out_stride);
 }
 
-/* The tile kind of a type with eng_q8_tables_fill tables, or -1. */
+/* The tile kind of a type with eng_q8_tables_fill tables, or -1. IQ4_NL only with
+ * VNNI (its unsigned levels, up to 241, would saturate maddubs' pairs), and only
+ * through the interleaved tiles (mdot_q8's others do not know it): with tables (4
+ * tokens or more) and rows of up to Q8_PRE_MAX_BLOCKS, ilv_takes always holds there.
+ * Elsewhere it keeps kernels_q32.c's tiles and their tables. */
 static int tabled_kind(uint32_t type, int64_t n)
 {
 	if (!KN_AVX2 || n % ENG_QK8_0 || n / ENG_QK8_0 > Q8_PRE_MAX_BLOCKS)
 		return -1;
+	if (type == ENG_TYPE_IQ4_NL)
+		return eng_cpu_has_vnni() ? KIND_IQ4 : -1;
 	return type == ENG_TYPE_Q8_0 ? 0 : type == ENG_TYPE_Q4_0 ? 1 : type == ENG_TYPE_Q5_0 ? 2 : -1;
 }
 
@@ -405,7 +413,10 @@ void eng_mdot_q8_tabled(uint32_t type, int64_t n, const void *w, size_t w_stride
 #if KN_AVX2
 	const int kind = tabled_kind(type, n);
 	if (kind >= 0) {
-		if (kind == KIND_Q8)
+		if (kind == KIND_IQ4) /* tables, so n_tok >= 4: ilv_takes (tabled_kind) */
+			mdot_q8_ilv(n / ENG_QK8_0, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride,
+				    KIND_IQ4, 1);
+		else if (kind == KIND_Q8)
 			mdot_q8(n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, KIND_Q8);
 		else if (kind == KIND_Q4)
 			mdot_q8(n, w, w_stride, n_rows, xq, x_stride, tables, n_tok, out, out_stride, KIND_Q4);

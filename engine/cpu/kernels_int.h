@@ -1,5 +1,6 @@
 /* kernels_int.h — SIMD helpers (kernels.c, kernels_vnni.c and kernels_q32.c) and the
- * Q8_0/Q4_0/Q5_0 tile bodies shared by kernels.c and kernels_vnni.c; internal to engine/cpu/.
+ * Q8_0/Q4_0/Q5_0 (and, interleaved, IQ4_NL) tile bodies shared by kernels.c and
+ * kernels_vnni.c; internal to engine/cpu/.
  *
  * Plain always-inline AVX2/F16C functions: they inline into kernels_vnni.c's
  * AVX-512 target functions too (a callee's instruction set may be a subset of
@@ -46,14 +47,17 @@ KI_INLINE size_t ki_table_group(int t, int64_t nb)
 	return (size_t)(t / 4) * 16 * (size_t)nb;
 }
 
-/* The weight kinds of the tiles below: Q8_0, Q4_0 (q - 8), Q5_0 (q - 16). */
-enum { KIND_Q8 = 0, KIND_Q4 = 1, KIND_Q5 = 2 };
+/* The weight kinds of the tiles below: Q8_0, Q4_0 (q - 8), Q5_0 (q - 16), and IQ4_NL
+ * (its level of q, + 128 unsigned; Q4_0's block layout; only the interleaved tiles with
+ * VNNI take it: kernels.c's tabled_kind). */
+enum { KIND_Q8 = 0, KIND_Q4 = 1, KIND_Q5 = 2, KIND_IQ4 = 3 };
 
 /* The block's d of row r. */
 KI_INLINE short blk_d(const void *row, int64_t ib, const int kind)
 {
 	uint16_t h;
-	if (kind == KIND_Q4)
+	_Static_assert(sizeof(struct blk_iq4_nl) == sizeof(struct eng_block_q4_0), "IQ4_NL blocks are Q4_0's");
+	if (kind == KIND_Q4 || kind == KIND_IQ4)
 		memcpy(&h, &((const struct eng_block_q4_0 *)row)[ib].d, 2);
 	else if (kind == KIND_Q5)
 		memcpy(&h, &((const struct blk_q5_0 *)row)[ib].d, 2);
@@ -67,16 +71,23 @@ KI_INLINE short blk_d(const void *row, int64_t ib, const int kind)
  * take one as a constant argument; both callers' tiles inline it. */
 typedef __m256i (*ki_dot_fn)(__m256i a_unsigned, __m256i b_signed);
 
-/* The 32 quants of a Q4_0 (0..15) or Q5_0 (0..31) block, unsigned, in element
- * order, from one 128-bit broadcast load and a per-half variable shift. */
+/* The 32 quants of a Q4_0 (0..15), Q5_0 (0..31) or IQ4_NL (its levels + 128: 1..241)
+ * block, unsigned, in element order, from one 128-bit broadcast load and a per-half
+ * variable shift (IQ4_NL: then a byte shuffle through the 16 levels). */
 KI_INLINE __m256i w_unsigned(const void *row, int64_t ib, const int kind)
 {
-	const uint8_t *qs = kind == KIND_Q4 ? ((const struct eng_block_q4_0 *)row + ib)->qs
-					    : ((const struct blk_q5_0 *)row + ib)->qs;
+	const uint8_t *qs = kind == KIND_Q5 ? ((const struct blk_q5_0 *)row + ib)->qs
+					    : ((const struct eng_block_q4_0 *)row + ib)->qs;
 	const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
 	const __m256i q = _mm256_and_si256(_mm256_srlv_epi64(v, _mm256_setr_epi64x(0, 0, 4, 4)), _mm256_set1_epi8(0x0f));
 	if (kind == KIND_Q4)
 		return q;
+	if (kind == KIND_IQ4) {
+		_Alignas(16) uint8_t lv[16];
+		for (int j = 0; j < 16; j++)
+			lv[j] = (uint8_t)(iq4nl_values[j] + 128);
+		return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)lv)), q);
+	}
 	return _mm256_or_si256(q, q5_high_bits(((const struct blk_q5_0 *)row + ib)->qh));
 }
 

@@ -15,7 +15,9 @@
  * f16 scales (and Q8_1 sums) are converted into per-lane tables, once per call or,
  * through eng_q8_tables_fill (kernels.c), once per matrix product;
  * rows longer than Q32_MAX_BLOCKS blocks, and builds without AVX2 + F16C, take the
- * single-row kernel pair by pair.
+ * single-row kernel pair by pair. On AVX-512 VNNI CPUs, IQ4_NL prefill with tables
+ * (rows of up to 512 blocks) goes to kernels.c's interleaved tiles instead (tabled_kind):
+ * its tables are then kernels.c's.
  */
 #include "engine/cpu/kernels.h"
 
