@@ -365,8 +365,10 @@ static int tabled_kind(uint32_t type, int64_t n)
 {
 	if (!KN_AVX2 || n % ENG_QK8_0 || n / ENG_QK8_0 > Q8_PRE_MAX_BLOCKS)
 		return -1;
+#if KN_AVX2
 	if (type == ENG_TYPE_IQ4_NL)
 		return eng_cpu_has_vnni() ? KIND_IQ4 : -1;
+#endif
 	return type == ENG_TYPE_Q8_0 ? 0 : type == ENG_TYPE_Q4_0 ? 1 : type == ENG_TYPE_Q5_0 ? 2 : -1;
 }
 
