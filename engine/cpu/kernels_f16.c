@@ -225,8 +225,9 @@ KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float 
 /* The fewest tokens a call needs for its rows to be packed (the copy costs about what
  * 2 tokens' multiply-adds do). */
 #define PK_MIN_TOK 8
-/* Bytes of a thread's packed rows (on its stack): a block of BLK_R rows up to n = 1536
- * (F16, BF16) or 768 (F32), fewer rows a block beyond. */
+/* Bytes of a thread's packed rows (on its stack): a block of BLK_R rows up to n = 2048
+ * (F16, BF16) or 1024 (F32), fewer rows a block beyond, down to one group of PK_G rows
+ * at n = 16384 (F16: 7B's 14336-wide ffn_down still packs) or 8192 (F32). */
 #define PK_BYTES (256 * 1024)
 
 /* A packed block (pk_pack): for each group of PK_G rows, for each chunk of 8 elements,
