@@ -323,25 +323,6 @@ static void q8_K_to_f32(const void *src, float *dst, int64_t n)
 
 /* ---- unpacking: integer quants in element order ---- */
 
-/* 32-element types: q[32] and, for the offset types, nothing else (d, m read by callers). */
-static inline void unpack_q4_1(const struct blk_q4_1 *b, int8_t q[32])
-{
-	for (int j = 0; j < 16; j++) {
-		q[j] = (int8_t)(b->qs[j] & 0x0f);
-		q[j + 16] = (int8_t)(b->qs[j] >> 4);
-	}
-}
-
-static inline void unpack_q5(const uint8_t qh4[4], const uint8_t qs[16], int bias, int8_t q[32])
-{
-	uint32_t qh;
-	memcpy(&qh, qh4, 4);
-	for (int j = 0; j < 16; j++) {
-		q[j] = (int8_t)(((qs[j] & 0x0f) | (((qh >> j) << 4) & 0x10)) - bias);
-		q[j + 16] = (int8_t)(((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10)) - bias);
-	}
-}
-
 static inline void unpack_iq4(const uint8_t qs[16], int8_t q[32])
 {
 	for (int j = 0; j < 16; j++) {

@@ -75,6 +75,26 @@ _Static_assert(sizeof(struct blk_q5_K) == 176, "q5_K block");
 _Static_assert(sizeof(struct blk_q6_K) == 210, "q6_K block");
 _Static_assert(sizeof(struct blk_iq4_xs) == 136, "iq4_xs block");
 
+/* The quants of a 32-element block in element order (d, m read by callers): Q4_1's
+ * 0..15, and Q5_0's / Q5_1's with their fifth bits, minus bias (16, 0). quants.c's
+ * references and engine/cpu/repack.c read them through these. */
+static inline void unpack_q4_1(const struct blk_q4_1 *b, int8_t q[32])
+{
+	for (int j = 0; j < 16; j++) {
+		q[j] = (int8_t)(b->qs[j] & 0x0f);
+		q[j + 16] = (int8_t)(b->qs[j] >> 4);
+	}
+}
+
+static inline void unpack_q5(const uint8_t qh4[4], const uint8_t qs[16], int bias, int8_t q[32])
+{
+	const uint32_t qh = (uint32_t)qh4[0] | (uint32_t)qh4[1] << 8 | (uint32_t)qh4[2] << 16 | (uint32_t)qh4[3] << 24;
+	for (int j = 0; j < 16; j++) {
+		q[j] = (int8_t)(((qs[j] & 0x0f) | (((qh >> j) << 4) & 0x10)) - bias);
+		q[j + 16] = (int8_t)(((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10)) - bias);
+	}
+}
+
 /* The 16 non-uniform levels of IQ4_NL / IQ4_XS (ggml's kvalues_iq4nl). */
 static const int8_t iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
 					 1,    13,   25,  38,  53,  69,  89,  113 };

@@ -62,33 +62,44 @@ size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows)
 	       eng_kr_superblock_bytes(type);
 }
 
+/* Row r's low 4 bits of the quants e into q[c][4r + j] (Q4_K, Q5_K, Q6_K, IQ4_XS, Q4_1,
+ * Q5_1): chunk pair c, elements 8c..8c + 3 in the low nibbles, 8c + 4..8c + 7 in the high. */
+static void pack_nibbles(const uint8_t *e, int n_pairs, int r, uint8_t (*q)[64])
+{
+	for (int c = 0; c < n_pairs; c++)
+		for (int j = 0; j < 4; j++)
+			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
+}
+
+/* Row r's fifth bits of a group of 32 quants e (Q5_K, Q5_1): bit k of qh[4r + j] is bit 4
+ * of e[4k + j]. */
+static void pack_fifth_bits(const uint8_t e[32], int r, uint8_t qh[64])
+{
+	for (int j = 0; j < 4; j++) {
+		uint8_t h = 0;
+		for (int k = 0; k < 8; k++)
+			h |= (uint8_t)(((e[4 * k + j] >> 4) & 1) << k);
+		qh[4 * r + j] = h;
+	}
+}
+
 /* Q4_1 / Q5_1: row r of block ib of the file's row src into the unit dst. */
 static void pack_row_q1(uint32_t type, const void *src, int64_t ib, int r, void *dst)
 {
 	const int q5 = type == ENG_TYPE_Q5_1;
 	const struct blk_q4_1 *w4 = (const struct blk_q4_1 *)src + ib;
 	const struct blk_q5_1 *w5 = (const struct blk_q5_1 *)src + ib;
-	const uint8_t *qs = q5 ? w5->qs : w4->qs;
-	uint32_t qh = 0;
+	int8_t q[32];
 	if (q5)
-		memcpy(&qh, w5->qh, 4);
+		unpack_q5(w5->qh, w5->qs, 0, q);
+	else
+		unpack_q4_1(w4, q);
 	uint8_t e[32];
-	for (int l = 0; l < 16; l++) {
-		e[l] = (uint8_t)((qs[l] & 15) | ((qh >> l) & 1) << 4);
-		e[l + 16] = (uint8_t)((qs[l] >> 4) | ((qh >> (l + 16)) & 1) << 4);
-	}
-	uint8_t(*q)[64] = dst;
-	for (int c = 0; c < 4; c++)
-		for (int j = 0; j < 4; j++)
-			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
+	memcpy(e, q, sizeof e); /* 0..31: the same bytes unsigned */
+	pack_nibbles(e, 4, r, dst);
 	if (q5) {
 		struct kr_q51 *b = dst;
-		for (int j = 0; j < 4; j++) {
-			uint8_t h = 0;
-			for (int k = 0; k < 8; k++)
-				h |= (uint8_t)((e[4 * k + j] >> 4) << k);
-			b->qh[4 * r + j] = h;
-		}
+		pack_fifth_bits(e, r, b->qh);
 		b->d[r] = w5->d;
 		b->m[r] = w5->m;
 	} else {
@@ -192,10 +203,7 @@ static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *ds
 		pack_row23(type, src, ib, r, e, dst);
 		return;
 	}
-	uint8_t(*q)[64] = dst; /* q[32][64] leads the Q4_K, Q5_K and Q6_K layouts */
-	for (int c = 0; c < 32; c++)
-		for (int j = 0; j < 4; j++)
-			q[c][4 * r + j] = (uint8_t)((e[8 * c + j] & 15) | (e[8 * c + 4 + j] & 15) << 4);
+	pack_nibbles(e, 32, r, dst); /* q[32][64] leads the Q4_K, Q5_K, Q6_K and IQ4_XS layouts */
 	if (type == ENG_TYPE_IQ4_XS) {
 		struct kr_iq4xs *b = dst;
 		const struct blk_iq4_xs *w = (const struct blk_iq4_xs *)src + ib;
@@ -229,12 +237,7 @@ static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *ds
 	unpack_k_scales(q5 ? w5->scales : w4->scales, sc, mn);
 	for (int g = 0; g < 8; g++) {
 		if (q5)
-			for (int j = 0; j < 4; j++) {
-				uint8_t h = 0;
-				for (int k = 0; k < 8; k++)
-					h |= (uint8_t)(((e[32 * g + 4 * k + j] >> 4) & 1) << k);
-				b5->qh[g][4 * r + j] = h;
-			}
+			pack_fifth_bits(e + 32 * g, r, b5->qh[g]);
 		(q5 ? b5->sc : b4->sc)[g][r] = (uint8_t)sc[g];
 		(q5 ? b5->mn : b4->mn)[g / 2][2 * r + g % 2] = (uint8_t)mn[g];
 	}

@@ -110,7 +110,7 @@ _Static_assert(sizeof(struct kr_q6k) == 3392 && sizeof(struct kr_q6k) % 64 == 0,
 size_t eng_kr_superblock_bytes(uint32_t type);
 /* The elements of type's unit (256 or 32): a row is repacked where its length is a multiple. */
 int64_t eng_kr_unit_elems(uint32_t type);
-/* Bytes of the whole repacked matrix of rows x n elements (n a multiple of 256). */
+/* Bytes of the whole repacked matrix of rows x n elements (n a multiple of the type's unit). */
 size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
 /* Repack rows x n elements of type at src (row_bytes apart) into dst (eng_kr_matrix_bytes,
  * any alignment; 64 is best). Blocks b0..b1-1 only (for threads). */
