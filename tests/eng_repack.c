@@ -380,8 +380,11 @@ static void check_q1(const char *dots)
 			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
 				const int rows = rows_list[ri];
 				void *p = NULL;
-				if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows)))
+				if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows))) {
+					bad_rows++; /* unchecked rows must not pass */
+					diag("out of memory for %d rows", rows);
 					break;
+				}
 				eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
 				for (int r = 0; r < rows; r++) {
 					eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
