@@ -7,8 +7,8 @@
  * times. A call's rows go in blocks of BLK_R (in L2; ops.c passes a thread's share of
  * rows whole); each tile of tokens meets every row group of the block before the next one.
  * Where the build has AVX-512 (F, DQ, VL) and a call has 8 tokens or more, each block's
- * rows are first packed (pk_pack: a pair of rows' 8-element chunks side by side, one
- * 512-bit load), then tiles of 8 rows x 6 (4) tokens keep two rows in each
+ * rows are packed by the first tile of tokens as it runs (a pair of rows' 8-element
+ * chunks side by side, one 512-bit load for the later tiles), then tiles of 8 rows x 6 (4) tokens keep two rows in each
  * register: 24 sums, twice the work per instruction on cores with two 512-bit FMA
  * units (docs/performance.md, 2026-12-04 and 2026-12-05); the ymm tiles take the
  * remaining 1-3 tokens.
@@ -225,13 +225,14 @@ KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float 
 /* The fewest tokens a call needs for its rows to be packed (the copy costs about what
  * 2 tokens' multiply-adds do). */
 #define PK_MIN_TOK 8
+_Static_assert(PK_MIN_TOK > PK_T, "a packed call's first tile has PK_T tokens (it packs the block)");
 /* Bytes of a thread's packed rows (on its stack): a block of BLK_R rows up to n = 2048
  * (F16, BF16) or 1024 (F32), fewer rows a block beyond, down to one group of PK_G rows
  * at n = 16384 (F16: 7B's 14336-wide ffn_down still packs) or 8192 (F32). */
 #define PK_BYTES (256 * 1024)
 
-/* A packed block (pk_pack): for each group of PK_G rows, for each chunk of 8 elements,
- * the group's rows' 8 weights one after the other, as stored (2 or 4 bytes each). So one
+/* A packed block (written by the block's first tile, pack_pair): for each group of PK_G
+ * rows, for each chunk of 8 elements, the group's rows' 8 weights one after the other, as stored (2 or 4 bytes each). So one
  * 512-bit vector holds a pair of rows' chunk, an even row of the group in the low half
  * and the next row in the high half, each half exactly the 8 lanes of the 256-bit tile
  * (lane-wise multiply and add do not mix halves): the same bits. The pair comes from
@@ -241,20 +242,6 @@ KF_INLINE void group_rows(const char *w, size_t w_stride, int g, int nr, const c
 {
 	for (int h = 0; h < PK_G; h++)
 		wr[h] = w + (size_t)(g + h < nr ? g + h : nr - 1) * w_stride;
-}
-
-KF_INLINE void pk_pack(int64_t n8, const char *w, size_t w_stride, int nr, char *pk, const int kind)
-{
-	const size_t esz = (size_t)elt_bytes(kind);
-	for (int g = 0; g < nr; g += PK_G) {
-		const char *wr[PK_G];
-		group_rows(w, w_stride, g, nr, wr);
-		for (int h = 0; h < PK_G; h++) {
-			char *dst = pk + (size_t)g * (size_t)n8 * esz + (size_t)h * 8 * esz;
-			for (int64_t i = 0; i < n8; i += 8)
-				memcpy(dst + (size_t)i * PK_G * esz, wr[h] + (size_t)i * esz, 8 * esz);
-		}
-	}
 }
 
 /* A pair of rows' chunk (16 weights as stored) as floats. */
@@ -268,14 +255,36 @@ KF_INLINE __m512 load_pair(const char *p, const int kind)
 	return _mm512_cvtph_ps(h);
 }
 
+/* A pair of rows' chunk i read where the rows lie (a and b), stored at p as pk_pack
+ * would have (16 weights), and returned as load_pair returns it. */
+KF_INLINE __m512 pack_pair(const char *a, const char *b, int64_t i, char *p, const int kind)
+{
+	if (kind == KIND_F32) {
+		const __m512 v = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps((const float *)a + i)),
+						    _mm256_loadu_ps((const float *)b + i), 1);
+		_mm512_store_ps((float *)p, v);
+		return v;
+	}
+	const __m256i h = _mm256_inserti128_si256(
+		_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a + 2 * i))),
+		_mm_loadu_si128((const __m128i *)(b + 2 * i)), 1);
+	_mm256_store_si256((__m256i *)p, h);
+	if (kind == KIND_BF16)
+		return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+	return _mm512_cvtph_ps(h);
+}
+
 /* PK_G packed rows (group pg; rows past nr are copies, not stored; wr: the rows as
- * stored, for the tail) x T tokens: acc[p][t] holds rows 2p and 2p + 1 of token t,
+ * stored, for the tail) x T tokens. With fill set (a block's first tile), the rows are
+ * read where they lie and packed into pg as the tile goes (pk_pack's copy, done while
+ * the multiply-adds run instead of before them: the read from memory overlaps the
+ * arithmetic). The same products either way: acc[p][t] holds rows 2p and 2p + 1 of token t,
  * each token's chunk broadcast to both halves. Eight rows x 6 tokens where it was 4 x
  * 12: a token's broadcast serves four weight registers instead of two, so a pass loads
  * 10 vectors for 24 multiply-adds where it loaded 14, and the tokens a tile reads stay
  * in L1 at longer rows (docs/performance.md, 2026-12-05). */
-KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const wr[PK_G], int nr, const float *x,
-		       size_t x_stride, float *out, size_t out_stride, const int T, const int kind)
+KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_G], int nr, const float *x,
+		       size_t x_stride, float *out, size_t out_stride, const int T, const int kind, const int fill)
 {
 	enum { P = PK_G / 2 };
 	__m512 acc[P][PK_T];
@@ -290,10 +299,11 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const 
 	 * addresses (six pointers spilled to the stack and were reloaded every pass). */
 	size_t s1 = x_stride, s3 = 3 * x_stride, s5 = 5 * x_stride;
 	for (int64_t i = 0; i < n8; i += 8) {
-		const char *c = pg + (size_t)i / 8 * P * half;
+		char *c = pg + (size_t)i / 8 * P * half;
 		__m512 wv[P];
 		for (int q = 0; q < P; q++)
-			wv[q] = load_pair(c + (size_t)q * half, kind);
+			wv[q] = fill ? pack_pair(wr[2 * q], wr[2 * q + 1], i, c + (size_t)q * half, kind)
+				     : load_pair(c + (size_t)q * half, kind);
 		/* opaque, so that the compiler does not hoist the sums out of the loop again */
 		__asm__("" : "+r"(s1), "+r"(s3), "+r"(s5));
 		const char *p = (const char *)(x + i);
@@ -328,26 +338,31 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, const char *pg, const char *const 
 }
 
 /* Every group of a packed block of nr rows x T tokens. */
-KF_INLINE void pk_tiles(int64_t n, int64_t n8, const char *pk, const char *wb, size_t w_stride, int nr,
-			const float *x, size_t x_stride, float *out, size_t out_stride, const int T, const int kind)
+KF_INLINE void pk_tiles(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr,
+			const float *x, size_t x_stride, float *out, size_t out_stride, const int T, const int kind,
+			const int fill)
 {
 	const size_t group = PK_G * (size_t)n8 * (size_t)elt_bytes(kind);
 	for (int g = 0; g < nr; g += PK_G) {
 		const char *wr[PK_G];
 		group_rows(wb, w_stride, g, nr, wr);
 		pk_tile(n, n8, pk + (size_t)(g / PK_G) * group, wr, nr - g < PK_G ? nr - g : PK_G, x, x_stride, out + g,
-			out_stride, T, kind);
+			out_stride, T, kind, fill);
 	}
 }
 
-/* pk_tiles with T = PK_T or 4 (each an inlined body of its own). */
-KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, const char *pk, const char *wb, size_t w_stride, int nr,
-			   const float *x, size_t x_stride, float *out, size_t out_stride, int T, const int kind)
+/* pk_tiles with T = PK_T (packing the block as it goes where fill is set) or 4, each an
+ * inlined body of its own. */
+KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr,
+			   const float *x, size_t x_stride, float *out, size_t out_stride, int T, int fill,
+			   const int kind)
 {
-	if (T == PK_T)
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind);
+	if (fill)
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 1);
+	else if (T == PK_T)
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 0);
 	else
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind);
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind, 0);
 }
 #else
 #define KF_AVX512 0
@@ -372,8 +387,8 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 		       "blocks of whole row groups; tile_rows knows T <= 6");
 	int blk = BLK_R;
 #if KF_AVX512
-	/* With enough tokens, each block's rows are packed once (pk_pack), then every
-	 * tile of tokens meets them; blocks get fewer rows where long rows would
+	/* With enough tokens, each block's rows are packed once (by its first tile), then
+	 * every tile of tokens meets them; blocks get fewer rows where long rows would
 	 * overflow the buffer. */
 	_Alignas(64) char pk[PK_BYTES];
 	const int64_t n8 = n / 8 * 8, pk_rows = n8 ? PK_BYTES / (n8 * elt_bytes(kind)) / PK_G * PK_G : 0;
@@ -387,11 +402,13 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 		int t = 0;
 #if KF_AVX512
 		if (packed) {
-			pk_pack(n8, wb, w_stride, nr, pk, kind);
-			while (n_tok - t >= 4) { /* tiles of 6 tokens, then one of 4 */
+			/* tiles of 6 tokens, then one of 4; the first (n_tok >= PK_MIN_TOK > PK_T)
+			 * packs the block */
+			while (n_tok - t >= 4) {
 				const int T = n_tok - t >= PK_T ? PK_T : 4;
 				pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
-					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, kind);
+					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, t == 0,
+					    kind);
 				t += T;
 			}
 		}
