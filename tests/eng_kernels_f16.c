@@ -139,11 +139,16 @@ static void check_length(uint32_t type, int64_t n, size_t pad, size_t offset, in
  * every output equals vec_dot. */
 static void check_many_rows(uint32_t type, int64_t n)
 {
-	enum { ROWS = 150, TOK = 13 };
+	/* 245 tokens: rows too long to pack whole (kernels_f16.c's slices: F32 beyond 8192
+	 * elements, F16 and BF16 beyond 16384) go in chunks of 120 tokens, so two whole
+	 * chunks, then one of 5 tokens for the 256-bit tiles; 131: a chunk, then one with a
+	 * tile of 6 and one of 4 */
+	enum { ROWS = 150, TOK = 245 };
 	const struct eng_type_traits *tt = eng_type_get(type);
 	const size_t w_stride = (size_t)n * (type == ENG_TYPE_F32 ? 4 : 2) + 8, x_stride = (size_t)n * sizeof(float);
 	char *w = malloc(ROWS * w_stride);
 	float *x = malloc(TOK * x_stride), *tmp = malloc(sizeof(float) * (size_t)n), *out = malloc(sizeof(float) * ROWS * TOK);
+	float *want = malloc(sizeof(float) * ROWS * TOK);
 	for (int r = 0; r < ROWS; r++) {
 		for (int64_t i = 0; i < n; i++)
 			tmp[i] = rng_sym();
@@ -151,9 +156,12 @@ static void check_many_rows(uint32_t type, int64_t n)
 	}
 	for (int64_t i = 0; i < TOK * n; i++)
 		x[i] = eng_f16_to_f32(eng_f32_to_f16(rng_sym()));
-	static const int toks[] = { 1, 7, TOK };
+	for (int t = 0; t < TOK; t++)
+		for (int r = 0; r < ROWS; r++)
+			want[t * ROWS + r] = tt->vec_dot(n, w + (size_t)r * w_stride, x + (size_t)t * n);
+	static const int toks[] = { 1, 7, 13, 131, TOK };
 	int bad = 0;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 5; k++)
 		for (int fused = 0; fused <= (type == ENG_TYPE_F16); fused++) {
 			if (fused)
 				eng_mdot_f16_xh(n, w, w_stride, ROWS, x, x_stride, toks[k], out, ROWS);
@@ -164,21 +172,20 @@ static void check_many_rows(uint32_t type, int64_t n)
 			else
 				eng_mdot_f32(n, w, w_stride, ROWS, x, x_stride, toks[k], out, ROWS);
 			for (int t = 0; t < toks[k]; t++)
-				for (int r = 0; r < ROWS; r++) {
-					const float want = tt->vec_dot(n, w + (size_t)r * w_stride, x + (size_t)t * n);
-					if (memcmp(&want, &out[t * ROWS + r], sizeof want) && bad++ < 3)
+				for (int r = 0; r < ROWS; r++)
+					if (memcmp(&want[t * ROWS + r], &out[t * ROWS + r], sizeof(float)) && bad++ < 3)
 						diag("%s n=%lld %d tokens: out[tok %d][row %d] = %a, want %a", eng_type_name(type),
-						     (long long)n, toks[k], t, r, out[t * ROWS + r], want);
-				}
+						     (long long)n, toks[k], t, r, out[t * ROWS + r], want[t * ROWS + r]);
 		}
 	char name[160];
-	snprintf(name, sizeof name, "%s, n=%lld: calls of %d rows (several cache blocks) x 1, 7, %d tokens equal vec_dot bit for bit",
+	snprintf(name, sizeof name, "%s, n=%lld: calls of %d rows (several cache blocks) x 1, 7, 13, 131, %d tokens equal vec_dot bit for bit",
 		 eng_type_name(type), (long long)n, ROWS, TOK);
 	is_int(bad, 0, name);
 	free(w);
 	free(x);
 	free(tmp);
 	free(out);
+	free(want);
 }
 
 int main(void)
@@ -201,7 +208,10 @@ int main(void)
 	 * smaller blocks (40 rows), blocks of one 8-row group, and F32 rows too long to pack */
 	check_many_rows(ENG_TYPE_F16, 3001);
 	check_many_rows(ENG_TYPE_F32, 1601);
-	check_many_rows(ENG_TYPE_F16, 16001);
+	check_many_rows(ENG_TYPE_F16, 16001); /* 8-row blocks */
+	check_many_rows(ENG_TYPE_F16, 17001); /* slices */
 	check_many_rows(ENG_TYPE_F32, 9001);
+	check_many_rows(ENG_TYPE_F32, 10240); /* slices of 2048 with no tail */
+	check_many_rows(ENG_TYPE_BF16, 18001);
 	return done_testing();
 }

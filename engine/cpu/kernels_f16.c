@@ -274,8 +274,31 @@ KF_INLINE __m512 pack_pair(const char *a, const char *b, int64_t i, char *p, con
 	return _mm512_cvtph_ps(h);
 }
 
+/* Slices of long rows: rows too long for PK_G of them to pack whole (F32 beyond 8192
+ * elements, F16 and BF16 beyond 16384) go in blocks of SL_R rows, slices of SL_N
+ * elements (a packed slice of SL_R F32 rows fills PK_BYTES) and chunks of SL_TOK tokens
+ * (20 tiles: their sums, 120 KiB, wait on the stack between slices). Those rows took
+ * the 256-bit tiles, at half the rate. One thread, 4096 rows of 14336, F32, G FLOP/s
+ * (docs/performance.md, 2026-12-05): 95-104 -> 151-155 with 128 tokens, 98-99 ->
+ * 168-169 with 256 (the CPU micro-batch). Rows that do pack whole stay whole: F16 rows
+ * of 14336 (8-row blocks) ran as fast as slices with 256 tokens and faster with 128. */
+#define SL_N 2048
+#define SL_R 32
+#define SL_TOK 120
+_Static_assert(SL_R * SL_N * 4 <= PK_BYTES && SL_TOK % PK_T == 0 && SL_R % PK_G == 0, "slices fit the buffers");
+
+/* Long rows go in slices (gemm_long): elements [lo, hi) of the rows (multiples of 8,
+ * hi <= n8), the packed group holding those alone. The sums start at zero where lo is
+ * 0 and from save (PK_G / 2 x PK_T vectors) otherwise; they are finished where hi is
+ * n8 and put back in save otherwise. Each lane still adds its products in the order of
+ * the elements, whatever the slices: the same bits. */
+struct pk_slice {
+	int64_t lo, hi;
+	__m512 *save;
+};
+
 /* PK_G packed rows (group pg; rows past nr are copies, not stored; wr: the rows as
- * stored, for the tail) x T tokens. With fill set (a block's first tile), the rows are
+ * stored, for the tail) x T tokens; the whole rows where sl is NULL, else one slice. With fill set (a block's first tile), the rows are
  * read where they lie and packed into pg as the tile goes (pk_pack's copy, done while
  * the multiply-adds run instead of before them: the read from memory overlaps the
  * arithmetic). The same products either way: acc[p][t] holds rows 2p and 2p + 1 of token t,
@@ -284,22 +307,24 @@ KF_INLINE __m512 pack_pair(const char *a, const char *b, int64_t i, char *p, con
  * 10 vectors for 24 multiply-adds where it loaded 14, and the tokens a tile reads stay
  * in L1 at longer rows (docs/performance.md, 2026-12-05). */
 KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_G], int nr, const float *x,
-		       size_t x_stride, float *out, size_t out_stride, const int T, const int kind, const int fill)
+		       size_t x_stride, float *out, size_t out_stride, const int T, const int kind, const int fill,
+		       const struct pk_slice *sl)
 {
 	enum { P = PK_G / 2 };
 	__m512 acc[P][PK_T];
 	const float *xt[PK_T];
+	const int64_t lo = sl ? sl->lo : 0, hi = sl ? sl->hi : n8;
 	for (int t = 0; t < T; t++) {
 		xt[t] = (const float *)((const char *)x + (size_t)t * x_stride);
 		for (int q = 0; q < P; q++)
-			acc[q][t] = _mm512_setzero_ps();
+			acc[q][t] = lo ? sl->save[q * PK_T + t] : _mm512_setzero_ps();
 	}
 	const size_t half = 16 * (size_t)elt_bytes(kind);
 	/* Token t's chunk at p + one of 0, s, 2s, s3, 4s, s5: three registers for the six
 	 * addresses (six pointers spilled to the stack and were reloaded every pass). */
 	size_t s1 = x_stride, s3 = 3 * x_stride, s5 = 5 * x_stride;
-	for (int64_t i = 0; i < n8; i += 8) {
-		char *c = pg + (size_t)i / 8 * P * half;
+	for (int64_t i = lo; i < hi; i += 8) {
+		char *c = pg + (size_t)(i - lo) / 8 * P * half;
 		__m512 wv[P];
 		for (int q = 0; q < P; q++)
 			wv[q] = fill ? pack_pair(wr[2 * q], wr[2 * q + 1], i, c + (size_t)q * half, kind)
@@ -317,6 +342,12 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_
 				acc[q][t] = fused(kind) ? _mm512_fmadd_ps(wv[q], xv, acc[q][t])
 							: _mm512_add_ps(acc[q][t], _mm512_mul_ps(wv[q], xv));
 		}
+	}
+	if (hi < n8) { /* not the last slice: the sums wait in save */
+		for (int t = 0; t < T; t++)
+			for (int q = 0; q < P; q++)
+				sl->save[q * PK_T + t] = acc[q][t];
+		return;
 	}
 	int t0 = 0;
 	if (nr == PK_G && n8 == n) /* no tail: a token's 8 rows reduced together */
@@ -337,32 +368,81 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_
 		}
 }
 
-/* Every group of a packed block of nr rows x T tokens. */
+/* Every group of a packed block of nr rows x T tokens: the whole rows (sl NULL) or one
+ * slice of them, whose save holds the block's groups' sums one after the other. */
 KF_INLINE void pk_tiles(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr,
 			const float *x, size_t x_stride, float *out, size_t out_stride, const int T, const int kind,
-			const int fill)
+			const int fill, const struct pk_slice *sl)
 {
-	const size_t group = PK_G * (size_t)n8 * (size_t)elt_bytes(kind);
+	const size_t group = PK_G * (size_t)(sl ? SL_N : n8) * (size_t)elt_bytes(kind);
 	for (int g = 0; g < nr; g += PK_G) {
 		const char *wr[PK_G];
 		group_rows(wb, w_stride, g, nr, wr);
+		struct pk_slice gs;
+		if (sl)
+			gs = (struct pk_slice){ sl->lo, sl->hi, sl->save + (size_t)(g / PK_G) * (PK_G / 2) * PK_T };
 		pk_tile(n, n8, pk + (size_t)(g / PK_G) * group, wr, nr - g < PK_G ? nr - g : PK_G, x, x_stride, out + g,
-			out_stride, T, kind, fill);
+			out_stride, T, kind, fill, sl ? &gs : NULL);
 	}
 }
 
-/* pk_tiles with T = PK_T (packing the block as it goes where fill is set) or 4, each an
- * inlined body of its own. */
+/* pk_tiles with T = PK_T (packing the block, or the slice, as it goes where fill is
+ * set) or 4, each an inlined body of its own. */
 KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr,
 			   const float *x, size_t x_stride, float *out, size_t out_stride, int T, int fill,
-			   const int kind)
+			   const struct pk_slice *sl, const int kind)
 {
-	if (fill)
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 1);
+	if (sl) {
+		if (fill)
+			pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 1, sl);
+		else if (T == PK_T)
+			pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 0, sl);
+		else
+			pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind, 0, sl);
+	} else if (fill)
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 1, NULL);
 	else if (T == PK_T)
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 0);
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 0, NULL);
 	else
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind, 0);
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind, 0, NULL);
+}
+
+/* Rows too long for a packed block of BLK_R (gemm; more than PK_BYTES / 16 bytes): the
+ * tokens go in chunks of SL_TOK, and for each chunk, every block of SL_R rows, whose
+ * length goes in slices of SL_N elements; each slice is packed by the chunk's first tile
+ * and met by all its tiles, the sums kept in save between slices. So SL_R rows share
+ * each pass over the activations where whole rows allowed PK_G to 16 (at n = 14336: 8
+ * F16 rows, and F32 rows did not pack at all), and a chunk's activations (6.9 MB at n =
+ * 14336) stay in the last-level cache while every block meets them. Returns the tokens
+ * done (the rest, fewer than PK_T, take the 256-bit tiles). */
+static int gemm_long(int64_t n, int64_t n8, char *pk, __m512 *save, const char *w, size_t w_stride, int n_rows,
+		     const float *x, size_t x_stride, int n_tok, float *out, size_t out_stride, const int kind)
+{
+	enum { SAVE_TILE = SL_R / PK_G * (PK_G / 2) * PK_T }; /* vectors of one tile's sums */
+	int t = 0;
+	while (n_tok - t >= PK_T) { /* a chunk's first tile (it packs) has PK_T tokens */
+		const int end = n_tok - t > SL_TOK ? t + SL_TOK : n_tok;
+		int done = t;
+		for (int r0 = 0; r0 < n_rows; r0 += SL_R) {
+			const int nr = n_rows - r0 < SL_R ? n_rows - r0 : SL_R;
+			for (int64_t lo = 0; lo < n8; lo += SL_N) {
+				int u = t, k = 0;
+				while (end - u >= 4) {
+					const int T = end - u >= PK_T ? PK_T : 4;
+					const struct pk_slice ts = { lo, lo + SL_N < n8 ? lo + SL_N : n8,
+								     save + (size_t)k * SAVE_TILE };
+					pk_tiles_of(n, n8, pk, w + (size_t)r0 * w_stride, w_stride, nr,
+						    (const float *)((const char *)x + (size_t)u * x_stride), x_stride,
+						    out + (size_t)u * out_stride + (size_t)r0, out_stride, T, u == t, &ts, kind);
+					u += T;
+					k++;
+				}
+				done = u;
+			}
+		}
+		t = done;
+	}
+	return t;
 }
 #else
 #define KF_AVX512 0
@@ -391,15 +471,22 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 	 * every tile of tokens meets them; blocks get fewer rows where long rows would
 	 * overflow the buffer. */
 	_Alignas(64) char pk[PK_BYTES];
+	_Alignas(64) __m512 save[SL_TOK / PK_T * (SL_R / PK_G) * (PK_G / 2) * PK_T];
 	const int64_t n8 = n / 8 * 8, pk_rows = n8 ? PK_BYTES / (n8 * elt_bytes(kind)) / PK_G * PK_G : 0;
-	const int packed = n_tok >= PK_MIN_TOK && pk_rows >= PK_G;
+	const int sliced = n_tok >= PK_MIN_TOK && n8 && pk_rows < PK_G;
+	const int packed = !sliced && n_tok >= PK_MIN_TOK && pk_rows >= PK_G;
 	if (packed && pk_rows < blk)
 		blk = (int)pk_rows;
+#endif
+	int t_long = 0; /* tokens done by gemm_long */
+#if KF_AVX512
+	if (sliced)
+		t_long = gemm_long(n, n8, pk, save, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, kind);
 #endif
 	for (int r0 = 0; r0 < n_rows; r0 += blk) {
 		const int nr = n_rows - r0 < blk ? n_rows - r0 : blk;
 		const char *wb = w + (size_t)r0 * w_stride;
-		int t = 0;
+		int t = t_long;
 #if KF_AVX512
 		if (packed) {
 			/* tiles of 6 tokens, then one of 4; the first (n_tok >= PK_MIN_TOK > PK_T)
@@ -407,7 +494,7 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 			while (n_tok - t >= 4) {
 				const int T = n_tok - t >= PK_T ? PK_T : 4;
 				pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
-					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, t == 0,
+					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, t == 0, NULL,
 					    kind);
 				t += T;
 			}
