@@ -323,15 +323,19 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_
 	/* Token t's chunk at p + one of 0, s, 2s, s3, 4s, s5: three registers for the six
 	 * addresses (six pointers spilled to the stack and were reloaded every pass). */
 	size_t s1 = x_stride, s3 = 3 * x_stride, s5 = 5 * x_stride;
-	for (int64_t i = lo; i < hi; i += 8) {
-		char *c = pg + (size_t)(i - lo) / 8 * P * half;
+	/* The packed chunk and the tokens' elements advance by pointer (c, p): with their
+	 * addresses computed from i, GCC ran out of general registers in some of the bodies
+	 * (a register kept in a vector one, moved back every pass: F16 8% slower). */
+	const size_t step = P * half;
+	const char *p = (const char *)(x + lo);
+	for (char *c = pg, *const ce = pg + (size_t)(hi - lo) / 8 * step; c < ce; c += step, p += 8 * sizeof(float)) {
 		__m512 wv[P];
+		const int64_t i = fill ? lo + (int64_t)((size_t)(c - pg) / step) * 8 : 0; /* only fill reads rows */
 		for (int q = 0; q < P; q++)
 			wv[q] = fill ? pack_pair(wr[2 * q], wr[2 * q + 1], i, c + (size_t)q * half, kind)
 				     : load_pair(c + (size_t)q * half, kind);
 		/* opaque, so that the compiler does not hoist the sums out of the loop again */
 		__asm__("" : "+r"(s1), "+r"(s3), "+r"(s5));
-		const char *p = (const char *)(x + i);
 		for (int t = 0; t < T; t++) {
 			static const int mul[PK_T] = { 0, 1, 2, 1, 4, 1 };
 			const size_t k = t == 3 ? s3 : t == 5 ? s5 : s1;
@@ -386,25 +390,51 @@ KF_INLINE void pk_tiles(int64_t n, int64_t n8, char *pk, const char *wb, size_t 
 	}
 }
 
-/* pk_tiles with T = PK_T (packing the block, or the slice, as it goes where fill is
- * set) or 4, each an inlined body of its own. */
-KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr,
-			   const float *x, size_t x_stride, float *out, size_t out_stride, int T, int fill,
-			   const struct pk_slice *sl, const int kind)
+/* The tokens of the next packed tile when left >= 4 remain: 6, 5 or 4, chosen so that
+ * what is left after it can be cut the same way (0, or at least 4 and not 7), so no
+ * token goes to the 256-bit tiles, which do a quarter of the work a cycle (tokens past
+ * a multiple of 6: 2 of a 128-token prefill), unless the call has 7 tokens or the first
+ * tile (which packs the block: PK_T tokens) leaves 1 to 3. */
+KF_INLINE int pk_next(int left)
 {
-	if (sl) {
-		if (fill)
-			pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 1, sl);
-		else if (T == PK_T)
-			pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 0, sl);
-		else
-			pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind, 0, sl);
-	} else if (fill)
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 1, NULL);
-	else if (T == PK_T)
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, PK_T, kind, 0, NULL);
-	else
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, 4, kind, 0, NULL);
+	for (int T = PK_T; T > 4; T--) {
+		const int rest = left - T;
+		if (rest == 0 || (rest >= 4 && rest != 7))
+			return T;
+	}
+	return 4;
+}
+
+/* pk_tiles for one kind, T and fill, each a function of its own: inlined into gemm
+ * (a body for every kind, T, fill and slicing), register allocation went by the whole
+ * function, and whether a body's hot loop kept its addresses in general registers
+ * changed with unrelated code (F16 or F32 8-20% slower from one build to the next). */
+#define PK_ARGS                                                                                                  \
+	int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr, const float *x, size_t x_stride, \
+		float *out, size_t out_stride, const struct pk_slice *sl
+#define PK_FN(K, T, F)                                                                                     \
+	static __attribute__((noinline)) void pk_##K##_##T##_##F(PK_ARGS)                                   \
+	{                                                                                                  \
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, T, KIND_##K, F, sl); \
+	}
+#define PK_FNS(K) PK_FN(K, 6, 1) PK_FN(K, 6, 0) PK_FN(K, 5, 0) PK_FN(K, 4, 0)
+PK_FNS(F32)
+PK_FNS(F16)
+PK_FNS(F16H)
+PK_FNS(BF16)
+#define PK_ROW(K) { pk_##K##_6_1, pk_##K##_6_0, pk_##K##_5_0, pk_##K##_4_0 }
+/* [kind][fill with 6 tokens, 6, 5, 4 tokens] */
+static void (*const pk_fns[4][4])(PK_ARGS) = { PK_ROW(F32), PK_ROW(F16), PK_ROW(F16H), PK_ROW(BF16) };
+
+/* pk_tiles with T = PK_T (packing the block, or the slice, as it goes where fill is
+ * set), 5 or 4. */
+static void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr, const float *x,
+			size_t x_stride, float *out, size_t out_stride, int T, int fill, const struct pk_slice *sl,
+			const int kind)
+{
+	_Static_assert(PK_T == 6 && KIND_F32 == 0 && KIND_F16 == 1 && KIND_F16H == 2 && KIND_BF16 == 3,
+		       "tiles of 6, 5 and 4 tokens; pk_fns' rows");
+	pk_fns[kind][fill ? 0 : 7 - T](n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, sl);
 }
 
 /* Rows too long for a packed block of BLK_R (gemm; more than PK_BYTES / 16 bytes): the
@@ -418,7 +448,10 @@ KF_INLINE void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size
 static int gemm_long(int64_t n, int64_t n8, char *pk, __m512 *save, const char *w, size_t w_stride, int n_rows,
 		     const float *x, size_t x_stride, int n_tok, float *out, size_t out_stride, const int kind)
 {
-	enum { SAVE_TILE = SL_R / PK_G * (PK_G / 2) * PK_T }; /* vectors of one tile's sums */
+	/* vectors of one tile's sums; save holds SL_TOK / PK_T tiles' (a chunk of up to 120
+	 * tokens cut by pk_next after a first tile of 6 never has more than 20 tiles: checked
+	 * for every length) */
+	enum { SAVE_TILE = SL_R / PK_G * (PK_G / 2) * PK_T };
 	int t = 0;
 	while (n_tok - t >= PK_T) { /* a chunk's first tile (it packs) has PK_T tokens */
 		const int end = n_tok - t > SL_TOK ? t + SL_TOK : n_tok;
@@ -428,7 +461,7 @@ static int gemm_long(int64_t n, int64_t n8, char *pk, __m512 *save, const char *
 			for (int64_t lo = 0; lo < n8; lo += SL_N) {
 				int u = t, k = 0;
 				while (end - u >= 4) {
-					const int T = end - u >= PK_T ? PK_T : 4;
+					const int T = u == t ? PK_T : pk_next(end - u);
 					const struct pk_slice ts = { lo, lo + SL_N < n8 ? lo + SL_N : n8,
 								     save + (size_t)k * SAVE_TILE };
 					pk_tiles_of(n, n8, pk, w + (size_t)r0 * w_stride, w_stride, nr,
@@ -489,10 +522,10 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 		int t = t_long;
 #if KF_AVX512
 		if (packed) {
-			/* tiles of 6 tokens, then one of 4; the first (n_tok >= PK_MIN_TOK > PK_T)
-			 * packs the block */
+			/* tiles of 6, 5 or 4 tokens (pk_next); the first (n_tok >= PK_MIN_TOK >
+			 * PK_T) packs the block */
 			while (n_tok - t >= 4) {
-				const int T = n_tok - t >= PK_T ? PK_T : 4;
+				const int T = t == 0 ? PK_T : pk_next(n_tok - t);
 				pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
 					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, t == 0, NULL,
 					    kind);
