@@ -8,7 +8,8 @@
  * rows whole); each tile of tokens meets every row group of the block before the next one.
  * Where the build has AVX-512 (F, DQ, VL) and a call has 8 tokens or more, each block's
  * rows are packed by the first tile of tokens as it runs (a pair of rows' 8-element
- * chunks side by side, one 512-bit load for the later tiles), then tiles of 8 rows x 6 (4) tokens keep two rows in each
+ * chunks side by side, one 512-bit load for the later tiles; rows too long to pack whole
+ * go in slices: gemm_long), then tiles of 8 rows x 6, 5 or 4 tokens keep two rows in each
  * register: 24 sums, twice the work per instruction on cores with two 512-bit FMA
  * units (docs/performance.md, 2026-12-04 and 2026-12-05); the ymm tiles take the
  * remaining 1-3 tokens.
@@ -232,7 +233,8 @@ _Static_assert(PK_MIN_TOK > PK_T, "a packed call's first tile has PK_T tokens (i
 #define PK_BYTES (256 * 1024)
 
 /* A packed block (written by the block's first tile, pack_pair): for each group of PK_G
- * rows, for each chunk of 8 elements, the group's rows' 8 weights one after the other, as stored (2 or 4 bytes each). So one
+ * rows, for each chunk of 8 elements, the group's rows' 8 weights one after the other,
+ * as stored (2 or 4 bytes each). So one
  * 512-bit vector holds a pair of rows' chunk, an even row of the group in the low half
  * and the next row in the high half, each half exactly the 8 lanes of the 256-bit tile
  * (lane-wise multiply and add do not mix halves): the same bits. The pair comes from
@@ -255,8 +257,8 @@ KF_INLINE __m512 load_pair(const char *p, const int kind)
 	return _mm512_cvtph_ps(h);
 }
 
-/* A pair of rows' chunk i read where the rows lie (a and b), stored at p as pk_pack
- * would have (16 weights), and returned as load_pair returns it. */
+/* A pair of rows' chunk i read where the rows lie (a and b), stored at p in the packed
+ * layout (16 weights), and returned as load_pair returns it. */
 KF_INLINE __m512 pack_pair(const char *a, const char *b, int64_t i, char *p, const int kind)
 {
 	if (kind == KIND_F32) {
@@ -298,11 +300,11 @@ struct pk_slice {
 };
 
 /* PK_G packed rows (group pg; rows past nr are copies, not stored; wr: the rows as
- * stored, for the tail) x T tokens; the whole rows where sl is NULL, else one slice. With fill set (a block's first tile), the rows are
- * read where they lie and packed into pg as the tile goes (pk_pack's copy, done while
- * the multiply-adds run instead of before them: the read from memory overlaps the
- * arithmetic). The same products either way: acc[p][t] holds rows 2p and 2p + 1 of token t,
- * each token's chunk broadcast to both halves. Eight rows x 6 tokens where it was 4 x
+ * stored, for the tail) x T tokens; the whole rows where sl is NULL, else one slice.
+ * With fill set (a block's first tile), the rows are read where they lie and packed
+ * into pg as the tile goes (the copy a separate pass made before any tile ran: now the
+ * read from memory overlaps the multiply-adds). The same products either way: acc[p][t]
+ * holds rows 2p and 2p + 1 of token t, each token's chunk broadcast to both halves. Eight rows x 6 tokens where it was 4 x
  * 12: a token's broadcast serves four weight registers instead of two, so a pass loads
  * 10 vectors for 24 multiply-adds where it loaded 14, and the tokens a tile reads stay
  * in L1 at longer rows (docs/performance.md, 2026-12-05). */
@@ -437,7 +439,7 @@ static void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t 
 	pk_fns[kind][fill ? 0 : 7 - T](n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, sl);
 }
 
-/* Rows too long for a packed block of BLK_R (gemm; more than PK_BYTES / 16 bytes): the
+/* Rows too long for PK_G of them to pack whole (gemm; more than PK_BYTES / PK_G bytes): the
  * tokens go in chunks of SL_TOK, and for each chunk, every block of SL_R rows, whose
  * length goes in slices of SL_N elements; each slice is packed by the chunk's first tile
  * and met by all its tiles, the sums kept in save between slices. So SL_R rows share
