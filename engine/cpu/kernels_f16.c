@@ -305,9 +305,10 @@ struct pk_slice {
  * into pg as the tile goes (the copy a separate pass made before any tile ran: now the
  * read from memory overlaps the multiply-adds). The same products either way: acc[p][t]
  * holds rows 2p and 2p + 1 of token t, each token's chunk broadcast to both halves.
- * Eight rows x 6 tokens where it was 4 x 12: a token's broadcast serves four weight registers instead of two, so a pass loads
- * 10 vectors for 24 multiply-adds where it loaded 14, and the tokens a tile reads stay
- * in L1 at longer rows (docs/performance.md, 2026-12-05). */
+ * Eight rows x 6 tokens where it was 4 x 12: a token's broadcast serves four weight
+ * registers instead of two, so a pass loads 10 vectors for 24 multiply-adds where it
+ * loaded 14, and the tokens a tile reads stay in L1 at longer rows (docs/performance.md,
+ * 2026-12-05). */
 KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_G], int nr, const float *x,
 		       size_t x_stride, float *out, size_t out_stride, const int T, const int kind, const int fill,
 		       const struct pk_slice *sl)
