@@ -287,6 +287,10 @@ KF_INLINE __m512 pack_pair(const char *a, const char *b, int64_t i, char *p, con
 #define SL_N 2048
 #define SL_R 32
 #define SL_TOK 120
+/* Vectors of one tile's sums over a block; the save area holds SL_TOK / PK_T tiles' (a
+ * chunk of up to 120 tokens cut by pk_next after a first tile of 6 never has more than
+ * 20 tiles: checked for every length). */
+#define SL_SAVE_TILE (SL_R / PK_G * (PK_G / 2) * PK_T)
 _Static_assert(SL_R * SL_N * 4 <= PK_BYTES && SL_TOK % PK_T == 0 && SL_R % PK_G == 0, "slices fit the buffers");
 
 /* Long rows go in slices (gemm_long): elements [lo, hi) of the rows (multiples of 8,
@@ -440,21 +444,38 @@ static void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t 
 	pk_fns[kind][fill ? 0 : 7 - T](n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, sl);
 }
 
+/* The packed tiles of tokens t0 .. end - 1 over one block of nr rows (out: the block's
+ * first row): PK_T tokens first (that tile packs the block, or the slice), then as
+ * pk_next cuts them; the whole rows where sl is NULL, else one slice, tile k's sums at
+ * sl->save + k * SL_SAVE_TILE. Returns the first token not done (fewer than 4 remain). */
+static int pk_run(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr, const float *x,
+		  size_t x_stride, int t0, int end, float *out, size_t out_stride, const struct pk_slice *sl,
+		  const int kind)
+{
+	int t = t0;
+	for (int k = 0; end - t >= 4; k++) {
+		const int T = t == t0 ? PK_T : pk_next(end - t);
+		struct pk_slice ts;
+		if (sl)
+			ts = (struct pk_slice){ sl->lo, sl->hi, sl->save + (size_t)k * SL_SAVE_TILE };
+		pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride), x_stride,
+			    out + (size_t)t * out_stride, out_stride, T, t == t0, sl ? &ts : NULL, kind);
+		t += T;
+	}
+	return t;
+}
+
 /* Rows too long for PK_G of them to pack whole (gemm; more than PK_BYTES / PK_G bytes): the
  * tokens go in chunks of SL_TOK, and for each chunk, every block of SL_R rows, whose
  * length goes in slices of SL_N elements; each slice is packed by the chunk's first tile
  * and met by all its tiles, the sums kept in save between slices. So SL_R rows share
- * each pass over the activations where whole rows allowed PK_G to 16 (at n = 14336: 8
- * F16 rows, and F32 rows did not pack at all), and a chunk's activations (6.9 MB at n =
- * 14336) stay in the last-level cache while every block meets them. Returns the tokens
- * done (the rest, fewer than PK_T, take the 256-bit tiles). */
+ * each pass over the activations (at n = 14336, F32 rows could not pack at all), and a
+ * chunk's activations (6.9 MB at n = 14336) stay in the last-level cache while every
+ * block meets them. Returns the tokens done (the rest, fewer than PK_T, take the
+ * 256-bit tiles). */
 static int gemm_long(int64_t n, int64_t n8, char *pk, __m512 *save, const char *w, size_t w_stride, int n_rows,
 		     const float *x, size_t x_stride, int n_tok, float *out, size_t out_stride, const int kind)
 {
-	/* vectors of one tile's sums; save holds SL_TOK / PK_T tiles' (a chunk of up to 120
-	 * tokens cut by pk_next after a first tile of 6 never has more than 20 tiles: checked
-	 * for every length) */
-	enum { SAVE_TILE = SL_R / PK_G * (PK_G / 2) * PK_T };
 	int t = 0;
 	while (n_tok - t >= PK_T) { /* a chunk's first tile (it packs) has PK_T tokens */
 		const int end = n_tok - t > SL_TOK ? t + SL_TOK : n_tok;
@@ -462,18 +483,9 @@ static int gemm_long(int64_t n, int64_t n8, char *pk, __m512 *save, const char *
 		for (int r0 = 0; r0 < n_rows; r0 += SL_R) {
 			const int nr = n_rows - r0 < SL_R ? n_rows - r0 : SL_R;
 			for (int64_t lo = 0; lo < n8; lo += SL_N) {
-				int u = t, k = 0;
-				while (end - u >= 4) {
-					const int T = u == t ? PK_T : pk_next(end - u);
-					const struct pk_slice ts = { lo, lo + SL_N < n8 ? lo + SL_N : n8,
-								     save + (size_t)k * SAVE_TILE };
-					pk_tiles_of(n, n8, pk, w + (size_t)r0 * w_stride, w_stride, nr,
-						    (const float *)((const char *)x + (size_t)u * x_stride), x_stride,
-						    out + (size_t)u * out_stride + (size_t)r0, out_stride, T, u == t, &ts, kind);
-					u += T;
-					k++;
-				}
-				done = u;
+				const struct pk_slice sl = { lo, lo + SL_N < n8 ? lo + SL_N : n8, save };
+				done = pk_run(n, n8, pk, w + (size_t)r0 * w_stride, w_stride, nr, x, x_stride, t, end,
+					      out + r0, out_stride, &sl, kind);
 			}
 		}
 		t = done;
@@ -501,22 +513,19 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 {
 	_Static_assert(BLK_R % TILE_R == 0 && BLK_R % 8 == 0 && TILE_T <= 6,
 		       "blocks of whole row groups; tile_rows knows T <= 6");
-	int blk = BLK_R;
+	int blk = BLK_R, t_long = 0; /* t_long: tokens done by gemm_long */
 #if KF_AVX512
 	/* With enough tokens, each block's rows are packed once (by its first tile), then
 	 * every tile of tokens meets them; blocks get fewer rows where long rows would
 	 * overflow the buffer. */
 	_Alignas(64) char pk[PK_BYTES];
-	_Alignas(64) __m512 save[SL_TOK / PK_T * (SL_R / PK_G) * (PK_G / 2) * PK_T];
+	_Alignas(64) __m512 save[SL_TOK / PK_T * SL_SAVE_TILE];
 	const int64_t n8 = n / 8 * 8, pk_rows = n8 ? PK_BYTES / (n8 * elt_bytes(kind)) / PK_G * PK_G : 0;
-	const int sliced = n_tok >= PK_MIN_TOK && n8 && pk_rows < PK_G;
-	const int packed = !sliced && n_tok >= PK_MIN_TOK && pk_rows >= PK_G;
+	const int packed = n_tok >= PK_MIN_TOK && pk_rows >= PK_G;
 	if (packed && pk_rows < blk)
 		blk = (int)pk_rows;
-#endif
-	int t_long = 0; /* tokens done by gemm_long */
-#if KF_AVX512
-	if (sliced)
+	/* rows too long to pack whole: gemm_long, the 256-bit tiles for its last tokens */
+	if (n_tok >= PK_MIN_TOK && n8 && !packed)
 		t_long = gemm_long(n, n8, pk, save, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride, kind);
 #endif
 	for (int r0 = 0; r0 < n_rows; r0 += blk) {
@@ -524,17 +533,8 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 		const char *wb = w + (size_t)r0 * w_stride;
 		int t = t_long;
 #if KF_AVX512
-		if (packed) {
-			/* tiles of 6, 5 or 4 tokens (pk_next); the first (n_tok >= PK_MIN_TOK >
-			 * PK_T) packs the block */
-			while (n_tok - t >= 4) {
-				const int T = t == 0 ? PK_T : pk_next(n_tok - t);
-				pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride),
-					    x_stride, out + (size_t)t * out_stride + (size_t)r0, out_stride, T, t == 0, NULL,
-					    kind);
-				t += T;
-			}
-		}
+		if (packed) /* n_tok >= PK_MIN_TOK > PK_T: the first tile packs the block */
+			t = pk_run(n, n8, pk, wb, w_stride, nr, x, x_stride, 0, n_tok, out + r0, out_stride, NULL, kind);
 #endif
 		for (; t < n_tok; t += TILE_T) {
 			const int nt = n_tok - t < TILE_T ? n_tok - t : TILE_T;
