@@ -142,7 +142,7 @@ static void check_many_rows(uint32_t type, int64_t n)
 	/* 245 tokens: rows too long to pack whole (kernels_f16.c's slices: F32 beyond 8192
 	 * elements, F16 and BF16 beyond 16384) go in chunks of 120 tokens, so two whole
 	 * chunks, then one of 5 tokens for the 256-bit tiles; 131: a chunk, then one with a
-	 * tile of 6 and one of 4 */
+	 * tile of 6 and one of 5 (and, where rows pack whole, tiles of 6 ending in one of 5) */
 	enum { ROWS = 150, TOK = 245 };
 	const struct eng_type_traits *tt = eng_type_get(type);
 	const size_t w_stride = (size_t)n * (type == ENG_TYPE_F32 ? 4 : 2) + 8, x_stride = (size_t)n * sizeof(float);
@@ -205,13 +205,14 @@ int main(void)
 	check_many_rows(ENG_TYPE_F32, 77);
 	check_many_rows(ENG_TYPE_BF16, 77);
 	/* rows too long for 64 of them in kernels_f16.c's 256 KiB packed-rows buffer (AVX-512):
-	 * smaller blocks (40 rows), blocks of one 8-row group, and F32 rows too long to pack */
+	 * smaller blocks (40 rows), blocks of one 8-row group, and rows too long for 8 to pack
+	 * whole, which go in slices (gemm_long) */
 	check_many_rows(ENG_TYPE_F16, 3001);
 	check_many_rows(ENG_TYPE_F32, 1601);
 	check_many_rows(ENG_TYPE_F16, 16001); /* 8-row blocks */
 	check_many_rows(ENG_TYPE_F16, 17001); /* slices */
-	check_many_rows(ENG_TYPE_F32, 9001);
+	check_many_rows(ENG_TYPE_F32, 9001);  /* slices */
 	check_many_rows(ENG_TYPE_F32, 10240); /* slices of 2048 with no tail */
-	check_many_rows(ENG_TYPE_BF16, 18001);
+	check_many_rows(ENG_TYPE_BF16, 18001); /* slices */
 	return done_testing();
 }
