@@ -141,6 +141,10 @@ static bool ctx_alloc(struct eng_ctx *c)
 	if (!on_device) {
 		c->ex.scores_stride = ENG_ATT_QUERIES * ((size_t)c->n_ctx + (size_t)cfg->head_dim) + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
+		if (c->n_seq == 1 && eng_cpu_att_kt()) { /* one layer's keys, transposed (pages used as touched) */
+			c->ex.kt_head = ((size_t)c->n_ctx + 15) / 16 * 16 * cfg->head_dim;
+			c->ex.kt = host_calloc(c->ex.kt_head * cfg->n_head_kv, sizeof(float), &fail);
+		}
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)
 			widest = cfg->n_embd_q;
@@ -294,6 +298,7 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->ub_base);
 	free(c->ub_out);
 	free(c->ex.scores);
+	host_free(c->ex.kt);
 	host_free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
 	free(c);

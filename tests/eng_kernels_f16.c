@@ -15,16 +15,23 @@
  * too. BF16 and F32 fuse their multiply-adds (types.c): BF16 is compared with its
  * plain-C reference eng_vec_dot_bf16_ref (fmaf) as well.
  * Outputs outside the block (a padded out_stride) must stay untouched.
+ * The attention's transposed keys (cpu/attn_kt.c: eng_kt_fill_block, eng_kt_scores) must
+ * give every score the bits of the row kernels ops.c calls otherwise (eng_mdot_f16_xh for
+ * the f16 cache with f16-valued queries, eng_mdot_f32 for the f32 one), for 1..4 queries,
+ * key ranges that start and end inside a block of 16, a second kv head, and head sizes
+ * with tails (72, 40) or under one vector (3).
  */
 #include "tests/tap.h"
 #define TEST_RNG_SEED 11
 #include "tests/rng.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
+#include "engine/eng_int.h"
 #include "engine/types.h"
 
 #define MAX_ROWS 17
@@ -188,6 +195,63 @@ static void check_many_rows(uint32_t type, int64_t n)
 	free(want);
 }
 
+/* Scores from transposed keys against the row kernels: n_rows keys of 2 kv heads of hd. */
+static void check_kt(int f16, int hd)
+{
+	enum { N_ROWS = 77, N_HEAD_KV = 2, OUT_STRIDE = N_ROWS + 3 };
+	const size_t kv_dim = (size_t)N_HEAD_KV * (size_t)hd, elt = f16 ? 2 : 4;
+	char *k = malloc(N_ROWS * kv_dim * elt);
+	float q[4 * 128], out[4 * OUT_STRIDE], want[4 * OUT_STRIDE];
+	for (size_t i = 0; i < N_ROWS * kv_dim; i++) {
+		const float v = rng_sym() * 4.0f;
+		if (f16) {
+			const uint16_t h = eng_f32_to_f16(v);
+			memcpy(k + 2 * i, &h, 2);
+		} else {
+			memcpy(k + 4 * i, &v, 4);
+		}
+	}
+	for (int i = 0; i < 4 * hd; i++)
+		q[i] = f16 ? eng_f16_to_f32(eng_f32_to_f16(rng_sym())) : rng_sym();
+	void *kl[1] = { k };
+	struct eng_kv kv = { .n_layer = 1, .n_embd_kv = (uint32_t)kv_dim, .n_ctx = N_ROWS, .k = kl };
+	struct eng_exec ex = { .kv_f16 = f16 != 0, .kt_head = (N_ROWS + 15) / 16 * 16 * (size_t)hd };
+	ex.kt = aligned_alloc(64, ex.kt_head * N_HEAD_KV * sizeof(float));
+	for (int h = 0; h < N_HEAD_KV; h++)
+		for (uint32_t b = 0; b * 16 < N_ROWS; b++)
+			eng_kt_fill_block(&ex, &kv, 0, h, hd, b, N_ROWS);
+	static const int ranges[][2] = { { 0, 77 }, { 5, 6 }, { 15, 17 }, { 16, 48 }, { 3, 77 }, { 31, 32 }, { 60, 77 },
+					 { 0, 16 }, { 17, 47 } };
+	int bad = 0, cases = 0;
+	for (int h = 0; h < N_HEAD_KV; h++)
+		for (int nq = 1; nq <= 4; nq++)
+			for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+				const int lo = ranges[r][0], hi = ranges[r][1];
+				for (int i = 0; i < 4 * OUT_STRIDE; i++)
+					out[i] = want[i] = SENTINEL;
+				eng_kt_scores(hd, ex.kt + (size_t)h * ex.kt_head, lo, hi, q, (size_t)hd, nq, out, OUT_STRIDE);
+				const char *rows = k + ((size_t)lo * kv_dim + (size_t)h * (size_t)hd) * elt;
+				if (f16)
+					eng_mdot_f16_xh(hd, rows, kv_dim * elt, hi - lo, q, (size_t)hd * sizeof(float), nq, want,
+							OUT_STRIDE);
+				else
+					eng_mdot_f32(hd, rows, kv_dim * elt, hi - lo, q, (size_t)hd * sizeof(float), nq, want,
+						     OUT_STRIDE);
+				cases++;
+				if (memcmp(out, want, sizeof out) != 0) {
+					if (bad++ == 0)
+						diag("%s hd %d head %d: %d queries, keys %d..%d differ", f16 ? "f16" : "f32", hd,
+						     h, nq, lo, hi - 1);
+				}
+			}
+	char name[160];
+	snprintf(name, sizeof name, "%s keys, head size %d: transposed-key scores = row kernels (%d of %d cases differ)",
+		 f16 ? "f16" : "f32", hd, bad, cases);
+	ok(bad == 0, name);
+	free(ex.kt);
+	free(k);
+}
+
 int main(void)
 {
 	/* tails of 1..7 elements, a length under one vector, and rows of exactly 2 KiB (F16 n=1024) */
@@ -214,5 +278,10 @@ int main(void)
 	check_many_rows(ENG_TYPE_F32, 9001);  /* slices */
 	check_many_rows(ENG_TYPE_F32, 10240); /* slices of 2048 with no tail */
 	check_many_rows(ENG_TYPE_BF16, 18001); /* slices */
+	static const int head_dims[] = { 64, 128, 72, 40, 3 };
+	for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++) {
+		check_kt(1, head_dims[i]);
+		check_kt(0, head_dims[i]);
+	}
 	return done_testing();
 }

@@ -444,6 +444,7 @@ struct att_job {
 	int n_tok, n_head, n_head_kv, head_dim;
 	float *out;
 	float scale, softcap;
+	const float *kt; /* the keys transposed (attn_kt.c), or NULL: the K rows */
 };
 
 /* out[d] += p * v[d] for an f16 row: lanes are independent (no reduction), so
@@ -689,7 +690,10 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 		else
 			memcpy(qr + (size_t)i * hd, q, (size_t)hd * sizeof(float));
 	}
-	if (ex->kv_f16)
+	if (j->kt) /* its rows are cache rows: the slot's first plus the key's position */
+		eng_kt_scores(hd, j->kt + (size_t)kvh * ex->kt_head, (int)(slot + lo), (int)(slot + hi), qr, (size_t)hd, nq,
+			      scores, sstride);
+	else if (ex->kv_f16)
 		eng_mdot_f16_xh(hd, (const uint16_t *)j->kv->k[j->il] + k_off, kv_dim * sizeof(uint16_t), (int)(hi - lo),
 				qr, (size_t)hd * sizeof(float), nq, scores, sstride);
 	else
@@ -748,9 +752,44 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	}
 }
 
+/* Blocks b0 .. b0 + nb - 1 of 16 cache rows (those below n_rows) of every kv head. */
+struct kt_job {
+	const struct att_job *a;
+	int b0, nb;
+	uint32_t n_rows;
+};
+
+static void kt_fill_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	(void)tid;
+	const struct kt_job *j = arg;
+	for (int64_t it = i0; it < i1; it++)
+		eng_kt_fill_block(j->a->ex, j->a->kv, j->a->il, (int)(it / j->nb), j->a->head_dim,
+				  (uint32_t)(j->b0 + (int)(it % j->nb)), j->n_rows);
+}
+
+/* A call of ATT_KT_MIN_TOK tokens or more where ex->kt exists (one sequence) dots its queries
+ * with the keys transposed once per layer (attn_kt.c: the same bits, faster); others, the K rows. */
+#define ATT_KT_MIN_TOK 16
+
 /* One item per (group of ENG_ATT_QUERIES tokens, head). */
 static void att_run(struct att_job *j)
 {
+	struct eng_exec *ex = j->ex;
+	if (ex->kt && j->n_tok >= ATT_KT_MIN_TOK) {
+		uint32_t lo = UINT32_MAX, hi = 0; /* the cache rows of every token's keys */
+		for (int t = 0; t < j->n_tok; t++) {
+			uint32_t first, end, b = j->base ? j->base[t] : 0;
+			att_keys(j, t, &first, &end);
+			lo = b + first < lo ? b + first : lo;
+			hi = b + end > hi ? b + end : hi;
+		}
+		if ((size_t)hi * (size_t)j->head_dim <= ex->kt_head) {
+			struct kt_job kj = { j, (int)(lo / 16), (int)((hi + 15) / 16 - lo / 16), hi };
+			eng_pool_run(ex->pool, kt_fill_task, &kj, (int64_t)j->n_head_kv * kj.nb);
+			j->kt = ex->kt;
+		}
+	}
 	const int64_t n_groups = (j->n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
 	eng_pool_run(j->ex->pool, att_task, j, n_groups * j->n_head);
 }
