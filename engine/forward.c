@@ -142,8 +142,9 @@ static bool ctx_alloc(struct eng_ctx *c)
 		c->ex.scores_stride = ENG_ATT_QUERIES * ((size_t)c->n_ctx + (size_t)cfg->head_dim) + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
 		if (c->n_seq == 1 && eng_cpu_att_kt()) { /* one layer's keys, transposed (pages used as touched) */
+			bool kt_fail = false; /* without them the attention takes the K rows: not fatal */
 			c->ex.kt_head = ((size_t)c->n_ctx + 15) / 16 * 16 * cfg->head_dim;
-			c->ex.kt = host_calloc(c->ex.kt_head * cfg->n_head_kv, sizeof(float), &fail);
+			c->ex.kt = host_calloc(c->ex.kt_head * cfg->n_head_kv, sizeof(float), &kt_fail);
 		}
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)
