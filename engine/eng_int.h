@@ -251,7 +251,10 @@ struct eng_exec {
 	float *scores;        /* n_threads * scores_stride floats: attention scratch per thread */
 	size_t scores_stride; /* >= ENG_ATT_QUERIES * (n_ctx + head_dim) */
 	float *kt;            /* one layer's keys transposed (cpu/attn_kt.c), kt_head floats a kv head, or NULL */
-	size_t kt_head;       /* n_ctx rounded up to 16, times head_dim */
+	size_t kt_head;       /* the cache rows rounded up to 16, times head_dim */
+	uint32_t *kt_mark;    /* per block of 16 rows: the call (kt_gen) that last filled it */
+	uint32_t *kt_list;    /* the blocks a call fills */
+	uint32_t kt_gen;
 	void *xq;             /* quantized/converted activations for matmul */
 	size_t xq_size;
 	uint32_t n_ctx;
@@ -380,15 +383,15 @@ struct eng_ops {
 
 extern const struct eng_ops eng_cpu_ops;
 /* The CPU attention's transposed keys (cpu/attn_kt.c): whether this build has the fast
- * (AVX-512) form, so that a one-sequence context allocates ex->kt; block b of 16 cache
- * rows (those below n_rows) of kv head h of layer il into ex->kt (element d of row 16b + j
- * at kt + h * kt_head + (16b * hd) + d * 16 + j; past n_rows, copies of row n_rows - 1);
- * and the scores out[i * out_stride + (r - lo)] = query i . row r of kt_head's rows
- * lo <= r < hi, for nq (1..4) queries at q + i * q_stride: the bits of eng_mdot_f32, and
- * of eng_mdot_f16_xh where keys and queries are f16 values (cpu/kernels.h). */
+ * (AVX-512) form, so that a context allocates ex->kt; the blocks ex->kt_list[0 .. nb - 1]
+ * of 16 cache rows (those below n_rows) of every kv head of layer il into ex->kt (a pool
+ * job; element d of row 16b + j at kt + h * kt_head + 16b * hd + d * 16 + j; past n_rows,
+ * copies of row n_rows - 1); and the scores out[i * out_stride + (r - lo)] = query i . row
+ * r of kt_head's rows lo <= r < hi, for nq (1..4) queries at q + i * q_stride: the bits of
+ * eng_mdot_f32, and of eng_mdot_f16_xh where keys and queries are f16 values (cpu/kernels.h). */
 bool eng_cpu_att_kt(void);
-void eng_kt_fill_block(const struct eng_exec *ex, const struct eng_kv *kv, int il, int h, int hd, uint32_t b,
-		       uint32_t n_rows);
+void eng_kt_fill(struct eng_exec *ex, const struct eng_kv *kv, int il, int hd, int n_head_kv, uint32_t nb,
+		 uint32_t n_rows);
 void eng_kt_scores(int hd, const float *kt_head, int lo, int hi, const float *q, size_t q_stride, int nq, float *out,
 		   size_t out_stride);
 

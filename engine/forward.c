@@ -141,10 +141,20 @@ static bool ctx_alloc(struct eng_ctx *c)
 	if (!on_device) {
 		c->ex.scores_stride = ENG_ATT_QUERIES * ((size_t)c->n_ctx + (size_t)cfg->head_dim) + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
-		if (c->n_seq == 1 && eng_cpu_att_kt()) { /* one layer's keys, transposed (pages used as touched) */
+		if (eng_cpu_att_kt()) { /* one layer's keys, transposed (pages used as touched) */
 			bool kt_fail = false; /* without them the attention takes the K rows: not fatal */
-			c->ex.kt_head = ((size_t)c->n_ctx + 15) / 16 * 16 * cfg->head_dim;
+			const size_t n_blk = ((size_t)c->n_seq * c->n_ctx + 15) / 16;
+			c->ex.kt_head = n_blk * 16 * cfg->head_dim;
 			c->ex.kt = host_calloc(c->ex.kt_head * cfg->n_head_kv, sizeof(float), &kt_fail);
+			c->ex.kt_mark = calloc(n_blk, sizeof *c->ex.kt_mark);
+			c->ex.kt_list = calloc(n_blk, sizeof *c->ex.kt_list);
+			if (!c->ex.kt || !c->ex.kt_mark || !c->ex.kt_list) {
+				host_free(c->ex.kt);
+				free(c->ex.kt_mark);
+				free(c->ex.kt_list);
+				c->ex.kt = NULL;
+				c->ex.kt_mark = c->ex.kt_list = NULL;
+			}
 		}
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)
@@ -300,6 +310,8 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->ub_out);
 	free(c->ex.scores);
 	host_free(c->ex.kt);
+	free(c->ex.kt_mark);
+	free(c->ex.kt_list);
 	host_free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
 	free(c);

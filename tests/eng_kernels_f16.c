@@ -15,7 +15,7 @@
  * too. BF16 and F32 fuse their multiply-adds (types.c): BF16 is compared with its
  * plain-C reference eng_vec_dot_bf16_ref (fmaf) as well.
  * Outputs outside the block (a padded out_stride) must stay untouched.
- * The attention's transposed keys (cpu/attn_kt.c: eng_kt_fill_block, eng_kt_scores) must
+ * The attention's transposed keys (cpu/attn_kt.c: eng_kt_fill, eng_kt_scores) must
  * give every score the bits of the row kernels ops.c calls otherwise (eng_mdot_f16_xh for
  * the f16 cache with f16-valued queries, eng_mdot_f32 for the f32 one), for 1..4 queries,
  * key ranges that start and end inside a block of 16, a second kv head, and head sizes
@@ -217,9 +217,20 @@ static void check_kt(int f16, int hd)
 	struct eng_kv kv = { .n_layer = 1, .n_embd_kv = (uint32_t)kv_dim, .n_ctx = N_ROWS, .k = kl };
 	struct eng_exec ex = { .kv_f16 = f16 != 0, .kt_head = (N_ROWS + 15) / 16 * 16 * (size_t)hd };
 	ex.kt = aligned_alloc(64, ex.kt_head * N_HEAD_KV * sizeof(float));
-	for (int h = 0; h < N_HEAD_KV; h++)
-		for (uint32_t b = 0; b * 16 < N_ROWS; b++)
-			eng_kt_fill_block(&ex, &kv, 0, h, hd, b, N_ROWS);
+	uint32_t list[(N_ROWS + 15) / 16];
+	struct mrl_err err = { 0 };
+	ex.kt_list = list;
+	for (uint32_t b = 0; b < (N_ROWS + 15) / 16; b++) /* every block, in reverse order */
+		list[b] = (N_ROWS + 15) / 16 - 1 - b;
+	if (eng_pool_new(&ex.pool, 2, false, &err)) {
+		ok(0, "a pool of 2 threads");
+		diag("%s", err.msg);
+		free(ex.kt);
+		free(k);
+		return;
+	}
+	eng_kt_fill(&ex, &kv, 0, hd, N_HEAD_KV, (N_ROWS + 15) / 16, N_ROWS);
+	eng_pool_free(ex.pool);
 	static const int ranges[][2] = { { 0, 77 }, { 5, 6 }, { 15, 17 }, { 16, 48 }, { 3, 77 }, { 31, 32 }, { 60, 77 },
 					 { 0, 16 }, { 17, 47 } };
 	int bad = 0, cases = 0;

@@ -215,10 +215,33 @@ void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size
 
 #endif
 
-void eng_kt_fill_block(const struct eng_exec *ex, const struct eng_kv *kv, int il, int h, int hd, uint32_t b,
-		       uint32_t n_rows)
+/* Block b of 16 cache rows (those below n_rows) of kv head h of layer il into ex->kt. */
+static void kt_fill_block(const struct eng_exec *ex, const struct eng_kv *kv, int il, int h, int hd, uint32_t b,
+			  uint32_t n_rows)
 {
 	const size_t elt = ex->kv_f16 ? sizeof(uint16_t) : sizeof(float), r0 = (size_t)b * 16;
 	kt_fill((const char *)kv->k[il] + (r0 * kv->n_embd_kv + (size_t)h * (size_t)hd) * elt, kv->n_embd_kv * elt,
 		ex->kv_f16, hd, n_rows - r0 < 16 ? (int)(n_rows - r0) : 16, ex->kt + (size_t)h * ex->kt_head + r0 * (size_t)hd);
+}
+
+struct kt_job {
+	struct eng_exec *ex;
+	const struct eng_kv *kv;
+	int il, hd, nb;
+	uint32_t n_rows;
+};
+
+static void kt_fill_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	(void)tid;
+	const struct kt_job *j = arg;
+	for (int64_t it = i0; it < i1; it++)
+		kt_fill_block(j->ex, j->kv, j->il, (int)(it / j->nb), j->hd, j->ex->kt_list[it % j->nb], j->n_rows);
+}
+
+void eng_kt_fill(struct eng_exec *ex, const struct eng_kv *kv, int il, int hd, int n_head_kv, uint32_t nb,
+		 uint32_t n_rows)
+{
+	struct kt_job j = { ex, kv, il, hd, (int)nb, n_rows };
+	eng_pool_run(ex->pool, kt_fill_task, &j, (int64_t)n_head_kv * nb);
 }

@@ -752,44 +752,46 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	}
 }
 
-/* Blocks b0 .. b0 + nb - 1 of 16 cache rows (those below n_rows) of every kv head. */
-struct kt_job {
-	const struct att_job *a;
-	int b0, nb;
-	uint32_t n_rows;
-};
-
-static void kt_fill_task(void *arg, int64_t i0, int64_t i1, int tid)
-{
-	(void)tid;
-	const struct kt_job *j = arg;
-	for (int64_t it = i0; it < i1; it++)
-		eng_kt_fill_block(j->a->ex, j->a->kv, j->a->il, (int)(it / j->nb), j->a->head_dim,
-				  (uint32_t)(j->b0 + (int)(it % j->nb)), j->n_rows);
-}
-
-/* A call of ATT_KT_MIN_TOK tokens or more where ex->kt exists (one sequence) dots its queries
- * with the keys transposed once per layer (attn_kt.c: the same bits, faster); others, the K rows. */
+/* A call of ATT_KT_MIN_TOK tokens or more whose queries see ATT_KT_MIN_KEYS keys or more on
+ * average dots them with the keys transposed once per layer (attn_kt.c: the same bits,
+ * faster; its blocks of 16 keys are computed whole, so short ranges take the K rows). */
 #define ATT_KT_MIN_TOK 16
+#define ATT_KT_MIN_KEYS 48
+
+/* The blocks of 16 cache rows the tokens' keys lie in, each listed once; j->kt where
+ * they are worth transposing. */
+static void att_kt_prepare(struct att_job *j)
+{
+	struct eng_exec *ex = j->ex;
+	if (!ex->kt || j->n_tok < ATT_KT_MIN_TOK)
+		return;
+	if (++ex->kt_gen == 0) { /* marks of 2^32 calls ago would read as this call's */
+		memset(ex->kt_mark, 0, ex->kt_head / (size_t)j->head_dim / 16 * sizeof *ex->kt_mark);
+		ex->kt_gen = 1;
+	}
+	uint64_t keys = 0;
+	uint32_t nb = 0, hi = 0;
+	for (int t = 0; t < j->n_tok; t++) {
+		uint32_t first, end, b = j->base ? j->base[t] : 0;
+		att_keys(j, t, &first, &end);
+		keys += end - first;
+		hi = b + end > hi ? b + end : hi;
+		for (uint32_t blk = (b + first) / 16; blk <= (b + end - 1) / 16; blk++)
+			if (ex->kt_mark[blk] != ex->kt_gen) {
+				ex->kt_mark[blk] = ex->kt_gen;
+				ex->kt_list[nb++] = blk;
+			}
+	}
+	if (keys < (uint64_t)ATT_KT_MIN_KEYS * (uint64_t)j->n_tok)
+		return;
+	eng_kt_fill(ex, j->kv, j->il, j->head_dim, j->n_head_kv, nb, hi);
+	j->kt = ex->kt;
+}
 
 /* One item per (group of ENG_ATT_QUERIES tokens, head). */
 static void att_run(struct att_job *j)
 {
-	struct eng_exec *ex = j->ex;
-	if (ex->kt && j->n_tok >= ATT_KT_MIN_TOK) {
-		uint32_t lo = UINT32_MAX, hi = 0; /* the cache rows of every token's keys */
-		for (int t = 0; t < j->n_tok; t++) {
-			uint32_t first, end, b = j->base ? j->base[t] : 0;
-			att_keys(j, t, &first, &end);
-			lo = b + first < lo ? b + first : lo;
-			hi = b + end > hi ? b + end : hi;
-		}
-		if ((size_t)hi * (size_t)j->head_dim <= ex->kt_head) {
-			struct kt_job kj = { j, (int)(lo / 16), (int)((hi + 15) / 16 - lo / 16), hi };
-			eng_pool_run(ex->pool, kt_fill_task, &kj, (int64_t)j->n_head_kv * kj.nb);
-			j->kt = ex->kt;
-		}
-	}
+	att_kt_prepare(j);
 	const int64_t n_groups = (j->n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
 	eng_pool_run(j->ex->pool, att_task, j, n_groups * j->n_head);
 }
