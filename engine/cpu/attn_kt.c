@@ -153,7 +153,12 @@ void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size
 {
 	switch (nq) {
 	case 4:
-		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 4);
+		if (hd == 64) /* the commonest head size, its loops unrolled */
+			kt_scores(64, kt, lo, hi, q, q_stride, out, out_stride, 4);
+		else if (hd == 128)
+			kt_scores(128, kt, lo, hi, q, q_stride, out, out_stride, 4);
+		else
+			kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 4);
 		break;
 	case 3:
 		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 3);
