@@ -9,6 +9,7 @@
  * the main range (overflow, underflow, |x| tiny, inf, NaN) go to libm as before.
  * tests/eng_vmath.c checks the vector paths against the scalar ones on every
  * sampled input, and the scalar ones against libm where the CPU has FMA.
+ * Also the f16 rounding of a row, which ops.c and attention.c share.
  */
 #ifndef MRL_ENGINE_CPU_VMATH_H
 #define MRL_ENGINE_CPU_VMATH_H
@@ -26,5 +27,9 @@ void eng_silu_mul_row(float *g, const float *up, size_t n);
 
 /* The sum, in index order from 0.0, of eng_exp((double)x[i] - (double)max). */
 double eng_sum_exp(const float *x, size_t n, float max);
+
+/* out[i] = x[i] rounded to f16 and back (what ggml's f32 -> f16 operand conversion keeps;
+ * out may be x). */
+void eng_round_f16_row(const float *x, float *out, size_t n);
 
 #endif
