@@ -257,6 +257,12 @@ struct eng_exec {
 	uint32_t kt_gen;
 	void *xq;             /* quantized/converted activations for matmul */
 	size_t xq_size;
+	/* Set by forward.c around a matmul whose input is the previous matmul's, unchanged
+	 * since (wk and wv after wq, ffn_up after ffn_gate): the CPU reuses xq when it holds
+	 * that input in the format this matmul wants (xq_fmt: format, weight type, length,
+	 * tokens; all 0: nothing). Other backends ignore it. */
+	bool same_x;
+	struct { uint32_t act, wtype; int64_t n; int n_tok; bool tables; } xq_fmt;
 	uint32_t n_ctx;
 	bool kv_f16;          /* KV cache stored as f16 (llama.cpp's default) */
 	/* Activation paths (see docs/engine.md for which matches llama.cpp best):

@@ -416,8 +416,10 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 	struct eng_acts *a = &c->a;
 	norm(c, a->x, &L->attn_norm, &L->attn_norm_b, n_tok, a->xn);
 	ops->matmul(ex, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
+	ex->same_x = true; /* xn is wq's input, unchanged */
 	ops->matmul(ex, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
 	ops->matmul(ex, &L->wv, a->xn, n_tok, a->v, cfg->n_embd_kv);
+	ex->same_x = false;
 	if (cfg->qkv_bias) {
 		ops->add_row(ex, a->q, L->bq.data, n_tok, (int)cfg->n_embd_q);
 		ops->add_row(ex, a->k, L->bk.data, n_tok, (int)cfg->n_embd_kv);
@@ -474,7 +476,9 @@ static void ffn_block(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
 		ops->gelu(ex, a->hg, NULL, n_ff);
 	} else {
 		ops->matmul(ex, &L->ffn_gate, a->xn, n_tok, a->hg, cfg->n_ff);
+		ex->same_x = true; /* xn is ffn_gate's input, unchanged */
 		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hu, cfg->n_ff);
+		ex->same_x = false;
 		if (cfg->ffn == ENG_FFN_GEGLU)
 			ops->gelu(ex, a->hg, a->hu, n_ff);
 		else

@@ -211,6 +211,21 @@ static void mm_kr_task(void *arg, int64_t b0, int64_t b1, int tid)
 	eng_mdot_kr(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->out + r0, j->out_stride);
 }
 
+/* The tokens' activations converted into ex->xq (and their lane tables), unless xq holds
+ * them already: the same input (ex->same_x) in the same format (one quantization where
+ * wq, wk and wv, or ffn_gate and ffn_up, each made their own). */
+static void mm_prepare(struct eng_exec *ex, struct mm_job *j)
+{
+	const uint32_t act = j->dot_q8 ? eng_type_get(j->w->type)->vec_dot_type + 1 : 0; /* 0: f16-rounded */
+	const bool tables = j->tables != NULL;
+	if (ex->same_x && ex->xq_fmt.act == act && ex->xq_fmt.wtype == j->w->type && ex->xq_fmt.n == (int64_t)j->w->ne0 &&
+	    ex->xq_fmt.n_tok == j->n_tok && ex->xq_fmt.tables == tables)
+		return;
+	eng_pool_run(ex->pool, mm_prepare_task, j, j->n_tok);
+	ex->xq_fmt.act = act, ex->xq_fmt.wtype = j->w->type, ex->xq_fmt.n = (int64_t)j->w->ne0;
+	ex->xq_fmt.n_tok = j->n_tok, ex->xq_fmt.tables = tables;
+}
+
 static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const float *x, int n_tok,
 		       float *out, size_t out_stride)
 {
@@ -229,7 +244,7 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	}
 	if (w->layout == ENG_LAYOUT_KR16) { /* repack.c made it only where q8 activations are used */
 		j.xq = ex->xq;
-		eng_pool_run(ex->pool, mm_prepare_task, &j, n_tok);
+		mm_prepare(ex, &j);
 		eng_pool_run(ex->pool, mm_kr_task, &j, (int64_t)((w->ne1 + KR_ROWS - 1) / KR_ROWS));
 		return;
 	}
@@ -250,7 +265,7 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	if (j.xq_row_bytes) {
 		/* ctx_new sized xq for n_ubatch rows of the widest input */
 		j.xq = ex->xq;
-		eng_pool_run(ex->pool, mm_prepare_task, &j, n_tok);
+		mm_prepare(ex, &j);
 	}
 	eng_pool_run(ex->pool, mm_task, &j, (int64_t)w->ne1);
 }
