@@ -319,16 +319,20 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 	}
 }
 
-/* Items are (group of ENG_ATT_QUERIES tokens, head); a group whose tokens do not
- * share a slot at consecutive positions goes token by token. */
+/* Items are (head, group of ENG_ATT_QUERIES tokens), heads outer: a thread's run of items
+ * reads one kv head's keys and values again and again, from L2 (with the groups outer,
+ * every item read another head's, and a layer's K and V of 1024 positions, 1.5 MB each at
+ * n_embd_kv = 768, streamed from L3 for every group). A group whose tokens do not share a
+ * slot at consecutive positions goes token by token. */
 static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 {
 	struct att_job *j = arg;
 	struct eng_exec *ex = j->ex;
 	float *scores = ex->scores + (size_t)tid * ex->scores_stride;
 	float *qr = scores + (size_t)ENG_ATT_QUERIES * ex->n_ctx;
+	const int64_t n_groups = (j->n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
 	for (int64_t item = i0; item < i1; item++) {
-		const int t0 = (int)(item / j->n_head) * ENG_ATT_QUERIES, h = (int)(item % j->n_head);
+		const int t0 = (int)(item % n_groups) * ENG_ATT_QUERIES, h = (int)(item / n_groups);
 		const int nq = j->n_tok - t0 < ENG_ATT_QUERIES ? j->n_tok - t0 : ENG_ATT_QUERIES;
 		bool chained = true;
 		for (int i = 1; j->pos && i < nq; i++)
@@ -377,7 +381,7 @@ static void att_kt_prepare(struct att_job *j)
 	j->kt = ex->kt;
 }
 
-/* One item per (group of ENG_ATT_QUERIES tokens, head). */
+/* One item per (head, group of ENG_ATT_QUERIES tokens). */
 static void att_run(struct att_job *j)
 {
 	att_kt_prepare(j);
