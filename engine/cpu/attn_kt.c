@@ -1,5 +1,5 @@
 /* attn_kt.c — attention scores against keys transposed in blocks of 16 (eng_int.h:
- * eng_cpu_att_kt, eng_kt_fill_block, eng_kt_scores).
+ * eng_cpu_att_kt, eng_kt_fill, eng_kt_scores).
  *
  * A prefill's queries each dot the K rows of their keys; a key row is hd (64, 128)
  * elements, so the row kernels' tiles (kernels_f16.c) spend a large part of every
@@ -141,10 +141,13 @@ KT_INLINE void kt_scores(int hd, const float *kt, int lo, int hi, const float *q
 	for (int b = lo / 16; b * 16 < hi; b++) {
 		__m512 res[4];
 		kt_block(hd, kt + (size_t)b * 16 * (size_t)hd, q, q_stride, NQ, res);
-		const int k0 = b * 16 > lo ? b * 16 : lo, k1 = b * 16 + 16 < hi ? b * 16 + 16 : hi;
-		const __mmask16 m = (__mmask16)(((1u << (k1 - k0)) - 1) << (k0 - b * 16));
-		for (int i = 0; i < NQ; i++) /* lane j to out + (16b + j - lo): the lanes in [k0, k1) */
-			_mm512_mask_storeu_ps(out + (size_t)i * out_stride + (k0 - lo) - (k0 - b * 16), m, res[i]);
+		const int k0 = b * 16 > lo ? b * 16 : lo, k1 = b * 16 + 16 < hi ? b * 16 + 16 : hi, sh = k0 - b * 16;
+		const __mmask16 m = (__mmask16)((1u << (k1 - k0)) - 1);
+		const __m512i down = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+						      _mm512_set1_epi32(sh));
+		for (int i = 0; i < NQ; i++) /* keys k0 .. k1 - 1 (lanes sh ..) to out + (k0 - lo) */
+			_mm512_mask_storeu_ps(out + (size_t)i * out_stride + (k0 - lo), m,
+					      sh ? _mm512_permutexvar_ps(down, res[i]) : res[i]);
 	}
 }
 
