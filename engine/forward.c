@@ -148,7 +148,7 @@ static bool ctx_alloc(struct eng_ctx *c)
 			c->ex.kt = host_calloc(c->ex.kt_head * cfg->n_head_kv, sizeof(float), &kt_fail);
 			c->ex.kt_mark = calloc(n_blk, sizeof *c->ex.kt_mark);
 			c->ex.kt_list = calloc(n_blk, sizeof *c->ex.kt_list);
-			if (!c->ex.kt || !c->ex.kt_mark || !c->ex.kt_list) {
+			if (kt_fail || !c->ex.kt_mark || !c->ex.kt_list) {
 				host_free(c->ex.kt);
 				free(c->ex.kt_mark);
 				free(c->ex.kt_list);
