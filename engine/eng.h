@@ -331,6 +331,12 @@ int eng_score_batch(struct eng_ctx *c, const struct eng_score_req *reqs, const s
 		    struct eng_score_res *res, size_t top_k, struct eng_score_topk *topk, struct eng_score_stats *work,
 		    struct mrl_err *err);
 
+/* nll[i] = -log softmax(row i)[targets[i]] for n_rows rows of n_vocab logits (as the
+ * forward calls return them), formed as llama.cpp's perplexity forms it: the row's max,
+ * then the sum in double, in order, of expf(x - max), then -((x[target] - max) - log(sum)),
+ * with glibc's expf bits (vector lanes); the rows split over c's threads. */
+void eng_logits_nll(struct eng_ctx *c, const float *logits, size_t n_rows, const int32_t *targets, double *nll);
+
 /* ---- synthetic models (`merilo synth`) ---- */
 
 /* A random-weight model of a given shape: for measuring speed, not quality. */

@@ -128,6 +128,49 @@ static void lp_run(struct eng_ctx *c, const float *lg, size_t k, const struct lp
 	eng_pool_run(c->ex.pool, lp_task, &j, (int64_t)n);
 }
 
+/* -log softmax(row)[target] as eng_logits_nll forms it; the exps NLL_CHUNK at a time. */
+#define NLL_CHUNK 1024
+
+static double row_nll(const float *row, uint32_t n, int32_t target)
+{
+	float max = row[0];
+	for (uint32_t k = 1; k < n; k++)
+		if (row[k] > max)
+			max = row[k];
+	double sum = 0;
+	float e[NLL_CHUNK];
+	for (uint32_t k0 = 0; k0 < n; k0 += NLL_CHUNK) {
+		const uint32_t m = n - k0 < NLL_CHUNK ? n - k0 : NLL_CHUNK;
+		for (uint32_t i = 0; i < m; i++)
+			e[i] = row[k0 + i] - max;
+		eng_expf_row(e, e, m);
+		for (uint32_t i = 0; i < m; i++)
+			sum += e[i];
+	}
+	return -((double)(row[target] - max) - log(sum));
+}
+
+struct nll_job {
+	const float *lg;
+	uint32_t n_vocab;
+	const int32_t *targets;
+	double *nll;
+};
+
+static void nll_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	(void)tid;
+	const struct nll_job *j = arg;
+	for (int64_t i = i0; i < i1; i++)
+		j->nll[i] = row_nll(j->lg + (size_t)i * j->n_vocab, j->n_vocab, j->targets[i]);
+}
+
+void eng_logits_nll(struct eng_ctx *c, const float *logits, size_t n_rows, const int32_t *targets, double *nll)
+{
+	struct nll_job j = { .lg = logits, .n_vocab = c->m->cfg.n_vocab, .targets = targets, .nll = nll };
+	eng_pool_run(c->ex.pool, nll_task, &j, (int64_t)n_rows);
+}
+
 static int score_one(struct eng_ctx *c, const struct eng_score_req *r, struct eng_score_res *res, size_t k,
 		     struct eng_score_topk *topk, struct eng_score_stats *st, float *lg, struct mrl_err *err)
 {

@@ -71,19 +71,6 @@ static int span_size(struct eng_model *m, const int32_t *ids, size_t n, size_t *
 	return rc;
 }
 
-/* -log p(target) from a row of logits (a log-softmax at one position). */
-static double token_nll(const float *row, size_t nv, int32_t target)
-{
-	float max = row[0];
-	for (size_t k = 1; k < nv; k++)
-		if (row[k] > max)
-			max = row[k];
-	double sum = 0;
-	for (size_t k = 0; k < nv; k++)
-		sum += expf(row[k] - max);
-	return -((double)(row[target] - max) - log(sum));
-}
-
 /* What perplexity prints. */
 struct ppl_result {
 	const char *model, *file, *kv_cache;
@@ -184,6 +171,8 @@ struct ppl_job {
 	uint32_t *seq;
 	bool *want;
 	float *logits;      /* PPL_CALL_TOKENS rows of nv */
+	int32_t *target;    /* the call's wanted rows: the token each predicts, its NLL */
+	double *row_nll;
 	double *tok_nll;    /* n_seq * n_scored: the NLL of each scored position of the chunks in flight */
 	/* what a finished chunk adds to, in chunk order */
 	double nll, nll2;
@@ -232,8 +221,10 @@ static int ppl_job_alloc(struct ppl_job *j, struct mrl_err *err)
 	j->seq = malloc(PPL_CALL_TOKENS * sizeof *j->seq);
 	j->want = malloc(PPL_CALL_TOKENS * sizeof *j->want);
 	j->logits = malloc((size_t)PPL_CALL_TOKENS * j->nv * sizeof *j->logits);
+	j->target = malloc(PPL_CALL_TOKENS * sizeof *j->target);
+	j->row_nll = malloc(PPL_CALL_TOKENS * sizeof *j->row_nll);
 	j->tok_nll = malloc(j->n_seq * j->n_scored * sizeof *j->tok_nll);
-	if (!j->tok || !j->seq || !j->want || !j->logits || !j->tok_nll)
+	if (!j->tok || !j->seq || !j->want || !j->logits || !j->target || !j->row_nll || !j->tok_nll)
 		return mrl_err_set(err, MRL_ENOMEM, "perplexity: out of memory");
 	return 0;
 }
@@ -244,6 +235,8 @@ static void ppl_job_release(struct ppl_job *j)
 	free(j->seq);
 	free(j->want);
 	free(j->logits);
+	free(j->target);
+	free(j->row_nll);
 	free(j->tok_nll);
 	eng_ctx_free(j->c);
 }
@@ -297,13 +290,16 @@ static int ppl_run_chunks(struct ppl_job *j, size_t ci0, size_t nb, struct mrl_e
 		}
 		if ((rc = eng_forward_batch(j->c, j->tok, j->seq, n, j->want, j->logits, err)))
 			return rc;
-		size_t row = 0;
-		for (size_t k = 0; k < n; k++) {
+		size_t rows = 0; /* the wanted rows' NLL (eng_logits_nll: llama.cpp's log-softmax, the rows split over the threads) */
+		for (size_t k = 0; k < n; k++)
+			if (j->want[k])
+				j->target[rows++] = j->toks[(ci0 + (done + k) / j->n_ctx) * j->n_ctx + (done + k) % j->n_ctx + 1];
+		eng_logits_nll(j->c, j->logits, rows, j->target, j->row_nll);
+		for (size_t k = 0, row = 0; k < n; k++) {
 			if (!j->want[k])
 				continue;
 			const size_t s = (done + k) / j->n_ctx, i = (done + k) % j->n_ctx;
-			j->tok_nll[s * j->n_scored + i - j->first] =
-				token_nll(j->logits + row++ * j->nv, j->nv, j->toks[(ci0 + s) * j->n_ctx + i + 1]);
+			j->tok_nll[s * j->n_scored + i - j->first] = j->row_nll[row++];
 		}
 		/* the chunks whose last token this call fed */
 		for (size_t s = done / j->n_ctx; s < (done + n) / j->n_ctx && !rc; s++)

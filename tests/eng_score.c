@@ -9,7 +9,9 @@
  */
 #include "tests/tap.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/eng.h"
@@ -244,6 +246,51 @@ static void t_bad_requests(void)
 	like(err.msg, "outside the vocabulary", "the message says why");
 }
 
+/* eng_logits_nll against llama.cpp's log-softmax by hand (max, the sum in double of libm's
+ * expf(x - max) in order): the same bits where the CPU has FMA (glibc's expf is then the
+ * function vmath.c computes), else within 1e-12; rows with logits far below the max
+ * (expf underflows: the lanes that go to libm); 37 rows split over the context's threads. */
+static void t_logits_nll(void)
+{
+	enum { N_ROWS = 37 };
+	const uint32_t nv = d.n_vocab;
+	float *lg = malloc((size_t)N_ROWS * nv * sizeof *lg);
+	int32_t tg[N_ROWS];
+	double got[N_ROWS];
+	uint64_t st = 12345;
+	for (size_t i = 0; i < (size_t)N_ROWS * nv && lg; i++) {
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		const float u = (float)(st >> 40) / (float)(1u << 24) * 60.0f - 30.0f;
+		lg[i] = i % 97 == 5 ? u - 170.0f : u;
+	}
+	for (int r = 0; r < N_ROWS; r++)
+		tg[r] = (int32_t)(((uint32_t)r * 2654435761u) % nv);
+	eng_logits_nll(c, lg, N_ROWS, tg, got);
+	const bool exact = __builtin_cpu_supports("fma");
+	int bad = 0;
+	for (int r = 0; r < N_ROWS && lg; r++) {
+		const float *row = lg + (size_t)r * nv;
+		float max = row[0];
+		for (uint32_t k = 1; k < nv; k++)
+			if (row[k] > max)
+				max = row[k];
+		double sum = 0;
+		for (uint32_t k = 0; k < nv; k++)
+			sum += expf(row[k] - max);
+		const double want = -((double)(row[tg[r]] - max) - log(sum));
+		if (exact ? memcmp(&want, &got[r], sizeof want) != 0 : fabs(want - got[r]) > 1e-12 * fabs(want)) {
+			if (bad++ == 0)
+				diag("row %d: %.17g, by hand %.17g", r, got[r], want);
+		}
+	}
+	const bool have = lg != NULL;
+	free(lg);
+	char name[256];
+	snprintf(name, sizeof name, "%s: eng_logits_nll == llama.cpp's log-softmax by hand (%s; %d of %d rows differ)",
+		 label, exact ? "bit for bit" : "1e-12", bad, N_ROWS);
+	ok(have && bad == 0, name);
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -260,6 +307,7 @@ int main(void)
 		TEST(t_by_hand(), "%s: logprobs and is_greedy equal a log-softmax of the logits by hand", label);
 		TEST(t_batch_split(), "%s: a token's logits do not depend on the batch split", label);
 		TEST(t_bad_requests(), "%s: a request without continuation or with a token outside the vocabulary fails", label);
+		TEST(t_logits_nll(), "%s: eng_logits_nll forms llama.cpp's log-softmax", label);
 		close_model();
 	}
 	return done_testing();
