@@ -8,8 +8,8 @@
  * are first transposed, 16 at a time, so that one 512-bit vector holds element d of
  * 16 keys (eng_kt_fill, once per layer and micro-batch, shared by every query of the
  * head); a query's scores for 16 keys then take hd multiply-adds with its element d
- * broadcast, and no horizontal sums (1.5x the row tiles' rate, docs/performance.md,
- * 2026-12-05 noon).
+ * broadcast, and no horizontal sums (1.5-1.9x the row tiles' rate, docs/performance.md,
+ * "Attention scores against transposed keys").
  *
  * The bits are the row kernels' (types.c's single-row order, fused as
  * eng_mdot_f16_xh and eng_mdot_f32 fuse): lane k of a row kernel adds the products
@@ -27,6 +27,7 @@
 
 #if defined(__AVX512F__) && defined(__F16C__)
 #include <immintrin.h>
+#define KT_AVX512 1
 
 #define KT_INLINE static inline __attribute__((always_inline))
 
@@ -68,39 +69,6 @@ KT_INLINE __m512 load_row16(const char *row, int64_t d, int f16)
 	if (f16)
 		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * d)));
 	return _mm512_loadu_ps((const float *)row + d);
-}
-
-KT_INLINE float load_elt(const char *row, int64_t d, int f16)
-{
-	if (f16) {
-		uint16_t h;
-		memcpy(&h, row + 2 * d, 2);
-		return eng_f16_to_f32(h);
-	}
-	float f;
-	memcpy(&f, row + 4 * d, 4);
-	return f;
-}
-
-/* One block from the K rows at k, k + k_stride, ... (bytes; f16 or f32 elements): n_keys
- * (1..16) of them, the rest of the block copies of the last. */
-static void kt_fill(const void *k, size_t k_stride, int f16, int hd, int n_keys, float *blk)
-{
-	const char *rows[16];
-	for (int j = 0; j < 16; j++) /* past the keys: copies of the last one (never used) */
-		rows[j] = (const char *)k + (size_t)(j < n_keys ? j : n_keys - 1) * k_stride;
-	int d = 0;
-	for (; d + 16 <= hd; d += 16) {
-		__m512 r[16];
-		for (int j = 0; j < 16; j++)
-			r[j] = load_row16(rows[j], d, f16);
-		transpose16(r);
-		for (int i = 0; i < 16; i++)
-			_mm512_store_ps(blk + (size_t)(d + i) * 16, r[i]);
-	}
-	for (; d < hd; d++)
-		for (int j = 0; j < 16; j++)
-			blk[(size_t)d * 16 + (size_t)j] = load_elt(rows[j], d, f16);
 }
 
 /* The scores of NQ queries (q, rows q_stride floats apart) against one block of 16
@@ -177,28 +145,11 @@ void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size
 
 #else /* no AVX-512: the same arithmetic in plain C (correct, not faster: ops.c keeps the row kernels) */
 #include <math.h>
+#define KT_AVX512 0
 
 bool eng_cpu_att_kt(void)
 {
 	return false;
-}
-
-static void kt_fill(const void *k, size_t k_stride, int f16, int hd, int n_keys, float *blk)
-{
-	for (int j = 0; j < 16; j++) {
-		const char *row = (const char *)k + (size_t)(j < n_keys ? j : n_keys - 1) * k_stride;
-		for (int d = 0; d < hd; d++) {
-			float f;
-			if (f16) {
-				uint16_t h;
-				memcpy(&h, row + 2 * (size_t)d, 2);
-				f = eng_f16_to_f32(h);
-			} else {
-				memcpy(&f, row + 4 * (size_t)d, 4);
-			}
-			blk[(size_t)d * 16 + (size_t)j] = f;
-		}
-	}
 }
 
 void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size_t q_stride, int nq, float *out,
@@ -222,6 +173,43 @@ void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size
 }
 
 #endif
+
+/* Element d of a K row (f16 or f32). */
+static inline float load_elt(const char *row, int64_t d, int f16)
+{
+	if (f16) {
+		uint16_t h;
+		memcpy(&h, row + 2 * d, 2);
+		return eng_f16_to_f32(h);
+	}
+	float f;
+	memcpy(&f, row + 4 * d, 4);
+	return f;
+}
+
+/* One block from the K rows at k, k + k_stride, ... (bytes; f16 or f32 elements): n_keys
+ * (1..16) of them, the rest of the block copies of the last (never used). With AVX-512,
+ * 16 elements of the 16 rows at a time, transposed in registers; the rest element by element. */
+static void kt_fill(const void *k, size_t k_stride, int f16, int hd, int n_keys, float *blk)
+{
+	const char *rows[16];
+	for (int j = 0; j < 16; j++)
+		rows[j] = (const char *)k + (size_t)(j < n_keys ? j : n_keys - 1) * k_stride;
+	int d = 0;
+#if KT_AVX512
+	for (; d + 16 <= hd; d += 16) {
+		__m512 r[16];
+		for (int j = 0; j < 16; j++)
+			r[j] = load_row16(rows[j], d, f16);
+		transpose16(r);
+		for (int i = 0; i < 16; i++)
+			_mm512_store_ps(blk + (size_t)(d + i) * 16, r[i]);
+	}
+#endif
+	for (; d < hd; d++)
+		for (int j = 0; j < 16; j++)
+			blk[(size_t)d * 16 + (size_t)j] = load_elt(rows[j], d, f16);
+}
 
 /* Block b of 16 cache rows (those below n_rows) of kv head h of layer il into ex->kt. */
 static void kt_fill_block(const struct eng_exec *ex, const struct eng_kv *kv, int il, int h, int hd, uint32_t b,
