@@ -351,23 +351,29 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 #define ATT_KT_MIN_TOK 16
 #define ATT_KT_MIN_KEYS 48
 
-/* The blocks of 16 cache rows the tokens' keys lie in, each listed once; j->kt where
- * they are worth transposing. */
+/* Where the keys are worth transposing: the blocks of 16 cache rows the tokens' keys lie
+ * in, each listed once and filled, and j->kt set. */
 static void att_kt_prepare(struct att_job *j)
 {
 	struct eng_exec *ex = j->ex;
 	if (!ex->kt || j->n_tok < ATT_KT_MIN_TOK)
 		return;
+	uint64_t keys = 0;
+	for (int t = 0; t < j->n_tok; t++) {
+		uint32_t first, end;
+		att_keys(j, t, &first, &end);
+		keys += end - first;
+	}
+	if (keys < (uint64_t)ATT_KT_MIN_KEYS * (uint64_t)j->n_tok)
+		return;
 	if (++ex->kt_gen == 0) { /* marks of 2^32 calls ago would read as this call's */
 		memset(ex->kt_mark, 0, ex->kt_head / (size_t)j->head_dim / 16 * sizeof *ex->kt_mark);
 		ex->kt_gen = 1;
 	}
-	uint64_t keys = 0;
 	uint32_t nb = 0, hi = 0;
 	for (int t = 0; t < j->n_tok; t++) {
 		uint32_t first, end, b = j->base ? j->base[t] : 0;
 		att_keys(j, t, &first, &end);
-		keys += end - first;
 		hi = b + end > hi ? b + end : hi;
 		for (uint32_t blk = (b + first) / 16; blk <= (b + end - 1) / 16; blk++)
 			if (ex->kt_mark[blk] != ex->kt_gen) {
@@ -375,8 +381,6 @@ static void att_kt_prepare(struct att_job *j)
 				ex->kt_list[nb++] = blk;
 			}
 	}
-	if (keys < (uint64_t)ATT_KT_MIN_KEYS * (uint64_t)j->n_tok)
-		return;
 	eng_kt_fill(ex, j->kv, j->il, j->head_dim, j->n_head_kv, nb, hi);
 	j->kt = ex->kt;
 }
