@@ -171,7 +171,8 @@ struct ppl_job {
 	uint32_t *seq;
 	bool *want;
 	float *logits;      /* PPL_CALL_TOKENS rows of nv */
-	int32_t *target;    /* the call's wanted rows: the token each predicts, its NLL */
+	int32_t *target;    /* the call's wanted rows: the token each predicts, where its NLL goes in tok_nll, the NLL */
+	size_t *dest;
 	double *row_nll;
 	double *tok_nll;    /* n_seq * n_scored: the NLL of each scored position of the chunks in flight */
 	/* what a finished chunk adds to, in chunk order */
@@ -222,9 +223,10 @@ static int ppl_job_alloc(struct ppl_job *j, struct mrl_err *err)
 	j->want = malloc(PPL_CALL_TOKENS * sizeof *j->want);
 	j->logits = malloc((size_t)PPL_CALL_TOKENS * j->nv * sizeof *j->logits);
 	j->target = malloc(PPL_CALL_TOKENS * sizeof *j->target);
+	j->dest = malloc(PPL_CALL_TOKENS * sizeof *j->dest);
 	j->row_nll = malloc(PPL_CALL_TOKENS * sizeof *j->row_nll);
 	j->tok_nll = malloc(j->n_seq * j->n_scored * sizeof *j->tok_nll);
-	if (!j->tok || !j->seq || !j->want || !j->logits || !j->target || !j->row_nll || !j->tok_nll)
+	if (!j->tok || !j->seq || !j->want || !j->logits || !j->target || !j->dest || !j->row_nll || !j->tok_nll)
 		return mrl_err_set(err, MRL_ENOMEM, "perplexity: out of memory");
 	return 0;
 }
@@ -236,6 +238,7 @@ static void ppl_job_release(struct ppl_job *j)
 	free(j->want);
 	free(j->logits);
 	free(j->target);
+	free(j->dest);
 	free(j->row_nll);
 	free(j->tok_nll);
 	eng_ctx_free(j->c);
@@ -282,25 +285,23 @@ static int ppl_run_chunks(struct ppl_job *j, size_t ci0, size_t nb, struct mrl_e
 		eng_seq_truncate(j->c, (uint32_t)s, 0);
 	for (size_t done = 0; done < total && !rc;) {
 		const size_t n = total - done < PPL_CALL_TOKENS ? total - done : PPL_CALL_TOKENS;
+		size_t rows = 0; /* wanted: logits rows, in token order */
 		for (size_t k = 0; k < n; k++) {
 			const size_t s = (done + k) / j->n_ctx, i = (done + k) % j->n_ctx;
 			j->tok[k] = i == 0 && j->bos >= 0 ? j->bos : j->toks[(ci0 + s) * j->n_ctx + i];
 			j->seq[k] = (uint32_t)s;
 			j->want[k] = i >= j->first && i + 1 < j->n_ctx;
+			if (j->want[k]) {
+				j->target[rows] = j->toks[(ci0 + s) * j->n_ctx + i + 1];
+				j->dest[rows++] = s * j->n_scored + i - j->first;
+			}
 		}
 		if ((rc = eng_forward_batch(j->c, j->tok, j->seq, n, j->want, j->logits, err)))
 			return rc;
-		size_t rows = 0; /* the wanted rows' NLL (eng_logits_nll: llama.cpp's log-softmax, the rows split over the threads) */
-		for (size_t k = 0; k < n; k++)
-			if (j->want[k])
-				j->target[rows++] = j->toks[(ci0 + (done + k) / j->n_ctx) * j->n_ctx + (done + k) % j->n_ctx + 1];
+		/* llama.cpp's log-softmax, the rows split over the context's threads */
 		eng_logits_nll(j->c, j->logits, rows, j->target, j->row_nll);
-		for (size_t k = 0, row = 0; k < n; k++) {
-			if (!j->want[k])
-				continue;
-			const size_t s = (done + k) / j->n_ctx, i = (done + k) % j->n_ctx;
-			j->tok_nll[s * j->n_scored + i - j->first] = j->row_nll[row++];
-		}
+		for (size_t r = 0; r < rows; r++)
+			j->tok_nll[j->dest[r]] = j->row_nll[r];
 		/* the chunks whose last token this call fed */
 		for (size_t s = done / j->n_ctx; s < (done + n) / j->n_ctx && !rc; s++)
 			rc = ppl_chunk_done(j, ci0 + s, s, err);
