@@ -250,11 +250,6 @@ struct eng_exec {
 	int n_threads;
 	float *scores;        /* n_threads * scores_stride floats: attention scratch per thread */
 	size_t scores_stride; /* >= ENG_ATT_QUERIES * (n_ctx + head_dim) */
-	float *kt;            /* one layer's keys transposed (cpu/attn_kt.c), kt_head floats a kv head, or NULL */
-	size_t kt_head;       /* the cache rows rounded up to 16, times head_dim */
-	uint32_t *kt_mark;    /* per block of 16 rows: the call (kt_gen) that last filled it */
-	uint32_t *kt_list;    /* the blocks a call fills */
-	uint32_t kt_gen;
 	void *xq;             /* quantized/converted activations for matmul */
 	size_t xq_size;
 	/* Set by forward.c around a matmul whose input is the previous matmul's, unchanged
@@ -289,11 +284,18 @@ struct eng_exec_sizes {
 /* Phases the device backends time with events (eng_ctx_phase_times). */
 enum eng_phase { ENG_PHASE_PREFILL = 0, ENG_PHASE_DECODE = 1, ENG_PHASE_SCORE = 2, ENG_PHASE_COUNT = 3 };
 
-/* The KV cache of one context: per layer, keys and values of n_ctx positions,
- * each position a row of n_embd_kv elements (f16 or f32 per exec->kv_f16). */
+/* The KV cache of one context: per layer, keys and values of n_ctx rows (positions of
+ * all slots), n_embd_kv = n_head_kv * head_dim elements a row (f16 or f32 per
+ * exec->kv_f16), each buffer room for n_pad rows (n_ctx rounded up to 16). A device
+ * backend keeps rows of n_embd_kv elements one after the other. The CPU backend keeps
+ * each layer head-major (cpu/ops.c writes it, cpu/attention.c and cpu/attn_kt.c read it):
+ * kv head h's values are rows of head_dim elements at v + (h * n_pad + r) * head_dim,
+ * its keys blocks of 16 rows transposed at k + h * n_pad * head_dim, element d of row
+ * 16b + j at 16b * head_dim + 16d + j, so that one 512-bit vector holds element d of
+ * 16 keys and a head's keys and values are each read as one stream. */
 struct eng_kv {
 	void **k, **v;        /* n_layer buffers */
-	uint32_t n_layer, n_embd_kv, n_ctx;
+	uint32_t n_layer, n_embd_kv, n_ctx, n_pad, head_dim;
 };
 
 /* The operations the forward pass is written against. Activations are float
@@ -383,24 +385,15 @@ struct eng_ops {
 			      const uint32_t *pos, const uint32_t *base, int n_head, int n_head_kv, int head_dim,
 			      uint32_t window, float *out);
 	/* memmove of bytes within device memory (KV rows between slots); NULL on the
-	 * host, where memmove does it. */
+	 * host, where kv_move does it. */
 	void (*copy)(struct eng_exec *ex, void *dst, const void *src, size_t bytes);
+	/* Rows from .. from + n - 1 of every layer's cache to rows to .., as memmove would
+	 * move them (the ranges may overlap), in the backend's own layout; NULL where the
+	 * cache is rows (copy moves them). */
+	void (*kv_move)(struct eng_exec *ex, struct eng_kv *kv, size_t from, size_t to, size_t n);
 };
 
 extern const struct eng_ops eng_cpu_ops;
-/* The CPU attention's transposed keys (cpu/attn_kt.c): whether this build has the fast
- * (AVX-512) form, so that a context allocates ex->kt; the blocks ex->kt_list[0 .. nb - 1]
- * of 16 cache rows (those below n_rows) of every kv head of layer il into ex->kt (a pool
- * job; element d of row 16b + j at kt + h * kt_head + 16b * hd + d * 16 + j; past n_rows,
- * copies of row n_rows - 1); and the scores out[i * out_stride + (r - lo)] = query i . row
- * r of kt_head's rows lo <= r < hi, for nq (1..4) queries at q + i * q_stride: the bits of
- * eng_mdot_f32, and of eng_mdot_f16_xh where keys and queries are f16 values (cpu/kernels.h). */
-bool eng_cpu_att_kt(void);
-void eng_kt_fill(struct eng_exec *ex, const struct eng_kv *kv, int il, int hd, int n_head_kv, uint32_t nb,
-		 uint32_t n_rows);
-void eng_kt_scores(int hd, const float *kt_head, int lo, int hi, const float *q, size_t q_stride, int nq, float *out,
-		   size_t out_stride);
-
 /* ---- backends (engine/backend.c) ---- */
 
 struct eng_cuda_api;

@@ -141,21 +141,6 @@ static bool ctx_alloc(struct eng_ctx *c)
 	if (!on_device) {
 		c->ex.scores_stride = ENG_ATT_QUERIES * ((size_t)c->n_ctx + (size_t)cfg->head_dim) + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
-		if (eng_cpu_att_kt()) { /* one layer's keys, transposed (pages used as touched) */
-			bool kt_fail = false; /* without them the attention takes the K rows: not fatal */
-			const size_t n_blk = ((size_t)c->n_seq * c->n_ctx + 15) / 16;
-			c->ex.kt_head = n_blk * 16 * cfg->head_dim;
-			c->ex.kt = host_calloc(c->ex.kt_head * cfg->n_head_kv, sizeof(float), &kt_fail);
-			c->ex.kt_mark = calloc(n_blk, sizeof *c->ex.kt_mark);
-			c->ex.kt_list = calloc(n_blk, sizeof *c->ex.kt_list);
-			if (kt_fail || !c->ex.kt_mark || !c->ex.kt_list) {
-				host_free(c->ex.kt);
-				free(c->ex.kt_mark);
-				free(c->ex.kt_list);
-				c->ex.kt = NULL;
-				c->ex.kt_mark = c->ex.kt_list = NULL;
-			}
-		}
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)
 			widest = cfg->n_embd_q;
@@ -190,12 +175,14 @@ static bool ctx_alloc(struct eng_ctx *c)
 	c->kv.n_layer = cfg->n_layer;
 	c->kv.n_embd_kv = cfg->n_embd_kv;
 	c->kv.n_ctx = (uint32_t)n_rows;
+	c->kv.n_pad = (uint32_t)((n_rows + 15) / 16 * 16);
+	c->kv.head_dim = cfg->head_dim;
 	c->kv.k = xcalloc(cfg->n_layer, sizeof(void *), &fail);
 	c->kv.v = xcalloc(cfg->n_layer, sizeof(void *), &fail);
 	size_t elt = c->ex.kv_f16 ? sizeof(uint16_t) : sizeof(float);
 	for (uint32_t il = 0; !fail && il < cfg->n_layer; il++) {
-		c->kv.k[il] = act_alloc(c, n_rows * cfg->n_embd_kv, elt, &fail);
-		c->kv.v[il] = act_alloc(c, n_rows * cfg->n_embd_kv, elt, &fail);
+		c->kv.k[il] = act_alloc(c, (size_t)c->kv.n_pad * cfg->n_embd_kv, elt, &fail);
+		c->kv.v[il] = act_alloc(c, (size_t)c->kv.n_pad * cfg->n_embd_kv, elt, &fail);
 	}
 	return !fail;
 }
@@ -309,9 +296,6 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->ub_base);
 	free(c->ub_out);
 	free(c->ex.scores);
-	host_free(c->ex.kt);
-	free(c->ex.kt_mark);
-	free(c->ex.kt_list);
 	host_free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
 	free(c);
@@ -660,16 +644,14 @@ void eng_kv_copy_rows(struct eng_ctx *c, size_t from, size_t to, size_t n)
 	const size_t row = c->kv.n_embd_kv * elt;
 	if (from == to || n == 0)
 		return;
-	for (uint32_t il = 0; il < c->kv.n_layer; il++) {
-		char *k = c->kv.k[il], *v = c->kv.v[il];
-		if (c->ops->copy) { /* a device cache */
+	if (c->ops->kv_move)
+		c->ops->kv_move(&c->ex, &c->kv, from, to, n);
+	else
+		for (uint32_t il = 0; il < c->kv.n_layer; il++) {
+			char *k = c->kv.k[il], *v = c->kv.v[il];
 			c->ops->copy(&c->ex, k + to * row, k + from * row, n * row);
 			c->ops->copy(&c->ex, v + to * row, v + from * row, n * row);
-		} else {
-			memmove(k + to * row, k + from * row, n * row);
-			memmove(v + to * row, v + from * row, n * row);
 		}
-	}
 	memmove(c->tokens + to, c->tokens + from, n * sizeof *c->tokens);
 }
 

@@ -15,8 +15,9 @@
  * too. BF16 and F32 fuse their multiply-adds (types.c): BF16 is compared with its
  * plain-C reference eng_vec_dot_bf16_ref (fmaf) as well.
  * Outputs outside the block (a padded out_stride) must stay untouched.
- * The attention's transposed keys (cpu/attn_kt.c: eng_kt_fill, eng_kt_scores) must
- * give every score the bits of the row kernels ops.c calls otherwise (eng_mdot_f16_xh for
+ * The attention's scores against the cache's transposed keys (cpu/attn_kt.c:
+ * eng_kt_scores; the layout written by eng_kt_put_row, tests/eng_kvcache.c checks the
+ * rest) must give every score the bits of the row kernels (eng_mdot_f16_xh for
  * the f16 cache with f16-valued queries, eng_mdot_f32 for the f32 one), for 1..4 queries,
  * key ranges that start and end inside a block of 16, a second kv head, and head sizes
  * with tails (72, 40) or under one vector (3).
@@ -31,6 +32,7 @@
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/ops_int.h"
 #include "engine/eng_int.h"
 #include "engine/types.h"
 
@@ -198,41 +200,28 @@ static void check_many_rows(uint32_t type, int64_t n)
 /* Scores from transposed keys against the row kernels: n_rows keys of 2 kv heads of hd. */
 static void check_kt(int f16, int hd)
 {
-	enum { N_ROWS = 77, N_HEAD_KV = 2, OUT_STRIDE = N_ROWS + 3 };
+	enum { N_ROWS = 77, N_PAD = 80, N_HEAD_KV = 2, OUT_STRIDE = N_ROWS + 3 };
 	const size_t kv_dim = (size_t)N_HEAD_KV * (size_t)hd, elt = f16 ? 2 : 4;
-	char *k = malloc(N_ROWS * kv_dim * elt);
-	float q[4 * 128], out[4 * OUT_STRIDE], want[4 * OUT_STRIDE];
-	for (size_t i = 0; i < N_ROWS * kv_dim; i++) {
-		const float v = rng_sym() * 4.0f;
-		if (f16) {
-			const uint16_t h = eng_f32_to_f16(v);
-			memcpy(k + 2 * i, &h, 2);
-		} else {
-			memcpy(k + 4 * i, &v, 4);
+	char *k = malloc(N_ROWS * kv_dim * elt), *kt = calloc((size_t)N_PAD * kv_dim, elt);
+	float q[4 * 128], out[4 * OUT_STRIDE], want[4 * OUT_STRIDE], x[128];
+	for (size_t r = 0; r < N_ROWS; r++)
+		for (size_t h = 0; h < N_HEAD_KV; h++) {
+			for (int d = 0; d < hd; d++) {
+				const size_t i = r * kv_dim + h * (size_t)hd + (size_t)d;
+				x[d] = rng_sym() * 4.0f;
+				if (f16) {
+					const uint16_t e = eng_f32_to_f16(x[d]);
+					memcpy(k + 2 * i, &e, 2);
+				} else {
+					memcpy(k + 4 * i, &x[d], 4);
+				}
+			}
+			eng_kt_put_row(kt + h * N_PAD * (size_t)hd * elt, hd, r, x, f16 != 0);
 		}
-	}
 	for (int i = 0; i < 4 * hd; i++)
 		q[i] = f16 ? eng_f16_to_f32(eng_f32_to_f16(rng_sym())) : rng_sym();
-	void *kl[1] = { k };
-	struct eng_kv kv = { .n_layer = 1, .n_embd_kv = (uint32_t)kv_dim, .n_ctx = N_ROWS, .k = kl };
-	struct eng_exec ex = { .kv_f16 = f16 != 0, .kt_head = (N_ROWS + 15) / 16 * 16 * (size_t)hd };
-	ex.kt = aligned_alloc(64, ex.kt_head * N_HEAD_KV * sizeof(float));
-	uint32_t list[(N_ROWS + 15) / 16];
-	struct mrl_err err = { 0 };
-	ex.kt_list = list;
-	for (uint32_t b = 0; b < (N_ROWS + 15) / 16; b++) /* every block, in reverse order */
-		list[b] = (N_ROWS + 15) / 16 - 1 - b;
-	if (eng_pool_new(&ex.pool, 2, false, &err)) {
-		ok(0, "a pool of 2 threads");
-		diag("%s", err.msg);
-		free(ex.kt);
-		free(k);
-		return;
-	}
-	eng_kt_fill(&ex, &kv, 0, hd, N_HEAD_KV, (N_ROWS + 15) / 16, N_ROWS);
-	eng_pool_free(ex.pool);
 	static const int ranges[][2] = { { 0, 77 }, { 5, 6 }, { 15, 17 }, { 16, 48 }, { 3, 77 }, { 31, 32 }, { 60, 77 },
-					 { 0, 16 }, { 17, 47 } };
+					 { 0, 16 }, { 17, 47 }, { 9, 15 } };
 	int bad = 0, cases = 0;
 	for (int h = 0; h < N_HEAD_KV; h++)
 		for (int nq = 1; nq <= 4; nq++)
@@ -240,7 +229,8 @@ static void check_kt(int f16, int hd)
 				const int lo = ranges[r][0], hi = ranges[r][1];
 				for (int i = 0; i < 4 * OUT_STRIDE; i++)
 					out[i] = want[i] = SENTINEL;
-				eng_kt_scores(hd, ex.kt + (size_t)h * ex.kt_head, lo, hi, q, (size_t)hd, nq, out, OUT_STRIDE);
+				eng_kt_scores(hd, kt + (size_t)h * N_PAD * (size_t)hd * elt, f16 != 0, lo, hi, q, (size_t)hd, nq,
+					      out, OUT_STRIDE);
 				const char *rows = k + ((size_t)lo * kv_dim + (size_t)h * (size_t)hd) * elt;
 				if (f16)
 					eng_mdot_f16_xh(hd, rows, kv_dim * elt, hi - lo, q, (size_t)hd * sizeof(float), nq, want,
@@ -259,7 +249,7 @@ static void check_kt(int f16, int hd)
 	snprintf(name, sizeof name, "%s keys, head size %d: transposed-key scores = row kernels (%d of %d cases differ)",
 		 f16 ? "f16" : "f32", hd, bad, cases);
 	ok(bad == 0, name);
-	free(ex.kt);
+	free(kt);
 	free(k);
 }
 

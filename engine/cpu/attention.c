@@ -3,16 +3,18 @@
  * Causal grouped-query attention over the KV cache, as ops.c's header describes for the
  * whole backend: the query and the attention weights rounded to f16 with the f16 cache,
  * softmax summing exp in double. Items are (group of up to ENG_ATT_QUERIES consecutive
- * tokens of one sequence, head) pairs; a group's queries dot the K rows of its key range
- * in one multi-row call (or the keys transposed by attn_kt.c), then each query's softmax,
+ * tokens of one sequence, head) pairs; a group's queries dot the keys of its key range
+ * in one call (attn_kt.c, on the cache's transposed keys), then each query's softmax,
  * then the weighted sums of the V rows. Every score and sum has the bits of the query alone.
+ * The cache is head-major (struct eng_kv): a head's keys and its values are each one
+ * stream of memory, where rows of all heads made a decode's query read 128 bytes of
+ * every 1.5 KB (docs/performance.md, "The cache head-major").
  */
 #include "engine/cpu/ops_int.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "engine/cpu/kernels.h"
 #include "engine/cpu/vmath.h"
 #include "engine/types.h"
 
@@ -33,7 +35,6 @@ struct att_job {
 	int n_tok, n_head, n_head_kv, head_dim;
 	float *out;
 	float scale, softcap;
-	const float *kt; /* the keys transposed (attn_kt.c), or NULL: the K rows */
 };
 
 /* out[d] += p * v[d] for an f16 row: lanes are independent (no reduction), so
@@ -144,14 +145,14 @@ static void att_softmax(const struct att_job *j, float *const *scs, const uint32
  * queries (both constants where it is inlined, so that the sums stay in registers). */
 static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const int nq, const int vecs,
 								const float *const *w, uint32_t n_common,
-								const uint16_t *v, size_t kv_dim, float *const *out)
+								const uint16_t *v, size_t v_stride, float *const *out)
 {
 	__m256 acc[ENG_ATT_QUERIES][8];
 	for (int q = 0; q < nq; q++)
 		for (int k = 0; k < vecs; k++)
 			acc[q][k] = _mm256_setzero_ps();
 	for (uint32_t p = 0; p < n_common; p++) {
-		const uint16_t *vr = v + p * kv_dim + d;
+		const uint16_t *vr = v + p * v_stride + d;
 		__m256 vv[8];
 		for (int k = 0; k < vecs; k++)
 			vv[k] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + 8 * k)));
@@ -177,14 +178,14 @@ static inline __attribute__((always_inline)) void wsum_f16_lanes(int d, const in
  * is the same chain of fused multiply-adds in position order, so the bits are the same. */
 static inline __attribute__((always_inline)) void wsum_f16_lanes512(int d, const int nq, const float *const *w,
 								   uint32_t n_common, const uint16_t *v,
-								   size_t kv_dim, float *const *out)
+								   size_t v_stride, float *const *out)
 {
 	__m512 acc[ENG_ATT_QUERIES][4];
 	for (int q = 0; q < nq; q++)
 		for (int k = 0; k < 4; k++)
 			acc[q][k] = _mm512_setzero_ps();
 	for (uint32_t p = 0; p < n_common; p++) {
-		const uint16_t *vr = v + p * kv_dim + d;
+		const uint16_t *vr = v + p * v_stride + d;
 		__m512 vv[4];
 		for (int k = 0; k < 4; k++)
 			vv[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(vr + 16 * k)));
@@ -200,7 +201,7 @@ static inline __attribute__((always_inline)) void wsum_f16_lanes512(int d, const
 }
 #endif
 
-/* out[q][0..hd) = sum over p of w[q][p] * v_p for f16 rows v_p (stride kv_dim), for nq
+/* out[q][0..hd) = sum over p of w[q][p] * v_p for f16 rows v_p (stride v_stride), for nq
  * (1..ENG_ATT_QUERIES) queries whose keys start at the same position, query q seeing
  * n_kv[q] of them (ascending). Each lane sums in position order from 0 exactly as
  * n_kv calls of axpy_f16 would. The weights are f16 values too (att_softmax rounds
@@ -212,7 +213,7 @@ static inline __attribute__((always_inline)) void wsum_f16_lanes512(int d, const
  * converted once for the group; then each query's own last positions. Where the build
  * has AVX-512, 64 lanes a pass in 512-bit registers (wsum_f16_lanes512: 9.5% -> 7.2% of
  * a Q4_0 pp512's cycles on an Ice Lake Xeon) take whole heads of 64 first. */
-static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv, const uint16_t *v, size_t kv_dim,
+static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv, const uint16_t *v, size_t v_stride,
 		     float *const *out)
 {
 	const uint32_t n_common = n_kv[0];
@@ -220,58 +221,59 @@ static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv
 #if OPS_F16C && defined(__AVX512F__)
 	for (; d + 64 <= hd; d += 64) {
 		if (nq == 4)
-			wsum_f16_lanes512(d, 4, w, n_common, v, kv_dim, out);
+			wsum_f16_lanes512(d, 4, w, n_common, v, v_stride, out);
 		else if (nq == 3)
-			wsum_f16_lanes512(d, 3, w, n_common, v, kv_dim, out);
+			wsum_f16_lanes512(d, 3, w, n_common, v, v_stride, out);
 		else if (nq == 2)
-			wsum_f16_lanes512(d, 2, w, n_common, v, kv_dim, out);
+			wsum_f16_lanes512(d, 2, w, n_common, v, v_stride, out);
 		else
-			wsum_f16_lanes512(d, 1, w, n_common, v, kv_dim, out);
+			wsum_f16_lanes512(d, 1, w, n_common, v, v_stride, out);
 	}
 #endif
 #if OPS_F16C
 	if (nq == 1)
 		for (; d + 64 <= hd; d += 64)
-			wsum_f16_lanes(d, 1, 8, w, n_common, v, kv_dim, out);
+			wsum_f16_lanes(d, 1, 8, w, n_common, v, v_stride, out);
 	else
 		for (; d + 16 <= hd; d += 16) {
 			if (nq == 4)
-				wsum_f16_lanes(d, 4, 2, w, n_common, v, kv_dim, out);
+				wsum_f16_lanes(d, 4, 2, w, n_common, v, v_stride, out);
 			else if (nq == 3)
-				wsum_f16_lanes(d, 3, 2, w, n_common, v, kv_dim, out);
+				wsum_f16_lanes(d, 3, 2, w, n_common, v, v_stride, out);
 			else
-				wsum_f16_lanes(d, 2, 2, w, n_common, v, kv_dim, out);
+				wsum_f16_lanes(d, 2, 2, w, n_common, v, v_stride, out);
 		}
 #endif
 	for (int q = 0; q < nq; q++) {
 		if (d < hd) {
 			memset(out[q] + d, 0, (size_t)(hd - d) * sizeof(float));
 			for (uint32_t p = 0; p < n_common; p++)
-				axpy_f16(hd - d, w[q][p], v + p * kv_dim + d, out[q] + d);
+				axpy_f16(hd - d, w[q][p], v + p * v_stride + d, out[q] + d);
 		}
 		for (uint32_t p = n_common; p < n_kv[q]; p++)
-			axpy_f16(hd, w[q][p], v + p * kv_dim, out[q]);
+			axpy_f16(hd, w[q][p], v + p * v_stride, out[q]);
 	}
 }
 
 /* Tokens t0 .. t0+nq-1 of head h, which share their slot and follow each other
- * (positions p, p+1, ...): one multi-row dot of the K rows of the group's key range
- * with the nq queries (each K row read once for all of them), then each query's
- * softmax, then the weighted sums of V rows over each query's keys (with the f16
- * cache and a common first key, all queries at once: wsum_f16). A score is the
- * same dot whatever rows and queries share the call (kernels_f16.c), so every output
+ * (positions p, p+1, ...): the scores of the group's key range for the nq queries
+ * (each key read once for all of them), then each query's softmax, then the weighted
+ * sums of V rows over each query's keys (with the f16 cache and a common first key,
+ * all queries at once: wsum_f16). A score is the row kernels' dot whatever keys and
+ * queries share the call (attn_kt.c), so every output
  * has the bits of the query alone (with the f16 cache q is rounded to f16 too, so the
  * products are exact and the fused kernel has the same bits). */
 static void att_group(const struct att_job *j, int t0, int nq, int h, float *scores, float *qr)
 {
 	struct eng_exec *ex = j->ex;
 	const int hd = j->head_dim, kvh = h / (j->n_head / j->n_head_kv);
-	const size_t kv_dim = j->kv->n_embd_kv, sstride = ex->n_ctx;
+	const size_t sstride = ex->n_ctx, elt = ex->kv_f16 ? sizeof(uint16_t) : sizeof(float);
+	const size_t hs = (size_t)j->kv->n_pad * (size_t)hd * elt; /* bytes of a kv head's keys (or values) */
+	const char *kh = (const char *)j->kv->k[j->il] + (size_t)kvh * hs, *vh = (const char *)j->kv->v[j->il] + (size_t)kvh * hs;
 	uint32_t lo, hi, unused;
 	att_keys(j, t0, &lo, &unused);
 	att_keys(j, t0 + nq - 1, &unused, &hi);
 	const size_t slot = j->base ? (size_t)j->base[t0] : 0;
-	const size_t k_off = (slot + lo) * kv_dim + (size_t)kvh * hd;
 	for (int i = 0; i < nq; i++) {
 		const float *q = j->q + ((size_t)(t0 + i) * j->n_head + h) * hd;
 		if (ex->kv_f16)
@@ -279,15 +281,7 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 		else
 			memcpy(qr + (size_t)i * hd, q, (size_t)hd * sizeof(float));
 	}
-	if (j->kt) /* its rows are cache rows: the slot's first plus the key's position */
-		eng_kt_scores(hd, j->kt + (size_t)kvh * ex->kt_head, (int)(slot + lo), (int)(slot + hi), qr, (size_t)hd, nq,
-			      scores, sstride);
-	else if (ex->kv_f16)
-		eng_mdot_f16_xh(hd, (const uint16_t *)j->kv->k[j->il] + k_off, kv_dim * sizeof(uint16_t), (int)(hi - lo),
-				qr, (size_t)hd * sizeof(float), nq, scores, sstride);
-	else
-		eng_mdot_f32(hd, (const float *)j->kv->k[j->il] + k_off, kv_dim * sizeof(float), (int)(hi - lo), qr,
-			     (size_t)hd * sizeof(float), nq, scores, sstride);
+	eng_kt_scores(hd, kh, ex->kv_f16, (int)(slot + lo), (int)(slot + hi), qr, (size_t)hd, nq, scores, sstride);
 	const float *w[ENG_ATT_QUERIES];
 	float *sc[ENG_ATT_QUERIES], *o[ENG_ATT_QUERIES];
 	uint32_t first[ENG_ATT_QUERIES], n_kv[ENG_ATT_QUERIES];
@@ -303,18 +297,17 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 	}
 	att_softmax(j, sc, n_kv, nq);
 	if (ex->kv_f16 && nq > 1 && same_first) {
-		wsum_f16(hd, nq, w, n_kv, (const uint16_t *)j->kv->v[j->il] + (slot + first[0]) * kv_dim + (size_t)kvh * hd,
-			 kv_dim, o);
+		wsum_f16(hd, nq, w, n_kv, (const uint16_t *)vh + (slot + first[0]) * (size_t)hd, (size_t)hd, o);
 		return;
 	}
 	for (int i = 0; i < nq; i++) {
-		const size_t v_off = (slot + first[i]) * kv_dim + (size_t)kvh * hd;
+		const size_t v_off = (slot + first[i]) * (size_t)hd;
 		if (ex->kv_f16) {
-			wsum_f16(hd, 1, &w[i], &n_kv[i], (const uint16_t *)j->kv->v[j->il] + v_off, kv_dim, &o[i]);
+			wsum_f16(hd, 1, &w[i], &n_kv[i], (const uint16_t *)vh + v_off, (size_t)hd, &o[i]);
 		} else {
 			memset(o[i], 0, (size_t)hd * sizeof(float));
 			for (uint32_t p = 0; p < n_kv[i]; p++)
-				axpy_f32(hd, w[i][p], (const float *)j->kv->v[j->il] + v_off + p * kv_dim, o[i]);
+				axpy_f32(hd, w[i][p], (const float *)vh + v_off + p * (size_t)hd, o[i]);
 		}
 	}
 }
@@ -345,50 +338,9 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	}
 }
 
-/* A call of ATT_KT_MIN_TOK tokens or more whose queries see ATT_KT_MIN_KEYS keys or more on
- * average dots them with the keys transposed once per layer (attn_kt.c: the same bits,
- * faster; its blocks of 16 keys are computed whole, so short ranges take the K rows). */
-#define ATT_KT_MIN_TOK 16
-#define ATT_KT_MIN_KEYS 48
-
-/* Where the keys are worth transposing: the blocks of 16 cache rows the tokens' keys lie
- * in, each listed once and filled, and j->kt set. */
-static void att_kt_prepare(struct att_job *j)
-{
-	struct eng_exec *ex = j->ex;
-	if (!ex->kt || j->n_tok < ATT_KT_MIN_TOK)
-		return;
-	uint64_t keys = 0;
-	for (int t = 0; t < j->n_tok; t++) {
-		uint32_t first, end;
-		att_keys(j, t, &first, &end);
-		keys += end - first;
-	}
-	if (keys < (uint64_t)ATT_KT_MIN_KEYS * (uint64_t)j->n_tok)
-		return;
-	if (++ex->kt_gen == 0) { /* marks of 2^32 calls ago would read as this call's */
-		memset(ex->kt_mark, 0, ex->kt_head / (size_t)j->head_dim / 16 * sizeof *ex->kt_mark);
-		ex->kt_gen = 1;
-	}
-	uint32_t nb = 0, hi = 0;
-	for (int t = 0; t < j->n_tok; t++) {
-		uint32_t first, end, b = j->base ? j->base[t] : 0;
-		att_keys(j, t, &first, &end);
-		hi = b + end > hi ? b + end : hi;
-		for (uint32_t blk = (b + first) / 16; blk <= (b + end - 1) / 16; blk++)
-			if (ex->kt_mark[blk] != ex->kt_gen) {
-				ex->kt_mark[blk] = ex->kt_gen;
-				ex->kt_list[nb++] = blk;
-			}
-	}
-	eng_kt_fill(ex, j->kv, j->il, j->head_dim, j->n_head_kv, nb, hi);
-	j->kt = ex->kt;
-}
-
 /* One item per (head, group of ENG_ATT_QUERIES tokens). */
 static void att_run(struct att_job *j)
 {
-	att_kt_prepare(j);
 	const int64_t n_groups = (j->n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
 	eng_pool_run(j->ex->pool, att_task, j, n_groups * j->n_head);
 }

@@ -1,41 +1,61 @@
-/* attn_kt.c — attention scores against keys transposed in blocks of 16 (eng_int.h:
- * eng_cpu_att_kt, eng_kt_fill, eng_kt_scores).
+/* attn_kt.c — the CPU cache's transposed keys (struct eng_kv): attention scores against
+ * them (eng_kt_scores) and the transposition of 16 whole rows into a block (eng_kt_put16).
  *
- * A prefill's queries each dot the K rows of their keys; a key row is hd (64, 128)
- * elements, so the row kernels' tiles (kernels_f16.c) spend a large part of every
- * score on the horizontal reduction of its 8 lane sums, on 256-bit registers (the
- * calls have 4 queries: too few for the packed tiles). Here the keys of one kv head
- * are first transposed, 16 at a time, so that one 512-bit vector holds element d of
- * 16 keys (eng_kt_fill, once per layer and micro-batch, shared by every query of the
- * head); a query's scores for 16 keys then take hd multiply-adds with its element d
- * broadcast, and no horizontal sums (1.5-1.9x the row tiles' rate, docs/performance.md,
- * "Attention scores against transposed keys").
+ * A key row is hd (64, 128) elements; the row kernels' tiles (kernels_f16.c) spent a
+ * large part of every score on the horizontal reduction of its 8 lane sums, and a
+ * decode's query read each head's 128-byte piece of every cache row, 1.5 KB apart. The
+ * CPU cache keeps each kv head's keys in blocks of 16 rows transposed, so that one
+ * 512-bit vector holds element d of 16 keys: a query's scores for 16 keys take hd
+ * multiply-adds with its element d broadcast, and no horizontal sums, and a head's keys
+ * are read as one stream (docs/performance.md, "Attention scores against transposed
+ * keys" and "The cache head-major").
  *
- * The bits are the row kernels' (types.c's single-row order, fused as
- * eng_mdot_f16_xh and eng_mdot_f32 fuse): lane k of a row kernel adds the products
- * of elements k, k + 8, k + 16, ... in order; here the sums of those eight element
- * classes are eight vectors (each lane a key), reduced as ((c0+c4)+(c2+c6)) +
- * ((c1+c5)+(c3+c7)), the row kernels' reduction, then the elements past a multiple
- * of 8 added in order. tests/eng_kernels_f16.c compares every score with
- * eng_mdot_f16_xh / eng_mdot_f32 bit for bit.
+ * The bits are the row kernels' (types.c's single-row order, fused as eng_mdot_f16_xh
+ * and eng_mdot_f32 fuse): lane k of a row kernel adds the products of elements k, k + 8,
+ * k + 16, ... in order; here the sums of those eight element classes are eight vectors
+ * (each lane a key), reduced as ((c0+c4)+(c2+c6)) + ((c1+c5)+(c3+c7)), the row kernels'
+ * reduction, then the elements past a multiple of 8 added in order. With AVX-512 a vector
+ * is a whole block; with AVX2 half of one (8 keys); otherwise key by key in plain C.
+ * tests/eng_kernels_f16.c compares every score with eng_mdot_f16_xh / eng_mdot_f32 bit
+ * for bit, and the blocks eng_kt_put16 writes with eng_kt_put_row's.
  */
-#include "engine/eng_int.h"
+#include "engine/cpu/ops_int.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "engine/types.h"
 
-#if defined(__AVX512F__) && defined(__F16C__)
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
-#define KT_AVX512 1
+#endif
 
 #define KT_INLINE static inline __attribute__((always_inline))
 
-bool eng_cpu_att_kt(void)
+void eng_kt_put_row(void *kt, int hd, size_t r, const float *x, bool f16)
 {
-	return true;
+	const size_t b = r / 16 * 16 * (size_t)hd + r % 16;
+	if (f16)
+		for (int d = 0; d < hd; d++)
+			((uint16_t *)kt)[b + (size_t)d * 16] = eng_f32_to_f16(x[d]);
+	else
+		for (int d = 0; d < hd; d++)
+			((float *)kt)[b + (size_t)d * 16] = x[d];
 }
 
+void eng_kt_move(void *kt, int hd, bool f16, size_t from, size_t to, size_t n)
+{
+	const size_t elt = f16 ? sizeof(uint16_t) : sizeof(float);
+	for (size_t i = 0; i < n; i++) { /* in memmove's order where the ranges overlap */
+		const size_t k = to > from ? n - 1 - i : i, rs = from + k, rd = to + k;
+		const char *src = (const char *)kt + (rs / 16 * 16 * (size_t)hd + rs % 16) * elt;
+		char *dst = (char *)kt + (rd / 16 * 16 * (size_t)hd + rd % 16) * elt;
+		for (int d = 0; d < hd; d++)
+			memcpy(dst + (size_t)d * 16 * elt, src + (size_t)d * 16 * elt, elt);
+	}
+}
+
+#if defined(__AVX512F__) && defined(__F16C__)
 /* 16 rows of 16 floats (r[i] = row i) transposed in place: r[d] = element d of rows 0..15. */
 KT_INLINE void transpose16(__m512 r[16])
 {
@@ -64,51 +84,84 @@ KT_INLINE void transpose16(__m512 r[16])
 		r[i] = t[i];
 }
 
-KT_INLINE __m512 load_row16(const char *row, int64_t d, int f16)
+void eng_kt_put16(void *kt, int hd, size_t r0, const float *x, size_t x_stride, bool f16)
 {
-	if (f16)
-		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * d)));
-	return _mm512_loadu_ps((const float *)row + d);
+	const size_t b = r0 / 16 * 16 * (size_t)hd;
+	int d = 0;
+	for (; d + 16 <= hd; d += 16) {
+		__m512 r[16];
+		for (int j = 0; j < 16; j++)
+			r[j] = _mm512_loadu_ps(x + (size_t)j * x_stride + (size_t)d);
+		transpose16(r);
+		for (int i = 0; i < 16; i++) {
+			const size_t at = b + (size_t)(d + i) * 16;
+			if (f16)
+				_mm256_storeu_si256((__m256i *)((uint16_t *)kt + at),
+						    _mm512_cvtps_ph(r[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+			else
+				_mm512_storeu_ps((float *)kt + at, r[i]);
+		}
+	}
+	for (; d < hd; d++)
+		for (int j = 0; j < 16; j++) {
+			const size_t at = b + (size_t)d * 16 + (size_t)j;
+			const float v = x[(size_t)j * x_stride + (size_t)d];
+			if (f16)
+				((uint16_t *)kt)[at] = eng_f32_to_f16(v);
+			else
+				((float *)kt)[at] = v;
+		}
+}
+
+/* Elements i .. i + 15 of a block (f16 or f32) as floats. */
+KT_INLINE __m512 kt_ld(const void *blk, size_t i, const int F16)
+{
+	if (F16)
+		return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)blk + i)));
+	return _mm512_loadu_ps((const float *)blk + i);
+}
+
+/* acc[c][i] = the sum of class off + c (elements off + c, off + c + 8, ...; off 0 or 4)
+ * of query i's products with a block's 16 keys, each lane a key. */
+KT_INLINE void kt_classes(int n8, const void *blk, const float *q, size_t q_stride, int off, const int NQ,
+			  const int F16, __m512 acc[4][4])
+{
+	for (int c = 0; c < 4; c++)
+		for (int i = 0; i < NQ; i++)
+			acc[c][i] = _mm512_setzero_ps();
+	for (int d0 = off; d0 < n8; d0 += 8)
+		for (int c = 0; c < 4; c++) {
+			const __m512 kv = kt_ld(blk, (size_t)(d0 + c) * 16, F16);
+			for (int i = 0; i < NQ; i++)
+				acc[c][i] = _mm512_fmadd_ps(kv, _mm512_set1_ps(q[(size_t)i * q_stride + (size_t)(d0 + c)]), acc[c][i]);
+		}
 }
 
 /* The scores of NQ queries (q, rows q_stride floats apart) against one block of 16
  * keys: res[i] lane j = query i . key j, in the row kernels' order (see the top). */
-KT_INLINE void kt_block(int hd, const float *blk, const float *q, size_t q_stride, const int NQ, __m512 res[4])
+KT_INLINE void kt_block(int hd, const void *blk, const float *q, size_t q_stride, const int NQ, const int F16,
+			__m512 res[4])
 {
 	const int n8 = hd / 8 * 8;
-	__m512 c03[4][4], acc[4][4];
-	for (int half = 0; half < 2; half++) {
-		for (int c = 0; c < 4; c++)
-			for (int i = 0; i < NQ; i++)
-				acc[c][i] = _mm512_setzero_ps();
-		for (int d0 = half * 4; d0 < n8; d0 += 8)
-			for (int c = 0; c < 4; c++) {
-				const __m512 kv = _mm512_load_ps(blk + (size_t)(d0 + c) * 16);
-				for (int i = 0; i < NQ; i++)
-					acc[c][i] = _mm512_fmadd_ps(kv, _mm512_set1_ps(q[(size_t)i * q_stride + (size_t)(d0 + c)]),
-								    acc[c][i]);
-			}
-		if (half == 0)
-			for (int c = 0; c < 4; c++)
-				for (int i = 0; i < NQ; i++)
-					c03[c][i] = acc[c][i];
-	}
+	__m512 c03[4][4], c47[4][4];
+	kt_classes(n8, blk, q, q_stride, 0, NQ, F16, c03);
+	kt_classes(n8, blk, q, q_stride, 4, NQ, F16, c47);
 	for (int i = 0; i < NQ; i++) {
-		__m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c03[0][i], acc[0][i]), _mm512_add_ps(c03[2][i], acc[2][i])),
-					 _mm512_add_ps(_mm512_add_ps(c03[1][i], acc[1][i]), _mm512_add_ps(c03[3][i], acc[3][i])));
+		__m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c03[0][i], c47[0][i]), _mm512_add_ps(c03[2][i], c47[2][i])),
+					 _mm512_add_ps(_mm512_add_ps(c03[1][i], c47[1][i]), _mm512_add_ps(c03[3][i], c47[3][i])));
 		for (int d = n8; d < hd; d++)
-			s = _mm512_fmadd_ps(_mm512_load_ps(blk + (size_t)d * 16), _mm512_set1_ps(q[(size_t)i * q_stride + (size_t)d]),
-					    s);
+			s = _mm512_fmadd_ps(kt_ld(blk, (size_t)d * 16, F16), _mm512_set1_ps(q[(size_t)i * q_stride + (size_t)d]), s);
 		res[i] = s;
 	}
 }
 
-KT_INLINE void kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size_t q_stride, float *out,
-			 size_t out_stride, const int NQ)
+KT_INLINE void kt_scores(int hd, const void *kt, int lo, int hi, const float *q, size_t q_stride, float *out,
+			 size_t out_stride, const int NQ, const int F16)
 {
+	const size_t elt = F16 ? sizeof(uint16_t) : sizeof(float);
 	for (int b = lo / 16; b * 16 < hi; b++) {
 		__m512 res[4];
-		kt_block(hd, kt + (size_t)b * 16 * (size_t)hd, q, q_stride, NQ, res);
+		kt_block(hd, (const char *)kt + (size_t)b * 16 * (size_t)hd * elt, q, q_stride, NQ, F16, res);
 		const int k0 = b * 16 > lo ? b * 16 : lo, k1 = b * 16 + 16 < hi ? b * 16 + 16 : hi, sh = k0 - b * 16;
 		const __mmask16 m = (__mmask16)((1u << (k1 - k0)) - 1);
 		const __m512i down = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -119,125 +172,162 @@ KT_INLINE void kt_scores(int hd, const float *kt, int lo, int hi, const float *q
 	}
 }
 
-void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size_t q_stride, int nq, float *out,
-		   size_t out_stride)
-{
-	switch (nq) {
-	case 4:
-		if (hd == 64) /* the commonest head size, its loops unrolled */
-			kt_scores(64, kt, lo, hi, q, q_stride, out, out_stride, 4);
-		else if (hd == 128)
-			kt_scores(128, kt, lo, hi, q, q_stride, out, out_stride, 4);
-		else
-			kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 4);
-		break;
-	case 3:
-		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 3);
-		break;
-	case 2:
-		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 2);
-		break;
-	default:
-		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 1);
-		break;
+/* One element type: the query counts, and the commonest head sizes' loops unrolled. */
+#define KT_DISPATCH(F16)                                                                              \
+	switch (nq) {                                                                                 \
+	case 4:                                                                                       \
+		if (hd == 64)                                                                         \
+			kt_scores(64, kt, lo, hi, q, q_stride, out, out_stride, 4, F16);              \
+		else if (hd == 128)                                                                   \
+			kt_scores(128, kt, lo, hi, q, q_stride, out, out_stride, 4, F16);             \
+		else                                                                                  \
+			kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 4, F16);              \
+		break;                                                                                \
+	case 3:                                                                                       \
+		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 3, F16);                      \
+		break;                                                                                \
+	case 2:                                                                                       \
+		kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 2, F16);                      \
+		break;                                                                                \
+	default:                                                                                      \
+		if (hd == 64)                                                                         \
+			kt_scores(64, kt, lo, hi, q, q_stride, out, out_stride, 1, F16);              \
+		else                                                                                  \
+			kt_scores(hd, kt, lo, hi, q, q_stride, out, out_stride, 1, F16);              \
+		break;                                                                                \
 	}
-}
 
-#else /* no AVX-512: the same arithmetic in plain C (correct, not faster: ops.c keeps the row kernels) */
-#include <math.h>
-#define KT_AVX512 0
-
-bool eng_cpu_att_kt(void)
-{
-	return false;
-}
-
-void eng_kt_scores(int hd, const float *kt, int lo, int hi, const float *q, size_t q_stride, int nq, float *out,
-		   size_t out_stride)
-{
-	const int n8 = hd / 8 * 8;
-	for (int i = 0; i < nq; i++)
-		for (int key = lo; key < hi; key++) {
-			const float *blk = kt + (size_t)(key / 16) * 16 * (size_t)hd, *qi = q + (size_t)i * q_stride;
-			float c[8];
-			for (int l = 0; l < 8; l++) {
-				c[l] = 0.0f;
-				for (int d = l; d < n8; d += 8)
-					c[l] = fmaf(blk[(size_t)d * 16 + (size_t)(key % 16)], qi[d], c[l]);
-			}
-			float s = ((c[0] + c[4]) + (c[2] + c[6])) + ((c[1] + c[5]) + (c[3] + c[7]));
-			for (int d = n8; d < hd; d++)
-				s = fmaf(blk[(size_t)d * 16 + (size_t)(key % 16)], qi[d], s);
-			out[(size_t)i * out_stride + (size_t)(key - lo)] = s;
-		}
-}
-
-#endif
-
-/* Element d of a K row (f16 or f32). */
-static inline float load_elt(const char *row, int64_t d, int f16)
+void eng_kt_scores(int hd, const void *kt, bool f16, int lo, int hi, const float *q, size_t q_stride, int nq,
+		   float *out, size_t out_stride)
 {
 	if (f16) {
-		uint16_t h;
-		memcpy(&h, row + 2 * d, 2);
-		return eng_f16_to_f32(h);
+		KT_DISPATCH(1)
+	} else {
+		KT_DISPATCH(0)
 	}
-	float f;
-	memcpy(&f, row + 4 * d, 4);
-	return f;
 }
 
-/* One block from the K rows at k, k + k_stride, ... (bytes; f16 or f32 elements): n_keys
- * (1..16) of them, the rest of the block copies of the last (never used). With AVX-512,
- * 16 elements of the 16 rows at a time, transposed in registers; the rest element by element. */
-static void kt_fill(const void *k, size_t k_stride, int f16, int hd, int n_keys, float *blk)
+#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+void eng_kt_put16(void *kt, int hd, size_t r0, const float *x, size_t x_stride, bool f16)
 {
-	const char *rows[16];
-	for (int j = 0; j < 16; j++)
-		rows[j] = (const char *)k + (size_t)(j < n_keys ? j : n_keys - 1) * k_stride;
-	int d = 0;
-#if KT_AVX512
-	for (; d + 16 <= hd; d += 16) {
-		__m512 r[16];
-		for (int j = 0; j < 16; j++)
-			r[j] = load_row16(rows[j], d, f16);
-		transpose16(r);
-		for (int i = 0; i < 16; i++)
-			_mm512_store_ps(blk + (size_t)(d + i) * 16, r[i]);
+	for (size_t j = 0; j < 16; j++)
+		eng_kt_put_row(kt, hd, r0 + j, x + j * x_stride, f16);
+}
+
+/* Elements i .. i + 7 of a block (f16 or f32) as floats. */
+KT_INLINE __m256 kt_ld8(const void *blk, size_t i, const int F16)
+{
+	if (F16)
+		return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)blk + i)));
+	return _mm256_loadu_ps((const float *)blk + i);
+}
+
+/* The scores of NQ (1, 2) queries against keys 8h .. 8h + 7 of a block: res[i] lane j =
+ * query i . key 8h + j. The eight class sums of the order at the top are taken four at
+ * a time, (c0, c4, c2, c6) and then (c1, c5, c3, c7), each four reduced at once, so that
+ * two queries' sums fit AVX2's 16 registers with the loads. */
+KT_INLINE void kt_half(int hd, const void *blk, int h, const float *q, size_t q_stride, const int NQ, const int F16,
+		       __m256 res[2])
+{
+	static const int cls[2][4] = { { 0, 4, 2, 6 }, { 1, 5, 3, 7 } };
+	const int n8 = hd / 8 * 8;
+	__m256 part[2][2];
+	for (int pass = 0; pass < 2; pass++) {
+		__m256 acc[4][2];
+		for (int c = 0; c < 4; c++)
+			for (int i = 0; i < NQ; i++)
+				acc[c][i] = _mm256_setzero_ps();
+		for (int d0 = 0; d0 < n8; d0 += 8)
+			for (int c = 0; c < 4; c++) {
+				const int d = d0 + cls[pass][c];
+				const __m256 kv = kt_ld8(blk, (size_t)d * 16 + (size_t)h * 8, F16);
+				for (int i = 0; i < NQ; i++)
+					acc[c][i] = _mm256_fmadd_ps(kv, _mm256_set1_ps(q[(size_t)i * q_stride + (size_t)d]),
+								    acc[c][i]);
+			}
+		for (int i = 0; i < NQ; i++)
+			part[pass][i] = _mm256_add_ps(_mm256_add_ps(acc[0][i], acc[1][i]), _mm256_add_ps(acc[2][i], acc[3][i]));
 	}
+	for (int i = 0; i < NQ; i++) {
+		__m256 s = _mm256_add_ps(part[0][i], part[1][i]);
+		for (int d = n8; d < hd; d++)
+			s = _mm256_fmadd_ps(kt_ld8(blk, (size_t)d * 16 + (size_t)h * 8, F16),
+					    _mm256_set1_ps(q[(size_t)i * q_stride + (size_t)d]), s);
+		res[i] = s;
+	}
+}
+
+KT_INLINE void kt_scores(int hd, const void *kt, int lo, int hi, const float *q, size_t q_stride, int nq,
+			 float *out, size_t out_stride, const int F16)
+{
+	const size_t elt = F16 ? sizeof(uint16_t) : sizeof(float);
+	for (int b = lo / 16; b * 16 < hi; b++) {
+		const char *blk = (const char *)kt + (size_t)b * 16 * (size_t)hd * elt;
+		const int k0 = b * 16 > lo ? b * 16 : lo, k1 = b * 16 + 16 < hi ? b * 16 + 16 : hi;
+		for (int i = 0; i < nq; i += 2) {
+			float s[2][16];
+			for (int h = (k0 - b * 16) / 8; h <= (k1 - 1 - b * 16) / 8; h++) {
+				__m256 res[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+				if (nq - i >= 2)
+					kt_half(hd, blk, h, q + (size_t)i * q_stride, q_stride, 2, F16, res);
+				else
+					kt_half(hd, blk, h, q + (size_t)i * q_stride, q_stride, 1, F16, res);
+				for (int k = 0; k < 2 && i + k < nq; k++)
+					_mm256_storeu_ps(s[k] + 8 * h, res[k]);
+			}
+			for (int k = 0; k < 2 && i + k < nq; k++)
+				memcpy(out + (size_t)(i + k) * out_stride + (k0 - lo), s[k] + (k0 - b * 16),
+				       (size_t)(k1 - k0) * sizeof(float));
+		}
+	}
+}
+
+void eng_kt_scores(int hd, const void *kt, bool f16, int lo, int hi, const float *q, size_t q_stride, int nq,
+		   float *out, size_t out_stride)
+{
+	if (f16 && hd == 64)
+		kt_scores(64, kt, lo, hi, q, q_stride, nq, out, out_stride, 1);
+	else if (f16)
+		kt_scores(hd, kt, lo, hi, q, q_stride, nq, out, out_stride, 1);
+	else
+		kt_scores(hd, kt, lo, hi, q, q_stride, nq, out, out_stride, 0);
+}
+
+#else /* neither: key by key in plain C */
+/* Element d of key row r at kt (f16 or f32). */
+static inline float kt_elt(const void *kt, int hd, int r, int d, bool f16)
+{
+	const size_t i = (size_t)(r / 16) * 16 * (size_t)hd + (size_t)d * 16 + (size_t)(r % 16);
+	return f16 ? eng_f16_to_f32(((const uint16_t *)kt)[i]) : ((const float *)kt)[i];
+}
+
+/* Query q . key r in the row kernels' order. */
+static float kt_score1(int hd, const void *kt, bool f16, int r, const float *q)
+{
+	const int n8 = hd / 8 * 8;
+	float c[8];
+	for (int l = 0; l < 8; l++) {
+		c[l] = 0.0f;
+		for (int d = l; d < n8; d += 8)
+			c[l] = fmaf(kt_elt(kt, hd, r, d, f16), q[d], c[l]);
+	}
+	float s = ((c[0] + c[4]) + (c[2] + c[6])) + ((c[1] + c[5]) + (c[3] + c[7]));
+	for (int d = n8; d < hd; d++)
+		s = fmaf(kt_elt(kt, hd, r, d, f16), q[d], s);
+	return s;
+}
+
+void eng_kt_put16(void *kt, int hd, size_t r0, const float *x, size_t x_stride, bool f16)
+{
+	for (size_t j = 0; j < 16; j++)
+		eng_kt_put_row(kt, hd, r0 + j, x + j * x_stride, f16);
+}
+
+void eng_kt_scores(int hd, const void *kt, bool f16, int lo, int hi, const float *q, size_t q_stride, int nq,
+		   float *out, size_t out_stride)
+{
+	for (int i = 0; i < nq; i++)
+		for (int r = lo; r < hi; r++)
+			out[(size_t)i * out_stride + (size_t)(r - lo)] = kt_score1(hd, kt, f16, r, q + (size_t)i * q_stride);
+}
 #endif
-	for (; d < hd; d++)
-		for (int j = 0; j < 16; j++)
-			blk[(size_t)d * 16 + (size_t)j] = load_elt(rows[j], d, f16);
-}
-
-/* Block b of 16 cache rows (those below n_rows) of kv head h of layer il into ex->kt. */
-static void kt_fill_block(const struct eng_exec *ex, const struct eng_kv *kv, int il, int h, int hd, uint32_t b,
-			  uint32_t n_rows)
-{
-	const size_t elt = ex->kv_f16 ? sizeof(uint16_t) : sizeof(float), r0 = (size_t)b * 16;
-	kt_fill((const char *)kv->k[il] + (r0 * kv->n_embd_kv + (size_t)h * (size_t)hd) * elt, kv->n_embd_kv * elt,
-		ex->kv_f16, hd, n_rows - r0 < 16 ? (int)(n_rows - r0) : 16, ex->kt + (size_t)h * ex->kt_head + r0 * (size_t)hd);
-}
-
-struct kt_job {
-	struct eng_exec *ex;
-	const struct eng_kv *kv;
-	int il, hd, nb;
-	uint32_t n_rows;
-};
-
-static void kt_fill_task(void *arg, int64_t i0, int64_t i1, int tid)
-{
-	(void)tid;
-	const struct kt_job *j = arg;
-	for (int64_t it = i0; it < i1; it++)
-		kt_fill_block(j->ex, j->kv, j->il, (int)(it / j->nb), j->hd, j->ex->kt_list[it % j->nb], j->n_rows);
-}
-
-void eng_kt_fill(struct eng_exec *ex, const struct eng_kv *kv, int il, int hd, int n_head_kv, uint32_t nb,
-		 uint32_t n_rows)
-{
-	struct kt_job j = { ex, kv, il, hd, (int)nb, n_rows };
-	eng_pool_run(ex->pool, kt_fill_task, &j, (int64_t)n_head_kv * nb);
-}

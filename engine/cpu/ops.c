@@ -38,17 +38,6 @@ static inline float round_f16(float x)
 	return eng_f16_to_f32(eng_f32_to_f16(x));
 }
 
-static void to_f16_row(const float *x, uint16_t *out, size_t n)
-{
-	size_t i = 0;
-#if OPS_F16C
-	for (; i + 8 <= n; i += 8)
-		_mm_storeu_si128((__m128i *)(out + i),
-				 _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-#endif
-	for (; i < n; i++)
-		out[i] = eng_f32_to_f16(x[i]);
-}
 
 /* ---- the pool for the cheap ops ----
  *
@@ -290,12 +279,11 @@ static void cpu_get_rows(struct eng_exec *ex, const struct eng_tensor *w, const 
 /* One job of the per-token ops: whichever fields the op uses. */
 struct tok_job {
 	struct eng_exec *ex;
-	struct eng_kv *kv;
-	const float *x, *weight, *bias, *k, *v, *freq_factors;
+	const float *x, *weight, *bias, *freq_factors;
 	float *out;
 	const uint32_t *pos, *base;
 	uint32_t pos0;
-	int dim, n_head, head_dim, n_rot, il;
+	int dim, n_head, head_dim, n_rot;
 	float eps, theta_scale;
 	enum eng_rope_kind kind;
 };
@@ -410,47 +398,7 @@ static void cpu_rope_pos(struct eng_exec *ex, float *x, int n_tok, int n_head, i
 	par_run(ex, rope_task, &j, n_tok);
 }
 
-/* n_tok rows of k and v into the cache of layer il from row `row` on. */
-static void kv_write(struct eng_exec *ex, struct eng_kv *kv, int il, size_t row, int n_tok, const float *k,
-		     const float *v)
-{
-	size_t n = (size_t)n_tok * kv->n_embd_kv, off = row * kv->n_embd_kv;
-	if (ex->kv_f16) {
-		uint16_t *kd = (uint16_t *)kv->k[il] + off, *vd = (uint16_t *)kv->v[il] + off;
-		to_f16_row(k, kd, n);
-		to_f16_row(v, vd, n);
-	} else {
-		memcpy((float *)kv->k[il] + off, k, n * sizeof(float));
-		memcpy((float *)kv->v[il] + off, v, n * sizeof(float));
-	}
-}
-
-/* Token t's k and v rows into the cache: at row pos0 + t, or base[t] + pos[t]. */
-static void kv_store_task(void *arg, int64_t t0, int64_t t1, int tid)
-{
-	(void)tid;
-	const struct tok_job *j = arg;
-	const size_t dim = j->kv->n_embd_kv;
-	for (int64_t t = t0; t < t1; t++)
-		kv_write(j->ex, j->kv, j->il, j->pos ? (size_t)j->base[t] + j->pos[t] : (size_t)j->pos0 + (size_t)t, 1,
-			 j->k + (size_t)t * dim, j->v + (size_t)t * dim);
-}
-
-static void cpu_kv_store(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
-			 const float *k, const float *v)
-{
-	struct tok_job j = { .ex = ex, .kv = kv, .il = il, .pos0 = pos0, .k = k, .v = v };
-	par_run(ex, kv_store_task, &j, n_tok);
-}
-
-static void cpu_kv_store_pos(struct eng_exec *ex, struct eng_kv *kv, int il, const uint32_t *pos,
-			     const uint32_t *base, int n_tok, const float *k, const float *v)
-{
-	struct tok_job j = { .ex = ex, .kv = kv, .il = il, .pos = pos, .base = base, .k = k, .v = v };
-	par_run(ex, kv_store_task, &j, n_tok);
-}
-
-/* ---- attention: engine/cpu/attention.c ---- */
+/* ---- the cache stores: engine/cpu/kvcache.c; attention: engine/cpu/attention.c ---- */
 
 /* One job of the elementwise ops: x[i] op= y[i] (or s), elements [0, n). */
 enum elt_op { ELT_SWIGLU, ELT_ADD, ELT_GELU, ELT_SCALE, ELT_SOFTCAP };
@@ -610,7 +558,7 @@ const struct eng_ops eng_cpu_ops = {
 	.get_rows = cpu_get_rows,
 	.rmsnorm = cpu_rmsnorm,
 	.rope = cpu_rope,
-	.kv_store = cpu_kv_store,
+	.kv_store = eng_cpu_kv_store,
 	.attention = eng_cpu_attention,
 	.swiglu = cpu_swiglu,
 	.add = cpu_add,
@@ -620,6 +568,7 @@ const struct eng_ops eng_cpu_ops = {
 	.scale = cpu_scale,
 	.softcap = cpu_softcap,
 	.rope_pos = cpu_rope_pos,
-	.kv_store_pos = cpu_kv_store_pos,
+	.kv_store_pos = eng_cpu_kv_store_pos,
+	.kv_move = eng_cpu_kv_move,
 	.attention_pos = eng_cpu_attention_pos,
 };
