@@ -1,7 +1,8 @@
 /* eng_repack.c — quantized matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
  * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (every bit of
- *    the scales and quants random; Q4_1 and Q5_1: check_q1, through the row getter) are
+ *    the scales and quants random; Q4_1 and Q5_1: check_q1, Q8_0 and Q4_0: check_q0,
+ *    through the row getter) are
  *    repacked; each row's blocks are rebuilt from the 16-row blocks by repack.h's
  *    description alone and must equal the original bytes, and the lanes
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
@@ -14,7 +15,7 @@
  *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
  * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M,
- *    Q6_K, IQ4_XS, Q4_1 and Q5_1 files, and a synthetic Q4_K_M model whose output matrix,
+ *    Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0 and Q4_0 files, and a synthetic Q4_K_M model whose output matrix,
  *    Q6_K, is tied to the token embedding): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
@@ -252,8 +253,8 @@ static void check_layout(void)
 #define SENTINEL 12345.0f
 
 /* eng_mdot_kr on rows x n of w (random or given) x n_tok tokens against vec_dot_q8: mismatches. */
-static int compare_kr(uint32_t type, int64_t n, const char *w, size_t rb, int rows, const char *x, size_t x_stride,
-		      int n_tok)
+static int compare_kr_t(uint32_t type, int64_t n, const char *w, size_t rb, int rows, const char *x, size_t x_stride,
+			int n_tok, const void *tables)
 {
 	const size_t bytes = eng_kr_matrix_bytes(type, n, rows);
 	void *p = NULL;
@@ -264,7 +265,7 @@ static int compare_kr(uint32_t type, int64_t n, const char *w, size_t rb, int ro
 	float *out = malloc(sizeof(float) * os * (size_t)n_tok);
 	for (size_t i = 0; i < os * (size_t)n_tok; i++)
 		out[i] = SENTINEL;
-	eng_mdot_kr(type, n, p, rows, x, x_stride, n_tok, out, os);
+	eng_mdot_kr(type, n, p, rows, x, x_stride, n_tok, tables, out, os);
 	const struct eng_type_traits *tt = eng_type_get(type);
 	int bad = 0;
 	for (int t = 0; t < n_tok; t++) {
@@ -281,6 +282,12 @@ static int compare_kr(uint32_t type, int64_t n, const char *w, size_t rb, int ro
 	free(out);
 	free(p);
 	return bad;
+}
+
+static int compare_kr(uint32_t type, int64_t n, const char *w, size_t rb, int rows, const char *x, size_t x_stride,
+		      int n_tok)
+{
+	return compare_kr_t(type, n, w, rb, rows, x, x_stride, n_tok, NULL);
 }
 
 static void check_kernels(const char *dots)
@@ -413,6 +420,85 @@ static void check_q1(const char *dots)
 		}
 }
 
+/* Q8_0 and Q4_0 (64-element units of two blocks, Q8_0 activations): random rows (finite d;
+ * Q8_0 quants -128..127), the row getter against to_f32, eng_mdot_kr against vec_dot_q8
+ * with the tokens' tables made by eng_q8_tables_fill (4 tokens or more, as ops.c hands
+ * them) and without (eng_mdot_kr makes them), bit for bit. */
+static void check_q0(int dots)
+{
+	static const uint32_t types[] = { ENG_TYPE_Q8_0, ENG_TYPE_Q4_0 };
+	static const int64_t lengths[] = { 64, 192, 64 * 129 };
+	static const int rows_list[] = { 1, 15, 16, 17, 40 };
+	static const int toks[] = { 1, 2, 3, 4, 5, 9 };
+	for (size_t ti = 0; ti < 2; ti++)
+		for (size_t li = 0; li < 3; li++) {
+			const uint32_t type = types[ti];
+			const int64_t n = lengths[li], nb = n / 32;
+			uint64_t rb64 = 0, xrow = 0;
+			eng_row_size(type, (uint64_t)n, &rb64);
+			eng_row_size(ENG_TYPE_Q8_0, (uint64_t)n, &xrow);
+			const size_t rb = (size_t)rb64, blk = rb / (size_t)nb, xs = (size_t)xrow + 2;
+			char *w = malloc(rb * 40), *x = calloc(9, xs);
+			for (size_t i = 0; i < rb * 40; i++)
+				w[i] = (char)rng_next();
+			for (int64_t b = 0; b < 40 * nb; b++) {
+				uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
+				memcpy(w + (size_t)b * blk, &h, 2);
+			}
+			float *tmp = malloc(sizeof(float) * (size_t)n), *fa = malloc(sizeof(float) * (size_t)n),
+			      *fb = malloc(sizeof(float) * (size_t)n);
+			for (int t = 0; t < 9; t++) {
+				for (int64_t i = 0; i < n; i++)
+					tmp[i] = rng_sym() * (float)(1 + t % 3);
+				eng_quantize_row_q8_0(tmp, x + (size_t)t * xs, n);
+			}
+			void *tables = malloc(eng_q8_tables_bytes(type, n, 9) + 64);
+			eng_q8_tables_fill(type, n, x, xs, 0, 9, tables);
+			int bad_rows = 0, bad = 0, bad_t = 0;
+			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
+				const int rows = rows_list[ri];
+				void *p = NULL;
+				if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows))) {
+					bad_rows++; /* unchecked rows must not pass */
+					diag("out of memory for %d rows", rows);
+					break;
+				}
+				eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
+				for (int r = 0; r < rows; r++) {
+					eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
+					eng_kr_row_to_f32(type, n, p, r, fb);
+					bad_rows += memcmp(fa, fb, sizeof(float) * (size_t)n) != 0;
+				}
+				free(p);
+				for (size_t k = 0; dots && k < sizeof toks / sizeof toks[0]; k++) {
+					bad += compare_kr(type, n, w, rb, rows, x, xs, toks[k]);
+					if (toks[k] >= 4)
+						bad_t += compare_kr_t(type, n, w, rb, rows, x, xs, toks[k], tables);
+				}
+			}
+			char name[200];
+			snprintf(name, sizeof name, "%s n=%lld: eng_kr_row_to_f32 gives to_f32's floats of every row",
+				 eng_type_name(type), (long long)n);
+			is_int(bad_rows, 0, name);
+			if (dots) {
+				snprintf(name, sizeof name,
+					 "%s n=%lld: eng_mdot_kr equals vec_dot_q8 for every rows x tokens shape (its own tables)",
+					 eng_type_name(type), (long long)n);
+				is_int(bad, 0, name);
+				snprintf(name, sizeof name,
+					 "%s n=%lld: eng_mdot_kr equals vec_dot_q8 with eng_q8_tables_fill's tables (4-9 tokens)",
+					 eng_type_name(type), (long long)n);
+				is_int(bad_t, 0, name);
+			}
+			free(tables);
+			free(w);
+			free(x);
+			free(tmp);
+			free(fa);
+			free(fb);
+		}
+}
+
 /* ---- the model: repacked against in place ---- */
 
 static int logits_of(const char *path, bool no_repack, int threads, float **out, int *nv, size_t *kr_bytes)
@@ -452,7 +538,8 @@ static void check_models(void)
 	}
 	static const char *const files[] = { "smollm2-q2_k.gguf", "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
 					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf", "smollm2-iq4_xs.gguf",
-					     "smollm2-q4_1.gguf", "smollm2-q5_1.gguf",
+					     "smollm2-q4_1.gguf", "smollm2-q5_1.gguf", "smollm2-q8_0.gguf",
+					     "smollm2-q4_0.gguf",
 					     /* merilo synth --tied, Q4_K_M: token_embd Q6_K, the output matrix too */
 					     "tied-q4_k_m.gguf" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -486,6 +573,7 @@ int main(void)
 	check_layout();
 	if (!eng_cpu_has_vnni()) {
 		check_q1(NULL);
+		check_q0(0);
 		skip("no AVX-512 VNNI on this CPU: weights are not repacked here (kernels_kr.c not run)",
 		     "eng_mdot_kr against vec_dot_q8");
 		skip("no AVX-512 VNNI on this CPU", "models repacked and in place");
@@ -495,6 +583,7 @@ int main(void)
 							 : "shifts and masks (no GFNI on this CPU)");
 	check_kernels(eng_kr_has_gfni() ? "VNNI single-row dots, GFNI" : "VNNI single-row dots");
 	check_q1(eng_kr_has_gfni() ? "GFNI" : "no GFNI");
+	check_q0(1);
 	if (eng_kr_has_gfni()) {
 		eng_kr_gfni_disable(1);
 		check_kernels("VNNI single-row dots, no GFNI");

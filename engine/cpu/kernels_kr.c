@@ -1,4 +1,4 @@
-/* kernels_kr.c — Q2_K..Q6_K, IQ4_XS, Q4_1 and Q5_1 on repack.h's 16-row blocks, with AVX-512 VNNI.
+/* kernels_kr.c — Q2_K..Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0 and Q4_0 on repack.h's 16-row blocks, with AVX-512 VNNI.
  *
  * A block of 16 rows meets up to KR_T tokens at a time. For each 4-element chunk, one
  * 64-byte vector holds the 16 rows' quants (two chunks a vector, in its low and high
@@ -11,7 +11,9 @@
  * pairs in four vpmaddwd. The integers are exact in any order, and the float step runs
  * in the lanes with quants.c's kblock expression per row (Q4_K, Q5_K: acc + ((d * d_x)
  * * sumi - (dmin * d_x) * summ); Q6_K: acc + (d * d_x) * (sumi - summ)), super-block
- * after super-block, so each (row, token) has the bits of the row-by-row dots
+ * after super-block; Q8_0 and Q4_0 as the per-call interleaved tiles (kernels_int.h: the
+ * sums start at -bias x the token's block sum, acc + (float)sumi * (d_w * d_x) per block),
+ * so each (row, token) has the bits of the row-by-row dots
  * (tests/eng_repack.c compares them on odd shapes, with every path reaching it). */
 #include "engine/cpu/repack.h"
 
@@ -339,19 +341,64 @@ KR_INLINE void krq1(int64_t nb, const void *blk, const struct eng_block_q8_1 *co
 	}
 }
 
-/* One 16-row block x NT tokens from t0 into out (lanes past nr not stored). */
+/* Q8_0 (q8) or Q4_0: nb units (two blocks each) of one 16-row block x NT tokens of Q8_0
+ * activations; grp is their group of eng_q8_tables_fill's tables (kernels.c: token t's
+ * block ib has d_x at grp[8 ib + 2 t] and bias x its sum at the int32 8 x blocks later). */
+KR_INLINE void krq0(int64_t nb, const void *blk, const struct eng_block_q8_0 *const *a, const float *grp, __m512 *acc,
+		    const int NT, const int q8)
+{
+	const int32_t *sxv = (const int32_t *)(const void *)(grp + 16 * nb);
+	for (int64_t iu = 0; iu < nb; iu++) {
+		const struct kr_q80 *b8 = (const struct kr_q80 *)blk + iu;
+		const struct kr_q40 *b4 = (const struct kr_q40 *)blk + iu;
+		if (NT == 1)
+			kr_prefetch(q8 ? (const void *)b8 : (const void *)b4, 0, 1, q8 ? sizeof *b8 : sizeof *b4);
+		for (int k = 0; k < 2; k++) {
+			const int64_t ib = 2 * iu + k;
+			__m512i p[KR_T];
+			const int8_t *y[KR_T];
+			for (int t = 0; t < NT; t++) {
+				p[t] = _mm512_set1_epi32(-sxv[8 * ib + 2 * t]);
+				y[t] = a[t][ib].qs;
+			}
+			if (q8)
+				for (int g = 0; g < 8; g++) {
+					const __m512i v = _mm512_load_si512((const void *)b8->q[8 * k + g]);
+					for (int t = 0; t < NT; t++)
+						p[t] = _mm512_dpbusd_epi32(p[t], v, y4(y[t], 4 * g));
+				}
+			else
+				for (int c = 0; c < 4; c++)
+					nib_pair(b4->q[4 * k + c], _mm512_setzero_si512(), 0, y, 8 * c, p, NT, 0, 0);
+			const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q8 ? b8->d[k] : b4->d[k])));
+			for (int t = 0; t < NT; t++) {
+				const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(grp[8 * ib + 2 * t]));
+				acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(p[t]), d));
+			}
+		}
+	}
+}
+
+/* One 16-row block x NT tokens from t0 into out (lanes past nr not stored); grp: the
+ * tokens' table group (Q8_0, Q4_0). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
-		       float *out, size_t out_stride, const int NT, const int gf)
+		       const float *grp, float *out, size_t out_stride, const int NT, const int gf)
 {
 	const struct eng_block_q8_K *a[KR_T];
 	const struct eng_block_q8_1 *a1[KR_T];
+	const struct eng_block_q8_0 *a0[KR_T];
 	__m512 acc[KR_T];
 	for (int t = 0; t < NT; t++) {
 		a[t] = (const struct eng_block_q8_K *)((const char *)xq + (size_t)(t0 + t) * x_stride);
 		a1[t] = (const struct eng_block_q8_1 *)(const void *)a[t];
+		a0[t] = (const struct eng_block_q8_0 *)(const void *)a[t];
 		acc[t] = _mm512_setzero_ps();
 	}
-	if (type == ENG_TYPE_Q4_1)
+	if (type == ENG_TYPE_Q8_0)
+		krq0(nb, blk, a0, grp, acc, NT, 1);
+	else if (type == ENG_TYPE_Q4_0)
+		krq0(nb, blk, a0, grp, acc, NT, 0);
+	else if (type == ENG_TYPE_Q4_1)
 		krq1(nb, blk, a1, acc, NT, 0, gf);
 	else if (type == ENG_TYPE_Q5_1)
 		krq1(nb, blk, a1, acc, NT, 1, gf);
@@ -373,7 +420,7 @@ KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 }
 
 KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
-		       float *out, size_t out_stride, const int gf)
+		       const float *tables, float *out, size_t out_stride, const int gf)
 {
 	const int64_t nb = n / eng_kr_unit_elems(type);
 	const size_t block_bytes = eng_kr_matrix_bytes(type, n, KR_ROWS);
@@ -383,20 +430,47 @@ KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, cons
 		float *o = out + r0;
 		int t0 = 0;
 		for (; t0 + KR_T <= n_tok; t0 += KR_T)
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, KR_T, gf);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, tables ? tables + (size_t)t0 * 4 * (size_t)(n / 32) : NULL,
+				o, out_stride, KR_T, gf);
+		const float *grp = tables ? tables + (size_t)t0 * 4 * (size_t)(n / 32) : NULL; /* 16 floats a block a group */
 		switch (n_tok - t0) {
 		case 3:
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 3, gf);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, grp, o, out_stride, 3, gf);
 			break;
 		case 2:
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 2, gf);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, grp, o, out_stride, 2, gf);
 			break;
 		case 1:
-			kr_pass(type, nb, blk, xq, x_stride, t0, nr, o, out_stride, 1, gf);
+			kr_pass(type, nb, blk, xq, x_stride, t0, nr, grp, o, out_stride, 1, gf);
 			break;
 		default:
 			break;
 		}
+	}
+}
+
+/* Q8_0 / Q4_0 tokens without tables: eng_q8_tables_fill's group for tokens t0 .. t0 + nt - 1
+ * (nt <= 4) made into grp (16 floats a block), then the rows. */
+KR_INLINE void kr_rows_own(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
+			   int n_tok, float *out, size_t out_stride, const int gf)
+{
+	const int64_t nbl = n / 32;
+	const int32_t bias = type == ENG_TYPE_Q8_0 ? 128 : 8;
+	_Alignas(64) float grp[16 * 512];
+	for (int t0 = 0; t0 < n_tok; t0 += KR_T) {
+		const int nt = n_tok - t0 < KR_T ? n_tok - t0 : KR_T;
+		for (int t = 0; t < nt; t++) {
+			const struct eng_block_q8_0 *x = (const void *)((const char *)xq + (size_t)(t0 + t) * x_stride);
+			for (int64_t ib = 0; ib < nbl; ib++) {
+				int32_t sum = 0;
+				for (int k = 0; k < 32; k++)
+					sum += x[ib].qs[k];
+				grp[8 * ib + 2 * t] = eng_f16_to_f32(x[ib].d);
+				memcpy(&grp[8 * nbl + 8 * ib + 2 * t], &(int32_t){ bias * sum }, sizeof(int32_t));
+			}
+		}
+		kr_rows(type, n, w, n_rows, (const char *)xq + (size_t)t0 * x_stride, x_stride, nt, grp,
+			out + (size_t)t0 * out_stride, out_stride, gf);
 	}
 }
 
@@ -413,12 +487,17 @@ int eng_kr_has_gfni(void)
 }
 
 KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
-			   int n_tok, float *out, size_t out_stride)
+			   int n_tok, const void *tables, float *out, size_t out_stride)
 {
-	if (eng_kr_has_gfni())
-		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, 1);
+	const int gf = eng_kr_has_gfni();
+	if ((type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0) && !tables)
+		kr_rows_own(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, 0);
+	else if (type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0)
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, 0);
+	else if (gf)
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, NULL, out, out_stride, 1);
 	else
-		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, 0);
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, NULL, out, out_stride, 0);
 }
 #else
 void eng_kr_gfni_disable(int off)
@@ -432,8 +511,9 @@ int eng_kr_has_gfni(void)
 }
 
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
-		 float *out, size_t out_stride)
+		 const void *tables, float *out, size_t out_stride)
 { /* never called: repack.c repacks only where eng_cpu_has_vnni() */
-	(void)type, (void)n, (void)w, (void)n_rows, (void)xq, (void)x_stride, (void)n_tok, (void)out, (void)out_stride;
+	(void)type, (void)n, (void)w, (void)n_rows, (void)xq, (void)x_stride, (void)n_tok, (void)tables, (void)out,
+		(void)out_stride;
 }
 #endif

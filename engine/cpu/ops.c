@@ -197,7 +197,8 @@ static void mm_kr_task(void *arg, int64_t b0, int64_t b1, int tid)
 	const int64_t n = (int64_t)w->ne0, r0 = b0 * KR_ROWS,
 		      r1 = b1 * KR_ROWS < (int64_t)w->ne1 ? b1 * KR_ROWS : (int64_t)w->ne1;
 	const void *blk = (const char *)w->data + (size_t)b0 * eng_kr_matrix_bytes(w->type, n, KR_ROWS);
-	eng_mdot_kr(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->out + r0, j->out_stride);
+	eng_mdot_kr(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->tables, j->out + r0,
+		    j->out_stride);
 }
 
 /* The tokens' activations converted into ex->xq (and their lane tables), unless xq holds
@@ -233,6 +234,12 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	}
 	if (w->layout == ENG_LAYOUT_KR16) { /* repack.c made it only where q8 activations are used */
 		j.xq = ex->xq;
+		/* Q8_0 and Q4_0: the tokens' block scales and sums once (eng_mdot_kr makes them
+		 * itself where there are none: fewer than 4 tokens) */
+		const size_t rows = ((size_t)n_tok * j.xq_row_bytes + 63) / 64 * 64,
+			     tb = eng_q8_tables_bytes(w->type, (int64_t)w->ne0, n_tok);
+		if (tb && rows + tb <= ex->xq_size)
+			j.tables = (char *)ex->xq + rows;
 		mm_prepare(ex, &j);
 		eng_pool_run(ex->pool, mm_kr_task, &j, (int64_t)((w->ne1 + KR_ROWS - 1) / KR_ROWS));
 		return;

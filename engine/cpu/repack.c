@@ -1,8 +1,8 @@
-/* repack.c — the CPU backend's weights: K-quant, Q4_1 and Q5_1 matrices repacked at load (repack.h).
+/* repack.c — the CPU backend's weights: K-quant, Q4_1, Q5_1, Q8_0 and Q4_0 matrices repacked at load (repack.h).
  *
  * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
  * weight (the layers' projections and the output matrix) of type Q2_K, Q3_K, Q4_K,
- * Q5_K, Q6_K, IQ4_XS, Q4_1 or Q5_1, repacks the rows into one 64-byte aligned
+ * Q5_K, Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0 or Q4_0, repacks the rows into one 64-byte aligned
  * allocation (the threads of the model take blocks from a shared counter; each block
  * is written by one thread). The mapped file's pages of a repacked tensor are then
  * dropped from memory (MADV_DONTNEED: they are clean file pages, read again from the
@@ -46,6 +46,10 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 		return sizeof(struct kr_q41);
 	case ENG_TYPE_Q5_1:
 		return sizeof(struct kr_q51);
+	case ENG_TYPE_Q8_0:
+		return sizeof(struct kr_q80);
+	case ENG_TYPE_Q4_0:
+		return sizeof(struct kr_q40);
 	default:
 		return 0;
 	}
@@ -53,6 +57,8 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 
 int64_t eng_kr_unit_elems(uint32_t type)
 {
+	if (type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0)
+		return 64;
 	return type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1 ? 32 : 256;
 }
 
@@ -106,6 +112,38 @@ static void pack_row_q1(uint32_t type, const void *src, int64_t ib, int r, void 
 		struct kr_q41 *b = dst;
 		b->d[r] = w4->d;
 		b->m[r] = w4->m;
+	}
+}
+
+/* Q8_0 / Q4_0: row r of unit iu (blocks 2iu, 2iu + 1) of the file's row src into dst. */
+static void pack_row_q0(uint32_t type, const void *src, int64_t iu, int r, void *dst)
+{
+	uint8_t e[64];
+	uint16_t d[2];
+	for (int k = 0; k < 2; k++) {
+		if (type == ENG_TYPE_Q8_0) {
+			const struct eng_block_q8_0 *b = (const struct eng_block_q8_0 *)src + 2 * iu + k;
+			for (int i = 0; i < 32; i++)
+				e[32 * k + i] = (uint8_t)(b->qs[i] + 128);
+			d[k] = b->d;
+		} else {
+			const struct eng_block_q4_0 *b = (const struct eng_block_q4_0 *)src + 2 * iu + k;
+			for (int l = 0; l < 16; l++) {
+				e[32 * k + l] = b->qs[l] & 15;
+				e[32 * k + l + 16] = b->qs[l] >> 4;
+			}
+			d[k] = b->d;
+		}
+	}
+	if (type == ENG_TYPE_Q8_0) {
+		struct kr_q80 *b = dst;
+		for (int i = 0; i < 64; i++)
+			b->q[i / 4][4 * r + i % 4] = e[i];
+		b->d[0][r] = d[0], b->d[1][r] = d[1];
+	} else {
+		struct kr_q40 *b = dst;
+		pack_nibbles(e, 8, r, b->q);
+		b->d[0][r] = d[0], b->d[1][r] = d[1];
 	}
 }
 
@@ -195,6 +233,10 @@ static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *ds
 {
 	if (type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1) {
 		pack_row_q1(type, src, ib, r, dst);
+		return;
+	}
+	if (type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0) {
+		pack_row_q0(type, src, ib, r, dst);
 		return;
 	}
 	uint8_t e[256];
@@ -406,6 +448,31 @@ static void file_block_q1(uint32_t type, const uint8_t *sb, int r, void *out)
 	}
 }
 
+/* Q8_0 / Q4_0: row r of the unit sb as the file's two blocks. */
+static void file_blocks_q0(uint32_t type, const uint8_t *sb, int r, void *out)
+{
+	for (int k = 0; k < 2; k++) {
+		if (type == ENG_TYPE_Q8_0) {
+			const struct kr_q80 *u = (const void *)sb;
+			struct eng_block_q8_0 *b = (struct eng_block_q8_0 *)out + k;
+			for (int i = 0; i < 32; i++)
+				b->qs[i] = (int8_t)(u->q[(32 * k + i) / 4][4 * r + i % 4] - 128);
+			b->d = u->d[k][r];
+		} else {
+			const struct kr_q40 *u = (const void *)sb;
+			struct eng_block_q4_0 *b = (struct eng_block_q4_0 *)out + k;
+			uint8_t e[32];
+			for (int i = 0; i < 32; i++) {
+				const int c = (32 * k + i) / 8, hi = ((32 * k + i) % 8) / 4;
+				e[i] = (uint8_t)((u->q[c][4 * r + i % 4] >> (4 * hi)) & 15);
+			}
+			for (int l = 0; l < 16; l++)
+				b->qs[l] = (uint8_t)(e[l] | e[l + 16] << 4);
+			b->d = u->d[k][r];
+		}
+	}
+}
+
 void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, float *out)
 {
 	const int64_t elems = eng_kr_unit_elems(type), nb = n / elems;
@@ -415,7 +482,9 @@ void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, flo
 	for (int64_t ib = 0; ib < nb; ib++) {
 		_Alignas(16) uint8_t fb[256];
 		memset(fb, 0, sizeof fb);
-		if (elems == 32)
+		if (elems == 64)
+			file_blocks_q0(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
+		else if (elems == 32)
 			file_block_q1(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
 		else
 			file_block(type, blk + (size_t)ib * sbb, (int)(row % KR_ROWS), fb);
@@ -427,8 +496,9 @@ void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, flo
 
 static bool repackable(const struct eng_tensor *t)
 {
+	const bool q0 = t->type == ENG_TYPE_Q8_0 || t->type == ENG_TYPE_Q4_0;
 	return t->data && eng_kr_superblock_bytes(t->type) && t->ne0 % (uint64_t)eng_kr_unit_elems(t->type) == 0 &&
-	       t->ne1 > 0;
+	       t->ne1 > 0 && (!q0 || t->ne0 <= 512 * 32);
 }
 
 /* Every matmul weight of w, n of them at most (the layers' seven and the output). */

@@ -97,6 +97,23 @@ struct kr_q51 {
 	uint16_t d[16], m[16];
 };
 
+/* Q8_0 and Q4_0 (32-element blocks, Q8_0 activations): a unit is two blocks (64 elements)
+ * of 16 rows, so that every unit starts on a 64-byte boundary (one block would be 544 and
+ * 288 bytes). Q8_0: q[g][4r + j] = quant 4g + j of the unit's 64 of row r, + 128 (unsigned:
+ * vpdpbusd's first operand); Q4_0: as Q4_1's, chunk pairs c = 0..7 over the 64 elements
+ * (e = the 4-bit quant, 0..15). Then each block's 16 f16 d. The bias (128, 8) comes off
+ * through the token's block sum, as in the per-call interleaved tiles (kernels_int.h). */
+struct kr_q80 {
+	uint8_t q[16][64];
+	uint16_t d[2][16];
+};
+
+struct kr_q40 {
+	uint8_t q[8][64];
+	uint16_t d[2][16];
+};
+
+_Static_assert(sizeof(struct kr_q80) == 1088 && sizeof(struct kr_q40) == 576, "kr_q80, kr_q40");
 _Static_assert(sizeof(struct kr_q41) == 320 && sizeof(struct kr_q51) == 384, "kr_q41, kr_q51");
 _Static_assert(sizeof(struct kr_iq4xs) == 2240 && sizeof(struct kr_iq4xs) % 64 == 0, "kr_iq4xs");
 _Static_assert(sizeof(struct kr_q2k) == 1344 && sizeof(struct kr_q2k) % 64 == 0, "kr_q2k");
@@ -106,9 +123,11 @@ _Static_assert(sizeof(struct kr_q5k) == 2880 && sizeof(struct kr_q5k) % 64 == 0,
 _Static_assert(sizeof(struct kr_q6k) == 3392 && sizeof(struct kr_q6k) % 64 == 0, "kr_q6k");
 
 /* Bytes of one repacked unit of 16 rows of type, 0 for a type that is not repacked: a
- * super-block of 256 elements (Q2_K..Q6_K, IQ4_XS) or a block of 32 (Q4_1, Q5_1). */
+ * super-block of 256 elements (Q2_K..Q6_K, IQ4_XS), a block of 32 (Q4_1, Q5_1) or two
+ * (Q8_0, Q4_0). */
 size_t eng_kr_superblock_bytes(uint32_t type);
-/* The elements of type's unit (256 or 32): a row is repacked where its length is a multiple. */
+/* The elements of type's unit (256, 32 or 64): a row is repacked where its length is a
+ * multiple (Q8_0 and Q4_0: of at most 512 blocks, eng_q8_tables_fill's limit). */
 int64_t eng_kr_unit_elems(uint32_t type);
 /* Bytes of the whole repacked matrix of rows x n elements (n a multiple of the type's unit). */
 size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
@@ -118,12 +137,14 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 		 int64_t b0, int64_t b1);
 
 /* The repacked matrix (blocks of 16 rows) times n_tok tokens of Q8_K activations (Q8_1 for
- * Q4_1 and Q5_1)
+ * Q4_1 and Q5_1, Q8_0 for Q8_0 and Q4_0)
  * (x_stride bytes apart): out[t * out_stride + r] for rows r < n_rows of the blocks at
  * w (n_blocks = ceil(n_rows / 16) of them). Each (row, token) gets the bits of the
- * type's vec_dot_q8 on the original row (kernels_kr.c; AVX-512 VNNI CPUs only). */
+ * type's vec_dot_q8 on the original row (kernels_kr.c; AVX-512 VNNI CPUs only).
+ * tables: for Q8_0 and Q4_0, the tokens' eng_q8_tables_fill tables (kernels.h), or NULL
+ * (made here, a group of 4 tokens at a time); ignored for the other types. */
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
-		 float *out, size_t out_stride);
+		 const void *tables, float *out, size_t out_stride);
 
 /* Row `row` of the repacked matrix w (rows of n elements) as floats: the bits of the type's
  * to_f32 on the file's row (its blocks are rebuilt from the layout first). */
