@@ -26,7 +26,7 @@
 
 #include "engine/types.h"
 
-#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+#if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
 #endif
 
@@ -35,23 +35,43 @@
 void eng_kt_put_row(void *kt, int hd, size_t r, const float *x, bool f16)
 {
 	const size_t b = r / 16 * 16 * (size_t)hd + r % 16;
-	if (f16)
+	if (!f16) {
+		float *k = (float *)kt + b;
 		for (int d = 0; d < hd; d++)
-			((uint16_t *)kt)[b + (size_t)d * 16] = eng_f32_to_f16(x[d]);
-	else
-		for (int d = 0; d < hd; d++)
-			((float *)kt)[b + (size_t)d * 16] = x[d];
+			k[(size_t)d * 16] = x[d];
+		return;
+	}
+	uint16_t *k = (uint16_t *)kt + b;
+	int d = 0;
+#if defined(__AVX2__) && defined(__F16C__)
+	for (; d + 8 <= hd; d += 8) { /* F16C's rounding is eng_f32_to_f16's (nearest even) */
+		uint16_t h[8];
+		_mm_storeu_si128((__m128i *)h,
+				 _mm256_cvtps_ph(_mm256_loadu_ps(x + d), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		for (int i = 0; i < 8; i++)
+			k[(size_t)(d + i) * 16] = h[i];
+	}
+#endif
+	for (; d < hd; d++)
+		k[(size_t)d * 16] = eng_f32_to_f16(x[d]);
 }
+
+/* Rows from .. from + n - 1 to to .. of one element type T (uint16_t or float). */
+#define KT_MOVE(T)                                                                                           \
+	for (size_t i = 0; i < n; i++) { /* in memmove's order where the ranges overlap */                  \
+		const size_t k = to > from ? n - 1 - i : i, rs = from + k, rd = to + k;                     \
+		const T *src = (const T *)kt + rs / 16 * 16 * (size_t)hd + rs % 16;                           \
+		T *dst = (T *)kt + rd / 16 * 16 * (size_t)hd + rd % 16;                                       \
+		for (int d = 0; d < hd; d++)                                                                \
+			dst[(size_t)d * 16] = src[(size_t)d * 16];                                          \
+	}
 
 void eng_kt_move(void *kt, int hd, bool f16, size_t from, size_t to, size_t n)
 {
-	const size_t elt = f16 ? sizeof(uint16_t) : sizeof(float);
-	for (size_t i = 0; i < n; i++) { /* in memmove's order where the ranges overlap */
-		const size_t k = to > from ? n - 1 - i : i, rs = from + k, rd = to + k;
-		const char *src = (const char *)kt + (rs / 16 * 16 * (size_t)hd + rs % 16) * elt;
-		char *dst = (char *)kt + (rd / 16 * 16 * (size_t)hd + rd % 16) * elt;
-		for (int d = 0; d < hd; d++)
-			memcpy(dst + (size_t)d * 16 * elt, src + (size_t)d * 16 * elt, elt);
+	if (f16) {
+		KT_MOVE(uint16_t)
+	} else {
+		KT_MOVE(float)
 	}
 }
 
