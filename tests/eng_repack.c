@@ -1,7 +1,8 @@
 /* eng_repack.c — quantized matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
  * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (every bit of
- *    the scales and quants random; Q4_1 and Q5_1: check_q1, Q8_0 and Q4_0: check_q0,
+ *    the scales and quants random; Q4_1 and Q5_1: check_q1, Q8_0, Q4_0, Q5_0 and IQ4_NL:
+ *    check_q0,
  *    through the row getter) are
  *    repacked; each row's blocks are rebuilt from the 16-row blocks by repack.h's
  *    description alone and must equal the original bytes, and the lanes
@@ -15,7 +16,7 @@
  *    rows of 1, 3 and 17 super-blocks, padded activation strides, the largest
  *    quants against +127 and -128 activations; outputs beyond the rows stay untouched.
  * 3. The model (where tests/smollm2-fixtures.sh made SmolLM2's Q2_K, Q3_K_M, Q4_K_M, Q5_K_M,
- *    Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0 and Q4_0 files, and a synthetic Q4_K_M model whose output matrix,
+ *    Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0, Q4_0, Q5_0 and IQ4_NL files, and a synthetic Q4_K_M model whose output matrix,
  *    Q6_K, is tied to the token embedding): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
  *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
@@ -420,17 +421,17 @@ static void check_q1(const char *dots)
 		}
 }
 
-/* Q8_0 and Q4_0 (64-element units of two blocks, Q8_0 activations): random rows (finite d;
+/* Q8_0, Q4_0, Q5_0 and IQ4_NL (64-element units of two blocks, Q8_0 activations): random rows (finite d;
  * Q8_0 quants -128..127), the row getter against to_f32, eng_mdot_kr against vec_dot_q8
  * with the tokens' tables made by eng_q8_tables_fill (4 tokens or more, as ops.c hands
  * them) and without (eng_mdot_kr makes them), bit for bit. */
 static void check_q0(int dots)
 {
-	static const uint32_t types[] = { ENG_TYPE_Q8_0, ENG_TYPE_Q4_0 };
+	static const uint32_t types[] = { ENG_TYPE_Q8_0, ENG_TYPE_Q4_0, ENG_TYPE_Q5_0, ENG_TYPE_IQ4_NL };
 	static const int64_t lengths[] = { 64, 192, 64 * 129 };
 	static const int rows_list[] = { 1, 15, 16, 17, 40 };
 	static const int toks[] = { 1, 2, 3, 4, 5, 9 };
-	for (size_t ti = 0; ti < 2; ti++)
+	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
 		for (size_t li = 0; li < 3; li++) {
 			const uint32_t type = types[ti];
 			const int64_t n = lengths[li], nb = n / 32;
@@ -539,7 +540,7 @@ static void check_models(void)
 	static const char *const files[] = { "smollm2-q2_k.gguf", "smollm2-q3_k_m.gguf", "smollm2-q4_k_m.gguf",
 					     "smollm2-q5_k_m.gguf", "smollm2-q6_k.gguf", "smollm2-iq4_xs.gguf",
 					     "smollm2-q4_1.gguf", "smollm2-q5_1.gguf", "smollm2-q8_0.gguf",
-					     "smollm2-q4_0.gguf",
+					     "smollm2-q4_0.gguf", "smollm2-q5_0.gguf", "smollm2-iq4_nl.gguf",
 					     /* merilo synth --tied, Q4_K_M: token_embd Q6_K, the output matrix too */
 					     "tied-q4_k_m.gguf" };
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -588,6 +589,7 @@ int main(void)
 		eng_kr_gfni_disable(1);
 		check_kernels("VNNI single-row dots, no GFNI");
 		check_q1("no GFNI");
+		check_q0(1);
 		eng_kr_gfni_disable(0);
 	}
 	eng_cpu_vnni_disable(1);

@@ -1,4 +1,4 @@
-/* kernels_kr.c — Q2_K..Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0 and Q4_0 on repack.h's 16-row blocks, with AVX-512 VNNI.
+/* kernels_kr.c — Q2_K..Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0, Q4_0, Q5_0 and IQ4_NL on repack.h's 16-row blocks, with AVX-512 VNNI.
  *
  * A block of 16 rows meets up to KR_T tokens at a time. For each 4-element chunk, one
  * 64-byte vector holds the 16 rows' quants (two chunks a vector, in its low and high
@@ -11,7 +11,7 @@
  * pairs in four vpmaddwd. The integers are exact in any order, and the float step runs
  * in the lanes with quants.c's kblock expression per row (Q4_K, Q5_K: acc + ((d * d_x)
  * * sumi - (dmin * d_x) * summ); Q6_K: acc + (d * d_x) * (sumi - summ)), super-block
- * after super-block; Q8_0 and Q4_0 as the per-call interleaved tiles (kernels_int.h: the
+ * after super-block; Q8_0, Q4_0, Q5_0 and IQ4_NL as the per-call interleaved tiles (kernels_int.h: the
  * sums start at -bias x the token's block sum, acc + (float)sumi * (d_w * d_x) per block),
  * so each (row, token) has the bits of the row-by-row dots
  * (tests/eng_repack.c compares them on odd shapes, with every path reaching it). */
@@ -31,6 +31,8 @@
 #define KR_INLINE static inline __attribute__((always_inline)) KR_TARGET
 
 enum { KR_T = 4 }; /* tokens a pass over a block */
+/* kr_rows_ilv: rows of at most this many 32-element blocks, from this many tokens on */
+enum { KR_ILV_MAX_BLOCKS = 256, KR_ILV_MIN_TOK = 8 };
 #ifndef KR_PF
 #define KR_PF 4096
 #endif
@@ -341,18 +343,49 @@ KR_INLINE void krq1(int64_t nb, const void *blk, const struct eng_block_q8_1 *co
 	}
 }
 
-/* Q8_0 (q8) or Q4_0: nb units (two blocks each) of one 16-row block x NT tokens of Q8_0
- * activations; grp is their group of eng_q8_tables_fill's tables (kernels.c: token t's
- * block ib has d_x at grp[8 ib + 2 t] and bias x its sum at the int32 8 x blocks later). */
+/* The units' kinds (repack.h): Q8_0's bytes, or 4-bit chunk pairs (Q4_0; Q5_0 with its fifth
+ * bits; IQ4_NL's indices looked up in the levels + 128). */
+enum { Q0_Q8, Q0_Q4, Q0_Q5, Q0_IQ4 };
+
+/* One block (k = 0, 1) of a Q4_0 / Q5_0 / IQ4_NL unit's 4-bit chunk pairs q[4k .. 4k + 3]
+ * (Q5_0: its fifth bits h) x NT tokens' quants y, added to p. */
+KR_INLINE void q0_nibbles(const uint8_t (*q)[64], __m512i h, const int8_t *const *y, __m512i *p, const int NT,
+			  const int kind, const int gf)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
+	const __m512i lut = _mm512_broadcast_i32x4(_mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values),
+								_mm_set1_epi8((char)0x80)));
+	for (int c = 0; c < 4; c++) {
+		if (kind != Q0_IQ4) {
+			nib_pair(q[c], h, 2 * c, y, 8 * c, p, NT, kind == Q0_Q5, gf);
+			continue;
+		}
+		const __m512i v = _mm512_load_si512((const void *)q[c]);
+		const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
+		const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
+		for (int t = 0; t < NT; t++) {
+			p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(y[t], 8 * c));
+			p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(y[t], 8 * c + 4));
+		}
+	}
+}
+
+/* Q8_0, Q4_0, Q5_0 or IQ4_NL (kind): nb units (two blocks each) of one 16-row block x NT
+ * tokens of Q8_0 activations; grp is their group of eng_q8_tables_fill's tables
+ * (kernels.c: token t's block ib has d_x at grp[8 ib + 2 t] and bias x its sum at the
+ * int32 8 x blocks later). */
 KR_INLINE void krq0(int64_t nb, const void *blk, const struct eng_block_q8_0 *const *a, const float *grp, __m512 *acc,
-		    const int NT, const int q8)
+		    const int NT, const int kind, const int gf)
 {
 	const int32_t *sxv = (const int32_t *)(const void *)(grp + 16 * nb);
+	const size_t ub = kind == Q0_Q8 ? sizeof(struct kr_q80) : kind == Q0_Q5 ? sizeof(struct kr_q50) : sizeof(struct kr_q40);
 	for (int64_t iu = 0; iu < nb; iu++) {
-		const struct kr_q80 *b8 = (const struct kr_q80 *)blk + iu;
-		const struct kr_q40 *b4 = (const struct kr_q40 *)blk + iu;
+		const char *u = (const char *)blk + (size_t)iu * ub;
+		const struct kr_q80 *b8 = (const void *)u;
+		const struct kr_q40 *b4 = (const void *)u;
+		const struct kr_q50 *b5 = (const void *)u;
 		if (NT == 1)
-			kr_prefetch(q8 ? (const void *)b8 : (const void *)b4, 0, 1, q8 ? sizeof *b8 : sizeof *b4);
+			kr_prefetch(u, 0, 1, ub);
 		for (int k = 0; k < 2; k++) {
 			const int64_t ib = 2 * iu + k;
 			__m512i p[KR_T];
@@ -361,20 +394,86 @@ KR_INLINE void krq0(int64_t nb, const void *blk, const struct eng_block_q8_0 *co
 				p[t] = _mm512_set1_epi32(-sxv[8 * ib + 2 * t]);
 				y[t] = a[t][ib].qs;
 			}
-			if (q8)
+			if (kind == Q0_Q8)
 				for (int g = 0; g < 8; g++) {
 					const __m512i v = _mm512_load_si512((const void *)b8->q[8 * k + g]);
 					for (int t = 0; t < NT; t++)
 						p[t] = _mm512_dpbusd_epi32(p[t], v, y4(y[t], 4 * g));
 				}
 			else
-				for (int c = 0; c < 4; c++)
-					nib_pair(b4->q[4 * k + c], _mm512_setzero_si512(), 0, y, 8 * c, p, NT, 0, 0);
-			const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(q8 ? b8->d[k] : b4->d[k])));
+				q0_nibbles(b4->q + 4 * k,
+					   kind == Q0_Q5 ? _mm512_load_si512((const void *)b5->qh[k]) : _mm512_setzero_si512(), y, p,
+					   NT, kind, gf);
+			const uint16_t *dh = kind == Q0_Q8 ? b8->d[k] : kind == Q0_Q5 ? b5->d[k] : b4->d[k];
+			const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)dh));
 			for (int t = 0; t < NT; t++) {
 				const __m512 d = _mm512_mul_ps(dw, _mm512_set1_ps(grp[8 * ib + 2 * t]));
 				acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_cvtepi32_ps(p[t]), d));
 			}
+		}
+	}
+}
+
+/* Prefill of Q4_0, Q5_0 and IQ4_NL: one 16-row block's units unpacked into
+ * kernels.h's ENG_ILV16_BLOCK blocks (vector g: bytes 4g .. 4g + 3 of the 16 rows, the
+ * quants unsigned as krq0 reads them; then the 16 scales as floats), so that the nibbles
+ * are unpacked once a call rather than once a pass of 4 tokens (10% of a SmolLM2 Q5_0
+ * pp512 before); every group of 4 tokens then runs eng_ilv16_tile_vnni, whose lanes take
+ * krq0's integers and float steps (the same bits). */
+KR_INLINE void kr_unpack16(int64_t nu, const void *blk, uint8_t *pk, const int kind, const int gf)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0f);
+	const __m512i lut = _mm512_broadcast_i32x4(_mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values),
+								_mm_set1_epi8((char)0x80)));
+	const size_t ub = kind == Q0_Q5 ? sizeof(struct kr_q50) : sizeof(struct kr_q40);
+	for (int64_t iu = 0; iu < nu; iu++) {
+		const struct kr_q40 *b4 = (const void *)((const char *)blk + (size_t)iu * ub);
+		const struct kr_q50 *b5 = (const void *)b4;
+		for (int k = 0; k < 2; k++) {
+			uint8_t *b = pk + (size_t)(2 * iu + k) * ENG_ILV16_BLOCK;
+			const __m512i h = kind == Q0_Q5 ? _mm512_load_si512((const void *)b5->qh[k]) : _mm512_setzero_si512();
+			for (int c = 0; c < 4; c++) {
+				const __m512i v = _mm512_load_si512((const void *)b4->q[4 * k + c]);
+				__m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+				if (kind == Q0_Q5) {
+					lo = with_high(v, high_bits(h, 2 * c, 0, gf), m4);
+					hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, 2 * c + 1, 0, gf), m4);
+				} else if (kind == Q0_IQ4) {
+					lo = _mm512_shuffle_epi8(lut, lo);
+					hi = _mm512_shuffle_epi8(lut, hi);
+				}
+				_mm512_store_si512((void *)(b + 128 * c), lo);
+				_mm512_store_si512((void *)(b + 128 * c + 64), hi);
+			}
+			const uint16_t *dh = kind == Q0_Q5 ? b5->d[k] : b4->d[k];
+			_mm512_store_ps((void *)(b + 512), _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)dh)));
+		}
+	}
+}
+
+KR_INLINE void kr_rows_ilv(int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
+			   const float *tables, float *out, size_t out_stride, const int kind, const int gf)
+{
+	_Alignas(64) uint8_t pk[KR_ILV_MAX_BLOCKS * ENG_ILV16_BLOCK];
+	float res[4 * KR_ROWS];
+	const int64_t nbl = n / 32;
+	const size_t block_bytes = (size_t)(n / 64) * (kind == Q0_Q5 ? sizeof(struct kr_q50) : sizeof(struct kr_q40));
+	for (int r0 = 0; r0 < n_rows; r0 += KR_ROWS) {
+		const int nr = n_rows - r0 < KR_ROWS ? n_rows - r0 : KR_ROWS;
+		kr_unpack16(n / 64, (const char *)w + (size_t)(r0 / KR_ROWS) * block_bytes, pk, kind, gf);
+		for (int t0 = 0; t0 < n_tok; t0 += KR_T) {
+			const int nt = n_tok - t0 < KR_T ? n_tok - t0 : KR_T;
+			const void *xt[KR_T];
+			for (int t = 0; t < KR_T; t++)
+				xt[t] = (const char *)xq + (size_t)(t0 + (t < nt ? t : 0)) * x_stride;
+			const float *dxv = tables + (size_t)t0 * 4 * (size_t)nbl; /* its group (16 floats a block) */
+			const int direct = nr == KR_ROWS;
+			float *dst = direct ? out + (size_t)t0 * out_stride + (size_t)r0 : res;
+			eng_ilv16_tile_vnni(nbl, pk, xt, dxv, (const int32_t *)(const void *)(dxv + 8 * nbl), dst,
+					    direct ? out_stride : KR_ROWS, nt);
+			for (int t = 0; !direct && t < nt; t++)
+				memcpy(out + (size_t)(t0 + t) * out_stride + (size_t)r0, res + KR_ROWS * t,
+				       (size_t)nr * sizeof(float));
 		}
 	}
 }
@@ -395,9 +494,13 @@ KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 		acc[t] = _mm512_setzero_ps();
 	}
 	if (type == ENG_TYPE_Q8_0)
-		krq0(nb, blk, a0, grp, acc, NT, 1);
+		krq0(nb, blk, a0, grp, acc, NT, Q0_Q8, gf);
 	else if (type == ENG_TYPE_Q4_0)
-		krq0(nb, blk, a0, grp, acc, NT, 0);
+		krq0(nb, blk, a0, grp, acc, NT, Q0_Q4, gf);
+	else if (type == ENG_TYPE_Q5_0)
+		krq0(nb, blk, a0, grp, acc, NT, Q0_Q5, gf);
+	else if (type == ENG_TYPE_IQ4_NL)
+		krq0(nb, blk, a0, grp, acc, NT, Q0_IQ4, gf);
 	else if (type == ENG_TYPE_Q4_1)
 		krq1(nb, blk, a1, acc, NT, 0, gf);
 	else if (type == ENG_TYPE_Q5_1)
@@ -449,13 +552,13 @@ KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, cons
 	}
 }
 
-/* Q8_0 / Q4_0 tokens without tables: eng_q8_tables_fill's group for tokens t0 .. t0 + nt - 1
+/* Q8_0 / Q4_0 / Q5_0 / IQ4_NL tokens without tables: eng_q8_tables_fill's group for tokens t0 .. t0 + nt - 1
  * (nt <= 4) made into grp (16 floats a block), then the rows. */
 KR_INLINE void kr_rows_own(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
 			   int n_tok, float *out, size_t out_stride, const int gf)
 {
 	const int64_t nbl = n / 32;
-	const int32_t bias = type == ENG_TYPE_Q8_0 ? 128 : 8;
+	const int32_t bias = type == ENG_TYPE_Q4_0 ? 8 : type == ENG_TYPE_Q5_0 ? 16 : 128; /* Q8_0, IQ4_NL: 128 */
 	_Alignas(64) float grp[16 * 512];
 	for (int t0 = 0; t0 < n_tok; t0 += KR_T) {
 		const int nt = n_tok - t0 < KR_T ? n_tok - t0 : KR_T;
@@ -490,14 +593,19 @@ KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, 
 			   int n_tok, const void *tables, float *out, size_t out_stride)
 {
 	const int gf = eng_kr_has_gfni();
-	if ((type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0) && !tables)
-		kr_rows_own(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, 0);
-	else if (type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0)
-		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, 0);
+	const int ilv = tables && n_tok >= KR_ILV_MIN_TOK && n / 32 <= KR_ILV_MAX_BLOCKS;
+	if (ilv && type == ENG_TYPE_Q4_0)
+		kr_rows_ilv(n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, Q0_Q4, 0);
+	else if (ilv && type == ENG_TYPE_Q5_0)
+		kr_rows_ilv(n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, Q0_Q5, gf);
+	else if (ilv && type == ENG_TYPE_IQ4_NL)
+		kr_rows_ilv(n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, Q0_IQ4, 0);
+	else if (eng_kr_q0(type) && !tables)
+		kr_rows_own(type, n, w, n_rows, xq, x_stride, n_tok, out, out_stride, gf);
 	else if (gf)
-		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, NULL, out, out_stride, 1);
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, 1);
 	else
-		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, NULL, out, out_stride, 0);
+		kr_rows(type, n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, 0);
 }
 #else
 void eng_kr_gfni_disable(int off)

@@ -1,8 +1,8 @@
-/* repack.c — the CPU backend's weights: K-quant, Q4_1, Q5_1, Q8_0 and Q4_0 matrices repacked at load (repack.h).
+/* repack.c — the CPU backend's weights: quantized matrices repacked at load (repack.h).
  *
  * eng_cpu_weights_open copies m->w's tensor table into m->wr and, for every matmul
  * weight (the layers' projections and the output matrix) of type Q2_K, Q3_K, Q4_K,
- * Q5_K, Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0 or Q4_0, repacks the rows into one 64-byte aligned
+ * Q5_K, Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0, Q4_0, Q5_0 or IQ4_NL, repacks the rows into one 64-byte aligned
  * allocation (the threads of the model take blocks from a shared counter; each block
  * is written by one thread). The mapped file's pages of a repacked tensor are then
  * dropped from memory (MADV_DONTNEED: they are clean file pages, read again from the
@@ -49,15 +49,23 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 	case ENG_TYPE_Q8_0:
 		return sizeof(struct kr_q80);
 	case ENG_TYPE_Q4_0:
+	case ENG_TYPE_IQ4_NL:
 		return sizeof(struct kr_q40);
+	case ENG_TYPE_Q5_0:
+		return sizeof(struct kr_q50);
 	default:
 		return 0;
 	}
 }
 
+bool eng_kr_q0(uint32_t type)
+{
+	return type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0 || type == ENG_TYPE_Q5_0 || type == ENG_TYPE_IQ4_NL;
+}
+
 int64_t eng_kr_unit_elems(uint32_t type)
 {
-	if (type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0)
+	if (eng_kr_q0(type))
 		return 64;
 	return type == ENG_TYPE_Q4_1 || type == ENG_TYPE_Q5_1 ? 32 : 256;
 }
@@ -115,7 +123,8 @@ static void pack_row_q1(uint32_t type, const void *src, int64_t ib, int r, void 
 	}
 }
 
-/* Q8_0 / Q4_0: row r of unit iu (blocks 2iu, 2iu + 1) of the file's row src into dst. */
+/* Q8_0 / Q4_0 / Q5_0 / IQ4_NL: row r of unit iu (blocks 2iu, 2iu + 1) of the file's row src
+ * into dst. */
 static void pack_row_q0(uint32_t type, const void *src, int64_t iu, int r, void *dst)
 {
 	uint8_t e[64];
@@ -126,7 +135,13 @@ static void pack_row_q0(uint32_t type, const void *src, int64_t iu, int r, void 
 			for (int i = 0; i < 32; i++)
 				e[32 * k + i] = (uint8_t)(b->qs[i] + 128);
 			d[k] = b->d;
-		} else {
+		} else if (type == ENG_TYPE_Q5_0) {
+			const struct blk_q5_0 *b = (const struct blk_q5_0 *)src + 2 * iu + k;
+			int8_t q[32];
+			unpack_q5(b->qh, b->qs, 0, q);
+			memcpy(e + 32 * k, q, 32); /* 0..31: the same bytes unsigned */
+			d[k] = b->d;
+		} else { /* Q4_0, IQ4_NL: the same block layout */
 			const struct eng_block_q4_0 *b = (const struct eng_block_q4_0 *)src + 2 * iu + k;
 			for (int l = 0; l < 16; l++) {
 				e[32 * k + l] = b->qs[l] & 15;
@@ -139,6 +154,12 @@ static void pack_row_q0(uint32_t type, const void *src, int64_t iu, int r, void 
 		struct kr_q80 *b = dst;
 		for (int i = 0; i < 64; i++)
 			b->q[i / 4][4 * r + i % 4] = e[i];
+		b->d[0][r] = d[0], b->d[1][r] = d[1];
+	} else if (type == ENG_TYPE_Q5_0) {
+		struct kr_q50 *b = dst;
+		pack_nibbles(e, 8, r, b->q);
+		pack_fifth_bits(e, r, b->qh[0]);
+		pack_fifth_bits(e + 32, r, b->qh[1]);
 		b->d[0][r] = d[0], b->d[1][r] = d[1];
 	} else {
 		struct kr_q40 *b = dst;
@@ -235,7 +256,7 @@ static void pack_row(uint32_t type, const void *src, int64_t ib, int r, void *ds
 		pack_row_q1(type, src, ib, r, dst);
 		return;
 	}
-	if (type == ENG_TYPE_Q8_0 || type == ENG_TYPE_Q4_0) {
+	if (eng_kr_q0(type)) {
 		pack_row_q0(type, src, ib, r, dst);
 		return;
 	}
@@ -448,7 +469,7 @@ static void file_block_q1(uint32_t type, const uint8_t *sb, int r, void *out)
 	}
 }
 
-/* Q8_0 / Q4_0: row r of the unit sb as the file's two blocks. */
+/* Q8_0 / Q4_0 / Q5_0 / IQ4_NL: row r of the unit sb as the file's two blocks. */
 static void file_blocks_q0(uint32_t type, const uint8_t *sb, int r, void *out)
 {
 	for (int k = 0; k < 2; k++) {
@@ -458,14 +479,28 @@ static void file_blocks_q0(uint32_t type, const uint8_t *sb, int r, void *out)
 			for (int i = 0; i < 32; i++)
 				b->qs[i] = (int8_t)(u->q[(32 * k + i) / 4][4 * r + i % 4] - 128);
 			b->d = u->d[k][r];
-		} else {
-			const struct kr_q40 *u = (const void *)sb;
-			struct eng_block_q4_0 *b = (struct eng_block_q4_0 *)out + k;
-			uint8_t e[32];
-			for (int i = 0; i < 32; i++) {
-				const int c = (32 * k + i) / 8, hi = ((32 * k + i) % 8) / 4;
-				e[i] = (uint8_t)((u->q[c][4 * r + i % 4] >> (4 * hi)) & 15);
+			continue;
+		}
+		const struct kr_q40 *u = (const void *)sb; /* Q5_0's q and d at the same places but d */
+		const struct kr_q50 *u5 = (const void *)sb;
+		uint8_t e[32];
+		for (int i = 0; i < 32; i++) {
+			const int c = (32 * k + i) / 8, hi = ((32 * k + i) % 8) / 4;
+			e[i] = (uint8_t)((u->q[c][4 * r + i % 4] >> (4 * hi)) & 15);
+			if (type == ENG_TYPE_Q5_0)
+				e[i] |= (uint8_t)(((u5->qh[k][4 * r + i % 4] >> (i / 4)) & 1) << 4);
+		}
+		if (type == ENG_TYPE_Q5_0) {
+			struct blk_q5_0 *b = (struct blk_q5_0 *)out + k;
+			uint32_t qh = 0;
+			for (int l = 0; l < 16; l++) {
+				b->qs[l] = (uint8_t)((e[l] & 15) | (e[l + 16] & 15) << 4);
+				qh |= (uint32_t)(e[l] >> 4) << l | (uint32_t)(e[l + 16] >> 4) << (l + 16);
 			}
+			memcpy(b->qh, &qh, 4);
+			b->d = u5->d[k][r];
+		} else {
+			struct eng_block_q4_0 *b = (struct eng_block_q4_0 *)out + k;
 			for (int l = 0; l < 16; l++)
 				b->qs[l] = (uint8_t)(e[l] | e[l + 16] << 4);
 			b->d = u->d[k][r];
@@ -496,9 +531,8 @@ void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, flo
 
 static bool repackable(const struct eng_tensor *t)
 {
-	const bool q0 = t->type == ENG_TYPE_Q8_0 || t->type == ENG_TYPE_Q4_0;
 	return t->data && eng_kr_superblock_bytes(t->type) && t->ne0 % (uint64_t)eng_kr_unit_elems(t->type) == 0 &&
-	       t->ne1 > 0 && (!q0 || t->ne0 <= 512 * 32);
+	       t->ne1 > 0 && (!eng_kr_q0(t->type) || t->ne0 <= 512 * 32);
 }
 
 /* Every matmul weight of w, n of them at most (the layers' seven and the output). */

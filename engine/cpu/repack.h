@@ -34,6 +34,7 @@
 #ifndef MERILO_ENGINE_CPU_REPACK_H
 #define MERILO_ENGINE_CPU_REPACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,12 +98,15 @@ struct kr_q51 {
 	uint16_t d[16], m[16];
 };
 
-/* Q8_0 and Q4_0 (32-element blocks, Q8_0 activations): a unit is two blocks (64 elements)
- * of 16 rows, so that every unit starts on a 64-byte boundary (one block would be 544 and
- * 288 bytes). Q8_0: q[g][4r + j] = quant 4g + j of the unit's 64 of row r, + 128 (unsigned:
- * vpdpbusd's first operand); Q4_0: as Q4_1's, chunk pairs c = 0..7 over the 64 elements
- * (e = the 4-bit quant, 0..15). Then each block's 16 f16 d. The bias (128, 8) comes off
- * through the token's block sum, as in the per-call interleaved tiles (kernels_int.h). */
+/* Q8_0, Q4_0, Q5_0 and IQ4_NL (32-element blocks, Q8_0 activations): a unit is two blocks
+ * (64 elements) of 16 rows, so that every unit starts on a 64-byte boundary (one Q8_0
+ * block would be 544 bytes, Q4_0 288). Q8_0: q[g][4r + j] = quant 4g + j of the unit's 64
+ * of row r, + 128 (unsigned: vpdpbusd's first operand); Q4_0, Q5_0 (its low 4 bits) and
+ * IQ4_NL (its index into the 16 levels): as Q4_1's, chunk pairs c = 0..7 over the 64
+ * elements; Q5_0's fifth bits as Q5_1's, qh[k] for block k. Then each block's 16 f16 d.
+ * The bias (Q8_0 128, Q4_0 8, Q5_0 16, IQ4_NL the 128 its levels carry in the kernel to be
+ * unsigned) comes off through the token's block sum, as in the per-call interleaved
+ * tiles (kernels_int.h). IQ4_NL units are struct kr_q40. */
 struct kr_q80 {
 	uint8_t q[16][64];
 	uint16_t d[2][16];
@@ -113,6 +117,13 @@ struct kr_q40 {
 	uint16_t d[2][16];
 };
 
+struct kr_q50 {
+	uint8_t q[8][64];
+	uint8_t qh[2][64];
+	uint16_t d[2][16];
+};
+
+_Static_assert(sizeof(struct kr_q50) == 704, "kr_q50");
 _Static_assert(sizeof(struct kr_q80) == 1088 && sizeof(struct kr_q40) == 576, "kr_q80, kr_q40");
 _Static_assert(sizeof(struct kr_q41) == 320 && sizeof(struct kr_q51) == 384, "kr_q41, kr_q51");
 _Static_assert(sizeof(struct kr_iq4xs) == 2240 && sizeof(struct kr_iq4xs) % 64 == 0, "kr_iq4xs");
@@ -124,11 +135,14 @@ _Static_assert(sizeof(struct kr_q6k) == 3392 && sizeof(struct kr_q6k) % 64 == 0,
 
 /* Bytes of one repacked unit of 16 rows of type, 0 for a type that is not repacked: a
  * super-block of 256 elements (Q2_K..Q6_K, IQ4_XS), a block of 32 (Q4_1, Q5_1) or two
- * (Q8_0, Q4_0). */
+ * (Q8_0, Q4_0, Q5_0, IQ4_NL). */
 size_t eng_kr_superblock_bytes(uint32_t type);
 /* The elements of type's unit (256, 32 or 64): a row is repacked where its length is a
- * multiple (Q8_0 and Q4_0: of at most 512 blocks, eng_q8_tables_fill's limit). */
+ * multiple (the Q8_0-activation types: of at most 512 blocks, eng_q8_tables_fill's limit). */
 int64_t eng_kr_unit_elems(uint32_t type);
+/* Whether type is repacked in units of two 32-element blocks with Q8_0 activations (Q8_0,
+ * Q4_0, Q5_0, IQ4_NL). */
+bool eng_kr_q0(uint32_t type);
 /* Bytes of the whole repacked matrix of rows x n elements (n a multiple of the type's unit). */
 size_t eng_kr_matrix_bytes(uint32_t type, int64_t n, int64_t rows);
 /* Repack rows x n elements of type at src (row_bytes apart) into dst (eng_kr_matrix_bytes,
@@ -137,11 +151,11 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 		 int64_t b0, int64_t b1);
 
 /* The repacked matrix (blocks of 16 rows) times n_tok tokens of Q8_K activations (Q8_1 for
- * Q4_1 and Q5_1, Q8_0 for Q8_0 and Q4_0)
+ * Q4_1 and Q5_1, Q8_0 for Q8_0, Q4_0, Q5_0 and IQ4_NL)
  * (x_stride bytes apart): out[t * out_stride + r] for rows r < n_rows of the blocks at
  * w (n_blocks = ceil(n_rows / 16) of them). Each (row, token) gets the bits of the
  * type's vec_dot_q8 on the original row (kernels_kr.c; AVX-512 VNNI CPUs only).
- * tables: for Q8_0 and Q4_0, the tokens' eng_q8_tables_fill tables (kernels.h), or NULL
+ * tables: for the Q8_0-activation types, the tokens' eng_q8_tables_fill tables (kernels.h), or NULL
  * (made here, a group of 4 tokens at a time); ignored for the other types. */
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
 		 const void *tables, float *out, size_t out_stride);
