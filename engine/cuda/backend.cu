@@ -627,6 +627,7 @@ static const eng_ops cuda_ops = {
 	op_kv_store_pos,
 	op_attention_pos,
 	op_copy,
+	NULL, /* kv_move: the device cache is rows, op_copy moves them */
 };
 
 static const eng_cuda_api cuda_api = {

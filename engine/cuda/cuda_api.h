@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define ENG_CUDA_ABI 3
+#define ENG_CUDA_ABI 4 /* 4: struct eng_ops kv_move, struct eng_kv n_pad and head_dim */
 #define ENG_CUDA_ENTRY "merilo_cuda_backend"
 #define ENG_CUDA_LIBNAME "libmerilo-cuda.so"
 
