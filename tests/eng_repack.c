@@ -1,8 +1,7 @@
 /* eng_repack.c — quantized matrices repacked into 16-row blocks (engine/cpu/repack.h).
  *
  * 1. The layout (every host): random Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS rows (every bit of
- *    the scales and quants random; Q4_1 and Q5_1: check_q1, Q8_0, Q4_0, Q5_0 and IQ4_NL:
- *    check_q0,
+ *    the scales and quants random; Q4_1, Q5_1, Q8_0, Q4_0, Q5_0 and IQ4_NL: check_q1,
  *    through the row getter) are
  *    repacked; each row's blocks are rebuilt from the 16-row blocks by repack.h's
  *    description alone and must equal the original bytes, and the lanes
@@ -353,151 +352,113 @@ static void check_kernels(const char *dots)
 		}
 }
 
-/* Q4_1 and Q5_1 (32-element units, Q8_1 activations): random rows (finite d and m), the
- * row getter against to_f32, eng_mdot_kr against vec_dot_q8, bit for bit. */
-static void check_q1(const char *dots)
+/* 40 rows of n elements of a 32-element-block type, every byte random but the first
+ * n_scales f16 of each block (finite, |x| < 0.05); *rb: the bytes a row. */
+static char *random_blocks(uint32_t type, int64_t n, int n_scales, size_t *rb)
 {
-	static const uint32_t types[] = { ENG_TYPE_Q4_1, ENG_TYPE_Q5_1 };
-	static const int64_t lengths[] = { 32, 96, 32 * 129 };
-	static const int rows_list[] = { 1, 15, 16, 17, 40 };
-	static const int toks[] = { 1, 2, 3, 4, 5, 9 };
-	for (size_t ti = 0; ti < 2; ti++)
-		for (size_t li = 0; li < 3; li++) {
-			const uint32_t type = types[ti];
-			const int64_t n = lengths[li], nb = n / 32;
-			uint64_t rb64 = 0, xrow = 0;
-			eng_row_size(type, (uint64_t)n, &rb64);
-			eng_row_size(ENG_TYPE_Q8_1, (uint64_t)n, &xrow);
-			const size_t rb = (size_t)rb64, blk = rb / (size_t)nb, xs = (size_t)xrow + 4;
-			char *w = malloc(rb * 40), *x = calloc(9, xs);
-			for (size_t i = 0; i < rb * 40; i++)
-				w[i] = (char)rng_next();
-			for (int64_t b = 0; b < 40 * nb; b++)
-				for (int k = 0; k < 2; k++) {
-					uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
-					memcpy(w + (size_t)b * blk + 2 * (size_t)k, &h, 2);
-				}
-			float *tmp = malloc(sizeof(float) * (size_t)n), *fa = malloc(sizeof(float) * (size_t)n),
-			      *fb = malloc(sizeof(float) * (size_t)n);
-			for (int t = 0; t < 9; t++) {
-				for (int64_t i = 0; i < n; i++)
-					tmp[i] = rng_sym() * (float)(1 + t % 3);
-				eng_quantize_row_q8_1(tmp, x + (size_t)t * xs, n);
-			}
-			int bad_rows = 0, bad = 0;
-			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
-				const int rows = rows_list[ri];
-				void *p = NULL;
-				if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows))) {
-					bad_rows++; /* unchecked rows must not pass */
-					diag("out of memory for %d rows", rows);
-					break;
-				}
-				eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
-				for (int r = 0; r < rows; r++) {
-					eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
-					eng_kr_row_to_f32(type, n, p, r, fb);
-					bad_rows += memcmp(fa, fb, sizeof(float) * (size_t)n) != 0;
-				}
-				free(p);
-				if (dots)
-					for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++)
-						bad += compare_kr(type, n, w, rb, rows, x, xs, toks[k]);
-			}
-			char name[200];
-			snprintf(name, sizeof name, "%s n=%lld: eng_kr_row_to_f32 gives to_f32's floats of every row",
-				 eng_type_name(type), (long long)n);
-			is_int(bad_rows, 0, name);
-			if (dots) {
-				snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) for every rows x tokens shape",
-					 eng_type_name(type), (long long)n, dots);
-				is_int(bad, 0, name);
-			}
-			free(w);
-			free(x);
-			free(tmp);
-			free(fa);
-			free(fb);
+	uint64_t rb64 = 0;
+	eng_row_size(type, (uint64_t)n, &rb64);
+	const size_t blk = (size_t)rb64 / (size_t)(n / 32);
+	char *w = malloc((size_t)rb64 * 40);
+	for (size_t i = 0; i < (size_t)rb64 * 40; i++)
+		w[i] = (char)rng_next();
+	for (int64_t b = 0; b < 40 * (n / 32); b++)
+		for (int k = 0; k < n_scales; k++) {
+			uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
+			memcpy(w + (size_t)b * blk + 2 * (size_t)k, &h, 2);
 		}
+	*rb = (size_t)rb64;
+	return w;
 }
 
-/* Q8_0, Q4_0, Q5_0 and IQ4_NL (64-element units of two blocks, Q8_0 activations): random rows (finite d;
- * Q8_0 quants -128..127), the row getter against to_f32, eng_mdot_kr against vec_dot_q8
- * with the tokens' tables made by eng_q8_tables_fill (4 tokens or more, as ops.c hands
- * them) and without (eng_mdot_kr makes them), bit for bit. */
-static void check_q0(int dots)
+/* rows x n of type at w (rb bytes apart) packed, then each row read back by eng_kr_row_to_f32
+ * against to_f32 (fa, fb: n floats of scratch): the rows that differ (all where no memory). */
+static int rows_read_back(uint32_t type, int64_t n, int rows, const char *w, size_t rb, float *fa, float *fb)
 {
-	static const uint32_t types[] = { ENG_TYPE_Q8_0, ENG_TYPE_Q4_0, ENG_TYPE_Q5_0, ENG_TYPE_IQ4_NL };
-	static const int64_t lengths[] = { 64, 192, 64 * 129 };
+	void *p = NULL;
+	if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows))) {
+		diag("out of memory for %d rows", rows);
+		return rows; /* unchecked rows must not pass */
+	}
+	eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
+	int bad = 0;
+	for (int r = 0; r < rows; r++) {
+		eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
+		eng_kr_row_to_f32(type, n, p, r, fb);
+		bad += memcmp(fa, fb, sizeof(float) * (size_t)n) != 0;
+	}
+	free(p);
+	return bad;
+}
+
+/* One type of 32-element blocks: random rows of n elements (finite scales), the row getter
+ * against to_f32, and (dots) eng_mdot_kr against vec_dot_q8 on 1-9 tokens, bit for bit; with
+ * Q8_0 activations also with the tokens' tables made by eng_q8_tables_fill (4 tokens or more,
+ * as ops.c hands them; without them eng_mdot_kr makes its own). */
+static void check_blocks(uint32_t type, int64_t n, const char *dots)
+{
 	static const int rows_list[] = { 1, 15, 16, 17, 40 };
 	static const int toks[] = { 1, 2, 3, 4, 5, 9 };
-	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
-		for (size_t li = 0; li < 3; li++) {
-			const uint32_t type = types[ti];
-			const int64_t n = lengths[li], nb = n / 32;
-			uint64_t rb64 = 0, xrow = 0;
-			eng_row_size(type, (uint64_t)n, &rb64);
-			eng_row_size(ENG_TYPE_Q8_0, (uint64_t)n, &xrow);
-			const size_t rb = (size_t)rb64, blk = rb / (size_t)nb, xs = (size_t)xrow + 2;
-			char *w = malloc(rb * 40), *x = calloc(9, xs);
-			for (size_t i = 0; i < rb * 40; i++)
-				w[i] = (char)rng_next();
-			for (int64_t b = 0; b < 40 * nb; b++) {
-				uint16_t h = eng_f32_to_f16(rng_sym() * 0.05f);
-				memcpy(w + (size_t)b * blk, &h, 2);
-			}
-			float *tmp = malloc(sizeof(float) * (size_t)n), *fa = malloc(sizeof(float) * (size_t)n),
-			      *fb = malloc(sizeof(float) * (size_t)n);
-			for (int t = 0; t < 9; t++) {
-				for (int64_t i = 0; i < n; i++)
-					tmp[i] = rng_sym() * (float)(1 + t % 3);
-				eng_quantize_row_q8_0(tmp, x + (size_t)t * xs, n);
-			}
-			void *tables = malloc(eng_q8_tables_bytes(type, n, 9) + 64);
-			eng_q8_tables_fill(type, n, x, xs, 0, 9, tables);
-			int bad_rows = 0, bad = 0, bad_t = 0;
-			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
-				const int rows = rows_list[ri];
-				void *p = NULL;
-				if (posix_memalign(&p, 64, eng_kr_matrix_bytes(type, n, rows))) {
-					bad_rows++; /* unchecked rows must not pass */
-					diag("out of memory for %d rows", rows);
-					break;
-				}
-				eng_kr_pack(type, n, rows, w, rb, p, 0, (rows + 15) / 16);
-				for (int r = 0; r < rows; r++) {
-					eng_type_get(type)->to_f32(w + (size_t)r * rb, fa, n);
-					eng_kr_row_to_f32(type, n, p, r, fb);
-					bad_rows += memcmp(fa, fb, sizeof(float) * (size_t)n) != 0;
-				}
-				free(p);
-				for (size_t k = 0; dots && k < sizeof toks / sizeof toks[0]; k++) {
-					bad += compare_kr(type, n, w, rb, rows, x, xs, toks[k]);
-					if (toks[k] >= 4)
-						bad_t += compare_kr_t(type, n, w, rb, rows, x, xs, toks[k], tables);
-				}
-			}
-			char name[200];
-			snprintf(name, sizeof name, "%s n=%lld: eng_kr_row_to_f32 gives to_f32's floats of every row",
-				 eng_type_name(type), (long long)n);
-			is_int(bad_rows, 0, name);
-			if (dots) {
-				snprintf(name, sizeof name,
-					 "%s n=%lld: eng_mdot_kr equals vec_dot_q8 for every rows x tokens shape (its own tables)",
-					 eng_type_name(type), (long long)n);
-				is_int(bad, 0, name);
-				snprintf(name, sizeof name,
-					 "%s n=%lld: eng_mdot_kr equals vec_dot_q8 with eng_q8_tables_fill's tables (4-9 tokens)",
-					 eng_type_name(type), (long long)n);
-				is_int(bad_t, 0, name);
-			}
-			free(tables);
-			free(w);
-			free(x);
-			free(tmp);
-			free(fa);
-			free(fb);
+	const int q8_0 = eng_type_get(type)->vec_dot_type == ENG_TYPE_Q8_0; /* else Q8_1 (d, m) */
+	uint64_t xrow = 0;
+	eng_row_size(q8_0 ? ENG_TYPE_Q8_0 : ENG_TYPE_Q8_1, (uint64_t)n, &xrow);
+	const size_t xs = (size_t)xrow + (q8_0 ? 2 : 4); /* padded strides */
+	size_t rb = 0;
+	char *w = random_blocks(type, n, q8_0 ? 1 : 2, &rb), *x = calloc(9, xs);
+	float *tmp = malloc(sizeof(float) * (size_t)n), *fa = malloc(sizeof(float) * (size_t)n),
+	      *fb = malloc(sizeof(float) * (size_t)n);
+	for (int t = 0; t < 9; t++) {
+		for (int64_t i = 0; i < n; i++)
+			tmp[i] = rng_sym() * (float)(1 + t % 3);
+		(q8_0 ? eng_quantize_row_q8_0 : eng_quantize_row_q8_1)(tmp, x + (size_t)t * xs, n);
+	}
+	void *tables = q8_0 ? malloc(eng_q8_tables_bytes(type, n, 9) + 64) : NULL;
+	if (tables)
+		eng_q8_tables_fill(type, n, x, xs, 0, 9, tables);
+	int bad_rows = 0, bad = 0, bad_t = 0;
+	for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++) {
+		const int rows = rows_list[ri];
+		bad_rows += rows_read_back(type, n, rows, w, rb, fa, fb);
+		for (size_t k = 0; dots && k < sizeof toks / sizeof toks[0]; k++) {
+			bad += compare_kr(type, n, w, rb, rows, x, xs, toks[k]);
+			if (tables && toks[k] >= 4)
+				bad_t += compare_kr_t(type, n, w, rb, rows, x, xs, toks[k], tables);
 		}
+	}
+	char name[200];
+	snprintf(name, sizeof name, "%s n=%lld: eng_kr_row_to_f32 gives to_f32's floats of every row", eng_type_name(type),
+		 (long long)n);
+	is_int(bad_rows, 0, name);
+	if (dots) {
+		snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) for every rows x tokens shape%s",
+			 eng_type_name(type), (long long)n, dots, tables ? " (its own tables)" : "");
+		is_int(bad, 0, name);
+	}
+	if (dots && tables) {
+		snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) with eng_q8_tables_fill's tables",
+			 eng_type_name(type), (long long)n, dots);
+		is_int(bad_t, 0, name);
+	}
+	free(tables);
+	free(w);
+	free(x);
+	free(tmp);
+	free(fa);
+	free(fb);
+}
+
+/* Q4_1 and Q5_1 (32-element units, Q8_1 activations), Q8_0, Q4_0, Q5_0 and IQ4_NL (units of
+ * two blocks, Q8_0 activations; Q8_0's quants -128..127), each on rows of 1, 3 and 129 units. */
+static void check_q1(const char *dots)
+{
+	static const uint32_t types[] = { ENG_TYPE_Q4_1, ENG_TYPE_Q5_1, ENG_TYPE_Q8_0, ENG_TYPE_Q4_0,
+					  ENG_TYPE_Q5_0, ENG_TYPE_IQ4_NL };
+	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+		const int64_t unit = eng_kr_unit_elems(types[ti]);
+		check_blocks(types[ti], unit, dots);
+		check_blocks(types[ti], 3 * unit, dots);
+		check_blocks(types[ti], 129 * unit, dots);
+	}
 }
 
 /* ---- the model: repacked against in place ---- */
@@ -574,7 +535,6 @@ int main(void)
 	check_layout();
 	if (!eng_cpu_has_vnni()) {
 		check_q1(NULL);
-		check_q0(0);
 		skip("no AVX-512 VNNI on this CPU: weights are not repacked here (kernels_kr.c not run)",
 		     "eng_mdot_kr against vec_dot_q8");
 		skip("no AVX-512 VNNI on this CPU", "models repacked and in place");
@@ -584,12 +544,10 @@ int main(void)
 							 : "shifts and masks (no GFNI on this CPU)");
 	check_kernels(eng_kr_has_gfni() ? "VNNI single-row dots, GFNI" : "VNNI single-row dots");
 	check_q1(eng_kr_has_gfni() ? "GFNI" : "no GFNI");
-	check_q0(1);
 	if (eng_kr_has_gfni()) {
 		eng_kr_gfni_disable(1);
 		check_kernels("VNNI single-row dots, no GFNI");
 		check_q1("no GFNI");
-		check_q0(1);
 		eng_kr_gfni_disable(0);
 	}
 	eng_cpu_vnni_disable(1);
