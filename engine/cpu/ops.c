@@ -38,7 +38,6 @@ static inline float round_f16(float x)
 	return eng_f16_to_f32(eng_f32_to_f16(x));
 }
 
-
 /* ---- the pool for the cheap ops ----
  *
  * The elementwise ops (in chunks of ELT_CHUNK elements) and the per-token ones
@@ -234,10 +233,10 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 	}
 	if (w->layout == ENG_LAYOUT_KR16) { /* repack.c made it only where q8 activations are used */
 		j.xq = ex->xq;
-		/* Q8_0 and Q4_0: the tokens' block scales and sums once (eng_mdot_kr makes them
-		 * itself where there are none: fewer than 4 tokens) */
+		/* the Q8_0-activation types: the tokens' block scales and sums once (eng_mdot_kr
+		 * makes them itself where there are none: fewer than 4 tokens) */
 		const size_t rows = ((size_t)n_tok * j.xq_row_bytes + 63) / 64 * 64,
-			     tb = eng_q8_tables_bytes(w->type, (int64_t)w->ne0, n_tok);
+			     tb = eng_kr_q0(w->type) ? eng_q8_tables_bytes(w->type, (int64_t)w->ne0, n_tok) : 0;
 		if (tb && rows + tb <= ex->xq_size)
 			j.tables = (char *)ex->xq + rows;
 		mm_prepare(ex, &j);
