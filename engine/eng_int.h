@@ -288,7 +288,7 @@ enum eng_phase { ENG_PHASE_PREFILL = 0, ENG_PHASE_DECODE = 1, ENG_PHASE_SCORE = 
  * all slots), n_embd_kv = n_head_kv * head_dim elements a row (f16 or f32 per
  * exec->kv_f16), each buffer room for n_pad rows (n_ctx rounded up to 16). A device
  * backend keeps rows of n_embd_kv elements one after the other. The CPU backend keeps
- * each layer head-major (cpu/ops.c writes it, cpu/attention.c and cpu/attn_kt.c read it):
+ * each layer head-major (cpu/kvcache.c writes it, cpu/attention.c and cpu/attn_kt.c read it):
  * kv head h's values are rows of head_dim elements at v + (h * n_pad + r) * head_dim,
  * its keys blocks of 16 rows transposed at k + h * n_pad * head_dim, element d of row
  * 16b + j at 16b * head_dim + 16d + j, so that one 512-bit vector holds element d of
