@@ -149,9 +149,11 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 void eng_weights_release(struct eng_weights *w);
 
 /* The CPU backend's weights (engine/cpu/repack.c): on an AVX-512 VNNI CPU, unless
- * m->no_repack or MERILO_NO_REPACK=1, a copy of m->w whose Q2_K..Q6_K, IQ4_XS, Q4_1 and Q5_1 matrices are
- * repacked into 16-row blocks (the matmul's results keep their bits); m->wx points at
- * the weights to use. MRL_ENOMEM naming the file when the copy does not fit. */
+ * m->no_repack or MERILO_NO_REPACK=1, a copy of m->w whose Q2_K..Q6_K, IQ4_XS, Q4_1, Q5_1,
+ * Q8_0, Q4_0, Q5_0 and IQ4_NL matrices are repacked into 16-row blocks (the matmul's
+ * results keep their bits); m->wx points at the weights to use. Where the copy is bigger
+ * than the memory available the rows are read in place; MRL_ENOMEM naming the file when
+ * its allocation fails. */
 int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err);
 void eng_cpu_weights_close(struct eng_model *m);
 

@@ -18,7 +18,9 @@
  *    Q6_K, IQ4_XS, Q4_1, Q5_1, Q8_0, Q4_0, Q5_0 and IQ4_NL files, and a synthetic Q4_K_M model whose output matrix,
  *    Q6_K, is tied to the token embedding): logits of
  *    a 40-token prompt (a 33-token batch, then single tokens) with the weights repacked
- *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit.
+ *    and read in place (eng_open_opts.no_repack), on 1 and 2 threads: bit for bit; and
+ *    where the copy would not fit the memory available ($MERILO_MEM_AVAILABLE standing
+ *    in for /proc/meminfo), nothing is repacked and the logits are the same.
  */
 #include "tests/tap.h"
 #define TEST_RNG_SEED 11
@@ -524,6 +526,16 @@ static void check_models(void)
 		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
 		is_int(rc ? -1 : memcmp(a, b, sizeof(float) * (size_t)nv * 40) || memcmp(a, c, sizeof(float) * (size_t)nv * 40),
 		       0, name);
+		if (strcmp(files[i], "smollm2-q8_0.gguf") == 0) { /* a copy bigger than the memory available */
+			float *d = NULL;
+			size_t krd = 1;
+			setenv("MERILO_MEM_AVAILABLE", "1000000", 1);
+			int rd = logits_of(path, false, 2, &d, &nv, &krd);
+			unsetenv("MERILO_MEM_AVAILABLE");
+			ok(!rd && krd == 0 && !rc && memcmp(a, d, sizeof(float) * (size_t)nv * 40) == 0,
+			   "smollm2-q8_0.gguf, 1 MB available: read in place (nothing repacked), the same logits");
+			free(d);
+		}
 		free(a);
 		free(b);
 		free(c);

@@ -10,12 +10,13 @@
  * weights. The token embedding is repacked only as a tied output matrix (Llama 3.2,
  * Gemma 2): then ops.c reads the rows of ids back from the blocks (eng_kr_row_to_f32:
  * the file's block rebuilt, then the type's to_f32, so the same floats). Where the CPU
- * has no AVX-512 VNNI (kernels_kr.c's kernels need it), or the caller asked for rows,
- * m->wx is m->w.
+ * has no AVX-512 VNNI (kernels_kr.c's kernels need it), the caller asked for rows, or
+ * the copy would not fit the memory available (/proc/meminfo MemAvailable), m->wx is m->w.
  */
 #include "engine/cpu/repack.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +583,26 @@ static void drop_pages(const void *p, size_t bytes)
 		madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* Bytes of memory the kernel says are available (/proc/meminfo MemAvailable), or
+ * SIZE_MAX where that cannot be read; $MERILO_MEM_AVAILABLE (bytes) stands in for it
+ * (tests). */
+static size_t mem_available(void)
+{
+	const char *env = getenv("MERILO_MEM_AVAILABLE");
+	if (env && *env)
+		return (size_t)strtoull(env, NULL, 10);
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return SIZE_MAX;
+	char line[256];
+	unsigned long long kb = 0;
+	bool found = false;
+	while (!found && fgets(line, sizeof line, f))
+		found = sscanf(line, "MemAvailable: %llu kB", &kb) == 1;
+	fclose(f);
+	return found && kb < SIZE_MAX / 1024 ? (size_t)kb * 1024 : SIZE_MAX;
+}
+
 static bool repack_wanted(const struct eng_model *m)
 {
 	const char *env = getenv("MERILO_NO_REPACK");
@@ -608,12 +629,16 @@ int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += eng_kr_matrix_bytes(ts[i]->type, (int64_t)ts[i]->ne0, (int64_t)ts[i]->ne1);
-	if (n == 0 || posix_memalign(&m->kr_mem, 64, total)) {
+	/* a copy bigger than the memory there is would be paged out, or killed, where the
+	 * file's own pages can always be read again: then the rows are read in place (the
+	 * same results, decode slower) */
+	const bool fits = total <= mem_available();
+	if (n == 0 || !fits || posix_memalign(&m->kr_mem, 64, total)) {
 		m->kr_mem = NULL;
 		free(ts);
 		free(layers);
 		m->wr.layers = NULL;
-		if (n == 0)
+		if (n == 0 || !fits)
 			return 0;
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory repacking the quantized weights (%zu MiB; "
 				   "MERILO_NO_REPACK=1 reads them in place)", m->path, total >> 20);
