@@ -25,6 +25,10 @@
 #define OPS_F16C 0
 #endif
 
+#ifndef ATT_BY_KV_HEAD /* 0: every call by (head, group of tokens), for A/B runs */
+#define ATT_BY_KV_HEAD 1
+#endif
+
 struct att_job {
 	struct eng_exec *ex;
 	const struct eng_kv *kv;
@@ -263,8 +267,9 @@ static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv
  * queries share the call (attn_kt.c), so every output
  * has the bits of the query alone (with the f16 cache q is rounded to f16 too, so the
  * products are exact and the fused kernel has the same bits). */
-static void att_group(const struct att_job *j, int t0, int nq, int h, float *scores, float *qr)
+static void att_group(const struct att_job *j, int t0, int nq, int h, int dh, float *scores, float *qr)
 {
+	const int dt = 1 - dh; /* query i: token t0 + i dt, head h + i dh */
 	struct eng_exec *ex = j->ex;
 	const int hd = j->head_dim, kvh = h / (j->n_head / j->n_head_kv);
 	const size_t sstride = ex->n_ctx, elt = ex->kv_f16 ? sizeof(uint16_t) : sizeof(float);
@@ -272,10 +277,10 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 	const char *kh = (const char *)j->kv->k[j->il] + (size_t)kvh * hs, *vh = (const char *)j->kv->v[j->il] + (size_t)kvh * hs;
 	uint32_t lo, hi, unused;
 	att_keys(j, t0, &lo, &unused);
-	att_keys(j, t0 + nq - 1, &unused, &hi);
+	att_keys(j, t0 + (nq - 1) * dt, &unused, &hi);
 	const size_t slot = j->base ? (size_t)j->base[t0] : 0;
 	for (int i = 0; i < nq; i++) {
-		const float *q = j->q + ((size_t)(t0 + i) * j->n_head + h) * hd;
+		const float *q = j->q + ((size_t)(t0 + i * dt) * j->n_head + h + i * dh) * hd;
 		if (ex->kv_f16)
 			eng_round_f16_row(q, qr + (size_t)i * hd, (size_t)hd);
 		else
@@ -288,11 +293,11 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 	bool same_first = true;
 	for (int i = 0; i < nq; i++) {
 		uint32_t end;
-		att_keys(j, t0 + i, &first[i], &end);
+		att_keys(j, t0 + i * dt, &first[i], &end);
 		n_kv[i] = end - first[i];
 		sc[i] = scores + (size_t)i * sstride + (first[i] - lo);
 		w[i] = sc[i];
-		o[i] = j->out + ((size_t)(t0 + i) * j->n_head + h) * hd;
+		o[i] = j->out + ((size_t)(t0 + i * dt) * j->n_head + h + i * dh) * hd;
 		same_first = same_first && first[i] == first[0];
 	}
 	att_softmax(j, sc, n_kv, nq);
@@ -312,6 +317,15 @@ static void att_group(const struct att_job *j, int t0, int nq, int h, float *sco
 	}
 }
 
+/* Whether tokens t0 .. t0 + nq - 1 share their slot at consecutive positions. */
+static bool att_chained(const struct att_job *j, int t0, int nq)
+{
+	bool chained = true;
+	for (int i = 1; j->pos && i < nq; i++)
+		chained = chained && j->base[t0 + i] == j->base[t0] && j->pos[t0 + i] == j->pos[t0] + (uint32_t)i;
+	return chained;
+}
+
 /* Items are (head, group of ENG_ATT_QUERIES tokens), heads outer: a thread's run of items
  * reads one kv head's keys and values again and again, from L2 (with the groups outer,
  * every item read another head's, and a layer's K and V of 1024 positions, 1.5 MB each at
@@ -327,20 +341,48 @@ static void att_task(void *arg, int64_t i0, int64_t i1, int tid)
 	for (int64_t item = i0; item < i1; item++) {
 		const int t0 = (int)(item % n_groups) * ENG_ATT_QUERIES, h = (int)(item / n_groups);
 		const int nq = j->n_tok - t0 < ENG_ATT_QUERIES ? j->n_tok - t0 : ENG_ATT_QUERIES;
-		bool chained = true;
-		for (int i = 1; j->pos && i < nq; i++)
-			chained = chained && j->base[t0 + i] == j->base[t0] && j->pos[t0 + i] == j->pos[t0] + (uint32_t)i;
-		if (chained)
-			att_group(j, t0, nq, h, scores, qr);
+		if (att_chained(j, t0, nq))
+			att_group(j, t0, nq, h, 0, scores, qr);
 		else
 			for (int i = 0; i < nq; i++)
-				att_group(j, t0 + i, 1, h, scores, qr);
+				att_group(j, t0 + i, 1, h, 0, scores, qr);
 	}
 }
 
-/* One item per (head, group of ENG_ATT_QUERIES tokens). */
+/* Items (kv head, token, chunk of up to ENG_ATT_QUERIES of the kv head's query heads),
+ * kv heads outer: the query heads that share a kv head (grouped-query attention) see the
+ * same keys, so they go as one group, each key and value read once for all of them. */
+static void att_heads_task(void *arg, int64_t i0, int64_t i1, int tid)
+{
+	struct att_job *j = arg;
+	struct eng_exec *ex = j->ex;
+	float *scores = ex->scores + (size_t)tid * ex->scores_stride;
+	float *qr = scores + (size_t)ENG_ATT_QUERIES * ex->n_ctx;
+	const int g = j->n_head / j->n_head_kv, n_chunks = (g + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
+	for (int64_t item = i0; item < i1; item++) {
+		const int c = (int)(item % n_chunks), t = (int)(item / n_chunks % j->n_tok),
+			  kvh = (int)(item / n_chunks / j->n_tok);
+		const int nq = g - c * ENG_ATT_QUERIES < ENG_ATT_QUERIES ? g - c * ENG_ATT_QUERIES : ENG_ATT_QUERIES;
+		att_group(j, t, nq, kvh * g + c * ENG_ATT_QUERIES, 1, scores, qr);
+	}
+}
+
+/* With grouped-query attention, a call none of whose groups of ENG_ATT_QUERIES tokens
+ * follow each other in one slot (a decode step, one sequence or several) takes its
+ * queries by kv head (att_heads_task); the others by (head, group of tokens). Either way
+ * each output has the bits of its query alone. */
 static void att_run(struct att_job *j)
 {
+	bool chained = false;
+	for (int t0 = 0; t0 < j->n_tok && !chained; t0 += ENG_ATT_QUERIES)
+		chained = att_chained(j, t0, j->n_tok - t0 < ENG_ATT_QUERIES ? j->n_tok - t0 : ENG_ATT_QUERIES) &&
+			  j->n_tok - t0 > 1;
+	if (!chained && j->n_head > j->n_head_kv && ATT_BY_KV_HEAD) {
+		const int g = j->n_head / j->n_head_kv;
+		eng_pool_run(j->ex->pool, att_heads_task, j,
+			     (int64_t)j->n_head_kv * j->n_tok * ((g + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES));
+		return;
+	}
 	const int64_t n_groups = (j->n_tok + ENG_ATT_QUERIES - 1) / ENG_ATT_QUERIES;
 	eng_pool_run(j->ex->pool, att_task, j, n_groups * j->n_head);
 }
