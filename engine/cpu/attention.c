@@ -3,7 +3,9 @@
  * Causal grouped-query attention over the KV cache, as ops.c's header describes for the
  * whole backend: the query and the attention weights rounded to f16 with the f16 cache,
  * softmax summing exp in double. Items are (group of up to ENG_ATT_QUERIES consecutive
- * tokens of one sequence, head) pairs; a group's queries dot the keys of its key range
+ * tokens of one sequence, head) pairs, or, in a decode step of a model with grouped-query
+ * attention, (kv head, token, up to ENG_ATT_QUERIES of the query heads that share the kv
+ * head); a group's queries dot the keys of its key range
  * in one call (attn_kt.c, on the cache's transposed keys), then each query's softmax,
  * then the weighted sums of the V rows. Every score and sum has the bits of the query alone.
  * The cache is head-major (struct eng_kv): a head's keys and its values are each one
