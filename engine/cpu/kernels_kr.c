@@ -81,22 +81,40 @@ KR_INLINE __m512i with_high(__m512i v, __m512i hb, __m512i m4)
 	return _mm512_ternarylogic_epi32(v, hb, m4, 0xec);
 }
 
-/* The 64-byte vector at qv (a chunk pair: its low nibbles elements off..off + 3 of 16 rows,
- * its high nibbles off + 4..off + 7; Q4_K/Q5_K/Q4_1/Q5_1) x NT tokens' activation quants at
- * y[t], added to p[t]; q5: the fifth bits are bits k and k + 1 of h's bytes. */
-KR_INLINE void nib_pair(const void *qv, __m512i h, int k, const int8_t *const *y, int off, __m512i *p, const int NT,
-			const int q5, const int gf)
+/* How a chunk pair's nibbles become quants: as they are (Q4_K, Q4_1, Q4_0), with fifth bits
+ * (Q5_K, Q5_1, Q5_0), or as indices into the IQ4_NL levels + 128 (IQ4_NL). */
+enum { NIB_PLAIN = 0, NIB_Q5 = 1, NIB_IQ4 = 2 };
+
+/* The 64-byte vector at qv (a chunk pair of 16 rows) as two vectors of unsigned quants: lo
+ * from its low nibbles, hi from its high; NIB_Q5: with the fifth bits k and k + 1 of h's
+ * bytes; NIB_IQ4: each looked up (vpshufb) in the levels + 128. */
+KR_INLINE void nib_unpack(const void *qv, __m512i h, int k, const int mode, const int gf, __m512i *lo, __m512i *hi)
 {
 	const __m512i m4 = _mm512_set1_epi8(0x0f);
 	const __m512i v = _mm512_load_si512(qv);
-	__m512i lo, hi;
-	if (q5) {
-		lo = with_high(v, high_bits(h, k, 0, gf), m4);
-		hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, k + 1, 0, gf), m4);
-	} else {
-		lo = _mm512_and_si512(v, m4);
-		hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+	if (mode == NIB_Q5) {
+		*lo = with_high(v, high_bits(h, k, 0, gf), m4);
+		*hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, k + 1, 0, gf), m4);
+		return;
 	}
+	*lo = _mm512_and_si512(v, m4);
+	*hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+	if (mode == NIB_IQ4) {
+		const __m512i lut = _mm512_broadcast_i32x4(
+			_mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values), _mm_set1_epi8((char)0x80)));
+		*lo = _mm512_shuffle_epi8(lut, *lo);
+		*hi = _mm512_shuffle_epi8(lut, *hi);
+	}
+}
+
+/* The chunk pair at qv (its low nibbles elements off..off + 3 of 16 rows, its high
+ * nibbles off + 4..off + 7; unpacked as mode says) x NT tokens' activation quants at
+ * y[t], added to p[t]. */
+KR_INLINE void nib_pair(const void *qv, __m512i h, int k, const int8_t *const *y, int off, __m512i *p, const int NT,
+			const int mode, const int gf)
+{
+	__m512i lo, hi;
+	nib_unpack(qv, h, k, mode, gf, &lo, &hi);
 	for (int t = 0; t < NT; t++) {
 		p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(y[t], off));
 		p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(y[t], off + 4));
@@ -343,32 +361,9 @@ KR_INLINE void krq1(int64_t nb, const void *blk, const struct eng_block_q8_1 *co
 	}
 }
 
-/* The units' kinds (repack.h): Q8_0's bytes, or 4-bit chunk pairs (Q4_0; Q5_0 with its fifth
- * bits; IQ4_NL's indices looked up in the levels + 128). */
-enum { Q0_Q8, Q0_Q4, Q0_Q5, Q0_IQ4 };
-
-/* One block (k = 0, 1) of a Q4_0 / Q5_0 / IQ4_NL unit's 4-bit chunk pairs q[4k .. 4k + 3]
- * (Q5_0: its fifth bits h) x NT tokens' quants y, added to p. */
-KR_INLINE void q0_nibbles(const uint8_t (*q)[64], __m512i h, const int8_t *const *y, __m512i *p, const int NT,
-			  const int kind, const int gf)
-{
-	const __m512i m4 = _mm512_set1_epi8(0x0f);
-	const __m512i lut = _mm512_broadcast_i32x4(_mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values),
-								_mm_set1_epi8((char)0x80)));
-	for (int c = 0; c < 4; c++) {
-		if (kind != Q0_IQ4) {
-			nib_pair(q[c], h, 2 * c, y, 8 * c, p, NT, kind == Q0_Q5, gf);
-			continue;
-		}
-		const __m512i v = _mm512_load_si512((const void *)q[c]);
-		const __m512i lo = _mm512_shuffle_epi8(lut, _mm512_and_si512(v, m4));
-		const __m512i hi = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4));
-		for (int t = 0; t < NT; t++) {
-			p[t] = _mm512_dpbusd_epi32(p[t], lo, y4(y[t], 8 * c));
-			p[t] = _mm512_dpbusd_epi32(p[t], hi, y4(y[t], 8 * c + 4));
-		}
-	}
-}
+/* The units' kinds (repack.h): 4-bit chunk pairs unpacked as nib_unpack's modes (Q4_0;
+ * Q5_0 with its fifth bits; IQ4_NL's indices looked up in the levels + 128), or Q8_0's bytes. */
+enum { Q0_Q4 = NIB_PLAIN, Q0_Q5 = NIB_Q5, Q0_IQ4 = NIB_IQ4, Q0_Q8 };
 
 /* Q8_0, Q4_0, Q5_0 or IQ4_NL (kind): nb units (two blocks each) of one 16-row block x NT
  * tokens of Q8_0 activations; grp is their group of eng_q8_tables_fill's tables
@@ -401,9 +396,10 @@ KR_INLINE void krq0(int64_t nb, const void *blk, const struct eng_block_q8_0 *co
 						p[t] = _mm512_dpbusd_epi32(p[t], v, y4(y[t], 4 * g));
 				}
 			else
-				q0_nibbles(b4->q + 4 * k,
-					   kind == Q0_Q5 ? _mm512_load_si512((const void *)b5->qh[k]) : _mm512_setzero_si512(), y, p,
-					   NT, kind, gf);
+				for (int c = 0; c < 4; c++)
+					nib_pair(b4->q[4 * k + c],
+						 kind == Q0_Q5 ? _mm512_load_si512((const void *)b5->qh[k]) : _mm512_setzero_si512(),
+						 2 * c, y, 8 * c, p, NT, kind, gf);
 			const uint16_t *dh = kind == Q0_Q8 ? b8->d[k] : kind == Q0_Q5 ? b5->d[k] : b4->d[k];
 			const __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)dh));
 			for (int t = 0; t < NT; t++) {
@@ -422,9 +418,6 @@ KR_INLINE void krq0(int64_t nb, const void *blk, const struct eng_block_q8_0 *co
  * krq0's integers and float steps (the same bits). */
 KR_INLINE void kr_unpack16(int64_t nu, const void *blk, uint8_t *pk, const int kind, const int gf)
 {
-	const __m512i m4 = _mm512_set1_epi8(0x0f);
-	const __m512i lut = _mm512_broadcast_i32x4(_mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values),
-								_mm_set1_epi8((char)0x80)));
 	const size_t ub = kind == Q0_Q5 ? sizeof(struct kr_q50) : sizeof(struct kr_q40);
 	for (int64_t iu = 0; iu < nu; iu++) {
 		const struct kr_q40 *b4 = (const void *)((const char *)blk + (size_t)iu * ub);
@@ -433,15 +426,8 @@ KR_INLINE void kr_unpack16(int64_t nu, const void *blk, uint8_t *pk, const int k
 			uint8_t *b = pk + (size_t)(2 * iu + k) * ENG_ILV16_BLOCK;
 			const __m512i h = kind == Q0_Q5 ? _mm512_load_si512((const void *)b5->qh[k]) : _mm512_setzero_si512();
 			for (int c = 0; c < 4; c++) {
-				const __m512i v = _mm512_load_si512((const void *)b4->q[4 * k + c]);
-				__m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-				if (kind == Q0_Q5) {
-					lo = with_high(v, high_bits(h, 2 * c, 0, gf), m4);
-					hi = with_high(_mm512_srli_epi16(v, 4), high_bits(h, 2 * c + 1, 0, gf), m4);
-				} else if (kind == Q0_IQ4) {
-					lo = _mm512_shuffle_epi8(lut, lo);
-					hi = _mm512_shuffle_epi8(lut, hi);
-				}
+				__m512i lo, hi;
+				nib_unpack(b4->q[4 * k + c], h, 2 * c, kind, gf, &lo, &hi);
 				_mm512_store_si512((void *)(b + 128 * c), lo);
 				_mm512_store_si512((void *)(b + 128 * c + 64), hi);
 			}
@@ -479,7 +465,7 @@ KR_INLINE void kr_rows_ilv(int64_t n, const void *w, int n_rows, const void *xq,
 }
 
 /* One 16-row block x NT tokens from t0 into out (lanes past nr not stored); grp: the
- * tokens' table group (Q8_0, Q4_0). */
+ * tokens' table group (the Q8_0-activation types). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
 		       const float *grp, float *out, size_t out_stride, const int NT, const int gf)
 {
@@ -552,28 +538,18 @@ KR_INLINE void kr_rows(uint32_t type, int64_t n, const void *w, int n_rows, cons
 	}
 }
 
-/* Q8_0 / Q4_0 / Q5_0 / IQ4_NL tokens without tables: eng_q8_tables_fill's group for tokens t0 .. t0 + nt - 1
- * (nt <= 4) made into grp (16 floats a block), then the rows. */
+/* Q8_0 / Q4_0 / Q5_0 / IQ4_NL tokens without tables: eng_q8_tables_fill's group for tokens
+ * t0 .. t0 + 3 made into grp, then the rows (repack.c repacks rows of up to 512 blocks,
+ * the tables' limit). */
 KR_INLINE void kr_rows_own(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
 			   int n_tok, float *out, size_t out_stride, const int gf)
 {
-	const int64_t nbl = n / 32;
-	const int32_t bias = type == ENG_TYPE_Q4_0 ? 8 : type == ENG_TYPE_Q5_0 ? 16 : 128; /* Q8_0, IQ4_NL: 128 */
 	_Alignas(64) float grp[16 * 512];
 	for (int t0 = 0; t0 < n_tok; t0 += KR_T) {
 		const int nt = n_tok - t0 < KR_T ? n_tok - t0 : KR_T;
-		for (int t = 0; t < nt; t++) {
-			const struct eng_block_q8_0 *x = (const void *)((const char *)xq + (size_t)(t0 + t) * x_stride);
-			for (int64_t ib = 0; ib < nbl; ib++) {
-				int32_t sum = 0;
-				for (int k = 0; k < 32; k++)
-					sum += x[ib].qs[k];
-				grp[8 * ib + 2 * t] = eng_f16_to_f32(x[ib].d);
-				memcpy(&grp[8 * nbl + 8 * ib + 2 * t], &(int32_t){ bias * sum }, sizeof(int32_t));
-			}
-		}
-		kr_rows(type, n, w, n_rows, (const char *)xq + (size_t)t0 * x_stride, x_stride, nt, grp,
-			out + (size_t)t0 * out_stride, out_stride, gf);
+		const char *x = (const char *)xq + (size_t)t0 * x_stride;
+		eng_q8_tables_fill(type, n, x, x_stride, 0, nt, grp);
+		kr_rows(type, n, w, n_rows, x, x_stride, nt, grp, out + (size_t)t0 * out_stride, out_stride, gf);
 	}
 }
 
