@@ -441,70 +441,74 @@ static void file_block(uint32_t type, const uint8_t *sb, int r, void *out)
 	}
 }
 
+/* Row r's 32 quants of a 32-element block from 4-bit chunk pairs q[0..3] (repack.h) and,
+ * where qh, its fifth bits (Q5_1 / Q5_0 layout). */
+static void block_quants(const uint8_t (*q)[64], const uint8_t *qh, int r, uint8_t e[32])
+{
+	for (int i = 0; i < 32; i++) {
+		e[i] = (uint8_t)((q[i / 8][4 * r + i % 4] >> (4 * ((i % 8) / 4))) & 15);
+		if (qh)
+			e[i] |= (uint8_t)(((qh[4 * r + i % 4] >> (i / 4)) & 1) << 4);
+	}
+}
+
+/* 32 quants e (0..15, or 0..31 with qh) as the file's qs (low nibbles elements 0..15, high
+ * 16..31) and, where qh, its 32 fifth bits. */
+static void file_quants(const uint8_t e[32], uint8_t qs[16], uint8_t qh[4])
+{
+	uint32_t h = 0;
+	for (int l = 0; l < 16; l++) {
+		qs[l] = (uint8_t)((e[l] & 15) | (e[l + 16] & 15) << 4);
+		h |= (uint32_t)(e[l] >> 4) << l | (uint32_t)(e[l + 16] >> 4) << (l + 16);
+	}
+	if (qh)
+		memcpy(qh, &h, 4);
+}
+
 /* Q4_1 / Q5_1: row r of the unit sb as the file's block. */
 static void file_block_q1(uint32_t type, const uint8_t *sb, int r, void *out)
 {
-	const int q5 = type == ENG_TYPE_Q5_1;
+	const struct kr_q41 *k4 = (const void *)sb;
+	const struct kr_q51 *k5 = (const void *)sb;
 	uint8_t e[32];
-	for (int i = 0; i < 32; i++) {
-		e[i] = (uint8_t)((sb[64 * (i / 8) + 4 * r + i % 4] >> (4 * ((i % 8) / 4))) & 15);
-		if (q5)
-			e[i] |= (uint8_t)(((((const struct kr_q51 *)(const void *)sb)->qh[4 * r + i % 4] >> (i / 4)) & 1) << 4);
-	}
-	struct blk_q4_1 *b4 = out;
-	struct blk_q5_1 *b5 = out;
-	uint32_t qh = 0;
-	for (int l = 0; l < 16; l++) {
-		(q5 ? b5->qs : b4->qs)[l] = (uint8_t)((e[l] & 15) | (e[l + 16] & 15) << 4);
-		qh |= (uint32_t)(e[l] >> 4) << l | (uint32_t)(e[l + 16] >> 4) << (l + 16);
-	}
-	if (q5) {
-		const struct kr_q51 *k = (const void *)sb;
-		memcpy(b5->qh, &qh, 4);
-		b5->d = k->d[r];
-		b5->m = k->m[r];
+	if (type == ENG_TYPE_Q5_1) {
+		struct blk_q5_1 *b = out;
+		block_quants(k5->q, k5->qh, r, e);
+		file_quants(e, b->qs, b->qh);
+		b->d = k5->d[r];
+		b->m = k5->m[r];
 	} else {
-		const struct kr_q41 *k = (const void *)sb;
-		b4->d = k->d[r];
-		b4->m = k->m[r];
+		struct blk_q4_1 *b = out;
+		block_quants(k4->q, NULL, r, e);
+		file_quants(e, b->qs, NULL);
+		b->d = k4->d[r];
+		b->m = k4->m[r];
 	}
 }
 
 /* Q8_0 / Q4_0 / Q5_0 / IQ4_NL: row r of the unit sb as the file's two blocks. */
 static void file_blocks_q0(uint32_t type, const uint8_t *sb, int r, void *out)
 {
+	const struct kr_q80 *u8 = (const void *)sb;
+	const struct kr_q40 *u4 = (const void *)sb;
+	const struct kr_q50 *u5 = (const void *)sb;
 	for (int k = 0; k < 2; k++) {
+		uint8_t e[32];
 		if (type == ENG_TYPE_Q8_0) {
-			const struct kr_q80 *u = (const void *)sb;
 			struct eng_block_q8_0 *b = (struct eng_block_q8_0 *)out + k;
 			for (int i = 0; i < 32; i++)
-				b->qs[i] = (int8_t)(u->q[(32 * k + i) / 4][4 * r + i % 4] - 128);
-			b->d = u->d[k][r];
-			continue;
-		}
-		const struct kr_q40 *u = (const void *)sb; /* Q5_0's q and d at the same places but d */
-		const struct kr_q50 *u5 = (const void *)sb;
-		uint8_t e[32];
-		for (int i = 0; i < 32; i++) {
-			const int c = (32 * k + i) / 8, hi = ((32 * k + i) % 8) / 4;
-			e[i] = (uint8_t)((u->q[c][4 * r + i % 4] >> (4 * hi)) & 15);
-			if (type == ENG_TYPE_Q5_0)
-				e[i] |= (uint8_t)(((u5->qh[k][4 * r + i % 4] >> (i / 4)) & 1) << 4);
-		}
-		if (type == ENG_TYPE_Q5_0) {
+				b->qs[i] = (int8_t)(u8->q[(32 * k + i) / 4][4 * r + i % 4] - 128);
+			b->d = u8->d[k][r];
+		} else if (type == ENG_TYPE_Q5_0) {
 			struct blk_q5_0 *b = (struct blk_q5_0 *)out + k;
-			uint32_t qh = 0;
-			for (int l = 0; l < 16; l++) {
-				b->qs[l] = (uint8_t)((e[l] & 15) | (e[l + 16] & 15) << 4);
-				qh |= (uint32_t)(e[l] >> 4) << l | (uint32_t)(e[l + 16] >> 4) << (l + 16);
-			}
-			memcpy(b->qh, &qh, 4);
+			block_quants(u5->q + 4 * k, u5->qh[k], r, e);
+			file_quants(e, b->qs, b->qh);
 			b->d = u5->d[k][r];
-		} else {
+		} else { /* Q4_0, IQ4_NL: the same block layout */
 			struct eng_block_q4_0 *b = (struct eng_block_q4_0 *)out + k;
-			for (int l = 0; l < 16; l++)
-				b->qs[l] = (uint8_t)(e[l] | e[l + 16] << 4);
-			b->d = u->d[k][r];
+			block_quants(u4->q + 4 * k, NULL, r, e);
+			file_quants(e, b->qs, NULL);
+			b->d = u4->d[k][r];
 		}
 	}
 }
