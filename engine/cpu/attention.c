@@ -261,21 +261,21 @@ static void wsum_f16(int hd, int nq, const float *const *w, const uint32_t *n_kv
 	}
 }
 
-/* Tokens t0 .. t0+nq-1 of head h, which share their slot and follow each other
- * (positions p, p+1, ...): the scores of the group's key range for the nq queries
- * (each key read once for all of them), then each query's softmax, then the weighted
- * sums of V rows over each query's keys (with the f16 cache and a common first key,
- * all queries at once: wsum_f16). A score is the row kernels' dot whatever keys and
- * queries share the call (attn_kt.c), so every output
- * has the bits of the query alone (with the f16 cache q is rounded to f16 too, so the
- * products are exact and the fused kernel has the same bits). */
+/* nq queries of one kv head: with dh 0, tokens t0 .. t0+nq-1 of head h, which share their
+ * slot and follow each other (positions p, p+1, ...); with dh 1, heads h .. h+nq-1 (of one
+ * kv head) of token t0. The scores of the group's key range for the nq queries (each key
+ * read once for all of them), then each query's softmax, then the weighted sums of V rows
+ * over each query's keys (with the f16 cache and a common first key, all queries at once:
+ * wsum_f16). A score is the row kernels' dot whatever keys and queries share the call
+ * (attn_kt.c), so every output has the bits of the query alone (with the f16 cache q is
+ * rounded to f16 too, so the products are exact and the fused kernel has the same bits). */
 static void att_group(const struct att_job *j, int t0, int nq, int h, int dh, float *scores, float *qr)
 {
 	const int dt = 1 - dh; /* query i: token t0 + i dt, head h + i dh */
 	struct eng_exec *ex = j->ex;
 	const int hd = j->head_dim, kvh = h / (j->n_head / j->n_head_kv);
-	const size_t sstride = ex->n_ctx, elt = ex->kv_f16 ? sizeof(uint16_t) : sizeof(float);
-	const size_t hs = (size_t)j->kv->n_pad * (size_t)hd * elt; /* bytes of a kv head's keys (or values) */
+	const size_t sstride = ex->n_ctx;
+	const size_t hs = eng_kv_head_bytes(j->kv, ex->kv_f16);
 	const char *kh = (const char *)j->kv->k[j->il] + (size_t)kvh * hs, *vh = (const char *)j->kv->v[j->il] + (size_t)kvh * hs;
 	uint32_t lo, hi, unused;
 	att_keys(j, t0, &lo, &unused);
@@ -375,10 +375,9 @@ static void att_heads_task(void *arg, int64_t i0, int64_t i1, int tid)
  * each output has the bits of its query alone. */
 static void att_run(struct att_job *j)
 {
-	bool chained = false;
-	for (int t0 = 0; t0 < j->n_tok && !chained; t0 += ENG_ATT_QUERIES)
-		chained = att_chained(j, t0, j->n_tok - t0 < ENG_ATT_QUERIES ? j->n_tok - t0 : ENG_ATT_QUERIES) &&
-			  j->n_tok - t0 > 1;
+	bool chained = false; /* some group of 2 or more tokens that att_task takes together */
+	for (int t0 = 0; t0 + 1 < j->n_tok && !chained; t0 += ENG_ATT_QUERIES)
+		chained = att_chained(j, t0, j->n_tok - t0 < ENG_ATT_QUERIES ? j->n_tok - t0 : ENG_ATT_QUERIES);
 	if (!chained && j->n_head > j->n_head_kv && ATT_BY_KV_HEAD) {
 		const int g = j->n_head / j->n_head_kv;
 		eng_pool_run(j->ex->pool, att_heads_task, j,

@@ -32,9 +32,15 @@
 
 #define KT_INLINE static inline __attribute__((always_inline))
 
+/* The index of element 0 of key row r among a head's keys (element d is 16 d further). */
+static inline size_t kt_row(int hd, size_t r)
+{
+	return r / 16 * 16 * (size_t)hd + r % 16;
+}
+
 void eng_kt_put_row(void *kt, int hd, size_t r, const float *x, bool f16)
 {
-	const size_t b = r / 16 * 16 * (size_t)hd + r % 16;
+	const size_t b = kt_row(hd, r);
 	if (!f16) {
 		float *k = (float *)kt + b;
 		for (int d = 0; d < hd; d++)
@@ -60,8 +66,8 @@ void eng_kt_put_row(void *kt, int hd, size_t r, const float *x, bool f16)
 #define KT_MOVE(T)                                                                                           \
 	for (size_t i = 0; i < n; i++) { /* in memmove's order where the ranges overlap */                  \
 		const size_t k = to > from ? n - 1 - i : i, rs = from + k, rd = to + k;                     \
-		const T *src = (const T *)kt + rs / 16 * 16 * (size_t)hd + rs % 16;                           \
-		T *dst = (T *)kt + rd / 16 * 16 * (size_t)hd + rd % 16;                                       \
+		const T *src = (const T *)kt + kt_row(hd, rs);                                                \
+		T *dst = (T *)kt + kt_row(hd, rd);                                                            \
 		for (int d = 0; d < hd; d++)                                                                \
 			dst[(size_t)d * 16] = src[(size_t)d * 16];                                          \
 	}
@@ -228,12 +234,6 @@ void eng_kt_scores(int hd, const void *kt, bool f16, int lo, int hi, const float
 }
 
 #elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
-void eng_kt_put16(void *kt, int hd, size_t r0, const float *x, size_t x_stride, bool f16)
-{
-	for (size_t j = 0; j < 16; j++)
-		eng_kt_put_row(kt, hd, r0 + j, x + j * x_stride, f16);
-}
-
 /* Elements i .. i + 7 of a block (f16 or f32) as floats. */
 KT_INLINE __m256 kt_ld8(const void *blk, size_t i, const int F16)
 {
@@ -317,7 +317,7 @@ void eng_kt_scores(int hd, const void *kt, bool f16, int lo, int hi, const float
 /* Element d of key row r at kt (f16 or f32). */
 static inline float kt_elt(const void *kt, int hd, int r, int d, bool f16)
 {
-	const size_t i = (size_t)(r / 16) * 16 * (size_t)hd + (size_t)d * 16 + (size_t)(r % 16);
+	const size_t i = kt_row(hd, (size_t)r) + (size_t)d * 16;
 	return f16 ? eng_f16_to_f32(((const uint16_t *)kt)[i]) : ((const float *)kt)[i];
 }
 
@@ -337,17 +337,20 @@ static float kt_score1(int hd, const void *kt, bool f16, int r, const float *q)
 	return s;
 }
 
-void eng_kt_put16(void *kt, int hd, size_t r0, const float *x, size_t x_stride, bool f16)
-{
-	for (size_t j = 0; j < 16; j++)
-		eng_kt_put_row(kt, hd, r0 + j, x + j * x_stride, f16);
-}
-
 void eng_kt_scores(int hd, const void *kt, bool f16, int lo, int hi, const float *q, size_t q_stride, int nq,
 		   float *out, size_t out_stride)
 {
 	for (int i = 0; i < nq; i++)
 		for (int r = lo; r < hi; r++)
 			out[(size_t)i * out_stride + (size_t)(r - lo)] = kt_score1(hd, kt, f16, r, q + (size_t)i * q_stride);
+}
+#endif
+
+#if !(defined(__AVX512F__) && defined(__F16C__))
+/* Without AVX-512, row by row. */
+void eng_kt_put16(void *kt, int hd, size_t r0, const float *x, size_t x_stride, bool f16)
+{
+	for (size_t j = 0; j < 16; j++)
+		eng_kt_put_row(kt, hd, r0 + j, x + j * x_stride, f16);
 }
 #endif

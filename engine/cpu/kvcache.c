@@ -66,7 +66,7 @@ static void kv_store_task(void *arg, int64_t t0, int64_t t1, int tid)
 	const struct eng_kv *kv = j->kv;
 	const bool f16 = j->ex->kv_f16;
 	const int hd = (int)kv->head_dim, n_head = (int)(kv->n_embd_kv / kv->head_dim);
-	const size_t elt = f16 ? sizeof(uint16_t) : sizeof(float), hs = (size_t)kv->n_pad * (size_t)hd * elt;
+	const size_t elt = f16 ? sizeof(uint16_t) : sizeof(float), hs = eng_kv_head_bytes(kv, f16);
 	for (int64_t t = t0; t < t1; t++) {
 		const size_t r = kvs_row(j, (int)t);
 		const float *kr = j->k + (size_t)t * kv->n_embd_kv, *vr = j->v + (size_t)t * kv->n_embd_kv;
@@ -111,7 +111,7 @@ void eng_cpu_kv_store_pos(struct eng_exec *ex, struct eng_kv *kv, int il, const 
 void eng_cpu_kv_move(struct eng_exec *ex, struct eng_kv *kv, size_t from, size_t to, size_t n)
 {
 	const bool f16 = ex->kv_f16;
-	const size_t hd = kv->head_dim, elt = f16 ? sizeof(uint16_t) : sizeof(float), hs = (size_t)kv->n_pad * hd * elt;
+	const size_t hd = kv->head_dim, elt = f16 ? sizeof(uint16_t) : sizeof(float), hs = eng_kv_head_bytes(kv, f16);
 	for (uint32_t il = 0; il < kv->n_layer; il++)
 		for (size_t h = 0; h < kv->n_embd_kv / hd; h++) {
 			char *v = (char *)kv->v[il] + h * hs;

@@ -16,6 +16,13 @@ void eng_cpu_attention_pos(struct eng_exec *ex, const struct eng_kv *kv, int il,
 			   const uint32_t *pos, const uint32_t *base, int n_head, int n_head_kv, int head_dim,
 			   uint32_t window, float *out);
 
+/* Bytes of one kv head's keys (or values) in a layer's buffer of the head-major cache
+ * (struct eng_kv): kv head h's start h times this far in. */
+static inline size_t eng_kv_head_bytes(const struct eng_kv *kv, bool f16)
+{
+	return (size_t)kv->n_pad * kv->head_dim * (f16 ? sizeof(uint16_t) : sizeof(float));
+}
+
 /* struct eng_ops' kv_store, kv_store_pos and kv_move for the head-major cache of
  * struct eng_kv (kvcache.c). */
 void eng_cpu_kv_store(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok, const float *k,
