@@ -112,6 +112,12 @@ struct eng_tensor_info {
 };
 size_t eng_model_n_tensors(const struct eng_model *m);
 void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out);
+/* The tensors the forward pass computes with, under llama.cpp's GGUF names
+ * ("token_embd.weight", "blk.0.attn_q.weight", "output.weight", ...): a GGUF's own
+ * (as eng_model_tensor_info); an HF folder's as mapped and stored for computing
+ * (a widened tensor with its f32 type and bytes). bench sizes a forward pass from these. */
+size_t eng_model_n_weights(const struct eng_model *m);
+void eng_model_weight_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out);
 size_t eng_model_n_meta(const struct eng_model *m);
 /* Metadata entry i as "key" and a printable value (arrays abbreviated) written into buf. */
 const char *eng_model_meta(const struct eng_model *m, size_t i, char *buf, size_t buf_size);

@@ -373,6 +373,19 @@ void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tenso
 	out->nbytes = t->nbytes;
 }
 
+size_t eng_model_n_weights(const struct eng_model *m)
+{
+	return m->hf ? eng_hf_n_weights(m->hf) : eng_model_n_tensors(m);
+}
+
+void eng_model_weight_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out)
+{
+	if (m->hf)
+		eng_hf_weight_info(m->hf, i, out);
+	else
+		eng_model_tensor_info(m, i, out);
+}
+
 size_t eng_model_n_meta(const struct eng_model *m)
 {
 	return gguf_n_kv(m->gguf);

@@ -83,11 +83,12 @@ static void ab_usage(FILE *out, const struct mrl_option *opts)
 		"       merilo bench --ab BASE --model M --deterministic [--threshold 1%%]\n"
 		"                    [--ins-source auto|papi|perf|valgrind] [--det-gen 8]\n"
 		"\n"
-		"A/B performance gate. BASE is another merilo binary (run as 'BASE bench --format json ...'\n"
-		"with the same settings; this binary is run the same way) or another model file (GGUF; both\n"
-		"models run in this process). A and B are measured interleaved, ABAB..., --pairs times after\n"
-		"--ab-warmup discarded pairs; each measurement is the median of --reps repetitions (after\n"
-		"--warmup untimed ones). Per test: r = log(A time per token / B time per token), its median\n"
+		"A/B performance gate. M is a model: a GGUF file or an HF folder. BASE is another merilo\n"
+		"binary (run as 'BASE bench --format json ...' with the same settings; this binary is run\n"
+		"the same way) or another model (both models run in this process). A and B are measured\n"
+		"interleaved, ABAB..., --pairs times after --ab-warmup discarded pairs; each measurement is\n"
+		"the median of --reps repetitions (after --warmup untimed ones). Per test:\n"
+		"r = log(A time per token / B time per token), its median\n"
 		"with a 95%% bootstrap CI, and the Wilcoxon signed-rank p. The gate FAILS (exit 1) only when\n"
 		"the CI's lower bound is above log(1 + threshold) (A slower by more than the threshold) AND\n"
 		"p < alpha. Exit 0: no regression (improvements are reported).\n");
@@ -125,16 +126,6 @@ static int parse_test(const char *tok, struct ab_test *t)
 		return 0;
 	}
 	return -1;
-}
-
-static bool is_gguf(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char magic[4] = { 0 };
-	bool yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
-	if (f)
-		fclose(f);
-	return yes;
 }
 
 /* The --ab options whose values are checked on the spot, each with its message
@@ -828,20 +819,26 @@ static int tmpdir_make(struct tmpdir *t, struct mrl_err *err)
 	return 0;
 }
 
-/* BASE is a model or a merilo binary, --model a GGUF file; sets o->base_is_model. */
+/* BASE is a model (a GGUF file or an HF folder) or a merilo binary, --model a GGUF
+ * file or an HF folder (the engine says what is wrong with a folder); sets
+ * o->base_is_model. */
 static int check_inputs(struct ab_opts *o, struct mrl_err *err)
 {
 	struct stat st;
-	if (stat(o->base, &st) || !S_ISREG(st.st_mode))
+	if (hrn_is_folder(o->base))
+		o->base_is_model = true;
+	else if (stat(o->base, &st) || !S_ISREG(st.st_mode))
 		return mrl_err_set(err, MRL_EIO, "%s: BASE is not a file (%s)", o->base,
 				   stat(o->base, &st) ? strerror(errno) : "not a regular file");
-	if (is_gguf(o->base))
+	else if (hrn_is_gguf(o->base))
 		o->base_is_model = true;
 	else if (access(o->base, X_OK))
-		return mrl_err_set(err, MRL_EINPUT, "%s: BASE is neither a GGUF model nor an executable merilo binary",
+		return mrl_err_set(err, MRL_EINPUT,
+				   "%s: BASE is neither a model (GGUF file or HF folder) nor an executable merilo binary",
 				   o->base);
-	if (!is_gguf(o->model))
-		return mrl_err_set(err, MRL_EINPUT, "%s: not a GGUF model (no GGUF magic)", o->model);
+	if (!hrn_is_gguf(o->model) && !hrn_is_folder(o->model))
+		return mrl_err_set(err, MRL_EINPUT, "%s: neither a GGUF model (no GGUF magic) nor an HF folder",
+				   o->model);
 	return 0;
 }
 

@@ -94,9 +94,11 @@ int hrn_bench_shape_of(const struct eng_model *m, struct hrn_bench_shape *s, str
 	s->kv_elt_bytes = 2;
 	uint64_t embd_bytes = 0, embd_rows = 0, embd_elems = 0, out_elems = 0, k_elems = 0;
 	bool have_embd = false, have_out = false;
-	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+	uint64_t weight_bytes = 0;
+	for (size_t i = 0; i < eng_model_n_weights(m); i++) {
 		struct eng_tensor_info t;
-		eng_model_tensor_info(m, i, &t);
+		eng_model_weight_info(m, i, &t);
+		weight_bytes += t.nbytes;
 		uint64_t elems = 1;
 		for (uint32_t k = 0; k < t.n_dims && k < 4; k++)
 			elems *= t.ne[k];
@@ -122,7 +124,7 @@ int hrn_bench_shape_of(const struct eng_model *m, struct hrn_bench_shape *s, str
 	const uint64_t row_bytes = embd_bytes / embd_rows;
 	/* tied output: the embedding matrix is read whole as the output projection, and
 	 * one row of it for the lookup */
-	s->weight_bytes_decode = d.weight_bytes - (have_out ? embd_bytes : 0) + row_bytes;
+	s->weight_bytes_decode = weight_bytes - (have_out ? embd_bytes : 0) + row_bytes;
 	s->output_params = have_out ? out_elems : embd_elems;
 	return 0;
 }

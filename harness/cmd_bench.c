@@ -215,7 +215,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
 			depth = { o->depth, &o->n_depth }, threads = { o->threads, &o->n_threads };
 	const struct mrl_option opts[] = {
-		OPT_STRING('m', "model", &o->model, "M", NULL),
+		OPT_STRING('m', "model", &o->model, "M", "the model: a GGUF file or an HF folder (config.json, *.safetensors)"),
 		OPT_LIST('p', "prompt", &prompt, 1, 1 << 20, "LIST", NULL),
 		OPT_LIST('n', "gen", &gen, 1, 1 << 20, "LIST", NULL),
 		OPT_LIST('d', "depth", &depth, 0, 1 << 20, "LIST", NULL),
@@ -522,7 +522,8 @@ static int doc_begin(const struct opts *o, struct eng_model *m, struct hrn_bench
 	json_t *settings = settings_json(o);
 	if (!settings)
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
-	if (hrn_manifest_collect(&doc->manifest, o->model, NULL, settings, err)) {
+	if (hrn_manifest_collect(&doc->manifest, NULL, NULL, settings, err) ||
+	    hrn_manifest_model(&doc->manifest, o->model, m, err)) {
 		json_decref(settings);
 		return err->code;
 	}

@@ -59,7 +59,7 @@ static int opt_add(const struct mrl_option *opt, const char *arg, struct mrl_err
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
-	fprintf(out, "usage: merilo generate --model MODEL.gguf (--prompt TEXT ... | --prompts FILE) [-n N]\n"
+	fprintf(out, "usage: merilo generate --model MODEL (--prompt TEXT ... | --prompts FILE) [-n N]\n"
 		     "                       [--stop STR ...] [--stop-eos] [--batch N] [--temperature T --top-k K\n"
 		     "                       --top-p P --seed S] [--ids | --json] [--timing] [--threads N] [--backend cpu|cuda]\n"
 		     "Generate up to N tokens (default 32) after every prompt, all prompts in one batched run.\n"
@@ -201,7 +201,7 @@ static void print_results(const struct gen_cli *a, const struct eng_gen_res *res
 static int parse_args(struct gen_cli *a, int argc, char **argv)
 {
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &a->model_path, "MODEL.gguf", "the model (a GGUF file or an HF folder)"),
+		OPT_STRING(0, "model", &a->model_path, "MODEL", "the model: a GGUF file or an HF folder"),
 		OPT_CALLBACK(0, "prompt", &a->prompts, "TEXT", "a prompt (repeatable: all are generated in one batched run)",
 			     opt_add),
 		OPT_STRING(0, "prompts", &a->prompts_path, "FILE", "prompts, one a line, or JSONL objects with \"prompt\""),

@@ -36,16 +36,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 
 static bool is_model(const char *path)
 {
-	struct stat st;
-	if (gguf_name(path) || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) /* a folder: an HF checkpoint */
-		return true;
-	char magic[4] = {0};
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return false;
-	size_t n = fread(magic, 1, 4, f);
-	fclose(f);
-	return n == 4 && !memcmp(magic, "GGUF", 4);
+	return gguf_name(path) || hrn_is_folder(path) || hrn_is_gguf(path); /* a folder: an HF checkpoint */
 }
 
 /* `info SUITE --tasks`: one line per task (id, type, languages), or with --json

@@ -40,7 +40,7 @@
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
-	fprintf(out, "usage: merilo perplexity --model MODEL.gguf --file TEXT [--ctx N] [--batch N] [--threads N]\n"
+	fprintf(out, "usage: merilo perplexity --model MODEL --file TEXT [--ctx N] [--batch N] [--threads N]\n"
 		     "                         [--json] [--backend cpu|cuda] [--kv-cache f16|f32] [--affinity] [--quiet]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, each from an\n"
 		     "empty cache; the second half of every chunk is scored). The text needs at\n"
@@ -363,7 +363,7 @@ struct ppl_opts {
 static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
 {
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &o->model_path, "MODEL.gguf", "the model (required)"),
+		OPT_STRING(0, "model", &o->model_path, "MODEL", "the model: a GGUF file or an HF folder (required)"),
 		OPT_STRING(0, "file", &o->file, "TEXT", "the text, UTF-8 (required)"),
 		OPT_INTEGER(0, "ctx", &o->n_ctx, 4, 1 << 20, "N",
 			    "tokens per chunk (default: the model's training context, at most\n"

@@ -54,7 +54,7 @@ static void on_signal(int sig)
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo run --model MODEL.gguf --suite SUITE.json [options]\n"
+		"usage: merilo run --model MODEL --suite SUITE.json [options]\n"
 		"       merilo run --resume DIR [options]\n"
 		"\n"
 		"Evaluate a model on every task x language of a suite: multiple-choice tasks\n"
@@ -113,7 +113,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	snprintf(topk_help, sizeof topk_help, "with --store-logprobs: the model's K most likely next tokens\n"
 					      "at each position (default %d; 0 = none)", HRN_RUN_TOPK_DEFAULT);
 	const struct mrl_option opts[] = {
-		OPT_STRING_F(0, "model", &o->model, "FILE", "GGUF model", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "model", &o->model, "MODEL", "the model: a GGUF file or an HF folder", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "suite", &o->suite, "FILE", "suite JSON (docs/suite-format.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: all)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",
@@ -640,34 +640,14 @@ static int model_unchanged(void *model, struct mrl_err *err)
 static int hash_model(struct run_state *st, struct mrl_err *err)
 {
 	struct rec_manifest *m = &st->res.manifest;
+	if (eng_model_folder_file(st->model, 0)) /* an HF folder (manifest.c) */
+		return hrn_manifest_model(m, st->o.model, st->model, err);
 	const void *base;
 	size_t size;
 	struct stat sb;
 	char hex[65];
 	eng_model_file(st->model, &base, &size, &sb);
-	if (eng_model_folder_file(st->model, 0)) {
-		/* An HF folder: the digest of its sha256sum listing ("HEX  NAME\n" per
-		 * file, names sorted), i.e. `cd DIR && sha256sum FILES | sha256sum`. */
-		struct mrl_sha256 ctx;
-		mrl_sha256_init(&ctx);
-		size = 0;
-		const char *name;
-		for (size_t i = 0; (name = eng_model_folder_file(st->model, i)); i++) {
-			char path[8192], fhex[65];
-			uint64_t fsize = 0;
-			snprintf(path, sizeof path, "%s/%s", st->o.model, name);
-			if (hrn_sha256_file_cached(path, fhex, &fsize, NULL, err))
-				return err->code;
-			mrl_sha256_update(&ctx, fhex, 64);
-			mrl_sha256_update(&ctx, "  ", 2);
-			mrl_sha256_update(&ctx, name, strlen(name));
-			mrl_sha256_update(&ctx, "\n", 1);
-			size += (size_t)fsize;
-		}
-		uint8_t dg[MRL_SHA256_DIGEST_LEN];
-		mrl_sha256_final(&ctx, dg);
-		mrl_sha256_hex(dg, hex);
-	} else if (!hrn_sha256_cache_lookup(st->o.model, &sb, hex)) {
+	if (!hrn_sha256_cache_lookup(st->o.model, &sb, hex)) {
 		mrl_sha256_buf_hex(base, size, hex);
 		if (eng_model_check_file(st->model, err))
 			return err->code;

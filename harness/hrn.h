@@ -40,6 +40,10 @@ int hrn_report(const struct mrl_err *err);
 /* Print the model's load warnings (eng_model_warning), one "merilo: warning: ..."
  * line each on stderr; call after eng_model_open, before the work starts. */
 void hrn_print_model_warnings(const struct eng_model *m);
+/* Whether path is a file that starts with the GGUF magic; whether it is a folder
+ * (what an HF checkpoint is: the engine says what is wrong with one that is not). */
+bool hrn_is_gguf(const char *path);
+bool hrn_is_folder(const char *path);
 
 /* Print "merilo <cmd>: <message>\nTry 'merilo <cmd> --help'." and return HRN_EXIT_USAGE. */
 int hrn_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -347,13 +347,68 @@ int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, b
 	return 0;
 }
 
+int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[65], uint64_t *size,
+		     struct mrl_err *err)
+{
+	if (!model || !eng_model_folder_file(model, 0))
+		return hrn_sha256_file_cached(path, hex, size, NULL, err);
+	struct mrl_sha256 ctx;
+	mrl_sha256_init(&ctx);
+	uint64_t total = 0;
+	const char *name;
+	for (size_t i = 0; (name = eng_model_folder_file(model, i)); i++) {
+		char file[PATH_MAX + 256], fhex[65];
+		uint64_t fsize = 0;
+		snprintf(file, sizeof file, "%s/%s", path, name);
+		int rc = hrn_sha256_file_cached(file, fhex, &fsize, NULL, err);
+		if (rc)
+			return rc;
+		mrl_sha256_update(&ctx, fhex, 64);
+		mrl_sha256_update(&ctx, "  ", 2);
+		mrl_sha256_update(&ctx, name, strlen(name));
+		mrl_sha256_update(&ctx, "\n", 1);
+		total += fsize;
+	}
+	uint8_t dg[MRL_SHA256_DIGEST_LEN];
+	mrl_sha256_final(&ctx, dg);
+	mrl_sha256_hex(dg, hex);
+	if (size)
+		*size = total;
+	return 0;
+}
+
+int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, struct mrl_err *err)
+{
+	char hex[65];
+	uint64_t size = 0;
+	int rc;
+	if (!model && hrn_is_folder(path)) { /* the folder's files are those the engine reads */
+		struct eng_open_opts eo = { .n_threads = 1, .backend = ENG_BACKEND_CPU };
+		struct eng_model *opened = NULL;
+		if (!(rc = eng_model_open(&opened, path, &eo, err)))
+			rc = hrn_model_sha256(path, opened, hex, &size, err);
+		eng_model_close(opened);
+	} else {
+		rc = hrn_model_sha256(path, model, hex, &size, err);
+	}
+	if (rc)
+		return rc;
+	free(m->model_path);
+	free(m->model_sha256);
+	m->model_path = strdup(path);
+	m->model_sha256 = strdup(hex);
+	if (!m->model_path || !m->model_sha256)
+		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
+	m->model_size_bytes = (int64_t)size;
+	return 0;
+}
+
 /* ------------------------------------------------------------- collect */
 
 int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const char *suite_path,
 			 const json_t *settings, struct mrl_err *err)
 {
 	char now[32], hex[65];
-	uint64_t size = 0;
 	int rc = 0;
 	rec_manifest_init(m);
 	rec_utc_now_iso8601(now, sizeof now);
@@ -367,13 +422,8 @@ int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const c
 	host_collect(m);
 	if (settings && !(m->settings = json_deep_copy(settings)))
 		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory copying settings");
-	if (model_path) {
-		if ((rc = hrn_sha256_file_cached(model_path, hex, &size, NULL, err)))
-			return rc;
-		m->model_path = strdup(model_path);
-		m->model_sha256 = strdup(hex);
-		m->model_size_bytes = (int64_t)size;
-	}
+	if (model_path && (rc = hrn_manifest_model(m, model_path, NULL, err)))
+		return rc;
 	if (suite_path) {
 		if ((rc = hrn_sha256_file_cached(suite_path, hex, NULL, NULL, err)))
 			return rc;

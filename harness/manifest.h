@@ -13,11 +13,25 @@
 /* Fill m (zeroed first; release it with rec_manifest_release even on failure):
  * build info, host info, started_utc = now, and for a non-NULL model_path /
  * suite_path their size and SHA-256 (through the hash cache, see
- * hrn_sha256_file_cached). settings (may be NULL) is deep-copied.
+ * hrn_sha256_file_cached; a model folder: hrn_manifest_model). settings (may be NULL) is deep-copied.
  * Host facts that cannot be read are left NULL with a reason, never an error;
  * a missing or unreadable model/suite is an error (MRL_EIO) naming the path. */
 int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const char *suite_path,
 			 const json_t *settings, struct mrl_err *err);
+
+/* The SHA-256 that names a model in a manifest: a GGUF file's own (through the
+ * cache, hrn_sha256_file_cached); for a model opened from an HF folder (model not
+ * NULL, eng_model_folder_file), the digest of the folder's sha256sum listing: sha256
+ * of "HEX  NAME\n" for each file the model was read from, names sorted, i.e.
+ * `cd DIR && sha256sum FILES | sha256sum`. *size (may be NULL): the bytes hashed.
+ * Returns 0 or MRL_EIO naming the file. */
+struct eng_model;
+int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[65], uint64_t *size,
+		     struct mrl_err *err);
+
+/* m's model path, SHA-256 (hrn_model_sha256) and size for the model at path;
+ * an HF folder without its opened model is opened to learn its files. */
+int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, struct mrl_err *err);
 
 /* SHA-256 of a file through a cache keyed by (absolute path, size, mtime in ns,
  * inode, device), kept in <cache dir>/sha256.tsv where <cache dir> is

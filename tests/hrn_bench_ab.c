@@ -221,7 +221,7 @@ static void test_cli_errors(void)
 	cli_write_file(path, "hello\n");
 	int rc = cli_sh(&o, "'%s' bench --ab %s --model %s", merilo, path, tiny);
 	is_int(rc, 3, "a BASE that is neither a model nor an executable: exit 3");
-	like(o, "neither a GGUF model nor an executable", "and says so");
+	like(o, "neither a model (GGUF file or HF folder) nor an executable", "and says so");
 	free(o);
 	rc = cli_sh(&o, "'%s' bench --ab %s/missing --model %s", merilo, tmp, tiny);
 	is_int(rc, 3, "a missing BASE: exit 3");

@@ -3,7 +3,9 @@
  * The run scores the demo suite from fixtures/hf/qwen2 (config.json +
  * model.safetensors + tokenizer.json), and the manifest's model hash is the
  * digest of the folder's sha256sum listing: sha256 of "HEX  NAME\n" for each
- * file the model was read from, names sorted. `merilo info FOLDER` describes it.
+ * file the model was read from, names sorted; `merilo bench` on the folder records the
+ * same digest, and `bench --ab` takes folders as BASE and model. `merilo info FOLDER`
+ * describes it.
  * The other architectures' folders (GPT-2, Gemma 2, Phi-3) run a few items each, and
  * info names their architecture, from the folder and from the GGUF alike.
  */
@@ -14,6 +16,50 @@
 #include <string.h>
 
 #include "common/sha256.h"
+
+/* bench on the folder: its record names the model by the same digest (want) and
+ * sizes the forward pass from the folder's tensors (a GGUF-only bench refused it: "not
+ * a regular file", then "no token_embd.weight"); bench --ab takes folders. */
+static void check_bench(const char *tmp, const char *abs_model, const char *want)
+{
+	char *out = NULL;
+	json_error_t jerr;
+	int rc = cli_sh(&out, "cd '%s' && '%s' bench --model '%s' --prompt 8 --gen 2 --reps 1 --warmup 0 --threads 2 "
+			  "--roofline --format json -o bench.json --quiet",
+		    tmp, getenv("MERILO"), abs_model);
+	is_int(rc, 0, "merilo bench --model <hf folder> exits 0");
+	if (rc)
+		diag("%s", out ? out : "");
+	free(out);
+	out = NULL;
+	char bench_path[4200];
+	snprintf(bench_path, sizeof bench_path, "%s/bench.json", tmp);
+	json_t *bj = json_load_file(bench_path, 0, &jerr);
+	is_str(json_string_value(json_object_get(json_object_get(json_object_get(bj, "manifest"), "model"), "sha256")),
+	       want, "bench's manifest names the folder by the digest of its sha256sum listing");
+	is_str(json_string_value(json_object_get(json_object_get(bj, "model"), "arch")), "qwen2",
+	       "bench's record gives the folder's architecture");
+	size_t n_tests = 0, n_util = 0;
+	json_t *r;
+	size_t ri;
+	json_array_foreach(json_object_get(bj, "results"), ri, r)
+	{
+		n_tests++;
+		json_t *fig = json_object_get(r, "figures");
+		json_t *u = json_object_get(fig, "flop_utilization");
+		if (!u)
+			u = json_object_get(fig, "bandwidth_utilization");
+		n_util += json_real_value(json_object_get(u, "value")) > 0;
+	}
+	ok(n_tests >= 2 && n_util >= 2, "bench on the folder measures pp and tg, with their roofline use");
+	if (n_util < 2)
+		diag("%zu tests, %zu with a utilization", n_tests, n_util);
+	json_decref(bj);
+	/* the A/B gate with two folders (the same one): both run in this process */
+	CLI_EXPECT(0, "PASS", "merilo bench --ab <hf folder> --model <hf folder> runs the gate",
+		   "bench --ab '%s' --model '%s' --pairs 9 --test pp8,tg2 --reps 1 --warmup 0 --ab-warmup 0 --threads 2",
+		   abs_model, abs_model);
+}
 
 int main(void)
 {
@@ -71,6 +117,8 @@ int main(void)
 	   "the manifest's model size is the folder files' total");
 	json_decref(res);
 	free(found);
+
+	check_bench(tmp, abs_model, want);
 
 	CLI_EXPECT(0, "architecture: qwen2", "merilo info <hf folder> names the architecture", "info '%s'", abs_model);
 	CLI_EXPECT(0, "parameters: 176960 ", "merilo info <hf folder> counts the parameters", "info '%s'", abs_model);
