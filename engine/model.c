@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,18 @@ static bool is_hf_tokenizer(const char *path)
 	return (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) || (n >= 5 && !strcmp(path + n - 5, ".json"));
 }
 
+/* An HF folder's name: its last path component ("ckpt-2000" of "runs/ckpt-2000/"), as
+ * the folder resolves to ("." is the current folder's name); "" for a file. */
+static char *folder_name(const char *path)
+{
+	struct stat st;
+	char real[PATH_MAX];
+	if (stat(path, &st) || !S_ISDIR(st.st_mode) || !realpath(path, real))
+		return strdup("");
+	const char *slash = strrchr(real, '/');
+	return strdup(slash && slash[1] ? slash + 1 : real);
+}
+
 /* Its metadata is an empty GGUF (no keys, no tensors), so every accessor works unchanged. */
 static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_err *err)
 {
@@ -175,7 +188,7 @@ static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_e
 	if (rc)
 		return rc;
 	m->arch_str = strdup("");
-	m->name_str = strdup("");
+	m->name_str = folder_name(path);
 	m->tok_model_str = strdup("tokenizer.json");
 	if (!m->arch_str || !m->name_str || !m->tok_model_str)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);

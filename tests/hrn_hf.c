@@ -55,10 +55,17 @@ static void check_bench(const char *tmp, const char *abs_model, const char *want
 	if (n_util < 2)
 		diag("%zu tests, %zu with a utilization", n_tests, n_util);
 	json_decref(bj);
-	/* the A/B gate with two folders (the same one): both run in this process */
-	CLI_EXPECT(0, "PASS", "merilo bench --ab <hf folder> --model <hf folder> runs the gate",
-		   "bench --ab '%s' --model '%s' --pairs 9 --test pp8,tg2 --reps 1 --warmup 0 --ab-warmup 0 --threads 2",
-		   abs_model, abs_model);
+	/* the A/B gate with two folders (the same one): both run in this process. On a
+	 * model this small (microseconds a test) the verdict is the machine's noise, so
+	 * only that the gate ran is checked: exit 0 or 1 with its table. */
+	rc = cli_sh(&out, "'%s' bench --ab '%s' --model '%s' --pairs 9 --test pp8,tg2 --reps 1 --warmup 0 --ab-warmup 0 "
+			  "--threads 2",
+		    getenv("MERILO"), abs_model, abs_model);
+	ok((rc == 0 || rc == 1) && out && strstr(out, "| pp8 |") && strstr(out, "| tg2@d0 |"),
+	   "merilo bench --ab <hf folder> --model <hf folder> runs the gate");
+	if (rc != 0 && rc != 1)
+		diag("exit %d: %s", rc, out ? out : "");
+	free(out);
 }
 
 int main(void)
