@@ -129,6 +129,7 @@ int main(void)
 
 	CLI_EXPECT(0, "architecture: qwen2", "merilo info <hf folder> names the architecture", "info '%s'", abs_model);
 	CLI_EXPECT(0, "parameters: 176960 ", "merilo info <hf folder> counts the parameters", "info '%s'", abs_model);
+	CLI_EXPECT(0, "\nname: qwen2\n", "merilo info <hf folder> names the model after the folder", "info '%s/'", abs_model);
 	CLI_EXPECT(0, "dtypes: bf16 x38", "merilo info <bf16 folder> gives the stored dtype", "info '%s/hf/llama-bf16'",
 		   fx);
 	CLI_EXPECT(0, "tokenizer: tokenizer.json", "merilo info <hf folder> names the tokenizer kind", "info '%s'",
