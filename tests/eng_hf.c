@@ -261,7 +261,17 @@ static void check_bad_folders(const char *hf)
 		like(err.msg, cases[i].want, "  ...and the message says what");
 		eng_model_close(m);
 	}
+	/* an empty folder: named as not a model folder (it said "tokenizer.json: cannot open") */
 	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", tmp, tmp);
+	if (system(cmd) == 0) {
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		int rc = eng_model_open(&m, tmp, NULL, &err);
+		ok(rc == MRL_EINPUT && m == NULL, "an empty folder is refused as input");
+		like(err.msg, "not a model folder: no config.json and no tokenizer.json", "  ...and the message says what");
+		eng_model_close(m);
+	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	if (system(cmd))
 		diag("could not remove %s", tmp);
