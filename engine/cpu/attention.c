@@ -80,6 +80,21 @@ static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *
  * f16 product takes them. Each query's sum is one chain of additions in position order;
  * the group's chains run side by side (a double add waits for the one before it, so one
  * chain alone ran at a fourth of the adder's rate: two thirds of this function's time). */
+/* The sums of positions 0 .. n - 1 of nq (a constant where inlined) queries' weights,
+ * each one chain of double additions in position order, the chains side by side;
+ * returns n. */
+static inline __attribute__((always_inline)) uint32_t att_sums(float *const *scs, uint32_t n, const int nq,
+							      double *sums)
+{
+	double s[ENG_ATT_QUERIES] = { 0.0 };
+	for (uint32_t p = 0; p < n; p++)
+		for (int i = 0; i < nq; i++)
+			s[i] += (double)scs[i][p];
+	for (int i = 0; i < nq; i++)
+		sums[i] = s[i];
+	return n;
+}
+
 static void att_softmax(const struct att_job *j, float *const *scs, const uint32_t *n_kvs, int nq)
 {
 	double sums[ENG_ATT_QUERIES];
@@ -123,16 +138,12 @@ static void att_softmax(const struct att_job *j, float *const *scs, const uint32
 			n_min = n_kv;
 	}
 	uint32_t p0 = 0;
-	if (nq == 4) { /* the positions every query has, four chains at once */
-		double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-		for (; p0 < n_min; p0++) {
-			s0 += (double)scs[0][p0];
-			s1 += (double)scs[1][p0];
-			s2 += (double)scs[2][p0];
-			s3 += (double)scs[3][p0];
-		}
-		sums[0] = s0, sums[1] = s1, sums[2] = s2, sums[3] = s3;
-	}
+	if (nq == 4) /* the positions every query has, the chains side by side */
+		p0 = att_sums(scs, n_min, 4, sums);
+	else if (nq == 3) /* a grouped-query decode step of 3 heads a kv head (SmolLM2, Qwen2) */
+		p0 = att_sums(scs, n_min, 3, sums);
+	else if (nq == 2)
+		p0 = att_sums(scs, n_min, 2, sums);
 	for (int i = 0; i < nq; i++) {
 		float *sc = scs[i];
 		double sum = sums[i];
