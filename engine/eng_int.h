@@ -218,6 +218,7 @@ struct eng_model {
 	struct eng_weights wr;
 	void *kr_mem;
 	size_t kr_bytes;
+	char *repack_note;     /* why the quantized rows are read in place (a load warning), or NULL */
 	bool no_repack;              /* eng_open_opts.no_repack */
 	char **tensor_names;         /* NUL-terminated copies, gguf_n_tensors entries */
 	char **meta_keys;            /* NUL-terminated copies, gguf_n_kv entries */

@@ -321,6 +321,7 @@ void eng_model_close(struct eng_model *m)
 		close(m->fd);
 	free(m->arch_str);
 	free(m->name_str);
+	free(m->repack_note);
 	free(m->tok_model_str);
 	free(m->path);
 	free(m);

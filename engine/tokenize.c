@@ -54,15 +54,17 @@ int eng_detokenize(const struct eng_model *m, const int32_t *ids, size_t n, char
 	return eng_vocab_detokenize(v, ids, n, text_out, len_out, err);
 }
 
-/* Every load warning so far comes from the vocabulary (special ids it ignored). */
+/* The load warnings: the vocabulary's (special ids it ignored), then the CPU weights'
+ * (a repack that did not fit the memory: repack.c). */
 size_t eng_model_n_warnings(const struct eng_model *m)
 {
 	const struct eng_vocab *v = eng_model_vocab(m);
-	return v ? eng_vocab_n_warnings(v) : 0;
+	return (v ? eng_vocab_n_warnings(v) : 0) + (m->repack_note != NULL);
 }
 
 const char *eng_model_warning(const struct eng_model *m, size_t i)
 {
 	const struct eng_vocab *v = eng_model_vocab(m);
-	return v ? eng_vocab_warning(v, i) : NULL;
+	const size_t nv = v ? eng_vocab_n_warnings(v) : 0;
+	return i < nv ? eng_vocab_warning(v, i) : i == nv ? m->repack_note : NULL;
 }

@@ -465,7 +465,9 @@ static void check_q1(const char *dots)
 
 /* ---- the model: repacked against in place ---- */
 
-static int logits_of(const char *path, bool no_repack, int threads, float **out, int *nv, size_t *kr_bytes)
+/* ... and *in_place (may be NULL): whether a load warning says the rows are read in place. */
+static int logits_of(const char *path, bool no_repack, int threads, float **out, int *nv, size_t *kr_bytes,
+		     bool *in_place)
 {
 	struct eng_open_opts o = { .n_threads = threads, .no_repack = no_repack };
 	struct eng_model *m = NULL;
@@ -478,6 +480,8 @@ static int logits_of(const char *path, bool no_repack, int threads, float **out,
 	}
 	*kr_bytes = m->kr_bytes;
 	*nv = (int)m->cfg.n_vocab;
+	for (size_t i = 0; in_place && i < eng_model_n_warnings(m); i++)
+		*in_place = *in_place || strstr(eng_model_warning(m, i), "are read in place (the same results");
 	int32_t ids[40];
 	for (int i = 0; i < 40; i++)
 		ids[i] = (int32_t)(1 + (i * 977) % (*nv - 1));
@@ -519,8 +523,8 @@ static void check_models(void)
 		float *a = NULL, *b = NULL, *c = NULL;
 		int nv = 0;
 		size_t kra = 0, krb = 0, krc = 0;
-		int rc = logits_of(path, true, 1, &a, &nv, &krb) | logits_of(path, false, 1, &b, &nv, &kra) |
-			 logits_of(path, false, 2, &c, &nv, &krc);
+		int rc = logits_of(path, true, 1, &a, &nv, &krb, NULL) | logits_of(path, false, 1, &b, &nv, &kra, NULL) |
+			 logits_of(path, false, 2, &c, &nv, &krc, NULL);
 		snprintf(name, sizeof name, "%s: %zu KiB repacked (none with no_repack)", files[i], kra >> 10);
 		ok(!rc && krb == 0 && kra > 0 && krc == kra, name);
 		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
@@ -529,11 +533,13 @@ static void check_models(void)
 		if (strcmp(files[i], "smollm2-q8_0.gguf") == 0) { /* a copy bigger than the memory available */
 			float *d = NULL;
 			size_t krd = 1;
+			bool noted = false;
 			setenv("MERILO_MEM_AVAILABLE", "1000000", 1);
-			int rd = logits_of(path, false, 2, &d, &nv, &krd);
+			int rd = logits_of(path, false, 2, &d, &nv, &krd, &noted);
 			unsetenv("MERILO_MEM_AVAILABLE");
 			ok(!rd && krd == 0 && !rc && memcmp(a, d, sizeof(float) * (size_t)nv * 40) == 0,
 			   "smollm2-q8_0.gguf, 1 MB available: read in place (nothing repacked), the same logits");
+			ok(noted, "  ...and a load warning says so");
 			free(d);
 		}
 		free(a);

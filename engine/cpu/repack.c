@@ -11,7 +11,8 @@
  * Gemma 2): then ops.c reads the rows of ids back from the blocks (eng_kr_row_to_f32:
  * the file's block rebuilt, then the type's to_f32, so the same floats). Where the CPU
  * has no AVX-512 VNNI (kernels_kr.c's kernels need it), the caller asked for rows, or
- * the copy would not fit the memory available (/proc/meminfo MemAvailable), m->wx is m->w.
+ * the copy would not fit the memory available (/proc/meminfo MemAvailable), m->wx is m->w;
+ * in the last case m->repack_note says why (a load warning: eng_model_warning).
  */
 #include "engine/cpu/repack.h"
 
@@ -636,7 +637,13 @@ int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
 	/* a copy bigger than the memory there is would be paged out, or killed, where the
 	 * file's own pages can always be read again: then the rows are read in place (the
 	 * same results, decode slower) */
-	const bool fits = total <= mem_available();
+	const size_t avail = mem_available();
+	const bool fits = total <= avail;
+	if (n && !fits && asprintf(&m->repack_note,
+				   "%s: the repacked copy of the quantized weights (%zu MiB) exceeds the memory available "
+				   "(%zu MiB): their rows are read in place (the same results; decode slower)",
+				   m->path, total >> 20, avail >> 20) < 0)
+		m->repack_note = NULL; /* a warning never fails a load */
 	if (n == 0 || !fits || posix_memalign(&m->kr_mem, 64, total)) {
 		m->kr_mem = NULL;
 		free(ts);
