@@ -255,6 +255,33 @@ static void unsupported_tensor_type(const char *dir, const char *model)
 		   "info on an architecture the engine lacks says so", "info %s", path);
 }
 
+/* info describes a quantized model without repacking it (it computes nothing): with
+ * too little memory for the copy, bench warns that the rows are read in place, info
+ * has nothing to warn of (it repacked a 4 GB model to describe it, in seconds). */
+static void no_repack(const char *dir)
+{
+	char q8[600], *out = NULL;
+	snprintf(q8, sizeof q8, "%s/tiny-q8_0.gguf", dir);
+	if (cli_run(&out, "synth --preset tiny --dtype q8_0 --seed 1 -o %s", q8)) {
+		skip("merilo synth --dtype q8_0 failed", "info reads a quantized model in place");
+		free(out);
+		return;
+	}
+	free(out);
+	setenv("MERILO_MEM_AVAILABLE", "1", 1);
+	int rc = cli_run(&out, "bench --model %s --prompt 4 --gen 1 --reps 1 --warmup 0 --threads 1", q8);
+	const bool repacks = rc == 0 && out && strstr(out, "are read in place");
+	free(out);
+	if (!repacks) { /* no AVX-512 VNNI here: nothing is ever repacked */
+		skip("this CPU repacks nothing (no AVX-512 VNNI)", "info reads a quantized model in place");
+	} else {
+		rc = cli_run(&out, "info %s", q8);
+		ok(rc == 0 && out && !strstr(out, "read in place"), "info on a Q8_0 model repacks nothing");
+		free(out);
+	}
+	unsetenv("MERILO_MEM_AVAILABLE");
+}
+
 int main(void)
 {
 	const char *merilo = cli_merilo();
@@ -276,6 +303,7 @@ int main(void)
 		alignment(dir, model);
 		special_ids(dir, model);
 		unsupported_tensor_type(dir, model);
+		no_repack(dir);
 	}
 	cli_rmtree(dir);
 	return done_testing();
