@@ -7,8 +7,9 @@
  *
  * Tokenizer families (tokenizer.ggml.model):
  *   "llama" — SentencePiece BPE as llama.cpp's llm_tokenizer_spm: implemented.
- *   "gpt2"  — byte-level BPE with merges and a pre-tokenizer regex (tokenizer.ggml.pre):
- *             not yet; it slots in as ENG_VOCAB_BPE (merges table + regex split per fragment).
+ *   "gpt2"  — byte-level BPE with merges and a pre-tokenizer regex (tokenizer.ggml.pre), as
+ *             ENG_VOCAB_BPE (bpe.c): implemented; HF tokenizer.json BPE models load into it too
+ *             (tokjson.c).
  *   "bert"  — WordPiece: not yet; slots in as ENG_VOCAB_WPM.
  * Encoding is in two stages for every family: the text is first cut around
  * user-defined tokens (which match even without special-token parsing, as in

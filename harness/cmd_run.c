@@ -59,9 +59,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"\n"
 		"Evaluate a model on every task x language of a suite: multiple-choice tasks\n"
 		"(acc, acc_norm, acc_bytes), perplexity tasks (token and word perplexity, bits per\n"
-		"byte and per canonical character), with 95%% bootstrap CIs and, for every pair of\n"
-		"languages, the paired difference with an exact McNemar test. Methods are in\n"
-		"docs/evaluation.md. Generate tasks are skipped (not evaluated yet).\n"
+		"byte and per canonical character) and generate tasks (greedy answers in the model's\n"
+		"chat template, scored with chrF, BLEU, exact match, F1, and the answer's script and\n"
+		"language), with 95%% bootstrap CIs and, for every pair of languages, the paired\n"
+		"difference (an exact McNemar test for 0/1 metrics). Methods are in docs/evaluation.md.\n"
 		"\n");
 	hrn_print_options(out, opts, 18);
 	fprintf(out,
