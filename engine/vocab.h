@@ -27,7 +27,7 @@
 
 enum eng_vocab_type {
 	ENG_VOCAB_SPM = 1, /* SentencePiece BPE ("llama") */
-	ENG_VOCAB_BPE = 2, /* byte-level BPE ("gpt2"): reserved, not implemented */
+	ENG_VOCAB_BPE = 2, /* byte-level BPE ("gpt2"; tokenizer.json BPE models): bpe.c */
 	ENG_VOCAB_WPM = 3, /* WordPiece ("bert"): reserved, not implemented */
 };
 
