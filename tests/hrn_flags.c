@@ -105,6 +105,15 @@ static void affinity(void)
 		diag("cannot remove %s", tmp);
 }
 
+/* Every command that takes --model says it takes an HF folder as well as a GGUF file
+ * (bench refused folders while its help said "M"; run's help said "GGUF model"). */
+static void model_flags(void)
+{
+	const char *takers[] = { "run", "perplexity", "generate", "bench", "tokenize" };
+	for (size_t i = 0; i < sizeof takers / sizeof takers[0]; i++)
+		help_has(takers[i], "an HF folder", "--model takes a GGUF file or an HF folder");
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -113,5 +122,6 @@ int main(void)
 	TEST(seeds(), "one default seed");
 	TEST(aliases(), "old spellings still parse; bad values exit 2");
 	TEST(affinity(), "--affinity pins threads, not results");
+	TEST(model_flags(), "--model: a GGUF file or an HF folder");
 	return done_testing();
 }
