@@ -74,12 +74,6 @@ static void att_keys(const struct att_job *j, int t, uint32_t *first, uint32_t *
 	*end = n_seen;
 }
 
-/* The softmax of nq (1..ENG_ATT_QUERIES) queries' scores in place, query i's n_kv[i]
- * scores at sc[i]: scaled (and capped), the max subtracted, exp, the sum in double in
- * order, each weight times 1/sum; with the f16 cache rounded to f16 values, as ggml's
- * f16 product takes them. Each query's sum is one chain of additions in position order;
- * the group's chains run side by side (a double add waits for the one before it, so one
- * chain alone ran at a fourth of the adder's rate: two thirds of this function's time). */
 /* The sums of positions 0 .. n - 1 of nq (a constant where inlined) queries' weights,
  * each one chain of double additions in position order, the chains side by side;
  * returns n. */
@@ -95,6 +89,12 @@ static inline __attribute__((always_inline)) uint32_t att_sums(float *const *scs
 	return n;
 }
 
+/* The softmax of nq (1..ENG_ATT_QUERIES) queries' scores in place, query i's n_kv[i]
+ * scores at sc[i]: scaled (and capped), the max subtracted, exp, the sum in double in
+ * order, each weight times 1/sum; with the f16 cache rounded to f16 values, as ggml's
+ * f16 product takes them. Each query's sum is one chain of additions in position order;
+ * the group's chains run side by side (a double add waits for the one before it, so one
+ * chain alone ran at a fourth of the adder's rate: two thirds of this function's time). */
 static void att_softmax(const struct att_job *j, float *const *scs, const uint32_t *n_kvs, int nq)
 {
 	double sums[ENG_ATT_QUERIES];
