@@ -1,7 +1,7 @@
 #!/bin/sh
 # aa-false-alarm.sh — measure the A/A false-alarm rate of the perf gate on this
 # machine: the same merilo binary against itself, N times (default 20), with the
-# default gate (9 pairs, threshold 5%, alpha 0.01) on a tiny synthetic model.
+# default gate (10 pairs, order alternating, threshold 5%, alpha 0.01) on a tiny synthetic model.
 # Prints one line per run and "false alarms: K of N". docs/perf-gate.md.
 #
 #   ci/aa-false-alarm.sh [MERILO] [N]      (MERILO default: build/merilo; env TESTS, THREADS)

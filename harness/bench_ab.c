@@ -3,8 +3,8 @@
  *
  * The idea: a gate that fails a build must not cry wolf on a noisy shared machine.
  * So A (this binary and --model) and B (BASE: another merilo binary, or another
- * model) are measured interleaved, A B A B ..., as pairs; the first pair(s) are
- * warm-ups and dropped. Per test, each pair gives r = log(A time / B time) (time
+ * model) are measured interleaved, as pairs whose order alternates (A B, B A, A B,
+ * ...: measure_pair); the first pair(s) are warm-ups and dropped. Per test, each pair gives r = log(A time / B time) (time
  * per token = 1 / the median tokens/s of the repetitions in that measurement), and
  * the gate fails only when BOTH the percentile-bootstrap CI of the median r lies
  * wholly above log(1 + threshold) AND the Wilcoxon signed-rank p < alpha: an
@@ -45,39 +45,17 @@
 
 extern char **environ;
 
-#define AB_MAX_TESTS 16
 #define AB_MIN_PAIRS 9
-#define AB_SCHEMA "merilo-bench-ab"
-/* the deterministic workload: 16 prompt tokens + BOS with the built-in vocabulary */
-#define DET_PROMPT "merilo perf gate test"
+/* even, so that as many pairs run A first as B first (measure_pair) */
+#define AB_DEFAULT_PAIRS 10
 
 /* ================================================================ the command */
 
-enum test_kind { T_PP, T_TG };
-struct ab_test {
-	enum test_kind kind;
-	uint32_t n, depth;
-	char name[48];       /* as in the bench record: "pp128", "tg32@d0" */
-	double *cand_tps, *base_tps; /* pairs */
-	struct hrn_ab_verdict v;
-};
-
-struct ab_opts {
-	const char *base, *model, *out;
-	bool deterministic, base_is_model;
-	long pairs, warmup_pairs, reps, warmup, seed, threads, det_gen;
-	const char *ins_source; /* auto, papi, perf, valgrind */
-	int format;             /* HRN_BENCH_MD or HRN_BENCH_JSON */
-	struct hrn_ab_opts gate;
-	bool have_threshold;
-	struct ab_test tests[AB_MAX_TESTS];
-	int n_tests;
-};
 
 static void ab_usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo bench --ab BASE --model M [--pairs 9] [--threshold 5%%] [--alpha 0.01]\n"
+		"usage: merilo bench --ab BASE --model M [--pairs 10] [--threshold 5%%] [--alpha 0.01]\n"
 		"                    [--test pp128,tg32] [--threads N] [--reps 3] [--warmup 1] [--ab-warmup 1]\n"
 		"                    [--seed 1] [--format md|json] [--out FILE]\n"
 		"       merilo bench --ab BASE --model M --deterministic [--threshold 1%%]\n"
@@ -86,10 +64,10 @@ static void ab_usage(FILE *out, const struct mrl_option *opts)
 		"A/B performance gate. M is a model: a GGUF file or an HF folder. BASE is another merilo\n"
 		"binary (run as 'BASE bench --format json ...' with the same settings; this binary is run\n"
 		"the same way) or another model (both models run in this process). A and B are measured\n"
-		"interleaved, ABAB..., --pairs times after --ab-warmup discarded pairs; each measurement is\n"
-		"the median of --reps repetitions (after --warmup untimed ones). Per test:\n"
-		"r = log(A time per token / B time per token), its median\n"
-		"with a 95%% bootstrap CI, and the Wilcoxon signed-rank p. The gate FAILS (exit 1) only when\n"
+		"in pairs whose order alternates (AB, BA, AB, ...), --pairs times after --ab-warmup\n"
+		"discarded pairs; each measurement is the median of --reps repetitions (after --warmup\n"
+		"untimed ones). Per test: r = log(A time per token / B time per token), its median with\n"
+		"a 95%% bootstrap CI, and the Wilcoxon signed-rank p. The gate FAILS (exit 1) only when\n"
 		"the CI's lower bound is above log(1 + threshold) (A slower by more than the threshold) AND\n"
 		"p < alpha. Exit 0: no regression (improvements are reported).\n");
 	hrn_print_options(out, opts, 19);
@@ -205,7 +183,7 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	hrn_ab_opts_init(&o->gate);
-	o->pairs = AB_MIN_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
+	o->pairs = AB_DEFAULT_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
 	o->det_gen = 8;
 	o->ins_source = "auto";
 	o->format = HRN_BENCH_MD;
@@ -480,10 +458,6 @@ static int measure_subproc(const struct side *s, const struct ab_opts *o, const 
 
 /* ---------------------------------------------------------- deterministic mode */
 
-struct ins_result {
-	char source[128];     /* what counted */
-	uint64_t cand, base;
-};
 
 static const char *prog_env(const char *var, const char *def)
 {
@@ -640,161 +614,6 @@ static const char *pick_source(const char *want, const struct tmpdir *td, char *
 	return perf ? "perf" : "valgrind";
 }
 
-/* ---------------------------------------------------------------- output */
-
-static json_t *tps_array(const double *v, long n)
-{
-	json_t *a = json_array();
-	for (long i = 0; a && i < n; i++)
-		json_array_append_new(a, rec_json_real(v[i]));
-	return a;
-}
-
-static json_t *settings_json(const struct ab_opts *o, const char *exe)
-{
-	json_t *s = json_object(), *tests = json_array();
-	for (int i = 0; tests && i < o->n_tests; i++)
-		json_array_append_new(tests, json_string(o->tests[i].name));
-	json_object_set_new(s, "command", json_string("bench --ab"));
-	json_object_set_new(s, "candidate_binary", rec_json_string(exe));
-	json_object_set_new(s, "candidate_model", rec_json_string(o->model));
-	json_object_set_new(s, "base", rec_json_string(o->base));
-	json_object_set_new(s, "base_kind", json_string(o->base_is_model ? "model" : "binary"));
-	json_object_set_new(s, "mode", json_string(o->deterministic ? "deterministic" : "timed"));
-	json_object_set_new(s, "threshold", json_real(o->gate.threshold));
-	json_object_set_new(s, "alpha", json_real(o->gate.alpha));
-	json_object_set_new(s, "ci_level", json_real(o->gate.level));
-	json_object_set_new(s, "n_resamples", json_integer((json_int_t)o->gate.n_resamples));
-	json_object_set_new(s, "bootstrap_seed", json_integer((json_int_t)(o->gate.seed & INT64_MAX)));
-	if (o->deterministic) {
-		json_object_set_new(s, "prompt", json_string(DET_PROMPT));
-		json_object_set_new(s, "gen", json_integer(o->det_gen));
-		json_object_set_new(s, "threads", json_integer(1));
-	} else {
-		json_object_set_new(s, "tests", tests);
-		tests = NULL;
-		json_object_set_new(s, "pairs", json_integer(o->pairs));
-		json_object_set_new(s, "warmup_pairs", json_integer(o->warmup_pairs));
-		json_object_set_new(s, "order", json_string("ABAB"));
-		json_object_set_new(s, "threads", json_integer(o->threads));
-		json_object_set_new(s, "reps", json_integer(o->reps));
-		json_object_set_new(s, "warmup", json_integer(o->warmup));
-		json_object_set_new(s, "seed", json_integer(o->seed));
-	}
-	json_decref(tests);
-	return s;
-}
-
-static char *render_json(const struct ab_opts *o, const struct rec_manifest *man, const json_t *settings,
-			 const struct ins_result *ins, bool failed)
-{
-	json_t *j = json_object(), *tests = json_array();
-	json_object_set_new(j, "schema", json_string(AB_SCHEMA));
-	json_object_set_new(j, "schema_version", json_integer(1));
-	json_object_set_new(j, "manifest", rec_manifest_to_json(man));
-	json_object_set_new(j, "settings", json_deep_copy(settings));
-	json_object_set_new(j, "direction", json_string("ratio = candidate (A) time / base (B) time: > 1 means the "
-							"candidate is slower"));
-	if (ins) {
-		json_t *t = json_object();
-		double ratio = ins->base ? (double)ins->cand / (double)ins->base : NAN;
-		json_object_set_new(t, "test", json_string("generate"));
-		json_object_set_new(t, "source", json_string(ins->source));
-		json_object_set_new(t, "unit", json_string("instructions"));
-		json_object_set_new(t, "candidate", json_integer((json_int_t)ins->cand));
-		json_object_set_new(t, "base", json_integer((json_int_t)ins->base));
-		json_object_set_new(t, "ratio", rec_json_real(ratio));
-		json_object_set_new(t, "outcome", json_string(!(ratio <= 1 + o->gate.threshold) ? "regression"
-							      : ratio < 1 / (1 + o->gate.threshold) ? "improvement"
-												    : "no significant change"));
-		json_object_set_new(t, "gate_failed", json_boolean(failed));
-		json_array_append_new(tests, t);
-	}
-	for (int i = 0; !ins && i < o->n_tests; i++) {
-		const struct ab_test *x = &o->tests[i];
-		json_t *t = json_object();
-		json_object_set_new(t, "test", json_string(x->name));
-		json_object_set_new(t, "unit", json_string("tokens/s"));
-		json_object_set_new(t, "candidate_tokens_per_s", tps_array(x->cand_tps, o->pairs));
-		json_object_set_new(t, "base_tokens_per_s", tps_array(x->base_tps, o->pairs));
-		json_object_set_new(t, "n_pairs", json_integer((json_int_t)x->v.n));
-		json_object_set_new(t, "median_log_ratio", rec_json_real(x->v.log_ratio));
-		json_object_set_new(t, "ci_low", rec_json_real(x->v.ci_lo));
-		json_object_set_new(t, "ci_high", rec_json_real(x->v.ci_hi));
-		json_object_set_new(t, "ratio", rec_json_real(x->v.ratio));
-		json_object_set_new(t, "ratio_ci_low", rec_json_real(x->v.ratio_lo));
-		json_object_set_new(t, "ratio_ci_high", rec_json_real(x->v.ratio_hi));
-		json_object_set_new(t, "wilcoxon_p", rec_json_real(x->v.p));
-		json_object_set_new(t, "wilcoxon_exact", json_boolean(x->v.p_exact));
-		json_object_set_new(t, "outcome", json_string(hrn_ab_outcome_name(x->v.outcome)));
-		json_object_set_new(t, "gate_failed", json_boolean(x->v.outcome == HRN_AB_REGRESSION));
-		json_array_append_new(tests, t);
-	}
-	json_object_set_new(j, "tests", tests);
-	json_object_set_new(j, "verdict", json_string(failed ? "fail" : "pass"));
-	char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
-	json_decref(j);
-	if (!text)
-		return NULL;
-	size_t len = strlen(text);
-	char *t2 = realloc(text, len + 2);
-	if (!t2) {
-		free(text);
-		return NULL;
-	}
-	memcpy(t2 + len, "\n", 2);
-	return t2;
-}
-
-static char *render_md(const struct ab_opts *o, const char *exe, const struct ins_result *ins, bool failed)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	fprintf(f, "## merilo bench --ab: %s\n\n", failed ? "FAIL (regression)" : "PASS");
-	fprintf(f, "- candidate (A): `%s` with model `%s`\n", exe, o->model);
-	if (o->base_is_model)
-		fprintf(f, "- base (B): model `%s` (same binary, in this process)\n", o->base);
-	else
-		fprintf(f, "- base (B): binary `%s` with the same model\n", o->base);
-	if (ins) {
-		double ratio = ins->base ? (double)ins->cand / (double)ins->base : NAN;
-		fprintf(f, "- deterministic: instructions of `merilo generate --prompt '%s' -n %ld --threads 1`, counted by "
-			   "%s; fails when A/B - 1 > %.3g%%\n\n",
-			DET_PROMPT, o->det_gen, ins->source, 100 * o->gate.threshold);
-		fprintf(f, "| test | source | A instructions | B instructions | A/B | verdict |\n|---|---|---:|---:|---:|---|\n");
-		fprintf(f, "| generate | %s | %llu | %llu | %.6f (%+.4f%%) | %s |\n", ins->source,
-			(unsigned long long)ins->cand, (unsigned long long)ins->base, ratio, 100 * (ratio - 1),
-			failed ? "regression" : ratio < 1 / (1 + o->gate.threshold) ? "improvement" : "no significant change");
-	} else {
-		fprintf(f, "- %ld pairs, order ABAB, %ld warm-up pair%s discarded; each measurement: median of %ld reps "
-			   "(%ld warm-up), %ld thread%s, seed %ld\n",
-			o->pairs, o->warmup_pairs, o->warmup_pairs == 1 ? "" : "s", o->reps, o->warmup, o->threads,
-			o->threads == 1 ? "" : "s", o->seed);
-		fprintf(f, "- gate: FAIL when the %.0f%% bootstrap CI of the median time ratio A/B lies above %.4g "
-			   "(threshold %.3g%%) AND Wilcoxon signed-rank p < %.3g\n\n",
-			100 * o->gate.level, 1 + o->gate.threshold, 100 * o->gate.threshold, o->gate.alpha);
-		fprintf(f, "| test | A t/s (median) | B t/s (median) | time ratio A/B | %.0f%% CI | p | verdict |\n"
-			   "|---|---:|---:|---:|---|---:|---|\n", 100 * o->gate.level);
-		double *tmp = malloc((size_t)o->pairs * sizeof *tmp);
-		for (int i = 0; tmp && i < o->n_tests; i++) {
-			const struct ab_test *t = &o->tests[i];
-			fprintf(f, "| %s | %.2f | %.2f | %.4f | [%.4f, %.4f] | %.3g | %s |\n", t->name,
-				hrn_ab_median(tmp, t->cand_tps, (size_t)o->pairs), hrn_ab_median(tmp, t->base_tps, (size_t)o->pairs),
-				t->v.ratio, t->v.ratio_lo, t->v.ratio_hi, t->v.p, hrn_ab_outcome_name(t->v.outcome));
-		}
-		free(tmp);
-	}
-	fputs("\nRatio > 1: the candidate is slower. Rules: docs/perf-gate.md.\n", f);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
 /* ---------------------------------------------------------------- main */
 
 /* This binary's path (A's executable). */
@@ -877,6 +696,26 @@ static int run_deterministic(const struct ab_opts *o, const struct side *A, cons
 	return 0;
 }
 
+/* One pair: every test of A and of B (in this process for a model BASE, else one
+ * bench run of each binary), B first where ba is set. The order alternates from pair
+ * to pair (AB, BA, AB, ...): whichever side runs second meets caches, branch
+ * predictors and a page cache the first one warmed, and in a fixed ABAB order that
+ * edge went to B in every pair (an A/A gate of a model BASE gave time ratios
+ * 1.007-1.027 in 20 runs of 20, docs/perf-gate.md). */
+static int measure_pair(const struct ab_opts *o, struct side *A, struct side *B, const struct tmpdir *td, bool ba,
+			double *ta, double *tb, struct mrl_err *err)
+{
+	struct side *first = ba ? B : A, *second = ba ? A : B;
+	double *t1 = ba ? tb : ta, *t2 = ba ? ta : tb;
+	int rc = 0;
+	if (!o->base_is_model)
+		return (rc = measure_subproc(first, o, td, t1, err)) ? rc : measure_subproc(second, o, td, t2, err);
+	for (int i = 0; i < o->n_tests && !rc; i++)
+		if (!(rc = measure_inproc(first, &o->tests[i], o->threads, &t1[i], err)))
+			rc = measure_inproc(second, &o->tests[i], o->threads, &t2[i], err);
+	return rc;
+}
+
 int hrn_bench_ab_cmd(int argc, char **argv)
 {
 	struct ab_opts o;
@@ -903,7 +742,7 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 	B.model = o.base_is_model ? o.base : o.model;
 	if ((rc = tmpdir_make(&td, &err)))
 		goto fail;
-	if (!(settings = settings_json(&o, exe)) || (rc = hrn_manifest_collect(&man, o.model, NULL, settings, &err))) {
+	if (!(settings = hrn_ab_settings_json(&o, exe)) || (rc = hrn_manifest_collect(&man, o.model, NULL, settings, &err))) {
 		if (!rc)
 			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
 		goto fail;
@@ -925,15 +764,8 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 			goto fail;
 		double ta[AB_MAX_TESTS], tb[AB_MAX_TESTS];
 		for (long p = -o.warmup_pairs; p < o.pairs; p++) {
-			if (o.base_is_model) {
-				for (int i = 0; i < o.n_tests; i++)
-					if ((rc = measure_inproc(&A, &o.tests[i], o.threads, &ta[i], &err)) ||
-					    (rc = measure_inproc(&B, &o.tests[i], o.threads, &tb[i], &err)))
-						goto fail;
-			} else if ((rc = measure_subproc(&A, &o, &td, ta, &err)) ||
-				   (rc = measure_subproc(&B, &o, &td, tb, &err))) {
+			if ((rc = measure_pair(&o, &A, &B, &td, p >= 0 && p % 2, ta, tb, &err)))
 				goto fail;
-			}
 			if (p < 0)
 				continue;
 			for (int i = 0; i < o.n_tests; i++) {
@@ -963,8 +795,8 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 	}
 	if ((rc = rec_manifest_finish(&man, &err)))
 		goto fail;
-	text = o.format == HRN_BENCH_JSON ? render_json(&o, &man, settings, o.deterministic ? &ins : NULL, failed)
-					  : render_md(&o, exe, o.deterministic ? &ins : NULL, failed);
+	text = o.format == HRN_BENCH_JSON ? hrn_ab_render_json(&o, &man, settings, o.deterministic ? &ins : NULL, failed)
+					  : hrn_ab_render_md(&o, exe, o.deterministic ? &ins : NULL, failed);
 	if (!text) {
 		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory rendering the verdict");
 		goto fail;

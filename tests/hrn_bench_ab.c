@@ -204,8 +204,11 @@ static void test_cli_binary_base(void)
 	json_t *tests = json_object_get(j, "tests");
 	is_int(json_array_size(tests), 2, "two tests");
 	json_t *t0 = json_array_get(tests, 0);
-	is_int(json_array_size(json_object_get(t0, "candidate_tokens_per_s")), 9, "9 pairs: 9 candidate samples");
-	is_int(json_array_size(json_object_get(t0, "base_tokens_per_s")), 9, "and 9 base samples");
+	is_int(json_array_size(json_object_get(t0, "candidate_tokens_per_s")), 10,
+	       "10 pairs by default (as many A first as B first): 10 candidate samples");
+	is_int(json_array_size(json_object_get(t0, "base_tokens_per_s")), 10, "and 10 base samples");
+	is_str(json_string_value(json_object_get(json_object_get(j, "settings"), "order")), "AB, BA alternating",
+	       "the record says the order alternates");
 	ok(json_real_value(json_object_get(t0, "ratio_ci_low")) <= json_real_value(json_object_get(t0, "ratio")) &&
 		   json_real_value(json_object_get(t0, "ratio")) <= json_real_value(json_object_get(t0, "ratio_ci_high")),
 	   "ratio inside its CI");
