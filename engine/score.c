@@ -55,18 +55,12 @@ static int cmp_req(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* One row: the target's logprob and greediness and, when k > 0, the k best tokens, best first, ties by lower id. */
-static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, double *logprob, bool *greedy,
-			 size_t k, int32_t *top_id, double *top_lp)
+/* One row's target logprob and greediness and, when k > 0, the k best tokens, best
+ * first, ties by lower id; max and argmax are eng_row_max's, log_sum the log of
+ * eng_sum_exp's sum. */
+static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, float max, uint32_t argmax,
+			 double log_sum, double *logprob, bool *greedy, size_t k, int32_t *top_id, double *top_lp)
 {
-	float max = logits[0];
-	uint32_t argmax = 0;
-	for (uint32_t i = 1; i < n_vocab; i++)
-		if (logits[i] > max) {
-			max = logits[i];
-			argmax = i;
-		}
-	const double log_sum = log(eng_sum_exp(logits, n_vocab, max));
 	*logprob = ((double)logits[target] - (double)max) - log_sum;
 	*greedy = (uint32_t)target == argmax;
 	if (!k)
@@ -117,8 +111,11 @@ static void lp_task(void *arg, int64_t i0, int64_t i1, int tid)
 	const struct lp_job *j = arg;
 	for (int64_t i = i0; i < i1; i++) {
 		const struct lp_row *r = &j->rows[i];
-		row_logprobs(j->lg + (size_t)i * j->n_vocab, j->n_vocab, r->target, r->logprob, r->greedy, j->k,
-			     r->top_id, r->top_lp);
+		const float *lg = j->lg + (size_t)i * j->n_vocab;
+		size_t argmax;
+		const float max = eng_row_max(lg, j->n_vocab, &argmax);
+		row_logprobs(lg, j->n_vocab, r->target, max, (uint32_t)argmax, log(eng_sum_exp(lg, j->n_vocab, max)),
+			     r->logprob, r->greedy, j->k, r->top_id, r->top_lp);
 	}
 }
 
@@ -133,10 +130,8 @@ static void lp_run(struct eng_ctx *c, const float *lg, size_t k, const struct lp
 
 static double row_nll(const float *row, uint32_t n, int32_t target)
 {
-	float max = row[0];
-	for (uint32_t k = 1; k < n; k++)
-		if (row[k] > max)
-			max = row[k];
+	size_t argmax;
+	const float max = eng_row_max(row, n, &argmax);
 	double sum = 0;
 	float e[NLL_CHUNK];
 	for (uint32_t k0 = 0; k0 < n; k0 += NLL_CHUNK) {

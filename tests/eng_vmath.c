@@ -132,6 +132,37 @@ static void t_exp_lanes(void)
 	free(x);
 }
 
+/* eng_row_max = the scan `if (x[i] > max) max = x[i], at = i` from x[0]: NaNs (at 0 too),
+ * +0 / -0 ties, infinities, equal maxima at several places, rows of 1..40. */
+static void t_row_max(void)
+{
+	static const uint32_t pool[] = { 0x00000000, 0x80000000, 0x7fc00000, 0xff800000, 0x7f800000, 0x3f800000,
+					 0xbf800000, 0x40000000, 0x3f800000, 0x00000001, 0xc2b00000, 0x7fc00001 };
+	/* no positive value: the maximum is often a zero, +0 in one lane and -0 in another */
+	static const uint32_t zeros[] = { 0x00000000, 0x80000000, 0xbf800000, 0xff800000, 0x7fc00000 };
+	uint64_t state = 88172645463325252ull;
+	size_t bad = 0, cases = 0;
+	float row[40];
+	for (int len = 1; len <= 40; len++)
+		for (int rep = 0; rep < 3000; rep++, cases++) {
+			const uint32_t *p = rep % 2 ? zeros : pool;
+			const size_t np = rep % 2 ? sizeof zeros / sizeof zeros[0] : sizeof pool / sizeof pool[0];
+			for (int i = 0; i < len; i++) {
+				state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+				row[i] = ffrom(p[state % np]);
+			}
+			float want = row[0];
+			size_t want_at = 0, at = 99;
+			for (int i = 1; i < len; i++)
+				if (row[i] > want)
+					want = row[i], want_at = (size_t)i;
+			const float got = eng_row_max(row, (size_t)len, &at);
+			if ((fbits(got) != fbits(want) || at != want_at) && !bad++)
+				diag("row of %d: got %a at %zu, scan %a at %zu", len, (double)got, at, (double)want, want_at);
+		}
+	ok(cases == 120000 && bad == 0, "eng_row_max = the scalar scan (value bits and first index)");
+}
+
 static void t_libm(void)
 {
 #if defined(__x86_64__)
@@ -164,6 +195,7 @@ int main(void)
 	TEST(t_expf_lanes(), "expf: the vector lanes give the scalar bits");
 	TEST(t_silu(), "SiLU times up: the vector lanes give the scalar bits");
 	TEST(t_exp_lanes(), "exp: the vector lanes and the row sums give the scalar bits");
+	TEST(t_row_max(), "a row's first maximum, vectorised, gives the scan's");
 	TEST(t_libm(), "the scalar exp and expf give glibc's bits (FMA build)");
 	return done_testing();
 }

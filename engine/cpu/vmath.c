@@ -311,6 +311,40 @@ void eng_silu_mul_row(float *g, const float *up, size_t n)
 		g[i] = g[i] / (1.0f + eng_expf(-g[i])) * up[i];
 }
 
+float eng_row_max(const float *x, size_t n, size_t *first)
+{
+	size_t i = 1, at = 0;
+	float max = x[0];
+#if VMATH_AVX2
+	/* the lanes' maxima (vmaxps returns its second operand, the running maximum, where
+	 * the element is a NaN or an equal zero), then the first element equal to theirs */
+	if (n >= 9 && max == max) {
+		__m256 m = _mm256_set1_ps(max);
+		for (; i + 8 <= n; i += 8)
+			m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+		float lanes[8];
+		_mm256_storeu_ps(lanes, m);
+		for (int l = 0; l < 8; l++)
+			if (lanes[l] > max)
+				max = lanes[l];
+		for (; i < n; i++)
+			if (x[i] > max)
+				max = x[i];
+		for (at = 0; !(x[at] == max); at++)
+			;
+		*first = at;
+		return x[at];
+	}
+#endif
+	for (; i < n; i++)
+		if (x[i] > max) {
+			max = x[i];
+			at = i;
+		}
+	*first = at;
+	return max;
+}
+
 double eng_sum_exp(const float *x, size_t n, float max)
 {
 	double sum = 0.0;

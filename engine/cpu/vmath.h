@@ -25,8 +25,14 @@ void eng_expf_row(const float *x, float *out, size_t n);
 /* g[i] = g[i] / (1 + eng_expf(-g[i])) * up[i]: SiLU(gate) times up. */
 void eng_silu_mul_row(float *g, const float *up, size_t n);
 
+/* The first maximum of x[0..n) (n >= 1) as a scan with `>` from x[0] finds it: NaNs after
+ * x[0] are passed over, of equal values (+0 and -0 too) the first stays; its index in
+ * *first. */
+float eng_row_max(const float *x, size_t n, size_t *first);
+
 /* The sum, in index order from 0.0, of eng_exp((double)x[i] - (double)max). */
 double eng_sum_exp(const float *x, size_t n, float max);
+
 
 /* out[i] = x[i] rounded to f16 and back (what ggml's f32 -> f16 operand conversion keeps;
  * out may be x). */
