@@ -226,6 +226,10 @@ KF_INLINE void tile_rows(int64_t n, const char *w, size_t w_stride, const float 
 /* The fewest tokens a call needs for its rows to be packed (the copy costs about what
  * 2 tokens' multiply-adds do). */
 #define PK_MIN_TOK 8
+/* 0: no prefetch of the next block (struct pk_pf; for A/B builds) */
+#ifndef PK_PF
+#define PK_PF 1
+#endif
 _Static_assert(PK_MIN_TOK > PK_T, "a packed call's first tile has PK_T tokens (it packs the block)");
 /* Bytes of a thread's packed rows (on its stack): a block of BLK_R rows up to n = 2048
  * (F16, BF16) or 1024 (F32), fewer rows a block beyond, down to one group of PK_G rows
@@ -379,14 +383,26 @@ KF_INLINE void pk_tile(int64_t n, int64_t n8, char *pg, const char *const wr[PK_
 		}
 }
 
+/* The next block's rows, fetched towards L2 while this block's tiles run, a few lines
+ * before each row group (pk_tiles), so that the next block's first tile, which packs it,
+ * reads them from the caches and not from memory: at bytes [at, end) of p, per_group
+ * lines a group. */
+struct pk_pf {
+	const char *p;
+	size_t at, end, per_group;
+};
+
 /* Every group of a packed block of nr rows x T tokens: the whole rows (sl NULL) or one
  * slice of them, whose save holds the block's groups' sums one after the other. */
 KF_INLINE void pk_tiles(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr,
 			const float *x, size_t x_stride, float *out, size_t out_stride, const int T, const int kind,
-			const int fill, const struct pk_slice *sl)
+			const int fill, const struct pk_slice *sl, struct pk_pf *pf)
 {
 	const size_t group = PK_G * (size_t)(sl ? SL_N : n8) * (size_t)elt_bytes(kind);
 	for (int g = 0; g < nr; g += PK_G) {
+		if (pf)
+			for (size_t k = 0; k < pf->per_group && pf->at < pf->end; k++, pf->at += 64)
+				_mm_prefetch(pf->p + pf->at, _MM_HINT_T1);
 		const char *wr[PK_G];
 		group_rows(wb, w_stride, g, nr, wr);
 		struct pk_slice gs;
@@ -418,11 +434,11 @@ KF_INLINE int pk_next(int left)
  * changed with unrelated code (F16 or F32 8-20% slower from one build to the next). */
 #define PK_ARGS                                                                                                  \
 	int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr, const float *x, size_t x_stride, \
-		float *out, size_t out_stride, const struct pk_slice *sl
+		float *out, size_t out_stride, const struct pk_slice *sl, struct pk_pf *pf
 #define PK_FN(K, T, F)                                                                                     \
 	static __attribute__((noinline)) void pk_##K##_##T##_##F(PK_ARGS)                                   \
 	{                                                                                                  \
-		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, T, KIND_##K, F, sl); \
+		pk_tiles(n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, T, KIND_##K, F, sl, pf); \
 	}
 #define PK_FNS(K) PK_FN(K, 6, 1) PK_FN(K, 6, 0) PK_FN(K, 5, 0) PK_FN(K, 4, 0)
 PK_FNS(F32)
@@ -437,29 +453,35 @@ static void (*const pk_fns[4][4])(PK_ARGS) = { PK_ROW(F32), PK_ROW(F16), PK_ROW(
  * set), 5 or 4. */
 static void pk_tiles_of(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr, const float *x,
 			size_t x_stride, float *out, size_t out_stride, int T, int fill, const struct pk_slice *sl,
-			const int kind)
+			struct pk_pf *pf, const int kind)
 {
 	_Static_assert(PK_T == 6 && KIND_F32 == 0 && KIND_F16 == 1 && KIND_F16H == 2 && KIND_BF16 == 3,
 		       "tiles of 6, 5 and 4 tokens; pk_fns' rows");
-	pk_fns[kind][fill ? 0 : 7 - T](n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, sl);
+	pk_fns[kind][fill ? 0 : 7 - T](n, n8, pk, wb, w_stride, nr, x, x_stride, out, out_stride, sl, pf);
 }
 
 /* The packed tiles of tokens t0 .. end - 1 over one block of nr rows (out: the block's
  * first row): PK_T tokens first (that tile packs the block, or the slice), then as
  * pk_next cuts them; the whole rows where sl is NULL, else one slice, tile k's sums at
- * sl->save + k * SL_SAVE_TILE. Returns the first token not done (fewer than 4 remain). */
+ * sl->save + k * SL_SAVE_TILE. Returns the first token not done (fewer than 4 remain).
+ * next, next_bytes: the rows of the block that comes next (none: 0 bytes), which the
+ * tiles after the first fetch towards L2 (struct pk_pf). */
 static int pk_run(int64_t n, int64_t n8, char *pk, const char *wb, size_t w_stride, int nr, const float *x,
 		  size_t x_stride, int t0, int end, float *out, size_t out_stride, const struct pk_slice *sl,
-		  const int kind)
+		  const char *next, size_t next_bytes, const int kind)
 {
 	int t = t0;
+	/* the next block's lines spread over the groups of the tiles after the first */
+	const size_t groups = (size_t)((nr + PK_G - 1) / PK_G) * (size_t)((end - t0) / PK_T > 1 ? (end - t0) / PK_T - 1 : 1);
+	struct pk_pf pf = { next, 0, PK_PF ? next_bytes : 0, (next_bytes / 64 + groups - 1) / groups };
 	for (int k = 0; end - t >= 4; k++) {
 		const int T = t == t0 ? PK_T : pk_next(end - t);
 		struct pk_slice ts;
 		if (sl)
 			ts = (struct pk_slice){ sl->lo, sl->hi, sl->save + (size_t)k * SL_SAVE_TILE };
 		pk_tiles_of(n, n8, pk, wb, w_stride, nr, (const float *)((const char *)x + (size_t)t * x_stride), x_stride,
-			    out + (size_t)t * out_stride, out_stride, T, t == t0, sl ? &ts : NULL, kind);
+			    out + (size_t)t * out_stride, out_stride, T, t == t0, sl ? &ts : NULL,
+			    t != t0 && pf.at < pf.end ? &pf : NULL, kind);
 		t += T;
 	}
 	return t;
@@ -485,7 +507,7 @@ static int gemm_long(int64_t n, int64_t n8, char *pk, __m512 *save, const char *
 			for (int64_t lo = 0; lo < n8; lo += SL_N) {
 				const struct pk_slice sl = { lo, lo + SL_N < n8 ? lo + SL_N : n8, save };
 				done = pk_run(n, n8, pk, w + (size_t)r0 * w_stride, w_stride, nr, x, x_stride, t, end,
-					      out + r0, out_stride, &sl, kind);
+					      out + r0, out_stride, &sl, NULL, 0, kind);
 			}
 		}
 		t = done;
@@ -533,8 +555,11 @@ static void gemm(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 		const char *wb = w + (size_t)r0 * w_stride;
 		int t = t_long;
 #if KF_AVX512
-		if (packed) /* n_tok >= PK_MIN_TOK > PK_T: the first tile packs the block */
-			t = pk_run(n, n8, pk, wb, w_stride, nr, x, x_stride, 0, n_tok, out + r0, out_stride, NULL, kind);
+		if (packed) { /* n_tok >= PK_MIN_TOK > PK_T: the first tile packs the block */
+			const int next = n_rows - r0 - nr < blk ? n_rows - r0 - nr : blk;
+			t = pk_run(n, n8, pk, wb, w_stride, nr, x, x_stride, 0, n_tok, out + r0, out_stride, NULL,
+				   wb + (size_t)nr * w_stride, (size_t)next * w_stride, kind);
+		}
 #endif
 		for (; t < n_tok; t += TILE_T) {
 			const int nt = n_tok - t < TILE_T ? n_tok - t : TILE_T;
