@@ -181,8 +181,10 @@ int eng_file_unchanged(const char *path, int fd, const struct stat *was, struct 
  * ne), for eng_model_tensor_info; and the bytes of the safetensors files. */
 size_t eng_hf_n_tensors(const struct eng_hf *h);
 void eng_hf_tensor_info(const struct eng_hf *h, size_t i, struct eng_tensor_info *out);
+/* The tensors the forward pass reads, under their GGUF names (eng_model_weight_info):
+ * tensor i and its name, or NULL past the last. */
 size_t eng_hf_n_weights(const struct eng_hf *h);
-void eng_hf_weight_info(const struct eng_hf *h, size_t i, struct eng_tensor_info *out);
+const struct gguf_tensor *eng_hf_weight(const struct eng_hf *h, size_t i, const char **name);
 uint64_t eng_hf_file_bytes(const struct eng_hf *h);
 /* Name of file i of the folder that h was read from (strcmp order), NULL past the last. */
 const char *eng_hf_file(const struct eng_hf *h, size_t i);

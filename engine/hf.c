@@ -82,18 +82,12 @@ size_t eng_hf_n_weights(const struct eng_hf *h)
 	return h->n_gt;
 }
 
-void eng_hf_weight_info(const struct eng_hf *h, size_t i, struct eng_tensor_info *out)
+const struct gguf_tensor *eng_hf_weight(const struct eng_hf *h, size_t i, const char **name)
 {
-	memset(out, 0, sizeof *out);
 	if (i >= h->n_gt)
-		return;
-	const struct gguf_tensor *g = &h->gt[i];
-	out->name = h->gt_names[i];
-	out->type_name = eng_type_name(g->type);
-	out->n_dims = g->n_dims;
-	for (int k = 0; k < 4; k++)
-		out->ne[k] = g->ne[k];
-	out->nbytes = g->nbytes;
+		return NULL;
+	*name = h->gt_names[i];
+	return &h->gt[i];
 }
 
 uint64_t eng_hf_file_bytes(const struct eng_hf *h)

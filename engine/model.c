@@ -377,22 +377,27 @@ size_t eng_model_n_tensors(const struct eng_model *m)
 	return m->hf ? eng_hf_n_tensors(m->hf) : gguf_n_tensors(m->gguf);
 }
 
-void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out)
+/* out from a GGUF-shaped tensor t named name (zeroed where t is NULL). */
+static void tensor_info(const struct gguf_tensor *t, const char *name, struct eng_tensor_info *out)
 {
-	if (m->hf) {
-		eng_hf_tensor_info(m->hf, i, out);
-		return;
-	}
 	memset(out, 0, sizeof *out);
-	if (i >= gguf_n_tensors(m->gguf))
+	if (!t)
 		return;
-	const struct gguf_tensor *t = gguf_tensor_at(m->gguf, i);
-	out->name = m->tensor_names[i];
+	out->name = name;
 	out->type_name = eng_type_name(t->type);
 	out->n_dims = t->n_dims;
 	for (int k = 0; k < 4; k++)
 		out->ne[k] = t->ne[k];
 	out->nbytes = t->nbytes;
+}
+
+void eng_model_tensor_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out)
+{
+	if (m->hf)
+		eng_hf_tensor_info(m->hf, i, out);
+	else
+		tensor_info(i < gguf_n_tensors(m->gguf) ? gguf_tensor_at(m->gguf, i) : NULL,
+			    i < gguf_n_tensors(m->gguf) ? m->tensor_names[i] : NULL, out);
 }
 
 size_t eng_model_n_weights(const struct eng_model *m)
@@ -402,10 +407,13 @@ size_t eng_model_n_weights(const struct eng_model *m)
 
 void eng_model_weight_info(const struct eng_model *m, size_t i, struct eng_tensor_info *out)
 {
-	if (m->hf)
-		eng_hf_weight_info(m->hf, i, out);
-	else
+	if (!m->hf) {
 		eng_model_tensor_info(m, i, out);
+		return;
+	}
+	const char *name = NULL;
+	const struct gguf_tensor *t = eng_hf_weight(m->hf, i, &name);
+	tensor_info(t, name, out);
 }
 
 size_t eng_model_n_meta(const struct eng_model *m)
