@@ -39,6 +39,7 @@
 
 #include "common/buf.h"
 #include "common/rng.h"
+#include "engine/cpu/vmath.h"
 #include "engine/gen_int.h"
 #include "engine/vocab.h"
 
@@ -86,15 +87,6 @@ static int cand_cmp(const void *pa, const void *pb)
 	return (a->id > b->id) - (a->id < b->id);
 }
 
-static int32_t argmax_row(const float *v, uint32_t n)
-{
-	uint32_t best = 0;
-	for (uint32_t i = 1; i < n; i++)
-		if (v[i] > v[best])
-			best = i;
-	return (int32_t)best;
-}
-
 /* The k best of n candidates into c[0..k), best first (insertion into a sorted
  * run: fine for the small k top-k sampling uses; n log n when k is large). */
 static size_t keep_top_k(struct cand *c, size_t n, size_t k)
@@ -126,8 +118,11 @@ static size_t keep_top_k(struct cand *c, size_t n, size_t k)
 static int32_t sample_row(const float *logits, uint32_t n_vocab, const struct eng_gen_opts *o, struct mrl_rng *rng,
 			  struct cand *cands)
 {
-	if (!(o->temperature > 0.0f))
-		return argmax_row(logits, n_vocab);
+	if (!(o->temperature > 0.0f)) { /* greedy: the first of the largest logits */
+		size_t best;
+		eng_row_max(logits, n_vocab, &best);
+		return (int32_t)best;
+	}
 	const double inv_t = 1.0 / (double)o->temperature;
 	size_t n = n_vocab;
 	for (uint32_t i = 0; i < n_vocab; i++)

@@ -55,12 +55,13 @@ static int cmp_req(const void *pa, const void *pb)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* One row's target logprob and greediness and, when k > 0, the k best tokens, best
- * first, ties by lower id; max and argmax are eng_row_max's, log_sum the log of
- * eng_sum_exp's sum. */
-static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, float max, uint32_t argmax,
-			 double log_sum, double *logprob, bool *greedy, size_t k, int32_t *top_id, double *top_lp)
+/* One row: the target's logprob and greediness and, when k > 0, the k best tokens, best first, ties by lower id. */
+static void row_logprobs(const float *logits, uint32_t n_vocab, int32_t target, double *logprob, bool *greedy,
+			 size_t k, int32_t *top_id, double *top_lp)
 {
+	size_t argmax;
+	const float max = eng_row_max(logits, n_vocab, &argmax);
+	const double log_sum = log(eng_sum_exp(logits, n_vocab, max));
 	*logprob = ((double)logits[target] - (double)max) - log_sum;
 	*greedy = (uint32_t)target == argmax;
 	if (!k)
@@ -111,11 +112,8 @@ static void lp_task(void *arg, int64_t i0, int64_t i1, int tid)
 	const struct lp_job *j = arg;
 	for (int64_t i = i0; i < i1; i++) {
 		const struct lp_row *r = &j->rows[i];
-		const float *lg = j->lg + (size_t)i * j->n_vocab;
-		size_t argmax;
-		const float max = eng_row_max(lg, j->n_vocab, &argmax);
-		row_logprobs(lg, j->n_vocab, r->target, max, (uint32_t)argmax, log(eng_sum_exp(lg, j->n_vocab, max)),
-			     r->logprob, r->greedy, j->k, r->top_id, r->top_lp);
+		row_logprobs(j->lg + (size_t)i * j->n_vocab, j->n_vocab, r->target, r->logprob, r->greedy, j->k,
+			     r->top_id, r->top_lp);
 	}
 }
 

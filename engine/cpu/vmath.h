@@ -33,7 +33,6 @@ float eng_row_max(const float *x, size_t n, size_t *first);
 /* The sum, in index order from 0.0, of eng_exp((double)x[i] - (double)max). */
 double eng_sum_exp(const float *x, size_t n, float max);
 
-
 /* out[i] = x[i] rounded to f16 and back (what ggml's f32 -> f16 operand conversion keeps;
  * out may be x). */
 void eng_round_f16_row(const float *x, float *out, size_t n);
