@@ -644,20 +644,14 @@ void eng_kv_copy_rows(struct eng_ctx *c, size_t from, size_t to, size_t n)
 	const size_t row = c->kv.n_embd_kv * elt;
 	if (from == to || n == 0)
 		return;
-	if (c->ops->kv_move) { /* the backend's own layout (the CPU's head-major cache) */
+	if (c->ops->kv_move) /* the backend's own layout (the CPU's head-major cache) */
 		c->ops->kv_move(&c->ex, &c->kv, from, to, n);
-	} else {
+	else /* a device cache of rows (struct eng_ops: every backend has one of the two) */
 		for (uint32_t il = 0; il < c->kv.n_layer; il++) {
 			char *k = c->kv.k[il], *v = c->kv.v[il];
-			if (c->ops->copy) { /* a device cache of rows */
-				c->ops->copy(&c->ex, k + to * row, k + from * row, n * row);
-				c->ops->copy(&c->ex, v + to * row, v + from * row, n * row);
-			} else { /* host rows */
-				memmove(k + to * row, k + from * row, n * row);
-				memmove(v + to * row, v + from * row, n * row);
-			}
+			c->ops->copy(&c->ex, k + to * row, k + from * row, n * row);
+			c->ops->copy(&c->ex, v + to * row, v + from * row, n * row);
 		}
-	}
 	memmove(c->tokens + to, c->tokens + from, n * sizeof *c->tokens);
 }
 

@@ -192,12 +192,12 @@ static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_e
 	m->tok_model_str = strdup("tokenizer.json");
 	if (!m->arch_str || !m->name_str || !m->tok_model_str)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	char p[PATH_MAX + 32];
+	char cfg[PATH_MAX + 32], tok[PATH_MAX + 32];
 	struct stat st;
-	snprintf(p, sizeof p, "%s/config.json", path);
-	bool config = stat(p, &st) == 0;
-	snprintf(p, sizeof p, "%s/tokenizer.json", path);
-	if (*m->name_str && !config && stat(p, &st) != 0)
+	snprintf(cfg, sizeof cfg, "%s/config.json", path);
+	snprintf(tok, sizeof tok, "%s/tokenizer.json", path);
+	const bool folder = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (folder && stat(cfg, &st) != 0 && stat(tok, &st) != 0)
 		return mrl_err_set(err, MRL_EINPUT, "%s: not a model folder: no config.json and no tokenizer.json "
 				   "(an HF checkpoint holds config.json, *.safetensors and tokenizer.json)", path);
 	return eng_vocab_load_json(&m->vocab, path, err);
