@@ -163,6 +163,66 @@ static void t_row_max(void)
 	ok(cases == 120000 && bad == 0, "eng_row_max = the scalar scan (value bits and first index)");
 }
 
+/* The same bits, or NaN where the other has NaN: which NaN's payload a product or sum of
+ * two NaNs keeps depends on its operands' order, which the compiler may commute. */
+static int same_floats(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fbits(a[i]) != fbits(b[i]) && !(isnan(a[i]) && isnan(b[i])))
+			return 0;
+	return 1;
+}
+
+/* Rope's rotations = their scalar definitions (vmath.h), bit for bit: 1..70
+ * pairs (the vector passes and every tail), rows starting one float off the vector
+ * boundary, values of every magnitude with infinities and NaNs among them. */
+static void t_rope(void)
+{
+	enum { N = 70 };
+	static float buf[2 * N + 1], lo[N + 1], hi[N + 1], c[N + 1], s[N + 1];
+	uint64_t state = 2463534242ull;
+	size_t bad_adj = 0, bad_half = 0, cases = 0;
+	for (int n = 1; n <= N; n++)
+		for (int rep = 0; rep < 200; rep++, cases++) {
+			float x[2 * N], w[2 * N];
+			for (int i = 0; i < 2 * n; i++) {
+				state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+				const uint32_t u = (uint32_t)state;
+				/* mostly ordinary values; one in 8 a NaN, one in 16 any bits */
+				x[i] = (u & 7) == 1   ? ffrom(0x7fc00000u | (u >> 10))
+				       : (u & 15) == 2 ? ffrom(u * 2654435761u)
+						       : (float)((int32_t)u) / 65536.0f;
+			}
+			for (int i = 0; i < n; i++) {
+				state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+				c[i + rep % 2] = cosf((float)(state % 100000) / 997.0f);
+				s[i + rep % 2] = sinf((float)(state % 100000) / 997.0f);
+			}
+			const float *cc = c + rep % 2, *ss = s + rep % 2;
+			float *v = buf + rep % 2;
+			memcpy(v, x, 2 * (size_t)n * sizeof *v);
+			eng_rope_adjacent(v, cc, ss, (size_t)n);
+			for (int i = 0; i < n; i++) {
+				w[2 * i] = fmaf(x[2 * i], cc[i], -(x[2 * i + 1] * ss[i]));
+				w[2 * i + 1] = fmaf(x[2 * i + 1], cc[i], x[2 * i] * ss[i]);
+			}
+			if (!same_floats(v, w, 2 * (size_t)n) && !bad_adj++)
+				diag("adjacent pairs, n = %d: the rotation differs from its definition", n);
+			float *l = lo + rep % 2, *h = hi + (rep + 1) % 2;
+			memcpy(l, x, (size_t)n * sizeof *l);
+			memcpy(h, x + n, (size_t)n * sizeof *h);
+			eng_rope_halves(l, h, cc, ss, (size_t)n);
+			for (int i = 0; i < n; i++) {
+				w[i] = x[i] * cc[i] - x[n + i] * ss[i];
+				w[n + i] = x[i] * ss[i] + x[n + i] * cc[i];
+			}
+			if (!(same_floats(l, w, (size_t)n) && same_floats(h, w + n, (size_t)n)) && !bad_half++)
+				diag("halves, n = %d: the rotation differs from its definition", n);
+		}
+	ok(cases == 14000 && bad_adj == 0, "rope on adjacent pairs = fma(x0, c, -(x1 s)), fma(x1, c, x0 s) (bits)");
+	ok(bad_half == 0, "rope on halves = x0 c - x1 s, x0 s + x1 c, products rounded (bits)");
+}
+
 static void t_libm(void)
 {
 #if defined(__x86_64__)
@@ -196,6 +256,7 @@ int main(void)
 	TEST(t_silu(), "SiLU times up: the vector lanes give the scalar bits");
 	TEST(t_exp_lanes(), "exp: the vector lanes and the row sums give the scalar bits");
 	TEST(t_row_max(), "a row's first maximum, vectorised, gives the scan's");
+	TEST(t_rope(), "rope's rotations, vectorised, give their definitions' bits");
 	TEST(t_libm(), "the scalar exp and expf give glibc's bits (FMA build)");
 	return done_testing();
 }

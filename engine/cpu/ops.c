@@ -336,38 +336,29 @@ static void cpu_rmsnorm(struct eng_exec *ex, const float *x, const float *weight
 	par_run(ex, rmsnorm_task, &j, n_tok);
 }
 
-/* Rotate the n_head heads of one token row at position pos. */
+/* Rotate the n_head heads of one token row at position pos (the pairs: eng_rope_adjacent,
+ * eng_rope_halves). */
 static void rope_row(float *row, int n_head, int head_dim, int n_rot, uint32_t pos, float theta_scale,
 		     enum eng_rope_kind kind, const float *freq_factors)
 {
-	float cs[2 * 512];
+	float cs[2][512];
 	float theta = (float)pos;
 	/* n_rot <= head_dim <= 4096 is checked at load; compute in slices of 512 pairs */
 	for (int base = 0; base < n_rot; base += 1024) {
-		int len = n_rot - base < 1024 ? n_rot - base : 1024;
+		const int len = n_rot - base < 1024 ? n_rot - base : 1024;
 		for (int i0 = 0; i0 < len; i0 += 2) {
 			/* as ggml: the angle divided by the dimension's factor, theta itself advanced unscaled */
 			const float th = freq_factors ? theta / freq_factors[(base + i0) / 2] : theta;
-			cs[i0] = cosf(th);
-			cs[i0 + 1] = sinf(th);
+			cs[0][i0 / 2] = cosf(th);
+			cs[1][i0 / 2] = sinf(th);
 			theta *= theta_scale;
 		}
 		for (int h = 0; h < n_head; h++) {
 			float *v = row + (size_t)h * head_dim;
-			for (int i0 = 0; i0 < len; i0 += 2) {
-				int a, b;
-				if (kind == ENG_ROPE_NORM) {
-					a = base + i0;
-					b = a + 1;
-				} else {
-					a = (base + i0) / 2;
-					b = a + n_rot / 2;
-				}
-				const float c = cs[i0], s = cs[i0 + 1];
-				const float x0 = v[a], x1 = v[b];
-				v[a] = x0 * c - x1 * s;
-				v[b] = x0 * s + x1 * c;
-			}
+			if (kind == ENG_ROPE_NORM)
+				eng_rope_adjacent(v + base, cs[0], cs[1], (size_t)len / 2);
+			else
+				eng_rope_halves(v + base / 2, v + base / 2 + n_rot / 2, cs[0], cs[1], (size_t)len / 2);
 		}
 	}
 }

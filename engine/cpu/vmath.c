@@ -365,6 +365,53 @@ double eng_sum_exp(const float *x, size_t n, float max)
 	return sum;
 }
 
+/* Adjacent pairs round as llama.cpp's x86 build (f0d4d176, gcc 12, contraction on) rotates
+ * them in ggml's rope (read from its binary: vfmaddsub on the pair swapped times sin):
+ * x0 c - x1 s and x1 c + x0 s, each one multiply-add with the other product rounded.
+ * Left to the compiler, gcc 12's vectoriser fused this loop the same way despite
+ * -ffp-contract=off, but with the odd lane's products the other way round (x0 s fused,
+ * x1 c rounded) and only for whole 512-bit vectors; clang did not fuse it at all. Four pairs
+ * a pass on 8 lanes. */
+void eng_rope_adjacent(float *v, const float *c, const float *s, size_t n)
+{
+	size_t i = 0;
+#if VMATH_AVX2
+	for (; i + 4 <= n; i += 4) {
+		const __m128 c4 = _mm_loadu_ps(c + i), s4 = _mm_loadu_ps(s + i);
+		const __m256 cd = _mm256_set_m128(_mm_unpackhi_ps(c4, c4), _mm_unpacklo_ps(c4, c4));
+		const __m256 sd = _mm256_set_m128(_mm_unpackhi_ps(s4, s4), _mm_unpacklo_ps(s4, s4));
+		const __m256 x = _mm256_loadu_ps(v + 2 * i);
+		_mm256_storeu_ps(v + 2 * i, _mm256_fmaddsub_ps(x, cd, _mm256_mul_ps(_mm256_permute_ps(x, 0xb1), sd)));
+	}
+#endif
+	for (; i < n; i++) {
+		const float x0 = v[2 * i], x1 = v[2 * i + 1];
+		v[2 * i] = fmaf(x0, c[i], -(x1 * s[i]));
+		v[2 * i + 1] = fmaf(x1, c[i], x0 * s[i]);
+	}
+}
+
+/* Halves round each product (transformers' arithmetic, the reference of the HF folders, which
+ * all rotate halves; llama.cpp's scalar loop fuses as above: the tiny qwen2 fixture's logits
+ * are 1.2e-7 from llama.cpp's either way). */
+void eng_rope_halves(float *lo, float *hi, const float *c, const float *s, size_t n)
+{
+	size_t i = 0;
+#if VMATH_AVX2
+	for (; i + 8 <= n; i += 8) {
+		const __m256 x0 = _mm256_loadu_ps(lo + i), x1 = _mm256_loadu_ps(hi + i);
+		const __m256 cv = _mm256_loadu_ps(c + i), sv = _mm256_loadu_ps(s + i);
+		_mm256_storeu_ps(lo + i, _mm256_sub_ps(_mm256_mul_ps(x0, cv), _mm256_mul_ps(x1, sv)));
+		_mm256_storeu_ps(hi + i, _mm256_add_ps(_mm256_mul_ps(x0, sv), _mm256_mul_ps(x1, cv)));
+	}
+#endif
+	for (; i < n; i++) {
+		const float x0 = lo[i], x1 = hi[i];
+		lo[i] = x0 * c[i] - x1 * s[i];
+		hi[i] = x0 * s[i] + x1 * c[i];
+	}
+}
+
 #if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
 #define VMATH_F16C 1

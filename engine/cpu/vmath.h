@@ -33,6 +33,13 @@ float eng_row_max(const float *x, size_t n, size_t *first);
 /* The sum, in index order from 0.0, of eng_exp((double)x[i] - (double)max). */
 double eng_sum_exp(const float *x, size_t n, float max);
 
+/* Rope's rotation of n pairs in place, pair i at angle (c[i], s[i]) the cosine and sine:
+ * eng_rope_adjacent rotates (x0, x1) = (v[2i], v[2i + 1]) (GGUF llama layout) into
+ * (fma(x0, c, -(x1 s)), fma(x1, c, x0 s)), as llama.cpp's x86 build does; eng_rope_halves
+ * rotates (x0, x1) = (lo[i], hi[i]) into (x0 c - x1 s, x0 s + x1 c), each product rounded. */
+void eng_rope_adjacent(float *v, const float *c, const float *s, size_t n);
+void eng_rope_halves(float *lo, float *hi, const float *c, const float *s, size_t n);
+
 /* out[i] = x[i] rounded to f16 and back (what ggml's f32 -> f16 operand conversion keeps;
  * out may be x). */
 void eng_round_f16_row(const float *x, float *out, size_t n);
