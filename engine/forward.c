@@ -19,9 +19,11 @@
 #include "engine/eng_int.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/cpu/vmath.h"
 #include "engine/types.h"
 
 /* Tokens a forward pass over one sequence takes at a time: each micro-batch reads
@@ -570,6 +572,21 @@ struct fwd_place {
 	const uint32_t *seq, *pos, *base;
 };
 
+/* A micro-batch's n_out logits rows (at rows) are finite: 0, or MRL_EINPUT naming the model
+ * and the position. NaN or infinity there means NaN/inf weights or an overflow (f16 weights
+ * past 65504, an activation past float); every score after it would be NaN, and a NaN row's
+ * argmax is token 0, so generation and scoring went on with garbage and exit 0. */
+static int logits_check(const struct eng_ctx *c, const float *rows, int n_out, struct mrl_err *err)
+{
+	const size_t n = (size_t)n_out * c->m->cfg.n_vocab, bad = eng_first_nonfinite(rows, n);
+	if (bad == n)
+		return 0;
+	return mrl_err_set(err, MRL_EINPUT,
+			   "%s: the forward pass gave a non-finite logit (%s) at position %" PRIu32
+			   ": the weights hold NaN or infinity, or the arithmetic overflowed",
+			   c->m->path, isnan(rows[bad]) ? "NaN" : "infinity", c->ub_pos[c->ub_out[bad / c->m->cfg.n_vocab]]);
+}
+
 /* The forward pass over n tokens placed as pl says, micro-batch by
  * micro-batch; logits rows for the tokens mode/want select, in token order. */
 static int forward_run(struct eng_ctx *c, const int32_t *tokens, const struct fwd_place *pl, size_t n,
@@ -606,6 +623,8 @@ static int forward_run(struct eng_ctx *c, const int32_t *tokens, const struct fw
 				/* the cache is in an unknown state past the last good positions */
 				return mrl_err_set(err, rc, "decode: %s backend: %s", c->ops->name, msg);
 		}
+		if (n_out && (rc = logits_check(c, logits + n_rows * n_vocab, n_out, err)))
+			return rc;
 		for (int t = 0; t < nb; t++) {
 			c->tokens[c->ub_base[t] + c->ub_pos[t]] = tokens[done + (size_t)t];
 			if (!pl->pos)

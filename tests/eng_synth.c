@@ -406,6 +406,68 @@ static void check_python_oracle(void)
 	}
 }
 
+/* A model whose weights hold NaN (or infinity) gives non-finite logits: decoding fails with
+ * a message naming the file and the position, where it used to return NaN logits (perplexity
+ * -nan, greedy token 0, exit 0). The same file with finite weights decodes. */
+static void check_nonfinite(void)
+{
+	static const uint32_t bad[2] = { 0x7fc00000u, 0x7f800000u }; /* NaN, +infinity */
+	for (int k = 0; k < 2; k++) {
+		struct mrl_err err = { 0 };
+		char path[128];
+		snprintf(path, sizeof path, "%s/nf%d.gguf", tmpdir, k);
+		struct eng_synth_opts o = { .preset = "tiny", .dtype = "f32", .seed = 5 };
+		if (!ok(eng_synth(&o, path, NULL, &err) == 0, "synth a tiny f32 model")) {
+			diag("%s", err.msg);
+			continue;
+		}
+		for (int poison = 0; poison < 2; poison++) {
+			if (poison) { /* the first 64 weights of blk.0.attn_q.weight (blk.0.ffn_up.weight for inf) */
+				char file[16];
+				snprintf(file, sizeof file, "nf%d.gguf", k);
+				void *buf = NULL;
+				struct gguf_ctx *g = open_parsed(file, &buf);
+				const struct gguf_tensor *t = g ? gguf_find_tensor(g, k ? "blk.0.ffn_up.weight" : "blk.0.attn_q.weight") : NULL;
+				FILE *f = t ? fopen(path, "r+b") : NULL;
+				const long at = t ? (long)((const char *)t->data - (const char *)buf) : 0;
+				int wrote = f && fseek(f, at, SEEK_SET) == 0;
+				for (int i = 0; wrote && i < 64; i++)
+					wrote = fwrite(&bad[k], sizeof bad[k], 1, f) == 1;
+				if (f)
+					wrote = !fclose(f) && wrote;
+				gguf_free(g);
+				free(buf);
+				if (!ok(wrote, "poison the weights of the model"))
+					continue;
+			}
+			struct eng_model *m = NULL;
+			struct eng_ctx *c = NULL;
+			float *lg = NULL;
+			int rc = eng_model_open(&m, path, NULL, &err);
+			if (!rc)
+				rc = eng_ctx_new(&c, m, 16, &err);
+			if (!rc) {
+				const int32_t toks[4] = { 1, 20, 30, 40 };
+				struct eng_model_desc d;
+				eng_model_describe(m, &d);
+				lg = malloc((size_t)d.n_vocab * 4 * sizeof *lg);
+				rc = eng_decode(c, toks, 4, lg, true, &err);
+			}
+			if (!poison) {
+				is_int(rc, 0, "the same model with finite weights decodes");
+			} else {
+				is_int(rc, MRL_EINPUT, k ? "infinite weights: decoding fails" : "NaN weights: decoding fails");
+				diag("%s", err.msg);
+				ok(strstr(err.msg, path) && strstr(err.msg, "non-finite logit") && strstr(err.msg, "position"),
+				   "the message names the file, the non-finite logit and its position");
+			}
+			free(lg);
+			eng_ctx_free(c);
+			eng_model_close(m);
+		}
+	}
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/merilo-synth-XXXXXX");
@@ -417,6 +479,7 @@ int main(void)
 	check_tied();
 	check_threads();
 	check_errors();
+	check_nonfinite();
 	check_python_oracle();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

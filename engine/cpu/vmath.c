@@ -412,6 +412,27 @@ void eng_rope_halves(float *lo, float *hi, const float *c, const float *s, size_
 	}
 }
 
+/* Blocks of 256 whose exponent fields are ORed into one flag (a loop the compiler vectorises;
+ * one with an early exit it does not), then the element in the first block that has one. */
+size_t eng_first_nonfinite(const float *x, size_t n)
+{
+	enum { BLOCK = 256 };
+	for (size_t b = 0; b < n; b += BLOCK) {
+		const size_t m = n - b < BLOCK ? n - b : BLOCK;
+		uint32_t all_ones = 0;
+		for (size_t i = 0; i < m; i++) {
+			uint32_t u;
+			memcpy(&u, x + b + i, sizeof u);
+			all_ones |= (u & 0x7f800000u) == 0x7f800000u;
+		}
+		if (all_ones)
+			for (size_t i = 0; i < m; i++)
+				if (!isfinite(x[b + i]))
+					return b + i;
+	}
+	return n;
+}
+
 #if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
 #define VMATH_F16C 1

@@ -40,6 +40,9 @@ double eng_sum_exp(const float *x, size_t n, float max);
 void eng_rope_adjacent(float *v, const float *c, const float *s, size_t n);
 void eng_rope_halves(float *lo, float *hi, const float *c, const float *s, size_t n);
 
+/* The index of the first NaN or infinity in x[0..n), or n when every element is finite. */
+size_t eng_first_nonfinite(const float *x, size_t n);
+
 /* out[i] = x[i] rounded to f16 and back (what ggml's f32 -> f16 operand conversion keeps;
  * out may be x). */
 void eng_round_f16_row(const float *x, float *out, size_t n);
