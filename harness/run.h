@@ -214,9 +214,10 @@ int hrn_run_mc_item(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 		    struct rec_item *out, struct mrl_err *err);
 
 /* Multiple choice, several items at once (run_mc.c): unit first and the units
- * after it not in cfg->done, at most cfg->score_window and at most room in all,
- * scored in one eng_score_batch call (results, top-K and work as item by item),
- * their records handed to cfg->writer in order; *n_done of them written. */
+ * after it not in cfg->done, at most cfg->score_window per language of the task and
+ * at most room in all, scored in one eng_score_batch call per language (results, top-K
+ * and work as item by item; each call's time shared by its items), their records
+ * handed to cfg->writer in order; *n_done of them written. */
 int hrn_run_mc_window(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
 		      size_t room, size_t *n_done, struct mrl_err *err);
 

@@ -623,6 +623,38 @@ static json_t *choices_of(const char *dir, size_t *n)
 	return choices_by_key(path, n, &dups);
 }
 
+/* With items of several languages in one window (the default --batch), each language's
+ * scoring time is its own calls' time: the languages of task "mc" do not all get the same
+ * seconds. One call for the whole window shared its time equally over its items, and each
+ * item of the suite is in every language, so every language got exactly the same seconds,
+ * times per item and tokens/s that were each language's share of the tokens. */
+static void check_lang_times(const char *dir)
+{
+	char path[1024];
+	struct rec_results r;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	if (!ok(rec_results_read(path, &r, &err) == 0, "results.json of the batched run reads back")) {
+		diag("%s", err.msg);
+		return;
+	}
+	const struct rec_perf_task *pt = find_perf(&r, "mc");
+	size_t n_distinct = 0;
+	for (size_t l = 0; pt && l < pt->n_langs; l++) {
+		bool seen = false;
+		for (size_t k = 0; k < l; k++)
+			seen |= pt->langs[k].score_s == pt->langs[l].score_s;
+		n_distinct += !seen;
+	}
+	ok(pt && pt->n_langs >= 3 && n_distinct == pt->n_langs,
+	   "batched: each language of mc has scoring seconds of its own (not one window's equal shares)");
+	if (pt)
+		for (size_t l = 0; l < pt->n_langs; l++)
+			diag("mc %s: %.6f s, %.0f tokens/s", pt->langs[l].language, pt->langs[l].score_s,
+			     pt->langs[l].tokens_per_s);
+	rec_results_release(&r);
+}
+
 static void t_threads_batching(void)
 {
 	char dir_b[512];
@@ -642,6 +674,7 @@ static void t_threads_batching(void)
 	json_t *jc = choices_of(dir_c, &nc);
 	diff = n_different(ref, jc, &first);
 	ok(rc == 0 && nc == na && diff == 0, "threads 1 vs 2, same batching: identical per-choice logliks");
+	check_lang_times(dir_c);
 	json_decref(jb);
 	json_decref(jc);
 	/* windows of items in shared forward calls (the default) against one item per call, and an odd window */
