@@ -295,8 +295,11 @@ static int mc_score_window(const struct hrn_run_cfg *cfg, struct mc_item *items,
 int hrn_run_mc_window(const struct hrn_run_cfg *cfg, struct hrn_units *units, const struct hrn_unit *first,
 		      size_t room, size_t *n_done, struct mrl_err *err)
 {
-	/* --batch N items a call in each language (mc_score_window) */
-	const size_t per_window = cfg->score_window * (task_n_languages(first->task) ? task_n_languages(first->task) : 1);
+	/* --batch N items a call in each language run (mc_score_window) */
+	size_t n_langs = 0;
+	for (size_t li = 0; li < task_n_languages(first->task); li++)
+		n_langs += hrn_run_lang_selected(cfg, task_language(first->task, li));
+	const size_t per_window = cfg->score_window * (n_langs ? n_langs : 1);
 	const size_t cap = room < per_window ? room : per_window;
 	struct mc_item *items = calloc(cap ? cap : 1, sizeof *items);
 	struct hrn_unit u = *first;
