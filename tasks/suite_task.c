@@ -65,6 +65,8 @@ static void build_variant(struct walk *w, const struct task_task *t, json_t *obj
 		} else if (!json_is_string(x)) {
 			walk_problem(w, "expected a string, got %s", mrl_json_type_name(x));
 		} else {
+			if (is_target && !json_string_length(x)) /* as an empty string in a target array */
+				walk_problem(w, "must not be empty");
 			if (is_target) {
 				const char **arr = walk_calloc(w, 1, sizeof *arr);
 				if (arr) {
