@@ -40,6 +40,11 @@ bool rpt_metric_lower_is_better(const char *metric)
 	return n >= 5 && !strcmp(metric + n - 5, "_loss");
 }
 
+bool rpt_metric_is_points(const char *metric)
+{
+	return metric && (!strcmp(metric, "bleu") || !strcmp(metric, "chrf") || !strcmp(metric, "chrf++"));
+}
+
 void rpt_compare_opts_init(struct rpt_compare_opts *opts)
 {
 	memset(opts, 0, sizeof *opts);

@@ -21,7 +21,7 @@ struct board {
 	const struct rpt_lb_row *rows;
 	size_t n_rows;
 	const char *metric;
-	bool pct, lower_better;
+	bool pct, lower_better; /* pct: shares in 0..1 shown in percent; else as recorded */
 	struct col *cols;        /* task x language columns, in first-seen order */
 	size_t n_cols;
 	const char **langs;      /* languages, first-seen order */
@@ -556,12 +556,20 @@ static void html_open(struct mrl_buf *s, const char *metric)
 		       "press puts the best first, the next reverses.</p>\n");
 }
 
+/* The footnote's words for the unit of metric's figures. */
+static const char *unit_words(const char *metric)
+{
+	if (rpt_metric_is_points(metric))
+		return "points on sacrebleu's 0..100 scale";
+	return rpt_metric_lower_is_better(metric) ? "in the metric's unit (lower is better)" : "percent";
+}
+
 static void html_close(struct mrl_buf *s, const struct board *b)
 {
 	mrl_buf_add(s, "<p class=\"foot\">");
 	struct mrl_buf f;
 	mrl_buf_init(&f);
-	mrl_buf_addf(&f, footnotes, b->pct ? "percent" : "in the metric's unit (lower is better)");
+	mrl_buf_addf(&f, footnotes, unit_words(b->metric));
 	rpt_esc_html(s, f.data);
 	if (f.oom)
 		s->oom = true;
@@ -711,7 +719,7 @@ static int render_group(struct mrl_buf *s, const struct rpt_lb_row *rows, size_t
 			sub[n++] = rows[i];
 	struct board b = { .rows = sub, .n_rows = n, .metric = metric, .group = g + 1, .n_groups = n_groups };
 	b.lower_better = rpt_metric_lower_is_better(metric);
-	b.pct = !b.lower_better;
+	b.pct = !b.lower_better && !rpt_metric_is_points(metric);
 	int rc = board_build(&b, err);
 	if (!rc && fmt == RPT_FMT_HTML)
 		render_html(s, &b);
@@ -746,7 +754,7 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 			    n_groups == 1 ? "" : "s", n_groups);
 		goto out;
 	}
-	bool pct = !rpt_metric_lower_is_better(metric);
+	bool pct = !rpt_metric_lower_is_better(metric) && !rpt_metric_is_points(metric);
 	if (fmt == RPT_FMT_HTML)
 		html_open(&s, metric);
 	else if (fmt == RPT_FMT_MD) {
@@ -759,11 +767,11 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 		if ((group == 0 || (size_t)group == g + 1) &&
 		    render_group(&s, rows, n_rows, g, n_groups, metric, fmt, err))
 			goto out;
-	struct board foot = { .pct = pct };
+	struct board foot = { .pct = pct, .metric = metric };
 	if (fmt == RPT_FMT_HTML)
 		html_close(&s, &foot);
 	else if (fmt == RPT_FMT_MD) {
-		mrl_buf_addf(&s, footnotes, pct ? "percent" : "in the metric's unit (lower is better)");
+		mrl_buf_addf(&s, footnotes, unit_words(metric));
 		mrl_buf_add(&s, "\n");
 	}
 	out = mrl_buf_detach(&s, NULL);

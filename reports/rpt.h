@@ -66,6 +66,10 @@ enum rpt_metric_kind {
  * bits_per_byte, bits_per_char, and names ending in "_loss"). */
 bool rpt_metric_lower_is_better(const char *metric);
 
+/* Whether the metric is recorded on a 0..100 scale (bleu, chrf, chrf++: sacrebleu's corpus
+ * scores), not as a share of items in 0..1 or in a unit of its own. */
+bool rpt_metric_is_points(const char *metric);
+
 /* One item present in both runs. Strings are borrowed. */
 struct rpt_pair {
 	const char *item_id;

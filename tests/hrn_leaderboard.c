@@ -11,6 +11,9 @@
 #include "tests/cli.h"
 #include "tests/chromium.h"
 
+#include "common/err.h"
+#include "records/results.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +172,33 @@ static void test_chromium(void)
 	ok(cli_file_size(png) > 1000, "a screenshot at 1280 px was taken");
 }
 
+/* chrF (and BLEU, chrF++) are recorded on sacrebleu's 0..100 scale: the board shows them as
+ * recorded, where it multiplied them by 100 as if they were shares of items (6.194 -> 619.4). */
+static void test_points(void)
+{
+	char *out = NULL, path[600], want[64] = "";
+	int rc = cli_run(NULL, "run --model %s/m16.gguf --suite tasks/suites/demo.json --tasks translate_to --limit 3 "
+			 "--threads 2 --boot 200 --quiet --out %s/chrf", tmp, tmp);
+	is_int(rc, 0, "a translate_to run (chrF)");
+	struct rec_results r;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/chrf/results.json", tmp);
+	if (!rc && !rec_results_read(path, &r, &err)) {
+		for (size_t a = 0; a < r.n_aggregates && !want[0]; a++)
+			for (size_t m = 0; m < r.aggregates[a].n_metrics; m++)
+				if (!strcmp(r.aggregates[a].metrics[m].name, "chrf") && r.aggregates[a].metrics[m].value > 1)
+					snprintf(want, sizeof want, "| %.4g [", r.aggregates[a].metrics[m].value);
+		rec_results_release(&r);
+	}
+	ok(want[0], "the run has a chrF above 1 (so a factor of 100 shows)");
+	rc = cli_run(&out, "leaderboard %s/chrf --metric chrf --format md", tmp);
+	is_int(rc, 0, "leaderboard --metric chrf: exit 0");
+	like(out, want, "the chrF cell is the recorded value, not 100 times it");
+	like(out, "points on sacrebleu's 0..100 scale", "the footnote names the scale");
+	ok(out && !strstr(out, "Scores: percent"), "and does not call it percent");
+	free(out);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -183,6 +213,7 @@ int main(void)
 		TEST(test_rows(), "rows: model file, n, few-shot, BCMS mean, gaps, shared ranks");
 		TEST(test_metric(), "an unknown --metric exits 2 listing the valid ones");
 		TEST(test_formats(), "md, csv and html carry the same rows; -o makes folders");
+		TEST(test_points(), "chrF is shown on its own 0..100 scale, not in percent");
 		TEST(test_chromium(), "the html fits 1280 px in headless Chromium");
 	}
 	cli_rmtree(tmp);
