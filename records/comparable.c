@@ -31,14 +31,27 @@ static int set(struct rec_comparable *c, int i, const char *value, bool recorded
 	return c->s[i].value ? 0 : MRL_ENOMEM;
 }
 
-static int set_list(struct rec_comparable *c, int i, char *const *items, size_t n)
+static int cmp_str(const void *a, const void *b);
+
+/* The list as one value, its items joined by commas, sorted where sorted is set (the tasks:
+ * a run's order is --tasks's, which changes no score; the languages come in the suite's
+ * order whatever --lang's was). */
+static int set_list(struct rec_comparable *c, int i, char *const *items, size_t n, bool sorted)
 {
 	struct mrl_buf b;
 	mrl_buf_init(&b);
+	char **v = n ? malloc(n * sizeof *v) : NULL;
+	if (n && !v)
+		return MRL_ENOMEM;
+	if (n)
+		memcpy(v, items, n * sizeof *v);
+	if (n && sorted)
+		qsort(v, n, sizeof *v, cmp_str);
 	for (size_t k = 0; k < n; k++)
-		mrl_buf_addf(&b, "%s%s", k ? "," : "", items[k]);
+		mrl_buf_addf(&b, "%s%s", k ? "," : "", v[k]);
 	int rc = b.oom ? MRL_ENOMEM : set(c, i, n ? b.data : NULL, n > 0);
 	mrl_buf_release(&b);
+	free(v);
 	return rc;
 }
 
@@ -151,8 +164,8 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	char *fs_text = json_is_object(fs) ? json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	int rc = set(c, S_SUITE, r->suite.name ? r->suite.name : "?", r->suite.name != NULL);
 	rc = rc ? rc : set(c, S_SHA, r->suite.sha256 ? r->suite.sha256 : "?", r->suite.sha256 != NULL);
-	rc = rc ? rc : set_list(c, S_TASKS, st->tasks, st->n_tasks);
-	rc = rc ? rc : set_list(c, S_LANGS, st->languages, st->n_languages);
+	rc = rc ? rc : set_list(c, S_TASKS, st->tasks, st->n_tasks, true);
+	rc = rc ? rc : set_list(c, S_LANGS, st->languages, st->n_languages, false);
 	rc = rc ? rc : set(c, S_LIMIT, limit, true);
 	rc = rc ? rc : kbuf ? set(c, S_FS_K, kbuf, true) : MRL_ENOMEM;
 	rc = rc ? rc : set(c, S_FS_SEED, seed, true);
