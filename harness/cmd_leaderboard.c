@@ -231,7 +231,8 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 				if (strcmp(mv->name, metric))
 					continue;
 				run->cells[n++] = (struct rpt_lb_cell){ r->aggregates[a].task, r->aggregates[a].language,
-									r->aggregates[a].n, mv->value, mv->ci_low, mv->ci_high };
+									mv->n >= 0 ? mv->n : r->aggregates[a].n, mv->value,
+									mv->ci_low, mv->ci_high };
 			}
 		const struct rec_manifest *mf = &r->manifest;
 		describe_run(run, r);

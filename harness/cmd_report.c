@@ -422,7 +422,8 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 		for (size_t k = 0; k < ag->n_metrics; k++) {
 			const struct rec_metric_value *mv = &ag->metrics[k];
 			t->scores[t->n_scores++] = (struct rpt_score){
-				.run = i, .task = ag->task, .language = ag->language, .metric = mv->name, .n = ag->n,
+				.run = i, .task = ag->task, .language = ag->language, .metric = mv->name,
+				.n = mv->n >= 0 ? mv->n : ag->n, /* a metric some items lack: its own count */
 				.value = mv->value, .ci_low = mv->ci_low, .ci_high = mv->ci_high, .ci_level = mv->ci_level,
 				.chance = chance_of(L, ag->task, ag->language),
 			};

@@ -346,7 +346,8 @@ static void print_gen(FILE *out, const struct hrn_run_cfg *cfg, const struct rec
 			continue;
 		for (size_t m = 0; m < a->n_metrics; m++) {
 			const struct rec_metric_value *v = &a->metrics[m];
-			fprintf(out, "%-20s %-10s %5lld  %-11s", m ? "" : a->task, m ? "" : a->language, (long long)a->n, v->name);
+			fprintf(out, "%-20s %-10s %5lld  %-11s", m ? "" : a->task, m ? "" : a->language,
+				(long long)(v->n >= 0 ? v->n : a->n), v->name);
 			put_acc(out, v);
 			fputc('\n', out);
 		}

@@ -158,14 +158,21 @@ static int lang_metric(const char *metric, const struct rec_item *const *v, size
 		if (im)
 			w->x[m++] = isnan(im->value) ? (im->correct ? 1.0 : 0.0) : im->value;
 	}
-	if (!m)
-		return rec_aggregate_add_metric(a, metric, NAN, NAN, NAN, NAN, o->level, "bootstrap-percentile");
+	if (!m) {
+		rc = rec_aggregate_add_metric(a, metric, NAN, NAN, NAN, NAN, o->level, "bootstrap-percentile");
+		if (!rc)
+			a->metrics[a->n_metrics - 1].n = 0;
+		return rc;
+	}
 	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level };
 	struct met_summary s;
 	struct met_ci ci;
-	if ((rc = met_summary_compute(w->x, m, &s, err)) || (rc = met_boot_mean_ci(w->x, m, &bo, &ci, err)))
+	if ((rc = met_summary_compute(w->x, m, &s, err)) || (rc = met_boot_mean_ci(w->x, m, &bo, &ci, err)) ||
+	    (rc = rec_aggregate_add_metric(a, metric, s.mean, s.se, ci.lo, ci.hi, ci.level, "bootstrap-percentile")))
 		return rc;
-	return rec_aggregate_add_metric(a, metric, s.mean, s.se, ci.lo, ci.hi, ci.level, "bootstrap-percentile");
+	if (m < n) /* over the items that have the metric: say how many */
+		a->metrics[a->n_metrics - 1].n = (int64_t)m;
+	return 0;
 }
 
 /* The pairs of items (same id) of two id-sorted lists into w->ia / w->ib; their count. */

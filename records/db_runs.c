@@ -135,7 +135,7 @@ static int insert_aggregates(struct rec_db *db, const char *id, const struct rec
 			bind_text(st, 2, r->aggregates[a].task);
 			bind_text(st, 3, r->aggregates[a].language);
 			bind_text(st, 4, mv->name);
-			sqlite3_bind_int64(st, 5, r->aggregates[a].n);
+			sqlite3_bind_int64(st, 5, mv->n >= 0 ? mv->n : r->aggregates[a].n); /* the metric's own items */
 			bind_real(st, 6, mv->value);
 			bind_real(st, 7, mv->std_err);
 			bind_real(st, 8, mv->ci_low);

@@ -105,7 +105,7 @@ int rec_aggregate_add_metric(struct rec_aggregate *a, const char *name, double v
 	bool oom = false;
 	*m = (struct rec_metric_value){ .name = rec_dup_or_null(name, &oom), .value = value, .std_err = std_err,
 					.ci_low = ci_low, .ci_high = ci_high, .ci_level = ci_level,
-					.method = rec_dup_or_null(method, &oom) };
+					.method = rec_dup_or_null(method, &oom), .n = -1 };
 	if (oom) {
 		free(m->name);
 		free(m->method);
@@ -182,6 +182,8 @@ static json_t *aggregate_to_json(const struct rec_aggregate *a)
 		bad |= rec_put(mo, "ci_high", rec_json_real(m->ci_high));
 		bad |= rec_put(mo, "ci_level", rec_json_real(m->ci_level));
 		bad |= rec_put(mo, "method", rec_json_string(m->method));
+		if (m->n >= 0)
+			bad |= rec_put(mo, "n", json_integer(m->n));
 		bad |= rec_put(metrics, m->name, mo);
 	}
 	if (!bad) {
@@ -360,7 +362,7 @@ static int aggregate_from_json(const json_t *o, struct rec_results *r, const cha
 	const char *name;
 	json_t *m;
 	json_object_foreach(metrics, name, m) {
-		struct rec_metric_value v = { 0 };
+		struct rec_metric_value v = { .n = -1 };
 		char *method = NULL;
 		char mbase[256];
 		mrl_json_path_key(mbase, sizeof mbase, path, "metrics");
@@ -371,12 +373,20 @@ static int aggregate_from_json(const json_t *o, struct rec_results *r, const cha
 		    (rc = mrl_json_get_real(m, "ci_low", real, &v.ci_low, where, mpath, err)) ||
 		    (rc = mrl_json_get_real(m, "ci_high", real, &v.ci_high, where, mpath, err)) ||
 		    (rc = mrl_json_get_real(m, "ci_level", real, &v.ci_level, where, mpath, err)) ||
-		    (rc = mrl_json_get_str(m, "method", MRL_JSON_NULLABLE, &method, where, mpath, err))) {
+		    (rc = mrl_json_get_str(m, "method", MRL_JSON_NULLABLE, &method, where, mpath, err)) ||
+		    (rc = mrl_json_get_int(m, "n", MRL_JSON_OPTIONAL, &v.n, where, mpath, err))) {
 			free(method);
 			goto out;
 		}
 		rc = rec_aggregate_add_metric(a, name, v.value, v.std_err, v.ci_low, v.ci_high, v.ci_level, method);
 		free(method);
+		if (!rc && v.n > n) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: %s/n: %lld items, more than the aggregate's %lld", where, mpath,
+					 (long long)v.n, (long long)n);
+			goto out;
+		}
+		if (!rc)
+			a->metrics[a->n_metrics - 1].n = v.n < 0 ? -1 : v.n;
 		if (rc) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 			goto out;

@@ -29,6 +29,9 @@ struct rec_metric_value {
 	double ci_low, ci_high;
 	double ci_level;  /* e.g. 0.95 */
 	char *method;     /* how the CI was made: "bootstrap-percentile", "wilson", ... */
+	int64_t n;        /* items the value is over where fewer than the aggregate's n (a metric
+			   * some items lack: lang_ok where the language was undetermined); -1:
+			   * all of them (rec_aggregate_add_metric's default; "n" absent in JSON) */
 };
 
 /* Aggregate metrics of one task in one language. */
@@ -160,7 +163,8 @@ void rec_results_release(struct rec_results *r);
 struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const char *task, const char *language,
 						int64_t n);
 
-/* Append a metric to a (name, method copied); returns 0 or MRL_ENOMEM. */
+/* Append a metric to a (name, method copied; its n -1: over all of a's items, set it after
+ * where fewer); returns 0 or MRL_ENOMEM. */
 int rec_aggregate_add_metric(struct rec_aggregate *a, const char *name, double value, double std_err,
 			     double ci_low, double ci_high, double ci_level, const char *method);
 

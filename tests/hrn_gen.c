@@ -240,6 +240,40 @@ static char *norm_items(json_t *items)
 	return out;
 }
 
+/* Each aggregate metric's n is the number of records carrying it: the metric's own "n"
+ * where some items lack it (lang_ok undecided on a short answer, script_ok without letters),
+ * else the aggregate's. The aggregate's n had been shown for such metrics (lang_ok over 1
+ * item reported as n = 10). Corpus scores (bleu, chrf) are over every item. */
+static void check_metric_n(json_t *items, json_t *results)
+{
+	size_t bad = 0, fewer = 0, i;
+	json_t *ag;
+	json_array_foreach(json_object_get(results, "aggregates"), i, ag) {
+		const char *task = json_string_value(json_object_get(ag, "task"));
+		const char *lang = json_string_value(json_object_get(ag, "language"));
+		const char *name;
+		json_t *mv;
+		json_object_foreach(json_object_get(ag, "metrics"), name, mv) {
+			json_int_t have = 0;
+			size_t k;
+			json_t *rec;
+			json_array_foreach(items, k, rec)
+				have += !strcmp(json_string_value(json_object_get(rec, "task")), task) &&
+					!strcmp(json_string_value(json_object_get(rec, "language")), lang) &&
+					json_object_get(json_object_get(rec, "metrics"), name) != NULL;
+			const json_t *own = json_object_get(mv, "n");
+			const json_int_t want = own ? json_integer_value(own) : json_integer_value(json_object_get(ag, "n"));
+			fewer += own != NULL;
+			if (have != want && !bad++)
+				diag("%s %s %s: %lld records carry it, n says %lld", task, lang, name, (long long)have,
+				     (long long)want);
+		}
+	}
+	diag("%zu metrics over fewer items than their aggregate", fewer);
+	ok(fewer > 0, "some metric is over fewer items than its aggregate (lang_ok undecided)");
+	is_int(bad, 0, "every metric's n is the number of records that carry it");
+}
+
 static void test_run(const char *model)
 {
 	char *out = NULL;
@@ -254,6 +288,7 @@ static void test_run(const char *model)
 	check_fields(items);
 	check_values(items);
 	check_corpus(items, results);
+	check_metric_n(items, results);
 	const char *chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
 	is_str(chat ? chat : "(none)", "none", "a model without a chat template: settings.chat_template is none");
 

@@ -75,6 +75,8 @@ static void fill_results(struct rec_results *r)
 			rec_aggregate_add_metric(a, k == 0 ? "acc" : k == 1 ? "acc_norm" : "f1", tricky[(t + k) % 10],
 						 k == 2 ? NAN : tricky[(t + k + 1) % 10], -INFINITY, INFINITY, 0.95,
 						 k ? "bootstrap-percentile" : "wilson");
+		if (t) /* a metric over fewer items than the aggregate's */
+			a->metrics[2].n = 40;
 	}
 	struct rec_comparison *c = rec_results_add_comparison(r, "copa", "sr", "en", "acc", "paired-bootstrap");
 	c->n_pairs = 100;
@@ -141,12 +143,14 @@ static void test_results_roundtrip(void)
 			agg_ok &= cli_same_str(p->name, q->name) && same_double(p->value, q->value) &&
 				  same_double(p->std_err, q->std_err) && same_double(p->ci_low, q->ci_low) &&
 				  same_double(p->ci_high, q->ci_high) && same_double(p->ci_level, q->ci_level) &&
-				  cli_same_str(p->method, q->method);
+				  cli_same_str(p->method, q->method) && p->n == q->n;
 			if (!agg_ok)
 				diag("aggregate %zu metric %zu: %.17g vs %.17g", i, k, p->value, q->value);
 		}
 	}
 	ok(agg_ok, "every aggregate metric field round-trips bit for bit (incl. -0.0, 5e-324, DBL_MAX, NaN, +-inf)");
+	ok(b.n_aggregates == 2 && b.aggregates[1].metrics[2].n == 40 && b.aggregates[0].metrics[2].n == -1,
+	   "a metric's own n round-trips; absent, it reads as -1 (all the aggregate's items)");
 	int cmp_ok = b.n_comparisons == 2;
 	for (size_t i = 0; cmp_ok && i < 2; i++) {
 		struct rec_comparison *x = &a.comparisons[i], *y = &b.comparisons[i];
@@ -209,6 +213,11 @@ static void m_mcnemar_real(json_t *j)
 	json_t *m = json_object_get(json_array_get(json_object_get(j, "comparisons"), 0), "mcnemar");
 	json_object_set_new(m, "b", json_real(7.5));
 }
+static void m_metric_n_too_big(json_t *j)
+{
+	json_t *m = json_object_get(json_object_get(json_array_get(json_object_get(j, "aggregates"), 0), "metrics"), "acc");
+	json_object_set_new(m, "n", json_integer(101));
+}
 static void m_no_task(json_t *j) { json_object_del(json_array_get(json_object_get(j, "aggregates"), 0), "task"); }
 static void m_manifest_version(json_t *j) { json_object_set_new(json_object_get(j, "manifest"), "schema_version", json_integer(9)); }
 static void m_manifest_time(json_t *j) { json_object_set_new(json_object_get(j, "manifest"), "started_utc", json_string("yesterday")); }
@@ -253,6 +262,8 @@ static void test_results_rejects(void)
 	like(err.msg, "/aggregates/1/metrics/acc_norm/ci_level: expected a number", "with the full JSON path");
 	is_int(read_mutated(m_mcnemar_real, &err), MRL_EINPUT, "a real where an integer belongs is refused");
 	like(err.msg, "/comparisons/0/mcnemar/b: expected an integer, got a real number", "with the full JSON path");
+	is_int(read_mutated(m_metric_n_too_big, &err), MRL_EINPUT, "a metric over more items than its aggregate is refused");
+	like(err.msg, "/aggregates/0/metrics/acc/n: 101 items, more than the aggregate's 100", "naming both counts");
 	is_int(read_mutated(m_no_task, &err), MRL_EINPUT, "an aggregate without a task is refused");
 	like(err.msg, "/aggregates/0/task: missing", "naming it");
 	is_int(read_mutated(m_manifest_version, &err), MRL_EUNSUPPORTED, "an unknown manifest version is refused");
