@@ -772,17 +772,19 @@ static void md_row(FILE *f, const char *const *cells, size_t n)
 /* The runs table, then each run's note. */
 static void md_runs(FILE *f, const struct rpt_input *in)
 {
-	fputs("## Runs\n\n| run | folder | model | model SHA-256 | suite | engine | host | threads | seed | started (UTC) |\n"
-	      "|---|---|---|---|---|---|---|---:|---:|---|\n", f);
+	fputs("## Runs\n\n| run | folder | model | model SHA-256 | suite | engine | merilo commit | host | threads | seed "
+	      "| started (UTC) | item lines |\n|---|---|---|---|---|---|---|---|---:|---:|---|---:|\n", f);
 	for (size_t r = 0; r < in->n_runs; r++) {
 		const struct rpt_run *run = &in->runs[r];
-		char sha[16] = "n/a", t[32], s[32];
+		char sha[16] = "n/a", t[32], s[32], lines[32];
 		if (run->model_sha256)
 			snprintf(sha, sizeof sha, "%.12s", run->model_sha256);
 		count(t, sizeof t, run->threads);
 		count(s, sizeof s, run->seed);
+		count(lines, sizeof lines, run->n_item_lines);
 		const char *cells[] = { run->label, run->dir, run->model_name ? run->model_name : run->model_path, sha,
-					run->suite_name, run->engine, run->host, t, s, run->started_utc };
+					run->suite_name, run->engine, run->git_commit, run->host, t, s, run->started_utc,
+					lines };
 		md_row(f, cells, sizeof cells / sizeof cells[0]);
 	}
 	for (size_t r = 0; r < in->n_runs; r++)

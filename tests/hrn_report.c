@@ -202,6 +202,8 @@ static void test_full(const char *base, bool have_gnuplot)
 	ok(html && !strstr(html, "<script"), "no <script> anywhere in report.html");
 	like(html, "&lt;script&gt;alert(1)&lt;/script&gt;", "the hostile model and task names show as text in HTML");
 	ok(md && !strstr(md, HOSTILE), "the hostile names are not raw HTML in report.md");
+	like(md, "| merilo commit | host | threads | seed | started (UTC) | item lines |",
+	     "report.md's Runs table has the commit and the items.jsonl lines, as report.html's");
 	like(html, "<th>run</th><th>task</th><th>metric</th><th>n</th><th>en</th><th>sr-Cyrl</th><th>sr-Latn</th><th>hr</th>",
 	     "the score table has a column per language");
 	like(html, "<td>copa</td><td>acc (%)</td><td class=\"n\">60</td><td class=\"n\">", "a row per task and metric");
