@@ -77,12 +77,12 @@ int hrn_cmd_synth(int argc, char **argv)
 		return hrn_usage_error("synth", "give --preset, or all of --layers, --dim, --heads and --ffn");
 	struct mrl_err err = {0};
 	struct eng_synth_info info;
-	if (eng_synth(&o, out, &info, &err)) {
-		/* an unknown --arch, --preset or --dtype is a bad command line (exit 2), like any bad value */
-		if (err.code == MRL_EUNSUPPORTED)
-			return hrn_usage_error("synth", "%s", strncmp(err.msg, "synth: ", 7) ? err.msg : err.msg + 7);
+	/* an unknown --arch, --preset or --dtype, or a shape whose values do not fit together
+	 * (--dim 63, --heads 3), is a bad command line (exit 2), like any bad value */
+	if (eng_synth_check(&o, &err))
+		return hrn_usage_error("synth", "%s", strncmp(err.msg, "synth: ", 7) ? err.msg : err.msg + 7);
+	if (eng_synth(&o, out, &info, &err))
 		return hrn_report(&err);
-	}
 	printf("wrote %s: llama %s %s, %u layers, dim %u, heads %u/%u, ffn %u, ctx %u, vocab %u, "
 	       "%.1fM params, %.1f MiB, seed %llu (random weights: for speed, not quality)\n",
 	       out, o.preset ? o.preset : "custom", o.dtype, info.n_layer, info.n_embd, info.n_head,
