@@ -6,7 +6,8 @@
  * printed, with the same exit code; `leaderboard --db` equals the leaderboard of
  * the folders; a `db add` SIGKILLed inside its transaction leaves the database
  * as it was while a reader reads; a text file, a newer schema, a missing run
- * folder and an unknown run are one-line errors naming them, exit 3; bench
+ * folder and an unknown run are one-line errors naming them, exit 3; a database
+ * that cannot be created is exit 4 (run --db says its results are kept); bench
  * --db stores records and bench --baseline-db fails a much slower model
  * against them; every subcommand has --help. Runs the binary named by $MERILO (set by `make test`).
  */
@@ -218,6 +219,25 @@ static void t_bad_input(void)
 	CLI_EXPECT(2, "not a db subcommand", "an unknown subcommand", "db frobnicate");
 }
 
+/* A database that cannot be created is an output not written, exit 4 (it was exit
+ * 3, as bad input); run --db says its results are kept, and where. */
+static void t_unwritable(void)
+{
+	CLI_EXPECT(4, "/proc/merilo-x.db: cannot create the database", "db add --db /proc/merilo-x.db: exit 4",
+		   "db add %s/r1 --db /proc/merilo-x.db", tmp);
+	char *out = NULL, path[400];
+	int rc = cli_run(&out, "run --model %s/m.gguf --suite tasks/suites/demo.json --limit 1 --threads 2 --boot 200 "
+			       "--quiet --out %s/r4 --db /proc/merilo-x.db", tmp, tmp);
+	is_int(rc, 4, "run --db /proc/merilo-x.db: exit 4");
+	like(out, "/proc/merilo-x.db: cannot create the database", "the message names the database");
+	like(out, "the run's results are kept in ", "and says the run's results are kept");
+	like(out, "/r4 (add them later: merilo db add ", "and where, and how to add them");
+	is_int((int)cli_count_lines(out), 2, "the closing line and one error line");
+	free(out);
+	snprintf(path, sizeof path, "%s/r4/results.json", tmp);
+	ok(cli_file_size(path) > 0, "the run's results.json is there");
+}
+
 static void t_help(void)
 {
 	CLI_EXPECT(0, "usage: merilo db add RUN_DIR", "db add --help", "db add --help");
@@ -255,6 +275,7 @@ int main(void)
 	TEST(t_concurrent_writers(), "three db add at once into a new database all succeed (busy timeout)");
 	TEST(t_bench_history(), "bench --db stores records; bench --baseline-db gates against the last N");
 	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
+	TEST(t_unwritable(), "a database that cannot be created: exit 4; run --db keeps its results");
 	cli_rmtree(tmp);
 	return done_testing();
 }
