@@ -363,9 +363,14 @@ struct eng_synth_info {
 	uint64_t n_params;   /* sum of tensor element counts */
 	uint64_t file_bytes;
 };
+/* Whether o describes a model eng_synth can write (its architecture, preset, shape
+ * and dtype), before anything is written: 0, MRL_EUNSUPPORTED for an unknown
+ * arch/preset/dtype, MRL_EINPUT naming a shape that does not fit together. */
+int eng_synth_check(const struct eng_synth_opts *o, struct mrl_err *err);
 /* Write the model to out_path atomically, streaming the weights (a 7B model is
- * never held in memory). info may be NULL. MRL_EINPUT for a bad shape or option,
- * MRL_EUNSUPPORTED for an unknown arch/preset/dtype, MRL_EIO for file errors. */
+ * never held in memory). info may be NULL. The codes of eng_synth_check, then
+ * MRL_EIO/MRL_EINPUT for the vocabulary file, MRL_EWRITE when out_path cannot be
+ * written (its folder must exist). */
 int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
 	      struct mrl_err *err);
 

@@ -160,9 +160,12 @@ void eng_cpu_weights_close(struct eng_model *m);
 /* ---- Hugging Face folders (engine/hf.c) ---- */
 
 struct eng_hf;
-/* Whether dir holds an HF checkpoint: config.json and model.safetensors or
- * model.safetensors.index.json. */
-bool eng_hf_is_checkpoint(const char *dir);
+/* Whether dir holds an HF checkpoint: 1 for config.json and model.safetensors or
+ * model.safetensors.index.json; 0 for neither config.json nor any safetensors file
+ * (a tokenizer folder, or not a folder); MRL_EINPUT naming what is missing for part
+ * of a checkpoint (safetensors without config.json, shards without their index,
+ * config.json without weights). */
+int eng_hf_checkpoint(const char *dir, struct mrl_err *err);
 /* Read dir/config.json into cfg (n_vocab included) and map the safetensors
  * file(s) named by the index, or model.safetensors. *out owns the mappings and
  * the tensors under their GGUF names; free with eng_hf_close. MRL_EUNSUPPORTED

@@ -12,6 +12,7 @@
  */
 #include "engine/hf_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -130,18 +131,53 @@ static int list_files(struct eng_hf *h, const char *dir, char **shards, size_t n
 	return 0;
 }
 
-bool eng_hf_is_checkpoint(const char *dir)
+static bool is_regular(const char *dir, const char *name)
 {
 	char p[4096];
 	struct stat st;
-	snprintf(p, sizeof p, "%s/config.json", dir);
-	if (stat(p, &st) || !S_ISREG(st.st_mode))
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The first (by name) *.safetensors file in dir, copied into name; false when none. */
+static bool first_safetensors(const char *dir, char *name, size_t size)
+{
+	DIR *d = opendir(dir);
+	if (!d)
 		return false;
-	snprintf(p, sizeof p, "%s/model.safetensors", dir);
-	if (stat(p, &st) == 0)
-		return true;
-	snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
-	return stat(p, &st) == 0;
+	bool found = false;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n > 12 && e->d_name[0] != '.' && !strcmp(e->d_name + n - 12, ".safetensors") &&
+		    is_regular(dir, e->d_name) && (!found || strcmp(e->d_name, name) < 0)) {
+			snprintf(name, size, "%s", e->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int eng_hf_checkpoint(const char *dir, struct mrl_err *err)
+{
+	const bool cfg = is_regular(dir, "config.json"), single = is_regular(dir, "model.safetensors"),
+		   index = is_regular(dir, "model.safetensors.index.json");
+	if (cfg && (single || index))
+		return 1;
+	char shard[256];
+	const bool any = first_safetensors(dir, shard, sizeof shard);
+	if (!cfg && !index && !any)
+		return 0;
+	/* part of a checkpoint: saying "vocabulary-only" would hide the weights that are there */
+	if (!cfg)
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s present but no config.json: cannot load the weights", dir,
+				   single ? "model.safetensors" : index ? "model.safetensors.index.json" : shard);
+	if (any)
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s present but no model.safetensors.index.json: cannot load "
+				   "the sharded weights (the index names every shard)", dir, shard);
+	return mrl_err_set(err, MRL_EINPUT, "%s: config.json present but no model.safetensors (nor "
+			   "model.safetensors.index.json and its shards): no weights to load", dir);
 }
 
 static int map_shard(struct hf_shard *s, const char *path, struct mrl_err *err)

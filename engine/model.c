@@ -229,10 +229,16 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	m->pin_threads = opts->pin_threads;
 	m->no_repack = opts->no_repack;
 	if (is_hf_tokenizer(path)) {
+		/* before the tokenizer: a folder with part of a checkpoint is named for what it lacks */
+		int checkpoint = opts->vocab_only ? 0 : eng_hf_checkpoint(path, err);
+		if (checkpoint < 0) {
+			rc = checkpoint;
+			goto out;
+		}
 		if ((rc = open_hf_tokenizer(m, path, err)))
 			goto out;
 		/* an HF checkpoint folder: config.json + safetensors, bound like a GGUF's tensors */
-		m->has_weights = !opts->vocab_only && eng_hf_is_checkpoint(path);
+		m->has_weights = checkpoint == 1;
 		if (m->has_weights) {
 			if ((rc = eng_hf_open(&m->hf, &m->cfg, path, err)) ||
 			    (rc = eng_weights_bind_src(&m->w, &m->cfg, eng_hf_find, m->hf, path, err)))

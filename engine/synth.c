@@ -348,24 +348,41 @@ static int resolve_shape(const struct eng_synth_opts *o, const char *dtype, stru
 	return 0;
 }
 
+/* The architecture, the shape and the dtype's index of o, checked (eng_synth_check). */
+static int check_opts(const struct eng_synth_opts *o, struct preset *shape, size_t *dtype_index, struct mrl_err *err)
+{
+	const char *arch = o->arch ? o->arch : "llama";
+	if (strcmp(arch, "llama"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "synth: unknown architecture '%s' (supported: llama)", arch);
+	const char *dtype = o->dtype ? o->dtype : "f32";
+	int rc = resolve_shape(o, dtype, shape, dtype_index, err);
+	if (rc)
+		return rc;
+	uint32_t block = eng_type_get(dtypes[*dtype_index].type)->block_size;
+	if (shape->n_embd % block || shape->n_ff % block)
+		return mrl_err_set(err, MRL_EINPUT, "synth: %s needs dim and ffn to be multiples of %u", dtype, block);
+	return 0;
+}
+
+int eng_synth_check(const struct eng_synth_opts *o, struct mrl_err *err)
+{
+	struct preset p;
+	size_t di;
+	return check_opts(o, &p, &di, err);
+}
+
 int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
 	      struct mrl_err *err)
 {
 	struct synth sy = { .seed = o->seed };
 	struct gguf_writer *w = NULL;
 	int rc = 0;
-	const char *arch = o->arch ? o->arch : "llama";
-	if (strcmp(arch, "llama"))
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "synth: unknown architecture '%s' (supported: llama)", arch);
 	const char *dtype = o->dtype ? o->dtype : "f32";
 	struct preset p = { 0 };
 	size_t di = 0;
-	if ((rc = resolve_shape(o, dtype, &p, &di, err)))
+	if ((rc = check_opts(o, &p, &di, err)))
 		return rc;
 	uint32_t type = dtypes[di].type;
-	uint32_t block = eng_type_get(type)->block_size;
-	if (p.n_embd % block || p.n_ff % block)
-		return mrl_err_set(err, MRL_EINPUT, "synth: %s needs dim and ffn to be multiples of %u", dtype, block);
 	uint32_t head_dim = p.n_embd / p.n_head;
 
 	w = gguf_writer_new();

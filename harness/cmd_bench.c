@@ -336,8 +336,8 @@ static int roofline_get(const struct opts *o, struct hrn_bench_roofline *rf, str
 	int n = eng_default_threads();
 	struct met_roofline_bw bw;
 	struct met_roofline_flops f1, fn;
-	fprintf(stderr, "merilo bench: measuring this host's roofline (read bandwidth over %ld MiB, %d threads; "
-			"peak FLOP rate)...\n", o->roofline_mib, n);
+	fprintf(stderr, "merilo bench: measuring this host's roofline (read bandwidth over %ld MiB, %d thread%s; "
+			"peak FLOP rate)...\n", o->roofline_mib, n, n == 1 ? "" : "s");
 	int rc = met_roofline_read_bandwidth((size_t)o->roofline_mib << 20, n, 5, &bw, err);
 	if (!rc)
 		rc = met_roofline_peak_flops(1, 3, 0.2, &f1, err);
@@ -484,7 +484,7 @@ static void progress(const struct hrn_bench_doc *d, size_t from, bool quiet)
 		if (strcmp(r->backend, "cpu"))
 			snprintf(where, sizeof where, "%s", r->backend);
 		else
-			snprintf(where, sizeof where, "%lld threads", (long long)r->threads);
+			snprintf(where, sizeof where, "%lld thread%s", (long long)r->threads, r->threads == 1 ? "" : "s");
 		if (s && s->n)
 			fprintf(stderr, "merilo bench: %s, %s: %.2f t/s (median)\n", r->test, where, s->st.median);
 		else if (t && t->n)

@@ -12,6 +12,7 @@
 #include "harness/history.h"
 #include "records/db.h"
 
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,9 +149,10 @@ static void usage_add(FILE *out, const struct mrl_option *opts)
 
 static void usage_list(FILE *out, const struct mrl_option *opts)
 {
-	fprintf(out, "usage: merilo db list [--model M] [--suite S] [--db PATH]\n"
+	fprintf(out, "usage: merilo db list [--model M] [--suite S] [--db PATH] [--json]\n"
 		"List the stored runs, oldest first: run id (first 12 hex digits), when added, model, suite,\n"
-		"items, the folder it was added from, and the baselines that name it.\n"
+		"items, the folder it was added from, and the baselines that name it. --json prints the same\n"
+		"fields as one JSON document (the whole run id; docs/history.md).\n"
 		"Default database: ./merilo.db.\n");
 	hrn_print_options(out, opts, 16);
 	fprintf(out, "exit codes: 0 listed, 2 usage error, 3 a missing or bad database\n");
@@ -199,13 +201,54 @@ static int db_add(int argc, char **argv)
 	return HRN_EXIT_OK;
 }
 
+/* A string member, or null where the database holds none. */
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* db list --json: the table's fields, one object per run, in one document on stdout. */
+static int print_runs_json(const struct rec_db_run_info *runs, size_t n, const char *db_path, struct mrl_err *err)
+{
+	json_t *doc = json_object(), *arr = json_array();
+	json_object_set_new(doc, "database", json_string(db_path));
+	json_object_set_new(doc, "runs", arr);
+	for (size_t i = 0; i < n; i++) {
+		json_t *r = json_object(), *names = json_array();
+		json_object_set_new(r, "id", json_string(runs[i].id));
+		json_object_set_new(r, "added_utc", str_or_null(runs[i].added_utc));
+		json_object_set_new(r, "model", str_or_null(runs[i].model_name));
+		json_object_set_new(r, "suite", str_or_null(runs[i].suite_name));
+		json_object_set_new(r, "items", json_integer(runs[i].n_items));
+		json_object_set_new(r, "folder", str_or_null(runs[i].dir));
+		/* the names, comma-separated in runs[i].baselines, become an array */
+		for (const char *p = runs[i].baselines; p && *p;) {
+			size_t len = strcspn(p, ",");
+			json_array_append_new(names, json_stringn(p, len));
+			p += len + (p[len] == ',');
+		}
+		json_object_set_new(r, "baselines", names);
+		json_array_append_new(arr, r);
+	}
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!text)
+		return mrl_err_set(err, MRL_ENOMEM, "db list: out of memory");
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
 static int db_list(int argc, char **argv)
 {
 	const char *db_path = HRN_DB_DEFAULT_NAME, *model = NULL, *suite = NULL;
+	bool as_json = false;
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "model", &model, "M", "only runs whose model name or file contains M"),
 		OPT_STRING(0, "suite", &suite, "S", "only runs of suite S (its name)"),
 		OPT_STRING(0, "db", &db_path, "PATH", "the database (default ./merilo.db)"),
+		OPT_BOOL(0, "json", &as_json, "one JSON document on stdout: database, and per run id, added_utc,\n"
+			 "model, suite, items, folder, baselines"),
 		OPT_END(),
 	};
 	int n_args, ret = hrn_options("db list", opts, argc, argv, &n_args, usage_list);
@@ -220,7 +263,9 @@ static int db_list(int argc, char **argv)
 	int rc = rec_db_open(db_path, 0, &db, &err);
 	if (!rc)
 		rc = rec_db_list(db, model, suite, &runs, &n, &err);
-	if (!rc) {
+	if (!rc && as_json) {
+		rc = print_runs_json(runs, n, db_path, &err);
+	} else if (!rc) {
 		printf("%-12s  %-20s  %-28s  %-16s  %6s  %s\n", "run", "added (UTC)", "model", "suite", "items", "folder");
 		for (size_t i = 0; i < n; i++)
 			printf("%-12.12s  %-20s  %-28s  %-16s  %6lld  %s%s%s%s\n", runs[i].id,

@@ -82,9 +82,9 @@ static void print_timing(const struct eng_gen_stats *st, size_t n, long n_batch,
 		fprintf(stderr, "decode: %zu tokens in %.3f s (%.1f tokens/s)\n", n_dec, dec_s,
 			n_dec ? (double)n_dec / dec_s : 0.0);
 	}
-	fprintf(stderr, "generate: %zu prompts, batch %ld: %llu prompt tokens computed (%llu cached), %llu tokens "
+	fprintf(stderr, "generate: %zu prompt%s, batch %ld: %llu prompt tokens computed (%llu cached), %llu tokens "
 			"generated in %.3f s: %.1f generated tokens/s (%llu forward steps)\n",
-		n, n_batch, (unsigned long long)st->n_prompt_computed, (unsigned long long)st->n_prompt_cached,
+		n, n == 1 ? "" : "s", n_batch, (unsigned long long)st->n_prompt_computed, (unsigned long long)st->n_prompt_cached,
 		(unsigned long long)st->n_generated, st->total_s,
 		st->total_s > 0 ? (double)st->n_generated / st->total_s : 0.0, (unsigned long long)st->n_forward);
 }

@@ -140,7 +140,8 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_report(&err);
 		goto out;
 	}
-	fprintf(stderr, "merilo import: wrote %s (%zu items, %zu languages)\n", output, n_items, inputs.n);
+	fprintf(stderr, "merilo import: wrote %s (%zu item%s, %zu language%s)\n", output, n_items, n_items == 1 ? "" : "s",
+		inputs.n, inputs.n == 1 ? "" : "s");
 out:
 	mrl_buf_release(&report.warnings);
 	free(text);

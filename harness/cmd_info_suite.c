@@ -64,7 +64,8 @@ static json_t *task_json(const struct task_task *t)
 static void task_text(const struct task_task *t)
 {
 	size_t nl = task_n_languages(t);
-	printf("task %s: %s, %zu items", task_id(t), task_type_name(task_type(t)), task_n_items(t));
+	printf("task %s: %s, %zu item%s", task_id(t), task_type_name(task_type(t)), task_n_items(t),
+	       task_n_items(t) == 1 ? "" : "s");
 	if (task_n_pool(t))
 		printf(" (+%zu few-shot pool items)", task_n_pool(t));
 	printf("\n  metrics:");
@@ -73,7 +74,8 @@ static void task_text(const struct task_task *t)
 	printf("\n  languages:\n");
 	for (size_t l = 0; l < nl; l++) {
 		const char *src = task_language_source(t, task_language(t, l));
-		printf("    %-10s %zu items", task_language(t, l), count_items(t, (int)l, -1));
+		size_t n_lang = count_items(t, (int)l, -1);
+		printf("    %-10s %zu item%s", task_language(t, l), n_lang, n_lang == 1 ? "" : "s");
 		if (src)
 			printf(" (derived from %s)", src);
 		printf("\n");

@@ -160,7 +160,7 @@ static int write_out(const char *out_path, const char *text, size_t n_runs, stru
 	int rc;
 	if ((rc = mrl_mkdir_parent(out_path, err)) || (rc = mrl_write_file_atomic(out_path, text, strlen(text), err)))
 		return rc;
-	fprintf(stderr, "merilo leaderboard: wrote %s (%zu runs)\n", out_path, n_runs);
+	fprintf(stderr, "merilo leaderboard: wrote %s (%zu run%s)\n", out_path, n_runs, n_runs == 1 ? "" : "s");
 	return 0;
 }
 

@@ -308,8 +308,8 @@ static int merge_items(struct merge_state *st, const struct hrn_run_cfg *cfg)
 		}
 	}
 	if (!ret && n_units != total) {
-		fprintf(stderr, "merilo merge: the shards hold %zu records, the run has %zu units: records outside the "
-				"run's plan\n", total, n_units);
+		fprintf(stderr, "merilo merge: the shards hold %zu record%s, the run has %zu unit%s: records outside the "
+				"run's plan\n", total, total == 1 ? "" : "s", n_units, n_units == 1 ? "" : "s");
 		ret = HRN_EXIT_INPUT;
 	}
 	free(v);
@@ -461,7 +461,8 @@ int hrn_merge_runs(const char *const *dirs, size_t n, const char *out_dir, const
 		ret = hrn_report(&err);
 	if (!ret && !quiet) {
 		hrn_run_print_summary(stdout, &cfg, &st.res);
-		printf("\nmerged %zu shards (%zu item x language units) into %s/\n", st.n, st.merged.n, out_dir);
+		printf("\nmerged %zu shard%s (%zu item x language unit%s) into %s/\n", st.n, st.n == 1 ? "" : "s",
+		       st.merged.n, st.merged.n == 1 ? "" : "s", out_dir);
 	}
 out:
 	release_state(&st);

@@ -441,8 +441,8 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	if (ppl_ctx_new(&j, m, &d, o.batch, &err) || ppl_job_alloc(&j, &err))
 		goto fail;
 	if (!o.as_json && !o.quiet)
-		printf("perplexity: %zu tokens, %zu chunks of %ld, scoring the last %zu of each, %zu at a time\n", n_tok,
-		       j.n_chunks, o.n_ctx, j.n_scored, j.n_seq);
+		printf("perplexity: %zu tokens, %zu chunk%s of %ld, scoring the last %zu of each, %zu at a time\n", n_tok,
+		       j.n_chunks, j.n_chunks == 1 ? "" : "s", o.n_ctx, j.n_scored, j.n_seq);
 	struct ppl_result r = {
 		.model = o.model_path, .file = o.file, .n_ctx = o.n_ctx, .n_threads = o.n_threads, .batch = o.batch,
 		.n_seq = j.n_seq, .n_tok = n_tok, .n_chunks = j.n_chunks, .kv_cache = o.kv_cache, .load_s = load_s,

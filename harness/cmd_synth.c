@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fileio.h"
 #include "engine/eng.h"
 
 static void usage(FILE *out, const struct mrl_option *opts)
@@ -62,7 +63,7 @@ int hrn_cmd_synth(int argc, char **argv)
 			 "no output.weight: the output matrix is token_embd's, as in Llama 3.2,\n"
 			 "Gemma 2 and SmolLM2"),
 		OPT_UINT64(0, "seed", &o.seed, "N", "generator seed (default 1)"),
-		OPT_STRING('o', "out", &out, "F", "the file to write (atomically)"),
+		OPT_STRING('o', "out", &out, "F", "the file to write (atomically; missing folders are made)"),
 		OPT_STRING_F(0, "output", &out, "F", NULL, MRL_OPT_HIDDEN), /* the old name */
 		OPT_END(),
 	};
@@ -77,12 +78,13 @@ int hrn_cmd_synth(int argc, char **argv)
 		return hrn_usage_error("synth", "give --preset, or all of --layers, --dim, --heads and --ffn");
 	struct mrl_err err = {0};
 	struct eng_synth_info info;
-	if (eng_synth(&o, out, &info, &err)) {
-		/* an unknown --arch, --preset or --dtype is a bad command line (exit 2), like any bad value */
-		if (err.code == MRL_EUNSUPPORTED)
-			return hrn_usage_error("synth", "%s", strncmp(err.msg, "synth: ", 7) ? err.msg : err.msg + 7);
+	/* an unknown --arch, --preset or --dtype, or a shape whose values do not fit together
+	 * (--dim 63, --heads 3), is a bad command line (exit 2), like any bad value; checked
+	 * before a folder is made */
+	if (eng_synth_check(&o, &err))
+		return hrn_usage_error("synth", "%s", strncmp(err.msg, "synth: ", 7) ? err.msg : err.msg + 7);
+	if (mrl_mkdir_parent(out, &err) || eng_synth(&o, out, &info, &err))
 		return hrn_report(&err);
-	}
 	printf("wrote %s: llama %s %s, %u layers, dim %u, heads %u/%u, ffn %u, ctx %u, vocab %u, "
 	       "%.1fM params, %.1f MiB, seed %llu (random weights: for speed, not quality)\n",
 	       out, o.preset ? o.preset : "custom", o.dtype, info.n_layer, info.n_embd, info.n_head,

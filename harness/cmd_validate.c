@@ -31,9 +31,10 @@ static void summary(const struct task_suite *s, char *buf, size_t size)
 			for (size_t l = 0; l < task_n_languages(t); l++)
 				n_variants += task_item_has(task_item_at(t, k), l);
 	}
-	size_t n = (size_t)snprintf(buf, size, "suite '%s' %s: %zu task%s, %zu items, %zu language variants (",
+	size_t n = (size_t)snprintf(buf, size, "suite '%s' %s: %zu task%s, %zu item%s, %zu language variant%s (",
 				    task_suite_name(s), task_suite_version(s), task_suite_n_tasks(s),
-				    task_suite_n_tasks(s) == 1 ? "" : "s", n_items, n_variants);
+				    task_suite_n_tasks(s) == 1 ? "" : "s", n_items, n_items == 1 ? "" : "s", n_variants,
+				    n_variants == 1 ? "" : "s");
 	for (size_t i = 0; i < task_suite_n_tasks(s) && n < size; i++) {
 		const struct task_task *t = task_suite_task(s, i);
 		n += (size_t)snprintf(buf + n, size - n, "%s%s: %s", i ? "; " : "", task_id(t), task_type_name(task_type(t)));

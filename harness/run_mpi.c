@@ -239,8 +239,8 @@ static int rank_shard(int (*run)(int, char **), int argc, char **argv, const str
 	if (a->resume && !resume_shard) {
 		FILE *f = fopen(log, "w");
 		if (f) {
-			fprintf(f, "merilo run: %s: no shard %d/%d to resume (was the run made with %d ranks?)\n", shard_dir,
-				rank + 1, size, size);
+			fprintf(f, "merilo run: %s: no shard %d/%d to resume (was the run made with %d rank%s?)\n", shard_dir,
+				rank + 1, size, size, size == 1 ? "" : "s");
 			fclose(f);
 		}
 		return HRN_EXIT_INPUT;

@@ -112,8 +112,9 @@ void hrn_run_print_end(FILE *out, const struct hrn_run_cfg *cfg, const struct re
 {
 	const double rate = rs->seconds > 0 ? (double)rs->n_scored / rs->seconds : 0.0;
 	if (quiet) {
-		fprintf(out, "merilo run: %zu units scored in %.1f s (%.2f items/s)%s; results: %s/results.json\n",
-			rs->n_scored, rs->seconds, rate, rs->n_done_before ? " after resuming" : "", out_dir);
+		fprintf(out, "merilo run: %zu unit%s scored in %.1f s (%.2f items/s)%s; results: %s/results.json\n",
+			rs->n_scored, rs->n_scored == 1 ? "" : "s", rs->seconds, rate, rs->n_done_before ? " after resuming" : "",
+			out_dir);
 		return;
 	}
 	hrn_run_print_summary(out, cfg, r);

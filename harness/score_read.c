@@ -354,9 +354,9 @@ static int benchich_list(const char *path, const json_t *list, size_t at, const 
 	for (size_t i = 0; i < p->n; i++)
 		n_units += p->units[i].task == t && !strcmp(p->units[i].lang, lang);
 	if (json_array_size(v) != n_units)
-		return mrl_err_set(err, MRL_EINPUT, "%s: %zu predictions, but task '%s' has %zu items in %s (the list "
-				   "must hold one per item, in item order)", where, json_array_size(v), task_id(t), n_units,
-				   lang);
+		return mrl_err_set(err, MRL_EINPUT, "%s: %zu prediction%s, but task '%s' has %zu item%s in %s (the list "
+				   "must hold one per item, in item order)", where, json_array_size(v),
+				   json_array_size(v) == 1 ? "" : "s", task_id(t), n_units, n_units == 1 ? "" : "s", lang);
 	size_t j = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct score_unit *u = &p->units[i];

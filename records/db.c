@@ -52,7 +52,7 @@ int rec_db_fail(struct rec_db *db, int rc, const char *what, struct mrl_err *err
 	int prim = rc & 0xff, code = MRL_EIO;
 	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
 		code = MRL_EINPUT;
-	else if (prim == SQLITE_FULL)
+	else if (prim == SQLITE_FULL || prim == SQLITE_READONLY)
 		code = MRL_EWRITE;
 	else if (prim == SQLITE_NOMEM)
 		code = MRL_ENOMEM;
@@ -180,9 +180,10 @@ int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mr
 {
 	*out = NULL;
 	struct stat sb;
-	if (stat(path, &sb) != 0 && !(flags & REC_DB_CREATE))
+	const bool exists = stat(path, &sb) == 0;
+	if (!exists && !(flags & REC_DB_CREATE))
 		return mrl_err_set(err, MRL_EIO, "%s: no such database (merilo db add creates one)", path);
-	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+	if (exists && !S_ISREG(sb.st_mode))
 		return mrl_err_set(err, MRL_EINPUT, "%s: not an SQLite database (not a regular file)", path);
 	struct rec_db *db = calloc(1, sizeof *db);
 	if (!db || !(db->path = strdup(path))) {
@@ -192,11 +193,16 @@ int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mr
 	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (flags & REC_DB_CREATE ? SQLITE_OPEN_CREATE : 0);
 	int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK)
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		rc = mrl_err_set(err, exists ? MRL_EIO : MRL_EWRITE, "%s: cannot %s: %s", path,
+				 exists ? "open" : "create the database", db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
 	else
 		rc = configure(db, err);
 	if (!rc)
 		rc = migrate(db, err);
+	/* a database this call was to create and could not is an output not written (exit 4),
+	 * not a bad input file */
+	if (rc == MRL_EIO && !exists)
+		rc = err->code = MRL_EWRITE;
 	if (rc) {
 		rec_db_close(db);
 		return rc;

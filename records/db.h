@@ -36,7 +36,8 @@ enum rec_db_flags {
  * handle (close it with rec_db_close) or NULL on failure. Errors name path: a
  * file that is not SQLite or is corrupt is MRL_EINPUT, a newer schema than
  * this merilo knows is MRL_EUNSUPPORTED, a missing file without REC_DB_CREATE
- * is MRL_EIO. */
+ * is MRL_EIO, a missing file that cannot be created (no such folder, a read-only
+ * filesystem) is MRL_EWRITE. */
 int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mrl_err *err);
 
 /* Close the handle (NULL is fine). */

@@ -4,6 +4,7 @@
  */
 #include "records/run.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,11 +28,31 @@ static int run_paths(const char *arg, struct rec_run *run)
 	size_t size = sizeof run->dir;
 	if (run_dir(arg, run->dir, size, &is_file))
 		return -1;
-	if ((size_t)snprintf(run->results_path, size, is_file ? "%s" : "%s/results.json", is_file ? arg : run->dir) >= size ||
-	    (size_t)snprintf(run->items_path, size, "%s/items.jsonl", run->dir) >= size ||
-	    (size_t)snprintf(run->json_path, size, "%s/run.json", run->dir) >= size)
+	size_t n = strlen(run->dir);
+	const char *sep = n && run->dir[n - 1] == '/' ? "" : "/"; /* "runs/a/" + "run.json", without "//" */
+	if ((size_t)snprintf(run->results_path, size, "%s%s%s", is_file ? arg : run->dir, is_file ? "" : sep,
+			     is_file ? "" : "results.json") >= size ||
+	    (size_t)snprintf(run->items_path, size, "%s%sitems.jsonl", run->dir, sep) >= size ||
+	    (size_t)snprintf(run->json_path, size, "%s%srun.json", run->dir, sep) >= size)
 		return -1;
 	return 0;
+}
+
+/* run.json as a JSON value; a file that cannot be opened is MRL_EIO, one that does
+ * not parse MRL_EINPUT with its line where the parser knows one. */
+static int load_run_json(struct rec_run *run, struct mrl_err *err)
+{
+	FILE *f = fopen(run->json_path, "rb");
+	if (!f)
+		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", run->json_path, strerror(errno));
+	json_error_t je;
+	run->run_json = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
+	if (run->run_json)
+		return 0;
+	if (je.line > 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s (line %d)", run->json_path, je.text, je.line);
+	return mrl_err_set(err, MRL_EINPUT, "%s: %s", run->json_path, je.text);
 }
 
 static int load_items(struct rec_run *run, unsigned parts, struct mrl_err *err)
@@ -58,12 +79,8 @@ int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mr
 		return rc;
 	if ((rc = load_items(run, parts, err)))
 		return rc;
-	if (parts & REC_RUN_JSON) {
-		json_error_t je;
-		run->run_json = json_load_file(run->json_path, JSON_REJECT_DUPLICATES, &je);
-		if (!run->run_json)
-			return mrl_err_set(err, MRL_EINPUT, "%s: %s (line %d)", run->json_path, je.text, je.line);
-	}
+	if (parts & REC_RUN_JSON)
+		return load_run_json(run, err);
 	return 0;
 }
 

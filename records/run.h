@@ -38,8 +38,9 @@ struct rec_run {
 /* Load the parts of the run at arg (a run folder, or its results.json) into
  * *run (initialised first; release it with rec_run_release even on failure).
  * Errors are those of the readers (rec_results_read, rec_items_read, ...),
- * naming the file; a path too long is MRL_EINPUT naming arg; run.json that is
- * not a JSON object is MRL_EINPUT "PATH: not valid JSON: ... (line N)". */
+ * naming the file; a path too long is MRL_EINPUT naming arg; run.json that
+ * cannot be opened is MRL_EIO "PATH: cannot open: REASON", one that is not
+ * valid JSON MRL_EINPUT "PATH: WHAT (line N)". */
 int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err);
 
 /* Free everything run owns and zero it. */

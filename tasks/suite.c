@@ -167,6 +167,11 @@ int task_suite_parse(const char *name, const char *buf, size_t len, struct task_
 			      (unsigned long long)(TASK_SUITE_MAX_BYTES >> 20));
 		goto done;
 	}
+	/* a model given where a suite goes: say so, not where its binary first breaks UTF-8 */
+	if (len >= 4 && !memcmp(buf, "GGUF", 4)) {
+		task_diag_add(d, "", 0, 0, "a GGUF model, not a suite (a suite is JSON: docs/suite-format.md)");
+		goto done;
+	}
 	size_t bad = mrl_utf8_valid_prefix(buf, len);
 	if (bad < len) {
 		line_col(buf, bad, &line, &col);

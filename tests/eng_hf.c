@@ -277,6 +277,53 @@ static void check_bad_folders(const char *hf)
 		diag("could not remove %s", tmp);
 }
 
+/* Part of a checkpoint is refused, naming what is missing (it opened as a
+ * vocabulary-only model, the weights there ignored); vocab_only still reads its
+ * tokenizer, for `tokenize`. */
+static void check_incomplete_folders(const char *hf)
+{
+	static const struct { const char *src, *removed, *want, *name; } cases[] = {
+		{ "llama", "config.json", "model.safetensors present but no config.json: cannot load the weights",
+		  "model.safetensors without config.json is refused" },
+		{ "llama-sharded", "config.json", "model.safetensors.index.json present but no config.json",
+		  "an index without config.json is refused" },
+		{ "llama-sharded", "model.safetensors.index.json",
+		  "model-00001-of-00003.safetensors present but no model.safetensors.index.json",
+		  "shards without their index are refused" },
+		{ "llama", "model.safetensors", "config.json present but no model.safetensors",
+		  "config.json without any safetensors file is refused" },
+	};
+	char tmp[256], src[1024], path[1400];
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-part-%d", (int)getpid());
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
+		snprintf(path, sizeof path, "%s/%s", tmp, cases[i].removed);
+		if (make_folder(tmp, src, NULL, NULL, NULL) || unlink(path)) {
+			skip("could not make a temporary folder", cases[i].name);
+			continue;
+		}
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		int rc = eng_model_open(&m, tmp, NULL, &err);
+		if (!ok(rc == MRL_EINPUT && m == NULL, cases[i].name))
+			diag("rc %d: %s", rc, err.msg);
+		like(err.msg, cases[i].want, "  ...and the message names what is missing");
+		eng_model_close(m);
+		struct eng_open_opts vo = { .vocab_only = true };
+		struct eng_model_desc d = { 0 };
+		m = NULL;
+		rc = eng_model_open(&m, tmp, &vo, &err);
+		if (m)
+			eng_model_describe(m, &d);
+		ok(rc == 0 && !d.has_weights && d.n_vocab > 0, "  ...and its tokenizer still opens with vocab_only");
+		eng_model_close(m);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("could not remove %s", tmp);
+}
+
 /* src's config.json (malloc'd) with the first `from` replaced by `to`; NULL when missing. */
 static char *edited_config(const char *src, const char *from, const char *to)
 {
@@ -583,6 +630,7 @@ int main(void)
 	check_cuda_refusal(hf);
 	check_learned_positions(hf);
 	check_bad_folders(hf);
+	check_incomplete_folders(hf);
 	check_bad_configs(hf);
 	return done_testing();
 }

@@ -68,6 +68,12 @@ int main(void)
 	ok(access(outp, F_OK) != 0, "a refused import writes nothing");
 	CLI_EXPECT(0, "warning: ", "import --force of a Latin file under sr-Cyrl: a warning, exit 0",
 		   "import copa --lang sr-Cyrl=%s --force -o %s", latin, outp);
+	/* one item in one language: no "1 items", "1 languages" */
+	CLI_EXPECT(0, "(1 item, 1 language)\n", "import's closing line counts one item in one language",
+		   "import copa --lang sr-Cyrl=%s --force -o %s", latin, outp);
+	CLI_EXPECT(0, ": 1 task, 1 item, 1 language variant (", "validate counts them in the singular", "validate %s", outp);
+	CLI_EXPECT(0, ": multiple_choice, 1 item\n", "info counts a task's one item", "info %s", outp);
+	CLI_EXPECT(0, "sr-Cyrl    1 item\n", "info counts a language's one item", "info %s", outp);
 	remove(outp);
 
 	const char *fx = fixtures_dir();

@@ -1,12 +1,14 @@
 /* hrn_db.c — `merilo db` and the commands that read the history (issue 18), on
  * two small real runs (`merilo synth` CLI_SYNTH_SMALL model, the whole demo suite, --limit 1): `run
  * --db` and `db add` record them (default database beside the runs; twice is
- * harmless and says so); `db show` prints results.json byte for byte; `compare
+ * harmless and says so); `db list --json` gives the table's fields as JSON; `db
+ * show` prints results.json byte for byte; `compare
  * --baseline` with the base folder gone prints what comparing the folders
  * printed, with the same exit code; `leaderboard --db` equals the leaderboard of
  * the folders; a `db add` SIGKILLed inside its transaction leaves the database
  * as it was while a reader reads; a text file, a newer schema, a missing run
- * folder and an unknown run are one-line errors naming them, exit 3; bench
+ * folder and an unknown run are one-line errors naming them, exit 3; a database
+ * that cannot be created is exit 4 (run --db says its results are kept); bench
  * --db stores records and bench --baseline-db fails a much slower model
  * against them; every subcommand has --help. Runs the binary named by $MERILO (set by `make test`).
  */
@@ -14,6 +16,7 @@
 #include "tests/cli.h"
 #include "tests/spawn.h"
 
+#include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -83,6 +86,41 @@ static void t_compare_baseline(void)
 	free(by_folder), free(by_db), free(json_folder), free(json_db);
 	CLI_EXPECT(3, "no baseline 'nosuch'", "an unknown baseline", "compare --baseline nosuch %s/r2", tmp);
 	CLI_EXPECT(2, "expected one run", "--baseline with two runs", "compare --baseline main %s/r2 %s/r2", tmp, tmp);
+}
+
+/* db list --json: the table's fields in one JSON document (there was no
+ * machine-readable listing); run after the baseline main is set on r1. */
+static void t_list_json(void)
+{
+	char *out = NULL, *table = NULL;
+	int rc = cli_run(&out, "db list --db %s/merilo.db --json 2>/dev/null", tmp);
+	is_int(rc, 0, "db list --json: exit 0");
+	json_error_t jerr;
+	json_t *doc = out ? json_loads(out, 0, &jerr) : NULL;
+	ok(doc != NULL, "stdout is one JSON document");
+	json_t *runs = json_object_get(doc, "runs"), *r1 = json_array_get(runs, 0);
+	is_int((int)json_array_size(runs), 2, "two runs");
+	const char *id = json_string_value(json_object_get(r1, "id"));
+	is_int(id ? (int)strlen(id) : 0, 64, "the whole run id");
+	cli_run(&table, "db list --db %s/merilo.db", tmp);
+	char prefix[13] = "";
+	if (id)
+		snprintf(prefix, sizeof prefix, "%s", id);
+	like(table, prefix[0] ? prefix : "(no id)", "the table's run id is its first 12 digits");
+	is_str(json_string_value(json_object_get(r1, "model")), "merilo-synth-tiny-f16", "the model");
+	is_str(json_string_value(json_object_get(r1, "suite")), "merilo-demo", "the suite");
+	ok(json_integer_value(json_object_get(r1, "items")) > 0, "the item count");
+	const char *folder = json_string_value(json_object_get(r1, "folder"));
+	ok(folder && strlen(folder) > 3 && !strcmp(folder + strlen(folder) - 3, "/r1"), "the folder it was added from");
+	is_str(json_string_value(json_array_get(json_object_get(r1, "baselines"), 0)), "main", "the baselines naming it");
+	is_int((int)json_array_size(json_object_get(json_array_get(runs, 1), "baselines")), 0,
+	       "an empty array where none does");
+	char db[400];
+	snprintf(db, sizeof db, "%s/merilo.db", tmp);
+	is_str(json_string_value(json_object_get(doc, "database")), db, "the database");
+	json_decref(doc);
+	free(out);
+	free(table);
 }
 
 static void t_leaderboard(void)
@@ -218,10 +256,30 @@ static void t_bad_input(void)
 	CLI_EXPECT(2, "not a db subcommand", "an unknown subcommand", "db frobnicate");
 }
 
+/* A database that cannot be created is an output not written, exit 4 (it was exit
+ * 3, as bad input); run --db says its results are kept, and where. */
+static void t_unwritable(void)
+{
+	CLI_EXPECT(4, "/proc/merilo-x.db: cannot create the database", "db add --db /proc/merilo-x.db: exit 4",
+		   "db add %s/r1 --db /proc/merilo-x.db", tmp);
+	char *out = NULL, path[400];
+	int rc = cli_run(&out, "run --model %s/m.gguf --suite tasks/suites/demo.json --limit 1 --threads 2 --boot 200 "
+			       "--quiet --out %s/r4 --db /proc/merilo-x.db", tmp, tmp);
+	is_int(rc, 4, "run --db /proc/merilo-x.db: exit 4");
+	like(out, "/proc/merilo-x.db: cannot create the database", "the message names the database");
+	like(out, "the run's results are kept in ", "and says the run's results are kept");
+	like(out, "/r4 (add them later: merilo db add ", "and where, and how to add them");
+	is_int((int)cli_count_lines(out), 2, "the closing line and one error line");
+	free(out);
+	snprintf(path, sizeof path, "%s/r4/results.json", tmp);
+	ok(cli_file_size(path) > 0, "the run's results.json is there");
+}
+
 static void t_help(void)
 {
 	CLI_EXPECT(0, "usage: merilo db add RUN_DIR", "db add --help", "db add --help");
 	CLI_EXPECT(0, "usage: merilo db list", "db list --help", "db list --help");
+	CLI_EXPECT(0, "  --json ", "db list --help names --json", "db list --help");
 	CLI_EXPECT(0, "usage: merilo db show RUN", "db show --help", "db show --help");
 	CLI_EXPECT(0, "usage: merilo db baseline set NAME RUN", "db baseline --help", "db baseline --help");
 	CLI_EXPECT(0, "merilo db show RUN", "db --help", "db --help");
@@ -250,11 +308,13 @@ int main(void)
 	TEST(t_add(), "run --db and db add record runs beside them, once");
 	TEST(t_show(), "db show prints results.json byte for byte");
 	TEST(t_compare_baseline(), "compare --baseline equals comparing the folders, without the base folder");
+	TEST(t_list_json(), "db list --json: the table's fields as one JSON document");
 	TEST(t_leaderboard(), "leaderboard --db equals the leaderboard of the folders");
 	TEST(t_killed_add(), "a db add SIGKILLed inside its transaction leaves the database as it was");
 	TEST(t_concurrent_writers(), "three db add at once into a new database all succeed (busy timeout)");
 	TEST(t_bench_history(), "bench --db stores records; bench --baseline-db gates against the last N");
 	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
+	TEST(t_unwritable(), "a database that cannot be created: exit 4; run --db keeps its results");
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -67,6 +67,14 @@ static void aliases(void)
 	CLI_EXPECT(2, "unknown dtype 'q4_k'", "synth --dtype q4_k: a bad value is a usage error, exit 2",
 		   "synth --preset tiny --dtype q4_k -o %s/b.gguf", tmp);
 	CLI_EXPECT(2, "unknown preset", "synth --preset huge: exit 2", "synth --preset huge -o %s/b.gguf", tmp);
+	/* shape values that do not fit together are command-line values too (they exited 3) */
+	CLI_EXPECT(2, "dim 63 is not an even multiple of heads 8", "synth --dim 63: exit 2",
+		   "synth --preset tiny --dim 63 -o %s/b.gguf", tmp);
+	CLI_EXPECT(2, "heads 3", "synth --heads 3: exit 2", "synth --preset tiny --heads 3 -o %s/b.gguf", tmp);
+	CLI_EXPECT(2, "not a multiple of kv-heads 3", "synth --kv-heads 3: exit 2",
+		   "synth --preset tiny --kv-heads 3 -o %s/b.gguf", tmp);
+	CLI_EXPECT(2, "q4_0 needs dim and ffn to be multiples of 32", "synth --dtype q4_0 --dim 48: exit 2",
+		   "synth --preset tiny --dtype q4_0 --dim 48 --heads 4 --kv-heads 2 -o %s/b.gguf", tmp);
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	if (system(cmd))

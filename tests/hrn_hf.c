@@ -68,6 +68,30 @@ static void check_bench(const char *tmp, const char *abs_model, const char *want
 	free(out);
 }
 
+/* A folder with part of a checkpoint (here model.safetensors without config.json):
+ * info and run name what is missing (info said "weights: none (vocabulary-only
+ * file)", run "vocabulary-only model has no weights to decode with", the 727 kB of
+ * weights ignored); tokenize, which needs only the tokenizer, still works. */
+static void check_incomplete_folder(const char *tmp, const char *abs_fx, const char *suite)
+{
+	const char *want = "part: model.safetensors present but no config.json: cannot load the weights";
+	if (cli_sh(NULL, "mkdir '%s/part' && ln -s '%s/hf/llama'/* '%s/part/' && rm '%s/part/config.json'", tmp, abs_fx,
+		   tmp, tmp)) {
+		skip("cannot make a folder without config.json", "info on a folder without config.json");
+		return;
+	}
+	CLI_EXPECT(3, want, "info <folder without config.json>: exit 3 naming the missing file", "info '%s/part'", tmp);
+	char *out = NULL;
+	cli_run(&out, "info '%s/part'", tmp);
+	ok(out && !strstr(out, "vocabulary-only"), "  ...and it is not called vocabulary-only");
+	free(out);
+	CLI_EXPECT(3, want, "run --model <folder without config.json>: exit 3 naming the missing file",
+		   "run --model '%s/part' --suite '%s' --out '%s/part-run' --limit 1", tmp, suite, tmp);
+	CLI_EXPECT(0, "1 36 362 81 223 447 80 364\n",
+		   "tokenize --model <folder without config.json> still reads its tokenizer",
+		   "tokenize --model '%s/part' 'Bilo jednom'", tmp);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -163,6 +187,7 @@ int main(void)
 		   "info '%s/hf/gpt2'", fx);
 	CLI_EXPECT(0, "attention: window 16 on 2 of 4 layers, soft caps 10 (scores) and 5 (logits)",
 		   "merilo info <gemma2 folder>: the window and the soft caps", "info '%s/hf/gemma2'", fx);
+	check_incomplete_folder(tmp, abs_fx, suite);
 	cli_rmtree(tmp);
 	return done_testing();
 }

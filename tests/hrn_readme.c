@@ -107,6 +107,24 @@ static void t_import_parents(void)
 	ok(cli_file_size(path) > 0, "s1/s2/copa.json is written");
 }
 
+/* synth -o FILE: the folders above FILE are created (it said "cannot create a
+ * temporary file next to it: No such file or directory", exit 4); a bad shape is
+ * refused before any folder is made. */
+static void t_synth_parents(void)
+{
+	char path[400], *out = NULL;
+	int rc = cli_sh(&out, "cd '%s' && ./merilo synth --preset tiny -o m1/m2/model.gguf", tmp);
+	is_int(rc, 0, "synth -o m1/m2/model.gguf: exit 0");
+	if (rc)
+		diag("%s", out);
+	free(out);
+	snprintf(path, sizeof path, "%s/m1/m2/model.gguf", tmp);
+	ok(cli_file_size(path) > 0, "m1/m2/model.gguf is written");
+	rc = cli_sh(NULL, "cd '%s' && ./merilo synth --preset tiny --dim 63 -o n1/model.gguf", tmp);
+	snprintf(path, sizeof path, "%s/n1", tmp);
+	ok(rc == 2 && access(path, F_OK) != 0, "synth --dim 63 -o n1/model.gguf: exit 2, no folder made");
+}
+
 int main(void)
 {
 	const char *merilo = cli_merilo();
@@ -130,6 +148,7 @@ int main(void)
 	TEST(t_compare_parents(), "compare --out creates the folders of its prefix");
 	TEST(t_bench_parents(), "bench --out creates the folders above its file");
 	TEST(t_import_parents(), "import -o creates the folders above its file");
+	TEST(t_synth_parents(), "synth -o creates the folders above its file");
 	cli_rmtree(tmp);
 	return done_testing();
 }

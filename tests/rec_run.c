@@ -126,6 +126,12 @@ static void t_missing_folder(void)
 	is_int(rec_run_load("/nonexistent/run", REC_RUN_RESULTS, &run, &err), MRL_EIO, "no folder: an I/O error");
 	like(err.msg, "/nonexistent/run/results.json", "naming the file looked for");
 	rec_run_release(&run);
+	/* run.json of a missing folder (merilo run --resume missing/): it said "missing//run.json:
+	 * unable to open missing//run.json: No such file or directory (line -1)" */
+	is_int(rec_run_load("/nonexistent/run/", REC_RUN_JSON, &run, &err), MRL_EIO, "no run.json: an I/O error");
+	is_str(err.msg, "/nonexistent/run/run.json: cannot open: No such file or directory",
+	       "naming the file once, with no line number");
+	rec_run_release(&run);
 }
 
 int main(void)

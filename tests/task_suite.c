@@ -212,6 +212,9 @@ static void test_bad_cases(void)
 	/* bytes that cannot be written in a C string literal comfortably */
 	const char bad_utf8[] = "{\"format\": \"merilo-suite/1\",\n \"name\": \"caf\xff\"}";
 	check_bad("not UTF-8", bad_utf8, sizeof bad_utf8 - 1, "", "not valid UTF-8: byte 0xFF at line 2, column 14");
+	/* a GGUF model where a suite goes: it said "not valid UTF-8 at line 8", where its tensors begin */
+	const char gguf[] = "GGUF\x03\0\0\0\x80\0\0\0";
+	check_bad("a GGUF model", gguf, sizeof gguf - 1, "", "a GGUF model, not a suite");
 	const char overlong[] = "{\"name\": \"\xc0\xaf\"}";
 	check_bad("overlong UTF-8", overlong, sizeof overlong - 1, "", "not valid UTF-8: byte 0xC0");
 	char deep[2 * 5000 + 1];
