@@ -186,7 +186,7 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 	o->pairs = AB_DEFAULT_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
 	o->det_gen = 8;
 	o->ins_source = "auto";
-	o->format = HRN_BENCH_MD;
+	o->format = -1; /* not given: from --out's extension, else md */
 	const char *test_list = "pp128,tg32";
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "ab", &o->base, "BASE", NULL),
@@ -201,7 +201,8 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 		OPT_INTEGER('r', "reps", &o->reps, 1, 1000, "N", NULL),
 		OPT_INTEGER(0, "warmup", &o->warmup, 0, 1000, "N", NULL),
 		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", NULL),
-		OPT_CALLBACK('o', "format", o, "F", NULL, ab_opt_format),
+		OPT_CALLBACK('o', "format", o, "F", "md or json; default: the one --out's extension names, else md",
+			     ab_opt_format),
 		OPT_STRING(0, "out", &o->out, "FILE", NULL),
 		OPT_BOOL(0, "deterministic", &o->deterministic,
 			 "gate on instruction counts of 'merilo generate --model M' (a short\n"
@@ -222,6 +223,12 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 		return hrn_usage_error("bench", "--ab needs BASE: a merilo binary or a model file");
 	if (!o->model)
 		return hrn_usage_error("bench", "--ab needs --model");
+	struct mrl_err err = { 0 };
+	if (hrn_bench_format_resolve(&o->format, o->out, &err))
+		return hrn_usage_error("bench", "%s", err.msg);
+	if (o->format != HRN_BENCH_MD && o->format != HRN_BENCH_JSON)
+		return hrn_usage_error("bench", "--ab writes md or json, not the %s that --out %s names", hrn_path_extension(o->out),
+				       o->out);
 	if (o->deterministic && !o->have_threshold)
 		o->gate.threshold = 0.01;
 	return ab_parse_tests(test_list, o);

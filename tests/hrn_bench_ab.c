@@ -3,7 +3,7 @@
  * big but inconsistent difference with p >= alpha passes), the valgrind output
  * parser, the bench-record deltas of `merilo compare`, and the command end to end on
  * tiny synthetic models: model BASE A/A passes and a much bigger model fails, binary
- * BASE A/A passes with a JSON verdict, bad BASE/usage errors, the deterministic mode
+ * BASE A/A passes with a JSON verdict (also from --out's .json alone), bad BASE/usage errors, the deterministic mode
  * (exit 4 without valgrind; with valgrind and a binary it can run: A/A gives exactly
  * 0% difference in Ir, a bigger model fails), and `merilo report --bench` drawing the
  * latency and throughput plots. Runs the binary named by $MERILO. */
@@ -183,6 +183,16 @@ static void test_cli_model_base(void)
 	is_int(rc, 0, "the reverse (candidate much faster): exit 0");
 	like(o, "improvement", "reported as an improvement");
 	free(o);
+
+	/* without --format, --out's extension names the format (as plain bench) */
+	char path[700];
+	snprintf(path, sizeof path, "%s/aa.json", tmp);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s %s --out %s", merilo, tiny, tiny, fast, aa, path);
+	is_int(rc, 0, "A/A --out aa.json without --format: exit 0");
+	free(o);
+	json_t *j = json_load_file(path, 0, NULL);
+	is_str(json_string_value(json_object_get(j, "schema")), "merilo-bench-ab", "... the verdict is JSON");
+	json_decref(j);
 }
 
 /* A binary as BASE (this one), A/A: passes, with a JSON verdict. */
@@ -234,6 +244,14 @@ static void test_cli_errors(void)
 	free(o);
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
 	is_int(rc, 2, "--test xx5: usage error");
+	free(o);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --format md --out %s/ab.json", merilo, tiny, tiny, tmp);
+	is_int(rc, 2, "--format md --out ab.json: usage error");
+	like(o, "--format md contradicts --out ", "the contradiction named");
+	free(o);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --out %s/ab.csv", merilo, tiny, tiny, tmp);
+	is_int(rc, 2, "--out ab.csv: usage error (--ab writes md or json)");
+	like(o, "--ab writes md or json, not the csv", "and says so");
 	free(o);
 }
 
