@@ -126,8 +126,8 @@ int hrn_cmd_merge(int argc, char **argv);
 int hrn_cmd_db(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
- * suite; each returns an exit code. */
-int hrn_info_model(const char *path, bool verbose);
+ * suite; each returns an exit code. as_json: the same facts as one JSON object. */
+int hrn_info_model(const char *path, bool verbose, bool as_json);
 int hrn_info_suite(const char *path, bool as_json);
 
 #endif
