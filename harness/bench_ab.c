@@ -412,6 +412,33 @@ static void list_append(char *buf, size_t size, uint32_t v)
 	snprintf(buf + len, size - len, "%s%s", len ? "," : "", item);
 }
 
+/* The bench record a side's binary wrote to out_path (our temporary file) into d.
+ * A binary that exits 0 without writing one (not a merilo: /bin/true) or writes
+ * one that does not read is named with its exit status and its last stderr
+ * line, not the temporary file (MRL_EINPUT: a bad BASE, exit 3). */
+static int read_record(const struct side *s, const char *out_path, const char *err_path, int status,
+		       struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	char why[512], st[64];
+	const char *who = s->label[0] == 'B' ? "BASE" : "the candidate";
+	last_line(err_path, why, sizeof why);
+	status_text(status, st, sizeof st);
+	if (access(out_path, F_OK))
+		return mrl_err_set(err, MRL_EINPUT, "%s %s wrote no bench record (%s%s%s): it was run as '%s bench ... "
+				   "--format json --out FILE'; is it a merilo binary?", who, s->exe, st, why[0] ? "; " : "", why,
+				   s->exe);
+	int rc = hrn_bench_read(out_path, d, err);
+	if (rc) {
+		/* the reader's message starts with our temporary path: say whose record it is instead */
+		size_t n = strlen(out_path);
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", !strncmp(err->msg, out_path, n) && !strncmp(err->msg + n, ": ", 2)
+							  ? err->msg + n + 2 : err->msg);
+		mrl_err_set(err, MRL_EINPUT, "%s %s wrote a bench record that does not read (%s): %s", who, s->exe, st, msg);
+	}
+	return rc ? MRL_EINPUT : 0;
+}
+
 /* One subprocess measurement: every test of o, one bench run of exe on model. */
 static int measure_subproc(const struct side *s, const struct ab_opts *o, const struct tmpdir *td, double *tps,
 			   struct mrl_err *err)
@@ -453,10 +480,12 @@ static int measure_subproc(const struct side *s, const struct ab_opts *o, const 
 		char why[512], st[64];
 		last_line(err_path, why, sizeof why);
 		status_text(status, st, sizeof st);
-		return mrl_err_set(err, MRL_ERUNTIME, "%s bench --model %s failed (%s): %s", s->exe, s->model, st, why);
+		return mrl_err_set(err, MRL_ERUNTIME, "%s bench --model %s failed (%s)%s%s", s->exe, s->model, st,
+				   why[0] ? ": " : ", nothing on stderr", why);
 	}
 	struct hrn_bench_doc d;
-	rc = hrn_bench_read(out_path, &d, err);
+	hrn_bench_doc_init(&d);
+	rc = read_record(s, out_path, err_path, status, &d, err);
 	for (int i = 0; !rc && i < o->n_tests; i++)
 		rc = doc_tps(&d, &o->tests[i], o->threads, s->exe, &tps[i], err);
 	hrn_bench_doc_release(&d);

@@ -240,6 +240,23 @@ static void test_cli_errors(void)
 	rc = cli_sh(&o, "'%s' bench --ab %s/missing --model %s", merilo, tmp, tiny);
 	is_int(rc, 3, "a missing BASE: exit 3");
 	free(o);
+	/* an executable that is not a merilo: BASE and its exit status named, not our temporary file */
+	rc = cli_sh(&o, "'%s' bench --ab /bin/true --model %s --pairs 9 --test pp8", merilo, tiny);
+	is_int(rc, 3, "BASE /bin/true (writes no bench record): exit 3");
+	like(o, "merilo: BASE /bin/true wrote no bench record (exit 0): it was run as '/bin/true bench ",
+	     "... naming BASE and its exit status");
+	ok(o && !strstr(o, "b.json"), "... not the temporary file (b.json)");
+	free(o);
+	snprintf(path, sizeof path, "%s/not-merilo.sh", tmp);
+	cli_write_file(path, "#!/bin/sh\necho 'not a merilo' >&2\nfor a; do [ \"$prev\" = --out ] && echo '{oops' > \"$a\"; "
+			     "prev=$a; done\nexit 0\n");
+	chmod(path, 0755);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --pairs 9 --test pp8", merilo, path, tiny);
+	is_int(rc, 3, "a BASE that writes a malformed record: exit 3");
+	like(o, "not-merilo.sh wrote a bench record that does not read (exit 0): malformed JSON",
+	     "... naming BASE, its exit status and what is wrong");
+	ok(o && !strstr(o, "b.json"), "... not the temporary file (b.json)");
+	free(o);
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --pairs 5", merilo, tiny, tiny);
 	is_int(rc, 2, "--pairs 5: usage error (too few for p < 0.01)");
 	free(o);
