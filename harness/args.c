@@ -97,6 +97,14 @@ int hrn_parse_fraction(const char *s, double *out)
 	return 0;
 }
 
+const char *hrn_path_extension(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	const char *dot = strrchr(name, '.');
+	/* ".json" alone is a hidden file's name, not an extension */
+	return dot && dot != name && dot[1] ? dot + 1 : NULL;
+}
+
 int hrn_parse_backend(const char *s, enum eng_backend *out)
 {
 	if (!strcmp(s, "cpu"))

@@ -136,6 +136,11 @@ enum hrn_bench_format { HRN_BENCH_MD, HRN_BENCH_CSV, HRN_BENCH_JSON, HRN_BENCH_J
 
 /* "md", "csv", "json", "jsonl" -> format; -1 when unknown. */
 int hrn_bench_format_parse(const char *s);
+/* The format bench writes: *format as --format gave it (-1: not given) or, without
+ * it, the one out_path's extension names (.md or .markdown, .csv, .json, .jsonl),
+ * else md. 0, or MRL_EINPUT with the message when a given --format contradicts the
+ * extension (a usage error for the caller). out_path may be NULL (stdout). */
+int hrn_bench_format_resolve(int *format, const char *out_path, struct mrl_err *err);
 
 /* The whole document as JSON (new reference), NULL when out of memory. */
 json_t *hrn_bench_doc_to_json(const struct hrn_bench_doc *d);

@@ -186,7 +186,7 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 	o->pairs = AB_DEFAULT_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
 	o->det_gen = 8;
 	o->ins_source = "auto";
-	o->format = HRN_BENCH_MD;
+	o->format = -1; /* not given: from --out's extension, else md */
 	const char *test_list = "pp128,tg32";
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "ab", &o->base, "BASE", NULL),
@@ -201,7 +201,8 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 		OPT_INTEGER('r', "reps", &o->reps, 1, 1000, "N", NULL),
 		OPT_INTEGER(0, "warmup", &o->warmup, 0, 1000, "N", NULL),
 		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", NULL),
-		OPT_CALLBACK('o', "format", o, "F", NULL, ab_opt_format),
+		OPT_CALLBACK('o', "format", o, "F", "md or json; default: the one --out's extension names, else md",
+			     ab_opt_format),
 		OPT_STRING(0, "out", &o->out, "FILE", NULL),
 		OPT_BOOL(0, "deterministic", &o->deterministic,
 			 "gate on instruction counts of 'merilo generate --model M' (a short\n"
@@ -222,6 +223,12 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 		return hrn_usage_error("bench", "--ab needs BASE: a merilo binary or a model file");
 	if (!o->model)
 		return hrn_usage_error("bench", "--ab needs --model");
+	struct mrl_err err = { 0 };
+	if (hrn_bench_format_resolve(&o->format, o->out, &err))
+		return hrn_usage_error("bench", "%s", err.msg);
+	if (o->format != HRN_BENCH_MD && o->format != HRN_BENCH_JSON)
+		return hrn_usage_error("bench", "--ab writes md or json, not the %s that --out %s names", hrn_path_extension(o->out),
+				       o->out);
 	if (o->deterministic && !o->have_threshold)
 		o->gate.threshold = 0.01;
 	return ab_parse_tests(test_list, o);
@@ -405,6 +412,33 @@ static void list_append(char *buf, size_t size, uint32_t v)
 	snprintf(buf + len, size - len, "%s%s", len ? "," : "", item);
 }
 
+/* The bench record a side's binary wrote to out_path (our temporary file) into d.
+ * A binary that exits 0 without writing one (not a merilo: /bin/true) or writes
+ * one that does not read is named with its exit status and its last stderr
+ * line, not the temporary file (MRL_EINPUT: a bad BASE, exit 3). */
+static int read_record(const struct side *s, const char *out_path, const char *err_path, int status,
+		       struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	char why[512], st[64];
+	const char *who = s->label[0] == 'B' ? "BASE" : "the candidate";
+	last_line(err_path, why, sizeof why);
+	status_text(status, st, sizeof st);
+	if (access(out_path, F_OK))
+		return mrl_err_set(err, MRL_EINPUT, "%s %s wrote no bench record (%s%s%s): it was run as '%s bench ... "
+				   "--format json --out FILE'; is it a merilo binary?", who, s->exe, st, why[0] ? "; " : "", why,
+				   s->exe);
+	int rc = hrn_bench_read(out_path, d, err);
+	if (rc) {
+		/* the reader's message starts with our temporary path: say whose record it is instead */
+		size_t n = strlen(out_path);
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", !strncmp(err->msg, out_path, n) && !strncmp(err->msg + n, ": ", 2)
+							  ? err->msg + n + 2 : err->msg);
+		mrl_err_set(err, MRL_EINPUT, "%s %s wrote a bench record that does not read (%s): %s", who, s->exe, st, msg);
+	}
+	return rc ? MRL_EINPUT : 0;
+}
+
 /* One subprocess measurement: every test of o, one bench run of exe on model. */
 static int measure_subproc(const struct side *s, const struct ab_opts *o, const struct tmpdir *td, double *tps,
 			   struct mrl_err *err)
@@ -446,10 +480,12 @@ static int measure_subproc(const struct side *s, const struct ab_opts *o, const 
 		char why[512], st[64];
 		last_line(err_path, why, sizeof why);
 		status_text(status, st, sizeof st);
-		return mrl_err_set(err, MRL_ERUNTIME, "%s bench --model %s failed (%s): %s", s->exe, s->model, st, why);
+		return mrl_err_set(err, MRL_ERUNTIME, "%s bench --model %s failed (%s)%s%s", s->exe, s->model, st,
+				   why[0] ? ": " : ", nothing on stderr", why);
 	}
 	struct hrn_bench_doc d;
-	rc = hrn_bench_read(out_path, &d, err);
+	hrn_bench_doc_init(&d);
+	rc = read_record(s, out_path, err_path, status, &d, err);
 	for (int i = 0; !rc && i < o->n_tests; i++)
 		rc = doc_tps(&d, &o->tests[i], o->threads, s->exe, &tps[i], err);
 	hrn_bench_doc_release(&d);

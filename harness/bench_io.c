@@ -11,6 +11,7 @@
  * byte-identical (tested in tests/hrn_bench.c).
  */
 #include "harness/bench.h"
+#include "harness/hrn.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -184,13 +185,31 @@ const struct rec_reading *hrn_bench_result_figure(const struct hrn_bench_result 
 	return NULL;
 }
 
+static const char *const format_names[] = { "md", "csv", "json", "jsonl" };
+
 int hrn_bench_format_parse(const char *s)
 {
-	static const char *const names[] = { "md", "csv", "json", "jsonl" };
 	for (int i = 0; i < 4; i++)
-		if (!strcmp(s, names[i]))
+		if (!strcmp(s, format_names[i]))
 			return i;
 	return -1;
+}
+
+int hrn_bench_format_resolve(int *format, const char *out_path, struct mrl_err *err)
+{
+	const char *ext = out_path ? hrn_path_extension(out_path) : NULL;
+	int named = ext ? hrn_bench_format_parse(ext) : -1;
+	if (ext && !strcmp(ext, "markdown"))
+		named = HRN_BENCH_MD;
+	if (*format < 0) {
+		*format = named >= 0 ? named : HRN_BENCH_MD;
+		return 0;
+	}
+	/* a record that compare and report cannot read back must not hide behind a .json name */
+	if (named >= 0 && named != *format)
+		return mrl_err_set(err, MRL_EINPUT, "--format %s contradicts --out %s (a .%s file): drop --format or rename the file",
+				   format_names[*format], out_path, ext);
+	return 0;
 }
 
 /* ------------------------------------------------------------ JSON writer */

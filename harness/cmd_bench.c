@@ -212,6 +212,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
 	o->last = 10, o->gate_perf = 0.05;
+	o->format = -1; /* not given: from --out's extension (hrn_bench_format_resolve) */
 	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
 			depth = { o->depth, &o->n_depth }, threads = { o->threads, &o->n_threads };
 	const struct mrl_option opts[] = {
@@ -254,7 +255,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			     hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
-		OPT_CALLBACK(0, "format", &o->format, "F", NULL, opt_format),
+		OPT_CALLBACK(0, "format", &o->format, "F",
+			     "md, csv, json or jsonl; default: the one --out's extension names\n"
+			     "(.md, .csv, .json, .jsonl), else md; one that contradicts it: exit 2",
+			     opt_format),
 		OPT_STRING('o', "out", &o->out, "FILE", "write the figures to FILE (missing folders are made), not stdout"),
 		OPT_BOOL('q', "quiet", &o->quiet, "no progress line per test on stderr; with -o, one closing line\n"
 			 "naming the record (errors and warnings are still printed)"),
@@ -280,6 +284,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->gen[0] = 128, o->n_gen = 1;
 	if (n_args)
 		return hrn_usage_error("bench", "unexpected argument '%s'", argv[0]);
+	struct mrl_err err = { 0 };
+	if (hrn_bench_format_resolve(&o->format, o->out, &err))
+		return hrn_usage_error("bench", "%s", err.msg);
 	const bool have_qps = !isnan(o->qps), have_duration = !isnan(o->duration);
 	if (!o->model)
 		return hrn_usage_error("bench", "--model is required");

@@ -52,9 +52,11 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"A run is a folder written by 'merilo run' (results.json + items.jsonl).\n");
 	hrn_print_options(out, opts, 24);
 	fprintf(out,
-		"exit codes: 0 no gated regression, 1 a gated metric regressed, 2 usage error,\n"
+		"exit codes: 0 no gated regression, 1 a gated metric, KL row or bench figure regressed,\n"
+		"            2 usage error,\n"
 		"            3 bad inputs, or the gate cannot judge: runs not comparable (they differ in a\n"
-		"              score-changing setting or the candidate lacks items) or a KL gate undetermined,\n"
+		"              score-changing setting or the candidate lacks items) or a KL or\n"
+		"              performance gate undetermined (too little top-K mass; no bench records),\n"
 		"            4 runtime failure\n");
 }
 
@@ -83,6 +85,7 @@ static void state_release(struct cmp_state *st)
 		free(st->gate_languages[i]);
 	free(st->gate_languages);
 	mrl_buf_release(&st->perf);
+	mrl_buf_release(&st->perf_failures);
 	free(st->kl_rows);
 	hrn_cmp_settings_release(st);
 }
@@ -355,9 +358,10 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 			   "baseline set), read from there, not from its folder"),
 		OPT_STRING(0, "db", &o->db_path, "PATH", "with --baseline: the database (default merilo.db beside CAND_RUN)"),
 		OPT_CALLBACK(0, "gate-perf", o, "PCT",
-			     "when both runs carry bench records (RUN/bench.json): also fail when a\n"
-			     "prefill/decode tokens/s or TTFT CI is wholly worse than PCT (e.g. 5%);\n"
-			     "without it the performance deltas are informational",
+			     "also fail when a prefill/decode tokens/s or TTFT CI from the runs'\n"
+			     "bench records (RUN/bench.json) is wholly worse than PCT (e.g. 5%);\n"
+			     "undetermined (exit 3) where a run has none; without it the\n"
+			     "performance deltas are informational",
 			     opt_gate_perf),
 		OPT_END(),
 	};
@@ -380,27 +384,6 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 }
 
 /* ------------------------------------------------------------ loading */
-
-/* A run argument is a folder, or its results.json. */
-static int run_paths(const char *arg, char *results, char *items, size_t size)
-{
-	struct stat sb;
-	const char *dir = arg;
-	char buf[PATH_MAX];
-	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode)) {
-		const char *slash = strrchr(arg, '/');
-		if (!slash)
-			dir = ".";
-		else {
-			snprintf(buf, sizeof buf, "%.*s", (int)(slash - arg), arg);
-			dir = buf;
-		}
-	}
-	if ((size_t)snprintf(results, size, "%s/results.json", dir) >= size ||
-	    (size_t)snprintf(items, size, "%s/items.jsonl", dir) >= size)
-		return -1;
-	return 0;
-}
 
 static int load_run(const char *arg, struct rec_results *r, struct rec_items *it, struct mrl_err *err)
 {
@@ -631,106 +614,6 @@ static int pair_runs(struct cmp_state *st, struct mrl_err *err)
 	return 0;
 }
 
-/* ------------------------------------------------------------ extra data */
-
-/* The run folder's bench record (bench.json, else bench.jsonl) into d; 1 when it
- * has none, 0 when read, < 0 on a malformed record. */
-static int load_bench(const char *arg, struct hrn_bench_doc *d, struct mrl_err *err)
-{
-	char rp[PATH_MAX], ip[PATH_MAX], bp[PATH_MAX + 16];
-	struct stat sb;
-	hrn_bench_doc_init(d);
-	if (run_paths(arg, rp, ip, sizeof rp))
-		return 1;
-	rp[strlen(rp) - strlen("results.json")] = '\0';
-	for (int k = 0; k < 2; k++) {
-		snprintf(bp, sizeof bp, "%s%s", rp, k ? "bench.jsonl" : "bench.json");
-		if (stat(bp, &sb) == 0)
-			return hrn_bench_read(bp, d, err);
-	}
-	return 1;
-}
-
-/* Performance deltas from the runs' bench records (merilo bench --format json
- * --out RUN/bench.json): prefill and decode tokens/s, TTFT and energy per token,
- * candidate / base with a bootstrap CI over the repetitions (unpaired: each side
- * resampled on its own). Informational unless --gate-perf. */
-static int bench_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
-{
-	struct hrn_bench_doc bb, bc;
-	struct hrn_perf_delta *rows = NULL;
-	size_t n = 0;
-	hrn_bench_doc_init(&bb);
-	hrn_bench_doc_init(&bc);
-	int hb = o->baseline ? 1 : load_bench(o->base_dir, &bb, err), hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
-	if (hb < 0 || hc < 0) {
-		rc = hb < 0 ? hb : hc;
-		goto out;
-	}
-	if (hb || hc) {
-		rc = hrn_cmp_add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
-				  "(merilo bench --format json --out RUN/bench.json); %s, so no deltas are given for them",
-			      hb && hc ? "neither run carries one" : hb ? "the base run has none" : "the candidate run has none");
-		goto out;
-	}
-	struct hrn_ab_opts ao;
-	hrn_ab_opts_init(&ao);
-	ao.seed = o->seed;
-	ao.n_resamples = o->n_boot;
-	ao.threshold = isnan(o->gate_perf) ? 0.05 : o->gate_perf;
-	if ((rc = hrn_bench_perf_deltas(&bb, &bc, &ao, &rows, &n, err)))
-		goto out;
-	if (!n) {
-		rc = hrn_cmp_add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");
-		goto out;
-	}
-	struct mrl_buf *s = &st->perf;
-	mrl_buf_addf(s, "%s### Performance from bench records (%s)\n\n"
-		     "Candidate / base: ratio of the medians over the repetitions, with a 95%% bootstrap CI (%zu resamples, "
-		     "each side resampled on its own). Tokens/s: higher is better; TTFT and J/token: lower is better.%s\n\n"
-		     "| test | threads | figure | base | candidate | cand/base | 95%% CI | verdict |\n"
-		     "|---|---:|---|---:|---:|---:|---|---|\n", s->len ? "\n" : "",
-		     isnan(o->gate_perf) ? "informational, not gated" : "gated by --gate-perf", ao.n_resamples,
-		     isnan(o->gate_perf) ? "" : " A row fails when its CI lies wholly beyond the --gate-perf threshold on the worse side.");
-	for (size_t i = 0; i < n; i++) {
-		const struct hrn_perf_delta *d = &rows[i];
-		const bool ci = isfinite(d->lo);
-		const bool better = ci && (d->higher_is_better ? d->lo > 1 + ao.threshold : d->hi < 1 / (1 + ao.threshold));
-		const bool fail = !isnan(o->gate_perf) && d->worse;
-		st->n_perf_failed += fail;
-		mrl_buf_add(s, "| ");
-		rpt_esc_md(s, d->test);
-		mrl_buf_addf(s, " | %lld | %s (%s) | ", (long long)d->threads, d->figure, d->unit);
-		if (isfinite(d->base))
-			mrl_buf_addf(s, "%.4g | ", d->base);
-		else
-			mrl_buf_add(s, "— | ");
-		if (isfinite(d->cand))
-			mrl_buf_addf(s, "%.4g | ", d->cand);
-		else
-			mrl_buf_add(s, "— | ");
-		if (isfinite(d->ratio))
-			mrl_buf_addf(s, "%.4f | ", d->ratio);
-		else
-			mrl_buf_add(s, "— | ");
-		if (ci)
-			mrl_buf_addf(s, "[%.4f, %.4f] | %s |\n", d->lo, d->hi,
-				     fail ? "**FAIL** (worse)" : d->worse ? "worse" : better ? "better" : "no clear change");
-		else {
-			rpt_esc_md(s, d->why_null ? d->why_null : "—");
-			mrl_buf_add(s, " | — |\n");
-		}
-	}
-	if (st->n_perf_failed)
-		rc = hrn_cmp_add_note(st, "performance gate (--gate-perf %.3g%%): %zu bench figure%s worse beyond the threshold",
-			      100 * o->gate_perf, st->n_perf_failed, st->n_perf_failed == 1 ? " is" : "s are");
-out:
-	free(rows);
-	hrn_bench_doc_release(&bb);
-	hrn_bench_doc_release(&bc);
-	return rc;
-}
-
 /* Per task x language: time per item (timings_ns.total), candidate / base, as
  * the median of paired log-ratios with a bootstrap percentile CI of that median
  * and the Wilcoxon signed-rank p. Informational: not gated. */
@@ -820,7 +703,7 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 	if (!n_rows)
 		rc = hrn_cmp_add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
 	if (!rc)
-		rc = bench_section(st, o, err);
+		rc = hrn_cmp_bench_section(st, o, err);
 out:
 	free(lr);
 	free(tmp);
@@ -884,6 +767,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	struct cmp_state st;
 	memset(&st, 0, sizeof st);
 	mrl_buf_init(&st.perf);
+	mrl_buf_init(&st.perf_failures);
 	struct rpt_cmp_result res;
 	memset(&res, 0, sizeof res);
 	struct mrl_err err = {0};
@@ -949,8 +833,9 @@ int hrn_cmd_compare(int argc, char **argv)
 		.base = { o.base_dir, st.base_r.model.name, st.base_r.model.sha256, sb, build_b, st.base_r.manifest.hostname },
 		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, sc, build_c, st.cand_r.manifest.hostname },
 		.notes = (const char *const *)st.notes, .n_notes = st.n_notes, .diffs = st.diffs, .n_diffs = st.n_diffs,
-		.perf_md = st.perf.len ? st.perf.data : NULL,
 	};
+	if ((rc = hrn_cmp_perf_meta(&st, &o, &meta, &err)))
+		goto fail;
 	static const enum rpt_format fmts[4] = { RPT_FMT_TEXT, RPT_FMT_MD, RPT_FMT_JSON, RPT_FMT_JUNIT };
 	static const char *const exts[4] = { ".txt", ".md", ".json", ".junit.xml" };
 	for (int f = 0; f < 4; f++) {
@@ -974,7 +859,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	fflush(stdout);
 	enum rpt_cmp_outcome outcome = rpt_compare_outcome(&res, &meta);
 	exit_code = outcome == RPT_CMP_NOT_COMPARABLE || outcome == RPT_CMP_UNDETERMINED ? HRN_EXIT_INPUT
-		    : res.n_gate_failed || st.n_perf_failed				 ? HRN_EXIT_VERDICT
+		    : outcome == RPT_CMP_REGRESSION					 ? HRN_EXIT_VERDICT
 											 : HRN_EXIT_OK;
 	if (o.quiet)
 		printf("merilo compare: %s (exit %d)%s%s\n", rpt_cmp_outcome_name(outcome), exit_code,

@@ -24,7 +24,7 @@ static bool gguf_name(const char *path)
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo info SUITE.json [--tasks] [--json]\n"
-		     "       merilo info MODEL.gguf|HF_FOLDER [--verbose]\n"
+		     "       merilo info MODEL.gguf|HF_FOLDER [--verbose] [--json]\n"
 		     "Describe a suite (tasks, languages, item counts, pairing coverage;\n"
 		     "--tasks: only the task ids with their type and languages, the names\n"
 		     "`merilo run --tasks` and `--lang` accept)\n"
@@ -79,7 +79,7 @@ int hrn_cmd_info(int argc, char **argv)
 	bool as_json = false, verbose = false, tasks_only = false;
 	const struct mrl_option opts[] = {
 		OPT_BOOL(0, "tasks", &tasks_only, "a suite: list its tasks (id, type, languages) only"),
-		OPT_BOOL(0, "json", &as_json, "a suite: print the same as a JSON object"),
+		OPT_BOOL(0, "json", &as_json, "print the same as a JSON object (a suite or a model)"),
 		OPT_BOOL('v', "verbose", &verbose, "a model: every metadata entry and every tensor"),
 		OPT_END(),
 	};
@@ -91,10 +91,9 @@ int hrn_cmd_info(int argc, char **argv)
 	if (n_args > 1)
 		return hrn_usage_error("info", "one file at a time ('%s' and '%s')", argv[0], argv[1]);
 	if (is_model(argv[0])) {
-		if (as_json || tasks_only)
-			return hrn_usage_error("info", "--%s is for a suite; %s is a model", as_json ? "json" : "tasks",
-					       argv[0]);
-		return hrn_info_model(argv[0], verbose);
+		if (tasks_only)
+			return hrn_usage_error("info", "--tasks is for a suite; %s is a model", argv[0]);
+		return hrn_info_model(argv[0], verbose, as_json);
 	}
 	if (verbose)
 		return hrn_usage_error("info", "--verbose is for a model; %s is a suite", argv[0]);

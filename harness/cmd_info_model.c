@@ -1,18 +1,23 @@
-/* cmd_info_model.c — `merilo info MODEL.gguf [--verbose]`: what a model file is.
+/* cmd_info_model.c — `merilo info MODEL.gguf [--verbose] [--json]`: what a model file is.
  *
  * Architecture, parameter count, dtypes with tensor counts, sizes, context,
  * tokenizer and special tokens; --verbose adds every metadata entry and every
  * tensor. A file the engine does not run (its architecture, a tensor type) is
  * still described from its vocabulary when that loads, with a line that says
  * why it cannot run. Warnings of loading (ignored special ids) go to stderr.
+ * --json prints the same facts as one JSON object (exact bytes, not MiB).
  */
 #include "harness/hrn.h"
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "engine/eng.h"
+#include "records/record_json.h"
 
 #define MAX_DTYPES 16
 
@@ -25,7 +30,215 @@ static void print_special(const struct eng_model *m, const char *what, int32_t i
 		printf("  %-4s: %" PRId32 " '%s'\n", what, id, piece ? piece : "?");
 }
 
-int hrn_info_model(const char *path, bool verbose)
+
+/* Tensor counts and bytes per dtype, in the order the dtypes first appear. */
+struct dtype_sums {
+	const char *name[MAX_DTYPES];
+	size_t tensors[MAX_DTYPES];
+	uint64_t bytes[MAX_DTYPES];
+	size_t n;
+};
+
+static void sum_dtypes(const struct eng_model *m, struct dtype_sums *s)
+{
+	s->n = 0;
+	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+		struct eng_tensor_info ti;
+		eng_model_tensor_info(m, i, &ti);
+		size_t k = 0;
+		while (k < s->n && strcmp(s->name[k], ti.type_name))
+			k++;
+		if (k == s->n && s->n < MAX_DTYPES) {
+			s->name[s->n] = ti.type_name;
+			s->bytes[s->n] = 0;
+			s->tensors[s->n++] = 0;
+		}
+		if (k < s->n) {
+			s->tensors[k]++;
+			s->bytes[k] += ti.nbytes;
+		}
+	}
+}
+
+/* The shape of a model with weights: context, dimensions, positions, attention, output. */
+static void print_shape(const struct eng_model_desc *d)
+{
+	printf("context (training): %" PRIu32 "\n", d->n_ctx_train);
+	printf("layers: %" PRIu32 ", embedding %" PRIu32 ", heads %" PRIu32 " (kv %" PRIu32 "), ffn %" PRIu32 "\n",
+	       d->n_layer, d->n_embd, d->n_head, d->n_head_kv, d->n_ff);
+	if (d->learned_pos)
+		printf("positions: learned (%" PRIu32 "); norm eps %g\n", d->n_ctx_train, (double)d->norm_eps);
+	else
+		printf("rope: %" PRIu32 " dims, base %g; norm eps %g\n", d->n_rot, (double)d->rope_freq_base,
+		       (double)d->norm_eps);
+	if (d->sliding_window || d->attn_softcap > 0.0f || d->final_softcap > 0.0f) {
+		printf("attention:");
+		if (d->sliding_window)
+			printf(" window %" PRIu32 " on %" PRIu32 " of %" PRIu32 " layers%s", d->sliding_window,
+			       d->n_layer_windowed, d->n_layer, d->attn_softcap > 0.0f || d->final_softcap > 0.0f ? "," : "");
+		if (d->attn_softcap > 0.0f || d->final_softcap > 0.0f)
+			printf(" soft caps %g (scores) and %g (logits)", (double)d->attn_softcap, (double)d->final_softcap);
+		printf("\n");
+	}
+	printf("output matrix: %s\n", d->tied_output ? "tied to token_embd" : "separate");
+}
+
+static void print_text(const struct eng_model *m, const struct eng_model_desc *d, const struct dtype_sums *ds,
+		       const char *why_not, bool verbose)
+{
+	const size_t nt = eng_model_n_tensors(m);
+	printf("file: %s (%.2f MiB)\n", d->path, (double)d->file_size / (1 << 20));
+	printf("architecture: %s\n", d->arch[0] ? d->arch : "(none)");
+	if (why_not)
+		printf("not runnable by this engine: %s\n", why_not);
+	if (d->name[0])
+		printf("name: %s\n", d->name);
+	if (nt) {
+		printf("parameters: %" PRIu64 " (%.2f M)\n", d->n_params, (double)d->n_params / 1e6);
+		printf("weights: %" PRIu64 " bytes (%.2f MiB) in %zu tensors\n", d->weight_bytes,
+		       (double)d->weight_bytes / (1 << 20), nt);
+		printf("dtypes:");
+		for (size_t k = 0; k < ds->n; k++)
+			printf("%s %s x%zu", k ? "," : "", ds->name[k], ds->tensors[k]);
+		printf("\n");
+		printf("bytes by dtype:");
+		for (size_t k = 0; k < ds->n; k++)
+			printf("%s %s %.2f MiB (%.1f%%)", k ? "," : "", ds->name[k], (double)ds->bytes[k] / (1 << 20),
+			       d->weight_bytes ? 100.0 * (double)ds->bytes[k] / (double)d->weight_bytes : 0.0);
+		printf("\n");
+	} else {
+		printf("weights: none (vocabulary-only file)\n");
+	}
+	if (d->has_weights)
+		print_shape(d);
+	printf("tokenizer: %s, %" PRIu32 " tokens, add BOS %s\n", d->tokenizer_model[0] ? d->tokenizer_model : "?",
+	       d->n_vocab, d->add_bos ? "yes" : "no");
+	printf("special tokens:\n");
+	print_special(m, "bos", d->bos_id);
+	print_special(m, "eos", d->eos_id);
+	print_special(m, "unk", d->unk_id);
+	print_special(m, "pad", d->pad_id);
+	if (verbose) {
+		char buf[512];
+		printf("metadata (%zu):\n", eng_model_n_meta(m));
+		for (size_t i = 0; i < eng_model_n_meta(m); i++) {
+			const char *key = eng_model_meta(m, i, buf, sizeof buf);
+			printf("  %s = %s\n", key ? key : "?", buf);
+		}
+		printf("tensors (%zu):\n", nt);
+		for (size_t i = 0; i < nt; i++) {
+			struct eng_tensor_info ti;
+			eng_model_tensor_info(m, i, &ti);
+			printf("  %-28s %-5s [", ti.name, ti.type_name);
+			for (uint32_t k = 0; k < ti.n_dims; k++)
+				printf("%s%" PRIu64, k ? ", " : "", ti.ne[k]);
+			printf("] %" PRIu64 " bytes\n", ti.nbytes);
+		}
+	}
+}
+
+/* ------------------------------------------------------------ --json */
+
+/* A float of the file as JSON: the shortest decimal that reads back as the same
+ * float (1e-05, not 9.99999975e-06), as the text's %g shows it. Every real of the
+ * object is one, so it is printed with 9 significant digits (a float's most). */
+static json_t *float_json(float f)
+{
+	char buf[32];
+	for (int digits = 1; digits <= 9; digits++) {
+		snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+		if ((float)strtod(buf, NULL) == f)
+			break;
+	}
+	return json_real(strtod(buf, NULL));
+}
+
+static json_t *special_json(const struct eng_model *m, int32_t id)
+{
+	if (id < 0)
+		return json_null();
+	return json_pack("{s:I, s:o}", "id", (json_int_t)id, "piece", rec_json_string(eng_token_piece(m, id)));
+}
+
+/* The shape of a model with weights (as print_shape) into o; nulls without weights. */
+static void shape_json(json_t *o, const struct eng_model_desc *d)
+{
+	const bool w = d->has_weights;
+	json_object_set_new(o, "context_train", w ? json_integer(d->n_ctx_train) : json_null());
+	json_object_set_new(o, "layers", w ? json_integer(d->n_layer) : json_null());
+	json_object_set_new(o, "embedding", w ? json_integer(d->n_embd) : json_null());
+	json_object_set_new(o, "heads", w ? json_integer(d->n_head) : json_null());
+	json_object_set_new(o, "heads_kv", w ? json_integer(d->n_head_kv) : json_null());
+	json_object_set_new(o, "ffn", w ? json_integer(d->n_ff) : json_null());
+	json_object_set_new(o, "positions", !w ? json_null() : json_string(d->learned_pos ? "learned" : "rope"));
+	json_object_set_new(o, "rope", !w || d->learned_pos ? json_null()
+							     : json_pack("{s:I, s:o}", "dims", (json_int_t)d->n_rot, "freq_base",
+									 float_json(d->rope_freq_base)));
+	json_object_set_new(o, "norm_eps", w ? float_json(d->norm_eps) : json_null());
+	json_object_set_new(o, "sliding_window", !w || !d->sliding_window ? json_null()
+					       : json_pack("{s:I, s:I}", "size", (json_int_t)d->sliding_window,
+							   "layers", (json_int_t)d->n_layer_windowed));
+	json_object_set_new(o, "attn_softcap", w && d->attn_softcap > 0.0f ? float_json(d->attn_softcap) : json_null());
+	json_object_set_new(o, "final_softcap", w && d->final_softcap > 0.0f ? float_json(d->final_softcap) : json_null());
+	json_object_set_new(o, "output_matrix", !w ? json_null() : json_string(d->tied_output ? "tied" : "separate"));
+}
+
+/* --verbose: every metadata entry ({key, value}, in file order) and every tensor. */
+static void verbose_json(json_t *o, const struct eng_model *m)
+{
+	json_t *meta = json_array(), *tensors = json_array();
+	char buf[512];
+	for (size_t i = 0; i < eng_model_n_meta(m); i++) {
+		const char *key = eng_model_meta(m, i, buf, sizeof buf);
+		json_array_append_new(meta, json_pack("{s:o, s:o}", "key", rec_json_string(key), "value",
+						      rec_json_string(buf)));
+	}
+	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
+		struct eng_tensor_info ti;
+		eng_model_tensor_info(m, i, &ti);
+		json_t *shape = json_array();
+		for (uint32_t k = 0; k < ti.n_dims; k++)
+			json_array_append_new(shape, json_integer((json_int_t)ti.ne[k]));
+		json_array_append_new(tensors, json_pack("{s:o, s:s, s:o, s:I}", "name", rec_json_string(ti.name), "dtype",
+							 ti.type_name, "shape", shape, "bytes", (json_int_t)ti.nbytes));
+	}
+	json_object_set_new(o, "metadata", meta);
+	json_object_set_new(o, "tensors", tensors);
+}
+
+/* The facts print_text prints, as one object (new reference; NULL when out of memory). */
+static json_t *model_json(const struct eng_model *m, const struct eng_model_desc *d, const struct dtype_sums *ds,
+			  const char *why_not, bool verbose)
+{
+	json_t *o = json_object(), *dtypes = json_array();
+	for (size_t k = 0; dtypes && k < ds->n; k++)
+		json_array_append_new(dtypes, json_pack("{s:s, s:I, s:I}", "dtype", ds->name[k], "tensors",
+							(json_int_t)ds->tensors[k], "bytes", (json_int_t)ds->bytes[k]));
+	json_object_set_new(o, "file", rec_json_string(d->path));
+	json_object_set_new(o, "file_bytes", json_integer((json_int_t)d->file_size));
+	json_object_set_new(o, "architecture", d->arch[0] ? rec_json_string(d->arch) : json_null());
+	json_object_set_new(o, "runnable", json_boolean(!why_not));
+	json_object_set_new(o, "not_runnable_reason", rec_json_string(why_not));
+	json_object_set_new(o, "name", d->name[0] ? rec_json_string(d->name) : json_null());
+	json_object_set_new(o, "vocabulary_only", json_boolean(!eng_model_n_tensors(m)));
+	json_object_set_new(o, "parameters", json_integer((json_int_t)d->n_params));
+	json_object_set_new(o, "weights_bytes", json_integer((json_int_t)d->weight_bytes));
+	json_object_set_new(o, "n_tensors", json_integer((json_int_t)eng_model_n_tensors(m)));
+	json_object_set_new(o, "dtypes", dtypes);
+	shape_json(o, d);
+	json_object_set_new(o, "tokenizer", json_pack("{s:o, s:I, s:b}", "model", d->tokenizer_model[0]
+										? rec_json_string(d->tokenizer_model)
+										: json_null(),
+						      "vocabulary", (json_int_t)d->n_vocab, "add_bos", d->add_bos));
+	json_object_set_new(o, "special_tokens", json_pack("{s:o, s:o, s:o, s:o}", "bos", special_json(m, d->bos_id),
+							   "eos", special_json(m, d->eos_id), "unk",
+							   special_json(m, d->unk_id), "pad", special_json(m, d->pad_id)));
+	if (verbose)
+		verbose_json(o, m);
+	return o;
+}
+
+int hrn_info_model(const char *path, bool verbose, bool as_json)
 {
 	struct mrl_err err = { 0 }, err2 = { 0 };
 	struct eng_model *m = NULL;
@@ -47,92 +260,21 @@ int hrn_info_model(const char *path, bool verbose)
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
-	const char *names[MAX_DTYPES];
-	size_t counts[MAX_DTYPES], n_types = 0, nt = eng_model_n_tensors(m);
-	uint64_t bytes[MAX_DTYPES];
-	for (size_t i = 0; i < nt; i++) {
-		struct eng_tensor_info ti;
-		eng_model_tensor_info(m, i, &ti);
-		size_t k = 0;
-		while (k < n_types && strcmp(names[k], ti.type_name))
-			k++;
-		if (k == n_types && n_types < MAX_DTYPES) {
-			names[n_types] = ti.type_name;
-			bytes[n_types] = 0;
-			counts[n_types++] = 0;
-		}
-		if (k < n_types) {
-			counts[k]++;
-			bytes[k] += ti.nbytes;
-		}
-	}
-	printf("file: %s (%.2f MiB)\n", d.path, (double)d.file_size / (1 << 20));
-	printf("architecture: %s\n", d.arch[0] ? d.arch : "(none)");
-	if (why_not)
-		printf("not runnable by this engine: %s\n", why_not);
-	if (d.name[0])
-		printf("name: %s\n", d.name);
-	if (nt) {
-		printf("parameters: %" PRIu64 " (%.2f M)\n", d.n_params, (double)d.n_params / 1e6);
-		printf("weights: %" PRIu64 " bytes (%.2f MiB) in %zu tensors\n", d.weight_bytes,
-		       (double)d.weight_bytes / (1 << 20), nt);
-		printf("dtypes:");
-		for (size_t k = 0; k < n_types; k++)
-			printf("%s %s x%zu", k ? "," : "", names[k], counts[k]);
-		printf("\n");
-		printf("bytes by dtype:");
-		for (size_t k = 0; k < n_types; k++)
-			printf("%s %s %.2f MiB (%.1f%%)", k ? "," : "", names[k], (double)bytes[k] / (1 << 20),
-			       d.weight_bytes ? 100.0 * (double)bytes[k] / (double)d.weight_bytes : 0.0);
-		printf("\n");
-	} else {
-		printf("weights: none (vocabulary-only file)\n");
-	}
-	if (d.has_weights) {
-		printf("context (training): %" PRIu32 "\n", d.n_ctx_train);
-		printf("layers: %" PRIu32 ", embedding %" PRIu32 ", heads %" PRIu32 " (kv %" PRIu32 "), ffn %" PRIu32
-		       "\n", d.n_layer, d.n_embd, d.n_head, d.n_head_kv, d.n_ff);
-		if (d.learned_pos)
-			printf("positions: learned (%" PRIu32 "); norm eps %g\n", d.n_ctx_train, (double)d.norm_eps);
+	struct dtype_sums ds;
+	sum_dtypes(m, &ds);
+	int rc = HRN_EXIT_OK;
+	if (as_json) {
+		json_t *o = model_json(m, &d, &ds, why_not, verbose);
+		char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+		if (text)
+			printf("%s\n", text);
 		else
-			printf("rope: %" PRIu32 " dims, base %g; norm eps %g\n", d.n_rot, (double)d.rope_freq_base,
-			       (double)d.norm_eps);
-		if (d.sliding_window || d.attn_softcap > 0.0f || d.final_softcap > 0.0f) {
-			printf("attention:");
-			if (d.sliding_window)
-				printf(" window %" PRIu32 " on %" PRIu32 " of %" PRIu32 " layers%s", d.sliding_window,
-				       d.n_layer_windowed, d.n_layer, d.attn_softcap > 0.0f || d.final_softcap > 0.0f ? "," : "");
-			if (d.attn_softcap > 0.0f || d.final_softcap > 0.0f)
-				printf(" soft caps %g (scores) and %g (logits)", (double)d.attn_softcap,
-				       (double)d.final_softcap);
-			printf("\n");
-		}
-		printf("output matrix: %s\n", d.tied_output ? "tied to token_embd" : "separate");
-	}
-	printf("tokenizer: %s, %" PRIu32 " tokens, add BOS %s\n", d.tokenizer_model[0] ? d.tokenizer_model : "?",
-	       d.n_vocab, d.add_bos ? "yes" : "no");
-	printf("special tokens:\n");
-	print_special(m, "bos", d.bos_id);
-	print_special(m, "eos", d.eos_id);
-	print_special(m, "unk", d.unk_id);
-	print_special(m, "pad", d.pad_id);
-	if (verbose) {
-		char buf[512];
-		printf("metadata (%zu):\n", eng_model_n_meta(m));
-		for (size_t i = 0; i < eng_model_n_meta(m); i++) {
-			const char *key = eng_model_meta(m, i, buf, sizeof buf);
-			printf("  %s = %s\n", key ? key : "?", buf);
-		}
-		printf("tensors (%zu):\n", nt);
-		for (size_t i = 0; i < nt; i++) {
-			struct eng_tensor_info ti;
-			eng_model_tensor_info(m, i, &ti);
-			printf("  %-28s %-5s [", ti.name, ti.type_name);
-			for (uint32_t k = 0; k < ti.n_dims; k++)
-				printf("%s%" PRIu64, k ? ", " : "", ti.ne[k]);
-			printf("] %" PRIu64 " bytes\n", ti.nbytes);
-		}
+			rc = hrn_report((mrl_err_set(&err, MRL_ENOMEM, "%s: out of memory for the JSON", path), &err));
+		free(text);
+		json_decref(o);
+	} else {
+		print_text(m, &d, &ds, why_not, verbose);
 	}
 	eng_model_close(m);
-	return HRN_EXIT_OK;
+	return rc;
 }

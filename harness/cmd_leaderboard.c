@@ -190,8 +190,9 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 	if (!n_dirs && !db_path)
 		return hrn_usage_error("leaderboard", "expected at least one run folder (or --db PATH)");
 	if (format < 0) {
-		const char *dot = out_path ? strrchr(out_path, '.') : NULL;
-		format = dot && !strcmp(dot, ".html") ? RPT_FMT_HTML : dot && !strcmp(dot, ".csv") ? RPT_FMT_CSV : RPT_FMT_MD;
+		const char *ext = out_path ? hrn_path_extension(out_path) : NULL;
+		int named = ext ? rpt_format_parse(ext) : -1;
+		format = named == RPT_FMT_HTML || named == RPT_FMT_CSV ? named : RPT_FMT_MD;
 	}
 
 	struct mrl_err err = {0};

@@ -1,5 +1,5 @@
 /* cmp_int.h — what harness/cmd_compare.c shares with the parts of merilo
- * compare split from it (cmp_kl.c, cmp_state.c, cmp_plot.c): the options, the comparison's state and
+ * compare split from it (cmp_kl.c, cmp_bench.c, cmp_state.c, cmp_plot.c): the options, the comparison's state and
  * the helpers both sides use. Internal to the compare command.
  */
 #ifndef MRL_CMP_INT_H
@@ -57,7 +57,10 @@ struct cmp_state {
 	struct mrl_buf perf;
 	struct rpt_kl_row *kl_rows;   /* n_kl_rows: per task x language, then "all" */
 	size_t n_kl_rows;
+	size_t n_perf_gated;          /* bench figures --gate-perf checked (tokens/s, TTFT: those with a CI) */
 	size_t n_perf_failed;         /* bench deltas past --gate-perf */
+	struct mrl_buf perf_failures; /* the failed ones: "pp32 (1 thread): prefill tokens/s x0.4200, CI [0.4100, 0.4300];" */
+	char perf_undetermined[1024]; /* why --gate-perf cannot decide (no bench record ...); "" when it can */
 	/* comparability (cmp_settings.c): both runs' score-changing settings, and the
 	 * differences, pointing into them and into items_base/items_cand */
 	struct rec_comparable base_c, cand_c;
@@ -84,6 +87,15 @@ int hrn_cmp_settings(struct cmp_state *st, const struct cmp_opts *o, struct mrl_
 void hrn_cmp_settings_release(struct cmp_state *st);
 /* The KL section (cmp_kl.c): fills st->kl_rows, or says in a note why not. */
 int hrn_cmp_kl_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
+/* The performance section from the runs' bench records (cmp_bench.c): the table
+ * into st->perf, or a note saying why not; with --gate-perf also the gated and
+ * failed counts, the failures and, where the gate cannot decide, why. 0, a
+ * malformed record's code, or MRL_ENOMEM. */
+int hrn_cmp_bench_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err);
+/* The performance section and gate into meta (perf_md, perf_*; pointing into st).
+ * 0, or MRL_ENOMEM when building them ran out of memory. */
+int hrn_cmp_perf_meta(const struct cmp_state *st, const struct cmp_opts *o, struct rpt_cmp_meta *meta,
+		      struct mrl_err *err);
 /* --out PREFIX: the generative metrics' plot as PREFIX-generation.* (cmp_plot.c;
  * nothing when res has no generative row); a gnuplot problem is a warning on
  * stderr unless quiet. 0, or MRL_EWRITE / MRL_ENOMEM. */

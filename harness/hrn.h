@@ -74,6 +74,10 @@ void hrn_free_list(char **v, size_t n);
  * only in case first, else the smallest edit distance if it is at most a third
  * of the name (at least 2); NULL when none is close. */
 const char *hrn_closest_name(const char *name, const char *const *valid, size_t n);
+/* The extension of path's file name without its dot ("json" of "runs/v1.2/b.json"),
+ * pointing into path; NULL when the file name has none. The commands that write one
+ * file (bench, leaderboard) take their default --format from it. */
+const char *hrn_path_extension(const char *path);
 /* "cpu" or "cuda"; 0 or -1. */
 int hrn_parse_backend(const char *s, enum eng_backend *out);
 /* An OPT_CALLBACK for --backend: "cpu" or "cuda" into the enum eng_backend at opt->value. */
@@ -122,8 +126,8 @@ int hrn_cmd_merge(int argc, char **argv);
 int hrn_cmd_db(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
- * suite; each returns an exit code. */
-int hrn_info_model(const char *path, bool verbose);
+ * suite; each returns an exit code. as_json: the same facts as one JSON object. */
+int hrn_info_model(const char *path, bool verbose, bool as_json);
 int hrn_info_suite(const char *path, bool as_json);
 
 #endif

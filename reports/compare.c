@@ -60,9 +60,19 @@ enum rpt_cmp_outcome rpt_compare_outcome(const struct rpt_cmp_result *res, const
 	for (size_t i = 0; meta && i < meta->n_diffs; i++)
 		if (!meta->diffs[i].allowed)
 			return RPT_CMP_NOT_COMPARABLE;
-	if (res->n_kl_undetermined)
+	if (res->n_kl_undetermined || (meta && meta->perf_gated && meta->perf_undetermined))
 		return RPT_CMP_UNDETERMINED;
-	return res->n_gate_failed ? RPT_CMP_REGRESSION : RPT_CMP_PASS;
+	return rpt_cmp_n_gate_failed(res, meta) ? RPT_CMP_REGRESSION : RPT_CMP_PASS;
+}
+
+size_t rpt_cmp_n_gated(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	return res->n_gated + (meta && meta->perf_gated ? meta->perf_n_gated : 0);
+}
+
+size_t rpt_cmp_n_gate_failed(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	return res->n_gate_failed + (meta && meta->perf_gated ? meta->perf_n_failed : 0);
 }
 
 const char *rpt_cmp_outcome_name(enum rpt_cmp_outcome o)

@@ -11,6 +11,11 @@
 /* Whether a KL row is the overall one (task and language "all"). */
 bool rpt_kl_row_is_overall(const struct rpt_kl_row *r);
 
+/* Gated comparisons and failed ones: metrics and KL rows (res) plus the bench
+ * figures of a performance gate (meta, may be NULL). compare.c. */
+size_t rpt_cmp_n_gated(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta);
+size_t rpt_cmp_n_gate_failed(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta);
+
 /* Cells (compare_cells.c). A value of row's metric in display units: percent
  * for right/wrong metrics, the metric's unit otherwise; "—" for NaN; signed_
  * adds a + to positive values. */

@@ -100,7 +100,8 @@ static json_t *json_kl(const struct rpt_cmp_result *res)
 
 /* The gate's outcome into the "result" object: outcome, comparable, the
  * differences (each setting with both values and whether --allow-different
- * named it), and the KL rows left undetermined. Non-zero when out of memory. */
+ * named it), the KL rows left undetermined and the performance gate's counts
+ * and why it cannot decide (null when it can or is off). Non-zero when out of memory. */
 static int json_outcome(json_t *result, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	enum rpt_cmp_outcome oc = rpt_compare_outcome(res, meta);
@@ -116,6 +117,10 @@ static int json_outcome(json_t *result, const struct rpt_cmp_result *res, const 
 	e |= json_object_set_new(result, "comparable", json_boolean(oc != RPT_CMP_NOT_COMPARABLE));
 	e |= json_object_set_new(result, "differences", diffs ? diffs : json_null());
 	e |= json_object_set_new(result, "n_kl_undetermined", json_integer((json_int_t)res->n_kl_undetermined));
+	const bool perf = meta && meta->perf_gated;
+	e |= json_object_set_new(result, "n_perf_gated", json_integer(perf ? (json_int_t)meta->perf_n_gated : 0));
+	e |= json_object_set_new(result, "n_perf_failed", json_integer(perf ? (json_int_t)meta->perf_n_failed : 0));
+	e |= json_object_set_new(result, "perf_undetermined", perf ? jstr(meta->perf_undetermined) : json_null());
 	return e;
 }
 
@@ -173,6 +178,7 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 	if (root) {
 		json_t *kl = json_kl(res), *opts = json_object_get(root, "options");
 		if (!kl || json_object_set_new(opts, "gate_kl", jkl(res->kl_gate_max_mean)) ||
+		    json_object_set_new(opts, "gate_perf", meta && meta->perf_gated ? jreal(meta->perf_threshold) : json_null()) ||
 		    json_object_set_new(opts, "kl_min_coverage", jkl(o->kl_min_coverage)) ||
 		    json_object_set_new(root, "kl", kl) || json_outcome(json_object_get(root, "result"), res, meta))
 			goto out;
@@ -285,11 +291,35 @@ static void junit_settings(struct mrl_buf *s, const struct rpt_cmp_meta *meta, b
 	mrl_buf_add(s, "    </testcase>\n");
 }
 
+/* With --gate-perf, one testcase for the bench figures: a failure
+ * (perf-undetermined) saying why the gate cannot decide, or (perf-regression)
+ * naming the figures worse beyond the threshold. */
+static void junit_perf(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
+{
+	mrl_buf_addf(s, "    <testcase classname=\"merilo.compare.perf\" name=\"bench figures (--gate-perf %g%%)\">\n",
+		     100 * meta->perf_threshold);
+	if (meta->perf_undetermined) {
+		mrl_buf_add(s, "      <failure type=\"perf-undetermined\" message=\"undetermined: ");
+		rpt_esc_xml(s, meta->perf_undetermined);
+		mrl_buf_add(s, "\"/>\n");
+	} else if (meta->perf_n_failed) {
+		mrl_buf_addf(s, "      <failure type=\"perf-regression\" message=\"%zu of %zu bench figures worse by more than %g%%: ",
+			     meta->perf_n_failed, meta->perf_n_gated, 100 * meta->perf_threshold);
+		rpt_esc_xml(s, meta->perf_failures ? meta->perf_failures : "");
+		mrl_buf_add(s, "\"/>\n");
+	} else {
+		mrl_buf_addf(s, "      <system-out>%zu bench figures, none worse by more than %g%%</system-out>\n",
+			     meta->perf_n_gated, 100 * meta->perf_threshold);
+	}
+	mrl_buf_add(s, "    </testcase>\n");
+}
+
 void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
-	bool has_diffs = meta && meta->n_diffs;
+	bool has_diffs = meta && meta->n_diffs, perf = meta && meta->perf_gated;
 	bool blocked = rpt_compare_outcome(res, meta) == RPT_CMP_NOT_COMPARABLE;
-	size_t tests = res->n_gated + has_diffs, failures = res->n_gate_failed + res->n_kl_undetermined + blocked;
+	size_t tests = res->n_gated + has_diffs + perf, failures = res->n_gate_failed + res->n_kl_undetermined + blocked;
+	failures += perf && (meta->perf_undetermined || meta->perf_n_failed);
 	mrl_buf_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
 			"  <testsuite name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\">\n",
@@ -357,5 +387,7 @@ void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, c
 	if (has_diffs)
 		junit_settings(s, meta, blocked);
 	junit_kl_testcases(s, res);
+	if (perf)
+		junit_perf(s, meta);
 	mrl_buf_add(s, "  </testsuite>\n</testsuites>\n");
 }

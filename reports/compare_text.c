@@ -233,6 +233,32 @@ static void add_kl_failures(struct mrl_buf *s, const struct rpt_cmp_result *res,
 	}
 }
 
+/* The performance gate's part of the gate rule, after add_gate_rule. */
+static void add_perf_rule(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
+{
+	if (meta && meta->perf_gated)
+		mrl_buf_addf(s, "; performance: fail when a bench tokens/s or TTFT figure is worse by more than %g%% with its "
+				"whole CI (--gate-perf)",
+			     100 * meta->perf_threshold);
+}
+
+/* Why each undetermined gate cannot decide: prefix, "KL gate cannot decide: ...", end;
+ * the same for the performance gate. */
+static void add_undetermined_lines(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta,
+				   const char *prefix, const char *end, void (*esc)(struct mrl_buf *, const char *))
+{
+	if (res->n_kl_undetermined) {
+		mrl_buf_addf(s, "%sKL gate cannot decide: ", prefix);
+		rpt_cmp_add_undetermined(s, res, esc);
+		mrl_buf_add(s, end);
+	}
+	if (meta && meta->perf_gated && meta->perf_undetermined) {
+		mrl_buf_addf(s, "%sperformance gate (--gate-perf %g%%) cannot decide: ", prefix, 100 * meta->perf_threshold);
+		esc(s, meta->perf_undetermined);
+		mrl_buf_add(s, end);
+	}
+}
+
 static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	mrl_buf_add(s, "merilo compare: base ");
@@ -277,6 +303,7 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 	}
 	mrl_buf_add(s, "\ngate: ");
 	add_gate_rule(s, res, text_clean);
+	add_perf_rule(s, meta);
 	mrl_buf_add(s, "\n");
 	if (meta && meta->n_diffs && rpt_compare_outcome(res, meta) != RPT_CMP_NOT_COMPARABLE) {
 		mrl_buf_add(s, "allowed differences (--allow-different): ");
@@ -291,12 +318,11 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 		rpt_cmp_add_allow_list(s, meta, text_clean);
 		mrl_buf_add(s, " to gate them anyway\n");
 	} else if (outcome == RPT_CMP_UNDETERMINED) {
-		mrl_buf_add(s, "UNDETERMINED: the KL gate cannot decide: ");
-		rpt_cmp_add_undetermined(s, res, text_clean);
-		mrl_buf_add(s, "\n");
+		add_undetermined_lines(s, res, meta, "UNDETERMINED: the ", "\n", text_clean);
 	}
-	if (res->n_gate_failed) {
-		mrl_buf_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", res->n_gate_failed, res->n_gated);
+	if (rpt_cmp_n_gate_failed(res, meta)) {
+		mrl_buf_addf(s, "FAIL: %zu of %zu gated comparisons regressed:", rpt_cmp_n_gate_failed(res, meta),
+			     rpt_cmp_n_gated(res, meta));
 		for (size_t i = 0; i < res->n_rows; i++) {
 			const struct rpt_cmp_row *r = &res->rows[i];
 			if (!r->gate_failed)
@@ -310,9 +336,13 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 			mrl_buf_addf(s, " %+.2f points;", 100 * (r->lower_is_better ? -r->diff : r->diff));
 		}
 		add_kl_failures(s, res, text_clean);
+		if (meta && meta->perf_gated && meta->perf_n_failed && meta->perf_failures) {
+			mrl_buf_add(s, " bench ");
+			text_clean(s, meta->perf_failures);
+		}
 		mrl_buf_add(s, "\n");
 	} else if (outcome == RPT_CMP_PASS) {
-		mrl_buf_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", res->n_gated);
+		mrl_buf_addf(s, "PASS: no gated regression (%zu gated comparisons)\n", rpt_cmp_n_gated(res, meta));
 	}
 }
 
@@ -368,14 +398,14 @@ static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const
 		rpt_cmp_add_allow_list(s, meta, rpt_esc_md);
 		mrl_buf_add(s, "` to gate them anyway.\n\n");
 	} else if (outcome == RPT_CMP_UNDETERMINED) {
-		mrl_buf_add(s, "## merilo compare: ⚠️ undetermined\n\nThe KL gate cannot decide: ");
-		rpt_cmp_add_undetermined(s, res, rpt_esc_md);
-		mrl_buf_add(s, ".\n\n");
-	} else if (res->n_gate_failed)
-		mrl_buf_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n", res->n_gate_failed,
-			     res->n_gated);
+		mrl_buf_add(s, "## merilo compare: ⚠️ undetermined\n\n");
+		add_undetermined_lines(s, res, meta, "The ", ".\n\n", rpt_esc_md);
+	} else if (outcome == RPT_CMP_REGRESSION)
+		mrl_buf_addf(s, "## merilo compare: ❌ regression (%zu of %zu gated comparisons)\n\n",
+			     rpt_cmp_n_gate_failed(res, meta), rpt_cmp_n_gated(res, meta));
 	else
-		mrl_buf_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n", res->n_gated);
+		mrl_buf_addf(s, "## merilo compare: ✅ no gated regression (%zu gated comparisons)\n\n",
+			     rpt_cmp_n_gated(res, meta));
 	if (meta && meta->n_diffs && outcome != RPT_CMP_NOT_COMPARABLE) {
 		mrl_buf_add(s, "Allowed differences (`--allow-different`): ");
 		rpt_cmp_add_differences(s, meta, true, rpt_esc_md);
@@ -389,6 +419,7 @@ static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const
 	}
 	mrl_buf_add(s, "Gate: ");
 	add_gate_rule(s, res, rpt_esc_md);
+	add_perf_rule(s, meta);
 	mrl_buf_addf(s, ". Differences are candidate − base (accuracies in percentage points), with %g%% paired "
 			"bootstrap CIs (%zu resamples, seed %llu); p: exact McNemar (right/wrong metrics) or Wilcoxon "
 			"signed-rank (graded), Holm-adjusted across all %zu comparisons.\n\n",

@@ -271,8 +271,9 @@ static int emit(struct rpt_plotter *pl, const char *name, const char *title, con
 	o->n++;
 	if (!o->have_gnuplot)
 		goto out;
-	char script[64], output[GP_OUTPUT_MAX], line[512], msg[800];
-	snprintf(script, sizeof script, "%s.gp", name);
+	char script[80], output[GP_OUTPUT_MAX], line[512], msg[800];
+	/* "./": a name that starts with '-' (compare --out -x) is a file to gnuplot, not an option */
+	snprintf(script, sizeof script, "./%s.gp", name);
 	char *argv[] = { (char *)pl->gnuplot, script, NULL };
 	int status, erc = rpt_gp_exec(pl->gnuplot, pl->out_dir, argv, pl->timeout_s, output, sizeof output, &status);
 	p->png = pl->want_png && file_size_ok(pl->out_dir, name, "png");
@@ -283,12 +284,18 @@ static int emit(struct rpt_plotter *pl, const char *name, const char *title, con
 	} else if (erc) {
 		snprintf(msg, sizeof msg, "%s.gp: cannot start gnuplot '%s': %s", name, pl->gnuplot, strerror(erc));
 		rpt_plot_add_status(o, msg);
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (pl->want_png && !p->png) ||
-		   (pl->want_svg && !p->svg)) {
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		first_error_line(output, line, sizeof line);
 		snprintf(msg, sizeof msg, "%s.gp: gnuplot failed (%s%d)%s%s", name,
 			 WIFEXITED(status) ? "exit " : "signal ", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 			 line[0] ? ": " : "", line);
+		rpt_plot_add_status(o, msg);
+	} else if ((pl->want_png && !p->png) || (pl->want_svg && !p->svg)) {
+		/* gnuplot exits 0 after some errors (an option it does not know): not "failed (exit 0)" */
+		const bool no_png = pl->want_png && !p->png, no_svg = pl->want_svg && !p->svg;
+		first_error_line(output, line, sizeof line);
+		snprintf(msg, sizeof msg, "%s.gp: gnuplot drew no %s%s%s%s%s", name, no_png ? "PNG" : "",
+			 no_png && no_svg ? " or " : "", no_svg ? "SVG" : "", line[0] ? ": " : " (and said nothing)", line);
 		rpt_plot_add_status(o, msg);
 	}
 out:

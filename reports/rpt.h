@@ -249,10 +249,22 @@ struct rpt_cmp_meta {
 	const char *const *notes;   /* n_notes lines: warnings, data a run lacks (KL, performance) */
 	size_t n_notes;
 	const char *perf_md;        /* optional extra section (already formatted markdown/text), NULL none */
+	/* The performance gate (compare --gate-perf on the runs' bench records, judged by
+	 * the caller): perf_gated when on, perf_threshold its fraction (0.05: 5%),
+	 * perf_n_gated figures checked and perf_n_failed of them worse beyond it,
+	 * perf_failures naming those ("pp32 (1 thread): prefill tokens/s x0.4200, CI [0.41, 0.43];"),
+	 * perf_undetermined why the gate cannot decide (a run without a bench record),
+	 * NULL when it can. */
+	bool perf_gated;
+	double perf_threshold;
+	size_t perf_n_gated, perf_n_failed;
+	const char *perf_failures, *perf_undetermined;
 };
 
 /* The gate's outcome: not comparable (a difference not allowed) comes first,
- * then undetermined (a KL gate without enough top-K mass), then a regression. */
+ * then undetermined (a KL gate without enough top-K mass, a performance gate
+ * without bench records to judge), then a regression (a gated metric, KL row
+ * or bench figure). */
 enum rpt_cmp_outcome {
 	RPT_CMP_PASS = 0,
 	RPT_CMP_REGRESSION,

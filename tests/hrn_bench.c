@@ -3,7 +3,8 @@
  * roofline kernels, and the command as a user runs it on a `merilo synth --preset
  * tiny` model: every output format parses, the JSON and JSONL round-trip through
  * hrn_bench_read byte for byte, energy is null with a reason where no source exists
- * (forced here with empty source roots), the server scenario reports percentiles
+ * (forced here with empty source roots), -o FILE without --format writes the format
+ * its extension names, the server scenario reports percentiles
  * and a queueing figure, --backend cuda without CUDA exits 4, a bad model exits 3.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
@@ -327,6 +328,39 @@ static void test_cli_stdout_formats(const char *model)
 	free(out);
 }
 
+/* Without --format the file's extension names the format, so `-o RUN/bench.json` is a
+ * record compare and report can read; a --format that contradicts it is refused. */
+static void test_cli_format_from_out(const char *model)
+{
+	char *out, path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	snprintf(path, sizeof path, "%s/ext/bench.json", tmp);
+	int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 -q -o %s", model, path);
+	is_int(rc, 0, "-o bench.json without --format: exit 0");
+	free(out);
+	rc = rc ? rc : hrn_bench_read(path, &d, &err);
+	ok(!rc && d.n_results == 3, "-o bench.json without --format: a JSON record that reads back");
+	hrn_bench_doc_release(&d);
+	snprintf(path, sizeof path, "%s/ext/bench.csv", tmp);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 -q -o %s", model, path);
+	free(out);
+	out = cli_slurp(path);
+	ok(rc == 0 && out && !strncmp(out, "model,type,size_bytes,", 22), "-o bench.csv without --format: CSV");
+	free(out);
+	snprintf(path, sizeof path, "%s/ext/other.json", tmp);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --format md -o %s", model, path);
+	is_int(rc, 2, "--format md -o other.json: usage error");
+	like(out, "--format md contradicts --out ", "the contradiction named");
+	like(out, "other.json (a .json file)", "... with the file and its extension");
+	ok(access(path, F_OK) != 0, "... and nothing is written");
+	free(out);
+	snprintf(path, sizeof path, "%s/ext/bench.md", tmp);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 1 --format md -o %s", model, path);
+	is_int(rc, 0, "--format md -o bench.md: they agree");
+	free(out);
+}
+
 static void test_cli_roofline(const char *model)
 {
 	char *out, path[512], cache[1024];
@@ -564,6 +598,7 @@ int main(void)
 		TEST(test_cli_jsonl(model), "bench --format jsonl: one self-contained result per line, round trip");
 		TEST(test_cli_views(), "CSV and markdown are views of the same document");
 		TEST(test_cli_stdout_formats(model), "a one-line JSONL file reads; CSV and markdown on stdout");
+		TEST(test_cli_format_from_out(model), "bench -o FILE: the format from its extension; a contradicting --format refused");
 		TEST(test_cli_roofline(model), "bench --roofline: measured once, then from the cache");
 		TEST(test_cli_scenarios(model), "bench --scenario server and offline: queueing, TTFT, limits, achieved QPS");
 		TEST(test_cli_energy_window(model), "bench --energy-window 0: energy per token null, the option named as the reason");

@@ -1,9 +1,10 @@
 /* hrn_bench_ab.c — the A/B performance gate: its verdict arithmetic on constructed
  * samples (a 10% slowdown with low noise fails; A/A noise passes, 200 times over; a
  * big but inconsistent difference with p >= alpha passes), the valgrind output
- * parser, the bench-record deltas of `merilo compare`, and the command end to end on
+ * parser, the bench-record deltas of `merilo compare` (--gate-perf: a regression, or
+ * undetermined, exit 3, where a run has no bench record), and the command end to end on
  * tiny synthetic models: model BASE A/A passes and a much bigger model fails, binary
- * BASE A/A passes with a JSON verdict, bad BASE/usage errors, the deterministic mode
+ * BASE A/A passes with a JSON verdict (also from --out's .json alone), bad BASE/usage errors, the deterministic mode
  * (exit 4 without valgrind; with valgrind and a binary it can run: A/A gives exactly
  * 0% difference in Ir, a bigger model fails), and `merilo report --bench` drawing the
  * latency and throughput plots. Runs the binary named by $MERILO. */
@@ -183,6 +184,16 @@ static void test_cli_model_base(void)
 	is_int(rc, 0, "the reverse (candidate much faster): exit 0");
 	like(o, "improvement", "reported as an improvement");
 	free(o);
+
+	/* without --format, --out's extension names the format (as plain bench) */
+	char path[700];
+	snprintf(path, sizeof path, "%s/aa.json", tmp);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s %s --out %s", merilo, tiny, tiny, fast, aa, path);
+	is_int(rc, 0, "A/A --out aa.json without --format: exit 0");
+	free(o);
+	json_t *j = json_load_file(path, 0, NULL);
+	is_str(json_string_value(json_object_get(j, "schema")), "merilo-bench-ab", "... the verdict is JSON");
+	json_decref(j);
 }
 
 /* A binary as BASE (this one), A/A: passes, with a JSON verdict. */
@@ -229,11 +240,36 @@ static void test_cli_errors(void)
 	rc = cli_sh(&o, "'%s' bench --ab %s/missing --model %s", merilo, tmp, tiny);
 	is_int(rc, 3, "a missing BASE: exit 3");
 	free(o);
+	/* an executable that is not a merilo: BASE and its exit status named, not our temporary file */
+	rc = cli_sh(&o, "'%s' bench --ab /bin/true --model %s --pairs 9 --test pp8", merilo, tiny);
+	is_int(rc, 3, "BASE /bin/true (writes no bench record): exit 3");
+	like(o, "merilo: BASE /bin/true wrote no bench record (exit 0): it was run as '/bin/true bench ",
+	     "... naming BASE and its exit status");
+	ok(o && !strstr(o, "b.json"), "... not the temporary file (b.json)");
+	free(o);
+	snprintf(path, sizeof path, "%s/not-merilo.sh", tmp);
+	cli_write_file(path, "#!/bin/sh\necho 'not a merilo' >&2\nfor a; do [ \"$prev\" = --out ] && echo '{oops' > \"$a\"; "
+			     "prev=$a; done\nexit 0\n");
+	chmod(path, 0755);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --pairs 9 --test pp8", merilo, path, tiny);
+	is_int(rc, 3, "a BASE that writes a malformed record: exit 3");
+	like(o, "not-merilo.sh wrote a bench record that does not read (exit 0): malformed JSON",
+	     "... naming BASE, its exit status and what is wrong");
+	ok(o && !strstr(o, "b.json"), "... not the temporary file (b.json)");
+	free(o);
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --pairs 5", merilo, tiny, tiny);
 	is_int(rc, 2, "--pairs 5: usage error (too few for p < 0.01)");
 	free(o);
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
 	is_int(rc, 2, "--test xx5: usage error");
+	free(o);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --format md --out %s/ab.json", merilo, tiny, tiny, tmp);
+	is_int(rc, 2, "--format md --out ab.json: usage error");
+	like(o, "--format md contradicts --out ", "the contradiction named");
+	free(o);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --out %s/ab.csv", merilo, tiny, tiny, tmp);
+	is_int(rc, 2, "--out ab.csv: usage error (--ab writes md or json)");
+	like(o, "--ab writes md or json, not the csv", "and says so");
 	free(o);
 }
 
@@ -349,6 +385,15 @@ static void test_compare(void)
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%%", merilo, tmp, tmp);
 	is_int(rc, 1, "--gate-perf 5%: the much slower candidate fails");
 	like(o, "performance gate (--gate-perf 5%)", "a note says why");
+	like(o, "FAIL: 3 of ", "the last line says FAIL, the bench figures counted among the gated");
+	like(o, "bench pp32 (1 thread): prefill tokens/s x", "... naming the failed figures");
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --quiet", merilo, tmp, tmp);
+	like(o, "merilo compare: regression (exit 1)", "--quiet: the outcome is a regression, not a pass");
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --format junit", merilo, tmp, tmp);
+	like(o, "<failure type=\"perf-regression\" message=\"3 of 3 bench figures worse by more than 5%: ",
+	     "JUnit: a perf-regression failure");
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-big %s/run-tiny --gate-perf 5%%", merilo, tmp, tmp);
 	is_int(rc, 0, "--gate-perf 5%: a faster candidate passes");
@@ -358,6 +403,36 @@ static void test_compare(void)
 	unlink(path);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big", merilo, tmp, tmp);
 	like(o, "the candidate run has none", "a run without a bench record is named in a note");
+	free(o);
+
+	/* --gate-perf without the records to judge: undetermined (exit 3), never a pass */
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%%", merilo, tmp, tmp);
+	is_int(rc, 3, "--gate-perf, the candidate without a bench record: exit 3");
+	like(o, "UNDETERMINED: the performance gate (--gate-perf 5%) cannot decide: the candidate run ",
+	     "the text says the performance gate cannot decide");
+	like(o, "run-big carries no bench record (RUN/bench.json)", "... and which run lacks the record");
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --quiet", merilo, tmp, tmp);
+	like(o, "merilo compare: undetermined (exit 3)", "--quiet: undetermined (exit 3)");
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --format json", merilo, tmp, tmp);
+	json_t *j = json_loads(o ? o : "", JSON_DISABLE_EOF_CHECK, NULL);
+	json_t *res = json_object_get(j, "result");
+	is_str(json_string_value(json_object_get(res, "outcome")), "undetermined", "JSON: outcome undetermined");
+	ok(json_is_false(json_object_get(res, "passed")), "JSON: not passed");
+	like(json_string_value(json_object_get(res, "perf_undetermined")), "carries no bench record",
+	     "JSON: perf_undetermined says why");
+	json_decref(j);
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --format junit", merilo, tmp, tmp);
+	like(o, "<failure type=\"perf-undetermined\" message=\"undetermined: the candidate run ",
+	     "JUnit: a perf-undetermined failure");
+	free(o);
+	snprintf(path, sizeof path, "%s/run-tiny/bench.json", tmp);
+	unlink(path);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%%", merilo, tmp, tmp);
+	is_int(rc, 3, "--gate-perf, neither run with a bench record: exit 3");
+	like(o, "cannot decide: neither run carries a bench record", "... and says so");
 	free(o);
 }
 

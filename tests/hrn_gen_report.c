@@ -9,7 +9,9 @@
  * of those metrics, oriented and scaled; the gap tables show chrF differences in
  * chrF points (not x 100); with gnuplot the three plots are inline SVG in
  * report.html, and with Chromium the page fits 1280 px. merilo compare --out of
- * two models' runs plots each generative comparison of its JSON.
+ * two models' runs plots each generative comparison of its JSON; a prefix that
+ * starts with '-' reaches gnuplot as a path (./-x-generation.gp), and a gnuplot
+ * that exits 0 without drawing is not said to have "failed (exit 0)".
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -274,6 +276,46 @@ static void test_compare(const char *model_b)
 	ok(cli_file_size(path) > 1000, "c-generation.svg drawn");
 }
 
+/* compare -o --quiet (a prefix that starts with '-', as when -o lost its value):
+ * gnuplot gets ./--quiet-generation.gp, a path, not an option. A stand-in gnuplot
+ * first in PATH records its arguments and draws nothing (exit 0), as gnuplot does
+ * with an option it does not know; the real one, where installed, draws. */
+static void test_compare_dash_prefix(void)
+{
+	char *out = NULL, dir[400], fake[400], path[600];
+	snprintf(dir, sizeof dir, "%s/dash", tmp);
+	snprintf(fake, sizeof fake, "%s/fake-gnuplot", tmp);
+	snprintf(path, sizeof path, "%s/gnuplot", fake);
+	int rc = cli_sh(&out, "mkdir -p '%s' '%s'", dir, fake);
+	free(out);
+	cli_write_file(path, "#!/bin/sh\n"
+			     "if [ \"$1\" = -e ]; then echo 'pngcairo svg'; exit 0; fi\n"
+			     "echo \"$@\" >> \"$(dirname \"$0\")/args\"\n"
+			     "exit 0\n");
+	rc = rc ? rc : chmod(path, 0755);
+	rc = rc ? rc : cli_sh(&out, "cd '%s' && PATH='%s':\"$PATH\" '%s' compare ../run ../run-b -o --quiet --boot 200", dir,
+			      fake, cli_merilo());
+	is_int(rc, 0, "compare -o --quiet (the prefix '--quiet') with a gnuplot that draws nothing: exit 0");
+	ok(out && !strstr(out, "failed (exit 0)"), "... not 'gnuplot failed (exit 0)'");
+	like(out, "merilo compare: warning: --quiet-generation.gp: gnuplot drew no PNG or SVG (and said nothing)",
+	     "... the warning says what is missing");
+	free(out);
+	snprintf(path, sizeof path, "%s/args", fake);
+	char *args = cli_slurp(path);
+	is_str(args, "./--quiet-generation.gp\n", "gnuplot gets the script as a path: ./--quiet-generation.gp");
+	free(args);
+	if (system("command -v gnuplot >/dev/null 2>&1")) {
+		skip("gnuplot is not installed", "--quiet-generation.svg drawn");
+		return;
+	}
+	rc = cli_sh(&out, "cd '%s' && '%s' compare ../run ../run-b -o --quiet --boot 200", dir, cli_merilo());
+	is_int(rc, 0, "compare -o --quiet with gnuplot: exit 0");
+	ok(out && !strstr(out, "warning"), "... and no warning");
+	free(out);
+	snprintf(path, sizeof path, "%s/--quiet-generation.svg", dir);
+	ok(cli_file_size(path) > 1000, "--quiet-generation.svg drawn");
+}
+
 static void test_report(const char *model)
 {
 	char *out = NULL, run[300], rep[300], path[600];
@@ -331,8 +373,10 @@ int main(void)
 	snprintf(model, sizeof model, "%s/m2.gguf", tmp);
 	if (cli_run(&out, "synth " CLI_SYNTH_SMALL " --dtype f16 --seed 2 -o %s", model))
 		skip("merilo synth failed", "compare's plot");
-	else
+	else {
 		TEST(test_compare(model), "merilo compare --out plots the generative comparisons");
+		TEST(test_compare_dash_prefix(), "compare -o PREFIX starting with '-': gnuplot gets a path; no 'failed (exit 0)'");
+	}
 	free(out);
 	cli_rmtree(tmp);
 	return done_testing();

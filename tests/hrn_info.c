@@ -10,12 +10,16 @@
  *  - special ids out of range (llama2.c's stories260K stores padding_token_id and
  *    seperator_token_id = 4294967295) load with a warning, as in llama.cpp;
  *  - a tensor of a type the engine cannot compute (mxfp4) is named with its type,
- *    and the architecture is not blamed.
+ *    and the architecture is not blamed;
+ *  - --json on a model: one object with the facts of the text (a model that cannot
+ *    run included), --verbose adding metadata and tensors.
  * Runs the binary named by $MERILO (set by `make test`).
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
 
+#include <inttypes.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -255,6 +259,102 @@ static void unsupported_tensor_type(const char *dir, const char *model)
 		   "info on an architecture the engine lacks says so", "info %s", path);
 }
 
+/* `merilo info ARGS` (printf-formatted) as JSON: the parsed object (caller
+ * decrefs), NULL (and a failed check) where it exits non-zero or is not an object. */
+static __attribute__((format(printf, 1, 2))) json_t *info_json(const char *fmt, ...)
+{
+	char *args = NULL, *out = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&args, fmt, ap);
+	va_end(ap);
+	int rc = n < 0 ? -1 : cli_run(&out, "info %s 2>/dev/null", args);
+	json_t *j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+	if (!ok(json_is_object(j), "info --json: exit 0 and one JSON object"))
+		diag("exit %d: %s", rc, out ? out : "");
+	free(out);
+	if (n >= 0)
+		free(args);
+	return j;
+}
+
+static json_int_t jint(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static bool jstr_is(const json_t *o, const char *key, const char *want)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s && !strcmp(s, want);
+}
+
+/* info MODEL --json: the facts of the text as one object. */
+static void model_json(const char *dir, const char *model)
+{
+	char *text = NULL, path[600];
+	cli_run(&text, "info %s", model);
+	json_t *j = info_json("%s --json", model);
+	if (!j) {
+		free(text);
+		return;
+	}
+	char want[100];
+	snprintf(want, sizeof want, "parameters: %" PRId64 " (", (int64_t)jint(j, "parameters"));
+	like(text, want, "parameters: the text's count");
+	snprintf(want, sizeof want, "weights: %" PRId64 " bytes (", (int64_t)jint(j, "weights_bytes"));
+	like(text, want, "weights_bytes: the text's bytes");
+	free(text);
+	is_str(json_string_value(json_object_get(j, "file")), model, "file");
+	is_str(json_string_value(json_object_get(j, "architecture")), "llama", "architecture");
+	is_str(json_string_value(json_object_get(j, "name")), "merilo-synth-tiny-f32", "name");
+	ok(json_is_true(json_object_get(j, "runnable")) && json_is_null(json_object_get(j, "not_runnable_reason")),
+	   "runnable, no reason why not");
+	is_int(jint(j, "n_tensors"), 39, "n_tensors");
+	json_t *dt = json_array_get(json_object_get(j, "dtypes"), 0);
+	ok(json_array_size(json_object_get(j, "dtypes")) == 1 &&
+		   jstr_is(dt, "dtype", "f32") && jint(dt, "tensors") == 39 &&
+		   jint(dt, "bytes") == jint(j, "weights_bytes"),
+	   "dtypes: f32, 39 tensors, all the weights' bytes");
+	ok(jint(j, "context_train") == 256 && jint(j, "layers") == 4 && jint(j, "embedding") == 64 &&
+		   jint(j, "heads") == 8 && jint(j, "heads_kv") == 4 && jint(j, "ffn") == 192,
+	   "context 256, layers 4, embedding 64, heads 8 (kv 4), ffn 192");
+	json_t *rope = json_object_get(j, "rope");
+	ok(jint(rope, "dims") == 8 && json_number_value(json_object_get(rope, "freq_base")) == 10000 &&
+		   json_number_value(json_object_get(j, "norm_eps")) == 1e-5,
+	   "rope 8 dims, base 10000; norm eps 1e-5 (the float's shortest decimal)");
+	json_t *tok = json_object_get(j, "tokenizer"), *sp = json_object_get(j, "special_tokens");
+	ok(jstr_is(tok, "model", "llama") && jint(tok, "vocabulary") == 804 &&
+		   json_is_true(json_object_get(tok, "add_bos")),
+	   "tokenizer llama, 804 tokens, add BOS");
+	ok(jint(json_object_get(sp, "bos"), "id") == 1 &&
+		   jstr_is(json_object_get(sp, "bos"), "piece", "<s>") &&
+		   json_is_null(json_object_get(sp, "pad")),
+	   "special tokens: bos 1 '<s>', no pad (null)");
+	ok(!json_object_get(j, "metadata") && !json_object_get(j, "tensors"), "no metadata or tensor list without --verbose");
+	json_decref(j);
+
+	j = info_json("%s --json --verbose", model);
+	ok(json_array_size(json_object_get(j, "metadata")) > 0 && json_array_size(json_object_get(j, "tensors")) == 39,
+	   "--verbose: the metadata entries and the 39 tensors");
+	json_t *t0 = json_array_get(json_object_get(j, "tensors"), 0);
+	ok(json_string_value(json_object_get(t0, "name")) && json_array_size(json_object_get(t0, "shape")) > 0 &&
+		   jint(t0, "bytes") > 0,
+	   "--verbose: a tensor has name, dtype, shape and bytes");
+	json_decref(j);
+
+	snprintf(path, sizeof path, "%s/mxfp4.gguf", dir);
+	j = access(path, R_OK) ? NULL : info_json("%s --json", path);
+	if (j) {
+		ok(json_is_false(json_object_get(j, "runnable")), "a model that cannot run: runnable false");
+		like(json_string_value(json_object_get(j, "not_runnable_reason")),
+		     "tensor 'blk.1.ffn_up.weight' has type mxfp4", "... and the reason names the tensor and its type");
+		ok(json_is_null(json_object_get(j, "layers")), "... its shape null (loaded as its vocabulary only)");
+		json_decref(j);
+	}
+	CLI_EXPECT(2, "--tasks is for a suite", "info MODEL --tasks: usage error", "info %s --tasks", model);
+}
+
 /* info describes a quantized model without repacking it (it computes nothing): with
  * too little memory for the copy, bench warns that the rows are read in place, info
  * has nothing to warn of (it repacked a 4 GB model to describe it, in seconds). */
@@ -303,6 +403,7 @@ int main(void)
 		alignment(dir, model);
 		special_ids(dir, model);
 		unsupported_tensor_type(dir, model);
+		model_json(dir, model);
 		no_repack(dir);
 	}
 	cli_rmtree(dir);

@@ -1,0 +1,178 @@
+/* cmp_bench.c — merilo compare's performance section from the runs' bench
+ * records (RUN/bench.json, else RUN/bench.jsonl, written by merilo bench):
+ * prefill and decode tokens/s, TTFT and energy per token, candidate / base with
+ * a bootstrap CI over the repetitions (unpaired: each side resampled on its
+ * own). Informational unless --gate-perf; then a gate that cannot decide (a run
+ * without a bench record, no tokens/s or TTFT figure in both) is undetermined,
+ * never a pass, as a KL gate without enough top-K mass is. Split from
+ * cmd_compare.c.
+ */
+#include "harness/bench.h"
+#include "harness/cmp_int.h"
+#include "harness/hrn.h"
+#include "reports/rpt.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The folder of a run argument (a folder, or its results.json) with a trailing
+ * '/'; -1 when it does not fit. */
+static int run_folder(const char *arg, char *dir, size_t size)
+{
+	struct stat sb;
+	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		const char *slash = strrchr(arg, '/');
+		return (size_t)(slash ? snprintf(dir, size, "%.*s/", (int)(slash - arg), arg) : snprintf(dir, size, "./")) >=
+				       size
+			       ? -1
+			       : 0;
+	}
+	return (size_t)snprintf(dir, size, "%s/", arg) >= size ? -1 : 0;
+}
+
+/* The run folder's bench record (bench.json, else bench.jsonl) into d; 1 when it
+ * has none, 0 when read, < 0 on a malformed record. */
+static int load_bench(const char *arg, struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	char dir[PATH_MAX], bp[PATH_MAX + 16];
+	struct stat sb;
+	hrn_bench_doc_init(d);
+	if (run_folder(arg, dir, sizeof dir))
+		return 1;
+	for (int k = 0; k < 2; k++) {
+		snprintf(bp, sizeof bp, "%s%s", dir, k ? "bench.jsonl" : "bench.json");
+		if (stat(bp, &sb) == 0)
+			return hrn_bench_read(bp, d, err);
+	}
+	return 1;
+}
+
+/* One row of the table; a failed gated row also goes into st->perf_failures. */
+static void add_row(struct cmp_state *st, const struct hrn_perf_delta *d, double threshold, bool gated)
+{
+	struct mrl_buf *s = &st->perf;
+	const bool ci = isfinite(d->lo);
+	const bool better = ci && (d->higher_is_better ? d->lo > 1 + threshold : d->hi < 1 / (1 + threshold));
+	const bool fail = gated && d->worse;
+	st->n_perf_gated += gated && ci;
+	st->n_perf_failed += fail;
+	if (fail) {
+		mrl_buf_addf(&st->perf_failures, "%s%s (%lld thread%s): %s %s x%.4f, CI [%.4f, %.4f];",
+			     st->perf_failures.len ? " " : "", d->test, (long long)d->threads, d->threads == 1 ? "" : "s",
+			     d->figure, d->unit, d->ratio, d->lo, d->hi);
+	}
+	mrl_buf_add(s, "| ");
+	rpt_esc_md(s, d->test);
+	mrl_buf_addf(s, " | %lld | %s (%s) | ", (long long)d->threads, d->figure, d->unit);
+	if (isfinite(d->base))
+		mrl_buf_addf(s, "%.4g | ", d->base);
+	else
+		mrl_buf_add(s, "— | ");
+	if (isfinite(d->cand))
+		mrl_buf_addf(s, "%.4g | ", d->cand);
+	else
+		mrl_buf_add(s, "— | ");
+	if (isfinite(d->ratio))
+		mrl_buf_addf(s, "%.4f | ", d->ratio);
+	else
+		mrl_buf_add(s, "— | ");
+	if (ci)
+		mrl_buf_addf(s, "[%.4f, %.4f] | %s |\n", d->lo, d->hi,
+			     fail ? "**FAIL** (worse)" : d->worse ? "worse" : better ? "better" : "no clear change");
+	else {
+		rpt_esc_md(s, d->why_null ? d->why_null : "—");
+		mrl_buf_add(s, " | — |\n");
+	}
+}
+
+/* Why --gate-perf cannot decide, into st->perf_undetermined (printf-style). */
+static void __attribute__((format(printf, 2, 3))) undetermined(struct cmp_state *st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->perf_undetermined, sizeof st->perf_undetermined, fmt, ap);
+	va_end(ap);
+}
+
+int hrn_cmp_bench_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
+{
+	struct hrn_bench_doc bb, bc;
+	struct hrn_perf_delta *rows = NULL;
+	size_t n = 0;
+	const bool gated = !isnan(o->gate_perf);
+	hrn_bench_doc_init(&bb);
+	hrn_bench_doc_init(&bc);
+	int hb = o->baseline ? 1 : load_bench(o->base_dir, &bb, err), hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
+	if (hb < 0 || hc < 0) {
+		rc = hb < 0 ? hb : hc;
+		goto out;
+	}
+	if (hb || hc) {
+		const char *who = hb && hc ? "neither run carries one"
+				  : hc	   ? "the candidate run has none"
+				  : o->baseline ? "the base run (--baseline, from the history database) has none"
+						: "the base run has none";
+		rc = hrn_cmp_add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
+				  "(merilo bench --format json --out RUN/bench.json); %s, so no deltas are given for them", who);
+		if (gated && hb && hc)
+			undetermined(st, "neither run carries a bench record (RUN/bench.json): %s, %s", o->baseline ? "the base "
+				     "from the history database (--baseline)" : o->base_dir, o->cand_dir);
+		else if (gated)
+			undetermined(st, "%s run %s%s carries no bench record (RUN/bench.json)", hb ? "the base" : "the candidate",
+				     hb ? o->base_dir : o->cand_dir, hb && o->baseline ? " (--baseline, from the history database)" : "");
+		goto out;
+	}
+	struct hrn_ab_opts ao;
+	hrn_ab_opts_init(&ao);
+	ao.seed = o->seed;
+	ao.n_resamples = o->n_boot;
+	ao.threshold = gated ? o->gate_perf : 0.05;
+	if ((rc = hrn_bench_perf_deltas(&bb, &bc, &ao, &rows, &n, err)))
+		goto out;
+	if (!n) {
+		rc = hrn_cmp_add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");
+		if (gated)
+			undetermined(st, "the runs' bench records have no test (name and threads) in common");
+		goto out;
+	}
+	struct mrl_buf *s = &st->perf;
+	mrl_buf_addf(s, "%s### Performance from bench records (%s)\n\n"
+		     "Candidate / base: ratio of the medians over the repetitions, with a 95%% bootstrap CI (%zu resamples, "
+		     "each side resampled on its own). Tokens/s: higher is better; TTFT and J/token: lower is better.%s\n\n"
+		     "| test | threads | figure | base | candidate | cand/base | 95%% CI | verdict |\n"
+		     "|---|---:|---|---:|---:|---:|---|---|\n", s->len ? "\n" : "",
+		     gated ? "gated by --gate-perf" : "informational, not gated", ao.n_resamples,
+		     gated ? " A row fails when its CI lies wholly beyond the --gate-perf threshold on the worse side." : "");
+	for (size_t i = 0; i < n; i++)
+		add_row(st, &rows[i], ao.threshold, gated);
+	if (gated && !st->n_perf_gated)
+		undetermined(st, "no tokens/s or TTFT figure with a CI is in both runs' bench records");
+	if (st->n_perf_failed)
+		rc = hrn_cmp_add_note(st, "performance gate (--gate-perf %.3g%%): %zu bench figure%s worse beyond the threshold",
+			      100 * o->gate_perf, st->n_perf_failed, st->n_perf_failed == 1 ? " is" : "s are");
+out:
+	free(rows);
+	hrn_bench_doc_release(&bb);
+	hrn_bench_doc_release(&bc);
+	return rc;
+}
+
+int hrn_cmp_perf_meta(const struct cmp_state *st, const struct cmp_opts *o, struct rpt_cmp_meta *meta,
+		      struct mrl_err *err)
+{
+	if (st->perf.oom || st->perf_failures.oom)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory for the performance section");
+	meta->perf_md = st->perf.len ? st->perf.data : NULL;
+	meta->perf_gated = !isnan(o->gate_perf);
+	meta->perf_threshold = o->gate_perf;
+	meta->perf_n_gated = st->n_perf_gated;
+	meta->perf_n_failed = st->n_perf_failed;
+	meta->perf_failures = st->perf_failures.len ? st->perf_failures.data : NULL;
+	meta->perf_undetermined = st->perf_undetermined[0] ? st->perf_undetermined : NULL;
+	return 0;
+}
