@@ -236,18 +236,21 @@ int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struc
 		goto out;
 	}
 	res->n_rows = n_inputs;
+	/* Holm over the comparisons made: a row without pairs (a metric no item has in both runs)
+	 * tests nothing and does not widen the family */
+	size_t n_tested = 0;
 	for (size_t i = 0; i < n_inputs; i++) {
 		rc = compute_row(&inputs[i], opts, &res->rows[i], err);
 		if (rc)
 			goto out;
-		p[i] = res->rows[i].p;
+		if (inputs[i].n_pairs > 0)
+			p[n_tested++] = res->rows[i].p;
 	}
-	rc = met_holm(p, n_inputs, p, err);
-	if (rc)
+	if (n_tested && (rc = met_holm(p, n_tested, p, err)))
 		goto out;
-	for (size_t i = 0; i < n_inputs; i++) {
+	for (size_t i = 0, k = 0; i < n_inputs; i++) {
 		struct rpt_cmp_row *row = &res->rows[i];
-		row->p_holm = p[i];
+		row->p_holm = row->in->n_pairs > 0 ? p[k++] : 1.0;
 		double improvement = row->lower_is_better ? -row->diff : row->diff;
 		row->verdict = RPT_VERDICT_SAME;
 		if (row->in->n_pairs > 0 && row->p_holm < opts->alpha && improvement != 0)

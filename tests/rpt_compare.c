@@ -317,6 +317,13 @@ static void test_holm(void)
 	is_int(res.rows[1].verdict, RPT_VERDICT_WORSE, "Holm: (15, 1) stays significant");
 	is_int(res.n_gate_failed, 1, "Holm: only the Holm-significant drop fails the gate");
 	rpt_cmp_result_release(&res);
+	/* a fifth comparison without pairs (a metric no item has in both runs) tests nothing and
+	 * does not widen the family: the same adjusted p-values */
+	struct rpt_cmp_input hin5[5] = { hin[0], hin[1], hin[2], hin[3], input("hr", "lang_ok", h[0], 0) };
+	is_int(rpt_compare(hin5, 5, &o, &res, &err), 0, "Holm with a comparison of no pairs: runs");
+	is_near(res.rows[1].p_holm, 4 * p15_1, 1e-15, "Holm: a comparison of no pairs is not in the family (x 4, not 5)");
+	is_near(res.rows[4].p_holm, 1.0, 0, "Holm: the comparison of no pairs has p 1");
+	rpt_cmp_result_release(&res);
 	for (int i = 0; i < 4; i++)
 		free(h[i]);
 }
