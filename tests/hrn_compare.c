@@ -30,6 +30,7 @@ static const char *text_suffix = "";
 /* write_run's recorded --limit and --fewshot (0: not given) */
 static int64_t run_limit, run_fewshot;
 static const char *run_tasks[2]; /* settings.tasks of the next write_run, when set */
+static const char *run_batch;    /* settings.extra.batch of the next write_run, when set */
 
 /* A run of n items of task copa in language lang, metric acc (and acc_norm =
  * acc): the first n_right right in the base pattern; rw of those wrong here
@@ -52,6 +53,8 @@ static void write_run(const char *name, const char *model_name, const char *suit
 		r.settings.limit = run_limit;
 	if (run_fewshot)
 		r.settings.fewshot_k = run_fewshot;
+	if (run_batch)
+		r.settings.extra = json_pack("{s:s}", "batch", run_batch);
 	if (run_tasks[0]) {
 		r.settings.tasks = calloc(2, sizeof *r.settings.tasks);
 		for (size_t k = 0; r.settings.tasks && k < 2; k++)
@@ -456,6 +459,30 @@ static void test_gate(void)
 	CLI_EXPECT(1, "FAIL", "results.json path accepted as a run", "compare %s/base/results.json %s/reg --boot 500", tmp, tmp);
 }
 
+/* The time-per-item table: per-item ratios with a CI and a test where each item's time is its
+ * own; where a run scored in windows (--batch 32), an item's time is a share of a call's, so
+ * only the ratio of the totals, without a CI or a test. */
+static void test_perf_times(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "compare %s/base %s/same --boot 200 --format md", tmp, tmp);
+	ok(rc == 0 && out && strstr(out, "| task | language | n | time ratio | 95% CI | p |") &&
+	   strstr(out, "| copa | sr-Cyrl | 500 | 1.000 | [1.000, 1.000] |"),
+	   "item by item: the median ratio with its CI and p");
+	free(out);
+	run_batch = "32";
+	write_run("win-a", "base-model", suite_hash, 500, 400, 0, 0);
+	write_run("win-b", "base-model", suite_hash, 500, 400, 0, 0);
+	run_batch = NULL;
+	rc = cli_run(&out, "compare %s/win-a %s/win-b --boot 200 --format md", tmp, tmp);
+	ok(rc == 0 && out && strstr(out, "an item's time is an equal share of its call's") &&
+	   strstr(out, "| copa | sr-Cyrl | 500 | 1.000 | — | — |"),
+	   "scored in windows: the ratio of the totals, no CI and no test");
+	if (out && !strstr(out, "| — | — |"))
+		diag("%s", out);
+	free(out);
+}
+
 /* The outputs: md on stdout, and every format written with --out. */
 static void test_outputs(void)
 {
@@ -576,6 +603,7 @@ int main(void)
 	write_run("formula", "=cmd|' /C calc'!A0", suite_hash, 500, 390, 0, 0);
 
 	TEST(test_gate(), "the gate: a regression fails, A/A passes, a threshold is honoured");
+	TEST(test_perf_times(), "time per item: per-item statistics only where items were timed one by one");
 	TEST(test_outputs(), "the outputs: md with flips and escaped prompts, txt/md/json/JUnit files");
 	TEST(test_bad_inputs(), "bad and mismatched inputs are refused with the cause named");
 	TEST(test_config(), "the config file: thresholds, a language filter, unknown keys refused");
