@@ -831,6 +831,19 @@ static size_t test_hook(const char *name)
 	return v ? (size_t)strtoull(v, NULL, 10) : 0;
 }
 
+/* After the run loop failed with exit code ret: where the records are, and --resume where it
+ * can get past the error (a full disk, a GPU error, the model file restored); bad input (a unit
+ * the model cannot score) stops a resume at the same unit: a run's suite and model are fixed. */
+static void resume_hint(const char *path, const char *out_dir, int ret)
+{
+	if (ret == HRN_EXIT_INPUT)
+		fprintf(stderr, "merilo run: the items scored before the error are in %s; a --resume would stop at "
+				"the same item\n", path);
+	else
+		fprintf(stderr, "merilo run: the items scored before the error are in %s; continue with: merilo run "
+				"--resume %s\n", path, out_dir);
+}
+
 /* The run loop's configuration; out_dir (the run folder), the done set and the
  * item writer are set once they exist. */
 static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
@@ -955,10 +968,8 @@ int hrn_cmd_run(int argc, char **argv)
 	int crc = rec_item_writer_close(st.writer, &cerr);
 	st.writer = NULL;
 	if (lrc) {
-		hrn_report(&err);
-		fprintf(stderr, "merilo run: the items scored before the error are in %s; continue with: merilo run --resume %s\n",
-			path, st.out_dir);
-		ret = hrn_exit_for(err.code); /* a failed write of items.jsonl is MRL_EWRITE: exit 4 */
+		ret = hrn_report(&err); /* a failed write of items.jsonl is MRL_EWRITE: exit 4 */
+		resume_hint(path, st.out_dir, ret);
 		goto out;
 	}
 	if (crc) {

@@ -10,7 +10,8 @@
  * stops with exit 4 and a resume hint; a resume with other options or another
  * model is refused; options the suite and model cannot carry out (--fewshot past a
  * task's examples, a window or max_new_tokens past the model's context) are refused
- * before the run folder exists. The "performance" section: per task x language tokens/s and item
+ * before the run folder exists, and an item that fails in the loop gets no --resume
+ * advice. The "performance" section: per task x language tokens/s and item
  * times consistent with items.jsonl, per task a window whose energy and PAPI counters are
  * values or null with the reason (also with libpapi hidden), getrusage figures measured;
  * a resumed run's window covers only its own items. --store-logprobs: per-token
@@ -620,10 +621,11 @@ static void suite_variant(const char *src, const char *name, const char *tid, co
 
 /* Options the suite and the model cannot carry out at any unit are refused
  * before the run folder exists (nothing for a --resume that would fail again,
- * nothing in the way of the next --out). */
+ * nothing in the way of the next --out); an item that fails in the loop gets no
+ * --resume advice either. */
 static void t_refused_before_folder(void)
 {
-	char out[600], suite[600], *o = NULL;
+	char out[600], suite[600], model[600], *o = NULL;
 	snprintf(out, sizeof out, "%s/never", tmp);
 	int rc = cli_run(&o, "run --model %s --suite %s --tasks mc_fs --fewshot 64 --limit 1 --quiet --out %s", tiny_model,
 			 mini_suite, out);
@@ -655,6 +657,15 @@ static void t_refused_before_folder(void)
 	snprintf(out, sizeof out, "%s/fs5", tmp);
 	ok(access(out, F_OK) != 0 && cli_sh(NULL, "test -e %s/win || test -e %s/gen", tmp, tmp) != 0,
 	   "none of them left a run folder");
+	snprintf(model, sizeof model, "%s/ctx4.gguf", tmp);
+	o = NULL;
+	rc = cli_run(NULL, "synth --preset tiny --ctx 4 -o %s", model);
+	rc = rc ? rc : cli_run(&o, "run --model %s --suite %s --tasks mc --quiet --out %s/c4", model, mini_suite, tmp);
+	is_int(rc, 3, "a choice longer than a 4-position model's context fails in the loop (exit 3)");
+	like(o, "tokens, the model's context is 4", "the message says why");
+	ok(o && !strstr(o, "continue with") && !strstr(o, "merilo run --resume"),
+	   "no --resume advice: a resume would stop at the same item");
+	free(o);
 }
 
 static void t_whole_run(void)
