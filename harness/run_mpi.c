@@ -7,7 +7,8 @@
  * exit codes and last error lines; when all succeeded rank 0 merges the shards
  * into DIR (cmd_merge.c), otherwise every rank fails naming the ranks that
  * failed. The shard folders stay: `mpirun ... merilo run --mpi --resume DIR`
- * reruns only what is missing. Without Open MPI at build time, --mpi says so.
+ * reruns only what is missing. With -q rank 0 prints one closing line instead of
+ * the merged summary, as run -q does. Without Open MPI at build time, --mpi says so.
  */
 #include "harness/shard.h"
 
@@ -55,6 +56,7 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 struct mpi_args {
 	const char *dir;     /* --out or --resume */
 	bool resume, threads_given;
+	bool quiet;          /* -q: rank 0 prints one closing line, not the summary */
 	const char *bad;     /* an option --mpi excludes */
 };
 
@@ -78,6 +80,8 @@ static void scan_args(int argc, char **argv, struct mpi_args *a)
 			a->dir = v;
 		else if ((v = opt_value(argc, argv, &i, "--resume")))
 			a->dir = v, a->resume = true;
+		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			a->quiet = true;
 		else if (!strncmp(argv[i], "--threads", 9))
 			a->threads_given = true;
 		else if (!strncmp(argv[i], "--shard", 7))
@@ -291,7 +295,9 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 		if (!dirs)
 			ret = HRN_EXIT_RUNTIME;
 		if (!ret)
-			ret = hrn_merge_runs((const char *const *)dirs, (size_t)size, a.dir, NULL, false, true);
+			ret = hrn_merge_runs((const char *const *)dirs, (size_t)size, a.dir, NULL, a.quiet, true);
+		if (!ret && a.quiet)
+			printf("merilo run: merged %d shards into %s/; results: %s/results.json\n", size, a.dir, a.dir);
 		for (int r = 0; dirs && r < size; r++)
 			free(dirs[r]);
 		free(dirs);

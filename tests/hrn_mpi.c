@@ -3,7 +3,8 @@
  * Two ranks (mpirun --allow-run-as-root --oversubscribe) on the demo suite
  * (--limit 1) with a small random-weight model (CLI_SYNTH_SMALL) write the run the single process
  * writes (items.jsonl in order and results.json, timings and hosts aside; the
- * same normalisation as tests/hrn_shard.c: tests/run_norm.h). A rank that fails (interrupted
+ * same normalisation as tests/hrn_shard.c: tests/run_norm.h), and with --quiet
+ * prints only its one closing line, no tables. A rank that fails (interrupted
  * after 2 items through MERILO_TEST_STOP_AFTER) fails the run naming its rank
  * and its error; a rank killed with SIGKILL mid-run takes the job down; in both
  * cases `--mpi --resume` finishes only what is missing and the result again
@@ -48,6 +49,12 @@ static void test_two_ranks(void)
 	char *out = NULL;
 	is_int(cli_sh(&out, MPIRUN " $MERILO run --mpi --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/mpi", tmp, tmp),
 	       0, "mpirun -np 2 merilo run --mpi");
+	char closing[600];
+	snprintf(closing, sizeof closing, "merilo run: merged 2 shards into %s/mpi/; results: %s/mpi/results.json\n", tmp,
+		 tmp);
+	like(out, closing, "--quiet: the closing line says what was merged and where the results are");
+	ok(out && !strstr(out, "language") && !strstr(out, "paired gaps") && !strstr(out, "units) into"),
+	   "--quiet: no result tables, no summary (as run --quiet without --mpi)");
 	free(out);
 	same_as_full("mpi");
 	is_int(cli_sh(NULL, "test -f %s/mpi/shards/1-of-2/results.json && test -f %s/mpi/shards/2-of-2/results.json", tmp,
