@@ -195,7 +195,7 @@ static void sleeping_barrier(void)
 static int gather_failures(int rank, int size, int rc, const char *log, const char *dir)
 {
 	char line[MPI_ERR_LINE] = "", host[MPI_MAX_PROCESSOR_NAME] = "?";
-	int host_len = 0, n_failed = 0;
+	int host_len = 0, n_failed = 0, fixed_cause = 0;
 	int *codes = rank == 0 ? calloc((size_t)size, sizeof *codes) : NULL;
 	char *lines = rank == 0 ? calloc((size_t)size, MPI_ERR_LINE) : NULL;
 	MPI_Get_processor_name(host, &host_len);
@@ -210,10 +210,16 @@ static int gather_failures(int rank, int size, int rc, const char *log, const ch
 	for (int r = 0; rank == 0 && codes && lines && r < size; r++)
 		if (codes[r]) {
 			n_failed++;
+			/* a usage error or bad input: the same options, suite and model fail again */
+			if (codes[r] == HRN_EXIT_USAGE || codes[r] == HRN_EXIT_INPUT)
+				fixed_cause = codes[r];
 			fprintf(stderr, "merilo run: rank %d (shard %d/%d) failed with exit %d %s (log: %s/shards/%d-of-%d.log)\n",
 				r, r + 1, size, codes[r], lines + (size_t)r * MPI_ERR_LINE, dir, r + 1, size);
 		}
-	if (rank == 0 && n_failed)
+	if (rank == 0 && n_failed && fixed_cause)
+		fprintf(stderr, "merilo run: the finished shards stay in %s/shards/; a --mpi --resume would stop at the "
+				"same error (exit %d)\n", dir, fixed_cause);
+	else if (rank == 0 && n_failed)
 		fprintf(stderr, "merilo run: the finished shards stay in %s/shards/; rerun only what is missing with: "
 				"mpirun -np %d merilo run --mpi --resume %s\n", dir, size, dir);
 	free(codes);
