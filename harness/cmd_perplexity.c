@@ -131,16 +131,26 @@ static int print_json(const struct ppl_result *r, struct mrl_err *err)
 	return 0;
 }
 
-/* The chunk size: the user's --ctx (with one warning when it exceeds the
- * training context), else min(training context, 512). */
-static long ppl_pick_ctx(long n_ctx, const struct eng_model_desc *d)
+/* The smallest chunk (--ctx's minimum): half of it context, the rest scored. */
+#define PPL_MIN_CTX 4
+
+/* The chunk size into *n_ctx: the user's --ctx (with one warning when it exceeds
+ * the training context), else min(training context, 512), 512 where the model
+ * does not say. A default never runs past the training context: a model trained
+ * on fewer than PPL_MIN_CTX positions is refused, naming the --ctx to give. */
+static int ppl_pick_ctx(long *n_ctx, const struct eng_model_desc *d, const char *model, struct mrl_err *err)
 {
-	if (n_ctx == 0)
-		return d->n_ctx_train >= 4 && d->n_ctx_train < 512 ? (long)d->n_ctx_train : 512;
-	if (d->n_ctx_train && (unsigned long)n_ctx > d->n_ctx_train)
+	if (*n_ctx == 0 && d->n_ctx_train && d->n_ctx_train < PPL_MIN_CTX)
+		return mrl_err_set(err, MRL_EINPUT,
+				   "%s: the model's training context is %u tokens, fewer than the smallest perplexity "
+				   "chunk (%d); give --ctx %d or more to score past its training context",
+				   model, (unsigned)d->n_ctx_train, PPL_MIN_CTX, PPL_MIN_CTX);
+	if (*n_ctx == 0)
+		*n_ctx = d->n_ctx_train && d->n_ctx_train < 512 ? (long)d->n_ctx_train : 512;
+	else if (d->n_ctx_train && (unsigned long)*n_ctx > d->n_ctx_train)
 		fprintf(stderr, "merilo perplexity: warning: --ctx %ld exceeds the model's training context (%u); "
-				"positions past it were never trained\n", n_ctx, (unsigned)d->n_ctx_train);
-	return n_ctx;
+				"positions past it were never trained\n", *n_ctx, (unsigned)d->n_ctx_train);
+	return 0;
 }
 
 /* The refusal for a text shorter than two chunks, with the --ctx that fits. */
@@ -365,10 +375,10 @@ static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
 	const struct mrl_option options[] = {
 		OPT_STRING(0, "model", &o->model_path, "MODEL", "the model: a GGUF file or an HF folder (required)"),
 		OPT_STRING(0, "file", &o->file, "TEXT", "the text, UTF-8 (required)"),
-		OPT_INTEGER(0, "ctx", &o->n_ctx, 4, 1 << 20, "N",
+		OPT_INTEGER(0, "ctx", &o->n_ctx, PPL_MIN_CTX, 1 << 20, "N",
 			    "tokens per chunk (default: the model's training context, at most\n"
-			    "512; a larger one runs with a warning: positions past training\n"
-			    "are untrained)"),
+			    "512; a model trained on fewer than 4 needs --ctx; a larger one\n"
+			    "runs with a warning: positions past training are untrained)"),
 		OPT_INTEGER(0, "batch", &o->batch, 1, 4096, "N",
 			    "N chunks at a time in shared forward calls (default " HRN_RUN_BATCH_DEFAULT ",\n"
 			    "fewer when their KV cache would pass 256 MiB); every figure is\n"
@@ -417,10 +427,10 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
-	if (mrl_read_file(o.file, MAX_TEXT_BYTES, &text, &text_len, &err) ||
+	if (ppl_pick_ctx(&o.n_ctx, &d, o.model_path, &err) ||
+	    mrl_read_file(o.file, MAX_TEXT_BYTES, &text, &text_len, &err) ||
 	    eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
 		goto fail;
-	o.n_ctx = ppl_pick_ctx(o.n_ctx, &d);
 	if (n_tok < 2 * (size_t)o.n_ctx) {
 		ppl_too_short(&err, o.file, n_tok, o.n_ctx);
 		goto fail;

@@ -83,9 +83,11 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"Environment (test hooks): MERILO_TEST_SLOW_MS=N sleeps N ms after every item;\n"
 		"MERILO_TEST_STOP_AFTER=N stops as Ctrl-C would after N items of this session;\n"
 		"MERILO_TEST_PAUSE_AT=N stops the process (SIGSTOP) once N items are scored.\n"
-		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run),\n"
-		"3 bad or missing input (or a changed model/suite on --resume, or DIR in use by\n"
-		"another run), 4 runtime failure, interrupted, or the model file changed.\n",
+		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run, or a\n"
+		"--fewshot K larger than a task's examples), 3 bad or missing input (or a changed\n"
+		"model/suite on --resume, DIR in use by another run, or a suite task the model's\n"
+		"context cannot hold; checked before DIR is made), 4 runtime failure, interrupted,\n"
+		"or the model file changed.\n",
 		HRN_RUN_PROMPTS_SAVED);
 }
 
@@ -833,6 +835,58 @@ static size_t test_hook(const char *name)
 	return v ? (size_t)strtoull(v, NULL, 10) : 0;
 }
 
+/* After the run loop failed with exit code ret: where the records are, and --resume where it
+ * can get past the error (a full disk, a GPU error, the model file restored); bad input (a unit
+ * the model cannot score) stops a resume at the same unit: a run's suite and model are fixed. */
+static void resume_hint(const char *path, const char *out_dir, int ret)
+{
+	if (ret == HRN_EXIT_INPUT)
+		fprintf(stderr, "merilo run: the items scored before the error are in %s; a --resume would stop at "
+				"the same item\n", path);
+	else
+		fprintf(stderr, "merilo run: the items scored before the error are in %s; continue with: merilo run "
+				"--resume %s\n", path, out_dir);
+}
+
+/* The run loop's configuration; out_dir (the run folder), the done set and the
+ * item writer are set once they exist. */
+static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
+{
+	return (struct hrn_run_cfg){
+		.model = st->model, .ctx = st->ctx, .suite = st->suite,
+		.tasks = st->tasks, .n_tasks = st->n_tasks,
+		.langs = (const char *const *)st->langs, .n_langs = st->n_langs,
+		.limit = st->o.limit, .add_bos = add_bos, .fewshot_k = (int)st->o.fewshot, .seed = (uint64_t)st->o.seed,
+		.batch = !strcmp(st->o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
+		.score_window = hrn_run_batch_items(st->o.batch),
+		.progress = st->o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,
+		.slow_ms = (int)test_hook("MERILO_TEST_SLOW_MS"),
+		.stop = &stop_requested,
+		.store_logprobs = st->o.store_logprobs > 0, .store_topk = (size_t)st->o.topk,
+		.counters = st->counters, .energy = st->energy, .windows = st->windows, .chat = &st->chat,
+		.stop_after = test_hook("MERILO_TEST_STOP_AFTER"), .pause_at = test_hook("MERILO_TEST_PAUSE_AT"),
+	};
+}
+
+/* The plan against the suite and the model (run_plan.c) before the run folder exists: a run
+ * that would fail at a task's first unit, and on every --resume, leaves nothing behind. Too few
+ * examples for --fewshot K are a usage error; for the suite's own k, bad input. An exit code. */
+static int check_plan_fits(const struct run_state *st, const struct hrn_run_cfg *cfg)
+{
+	struct mrl_err err = { 0 };
+	if (hrn_run_fewshot_fits(cfg, &err)) {
+		if (st->o.fewshot >= 0 && err.code == MRL_EINPUT)
+			return hrn_usage_error("run", "--fewshot %ld: %s", st->o.fewshot, err.msg);
+		mrl_err_prefix(&err, "%s", st->o.suite);
+		return hrn_report(&err);
+	}
+	if (hrn_run_model_fits(cfg, &err)) {
+		mrl_err_prefix(&err, "%s on %s", st->o.suite, st->o.model);
+		return hrn_report(&err);
+	}
+	return 0;
+}
+
 int hrn_cmd_run(int argc, char **argv)
 {
 	struct run_state st = { .lock_fd = -1 };
@@ -888,8 +942,10 @@ int hrn_cmd_run(int argc, char **argv)
 	json_decref(settings_json);
 	if (mrc)
 		goto fail;
-	if ((ret = prepare_out_dir(&st)))
+	struct hrn_run_cfg cfg = run_cfg(&st, add_bos);
+	if ((ret = check_plan_fits(&st, &cfg)) || (ret = prepare_out_dir(&st)))
 		goto out;
+	cfg.out_dir = st.out_dir;
 	guard_mappings(&st);
 	if (hash_model(&st, &err))
 		goto fail;
@@ -897,20 +953,6 @@ int hrn_cmd_run(int argc, char **argv)
 		goto out;
 
 	snprintf(path, sizeof path, "%s/items.jsonl", st.out_dir);
-	struct hrn_run_cfg cfg = {
-		.model = st.model, .ctx = st.ctx, .suite = st.suite, .out_dir = st.out_dir,
-		.tasks = st.tasks, .n_tasks = st.n_tasks,
-		.langs = (const char *const *)st.langs, .n_langs = st.n_langs,
-		.limit = st.o.limit, .add_bos = add_bos, .fewshot_k = (int)st.o.fewshot, .seed = (uint64_t)st.o.seed,
-		.batch = !strcmp(st.o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
-		.score_window = hrn_run_batch_items(st.o.batch),
-		.progress = st.o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,
-		.slow_ms = (int)test_hook("MERILO_TEST_SLOW_MS"),
-		.stop = &stop_requested, .done = st.done, .writer = st.writer,
-		.store_logprobs = st.o.store_logprobs > 0, .store_topk = (size_t)st.o.topk,
-		.counters = st.counters, .energy = st.energy, .windows = st.windows, .chat = &st.chat,
-		.stop_after = test_hook("MERILO_TEST_STOP_AFTER"), .pause_at = test_hook("MERILO_TEST_PAUSE_AT"),
-	};
 	if ((st.o.shard && (ret = plan_shard(&st, &cfg))) ||
 	    (st.o.resume && file_exists(path) && (ret = read_resumed_items(&st, &cfg, path))))
 		goto out;
@@ -930,10 +972,8 @@ int hrn_cmd_run(int argc, char **argv)
 	int crc = rec_item_writer_close(st.writer, &cerr);
 	st.writer = NULL;
 	if (lrc) {
-		hrn_report(&err);
-		fprintf(stderr, "merilo run: the items scored before the error are in %s; continue with: merilo run --resume %s\n",
-			path, st.out_dir);
-		ret = hrn_exit_for(err.code); /* a failed write of items.jsonl is MRL_EWRITE: exit 4 */
+		ret = hrn_report(&err); /* a failed write of items.jsonl is MRL_EWRITE: exit 4 */
+		resume_hint(path, st.out_dir, ret);
 		goto out;
 	}
 	if (crc) {

@@ -238,6 +238,16 @@ size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_b
 int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct rec_items *items, size_t *n_missing,
 		       struct mrl_err *err);
 
+/* The checks of the plan made before the run folder exists (each for every unit
+ * of a task x language at once; the run loop would fail at its first unit):
+ * hrn_run_fewshot_fits, that every selected task x language the plan covers has
+ * the few-shot examples its k (cfg->fewshot_k, else the task's) asks for
+ * (task_fewshot_check); hrn_run_model_fits, that cfg->ctx's positions hold a
+ * perplexity task's window and a generate task's max_new_tokens with a prompt.
+ * 0, or MRL_EINPUT with a message naming the task (and language). */
+int hrn_run_fewshot_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err);
+int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err);
+
 /* Move the lines listed in items->rejected out of path (rewritten atomically
  * with the other whole lines) into rejected_path (appended to; one JSON object
  * per line: {"line", "why", "text"}). */

@@ -7,7 +7,8 @@
  * exit codes and last error lines; when all succeeded rank 0 merges the shards
  * into DIR (cmd_merge.c), otherwise every rank fails naming the ranks that
  * failed. The shard folders stay: `mpirun ... merilo run --mpi --resume DIR`
- * reruns only what is missing. Without Open MPI at build time, --mpi says so.
+ * reruns only what is missing. With -q rank 0 prints one closing line instead of
+ * the merged summary, as run -q does. Without Open MPI at build time, --mpi says so.
  */
 #include "harness/shard.h"
 
@@ -55,6 +56,7 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 struct mpi_args {
 	const char *dir;     /* --out or --resume */
 	bool resume, threads_given;
+	bool quiet;          /* -q: rank 0 prints one closing line, not the summary */
 	const char *bad;     /* an option --mpi excludes */
 };
 
@@ -78,6 +80,8 @@ static void scan_args(int argc, char **argv, struct mpi_args *a)
 			a->dir = v;
 		else if ((v = opt_value(argc, argv, &i, "--resume")))
 			a->dir = v, a->resume = true;
+		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			a->quiet = true;
 		else if (!strncmp(argv[i], "--threads", 9))
 			a->threads_given = true;
 		else if (!strncmp(argv[i], "--shard", 7))
@@ -191,7 +195,7 @@ static void sleeping_barrier(void)
 static int gather_failures(int rank, int size, int rc, const char *log, const char *dir)
 {
 	char line[MPI_ERR_LINE] = "", host[MPI_MAX_PROCESSOR_NAME] = "?";
-	int host_len = 0, n_failed = 0;
+	int host_len = 0, n_failed = 0, fixed_cause = 0;
 	int *codes = rank == 0 ? calloc((size_t)size, sizeof *codes) : NULL;
 	char *lines = rank == 0 ? calloc((size_t)size, MPI_ERR_LINE) : NULL;
 	MPI_Get_processor_name(host, &host_len);
@@ -206,10 +210,16 @@ static int gather_failures(int rank, int size, int rc, const char *log, const ch
 	for (int r = 0; rank == 0 && codes && lines && r < size; r++)
 		if (codes[r]) {
 			n_failed++;
+			/* a usage error or bad input: the same options, suite and model fail again */
+			if (codes[r] == HRN_EXIT_USAGE || codes[r] == HRN_EXIT_INPUT)
+				fixed_cause = codes[r];
 			fprintf(stderr, "merilo run: rank %d (shard %d/%d) failed with exit %d %s (log: %s/shards/%d-of-%d.log)\n",
 				r, r + 1, size, codes[r], lines + (size_t)r * MPI_ERR_LINE, dir, r + 1, size);
 		}
-	if (rank == 0 && n_failed)
+	if (rank == 0 && n_failed && fixed_cause)
+		fprintf(stderr, "merilo run: the finished shards stay in %s/shards/; a --mpi --resume would stop at the "
+				"same error (exit %d)\n", dir, fixed_cause);
+	else if (rank == 0 && n_failed)
 		fprintf(stderr, "merilo run: the finished shards stay in %s/shards/; rerun only what is missing with: "
 				"mpirun -np %d merilo run --mpi --resume %s\n", dir, size, dir);
 	free(codes);
@@ -291,7 +301,9 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 		if (!dirs)
 			ret = HRN_EXIT_RUNTIME;
 		if (!ret)
-			ret = hrn_merge_runs((const char *const *)dirs, (size_t)size, a.dir, NULL, false, true);
+			ret = hrn_merge_runs((const char *const *)dirs, (size_t)size, a.dir, NULL, a.quiet, true);
+		if (!ret && a.quiet)
+			printf("merilo run: merged %d shards into %s/; results: %s/results.json\n", size, a.dir, a.dir);
 		for (int r = 0; dirs && r < size; r++)
 			free(dirs[r]);
 		free(dirs);

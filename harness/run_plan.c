@@ -9,6 +9,12 @@
  * of items.jsonl into items.rejected.jsonl (so that every later reader sees
  * the same clean file), and the unit it should have covered is computed again
  * by --resume.
+ *
+ * Before the run folder exists, the plan is also checked against what decides it
+ * for every unit alike: the few-shot examples each task x language can draw, and
+ * the model's context against a perplexity task's window and a generate task's
+ * token limit. A run that fails there leaves nothing behind; in the run loop the
+ * same failure would come at the first unit, again on every --resume.
  */
 #include "harness/run.h"
 
@@ -132,6 +138,62 @@ out:
 	rec_done_set_free(plan);
 	rec_done_set_free(seen);
 	return rc;
+}
+
+/* Whether a unit of the plan is of task cfg->tasks[k]. */
+static bool task_in_plan(const struct hrn_run_cfg *cfg, size_t k)
+{
+	struct hrn_units units;
+	struct hrn_unit u;
+	hrn_units_init_task(&units, cfg, k);
+	return hrn_units_next(&units, &u);
+}
+
+/* Whether one of the items of t that the run covers has language li. */
+static bool lang_in_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t li)
+{
+	for (size_t i = 0; i < hrn_run_n_items(cfg, t); i++)
+		if (task_item_has(task_item_at(t, i), li))
+			return true;
+	return false;
+}
+
+int hrn_run_fewshot_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
+{
+	const struct task_plan_opts po = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
+	for (size_t k = 0; k < cfg->n_tasks; k++) {
+		const struct task_task *t = cfg->tasks[k];
+		for (size_t l = 0; l < task_n_languages(t); l++) {
+			const char *lang = task_language(t, l);
+			if (!hrn_run_lang_selected(cfg, lang) || !lang_in_plan(cfg, t, l))
+				continue;
+			int rc = task_fewshot_check(t, lang, &po, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
+{
+	const size_t n_pos = eng_ctx_n_ctx(cfg->ctx);
+	for (size_t k = 0; k < cfg->n_tasks; k++) {
+		const struct task_task *t = cfg->tasks[k];
+		size_t keep;
+		if (!task_in_plan(cfg, k))
+			continue;
+		if (task_type(t) == TASK_PERPLEXITY && (size_t)task_window(t) > n_pos)
+			return mrl_err_set(err, MRL_EINPUT, "task '%s': window %d is longer than the model's context (%zu)",
+					   task_id(t), task_window(t), n_pos);
+		/* run_gen.c's rule for the shortest prompt, one token */
+		if (task_type(t) == TASK_GENERATE &&
+		    task_truncate_keep(TASK_TRUNCATE_LEFT, 1, (size_t)task_gen_max_tokens(t) + 1, n_pos, &keep))
+			return mrl_err_set(err, MRL_EINPUT,
+					   "task '%s': max_new_tokens %d leaves no room for the prompt in the model's %zu positions",
+					   task_id(t), task_gen_max_tokens(t), n_pos);
+	}
+	return 0;
 }
 
 int hrn_run_quarantine(const char *path, const struct rec_items *items, const char *rejected_path,

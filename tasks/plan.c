@@ -76,6 +76,14 @@ static const struct task_item *shot_item(const struct task_task *t, bool from_po
 	return from_pool ? task_pool_at(t, i) : task_item_at(t, i);
 }
 
+/* The refusal of a k-shot draw that finds only n_cand candidates. */
+static int too_few_shots(const struct task_task *t, const char *lang, const struct task_fewshot *r, bool from_pool,
+			 size_t n_cand, struct mrl_err *err)
+{
+	return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, the %s has %zu in this language",
+			   task_id(t), lang, r->k, r->k, from_pool ? "pool" : "task's other items", n_cand);
+}
+
 /* Draw p->shots for item item_idx in language li: p->n_shots distinct candidates
  * (the pool's items, or the task's other items, having the language), with stream
  * item_idx of r->seed. */
@@ -92,8 +100,7 @@ static int draw_shots(const struct task_task *t, size_t item_idx, const char *la
 			cand[n_cand++] = i;
 	if (n_cand < (size_t)r->k) {
 		free(cand);
-		return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, the %s has %zu in this language",
-				   task_id(t), lang, r->k, r->k, from_pool ? "pool" : "task's other items", n_cand);
+		return too_few_shots(t, lang, r, from_pool, n_cand, err);
 	}
 	struct mrl_rng rng;
 	mrl_rng_seed_stream(&rng, r->seed, item_idx);
@@ -107,6 +114,24 @@ static int draw_shots(const struct task_task *t, size_t item_idx, const char *la
 	p->n_shots = (size_t)r->k;
 	p->shots_from_pool = from_pool;
 	return 0;
+}
+
+int task_fewshot_check(const struct task_task *t, const char *lang, const struct task_plan_opts *o,
+		       struct mrl_err *err)
+{
+	struct task_fewshot r;
+	task_plan_fewshot(t, o, &r);
+	const int li = task_language_index(t, lang);
+	if (task_type(t) == TASK_PERPLEXITY || r.k <= 0 || li < 0)
+		return 0; /* nothing is drawn */
+	const bool from_pool = !strcmp(r.source, "pool");
+	const size_t n_src = from_pool ? task_n_pool(t) : task_n_items(t);
+	size_t n_have = 0;
+	for (size_t i = 0; i < n_src; i++)
+		n_have += task_item_has(shot_item(t, from_pool, i), (size_t)li);
+	/* an item having lang draws from the task's other items: one fewer */
+	const size_t n_cand = from_pool || !n_have ? n_have : n_have - 1;
+	return n_cand < (size_t)r.k ? too_few_shots(t, lang, &r, from_pool, n_cand, err) : 0;
 }
 
 /* The few-shot examples of p->shots, each as context + target delimiter + gold choice +

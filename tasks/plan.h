@@ -44,6 +44,13 @@ struct task_plan_opts {
  * its strings are static or the suite's. The settings results.json records. */
 void task_plan_fewshot(const struct task_task *t, const struct task_plan_opts *o, struct task_fewshot *out);
 
+/* Whether every item of t having lang finds the few-shot examples o asks for (the
+ * pool's items having lang, or the task's other items having it), checked once for
+ * all of them: task_mc_plan and task_gen_plan refuse an item that does not.
+ * Perplexity tasks draw none. 0, or MRL_EINPUT with the message they give. */
+int task_fewshot_check(const struct task_task *t, const char *lang, const struct task_plan_opts *o,
+		       struct mrl_err *err);
+
 /* ---- token-level rules, as data ---------------------------------------------- */
 
 /* Which token goes before a context. Tokenization itself never adds BOS. */

@@ -2,7 +2,9 @@
  * fix them (issue 12, points 7 and 11).
  *
  * On a `merilo synth --preset tiny` model (training context 256):
- *  - perplexity's default chunk is min(training context, 512), not a fixed 512;
+ *  - perplexity's default chunk is min(training context, 512), not a fixed 512,
+ *    and a model trained on fewer than 4 positions (the smallest chunk) is
+ *    refused without --ctx rather than run past its training context;
  *  - a text shorter than two chunks is refused with a --ctx that fits;
  *  - --ctx past the training context, and generate's prompt + -n past it, run
  *    with one warning on stderr;
@@ -48,6 +50,26 @@ static void t_ppl_default_ctx(const char *model, const char *text)
 	is_int(rc, 0, "perplexity without --ctx runs on a 256-position model");
 	like(out, "chunks of 256,", "the chunk is the training context (256), not 512");
 	ok(!strstr(out, "warning"), "no warning for the default");
+	free(out);
+}
+
+/* A model trained on fewer positions than the smallest chunk (4): the default
+ * would have to run past its training context, so it is refused naming the --ctx
+ * to give; that --ctx runs with the usual warning. */
+static void t_ppl_short_trained(const char *dir, const char *text)
+{
+	char *out = NULL, model[600];
+	snprintf(model, sizeof model, "%s/ctx3.gguf", dir);
+	int rc = cli_run(NULL, "synth --preset tiny --ctx 3 -o %s", model);
+	rc = rc ? rc : cli_run(&out, "perplexity --model %s --file %s --quiet", model, text);
+	is_int(rc, 3, "a 3-position model without --ctx is refused (exit 3), not run at 512");
+	like(out, "training context is 3 tokens", "the refusal says why");
+	like(out, "give --ctx 4 or more", "and names the --ctx to give");
+	ok(out && !strstr(out, "perplexity: "), "nothing is scored");
+	free(out);
+	rc = cli_sh(&out, "('%s' perplexity --model %s --file %s --ctx 4 2>&1 >/dev/null)", getenv("MERILO"), model, text);
+	is_int(rc, 0, "--ctx 4 on it runs");
+	is_int(count_of(out, "--ctx 4 exceeds the model's training context (3)"), 1, "with one warning");
 	free(out);
 }
 
@@ -168,6 +190,7 @@ int main(void)
 	free(out);
 	if (rc == 0) {
 		TEST(t_ppl_default_ctx(model, text), "perplexity's default ctx is min(training context, 512)");
+		TEST(t_ppl_short_trained(dir, text), "a model trained on fewer than 4 positions needs --ctx");
 		TEST(t_ppl_refusal(model, short_text), "a too-short text is refused with the --ctx to use");
 		TEST(t_ppl_warning(model, text), "perplexity --ctx past the training context warns once");
 		TEST(t_generate_warning(model), "generate prompt + -n past the training context warns once");

@@ -3,7 +3,10 @@
  * Two ranks (mpirun --allow-run-as-root --oversubscribe) on the demo suite
  * (--limit 1) with a small random-weight model (CLI_SYNTH_SMALL) write the run the single process
  * writes (items.jsonl in order and results.json, timings and hosts aside; the
- * same normalisation as tests/hrn_shard.c: tests/run_norm.h). A rank that fails (interrupted
+ * same normalisation as tests/hrn_shard.c: tests/run_norm.h), and with --quiet
+ * prints only its one closing line, no tables. A --fewshot past the suite's
+ * examples fails every rank before its shard folder exists, without --resume
+ * advice. A rank that fails (interrupted
  * after 2 items through MERILO_TEST_STOP_AFTER) fails the run naming its rank
  * and its error; a rank killed with SIGKILL mid-run takes the job down; in both
  * cases `--mpi --resume` finishes only what is missing and the result again
@@ -48,11 +51,34 @@ static void test_two_ranks(void)
 	char *out = NULL;
 	is_int(cli_sh(&out, MPIRUN " $MERILO run --mpi --model %s/m.gguf " RUN_OPTS " --threads 1 --out %s/mpi", tmp, tmp),
 	       0, "mpirun -np 2 merilo run --mpi");
+	char closing[600];
+	snprintf(closing, sizeof closing, "merilo run: merged 2 shards into %s/mpi/; results: %s/mpi/results.json\n", tmp,
+		 tmp);
+	like(out, closing, "--quiet: the closing line says what was merged and where the results are");
+	ok(out && !strstr(out, "language") && !strstr(out, "paired gaps") && !strstr(out, "units) into"),
+	   "--quiet: no result tables, no summary (as run --quiet without --mpi)");
 	free(out);
 	same_as_full("mpi");
 	is_int(cli_sh(NULL, "test -f %s/mpi/shards/1-of-2/results.json && test -f %s/mpi/shards/2-of-2/results.json", tmp,
 		      tmp), 0, "each rank left its shard run in DIR/shards/");
 	is_int(cli_sh(NULL, "grep -q '\"shards\"' %s/mpi/results.json", tmp), 0, "the manifest lists the shards");
+}
+
+/* Options the suite cannot carry out fail every rank before its shard folder
+ * exists; no --mpi --resume advice, which would fail the same way. */
+static void test_refused_options(void)
+{
+	char *out = NULL;
+	int rc = cli_sh(&out, MPIRUN " $MERILO run --mpi --model %s/m.gguf " RUN_OPTS " --fewshot 64 --threads 1 "
+			      "--out %s/mfs", tmp, tmp);
+	ok(rc != 0, "--fewshot 64 on the demo suite fails the run");
+	like(out, "failed with exit 2", "the ranks' usage error is named");
+	like(out, "--fewshot 64: task 'commonsense' (en)", "with its message");
+	like(out, "a --mpi --resume would stop at the same error (exit 2)", "a resume is not advised");
+	ok(out && !strstr(out, "rerun only what is missing"), "no --mpi --resume command");
+	free(out);
+	is_int(cli_sh(NULL, "test -e %s/mfs/shards/1-of-2 || test -e %s/mfs/shards/2-of-2", tmp, tmp), 1,
+	       "no shard run folder was made");
 }
 
 static void test_failing_rank(void)
@@ -117,6 +143,7 @@ int main(void)
 	ok(have, "a tiny model and the single-process run");
 	if (have) {
 		TEST(test_two_ranks(), "2 ranks write the single-process run");
+		TEST(test_refused_options(), "options the suite cannot carry out: no shard folder, no resume advice");
 		TEST(test_failing_rank(), "a failing rank names itself; --resume reruns only what is missing");
 		TEST(test_killed_rank(), "a rank killed mid-run leaves resumable shards");
 	}

@@ -8,7 +8,10 @@
  * with SIGKILL and resumed gives every unit once, with the same numbers as an
  * uninterrupted run; --threads and --batch do not change a single digit; SIGINT
  * stops with exit 4 and a resume hint; a resume with other options or another
- * model is refused. The "performance" section: per task x language tokens/s and item
+ * model is refused; options the suite and model cannot carry out (--fewshot past a
+ * task's examples, a window or max_new_tokens past the model's context) are refused
+ * before the run folder exists, and an item that fails in the loop gets no --resume
+ * advice. The "performance" section: per task x language tokens/s and item
  * times consistent with items.jsonl, per task a window whose energy and PAPI counters are
  * values or null with the reason (also with libpapi hidden), getrusage figures measured;
  * a resumed run's window covers only its own items. --store-logprobs: per-token
@@ -593,6 +596,78 @@ static void t_usage_errors(void)
 	free(o);
 }
 
+/* A copy of suite src at tmp/name with one setting of task tid changed:
+ * key = value (an integer), or, with key NULL, task tid's few-shot k 5 and
+ * language hr dropped from its first two items. The path in path. */
+static void suite_variant(const char *src, const char *name, const char *tid, const char *key, long value,
+			  char *path, size_t size)
+{
+	json_t *s = json_load_file(src, 0, NULL), *t;
+	size_t i;
+	json_array_foreach(json_object_get(s, "tasks"), i, t) {
+		if (strcmp(json_string_value(json_object_get(t, "id")), tid))
+			continue;
+		if (key)
+			json_object_set_new(t, key, json_integer(value));
+		else
+			json_object_set_new(json_object_get(t, "fewshot"), "k", json_integer(5));
+		for (size_t k = 0; !key && k < 2; k++)
+			json_object_del(json_array_get(json_object_get(t, "items"), k), "hr");
+	}
+	snprintf(path, size, "%s/%s", tmp, name);
+	json_dump_file(s, path, JSON_INDENT(1));
+	json_decref(s);
+}
+
+/* Options the suite and the model cannot carry out at any unit are refused
+ * before the run folder exists (nothing for a --resume that would fail again,
+ * nothing in the way of the next --out); an item that fails in the loop gets no
+ * --resume advice either. */
+static void t_refused_before_folder(void)
+{
+	char out[600], suite[600], model[600], *o = NULL;
+	snprintf(out, sizeof out, "%s/never", tmp);
+	int rc = cli_run(&o, "run --model %s --suite %s --tasks mc_fs --fewshot 64 --limit 1 --quiet --out %s", tiny_model,
+			 mini_suite, out);
+	is_int(rc, 2, "--fewshot 64 with 5 examples per item is a usage error (exit 2)");
+	like(o, "--fewshot 64: task 'mc_fs' (en): 64-shot needs 64 examples", "the message names --fewshot and the task");
+	ok(o && !strstr(o, "--resume"), "no --resume advice");
+	free(o);
+	ok(access(out, F_OK) != 0, "no run folder is left behind");
+	rc = cli_run(NULL, "run --model %s --suite %s --tasks mc_fs --fewshot 1 --limit 1 --boot 10 --quiet --out %s",
+		     tiny_model, mini_suite, out);
+	is_int(rc, 0, "the same --out with a --fewshot that fits runs");
+	suite_variant(mini_suite, "fs5.json", "mc_fs", NULL, 0, suite, sizeof suite);
+	rc = cli_run(&o, "run --model %s --suite %s --tasks mc_fs --quiet --out %s/fs5", tiny_model, suite, tmp);
+	is_int(rc, 3, "the suite's own k with too few hr examples is bad input (exit 3)");
+	like(o, "task 'mc_fs' (hr): 5-shot needs 5 examples, the task's other items has 3", "the message counts them");
+	free(o);
+	suite_variant(mini_suite, "win.json", "ppl", "window", 1024, suite, sizeof suite);
+	rc = cli_run(&o, "run --model %s --suite %s --tasks ppl --quiet --out %s/win", tiny_model, suite, tmp);
+	is_int(rc, 3, "a perplexity window past the model's 256 positions is bad input (exit 3)");
+	like(o, "win.json on ", "the message names the suite and the model");
+	like(o, "task 'ppl': window 1024 is longer than the model's context (256)", "and the window");
+	free(o);
+	suite_variant("tasks/suites/demo.json", "gen.json", "short_qa", "max_new_tokens", 65536, suite, sizeof suite);
+	rc = cli_run(&o, "run --model %s --suite %s --tasks short_qa --limit 1 --quiet --out %s/gen", tiny_model, suite,
+		     tmp);
+	is_int(rc, 3, "max_new_tokens past the model's positions is bad input (exit 3)");
+	like(o, "task 'short_qa': max_new_tokens 65536 leaves no room for the prompt", "the message names the limit");
+	free(o);
+	snprintf(out, sizeof out, "%s/fs5", tmp);
+	ok(access(out, F_OK) != 0 && cli_sh(NULL, "test -e %s/win || test -e %s/gen", tmp, tmp) != 0,
+	   "none of them left a run folder");
+	snprintf(model, sizeof model, "%s/ctx4.gguf", tmp);
+	o = NULL;
+	rc = cli_run(NULL, "synth --preset tiny --ctx 4 -o %s", model);
+	rc = rc ? rc : cli_run(&o, "run --model %s --suite %s --tasks mc --quiet --out %s/c4", model, mini_suite, tmp);
+	is_int(rc, 3, "a choice longer than a 4-position model's context fails in the loop (exit 3)");
+	like(o, "tokens, the model's context is 4", "the message says why");
+	ok(o && !strstr(o, "continue with") && !strstr(o, "merilo run --resume"),
+	   "no --resume advice: a resume would stop at the same item");
+	free(o);
+}
+
 static void t_whole_run(void)
 {
 	char path[600], *o = NULL;
@@ -884,6 +959,7 @@ int main(void)
 
 	TEST(check_windows(), "perplexity windows: every token predicted once, lm-eval's with stride = window");
 	TEST(t_usage_errors(), "usage and input errors: exit 2, 3 or 4 with a message naming the cause");
+	TEST(t_refused_before_folder(), "a suite the options or the model cannot run is refused before its folder");
 	TEST(t_whole_run(), "a whole run writes items.jsonl, prompts and run.json; a second --out is refused");
 	ref = choices_of(dir_a, &na);
 	TEST(check_recomputed(dir_a, "mini suite"), "acc, acc_norm and McNemar counts recomputed from items.jsonl");

@@ -151,6 +151,42 @@ static void check_fewshot_run_seed(void)
 	ok(p.prompt == NULL && p.choices == NULL, "a failed plan is left empty");
 }
 
+/* task_fewshot_check, made once before a run, refuses exactly what the plans of the
+ * items having the language would refuse, with their message. */
+static void check_fewshot_check(void)
+{
+	static const char *const tids[] = { "fs", "ns", "pool" }, *const langs[] = { "en", "hr" };
+	int disagree = 0;
+	for (size_t ti = 0; ti < 3; ti++)
+		for (size_t l = 0; l < 2; l++)
+			for (int k = -1; k <= 7; k++) {
+				const struct task_task *t = task(tids[ti]);
+				struct task_plan_opts o = opts(k, 5, false);
+				struct mrl_err err = { 0 };
+				const int li = task_language_index(t, langs[l]);
+				const bool fits = task_fewshot_check(t, langs[l], &o, &err) == 0;
+				for (size_t i = 0; li >= 0 && i < task_n_items(t); i++) {
+					struct task_mc_plan p;
+					struct mrl_err perr = { 0 };
+					if (!task_item_has(task_item_at(t, i), (size_t)li))
+						continue;
+					disagree += fits != (task_mc_plan(t, i, langs[l], &o, &p, &perr) == 0) ||
+						    (!fits && strcmp(err.msg, perr.msg));
+					task_mc_plan_release(&p);
+				}
+			}
+	is_int(disagree, 0, "few-shot check: fits exactly where every item's plan does, with the same message");
+	struct mrl_err err = { 0 };
+	struct task_plan_opts o = opts(5, 5, false);
+	is_int(task_fewshot_check(task("fs"), "hr", &o, &err), MRL_EINPUT, "5-shot in hr: 4 other items have hr");
+	like(err.msg, "task 'fs' (hr): 5-shot needs 5 examples, the task's other items has 4", "the message counts them");
+	is_int(task_fewshot_check(task("fs"), "en", &o, &err), 0, "5-shot in en: 5 other items have en");
+	o = opts(2, 5, false);
+	is_int(task_fewshot_check(task("pool"), "en", &o, &err), MRL_EINPUT, "2-shot from a pool of 1");
+	like(err.msg, "the pool has 1", "the message names the pool");
+	is_int(task_fewshot_check(task("ppl"), "sr-Cyrl", &o, &err), 0, "a perplexity task draws no examples");
+}
+
 static void check_fewshot_excludes_item(void)
 {
 	int self = 0, dup = 0, lang = 0, n = 0;
@@ -337,6 +373,7 @@ int main(void)
 	check_fewshot_deterministic();
 	check_fewshot_run_seed();
 	check_fewshot_excludes_item();
+	check_fewshot_check();
 	check_fewshot_prompt();
 	check_fewshot_settings();
 	check_split_default_delimiter();
