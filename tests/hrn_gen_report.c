@@ -74,8 +74,11 @@ static long tic_of(const char *gp, const char *task, const char *label)
 {
 	char needle[160];
 	snprintf(needle, sizeof needle, "'%s'.\"\\n\".'%s'", task, label);
-	const char *p = gp ? strstr(gp, needle) : NULL, *q = p ? strstr(p + strlen(needle), "' ") : NULL;
-	return q ? strtol(q + 2, NULL, 10) : -1;
+	/* the label, then .', n=N' where its languages share one n (else nothing), then the tic */
+	const char *p = gp ? strstr(gp, needle) : NULL, *q = p ? p + strlen(needle) : NULL;
+	if (q && *q == '.')
+		q = (q = strstr(q, "' ")) ? q + 1 : NULL;
+	return q && *q == ' ' ? strtol(q + 1, NULL, 10) : -1;
 }
 
 /* Every finite value of the metrics in results.json is one row of NAME.dat, in its

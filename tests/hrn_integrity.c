@@ -222,8 +222,10 @@ static void check_model_changes(const char *model, const char *other, const json
 			ok(0, "cannot copy the model");
 			return;
 		}
+		/* --batch item: one item per call, so the change is met by the next unit's weight read
+		 * (a window of --batch 32 items a language holds all 40 units: scored before the pause) */
 		const char *args[] = { "--model", copy, "--suite", suite, "--tasks", "commonsense", "--limit", "10", "--out",
-				       dir, "--quiet", "--threads", "2", NULL };
+				       dir, "--quiet", "--threads", "2", "--batch", "item", NULL };
 		/* 20 ms a unit: the change below comes >= 320 ms after the copy, past the file clock's tick */
 		pid_t pid = spawn_run_paused(merilo, log, NULL, 20, 16, args);
 		bool stopped = spawn_wait_stopped(pid);
