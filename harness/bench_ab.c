@@ -57,7 +57,7 @@ static void ab_usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out,
 		"usage: merilo bench --ab BASE --model M [--pairs 10] [--threshold 5%%] [--alpha 0.01]\n"
 		"                    [--test pp128,tg32] [--threads N] [--reps 3] [--warmup 1] [--ab-warmup 1]\n"
-		"                    [--seed 1] [--format md|json] [--out FILE]\n"
+		"                    [--seed 1234] [--format md|json] [-o FILE]\n"
 		"       merilo bench --ab BASE --model M --deterministic [--threshold 1%%]\n"
 		"                    [--ins-source auto|papi|perf|valgrind] [--det-gen 8]\n"
 		"\n"
@@ -183,7 +183,7 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	hrn_ab_opts_init(&o->gate);
-	o->pairs = AB_DEFAULT_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = 1, o->threads = 1;
+	o->pairs = AB_DEFAULT_PAIRS, o->warmup_pairs = 1, o->reps = 3, o->warmup = 1, o->seed = HRN_DEFAULT_SEED, o->threads = 1;
 	o->det_gen = 8;
 	o->ins_source = "auto";
 	o->format = -1; /* not given: from --out's extension, else md */
@@ -201,9 +201,9 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 		OPT_INTEGER('r', "reps", &o->reps, 1, 1000, "N", NULL),
 		OPT_INTEGER(0, "warmup", &o->warmup, 0, 1000, "N", NULL),
 		OPT_INTEGER(0, "seed", &o->seed, 0, LONG_MAX, "N", NULL),
-		OPT_CALLBACK('o', "format", o, "F", "md or json; default: the one --out's extension names, else md",
+		OPT_CALLBACK(0, "format", o, "F", "md or json; default: the one --out's extension names, else md",
 			     ab_opt_format),
-		OPT_STRING(0, "out", &o->out, "FILE", NULL),
+		OPT_STRING('o', "out", &o->out, "FILE", "write the verdict to FILE (missing folders are made), not stdout"),
 		OPT_BOOL(0, "deterministic", &o->deterministic,
 			 "gate on instruction counts of 'merilo generate --model M' (a short\n"
 			 "prompt + --det-gen tokens, 1 thread): PAPI_TOT_INS, else perf\n"
@@ -838,7 +838,7 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 		goto fail;
 	}
 	if (o.out) {
-		if ((rc = mrl_write_file_atomic(o.out, text, strlen(text), &err)))
+		if ((rc = mrl_mkdir_parent(o.out, &err)) || (rc = mrl_write_file_atomic(o.out, text, strlen(text), &err)))
 			goto fail;
 	} else {
 		fputs(text, stdout);

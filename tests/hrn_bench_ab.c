@@ -185,11 +185,12 @@ static void test_cli_model_base(void)
 	like(o, "improvement", "reported as an improvement");
 	free(o);
 
-	/* without --format, --out's extension names the format (as plain bench) */
+	/* without --format, --out's extension names the format (as plain bench); -o is --out, as in
+	 * every command (it was --format here), and missing folders are made */
 	char path[700];
-	snprintf(path, sizeof path, "%s/aa.json", tmp);
-	rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s %s --out %s", merilo, tiny, tiny, fast, aa, path);
-	is_int(rc, 0, "A/A --out aa.json without --format: exit 0");
+	snprintf(path, sizeof path, "%s/new/dir/aa.json", tmp);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s %s %s -o %s", merilo, tiny, tiny, fast, aa, path);
+	is_int(rc, 0, "A/A -o new/dir/aa.json without --format: exit 0");
 	free(o);
 	json_t *j = json_load_file(path, 0, NULL);
 	is_str(json_string_value(json_object_get(j, "schema")), "merilo-bench-ab", "... the verdict is JSON");
