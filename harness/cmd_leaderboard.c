@@ -189,11 +189,15 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		return hrn_usage_error("leaderboard", "give run folders or --db PATH, not both");
 	if (!n_dirs && !db_path)
 		return hrn_usage_error("leaderboard", "expected at least one run folder (or --db PATH)");
-	if (format < 0) {
-		const char *ext = out_path ? hrn_path_extension(out_path) : NULL;
-		int named = ext ? rpt_format_parse(ext) : -1;
-		format = named == RPT_FMT_HTML || named == RPT_FMT_CSV ? named : RPT_FMT_MD;
-	}
+	const char *ext = out_path ? hrn_path_extension(out_path) : NULL;
+	int named = ext ? rpt_format_parse(ext) : -1;
+	if (named != RPT_FMT_HTML && named != RPT_FMT_CSV && named != RPT_FMT_MD)
+		named = -1; /* .txt, .json, none: the extension names no format of ours */
+	if (format < 0)
+		format = named >= 0 ? named : RPT_FMT_MD;
+	else if (named >= 0 && named != format) /* as bench: a file named for one format holding another */
+		return hrn_usage_error("leaderboard", "--format %s contradicts -o %s (a .%s file): drop --format or rename the file",
+				       format == RPT_FMT_HTML ? "html" : format == RPT_FMT_CSV ? "csv" : "md", out_path, ext);
 
 	struct mrl_err err = {0};
 	int rc = 0, exit_code = HRN_EXIT_OK;

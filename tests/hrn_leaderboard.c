@@ -131,6 +131,11 @@ static void test_formats(void)
 	is_int(rc, 0, "csv: exit 0");
 	rc = cli_run(NULL, "leaderboard %s/f16 %s/q8 %s/other -o %s/new/folder/lb.html", tmp, tmp, tmp, tmp);
 	is_int(rc, 0, "html to a missing folder: exit 0 (folders made)");
+	char *o = NULL;
+	rc = cli_run(&o, "leaderboard %s/f16 --format csv -o %s/lb-csv.html", tmp, tmp);
+	is_int(rc, 2, "--format csv -o lb.html: a usage error, as bench's (nothing written)");
+	like(o, "--format csv contradicts -o", "the contradiction named");
+	free(o);
 	char path[600];
 	snprintf(path, sizeof path, "%s/new/folder/lb.html", tmp);
 	char *html = cli_slurp(path);
