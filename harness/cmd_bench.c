@@ -56,20 +56,23 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"Definitions: docs/measurement.md, \"Bench figures\".\n");
 }
 
-/* "128,512" -> values in lo..hi; returns the count, or -1. */
+/* "128,512" -> values in lo..hi; returns the count, or -1 (also for an empty element:
+ * "8,,16", ",8", "8,": strtok had skipped them). */
 static int parse_list(const char *s, long lo, long hi, uint32_t *out)
 {
 	int n = 0;
 	char buf[512];
 	if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
 		return -1;
-	for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+	for (char *tok = buf, *next; tok; tok = next) {
 		long v;
-		if (n == MAX_LIST || hrn_parse_int(tok, lo, hi, &v))
+		if ((next = strchr(tok, ',')))
+			*next++ = '\0';
+		if (n == MAX_LIST || !*tok || hrn_parse_int(tok, lo, hi, &v))
 			return -1;
 		out[n++] = (uint32_t)v;
 	}
-	return n ? n : -1;
+	return n;
 }
 
 struct opts {

@@ -517,6 +517,10 @@ static void test_cli_errors(const char *model)
 	rc = cli_run(&out, "bench --model %s --prompt 0", model);
 	is_int(rc, 2, "--prompt 0: usage error");
 	free(out);
+	rc = cli_run(&out, "bench --model %s --prompt 8,,16", model);
+	is_int(rc, 2, "--prompt 8,,16 (an empty element): usage error");
+	like(out, "not '8,,16'", "the list quoted");
+	free(out);
 	rc = cli_run(&out, "bench --model %s --idle 0.5", model);
 	is_int(rc, 2, "--idle under 1 s: usage error (idle power needs a long window)");
 	free(out);
