@@ -80,8 +80,8 @@ static const struct task_item *shot_item(const struct task_task *t, bool from_po
 static int too_few_shots(const struct task_task *t, const char *lang, const struct task_fewshot *r, bool from_pool,
 			 size_t n_cand, struct mrl_err *err)
 {
-	return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, the %s has %zu in this language",
-			   task_id(t), lang, r->k, r->k, from_pool ? "pool" : "task's other items", n_cand);
+	return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, %s %zu in this language",
+			   task_id(t), lang, r->k, r->k, from_pool ? "the pool has" : "the task's other items have", n_cand);
 }
 
 /* Draw p->shots for item item_idx in language li: p->n_shots distinct candidates

@@ -640,7 +640,7 @@ static void t_refused_before_folder(void)
 	suite_variant(mini_suite, "fs5.json", "mc_fs", NULL, 0, suite, sizeof suite);
 	rc = cli_run(&o, "run --model %s --suite %s --tasks mc_fs --quiet --out %s/fs5", tiny_model, suite, tmp);
 	is_int(rc, 3, "the suite's own k with too few hr examples is bad input (exit 3)");
-	like(o, "task 'mc_fs' (hr): 5-shot needs 5 examples, the task's other items has 3", "the message counts them");
+	like(o, "task 'mc_fs' (hr): 5-shot needs 5 examples, the task's other items have 3", "the message counts them");
 	free(o);
 	suite_variant(mini_suite, "win.json", "ppl", "window", 1024, suite, sizeof suite);
 	rc = cli_run(&o, "run --model %s --suite %s --tasks ppl --quiet --out %s/win", tiny_model, suite, tmp);

@@ -147,7 +147,7 @@ static void check_fewshot_run_seed(void)
 	struct task_plan_opts o = opts(2, 99, false);
 	int rc = task_mc_plan(task("zs"), 0, "en", &o, &p, &err);
 	is_int(rc, MRL_EINPUT, "few-shot: too few examples is an input error");
-	like(err.msg, "2-shot needs 2 examples, the task's other items has 1", "the error says how many there are");
+	like(err.msg, "2-shot needs 2 examples, the task's other items have 1", "the error says how many there are");
 	ok(p.prompt == NULL && p.choices == NULL, "a failed plan is left empty");
 }
 
@@ -179,7 +179,7 @@ static void check_fewshot_check(void)
 	struct mrl_err err = { 0 };
 	struct task_plan_opts o = opts(5, 5, false);
 	is_int(task_fewshot_check(task("fs"), "hr", &o, &err), MRL_EINPUT, "5-shot in hr: 4 other items have hr");
-	like(err.msg, "task 'fs' (hr): 5-shot needs 5 examples, the task's other items has 4", "the message counts them");
+	like(err.msg, "task 'fs' (hr): 5-shot needs 5 examples, the task's other items have 4", "the message counts them");
 	is_int(task_fewshot_check(task("fs"), "en", &o, &err), 0, "5-shot in en: 5 other items have en");
 	o = opts(2, 5, false);
 	is_int(task_fewshot_check(task("pool"), "en", &o, &err), MRL_EINPUT, "2-shot from a pool of 1");
