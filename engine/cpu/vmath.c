@@ -370,8 +370,8 @@ double eng_sum_exp(const float *x, size_t n, float max)
  * x0 c - x1 s and x1 c + x0 s, each one multiply-add with the other product rounded.
  * Left to the compiler, gcc 12's vectoriser fused this loop the same way despite
  * -ffp-contract=off, but with the odd lane's products the other way round (x0 s fused,
- * x1 c rounded) and only for whole 512-bit vectors; clang did not fuse it at all. Four pairs
- * a pass on 8 lanes. */
+ * x1 c rounded) and only for whole vectors (not a scalar tail); clang did not fuse it at all.
+ * Four pairs a pass on 8 lanes. */
 void eng_rope_adjacent(float *v, const float *c, const float *s, size_t n)
 {
 	size_t i = 0;
