@@ -94,17 +94,26 @@ static void t_bench_parents(void)
 	ok(cli_file_size(path) > 0, "b1/b2/bench.json is written");
 }
 
-/* import -o FILE: the folders above FILE are created. */
-static void t_import_parents(void)
+/* `./merilo ARGS -o DIR1/DIR2/FILE` run in tmp exits 0 and writes FILE, its folders made. */
+static void check_parents(const char *args, const char *file)
 {
 	char path[400], *out = NULL;
-	int rc = cli_sh(&out, "cd '%s' && ./merilo import copa --lang hr=test-hr.jsonl -o s1/s2/copa.json", tmp);
-	is_int(rc, 0, "import -o s1/s2/copa.json: exit 0");
+	int rc = cli_sh(&out, "cd '%s' && ./merilo %s -o %s", tmp, args, file);
+	char name[200];
+	snprintf(name, sizeof name, "%s -o %s: exit 0", args, file);
+	is_int(rc, 0, name);
 	if (rc)
 		diag("%s", out);
 	free(out);
-	snprintf(path, sizeof path, "%s/s1/s2/copa.json", tmp);
-	ok(cli_file_size(path) > 0, "s1/s2/copa.json is written");
+	snprintf(path, sizeof path, "%s/%s", tmp, file);
+	snprintf(name, sizeof name, "%s is written", file);
+	ok(cli_file_size(path) > 0, name);
+}
+
+/* import -o FILE: the folders above FILE are created. */
+static void t_import_parents(void)
+{
+	check_parents("import copa --lang hr=test-hr.jsonl", "s1/s2/copa.json");
 }
 
 /* synth -o FILE: the folders above FILE are created (it said "cannot create a
@@ -112,15 +121,9 @@ static void t_import_parents(void)
  * refused before any folder is made. */
 static void t_synth_parents(void)
 {
-	char path[400], *out = NULL;
-	int rc = cli_sh(&out, "cd '%s' && ./merilo synth --preset tiny -o m1/m2/model.gguf", tmp);
-	is_int(rc, 0, "synth -o m1/m2/model.gguf: exit 0");
-	if (rc)
-		diag("%s", out);
-	free(out);
-	snprintf(path, sizeof path, "%s/m1/m2/model.gguf", tmp);
-	ok(cli_file_size(path) > 0, "m1/m2/model.gguf is written");
-	rc = cli_sh(NULL, "cd '%s' && ./merilo synth --preset tiny --dim 63 -o n1/model.gguf", tmp);
+	char path[400];
+	check_parents("synth --preset tiny", "m1/m2/model.gguf");
+	int rc = cli_sh(NULL, "cd '%s' && ./merilo synth --preset tiny --dim 63 -o n1/model.gguf", tmp);
 	snprintf(path, sizeof path, "%s/n1", tmp);
 	ok(rc == 2 && access(path, F_OK) != 0, "synth --dim 63 -o n1/model.gguf: exit 2, no folder made");
 }
