@@ -48,6 +48,23 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out, "exit codes: 0 written, 2 usage error (an unknown --metric or --group), 3 a run cannot be read, 4 the output cannot be written\n");
 }
 
+/* The format: --format's (*format >= 0), else the one -o's extension names, else md. A
+ * --format that contradicts the extension (as bench: a file named for one format holding
+ * another) is a usage error, reported here: returns nonzero. */
+static int resolve_format(int *format, const char *out_path)
+{
+	const char *ext = out_path ? hrn_path_extension(out_path) : NULL;
+	int named = ext ? rpt_format_parse(ext) : -1;
+	if (named != RPT_FMT_HTML && named != RPT_FMT_CSV && named != RPT_FMT_MD)
+		named = -1; /* .txt, .json, none: the extension names no format of ours */
+	if (*format < 0)
+		*format = named >= 0 ? named : RPT_FMT_MD;
+	else if (named >= 0 && named != *format)
+		return hrn_usage_error("leaderboard", "--format %s contradicts -o %s (a .%s file): drop --format or rename the file",
+				       *format == RPT_FMT_HTML ? "html" : *format == RPT_FMT_CSV ? "csv" : "md", out_path, ext);
+	return 0;
+}
+
 /* --format: html, md or csv into the int at opt->value. */
 static int parse_format(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
@@ -189,15 +206,8 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		return hrn_usage_error("leaderboard", "give run folders or --db PATH, not both");
 	if (!n_dirs && !db_path)
 		return hrn_usage_error("leaderboard", "expected at least one run folder (or --db PATH)");
-	const char *ext = out_path ? hrn_path_extension(out_path) : NULL;
-	int named = ext ? rpt_format_parse(ext) : -1;
-	if (named != RPT_FMT_HTML && named != RPT_FMT_CSV && named != RPT_FMT_MD)
-		named = -1; /* .txt, .json, none: the extension names no format of ours */
-	if (format < 0)
-		format = named >= 0 ? named : RPT_FMT_MD;
-	else if (named >= 0 && named != format) /* as bench: a file named for one format holding another */
-		return hrn_usage_error("leaderboard", "--format %s contradicts -o %s (a .%s file): drop --format or rename the file",
-				       format == RPT_FMT_HTML ? "html" : format == RPT_FMT_CSV ? "csv" : "md", out_path, ext);
+	if (resolve_format(&format, out_path))
+		return HRN_EXIT_USAGE;
 
 	struct mrl_err err = {0};
 	int rc = 0, exit_code = HRN_EXIT_OK;
