@@ -423,7 +423,7 @@ static void check_nonfinite(void)
 		}
 		for (int poison = 0; poison < 2; poison++) {
 			if (poison) { /* the first 64 weights of blk.0.attn_q.weight (blk.0.ffn_up.weight for inf) */
-				char file[16];
+				char file[32];
 				snprintf(file, sizeof file, "nf%d.gguf", k);
 				void *buf = NULL;
 				struct gguf_ctx *g = open_parsed(file, &buf);
