@@ -57,7 +57,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"            3 bad inputs, or the gate cannot judge: runs not comparable (they differ in a\n"
 		"              score-changing setting or the candidate lacks items) or a KL or\n"
 		"              performance gate undetermined (too little top-K mass; no bench records),\n"
-		"            4 runtime failure\n");
+		"            4 runtime failure\n"
+		"environment: MERILO_GNUPLOT  the gnuplot program for --out's plot (default: gnuplot from PATH)\n");
 }
 
 /* ------------------------------------------------------------ options */

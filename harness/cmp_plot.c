@@ -7,6 +7,7 @@
 #include "harness/cmp_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int hrn_cmp_plot(const char *prefix, const struct rpt_cmp_result *res, bool quiet, struct mrl_err *err)
@@ -25,7 +26,8 @@ int hrn_cmp_plot(const char *prefix, const struct rpt_cmp_result *res, bool quie
 				    (*p >= '0' && *p <= '9') ? *p : '_';
 	snprintf(name + n, sizeof name - n, "-generation");
 	struct rpt_plots plots;
-	int rc = rpt_compare_plot_write(dir, name, res, NULL, &plots, err);
+	const struct rpt_plot_opts popts = { .gnuplot = getenv("MERILO_GNUPLOT") }; /* as report's */
+	int rc = rpt_compare_plot_write(dir, name, res, &popts, &plots, err);
 	if (!rc && plots.n && plots.status[0] && !quiet)
 		fprintf(stderr, "merilo compare: warning: %s\n", plots.status);
 	rpt_plots_release(&plots);

@@ -307,6 +307,20 @@ static void test_compare_dash_prefix(void)
 	char *args = cli_slurp(path);
 	is_str(args, "./--quiet-generation.gp\n", "gnuplot gets the script as a path: ./--quiet-generation.gp");
 	free(args);
+	/* MERILO_GNUPLOT names the program, as for report (compare took gnuplot from PATH) */
+	snprintf(path, sizeof path, "%s/my-gnuplot", fake);
+	cli_write_file(path, "#!/bin/sh\n"
+			     "if [ \"$1\" = -e ]; then echo 'pngcairo svg'; exit 0; fi\n"
+			     "echo \"$@\" >> \"$(dirname \"$0\")/my-args\"\n"
+			     "exit 0\n");
+	rc = chmod(path, 0755);
+	rc = rc ? rc : cli_sh(&out, "cd '%s' && MERILO_GNUPLOT='%s' '%s' compare ../run ../run-b -o env --boot 200", dir,
+			      path, cli_merilo());
+	free(out);
+	snprintf(path, sizeof path, "%s/my-args", fake);
+	args = cli_slurp(path);
+	is_str(args, "./env-generation.gp\n", "compare runs the gnuplot MERILO_GNUPLOT names");
+	free(args);
 	if (system("command -v gnuplot >/dev/null 2>&1")) {
 		skip("gnuplot is not installed", "--quiet-generation.svg drawn");
 		return;
