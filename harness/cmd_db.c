@@ -9,6 +9,7 @@
  * that long inside each run's transaction, so a test can kill it there.
  */
 #include "harness/hrn.h"
+#include "common/fileio.h"
 #include "harness/history.h"
 #include "records/db.h"
 
@@ -55,7 +56,8 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
 	for (size_t i = 0; i < n; i++) /* before the database is made */
 		if (stat(dirs[i], &sb) != 0 || !S_ISDIR(sb.st_mode))
 			return mrl_err_set(err, MRL_EIO, "%s: no such run folder", dirs[i]);
-	int rc = rec_db_open(db_path, REC_DB_CREATE, &db, err);
+	int rc = mrl_mkdir_parent(db_path, err); /* as every command that writes */
+	rc = rc ? rc : rec_db_open(db_path, REC_DB_CREATE, &db, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (!realpath(dirs[i], real)) {
 			rc = mrl_err_set(err, MRL_EIO, "%s: no such run folder", dirs[i]);
@@ -92,7 +94,8 @@ int hrn_db_add_bench(const char *db_path, const char *label, const char *json_te
 {
 	struct rec_db *db = NULL;
 	int64_t row = 0;
-	int rc = rec_db_open(db_path, REC_DB_CREATE, &db, err);
+	int rc = mrl_mkdir_parent(db_path, err);
+	rc = rc ? rc : rec_db_open(db_path, REC_DB_CREATE, &db, err);
 	if (!rc)
 		rc = rec_db_add_bench(db, json_text, label, &row, err);
 	if (!rc)

@@ -273,6 +273,11 @@ static void t_unwritable(void)
 	free(out);
 	snprintf(path, sizeof path, "%s/r4/results.json", tmp);
 	ok(cli_file_size(path) > 0, "the run's results.json is there");
+	/* a database in a folder that does not exist yet: the folders are made, as every command's */
+	rc = cli_run(NULL, "db add %s/r1 --db %s/new/dir/h.db --quiet", tmp, tmp);
+	is_int(rc, 0, "db add --db new/dir/h.db: exit 0");
+	snprintf(path, sizeof path, "%s/new/dir/h.db", tmp);
+	ok(cli_file_size(path) > 0, "new/dir/h.db is made");
 }
 
 static void t_help(void)
