@@ -527,7 +527,7 @@ int rec_db_bench_last(struct rec_db *db, const char *label, size_t n, char ***te
 	*texts = NULL;
 	*n_out = 0;
 	int rc = rec_db_prepare(db, "SELECT record_json FROM bench WHERE ?1 IS NULL OR label = ?1 ORDER BY id DESC"
-				" LIMIT ?2", &st, err), s;
+				" LIMIT ?2", &st, err), s = SQLITE_DONE;
 	if (rc)
 		return rc;
 	bind_text(st, 1, label);
