@@ -107,7 +107,8 @@ static void print_text(const struct eng_model *m, const struct eng_model_desc *d
 			       d->weight_bytes ? 100.0 * (double)ds->bytes[k] / (double)d->weight_bytes : 0.0);
 		printf("\n");
 	} else {
-		printf("weights: none (vocabulary-only file)\n");
+		printf("weights: none (%s)\n", hrn_is_folder(d->path) ? "a tokenizer-only folder: no config.json and no safetensors"
+										: "vocabulary-only file");
 	}
 	if (d->has_weights)
 		print_shape(d);

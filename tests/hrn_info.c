@@ -382,6 +382,22 @@ static void no_repack(const char *dir)
 	unsetenv("MERILO_MEM_AVAILABLE");
 }
 
+/* A folder holding only a tokenizer.json is named as such, not as a "vocabulary-only file". */
+static void tokenizer_folder(const char *dir)
+{
+	const char *src = "../shared/fixtures/hf/tokenizers/llama-spm/tokenizer.json";
+	if (access(src, R_OK)) {
+		skip("../shared/fixtures absent (hf/tokenizers/llama-spm)", "a tokenizer-only folder is named as a folder");
+		return;
+	}
+	char folder[400];
+	snprintf(folder, sizeof folder, "%s/tokonly", dir);
+	if (cli_sh(NULL, "mkdir -p '%s' && cp '%s' '%s/'", folder, src, folder))
+		diag("could not make %s", folder);
+	CLI_EXPECT(0, "weights: none (a tokenizer-only folder: no config.json and no safetensors)",
+		   "a tokenizer-only folder is named as a folder", "info %s", folder);
+}
+
 int main(void)
 {
 	const char *merilo = cli_merilo();
@@ -405,6 +421,7 @@ int main(void)
 		unsupported_tensor_type(dir, model);
 		model_json(dir, model);
 		no_repack(dir);
+		tokenizer_folder(dir);
 	}
 	cli_rmtree(dir);
 	return done_testing();
