@@ -564,12 +564,12 @@ static const char *unit_words(const char *metric)
 	return rpt_metric_lower_is_better(metric) ? "in the metric's unit (lower is better)" : "percent";
 }
 
-static void html_close(struct mrl_buf *s, const struct board *b)
+static void html_close(struct mrl_buf *s, const char *metric)
 {
 	mrl_buf_add(s, "<p class=\"foot\">");
 	struct mrl_buf f;
 	mrl_buf_init(&f);
-	mrl_buf_addf(&f, footnotes, unit_words(b->metric));
+	mrl_buf_addf(&f, footnotes, unit_words(metric));
 	rpt_esc_html(s, f.data);
 	if (f.oom)
 		s->oom = true;
@@ -719,7 +719,7 @@ static int render_group(struct mrl_buf *s, const struct rpt_lb_row *rows, size_t
 			sub[n++] = rows[i];
 	struct board b = { .rows = sub, .n_rows = n, .metric = metric, .group = g + 1, .n_groups = n_groups };
 	b.lower_better = rpt_metric_lower_is_better(metric);
-	b.pct = !b.lower_better && !rpt_metric_is_points(metric);
+	b.pct = !b.lower_better && !rpt_metric_is_points(metric); /* as unit_words says */
 	int rc = board_build(&b, err);
 	if (!rc && fmt == RPT_FMT_HTML)
 		render_html(s, &b);
@@ -754,7 +754,6 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 			    n_groups == 1 ? "" : "s", n_groups);
 		goto out;
 	}
-	bool pct = !rpt_metric_lower_is_better(metric) && !rpt_metric_is_points(metric);
 	if (fmt == RPT_FMT_HTML)
 		html_open(&s, metric);
 	else if (fmt == RPT_FMT_MD) {
@@ -767,9 +766,8 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 		if ((group == 0 || (size_t)group == g + 1) &&
 		    render_group(&s, rows, n_rows, g, n_groups, metric, fmt, err))
 			goto out;
-	struct board foot = { .pct = pct, .metric = metric };
 	if (fmt == RPT_FMT_HTML)
-		html_close(&s, &foot);
+		html_close(&s, metric);
 	else if (fmt == RPT_FMT_MD) {
 		mrl_buf_addf(&s, footnotes, unit_words(metric));
 		mrl_buf_add(&s, "\n");

@@ -419,13 +419,13 @@ size_t eng_first_nonfinite(const float *x, size_t n)
 	enum { BLOCK = 256 };
 	for (size_t b = 0; b < n; b += BLOCK) {
 		const size_t m = n - b < BLOCK ? n - b : BLOCK;
-		uint32_t all_ones = 0;
+		uint32_t exp_all_ones = 0; /* some element has an all-ones exponent: NaN or infinity */
 		for (size_t i = 0; i < m; i++) {
 			uint32_t u;
 			memcpy(&u, x + b + i, sizeof u);
-			all_ones |= (u & 0x7f800000u) == 0x7f800000u;
+			exp_all_ones |= (u & 0x7f800000u) == 0x7f800000u;
 		}
-		if (all_ones)
+		if (exp_all_ones)
 			for (size_t i = 0; i < m; i++)
 				if (!isfinite(x[b + i]))
 					return b + i;
