@@ -8,7 +8,8 @@
  *    of rows past the matrix's last must be zero. Packing block ranges separately (as
  *    threads do) gives the same bytes, and eng_kr_row_to_f32 (the rows of a tied
  *    embedding) gives every row's to_f32 floats bit for bit.
- * 2. The kernels (AVX-512 VNNI hosts; skipped elsewhere with the reason): eng_mdot_kr
+ * 2. The kernels (AVX-512 VNNI hosts; skipped elsewhere with the reason; the AMX-INT8 tiles
+ *    where the CPU has them): eng_mdot_kr
  *    against vec_dot_q8 on the original rows, bit for bit, with the VNNI single-row
  *    dots and with the AVX2 ones; row counts around 16, 1-13 tokens (kernels_kr.c takes
  *    4 a pass), with GFNI's bit moves and without (Cascade Lake has VNNI, not GFNI),
@@ -463,6 +464,51 @@ static void check_q1(const char *dots)
 	}
 }
 
+/* Q8_0, Q4_0, Q5_0 and IQ4_NL with 16 tokens or more and the tokens' tables (a prefill as
+ * ops.c hands it): on an AMX-INT8 CPU whole groups of 16 tokens take kernels_amx.c's tiles
+ * (the tokens' quants laid out as A tiles, as many as fit at a time: n = 4160 is one group a
+ * pass; n = 8256, 258 blocks, is too long for that (Q8_0's tiles then read the rows in
+ * place) and for the 4-bit types' unpacking (the VNNI tiles)), the rest the VNNI tiles;
+ * every (row, token) against vec_dot_q8, bit for bit, with padded activation rows. */
+static void check_many_tokens(const char *path)
+{
+	static const uint32_t types[] = { ENG_TYPE_Q8_0, ENG_TYPE_Q4_0, ENG_TYPE_Q5_0, ENG_TYPE_IQ4_NL };
+	static const int64_t lengths[] = { 64, 192, 4160, 8256 };
+	static const int rows_list[] = { 1, 16, 17, 40 };
+	static const int toks[] = { 16, 17, 32, 35, 48 };
+	enum { TOKS_MAX = 48 };
+	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+		for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+			const uint32_t type = types[ti];
+			const int64_t n = lengths[li];
+			uint64_t xrow = 0;
+			eng_row_size(ENG_TYPE_Q8_0, (uint64_t)n, &xrow);
+			const size_t xs = (size_t)xrow + 2;
+			size_t rb = 0;
+			char *w = random_blocks(type, n, 1, &rb), *x = calloc(TOKS_MAX, xs);
+			float *tmp = malloc(sizeof(float) * (size_t)n);
+			for (int t = 0; t < TOKS_MAX; t++) {
+				for (int64_t i = 0; i < n; i++)
+					tmp[i] = rng_sym() * (float)(1 + t % 3);
+				eng_quantize_row_q8_0(tmp, x + (size_t)t * xs, n);
+			}
+			void *tables = malloc(eng_q8_tables_bytes(type, n, TOKS_MAX) + 64);
+			eng_q8_tables_fill(type, n, x, xs, 0, TOKS_MAX, tables);
+			int bad = 0;
+			for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
+				for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++)
+					bad += compare_kr_t(type, n, w, rb, rows_list[ri], x, xs, toks[k], tables);
+			char name[200];
+			snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 on 16-48 tokens (%s)",
+				 eng_type_name(type), (long long)n, path);
+			is_int(bad, 0, name);
+			free(tables);
+			free(w);
+			free(x);
+			free(tmp);
+		}
+}
+
 /* ---- the model: repacked against in place ---- */
 
 /* ... and *in_place (may be NULL): whether a load warning says the rows are read in place. */
@@ -568,6 +614,15 @@ int main(void)
 		check_q1("no GFNI");
 		eng_kr_gfni_disable(0);
 	}
+	if (eng_cpu_has_amx()) {
+		check_many_tokens("AMX-INT8 tiles");
+		eng_cpu_amx_disable(1);
+	} else {
+		skip("no AMX-INT8 on this CPU, or Linux did not grant its tiles (kernels_amx.c not run)",
+		     "eng_mdot_kr on AMX tiles against vec_dot_q8");
+	}
+	check_many_tokens("VNNI tiles");
+	eng_cpu_amx_disable(0);
 	eng_cpu_vnni_disable(1);
 	check_kernels("AVX2 single-row dots");
 	eng_cpu_vnni_disable(0);

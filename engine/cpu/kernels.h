@@ -155,6 +155,24 @@ void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *const *xt, con
  * ki_ilv_pack lays it out, then that of rows 8..15), then the 16 row scales as floats.
  * kernels.c packs it (ki_ilv_pack_at, one group of 8 rows a half). */
 #define ENG_ILV16_BLOCK (16 * 32 + 16 * 4)
+/* AMX-INT8 (kernels_amx.c): whether the CPU has it and Linux lets this process use its tiles
+ * (asked once); with off set, no from then on (tests compare the two paths). */
+int eng_cpu_has_amx(void);
+void eng_cpu_amx_disable(int off);
+/* The calling thread's tile configuration for eng_amx_q0_tile, and its release. */
+void eng_amx_begin(void);
+void eng_amx_end(void);
+/* The quants of 16 tokens' Q8_0 activations (x, x_stride apart, nb blocks) laid out as AMX A
+ * tiles: block ib's 16 x 32 bytes at a + 512 ib (a 32-byte aligned, 512 nb bytes). */
+void eng_amx_pack_a(int64_t nb, const void *x, size_t x_stride, void *a);
+/* 16 weight rows x 16 tokens of Q8_0 activations (x, x_stride apart; or their quants packed
+ * at a by eng_amx_pack_a, a not NULL), nb 32-element blocks (even): w is a 16-row block of
+ * repack.h's struct kr_q80 units (q8) or nb ENG_ILV16_BLOCK blocks; grp the 16 tokens' four
+ * groups of eng_q8_tables_fill's tables (the first at grp); out[t * out_stride + r] for
+ * r < nr. The bits of eng_ilv16_tile_vnni and the repacked VNNI tiles. */
+void eng_amx_q0_tile(int64_t nb, const void *w, int q8, const void *x, size_t x_stride, const void *a,
+		     const float *grp, float *out, size_t out_stride, int nr);
+
 /* The same on 512-bit registers: 16 rows (ENG_ILV16_BLOCK blocks, 64-byte aligned) x nt
  * (1..4) tokens, lane r of a register being row r; res[res_stride t + r] = row r . token t.
  * Each lane's integers and float steps are ki_ilv_tile's, so the bits are the same. */

@@ -464,6 +464,43 @@ KR_INLINE void kr_rows_ilv(int64_t n, const void *w, int n_rows, const void *xq,
 	}
 }
 
+/* Q8_0 / Q4_0 / Q5_0 / IQ4_NL, tokens 0 .. n16 - 1 (a multiple of 16) on AMX tiles
+ * (kernels_amx.c): each 16-row block (the 4-bit types unpacked first, as kr_rows_ilv does)
+ * meets 16 tokens a tile; the same bits as the VNNI tiles. The tokens' quants are first laid
+ * out as A tiles (contiguous 512-byte blocks, where the strided rows of xq made each tile
+ * load wait on 16 cache lines), as many tokens as abuf holds at a time. */
+KR_INLINE void kr_rows_amx(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
+			   int n16, const float *tables, float *out, size_t out_stride, const int gf)
+{
+	_Alignas(64) uint8_t pk[KR_ILV_MAX_BLOCKS * ENG_ILV16_BLOCK];
+	_Alignas(64) uint8_t abuf[128 * 1024];
+	const int64_t nbl = n / 32;
+	const int q8 = type == ENG_TYPE_Q8_0;
+	const int kind = type == ENG_TYPE_Q5_0 ? Q0_Q5 : type == ENG_TYPE_IQ4_NL ? Q0_IQ4 : Q0_Q4;
+	const size_t block_bytes = eng_kr_matrix_bytes(type, n, KR_ROWS);
+	const int per = (int)(sizeof abuf / ((size_t)n * 16)) * 16; /* tokens a pass; 0: too long to pack */
+	eng_amx_begin();
+	for (int s0 = 0; s0 < n16; s0 += per ? per : n16) {
+		const int s1 = per && s0 + per < n16 ? s0 + per : n16;
+		for (int t0 = s0; per && t0 < s1; t0 += 16)
+			eng_amx_pack_a(nbl, (const char *)xq + (size_t)t0 * x_stride, x_stride,
+				       abuf + (size_t)(t0 - s0) * (size_t)n);
+		for (int r0 = 0; r0 < n_rows; r0 += KR_ROWS) {
+			const int nr = n_rows - r0 < KR_ROWS ? n_rows - r0 : KR_ROWS;
+			const char *blk = (const char *)w + (size_t)(r0 / KR_ROWS) * block_bytes;
+			if (!q8)
+				kr_unpack16(n / 64, blk, pk, kind, kind == Q0_Q5 ? gf : 0);
+			for (int t0 = s0; t0 < s1; t0 += 16)
+				eng_amx_q0_tile(nbl, q8 ? (const void *)blk : pk, q8,
+						(const char *)xq + (size_t)t0 * x_stride, x_stride,
+						per ? abuf + (size_t)(t0 - s0) * (size_t)n : NULL,
+						tables + (size_t)(t0 / 4) * 16 * (size_t)nbl,
+						out + (size_t)t0 * out_stride + (size_t)r0, out_stride, nr);
+		}
+	}
+	eng_amx_end();
+}
+
 /* One 16-row block x NT tokens from t0 into out (lanes past nr not stored); grp: the
  * tokens' table group (the Q8_0-activation types). */
 KR_INLINE void kr_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
@@ -569,6 +606,17 @@ KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, 
 			   int n_tok, const void *tables, float *out, size_t out_stride)
 {
 	const int gf = eng_kr_has_gfni();
+	if (tables && n_tok >= 16 && eng_kr_q0(type) && (type == ENG_TYPE_Q8_0 || n / 32 <= KR_ILV_MAX_BLOCKS) &&
+	    eng_cpu_has_amx()) { /* whole groups of 16 tokens on AMX tiles, the rest below */
+		const int n16 = n_tok / 16 * 16;
+		kr_rows_amx(type, n, w, n_rows, xq, x_stride, n16, tables, out, out_stride, gf);
+		if (n16 == n_tok)
+			return;
+		xq = (const char *)xq + (size_t)n16 * x_stride;
+		tables = (const float *)tables + (size_t)(n16 / 4) * 16 * (size_t)(n / 32);
+		out += (size_t)n16 * out_stride;
+		n_tok -= n16;
+	}
 	const int ilv = tables && n_tok >= KR_ILV_MIN_TOK && n / 32 <= KR_ILV_MAX_BLOCKS;
 	if (ilv && type == ENG_TYPE_Q4_0)
 		kr_rows_ilv(n, w, n_rows, xq, x_stride, n_tok, tables, out, out_stride, Q0_Q4, 0);
