@@ -164,6 +164,9 @@ int hrn_bench_doc_from_json(const json_t *j, struct hrn_bench_doc *d, const char
  * manifest, settings, model and roofline come from the first line and every
  * line's result is appended. Errors name "path" or "path:line". */
 int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *err);
+/* The same from a record's text (len bytes) read elsewhere (the history database);
+ * errors name path. */
+int hrn_bench_read_text(const char *text, size_t len, const char *path, struct hrn_bench_doc *d, struct mrl_err *err);
 
 /* ----------------------------------------------------- pure arithmetic */
 

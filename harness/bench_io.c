@@ -655,14 +655,10 @@ static bool first_line_is_jsonl(const char *text)
 	return yes;
 }
 
-int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *err)
+/* The bench record text (len bytes, NUL-terminated, malloc'd: freed here) of path into d. */
+static int bench_parse(char *text, size_t len, const char *path, struct hrn_bench_doc *d, struct mrl_err *err)
 {
-	hrn_bench_doc_init(d);
-	char *text = NULL;
-	size_t len = 0;
-	int rc = mrl_read_file(path, HRN_BENCH_MAX_BYTES, &text, &len, err);
-	if (rc)
-		return rc;
+	int rc = 0;
 	/* one document (json) or one object per line (jsonl): try the whole first */
 	struct mrl_json_error je;
 	json_t *j = mrl_json_parse_object(text, len, 0, &je);
@@ -724,4 +720,24 @@ int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *er
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: empty: neither a bench JSON document nor JSONL lines", path);
 	free(text);
 	return rc;
+}
+
+int hrn_bench_read(const char *path, struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	hrn_bench_doc_init(d);
+	char *text = NULL;
+	size_t len = 0;
+	int rc = mrl_read_file(path, HRN_BENCH_MAX_BYTES, &text, &len, err);
+	return rc ? rc : bench_parse(text, len, path, d, err);
+}
+
+int hrn_bench_read_text(const char *text, size_t len, const char *path, struct hrn_bench_doc *d, struct mrl_err *err)
+{
+	hrn_bench_doc_init(d);
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	return bench_parse(copy, len, path, d, err);
 }

@@ -69,6 +69,7 @@ static void state_release(struct cmp_state *st)
 	rec_results_release(&st->cand_r);
 	rec_items_release(&st->base_i);
 	rec_items_release(&st->cand_i);
+	free(st->base_bench);
 	free(st->base_sorted);
 	free(st->cand_sorted);
 	for (size_t i = 0; i < st->n_inputs; i++)
@@ -404,9 +405,13 @@ static int load_baseline(struct cmp_opts *o, struct cmp_state *st, char dir[PATH
 	int rc = o->db_path ? 0 : hrn_db_default_path(o->cand_dir, def, err);
 	if (rc)
 		return rc;
-	rc = hrn_db_load_baseline(o->db_path ? o->db_path : def, o->baseline, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, err);
+	rc = hrn_db_load_baseline(o->db_path ? o->db_path : def, o->baseline, REC_RUN_RESULTS | REC_RUN_ITEMS | REC_RUN_BENCH,
+				  &run, err);
 	st->base_r = run.results; /* the caller owns them now, and releases them even on failure */
 	st->base_i = run.items;
+	st->base_bench = run.bench_text;
+	st->base_bench_len = run.bench_len;
+	snprintf(st->base_bench_where, sizeof st->base_bench_where, "%s", run.bench_path);
 	snprintf(dir, PATH_MAX, "%s", run.dir);
 	o->base_dir = dir;
 	return rc;

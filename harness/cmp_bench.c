@@ -1,5 +1,6 @@
 /* cmp_bench.c — merilo compare's performance section from the runs' bench
- * records (RUN/bench.json, else RUN/bench.jsonl, written by merilo bench):
+ * records (RUN/bench.json, else RUN/bench.jsonl, written by merilo bench; with
+ * --baseline, the base's as the history database took it from its folder):
  * prefill and decode tokens/s, TTFT and energy per token, candidate / base with
  * a bootstrap CI over the repetitions (unpaired: each side resampled on its
  * own). Informational unless --gate-perf; then a gate that cannot decide (a run
@@ -107,7 +108,10 @@ int hrn_cmp_bench_section(struct cmp_state *st, const struct cmp_opts *o, struct
 	const bool gated = !isnan(o->gate_perf);
 	hrn_bench_doc_init(&bb);
 	hrn_bench_doc_init(&bc);
-	int hb = o->baseline ? 1 : load_bench(o->base_dir, &bb, err), hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
+	int hb = !o->baseline	  ? load_bench(o->base_dir, &bb, err)
+		 : st->base_bench ? hrn_bench_read_text(st->base_bench, st->base_bench_len, st->base_bench_where, &bb, err)
+				  : 1,
+	    hc = hb < 0 ? 1 : load_bench(o->cand_dir, &bc, err), rc = 0;
 	if (hb < 0 || hc < 0) {
 		rc = hb < 0 ? hb : hc;
 		goto out;
@@ -115,7 +119,8 @@ int hrn_cmp_bench_section(struct cmp_state *st, const struct cmp_opts *o, struct
 	if (hb || hc) {
 		const char *who = hb && hc ? "neither run carries one"
 				  : hc	   ? "the candidate run has none"
-				  : o->baseline ? "the base run (--baseline, from the history database) has none"
+				  : o->baseline ? "the base run (--baseline, from the history database) has none: its folder held "
+						  "no bench.json when it was added"
 						: "the base run has none";
 		rc = hrn_cmp_add_note(st, "performance: prefill/decode throughput, TTFT and energy per token need bench records "
 				  "(merilo bench --format json --out RUN/bench.json); %s, so no deltas are given for them", who);

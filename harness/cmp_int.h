@@ -5,6 +5,7 @@
 #ifndef MRL_CMP_INT_H
 #define MRL_CMP_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,9 @@ struct cmp_opts {
 struct cmp_state {
 	struct rec_results base_r, cand_r;
 	struct rec_items base_i, cand_i;
+	char *base_bench;             /* --baseline: the base's bench record as the database holds it; NULL for none */
+	size_t base_bench_len;
+	char base_bench_where[PATH_MAX]; /* "DB: run ID: bench record" */
 	const struct rec_item **base_sorted, **cand_sorted;
 	struct rpt_cmp_input *inputs;
 	size_t n_inputs, cap_inputs;

@@ -44,7 +44,12 @@ static const char migrate_2[] =
 	"ALTER TABLE runs ADD COLUMN n_items INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE runs SET n_items = (SELECT count(*) FROM items WHERE items.run_id = runs.id);";
 
-static const char *const migrations[REC_DB_SCHEMA_VERSION] = { migrate_1, migrate_2 };
+/* v2 -> v3: the bench record a run folder held when it was added (RUN/bench.json, else
+ * bench.jsonl), so that compare --baseline --gate-perf can judge speed; NULL for none
+ * and for the runs added before. */
+static const char migrate_3[] = "ALTER TABLE runs ADD COLUMN bench_json TEXT;";
+
+static const char *const migrations[REC_DB_SCHEMA_VERSION] = { migrate_1, migrate_2, migrate_3 };
 
 int rec_db_fail(struct rec_db *db, int rc, const char *what, struct mrl_err *err)
 {

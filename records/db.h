@@ -21,7 +21,7 @@
 #include "common/err.h"
 #include "records/run.h"
 
-#define REC_DB_SCHEMA_VERSION 2
+#define REC_DB_SCHEMA_VERSION 3
 #define REC_DB_BUSY_TIMEOUT_MS 10000
 #define REC_DB_ID_LEN 64 /* a run id: the sha256 (hex) of its results.json */
 

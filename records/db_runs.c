@@ -71,6 +71,8 @@ static int read_run_files(const char *dir, struct run_files *f, char id[REC_DB_I
 	if (stat(f->run.json_path, &sb) == 0 && (rc = mrl_read_file(f->run.json_path, REC_RESULTS_MAX_BYTES,
 								     &f->run_json_text, NULL, err)))
 		return rc;
+	if ((rc = rec_run_read_bench(dir, &f->run, err)))
+		return rc;
 	rec_utc_now_iso8601(f->added, sizeof f->added);
 	return 0;
 }
@@ -88,7 +90,7 @@ static int insert_run_row(struct rec_db *db, const char *dir, const char *id, co
 	static const char sql[] =
 		"INSERT INTO runs(id, dir, name, model_name, model_path, model_sha256, suite_name, suite_sha256,"
 		" started_utc, ended_utc, git_commit, hostname, settings_json, added_utc, results_json, run_json,"
-		" has_items, n_items) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)";
+		" has_items, n_items, bench_json) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
 	const struct rec_results *r = &f->run.results;
 	const struct rec_manifest *m = &r->manifest;
 	sqlite3_stmt *st;
@@ -117,6 +119,7 @@ static int insert_run_row(struct rec_db *db, const char *dir, const char *id, co
 	bind_text(st, 16, f->run_json_text);
 	sqlite3_bind_int(st, 17, f->run.have_items);
 	sqlite3_bind_int64(st, 18, (sqlite3_int64)f->run.items.n);
+	bind_text(st, 19, f->run.bench_text);
 	rc = step_done(db, st, "adding the run", err);
 	free(settings_text);
 	sqlite3_finalize(st);
@@ -423,7 +426,8 @@ int rec_db_load_run(struct rec_db *db, const char *id, unsigned parts, struct re
 	memset(run, 0, sizeof *run);
 	rec_results_init(&run->results);
 	sqlite3_stmt *st;
-	int rc = run_row(db, "SELECT dir, results_json, run_json, has_items FROM runs WHERE id = ?1", id, &st, err);
+	int rc = run_row(db, "SELECT dir, results_json, run_json, has_items, bench_json FROM runs WHERE id = ?1", id, &st,
+			 err);
 	if (rc)
 		return rc;
 	char where[PATH_MAX + 64];
@@ -441,6 +445,14 @@ int rec_db_load_run(struct rec_db *db, const char *id, unsigned parts, struct re
 		const char *t = (const char *)sqlite3_column_text(st, 2);
 		if (!t || !(run->run_json = json_loads(t, JSON_REJECT_DUPLICATES, &je)))
 			rc = mrl_err_set(err, MRL_EINPUT, "%s: run.json: %s", where, t ? je.text : "not recorded");
+	}
+	if (!rc && (parts & REC_RUN_BENCH) && sqlite3_column_text(st, 4)) {
+		bool oom = false;
+		run->bench_text = rec_db_col_dup(st, 4, &oom);
+		run->bench_len = run->bench_text ? strlen(run->bench_text) : 0;
+		snprintf(run->bench_path, sizeof run->bench_path, "%.4000s: bench record", where);
+		if (oom)
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	}
 	bool has_items = sqlite3_column_int(st, 3) != 0;
 	sqlite3_finalize(st);

@@ -4,8 +4,11 @@
  */
 #include "records/run.h"
 
+#include "common/fileio.h"
+
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -79,8 +82,24 @@ int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mr
 		return rc;
 	if ((rc = load_items(run, parts, err)))
 		return rc;
-	if (parts & REC_RUN_JSON)
-		return load_run_json(run, err);
+	if ((parts & REC_RUN_JSON) && (rc = load_run_json(run, err)))
+		return rc;
+	if (parts & REC_RUN_BENCH)
+		return rec_run_read_bench(run->dir, run, err);
+	return 0;
+}
+
+int rec_run_read_bench(const char *dir, struct rec_run *run, struct mrl_err *err)
+{
+	struct stat sb;
+	for (int k = 0; k < 2; k++) {
+		if ((size_t)snprintf(run->bench_path, sizeof run->bench_path, "%s/%s", dir, k ? "bench.jsonl" : "bench.json") >=
+		    sizeof run->bench_path)
+			return mrl_err_set(err, MRL_EINPUT, "%s: path too long", dir);
+		if (stat(run->bench_path, &sb) == 0)
+			return mrl_read_file(run->bench_path, REC_RESULTS_MAX_BYTES, &run->bench_text, &run->bench_len, err);
+	}
+	run->bench_path[0] = '\0';
 	return 0;
 }
 
@@ -89,5 +108,6 @@ void rec_run_release(struct rec_run *run)
 	rec_results_release(&run->results);
 	rec_items_release(&run->items);
 	json_decref(run->run_json);
+	free(run->bench_text);
 	memset(run, 0, sizeof *run);
 }

@@ -21,6 +21,7 @@ enum rec_run_part {
 	REC_RUN_ITEMS_IF_PRESENT = 1 << 2, /* items.jsonl when the file exists (have_items says) */
 	REC_RUN_ITEMS_LENIENT = 1 << 3,    /* with an items part: bad lines are left out and listed */
 	REC_RUN_JSON = 1 << 4,             /* run.json, as a JSON object */
+	REC_RUN_BENCH = 1 << 5,            /* the bench record's text (bench.json, else bench.jsonl), when there is one */
 };
 
 /* A loaded run. Parts not asked for stay empty (results initialised, items zeroed). */
@@ -33,6 +34,9 @@ struct rec_run {
 	struct rec_items items;
 	bool have_items;             /* items were read (always so with REC_RUN_ITEMS) */
 	json_t *run_json;            /* REC_RUN_JSON: owned reference */
+	char *bench_text;            /* REC_RUN_BENCH: the bench record as written (malloc'd), NULL when none */
+	size_t bench_len;
+	char bench_path[PATH_MAX];   /* where it was read (dir/bench.json, dir/bench.jsonl or DB: run ID) */
 };
 
 /* Load the parts of the run at arg (a run folder, or its results.json) into
@@ -42,6 +46,11 @@ struct rec_run {
  * cannot be opened is MRL_EIO "PATH: cannot open: REASON", one that is not
  * valid JSON MRL_EINPUT "PATH: WHAT (line N)". */
 int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err);
+
+/* The bench record of the run folder dir (bench.json, else bench.jsonl) into
+ * run->bench_text / bench_len / bench_path; none leaves bench_text NULL. 0, or the
+ * reader's error naming the file. */
+int rec_run_read_bench(const char *dir, struct rec_run *run, struct mrl_err *err);
 
 /* Free everything run owns and zero it. */
 void rec_run_release(struct rec_run *run);

@@ -356,6 +356,30 @@ static void test_report(void)
 	free(md);
 }
 
+/* compare --baseline NAME --gate-perf: the base's bench record comes from the history database,
+ * which took it from the folder at db add (it used to keep none, so the gate was always
+ * undetermined); with the base folder moved away the verdict is that of the folders. */
+static void check_baseline_perf(void)
+{
+	char *o = NULL;
+	int rc = cli_sh(&o, "'%s' db add %s/run-tiny --db %s/hist.db && '%s' db baseline set fast %s/run-tiny --db %s/hist.db && "
+			 "mv %s/run-tiny %s/run-tiny.away", merilo, tmp, tmp, merilo, tmp, tmp, tmp, tmp);
+	is_int(rc, 0, "db add and db baseline set of the run with its bench.json");
+	free(o);
+	rc = cli_sh(&o, "'%s' compare --baseline fast %s/run-big --db %s/hist.db --gate-perf 5%%", merilo, tmp, tmp);
+	is_int(rc, 1, "compare --baseline --gate-perf 5%: the much slower candidate fails, as against the folder");
+	like(o, "bench pp32 (1 thread): prefill tokens/s x", "... naming the failed figures from the stored record");
+	free(o);
+	cli_sh(NULL, "mv %s/run-tiny.away %s/run-tiny && mv %s/run-tiny/bench.json %s/run-tiny/bench.away && "
+	       "'%s' db add %s/run-tiny --db %s/hist2.db && '%s' db baseline set bare %s/run-tiny --db %s/hist2.db && "
+	       "mv %s/run-tiny/bench.away %s/run-tiny/bench.json", tmp, tmp, tmp, tmp, merilo, tmp, tmp, merilo, tmp, tmp,
+	       tmp, tmp);
+	rc = cli_sh(&o, "'%s' compare --baseline bare %s/run-big --db %s/hist2.db --gate-perf 5%%", merilo, tmp, tmp);
+	is_int(rc, 3, "a baseline added without a bench record: the perf gate is undetermined (exit 3)");
+	like(o, "its folder held no bench.json when it was added", "... and says why");
+	free(o);
+}
+
 /* merilo compare on two runs that carry bench.json: the deltas, informational unless --gate-perf. */
 static void test_compare(void)
 {
@@ -399,6 +423,7 @@ static void test_compare(void)
 	rc = cli_sh(&o, "'%s' compare %s/run-big %s/run-tiny --gate-perf 5%%", merilo, tmp, tmp);
 	is_int(rc, 0, "--gate-perf 5%: a faster candidate passes");
 	free(o);
+	check_baseline_perf();
 	char path[600];
 	snprintf(path, sizeof path, "%s/run-big/bench.json", tmp);
 	unlink(path);
