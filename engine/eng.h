@@ -46,6 +46,13 @@ void eng_model_close(struct eng_model *m);
  * at least 1. What n_threads = 0 means everywhere. */
 int eng_default_threads(void);
 
+/* The CPU kernels this build takes on this CPU, as words into buf (size bytes):
+ * the vector width it was built for ("avx512", "avx2" or "plain-C"), then what it
+ * chooses at run time: "vnni" (AVX-512 VNNI tiles; quantized weights repacked),
+ * "gfni", "amx-int8" (quantized prefill on AMX tiles). Results have the same bits on
+ * every path; speed does not, so the bench and run manifests record it. */
+void eng_cpu_kernels(char *buf, size_t size);
+
 /* Whether the model file still is what was mapped: fstat of the open file
  * (the same inode, even when the path was replaced) against the size, mtime
  * and ctime seen at open; for an HF folder, every mapped safetensors shard.

@@ -12,6 +12,7 @@
 
 #include "common/fileio.h"
 #include "common/sha256.h"
+#include "engine/eng.h"
 #include "harness/hrn.h"
 
 #include <ctype.h>
@@ -59,8 +60,10 @@ static char *proc_field(const char *text, const char *key)
 
 static void host_cpu(struct rec_manifest *m)
 {
-	char *text = NULL;
+	char *text = NULL, kernels[128];
 	struct mrl_err err = { 0 };
+	eng_cpu_kernels(kernels, sizeof kernels);
+	m->cpu_kernels = strdup(kernels);
 	if (mrl_read_file("/proc/cpuinfo", PROC_FILE_MAX, &text, NULL, &err)) {
 		m->cpu_model_null_reason = strdup(err.msg);
 		return;

@@ -21,7 +21,7 @@ void rec_utc_now_iso8601(char *buf, size_t buf_size)
 void rec_manifest_release(struct rec_manifest *m)
 {
 	char **strings[] = { &m->merilo_version, &m->git_commit, &m->compiler, &m->build_options, &m->cpu_model,
-			     &m->cpu_model_null_reason, &m->kernel, &m->machine, &m->hostname, &m->gpu_name,
+			     &m->cpu_model_null_reason, &m->cpu_kernels, &m->kernel, &m->machine, &m->hostname, &m->gpu_name,
 			     &m->gpu_driver, &m->gpu_null_reason, &m->model_path, &m->model_sha256, &m->suite_path,
 			     &m->suite_sha256, &m->started_utc, &m->ended_utc };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
@@ -71,6 +71,7 @@ json_t *rec_manifest_to_json(const struct rec_manifest *m)
 	bad |= rec_put(build, "build_options", rec_json_string(m->build_options));
 	bad |= rec_put(host, "cpu_model", rec_json_string(m->cpu_model));
 	bad |= rec_put(host, "cpu_model_null_reason", rec_json_string(m->cpu_model_null_reason));
+	bad |= rec_put(host, "cpu_kernels", rec_json_string(m->cpu_kernels));
 	bad |= rec_put(host, "logical_cores", rec_json_count(m->logical_cores));
 	bad |= rec_put(host, "mem_total_bytes", rec_json_count(m->mem_total_bytes));
 	bad |= rec_put(host, "kernel", rec_json_string(m->kernel));
@@ -154,6 +155,7 @@ int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *
 	mrl_json_path_key(sub, sizeof sub, path, "host");
 	if ((rc = mrl_json_get_str(host, "cpu_model", str, &m->cpu_model, where, sub, err)) ||
 	    (rc = mrl_json_get_str(host, "cpu_model_null_reason", str, &m->cpu_model_null_reason, where, sub, err)) ||
+	    (rc = mrl_json_get_str(host, "cpu_kernels", str, &m->cpu_kernels, where, sub, err)) ||
 	    (rc = mrl_json_get_int(host, "logical_cores", str, &m->logical_cores, where, sub, err)) ||
 	    (rc = mrl_json_get_int(host, "mem_total_bytes", str, &m->mem_total_bytes, where, sub, err)) ||
 	    (rc = mrl_json_get_str(host, "kernel", str, &m->kernel, where, sub, err)) ||

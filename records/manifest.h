@@ -24,6 +24,7 @@ struct rec_manifest {
 	char *merilo_version, *git_commit, *compiler, *build_options;
 	/* host */
 	char *cpu_model, *cpu_model_null_reason;
+	char *cpu_kernels;            /* the kernels taken (eng_cpu_kernels: "avx512 vnni gfni amx-int8"); NULL unknown */
 	int64_t logical_cores;        /* online logical CPUs; -1 unknown */
 	int64_t mem_total_bytes;      /* MemTotal; -1 unknown */
 	char *kernel;                 /* "Linux 6.1.0-18-amd64 #1 SMP ..." (uname sysname release version) */

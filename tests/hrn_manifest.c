@@ -7,6 +7,7 @@
  * bypassed when the file changes, the cache is corrupt or cannot be written.
  */
 #include "common/sha256.h"
+#include "engine/eng.h"
 #include "harness/hrn.h"
 #include "harness/manifest.h"
 #include "records/manifest.h"
@@ -16,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -57,6 +59,13 @@ static void test_collect(void)
 	ok(m.cpu_model ? m.cpu_model[0] != '\0' : m.cpu_model_null_reason != NULL,
 	   "a CPU model, or null with a reason");
 	diag("cpu: %s", m.cpu_model ? m.cpu_model : m.cpu_model_null_reason);
+	char kernels[128];
+	eng_cpu_kernels(kernels, sizeof kernels);
+	is_str(m.cpu_kernels, kernels, "the CPU kernels taken, as eng_cpu_kernels says");
+	regex_t re;
+	regcomp(&re, "^(avx512|avx2|plain-C)( vnni)?( gfni)?( amx-int8)?$", REG_EXTENDED | REG_NOSUB);
+	ok(m.cpu_kernels && regexec(&re, m.cpu_kernels, 0, NULL, 0) == 0, "... the build's width, then the run-time choices");
+	regfree(&re);
 	is_int(m.logical_cores, sysconf(_SC_NPROCESSORS_ONLN), "logical cores = online CPUs");
 	ok(m.mem_total_bytes > (1 << 20), "memory total is known and plausible");
 	struct utsname u;
@@ -100,6 +109,7 @@ static void test_collect(void)
 	ok(cli_same_str(m.merilo_version, b.merilo_version) && cli_same_str(m.git_commit, b.git_commit) &&
 	   cli_same_str(m.compiler, b.compiler) && cli_same_str(m.build_options, b.build_options) &&
 	   cli_same_str(m.cpu_model, b.cpu_model) && cli_same_str(m.cpu_model_null_reason, b.cpu_model_null_reason) &&
+	   cli_same_str(m.cpu_kernels, b.cpu_kernels) &&
 	   m.logical_cores == b.logical_cores && m.mem_total_bytes == b.mem_total_bytes &&
 	   cli_same_str(m.kernel, b.kernel) && cli_same_str(m.machine, b.machine) && cli_same_str(m.hostname, b.hostname) &&
 	   cli_same_str(m.gpu_name, b.gpu_name) && cli_same_str(m.gpu_driver, b.gpu_driver) && m.gpu_count == b.gpu_count &&

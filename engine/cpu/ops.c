@@ -17,6 +17,7 @@
 #include "engine/eng_int.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
@@ -569,3 +570,16 @@ const struct eng_ops eng_cpu_ops = {
 	.kv_move = eng_cpu_kv_move,
 	.attention_pos = eng_cpu_attention_pos,
 };
+
+void eng_cpu_kernels(char *buf, size_t size)
+{
+#if defined(__AVX512F__)
+	const char *width = "avx512";
+#elif defined(__AVX2__)
+	const char *width = "avx2";
+#else
+	const char *width = "plain-C";
+#endif
+	snprintf(buf, size, "%s%s%s%s", width, eng_cpu_has_vnni() ? " vnni" : "", eng_kr_has_gfni() ? " gfni" : "",
+		 eng_cpu_has_amx() ? " amx-int8" : "");
+}
