@@ -13,8 +13,10 @@
  *
  * The tiles cost the block's integer work once for 16 x 16 (row, token) pairs, where
  * vpdpbusd does 16 x 4 products an instruction; the float step (16 vectors a block) is
- * what is left. Two blocks are in flight (C tiles 0 and 1) so that the float step of one
- * overlaps the tile product of the next.
+ * what is left. Two blocks are issued ahead (C tiles 0 and 1), so that the tile products
+ * could run under the float steps; on the first AMX host measured they did not (the two
+ * times add up: docs/performance.md, 2026-12-05), and the kernel is 1.2-1.3x the VNNI
+ * tiles, not more.
  *
  * Linux hands out the tiles' register state only on request (arch_prctl
  * ARCH_REQ_XCOMP_PERM, once a process, for all its threads); a CPU or kernel that says no
