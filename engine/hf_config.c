@@ -478,6 +478,10 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 	if ((a->extras && (rc = a->extras(c, cfg, path, err))) || (rc = window_load(c, a, cfg, path, err)))
 		goto out;
 	const json_t *tie = json_object_get(c, "tie_word_embeddings");
+	if (tie && !json_is_boolean(tie) && !json_is_null(tie)) { /* "true" or 1 ran with the default head */
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: field 'tie_word_embeddings' must be true or false", path);
+		goto out;
+	}
 	mc->tied = json_is_boolean(tie) ? json_is_true(tie) : a->tied_default;
 out:
 	json_decref(c);

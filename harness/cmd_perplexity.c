@@ -401,6 +401,16 @@ static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
 	return HRN_OPTS_GO;
 }
 
+/* The text must be UTF-8: bits per character counts characters, and the tokenizer's byte
+ * fallback would score any bytes (600 bytes of 0xff read as "259 characters", exit 0). */
+static int ppl_text_utf8(const char *path, const char *text, size_t len, struct mrl_err *err)
+{
+	const size_t good = mrl_utf8_valid_prefix(text, len);
+	return good == len ? 0
+			   : mrl_err_set(err, MRL_EINPUT, "%s: not UTF-8 (an invalid byte 0x%02x at byte %zu): perplexity "
+						       "needs a UTF-8 text", path, (unsigned char)text[good], good);
+}
+
 int hrn_cmd_perplexity(int argc, char **argv)
 {
 	struct ppl_opts o = { .kv_cache = "f16", .batch = (long)hrn_run_batch_items(HRN_RUN_BATCH_DEFAULT),
@@ -428,7 +438,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
 	if (ppl_pick_ctx(&o.n_ctx, &d, o.model_path, &err) ||
-	    mrl_read_file(o.file, MAX_TEXT_BYTES, &text, &text_len, &err) ||
+	    mrl_read_file(o.file, MAX_TEXT_BYTES, &text, &text_len, &err) || ppl_text_utf8(o.file, text, text_len, &err) ||
 	    eng_tokenize(m, text, text_len, d.add_bos, &toks, &n_tok, &err))
 		goto fail;
 	if (n_tok < 2 * (size_t)o.n_ctx) {

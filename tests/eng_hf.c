@@ -236,6 +236,8 @@ static void check_bad_folders(const char *hf)
 		{ "llama", ", \"num_key_value_heads\": 3", NULL, NULL, "num_key_value_heads 3",
 		  "heads that do not divide are named", MRL_EINPUT },
 		{ "llama", "x", NULL, NULL, "config.json", "a malformed config.json is named", MRL_EINPUT },
+		{ "llama", ", \"tie_word_embeddings\": \"true\"", NULL, NULL, "field 'tie_word_embeddings' must be true or false",
+		  "a tie_word_embeddings that is not a boolean is refused (it ran with the default head)", MRL_EINPUT },
 		{ "llama-sharded", "", "model.safetensors.index.json",
 		  "{\"weight_map\": {\"model.embed_tokens.weight\": \"../llama/model.safetensors\"}}",
 		  "expected a .safetensors file name in the folder", "an index entry outside the folder is refused",

@@ -102,6 +102,20 @@ static void t_progress(const char *fx)
 	is_int(rc, 2, "--batch 0 is a usage error");
 	like(out, "--batch", "the message names --batch");
 	free(out);
+	/* bytes that are not UTF-8: refused (they were scored, and counted as characters) */
+	char bad[128];
+	snprintf(bad, sizeof bad, "/tmp/merilo-ppl-bad-%d.txt", (int)getpid());
+	FILE *f = fopen(bad, "wb");
+	for (int i = 0; f && i < 600; i++)
+		fputc(i % 2 ? 0xfe : 0xff, f);
+	if (f)
+		fclose(f);
+	rc = cli_run(&out, "perplexity --model %s/models/tiny-llama-ff192-f16.gguf --file %s --ctx 8", fx, bad);
+	is_int(rc, 3, "a text that is not UTF-8: exit 3");
+	like(out, "not UTF-8 (an invalid byte 0xff at byte 0)", "the message names the file's problem and where");
+	like(out, bad, "... and the file");
+	free(out);
+	unlink(bad);
 }
 
 int main(void)
@@ -114,6 +128,6 @@ int main(void)
 	TEST(t_batch_identity(fx, "tiny-llama-ff192-f16.gguf", "64", true), "llama F16: batch sizes and threads, same bits");
 	TEST(t_batch_identity(fx, "tiny-llama-ff192-q8_0.gguf", "48", false), "llama Q8_0: batch sizes and threads, same bits");
 	TEST(t_batch_identity(fx, "tiny-qwen2-f32.gguf", "128", false), "qwen2 F32: batch sizes and threads, same bits");
-	TEST(t_progress(fx), "progress lines with ETA, --quiet, --batch 0");
+	TEST(t_progress(fx), "progress lines with ETA, --quiet, --batch 0, a text that is not UTF-8");
 	return done_testing();
 }
