@@ -666,6 +666,20 @@ static void t_refused_before_folder(void)
 	ok(o && !strstr(o, "continue with") && !strstr(o, "merilo run --resume"),
 	   "no --resume advice: a resume would stop at the same item");
 	free(o);
+	/* a model with neither BOS nor EOS (an HF folder without tokenizer_config.json) on a task
+	 * with acc_mutual_info: refused before the folder (it failed at the first unit, after it) */
+	const char *fx = fixtures_dir();
+	if (!fx || cli_sh(NULL, "cp -r %s/hf/qwen2-bf16 %s/nobos && rm -f %s/nobos/tokenizer_config.json", fx, tmp, tmp)) {
+		skip("no ../shared/fixtures/hf/qwen2-bf16", "a model without BOS or EOS on acc_mutual_info");
+		return;
+	}
+	rc = cli_run(&o, "run --model %s/nobos --suite %s --tasks mc --limit 1 --quiet --out %s/nobos-run", tmp, mini_suite,
+		     tmp);
+	is_int(rc, 3, "acc_mutual_info on a model without BOS or EOS: exit 3");
+	like(o, "task 'mc': acc_mutual_info needs a BOS or EOS token, and the model has neither", "the message says why");
+	snprintf(out, sizeof out, "%s/nobos-run", tmp);
+	ok(access(out, F_OK) != 0, "... before the run folder is made");
+	free(o);
 }
 
 static void t_whole_run(void)
