@@ -11,46 +11,27 @@
 #include "harness/bench.h"
 #include "harness/cmp_int.h"
 #include "harness/hrn.h"
+#include "records/run.h"
 #include "reports/rpt.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-/* The folder of a run argument (a folder, or its results.json) with a trailing
- * '/'; -1 when it does not fit. */
-static int run_folder(const char *arg, char *dir, size_t size)
-{
-	struct stat sb;
-	if (stat(arg, &sb) == 0 && S_ISREG(sb.st_mode)) {
-		const char *slash = strrchr(arg, '/');
-		return (size_t)(slash ? snprintf(dir, size, "%.*s/", (int)(slash - arg), arg) : snprintf(dir, size, "./")) >=
-				       size
-			       ? -1
-			       : 0;
-	}
-	return (size_t)snprintf(dir, size, "%s/", arg) >= size ? -1 : 0;
-}
-
-/* The run folder's bench record (bench.json, else bench.jsonl) into d; 1 when it
- * has none, 0 when read, < 0 on a malformed record. */
+/* The run's bench record (bench.json, else bench.jsonl, in the folder of arg: a run folder or
+ * its results.json; rec_run_read_bench, which db add stores too) into d; 1 when it has
+ * none, 0 when read, < 0 on a malformed record. */
 static int load_bench(const char *arg, struct hrn_bench_doc *d, struct mrl_err *err)
 {
-	char dir[PATH_MAX], bp[PATH_MAX + 16];
-	struct stat sb;
+	struct rec_run run;
 	hrn_bench_doc_init(d);
-	if (run_folder(arg, dir, sizeof dir))
-		return 1;
-	for (int k = 0; k < 2; k++) {
-		snprintf(bp, sizeof bp, "%s%s", dir, k ? "bench.jsonl" : "bench.json");
-		if (stat(bp, &sb) == 0)
-			return hrn_bench_read(bp, d, err);
-	}
-	return 1;
+	int rc = rec_run_load(arg, REC_RUN_BENCH, &run, err);
+	if (!rc)
+		rc = run.bench_text ? hrn_bench_read_text(run.bench_text, run.bench_len, run.bench_path, d, err) : 1;
+	rec_run_release(&run);
+	return rc;
 }
 
 /* One row of the table; a failed gated row also goes into st->perf_failures. */

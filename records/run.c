@@ -92,12 +92,14 @@ int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mr
 int rec_run_read_bench(const char *dir, struct rec_run *run, struct mrl_err *err)
 {
 	struct stat sb;
+	const size_t n = strlen(dir);
+	const char *sep = n && dir[n - 1] == '/' ? "" : "/";
 	for (int k = 0; k < 2; k++) {
-		if ((size_t)snprintf(run->bench_path, sizeof run->bench_path, "%s/%s", dir, k ? "bench.jsonl" : "bench.json") >=
-		    sizeof run->bench_path)
+		if ((size_t)snprintf(run->bench_path, sizeof run->bench_path, "%s%s%s", dir, sep,
+				     k ? "bench.jsonl" : "bench.json") >= sizeof run->bench_path)
 			return mrl_err_set(err, MRL_EINPUT, "%s: path too long", dir);
 		if (stat(run->bench_path, &sb) == 0)
-			return mrl_read_file(run->bench_path, REC_RESULTS_MAX_BYTES, &run->bench_text, &run->bench_len, err);
+			return mrl_read_file(run->bench_path, REC_RUN_BENCH_MAX_BYTES, &run->bench_text, &run->bench_len, err);
 	}
 	run->bench_path[0] = '\0';
 	return 0;

@@ -47,6 +47,8 @@ struct rec_run {
  * valid JSON MRL_EINPUT "PATH: WHAT (line N)". */
 int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mrl_err *err);
 
+#define REC_RUN_BENCH_MAX_BYTES ((size_t)256 << 20) /* a bench record's cap, as the bench reader's */
+
 /* The bench record of the run folder dir (bench.json, else bench.jsonl) into
  * run->bench_text / bench_len / bench_path; none leaves bench_text NULL. 0, or the
  * reader's error naming the file. */
