@@ -175,16 +175,6 @@ int hrn_run_fewshot_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 	return 0;
 }
 
-/* Whether t scores a continuation after a start token alone: perplexity documents, and
- * acc_mutual_info's neutral context (BOS, else EOS: tasks/plan.c). */
-static bool needs_start_token(const struct task_task *t)
-{
-	for (size_t i = 0; task_type(t) == TASK_MULTIPLE_CHOICE && i < task_n_metrics(t); i++)
-		if (!strcmp(task_metric(t, i), "acc_mutual_info"))
-			return true;
-	return task_type(t) == TASK_PERPLEXITY;
-}
-
 int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 {
 	const size_t n_pos = eng_ctx_n_ctx(cfg->ctx);
@@ -195,9 +185,10 @@ int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 		size_t keep;
 		if (!task_in_plan(cfg, k))
 			continue;
-		if (md.bos_id < 0 && md.eos_id < 0 && needs_start_token(t)) /* was found at its first unit */
+		const char *use = md.bos_id < 0 && md.eos_id < 0 ? task_start_token_use(t) : NULL;
+		if (use) /* was found at its first unit, after the run folder was made */
 			return mrl_err_set(err, MRL_EUNSUPPORTED, "task '%s': %s needs a BOS or EOS token, and the model has neither",
-					   task_id(t), task_type(t) == TASK_PERPLEXITY ? "perplexity" : "acc_mutual_info");
+					   task_id(t), use);
 		if (task_type(t) == TASK_PERPLEXITY && (size_t)task_window(t) > n_pos)
 			return mrl_err_set(err, MRL_EINPUT, "task '%s': window %d is longer than the model's context (%zu)",
 					   task_id(t), task_window(t), n_pos);

@@ -205,11 +205,25 @@ void task_mc_plan_release(struct task_mc_plan *p)
 	task_mc_plan_init(p);
 }
 
+static bool lists_mutual_info(const struct task_task *t)
+{
+	for (size_t i = 0; i < task_n_metrics(t); i++)
+		if (!strcmp(task_metric(t, i), "acc_mutual_info"))
+			return true;
+	return false;
+}
+
+const char *task_start_token_use(const struct task_task *t)
+{
+	if (task_type(t) == TASK_PERPLEXITY) /* task_ppl_plan: BOS else EOS, or EOS else BOS */
+		return "perplexity";
+	return task_type(t) == TASK_MULTIPLE_CHOICE && lists_mutual_info(t) ? "acc_mutual_info" : NULL; /* set_rules */
+}
+
 /* The metrics of t: acc, acc_norm and acc_bytes always; acc_mutual_info where listed. */
 static void set_rules(const struct task_task *t, struct task_mc_plan *p)
 {
-	for (size_t i = 0; i < task_n_metrics(t); i++)
-		p->mutual_info |= !strcmp(task_metric(t, i), "acc_mutual_info");
+	p->mutual_info = lists_mutual_info(t);
 	for (int r = 0; r < TASK_MC_N_RULES; r++)
 		if (r != TASK_MC_ACC_MUTUAL_INFO || p->mutual_info)
 			p->rules[p->n_rules++] = (enum task_mc_rule)r;

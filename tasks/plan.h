@@ -65,6 +65,11 @@ enum task_start {
  * none); -1 when it picks nothing. */
 int32_t task_start_token(enum task_start rule, int32_t bos_id, int32_t eos_id);
 
+/* What of t scores after a start token that only BOS or EOS can give (so a model with
+ * neither cannot run it): "perplexity" (every document starts with one),
+ * "acc_mutual_info" (its neutral context), or NULL. */
+const char *task_start_token_use(const struct task_task *t);
+
 /* How a request that does not fit the model's positions is made to fit. */
 enum task_truncate {
 	TASK_TRUNCATE_LEFT = 0, /* cut the context (start token included) from the left so that

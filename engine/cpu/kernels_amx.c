@@ -29,12 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) && defined(__GNUC__) /* as kernels_kr.c, its caller */
 #include <cpuid.h>
 #include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "engine/cpu/kernels_int.h"
 #include "engine/cpu/repack.h"
 #include "engine/types.h"
 
@@ -163,7 +164,7 @@ AMX_INLINE void amx_tile(int64_t nb, const uint8_t *w, struct amx_a x, const flo
 	const float *gb[4];
 	const int32_t *sxb[4];
 	for (int g = 0; g < 4; g++) {
-		gb[g] = grp + (size_t)g * 16 * (size_t)nbt;
+		gb[g] = grp + ki_table_group(4 * g, nbt);
 		sxb[g] = (const int32_t *)(const void *)(gb[g] + 8 * nbt);
 	}
 #pragma GCC unroll 16

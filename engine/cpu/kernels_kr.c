@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "engine/cpu/kernels.h"
+#include "engine/cpu/kernels_int.h"
 #include "engine/quants_int.h"
 #include "engine/types.h"
 
@@ -494,7 +495,7 @@ KR_INLINE void kr_rows_amx(uint32_t type, int64_t n, const void *w, int n_rows, 
 				eng_amx_q0_tile(nbl, q8 ? (const void *)blk : pk, q8,
 						(const char *)xq + (size_t)t0 * x_stride, x_stride,
 						per ? abuf + (size_t)(t0 - s0) * (size_t)n : NULL,
-						tables + (size_t)(t0 / 4) * 16 * (size_t)nbl,
+						tables + ki_table_group(t0, nbl),
 						out + (size_t)t0 * out_stride + (size_t)r0, out_stride, nr);
 		}
 	}
@@ -613,7 +614,7 @@ KR_TARGET void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, 
 		if (n16 == n_tok)
 			return;
 		xq = (const char *)xq + (size_t)n16 * x_stride;
-		tables = (const float *)tables + (size_t)(n16 / 4) * 16 * (size_t)(n / 32);
+		tables = (const float *)tables + ki_table_group(n16, n / 32);
 		out += (size_t)n16 * out_stride;
 		n_tok -= n16;
 	}
