@@ -267,10 +267,17 @@ static int collect_bench(struct loaded_run *L, size_t i, struct rpt_sample *ttft
 	return 0;
 }
 
-/* The accuracy of guessing on (task, lang): the mean of 1 / number of choices
- * over its item lines with two or more choices; NaN without such lines. */
+/* The accuracy of guessing on (task, lang): what results.json's aggregate records
+ * (from the suite), else, for files written before it did, the mean of
+ * 1 / number of choices over its item lines with two or more choices; NaN
+ * without either ('merilo score' records carry no choices). */
 static double chance_of(const struct loaded_run *L, const char *task, const char *lang)
 {
+	for (size_t k = 0; k < L->res.n_aggregates; k++) {
+		const struct rec_aggregate *a = &L->res.aggregates[k];
+		if (a->task && a->language && !strcmp(a->task, task) && !strcmp(a->language, lang) && !isnan(a->chance))
+			return a->chance;
+	}
 	double sum = 0;
 	size_t n = 0;
 	for (size_t k = 0; L->have_items && k < L->items.n; k++) {

@@ -73,6 +73,30 @@ static int verdict(const struct rec_item *it, const char *metric, double *x, str
 	return 0;
 }
 
+static int cmp_id_item(const void *key, const void *elem)
+{
+	return strcmp((const char *)key, (*(const struct rec_item *const *)elem)->item_id);
+}
+
+/* The accuracy of guessing on the items of g (t's, in lang): the mean of 1 / the
+ * item's choices in the suite; NaN where none of g's ids is an item of t. The
+ * records of 'merilo score' carry no choices, so they cannot say it themselves. */
+static double mc_chance(const struct task_task *t, const char *lang, const struct group *g)
+{
+	const int li = task_language_index(t, lang);
+	double sum = 0;
+	size_t n = 0;
+	for (size_t i = 0; li >= 0 && i < task_n_items(t); i++) {
+		const struct task_item *it = task_item_at(t, i);
+		const size_t nc = task_item_has(it, (size_t)li) ? task_item_n_choices(it, (size_t)li) : 0;
+		if (nc && bsearch(task_item_id(it), g->v, g->n, sizeof *g->v, cmp_id_item)) {
+			sum += 1.0 / (double)nc;
+			n++;
+		}
+	}
+	return n ? sum / (double)n : NAN;
+}
+
 /* The multiple-choice metrics of t, in reporting order. */
 static size_t mc_metrics(const struct task_task *t, const char **names)
 {
@@ -113,6 +137,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			goto out;
 		}
+		a->chance = mc_chance(t, langs[l], &g[l]);
 		for (size_t m = 0; m < n_metrics; m++) {
 			for (size_t i = 0; i < g[l].n; i++)
 				if ((rc = verdict(g[l].v[i], names[m], &x[i], err)))

@@ -86,6 +86,7 @@ struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const cha
 	a->task = rec_dup_or_null(task, &oom);
 	a->language = rec_dup_or_null(language, &oom);
 	a->n = n;
+	a->chance = NAN;
 	if (oom) {
 		aggregate_release(a);
 		return NULL;
@@ -190,6 +191,8 @@ static json_t *aggregate_to_json(const struct rec_aggregate *a)
 		bad |= rec_put(o, "task", rec_json_string(a->task));
 		bad |= rec_put(o, "language", rec_json_string(a->language));
 		bad |= rec_put(o, "n", json_integer(a->n));
+		if (isfinite(a->chance))
+			bad |= rec_put(o, "chance", json_real(a->chance));
 		bad |= rec_put(o, "metrics", metrics);
 		metrics = NULL;
 	}
@@ -347,18 +350,26 @@ static int aggregate_from_json(const json_t *o, struct rec_results *r, const cha
 {
 	char *task = NULL, *language = NULL, mpath[256];
 	int64_t n = 0;
+	double chance = NAN;
 	json_t *metrics;
 	int rc;
 	if ((rc = mrl_json_get_str(o, "task", 0, &task, where, path, err)) ||
 	    (rc = mrl_json_get_str(o, "language", 0, &language, where, path, err)) ||
 	    (rc = mrl_json_get_int(o, "n", 0, &n, where, path, err)) ||
+	    (rc = mrl_json_get_real(o, "chance", MRL_JSON_OPTIONAL, &chance, where, path, err)) ||
 	    (rc = mrl_json_get_object(o, "metrics", 0, &metrics, where, path, err)))
 		goto out;
+	if (!isnan(chance) && !(chance > 0 && chance <= 1)) {
+		mrl_json_path_key(mpath, sizeof mpath, path, "chance");
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: %g is not a probability in (0, 1]", where, mpath, chance);
+		goto out;
+	}
 	struct rec_aggregate *a = rec_results_add_aggregate(r, task, language, n);
 	if (!a) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 		goto out;
 	}
+	a->chance = chance;
 	const char *name;
 	json_t *m;
 	json_object_foreach(metrics, name, m) {

@@ -40,6 +40,8 @@ struct rec_aggregate {
 	int64_t n;                         /* items scored */
 	struct rec_metric_value *metrics;  /* n_metrics, in insertion order */
 	size_t n_metrics;
+	double chance;                     /* multiple choice: the accuracy of guessing, the mean of
+					    * 1 / choices over the items scored; NaN: not recorded */
 };
 
 /* A paired comparison of one metric between two languages of the same task,

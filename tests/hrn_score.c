@@ -116,6 +116,17 @@ static void t_benchich_tools(void)
 	rc = cli_run(&out, "report %s/gpt-3.5-turbo %s/gpt-4 -o %s/report", tmp, tmp, tmp);
 	is_int(rc, 0, "report takes both runs");
 	free(out);
+	/* The records of a score run carry no choices: the chance level comes from
+	 * results.json, which takes it from the suite (COPA: 2 choices). */
+	char path[4096];
+	snprintf(path, sizeof path, "%s/gpt-4/results.json", tmp);
+	char *res = cli_slurp(path);
+	ok(res && strstr(res, "\"chance\": 0.5"), "results.json records the chance level of each aggregate");
+	free(res);
+	snprintf(path, sizeof path, "%s/report/accuracy.gp", tmp);
+	char *gp = cli_slurp(path);
+	ok(gp && strstr(gp, "title 'chance'"), "the accuracy plot of score runs has its chance line");
+	free(gp);
 }
 
 /* Without --map the suite's source (merilo import copa) names the test files. */

@@ -75,8 +75,10 @@ static void fill_results(struct rec_results *r)
 			rec_aggregate_add_metric(a, k == 0 ? "acc" : k == 1 ? "acc_norm" : "f1", tricky[(t + k) % 10],
 						 k == 2 ? NAN : tricky[(t + k + 1) % 10], -INFINITY, INFINITY, 0.95,
 						 k ? "bootstrap-percentile" : "wilson");
-		if (t) /* a metric over fewer items than the aggregate's */
+		if (t) { /* a metric over fewer items than the aggregate's; the chance level */
 			a->metrics[2].n = 40;
+			a->chance = 0.25;
+		}
 	}
 	struct rec_comparison *c = rec_results_add_comparison(r, "copa", "sr", "en", "acc", "paired-bootstrap");
 	c->n_pairs = 100;
@@ -151,6 +153,8 @@ static void test_results_roundtrip(void)
 	ok(agg_ok, "every aggregate metric field round-trips bit for bit (incl. -0.0, 5e-324, DBL_MAX, NaN, +-inf)");
 	ok(b.n_aggregates == 2 && b.aggregates[1].metrics[2].n == 40 && b.aggregates[0].metrics[2].n == -1,
 	   "a metric's own n round-trips; absent, it reads as -1 (all the aggregate's items)");
+	ok(b.n_aggregates == 2 && b.aggregates[1].chance == 0.25 && isnan(b.aggregates[0].chance),
+	   "an aggregate's chance level round-trips; absent, it reads as NaN (not recorded)");
 	int cmp_ok = b.n_comparisons == 2;
 	for (size_t i = 0; cmp_ok && i < 2; i++) {
 		struct rec_comparison *x = &a.comparisons[i], *y = &b.comparisons[i];
@@ -218,6 +222,10 @@ static void m_metric_n_too_big(json_t *j)
 	json_t *m = json_object_get(json_object_get(json_array_get(json_object_get(j, "aggregates"), 0), "metrics"), "acc");
 	json_object_set_new(m, "n", json_integer(101));
 }
+static void m_chance_2(json_t *j)
+{
+	json_object_set_new(json_array_get(json_object_get(j, "aggregates"), 1), "chance", json_real(2));
+}
 static void m_no_task(json_t *j) { json_object_del(json_array_get(json_object_get(j, "aggregates"), 0), "task"); }
 static void m_manifest_version(json_t *j) { json_object_set_new(json_object_get(j, "manifest"), "schema_version", json_integer(9)); }
 static void m_manifest_time(json_t *j) { json_object_set_new(json_object_get(j, "manifest"), "started_utc", json_string("yesterday")); }
@@ -264,6 +272,8 @@ static void test_results_rejects(void)
 	like(err.msg, "/comparisons/0/mcnemar/b: expected an integer, got a real number", "with the full JSON path");
 	is_int(read_mutated(m_metric_n_too_big, &err), MRL_EINPUT, "a metric over more items than its aggregate is refused");
 	like(err.msg, "/aggregates/0/metrics/acc/n: 101 items, more than the aggregate's 100", "naming both counts");
+	is_int(read_mutated(m_chance_2, &err), MRL_EINPUT, "a chance level that is not a probability is refused");
+	like(err.msg, "/aggregates/1/chance: 2 is not a probability in (0, 1]", "naming it");
 	is_int(read_mutated(m_no_task, &err), MRL_EINPUT, "an aggregate without a task is refused");
 	like(err.msg, "/aggregates/0/task: missing", "naming it");
 	is_int(read_mutated(m_manifest_version, &err), MRL_EUNSUPPORTED, "an unknown manifest version is refused");
