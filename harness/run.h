@@ -243,10 +243,12 @@ int hrn_run_plan_check(const struct hrn_run_cfg *cfg, struct rec_items *items, s
  * hrn_run_fewshot_fits, that every selected task x language the plan covers has
  * the few-shot examples its k (cfg->fewshot_k, else the task's) asks for
  * (task_fewshot_check); hrn_run_model_fits, that cfg->ctx's positions hold a
- * perplexity task's window and a generate task's max_new_tokens with a prompt.
- * 0, or MRL_EINPUT with a message naming the task (and language). */
+ * perplexity task's window and a generate task's max_new_tokens with a prompt,
+ * and (hrn_run_mc_fits, run_mc.c) every multiple-choice unit's continuations.
+ * 0, or MRL_EINPUT with a message naming the task (and language, item). */
 int hrn_run_fewshot_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err);
 int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err);
+int hrn_run_mc_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err);
 
 /* Move the lines listed in items->rejected out of path (rewritten atomically
  * with the other whole lines) into rejected_path (appended to; one JSON object

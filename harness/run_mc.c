@@ -113,6 +113,53 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 	return 0;
 }
 
+/* Whether choice j of plan p fits n_pos positions, as mc_requests decides it; only
+ * where its whole string has at least n_pos - 1 bytes is it tokenized: a token covers
+ * at least a byte, and a SentencePiece dummy prefix adds at most one token, so a
+ * shorter string has fewer continuation tokens than positions (a tokenizer whose
+ * normaliser lengthens text, NFKC's ligatures, may slip past and is caught by
+ * mc_requests). */
+static int mc_choice_fits(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, const struct hrn_unit *u,
+			  size_t j, size_t n_pos, struct mrl_err *err)
+{
+	const char *text = p->choices[j].text;
+	if (strlen(text) + 1 < n_pos)
+		return 0;
+	int32_t *ctx = NULL, *whole = NULL;
+	size_t n_ctx = 0, n_whole = 0;
+	int rc = eng_tokenize(cfg->model, p->prompt, p->context_len, false, &ctx, &n_ctx, err);
+	if (!rc)
+		rc = eng_tokenize(cfg->model, text, strlen(text), false, &whole, &n_whole, err);
+	if (rc)
+		mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", task_id(u->task), task_item_id(u->item),
+			       u->lang);
+	else if (n_whole > n_ctx && n_whole - n_ctx >= n_pos)
+		rc = mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
+				 task_id(u->task), task_item_id(u->item), u->lang, j, n_whole - n_ctx, n_pos);
+	free(ctx);
+	free(whole);
+	return rc;
+}
+
+int hrn_run_mc_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
+{
+	const size_t n_pos = eng_ctx_n_ctx(cfg->ctx);
+	struct hrn_units units;
+	struct hrn_unit u;
+	int rc = 0;
+	hrn_units_init(&units, cfg);
+	while (!rc && hrn_units_next(&units, &u)) {
+		if (task_type(u.task) != TASK_MULTIPLE_CHOICE)
+			continue;
+		struct task_mc_plan p;
+		rc = hrn_run_mc_plan(cfg, u.task, u.item_idx, u.lang, &p, err);
+		for (size_t j = 0; !rc && j < p.n_choices; j++)
+			rc = mc_choice_fits(cfg, &p, &u, j, n_pos, err);
+		task_mc_plan_release(&p);
+	}
+	return rc;
+}
+
 /* The record of a scored item: choices, logprobs, work, the plan's metrics, timings
  * (t[0] start, t[1] and t[2] around the scoring: its share of a window's, when
  * scored with others; total = t[2] - t[0] plus the record's own time) and the

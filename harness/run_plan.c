@@ -199,7 +199,7 @@ int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 					   "task '%s': max_new_tokens %d leaves no room for the prompt in the model's %zu positions",
 					   task_id(t), task_gen_max_tokens(t), n_pos);
 	}
-	return 0;
+	return hrn_run_mc_fits(cfg, err);
 }
 
 int hrn_run_quarantine(const char *path, const struct rec_items *items, const char *rejected_path,

@@ -9,7 +9,7 @@
  * uninterrupted run; --threads and --batch do not change a single digit; SIGINT
  * stops with exit 4 and a resume hint; a resume with other options or another
  * model is refused; options the suite and model cannot carry out (--fewshot past a
- * task's examples, a window or max_new_tokens past the model's context) are refused
+ * task's examples, a window, max_new_tokens or a choice past the model's context) are refused
  * before the run folder exists, and an item that fails in the loop gets no --resume
  * advice. The "performance" section: per task x language tokens/s and item
  * times consistent with items.jsonl, per task a window whose energy and PAPI counters are
@@ -661,11 +661,14 @@ static void t_refused_before_folder(void)
 	o = NULL;
 	rc = cli_run(NULL, "synth --preset tiny --ctx 4 -o %s", model);
 	rc = rc ? rc : cli_run(&o, "run --model %s --suite %s --tasks mc --quiet --out %s/c4", model, mini_suite, tmp);
-	is_int(rc, 3, "a choice longer than a 4-position model's context fails in the loop (exit 3)");
+	is_int(rc, 3, "a choice longer than a 4-position model's context is bad input (exit 3)");
 	like(o, "tokens, the model's context is 4", "the message says why");
+	like(o, "on " , "and names the suite and the model");
 	ok(o && !strstr(o, "continue with") && !strstr(o, "merilo run --resume"),
 	   "no --resume advice: a resume would stop at the same item");
 	free(o);
+	snprintf(out, sizeof out, "%s/c4", tmp);
+	ok(access(out, F_OK) != 0, "... found before the run folder is made (it was found in the loop)");
 	/* a model with neither BOS nor EOS (an HF folder without tokenizer_config.json) on a task
 	 * with acc_mutual_info: refused before the folder (it failed at the first unit, after it) */
 	const char *fx = fixtures_dir();
