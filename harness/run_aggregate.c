@@ -17,6 +17,7 @@
 #include "harness/run.h"
 #include "harness/run_gen.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,15 +599,38 @@ static const struct rec_reading *find_reading(const struct rec_reading *v, size_
 	return NULL;
 }
 
+/* s with every number (digits and the points between them) as '#': the key under which
+ * reasons that differ only in a figure ("did not advance in 0.222 s" / "in 0.064 s")
+ * count as one. */
+static void reason_key(const char *s, char *key, size_t size)
+{
+	size_t k = 0;
+	while (*s && k + 1 < size) {
+		if (isdigit((unsigned char)*s)) {
+			key[k++] = '#';
+			while (isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1])))
+				s++;
+		} else {
+			key[k++] = *s++;
+		}
+	}
+	key[k] = '\0';
+}
+
 /* Below the performance table, once per report: why energy or counters are n/a,
  * in short ("energy: no energy source on this machine — see results.json
  * performance[].window.energy_j.null_reason"); the
- * whole reason stays in results.json. A reason that differs between tasks is
- * named once per distinct short form. */
+ * whole reason stays in results.json. Reasons that differ between tasks are
+ * named once per distinct short form, those that differ only in a figure (a
+ * window's length) once, with the number of other tasks alike. */
 static void print_null_reasons(FILE *out, const struct rec_results *r)
 {
-	char shown_e[8][160], shown_c[8][160];
-	size_t n_e = 0, n_c = 0;
+	enum { MAX = 8 };
+	struct shown {
+		char text[160], key[160];
+		size_t more;
+	} shown[2][MAX];
+	size_t n[2] = { 0, 0 };
 	for (size_t i = 0; i < r->n_perf; i++) {
 		const struct rec_perf_window *w = &r->perf[i].window;
 		if (!w->present)
@@ -617,22 +641,28 @@ static void print_null_reasons(FILE *out, const struct rec_results *r)
 		const char *why[2] = { isnan(w->energy_j.value) ? w->energy_j.reason : NULL,
 				       w->n_counters && !n_ok ? w->counters_status : NULL };
 		for (int k = 0; k < 2; k++) {
-			char s[160];
-			char (*shown)[160] = k ? shown_c : shown_e;
-			size_t *n = k ? &n_c : &n_e;
 			if (!why[k])
 				continue;
-			met_reason_short(why[k], s, sizeof s);
-			bool dup = false;
-			for (size_t j = 0; j < *n; j++)
-				dup |= !strcmp(shown[j], s);
-			if (dup || *n == 8)
-				continue;
-			memcpy(shown[(*n)++], s, sizeof s);
-			fprintf(out, "%s: %s — see results.json performance[].window.%s\n",
-				k ? "counters" : "energy", s, k ? "counters_status" : "energy_j.null_reason");
+			struct shown e;
+			met_reason_short(why[k], e.text, sizeof e.text);
+			reason_key(e.text, e.key, sizeof e.key);
+			size_t j = 0;
+			while (j < n[k] && strcmp(shown[k][j].key, e.key))
+				j++;
+			if (j < n[k])
+				shown[k][j].more++;
+			else if (n[k] < MAX)
+				e.more = 0, shown[k][n[k]++] = e;
 		}
 	}
+	for (int k = 0; k < 2; k++)
+		for (size_t j = 0; j < n[k]; j++) {
+			const struct shown *e = &shown[k][j];
+			fprintf(out, "%s: %s", k ? "counters" : "energy", e->text);
+			if (e->more && strcmp(e->key, e->text))
+				fprintf(out, " (alike in %zu more task%s)", e->more, e->more > 1 ? "s" : "");
+			fprintf(out, " — see results.json performance[].window.%s\n", k ? "counters_status" : "energy_j.null_reason");
+		}
 }
 
 void hrn_run_print_performance(FILE *out, const struct rec_results *r)

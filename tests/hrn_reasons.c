@@ -118,10 +118,43 @@ static void test_json_and_table(void)
 	cli_rmtree(tmp);
 }
 
+/* Three tasks whose energy counter did not advance, each in a window of its own length:
+ * one line for the three (it was one a task, the reasons differing in the figure). */
+static void test_alike_reasons(void)
+{
+	struct rec_results r;
+	rec_results_init(&r);
+	static const char *const why[3] = { "counter did not advance in 0.222 s (not fed by this machine: a VM?)",
+					    "counter did not advance in 0.064 s (not fed by this machine: a VM?)",
+					    "counter did not advance in 12 s (not fed by this machine: a VM?)" };
+	for (int t = 0; t < 3; t++) {
+		struct rec_perf_task *p = rec_results_add_perf(&r, t == 0 ? "mc" : t == 1 ? "ppl" : "gen");
+		p->all.tokens_per_s = 100;
+		p->all.item_ms_mean = p->all.item_ms_p90 = 10;
+		p->window.present = true;
+		p->window.seconds = 1;
+		rec_reading_set(&p->window.energy_j, "energy_j", "J", NAN, why[t]);
+		rec_reading_set(&p->window.energy_per_item_j, "energy_per_item_j", "J", NAN, why[t]);
+		rec_reading_set(&p->window.peak_rss, "peak_rss", "bytes", NAN, "not read");
+	}
+	char *table = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&table, &len);
+	hrn_run_print_performance(f, &r);
+	fclose(f);
+	is_int(count(table, "energy: counter did not advance"), 1, "reasons that differ only in a figure: one line");
+	like(table, "energy: counter did not advance in 0.222 s (alike in 2 more tasks) — see results.json",
+	     "the first task's reason, and how many more tasks are alike");
+	diag("the table:\n%s", table);
+	free(table);
+	rec_results_release(&r);
+}
+
 int main(void)
 {
 	TEST(test_reading(), "a long reason is kept whole; met_reason_short");
 	TEST(test_papi_sentence(), "a PAPI failure reads as a sentence, then PAPI's words");
 	TEST(test_json_and_table(), "results.json keeps reasons whole, the table names each once");
+	TEST(test_alike_reasons(), "reasons alike but for a figure are one line");
 	return done_testing();
 }
