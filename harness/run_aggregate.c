@@ -353,12 +353,14 @@ static const struct rec_metric_value *agg_metric(const struct rec_aggregate *a, 
 	return NULL;
 }
 
+/* A value and its CI; "n/a" for a metric over no items (lang_ok where no answer's language
+ * could be told: null in results.json), "-" for one the task does not have. */
 static void put_acc(FILE *out, const struct rec_metric_value *m)
 {
-	if (m)
+	if (m && !isnan(m->value))
 		fprintf(out, "  %6.3f [%5.3f, %5.3f]", m->value, m->ci_low, m->ci_high);
 	else
-		fprintf(out, "  %22s", "-");
+		fprintf(out, "  %-22s", m ? "   n/a" : "-");
 }
 
 /* The generate tasks' table: every metric of the task with its CI, one line each. */

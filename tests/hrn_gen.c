@@ -281,10 +281,23 @@ static void test_run(const char *model)
 	is_int(rc, 0, "run on the demo suite's generate tasks exits 0");
 	if (rc)
 		diag("%s", out ? out : "");
-	free(out);
 	char dir[512];
 	snprintf(dir, sizeof dir, "%s/full", tmp);
 	json_t *items = load_items(dir), *results = load_results(dir);
+	/* a metric over no items (lang_ok where no answer's language could be told) */
+	size_t n_null = 0, i;
+	json_t *ag;
+	json_array_foreach(json_object_get(results, "aggregates"), i, ag) {
+		const char *name;
+		json_t *mv;
+		json_object_foreach(json_object_get(ag, "metrics"), name, mv)
+			n_null += json_is_null(json_object_get(mv, "value"));
+	}
+	free(out);
+	rc = cli_run(&out, "run --resume %s", dir); /* done already: prints the summary (not --quiet) */
+	ok(rc == 0 && n_null > 0 && out && strstr(out, " n/a ") && !strstr(out, "nan"),
+	   "the summary says n/a, not nan, for a metric over no items");
+	free(out);
 	check_fields(items);
 	check_values(items);
 	check_corpus(items, results);
