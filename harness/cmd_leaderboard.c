@@ -39,7 +39,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"A leaderboard of runs (folders written by 'merilo run'). Only comparable runs are ranked\n"
 		"together: runs are grouped by suite name + sha256, tasks, languages, --limit, few-shot k and\n"
 		"seed, BOS mode, and chat template and KV cache type where recorded; each group is its own\n"
-		"section (a run alone is a group of one).\n"
+		"section (a run alone is a group of one). A setting a run does not record (a 'merilo score'\n"
+		"run's BOS mode) does not set it apart, as in 'merilo compare'.\n"
 		"Columns: rank (a range such as 2-4 where CIs overlap; docs/reports.md), model (name, file,\n"
 		"size, sha256), n per language, few-shot k, per task x language scores with CIs, the average\n"
 		"per language, the BCMS mean, the en->BCMS and Cyrillic/Latin gaps, tokens/s and J/token\n"
@@ -82,18 +83,46 @@ struct lb_run {
 	struct mrl_buf group, group_desc;
 };
 
-/* The comparability key of a run (equal keys: ranked together) and its words:
- * records/comparable.h, which compare's gate uses too. */
-static void group_of_run(const struct rec_results *r, struct mrl_buf *key, struct mrl_buf *desc)
+/* The comparability groups of the runs (records/comparable.h, which compare's gate uses
+ * too): each run joins the first group none of whose settings it differs in, a setting
+ * it does not record differing in none (as compare judges it); the group then has every
+ * setting some member records. Each run's group key and words are its group's, so rows of
+ * one group have equal keys (reports/leaderboard.c ranks equal keys together). A run
+ * made by 'merilo score' (no BOS mode: the predictions were made elsewhere) so ranks
+ * beside the engine's runs on the same suite and items. 0 or MRL_ENOMEM. */
+static int group_runs(struct lb_run *runs, size_t n)
 {
-	struct rec_comparable c;
-	if (rec_comparable_init(&c, r))
-		key->oom = true;
-	else {
-		rec_comparable_key(&c, key);
-		rec_comparable_describe(&c, desc);
+	struct rec_comparable *c = calloc(n + 1, sizeof *c), *g = calloc(n + 1, sizeof *g);
+	size_t *of = calloc(n + 1, sizeof *of), n_g = 0;
+	int rc = !c || !g || !of ? MRL_ENOMEM : 0;
+	for (size_t d = 0; !rc && d < n; d++) {
+		if ((rc = rec_comparable_init(&c[d], &runs[d].r)))
+			break;
+		size_t k = 0;
+		while (k < n_g && !rec_comparable_compatible(&g[k], &c[d]))
+			k++;
+		if (k == n_g && !(rc = rec_comparable_init(&g[k], &runs[d].r)))
+			n_g++;
+		of[d] = k;
+		if (!rc)
+			rc = rec_comparable_adopt(&g[k], &c[d]);
 	}
-	rec_comparable_release(&c);
+	for (size_t d = 0; !rc && d < n; d++) {
+		mrl_buf_init(&runs[d].group);
+		mrl_buf_init(&runs[d].group_desc);
+		rec_comparable_key(&g[of[d]], &runs[d].group);
+		rec_comparable_describe(&g[of[d]], &runs[d].group_desc);
+		if (runs[d].group.oom || runs[d].group_desc.oom)
+			rc = MRL_ENOMEM;
+	}
+	for (size_t d = 0; c && g && d < n; d++) {
+		rec_comparable_release(&c[d]);
+		rec_comparable_release(&g[d]);
+	}
+	free(c);
+	free(g);
+	free(of);
+	return rc;
 }
 
 /* 0 when some run has `metric`; else prints the metrics the runs have and
@@ -191,7 +220,7 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		OPT_CALLBACK(0, "format", &format, "F",
 			     "html (self-contained, sortable columns), md or csv (default md, or from -o's extension)",
 			     parse_format),
-		OPT_INTEGER(0, "group", &group, 0, 1000000, "N",
+		OPT_INTEGER(0, "group", &group, 1, 1000000, "N",
 			    "only group N (1-based, in the order the runs are named; default all)"),
 		OPT_STRING('o', "out", &out_path, "FILE", "write to FILE (missing folders are made) instead of stdout"),
 		OPT_STRING(0, "db", &db_path, "PATH", "rank every run stored in this history database (merilo db add)"),
@@ -251,13 +280,6 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 			}
 		const struct rec_manifest *mf = &r->manifest;
 		describe_run(run, r);
-		mrl_buf_init(&run->group);
-		mrl_buf_init(&run->group_desc);
-		group_of_run(r, &run->group, &run->group_desc);
-		if (run->group.oom || run->group_desc.oom) {
-			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-			goto fail;
-		}
 		const char *mpath = r->model.path ? r->model.path : mf->model_path;
 		const char *slash = mpath ? strrchr(mpath, '/') : NULL;
 		const char *label = r->model.name ? r->model.name : r->model.path ? r->model.path : dirs[d];
@@ -268,9 +290,16 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 					       .model_file = slash ? slash + 1 : mpath,
 					       .model_size_bytes = r->model.size_bytes >= 0 ? r->model.size_bytes
 										      : mf->model_size_bytes,
-					       .fewshot_k = rec_comparable_fewshot_k(r),
-					       .group = run->group.data, .group_desc = run->group_desc.data };
+					       .fewshot_k = rec_comparable_fewshot_k(r) };
 		perf_of(r, &rows[d].tokens_per_s, &rows[d].joules_per_token);
+	}
+	if (group_runs(runs, n_dirs)) {
+		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t d = 0; d < n_dirs; d++) {
+		rows[d].group = runs[d].group.data;
+		rows[d].group_desc = runs[d].group_desc.data;
 	}
 	if ((exit_code = check_metric(runs, n_dirs, metric)) != HRN_EXIT_OK)
 		goto out;

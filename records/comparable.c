@@ -201,6 +201,29 @@ bool rec_comparable_differs(const struct rec_comparable *a, const struct rec_com
 	return strcmp(a->s[i].value, b->s[i].value) != 0;
 }
 
+bool rec_comparable_compatible(const struct rec_comparable *a, const struct rec_comparable *b)
+{
+	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)
+		if (rec_comparable_differs(a, b, i))
+			return false;
+	return true;
+}
+
+int rec_comparable_adopt(struct rec_comparable *into, const struct rec_comparable *from)
+{
+	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++) {
+		if (into->s[i].recorded || !from->s[i].recorded)
+			continue;
+		char *v = strdup(from->s[i].value);
+		if (!v)
+			return MRL_ENOMEM;
+		free(into->s[i].value);
+		into->s[i].value = v;
+		into->s[i].recorded = true;
+	}
+	return 0;
+}
+
 void rec_comparable_key(const struct rec_comparable *c, struct mrl_buf *key)
 {
 	for (size_t i = 0; i < REC_CMP_N_SETTINGS; i++)

@@ -55,6 +55,15 @@ const char *rec_comparable_names(void);
  * (an older run, a setting added since) does not count as a difference. */
 bool rec_comparable_differs(const struct rec_comparable *a, const struct rec_comparable *b, size_t i);
 
+/* Whether no setting differs between a and b (rec_comparable_differs). */
+bool rec_comparable_compatible(const struct rec_comparable *a, const struct rec_comparable *b);
+
+/* Give into every setting from records that into does not: the settings of a
+ * group of compatible runs, each taken from whichever run records it (a run made
+ * by 'merilo score' records no BOS mode: its predictions were made elsewhere).
+ * 0, or MRL_ENOMEM. */
+int rec_comparable_adopt(struct rec_comparable *into, const struct rec_comparable *from);
+
 /* Append the comparability key of c to key: runs with equal keys are ranked
  * together (every setting, separated by \x1f). */
 void rec_comparable_key(const struct rec_comparable *c, struct mrl_buf *key);

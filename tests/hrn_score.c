@@ -113,6 +113,17 @@ static void t_benchich_tools(void)
 	like(out, "| 2 | gpt-3.5-turbo | gpt-3.5-turbo.predictions.json", "gpt-3.5-turbo second");
 	like(out, "| 96.6 [", "gpt-4's sr-Cyrl accuracy with its CI");
 	free(out);
+	/* a run of the engine on the same suite and items: one group with the score runs (a
+	 * score run records no BOS mode, which had made it a group of its own) */
+	rc = cli_run(NULL, "synth " CLI_SYNTH_SMALL " -o %s/small.gguf", tmp);
+	rc = rc ? rc : cli_run(NULL, "run --model %s/small.gguf --suite %s/copa.json --boot 10 --quiet --out %s/engine", tmp,
+			       tmp, tmp);
+	rc = rc ? rc : cli_run(&out, "leaderboard %s/gpt-4 %s/engine", tmp, tmp);
+	is_int(rc, 0, "leaderboard takes a score run and an engine run");
+	like(out, "1 group of comparable runs", "... as one group, as compare judges them comparable");
+	like(out, "(2 runs): suite benchich-copa", "both in it");
+	like(out, "BOS auto", "with the BOS mode the engine run records");
+	free(out);
 	rc = cli_run(&out, "report %s/gpt-3.5-turbo %s/gpt-4 -o %s/report", tmp, tmp, tmp);
 	is_int(rc, 0, "report takes both runs");
 	free(out);
