@@ -29,6 +29,7 @@
 #include "records/item.h"
 #include "records/item_writer.h"
 #include "records/items.h"
+#include "tasks/chat.h"
 #include "records/manifest.h"
 #include "records/record_json.h"
 #include "records/results.h"
@@ -177,6 +178,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request") && !hrn_run_batch_items(o->batch))
 		return hrn_usage_error("run", "--batch wants a number of items (1 to 4096), item or request, not '%s'",
 				       o->batch);
+	enum task_chat_family fam;
+	struct mrl_err chat_err = { 0 };
+	if (o->chat_template && strcasecmp(o->chat_template, "auto") &&
+	    task_chat_parse_name(o->chat_template, &fam, &chat_err))
+		return hrn_usage_error("run", "--chat-template wants auto, none, chatml, llama2, llama3, mistral, gemma "
+					      "or phi3, not '%s'", o->chat_template);
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);

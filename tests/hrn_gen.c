@@ -362,7 +362,9 @@ static void test_chat(const char *model)
 	   "the resumed unit's prompt is wrapped in ChatML too");
 	json_decref(items);
 	rc = cli_run(&out, "run --model %s " RUN_OPTS " --chat-template vicuna --out %s/bad", model, tmp);
-	ok(rc != 0 && out && strstr(out, "unknown chat template 'vicuna'"), "an unknown --chat-template is refused by name");
+	is_int(rc, 2, "an unknown --chat-template is a usage error (exit 2; it was 3)");
+	like(out, "merilo run: --chat-template wants auto, none, chatml", "naming the option and the names it takes");
+	like(out, "not 'vicuna'", "... and the one given");
 	free(out);
 }
 
