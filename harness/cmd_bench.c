@@ -53,7 +53,9 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out,
 		"A/B performance gate: merilo bench --ab BASE --model M ... (merilo bench --ab BASE --help;\n"
 		"docs/perf-gate.md).\n"
-		"Definitions: docs/measurement.md, \"Bench figures\".\n");
+		"Definitions: docs/measurement.md, \"Bench figures\".\n"
+		"exit codes: 0 measured (and within --gate-perf), 1 a figure worse than the baseline beyond\n"
+		"--gate-perf, 2 usage error, 3 missing or bad model, scenario or database, 4 runtime failure\n");
 }
 
 /* "128,512" -> values in lo..hi; returns the count, or -1 (also for an empty element:

@@ -66,6 +66,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		     "Greedy unless --temperature > 0. When a prompt's tokens plus N exceed the model's training\n"
 		     "context it runs with one warning on stderr.\n");
 	hrn_print_options(out, opts, 22);
+	fprintf(out, "exit codes: 0 success, 2 usage error, 3 missing or bad model or prompts file, 4 runtime failure\n");
 }
 
 /* --timing, on stderr: with one prompt, its prefill (the first step: the prompt and

@@ -47,6 +47,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		     "least 2 x N tokens. A run longer than a few seconds prints progress lines\n"
 		     "(chunks done, ETA) on stderr.\n");
 	hrn_print_options(out, opts, 22);
+	fprintf(out, "exit codes: 0 success, 2 usage error, 3 missing or bad model or text file (or a text too\n"
+		     "short for --ctx), 4 runtime failure\n");
 	fprintf(out, "Environment (test hook): MERILO_TEST_PROGRESS_DELAY_MS=N starts the progress lines\n"
 		     "after N ms instead of %llu s.\n", PPL_PROGRESS_DELAY_NS / 1000000000ull);
 }

@@ -25,6 +25,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"give a byte-identical file. Synthetic models measure speed, not quality.\n"
 		"\n");
 	hrn_print_options(out, opts, 16);
+	fprintf(out, "exit codes: 0 written, 2 usage error (an unknown --arch, --preset or --dtype, a shape whose\n"
+		     "values do not fit together), 3 a missing or bad --vocab file, 4 the output cannot be written\n");
 }
 
 /* A shape option: a positive integer that fits 32 bits. */

@@ -47,6 +47,16 @@ static void output_flags(void)
 	help_lacks("bench", "-o, --format", "bench: -o is not --format");
 }
 
+/* docs/cli.md: every --help gives usage, options and exit codes (generate and synth had none) */
+static void exit_codes(void)
+{
+	const char *cmds[] = { "validate", "info", "import", "tokenize", "generate", "perplexity", "synth", "run",
+			       "merge", "score", "compare", "leaderboard", "report", "bench", "db list", "db add",
+			       "db show", "db baseline set" };
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		help_has(cmds[i], "xit codes: 0 ", "says its exit codes"); /* "Exit codes:" in run and merge */
+}
+
 static void seeds(void)
 {
 	const char *seeded[] = { "run", "compare", "bench", "score" };
@@ -128,6 +138,7 @@ int main(void)
 		skip_all("MERILO does not name the merilo binary (run through make test)");
 	TEST(output_flags(), "-o/--out everywhere, --format only for the output's format");
 	TEST(seeds(), "one default seed");
+	TEST(exit_codes(), "every command's --help says its exit codes");
 	TEST(aliases(), "old spellings still parse; bad values exit 2");
 	TEST(affinity(), "--affinity pins threads, not results");
 	TEST(model_flags(), "--model: a GGUF file or an HF folder");
