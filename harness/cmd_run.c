@@ -191,6 +191,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
 		return hrn_usage_error("run", "--out and --resume exclude each other (--resume DIR writes into DIR)");
+	struct stat sb;
+	if (o->out && stat(o->out, &sb) == 0 && !S_ISDIR(sb.st_mode))
+		return hrn_usage_error("run", "--out %s: exists and is not a folder (the run folder is made there)", o->out);
 	size_t si, sn;
 	char why[300];
 	if (o->shard && hrn_shard_parse(o->shard, &si, &sn, why, sizeof why))
@@ -280,6 +283,14 @@ static int merge_resumed(struct run_opts *o, json_t **j)
 	char path[4096];
 	struct rec_run run;
 	struct mrl_err err = { 0 };
+	struct stat sb;
+	*j = NULL;
+	const bool exists = stat(o->resume, &sb) == 0;
+	if (!exists || !S_ISDIR(sb.st_mode)) { /* rec_run_load would read a file's folder */
+		fprintf(stderr, "merilo: %s: %s\n", o->resume,
+			!exists ? "no such run folder to resume" : "not a run folder (--resume takes the folder a run wrote)");
+		return HRN_EXIT_INPUT;
+	}
 	int lrc = rec_run_load(o->resume, REC_RUN_JSON, &run, &err);
 	snprintf(path, sizeof path, "%s", run.json_path);
 	*j = run.run_json; /* ours now */

@@ -15,6 +15,8 @@
  * - items.jsonl records each item's context and each choice's continuation
  *   strings, which re-tokenize to the scored tokens (--store-logprobs' tokens),
  *   and gold_text / pred_text (the rendered choices).
+ * - --resume naming a file, or nothing, and --out naming a file: the message names
+ *   that path (a file's folder was read: "/tmp/run.json: cannot open").
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -245,6 +247,25 @@ static void test_texts(void)
 	eng_model_close(m);
 }
 
+static void test_paths(void)
+{
+	char *out = NULL;
+	cli_sh(NULL, "echo x > %s/afile", tmp);
+	int rc = cli_run(&out, "run --resume %s/afile", tmp);
+	is_int(rc, 3, "--resume FILE: exit 3");
+	like(out, "afile: not a run folder (--resume takes the folder a run wrote)", "... naming FILE, not its folder's run.json");
+	free(out);
+	rc = cli_run(&out, "run --resume %s/none", tmp);
+	is_int(rc, 3, "--resume of no such folder: exit 3");
+	like(out, "none: no such run folder to resume", "... saying so");
+	free(out);
+	rc = cli_run(&out, RUN_ARGS " --quiet --out %s/afile", tmp, tmp);
+	is_int(rc, 2, "--out FILE: a usage error (exit 2; it was 4)");
+	like(out, "--out ", "... naming the option");
+	like(out, "afile: exists and is not a folder", "... and FILE, not FILE/prompts");
+	free(out);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -260,6 +281,7 @@ int main(void)
 	TEST(test_kv_cache(), "--kv-cache f32: recorded, effective, checked on resume");
 	TEST(test_fewshot_seed(), "settings.fewshot_seed of a few-shot run");
 	TEST(test_texts(), "items.jsonl: context and continuation strings re-tokenize to the scored tokens");
+	TEST(test_paths(), "--resume and --out naming a file, or nothing");
 	cli_rmtree(tmp);
 	return done_testing();
 }
