@@ -253,7 +253,9 @@ static void make_cfg(const struct merge_state *st, struct hrn_run_cfg *cfg, cons
 		.suite = st->suite, .out_dir = out_dir, .tasks = st->tasks, .n_tasks = st->n_tasks,
 		.langs = (const char *const *)set->languages, .n_langs = set->n_languages, /* the union: same selection */
 		.limit = set->limit, .add_bos = json_is_true(json_object_get(set->extra, "bos_used")),
-		.fewshot_k = (int)json_integer_value(json_object_get(opt, "fewshot")), .seed = (uint64_t)set->seed,
+		.fewshot_k = json_is_integer(json_object_get(opt, "fewshot")) /* null: not given */
+				     ? (int)json_integer_value(json_object_get(opt, "fewshot")) : -1,
+		.seed = (uint64_t)set->seed,
 	};
 }
 

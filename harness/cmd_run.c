@@ -37,6 +37,7 @@
 #include "harness/history.h"
 #include "harness/run.h"
 #include "harness/run_gen.h"
+#include "harness/run_opts.h"
 #include "harness/shard.h"
 #include "metrics/met.h"
 
@@ -91,18 +92,6 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"or the model file changed.\n",
 		HRN_RUN_PROMPTS_SAVED);
 }
-
-/* Command-line options; NULL / -1 = not given. */
-struct run_opts {
-	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend, *kv_cache;
-	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
-	long limit, threads, seed, fewshot, boot, topk;
-	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
-	bool quiet, mpi, affinity;
-	const char *db;      /* --db PATH: the history database the finished run is added to */
-	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
-	char shard_buf[48];
-};
 
 /* Returns HRN_OPTS_GO, or the exit code to return at once. */
 static int parse_args(int argc, char **argv, struct run_opts *o)
@@ -201,144 +190,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	if (o->shard)
 		snprintf(o->shard_buf, sizeof o->shard_buf, "%zu/%zu", si, sn), o->shard = o->shard_buf;
 	return HRN_OPTS_GO;
-}
-
-/* run.json's "options": every option that shapes the records or the aggregates
- * (a --resume restores them and refuses different ones), and batch (restored
- * when not given; it may change, the scores are identical). threads and quiet
- * change neither. */
-static json_t *options_json(const struct run_opts *o)
-{
-	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:b, s:I, s:s, s:s, s:o, s:s}", "model", o->model, "suite",
-			 o->suite, "tasks", rec_json_string(o->tasks), "lang", rec_json_string(o->langs), "limit",
-			 (json_int_t)o->limit, "bos", o->bos, "seed", (json_int_t)o->seed, "fewshot", (json_int_t)o->fewshot,
-			 "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
-			 (json_int_t)o->topk, "backend", o->backend, "batch", o->batch, "shard", rec_json_string(o->shard), "kv_cache", o->kv_cache);
-	if (j && o->chat_template)
-		json_object_set_new(j, "chat_template", json_string(o->chat_template));
-	if (j && o->affinity)
-		json_object_set_new(j, "affinity", json_true());
-	return j;
-}
-
-/* The options run.json gained after its first version: restored when recorded
- * (a run.json without them predates them: nothing to restore or check). */
-static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char *path)
-{
-	const json_t *boot = json_object_get(opt, "boot"), *lp = json_object_get(opt, "store_logprobs"),
-		     *topk = json_object_get(opt, "store_topk");
-	const char *backend = json_string_value(json_object_get(opt, "backend"));
-	const char *batch = json_string_value(json_object_get(opt, "batch"));
-	if (json_is_integer(boot)) {
-		long r = (long)json_integer_value(boot);
-		if (o->boot >= 0 && o->boot != r)
-			return hrn_usage_error("run", "--boot %ld differs from the resumed run's %ld (%s)", o->boot, r, path);
-		o->boot = r;
-	}
-	if (json_is_boolean(lp)) {
-		if (o->store_logprobs > 0 && !json_is_true(lp))
-			return hrn_usage_error("run", "--store-logprobs was not given to the resumed run (%s): its records "
-					       "would be mixed", path);
-		o->store_logprobs = json_is_true(lp) ? 1 : 0;
-	}
-	if (o->topk >= 0 && o->store_logprobs <= 0)
-		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
-	if (json_is_integer(topk) && o->store_logprobs > 0) {
-		long r = (long)json_integer_value(topk);
-		if (o->topk >= 0 && o->topk != r)
-			return hrn_usage_error("run", "--store-topk %ld differs from the resumed run's %ld (%s)", o->topk, r,
-					       path);
-		o->topk = r;
-	}
-	enum eng_backend be;
-	if (backend && hrn_parse_backend(backend, &be)) {
-		fprintf(stderr, "merilo: %s: not a merilo run.json (unknown backend '%s')\n", path, backend);
-		return HRN_EXIT_INPUT;
-	}
-	if (backend) {
-		if (o->backend && strcmp(o->backend, backend))
-			return hrn_usage_error("run", "--backend %s differs from the resumed run's %s (%s); the backends' "
-					       "scores agree within tolerance, not bit for bit", o->backend, backend, path);
-		o->backend = backend;
-	}
-	if (batch && !o->batch)
-		o->batch = batch;
-	const char *shard = json_string_value(json_object_get(opt, "shard"));
-	if (o->shard && (!shard || strcmp(o->shard, shard)))
-		return hrn_usage_error("run", "--shard %s differs from the resumed run's %s (%s)", o->shard,
-				       shard ? shard : "(none)", path);
-	o->shard = shard ? shard : o->shard;
-	const char *chat = json_string_value(json_object_get(opt, "chat_template"));
-	if (chat && o->chat_template && strcmp(o->chat_template, chat))
-		return hrn_usage_error("run", "--chat-template %s differs from the resumed run's %s (%s)", o->chat_template,
-				       chat, path);
-	o->chat_template = chat ? chat : o->chat_template;
-	return 0;
-}
-
-/* --resume: fill options not given from DIR/run.json, refuse ones that disagree.
- * Returns an exit code (0 = fine); *j gets run.json (owned). */
-static int merge_resumed(struct run_opts *o, json_t **j)
-{
-	char path[4096];
-	struct rec_run run;
-	struct mrl_err err = { 0 };
-	struct stat sb;
-	*j = NULL;
-	const bool exists = stat(o->resume, &sb) == 0;
-	if (!exists || !S_ISDIR(sb.st_mode)) { /* rec_run_load would read a file's folder */
-		fprintf(stderr, "merilo: %s: %s\n", o->resume,
-			!exists ? "no such run folder to resume" : "not a run folder (--resume takes the folder a run wrote)");
-		return HRN_EXIT_INPUT;
-	}
-	int lrc = rec_run_load(o->resume, REC_RUN_JSON, &run, &err);
-	snprintf(path, sizeof path, "%s", run.json_path);
-	*j = run.run_json; /* ours now */
-	run.run_json = NULL;
-	rec_run_release(&run);
-	if (lrc) {
-		fprintf(stderr, "merilo: cannot read the run to resume: %s\n", err.msg);
-		return HRN_EXIT_INPUT;
-	}
-	json_t *opt = json_object_get(*j, "options");
-	const char *m = json_string_value(json_object_get(opt, "model"));
-	const char *s = json_string_value(json_object_get(opt, "suite"));
-	const char *b = json_string_value(json_object_get(opt, "bos"));
-	json_t *lim = json_object_get(opt, "limit"), *seed = json_object_get(opt, "seed"), *fs = json_object_get(opt, "fewshot");
-	if (!json_is_object(opt) || !m || !s || !b || !json_is_integer(lim) || !json_is_integer(seed) || !json_is_integer(fs)) {
-		fprintf(stderr, "merilo: %s: not a merilo run.json (options missing or of the wrong type)\n", path);
-		return HRN_EXIT_INPUT;
-	}
-	const char *names[4] = { "--tasks", "--lang", "--bos", "--kv-cache" }; /* no kv_cache: older than it, f16 */
-	const char **given[4] = { &o->tasks, &o->langs, &o->bos, &o->kv_cache };
-	const char *rec[4] = { json_string_value(json_object_get(opt, "tasks")), json_string_value(json_object_get(opt, "lang")), b,
-			       json_string_value(json_object_get(opt, "kv_cache")) };
-	for (int k = 0; k < 4; k++) {
-		if (!*given[k])
-			*given[k] = rec[k];
-		else if (!rec[k] || strcmp(*given[k], rec[k]))
-			return hrn_usage_error("run", "%s %s differs from the resumed run's %s (%s)", names[k], *given[k],
-					       rec[k] ? rec[k] : "(all)", path);
-	}
-	const char *nn[3] = { "--limit", "--seed", "--fewshot" };
-	long *nv[3] = { &o->limit, &o->seed, &o->fewshot };
-	json_t *nr[3] = { lim, seed, fs };
-	for (int k = 0; k < 3; k++) {
-		long r = (long)json_integer_value(nr[k]);
-		if (*nv[k] >= 0 && *nv[k] != r)
-			return hrn_usage_error("run", "%s %ld differs from the resumed run's %ld (%s)", nn[k], *nv[k], r, path);
-		*nv[k] = r;
-	}
-	int rc = merge_resumed_later(o, opt, path);
-	if (rc)
-		return rc;
-	/* the model and suite may be given again (e.g. moved); their contents are checked by hash */
-	if (!o->model)
-		o->model = m;
-	if (!o->suite)
-		o->suite = s;
-	o->out = o->resume;
-	return 0;
 }
 
 static bool file_exists(const char *path)
@@ -591,7 +442,7 @@ static int record_or_check_run(struct run_state *st)
 	}
 	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o}", "schema_version", RUN_JSON_VERSION, "started_utc",
 			      m->started_utc ? m->started_utc : "", "model_sha256", m->model_sha256 ? m->model_sha256 : "",
-			      "suite_sha256", m->suite_sha256 ? m->suite_sha256 : "", "options", options_json(&st->o),
+			      "suite_sha256", m->suite_sha256 ? m->suite_sha256 : "", "options", hrn_run_options_json(&st->o),
 			      "settings", rec_settings_to_json(&st->res.settings));
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(j);
@@ -914,7 +765,7 @@ int hrn_cmd_run(int argc, char **argv)
 	int ret = parse_args(argc, argv, &st.o);
 	if (ret != HRN_OPTS_GO)
 		goto out;
-	if (st.o.resume && (ret = merge_resumed(&st.o, &st.resumed)))
+	if (st.o.resume && (ret = hrn_run_merge_resumed(&st.o, &st.resumed)))
 		goto out;
 	if (!st.o.model || !st.o.suite) {
 		ret = hrn_usage_error("run", "--model and --suite are required (or --resume DIR)");

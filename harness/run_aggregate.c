@@ -568,12 +568,13 @@ int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct rec_items *i
 			if (!hrn_run_lang_selected(cfg, lang))
 				continue;
 			struct group g = { 0 };
-			struct rec_perf_lang *pl = rec_perf_task_add_lang(pt, lang);
-			if (!pl)
+			struct rec_perf_lang *pl = NULL;
+			rc = collect(items, task_id(t), lang, &g, err);
+			/* a language with no record (a shard holding none of its items) has no figures to
+			 * give: left out, rather than listed with 0 s and null throughput */
+			if (!rc && g.n && !(pl = rec_perf_task_add_lang(pt, lang)))
 				rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-			if (!rc)
-				rc = collect(items, task_id(t), lang, &g, err);
-			if (!rc)
+			if (!rc && pl)
 				rc = perf_lang(g.v, g.n, pl, err);
 			for (size_t i = 0; !rc && i < g.n; i++)
 				all[n_all++] = g.v[i];

@@ -43,6 +43,26 @@ static void same_file(const char *a, const char *b, const char *file, int how)
 	free(y);
 }
 
+/* The languages of dir's performance section that have no item (a shard holding none of a
+ * language's items had listed it with 0 s and null throughput, without a reason); -1 when
+ * results.json cannot be read. */
+static int empty_perf_langs(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s/results.json", tmp, dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	if (!j)
+		return -1;
+	int n = 0;
+	size_t i, k;
+	json_t *t, *l;
+	json_array_foreach(json_object_get(j, "performance"), i, t)
+		json_array_foreach(json_object_get(t, "languages"), k, l)
+			n += json_integer_value(json_object_get(l, "n_items")) == 0;
+	json_decref(j);
+	return n;
+}
+
 /* Shards 1..n of n in sN_I (threads as given), merged into mN; compared with full. */
 static void test_split(int n)
 {
@@ -59,6 +79,16 @@ static void test_split(int n)
 				       tmp, threads, i, n, tmp, n, i), 0, NAME("shard %d/%d ran", i, n));
 		}
 		len += (size_t)snprintf(dirs + len, sizeof dirs - len, " %s/s%d_%d", tmp, n, i);
+	}
+	if (n == 7) { /* 7 shards of the demo suite's first items: most hold none of some language's */
+		int empty = 0;
+		for (int i = 1; i <= n && empty >= 0; i++) {
+			char d[32];
+			snprintf(d, sizeof d, "s7_%d", i);
+			int e = empty_perf_langs(d);
+			empty = e < 0 ? -1 : empty + e;
+		}
+		is_int(empty, 0, "no shard's performance lists a language it scored no item of");
 	}
 	is_int(cli_run(&out, "merge%s -o %s/m%d", dirs, tmp, n), 0, NAME("%d shard(s) merged", n));
 	char name[32];

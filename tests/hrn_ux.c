@@ -16,7 +16,8 @@
  *   strings, which re-tokenize to the scored tokens (--store-logprobs' tokens),
  *   and gold_text / pred_text (the rendered choices).
  * - --resume naming a file, or nothing, and --out naming a file: the message names
- *   that path (a file's folder was read: "/tmp/run.json: cannot open").
+ *   that path (a file's folder was read: "/tmp/run.json: cannot open"); run.json's
+ *   options are null where not given (fewshot) or not applicable (store_topk).
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -247,6 +248,25 @@ static void test_texts(void)
 	eng_model_close(m);
 }
 
+/* run.json's options: null for what was not given (fewshot: each task's own k) or does not
+ * apply (store_topk without --store-logprobs); they had C's -1 and the default 8. A run.json
+ * written with the old -1 still resumes. */
+static void test_run_json_options(void)
+{
+	int rc = cli_run(NULL, RUN_ARGS " --quiet --out %s/opts", tmp, tmp);
+	is_int(rc, 0, "a run without --fewshot and --store-logprobs");
+	json_t *j = load("opts", "run.json"), *opt = json_object_get(j, "options");
+	ok(json_is_null(json_object_get(opt, "fewshot")), "run.json options.fewshot is null (not given)");
+	ok(json_is_null(json_object_get(opt, "store_topk")), "options.store_topk is null (no --store-logprobs)");
+	json_object_set_new(opt, "fewshot", json_integer(-1));
+	char path[600];
+	snprintf(path, sizeof path, "%s/opts/run.json", tmp);
+	ok(json_dump_file(j, path, JSON_INDENT(2)) == 0, "run.json rewritten with the old fewshot -1");
+	json_decref(j);
+	rc = cli_run(NULL, "run --resume %s/opts --quiet", tmp);
+	is_int(rc, 0, "... and it still resumes");
+}
+
 static void test_paths(void)
 {
 	char *out = NULL;
@@ -282,6 +302,7 @@ int main(void)
 	TEST(test_fewshot_seed(), "settings.fewshot_seed of a few-shot run");
 	TEST(test_texts(), "items.jsonl: context and continuation strings re-tokenize to the scored tokens");
 	TEST(test_paths(), "--resume and --out naming a file, or nothing");
+	TEST(test_run_json_options(), "run.json options: null where not given or not applicable");
 	cli_rmtree(tmp);
 	return done_testing();
 }
