@@ -782,6 +782,31 @@ static int gate_from_list(struct cmp_state *st, const struct cmp_opts *o, struct
 	return rc;
 }
 
+/* --gate names a metric no comparison has: a usage error (exit 2, as leaderboard's
+ * --metric) listing the metrics both runs have. HRN_EXIT_OK otherwise. */
+static int check_gate_list(const struct cmp_state *st, const struct cmp_opts *o)
+{
+	char list[512] = "", *copy = strdup(o->gate_list), *save = NULL;
+	int ret = copy ? HRN_EXIT_OK : HRN_EXIT_RUNTIME;
+	for (size_t i = 0; i < st->n_inputs; i++) {
+		const char *m = st->inputs[i].metric;
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(st->inputs[k].metric, m);
+		if (!seen && strlen(list) + strlen(m) + 2 < sizeof list)
+			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", *list ? "," : "", m);
+	}
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ret == HRN_EXIT_OK; t = strtok_r(NULL, ",", &save)) {
+		bool found = false;
+		for (size_t i = 0; i < st->n_inputs && !found; i++)
+			found = !strcmp(st->inputs[i].metric, t);
+		if (*t && !found)
+			ret = hrn_usage_error("compare", "--gate %s: not a metric both runs have; valid: %s", t, list);
+	}
+	free(copy);
+	return ret;
+}
+
 /* The default gate: acc and acc_norm where the runs have them. */
 static int gate_defaults(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
 {
@@ -845,6 +870,8 @@ int hrn_cmd_compare(int argc, char **argv)
 	}
 	if (!st.gate_from_user && (rc = gate_defaults(&st, &o, &err)))
 		goto fail;
+	if (o.gate_list && (exit_code = check_gate_list(&st, &o)) != HRN_EXIT_OK)
+		goto out;
 	if ((rc = hrn_cmp_kl_section(&st, &o, &err)))
 		goto fail;
 	if ((rc = perf_section(&st, &o, &err)))

@@ -50,7 +50,9 @@ int hrn_cmd_validate(int argc, char **argv)
 	bool as_json = false;
 	const struct mrl_option opts[] = {
 		OPT_BOOL(0, "json", &as_json,
-			 "print {\"file\", \"ok\", \"problems\": [{\"path\", \"message\", \"line\", \"column\"}], \"summary\"}"),
+			 "print {\"file\", \"ok\", \"problems\": [{\"path\", \"message\"}], \"problems_not_listed\",\n"
+			 "\"summary\"}: \"line\" and \"column\" where the text itself is at fault (JSON syntax,\n"
+			 "UTF-8, NUL, nesting), \"summary\" only for a valid suite"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("validate", opts, argc, argv, &n_args, usage);

@@ -7,6 +7,7 @@
  */
 #include "tasks/suite_int.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,26 @@ static int is_lower(int c) { return c >= 'a' && c <= 'z'; }
 static int is_upper(int c) { return c >= 'A' && c <= 'Z'; }
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_alnum(int c) { return is_lower(c) || is_upper(c) || is_digit(c); }
+
+void task_lang_tag_canonical(const char *tag, char *out, size_t size)
+{
+	size_t k = 0, sub = 0;
+	if (!size)
+		return;
+	for (const char *p = tag; *p && k + 1 < size; sub++) {
+		size_t n = strcspn(p, "-");
+		for (size_t i = 0; i < n && k + 1 < size; i++) {
+			const unsigned char c = (unsigned char)p[i];
+			const bool up = sub > 0 && ((n == 4 && i == 0 && isalpha((unsigned char)p[0])) ||
+						    (n == 2 && isalpha((unsigned char)p[0]) && isalpha((unsigned char)p[1])));
+			out[k++] = (char)(up ? toupper(c) : tolower(c));
+		}
+		p += n;
+		if (*p == '-' && k + 1 < size)
+			out[k++] = *p++;
+	}
+	out[k] = '\0';
+}
 
 bool task_lang_tag_valid(const char *tag)
 {

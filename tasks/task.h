@@ -201,6 +201,12 @@ int task_template_apply(const char *tmpl, const char *const *names, const char *
  * e.g. en, sr-Cyrl, sr-Latn, hr, bs, cnr, en-US, sr-Latn-RS. */
 bool task_lang_tag_valid(const char *tag);
 
+/* tag in BCP 47's canonical case into out (language lower case, a four-letter script
+ * title case, a two-letter region upper case, the rest lower case: sr-cyrl -> sr-Cyrl),
+ * whether or not it is then valid. BCP 47 tags are case-insensitive; merilo compares
+ * them in canonical case, so a suite or a command line must write that. */
+void task_lang_tag_canonical(const char *tag, char *out, size_t size);
+
 /* ---- importers --------------------------------------------------------------- */
 
 /* One input file of an import, for one language. */

@@ -531,7 +531,8 @@ static void test_bad_inputs(void)
 	CLI_EXPECT(3, "different suites", "different suites refused", "compare %s/base %s/othersuite", tmp, tmp);
 	CLI_EXPECT(0, "different suite files", "--allow-different-suites compares with a note",
 	           "compare %s/base %s/othersuite --allow-different-suites --boot 500", tmp, tmp);
-	CLI_EXPECT(3, "gated metric 'acc_nrom'", "gate typo refused", "compare %s/base %s/same --gate acc_nrom", tmp, tmp);
+	CLI_EXPECT(2, "--gate acc_nrom: not a metric both runs have; valid: acc", "gate typo: a usage error listing the valid "
+		   "metrics (exit 2, as leaderboard --metric; it was 3)", "compare %s/base %s/same --gate acc_nrom", tmp, tmp);
 	CLI_EXPECT(3, "results.json", "missing run", "compare %s/base %s/nonexistent", tmp, tmp);
 	CLI_EXPECT(2, "expected two runs", "one run is a usage error", "compare %s/base", tmp);
 	CLI_EXPECT(2, "--alpha", "bad alpha", "compare %s/base %s/same --alpha 2", tmp, tmp);

@@ -158,6 +158,9 @@ static void test_bad_inputs(void)
 	ok(rc == MRL_EINPUT && strstr(err.msg, "language 'hr' given twice"), "duplicate language");
 	rc = run_import("sr_Latn", good, NULL, NULL, &json, &err);
 	ok(rc == MRL_EINPUT && strstr(err.msg, "not a BCP 47 language tag"), "bad language tag");
+	rc = run_import("sr-latn", good, NULL, NULL, &json, &err);
+	ok(rc == MRL_EINPUT && strstr(err.msg, "'sr-latn': write the language tag in canonical case, sr-Latn"),
+	   "a tag in another case: its canonical case is named (it was called not a BCP 47 tag)");
 	struct task_import_input in = { "hr", good };
 	rc = task_import("hellaswag", &in, 1, NULL, &json, NULL, &err);
 	ok(rc == MRL_EUNSUPPORTED && strstr(err.msg, "unknown import format 'hellaswag'"), "unknown importer");

@@ -58,6 +58,8 @@ static const struct bad_case cases[] = {
 	  "unknown task type \"cloze\"" },
 	{ "language tag of the wrong shape", SUITE("{'id':'t','type':'perplexity','window':8,'languages':['en','sr_Cyrl'],'items':[{'id':'a','en':{'text':'x'}}]}"),
 	  "/tasks/0/languages/1", "\"sr_Cyrl\" is not a BCP 47 language tag" },
+	{ "language tag in another case", SUITE("{'id':'t','type':'perplexity','window':8,'languages':['en','sr-cyrl'],'items':[{'id':'a','en':{'text':'x'}}]}"),
+	  "/tasks/0/languages/1", "\"sr-cyrl\": write the language tag in canonical case, \"sr-Cyrl\"" },
 	{ "language listed twice", SUITE("{'id':'t','type':'perplexity','window':8,'languages':['hr','hr'],'items':[{'id':'a','hr':{'text':'x'}}]}"),
 	  "/tasks/0/languages/1", "language \"hr\" is listed twice" },
 	{ "derived language whose source is missing",
@@ -480,6 +482,14 @@ static void test_templates_and_tags(void)
 		char title[64];
 		snprintf(title, sizeof title, "'%s' is rejected", bad[i]);
 		ok(!task_lang_tag_valid(bad[i]), title);
+	}
+	static const char *const recase[][2] = { { "sr-cyrl", "sr-Cyrl" }, { "SR-LATN-rs", "sr-Latn-RS" }, { "EN", "en" },
+						 { "es-419", "es-419" }, { "DE-ch-1901", "de-CH-1901" }, { "x", "x" } };
+	for (size_t i = 0; i < sizeof recase / sizeof recase[0]; i++) {
+		char out[32], title[80];
+		task_lang_tag_canonical(recase[i][0], out, sizeof out);
+		snprintf(title, sizeof title, "'%s' in canonical case is '%s'", recase[i][0], recase[i][1]);
+		is_str(out, recase[i][1], title);
 	}
 }
 
