@@ -375,6 +375,18 @@ int main(void)
 	snprintf(env, sizeof env, "mkdir -p '%s/empty-path' && PATH='%s/empty-path'", base, base);
 	test_no_gnuplot(base, env, "PATH without gnuplot");
 	test_errors(base);
+	/* a run's results.json stands for its folder, as in compare, leaderboard and merge (it was
+	 * "not a run folder (not a directory)") */
+	char *o = NULL;
+	int rc = cli_sh(&o, "MERILO_GNUPLOT=/nonexistent '%s' report '%s/runA/results.json' -o '%s/via-results'", merilo,
+			base, base);
+	is_int(rc, 0, "report RUN/results.json: exit 0");
+	char vdir[4200];
+	snprintf(vdir, sizeof vdir, "%s/via-results", base);
+	char *vhtml = slurp(vdir, "report.html");
+	like(vhtml, "tiny-base", "... the report is of that run");
+	free(vhtml);
+	free(o);
 	if (have_gnuplot)
 		test_chromium(base);
 	if (getenv("HRN_REPORT_KEEP")) {
