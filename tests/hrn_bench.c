@@ -527,6 +527,30 @@ static void test_cli_errors(const char *model)
 	rc = cli_run(&out, "bench --help");
 	ok(rc == 0 && strstr(out, "usage: merilo bench"), "bench --help");
 	free(out);
+	/* options that mean something only beside another were silently ignored alone (exit 0,
+	 * no gate, nothing stored): now a usage error before anything is measured */
+	static const struct {
+		const char *args, *msg;
+	} alone[] = {
+		{ "--gate-perf 1%", "--gate-perf needs --baseline-db" },
+		{ "--last 3", "--last needs --baseline-db" },
+		{ "--db-label x", "--db-label needs --db or --baseline-db" },
+		{ "--roofline-buffer-mib 16", "--roofline-buffer-mib needs --roofline" },
+		{ "--requests 3", "--requests needs --scenario offline" },
+		{ "--scenario server --qps 1 --duration 1 --requests 3", "--requests needs --scenario offline" },
+		{ "--ttft-limit 5", "--ttft-limit and --tpot-limit need --scenario" },
+		{ "--tpot-limit 5", "--ttft-limit and --tpot-limit need --scenario" },
+	};
+	for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++) {
+		char name[160];
+		rc = cli_run(&out, "bench --model %s --prompt 8 --gen 2 --reps 1 %s", model, alone[i].args);
+		snprintf(name, sizeof name, "%s alone: usage error, saying what it needs", alone[i].args);
+		is_int(rc, 2, name);
+		like(out, alone[i].msg, name);
+		snprintf(name, sizeof name, "%s alone: nothing measured", alone[i].args);
+		ok(!strstr(out, "| pp8 |"), name);
+		free(out);
+	}
 
 	/* the reader on bad files */
 	struct mrl_err err = { 0 };
