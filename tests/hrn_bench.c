@@ -325,6 +325,12 @@ static void test_cli_stdout_formats(const char *model)
 	ok(rc == 0 && strstr(out, "| pp8 |") && strstr(out, "- energy (J/token): no energy source"),
 	   "default markdown: table and the energy null reason");
 	ok(out && !strstr(out, "J/token (decode) null"), "default markdown: the energy reason once, not per phase");
+	/* one repetition measures no spread: the mean alone, not "mean ± null" */
+	ok(out && !strstr(out, "± null"), "--reps 1 markdown: no '± null' where no sd was measured");
+	ok(out && strstr(out, "no ± where one repetition measured no spread"), "--reps 1 markdown: the notes say why");
+	free(out);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2", model);
+	ok(rc == 0 && strstr(out, " ± ") && !strstr(out, "± null"), "--reps 2 markdown: mean ± sd");
 	free(out);
 }
 
