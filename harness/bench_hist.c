@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define HIST_MIN_RECORDS 3
 
@@ -105,21 +106,54 @@ static void print_rows(FILE *out, const struct hrn_perf_delta *rows, size_t n, s
 	}
 }
 
+/* The last `last` bench records (label NULL: any) of the database at db_path,
+ * opened read-only, into *texts (*n; the caller frees them, also on failure);
+ * fewer than HIST_MIN_RECORDS is MRL_EINPUT. */
+static int load_last(const char *db_path, const char *label, long last, char ***texts, size_t *n, struct mrl_err *err)
+{
+	struct rec_db *db = NULL;
+	int rc = rec_db_open(db_path, REC_DB_READONLY, &db, err);
+	if (!rc)
+		rc = rec_db_bench_last(db, label, (size_t)last, texts, n, err);
+	if (!rc && *n < HIST_MIN_RECORDS)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: %zu bench record%s%s%s stored; the gate needs %d (merilo bench --db)",
+				 db_path, *n, *n == 1 ? "" : "s", label ? " labelled " : "", label ? label : "", HIST_MIN_RECORDS);
+	rec_db_close(db);
+	return rc;
+}
+
+static void free_texts(char **texts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+}
+
+int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
+			    struct mrl_err *err)
+{
+	char **texts = NULL;
+	size_t n = 0;
+	struct rec_db *h = NULL;
+	struct stat sb;
+	int rc = baseline_db ? load_last(baseline_db, label, last, &texts, &n, err) : 0;
+	free_texts(texts, n);
+	/* a missing --db is made after measuring; an existing one must be a merilo database now */
+	if (!rc && db && stat(db, &sb) == 0)
+		rc = rec_db_open(db, REC_DB_READONLY, &h, err);
+	rec_db_close(h);
+	return rc;
+}
+
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
 			   const struct hrn_bench_doc *cand, struct mrl_err *err)
 {
-	struct rec_db *db = NULL;
 	char **texts = NULL;
 	size_t n = 0, n_rows = 0;
 	struct hrn_bench_doc *hist = NULL, base;
 	struct hrn_perf_delta *rows = NULL;
 	hrn_bench_doc_init(&base);
-	int rc = rec_db_open(db_path, 0, &db, err), n_worse = 0;
-	if (!rc)
-		rc = rec_db_bench_last(db, label, (size_t)last, &texts, &n, err);
-	if (!rc && n < HIST_MIN_RECORDS)
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: %zu bench record%s%s%s stored; the gate needs %d (merilo bench --db)",
-				 db_path, n, n == 1 ? "" : "s", label ? " labelled " : "", label ? label : "", HIST_MIN_RECORDS);
+	int rc = load_last(db_path, label, last, &texts, &n, err), n_worse = 0;
 	if (!rc && !(hist = calloc(n, sizeof *hist)))
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t i = 0; hist && i < n; i++)
@@ -146,9 +180,6 @@ int hrn_bench_history_gate(const char *db_path, const char *label, long last, do
 	for (size_t i = 0; hist && i < n; i++)
 		hrn_bench_doc_release(&hist[i]);
 	free(hist);
-	for (size_t i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
-	rec_db_close(db);
+	free_texts(texts, n);
 	return rc ? rc : n_worse > 0;
 }

@@ -77,6 +77,19 @@ static double series_stat(const struct hrn_bench_result *r, const char *name, in
 
 enum { ST_MEAN, ST_SD, ST_MEDIAN, ST_P90, ST_P99, ST_P50 };
 
+/* "mean ± sd" of series name, or only the mean where the sd is null (one
+ * repetition measures no spread: "± null" read as a broken figure). */
+static void mean_sd(char *buf, size_t size, const struct hrn_bench_result *r, const char *name)
+{
+	char m[64], sd[64];
+	const double v = series_stat(r, name, ST_SD);
+	num(m, sizeof m, series_stat(r, name, ST_MEAN));
+	if (isnan(v))
+		snprintf(buf, size, "%s", m);
+	else
+		snprintf(buf, size, "%s ± %s", m, num(sd, sizeof sd, v));
+}
+
 /* Distinct null reasons of a figure over the results, as "- name: reason" lines. */
 /* Why the figures named in names (NULL-ended) are null: each distinct reason
  * once, in short (met_reason_short), pointing to the JSON output that keeps it
@@ -145,8 +158,7 @@ static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 			if (!pp && strcmp(r->kind, "tg"))
 				continue;
 			char tps[160], util[160], jt[160];
-			snprintf(tps, sizeof tps, "%s ± %s", num(x, sizeof x, series_stat(r, "tokens_per_s", ST_MEAN)),
-				 num(y, sizeof y, series_stat(r, "tokens_per_s", ST_SD)));
+			mean_sd(tps, sizeof tps, r, "tokens_per_s");
 			double u = fig_value(r, pp ? "flop_utilization" : "bandwidth_utilization");
 			if (isnan(u))
 				snprintf(util, sizeof util, "null");
@@ -170,10 +182,8 @@ static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 			if (strcmp(r->kind, "request"))
 				continue;
 			char ttft[160], tpot[160], e2e[160];
-			snprintf(ttft, sizeof ttft, "%s ± %s", num(x, sizeof x, series_stat(r, "ttft_ms", ST_MEAN)),
-				 num(y, sizeof y, series_stat(r, "ttft_ms", ST_SD)));
-			snprintf(tpot, sizeof tpot, "%s ± %s", num(x, sizeof x, series_stat(r, "tpot_ms", ST_MEAN)),
-				 num(y, sizeof y, series_stat(r, "tpot_ms", ST_SD)));
+			mean_sd(ttft, sizeof ttft, r, "ttft_ms");
+			mean_sd(tpot, sizeof tpot, r, "tpot_ms");
 			snprintf(e2e, sizeof e2e, "%s", num(x, sizeof x, series_stat(r, "e2e_ms", ST_MEDIAN)));
 			mrl_buf_addf(b, "| %lld | %s | %s | %s | %s | %s | %s | %s |\n", (long long)r->threads, r->test, ttft,
 				  tpot, num(x, sizeof x, series_stat(r, "itl_ms", ST_P50)),
@@ -208,7 +218,8 @@ static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 	}
 	/* the notes: where the figures come from, and why some are null */
 	mrl_buf_addf(b, "Notes:\n");
-	mrl_buf_addf(b, "- t/s: mean ± sd over %lld timed repetitions (%lld warm-up discarded); token ids pseudo-random "
+	mrl_buf_addf(b, "- t/s: mean ± sd over %lld timed repetitions (%lld warm-up discarded; no ± where one "
+		     "repetition measured no spread); token ids pseudo-random "
 		     "from the recorded seed, no tokenization timed. TTFT, TPOT, ITL: MLPerf definitions "
 		     "(docs/measurement.md, \"Bench figures\").\n",
 		  d->n_results ? (long long)d->results[0].reps : 0LL, d->n_results ? (long long)d->results[0].warmup : 0LL);

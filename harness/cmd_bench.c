@@ -206,6 +206,34 @@ static int opt_seconds(const struct mrl_option *opt, const char *arg, struct mrl
 	return 0;
 }
 
+/* The options that mean something only beside another (their help says "with
+ * --X"): given alone they were silently ignored, so they are a usage error,
+ * as --qps without --scenario is. Then the defaults of those not given. */
+static int check_partners(struct opts *o)
+{
+	const bool offline = o->scenario && !strcmp(o->scenario, "offline");
+	const struct {
+		bool given, partner;
+		const char *msg;
+	} needs[] = {
+		{ !isnan(o->gate_perf), o->baseline_db, "--gate-perf needs --baseline-db" },
+		{ o->last != 0, o->baseline_db, "--last needs --baseline-db" },
+		{ o->db_label, o->db || o->baseline_db, "--db-label needs --db or --baseline-db" },
+		{ o->roofline_mib != 0, o->roofline, "--roofline-buffer-mib needs --roofline" },
+		{ o->requests != 0, offline, "--requests needs --scenario offline" },
+		{ !isnan(o->ttft_limit) || !isnan(o->tpot_limit), o->scenario,
+		  "--ttft-limit and --tpot-limit need --scenario server|offline" },
+	};
+	for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
+		if (needs[i].given && !needs[i].partner)
+			return hrn_usage_error("bench", "%s", needs[i].msg);
+	o->last = o->last ? o->last : 10;
+	o->gate_perf = isnan(o->gate_perf) ? 0.05 : o->gate_perf;
+	o->requests = o->requests ? o->requests : 16;
+	o->roofline_mib = o->roofline_mib ? o->roofline_mib : 1024;
+	return HRN_OPTS_GO;
+}
+
 /* Returns HRN_OPTS_GO, or the exit code to return at once. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -213,10 +241,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->n_prompt = o->n_gen = 0; /* 0 after parsing: not given, the default 512 and 128 */
 	o->depth[0] = 0, o->n_depth = 1;
 	o->threads[0] = (uint32_t)eng_default_threads(), o->n_threads = 1;
-	o->reps = 5, o->warmup = 1, o->seed = HRN_DEFAULT_SEED, o->requests = 16, o->roofline_mib = 1024;
+	o->reps = 5, o->warmup = 1, o->seed = HRN_DEFAULT_SEED;
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
-	o->last = 10, o->gate_perf = 0.05;
+	/* 0 or NaN until parsed: given or not decides check_partners() */
+	o->last = 0, o->gate_perf = NAN, o->requests = 0, o->roofline_mib = 0;
 	o->format = -1; /* not given: from --out's extension (hrn_bench_format_resolve) */
 	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
 			depth = { o->depth, &o->n_depth }, threads = { o->threads, &o->n_threads };
@@ -269,7 +298,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			 "naming the record (errors and warnings are still printed)"),
 		OPT_STRING(0, "db", &o->db, "PATH", "also store the record (as --format json writes it) in this history\n"
 			   "database (created when missing; docs/history.md)"),
-		OPT_STRING(0, "db-label", &o->db_label, "L", "with --db: the record's label, e.g. a branch (default none)"),
+		OPT_STRING(0, "db-label", &o->db_label, "L", "with --db: the record's label, e.g. a branch (default none);\n"
+			   "with --baseline-db: only the records labelled L"),
 		OPT_STRING(0, "baseline-db", &o->baseline_db, "PATH",
 			   "performance gate against history: compare with the last --last bench\n"
 			   "records in PATH (label --db-label, if given); exit 1 when a figure is\n"
@@ -301,6 +331,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return hrn_usage_error("bench", "--qps, --duration and --prompts belong to --scenario server|offline");
 	if (o->qps * o->duration > 1e6)
 		return hrn_usage_error("bench", "--qps x --duration asks for more than 10^6 requests");
+	if ((rc = check_partners(o)) != HRN_OPTS_GO)
+		return rc;
+	/* the databases now: a wrong one found after measuring wasted the measuring */
+	if (hrn_bench_history_check(o->baseline_db, o->db_label, o->last, o->db, &err))
+		return hrn_report(&err);
 	return HRN_OPTS_GO;
 }
 

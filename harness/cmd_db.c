@@ -44,6 +44,27 @@ static void pause_hook(void *arg)
 	nanosleep(&ts, NULL);
 }
 
+/* The run folder arg names: the folder itself, or the folder of its
+ * results.json (as compare and leaderboard take either). Any other file is
+ * MRL_EINPUT saying so, a missing path MRL_EIO. */
+static int run_folder_of(const char *arg, char folder[PATH_MAX], struct mrl_err *err)
+{
+	struct stat sb;
+	if (stat(arg, &sb) != 0)
+		return mrl_err_set(err, MRL_EIO, "%s: no such run folder", arg);
+	const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
+	int len = S_ISDIR(sb.st_mode) ? snprintf(folder, PATH_MAX, "%s", arg)
+		: !S_ISREG(sb.st_mode) || strcmp(base, "results.json") ? -2
+		: !slash ? snprintf(folder, PATH_MAX, ".")
+			 : snprintf(folder, PATH_MAX, "%.*s", slash == arg ? 1 : (int)(slash - arg), arg);
+	if (len == -2)
+		return mrl_err_set(err, MRL_EINPUT, "%s: a file, not a run folder (give the folder that holds "
+				   "results.json, or its results.json)", arg);
+	if (len < 0 || len >= PATH_MAX)
+		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", arg);
+	return 0;
+}
+
 int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet, struct mrl_err *err)
 {
 	struct rec_db *db = NULL;
@@ -51,15 +72,16 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
 	long pause_ms = 0;
 	if (pause && hrn_parse_int(pause, 0, 600000, &pause_ms))
 		pause_ms = 0;
-	struct stat sb;
-	char real[PATH_MAX], id[REC_DB_ID_LEN + 1];
-	for (size_t i = 0; i < n; i++) /* before the database is made */
-		if (stat(dirs[i], &sb) != 0 || !S_ISDIR(sb.st_mode))
-			return mrl_err_set(err, MRL_EIO, "%s: no such run folder", dirs[i]);
-	int rc = mrl_mkdir_parent(db_path, err); /* as every command that writes */
+	char folder[PATH_MAX], real[PATH_MAX], id[REC_DB_ID_LEN + 1];
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) /* before the database is made */
+		rc = run_folder_of(dirs[i], folder, err);
+	rc = rc ? rc : mrl_mkdir_parent(db_path, err); /* as every command that writes */
 	rc = rc ? rc : rec_db_open(db_path, REC_DB_CREATE, &db, err);
 	for (size_t i = 0; !rc && i < n; i++) {
-		if (!realpath(dirs[i], real)) {
+		if ((rc = run_folder_of(dirs[i], folder, err)))
+			break;
+		if (!realpath(folder, real)) {
 			rc = mrl_err_set(err, MRL_EIO, "%s: no such run folder", dirs[i]);
 			break;
 		}
@@ -83,7 +105,7 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
 	char id[REC_DB_ID_LEN + 1];
 	memset(run, 0, sizeof *run);
 	rec_results_init(&run->results);
-	int rc = rec_db_open(db_path, 0, &db, err);
+	int rc = rec_db_open(db_path, REC_DB_READONLY, &db, err);
 	if (!rc && !(rc = rec_db_baseline_get(db, name, id, err)))
 		rc = rec_db_load_run(db, id, parts, run, err);
 	rec_db_close(db);
@@ -108,7 +130,7 @@ int hrn_db_add_bench(const char *db_path, const char *label, const char *json_te
 int hrn_db_runs_open(const char *path, struct hrn_db_runs *r, struct mrl_err *err)
 {
 	memset(r, 0, sizeof *r);
-	int rc = rec_db_open(path, 0, &r->db, err);
+	int rc = rec_db_open(path, REC_DB_READONLY, &r->db, err);
 	if (!rc)
 		rc = rec_db_list(r->db, NULL, NULL, &r->infos, &r->n, err);
 	if (!rc && !r->n)
@@ -140,11 +162,12 @@ void hrn_db_runs_close(struct hrn_db_runs *r)
 static void usage_add(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo db add RUN_DIR... [--db PATH] [--quiet]\n"
-		"Record runs (folders written by 'merilo run') in the history database: results.json as it is,\n"
-		"run.json, every item record, the manifest, settings, aggregates, and each item's verdicts and\n"
-		"log-likelihoods. One transaction per run; a run already there (same results.json sha256) is\n"
-		"left as it is and said so. Default database: merilo.db in the folder that holds the first run\n"
-		"(runs/a -> runs/merilo.db); it is created when missing.\n");
+		"Record runs (folders written by 'merilo run', or their results.json) in the history database:\n"
+		"results.json as it is, run.json, every item record, the manifest, settings, aggregates, and\n"
+		"each item's verdicts and log-likelihoods. One transaction per run; a run already there (same\n"
+		"results.json sha256) is left as it is and said so. Default database: merilo.db in the folder\n"
+		"that holds the first run (runs/a -> runs/merilo.db); it is created when missing. An existing\n"
+		"file that is not a merilo database (an empty file too) is refused and left as it is.\n");
 	hrn_print_options(out, opts, 16);
 	fprintf(out, "exit codes: 0 recorded (or already there), 2 usage error, 3 a missing or bad run folder or\n"
 		"            database (not SQLite, corrupt, newer schema), 4 the database cannot be written\n");
@@ -195,9 +218,10 @@ static int db_add(int argc, char **argv)
 		return ret;
 	if (!n_args)
 		return hrn_usage_error("db add", "expected at least one run folder");
-	char def[PATH_MAX];
+	char def[PATH_MAX], first[PATH_MAX];
 	struct mrl_err err = { 0 };
-	if (!db_path && !hrn_db_default_path(argv[0], def, &err))
+	/* beside the first run: runs/a/results.json -> runs/merilo.db, as for runs/a */
+	if (!db_path && !run_folder_of(argv[0], first, &err) && !hrn_db_default_path(first, def, &err))
 		db_path = def;
 	if ((db_path && hrn_db_add_runs(db_path, argv, (size_t)n_args, quiet, &err)) || !db_path)
 		return hrn_report(&err);
@@ -263,7 +287,7 @@ static int db_list(int argc, char **argv)
 	struct rec_db *db = NULL;
 	struct rec_db_run_info *runs = NULL;
 	size_t n = 0;
-	int rc = rec_db_open(db_path, 0, &db, &err);
+	int rc = rec_db_open(db_path, REC_DB_READONLY, &db, &err);
 	if (!rc)
 		rc = rec_db_list(db, model, suite, &runs, &n, &err);
 	if (!rc && as_json) {
@@ -298,7 +322,7 @@ static int db_show(int argc, char **argv)
 	struct mrl_err err = { 0 };
 	struct rec_db *db = NULL;
 	char id[REC_DB_ID_LEN + 1], *text = NULL;
-	int rc = rec_db_open(db_path, 0, &db, &err);
+	int rc = rec_db_open(db_path, REC_DB_READONLY, &db, &err);
 	if (!rc && !(rc = rec_db_resolve(db, argv[0], id, &err)))
 		rc = rec_db_results_text(db, id, &text, &err);
 	if (!rc) {

@@ -45,6 +45,15 @@ struct mrl_option;
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
 			   const struct hrn_bench_doc *cand, struct mrl_err *err);
 
+/* bench's databases, checked before anything is measured (a wrong file found
+ * only after minutes of measuring wastes them): baseline_db (NULL: none) must
+ * be a merilo database holding at least 3 bench records (labelled label when
+ * not NULL) among its last `last`; db (NULL: none), where it exists, must be a
+ * merilo database (a missing one is made when the record is stored). Both are
+ * opened read-only. 0, or the code and message rec_db_open or the gate gives. */
+int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
+			    struct mrl_err *err);
+
 /* An option callback: "5%" or 0.05 into the double at opt->value (0 <= x < 10). */
 int hrn_opt_gate_perf(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
 

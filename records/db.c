@@ -9,11 +9,15 @@
  */
 #include "records/db_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* v0 -> v1: runs, their aggregates, items and per-item verdicts, baselines. */
 static const char migrate_1[] =
@@ -62,7 +66,8 @@ int rec_db_fail(struct rec_db *db, int rc, const char *what, struct mrl_err *err
 	else if (prim == SQLITE_NOMEM)
 		code = MRL_ENOMEM;
 	if (prim == SQLITE_NOTADB)
-		return mrl_err_set(err, code, "%s: not an SQLite database (%s)", db->path, msg);
+		return mrl_err_set(err, code, "%s: not a merilo history database (not an SQLite database: %s)", db->path,
+				   msg);
 	return mrl_err_set(err, code, "%s: %s: %s", db->path, what, msg);
 }
 
@@ -168,52 +173,130 @@ static int journal_wal(struct rec_db *db, struct mrl_err *err)
 	return rc == SQLITE_OK ? 0 : rec_db_fail(db, rc, "switching to WAL", err);
 }
 
-/* WAL journal (persistent in the file), busy timeout, foreign keys. */
+/* WAL journal (persistent in the file), foreign keys. Only for a writer: a
+ * reader's handle is read-only and sets nothing in the file. */
 static int configure(struct rec_db *db, struct mrl_err *err)
 {
 	int rc;
-	sqlite3_busy_timeout(db->h, REC_DB_BUSY_TIMEOUT_MS);
-	/* the first statement reads the header: a file that is not SQLite fails here */
-	if ((rc = rec_db_exec(db, "SELECT count(*) FROM sqlite_master", "reading", err)))
-		return rc;
 	if ((rc = journal_wal(db, err)))
 		return rc;
 	return rec_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring", err);
 }
 
-int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mrl_err *err)
+/* Whether the open file is a merilo history database: SQLite (the first read of
+ * the header fails otherwise), a schema version this merilo knows, and merilo's
+ * tables. *version gets the schema version. Reads only, so a reader can ask it
+ * of a file opened read-only, and a writer before it changes anything. */
+static int check_schema(struct rec_db *db, int *version, struct mrl_err *err)
 {
-	*out = NULL;
-	struct stat sb;
-	const bool exists = stat(path, &sb) == 0;
-	if (!exists && !(flags & REC_DB_CREATE))
-		return mrl_err_set(err, MRL_EIO, "%s: no such database (merilo db add creates one)", path);
-	if (exists && !S_ISREG(sb.st_mode))
-		return mrl_err_set(err, MRL_EINPUT, "%s: not an SQLite database (not a regular file)", path);
+	sqlite3_stmt *st;
+	int n_tables = 0, rc = sqlite3_prepare_v2(db->h, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+							 " name IN ('runs', 'baselines')", -1, &st, NULL);
+	if (rc != SQLITE_OK) /* the first read of the file: not SQLite, or corrupt */
+		return rec_db_fail(db, rc, "reading", err);
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW)
+		n_tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (s != SQLITE_ROW)
+		return rec_db_fail(db, s, "reading", err);
+	if ((rc = read_version(db, version, err)))
+		return rc;
+	if (*version > REC_DB_SCHEMA_VERSION || *version < 0)
+		return mrl_err_set(err, MRL_EUNSUPPORTED,
+				   "%s: schema version %d is newer than this merilo knows (%d); use a newer merilo",
+				   db->path, *version, REC_DB_SCHEMA_VERSION);
+	if (*version == 0 || n_tables != 2) {
+		struct stat sb;
+		const bool empty = stat(db->path, &sb) == 0 && sb.st_size == 0;
+		return mrl_err_set(err, MRL_EINPUT, "%s: not a merilo history database (%s)", db->path,
+				   empty ? "an empty file" : "an SQLite database without merilo's tables");
+	}
+	return 0;
+}
+
+/* Open the existing file path. read_only: SQLite opens it read-only and nothing
+ * is written (a reader). Else WAL, pragmas and the missing migrations. fresh:
+ * the empty file create_new() just made, which gets the whole schema; every
+ * other file must already be a merilo database (check_schema), so an empty or
+ * foreign file is refused, not turned into one. */
+static int open_file(const char *path, bool read_only, bool fresh, struct rec_db **out, struct mrl_err *err)
+{
 	struct rec_db *db = calloc(1, sizeof *db);
 	if (!db || !(db->path = strdup(path))) {
 		free(db);
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 	}
-	int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (flags & REC_DB_CREATE ? SQLITE_OPEN_CREATE : 0);
+	int version = 0, oflags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
 	if (rc != SQLITE_OK)
-		rc = mrl_err_set(err, exists ? MRL_EIO : MRL_EWRITE, "%s: cannot %s: %s", path,
-				 exists ? "open" : "create the database", db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path,
+				 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
 	else
-		rc = configure(db, err);
-	if (!rc)
+		sqlite3_busy_timeout(db->h, REC_DB_BUSY_TIMEOUT_MS);
+	if (!rc && !fresh)
+		rc = check_schema(db, &version, err);
+	if (!rc && !read_only && !(rc = configure(db, err)))
 		rc = migrate(db, err);
-	/* a database this call was to create and could not is an output not written (exit 4),
-	 * not a bad input file */
-	if (rc == MRL_EIO && !exists)
-		rc = err->code = MRL_EWRITE;
+	if (!rc && read_only)
+		db->schema_version = version;
 	if (rc) {
 		rec_db_close(db);
 		return rc;
 	}
 	*out = db;
 	return 0;
+}
+
+/* Make a new database at path, whole or not at all: it is built under a
+ * temporary name beside path and hard-linked into place. So path is never an
+ * empty or half-made database, which is what lets open_file refuse every empty
+ * file; and of several writers creating one database at once, one link wins
+ * and the others (EEXIST) open its database. */
+static int create_new(const char *path, struct mrl_err *err)
+{
+	static _Atomic unsigned serial; /* two handles of one process never share a name */
+	char tmp[PATH_MAX];
+	struct rec_db *db = NULL;
+	int n = snprintf(tmp, sizeof tmp, "%s.new-%ld-%u", path, (long)getpid(), serial++), fd = -1;
+	if (n < 0 || n >= (int)sizeof tmp)
+		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", path);
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) < 0)
+		return mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, strerror(errno));
+	close(fd);
+	int rc = open_file(tmp, false, true, &db, err);
+	rec_db_close(db); /* the last handle: SQLite checkpoints and removes TMP-wal */
+	if (!rc && link(tmp, path) != 0 && errno != EEXIST)
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, strerror(errno));
+	else if (rc) {
+		char inner[sizeof err->msg];
+		snprintf(inner, sizeof inner, "%s", err->msg);
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, inner);
+	}
+	unlink(tmp);
+	return rc;
+}
+
+int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mrl_err *err)
+{
+	*out = NULL;
+	struct stat sb;
+	bool exists = stat(path, &sb) == 0;
+	if (!exists && !(flags & REC_DB_CREATE))
+		return mrl_err_set(err, MRL_EIO, "%s: no such database (merilo db add creates one)", path);
+	if (exists && !S_ISREG(sb.st_mode))
+		return mrl_err_set(err, MRL_EINPUT, "%s: not a merilo history database (not a regular file)", path);
+	int rc = exists ? 0 : create_new(path, err);
+	if (rc)
+		return rc;
+	const bool read_only = flags & REC_DB_READONLY;
+	if ((rc = open_file(path, read_only, false, out, err)) || !read_only || (*out)->schema_version == REC_DB_SCHEMA_VERSION)
+		return rc;
+	/* a merilo database of an older schema: the one write a reader makes is
+	 * bringing it up to date, as any open did before (the queries need it) */
+	rec_db_close(*out);
+	*out = NULL;
+	return open_file(path, false, false, out, err);
 }
 
 void rec_db_close(struct rec_db *db)

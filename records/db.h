@@ -23,21 +23,28 @@
 
 #define REC_DB_SCHEMA_VERSION 3
 #define REC_DB_BUSY_TIMEOUT_MS 10000
-#define REC_DB_ID_LEN 64 /* a run id: the sha256 (hex) of its results.json */
+#define REC_DB_ID_LEN 64    /* a run id: the sha256 (hex) of its results.json */
+#define REC_DB_MIN_PREFIX 4 /* hex digits of the shortest run id prefix taken (fewer match too much) */
 
 struct rec_db;
 
 /* rec_db_open flags */
 enum rec_db_flags {
-	REC_DB_CREATE = 1 << 0, /* create the file when missing (else a missing file is MRL_EIO) */
+	REC_DB_CREATE = 1 << 0,   /* create the file when missing (else a missing file is MRL_EIO) */
+	REC_DB_READONLY = 1 << 1, /* a reader: SQLite opens the file read-only and nothing is written,
+				   * except that an older merilo schema is migrated */
 };
 
 /* Open (and where needed create or migrate) the database at path. *out is the
- * handle (close it with rec_db_close) or NULL on failure. Errors name path: a
- * file that is not SQLite or is corrupt is MRL_EINPUT, a newer schema than
- * this merilo knows is MRL_EUNSUPPORTED, a missing file without REC_DB_CREATE
- * is MRL_EIO, a missing file that cannot be created (no such folder, a read-only
- * filesystem) is MRL_EWRITE. */
+ * handle (close it with rec_db_close) or NULL on failure. An existing file must
+ * be a merilo database already, whatever the flags: an empty file, a file that
+ * is not SQLite, an SQLite database without merilo's tables or a corrupt one is
+ * MRL_EINPUT ("PATH: not a merilo history database (...)"), and is left as it
+ * was. A newer schema than this merilo knows is MRL_EUNSUPPORTED, a missing file
+ * without REC_DB_CREATE is MRL_EIO, a missing file that cannot be created (no
+ * such folder, a read-only filesystem) is MRL_EWRITE. A database is created
+ * whole under a temporary name and linked into place, so path never holds a
+ * half-made one. */
 int rec_db_open(const char *path, unsigned flags, struct rec_db **out, struct mrl_err *err);
 
 /* Close the handle (NULL is fine). */
@@ -72,9 +79,11 @@ int rec_db_list(struct rec_db *db, const char *model, const char *suite, struct 
 		struct mrl_err *err);
 void rec_db_run_infos_free(struct rec_db_run_info *infos, size_t n);
 
-/* Find the run that ref names: a run id or a unique prefix of one (4+ hex
- * digits), or the folder it was added from (as stored, or its last component
- * when unique). MRL_EINPUT naming ref when none or several match. */
+/* Find the run that ref names: a run id or a unique prefix of one
+ * (REC_DB_MIN_PREFIX+ hex digits), or the folder it was added from (as stored,
+ * or its last component when unique). MRL_EINPUT naming ref when none or
+ * several match (a shorter hex prefix that names no folder says how many
+ * digits a prefix needs). */
 int rec_db_resolve(struct rec_db *db, const char *ref, char id[REC_DB_ID_LEN + 1], struct mrl_err *err);
 
 /* The stored results.json text of run id (byte for byte as added; malloc'd,

@@ -329,7 +329,7 @@ int rec_db_resolve(struct rec_db *db, const char *ref, char id[REC_DB_ID_LEN + 1
 	size_t len = strlen(ref), hex = strspn(ref, "0123456789abcdef");
 	char real[PATH_MAX];
 	int n = 0;
-	if (len >= 4 && hex == len && (n = match_ids(db, "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1",
+	if (len >= REC_DB_MIN_PREFIX && hex == len && (n = match_ids(db, "SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1",
 						     ref, id, err)) != 0)
 		goto done;
 	if ((n = match_ids(db, "SELECT id FROM runs WHERE dir = ?1", ref, id, err)) != 0)
@@ -340,6 +340,9 @@ int rec_db_resolve(struct rec_db *db, const char *ref, char id[REC_DB_ID_LEN + 1
 done:
 	if (n < 0)
 		return n;
+	if (n == 0 && len && hex == len && len < REC_DB_MIN_PREFIX)
+		return mrl_err_set(err, MRL_EINPUT, "%s: no run '%s': a run id prefix needs at least %d hex digits "
+				   "(see merilo db list)", db->path, ref, REC_DB_MIN_PREFIX);
 	if (n == 0)
 		return mrl_err_set(err, MRL_EINPUT, "%s: no run '%s' (see merilo db list)", db->path, ref);
 	if (n > 1)

@@ -325,6 +325,12 @@ static void test_cli_stdout_formats(const char *model)
 	ok(rc == 0 && strstr(out, "| pp8 |") && strstr(out, "- energy (J/token): no energy source"),
 	   "default markdown: table and the energy null reason");
 	ok(out && !strstr(out, "J/token (decode) null"), "default markdown: the energy reason once, not per phase");
+	/* one repetition measures no spread: the mean alone, not "mean ± null" */
+	ok(out && !strstr(out, "± null"), "--reps 1 markdown: no '± null' where no sd was measured");
+	ok(out && strstr(out, "no ± where one repetition measured no spread"), "--reps 1 markdown: the notes say why");
+	free(out);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 3 --threads 1 --reps 2", model);
+	ok(rc == 0 && strstr(out, " ± ") && !strstr(out, "± null"), "--reps 2 markdown: mean ± sd");
 	free(out);
 }
 
@@ -527,6 +533,30 @@ static void test_cli_errors(const char *model)
 	rc = cli_run(&out, "bench --help");
 	ok(rc == 0 && strstr(out, "usage: merilo bench"), "bench --help");
 	free(out);
+	/* options that mean something only beside another were silently ignored alone (exit 0,
+	 * no gate, nothing stored): now a usage error before anything is measured */
+	static const struct {
+		const char *args, *msg;
+	} alone[] = {
+		{ "--gate-perf 1%", "--gate-perf needs --baseline-db" },
+		{ "--last 3", "--last needs --baseline-db" },
+		{ "--db-label x", "--db-label needs --db or --baseline-db" },
+		{ "--roofline-buffer-mib 16", "--roofline-buffer-mib needs --roofline" },
+		{ "--requests 3", "--requests needs --scenario offline" },
+		{ "--scenario server --qps 1 --duration 1 --requests 3", "--requests needs --scenario offline" },
+		{ "--ttft-limit 5", "--ttft-limit and --tpot-limit need --scenario" },
+		{ "--tpot-limit 5", "--ttft-limit and --tpot-limit need --scenario" },
+	};
+	for (size_t i = 0; i < sizeof alone / sizeof alone[0]; i++) {
+		char name[160];
+		rc = cli_run(&out, "bench --model %s --prompt 8 --gen 2 --reps 1 %s", model, alone[i].args);
+		snprintf(name, sizeof name, "%s alone: usage error, saying what it needs", alone[i].args);
+		is_int(rc, 2, name);
+		like(out, alone[i].msg, name);
+		snprintf(name, sizeof name, "%s alone: nothing measured", alone[i].args);
+		ok(!strstr(out, "| pp8 |"), name);
+		free(out);
+	}
 
 	/* the reader on bad files */
 	struct mrl_err err = { 0 };

@@ -238,7 +238,7 @@ static void t_bad_input(void)
 	cli_write_file(path, "not a database: a text file long enough to fill SQLite's header of one hundred bytes.....\n");
 	int rc = cli_run(&out, "db list --db %s", path);
 	is_int(rc, 3, "a text file as the database: exit 3");
-	like(out, "text.db: not an SQLite database", "one line naming it");
+	like(out, "text.db: not a merilo history database (not an SQLite database", "one line naming it");
 	is_int((int)cli_count_lines(out), 1, "one line");
 	free(out);
 	snprintf(path, sizeof path, "%s/newer.db", tmp);
@@ -254,6 +254,104 @@ static void t_bad_input(void)
 	ok(cli_file_size(path) < 0, "and no database is made for it");
 	CLI_EXPECT(3, "no such database", "db list of a missing database", "db list --db %s/none.db", tmp);
 	CLI_EXPECT(2, "not a db subcommand", "an unknown subcommand", "db frobnicate");
+}
+
+/* The checksum of a file, to see that a command left it as it was. */
+static char *cksum(const char *path)
+{
+	char *out = NULL;
+	cli_sh(&out, "cksum < '%s'", path);
+	return out;
+}
+
+/* A file that is not a merilo database is refused by readers and writers alike,
+ * exit 3, and left as it was; readers never create one (db list and db show turned
+ * an empty file into a 64 KiB database and said "0 runs"). */
+static void t_not_a_database(void)
+{
+	char path[400], sq[400], *out = NULL;
+	snprintf(path, sizeof path, "%s/empty.db", tmp);
+	cli_write_file(path, "");
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "db list of an empty file",
+		   "db list --db %s", path);
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "db show of an empty file",
+		   "db show abcd --db %s", path);
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "db add into an empty file",
+		   "db add %s/r1 --db %s", tmp, path);
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "db baseline set in an empty file",
+		   "db baseline set main r1 --db %s", path);
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "compare --baseline from an empty file",
+		   "compare --baseline main %s/r2 --db %s", tmp, path);
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "leaderboard --db of an empty file",
+		   "leaderboard --db %s", path);
+	is_int((int)cli_file_size(path), 0, "the empty file is still empty");
+	snprintf(sq, sizeof sq, "%s/other.sqlite", tmp);
+	sqlite3 *h = NULL;
+	ok(sqlite3_open(sq, &h) == SQLITE_OK && sqlite3_exec(h, "CREATE TABLE t(x)", NULL, NULL, NULL) == SQLITE_OK,
+	   "an SQLite database of another program");
+	sqlite3_close(h);
+	char *before = cksum(sq);
+	CLI_EXPECT(3, "other.sqlite: not a merilo history database (an SQLite database without merilo's tables)",
+		   "db list of another program's SQLite database", "db list --db %s", sq);
+	CLI_EXPECT(3, "other.sqlite: not a merilo history database", "db add into another program's SQLite database",
+		   "db add %s/r1 --db %s", tmp, sq);
+	char *after = cksum(sq);
+	is_str(after, before, "which is left as it was");
+	free(before), free(after);
+	snprintf(path, sizeof path, "%s/merilo.db", tmp);
+	before = cksum(path);
+	int rc = cli_run(&out, "db list --db %s && '%s' db show r1 --db %s", path, cli_merilo(), path);
+	is_int(rc, 0, "db list and db show of the real database");
+	free(out);
+	after = cksum(path);
+	is_str(after, before, "read it without changing a byte");
+	free(before), free(after);
+	/* the temporary file a new database is built in does not stay */
+	rc = cli_run(NULL, "db add %s/r1 --db %s/fresh.db --quiet", tmp, tmp);
+	is_int(rc, 0, "db add into a new database");
+	rc = cli_sh(&out, "ls %s | grep -c 'fresh.db.new'", tmp);
+	is_str(out, "0\n", "no temporary file left beside it");
+	free(out);
+}
+
+/* bench checks its databases before measuring: a wrong --baseline-db or --db
+ * found only after the table was printed wasted the whole run. */
+static void t_bench_checks_first(void)
+{
+	static const char bench[] = "bench -p 8 -n 2 -r 1 --warmup 0 -t 1";
+	char *out = NULL, path[400];
+	int rc = cli_run(&out, "%s --model %s/m.gguf --baseline-db %s/nonexist.db", bench, tmp, tmp);
+	is_int(rc, 3, "bench --baseline-db of a missing database: exit 3");
+	like(out, "nonexist.db: no such database", "naming it");
+	ok(!strstr(out, "| pp8 |") && !strstr(out, "t/s"), "before anything is measured");
+	free(out);
+	snprintf(path, sizeof path, "%s/empty-bench.db", tmp);
+	cli_write_file(path, "");
+	rc = cli_run(&out, "%s --model %s/m.gguf --db %s", bench, tmp, path);
+	is_int(rc, 3, "bench --db of an existing file that is not a merilo database: exit 3");
+	like(out, "empty-bench.db: not a merilo history database (an empty file)", "naming it");
+	ok(!strstr(out, "| pp8 |") && !strstr(out, "t/s"), "before anything is measured");
+	is_int((int)cli_file_size(path), 0, "and the file is left empty");
+	free(out);
+	rc = cli_run(&out, "%s --model %s/m.gguf --baseline-db %s/merilo.db", bench, tmp, tmp);
+	is_int(rc, 3, "bench --baseline-db of a database without 3 bench records: exit 3");
+	like(out, "0 bench records stored; the gate needs 3", "says so");
+	ok(!strstr(out, "| pp8 |"), "before anything is measured");
+	free(out);
+}
+
+/* The messages of db add and db show say what is wrong with the argument. */
+static void t_arg_messages(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "db add %s/r1/results.json --db %s/merilo.db", tmp, tmp);
+	is_int(rc, 0, "db add RUN/results.json: taken as its folder (as compare and leaderboard take it)");
+	like(out, "already recorded: ", "the same run as the folder r1");
+	free(out);
+	CLI_EXPECT(3, "r1/run.json: a file, not a run folder (give the folder that holds results.json",
+		   "db add of another file says it is a file", "db add %s/r1/run.json --db %s/merilo.db", tmp, tmp);
+	CLI_EXPECT(3, "a run id prefix needs at least 4 hex digits", "db show of a 3-digit prefix says why",
+		   "db show 0b5 --db %s/merilo.db", tmp);
 }
 
 /* A database that cannot be created is an output not written, exit 4 (it was exit
@@ -319,6 +417,9 @@ int main(void)
 	TEST(t_concurrent_writers(), "three db add at once into a new database all succeed (busy timeout)");
 	TEST(t_bench_history(), "bench --db stores records; bench --baseline-db gates against the last N");
 	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
+	TEST(t_not_a_database(), "a file that is not a merilo database: refused by readers and writers, left as it was");
+	TEST(t_bench_checks_first(), "bench checks --baseline-db and --db before measuring");
+	TEST(t_arg_messages(), "db add RUN/results.json is taken; db add FILE and a short prefix say what is wrong");
 	TEST(t_unwritable(), "a database that cannot be created: exit 4; run --db keeps its results");
 	cli_rmtree(tmp);
 	return done_testing();

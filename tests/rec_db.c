@@ -2,8 +2,9 @@
  * comes back as rec_run_load reads its folder; adding it twice changes nothing;
  * runs are found by id prefix, folder or folder name; baselines name runs; bench
  * records come back newest first; an old (version 1) database is migrated on
- * open with its rows kept; a newer one, a file that is not SQLite and a missing
- * file are refused naming the file; a writer killed inside its transaction
+ * open with its rows kept; a newer one, a file that is not SQLite, an empty file,
+ * another program's SQLite database and a missing file are refused naming the
+ * file, and left as they were; a reader's open changes no byte; a writer killed inside its transaction
  * leaves the database as it was, and a reader reads while a writer is mid-way.
  */
 #include "records/db.h"
@@ -222,7 +223,7 @@ static void t_bad_files(void)
 	snprintf(path, sizeof path, "%s/text.db", dir);
 	cli_write_file(path, "this is not a database, just some text that is long enough to look like a header....\n");
 	is_int(rec_db_open(path, 0, &db, &err), MRL_EINPUT, "a text file is refused");
-	like(err.msg, "text.db: not an SQLite database", "naming the file and the problem");
+	like(err.msg, "text.db: not a merilo history database (not an SQLite database", "naming the file and the problem");
 	ok(!db, "no handle");
 	snprintf(path, sizeof path, "%s/cut.db", dir);
 	ok(cli_sh(NULL, "head -c 3000 %s > %s", db_path, path) == 0, "a database cut short");
@@ -310,6 +311,64 @@ static void t_killed_writer(const char *run_c)
 	close(sync_fd[0]), close(sync_fd[1]), close(go_fd[0]), close(go_fd[1]);
 }
 
+/* cksum of path, to see that an open left it as it was. */
+static char *cksum(const char *path)
+{
+	char *out = NULL;
+	cli_sh(&out, "cksum < '%s'", path);
+	return out;
+}
+
+/* Whatever the flags, an existing file must already be a merilo database: an
+ * empty file or another program's SQLite database is refused and left as it was
+ * (a writer used to turn an empty file into a database, a reader too). A reader's
+ * open (REC_DB_READONLY) changes no byte of a real database. */
+static void t_not_merilo(void)
+{
+	static const unsigned flags[] = { 0, REC_DB_CREATE, REC_DB_READONLY };
+	char path[400], *before, *after;
+	struct rec_db *db = NULL;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/empty.db", dir);
+	cli_write_file(path, "");
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		is_int(rec_db_open(path, flags[i], &db, &err), MRL_EINPUT, "an empty file is refused");
+		like(err.msg, "empty.db: not a merilo history database (an empty file)", "saying so");
+		rec_db_close(db);
+		db = NULL;
+	}
+	is_int((int)cli_file_size(path), 0, "and stays empty");
+	snprintf(path, sizeof path, "%s/other.sqlite", dir);
+	sqlite3 *h = NULL;
+	ok(sqlite3_open(path, &h) == SQLITE_OK && sqlite3_exec(h, "CREATE TABLE t(x)", NULL, NULL, NULL) == SQLITE_OK,
+	   "another program's SQLite database");
+	sqlite3_close(h);
+	before = cksum(path);
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		is_int(rec_db_open(path, flags[i], &db, &err), MRL_EINPUT, "another program's database is refused");
+		like(err.msg, "other.sqlite: not a merilo history database (an SQLite database without merilo's tables)",
+		     "saying so");
+		rec_db_close(db);
+		db = NULL;
+	}
+	after = cksum(path);
+	is_str(after, before, "and left as it was");
+	free(before), free(after);
+	before = cksum(db_path);
+	is_int(rec_db_open(db_path, REC_DB_READONLY, &db, &err), 0, "a reader opens the real database");
+	struct rec_db_run_info *infos = NULL;
+	size_t n = 0;
+	is_int(rec_db_list(db, NULL, NULL, &infos, &n, &err), 0, "and lists it");
+	rec_db_run_infos_free(infos, n);
+	rec_db_close(db);
+	after = cksum(db_path);
+	is_str(after, before, "without changing a byte");
+	free(before), free(after);
+	snprintf(path, sizeof path, "%s/missing2.db", dir);
+	is_int(rec_db_open(path, REC_DB_READONLY, &db, &err), MRL_EIO, "a reader of a missing file: no such database");
+	ok(access(path, F_OK) != 0, "and none is made");
+}
+
 int main(void)
 {
 	char run_c[300];
@@ -331,6 +390,7 @@ int main(void)
 	TEST(t_migrate(), "a version 1 database is migrated on open, its rows kept");
 	TEST(t_bad_files(), "not SQLite, a newer schema, a missing database or run folder: refused, naming the file");
 	TEST(t_killed_writer(run_c), "a writer killed inside its transaction leaves the database as it was");
+	TEST(t_not_merilo(), "an empty file or another program's SQLite file: refused, left as it was; readers write nothing");
 	cli_rmtree(dir);
 	return done_testing();
 }
