@@ -45,7 +45,7 @@ struct mrl_option;
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
 			   const struct hrn_bench_doc *cand, struct mrl_err *err);
 
-/* bench's databases, checked before anything is measured (a wrong file found
+/* bench's databases (and run's --db: baseline_db NULL), checked before anything is measured (a wrong file found
  * only after minutes of measuring wastes them): baseline_db (NULL: none) must
  * be a merilo database holding at least 3 bench records (labelled label when
  * not NULL) among its last `last`; db (NULL: none), where it exists, must be a

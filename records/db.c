@@ -249,7 +249,8 @@ static int open_file(const char *path, bool read_only, bool fresh, struct rec_db
 }
 
 /* Make a new database at path, whole or not at all: it is built under a
- * temporary name beside path and hard-linked into place. So path is never an
+ * temporary name beside path and hard-linked into place (moved, where the
+ * filesystem has no hard links). So path is never an
  * empty or half-made database, which is what lets open_file refuse every empty
  * file; and of several writers creating one database at once, one link wins
  * and the others (EEXIST) open its database. */
@@ -266,8 +267,14 @@ static int create_new(const char *path, struct mrl_err *err)
 	close(fd);
 	int rc = open_file(tmp, false, true, &db, err);
 	rec_db_close(db); /* the last handle: SQLite checkpoints and removes TMP-wal */
-	if (!rc && link(tmp, path) != 0 && errno != EEXIST)
-		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, strerror(errno));
+	int e = !rc && link(tmp, path) != 0 ? errno : 0;
+	struct stat sb;
+	/* a filesystem without hard links (FAT, some network ones): moved into place instead,
+	 * unless another writer made one meanwhile (then a narrow race remains: the later move wins) */
+	if (e && e != EEXIST && (e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == ENOSYS || e == EMLINK))
+		e = stat(path, &sb) == 0 ? EEXIST : rename(tmp, path) == 0 ? 0 : errno;
+	if (e && e != EEXIST)
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, strerror(e));
 	else if (rc) {
 		char inner[sizeof err->msg];
 		snprintf(inner, sizeof inner, "%s", err->msg);

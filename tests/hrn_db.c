@@ -10,7 +10,11 @@
  * folder and an unknown run are one-line errors naming them, exit 3; a database
  * that cannot be created is exit 4 (run --db says its results are kept); bench
  * --db stores records and bench --baseline-db fails a much slower model
- * against them; every subcommand has --help. Runs the binary named by $MERILO (set by `make test`).
+ * against them; every subcommand has --help. A file that is not a merilo database (empty, or
+ * another program's SQLite file) is refused by readers and writers and left as it was, run --db
+ * before the run; bench checks its databases and partnered flags before measuring; db add takes
+ * RUN/results.json and a short run id prefix says how long one must be.
+ * Runs the binary named by $MERILO (set by `make test`).
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -284,6 +288,10 @@ static void t_not_a_database(void)
 		   "compare --baseline main %s/r2 --db %s", tmp, path);
 	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "leaderboard --db of an empty file",
 		   "leaderboard --db %s", path);
+	CLI_EXPECT(3, "empty.db: not a merilo history database (an empty file)", "run --db of an empty file",
+		   "run --model %s/m.gguf --suite tasks/suites/demo.json --limit 1 --quiet --out %s/r-empty --db %s", tmp,
+		   tmp, path);
+	ok(cli_sh(NULL, "test -e %s/r-empty", tmp) != 0, "... refused before the run (it ran to the end first)");
 	is_int((int)cli_file_size(path), 0, "the empty file is still empty");
 	snprintf(sq, sizeof sq, "%s/other.sqlite", tmp);
 	sqlite3 *h = NULL;
