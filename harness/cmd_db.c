@@ -44,27 +44,6 @@ static void pause_hook(void *arg)
 	nanosleep(&ts, NULL);
 }
 
-/* The run folder arg names: the folder itself, or the folder of its
- * results.json (as compare and leaderboard take either). Any other file is
- * MRL_EINPUT saying so, a missing path MRL_EIO. */
-static int run_folder_of(const char *arg, char folder[PATH_MAX], struct mrl_err *err)
-{
-	struct stat sb;
-	if (stat(arg, &sb) != 0)
-		return mrl_err_set(err, MRL_EIO, "%s: no such run folder", arg);
-	const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
-	int len = S_ISDIR(sb.st_mode) ? snprintf(folder, PATH_MAX, "%s", arg)
-		: !S_ISREG(sb.st_mode) || strcmp(base, "results.json") ? -2
-		: !slash ? snprintf(folder, PATH_MAX, ".")
-			 : snprintf(folder, PATH_MAX, "%.*s", slash == arg ? 1 : (int)(slash - arg), arg);
-	if (len == -2)
-		return mrl_err_set(err, MRL_EINPUT, "%s: a file, not a run folder (give the folder that holds "
-				   "results.json, or its results.json)", arg);
-	if (len < 0 || len >= PATH_MAX)
-		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", arg);
-	return 0;
-}
-
 int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet, struct mrl_err *err)
 {
 	struct rec_db *db = NULL;
@@ -75,11 +54,11 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
 	char folder[PATH_MAX], real[PATH_MAX], id[REC_DB_ID_LEN + 1];
 	int rc = 0;
 	for (size_t i = 0; !rc && i < n; i++) /* before the database is made */
-		rc = run_folder_of(dirs[i], folder, err);
+		rc = rec_run_folder(dirs[i], folder, sizeof folder, err);
 	rc = rc ? rc : mrl_mkdir_parent(db_path, err); /* as every command that writes */
 	rc = rc ? rc : rec_db_open(db_path, REC_DB_CREATE, &db, err);
 	for (size_t i = 0; !rc && i < n; i++) {
-		if ((rc = run_folder_of(dirs[i], folder, err)))
+		if ((rc = rec_run_folder(dirs[i], folder, sizeof folder, err)))
 			break;
 		if (!realpath(folder, real)) {
 			rc = mrl_err_set(err, MRL_EIO, "%s: no such run folder", dirs[i]);
@@ -221,7 +200,7 @@ static int db_add(int argc, char **argv)
 	char def[PATH_MAX], first[PATH_MAX];
 	struct mrl_err err = { 0 };
 	/* beside the first run: runs/a/results.json -> runs/merilo.db, as for runs/a */
-	if (!db_path && !run_folder_of(argv[0], first, &err) && !hrn_db_default_path(first, def, &err))
+	if (!db_path && !rec_run_folder(argv[0], first, sizeof first, &err) && !hrn_db_default_path(first, def, &err))
 		db_path = def;
 	if ((db_path && hrn_db_add_runs(db_path, argv, (size_t)n_args, quiet, &err)) || !db_path)
 		return hrn_report(&err);

@@ -128,20 +128,14 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	memset(r, 0, sizeof *r);
 	rec_results_init(&r->res);
 	/* a run's results.json stands for its folder, as compare, leaderboard and merge take it */
-	const char *base = strrchr(dir, '/');
-	base = base ? base + 1 : dir;
-	if (!strcmp(base, "results.json") && stat(dir, &st) == 0 && S_ISREG(st.st_mode)) {
-		snprintf(path, sizeof path, "%.*s", base == dir ? 1 : (int)(base - dir - 1), base == dir ? "." : dir);
-		dir = path;
-	}
-	if (!(r->dir = strdup(dir)))
+	int rc = rec_run_folder(dir, path, sizeof path, err);
+	if (rc)
+		return rc;
+	if (!(r->dir = strdup(path)))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	dir = r->dir; /* path is reused below */
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		return mrl_err_set(err, MRL_EIO, "%s: not a run folder (%s)", dir,
-				   stat(dir, &st) ? strerror(errno) : "not a directory");
 	struct rec_run run;
-	int rc = rec_run_load(dir, REC_RUN_RESULTS | REC_RUN_ITEMS_IF_PRESENT, &run, err);
+	rc = rec_run_load(dir, REC_RUN_RESULTS | REC_RUN_ITEMS_IF_PRESENT, &run, err);
 	r->res = run.results; /* r owns them now (released by its caller even on failure) */
 	r->items = run.items;
 	if (rc)

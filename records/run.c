@@ -25,6 +25,23 @@ static int run_dir(const char *arg, char *dir, size_t size, bool *is_file)
 	return (size_t)snprintf(dir, size, "%.*s", (int)(slash - arg), arg) >= size ? -1 : 0;
 }
 
+int rec_run_folder(const char *arg, char *folder, size_t size, struct mrl_err *err)
+{
+	struct stat sb;
+	if (stat(arg, &sb) != 0)
+		return mrl_err_set(err, MRL_EIO, "%s: no such run folder", arg);
+	const char *slash = strrchr(arg, '/'), *base = slash ? slash + 1 : arg;
+	if (!S_ISDIR(sb.st_mode) && (!S_ISREG(sb.st_mode) || strcmp(base, "results.json")))
+		return mrl_err_set(err, MRL_EINPUT, "%s: a file, not a run folder (give the folder that holds "
+				   "results.json, or its results.json)", arg);
+	const int len = S_ISDIR(sb.st_mode) ? snprintf(folder, size, "%s", arg)
+			: !slash		? snprintf(folder, size, ".")
+						: snprintf(folder, size, "%.*s", slash == arg ? 1 : (int)(slash - arg), arg);
+	if (len < 0 || (size_t)len >= size)
+		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", arg);
+	return 0;
+}
+
 static int run_paths(const char *arg, struct rec_run *run)
 {
 	bool is_file;

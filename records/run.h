@@ -49,6 +49,12 @@ int rec_run_load(const char *arg, unsigned parts, struct rec_run *run, struct mr
 
 #define REC_RUN_BENCH_MAX_BYTES ((size_t)256 << 20) /* a bench record's cap, as the bench reader's */
 
+/* The run folder arg names: arg itself when it is a folder, or the folder of arg when
+ * it is a file named results.json (compare, leaderboard, merge, report and db add take
+ * either). Any other file is MRL_EINPUT ("a file, not a run folder"), a missing path
+ * MRL_EIO ("no such run folder"). */
+int rec_run_folder(const char *arg, char *folder, size_t size, struct mrl_err *err);
+
 /* The bench record of the run folder dir (bench.json, else bench.jsonl) into
  * run->bench_text / bench_len / bench_path; none leaves bench_text NULL. 0, or the
  * reader's error naming the file. */

@@ -271,7 +271,7 @@ static void test_errors(const char *base)
 	free(out);
 	rc = cli_sh(&out, "'%s' report '%s/nope' -o '%s/x'", merilo, base, base);
 	is_int(rc, 3, "a missing run folder: exit 3");
-	like(out, "/nope: not a run folder", "naming it");
+	like(out, "/nope: no such run folder", "naming it");
 	free(out);
 	char path[4200];
 	snprintf(path, sizeof path, "%s/bad", base);
