@@ -201,16 +201,22 @@ out:
 	return rc;
 }
 
+/* The counts a document's NLL is divided by, and the statistics made of them: every
+ * perplexity metric a suite may list (tasks/suite_task.c), all always computed, as
+ * multiple choice's acc, acc_norm and acc_bytes are. */
 enum { PPL_TOKENS, PPL_WORDS, PPL_BYTES, PPL_CHARS, PPL_N };
-static const char *const ppl_names[PPL_N] = { "perplexity", "word_perplexity", "bits_per_byte", "bits_per_char" };
+enum { ST_PPL, ST_WORD_PPL, ST_BPB, ST_BPC, ST_BYTE_PPL, ST_N };
+static const char *const ppl_names[ST_N] = { "perplexity", "word_perplexity", "bits_per_byte", "bits_per_char",
+					     "byte_perplexity" };
 
-/* The four statistics of sums: NLL (nats) and each count. */
+/* The statistics of sums: NLL (nats) and each count. */
 static void ppl_stats(double nll, const double *count, double *out)
 {
-	out[PPL_TOKENS] = exp(nll / count[PPL_TOKENS]);
-	out[PPL_WORDS] = exp(nll / count[PPL_WORDS]);
-	out[PPL_BYTES] = nll / log(2.0) / count[PPL_BYTES];
-	out[PPL_CHARS] = nll / log(2.0) / count[PPL_CHARS];
+	out[ST_PPL] = exp(nll / count[PPL_TOKENS]);
+	out[ST_WORD_PPL] = exp(nll / count[PPL_WORDS]);
+	out[ST_BPB] = nll / log(2.0) / count[PPL_BYTES];
+	out[ST_BPC] = nll / log(2.0) / count[PPL_CHARS];
+	out[ST_BYTE_PPL] = exp(nll / count[PPL_BYTES]); /* lm-eval's byte_perplexity: 2^bits_per_byte */
 }
 
 static int aggregate_ppl(const struct task_task *t, const char *lang, const struct group *g,
@@ -218,13 +224,13 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 {
 	const size_t n = g->n, B = o->n_resamples;
 	double *nll = malloc((n + 1) * sizeof *nll), *cnt = malloc((n + 1) * PPL_N * sizeof *cnt);
-	double *rep = malloc((B + 1) * PPL_N * sizeof *rep);
+	double *rep = malloc((B + 1) * ST_N * sizeof *rep);
 	int rc = 0;
 	if (!nll || !cnt || !rep) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		goto out;
 	}
-	double tot_nll = 0, tot[PPL_N] = { 0 }, est[PPL_N];
+	double tot_nll = 0, tot[PPL_N] = { 0 }, est[ST_N];
 	for (size_t i = 0; i < n; i++) {
 		const struct rec_item *it = g->v[i];
 		const struct rec_item_metric *w = find_metric(it, "words"), *c = find_metric(it, "canonical_chars");
@@ -247,7 +253,7 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 	struct mrl_rng rng;
 	mrl_rng_seed(&rng, o->seed);
 	for (size_t b = 0; b < B; b++) {
-		double s_nll = 0, s[PPL_N] = { 0 }, v[PPL_N];
+		double s_nll = 0, s[PPL_N] = { 0 }, v[ST_N];
 		for (size_t i = 0; i < n; i++) {
 			size_t d = (size_t)mrl_rng_below(&rng, n);
 			s_nll += nll[d];
@@ -255,7 +261,7 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 				s[k] += cnt[d * PPL_N + k];
 		}
 		ppl_stats(s_nll, s, v);
-		for (int k = 0; k < PPL_N; k++)
+		for (int k = 0; k < ST_N; k++)
 			rep[(size_t)k * B + b] = v[k];
 	}
 	struct rec_aggregate *a = rec_results_add_aggregate(r, task_id(t), lang, (int64_t)n);
@@ -263,7 +269,7 @@ static int aggregate_ppl(const struct task_task *t, const char *lang, const stru
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (int k = 0; k < PPL_N; k++) {
+	for (int k = 0; k < ST_N; k++) {
 		double *x = rep + (size_t)k * B, lo = NAN, hi = NAN, se = NAN;
 		size_t m = 0;
 		for (size_t b = 0; b < B; b++) /* drop undefined replicates (e.g. a resample with no words) */

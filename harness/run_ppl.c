@@ -145,6 +145,8 @@ static int ppl_record(const struct hrn_run_cfg *cfg, const struct task_ppl_plan 
 	    (rc = rec_item_add_metric(out, "bits_per_byte", -1, NULL, false, tc->bytes ? bits / (double)tc->bytes : NAN)) ||
 	    (rc = rec_item_add_metric(out, "bits_per_char", -1, NULL, false,
 				      tc->canonical_chars ? bits / (double)tc->canonical_chars : NAN)) ||
+	    (rc = rec_item_add_metric(out, "byte_perplexity", -1, NULL, false,
+				      tc->bytes ? exp(nll / (double)tc->bytes) : NAN)) ||
 	    /* the counts, so that aggregates (sum NLL / sum count) can be recomputed from items.jsonl */
 	    (rc = rec_item_add_metric(out, "words", -1, NULL, false, (double)tc->words)) ||
 	    (rc = rec_item_add_metric(out, "canonical_chars", -1, NULL, false, (double)tc->canonical_chars)) ||

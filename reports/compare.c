@@ -29,8 +29,8 @@
 
 bool rpt_metric_lower_is_better(const char *metric)
 {
-	static const char *const lower[] = { "perplexity", "word_perplexity", "bits_per_byte", "bits_per_char",
-					     "bits_per_token" };
+	static const char *const lower[] = { "perplexity", "word_perplexity", "byte_perplexity", "bits_per_byte",
+					     "bits_per_char", "bits_per_token" };
 	if (!metric)
 		return false;
 	for (size_t i = 0; i < sizeof lower / sizeof lower[0]; i++)

@@ -8,13 +8,12 @@
  * with SIGKILL and resumed gives every unit once, with the same numbers as an
  * uninterrupted run; --threads and --batch do not change a single digit; SIGINT
  * stops with exit 4 and a resume hint; a resume with other options or another
- * model is refused; options the suite and model cannot carry out (--fewshot past a
- * task's examples, a window, max_new_tokens or a choice past the model's context) are refused
- * before the run folder exists, and an item that fails in the loop gets no --resume
- * advice. The "performance" section: per task x language tokens/s and item
- * times consistent with items.jsonl, per task a window whose energy and PAPI counters are
- * values or null with the reason (also with libpapi hidden), getrusage figures measured;
- * a resumed run's window covers only its own items. --store-logprobs: per-token
+ * model is refused; options the suite and model cannot carry out (--fewshot past a task's examples, a
+ * window, max_new_tokens or a choice past the model's context) are refused before the run folder
+ * exists, and an item that fails in the loop gets no --resume advice. The "performance" section:
+ * per task x language tokens/s and item times consistent with items.jsonl, per task a window whose
+ * energy and PAPI counters are values or null with the reason (also with libpapi hidden), getrusage
+ * figures measured; a resumed run's window covers only its own items. --store-logprobs: per-token
  * logprobs whose sums equal the logliks, top-K rows consistent, scores unchanged.
  * Then the BENCHić COPA suite (SKIP without the fixtures).
  */
@@ -239,6 +238,8 @@ static void check_ppl(const char *dir)
 	const struct rec_aggregate *a = find_agg(&r, "ppl", "sr-Cyrl");
 	const struct rec_metric_value *p = find_val(a, "perplexity"), *bpb = find_val(a, "bits_per_byte");
 	ok(a && a->n == 3 && p && bpb, "perplexity aggregate for ppl/sr-Cyrl over 3 documents");
+	is_near(find_val(a, "byte_perplexity") ? find_val(a, "byte_perplexity")->value : 0, exp(nll / bytes),
+		1e-9 * exp(nll / bytes), "byte perplexity = exp(sum NLL / sum bytes) (listed by suites, never computed)");
 	is_near(p ? p->value : 0, exp(nll / tok), 1e-9 * exp(nll / tok), "token perplexity = exp(sum NLL / sum tokens)");
 	is_near(bpb ? bpb->value : 0, nll / log(2.0) / bytes, 1e-12, "bits per byte = sum NLL / ln 2 / sum bytes");
 	const struct rec_metric_value *c1 = find_val(a, "bits_per_char"),
