@@ -90,6 +90,7 @@ const char *rpt_verdict_name(enum rpt_verdict v)
 	switch (v) {
 	case RPT_VERDICT_BETTER: return "better";
 	case RPT_VERDICT_WORSE: return "worse";
+	case RPT_VERDICT_UNTESTED: return "not tested (no pair)";
 	default: return "no significant change";
 	}
 }
@@ -126,11 +127,13 @@ static int compute_row(const struct rpt_cmp_input *in, const struct rpt_compare_
 	row->in = in;
 	row->lower_is_better = rpt_metric_lower_is_better(in->metric);
 	row->base_mean = row->cand_mean = row->diff = row->ci_low = row->ci_high = NAN;
-	row->p = 1.0;
-	row->test = in->kind == RPT_METRIC_BINARY ? "mcnemar-exact" : "wilcoxon-signed-rank";
+	row->p = NAN; /* no pair: no test (it read p 1 and "no significant change") */
+	row->test = NULL;
 	row->max_drop_points = NAN;
 	if (n == 0)
 		return 0;
+	row->p = 1.0;
+	row->test = in->kind == RPT_METRIC_BINARY ? "mcnemar-exact" : "wilcoxon-signed-rank";
 	base = malloc(n * sizeof *base);
 	cand = malloc(n * sizeof *cand);
 	if (in->kind == RPT_METRIC_BINARY) {
@@ -250,9 +253,9 @@ int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struc
 		goto out;
 	for (size_t i = 0, k = 0; i < n_inputs; i++) {
 		struct rpt_cmp_row *row = &res->rows[i];
-		row->p_holm = row->in->n_pairs > 0 ? p[k++] : 1.0;
+		row->p_holm = row->in->n_pairs > 0 ? p[k++] : NAN;
 		double improvement = row->lower_is_better ? -row->diff : row->diff;
-		row->verdict = RPT_VERDICT_SAME;
+		row->verdict = row->in->n_pairs > 0 ? RPT_VERDICT_SAME : RPT_VERDICT_UNTESTED;
 		if (row->in->n_pairs > 0 && row->p_holm < opts->alpha && improvement != 0)
 			row->verdict = improvement > 0 ? RPT_VERDICT_BETTER : RPT_VERDICT_WORSE;
 		for (size_t g = 0; g < opts->n_gate; g++) {

@@ -146,24 +146,23 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 		const struct rpt_cmp_row *r = &res->rows[i];
 		bool bin = r->in->kind == RPT_METRIC_BINARY;
 		json_t *row = json_pack(
-			"{s:o, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:b}",
+			"{s:o, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:b}",
 			"task", jstr(r->in->task), "language", jstr(r->in->language), "metric", jstr(r->in->metric),
 			"kind", bin ? "binary" : "graded", "lower_is_better", r->lower_is_better,
 			"n_pairs", (json_int_t)r->in->n_pairs, "n_base_only", (json_int_t)r->in->n_base_only,
 			"n_cand_only", (json_int_t)r->in->n_cand_only, "base", jreal(r->base_mean),
 			"candidate", jreal(r->cand_mean), "diff", jreal(r->diff), "ci_low", jreal(r->ci_low),
-			"ci_high", jreal(r->ci_high), "test", r->test,
+			"ci_high", jreal(r->ci_high), "test", jstr(r->test),
 			"right_to_wrong", bin ? json_integer((json_int_t)r->n_right_to_wrong) : json_null(),
 			"wrong_to_right", bin ? json_integer((json_int_t)r->n_wrong_to_right) : json_null(),
 			"p", jreal(r->p), "p_holm", jreal(r->p_holm), "verdict", rpt_verdict_name(r->verdict),
 			"gated", r->gated, "max_drop_points", jreal(r->max_drop_points), "gate_failed", r->gate_failed);
 		if (!row)
 			goto out;
-		if (bin) {
-			json_t *fl = json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
-					       "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
-			json_object_set_new(row, "flips", fl ? fl : json_null());
-		}
+		json_t *fl = !bin ? NULL /* graded: no right/wrong flips (null) */
+				  : json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
+					      "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
+		json_object_set_new(row, "flips", fl ? fl : json_null());
 		if (json_array_append_new(rows, row))
 			goto out;
 	}
@@ -360,9 +359,11 @@ void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, c
 		rpt_cmp_add_value(&d, r, r->diff, true);
 		mrl_buf_add(&d, " CI ");
 		rpt_cmp_add_ci(&d, r);
-		mrl_buf_addf(&d, " (%s), n %zu, p %.3g, Holm p %.3g, max drop %g points, verdict: %s",
-			     r->in->kind == RPT_METRIC_BINARY ? "percentage points" : "metric units", r->in->n_pairs, r->p,
-			     r->p_holm, r->max_drop_points, rpt_verdict_name(r->verdict));
+		mrl_buf_addf(&d, " (%s), n %zu, ", r->in->kind == RPT_METRIC_BINARY ? "percentage points" : "metric units",
+			     r->in->n_pairs);
+		if (r->in->n_pairs) /* p is NaN where there is no pair: nothing was tested */
+			mrl_buf_addf(&d, "p %.3g, Holm p %.3g, ", r->p, r->p_holm);
+		mrl_buf_addf(&d, "max drop %g points, verdict: %s", r->max_drop_points, rpt_verdict_name(r->verdict));
 		if (r->gate_failed) {
 			mrl_buf_add(s, "      <failure type=\"regression\" message=\"");
 			rpt_esc_xml(s, d.data);

@@ -123,9 +123,10 @@ enum rpt_verdict {
 	RPT_VERDICT_SAME = 0,  /* no significant change */
 	RPT_VERDICT_BETTER = 1,
 	RPT_VERDICT_WORSE = 2,
+	RPT_VERDICT_UNTESTED = 3, /* no pair: nothing to test (p, p_holm and test null) */
 };
 
-/* "better", "worse", "no significant change" (static strings). */
+/* "better", "worse", "no significant change", "not tested (no pair)" (static strings). */
 const char *rpt_verdict_name(enum rpt_verdict v);
 
 /* The outcome of one comparison. diff, ci and means are in the metric's unit

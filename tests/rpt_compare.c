@@ -322,7 +322,11 @@ static void test_holm(void)
 	struct rpt_cmp_input hin5[5] = { hin[0], hin[1], hin[2], hin[3], input("hr", "lang_ok", h[0], 0) };
 	is_int(rpt_compare(hin5, 5, &o, &res, &err), 0, "Holm with a comparison of no pairs: runs");
 	is_near(res.rows[1].p_holm, 4 * p15_1, 1e-15, "Holm: a comparison of no pairs is not in the family (x 4, not 5)");
-	is_near(res.rows[4].p_holm, 1.0, 0, "Holm: the comparison of no pairs has p 1");
+	ok(isnan(res.rows[4].p) && isnan(res.rows[4].p_holm) && !res.rows[4].test &&
+	   res.rows[4].verdict == RPT_VERDICT_UNTESTED,
+	   "the comparison of no pairs tests nothing: p, p_holm and test null, verdict not tested (it read p 1, no "
+	   "significant change)");
+	is_str(rpt_verdict_name(res.rows[4].verdict), "not tested (no pair)", "... and says so");
 	rpt_cmp_result_release(&res);
 	for (int i = 0; i < 4; i++)
 		free(h[i]);
@@ -406,7 +410,7 @@ static void test_gate_typo_and_empty(void)
 	o.gate = &gate_acc;
 	struct rpt_cmp_input empty = input("en", "acc", NULL, 0);
 	is_int(rpt_compare(&empty, 1, &o, &res, &err), 0, "empty: runs");
-	is_int(res.rows[0].verdict, RPT_VERDICT_SAME, "empty: no verdict");
+	is_int(res.rows[0].verdict, RPT_VERDICT_UNTESTED, "empty: no verdict (not tested)");
 	rpt_cmp_result_release(&res);
 	free(reg);
 }
