@@ -258,6 +258,9 @@ int hrn_info_model(const char *path, bool verbose, bool as_json)
 		size_t n = strlen(path);
 		why_not = !strncmp(err.msg, path, n) && !strncmp(err.msg + n, ": ", 2) ? err.msg + n + 2 : err.msg;
 	}
+	if (!why_not && !eng_model_n_tensors(m)) /* opens (for tokenize), computes nothing */
+		why_not = "no weights, a vocabulary only (tokenize takes it; run, generate, perplexity and bench need "
+			  "the model's weights)";
 	hrn_print_model_warnings(m);
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);

@@ -396,6 +396,11 @@ static void tokenizer_folder(const char *dir)
 		diag("could not make %s", folder);
 	CLI_EXPECT(0, "weights: none (a tokenizer-only folder: no config.json and no safetensors)",
 		   "a tokenizer-only folder is named as a folder", "info %s", folder);
+	/* nothing without weights runs: runnable false, with the reason (it said runnable true) */
+	CLI_EXPECT(0, "\"runnable\": false", "a tokenizer-only folder is not runnable", "info %s --json", folder);
+	CLI_EXPECT(0, "not runnable by this engine: no weights, a vocabulary only", "... and says why", "info %s", folder);
+	CLI_EXPECT(0, "\"runnable\": false", "a vocabulary-only GGUF is not runnable", "info "
+		   "../shared/fixtures/tokenizer/ggml-vocab-phi-3.gguf --json");
 }
 
 int main(void)
