@@ -85,7 +85,7 @@ struct eng_model_desc {
 	const char *tokenizer_model; /* tokenizer.ggml.model, e.g. "llama" */
 	bool has_weights;            /* false for a vocabulary-only file */
 	uint64_t file_size;          /* bytes */
-	uint64_t n_params;           /* sum of tensor element counts */
+	uint64_t n_params;           /* sum of tensor element counts, rope_freqs.weight (factors) aside */
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
 	float rope_freq_base, norm_eps;

@@ -129,7 +129,10 @@ static void fill_desc(struct eng_model *m)
 	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
 		struct eng_tensor_info ti;
 		eng_model_tensor_info(m, i, &ti);
-		d->n_params += ti.ne[0] * ti.ne[1] * ti.ne[2] * ti.ne[3];
+		/* rope_freqs.weight holds a conversion's rope scaling factors, not learned weights: an
+		 * HF checkpoint computes them and does not count them (parameters then agree) */
+		if (strcmp(ti.name, "rope_freqs.weight"))
+			d->n_params += ti.ne[0] * ti.ne[1] * ti.ne[2] * ti.ne[3];
 		d->weight_bytes += ti.nbytes;
 	}
 	d->bos_id = eng_vocab_bos(m->vocab);

@@ -401,6 +401,11 @@ static void tokenizer_folder(const char *dir)
 	CLI_EXPECT(0, "not runnable by this engine: no weights, a vocabulary only", "... and says why", "info %s", folder);
 	CLI_EXPECT(0, "\"runnable\": false", "a vocabulary-only GGUF is not runnable", "info "
 		   "../shared/fixtures/tokenizer/ggml-vocab-phi-3.gguf --json");
+	/* the same weights as a GGUF (with a conversion's rope_freqs.weight factors) and as an HF
+	 * folder: one parameter count (the GGUF counted the 8 factors: 180808) */
+	CLI_EXPECT(0, "parameters: 180800 (", "an HF folder's parameters", "info ../shared/fixtures/hf/llama");
+	CLI_EXPECT(0, "parameters: 180800 (", "its GGUF conversion's: rope_freqs.weight is not counted",
+		   "info ../shared/fixtures/hf/gguf/llama-f32.gguf");
 }
 
 int main(void)
