@@ -64,6 +64,19 @@ static void test_papi_sentence(void)
 	met_counters_close(c);
 }
 
+/* The performance table `merilo run` prints for r (malloc'd). */
+static char *table_of(const struct rec_results *r)
+{
+	char *table = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&table, &len);
+	if (f) {
+		hrn_run_print_performance(f, r);
+		fclose(f);
+	}
+	return table;
+}
+
 /* Two tasks whose energy and counters are null for the same long reason. */
 static void test_json_and_table(void)
 {
@@ -99,11 +112,7 @@ static void test_json_and_table(void)
 	is_int(count(json, needle), 4, "results.json: the whole reason (ending ') END') for energy_j and per item, both tasks");
 	like(json, "(PAPI_set_opt(PAPI_INHERIT): Event does not exist)", "results.json: the counter status whole");
 	free(json);
-	char *table = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&table, &len);
-	hrn_run_print_performance(f, &r);
-	fclose(f);
+	char *table = table_of(&r);
 	is_int(count(table, "energy n/a"), 2, "table: each task's row says energy n/a");
 	is_int(count(table, "no energy source on this machine"), 1, "table: the reason is printed once");
 	like(table, "energy: no energy source on this machine — see results.json performance[].window.energy_j.null_reason",
@@ -137,11 +146,7 @@ static void test_alike_reasons(void)
 		rec_reading_set(&p->window.energy_per_item_j, "energy_per_item_j", "J", NAN, why[t]);
 		rec_reading_set(&p->window.peak_rss, "peak_rss", "bytes", NAN, "not read");
 	}
-	char *table = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&table, &len);
-	hrn_run_print_performance(f, &r);
-	fclose(f);
+	char *table = table_of(&r);
 	is_int(count(table, "energy: counter did not advance"), 1, "reasons that differ only in a figure: one line");
 	like(table, "energy: counter did not advance in 0.222 s (alike in 2 more tasks) — see results.json",
 	     "the first task's reason, and how many more tasks are alike");
