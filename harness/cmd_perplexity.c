@@ -17,6 +17,7 @@
  * the same, bit for bit, whatever N and the thread count.
  */
 #include "harness/hrn.h"
+#include "harness/manifest.h"
 #include "harness/run.h"
 
 #include <errno.h>
@@ -106,9 +107,32 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
-/* --json: one object on stdout. */
-static int print_json(const struct ppl_result *r, struct mrl_err *err)
+/* The manifest of a perplexity: build, host and the model's SHA-256 (of the bytes that
+ * were scored: a file changed since it was mapped is refused), as run and bench record
+ * theirs, so that a figure can be rerun; and the text's SHA-256. */
+static json_t *ppl_manifest(const struct ppl_result *r, const struct eng_model *m, char text_hex[65],
+			    struct mrl_err *err)
 {
+	struct rec_manifest man;
+	int rc = hrn_manifest_collect(&man, NULL, NULL, NULL, err);
+	if (!rc && !(rc = eng_model_check_file(m, err)))
+		rc = hrn_manifest_model(&man, r->model, m, err);
+	if (!rc)
+		rc = hrn_sha256_file_cached(r->file, text_hex, NULL, NULL, err);
+	json_t *j = rc ? NULL : rec_manifest_to_json(&man);
+	rec_manifest_release(&man);
+	if (!rc && !j)
+		mrl_err_set(err, MRL_ENOMEM, "perplexity: out of memory");
+	return j;
+}
+
+/* --json: one object on stdout. */
+static int print_json(const struct ppl_result *r, const struct eng_model *m, struct mrl_err *err)
+{
+	char text_hex[65];
+	json_t *man = ppl_manifest(r, m, text_hex, err);
+	if (!man)
+		return err->code;
 	json_t *cum = json_array();
 	for (size_t ci = 0; ci < r->n_chunks; ci++)
 		json_array_append_new(cum, json_real(r->cumulative[ci]));
@@ -120,9 +144,12 @@ static int print_json(const struct ppl_result *r, struct mrl_err *err)
 			      "scored_chars", (json_int_t)r->chars, "threads", (int)r->n_threads, "seconds", r->seconds,
 			      "kv_cache", r->kv_cache, "model_load_s", r->load_s);
 	if (o && (json_object_set_new(o, "batch", json_integer(r->batch)) ||
-		  json_object_set_new(o, "batch_chunks", json_integer((json_int_t)r->n_seq)))) {
+		  json_object_set_new(o, "batch_chunks", json_integer((json_int_t)r->n_seq)) ||
+		  json_object_set_new(o, "file_sha256", json_string(text_hex)) || json_object_set_new(o, "manifest", man))) {
 		json_decref(o);
 		o = NULL;
+	} else if (!o) {
+		json_decref(man);
 	}
 	/* 17 digits: every double as computed (batch sizes and thread counts compare exactly) */
 	int rc = !o || json_dumpf(o, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
@@ -479,7 +506,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	if (ppl_score(&j, &err))
 		goto fail;
 	r.seconds = seconds_since(&t0);
-	if (o.as_json ? print_json(&r, &err) : (print_summary(&r, o.quiet), 0))
+	if (o.as_json ? print_json(&r, m, &err) : (print_summary(&r, o.quiet), 0))
 		goto fail;
 	goto out;
 fail:

@@ -58,6 +58,17 @@ static void t_batch_identity(const char *fx, const char *model, const char *ctx,
 	char name[256];
 	snprintf(name, sizeof name, "%s: --batch 1 runs one chunk at a time (%zu chunks)", model, n_chunks);
 	ok(want && n_chunks >= 6 && json_integer_value(json_object_get(ref, "batch_chunks")) == 1, name);
+	if (full) { /* the manifest: the model's and the text's SHA-256, as sha256sum gives them (it had none) */
+		char *sums = NULL, mhex[65] = "", thex[65] = "";
+		cli_sh(&sums, "sha256sum '%s/models/%s' '%s/expected/ppl-text.txt'", fx, model, fx);
+		if (sums && strlen(sums) > 64 && strchr(sums, '\n') && strlen(strchr(sums, '\n') + 1) >= 64)
+			snprintf(mhex, sizeof mhex, "%.64s", sums), snprintf(thex, sizeof thex, "%.64s", strchr(sums, '\n') + 1);
+		free(sums);
+		const json_t *mm = json_object_get(json_object_get(ref, "manifest"), "model");
+		is_str(json_string_value(json_object_get(mm, "sha256")), mhex, "--json: manifest.model.sha256 is the model's");
+		is_str(json_string_value(json_object_get(ref, "file_sha256")), thex, "--json: file_sha256 is the text's");
+		ok(json_object_get(json_object_get(ref, "manifest"), "merilo") != NULL, "--json: the manifest names the build");
+	}
 	static const struct { const char *batch, *threads; } runs[] = { { "1", "2" }, { "2", "1" }, { "5", "2" },
 									  { "32", "1" }, { "32", "2" } };
 	for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
