@@ -99,7 +99,7 @@ static int read_prompts(const char *path, struct strlist *out, struct mrl_err *e
 	int rc = mrl_read_file(path, MAX_PROMPTS_FILE, &data, &len, err);
 	if (rc)
 		return rc;
-	size_t line_no = 0;
+	size_t line_no = 0, n_empty = 0;
 	for (char *p = data, *end = data + len; p < end && !rc; line_no++) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -118,6 +118,7 @@ static int read_prompts(const char *path, struct strlist *out, struct mrl_err *e
 		} else if (n && strlist_add(out, p, n)) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 		}
+		n_empty += !n && nl; /* a blank line (the last newline ends a line, it opens none) */
 		if (!nl)
 			break;
 		p = nl + 1;
@@ -125,6 +126,9 @@ static int read_prompts(const char *path, struct strlist *out, struct mrl_err *e
 	free(data);
 	if (!rc && out->n == 0)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: no prompts in the file", path);
+	if (!rc && n_empty) /* the text output has one line per prompt: say why it has fewer than the file */
+		fprintf(stderr, "merilo generate: %s: %zu empty line%s skipped (no prompt; the results follow the %zu others)\n",
+			path, n_empty, n_empty == 1 ? "" : "s", out->n);
 	return rc;
 }
 
@@ -163,7 +167,7 @@ struct gen_cli {
 	long n_gen, n_threads, n_batch, top_k;
 	double temperature, top_p;
 	uint64_t seed;
-	bool ids_only, stop_eos, timing, json, affinity;
+	bool ids_only, stop_eos, timing, json, affinity, parse_special;
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
 };
@@ -211,6 +215,9 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		OPT_CALLBACK(0, "stop", &a->stops, "STR", "stop when the generated text contains STR (repeatable;\n"
 			     "the text printed ends before it)", opt_add),
 		OPT_BOOL(0, "stop-eos", &a->stop_eos, "stop at end-of-sequence / end-of-turn tokens (default: generate N tokens)"),
+		OPT_BOOL(0, "parse-special", &a->parse_special,
+			 "special tokens written in the prompt (<|im_start|>, <s>) become their ids, as tokenize's\n"
+			 "--parse-special (default: the prompt is plain text)"),
 		OPT_INTEGER(0, "batch", &a->n_batch, 1, 256, "N", "sequences decoded together (default 8)"),
 		OPT_DOUBLE(0, "temperature", &a->temperature, "T", "sample at temperature T (default 0: greedy)"),
 		OPT_INTEGER(0, "top-k", &a->top_k, 0, 1 << 30, "K", "sample from the K most likely tokens (0: all)"),
@@ -237,6 +244,9 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		return hrn_usage_error("generate", "--temperature wants T >= 0 and --top-p P in 0..1");
 	if (a->ids_only && a->json)
 		return hrn_usage_error("generate", "--ids and --json exclude each other");
+	if (!(a->temperature > 0) && (a->top_k || a->top_p < 1.0)) /* greedy takes the most likely token */
+		fprintf(stderr, "merilo generate: warning: --top-k and --top-p have no effect without --temperature > 0 "
+				"(greedy decoding)\n");
 	for (size_t i = 0; i < a->stops.n; i++)
 		if (!a->stops.v[i][0])
 			return hrn_usage_error("generate", "--stop wants a non-empty string");
@@ -252,7 +262,8 @@ static int tokenize_all(struct eng_model *m, const struct gen_cli *a, int32_t **
 	bool warned = false;
 	for (size_t i = 0; i < a->prompts.n; i++) {
 		const char *p = a->prompts.v[i];
-		int rc = eng_tokenize(m, p, strlen(p), d.add_bos, &toks[i], &n_tok[i], err);
+		const unsigned flags = (d.add_bos ? ENG_TOKENIZE_ADD_BOS : 0) | (a->parse_special ? ENG_TOKENIZE_PARSE_SPECIAL : 0);
+		int rc = eng_tokenize_flags(m, p, strlen(p), flags, &toks[i], &n_tok[i], err);
 		if (rc)
 			return rc;
 		if (n_tok[i] == 0)

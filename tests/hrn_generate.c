@@ -2,7 +2,8 @@
  * ids, several prompts in one batched run (--prompt repeated, --prompts FILE with
  * lines and JSONL) giving what each prompt gives alone, --batch 1 = --batch 8,
  * --stop, --json fields and the recorded seed, --timing lines, usage and input
- * errors. Runs the binary named by $MERILO.
+ * errors; a skipped empty line and --top-k without --temperature are said on stderr;
+ * --parse-special on SmolLM2's ChatML markers. Runs the binary named by $MERILO.
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -78,6 +79,11 @@ static void t_prompts_file(void)
 	ok(json_equal(result(doc, 0), result(alone, 0)), "the first equals --prompt alone");
 	json_decref(alone);
 	json_decref(doc);
+	char *warn = NULL;
+	cli_sh(&warn, "'%s' generate --model %s --prompts %s -n 2 2>&1 >/dev/null", merilo, model, path);
+	like(warn, "p.txt: 1 empty line skipped (no prompt; the results follow the 3 others)",
+	     "the skipped empty line is said on stderr (the text output has fewer lines than the file)");
+	free(warn);
 	int r1 = cli_run(&b1, "generate --model %s --prompts %s -n 8 --batch 1", model, path);
 	int r8 = cli_run(&b8, "generate --model %s --prompts %s -n 8 --batch 8", model, path);
 	ok(r1 == 0 && r8 == 0 && strcmp(b1, b8) == 0, "--batch 1 and --batch 8 print the same texts");
@@ -127,6 +133,39 @@ static void t_sampling(void)
 	ok(json_is_false(json_object_get(a, "greedy")), "greedy false");
 	json_decref(a);
 	json_decref(b);
+	char *out = NULL;
+	cli_sh(&out, "'%s' generate --model %s --prompt Zdravo -n 2 --top-k 5 2>&1 >/dev/null", merilo, model);
+	like(out, "warning: --top-k and --top-p have no effect without --temperature > 0",
+	     "--top-k without --temperature: a warning (it was silently greedy)");
+	free(out);
+}
+
+/* --parse-special: a prompt's written special tokens become their ids, as tokenize
+ * --parse-special gives them (there was no way: instruct models could not be prompted in
+ * their template). SmolLM2's ChatML markers. */
+static void t_parse_special(void)
+{
+	char smol[1024], *ids = NULL;
+	snprintf(smol, sizeof smol, "%s/models-real/smollm2-135m-instruct-q4_1.gguf", fx);
+	const char *prompt = "'<|im_start|>user\nZdravo<|im_end|>\n'";
+	int rc = cli_sh(&ids, "'%s' tokenize --model %s --parse-special \"$(printf %s)\" | wc -w", merilo, smol, prompt);
+	long want = rc == 0 && ids ? atol(ids) : -1;
+	free(ids);
+	char *out = NULL;
+	rc = cli_sh(&out, "'%s' generate --model %s --prompt \"$(printf %s)\" -n 1 --json --parse-special", merilo, smol,
+		    prompt);
+	json_t *j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	long got = (long)json_integer_value(json_object_get(result(j, 0), "n_prompt_tokens"));
+	ok(want > 0 && got == want, "--parse-special: the prompt's tokens are tokenize --parse-special's");
+	diag("tokenize --parse-special: %ld tokens; generate --parse-special: %ld", want, got);
+	json_decref(j);
+	rc = cli_sh(&out, "'%s' generate --model %s --prompt \"$(printf %s)\" -n 1 --json", merilo, smol, prompt);
+	j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	ok((long)json_integer_value(json_object_get(result(j, 0), "n_prompt_tokens")) > want,
+	   "without it the markers are plain text (more tokens)");
+	json_decref(j);
 }
 
 static void t_timing_and_errors(void)
@@ -163,6 +202,7 @@ int main(void)
 	TEST(t_stop(), "--stop: the text ends before the stop string");
 	TEST(t_sampling(), "seeded sampling: reproducible and recorded");
 	TEST(t_timing_and_errors(), "--timing lines; usage errors exit 2");
+	TEST(t_parse_special(), "--parse-special: written special tokens become their ids");
 	cli_rmtree(tmp);
 	return done_testing();
 }
