@@ -82,6 +82,7 @@ struct ppl_result {
 	size_t n_tok, n_chunks, count, bytes, chars;
 	double nll, ppl, ppl_err, bpb, bpc, seconds, load_s;
 	const double *cumulative; /* the running perplexity after each chunk */
+	char started_utc[32];     /* when the model was opened: the manifest's start */
 };
 
 /* The closing lines of the text output (llama.cpp's "Final estimate" line first);
@@ -114,9 +115,17 @@ static json_t *ppl_manifest(const struct ppl_result *r, const struct eng_model *
 			    struct mrl_err *err)
 {
 	struct rec_manifest man;
-	int rc = hrn_manifest_collect(&man, NULL, NULL, NULL, err);
-	if (!rc && !(rc = eng_model_check_file(m, err)))
-		rc = hrn_manifest_model(&man, r->model, m, err);
+	json_t *settings = json_pack("{s:s, s:i, s:i, s:I, s:s}", "file", r->file, "ctx", (int)r->n_ctx, "batch", (int)r->batch,
+				     "threads", (json_int_t)r->n_threads, "kv_cache", r->kv_cache);
+	int rc = settings ? hrn_manifest_collect(&man, NULL, NULL, settings, err) : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	json_decref(settings);
+	if (!rc && r->started_utc[0]) { /* collected now, after the scoring: the start is the run's */
+		free(man.started_utc);
+		if (!(man.started_utc = strdup(r->started_utc)))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	if (!rc && !(rc = eng_model_check_file(m, err)) && !(rc = hrn_manifest_model(&man, r->model, m, err)))
+		rc = rec_manifest_finish(&man, err); /* the scoring has ended: the record is written now */
 	if (!rc)
 		rc = hrn_sha256_file_cached(r->file, text_hex, NULL, NULL, err);
 	json_t *j = rc ? NULL : rec_manifest_to_json(&man);
@@ -460,6 +469,11 @@ int hrn_cmd_perplexity(int argc, char **argv)
 				    .pin_threads = o.affinity };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char started[32] = "";
+	const time_t now = time(NULL);
+	struct tm tm;
+	if (gmtime_r(&now, &tm))
+		strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (eng_model_open(&m, o.model_path, &eo, &err))
 		goto fail;
 	const double load_s = seconds_since(&t0);
@@ -493,9 +507,11 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		printf("perplexity: %zu tokens, %zu chunk%s of %ld, scoring the last %zu of each, %zu at a time\n", n_tok,
 		       j.n_chunks, j.n_chunks == 1 ? "" : "s", o.n_ctx, j.n_scored, j.n_seq);
 	struct ppl_result r = {
-		.model = o.model_path, .file = o.file, .n_ctx = o.n_ctx, .n_threads = o.n_threads, .batch = o.batch,
+		.model = o.model_path, .file = o.file, .n_ctx = o.n_ctx, .batch = o.batch,
+		.n_threads = o.n_threads > 0 ? o.n_threads : (long)eng_default_threads(), /* 0: the default, as run */
 		.n_seq = j.n_seq, .n_tok = n_tok, .n_chunks = j.n_chunks, .kv_cache = o.kv_cache, .load_s = load_s,
 	};
+	memcpy(r.started_utc, started, sizeof started);
 	struct hrn_progress prog;
 	ppl_progress_init(&prog, o.quiet, j.n_chunks);
 	j.r = &r;

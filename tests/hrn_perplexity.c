@@ -67,7 +67,11 @@ static void t_batch_identity(const char *fx, const char *model, const char *ctx,
 		const json_t *mm = json_object_get(json_object_get(ref, "manifest"), "model");
 		is_str(json_string_value(json_object_get(mm, "sha256")), mhex, "--json: manifest.model.sha256 is the model's");
 		is_str(json_string_value(json_object_get(ref, "file_sha256")), thex, "--json: file_sha256 is the text's");
-		ok(json_object_get(json_object_get(ref, "manifest"), "merilo") != NULL, "--json: the manifest names the build");
+		const json_t *man = json_object_get(ref, "manifest");
+		ok(json_object_get(man, "merilo") && json_string_value(json_object_get(man, "ended_utc")) &&
+			   json_integer_value(json_object_get(json_object_get(man, "settings"), "ctx")) == atol(ctx),
+		   "--json: the manifest names the build, its end and its settings (ended_utc and settings were null)");
+		ok(json_integer_value(json_object_get(ref, "threads")) == 1, "--json: threads as run (--threads 1)");
 	}
 	static const struct { const char *batch, *threads; } runs[] = { { "1", "2" }, { "2", "1" }, { "5", "2" },
 									  { "32", "1" }, { "32", "2" } };
