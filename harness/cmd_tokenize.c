@@ -107,8 +107,16 @@ static int bench(const struct eng_model *m, const char *text, size_t len, unsign
 			best = dt;
 		n_tokens = count;
 	}
-	printf("bytes %zu tokens %zu seconds %.4f MB/s %.2f bytes/token %.3f\n", len, n_tokens, best,
-	       (double)len / 1e6 / (best > 0 ? best : 1e-9), n_tokens ? (double)len / (double)n_tokens : 0.0);
+	/* a rate of no bytes means nothing: n/a, not 0 */
+	printf("bytes %zu tokens %zu seconds %.4f MB/s ", len, n_tokens, best);
+	if (len && best > 0)
+		printf("%.2f", (double)len / 1e6 / best);
+	else
+		printf("n/a");
+	if (len && n_tokens)
+		printf(" bytes/token %.3f\n", (double)len / (double)n_tokens);
+	else
+		printf(" bytes/token n/a\n");
 	return 0;
 }
 

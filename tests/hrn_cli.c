@@ -1,5 +1,6 @@
 /* hrn_cli.c — the suite commands as a user runs them: `merilo validate`, `merilo info`
- * (suites) and `merilo import`; exit codes 0 ok, 2 usage, 3 bad input; --help everywhere.
+ * (suites) and `merilo import`; exit codes 0 ok, 2 usage, 3 bad input; --help everywhere;
+ * tokenize --bench says n/a for the rate of an empty text.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -90,6 +91,18 @@ int main(void)
 		CLI_EXPECT(0, "OK: ", "the built-in demo suite validates", "validate tasks/suites/demo.json");
 	else
 		skip("tasks/suites/demo.json not written yet", "the built-in demo suite validates");
+	/* tokenize --bench: a rate of no bytes is n/a (it printed MB/s 0.00 and bytes/token 0.000) */
+	char m[700], empty[700];
+	snprintf(m, sizeof m, "%s/tiny.gguf", dir);
+	snprintf(empty, sizeof empty, "%s/empty.txt", dir);
+	cli_write_file(empty, "");
+	if (cli_run(NULL, "synth " CLI_SYNTH_SMALL " -o %s", m) == 0) {
+		CLI_EXPECT(0, "MB/s n/a bytes/token n/a", "tokenize --bench of an empty file: n/a",
+			   "tokenize --model %s --bench --file %s", m, empty);
+		CLI_EXPECT(0, " bytes/token ", "tokenize --bench of a text: figures", "tokenize --model %s --bench --file README.md", m);
+	} else {
+		ok(0, "merilo synth failed");
+	}
 	cli_rmtree(dir);
 	return done_testing();
 }
