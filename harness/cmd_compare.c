@@ -666,7 +666,7 @@ static int median_ci(const double *lr, size_t n, uint64_t seed, double *tmp, dou
 static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
 {
 	struct mrl_buf *s = &st->perf;
-	size_t n_rows = 0, cap = 0;
+	size_t n_rows = 0, cap = 0, n_paired = 0; /* n_paired: timings paired in all cells */
 	double *lr = NULL, *tmp = NULL;
 	int rc = 0;
 	const bool windows = scored_in_windows(&st->base_r) || scored_in_windows(&st->cand_r);
@@ -706,6 +706,7 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 			i++;
 			j++;
 		}
+		n_paired += n;
 		if (n < 2)
 			continue;
 		double *v = realloc(tmp, n * sizeof *v);
@@ -741,8 +742,11 @@ static int perf_section(struct cmp_state *st, const struct cmp_opts *o, struct m
 		else
 			mrl_buf_addf(s, " | %zu | %.3f | [%.3f, %.3f] | %.3g |\n", n, exp(median), exp(lo), exp(hi), w.p);
 	}
-	if (!n_rows)
+	if (!n_rows && !n_paired)
 		rc = hrn_cmp_add_note(st, "performance: no paired item timings (timings_ns.total) in both runs; no time deltas");
+	else if (!n_rows) /* timings there, one pair a task x language: no ratio of one pair */
+		rc = hrn_cmp_add_note(st, "performance: %zu paired item timings, fewer than 2 in every task x language; no "
+					  "time deltas", n_paired);
 	if (!rc)
 		rc = hrn_cmp_bench_section(st, o, err);
 out:

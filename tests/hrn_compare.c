@@ -481,6 +481,13 @@ static void test_perf_times(void)
 	if (out && !strstr(out, "| — | — |"))
 		diag("%s", out);
 	free(out);
+	/* one item each: the timings are there, one pair is no ratio (the note said there were none) */
+	write_run("one-a", "base-model", suite_hash, 1, 1, 0, 0);
+	write_run("one-b", "base-model", suite_hash, 1, 1, 0, 0);
+	rc = cli_run(&out, "compare %s/one-a %s/one-b --boot 200 --format md", tmp, tmp);
+	like(out, "performance: 1 paired item timings, fewer than 2 in every task x language",
+	     "one pair a cell: the note says there are too few, not none");
+	free(out);
 }
 
 /* The outputs: md on stdout, and every format written with --out. */
