@@ -206,7 +206,7 @@ static void print_results(const struct gen_cli *a, const struct eng_gen_res *res
 static int parse_args(struct gen_cli *a, int argc, char **argv)
 {
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &a->model_path, "MODEL", "the model: a GGUF file or an HF folder"),
+		OPT_STRING('m', "model", &a->model_path, "MODEL", "the model: a GGUF file or an HF folder"),
 		OPT_CALLBACK(0, "prompt", &a->prompts, "TEXT", "a prompt (repeatable: all are generated in one batched run)",
 			     opt_add),
 		OPT_STRING(0, "prompts", &a->prompts_path, "FILE", "prompts, one a line, or JSONL objects with \"prompt\""),

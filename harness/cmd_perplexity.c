@@ -411,7 +411,7 @@ struct ppl_opts {
 static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
 {
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &o->model_path, "MODEL", "the model: a GGUF file or an HF folder (required)"),
+		OPT_STRING('m', "model", &o->model_path, "MODEL", "the model: a GGUF file or an HF folder (required)"),
 		OPT_STRING(0, "file", &o->file, "TEXT", "the text, UTF-8 (required)"),
 		OPT_INTEGER(0, "ctx", &o->n_ctx, PPL_MIN_CTX, 1 << 20, "N",
 			    "tokens per chunk (default: the model's training context, at most\n"

@@ -106,7 +106,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	snprintf(topk_help, sizeof topk_help, "with --store-logprobs: the model's K most likely next tokens\n"
 					      "at each position (default %d; 0 = none)", HRN_RUN_TOPK_DEFAULT);
 	const struct mrl_option opts[] = {
-		OPT_STRING_F(0, "model", &o->model, "MODEL", "the model: a GGUF file or an HF folder", MRL_OPT_NONEMPTY),
+		OPT_STRING_F('m', "model", &o->model, "MODEL", "the model: a GGUF file or an HF folder", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "suite", &o->suite, "FILE", "suite JSON (docs/suite-format.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: all)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",

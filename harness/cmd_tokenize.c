@@ -149,7 +149,7 @@ int hrn_cmd_tokenize(int argc, char **argv)
 	const char *model_path = NULL, *file = NULL, *text_arg = NULL;
 	bool no_bos = false, lines = false, pieces = false, parse_special = false, do_bench = false;
 	const struct mrl_option options[] = {
-		OPT_STRING(0, "model", &model_path, "M",
+		OPT_STRING('m', "model", &model_path, "M",
 			   "a GGUF model, a vocabulary-only GGUF, an HF tokenizer.json, or an HF folder\n"
 			   "(its tokenizer.json and tokenizer_config.json)"),
 		OPT_BOOL(0, "parse-special", &parse_special,

@@ -128,8 +128,10 @@ static void affinity(void)
 static void model_flags(void)
 {
 	const char *takers[] = { "run", "perplexity", "generate", "bench", "tokenize" };
-	for (size_t i = 0; i < sizeof takers / sizeof takers[0]; i++)
+	for (size_t i = 0; i < sizeof takers / sizeof takers[0]; i++) {
 		help_has(takers[i], "an HF folder", "--model takes a GGUF file or an HF folder");
+		help_has(takers[i], "-m, --model", "-m is --model (bench alone had it)");
+	}
 }
 
 int main(void)
