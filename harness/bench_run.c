@@ -244,10 +244,16 @@ static void energy_absent_reason(struct hrn_bench_env *e, char *why, size_t size
 		strcat(why, ")");
 }
 
+/* Why a per-token figure of a window without tokens (a server scenario in which no
+ * request arrived) is null: a sum over zero tokens has no per-token value. */
+#define NO_TOKENS "no tokens: nothing was processed in the measured window"
+
 /* A per-token figure from a summed reading. */
 static int per_token_figure(struct hrn_bench_result *r, const char *name, const char *unit,
 			    const struct met_reading *sum, double tokens, struct mrl_err *err)
 {
+	if (!(tokens > 0))
+		return hrn_bench_result_add_figure(r, name, unit, NAN, NO_TOKENS, err);
 	if (!sum->valid)
 		return hrn_bench_result_add_figure(r, name, unit, NAN, *sum->reason ? sum->reason : "not measured", err);
 	return hrn_bench_result_add_figure(r, name, unit, sum->value / tokens, NULL, err);
@@ -301,9 +307,9 @@ static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench
 			const struct met_reading *v = &cv.v[i].r;
 			char unit[64];
 			snprintf(unit, sizeof unit, "%s/token", v->unit ? v->unit : "count");
-			if (rec_readings_add(&r->counters, &r->n_counters, cv.v[i].name, unit,
-					     v->valid ? v->value / tokens : NAN,
-					     v->valid ? NULL : (*v->reason ? v->reason : "not counted")))
+			const bool have = v->valid && tokens > 0;
+			if (rec_readings_add(&r->counters, &r->n_counters, cv.v[i].name, unit, have ? v->value / tokens : NAN,
+					     have ? NULL : !(tokens > 0) ? NO_TOKENS : *v->reason ? v->reason : "not counted"))
 				return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 		}
 	} else if (!(r->counters_status = strdup("no counter set was opened"))) {
@@ -661,13 +667,16 @@ static int add_scenario_figures(struct hrn_bench_result *r, const struct hrn_ben
 				struct mrl_err *err)
 {
 	int rc;
+	/* requests per second of the scenario's time: a server run lasts its --duration even
+	 * when the last request ends sooner (wall_s runs from the start to the last token) */
+	const double span_s = sc->server && sc->duration_s > wall_s ? sc->duration_s : wall_s;
 	if ((rc = hrn_bench_result_add_figure(r, "n_requests", "count", (double)n_req, NULL, err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "wall_s", "s", n_req ? wall_s : NAN,
 					      n_req ? NULL : "no request arrived in the duration", err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "offered_qps", "requests/s", sc->server ? sc->qps : NAN,
 					      sc->server ? NULL : "offline: every request is issued at once", err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "achieved_qps", "requests/s",
-					      n_req && wall_s > 0 ? (double)n_req / wall_s : NAN,
+					      n_req && span_s > 0 ? (double)n_req / span_s : NAN,
 					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "output_tokens_per_s", "tokens/s",
 					      n_req && wall_s > 0 ? gen_tokens / wall_s : NAN,
@@ -688,6 +697,19 @@ static int add_scenario_figures(struct hrn_bench_result *r, const struct hrn_ben
 	return 0;
 }
 
+/* The result's n_prompt: the prompt length every request had, or -1 (null in the
+ * record) when a --prompts file's lines differ in length; the series prompt_tokens
+ * then has each request's count. */
+static int64_t scenario_n_prompt(const struct hrn_bench_scenario *sc)
+{
+	if (!sc->n_prompts)
+		return (int64_t)sc->n_prompt;
+	for (size_t i = 1; i < sc->n_prompts; i++)
+		if (sc->prompt_lens[i] != sc->prompt_lens[0])
+			return -1;
+	return (int64_t)sc->prompt_lens[0];
+}
+
 /* MLPerf Server: the limits must hold at the 99th percentile. */
 static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req)
 {
@@ -695,7 +717,9 @@ static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_s
 		return;
 	const struct hrn_bench_series *st = hrn_bench_result_series(r, "ttft_ms");
 	const struct hrn_bench_series *sp = hrn_bench_result_series(r, "tpot_ms");
-	bool hold = n_req > 0;
+	if (n_req == 0)
+		return; /* nothing measured: no verdict (null), not a failing one */
+	bool hold = true;
 	if (!isnan(sc->ttft_limit_ms))
 		hold = hold && st->n && st->st.p99 <= sc->ttft_limit_ms;
 	if (!isnan(sc->tpot_limit_ms))
@@ -707,17 +731,26 @@ static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_s
 static int scenario_note(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req,
 			 double wall_s, uint64_t busy_ns, struct mrl_err *err)
 {
-	char note[512];
-	if (sc->server)
+	char note[1024];
+	if (sc->server && n_req && wall_s > 0)
 		snprintf(note, sizeof note,
 			 "the engine serves one sequence at a time (no batching): a request that arrives while "
 			 "another is served waits in a queue; queue_ms is that wait, ttft_ms (MLPerf) includes it, "
-			 "ttft_service_ms does not; busy %.0f%% of the wall time",
-			 n_req && wall_s > 0 ? 100.0 * (double)busy_ns * 1e-9 / wall_s : 0.0);
+			 "ttft_service_ms does not; busy %.0f%% of the wall time", 100.0 * (double)busy_ns * 1e-9 / wall_s);
+	else if (sc->server)
+		snprintf(note, sizeof note,
+			 "no request arrived in the %g s at %g QPS (seeded Poisson arrivals): nothing was measured, so "
+			 "the latencies, rates, per-token figures%s are null", sc->duration_s, sc->qps,
+			 isnan(sc->ttft_limit_ms) && isnan(sc->tpot_limit_ms) ? "" : " and limits_hold");
 	else
 		snprintf(note, sizeof note,
 			 "%zu requests issued at once and served back to back, one sequence at a time (no batching); "
 			 "queue_ms grows with the position in the batch", n_req);
+	if (r->n_prompt < 0) {
+		size_t len = strlen(note);
+		snprintf(note + len, sizeof note - len, "; n_prompt null: the prompts of %s differ in length "
+			 "(series prompt_tokens has each request's)", sc->prompts_path ? sc->prompts_path : "the file");
+	}
 	if (!(r->note = strdup(note)))
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 	return 0;
@@ -741,10 +774,10 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 	const size_t nr = n_req ? n_req : 1;
 	double *ttft = malloc(nr * sizeof *ttft), *ttft_svc = malloc(nr * sizeof *ttft_svc);
 	double *queue = malloc(nr * sizeof *queue), *tpot = malloc(nr * sizeof *tpot), *e2e = malloc(nr * sizeof *e2e);
-	double *itl = malloc(nr * (n_gen > 1 ? n_gen - 1 : 1) * sizeof *itl);
+	double *itl = malloc(nr * (n_gen > 1 ? n_gen - 1 : 1) * sizeof *itl), *plen = malloc(nr * sizeof *plen);
 	size_t n_itl = 0, n_tpot = 0;
 	uint64_t busy_ns = 0, prompt_tokens = 0;
-	if (!ids || !stamps || !ttft || !ttft_svc || !queue || !tpot || !e2e || !itl) {
+	if (!ids || !stamps || !ttft || !ttft_svc || !queue || !tpot || !e2e || !itl || !plen) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 		goto out;
 	}
@@ -788,6 +821,7 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 		t_end = stamps[n_gen - 1];
 		busy_ns += t_end - start;
 		prompt_tokens += len;
+		plen[i] = (double)len;
 		struct hrn_bench_latency lat;
 		if ((rc = hrn_bench_request_latency(arrive, stamps, n_gen, n_gen > 1 ? itl + n_itl : NULL, &lat, err)))
 			goto out;
@@ -814,7 +848,7 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 		rc = MRL_ENOMEM;
 		goto out;
 	}
-	r->n_prompt = sc->n_prompts ? -1 : (int64_t)sc->n_prompt;
+	r->n_prompt = scenario_n_prompt(sc);
 	r->n_gen = n_gen;
 	r->reps = 1;
 	const double wall_s = (double)(t_end - origin) * 1e-9;
@@ -825,9 +859,9 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 	    (rc = hrn_bench_result_add_series(r, "tpot_ms", "ms", tpot, n_tpot, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "itl_ms", "ms", itl, n_itl, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "e2e_ms", "ms", e2e, n_req, err)) ||
+	    (rc = hrn_bench_result_add_series(r, "prompt_tokens", "tokens", plen, n_req, err)) ||
 	    (rc = add_scenario_figures(r, sc, n_req, wall_s, gen_tokens, prompt_tokens, busy_ns, err)) ||
-	    (rc = meas_finish(e, &m, r, "request", gen_tokens + (double)prompt_tokens > 0
-							? gen_tokens + (double)prompt_tokens : 1, err)))
+	    (rc = meas_finish(e, &m, r, "request", gen_tokens + (double)prompt_tokens, err)))
 		goto out;
 	scenario_limits(r, sc, n_req);
 	rc = scenario_note(r, sc, n_req, wall_s, busy_ns, err);
@@ -841,5 +875,6 @@ out:
 	free(tpot);
 	free(e2e);
 	free(itl);
+	free(plen);
 	return rc;
 }
