@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------- helpers */
 
@@ -448,6 +449,62 @@ out:
 
 /* ------------------------------------------------------------------- tgN */
 
+/* This host's last-level cache in bytes (the L3 of CPU 0), or 0 when it cannot be told. */
+static double llc_bytes(void)
+{
+#ifdef _SC_LEVEL3_CACHE_SIZE
+	long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+	if (v > 0)
+		return (double)v;
+#endif
+	FILE *f = fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r");
+	unsigned long long k = 0;
+	char unit = 0;
+	int got = f ? fscanf(f, "%llu%c", &k, &unit) : 0;
+	if (f)
+		fclose(f);
+	if (got < 1 || !k)
+		return 0;
+	return (double)k * (unit == 'K' ? 1024.0 : unit == 'M' ? 1048576.0 : 1.0);
+}
+
+/* bytes_per_token and the decode bandwidth utilisation of a tg result. Where the bytes
+ * a token reads fit in the last-level cache, decode can be served from the cache and
+ * the DRAM ceiling does not bound it (utilisation may exceed 100%): the figure is kept
+ * and the note says so; llc_bytes records the cache size the judgement used. */
+static int add_bandwidth(struct hrn_bench_env *e, struct hrn_bench_result *r, uint32_t depth, uint32_t n,
+			 struct mrl_err *err)
+{
+	const double bytes_tok = hrn_bench_decode_bytes_per_token(&e->shape, depth, n);
+	const char *why;
+	int rc = hrn_bench_result_add_figure(r, "bytes_per_token", "bytes/token", bytes_tok, NULL, err);
+	if (rc)
+		return rc;
+	if (!roofline_usable(e, &why))
+		return hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction", NAN, why, err);
+	const double med = hrn_bench_result_series(r, "tokens_per_s")->st.median;
+	const double util = bytes_tok * med / e->roofline->read_bw_bytes_per_s, llc = llc_bytes();
+	if ((rc = hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction", util, NULL, err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "llc_bytes", "bytes", llc > 0 ? llc : NAN,
+					      llc > 0 ? NULL : "this host does not report its last-level cache size "
+							       "(sysconf, /sys/devices/system/cpu/cpu0/cache/index3)", err)))
+		return rc;
+	char note[320];
+	if (llc > 0 && bytes_tok <= llc)
+		snprintf(note, sizeof note, "bytes_per_token (%.2f MiB) fits in the last-level cache (%.0f MiB): decode "
+			 "can read it from the cache, so the DRAM read bandwidth does not bound it and "
+			 "bandwidth_utilization (%.0f%%) is not a fraction of a ceiling", bytes_tok / 1048576.0,
+			 llc / 1048576.0, 100 * util);
+	else if (llc <= 0 && util > 1)
+		snprintf(note, sizeof note, "bandwidth_utilization above 100%%: part of bytes_per_token is likely read "
+			 "from a cache (this host's last-level cache size is unknown)");
+	else
+		return 0;
+	if (!(r->note = strdup(note)))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	return 0;
+}
+
 int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct hrn_bench_doc *d,
 		     struct mrl_err *err)
 {
@@ -515,17 +572,7 @@ int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct
 	    (rc = add_device_ms(r, on_device, "device_ms_per_token", dev, (size_t)e->reps, err)) ||
 	    (rc = meas_finish(e, &m, r, "decode", (double)n * e->reps, err)))
 		goto out;
-	const double bytes_tok = hrn_bench_decode_bytes_per_token(&e->shape, depth, n);
-	const char *why;
-	if ((rc = hrn_bench_result_add_figure(r, "bytes_per_token", "bytes/token", bytes_tok, NULL, err)))
-		goto out;
-	if (roofline_usable(e, &why)) {
-		const double med = hrn_bench_result_series(r, "tokens_per_s")->st.median;
-		rc = hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction",
-						 bytes_tok * med / e->roofline->read_bw_bytes_per_s, NULL, err);
-	} else {
-		rc = hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction", NAN, why, err);
-	}
+	rc = add_bandwidth(e, r, depth, n, err);
 out:
 	free(ids);
 	free(tps);
