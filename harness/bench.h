@@ -189,10 +189,10 @@ int hrn_bench_request_latency(uint64_t t_start, const uint64_t *t_token, size_t 
 int hrn_bench_poisson_arrivals(uint64_t seed, double qps, double duration_s, double **arrivals_s, size_t *n,
 			       struct mrl_err *err);
 
-/* What a model's forward pass reads and computes per token (CPU engine: f16 KV). */
+/* What a model's forward pass reads and computes per token (CPU engine). */
 struct hrn_bench_shape {
 	uint64_t n_layer, n_embd, n_embd_kv, n_vocab;
-	uint64_t kv_elt_bytes;       /* 2: f16 K and V cache */
+	uint64_t kv_elt_bytes;       /* K and V cache element: 2 (f16, default) or 4 (--kv-cache f32) */
 	uint64_t weight_bytes_decode; /* all tensor bytes read for one decoded token: every tensor
 				       * but token_embd, plus one token_embd row (the whole matrix
 				       * when the output is tied to it) */

@@ -45,7 +45,6 @@
 
 extern char **environ;
 
-#define AB_MIN_PAIRS 9
 /* even, so that as many pairs run A first as B first (measure_pair) */
 #define AB_DEFAULT_PAIRS 10
 
@@ -111,10 +110,22 @@ static int parse_test(const char *tok, struct ab_test *t)
 static int ab_opt_pairs(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
 	struct ab_opts *o = opt->value;
-	if (hrn_parse_int(arg, AB_MIN_PAIRS, 10000, &o->pairs))
-		return mrl_err_set(err, MRL_EINPUT, "--pairs wants an integer >= %d (fewer pairs cannot reach "
-						    "p < 0.01 with the signed-rank test), not '%s'", AB_MIN_PAIRS, arg);
+	if (hrn_parse_int(arg, 1, 10000, &o->pairs))
+		return mrl_err_set(err, MRL_EINPUT, "--pairs wants an integer in 1..10000, not '%s'", arg);
+	o->have_pairs = true;
 	return 0;
+}
+
+/* The fewest pairs with which the gate can fire at this alpha: the exact two-sided
+ * signed-rank p is 2/2^n when all n pairs agree and 4/2^n when all but the one of the
+ * smallest rank do; n is the least with 4/2^n < alpha, so that p < alpha is reachable
+ * by more than one pattern of signs (alpha 0.01: 9 pairs). */
+static long ab_min_pairs(double alpha)
+{
+	long n = 1;
+	while (n < 10000 && !(ldexp(4.0, (int)-n) < alpha))
+		n++;
+	return n;
 }
 
 static int ab_opt_threshold(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
@@ -212,6 +223,8 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 			 "$MERILO_VALGRIND, $MERILO_PERF: the programs (default: from PATH)."),
 		OPT_CALLBACK(0, "ins-source", o, "S", NULL, ab_opt_ins_source),
 		OPT_INTEGER(0, "det-gen", &o->det_gen, 1, 4096, "N", NULL),
+		OPT_BOOL('q', "quiet", &o->quiet, "no progress line per pair on stderr (the closing PASS/FAIL line\n"
+			 "and errors are still printed)"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, ab_usage);
@@ -231,6 +244,12 @@ static int ab_parse(int argc, char **argv, struct ab_opts *o)
 				       o->out);
 	if (o->deterministic && !o->have_threshold)
 		o->gate.threshold = 0.01;
+	const long min_pairs = ab_min_pairs(o->gate.alpha);
+	if (!o->deterministic && o->have_pairs && o->pairs < min_pairs)
+		return hrn_usage_error("bench", "--pairs %ld is too few for alpha %g: the signed-rank test needs at least "
+				       "%ld pairs for p < %g", o->pairs, o->gate.alpha, min_pairs, o->gate.alpha);
+	if (!o->have_pairs && o->pairs < min_pairs) /* a small --alpha raises the default, kept even */
+		o->pairs = min_pairs + min_pairs % 2;
 	return ab_parse_tests(test_list, o);
 }
 
@@ -808,6 +827,8 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 				o.tests[i].cand_tps[p] = ta[i];
 				o.tests[i].base_tps[p] = tb[i];
 			}
+			if (o.quiet)
+				continue;
 			fprintf(stderr, "merilo bench --ab: pair %ld/%ld:", p + 1, o.pairs);
 			for (int i = 0; i < o.n_tests; i++)
 				fprintf(stderr, " %s A %.1f B %.1f t/s;", o.tests[i].name, ta[i], tb[i]);

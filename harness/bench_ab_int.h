@@ -35,6 +35,8 @@ struct ab_opts {
 	int format;             /* HRN_BENCH_MD or HRN_BENCH_JSON */
 	struct hrn_ab_opts gate;
 	bool have_threshold;
+	bool have_pairs;        /* --pairs given: checked against the minimum for alpha */
+	bool quiet;             /* -q: no progress line per pair */
 	struct ab_test tests[AB_MAX_TESTS];
 	int n_tests;
 };

@@ -91,7 +91,11 @@ int hrn_bench_shape_of(const struct eng_model *m, struct hrn_bench_shape *s, str
 	s->n_embd = d.n_embd;
 	s->n_embd_kv = d.n_head ? (uint64_t)d.n_embd * d.n_head_kv / d.n_head : d.n_embd;
 	s->n_vocab = d.n_vocab;
+	/* the cache type the model's contexts use (--kv-cache f32: 4 bytes), from the engine */
 	s->kv_elt_bytes = 2;
+	const uint64_t kv_row = 2ull * d.n_layer * s->n_embd_kv;
+	if (kv_row && d.kv_bytes_per_token && d.kv_bytes_per_token % kv_row == 0)
+		s->kv_elt_bytes = d.kv_bytes_per_token / kv_row;
 	uint64_t embd_bytes = 0, embd_rows = 0, embd_elems = 0, out_elems = 0, k_elems = 0;
 	bool have_embd = false, have_out = false;
 	uint64_t weight_bytes = 0;

@@ -287,7 +287,7 @@ static json_t *result_json(const struct hrn_bench_result *r)
 		put(o, "test", rec_json_string(r->test), &bad);
 		put(o, "kind", rec_json_string(r->kind), &bad);
 		put(o, "backend", rec_json_string(r->backend), &bad);
-		put(o, "n_prompt", json_integer(r->n_prompt), &bad);
+		put(o, "n_prompt", rec_json_count(r->n_prompt), &bad); /* null: prompts of differing lengths */
 		put(o, "n_gen", json_integer(r->n_gen), &bad);
 		put(o, "depth", json_integer(r->depth), &bad);
 		put(o, "threads", json_integer(r->threads), &bad);
@@ -486,7 +486,7 @@ static int result_from(const json_t *o, struct hrn_bench_doc *d, const char *whe
 		goto out;
 	}
 	json_t *series, *figs, *ctrs, *lh;
-	if ((rc = mrl_json_get_int(o, "n_prompt", 0, &r->n_prompt, where, path, err)) ||
+	if ((rc = get_int_or_null(o, "n_prompt", &r->n_prompt, where, path, err)) ||
 	    (rc = mrl_json_get_int(o, "n_gen", 0, &r->n_gen, where, path, err)) ||
 	    (rc = mrl_json_get_int(o, "depth", 0, &r->depth, where, path, err)) ||
 	    (rc = mrl_json_get_int(o, "threads", 0, &r->threads, where, path, err)) ||

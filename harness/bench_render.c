@@ -134,6 +134,66 @@ static const char *model_label(const struct hrn_bench_doc *d)
 	return d->model.name && *d->model.name ? d->model.name : d->model.arch ? d->model.arch : "model";
 }
 
+/* The "limits hold" cell: null (-1) is "no limits given", or, where limits were
+ * given, that there was no request to check them on. */
+static const char *limits_cell(const struct hrn_bench_result *r)
+{
+	if (r->limits_hold >= 0)
+		return r->limits_hold ? "yes" : "NO";
+	return isnan(fig_value(r, "ttft_limit_ms")) && isnan(fig_value(r, "tpot_limit_ms")) ? "no limits given"
+											   : "null (no request)";
+}
+
+/* The notes under the tables: where the figures come from, and why some are null. */
+static void md_notes(struct mrl_buf *b, const struct hrn_bench_doc *d, bool any_tp, bool any_lat, bool any_sc)
+{
+	char x[40];
+	mrl_buf_addf(b, "Notes:\n");
+	/* repetitions and utilisation are figures of the pp/tg/request tests; a scenario runs
+	 * once and has no roofline figure (its own note says what it measured) */
+	if (any_tp || any_lat)
+		mrl_buf_addf(b, "- t/s: mean ± sd over %lld timed repetitions (%lld warm-up discarded; no ± where one "
+		     "repetition measured no spread); token ids pseudo-random "
+		     "from the recorded seed, no tokenization timed. TTFT, TPOT, ITL: MLPerf definitions "
+		     "(docs/measurement.md, \"Bench figures\").\n",
+		  d->n_results ? (long long)d->results[0].reps : 0LL, d->n_results ? (long long)d->results[0].warmup : 0LL);
+	else if (any_sc)
+		mrl_buf_addf(b, "- %lld warm-up request%s before the timed ones, discarded; TTFT, TPOT, ITL: MLPerf "
+			     "definitions (docs/measurement.md, \"Bench figures\").\n",
+			     (long long)d->results[0].warmup, d->results[0].warmup == 1 ? "" : "s");
+	const struct hrn_bench_roofline *rf = &d->roofline;
+	if (rf->present)
+		mrl_buf_addf(b, "- host roofline%s: read bandwidth %.2f GB/s (%lld threads, best of %lld, %s buffer, %s); "
+			     "peak %.1f GFLOP/s per core, %.1f GFLOP/s on %lld threads (%s)\n",
+			  rf->from_cache ? " (cached)" : "", rf->read_bw_bytes_per_s / 1e9, (long long)rf->bw_threads,
+			  (long long)rf->bw_runs, human_bytes(x, sizeof x, (double)rf->bw_buffer_bytes),
+			  rf->bw_kernel ? rf->bw_kernel : "",
+			  rf->flops_per_core / 1e9, rf->flops_all_cores / 1e9, (long long)rf->flops_threads,
+			  rf->flops_kernel ? rf->flops_kernel : "");
+	else if (any_tp)
+		mrl_buf_addf(b, "- util null: %s\n", rf->reason ? rf->reason : "no host roofline");
+	static const char *const energy[] = { "energy_j_per_token_prefill", "energy_j_per_token_decode", NULL },
+			  *const devmem[] = { "device_memory_bytes", NULL };
+	md_null_reasons(b, d, energy, "energy (J/token)", "energy_j_per_token_*");
+	md_null_reasons(b, d, devmem, "device memory", NULL);
+	for (size_t i = 0; i < d->n_results; i++) {
+		const struct hrn_bench_result *r = &d->results[i];
+		if (r->n_counters) {
+			size_t n_valid = 0;
+			for (size_t k = 0; k < r->n_counters; k++)
+				n_valid += !r->counters[k].reason;
+			char why[160];
+			met_reason_short(r->counters_status, why, sizeof why);
+			mrl_buf_addf(b, "- counters per token: %zu of %zu available (%s); per-test values and the whole "
+				     "status in the JSON output (counters_status)\n", n_valid, r->n_counters, why);
+			break;
+		}
+	}
+	for (size_t i = 0; i < d->n_results; i++)
+		if (d->results[i].note)
+			mrl_buf_addf(b, "- %s: %s\n", d->results[i].test, d->results[i].note);
+}
+
 static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 {
 	char x[40], y[40], z[40], w[40];
@@ -212,48 +272,11 @@ static void render_md(const struct hrn_bench_doc *d, struct mrl_buf *b)
 				  num(w, sizeof w, fig_value(r, "output_tokens_per_s")), ttft, queue,
 				  num(x, sizeof x, series_stat(r, "tpot_ms", ST_P99)),
 				  num(y, sizeof y, series_stat(r, "itl_ms", ST_P99)),
-				  r->limits_hold < 0 ? "no limits given" : r->limits_hold ? "yes" : "NO");
+				  limits_cell(r));
 		}
 		mrl_buf_addf(b, "\n");
 	}
-	/* the notes: where the figures come from, and why some are null */
-	mrl_buf_addf(b, "Notes:\n");
-	mrl_buf_addf(b, "- t/s: mean ± sd over %lld timed repetitions (%lld warm-up discarded; no ± where one "
-		     "repetition measured no spread); token ids pseudo-random "
-		     "from the recorded seed, no tokenization timed. TTFT, TPOT, ITL: MLPerf definitions "
-		     "(docs/measurement.md, \"Bench figures\").\n",
-		  d->n_results ? (long long)d->results[0].reps : 0LL, d->n_results ? (long long)d->results[0].warmup : 0LL);
-	const struct hrn_bench_roofline *rf = &d->roofline;
-	if (rf->present)
-		mrl_buf_addf(b, "- host roofline%s: read bandwidth %.2f GB/s (%lld threads, best of %lld, %s buffer, %s); "
-			     "peak %.1f GFLOP/s per core, %.1f GFLOP/s on %lld threads (%s)\n",
-			  rf->from_cache ? " (cached)" : "", rf->read_bw_bytes_per_s / 1e9, (long long)rf->bw_threads,
-			  (long long)rf->bw_runs, human_bytes(x, sizeof x, (double)rf->bw_buffer_bytes),
-			  rf->bw_kernel ? rf->bw_kernel : "",
-			  rf->flops_per_core / 1e9, rf->flops_all_cores / 1e9, (long long)rf->flops_threads,
-			  rf->flops_kernel ? rf->flops_kernel : "");
-	else
-		mrl_buf_addf(b, "- util null: %s\n", rf->reason ? rf->reason : "no host roofline");
-	static const char *const energy[] = { "energy_j_per_token_prefill", "energy_j_per_token_decode", NULL },
-			  *const devmem[] = { "device_memory_bytes", NULL };
-	md_null_reasons(b, d, energy, "energy (J/token)", "energy_j_per_token_*");
-	md_null_reasons(b, d, devmem, "device memory", NULL);
-	for (size_t i = 0; i < d->n_results; i++) {
-		const struct hrn_bench_result *r = &d->results[i];
-		if (r->n_counters) {
-			size_t n_valid = 0;
-			for (size_t k = 0; k < r->n_counters; k++)
-				n_valid += !r->counters[k].reason;
-			char why[160];
-			met_reason_short(r->counters_status, why, sizeof why);
-			mrl_buf_addf(b, "- counters per token: %zu of %zu available (%s); per-test values and the whole "
-				     "status in the JSON output (counters_status)\n", n_valid, r->n_counters, why);
-			break;
-		}
-	}
-	for (size_t i = 0; i < d->n_results; i++)
-		if (d->results[i].note)
-			mrl_buf_addf(b, "- %s: %s\n", d->results[i].test, d->results[i].note);
+	md_notes(b, d, any_tp, any_lat, any_sc);
 }
 
 static void csv_field(struct mrl_buf *b, const char *s)
@@ -297,8 +320,11 @@ static void render_csv(const struct hrn_bench_doc *d, struct mrl_buf *b)
 		mrl_buf_addf(b, "%lld,", (long long)r->threads);
 		csv_field(b, r->test);
 		csv_field(b, r->kind);
-		mrl_buf_addf(b, "%lld,%lld,%lld,%lld,%lld,%lld,", (long long)r->n_prompt, (long long)r->n_gen,
-			  (long long)r->depth, (long long)r->reps, (long long)r->warmup, (long long)r->seed);
+		/* n_prompt -1: null (a scenario's prompts of differing lengths), an empty cell */
+		if (r->n_prompt >= 0)
+			mrl_buf_addf(b, "%lld", (long long)r->n_prompt);
+		mrl_buf_addf(b, ",%lld,%lld,%lld,%lld,%lld,", (long long)r->n_gen, (long long)r->depth, (long long)r->reps,
+			     (long long)r->warmup, (long long)r->seed);
 		csv_num(b, series_stat(r, "tokens_per_s", ST_MEAN), false);
 		csv_num(b, series_stat(r, "tokens_per_s", ST_SD), false);
 		csv_num(b, series_stat(r, "tokens_per_s", ST_MEDIAN), false);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------- helpers */
 
@@ -244,10 +245,16 @@ static void energy_absent_reason(struct hrn_bench_env *e, char *why, size_t size
 		strcat(why, ")");
 }
 
+/* Why a per-token figure of a window without tokens (a server scenario in which no
+ * request arrived) is null: a sum over zero tokens has no per-token value. */
+#define NO_TOKENS "no tokens: nothing was processed in the measured window"
+
 /* A per-token figure from a summed reading. */
 static int per_token_figure(struct hrn_bench_result *r, const char *name, const char *unit,
 			    const struct met_reading *sum, double tokens, struct mrl_err *err)
 {
+	if (!(tokens > 0))
+		return hrn_bench_result_add_figure(r, name, unit, NAN, NO_TOKENS, err);
 	if (!sum->valid)
 		return hrn_bench_result_add_figure(r, name, unit, NAN, *sum->reason ? sum->reason : "not measured", err);
 	return hrn_bench_result_add_figure(r, name, unit, sum->value / tokens, NULL, err);
@@ -301,9 +308,9 @@ static int meas_finish(struct hrn_bench_env *e, struct meas *m, struct hrn_bench
 			const struct met_reading *v = &cv.v[i].r;
 			char unit[64];
 			snprintf(unit, sizeof unit, "%s/token", v->unit ? v->unit : "count");
-			if (rec_readings_add(&r->counters, &r->n_counters, cv.v[i].name, unit,
-					     v->valid ? v->value / tokens : NAN,
-					     v->valid ? NULL : (*v->reason ? v->reason : "not counted")))
+			const bool have = v->valid && tokens > 0;
+			if (rec_readings_add(&r->counters, &r->n_counters, cv.v[i].name, unit, have ? v->value / tokens : NAN,
+					     have ? NULL : !(tokens > 0) ? NO_TOKENS : *v->reason ? v->reason : "not counted"))
 				return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 		}
 	} else if (!(r->counters_status = strdup("no counter set was opened"))) {
@@ -442,6 +449,62 @@ out:
 
 /* ------------------------------------------------------------------- tgN */
 
+/* This host's last-level cache in bytes (the L3 of CPU 0), or 0 when it cannot be told. */
+static double llc_bytes(void)
+{
+#ifdef _SC_LEVEL3_CACHE_SIZE
+	long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+	if (v > 0)
+		return (double)v;
+#endif
+	FILE *f = fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r");
+	unsigned long long k = 0;
+	char unit = 0;
+	int got = f ? fscanf(f, "%llu%c", &k, &unit) : 0;
+	if (f)
+		fclose(f);
+	if (got < 1 || !k)
+		return 0;
+	return (double)k * (unit == 'K' ? 1024.0 : unit == 'M' ? 1048576.0 : 1.0);
+}
+
+/* bytes_per_token and the decode bandwidth utilisation of a tg result. Where the bytes
+ * a token reads fit in the last-level cache, decode can be served from the cache and
+ * the DRAM ceiling does not bound it (utilisation may exceed 100%): the figure is kept
+ * and the note says so; llc_bytes records the cache size the judgement used. */
+static int add_bandwidth(struct hrn_bench_env *e, struct hrn_bench_result *r, uint32_t depth, uint32_t n,
+			 struct mrl_err *err)
+{
+	const double bytes_tok = hrn_bench_decode_bytes_per_token(&e->shape, depth, n);
+	const char *why;
+	int rc = hrn_bench_result_add_figure(r, "bytes_per_token", "bytes/token", bytes_tok, NULL, err);
+	if (rc)
+		return rc;
+	if (!roofline_usable(e, &why))
+		return hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction", NAN, why, err);
+	const double med = hrn_bench_result_series(r, "tokens_per_s")->st.median;
+	const double util = bytes_tok * med / e->roofline->read_bw_bytes_per_s, llc = llc_bytes();
+	if ((rc = hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction", util, NULL, err)) ||
+	    (rc = hrn_bench_result_add_figure(r, "llc_bytes", "bytes", llc > 0 ? llc : NAN,
+					      llc > 0 ? NULL : "this host does not report its last-level cache size "
+							       "(sysconf, /sys/devices/system/cpu/cpu0/cache/index3)", err)))
+		return rc;
+	char note[320];
+	if (llc > 0 && bytes_tok <= llc)
+		snprintf(note, sizeof note, "bytes_per_token (%.2f MiB) fits in the last-level cache (%.0f MiB): decode "
+			 "can read it from the cache, so the DRAM read bandwidth does not bound it and "
+			 "bandwidth_utilization (%.0f%%) is not a fraction of a ceiling", bytes_tok / 1048576.0,
+			 llc / 1048576.0, 100 * util);
+	else if (llc <= 0 && util > 1)
+		snprintf(note, sizeof note, "bandwidth_utilization above 100%%: part of bytes_per_token is likely read "
+			 "from a cache (this host's last-level cache size is unknown)");
+	else
+		return 0;
+	if (!(r->note = strdup(note)))
+		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	return 0;
+}
+
 int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct hrn_bench_doc *d,
 		     struct mrl_err *err)
 {
@@ -509,17 +572,7 @@ int hrn_bench_run_tg(struct hrn_bench_env *e, uint32_t n, uint32_t depth, struct
 	    (rc = add_device_ms(r, on_device, "device_ms_per_token", dev, (size_t)e->reps, err)) ||
 	    (rc = meas_finish(e, &m, r, "decode", (double)n * e->reps, err)))
 		goto out;
-	const double bytes_tok = hrn_bench_decode_bytes_per_token(&e->shape, depth, n);
-	const char *why;
-	if ((rc = hrn_bench_result_add_figure(r, "bytes_per_token", "bytes/token", bytes_tok, NULL, err)))
-		goto out;
-	if (roofline_usable(e, &why)) {
-		const double med = hrn_bench_result_series(r, "tokens_per_s")->st.median;
-		rc = hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction",
-						 bytes_tok * med / e->roofline->read_bw_bytes_per_s, NULL, err);
-	} else {
-		rc = hrn_bench_result_add_figure(r, "bandwidth_utilization", "fraction", NAN, why, err);
-	}
+	rc = add_bandwidth(e, r, depth, n, err);
 out:
 	free(ids);
 	free(tps);
@@ -661,13 +714,16 @@ static int add_scenario_figures(struct hrn_bench_result *r, const struct hrn_ben
 				struct mrl_err *err)
 {
 	int rc;
+	/* requests per second of the scenario's time: a server run lasts its --duration even
+	 * when the last request ends sooner (wall_s runs from the start to the last token) */
+	const double span_s = sc->server && sc->duration_s > wall_s ? sc->duration_s : wall_s;
 	if ((rc = hrn_bench_result_add_figure(r, "n_requests", "count", (double)n_req, NULL, err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "wall_s", "s", n_req ? wall_s : NAN,
 					      n_req ? NULL : "no request arrived in the duration", err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "offered_qps", "requests/s", sc->server ? sc->qps : NAN,
 					      sc->server ? NULL : "offline: every request is issued at once", err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "achieved_qps", "requests/s",
-					      n_req && wall_s > 0 ? (double)n_req / wall_s : NAN,
+					      n_req && span_s > 0 ? (double)n_req / span_s : NAN,
 					      n_req && wall_s > 0 ? NULL : "no request was served", err)) ||
 	    (rc = hrn_bench_result_add_figure(r, "output_tokens_per_s", "tokens/s",
 					      n_req && wall_s > 0 ? gen_tokens / wall_s : NAN,
@@ -688,6 +744,19 @@ static int add_scenario_figures(struct hrn_bench_result *r, const struct hrn_ben
 	return 0;
 }
 
+/* The result's n_prompt: the prompt length every request had, or -1 (null in the
+ * record) when a --prompts file's lines differ in length; the series prompt_tokens
+ * then has each request's count. */
+static int64_t scenario_n_prompt(const struct hrn_bench_scenario *sc)
+{
+	if (!sc->n_prompts)
+		return (int64_t)sc->n_prompt;
+	for (size_t i = 1; i < sc->n_prompts; i++)
+		if (sc->prompt_lens[i] != sc->prompt_lens[0])
+			return -1;
+	return (int64_t)sc->prompt_lens[0];
+}
+
 /* MLPerf Server: the limits must hold at the 99th percentile. */
 static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req)
 {
@@ -695,7 +764,9 @@ static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_s
 		return;
 	const struct hrn_bench_series *st = hrn_bench_result_series(r, "ttft_ms");
 	const struct hrn_bench_series *sp = hrn_bench_result_series(r, "tpot_ms");
-	bool hold = n_req > 0;
+	if (n_req == 0)
+		return; /* nothing measured: no verdict (null), not a failing one */
+	bool hold = true;
 	if (!isnan(sc->ttft_limit_ms))
 		hold = hold && st->n && st->st.p99 <= sc->ttft_limit_ms;
 	if (!isnan(sc->tpot_limit_ms))
@@ -707,17 +778,26 @@ static void scenario_limits(struct hrn_bench_result *r, const struct hrn_bench_s
 static int scenario_note(struct hrn_bench_result *r, const struct hrn_bench_scenario *sc, size_t n_req,
 			 double wall_s, uint64_t busy_ns, struct mrl_err *err)
 {
-	char note[512];
-	if (sc->server)
+	char note[1024];
+	if (sc->server && n_req && wall_s > 0)
 		snprintf(note, sizeof note,
 			 "the engine serves one sequence at a time (no batching): a request that arrives while "
 			 "another is served waits in a queue; queue_ms is that wait, ttft_ms (MLPerf) includes it, "
-			 "ttft_service_ms does not; busy %.0f%% of the wall time",
-			 n_req && wall_s > 0 ? 100.0 * (double)busy_ns * 1e-9 / wall_s : 0.0);
+			 "ttft_service_ms does not; busy %.0f%% of the wall time", 100.0 * (double)busy_ns * 1e-9 / wall_s);
+	else if (sc->server)
+		snprintf(note, sizeof note,
+			 "no request arrived in the %g s at %g QPS (seeded Poisson arrivals): nothing was measured, so "
+			 "the latencies, rates, per-token figures%s are null", sc->duration_s, sc->qps,
+			 isnan(sc->ttft_limit_ms) && isnan(sc->tpot_limit_ms) ? "" : " and limits_hold");
 	else
 		snprintf(note, sizeof note,
 			 "%zu requests issued at once and served back to back, one sequence at a time (no batching); "
 			 "queue_ms grows with the position in the batch", n_req);
+	if (r->n_prompt < 0) {
+		size_t len = strlen(note);
+		snprintf(note + len, sizeof note - len, "; n_prompt null: the prompts of %s differ in length "
+			 "(series prompt_tokens has each request's)", sc->prompts_path ? sc->prompts_path : "the file");
+	}
 	if (!(r->note = strdup(note)))
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 	return 0;
@@ -741,10 +821,10 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 	const size_t nr = n_req ? n_req : 1;
 	double *ttft = malloc(nr * sizeof *ttft), *ttft_svc = malloc(nr * sizeof *ttft_svc);
 	double *queue = malloc(nr * sizeof *queue), *tpot = malloc(nr * sizeof *tpot), *e2e = malloc(nr * sizeof *e2e);
-	double *itl = malloc(nr * (n_gen > 1 ? n_gen - 1 : 1) * sizeof *itl);
+	double *itl = malloc(nr * (n_gen > 1 ? n_gen - 1 : 1) * sizeof *itl), *plen = malloc(nr * sizeof *plen);
 	size_t n_itl = 0, n_tpot = 0;
 	uint64_t busy_ns = 0, prompt_tokens = 0;
-	if (!ids || !stamps || !ttft || !ttft_svc || !queue || !tpot || !e2e || !itl) {
+	if (!ids || !stamps || !ttft || !ttft_svc || !queue || !tpot || !e2e || !itl || !plen) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 		goto out;
 	}
@@ -788,6 +868,7 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 		t_end = stamps[n_gen - 1];
 		busy_ns += t_end - start;
 		prompt_tokens += len;
+		plen[i] = (double)len;
 		struct hrn_bench_latency lat;
 		if ((rc = hrn_bench_request_latency(arrive, stamps, n_gen, n_gen > 1 ? itl + n_itl : NULL, &lat, err)))
 			goto out;
@@ -814,7 +895,7 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 		rc = MRL_ENOMEM;
 		goto out;
 	}
-	r->n_prompt = sc->n_prompts ? -1 : (int64_t)sc->n_prompt;
+	r->n_prompt = scenario_n_prompt(sc);
 	r->n_gen = n_gen;
 	r->reps = 1;
 	const double wall_s = (double)(t_end - origin) * 1e-9;
@@ -825,9 +906,9 @@ int hrn_bench_run_scenario(struct hrn_bench_env *e, const struct hrn_bench_scena
 	    (rc = hrn_bench_result_add_series(r, "tpot_ms", "ms", tpot, n_tpot, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "itl_ms", "ms", itl, n_itl, err)) ||
 	    (rc = hrn_bench_result_add_series(r, "e2e_ms", "ms", e2e, n_req, err)) ||
+	    (rc = hrn_bench_result_add_series(r, "prompt_tokens", "tokens", plen, n_req, err)) ||
 	    (rc = add_scenario_figures(r, sc, n_req, wall_s, gen_tokens, prompt_tokens, busy_ns, err)) ||
-	    (rc = meas_finish(e, &m, r, "request", gen_tokens + (double)prompt_tokens > 0
-							? gen_tokens + (double)prompt_tokens : 1, err)))
+	    (rc = meas_finish(e, &m, r, "request", gen_tokens + (double)prompt_tokens, err)))
 		goto out;
 	scenario_limits(r, sc, n_req);
 	rc = scenario_note(r, sc, n_req, wall_s, busy_ns, err);
@@ -841,5 +922,6 @@ out:
 	free(tpot);
 	free(e2e);
 	free(itl);
+	free(plen);
 	return rc;
 }

@@ -45,9 +45,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"with peak RSS, energy per token and counters per token (null with the reason where this\n"
 		"machine has no source). Token ids are pseudo-random from --seed; tokenization is never\n"
 		"timed. Each figure: mean ± sd and median in the table, raw samples in JSON/JSONL.\n"
-		"Without --prompt and --gen the tests are pp512, tg128 and pp512+tg128; on a model\n"
-		"trained on fewer positions both halve until they fit (one line says so). Sizes\n"
-		"given that exceed the training context run with one warning.\n"
+		"Without --prompt and --gen the tests are pp512, tg128 and pp512+tg128 (a scenario's\n"
+		"requests: prompt 512 + gen 128); on a model trained on fewer positions both halve\n"
+		"until they fit (with --prompts only --gen halves), one line says so. Sizes given\n"
+		"that exceed the training context run with one warning.\n"
 		"\n");
 	hrn_print_options(out, opts, 18);
 	fprintf(out,
@@ -111,7 +112,8 @@ static json_t *settings_json(const struct opts *o)
 	if (!s)
 		return NULL;
 	json_object_set_new(s, "command", json_string("bench"));
-	json_object_set_new(s, "prompt", list_json(o->prompt, o->n_prompt));
+	/* a scenario's --prompts file gives the prompts (their lengths are in each result) */
+	json_object_set_new(s, "prompt", o->scenario && o->prompts_path ? json_null() : list_json(o->prompt, o->n_prompt));
 	json_object_set_new(s, "gen", list_json(o->gen, o->n_gen));
 	json_object_set_new(s, "depth", list_json(o->depth, o->n_depth));
 	json_object_set_new(s, "threads", list_json(o->threads, o->n_threads));
@@ -313,6 +315,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (rc != HRN_OPTS_GO)
 		return rc;
 	o->default_sizes = !o->n_prompt && !o->n_gen;
+	const bool given_prompt = o->n_prompt > 0;
 	if (!o->n_prompt)
 		o->prompt[0] = 512, o->n_prompt = 1;
 	if (!o->n_gen)
@@ -329,6 +332,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return hrn_usage_error("bench", "--scenario server needs --qps and --duration");
 	if (!o->scenario && (have_qps || have_duration || o->prompts_path))
 		return hrn_usage_error("bench", "--qps, --duration and --prompts belong to --scenario server|offline");
+	if (o->prompts_path && given_prompt)
+		return hrn_usage_error("bench", "--prompt and --prompts: the file's lines are the prompts");
 	if (o->qps * o->duration > 1e6)
 		return hrn_usage_error("bench", "--qps x --duration asks for more than 10^6 requests");
 	if ((rc = check_partners(o)) != HRN_OPTS_GO)
@@ -590,7 +595,7 @@ static uint64_t context_needed(const struct opts *o, const struct hrn_bench_scen
 {
 	uint64_t need = 1;
 	if (o->scenario) {
-		uint64_t p = o->prompt[0];
+		uint64_t p = sc->n_prompts ? 0 : o->prompt[0]; /* a --prompts file replaces --prompt */
 		for (size_t i = 0; i < sc->n_prompts; i++)
 			p = sc->prompt_lens[i] > p ? sc->prompt_lens[i] : p;
 		return p + o->gen[0];
@@ -604,17 +609,28 @@ static uint64_t context_needed(const struct opts *o, const struct hrn_bench_scen
 	return need;
 }
 
-/* The default pp512+tg128 on a model trained on fewer positions: both halve
- * until the tests fit its training context, said in one line. Sizes the user
- * chose are kept (warn_context() then warns). */
+/* The default pp512+tg128 (plain tests or a scenario's requests) on a model
+ * trained on fewer positions: both halve until the tests fit its training
+ * context, said in one line. A --prompts file's lengths are the user's: then
+ * only the generation halves. Sizes the user chose are kept (warn_context()
+ * then warns). */
 static void fit_default_sizes(struct opts *o, const struct hrn_bench_scenario *sc, uint32_t n_ctx_train)
 {
-	if (!o->default_sizes || o->scenario || !n_ctx_train || context_needed(o, sc) <= n_ctx_train)
+	if (!o->default_sizes || !n_ctx_train || context_needed(o, sc) <= n_ctx_train)
 		return;
-	while (context_needed(o, sc) > n_ctx_train && o->prompt[0] >= 2 && o->gen[0] >= 2)
-		o->prompt[0] /= 2, o->gen[0] /= 2;
-	fprintf(stderr, "merilo bench: the model's training context is %u: the default tests shrink to pp%u+tg%u "
-			"(--prompt and --gen choose)\n", n_ctx_train, o->prompt[0], o->gen[0]);
+	const bool file_prompts = o->scenario && sc->n_prompts;
+	while (context_needed(o, sc) > n_ctx_train && (file_prompts || o->prompt[0] >= 2) && o->gen[0] >= 2) {
+		if (!file_prompts)
+			o->prompt[0] /= 2;
+		o->gen[0] /= 2;
+	}
+	if (file_prompts)
+		fprintf(stderr, "merilo bench: the model's training context is %u: the default generation shrinks to "
+				"%u tokens a request (--gen chooses)\n", n_ctx_train, o->gen[0]);
+	else
+		fprintf(stderr, "merilo bench: the model's training context is %u: the default %s shrink to pp%u+tg%u "
+				"(--prompt and --gen choose)\n", n_ctx_train, o->scenario ? "requests" : "tests",
+			o->prompt[0], o->gen[0]);
 }
 
 static void scenario_from_opts(struct hrn_bench_scenario *sc, const struct opts *o)

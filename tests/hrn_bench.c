@@ -410,6 +410,40 @@ static void test_cli_roofline(const char *model)
 	hrn_bench_doc_release(&d);
 }
 
+/* The roofline of a model whose bytes per token fit in the last-level cache (the tiny
+ * one): utilisation above 100% used to stand with no word; and --kv-cache f32 used to
+ * count 2 bytes per cached K/V element in bytes_per_token. */
+static void test_cli_roofline_cache(const char *model)
+{
+	char *out, path[512];
+	struct mrl_err err = { 0 };
+	struct hrn_bench_doc d;
+	double bytes[2] = { NAN, NAN };
+	for (int f32 = 0; f32 < 2; f32++) {
+		snprintf(path, sizeof path, "%s/rc%d.json", tmp, f32);
+		int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 8 --threads 1 --reps 1 --roofline "
+				   "--roofline-buffer-mib 16 --kv-cache %s --format json --out %s", model, f32 ? "f32" : "f16",
+			     path);
+		free(out);
+		rc = rc ? rc : hrn_bench_read(path, &d, &err);
+		const struct hrn_bench_result *tg = rc ? NULL : find(&d, "tg8@d0", 1);
+		const struct rec_reading *bt = tg ? hrn_bench_result_figure(tg, "bytes_per_token") : NULL;
+		bytes[f32] = bt && !bt->reason ? bt->value : NAN;
+		if (!f32) {
+			const struct rec_reading *llc = tg ? hrn_bench_result_figure(tg, "llc_bytes") : NULL;
+			ok(llc && (llc->reason || llc->value > 0), "llc_bytes: this host's last-level cache, or null with a reason");
+			if (llc && !llc->reason && bt && bt->value <= llc->value)
+				like(tg->note, "fits in the last-level cache", "bytes per token within the LLC: the note says "
+				     "the DRAM ceiling does not bound decode");
+			else
+				skip("the LLC size is unknown or smaller than the tiny model", "the LLC note");
+		}
+		hrn_bench_doc_release(&d);
+	}
+	/* tiny: 4 layers, n_embd_kv 32; tg8@d0 reads (8 + 1) / 2 positions on average */
+	is_near(bytes[1] - bytes[0], 2.0 * 2 * 4 * 32 * 4.5, 1e-6, "--kv-cache f32: 4 bytes per K/V element, not 2");
+}
+
 static void test_cli_scenarios(const char *model)
 {
 	char *out, path[512];
@@ -634,6 +668,7 @@ int main(void)
 		TEST(test_cli_stdout_formats(model), "a one-line JSONL file reads; CSV and markdown on stdout");
 		TEST(test_cli_format_from_out(model), "bench -o FILE: the format from its extension; a contradicting --format refused");
 		TEST(test_cli_roofline(model), "bench --roofline: measured once, then from the cache");
+		TEST(test_cli_roofline_cache(model), "bench --roofline: the LLC note and --kv-cache f32 bytes per token");
 		TEST(test_cli_scenarios(model), "bench --scenario server and offline: queueing, TTFT, limits, achieved QPS");
 		TEST(test_cli_energy_window(model), "bench --energy-window 0: energy per token null, the option named as the reason");
 		TEST(test_cli_errors(model), "bench usage and input errors");

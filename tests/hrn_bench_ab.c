@@ -261,6 +261,18 @@ static void test_cli_errors(void)
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --pairs 5", merilo, tiny, tiny);
 	is_int(rc, 2, "--pairs 5: usage error (too few for p < 0.01)");
 	free(o);
+	/* the minimum follows the alpha in use: it used to cite p < 0.01 whatever --alpha said,
+	 * and -q was refused with --ab though plain bench takes it */
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --alpha 0.3 --pairs 3", merilo, tiny, tiny);
+	is_int(rc, 2, "--alpha 0.3 --pairs 3: usage error (4/2^3 >= 0.3)");
+	like(o, "--pairs 3 is too few for alpha 0.3", "... the message names the alpha in use");
+	ok(o && !strstr(o, "0.01"), "... and not p < 0.01");
+	free(o);
+	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --alpha 0.3 --pairs 4 --ab-warmup 0 --test pp8 --reps 1 -q",
+		    merilo, tiny, tiny);
+	is_int(rc, 0, "--alpha 0.3 --pairs 4 -q: runs (4/2^4 < 0.3)");
+	ok(o && !strstr(o, "pair 1/4") && strstr(o, "PASS"), "-q: no progress line per pair, the verdict line stays");
+	free(o);
 	rc = cli_sh(&o, "'%s' bench --ab %s --model %s --test xx5", merilo, tiny, tiny);
 	is_int(rc, 2, "--test xx5: usage error");
 	free(o);
