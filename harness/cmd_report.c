@@ -452,7 +452,8 @@ struct report_tables {
 	struct rpt_sample *samples, *ttft, *tpot;
 	struct rpt_perf *perf;
 	struct rpt_bench_point *pts;
-	size_t n_scores, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts;
+	struct rpt_scenario *scen;
+	size_t n_scores, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts, n_scen;
 };
 
 /* Room in t for everything the n runs hold. */
@@ -473,11 +474,12 @@ static int tables_alloc(struct report_tables *t, const struct loaded_run *runs, 
 	t->ttft = calloc(t->n_bres + 1, sizeof *t->ttft);
 	t->tpot = calloc(t->n_bres + 1, sizeof *t->tpot);
 	t->pts = calloc(t->n_bres + 1, sizeof *t->pts);
+	t->scen = calloc(t->n_bres + 1, sizeof *t->scen);
 	t->scores = calloc(n_scores + 1, sizeof *t->scores);
 	t->gaps = calloc(n_gaps + 1, sizeof *t->gaps);
 	t->samples = calloc(n_samples + 1, sizeof *t->samples);
 	t->perf = calloc(n_perf + 1, sizeof *t->perf);
-	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scores || !t->gaps || !t->samples || !t->perf)
+	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scen || !t->scores || !t->gaps || !t->samples || !t->perf)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return 0;
 }
@@ -492,6 +494,7 @@ static void tables_release(struct report_tables *t)
 	free(t->ttft);
 	free(t->tpot);
 	free(t->pts);
+	free(t->scen);
 }
 
 /* The rows of a run folder's results.json: scores, gaps, performance, item times. */
@@ -549,6 +552,49 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 								  .n = L->ms_n[l] };
 }
 
+/* The value of figure name of r, NaN where absent or null. */
+static double figure_of(const struct hrn_bench_result *r, const char *name)
+{
+	const struct rec_reading *f = hrn_bench_result_figure(r, name);
+	return f ? f->value : NAN;
+}
+
+/* Run i's request-level results (server, offline, ppN+tgM) as scenario rows:
+ * each result one row, also one without a figure (the row says why), so that
+ * no scenario record is dropped from the report. */
+static void collect_scenarios(struct report_tables *t, const struct loaded_run *L, size_t i)
+{
+	const struct hrn_bench_doc *d = &L->bench;
+	for (size_t k = 0; k < d->n_results; k++) {
+		const struct hrn_bench_result *r = &d->results[k];
+		if (!r->kind || (strcmp(r->kind, "request") && strcmp(r->kind, "server") && strcmp(r->kind, "offline")))
+			continue;
+		const struct hrn_bench_series *ttft = hrn_bench_result_series(r, "ttft_ms");
+		const struct hrn_bench_series *tpot = hrn_bench_result_series(r, "tpot_ms");
+		const struct hrn_bench_series *queue = hrn_bench_result_series(r, "queue_ms");
+		struct rpt_scenario *s = &t->scen[t->n_scen++];
+		*s = (struct rpt_scenario){
+			.run = i, .test = r->test, .kind = r->kind, .n_prompt = r->n_prompt, .n_gen = r->n_gen,
+			.threads = r->threads, .n_requests = figure_of(r, "n_requests"),
+			.offered_qps = figure_of(r, "offered_qps"), .achieved_qps = figure_of(r, "achieved_qps"),
+			.output_tps = figure_of(r, "output_tokens_per_s"),
+			.ttft_ms = { NAN, NAN, NAN }, .tpot_ms = { NAN, NAN, NAN }, .queue_ms = { NAN, NAN },
+		};
+		if (!strcmp(r->kind, "request") && isnan(s->n_requests) && ttft)
+			s->n_requests = (double)ttft->n; /* a request row: one request per repetition */
+		if (ttft && ttft->n)
+			memcpy(s->ttft_ms, (double[3]){ ttft->st.p50, ttft->st.p90, ttft->st.p99 }, sizeof s->ttft_ms);
+		if (tpot && tpot->n)
+			memcpy(s->tpot_ms, (double[3]){ tpot->st.p50, tpot->st.p90, tpot->st.p99 }, sizeof s->tpot_ms);
+		if (queue && queue->n)
+			memcpy(s->queue_ms, (double[2]){ queue->st.p50, queue->st.p90 }, sizeof s->queue_ms);
+		if (s->n_requests == 0 || !ttft || !ttft->n)
+			s->note = "no request completed: no latency figures";
+		else if (!tpot || !tpot->n)
+			s->note = "no TPOT: one generated token per request";
+	}
+}
+
 /* Run i's rows: its bench records, then its results (or, for a bench file
  * given alone, the run line from the bench record's manifest). */
 static int tables_add_run(struct report_tables *t, struct loaded_run *L, size_t i, struct mrl_err *err)
@@ -557,6 +603,8 @@ static int tables_add_run(struct report_tables *t, struct loaded_run *L, size_t 
 	if (L->have_bench &&
 	    (rc = collect_bench(L, i, t->ttft, &t->n_ttft, t->tpot, &t->n_tpot, t->pts, &t->n_pts, err)))
 		return rc;
+	if (L->have_bench)
+		collect_scenarios(t, L, i);
 	if (!L->bench_only) {
 		tables_add_results(t, L, i);
 		return 0;
@@ -642,7 +690,7 @@ int hrn_cmd_report(int argc, char **argv)
 		.title = title, .runs = t.rr, .n_runs = n_runs, .scores = t.scores, .n_scores = t.n_scores,
 		.gaps = t.gaps, .n_gaps = t.n_gaps, .perf = t.perf, .n_perf = t.n_perf, .item_times = t.samples,
 		.n_item_times = t.n_samples, .ttft = t.ttft, .n_ttft = t.n_ttft, .tpot = t.tpot, .n_tpot = t.n_tpot,
-		.bench = t.pts, .n_bench = t.n_pts,
+		.bench = t.pts, .n_bench = t.n_pts, .scenarios = t.scen, .n_scenarios = t.n_scen,
 		.bench_note = t.n_bres ? NULL
 				       : "no bench record: give --bench FILE, or write one into a run folder with merilo bench "
 					 "--format json --out RUN_DIR/bench.json",

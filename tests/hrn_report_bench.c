@@ -10,6 +10,8 @@
 #include "tests/tap.h"
 #include "tests/cli.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +105,72 @@ static void test_foreign_bench(void)
 	free(md);
 }
 
+/* srv.json made into a server record that completed no request: n_requests 0,
+ * no latency series, null throughput (as a scenario whose requests all ran past
+ * its duration would be). */
+static int write_zero_request_record(const char *from, const char *to)
+{
+	json_error_t jerr;
+	json_t *doc = json_load_file(from, 0, &jerr);
+	json_t *res = json_array_get(json_object_get(doc, "results"), 0);
+	json_t *figs = json_object_get(res, "figures");
+	if (!res || !figs) {
+		json_decref(doc);
+		return -1;
+	}
+	json_object_set_new(res, "series", json_object());
+	json_object_set_new(json_object_get(figs, "n_requests"), "value", json_real(0));
+	static const char *const nulled[] = { "achieved_qps", "output_tokens_per_s", "total_tokens_per_s" };
+	for (size_t i = 0; i < 3; i++) {
+		json_t *f = json_object_get(figs, nulled[i]);
+		json_object_set_new(f, "value", json_null());
+		json_object_set_new(f, "null_reason", json_string("no request completed"));
+	}
+	int rc = json_dump_file(doc, to, JSON_INDENT(1));
+	json_decref(doc);
+	return rc;
+}
+
+/* Scenario records given with --bench: each a row of the request-level table. */
+static void test_scenarios(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "bench -m %s/f32.gguf --scenario offline --requests 2 --prompt 16 --gen 4 --format jsonl "
+			 "-o %s/off.jsonl", base, base);
+	free(out);
+	out = NULL;
+	rc = rc ? rc : cli_run(&out, "bench -m %s/f32.gguf --scenario server --qps 2 --duration 2 --prompt 16 --gen 4 "
+			       "--format json -o %s/srv.json", base, base);
+	free(out);
+	char from[128], to[128];
+	snprintf(from, sizeof from, "%s/srv.json", base);
+	snprintf(to, sizeof to, "%s/srv0.json", base);
+	rc = rc ? rc : write_zero_request_record(from, to);
+	is_int(rc, 0, "offline and server records written, and a server record of no request");
+	rc = cli_run(&out, "report --bench %s/off.jsonl --bench %s/srv.json --bench %s/srv0.json -o %s/rep-scen "
+		     "--image-format svg", base, base, base, base);
+	is_int(rc, 0, "report of the three scenario records: exit 0");
+	free(out);
+	char *md = slurp_in("rep-scen/report.md"), *html = slurp_in("rep-scen/report.html");
+	like(md, "| run | test | threads | prompt + gen | requests | offered QPS | achieved QPS | output tokens/s |",
+	     "report.md has the request-level table");
+	like(md, "| off.jsonl | offline | 2 | 16 + 4 | 2 |", "the offline record: a row with its 2 requests");
+	like(md, "| srv.json | server | 2 | 16 + 4 |", "the server record: a row");
+	like(md, "| srv0.json | server | 2 | 16 + 4 | 0 | 2.00 | n/a | n/a | n/a | n/a | n/a | no request completed",
+	     "the server record of no request: a row saying why its figures are missing");
+	like(html, "<th>achieved QPS</th>", "report.html has the table too");
+	like(html, "<td>srv0.json</td><td>server</td>", "... with the record of no request");
+	free(md);
+	free(html);
+	rc = cli_run(&out, "report --bench %s/srv0.json -o %s/rep-zero --image-format svg", base, base);
+	free(out);
+	html = slurp_in("rep-zero/report.html");
+	ok(rc == 0 && html && !strstr(html, "No bench data"),
+	   "a report of the no-request record alone does not say there is no bench data ...");
+	like(html, "no request completed: no latency figures", "... it says why the record has no figures");
+	free(html);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -124,6 +192,7 @@ int main(void)
 		free(out);
 	}
 	test_foreign_bench();
+	test_scenarios();
 	if (getenv("HRN_REPORT_KEEP"))
 		diag("kept %s", base);
 	else
