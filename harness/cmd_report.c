@@ -373,39 +373,105 @@ static double chance_of(const struct loaded_run *L, const char *task, const char
 	return n ? sum / (double)n : NAN;
 }
 
-/* Labels for plots: the model names when they tell the runs apart, else the
- * folder names, else "run N". */
+/* Characters of UTF-8 s[0..len). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+/* Byte offset of character k of s (strlen(s) when s has fewer). */
+static size_t utf8_offset(const char *s, size_t k)
+{
+	size_t i = 0;
+	for (size_t n = 0; s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == k)
+			return i;
+	return i;
+}
+
+/* Labels longer than the plots show (RPT_RUN_LABEL_MAX) would be cut to the
+ * same start where they share a long prefix ("merilo-synth-tin…" three times).
+ * Such a label keeps its first characters, "…", and its end from where the
+ * labels start to differ ("merilo-…tiny-q8_0"); where the differing part itself
+ * is too long, "…", that part, "…". Labels that fit stay whole. */
+static void shorten_labels(struct loaded_run *runs, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t prefix = strlen(runs[0].label); /* bytes shared by every label, on a character boundary */
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+		while (k < prefix && runs[i].label[k] == runs[0].label[k])
+			k++;
+		prefix = k;
+	}
+	while (prefix && ((unsigned char)runs[0].label[prefix] & 0xc0) == 0x80)
+		prefix--;
+	const size_t budget = RPT_RUN_LABEL_MAX - 1; /* characters besides one "…" */
+	for (size_t i = 0; i < n; i++) {
+		char *l = runs[i].label, out[sizeof runs[i].label];
+		const size_t chars = utf8_chars(l, strlen(l)), head_max = utf8_chars(l, prefix);
+		if (chars <= RPT_RUN_LABEL_MAX)
+			continue;
+		const size_t differ = chars - head_max; /* characters from the first difference on */
+		if (differ <= budget) {
+			size_t head = budget - differ < 7 ? budget - differ : 7; /* a little of the start, for context */
+			size_t tail = budget - head;
+			snprintf(out, sizeof out, "%.*s\xe2\x80\xa6%s", (int)utf8_offset(l, head), l,
+				 l + utf8_offset(l, chars - tail));
+		} else {
+			size_t from = utf8_offset(l, head_max), to = utf8_offset(l, head_max + budget - 1);
+			snprintf(out, sizeof out, "%s%.*s\xe2\x80\xa6", head_max ? "\xe2\x80\xa6" : "", (int)(to - from),
+				 l + from);
+		}
+		memcpy(l, out, sizeof out);
+	}
+}
+
+static bool labels_unique(const struct loaded_run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(runs[i].label, runs[j].label))
+				return false;
+	return true;
+}
+
+/* Labels for plots and tables: the model names when they tell the runs apart,
+ * else the folder names, else "run N"; names over RPT_RUN_LABEL_MAX characters
+ * shortened by shorten_labels, and the next choice taken where that makes two
+ * labels equal. */
 static void make_labels(struct loaded_run *runs, size_t n)
 {
-	for (int pass = 0; pass < 3; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		bool ok = true;
 		for (size_t i = 0; i < n && ok; i++) {
-			const char *s = NULL;
+			const char *s;
 			char base[4096];
-			if (pass == 0)
+			if (pass == 0) {
 				s = runs[i].bench_only ? runs[i].bench.model.name : runs[i].res.model.name;
-			else if (pass == 1) {
+			} else {
 				snprintf(base, sizeof base, "%s", runs[i].dir);
 				size_t len = strlen(base);
 				while (len > 1 && base[len - 1] == '/')
 					base[--len] = '\0';
 				s = basename(base);
 			}
-			if (pass < 2 && (!s || !*s || strlen(s) > 40)) {
-				ok = false;
-				break;
-			}
-			if (pass == 2)
-				snprintf(runs[i].label, sizeof runs[i].label, "run %zu", i + 1);
-			else
+			ok = s && *s && strlen(s) < sizeof runs[i].label;
+			if (ok)
 				snprintf(runs[i].label, sizeof runs[i].label, "%s", s);
 		}
-		for (size_t i = 0; ok && i < n; i++)
-			for (size_t j = i + 1; ok && j < n; j++)
-				ok = strcmp(runs[i].label, runs[j].label) != 0;
-		if (ok)
+		if (!ok || !labels_unique(runs, n))
+			continue;
+		shorten_labels(runs, n);
+		if (labels_unique(runs, n))
 			return;
 	}
+	for (size_t i = 0; i < n; i++)
+		snprintf(runs[i].label, sizeof runs[i].label, "run %zu", i + 1);
 }
 
 /* --format png,svg into the struct rpt_plot_opts at opt->value. */

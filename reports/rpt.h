@@ -344,6 +344,10 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
  * (unknown); every double may be NaN (not available). docs/reports.md.
  * ====================================================================== */
 
+/* Characters of a run's label the plots show (tic labels, keys); a longer
+ * label is cut there with "…", so labels must differ within them. */
+#define RPT_RUN_LABEL_MAX 16
+
 /* One run as the report shows it. */
 struct rpt_run {
 	const char *label;          /* short unique name for plots and tables ("run 1") */

@@ -66,6 +66,31 @@ static bool table_rows_all(const char *md, const char *header, const char *label
 	return rows > 0;
 }
 
+/* Three runs whose model names share "merilo-synth-tiny-": the plots' labels
+ * (cut at RPT_RUN_LABEL_MAX characters) must still tell them apart, and the
+ * accuracy plot's nine tic labels must not stand side by side. */
+static void test_labels(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "report %s/r_f32 %s/r_q8 %s/r_q4 -o %s/rep-labels --image-format svg", base, base, base, base);
+	is_int(rc, 0, "report of the f32, q8_0 and q4_0 runs: exit 0");
+	free(out);
+	char *gp = slurp_in("rep-labels/accuracy.gp");
+	const char *tics = gp ? strstr(gp, "set xtics scale 0 (") : NULL;
+	char line[4096] = "";
+	if (tics)
+		snprintf(line, sizeof line, "%.*s", (int)strcspn(tics, "\n"), tics);
+	diag("%s", line);
+	ok(strstr(line, "f32'") && strstr(line, "q8_0'") && strstr(line, "q4_0'"),
+	   "the accuracy plot's tic labels keep the part of the names that differs");
+	ok(line[0] && !strstr(line, "tin\xe2\x80\xa6'"), "no label is cut to the shared prefix");
+	like(gp, "set xtics rotate by", "nine groups of long tic labels are turned, not overprinted");
+	free(gp);
+	char *md = slurp_in("rep-labels/report.md");
+	like(md, "| merilo-\xe2\x80\xa6tiny-f32 | ", "the tables use the same labels");
+	free(md);
+}
+
 /* A bench record of the f32 model written into the q8_0 run's folder. */
 static void test_foreign_bench(void)
 {
@@ -182,7 +207,8 @@ int main(void)
 		char *out = NULL;
 		int rc = cli_run(&out, "synth --preset tiny --dtype %s -o %s/%s.gguf", dtypes[i], base, names[i]);
 		free(out);
-		rc = rc ? rc : cli_run(&out, "run --model %s/%s.gguf --suite tasks/suites/demo.json --tasks commonsense "
+		rc = rc ? rc : cli_run(&out, "run --model %s/%s.gguf --suite tasks/suites/demo.json "
+				       "--tasks commonsense,regional_facts,grammar "
 				       "--limit 2 --boot 50 --quiet --out %s/r_%s", base, names[i], base, names[i]);
 		if (rc) {
 			diag("%s", out ? out : "");
@@ -191,6 +217,7 @@ int main(void)
 		}
 		free(out);
 	}
+	test_labels();
 	test_foreign_bench();
 	test_scenarios();
 	if (getenv("HRN_REPORT_KEEP"))
