@@ -26,9 +26,11 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static void usage(FILE *out, const struct mrl_option *opts)
@@ -57,11 +59,12 @@ struct loaded_run {
 	struct rec_items items;
 	bool have_items;
 	struct hrn_bench_doc bench;   /* RUN_DIR/bench.json(l), or the --bench file itself */
-	bool have_bench, bench_only;  /* bench_only: an entry made from --bench FILE */
+	bool have_bench, bench_only;  /* bench_only: an entry made from --bench FILE, or split off a run */
+	char *bench_path;             /* the file bench was read from, owned */
 	char **series_names;          /* n_series_names labels of the latency samples, owned */
 	size_t n_series_names;
 	char label[64];
-	char engine[256], host[512], note[256];
+	char engine[256], host[512], note[1024]; /* note: warnings about the files, "; "-separated */
 	/* per-item total time by language, ms */
 	double **ms;
 	const char **ms_lang;
@@ -76,6 +79,7 @@ static void loaded_release(struct loaded_run *r)
 	for (size_t i = 0; i < r->n_series_names; i++)
 		free(r->series_names[i]);
 	free(r->series_names);
+	free(r->bench_path);
 	rec_results_release(&r->res);
 	rec_items_release(&r->items);
 	for (size_t i = 0; i < r->n_ms; i++)
@@ -84,6 +88,19 @@ static void loaded_release(struct loaded_run *r)
 	free(r->ms_lang);
 	free(r->ms_n);
 	memset(r, 0, sizeof *r);
+}
+
+/* Append a warning to r's note (shown under the Runs table). */
+static __attribute__((format(printf, 2, 3))) void note_add(struct loaded_run *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->note);
+	if (len && len + 2 < sizeof r->note)
+		len += (size_t)snprintf(r->note + len, sizeof r->note - len, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	if (len < sizeof r->note)
+		vsnprintf(r->note + len, sizeof r->note - len, fmt, ap);
+	va_end(ap);
 }
 
 /* Per-item time ("total", else the sum of all timings) by language. */
@@ -155,6 +172,8 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 		snprintf(path, sizeof path, "%s/%s", dir, bench_names[b]);
 		if (stat(path, &st) == 0) {
 			r->have_bench = true; /* released even when the read fails */
+			if (!(r->bench_path = strdup(path)))
+				return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			if ((rc = hrn_bench_read(path, &r->bench, err)))
 				return rc;
 		}
@@ -170,6 +189,17 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	return 0;
 }
 
+/* The engine and host lines of a bench-only entry, from its record's manifest. */
+static void bench_only_describe(struct loaded_run *r)
+{
+	const struct rec_manifest *m = &r->bench.manifest;
+	const char *backend = r->bench.n_results && r->bench.results[0].backend ? r->bench.results[0].backend : "?";
+	snprintf(r->engine, sizeof r->engine, "merilo %s (%s)", m->merilo_version ? m->merilo_version : "?", backend);
+	int n = snprintf(r->host, sizeof r->host, "%s", m->cpu_model ? m->cpu_model : "CPU unknown");
+	if (m->logical_cores > 0 && n >= 0 && (size_t)n < sizeof r->host)
+		snprintf(r->host + n, sizeof r->host - (size_t)n, ", %lld logical cores", (long long)m->logical_cores);
+}
+
 /* An entry made from `--bench FILE`: the bench record alone (no results.json). */
 static int load_bench_only(const char *path, struct loaded_run *r, struct mrl_err *err)
 {
@@ -181,13 +211,64 @@ static int load_bench_only(const char *path, struct loaded_run *r, struct mrl_er
 	int rc = hrn_bench_read(path, &r->bench, err);
 	if (rc)
 		return rc;
-	const struct rec_manifest *m = &r->bench.manifest;
-	const char *backend = r->bench.n_results && r->bench.results[0].backend ? r->bench.results[0].backend : "?";
-	snprintf(r->engine, sizeof r->engine, "merilo %s (%s)", m->merilo_version ? m->merilo_version : "?", backend);
-	int n = snprintf(r->host, sizeof r->host, "%s", m->cpu_model ? m->cpu_model : "CPU unknown");
-	if (m->logical_cores > 0 && n >= 0 && (size_t)n < sizeof r->host)
-		snprintf(r->host + n, sizeof r->host - (size_t)n, ", %lld logical cores", (long long)m->logical_cores);
-	snprintf(r->note, sizeof r->note, "a merilo bench record (no evaluation results)");
+	bench_only_describe(r);
+	note_add(r, "a merilo bench record (no evaluation results)");
+	return 0;
+}
+
+/* The SHA-256 of the model a run's results.json scored, and of the model a bench
+ * record measured; NULL where the record does not say. */
+static const char *results_model_sha(const struct rec_results *res)
+{
+	return res->model.sha256 ? res->model.sha256 : res->manifest.model_sha256;
+}
+
+static const char *bench_model_sha(const struct hrn_bench_doc *d)
+{
+	return d->model.sha256 ? d->model.sha256 : d->manifest.model_sha256;
+}
+
+/* A bench record found in run folder r is r's only when it measured the model
+ * r's results.json scored: anyone can write `merilo bench -m OTHER.gguf -o
+ * RUN/bench.json`, and crediting its figures to r would label another model's
+ * speed with r's name. Where the two SHA-256 differ, the record moves to *split,
+ * an entry of its own labelled with the record's own model, and r, *split and
+ * stderr say so (*moved true). Where either SHA-256 is missing nothing can be
+ * checked: the record stays with r and r's note says it is unchecked. */
+static int split_foreign_bench(struct loaded_run *r, struct loaded_run *split, bool *moved, struct mrl_err *err)
+{
+	*moved = false;
+	if (!r->have_bench || r->bench_only)
+		return 0;
+	const char *run_sha = results_model_sha(&r->res), *bench_sha = bench_model_sha(&r->bench);
+	const char *bench_name = r->bench.model.name ? r->bench.model.name : "?";
+	const char *run_name = r->res.model.name ? r->res.model.name : "?";
+	if (!run_sha || !bench_sha) {
+		note_add(r, "%s: its model could not be checked against results.json's (no model SHA-256 in %s)",
+			 r->bench_path, run_sha ? "the bench record" : "results.json");
+		return 0;
+	}
+	if (!strcasecmp(run_sha, bench_sha))
+		return 0;
+	memset(split, 0, sizeof *split);
+	rec_results_init(&split->res);
+	split->bench = r->bench; /* split owns the record now */
+	split->bench_path = r->bench_path;
+	split->have_bench = split->bench_only = true;
+	memset(&r->bench, 0, sizeof r->bench);
+	r->bench_path = NULL;
+	r->have_bench = false;
+	*moved = true;
+	if (!(split->dir = strdup(split->bench_path)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	bench_only_describe(split);
+	note_add(r, "%s measured another model, %s (SHA-256 %.12s), not this run's (%.12s): its figures are not "
+		 "this run's and are shown as their own entry", split->bench_path, bench_name, bench_sha, run_sha);
+	note_add(split, "a merilo bench record found in run folder %s, of another model than that run's %s (SHA-256 "
+		 "%.12s): not credited to the run", r->dir, run_name, run_sha);
+	fprintf(stderr, "merilo report: warning: %s measured %s (SHA-256 %.12s), not the model of %s/results.json, %s "
+		"(SHA-256 %.12s): its figures are shown as their own entry, labelled with the bench record's model\n",
+		split->bench_path, bench_name, bench_sha, r->dir, run_name, run_sha);
 	return 0;
 }
 
@@ -292,39 +373,105 @@ static double chance_of(const struct loaded_run *L, const char *task, const char
 	return n ? sum / (double)n : NAN;
 }
 
-/* Labels for plots: the model names when they tell the runs apart, else the
- * folder names, else "run N". */
+/* Characters of UTF-8 s[0..len). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+/* Byte offset of character k of s (strlen(s) when s has fewer). */
+static size_t utf8_offset(const char *s, size_t k)
+{
+	size_t i = 0;
+	for (size_t n = 0; s[i]; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n++ == k)
+			return i;
+	return i;
+}
+
+/* Labels longer than the plots show (RPT_RUN_LABEL_MAX) would be cut to the
+ * same start where they share a long prefix ("merilo-synth-tin…" three times).
+ * Such a label keeps its first characters, "…", and its end from where the
+ * labels start to differ ("merilo-…tiny-q8_0"); where the differing part itself
+ * is too long, "…", that part, "…". Labels that fit stay whole. */
+static void shorten_labels(struct loaded_run *runs, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t prefix = strlen(runs[0].label); /* bytes shared by every label, on a character boundary */
+	for (size_t i = 1; i < n; i++) {
+		size_t k = 0;
+		while (k < prefix && runs[i].label[k] == runs[0].label[k])
+			k++;
+		prefix = k;
+	}
+	while (prefix && ((unsigned char)runs[0].label[prefix] & 0xc0) == 0x80)
+		prefix--;
+	const size_t budget = RPT_RUN_LABEL_MAX - 1; /* characters besides one "…" */
+	for (size_t i = 0; i < n; i++) {
+		char *l = runs[i].label, out[sizeof runs[i].label];
+		const size_t chars = utf8_chars(l, strlen(l)), head_max = utf8_chars(l, prefix);
+		if (chars <= RPT_RUN_LABEL_MAX)
+			continue;
+		const size_t differ = chars - head_max; /* characters from the first difference on */
+		if (differ <= budget) {
+			size_t head = budget - differ < 7 ? budget - differ : 7; /* a little of the start, for context */
+			size_t tail = budget - head;
+			snprintf(out, sizeof out, "%.*s\xe2\x80\xa6%s", (int)utf8_offset(l, head), l,
+				 l + utf8_offset(l, chars - tail));
+		} else {
+			size_t from = utf8_offset(l, head_max), to = utf8_offset(l, head_max + budget - 1);
+			snprintf(out, sizeof out, "%s%.*s\xe2\x80\xa6", head_max ? "\xe2\x80\xa6" : "", (int)(to - from),
+				 l + from);
+		}
+		memcpy(l, out, sizeof out);
+	}
+}
+
+static bool labels_unique(const struct loaded_run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (!strcmp(runs[i].label, runs[j].label))
+				return false;
+	return true;
+}
+
+/* Labels for plots and tables: the model names when they tell the runs apart,
+ * else the folder names, else "run N"; names over RPT_RUN_LABEL_MAX characters
+ * shortened by shorten_labels, and the next choice taken where that makes two
+ * labels equal. */
 static void make_labels(struct loaded_run *runs, size_t n)
 {
-	for (int pass = 0; pass < 3; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		bool ok = true;
 		for (size_t i = 0; i < n && ok; i++) {
-			const char *s = NULL;
+			const char *s;
 			char base[4096];
-			if (pass == 0)
+			if (pass == 0) {
 				s = runs[i].bench_only ? runs[i].bench.model.name : runs[i].res.model.name;
-			else if (pass == 1) {
+			} else {
 				snprintf(base, sizeof base, "%s", runs[i].dir);
 				size_t len = strlen(base);
 				while (len > 1 && base[len - 1] == '/')
 					base[--len] = '\0';
 				s = basename(base);
 			}
-			if (pass < 2 && (!s || !*s || strlen(s) > 40)) {
-				ok = false;
-				break;
-			}
-			if (pass == 2)
-				snprintf(runs[i].label, sizeof runs[i].label, "run %zu", i + 1);
-			else
+			ok = s && *s && strlen(s) < sizeof runs[i].label;
+			if (ok)
 				snprintf(runs[i].label, sizeof runs[i].label, "%s", s);
 		}
-		for (size_t i = 0; ok && i < n; i++)
-			for (size_t j = i + 1; ok && j < n; j++)
-				ok = strcmp(runs[i].label, runs[j].label) != 0;
-		if (ok)
+		if (!ok || !labels_unique(runs, n))
+			continue;
+		shorten_labels(runs, n);
+		if (labels_unique(runs, n))
 			return;
 	}
+	for (size_t i = 0; i < n; i++)
+		snprintf(runs[i].label, sizeof runs[i].label, "run %zu", i + 1);
 }
 
 /* --format png,svg into the struct rpt_plot_opts at opt->value. */
@@ -371,7 +518,8 @@ struct report_tables {
 	struct rpt_sample *samples, *ttft, *tpot;
 	struct rpt_perf *perf;
 	struct rpt_bench_point *pts;
-	size_t n_scores, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts;
+	struct rpt_scenario *scen;
+	size_t n_scores, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts, n_scen;
 };
 
 /* Room in t for everything the n runs hold. */
@@ -392,11 +540,12 @@ static int tables_alloc(struct report_tables *t, const struct loaded_run *runs, 
 	t->ttft = calloc(t->n_bres + 1, sizeof *t->ttft);
 	t->tpot = calloc(t->n_bres + 1, sizeof *t->tpot);
 	t->pts = calloc(t->n_bres + 1, sizeof *t->pts);
+	t->scen = calloc(t->n_bres + 1, sizeof *t->scen);
 	t->scores = calloc(n_scores + 1, sizeof *t->scores);
 	t->gaps = calloc(n_gaps + 1, sizeof *t->gaps);
 	t->samples = calloc(n_samples + 1, sizeof *t->samples);
 	t->perf = calloc(n_perf + 1, sizeof *t->perf);
-	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scores || !t->gaps || !t->samples || !t->perf)
+	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scen || !t->scores || !t->gaps || !t->samples || !t->perf)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return 0;
 }
@@ -411,6 +560,7 @@ static void tables_release(struct report_tables *t)
 	free(t->ttft);
 	free(t->tpot);
 	free(t->pts);
+	free(t->scen);
 }
 
 /* The rows of a run folder's results.json: scores, gaps, performance, item times. */
@@ -468,6 +618,49 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 								  .n = L->ms_n[l] };
 }
 
+/* The value of figure name of r, NaN where absent or null. */
+static double figure_of(const struct hrn_bench_result *r, const char *name)
+{
+	const struct rec_reading *f = hrn_bench_result_figure(r, name);
+	return f ? f->value : NAN;
+}
+
+/* Run i's request-level results (server, offline, ppN+tgM) as scenario rows:
+ * each result one row, also one without a figure (the row says why), so that
+ * no scenario record is dropped from the report. */
+static void collect_scenarios(struct report_tables *t, const struct loaded_run *L, size_t i)
+{
+	const struct hrn_bench_doc *d = &L->bench;
+	for (size_t k = 0; k < d->n_results; k++) {
+		const struct hrn_bench_result *r = &d->results[k];
+		if (!r->kind || (strcmp(r->kind, "request") && strcmp(r->kind, "server") && strcmp(r->kind, "offline")))
+			continue;
+		const struct hrn_bench_series *ttft = hrn_bench_result_series(r, "ttft_ms");
+		const struct hrn_bench_series *tpot = hrn_bench_result_series(r, "tpot_ms");
+		const struct hrn_bench_series *queue = hrn_bench_result_series(r, "queue_ms");
+		struct rpt_scenario *s = &t->scen[t->n_scen++];
+		*s = (struct rpt_scenario){
+			.run = i, .test = r->test, .kind = r->kind, .n_prompt = r->n_prompt, .n_gen = r->n_gen,
+			.threads = r->threads, .n_requests = figure_of(r, "n_requests"),
+			.offered_qps = figure_of(r, "offered_qps"), .achieved_qps = figure_of(r, "achieved_qps"),
+			.output_tps = figure_of(r, "output_tokens_per_s"),
+			.ttft_ms = { NAN, NAN, NAN }, .tpot_ms = { NAN, NAN, NAN }, .queue_ms = { NAN, NAN },
+		};
+		if (!strcmp(r->kind, "request") && isnan(s->n_requests) && ttft)
+			s->n_requests = (double)ttft->n; /* a request row: one request per repetition */
+		if (ttft && ttft->n)
+			memcpy(s->ttft_ms, (double[3]){ ttft->st.p50, ttft->st.p90, ttft->st.p99 }, sizeof s->ttft_ms);
+		if (tpot && tpot->n)
+			memcpy(s->tpot_ms, (double[3]){ tpot->st.p50, tpot->st.p90, tpot->st.p99 }, sizeof s->tpot_ms);
+		if (queue && queue->n)
+			memcpy(s->queue_ms, (double[2]){ queue->st.p50, queue->st.p90 }, sizeof s->queue_ms);
+		if (s->n_requests == 0 || !ttft || !ttft->n)
+			s->note = "no request completed: no latency figures";
+		else if (!tpot || !tpot->n)
+			s->note = "no TPOT: one generated token per request";
+	}
+}
+
 /* Run i's rows: its bench records, then its results (or, for a bench file
  * given alone, the run line from the bench record's manifest). */
 static int tables_add_run(struct report_tables *t, struct loaded_run *L, size_t i, struct mrl_err *err)
@@ -476,6 +669,8 @@ static int tables_add_run(struct report_tables *t, struct loaded_run *L, size_t 
 	if (L->have_bench &&
 	    (rc = collect_bench(L, i, t->ttft, &t->n_ttft, t->tpot, &t->n_tpot, t->pts, &t->n_pts, err)))
 		return rc;
+	if (L->have_bench)
+		collect_scenarios(t, L, i);
 	if (!L->bench_only) {
 		tables_add_results(t, L, i);
 		return 0;
@@ -525,7 +720,9 @@ int hrn_cmd_report(int argc, char **argv)
 	/* bench-only entries follow the run folders */
 	const size_t n_dirs_only = (size_t)n_args, n_dirs = n_dirs_only + bench.n;
 	const char **dirs = calloc(n_dirs + 1, sizeof *dirs);
-	struct loaded_run *runs = calloc(n_dirs, sizeof *runs);
+	/* room for a run folder's foreign bench record as an entry of its own */
+	struct loaded_run *runs = calloc(n_dirs + n_dirs_only, sizeof *runs);
+	size_t n_runs = 0;
 	struct report_tables t = { 0 };
 	struct rpt_plots plots = { 0 };
 	struct mrl_err err = { 0 };
@@ -537,20 +734,29 @@ int hrn_cmd_report(int argc, char **argv)
 	}
 	memcpy(dirs, argv, n_dirs_only * sizeof *dirs);
 	memcpy(dirs + n_dirs_only, bench.v, bench.n * sizeof *dirs);
-	for (size_t i = 0; i < n_dirs; i++)
+	for (size_t i = 0; i < n_dirs; i++) {
+		n_runs = i + 1; /* released below even when its load fails */
 		if ((rc = i < n_dirs_only ? load_run(dirs[i], &runs[i], &err) : load_bench_only(dirs[i], &runs[i], &err)))
 			goto out;
-	make_labels(runs, n_dirs);
-	if ((rc = tables_alloc(&t, runs, n_dirs, &err)))
+	}
+	for (size_t i = 0; i < n_dirs_only; i++) {
+		bool moved;
+		rc = split_foreign_bench(&runs[i], &runs[n_runs], &moved, &err);
+		n_runs += moved; /* released below even when the split failed half-way */
+		if (rc)
+			goto out;
+	}
+	make_labels(runs, n_runs);
+	if ((rc = tables_alloc(&t, runs, n_runs, &err)))
 		goto out;
-	for (size_t i = 0; i < n_dirs; i++)
+	for (size_t i = 0; i < n_runs; i++)
 		if ((rc = tables_add_run(&t, &runs[i], i, &err)))
 			goto out;
 	struct rpt_input in = {
-		.title = title, .runs = t.rr, .n_runs = n_dirs, .scores = t.scores, .n_scores = t.n_scores,
+		.title = title, .runs = t.rr, .n_runs = n_runs, .scores = t.scores, .n_scores = t.n_scores,
 		.gaps = t.gaps, .n_gaps = t.n_gaps, .perf = t.perf, .n_perf = t.n_perf, .item_times = t.samples,
 		.n_item_times = t.n_samples, .ttft = t.ttft, .n_ttft = t.n_ttft, .tpot = t.tpot, .n_tpot = t.n_tpot,
-		.bench = t.pts, .n_bench = t.n_pts,
+		.bench = t.pts, .n_bench = t.n_pts, .scenarios = t.scen, .n_scenarios = t.n_scen,
 		.bench_note = t.n_bres ? NULL
 				       : "no bench record: give --bench FILE, or write one into a run folder with merilo bench "
 					 "--format json --out RUN_DIR/bench.json",
@@ -566,13 +772,13 @@ int hrn_cmd_report(int argc, char **argv)
 		n_svg += plots.plot[i].svg;
 	}
 	printf("wrote %s/report.html and %s/report.md: %zu run%s, %zu plot%s (%zu PNG, %zu SVG; scripts and data "
-	       "next to them)\n", out_dir, out_dir, n_dirs, n_dirs == 1 ? "" : "s", plots.n, plots.n == 1 ? "" : "s",
+	       "next to them)\n", out_dir, out_dir, n_runs, n_runs == 1 ? "" : "s", plots.n, plots.n == 1 ? "" : "s",
 	       n_png, n_svg);
 out:
 	if (rc)
 		exit_code = hrn_report(&err);
 	rpt_plots_release(&plots);
-	for (size_t i = 0; runs && i < n_dirs; i++) {
+	for (size_t i = 0; runs && i < n_runs; i++) {
 		free(runs[i].dir);
 		loaded_release(&runs[i]);
 	}

@@ -14,6 +14,7 @@
  * that was not drawn (no gnuplot) is replaced by a box saying why and where its
  * script is, and the tables carry every number of the plots anyway.
  */
+#include "reports/html_int.h"
 #include "reports/rpt.h"
 
 #include "common/fileio.h"
@@ -710,7 +711,7 @@ static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plo
 		html_figure(f, plots, "speed");
 		html_perf(f, in);
 	}
-	if (in->n_bench || in->n_ttft || in->n_tpot) {
+	if (in->n_bench || in->n_ttft || in->n_tpot || in->n_scenarios) {
 		fputs("<h3>Bench</h3>\n", f);
 		html_figure(f, plots, "ttft");
 		html_figure(f, plots, "tpot");
@@ -719,6 +720,7 @@ static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plo
 		html_figure(f, plots, "energy");
 		if (in->n_bench)
 			html_bench(f, in);
+		rpt_scenario_table(f, in, false);
 	} else {
 		fputs("<h3>Bench</h3>\n<p class=\"missing\">No bench data in these runs", f);
 		if (in->bench_note) {
@@ -897,7 +899,7 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 		energy_notes(f, in, true);
 	}
 	fputs("### Bench\n\n", f);
-	if (in->n_bench || in->n_ttft || in->n_tpot) {
+	if (in->n_bench || in->n_ttft || in->n_tpot || in->n_scenarios) {
 		md_figure(f, plots, "ttft");
 		md_figure(f, plots, "tpot");
 		md_figure(f, plots, "throughput-prompt");
@@ -914,7 +916,9 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 							t.decode_tps, t.prefill_j, t.decode_j };
 				md_row(f, cells, 8);
 			}
+			fputs("\n", f);
 		}
+		rpt_scenario_table(f, in, true);
 	} else {
 		fputs("No bench data in these runs", f);
 		if (in->bench_note) {

@@ -116,7 +116,7 @@ static void group_tics(FILE *g, const struct rpt_input *in, const struct metric_
 			fprintf(g, ".', n=%lld'", (long long)groups[k].n);
 		if (in->n_runs > 1) { /* a third line: the run */
 			fputs(".\"\\n\".", g);
-			rpt_gp_str(g, in->runs[groups[k].run].label, 16);
+			rpt_gp_str(g, in->runs[groups[k].run].label, RPT_RUN_LABEL_MAX);
 		}
 		fprintf(g, " %zu", k);
 	}
@@ -245,7 +245,7 @@ static void gen_gap_tics(FILE *g, const struct rpt_input *in, const struct rpt_g
 	for (size_t i = 0; i < n_rows; i++) {
 		fputs(i ? ", " : "", g);
 		if (in->n_runs > 1) {
-			rpt_gp_str(g, in->runs[rows[i].run].label, 16);
+			rpt_gp_str(g, in->runs[rows[i].run].label, RPT_RUN_LABEL_MAX);
 			fputs(".': '.", g);
 		}
 		rpt_gp_str(g, rows[i].task, LABEL_MAX_CHARS);

@@ -366,3 +366,9 @@ size_t rpt_intern(const char **list, size_t *n, const char *s)
 	list[*n] = s;
 	return (*n)++;
 }
+
+/* About 7 px a character in gnuplot's default 10 pt font, and a gap of 2 between tics. */
+bool rpt_gp_xtics_crowded(size_t n_tics, size_t tic_chars, int w)
+{
+	return n_tics > 1 && (double)n_tics * (double)(tic_chars + 2) * 7.0 > (double)(w - 200);
+}

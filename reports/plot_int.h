@@ -59,6 +59,9 @@ int rpt_bufs_emit(struct rpt_plotter *pl, struct rpt_bufs *b, const char *name, 
 		  int w, int h, struct mrl_err *err);
 /* The index of s in list (n entries), appending it when absent. */
 size_t rpt_intern(const char **list, size_t *n, const char *s);
+/* Whether n_tics tic labels of up to tic_chars characters a line would overprint
+ * each other across a plot w pixels wide (the key outside takes about 200). */
+bool rpt_gp_xtics_crowded(size_t n_tics, size_t tic_chars, int w);
 
 /* ---- the plots (plot_scores.c, plot_perf.c): each writes its files, or
  * nothing when the runs hold no data for it ---- */

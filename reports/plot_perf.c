@@ -122,7 +122,7 @@ int rpt_plot_cdf(struct rpt_plotter *pl, const struct rpt_input *in, const struc
 			name, c, colour_by_run ? 1 : s->run % 5 + 1,
 			colour_by_run ? run_colour(s->run) : rpt_lang_colour(s->series, si));
 		if (in->n_runs > 1) {
-			rpt_gp_str(b.g, s->run < in->n_runs ? in->runs[s->run].label : "?", 16);
+			rpt_gp_str(b.g, s->run < in->n_runs ? in->runs[s->run].label : "?", RPT_RUN_LABEL_MAX);
 			fputs(".': '.", b.g);
 		}
 		rpt_gp_str(b.g, s->series, LABEL_MAX_CHARS);
@@ -210,7 +210,7 @@ static void tp_series(struct tp_state *s, const struct rpt_input *in, bool by_th
 			"lc rgb '%s' title ", s->c ? ", \\\n     " : "plot ", s->name, s->c, phase ? 2 : 1, 5 + 2 * (r % 4),
 			phase ? 2 : 1, run_colour(f + (in->n_runs > 1 ? r : 0) + (phase && by_threads ? 4 : 0)));
 		if (in->n_runs > 1) {
-			rpt_gp_str(s->body, in->runs[r].label, 16);
+			rpt_gp_str(s->body, in->runs[r].label, RPT_RUN_LABEL_MAX);
 			fputs(".' '.", s->body);
 		}
 		if (phase && by_threads)
@@ -328,7 +328,7 @@ int rpt_plot_energy(struct rpt_plotter *pl, const struct rpt_input *in, struct m
 		fputc('\n', b.d);
 		fputs(row ? ", " : "", b.g);
 		if (in->n_runs > 1 && p->run < in->n_runs) {
-			rpt_gp_str(b.g, in->runs[p->run].label, 16);
+			rpt_gp_str(b.g, in->runs[p->run].label, RPT_RUN_LABEL_MAX);
 			fputs(".' '.", b.g);
 		}
 		fprintf(b.g, "'pp%lld tg%lld t%lld' %zu", (long long)p->n_prompt, (long long)p->n_gen, (long long)p->threads,
@@ -401,7 +401,7 @@ int rpt_plot_speed(struct rpt_plotter *pl, const struct rpt_input *in, struct mr
 		rpt_gp_str(b.g, tasks[group_task[g]], LABEL_MAX_CHARS);
 		if (in->n_runs > 1) {
 			fputs(".\"\\n\".", b.g);
-			rpt_gp_str(b.g, in->runs[group_run[g]].label, 16);
+			rpt_gp_str(b.g, in->runs[group_run[g]].label, RPT_RUN_LABEL_MAX);
 		}
 		fprintf(b.g, " %zu", g);
 	}

@@ -113,6 +113,22 @@ static bool plotted_score(const struct rpt_input *in, size_t i)
 
 /* Accuracy per task x language with CIs: one group per (task, run), one colour
  * per language, points with error bars on a 0-100 % scale. */
+/* Room below the axis for the accuracy plot's two-line tic labels; where side by
+ * side they would overprint (the longest line: a task, or "label, n=NN", as
+ * rpt_gp_str cuts them), turned by 30 degrees with more room. */
+static void tic_room(FILE *g, const struct rpt_input *in, const char *const *tasks, const size_t *group_task,
+		     size_t n_groups, int w)
+{
+	size_t longest = in->n_runs > 1 ? RPT_RUN_LABEL_MAX + 1 + 8 : 8;
+	for (size_t k = 0; k < n_groups; k++) {
+		size_t task = strlen(tasks[group_task[k]]);
+		task = task < LABEL_MAX_CHARS ? task : LABEL_MAX_CHARS + 1;
+		longest = task > longest ? task : longest;
+	}
+	fputs(rpt_gp_xtics_crowded(n_groups, longest, w) ? "set xtics rotate by -30 left\nset bmargin 10\n"
+							 : "set bmargin 4.5\n", g);
+}
+
 /* The chance level of each task group (1 / number of choices, from its scores)
  * as a dashed segment over the group; whether any was drawn. */
 static bool chance_lines(FILE *g, const struct rpt_input *in, const char *const *tasks, const size_t *group_run,
@@ -188,7 +204,7 @@ int rpt_plot_accuracy(struct rpt_plotter *pl, const struct rpt_input *in, struct
 	      "set grid ytics mytics lt 1 lc rgb '#d4d4d4' lw 1 dt 1, lt 1 lc rgb '#ececec' lw 1 dt 1\n"
 	      "set key outside right top vertical samplen 1.5 spacing 1.3 title 'language'\n", b.g);
 	fprintf(b.g, "set xrange [-0.5:%zu.5]\n", n_groups - 1);
-	fputs("set bmargin 4.5\n", b.g); /* two-line tic labels */
+	tic_room(b.g, in, tasks, group_task, n_groups, w);
 	fputs("set xtics scale 0 (", b.g);
 	for (size_t g = 0; g < n_groups; g++) {
 		fputs(g ? ", " : "", b.g);
@@ -196,7 +212,7 @@ int rpt_plot_accuracy(struct rpt_plotter *pl, const struct rpt_input *in, struct
 		fputs(".\"\\n\"", b.g); /* second line: run, n */
 		if (in->n_runs > 1) {
 			fputs(".", b.g);
-			rpt_gp_str(b.g, in->runs[group_run[g]].label, 16);
+			rpt_gp_str(b.g, in->runs[group_run[g]].label, RPT_RUN_LABEL_MAX);
 			fputs(group_n[g] >= 0 ? ".', '" : "", b.g);
 		}
 		if (group_n[g] >= 0)
@@ -265,7 +281,7 @@ static void gap_tics(FILE *g, const struct rpt_input *in, const struct rpt_gap *
 	for (size_t i = 0; i < n_rows; i++) {
 		fputs(i ? ", " : "", g);
 		if (in->n_runs > 1) {
-			rpt_gp_str(g, in->runs[rows[i].run].label, 16);
+			rpt_gp_str(g, in->runs[rows[i].run].label, RPT_RUN_LABEL_MAX);
 			fputs(".': '.", g);
 		}
 		rpt_gp_str(g, rows[i].task, LABEL_MAX_CHARS);

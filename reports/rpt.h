@@ -344,6 +344,10 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
  * (unknown); every double may be NaN (not available). docs/reports.md.
  * ====================================================================== */
 
+/* Characters of a run's label the plots show (tic labels, keys); a longer
+ * label is cut there with "…", so labels must differ within them. */
+#define RPT_RUN_LABEL_MAX 16
+
 /* One run as the report shows it. */
 struct rpt_run {
 	const char *label;          /* short unique name for plots and tables ("run 1") */
@@ -430,6 +434,20 @@ struct rpt_bench_point {
 	double prefill_j_per_token, decode_j_per_token; /* NaN: not measured */
 };
 
+/* One request-level bench result: a server or offline scenario, or the ppN+tgM
+ * request rows; figures as recorded (NaN: not in the record). */
+struct rpt_scenario {
+	size_t run;
+	const char *test, *kind;                     /* "server", "offline", "pp16+tg4"; kind "server", ... */
+	int64_t n_prompt, n_gen, threads;            /* -1 unknown */
+	double n_requests;                           /* requests completed (NaN: not recorded; request rows: reps) */
+	double offered_qps, achieved_qps;            /* requests/s */
+	double output_tps;                           /* generated tokens / wall time, tokens/s */
+	double ttft_ms[3], tpot_ms[3];               /* p50, p90, p99 */
+	double queue_ms[2];                          /* p50, p90 of the wait before service */
+	const char *note;                            /* why figures are missing, or NULL */
+};
+
 /* Everything a report shows. */
 struct rpt_input {
 	const char *title;
@@ -447,6 +465,8 @@ struct rpt_input {
 	size_t n_ttft, n_tpot;
 	const struct rpt_bench_point *bench;
 	size_t n_bench;
+	const struct rpt_scenario *scenarios; /* every server / offline / request bench row, one row each */
+	size_t n_scenarios;
 	const char *bench_note;     /* why there is no bench data (shown in the report), or NULL */
 };
 
