@@ -11,6 +11,7 @@
 #include "tests/tap.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,20 @@ static inline size_t cli_file_lines(const char *path)
 static inline int cli_same_str(const char *a, const char *b)
 {
 	return a && b ? !strcmp(a, b) : a == b;
+}
+
+/* A pinned host for the commands a test runs: the SHA-256 cache in cache_dir, and no energy
+ * source, NVML or CUDA library (with no_papi, no PAPI either), whatever this machine has, so
+ * that records' null reasons are the same everywhere. */
+static inline void cli_pin_host(const char *cache_dir, bool no_papi)
+{
+	setenv("MERILO_CACHE_DIR", cache_dir, 1);
+	setenv("MERILO_POWERCAP_ROOT", "/nonexistent-powercap", 1);
+	setenv("MERILO_PERF_POWER_ROOT", "/nonexistent-power-pmu", 1);
+	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
+	if (no_papi)
+		setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
 }
 
 #endif

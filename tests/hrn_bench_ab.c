@@ -491,12 +491,7 @@ int main(void)
 	/* Pinned host: no energy source, counter library or CUDA library, whatever this
 	 * machine has, so the records' null reasons are the same everywhere (the A/B
 	 * verdicts compare times and need none of them). */
-	setenv("MERILO_CACHE_DIR", tmp, 1);
-	setenv("MERILO_POWERCAP_ROOT", "/nonexistent-powercap", 1);
-	setenv("MERILO_PERF_POWER_ROOT", "/nonexistent-power-pmu", 1);
-	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
-	setenv("MERILO_PAPI_LIB", "/nonexistent/libpapi.so", 1);
-	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
+	cli_pin_host(tmp, true);
 	if (make_models()) {
 		TEST(test_cli_model_base(), "bench --ab with a model BASE: A/A passes, a bigger model fails, a smaller improves");
 		TEST(test_cli_binary_base(), "bench --ab with a binary BASE, A/A: passes with a JSON verdict");

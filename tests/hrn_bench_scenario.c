@@ -186,11 +186,7 @@ int main(void)
 	char cache[300], *out;
 	snprintf(cache, sizeof cache, "%s/cache", tmp);
 	snprintf(model, sizeof model, "%s/tiny.gguf", tmp);
-	setenv("MERILO_CACHE_DIR", cache, 1);
-	setenv("MERILO_POWERCAP_ROOT", "/nonexistent-powercap", 1);
-	setenv("MERILO_PERF_POWER_ROOT", "/nonexistent-power-pmu", 1);
-	setenv("MERILO_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
-	setenv("MERILO_CUDA_LIB", "/nonexistent/libmerilo-cuda.so", 1);
+	cli_pin_host(cache, false);
 	int rc = cli_run(&out, "synth --preset tiny --seed 1 -o %s", model);
 	is_int(rc, 0, "merilo synth --preset tiny (256 positions)");
 	free(out);
