@@ -469,11 +469,8 @@ int hrn_cmd_perplexity(int argc, char **argv)
 				    .pin_threads = o.affinity };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	char started[32] = "";
-	const time_t now = time(NULL);
-	struct tm tm;
-	if (gmtime_r(&now, &tm))
-		strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char started[32];
+	rec_utc_now_iso8601(started, sizeof started);
 	if (eng_model_open(&m, o.model_path, &eo, &err))
 		goto fail;
 	const double load_s = seconds_since(&t0);

@@ -120,22 +120,25 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
  * normaliser lengthens text, NFKC's ligatures, may slip past and is caught by
  * mc_requests). */
 static int mc_choice_fits(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, const struct hrn_unit *u,
-			  size_t j, size_t n_pos, struct mrl_err *err)
+			  size_t j, size_t n_pos, long *n_ctx, struct mrl_err *err)
 {
 	const char *text = p->choices[j].text;
 	if (strlen(text) + 1 < n_pos)
 		return 0;
 	int32_t *ctx = NULL, *whole = NULL;
-	size_t n_ctx = 0, n_whole = 0;
-	int rc = eng_tokenize(cfg->model, p->prompt, p->context_len, false, &ctx, &n_ctx, err);
+	size_t n = 0, n_whole = 0;
+	int rc = 0;
+	if (*n_ctx < 0 && !(rc = eng_tokenize(cfg->model, p->prompt, p->context_len, false, &ctx, &n, err)))
+		*n_ctx = (long)n; /* the unit's context, tokenized once for all its choices */
 	if (!rc)
 		rc = eng_tokenize(cfg->model, text, strlen(text), false, &whole, &n_whole, err);
+	const size_t n_c = *n_ctx > 0 ? (size_t)*n_ctx : 0;
 	if (rc)
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", task_id(u->task), task_item_id(u->item),
 			       u->lang);
-	else if (n_whole > n_ctx && n_whole - n_ctx >= n_pos)
+	else if (n_whole > n_c && n_whole - n_c >= n_pos)
 		rc = mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
-				 task_id(u->task), task_item_id(u->item), u->lang, j, n_whole - n_ctx, n_pos);
+				 task_id(u->task), task_item_id(u->item), u->lang, j, n_whole - n_c, n_pos);
 	free(ctx);
 	free(whole);
 	return rc;
@@ -152,9 +155,10 @@ int hrn_run_mc_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 		if (task_type(u.task) != TASK_MULTIPLE_CHOICE)
 			continue;
 		struct task_mc_plan p;
+		long n_ctx = -1; /* not tokenized yet */
 		rc = hrn_run_mc_plan(cfg, u.task, u.item_idx, u.lang, &p, err);
 		for (size_t j = 0; !rc && j < p.n_choices; j++)
-			rc = mc_choice_fits(cfg, &p, &u, j, n_pos, err);
+			rc = mc_choice_fits(cfg, &p, &u, j, n_pos, &n_ctx, err);
 		task_mc_plan_release(&p);
 	}
 	return rc;
