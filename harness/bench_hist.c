@@ -18,12 +18,15 @@
 #include "harness/history.h"
 #include "harness/hrn.h"
 #include "records/db.h"
+#include "common/fileio.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define HIST_MIN_RECORDS 3
 
@@ -129,6 +132,37 @@ static void free_texts(char **texts, size_t n)
 	free(texts);
 }
 
+/* Whether a history database can be made at the missing path db: its folders
+ * exist or are made now, and a file can be made in the one that will hold it. */
+static int db_creatable(const char *db, struct mrl_err *err)
+{
+	int rc = mrl_mkdir_parent(db, err);
+	if (rc)
+		return rc;
+	const char *slash = strrchr(db, '/');
+	char dir[4096];
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == db)
+		snprintf(dir, sizeof dir, "/");
+	else if ((size_t)(slash - db) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - db), db);
+	else
+		return mrl_err_set(err, MRL_EWRITE, "%s: path too long", db);
+	/* a file made and removed: access() says yes to root where no file can be made (/proc) */
+	char probe[4200];
+	snprintf(probe, sizeof probe, "%s/.merilo-db-XXXXXX", dir);
+	const int fd = mkstemp(probe);
+	if (fd < 0) {
+		char why[128];
+		return mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", db,
+				   mrl_io_strerror(errno, why, sizeof why));
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
 int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
 			    struct mrl_err *err)
 {
@@ -138,9 +172,12 @@ int hrn_bench_history_check(const char *baseline_db, const char *label, long las
 	struct stat sb;
 	int rc = baseline_db ? load_last(baseline_db, label, last, &texts, &n, err) : 0;
 	free_texts(texts, n);
-	/* a missing --db is made after measuring; an existing one must be a merilo database now */
+	/* an existing --db must be a merilo database now; a missing one is made after measuring,
+	 * in a folder that must be writable now (made here, as it would be then) */
 	if (!rc && db && stat(db, &sb) == 0)
 		rc = rec_db_open(db, REC_DB_READONLY, &h, err);
+	else if (!rc && db)
+		rc = db_creatable(db, err);
 	rec_db_close(h);
 	return rc;
 }

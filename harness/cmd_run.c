@@ -170,9 +170,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	enum task_chat_family fam;
 	struct mrl_err chat_err = { 0 };
 	if (o->chat_template && strcasecmp(o->chat_template, "auto") &&
-	    task_chat_parse_name(o->chat_template, &fam, &chat_err))
-		return hrn_usage_error("run", "--chat-template wants auto, none, chatml, llama2, llama3, mistral, gemma "
-					      "or phi3, not '%s'", o->chat_template);
+	    task_chat_parse_name(o->chat_template, &fam, &chat_err)) {
+		char names[128] = "auto";
+		for (int f = 0; f < TASK_CHAT_N_FAMILIES; f++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 f + 1 < TASK_CHAT_N_FAMILIES ? ", " : " or ", task_chat_name((enum task_chat_family)f));
+		return hrn_usage_error("run", "--chat-template wants %s, not '%s'", names, o->chat_template);
+	}
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);

@@ -49,7 +49,8 @@ int hrn_bench_history_gate(const char *db_path, const char *label, long last, do
  * only after minutes of measuring wastes them): baseline_db (NULL: none) must
  * be a merilo database holding at least 3 bench records (labelled label when
  * not NULL) among its last `last`; db (NULL: none), where it exists, must be a
- * merilo database (a missing one is made when the record is stored). Both are
+ * merilo database (a missing one is made when the record is stored: its
+ * folders are made now, and the one that will hold it must be writable). Both are
  * opened read-only. 0, or the code and message rec_db_open or the gate gives. */
 int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
 			    struct mrl_err *err);

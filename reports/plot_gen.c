@@ -103,19 +103,20 @@ static size_t collect_groups(const struct rpt_input *in, const struct metric_plo
 }
 
 /* The x tics: task on the first line, metric and n on the second, the run (when
- * there are several) on a third. */
+ * there are several) on a third; turned tics (one_line) put them on one line. */
 static void group_tics(FILE *g, const struct rpt_input *in, const struct metric_plot *mp, const char *const *tasks,
-		       const struct group *groups, size_t n_groups)
+		       const struct group *groups, size_t n_groups, bool one_line)
 {
+	const char *sep = one_line ? ".' · '." : ".\"\\n\".";
 	fputs("set xtics scale 0 (", g);
 	for (size_t k = 0; k < n_groups; k++) {
 		fputs(k ? ", " : "", g);
 		rpt_gp_str(g, tasks[groups[k].task], LABEL_MAX_CHARS);
-		fprintf(g, ".\"\\n\".'%s'", mp->metrics[groups[k].metric].label);
+		fprintf(g, "%s'%s'", sep, mp->metrics[groups[k].metric].label);
 		if (groups[k].n >= 0)
 			fprintf(g, ".', n=%lld'", (long long)groups[k].n);
 		if (in->n_runs > 1) { /* a third line: the run */
-			fputs(".\"\\n\".", g);
+			fputs(sep, g);
 			rpt_gp_str(g, in->runs[groups[k].run].label, RPT_RUN_LABEL_MAX);
 		}
 		fprintf(g, " %zu", k);
@@ -125,6 +126,28 @@ static void group_tics(FILE *g, const struct rpt_input *in, const struct metric_
 		fprintf(g, "set arrow from %zu.5, graph 0 to %zu.5, graph 1 nohead lc rgb '%s' dt %d\n", k, k,
 			groups[k].run != groups[k + 1].run || groups[k].task != groups[k + 1].task ? "#999999" : "#dddddd",
 			groups[k].run != groups[k + 1].run || groups[k].task != groups[k + 1].task ? 1 : 3);
+}
+
+/* Room below the axis for group_tics' two or three lines; where side by side they
+ * would overprint (the longest line, as rpt_gp_str cuts it), turned by 30 degrees
+ * with more room, as the accuracy plot's are. Whether they are turned. */
+static bool gen_tic_room(FILE *g, const struct rpt_input *in, const struct metric_plot *mp, const char *const *tasks,
+			 const struct group *groups, size_t n_groups, int w)
+{
+	size_t longest = in->n_runs > 1 ? RPT_RUN_LABEL_MAX + 1 : 0;
+	for (size_t k = 0; k < n_groups; k++) {
+		size_t task = strlen(tasks[groups[k].task]);
+		task = task < LABEL_MAX_CHARS ? task : LABEL_MAX_CHARS + 1;
+		const size_t metric = strlen(mp->metrics[groups[k].metric].label) + (groups[k].n >= 0 ? 8 : 0);
+		longest = task > longest ? task : longest;
+		longest = metric > longest ? metric : longest;
+	}
+	const bool crowded = rpt_gp_xtics_crowded(n_groups, longest, w);
+	if (crowded) /* one line each, turned: turned lines of several lines overprint their neighbours */
+		fprintf(g, "set xtics rotate by -30 left\nset bmargin %d\n", in->n_runs > 1 ? 13 : 9);
+	else
+		fprintf(g, "set bmargin %s\n", in->n_runs > 1 ? "6" : "4.5");
+	return crowded;
 }
 
 /* One block per language: x  value  ci_low  ci_high (plotted units). */
@@ -187,9 +210,9 @@ static int plot_metrics(struct rpt_plotter *pl, const struct rpt_input *in, cons
 	fprintf(b.g, "set ylabel '%s'\nset yrange [0:100]\nset ytics 10\nset mytics 2\n", mp->ylabel);
 	fputs("set grid ytics mytics lt 1 lc rgb '#d4d4d4' lw 1 dt 1, lt 1 lc rgb '#ececec' lw 1 dt 1\n"
 	      "set key outside right top vertical samplen 1.5 spacing 1.3 title 'language'\n", b.g);
-	fprintf(b.g, "set bmargin %s\n", in->n_runs > 1 ? "6" : "4.5"); /* two or three lines of tic labels */
+	const bool turned = gen_tic_room(b.g, in, mp, tasks, groups, n_groups, w);
 	fprintf(b.g, "set xrange [-0.5:%zu.5]\n", n_groups - 1);
-	group_tics(b.g, in, mp, tasks, groups, n_groups);
+	group_tics(b.g, in, mp, tasks, groups, n_groups, turned);
 	group_data(&b, in, mp, tasks, langs, n_langs, groups, n_groups);
 	char caption[640];
 	snprintf(caption, sizeof caption, "%s Bars: the %s from the run's bootstrap%s; n is the number of items scored.",

@@ -10,6 +10,7 @@
 #include "tasks/chat.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,8 +34,10 @@ int task_chat_parse_name(const char *name, enum task_chat_family *out, struct mr
 			*out = (enum task_chat_family)f;
 			return 0;
 		}
-	return mrl_err_set(err, MRL_EINPUT,
-			   "unknown chat template '%s' (known: none, chatml, llama2, llama3, mistral, gemma, phi3)", name);
+	char known[128] = "";
+	for (int f = 0; f < TASK_CHAT_N_FAMILIES; f++)
+		snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", f ? ", " : "", family_names[f]);
+	return mrl_err_set(err, MRL_EINPUT, "unknown chat template '%s' (known: %s)", name, known);
 }
 
 int task_chat_writes_bos(enum task_chat_family f)

@@ -11,7 +11,8 @@
  * report.html, and with Chromium the page fits 1280 px. merilo compare --out of
  * two models' runs plots each generative comparison of its JSON; a prefix that
  * starts with '-' reaches gnuplot as a path (./-x-generation.gp), and a gnuplot
- * that exits 0 without drawing is not said to have "failed (exit 0)".
+ * that exits 0 without drawing is not said to have "failed (exit 0)". Two runs'
+ * crowded generation tic labels are turned and put on one line each.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -227,6 +228,17 @@ static void test_compare(const char *model_b)
 	free(out);
 	rc = cli_run(&out, "compare %s/run %s/run-b --out %s/cmp/c --boot 200 --quiet", tmp, tmp, tmp);
 	free(out);
+	/* two runs' 16 groups of three-line tics overprinted side by side: turned, one line each */
+	rc = cli_run(&out, "report %s/run %s/run-b -o %s/rep2", tmp, tmp, tmp);
+	is_int(rc, 0, "report of the two runs");
+	free(out);
+	snprintf(path, sizeof path, "%s/rep2/generation.gp", tmp);
+	char *gp = cli_slurp(path);
+	like(gp, "set xtics rotate by", "two runs' generation plot: crowded tic labels are turned");
+	const char *tics = gp ? strstr(gp, "set xtics scale 0 (") : NULL;
+	ok(tics && !memchr(tics, '\\', strcspn(tics, "\n")) && strstr(tics, "'run-b' "),
+	   "... each on one line, naming its run (turned lines of three overprinted)");
+	free(gp);
 	snprintf(path, sizeof path, "%s/cmp/c.json", tmp);
 	json_t *cj = json_load_file(path, 0, NULL);
 	ok(cj != NULL, "compare --out wrote c.json");

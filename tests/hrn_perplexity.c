@@ -16,6 +16,7 @@
 #include "tests/cli.h"
 
 #include <jansson.h>
+#include <sched.h>
 #include <stdbool.h>
 
 /* perplexity --json of model on the fixture text with extra options; NULL when it failed.
@@ -46,6 +47,29 @@ static char *figures(const json_t *j)
 	return s;
 }
 
+/* Without --threads the count is the CPUs the process may run on: under a one-CPU affinity
+ * mask (inherited by the child) --json says 1. It said 0, the option's "default". */
+static void t_default_threads(const char *fx, const char *model, const char *ctx)
+{
+	cpu_set_t was, one;
+	if (sched_getaffinity(0, sizeof was, &was) != 0) {
+		skip("sched_getaffinity failed", "default threads");
+		return;
+	}
+	int first = 0;
+	while (first < CPU_SETSIZE && !CPU_ISSET(first, &was))
+		first++;
+	CPU_ZERO(&one);
+	CPU_SET(first, &one);
+	char extra[64];
+	snprintf(extra, sizeof extra, "--ctx %s --batch 1", ctx);
+	json_t *j = sched_setaffinity(0, sizeof one, &one) == 0 ? ppl_json(fx, model, extra) : NULL;
+	sched_setaffinity(0, sizeof was, &was);
+	is_int(j ? json_integer_value(json_object_get(j, "threads")) : -1, 1,
+	       "--json without --threads, on one allowed CPU: threads is 1, the count run (it was 0)");
+	json_decref(j);
+}
+
 /* full: five batch x thread runs against the reference; else two (an odd batch on 2 threads, all
  * chunks at once on 1), which keeps the test fast under ASan. */
 static void t_batch_identity(const char *fx, const char *model, const char *ctx, bool full)
@@ -72,6 +96,7 @@ static void t_batch_identity(const char *fx, const char *model, const char *ctx,
 			   json_integer_value(json_object_get(json_object_get(man, "settings"), "ctx")) == atol(ctx),
 		   "--json: the manifest names the build, its end and its settings (ended_utc and settings were null)");
 		ok(json_integer_value(json_object_get(ref, "threads")) == 1, "--json: threads as run (--threads 1)");
+		t_default_threads(fx, model, ctx);
 	}
 	static const struct { const char *batch, *threads; } runs[] = { { "1", "2" }, { "2", "1" }, { "5", "2" },
 									  { "32", "1" }, { "32", "2" } };
