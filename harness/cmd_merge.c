@@ -334,15 +334,7 @@ static int prepare_out(struct merge_state *st, const char *out_dir, bool replace
 		fprintf(stderr, "merilo merge: %s is in use by another merilo process (or cannot be locked)\n", out_dir);
 		return HRN_EXIT_INPUT;
 	}
-	const char *files[] = { "run.json", "items.jsonl", "results.json" };
-	for (size_t i = 0; i < 3 && !replace; i++) {
-		snprintf(path, sizeof path, "%s/%s", out_dir, files[i]);
-		if (file_exists(path)) {
-			fprintf(stderr, "merilo merge: %s already holds a run (%s); choose another -o\n", out_dir, files[i]);
-			return HRN_EXIT_USAGE;
-		}
-	}
-	return 0;
+	return replace ? 0 : hrn_refuse_run_dir(out_dir, "merge", "-o", NULL);
 }
 
 /* items.jsonl (through a temporary file: a reader never sees half of it) and run.json. */

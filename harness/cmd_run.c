@@ -414,13 +414,9 @@ static int prepare_out_dir(struct run_state *st)
 		fprintf(stderr, "merilo: %s: cannot lock the run folder: %s\n", path, strerror(errno));
 		return HRN_EXIT_RUNTIME;
 	}
-	snprintf(path, sizeof path, "%s/run.json", st->out_dir);
-	if (!st->o.resume && file_exists(path)) {
-		fprintf(stderr, "merilo: %s already holds a run; continue it with --resume %s, or choose another --out\n",
-			st->out_dir, st->out_dir);
-		return HRN_EXIT_USAGE;
-	}
-	return 0;
+	/* items.jsonl or results.json without run.json (another run's, moved or half removed)
+	 * would be taken for this run's: items of another model counted as this one's */
+	return st->o.resume ? 0 : hrn_refuse_run_dir(st->out_dir, "run", "--out", "merilo run --resume");
 }
 
 /* run.json at the start of a new run; on --resume, check the hashes against it. */

@@ -366,21 +366,15 @@ static int fill_results(struct score_state *st)
 static int prepare_dir(struct score_state *st)
 {
 	char path[4200];
-	struct stat sb;
 	snprintf(st->dir, sizeof st->dir, "%s", st->o.out);
 	struct mrl_err err = { 0 };
 	if (mrl_mkdir_p(st->dir, &err)) {
 		fprintf(stderr, "merilo: cannot create the run folder: %s\n", err.msg);
 		return HRN_EXIT_RUNTIME;
 	}
-	const char *files[] = { "run.json", "items.jsonl", "results.json" };
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof path, "%s/%s", st->dir, files[i]);
-		if (!stat(path, &sb)) {
-			fprintf(stderr, "merilo: %s already holds a run (%s); choose another -o\n", st->dir, files[i]);
-			return HRN_EXIT_USAGE;
-		}
-	}
+	int refused = hrn_refuse_run_dir(st->dir, "score", "-o", NULL);
+	if (refused)
+		return refused;
 	const struct rec_manifest *m = &st->res.manifest;
 	json_t *opt = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:b}", "suite", st->o.suite, "predictions",
 				st->o.predictions, "system", st->o.system, "format", st->format, "tasks",

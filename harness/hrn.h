@@ -89,6 +89,15 @@ int hrn_opt_kv_cache(const struct mrl_option *opt, const char *arg, struct mrl_e
 #define HRN_AFFINITY_HELP "pin each compute thread to one CPU of those this process may use\n(steadier timings; results do not depend on it)"
 #define HRN_KV_CACHE_HELP "KV cache: f16 (default, llama.cpp's arithmetic) or f32\n(closer to float64; docs/evaluation.md)"
 
+/* Whether the folder dir already holds a run's files (run.json, items.jsonl,
+ * results.json), for a command about to write a new run there (cmd: "run",
+ * "score", "merge"; how: the flag that chose the folder). Prints one line and
+ * returns HRN_EXIT_USAGE when it does: a run (resume_hint, the command that
+ * continues one with a run.json, or NULL where none does), or the leftovers of
+ * an unfinished one (no results.json: stopped by a full disk or a signal), to be
+ * removed. 0 when it holds none of them. */
+int hrn_refuse_run_dir(const char *dir, const char *cmd, const char *how, const char *resume_hint);
+
 /* Take an exclusive flock on path (created if absent) and write our pid into it.
  * Returns 0 with *fd_out the open descriptor (the lock lasts until it is closed
  * or the process ends); the pid of the holder (> 0; INT32_MAX when it cannot be

@@ -135,3 +135,27 @@ int hrn_lock_file(const char *path, int *fd_out)
 	*fd_out = fd;
 	return 0;
 }
+
+int hrn_refuse_run_dir(const char *dir, const char *cmd, const char *how, const char *resume_hint)
+{
+	static const char *const files[] = { "run.json", "items.jsonl", "results.json" };
+	bool has[3];
+	char path[4200];
+	struct stat sb;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		has[i] = stat(path, &sb) == 0;
+	}
+	if (!has[0] && !has[1] && !has[2])
+		return 0;
+	if (has[0] && resume_hint)
+		fprintf(stderr, "merilo %s: %s already holds a run%s; continue it with %s %s, or choose another %s\n", cmd,
+			dir, has[2] ? "" : " (unfinished: no results.json)", resume_hint, dir, how);
+	else if (has[2])
+		fprintf(stderr, "merilo %s: %s already holds a run (results.json); choose another %s\n", cmd, dir, how);
+	else
+		fprintf(stderr, "merilo %s: %s holds %s but no results.json (an unfinished run%s); remove the folder, "
+				"or choose another %s\n", cmd, dir, has[0] ? "run.json" : "items.jsonl",
+			has[0] ? "" : " without its run.json, which nothing can resume", how);
+	return HRN_EXIT_USAGE;
+}

@@ -12,7 +12,10 @@
  *     (--store-logprobs, --store-topk, --boot): interrupted + resumed equals an
  *     uninterrupted run, byte for byte except timings and KV-cache reuse counts;
  *   - records outside the run's plan (a flipped item id, an item past --limit, a
- *     line that is not JSON) are reported with their line, moved out and recomputed.
+ *     line that is not JSON) are reported with their line, moved out and recomputed;
+ *   - a folder with another run's items.jsonl or results.json but no run.json is
+ *     refused (their records were taken as the new run's); a run or score into
+ *     an unfinished one (run.json, no results.json) says so.
  * Runs use a tiny random-weight model made by `merilo synth` and the demo suite.
  */
 #include "tests/tap.h"
@@ -426,6 +429,49 @@ static void check_plan(const char *model)
 	json_decref(rb);
 }
 
+/* A folder holding another run's items.jsonl or results.json but no run.json (moved,
+ * half removed) is refused: the run had kept the other model's records as its own
+ * and written their scores under this model's name, exit 0. A score (or merge)
+ * stopped before its results.json (a full disk) leaves run.json: the retry is told
+ * the folder holds an unfinished run to remove, not that it "already holds a run". */
+static void check_leftovers(const char *model, const char *ref_dir)
+{
+	char dir[400], *out = NULL;
+	snprintf(dir, sizeof dir, "%s/left-items", tmp);
+	cli_sh(NULL, "mkdir -p %s && head -5 %s/items.jsonl > %s/items.jsonl", dir, ref_dir, dir);
+	int rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet --threads 2", model,
+			 suite, dir);
+	is_int(rc, 2, "another run's items.jsonl without run.json: refused, exit 2");
+	like(out, "left-items holds items.jsonl but no results.json", "... saying what the folder holds");
+	is_int((int)cli_count_lines(out), 1, "... in one line");
+	free(out);
+	is_int((long long)cli_file_lines(strcat(dir, "/items.jsonl")), 5, "... and the lines are left as they were");
+	snprintf(dir, sizeof dir, "%s/left-results", tmp);
+	cli_sh(NULL, "mkdir -p %s && cp %s/results.json %s/", dir, ref_dir, dir);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet --threads 2", model,
+		     suite, dir);
+	is_int(rc, 2, "a results.json without run.json: refused, exit 2");
+	like(out, "left-results already holds a run (results.json)", "... as a run");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/left-unfinished", tmp);
+	cli_sh(NULL, "mkdir -p %s && cp %s/run.json %s/", dir, ref_dir, dir);
+	rc = cli_run(&out, "run --model %s --suite %s --tasks commonsense --limit 3 --out %s --quiet --threads 2", model,
+		     suite, dir);
+	is_int(rc, 2, "run.json without results.json: refused, exit 2");
+	like(out, "already holds a run (unfinished: no results.json); continue it with merilo run --resume ",
+	     "... an unfinished run, with the command that finishes it");
+	free(out);
+	char pred[450];
+	snprintf(pred, sizeof pred, "%s/pred.jsonl", tmp);
+	cli_write_file(pred, "{\"task\": \"commonsense\", \"item\": \"cs-001\", \"language\": \"en\", \"choice\": 0}\n");
+	rc = cli_run(&out, "score --suite %s --predictions %s --system x --tasks commonsense --allow-missing -o %s", suite,
+		     pred, dir);
+	is_int(rc, 2, "score into it: exit 2");
+	like(out, "left-unfinished holds run.json but no results.json (an unfinished run); remove the folder",
+	     "... saying it is unfinished and to remove it (it said the folder already holds a run)");
+	free(out);
+}
+
 int main(void)
 {
 	if (!(merilo = cli_merilo()))
@@ -458,6 +504,7 @@ int main(void)
 	TEST(check_hf_changes(), "an HF checkpoint changed mid-run is caught like a GGUF file");
 	TEST(check_resume_options(model), "--resume restores every option that shapes records or aggregates");
 	TEST(check_plan(model), "records outside the run's plan are reported, moved out and recomputed");
+	TEST(check_leftovers(model, ref_dir), "another run's files without run.json are refused; an unfinished one is named");
 
 	json_decref(ref);
 	cli_rmtree(tmp);
