@@ -215,10 +215,7 @@ int hrn_cmd_tokenize(int argc, char **argv)
 			pos = end + 1;
 		}
 	}
-	if (rc)
-		goto out;
-	if (fflush(stdout) || ferror(stdout))
-		rc = mrl_err_set(&err, MRL_ERUNTIME, "tokenize: error writing the output");
+	/* standard output that could not be written: main's stdout_checked says so */
 out:
 	free(data);
 	eng_model_close(m);

@@ -5,8 +5,11 @@
  */
 #include "harness/hrn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "common/fileio.h"
 
 struct hrn_command {
 	const char *name;
@@ -58,6 +61,23 @@ static void print_version(void)
 	       hrn_build_commit(), hrn_build_compiler(), hrn_build_options());
 }
 
+/* A command's exit code, or 4 where its standard output could not be written
+ * (> /dev/full, a full disk under `> out.json`): a command that succeeded must
+ * not exit 0 with its output lost. A reader that went away (EPIPE) is not a
+ * failure of ours. */
+static int stdout_checked(int rc)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	if (rc || errno == EPIPE)
+		return rc;
+	char why[128];
+	fprintf(stderr, "merilo: standard output: %s\n",
+		errno ? mrl_io_strerror(errno, why, sizeof why) : "a write failed (disk full, or the reader closed it)");
+	return HRN_EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -67,15 +87,15 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		print_help(stdout);
-		return HRN_EXIT_OK;
+		return stdout_checked(HRN_EXIT_OK);
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
 		print_version();
-		return HRN_EXIT_OK;
+		return stdout_checked(HRN_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(cmd, commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return stdout_checked(commands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "merilo: '%s' is not a merilo command; see 'merilo --help'\n", cmd);
 	return HRN_EXIT_USAGE;
 }

@@ -18,6 +18,8 @@
  * - --resume naming a file, or nothing, and --out naming a file: the message names
  *   that path (a file's folder was read: "/tmp/run.json: cannot open"); run.json's
  *   options are null where not given (fewshot) or not applicable (store_topk).
+ * - info, validate, --version, tokenize with standard output on /dev/full: exit 4
+ *   and one line (they exited 0).
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -28,6 +30,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/eng.h"
 
@@ -286,6 +289,31 @@ static void test_paths(void)
 	free(out);
 }
 
+/* A command whose output is its standard output exits 4 when that cannot be
+ * written (> /dev/full: a full disk under `> out.json`), with one line naming it;
+ * it exited 0 with the output lost. */
+static void test_stdout_full(void)
+{
+	if (access("/dev/full", W_OK)) {
+		skip("no /dev/full on this system", "standard output on a full disk");
+		return;
+	}
+	static const char *const cmds[] = {
+		"info tasks/suites/demo.json", "info tasks/suites/demo.json --json", "validate tasks/suites/demo.json",
+		"--version", "info %s/m.gguf --json", "tokenize --model %s/m.gguf 'dobar dan'",
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		char args[256], name[400], *out = NULL;
+		snprintf(args, sizeof args, cmds[i], tmp);
+		int rc = cli_run(&out, "%s >/dev/full", args);
+		snprintf(name, sizeof name, "merilo %s > /dev/full: exit 4", args);
+		is_int(rc, 4, name);
+		snprintf(name, sizeof name, "merilo %s > /dev/full: one line naming standard output or the output", args);
+		ok(out && cli_count_lines(out) == 1 && (strstr(out, "standard output") || strstr(out, "output")), name);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -303,6 +331,7 @@ int main(void)
 	TEST(test_texts(), "items.jsonl: context and continuation strings re-tokenize to the scored tokens");
 	TEST(test_paths(), "--resume and --out naming a file, or nothing");
 	TEST(test_run_json_options(), "run.json options: null where not given or not applicable");
+	TEST(test_stdout_full(), "standard output that cannot be written: exit 4, one line");
 	cli_rmtree(tmp);
 	return done_testing();
 }
