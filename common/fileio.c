@@ -85,6 +85,30 @@ static int dir_of(const char *path, char *dir, size_t dir_size)
 	return 0;
 }
 
+int mrl_check_writable(const char *path, struct mrl_err *err)
+{
+	int rc = mrl_mkdir_parent(path, err);
+	if (rc)
+		return rc;
+	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return mrl_err_set(err, MRL_EWRITE, "%s: is a folder (a file name is wanted)", path);
+	char dir[PATH_MAX], probe[PATH_MAX + 32];
+	if (dir_of(path, dir, sizeof dir))
+		return mrl_err_set(err, MRL_EWRITE, "%.64s...: path too long", path);
+	snprintf(probe, sizeof probe, "%s/.merilo-probe-XXXXXX", dir);
+	/* a file made and removed: access() says yes to root where none can be made (/proc) */
+	const int fd = mkstemp(probe);
+	if (fd < 0) {
+		char why[128];
+		return mrl_err_set(err, MRL_EWRITE, "%s: cannot write here: %s", path,
+				   mrl_io_strerror(errno, why, sizeof why));
+	}
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
 int mrl_fsync_parent_dir(const char *path, struct mrl_err *err)
 {
 	char dir[PATH_MAX], why[160];

@@ -45,6 +45,14 @@ int mrl_mkdir_p(const char *dir, struct mrl_err *err);
  * way. Same errors as mrl_mkdir_p. */
 int mrl_mkdir_parent(const char *path, struct mrl_err *err);
 
+/* Before a long computation whose result goes to the file path: make its
+ * missing folders (mrl_mkdir_parent), refuse a path that is a folder, and make
+ * and remove a file beside it, so that an output that cannot be written is
+ * found before the work, not after it. Returns 0, or MRL_EWRITE naming path
+ * ("PATH: cannot write here: Read-only file system", "PATH: is a folder"). A
+ * disk that fills up later is still found when the file is written. */
+int mrl_check_writable(const char *path, struct mrl_err *err);
+
 /* A short description of an I/O errno for messages: "disk full (No space left
  * on device)" for ENOSPC, strerror() otherwise. Returns a pointer into buf. */
 const char *mrl_io_strerror(int errnum, char *buf, size_t buf_size);

@@ -24,9 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define HIST_MIN_RECORDS 3
 
@@ -132,37 +130,6 @@ static void free_texts(char **texts, size_t n)
 	free(texts);
 }
 
-/* Whether a history database can be made at the missing path db: its folders
- * exist or are made now, and a file can be made in the one that will hold it. */
-static int db_creatable(const char *db, struct mrl_err *err)
-{
-	int rc = mrl_mkdir_parent(db, err);
-	if (rc)
-		return rc;
-	const char *slash = strrchr(db, '/');
-	char dir[4096];
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == db)
-		snprintf(dir, sizeof dir, "/");
-	else if ((size_t)(slash - db) < sizeof dir)
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - db), db);
-	else
-		return mrl_err_set(err, MRL_EWRITE, "%s: path too long", db);
-	/* a file made and removed: access() says yes to root where no file can be made (/proc) */
-	char probe[4200];
-	snprintf(probe, sizeof probe, "%s/.merilo-db-XXXXXX", dir);
-	const int fd = mkstemp(probe);
-	if (fd < 0) {
-		char why[128];
-		return mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", db,
-				   mrl_io_strerror(errno, why, sizeof why));
-	}
-	close(fd);
-	unlink(probe);
-	return 0;
-}
-
 int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
 			    struct mrl_err *err)
 {
@@ -176,8 +143,14 @@ int hrn_bench_history_check(const char *baseline_db, const char *label, long las
 	 * in a folder that must be writable now (made here, as it would be then) */
 	if (!rc && db && stat(db, &sb) == 0)
 		rc = rec_db_open(db, REC_DB_READONLY, &h, err);
-	else if (!rc && db)
-		rc = db_creatable(db, err);
+	else if (!rc && db) {
+		struct mrl_err why = { 0 };
+		if (mrl_check_writable(db, &why)) { /* worded as rec_db_open's own failure to create it */
+			const char *reason = strstr(why.msg, ": cannot write here: ");
+			rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", db,
+					 reason ? reason + strlen(": cannot write here: ") : why.msg);
+		}
+	}
 	rec_db_close(h);
 	return rc;
 }

@@ -338,8 +338,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return hrn_usage_error("bench", "--qps x --duration asks for more than 10^6 requests");
 	if ((rc = check_partners(o)) != HRN_OPTS_GO)
 		return rc;
-	/* the databases now: a wrong one found after measuring wasted the measuring */
-	if (hrn_bench_history_check(o->baseline_db, o->db_label, o->last, o->db, &err))
+	/* the databases and -o now: a wrong one found after measuring wasted the measuring */
+	if (hrn_bench_history_check(o->baseline_db, o->db_label, o->last, o->db, &err) ||
+	    (o->out && mrl_check_writable(o->out, &err)))
 		return hrn_report(&err);
 	return HRN_OPTS_GO;
 }
@@ -785,8 +786,13 @@ int hrn_cmd_bench(int argc, char **argv)
 	}
 	if (rec_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
-	if (write_out(o.out, text, o.quiet, doc.n_results, &err))
-		goto fail;
+	if (write_out(o.out, text, o.quiet, doc.n_results, &err)) {
+		/* the disk filled up while measuring: the record on standard output, and still into --db */
+		fprintf(stderr, "merilo: %s; the record follows on standard output\n", err.msg);
+		fputs(text, stdout);
+		ret = history(&o, &doc, &err) < 0 ? hrn_report(&err) : HRN_EXIT_RUNTIME;
+		goto out;
+	}
 	if ((ret = history(&o, &doc, &err)) < 0)
 		goto fail;
 	goto out;

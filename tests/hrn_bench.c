@@ -5,7 +5,9 @@
  * hrn_bench_read byte for byte, energy is null with a reason where no source exists
  * (forced here with empty source roots), -o FILE without --format writes the format
  * its extension names, the server scenario reports percentiles
- * and a queueing figure, --backend cuda without CUDA exits 4, a bad model exits 3.
+ * and a queueing figure, --backend cuda without CUDA exits 4, a bad model exits 3,
+ * an -o that cannot be written is found before measuring (and one that fails
+ * late leaves the record on standard output).
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -633,6 +635,39 @@ static void test_cli_errors(const char *model)
 	hrn_bench_doc_release(&d);
 }
 
+/* -o that cannot be written is found before measuring (a file as its folder, a
+ * folder as the file: it was found after the whole benchmark, and the record lost);
+ * one that fails when written (a file-size limit stands for a disk that filled up
+ * meanwhile) puts the record on standard output instead, exit 4. */
+static void test_cli_out_unwritable(const char *model)
+{
+	char *out = NULL, path[400];
+	snprintf(path, sizeof path, "%s/afile", tmp);
+	cli_write_file(path, "x");
+	int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 2 --reps 1 -o %s/afile/b.json", model, tmp);
+	is_int(rc, 4, "-o under a file: exit 4");
+	like(out, "afile: not a folder", "... naming it");
+	ok(out && !strstr(out, "t/s"), "... before measuring (no median printed)");
+	free(out);
+	rc = cli_run(&out, "bench --model %s --prompt 8 --gen 2 --reps 1 -o %s", model, tmp);
+	is_int(rc, 4, "-o naming a folder: exit 4");
+	like(out, "is a folder (a file name is wanted)", "... saying so");
+	ok(out && !strstr(out, "t/s"), "... before measuring");
+	free(out);
+	rc = cli_sh(&out, "ulimit -f 1 && trap '' XFSZ && '%s' bench --model %s --prompt 8 --gen 2 --reps 1 --format json -o %s/big.json "
+		    "2>%s/err.txt", getenv("MERILO"), model, tmp, tmp);
+	is_int(rc, 4, "-o that fails when written (file-size limit): exit 4");
+	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+	ok(j && json_object_get(j, "results"), "... and the record is on standard output (it was lost)");
+	json_decref(j);
+	free(out);
+	snprintf(path, sizeof path, "%s/err.txt", tmp);
+	out = cli_slurp(path);
+	like(out, "big.json: ", "... the message names the file");
+	like(out, "the record follows on standard output", "... and says where the record went");
+	free(out);
+}
+
 int main(void)
 {
 	TEST(test_latency(), "request latency: TTFT, e2e, TPOT and ITL from token times; bad times refused");
@@ -668,6 +703,7 @@ int main(void)
 		TEST(test_cli_scenarios(model), "bench --scenario server and offline: queueing, TTFT, limits, achieved QPS");
 		TEST(test_cli_energy_window(model), "bench --energy-window 0: energy per token null, the option named as the reason");
 		TEST(test_cli_errors(model), "bench usage and input errors");
+		TEST(test_cli_out_unwritable(model), "bench -o that cannot be written: found before measuring; late, the record on stdout");
 	}
 	cli_rmtree(tmp);
 	return done_testing();
