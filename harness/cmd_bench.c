@@ -682,6 +682,22 @@ static int history(const struct opts *o, const struct hrn_bench_doc *doc, struct
 	return rc ? rc : gate ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
 }
 
+/* The record to -o (or stdout) and into --db; the exit code. An -o that fails
+ * now (the disk filled up while measuring) was checked before: the record goes
+ * to standard output instead, and still into --db. */
+static int deliver(const struct opts *o, const struct hrn_bench_doc *doc, const char *text)
+{
+	struct mrl_err err = { 0 };
+	int ret = 0;
+	if (write_out(o->out, text, o->quiet, doc->n_results, &err)) {
+		fprintf(stderr, "merilo: %s; the record follows on standard output\n", err.msg);
+		fputs(text, stdout);
+		ret = HRN_EXIT_RUNTIME;
+	}
+	const int hist = history(o, doc, &err);
+	return hist < 0 ? hrn_report(&err) : ret ? ret : hist;
+}
+
 int hrn_cmd_bench(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) /* the A/B gate has its own options: harness/bench_ab.c */
@@ -786,15 +802,7 @@ int hrn_cmd_bench(int argc, char **argv)
 	}
 	if (rec_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
-	if (write_out(o.out, text, o.quiet, doc.n_results, &err)) {
-		/* the disk filled up while measuring: the record on standard output, and still into --db */
-		fprintf(stderr, "merilo: %s; the record follows on standard output\n", err.msg);
-		fputs(text, stdout);
-		ret = history(&o, &doc, &err) < 0 ? hrn_report(&err) : HRN_EXIT_RUNTIME;
-		goto out;
-	}
-	if ((ret = history(&o, &doc, &err)) < 0)
-		goto fail;
+	ret = deliver(&o, &doc, text);
 	goto out;
 fail:
 	ret = hrn_report(&err);
