@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +60,11 @@ int rec_db_fail(struct rec_db *db, int rc, const char *what, struct mrl_err *err
 {
 	const char *msg = db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
 	int prim = rc & 0xff, code = MRL_EIO;
+	/* a full disk that SQLite calls "disk I/O error" (a WAL index, DB-shm, that cannot grow
+	 * during a read): the system errno, which SQLite records for IOERR and CANTOPEN only */
+	const int sys = db && db->h ? sqlite3_system_errno(db->h) : 0;
+	if ((prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN) && (sys == ENOSPC || sys == EDQUOT))
+		return mrl_err_set(err, MRL_EWRITE, "%s: %s: disk full (%s)", db->path, what, strerror(sys));
 	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
 		code = MRL_EINPUT;
 	else if (prim == SQLITE_FULL || prim == SQLITE_READONLY)
@@ -157,27 +163,50 @@ fail:
 	return rc;
 }
 
+/* The journal mode a PRAGMA journal_mode answers (its one row). */
+static int journal_row(void *mode, int n_cols, char **vals, char **names)
+{
+	(void)names;
+	if (n_cols == 1 && vals[0])
+		snprintf(mode, 16, "%s", vals[0]);
+	return 0;
+}
+
 /* Switch to the WAL journal. Where other processes have the file open at that
  * moment (several `db add` or `run --db` creating one database at once), SQLite
  * answers SQLITE_BUSY for this pragma without calling the busy handler, so it is
- * retried here every 10 ms for up to the busy timeout. */
+ * retried here every 10 ms for up to the busy timeout. A journal SQLite keeps
+ * without an error (it answers the old mode) is a failure too. */
 static int journal_wal(struct rec_db *db, struct mrl_err *err)
 {
 	int rc = SQLITE_OK;
+	char mode[16] = "";
 	for (int waited_ms = 0;; waited_ms += 10) {
-		rc = sqlite3_exec(db->h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		rc = sqlite3_exec(db->h, "PRAGMA journal_mode = WAL", journal_row, mode, NULL);
 		if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= REC_DB_BUSY_TIMEOUT_MS)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
-	return rc == SQLITE_OK ? 0 : rec_db_fail(db, rc, "switching to WAL", err);
+	if (rc != SQLITE_OK)
+		return rec_db_fail(db, rc, "switching to WAL", err);
+	if (strcmp(mode, "wal"))
+		return mrl_err_set(err, MRL_EWRITE, "%s: switching to WAL: SQLite kept the journal '%s'", db->path, mode);
+	return 0;
 }
 
 /* WAL journal (persistent in the file), foreign keys. Only for a writer: a
- * reader's handle is read-only and sets nothing in the file. */
-static int configure(struct rec_db *db, struct mrl_err *err)
+ * reader's handle is read-only and sets nothing in the file. A fresh database
+ * (create_new) is built in the rollback journal with full syncs instead, so that
+ * its pages are in the file itself when a COMMIT succeeds, and switched to WAL
+ * last (open_file): in WAL its pages would reach the file only at the checkpoint
+ * of sqlite3_close, which reports no failure (a full disk there once left a
+ * malformed database linked into place). */
+static int configure(struct rec_db *db, bool fresh, struct mrl_err *err)
 {
 	int rc;
+	if (fresh)
+		return rec_db_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL",
+				   "configuring", err);
 	if ((rc = journal_wal(db, err)))
 		return rc;
 	return rec_db_exec(db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", "configuring", err);
@@ -215,6 +244,61 @@ static int check_schema(struct rec_db *db, int *version, struct mrl_err *err)
 	return 0;
 }
 
+/* Whether a reader may open path immutable (no locks, no DB-shm): only where
+ * nothing can change the file, i.e. its filesystem is mounted read-only
+ * (ST_RDONLY), and only where no WAL content waits beside it (immutable reads the
+ * main file alone, so a non-empty DB-wal, the last transactions of a writer that
+ * never checkpointed, would be skipped). A read-only open of a WAL database must
+ * otherwise create DB-shm, which a read-only filesystem refuses. */
+static bool immutable_ok(const char *path)
+{
+	struct statvfs vfs;
+	struct stat sb;
+	char wal[PATH_MAX + 8];
+	int n = snprintf(wal, sizeof wal, "%s-wal", path);
+	if (n < 0 || n >= (int)sizeof wal || statvfs(path, &vfs) != 0 || !(vfs.f_flag & ST_RDONLY))
+		return false;
+	return stat(wal, &sb) == 0 ? sb.st_size == 0 : errno == ENOENT;
+}
+
+/* "file:PATH?immutable=1" (malloc'd), PATH percent-encoded but for unreserved
+ * bytes and '/' (a '%', '?' or '#' in a name stays part of the name). */
+static char *immutable_uri(const char *path)
+{
+	char *uri = malloc(3 * strlen(path) + 32), *o = uri;
+	if (!uri)
+		return NULL;
+	o += sprintf(o, "%s", path[0] == '/' ? "file://" : "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			     (*c && strchr("/-._~", *c));
+		o += plain ? (*o = (char)*c, 1) : sprintf(o, "%%%02X", *c);
+	}
+	strcpy(o, "?immutable=1");
+	return uri;
+}
+
+/* sqlite3_open_v2 of path for open_file: read-only for a reader (immutable
+ * where immutable_ok), else read-write; a writer given a file SQLite could
+ * only open read-only (a read-only filesystem) is MRL_EWRITE. */
+static int open_handle(struct rec_db *db, bool read_only, struct mrl_err *err)
+{
+	int oflags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX, rc;
+	char *uri = read_only && immutable_ok(db->path) ? immutable_uri(db->path) : NULL;
+	rc = sqlite3_open_v2(uri ? uri : db->path, &db->h, oflags | (uri ? SQLITE_OPEN_URI : 0), NULL);
+	free(uri);
+	if (rc != SQLITE_OK)
+		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", db->path,
+				   db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	struct statvfs vfs;
+	if (!read_only && sqlite3_db_readonly(db->h, "main") == 1)
+		return mrl_err_set(err, MRL_EWRITE, "%s: cannot write the database: %s", db->path,
+				   statvfs(db->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) ? strerror(EROFS)
+											: "the file is read-only");
+	sqlite3_busy_timeout(db->h, REC_DB_BUSY_TIMEOUT_MS);
+	return 0;
+}
+
 /* Open the existing file path. read_only: SQLite opens it read-only and nothing
  * is written (a reader). Else WAL, pragmas and the missing migrations. fresh:
  * the empty file create_new() just made, which gets the whole schema; every
@@ -227,17 +311,11 @@ static int open_file(const char *path, bool read_only, bool fresh, struct rec_db
 		free(db);
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 	}
-	int version = 0, oflags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-	int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
-	if (rc != SQLITE_OK)
-		rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path,
-				 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
-	else
-		sqlite3_busy_timeout(db->h, REC_DB_BUSY_TIMEOUT_MS);
+	int version = 0, rc = open_handle(db, read_only, err);
 	if (!rc && !fresh)
 		rc = check_schema(db, &version, err);
-	if (!rc && !read_only && !(rc = configure(db, err)))
-		rc = migrate(db, err);
+	if (!rc && !read_only && !(rc = configure(db, fresh, err)) && !(rc = migrate(db, err)) && fresh)
+		rc = journal_wal(db, err); /* last: the schema is in the file itself (configure) */
 	if (!rc && read_only)
 		db->schema_version = version;
 	if (rc) {
@@ -248,25 +326,69 @@ static int open_file(const char *path, bool read_only, bool fresh, struct rec_db
 	return 0;
 }
 
+/* Close db, saying whether SQLite could (rec_db_close ignores it). */
+static int close_checked(struct rec_db *db, struct mrl_err *err)
+{
+	int rc = sqlite3_close(db->h);
+	if (rc != SQLITE_OK) {
+		rc = rec_db_fail(db, rc, "closing", err);
+		sqlite3_close_v2(db->h); /* released once its statements are */
+	}
+	db->h = NULL;
+	rec_db_close(db);
+	return rc;
+}
+
+/* Build the schema into tmp, the empty file create_new made, and make it
+ * durable before it is linked: every result checked, closed, fsync'ed, and no
+ * WAL content left beside it (the schema must be in tmp itself). */
+static int build_new(const char *tmp, struct mrl_err *err)
+{
+	struct rec_db *db = NULL;
+	struct stat sb;
+	char wal[PATH_MAX + 8];
+	int rc = open_file(tmp, false, true, &db, err), fd = -1;
+	if (rc || (rc = close_checked(db, err)))
+		return rc;
+	snprintf(wal, sizeof wal, "%s-wal", tmp);
+	if (stat(wal, &sb) == 0 && sb.st_size > 0)
+		return mrl_err_set(err, MRL_EWRITE, "%s: closing: its WAL was not written back", tmp);
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 || fsync(fd) != 0)
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: syncing: %s", tmp, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Remove tmp and whatever SQLite made beside it. */
+static void remove_tmp(const char *tmp)
+{
+	static const char *const suffixes[] = { "", "-journal", "-wal", "-shm" };
+	char path[PATH_MAX + 16];
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", tmp, suffixes[i]);
+		unlink(path);
+	}
+}
+
 /* Make a new database at path, whole or not at all: it is built under a
- * temporary name beside path and hard-linked into place (moved, where the
- * filesystem has no hard links). So path is never an
+ * temporary name beside path (build_new) and hard-linked into place (moved,
+ * where the filesystem has no hard links). So path is never an
  * empty or half-made database, which is what lets open_file refuse every empty
  * file; and of several writers creating one database at once, one link wins
- * and the others (EEXIST) open its database. */
+ * and the others (EEXIST) open its database. Whatever happens, the temporary
+ * file and its -journal, -wal and -shm are removed. */
 static int create_new(const char *path, struct mrl_err *err)
 {
 	static _Atomic unsigned serial; /* two handles of one process never share a name */
 	char tmp[PATH_MAX];
-	struct rec_db *db = NULL;
 	int n = snprintf(tmp, sizeof tmp, "%s.new-%ld-%u", path, (long)getpid(), serial++), fd = -1;
 	if (n < 0 || n >= (int)sizeof tmp)
 		return mrl_err_set(err, MRL_EINPUT, "%s: path too long", path);
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) < 0)
 		return mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, strerror(errno));
 	close(fd);
-	int rc = open_file(tmp, false, true, &db, err);
-	rec_db_close(db); /* the last handle: SQLite checkpoints and removes TMP-wal */
+	int rc = build_new(tmp, err);
 	int e = !rc && link(tmp, path) != 0 ? errno : 0;
 	struct stat sb;
 	/* a filesystem without hard links (FAT, some network ones): moved into place instead,
@@ -280,7 +402,7 @@ static int create_new(const char *path, struct mrl_err *err)
 		snprintf(inner, sizeof inner, "%s", err->msg);
 		rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", path, inner);
 	}
-	unlink(tmp);
+	remove_tmp(tmp);
 	return rc;
 }
 

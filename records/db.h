@@ -32,7 +32,8 @@ struct rec_db;
 enum rec_db_flags {
 	REC_DB_CREATE = 1 << 0,   /* create the file when missing (else a missing file is MRL_EIO) */
 	REC_DB_READONLY = 1 << 1, /* a reader: SQLite opens the file read-only and nothing is written,
-				   * except that an older merilo schema is migrated */
+				   * except that an older merilo schema is migrated; on a read-only
+				   * filesystem with no WAL content beside it, immutable (no DB-shm) */
 };
 
 /* Open (and where needed create or migrate) the database at path. *out is the

@@ -1,6 +1,7 @@
 /* cli.h — the plumbing the CLI tests (tests/hrn_*.c) share: run the merilo binary
  * named by $MERILO, or any shell line, and capture its output and exit code; make
- * and remove a temporary folder; read, write and measure whole files.
+ * and remove a temporary folder; read, write and measure whole files; mount a
+ * tmpfs (a small or read-only disk) in a mount namespace of the test's own.
  *
  * Header-only (static inline), include after tests/tap.h. Output is captured with
  * stderr merged into stdout, since the checks look for messages on either. These
@@ -15,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,6 +145,62 @@ static inline void cli_rmtree(const char *dir)
 		diag("could not remove %s", dir);
 	if (cmd)
 		free(cmd);
+}
+
+/* Write text to the /proc file path (uid_map and friends); 0 or -1. */
+static inline int cli_write_proc(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = -1;
+	if (fd >= 0) {
+		rc = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+		close(fd);
+	}
+	return rc;
+}
+
+/* Mount a tmpfs with mount options opts (e.g. "size=128k") on the folder mnt, in a
+ * mount namespace of this process's own: so no root-owned mount is left behind (the
+ * namespace goes with the process and the commands it runs) and nothing is seen
+ * outside. As root, unshare(CLONE_NEWNS); else a user namespace that maps this user
+ * to root inside it. 0, or -1 with the reason in why (a container without the
+ * privilege and without user namespaces): the caller skips. Remount it read-only
+ * with cli_remount_ro; umount2(mnt, MNT_DETACH) before removing the folder. */
+static inline int cli_mount_tmpfs(const char *mnt, const char *opts, char *why, size_t size)
+{
+	static int unshared; /* once per process */
+	char map[64];
+	const uid_t uid = getuid();
+	const gid_t gid = getgid();
+	if (!unshared && unshare(uid == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0) {
+		snprintf(why, size, "cannot make a mount namespace: %s", strerror(errno));
+		return -1;
+	}
+	if (!unshared && uid != 0) {
+		snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+		int rc = cli_write_proc("/proc/self/setgroups", "deny") || cli_write_proc("/proc/self/uid_map", map);
+		snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+		if (rc || cli_write_proc("/proc/self/gid_map", map)) {
+			snprintf(why, size, "cannot map this user in a user namespace: %s", strerror(errno));
+			return -1;
+		}
+	}
+	/* never propagate a mount to the namespace it came from */
+	if (!unshared && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		snprintf(why, size, "cannot make the mounts private: %s", strerror(errno));
+		return -1;
+	}
+	unshared = 1;
+	if (mount("tmpfs", mnt, "tmpfs", 0, opts) != 0) {
+		snprintf(why, size, "cannot mount a tmpfs: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Remount the tmpfs cli_mount_tmpfs mounted on mnt read-only; 0 or -1. */
+static inline int cli_remount_ro(const char *mnt)
+{
+	return mount(NULL, mnt, NULL, MS_REMOUNT | MS_RDONLY, NULL);
 }
 
 /* The whole file at path as a NUL-terminated string (malloc'd, caller frees); NULL where it cannot be read. */

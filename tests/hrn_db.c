@@ -13,7 +13,9 @@
  * against them; every subcommand has --help. A file that is not a merilo database (empty, or
  * another program's SQLite file) is refused by readers and writers and left as it was, run --db
  * before the run; bench checks its databases and partnered flags before measuring; db add takes
- * RUN/results.json and a short run id prefix says how long one must be.
+ * RUN/results.json and a short run id prefix says how long one must be. On a small tmpfs
+ * (the test's own mount namespace) a full disk is exit 4 with no half-made database, and
+ * on it remounted read-only the readers read and a writer is exit 4.
  * Runs the binary named by $MERILO (set by `make test`).
  */
 #include "tests/tap.h"
@@ -386,6 +388,67 @@ static void t_unwritable(void)
 	ok(cli_file_size(path) > 0, "new/dir/h.db is made");
 }
 
+/* A small disk (a tmpfs in the test's own mount namespace; skipped where none can
+ * be mounted): db add into a new database on a disk that fills is exit 4 saying so,
+ * leaves no half-made database and no DB.new-* files, and works once there is room
+ * (before: exit 3 "reading: disk I/O error", then "database disk image is malformed"
+ * forever, at every size from 104 to 160 KiB). Then the same database on the tmpfs
+ * remounted read-only: every reader reads it (before: exit 3 "reading: unable to
+ * open database file"), a writer is exit 4 naming it. */
+static void t_small_and_read_only_disk(void)
+{
+	static const int sizes_kib[] = { 104, 128, 160 };
+	char mnt[400], opts[32], why[256], *out = NULL, *files = NULL;
+	snprintf(mnt, sizeof mnt, "%s/disk", tmp);
+	if (mkdir(mnt, 0700) != 0) {
+		test_skip("cannot make the mount point");
+		return;
+	}
+	for (size_t i = 0; i < sizeof sizes_kib / sizeof sizes_kib[0]; i++) {
+		snprintf(opts, sizeof opts, "size=%dk", sizes_kib[i]);
+		if (cli_mount_tmpfs(mnt, opts, why, sizeof why) != 0) {
+			char reason[320];
+			snprintf(reason, sizeof reason, "no small disk to try: %s", why);
+			test_skip(reason);
+			return;
+		}
+		int rc = cli_run(&out, "db add %s/r1 --db %s/h.db", tmp, mnt);
+		diag("%d KiB: %s", sizes_kib[i], out ? out : "");
+		is_int(rc, 4, "db add into a new database on a full disk: exit 4");
+		like(out, "/disk/h.db", "naming the database");
+		like(out, "full", "saying the disk is full");
+		is_int((int)cli_count_lines(out), 1, "in one line");
+		free(out);
+		cli_sh(&files, "ls %s", mnt);
+		ok(files && !strstr(files, ".new-"), "no DB.new-* file left");
+		free(files);
+		ok(cli_sh(NULL, "test ! -e %s/h.db || sqlite3 %s/h.db 'PRAGMA integrity_check' 2>/dev/null | grep -qx ok || "
+				"! command -v sqlite3 >/dev/null", mnt, mnt) == 0, "no malformed database at the path");
+		ok(mount(NULL, mnt, NULL, MS_REMOUNT, "size=10m") == 0, "room made");
+		CLI_EXPECT(0, "added ", "db add works once there is room", "db add %s/r1 %s/r2 --db %s/h.db", tmp, tmp, mnt);
+		if (i + 1 < sizeof sizes_kib / sizeof sizes_kib[0])
+			umount2(mnt, MNT_DETACH);
+	}
+	char *by_folder = NULL, *by_db = NULL, path[512];
+	CLI_EXPECT(0, "baseline main", "db baseline set", "db baseline set main %s/r1 --db %s/h.db", tmp, mnt);
+	ok(cli_remount_ro(mnt) == 0, "the disk remounted read-only");
+	CLI_EXPECT(0, "2 runs in", "db list on a read-only filesystem", "db list --db %s/h.db", mnt);
+	snprintf(path, sizeof path, "%s/r1/results.json", tmp);
+	char *file = cli_slurp(path);
+	is_int(cli_run(&out, "db show r1 --db %s/h.db", mnt), 0, "db show: exit 0");
+	ok(file && out && !strcmp(out, file), "results.json byte for byte");
+	free(out), free(file);
+	int rc_f = cli_run(&by_folder, "compare %s/r1 %s/r2", tmp, tmp);
+	int rc_d = cli_run(&by_db, "compare --baseline main %s/r2 --db %s/h.db", tmp, mnt);
+	is_int(rc_d, rc_f, "compare --baseline: the exit code of comparing the folders");
+	ok(by_folder && by_db && !strcmp(by_folder, by_db), "the same output");
+	free(by_folder), free(by_db);
+	CLI_EXPECT(0, "1 group of comparable runs", "leaderboard --db", "leaderboard --db %s/h.db", mnt);
+	CLI_EXPECT(4, "/disk/h.db: cannot write the database: Read-only file system", "a writer: exit 4 naming it",
+		   "db baseline set other %s/r2 --db %s/h.db", tmp, mnt);
+	umount2(mnt, MNT_DETACH);
+}
+
 static void t_help(void)
 {
 	CLI_EXPECT(0, "usage: merilo db add RUN_DIR", "db add --help", "db add --help");
@@ -429,6 +492,7 @@ int main(void)
 	TEST(t_bench_checks_first(), "bench checks --baseline-db and --db before measuring");
 	TEST(t_arg_messages(), "db add RUN/results.json is taken; db add FILE and a short prefix say what is wrong");
 	TEST(t_unwritable(), "a database that cannot be created: exit 4, found before run and bench do their work");
+	TEST(t_small_and_read_only_disk(), "a full disk: exit 4, no half-made database; a read-only one: readers read it");
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -5,7 +5,10 @@
  * open with its rows kept; a newer one, a file that is not SQLite, an empty file,
  * another program's SQLite database and a missing file are refused naming the
  * file, and left as they were; a reader's open changes no byte; a writer killed inside its transaction
- * leaves the database as it was, and a reader reads while a writer is mid-way.
+ * leaves the database as it was, and a reader reads while a writer is mid-way. A disk that fills
+ * (SQLite's system calls replaced) while a database is made leaves none or a whole one, and a
+ * full disk is exit 4 saying so; a database on a read-only filesystem (a tmpfs in the test's
+ * own mount namespace; skipped where none can be made) is read, and refused to a writer.
  */
 #include "records/db.h"
 #include "records/item_writer.h"
@@ -13,6 +16,8 @@
 #include "tests/cli.h"
 #include "tests/tap.h"
 
+#include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -369,6 +374,192 @@ static void t_not_merilo(void)
 	ok(access(path, F_OK) != 0, "and none is made");
 }
 
+/* A disk that fills: SQLite's unix VFS lets a test replace the system calls it
+ * makes (xSetSystemCall, SQLite's own fault injection), so every write, pwrite and
+ * pwrite64 of a database, its journal, WAL or WAL index (DB-shm) spends disk_left
+ * bytes, and fails with ENOSPC, as a full disk does, once they are spent.
+ * disk_left -1: no limit (the system calls are SQLite's own again). */
+static long long disk_left = -1;
+
+static int disk_spend(size_t n)
+{
+	if (disk_left < 0 || (long long)n <= disk_left) {
+		disk_left -= disk_left < 0 ? 0 : (long long)n;
+		return 0;
+	}
+	disk_left = 0;
+	errno = ENOSPC;
+	return -1;
+}
+
+static ssize_t full_write(int fd, const void *buf, size_t n)
+{
+	return disk_spend(n) ? -1 : write(fd, buf, n);
+}
+
+static ssize_t full_pwrite(int fd, const void *buf, size_t n, off_t off) /* off_t is 64 bits: pwrite64 too */
+{
+	return disk_spend(n) ? -1 : pwrite(fd, buf, n, off);
+}
+
+/* Give SQLite a disk with bytes left (-1: SQLite's own system calls); 0 or -1. */
+static int disk_limit(long long bytes)
+{
+	static const char *const calls[] = { "write", "pwrite", "pwrite64" };
+	sqlite3_syscall_ptr ptrs[] = { (sqlite3_syscall_ptr)full_write, (sqlite3_syscall_ptr)full_pwrite,
+				       (sqlite3_syscall_ptr)full_pwrite };
+	sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+	int n_set = 0;
+	disk_left = bytes;
+	for (size_t i = 0; vfs && vfs->iVersion >= 3 && i < 3; i++)
+		n_set += vfs->xSetSystemCall(vfs, calls[i], bytes < 0 ? NULL : ptrs[i]) == SQLITE_OK;
+	return n_set > 0 ? 0 : -1;
+}
+
+/* Files in dir whose names start with prefix (a leftover DB.new-*, DB-wal ...). */
+static int count_files(const char *prefix)
+{
+	char pattern[600];
+	glob_t g;
+	snprintf(pattern, sizeof pattern, "%s/%s*", dir, prefix);
+	int n = glob(pattern, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+	globfree(&g);
+	return n;
+}
+
+/* Whether path is a sound SQLite database (PRAGMA integrity_check says ok). */
+static bool integrity_ok(const char *path)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	bool good = sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		    sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return good;
+}
+
+/* A disk that fills while a new database is made, at every size from nothing to
+ * more than it needs (2 KiB steps): either the database is made whole, or the open
+ * fails as an output not written (MRL_EWRITE, "full"), with no file at the path and
+ * nothing of the temporary one left; once there is room the same open makes a sound
+ * database. Before, a full disk during the WAL checkpoint of sqlite3_close went
+ * unnoticed and a half-written file was linked into place ("database disk image is
+ * malformed" forever after), with its DB.new-*-wal and -shm left beside it. */
+static void t_full_disk_create(void)
+{
+	int n_made = 0, n_full = 0, n_wrong_code = 0, n_wrong_msg = 0, n_left = 0, n_unsound = 0, first_bad = -1;
+	char path[400], name[64], msg[1100] = "";
+	if (disk_limit(0) || disk_limit(-1)) {
+		test_skip("SQLite's VFS takes no replacement system calls here");
+		return;
+	}
+	for (int kib = 0; kib <= 160; kib += 2) {
+		struct rec_db *db = NULL;
+		struct mrl_err err = { 0 };
+		snprintf(name, sizeof name, "full-%d.db", kib);
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		disk_limit(kib * 1024LL);
+		int rc = rec_db_open(path, REC_DB_CREATE, &db, &err);
+		rec_db_close(db);
+		disk_limit(-1);
+		n_made += rc == 0;
+		n_full += rc != 0;
+		int bad = (rc && rc != MRL_EWRITE) + 2 * (rc && !strstr(err.msg, "full")) +
+			  4 * ((rc && access(path, F_OK) == 0) || count_files(strcat(name, ".new-")) > 0);
+		n_wrong_code += bad & 1, n_wrong_msg += (bad & 2) != 0, n_left += (bad & 4) != 0;
+		if (bad && first_bad < 0)
+			first_bad = kib, snprintf(msg, sizeof msg, "%s", rc ? err.msg : "made, files left");
+		db = NULL;
+		int rc2 = rec_db_open(path, REC_DB_CREATE, &db, &err); /* room now */
+		rec_db_close(db);
+		if (rc2 || !integrity_ok(path)) {
+			n_unsound++;
+			if (first_bad < 0 || first_bad == kib)
+				first_bad = kib, snprintf(msg, sizeof msg, "then with room: %s", rc2 ? err.msg : "unsound");
+		}
+	}
+	if (first_bad >= 0)
+		diag("first wrong at %d KiB: %s", first_bad, msg);
+	ok(n_made > 0 && n_full > 0, "the sizes tried both failed and sufficed");
+	is_int(n_wrong_code, 0, "a failure is always MRL_EWRITE (exit 4)");
+	is_int(n_wrong_msg, 0, "saying the disk is full");
+	is_int(n_left, 0, "leaving no database at the path and no DB.new-* file");
+	is_int(n_unsound, 0, "and once there is room the same open makes a sound database");
+}
+
+/* A full disk met by the first read of an existing database (its WAL index,
+ * DB-shm, cannot be made) is a full disk, exit 4, not "reading: disk I/O error"
+ * (exit 3, bad input) as before; the database stays as it was. */
+static void t_full_disk_read(void)
+{
+	struct rec_db *db = NULL;
+	struct mrl_err err = { 0 };
+	char *before = cksum(db_path), *after;
+	if (disk_limit(0)) {
+		test_skip("SQLite's VFS takes no replacement system calls here");
+		free(before);
+		return;
+	}
+	int rc = rec_db_open(db_path, 0, &db, &err);
+	rec_db_close(db);
+	disk_limit(-1);
+	is_int(rc, MRL_EWRITE, "a writer's open on a full disk: MRL_EWRITE (exit 4)");
+	like(err.msg, "merilo.db: reading: disk full (No space left on device)", "saying the disk is full, naming the file");
+	after = cksum(db_path);
+	is_str(after, before, "the database is left as it was");
+	ok(integrity_ok(db_path), "and sound");
+	free(before), free(after);
+}
+
+/* A database on a read-only filesystem: a reader cannot make the WAL index DB-shm
+ * there, so it opens the file immutable (nothing can change it: the filesystem is
+ * mounted read-only, and no WAL content waits beside it); before, every reader
+ * failed with "reading: unable to open database file". A writer fails, exit 4,
+ * naming the file. The file name has the characters a URI escapes (% ? #). */
+static void t_read_only_fs(void)
+{
+	char mnt[400], path[500], why[256], id[REC_DB_ID_LEN + 1];
+	struct rec_db *db = NULL;
+	struct mrl_err err = { 0 };
+	snprintf(mnt, sizeof mnt, "%s/ro", dir);
+	snprintf(path, sizeof path, "%s/h 50%%?x#y.db", mnt);
+	if (mkdir(mnt, 0700) != 0 || cli_mount_tmpfs(mnt, "size=4m", why, sizeof why) != 0) {
+		char reason[320];
+		snprintf(reason, sizeof reason, "no read-only filesystem to try: %s", why);
+		test_skip(reason);
+		return;
+	}
+	is_int(rec_db_open(path, REC_DB_CREATE, &db, &err), 0, "a database made on the tmpfs");
+	is_int(db ? rec_db_add_run(db, run_a, NULL, NULL, id, &err) : -1, 0, "with a run");
+	is_int(db ? rec_db_baseline_set(db, "main", id, &err) : -1, 0, "and a baseline");
+	rec_db_close(db);
+	db = NULL;
+	ok(cli_remount_ro(mnt) == 0, "the tmpfs remounted read-only");
+	is_int(rec_db_open(path, REC_DB_READONLY, &db, &err), 0, "a reader opens it");
+	if (db) {
+		struct rec_db_run_info *infos = NULL;
+		size_t n = 0;
+		char got[REC_DB_ID_LEN + 1] = "";
+		is_int(rec_db_list(db, NULL, NULL, &infos, &n, &err), 0, "lists it");
+		is_int((int)n, 1, "its one run");
+		rec_db_run_infos_free(infos, n);
+		is_int(rec_db_baseline_get(db, "main", got, &err), 0, "reads the baseline");
+		is_str(got, id, "the run");
+		struct rec_run run;
+		is_int(rec_db_load_run(db, id, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, &err), 0, "loads the run");
+		is_int((int)run.items.n, 3, "with its items");
+		rec_run_release(&run);
+		rec_db_close(db);
+		db = NULL;
+	}
+	is_int(rec_db_open(path, 0, &db, &err), MRL_EWRITE, "a writer: MRL_EWRITE (exit 4)");
+	like(err.msg, "x#y.db: cannot write the database: Read-only file system", "naming the file and why");
+	rec_db_close(db);
+	umount2(mnt, MNT_DETACH);
+}
+
 int main(void)
 {
 	char run_c[300];
@@ -391,6 +582,9 @@ int main(void)
 	TEST(t_bad_files(), "not SQLite, a newer schema, a missing database or run folder: refused, naming the file");
 	TEST(t_killed_writer(run_c), "a writer killed inside its transaction leaves the database as it was");
 	TEST(t_not_merilo(), "an empty file or another program's SQLite file: refused, left as it was; readers write nothing");
+	TEST(t_full_disk_create(), "a disk that fills while a database is made: made whole or not at all, exit 4");
+	TEST(t_full_disk_read(), "a full disk met by the first read: exit 4 saying so, the database unchanged");
+	TEST(t_read_only_fs(), "a database on a read-only filesystem: readers read it, a writer is exit 4");
 	cli_rmtree(dir);
 	return done_testing();
 }
