@@ -85,6 +85,33 @@ static int dir_of(const char *path, char *dir, size_t dir_size)
 	return 0;
 }
 
+int mrl_open_read(const char *path)
+{
+	const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	const int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		const int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+FILE *mrl_fopen_read(const char *path)
+{
+	const int fd = mrl_open_read(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (fd >= 0 && !f) {
+		const int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 int mrl_check_writable(const char *path, struct mrl_err *err)
 {
 	int rc = mrl_mkdir_parent(path, err);
@@ -205,7 +232,7 @@ int mrl_read_file(const char *path, size_t max_bytes, char **data_out, size_t *l
 	*data_out = NULL;
 	if (len_out)
 		*len_out = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mrl_open_read(path);
 	if (fd < 0)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, mrl_io_strerror(errno, why, sizeof why));
 	struct stat st;

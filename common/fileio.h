@@ -12,6 +12,7 @@
 #define MRL_FILEIO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/err.h"
 
@@ -52,6 +53,15 @@ int mrl_mkdir_parent(const char *path, struct mrl_err *err);
  * ("PATH: cannot write here: Read-only file system", "PATH: is a folder"). A
  * disk that fills up later is still found when the file is written. */
 int mrl_check_writable(const char *path, struct mrl_err *err);
+
+/* open(path, O_RDONLY | O_CLOEXEC) that does not wait on a FIFO without a
+ * writer: opened non-blocking, then switched back to blocking reads, so a FIFO
+ * with no writer reads as empty at once (it hung in open()) and one with a
+ * writer (`<(...)`) reads as before. The descriptor, or -1 with errno. */
+int mrl_open_read(const char *path);
+
+/* fopen(path, "rb") through mrl_open_read; NULL with errno. */
+FILE *mrl_fopen_read(const char *path);
 
 /* A short description of an I/O errno for messages: "disk full (No space left
  * on device)" for ENOSPC, strerror() otherwise. Returns a pointer into buf. */

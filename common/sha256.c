@@ -6,6 +6,7 @@
  * hashes so that a model is hashed once per change, not once per run.
  */
 #include "common/sha256.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,7 +215,7 @@ int mrl_sha256_file(const char *path, char hex[MRL_SHA256_HEX_LEN + 1], uint64_t
 	enum { CHUNK = 1 << 20 };
 	int rc = 0;
 	uint8_t *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mrl_open_read(path);
 	if (fd < 0)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open for hashing: %s", path, strerror(errno));
 	buf = malloc(CHUNK);

@@ -10,6 +10,7 @@
  * a half-written file.
  */
 #include "engine/gguf.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -339,8 +340,10 @@ int gguf_writer_add_tensor(struct gguf_writer *w, const char *name, uint32_t typ
 static int sink_put(struct gguf_sink *s, const void *data, size_t n, struct mrl_err *err)
 {
 	if (s->f) {
+		char why[128];
 		if (n && fwrite(data, 1, n, s->f) != n)
-			return mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", s->path, strerror(errno));
+			return mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", s->path,
+					   mrl_io_strerror(errno, why, sizeof why));
 	} else if (n) {
 		if (s->mem_len + n > s->mem_cap) {
 			size_t cap = s->mem_cap ? s->mem_cap : 4096;
@@ -474,7 +477,7 @@ int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn
 			   struct mrl_err *err)
 {
 	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
+	char *tmp = malloc(plen + 16), why[128];
 	int rc = 0, fd = -1;
 	struct gguf_sink s = { .path = path };
 	if (!tmp)
@@ -499,13 +502,13 @@ int gguf_writer_write_fill(struct gguf_writer *w, const char *path, gguf_fill_fn
 	if ((rc = emit(w, &s, fill, user, err)))
 		goto out;
 	if (fflush(s.f) || fsync(fileno(s.f))) {
-		rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", path, strerror(errno));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", path, mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 	FILE *f = s.f;
 	s.f = NULL;
 	if (fclose(f)) {
-		rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", path, strerror(errno));
+		rc = mrl_err_set(err, MRL_EWRITE, "%s: write failed: %s", path, mrl_io_strerror(errno, why, sizeof why));
 		goto out;
 	}
 	if (rename(tmp, path)) {

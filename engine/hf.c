@@ -11,6 +11,7 @@
  * copied into buffers owned here.
  */
 #include "engine/hf_int.h"
+#include "common/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -182,7 +183,7 @@ int eng_hf_checkpoint(const char *dir, struct mrl_err *err)
 
 static int map_shard(struct hf_shard *s, const char *path, struct mrl_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mrl_open_read(path);
 	if (fd < 0)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;

@@ -10,6 +10,7 @@
  * is the NeoX (halves) layout.
  */
 #include "engine/hf_int.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +23,7 @@
 
 json_t *hf_load_json(const char *path, struct mrl_err *err, int *rc)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = mrl_fopen_read(path);
 	if (!f) {
 		*rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;

@@ -37,7 +37,7 @@ static char *dup_str(struct gguf_str s)
 
 static int map_file(struct eng_model *m, const char *path, struct mrl_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mrl_open_read(path);
 	if (fd < 0)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;

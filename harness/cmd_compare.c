@@ -370,6 +370,12 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	int n_args, rc = hrn_options("compare", opts, argc, argv, &n_args, usage);
 	if (rc != HRN_OPTS_GO)
 		return rc;
+	/* DIR/ as the prefix wrote hidden files into DIR (DIR/.txt, DIR/.json, ...); "." and ".." too */
+	const char *out_base = o->out_prefix ? strrchr(o->out_prefix, '/') : NULL;
+	out_base = out_base ? out_base + 1 : o->out_prefix;
+	if (out_base && (!*out_base || !strcmp(out_base, ".") || !strcmp(out_base, "..")))
+		return hrn_usage_error("compare", "--out wants a file prefix (DIR/cmp writes DIR/cmp.txt, .md, .json, "
+						  ".junit.xml), not a folder: '%s'", o->out_prefix);
 	if (o->baseline && n_args != 1)
 		return hrn_usage_error("compare", "with --baseline NAME: expected one run, CAND_RUN");
 	if (o->baseline) {

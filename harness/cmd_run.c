@@ -776,7 +776,8 @@ int hrn_cmd_run(int argc, char **argv)
 
 	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
 	if (missing) {
-		fprintf(stderr, "merilo: %s: no such file (the %s)\n", missing, missing == st.o.model ? "model" : "suite");
+		fprintf(stderr, "merilo: %s: %s (the %s)\n", missing, errno == ENOENT ? "no such file" : strerror(errno),
+			missing == st.o.model ? "model" : "suite"); /* ELOOP: a symbolic link loop, not a missing file */
 		ret = HRN_EXIT_INPUT;
 		goto out;
 	}

@@ -14,6 +14,7 @@
  */
 #include "harness/hrn.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -528,7 +529,7 @@ int hrn_cmd_score(int argc, char **argv)
 		goto out;
 	const char *missing = stat(st.o.suite, &sb) ? st.o.suite : stat(st.o.predictions, &sb) ? st.o.predictions : NULL;
 	if (missing) {
-		fprintf(stderr, "merilo: %s: no such file (the %s)\n", missing,
+		fprintf(stderr, "merilo: %s: %s (the %s)\n", missing, errno == ENOENT ? "no such file" : strerror(errno),
 			missing == st.o.suite ? "suite" : "predictions");
 		ret = HRN_EXIT_INPUT;
 		goto out;

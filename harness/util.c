@@ -1,5 +1,6 @@
 /* util.c — exit-code mapping, error printing, build description. */
 #include "harness/hrn.h"
+#include "common/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,7 @@
 
 bool hrn_is_gguf(const char *path)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = mrl_fopen_read(path);
 	char magic[4] = { 0 };
 	bool yes = f && fread(magic, 1, 4, f) == 4 && !memcmp(magic, "GGUF", 4);
 	if (f)

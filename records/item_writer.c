@@ -23,6 +23,7 @@ struct rec_item_writer {
 	char *buf;              /* whole lines waiting to be written */
 	size_t len, cap;
 	size_t n_buffered, n_added, n_flushed;
+	size_t n_before; /* whole lines in the file when it was opened (a resumed run's) */
 	size_t every_items;
 	int64_t every_ns;
 	int64_t last_flush_ns;  /* CLOCK_MONOTONIC */
@@ -58,6 +59,22 @@ static off_t cut_partial_tail(int fd, off_t size)
 		end -= (off_t)n;
 	}
 	return ftruncate(fd, 0) ? -1 : size;
+}
+
+/* The newlines in the first size bytes of fd (whole lines: the partial tail is cut). */
+static size_t count_lines(int fd, off_t size)
+{
+	char buf[1 << 16];
+	size_t n = 0;
+	for (off_t at = 0; at < size;) {
+		const ssize_t got = pread(fd, buf, size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf, at);
+		if (got <= 0)
+			break;
+		for (ssize_t i = 0; i < got; i++)
+			n += buf[i] == '\n';
+		at += got;
+	}
+	return n;
 }
 
 int rec_item_writer_open(const char *path, const struct rec_item_writer_opts *opts,
@@ -97,6 +114,7 @@ int rec_item_writer_open(const char *path, const struct rec_item_writer_opts *op
 		goto out;
 	}
 	w->file_size = st.st_size - dropped;
+	w->n_before = count_lines(w->fd, w->file_size);
 	if (dropped_tail_bytes)
 		*dropped_tail_bytes = (size_t)dropped;
 	/* the file's directory entry must survive a crash too */
@@ -153,7 +171,7 @@ fail:;
 	if (ftruncate(w->fd, w->file_size) == 0)
 		fsync(w->fd);
 	return mrl_err_set(err, MRL_EWRITE, "%s: cannot write %zu buffered item(s): %s; the file keeps the %zu item(s) written before",
-			   w->path, w->n_buffered, mrl_io_strerror(saved, why, sizeof why), w->n_flushed);
+			   w->path, w->n_buffered, mrl_io_strerror(saved, why, sizeof why), w->n_before + w->n_flushed);
 }
 
 int rec_item_writer_add(struct rec_item_writer *w, const struct rec_item *it, struct mrl_err *err)

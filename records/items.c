@@ -65,7 +65,7 @@ static int items_read(const char *path, struct rec_items *out, bool lenient, str
 	size_t cap = 0, n_cap = 0;
 	int rc = 0;
 	memset(out, 0, sizeof *out);
-	FILE *f = fopen(path, "re");
+	FILE *f = mrl_fopen_read(path);
 	if (!f)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, mrl_io_strerror(errno, why, sizeof why));
 	for (size_t line_no = 1;; line_no++) {

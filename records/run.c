@@ -62,7 +62,7 @@ static int run_paths(const char *arg, struct rec_run *run)
  * not parse MRL_EINPUT with its line where the parser knows one. */
 static int load_run_json(struct rec_run *run, struct mrl_err *err)
 {
-	FILE *f = fopen(run->json_path, "rb");
+	FILE *f = mrl_fopen_read(run->json_path);
 	if (!f)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", run->json_path, strerror(errno));
 	json_error_t je;

@@ -8,6 +8,7 @@
  * templates (suite data), so it can be read and changed there.
  */
 #include "tasks/task_int.h"
+#include "common/fileio.h"
 #include "tasks/langid.h"
 #include "common/json.h"
 #include "common/sha256.h"
@@ -111,7 +112,7 @@ static void jsonl_release(struct jsonl *f)
 /* Read every non-blank line of path as a JSON object; the first bad line is an error "path:LINE: ...". */
 static int jsonl_read(const char *path, struct jsonl *f, struct mrl_err *err)
 {
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = mrl_fopen_read(path);
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, rows_cap = 0;
 	ssize_t len;

@@ -12,6 +12,7 @@
  * variants (sr-Latn from sr-Cyrl) are transliterated and inserted into it.
  */
 #include "tasks/suite_int.h"
+#include "common/fileio.h"
 
 #include "common/utf8.h"
 
@@ -233,7 +234,7 @@ int task_suite_load(const char *path, struct task_suite **out, struct task_diags
 		goto out;
 	}
 	struct stat st;
-	f = fopen(path, "rb");
+	f = mrl_fopen_read(path);
 	if (!f || fstat(fileno(f), &st)) {
 		task_diag_add(d, "", 0, 0, "cannot open: %s", strerror(errno));
 		rc = mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));

@@ -19,7 +19,9 @@
  *   that path (a file's folder was read: "/tmp/run.json: cannot open"); run.json's
  *   options are null where not given (fewshot) or not applicable (store_topk).
  * - info, validate, --version, tokenize with standard output on /dev/full: exit 4
- *   and one line (they exited 0).
+ *   and one line (they exited 0); a FIFO with no writer as an input file: exit 3
+ *   at once (they hung in open()); compare --out DIR/ is a usage error (hidden
+ *   files in DIR); a symbolic link loop is named as one, not "no such file".
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -30,6 +32,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/eng.h"
@@ -314,6 +317,51 @@ static void test_stdout_full(void)
 	}
 }
 
+/* A FIFO with no writer given as an input file: refused or read as empty at once
+ * (they waited in open() for a writer that never came). */
+static void test_fifo_input(void)
+{
+	char fifo[300];
+	snprintf(fifo, sizeof fifo, "%s/fifo", tmp);
+	if (mkfifo(fifo, 0600)) {
+		skip("mkfifo failed", "a FIFO as input");
+		return;
+	}
+	static const char *const cmds[] = {
+		"info %s", "validate %s", "run --model %s --suite tasks/suites/demo.json --limit 1 --out %s.run",
+		"perplexity --model %s --file %s", "tokenize --model %s x",
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		char args[700], name[800];
+		if (i == 3) {
+			char model[300];
+			snprintf(model, sizeof model, "%s/m.gguf", tmp);
+			snprintf(args, sizeof args, cmds[i], model, fifo);
+		} else {
+			snprintf(args, sizeof args, cmds[i], fifo, fifo);
+		}
+		int rc = cli_sh(NULL, "timeout 60 '%s' %s </dev/null >/dev/null 2>&1", getenv("MERILO"), args);
+		snprintf(name, sizeof name, "merilo %s, a FIFO with no writer: exit 3, not a hang", cmds[i]);
+		is_int(rc, 3, name);
+	}
+}
+
+/* Small path messages: compare --out DIR/ (it wrote DIR/.txt, DIR/.json: hidden
+ * files in the folder); a symbolic link loop as the model is not "no such file". */
+static void test_path_messages(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "compare %s/a %s/b --out %s/", tmp, tmp, tmp);
+	is_int(rc, 2, "compare --out DIR/: usage error");
+	like(out, "--out wants a file prefix", "... saying a prefix is wanted, not a folder");
+	free(out);
+	cli_sh(NULL, "ln -s %s/loop2 %s/loop1 && ln -s %s/loop1 %s/loop2", tmp, tmp, tmp, tmp);
+	rc = cli_run(&out, "run --model %s/loop1 --suite tasks/suites/demo.json", tmp);
+	is_int(rc, 3, "run --model LOOP: exit 3");
+	like(out, "loop1: Too many levels of symbolic links (the model)", "... naming the loop, not 'no such file'");
+	free(out);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -332,6 +380,8 @@ int main(void)
 	TEST(test_paths(), "--resume and --out naming a file, or nothing");
 	TEST(test_run_json_options(), "run.json options: null where not given or not applicable");
 	TEST(test_stdout_full(), "standard output that cannot be written: exit 4, one line");
+	TEST(test_fifo_input(), "a FIFO with no writer as an input file: exit 3 at once");
+	TEST(test_path_messages(), "compare --out DIR/ refused; a link loop named as one");
 	cli_rmtree(tmp);
 	return done_testing();
 }

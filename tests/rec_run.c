@@ -8,7 +8,9 @@
 #include "tests/cli.h"
 #include "tests/tap.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +136,37 @@ static void t_missing_folder(void)
 	rec_run_release(&run);
 }
 
+/* A writer reopened on a resumed run's items.jsonl that cannot write (a file-size
+ * limit at the file's size stands for a full disk): the message counts the lines
+ * the file keeps, the earlier session's included (it said "0 item(s)"). */
+static void t_full_after_resume(void)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	struct mrl_err err = { 0 };
+	struct rec_item_writer *w = NULL;
+	struct rlimit was, lim;
+	if (getrlimit(RLIMIT_FSIZE, &was)) {
+		skip("getrlimit failed", "the full-disk message");
+		return;
+	}
+	ok(rec_item_writer_open(path, NULL, &w, NULL, &err) == 0, "reopened on the run's 2 items");
+	lim = was;
+	lim.rlim_cur = (rlim_t)cli_file_size(path); /* no byte more */
+	void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	struct rec_item it;
+	int rc = rec_item_init(&it, "copa", "2", "hr") || rec_item_writer_add(w, &it, &err) ||
+		 rec_item_writer_flush(w, &err);
+	rec_item_release(&it);
+	setrlimit(RLIMIT_FSIZE, &was);
+	signal(SIGXFSZ, old);
+	ok(rc != 0, "the flush fails");
+	like(err.msg, "the file keeps the 2 item(s) written before", "the message counts the 2 lines of the earlier session");
+	ok(rec_item_writer_close(w, &err) == 0, "with room again, closing writes the buffered line");
+	is_int((long long)cli_file_lines(path), 3, "3 whole lines then");
+}
+
 int main(void)
 {
 	char bare[300], bad[300];
@@ -155,6 +188,7 @@ int main(void)
 	TEST(t_lenient(bad), "items.jsonl: strict or lenient");
 	TEST(t_bad_run_json(bad), "a run.json that does not parse is refused, naming it");
 	TEST(t_missing_folder(), "a missing run names the file it looked for");
+	TEST(t_full_after_resume(), "a full disk after a resume: the message counts the lines kept");
 	cli_rmtree(dir);
 	return done_testing();
 }
