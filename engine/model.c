@@ -523,7 +523,10 @@ static int hf_chat_template(const char *path, char **out, struct mrl_err *err)
 	if ((rc = mrl_read_file(cfg, (size_t)64 << 20, &text, &len, err)))
 		goto out;
 	json_error_t je;
-	json_t *doc = json_loadb(text, len, 0, &je), *t = json_object_get(doc, "chat_template"), *e;
+	/* as the tokenizer loader reads it: integers as reals, for transformers' model_max_length
+	 * of int(1e30), which no 64-bit integer holds */
+	json_t *doc = json_loadb(text, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &je),
+	       *t = json_object_get(doc, "chat_template"), *e;
 	size_t i;
 	if (!doc) {
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: line %d: %s", cfg, je.line, je.text);

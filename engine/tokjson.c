@@ -550,6 +550,32 @@ static int load_merges(struct eng_vocab *v, const json_t *merges, const char *fi
 	return 0;
 }
 
+/* config.json's bos_token_id / eos_token_id (an id, or a list whose first id
+ * counts), for a tokenizer that names neither token, as llama.cpp's converter
+ * (gguf-py SpecialVocab) falls back on them. Nothing is added to the text for
+ * them: add_bos / add_eos stay the tokenizer's. dir_of_file: "" or ".../". */
+static int specials_from_config(struct eng_vocab *v, const char *dir_of_file, int dir_len, struct mrl_err *err)
+{
+	char *path = NULL;
+	json_t *c = NULL;
+	if (asprintf(&path, "%.*sconfig.json", dir_len, dir_of_file) < 0)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = read_json(path, &c, true, JSON_DECODE_INT_AS_REAL, err);
+	static const char *const keys[2] = { "bos_token_id", "eos_token_id" };
+	int32_t *ids[2] = { &v->bos, &v->eos };
+	for (int k = 0; !rc && c && k < 2; k++) {
+		const json_t *x = json_object_get(c, keys[k]);
+		if (json_is_array(x))
+			x = json_array_get(x, 0);
+		const double id = json_is_number(x) ? json_number_value(x) : -1;
+		if (*ids[k] < 0 && id >= 0 && id < (double)v->n_tokens && id == (double)(int32_t)id)
+			*ids[k] = (int32_t)id;
+	}
+	json_decref(c);
+	free(path);
+	return rc;
+}
+
 int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err *err)
 {
 	struct eng_vocab *v = NULL;
@@ -621,7 +647,8 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 				     strstr(dump, "\"type\":\"Strip\"") && strstr(dump, "\"start\":1");
 		free((void *)dump);
 	}
-	if ((rc = load_specials(v, root, cfg, file, err)))
+	if ((rc = load_specials(v, root, cfg, file, err)) ||
+	    ((v->bos < 0 || v->eos < 0) && (rc = specials_from_config(v, file, slash ? (int)(slash - file + 1) : 0, err))))
 		goto out;
 	*out = v;
 	v = NULL;

@@ -187,8 +187,10 @@ int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 			continue;
 		const char *use = md.bos_id < 0 && md.eos_id < 0 ? task_start_token_use(t) : NULL;
 		if (use) /* was found at its first unit, after the run folder was made */
-			return mrl_err_set(err, MRL_EUNSUPPORTED, "task '%s': %s needs a BOS or EOS token, and the model has neither",
-					   task_id(t), use);
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "task '%s': %s needs a BOS or EOS token, and the model has neither "
+					   "(looked for: GGUF tokenizer.ggml.bos_token_id/eos_token_id; HF tokenizer.json's "
+					   "post-processor, tokenizer_config.json's bos_token/eos_token, config.json's "
+					   "bos_token_id/eos_token_id)", task_id(t), use);
 		if (task_type(t) == TASK_PERPLEXITY && (size_t)task_window(t) > n_pos)
 			return mrl_err_set(err, MRL_EINPUT, "task '%s': window %d is longer than the model's context (%zu)",
 					   task_id(t), task_window(t), n_pos);

@@ -7,7 +7,9 @@
  * same digest, and `bench --ab` takes folders as BASE and model. `merilo info FOLDER`
  * describes it.
  * The other architectures' folders (GPT-2, Gemma 2, Phi-3) run a few items each, and
- * info names their architecture, from the folder and from the GGUF alike.
+ * info names their architecture, from the folder and from the GGUF alike. A
+ * tokenizer_config.json with transformers' model_max_length of 1e30 runs; a
+ * tokenizer naming no BOS/EOS takes their ids from config.json.
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -90,6 +92,49 @@ static void check_incomplete_folder(const char *tmp, const char *abs_fx, const c
 	CLI_EXPECT(0, "1 36 362 81 223 447 80 364\n",
 		   "tokenize --model <folder without config.json> still reads its tokenizer",
 		   "tokenize --model '%s/part' 'Bilo jednom'", tmp);
+}
+
+/* transformers writes "model_max_length": 1000000000000000019884624838656 (int(1e30))
+ * into tokenizer_config.json when a model sets none (SmolLM2's has it): a run whose
+ * generate tasks read the chat template from that file refused the folder ("too
+ * big integer"), while info, tokenize and the multiple-choice tasks took it. */
+static void check_huge_max_length(const char *tmp, const char *abs_fx, const char *suite)
+{
+	if (cli_sh(NULL, "mkdir '%s/huge' && cp '%s/hf/llama'/* '%s/huge/' && sed -i "
+		   "'s/\"model_max_length\": 256/\"model_max_length\": 1000000000000000019884624838656/' "
+		   "'%s/huge/tokenizer_config.json' && grep -q 10000000000000000198846 '%s/huge/tokenizer_config.json'",
+		   tmp, abs_fx, tmp, tmp, tmp)) {
+		skip("cannot make the folder", "a tokenizer_config.json with transformers' huge model_max_length");
+		return;
+	}
+	CLI_EXPECT(0, "results: ", "run of a generate task on a folder whose model_max_length is 1e30: exit 0",
+		   "run --model '%s/huge' --suite '%s' --tasks translate_to --limit 1 --quiet --out '%s/huge-run'", tmp,
+		   suite, tmp);
+}
+
+/* A tokenizer that names no BOS or EOS (no post-processor template, no bos_token /
+ * eos_token in tokenizer_config.json), in a folder whose config.json has
+ * bos_token_id / eos_token_id (as ci/make-hf-pair.py writes it): the ids are
+ * taken from config.json, as llama.cpp's converter takes them, and a perplexity
+ * task runs (it was refused: "needs a BOS or EOS token, and the model has neither"). */
+static void check_specials_from_config(const char *tmp, const char *abs_fx, const char *suite)
+{
+	char path[600];
+	if (cli_sh(NULL, "mkdir '%s/nospec' && cp '%s/hf/llama'/* '%s/nospec/'", tmp, abs_fx, tmp)) {
+		skip("cannot make the folder", "BOS/EOS from config.json");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/nospec/tokenizer.json", tmp);
+	json_t *t = json_load_file(path, 0, NULL);
+	json_object_set_new(t, "post_processor", json_null());
+	int bad = !t || json_dump_file(t, path, 0);
+	json_decref(t);
+	snprintf(path, sizeof path, "%s/nospec/tokenizer_config.json", tmp);
+	bad |= cli_write_file(path, "{\"tokenizer_class\": \"PreTrainedTokenizerFast\", \"add_bos_token\": false}\n");
+	ok(!bad, "a llama folder whose tokenizer names no BOS or EOS");
+	CLI_EXPECT(0, "results: ", "run of a perplexity task on it: exit 0 (BOS/EOS ids from config.json)",
+		   "run --model '%s/nospec' --suite '%s' --tasks text --limit 1 --quiet --out '%s/nospec-run'", tmp, suite,
+		   tmp);
 }
 
 int main(void)
@@ -188,6 +233,8 @@ int main(void)
 	CLI_EXPECT(0, "attention: window 16 on 2 of 4 layers, soft caps 10 (scores) and 5 (logits)",
 		   "merilo info <gemma2 folder>: the window and the soft caps", "info '%s/hf/gemma2'", fx);
 	check_incomplete_folder(tmp, abs_fx, suite);
+	check_huge_max_length(tmp, abs_fx, suite);
+	check_specials_from_config(tmp, abs_fx, suite);
 	cli_rmtree(tmp);
 	return done_testing();
 }
