@@ -169,6 +169,12 @@ uint32_t eng_ctx_n_ctx(const struct eng_ctx *c);
 uint32_t eng_ctx_pos(const struct eng_ctx *c);
 /* Drop cached positions >= n_keep (n_keep <= pos); 0 empties the cache. */
 void eng_ctx_truncate(struct eng_ctx *c, uint32_t n_keep);
+/* A stop request for c's forward calls (as llama.cpp's abort callback): should_stop(arg)
+ * is asked before each layer of each micro-batch; when it says true the call (and any
+ * scoring or generation built on it) returns MRL_ERUNTIME with "interrupted" within one
+ * layer, instead of after the whole batch. The cache rows the call was writing are then
+ * undefined: the caller stops using the context or truncates it. NULL: no stop (the default). */
+void eng_ctx_set_stop(struct eng_ctx *c, bool (*should_stop)(void *arg), void *arg);
 /* Device time of c's forward calls since it was made, from the backend's events
  * (CUDA: an event pair around each call): milliseconds in calls of more than one
  * token (prefill) and of one token (decode). Returns false on a host backend, which

@@ -454,6 +454,9 @@ struct eng_ctx {
 	int32_t *ub_out;        /* n_ubatch: rows whose logits are wanted */
 	uint32_t *seq_next;     /* n_seq: scratch of a forward call, the next position per slot */
 	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
+	bool (*should_stop)(void *arg); /* eng_ctx_set_stop; asked before each layer */
+	void *stop_arg;
+	bool stopped;           /* a forward_ubatch ended early on should_stop */
 };
 
 /* Run the forward pass over n tokens at the current position. When logits is

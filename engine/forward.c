@@ -271,6 +271,12 @@ int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struc
 	return eng_ctx_new_multi(out, m, n_ctx, 1, err);
 }
 
+void eng_ctx_set_stop(struct eng_ctx *c, bool (*should_stop)(void *arg), void *arg)
+{
+	c->should_stop = should_stop;
+	c->stop_arg = arg;
+}
+
 void eng_ctx_free(struct eng_ctx *c)
 {
 	if (!c)
@@ -505,6 +511,10 @@ static void forward_ubatch(struct eng_ctx *c, const int32_t *tokens, int n_tok, 
 	const bool prune = !c->ops->alloc && n_out < n_tok;
 	embed(c, tokens, n_tok);
 	for (uint32_t il = 0; il < cfg->n_layer; il++) {
+		if (c->should_stop && c->should_stop(c->stop_arg)) {
+			c->stopped = true;
+			return;
+		}
 		int n = n_tok;
 		attention_core(c, &W->layers[il], il, n_tok);
 		if (prune && il + 1 == cfg->n_layer) {
@@ -617,6 +627,10 @@ static int forward_run(struct eng_ctx *c, const int32_t *tokens, const struct fw
 		forward_ubatch(c, tokens + done, nb, logits ? logits + n_rows * n_vocab : NULL, n_out);
 		if (c->ops->phase_mark)
 			c->ops->phase_mark(&c->ex, phase, true);
+		if (c->stopped) { /* the rows of this micro-batch are half written: positions stay as they were */
+			c->stopped = false;
+			return mrl_err_set(err, MRL_ERUNTIME, "interrupted");
+		}
 		if (c->ops->status) {
 			char msg[512] = "";
 			if ((rc = c->ops->status(&c->ex, msg, sizeof msg)))

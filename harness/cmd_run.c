@@ -44,13 +44,35 @@
 #define RUN_JSON_VERSION 1
 #define DEFAULT_SEED HRN_DEFAULT_SEED
 
-/* The flag SIGINT/SIGTERM set; a signal handler can reach nothing else. */
-static volatile sig_atomic_t stop_requested;
+/* The flag SIGINT/SIGTERM set, and what the run is doing (a signal handler can
+ * reach nothing else): before scoring, scoring, or writing the results. */
+static volatile sig_atomic_t stop_requested, run_phase;
+enum { PHASE_SETUP, PHASE_SCORING, PHASE_FINISHING };
 
+/* The first SIGINT/SIGTERM: the flag, and one line at once (write(2) is
+ * async-signal-safe) so that a stop that waits for the current layer is seen to
+ * be heard. A second one takes the default action (SA_RESETHAND): it kills. */
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	static const char scoring[] = "\nmerilo run: interrupt received: stopping at the current layer (again to kill)\n",
+			  finishing[] = "\nmerilo run: interrupt received: every item is scored, writing results.json "
+					"(again to kill)\n";
+	const bool fin = run_phase == PHASE_FINISHING;
+	ssize_t w = write(STDERR_FILENO, fin ? finishing : scoring, fin ? sizeof finishing - 1 : sizeof scoring - 1);
+	(void)w;
+}
+
+/* eng_ctx_set_stop's question. arg: the test hook MERILO_TEST_STOP_LAYER=N's count
+ * (size_t *; NULL without it), which asks for the stop at the Nth layer of the run,
+ * as a Ctrl-C in the middle of a forward pass would. */
+static bool stop_asked(void *arg)
+{
+	size_t *layers_left = arg;
+	if (layers_left && *layers_left && !--*layers_left)
+		stop_requested = 1;
+	return stop_requested != 0;
 }
 
 static void usage(FILE *out, const struct mrl_option *opts)
@@ -69,10 +91,12 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	hrn_print_options(out, opts, 18);
 	fprintf(out,
 		"\n"
-		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, flushed every\n"
-		"16 items), DIR/prompts/<task>.<lang>.txt (the first %d prompts as the model saw\n"
-		"them) and DIR/results.json (docs/results-format.md). Ctrl-C stops after the\n"
-		"current item and says how to resume. DIR/run.lock keeps a second run out of DIR\n"
+		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, written as\n"
+		"each --batch window of items is scored and flushed every 16 lines or 2 s),\n"
+		"DIR/prompts/<task>.<lang>.txt (the first %d prompts as the model saw them) and\n"
+		"DIR/results.json (docs/results-format.md). Ctrl-C stops within a layer of the\n"
+		"forward pass (the window being scored is scored again by --resume) and says how\n"
+		"to resume; a second Ctrl-C kills. DIR/run.lock keeps a second run out of DIR\n"
 		"while this one works. Records of items.jsonl outside the run's plan (foreign or\n"
 		"corrupt lines) are reported with their line, moved to DIR/items.rejected.jsonl\n"
 		"and recomputed by --resume. A model file changed or truncated during the run\n"
@@ -84,7 +108,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"\n"
 		"Environment (test hooks): MERILO_TEST_SLOW_MS=N sleeps N ms after every item;\n"
 		"MERILO_TEST_STOP_AFTER=N stops as Ctrl-C would after N items of this session;\n"
-		"MERILO_TEST_PAUSE_AT=N stops the process (SIGSTOP) once N items are scored.\n"
+		"MERILO_TEST_PAUSE_AT=N stops the process (SIGSTOP) once N items are scored;\n"
+		"MERILO_TEST_STOP_LAYER=N stops as Ctrl-C would at the Nth layer of the forward passes.\n"
 		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run, or a\n"
 		"--fewshot K larger than a task's examples), 3 bad or missing input (or a changed\n"
 		"model/suite on --resume, DIR in use by another run, or a suite task the model's\n"
@@ -644,18 +669,27 @@ static int plan_shard(struct run_state *st, struct hrn_run_cfg *cfg)
 	return 0;
 }
 
-/* hrn_run_items with SIGINT/SIGTERM caught: the first Ctrl-C stops after the
- * current item; a second one (default action) kills. */
-static int run_items_catching_signals(const struct hrn_run_cfg *cfg, struct hrn_run_stats *rs, struct mrl_err *err)
+/* SIGINT/SIGTERM caught for the whole command (on: from the start; off: the
+ * actions before it): the first one stops the scoring within a layer of the
+ * forward pass (eng_ctx_set_stop), or the run before its scoring starts; the
+ * results of a run whose items are all scored are still written. */
+static void catch_signals(bool on)
 {
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND }, old_int, old_term;
+	static struct sigaction old_int, old_term;
+	static bool caught;
+	if (!on) {
+		if (caught) {
+			sigaction(SIGINT, &old_int, NULL);
+			sigaction(SIGTERM, &old_term, NULL);
+		}
+		caught = false;
+		return;
+	}
+	caught = true;
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	int rc = hrn_run_items(cfg, rs, err);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	return rc;
 }
 
 /* After the items: aggregate from everything in path (items.jsonl) that
@@ -765,6 +799,7 @@ int hrn_cmd_run(int argc, char **argv)
 	int ret = parse_args(argc, argv, &st.o);
 	if (ret != HRN_OPTS_GO)
 		goto out;
+	catch_signals(true);
 	if (st.o.resume && (ret = hrn_run_merge_resumed(&st.o, &st.resumed)))
 		goto out;
 	if (!st.o.model || !st.o.suite) {
@@ -798,6 +833,9 @@ int hrn_cmd_run(int argc, char **argv)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
 	if (eng_model_open(&st.model, st.o.model, &eo, &err) || hrn_score_ctx_new(&st.ctx, st.model, st.o.batch, &err))
 		goto fail;
+	static size_t stop_layer; /* the test hook's count, read by stop_asked */
+	stop_layer = test_hook("MERILO_TEST_STOP_LAYER");
+	eng_ctx_set_stop(st.ctx, stop_asked, stop_layer ? &stop_layer : NULL);
 	st.res.model.load_s = (double)(met_now_ns() - t_open) * 1e-9;
 	hrn_print_model_warnings(st.model);
 	struct eng_model_desc d;
@@ -840,7 +878,9 @@ int hrn_cmd_run(int argc, char **argv)
 		fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s, writing %s/\n", st.o.model, st.o.suite,
 			st.n_tasks, st.n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", st.out_dir);
 	struct hrn_run_stats rs;
-	int lrc = run_items_catching_signals(&cfg, &rs, &err);
+	run_phase = PHASE_SCORING;
+	int lrc = hrn_run_items(&cfg, &rs, &err); /* a stop asked before is seen at its first unit */
+	run_phase = PHASE_FINISHING;
 	/* whatever happened, what was computed goes to disk first */
 	struct mrl_err cerr = { 0 };
 	int crc = rec_item_writer_close(st.writer, &cerr);
@@ -867,6 +907,7 @@ int hrn_cmd_run(int argc, char **argv)
 fail:
 	ret = hrn_report(&err);
 out:
+	catch_signals(false);
 	release_state(&st);
 	return ret;
 }

@@ -4,7 +4,8 @@
  * selected languages before the next item, so that a run stopped anywhere
  * leaves paired data. Units already in items.jsonl (--resume) are skipped.
  * The item writer flushes (write + fsync) every few items, so a SIGKILL loses
- * at most one batch; SIGINT/SIGTERM set a flag that is checked between items.
+ * at most one batch; SIGINT/SIGTERM set a flag that is checked between items and,
+ * through eng_ctx_set_stop, before each layer of the forward pass.
  * Before a task's items, the plans of its first items are written to
  * prompts/<task>.<lang>.txt, exactly as the model will see them (the same plan
  * objects the evaluators score, from run_units.c).
@@ -287,26 +288,23 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 				st->interrupted = true;
 				break;
 			}
-			if (task_type(u.task) == TASK_GENERATE) { /* a batch of units, from u on */
-				size_t n_gen = 0;
+			size_t n_now = 0;
+			if (task_type(u.task) == TASK_GENERATE) /* a batch of units, from u on */
 				rc = hrn_run_gen_batch(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
-						       &n_gen, err);
-				st->n_scored += n_gen;
-				units_finished(cfg, &u, n_gen, st->n_scored, &prog);
-				continue;
-			}
-			if (task_type(u.task) == TASK_MULTIPLE_CHOICE && cfg->score_window > 1) { /* a window of units */
-				size_t n_mc = 0;
+						       &n_now, err);
+			else if (task_type(u.task) == TASK_MULTIPLE_CHOICE && cfg->score_window > 1) /* a window of units */
 				rc = hrn_run_mc_window(cfg, &units, &u, cfg->stop_after ? cfg->stop_after - st->n_scored : SIZE_MAX,
-						       &n_mc, err);
-				st->n_scored += n_mc;
-				units_finished(cfg, &u, n_mc, st->n_scored, &prog);
-				continue;
+						       &n_now, err);
+			else
+				n_now = (rc = run_unit(cfg, &u, err)) == 0;
+			if (rc && cfg->stop && *cfg->stop) { /* stopped inside the forward pass (eng_ctx_set_stop) */
+				rc = 0;
+				st->interrupted = true;
 			}
-			if ((rc = run_unit(cfg, &u, err)))
+			st->n_scored += n_now;
+			units_finished(cfg, &u, n_now, st->n_scored, &prog);
+			if (st->interrupted)
 				break;
-			st->n_scored++;
-			units_finished(cfg, &u, 1, st->n_scored, &prog);
 		}
 		window_end(cfg, win, &ws, st->n_scored - scored_before);
 	}

@@ -13,6 +13,8 @@
  *     uninterrupted run, byte for byte except timings and KV-cache reuse counts;
  *   - records outside the run's plan (a flipped item id, an item past --limit, a
  *     line that is not JSON) are reported with their line, moved out and recomputed;
+ *   - a Ctrl-C inside the forward pass (a test hook at a layer) stops there: exit
+ *     4, no record of the unfinished window, and --resume equals the reference;
  *   - a folder with another run's items.jsonl or results.json but no run.json is
  *     refused (their records were taken as the new run's); a run or score into
  *     an unfinished one (run.json, no results.json) says so.
@@ -434,6 +436,33 @@ static void check_plan(const char *model)
  * and written their scores under this model's name, exit 0. A score (or merge)
  * stopped before its results.json (a full disk) leaves run.json: the retry is told
  * the folder holds an unfinished run to remove, not that it "already holds a run". */
+/* A stop inside the forward pass (MERILO_TEST_STOP_LAYER: a Ctrl-C arriving at the
+ * 2nd layer of the first window): exit 4 with the resume hint, no record of the
+ * unfinished window written, and --resume gives the reference run's records. The
+ * flag was looked at between windows only: a Ctrl-C waited for the whole window
+ * (minutes on a 1B model), and one in the last window was ignored (exit 0). */
+static void check_stop_in_layer(const char *model, const json_t *ref)
+{
+	char dir[400], items[512], *out = NULL;
+	snprintf(dir, sizeof dir, "%s/stop-layer", tmp);
+	snprintf(items, sizeof items, "%s/items.jsonl", dir);
+	int rc = cli_sh(&out, "MERILO_TEST_STOP_LAYER=2 '%s' run --model %s --suite %s --tasks commonsense --limit 10 "
+			      "--out %s --threads 2", merilo, model, suite, dir);
+	is_int(rc, 4, "stop at a layer: exit 4");
+	like(out, "interrupted; 0 of 40 items are saved", "... within the first window: none of its records written");
+	like(out, "continue with: merilo run --resume ", "... and the resume hint");
+	free(out);
+	is_int((long long)cli_file_lines(items), 0, "items.jsonl is empty");
+	rc = cli_run(&out, "run --resume %s --threads 2 --quiet", dir);
+	free(out);
+	is_int(rc, 0, "--resume finishes it");
+	size_t n_lines, n_dups;
+	json_t *got = records(items, &n_lines, &n_dups);
+	is_int((long long)n_lines, 40, "40 records");
+	is_int((long long)n_differing(got, ref), 0, "equal to the uninterrupted run's");
+	json_decref(got);
+}
+
 static void check_leftovers(const char *model, const char *ref_dir)
 {
 	char dir[400], *out = NULL;
@@ -504,6 +533,7 @@ int main(void)
 	TEST(check_hf_changes(), "an HF checkpoint changed mid-run is caught like a GGUF file");
 	TEST(check_resume_options(model), "--resume restores every option that shapes records or aggregates");
 	TEST(check_plan(model), "records outside the run's plan are reported, moved out and recomputed");
+	TEST(check_stop_in_layer(model, ref), "a stop inside the forward pass: exit 4 at once, --resume equals the reference");
 	TEST(check_leftovers(model, ref_dir), "another run's files without run.json are refused; an unfinished one is named");
 
 	json_decref(ref);
