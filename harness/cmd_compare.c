@@ -55,8 +55,9 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"exit codes: 0 no gated regression, 1 a gated metric, KL row or bench figure regressed,\n"
 		"            2 usage error,\n"
 		"            3 bad inputs, or the gate cannot judge: runs not comparable (they differ in a\n"
-		"              score-changing setting or the candidate lacks items) or a KL or\n"
-		"              performance gate undetermined (too little top-K mass; no bench records),\n"
+		"              score-changing setting or the candidate lacks items), a gated drop with\n"
+		"              too few pairs to show it (docs/compare.md), or a KL or performance gate\n"
+		"              undetermined (too little top-K mass; no bench records),\n"
 		"            4 runtime failure\n"
 		"environment: MERILO_GNUPLOT  the gnuplot program for --out's plot (default: gnuplot from PATH)\n");
 }
@@ -942,9 +943,10 @@ int hrn_cmd_compare(int argc, char **argv)
 	if (o.quiet)
 		printf("merilo compare: %s (exit %d)%s%s\n", rpt_cmp_outcome_name(outcome), exit_code,
 		       o.out_prefix ? "; report: " : "", o.out_prefix ? o.out_prefix : "");
-	if (exit_code == HRN_EXIT_INPUT)
-		fprintf(stderr, "merilo compare: %s: the gate cannot judge these runs (exit 3; see the output)\n",
-			rpt_cmp_outcome_name(outcome));
+	if (exit_code == HRN_EXIT_INPUT) /* under --quiet there is no output to see: where the reason is */
+		fprintf(stderr, "merilo compare: %s: the gate cannot judge these runs (exit 3; %s)\n",
+			rpt_cmp_outcome_name(outcome),
+			!o.quiet ? "see the output" : o.out_prefix ? "the reason is in the report" : "run without --quiet for the reason");
 	goto out;
 fail:
 	exit_code = hrn_report(&err);

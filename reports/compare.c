@@ -60,7 +60,7 @@ enum rpt_cmp_outcome rpt_compare_outcome(const struct rpt_cmp_result *res, const
 	for (size_t i = 0; meta && i < meta->n_diffs; i++)
 		if (!meta->diffs[i].allowed)
 			return RPT_CMP_NOT_COMPARABLE;
-	if (res->n_kl_undetermined || (meta && meta->perf_gated && meta->perf_undetermined))
+	if (res->n_kl_undetermined || res->n_gate_underpowered || (meta && meta->perf_gated && meta->perf_undetermined))
 		return RPT_CMP_UNDETERMINED;
 	return rpt_cmp_n_gate_failed(res, meta) ? RPT_CMP_REGRESSION : RPT_CMP_PASS;
 }
@@ -273,6 +273,15 @@ int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struc
 			row->gate_failed = row->verdict == RPT_VERDICT_WORSE && drop_points > row->max_drop_points;
 			if (row->gate_failed)
 				res->n_gate_failed++;
+			/* the most extreme data of n pairs (all changed one way) give an exact two-sided p
+			 * of 2^(1-n), McNemar's and Wilcoxon's alike; Holm's first step multiplies it by
+			 * the family size. A drop beyond the threshold that cannot be significant is not
+			 * a pass: 6 perplexity documents rising 100-fold had passed. */
+			const double p_min = row->in->n_pairs > 0 ? ldexp(1.0, 1 - (int)fmin(row->in->n_pairs, 1100)) : 1;
+			row->p_floor = fmin(1.0, p_min * (double)n_tested);
+			row->gate_underpowered = !row->gate_failed && row->in->n_pairs > 0 &&
+						 drop_points > row->max_drop_points && row->p_floor >= opts->alpha;
+			res->n_gate_underpowered += row->gate_underpowered;
 		}
 	}
 out:

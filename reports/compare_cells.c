@@ -81,6 +81,28 @@ void rpt_cmp_add_allow_list(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
 		}
 }
 
+/* Why gated comparisons are undetermined for want of pairs: "text/en perplexity:
+ * worse by 313100 points over 6 pairs, where Holm p cannot fall below 0.62;" per row. */
+void rpt_cmp_add_underpowered(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			      void (*esc)(struct mrl_buf *, const char *))
+{
+	mrl_buf_add(s, "too few pairs to show a change, however large:");
+	for (size_t i = 0; i < res->n_rows; i++) {
+		const struct rpt_cmp_row *r = &res->rows[i];
+		if (!r->gate_underpowered)
+			continue;
+		mrl_buf_add(s, " ");
+		esc(s, r->in->task);
+		mrl_buf_add(s, "/");
+		esc(s, r->in->language);
+		mrl_buf_add(s, " ");
+		esc(s, r->in->metric);
+		mrl_buf_addf(s, " %s beyond the threshold over %zu pairs, where Holm p cannot fall below %.3g;",
+			     r->lower_is_better ? "rose" : "fell", r->in->n_pairs, r->p_floor);
+	}
+	mrl_buf_addf(s, " alpha is %g (compare on more items, or gate fewer metrics, tasks or languages)", res->opts.alpha);
+}
+
 /* Why the KL gate is undetermined: "all/all: top-K mass median 0.03% (min 0.01%)"
  * per undetermined row, and the threshold. */
 void rpt_cmp_add_undetermined(struct mrl_buf *s, const struct rpt_cmp_result *res,

@@ -34,6 +34,9 @@ void rpt_cmp_add_differences(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
 void rpt_cmp_add_allow_list(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
 			    void (*esc)(struct mrl_buf *, const char *));
 /* Why the KL gate is undetermined (each undetermined row's top-K mass, the threshold). */
+/* Why gated comparisons with too few pairs are undetermined (rows with gate_underpowered). */
+void rpt_cmp_add_underpowered(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			      void (*esc)(struct mrl_buf *, const char *));
 void rpt_cmp_add_undetermined(struct mrl_buf *s, const struct rpt_cmp_result *res,
 			      void (*esc)(struct mrl_buf *, const char *));
 

@@ -117,6 +117,7 @@ static int json_outcome(json_t *result, const struct rpt_cmp_result *res, const 
 	e |= json_object_set_new(result, "comparable", json_boolean(oc != RPT_CMP_NOT_COMPARABLE));
 	e |= json_object_set_new(result, "differences", diffs ? diffs : json_null());
 	e |= json_object_set_new(result, "n_kl_undetermined", json_integer((json_int_t)res->n_kl_undetermined));
+	e |= json_object_set_new(result, "n_gate_undetermined", json_integer((json_int_t)res->n_gate_underpowered));
 	const bool perf = meta && meta->perf_gated;
 	e |= json_object_set_new(result, "n_perf_gated", json_integer(perf ? (json_int_t)meta->perf_n_gated : 0));
 	e |= json_object_set_new(result, "n_perf_failed", json_integer(perf ? (json_int_t)meta->perf_n_failed : 0));
@@ -159,6 +160,8 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 			"gated", r->gated, "max_drop_points", jreal(r->max_drop_points), "gate_failed", r->gate_failed);
 		if (!row)
 			goto out;
+		json_object_set_new(row, "gate_undetermined", json_boolean(r->gate_underpowered));
+		json_object_set_new(row, "p_floor", r->gated ? jreal(r->p_floor) : json_null());
 		json_t *fl = !bin ? NULL /* graded: no right/wrong flips (null) */
 				  : json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
 					      "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
@@ -317,7 +320,8 @@ void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, c
 {
 	bool has_diffs = meta && meta->n_diffs, perf = meta && meta->perf_gated;
 	bool blocked = rpt_compare_outcome(res, meta) == RPT_CMP_NOT_COMPARABLE;
-	size_t tests = res->n_gated + has_diffs + perf, failures = res->n_gate_failed + res->n_kl_undetermined + blocked;
+	size_t tests = res->n_gated + has_diffs + perf,
+	       failures = res->n_gate_failed + res->n_kl_undetermined + res->n_gate_underpowered + blocked;
 	failures += perf && (meta->perf_undetermined || meta->perf_n_failed);
 	mrl_buf_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
@@ -375,6 +379,10 @@ void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, c
 				rpt_esc_xml(s, r->in->pairs[r->flips_rw[k]].item_id);
 			}
 			mrl_buf_add(s, "</failure>\n");
+		} else if (r->gate_underpowered) {
+			mrl_buf_add(s, "      <failure type=\"undetermined\" message=\"undetermined: ");
+			rpt_esc_xml(s, d.data);
+			mrl_buf_addf(s, "; with %zu pairs Holm p cannot fall below %.3g\"/>\n", r->in->n_pairs, r->p_floor);
 		} else {
 			mrl_buf_add(s, "      <system-out>");
 			rpt_esc_xml(s, d.data);

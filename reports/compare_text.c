@@ -34,7 +34,7 @@ static void add_flips_count(struct mrl_buf *s, const struct rpt_cmp_row *row)
 
 static const char *gate_word(const struct rpt_cmp_row *row)
 {
-	return !row->gated ? "" : row->gate_failed ? "FAIL" : "pass";
+	return !row->gated ? "" : row->gate_failed ? "FAIL" : row->gate_underpowered ? "UNDETERMINED" : "pass";
 }
 
 static void add_gate_rule(struct mrl_buf *s, const struct rpt_cmp_result *res, void (*esc)(struct mrl_buf *, const char *))
@@ -53,8 +53,8 @@ static void add_gate_rule(struct mrl_buf *s, const struct rpt_cmp_result *res, v
 	for (size_t g = 0; g < o->n_gate; g++) {
 		mrl_buf_add(s, g ? (g + 1 == o->n_gate ? " or " : ", ") : "");
 		esc(s, o->gate[g].metric);
-		mrl_buf_addf(s, " drops by more than %g point%s", o->gate[g].max_drop_points,
-			     o->gate[g].max_drop_points == 1 ? "" : "s");
+		mrl_buf_addf(s, " %s by more than %g point%s", rpt_metric_lower_is_better(o->gate[g].metric) ? "rises" : "drops",
+			     o->gate[g].max_drop_points, o->gate[g].max_drop_points == 1 ? "" : "s");
 	}
 	mrl_buf_addf(s, " with Holm-adjusted p < %g", o->alpha);
 	if (kl_gated)
@@ -250,6 +250,11 @@ static void add_undetermined_lines(struct mrl_buf *s, const struct rpt_cmp_resul
 	if (res->n_kl_undetermined) {
 		mrl_buf_addf(s, "%sKL gate cannot decide: ", prefix);
 		rpt_cmp_add_undetermined(s, res, esc);
+		mrl_buf_add(s, end);
+	}
+	if (res->n_gate_underpowered) {
+		mrl_buf_addf(s, "%sgate cannot decide: ", prefix);
+		rpt_cmp_add_underpowered(s, res, esc);
 		mrl_buf_add(s, end);
 	}
 	if (meta && meta->perf_gated && meta->perf_undetermined) {
@@ -450,7 +455,7 @@ static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const
 		add_p(s, r->p_holm);
 		mrl_buf_addf(s, " | %s%s%s | %s |\n", r->verdict == RPT_VERDICT_SAME ? "" : "**",
 			     rpt_verdict_name(r->verdict), r->verdict == RPT_VERDICT_SAME ? "" : "**",
-			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : "pass");
+			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : r->gate_underpowered ? "⚠️ undetermined" : "pass");
 	}
 	render_kl_md(s, res);
 	bool any = false;

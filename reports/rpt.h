@@ -145,6 +145,11 @@ struct rpt_cmp_row {
 	bool gated;
 	double max_drop_points;          /* NaN when not gated */
 	bool gate_failed;
+	/* gated, worse by more than the threshold, but with so few pairs that no outcome could
+	 * be significant: even all n pairs changed the same way give Holm p >= alpha (p_floor:
+	 * that smallest Holm p, n_tested x 2^(1-n)); the gate cannot decide (not a failure) */
+	bool gate_underpowered;
+	double p_floor;
 	size_t *flips_rw, *flips_wr;     /* owned: indices into in->pairs (binary only) */
 	size_t n_flips_rw, n_flips_wr;
 };
@@ -208,6 +213,7 @@ struct rpt_cmp_result {
 	size_t n_kl;
 	double kl_gate_max_mean;         /* NaN: KL not gated */
 	size_t n_kl_undetermined;        /* gated KL rows with too little top-K mass (not in n_gate_failed) */
+	size_t n_gate_underpowered;      /* gated rows with row->gate_underpowered (not in n_gate_failed) */
 };
 
 /* Attach KL rows to a result (copied; their strings must outlive res) and apply

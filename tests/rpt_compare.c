@@ -415,6 +415,50 @@ static void test_gate_typo_and_empty(void)
 	free(reg);
 }
 
+/* 10. Too few pairs to show a change: 6 documents whose bits_per_char rose 10-fold, in
+ * 4 languages, gated: the exact p of 6 pairs all one way is 2^-5 = 0.031, and 0.125
+ * after Holm over 4, so the gate could never fail; it is undetermined (it passed). The
+ * same rise over 12 documents is a regression; a fall over 6 is a pass. */
+static void test_underpowered(void)
+{
+	struct mrl_err err = {0};
+	struct rpt_gate_metric gate_bpc = { "bits_per_char", 1.0 };
+	struct rpt_compare_opts o = gating(&gate_bpc);
+	struct rpt_cmp_result res;
+	static const char *const langs[] = { "en", "hr", "sr-Cyrl", "sr-Latn" };
+	struct rpt_pair g[12], fall[6];
+	for (size_t i = 0; i < 12; i++)
+		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 10.0 + 0.1 * (double)i };
+	for (size_t i = 0; i < 6; i++)
+		fall[i] = (struct rpt_pair){ "d", NULL, g[i].cand, g[i].base };
+	struct rpt_cmp_input in[4];
+	for (size_t l = 0; l < 4; l++)
+		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, g, 6, 0, 0 };
+	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "6 pairs x 4 languages: runs");
+	is_int(res.n_gate_failed, 0, "6 pairs: no failure (none can be significant)");
+	is_int(res.n_gate_underpowered, 4, "6 pairs: every gated row undetermined");
+	ok(fabs(res.rows[0].p_floor - 0.125) < 1e-12, "the smallest Holm p: 4 x 2^-5 = 0.125");
+	is_int(rpt_compare_outcome(&res, NULL), RPT_CMP_UNDETERMINED, "the outcome is undetermined, not pass");
+	char *txt = rpt_compare_render(&res, NULL, RPT_FMT_TEXT, &err);
+	like(txt, "too few pairs to show a change", "the text says why");
+	like(txt, "bits_per_char rises by more than 1 point", "and the rule says rises, for a lower-is-better metric");
+	free(txt);
+	char *xml = rpt_compare_render(&res, NULL, RPT_FMT_JUNIT, &err);
+	is_int(xml ? (long long)count(xml, "<failure type=\"undetermined\"") : -1, 4, "junit: 4 undetermined failures");
+	free(xml);
+	rpt_cmp_result_release(&res);
+	for (size_t l = 0; l < 4; l++)
+		in[l].n_pairs = 12;
+	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "12 pairs: runs");
+	ok(res.n_gate_failed == 4 && res.n_gate_underpowered == 0, "12 pairs: a regression in every language");
+	rpt_cmp_result_release(&res);
+	for (size_t l = 0; l < 4; l++)
+		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, fall, 6, 0, 0 };
+	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "6 pairs falling: runs");
+	ok(res.n_gate_underpowered == 0 && rpt_compare_outcome(&res, NULL) == RPT_CMP_PASS, "6 pairs falling: a pass");
+	rpt_cmp_result_release(&res);
+}
+
 int main(void)
 {
 	TEST(test_regression(), "an injected 5-point regression is caught, gated and rendered with its flips");
@@ -423,6 +467,7 @@ int main(void)
 	TEST(test_threshold(), "a significant drop below the threshold passes; a tighter threshold fails it");
 	TEST(test_language_filter(), "an ungated language does not fail the gate, its verdict still says worse");
 	TEST(test_graded(), "a graded lower-is-better metric: Wilcoxon, an increase is worse");
+	TEST(test_underpowered(), "a gate that too few pairs cannot trip is undetermined, not a pass");
 	TEST(test_gate_typo_and_empty(), "a gated metric no comparison has is an error; an empty comparison has no verdict");
 	TEST(test_kl_values(), "KL from top-K lists equals hand-computed values, tail bucket included");
 	TEST(test_kl_bad_lists(), "bad top-K lists are input errors naming the side");
