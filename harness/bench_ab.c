@@ -774,9 +774,10 @@ static int measure_pair(const struct ab_opts *o, struct side *A, struct side *B,
 int hrn_bench_ab_cmd(int argc, char **argv)
 {
 	struct ab_opts o;
+	json_t *invocation = hrn_invocation_json(argc, argv); /* before parsing reorders argv */
 	int prc = ab_parse(argc, argv, &o);
 	if (prc != HRN_OPTS_GO)
-		return prc;
+		return json_decref(invocation), prc;
 	struct mrl_err err = { 0 };
 	int ret = HRN_EXIT_OK, rc = 0;
 	struct side A = { .label = "A", .model = o.model }, B = { .label = "B" };
@@ -802,6 +803,8 @@ int hrn_bench_ab_cmd(int argc, char **argv)
 			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
 		goto fail;
 	}
+	man.argv = invocation; /* the manifest's now */
+	invocation = NULL;
 
 	if (o.deterministic) {
 		if ((rc = run_deterministic(&o, &A, &B, &td, &ins, &failed, &err)))
@@ -874,6 +877,7 @@ fail:
 out:
 	free(text);
 	json_decref(settings);
+	json_decref(invocation);
 	rec_manifest_release(&man);
 	side_close(&A);
 	side_close(&B);

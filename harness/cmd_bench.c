@@ -80,6 +80,7 @@ static int parse_list(const char *s, long lo, long hi, uint32_t *out)
 
 struct opts {
 	const char *model, *out, *prompts_path, *scenario;
+	json_t *argv;              /* the command line (hrn_invocation_json), owned */
 	const char *db, *db_label; /* --db PATH [--db-label L]: the record also goes into the history database */
 	const char *baseline_db;   /* --baseline-db PATH: gate against the last --last records stored there */
 	long last;
@@ -580,6 +581,9 @@ static int doc_begin(const struct opts *o, struct eng_model *m, struct hrn_bench
 		json_decref(settings);
 		return err->code;
 	}
+	if (!o->argv)
+		return json_decref(settings), mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
+	doc->manifest.argv = json_incref(o->argv);
 	doc->settings = settings;
 	if (fill_model(doc, m, o->model))
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
@@ -704,9 +708,11 @@ int hrn_cmd_bench(int argc, char **argv)
 		if (!strcmp(argv[i], "--ab"))
 			return hrn_bench_ab_cmd(argc, argv);
 	struct opts o;
+	json_t *invocation = hrn_invocation_json(argc, argv); /* before parsing reorders argv */
 	int prc = parse_args(argc, argv, &o);
 	if (prc != HRN_OPTS_GO)
-		return prc;
+		return json_decref(invocation), prc;
+	o.argv = invocation;
 
 	struct mrl_err err = { 0 };
 	struct hrn_bench_doc doc;
@@ -815,5 +821,6 @@ out:
 	met_counters_close(counters);
 	met_energy_close(energy);
 	hrn_bench_doc_release(&doc);
+	json_decref(o.argv);
 	return ret;
 }

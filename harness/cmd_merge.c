@@ -61,6 +61,7 @@ struct merge_state {
 	struct rec_items merged;          /* shallow copies of the shards' records, run order; items not owned */
 	struct rec_results res;
 	int lock_fd;
+	const json_t *argv;               /* the merging command line; NULL: none */
 };
 
 static bool file_exists(const char *path)
@@ -178,7 +179,7 @@ static int differs(const struct shard_in *a, const struct shard_in *b, const cha
  * aggregates (threads, batch, paths and the shard number may differ). */
 static int check_together(const struct merge_state *st)
 {
-	static const char *const opt_free[] = { "model", "suite", "batch", "shard", NULL };
+	static const char *const opt_free[] = { "model", "suite", "batch", "shard", "threads", NULL };
 	static const char *const set_free[] = { "threads", "batch", "shard", NULL };
 	static const char *const hashes[] = { "model_sha256", "suite_sha256" };
 	const struct shard_in *a = &st->in[0];
@@ -358,6 +359,9 @@ static int write_items_and_run_json(const struct merge_state *st, const char *ou
 	for (size_t i = 0; from && i < st->n; i++)
 		json_array_append_new(from, json_string(st->in[i].dir));
 	json_object_set_new(j, "merged_from", from);
+	json_object_del(j, "argv"); /* shard 1's: the merge's own, where known */
+	if (j && st->argv)
+		json_object_set_new(j, "argv", json_deep_copy(st->argv));
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(j);
 	snprintf(path, sizeof path, "%s/run.json", out_dir);
@@ -386,6 +390,11 @@ static int manifest_shards(struct merge_state *st, struct mrl_err *err)
 	if (!list || json_array_size(list) != st->n || !m->started_utc)
 		return json_decref(list), mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	m->shards = list;
+	json_decref(m->argv); /* shard 1's: each shard's is in its own folder */
+	json_decref(m->resumed_argv);
+	m->resumed_argv = NULL;
+	if (!(m->argv = st->argv ? json_deep_copy(st->argv) : NULL) && st->argv)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return rec_manifest_finish(m, err);
 }
 
@@ -435,9 +444,9 @@ static void release_state(struct merge_state *st)
 }
 
 int hrn_merge_runs(const char *const *dirs, size_t n, const char *out_dir, const char *suite, bool quiet,
-		   bool replace)
+		   bool replace, const json_t *argv)
 {
-	struct merge_state st = { .n = n, .lock_fd = -1 };
+	struct merge_state st = { .n = n, .lock_fd = -1, .argv = argv };
 	struct mrl_err err = { 0 };
 	struct hrn_run_cfg cfg;
 	rec_results_init(&st.res);
@@ -475,12 +484,16 @@ int hrn_cmd_merge(int argc, char **argv)
 		OPT_BOOL('q', "quiet", &quiet, "no summary"),
 		OPT_END(),
 	};
+	json_t *invocation = hrn_invocation_json(argc, argv); /* before parsing reorders argv */
 	int n_args, rc = hrn_options("merge", opts, argc, argv, &n_args, usage);
-	if (rc != HRN_OPTS_GO)
-		return rc;
-	if (!n_args)
-		return hrn_usage_error("merge", "no shard run given");
-	if (!out)
-		return hrn_usage_error("merge", "-o RUN_DIR is required");
-	return hrn_merge_runs((const char *const *)argv, (size_t)n_args, out, suite, quiet, false);
+	if (rc == HRN_OPTS_GO && !n_args)
+		rc = hrn_usage_error("merge", "no shard run given");
+	else if (rc == HRN_OPTS_GO && !out)
+		rc = hrn_usage_error("merge", "-o RUN_DIR is required");
+	else if (rc == HRN_OPTS_GO && !invocation)
+		rc = HRN_EXIT_RUNTIME;
+	else if (rc == HRN_OPTS_GO)
+		rc = hrn_merge_runs((const char *const *)argv, (size_t)n_args, out, suite, quiet, false, invocation);
+	json_decref(invocation);
+	return rc;
 }

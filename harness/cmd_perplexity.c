@@ -83,6 +83,7 @@ struct ppl_result {
 	double nll, ppl, ppl_err, bpb, bpc, seconds, load_s;
 	const double *cumulative; /* the running perplexity after each chunk */
 	char started_utc[32];     /* when the model was opened: the manifest's start */
+	const json_t *argv;       /* the command line (hrn_invocation_json) */
 };
 
 /* The closing lines of the text output (llama.cpp's "Final estimate" line first);
@@ -124,6 +125,8 @@ static json_t *ppl_manifest(const struct ppl_result *r, const struct eng_model *
 		if (!(man.started_utc = strdup(r->started_utc)))
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}
+	if (!rc && !(man.argv = json_deep_copy(r->argv)))
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	if (!rc && !(rc = eng_model_check_file(m, err)) && !(rc = hrn_manifest_model(&man, r->model, m, err)))
 		rc = rec_manifest_finish(&man, err); /* the scoring has ended: the record is written now */
 	if (!rc)
@@ -453,9 +456,10 @@ int hrn_cmd_perplexity(int argc, char **argv)
 {
 	struct ppl_opts o = { .kv_cache = "f16", .batch = (long)hrn_run_batch_items(HRN_RUN_BATCH_DEFAULT),
 			      .backend = ENG_BACKEND_CPU };
+	json_t *invocation = hrn_invocation_json(argc, argv); /* before parsing reorders argv */
 	int rc = ppl_parse(&o, argc, argv);
 	if (rc != HRN_OPTS_GO)
-		return rc;
+		return json_decref(invocation), rc;
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
 	struct ppl_job j = { .bos = -1 };
@@ -507,6 +511,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		.model = o.model_path, .file = o.file, .n_ctx = o.n_ctx, .batch = o.batch,
 		.n_threads = o.n_threads > 0 ? o.n_threads : (long)eng_default_threads(), /* 0: the default, as run */
 		.n_seq = j.n_seq, .n_tok = n_tok, .n_chunks = j.n_chunks, .kv_cache = o.kv_cache, .load_s = load_s,
+		.argv = invocation,
 	};
 	memcpy(r.started_utc, started, sizeof started);
 	struct hrn_progress prog;
@@ -530,5 +535,6 @@ out:
 	free(text);
 	ppl_job_release(&j);
 	eng_model_close(m);
+	json_decref(invocation);
 	return ret;
 }

@@ -231,6 +231,7 @@ static bool file_exists(const char *path)
 struct run_state {
 	struct run_opts o;
 	json_t *resumed;                /* DIR/run.json of a resumed run */
+	json_t *argv;                   /* this session's command line (hrn_invocation_json) */
 	char *out_dir;
 	struct eng_model *model;
 	struct eng_ctx *ctx;
@@ -465,8 +466,8 @@ static int record_or_check_run(struct run_state *st)
 		}
 		return 0;
 	}
-	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o}", "schema_version", RUN_JSON_VERSION, "started_utc",
-			      m->started_utc ? m->started_utc : "", "model_sha256", m->model_sha256 ? m->model_sha256 : "",
+	json_t *j = json_pack("{s:i, s:s, s:O, s:s, s:s, s:o, s:o}", "schema_version", RUN_JSON_VERSION, "started_utc",
+			      m->started_utc ? m->started_utc : "", "argv", st->argv, "model_sha256", m->model_sha256 ? m->model_sha256 : "",
 			      "suite_sha256", m->suite_sha256 ? m->suite_sha256 : "", "options", hrn_run_options_json(&st->o),
 			      "settings", rec_settings_to_json(&st->res.settings));
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
@@ -519,6 +520,7 @@ static void release_state(struct run_state *st)
 	hrn_shard_release(&st->shard);
 	free(st->out_dir);
 	json_decref(st->resumed);
+	json_decref(st->argv);
 	hrn_mapguard_clear();
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the flock */
@@ -550,11 +552,23 @@ static int hash_model(struct run_state *st, struct mrl_err *err)
 			return err->code;
 		hrn_sha256_cache_store(st->o.model, &sb, hex);
 	}
-	free(m->model_path);
 	free(m->model_sha256);
-	if (!(m->model_path = strdup(st->o.model)) || !(m->model_sha256 = strdup(hex)))
+	if (!(m->model_sha256 = strdup(hex)))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	m->model_size_bytes = (int64_t)size;
+	return hrn_manifest_paths(m, st->o.model, NULL, err);
+}
+
+/* The manifest's command lines: a new run's own; a resumed run keeps the first
+ * session's (run.json's "argv", absent in a run.json older than it) and notes this
+ * one as resumed_argv. */
+static int set_invocation(struct run_state *st, struct mrl_err *err)
+{
+	struct rec_manifest *m = &st->res.manifest;
+	const json_t *first = st->resumed ? json_object_get(st->resumed, "argv") : st->argv;
+	if ((first && !(m->argv = json_deep_copy(first))) || !st->argv ||
+	    (st->resumed && !(m->resumed_argv = json_deep_copy(st->argv))))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -796,6 +810,7 @@ int hrn_cmd_run(int argc, char **argv)
 	struct mrl_err err = { 0 };
 	char path[4096];
 	rec_results_init(&st.res);
+	st.argv = hrn_invocation_json(argc, argv); /* before parse_args reorders argv */
 	int ret = parse_args(argc, argv, &st.o);
 	if (ret != HRN_OPTS_GO)
 		goto out;
@@ -808,6 +823,7 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 	apply_defaults(&st.o);
 	const long long threads = st.o.threads > 0 ? st.o.threads : eng_default_threads();
+	st.o.threads = (long)threads; /* run.json's options: the count run */
 
 	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
 	if (missing) {
@@ -852,7 +868,7 @@ int hrn_cmd_run(int argc, char **argv)
 	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);
-	if (mrc)
+	if (mrc || set_invocation(&st, &err))
 		goto fail;
 	struct hrn_run_cfg cfg = run_cfg(&st, add_bos);
 	if ((ret = check_plan_fits(&st, &cfg)) || (ret = prepare_out_dir(&st)))

@@ -118,6 +118,7 @@ struct score_state {
 	struct rec_results res;
 	struct rec_items items;
 	char dir[4096];
+	json_t *argv;                 /* the command line (hrn_invocation_json) */
 };
 
 /* The multiple-choice tasks and the languages selected; generate and perplexity
@@ -354,6 +355,9 @@ static int fill_results(struct score_state *st)
 	json_decref(sj);
 	if (rc)
 		return err.code ? hrn_report(&err) : HRN_EXIT_RUNTIME;
+	if (!st->argv)
+		return HRN_EXIT_RUNTIME;
+	r->manifest.argv = json_incref(st->argv);
 	bool bad = !(r->suite.name = strdup(task_suite_name(st->suite))) ||
 		   !(r->suite.version = strdup(task_suite_version(st->suite))) || !(r->suite.path = strdup(st->o.suite)) ||
 		   (r->manifest.suite_sha256 && !(r->suite.sha256 = strdup(r->manifest.suite_sha256))) ||
@@ -382,9 +386,9 @@ static int prepare_dir(struct score_state *st)
 				rec_json_string(st->o.tasks), "lang", rec_json_string(st->o.langs), "seed",
 				(json_int_t)st->o.seed, "boot", (json_int_t)st->o.boot, "allow_missing",
 				st->o.allow_missing);
-	json_t *j = json_pack("{s:i, s:s, s:s, s:o, s:o, s:s, s:o, s:o}", "schema_version", 1, "kind",
+	json_t *j = json_pack("{s:i, s:s, s:s, s:o, s:O, s:o, s:s, s:o, s:o}", "schema_version", 1, "kind",
 			      "scored from predictions", "engine", SCORE_ENGINE, "started_utc",
-			      rec_json_string(m->started_utc), "suite_sha256", rec_json_string(m->suite_sha256),
+			      rec_json_string(m->started_utc), "argv", st->argv, "suite_sha256", rec_json_string(m->suite_sha256),
 			      "predictions_sha256", st->sha256, "options", opt, "settings",
 			      rec_settings_to_json(&st->res.settings));
 	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
@@ -460,6 +464,7 @@ static void release_state(struct score_state *st)
 	free(st->unused_lists);
 	score_map_free(st->src_map, st->n_src_map);
 	json_decref(st->doc);
+	json_decref(st->argv);
 	free(st->text);
 	hrn_free_list(st->langs, st->n_langs);
 	free(st->tasks);
@@ -524,6 +529,7 @@ int hrn_cmd_score(int argc, char **argv)
 	struct mrl_err err = { 0 };
 	struct stat sb;
 	rec_results_init(&st.res);
+	st.argv = hrn_invocation_json(argc, argv); /* before parsing reorders argv */
 	int ret = parse_args(&st, argc, argv);
 	if (ret != HRN_OPTS_GO)
 		goto out;

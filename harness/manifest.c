@@ -14,6 +14,7 @@
 #include "common/sha256.h"
 #include "engine/eng.h"
 #include "harness/hrn.h"
+#include "records/record_json.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -396,14 +397,45 @@ int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct en
 	}
 	if (rc)
 		return rc;
-	free(m->model_path);
 	free(m->model_sha256);
-	m->model_path = strdup(path);
-	m->model_sha256 = strdup(hex);
-	if (!m->model_path || !m->model_sha256)
+	if (!(m->model_sha256 = strdup(hex)))
 		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
 	m->model_size_bytes = (int64_t)size;
+	return hrn_manifest_paths(m, path, NULL, err);
+}
+
+/* realpath(path) as a new string; NULL where it does not resolve (or out of memory). */
+static char *abs_path(const char *path)
+{
+	char buf[PATH_MAX];
+	return realpath(path, buf) ? strdup(buf) : NULL;
+}
+
+int hrn_manifest_paths(struct rec_manifest *m, const char *model_path, const char *suite_path, struct mrl_err *err)
+{
+	const char *paths[2] = { model_path, suite_path };
+	char **typed[2] = { &m->model_path, &m->suite_path }, **resolved[2] = { &m->model_abs_path, &m->suite_abs_path };
+	for (int k = 0; k < 2; k++) {
+		if (!paths[k])
+			continue;
+		free(*typed[k]);
+		free(*resolved[k]);
+		*resolved[k] = abs_path(paths[k]);
+		if (!(*typed[k] = strdup(paths[k])))
+			return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
+	}
 	return 0;
+}
+
+json_t *hrn_invocation_json(int argc, char *const *argv)
+{
+	json_t *a = json_array();
+	if (!a || json_array_append_new(a, json_string("merilo")))
+		return json_decref(a), NULL;
+	for (int i = 0; i < argc; i++) /* bytes that are not UTF-8 become U+FFFD (rec_json_string) */
+		if (json_array_append_new(a, rec_json_string(argv[i])))
+			return json_decref(a), NULL;
+	return a;
 }
 
 /* ------------------------------------------------------------- collect */
@@ -430,8 +462,9 @@ int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const c
 	if (suite_path) {
 		if ((rc = hrn_sha256_file_cached(suite_path, hex, NULL, NULL, err)))
 			return rc;
-		m->suite_path = strdup(suite_path);
-		m->suite_sha256 = strdup(hex);
+		if (!(m->suite_sha256 = strdup(hex)))
+			return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory");
+		return hrn_manifest_paths(m, NULL, suite_path, err);
 	}
 	return 0;
 }

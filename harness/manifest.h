@@ -33,6 +33,17 @@ int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[6
  * an HF folder without its opened model is opened to learn its files. */
 int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, struct mrl_err *err);
 
+/* m's model_path / suite_path as typed and model_abs_path / suite_abs_path, their
+ * realpath now (NULL where it does not resolve); a NULL path leaves both alone.
+ * Returns 0 or MRL_ENOMEM. */
+int hrn_manifest_paths(struct rec_manifest *m, const char *model_path, const char *suite_path, struct mrl_err *err);
+
+/* The command line of a subcommand as records keep it (the manifest's and run.json's
+ * "argv"): a new JSON array ["merilo", argv[0], ..., argv[argc - 1]], where argv is
+ * what the command table passes (argv[0] is the subcommand's name). Take it before
+ * the options are parsed (parsing reorders argv). NULL when out of memory. */
+json_t *hrn_invocation_json(int argc, char *const *argv);
+
 /* SHA-256 of a file through a cache keyed by (absolute path, size, mtime in ns,
  * inode, device), kept in <cache dir>/sha256.tsv where <cache dir> is
  * $MERILO_CACHE_DIR, else $XDG_CACHE_HOME/merilo, else $HOME/.cache/merilo.

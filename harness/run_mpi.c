@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness/hrn.h"
+#include "harness/manifest.h"
 
 bool hrn_run_wants_mpi(int argc, char **argv)
 {
@@ -271,6 +272,7 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 	if (!a.dir)
 		return hrn_usage_error("run", "--mpi needs --out DIR (or --resume DIR): the shards go to DIR/shards/");
 	int rank = 0, size = 1, ret;
+	json_t *invocation = NULL;
 	MPI_Comm node;
 	if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
 		fprintf(stderr, "merilo run: --mpi: MPI_Init failed (start merilo with mpirun)\n");
@@ -287,6 +289,7 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 	}
 	char log[4300];
 	snprintf(log, sizeof log, "%s/shards/%d-of-%d.log", a.dir, rank + 1, size);
+	invocation = hrn_invocation_json(argc, argv); /* the merged run's: `run --mpi ...` */
 	int rc = rank_shard(run, argc, argv, &a, rank, size, node);
 	if (gather_failures(rank, size, rc, log, a.dir)) {
 		ret = rc ? rc : HRN_EXIT_RUNTIME;
@@ -301,7 +304,7 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 		if (!dirs)
 			ret = HRN_EXIT_RUNTIME;
 		if (!ret)
-			ret = hrn_merge_runs((const char *const *)dirs, (size_t)size, a.dir, NULL, a.quiet, true);
+			ret = hrn_merge_runs((const char *const *)dirs, (size_t)size, a.dir, NULL, a.quiet, true, invocation);
 		if (!ret && a.quiet)
 			printf("merilo run: merged %d shards into %s/; results: %s/results.json\n", size, a.dir, a.dir);
 		for (int r = 0; dirs && r < size; r++)
@@ -310,6 +313,7 @@ int hrn_run_mpi(int argc, char **argv, int (*run)(int argc, char **argv))
 	}
 	MPI_Bcast(&ret, 1, MPI_INT, 0, MPI_COMM_WORLD);
 out:
+	json_decref(invocation);
 	MPI_Comm_free(&node);
 	MPI_Finalize();
 	return ret;

@@ -13,20 +13,21 @@
 
 /* run.json's "options": every option that shapes the records or the aggregates
  * (a --resume restores them and refuses different ones), and batch (restored
- * when not given; it may change, the scores are identical). threads and quiet
- * change neither. */
+ * when not given; it may change, the scores are identical). chat_template is
+ * null where not given (the suite's, else auto). threads is the count the first
+ * session ran, for a rerun's timings: it changes no score and is not restored;
+ * quiet, out and db are left out (they change no record). */
 json_t *hrn_run_options_json(const struct run_opts *o)
 {
 	/* fewshot null: not given (each task's own k); store_topk null without store_logprobs */
-	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:o, s:I, s:b, s:o, s:s, s:s, s:o, s:s}", "model",
-			      o->model, "suite", o->suite, "tasks", rec_json_string(o->tasks), "lang",
+	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:o, s:I, s:b, s:o, s:s, s:s, s:o, s:s, s:o, s:I}",
+			      "model", o->model, "suite", o->suite, "tasks", rec_json_string(o->tasks), "lang",
 			      rec_json_string(o->langs), "limit", (json_int_t)o->limit, "bos", o->bos, "seed",
 			      (json_int_t)o->seed, "fewshot", o->fewshot >= 0 ? json_integer(o->fewshot) : json_null(),
 			      "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",
 			      o->store_logprobs > 0 ? json_integer(o->topk) : json_null(), "backend", o->backend, "batch",
-			      o->batch, "shard", rec_json_string(o->shard), "kv_cache", o->kv_cache);
-	if (j && o->chat_template)
-		json_object_set_new(j, "chat_template", json_string(o->chat_template));
+			      o->batch, "shard", rec_json_string(o->shard), "kv_cache", o->kv_cache, "chat_template",
+			      rec_json_string(o->chat_template), "threads", (json_int_t)o->threads);
 	if (j && o->affinity)
 		json_object_set_new(j, "affinity", json_true());
 	return j;

@@ -78,8 +78,10 @@ bool hrn_run_wants_mpi(int argc, char **argv);
 /* Merge the shard runs dirs[0..n) into out_dir as merge does (cmd_merge.c); quiet
  * leaves out the summary; replace lets out_dir hold an earlier merge (run --mpi
  * --resume). suite overrides the suite path the shards recorded (may be NULL).
+ * argv (borrowed; NULL: none) is the command line that merges (hrn_invocation_json):
+ * the merged run.json's and manifest's "argv" (the shards keep theirs).
  * Returns the exit code; errors are printed. */
 int hrn_merge_runs(const char *const *dirs, size_t n, const char *out_dir, const char *suite, bool quiet,
-		   bool replace);
+		   bool replace, const json_t *argv);
 
 #endif

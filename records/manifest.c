@@ -22,12 +22,14 @@ void rec_manifest_release(struct rec_manifest *m)
 {
 	char **strings[] = { &m->merilo_version, &m->git_commit, &m->compiler, &m->build_options, &m->cpu_model,
 			     &m->cpu_model_null_reason, &m->cpu_kernels, &m->kernel, &m->machine, &m->hostname, &m->gpu_name,
-			     &m->gpu_driver, &m->gpu_null_reason, &m->model_path, &m->model_sha256, &m->suite_path,
-			     &m->suite_sha256, &m->started_utc, &m->ended_utc };
+			     &m->gpu_driver, &m->gpu_null_reason, &m->model_path, &m->model_abs_path, &m->model_sha256,
+			     &m->suite_path, &m->suite_abs_path, &m->suite_sha256, &m->started_utc, &m->ended_utc };
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	json_decref(m->settings);
 	json_decref(m->shards);
+	json_decref(m->argv);
+	json_decref(m->resumed_argv);
 	memset(m, 0, sizeof *m);
 }
 
@@ -82,11 +84,19 @@ json_t *rec_manifest_to_json(const struct rec_manifest *m)
 	bad |= rec_put(host, "gpu_count", json_integer(m->gpu_count));
 	bad |= rec_put(host, "gpu_null_reason", rec_json_string(m->gpu_null_reason));
 	bad |= rec_put(model, "path", rec_json_string(m->model_path));
+	if (m->model_abs_path) /* absent in records before it, and where the path did not resolve */
+		bad |= rec_put(model, "abs_path", json_string(m->model_abs_path));
 	bad |= rec_put(model, "size_bytes", rec_json_count(m->model_size_bytes));
 	bad |= rec_put(model, "sha256", rec_json_string(m->model_sha256));
 	bad |= rec_put(suite, "path", rec_json_string(m->suite_path));
+	if (m->suite_abs_path)
+		bad |= rec_put(suite, "abs_path", json_string(m->suite_abs_path));
 	bad |= rec_put(suite, "sha256", rec_json_string(m->suite_sha256));
 	bad |= rec_put(o, "schema_version", json_integer(m->schema_version ? m->schema_version : REC_MANIFEST_SCHEMA_VERSION));
+	if (m->argv)
+		bad |= rec_put(o, "argv", json_deep_copy(m->argv));
+	if (m->resumed_argv)
+		bad |= rec_put(o, "resumed_argv", json_deep_copy(m->resumed_argv));
 	bad |= rec_put(o, "merilo", build);
 	bad |= rec_put(o, "host", host);
 	bad |= rec_put(o, "model", model);
@@ -116,11 +126,27 @@ static int check_utc(const char *s, const char *key, const char *where, const ch
 	return 0;
 }
 
+/* An optional array of strings (argv, resumed_argv) of j, into *out (borrowed; NULL when absent). */
+static int get_argv(const json_t *j, const char *key, json_t **out, const char *where, const char *path,
+		    struct mrl_err *err)
+{
+	int rc = mrl_json_get_array(j, key, MRL_JSON_OPTIONAL, out, where, path, err);
+	size_t i;
+	json_t *v;
+	char at[256];
+	json_array_foreach(rc ? NULL : *out, i, v)
+		if (!json_is_string(v)) {
+			mrl_json_path_key(at, sizeof at, path, key);
+			return mrl_err_set(err, MRL_EINPUT, "%s: %s/%zu: expected a string", where, at, i);
+		}
+	return rc;
+}
+
 int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *where, const char *path,
 			   struct mrl_err *err)
 {
 	const int str = MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE;
-	json_t *build, *host, *model, *suite, *settings = NULL, *shards = NULL;
+	json_t *build, *host, *model, *suite, *settings = NULL, *shards = NULL, *argv = NULL, *resumed = NULL;
 	char sub[256];
 	int64_t version = 0, gpu_count = 0;
 	int rc;
@@ -140,6 +166,7 @@ int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *
 	    (rc = mrl_json_get_object(j, "suite", 0, &suite, where, path, err)) ||
 	    (rc = mrl_json_get_object(j, "settings", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &settings, where, path, err)) ||
 	    (rc = mrl_json_get_array(j, "shards", MRL_JSON_OPTIONAL, &shards, where, path, err)) ||
+	    (rc = get_argv(j, "argv", &argv, where, path, err)) || (rc = get_argv(j, "resumed_argv", &resumed, where, path, err)) ||
 	    (rc = mrl_json_get_str(j, "started_utc", MRL_JSON_NULLABLE, &m->started_utc, where, path, err)) ||
 	    (rc = mrl_json_get_str(j, "ended_utc", MRL_JSON_NULLABLE, &m->ended_utc, where, path, err)))
 		return rc;
@@ -169,14 +196,17 @@ int rec_manifest_from_json(const json_t *j, struct rec_manifest *m, const char *
 	m->gpu_count = gpu_count;
 	mrl_json_path_key(sub, sizeof sub, path, "model");
 	if ((rc = mrl_json_get_str(model, "path", str, &m->model_path, where, sub, err)) ||
+	    (rc = mrl_json_get_str(model, "abs_path", str, &m->model_abs_path, where, sub, err)) ||
 	    (rc = mrl_json_get_int(model, "size_bytes", str, &m->model_size_bytes, where, sub, err)) ||
 	    (rc = mrl_json_get_str(model, "sha256", str, &m->model_sha256, where, sub, err)))
 		return rc;
 	mrl_json_path_key(sub, sizeof sub, path, "suite");
 	if ((rc = mrl_json_get_str(suite, "path", str, &m->suite_path, where, sub, err)) ||
+	    (rc = mrl_json_get_str(suite, "abs_path", str, &m->suite_abs_path, where, sub, err)) ||
 	    (rc = mrl_json_get_str(suite, "sha256", str, &m->suite_sha256, where, sub, err)))
 		return rc;
-	if ((settings && !(m->settings = json_deep_copy(settings))) || (shards && !(m->shards = json_deep_copy(shards))))
+	if ((settings && !(m->settings = json_deep_copy(settings))) || (shards && !(m->shards = json_deep_copy(shards))) ||
+	    (argv && !(m->argv = json_deep_copy(argv))) || (resumed && !(m->resumed_argv = json_deep_copy(resumed))))
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 	return 0;
 }

@@ -33,11 +33,15 @@ struct rec_manifest {
 	char *gpu_name, *gpu_driver;  /* first NVIDIA GPU's model, driver version */
 	int64_t gpu_count;            /* NVIDIA GPUs seen; 0 when none / no driver */
 	char *gpu_null_reason;        /* "no NVIDIA driver" (/proc/driver/nvidia absent) */
-	/* inputs */
-	char *model_path;
+	/* the command line as given, argv[0] written "merilo": an array of strings; NULL (absent)
+	 * in records written before it. A resumed run keeps its first session's here and puts the
+	 * session that finished it in resumed_argv (NULL otherwise) */
+	json_t *argv, *resumed_argv;
+	/* inputs: the paths as typed, and resolved (realpath) when the record was made; NULL unknown */
+	char *model_path, *model_abs_path;
 	int64_t model_size_bytes;     /* -1 when there is no model */
 	char *model_sha256;           /* lowercase hex */
-	char *suite_path;
+	char *suite_path, *suite_abs_path;
 	char *suite_sha256;
 	json_t *settings;             /* an object: every setting and seed; owned reference, may be NULL */
 	/* time, ISO 8601 UTC with seconds ("2025-05-01T12:34:56Z"); ended_utc NULL while running */

@@ -4,7 +4,7 @@
  * timings and the KV-cache work counters (tokens_computed/tokens_cached depend on
  * what the previous unit left in the cache), results.json without the
  * performance section, the model's load time, threads and the manifest's hosts,
- * times and shard list. Shared by tests/hrn_shard.c and tests/hrn_mpi.c.
+ * times, shard list and command lines (argv, resumed_argv: the folders differ). Shared by tests/hrn_shard.c and tests/hrn_mpi.c.
  * Header-only (static inline functions), include after tests/cli.h.
  */
 #ifndef MERILO_TESTS_RUN_NORM_H
@@ -58,8 +58,8 @@ static inline char *norm_items(const char *path, bool sorted)
 	return out;
 }
 
-/* results.json without performance, the model's load time, threads and the manifest's hosts and times
- * (compact, sorted keys). Owned; NULL on error. */
+/* results.json without performance, the model's load time, threads and the manifest's hosts, times
+ * and command lines (compact, sorted keys). Owned; NULL on error. */
 static inline char *norm_results(const char *path)
 {
 	json_t *j = json_load_file(path, 0, NULL);
@@ -68,7 +68,7 @@ static inline char *norm_results(const char *path)
 	json_object_del(json_object_get(j, "model"), "load_s"); /* a timing, where recorded */
 	json_object_del(json_object_get(j, "settings"), "threads");
 	json_object_del(json_object_get(m, "settings"), "threads");
-	static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards" };
+	static const char *const drop[] = { "host", "started_utc", "ended_utc", "shards", "argv", "resumed_argv" };
 	for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
 		json_object_del(m, drop[i]);
 	char *out = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17)) : NULL;
