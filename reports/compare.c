@@ -117,6 +117,13 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 	return false;
 }
 
+/* qsort_r: indices into the pairs ctx, by item id in natural order. */
+static int by_item_id(const void *a, const void *b, void *ctx)
+{
+	const struct rpt_pair *p = ctx;
+	return mrl_strcmp_natural(p[*(const size_t *)a].item_id, p[*(const size_t *)b].item_id);
+}
+
 /* Statistics of one comparison (everything but Holm, verdict and gate). */
 static int compute_row(const struct rpt_cmp_input *in, const struct rpt_compare_opts *opts, struct rpt_cmp_row *row,
 		       struct mrl_err *err)
@@ -172,6 +179,11 @@ static int compute_row(const struct rpt_cmp_input *in, const struct rpt_compare_
 	}
 	row->base_mean = sum_b / (double)n;
 	row->cand_mean = sum_c / (double)n;
+	/* the flips in item order as people read ids ("16" before "102"), not the pairing's byte order */
+	if (in->kind == RPT_METRIC_BINARY) {
+		qsort_r(row->flips_rw, row->n_flips_rw, sizeof *row->flips_rw, by_item_id, (void *)in->pairs);
+		qsort_r(row->flips_wr, row->n_flips_wr, sizeof *row->flips_wr, by_item_id, (void *)in->pairs);
+	}
 
 	struct met_boot_opts bo;
 	met_boot_opts_init(&bo);

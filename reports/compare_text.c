@@ -264,6 +264,61 @@ static void add_undetermined_lines(struct mrl_buf *s, const struct rpt_cmp_resul
 	}
 }
 
+/* The markdown of a section as terminal text: "### H" as "H", backticks and
+ * backslash escapes dropped, a table's separator row left out and its cells
+ * padded to the widest of their column. */
+static void add_md_as_text(struct mrl_buf *s, const char *md)
+{
+	size_t width[16] = { 0 };
+	for (int pass = 0; pass < 2; pass++)
+		for (const char *line = md; *line;) {
+			const size_t len = strcspn(line, "\n");
+			const char *next = line + len + (line[len] == '\n');
+			if (line[0] != '|') {
+				if (pass) {
+					const size_t skip = !strncmp(line, "### ", 4) ? 4 : 0;
+					for (size_t i = skip; i < len; i++)
+						if (line[i] != '`' && !(line[i] == '\\' && i + 1 < len && line[i + 1] != ' '))
+							mrl_buf_addn(s, line + i, 1);
+					mrl_buf_add(s, "\n");
+				}
+				line = next;
+				continue;
+			}
+			if (strspn(line, "|-: ") >= len) { /* |---|---:| */
+				line = next;
+				continue;
+			}
+			size_t col = 0;
+			for (const char *c = line + 1; c < line + len && col < 16; col++) {
+				const char *end = memchr(c, '|', (size_t)(line + len - c));
+				if (!end)
+					break;
+				struct mrl_buf cell;
+				mrl_buf_init(&cell);
+				for (const char *k = c; k < end; k++)
+					if (*k != '\\' && *k != '`')
+						mrl_buf_addn(&cell, k, 1);
+				const char *t = cell.data ? cell.data : "";
+				size_t a = strspn(t, " "), b = strlen(t);
+				while (b > a && t[b - 1] == ' ')
+					b--;
+				if (!pass && b - a > width[col])
+					width[col] = b - a;
+				if (pass) {
+					mrl_buf_addf(s, "%.*s", (int)(b - a), t + a);
+					for (size_t w = b - a; w < width[col] + 2; w++)
+						mrl_buf_add(s, " ");
+				}
+				mrl_buf_release(&cell);
+				c = end + 1;
+			}
+			if (pass)
+				mrl_buf_add(s, "\n");
+			line = next;
+		}
+}
+
 static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	mrl_buf_add(s, "merilo compare: base ");
@@ -304,7 +359,7 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 	}
 	if (meta && meta->perf_md) {
 		mrl_buf_add(s, "\n");
-		mrl_buf_add(s, meta->perf_md);
+		add_md_as_text(s, meta->perf_md);
 	}
 	mrl_buf_add(s, "\ngate: ");
 	add_gate_rule(s, res, text_clean);

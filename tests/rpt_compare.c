@@ -1,6 +1,7 @@
 /* rpt_compare.c — verdicts and the gate of reports/compare.c on constructed
  * paired data: an injected regression is caught, noise is not, Holm is applied,
  * thresholds and filters work, and the renderings carry what they must. */
+#include "common/sort.h"
 #include "metrics/met.h"
 #include "reports/rpt.h"
 #include "tests/tap.h"
@@ -459,6 +460,27 @@ static void test_underpowered(void)
 	rpt_cmp_result_release(&res);
 }
 
+/* 11. Flipped items are listed in the order people read ids (7, 16, 102, 161), not
+ * in the pairing's byte order (102, 16, 161, 7). */
+static void test_flip_order(void)
+{
+	struct mrl_err err = {0};
+	static const char *const id[] = { "102", "16", "161", "7", "it-2", "it-10" };
+	struct rpt_pair p[6];
+	for (size_t i = 0; i < 6; i++)
+		p[i] = (struct rpt_pair){ id[i], NULL, 1, 0 };
+	struct rpt_cmp_input in = input("hr", "acc", p, 6);
+	struct rpt_cmp_result res;
+	is_int(rpt_compare(&in, 1, NULL, &res, &err), 0, "runs");
+	char got[64] = "";
+	for (size_t k = 0; k < res.rows[0].n_flips_rw; k++)
+		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? "," : "", p[res.rows[0].flips_rw[k]].item_id);
+	is_str(got, "7,16,102,161,it-2,it-10", "right->wrong flips in natural id order");
+	rpt_cmp_result_release(&res);
+	ok(mrl_strcmp_natural("a007", "a7") > 0 && mrl_strcmp_natural("a7", "a07") < 0 && !mrl_strcmp_natural("x1", "x1"),
+	   "equal numbers: the shorter spelling first; equal strings equal");
+}
+
 int main(void)
 {
 	TEST(test_regression(), "an injected 5-point regression is caught, gated and rendered with its flips");
@@ -468,6 +490,7 @@ int main(void)
 	TEST(test_language_filter(), "an ungated language does not fail the gate, its verdict still says worse");
 	TEST(test_graded(), "a graded lower-is-better metric: Wilcoxon, an increase is worse");
 	TEST(test_underpowered(), "a gate that too few pairs cannot trip is undetermined, not a pass");
+	TEST(test_flip_order(), "flipped items in natural id order");
 	TEST(test_gate_typo_and_empty(), "a gated metric no comparison has is an error; an empty comparison has no verdict");
 	TEST(test_kl_values(), "KL from top-K lists equals hand-computed values, tail bucket included");
 	TEST(test_kl_bad_lists(), "bad top-K lists are input errors naming the side");
