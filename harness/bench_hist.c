@@ -3,15 +3,26 @@
  * record just measured with the last N bench records stored in the history
  * database (merilo bench --db), instead of with a second binary run now.
  *
- * The baseline distribution of a test (same name and thread count) is one
- * value per stored record: that record's median over its repetitions. So the
- * spread between runs (another day, another load on a shared machine) is in
- * the baseline, not only the spread within one run. The candidate side is this
- * run's repetitions. Each row is cand / base, the ratio of the medians, with a
- * bootstrap CI, each side resampled on its own (hrn_bench_perf_deltas, as
- * compare's performance section); a row fails when its CI lies wholly beyond
- * the threshold on the worse side. The candidate's own between-run spread is
- * not sampled (one run): docs/history.md says what that means.
+ * Which records: of the last N (labelled L when --db-label is given), only those
+ * of the same model (sha256), CPU model, backend and KV cache are a baseline;
+ * fewer than 3 of them is an error that says what differs (checked before
+ * measuring as well as after).
+ *
+ * The rule. Per test (same name and thread count) the baseline is one value
+ * per stored record, that record's best repetition (the highest tokens/s, the
+ * lowest TTFT: on a shared machine load only ever slows a repetition down, while
+ * a slower build slows every one), so the spread between runs (another day,
+ * another load) is in it; the candidate is one more such value, this run's best
+ * repetition. Work in log cost (log ms for TTFT, -log tokens/s for rates:
+ * larger is worse). The k baseline values give a one-sided 99 % prediction
+ * bound for one new run, mean + t(0.99, k-1) * sd * sqrt(1 + 1/k) (Student's
+ * t: honest with k = 3, where t is 6.96). A row fails only when the candidate
+ * lies beyond all three of: the baseline median by the threshold, the worst
+ * stored record by the threshold, and that prediction bound. The bootstrap CI
+ * of a ratio of medians used before could not widen beyond the stored values
+ * (the median of 4 resampled values never exceeds the largest), so with few
+ * records it was too narrow and noisy A/A runs failed. docs/history.md gives
+ * the measured false-alarm rates.
  */
 #include "harness/bench.h"
 #include "harness/bench_ab_int.h"
@@ -53,92 +64,297 @@ static int parse_records(const char *db_path, char **texts, size_t n, struct hrn
 	return 0;
 }
 
-/* The baseline document: for each test of cand, the per-record medians of its
- * rate (tokens_per_s) or TTFT (ttft_ms) series over the stored records that have it. */
-static int baseline_doc(const struct hrn_bench_doc *cand, const struct hrn_bench_doc *hist, size_t n,
-			struct hrn_bench_doc *base, struct mrl_err *err)
+/* ------------------------------------------------------- which records */
+
+static const char *settings_str(const json_t *settings, const char *key, const char *dflt)
 {
-	double *medians = calloc(n, sizeof *medians);
-	if (!medians)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	int rc = 0;
-	for (size_t i = 0; !rc && i < cand->n_results; i++) {
-		const struct hrn_bench_result *c = &cand->results[i];
-		const char *name = c->kind && !strcmp(c->kind, "request") ? "ttft_ms" : "tokens_per_s";
-		const struct hrn_bench_series *cs = hrn_bench_result_series(c, name);
-		size_t k = 0;
-		for (size_t h = 0; cs && h < n; h++) {
-			const struct hrn_bench_result *b = hrn_ab_find_result(&hist[h], c->test, c->threads);
-			const struct hrn_bench_series *bs = b ? hrn_bench_result_series(b, name) : NULL;
-			if (bs && bs->n && isfinite(bs->st.median))
-				medians[k++] = bs->st.median;
-		}
-		if (k < HIST_MIN_RECORDS)
-			continue; /* too few stored runs of this test: no row */
-		struct hrn_bench_result *r = hrn_bench_doc_add_result(base, c->test, c->kind, c->backend);
-		if (!r) {
-			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-			break;
-		}
-		r->threads = c->threads;
-		rc = hrn_bench_result_add_series(r, name, cs->unit, medians, k, err);
+	const char *s = json_string_value(json_object_get(settings, key));
+	return s ? s : dflt;
+}
+
+void hrn_bench_ident_of(const struct hrn_bench_doc *d, struct hrn_bench_ident *id)
+{
+	id->model_sha256 = d->manifest.model_sha256 ? d->manifest.model_sha256 : d->model.sha256;
+	id->cpu_model = d->manifest.cpu_model;
+	/* records older than the kv_cache setting ran with the f16 cache */
+	id->backend = settings_str(d->settings, "backend", "cpu");
+	id->kv_cache = settings_str(d->settings, "kv_cache", "f16");
+}
+
+enum ident_diff { SAME, OTHER_MODEL, OTHER_CPU, OTHER_BACKEND, OTHER_KV, N_DIFF };
+
+static bool differs(const char *want, const char *have)
+{
+	return want && (!have || strcmp(want, have)); /* want NULL: not known, not compared */
+}
+
+static enum ident_diff ident_diff(const struct hrn_bench_ident *want, const struct hrn_bench_ident *rec)
+{
+	return differs(want->model_sha256, rec->model_sha256) ? OTHER_MODEL
+	       : differs(want->cpu_model, rec->cpu_model)     ? OTHER_CPU
+	       : differs(want->backend, rec->backend)         ? OTHER_BACKEND
+	       : differs(want->kv_cache, rec->kv_cache)       ? OTHER_KV
+							      : SAME;
+}
+
+/* "4-7", "2, 5, 8-9": the 1-based positions i with diff[i] == which, into buf. */
+static void positions(const enum ident_diff *diff, size_t n, enum ident_diff which, char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (diff[i] != which || (i > 0 && diff[i - 1] == which))
+			continue;
+		size_t j = i;
+		while (j + 1 < n && diff[j + 1] == which)
+			j++;
+		int w = j > i ? snprintf(buf + len, size - len, "%s%zu-%zu", len ? ", " : "", i + 1, j + 1)
+			      : snprintf(buf + len, size - len, "%s%zu", len ? ", " : "", i + 1);
+		if (w < 0 || (size_t)w >= size - len)
+			return;
+		len += (size_t)w;
 	}
-	free(medians);
+}
+
+/* Which of the n records (newest first) match want: keep[i]; *n_keep of them.
+ * Fewer than HIST_MIN_RECORDS is MRL_EINPUT, one line saying what differs. */
+static int select_records(const char *db_path, const char *label, const struct hrn_bench_ident *want,
+			  const struct hrn_bench_doc *hist, size_t n, bool *keep, size_t *n_keep, struct mrl_err *err)
+{
+	enum ident_diff *diff = calloc(n ? n : 1, sizeof *diff);
+	const char *first[N_DIFF] = { 0 };
+	if (!diff)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	*n_keep = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct hrn_bench_ident have;
+		hrn_bench_ident_of(&hist[i], &have);
+		diff[i] = ident_diff(want, &have);
+		keep[i] = diff[i] == SAME;
+		*n_keep += keep[i];
+		const char *v[N_DIFF] = { NULL, have.model_sha256, have.cpu_model, have.backend, have.kv_cache };
+		if (!first[diff[i]])
+			first[diff[i]] = v[diff[i]] ? v[diff[i]] : "unknown";
+	}
+	int rc = 0;
+	if (*n_keep < HIST_MIN_RECORDS) {
+		static const char *const what[N_DIFF] = { "", "of another model (sha256 %.12s...)", "of another CPU: %s",
+							  "of another backend: %s", "with another KV cache: %s" };
+		char msg[sizeof err->msg] = "", pos[128], part[256];
+		for (int d = OTHER_MODEL; d < N_DIFF; d++) {
+			if (!first[d])
+				continue;
+			positions(diff, n, d, pos, sizeof pos);
+			snprintf(part, sizeof part, what[d], first[d]);
+			size_t len = strlen(msg);
+			const bool several = strchr(pos, ',') || strchr(pos, '-');
+			snprintf(msg + len, sizeof msg - len, "%s%s %s %s %s", len ? "; " : "", several ? "records" : "record",
+				 pos, several ? "are" : "is", part);
+		}
+		rc = mrl_err_set(err, MRL_EINPUT,
+				 "%s: %zu of the last %zu bench records%s%s are of this run's model, CPU, backend and KV "
+				 "cache (the gate needs %d): %s (record 1 is the newest)",
+				 db_path, *n_keep, n, label ? " labelled " : "", label ? label : "", HIST_MIN_RECORDS, msg);
+	}
+	free(diff);
 	return rc;
 }
 
-static void print_rows(FILE *out, const struct hrn_perf_delta *rows, size_t n, size_t n_records, double threshold)
+/* ------------------------------------------------------------ the rule */
+
+/* The one-sided 99 % quantile of Student's t with df >= 1 degrees of freedom
+ * (a table to 30, then the Cornish-Fisher expansion about the normal's 2.3263). */
+static double t_quantile_99(size_t df)
 {
-	fprintf(out, "merilo bench: against the last %zu stored record%s (base = the median of each record's median;\n"
-		"cand/base with a 95%% bootstrap CI; a row fails when its CI lies wholly beyond %.3g%% worse):\n",
-		n_records, n_records == 1 ? "" : "s", 100 * threshold);
-	fprintf(out, "%-16s %7s %-10s %12s %5s %12s %8s  %-19s %s\n", "test", "threads", "figure", "base", "runs",
-		"cand", "ratio", "95% CI", "verdict");
+	static const double t[30] = { 31.821, 6.965, 4.541, 3.747, 3.365, 3.143, 2.998, 2.896, 2.821, 2.764,
+				      2.718,  2.681, 2.650, 2.624, 2.602, 2.583, 2.567, 2.552, 2.539, 2.528,
+				      2.518,  2.508, 2.500, 2.492, 2.485, 2.479, 2.473, 2.467, 2.462, 2.457 };
+	if (df >= 1 && df <= 30)
+		return t[df - 1];
+	const double z = 2.3263479, v = (double)df;
+	return z + (z * z * z + z) / (4 * v) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v);
+}
+
+/* One row of the gate: a test's figure, this run against the stored runs. */
+struct hist_row {
+	const char *test, *figure;
+	int64_t threads;
+	bool higher_is_better;
+	size_t n_base, n_cand; /* records; this run's repetitions */
+	struct hrn_hist_verdict v;
+};
+
+int hrn_bench_hist_judge(const double *base_values, size_t k, const double *cand, size_t n_cand, bool higher_is_better,
+			 double threshold, struct hrn_hist_verdict *v, struct mrl_err *err)
+{
+	memset(v, 0, sizeof *v);
+	if (k < 2 || !n_cand)
+		return mrl_err_set(err, MRL_EINPUT, "history gate: %zu stored values and %zu candidate samples (needs 2 and 1)",
+				   k, n_cand);
+	for (size_t i = 0; i < k + n_cand; i++) {
+		double x = i < k ? base_values[i] : cand[i - k];
+		if (!isfinite(x) || x <= 0)
+			return mrl_err_set(err, MRL_EINPUT, "history gate: a value is not a positive number");
+	}
+	double *tmp = malloc((k > n_cand ? k : n_cand) * sizeof *tmp);
+	if (!tmp)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	const double sign = higher_is_better ? -1 : 1; /* cost = sign * log(value): larger is worse */
+	v->base = hrn_ab_median(tmp, base_values, k);
+	free(tmp);
+	v->cand = cand[0];
+	for (size_t i = 1; i < n_cand; i++) /* the best repetition: load only ever slows one down */
+		v->cand = sign * log(cand[i]) < sign * log(v->cand) ? cand[i] : v->cand;
+	v->ratio = v->cand / v->base;
+	double mean = 0, ss = 0, worst = -INFINITY, best = INFINITY;
+	for (size_t i = 0; i < k; i++) {
+		const double y = sign * log(base_values[i]);
+		mean += y / (double)k;
+		worst = y > worst ? y : worst;
+		best = y < best ? y : best;
+	}
+	for (size_t i = 0; i < k; i++)
+		ss += (sign * log(base_values[i]) - mean) * (sign * log(base_values[i]) - mean);
+	const double half = t_quantile_99(k - 1) * sqrt(ss / (double)(k - 1)) * sqrt(1 + 1.0 / (double)k);
+	const double ymed = sign * log(v->base), c = sign * log(v->cand), t = log1p(threshold);
+	double up = fmax(fmax(ymed + t, worst + t), mean + half), down = fmin(fmin(ymed - t, best - t), mean - half);
+	v->worse = c > up;
+	v->better = c < down;
+	v->fail_at = exp(sign * (up - ymed)); /* as a ratio cand / base */
+	v->better_at = exp(sign * (down - ymed));
+	return 0;
+}
+
+/* The figure a result is gated on: tokens/s of pp and tg, TTFT of a request; NULL: none. */
+static const char *gated_series(const struct hrn_bench_result *c, const char **figure)
+{
+	if (!c->kind)
+		return NULL;
+	*figure = !strcmp(c->kind, "pp") ? "prefill" : !strcmp(c->kind, "tg") ? "decode" : "TTFT";
+	return !strcmp(c->kind, "request") ? "ttft_ms"
+	       : !strcmp(c->kind, "pp") || !strcmp(c->kind, "tg") ? "tokens_per_s"
+								: NULL;
+}
+
+/* One row per test of cand that at least HIST_MIN_RECORDS kept records have:
+ * *rows (malloc'd, the caller frees), *n_rows. */
+static int judge_rows(const struct hrn_bench_doc *cand, const struct hrn_bench_doc *hist, const bool *keep, size_t n,
+		      double threshold, struct hist_row **rows, size_t *n_rows, struct mrl_err *err)
+{
+	double *values = calloc(n ? n : 1, sizeof *values);
+	*rows = calloc(cand->n_results + 1, sizeof **rows);
+	*n_rows = 0;
+	int rc = values && *rows ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < cand->n_results; i++) {
+		const struct hrn_bench_result *c = &cand->results[i];
+		const char *figure = NULL, *name = gated_series(c, &figure);
+		const struct hrn_bench_series *cs = name ? hrn_bench_result_series(c, name) : NULL;
+		size_t k = 0;
+		const bool higher = name && strcmp(name, "ttft_ms") != 0;
+		for (size_t h = 0; cs && cs->n && h < n; h++) {
+			const struct hrn_bench_result *b = keep[h] ? hrn_ab_find_result(&hist[h], c->test, c->threads) : NULL;
+			const struct hrn_bench_series *bs = b ? hrn_bench_result_series(b, name) : NULL;
+			const double best = !bs || !bs->n ? NAN : higher ? bs->st.max : bs->st.min;
+			if (isfinite(best) && best > 0)
+				values[k++] = best;
+		}
+		if (k < HIST_MIN_RECORDS)
+			continue; /* too few stored runs of this test: no row */
+		struct hist_row *r = &(*rows)[(*n_rows)++];
+		*r = (struct hist_row){ .test = c->test, .figure = figure, .threads = c->threads,
+					.higher_is_better = higher, .n_base = k, .n_cand = cs->n };
+		rc = hrn_bench_hist_judge(values, k, cs->samples, cs->n, r->higher_is_better, threshold, &r->v, err);
+	}
+	free(values);
+	return rc;
+}
+
+static void print_rows(FILE *out, const struct hist_row *rows, size_t n, size_t n_kept, size_t n_records,
+		       double threshold)
+{
+	fprintf(out, "merilo bench: against the last %zu stored records (%zu of this model, CPU, backend and KV cache):\n"
+		"base = the median of their best repetitions, cand = this run's best; a row fails when cand/base is beyond\n"
+		"%.3g%% worse, beyond the worst stored record by as much, and beyond the 99%% prediction bound\n"
+		"of one more run from the stored ones (the 'fails at' column; docs/history.md):\n",
+		n_records, n_kept, 100 * threshold);
+	fprintf(out, "%-16s %7s %-8s %12s %5s %12s %8s %10s  %s\n", "test", "threads", "figure", "base", "runs", "cand",
+		"ratio", "fails at", "verdict");
 	for (size_t i = 0; i < n; i++) {
-		const struct hrn_perf_delta *d = &rows[i];
-		if (!isfinite(d->lo))
-			continue; /* energy: single values, no CI, not gated */
-		char ci[48];
-		snprintf(ci, sizeof ci, "[%.4f, %.4f]", d->lo, d->hi);
-		const bool better = d->higher_is_better ? d->lo > 1 + threshold : d->hi < 1 / (1 + threshold);
-		fprintf(out, "%-16s %7lld %-10s %12.4g %5zu %12.4g %8.4f  %-19s %s\n", d->test, (long long)d->threads,
-			d->figure, d->base, d->n_base, d->cand, d->ratio, ci,
-			d->worse ? "FAIL (worse)" : better ? "better" : "no clear change");
+		const struct hist_row *r = &rows[i];
+		char at[32];
+		snprintf(at, sizeof at, "%s %.3g", r->higher_is_better ? "<" : ">", r->v.fail_at);
+		fprintf(out, "%-16s %7lld %-8s %12.4g %5zu %12.4g %8.4f %10s  %s\n", r->test, (long long)r->threads,
+			r->figure, r->v.base, r->n_base, r->v.cand, r->v.ratio, at,
+			r->v.worse ? "FAIL (worse)" : r->v.better ? "better" : "no clear change");
 	}
 }
 
 /* The last `last` bench records (label NULL: any) of the database at db_path,
- * opened read-only, into *texts (*n; the caller frees them, also on failure);
- * fewer than HIST_MIN_RECORDS is MRL_EINPUT. */
-static int load_last(const char *db_path, const char *label, long last, char ***texts, size_t *n, struct mrl_err *err)
+ * opened read-only, parsed into *hist (*n; the caller releases each and frees
+ * the array, also on failure); fewer than HIST_MIN_RECORDS is MRL_EINPUT. */
+static int load_last(const char *db_path, const char *label, long last, struct hrn_bench_doc **hist, size_t *n,
+		     struct mrl_err *err)
 {
 	struct rec_db *db = NULL;
+	char **texts = NULL;
+	size_t n_texts = 0;
+	*hist = NULL;
+	*n = 0;
 	int rc = rec_db_open(db_path, REC_DB_READONLY, &db, err);
 	if (!rc)
-		rc = rec_db_bench_last(db, label, (size_t)last, texts, n, err);
-	if (!rc && *n < HIST_MIN_RECORDS)
+		rc = rec_db_bench_last(db, label, (size_t)last, &texts, &n_texts, err);
+	if (!rc && n_texts < HIST_MIN_RECORDS)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: %zu bench record%s%s%s stored; the gate needs %d (merilo bench --db)",
-				 db_path, *n, *n == 1 ? "" : "s", label ? " labelled " : "", label ? label : "", HIST_MIN_RECORDS);
+				 db_path, n_texts, n_texts == 1 ? "" : "s", label ? " labelled " : "", label ? label : "",
+				 HIST_MIN_RECORDS);
 	rec_db_close(db);
+	if (!rc && !(*hist = calloc(n_texts, sizeof **hist)))
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if (!rc) {
+		*n = n_texts;
+		for (size_t i = 0; i < n_texts; i++)
+			hrn_bench_doc_init(&(*hist)[i]);
+		rc = parse_records(db_path, texts, n_texts, *hist, err);
+	}
+	for (size_t i = 0; i < n_texts; i++)
+		free(texts[i]);
+	free(texts);
 	return rc;
 }
 
-static void free_texts(char **texts, size_t n)
+static void free_hist(struct hrn_bench_doc *hist, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
+	for (size_t i = 0; hist && i < n; i++)
+		hrn_bench_doc_release(&hist[i]);
+	free(hist);
 }
 
-int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
-			    struct mrl_err *err)
+/* Load the last records and keep those that match want: *hist, *keep (both the caller's), *n, *n_keep. */
+static int load_matching(const char *db_path, const char *label, long last, const struct hrn_bench_ident *want,
+			 struct hrn_bench_doc **hist, bool **keep, size_t *n, size_t *n_keep, struct mrl_err *err)
 {
-	char **texts = NULL;
-	size_t n = 0;
+	*keep = NULL;
+	int rc = load_last(db_path, label, last, hist, n, err);
+	if (!rc && !(*keep = calloc(*n, sizeof **keep)))
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if (!rc)
+		rc = select_records(db_path, label, want, *hist, *n, *keep, n_keep, err);
+	return rc;
+}
+
+int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const struct hrn_bench_ident *want,
+			    const char *db, struct mrl_err *err)
+{
+	struct hrn_bench_doc *hist = NULL;
+	bool *keep = NULL;
+	size_t n = 0, n_keep = 0;
+	struct hrn_bench_ident any = { 0 };
 	struct rec_db *h = NULL;
 	struct stat sb;
-	int rc = baseline_db ? load_last(baseline_db, label, last, &texts, &n, err) : 0;
-	free_texts(texts, n);
+	int rc = baseline_db ? load_matching(baseline_db, label, last, want ? want : &any, &hist, &keep, &n, &n_keep, err)
+			     : 0;
+	free_hist(hist, n);
+	free(keep);
 	/* an existing --db must be a merilo database now; a missing one is made after measuring,
 	 * in a folder that must be writable now (made here, as it would be then) */
 	if (!rc && db && stat(db, &sb) == 0)
@@ -158,38 +374,25 @@ int hrn_bench_history_check(const char *baseline_db, const char *label, long las
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
 			   const struct hrn_bench_doc *cand, struct mrl_err *err)
 {
-	char **texts = NULL;
-	size_t n = 0, n_rows = 0;
-	struct hrn_bench_doc *hist = NULL, base;
-	struct hrn_perf_delta *rows = NULL;
-	hrn_bench_doc_init(&base);
-	int rc = load_last(db_path, label, last, &texts, &n, err), n_worse = 0;
-	if (!rc && !(hist = calloc(n, sizeof *hist)))
-		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t i = 0; hist && i < n; i++)
-		hrn_bench_doc_init(&hist[i]);
+	struct hrn_bench_doc *hist = NULL;
+	struct hist_row *rows = NULL;
+	bool *keep = NULL;
+	size_t n = 0, n_keep = 0, n_rows = 0;
+	struct hrn_bench_ident want;
+	hrn_bench_ident_of(cand, &want);
+	int rc = load_matching(db_path, label, last, &want, &hist, &keep, &n, &n_keep, err), n_worse = 0;
 	if (!rc)
-		rc = parse_records(db_path, texts, n, hist, err);
-	if (!rc)
-		rc = baseline_doc(cand, hist, n, &base, err);
-	struct hrn_ab_opts ao;
-	hrn_ab_opts_init(&ao);
-	ao.threshold = threshold;
-	if (!rc)
-		rc = hrn_bench_perf_deltas(&base, cand, &ao, &rows, &n_rows, err);
+		rc = judge_rows(cand, hist, keep, n, threshold, &rows, &n_rows, err);
 	if (!rc && !n_rows)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: no test of this run (name and threads) is in %d or more stored records",
 				 db_path, HIST_MIN_RECORDS);
 	if (!rc) {
-		print_rows(stderr, rows, n_rows, n, threshold);
+		print_rows(stderr, rows, n_rows, n_keep, n, threshold);
 		for (size_t i = 0; i < n_rows; i++)
-			n_worse += rows[i].worse;
+			n_worse += rows[i].v.worse;
 	}
 	free(rows);
-	hrn_bench_doc_release(&base);
-	for (size_t i = 0; hist && i < n; i++)
-		hrn_bench_doc_release(&hist[i]);
-	free(hist);
-	free_texts(texts, n);
+	free(keep);
+	free_hist(hist, n);
 	return rc ? rc : n_worse > 0;
 }

@@ -56,7 +56,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"docs/perf-gate.md).\n"
 		"Definitions: docs/measurement.md, \"Bench figures\".\n"
 		"exit codes: 0 measured (and within --gate-perf), 1 a figure worse than the baseline beyond\n"
-		"--gate-perf, 2 usage error, 3 missing or bad model, scenario or database, 4 runtime failure\n");
+		"--gate-perf, 2 usage error, 3 missing or bad model, scenario or database (or fewer than 3\n"
+		"comparable records in --baseline-db), 4 runtime failure\n");
 }
 
 /* "128,512" -> values in lo..hi; returns the count, or -1 (also for an empty element:
@@ -238,6 +239,25 @@ static int check_partners(struct opts *o)
 }
 
 /* Returns HRN_OPTS_GO, or the exit code to return at once. */
+/* --baseline-db and --db before measuring. The stored records that can be a
+ * baseline are those of this model (its sha256, through the hash cache that the
+ * record's manifest uses later), this CPU, backend and KV cache. A model that
+ * cannot be hashed now is not compared here: opening it says what is wrong. */
+static int check_databases(const struct opts *o, struct mrl_err *err)
+{
+	struct rec_manifest m;
+	struct mrl_err ignored = { 0 };
+	memset(&m, 0, sizeof m);
+	if (o->baseline_db && !hrn_manifest_collect(&m, NULL, NULL, NULL, &ignored))
+		(void)hrn_manifest_model(&m, o->model, NULL, &ignored);
+	const struct hrn_bench_ident want = { .model_sha256 = m.model_sha256, .cpu_model = m.cpu_model,
+					      .backend = o->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
+					      .kv_cache = o->kv_cache ? o->kv_cache : "f16" };
+	int rc = hrn_bench_history_check(o->baseline_db, o->db_label, o->last, &want, o->db, err);
+	rec_manifest_release(&m);
+	return rc;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -305,8 +325,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			   "with --baseline-db: only the records labelled L"),
 		OPT_STRING(0, "baseline-db", &o->baseline_db, "PATH",
 			   "performance gate against history: compare with the last --last bench\n"
-			   "records in PATH (label --db-label, if given); exit 1 when a figure is\n"
-			   "worse beyond --gate-perf (docs/history.md)"),
+			   "records in PATH (label --db-label, if given) of this model (sha256), CPU,\n"
+			   "backend and KV cache (fewer than 3 such: exit 3 before measuring, saying\n"
+			   "what differs); exit 1 when a figure is worse than the stored runs' median\n"
+			   "by --gate-perf, than the worst of them by as much, and than the 99%\n"
+			   "prediction bound of their spread (docs/history.md)"),
 		OPT_INTEGER(0, "last", &o->last, 3, 100000, "N", "with --baseline-db: how many stored records (default 10)"),
 		OPT_CALLBACK(0, "gate-perf", &o->gate_perf, "PCT", "with --baseline-db: the threshold (default 5%)",
 			     hrn_opt_gate_perf),
@@ -340,8 +363,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if ((rc = check_partners(o)) != HRN_OPTS_GO)
 		return rc;
 	/* the databases and -o now: a wrong one found after measuring wasted the measuring */
-	if (hrn_bench_history_check(o->baseline_db, o->db_label, o->last, o->db, &err) ||
-	    (o->out && mrl_check_writable(o->out, &err)))
+	if (check_databases(o, &err) || (o->out && mrl_check_writable(o->out, &err)))
 		return hrn_report(&err);
 	return HRN_OPTS_GO;
 }

@@ -834,7 +834,7 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 	/* --db that exists must be a merilo database now, not after the whole run (a missing one
 	 * is made when the run is added) */
-	if (st.o.db && hrn_bench_history_check(NULL, NULL, 0, st.o.db, &err))
+	if (st.o.db && hrn_bench_history_check(NULL, NULL, 0, NULL, st.o.db, &err))
 		goto fail;
 	if (task_suite_load(st.o.suite, &st.suite, NULL, &err))
 		goto fail;

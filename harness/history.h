@@ -37,23 +37,56 @@ int hrn_db_add_bench(const char *db_path, const char *label, const char *json_te
 struct hrn_bench_doc;
 struct mrl_option;
 
-/* The performance gate against history (bench_hist.c): cand against the last
- * `last` bench records of the database at db_path (label NULL: any), per test
- * the stored runs' medians as the baseline distribution; the rows go to stderr.
- * Returns 0 (no figure worse beyond threshold, a fraction), 1 (some is), or a
- * negative code: fewer than 3 stored records with a test of cand is MRL_EINPUT. */
+/* What makes stored bench records a baseline for a run: the same model
+ * (sha256), CPU model, backend and KV cache. Borrowed strings; NULL: not known
+ * (not compared). */
+struct hrn_bench_ident {
+	const char *model_sha256, *cpu_model, *backend, *kv_cache;
+};
+
+/* d's identity (strings borrowed from d; backend "cpu" and kv_cache "f16" where
+ * its settings do not say). */
+void hrn_bench_ident_of(const struct hrn_bench_doc *d, struct hrn_bench_ident *id);
+
+/* The performance gate against history (bench_hist.c): cand against those of
+ * the last `last` bench records of the database at db_path (label NULL: any)
+ * that match cand's identity (hrn_bench_ident_of); per test the stored runs'
+ * best repetitions as the baseline distribution; the rows go to stderr. Returns 0 (no
+ * figure worse beyond threshold, a fraction), 1 (some is), or a negative code:
+ * fewer than 3 matching records (the message says what differs), or no test of
+ * cand in 3 of them, is MRL_EINPUT. The rule: hrn_bench_hist_judge. */
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
 			   const struct hrn_bench_doc *cand, struct mrl_err *err);
+
+/* The verdict of one figure against history. */
+struct hrn_hist_verdict {
+	double base, cand, ratio;  /* median of the stored values, cand's best sample, cand / base */
+	double fail_at, better_at; /* ratios cand / base beyond which it is worse / better */
+	bool worse, better;
+};
+
+/* One figure: k >= 2 stored runs' values (each run's best repetition) against
+ * n_cand >= 1 samples of this run, of which the best counts (all positive;
+ * higher_is_better for rates, not for times). In log cost (log of a time, -log
+ * of a rate) with the baseline's mean m and sd s, the row is worse when this
+ * run's value lies beyond each of: the baseline median by threshold, the worst
+ * stored value by threshold, and the one-sided 99 % prediction bound for one
+ * new run m + t(0.99, k - 1) s sqrt(1 + 1/k); better symmetrically. 0, or
+ * MRL_EINPUT for bad input. */
+int hrn_bench_hist_judge(const double *base_values, size_t k, const double *cand, size_t n_cand, bool higher_is_better,
+			 double threshold, struct hrn_hist_verdict *v, struct mrl_err *err);
 
 /* bench's databases (and run's --db: baseline_db NULL), checked before anything is measured (a wrong file found
  * only after minutes of measuring wastes them): baseline_db (NULL: none) must
  * be a merilo database holding at least 3 bench records (labelled label when
- * not NULL) among its last `last`; db (NULL: none), where it exists, must be a
- * merilo database (a missing one is made when the record is stored: its
- * folders are made now, and the one that will hold it must be writable). Both are
- * opened read-only. 0, or the code and message rec_db_open or the gate gives. */
-int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const char *db,
-			    struct mrl_err *err);
+ * not NULL) among its last `last` that match want (NULL: any; its NULL fields
+ * are not compared), else MRL_EINPUT saying what differs; db (NULL: none), where
+ * it exists, must be a merilo database (a missing one is made when the record is
+ * stored: its folders are made now, and the one that will hold it must be
+ * writable). Both are opened read-only. 0, or the code and message rec_db_open
+ * or the gate gives. */
+int hrn_bench_history_check(const char *baseline_db, const char *label, long last, const struct hrn_bench_ident *want,
+			    const char *db, struct mrl_err *err);
 
 /* An option callback: "5%" or 0.05 into the double at opt->value (0 <= x < 10). */
 int hrn_opt_gate_perf(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
