@@ -13,6 +13,7 @@
 #ifndef MRL_ENG_H
 #define MRL_ENG_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -276,6 +277,8 @@ struct eng_gen_req {
 						 * else is in the batch; give requests distinct values */
 };
 
+struct eng_gen_res;
+
 /* How to generate (the same for every request of one call). Zeroed = greedy, stop at
  * EOS/EOT, 8 sequences at a time, a context sized to the longest request. */
 struct eng_gen_opts {
@@ -288,6 +291,15 @@ struct eng_gen_opts {
 	uint32_t n_ctx;         /* positions per sequence; 0 = the longest n_prompt + max_new_tokens,
 				 * at most the model's training context */
 	const int32_t *stop_ids; size_t n_stop_ids; /* extra token ids that end a request like EOS */
+	/* Optional: called as each request finishes, in the order they finish (not always
+	 * the order of reqs), with its index and its complete result; NULL = none. */
+	void (*on_done)(void *user, size_t index, const struct eng_gen_res *res);
+	void *user;
+	/* Optional: a flag (a signal handler's) looked at before every step; once nonzero
+	 * no further step runs and eng_generate returns 0 at once: finished requests keep
+	 * their results, the others are left empty (text NULL, n_ids 0) and counted in
+	 * stats->n_unfinished. NULL = never stops. */
+	const volatile sig_atomic_t *stop;
 };
 
 enum eng_gen_stop {
@@ -320,6 +332,7 @@ struct eng_gen_stats {
 	double first_step_s;        /* wall seconds of the first step (with one request: its prefill
 				     * and first token), CLOCK_MONOTONIC */
 	double total_s;             /* wall seconds of the generation (after the contexts are made) */
+	size_t n_unfinished;        /* requests not finished because eng_gen_opts.stop was set */
 };
 
 /* Generate for n requests, up to o->n_batch at a time, into res[0..n) (caller's array;
@@ -369,6 +382,14 @@ struct eng_synth_opts {
 	uint64_t seed;           /* same seed and options -> byte-identical file */
 	bool tied;               /* no output.weight: the output matrix is token_embd (Llama 3.2,
 				  * Gemma 2, SmolLM2) */
+	/* Optional: called after each tensor's data is written (done of n_tensors, its name),
+	 * for a progress display; NULL = none. */
+	void (*on_tensor)(void *user, size_t done, size_t n_tensors, const char *name);
+	void *user;
+	/* Optional: a flag (a signal handler's) looked at before every chunk of weights;
+	 * once nonzero, eng_synth removes its temporary file, leaves out_path as it was
+	 * and returns MRL_ERUNTIME ("interrupted"). NULL = never stops. */
+	const volatile sig_atomic_t *stop;
 };
 /* What was written. */
 struct eng_synth_info {
@@ -383,7 +404,8 @@ int eng_synth_check(const struct eng_synth_opts *o, struct mrl_err *err);
 /* Write the model to out_path atomically, streaming the weights (a 7B model is
  * never held in memory). info may be NULL. The codes of eng_synth_check, then
  * MRL_EIO/MRL_EINPUT for the vocabulary file, MRL_EWRITE when out_path cannot be
- * written (its folder must exist). */
+ * written (its folder must exist), MRL_ERUNTIME when o->stop was set. On every
+ * failure the temporary file is removed and out_path is untouched. */
 int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
 	      struct mrl_err *err);
 

@@ -220,6 +220,7 @@ struct gen {
 	bool *eog;              /* n_vocab: ends a request (EOS/EOT, stop_ids) */
 	struct cand *cands;
 	struct eng_gen_stats stats;
+	size_t n_finished;      /* requests whose result is complete */
 	bool per_seq;           /* one context per slot even where multi-sequence contexts exist */
 };
 
@@ -394,6 +395,9 @@ static int finish_at_once(struct gen *g, size_t r, struct mrl_err *err)
 		return 0;
 	if (!(res->text = calloc(1, 1)))
 		return mrl_err_set(err, MRL_ENOMEM, "generate: out of memory");
+	g->n_finished++;
+	if (g->o.on_done)
+		g->o.on_done(g->o.user, r, res);
 	return 1;
 }
 
@@ -438,8 +442,14 @@ static int slot_finish(struct gen *g, struct gen_slot *sl, enum eng_gen_stop why
 	res->stop_index = stop_index;
 	res->n_cached = sl->n_cached;
 	g->stats.n_generated += sl->n_ids;
+	const size_t r = sl->req;
 	sl->req = GEN_NO_REQ;
-	return res->text ? 1 : mrl_err_set(err, MRL_ENOMEM, "generate: out of memory for the text");
+	if (!res->text)
+		return mrl_err_set(err, MRL_ENOMEM, "generate: out of memory for the text");
+	g->n_finished++;
+	if (g->o.on_done)
+		g->o.on_done(g->o.user, r, res);
+	return 1;
 }
 
 /* ---- text and stop strings ---- */
@@ -589,6 +599,8 @@ static int run(struct gen *g, struct mrl_err *err)
 	int rc = 0;
 	const double t0 = now_s();
 	for (;;) {
+		if (g->o.stop && *g->o.stop)
+			return 0; /* generate() counts what is unfinished */
 		for (uint32_t s = 0; s < g->n_slots; s++)
 			g->slots[s].new_this_step = false;
 		while (next_req < g->n_reqs) {
@@ -717,6 +729,7 @@ static int generate(struct eng_model *m, const struct eng_gen_req *reqs, size_t 
 		const double t0 = now_s();
 		rc = run(&g, err);
 		g.stats.total_s = now_s() - t0;
+		g.stats.n_unfinished = n - g.n_finished;
 	}
 	if (stats)
 		*stats = g.stats;

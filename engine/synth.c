@@ -107,6 +107,7 @@ struct synth {
 	void *chunk_q;
 	uint64_t chunk_elems;
 	struct eng_pool *pool;    /* the rows of a chunk are drawn and quantized in parallel */
+	const struct eng_synth_opts *o; /* stop and on_tensor */
 };
 
 static uint64_t name_hash(const char *s)
@@ -171,6 +172,8 @@ static int fill_tensor(void *user, size_t i, struct gguf_sink *sink, struct mrl_
 		rows_per_chunk = 1;
 	eng_row_size(t->type, t->ne0, &j.row_bytes);
 	for (uint64_t row = 0; row < t->ne1; row += rows_per_chunk) {
+		if (sy->o->stop && *sy->o->stop) /* gguf_writer_write_fill then removes its temporary file */
+			return mrl_err_set(err, MRL_ERUNTIME, "synth: interrupted while writing tensor '%s'", t->name);
 		uint64_t rows = t->ne1 - row < rows_per_chunk ? t->ne1 - row : rows_per_chunk;
 		j.row0 = row;
 		eng_pool_run(sy->pool, fill_rows, &j, (int64_t)rows);
@@ -178,6 +181,8 @@ static int fill_tensor(void *user, size_t i, struct gguf_sink *sink, struct mrl_
 		if (rc)
 			return rc;
 	}
+	if (sy->o->on_tensor)
+		sy->o->on_tensor(sy->o->user, i + 1, sy->n, t->name);
 	return 0;
 }
 
@@ -374,7 +379,7 @@ int eng_synth_check(const struct eng_synth_opts *o, struct mrl_err *err)
 int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_synth_info *info,
 	      struct mrl_err *err)
 {
-	struct synth sy = { .seed = o->seed };
+	struct synth sy = { .seed = o->seed, .o = o };
 	struct gguf_writer *w = NULL;
 	int rc = 0;
 	const char *dtype = o->dtype ? o->dtype : "f32";

@@ -549,9 +549,28 @@ static int fill_model(struct hrn_bench_doc *doc, const struct eng_model *m, cons
 	return bm->path && bm->name && bm->arch && bm->type && (bm->sha256 || !doc->manifest.model_sha256) ? 0 : MRL_ENOMEM;
 }
 
-static void progress(const struct hrn_bench_doc *d, size_t from, bool quiet)
+/* The tests of one run: done and all (thread counts x tests), and when the first began. */
+struct bench_progress {
+	size_t done, total;
+	uint64_t t0_ns;
+	bool quiet;
+};
+
+/* The line of each result from index from on, as its test finishes (stderr): its
+ * median and, while tests remain, how many are done and the time left at the
+ * mean pace of the tests so far ("[3/12, ETA 1m05s]"; tests differ in length,
+ * so it is an estimate). */
+static void progress(const struct hrn_bench_doc *d, size_t from, struct bench_progress *bp)
 {
-	for (size_t i = from; !quiet && i < d->n_results; i++) {
+	bp->done++;
+	char eta[64] = "";
+	if (bp->done < bp->total) {
+		const double s = (double)(met_now_ns() - bp->t0_ns) * 1e-9 / (double)bp->done * (double)(bp->total - bp->done);
+		snprintf(eta, sizeof eta, " [%zu/%zu, ETA %dm%02ds]", bp->done, bp->total, (int)(s / 60), (int)s % 60);
+	} else {
+		snprintf(eta, sizeof eta, " [%zu/%zu]", bp->done, bp->total);
+	}
+	for (size_t i = from; !bp->quiet && i < d->n_results; i++) {
 		const struct hrn_bench_result *r = &d->results[i];
 		const struct hrn_bench_series *s = hrn_bench_result_series(r, "tokens_per_s");
 		const struct hrn_bench_series *t = hrn_bench_result_series(r, "ttft_ms");
@@ -562,9 +581,10 @@ static void progress(const struct hrn_bench_doc *d, size_t from, bool quiet)
 		else
 			snprintf(where, sizeof where, "%lld thread%s", (long long)r->threads, r->threads == 1 ? "" : "s");
 		if (s && s->n)
-			fprintf(stderr, "merilo bench: %s, %s: %.2f t/s (median)\n", r->test, where, s->st.median);
+			fprintf(stderr, "merilo bench: %s, %s: %.2f t/s (median)%s\n", r->test, where, s->st.median, eta);
 		else if (t && t->n)
-			fprintf(stderr, "merilo bench: %s, %s: TTFT %.2f ms (median)\n", r->test, where, t->st.median);
+			fprintf(stderr, "merilo bench: %s, %s: TTFT %.2f ms (median)%s\n", r->test, where, t->st.median, eta);
+		fflush(stderr);
 	}
 }
 
@@ -673,22 +693,41 @@ static void scenario_from_opts(struct hrn_bench_scenario *sc, const struct opts 
 	sc->tpot_limit_ms = o->tpot_limit;
 }
 
+/* The tests of one thread count. */
+static size_t tests_per_thread_count(const struct opts *o)
+{
+	return o->scenario ? 1 : (size_t)o->n_prompt + (size_t)o->n_gen * (size_t)o->n_depth +
+					 (size_t)o->n_prompt * (size_t)o->n_gen;
+}
+
 /* Every test of one thread count: the scenario, or pp, tg and request for
- * every combination of the lists. */
+ * every combination of the lists; a progress line as each one finishes. */
 static int run_tests(const struct opts *o, struct hrn_bench_env *env, struct hrn_bench_scenario *sc,
-		     struct hrn_bench_doc *doc, struct mrl_err *err)
+		     struct hrn_bench_doc *doc, struct bench_progress *bp, struct mrl_err *err)
 {
 	int rc = 0;
-	if (o->scenario)
-		return hrn_bench_run_scenario(env, sc, doc, err);
-	for (int i = 0; i < o->n_prompt && !rc; i++)
+	size_t from = doc->n_results;
+#define DONE() do { if (!rc) { progress(doc, from, bp); from = doc->n_results; } } while (0)
+	if (o->scenario) {
+		rc = hrn_bench_run_scenario(env, sc, doc, err);
+		DONE();
+		return rc;
+	}
+	for (int i = 0; i < o->n_prompt && !rc; i++) {
 		rc = hrn_bench_run_pp(env, o->prompt[i], doc, err);
+		DONE();
+	}
 	for (int g = 0; g < o->n_gen && !rc; g++)
-		for (int dd = 0; dd < o->n_depth && !rc; dd++)
+		for (int dd = 0; dd < o->n_depth && !rc; dd++) {
 			rc = hrn_bench_run_tg(env, o->gen[g], o->depth[dd], doc, err);
+			DONE();
+		}
 	for (int i = 0; i < o->n_prompt && !rc; i++)
-		for (int g = 0; g < o->n_gen && !rc; g++)
+		for (int g = 0; g < o->n_gen && !rc; g++) {
 			rc = hrn_bench_run_request(env, o->prompt[i], o->gen[g], doc, err);
+			DONE();
+		}
+#undef DONE
 	return rc;
 }
 
@@ -703,7 +742,7 @@ static int history(const struct opts *o, const struct hrn_bench_doc *doc, struct
 		return gate;
 	int rc = o->db ? hrn_bench_render(doc, HRN_BENCH_JSON, &json, err) : 0;
 	if (!rc && o->db)
-		rc = hrn_db_add_bench(o->db, o->db_label, json, err);
+		rc = hrn_db_add_bench(o->db, o->db_label, json, o->quiet, err);
 	free(json);
 	return rc ? rc : gate ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
 }
@@ -807,6 +846,8 @@ int hrn_cmd_bench(int argc, char **argv)
 				      .logits = logits, .counters = counters, .energy = energy, .roofline = &doc.roofline,
 				      .energy_window_s = o.energy_window };
 
+	struct bench_progress bp = { .total = (size_t)o.n_threads * tests_per_thread_count(&o), .t0_ns = met_now_ns(),
+				     .quiet = o.quiet };
 	for (int ti = 0; ti < o.n_threads; ti++) {
 		if (ti > 0) {
 			eng_model_close(m);
@@ -820,9 +861,7 @@ int hrn_cmd_bench(int argc, char **argv)
 		env.model = m;
 		env.ctx = c;
 		env.threads = (int)o.threads[ti];
-		size_t from = doc.n_results;
-		int rc = run_tests(&o, &env, &sc, &doc, &err);
-		progress(&doc, from, o.quiet);
+		int rc = run_tests(&o, &env, &sc, &doc, &bp, &err);
 		eng_ctx_free(c);
 		c = NULL;
 		if (rc)

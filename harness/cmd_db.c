@@ -91,7 +91,7 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
 	return rc;
 }
 
-int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, struct mrl_err *err)
+int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, bool quiet, struct mrl_err *err)
 {
 	struct rec_db *db = NULL;
 	int64_t row = 0;
@@ -99,7 +99,7 @@ int hrn_db_add_bench(const char *db_path, const char *label, const char *json_te
 	rc = rc ? rc : rec_db_open(db_path, REC_DB_CREATE, &db, err);
 	if (!rc)
 		rc = rec_db_add_bench(db, json_text, label, &row, err);
-	if (!rc)
+	if (!rc && !quiet)
 		fprintf(stderr, "merilo bench: record %lld stored in %s%s%s\n", (long long)row, db_path, label ? " as " : "",
 			label ? label : "");
 	rec_db_close(db);

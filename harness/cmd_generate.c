@@ -9,18 +9,28 @@
  * texts (one prompt: the text and a newline), or with --ids the generated ids one
  * per line (a blank line between prompts), or with --json one document holding
  * every result. --timing reports generated tokens/s on stderr (tokenization excluded).
+ *
+ * Texts and ids are printed as they finish, in prompt order (a prompt's result
+ * waits for those before it), so a long run shows its work and Ctrl-C loses
+ * nothing that was printed; a progress line counts the prompts on stderr
+ * (harness/progress.h). SIGINT/SIGTERM stop the generation before its next step:
+ * what is finished is printed (--json: the document, unfinished prompts with
+ * stop_reason "interrupted"), one line says how many were not, exit 4 (as run).
  */
 #include "harness/hrn.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/fileio.h"
 #include "common/utf8.h"
 #include "engine/eng.h"
+#include "harness/progress.h"
 
 #define MAX_PROMPTS_FILE (64u << 20)
 
@@ -66,7 +76,14 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		     "Greedy unless --temperature > 0. When a prompt's tokens plus N exceed the model's training\n"
 		     "context it runs with one warning on stderr.\n");
 	hrn_print_options(out, opts, 22);
-	fprintf(out, "exit codes: 0 success, 2 usage error, 3 missing or bad model or prompts file, 4 runtime failure\n");
+	fprintf(out, "Texts (or --ids) are printed as they finish, in prompt order; --json prints one document at\n"
+		     "the end. A progress line (prompts done, prompts/s, ETA) goes to stderr once the run has\n"
+		     "taken 5 s; none with --quiet. Ctrl-C (SIGINT) or SIGTERM stops before the next step: the\n"
+		     "finished results are printed, unfinished --json entries say stop_reason \"interrupted\".\n"
+		     "Test hooks: MERILO_TEST_PROGRESS_DELAY_MS=N starts the progress after N ms;\n"
+		     "MERILO_TEST_SLOW_MS=N sleeps N ms after each finished prompt.\n");
+	fprintf(out, "exit codes: 0 success, 2 usage error, 3 missing or bad model or prompts file, 4 runtime failure\n"
+		     "or interrupted\n");
 }
 
 /* --timing, on stderr: with one prompt, its prefill (the first step: the prompt and
@@ -153,12 +170,13 @@ static json_t *json_text(const char *s, size_t len)
 
 static json_t *result_json(const char *prompt, size_t n_prompt, const struct eng_gen_res *r)
 {
+	const bool done = r->text != NULL; /* an interrupted run leaves the unfinished empty */
 	json_t *ids = json_array();
 	for (size_t k = 0; k < r->n_ids; k++)
 		json_array_append_new(ids, json_integer(r->ids[k]));
 	return json_pack("{s:o, s:I, s:o, s:o, s:I, s:s}", "prompt", json_text(prompt, strlen(prompt)), "n_prompt_tokens",
-			 (json_int_t)n_prompt, "text", json_text(r->text, r->text_len), "ids", ids, "n_tokens",
-			 (json_int_t)r->n_ids, "stop_reason", eng_gen_stop_name(r->stop));
+			 (json_int_t)n_prompt, "text", json_text(done ? r->text : "", r->text_len), "ids", ids, "n_tokens",
+			 (json_int_t)r->n_ids, "stop_reason", done ? eng_gen_stop_name(r->stop) : "interrupted");
 }
 
 struct gen_cli {
@@ -167,40 +185,83 @@ struct gen_cli {
 	long n_gen, n_threads, n_batch, top_k;
 	double temperature, top_p;
 	uint64_t seed;
-	bool ids_only, stop_eos, timing, json, affinity, parse_special;
+	bool ids_only, stop_eos, timing, json, affinity, parse_special, quiet;
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
 };
 
-static void print_results(const struct gen_cli *a, const struct eng_gen_res *res, const size_t *n_prompt,
-			  const struct eng_gen_opts *o)
+/* --json: the document of every result (after the run). */
+static void print_json(const struct gen_cli *a, const struct eng_gen_res *res, const size_t *n_prompt,
+		       const struct eng_gen_opts *o)
 {
-	if (a->json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < a->prompts.n; i++)
-			json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i]));
-		json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:s, s:o}", "model", a->model_path,
-					"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
-					"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
-					"kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
-		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(doc);
-		return;
-	}
-	for (size_t i = 0; i < a->prompts.n; i++) {
-		if (a->ids_only) {
-			if (i)
-				printf("\n");
-			for (size_t k = 0; k < res[i].n_ids; k++)
-				printf("%d\n", res[i].ids[k]);
-		} else {
-			fwrite(res[i].text, 1, res[i].text_len, stdout);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < a->prompts.n; i++)
+		json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i]));
+	json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:s, s:o}", "model", a->model_path,
+				"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
+				"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
+				"kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(doc);
+}
+
+/* What eng_generate's on_done sees: the results so far, the next prompt to print
+ * (text and --ids print in prompt order as soon as a prompt and all before it are
+ * done), the progress line, and the test hook's pause. */
+struct gen_watch {
+	const struct gen_cli *a;
+	const struct eng_gen_res *res;
+	bool *done;
+	size_t next_print;
+	struct hrn_progress prog;
+	long slow_ms;
+};
+
+static void print_one(const struct gen_cli *a, size_t i, const struct eng_gen_res *r)
+{
+	if (a->ids_only) {
+		if (i)
 			printf("\n");
-		}
+		for (size_t k = 0; k < r->n_ids; k++)
+			printf("%d\n", r->ids[k]);
+	} else {
+		fwrite(r->text, 1, r->text_len, stdout);
+		printf("\n");
 	}
+}
+
+static void on_done(void *user, size_t index, const struct eng_gen_res *r)
+{
+	struct gen_watch *w = user;
+	(void)r;
+	w->done[index] = true;
+	if (!w->a->json) {
+		for (; w->next_print < w->a->prompts.n && w->done[w->next_print]; w->next_print++)
+			print_one(w->a, w->next_print, &w->res[w->next_print]);
+		fflush(stdout);
+	}
+	char what[48];
+	snprintf(what, sizeof what, "prompt %zu", index + 1);
+	hrn_progress_step(&w->prog, what);
+	if (w->slow_ms > 0)
+		nanosleep(&(struct timespec){ w->slow_ms / 1000, w->slow_ms % 1000 * 1000000L }, NULL);
+}
+
+/* After SIGINT/SIGTERM stopped the generation: one line on what is kept. */
+static void say_interrupted(const struct gen_watch *w, const struct eng_gen_stats *st)
+{
+	const size_t n = w->a->prompts.n, n_done = n - st->n_unfinished;
+	const char *sig = hrn_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
+	if (w->a->json)
+		fprintf(stderr, "merilo generate: interrupted (%s); %zu of %zu prompts were generated (the other %zu have "
+				"stop_reason \"interrupted\" in the JSON)\n", sig, n_done, n, st->n_unfinished);
+	else
+		fprintf(stderr, "merilo generate: interrupted (%s); %zu of %zu prompts were generated; the results of the "
+				"first %zu are printed, the other %zu are not\n", sig, n_done, n, w->next_print,
+			n - w->next_print);
 }
 
 static int parse_args(struct gen_cli *a, int argc, char **argv)
@@ -227,6 +288,7 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		OPT_BOOL(0, "ids", &a->ids_only, "print the generated token ids, one per line, instead of text"),
 		OPT_BOOL(0, "json", &a->json, "print one JSON document: per prompt text, ids, n_tokens, stop_reason"),
 		OPT_BOOL(0, "timing", &a->timing, "print generated tokens/s on stderr"),
+		OPT_BOOL('q', "quiet", &a->quiet, "no progress line on stderr"),
 		OPT_CALLBACK(0, "backend", &a->backend, NULL,
 			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &a->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
@@ -287,6 +349,7 @@ int hrn_cmd_generate(int argc, char **argv)
 	size_t *n_tok = NULL;
 	struct eng_gen_req *reqs = NULL;
 	struct eng_gen_res *res = NULL;
+	bool *done = NULL;
 	int ret = parse_args(&a, argc, argv);
 	if (ret != HRN_OPTS_GO)
 		goto out;
@@ -303,7 +366,8 @@ int hrn_cmd_generate(int argc, char **argv)
 	n_tok = calloc(n, sizeof *n_tok);
 	reqs = calloc(n, sizeof *reqs);
 	res = calloc(n, sizeof *res);
-	if (!toks || !n_tok || !reqs || !res) {
+	done = calloc(n, sizeof *done);
+	if (!toks || !n_tok || !reqs || !res || !done) {
 		mrl_err_set(&err, MRL_ENOMEM, "generate: out of memory");
 		goto fail;
 	}
@@ -316,9 +380,25 @@ int hrn_cmd_generate(int argc, char **argv)
 				  .top_p = (float)a.top_p, .seed = a.seed, .ignore_eos = !a.stop_eos,
 				  .n_batch = (uint32_t)a.n_batch };
 	struct eng_gen_stats st;
-	if (eng_generate(m, reqs, n, &o, res, &st, &err))
+	struct gen_watch w = { .a = &a, .res = res, .done = done,
+			       .slow_ms = getenv("MERILO_TEST_SLOW_MS") ? atol(getenv("MERILO_TEST_SLOW_MS")) : 0 };
+	hrn_progress_begin(&w.prog, "merilo generate", "prompts", n, a.quiet, !a.json);
+	o.on_done = on_done;
+	o.user = &w;
+	o.stop = &hrn_stop_signal;
+	hrn_signals_catch();
+	int grc = eng_generate(m, reqs, n, &o, res, &st, &err);
+	hrn_signals_restore();
+	hrn_progress_end(&w.prog);
+	if (grc)
 		goto fail;
-	print_results(&a, res, n_tok, &o);
+	if (a.json)
+		print_json(&a, res, n_tok, &o);
+	if (st.n_unfinished) {
+		say_interrupted(&w, &st);
+		ret = HRN_EXIT_RUNTIME;
+		goto out;
+	}
 	if (a.timing)
 		print_timing(&st, n, a.n_batch, n == 1 ? res[0].n_ids : 0);
 	goto out;
@@ -330,6 +410,7 @@ out:
 	for (size_t i = 0; toks && i < a.prompts.n; i++)
 		free(toks[i]);
 	free(res);
+	free(done);
 	free(reqs);
 	free(toks);
 	free(n_tok);

@@ -18,6 +18,7 @@
  */
 #include "harness/hrn.h"
 #include "harness/manifest.h"
+#include "harness/progress.h"
 #include "harness/run.h"
 
 #include <errno.h>
@@ -37,7 +38,7 @@
 /* Tokens per forward call: bounds the logits scratch (one n_vocab row per token). */
 #define PPL_CALL_TOKENS 512
 /* Progress lines only for a run longer than this (a short one prints just its result). */
-#define PPL_PROGRESS_DELAY_NS 5000000000ull
+#define PPL_PROGRESS_DELAY_NS HRN_PROGRESS_DELAY_NS
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
@@ -386,21 +387,12 @@ static int ppl_score(struct ppl_job *j, struct mrl_err *err)
 	return 0;
 }
 
-/* Progress on stderr: none with --quiet; a line redrawn in place where stderr is
- * a terminal and stdout is not (the running values would be drawn over), whole
- * lines otherwise; only once the run has taken PPL_PROGRESS_DELAY_NS. */
+/* Progress on stderr (harness/progress.h): none with --quiet; a line redrawn in
+ * place where stderr is a terminal and stdout is not (the running values would be
+ * drawn over), whole lines otherwise; only once the run has taken PPL_PROGRESS_DELAY_NS. */
 static void ppl_progress_init(struct hrn_progress *prog, bool quiet, size_t n_chunks)
 {
-	enum hrn_progress_mode mode = quiet                                          ? HRN_PROGRESS_OFF
-				      : isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO) ? HRN_PROGRESS_TTY
-											 : HRN_PROGRESS_LOG;
-	hrn_progress_init(prog, mode, n_chunks, 0);
-	prog->name = "merilo perplexity";
-	prog->unit = "chunks";
-	prog->delay_ns = PPL_PROGRESS_DELAY_NS;
-	const char *delay_ms = getenv("MERILO_TEST_PROGRESS_DELAY_MS"); /* test hook (--help names it) */
-	if (delay_ms && *delay_ms)
-		prog->delay_ns = strtoull(delay_ms, NULL, 10) * 1000000ull;
+	hrn_progress_begin(prog, "merilo perplexity", "chunks", n_chunks, quiet, true);
 }
 
 /* What the command line asked for. */

@@ -736,7 +736,7 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 	if (rec_results_write(results, &st->res, &err))
 		return hrn_report(&err);
 	hrn_run_print_end(stdout, cfg, &st->res, rs, st->out_dir, st->o.quiet);
-	if (st->o.db && hrn_db_add_runs(st->o.db, (char *const[]){ st->out_dir }, 1, false, &err)) {
+	if (st->o.db && hrn_db_add_runs(st->o.db, (char *const[]){ st->out_dir }, 1, st->o.quiet, &err)) {
 		/* the run itself is complete: say where it is and how to record it later */
 		fprintf(stderr, "merilo: %s; the run's results are kept in %s (add them later: merilo db add %s --db %s)\n",
 			err.msg, st->out_dir, st->out_dir, st->o.db);

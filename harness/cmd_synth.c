@@ -1,17 +1,23 @@
 /* cmd_synth.c — `merilo synth`: write a random-weight GGUF model of a given shape.
  *
  * Synthetic models measure speed (prefill/decode throughput, memory), never
- * quality: the weights are seeded noise. The work is in engine/synth.c.
+ * quality: the weights are seeded noise. The work is in engine/synth.c; this
+ * file adds a progress line per tensor (harness/progress.h: after 5 s, none with
+ * --quiet) and Ctrl-C: the engine stops at its next chunk and removes its
+ * temporary file, and we say that nothing was written (exit 4, as run).
  */
 #include "harness/hrn.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/fileio.h"
 #include "engine/eng.h"
+#include "harness/progress.h"
 
 static void usage(FILE *out, const struct mrl_option *opts)
 {
@@ -26,7 +32,47 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"\n");
 	hrn_print_options(out, opts, 16);
 	fprintf(out, "exit codes: 0 written, 2 usage error (an unknown --arch, --preset or --dtype, a shape whose\n"
-		     "values do not fit together), 3 a missing or bad --vocab file, 4 the output cannot be written\n");
+		     "values do not fit together), 3 a missing or bad --vocab file, 4 the output cannot be written\n"
+		     "or interrupted (SIGINT/SIGTERM: the temporary file is removed, OUT is left as it was)\n"
+		     "Progress: a line per tensor on stderr (redrawn on a terminal) once it has run 5 s; none\n"
+		     "with --quiet. Test hooks: MERILO_TEST_PROGRESS_DELAY_MS=N starts it after N ms;\n"
+		     "MERILO_TEST_SLOW_MS=N sleeps N ms after every tensor.\n");
+}
+
+/* What the engine calls after each tensor: the progress line, then the test hook. */
+struct synth_watch {
+	struct hrn_progress prog;
+	long slow_ms;
+};
+
+static void on_tensor(void *user, size_t done, size_t n_tensors, const char *name)
+{
+	struct synth_watch *w = user;
+	w->prog.total = n_tensors; /* known once the engine has laid out the model */
+	hrn_progress_advance(&w->prog, done - w->prog.done, name);
+	if (w->slow_ms > 0)
+		nanosleep(&(struct timespec){ w->slow_ms / 1000, w->slow_ms % 1000 * 1000000L }, NULL);
+}
+
+/* eng_synth under progress and caught signals; an exit code. */
+static int synth_watched(struct eng_synth_opts *o, const char *out, bool quiet, struct eng_synth_info *info)
+{
+	struct mrl_err err = { 0 };
+	struct synth_watch w = { .slow_ms = getenv("MERILO_TEST_SLOW_MS") ? atol(getenv("MERILO_TEST_SLOW_MS")) : 0 };
+	hrn_progress_begin(&w.prog, "merilo synth", "tensors", 0, quiet, false);
+	o->on_tensor = on_tensor;
+	o->user = &w;
+	o->stop = &hrn_stop_signal;
+	hrn_signals_catch();
+	int rc = eng_synth(o, out, info, &err);
+	hrn_signals_restore();
+	hrn_progress_end(&w.prog);
+	if (rc && hrn_stop_signal) {
+		fprintf(stderr, "merilo synth: interrupted (%s); nothing was written to %s\n",
+			hrn_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT", out);
+		return HRN_EXIT_RUNTIME;
+	}
+	return rc ? hrn_report(&err) : HRN_EXIT_OK;
 }
 
 /* A shape option: a positive integer that fits 32 bits. */
@@ -43,6 +89,7 @@ int hrn_cmd_synth(int argc, char **argv)
 {
 	struct eng_synth_opts o = { .arch = "llama", .dtype = "f32", .seed = 1 };
 	const char *out = NULL;
+	bool quiet = false;
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "arch", &o.arch, "A", NULL),
 		OPT_STRING(0, "preset", &o.preset, "P",
@@ -67,6 +114,7 @@ int hrn_cmd_synth(int argc, char **argv)
 		OPT_UINT64(0, "seed", &o.seed, "N", "generator seed (default 1)"),
 		OPT_STRING('o', "out", &out, "F", "the file to write (atomically; missing folders are made)"),
 		OPT_STRING_F(0, "output", &out, "F", NULL, MRL_OPT_HIDDEN), /* the old name */
+		OPT_BOOL('q', "quiet", &quiet, "no progress lines (only errors and the closing line)"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("synth", opts, argc, argv, &n_args, usage);
@@ -85,8 +133,10 @@ int hrn_cmd_synth(int argc, char **argv)
 	 * before a folder is made */
 	if (eng_synth_check(&o, &err))
 		return hrn_usage_error("synth", "%s", strncmp(err.msg, "synth: ", 7) ? err.msg : err.msg + 7);
-	if (mrl_mkdir_parent(out, &err) || eng_synth(&o, out, &info, &err))
+	if (mrl_mkdir_parent(out, &err))
 		return hrn_report(&err);
+	if ((rc = synth_watched(&o, out, quiet, &info)) != HRN_EXIT_OK)
+		return rc;
 	printf("wrote %s: llama %s %s, %u layers, dim %u, heads %u/%u, ffn %u, ctx %u, vocab %u, "
 	       "%.1fM params, %.1f MiB, seed %llu (random weights: for speed, not quality)\n",
 	       out, o.preset ? o.preset : "custom", o.dtype, info.n_layer, info.n_embd, info.n_head,

@@ -31,8 +31,8 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
 			 struct mrl_err *err);
 
 /* Store a bench record (JSON text) under label (may be NULL) in the database at
- * db_path (created when missing); one line on stderr says where. */
-int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, struct mrl_err *err);
+ * db_path (created when missing); unless quiet, one line on stderr says where. */
+int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, bool quiet, struct mrl_err *err);
 
 struct hrn_bench_doc;
 struct mrl_option;

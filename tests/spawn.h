@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,6 +100,48 @@ static inline bool spawn_wait_nonempty(const char *path)
 	for (int i = 0; i < 3000; i++) {
 		if (cli_file_size(path) > 0)
 			return true;
+		spawn_sleep_ms(10);
+	}
+	return false;
+}
+
+/* Start "MERILO ARGS..." (args NULL-terminated, the command first, 30 at most)
+ * with the test's environment; stdout to out_log (NULL: /dev/null), stderr to
+ * err_log (NULL: merged into stdout). The child's pid (-1 where fork failed). */
+static inline pid_t spawn_merilo(const char *merilo, const char *out_log, const char *err_log,
+				 const char *const *args)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (!freopen(out_log ? out_log : "/dev/null", "w", stdout))
+			_exit(127);
+		if (err_log ? !freopen(err_log, "w", stderr) : dup2(fileno(stdout), 2) < 0)
+			_exit(127);
+		const char *argv[32] = { merilo };
+		size_t k = 1;
+		for (; args[k - 1] && k < 31; k++)
+			argv[k] = args[k - 1];
+		argv[k] = NULL;
+		execv(merilo, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait (60 s at most) until the file at path contains needle; false on a timeout
+ * or where pid (> 0) ended first (left unreaped, for spawn_wait). */
+static inline bool spawn_wait_text(const char *path, const char *needle, pid_t pid)
+{
+	for (int i = 0; i < 6000; i++) {
+		char *text = cli_slurp(path);
+		const bool found = text && strstr(text, needle);
+		free(text);
+		if (found)
+			return true;
+		siginfo_t si = { 0 };
+		if (pid > 0 && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+			return false;
 		spawn_sleep_ms(10);
 	}
 	return false;

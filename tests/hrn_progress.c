@@ -1,0 +1,234 @@
+/* hrn_progress.c — progress, Ctrl-C and --quiet of the commands beside run
+ * (an audit's findings), on a `merilo synth` model:
+ * - bench prints a line as each test finishes, with tests done/total and an ETA
+ *   (it printed every line after the last test, without either); --quiet --db
+ *   prints one closing line (it added "record N stored in" on stderr), and so
+ *   does run --quiet --db (it added "added DIR ... to DB" on stdout);
+ * - synth and generate print progress lines (piped: whole lines) once
+ *   MERILO_TEST_PROGRESS_DELAY_MS has passed, none within the default delay of a
+ *   short run, none with --quiet;
+ * - an interrupted synth (SIGINT, SIGTERM) exits 4 with one line, removes its
+ *   temporary file and leaves the old output as it was (it died by the signal,
+ *   silent, leaving OUT.tmp.XXXXXX);
+ * - an interrupted generate keeps what was finished: text mode has printed the
+ *   results in prompt order as they finished, --json prints the document with
+ *   the unfinished prompts' stop_reason "interrupted"; exit 4, one line (it died
+ *   by the signal with nothing printed).
+ * Signals are sent once a progress line shows the command at work (polled, no
+ * fixed sleep); MERILO_TEST_SLOW_MS slows each tensor or prompt so there is
+ * work left. Nothing here asserts a duration. Runs the binary named by $MERILO. */
+#include "tests/tap.h"
+#include "tests/cli.h"
+#include "tests/spawn.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[256];
+
+static char *path_in(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s/%s", tmp, name);
+	return buf;
+}
+
+static size_t lines_with(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *line = strndup(p, len);
+		n += line && strstr(line, needle);
+		free(line);
+		p = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+static void t_bench(void)
+{
+	char *out = NULL;
+	int rc = cli_run(&out, "bench --model %s/m.gguf --prompt 8 --gen 2 --reps 1 --threads 1 --energy-window 0 "
+		     "--format json -o %s/b.json", tmp, tmp);
+	is_int(rc, 0, "bench: exit 0");
+	like(out, "merilo bench: pp8, 1 thread: ", "a line per test ...");
+	like(out, " [1/3, ETA ", "... the first says 1 of 3 tests and the time left");
+	like(out, " [2/3, ETA ", "... the second 2 of 3");
+	like(out, "(median) [3/3]\n", "... the last 3 of 3, no ETA");
+	free(out);
+	rc = cli_run(&out, "bench --model %s/m.gguf --prompt 8 --gen 2 --reps 1 --threads 1 --energy-window 0 "
+		     "--format json -o %s/bq.json --quiet --db %s/h.db", tmp, tmp, tmp);
+	is_int(rc, 0, "bench --quiet --db: exit 0");
+	char want[700];
+	snprintf(want, sizeof want, "merilo bench: 3 results; record: %s/bq.json\n", tmp);
+	is_str(out, want, "bench --quiet --db: one closing line, no 'record N stored'");
+	free(out);
+	rc = cli_run(&out, "run --model %s/m.gguf --suite tasks/suites/demo.json --tasks commonsense --limit 1 "
+		     "--boot 10 --quiet --out %s/r --db %s/h.db", tmp, tmp, tmp);
+	is_int(rc, 0, "run --quiet --db: exit 0");
+	is_int((long)cli_count_lines(out), 1, "run --quiet --db: one line, no 'added DIR'");
+	free(out);
+}
+
+static void t_synth_progress(void)
+{
+	char *out = NULL;
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	int rc = cli_run(&out, "synth --preset tiny -o %s/p.gguf", tmp);
+	is_int(rc, 0, "synth with progress from the start: exit 0");
+	like(out, "merilo synth: 39/39 tensors (100.0%), output.weight, ", "piped: whole lines, tensors done of all");
+	like(out, "tensors/s, ETA ", "... with the rate and the ETA");
+	free(out);
+	rc = cli_run(&out, "synth --preset tiny -o %s/p.gguf --quiet", tmp);
+	unsetenv("MERILO_TEST_PROGRESS_DELAY_MS");
+	is_int(rc, 0, "synth --quiet: exit 0");
+	ok(out && !strstr(out, "ETA") && cli_count_lines(out) == 1, "synth --quiet: no progress, one line");
+	free(out);
+	rc = cli_run(&out, "synth --preset tiny -o %s/p.gguf", tmp);
+	ok(rc == 0 && out && !strstr(out, "ETA"), "a synth shorter than the delay prints no progress");
+	free(out);
+}
+
+/* How many entries of tmp start with prefix. */
+static size_t files_starting(const char *prefix)
+{
+	size_t n = 0;
+	DIR *d = opendir(tmp);
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void t_synth_signal(int sig, const char *sig_name)
+{
+	char out[600], err[600], name[200];
+	path_in(out, sizeof out, "old.gguf");
+	path_in(err, sizeof err, "synth.err");
+	cli_write_file(out, "old\n");
+	unlink(err); /* the last test's log would answer the wait */
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	setenv("MERILO_TEST_SLOW_MS", "100", 1);
+	pid_t pid = spawn_merilo(cli_merilo(), NULL, err, (const char *const[]){ "synth", "--preset", "tiny", "-o", out, NULL });
+	unsetenv("MERILO_TEST_SLOW_MS");
+	unsetenv("MERILO_TEST_PROGRESS_DELAY_MS");
+	snprintf(name, sizeof name, "synth at work (a progress line) before %s", sig_name);
+	ok(spawn_wait_text(err, "tensors (", pid), name);
+	ok(files_starting("old.gguf.tmp.") == 1, "... writing its temporary file");
+	kill(pid, sig);
+	int got_sig = 0, rc = spawn_wait(pid, &got_sig);
+	snprintf(name, sizeof name, "%s: exit 4 (not killed by the signal)", sig_name);
+	is_int(rc, 4, name);
+	if (rc != 4)
+		diag("  killed by signal %d", got_sig);
+	char *text = cli_slurp(err), want[700];
+	snprintf(want, sizeof want, "merilo synth: interrupted (%s); nothing was written to %s\n", sig_name, out);
+	like(text, want, "one line says it was interrupted and nothing was written");
+	free(text);
+	is_int((long)files_starting("old.gguf.tmp."), 0, "the temporary file is removed");
+	text = cli_slurp(out);
+	is_str(text, "old\n", "the old output is untouched");
+	free(text);
+}
+
+static void t_generate_progress(void)
+{
+	char prompts[600], *out = NULL;
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	int rc = cli_run(&out, "generate --model %s/m.gguf --prompts %s -n 2 --batch 4 2>&1 >/dev/null", tmp,
+			 path_in(prompts, sizeof prompts, "prompts.txt"));
+	is_int(rc, 0, "generate with progress from the start: exit 0");
+	like(out, "merilo generate: 30/30 prompts (100.0%), prompt ", "piped: whole lines, prompts done of all");
+	like(out, "prompts/s, ETA ", "... with the rate and the ETA");
+	free(out);
+	rc = cli_run(&out, "generate --model %s/m.gguf --prompts %s -n 2 --quiet 2>&1 >/dev/null", tmp, prompts);
+	unsetenv("MERILO_TEST_PROGRESS_DELAY_MS");
+	ok(rc == 0 && out && !*out, "generate --quiet: nothing on stderr");
+	free(out);
+	rc = cli_run(&out, "generate --model %s/m.gguf --prompts %s -n 2 2>&1 >/dev/null", tmp, prompts);
+	ok(rc == 0 && out && !*out, "a generate shorter than the delay prints no progress");
+	free(out);
+}
+
+static void t_generate_signal(bool json)
+{
+	char prompts[600], out[600], err[600];
+	path_in(prompts, sizeof prompts, "prompts.txt");
+	path_in(out, sizeof out, "gen.out");
+	path_in(err, sizeof err, "gen.err");
+	unlink(err); /* the last test's log would answer the wait */
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	setenv("MERILO_TEST_SLOW_MS", "100", 1);
+	char model[600];
+	snprintf(model, sizeof model, "%s/m.gguf", tmp);
+	pid_t pid = spawn_merilo(cli_merilo(), out, err,
+				 (const char *const[]){ "generate", "--model", model, "--prompts", prompts, "-n", "2",
+							"--batch", "2", json ? "--json" : "--timing", NULL });
+	unsetenv("MERILO_TEST_SLOW_MS");
+	unsetenv("MERILO_TEST_PROGRESS_DELAY_MS");
+	ok(spawn_wait_text(err, "4/30 prompts", pid), "generate at work (4 prompts done)");
+	kill(pid, json ? SIGTERM : SIGINT);
+	int got_sig = 0, rc = spawn_wait(pid, &got_sig);
+	is_int(rc, 4, json ? "--json, SIGTERM: exit 4" : "SIGINT: exit 4");
+	if (rc != 4)
+		diag("  killed by signal %d", got_sig);
+	char *text = cli_slurp(err), *res = cli_slurp(out);
+	size_t n_gen = 0, n_printed = 0;
+	const char *at = text ? strstr(text, "merilo generate: interrupted (") : NULL;
+	ok(at != NULL, "one line says it was interrupted");
+	if (json) {
+		ok(at && sscanf(strstr(at, "); ") ? strstr(at, "); ") + 3 : "", "%zu of 30", &n_gen) == 1 && n_gen >= 4 &&
+		   n_gen < 30, "... and how many prompts were generated");
+		json_t *doc = json_loads(res ? res : "", 0, NULL), *arr = json_object_get(doc, "results");
+		size_t n_done = 0, n_int = 0;
+		for (size_t i = 0; i < json_array_size(arr); i++) {
+			const char *why = json_string_value(json_object_get(json_array_get(arr, i), "stop_reason"));
+			n_int += why && !strcmp(why, "interrupted");
+			n_done += why && strcmp(why, "interrupted");
+		}
+		is_int((long)json_array_size(arr), 30, "--json: the document, one entry per prompt");
+		is_int((long)n_done, (long)n_gen, "... the finished ones kept");
+		is_int((long)n_int, 30 - (long)n_gen, "... the others with stop_reason interrupted");
+		json_decref(doc);
+	} else {
+		ok(at && sscanf(at, "merilo generate: interrupted (SIGINT); %zu of 30 prompts were generated; the results of "
+				"the first %zu are printed", &n_gen, &n_printed) == 2 && n_printed >= 4,
+		   "... how many were generated and printed");
+		is_int((long)cli_count_lines(res), (long)n_printed, "text mode: the results finished in order were printed");
+		ok(!lines_with(text, "generate: 30 prompts"), "no --timing line after an interruption");
+	}
+	free(text);
+	free(res);
+}
+
+int main(void)
+{
+	if (!cli_merilo())
+		skip_all("MERILO does not name the merilo binary (run through make test)");
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-progress"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+	if (!ok(cli_run(NULL, "synth --preset tiny --dtype f16 -o %s/m.gguf", tmp) == 0, "synth model made")) {
+		cli_rmtree(tmp);
+		return done_testing();
+	}
+	char path[600];
+	FILE *f = fopen(path_in(path, sizeof path, "prompts.txt"), "w");
+	for (int i = 1; f && i <= 30; i++)
+		fprintf(f, "Prompt number %d\n", i);
+	if (f)
+		fclose(f);
+	TEST(t_bench(), "bench: a line per test with done/total and ETA; --quiet --db of bench and run: one line");
+	TEST(t_synth_progress(), "synth: progress lines, none with --quiet or within the delay");
+	TEST(t_synth_signal(SIGINT, "SIGINT"), "synth interrupted by SIGINT: exit 4, no temporary file, OUT kept");
+	TEST(t_synth_signal(SIGTERM, "SIGTERM"), "synth interrupted by SIGTERM: the same");
+	TEST(t_generate_progress(), "generate: progress lines, none with --quiet or within the delay");
+	TEST(t_generate_signal(false), "generate interrupted: the finished results printed, exit 4");
+	TEST(t_generate_signal(true), "generate --json interrupted: the document with the finished results");
+	cli_rmtree(tmp);
+	return done_testing();
+}
