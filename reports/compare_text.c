@@ -300,14 +300,16 @@ static void add_md_as_text(struct mrl_buf *s, const char *md)
 					if (*k != '\\' && *k != '`')
 						mrl_buf_addn(&cell, k, 1);
 				const char *t = cell.data ? cell.data : "";
-				size_t a = strspn(t, " "), b = strlen(t);
+				size_t a = strspn(t, " "), b = strlen(t), chars = 0; /* chars: UTF-8 characters shown */
 				while (b > a && t[b - 1] == ' ')
 					b--;
-				if (!pass && b - a > width[col])
-					width[col] = b - a;
+				for (size_t k = a; k < b; k++)
+					chars += ((unsigned char)t[k] & 0xC0) != 0x80;
+				if (!pass && chars > width[col])
+					width[col] = chars;
 				if (pass) {
 					mrl_buf_addf(s, "%.*s", (int)(b - a), t + a);
-					for (size_t w = b - a; w < width[col] + 2; w++)
+					for (size_t w = chars; w < width[col] + 2; w++)
 						mrl_buf_add(s, " ");
 				}
 				mrl_buf_release(&cell);

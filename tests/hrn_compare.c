@@ -514,6 +514,14 @@ static void test_outputs(void)
 		snprintf(p, sizeof p, "%s%s", prefix, exts[i]);
 		ok(access(p, R_OK) == 0, exts[i]);
 	}
+	/* the text report's performance section is text: it was the markdown, escapes and all */
+	char txt_path[500];
+	snprintf(txt_path, sizeof txt_path, "%s.txt", prefix);
+	char *txt = cli_slurp(txt_path);
+	like(txt, "\nPerformance (informational, not gated)\n", "text: the performance heading, as text");
+	ok(txt && !strstr(txt, "### ") && !strstr(txt, "|---|") && !strstr(txt, "\\_"),
+	   "text: no markdown heading, table rule or escape");
+	free(txt);
 	char xml_path[500], why[100];
 	snprintf(xml_path, sizeof xml_path, "%s.junit.xml", prefix);
 	ok(xml_ok(xml_path, why, sizeof why), "JUnit XML is well-formed");
