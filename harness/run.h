@@ -306,6 +306,9 @@ struct hrn_progress {
 	const char *name;       /* log line prefix; NULL = "merilo run" */
 	const char *unit;       /* what is counted ("chunks"); NULL = units (items/s) */
 	uint64_t delay_ns;      /* nothing is drawn before this much time has passed */
+	/* set by hrn_progress_weigh (run): the estimated work of all units, of those done, and of
+	 * those done at the start; the ETA is then the work left at the work rate so far (0: units) */
+	double work_total, work_done, work_done_at_start;
 };
 
 /* Start a progress display of total units of which done are already done. */
@@ -317,6 +320,14 @@ void hrn_progress_step(struct hrn_progress *p, const char *what);
 /* n more units done at once (a generate batch, a multiple-choice window): the
  * count advances by n and the line is drawn as by one step. */
 void hrn_progress_advance(struct hrn_progress *p, size_t n, const char *what);
+/* The ETA from estimated work instead of unit counts (units of unequal cost: a perplexity
+ * document, a generation, a choice): total of all units, done already. */
+void hrn_progress_weigh(struct hrn_progress *p, double total, double done);
+/* Seconds left after elapsed_s of this process's work: the work left at the work rate so
+ * far (hrn_progress_weigh), else the units left at the unit rate; -1 before anything is done. */
+double hrn_progress_eta_s(const struct hrn_progress *p, double elapsed_s);
+/* hrn_progress_advance of n units that were `work` of the estimate. */
+void hrn_progress_advance_work(struct hrn_progress *p, size_t n, double work, const char *what);
 /* Clear the line (before other output). */
 void hrn_progress_end(struct hrn_progress *p);
 

@@ -235,13 +235,50 @@ static int run_unit(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 	return rc;
 }
 
+/* The index of task t in cfg->tasks; cfg->n_tasks when it is not there. */
+static size_t task_index(const struct hrn_run_cfg *cfg, const struct task_task *t)
+{
+	size_t ti = 0;
+	while (ti < cfg->n_tasks && cfg->tasks[ti] != t)
+		ti++;
+	return ti;
+}
+
+/* A unit's estimated work for the ETA, in bytes of multiple-choice text (measured on SmolLM2-135M
+ * Q4_1, the demo suite, 2 threads: a multiple-choice unit ~1.1 ms a byte of its context and
+ * continuations, short calls with little to batch; a perplexity document ~0.5 ms a byte, long
+ * windows; a generation ~0.1 s, about its prompt and answer, counted as 128 bytes plus one a token
+ * it may generate). Only the ETA uses it: the time left is the work left at the rate so far. */
+static double unit_work(const struct hrn_run_cfg *cfg, const struct hrn_unit *u)
+{
+	struct mrl_err err = { 0 };
+	double w = 1;
+	if (task_type(u->task) == TASK_GENERATE)
+		return 128.0 + (double)task_gen_max_tokens(u->task);
+	if (task_type(u->task) == TASK_MULTIPLE_CHOICE) {
+		struct task_mc_plan p;
+		if (!hrn_run_mc_plan(cfg, u->task, u->item_idx, u->lang, &p, &err)) {
+			w += (double)p.context_len;
+			for (size_t j = 0; j < p.n_choices; j++)
+				w += (double)(strlen(p.choices[j].text) - p.choices[j].context_len) * (p.mutual_info ? 2 : 1);
+		}
+		task_mc_plan_release(&p);
+	} else {
+		struct task_ppl_plan p;
+		if (!hrn_run_ppl_plan(cfg, u->task, u->item_idx, u->lang, &p, &err))
+			w += 0.5 * (double)strlen(p.text);
+		task_ppl_plan_release(&p);
+	}
+	return w;
+}
+
 /* After n units scored together from u on (n > 1: a generate batch or a
  * multiple-choice window of one task), n_scored counting them: the progress line
  * advances by n once, naming the task and the count; the test hooks sleep once
  * per unit, and stop the process where n_scored crosses cfg->pause_at (a test
  * changes the model file meanwhile and sends SIGCONT: no race with the clock). */
 static void units_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, size_t n, size_t n_scored,
-			   struct hrn_progress *prog)
+			   struct hrn_progress *prog, double work_each)
 {
 	char what[64];
 	if (!n)
@@ -250,7 +287,7 @@ static void units_finished(const struct hrn_run_cfg *cfg, const struct hrn_unit 
 		snprintf(what, sizeof what, "%s %s", task_id(u->task), u->lang);
 	else
 		snprintf(what, sizeof what, "%s, %zu units", task_id(u->task), n);
-	hrn_progress_advance(prog, n, what);
+	hrn_progress_advance_work(prog, n, work_each * (double)n, what);
 	if (cfg->slow_ms > 0) {
 		const long long ms = cfg->slow_ms * (long long)n;
 		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
@@ -266,13 +303,26 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 	const uint64_t t0 = met_now_ns();
 	struct hrn_units units;
 	struct hrn_unit u;
+	/* the work of each task's units, on average (a window or batch advances units of one task) */
+	double *work = calloc(cfg->n_tasks + 1, sizeof *work), work_total = 0, work_done = 0;
+	size_t *n_units = calloc(cfg->n_tasks + 1, sizeof *n_units);
 	hrn_units_init(&units, cfg);
 	while (hrn_units_next(&units, &u)) {
+		const bool done = unit_done(cfg, &u);
 		st->n_total++;
-		st->n_done_before += unit_done(cfg, &u);
+		st->n_done_before += done;
+		const double w = cfg->progress != HRN_PROGRESS_OFF && work && n_units ? unit_work(cfg, &u) : 0;
+		const size_t ti = task_index(cfg, u.task);
+		if (w > 0 && ti < cfg->n_tasks)
+			work[ti] += w, n_units[ti]++, work_total += w, work_done += done ? w : 0;
 	}
+	for (size_t ti = 0; work && n_units && ti < cfg->n_tasks; ti++)
+		work[ti] = n_units[ti] ? work[ti] / (double)n_units[ti] : 0;
+	free(n_units);
 	struct hrn_progress prog;
 	hrn_progress_init(&prog, cfg->progress, st->n_total, st->n_done_before);
+	if (work)
+		hrn_progress_weigh(&prog, work_total, work_done);
 	int rc = 0;
 	for (size_t ti = 0; ti < cfg->n_tasks && !rc && !st->interrupted; ti++) {
 		rc = hrn_run_write_prompts(cfg, ti, err);
@@ -302,13 +352,14 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 				st->interrupted = true;
 			}
 			st->n_scored += n_now;
-			units_finished(cfg, &u, n_now, st->n_scored, &prog);
+			units_finished(cfg, &u, n_now, st->n_scored, &prog, work ? work[ti] : 0);
 			if (st->interrupted)
 				break;
 		}
 		window_end(cfg, win, &ws, st->n_scored - scored_before);
 	}
 	hrn_progress_end(&prog);
+	free(work);
 	st->seconds = (double)(met_now_ns() - t0) * 1e-9;
 	return rc;
 }

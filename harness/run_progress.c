@@ -35,12 +35,10 @@ static double rate_eta(const struct hrn_progress *p, char *eta, size_t size)
 {
 	const double s = (double)(met_now_ns() - p->t0_ns) * 1e-9;
 	const size_t here = p->done - p->done_at_start;
-	const double rate = s > 0 ? (double)here / s : 0;
+	const double rate = s > 0 ? (double)here / s : 0, left = hrn_progress_eta_s(p, s);
 	snprintf(eta, size, "?");
-	if (rate > 0) {
-		const double left = (double)(p->total - p->done) / rate;
+	if (left >= 0)
 		snprintf(eta, size, "%dm%02ds", (int)(left / 60), (int)left % 60);
-	}
 	return rate;
 }
 
@@ -73,6 +71,30 @@ static void log_line(const struct hrn_progress *p, const char *what)
 void hrn_progress_step(struct hrn_progress *p, const char *what)
 {
 	hrn_progress_advance(p, 1, what);
+}
+
+double hrn_progress_eta_s(const struct hrn_progress *p, double elapsed_s)
+{
+	const size_t here = p->done - p->done_at_start;
+	if (!(elapsed_s > 0) || !here)
+		return -1;
+	/* by estimated work where it is known: the units of a suite differ in cost tenfold */
+	const double work_here = p->work_done - p->work_done_at_start;
+	const double left = p->work_total > 0 && work_here > 0 ? (p->work_total - p->work_done) / (work_here / elapsed_s)
+								 : (double)(p->total - p->done) / ((double)here / elapsed_s);
+	return left > 0 ? left : 0;
+}
+
+void hrn_progress_weigh(struct hrn_progress *p, double total, double done)
+{
+	p->work_total = total;
+	p->work_done = p->work_done_at_start = done;
+}
+
+void hrn_progress_advance_work(struct hrn_progress *p, size_t n, double work, const char *what)
+{
+	p->work_done += work;
+	hrn_progress_advance(p, n, what);
 }
 
 void hrn_progress_advance(struct hrn_progress *p, size_t n, const char *what)

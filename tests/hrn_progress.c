@@ -21,8 +21,11 @@
 #include "tests/cli.h"
 #include "tests/spawn.h"
 
+#include "harness/run.h"
+
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,6 +208,24 @@ static void t_generate_signal(bool json)
 	free(res);
 }
 
+/* run's ETA by estimated work (hrn_progress_eta_s, no clock): 50 of 100 units done, but
+ * they were 100 of 1000 units of work in 10 s: 900 left at 10 a second is 90 s, where the
+ * unit count had said 10 s (a suite's multiple-choice units before its perplexity documents
+ * and generations: the ETA said 11 s with 39 s left). Without weights, the unit rate. */
+static void t_eta_by_work(void)
+{
+	struct hrn_progress p;
+	hrn_progress_init(&p, HRN_PROGRESS_OFF, 100, 0);
+	ok(hrn_progress_eta_s(&p, 1.0) < 0, "nothing done: no ETA");
+	hrn_progress_weigh(&p, 1000, 0);
+	for (int i = 0; i < 50; i++)
+		hrn_progress_advance_work(&p, 1, 2.0, NULL);
+	ok(fabs(hrn_progress_eta_s(&p, 10.0) - 90.0) < 1e-9, "by work: 900 left at 10/s = 90 s");
+	hrn_progress_init(&p, HRN_PROGRESS_OFF, 100, 20);
+	hrn_progress_advance(&p, 40, NULL);
+	ok(fabs(hrn_progress_eta_s(&p, 10.0) - 10.0) < 1e-9, "by units (no weights, 20 resumed): 40 left at 4/s = 10 s");
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -222,6 +243,7 @@ int main(void)
 		fprintf(f, "Prompt number %d\n", i);
 	if (f)
 		fclose(f);
+	TEST(t_eta_by_work(), "run's ETA: the work left at the work rate, not the units left");
 	TEST(t_bench(), "bench: a line per test with done/total and ETA; --quiet --db of bench and run: one line");
 	TEST(t_synth_progress(), "synth: progress lines, none with --quiet or within the delay");
 	TEST(t_synth_signal(SIGINT, "SIGINT"), "synth interrupted by SIGINT: exit 4, no temporary file, OUT kept");
