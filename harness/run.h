@@ -264,7 +264,14 @@ struct hrn_agg_opts {
 	double level;         /* CI level, 0.95 */
 	const char *only_metric; /* multiple choice: NULL = every rule of the task; else only this
 				  * metric (a run scored from predictions has just "acc") */
+	struct hrn_progress *progress; /* may be NULL: advanced by each bootstrap resample of the
+					* multiple-choice tasks, as many as hrn_run_aggregate_resamples */
 };
+
+/* The bootstrap resamples hrn_run_aggregate makes for the multiple-choice tasks of cfg
+ * (the count o->progress advances by): B per metric for each selected language and
+ * each pair of them; fewer where a language or a pair has no items. */
+size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o);
 
 /* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)
  * are counted once, the first line wins) into r's aggregates and comparisons, for the
