@@ -113,16 +113,17 @@ static size_t mc_metrics(const struct task_task *t, const char **names)
 	return n;
 }
 
-/* The progress of the bootstrap: what is being resampled ("copa sr-Cyrl - hr"). */
+/* The progress of the bootstrap, passed on to hrn_agg_opts.progress with what is
+ * being resampled ("copa sr-Cyrl - hr"). */
 struct boot_progress {
-	struct hrn_progress *p;
+	const struct hrn_agg_opts *o;
 	char what[128];
 };
 
 static void boot_step(void *arg, size_t n_done)
 {
 	struct boot_progress *bp = arg;
-	hrn_progress_advance(bp->p, n_done, bp->what);
+	bp->o->progress(bp->o->progress_arg, n_done, bp->what);
 }
 
 static int aggregate_mc(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
@@ -132,7 +133,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 	const size_t n_metrics = o->only_metric ? 1 : mc_metrics(t, names);
 	if (o->only_metric)
 		names[0] = o->only_metric;
-	struct boot_progress bp = { .p = o->progress };
+	struct boot_progress bp = { .o = o };
 	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level,
 				    .progress = o->progress ? boot_step : NULL, .progress_arg = &bp };
 	size_t cap = 0;
