@@ -1,8 +1,11 @@
 /* cmd_import.c — `merilo import FORMAT --lang TAG=FILE ... [-o OUT]`: convert an
  * outside benchmark into a suite (importers are the table in tasks/import.c).
- * The result is validated like any suite before it is written, atomically. */
+ * The result is validated like any suite before it is written, atomically.
+ * A big import shows progress (harness/progress.h) as the importer tells it:
+ * kilobytes of the inputs read, then items built. */
 #include "harness/hrn.h"
 #include "common/fileio.h"
+#include "harness/progress.h"
 #include "tasks/task.h"
 
 #include <stdio.h>
@@ -52,11 +55,32 @@ static int add_lang(const struct mrl_option *opt, const char *arg, struct mrl_er
 	return 0;
 }
 
+/* The progress line, fed by the importer's callback: one stage per task_import_stage. */
+struct import_progress {
+	struct hrn_progress p;
+	int stage; /* the stage p counts; -1 before the first call */
+};
+
+static void on_progress(void *arg, enum task_import_stage stage, size_t done, size_t total)
+{
+	struct import_progress *ip = arg;
+	const bool read = stage == TASK_IMPORT_READ; /* bytes, shown in KiB */
+	const size_t t = read ? (total + 1023) / 1024 : total, d = done >= total ? t : read ? done / 1024 : done;
+	if ((int)stage != ip->stage) {
+		hrn_progress_stage(&ip->p, read ? "KiB" : "items", t);
+		ip->stage = (int)stage;
+	}
+	if (d > ip->p.done)
+		hrn_progress_advance(&ip->p, d - ip->p.done, read ? "reading the inputs" : "building the suite");
+}
+
 int hrn_cmd_import(int argc, char **argv)
 {
 	const char *format = NULL, *output = NULL;
 	struct task_import_report report = {0};
-	struct task_import_opts opts = { .report = &report };
+	struct import_progress progress = { .stage = -1 };
+	struct task_import_opts opts = { .report = &report, .progress = on_progress, .progress_arg = &progress };
+	bool quiet = false;
 	mrl_buf_init(&report.warnings);
 	struct inputs inputs = { .v = calloc((size_t)argc, sizeof *inputs.v) };
 	char *text = NULL;
@@ -75,6 +99,7 @@ int hrn_cmd_import(int argc, char **argv)
 		OPT_STRING(0, "source", &opts.source, "S", NULL),
 		OPT_STRING(0, "description", &opts.description, "D", NULL),
 		OPT_BOOL(0, "force", &opts.force, "import a file whose script contradicts its tag (a warning)"),
+		OPT_BOOL('q', "quiet", &quiet, "no progress; only warnings, errors and the closing line"),
 		OPT_END(),
 	};
 	int n_args;
@@ -106,7 +131,9 @@ int hrn_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	struct mrl_err err = {0};
+	hrn_progress_begin(&progress.p, "merilo import", "KiB", 0, quiet, !strcmp(output, "-"));
 	int irc = task_import(format, inputs.v, inputs.n, &opts, &text, &n_trimmed, &err);
+	hrn_progress_end(&progress.p);
 	for (const char *w = report.warnings.data; w && *w;) { /* one line each, also before an error */
 		size_t n = strcspn(w, "\n");
 		fprintf(stderr, "merilo import: warning: %.*s\n", (int)n, w);
@@ -127,7 +154,7 @@ int hrn_cmd_import(int argc, char **argv)
 	const struct task_task *t = task_suite_task(s, 0);
 	size_t n_items = t ? task_n_items(t) : 0;
 	task_suite_free(s);
-	if (n_trimmed)
+	if (n_trimmed && !quiet)
 		fprintf(stderr, "merilo import: trimmed leading/trailing spaces in %zu text field%s\n", n_trimmed,
 			n_trimmed == 1 ? "" : "s");
 	if (!strcmp(output, "-")) {

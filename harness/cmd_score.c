@@ -26,6 +26,7 @@
 #include "common/json.h"
 #include "common/sha256.h"
 #include "harness/manifest.h"
+#include "harness/progress.h"
 #include "harness/run.h"
 #include "harness/run_gen.h"
 #include "harness/score.h"
@@ -94,7 +95,7 @@ static int add_map(const struct mrl_option *opt, const char *arg, struct mrl_err
 struct score_opts {
 	const char *suite, *predictions, *system, *out, *format, *tasks, *langs;
 	long seed, boot;
-	bool allow_missing;
+	bool allow_missing, quiet;
 	struct maps maps;
 };
 
@@ -119,6 +120,7 @@ struct score_state {
 	struct rec_items items;
 	char dir[4096];
 	json_t *argv;                 /* the command line (hrn_invocation_json) */
+	struct hrn_progress progress; /* units written, then bootstrap resamples */
 };
 
 /* The multiple-choice tasks and the languages selected; generate and perplexity
@@ -408,7 +410,8 @@ static int write_items(struct score_state *st, struct mrl_err *err)
 	struct rec_item_writer_opts wo = { .flush_every_items = 256, .flush_every_ns = -1, .truncate = true };
 	struct rec_item_writer *w;
 	int rc = rec_item_writer_open(path, &wo, &w, NULL, err);
-	for (size_t i = 0; !rc && i < st->plan.n; i++) {
+	hrn_progress_stage(&st->progress, "units", st->plan.n);
+	for (size_t i = 0; !rc && i < st->plan.n; hrn_progress_step(&st->progress, "items.jsonl"), i++) {
 		const struct score_unit *u = &st->plan.units[i];
 		struct rec_item it = { 0 };
 		const int gold = task_item_gold(u->item);
@@ -435,6 +438,12 @@ static int write_items(struct score_state *st, struct mrl_err *err)
 	return rec_item_writer_close(w, err);
 }
 
+/* hrn_agg_opts.progress: the bootstrap advances the progress line. */
+static void boot_progress(void *arg, size_t n_done, const char *what)
+{
+	hrn_progress_advance(arg, n_done, what);
+}
+
 /* items.jsonl as read back -> aggregates and comparisons (the run's own
  * aggregation, "acc" only), then results.json. Returns an exit code. */
 static int write_results(struct score_state *st, struct hrn_run_cfg *cfg)
@@ -442,17 +451,23 @@ static int write_results(struct score_state *st, struct hrn_run_cfg *cfg)
 	struct mrl_err err = { 0 };
 	char path[4200];
 	snprintf(path, sizeof path, "%s/items.jsonl", st->dir);
-	if (write_items(st, &err) || rec_items_read(path, &st->items, &err))
+	if (write_items(st, &err) || rec_items_read(path, &st->items, &err)) {
+		hrn_progress_end(&st->progress); /* a terminal's line cleared before the message */
 		return hrn_report(&err);
+	}
 	*cfg = (struct hrn_run_cfg){ .suite = st->suite, .out_dir = st->dir, .tasks = st->tasks, .n_tasks = st->n_tasks,
 				     .langs = (const char *const *)st->langs, .n_langs = st->n_langs,
 				     .seed = (uint64_t)st->o.seed };
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
-				   .only_metric = "acc" };
+				   .only_metric = "acc", .progress = boot_progress,
+				   .progress_arg = &st->progress };
+	hrn_progress_stage(&st->progress, "resamples", hrn_run_aggregate_resamples(cfg, &ao));
 	snprintf(path, sizeof path, "%s/results.json", st->dir);
 	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) || rec_manifest_finish(&st->res.manifest, &err) ||
-	    rec_results_write(path, &st->res, &err))
+	    rec_results_write(path, &st->res, &err)) {
+		hrn_progress_end(&st->progress);
 		return hrn_report(&err);
+	}
 	return 0;
 }
 
@@ -509,6 +524,7 @@ static int parse_args(struct score_state *st, int argc, char **argv)
 			 "(default: they are an error)"),
 		OPT_INTEGER(0, "seed", &o->seed, 0, 2147483647L, "N", "bootstrap seed (default 1234, as merilo run)"),
 		OPT_INTEGER(0, "boot", &o->boot, 1, 10000000L, "N", "bootstrap resamples (default 10000)"),
+		OPT_BOOL('q', "quiet", &o->quiet, "no progress; one closing line instead of the summary"),
 		OPT_END(),
 	};
 	int n_args, ret = hrn_options("score", opts, argc, argv, &n_args, usage);
@@ -533,6 +549,8 @@ int hrn_cmd_score(int argc, char **argv)
 	int ret = parse_args(&st, argc, argv);
 	if (ret != HRN_OPTS_GO)
 		goto out;
+	/* the count and the unit come with each stage; the delay runs from here */
+	hrn_progress_begin(&st.progress, "merilo score", "units", 0, st.o.quiet, false);
 	const char *missing = stat(st.o.suite, &sb) ? st.o.suite : stat(st.o.predictions, &sb) ? st.o.predictions : NULL;
 	if (missing) {
 		fprintf(stderr, "merilo: %s: %s (the %s)\n", missing, errno == ENOENT ? "no such file" : strerror(errno),
@@ -548,19 +566,26 @@ int hrn_cmd_score(int argc, char **argv)
 	    (ret = read_predictions(&st)) || (ret = fill_results(&st)) || (ret = prepare_dir(&st)))
 		goto out;
 	struct hrn_run_cfg cfg;
-	if ((ret = write_results(&st, &cfg)))
+	ret = write_results(&st, &cfg);
+	hrn_progress_end(&st.progress);
+	if (ret)
 		goto out;
-	hrn_run_print_summary(stdout, &cfg, &st.res);
 	size_t n_none = 0, n_missing = 0;
 	for (size_t i = 0; i < st.plan.n; i++) {
 		n_none += st.plan.units[i].choice == SCORE_NO_ANSWER;
 		n_missing += st.plan.units[i].choice == SCORE_MISSING;
 	}
+	ret = HRN_EXIT_OK;
+	if (st.o.quiet) {
+		printf("merilo score: %zu item x language units of %s scored (no answer: %zu, missing: %zu); results: "
+		       "%s/results.json\n", st.plan.n, st.o.system, n_none, n_missing, st.dir);
+		goto out;
+	}
+	hrn_run_print_summary(stdout, &cfg, &st.res);
 	printf("\nscored %zu item x language units of %s from %s (%s, sha256 %.12s...); engine: %s\n", st.plan.n,
 	       st.o.system, st.o.predictions, st.format, st.sha256, SCORE_ENGINE);
 	printf("no answer: %zu, missing: %zu (both counted as wrong)\n", n_none, n_missing);
 	printf("results: %s/results.json\nper item: %s/items.jsonl\n", st.dir, st.dir);
-	ret = HRN_EXIT_OK;
 out:
 	release_state(&st);
 	return ret;

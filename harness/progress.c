@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "metrics/met.h"
+
 volatile sig_atomic_t hrn_stop_signal;
 
 static struct sigaction old_int, old_term;
@@ -25,6 +27,17 @@ void hrn_progress_begin(struct hrn_progress *p, const char *name, const char *un
 	const char *delay_ms = getenv("MERILO_TEST_PROGRESS_DELAY_MS"); /* test hook (docs/cli.md) */
 	if (delay_ms && *delay_ms)
 		p->delay_ns = strtoull(delay_ms, NULL, 10) * 1000000ull;
+}
+
+void hrn_progress_stage(struct hrn_progress *p, const char *unit, size_t total)
+{
+	const uint64_t quiet_until = p->t0_ns + p->delay_ns, now = met_now_ns();
+	const struct hrn_progress old = *p;
+	hrn_progress_init(p, old.mode, total, 0);
+	p->name = old.name;
+	p->unit = unit;
+	p->last_len = old.last_len; /* a terminal's line is drawn over, padded to its length */
+	p->delay_ns = quiet_until > now ? quiet_until - now : 0;
 }
 
 static void on_signal(int sig)

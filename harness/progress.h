@@ -30,6 +30,13 @@
 void hrn_progress_begin(struct hrn_progress *p, const char *name, const char *unit, size_t total, bool quiet,
 			bool stdout_busy);
 
+/* The next stage of a command whose work comes in stages counted in different
+ * units (import: kilobytes read, then items built; score: units written, then
+ * bootstrap resamples): p counts total units named unit from 0, its rate and ETA
+ * from now, while the delay before the first line still runs from
+ * hrn_progress_begin, so a command over in a moment stays silent in every stage. */
+void hrn_progress_stage(struct hrn_progress *p, const char *unit, size_t total);
+
 /* The flag the first SIGINT/SIGTERM sets after hrn_signals_catch (process-wide:
  * a signal handler can reach nothing else); 0 before. */
 extern volatile sig_atomic_t hrn_stop_signal;

@@ -264,7 +264,17 @@ struct hrn_agg_opts {
 	double level;         /* CI level, 0.95 */
 	const char *only_metric; /* multiple choice: NULL = every rule of the task; else only this
 				  * metric (a run scored from predictions has just "acc") */
+	/* may be NULL: told of n_done more bootstrap resamples of the multiple-choice tasks
+	 * (as many as hrn_run_aggregate_resamples in all) and what is resampled ("copa
+	 * sr-Cyrl - hr"); the caller draws the progress line */
+	void (*progress)(void *arg, size_t n_done, const char *what);
+	void *progress_arg;
 };
+
+/* The bootstrap resamples hrn_run_aggregate makes for the multiple-choice tasks of cfg
+ * (what o->progress is told of): B per metric for each selected language and
+ * each pair of them; fewer where a language or a pair has no items. */
+size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o);
 
 /* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)
  * are counted once, the first line wins) into r's aggregates and comparisons, for the

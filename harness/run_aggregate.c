@@ -18,6 +18,7 @@
 #include "harness/run_gen.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,19 @@ static size_t mc_metrics(const struct task_task *t, const char **names)
 	return n;
 }
 
+/* The progress of the bootstrap, passed on to hrn_agg_opts.progress with what is
+ * being resampled ("copa sr-Cyrl - hr"). */
+struct boot_progress {
+	const struct hrn_agg_opts *o;
+	char what[128];
+};
+
+static void boot_step(void *arg, size_t n_done)
+{
+	struct boot_progress *bp = arg;
+	bp->o->progress(bp->o->progress_arg, n_done, bp->what);
+}
+
 static int aggregate_mc(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
 			const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
 {
@@ -119,7 +133,9 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 	const size_t n_metrics = o->only_metric ? 1 : mc_metrics(t, names);
 	if (o->only_metric)
 		names[0] = o->only_metric;
-	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level };
+	struct boot_progress bp = { .o = o };
+	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level,
+				    .progress = o->progress ? boot_step : NULL, .progress_arg = &bp };
 	size_t cap = 0;
 	for (size_t l = 0; l < n_langs; l++)
 		cap = g[l].n > cap ? g[l].n : cap;
@@ -145,6 +161,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 					goto out;
 			struct met_summary s;
 			struct met_ci ci;
+			snprintf(bp.what, sizeof bp.what, "%s %s", task_id(t), langs[l]);
 			if ((rc = met_summary_compute(x, g[l].n, &s, err)) || (rc = met_boot_mean_ci(x, g[l].n, &bo, &ci, err)) ||
 			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level,
 							   "bootstrap-percentile")))
@@ -174,6 +191,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 					continue;
 				struct met_ci ci;
 				struct met_mcnemar mc;
+				snprintf(bp.what, sizeof bp.what, "%s %s - %s", task_id(t), langs[la], langs[lb]);
 				if ((rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) ||
 				    (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
 					goto out;
@@ -311,6 +329,23 @@ static int aggregate_gen(const struct task_task *t, const char *const *langs, co
 	free(v);
 	free(n);
 	return rc;
+}
+
+size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o)
+{
+	size_t n = 0;
+	for (size_t ti = 0; ti < cfg->n_tasks; ti++) {
+		const struct task_task *t = cfg->tasks[ti];
+		if (task_type(t) != TASK_MULTIPLE_CHOICE)
+			continue;
+		const char *names[TASK_MC_N_RULES];
+		size_t n_langs = 0;
+		for (size_t li = 0; li < task_n_languages(t); li++)
+			n_langs += hrn_run_lang_selected(cfg, task_language(t, li));
+		n += (n_langs + n_langs * (n_langs ? n_langs - 1 : 0) / 2) * (o->only_metric ? 1 : mc_metrics(t, names)) *
+		     o->n_resamples;
+	}
+	return n;
 }
 
 int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *items, const struct hrn_agg_opts *o,

@@ -127,9 +127,16 @@ struct met_boot_opts {
 	uint64_t seed;      /* PRNG seed (mrl_rng_seed) */
 	size_t n_resamples; /* B >= 1; default 10,000 */
 	double level;       /* confidence level in (0, 1); default 0.95 */
+	/* May be NULL (the default): told of progress, n_done more resamples done,
+	 * about every MET_BOOT_PROGRESS_DRAWS draws (a resample of n items is n
+	 * draws) and once at the end, so that the calls add up to B. A caller with
+	 * a progress line to draw (a big `merilo score`) passes one. */
+	void (*progress)(void *arg, size_t n_done);
+	void *progress_arg;
 };
+#define MET_BOOT_PROGRESS_DRAWS ((size_t)1 << 20)
 
-/* Defaults: seed MET_BOOT_DEFAULT_SEED, B = 10,000, level 0.95. */
+/* Defaults: seed MET_BOOT_DEFAULT_SEED, B = 10,000, level 0.95, no progress. */
 void met_boot_opts_init(struct met_boot_opts *opts);
 
 /* A confidence interval: estimate is the statistic on the original sample, [lo, hi]

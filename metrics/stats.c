@@ -101,6 +101,8 @@ void met_boot_opts_init(struct met_boot_opts *opts)
 	opts->seed = MET_BOOT_DEFAULT_SEED;
 	opts->n_resamples = MET_BOOT_DEFAULT_RESAMPLES;
 	opts->level = MET_BOOT_DEFAULT_LEVEL;
+	opts->progress = NULL;
+	opts->progress_arg = NULL;
 }
 
 /* The bootstrap core: percentile CI of the mean of x (already validated). */
@@ -126,12 +128,20 @@ static int boot_mean(const char *fn, const double *x, size_t n,
 
 	struct mrl_rng rng;
 	mrl_rng_seed(&rng, opts->seed);
+	size_t draws = 0, reported = 0; /* since the last progress call; resamples told so far */
 	for (size_t r = 0; r < B; r++) {
 		double sum = 0.0;
 		for (size_t i = 0; i < n; i++)
 			sum += x[mrl_rng_below(&rng, n)];
 		means[r] = sum / (double)n;
+		if (opts->progress && (draws += n) >= MET_BOOT_PROGRESS_DRAWS && r + 1 < B) {
+			opts->progress(opts->progress_arg, r + 1 - reported);
+			reported = r + 1;
+			draws = 0;
+		}
 	}
+	if (opts->progress)
+		opts->progress(opts->progress_arg, B - reported);
 	qsort(means, B, sizeof *means, mrl_cmp_double);
 	double alpha = 1.0 - opts->level;
 	out->estimate = mean_of(x, n);

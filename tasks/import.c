@@ -109,8 +109,22 @@ static void jsonl_release(struct jsonl *f)
 	f->n = 0;
 }
 
-/* Read every non-blank line of path as a JSON object; the first bad line is an error "path:LINE: ...". */
-static int jsonl_read(const char *path, struct jsonl *f, struct mrl_err *err)
+/* How far the reading of all inputs is, for opts->progress. */
+struct read_progress {
+	const struct task_import_opts *opts; /* NULL: nobody asked */
+	size_t done, total;                  /* bytes */
+};
+
+static void tell_read(const struct read_progress *rp)
+{
+	if (rp && rp->opts && rp->opts->progress)
+		rp->opts->progress(rp->opts->progress_arg, TASK_IMPORT_READ, rp->done < rp->total ? rp->done : rp->total,
+				   rp->total);
+}
+
+/* Read every non-blank line of path as a JSON object; the first bad line is an error "path:LINE: ...".
+ * rp (may be NULL) counts the bytes read. */
+static int jsonl_read(const char *path, struct jsonl *f, struct read_progress *rp, struct mrl_err *err)
 {
 	FILE *fp = mrl_fopen_read(path);
 	char *line = NULL;
@@ -130,6 +144,11 @@ static int jsonl_read(const char *path, struct jsonl *f, struct mrl_err *err)
 	}
 	while ((len = getline(&line, &cap, fp)) >= 0) {
 		lineno++;
+		if (rp) {
+			rp->done += (size_t)len;
+			if (lineno % TASK_IMPORT_PROGRESS_EVERY == 0)
+				tell_read(rp);
+		}
 		size_t n = (size_t)len;
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
 			n--;
@@ -167,6 +186,8 @@ static int jsonl_read(const char *path, struct jsonl *f, struct mrl_err *err)
 	}
 	if (!f->n)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: no records (empty file)", path);
+	if (!rc)
+		tell_read(rp);
 out:
 	free(line);
 	fclose(fp);
@@ -365,13 +386,19 @@ static int copa_read(const struct task_import_input *in, size_t n_in, const stru
 		     struct jsonl *files, size_t *n_all, struct mrl_err *err)
 {
 	static const char *const text_fields[] = { "premise", "choice1", "choice2", NULL };
+	struct read_progress rp = { .opts = opts };
 	int rc;
+	for (size_t i = 0; i < n_in; i++) { /* the total for the progress: a file that cannot be read fails below */
+		struct stat sb;
+		if (!stat(in[i].path, &sb) && sb.st_size > 0)
+			rp.total += (size_t)sb.st_size;
+	}
 	for (size_t i = 0; i < n_in; i++) {
 		if (!copa_wording_for(in[i].lang))
 			return mrl_err_set(err, MRL_EUNSUPPORTED,
 					   "%s: no COPA wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, cnr)",
 					   in[i].path, in[i].lang);
-		if ((rc = jsonl_read(in[i].path, &files[i], err)))
+		if ((rc = jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++)
 			if ((rc = copa_check(in[i].path, &files[i].rows[r], err)))
@@ -523,7 +550,7 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 		SETN(cases, "effect", json_string(cw->effect));
 		SETN(t, "choice", json_string("{choice|lcfirst}"));
 	}
-	for (size_t a = 0; a < n_all; a++) {
+	for (size_t a = 0, n_built = 0; a < n_all; a++) {
 		if (a && all[a] == all[a - 1])
 			continue;
 		json_t *item = json_object();
@@ -534,6 +561,8 @@ static int import_copa(const struct task_import_input *in, size_t n_in, const st
 		SETN(item, "id", json_string(id));
 		if ((rc = copa_item(item, in, n_in, files, all[a], n_trimmed, err)))
 			goto out;
+		if (opts && opts->progress && (++n_built % TASK_IMPORT_PROGRESS_EVERY == 0 || n_built == n_items))
+			opts->progress(opts->progress_arg, TASK_IMPORT_ITEMS, n_built, n_items);
 	}
 	*out = root;
 	root = NULL;

@@ -215,6 +215,14 @@ struct task_import_input {
 	const char *path;
 };
 
+/* What an import's progress counts (task_import_opts.progress). */
+enum task_import_stage {
+	TASK_IMPORT_READ,  /* bytes of all the input files read */
+	TASK_IMPORT_ITEMS, /* items of the suite built */
+};
+/* How often progress is told: every this many lines read or items built (and at each file's end and the last item). */
+#define TASK_IMPORT_PROGRESS_EVERY 1024
+
 struct task_import_opts {
 	const char *name;        /* suite name; NULL = importer's default */
 	const char *version;     /* NULL = "1.0.0" */
@@ -223,6 +231,11 @@ struct task_import_opts {
 	const char *description; /* NULL = importer's default */
 	bool force;              /* import a file whose script contradicts its tag (a warning, not an error) */
 	struct task_import_report *report; /* may be NULL: what the caller should tell the user */
+	/* May be NULL: called with done of total for the stage, the stages in order (a
+	 * caller draws a progress line; the importer prints nothing). The last call of a
+	 * stage has done == total. */
+	void (*progress)(void *arg, enum task_import_stage stage, size_t done, size_t total);
+	void *progress_arg;
 };
 
 /* What an import found that is not an error: warnings, one a line ('\n'-ended),

@@ -10,6 +10,10 @@
  * - an interrupted synth (SIGINT, SIGTERM) exits 4 with one line, removes its
  *   temporary file and leaves the old output as it was (it died by the signal,
  *   silent, leaving OUT.tmp.XXXXXX);
+ * - score (400,000 units: 15 s) and import (200,000 items: 25 s) printed
+ *   nothing until the end; now, piped, whole progress lines with a count and an
+ *   ETA on stderr (score: units written, then bootstrap resamples; import: KiB
+ *   read, then items built), none with their new --quiet, stdout the same;
  * - an interrupted generate keeps what was finished: text mode has printed the
  *   results in prompt order as they finished, --json prints the document with
  *   the unfinished prompts' stop_reason "interrupted"; exit 4, one line (it died
@@ -157,6 +161,87 @@ static void t_generate_progress(void)
 	free(out);
 }
 
+/* A COPA file of n items for import, Latin script (en, hr). */
+static void write_copa(const char *name, size_t n)
+{
+	char path[600];
+	FILE *f = fopen(path_in(path, sizeof path, name), "w");
+	for (size_t i = 0; f && i < n; i++)
+		fprintf(f, "{\"premise\": \"Premise number %zu was written.\", \"choice1\": \"Alpha %zu.\", \"choice2\": "
+			   "\"Beta %zu.\", \"question\": \"%s\", \"label\": %zu, \"idx\": %zu}\n", i, i, i,
+			i % 2 ? "cause" : "effect", i % 2, i);
+	if (f)
+		fclose(f);
+}
+
+static void t_import_progress(void)
+{
+	char cmd[1400], path[600], *err = NULL, *out = NULL;
+	write_copa("en.jsonl", 60);
+	write_copa("hr.jsonl", 60);
+	snprintf(cmd, sizeof cmd, "import copa --lang en=%s/en.jsonl --lang hr=%s/hr.jsonl", tmp, tmp);
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	int rc = cli_run(NULL, "%s -o %s/copa.json 2>%s/imp.err >%s/imp.out", cmd, tmp, tmp, tmp);
+	is_int(rc, 0, "import with progress from the start: exit 0");
+	err = cli_slurp(path_in(path, sizeof path, "imp.err"));
+	like(err, "KiB (100.0%), reading the inputs, ", "piped: whole lines, KiB of the inputs read of all ...");
+	like(err, "merilo import: 60/60 items (100.0%), building the suite, ", "... then items built of all");
+	ok(lines_with(err, "ETA ") >= 2, "... each with the ETA");
+	free(err);
+	rc = cli_run(&out, "%s -o - 2>/dev/null", cmd);
+	char *file = cli_slurp(path_in(path, sizeof path, "copa.json"));
+	ok(rc == 0 && out && file && !strcmp(out, file), "-o -: stdout is the suite, as written to a file");
+	free(out);
+	free(file);
+	rc = cli_run(&out, "%s -o %s/copa.json --quiet", cmd, tmp);
+	unsetenv("MERILO_TEST_PROGRESS_DELAY_MS");
+	is_int(rc, 0, "import --quiet: exit 0");
+	ok(out && !strstr(out, "ETA") && cli_count_lines(out) == 1, "import --quiet: no progress, one line");
+	free(out);
+	rc = cli_run(&out, "%s -o %s/copa.json", cmd, tmp);
+	ok(rc == 0 && out && !strstr(out, "ETA"), "an import shorter than the delay prints no progress");
+	free(out);
+}
+
+static void t_score_progress(void)
+{
+	char preds[600], cmd[1400], path[600];
+	FILE *f = fopen(path_in(preds, sizeof preds, "preds.jsonl"), "w");
+	for (int l = 0; f && l < 2; l++)
+		for (int i = 0; i < 60; i++)
+			fprintf(f, "{\"task\": \"copa\", \"item\": \"%d\", \"language\": \"%s\", \"choice\": %d}\n", i,
+				l ? "hr" : "en", i % 3 == 0);
+	if (f)
+		fclose(f);
+	snprintf(cmd, sizeof cmd, "score --suite %s/copa.json --predictions %s --system s --boot 50 -o %s/scored", tmp, preds,
+		 tmp);
+	int rc = cli_run(NULL, "%s 2>%s/score.err >%s/score.out", cmd, tmp, tmp);
+	char *err = cli_slurp(path_in(path, sizeof path, "score.err")), *plain = cli_slurp(path_in(path, sizeof path, "score.out"));
+	ok(rc == 0 && err && !*err, "score shorter than the delay: exit 0, nothing on stderr");
+	free(err);
+	cli_rmtree(path_in(path, sizeof path, "scored"));
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	rc = cli_run(NULL, "%s 2>%s/score.err >%s/score.out", cmd, tmp, tmp);
+	is_int(rc, 0, "score with progress from the start: exit 0");
+	err = cli_slurp(path_in(path, sizeof path, "score.err"));
+	char *busy = cli_slurp(path_in(path, sizeof path, "score.out"));
+	like(err, "merilo score: 120/120 units (100.0%), items.jsonl, ", "piped: whole lines, units written of all ...");
+	like(err, "merilo score: 150/150 resamples (100.0%), copa en - hr, ", "... then bootstrap resamples of all");
+	ok(lines_with(err, "ETA ") >= 2, "... each with the ETA");
+	ok(plain && busy && !strcmp(plain, busy), "stdout the same as without progress");
+	free(err);
+	free(busy);
+	free(plain);
+	cli_rmtree(path_in(path, sizeof path, "scored"));
+	char *out = NULL;
+	rc = cli_run(&out, "%s --quiet", cmd);
+	unsetenv("MERILO_TEST_PROGRESS_DELAY_MS");
+	is_int(rc, 0, "score --quiet: exit 0");
+	ok(out && !strstr(out, "ETA") && cli_count_lines(out) == 1, "score --quiet: no progress, one line");
+	like(out, "results: ", "... naming the results");
+	free(out);
+}
+
 static void t_generate_signal(bool json)
 {
 	char prompts[600], out[600], err[600];
@@ -249,6 +334,8 @@ int main(void)
 	TEST(t_synth_signal(SIGINT, "SIGINT"), "synth interrupted by SIGINT: exit 4, no temporary file, OUT kept");
 	TEST(t_synth_signal(SIGTERM, "SIGTERM"), "synth interrupted by SIGTERM: the same");
 	TEST(t_generate_progress(), "generate: progress lines, none with --quiet or within the delay");
+	TEST(t_import_progress(), "import: progress lines (KiB read, items built), none with --quiet or within the delay");
+	TEST(t_score_progress(), "score: progress lines (units written, resamples), none with --quiet; stdout the same");
 	TEST(t_generate_signal(false), "generate interrupted: the finished results printed, exit 4");
 	TEST(t_generate_signal(true), "generate --json interrupted: the document with the finished results");
 	cli_rmtree(tmp);
