@@ -231,6 +231,21 @@ static inline long cli_file_size(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (long)st.st_size : -1;
 }
 
+/* The number of lines of text that contain needle (0 for NULL text). */
+static inline size_t cli_lines_with(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *line = strndup(p, len);
+		n += line && strstr(line, needle);
+		free(line);
+		p = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
 /* The number of newlines in text (0 for NULL). */
 static inline size_t cli_count_lines(const char *text)
 {

@@ -41,20 +41,6 @@ static char *path_in(char *buf, size_t size, const char *name)
 	return buf;
 }
 
-static size_t lines_with(const char *text, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = text; p && *p;) {
-		const char *end = strchr(p, '\n');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char *line = strndup(p, len);
-		n += line && strstr(line, needle);
-		free(line);
-		p = end ? end + 1 : NULL;
-	}
-	return n;
-}
-
 static void t_bench(void)
 {
 	char *out = NULL;
@@ -186,7 +172,7 @@ static void t_import_progress(void)
 	err = cli_slurp(path_in(path, sizeof path, "imp.err"));
 	like(err, "KiB (100.0%), reading the inputs, ", "piped: whole lines, KiB of the inputs read of all ...");
 	like(err, "merilo import: 60/60 items (100.0%), building the suite, ", "... then items built of all");
-	ok(lines_with(err, "ETA ") >= 2, "... each with the ETA");
+	ok(cli_lines_with(err, "ETA ") >= 2, "... each with the ETA");
 	free(err);
 	rc = cli_run(&out, "%s -o - 2>/dev/null", cmd);
 	char *file = cli_slurp(path_in(path, sizeof path, "copa.json"));
@@ -227,7 +213,7 @@ static void t_score_progress(void)
 	char *busy = cli_slurp(path_in(path, sizeof path, "score.out"));
 	like(err, "merilo score: 120/120 units (100.0%), items.jsonl, ", "piped: whole lines, units written of all ...");
 	like(err, "merilo score: 150/150 resamples (100.0%), copa en - hr, ", "... then bootstrap resamples of all");
-	ok(lines_with(err, "ETA ") >= 2, "... each with the ETA");
+	ok(cli_lines_with(err, "ETA ") >= 2, "... each with the ETA");
 	ok(plain && busy && !strcmp(plain, busy), "stdout the same as without progress");
 	free(err);
 	free(busy);
@@ -287,7 +273,7 @@ static void t_generate_signal(bool json)
 				"the first %zu are printed", &n_gen, &n_printed) == 2 && n_printed >= 4,
 		   "... how many were generated and printed");
 		is_int((long)cli_count_lines(res), (long)n_printed, "text mode: the results finished in order were printed");
-		ok(!lines_with(text, "generate: 30 prompts"), "no --timing line after an interruption");
+		ok(!cli_lines_with(text, "generate: 30 prompts"), "no --timing line after an interruption");
 	}
 	free(text);
 	free(res);

@@ -61,21 +61,6 @@ static void matches(const char *text, const char *re, const char *name)
 		regfree(&rx);
 }
 
-/* The number of lines of text that contain needle. */
-static size_t lines_with(const char *text, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = text; p && *p;) {
-		const char *end = strchr(p, '\n');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char *line = strndup(p, len);
-		n += line && strstr(line, needle);
-		free(line);
-		p = end ? end + 1 : NULL;
-	}
-	return n;
-}
-
 static void test_progress(void)
 {
 	char *out = NULL;
@@ -84,13 +69,13 @@ static void test_progress(void)
 	is_int(rc, 0, "piped run: exit 0");
 	matches(out, "^merilo run: 8/16 units \\(50.0%\\), commonsense, 8 units, [0-9.]+ items/s, ETA [0-9?]",
 	     "piped run: a task's window of 8 units advances the count by 8 in one line naming the task");
-	is_int((long)lines_with(out, "ETA"), 2, "piped run: one progress line per window (2 here)");
+	is_int((long)cli_lines_with(out, "ETA"), 2, "piped run: one progress line per window (2 here)");
 	ok(!strchr(out, '\r'), "piped run: no carriage returns in the log");
 	free(out);
 	rc = cli_run(&out, RUN_ARGS " --batch item --out %s/piped-item", tmp, tmp);
 	matches(out, "^merilo run: 1/16 units \\(6.2%\\), commonsense [a-zA-Z-]+, [0-9.]+ items/s, ETA [0-9?]",
 	     "piped run, --batch item: a progress line after the first unit (each unit is more than 5% of 16)");
-	is_int((long)lines_with(out, "ETA"), 16, "piped run, --batch item: one progress line per 5% step crossed (16)");
+	is_int((long)cli_lines_with(out, "ETA"), 16, "piped run, --batch item: one progress line per 5% step crossed (16)");
 	free(out);
 	rc = cli_run(&out, RUN_ARGS " --out %s/quiet --quiet", tmp, tmp);
 	is_int(rc, 0, "--quiet: exit 0");
