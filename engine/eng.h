@@ -300,6 +300,11 @@ struct eng_gen_opts {
 	 * their results, the others are left empty (text NULL, n_ids 0) and counted in
 	 * stats->n_unfinished. NULL = never stops. */
 	const volatile sig_atomic_t *stop;
+	/* Optional: eng_ctx_set_stop's question for the contexts eng_generate makes, asked
+	 * before each layer: when it says true the call returns MRL_ERUNTIME "interrupted"
+	 * (nothing of the unfinished step is kept). NULL = never asked. */
+	bool (*should_stop)(void *arg);
+	void *stop_arg;
 };
 
 enum eng_gen_stop {

@@ -668,14 +668,19 @@ static void gen_release(struct gen *g)
 static int contexts_new(struct gen *g, struct mrl_err *err)
 {
 	int rc = g->per_seq ? MRL_EUNSUPPORTED : eng_ctx_new_multi(&g->multi, g->m, g->n_ctx, g->n_slots, err);
-	if (rc != MRL_EUNSUPPORTED)
+	if (rc != MRL_EUNSUPPORTED) {
+		if (!rc)
+			eng_ctx_set_stop(g->multi, g->o.should_stop, g->o.stop_arg);
 		return rc;
+	}
 	mrl_err_clear(err);
 	if (!(g->single = calloc(g->n_slots, sizeof *g->single)))
 		return mrl_err_set(err, MRL_ENOMEM, "generate: out of memory");
-	for (uint32_t s = 0; s < g->n_slots; s++)
+	for (uint32_t s = 0; s < g->n_slots; s++) {
 		if ((rc = eng_ctx_new(&g->single[s], g->m, g->n_ctx, err)))
 			return rc;
+		eng_ctx_set_stop(g->single[s], g->o.should_stop, g->o.stop_arg);
+	}
 	return 0;
 }
 

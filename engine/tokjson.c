@@ -561,6 +561,11 @@ static int specials_from_config(struct eng_vocab *v, const char *dir_of_file, in
 	if (asprintf(&path, "%.*sconfig.json", dir_len, dir_of_file) < 0)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	int rc = read_json(path, &c, true, JSON_DECODE_INT_AS_REAL, err);
+	if (rc && rc != MRL_ENOMEM) { /* beside a lone tokenizer.json it may be anything: the ids are a fallback */
+		mrl_err_clear(err);
+		rc = 0;
+		c = NULL;
+	}
 	static const char *const keys[2] = { "bos_token_id", "eos_token_id" };
 	int32_t *ids[2] = { &v->bos, &v->eos };
 	for (int k = 0; !rc && c && k < 2; k++) {

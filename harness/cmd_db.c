@@ -217,7 +217,7 @@ static json_t *str_or_null(const char *s)
 static int print_runs_json(const struct rec_db_run_info *runs, size_t n, const char *db_path, struct mrl_err *err)
 {
 	json_t *doc = json_object(), *arr = json_array();
-	json_object_set_new(doc, "database", json_string(db_path));
+	json_object_set_new(doc, "database", rec_json_string(db_path));
 	json_object_set_new(doc, "runs", arr);
 	for (size_t i = 0; i < n; i++) {
 		json_t *r = json_object(), *names = json_array();

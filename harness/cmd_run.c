@@ -54,7 +54,11 @@ enum { PHASE_SETUP, PHASE_SCORING, PHASE_FINISHING };
  * be heard. A second one takes the default action (SA_RESETHAND): it kills. */
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (run_phase == PHASE_SETUP) { /* nothing is scored yet: stop as before, at once (hashing a model takes minutes) */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	stop_requested = 1;
 	static const char scoring[] = "\nmerilo run: interrupt received: stopping at the current layer (again to kill)\n",
 			  finishing[] = "\nmerilo run: interrupt received: every item is scored, writing results.json "
@@ -67,6 +71,8 @@ static void on_signal(int sig)
 /* eng_ctx_set_stop's question. arg: the test hook MERILO_TEST_STOP_LAYER=N's count
  * (size_t *; NULL without it), which asks for the stop at the Nth layer of the run,
  * as a Ctrl-C in the middle of a forward pass would. */
+static size_t stop_layer; /* the test hook's count, read by stop_asked */
+
 static bool stop_asked(void *arg)
 {
 	size_t *layers_left = arg;
@@ -474,9 +480,10 @@ static int record_or_check_run(struct run_state *st)
 	json_decref(j);
 	struct mrl_err err = { 0 };
 	int ret = 0;
-	if (!text)
+	if (!text) { /* it exited 4 saying nothing */
+		fprintf(stderr, "merilo: %s: out of memory serializing run.json\n", path);
 		ret = HRN_EXIT_RUNTIME;
-	else if (mrl_write_file_atomic(path, text, strlen(text), &err))
+	} else if (mrl_write_file_atomic(path, text, strlen(text), &err))
 		ret = hrn_report(&err); /* MRL_EWRITE: exit 4 */
 	free(text);
 	return ret;
@@ -778,7 +785,7 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
 		.score_window = hrn_run_batch_items(st->o.batch),
 		.progress = st->o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,
 		.slow_ms = (int)test_hook("MERILO_TEST_SLOW_MS"),
-		.stop = &stop_requested,
+		.stop = &stop_requested, .should_stop = stop_asked, .stop_arg = stop_layer ? &stop_layer : NULL,
 		.store_logprobs = st->o.store_logprobs > 0, .store_topk = (size_t)st->o.topk,
 		.counters = st->counters, .energy = st->energy, .windows = st->windows, .chat = &st->chat,
 		.stop_after = test_hook("MERILO_TEST_STOP_AFTER"), .pause_at = test_hook("MERILO_TEST_PAUSE_AT"),
@@ -804,6 +811,18 @@ static int check_plan_fits(const struct run_state *st, const struct hrn_run_cfg 
 	return 0;
 }
 
+/* The model and suite exist: 0, or one line naming the one that does not (or a symbolic
+ * link loop, ELOOP, which is not a missing file) and exit 3. */
+static int inputs_exist(const struct run_opts *o)
+{
+	const char *missing = !file_exists(o->model) ? o->model : !file_exists(o->suite) ? o->suite : NULL;
+	if (!missing)
+		return 0;
+	fprintf(stderr, "merilo: %s: %s (the %s)\n", missing, errno == ENOENT ? "no such file" : strerror(errno),
+		missing == o->model ? "model" : "suite");
+	return HRN_EXIT_INPUT;
+}
+
 int hrn_cmd_run(int argc, char **argv)
 {
 	struct run_state st = { .lock_fd = -1 };
@@ -825,13 +844,8 @@ int hrn_cmd_run(int argc, char **argv)
 	const long long threads = st.o.threads > 0 ? st.o.threads : eng_default_threads();
 	st.o.threads = (long)threads; /* run.json's options: the count run */
 
-	const char *missing = !file_exists(st.o.model) ? st.o.model : !file_exists(st.o.suite) ? st.o.suite : NULL;
-	if (missing) {
-		fprintf(stderr, "merilo: %s: %s (the %s)\n", missing, errno == ENOENT ? "no such file" : strerror(errno),
-			missing == st.o.model ? "model" : "suite"); /* ELOOP: a symbolic link loop, not a missing file */
-		ret = HRN_EXIT_INPUT;
+	if ((ret = inputs_exist(&st.o)))
 		goto out;
-	}
 	/* --db that exists must be a merilo database now, not after the whole run (a missing one
 	 * is made when the run is added) */
 	if (st.o.db && hrn_bench_history_check(NULL, NULL, 0, NULL, st.o.db, &err))
@@ -849,7 +863,6 @@ int hrn_cmd_run(int argc, char **argv)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */
 	if (eng_model_open(&st.model, st.o.model, &eo, &err) || hrn_score_ctx_new(&st.ctx, st.model, st.o.batch, &err))
 		goto fail;
-	static size_t stop_layer; /* the test hook's count, read by stop_asked */
 	stop_layer = test_hook("MERILO_TEST_STOP_LAYER");
 	eng_ctx_set_stop(st.ctx, stop_asked, stop_layer ? &stop_layer : NULL);
 	st.res.model.load_s = (double)(met_now_ns() - t_open) * 1e-9;
@@ -895,8 +908,11 @@ int hrn_cmd_run(int argc, char **argv)
 			st.n_tasks, st.n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", st.out_dir);
 	struct hrn_run_stats rs;
 	run_phase = PHASE_SCORING;
-	int lrc = hrn_run_items(&cfg, &rs, &err); /* a stop asked before is seen at its first unit */
-	run_phase = PHASE_FINISHING;
+	int lrc = hrn_run_items(&cfg, &rs, &err);
+	if (lrc || rs.interrupted)
+		catch_signals(false); /* only the messages are left to print */
+	else
+		run_phase = PHASE_FINISHING;
 	/* whatever happened, what was computed goes to disk first */
 	struct mrl_err cerr = { 0 };
 	int crc = rec_item_writer_close(st.writer, &cerr);

@@ -1,13 +1,14 @@
-/* progress.h — progress and interruption for the commands other than run:
- * generate, score, import, synth, bench and perplexity.
+/* progress.h — progress for the commands other than run (generate, score,
+ * import, synth, bench and perplexity), and interruption for generate and synth.
  *
  * They share run's progress line (harness/run_progress.c: on a terminal one line
  * redrawn in place and cleared at the end, in a pipe a whole line every 5% or
  * 10 s) and perplexity's rules for when it starts: nothing during the first
  * HRN_PROGRESS_DELAY_NS, so that a command that is over in a moment stays silent,
- * and nothing with --quiet. And they share run's handling of SIGINT/SIGTERM: the
- * first one sets a flag the work checks at its next safe point (what is done is
- * kept, what is half-written removed); a second one kills at once.
+ * and nothing with --quiet. generate and synth catch SIGINT/SIGTERM as run does:
+ * the first one sets a flag the work checks at its next safe point (what is done
+ * is kept, what is half-written removed); a second one kills at once. score,
+ * import, bench and perplexity keep the default action (killed at once).
  */
 #ifndef MRL_HRN_PROGRESS_H
 #define MRL_HRN_PROGRESS_H

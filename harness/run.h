@@ -100,6 +100,10 @@ struct hrn_run_cfg {
 	enum hrn_progress_mode progress;   /* progress on stderr: none, a redrawn line, log lines */
 	int slow_ms;                       /* test hook: sleep this long after every item (MERILO_TEST_SLOW_MS) */
 	const volatile sig_atomic_t *stop; /* set by SIGINT/SIGTERM; checked between items; may be NULL */
+	/* asked before each layer of generation's forward passes (the scoring context has its own,
+	 * eng_ctx_set_stop): the same question, with the test hook's count; NULL = never */
+	bool (*should_stop)(void *arg);
+	void *stop_arg;
 	size_t stop_after;                 /* test hook: stop as if interrupted after this many units (0 = never) */
 	size_t pause_at;                   /* test hook: SIGSTOP itself once this many units are scored (0 = never) */
 	const struct rec_done_set *done;   /* items already in items.jsonl (--resume); may be NULL */

@@ -424,9 +424,13 @@ int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, co
 						.n_stop = n_stop, .rng_stream = g[i].u.item_idx };
 	int32_t eot = end_of_turn(cfg);
 	const struct eng_gen_opts go = { .n_batch = HRN_GEN_BATCH, .stop_ids = eot >= 0 ? &eot : NULL,
-					 .n_stop_ids = eot >= 0 };
+					 .n_stop_ids = eot >= 0, .stop = cfg->stop, .should_stop = cfg->should_stop,
+					 .stop_arg = cfg->stop_arg };
 	const uint64_t t0 = met_now_ns();
-	if ((rc = eng_generate(cfg->model, reqs, n, &go, res, NULL, err))) {
+	struct eng_gen_stats gs = { 0 };
+	if (!(rc = eng_generate(cfg->model, reqs, n, &go, res, &gs, err)) && gs.n_unfinished)
+		rc = mrl_err_set(err, MRL_ERUNTIME, "interrupted"); /* stopped between steps: the batch is not kept */
+	if (rc) {
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): generation failed", task_id(t), task_item_id(g[0].u.item),
 			       g[0].u.lang);
 		goto out;

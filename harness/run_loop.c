@@ -347,7 +347,8 @@ int hrn_run_items(const struct hrn_run_cfg *cfg, struct hrn_run_stats *st, struc
 						       &n_now, err);
 			else
 				n_now = (rc = run_unit(cfg, &u, err)) == 0;
-			if (rc && cfg->stop && *cfg->stop) { /* stopped inside the forward pass (eng_ctx_set_stop) */
+			/* stopped inside the forward pass (eng_ctx_set_stop): not another error at the same time */
+			if (rc && cfg->stop && *cfg->stop && rc == MRL_ERUNTIME && strstr(err->msg, "interrupted")) {
 				rc = 0;
 				st->interrupted = true;
 			}

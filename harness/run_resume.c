@@ -19,9 +19,11 @@
  * quiet, out and db are left out (they change no record). */
 json_t *hrn_run_options_json(const struct run_opts *o)
 {
-	/* fewshot null: not given (each task's own k); store_topk null without store_logprobs */
-	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:s, s:I, s:o, s:I, s:b, s:o, s:s, s:s, s:o, s:s, s:o, s:I}",
-			      "model", o->model, "suite", o->suite, "tasks", rec_json_string(o->tasks), "lang",
+	/* fewshot null: not given (each task's own k); store_topk null without store_logprobs; paths
+	 * that are not UTF-8 with U+FFFD for the bad bytes (they failed the whole run.json; a --resume
+	 * then names the model and suite again) */
+	json_t *j = json_pack("{s:o, s:o, s:o, s:o, s:I, s:s, s:I, s:o, s:I, s:b, s:o, s:s, s:s, s:o, s:s, s:o, s:I}",
+			      "model", rec_json_string(o->model), "suite", rec_json_string(o->suite), "tasks", rec_json_string(o->tasks), "lang",
 			      rec_json_string(o->langs), "limit", (json_int_t)o->limit, "bos", o->bos, "seed",
 			      (json_int_t)o->seed, "fewshot", o->fewshot >= 0 ? json_integer(o->fewshot) : json_null(),
 			      "boot", (json_int_t)o->boot, "store_logprobs", o->store_logprobs > 0, "store_topk",

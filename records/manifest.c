@@ -85,12 +85,12 @@ json_t *rec_manifest_to_json(const struct rec_manifest *m)
 	bad |= rec_put(host, "gpu_null_reason", rec_json_string(m->gpu_null_reason));
 	bad |= rec_put(model, "path", rec_json_string(m->model_path));
 	if (m->model_abs_path) /* absent in records before it, and where the path did not resolve */
-		bad |= rec_put(model, "abs_path", json_string(m->model_abs_path));
+		bad |= rec_put(model, "abs_path", rec_json_string(m->model_abs_path)); /* realpath: not always UTF-8 */
 	bad |= rec_put(model, "size_bytes", rec_json_count(m->model_size_bytes));
 	bad |= rec_put(model, "sha256", rec_json_string(m->model_sha256));
 	bad |= rec_put(suite, "path", rec_json_string(m->suite_path));
 	if (m->suite_abs_path)
-		bad |= rec_put(suite, "abs_path", json_string(m->suite_abs_path));
+		bad |= rec_put(suite, "abs_path", rec_json_string(m->suite_abs_path));
 	bad |= rec_put(suite, "sha256", rec_json_string(m->suite_sha256));
 	bad |= rec_put(o, "schema_version", json_integer(m->schema_version ? m->schema_version : REC_MANIFEST_SCHEMA_VERSION));
 	if (m->argv)

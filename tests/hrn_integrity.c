@@ -464,6 +464,16 @@ static void check_stop_in_layer(const char *model, const json_t *ref)
 	is_int((long long)n_lines, 40, "40 records");
 	is_int((long long)n_differing(got, ref), 0, "equal to the uninterrupted run's");
 	json_decref(got);
+	/* generate tasks too: eng_generate's own contexts ask the same question (they did not) */
+	snprintf(dir, sizeof dir, "%s/stop-layer-gen", tmp);
+	rc = cli_sh(&out, "MERILO_TEST_STOP_LAYER=1 '%s' run --model %s --suite %s --tasks short_qa --limit 2 --out %s "
+			  "--threads 2", merilo, model, suite, dir);
+	is_int(rc, 4, "a generate task stopped at a layer: exit 4");
+	like(out, "interrupted; 0 of ", "... with none of its batch written");
+	free(out);
+	rc = cli_run(&out, "run --resume %s --threads 2 --quiet", dir);
+	free(out);
+	is_int(rc, 0, "--resume finishes it");
 }
 
 static void check_leftovers(const char *model, const char *ref_dir)

@@ -21,7 +21,8 @@
  * - info, validate, --version, tokenize with standard output on /dev/full: exit 4
  *   and one line (they exited 0); a FIFO with no writer as an input file: exit 3
  *   at once (they hung in open()); compare --out DIR/ is a usage error (hidden
- *   files in DIR); a symbolic link loop is named as one, not "no such file".
+ *   files in DIR); a symbolic link loop is named as one, not "no such file"; a
+ *   model under a folder whose name is not UTF-8 runs (its abs_path broke results.json).
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -344,6 +345,15 @@ static void test_path_messages(void)
 	rc = cli_run(&out, "run --model %s/loop1 --suite tasks/suites/demo.json", tmp);
 	is_int(rc, 3, "run --model LOOP: exit 3");
 	like(out, "loop1: Too many levels of symbolic links (the model)", "... naming the loop, not 'no such file'");
+	free(out);
+	/* a model in a folder whose name is not UTF-8: the manifest's abs_path made results.json
+	 * fail to serialize ("out of memory"), after the whole run, and every --resume too */
+	cli_sh(NULL, "mkdir -p %s/x$(printf '\\377') && cp %s/m.gguf %s/x$(printf '\\377')/", tmp, tmp, tmp);
+	rc = cli_sh(&out, "'%s' run --model %s/x$(printf '\\377')/m.gguf --suite tasks/suites/demo.json --tasks commonsense "
+			  "--limit 1 --threads 2 --quiet --out %s/latin1-run", getenv("MERILO"), tmp, tmp);
+	is_int(rc, 0, "a model under a folder named in Latin-1: the run writes its results");
+	if (rc)
+		diag("%s", out ? out : "");
 	free(out);
 }
 
