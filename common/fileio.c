@@ -112,7 +112,7 @@ FILE *mrl_fopen_read(const char *path)
 	return f;
 }
 
-int mrl_check_writable(const char *path, struct mrl_err *err)
+int mrl_check_writable(const char *path, const char *what, struct mrl_err *err)
 {
 	int rc = mrl_mkdir_parent(path, err);
 	if (rc)
@@ -128,8 +128,7 @@ int mrl_check_writable(const char *path, struct mrl_err *err)
 	const int fd = mkstemp(probe);
 	if (fd < 0) {
 		char why[128];
-		return mrl_err_set(err, MRL_EWRITE, "%s: cannot write here: %s", path,
-				   mrl_io_strerror(errno, why, sizeof why));
+		return mrl_err_set(err, MRL_EWRITE, "%s: %s: %s", path, what, mrl_io_strerror(errno, why, sizeof why));
 	}
 	close(fd);
 	unlink(probe);

@@ -49,10 +49,11 @@ int mrl_mkdir_parent(const char *path, struct mrl_err *err);
 /* Before a long computation whose result goes to the file path: make its
  * missing folders (mrl_mkdir_parent), refuse a path that is a folder, and make
  * and remove a file beside it, so that an output that cannot be written is
- * found before the work, not after it. Returns 0, or MRL_EWRITE naming path
- * ("PATH: cannot write here: Read-only file system", "PATH: is a folder"). A
- * disk that fills up later is still found when the file is written. */
-int mrl_check_writable(const char *path, struct mrl_err *err);
+ * found before the work, not after it. Returns 0, or MRL_EWRITE naming path and
+ * what could not be done ("PATH: " what ": Read-only file system", what e.g.
+ * "cannot write here"; "PATH: is a folder"). A disk that fills up later is still
+ * found when the file is written. */
+int mrl_check_writable(const char *path, const char *what, struct mrl_err *err);
 
 /* open(path, O_RDONLY | O_CLOEXEC) that does not wait on a FIFO without a
  * writer: opened non-blocking, then switched back to blocking reads, so a FIFO

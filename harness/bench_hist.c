@@ -359,14 +359,8 @@ int hrn_bench_history_check(const char *baseline_db, const char *label, long las
 	 * in a folder that must be writable now (made here, as it would be then) */
 	if (!rc && db && stat(db, &sb) == 0)
 		rc = rec_db_open(db, REC_DB_READONLY, &h, err);
-	else if (!rc && db) {
-		struct mrl_err why = { 0 };
-		if (mrl_check_writable(db, &why)) { /* worded as rec_db_open's own failure to create it */
-			const char *reason = strstr(why.msg, ": cannot write here: ");
-			rc = mrl_err_set(err, MRL_EWRITE, "%s: cannot create the database: %s", db,
-					 reason ? reason + strlen(": cannot write here: ") : why.msg);
-		}
-	}
+	else if (!rc && db) /* worded as rec_db_open's own failure to create it */
+		rc = mrl_check_writable(db, "cannot create the database", err);
 	rec_db_close(h);
 	return rc;
 }

@@ -363,7 +363,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if ((rc = check_partners(o)) != HRN_OPTS_GO)
 		return rc;
 	/* the databases and -o now: a wrong one found after measuring wasted the measuring */
-	if (check_databases(o, &err) || (o->out && mrl_check_writable(o->out, &err)))
+	if (check_databases(o, &err) || (o->out && mrl_check_writable(o->out, "cannot write here", &err)))
 		return hrn_report(&err);
 	return HRN_OPTS_GO;
 }
