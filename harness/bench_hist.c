@@ -177,12 +177,22 @@ static double t_quantile_99(size_t df)
 
 /* One row of the gate: a test's figure, this run against the stored runs. */
 struct hist_row {
-	const char *test, *figure;
+	const char *test, *figure, *series;
+	const struct hrn_bench_result *res; /* this run's result of the test */
 	int64_t threads;
 	bool higher_is_better;
 	size_t n_base, n_cand; /* records; this run's repetitions */
+	double *base;          /* the n_base stored values (malloc'd) */
 	struct hrn_hist_verdict v;
+	int n_again;                 /* measured again this many times (worse each time but the last) */
+	struct hrn_hist_verdict again; /* the last of them */
 };
+
+/* The row's verdict after its confirmations: worse only when every measurement was. */
+static bool row_fails(const struct hist_row *r)
+{
+	return r->v.worse && (!r->n_again || r->again.worse);
+}
 
 int hrn_bench_hist_judge(const double *base_values, size_t k, const double *cand, size_t n_cand, bool higher_is_better,
 			 double threshold, struct hrn_hist_verdict *v, struct mrl_err *err)
@@ -261,11 +271,55 @@ static int judge_rows(const struct hrn_bench_doc *cand, const struct hrn_bench_d
 		if (k < HIST_MIN_RECORDS)
 			continue; /* too few stored runs of this test: no row */
 		struct hist_row *r = &(*rows)[(*n_rows)++];
-		*r = (struct hist_row){ .test = c->test, .figure = figure, .threads = c->threads,
-					.higher_is_better = higher, .n_base = k, .n_cand = cs->n };
+		*r = (struct hist_row){ .test = c->test, .figure = figure, .series = name, .res = c, .threads = c->threads,
+					.higher_is_better = higher, .n_base = k, .n_cand = cs->n,
+					.base = malloc(k * sizeof *r->base) };
+		if (!r->base) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(r->base, values, k * sizeof *values);
 		rc = hrn_bench_hist_judge(values, k, cs->samples, cs->n, r->higher_is_better, threshold, &r->v, err);
 	}
 	free(values);
+	return rc;
+}
+
+static void free_rows(struct hist_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		free(rows[i].base);
+	free(rows);
+}
+
+/* Each worse row measured again, up to c->max times, until a measurement is not
+ * worse; each judged alone against the same stored values (r->again). */
+static int confirm_rows(struct hist_row *rows, size_t n, double threshold, const struct hrn_hist_confirm *c,
+			struct mrl_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		struct hist_row *r = &rows[i];
+		while (!rc && r->v.worse && r->n_again < c->max && (!r->n_again || r->again.worse)) {
+			if (!c->quiet)
+				fprintf(stderr, "merilo bench: %s at %lld thread%s is worse than the stored runs (cand/base "
+					"%.4f); measuring it again (%d of at most %d)\n", r->test, (long long)r->threads,
+					r->threads == 1 ? "" : "s", r->n_again ? r->again.ratio : r->v.ratio, r->n_again + 1,
+					c->max);
+			struct hrn_bench_doc d;
+			hrn_bench_doc_init(&d);
+			rc = c->measure(c->ctx, r->res, &d, err);
+			const struct hrn_bench_series *s =
+				!rc && d.n_results == 1 ? hrn_bench_result_series(&d.results[0], r->series) : NULL;
+			if (!rc && (!s || !s->n))
+				rc = mrl_err_set(err, MRL_ERUNTIME, "measuring %s again gave no %s", r->test, r->series);
+			if (!rc)
+				rc = hrn_bench_hist_judge(r->base, r->n_base, s->samples, s->n, r->higher_is_better, threshold,
+							  &r->again, err);
+			r->n_again += !rc;
+			hrn_bench_doc_release(&d);
+		}
+	}
 	return rc;
 }
 
@@ -283,9 +337,20 @@ static void print_rows(FILE *out, const struct hist_row *rows, size_t n, size_t 
 		const struct hist_row *r = &rows[i];
 		char at[32];
 		snprintf(at, sizeof at, "%s %.3g", r->higher_is_better ? "<" : ">", r->v.fail_at);
+		char verdict[96];
+		if (r->n_again && row_fails(r))
+			snprintf(verdict, sizeof verdict, "FAIL (worse %d times; last ratio %.4f)", r->n_again + 1,
+				 r->again.ratio);
+		else if (r->n_again == 1)
+			snprintf(verdict, sizeof verdict, "pass (noise: measured again, ratio %.4f)", r->again.ratio);
+		else if (r->n_again)
+			snprintf(verdict, sizeof verdict, "pass (noise: worse %d times, then ratio %.4f)", r->n_again,
+				 r->again.ratio);
+		else
+			snprintf(verdict, sizeof verdict, "%s", r->v.worse ? "FAIL (worse)" : r->v.better ? "better"
+											     : "no clear change");
 		fprintf(out, "%-16s %7lld %-8s %12.4g %5zu %12.4g %8.4f %10s  %s\n", r->test, (long long)r->threads,
-			r->figure, r->v.base, r->n_base, r->v.cand, r->v.ratio, at,
-			r->v.worse ? "FAIL (worse)" : r->v.better ? "better" : "no clear change");
+			r->figure, r->v.base, r->n_base, r->v.cand, r->v.ratio, at, verdict);
 	}
 }
 
@@ -366,7 +431,8 @@ int hrn_bench_history_check(const char *baseline_db, const char *label, long las
 }
 
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
-			   const struct hrn_bench_doc *cand, struct mrl_err *err)
+			   const struct hrn_bench_doc *cand, const struct hrn_hist_confirm *confirm,
+			   struct mrl_err *err)
 {
 	struct hrn_bench_doc *hist = NULL;
 	struct hist_row *rows = NULL;
@@ -380,12 +446,14 @@ int hrn_bench_history_gate(const char *db_path, const char *label, long last, do
 	if (!rc && !n_rows)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: no test of this run (name and threads) is in %d or more stored records",
 				 db_path, HIST_MIN_RECORDS);
+	if (!rc && confirm && confirm->max > 0)
+		rc = confirm_rows(rows, n_rows, threshold, confirm, err);
 	if (!rc) {
 		print_rows(stderr, rows, n_rows, n_keep, n, threshold);
 		for (size_t i = 0; i < n_rows; i++)
-			n_worse += rows[i].v.worse;
+			n_worse += row_fails(&rows[i]);
 	}
-	free(rows);
+	free_rows(rows, n_rows);
 	free(keep);
 	free_hist(hist, n);
 	return rc ? rc : n_worse > 0;

@@ -85,6 +85,7 @@ struct opts {
 	const char *db, *db_label; /* --db PATH [--db-label L]: the record also goes into the history database */
 	const char *baseline_db;   /* --baseline-db PATH: gate against the last --last records stored there */
 	long last;
+	long confirm; /* --confirm N: a failing row measured again up to N times (-1 until parsed) */
 	double gate_perf;
 	uint32_t prompt[MAX_LIST], gen[MAX_LIST], depth[MAX_LIST], threads[MAX_LIST];
 	int n_prompt, n_gen, n_depth, n_threads;
@@ -222,6 +223,7 @@ static int check_partners(struct opts *o)
 	} needs[] = {
 		{ !isnan(o->gate_perf), o->baseline_db, "--gate-perf needs --baseline-db" },
 		{ o->last != 0, o->baseline_db, "--last needs --baseline-db" },
+		{ o->confirm >= 0, o->baseline_db, "--confirm needs --baseline-db" },
 		{ o->db_label, o->db || o->baseline_db, "--db-label needs --db or --baseline-db" },
 		{ o->roofline_mib != 0, o->roofline, "--roofline-buffer-mib needs --roofline" },
 		{ o->requests != 0, offline, "--requests needs --scenario offline" },
@@ -232,6 +234,7 @@ static int check_partners(struct opts *o)
 		if (needs[i].given && !needs[i].partner)
 			return hrn_usage_error("bench", "%s", needs[i].msg);
 	o->last = o->last ? o->last : 10;
+	o->confirm = o->confirm >= 0 ? o->confirm : 2;
 	o->gate_perf = isnan(o->gate_perf) ? 0.05 : o->gate_perf;
 	o->requests = o->requests ? o->requests : 16;
 	o->roofline_mib = o->roofline_mib ? o->roofline_mib : 1024;
@@ -268,7 +271,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->qps = o->duration = o->ttft_limit = o->tpot_limit = NAN;
 	o->energy_window = 1.0;
 	/* 0 or NaN until parsed: given or not decides check_partners() */
-	o->last = 0, o->gate_perf = NAN, o->requests = 0, o->roofline_mib = 0;
+	o->last = 0, o->gate_perf = NAN, o->requests = 0, o->roofline_mib = 0, o->confirm = -1;
 	o->format = -1; /* not given: from --out's extension (hrn_bench_format_resolve) */
 	struct u32_list prompt = { o->prompt, &o->n_prompt }, gen = { o->gen, &o->n_gen },
 			depth = { o->depth, &o->n_depth }, threads = { o->threads, &o->n_threads };
@@ -329,10 +332,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			   "backend and KV cache (fewer than 3 such: exit 3 before measuring, saying\n"
 			   "what differs); exit 1 when a figure is worse than the stored runs' median\n"
 			   "by --gate-perf, than the worst of them by as much, and than the 99%\n"
-			   "prediction bound of their spread (docs/history.md)"),
+			   "prediction bound of their spread, also when measured again (--confirm;\n"
+			   "docs/history.md)"),
 		OPT_INTEGER(0, "last", &o->last, 3, 100000, "N", "with --baseline-db: how many stored records (default 10)"),
 		OPT_CALLBACK(0, "gate-perf", &o->gate_perf, "PCT", "with --baseline-db: the threshold (default 5%)",
 			     hrn_opt_gate_perf),
+		OPT_INTEGER(0, "confirm", &o->confirm, 0, 100, "N",
+			    "with --baseline-db: a test that is worse is measured again, up to N\n"
+			    "times, and fails only when every measurement is worse (default 2;\n"
+			    "0: the first measurement decides); the record keeps the first"),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("bench", opts, argc, argv, &n_args, usage);
@@ -731,27 +739,77 @@ static int run_tests(const struct opts *o, struct hrn_bench_env *env, struct hrn
 	return rc;
 }
 
-/* --baseline-db (the gate against history, first: the new record is not part of
- * its own baseline), then --db (store the record). HRN_EXIT_OK, HRN_EXIT_VERDICT
- * when the gate failed, or a negative code. */
-static int history(const struct opts *o, const struct hrn_bench_doc *doc, struct mrl_err *err)
+/* What measuring a test again needs (the history gate's confirmation): the
+ * environment of the last thread count, its model (reopened for another thread
+ * count), the options it was opened with and the context size. */
+struct again {
+	const char *model_path;
+	struct hrn_bench_env *env;
+	struct eng_model **m;
+	struct eng_open_opts *eo;
+	uint32_t need;
+};
+
+/* struct hrn_hist_confirm's measure: the test of r once more, into `into`
+ * (no energy window: the gate reads times only). */
+static int measure_again(void *ctx, const struct hrn_bench_result *r, struct hrn_bench_doc *into, struct mrl_err *err)
 {
-	int gate = o->baseline_db ? hrn_bench_history_gate(o->baseline_db, o->db_label, o->last, o->gate_perf, doc, err) : 0;
-	char *json = NULL;
-	if (gate < 0)
-		return gate;
-	int rc = o->db ? hrn_bench_render(doc, HRN_BENCH_JSON, &json, err) : 0;
-	if (!rc && o->db)
-		rc = hrn_db_add_bench(o->db, o->db_label, json, o->quiet, err);
-	free(json);
-	return rc ? rc : gate ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+	struct again *a = ctx;
+	struct eng_ctx *c = NULL;
+	int rc = 0;
+	if (r->threads != a->eo->n_threads) {
+		eng_model_close(*a->m);
+		*a->m = NULL;
+		a->eo->n_threads = (int)r->threads;
+		rc = eng_model_open(a->m, a->model_path, a->eo, err);
+	}
+	if (!rc)
+		rc = eng_ctx_new(&c, *a->m, a->need, err);
+	struct hrn_bench_env env = *a->env;
+	env.model = *a->m, env.ctx = c, env.threads = (int)r->threads, env.energy_window_s = 0;
+	if (!rc && !strcmp(r->kind, "pp"))
+		rc = hrn_bench_run_pp(&env, (uint32_t)r->n_prompt, into, err);
+	else if (!rc && !strcmp(r->kind, "tg"))
+		rc = hrn_bench_run_tg(&env, (uint32_t)r->n_gen, (uint32_t)r->depth, into, err);
+	else if (!rc && !strcmp(r->kind, "request"))
+		rc = hrn_bench_run_request(&env, (uint32_t)r->n_prompt, (uint32_t)r->n_gen, into, err);
+	else if (!rc)
+		rc = mrl_err_set(err, MRL_EINPUT, "a %s test cannot be measured again", r->kind);
+	eng_ctx_free(c);
+	return rc;
 }
 
-/* The record to -o (or stdout) and into --db; the exit code. An -o that fails
- * now (the disk filled up while measuring) was checked before: the record goes
- * to standard output instead, and still into --db. */
-static int deliver(const struct opts *o, const struct hrn_bench_doc *doc, const char *text)
+/* --baseline-db (the gate against history, first: the new record is not part of
+ * its own baseline; a worse test measured again as `confirm` says), then --db
+ * (store the record, also when the gate could not judge). HRN_EXIT_OK,
+ * HRN_EXIT_VERDICT when the gate failed, or a negative code. */
+static int history(const struct opts *o, const struct hrn_bench_doc *doc, const struct hrn_hist_confirm *confirm,
+		   struct mrl_err *err)
 {
+	int gate = o->baseline_db ? hrn_bench_history_gate(o->baseline_db, o->db_label, o->last, o->gate_perf, doc,
+							   confirm, err)
+				  : 0;
+	struct mrl_err db_err = { 0 };
+	char *json = NULL;
+	int rc = o->db ? hrn_bench_render(doc, HRN_BENCH_JSON, &json, &db_err) : 0;
+	if (!rc && o->db)
+		rc = hrn_db_add_bench(o->db, o->db_label, json, o->quiet, &db_err);
+	free(json);
+	if (gate < 0 && rc)
+		fprintf(stderr, "merilo: %s\n", db_err.msg);
+	else if (rc)
+		*err = db_err;
+	return gate < 0 ? gate : rc ? rc : gate ? HRN_EXIT_VERDICT : HRN_EXIT_OK;
+}
+
+/* The record to -o (or stdout) and into --db (the gate measuring a worse test
+ * again with `again`); the exit code. An -o that fails now (the disk filled up
+ * while measuring) was checked before: the record goes to standard output
+ * instead, and still into --db. */
+static int deliver(const struct opts *o, const struct hrn_bench_doc *doc, const char *text, struct again *again)
+{
+	const struct hrn_hist_confirm confirm = { .max = (int)o->confirm, .quiet = o->quiet, .measure = measure_again,
+						  .ctx = again };
 	struct mrl_err err = { 0 };
 	int ret = 0;
 	if (write_out(o->out, text, o->quiet, doc->n_results, &err)) {
@@ -759,7 +817,7 @@ static int deliver(const struct opts *o, const struct hrn_bench_doc *doc, const 
 		fputs(text, stdout);
 		ret = HRN_EXIT_RUNTIME;
 	}
-	const int hist = history(o, doc, &err);
+	const int hist = history(o, doc, &confirm, &err);
 	return hist < 0 ? hrn_report(&err) : ret ? ret : hist;
 }
 
@@ -869,7 +927,7 @@ int hrn_cmd_bench(int argc, char **argv)
 	}
 	if (rec_manifest_finish(&doc.manifest, &err) || hrn_bench_render(&doc, (enum hrn_bench_format)o.format, &text, &err))
 		goto fail;
-	ret = deliver(&o, &doc, text);
+	ret = deliver(&o, &doc, text, &(struct again){ o.model, &env, &m, &eo, (uint32_t)need });
 	goto out;
 fail:
 	ret = hrn_report(&err);

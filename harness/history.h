@@ -35,6 +35,7 @@ int hrn_db_load_baseline(const char *db_path, const char *name, unsigned parts, 
 int hrn_db_add_bench(const char *db_path, const char *label, const char *json_text, bool quiet, struct mrl_err *err);
 
 struct hrn_bench_doc;
+struct hrn_bench_result;
 struct mrl_option;
 
 /* What makes stored bench records a baseline for a run: the same model
@@ -48,15 +49,31 @@ struct hrn_bench_ident {
  * its settings do not say). */
 void hrn_bench_ident_of(const struct hrn_bench_doc *d, struct hrn_bench_ident *id);
 
+/* Confirmation of a failing row (bench --confirm N): measure(ctx, r, into, err)
+ * measures the test of r again (its kind, sizes and thread count) and adds one
+ * result to into (an initialised document); 0 or the code of its failure. */
+struct hrn_hist_confirm {
+	int max;    /* measurements again of a failing row (0: none) */
+	bool quiet; /* no line on stderr as each one begins */
+	int (*measure)(void *ctx, const struct hrn_bench_result *r, struct hrn_bench_doc *into, struct mrl_err *err);
+	void *ctx;
+};
+
 /* The performance gate against history (bench_hist.c): cand against those of
  * the last `last` bench records of the database at db_path (label NULL: any)
  * that match cand's identity (hrn_bench_ident_of); per test the stored runs'
- * best repetitions as the baseline distribution; the rows go to stderr. Returns 0 (no
- * figure worse beyond threshold, a fraction), 1 (some is), or a negative code:
- * fewer than 3 matching records (the message says what differs), or no test of
- * cand in 3 of them, is MRL_EINPUT. The rule: hrn_bench_hist_judge. */
+ * best repetitions as the baseline distribution. A row that is worse is
+ * measured again (confirm NULL: never), up to confirm->max times, each
+ * measurement judged alone against the same stored runs: the row fails only
+ * when every one is worse too (the noise of a shared machine slows one run,
+ * rarely two in a row; a slower build slows all). The rows go to stderr.
+ * Returns 0 (no figure worse beyond threshold, a fraction), 1 (some is), or a
+ * negative code: fewer than 3 matching records (the message says what differs),
+ * or no test of cand in 3 of them, is MRL_EINPUT; a measurement that fails, its
+ * code. The rule: hrn_bench_hist_judge. */
 int hrn_bench_history_gate(const char *db_path, const char *label, long last, double threshold,
-			   const struct hrn_bench_doc *cand, struct mrl_err *err);
+			   const struct hrn_bench_doc *cand, const struct hrn_hist_confirm *confirm,
+			   struct mrl_err *err);
 
 /* The verdict of one figure against history. */
 struct hrn_hist_verdict {

@@ -576,6 +576,7 @@ static void test_cli_errors(const char *model)
 	} alone[] = {
 		{ "--gate-perf 1%", "--gate-perf needs --baseline-db" },
 		{ "--last 3", "--last needs --baseline-db" },
+		{ "--confirm 0", "--confirm needs --baseline-db" },
 		{ "--db-label x", "--db-label needs --db or --baseline-db" },
 		{ "--roofline-buffer-mib 16", "--roofline-buffer-mib needs --roofline" },
 		{ "--requests 3", "--requests needs --scenario offline" },

@@ -22,7 +22,10 @@
 #include "tests/cli.h"
 #include "tests/spawn.h"
 
+#include "records/db.h"
+
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -246,6 +249,77 @@ static void t_bench_history(void)
 		   "%s --model %s/m.gguf --baseline-db %s/bench.db --db-label other", bench, tmp, tmp);
 	CLI_EXPECT(2, "--last", "--last below 3", "%s --model %s/m.gguf --baseline-db %s/bench.db --last 2", bench, tmp,
 		   tmp);
+}
+
+/* The bench record at json_path made `speedup` times faster (tokens/s times it,
+ * TTFT divided by it: every figure of the series), stored `copies` times in
+ * db_path under label. 0 or -1. */
+static int store_faster(const char *json_path, const char *db_path, const char *label, double speedup, int copies)
+{
+	static const char *const fields[] = { "mean", "sd", "median", "min", "max", "p50", "p90", "p99" };
+	json_t *doc = json_load_file(json_path, 0, NULL), *res;
+	size_t i;
+	json_array_foreach(json_object_get(doc, "results"), i, res) {
+		for (int k = 0; k < 2; k++) {
+			json_t *s = json_object_get(json_object_get(res, "series"), k ? "ttft_ms" : "tokens_per_s"), *v;
+			const double f = k ? 1 / speedup : speedup;
+			for (size_t j = 0; s && j < sizeof fields / sizeof fields[0]; j++)
+				if (json_is_number(json_object_get(s, fields[j])))
+					json_object_set_new(s, fields[j], json_real(f * json_number_value(json_object_get(s, fields[j]))));
+			size_t n;
+			json_array_foreach(json_object_get(s, "samples"), n, v)
+				json_array_set_new(json_object_get(s, "samples"), n, json_real(f * json_number_value(v)));
+		}
+	}
+	char *text = doc ? json_dumps(doc, 0) : NULL;
+	struct rec_db *db = NULL;
+	struct mrl_err err = { 0 };
+	int rc = text ? rec_db_open(db_path, REC_DB_CREATE, &db, &err) : -1;
+	for (int c = 0; !rc && c < copies; c++)
+		rc = rec_db_add_bench(db, text, label, NULL, &err);
+	if (rc)
+		diag("store_faster: %s", text ? err.msg : "cannot read the record");
+	rec_db_close(db);
+	free(text);
+	json_decref(doc);
+	return rc ? -1 : 0;
+}
+
+/* bench --baseline-db measures a worse test again before failing it (--confirm,
+ * default 2): against records 50x faster than this machine, every test is worse
+ * each time, so the gate fails after measuring each worse test twice more; with
+ * --confirm 0 the first measurement decides; the record is stored with --db all
+ * the same. Whether a noisy run then passes is tests/hrn_bench_hist.c's. */
+static void t_bench_confirm(void)
+{
+	static const char bench[] = "bench -p 16 -n 4 -r 2 --warmup 1 -t 1 --energy-window 0 --format json";
+	char *out = NULL;
+	int rc = cli_run(&out, "%s --model %s/m.gguf -o %s/rec.json", bench, tmp, tmp);
+	is_int(rc, 0, "a bench record");
+	free(out);
+	char rec[300], fast[300];
+	snprintf(rec, sizeof rec, "%s/rec.json", tmp);
+	snprintf(fast, sizeof fast, "%s/fast.db", tmp);
+	ok(store_faster(rec, fast, "main", 50, 3) == 0, "the record 50x faster, stored 3 times");
+	rc = cli_run(&out, "%s --model %s/m.gguf --baseline-db %s --db-label main --db %s/after.db -o %s/cand.json", bench,
+		     tmp, fast, tmp, tmp);
+	is_int(rc, 1, "50x slower than the stored runs: exit 1");
+	like(out, "pp16 at 1 thread is worse than the stored runs", "says the test is worse");
+	like(out, "measuring it again (1 of at most 2)", "measures it again");
+	like(out, "measuring it again (2 of at most 2)", "twice");
+	like(out, "FAIL (worse 3 times; last ratio 0.0", "and fails it, naming the last measurement's ratio");
+	like(out, "tg4@d0", "the decode row");
+	like(out, "pp16+tg4", "the request row");
+	ok(!strstr(out, "no clear change") && !strstr(out, "pass ("), "no row passes");
+	like(out, "stored in", "the record is stored with --db all the same");
+	free(out);
+	rc = cli_run(&out, "%s --model %s/m.gguf --baseline-db %s --db-label main --confirm 0", bench, tmp, fast);
+	is_int(rc, 1, "--confirm 0: exit 1");
+	ok(!strstr(out, "measuring it again"), "nothing measured again");
+	like(out, "FAIL (worse)", "the first measurement decides");
+	free(out);
+	CLI_EXPECT(2, "--confirm", "--confirm beyond 100", "%s --model %s/m.gguf --baseline-db %s --confirm 101", bench,
+		   tmp, fast);
 }
 
 static void t_bad_input(void)
@@ -499,6 +573,7 @@ int main(void)
 	TEST(t_killed_add(), "a db add SIGKILLed inside its transaction leaves the database as it was");
 	TEST(t_concurrent_writers(), "three db add at once into a new database all succeed (busy timeout)");
 	TEST(t_bench_history(), "bench --db stores records; bench --baseline-db gates against the last N");
+	TEST(t_bench_confirm(), "bench --baseline-db measures a worse test again before failing it (--confirm)");
 	TEST(t_bad_input(), "bad databases and run folders: one line naming them, exit 3");
 	TEST(t_not_a_database(), "a file that is not a merilo database: refused by readers and writers, left as it was");
 	TEST(t_bench_checks_first(), "bench checks --baseline-db and --db before measuring");
