@@ -83,9 +83,9 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 				       shard ? shard : "(none)", path);
 	o->shard = shard ? shard : o->shard;
 	const char *chat = json_string_value(json_object_get(opt, "chat_template"));
-	if (chat && o->chat_template && strcmp(o->chat_template, chat))
+	if (o->chat_template && (!chat || strcmp(o->chat_template, chat))) /* null: the suite's, else auto */
 		return hrn_usage_error("run", "--chat-template %s differs from the resumed run's %s (%s)", o->chat_template,
-				       chat, path);
+				       chat ? chat : "(not given)", path);
 	o->chat_template = chat ? chat : o->chat_template;
 	return 0;
 }

@@ -361,6 +361,18 @@ static void test_chat(const char *model)
 	ok(json_array_size(items) == 2 && prompt && !strncmp(prompt, "<|im_start|>user\n", 17),
 	   "the resumed unit's prompt is wrapped in ChatML too");
 	json_decref(items);
+	/* a run started without --chat-template resumed with one: refused too (it mixed templates) */
+	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
+			  "--out %s/nochat", cli_merilo(), model, tmp);
+	free(out);
+	rc = cli_run(&out, "run --resume %s/nochat --chat-template chatml --quiet", tmp);
+	ok(rc == 2 && out && strstr(out, "--chat-template chatml differs from the resumed run's (not given)"),
+	   "--resume with --chat-template of a run made without one is a usage error");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/nochat", tmp);
+	items = load_items(dir);
+	is_int((int)json_array_size(items), 1, "the stopped run's records are as they were");
+	json_decref(items);
 	rc = cli_run(&out, "run --model %s " RUN_OPTS " --chat-template vicuna --out %s/bad", model, tmp);
 	is_int(rc, 2, "an unknown --chat-template is a usage error (exit 2; it was 3)");
 	like(out, "merilo run: --chat-template wants auto, none, chatml", "naming the option and the names it takes");
