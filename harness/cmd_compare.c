@@ -115,6 +115,9 @@ static int strlist_from_json(const json_t *a, const char *path, const char *key,
 {
 	if (!json_is_array(a))
 		return mrl_err_set(err, MRL_EINPUT, "%s: $.%s: expected an array of strings", path, key);
+	if (!json_array_size(a)) /* a gate filter: an empty one would gate nothing */
+		return mrl_err_set(err, MRL_EINPUT, "%s: $.%s: an empty list gates nothing (leave the key out to gate all)",
+				   path, key);
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v) {
@@ -328,6 +331,9 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	snprintf(boot_help, sizeof boot_help, "bootstrap resamples (default %d)", MET_BOOT_DEFAULT_RESAMPLES);
 	const struct mrl_option opts[] = {
 		OPT_STRING(0, "gate", &o->gate_list, "M1,M2", "gated metrics (default: acc,acc_norm where present)"),
+		OPT_STRING(0, "gate-tasks", &o->gate_tasks, "T1,T2", "gate only these tasks (default: all; config \"tasks\")"),
+		OPT_STRING(0, "gate-languages", &o->gate_languages, "L1,L2",
+			   "gate only these languages (default: all; config \"languages\")"),
 		OPT_CALLBACK(0, "threshold-points", o, "T",
 			     "a gated metric fails when it drops by more than T points (default 1.0)", opt_threshold),
 		OPT_CALLBACK(0, "alpha", o, "A", "significance level for verdicts, Holm-adjusted (default 0.05)",
@@ -793,6 +799,29 @@ static int gate_from_list(struct cmp_state *st, const struct cmp_opts *o, struct
 	return rc;
 }
 
+/* --gate-tasks / --gate-languages: the list replaces the config's (*names, *n);
+ * a name no comparison has is a usage error (exit 2, as --gate's). HRN_EXIT_OK
+ * otherwise. */
+static int gate_filter_from_flag(const struct cmp_state *st, const char *flag, const char *arg, bool languages,
+				 char ***names, size_t *n)
+{
+	struct mrl_err err = { 0 };
+	char *copy = strdup(arg), *save = NULL;
+	for (size_t i = 0; i < *n; i++)
+		free((*names)[i]);
+	free(*names);
+	*names = NULL, *n = 0;
+	int rc = copy ? 0 : mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !rc; t = strtok_r(NULL, ",", &save))
+		if (*t && rec_strlist_add(names, n, t))
+			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+	free(copy);
+	if (!rc && (rc = rpt_compare_check_filter(st->inputs, st->n_inputs, (const char *const *)*names, *n, languages,
+						  &err)) == MRL_EINPUT)
+		return hrn_usage_error("compare", "%s %s: %s", flag, arg, err.msg + strlen("compare: "));
+	return rc ? hrn_report(&err) : HRN_EXIT_OK;
+}
+
 /* --gate names a metric no comparison has: a usage error (exit 2, as leaderboard's
  * --metric) listing the metrics both runs have. HRN_EXIT_OK otherwise. */
 static int check_gate_list(const struct cmp_state *st, const struct cmp_opts *o)
@@ -816,6 +845,20 @@ static int check_gate_list(const struct cmp_state *st, const struct cmp_opts *o)
 	}
 	free(copy);
 	return ret;
+}
+
+/* The gate's flags checked against the comparisons: --gate, --gate-tasks and
+ * --gate-languages (the last two replacing the config's lists). HRN_EXIT_OK, or
+ * the exit code (2 for a name no comparison has). */
+static int gate_flags(struct cmp_state *st, const struct cmp_opts *o)
+{
+	int ec = o->gate_list ? check_gate_list(st, o) : HRN_EXIT_OK;
+	if (ec == HRN_EXIT_OK && o->gate_tasks)
+		ec = gate_filter_from_flag(st, "--gate-tasks", o->gate_tasks, false, &st->gate_tasks, &st->n_gate_tasks);
+	if (ec == HRN_EXIT_OK && o->gate_languages)
+		ec = gate_filter_from_flag(st, "--gate-languages", o->gate_languages, true, &st->gate_languages,
+					   &st->n_gate_languages);
+	return ec;
 }
 
 /* The default gate: acc and acc_norm where the runs have them. */
@@ -881,7 +924,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	}
 	if (!st.gate_from_user && (rc = gate_defaults(&st, &o, &err)))
 		goto fail;
-	if (o.gate_list && (exit_code = check_gate_list(&st, &o)) != HRN_EXIT_OK)
+	if ((exit_code = gate_flags(&st, &o)) != HRN_EXIT_OK)
 		goto out;
 	if ((rc = hrn_cmp_kl_section(&st, &o, &err)))
 		goto fail;

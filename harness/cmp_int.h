@@ -25,6 +25,7 @@
 struct cmp_opts {
 	const char *base_dir, *cand_dir;
 	const char *config, *gate_list, *out_prefix;
+	const char *gate_tasks, *gate_languages; /* --gate-tasks, --gate-languages: comma lists; NULL not given */
 	const char *baseline, *db_path; /* --baseline NAME: the base is a stored run (merilo db) */
 	double threshold_points, alpha;
 	double gate_kl;               /* maximum mean KL in nats; NaN: KL not gated */

@@ -20,6 +20,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "reports/compare_int.h"
@@ -115,6 +116,33 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 		if (list[i] && s && !strcmp(list[i], s))
 			return true;
 	return false;
+}
+
+int rpt_compare_check_filter(const struct rpt_cmp_input *inputs, size_t n_inputs, const char *const *list, size_t n,
+			      bool languages, struct mrl_err *err)
+{
+	const char *what = languages ? "language" : "task";
+	if (list && !n)
+		return mrl_err_set(err, MRL_EINPUT, "compare: the gate's %ss are an empty list: it would gate nothing", what);
+	for (size_t k = 0; list && k < n; k++) {
+		bool found = false;
+		for (size_t i = 0; i < n_inputs && !found; i++)
+			found = !strcmp(languages ? inputs[i].language : inputs[i].task, list[k]);
+		if (found)
+			continue;
+		char valid[400] = "";
+		for (size_t i = 0; i < n_inputs; i++) {
+			const char *v = languages ? inputs[i].language : inputs[i].task;
+			bool seen = false;
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = !strcmp(languages ? inputs[j].language : inputs[j].task, v);
+			if (!seen && strlen(valid) + strlen(v) + 6 < sizeof valid)
+				snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", *valid ? "," : "", v);
+		}
+		return mrl_err_set(err, MRL_EINPUT, "compare: gated %s '%s' is in no comparison (valid: %s)", what, list[k],
+				   valid);
+	}
+	return 0;
 }
 
 /* qsort_r: indices into the pairs ctx, by item id in natural order. */
@@ -242,6 +270,9 @@ int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struc
 					   "compare: gated metric '%s' is in no comparison (not a metric both runs have)",
 					   gm->metric);
 	}
+	if ((rc = rpt_compare_check_filter(inputs, n_inputs, opts->gate_tasks, opts->n_gate_tasks, false, err)) ||
+	    (rc = rpt_compare_check_filter(inputs, n_inputs, opts->gate_languages, opts->n_gate_languages, true, err)))
+		return rc;
 	if (n_inputs == 0)
 		return 0;
 	res->rows = calloc(n_inputs, sizeof *res->rows);

@@ -227,6 +227,13 @@ struct rpt_cmp_result {
 int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows, size_t n_rows,
 		       double max_mean_kl, struct mrl_err *err);
 
+/* A gate's task (languages false) or language filter (list of n; NULL: all)
+ * must name at least one, and only tasks or languages some input has: a typo
+ * would gate nothing and pass. 0, or MRL_EINPUT naming it and the valid ones.
+ * rpt_compare checks its options' filters so. */
+int rpt_compare_check_filter(const struct rpt_cmp_input *inputs, size_t n_inputs, const char *const *list, size_t n,
+			      bool languages, struct mrl_err *err);
+
 /* Compare: statistics for every input, Holm across all of them, verdicts and
  * the gate. Gate metrics that match no input are MRL_EINPUT (a typo in a gate
  * must not pass silently). res is zeroed first; release it even on failure.

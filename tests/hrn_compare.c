@@ -566,9 +566,26 @@ static void test_config(void)
 	cli_write_file(cfg, "{\"alpha\": 0.01, \"gate\": {\"acc\": 10.0}}\n");
 	CLI_EXPECT(0, "acc drops by more than 10 points", "config: 10-point acc threshold passes a 5-point drop",
 	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	/* a task or language filter that names nothing the runs have gated nothing and passed */
 	cli_write_file(cfg, "{\"gate\": [\"acc\"], \"languages\": [\"hr\"]}\n");
-	CLI_EXPECT(0, "(0 gated comparisons)", "config: a language filter leaves sr-Cyrl ungated",
+	CLI_EXPECT(3, "gated language 'hr' is in no comparison (valid: sr-Cyrl)",
+		   "config: a language the runs lack is an error, not an ungated pass",
 	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	CLI_EXPECT(1, "FAIL: 1 of 1 gated comparisons regressed", "--gate-languages sr-Cyrl replaces the config's",
+	           "compare %s/base %s/reg --config %s --boot 500 --gate-languages sr-Cyrl", tmp, tmp, cfg);
+	cli_write_file(cfg, "{\"tasks\": [\"cpoa\"]}\n");
+	CLI_EXPECT(3, "gated task 'cpoa' is in no comparison (valid: copa)", "config: a task typo is an error",
+	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	cli_write_file(cfg, "{\"tasks\": []}\n");
+	CLI_EXPECT(3, "$.tasks: an empty list gates nothing", "config: an empty task list is an error",
+	           "compare %s/base %s/reg --config %s --boot 500", tmp, tmp, cfg);
+	CLI_EXPECT(2, "--gate-tasks cpoa: gated task 'cpoa' is in no comparison (valid: copa)",
+		   "--gate-tasks typo: a usage error listing the valid tasks", "compare %s/base %s/reg --gate-tasks cpoa", tmp,
+		   tmp);
+	CLI_EXPECT(2, "--gate-languages sr-latn: gated language 'sr-latn' is in no comparison (valid: sr-Cyrl)",
+		   "--gate-languages typo: a usage error", "compare %s/base %s/reg --gate-languages sr-latn", tmp, tmp);
+	CLI_EXPECT(1, "FAIL: 2 of 2 gated comparisons regressed", "--gate-tasks copa gates copa",
+	           "compare %s/base %s/reg --boot 500 --gate-tasks copa", tmp, tmp);
 	cli_write_file(cfg, "{\"gates\": [\"acc\"]}\n");
 	CLI_EXPECT(3, "$.gates: unknown key", "config: unknown key refused", "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
 }
@@ -622,7 +639,7 @@ int main(void)
 	TEST(test_perf_times(), "time per item: per-item statistics only where items were timed one by one");
 	TEST(test_outputs(), "the outputs: md with flips and escaped prompts, txt/md/json/JUnit files");
 	TEST(test_bad_inputs(), "bad and mismatched inputs are refused with the cause named");
-	TEST(test_config(), "the config file: thresholds, a language filter, unknown keys refused");
+	TEST(test_config(), "the config file and flags: thresholds, task and language filters (a typo refused), unknown keys");
 	TEST(test_kl_constructed(), "KL from stored top-K logprobs on constructed runs");
 	TEST(test_kl_undetermined(), "a KL gate on top-K lists that hold too little mass is undetermined (exit 3)");
 	TEST(test_not_comparable(), "runs that differ in a score-changing setting or lack items are not comparable (exit 3)");

@@ -358,22 +358,32 @@ static void test_threshold(void)
 	free(small);
 }
 
-/* 6. Language filter: regression in sr-Cyrl, only hr gated. */
+/* 6. Language filter: regression in sr-Cyrl, only hr (unchanged) gated; a
+ * language no comparison has, or an empty list, gates nothing: an error. */
 static void test_language_filter(void)
 {
 	struct mrl_err err = {0};
 	struct rpt_compare_opts o = gating(&gate_acc);
 	struct rpt_cmp_result res;
-	struct rpt_pair *reg = make_pairs(0, N, 400, 25, 0);
-	struct rpt_cmp_input in1 = input("sr-Cyrl", "acc", reg, N);
-	const char *langs[] = { "hr" };
+	struct rpt_pair *reg = make_pairs(0, N, 400, 25, 0), *same = make_pairs(0, N, 400, 0, 0);
+	struct rpt_cmp_input in[2] = { input("sr-Cyrl", "acc", reg, N), input("hr", "acc", same, N) };
+	const char *langs[] = { "hr" }, *typo[] = { "HR" };
 	o.gate_languages = langs;
 	o.n_gate_languages = 1;
-	is_int(rpt_compare(&in1, 1, &o, &res, &err), 0, "filter: runs");
-	ok(!res.rows[0].gated && res.n_gate_failed == 0, "filter: an ungated language does not fail the gate");
+	is_int(rpt_compare(in, 2, &o, &res, &err), 0, "filter: runs");
+	ok(!res.rows[0].gated && res.rows[1].gated && res.n_gate_failed == 0,
+	   "filter: an ungated language does not fail the gate");
 	is_int(res.rows[0].verdict, RPT_VERDICT_WORSE, "filter: but the verdict still says worse");
 	rpt_cmp_result_release(&res);
+	o.gate_languages = typo;
+	is_int(rpt_compare(in, 2, &o, &res, &err), MRL_EINPUT, "filter: a language no comparison has is an error");
+	like(err.msg, "gated language 'HR' is in no comparison (valid: sr-Cyrl,hr)", "naming it and the valid ones");
+	rpt_cmp_result_release(&res);
+	o.n_gate_languages = 0;
+	is_int(rpt_compare(in, 2, &o, &res, &err), MRL_EINPUT, "filter: an empty list is an error");
+	rpt_cmp_result_release(&res);
 	free(reg);
+	free(same);
 }
 
 /* 7. Graded, lower is better: bits_per_char up by 0.2 on every item. */
