@@ -799,68 +799,6 @@ static int gate_from_list(struct cmp_state *st, const struct cmp_opts *o, struct
 	return rc;
 }
 
-/* --gate-tasks / --gate-languages: the list replaces the config's (*names, *n);
- * a name no comparison has is a usage error (exit 2, as --gate's). HRN_EXIT_OK
- * otherwise. */
-static int gate_filter_from_flag(const struct cmp_state *st, const char *flag, const char *arg, bool languages,
-				 char ***names, size_t *n)
-{
-	struct mrl_err err = { 0 };
-	char *copy = strdup(arg), *save = NULL;
-	for (size_t i = 0; i < *n; i++)
-		free((*names)[i]);
-	free(*names);
-	*names = NULL, *n = 0;
-	int rc = copy ? 0 : mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && !rc; t = strtok_r(NULL, ",", &save))
-		if (*t && rec_strlist_add(names, n, t))
-			rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-	free(copy);
-	if (!rc && (rc = rpt_compare_check_filter(st->inputs, st->n_inputs, (const char *const *)*names, *n, languages,
-						  &err)) == MRL_EINPUT)
-		return hrn_usage_error("compare", "%s %s: %s", flag, arg, err.msg + strlen("compare: "));
-	return rc ? hrn_report(&err) : HRN_EXIT_OK;
-}
-
-/* --gate names a metric no comparison has: a usage error (exit 2, as leaderboard's
- * --metric) listing the metrics both runs have. HRN_EXIT_OK otherwise. */
-static int check_gate_list(const struct cmp_state *st, const struct cmp_opts *o)
-{
-	char list[512] = "", *copy = strdup(o->gate_list), *save = NULL;
-	int ret = copy ? HRN_EXIT_OK : HRN_EXIT_RUNTIME;
-	for (size_t i = 0; i < st->n_inputs; i++) {
-		const char *m = st->inputs[i].metric;
-		bool seen = false;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = !strcmp(st->inputs[k].metric, m);
-		if (!seen && strlen(list) + strlen(m) + 2 < sizeof list)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", *list ? "," : "", m);
-	}
-	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ret == HRN_EXIT_OK; t = strtok_r(NULL, ",", &save)) {
-		bool found = false;
-		for (size_t i = 0; i < st->n_inputs && !found; i++)
-			found = !strcmp(st->inputs[i].metric, t);
-		if (*t && !found)
-			ret = hrn_usage_error("compare", "--gate %s: not a metric both runs have; valid: %s", t, list);
-	}
-	free(copy);
-	return ret;
-}
-
-/* The gate's flags checked against the comparisons: --gate, --gate-tasks and
- * --gate-languages (the last two replacing the config's lists). HRN_EXIT_OK, or
- * the exit code (2 for a name no comparison has). */
-static int gate_flags(struct cmp_state *st, const struct cmp_opts *o)
-{
-	int ec = o->gate_list ? check_gate_list(st, o) : HRN_EXIT_OK;
-	if (ec == HRN_EXIT_OK && o->gate_tasks)
-		ec = gate_filter_from_flag(st, "--gate-tasks", o->gate_tasks, false, &st->gate_tasks, &st->n_gate_tasks);
-	if (ec == HRN_EXIT_OK && o->gate_languages)
-		ec = gate_filter_from_flag(st, "--gate-languages", o->gate_languages, true, &st->gate_languages,
-					   &st->n_gate_languages);
-	return ec;
-}
-
 /* The default gate: acc and acc_norm where the runs have them. */
 static int gate_defaults(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
 {
@@ -924,7 +862,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	}
 	if (!st.gate_from_user && (rc = gate_defaults(&st, &o, &err)))
 		goto fail;
-	if ((exit_code = gate_flags(&st, &o)) != HRN_EXIT_OK)
+	if ((exit_code = hrn_cmp_gate_flags(&st, &o)) != HRN_EXIT_OK)
 		goto out;
 	if ((rc = hrn_cmp_kl_section(&st, &o, &err)))
 		goto fail;

@@ -106,4 +106,9 @@ int hrn_cmp_perf_meta(const struct cmp_state *st, const struct cmp_opts *o, stru
  * stderr unless quiet. 0, or MRL_EWRITE / MRL_ENOMEM. */
 int hrn_cmp_plot(const char *prefix, const struct rpt_cmp_result *res, bool quiet, struct mrl_err *err);
 
+/* The gate's flags checked against st's comparisons (cmp_gate.c): --gate,
+ * --gate-tasks and --gate-languages (the last two replace the config's lists).
+ * HRN_EXIT_OK, or the exit code (2: a name no comparison has). */
+int hrn_cmp_gate_flags(struct cmp_state *st, const struct cmp_opts *o);
+
 #endif
