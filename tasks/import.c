@@ -611,14 +611,9 @@ int task_import(const char *format, const struct task_import_input *inputs, size
 	if (!n_inputs)
 		return mrl_err_set(err, MRL_EINPUT, "import %s: no input files (give at least one LANG=FILE)", format);
 	for (size_t i = 0; i < n_inputs; i++) {
-		char canon[64];
-		task_lang_tag_canonical(inputs[i].lang, canon, sizeof canon);
-		if (!task_lang_tag_valid(inputs[i].lang) && task_lang_tag_valid(canon))
-			return mrl_err_set(err, MRL_EINPUT, "'%s': write the language tag in canonical case, %s",
-					   inputs[i].lang, canon);
-		if (!task_lang_tag_valid(inputs[i].lang))
-			return mrl_err_set(err, MRL_EINPUT, "'%s' is not a BCP 47 language tag (e.g. sr-Cyrl, sr-Latn, hr)",
-					   inputs[i].lang);
+		char why[256];
+		if (!task_lang_tag_check(inputs[i].lang, why, sizeof why))
+			return mrl_err_set(err, MRL_EINPUT, "%s", why);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(inputs[i].lang, inputs[j].lang))
 				return mrl_err_set(err, MRL_EINPUT, "language '%s' given twice (%s and %s)", inputs[i].lang,

@@ -312,16 +312,11 @@ static bool build_languages(struct walk *w, json_t *tj, struct task_task *t, tas
 		json_array_foreach(langs, i, l) {
 			size_t o2 = walk_push_idx(w, i);
 			const char *tag = json_string_value(l);
+			char why[256];
 			if (!tag)
 				walk_problem(w, "expected a language tag string, got %s", mrl_json_type_name(l));
-			else if (!task_lang_tag_valid(tag)) {
-				char canon[64];
-				task_lang_tag_canonical(tag, canon, sizeof canon);
-				if (task_lang_tag_valid(canon))
-					walk_problem(w, "\"%s\": write the language tag in canonical case, \"%s\"", tag, canon);
-				else
-					walk_problem(w, "\"%s\" is not a BCP 47 language tag (e.g. en, sr-Cyrl, sr-Latn, hr, bs, cnr)", tag);
-			}
+			else if (!task_lang_tag_check(tag, why, sizeof why))
+				walk_problem(w, "%s", why);
 			else if (task_language_index(t, tag) >= 0)
 				walk_problem(w, "language \"%s\" is listed twice", tag);
 			else {

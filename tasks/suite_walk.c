@@ -235,6 +235,19 @@ void task_lang_tag_canonical(const char *tag, char *out, size_t size)
 	out[k] = '\0';
 }
 
+bool task_lang_tag_check(const char *tag, char *why, size_t size)
+{
+	char canon[64];
+	if (task_lang_tag_valid(tag))
+		return true;
+	task_lang_tag_canonical(tag, canon, sizeof canon);
+	if (task_lang_tag_valid(canon))
+		snprintf(why, size, "\"%s\": write the language tag in canonical case, \"%s\"", tag, canon);
+	else
+		snprintf(why, size, "\"%s\" is not a BCP 47 language tag (e.g. en, sr-Cyrl, sr-Latn, hr, bs, cnr)", tag);
+	return false;
+}
+
 bool task_lang_tag_valid(const char *tag)
 {
 	/* language (2-3 or 5-8 lowercase letters), then optional Script (Xxxx), REGION (XX or 999),

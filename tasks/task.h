@@ -207,6 +207,11 @@ bool task_lang_tag_valid(const char *tag);
  * them in canonical case, so a suite or a command line must write that. */
 void task_lang_tag_canonical(const char *tag, char *out, size_t size);
 
+/* Whether tag is valid (task_lang_tag_valid); if not, why into why (size bytes):
+ * its canonical case when that is valid ("\"sr-cyrl\": write the language tag in
+ * canonical case, \"sr-Cyrl\""), else that it is not a tag. */
+bool task_lang_tag_check(const char *tag, char *why, size_t size);
+
 /* ---- importers --------------------------------------------------------------- */
 
 /* One input file of an import, for one language. */
