@@ -55,7 +55,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"exit codes: 0 no gated regression, 1 a gated metric, KL row or bench figure regressed,\n"
 		"            2 usage error,\n"
 		"            3 bad inputs, or the gate cannot judge: runs not comparable (they differ in a\n"
-		"              score-changing setting or the candidate lacks items), a gated drop with\n"
+		"              score-changing setting or the candidate lacks items), a gate that judges\n"
+		"              nothing (no gated comparison with pairs: choose with --gate), a gated drop with\n"
 		"              too few pairs to show it (docs/compare.md), or a KL or performance gate\n"
 		"              undetermined (too little top-K mass; no bench records),\n"
 		"            4 runtime failure\n"
@@ -180,6 +181,11 @@ static int load_config(const char *path, struct cmp_opts *o, struct cmp_state *s
 			if (o->gate_list)
 				continue; /* --gate overrides */
 			st->gate_from_user = true;
+			if ((json_is_array(v) && !json_array_size(v)) || (json_is_object(v) && !json_object_size(v))) {
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: $.gate: an empty gate judges nothing (leave the key out "
+						 "for the default)", path);
+				goto out;
+			}
 			if (json_is_array(v)) {
 				size_t i;
 				json_t *m;
@@ -377,6 +383,12 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 	int n_args, rc = hrn_options("compare", opts, argc, argv, &n_args, usage);
 	if (rc != HRN_OPTS_GO)
 		return rc;
+	/* an empty list would gate nothing (or, for the filters, everything unasked) */
+	const char *lists[][2] = { { "--gate", o->gate_list }, { "--gate-tasks", o->gate_tasks },
+				   { "--gate-languages", o->gate_languages } };
+	for (size_t i = 0; i < 3; i++)
+		if (lists[i][1] && strspn(lists[i][1], ", ") == strlen(lists[i][1]))
+			return hrn_usage_error("compare", "%s '%s': an empty list", lists[i][0], lists[i][1]);
 	/* DIR/ as the prefix wrote hidden files into DIR (DIR/.txt, DIR/.json, ...); "." and ".." too */
 	const char *out_base = o->out_prefix ? strrchr(o->out_prefix, '/') : NULL;
 	out_base = out_base ? out_base + 1 : o->out_prefix;

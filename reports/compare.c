@@ -61,9 +61,15 @@ enum rpt_cmp_outcome rpt_compare_outcome(const struct rpt_cmp_result *res, const
 	for (size_t i = 0; meta && i < meta->n_diffs; i++)
 		if (!meta->diffs[i].allowed)
 			return RPT_CMP_NOT_COMPARABLE;
-	if (res->n_kl_undetermined || res->n_gate_underpowered || (meta && meta->perf_gated && meta->perf_undetermined))
+	if (rpt_cmp_gate_empty(res, meta) || res->n_kl_undetermined || res->n_gate_underpowered ||
+	    (meta && meta->perf_gated && meta->perf_undetermined))
 		return RPT_CMP_UNDETERMINED;
 	return rpt_cmp_n_gate_failed(res, meta) ? RPT_CMP_REGRESSION : RPT_CMP_PASS;
+}
+
+bool rpt_cmp_gate_empty(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	return !res->n_gated_judged && !(meta && meta->perf_gated && meta->perf_n_gated);
 }
 
 size_t rpt_cmp_n_gated(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
@@ -312,6 +318,7 @@ int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struc
 		}
 		if (row->gated) {
 			res->n_gated++;
+			res->n_gated_judged += row->in->n_pairs > 0;
 			double drop_points = -improvement * 100.0;
 			row->gate_failed = row->verdict == RPT_VERDICT_WORSE && drop_points > row->max_drop_points;
 			if (row->gate_failed)
@@ -488,6 +495,7 @@ int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows
 	for (size_t i = 0; i < res->n_kl; i++) /* forget a previous attachment's gate */
 		if (res->kl[i].gated) {
 			res->n_gated--;
+			res->n_gated_judged--;
 			res->n_gate_failed -= res->kl[i].gate_failed;
 		}
 	res->n_kl_undetermined = 0;
@@ -524,6 +532,7 @@ int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows
 		res->n_kl_undetermined += r->undetermined;
 		r->gate_failed = !r->undetermined && r->kl_mean > max_mean_kl;
 		res->n_gated++;
+		res->n_gated_judged++;
 		res->n_gate_failed += r->gate_failed;
 	}
 	if (!isnan(max_mean_kl) && !n_gated)

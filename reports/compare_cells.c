@@ -103,6 +103,39 @@ void rpt_cmp_add_underpowered(struct mrl_buf *s, const struct rpt_cmp_result *re
 	mrl_buf_addf(s, " alpha is %g (compare on more items, or gate fewer metrics, tasks or languages)", res->opts.alpha);
 }
 
+/* A comma list of n names into s. */
+static void add_names(struct mrl_buf *s, const char *const *names, size_t n, void (*esc)(struct mrl_buf *, const char *))
+{
+	for (size_t i = 0; i < n; i++) {
+		mrl_buf_add(s, i ? "," : "");
+		esc(s, names[i]);
+	}
+}
+
+void rpt_cmp_add_gate_empty(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			    void (*esc)(struct mrl_buf *, const char *))
+{
+	const struct rpt_compare_opts *o = &res->opts;
+	if (!o->n_gate && isnan(res->kl_gate_max_mean)) {
+		mrl_buf_add(s, "no metric is gated (the runs have neither acc nor acc_norm: choose with --gate)");
+		return;
+	}
+	mrl_buf_add(s, "no gated comparison has a pair of items to judge (gated metrics ");
+	for (size_t g = 0; g < o->n_gate; g++) {
+		mrl_buf_add(s, g ? "," : "");
+		esc(s, o->gate[g].metric);
+	}
+	if (o->gate_tasks) {
+		mrl_buf_add(s, " on tasks ");
+		add_names(s, o->gate_tasks, o->n_gate_tasks, esc);
+	}
+	if (o->gate_languages) {
+		mrl_buf_add(s, " in languages ");
+		add_names(s, o->gate_languages, o->n_gate_languages, esc);
+	}
+	mrl_buf_add(s, "): choose others with --gate, --gate-tasks or --gate-languages");
+}
+
 /* Why the KL gate is undetermined: "all/all: top-K mass median 0.03% (min 0.01%)"
  * per undetermined row, and the threshold. */
 void rpt_cmp_add_undetermined(struct mrl_buf *s, const struct rpt_cmp_result *res,

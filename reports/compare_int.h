@@ -33,6 +33,9 @@ void rpt_cmp_add_differences(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
 /* The blocking settings as --allow-different takes them: "limit,fewshot". */
 void rpt_cmp_add_allow_list(struct mrl_buf *s, const struct rpt_cmp_meta *meta,
 			    void (*esc)(struct mrl_buf *, const char *));
+/* Why the gate judges nothing (rpt_cmp_gate_empty): the gated metrics and filters. */
+void rpt_cmp_add_gate_empty(struct mrl_buf *s, const struct rpt_cmp_result *res,
+			    void (*esc)(struct mrl_buf *, const char *));
 /* Why the KL gate is undetermined (each undetermined row's top-K mass, the threshold). */
 /* Why gated comparisons with too few pairs are undetermined (rows with gate_underpowered). */
 void rpt_cmp_add_underpowered(struct mrl_buf *s, const struct rpt_cmp_result *res,

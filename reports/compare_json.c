@@ -118,6 +118,7 @@ static int json_outcome(json_t *result, const struct rpt_cmp_result *res, const 
 	e |= json_object_set_new(result, "differences", diffs ? diffs : json_null());
 	e |= json_object_set_new(result, "n_kl_undetermined", json_integer((json_int_t)res->n_kl_undetermined));
 	e |= json_object_set_new(result, "n_gate_undetermined", json_integer((json_int_t)res->n_gate_underpowered));
+	e |= json_object_set_new(result, "gate_empty", json_boolean(rpt_cmp_gate_empty(res, meta)));
 	const bool perf = meta && meta->perf_gated;
 	e |= json_object_set_new(result, "n_perf_gated", json_integer(perf ? (json_int_t)meta->perf_n_gated : 0));
 	e |= json_object_set_new(result, "n_perf_failed", json_integer(perf ? (json_int_t)meta->perf_n_failed : 0));
@@ -319,9 +320,9 @@ static void junit_perf(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
 void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	bool has_diffs = meta && meta->n_diffs, perf = meta && meta->perf_gated;
-	bool blocked = rpt_compare_outcome(res, meta) == RPT_CMP_NOT_COMPARABLE;
-	size_t tests = res->n_gated + has_diffs + perf,
-	       failures = res->n_gate_failed + res->n_kl_undetermined + res->n_gate_underpowered + blocked;
+	bool blocked = rpt_compare_outcome(res, meta) == RPT_CMP_NOT_COMPARABLE, empty = rpt_cmp_gate_empty(res, meta);
+	size_t tests = res->n_gated + has_diffs + perf + empty,
+	       failures = res->n_gate_failed + res->n_kl_undetermined + res->n_gate_underpowered + blocked + empty;
 	failures += perf && (meta->perf_undetermined || meta->perf_n_failed);
 	mrl_buf_addf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<testsuites name=\"merilo compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n"
@@ -392,6 +393,12 @@ void rpt_cmp_render_junit(struct mrl_buf *s, const struct rpt_cmp_result *res, c
 			s->oom = true;
 		mrl_buf_release(&d);
 		mrl_buf_add(s, "    </testcase>\n");
+	}
+	if (empty) { /* a gate that judges nothing is no pass */
+		mrl_buf_add(s, "    <testcase classname=\"merilo.compare.gate\" name=\"the gate judges a comparison\">\n"
+			       "      <failure type=\"undetermined\" message=\"the gate judges nothing: ");
+		rpt_cmp_add_gate_empty(s, res, rpt_esc_xml);
+		mrl_buf_add(s, "\"/>\n    </testcase>\n");
 	}
 	if (has_diffs)
 		junit_settings(s, meta, blocked);

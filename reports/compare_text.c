@@ -247,6 +247,11 @@ static void add_perf_rule(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
 static void add_undetermined_lines(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta,
 				   const char *prefix, const char *end, void (*esc)(struct mrl_buf *, const char *))
 {
+	if (rpt_cmp_gate_empty(res, meta)) {
+		mrl_buf_addf(s, "%sgate judges nothing: ", prefix);
+		rpt_cmp_add_gate_empty(s, res, esc);
+		mrl_buf_add(s, end);
+	}
 	if (res->n_kl_undetermined) {
 		mrl_buf_addf(s, "%sKL gate cannot decide: ", prefix);
 		rpt_cmp_add_undetermined(s, res, esc);

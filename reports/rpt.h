@@ -214,6 +214,7 @@ struct rpt_cmp_result {
 	double kl_gate_max_mean;         /* NaN: KL not gated */
 	size_t n_kl_undetermined;        /* gated KL rows with too little top-K mass (not in n_gate_failed) */
 	size_t n_gate_underpowered;      /* gated rows with row->gate_underpowered (not in n_gate_failed) */
+	size_t n_gated_judged;           /* gated rows with pairs to judge and gated KL rows: 0 = the gate judges nothing */
 };
 
 /* Attach KL rows to a result (copied; their strings must outlive res) and apply
@@ -276,7 +277,8 @@ struct rpt_cmp_meta {
 };
 
 /* The gate's outcome: not comparable (a difference not allowed) comes first,
- * then undetermined (a KL gate without enough top-K mass, a performance gate
+ * then undetermined (a gate that judges nothing: no gated row with pairs, no KL
+ * row, no bench figure; a KL gate without enough top-K mass; a performance gate
  * without bench records to judge), then a regression (a gated metric, KL row
  * or bench figure). */
 enum rpt_cmp_outcome {
@@ -288,6 +290,9 @@ enum rpt_cmp_outcome {
 enum rpt_cmp_outcome rpt_compare_outcome(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta);
 /* "pass", "regression", "not comparable", "undetermined" (static strings). */
 const char *rpt_cmp_outcome_name(enum rpt_cmp_outcome o);
+/* Whether the gate judges nothing (no gated comparison with pairs, no gated KL
+ * row, no gated bench figure): such a gate cannot pass. */
+bool rpt_cmp_gate_empty(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta);
 
 enum rpt_format { RPT_FMT_TEXT, RPT_FMT_MD, RPT_FMT_JSON, RPT_FMT_JUNIT, RPT_FMT_HTML, RPT_FMT_CSV };
 

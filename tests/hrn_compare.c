@@ -584,6 +584,13 @@ static void test_config(void)
 		   tmp);
 	CLI_EXPECT(2, "--gate-languages sr-latn: gated language 'sr-latn' is in no comparison (valid: sr-Cyrl)",
 		   "--gate-languages typo: a usage error", "compare %s/base %s/reg --gate-languages sr-latn", tmp, tmp);
+	CLI_EXPECT(2, "--gate ',': an empty list", "--gate , is a usage error (it gated nothing and passed)",
+		   "compare %s/base %s/reg --gate ,", tmp, tmp);
+	CLI_EXPECT(2, "--gate-tasks ',': an empty list", "--gate-tasks , is a usage error",
+		   "compare %s/base %s/reg --gate-tasks ,", tmp, tmp);
+	cli_write_file(cfg, "{\"gate\": []}\n");
+	CLI_EXPECT(3, "$.gate: an empty gate judges nothing", "config: an empty gate is an error (it passed)",
+	           "compare %s/base %s/reg --config %s", tmp, tmp, cfg);
 	CLI_EXPECT(1, "FAIL: 2 of 2 gated comparisons regressed", "--gate-tasks copa gates copa",
 	           "compare %s/base %s/reg --boot 500 --gate-tasks copa", tmp, tmp);
 	cli_write_file(cfg, "{\"gates\": [\"acc\"]}\n");

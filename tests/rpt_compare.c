@@ -422,6 +422,30 @@ static void test_gate_typo_and_empty(void)
 	struct rpt_cmp_input empty = input("en", "acc", NULL, 0);
 	is_int(rpt_compare(&empty, 1, &o, &res, &err), 0, "empty: runs");
 	is_int(res.rows[0].verdict, RPT_VERDICT_UNTESTED, "empty: no verdict (not tested)");
+	/* a gate whose only row has no pair judges nothing: undetermined, not a pass */
+	ok(res.n_gated == 1 && rpt_cmp_gate_empty(&res, NULL), "empty: the gate judges nothing");
+	is_int(rpt_compare_outcome(&res, NULL), RPT_CMP_UNDETERMINED, "empty: undetermined (it passed)");
+	rpt_cmp_result_release(&res);
+	/* the gated metric on another task than the filter's: nothing gated */
+	struct rpt_cmp_input two[2] = { input("sr-Cyrl", "acc", reg, N), input("sr-Cyrl", "bits_per_char", reg, N) };
+	two[1].task = "text";
+	const char *text_only[] = { "text" };
+	o.gate_tasks = text_only;
+	o.n_gate_tasks = 1;
+	is_int(rpt_compare(two, 2, &o, &res, &err), 0, "acc gated on task text: runs");
+	ok(res.n_gated == 0 && rpt_cmp_gate_empty(&res, NULL), "acc gated on task text only: nothing gated");
+	is_int(rpt_compare_outcome(&res, NULL), RPT_CMP_UNDETERMINED, "acc gated on task text only: undetermined");
+	char *txt = rpt_compare_render(&res, NULL, RPT_FMT_TEXT, &err), *xml = rpt_compare_render(&res, NULL, RPT_FMT_JUNIT, &err);
+	like(txt, "UNDETERMINED: the gate judges nothing: no gated comparison has a pair of items to judge (gated "
+		  "metrics acc on tasks text)", "text: says what the gate covers");
+	like(xml, "<failure type=\"undetermined\" message=\"the gate judges nothing", "JUnit: an undetermined testcase");
+	free(txt);
+	free(xml);
+	rpt_cmp_result_release(&res);
+	o.gate_tasks = NULL;
+	is_int(rpt_compare(two, 2, &o, &res, &err), 0, "acc gated on every task: runs");
+	ok(!rpt_cmp_gate_empty(&res, NULL) && rpt_compare_outcome(&res, NULL) == RPT_CMP_REGRESSION,
+	   "acc gated on every task: judged (a regression)");
 	rpt_cmp_result_release(&res);
 	free(reg);
 }
@@ -501,7 +525,7 @@ int main(void)
 	TEST(test_graded(), "a graded lower-is-better metric: Wilcoxon, an increase is worse");
 	TEST(test_underpowered(), "a gate that too few pairs cannot trip is undetermined, not a pass");
 	TEST(test_flip_order(), "flipped items in natural id order");
-	TEST(test_gate_typo_and_empty(), "a gated metric no comparison has is an error; an empty comparison has no verdict");
+	TEST(test_gate_typo_and_empty(), "a gated metric no comparison has is an error; a gate that judges nothing is undetermined");
 	TEST(test_kl_values(), "KL from top-K lists equals hand-computed values, tail bucket included");
 	TEST(test_kl_bad_lists(), "bad top-K lists are input errors naming the side");
 	TEST(test_kl_summary(), "the KL summary: numpy percentiles, covered mass, top-1 agreement");
