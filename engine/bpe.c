@@ -635,6 +635,31 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 
 /* ---- normalizers (tokenizer.json) ---- */
 
+/* HF's Lowercase normalizer: each character's own lower case (Rust's
+ * char::to_lowercase, no context such as a final sigma, no case folding: ß
+ * and ς stay). utf8proc's simple mapping but for the one unconditional
+ * multi-character lower case, U+0130 -> i + U+0307. t into out. */
+static int lowercase(const struct mrl_buf *t, struct mrl_buf *out, struct mrl_err *err)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)t->data;
+	utf8proc_ssize_t left = (utf8proc_ssize_t)t->len;
+	int rc = 0;
+	while (left > 0 && !rc) {
+		utf8proc_int32_t c;
+		const utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
+		if (n < 0)
+			return mrl_err_set(err, MRL_EINPUT, "normalizer: %s", utf8proc_errmsg(n));
+		utf8proc_uint8_t enc[8];
+		if (c == 0x130)
+			rc = mrl_buf_addn(out, "i\xcc\x87", 3);
+		else
+			rc = mrl_buf_addn(out, (const char *)enc, (size_t)utf8proc_encode_char(utf8proc_tolower(c), enc));
+		p += n;
+		left -= n;
+	}
+	return rc ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
+}
+
 static int normalize(const struct eng_vocab *v, struct mrl_buf *t, struct mrl_buf *tmp, struct mrl_err *err)
 {
 	for (size_t k = 0; k < v->n_norm; k++) {
@@ -645,8 +670,7 @@ static int normalize(const struct eng_vocab *v, struct mrl_buf *t, struct mrl_bu
 		case NORM_NFC:
 		case NORM_NFKC:
 		case NORM_NFD:
-		case NORM_NFKD:
-		case NORM_LOWER: {
+		case NORM_NFKD: {
 			if (t->len == 0)
 				continue;
 			int opts = UTF8PROC_STABLE;
@@ -656,10 +680,8 @@ static int normalize(const struct eng_vocab *v, struct mrl_buf *t, struct mrl_bu
 				opts |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
 			else if (ns->kind == NORM_NFD)
 				opts |= UTF8PROC_DECOMPOSE;
-			else if (ns->kind == NORM_NFKD)
-				opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
 			else
-				opts |= UTF8PROC_CASEFOLD;
+				opts |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
 			utf8proc_uint8_t *res = NULL;
 			utf8proc_ssize_t rn = utf8proc_map((const utf8proc_uint8_t *)t->data, (utf8proc_ssize_t)t->len, &res,
 							   (utf8proc_option_t)opts);
@@ -669,6 +691,12 @@ static int normalize(const struct eng_vocab *v, struct mrl_buf *t, struct mrl_bu
 			free(res);
 			break;
 		}
+		case NORM_LOWER:
+			if (t->len == 0)
+				continue;
+			if ((rc = lowercase(t, tmp, err)))
+				return rc; /* its own message (invalid UTF-8, out of memory) */
+			break;
 		case NORM_PREPEND:
 			if (t->len == 0)
 				continue;

@@ -301,7 +301,7 @@ static int load_specials(struct eng_vocab *v, const json_t *root, const json_t *
 {
 	(void)err;
 	(void)path;
-	v->bos = v->eos = v->unk = v->pad = -1;
+	v->bos = v->eos = v->pad = -1; /* unk: the BPE model's own unk_token, as HF's BPE uses */
 	const json_t *pp = json_object_get(root, "post_processor");
 	const json_t *single = json_object_get(pp, "single");
 	if (json_is_array(single) && !strcmp(jtype(pp), "TemplateProcessing")) {
@@ -331,14 +331,11 @@ static int load_specials(struct eng_vocab *v, const json_t *root, const json_t *
 	if (cfg) {
 		const char *b = token_name(json_object_get(cfg, "bos_token"));
 		const char *e = token_name(json_object_get(cfg, "eos_token"));
-		const char *u = token_name(json_object_get(cfg, "unk_token"));
 		const char *p = token_name(json_object_get(cfg, "pad_token"));
 		if (b && eng_vocab_find(v, b, strlen(b)) >= 0)
 			v->bos = eng_vocab_find(v, b, strlen(b));
 		if (e && eng_vocab_find(v, e, strlen(e)) >= 0)
 			v->eos = eng_vocab_find(v, e, strlen(e));
-		if (u && eng_vocab_find(v, u, strlen(u)) >= 0)
-			v->unk = eng_vocab_find(v, u, strlen(u));
 		if (p && eng_vocab_find(v, p, strlen(p)) >= 0)
 			v->pad = eng_vocab_find(v, p, strlen(p));
 		const json_t *ab = json_object_get(cfg, "add_bos_token"), *ae = json_object_get(cfg, "add_eos_token");

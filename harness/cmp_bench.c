@@ -9,6 +9,7 @@
  * cmd_compare.c.
  */
 #include "harness/bench.h"
+#include "harness/bench_ab_int.h"
 #include "harness/cmp_int.h"
 #include "harness/hrn.h"
 #include "records/run.h"
@@ -81,6 +82,47 @@ static void __attribute__((format(printf, 2, 3))) undetermined(struct cmp_state 
 	va_end(ap);
 }
 
+/* The tests (name and threads) of `from` that `in` lacks, as "pp32 (1 thread), ..."
+ * into buf (size bytes, cut with "..." when long); how many. */
+static size_t tests_missing(const struct hrn_bench_doc *from, const struct hrn_bench_doc *in, char *buf, size_t size)
+{
+	size_t n = 0, len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < from->n_results; i++) {
+		const struct hrn_bench_result *r = &from->results[i];
+		if (hrn_ab_find_result(in, r->test, r->threads))
+			continue;
+		if (len + 48 < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s (%lld thread%s)", n ? ", " : "", r->test,
+						(long long)r->threads, r->threads == 1 ? "" : "s");
+		else if (len + 5 < size && !strstr(buf, ", ..."))
+			len += (size_t)snprintf(buf + len, size - len, ", ...");
+		n++;
+	}
+	return n;
+}
+
+/* Tests in one bench record only: a note each way; a gated candidate that
+ * lacks some of the base's tests cannot pass them (they might be the slow ones). */
+static int one_sided_tests(struct cmp_state *st, const struct hrn_bench_doc *bb, const struct hrn_bench_doc *bc,
+			   bool gated)
+{
+	char only_base[512], only_cand[512];
+	const size_t nb = tests_missing(bb, bc, only_base, sizeof only_base),
+		     nc = tests_missing(bc, bb, only_cand, sizeof only_cand);
+	int rc = 0;
+	if (nb)
+		rc = hrn_cmp_add_note(st, "performance: %zu bench test%s of the base %s not in the candidate's record: %s", nb,
+				      nb == 1 ? "" : "s", nb == 1 ? "is" : "are", only_base);
+	if (!rc && nc)
+		rc = hrn_cmp_add_note(st, "performance: %zu bench test%s of the candidate %s not in the base's record: %s", nc,
+				      nc == 1 ? "" : "s", nc == 1 ? "is" : "are", only_cand);
+	if (gated && nb)
+		undetermined(st, "the candidate's bench record lacks %zu test%s of the base's: %s", nb, nb == 1 ? "" : "s",
+			     only_base);
+	return rc;
+}
+
 int hrn_cmp_bench_section(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
 {
 	struct hrn_bench_doc bb, bc;
@@ -118,7 +160,7 @@ int hrn_cmp_bench_section(struct cmp_state *st, const struct cmp_opts *o, struct
 	ao.seed = o->seed;
 	ao.n_resamples = o->n_boot;
 	ao.threshold = gated ? o->gate_perf : 0.05;
-	if ((rc = hrn_bench_perf_deltas(&bb, &bc, &ao, &rows, &n, err)))
+	if ((rc = hrn_bench_perf_deltas(&bb, &bc, &ao, &rows, &n, err)) || (rc = one_sided_tests(st, &bb, &bc, gated)))
 		goto out;
 	if (!n) {
 		rc = hrn_cmp_add_note(st, "performance: both runs carry bench records, but no test (name and threads) is in both");

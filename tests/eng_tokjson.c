@@ -214,7 +214,7 @@ static void test_round_trips(const char *fx)
 
 /* ---- bad input ---- */
 
-static char tmp_dir[] = "/tmp/merilo-tokjson-bad-XXXXXX";
+static char tmp_dir[] = "/tmp/merilo-tokjson-bad-XXXXXX", tmp_dir2[] = "/tmp/merilo-tokjson-hfr-XXXXXX";
 
 /* Write text to tmp_dir/tokenizer.json and load it; returns the code, err gets the message. */
 static int load_text(const char *text, size_t len, struct eng_vocab **v, struct mrl_err *err)
@@ -364,6 +364,63 @@ static void test_bad_input(void)
 	rmdir(tmp_dir);
 }
 
+/* Rules HF `tokenizers` follows that no fixture file exercises (found by differential fuzzing
+ * against tokenizers 0.23.3, which gave the expected ids below):
+ * - the Lowercase normalizer lower-cases each character (Rust char::to_lowercase): ẞ -> ß
+ *   (case folding gave "ss"), Σ -> σ, İ -> i + U+0307, Cherokee Ꭰ -> U+AB70 (folding keeps Ꭰ);
+ * - a BPE model's own unk_token stands for a character it cannot encode (without byte
+ *   fallback), with no tokenizer_config.json beside it (merilo dropped the character). */
+#define RULES_VOCAB "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"s\":1,\"t\":2,\"r\":3,\"a\":4," \
+	"\"e\":5,\"\\u00df\":6,\"\\u03c3\":7,\"\\u03c2\":8,\"\\u03bb\":9,\"\\u03cc\":10,\"\\u03b3\":11," \
+	"\"\\u03bf\":12,\"i\":13,\"\\u0307\":14,\"\\uab70\":15,\"x\":16},\"merges\":[],\"unk_token\":\"<unk>\"," \
+	"\"byte_fallback\":false,\"fuse_unk\":false},\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\"," \
+	"\"special\":true}]"
+
+static void expect_ids(const char *json, const char *text, const int32_t *want, size_t n_want, const char *name)
+{
+	struct eng_vocab *v = NULL;
+	struct mrl_err err = { 0 };
+	int32_t *ids = NULL;
+	size_t n = 0;
+	int rc = load_text(json, strlen(json), &v, &err);
+	if (!rc)
+		rc = eng_vocab_encode(v, text, strlen(text), 0, &ids, &n, &err);
+	bool same = !rc && n == n_want;
+	for (size_t i = 0; same && i < n; i++)
+		same = ids[i] == want[i];
+	if (!same) {
+		diag("%s: rc %d %s; got %zu ids:", name, rc, err.msg, n);
+		for (size_t i = 0; i < n; i++)
+			diag("  %d", ids[i]);
+	}
+	ok(same, name);
+	free(ids);
+	eng_vocab_free(v);
+}
+
+static void test_hf_rules(void)
+{
+	if (!mkdtemp(tmp_dir2)) {
+		ok(0, "make a temporary folder");
+		return;
+	}
+	memcpy(tmp_dir, tmp_dir2, sizeof tmp_dir); /* load_text writes there */
+	static const char lower[] = RULES_VOCAB ",\"normalizer\":{\"type\":\"Lowercase\"}}", plain[] = RULES_VOCAB "}";
+	expect_ids(lower, "STRA\xe1\xba\x9e" "E", (const int32_t[]){ 1, 2, 3, 4, 6, 5 }, 6,
+		   "Lowercase: STRAẞE is straße, not strasse (no case folding)");
+	expect_ids(lower, "Stra\xc3\x9f" "e", (const int32_t[]){ 1, 2, 3, 4, 6, 5 }, 6, "Lowercase: ß stays ß");
+	expect_ids(lower, "\xce\x9b\xce\x8c\xce\x93\xce\x9f\xce\xa3", (const int32_t[]){ 9, 10, 11, 12, 7 }, 5,
+		   "Lowercase: ΛΌΓΟΣ is λόγοσ (each character alone: no final sigma)");
+	expect_ids(lower, "\xc4\xb0", (const int32_t[]){ 13, 14 }, 2, "Lowercase: İ is i + U+0307");
+	expect_ids(lower, "\xe1\x8e\xa0", (const int32_t[]){ 15 }, 1, "Lowercase: Cherokee Ꭰ is U+AB70");
+	expect_ids(plain, "staq", (const int32_t[]){ 1, 2, 4, 0 }, 4, "the BPE model's unk_token for q (it was dropped)");
+	expect_ids(plain, "?x", (const int32_t[]){ 0, 16 }, 2, "the BPE model's unk_token for ?");
+	char path[300];
+	snprintf(path, sizeof path, "%s/tokenizer.json", tmp_dir);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+
 /* Our own BCMS strings (digraphs, both scripts, diacritics, emoji, whitespace runs)
  * against HF `tokenizers`: tests/data/make_tok_bcms.py wrote the expected ids. */
 static void test_bcms(const char *fx)
@@ -390,6 +447,7 @@ static void test_bcms(const char *fx)
 int main(void)
 {
 	test_bad_input();
+	test_hf_rules();
 	const char *fx = fixtures_dir();
 	if (!fx) {
 		skip("fixtures absent: ../shared/fixtures", "HF tokenizer.json suites");

@@ -436,6 +436,21 @@ static void test_compare(void)
 	rc = cli_sh(&o, "'%s' compare %s/run-big %s/run-tiny --gate-perf 5%% --threshold-points 100", merilo, tmp, tmp);
 	is_int(rc, 0, "--gate-perf 5%: a faster candidate passes");
 	free(o);
+	/* a base with a test the candidate's record lacks: the perf gate cannot pass it (it passed, silent) */
+	rc = cli_sh(&o, "cp -r %s/run-big %s/run-big2 && '%s' bench --model %s/big.gguf --prompt 16,32 --gen 8 --reps 3 "
+			"--threads 1 --energy-window 0 --format json --out %s/run-big2/bench.json -q", tmp, tmp, merilo, tmp, tmp);
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-big2 %s/run-tiny --gate-perf 5%% --threshold-points 100", merilo, tmp, tmp);
+	is_int(rc, 3, "--gate-perf, a base test the candidate lacks: undetermined, exit 3");
+	like(o, "note: performance: 2 bench tests of the base are not in the candidate's record: pp16 (1 thread), "
+		"pp16+tg8 (1 thread)", "a note names them");
+	like(o, "cannot decide: the candidate's bench record lacks 2 tests of the base's", "the gate says why");
+	free(o);
+	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big2 --gate-perf 5%% --threshold-points 100", merilo, tmp, tmp);
+	like(o, "2 bench tests of the candidate are not in the base's record: pp16 (1 thread)",
+	     "tests only the candidate has: a note, not a reason to refuse");
+	ok(!strstr(o ? o : "", "lacks"), "... the gate judges the tests both have");
+	free(o);
 	check_baseline_perf();
 	char path[600];
 	snprintf(path, sizeof path, "%s/run-big/bench.json", tmp);
