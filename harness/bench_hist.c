@@ -354,6 +354,27 @@ static void print_rows(FILE *out, const struct hist_row *rows, size_t n, size_t 
 	}
 }
 
+/* The tests of cand the gate has no row for (fewer than HIST_MIN_RECORDS stored
+ * runs of them, by name and thread count): one line naming them, so that a
+ * partial gate says what it did not judge. */
+static void print_ungated(FILE *out, const struct hrn_bench_doc *cand, const struct hist_row *rows, size_t n_rows)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cand->n_results; i++) {
+		const struct hrn_bench_result *c = &cand->results[i];
+		const char *figure = NULL;
+		bool judged = false;
+		for (size_t k = 0; k < n_rows && !judged; k++)
+			judged = rows[k].res == c;
+		if (judged || !gated_series(c, &figure))
+			continue;
+		fprintf(out, "%s%s (%lld thread%s)", n++ ? ", " : "merilo bench: not gated, fewer than 3 stored runs of them: ",
+			c->test, (long long)c->threads, c->threads == 1 ? "" : "s");
+	}
+	if (n)
+		fputc('\n', out);
+}
+
 /* The last `last` bench records (label NULL: any) of the database at db_path,
  * opened read-only, parsed into *hist (*n; the caller releases each and frees
  * the array, also on failure); fewer than HIST_MIN_RECORDS is MRL_EINPUT. */
@@ -450,6 +471,7 @@ int hrn_bench_history_gate(const char *db_path, const char *label, long last, do
 		rc = confirm_rows(rows, n_rows, threshold, confirm, err);
 	if (!rc) {
 		print_rows(stderr, rows, n_rows, n_keep, n, threshold);
+		print_ungated(stderr, cand, rows, n_rows);
 		for (size_t i = 0; i < n_rows; i++)
 			n_worse += row_fails(&rows[i]);
 	}

@@ -245,6 +245,12 @@ static void t_bench_history(void)
 	     "the baseline is the 3 stored records");
 	like(out, "decode", "a decode row");
 	free(out);
+	rc = cli_run(&out, "bench -p 16,8 -n 4 -r 3 --warmup 1 -t 1 --format json --model %s/m.gguf --baseline-db %s/bench.db "
+			   "--db-label main", tmp, tmp);
+	ok(rc == 0 || rc == 1, "a test with no stored runs beside gated ones (exit 0 or 1: timing)");
+	like(out, "merilo bench: not gated, fewer than 3 stored runs of them: pp8 (1 thread), pp8+tg4 (1 thread)",
+	     "the tests it does not gate are named (they were left out silently)");
+	free(out);
 	CLI_EXPECT(3, "0 bench records labelled other stored; the gate needs 3", "a label with no records",
 		   "%s --model %s/m.gguf --baseline-db %s/bench.db --db-label other", bench, tmp, tmp);
 	CLI_EXPECT(2, "--last", "--last below 3", "%s --model %s/m.gguf --baseline-db %s/bench.db --last 2", bench, tmp,
