@@ -293,6 +293,34 @@ static size_t selected_languages(const struct run_state *st, const char **out, s
 	return n;
 }
 
+/* --lang given: a task with none of its languages has no unit. Named in --tasks,
+ * that is a usage error (it was recorded as run, on nothing); selected as one of
+ * all tasks, it is left out of the run. Returns an exit code. */
+static int drop_tasks_without(struct run_state *st, bool named)
+{
+	size_t kept = 0;
+	for (size_t k = 0; k < st->n_tasks; k++) {
+		bool any = false;
+		for (size_t l = 0; l < st->n_langs && !any; l++)
+			any = task_language_index(st->tasks[k], st->langs[l]) >= 0;
+		if (any) {
+			st->tasks[kept++] = st->tasks[k];
+			continue;
+		}
+		if (named) {
+			char list[512] = "";
+			size_t len = 0;
+			for (size_t l = 0; l < task_n_languages(st->tasks[k]) && len < sizeof list; l++)
+				len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", l ? ", " : "",
+							task_language(st->tasks[k], l));
+			return hrn_usage_error("run", "--tasks %s: the task has none of --lang %s (its languages: %s)",
+					       task_id(st->tasks[k]), st->o.langs, list);
+		}
+	}
+	st->n_tasks = kept;
+	return 0;
+}
+
 /* Tasks and languages selected by the options. Returns an exit code. */
 static int select_tasks(struct run_state *st)
 {
@@ -304,6 +332,10 @@ static int select_tasks(struct run_state *st)
 		return HRN_EXIT_RUNTIME;
 	if (st->o.tasks && hrn_split_list(st->o.tasks, &names, &n_names))
 		return HRN_EXIT_RUNTIME;
+	if (st->o.tasks && !n_names) { /* "," selected every task */
+		ret = hrn_usage_error("run", "--tasks '%s': an empty list", st->o.tasks);
+		goto out;
+	}
 	for (size_t i = 0; i < (names ? n_names : task_suite_n_tasks(s)); i++) {
 		const struct task_task *t = names ? task_suite_find(s, names[i]) : task_suite_task(s, i);
 		if (!t) {
@@ -329,6 +361,10 @@ static int select_tasks(struct run_state *st)
 			ret = HRN_EXIT_RUNTIME;
 			goto out;
 		}
+		if (!st->n_langs) {
+			ret = hrn_usage_error("run", "--lang '%s': an empty list", st->o.langs);
+			goto out;
+		}
 		for (size_t l = 0; l < st->n_langs; l++) {
 			bool found = false;
 			for (size_t k = 0; k < st->n_tasks && !found; k++)
@@ -339,6 +375,8 @@ static int select_tasks(struct run_state *st)
 				goto out;
 			}
 		}
+		if ((ret = drop_tasks_without(st, names != NULL)))
+			goto out;
 	}
 	/* settings.tasks and settings.languages, in run order */
 	struct rec_settings *set = &st->res.settings;

@@ -627,7 +627,7 @@ int hrn_run_performance(const struct hrn_run_cfg *cfg, const struct rec_items *i
 		if (!rc && w && w->n_items)
 			rc = perf_window(w, &pt->window) ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
 		else if (!rc && !(pt->window.absent_reason = strdup(
-					  w ? "no item of this task was scored in this session (resumed: all were done)"
+					  w ? "no item of this task was scored in this session (all were done before a resume, or are in another shard)"
 					    : "not measured")))
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}

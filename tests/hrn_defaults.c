@@ -173,6 +173,33 @@ static void t_unknown_lang(const char *model, const char *dir)
 	free(out);
 }
 
+/* --lang leaves out a task with none of its languages: named in --tasks, a usage error (it was
+ * recorded as run, on nothing, exit 0); else dropped from the run and settings.tasks. Empty
+ * lists are usage errors (they selected everything). */
+static void t_task_without_lang(const char *model, const char *dir)
+{
+	char *out = NULL, path[600];
+	int rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --tasks commonsense,translate_to --lang en "
+			       "--limit 1 --out %s/nolang", model, dir);
+	is_int(rc, 2, "--tasks translate_to --lang en (translate_to has no en): usage error");
+	like(out, "--tasks translate_to: the task has none of --lang en (its languages: sr-Cyrl, sr-Latn, hr)",
+	     "it names the task and its languages");
+	free(out);
+	rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --lang en --limit 1 --boot 100 -q --out %s/en",
+		     model, dir);
+	is_int(rc, 0, "--lang en over the whole demo suite runs");
+	free(out);
+	snprintf(path, sizeof path, "%s/en/results.json", dir);
+	char *res = cli_slurp(path);
+	ok(res && strstr(res, "\"commonsense\"") && !strstr(res, "\"translate_to\"") && !strstr(res, "\"translate_from\""),
+	   "the tasks without en are left out of the run's records");
+	free(res);
+	CLI_EXPECT(2, "--tasks ',': an empty list", "--tasks , is a usage error (it selected every task)",
+		   "run --model %s --suite %s --tasks , --out %s/r", model, mini_suite, dir);
+	CLI_EXPECT(2, "--lang ',': an empty list", "--lang , is a usage error", "run --model %s --suite %s --lang , --out %s/r",
+		   model, mini_suite, dir);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -197,6 +224,7 @@ int main(void)
 		TEST(t_bench_fitted(model), "bench's default sizes shrink to a small-context model");
 		TEST(t_unknown_task(model, dir), "run --tasks with an unknown task lists and suggests the names");
 		TEST(t_unknown_lang(model, dir), "run --lang sr-latn suggests sr-Latn");
+		TEST(t_task_without_lang(model, dir), "--lang: a task with none of the languages is refused when named, else left out");
 	}
 	TEST(t_info_tasks(), "info SUITE --tasks lists tasks, types and languages");
 	cli_rmtree(dir);
