@@ -293,34 +293,6 @@ static size_t selected_languages(const struct run_state *st, const char **out, s
 	return n;
 }
 
-/* --lang given: a task with none of its languages has no unit. Named in --tasks,
- * that is a usage error (it was recorded as run, on nothing); selected as one of
- * all tasks, it is left out of the run. Returns an exit code. */
-static int drop_tasks_without(struct run_state *st, bool named)
-{
-	size_t kept = 0;
-	for (size_t k = 0; k < st->n_tasks; k++) {
-		bool any = false;
-		for (size_t l = 0; l < st->n_langs && !any; l++)
-			any = task_language_index(st->tasks[k], st->langs[l]) >= 0;
-		if (any) {
-			st->tasks[kept++] = st->tasks[k];
-			continue;
-		}
-		if (named) {
-			char list[512] = "";
-			size_t len = 0;
-			for (size_t l = 0; l < task_n_languages(st->tasks[k]) && len < sizeof list; l++)
-				len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", l ? ", " : "",
-							task_language(st->tasks[k], l));
-			return hrn_usage_error("run", "--tasks %s: the task has none of --lang %s (its languages: %s)",
-					       task_id(st->tasks[k]), st->o.langs, list);
-		}
-	}
-	st->n_tasks = kept;
-	return 0;
-}
-
 /* Tasks and languages selected by the options. Returns an exit code. */
 static int select_tasks(struct run_state *st)
 {
@@ -375,7 +347,8 @@ static int select_tasks(struct run_state *st)
 				goto out;
 			}
 		}
-		if ((ret = drop_tasks_without(st, names != NULL)))
+		if ((ret = hrn_tasks_for_langs("run", st->tasks, &st->n_tasks, st->langs, st->n_langs, st->o.langs,
+					       names != NULL)))
 			goto out;
 	}
 	/* settings.tasks and settings.languages, in run order */

@@ -135,6 +135,11 @@ static int select_tasks(struct score_state *st)
 	    (st->o.tasks && hrn_split_list(st->o.tasks, &names, &n_names)) ||
 	    (st->o.langs && hrn_split_list(st->o.langs, &st->langs, &st->n_langs)))
 		return HRN_EXIT_RUNTIME;
+	if ((st->o.tasks && !n_names) || (st->o.langs && !st->n_langs)) { /* "," selected everything */
+		ret = hrn_usage_error("score", "%s '%s': an empty list", st->o.tasks && !n_names ? "--tasks" : "--lang",
+				      st->o.tasks && !n_names ? st->o.tasks : st->o.langs);
+		goto out;
+	}
 	for (size_t i = 0; i < (names ? n_names : task_suite_n_tasks(s)); i++) {
 		const struct task_task *t = names ? task_suite_find(s, names[i]) : task_suite_task(s, i);
 		if (!t) {
@@ -166,6 +171,9 @@ static int select_tasks(struct score_state *st)
 			goto out;
 		}
 	}
+	if (st->langs && (ret = hrn_tasks_for_langs("score", st->tasks, &st->n_tasks, st->langs, st->n_langs, st->o.langs,
+						    names != NULL)))
+		goto out;
 	for (size_t k = 0; k < st->n_tasks && !ret; k++) {
 		ret = rec_strlist_add(&set->tasks, &set->n_tasks, task_id(st->tasks[k])) ? HRN_EXIT_RUNTIME : 0;
 		for (size_t l = 0; l < task_n_languages(st->tasks[k]) && !ret; l++) {

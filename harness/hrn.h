@@ -70,6 +70,14 @@ int hrn_parse_fraction(const char *s, double *out);
  * *out (*n of them; free with hrn_free_list). 0, or MRL_ENOMEM with *out NULL. */
 int hrn_split_list(const char *s, char ***out, size_t *n);
 void hrn_free_list(char **v, size_t n);
+struct task_task;
+/* --lang L1,L2 given (langs, n_langs; langs_arg as typed) to command cmd: a task
+ * of tasks[0..*n_tasks) with none of them has no unit. named (the tasks come
+ * from --tasks): that is a usage error naming the task's languages (it would be
+ * recorded as run, on nothing); else it is left out (*n_tasks shrinks, order
+ * kept). An exit code (0: go on). util.c. */
+int hrn_tasks_for_langs(const char *cmd, const struct task_task **tasks, size_t *n_tasks, char *const *langs,
+			size_t n_langs, const char *langs_arg, bool named);
 /* For "did you mean": the name in valid[0..n) closest to name: one that differs
  * only in case first, else the smallest edit distance if it is at most a third
  * of the name (at least 2); NULL when none is close. */

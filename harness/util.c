@@ -1,6 +1,7 @@
 /* util.c — exit-code mapping, error printing, build description. */
 #include "harness/hrn.h"
 #include "common/fileio.h"
+#include "tasks/task.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -159,4 +160,30 @@ int hrn_refuse_run_dir(const char *dir, const char *cmd, const char *how, const 
 				"or choose another %s\n", cmd, dir, has[0] ? "run.json" : "items.jsonl",
 			has[0] ? "" : " without its run.json, which nothing can resume", how);
 	return HRN_EXIT_USAGE;
+}
+
+int hrn_tasks_for_langs(const char *cmd, const struct task_task **tasks, size_t *n_tasks, char *const *langs,
+			size_t n_langs, const char *langs_arg, bool named)
+{
+	size_t kept = 0;
+	for (size_t k = 0; k < *n_tasks; k++) {
+		bool any = false;
+		for (size_t l = 0; l < n_langs && !any; l++)
+			any = task_language_index(tasks[k], langs[l]) >= 0;
+		if (any) {
+			tasks[kept++] = tasks[k];
+			continue;
+		}
+		if (named) {
+			char list[512] = "";
+			size_t len = 0;
+			for (size_t l = 0; l < task_n_languages(tasks[k]) && len < sizeof list; l++)
+				len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", l ? ", " : "",
+							task_language(tasks[k], l));
+			return hrn_usage_error(cmd, "--tasks %s: the task has none of --lang %s (its languages: %s)",
+					       task_id(tasks[k]), langs_arg, list);
+		}
+	}
+	*n_tasks = kept;
+	return 0;
 }

@@ -226,6 +226,14 @@ static void t_good(void)
 	free(run);
 	CLI_EXPECT(2, "already holds a run", "a second score into the same folder",
 		   "score --suite %s --predictions %s --system tiny -o %s/good", suite, preds("good.jsonl", ""), tmp);
+	/* a task named in --tasks with none of --lang was recorded as scored, on nothing; "," selected all */
+	CLI_EXPECT(2, "--tasks translate_to: the task has none of --lang en (its languages: sr-Cyrl, sr-Latn, hr)",
+		   "score --tasks translate_to --lang en: usage error", "score --suite tasks/suites/demo.json --predictions "
+		   "%s --system tiny --tasks short_qa,translate_to --lang en --allow-missing -o %s/nolang",
+		   preds("good.jsonl", ""), tmp);
+	CLI_EXPECT(2, "--lang ',': an empty list", "score --lang , is a usage error",
+		   "score --suite %s --predictions %s --system tiny --lang , -o %s/emptylang", suite, preds("good.jsonl", ""),
+		   tmp);
 }
 
 static void t_missing(void)
