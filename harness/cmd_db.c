@@ -68,8 +68,16 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
 		if (rc < 0)
 			break;
 		if (!quiet)
-			printf(rc ? "already recorded: %s (run %.12s) in %s; nothing changed\n" : "added %s (run %.12s) to %s\n",
+			printf(rc == REC_DB_ITEMS_ADDED ? "added the items of %s to run %.12s in %s (stored before without them)\n"
+			       : rc ? "already recorded: %s (run %.12s) in %s; nothing changed\n"
+				    : "added %s (run %.12s) to %s\n",
 			       dirs[i], id, db_path);
+		char items[PATH_MAX + 16];
+		struct stat sb;
+		snprintf(items, sizeof items, "%s/items.jsonl", real);
+		if (rc != REC_DB_ALREADY && (stat(items, &sb) != 0 || sb.st_size == 0))
+			fprintf(stderr, "merilo db add: warning: %s has no items.jsonl (or an empty one): stored without items, "
+				"so compare --baseline cannot pair it; db add the folder again once it has them\n", dirs[i]);
 		rc = 0;
 	}
 	fflush(stdout);

@@ -58,9 +58,13 @@ int rec_db_schema_version(struct rec_db *db);
  * before the commit (tests use it to kill a writer mid-way). */
 typedef void (*rec_db_txn_hook)(void *arg);
 
+enum { REC_DB_ALREADY = 1, REC_DB_ITEMS_ADDED = 2 };
+
 /* Record the run folder dir (results.json, items.jsonl, run.json when present).
- * id gets its run id. Returns 0 when added, 1 when a run with that id was
- * already there (nothing written), or a negative code (the database unchanged).
+ * id gets its run id. Returns 0 when added, REC_DB_ALREADY (1) when a run with
+ * that id was already there (nothing written), REC_DB_ITEMS_ADDED (2) when it
+ * was there without items and dir's items.jsonl was added to it, or a negative
+ * code (the database unchanged).
  * dir is stored as given, so pass an absolute path where it matters. */
 int rec_db_add_run(struct rec_db *db, const char *dir, rec_db_txn_hook hook, void *hook_arg,
 		   char id[REC_DB_ID_LEN + 1], struct mrl_err *err);

@@ -206,18 +206,35 @@ static int insert_items(struct rec_db *db, const char *id, const struct rec_item
 }
 
 /* 1 when run id is stored, 0 when not, < 0 on error. */
+/* 0: the run id is not stored; 1: it is; 2: it is, without items (has_items 0). */
 static int have_run(struct rec_db *db, const char *id, struct mrl_err *err)
 {
 	sqlite3_stmt *st;
-	int rc = rec_db_prepare(db, "SELECT 1 FROM runs WHERE id = ?1", &st, err);
+	int rc = rec_db_prepare(db, "SELECT has_items FROM runs WHERE id = ?1", &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, id);
 	int s = sqlite3_step(st);
+	const bool items = s == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
 	sqlite3_finalize(st);
 	if (s == SQLITE_ROW)
-		return 1;
+		return items ? 1 : 2;
 	return s == SQLITE_DONE ? 0 : rec_db_fail(db, s, "looking up the run", err);
+}
+
+/* A run stored without items (its folder had no items.jsonl then) gets them
+ * from a folder of the same results.json that has them. */
+static int add_items_to(struct rec_db *db, const char *id, const struct run_files *f, struct mrl_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = rec_db_prepare(db, "UPDATE runs SET has_items = 1, n_items = ?2 WHERE id = ?1", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)f->run.items.n);
+	rc = step_done(db, st, "adding the run's items", err);
+	sqlite3_finalize(st);
+	return rc ? rc : insert_items(db, id, &f->run.items, err);
 }
 
 int rec_db_add_run(struct rec_db *db, const char *dir, rec_db_txn_hook hook, void *hook_arg,
@@ -230,14 +247,22 @@ int rec_db_add_run(struct rec_db *db, const char *dir, rec_db_txn_hook hook, voi
 		goto out;
 	if ((rc = rec_db_begin(db, err)))
 		goto out;
-	if ((rc = have_run(db, id, err)) != 0)
-		goto fail; /* 1: already there, nothing to write */
-	if ((rc = insert_run_row(db, dir, id, &f, err)) || (rc = insert_aggregates(db, id, &f.run.results, err)) ||
-	    (rc = insert_items(db, id, &f.run.items, err)))
+	rc = have_run(db, id, err);
+	if (rc == 2 && f.run.have_items && f.run.items.n) {
+		if ((rc = add_items_to(db, id, &f, err)))
+			goto fail;
+		rc = REC_DB_ITEMS_ADDED;
+	} else if (rc) {
+		rc = rc < 0 ? rc : REC_DB_ALREADY; /* already there: nothing to write */
 		goto fail;
+	} else if ((rc = insert_run_row(db, dir, id, &f, err)) || (rc = insert_aggregates(db, id, &f.run.results, err)) ||
+		   (rc = insert_items(db, id, &f.run.items, err)))
+		goto fail;
+	const int added = rc;
 	if (hook)
 		hook(hook_arg);
 	rc = rec_db_commit(db, err);
+	rc = rc ? rc : added;
 	goto out;
 fail:
 	rec_db_rollback(db);

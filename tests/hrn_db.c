@@ -62,6 +62,20 @@ static void t_add(void)
 	free(out);
 	CLI_EXPECT(0, "0 runs in", "db list --model nosuch", "db list --db %s/merilo.db --model nosuch", tmp);
 	CLI_EXPECT(0, "2 runs in", "db list --suite merilo-demo", "db list --db %s/merilo.db --suite merilo-demo", tmp);
+	/* a folder without items.jsonl: stored with a warning (it was silent), and its items are added
+	 * when the folder is added again with them (it said "already recorded" forever) */
+	int rc2 = cli_sh(&out, "cp -r %s/r2 %s/r2n && mv %s/r2n/items.jsonl %s/r2n.items && '%s' db add %s/r2n --db "
+			       "%s/noitems.db", tmp, tmp, tmp, tmp, cli_merilo(), tmp, tmp);
+	is_int(rc2, 0, "db add of a folder without items.jsonl: exit 0");
+	like(out, "warning: ", "with a warning");
+	like(out, "has no items.jsonl (or an empty one): stored without items", "saying what is missing");
+	free(out);
+	rc2 = cli_sh(&out, "mv %s/r2n.items %s/r2n/items.jsonl && '%s' db add %s/r2n --db %s/noitems.db", tmp, tmp,
+		     cli_merilo(), tmp, tmp);
+	is_int(rc2, 0, "db add again with items.jsonl: exit 0");
+	like(out, "added the items of ", "its items are added to the stored run");
+	ok(out && !strstr(out, "warning"), "no warning now");
+	free(out);
 }
 
 static void t_show(void)

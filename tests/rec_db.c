@@ -63,6 +63,34 @@ static int make_run(const char *d, int n, double acc)
 
 static char db_path[300], run_a[300], run_b[300];
 
+/* A folder added while its items.jsonl was missing is stored without items
+ * (compare --baseline refuses it); adding the same folder again, items.jsonl
+ * back, used to say "already there" and keep it so forever: now its items are
+ * added (REC_DB_ITEMS_ADDED), and a third add changes nothing. */
+static void t_items_later(void)
+{
+	char path[400], saved[400], dbp[400], id[REC_DB_ID_LEN + 1];
+	struct rec_db *db = NULL;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/items.jsonl", run_b);
+	snprintf(saved, sizeof saved, "%s/items.saved", dir);
+	snprintf(dbp, sizeof dbp, "%s/later.db", dir);
+	ok(rename(path, saved) == 0, "run b's items.jsonl moved away");
+	is_int(rec_db_open(dbp, REC_DB_CREATE, &db, &err), 0, "a new database");
+	is_int(rec_db_add_run(db, run_b, NULL, NULL, id, &err), 0, "run b added without items");
+	struct rec_run run;
+	int rc = rec_db_load_run(db, id, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, &err);
+	ok(rc == MRL_EINPUT && strstr(err.msg, "without items.jsonl"), "its items cannot be loaded");
+	rec_run_release(&run);
+	ok(rename(saved, path) == 0, "items.jsonl back");
+	is_int(rec_db_add_run(db, run_b, NULL, NULL, id, &err), REC_DB_ITEMS_ADDED, "added again: its items are added");
+	rc = rec_db_load_run(db, id, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, &err);
+	ok(rc == 0 && run.have_items && run.items.n == 2, "the stored run now has its 2 items");
+	rec_run_release(&run);
+	is_int(rec_db_add_run(db, run_b, NULL, NULL, id, &err), REC_DB_ALREADY, "a third add: already there");
+	rec_db_close(db);
+}
+
 static void t_add_and_load(void)
 {
 	struct rec_db *db = NULL;
@@ -576,6 +604,7 @@ int main(void)
 		return 0;
 	}
 	TEST(t_add_and_load(), "a run goes in whole, once, and comes back as its folder reads");
+	TEST(t_items_later(), "a run stored without items gets them when its folder is added again with them");
 	TEST(t_resolve_and_baseline(), "runs found by id prefix, folder, name; baselines");
 	TEST(t_bench(), "bench records: the last N, newest first, by label");
 	TEST(t_migrate(), "a version 1 database is migrated on open, its rows kept");
