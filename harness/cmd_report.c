@@ -167,6 +167,10 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	} else {
 		snprintf(r->note, sizeof r->note, "items.jsonl absent: per-item times are not shown");
 	}
+	const int64_t missing = hrn_results_missing(&r->res);
+	if (missing > 0)
+		note_add(r, "%lld units had no prediction and are counted as wrong (merilo score --allow-missing)",
+			 (long long)missing);
 	static const char *const bench_names[] = { "bench.json", "bench.jsonl" };
 	for (size_t b = 0; b < 2 && !r->have_bench; b++) {
 		snprintf(path, sizeof path, "%s/%s", dir, bench_names[b]);

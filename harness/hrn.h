@@ -71,6 +71,11 @@ int hrn_parse_fraction(const char *s, double *out);
 int hrn_split_list(const char *s, char ***out, size_t *n);
 void hrn_free_list(char **v, size_t n);
 struct task_task;
+struct rec_results;
+/* Units a run scored from predictions counted as wrong for want of one (merilo
+ * score --allow-missing: settings.missing_counted_as_wrong, each unit's
+ * "missing"); 0 for any other run. util.c. */
+int64_t hrn_results_missing(const struct rec_results *r);
 /* --lang L1,L2 given (langs, n_langs; langs_arg as typed) to command cmd: a task
  * of tasks[0..*n_tasks) with none of them has no unit. named (the tasks come
  * from --tasks): that is a usage error naming the task's languages (it would be

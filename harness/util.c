@@ -2,6 +2,7 @@
 #include "harness/hrn.h"
 #include "common/fileio.h"
 #include "tasks/task.h"
+#include "records/results.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -186,4 +187,16 @@ int hrn_tasks_for_langs(const char *cmd, const struct task_task **tasks, size_t 
 	}
 	*n_tasks = kept;
 	return 0;
+}
+
+int64_t hrn_results_missing(const struct rec_results *r)
+{
+	const json_t *x = r->settings.extra, *u;
+	int64_t n = 0;
+	size_t i;
+	if (!json_is_true(json_object_get(x, "missing_counted_as_wrong")))
+		return 0;
+	json_array_foreach(json_object_get(x, "units"), i, u)
+		n += json_integer_value(json_object_get(u, "missing"));
+	return n;
 }

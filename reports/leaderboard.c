@@ -321,6 +321,8 @@ static void add_n(struct mrl_buf *s, const struct board *b, size_t r, const char
 	}
 	if (first)
 		mrl_buf_add(s, "—");
+	if (b->rows[r].n_missing > 0) /* scored from predictions with --allow-missing: say so where n is */
+		mrl_buf_addf(s, "%s%lld without a prediction, counted as wrong", sep, (long long)b->rows[r].n_missing);
 }
 
 /* The model's identity: file name, size, sha256 prefix (each when recorded). */

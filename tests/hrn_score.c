@@ -256,6 +256,16 @@ static void t_missing(void)
 	like(text, "\"missing\": 2", "results.json counts the missing units per language");
 	like(text, "\"missing_counted_as_wrong\": true", "results.json says they count as wrong");
 	free(text);
+	/* the leaderboard and the report said nothing of them: a published 0 read as wrong answers */
+	CLI_EXPECT(0, "en 3, hr 3, 5 without a prediction, counted as wrong", "the leaderboard says so where n is",
+		   "leaderboard %s/allowed --format md", tmp);
+	rc = cli_run(&out, "report %s/allowed -o %s/allowed-report", tmp, tmp);
+	free(out);
+	snprintf(res, sizeof res, "%s/allowed-report/report.md", tmp);
+	text = cli_slurp(res);
+	like(text, "5 units had no prediction and are counted as wrong (merilo score --allow-missing)",
+	     "the report's runs table says so");
+	free(text);
 }
 
 static void t_errors(void)
