@@ -731,6 +731,18 @@ static void build_task_items(struct walk *w, json_t *tj, struct task_task *t, co
 	build_items(w, t, tj, "items", &t->items, &t->n_items, fns, true);
 	build_items(w, t, tj, "pool", &t->pool, &t->n_pool, fns, false);
 	check_unique_ids(w, t);
+	/* a declared language no item has would be run on nothing (exit 0, 0 units) */
+	for (size_t li = 0; t->n_items && li < t->n_langs; li++) {
+		bool any = false;
+		for (size_t i = 0; i < t->n_items && !any; i++)
+			any = task_item_has(&t->items[i], li);
+		if (!any) {
+			old = walk_push_key(w, "languages");
+			walk_problem(w, "\"%s\" is declared, but no item has it (add its variants, or drop the language)",
+				     t->langs[li]);
+			walk_pop(w, old);
+		}
+	}
 	if (t->fewshot.has && t->fewshot.k > 0) {
 		bool from_pool = !strcmp(t->fewshot.source, "pool");
 		size_t have = from_pool ? t->n_pool : (t->n_items ? t->n_items - 1 : 0);
