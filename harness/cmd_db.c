@@ -336,6 +336,8 @@ static int db_baseline(int argc, char **argv)
 	if (n_args != 3)
 		return hrn_usage_error("db baseline", "expected 'set NAME RUN', got %d argument%s after 'set'", n_args - 1,
 				       n_args == 2 ? "" : "s");
+	if (!*argv[1] || strspn(argv[1], " \t") == strlen(argv[1]))
+		return hrn_usage_error("db baseline", "the baseline NAME is empty");
 	struct mrl_err err = { 0 };
 	struct rec_db *db = NULL;
 	char id[REC_DB_ID_LEN + 1];

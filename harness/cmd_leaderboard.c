@@ -237,6 +237,8 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 		return hrn_usage_error("leaderboard", "expected at least one run folder (or --db PATH)");
 	if (resolve_format(&format, out_path))
 		return HRN_EXIT_USAGE;
+	if ((ret = hrn_distinct_runs("leaderboard", dirs, n_dirs)))
+		return ret;
 
 	struct mrl_err err = {0};
 	int rc = 0, exit_code = HRN_EXIT_OK;

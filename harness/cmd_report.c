@@ -721,6 +721,10 @@ int hrn_cmd_report(int argc, char **argv)
 		free(bench.v);
 		return hrn_usage_error("report", "expected at least one run folder or --bench FILE");
 	}
+	if ((exit_code = hrn_distinct_runs("report", (const char *const *)argv, (size_t)n_args))) {
+		free(bench.v);
+		return exit_code;
+	}
 	/* bench-only entries follow the run folders */
 	const size_t n_dirs_only = (size_t)n_args, n_dirs = n_dirs_only + bench.n;
 	const char **dirs = calloc(n_dirs + 1, sizeof *dirs);

@@ -72,6 +72,10 @@ int hrn_split_list(const char *s, char ***out, size_t *n);
 void hrn_free_list(char **v, size_t n);
 struct task_task;
 struct rec_results;
+/* The run folders dirs[0..n) of command cmd must be distinct (the same folder
+ * by another path too): a run given twice was ranked or reported twice. An
+ * exit code (0: go on). util.c. */
+int hrn_distinct_runs(const char *cmd, const char *const *dirs, size_t n);
 /* Units a run scored from predictions counted as wrong for want of one (merilo
  * score --allow-missing: settings.missing_counted_as_wrong, each unit's
  * "missing"); 0 for any other run. util.c. */

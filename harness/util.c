@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -199,4 +200,17 @@ int64_t hrn_results_missing(const struct rec_results *r)
 	json_array_foreach(json_object_get(x, "units"), i, u)
 		n += json_integer_value(json_object_get(u, "missing"));
 	return n;
+}
+
+int hrn_distinct_runs(const char *cmd, const char *const *dirs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++) {
+			char a[PATH_MAX], b[PATH_MAX];
+			const bool same = realpath(dirs[i], a) && realpath(dirs[j], b) ? !strcmp(a, b) : !strcmp(dirs[i], dirs[j]);
+			if (same)
+				return hrn_usage_error(cmd, "the run %s is given twice (as '%s' and '%s')", dirs[i], dirs[j],
+						       dirs[i]);
+		}
+	return 0;
 }

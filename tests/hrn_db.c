@@ -76,6 +76,13 @@ static void t_add(void)
 	like(out, "added the items of ", "its items are added to the stored run");
 	ok(out && !strstr(out, "warning"), "no warning now");
 	free(out);
+	/* a run given twice was ranked (and reported) twice; an empty baseline name was taken */
+	CLI_EXPECT(2, "is given twice", "leaderboard of one run given twice (another path): usage error",
+		   "leaderboard %s/r1 %s/../%s/r1 %s/r2", tmp, tmp, strrchr(tmp, '/') + 1, tmp);
+	CLI_EXPECT(2, "is given twice", "report of one run given twice: usage error", "report %s/r1 %s/r1 -o %s/rep2", tmp,
+		   tmp, tmp);
+	CLI_EXPECT(2, "the baseline NAME is empty", "db baseline set '' RUN: usage error",
+		   "db baseline set '' %s/r1 --db %s/merilo.db", tmp, tmp);
 }
 
 static void t_show(void)
