@@ -182,6 +182,9 @@ static int ab_parse_tests(const char *test_list, struct ab_opts *o)
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		if (o->n_tests == AB_MAX_TESTS || parse_test(t, &o->tests[o->n_tests]))
 			return hrn_usage_error("bench", "--test wants ppN, tgN or tgN@dD (at most %d), not '%s'", AB_MAX_TESTS, t);
+		for (int j = 0; j < o->n_tests; j++) /* measured and judged twice */
+			if (!strcmp(o->tests[j].name, o->tests[o->n_tests].name))
+				return hrn_usage_error("bench", "--test '%s': %s is given twice", test_list, t);
 		o->n_tests++;
 	}
 	if (!o->n_tests)

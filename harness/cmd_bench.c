@@ -157,6 +157,11 @@ static int opt_list(const struct mrl_option *opt, const char *arg, struct mrl_er
 	if (n < 0)
 		return mrl_err_set(err, MRL_EINPUT, "--%s wants a list of %s in %ld..%ld, not '%s'", opt->long_name,
 				   strcmp(opt->long_name, "threads") ? "token counts" : "integers", opt->lo, opt->hi, arg);
+	for (int i = 0; i < n; i++) /* a value twice measured and reported the same test twice */
+		for (int j = 0; j < i; j++)
+			if (l->v[i] == l->v[j])
+				return mrl_err_set(err, MRL_EINPUT, "--%s '%s': %u is given twice", opt->long_name, arg,
+						   (unsigned)l->v[i]);
 	*l->n = n;
 	return 0;
 }

@@ -594,6 +594,14 @@ static void test_cli_errors(const char *model)
 		ok(!strstr(out, "| pp8 |"), name);
 		free(out);
 	}
+	/* a size or thread count twice measured and reported the same test twice */
+	CLI_EXPECT(2, "--prompt '8,8': 8 is given twice", "--prompt 8,8: usage error",
+		   "bench --model %s --prompt 8,8 --gen 2 --reps 1", model);
+	CLI_EXPECT(2, "--threads '1,1': 1 is given twice", "--threads 1,1: usage error",
+		   "bench --model %s --prompt 8 --gen 2 --reps 1 --threads 1,1", model);
+	CLI_EXPECT(2, "--test 'pp8,pp8': pp8 is given twice", "bench --ab --test pp8,pp8: usage error",
+		   "bench --ab %s --model %s --test pp8,pp8", cli_merilo(), model);
+
 
 	/* the reader on bad files */
 	struct mrl_err err = { 0 };
