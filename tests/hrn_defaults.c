@@ -194,6 +194,12 @@ static void t_task_without_lang(const char *model, const char *dir)
 	ok(res && strstr(res, "\"commonsense\"") && !strstr(res, "\"translate_to\"") && !strstr(res, "\"translate_from\""),
 	   "the tasks without en are left out of the run's records");
 	free(res);
+	/* a leaderboard group where no run has the metric: a table of dashes, now with a warning */
+	rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --tasks text --lang en --limit 1 --boot 100 -q "
+			   "--out %s/text", model, dir);
+	free(out);
+	CLI_EXPECT(0, "warning: no run of group 2 has the metric acc", "leaderboard: a group without the metric is named",
+		   "leaderboard %s/en %s/text --metric acc --format md", dir, dir);
 	CLI_EXPECT(2, "--tasks ',': an empty list", "--tasks , is a usage error (it selected every task)",
 		   "run --model %s --suite %s --tasks , --out %s/r", model, mini_suite, dir);
 	CLI_EXPECT(2, "--lang ',': an empty list", "--lang , is a usage error", "run --model %s --suite %s --lang , --out %s/r",
