@@ -368,8 +368,11 @@ static void print_ungated(FILE *out, const struct hrn_bench_doc *cand, const str
 			judged = rows[k].res == c;
 		if (judged || !gated_series(c, &figure))
 			continue;
-		fprintf(out, "%s%s (%lld thread%s)", n++ ? ", " : "merilo bench: not gated, fewer than 3 stored runs of them: ",
-			c->test, (long long)c->threads, c->threads == 1 ? "" : "s");
+		if (!n++)
+			fprintf(out, "merilo bench: not gated, fewer than %d stored runs of them (or no samples in this run): ",
+				HIST_MIN_RECORDS);
+		fprintf(out, "%s%s (%lld thread%s)", n > 1 ? ", " : "", c->test, (long long)c->threads,
+			c->threads == 1 ? "" : "s");
 	}
 	if (n)
 		fputc('\n', out);

@@ -75,7 +75,7 @@ int hrn_db_add_runs(const char *db_path, char *const *dirs, size_t n, bool quiet
 		char items[PATH_MAX + 16];
 		struct stat sb;
 		snprintf(items, sizeof items, "%s/items.jsonl", real);
-		if (rc != REC_DB_ALREADY && (stat(items, &sb) != 0 || sb.st_size == 0))
+		if (stat(items, &sb) != 0 || sb.st_size == 0)
 			fprintf(stderr, "merilo db add: warning: %s has no items.jsonl (or an empty one): stored without items, "
 				"so compare --baseline cannot pair it; db add the folder again once it has them\n", dirs[i]);
 		rc = 0;

@@ -178,27 +178,29 @@ static void perf_of(const struct rec_results *r, double *tokens_per_s, double *j
 	*joules_per_token = j_ok && tokens > 0 ? joules / tokens : NAN;
 }
 
-/* The row's engine build, host and seeds, in words. */
-/* A group (1-based, first-seen order; only `group` when > 0) where no run has
- * the metric renders a table of dashes: a warning says so. */
+/* A group (1-based, first-seen order of the rows' group strings, as the renderer
+ * numbers them; only `group` when > 0) where no run has the metric renders a
+ * table of dashes: a warning says so. */
 static void warn_groups_without(const struct rpt_lb_row *rows, size_t n, const char *metric, int group)
 {
 	int g = 0;
 	for (size_t d = 0; d < n; d++) {
 		bool first = true, any = false;
 		for (size_t e = 0; e < d && first; e++)
-			first = strcmp(rows[e].group, rows[d].group) != 0;
+			first = strcmp(rows[e].group ? rows[e].group : "", rows[d].group ? rows[d].group : "") != 0;
 		if (!first)
 			continue;
 		g++;
 		for (size_t e = d; e < n && !any; e++)
-			any = !strcmp(rows[e].group, rows[d].group) && rows[e].n_cells > 0;
+			any = !strcmp(rows[e].group ? rows[e].group : "", rows[d].group ? rows[d].group : "") &&
+			      rows[e].n_cells > 0;
 		if (!any && (group <= 0 || group == g))
 			fprintf(stderr, "merilo leaderboard: warning: no run of group %d has the metric %s (its table is all "
 				"dashes)\n", g, metric);
 	}
 }
 
+/* The row's engine build, host and seeds, in words. */
 static void describe_run(struct lb_run *run, const struct rec_results *r)
 {
 	const struct rec_manifest *mf = &r->manifest;

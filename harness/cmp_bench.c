@@ -83,14 +83,17 @@ static void __attribute__((format(printf, 2, 3))) undetermined(struct cmp_state 
 }
 
 /* The tests (name and threads) of `from` that `in` lacks, as "pp32 (1 thread), ..."
- * into buf (size bytes, cut with "..." when long); how many. */
-static size_t tests_missing(const struct hrn_bench_doc *from, const struct hrn_bench_doc *in, char *buf, size_t size)
+ * into buf (size bytes, cut with "..." when long); how many. gated: only the kinds
+ * the perf gate judges (pp, tg, request; not a server or offline scenario). */
+static size_t tests_missing(const struct hrn_bench_doc *from, const struct hrn_bench_doc *in, bool gated, char *buf,
+			    size_t size)
 {
 	size_t n = 0, len = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < from->n_results; i++) {
 		const struct hrn_bench_result *r = &from->results[i];
-		if (hrn_ab_find_result(in, r->test, r->threads))
+		const bool judged = r->kind && (!strcmp(r->kind, "pp") || !strcmp(r->kind, "tg") || !strcmp(r->kind, "request"));
+		if (hrn_ab_find_result(in, r->test, r->threads) || (gated && !judged))
 			continue;
 		if (len + 48 < size)
 			len += (size_t)snprintf(buf + len, size - len, "%s%s (%lld thread%s)", n ? ", " : "", r->test,
@@ -107,9 +110,10 @@ static size_t tests_missing(const struct hrn_bench_doc *from, const struct hrn_b
 static int one_sided_tests(struct cmp_state *st, const struct hrn_bench_doc *bb, const struct hrn_bench_doc *bc,
 			   bool gated)
 {
-	char only_base[512], only_cand[512];
-	const size_t nb = tests_missing(bb, bc, only_base, sizeof only_base),
-		     nc = tests_missing(bc, bb, only_cand, sizeof only_cand);
+	char only_base[512], only_cand[512], judged[512];
+	const size_t nb = tests_missing(bb, bc, false, only_base, sizeof only_base),
+		     nc = tests_missing(bc, bb, false, only_cand, sizeof only_cand),
+		     nj = gated ? tests_missing(bb, bc, true, judged, sizeof judged) : 0;
 	int rc = 0;
 	if (nb)
 		rc = hrn_cmp_add_note(st, "performance: %zu bench test%s of the base %s not in the candidate's record: %s", nb,
@@ -117,9 +121,9 @@ static int one_sided_tests(struct cmp_state *st, const struct hrn_bench_doc *bb,
 	if (!rc && nc)
 		rc = hrn_cmp_add_note(st, "performance: %zu bench test%s of the candidate %s not in the base's record: %s", nc,
 				      nc == 1 ? "" : "s", nc == 1 ? "is" : "are", only_cand);
-	if (gated && nb)
-		undetermined(st, "the candidate's bench record lacks %zu test%s of the base's: %s", nb, nb == 1 ? "" : "s",
-			     only_base);
+	if (nj)
+		undetermined(st, "the candidate's bench record lacks %zu test%s of the base's: %s", nj, nj == 1 ? "" : "s",
+			     judged);
 	return rc;
 }
 

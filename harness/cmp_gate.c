@@ -32,7 +32,8 @@ static int gate_filter_from_flag(const struct cmp_state *st, const char *flag, c
 	free(copy);
 	if (!rc && (rc = rpt_compare_check_filter(st->inputs, st->n_inputs, (const char *const *)*names, *n, languages,
 						  &err)) == MRL_EINPUT)
-		return hrn_usage_error("compare", "%s %s: %s", flag, arg, err.msg + strlen("compare: "));
+		return hrn_usage_error("compare", "%s %s: %s", flag, arg,
+				       strncmp(err.msg, "compare: ", 9) ? err.msg : err.msg + 9);
 	return rc ? hrn_report(&err) : HRN_EXIT_OK;
 }
 

@@ -36,7 +36,9 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 }
 
 /* The options run.json gained after its first version: restored when recorded
- * (a run.json without them predates them: nothing to restore or check). */
+ * (a run.json without them predates them: nothing to restore or check; but
+ * --chat-template, given to a run whose run.json names none, is refused: that
+ * run had no template). */
 static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char *path)
 {
 	const json_t *boot = json_object_get(opt, "boot"), *lp = json_object_get(opt, "store_logprobs"),

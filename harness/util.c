@@ -1,4 +1,6 @@
-/* util.c — exit-code mapping, error printing, build description. */
+/* util.c — exit-code mapping, error printing, build description, and small
+ * checks several commands share (the tasks of --lang, distinct run folders,
+ * units scored without a prediction). */
 #include "harness/hrn.h"
 #include "common/fileio.h"
 #include "tasks/task.h"

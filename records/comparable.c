@@ -164,7 +164,19 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	char *fs_text = json_is_object(fs) ? json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	int rc = set(c, S_SUITE, r->suite.name ? r->suite.name : "?", r->suite.name != NULL);
 	rc = rc ? rc : set(c, S_SHA, r->suite.sha256 ? r->suite.sha256 : "?", r->suite.sha256 != NULL);
-	rc = rc ? rc : set_list(c, S_TASKS, st->tasks, st->n_tasks, true);
+	/* the tasks that were scored: a run made before 2026-12-06 with --lang over the whole suite
+	 * recorded the tasks that have none of its languages too (0 units); runs since leave them out */
+	char **scored = calloc(st->n_tasks + 1, sizeof *scored);
+	size_t n_scored = 0;
+	for (size_t t = 0; scored && t < st->n_tasks; t++) {
+		bool any = !r->n_aggregates; /* no aggregates at all: the list as recorded */
+		for (size_t a = 0; a < r->n_aggregates && !any; a++)
+			any = r->aggregates[a].task && !strcmp(r->aggregates[a].task, st->tasks[t]);
+		if (any)
+			scored[n_scored++] = st->tasks[t];
+	}
+	rc = rc ? rc : scored ? set_list(c, S_TASKS, scored, n_scored, true) : MRL_ENOMEM;
+	free(scored);
 	rc = rc ? rc : set_list(c, S_LANGS, st->languages, st->n_languages, false);
 	rc = rc ? rc : set(c, S_LIMIT, limit, true);
 	rc = rc ? rc : kbuf ? set(c, S_FS_K, kbuf, true) : MRL_ENOMEM;

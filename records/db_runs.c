@@ -117,7 +117,7 @@ static int insert_run_row(struct rec_db *db, const char *dir, const char *id, co
 	bind_text(st, 14, f->added);
 	bind_text(st, 15, f->results_text);
 	bind_text(st, 16, f->run_json_text);
-	sqlite3_bind_int(st, 17, f->run.have_items);
+	sqlite3_bind_int(st, 17, f->run.have_items && f->run.items.n > 0); /* an empty items.jsonl is none */
 	sqlite3_bind_int64(st, 18, (sqlite3_int64)f->run.items.n);
 	bind_text(st, 19, f->run.bench_text);
 	rc = step_done(db, st, "adding the run", err);
@@ -205,12 +205,12 @@ static int insert_items(struct rec_db *db, const char *id, const struct rec_item
 	return rc;
 }
 
-/* 1 when run id is stored, 0 when not, < 0 on error. */
-/* 0: the run id is not stored; 1: it is; 2: it is, without items (has_items 0). */
+/* 0: the run id is not stored; 1: it is; 2: it is, without items (none, or an
+ * empty items.jsonl stored by a version before 2026-12-06); < 0 on error. */
 static int have_run(struct rec_db *db, const char *id, struct mrl_err *err)
 {
 	sqlite3_stmt *st;
-	int rc = rec_db_prepare(db, "SELECT has_items FROM runs WHERE id = ?1", &st, err);
+	int rc = rec_db_prepare(db, "SELECT has_items AND n_items > 0 FROM runs WHERE id = ?1", &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, id);

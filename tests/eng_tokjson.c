@@ -404,6 +404,7 @@ static void test_hf_rules(void)
 		ok(0, "make a temporary folder");
 		return;
 	}
+	_Static_assert(sizeof tmp_dir == sizeof tmp_dir2, "the two folder names have the same length");
 	memcpy(tmp_dir, tmp_dir2, sizeof tmp_dir); /* load_text writes there */
 	static const char lower[] = RULES_VOCAB ",\"normalizer\":{\"type\":\"Lowercase\"}}", plain[] = RULES_VOCAB "}";
 	expect_ids(lower, "STRA\xe1\xba\x9e" "E", (const int32_t[]){ 1, 2, 3, 4, 6, 5 }, 6,
