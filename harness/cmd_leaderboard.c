@@ -314,7 +314,8 @@ int hrn_cmd_leaderboard(int argc, char **argv)
 					       .model_file = slash ? slash + 1 : mpath,
 					       .model_size_bytes = r->model.size_bytes >= 0 ? r->model.size_bytes
 										      : mf->model_size_bytes,
-					       .fewshot_k = rec_comparable_fewshot_k(r), .n_missing = hrn_results_missing(r) };
+					       .fewshot_k = rec_comparable_fewshot_k(r), .n_missing = hrn_results_missing(r),
+					       .n_boot = json_integer_value(json_object_get(r->settings.extra, "bootstrap_resamples")) };
 		perf_of(r, &rows[d].tokens_per_s, &rows[d].joules_per_token);
 	}
 	if (group_runs(runs, n_dirs)) {

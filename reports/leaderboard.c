@@ -323,6 +323,8 @@ static void add_n(struct mrl_buf *s, const struct board *b, size_t r, const char
 		mrl_buf_add(s, "—");
 	if (b->rows[r].n_missing > 0) /* scored from predictions with --allow-missing: say so where n is */
 		mrl_buf_addf(s, "%s%lld without a prediction, counted as wrong", sep, (long long)b->rows[r].n_missing);
+	if (b->rows[r].n_boot > 0 && b->rows[r].n_boot < 1000) /* --boot 100: the CIs carry visible Monte Carlo noise */
+		mrl_buf_addf(s, "%sCIs from only %lld bootstrap resamples", sep, (long long)b->rows[r].n_boot);
 }
 
 /* The model's identity: file name, size, sha256 prefix (each when recorded). */

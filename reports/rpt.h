@@ -335,6 +335,7 @@ struct rpt_lb_row {
 	double tokens_per_s;       /* NaN when the run has no throughput */
 	double joules_per_token;   /* NaN when no energy was measured */
 	int64_t n_missing;         /* units without a prediction counted as wrong (merilo score --allow-missing); 0 none */
+	int64_t n_boot;            /* the bootstrap resamples of its CIs; 0 unknown */
 };
 
 /* Render a leaderboard of n_rows runs for `metric` as html (self-contained,

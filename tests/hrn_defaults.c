@@ -200,6 +200,9 @@ static void t_task_without_lang(const char *model, const char *dir)
 	free(out);
 	CLI_EXPECT(0, "warning: no run of group 2 has the metric acc", "leaderboard: a group without the metric is named",
 		   "leaderboard %s/en %s/text --metric acc --format md", dir, dir);
+	/* --boot 100: the CIs carry visible Monte Carlo noise, and the leaderboard now says so */
+	CLI_EXPECT(0, "CIs from only 100 bootstrap resamples", "leaderboard: a run with --boot 100 is marked",
+		   "leaderboard %s/en --format md", dir);
 	CLI_EXPECT(2, "--tasks ',': an empty list", "--tasks , is a usage error (it selected every task)",
 		   "run --model %s --suite %s --tasks , --out %s/r", model, mini_suite, dir);
 	CLI_EXPECT(2, "--lang ',': an empty list", "--lang , is a usage error", "run --model %s --suite %s --lang , --out %s/r",

@@ -98,7 +98,8 @@ static void test_rows(void)
 	is_int(rc, 0, "f16 + q8_0: exit 0");
 	like(out, "| merilo-synth-tiny-f16 | m16.gguf, ", "the f16 row names its file");
 	like(out, "| merilo-synth-tiny-q8\\_0 | m8.gguf, ", "the q8_0 row names its file");
-	like(out, "| en 6, sr-Cyrl 6, sr-Latn 6, hr 6 | 0 |", "n per language (2 tasks x 3) and few-shot k");
+	like(out, "| en 6, sr-Cyrl 6, sr-Latn 6, hr 6, CIs from only 200 bootstrap resamples | 0 |",
+	     "n per language (2 tasks x 3), the runs' few resamples (--boot 200) and few-shot k");
 	like(out, "| BCMS mean |", "a BCMS mean column");
 	like(out, "| en→BCMS gap | Cyrl−Latn gap |", "the gap columns");
 	/* the same items give the same scores: the CIs overlap, the rank is shared */
