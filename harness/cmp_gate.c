@@ -41,16 +41,9 @@ static int gate_filter_from_flag(const struct cmp_state *st, const char *flag, c
  * --metric) listing the metrics both runs have. HRN_EXIT_OK otherwise. */
 static int check_gate_list(const struct cmp_state *st, const struct cmp_opts *o)
 {
-	char list[512] = "", *copy = strdup(o->gate_list), *save = NULL;
+	char list[512], *copy = strdup(o->gate_list), *save = NULL;
 	int ret = copy ? HRN_EXIT_OK : HRN_EXIT_RUNTIME;
-	for (size_t i = 0; i < st->n_inputs; i++) {
-		const char *m = st->inputs[i].metric;
-		bool seen = false;
-		for (size_t k = 0; k < i && !seen; k++)
-			seen = !strcmp(st->inputs[k].metric, m);
-		if (!seen && strlen(list) + strlen(m) + 2 < sizeof list)
-			snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", *list ? "," : "", m);
-	}
+	rpt_compare_names(st->inputs, st->n_inputs, RPT_CMP_METRIC, list, sizeof list);
 	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ret == HRN_EXIT_OK; t = strtok_r(NULL, ",", &save)) {
 		bool found = false;
 		for (size_t i = 0; i < st->n_inputs && !found; i++)

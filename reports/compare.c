@@ -124,6 +124,26 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 	return false;
 }
 
+static const char *name_of(const struct rpt_cmp_input *in, enum rpt_cmp_field field)
+{
+	return field == RPT_CMP_TASK ? in->task : field == RPT_CMP_LANGUAGE ? in->language : in->metric;
+}
+
+void rpt_compare_names(const struct rpt_cmp_input *inputs, size_t n_inputs, enum rpt_cmp_field field, char *buf,
+		       size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n_inputs; i++) {
+		const char *v = name_of(&inputs[i], field);
+		bool seen = !v;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = name_of(&inputs[j], field) && !strcmp(name_of(&inputs[j], field), v);
+		if (!seen && len + strlen(v) + 2 < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : "", v);
+	}
+}
+
 int rpt_compare_check_filter(const struct rpt_cmp_input *inputs, size_t n_inputs, const char *const *list, size_t n,
 			      bool languages, struct mrl_err *err)
 {
@@ -136,15 +156,8 @@ int rpt_compare_check_filter(const struct rpt_cmp_input *inputs, size_t n_inputs
 			found = !strcmp(languages ? inputs[i].language : inputs[i].task, list[k]);
 		if (found)
 			continue;
-		char valid[400] = "";
-		for (size_t i = 0; i < n_inputs; i++) {
-			const char *v = languages ? inputs[i].language : inputs[i].task;
-			bool seen = false;
-			for (size_t j = 0; j < i && !seen; j++)
-				seen = !strcmp(languages ? inputs[j].language : inputs[j].task, v);
-			if (!seen && strlen(valid) + strlen(v) + 6 < sizeof valid)
-				snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", *valid ? "," : "", v);
-		}
+		char valid[400];
+		rpt_compare_names(inputs, n_inputs, languages ? RPT_CMP_LANGUAGE : RPT_CMP_TASK, valid, sizeof valid);
 		return mrl_err_set(err, MRL_EINPUT, "compare: gated %s '%s' is in no comparison (valid: %s)", what, list[k],
 				   valid);
 	}

@@ -228,6 +228,12 @@ struct rpt_cmp_result {
 int rpt_compare_set_kl(struct rpt_cmp_result *res, const struct rpt_kl_row *rows, size_t n_rows,
 		       double max_mean_kl, struct mrl_err *err);
 
+/* The distinct tasks, languages or metrics of the inputs, in first-seen order,
+ * joined by commas into buf (size bytes; names that do not fit are left out). */
+enum rpt_cmp_field { RPT_CMP_TASK, RPT_CMP_LANGUAGE, RPT_CMP_METRIC };
+void rpt_compare_names(const struct rpt_cmp_input *inputs, size_t n_inputs, enum rpt_cmp_field field, char *buf,
+		       size_t size);
+
 /* A gate's task (languages false) or language filter (list of n; NULL: all)
  * must name at least one, and only tasks or languages some input has: a typo
  * would gate nothing and pass. 0, or MRL_EINPUT naming it and the valid ones.
