@@ -58,5 +58,9 @@ char *hrn_ab_render_md(const struct ab_opts *o, const char *exe, const struct in
 double hrn_ab_median(double *scratch, const double *x, size_t n);
 /* d's result of test at threads, or NULL. */
 const struct hrn_bench_result *hrn_ab_find_result(const struct hrn_bench_doc *d, const char *test, int64_t threads);
+/* The series a performance gate judges a result on: "tokens_per_s" of pp and
+ * tg, "ttft_ms" of a request (*figure: "prefill", "decode", "TTFT"); NULL for
+ * any other kind (a server or offline scenario). */
+const char *hrn_bench_gated_series(const struct hrn_bench_result *c, const char **figure);
 
 #endif

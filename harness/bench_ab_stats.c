@@ -312,3 +312,13 @@ int hrn_bench_perf_deltas(const struct hrn_bench_doc *base, const struct hrn_ben
 	*n = k;
 	return 0;
 }
+
+const char *hrn_bench_gated_series(const struct hrn_bench_result *c, const char **figure)
+{
+	if (!c->kind)
+		return NULL;
+	*figure = !strcmp(c->kind, "pp") ? "prefill" : !strcmp(c->kind, "tg") ? "decode" : "TTFT";
+	return !strcmp(c->kind, "request") ? "ttft_ms"
+	       : !strcmp(c->kind, "pp") || !strcmp(c->kind, "tg") ? "tokens_per_s"
+								: NULL;
+}

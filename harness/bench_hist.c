@@ -235,17 +235,6 @@ int hrn_bench_hist_judge(const double *base_values, size_t k, const double *cand
 	return 0;
 }
 
-/* The figure a result is gated on: tokens/s of pp and tg, TTFT of a request; NULL: none. */
-static const char *gated_series(const struct hrn_bench_result *c, const char **figure)
-{
-	if (!c->kind)
-		return NULL;
-	*figure = !strcmp(c->kind, "pp") ? "prefill" : !strcmp(c->kind, "tg") ? "decode" : "TTFT";
-	return !strcmp(c->kind, "request") ? "ttft_ms"
-	       : !strcmp(c->kind, "pp") || !strcmp(c->kind, "tg") ? "tokens_per_s"
-								: NULL;
-}
-
 /* One row per test of cand that at least HIST_MIN_RECORDS kept records have:
  * *rows (malloc'd, the caller frees), *n_rows. */
 static int judge_rows(const struct hrn_bench_doc *cand, const struct hrn_bench_doc *hist, const bool *keep, size_t n,
@@ -257,7 +246,7 @@ static int judge_rows(const struct hrn_bench_doc *cand, const struct hrn_bench_d
 	int rc = values && *rows ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < cand->n_results; i++) {
 		const struct hrn_bench_result *c = &cand->results[i];
-		const char *figure = NULL, *name = gated_series(c, &figure);
+		const char *figure = NULL, *name = hrn_bench_gated_series(c, &figure);
 		const struct hrn_bench_series *cs = name ? hrn_bench_result_series(c, name) : NULL;
 		size_t k = 0;
 		const bool higher = name && strcmp(name, "ttft_ms") != 0;
@@ -366,7 +355,7 @@ static void print_ungated(FILE *out, const struct hrn_bench_doc *cand, const str
 		bool judged = false;
 		for (size_t k = 0; k < n_rows && !judged; k++)
 			judged = rows[k].res == c;
-		if (judged || !gated_series(c, &figure))
+		if (judged || !hrn_bench_gated_series(c, &figure))
 			continue;
 		if (!n++)
 			fprintf(out, "merilo bench: not gated, fewer than %d stored runs of them (or no samples in this run): ",

@@ -92,8 +92,8 @@ static size_t tests_missing(const struct hrn_bench_doc *from, const struct hrn_b
 	buf[0] = '\0';
 	for (size_t i = 0; i < from->n_results; i++) {
 		const struct hrn_bench_result *r = &from->results[i];
-		const bool judged = r->kind && (!strcmp(r->kind, "pp") || !strcmp(r->kind, "tg") || !strcmp(r->kind, "request"));
-		if (hrn_ab_find_result(in, r->test, r->threads) || (gated && !judged))
+		const char *figure;
+		if (hrn_ab_find_result(in, r->test, r->threads) || (gated && !hrn_bench_gated_series(r, &figure)))
 			continue;
 		if (len + 48 < size)
 			len += (size_t)snprintf(buf + len, size - len, "%s%s (%lld thread%s)", n ? ", " : "", r->test,
