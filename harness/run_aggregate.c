@@ -161,10 +161,11 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 					goto out;
 			struct met_summary s;
 			struct met_ci ci;
+			const char *method;
 			snprintf(bp.what, sizeof bp.what, "%s %s", task_id(t), langs[l]);
-			if ((rc = met_summary_compute(x, g[l].n, &s, err)) || (rc = met_boot_mean_ci(x, g[l].n, &bo, &ci, err)) ||
-			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level,
-							   "bootstrap-percentile")))
+			if ((rc = met_summary_compute(x, g[l].n, &s, err)) ||
+			    (rc = met_mean_ci(x, g[l].n, &bo, &ci, &method, err)) ||
+			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level, method)))
 				goto out;
 		}
 	}

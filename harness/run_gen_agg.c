@@ -167,8 +167,9 @@ static int lang_metric(const char *metric, const struct rec_item *const *v, size
 	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level };
 	struct met_summary s;
 	struct met_ci ci;
-	if ((rc = met_summary_compute(w->x, m, &s, err)) || (rc = met_boot_mean_ci(w->x, m, &bo, &ci, err)) ||
-	    (rc = rec_aggregate_add_metric(a, metric, s.mean, s.se, ci.lo, ci.hi, ci.level, "bootstrap-percentile")))
+	const char *method;
+	if ((rc = met_summary_compute(w->x, m, &s, err)) || (rc = met_mean_ci(w->x, m, &bo, &ci, &method, err)) ||
+	    (rc = rec_aggregate_add_metric(a, metric, s.mean, s.se, ci.lo, ci.hi, ci.level, method)))
 		return rc;
 	if (m < n) /* over the items that have the metric: say how many */
 		a->metrics[a->n_metrics - 1].n = (int64_t)m;

@@ -165,6 +165,27 @@ int met_boot_paired_diff_ci(const double *a, const double *b, size_t n,
 			    const struct met_boot_opts *opts, struct met_ci *out,
 			    struct mrl_err *err);
 
+/* Wilson score interval of a proportion, k successes of n trials, at `level` in
+ * (0, 1): the interval of p whose normal-approximation score test does not reject
+ * at 1 - level (Wilson 1927; z is the standard normal quantile). Unlike a bootstrap
+ * it has width at k == 0 and k == n (10/10 at 0.95: [0.7225, 1]), where every
+ * resample repeats the sample. out->estimate = k/n; n_resamples and seed are 0.
+ * Errors: n == 0, k > n, level outside (0, 1) (MRL_EINPUT). */
+int met_wilson_ci(uint64_t k, uint64_t n, double level, struct met_ci *out, struct mrl_err *err);
+
+/* The 0/1 sample whose percentile-bootstrap CI has no width (every x[i] 0, or every
+ * one 1): 1 and its count of ones in *k; else 0. */
+int met_all_same_binary(const double *x, size_t n, uint64_t *k);
+
+/* The CI the aggregates report for a mean over items: met_boot_mean_ci, except for
+ * a 0/1 sample that is all 0 or all 1 (met_all_same_binary), where every resample
+ * repeats the sample and the bootstrap's interval has no width: there the Wilson
+ * score interval at opts->level (the progress callback is still told of B
+ * resamples). *method is "bootstrap-percentile" or "wilson-score" (a static string,
+ * for results.json). Errors as met_boot_mean_ci. docs/statistics.md. */
+int met_mean_ci(const double *x, size_t n, const struct met_boot_opts *opts, struct met_ci *out,
+		const char **method, struct mrl_err *err);
+
 /* Exact McNemar test for paired binary outcomes (item right/wrong under A and B).
  * Discordant pairs: b = items right under A only, c = items right under B only.
  * Two-sided exact binomial p = min(1, 2 * P[X <= min(b, c)]), X ~ Bin(b + c, 1/2);

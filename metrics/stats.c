@@ -279,6 +279,70 @@ int met_mcnemar_count(const int *a, const int *b, size_t n, struct met_mcnemar *
 	return 0;
 }
 
+/* The standard normal quantile of q in (0, 1): bisection on erfc to the last bit
+ * (a few dozen steps; called once per interval). */
+static double normal_quantile(double q)
+{
+	double lo = -40, hi = 40;
+	for (int i = 0; i < 200 && lo < hi; i++) {
+		const double mid = 0.5 * (lo + hi);
+		if (mid == lo || mid == hi)
+			break;
+		if (0.5 * erfc(-mid / M_SQRT2) < q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return 0.5 * (lo + hi);
+}
+
+int met_wilson_ci(uint64_t k, uint64_t n, double level, struct met_ci *out, struct mrl_err *err)
+{
+	if (n == 0 || k > n)
+		return mrl_err_set(err, MRL_EINPUT, "met_wilson_ci: need 0 <= k <= n and n > 0 (k = %llu, n = %llu)",
+				   (unsigned long long)k, (unsigned long long)n);
+	if (!(level > 0 && level < 1))
+		return mrl_err_set(err, MRL_EINPUT, "met_wilson_ci: level %g is not in (0, 1)", level);
+	const double z = normal_quantile(0.5 + 0.5 * level), nn = (double)n, p = (double)k / nn;
+	const double z2n = z * z / nn, centre = p + 0.5 * z2n;
+	const double half = z * sqrt(p * (1 - p) / nn + 0.25 * z2n / nn);
+	*out = (struct met_ci){ .estimate = p, .level = level };
+	/* at the ends the bound that meets p is p itself (the formula's rounding aside) */
+	out->lo = k == 0 ? 0 : (centre - half) / (1 + z2n);
+	out->hi = k == n ? 1 : (centre + half) / (1 + z2n);
+	return 0;
+}
+
+int met_all_same_binary(const double *x, size_t n, uint64_t *k)
+{
+	if (n == 0 || (x[0] != 0 && x[0] != 1))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (x[i] != x[0])
+			return 0;
+	*k = x[0] == 1 ? n : 0;
+	return 1;
+}
+
+int met_mean_ci(const double *x, size_t n, const struct met_boot_opts *opts, struct met_ci *out,
+		const char **method, struct mrl_err *err)
+{
+	uint64_t k;
+	if (!met_all_same_binary(x, n, &k)) {
+		*method = "bootstrap-percentile";
+		return met_boot_mean_ci(x, n, opts, out, err);
+	}
+	struct met_boot_opts d;
+	met_boot_opts_init(&d);
+	if (!opts)
+		opts = &d;
+	*method = "wilson-score";
+	int rc = met_wilson_ci(k, n, opts->level, out, err);
+	if (!rc && opts->progress)
+		opts->progress(opts->progress_arg, opts->n_resamples);
+	return rc;
+}
+
 int met_two_prop_z(uint64_t k1, uint64_t n1, uint64_t k2, uint64_t n2, double *z,
 		   double *p, struct mrl_err *err)
 {

@@ -28,7 +28,7 @@ struct rec_metric_value {
 	double std_err;   /* standard error of value; NaN unknown */
 	double ci_low, ci_high;
 	double ci_level;  /* e.g. 0.95 */
-	char *method;     /* how the CI was made: "bootstrap-percentile", "wilson", ... */
+	char *method;     /* how the CI was made: "bootstrap-percentile", "wilson-score", ... */
 	int64_t n;        /* items the value is over where fewer than the aggregate's n (a metric
 			   * some items lack: lang_ok where the language was undetermined); -1:
 			   * all of them (rec_aggregate_add_metric's default; "n" absent in JSON) */

@@ -19,14 +19,20 @@ static char tmp[256];
 static char suite[400];   /* the small suite: copa, en + hr, items 0, 1, 2 (gold 0, 1, 0) */
 
 /* The aggregate value of metric acc of (task copa, lang) in r; NaN when absent. */
-static double acc_of(const struct rec_results *r, const char *lang)
+static const struct rec_metric_value *acc_metric(const struct rec_results *r, const char *lang)
 {
 	for (size_t i = 0; i < r->n_aggregates; i++)
 		if (!strcmp(r->aggregates[i].task, "copa") && !strcmp(r->aggregates[i].language, lang))
 			for (size_t m = 0; m < r->aggregates[i].n_metrics; m++)
 				if (!strcmp(r->aggregates[i].metrics[m].name, "acc"))
-					return r->aggregates[i].metrics[m].value;
-	return NAN;
+					return &r->aggregates[i].metrics[m];
+	return NULL;
+}
+
+static double acc_of(const struct rec_results *r, const char *lang)
+{
+	const struct rec_metric_value *m = acc_metric(r, lang);
+	return m ? m->value : NAN;
 }
 
 /* The comparison of acc between languages a and b, or NULL. */
@@ -218,6 +224,12 @@ static void t_good(void)
 	is_int(rec_results_read(path, &r, &err), 0, "results.json reads back");
 	is_near(acc_of(&r, "en"), 1.0, 1e-12, "en: 3 of 3 right");
 	is_near(acc_of(&r, "hr"), 1.0 / 3.0, 1e-12, "hr: item 0 wrong, item 1 no answer, item 2 right");
+	/* 3 of 3 right: every bootstrap resample is 3 of 3, so its interval was [1, 1] */
+	const struct rec_metric_value *en = acc_metric(&r, "en"), *hr = acc_metric(&r, "hr");
+	ok(en && en->method && !strcmp(en->method, "wilson-score"), "en, all right: the Wilson interval");
+	is_near(en ? en->ci_low : NAN, 0.4385029682449546, 1e-12, "en: its lower bound (scipy's Wilson 3/3 at level 0.95)");
+	is_near(en ? en->ci_high : NAN, 1.0, 0, "en: its upper bound");
+	ok(hr && hr->method && !strcmp(hr->method, "bootstrap-percentile"), "hr, 1 of 3: the percentile bootstrap");
 	ok(cmp_of(&r, "en", "hr") != NULL, "the en vs hr comparison is there");
 	rec_results_release(&r);
 	snprintf(path, sizeof path, "%s/good/run.json", tmp);

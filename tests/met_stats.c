@@ -532,8 +532,49 @@ static void test_two_prop(void)
 	is_int(rc, MRL_EINPUT, "two_prop: k > n is MRL_EINPUT");
 }
 
+/* Wilson intervals against scipy 1.x's binomtest(k, n).proportion_ci(method="wilson")
+ * (scipy 1.17.1 in a venv; its figures are copied here), within 1e-12. */
+static void test_wilson(void)
+{
+	static const struct {
+		uint64_t k, n;
+		double level, lo, hi;
+	} ref[] = {
+		{ 10, 10, 0.95, 0.7224672001371109, 1.0 },
+		{ 0, 10, 0.95, 0.0, 0.27753279986288926 },
+		{ 7, 20, 0.95, 0.1811918241010821, 0.5671457233147637 },
+		{ 1, 3, 0.9, 0.07826572633372841, 0.7464661317187758 },
+		{ 500, 500, 0.99, 0.9869039881667562, 1.0 },
+		{ 0, 1, 0.95, 0.0, 0.7934506856227626 },
+	};
+	struct mrl_err err = { 0 };
+	for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
+		struct met_ci ci;
+		int rc = met_wilson_ci(ref[i].k, ref[i].n, ref[i].level, &ci, &err);
+		char what[100];
+		snprintf(what, sizeof what, "wilson %llu/%llu at %g: as scipy's", (unsigned long long)ref[i].k,
+			 (unsigned long long)ref[i].n, ref[i].level);
+		ok(rc == 0 && fabs(ci.lo - ref[i].lo) < 1e-12 && fabs(ci.hi - ref[i].hi) < 1e-12 &&
+			   ci.estimate == (double)ref[i].k / (double)ref[i].n && ci.level == ref[i].level,
+		   what);
+		if (rc || fabs(ci.lo - ref[i].lo) >= 1e-12 || fabs(ci.hi - ref[i].hi) >= 1e-12)
+			diag("got [%.17g, %.17g]", ci.lo, ci.hi);
+	}
+	struct met_ci ci;
+	is_int(met_wilson_ci(3, 2, 0.95, &ci, &err), MRL_EINPUT, "wilson: k > n is MRL_EINPUT");
+	is_int(met_wilson_ci(0, 0, 0.95, &ci, &err), MRL_EINPUT, "wilson: n = 0 is MRL_EINPUT");
+	is_int(met_wilson_ci(1, 2, 1.0, &ci, &err), MRL_EINPUT, "wilson: level 1 is MRL_EINPUT");
+	const double ones[] = { 1, 1, 1 }, zeros[] = { 0, 0 }, mixed[] = { 1, 0 }, halves[] = { 0.5, 0.5 };
+	uint64_t k = 99;
+	ok(met_all_same_binary(ones, 3, &k) && k == 3, "all ones: the degenerate case, k = n");
+	ok(met_all_same_binary(zeros, 2, &k) && k == 0, "all zeros: the degenerate case, k = 0");
+	ok(!met_all_same_binary(mixed, 2, &k), "0 and 1: not degenerate");
+	ok(!met_all_same_binary(halves, 2, &k), "all 0.5: not a 0/1 sample");
+}
+
 int main(void)
 {
+	test_wilson();
 	test_rng();
 	test_summary();
 	test_mcnemar_textbook();
