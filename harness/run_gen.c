@@ -457,7 +457,7 @@ out:
 int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct task_chat *out, struct mrl_err *err)
 {
 	memset(out, 0, sizeof *out);
-	if (name && strcmp(name, "auto")) {
+	if (name && strcasecmp(name, "auto")) {
 		enum task_chat_family f;
 		int rc = task_chat_parse_name(name, &f, err);
 		if (rc)

@@ -49,7 +49,7 @@ int task_chat_writes_bos(enum task_chat_family f)
  * "<|im_start|>system" + newline inside a quoted Jinja string, up to <|im_end|>
  * (SmolLM2: '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, ...<|im_end|>\n').
  * A newline is written either as itself or as the two characters \n. */
-static void chatml_default_system(const char *tmpl, struct task_chat *out)
+static int chatml_default_system(const char *tmpl, struct task_chat *out)
 {
 	static const char marker[] = "<|im_start|>system";
 	for (const char *p = strstr(tmpl, marker); p; p = strstr(p + 1, marker)) {
@@ -64,7 +64,11 @@ static void chatml_default_system(const char *tmpl, struct task_chat *out)
 		if (!end || end == s || (quote && quote < end))
 			continue; /* '<|im_start|>system\n' + message['content'] + ... */
 		size_t n = 0;
-		for (const char *q = s; q < end && n + 1 < sizeof out->default_system; q++) {
+		for (const char *q = s; q < end; q++) {
+			if (n + 1 == sizeof out->default_system) { /* never cut: it would change the prompt */
+				out->default_system[0] = '\0';
+				return -1;
+			}
 			if (q[0] == '\\' && q + 1 < end) {
 				q++;
 				out->default_system[n++] = *q == 'n' ? '\n' : *q == 't' ? '\t' : *q;
@@ -73,8 +77,28 @@ static void chatml_default_system(const char *tmpl, struct task_chat *out)
 			}
 		}
 		out->default_system[n] = '\0';
-		return;
+		return 0;
 	}
+	return 0;
+}
+
+/* A later template of a recognised family that its writer does not reproduce: its
+ * description, or NULL. Each was rendered by transformers and differs from the
+ * family's prompt (the generation audit of 2026-12-06). */
+static const char *unreproduced_variant(const char *tmpl, enum task_chat_family f)
+{
+	if (f == TASK_CHAT_LLAMA3 && strstr(tmpl, "Cutting Knowledge Date"))
+		return "a Llama 3.1-or-later template: it always writes a system block with 'Cutting Knowledge Date' and "
+		       "a date (today's, for Llama 3.2), which merilo does not reproduce; --chat-template llama3 writes "
+		       "Llama 3.0's prompt, without that block";
+	if (f == TASK_CHAT_CHATML && strstr(tmpl, "<|im_sep|>"))
+		return "a ChatML template with <|im_sep|> after the role (Phi-4's), which merilo does not reproduce; "
+		       "--chat-template chatml writes a newline there";
+	/* Mistral v0.1: '[INST] ' + content + ' [/INST]'; v0.3 drops the second space, Nemo both */
+	if (f == TASK_CHAT_MISTRAL && (!strstr(tmpl, "[INST] ") || !strstr(tmpl, " [/INST]")))
+		return "a Mistral template without v0.1's spaces in '[INST] ' + content + ' [/INST]' (v0.3's, Nemo's), "
+		       "which merilo does not reproduce; --chat-template mistral writes v0.1's prompt";
+	return NULL;
 }
 
 int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *err)
@@ -82,7 +106,11 @@ int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *er
 	memset(out, 0, sizeof *out);
 	if (strstr(tmpl, "<|im_start|>")) {
 		out->family = TASK_CHAT_CHATML;
-		chatml_default_system(tmpl, out);
+		if (chatml_default_system(tmpl, out))
+			return mrl_err_set(err, MRL_EUNSUPPORTED,
+					   "the model's chat template has a default system message longer than %zu bytes, "
+					   "which merilo does not keep whole: choose one with --chat-template NAME",
+					   sizeof out->default_system - 1);
 	} else if (strstr(tmpl, "<|start_header_id|>")) {
 		out->family = TASK_CHAT_LLAMA3;
 	} else if (strstr(tmpl, "<start_of_turn>")) {
@@ -95,6 +123,12 @@ int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *er
 		return mrl_err_set(err, MRL_EUNSUPPORTED,
 				   "the model's chat template is not one merilo recognises (ChatML, Llama 2, Llama 3, Mistral, "
 				   "Gemma, Phi-3): choose one with --chat-template NAME, or --chat-template none");
+	}
+	const char *variant = unreproduced_variant(tmpl, out->family);
+	if (variant) {
+		memset(out, 0, sizeof *out);
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "the model's chat template is %s (or choose --chat-template none)",
+				   variant);
 	}
 	return 0;
 }

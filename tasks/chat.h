@@ -36,8 +36,8 @@ enum task_chat_family {
  * from the template's text. A plain value. */
 struct task_chat {
 	enum task_chat_family family;
-	char default_system[512]; /* the system message the template adds when none is given
-				   * (SmolLM2's, Qwen2.5's); "" when none */
+	char default_system[2048]; /* the system message the template adds when none is given
+				    * (SmolLM2's, Qwen2.5's); "" when none (a longer one is refused) */
 };
 
 /* "none", "chatml", "llama2", "llama3", "mistral", "gemma", "phi3" (static); NULL out of range. */
@@ -50,7 +50,11 @@ int task_chat_parse_name(const char *name, enum task_chat_family *out, struct mr
 /* Recognise a Jinja template's family by its markers: <|im_start|> (ChatML),
  * <|start_header_id|> (Llama 3), <start_of_turn> (Gemma), <|user|> with <|end|>
  * (Phi-3), [INST] with <<SYS>> (Llama 2), [INST] alone (Mistral). Fills *out;
- * 0, or MRL_EUNSUPPORTED when no family matches (the message says so). */
+ * 0, or MRL_EUNSUPPORTED when no family matches, or when the template is a later
+ * variant of its family that renders otherwise than the family's writer (Llama
+ * 3.1+'s dated system block, Phi-4's <|im_sep|>, Mistral v0.3 / Nemo's spacing
+ * around [INST] ... [/INST]), or its default system message passes 2047 bytes:
+ * the message names it and the --chat-template choices. */
 int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *err);
 
 /* The prompt of (system, user) under c with the assistant's turn opened, as

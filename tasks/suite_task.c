@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- items ----------------------------------------------------------------- */
 
@@ -567,7 +568,7 @@ const char *walk_get_chat_template(struct walk *w, json_t *obj)
 	const char *name = walk_get_str(w, obj, "chat_template", false, true);
 	enum task_chat_family f;
 	struct mrl_err e = { 0 };
-	if (name && strcmp(name, "auto") && task_chat_parse_name(name, &f, &e)) {
+	if (name && strcasecmp(name, "auto") && task_chat_parse_name(name, &f, &e)) {
 		char known[160] = "auto";
 		for (int k = 0; k < TASK_CHAT_N_FAMILIES; k++)
 			snprintf(known + strlen(known), sizeof known - strlen(known), ", %s",

@@ -491,6 +491,16 @@ static void test_smollm2_template(void)
 	is_str(chat ? chat : "(none)", "chatml", "settings.chat_template records chatml");
 	json_decref(items);
 	json_decref(results);
+	/* names in any case: AUTO was taken for a family name (exit 3, "unknown chat template") */
+	rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --lang en --limit 1 --chat-template AUTO "
+			   "--out %s/smol-upper", model, tmp);
+	is_int(rc, 0, "--chat-template AUTO is auto");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/smol-upper", tmp);
+	results = load_results(dir);
+	chat = json_string_value(json_object_get(json_object_get(results, "settings"), "chat_template"));
+	is_str(chat ? chat : "(none)", "chatml", "AUTO applies the model's template");
+	json_decref(results);
 }
 
 /* merilo score: texts written elsewhere scored as run scores generated ones. */

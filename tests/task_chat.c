@@ -88,8 +88,51 @@ static void test_detect(void)
 	   "Llama 3 writes BOS text, ChatML does not");
 }
 
+/* Later templates of a family that render otherwise than its writer: refused, not
+ * rendered in the family's shape with exit 0 (the generation audit: transformers'
+ * renderings differ from merilo's for each). Excerpts of the published templates. */
+static void test_variants(void)
+{
+	static const struct {
+		const char *tmpl, *what, *says;
+	} v[] = {
+		{ "{{- bos_token }}{%- if not date_string is defined %}{%- set date_string = strftime_now(\"%d %b %Y\") %}"
+		  "{%- endif %}{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}"
+		  "{{- \"Cutting Knowledge Date: December 2023\\n\" }}{{- \"Today Date: \" + date_string }}",
+		  "Llama 3.2's dated system block", "--chat-template llama3" },
+		{ "{{- bos_token }}{%- for message in loop_messages %}{{- \"[INST]\" + message[\"content\"] + "
+		  "\"[/INST]\" }}{%- endfor %}",
+		  "Mistral Nemo's [INST]content[/INST]", "--chat-template mistral" },
+		{ "{{- bos_token }}{%- for message in loop_messages %}{{- \"[INST] \" + message[\"content\"] + "
+		  "\"[/INST]\" }}{%- endfor %}",
+		  "Mistral v0.3's [INST] content[/INST]", "v0.1's" },
+		{ "{% for message in messages %}{% if (message['role'] == 'user') %}{{'<|im_start|>user<|im_sep|>' + "
+		  "message['content'] + '<|im_end|>'}}{% endif %}{% endfor %}{% if add_generation_prompt %}"
+		  "{{ '<|im_start|>assistant<|im_sep|>' }}{% endif %}",
+		  "Phi-4's <|im_sep|>", "--chat-template chatml" },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		struct task_chat c;
+		struct mrl_err err = { 0 };
+		is_int(task_chat_detect(v[i].tmpl, &c, &err), MRL_EUNSUPPORTED, v[i].what);
+		like(err.msg, v[i].says, "its message names the choice");
+	}
+	/* a default system message longer than the buffer was cut mid-character */
+	char *tmpl = malloc(8192);
+	strcpy(tmpl, "{{ '<|im_start|>system\\n");
+	for (int i = 0; i < 100; i++) /* 3,900 bytes */
+		strcat(tmpl, "Одговарај ћирилицом. ");
+	strcat(tmpl, "<|im_end|>\\n' }}");
+	struct task_chat c;
+	struct mrl_err err = { 0 };
+	is_int(task_chat_detect(tmpl, &c, &err), MRL_EUNSUPPORTED, "a default system message of 3,900 bytes is refused");
+	like(err.msg, "longer than 2047 bytes", "its message says why");
+	free(tmpl);
+}
+
 int main(void)
 {
+	TEST(test_variants(), "later templates merilo does not reproduce are refused");
 	TEST(test_expected(), "real templates render as Jinja renders them");
 	TEST(test_names(), "family names");
 	TEST(test_detect(), "recognition markers and errors");
