@@ -73,8 +73,9 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		     "                       [--stop STR ...] [--stop-eos] [--batch N] [--temperature T --top-k K\n"
 		     "                       --top-p P --seed S] [--ids | --json] [--timing] [--threads N] [--backend cpu|cuda]\n"
 		     "Generate up to N tokens (default 32) after every prompt, all prompts in one batched run.\n"
-		     "Greedy unless --temperature > 0. When a prompt's tokens plus N exceed the model's training\n"
-		     "context it runs with one warning on stderr.\n");
+		     "Greedy unless --temperature > 0. Generation stops at the model's training context: when a\n"
+		     "prompt's tokens plus N exceed it, that prompt ends there (stop_reason ctx_full) with one\n"
+		     "warning on stderr; a prompt longer than the context is an error (exit 3).\n");
 	hrn_print_options(out, opts, 22);
 	fprintf(out, "Texts (or --ids) are printed as they finish, in prompt order; --json prints one document at\n"
 		     "the end. A progress line (prompts done, prompts/s, ETA) goes to stderr once the run has\n"
@@ -302,8 +303,8 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 		return hrn_usage_error("generate", "unexpected argument '%s' (the prompt is given with --prompt)", argv[0]);
 	if (!a->model_path || (!a->prompts.n && !a->prompts_path))
 		return hrn_usage_error("generate", "--model and --prompt (or --prompts FILE) are required");
-	if (!(a->temperature >= 0.0) || !(a->top_p >= 0.0 && a->top_p <= 1.0))
-		return hrn_usage_error("generate", "--temperature wants T >= 0 and --top-p P in 0..1");
+	if (!(a->temperature >= 0.0) || !(a->top_p > 0.0 && a->top_p <= 1.0)) /* top-p 0 kept every token */
+		return hrn_usage_error("generate", "--temperature wants T >= 0 and --top-p P in (0, 1]");
 	if (a->ids_only && a->json)
 		return hrn_usage_error("generate", "--ids and --json exclude each other");
 	if (!(a->temperature > 0) && (a->top_k || a->top_p < 1.0)) /* greedy takes the most likely token */
@@ -315,8 +316,9 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 	return HRN_OPTS_GO;
 }
 
-/* Tokenize every prompt into toks[i] (BOS as the model says); warn once when a
- * prompt plus n_gen passes the training context. */
+/* Tokenize every prompt into toks[i] (BOS as the model says); refuse a prompt
+ * longer than the training context (it gave 0 tokens and exit 0), warn once when
+ * a prompt plus n_gen passes it (generation stops there: eng_generate's n_ctx). */
 static int tokenize_all(struct eng_model *m, const struct gen_cli *a, int32_t **toks, size_t *n_tok, struct mrl_err *err)
 {
 	struct eng_model_desc d;
@@ -330,10 +332,16 @@ static int tokenize_all(struct eng_model *m, const struct gen_cli *a, int32_t **
 			return rc;
 		if (n_tok[i] == 0)
 			return mrl_err_set(err, MRL_EINPUT, "generate: prompt %zu has no tokens", i + 1);
+		if (d.n_ctx_train && n_tok[i] > d.n_ctx_train)
+			return mrl_err_set(err, MRL_EINPUT, "generate: prompt %zu has %zu tokens, more than the model's "
+					   "training context (%u positions): shorten it", i + 1, n_tok[i],
+					   (unsigned)d.n_ctx_train);
 		if (!warned && d.n_ctx_train && n_tok[i] + (size_t)a->n_gen > d.n_ctx_train) {
-			fprintf(stderr, "merilo generate: warning: prompt (%zu tokens) + -n %ld = %zu exceeds the model's "
-					"training context (%u); positions past it were never trained\n",
-				n_tok[i], a->n_gen, n_tok[i] + (size_t)a->n_gen, (unsigned)d.n_ctx_train);
+			fprintf(stderr, "merilo generate: warning: prompt %zu (%zu tokens) + -n %ld = %zu exceeds the model's "
+					"training context (%u): it stops there after at most %zu tokens (stop_reason "
+					"ctx_full)\n",
+				i + 1, n_tok[i], a->n_gen, n_tok[i] + (size_t)a->n_gen, (unsigned)d.n_ctx_train,
+				(size_t)d.n_ctx_train - n_tok[i] + 1);
 			warned = true;
 		}
 	}

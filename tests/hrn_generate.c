@@ -180,6 +180,20 @@ static void t_timing_and_errors(void)
 	free(out);
 	CLI_EXPECT(2, "--temperature", "a negative temperature", "generate --model %s --prompt x --temperature -1", model);
 	CLI_EXPECT(2, "--top-p", "top-p above 1", "generate --model %s --prompt x --top-p 1.5", model);
+	/* top-p 0 cut nothing: the same sample as top-p 1 */
+	CLI_EXPECT(2, "--top-p P in (0, 1]", "top-p 0", "generate --model %s --prompt x --temperature 0.8 --top-p 0", model);
+	/* the training context (256 here): a longer prompt gave 0 tokens with exit 0; a prompt
+	 * plus -n past it stops there, as the warning now says (it said it would run on) */
+	char long_prompt[2100] = "";
+	for (int i = 0; i < 400; i++)
+		strcat(long_prompt, "word ");
+	CLI_EXPECT(3, "prompt 1 has ", "a prompt longer than the training context is an error",
+		   "generate --model %s --prompt '%s' -n 4", model, long_prompt);
+	rc = cli_run(&out, "generate --model %s --prompt 'Once upon a time' -n 400 --json", model);
+	is_int(rc, 0, "a prompt + -n past the context: exit 0");
+	like(out, "it stops there after at most", "the warning says where it stops");
+	like(out, "\"stop_reason\": \"ctx_full\"", "and the result says ctx_full");
+	free(out);
 	CLI_EXPECT(2, "exclude each other", "--ids with --json", "generate --model %s --prompt x --ids --json", model);
 	CLI_EXPECT(2, "required", "no prompt", "generate --model %s", model);
 	CLI_EXPECT(2, "--stop", "an empty stop string", "generate --model %s --prompt x --stop ''", model);
