@@ -791,7 +791,7 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
 		.model = st->model, .ctx = st->ctx, .suite = st->suite,
 		.tasks = st->tasks, .n_tasks = st->n_tasks,
 		.langs = (const char *const *)st->langs, .n_langs = st->n_langs,
-		.limit = st->o.limit, .add_bos = add_bos, .fewshot_k = (int)st->o.fewshot, .seed = (uint64_t)st->o.seed,
+		.limit = st->o.limit, .add_bos = add_bos, .bos_never = !strcmp(st->o.bos, "never"), .fewshot_k = (int)st->o.fewshot, .seed = (uint64_t)st->o.seed,
 		.batch = !strcmp(st->o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
 		.score_window = hrn_run_batch_items(st->o.batch),
 		.progress = st->o.quiet ? HRN_PROGRESS_OFF : isatty(STDERR_FILENO) ? HRN_PROGRESS_TTY : HRN_PROGRESS_LOG,

@@ -93,6 +93,7 @@ struct hrn_run_cfg {
 	size_t n_langs;
 	int64_t limit;                     /* first `limit` items of each task; 0 = all */
 	bool add_bos;                      /* BOS before every request (resolved from --bos) */
+	bool bos_never;                    /* --bos never: also a chat template's own BOS text is left out */
 	int fewshot_k;                     /* -1 = each task's own setting (0 without one) */
 	uint64_t seed;                     /* run seed: few-shot draws of tasks without a seed */
 	enum hrn_batch batch;

@@ -36,7 +36,9 @@ static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 	return task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
 }
 
-/* The prompt text the model gets: the plan's, or the chat template's user turn. */
+/* The prompt text the model gets: the plan's, or the chat template's user turn
+ * (with the template's BOS text unless --bos never: it was written all the same,
+ * and results.json said no BOS was used). */
 static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan *p, char **out, struct mrl_err *err)
 {
 	if (!cfg->chat || cfg->chat->family == TASK_CHAT_NONE) {
@@ -46,7 +48,7 @@ static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan
 	}
 	struct eng_model_desc d;
 	eng_model_describe(cfg->model, &d);
-	const char *bos = d.bos_id >= 0 ? eng_token_piece(cfg->model, d.bos_id) : NULL;
+	const char *bos = d.bos_id >= 0 && !cfg->bos_never ? eng_token_piece(cfg->model, d.bos_id) : NULL;
 	return task_chat_apply(cfg->chat, NULL, p->prompt, bos, out, err);
 }
 

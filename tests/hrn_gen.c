@@ -344,6 +344,19 @@ static void test_chat(const char *model)
 	is_str(chat ? chat : "(none)", "chatml", "settings.chat_template records chatml");
 	json_decref(items);
 	json_decref(results);
+	/* a template that writes the BOS text (Llama 2) under --bos never: it was written all the same */
+	for (int never = 0; never < 2; never++) {
+		rc = cli_run(&out, "run --model %s " RUN_OPTS " --lang hr --tasks short_qa --limit 1 --chat-template llama2 "
+				   "--bos %s --out %s/llama2-%d", model, never ? "never" : "always", tmp, never);
+		is_int(rc, 0, never ? "--chat-template llama2 --bos never runs" : "--chat-template llama2 --bos always runs");
+		free(out);
+		snprintf(dir, sizeof dir, "%s/llama2-%d", tmp, never);
+		items = load_items(dir);
+		prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+		ok(prompt && !strncmp(prompt, never ? "[INST] Odgovori" : "<s>[INST] Odgovori", never ? 15 : 18),
+		   never ? "--bos never: the template's <s> is left out" : "--bos always: the template writes <s>");
+		json_decref(items);
+	}
 	/* a chatml run stopped and resumed keeps chatml; another name is refused */
 	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
 			  "--chat-template chatml --out %s/chatpart", cli_merilo(), model, tmp);
