@@ -72,7 +72,15 @@ struct hf_arch {
 	bool tied_default;          /* tie_word_embeddings when config.json does not say */
 	bool ff_default_4x;         /* intermediate size null or absent: 4 * hidden (GPT-2) */
 	int (*extras)(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+	unsigned window;            /* HF_WIN_*: which window keys its transformers class reads */
+	uint32_t window_default;    /* sliding_window when config.json has no such key (0: none) */
 };
+
+/* The window keys a model_type's transformers 5 class honours; the others ignore
+ * them (Llama and GPT-2 attend to every position whatever sliding_window says). */
+#define HF_WIN_KEY 1u       /* sliding_window, every layer unless layer_types says otherwise */
+#define HF_WIN_TYPES 2u     /* layer_types (Mistral's is read as Ministral's, as AutoConfig does) */
+#define HF_WIN_NOT_NULL 4u  /* sliding_window null is refused (Gemma 2 always builds its window mask) */
 
 static const struct hf_keys llama_keys = { "hidden_size", "num_hidden_layers", "num_attention_heads",
 					   "intermediate_size", "max_position_embeddings", "rms_norm_eps",
@@ -166,14 +174,21 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 
 static const struct hf_arch hf_archs[] = {
-	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
-	{ "qwen2", "qwen2", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
-	/* Mistral is Llama plus a sliding window (config.sliding_window) */
-	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL },
+	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL, 0,
+	  0 },
+	/* Qwen2's window needs use_sliding_window (refused); its layer_types then has no sliding layer */
+	{ "qwen2", "qwen2", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
+	  HF_WIN_TYPES, 0 },
+	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
+	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
+	  HF_WIN_KEY | HF_WIN_TYPES, 0 },
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
-	  false, gemma2_extras },
-	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras },
-	{ "phi3", "phi3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, phi3_extras },
+	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096 },
+	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras, 0,
+	  0 },
+	/* Phi-3 windows every layer when sliding_window is set and has no layer_types */
+	{ "phi3", "phi3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, phi3_extras,
+	  HF_WIN_KEY, 0 },
 };
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
@@ -256,7 +271,6 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 		return rc;
 	cfg->attn_scale = (float)pow((double)qpas, -0.5);
 	cfg->embd_scale = sqrtf((float)cfg->n_embd);
-	cfg->sliding_window = 4096;
 	return 0;
 }
 
@@ -387,20 +401,25 @@ static int sizes_load(const json_t *c, const struct hf_arch *a, struct eng_confi
 	return 0;
 }
 
-/* The window and which layers use it: layer_types where given (transformers 5),
- * else the architecture's pattern (every layer for Mistral, every other for Gemma 2). */
+/* The window and which layers use it, from the keys the model_type's transformers
+ * class reads (hf_arch.window): layer_types where given (transformers 5), else the
+ * architecture's pattern (every layer for Mistral and Phi-3, every other for Gemma 2). */
 static int window_load(const json_t *c, const struct hf_arch *a, struct eng_config *cfg, const char *path,
 		       struct mrl_err *err)
 {
 	int rc;
-	/* Qwen2 writes its window even when use_sliding_window is false (refused), and then it is unused */
-	if (strcmp(a->model_type, "qwen2")) {
-		if (json_is_null(json_object_get(c, "sliding_window")))
-			cfg->sliding_window = 0; /* null: none, whatever the architecture's default */
-		else if ((rc = cfg_u32(c, "sliding_window", &cfg->sliding_window, false, path, err)))
-			return rc;
+	cfg->sliding_window = a->window_default;
+	const json_t *sw = json_object_get(c, "sliding_window");
+	if ((a->window & HF_WIN_KEY) && json_is_null(sw)) {
+		if (a->window & HF_WIN_NOT_NULL)
+			return mrl_err_set(err, MRL_EINPUT, "%s: 'sliding_window' is null: a %s model needs a window "
+					   "(transformers refuses it too)", path, a->model_type);
+		cfg->sliding_window = 0; /* null: none, whatever the architecture's default */
+	} else if ((a->window & HF_WIN_KEY) && (rc = cfg_u32(c, "sliding_window", &cfg->sliding_window, false, path,
+							       err))) {
+		return rc;
 	}
-	const json_t *lt = json_object_get(c, "layer_types");
+	const json_t *lt = a->window & HF_WIN_TYPES ? json_object_get(c, "layer_types") : NULL;
 	if (!lt || json_is_null(lt)) {
 		if (cfg->sliding_window)
 			eng_config_window_layers(cfg);

@@ -326,6 +326,19 @@ static void check_incomplete_folders(const char *hf)
 		diag("could not remove %s", tmp);
 }
 
+/* s (malloc'd copy) with its first `from` replaced by `to`; NULL when from is not in s. */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	if (!at)
+		return NULL;
+	size_t out_size = strlen(s) + strlen(to) + 1;
+	char *out = malloc(out_size);
+	if (out)
+		snprintf(out, out_size, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+	return out;
+}
+
 /* src's config.json (malloc'd) with the first `from` replaced by `to`; NULL when missing. */
 static char *edited_config(const char *src, const char *from, const char *to)
 {
@@ -338,14 +351,7 @@ static char *edited_config(const char *src, const char *from, const char *to)
 	size_t n = fread(buf, 1, sizeof buf - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	char *at = strstr(buf, from);
-	if (!at)
-		return NULL;
-	size_t out_size = n + strlen(to) + 1;
-	char *out = malloc(out_size);
-	if (out)
-		snprintf(out, out_size, "%.*s%s%s", (int)(at - buf), buf, to, at + strlen(from));
-	return out;
+	return replaced(buf, from, to);
 }
 
 /* The fields of GPT-2's, Gemma 2's and Phi-3's configs that change the math: what is
@@ -373,7 +379,7 @@ static void check_bad_configs(const char *hf)
 		{ "gemma2", "\"sliding_attention\"", "\"chunked_attention\"",
 		  "layer_types[0] 'chunked_attention' is not implemented", MRL_EUNSUPPORTED },
 		{ "gemma2", "\"sliding_window\": 16", "\"sliding_window\": null",
-		  "layer 0 is sliding_attention but 'sliding_window' is not set", MRL_EINPUT },
+		  "'sliding_window' is null: a gemma2 model needs a window", MRL_EINPUT },
 		{ "gemma2", "\"query_pre_attn_scalar\": 32", "\"query_pre_attn_scalar\": 0", "query_pre_attn_scalar",
 		  MRL_EINPUT },
 		{ "gemma2", "\"final_logit_softcapping\": 5.0", "\"final_logit_softcapping\": -5.0",
@@ -417,6 +423,82 @@ static void check_bad_configs(const char *hf)
 	free(b);
 	free(ids);
 	free(cfg);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd))
+		diag("could not remove %s", tmp);
+}
+
+#define LAYERS4(a, b, c, d) "\"layer_types\": [\"" a "_attention\", \"" b "_attention\", \"" c "_attention\", \"" d \
+			   "_attention\"], "
+#define LAYERS3(a, b, c) "\"layer_types\": [\"" a "_attention\", \"" b "_attention\", \"" c "_attention\"], "
+
+/* What merilo reads from config.json where transformers 5.25 (the oracle) reads
+ * it per model_type: the window and its layers, the rotated dims, rope_theta,
+ * and which head; a contradiction it cannot resolve is refused by name. */
+static void check_config_reads(const char *hf)
+{
+	static const struct {
+		const char *src, *from, *to, *from2, *to2; /* second edit optional */
+		int code;                  /* of eng_model_open; 0: it opens and */
+		uint32_t window, n_windowed, n_rot; /* ...describes these, or */
+		const char *want;          /* code != 0: the message says this */
+		const char *name;
+	} cases[] = {
+		{ "llama", "\"model_type\"", "\"sliding_window\": 8, \"model_type\"", NULL, NULL, 0, 0, 0, 16, NULL,
+		  "llama ignores sliding_window (LlamaAttention attends to every position)" },
+		{ "llama", "\"model_type\"", "\"sliding_window\": 8, " LAYERS4("sliding", "full", "full", "full")
+		  "\"model_type\"", NULL, NULL, 0, 0, 0, 16, NULL, "llama ignores layer_types and sliding_window" },
+		{ "gpt2", "\"model_type\"", "\"sliding_window\": 8, \"model_type\"", NULL, NULL, 0, 0, 0, 0, NULL,
+		  "gpt2 ignores sliding_window" },
+		{ "qwen2", "\"sliding_window\": null", "\"sliding_window\": 8", NULL, NULL, 0, 0, 0, 16, NULL,
+		  "qwen2 ignores sliding_window without use_sliding_window" },
+		{ "mistral", "\"model_type\"", "\"model_type\"", NULL, NULL, 0, 16, 3, 16, NULL,
+		  "mistral windows every layer" },
+		{ "mistral", "\"model_type\"", LAYERS3("full", "sliding", "sliding") "\"model_type\"", NULL, NULL, 0, 16, 2,
+		  16, NULL, "mistral with layer_types windows those layers (AutoConfig reads it as Ministral)" },
+		{ "phi3", "\"sliding_window\": null", "\"sliding_window\": 8", NULL, NULL, 0, 8, 3, 16, NULL,
+		  "phi3 windows every layer" },
+		{ "phi3", "\"sliding_window\": null", LAYERS3("full", "sliding", "full") "\"sliding_window\": 8", NULL,
+		  NULL, 0, 8, 3, 16, NULL, "phi3 ignores layer_types: every layer windowed" },
+		{ "gemma2", "\"sliding_window\": 16", "\"sliding_window\": null", "\"layer_types\"", "\"layer_types_no\"",
+		  MRL_EINPUT, 0, 0, 0, "'sliding_window' is null: a gemma2 model needs a window",
+		  "gemma2 with sliding_window null and no layer_types is refused (transformers refuses it)" },
+	};
+	char tmp[256], src[1024];
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-reads-%d", (int)getpid());
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
+		char *cfg = edited_config(src, cases[i].from, cases[i].to), *cfg2 = NULL;
+		if (cfg && cases[i].from2) {
+			cfg2 = replaced(cfg, cases[i].from2, cases[i].to2);
+			free(cfg);
+			cfg = cfg2;
+		}
+		if (!cfg || make_folder(tmp, src, cfg, NULL, NULL)) {
+			skip("could not make the edited folder", cases[i].name);
+			free(cfg);
+			continue;
+		}
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		int rc = eng_model_open(&m, tmp, NULL, &err);
+		if (cases[i].code) {
+			if (!ok(rc == cases[i].code && m == NULL, cases[i].name))
+				diag("rc %d, want %d: %s", rc, cases[i].code, err.msg);
+			like(err.msg, cases[i].want, "  ...and the message says what");
+		} else if (!ok(rc == 0, cases[i].name)) {
+			diag("%s", err.msg);
+		} else {
+			struct eng_model_desc d;
+			eng_model_describe(m, &d);
+			is_int(d.sliding_window, cases[i].window, "  ...sliding_window");
+			is_int(d.n_layer_windowed, cases[i].n_windowed, "  ...layers windowed");
+			is_int(d.n_rot, cases[i].n_rot, "  ...rotated dims per head");
+		}
+		eng_model_close(m);
+		free(cfg);
+	}
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	if (system(cmd))
@@ -634,5 +716,6 @@ int main(void)
 	check_bad_folders(hf);
 	check_incomplete_folders(hf);
 	check_bad_configs(hf);
+	check_config_reads(hf);
 	return done_testing();
 }
