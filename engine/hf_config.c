@@ -181,7 +181,7 @@ static const struct hf_arch hf_archs[] = {
 	  HF_WIN_TYPES, 0 },
 	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
 	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_KEY | HF_WIN_TYPES, 0 },
+	  HF_WIN_KEY | HF_WIN_TYPES, 4096 },
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
 	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096 },
 	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras, 0,
