@@ -274,11 +274,37 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 	return 0;
 }
 
-/* Phi-3 may rotate only the first partial_rotary_factor of each head. */
+/* The rope object transformers 5 builds its rope from: rope_scaling when it is a
+ * non-empty object (the legacy key wins), else rope_parameters; NULL when neither. */
+static const json_t *rope_object(const json_t *c, const char **key)
+{
+	const json_t *rs = json_object_get(c, "rope_scaling");
+	if (json_is_object(rs) && json_object_size(rs)) {
+		*key = "rope_scaling";
+		return rs;
+	}
+	*key = "rope_parameters";
+	const json_t *rp = json_object_get(c, "rope_parameters");
+	return json_is_object(rp) ? rp : NULL;
+}
+
+/* Phi-3 may rotate only the first partial_rotary_factor of each head: transformers 5
+ * reads it from the rope object, the top-level key standing in where that has none
+ * (4.x read only the top level, so two different values are refused). */
 static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
 {
-	const json_t *v = json_object_get(c, "partial_rotary_factor");
+	const char *rkey;
+	const json_t *ro = rope_object(c, &rkey);
+	const json_t *top = json_object_get(c, "partial_rotary_factor");
+	const json_t *v = ro ? json_object_get(ro, "partial_rotary_factor") : NULL;
+	if (json_is_null(top))
+		top = NULL;
 	if (!v || json_is_null(v))
+		v = top;
+	else if (top && !(json_is_number(top) && json_is_number(v) && json_number_value(top) == json_number_value(v)))
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'partial_rotary_factor' at the top level and in '%s' differ "
+				   "(transformers 5 uses %s's, 4.x the top level's): keep one", path, rkey, rkey);
+	if (!v)
 		return 0;
 	double f = json_is_number(v) ? json_number_value(v) : -1.0, rot = f * cfg->head_dim;
 	if (!(f > 0.0 && f <= 1.0) || rot != (double)(uint32_t)rot || (uint32_t)rot % 2)

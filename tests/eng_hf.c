@@ -433,6 +433,8 @@ static void check_bad_configs(const char *hf)
 			   "_attention\"], "
 #define LAYERS3(a, b, c) "\"layer_types\": [\"" a "_attention\", \"" b "_attention\", \"" c "_attention\"], "
 
+#define PHI3_RP_HALF "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 10000.0, \"partial_rotary_factor\": 0.5}"
+
 /* What merilo reads from config.json where transformers 5.25 (the oracle) reads
  * it per model_type: the window and its layers, the rotated dims, rope_theta,
  * and which head; a contradiction it cannot resolve is refused by name. */
@@ -465,6 +467,13 @@ static void check_config_reads(const char *hf)
 		  "phi3 windows every layer" },
 		{ "phi3", "\"sliding_window\": null", LAYERS3("full", "sliding", "full") "\"sliding_window\": 8", NULL,
 		  NULL, 0, 8, 3, 16, NULL, "phi3 ignores layer_types: every layer windowed" },
+		{ "phi3", "\"rope_theta\": 10000.0", PHI3_RP_HALF, NULL, NULL, 0, 0, 0, 8, NULL,
+		  "phi3 partial_rotary_factor in rope_parameters: 8 of 16 dims rotated" },
+		{ "phi3", "\"rope_theta\": 10000.0", "\"partial_rotary_factor\": 0.5, " PHI3_RP_HALF, NULL, NULL, 0, 0, 0, 8,
+		  NULL, "phi3 partial_rotary_factor the same at the top level and in rope_parameters" },
+		{ "phi3", "\"rope_theta\": 10000.0", "\"partial_rotary_factor\": 0.75, " PHI3_RP_HALF, NULL, NULL,
+		  MRL_EINPUT, 0, 0, 0, "'partial_rotary_factor' at the top level and in 'rope_parameters' differ",
+		  "phi3 partial_rotary_factor 0.75 at the top level and 0.5 in rope_parameters is refused" },
 		{ "gemma2", "\"sliding_window\": 16", "\"sliding_window\": null", "\"layer_types\"", "\"layer_types_no\"",
 		  MRL_EINPUT, 0, 0, 0, "'sliding_window' is null: a gemma2 model needs a window",
 		  "gemma2 with sliding_window null and no layer_types is refused (transformers refuses it)" },
