@@ -480,18 +480,65 @@ static int add_rope_freqs(struct eng_hf *h, const struct hf_model_cfg *mc, const
 	return 0;
 }
 
-/* The embedding against vocab_size, and the head against tie_word_embeddings. */
+/* Element i of an F32, BF16 or F16 tensor, as f32. */
+static float elem_f32(const struct gguf_tensor *g, uint64_t i)
+{
+	const unsigned char *p = g->data;
+	if (g->type == ENG_TYPE_F32) {
+		float f;
+		memcpy(&f, p + 4 * i, 4);
+		return f;
+	}
+	uint16_t u = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+	return g->type == ENG_TYPE_BF16 ? eng_bf16_to_f32(u) : eng_f16_to_f32(u);
+}
+
+static bool same_values(const struct gguf_tensor *a, const struct gguf_tensor *b)
+{
+	if (a->ne[0] != b->ne[0] || a->ne[1] != b->ne[1])
+		return false;
+	if (a->type == b->type)
+		return a->nbytes == b->nbytes && !memcmp(a->data, b->data, a->nbytes);
+	for (uint64_t i = 0; i < a->n_elements; i++)
+		if (elem_f32(a, i) != elem_f32(b, i))
+			return false;
+	return true;
+}
+
+/* The shard holding the HF tensor that ends in suffix, for messages. */
+static const char *shard_of(const struct eng_hf *h, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+	for (size_t s = 0; s < h->n_shards; s++)
+		for (size_t i = 0; i < h->shards[s].n; i++) {
+			size_t nl = strlen(h->shards[s].t[i].name);
+			if (nl >= sl && !strcmp(h->shards[s].t[i].name + nl - sl, suffix))
+				return h->shards[s].path;
+		}
+	return "";
+}
+
+/* The embedding against vocab_size, and the head against tie_word_embeddings. A tied
+ * model whose file also stores an lm_head.weight equal to the embedding is fine (torch
+ * .bin conversions store both); a different one contradicts the config, and the
+ * readings differ (transformers 5.25 then unties and uses the stored head, with a
+ * warning; merilo used the embedding), so it is refused. */
 static int check_head(struct eng_hf *h, const struct eng_config *cfg, bool tied, const char *dir, struct mrl_err *err)
 {
 	const struct gguf_tensor *emb = eng_hf_find(h, "token_embd.weight");
 	if (emb && emb->ne[1] != cfg->n_vocab)
 		return mrl_err_set(err, MRL_EINPUT, "%s: the token embedding has %" PRIu64 " rows, config.json "
 				   "vocab_size is %" PRIu32, dir, emb->ne[1], cfg->n_vocab);
-	bool has_head = eng_hf_find(h, "output.weight") != NULL;
-	if (!tied && !has_head)
+	const struct gguf_tensor *head = eng_hf_find(h, "output.weight");
+	if (!tied && !head)
 		return mrl_err_set(err, MRL_EINPUT, "%s: tie_word_embeddings is false but there is no lm_head.weight", dir);
-	if (tied && has_head) {
-		/* the tied head is the embedding, whatever a stray lm_head says */
+	if (tied && head && emb && !same_values(head, emb))
+		return mrl_err_set(err, MRL_EINPUT, "%s: config.json ties the head to the embedding (tie_word_embeddings "
+				   "true or absent for %s) but %s holds an lm_head.weight that differs from it: set "
+				   "tie_word_embeddings false to use it, or remove it", dir, cfg->arch_name,
+				   shard_of(h, "lm_head.weight"));
+	if (tied && head) {
+		/* the same values: the embedding serves */
 		for (size_t i = 0; i < h->n_gt; i++)
 			if (!strcmp(h->gt_names[i], "output.weight"))
 				h->gt_names[i][0] = '\0';
