@@ -354,22 +354,23 @@ void hf_llama3_factors(const struct hf_llama3_rope *r, float base, uint32_t n_ro
 	}
 }
 
-/* rope_theta and rope_scaling: classic top level, or transformers 5's rope_parameters. */
+/* rope_theta and rope_scaling: classic top level, or transformers 5's rope_parameters.
+ * As transformers 5 (and 4.x, which knew only rope_scaling): a rope_scaling object
+ * replaces rope_parameters whole, and rope_theta comes from the object used, else the
+ * top level, else 10000. */
 static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_llama3_rope *l3, const char *path,
 		     struct mrl_err *err)
 {
-	const json_t *rp = json_object_get(c, "rope_parameters");
-	const json_t *rs = json_object_get(c, "rope_scaling");
+	const json_t *legacy = json_object_get(c, "rope_scaling");
+	const char *rkey;
+	const json_t *rs = rope_object(c, &rkey);
 	int rc;
+	if (legacy && !json_is_null(legacy) && !json_is_object(legacy))
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'rope_scaling' must be an object or null", path);
 	cfg->rope_freq_base = 10000.0f;
-	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)))
+	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)) ||
+	    (rs && (rc = cfg_f32(rs, "rope_theta", &cfg->rope_freq_base, path, err))))
 		return rc;
-	if (json_is_object(rp)) {
-		if ((rc = cfg_f32(rp, "rope_theta", &cfg->rope_freq_base, path, err)))
-			return rc;
-		if (!rs || json_is_null(rs))
-			rs = rp;
-	}
 	if (!(cfg->rope_freq_base > 0.0f))
 		return mrl_err_set(err, MRL_EINPUT, "%s: rope_theta must be positive", path);
 	if (!rs || json_is_null(rs))

@@ -446,43 +446,53 @@ static void check_config_reads(const char *hf)
 		uint32_t window, n_windowed, n_rot; /* ...describes these, or */
 		const char *want;          /* code != 0: the message says this */
 		const char *name;
+		float theta;               /* code 0: rope_theta, unless 0 */
 	} cases[] = {
 		{ "llama", "\"model_type\"", "\"sliding_window\": 8, \"model_type\"", NULL, NULL, 0, 0, 0, 16, NULL,
-		  "llama ignores sliding_window (LlamaAttention attends to every position)" },
+		  "llama ignores sliding_window (LlamaAttention attends to every position)", 0 },
 		{ "llama", "\"model_type\"", "\"sliding_window\": 8, " LAYERS4("sliding", "full", "full", "full")
-		  "\"model_type\"", NULL, NULL, 0, 0, 0, 16, NULL, "llama ignores layer_types and sliding_window" },
+		  "\"model_type\"", NULL, NULL, 0, 0, 0, 16, NULL, "llama ignores layer_types and sliding_window", 0 },
 		{ "gpt2", "\"model_type\"", "\"sliding_window\": 8, \"model_type\"", NULL, NULL, 0, 0, 0, 0, NULL,
-		  "gpt2 ignores sliding_window" },
+		  "gpt2 ignores sliding_window", 0 },
 		{ "qwen2", "\"sliding_window\": null", "\"sliding_window\": 8", NULL, NULL, 0, 0, 0, 16, NULL,
-		  "qwen2 ignores sliding_window without use_sliding_window" },
+		  "qwen2 ignores sliding_window without use_sliding_window", 0 },
 		{ "mistral", "\"model_type\"", "\"model_type\"", NULL, NULL, 0, 16, 3, 16, NULL,
-		  "mistral windows every layer" },
+		  "mistral windows every layer", 0 },
 		{ "mistral", "\"model_type\"", LAYERS3("full", "sliding", "sliding") "\"model_type\"", NULL, NULL, 0, 16, 2,
-		  16, NULL, "mistral with layer_types windows those layers (AutoConfig reads it as Ministral)" },
+		  16, NULL, "mistral with layer_types windows those layers (AutoConfig reads it as Ministral)", 0 },
 		{ "mistral", "\"sliding_window\": 16,", "", NULL, NULL, 0, 4096, 3, 16, NULL,
-		  "mistral without sliding_window: MistralConfig's default 4096, every layer" },
+		  "mistral without sliding_window: MistralConfig's default 4096, every layer", 0 },
 		{ "mistral", "\"sliding_window\": 16", "\"sliding_window\": null", NULL, NULL, 0, 0, 0, 16, NULL,
-		  "mistral with sliding_window null: no window" },
+		  "mistral with sliding_window null: no window", 0 },
 		{ "phi3", "\"sliding_window\": null", "\"sliding_window\": 8", NULL, NULL, 0, 8, 3, 16, NULL,
-		  "phi3 windows every layer" },
+		  "phi3 windows every layer", 0 },
 		{ "phi3", "\"sliding_window\": null", LAYERS3("full", "sliding", "full") "\"sliding_window\": 8", NULL,
-		  NULL, 0, 8, 3, 16, NULL, "phi3 ignores layer_types: every layer windowed" },
+		  NULL, 0, 8, 3, 16, NULL, "phi3 ignores layer_types: every layer windowed", 0 },
 		{ "phi3", "\"rope_theta\": 10000.0", PHI3_RP_HALF, NULL, NULL, 0, 0, 0, 8, NULL,
-		  "phi3 partial_rotary_factor in rope_parameters: 8 of 16 dims rotated" },
+		  "phi3 partial_rotary_factor in rope_parameters: 8 of 16 dims rotated", 0 },
 		{ "phi3", "\"rope_theta\": 10000.0", "\"partial_rotary_factor\": 0.5, " PHI3_RP_HALF, NULL, NULL, 0, 0, 0, 8,
-		  NULL, "phi3 partial_rotary_factor the same at the top level and in rope_parameters" },
+		  NULL, "phi3 partial_rotary_factor the same at the top level and in rope_parameters", 0 },
 		{ "phi3", "\"rope_theta\": 10000.0", "\"partial_rotary_factor\": 0.75, " PHI3_RP_HALF, NULL, NULL,
 		  MRL_EINPUT, 0, 0, 0, "'partial_rotary_factor' at the top level and in 'rope_parameters' differ",
-		  "phi3 partial_rotary_factor 0.75 at the top level and 0.5 in rope_parameters is refused" },
+		  "phi3 partial_rotary_factor 0.75 at the top level and 0.5 in rope_parameters is refused", 0 },
 		{ "mistral", "\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true", NULL, NULL, MRL_EINPUT, 0, 0,
-		  0, "holds an lm_head.weight that differs from it", "mistral tied but storing a different lm_head is refused" },
+		  0, "holds an lm_head.weight that differs from it", "mistral tied but storing a different lm_head is refused", 0 },
 		{ "mistral", "\"tie_word_embeddings\": false,", "", NULL, NULL, 0, 16, 3, 16, NULL,
-		  "mistral without tie_word_embeddings: untied (MistralConfig's default)" },
+		  "mistral without tie_word_embeddings: untied (MistralConfig's default)", 0 },
 		{ "gpt2", "\"tie_word_embeddings\": true,", "", NULL, NULL, 0, 0, 0, 0, NULL,
-		  "gpt2 without tie_word_embeddings and without an lm_head: tied" },
+		  "gpt2 without tie_word_embeddings and without an lm_head: tied", 0 },
+		/* the fixture's rope_scaling (llama3) replaces rope_parameters whole, theta included */
+		{ "llama", "\"rope_theta\": 500000.0", "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": "
+		  "1000.0}", NULL, NULL, 0, 0, 0, 16, NULL, "llama with rope_scaling and rope_parameters: rope_scaling and "
+		  "the default theta 10000", 10000.0f },
+		{ "llama", "\"rope_theta\": 500000.0", "\"rope_theta\": 2000.0, \"rope_parameters\": {\"rope_type\": "
+		  "\"default\", \"rope_theta\": 1000.0}", NULL, NULL, 0, 0, 0, 16, NULL, "llama with rope_scaling and "
+		  "rope_parameters: rope_scaling and the top-level theta", 2000.0f },
+		{ "llama", "\"rope_scaling\": {", "\"rope_scaling\": null, \"rope_parameters\": {\"rope_theta\": 1000.0, ",
+		  NULL, NULL, 0, 0, 0, 16, NULL, "llama with rope_scaling null: rope_parameters' theta", 1000.0f },
 		{ "gemma2", "\"sliding_window\": 16", "\"sliding_window\": null", "\"layer_types\"", "\"layer_types_no\"",
 		  MRL_EINPUT, 0, 0, 0, "'sliding_window' is null: a gemma2 model needs a window",
-		  "gemma2 with sliding_window null and no layer_types is refused (transformers refuses it)" },
+		  "gemma2 with sliding_window null and no layer_types is refused (transformers refuses it)", 0 },
 	};
 	char tmp[256], src[1024];
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-reads-%d", (int)getpid());
@@ -514,6 +524,8 @@ static void check_config_reads(const char *hf)
 			is_int(d.sliding_window, cases[i].window, "  ...sliding_window");
 			is_int(d.n_layer_windowed, cases[i].n_windowed, "  ...layers windowed");
 			is_int(d.n_rot, cases[i].n_rot, "  ...rotated dims per head");
+			if (cases[i].theta > 0 && !ok(d.rope_freq_base == cases[i].theta, "  ...rope_theta"))
+				diag("rope_theta %g, want %g", d.rope_freq_base, cases[i].theta);
 		}
 		eng_model_close(m);
 		free(cfg);
