@@ -162,6 +162,7 @@ static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const
 	if (cfg->sliding_window)
 		eng_config_window_layers(cfg);
 	cfg->gelu_f16 = true; /* what llama.cpp's CPU backend computes */
+	cfg->f16_act = true;  /* likewise: ggml's f16 mul_mat rounds the activations to f16 */
 	return 0;
 }
 

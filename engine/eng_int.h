@@ -64,6 +64,8 @@ struct eng_config {
 	bool fused_qkv;             /* one attn_qkv matrix, rows [q | k | v] (GPT-2, Phi-3) */
 	bool fused_gate_up;         /* one ffn_up matrix, rows [gate | up] (Phi-3) */
 	bool gelu_f16;              /* GELU through ggml's f16 table, as llama.cpp computes it (set for GGUF) */
+	bool f16_act;               /* F16 weights dot activations rounded to f16, as llama.cpp (set for GGUF);
+				     * else f32 activations, as transformers' float32 computation (HF folders) */
 	float embd_scale;           /* token embeddings times this; 0 = unscaled (Gemma: sqrt(n_embd)) */
 	float attn_scale;           /* q.k times this: 1/sqrt(head_dim), Gemma 2: query_pre_attn_scalar^-1/2 */
 	float attn_softcap;         /* scores s -> c * tanh(s / c) before the mask; 0 = none (Gemma 2) */

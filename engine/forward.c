@@ -232,7 +232,7 @@ int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx,
 	c->ex.n_ctx = n_ctx;
 	c->ex.kv_f16 = !m->kv_f32;
 	c->ex.q8_act = true;
-	c->ex.f16_act = true;
+	c->ex.f16_act = cfg->f16_act;
 	c->ex.att_scale = cfg->attn_scale;
 	c->ex.att_softcap = cfg->attn_softcap;
 	c->ex.gelu_f16 = cfg->gelu_f16;
