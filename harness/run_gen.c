@@ -106,7 +106,9 @@ static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct 
 	}
 	const size_t n_full = n + (start >= 0), n_pos = cfg->ctx ? eng_ctx_n_ctx(cfg->ctx) : d.n_ctx_train;
 	size_t keep = n_full;
-	if (task_truncate_keep(g->plan.truncate, n_full, (size_t)g->plan.max_tokens + 1, n_pos, &keep) || !keep) {
+	/* the last new token is never fed: prompt + max_tokens - 1 positions (context + continuation
+	 * - 1 under task_truncate_keep's rule, the continuation being the max_tokens new ones) */
+	if (task_truncate_keep(g->plan.truncate, n_full, (size_t)g->plan.max_tokens, n_pos, &keep) || !keep) {
 		free(tok);
 		return mrl_err_set(err, MRL_EINPUT, "max_tokens %d leaves no room for the prompt in the model's %zu positions",
 				   g->plan.max_tokens, n_pos);

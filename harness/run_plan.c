@@ -196,7 +196,7 @@ int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 					   task_id(t), task_window(t), n_pos);
 		/* run_gen.c's rule for the shortest prompt, one token */
 		if (task_type(t) == TASK_GENERATE &&
-		    task_truncate_keep(TASK_TRUNCATE_LEFT, 1, (size_t)task_gen_max_tokens(t) + 1, n_pos, &keep))
+		    task_truncate_keep(TASK_TRUNCATE_LEFT, 1, (size_t)task_gen_max_tokens(t), n_pos, &keep))
 			return mrl_err_set(err, MRL_EINPUT,
 					   "task '%s': max_new_tokens %d leaves no room for the prompt in the model's %zu positions",
 					   task_id(t), task_gen_max_tokens(t), n_pos);
