@@ -169,15 +169,23 @@ static json_t *json_text(const char *s, size_t len)
 	return j;
 }
 
-static json_t *result_json(const char *prompt, size_t n_prompt, const struct eng_gen_res *r)
+/* One result; stop_string is the --stop string that ended it (its text is cut before
+ * it, while ids keep the tokens that completed it), null otherwise. */
+static json_t *result_json(const char *prompt, size_t n_prompt, const struct eng_gen_res *r, const struct strlist *stops)
 {
 	const bool done = r->text != NULL; /* an interrupted run leaves the unfinished empty */
 	json_t *ids = json_array();
 	for (size_t k = 0; k < r->n_ids; k++)
 		json_array_append_new(ids, json_integer(r->ids[k]));
-	return json_pack("{s:o, s:I, s:o, s:o, s:I, s:s}", "prompt", json_text(prompt, strlen(prompt)), "n_prompt_tokens",
-			 (json_int_t)n_prompt, "text", json_text(done ? r->text : "", r->text_len), "ids", ids, "n_tokens",
-			 (json_int_t)r->n_ids, "stop_reason", done ? eng_gen_stop_name(r->stop) : "interrupted");
+	const char *matched = done && r->stop == ENG_GEN_STOP_STRING && r->stop_index >= 0 &&
+				      (size_t)r->stop_index < stops->n
+				      ? stops->v[r->stop_index]
+				      : NULL;
+	return json_pack("{s:o, s:I, s:o, s:o, s:I, s:s, s:o}", "prompt", json_text(prompt, strlen(prompt)),
+			 "n_prompt_tokens", (json_int_t)n_prompt, "text", json_text(done ? r->text : "", r->text_len), "ids",
+			 ids, "n_tokens", (json_int_t)r->n_ids, "stop_reason",
+			 done ? eng_gen_stop_name(r->stop) : "interrupted", "stop_string",
+			 matched ? json_text(matched, strlen(matched)) : json_null());
 }
 
 struct gen_cli {
@@ -197,11 +205,16 @@ static void print_json(const struct gen_cli *a, const struct eng_gen_res *res, c
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < a->prompts.n; i++)
-		json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i]));
-	json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:s, s:o}", "model", a->model_path,
+		json_array_append_new(arr, result_json(a->prompts.v[i], n_prompt[i], &res[i], &a->stops));
+	json_t *stops = json_array();
+	for (size_t i = 0; i < a->stops.n; i++)
+		json_array_append_new(stops, json_text(a->stops.v[i], strlen(a->stops.v[i])));
+	/* every option that changes the output, so that the document says how to make it again */
+	json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o, s:b, s:s, s:o}", "model", a->model_path,
 				"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
-				"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed", (json_int_t)o->seed, "stop_eos", !o->ignore_eos,
-				"kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
+				"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed",
+				(json_int_t)o->seed, "stop_eos", !o->ignore_eos, "stop", stops, "parse_special",
+				a->parse_special, "kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 	if (s)
 		printf("%s\n", s);

@@ -116,6 +116,14 @@ static void t_stop(void)
 	size_t at = (size_t)(strstr(text, stop) - text);
 	const char *got = res_str(stopped, 0, "text");
 	ok(got && strlen(got) == at && strncmp(got, text, at) == 0, "the text ends right before the stop string");
+	/* the document says how to make it again: the stop strings, which one ended it */
+	is_str(res_str(stopped, 0, "stop_string"), stop, "stop_string names the one that ended it");
+	json_t *st = json_object_get(stopped, "stop");
+	ok(json_array_size(st) == 2 && !strcmp(json_string_value(json_array_get(st, 0)), "zzzq") &&
+		   !strcmp(json_string_value(json_array_get(st, 1)), stop),
+	   "the top level lists the --stop strings in order");
+	ok(json_is_false(json_object_get(stopped, "parse_special")), "and parse_special");
+	ok(json_is_null(json_object_get(result(free_run, 0), "stop_string")), "stop_string is null without a stop");
 	json_decref(free_run);
 	json_decref(stopped);
 }
