@@ -58,6 +58,8 @@ const char *eng_gen_stop_name(enum eng_gen_stop s)
 		return "stop";
 	case ENG_GEN_STOP_CTX_FULL:
 		return "ctx_full";
+	case ENG_GEN_STOP_INTERRUPTED:
+		return "interrupted";
 	}
 	return "?";
 }
@@ -452,6 +454,27 @@ static int slot_finish(struct gen *g, struct gen_slot *sl, enum eng_gen_stop why
 	return 1;
 }
 
+/* On a stop request: every running slot's tokens and text so far to its result, as
+ * ENG_GEN_STOP_INTERRUPTED (they were dropped; the request stays unfinished). */
+static void slots_interrupted(struct gen *g)
+{
+	for (uint32_t s = 0; s < g->n_slots; s++) {
+		struct gen_slot *sl = &g->slots[s];
+		if (sl->req == GEN_NO_REQ)
+			continue;
+		struct eng_gen_res *res = res_of(g, sl);
+		res->ids = sl->ids;
+		res->n_ids = sl->n_ids;
+		sl->ids = NULL;
+		mrl_buf_setlen(&sl->text.buf, utf8_complete_len(sl->text.buf.data, sl->text.buf.len));
+		res->text = mrl_buf_detach(&sl->text.buf, &res->text_len); /* NULL (no text) if out of memory */
+		res->stop = ENG_GEN_STOP_INTERRUPTED;
+		res->n_cached = sl->n_cached;
+		g->stats.n_generated += res->n_ids;
+		sl->req = GEN_NO_REQ;
+	}
+}
+
 /* ---- text and stop strings ---- */
 
 /* Append the text of tok: the first non-control token alone (eng_detokenize drops
@@ -599,8 +622,10 @@ static int run(struct gen *g, struct mrl_err *err)
 	int rc = 0;
 	const double t0 = now_s();
 	for (;;) {
-		if (g->o.stop && *g->o.stop)
+		if (g->o.stop && *g->o.stop) {
+			slots_interrupted(g);
 			return 0; /* generate() counts what is unfinished */
+		}
 		for (uint32_t s = 0; s < g->n_slots; s++)
 			g->slots[s].new_this_step = false;
 		while (next_req < g->n_reqs) {

@@ -491,6 +491,54 @@ static int open_models(const char *file)
 	return 1;
 }
 
+/* on_done of t_interrupted: the first request to finish sets the stop flag */
+static void stop_after_first(void *user, size_t index, const struct eng_gen_res *r)
+{
+	(void)index;
+	(void)r;
+	*(volatile sig_atomic_t *)user = 1;
+}
+
+/* A stop request between steps: the running requests keep the tokens they had (they
+ * were dropped: `merilo generate --json` showed text "" and n_tokens 0 for them). */
+static void t_interrupted(void)
+{
+	struct prompts p = { 0 };
+	if (add_prompt(&p, "Once upon a time") || add_prompt(&p, "Bilo jednom u Beogradu")) {
+		ok(0, "prompts tokenize");
+		prompts_free(&p);
+		return;
+	}
+	struct eng_gen_req reqs[2];
+	make_reqs(&p, reqs, 2, 2);
+	reqs[1].max_new_tokens = 10;
+	volatile sig_atomic_t flag = 0;
+	struct eng_gen_opts o = { .ignore_eos = true, .n_batch = 2, .stop = &flag, .on_done = stop_after_first,
+				  .user = (void *)&flag };
+	struct eng_gen_res res[2], full[2];
+	struct eng_gen_stats st;
+	if (run_gen(model, reqs, 2, &o, res, &st)) {
+		ok(0, "generate runs");
+		prompts_free(&p);
+		return;
+	}
+	struct eng_gen_opts plain = { .ignore_eos = true, .n_batch = 2 };
+	int rc = run_gen(model, reqs, 2, &plain, full, NULL);
+	is_int((int)st.n_unfinished, 1, "one request unfinished");
+	is_str(eng_gen_stop_name(res[0].stop), "max_tokens", "the first finished (2 tokens)");
+	is_str(eng_gen_stop_name(res[1].stop), "interrupted", "the second: stop reason interrupted");
+	ok(!rc && res[1].n_ids >= 1 && res[1].n_ids < 10 && res[1].text &&
+		   !memcmp(res[1].ids, full[1].ids, res[1].n_ids * sizeof *res[1].ids),
+	   "... with the tokens it had (1 or more), the first of the uninterrupted run");
+	ok(res[1].text && full[1].text && res[1].text_len <= full[1].text_len &&
+		   !memcmp(res[1].text, full[1].text, res[1].text_len),
+	   "... and their text, a prefix of the uninterrupted text");
+	res_free(res, 2);
+	if (!rc)
+		res_free(full, 2);
+	prompts_free(&p);
+}
+
 static void close_models(void)
 {
 	eng_model_close(model);
@@ -520,6 +568,7 @@ int main(void)
 			TEST(t_eog(), "%s: end-of-generation tokens", label);
 			TEST(t_bad(), "%s: bad requests are MRL_EINPUT", label);
 			TEST(t_sampling(), "%s: seeded sampling is reproducible and batch-independent", label);
+			TEST(t_interrupted(), "%s: a stop request keeps the running requests' tokens", label);
 		}
 		close_models();
 	}
