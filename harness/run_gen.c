@@ -36,9 +36,17 @@ static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 	return task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
 }
 
-/* The prompt text the model gets: the plan's, or the chat template's user turn
- * (with the template's BOS text unless --bos never: it was written all the same,
- * and results.json said no BOS was used). */
+/* user in the run's chat template (with the template's BOS text unless --bos never:
+ * it was written all the same, and results.json said no BOS was used). */
+static int chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err)
+{
+	struct eng_model_desc d;
+	eng_model_describe(cfg->model, &d);
+	const char *bos = d.bos_id >= 0 && !cfg->bos_never ? eng_token_piece(cfg->model, d.bos_id) : NULL;
+	return task_chat_apply(cfg->chat, NULL, user, bos, out, err);
+}
+
+/* The prompt text the model gets: the plan's, or the chat template's user turn. */
 static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan *p, char **out, struct mrl_err *err)
 {
 	if (!cfg->chat || cfg->chat->family == TASK_CHAT_NONE) {
@@ -46,10 +54,52 @@ static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		return 0;
 	}
-	struct eng_model_desc d;
-	eng_model_describe(cfg->model, &d);
-	const char *bos = d.bos_id >= 0 && !cfg->bos_never ? eng_token_piece(cfg->model, d.bos_id) : NULL;
-	return task_chat_apply(cfg->chat, NULL, p->prompt, bos, out, err);
+	return chat_render(cfg, p->prompt, out, err);
+}
+
+/* The template's own tokens around the user message in ids[0..n) (start token
+ * included where start >= 0): *head tokens before it, *tail after it, as the
+ * longest prefix and suffix ids share with the template around an empty message. */
+static int chat_frame(const struct hrn_run_cfg *cfg, const int32_t *ids, size_t n, int32_t start, size_t *head,
+		      size_t *tail, struct mrl_err *err)
+{
+	char *empty = NULL;
+	int32_t *e = NULL;
+	size_t ne = 0;
+	int rc = chat_render(cfg, "", &empty, err);
+	if (!rc)
+		rc = eng_tokenize_flags(cfg->model, empty, strlen(empty), ENG_TOKENIZE_PARSE_SPECIAL, &e, &ne, err);
+	free(empty);
+	if (rc)
+		return rc;
+	const size_t off = start >= 0; /* ids[0] is the start token, not in e */
+	size_t h = 0, t = 0;
+	while (h < ne && off + h < n && ids[off + h] == e[h])
+		h++;
+	while (t < ne - h && t < n - off - h && ids[n - 1 - t] == e[ne - 1 - t])
+		t++;
+	free(e);
+	*head = off + h;
+	*tail = t;
+	return 0;
+}
+
+/* Cut drop tokens of ids[0..n): under a chat template from the start of the user
+ * message, so that BOS and the template's turn header stay (a cut from the left
+ * took them: the model saw a prompt without its turn header); else, or where the
+ * message is shorter than drop, from the left. */
+static int cut_prompt(const struct hrn_run_cfg *cfg, int32_t *ids, size_t n, int32_t start, size_t drop,
+		      struct mrl_err *err)
+{
+	size_t head = 0, tail = 0;
+	const bool chat = cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+	int rc = chat ? chat_frame(cfg, ids, n, start, &head, &tail, err) : 0;
+	if (rc)
+		return rc;
+	if (!chat || n - head - tail < drop)
+		head = 0;
+	memmove(ids + head, ids + head + drop, (n - head - drop) * sizeof *ids);
+	return 0;
 }
 
 int hrn_run_gen_put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FILE *f, struct mrl_err *err)
@@ -84,7 +134,7 @@ static void gen_unit_release(struct gen_unit *g)
 	free(g->ids);
 }
 
-/* g->ids: start token? + the prompt's tokens, cut from the left to leave max_tokens positions. */
+/* g->ids: start token? + the prompt's tokens, cut (cut_prompt) to leave max_tokens positions. */
 static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct mrl_err *err)
 {
 	struct eng_model_desc d;
@@ -122,9 +172,8 @@ static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct 
 	if (n)
 		memcpy(g->ids + (start >= 0), tok, n * sizeof *tok);
 	free(tok);
-	memmove(g->ids, g->ids + (n_full - keep), keep * sizeof *g->ids);
 	g->n_ids = keep;
-	return 0;
+	return keep < n_full ? cut_prompt(cfg, g->ids, n_full, start, n_full - keep, err) : 0;
 }
 
 /* text with every byte of invalid UTF-8 replaced by U+FFFD (a random or broken

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "metrics/text.h"
 #include "tasks/langid.h"
 
@@ -395,6 +396,68 @@ static void test_chat(const char *model)
 
 /* A suite's "chat_template": applied without --chat-template, overridden by it;
  * two selected tasks declaring different ones need --chat-template. */
+/* A prompt too long for the context under a chat template: the start of the user
+ * message is cut, not the template's head (BOS and "[INST]" were cut from the left).
+ * Item "cut" (400 a's) must leave exactly the prompt of item "fits", whose a's fill
+ * the 256 positions less 4 - 1 for the new tokens: the same tokens, the same text. */
+static void test_chat_cut(const char *model)
+{
+	char *out = NULL, suite[512], dir[512];
+	/* 16 template tokens (<s> and "[INST] " 8, " [/INST]" 8 on this vocabulary) + 237 a's = 256 + 1 - 4 */
+	char *rendered = malloc(64);
+	strcpy(rendered, "<s>[INST] a [/INST]");
+	int rc = cli_run(&out, "tokenize -m %s --no-bos --parse-special '%s'", model, rendered);
+	size_t n_one = 0; /* the ids printed, space-separated */
+	for (const char *p = out; rc == 0 && p && *p; p++)
+		n_one += *p != ' ' && *p != '\n' && (p == out || p[-1] == ' ');
+	free(out);
+	free(rendered);
+	const size_t fit = 256 + 1 - 4 - (n_one - 1);
+	struct mrl_buf q_cut, q_fit;
+	mrl_buf_init(&q_cut);
+	mrl_buf_init(&q_fit);
+	for (size_t i = 0; i < 400; i++)
+		mrl_buf_add(&q_cut, i ? " a" : "a");
+	for (size_t i = 0; i < fit; i++)
+		mrl_buf_add(&q_fit, i ? " a" : "a");
+	snprintf(suite, sizeof suite, "%s/cut.json", tmp);
+	char *text = malloc(q_cut.len + q_fit.len + 1024);
+	sprintf(text, "{\"format\": \"merilo-suite/1\", \"name\": \"cut\", \"version\": \"1\", \"description\": \"\", "
+		      "\"source\": \"\", \"license\": \"CC0-1.0\", \"tasks\": [{\"id\": \"g\", \"type\": \"generate\", "
+		      "\"metrics\": [\"exact_match\"], \"languages\": [\"en\"], \"templates\": {\"en\": {\"context\": "
+		      "\"{q}\"}}, \"max_new_tokens\": 4, \"items\": [{\"id\": \"cut\", \"en\": {\"q\": \"%s\", \"target\": "
+		      "\"x\"}}, {\"id\": \"fits\", \"en\": {\"q\": \"%s\", \"target\": \"x\"}}]}]}",
+		q_cut.data, q_fit.data);
+	cli_write_file(suite, text);
+	free(text);
+	mrl_buf_release(&q_cut);
+	mrl_buf_release(&q_fit);
+	ok(n_one > 2, "the template's tokens counted");
+	rc = cli_run(&out, "run --model %s --suite %s --chat-template llama2 --quiet --boot 10 --out %s/cut", model, suite,
+		     tmp);
+	is_int(rc, 0, "a prompt past the context under llama2's template runs");
+	free(out);
+	snprintf(dir, sizeof dir, "%s/cut", tmp);
+	/* both prompts are the same tokens, so the second one's cache holds all of it but the
+	 * last token from the first (tokens_cached); a cut from the left made the cut prompt
+	 * begin with a's, and the two shared no prefix (0 cached) */
+	json_t *items = load_items(dir);
+	long long fed[2] = { -1, -1 }, cached[2] = { -1, -1 };
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *r = json_array_get(items, i);
+		const char *id = json_string_value(json_object_get(r, "item"));
+		const int k = id && !strcmp(id, "fits");
+		cached[k] = json_integer_value(json_object_get(r, "tokens_cached"));
+		fed[k] = cached[k] + json_integer_value(json_object_get(r, "tokens_computed")) -
+			 json_integer_value(json_object_get(json_object_get(r, "generation"), "n_tokens"));
+	}
+	ok(fed[0] == fed[1] && fed[0] > 0, "the cut prompt is as long as the fitting one");
+	ok(cached[1] >= fed[1] - 1 && fed[1] > 0, "and the same tokens: the second reuses the first's cache for it");
+	if (!(cached[1] >= fed[1] - 1))
+		diag("prompt tokens fed %lld / %lld, cached %lld / %lld", fed[0], fed[1], cached[0], cached[1]);
+	json_decref(items);
+}
+
 static void test_suite_chat(const char *model)
 {
 	char *out = NULL, suite[512], dir[512];
@@ -589,6 +652,7 @@ int main(void)
 	TEST(test_run(model), "generate tasks end to end: fields, values, corpus scores, resume");
 	TEST(test_chat(model), "--chat-template chatml and an unknown name");
 	TEST(test_suite_chat(model), "a suite's chat_template, and --chat-template over it");
+	TEST(test_chat_cut(model), "a chat prompt past the context loses the start of its message, not its header");
 	TEST(test_progress(model), "progress lines count a generate batch's units at once");
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
 	TEST(test_score(), "merilo score on generated texts");
