@@ -396,6 +396,38 @@ static void test_chat(const char *model)
 
 /* A suite's "chat_template": applied without --chat-template, overridden by it;
  * two selected tasks declaring different ones need --chat-template. */
+/* path: a suite of one generate task "g" (en, context "{q}", max_new_tokens max_new)
+ * with items "cut" and "fits" asking q_cut and q_fit. */
+static void write_gen_suite(const char *path, int max_new, const char *q_cut, const char *q_fit)
+{
+	char *text = malloc(strlen(q_cut) + strlen(q_fit) + 1024);
+	sprintf(text, "{\"format\": \"merilo-suite/1\", \"name\": \"cut\", \"version\": \"1\", \"description\": \"\", "
+		      "\"source\": \"\", \"license\": \"CC0-1.0\", \"tasks\": [{\"id\": \"g\", \"type\": \"generate\", "
+		      "\"metrics\": [\"exact_match\"], \"languages\": [\"en\"], \"templates\": {\"en\": {\"context\": "
+		      "\"{q}\"}}, \"max_new_tokens\": %d, \"items\": [{\"id\": \"cut\", \"en\": {\"q\": \"%s\", \"target\": "
+		      "\"x\"}}, {\"id\": \"fits\", \"en\": {\"q\": \"%s\", \"target\": \"x\"}}]}]}",
+		max_new, q_cut, q_fit);
+	cli_write_file(path, text);
+	free(text);
+}
+
+/* 255 new tokens after a short prompt take 256 positions (the last new token is not
+ * fed): max_new_tokens 255 on the 256-position model was refused (exit 3). */
+static void test_max_new(const char *model)
+{
+	char suite[512], path[600], *out = NULL;
+	snprintf(suite, sizeof suite, "%s/gen255.json", tmp);
+	write_gen_suite(suite, 255, "hi", "a");
+	int rc = cli_run(&out, "run --model %s --suite %s --quiet --boot 10 --out %s/gen255", model, suite, tmp);
+	is_int(rc, 0, "max_new_tokens 255 on the model's 256 positions runs");
+	free(out);
+	snprintf(path, sizeof path, "%s/gen255/items.jsonl", tmp);
+	out = cli_slurp(path);
+	ok(out && strstr(out, "\"stop_reason\":\"") && !strstr(out, "ctx_full"),
+	   "its generations end by their own rule, not at a full context");
+	free(out);
+}
+
 /* A prompt too long for the context under a chat template: the start of the user
  * message is cut, not the template's head (BOS and "[INST]" were cut from the left).
  * Item "cut" (400 a's) must leave exactly the prompt of item "fits", whose a's fill
@@ -421,15 +453,7 @@ static void test_chat_cut(const char *model)
 	for (size_t i = 0; i < fit; i++)
 		mrl_buf_add(&q_fit, i ? " a" : "a");
 	snprintf(suite, sizeof suite, "%s/cut.json", tmp);
-	char *text = malloc(q_cut.len + q_fit.len + 1024);
-	sprintf(text, "{\"format\": \"merilo-suite/1\", \"name\": \"cut\", \"version\": \"1\", \"description\": \"\", "
-		      "\"source\": \"\", \"license\": \"CC0-1.0\", \"tasks\": [{\"id\": \"g\", \"type\": \"generate\", "
-		      "\"metrics\": [\"exact_match\"], \"languages\": [\"en\"], \"templates\": {\"en\": {\"context\": "
-		      "\"{q}\"}}, \"max_new_tokens\": 4, \"items\": [{\"id\": \"cut\", \"en\": {\"q\": \"%s\", \"target\": "
-		      "\"x\"}}, {\"id\": \"fits\", \"en\": {\"q\": \"%s\", \"target\": \"x\"}}]}]}",
-		q_cut.data, q_fit.data);
-	cli_write_file(suite, text);
-	free(text);
+	write_gen_suite(suite, 4, q_cut.data, q_fit.data);
 	mrl_buf_release(&q_cut);
 	mrl_buf_release(&q_fit);
 	ok(n_one > 2, "the template's tokens counted");
@@ -653,6 +677,7 @@ int main(void)
 	TEST(test_chat(model), "--chat-template chatml and an unknown name");
 	TEST(test_suite_chat(model), "a suite's chat_template, and --chat-template over it");
 	TEST(test_chat_cut(model), "a chat prompt past the context loses the start of its message, not its header");
+	TEST(test_max_new(model), "max_new_tokens up to the context less one");
 	TEST(test_progress(model), "progress lines count a generate batch's units at once");
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
 	TEST(test_score(), "merilo score on generated texts");
