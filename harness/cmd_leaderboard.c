@@ -183,21 +183,18 @@ static void perf_of(const struct rec_results *r, double *tokens_per_s, double *j
  * table of dashes: a warning says so. */
 static void warn_groups_without(const struct rpt_lb_row *rows, size_t n, const char *metric, int group)
 {
-	int g = 0;
-	for (size_t d = 0; d < n; d++) {
-		bool first = true, any = false;
-		for (size_t e = 0; e < d && first; e++)
-			first = strcmp(rows[e].group ? rows[e].group : "", rows[d].group ? rows[d].group : "") != 0;
-		if (!first)
-			continue;
-		g++;
-		for (size_t e = d; e < n && !any; e++)
-			any = !strcmp(rows[e].group ? rows[e].group : "", rows[d].group ? rows[d].group : "") &&
-			      rows[e].n_cells > 0;
-		if (!any && (group <= 0 || group == g))
-			fprintf(stderr, "merilo leaderboard: warning: no run of group %d has the metric %s (its table is all "
-				"dashes)\n", g, metric);
+	bool *has = calloc(n + 1, sizeof *has);
+	size_t n_groups = 0;
+	for (size_t i = 0; has && i < n; i++) { /* numbered as the rendered sections are */
+		const size_t g = rpt_lb_group_of(rows, i, NULL);
+		n_groups = g + 1 > n_groups ? g + 1 : n_groups;
+		has[g] |= rows[i].n_cells > 0;
 	}
+	for (size_t g = 0; has && g < n_groups; g++)
+		if (!has[g] && (group <= 0 || (size_t)group == g + 1))
+			fprintf(stderr, "merilo leaderboard: warning: no run of group %zu has the metric %s (its table is all "
+				"dashes)\n", g + 1, metric);
+	free(has);
 }
 
 /* The row's engine build, host and seeds, in words. */

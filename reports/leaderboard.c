@@ -690,8 +690,7 @@ static void render_csv(struct mrl_buf *s, const struct board *b)
 	}
 }
 
-/* The index of the group of rows[i] among the distinct groups in first-seen order. */
-static size_t group_of(const struct rpt_lb_row *rows, size_t i, size_t *n_groups_before)
+size_t rpt_lb_group_of(const struct rpt_lb_row *rows, size_t i, size_t *n_groups_before)
 {
 	size_t g = 0;
 	for (size_t j = 0; j < i; j++) {
@@ -719,7 +718,7 @@ static int render_group(struct mrl_buf *s, const struct rpt_lb_row *rows, size_t
 		return mrl_err_set(err, MRL_ENOMEM, "leaderboard: out of memory");
 	size_t n = 0;
 	for (size_t i = 0; i < n_rows; i++)
-		if (group_of(rows, i, NULL) == g)
+		if (rpt_lb_group_of(rows, i, NULL) == g)
 			sub[n++] = rows[i];
 	struct board b = { .rows = sub, .n_rows = n, .metric = metric, .group = g + 1, .n_groups = n_groups };
 	b.lower_better = rpt_metric_lower_is_better(metric);
@@ -750,7 +749,7 @@ char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const
 	size_t n_groups = 0;
 	for (size_t i = 0; i < n_rows; i++) {
 		size_t before = 0;
-		if (group_of(rows, i, &before) == before && before == n_groups)
+		if (rpt_lb_group_of(rows, i, &before) == before && before == n_groups)
 			n_groups++;
 	}
 	if (group < 0 || (size_t)group > n_groups) {

@@ -359,6 +359,12 @@ struct rpt_lb_row {
 char *rpt_leaderboard_render(const struct rpt_lb_row *rows, size_t n_rows, const char *metric, int group,
 			     enum rpt_format fmt, struct mrl_err *err);
 
+/* The 0-based group of rows[i]: the index of its group string among the distinct
+ * ones of rows[0..i] in first-seen order (the numbering of the rendered sections,
+ * 1-based there). When n_groups_before is not NULL it gets the number of distinct
+ * groups seen before rows[i]'s first row. */
+size_t rpt_lb_group_of(const struct rpt_lb_row *rows, size_t i, size_t *n_groups_before);
+
 /* =================== end of section "compare" =================== */
 
 /* ===================================================================
