@@ -45,9 +45,11 @@ void eng_mdot_f16(int64_t n, const void *w, size_t w_stride, int n_rows, const f
  * arithmetic on the widened weights. */
 void eng_mdot_bf16(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		   int n_tok, float *out, size_t out_stride);
-/* The same for activations that are f16 values held as floats (ops.c rounds them so
- * for F16 weights): the same bits as eng_mdot_f16, faster (kernels_f16.c: with exact
- * products a fused multiply-add rounds as the multiply and the add do). */
+/* F16 weights . f32 activations with each element's multiply and add fused (the F32
+ * kernel's arithmetic on the widened weights). For activations that are f16 values
+ * held as floats (ops.c rounds them so from a GGUF) the same bits as eng_mdot_f16,
+ * faster (kernels_f16.c: with exact products a fused multiply-add rounds as the
+ * multiply and the add do); HF folders pass f32 activations as they are. */
 void eng_mdot_f16_xh(int64_t n, const void *w, size_t w_stride, int n_rows, const float *x, size_t x_stride,
 		     int n_tok, float *out, size_t out_stride);
 /* Q8_0 / Q4_0 weights . Q8_0 activations made by eng_quantize_row_q8_0 (quants in

@@ -117,19 +117,14 @@ static void mdot_f32_block(int64_t n, const void *w, size_t w_stride, int n_rows
 	eng_mdot_f32(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
 }
 
-static void mdot_f16_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
-			   int n_tok, float *out, size_t out_stride)
-{
-	eng_mdot_f16(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
-}
-
 static void mdot_bf16_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
 			    int n_tok, float *out, size_t out_stride)
 {
 	eng_mdot_bf16(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
 }
 
-/* F16 weights against activations rounded to f16 (mm_prepare_task). */
+/* F16 weights against activations rounded to f16 (mm_prepare_task; GGUF) or f32 ones
+ * (HF folders: each element's multiply and add fused, as the F32 and BF16 kernels do). */
 static void mdot_f16h_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
 			    int n_tok, float *out, size_t out_stride)
 {
@@ -252,7 +247,9 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 		if (tb && rows + tb <= ex->xq_size)
 			j.tables = (char *)ex->xq + rows;
 	} else if (w->type == ENG_TYPE_F16) {
-		j.block = j.xq_row_bytes ? mdot_f16h_block : mdot_f16_block;
+		/* f16-rounded activations (GGUF, llama.cpp's arithmetic) or f32 ones (HF folders): one
+		 * fused multiply-add an element either way (with f16 values it rounds as the two steps) */
+		j.block = mdot_f16h_block;
 	} else if (w->type == ENG_TYPE_BF16) {
 		j.block = mdot_bf16_block;
 	} else if (w->type == ENG_TYPE_F32) {

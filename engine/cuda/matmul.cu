@@ -10,7 +10,8 @@
  * (a few KB) stays in L1/L2.
  *
  * Numerics follow the CPU backend's activation paths (docs/engine.md):
- *   F16 weights dot the activation rounded to f16 (products exact in f32);
+ *   F16 weights dot the activation rounded to f16 (products exact in f32; the CPU
+ *   does this for GGUF files only, HF folders keep f32 activations there: not yet here);
  *   BF16 and F32 weights dot the f32 activation;
  *   Q8_0 / Q4_0 weights dot the activation quantized to Q8_0 exactly as
  *   eng_quantize_row_q8_0 does, with integer block dots (dp4a) and
