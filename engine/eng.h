@@ -297,8 +297,10 @@ struct eng_gen_opts {
 	void *user;
 	/* Optional: a flag (a signal handler's) looked at before every step; once nonzero
 	 * no further step runs and eng_generate returns 0 at once: finished requests keep
-	 * their results, the others are left empty (text NULL, n_ids 0) and counted in
-	 * stats->n_unfinished. NULL = never stops. */
+	 * their results, running ones get what they had generated (stop reason
+	 * ENG_GEN_STOP_INTERRUPTED), those not started are left empty (text NULL, n_ids
+	 * 0); both kinds are counted in stats->n_unfinished. NULL = never stops. (A
+	 * should_stop that aborts a forward step is an error instead: nothing is kept.) */
 	const volatile sig_atomic_t *stop;
 	/* Optional: eng_ctx_set_stop's question for the contexts eng_generate makes, asked
 	 * before each layer: when it says true the call returns MRL_ERUNTIME "interrupted"

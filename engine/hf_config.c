@@ -463,8 +463,10 @@ static int window_load(const json_t *c, const struct hf_arch *a, struct eng_conf
 		if (strcmp(t, "sliding_attention"))
 			continue;
 		if (!cfg->sliding_window)
-			return mrl_err_set(err, MRL_EINPUT, "%s: layer %" PRIu32 " is sliding_attention but 'sliding_window' "
-					   "is not set", path, il);
+			return mrl_err_set(err, MRL_EINPUT, "%s: layer %" PRIu32 " is sliding_attention but %s", path, il,
+					   a->window & HF_WIN_KEY ? "'sliding_window' is not set"
+								  : "this model_type's window needs use_sliding_window, "
+								    "which merilo does not implement");
 		eng_set_layer_windowed(cfg, il);
 	}
 	return 0;

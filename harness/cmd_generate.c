@@ -174,7 +174,7 @@ static json_t *json_text(const char *s, size_t len)
  * it, while ids keep the tokens that completed it), null otherwise. */
 static json_t *result_json(const char *prompt, size_t n_prompt, const struct eng_gen_res *r, const struct strlist *stops)
 {
-	const bool done = r->text != NULL; /* an interrupted run leaves the unfinished empty */
+	const bool done = r->text != NULL; /* a request an interruption left before it started: empty */
 	json_t *ids = json_array();
 	for (size_t k = 0; k < r->n_ids; k++)
 		json_array_append_new(ids, json_integer(r->ids[k]));
@@ -211,7 +211,8 @@ static void print_json(const struct gen_cli *a, const struct eng_gen_res *res, c
 	for (size_t i = 0; i < a->stops.n; i++)
 		json_array_append_new(stops, json_text(a->stops.v[i], strlen(a->stops.v[i])));
 	/* every option that changes the output, so that the document says how to make it again */
-	json_t *doc = json_pack("{s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o, s:b, s:s, s:o}", "model", a->model_path,
+	json_t *doc = json_pack("{s:s, s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o, s:b, s:s, s:o}", "model", a->model_path,
+				"backend", a->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
 				"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
 				"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed",
 				(json_int_t)o->seed, "stop_eos", !o->ignore_eos, "stop", stops, "parse_special",

@@ -164,7 +164,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 			const char *method;
 			snprintf(bp.what, sizeof bp.what, "%s %s", task_id(t), langs[l]);
 			if ((rc = met_summary_compute(x, g[l].n, &s, err)) ||
-			    (rc = met_mean_ci(x, g[l].n, &bo, &ci, &method, err)) ||
+			    (rc = met_mean_ci(x, g[l].n, true, &bo, &ci, &method, err)) || /* verdicts: 0 or 1 */
 			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level, method)))
 				goto out;
 		}

@@ -153,10 +153,13 @@ static int lang_metric(const char *metric, const struct rec_item *const *v, size
 						"bootstrap-percentile-corpus");
 	}
 	size_t m = 0;
+	bool binary = true; /* every value a right/wrong verdict (exact_match, script_ok), none graded (f1) */
 	for (size_t i = 0; i < n; i++) {
 		const struct rec_item_metric *im = item_metric(v[i], metric);
-		if (im)
+		if (im) {
+			binary = binary && isnan(im->value);
 			w->x[m++] = isnan(im->value) ? (im->correct ? 1.0 : 0.0) : im->value;
+		}
 	}
 	if (!m) {
 		rc = rec_aggregate_add_metric(a, metric, NAN, NAN, NAN, NAN, o->level, "bootstrap-percentile");
@@ -168,7 +171,7 @@ static int lang_metric(const char *metric, const struct rec_item *const *v, size
 	struct met_summary s;
 	struct met_ci ci;
 	const char *method;
-	if ((rc = met_summary_compute(w->x, m, &s, err)) || (rc = met_mean_ci(w->x, m, &bo, &ci, &method, err)) ||
+	if ((rc = met_summary_compute(w->x, m, &s, err)) || (rc = met_mean_ci(w->x, m, binary, &bo, &ci, &method, err)) ||
 	    (rc = rec_aggregate_add_metric(a, metric, s.mean, s.se, ci.lo, ci.hi, ci.level, method)))
 		return rc;
 	if (m < n) /* over the items that have the metric: say how many */

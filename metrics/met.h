@@ -178,12 +178,14 @@ int met_wilson_ci(uint64_t k, uint64_t n, double level, struct met_ci *out, stru
 int met_all_same_binary(const double *x, size_t n, uint64_t *k);
 
 /* The CI the aggregates report for a mean over items: met_boot_mean_ci, except for
- * a 0/1 sample that is all 0 or all 1 (met_all_same_binary), where every resample
- * repeats the sample and the bootstrap's interval has no width: there the Wilson
- * score interval at opts->level (the progress callback is still told of B
- * resamples). *method is "bootstrap-percentile" or "wilson-score" (a static string,
- * for results.json). Errors as met_boot_mean_ci. docs/statistics.md. */
-int met_mean_ci(const double *x, size_t n, const struct met_boot_opts *opts, struct met_ci *out,
+ * the items of a right/wrong metric (binary: its values can only be 0 or 1; f1 or
+ * rouge_l are not, even where all are 0) that are all 0 or all 1
+ * (met_all_same_binary), where every resample repeats the sample and the bootstrap's
+ * interval has no width: there the Wilson score interval at opts->level (the
+ * progress callback is still told of B resamples). *method is
+ * "bootstrap-percentile" or "wilson-score" (a static string, for results.json).
+ * Errors as met_boot_mean_ci, on both paths. docs/statistics.md. */
+int met_mean_ci(const double *x, size_t n, bool binary, const struct met_boot_opts *opts, struct met_ci *out,
 		const char **method, struct mrl_err *err);
 
 /* Exact McNemar test for paired binary outcomes (item right/wrong under A and B).

@@ -324,11 +324,11 @@ int met_all_same_binary(const double *x, size_t n, uint64_t *k)
 	return 1;
 }
 
-int met_mean_ci(const double *x, size_t n, const struct met_boot_opts *opts, struct met_ci *out,
+int met_mean_ci(const double *x, size_t n, bool binary, const struct met_boot_opts *opts, struct met_ci *out,
 		const char **method, struct mrl_err *err)
 {
 	uint64_t k;
-	if (!met_all_same_binary(x, n, &k)) {
+	if (!binary || !met_all_same_binary(x, n, &k)) {
 		*method = "bootstrap-percentile";
 		return met_boot_mean_ci(x, n, opts, out, err);
 	}
@@ -336,6 +336,8 @@ int met_mean_ci(const double *x, size_t n, const struct met_boot_opts *opts, str
 	met_boot_opts_init(&d);
 	if (!opts)
 		opts = &d;
+	if (opts->n_resamples < 1) /* refused as the bootstrap refuses it */
+		return mrl_err_set(err, MRL_EINPUT, "met_mean_ci: n_resamples must be >= 1");
 	*method = "wilson-score";
 	int rc = met_wilson_ci(k, n, opts->level, out, err);
 	if (!rc && opts->progress)

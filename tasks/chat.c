@@ -109,7 +109,8 @@ int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *er
 		if (chatml_default_system(tmpl, out))
 			return mrl_err_set(err, MRL_EUNSUPPORTED,
 					   "the model's chat template has a default system message longer than %zu bytes, "
-					   "which merilo does not keep whole: choose one with --chat-template NAME",
+					   "which merilo does not keep whole: --chat-template chatml writes its prompt without "
+					   "a system message, or choose another with --chat-template NAME",
 					   sizeof out->default_system - 1);
 	} else if (strstr(tmpl, "<|start_header_id|>")) {
 		out->family = TASK_CHAT_LLAMA3;

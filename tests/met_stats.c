@@ -570,6 +570,21 @@ static void test_wilson(void)
 	ok(met_all_same_binary(zeros, 2, &k) && k == 0, "all zeros: the degenerate case, k = 0");
 	ok(!met_all_same_binary(mixed, 2, &k), "0 and 1: not degenerate");
 	ok(!met_all_same_binary(halves, 2, &k), "all 0.5: not a 0/1 sample");
+	/* met_mean_ci: Wilson only for a right/wrong metric; an all-0 graded one (f1) keeps the bootstrap */
+	struct met_boot_opts bo;
+	met_boot_opts_init(&bo);
+	bo.n_resamples = 200;
+	const char *method = NULL;
+	ok(met_mean_ci(ones, 3, true, &bo, &ci, &method, &err) == 0 && !strcmp(method, "wilson-score") && ci.lo < 1,
+	   "met_mean_ci: 3 of 3 right, a right/wrong metric: Wilson");
+	ok(met_mean_ci(zeros, 2, false, &bo, &ci, &method, &err) == 0 && !strcmp(method, "bootstrap-percentile") &&
+		   ci.lo == 0 && ci.hi == 0,
+	   "met_mean_ci: a graded metric all 0 (f1): the bootstrap");
+	ok(met_mean_ci(mixed, 2, true, &bo, &ci, &method, &err) == 0 && !strcmp(method, "bootstrap-percentile"),
+	   "met_mean_ci: right and wrong items: the bootstrap");
+	bo.n_resamples = 0;
+	is_int(met_mean_ci(ones, 3, true, &bo, &ci, &method, &err), MRL_EINPUT,
+	       "met_mean_ci: n_resamples 0 is refused on the Wilson path too");
 }
 
 int main(void)
