@@ -226,7 +226,9 @@ static const struct pre_type {
 	const char *re[7];
 } pre_types[] = {
 	{ "default", false, { "[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2_RE, "\\p{N}+", "[0-9][0-9][0-9]" } },
-	{ "llama3|llama-v3|llama-bpe|falcon3|falcon-h1|pixtral|dbrx|smaug-bpe", true, { LLAMA3_RE } },
+	{ "llama3|llama-v3|llama-bpe|falcon3|falcon-h1|pixtral", true, { LLAMA3_RE } },
+	/* llama.cpp gives these their own pre types with the llama3 regex, without ignore_merges or BOS */
+	{ "dbrx|smaug-bpe", false, { LLAMA3_RE } },
 	{ "chatglm-bpe", false, { LLAMA3_RE } },
 	{ "deepseek-llm", false,
 	  { "[\r\n]",
@@ -512,6 +514,10 @@ static int try_pair(const struct eng_vocab *v, struct session *ss, int32_t left)
 	return cand_heap_push(&ss->heap, (struct cand){ m->rank, left, ss->syms[left].id, ss->syms[right].id });
 }
 
+/* The id of a symbol that stands for bytes without a piece (GGUF byte-level BPE): no
+ * merge names it (try_pair refuses ids < 0) and the output skips it. */
+#define SYM_NO_PIECE (-3)
+
 /* Append the symbols for one character (len bytes at s) of a word. */
 static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *n_syms, const char *s, size_t len)
 {
@@ -520,6 +526,22 @@ static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *
 	size_t k = 0;
 	if (id >= 0) {
 		ids[k++] = id;
+	} else if (v->gguf_bpe) {
+		/* llama.cpp: the character stays one symbol, so its neighbours never merge across
+		 * it; at the end its bytes' pieces, where they have one; never UNK (SmolLM2 has no
+		 * piece for bytes 04 06 13 14 16 1D: UNK put <|endoftext|> into the text) */
+		size_t n_pieces = 0;
+		for (size_t j = 0; j < len; j++)
+			n_pieces += eng_vocab_find(v, s + j, 1) >= 0;
+		if (n_pieces == 0) {
+			ids[k++] = SYM_NO_PIECE;
+		} else {
+			for (size_t j = 0; j < len && k < 8; j++) {
+				int32_t b = eng_vocab_find(v, s + j, 1);
+				if (b >= 0)
+					ids[k++] = b;
+			}
+		}
 	} else if (v->byte_fallback) {
 		for (size_t j = 0; j < len && k < 8; j++) {
 			int32_t b = v->byte_to_id[(unsigned char)s[j]];
@@ -533,7 +555,7 @@ static int add_char_syms(const struct eng_vocab *v, struct session *ss, size_t *
 			return 0;
 		ids[k++] = v->unk;
 	} else if (v->byte_level) {
-		/* llama.cpp: a character without a piece falls back to its single-byte pieces */
+		/* a character without a piece falls back to its single-byte pieces */
 		for (size_t j = 0; j < len && k < 8; j++) {
 			int32_t b = eng_vocab_find(v, s + j, 1);
 			if (b >= 0)
@@ -618,7 +640,7 @@ static int encode_word(const struct eng_vocab *v, struct session *ss, const char
 	}
 	size_t first_out = out->n;
 	for (int32_t i = 0; i >= 0; i = ss->syms[i].next)
-		if (ids_push(out, ss->syms[i].id))
+		if (ss->syms[i].id != SYM_NO_PIECE && ids_push(out, ss->syms[i].id))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory tokenizing");
 	if (slot && ss->n_cached < CACHE_MAX_ENTRIES && out->n - first_out < 65536) {
 		size_t key_off = ss->keys.len, ids_off = ss->cids.n;

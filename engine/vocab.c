@@ -274,6 +274,7 @@ static int load_bpe(struct eng_vocab *v, const struct gguf_ctx *g, const char *p
 		return mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.pre contains a NUL byte", path);
 	if ((rc = bpe_set_pre_type(v, v->pre_name, path, err)))
 		return rc;
+	v->gguf_bpe = true;
 	/* llama.cpp turns BOS on for the llama3 family */
 	v->add_bos = v->ignore_merges;
 	return 0;

@@ -96,6 +96,9 @@ struct eng_vocab {
 	bool byte_fallback;       /* a character without a piece becomes its <0xXX> tokens (HF) */
 	bool fuse_unk;            /* consecutive unknown characters give one UNK (HF) */
 	bool specials_always;     /* control tokens are cut out even without special parsing (HF added tokens) */
+	bool gguf_bpe;            /* from a GGUF (llama.cpp's rules): a character without a piece, none of
+				   * its bytes a piece either, stays a symbol that merges with nothing and
+				   * gives no token; never UNK (HF: UNK, or dropped before merging) */
 
 	/* ---- tokenizer.json only ---- */
 	struct norm_step *norm;

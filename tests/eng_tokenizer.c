@@ -783,6 +783,90 @@ static void test_round_trips(const char *fx, const char *name)
 	eng_vocab_free(v);
 }
 
+/* tokenizer.ggml.pre dbrx and smaug-bpe: llama3's regex, but not llama3's
+ * ignore_merges and BOS (llama.cpp gives them their own pre types; merilo had
+ * treated them as llama3: the tokenizer audit of 2026-12-06). A gpt2 vocabulary
+ * with the piece "Hi" and no merge making it: ignore_merges takes "Hi" whole. */
+static void test_pre_llama3_kin(void)
+{
+	static const char *const pre[] = { "llama3", "dbrx", "smaug-bpe" };
+	for (size_t k = 0; k < 3; k++) {
+		static const char *const pieces[] = { "H", "i", "Hi", "<|endoftext|>" }, *const merges[] = { "i i" };
+		const int32_t types[] = { ENG_TOKEN_NORMAL, ENG_TOKEN_NORMAL, ENG_TOKEN_NORMAL, ENG_TOKEN_CONTROL };
+		struct gbuf body = { 0 }, file;
+		kv_string(&body, "tokenizer.ggml.model", "gpt2");
+		kv_string(&body, "tokenizer.ggml.pre", pre[k]);
+		kv_strs(&body, "tokenizer.ggml.tokens", pieces, 4);
+		kv_i32s(&body, "tokenizer.ggml.token_type", types, 4);
+		kv_strs(&body, "tokenizer.ggml.merges", merges, 1);
+		kv_u32(&body, "tokenizer.ggml.bos_token_id", 3);
+		gguf_wrap(&body, &file);
+		struct gguf_ctx *g = NULL;
+		struct eng_vocab *v = NULL;
+		struct mrl_err err = { 0 };
+		int rc = gguf_parse(file.p, file.n, "pre.gguf", &g, &err);
+		rc = rc ? rc : eng_vocab_load(&v, g, "pre.gguf", &err);
+		const bool llama3 = k == 0;
+		char label[160];
+		snprintf(label, sizeof label, "pre %s: BOS %s by default", pre[k], llama3 ? "on" : "off");
+		ok(rc == 0 && eng_vocab_add_bos(v) == llama3, label);
+		snprintf(label, sizeof label, "pre %s: 'Hi' %s", pre[k], llama3 ? "whole (ignore_merges)" : "as H i (merges)");
+		if (rc == 0) {
+			tok_is(v, "Hi", false, llama3 ? "2" : "0 1", label);
+		} else {
+			ok(0, label);
+			diag("%s", err.msg);
+		}
+		eng_vocab_free(v);
+		gguf_free(g);
+		free(body.p);
+		free(file.p);
+	}
+}
+
+/* Characters whose bytes have no piece in a byte-level vocabulary: llama.cpp keeps the
+ * character as a symbol that merges with nothing and gives no token (ids from
+ * llama-tokenize, f0d4d176, --no-bos --no-parse-special; the tokenizer audit of
+ * 2026-12-06). merilo gave UNK (<|endoftext|>, id 0) for them, and let their
+ * neighbours merge across them. */
+static void test_no_piece(const char *fx)
+{
+	static const struct {
+		const char *file, *text;
+		int32_t want[8];
+		size_t n;
+	} cases[] = {
+		{ "models-real/smollm2-135m-instruct-q4_1.gguf", "\x06", { 0 }, 0 },
+		{ "models-real/smollm2-135m-instruct-q4_1.gguf", "a\x04" "b", { 81, 82 }, 2 },
+		{ "models-real/smollm2-135m-instruct-q4_1.gguf", "Hello\x1d world", { 19556, 905 }, 2 },
+		{ "tokenizer/ggml-vocab-starcoder.gguf", "!\xf1\x80\x80\x80!", { 38, 246, 246, 246, 38 }, 5 },
+		{ "tokenizer/ggml-vocab-falcon.gguf", " \x11\xe2\x88\x91", { 204, 8421, 223 }, 3 },
+		{ "tokenizer/ggml-vocab-falcon.gguf", " \x0b  b", { 204, 204, 262 }, 3 },
+		{ "tokenizer/ggml-vocab-falcon.gguf", "\xef\xbf\xbf\xf2\x80\x80\x80", { 13112, 135, 206, 206, 206 }, 5 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[1024], label[200], shown[64];
+		snprintf(path, sizeof path, "%s/%s", fx, cases[i].file);
+		show_text(cases[i].text, strlen(cases[i].text), shown, sizeof shown);
+		snprintf(label, sizeof label, "%s '%s': llama.cpp's ids", strrchr(cases[i].file, '/') + 1, shown);
+		if (access(path, R_OK)) {
+			skip("the vocabulary is absent", label);
+			continue;
+		}
+		struct eng_vocab *v = load_gguf_vocab(path);
+		int32_t *ids = NULL;
+		size_t n = 0;
+		struct mrl_err err = { 0 };
+		int rc = v ? eng_vocab_tokenize(v, cases[i].text, strlen(cases[i].text), false, &ids, &n, &err) : -1;
+		ok(rc == 0 && n == cases[i].n && (n == 0 || !memcmp(ids, cases[i].want, n * sizeof *ids)), label);
+		if (rc == 0 && (n != cases[i].n || (n && memcmp(ids, cases[i].want, n * sizeof *ids))))
+			for (size_t k = 0; k < n; k++)
+				diag("  got id %d", ids[k]);
+		free(ids);
+		eng_vocab_free(v);
+	}
+}
+
 /* Random texts of valid UTF-8, lone continuation bytes, NULs and a truncated
  * sequence at the end never fail and come back unchanged (every byte has a token).
  * Not round-trippable, as in llama.cpp: a lead byte (0xC0..0xFF) that claims more
@@ -895,6 +979,7 @@ int main(void)
 	test_tiny();
 	test_bad_vocabs();
 	test_special_ids_out_of_range();
+	test_pre_llama3_kin();
 	const char *fx = fixtures_dir();
 	if (!fx) {
 		skip("fixtures absent: ../shared/fixtures", "llama.cpp tokenizer suites");
@@ -910,6 +995,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof bpe_suites / sizeof bpe_suites[0]; i++)
 		test_suite(fx, bpe_suites[i], merilo);
 	test_cli_errors(fx, merilo);
+	test_no_piece(fx);
 	test_ppl_text(fx);
 	test_expected_prompts(fx);
 	test_round_trips(fx, "llama-spm");
