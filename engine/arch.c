@@ -85,6 +85,34 @@ static int get_opt_f32(const struct gguf_ctx *g, const char *arch, const char *s
 	return rc < 0 ? rc : 0;
 }
 
+/* Rope scaling stored in the metadata (<arch>.rope.scaling.type / .factor, or the older
+ * .rope.scale_linear): llama.cpp applies a factor other than 1 (positions times 1/factor,
+ * and YaRN's ramp); merilo does not implement it, so such a file is refused rather than
+ * computed unscaled (the GGUF audit of 2026-12-06: perplexity 2.3-2.9% off, exit 0). */
+static int check_rope_scaling(const struct gguf_ctx *g, const char *an, const char *path, struct mrl_err *err)
+{
+	float factor = 0.0f, linear = 0.0f;
+	int rc;
+	if ((rc = get_opt_f32(g, an, "rope.scaling.factor", &factor, err)) ||
+	    (rc = get_opt_f32(g, an, "rope.scale_linear", &linear, err)))
+		return rc;
+	const bool from_linear = factor == 0.0f;
+	if (from_linear)
+		factor = linear; /* llama.cpp's order: the factor, else scale_linear; 0 = none */
+	char key[128], type[32] = "linear";
+	snprintf(key, sizeof key, "%s.rope.scaling.type", an);
+	struct gguf_str t;
+	if ((rc = gguf_get_str(g, key, &t, err)) < 0)
+		return rc;
+	if (rc == 0)
+		snprintf(type, sizeof type, "%.*s", (int)(t.len < 31 ? t.len : 31), t.ptr);
+	if (factor == 0.0f || factor == 1.0f || !strcmp(type, "none"))
+		return 0;
+	return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling '%s' with factor %g (metadata '%s.%s') is not "
+			   "implemented", path, type, (double)factor, an,
+			   from_linear ? "rope.scale_linear" : "rope.scaling.factor");
+}
+
 static const struct arch_def *find_arch(const char *name, size_t len)
 {
 	for (size_t i = 0; i < N_ARCH; i++)
@@ -230,6 +258,8 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 		return rc;
 	if (!(cfg->rope_freq_base > 0.0f))
 		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.freq_base' must be positive", path, an);
+	if (cfg->rope != ENG_ROPE_NONE && (rc = check_rope_scaling(g, an, path, err)))
+		return rc;
 	const char *eps_key = cfg->norm == ENG_NORM_RMS ? "attention.layer_norm_rms_epsilon"
 							: "attention.layer_norm_epsilon";
 	char key[128];

@@ -20,6 +20,10 @@ struct edit {
 	const char *arch;          /* replace general.architecture */
 	const char *drop_tensor;
 	const char *bad_shape;     /* this tensor gets its two dims swapped */
+	const char *f32_key;       /* set this key to f32_val */
+	float f32_val;
+	const char *str_key;       /* set this key to str_val */
+	const char *str_val;
 };
 
 /* Copy src to dst with one edit. Returns 0 on success. */
@@ -52,6 +56,9 @@ static int rewrite(const char *src, const char *dst, struct edit e)
 		if (gguf_writer_copy_kv(w, kv))
 			goto out;
 	}
+	if ((e.f32_key && gguf_writer_set_f32(w, e.f32_key, e.f32_val)) ||
+	    (e.str_key && gguf_writer_set_str(w, e.str_key, e.str_val)))
+		goto out;
 	for (size_t i = 0; i < gguf_n_tensors(g); i++) {
 		const struct gguf_tensor *t = gguf_tensor_at(g, i);
 		char name[128];
@@ -258,6 +265,22 @@ static void t_damaged_named(void)
 	expect_fail(path, tmp, (struct edit){ .bad_shape = "blk.0.ffn_up.weight" }, MRL_EINPUT,
 		    "'blk.0.ffn_up.weight' has shape [192, 64, 1, 1], expected [64, 192]",
 		    "the shape message gives both shapes");
+	/* rope scaling in the metadata was ignored: the file ran unscaled (llama.cpp scales) */
+	expect_fail(path, tmp, (struct edit){ .f32_key = "llama.rope.scaling.factor", .f32_val = 4.0f,
+					      .str_key = "llama.rope.scaling.type", .str_val = "linear" },
+		    MRL_EUNSUPPORTED, "rope scaling 'linear' with factor 4 (metadata 'llama.rope.scaling.factor') is not "
+		    "implemented", "rope scaling linear x4 is refused, named");
+	expect_fail(path, tmp, (struct edit){ .f32_key = "llama.rope.scaling.factor", .f32_val = 2.0f,
+					      .str_key = "llama.rope.scaling.type", .str_val = "yarn" },
+		    MRL_EUNSUPPORTED, "rope scaling 'yarn' with factor 2", "rope scaling yarn is refused, named");
+	expect_fail(path, tmp, (struct edit){ .f32_key = "llama.rope.scale_linear", .f32_val = 2.0f }, MRL_EUNSUPPORTED,
+		    "(metadata 'llama.rope.scale_linear')", "the older rope.scale_linear is refused, named");
+	struct eng_model *m = NULL;
+	struct mrl_err err = { 0 };
+	int rc = rewrite(path, tmp, (struct edit){ .f32_key = "llama.rope.scaling.factor", .f32_val = 1.0f,
+						  .str_key = "llama.rope.scaling.type", .str_val = "linear" });
+	ok(rc == 0 && eng_model_open(&m, tmp, NULL, &err) == 0, "a scaling factor of 1 changes nothing: it opens");
+	eng_model_close(m);
 }
 
 /* No output.weight: the output matrix is tied to the embedding. */
