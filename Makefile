@@ -148,9 +148,16 @@ smollm2-fixtures: $(BUILD)/merilo
 	@$(if $(filter 1,$(SMOLLM2)),MERILO=$(abspath $(BUILD)/merilo) sh tests/smollm2-fixtures.sh $(BUILD)/smollm2 || \
 		{ rc=$$?; [ $$rc = 77 ] || { echo "smollm2-fixtures: failed (exit $$rc; see $(BUILD)/smollm2/quantize.log)" >&2; exit 1; }; \
 		  echo "smollm2-fixtures: llama.cpp's tools or the model are absent; eng_conformance_real will skip"; },:)
+# A failing run shows the failed files' own lines (prove -f prints only the top level of a
+# subtest): they are run again, verbose, their failures and diagnostics kept (the run
+# still fails, whether or not they pass the second time).
+TEST_ENV = MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath $(BUILD)-vg/merilo))
 test: deps-check $(TESTS) $(BUILD)/merilo $(VG_BUILD) smollm2-fixtures
-	MERILO=$(abspath $(BUILD)/merilo) $(if $(VG_BUILD),MERILO_VG=$(abspath $(BUILD)-vg/merilo)) \
-		prove -f -j$(PROVE_JOBS) $(if $(V),-v) $(TESTS)
+	@rm -f $(BUILD)/.prove
+	$(TEST_ENV) prove -f -j$(PROVE_JOBS) $(if $(V),-v) --statefile=$(BUILD)/.prove --state=save $(TESTS) || { \
+		echo "== the failed test files again, verbose (not ok lines and diagnostics) =="; \
+		$(TEST_ENV) prove -v --statefile=$(BUILD)/.prove --state=failed 2>&1 | grep -E 'not ok|#|^[^ ]' | head -300; \
+		exit 1; }
 	@BUILD=$(BUILD) ci/check-structure.sh
 
 # Sanitizers under gcc ($(ASAN_BUILD)/) and clang ($(ASAN_BUILD)-clang/): their

@@ -296,8 +296,9 @@ static void test_run(const char *model)
 	}
 	free(out);
 	rc = cli_run(&out, "run --resume %s", dir); /* done already: prints the summary (not --quiet) */
-	ok(rc == 0 && n_null > 0 && out && strstr(out, " n/a ") && !strstr(out, "nan"),
-	   "the summary says n/a, not nan, for a metric over no items");
+	if (!ok(rc == 0 && n_null > 0 && out && strstr(out, " n/a ") && !strstr(out, "nan"),
+		"the summary says n/a, not nan, for a metric over no items"))
+		diag("exit %d, %zu null values, output:\n%s", rc, n_null, out ? out : "(none)");
 	free(out);
 	check_fields(items);
 	check_values(items);
@@ -334,10 +335,19 @@ static void test_run(const char *model)
 	json_decref(part);
 	rc = cli_run(&out, "run --resume %s/part --quiet --threads 1", tmp);
 	is_int(rc, 0, "--resume finishes it");
+	if (rc)
+		diag("%s", out ? out : "");
 	free(out);
 	part = load_items(dir);
 	char *a = norm_items(items), *b = norm_items(part);
-	ok(cli_same_str(a, b), "the resumed run's items equal the unbroken run's (text, metrics, statistics)");
+	if (!ok(cli_same_str(a, b), "the resumed run's items equal the unbroken run's (text, metrics, statistics)") && a &&
+	    b) {
+		size_t k = 0;
+		while (a[k] && a[k] == b[k])
+			k++;
+		const size_t from = k > 200 ? k - 200 : 0;
+		diag("first difference at byte %zu:\n  unbroken: %.400s\n  resumed:  %.400s", k, a + from, b + from);
+	}
 	free(a);
 	free(b);
 	json_decref(part);
