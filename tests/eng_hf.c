@@ -655,9 +655,15 @@ static void check_f16_as_f32(const char *hf, const char *arch)
 	double worst = a && b && na == nb ? 0 : INFINITY;
 	for (size_t i = 0; isfinite(worst) && i < na; i++)
 		worst = fmax(worst, fabs((double)a[i] - (double)b[i]));
+#if defined(__FMA__) /* the fused kernels; a build without FMA runs the reference, whose F16 dot is not fused */
 	snprintf(name, sizeof name, "%s in f16: the logits of the same values in f32, bit for bit (max |diff| %.2g)", arch,
 		 worst);
 	ok(worst == 0 && !memcmp(a, b, na * sizeof *a), name);
+#else
+	snprintf(name, sizeof name, "%s in f16: the logits of the same values in f32 within 1e-4 (no FMA; max |diff| %.2g)",
+		 arch, worst);
+	ok(worst <= 1e-4, name);
+#endif
 	free(a);
 	free(b);
 	free(ids);
