@@ -431,21 +431,30 @@ static int slot_start(struct gen *g, size_t r, uint32_t dst, uint32_t src, uint3
 
 /* Hand the slot's ids and text to its result and free the slot (its cache stays
  * for later requests to share). 1, or MRL_ENOMEM when the text could not be kept. */
-static int slot_finish(struct gen *g, struct gen_slot *sl, enum eng_gen_stop why, int stop_index,
-		       struct mrl_err *err)
+/* The slot's ids and text (up to a complete UTF-8 character) into its result, which
+ * stops for why; the slot is free after it. Its request's index. */
+static size_t slot_hand_over(struct gen *g, struct gen_slot *sl, enum eng_gen_stop why, int stop_index)
 {
 	struct eng_gen_res *res = res_of(g, sl);
 	res->ids = sl->ids;
 	res->n_ids = sl->n_ids;
 	sl->ids = NULL;
 	mrl_buf_setlen(&sl->text.buf, utf8_complete_len(sl->text.buf.data, sl->text.buf.len));
-	res->text = mrl_buf_detach(&sl->text.buf, &res->text_len);
+	res->text = mrl_buf_detach(&sl->text.buf, &res->text_len); /* NULL if out of memory */
 	res->stop = why;
 	res->stop_index = stop_index;
 	res->n_cached = sl->n_cached;
-	g->stats.n_generated += sl->n_ids;
+	g->stats.n_generated += res->n_ids;
 	const size_t r = sl->req;
 	sl->req = GEN_NO_REQ;
+	return r;
+}
+
+static int slot_finish(struct gen *g, struct gen_slot *sl, enum eng_gen_stop why, int stop_index,
+		       struct mrl_err *err)
+{
+	const size_t r = slot_hand_over(g, sl, why, stop_index);
+	const struct eng_gen_res *res = &g->res[r];
 	if (!res->text)
 		return mrl_err_set(err, MRL_ENOMEM, "generate: out of memory for the text");
 	g->n_finished++;
@@ -458,21 +467,9 @@ static int slot_finish(struct gen *g, struct gen_slot *sl, enum eng_gen_stop why
  * ENG_GEN_STOP_INTERRUPTED (they were dropped; the request stays unfinished). */
 static void slots_interrupted(struct gen *g)
 {
-	for (uint32_t s = 0; s < g->n_slots; s++) {
-		struct gen_slot *sl = &g->slots[s];
-		if (sl->req == GEN_NO_REQ)
-			continue;
-		struct eng_gen_res *res = res_of(g, sl);
-		res->ids = sl->ids;
-		res->n_ids = sl->n_ids;
-		sl->ids = NULL;
-		mrl_buf_setlen(&sl->text.buf, utf8_complete_len(sl->text.buf.data, sl->text.buf.len));
-		res->text = mrl_buf_detach(&sl->text.buf, &res->text_len); /* NULL (no text) if out of memory */
-		res->stop = ENG_GEN_STOP_INTERRUPTED;
-		res->n_cached = sl->n_cached;
-		g->stats.n_generated += res->n_ids;
-		sl->req = GEN_NO_REQ;
-	}
+	for (uint32_t s = 0; s < g->n_slots; s++)
+		if (!slot_free(&g->slots[s]))
+			slot_hand_over(g, &g->slots[s], ENG_GEN_STOP_INTERRUPTED, -1);
 }
 
 /* ---- text and stop strings ---- */

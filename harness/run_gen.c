@@ -36,6 +36,12 @@ static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 	return task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
 }
 
+/* Whether the run applies a chat template to its generate prompts. */
+static bool chat_on(const struct hrn_run_cfg *cfg)
+{
+	return cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+}
+
 /* user in the run's chat template (with the template's BOS text unless --bos never:
  * it was written all the same, and results.json said no BOS was used). */
 static int chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err)
@@ -49,7 +55,7 @@ static int chat_render(const struct hrn_run_cfg *cfg, const char *user, char **o
 /* The prompt text the model gets: the plan's, or the chat template's user turn. */
 static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan *p, char **out, struct mrl_err *err)
 {
-	if (!cfg->chat || cfg->chat->family == TASK_CHAT_NONE) {
+	if (!chat_on(cfg)) {
 		if (!(*out = strdup(p->prompt)))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		return 0;
@@ -92,7 +98,7 @@ static int cut_prompt(const struct hrn_run_cfg *cfg, int32_t *ids, size_t n, int
 		      struct mrl_err *err)
 {
 	size_t head = 0, tail = 0;
-	const bool chat = cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+	const bool chat = chat_on(cfg);
 	int rc = chat ? chat_frame(cfg, ids, n, start, &head, &tail, err) : 0;
 	if (rc)
 		return rc;
@@ -139,7 +145,7 @@ static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct 
 {
 	struct eng_model_desc d;
 	eng_model_describe(cfg->model, &d);
-	const bool chat = cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+	const bool chat = chat_on(cfg);
 	int32_t *tok = NULL;
 	size_t n = 0;
 	int rc = eng_tokenize_flags(cfg->model, g->prompt, strlen(g->prompt), chat ? ENG_TOKENIZE_PARSE_SPECIAL : 0, &tok,

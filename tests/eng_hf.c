@@ -12,6 +12,7 @@
  */
 #include "tests/tap.h"
 #include "tests/float_oracle.h"
+#include "tests/cli.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -320,10 +321,7 @@ static void check_incomplete_folders(const char *hf)
 		ok(rc == 0 && !d.has_weights && d.n_vocab > 0, "  ...and its tokenizer still opens with vocab_only");
 		eng_model_close(m);
 	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd))
-		diag("could not remove %s", tmp);
+	cli_rmtree(tmp);
 }
 
 /* s (malloc'd copy) with its first `from` replaced by `to`; NULL when from is not in s. */
@@ -423,10 +421,7 @@ static void check_bad_configs(const char *hf)
 	free(b);
 	free(ids);
 	free(cfg);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd))
-		diag("could not remove %s", tmp);
+	cli_rmtree(tmp);
 }
 
 #define LAYERS4(a, b, c, d) "\"layer_types\": [\"" a "_attention\", \"" b "_attention\", \"" c "_attention\", \"" d \
@@ -530,10 +525,7 @@ static void check_config_reads(const char *hf)
 		eng_model_close(m);
 		free(cfg);
 	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd))
-		diag("could not remove %s", tmp);
+	cli_rmtree(tmp);
 }
 
 /* dst_dir/model.safetensors made from src_dir's f32 one with every value rounded to
@@ -627,10 +619,8 @@ static void check_bf16_as_f32(const char *hf, const char *arch)
 	free(a);
 	free(b);
 	free(ids);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", ta, tb);
-	if (system(cmd))
-		diag("could not remove %s", ta);
+	cli_rmtree(ta);
+	cli_rmtree(tb);
 }
 
 /* The same f16 values as F16 tensors and as F32 tensors give the same bits: from an HF
@@ -655,7 +645,7 @@ static void check_f16_as_f32(const char *hf, const char *arch)
 	double worst = a && b && na == nb ? 0 : INFINITY;
 	for (size_t i = 0; isfinite(worst) && i < na; i++)
 		worst = fmax(worst, fabs((double)a[i] - (double)b[i]));
-#if defined(__FMA__) /* the fused kernels; a build without FMA runs the reference, whose F16 dot is not fused */
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) /* kernels_f16.c's fused kernels; else the reference */
 	snprintf(name, sizeof name, "%s in f16: the logits of the same values in f32, bit for bit (max |diff| %.2g)", arch,
 		 worst);
 	ok(worst == 0 && !memcmp(a, b, na * sizeof *a), name);
@@ -667,10 +657,8 @@ static void check_f16_as_f32(const char *hf, const char *arch)
 	free(a);
 	free(b);
 	free(ids);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", ta, tb);
-	if (system(cmd))
-		diag("could not remove %s", ta);
+	cli_rmtree(ta);
+	cli_rmtree(tb);
 }
 
 /* 1 vs 3 threads: the same bits for every position of prompt2 (100 tokens, past every window). */
