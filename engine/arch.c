@@ -85,20 +85,42 @@ static int get_opt_f32(const struct gguf_ctx *g, const char *arch, const char *s
 	return rc < 0 ? rc : 0;
 }
 
-/* Rope scaling stored in the metadata (<arch>.rope.scaling.type / .factor, or the older
- * .rope.scale_linear): llama.cpp applies a factor other than 1 (positions times 1/factor,
- * and YaRN's ramp); merilo does not implement it, so such a file is refused rather than
- * computed unscaled (the GGUF audit of 2026-12-06: perplexity 2.3-2.9% off, exit 0). */
-static int check_rope_scaling(const struct gguf_ctx *g, const char *an, const char *path, struct mrl_err *err)
+/* YaRN's ramp ends (ggml_rope_yarn_corr_dims): the pair indices where n_ctx_orig
+ * positions make beta_fast and beta_slow turns, floored and ceiled into [0, n_rot - 1]. */
+static float yarn_corr_dim(uint32_t n_rot, uint32_t n_ctx_orig, float turns, float base)
 {
-	float factor = 0.0f, linear = 0.0f;
+	return (float)n_rot * logf((float)n_ctx_orig / (turns * 2 * 3.14159265358979323846f)) / (2 * logf(base));
+}
+
+void eng_rope_yarn_corr(uint32_t n_rot, uint32_t n_ctx_orig, float base, float beta_fast, float beta_slow,
+			bool truncate, float corr[2])
+{
+	float lo = yarn_corr_dim(n_rot, n_ctx_orig, beta_fast, base), hi = yarn_corr_dim(n_rot, n_ctx_orig, beta_slow, base);
+	if (truncate) {
+		lo = floorf(lo);
+		hi = ceilf(hi);
+	}
+	corr[0] = fmaxf(0.0f, lo);
+	corr[1] = fminf((float)n_rot - 1, hi);
+}
+
+/* Rope scaling stored in the metadata, as llama.cpp reads it: a factor
+ * (<arch>.rope.scaling.factor, else the older .rope.scale_linear; 0 or 1 = none) applied
+ * as linear interpolation, or YaRN's where .rope.scaling.type is "yarn" (ramp from
+ * .rope.scaling.original_context_length, default the training context; beta_fast 32,
+ * beta_slow 1), none where the type is "none"; and .rope.scaling.attn_factor (default 1),
+ * the magnitude of cos and sin, whatever the type (YaRN multiplies it by
+ * 1 + 0.1 ln(factor)). Other types (longrope) are refused. Until 2026-12-06 merilo
+ * refused the factor and ignored attn_factor: such files computed unscaled, exit 0. */
+static int load_rope_scaling(const struct gguf_ctx *g, const char *an, struct eng_config *cfg, const char *path,
+			     struct mrl_err *err)
+{
+	float factor = 0.0f, attn = 1.0f;
 	int rc;
 	if ((rc = get_opt_f32(g, an, "rope.scaling.factor", &factor, err)) ||
-	    (rc = get_opt_f32(g, an, "rope.scale_linear", &linear, err)))
+	    (factor == 0.0f && (rc = get_opt_f32(g, an, "rope.scale_linear", &factor, err))) ||
+	    (rc = get_opt_f32(g, an, "rope.scaling.attn_factor", &attn, err)))
 		return rc;
-	const bool from_linear = factor == 0.0f;
-	if (from_linear)
-		factor = linear; /* llama.cpp's order: the factor, else scale_linear; 0 = none */
 	char key[128], type[32] = "linear";
 	snprintf(key, sizeof key, "%s.rope.scaling.type", an);
 	struct gguf_str t;
@@ -106,11 +128,31 @@ static int check_rope_scaling(const struct gguf_ctx *g, const char *an, const ch
 		return rc;
 	if (rc == 0)
 		snprintf(type, sizeof type, "%.*s", (int)(t.len < 31 ? t.len : 31), t.ptr);
-	if (factor == 0.0f || factor == 1.0f || !strcmp(type, "none"))
-		return 0;
-	return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling '%s' with factor %g (metadata '%s.%s') is not "
-			   "implemented", path, type, (double)factor, an,
-			   from_linear ? "rope.scale_linear" : "rope.scaling.factor");
+	const bool yarn = !strcmp(type, "yarn");
+	if (strcmp(type, "none") && strcmp(type, "linear") && !yarn)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling type '%s' (metadata '%s') is not implemented "
+				   "(supported: none, linear, yarn)", path, type, key);
+	if (!(factor >= 0.0f && factor <= 1e6f) || !(attn > 0.0f && attn <= 1e3f))
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.scaling.factor' (%g) or attn_factor (%g) is out "
+				   "of range", path, an, (double)factor, (double)attn);
+	struct eng_rope_scaling *s = &cfg->rope_scaling;
+	memset(s, 0, sizeof *s);
+	const float freq_scale = factor == 0.0f || !strcmp(type, "none") ? 1.0f : 1.0f / factor;
+	float mscale = attn;
+	if (yarn) {
+		uint32_t n_ctx_orig = cfg->n_ctx_train;
+		if ((rc = get_opt_u32(g, an, "rope.scaling.original_context_length", &n_ctx_orig, err)))
+			return rc;
+		if (n_ctx_orig == 0)
+			return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.scaling.original_context_length' is 0",
+					   path, an);
+		s->ext_factor = 1.0f;
+		eng_rope_yarn_corr(cfg->n_rot, n_ctx_orig, cfg->rope_freq_base, 32.0f, 1.0f, true, s->corr);
+		mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale); /* as ggml's rope_yarn, in this order */
+	}
+	s->freq_scale = freq_scale == 1.0f ? 0.0f : freq_scale;
+	s->mscale = mscale == 1.0f ? 0.0f : mscale;
+	return 0;
 }
 
 static const struct arch_def *find_arch(const char *name, size_t len)
@@ -258,7 +300,7 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 		return rc;
 	if (!(cfg->rope_freq_base > 0.0f))
 		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.freq_base' must be positive", path, an);
-	if (cfg->rope != ENG_ROPE_NONE && (rc = check_rope_scaling(g, an, path, err)))
+	if (cfg->rope != ENG_ROPE_NONE && (rc = load_rope_scaling(g, an, cfg, path, err)))
 		return rc;
 	const char *eps_key = cfg->norm == ENG_NORM_RMS ? "attention.layer_norm_rms_epsilon"
 							: "attention.layer_norm_epsilon";

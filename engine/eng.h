@@ -90,6 +90,9 @@ struct eng_model_desc {
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
 	float rope_freq_base, norm_eps;
+	const char *rope_scaling;    /* "none", "linear" or "yarn" (interpolated positions) */
+	float rope_scale_factor;     /* the context factor of linear/YaRN scaling; 1 = none */
+	float rope_attn_factor;      /* cos and sin times this (YaRN's attention factor included); 1 = none */
 	int32_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent */
 	bool add_bos;                /* tokenizer.ggml.add_bos_token (default true for llama) */
 	bool tied_output;            /* output matrix is the token embedding */

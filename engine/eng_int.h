@@ -40,6 +40,19 @@ enum eng_ffn_kind { ENG_FFN_SWIGLU = 0, ENG_FFN_GELU = 1, ENG_FFN_GEGLU = 2 };
  * ENG_ROPE_NEOX: halves (x[i], x[i + n_rot/2]); ENG_ROPE_NONE: learned positions. */
 enum eng_rope_kind { ENG_ROPE_NONE = 0, ENG_ROPE_NORM = 1, ENG_ROPE_NEOX = 2 };
 
+/* Rope scaling as ggml's rope_ext computes it: pair i's angle theta_e = pos *
+ * base^(-2i/n_rot) (divided by a rope_freqs factor where the model has them) becomes
+ * theta_i = freq_scale * theta_e (linear interpolation), and with ext_factor 1 (YaRN)
+ * theta_i + (theta_e - theta_i) * ramp(i), ramp 1 below corr[0] falling to 0 at corr[1];
+ * cos and sin are then multiplied by mscale. A zero freq_scale or mscale means 1, so a
+ * zeroed struct is plain rope. */
+struct eng_rope_scaling {
+	float freq_scale;  /* 1 / the context factor */
+	float ext_factor;  /* 0: linear; 1: YaRN's ramp */
+	float corr[2];     /* YaRN: the pair indices where the ramp starts and ends */
+	float mscale;      /* the magnitude of cos and sin (YaRN's attention factor) */
+};
+
 #define ENG_MAX_LAYERS 4096
 
 /* Everything the forward pass needs to know about an architecture: sizes
@@ -54,6 +67,7 @@ struct eng_config {
 	uint32_t n_embd_q;          /* n_head * head_dim */
 	uint32_t n_embd_kv;         /* n_head_kv * head_dim */
 	float rope_freq_base, norm_eps;
+	struct eng_rope_scaling rope_scaling; /* all zero: unscaled */
 	enum eng_norm_kind norm;
 	enum eng_ffn_kind ffn;
 	enum eng_rope_kind rope;
@@ -310,6 +324,33 @@ struct eng_kv {
 	uint32_t n_layer, n_embd_kv, n_ctx, n_pad, head_dim;
 };
 
+/* What the rope ops need besides rows and positions: the layout, theta's base, the
+ * model's scaling, and NULL or n_rot/2 divisors of the angles (Llama 3.1 scaling, GGUF
+ * rope_freqs). eng_rope_of fills it from a model. */
+struct eng_rope {
+	enum eng_rope_kind kind;
+	float freq_base;
+	struct eng_rope_scaling s; /* freq_scale and mscale never 0 here */
+	const float *freq_factors;
+};
+
+/* YaRN's corr dims for n_rot rotated dims, as ggml_rope_yarn_corr_dims (truncate: floor
+ * and ceil, as ggml always and transformers by default). */
+void eng_rope_yarn_corr(uint32_t n_rot, uint32_t n_ctx_orig, float base, float beta_fast, float beta_slow,
+			bool truncate, float corr[2]);
+
+/* The rope parameters of a model of configuration cfg with rope_freqs factors (or NULL). */
+static inline struct eng_rope eng_rope_of(const struct eng_config *cfg, const float *freq_factors)
+{
+	struct eng_rope r = { .kind = cfg->rope, .freq_base = cfg->rope_freq_base, .s = cfg->rope_scaling,
+			      .freq_factors = freq_factors };
+	if (r.s.freq_scale == 0.0f)
+		r.s.freq_scale = 1.0f;
+	if (r.s.mscale == 0.0f)
+		r.s.mscale = 1.0f;
+	return r;
+}
+
 /* The operations the forward pass is written against. Activations are float
  * arrays of n_tok rows (token-major); every op computes each output element
  * in one thread with a fixed order, independent of n_tok and of the thread
@@ -325,10 +366,9 @@ struct eng_ops {
 	/* out[t] = x[t] / rms(x[t]) * weight (weight f32, dim elements). */
 	void (*rmsnorm)(struct eng_exec *ex, const float *x, const float *weight, int n_tok, int dim,
 			float eps, float *out);
-	/* Rotate n_tok rows of n_head heads of head_dim; row t has position pos0 + t.
-	 * freq_factors: NULL, or n_rot/2 divisors of the angles (Llama 3.1 scaling, GGUF rope_freqs). */
+	/* Rotate n_tok rows of n_head heads of head_dim; row t has position pos0 + t. */
 	void (*rope)(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
-		     uint32_t pos0, float freq_base, enum eng_rope_kind kind, const float *freq_factors);
+		     uint32_t pos0, const struct eng_rope *r);
 	/* Write n_tok rows of k and v (n_embd_kv each) at positions pos0.. of layer il. */
 	void (*kv_store)(struct eng_exec *ex, struct eng_kv *kv, int il, uint32_t pos0, int n_tok,
 			 const float *k, const float *v);
@@ -388,7 +428,7 @@ struct eng_ops {
 	 * row base[t] of the layer (slot * n_ctx). Each token is computed exactly as
 	 * the single-sequence op computes a token at that position, bit for bit. */
 	void (*rope_pos)(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
-			 const uint32_t *pos, float freq_base, enum eng_rope_kind kind, const float *freq_factors);
+			 const uint32_t *pos, const struct eng_rope *r);
 	/* Write k and v of token t at cache row base[t] + pos[t] of layer il. */
 	void (*kv_store_pos)(struct eng_exec *ex, struct eng_kv *kv, int il, const uint32_t *pos,
 			     const uint32_t *base, int n_tok, const float *k, const float *v);

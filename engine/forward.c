@@ -418,22 +418,19 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 		ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
 	}
 	const int hd = (int)cfg->head_dim, n_rot = (int)cfg->n_rot;
+	const struct eng_rope rope = eng_rope_of(cfg, W->rope_factors);
 	if (ops->attention_pos) {
 		/* every token at its own position in its own slot */
-		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, cfg->rope_freq_base, cfg->rope,
-			      W->rope_factors);
-		ops->rope_pos(ex, a->k, n_tok, (int)cfg->n_head_kv, hd, n_rot, c->ub_pos, cfg->rope_freq_base,
-			      cfg->rope, W->rope_factors);
+		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, &rope);
+		ops->rope_pos(ex, a->k, n_tok, (int)cfg->n_head_kv, hd, n_rot, c->ub_pos, &rope);
 		ops->kv_store_pos(ex, &c->kv, (int)il, c->ub_pos, c->ub_base, n_tok, a->k, a->v);
 		ops->attention_pos(ex, &c->kv, (int)il, a->q, n_tok, c->ub_pos, c->ub_base, (int)cfg->n_head,
 				   (int)cfg->n_head_kv, hd, eng_layer_window(cfg, il), a->att);
 	} else {
 		/* one sequence (ctx_check): the positions run on from the first */
 		const uint32_t pos0 = c->ub_pos[0];
-		ops->rope(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, pos0, cfg->rope_freq_base, cfg->rope,
-			  W->rope_factors);
-		ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, hd, n_rot, pos0, cfg->rope_freq_base, cfg->rope,
-			  W->rope_factors);
+		ops->rope(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, pos0, &rope);
+		ops->rope(ex, a->k, n_tok, (int)cfg->n_head_kv, hd, n_rot, pos0, &rope);
 		ops->kv_store(ex, &c->kv, (int)il, pos0, n_tok, a->k, a->v);
 		ops->attention(ex, &c->kv, (int)il, a->q, n_tok, pos0, (int)cfg->n_head, (int)cfg->n_head_kv, hd,
 			       eng_layer_window(cfg, il), a->att);

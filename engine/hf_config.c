@@ -354,11 +354,76 @@ void hf_llama3_factors(const struct hf_llama3_rope *r, float base, uint32_t n_ro
 	}
 }
 
+/* A positive rope object number (at most 1e9) into *out; absent: *out unchanged. */
+static int rope_num(const json_t *rs, const char *key, const char *type, double *out, const char *path,
+		    struct mrl_err *err)
+{
+	const json_t *v = json_object_get(rs, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 1e9)
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (%s): '%s' must be a positive number", path, type,
+				   key);
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* yarn_get_mscale of transformers: 0.1 m ln(factor) + 1, 1 where factor <= 1. */
+static double yarn_mscale(double factor, double m)
+{
+	return factor <= 1 ? 1.0 : 0.1 * m * log(factor) + 1.0;
+}
+
+/* "linear" (transformers' _compute_linear_scaling_rope_parameters: every angle divided by
+ * factor) and "yarn" (_compute_yarn_parameters: the ramp between the divided and the
+ * plain angle from beta_fast to beta_slow turns over original_max_position_embeddings
+ * positions, cos and sin times attention_factor), into the ggml form of struct
+ * eng_rope_scaling; the ramp's ends wait for n_rot (hf_config_load). */
+static int scaling_params(const json_t *c, const json_t *rs, bool yarn, struct eng_config *cfg,
+			  struct hf_yarn_rope *y, const char *path, struct mrl_err *err)
+{
+	const char *type = yarn ? "yarn" : "linear";
+	double factor = 0, attn = 0, mscale = 0, mscale_all = 0;
+	const json_t *fv = json_object_get(rs, "factor");
+	int rc;
+	y->original_max = cfg->n_ctx_train;
+	/* transformers 5 prefers a top-level original_max_position_embeddings (Phi-3 keeps it there) */
+	if ((yarn && ((rc = rope_num(rs, "original_max_position_embeddings", type, &y->original_max, path, err)) ||
+		      (rc = rope_num(c, "original_max_position_embeddings", type, &y->original_max, path, err)))) ||
+	    (rc = rope_num(rs, "factor", type, &factor, path, err)) ||
+	    (rc = rope_num(rs, "attention_factor", type, &attn, path, err)) ||
+	    (rc = rope_num(rs, "mscale", type, &mscale, path, err)) ||
+	    (rc = rope_num(rs, "mscale_all_dim", type, &mscale_all, path, err)))
+		return rc;
+	if (yarn && json_is_null(fv))
+		factor = cfg->n_ctx_train / y->original_max; /* transformers: factor null -> the context ratio */
+	if (!(factor > 0))
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (%s) needs a positive number 'factor'", path, type);
+	cfg->rope_scaling.freq_scale = (float)(1.0 / factor);
+	if (!yarn)
+		return 0;
+	y->beta_fast = y->beta_slow = 0;
+	if ((rc = rope_num(rs, "beta_fast", type, &y->beta_fast, path, err)) ||
+	    (rc = rope_num(rs, "beta_slow", type, &y->beta_slow, path, err)))
+		return rc;
+	y->beta_fast = y->beta_fast ? y->beta_fast : 32; /* transformers: `or 32`, `or 1` */
+	y->beta_slow = y->beta_slow ? y->beta_slow : 1;
+	const json_t *tr = json_object_get(rs, "truncate");
+	y->truncate = !json_is_false(tr);
+	if (!attn)
+		attn = mscale && mscale_all ? yarn_mscale(factor, mscale) / yarn_mscale(factor, mscale_all)
+					    : yarn_mscale(factor, 1);
+	cfg->rope_scaling.ext_factor = 1.0f;
+	cfg->rope_scaling.mscale = (float)attn;
+	y->on = true;
+	return 0;
+}
+
 /* rope_theta and rope_scaling: classic top level, or transformers 5's rope_parameters.
  * As transformers 5 (and 4.x, which knew only rope_scaling): a rope_scaling object
  * replaces rope_parameters whole, and rope_theta comes from the object used, else the
  * top level, else 10000. */
-static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_llama3_rope *l3, const char *path,
+static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_model_cfg *mc, const char *path,
 		     struct mrl_err *err)
 {
 	const json_t *legacy = json_object_get(c, "rope_scaling");
@@ -378,11 +443,17 @@ static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_llama3_r
 	const char *rt = json_string_value(json_object_get(rs, "rope_type"));
 	if (!rt)
 		rt = json_string_value(json_object_get(rs, "type"));
+	if (cfg->arch == ENG_ARCH_PHI3 && rt && strcmp(rt, "default")) /* Phi3Config: default or longrope only */
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s'%s is not implemented for phi3 "
+				   "(transformers' Phi3Config takes default and longrope only)", path, rt,
+				   !strcmp(rt, "yarn") || !strcmp(rt, "su") ? " (read as longrope)" : "");
 	if (rt && !strcmp(rt, "llama3"))
-		return llama3_params(rs, l3, path, err);
+		return llama3_params(rs, &mc->l3, path, err);
+	if (rt && (!strcmp(rt, "linear") || !strcmp(rt, "yarn")))
+		return scaling_params(c, rs, !strcmp(rt, "yarn"), cfg, &mc->yarn, path, err);
 	if (!rt || strcmp(rt, "default"))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s' is not implemented "
-				   "(supported: default, llama3)", path, rt ? rt : "(none)");
+				   "(supported: default, linear, yarn, llama3)", path, rt ? rt : "(none)");
 	return 0;
 }
 
@@ -521,11 +592,19 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 	if (cfg->rope != ENG_ROPE_NONE)
 		cfg->rope = ENG_ROPE_NEOX;
 	if ((rc = sizes_load(c, a, cfg, path, err)) || (rc = fields_check(c, a, path, err)) ||
-	    (cfg->rope != ENG_ROPE_NONE && (rc = rope_load(c, cfg, &mc->l3, path, err))))
+	    (cfg->rope != ENG_ROPE_NONE && (rc = rope_load(c, cfg, mc, path, err))))
 		goto out;
 	cfg->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
 	if ((a->extras && (rc = a->extras(c, cfg, path, err))) || (rc = window_load(c, a, cfg, path, err)))
 		goto out;
+	if (mc->yarn.on) /* the ramp over the rotated dims, known once partial_rotary_factor is read */
+		eng_rope_yarn_corr(cfg->n_rot, (uint32_t)mc->yarn.original_max, cfg->rope_freq_base,
+				   (float)mc->yarn.beta_fast, (float)mc->yarn.beta_slow, mc->yarn.truncate,
+				   cfg->rope_scaling.corr);
+	if (cfg->rope_scaling.freq_scale == 1.0f)
+		cfg->rope_scaling.freq_scale = 0.0f; /* 0 = 1 (struct eng_rope_scaling) */
+	if (cfg->rope_scaling.mscale == 1.0f)
+		cfg->rope_scaling.mscale = 0.0f;
 	const json_t *tie = json_object_get(c, "tie_word_embeddings");
 	if (tie && !json_is_boolean(tie) && !json_is_null(tie)) { /* "true" or 1 ran with the default head */
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: field 'tie_word_embeddings' must be true or false", path);

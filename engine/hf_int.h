@@ -23,12 +23,20 @@ struct hf_llama3_rope {
 /* n_rot/2 divisors into f: 1 for short wavelengths, factor for long ones, smooth between. */
 void hf_llama3_factors(const struct hf_llama3_rope *r, float base, uint32_t n_rot, float *f);
 
-/* What config.json says: cfg (n_vocab included), the row of the model_type
- * (for hf_map_name), whether the head is tied, and Llama 3.1 rope scaling. */
+/* YaRN's ramp as transformers' _compute_yarn_parameters reads it (the ends are
+ * computed once n_rot is known: eng_rope_yarn_corr). */
+struct hf_yarn_rope {
+	bool on, truncate;
+	double original_max, beta_fast, beta_slow;
+};
+
+/* What config.json says: cfg (n_vocab and rope_scaling included), the row of the
+ * model_type (for hf_map_name), whether the head is tied, Llama 3.1 and YaRN rope scaling. */
 struct hf_model_cfg {
 	const struct hf_arch *arch;
 	bool tied;
 	struct hf_llama3_rope l3;
+	struct hf_yarn_rope yarn;
 };
 int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *dir, struct mrl_err *err);
 

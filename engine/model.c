@@ -121,6 +121,8 @@ static void fill_desc(struct eng_model *m)
 	struct eng_model_desc *d = &m->desc;
 	memset(d, 0, sizeof *d);
 	d->path = m->path;
+	d->rope_scaling = "none";
+	d->rope_scale_factor = d->rope_attn_factor = 1.0f;
 	d->arch = m->arch_str;
 	d->name = m->name_str;
 	d->tokenizer_model = m->tok_model_str;
@@ -152,6 +154,10 @@ static void fill_desc(struct eng_model *m)
 		d->n_ff = c->n_ff;
 		d->n_rot = c->n_rot;
 		d->rope_freq_base = c->rope_freq_base;
+		const struct eng_rope_scaling *rs = &c->rope_scaling;
+		d->rope_scaling = rs->ext_factor != 0.0f ? "yarn" : rs->freq_scale != 0.0f ? "linear" : "none";
+		d->rope_scale_factor = rs->freq_scale != 0.0f ? 1.0f / rs->freq_scale : 1.0f;
+		d->rope_attn_factor = rs->mscale != 0.0f ? rs->mscale : 1.0f;
 		d->norm_eps = c->norm_eps;
 		d->tied_output = m->w.tied_output;
 		d->learned_pos = c->learned_pos;

@@ -61,6 +61,19 @@ static void sum_dtypes(const struct eng_model *m, struct dtype_sums *s)
 }
 
 /* The shape of a model with weights: context, dimensions, positions, attention, output. */
+/* ", linear scaling x4" / ", YaRN scaling x4, attention factor 1.14"; "" unscaled. */
+static const char *rope_scaling_text(const struct eng_model_desc *d)
+{
+	static char buf[96];
+	buf[0] = '\0';
+	if (strcmp(d->rope_scaling, "none"))
+		snprintf(buf, sizeof buf, ", %s scaling x%g", strcmp(d->rope_scaling, "yarn") ? "linear" : "YaRN",
+			 (double)d->rope_scale_factor);
+	if (d->rope_attn_factor != 1.0f)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ", attention factor %g", (double)d->rope_attn_factor);
+	return buf;
+}
+
 static void print_shape(const struct eng_model_desc *d)
 {
 	printf("context (training): %" PRIu32 "\n", d->n_ctx_train);
@@ -69,8 +82,8 @@ static void print_shape(const struct eng_model_desc *d)
 	if (d->learned_pos)
 		printf("positions: learned (%" PRIu32 "); norm eps %g\n", d->n_ctx_train, (double)d->norm_eps);
 	else
-		printf("rope: %" PRIu32 " dims, base %g; norm eps %g\n", d->n_rot, (double)d->rope_freq_base,
-		       (double)d->norm_eps);
+		printf("rope: %" PRIu32 " dims, base %g%s; norm eps %g\n", d->n_rot, (double)d->rope_freq_base,
+		       rope_scaling_text(d), (double)d->norm_eps);
 	if (d->sliding_window || d->attn_softcap > 0.0f || d->final_softcap > 0.0f) {
 		printf("attention:");
 		if (d->sliding_window)
@@ -173,8 +186,11 @@ static void shape_json(json_t *o, const struct eng_model_desc *d)
 	json_object_set_new(o, "ffn", w ? json_integer(d->n_ff) : json_null());
 	json_object_set_new(o, "positions", !w ? json_null() : json_string(d->learned_pos ? "learned" : "rope"));
 	json_object_set_new(o, "rope", !w || d->learned_pos ? json_null()
-							     : json_pack("{s:I, s:o}", "dims", (json_int_t)d->n_rot, "freq_base",
-									 float_json(d->rope_freq_base)));
+							     : json_pack("{s:I, s:o, s:s, s:o, s:o}", "dims", (json_int_t)d->n_rot,
+									 "freq_base", float_json(d->rope_freq_base),
+									 "scaling", d->rope_scaling, "scale_factor",
+									 float_json(d->rope_scale_factor), "attn_factor",
+									 float_json(d->rope_attn_factor)));
 	json_object_set_new(o, "norm_eps", w ? float_json(d->norm_eps) : json_null());
 	json_object_set_new(o, "sliding_window", !w || !d->sliding_window ? json_null()
 					       : json_pack("{s:I, s:I}", "size", (json_int_t)d->sliding_window,

@@ -211,10 +211,11 @@ static void test_rows_ops(struct env *e)
 	/* rope: 4 heads of 80 (n_rot 64 < head_dim), positions 300.. */
 	const enum eng_rope_kind kinds[] = { ENG_ROPE_NORM, ENG_ROPE_NEOX };
 	for (int k = 0; k < 2; k++) {
+		const struct eng_rope r = { .kind = kinds[k], .freq_base = 10000.0f, .s = { .freq_scale = 1, .mscale = 1 } };
 		memcpy(ref, x, n * 4);
-		eng_cpu_ops.rope(&e->cex, ref, n_tok, 4, 80, 64, 300, 10000.0f, kinds[k], NULL);
+		eng_cpu_ops.rope(&e->cex, ref, n_tok, 4, 80, 64, 300, &r);
 		e->g->upload(&e->gex, dout, x, n * 4);
-		e->g->rope(&e->gex, dout, n_tok, 4, 80, 64, 300, 10000.0f, kinds[k], NULL);
+		e->g->rope(&e->gex, dout, n_tok, 4, 80, 64, 300, &r);
 		got = h_from(e, dout, n);
 		check_err(gpu_ok(e, "rope") ? cmp(got, ref, n, false) : INFINITY, 2e-5,
 			  k ? "rope neox (halves)" : "rope llama (adjacent pairs)");
@@ -298,8 +299,9 @@ static void test_multi_ops(struct env *e)
 	float *x = rnd_vec(e, nq, 1.0), *ref = malloc(nq * 4);
 	float *dx = d_from(e, x, nq * 4);
 	memcpy(ref, x, nq * 4);
-	eng_cpu_ops.rope_pos(&e->cex, ref, N_TOK, NH, HD, HD, pos, 10000.0f, ENG_ROPE_NORM, NULL);
-	e->g->rope_pos(&e->gex, dx, N_TOK, NH, HD, HD, pos, 10000.0f, ENG_ROPE_NORM, NULL);
+	const struct eng_rope r = { .kind = ENG_ROPE_NORM, .freq_base = 10000.0f, .s = { .freq_scale = 1, .mscale = 1 } };
+	eng_cpu_ops.rope_pos(&e->cex, ref, N_TOK, NH, HD, HD, pos, &r);
+	e->g->rope_pos(&e->gex, dx, N_TOK, NH, HD, HD, pos, &r);
 	float *got = h_from(e, dx, nq);
 	check_err(gpu_ok(e, "rope_pos") ? cmp(got, ref, nq, false) : INFINITY, 2e-5,
 		  "rope_pos: 24 tokens at their own positions");

@@ -225,9 +225,12 @@ static void check_bad_folders(const char *hf)
 		const char *src, *cfg_extra, *extra_name, *extra_text, *want, *name;
 		int code;
 	} cases[] = {
-		{ "llama", ", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}", NULL, NULL,
-		  "rope_scaling type 'yarn' is not implemented", "a rope_scaling type not implemented is named",
+		{ "llama", ", \"rope_scaling\": {\"rope_type\": \"dynamic\", \"factor\": 4}", NULL, NULL,
+		  "rope_scaling type 'dynamic' is not implemented", "a rope_scaling type not implemented is named",
 		  MRL_EUNSUPPORTED },
+		{ "llama", ", \"rope_scaling\": {\"rope_type\": \"linear\"}", NULL, NULL,
+		  "rope_scaling (linear) needs a positive number 'factor'", "linear rope scaling without a factor is named",
+		  MRL_EINPUT },
 		{ "llama", ", \"hidden_act\": \"gelu\"", NULL, NULL, "hidden_act 'gelu'",
 		  "an activation not implemented is named", MRL_EUNSUPPORTED },
 		{ "llama", ", \"mlp_bias\": true", NULL, NULL, "'mlp_bias'", "mlp_bias true is refused",
@@ -365,6 +368,8 @@ static void check_bad_configs(const char *hf)
 		  MRL_EUNSUPPORTED },
 		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"longrope\", \"long_factor\": [1], "
 		  "\"short_factor\": [1]}", "rope_scaling type 'longrope' is not implemented", MRL_EUNSUPPORTED },
+		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4}",
+		  "rope_scaling type 'yarn' (read as longrope) is not implemented for phi3", MRL_EUNSUPPORTED },
 		{ "phi3", "\"rope_theta\"", "\"partial_rotary_factor\": 0.3, \"rope_theta\"", "partial_rotary_factor",
 		  MRL_EINPUT },
 		{ "gpt2", "\"gelu_new\"", "\"relu\"", "activation_function 'relu' is not implemented", MRL_EUNSUPPORTED },
@@ -723,6 +728,71 @@ static void check_learned_positions(const char *hf)
 	eng_model_close(m);
 }
 
+/* Linear and YaRN rope scaling against transformers (tests/data/rope-scaling: the
+ * script, its config edits, which are these, and its float64 logits at positions 63,
+ * 127 and 199 of the ids (37 i + 11) mod 512) within ROPE_TOL; the folders are described
+ * with their scaling. transformers' own float32 logits are 5.9e-5 from its float64 ones
+ * on llama-yarn8 (merilo's 6.3e-5), hence twice TOL; a wrong detail (the mistral case's
+ * truncate: false read as true) is 0.02 off. */
+#define ROPE_TOL 2e-4
+static void check_rope_scaling(const char *hf)
+{
+	static const struct {
+		const char *name, *src, *from, *to, *scaling;
+		float factor, attn;
+	} cases[] = {
+		{ "llama-linear8", "llama", "\"rope_type\": \"llama3\"", "\"rope_type\": \"linear\"", "linear", 8, 1 },
+		{ "llama-yarn8", "llama", "\"rope_type\": \"llama3\"", "\"rope_type\": \"yarn\"", "yarn", 8,
+		  1.2079441541679836f },
+		{ "qwen2-yarn4", "qwen2", "\"rope_scaling\": null",
+		  "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 64}",
+		  "yarn", 4, 1.138629436111989f },
+		{ "mistral-yarn4", "mistral", "\"rope_theta\": 1000000.0",
+		  "\"rope_parameters\": {\"rope_type\": \"yarn\", \"rope_theta\": 1000000.0, \"factor\": 4.0, "
+		  "\"original_max_position_embeddings\": 4096, \"attention_factor\": 1.3, \"beta_fast\": 16, "
+		  "\"truncate\": false}", "yarn", 4, 1.3f },
+	};
+	static const size_t pos[] = { 63, 127, 199 };
+	int32_t ids[200];
+	for (int i = 0; i < 200; i++)
+		ids[i] = (i * 37 + 11) % 512;
+	char tmp[256], src[1024], path[1024], name[256];
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-rope-%d", (int)getpid());
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
+		char *cfg = edited_config(src, cases[i].from, cases[i].to);
+		snprintf(name, sizeof name, "%s: logits at 3 positions within %g of transformers'", cases[i].name,
+			 ROPE_TOL);
+		if (!cfg || make_folder(tmp, src, cfg, NULL, NULL)) {
+			skip("could not make the edited folder", name);
+			free(cfg);
+			continue;
+		}
+		free(cfg);
+		snprintf(path, sizeof path, "tests/data/rope-scaling/%s.logits.txt", cases[i].name);
+		size_t n_ref = 0, n_all = 0;
+		float *ref = read_floats(path, &n_ref), *all = all_logits(tmp, 2, ids, 200, &n_all);
+		double d = ref && all && n_ref == 3 * 512 && n_all == 200 * 512 ? 0 : INFINITY;
+		for (size_t k = 0; k < 3 && d < INFINITY; k++)
+			d = fmax(d, max_diff(all + pos[k] * 512, ref + k * 512, 512));
+		diag("%s: max |diff| %.3g", cases[i].name, d);
+		ok(d <= ROPE_TOL, name);
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		if (eng_model_open(&m, tmp, NULL, &err) == 0) {
+			struct eng_model_desc desc;
+			eng_model_describe(m, &desc);
+			is_str(desc.rope_scaling, cases[i].scaling, "  ...described with its scaling type");
+			is_near(desc.rope_scale_factor, cases[i].factor, 1e-6, "  ...its factor");
+			is_near(desc.rope_attn_factor, cases[i].attn, 1e-6, "  ...and its attention factor");
+		}
+		eng_model_close(m);
+		free(ref);
+		free(all);
+	}
+	cli_rmtree(tmp);
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -780,5 +850,6 @@ int main(void)
 	check_incomplete_folders(hf);
 	check_bad_configs(hf);
 	check_config_reads(hf);
+	check_rope_scaling(hf);
 	return done_testing();
 }

@@ -8,87 +8,21 @@
  */
 #include "tests/tap.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "engine/eng.h"
 #include "engine/gguf.h"
+#include "tests/gguf_edit.h"
 
-struct edit {
-	const char *drop_key;
-	const char *arch;          /* replace general.architecture */
-	const char *drop_tensor;
-	const char *bad_shape;     /* this tensor gets its two dims swapped */
-	const char *f32_key;       /* set this key to f32_val */
-	float f32_val;
-	const char *str_key;       /* set this key to str_val */
-	const char *str_val;
-};
-
-/* Copy src to dst with one edit. Returns 0 on success. */
-static int rewrite(const char *src, const char *dst, struct edit e)
-{
-	FILE *f = fopen(src, "rb");
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *buf = malloc((size_t)size);
-	size_t got = fread(buf, 1, (size_t)size, f);
-	fclose(f);
-	struct mrl_err err = { 0 };
-	struct gguf_ctx *g = NULL;
-	int rc = -1;
-	struct gguf_writer *w = gguf_writer_new();
-	if (got != (size_t)size || gguf_parse(buf, (size_t)size, src, &g, &err) || !w)
-		goto out;
-	for (size_t i = 0; i < gguf_n_kv(g); i++) {
-		const struct gguf_kv *kv = gguf_kv_at(g, i);
-		if (e.drop_key && gguf_str_eq(kv->key, e.drop_key))
-			continue;
-		if (e.arch && gguf_str_eq(kv->key, "general.architecture")) {
-			if (gguf_writer_set_str(w, "general.architecture", e.arch))
-				goto out;
-			continue;
-		}
-		if (gguf_writer_copy_kv(w, kv))
-			goto out;
-	}
-	if ((e.f32_key && gguf_writer_set_f32(w, e.f32_key, e.f32_val)) ||
-	    (e.str_key && gguf_writer_set_str(w, e.str_key, e.str_val)))
-		goto out;
-	for (size_t i = 0; i < gguf_n_tensors(g); i++) {
-		const struct gguf_tensor *t = gguf_tensor_at(g, i);
-		char name[128];
-		snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
-		if (e.drop_tensor && !strcmp(name, e.drop_tensor))
-			continue;
-		uint64_t ne[4] = { t->ne[0], t->ne[1], t->ne[2], t->ne[3] };
-		if (e.bad_shape && !strcmp(name, e.bad_shape)) {
-			ne[0] = t->ne[1];
-			ne[1] = t->ne[0];
-		}
-		if (gguf_writer_add_tensor(w, name, t->type, t->n_dims, ne, t->data, t->nbytes))
-			goto out;
-	}
-	rc = gguf_writer_write(w, dst, &err);
-	if (rc)
-		diag("writer: %s", err.msg);
-out:
-	gguf_writer_free(w);
-	gguf_free(g);
-	free(buf);
-	return rc;
-}
-
-static void expect_fail(const char *src, const char *tmp, struct edit e, int code, const char *needle,
+static void expect_fail(const char *src, const char *tmp, struct gguf_edit e, int code, const char *needle,
 			const char *name)
 {
 	struct eng_model *m = NULL;
 	struct mrl_err err = { 0 };
-	if (rewrite(src, tmp, e)) {
+	if (gguf_rewrite(src, tmp, e)) {
 		ok(0, name);
 		diag("could not write the damaged model");
 		return;
@@ -252,35 +186,71 @@ static void t_qwen2(const char *fx)
 static void t_damaged_named(void)
 {
 	const char *path = f32_path;
-	expect_fail(path, tmp, (struct edit){ .arch = "mamba" }, MRL_EUNSUPPORTED,
+	expect_fail(path, tmp, (struct gguf_edit){ .arch = "mamba" }, MRL_EUNSUPPORTED,
 		    "unsupported architecture 'mamba' (supported: llama, qwen2, gpt2, gemma2, phi3)", "an unknown architecture is named");
-	expect_fail(path, tmp, (struct edit){ .drop_key = "llama.attention.layer_norm_rms_epsilon" }, MRL_EINPUT,
+	expect_fail(path, tmp, (struct gguf_edit){ .drop_key = "llama.attention.layer_norm_rms_epsilon" }, MRL_EINPUT,
 		    "'llama.attention.layer_norm_rms_epsilon' is missing", "a missing rms eps is named");
-	expect_fail(path, tmp, (struct edit){ .drop_key = "llama.embedding_length" }, MRL_EINPUT,
+	expect_fail(path, tmp, (struct gguf_edit){ .drop_key = "llama.embedding_length" }, MRL_EINPUT,
 		    "'llama.embedding_length' is missing", "a missing embedding length is named");
-	expect_fail(path, tmp, (struct edit){ .drop_tensor = "blk.3.ffn_down.weight" }, MRL_EINPUT,
+	expect_fail(path, tmp, (struct gguf_edit){ .drop_tensor = "blk.3.ffn_down.weight" }, MRL_EINPUT,
 		    "tensor 'blk.3.ffn_down.weight' is missing", "a missing tensor is named");
-	expect_fail(path, tmp, (struct edit){ .bad_shape = "blk.1.attn_k.weight" }, MRL_EINPUT,
+	expect_fail(path, tmp, (struct gguf_edit){ .bad_shape = "blk.1.attn_k.weight" }, MRL_EINPUT,
 		    "'blk.1.attn_k.weight' has shape", "a tensor of the wrong shape is named");
-	expect_fail(path, tmp, (struct edit){ .bad_shape = "blk.0.ffn_up.weight" }, MRL_EINPUT,
+	expect_fail(path, tmp, (struct gguf_edit){ .bad_shape = "blk.0.ffn_up.weight" }, MRL_EINPUT,
 		    "'blk.0.ffn_up.weight' has shape [192, 64, 1, 1], expected [64, 192]",
 		    "the shape message gives both shapes");
-	/* rope scaling in the metadata was ignored: the file ran unscaled (llama.cpp scales) */
-	expect_fail(path, tmp, (struct edit){ .f32_key = "llama.rope.scaling.factor", .f32_val = 4.0f,
-					      .str_key = "llama.rope.scaling.type", .str_val = "linear" },
-		    MRL_EUNSUPPORTED, "rope scaling 'linear' with factor 4 (metadata 'llama.rope.scaling.factor') is not "
-		    "implemented", "rope scaling linear x4 is refused, named");
-	expect_fail(path, tmp, (struct edit){ .f32_key = "llama.rope.scaling.factor", .f32_val = 2.0f,
-					      .str_key = "llama.rope.scaling.type", .str_val = "yarn" },
-		    MRL_EUNSUPPORTED, "rope scaling 'yarn' with factor 2", "rope scaling yarn is refused, named");
-	expect_fail(path, tmp, (struct edit){ .f32_key = "llama.rope.scale_linear", .f32_val = 2.0f }, MRL_EUNSUPPORTED,
-		    "(metadata 'llama.rope.scale_linear')", "the older rope.scale_linear is refused, named");
-	struct eng_model *m = NULL;
-	struct mrl_err err = { 0 };
-	int rc = rewrite(path, tmp, (struct edit){ .f32_key = "llama.rope.scaling.factor", .f32_val = 1.0f,
-						  .str_key = "llama.rope.scaling.type", .str_val = "linear" });
-	ok(rc == 0 && eng_model_open(&m, tmp, NULL, &err) == 0, "a scaling factor of 1 changes nothing: it opens");
-	eng_model_close(m);
+	expect_fail(path, tmp, (struct gguf_edit){ .f32 = { { "llama.rope.scaling.factor", 4.0f } },
+						   .str_key = "llama.rope.scaling.type", .str_val = "longrope" },
+		    MRL_EUNSUPPORTED, "rope scaling type 'longrope' (metadata 'llama.rope.scaling.type') is not "
+		    "implemented (supported: none, linear, yarn)", "rope scaling longrope is refused, named");
+	expect_fail(path, tmp, (struct gguf_edit){ .f32 = { { "llama.rope.scaling.factor", -2.0f } } }, MRL_EINPUT,
+		    "'llama.rope.scaling.factor' (-2) or attn_factor (1) is out of range",
+		    "a negative rope scaling factor is refused, named");
+}
+
+/* Rope scaling in the metadata, read as llama.cpp reads it (docs/engine.md; the figures
+ * against llama.cpp: eng_conformance_real). Until 2026-12-06 a factor was refused and an
+ * attention factor ignored (the file computed unscaled, exit 0). */
+static void t_rope_scaling(void)
+{
+	static const struct {
+		struct gguf_edit e;
+		const char *scaling;
+		float factor, attn;
+		const char *name;
+	} cases[] = {
+		{ { .f32 = { { "llama.rope.scaling.factor", 4.0f } }, .str_key = "llama.rope.scaling.type",
+		    .str_val = "linear" }, "linear", 4.0f, 1.0f, "linear x4" },
+		{ { .f32 = { { "llama.rope.scale_linear", 2.0f } } }, "linear", 2.0f, 1.0f,
+		  "the older rope.scale_linear 2, no type: linear x2" },
+		{ { .f32 = { { "llama.rope.scaling.factor", 4.0f } }, .str_key = "llama.rope.scaling.type",
+		    .str_val = "none" }, "none", 1.0f, 1.0f, "type none with a factor: unscaled (as llama.cpp)" },
+		{ { .f32 = { { "llama.rope.scaling.factor", 1.0f } }, .str_key = "llama.rope.scaling.type",
+		    .str_val = "linear" }, "none", 1.0f, 1.0f, "a factor of 1: unscaled" },
+		{ { .f32 = { { "llama.rope.scaling.attn_factor", 1.5f } } }, "none", 1.0f, 1.5f,
+		  "an attention factor alone applies (as llama.cpp)" },
+		/* YaRN: cos and sin times attn_factor x (1 + 0.1 ln 4) */
+		{ { .f32 = { { "llama.rope.scaling.factor", 4.0f }, { "llama.rope.scaling.attn_factor", 1.2f } },
+		    .u32_key = "llama.rope.scaling.original_context_length", .u32_val = 64,
+		    .str_key = "llama.rope.scaling.type", .str_val = "yarn" }, "yarn", 4.0f, 1.2f * (1.0f + 0.1f * logf(4.0f)),
+		  "yarn x4 with attn_factor 1.2" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct eng_model *m = NULL;
+		struct mrl_err err = { 0 };
+		char name[160];
+		snprintf(name, sizeof name, "rope scaling %s opens", cases[i].name);
+		if (!ok(gguf_rewrite(f32_path, tmp, cases[i].e) == 0 && eng_model_open(&m, tmp, NULL, &err) == 0, name)) {
+			diag("%s", err.msg);
+			continue;
+		}
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		is_str(d.rope_scaling, cases[i].scaling, "  ...and is described with its type");
+		is_near(d.rope_scale_factor, cases[i].factor, 1e-6, "  ...its factor");
+		is_near(d.rope_attn_factor, cases[i].attn, 1e-6, "  ...and its attention factor");
+		eng_model_close(m);
+	}
 }
 
 /* No output.weight: the output matrix is tied to the embedding. */
@@ -288,7 +258,7 @@ static void t_tied_output(void)
 {
 	struct mrl_err err = { 0 };
 	struct eng_model *m = NULL;
-	if (rewrite(f32_path, tmp, (struct edit){ .drop_tensor = "output.weight" }) == 0 &&
+	if (gguf_rewrite(f32_path, tmp, (struct gguf_edit){ .drop_tensor = "output.weight" }) == 0 &&
 	    eng_model_open(&m, tmp, NULL, &err) == 0) {
 		struct eng_model_desc d;
 		eng_model_describe(m, &d);
@@ -321,6 +291,7 @@ int main(void)
 	TEST(t_missing_truncated(), "a missing or truncated file fails, naming the file");
 	TEST(t_qwen2(fx), "a qwen2 model opens as qwen2");
 	TEST(t_damaged_named(), "an unknown architecture, a missing key or tensor, a wrong shape: one line naming it");
+	TEST(t_rope_scaling(), "rope scaling in the metadata is read as llama.cpp reads it");
 	TEST(t_tied_output(), "without output.weight the output is tied to the embedding");
 	unlink(tmp);
 	return done_testing();

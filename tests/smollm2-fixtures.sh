@@ -64,6 +64,26 @@ for m in "$OUT"/smollm2-*.gguf; do
 		"$OR/llama-perplexity" -m "$m" -f "$TEXT" -c 256 -b 256 -t 2 -ctk f32 -ctv f32 2>&1 |
 			sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r"
 done
+# Rope scaling (tests/eng_conformance_real.c writes the F16 file again with the same
+# settings as metadata; llama.cpp gives the same perplexity for the metadata and for these
+# flags, checked 2026-12-06): name, then llama-perplexity's flags.
+while read -r name flags; do
+	r=$OUT/rope-$name.ppl
+	# shellcheck disable=SC2086
+	[ -s "$r" ] ||
+		"$OR/llama-perplexity" -m "$OUT/smollm2-f16.gguf" -f "$TEXT" -c 256 -b 256 -t 2 $flags 2>&1 |
+			sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r"
+	# shellcheck disable=SC2086
+	[ -s "$r.kvf32" ] ||
+		"$OR/llama-perplexity" -m "$OUT/smollm2-f16.gguf" -f "$TEXT" -c 256 -b 256 -t 2 -ctk f32 -ctv f32 \
+			$flags 2>&1 | sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' >"$r.kvf32"
+done <<'EOF_ROPE'
+linear4 --rope-scaling linear --rope-scale 4
+scale_linear2 --rope-scaling linear --rope-scale 2
+yarn4 --rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 64
+yarn4_attn1.2 --rope-scaling yarn --rope-scale 4 --yarn-orig-ctx 64 --yarn-attn-factor 1.2
+attn1.2 --yarn-attn-factor 1.2
+EOF_ROPE
 # A model with a tied K-quant output matrix (SmolLM2's rows, 576 wide, cannot be K-quants:
 # its tied token_embd is Q8_0): merilo synth --tied, then llama-quantize, which gives the
 # tied token_embd the output's type, Q6_K (tests/eng_repack.c: the repacked output matrix,

@@ -283,13 +283,13 @@ static void cpu_get_rows(struct eng_exec *ex, const struct eng_tensor *w, const 
 /* One job of the per-token ops: whichever fields the op uses. */
 struct tok_job {
 	struct eng_exec *ex;
-	const float *x, *weight, *bias, *freq_factors;
+	const float *x, *weight, *bias;
+	const struct eng_rope *rope;
 	float *out;
 	const uint32_t *pos, *base;
 	uint32_t pos0;
 	int dim, n_head, head_dim, n_rot;
 	float eps, theta_scale;
-	enum eng_rope_kind kind;
 };
 
 /* Each token's sum of squares is one chain of double additions in element order; the
@@ -334,26 +334,42 @@ static void cpu_rmsnorm(struct eng_exec *ex, const float *x, const float *weight
 	par_run(ex, rmsnorm_task, &j, n_tok);
 }
 
+/* YaRN's ramp at pair i (ggml's rope_yarn_ramp): 1 up to corr[0], falling linearly to 0 at corr[1]. */
+static float yarn_ramp(const float corr[2], int i)
+{
+	const float y = ((float)i - corr[0]) / fmaxf(0.001f, corr[1] - corr[0]);
+	return 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+}
+
 /* Rotate the n_head heads of one token row at position pos (the pairs: eng_rope_adjacent,
- * eng_rope_halves). */
+ * eng_rope_halves). The angles as ggml's rope cache: theta advanced by repeated
+ * multiplication, divided by the pair's factor, then scaled (struct eng_rope_scaling);
+ * unscaled, the scaling multiplies by 1 and changes no bit. */
 static void rope_row(float *row, int n_head, int head_dim, int n_rot, uint32_t pos, float theta_scale,
-		     enum eng_rope_kind kind, const float *freq_factors)
+		     const struct eng_rope *r)
 {
 	float cs[2][512];
 	float theta = (float)pos;
+	const struct eng_rope_scaling *s = &r->s;
 	/* n_rot <= head_dim <= 4096 is checked at load; compute in slices of 512 pairs */
 	for (int base = 0; base < n_rot; base += 1024) {
 		const int len = n_rot - base < 1024 ? n_rot - base : 1024;
 		for (int i0 = 0; i0 < len; i0 += 2) {
-			/* as ggml: the angle divided by the dimension's factor, theta itself advanced unscaled */
-			const float th = freq_factors ? theta / freq_factors[(base + i0) / 2] : theta;
-			cs[0][i0 / 2] = cosf(th);
-			cs[1][i0 / 2] = sinf(th);
+			const int i = (base + i0) / 2;
+			const float th_e = r->freq_factors ? theta / r->freq_factors[i] : theta;
+			const float th_i = s->freq_scale * th_e;
+			float th = th_i;
+			if (s->ext_factor != 0.0f) {
+				const float mix = yarn_ramp(s->corr, i) * s->ext_factor;
+				th = th_i * (1.0f - mix) + th_e * mix;
+			}
+			cs[0][i0 / 2] = cosf(th) * s->mscale;
+			cs[1][i0 / 2] = sinf(th) * s->mscale;
 			theta *= theta_scale;
 		}
 		for (int h = 0; h < n_head; h++) {
 			float *v = row + (size_t)h * head_dim;
-			if (kind == ENG_ROPE_NORM)
+			if (r->kind == ENG_ROPE_NORM)
 				eng_rope_adjacent(v + base, cs[0], cs[1], (size_t)len / 2);
 			else
 				eng_rope_halves(v + base / 2, v + base / 2 + n_rot / 2, cs[0], cs[1], (size_t)len / 2);
@@ -368,28 +384,26 @@ static void rope_task(void *arg, int64_t t0, int64_t t1, int tid)
 	const struct tok_job *j = arg;
 	for (int64_t t = t0; t < t1; t++)
 		rope_row(j->out + (size_t)t * j->n_head * j->head_dim, j->n_head, j->head_dim, j->n_rot,
-			 j->pos ? j->pos[t] : j->pos0 + (uint32_t)t, j->theta_scale, j->kind, j->freq_factors);
+			 j->pos ? j->pos[t] : j->pos0 + (uint32_t)t, j->theta_scale, j->rope);
 }
 
 static void cpu_rope(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
-		     uint32_t pos0, float freq_base, enum eng_rope_kind kind, const float *freq_factors)
+		     uint32_t pos0, const struct eng_rope *r)
 {
-	if (kind == ENG_ROPE_NONE)
+	if (r->kind == ENG_ROPE_NONE)
 		return;
 	struct tok_job j = { .ex = ex, .out = x, .n_head = n_head, .head_dim = head_dim, .n_rot = n_rot, .pos0 = pos0,
-			     .theta_scale = powf(freq_base, -2.0f / (float)n_rot), .kind = kind,
-			     .freq_factors = freq_factors };
+			     .theta_scale = powf(r->freq_base, -2.0f / (float)n_rot), .rope = r };
 	par_run(ex, rope_task, &j, n_tok);
 }
 
 static void cpu_rope_pos(struct eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot,
-			 const uint32_t *pos, float freq_base, enum eng_rope_kind kind, const float *freq_factors)
+			 const uint32_t *pos, const struct eng_rope *r)
 {
-	if (kind == ENG_ROPE_NONE)
+	if (r->kind == ENG_ROPE_NONE)
 		return;
 	struct tok_job j = { .ex = ex, .out = x, .n_head = n_head, .head_dim = head_dim, .n_rot = n_rot, .pos = pos,
-			     .theta_scale = powf(freq_base, -2.0f / (float)n_rot), .kind = kind,
-			     .freq_factors = freq_factors };
+			     .theta_scale = powf(r->freq_base, -2.0f / (float)n_rot), .rope = r };
 	par_run(ex, rope_task, &j, n_tok);
 }
 

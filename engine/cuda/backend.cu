@@ -414,17 +414,18 @@ static void op_rmsnorm(eng_exec *ex, const float *x, const float *weight, int n_
 	cu_rmsnorm(st, x, weight, n_tok, dim, eps, out);
 }
 
+/* Models with rope factors or rope scaling are refused at eng_backend_open: r->kind and
+ * r->freq_base are all the kernel reads. */
 static void op_rope(eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot, uint32_t pos0,
-		    float freq_base, eng_rope_kind kind, const float *freq_factors)
+		    const eng_rope *r)
 {
-	(void)freq_factors; /* models with rope factors are refused at eng_backend_open */
 	cu_exec *st = cu_state(ex);
 	SKIP_IF_FAILED(st);
-	if (kind == ENG_ROPE_NONE)
+	if (r->kind == ENG_ROPE_NONE)
 		return;
 	/* on the host, with the CPU's powf: both backends start from the same float */
-	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
-	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, pos0, NULL, theta_scale, kind == ENG_ROPE_NEOX);
+	const float theta_scale = powf(r->freq_base, -2.0f / (float)n_rot);
+	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, pos0, NULL, theta_scale, r->kind == ENG_ROPE_NEOX);
 }
 
 static void op_kv_store(eng_exec *ex, eng_kv *kv, int il, uint32_t pos0, int n_tok, const float *k, const float *v)
@@ -479,18 +480,17 @@ static bool put_place(cu_exec *st, const uint32_t *pos, const uint32_t *base, in
 }
 
 static void op_rope_pos(eng_exec *ex, float *x, int n_tok, int n_head, int head_dim, int n_rot, const uint32_t *pos,
-			float freq_base, eng_rope_kind kind, const float *freq_factors)
+			const eng_rope *r)
 {
-	(void)freq_factors; /* models with rope factors are refused at eng_backend_open */
 	cu_exec *st = cu_state(ex);
 	SKIP_IF_FAILED(st);
-	if (kind == ENG_ROPE_NONE || n_tok <= 0)
+	if (r->kind == ENG_ROPE_NONE || n_tok <= 0)
 		return;
 	const uint32_t *dpos = put_u32(st, st->pos, st->pos_h, &st->n_pos, pos, n_tok);
 	if (!dpos)
 		return;
-	const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
-	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, 0, dpos, theta_scale, kind == ENG_ROPE_NEOX);
+	const float theta_scale = powf(r->freq_base, -2.0f / (float)n_rot);
+	cu_rope(st, x, n_tok, n_head, head_dim, n_rot, 0, dpos, theta_scale, r->kind == ENG_ROPE_NEOX);
 }
 
 static void op_kv_store_pos(eng_exec *ex, eng_kv *kv, int il, const uint32_t *pos, const uint32_t *base, int n_tok,
