@@ -134,17 +134,50 @@ static int load_special_id(struct eng_vocab *v, const struct gguf_ctx *g, const 
 		*id = (int32_t)(is_signed ? kv->v.i : (int64_t)kv->v.u);
 		return 0;
 	}
-	char value[32], kept[48];
+	char value[32], kept[64];
 	if (is_signed)
 		snprintf(value, sizeof value, "%lld", (long long)kv->v.i);
 	else
 		snprintf(value, sizeof value, "%llu", (unsigned long long)kv->v.u);
-	if (*id >= 0)
+	if (*id == VOCAB_ID_NOT_GIVEN)
+		snprintf(kept, sizeof kept, "the %s token is looked up by its text", name);
+	else if (*id >= 0)
 		snprintf(kept, sizeof kept, "%s stays the default %d", name, (int)*id);
 	else
 		snprintf(kept, sizeof kept, "no %s token", name);
 	add_warning(v, "%s: %s = %s is out of range (vocabulary has %u tokens): ignored, %s",
 		    path, key, value, v->n_tokens, kept);
+	return 0;
+}
+
+/* The GGUF keys of llama.cpp's other special ids (enum vocab_special); a kind's second
+ * key (llama.cpp's deprecated prefix/suffix/middle names) overrides its first. */
+static const struct {
+	const char *name, *keys[2];
+} special_keys[VOCAB_N_SPECIAL] = {
+	[VOCAB_EOT] = { "eot", { "tokenizer.ggml.eot_token_id" } },
+	[VOCAB_EOM] = { "eom", { "tokenizer.ggml.eom_token_id" } },
+	[VOCAB_FIM_PRE] = { "fim_pre", { "tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id" } },
+	[VOCAB_FIM_SUF] = { "fim_suf", { "tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id" } },
+	[VOCAB_FIM_MID] = { "fim_mid", { "tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id" } },
+	[VOCAB_FIM_PAD] = { "fim_pad", { "tokenizer.ggml.fim_pad_token_id" } },
+	[VOCAB_FIM_REP] = { "fim_rep", { "tokenizer.ggml.fim_rep_token_id" } },
+	[VOCAB_FIM_SEP] = { "fim_sep", { "tokenizer.ggml.fim_sep_token_id" } },
+};
+
+/* given[k]: the id the file gives for kind k, -1 for a stored -1, or VOCAB_ID_NOT_GIVEN
+ * where the keys are absent or out of range (then llama.cpp looks the token up by text). */
+static int load_special_kinds(struct eng_vocab *v, const struct gguf_ctx *g, const char *path,
+			      int32_t given[VOCAB_N_SPECIAL], struct mrl_err *err)
+{
+	for (size_t k = 0; k < VOCAB_N_SPECIAL; k++) {
+		given[k] = VOCAB_ID_NOT_GIVEN;
+		for (size_t j = 0; j < 2 && special_keys[k].keys[j]; j++) {
+			int rc = load_special_id(v, g, path, special_keys[k].keys[j], special_keys[k].name, &given[k], err);
+			if (rc)
+				return rc;
+		}
+	}
 	return 0;
 }
 
@@ -475,6 +508,13 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.ggml.add_eos_token is true but there is no EOS token", path);
 		goto out;
 	}
+
+	/* llama.cpp's tokens found by their text become control tokens (vocab_special.c),
+	 * before the tokens to cut out are listed */
+	int32_t given[VOCAB_N_SPECIAL];
+	if ((rc = load_special_kinds(v, g, path, given, err)))
+		goto out;
+	vocab_mark_specials(v, given);
 
 	/* user-defined tokens are cut out of the text before encoding, longest first;
 	 * control and unknown ones too where special parsing is asked for */

@@ -30,7 +30,15 @@ static inline uint64_t eng_hash_bytes(const char *s, size_t n)
 #define SPACE_ESC "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's space */
 #define SPACE_ESC_LEN 3
 
-#define VOCAB_MAX_WARNINGS 8 /* one per special-id key at most: bos, eos, unk, pad */
+#define VOCAB_MAX_WARNINGS 20 /* one per special-id key at most (4 + 11), merges, pre */
+
+/* The special tokens llama.cpp looks up by their text where the GGUF gives no id
+ * (vocab_special.c): end of turn, end of message, fill-in-the-middle parts. */
+enum vocab_special {
+	VOCAB_EOT, VOCAB_EOM, VOCAB_FIM_PRE, VOCAB_FIM_SUF, VOCAB_FIM_MID, VOCAB_FIM_PAD, VOCAB_FIM_REP,
+	VOCAB_FIM_SEP, VOCAB_N_SPECIAL
+};
+#define VOCAB_ID_NOT_GIVEN INT32_MIN /* no key for a kind, or its value was ignored */
 
 /* One merge rule: the pair (left, right) of token ids becomes id, lower rank first. */
 struct bpe_merge {
@@ -124,6 +132,14 @@ static inline bool vocab_id_ok(const struct eng_vocab *v, int32_t id)
 int vocab_index(struct eng_vocab *v, const char *path, struct mrl_err *err);
 /* Keep one warning line for the caller (dropped past VOCAB_MAX_WARNINGS). */
 void vocab_warn(struct eng_vocab *v, const char *msg);
+
+/* ---- vocab_special.c ---- */
+
+/* llama.cpp's load-time rule for GGUF vocabularies (types, pieces and the piece hash
+ * ready): for each kind whose id the file does not give (given[k] ==
+ * VOCAB_ID_NOT_GIVEN), the lowest id named like one of llama.cpp's names for it, and
+ * every token named like an end-of-generation marker, become control tokens. */
+void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIAL]);
 
 /* ---- bpe.c ---- */
 

@@ -1,0 +1,70 @@
+/* vocab_special.c — the special tokens llama.cpp finds by their text when it loads
+ * a GGUF vocabulary, and the re-typing that comes with them.
+ *
+ * llama.cpp (llama-vocab.cpp, checked against llama-tokenize f0d4d176) looks up the
+ * end-of-turn, end-of-message and fill-in-the-middle tokens by name where the GGUF
+ * gives no id for them, and makes every token it finds that way a control token,
+ * whatever type the file stores ("control-looking token ... its type will be
+ * overridden"). The same holds, key or no key, for the names of its end-of-generation
+ * list. Since control tokens are cut out of a text only with special parsing, the
+ * re-typing changes ids: DeepSeek-Coder's FIM tokens are user-defined in its file,
+ * yet plain text keeps "<｜fim▁begin｜>" as text in llama.cpp, and a GPT-2 whose
+ * "<|endoftext|>" is stored as normal still parses it with special parsing.
+ *
+ * Only GGUF vocabularies (vocab.c) do this: HF's tokenizers library uses the types
+ * tokenizer.json gives (tokjson.c never calls this file).
+ *
+ * Where a vocabulary holds two names of one kind, llama.cpp takes the first its hash
+ * map yields (an order its C++ library decides); merilo takes the lower id. It
+ * matters only where the two are not both control already.
+ */
+#include "engine/vocab_int.h"
+
+#include <string.h>
+
+/* The names llama.cpp tries for each kind (enum vocab_special), NULL-terminated. */
+static const char *const *const special_names[VOCAB_N_SPECIAL] = {
+	[VOCAB_EOT] = (const char *const[]){ "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+					     "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>", "<end_of_utterance>", NULL },
+	[VOCAB_EOM] = (const char *const[]){ "<|eom_id|>", NULL },
+	[VOCAB_FIM_PRE] = (const char *const[]){ "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>",
+						 "<PRE>", "▁<PRE>", NULL },
+	[VOCAB_FIM_SUF] = (const char *const[]){ "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>",
+						 "<SUF>", "▁<SUF>", NULL },
+	[VOCAB_FIM_MID] = (const char *const[]){ "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>",
+						 "<MID>", "▁<MID>", NULL },
+	[VOCAB_FIM_PAD] = (const char *const[]){ "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", NULL },
+	[VOCAB_FIM_REP] = (const char *const[]){ "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>",
+						 "<reponame>", NULL },
+	[VOCAB_FIM_SEP] = (const char *const[]){ "<|file_sep|>", NULL },
+};
+
+/* llama.cpp's end-of-generation names: each one present is re-typed control, key or no key. */
+static const char *const eog_names[] = { "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+					 "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>" };
+
+static int32_t find_name(const struct eng_vocab *v, const char *name)
+{
+	return eng_vocab_find(v, name, strlen(name));
+}
+
+void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIAL])
+{
+	for (size_t k = 0; k < VOCAB_N_SPECIAL; k++) {
+		if (given[k] != VOCAB_ID_NOT_GIVEN)
+			continue; /* the file names it (or says none): nothing is looked up */
+		int32_t found = -1;
+		for (const char *const *name = special_names[k]; *name; name++) {
+			int32_t id = find_name(v, *name);
+			if (id >= 0 && (found < 0 || id < found))
+				found = id;
+		}
+		if (found >= 0)
+			v->types[found] = ENG_TOKEN_CONTROL;
+	}
+	for (size_t i = 0; i < sizeof eog_names / sizeof eog_names[0]; i++) {
+		int32_t id = find_name(v, eog_names[i]);
+		if (id >= 0)
+			v->types[id] = ENG_TOKEN_CONTROL;
+	}
+}
