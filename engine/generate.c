@@ -227,7 +227,9 @@ struct gen {
 };
 
 /* Control (or user-defined) tokens spelled as the end-of-turn markers of common
- * chat formats, besides the vocabulary's EOS. */
+ * chat formats, besides the vocabulary's EOS and, for a GGUF vocabulary, llama.cpp's
+ * end-of-generation ids (eng_vocab_eog_ids: also FIM pad/repository/file-separator
+ * tokens, <|eom_id|>, <EOT>, ...). From a tokenizer.json only these names and EOS. */
 static const char *const eot_pieces[] = { "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
 					  "<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>" };
 
@@ -238,6 +240,11 @@ bool eng_gen_is_eog(const struct eng_model *m, int32_t id)
 		return false;
 	if (id == eng_vocab_eos(v))
 		return true;
+	size_t n_eog = 0;
+	const int32_t *eog = eng_vocab_eog_ids(v, &n_eog);
+	for (size_t i = 0; i < n_eog; i++)
+		if (eog[i] == id)
+			return true;
 	enum eng_token_type t = eng_vocab_token_type(v, id);
 	if (t != ENG_TOKEN_CONTROL && t != ENG_TOKEN_USER_DEFINED)
 		return false;
@@ -257,6 +264,11 @@ static void mark_eog(struct gen *g)
 		int32_t eos = eng_vocab_eos(v);
 		if (eos >= 0 && (uint32_t)eos < g->n_vocab)
 			g->eog[eos] = true;
+		size_t n_eog = 0;
+		const int32_t *eog = eng_vocab_eog_ids(v, &n_eog);
+		for (size_t i = 0; i < n_eog; i++)
+			if ((uint32_t)eog[i] < g->n_vocab)
+				g->eog[eog[i]] = true;
 		for (size_t i = 0; i < sizeof eot_pieces / sizeof eot_pieces[0]; i++) {
 			int32_t id = eng_vocab_find(v, eot_pieces[i], strlen(eot_pieces[i]));
 			if (id >= 0 && (uint32_t)id < g->n_vocab && eng_gen_is_eog(g->m, id))

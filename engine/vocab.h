@@ -70,6 +70,14 @@ int32_t eng_vocab_pad(const struct eng_vocab *v);
 bool eng_vocab_add_bos(const struct eng_vocab *v);  /* tokenizer.ggml.add_bos_token */
 bool eng_vocab_add_eos(const struct eng_vocab *v);  /* tokenizer.ggml.add_eos_token */
 bool eng_vocab_add_space_prefix(const struct eng_vocab *v);
+/* The ids that end a generation by llama.cpp's rule, ascending, owned by v; *n gets
+ * their count. A GGUF vocabulary: EOS, the end-of-turn and end-of-message tokens, the
+ * FIM pad / repository / file-separator tokens (each from its tokenizer.ggml.*_token_id
+ * key, else found by name as llama.cpp does), and every token named like an
+ * end-of-generation marker (<|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>,
+ * <|endoftext|>, <|eom_id|>, <EOT>, _<EOT>, <|end_of_text|>, <end_of_utterance>).
+ * A tokenizer.json: none (*n = 0). */
+const int32_t *eng_vocab_eog_ids(const struct eng_vocab *v, size_t *n);
 /* What loading ignored and the user should hear of (e.g. a special id out of
  * range, kept as absent, as llama.cpp does): one line each, naming the file and
  * the key; owned by v. NULL when i >= eng_vocab_n_warnings(v). */

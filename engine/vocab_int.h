@@ -39,6 +39,7 @@ enum vocab_special {
 	VOCAB_FIM_SEP, VOCAB_N_SPECIAL
 };
 #define VOCAB_ID_NOT_GIVEN INT32_MIN /* no key for a kind, or its value was ignored */
+#define VOCAB_MAX_EOG 16 /* end-of-generation ids: 10 names, EOS, EOT, EOM, 3 FIM ids */
 
 /* One merge rule: the pair (left, right) of token ids becomes id, lower rank first. */
 struct bpe_merge {
@@ -89,6 +90,9 @@ struct eng_vocab {
 	size_t n_user;
 	int32_t bos, eos, unk, pad;
 	bool add_bos, add_eos, add_space_prefix;
+	int32_t eog[VOCAB_MAX_EOG]; /* GGUF: llama.cpp's end-of-generation ids, ascending
+				     * (vocab_special.c); none for a tokenizer.json */
+	size_t n_eog;
 	char *warnings[VOCAB_MAX_WARNINGS]; /* what loading ignored, one line each (malloc'd) */
 	size_t n_warnings;
 
@@ -135,10 +139,11 @@ void vocab_warn(struct eng_vocab *v, const char *msg);
 
 /* ---- vocab_special.c ---- */
 
-/* llama.cpp's load-time rule for GGUF vocabularies (types, pieces and the piece hash
- * ready): for each kind whose id the file does not give (given[k] ==
+/* llama.cpp's load-time rule for GGUF vocabularies (types, pieces, eos and the piece
+ * hash ready): for each kind whose id the file does not give (given[k] ==
  * VOCAB_ID_NOT_GIVEN), the lowest id named like one of llama.cpp's names for it, and
- * every token named like an end-of-generation marker, become control tokens. */
+ * every token named like an end-of-generation marker, become control tokens; v->eog
+ * gets llama.cpp's end-of-generation ids. */
 void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIAL]);
 
 /* ---- bpe.c ---- */

@@ -17,6 +17,10 @@
  * Where a vocabulary holds two names of one kind, llama.cpp takes the first its hash
  * map yields (an order its C++ library decides); merilo takes the lower id. It
  * matters only where the two are not both control already.
+ *
+ * The same pass gives llama.cpp's end-of-generation ids (what stops a generation):
+ * EOS, the end-of-turn and end-of-message ids, the FIM pad, repository and file
+ * separator ids (from the file's keys or found by name), and the names above.
  */
 #include "engine/vocab_int.h"
 
@@ -39,7 +43,8 @@ static const char *const *const special_names[VOCAB_N_SPECIAL] = {
 	[VOCAB_FIM_SEP] = (const char *const[]){ "<|file_sep|>", NULL },
 };
 
-/* llama.cpp's end-of-generation names: each one present is re-typed control, key or no key. */
+/* llama.cpp's end-of-generation names: each one present is re-typed control, key or no
+ * key, and ends generation. */
 static const char *const eog_names[] = { "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
 					 "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>" };
 
@@ -48,23 +53,52 @@ static int32_t find_name(const struct eng_vocab *v, const char *name)
 	return eng_vocab_find(v, name, strlen(name));
 }
 
+/* Add id (when >= 0 and new) to the end-of-generation ids, kept sorted. */
+static void eog_add(struct eng_vocab *v, int32_t id)
+{
+	if (id < 0)
+		return;
+	size_t i = 0;
+	while (i < v->n_eog && v->eog[i] < id)
+		i++;
+	if (i < v->n_eog && v->eog[i] == id)
+		return;
+	memmove(v->eog + i + 1, v->eog + i, (v->n_eog - i) * sizeof *v->eog);
+	v->eog[i] = id;
+	v->n_eog++;
+}
+
+_Static_assert(sizeof eog_names / sizeof eog_names[0] + 6 <= VOCAB_MAX_EOG,
+	       "VOCAB_MAX_EOG holds the names, EOS, EOT, EOM and the three FIM ids");
+
 void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIAL])
 {
+	int32_t ids[VOCAB_N_SPECIAL];
 	for (size_t k = 0; k < VOCAB_N_SPECIAL; k++) {
+		ids[k] = given[k];
 		if (given[k] != VOCAB_ID_NOT_GIVEN)
 			continue; /* the file names it (or says none): nothing is looked up */
-		int32_t found = -1;
+		ids[k] = -1;
 		for (const char *const *name = special_names[k]; *name; name++) {
 			int32_t id = find_name(v, *name);
-			if (id >= 0 && (found < 0 || id < found))
-				found = id;
+			if (id >= 0 && (ids[k] < 0 || id < ids[k]))
+				ids[k] = id;
 		}
-		if (found >= 0)
-			v->types[found] = ENG_TOKEN_CONTROL;
+		if (ids[k] >= 0)
+			v->types[ids[k]] = ENG_TOKEN_CONTROL;
 	}
+	/* what ends generation in llama.cpp: these names, EOS, EOT, EOM, FIM pad/repo/separator */
+	v->n_eog = 0;
 	for (size_t i = 0; i < sizeof eog_names / sizeof eog_names[0]; i++) {
 		int32_t id = find_name(v, eog_names[i]);
 		if (id >= 0)
 			v->types[id] = ENG_TOKEN_CONTROL;
+		eog_add(v, id);
 	}
+	eog_add(v, v->eos);
+	eog_add(v, ids[VOCAB_EOT]);
+	eog_add(v, ids[VOCAB_EOM]);
+	eog_add(v, ids[VOCAB_FIM_PAD]);
+	eog_add(v, ids[VOCAB_FIM_REP]);
+	eog_add(v, ids[VOCAB_FIM_SEP]);
 }

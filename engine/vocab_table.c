@@ -36,6 +36,11 @@ int32_t eng_vocab_pad(const struct eng_vocab *v) { return v->pad; }
 bool eng_vocab_add_bos(const struct eng_vocab *v) { return v->add_bos; }
 bool eng_vocab_add_eos(const struct eng_vocab *v) { return v->add_eos; }
 bool eng_vocab_add_space_prefix(const struct eng_vocab *v) { return v->add_space_prefix; }
+const int32_t *eng_vocab_eog_ids(const struct eng_vocab *v, size_t *n)
+{
+	*n = v->n_eog;
+	return v->eog;
+}
 size_t eng_vocab_n_warnings(const struct eng_vocab *v) { return v->n_warnings; }
 const char *eng_vocab_warning(const struct eng_vocab *v, size_t i)
 {

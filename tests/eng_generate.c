@@ -409,6 +409,11 @@ static void t_eog(void)
 	ok(n == 2 && eng_gen_is_eog(sm, ids[0]) && eng_gen_is_eog(sm, ids[1]),
 	   "SmolLM2: <|im_end|> and <|endoftext|> end generation");
 	free(ids);
+	ids = NULL;
+	eng_tokenize_flags(sm, "<reponame><|im_start|>", 22, ENG_TOKENIZE_PARSE_SPECIAL, &ids, &n, &err);
+	ok(n == 2 && eng_gen_is_eog(sm, ids[0]), "SmolLM2: <reponame> ends generation (llama.cpp's FIM repository token)");
+	ok(n == 2 && !eng_gen_is_eog(sm, ids[1]), "SmolLM2: <|im_start|> does not");
+	free(ids);
 	eng_model_close(sm);
 }
 

@@ -25,7 +25,7 @@
 #include "tests/tok_oracle.h"
 
 struct ctl_case {
-	const char *vocab;  /* fixtures/tokenizer/ggml-vocab-<vocab>.gguf */
+	const char *vocab;  /* fixtures/tokenizer/ggml-vocab-<vocab>.gguf, or a path under fixtures/ */
 	int32_t id, type;   /* token_type[id] = type in the copy (id < 0: none) */
 	const char *key;    /* a u32 key set in the copy (NULL: none) ... */
 	uint32_t key_val;   /* ... to this value */
@@ -74,10 +74,18 @@ static const struct ctl_case cases[] = {
 /* Write c's variant of its fixture to out_path: the token type patched in the file's
  * bytes, every entry copied through the GGUF writer, the key set. 0, or -1 with a
  * diagnostic. */
+static void fixture_path(const char *fx, const char *vocab, char *path, size_t size)
+{
+	if (strchr(vocab, '/'))
+		snprintf(path, size, "%s/%s", fx, vocab);
+	else
+		snprintf(path, size, "%s/tokenizer/ggml-vocab-%s.gguf", fx, vocab);
+}
+
 static int write_variant(const char *fx, const struct ctl_case *c, const char *out_path)
 {
 	char path[1024];
-	snprintf(path, sizeof path, "%s/tokenizer/ggml-vocab-%s.gguf", fx, c->vocab);
+	fixture_path(fx, c->vocab, path, sizeof path);
 	char *buf = NULL;
 	size_t len = 0;
 	struct gguf_ctx *g = NULL;
@@ -175,6 +183,71 @@ static void t_warning(const char *fx, const char *dir)
 	eng_vocab_free(v);
 }
 
+/* llama.cpp's end-of-generation ids ("print_info: EOG token" lines of
+ *   llama-tokenize -m F -p x --ids --no-bos
+ * on the fixture, or on the variant with the key set), for eng_vocab_eog_ids. */
+struct eog_case {
+	const char *vocab;  /* as in struct ctl_case */
+	const char *key;    /* a u32 key set in a copy (NULL: the fixture itself) ... */
+	uint32_t key_val;   /* ... to this value */
+	const char *eog;    /* llama.cpp's ids, ascending */
+	const char *why;    /* NULL: just the fixture's */
+};
+
+static const struct eog_case eog_cases[] = {
+	{ "llama-spm", NULL, 0, "2", NULL },
+	{ "phi-3", NULL, 0, "32000 32007", NULL },
+	{ "gpt-2", NULL, 0, "50256", NULL },
+	{ "falcon", NULL, 0, "11", NULL },
+	{ "mpt", NULL, 0, "0", NULL },
+	{ "starcoder", NULL, 0, "0 4", "<fim_pad> found by name" },
+	{ "refact", NULL, 0, "0 4 18", "<fim_pad> and <reponame> found by name" },
+	{ "deepseek-llm", NULL, 0, "100001", NULL },
+	{ "deepseek-coder", NULL, 0, "32014", NULL },
+	{ "models-real/smollm2-135m-instruct-q4_1.gguf", NULL, 0, "0 2 4",
+	  "<|endoftext|>, <|im_end|> and <reponame>" },
+	{ "hf/gguf/gemma2-f32.gguf", NULL, 0, "1", NULL },
+	{ "hf/gguf/llama-f32.gguf", NULL, 0, "0 2", NULL },
+	{ "hf/gguf/phi3-f32.gguf", NULL, 0, "511", NULL },
+	{ "deepseek-coder", "tokenizer.ggml.eot_token_id", 32021, "32014 32021", "given" },
+	{ "deepseek-coder", "tokenizer.ggml.fim_pad_token_id", 32018, "32014 32018", "given" },
+	{ "refact", "tokenizer.ggml.fim_rep_token_id", 17, "0 4 17",
+	  "given: <reponame> is not looked up" },
+	{ "gpt-2", "tokenizer.ggml.eom_token_id", 100, "100 50256", "given" },
+	{ "starcoder", "tokenizer.ggml.fim_pad_token_id", 4294967295u, "0 4",
+	  "out of range: <fim_pad> found by name" },
+};
+
+static void t_eog(const char *fx, const char *dir)
+{
+	char path[1200];
+	for (size_t i = 0; i < sizeof eog_cases / sizeof eog_cases[0]; i++) {
+		const struct eog_case *c = &eog_cases[i];
+		const struct ctl_case variant = { .vocab = c->vocab, .id = -1, .key = c->key, .key_val = c->key_val };
+		if (c->key) {
+			snprintf(path, sizeof path, "%s/eog.gguf", dir);
+			if (write_variant(fx, &variant, path))
+				path[0] = '\0';
+		} else {
+			fixture_path(fx, c->vocab, path, sizeof path);
+		}
+		struct eng_vocab *v = path[0] ? load_gguf_vocab(path) : NULL;
+		char label[300];
+		snprintf(label, sizeof label, "%s%s%s: llama.cpp's EOG ids%s%s", c->vocab, c->key ? ", " : "",
+			 c->key ? c->key + strlen("tokenizer.ggml.") : "", c->why ? " — " : "", c->why ? c->why : "");
+		if (!v) {
+			ok(0, label);
+			continue;
+		}
+		size_t n = 0;
+		const int32_t *eog = eng_vocab_eog_ids(v, &n);
+		char *got = ids_str(eog, n);
+		is_str(got, c->eog, label);
+		free(got);
+		eng_vocab_free(v);
+	}
+}
+
 /* `merilo tokenize` gives the same ids (the audit's case). */
 static void t_cli(const char *fx, const char *dir)
 {
@@ -196,7 +269,8 @@ static void t_cli(const char *fx, const char *dir)
 	free(out);
 }
 
-/* A tokenizer.json keeps its types (HF does not re-type): gpt-2's with <|endoftext|>
+/* A tokenizer.json keeps its types (HF does not re-type), and has no llama.cpp
+ * end-of-generation ids: gpt-2's with <|endoftext|>
  * marked "special": false stays user-defined, and decoding keeps its text, as HF
  * tokenizers 0.23.3's decode(skip_special_tokens=True) of [64, 50256, 65] does. */
 static void t_hf_keeps_types(const char *fx, const char *dir)
@@ -225,6 +299,9 @@ static void t_hf_keeps_types(const char *fx, const char *dir)
 		return;
 	}
 	is_int(eng_vocab_token_type(v, 50256), ENG_TOKEN_USER_DEFINED, "<|endoftext|> stays user-defined");
+	size_t n_eog = 1;
+	eng_vocab_eog_ids(v, &n_eog);
+	is_int(n_eog, 0, "no end-of-generation ids of llama.cpp's");
 	char *ids = encode_str(v, "a<|endoftext|>b", 0);
 	is_str(ids, "64 50256 65", "HF's ids (added tokens always match)");
 	free(ids);
@@ -253,6 +330,7 @@ int main(void)
 	TEST(t_types(fx), "deepseek-coder: the FIM tokens are control after loading, the others as stored");
 	TEST(t_warning(fx, dir), "an out-of-range fim_pre_token_id: a warning, then the lookup by text");
 	TEST(t_cli(fx, dir), "merilo tokenize on deepseek-coder: the FIM token's text stays text");
+	TEST(t_eog(fx, dir), "the end-of-generation ids are llama.cpp's");
 	TEST(t_hf_keeps_types(fx, dir), "tokenizer.json: no re-typing, as in HF");
 	cli_rmtree(dir);
 	return done_testing();
