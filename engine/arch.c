@@ -128,10 +128,16 @@ static int load_rope_scaling(const struct gguf_ctx *g, const char *an, struct en
 		return rc;
 	if (rc == 0)
 		snprintf(type, sizeof type, "%.*s", (int)(t.len < 31 ? t.len : 31), t.ptr);
-	const bool yarn = !strcmp(type, "yarn");
-	if (strcmp(type, "none") && strcmp(type, "linear") && !yarn)
+	const bool yarn = !strcmp(type, "yarn"), longrope = !strcmp(type, "longrope");
+	if (strcmp(type, "none") && strcmp(type, "linear") && !yarn && !(longrope && cfg->arch == ENG_ARCH_PHI3))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling type '%s' (metadata '%s') is not implemented "
-				   "(supported: none, linear, yarn)", path, type, key);
+				   "(supported: none, linear, yarn; longrope for phi3)", path, type, key);
+	if (longrope && factor != 0.0f && factor != 1.0f)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling 'longrope' with a factor (%g) is not "
+				   "implemented (Phi-3 files carry the factors as tensors)", path, (double)factor);
+	cfg->rope_n_ctx_orig = cfg->n_ctx_train;
+	if ((rc = get_opt_u32(g, an, "rope.scaling.original_context_length", &cfg->rope_n_ctx_orig, err)))
+		return rc;
 	if (!(factor >= 0.0f && factor <= 1e6f) || !(attn > 0.0f && attn <= 1e3f))
 		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.scaling.factor' (%g) or attn_factor (%g) is out "
 				   "of range", path, an, (double)factor, (double)attn);
@@ -140,18 +146,25 @@ static int load_rope_scaling(const struct gguf_ctx *g, const char *an, struct en
 	const float freq_scale = factor == 0.0f || !strcmp(type, "none") ? 1.0f : 1.0f / factor;
 	float mscale = attn;
 	if (yarn) {
-		uint32_t n_ctx_orig = cfg->n_ctx_train;
-		if ((rc = get_opt_u32(g, an, "rope.scaling.original_context_length", &n_ctx_orig, err)))
-			return rc;
-		if (n_ctx_orig == 0)
+		if (cfg->rope_n_ctx_orig == 0)
 			return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.rope.scaling.original_context_length' is 0",
 					   path, an);
 		s->ext_factor = 1.0f;
-		eng_rope_yarn_corr(cfg->n_rot, n_ctx_orig, cfg->rope_freq_base, 32.0f, 1.0f, true, s->corr);
+		eng_rope_yarn_corr(cfg->n_rot, cfg->rope_n_ctx_orig, cfg->rope_freq_base, 32.0f, 1.0f, true, s->corr);
 		mscale *= 1.0f + 0.1f * logf(1.0f / freq_scale); /* as ggml's rope_yarn, in this order */
 	}
 	s->freq_scale = freq_scale == 1.0f ? 0.0f : freq_scale;
 	s->mscale = mscale == 1.0f ? 0.0f : mscale;
+	return 0;
+}
+
+/* n rope factors (NULL: none) each positive and finite, else MRL_EINPUT naming the tensor. */
+static int check_factors(const float *f, uint32_t n, const char *name, const char *path, struct mrl_err *err)
+{
+	for (uint32_t i = 0; f && i < n; i++)
+		if (!(f[i] > 0.0f && f[i] < 1e30f))
+			return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s' entry %" PRIu32 " is %g, expected a positive "
+					   "finite factor", path, name, i, (double)f[i]);
 	return 0;
 }
 
@@ -225,9 +238,10 @@ static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const
 		if ((rc = get_opt_u32(g, an, "attention.sliding_window", &cfg->sliding_window, err)))
 			return rc;
 	}
-	if (gguf_find_tensor(g, "rope_factors_long.weight") || gguf_find_tensor(g, "rope_factors_short.weight"))
+	const bool longrope = gguf_find_tensor(g, "rope_factors_long.weight") || gguf_find_tensor(g, "rope_factors_short.weight");
+	if (longrope && cfg->arch != ENG_ARCH_PHI3) /* llama.cpp reads them for phi3 only */
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling 'longrope' (tensors rope_factors_long/short) "
-				   "is not implemented", path);
+				   "is not implemented for architecture '%s'", path, an);
 	/* Mistral's and Phi-3's windows are not applied from a GGUF, as llama.cpp does not */
 	if (cfg->sliding_window)
 		eng_config_window_layers(cfg);
@@ -521,10 +535,20 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 	if (cfg->n_rot && (rc = bind(&rf, find, g, "rope_freqs.weight", cfg->n_rot / 2, 0, true, true, path, err)))
 		return rc;
 	w->rope_factors = rf.data;
-	for (uint32_t i = 0; w->rope_factors && i < cfg->n_rot / 2; i++)
-		if (!(w->rope_factors[i] > 0.0f && w->rope_factors[i] < 1e30f))
-			return mrl_err_set(err, MRL_EINPUT, "%s: tensor 'rope_freqs.weight' entry %" PRIu32 " is %g, expected "
-					   "a positive finite factor", path, i, (double)w->rope_factors[i]);
+	if ((rc = check_factors(w->rope_factors, cfg->n_rot / 2, "rope_freqs.weight", path, err)))
+		return rc;
+	struct eng_tensor rl = { 0 }, rs = { 0 };
+	if (cfg->arch == ENG_ARCH_PHI3 &&
+	    ((rc = bind(&rl, find, g, "rope_factors_long.weight", cfg->n_rot / 2, 0, true, true, path, err)) ||
+	     (rc = bind(&rs, find, g, "rope_factors_short.weight", cfg->n_rot / 2, 0, true, true, path, err)) ||
+	     (rc = check_factors(rl.data, cfg->n_rot / 2, "rope_factors_long.weight", path, err)) ||
+	     (rc = check_factors(rs.data, cfg->n_rot / 2, "rope_factors_short.weight", path, err))))
+		return rc;
+	if (!rl.data != !rs.data || (rl.data && w->rope_factors))
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensors rope_factors_long and rope_factors_short come together, "
+				   "and without rope_freqs", path);
+	w->rope_long = rl.data;
+	w->rope_short = rs.data;
 	w->tok_embd.name = "token_embd.weight";
 	w->output_norm.name = "output_norm.weight";
 	if (!w->output.data) {

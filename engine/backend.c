@@ -257,7 +257,7 @@ int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 	int rc = cuda_refuse(m, err);
 	if (rc)
 		return rc;
-	if (m->w.rope_factors)
+	if (m->w.rope_factors || m->w.rope_long)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope frequency factors (Llama 3.1 rope scaling) are not "
 				   "implemented on the CUDA backend yet; use --backend cpu", m->path);
 	const struct eng_rope_scaling *rs = &m->cfg.rope_scaling;

@@ -90,7 +90,7 @@ struct eng_model_desc {
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
 	float rope_freq_base, norm_eps;
-	const char *rope_scaling;    /* "none", "linear" or "yarn" (interpolated positions) */
+	const char *rope_scaling;    /* "none", "linear", "yarn" or "longrope" (Phi-3's factor tensors) */
 	float rope_scale_factor;     /* the context factor of linear/YaRN scaling; 1 = none */
 	float rope_attn_factor;      /* cos and sin times this (YaRN's attention factor included); 1 = none */
 	int32_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent */
@@ -165,7 +165,9 @@ int eng_detokenize(const struct eng_model *m, const int32_t *ids, size_t n,
 
 /* ---- decoding ---- */
 
-/* A context: KV cache for up to n_ctx positions (0 = the model's training context). */
+/* A context: KV cache for up to n_ctx positions (0 = the model's training context).
+ * A model with Phi-3's longrope computes with its long factors where n_ctx is given
+ * and passes the original context (llama.cpp's rule), else with the short ones. */
 int eng_ctx_new(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx, struct mrl_err *err);
 void eng_ctx_free(struct eng_ctx *c);
 uint32_t eng_ctx_n_ctx(const struct eng_ctx *c);

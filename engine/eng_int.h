@@ -68,6 +68,7 @@ struct eng_config {
 	uint32_t n_embd_kv;         /* n_head_kv * head_dim */
 	float rope_freq_base, norm_eps;
 	struct eng_rope_scaling rope_scaling; /* all zero: unscaled */
+	uint32_t rope_n_ctx_orig;   /* longrope: contexts longer than this take the long factors */
 	enum eng_norm_kind norm;
 	enum eng_ffn_kind ffn;
 	enum eng_rope_kind rope;
@@ -149,6 +150,8 @@ struct eng_weights {
 	struct eng_tensor output;       /* (n_embd, n_vocab); token_embd when tied */
 	bool tied_output;
 	const float *rope_factors;      /* rope_freqs.weight (n_rot/2 f32), NULL when absent */
+	const float *rope_long, *rope_short; /* Phi-3's longrope (n_rot/2 f32 each): rope_factors_long/short,
+					      * both or neither; eng_ctx_rope_factors picks one */
 	struct eng_layer *layers;       /* n_layer entries, malloc'd; eng_weights_release */
 };
 
@@ -496,6 +499,7 @@ struct eng_ctx {
 	int32_t *ub_out;        /* n_ubatch: rows whose logits are wanted */
 	uint32_t *seq_next;     /* n_seq: scratch of a forward call, the next position per slot */
 	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
+	const float *rope_factors; /* the model's rope factors for this context's size (eng_ctx_new_multi) */
 	bool (*should_stop)(void *arg); /* eng_ctx_set_stop; asked before each layer */
 	void *stop_arg;
 	bool stopped;           /* a forward_ubatch ended early on should_stop */

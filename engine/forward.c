@@ -215,6 +215,7 @@ int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx,
 {
 	*out = NULL;
 	const struct eng_config *cfg = &m->cfg;
+	const bool as_trained = n_ctx == 0;
 	if (m->has_weights && n_ctx == 0)
 		n_ctx = cfg->n_ctx_train;
 	int rc = ctx_check(m, n_ctx, n_seq, err);
@@ -227,6 +228,12 @@ int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx,
 	c->ops = m->ops;
 	c->n_ctx = n_ctx;
 	c->n_seq = n_seq;
+	/* longrope as llama.cpp chooses: the long factors for a context (per sequence) asked
+	 * longer than the original one, whatever the text's length. A context of the training
+	 * size asked as such (n_ctx 0: `run`, `score`, which size it to hold any item) keeps
+	 * the short ones, as transformers does for a sequence within the original context. */
+	c->rope_factors = m->wx->rope_long && !as_trained && n_ctx > cfg->rope_n_ctx_orig ? m->wx->rope_long
+		: m->wx->rope_short ? m->wx->rope_short : m->wx->rope_factors;
 	const bool on_device = c->ops->alloc != NULL;
 	c->n_ubatch = on_device ? N_UBATCH_DEVICE : n_seq > 1 ? N_UBATCH_MULTI : N_UBATCH;
 	c->ex.n_ctx = n_ctx;
@@ -402,7 +409,6 @@ static void embed(struct eng_ctx *c, const int32_t *tokens, int n_tok)
 static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_t il, int n_tok)
 {
 	const struct eng_config *cfg = &c->m->cfg;
-	const struct eng_weights *W = c->m->wx;
 	const struct eng_ops *ops = c->ops;
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
@@ -418,7 +424,7 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 		ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
 	}
 	const int hd = (int)cfg->head_dim, n_rot = (int)cfg->n_rot;
-	const struct eng_rope rope = eng_rope_of(cfg, W->rope_factors);
+	const struct eng_rope rope = eng_rope_of(cfg, c->rope_factors);
 	if (ops->attention_pos) {
 		/* every token at its own position in its own slot */
 		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, &rope);

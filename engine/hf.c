@@ -459,14 +459,18 @@ static int add_shard_tensors(struct eng_hf *h, size_t s, const struct hf_model_c
 	return 0;
 }
 
-/* Llama 3.1's rope scaling as the rope_freqs.weight tensor a GGUF conversion carries. */
-static int add_rope_freqs(struct eng_hf *h, const struct hf_model_cfg *mc, const struct eng_config *cfg,
-			  const char *dir, struct mrl_err *err)
+/* A rope factor tensor of n_rot/2 f32 (from src, or Llama 3.1's rope scaling where src
+ * is NULL) as a GGUF conversion carries it: rope_freqs.weight, rope_factors_long/short.weight. */
+static int add_rope_tensor(struct eng_hf *h, const char *name, const float *src, const struct hf_model_cfg *mc,
+			   const struct eng_config *cfg, const char *dir, struct mrl_err *err)
 {
 	float *f = owned_alloc(h, cfg->n_rot / 2 * sizeof *f + 4);
-	if (!f || !(h->gt_names[h->n_gt] = strdup("rope_freqs.weight")))
+	if (!f || !(h->gt_names[h->n_gt] = strdup(name)))
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
-	hf_llama3_factors(&mc->l3, cfg->rope_freq_base, cfg->n_rot, f);
+	if (src)
+		memcpy(f, src, cfg->n_rot / 2 * sizeof *f);
+	else
+		hf_llama3_factors(&mc->l3, cfg->rope_freq_base, cfg->n_rot, f);
 	struct gguf_tensor *g = &h->gt[h->n_gt++];
 	g->name.ptr = h->gt_names[h->n_gt - 1];
 	g->name.len = strlen(g->name.ptr);
@@ -568,7 +572,7 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 		h->shards[i].fd = -1;
 	if ((rc = list_files(h, dir, names, n_names, err)))
 		goto out;
-	size_t total = 1; /* rope_freqs.weight, made here for llama3 scaling */
+	size_t total = 2; /* rope_freqs.weight (llama3 scaling) or rope_factors_long/short, made here */
 	for (size_t i = 0; i < n_names; i++) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -586,7 +590,10 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 	for (size_t s = 0; s < h->n_shards; s++)
 		if ((rc = add_shard_tensors(h, s, &mc, cfg->arch_name, dir, err)))
 			goto out;
-	if ((mc.l3.on && (rc = add_rope_freqs(h, &mc, cfg, dir, err))) || (rc = check_head(h, cfg, mc.tied, dir, err)))
+	if ((mc.l3.on && (rc = add_rope_tensor(h, "rope_freqs.weight", NULL, &mc, cfg, dir, err))) ||
+	    (mc.lr.on && ((rc = add_rope_tensor(h, "rope_factors_long.weight", mc.lr.long_f, &mc, cfg, dir, err)) ||
+			  (rc = add_rope_tensor(h, "rope_factors_short.weight", mc.lr.short_f, &mc, cfg, dir, err)))) ||
+	    (rc = check_head(h, cfg, mc.tied, dir, err)))
 		goto out;
 	*out = h;
 	h = NULL;

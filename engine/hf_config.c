@@ -419,6 +419,58 @@ static int scaling_params(const json_t *c, const json_t *rs, bool yarn, struct e
 	return 0;
 }
 
+/* One factor array of a longrope object into f (at most HF_MAX_LONGROPE); its length. */
+static int longrope_array(const json_t *rs, const char *key, float *f, uint32_t *n, const char *path,
+			  struct mrl_err *err)
+{
+	const json_t *a = json_object_get(rs, key);
+	if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > HF_MAX_LONGROPE)
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (longrope) needs an array '%s' of 1 to %d numbers",
+				   path, key, HF_MAX_LONGROPE);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		const json_t *v = json_array_get(a, i);
+		if (!json_is_number(v) || !(json_number_value(v) > 0) || json_number_value(v) > 1e30)
+			return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (longrope): '%s' entry %zu must be a positive "
+					   "number", path, key, i);
+		f[i] = (float)json_number_value(v);
+	}
+	*n = (uint32_t)json_array_size(a);
+	return 0;
+}
+
+/* Phi-3's longrope as transformers 5.25's _compute_longrope_parameters: the angle of
+ * pair i divided by long_factor[i] or short_factor[i] (the long ones where the sequence
+ * passes original_max_position_embeddings: merilo, as llama.cpp, where the context
+ * does), cos and sin times attention_factor (absent: sqrt(1 + ln(factor) /
+ * ln(original_max)), factor absent: max_position_embeddings / original_max; 1 where
+ * factor <= 1). The arrays' length is checked against n_rot/2 in hf_config_load. */
+static int longrope_params(const json_t *c, const json_t *rs, const char *rt, struct eng_config *cfg,
+			   struct hf_longrope *lr, const char *path, struct mrl_err *err)
+{
+	(void)rt;
+	double orig = cfg->n_ctx_train, factor = 0, attn = 0;
+	uint32_t n_short = 0;
+	int rc;
+	if ((rc = rope_num(rs, "original_max_position_embeddings", "longrope", &orig, path, err)) ||
+	    (rc = rope_num(c, "original_max_position_embeddings", "longrope", &orig, path, err)) ||
+	    (rc = rope_num(rs, "factor", "longrope", &factor, path, err)) ||
+	    (rc = rope_num(rs, "attention_factor", "longrope", &attn, path, err)) ||
+	    (rc = longrope_array(rs, "long_factor", lr->long_f, &lr->n, path, err)) ||
+	    (rc = longrope_array(rs, "short_factor", lr->short_f, &n_short, path, err)))
+		return rc;
+	if (n_short != lr->n)
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (longrope): long_factor has %" PRIu32 " entries, "
+				   "short_factor %" PRIu32, path, lr->n, n_short);
+	if (!factor)
+		factor = cfg->n_ctx_train / orig;
+	if (!attn)
+		attn = factor <= 1 ? 1.0 : sqrt(1 + log(factor) / log(orig));
+	cfg->rope_scaling.mscale = (float)attn;
+	cfg->rope_n_ctx_orig = (uint32_t)orig;
+	lr->on = true;
+	return 0;
+}
+
 /* rope_theta and rope_scaling: classic top level, or transformers 5's rope_parameters.
  * As transformers 5 (and 4.x, which knew only rope_scaling): a rope_scaling object
  * replaces rope_parameters whole, and rope_theta comes from the object used, else the
@@ -443,10 +495,11 @@ static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_model_cf
 	const char *rt = json_string_value(json_object_get(rs, "rope_type"));
 	if (!rt)
 		rt = json_string_value(json_object_get(rs, "type"));
-	if (cfg->arch == ENG_ARCH_PHI3 && rt && strcmp(rt, "default")) /* Phi3Config: default or longrope only */
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s'%s is not implemented for phi3 "
-				   "(transformers' Phi3Config takes default and longrope only)", path, rt,
-				   !strcmp(rt, "yarn") || !strcmp(rt, "su") ? " (read as longrope)" : "");
+	if (cfg->arch == ENG_ARCH_PHI3 && rt && (!strcmp(rt, "longrope") || !strcmp(rt, "su") || !strcmp(rt, "yarn")))
+		return longrope_params(c, rs, rt, cfg, &mc->lr, path, err); /* Phi3Config reads su and yarn so */
+	if (cfg->arch == ENG_ARCH_PHI3 && rt && strcmp(rt, "default"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s' is not implemented for phi3 "
+				   "(transformers' Phi3Config takes default and longrope only)", path, rt);
 	if (rt && !strcmp(rt, "llama3"))
 		return llama3_params(rs, &mc->l3, path, err);
 	if (rt && (!strcmp(rt, "linear") || !strcmp(rt, "yarn")))
@@ -601,6 +654,11 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 		eng_rope_yarn_corr(cfg->n_rot, (uint32_t)mc->yarn.original_max, cfg->rope_freq_base,
 				   (float)mc->yarn.beta_fast, (float)mc->yarn.beta_slow, mc->yarn.truncate,
 				   cfg->rope_scaling.corr);
+	if (mc->lr.on && mc->lr.n != cfg->n_rot / 2) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (longrope): long_factor and short_factor have %" PRIu32
+				 " entries, the rotated dims need %" PRIu32, path, mc->lr.n, cfg->n_rot / 2);
+		goto out;
+	}
 	if (cfg->rope_scaling.freq_scale == 1.0f)
 		cfg->rope_scaling.freq_scale = 0.0f; /* 0 = 1 (struct eng_rope_scaling) */
 	if (cfg->rope_scaling.mscale == 1.0f)

@@ -30,13 +30,25 @@ struct hf_yarn_rope {
 	double original_max, beta_fast, beta_slow;
 };
 
+/* Phi-3's longrope (transformers' _compute_longrope_parameters): per rotated pair a
+ * divisor of the angle, long_factor or short_factor; they become the GGUF tensors
+ * rope_factors_long/short (hf.c), the context size chooses (eng_ctx_new_multi). */
+#define HF_MAX_LONGROPE 512 /* pairs */
+struct hf_longrope {
+	bool on;
+	float long_f[HF_MAX_LONGROPE], short_f[HF_MAX_LONGROPE];
+	uint32_t n; /* pairs given */
+};
+
 /* What config.json says: cfg (n_vocab and rope_scaling included), the row of the
- * model_type (for hf_map_name), whether the head is tied, Llama 3.1 and YaRN rope scaling. */
+ * model_type (for hf_map_name), whether the head is tied, Llama 3.1, YaRN and longrope
+ * rope scaling. */
 struct hf_model_cfg {
 	const struct hf_arch *arch;
 	bool tied;
 	struct hf_llama3_rope l3;
 	struct hf_yarn_rope yarn;
+	struct hf_longrope lr;
 };
 int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *dir, struct mrl_err *err);
 

@@ -131,9 +131,9 @@ static void fill_desc(struct eng_model *m)
 	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {
 		struct eng_tensor_info ti;
 		eng_model_tensor_info(m, i, &ti);
-		/* rope_freqs.weight holds a conversion's rope scaling factors, not learned weights: an
-		 * HF checkpoint computes them and does not count them (parameters then agree) */
-		if (strcmp(ti.name, "rope_freqs.weight"))
+		/* rope_freqs.weight (and Phi-3's rope_factors_long/short) hold rope scaling factors,
+		 * not learned weights: an HF checkpoint does not count them (parameters then agree) */
+		if (strcmp(ti.name, "rope_freqs.weight") && strncmp(ti.name, "rope_factors_", 13))
 			d->n_params += ti.ne[0] * ti.ne[1] * ti.ne[2] * ti.ne[3];
 		d->weight_bytes += ti.nbytes;
 	}
@@ -155,7 +155,8 @@ static void fill_desc(struct eng_model *m)
 		d->n_rot = c->n_rot;
 		d->rope_freq_base = c->rope_freq_base;
 		const struct eng_rope_scaling *rs = &c->rope_scaling;
-		d->rope_scaling = rs->ext_factor != 0.0f ? "yarn" : rs->freq_scale != 0.0f ? "linear" : "none";
+		d->rope_scaling = rs->ext_factor != 0.0f ? "yarn" : rs->freq_scale != 0.0f ? "linear"
+				  : m->w.rope_long ? "longrope" : "none";
 		d->rope_scale_factor = rs->freq_scale != 0.0f ? 1.0f / rs->freq_scale : 1.0f;
 		d->rope_attn_factor = rs->mscale != 0.0f ? rs->mscale : 1.0f;
 		d->norm_eps = c->norm_eps;

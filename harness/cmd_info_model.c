@@ -66,7 +66,9 @@ static const char *rope_scaling_text(const struct eng_model_desc *d)
 {
 	static char buf[96];
 	buf[0] = '\0';
-	if (strcmp(d->rope_scaling, "none"))
+	if (!strcmp(d->rope_scaling, "longrope"))
+		snprintf(buf, sizeof buf, ", longrope scaling (factor tensors)");
+	else if (strcmp(d->rope_scaling, "none"))
 		snprintf(buf, sizeof buf, ", %s scaling x%g", strcmp(d->rope_scaling, "yarn") ? "linear" : "YaRN",
 			 (double)d->rope_scale_factor);
 	if (d->rope_attn_factor != 1.0f)

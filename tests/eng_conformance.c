@@ -10,12 +10,14 @@
  */
 #include "tests/tap.h"
 #include "tests/float_oracle.h"
+#include "tests/gguf_edit.h"
 
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/eng.h"
 
@@ -198,6 +200,71 @@ static void check_perplexity(const char *fx, const char *model_path, const char 
 	json_decref(got);
 }
 
+/* Phi-3's longrope from a GGUF (rope_factors_long/short tensors, the original context,
+ * an attention factor) against llama.cpp f0d4d176: the tiny Phi-3 conversion of
+ * fixtures/hf/gguf written again with long factors 1 + 0.7 i, short ones 1 + 0.1 i,
+ * original_context_length 64 and attn_factor 1.2; llama.cpp's perplexity of it
+ * (llama-perplexity -f ppl-text.txt -c C -b C -t 2 -ctk f32 -ctv f32, with the same file
+ * written by the gguf Python package) against merilo's with an f32 cache: a context above
+ * 64 takes the long factors, 32 and 64 the short ones (measured within 1.6e-7; the
+ * unscaled file gives 1913-2034, so a wrong choice is percents off). */
+static void check_longrope(const char *fx)
+{
+	static const struct { int ctx; double ppl; } ref[] = { { 32, 1948.1496 }, { 64, 2107.0265 }, { 128, 1880.3415 } };
+	float lf[8], sf[8];
+	for (int i = 0; i < 8; i++) {
+		lf[i] = 1.0f + 0.7f * (float)i;
+		sf[i] = 1.0f + 0.1f * (float)i;
+	}
+	char src[1024], tmp[256], cmd[2048], name[160];
+	snprintf(src, sizeof src, "%s/hf/gguf/phi3-f32.gguf", fx);
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-conf-longrope-%d.gguf", (int)getpid());
+	const char *merilo = getenv("MERILO");
+	if (!merilo) {
+		skip("MERILO (path of the merilo binary) not set", "phi3 longrope from a GGUF");
+		return;
+	}
+	struct gguf_edit e = { .f32 = { { "phi3.rope.scaling.attn_factor", 1.2f } },
+			       .u32_key = "phi3.rope.scaling.original_context_length", .u32_val = 64,
+			       .add = { { "rope_factors_long.weight", lf, 8 }, { "rope_factors_short.weight", sf, 8 } } };
+	if (!ok(gguf_rewrite(src, tmp, e) == 0, "phi3 with rope_factors_long/short written"))
+		return;
+	for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
+		snprintf(cmd, sizeof cmd, "'%s' perplexity --model '%s' --file '%s/expected/ppl-text.txt' --ctx %d "
+			 "--kv-cache f32 --threads 2 --json", merilo, tmp, fx, ref[i].ctx);
+		FILE *f = popen(cmd, "r");
+		json_t *got = f ? json_loadf(f, 0, NULL) : NULL;
+		if (f)
+			pclose(f);
+		double have = json_number_value(json_object_get(got, "perplexity"));
+		json_decref(got);
+		diag("phi3 longrope ctx %d: merilo %.4f, llama.cpp %.4f", ref[i].ctx, have, ref[i].ppl);
+		snprintf(name, sizeof name, "phi3 longrope, ctx %d (%s factors): perplexity within 1e-5 of llama.cpp's",
+			 ref[i].ctx, ref[i].ctx > 64 ? "long" : "short");
+		ok(fabs(have - ref[i].ppl) <= 1e-5 * ref[i].ppl, name);
+	}
+	/* a context asked at the training size (0: run and score) keeps the short factors */
+	struct eng_model *m = NULL;
+	struct eng_ctx *c[3] = { NULL, NULL, NULL };
+	struct mrl_err err = { 0 };
+	const uint32_t sizes[3] = { 0, 64, 128 };
+	float lg[3][512];
+	int32_t ids[20];
+	for (int i = 0; i < 20; i++)
+		ids[i] = 3 + 17 * i;
+	int rc = eng_model_open(&m, tmp, NULL, &err);
+	for (int k = 0; k < 3 && !rc; k++)
+		rc = eng_ctx_new(&c[k], m, sizes[k], &err) || eng_decode(c[k], ids, 20, lg[k], false, &err);
+	if (rc)
+		diag("%s", err.msg);
+	ok(!rc && !memcmp(lg[0], lg[1], sizeof lg[0]) && memcmp(lg[0], lg[2], sizeof lg[0]),
+	   "phi3 longrope: a context of the training size asked as 0 computes with the short factors (as ctx 64)");
+	for (int k = 0; k < 3; k++)
+		eng_ctx_free(c[k]);
+	eng_model_close(m);
+	unlink(tmp);
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -239,5 +306,6 @@ int main(void)
 	for (int e = 0; e < n; e++)
 		free(ents[e]);
 	free(ents);
+	check_longrope(fx);
 	return done_testing();
 }

@@ -367,9 +367,12 @@ static void check_bad_configs(const char *hf)
 		  "unsupported model_type 'gpt_neox' (supported: llama, qwen2, mistral, gemma2, gpt2, phi3)",
 		  MRL_EUNSUPPORTED },
 		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"longrope\", \"long_factor\": [1], "
-		  "\"short_factor\": [1]}", "rope_scaling type 'longrope' is not implemented", MRL_EUNSUPPORTED },
+		  "\"short_factor\": [1]}", "long_factor and short_factor have 1 entries, the rotated dims need 8",
+		  MRL_EINPUT },
 		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4}",
-		  "rope_scaling type 'yarn' (read as longrope) is not implemented for phi3", MRL_EUNSUPPORTED },
+		  "rope_scaling (longrope) needs an array 'long_factor'", MRL_EINPUT }, /* Phi3Config: yarn is longrope */
+		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 4}",
+		  "rope_scaling type 'linear' is not implemented for phi3", MRL_EUNSUPPORTED },
 		{ "phi3", "\"rope_theta\"", "\"partial_rotary_factor\": 0.3, \"rope_theta\"", "partial_rotary_factor",
 		  MRL_EINPUT },
 		{ "gpt2", "\"gelu_new\"", "\"relu\"", "activation_function 'relu' is not implemented", MRL_EUNSUPPORTED },
@@ -740,17 +743,26 @@ static void check_rope_scaling(const char *hf)
 	static const struct {
 		const char *name, *src, *from, *to, *scaling;
 		float factor, attn;
+		const char *from2, *to2; /* a second edit, or NULL */
 	} cases[] = {
-		{ "llama-linear8", "llama", "\"rope_type\": \"llama3\"", "\"rope_type\": \"linear\"", "linear", 8, 1 },
+		{ "llama-linear8", "llama", "\"rope_type\": \"llama3\"", "\"rope_type\": \"linear\"", "linear", 8, 1, NULL, NULL },
 		{ "llama-yarn8", "llama", "\"rope_type\": \"llama3\"", "\"rope_type\": \"yarn\"", "yarn", 8,
-		  1.2079441541679836f },
+		  1.2079441541679836f, NULL, NULL },
 		{ "qwen2-yarn4", "qwen2", "\"rope_scaling\": null",
 		  "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 64}",
-		  "yarn", 4, 1.138629436111989f },
+		  "yarn", 4, 1.138629436111989f, NULL, NULL },
+		/* longrope: the context (256) passes the original 64, so the long factors, as transformers for 200 tokens */
+		{ "phi3-longrope-long", "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"longrope\", "
+		  "\"long_factor\": [1.0, 1.7, 2.4, 3.1, 3.8, 4.5, 5.2, 5.9], \"short_factor\": [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, "
+		  "1.6, 1.7]}", "longrope", 1, 1.1547005383792517f, "\"original_max_position_embeddings\": 256",
+		  "\"original_max_position_embeddings\": 64" },
+		{ "phi3-longrope-short", "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"longrope\", "
+		  "\"long_factor\": [1.0, 1.7, 2.4, 3.1, 3.8, 4.5, 5.2, 5.9], \"short_factor\": [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, "
+		  "1.6, 1.7], \"attention_factor\": 1.1}", "longrope", 1, 1.1f, NULL, NULL },
 		{ "mistral-yarn4", "mistral", "\"rope_theta\": 1000000.0",
 		  "\"rope_parameters\": {\"rope_type\": \"yarn\", \"rope_theta\": 1000000.0, \"factor\": 4.0, "
 		  "\"original_max_position_embeddings\": 4096, \"attention_factor\": 1.3, \"beta_fast\": 16, "
-		  "\"truncate\": false}", "yarn", 4, 1.3f },
+		  "\"truncate\": false}", "yarn", 4, 1.3f, NULL, NULL },
 	};
 	static const size_t pos[] = { 63, 127, 199 };
 	int32_t ids[200];
@@ -760,7 +772,12 @@ static void check_rope_scaling(const char *hf)
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-rope-%d", (int)getpid());
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
-		char *cfg = edited_config(src, cases[i].from, cases[i].to);
+		char *cfg = edited_config(src, cases[i].from, cases[i].to), *cfg2 = NULL;
+		if (cfg && cases[i].from2) {
+			cfg2 = replaced(cfg, cases[i].from2, cases[i].to2);
+			free(cfg);
+			cfg = cfg2;
+		}
 		snprintf(name, sizeof name, "%s: logits at 3 positions within %g of transformers'", cases[i].name,
 			 ROPE_TOL);
 		if (!cfg || make_folder(tmp, src, cfg, NULL, NULL)) {

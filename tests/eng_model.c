@@ -202,7 +202,7 @@ static void t_damaged_named(void)
 	expect_fail(path, tmp, (struct gguf_edit){ .f32 = { { "llama.rope.scaling.factor", 4.0f } },
 						   .str_key = "llama.rope.scaling.type", .str_val = "longrope" },
 		    MRL_EUNSUPPORTED, "rope scaling type 'longrope' (metadata 'llama.rope.scaling.type') is not "
-		    "implemented (supported: none, linear, yarn)", "rope scaling longrope is refused, named");
+		    "implemented (supported: none, linear, yarn; longrope for phi3)", "rope scaling longrope on llama is refused, named");
 	expect_fail(path, tmp, (struct gguf_edit){ .f32 = { { "llama.rope.scaling.factor", -2.0f } } }, MRL_EINPUT,
 		    "'llama.rope.scaling.factor' (-2) or attn_factor (1) is out of range",
 		    "a negative rope scaling factor is refused, named");

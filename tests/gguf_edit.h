@@ -1,5 +1,5 @@
 /* gguf_edit.h — tests: a copy of a GGUF file with a few edits (a key dropped or set,
- * the architecture renamed, a tensor dropped or its two dims swapped), written with the
+ * the architecture renamed, a tensor dropped or its two dims swapped, f32 vectors added), written with the
  * engine's GGUF writer. Header-only; include once per test. */
 #ifndef MERILO_TESTS_GGUF_EDIT_H
 #define MERILO_TESTS_GGUF_EDIT_H
@@ -21,6 +21,7 @@ struct gguf_edit {
 	uint32_t u32_val;
 	const char *str_key;       /* set this key to str_val */
 	const char *str_val;
+	struct { const char *name; const float *data; uint64_t n; } add[2]; /* 1-D f32 tensors added */
 };
 
 /* Copy src to dst with the edits of e. Returns 0 on success. */
@@ -71,6 +72,12 @@ static int gguf_rewrite(const char *src, const char *dst, struct gguf_edit e)
 			ne[1] = t->ne[0];
 		}
 		if (gguf_writer_add_tensor(w, name, t->type, t->n_dims, ne, t->data, t->nbytes))
+			goto out;
+	}
+	for (size_t i = 0; i < sizeof e.add / sizeof e.add[0]; i++) {
+		uint64_t ne[4] = { e.add[i].n, 1, 1, 1 };
+		if (e.add[i].name && gguf_writer_add_tensor(w, e.add[i].name, 0 /* f32 */, 1, ne, e.add[i].data,
+							    e.add[i].n * sizeof(float)))
 			goto out;
 	}
 	rc = gguf_writer_write(w, dst, &err);

@@ -2,7 +2,7 @@
 """Expected logits of HF checkpoints with linear and YaRN rope scaling, from transformers.
 
 tests/eng_hf.c (check_rope_scaling) edits config.json of the tiny fixture folders in
-../shared/fixtures/hf the same way (the first `from` replaced by `to`, as below), runs
+../shared/fixtures/hf the same way (the first `from` replaced by `to`, then a second edit where given, as below), runs
 the 200 ids below and compares the logits at POSITIONS with these within 1e-4. The
 reference computes in float64 (the weights are float32): transformers' own float32
 logits are up to 5.9e-5 from it on llama-yarn8 (its attention factor 1.21 makes the
@@ -21,6 +21,12 @@ CASES = [
     ("llama-yarn8", "llama", '"rope_type": "llama3"', '"rope_type": "yarn"'),
     ("qwen2-yarn4", "qwen2", '"rope_scaling": null',
      '"rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}'),
+    ("phi3-longrope-long", "phi3", '"rope_scaling": null', '"rope_scaling": {"type": "longrope", "long_factor": '
+     '[1.0, 1.7, 2.4, 3.1, 3.8, 4.5, 5.2, 5.9], "short_factor": [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7]}',
+     '"original_max_position_embeddings": 256', '"original_max_position_embeddings": 64'),
+    ("phi3-longrope-short", "phi3", '"rope_scaling": null', '"rope_scaling": {"type": "longrope", "long_factor": '
+     '[1.0, 1.7, 2.4, 3.1, 3.8, 4.5, 5.2, 5.9], "short_factor": [1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7], '
+     '"attention_factor": 1.1}'),
     ("mistral-yarn4", "mistral", '"rope_theta": 1000000.0',
      '"rope_parameters": {"rope_type": "yarn", "rope_theta": 1000000.0, "factor": 4.0, '
      '"original_max_position_embeddings": 4096, "attention_factor": 1.3, "beta_fast": 16, "truncate": false}'),
@@ -36,7 +42,7 @@ def ids(n_vocab):
 def main(hf, out):
     torch.manual_seed(0)
     summary = {"transformers": transformers.__version__, "torch": torch.__version__, "cases": {}}
-    for name, src, frm, to in CASES:
+    for name, src, frm, to, *more in CASES:
         tmp = tempfile.mkdtemp()
         try:
             for f in os.listdir(os.path.join(hf, src)):
@@ -44,8 +50,12 @@ def main(hf, out):
             text = open(os.path.join(hf, src, "config.json")).read()
             assert frm in text, (name, frm)
             os.unlink(os.path.join(tmp, "config.json"))
+            text = text.replace(frm, to, 1)
+            if more:  # a second edit
+                assert more[0] in text, (name, more[0])
+                text = text.replace(more[0], more[1], 1)
             with open(os.path.join(tmp, "config.json"), "w") as f:
-                f.write(text.replace(frm, to, 1))
+                f.write(text)
             model = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch.float64).eval()
             n_vocab = model.config.vocab_size
             with torch.no_grad():
@@ -53,7 +63,7 @@ def main(hf, out):
             with open(os.path.join(out, name + ".logits.txt"), "w") as f:
                 for p in POSITIONS:
                     f.write(" ".join("%.9g" % x for x in logits[p].tolist()) + "\n")
-            summary["cases"][name] = {"src": src, "from": frm, "to": to,
+            summary["cases"][name] = {"src": src, "edits": [[frm, to]] + ([more] if more else []),
                                       "attention_scaling": float(model.model.rotary_emb.attention_scaling)}
         finally:
             shutil.rmtree(tmp)
