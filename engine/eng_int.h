@@ -79,8 +79,9 @@ struct eng_config {
 	bool fused_qkv;             /* one attn_qkv matrix, rows [q | k | v] (GPT-2, Phi-3) */
 	bool fused_gate_up;         /* one ffn_up matrix, rows [gate | up] (Phi-3) */
 	bool gelu_f16;              /* GELU through ggml's f16 table, as llama.cpp computes it (set for GGUF) */
-	bool f16_act;               /* F16 weights dot activations rounded to f16, as llama.cpp (set for GGUF);
-				     * else f32 activations, as transformers' float32 computation (HF folders) */
+	bool f16_act;               /* F16 (BF16) weights dot activations rounded to f16 (bf16), as llama.cpp
+				     * (set for GGUF); else f32 activations, as transformers' float32
+				     * computation (HF folders) */
 	float embd_scale;           /* token embeddings times this; 0 = unscaled (Gemma: sqrt(n_embd)) */
 	float attn_scale;           /* q.k times this: 1/sqrt(head_dim), Gemma 2: query_pre_attn_scalar^-1/2 */
 	float attn_softcap;         /* scores s -> c * tanh(s / c) before the mask; 0 = none (Gemma 2) */
@@ -291,7 +292,7 @@ struct eng_exec {
 	bool kv_f16;          /* KV cache stored as f16 (llama.cpp's default) */
 	/* Activation paths (see docs/engine.md for which matches llama.cpp best):
 	 * q8_act: quantized weights dot a Q8_0-quantized activation (else f32);
-	 * f16_act: f16 weights dot an activation rounded to f16 (else f32). */
+	 * f16_act: f16 (bf16) weights dot an activation rounded to f16 (bf16), else f32. */
 	bool q8_act, f16_act;
 	/* Attention of the model (from struct eng_config): scores times att_scale (0: 1/sqrt(head_dim)),
 	 * then att_softcap * tanh(s / att_softcap) when att_softcap > 0; gelu_f16: ggml's f16 GELU table. */

@@ -38,7 +38,7 @@
 #define N_CTX 256
 #define N_GREEDY 16
 
-static const char *const types[] = { "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k",
+static const char *const types[] = { "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k",
 				     "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "iq4_nl", "iq4_xs" };
 
 static double read_num(const char *path)

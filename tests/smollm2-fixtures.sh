@@ -39,7 +39,7 @@ if [ "$(cat "$OUT/oracle.txt" 2>/dev/null)" != "$STAMP" ]; then
 fi
 [ -s "$OUT/smollm2-f16.gguf" ] ||
 	"$LL/llama-quantize" --allow-requantize "$SRC" "$OUT/smollm2-f16.gguf" F16 2 >"$OUT/quantize.log" 2>&1
-for t in Q8_0 Q4_0 Q5_0 Q5_1 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS; do
+for t in BF16 Q8_0 Q4_0 Q5_0 Q5_1 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_NL IQ4_XS; do
 	lt=$(echo "$t" | tr 'A-Z' 'a-z')
 	[ -s "$OUT/smollm2-$lt.gguf" ] ||
 		"$LL/llama-quantize" "$OUT/smollm2-f16.gguf" "$OUT/smollm2-$lt.gguf" "$t" 2 >>"$OUT/quantize.log" 2>&1

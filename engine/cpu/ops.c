@@ -101,11 +101,12 @@ static void mm_prepare_task(void *arg, int64_t t0, int64_t t1, int tid)
 	for (int64_t t = t0; t < t1; t++) {
 		const float *xr = j->x + t * n;
 		void *dst = (char *)j->ex->xq + (size_t)t * j->xq_row_bytes;
-		if (j->dot_q8) {
+		if (j->dot_q8)
 			j->quantize_act(xr, dst, n);
-		} else {
+		else if (j->w->type == ENG_TYPE_BF16)
+			eng_round_bf16_row(xr, dst, (size_t)n);
+		else
 			eng_round_f16_row(xr, dst, (size_t)n);
-		}
 	}
 	if (j->tables) /* this thread's tokens' lane tables, from the rows just quantized */
 		eng_q8_tables_fill(j->w->type, n, j->ex->xq, j->xq_row_bytes, (int)t0, (int)t1, j->tables);
@@ -117,6 +118,8 @@ static void mdot_f32_block(int64_t n, const void *w, size_t w_stride, int n_rows
 	eng_mdot_f32(n, w, w_stride, n_rows, x, x_stride, n_tok, out, out_stride);
 }
 
+/* BF16 weights against f32 activations (HF folders) or ones rounded to bf16
+ * (mm_prepare_task; GGUF, llama.cpp's arithmetic). */
 static void mdot_bf16_block(int64_t n, const void *w, size_t w_stride, int n_rows, const void *x, size_t x_stride,
 			    int n_tok, float *out, size_t out_stride)
 {
@@ -224,7 +227,9 @@ static void cpu_matmul(struct eng_exec *ex, const struct eng_tensor *w, const fl
 		j.dot_q8 = tt->vec_dot_q8;
 		j.quantize_act = eng_type_get(tt->vec_dot_type)->act_from_f32;
 		j.xq_row_bytes = (size_t)act_row_bytes;
-	} else if (ex->f16_act && w->type == ENG_TYPE_F16) {
+	} else if (ex->f16_act && (w->type == ENG_TYPE_F16 || w->type == ENG_TYPE_BF16)) {
+		/* GGUF: the activations rounded as ggml's mul_mat converts them (f16 for F16, bf16
+		 * for BF16 weights), each product then exact in f32 */
 		j.xq_row_bytes = (size_t)w->ne0 * sizeof(float);
 	}
 	if (w->layout == ENG_LAYOUT_KR16) { /* repack.c made it only where q8 activations are used */

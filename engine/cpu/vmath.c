@@ -454,3 +454,9 @@ void eng_round_f16_row(const float *x, float *out, size_t n)
 	for (; i < n; i++)
 		out[i] = eng_f16_to_f32(eng_f32_to_f16(x[i]));
 }
+
+void eng_round_bf16_row(const float *x, float *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = eng_bf16_to_f32(eng_f32_to_bf16(x[i]));
+}

@@ -47,4 +47,8 @@ size_t eng_first_nonfinite(const float *x, size_t n);
  * out may be x). */
 void eng_round_f16_row(const float *x, float *out, size_t n);
 
+/* out[i] = x[i] rounded to bf16 (to nearest even; NaN kept NaN) and back: what ggml's
+ * f32 -> bf16 operand conversion keeps (out may be x). */
+void eng_round_bf16_row(const float *x, float *out, size_t n);
+
 #endif
