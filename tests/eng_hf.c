@@ -355,6 +355,17 @@ static char *edited_config(const char *src, const char *from, const char *to)
 	return replaced(buf, from, to);
 }
 
+/* edited_config, then the first from2 (when not NULL) replaced by to2; NULL when either is missing. */
+static char *edited_config2(const char *src, const char *from, const char *to, const char *from2, const char *to2)
+{
+	char *cfg = edited_config(src, from, to);
+	if (!cfg || !from2)
+		return cfg;
+	char *cfg2 = replaced(cfg, from2, to2);
+	free(cfg);
+	return cfg2;
+}
+
 /* The fields of GPT-2's, Gemma 2's and Phi-3's configs that change the math: what is
  * not implemented is refused by name, and a default stands in for an absent key. */
 static void check_bad_configs(const char *hf)
@@ -501,12 +512,7 @@ static void check_config_reads(const char *hf)
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-reads-%d", (int)getpid());
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
-		char *cfg = edited_config(src, cases[i].from, cases[i].to), *cfg2 = NULL;
-		if (cfg && cases[i].from2) {
-			cfg2 = replaced(cfg, cases[i].from2, cases[i].to2);
-			free(cfg);
-			cfg = cfg2;
-		}
+		char *cfg = edited_config2(src, cases[i].from, cases[i].to, cases[i].from2, cases[i].to2);
 		if (!cfg || make_folder(tmp, src, cfg, NULL, NULL)) {
 			skip("could not make the edited folder", cases[i].name);
 			free(cfg);
@@ -772,12 +778,7 @@ static void check_rope_scaling(const char *hf)
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-hf-rope-%d", (int)getpid());
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(src, sizeof src, "%s/%s", hf, cases[i].src);
-		char *cfg = edited_config(src, cases[i].from, cases[i].to), *cfg2 = NULL;
-		if (cfg && cases[i].from2) {
-			cfg2 = replaced(cfg, cases[i].from2, cases[i].to2);
-			free(cfg);
-			cfg = cfg2;
-		}
+		char *cfg = edited_config2(src, cases[i].from, cases[i].to, cases[i].from2, cases[i].to2);
 		snprintf(name, sizeof name, "%s: logits at 3 positions within %g of transformers'", cases[i].name,
 			 ROPE_TOL);
 		if (!cfg || make_folder(tmp, src, cfg, NULL, NULL)) {
