@@ -110,8 +110,10 @@ void eng_rope_yarn_corr(uint32_t n_rot, uint32_t n_ctx_orig, float base, float b
  * .rope.scaling.original_context_length, default the training context; beta_fast 32,
  * beta_slow 1), none where the type is "none"; and .rope.scaling.attn_factor (default 1),
  * the magnitude of cos and sin, whatever the type (YaRN multiplies it by
- * 1 + 0.1 ln(factor)). Other types (longrope) are refused. Until 2026-12-06 merilo
- * refused the factor and ignored attn_factor: such files computed unscaled, exit 0. */
+ * 1 + 0.1 ln(factor)). Phi-3's longrope keeps its factors in tensors (bound in
+ * eng_weights_bind_src; the context picks the set); other types are refused. Until
+ * 2026-12-06 merilo refused the factor and ignored attn_factor: such files computed
+ * unscaled, exit 0. */
 static int load_rope_scaling(const struct gguf_ctx *g, const char *an, struct eng_config *cfg, const char *path,
 			     struct mrl_err *err)
 {

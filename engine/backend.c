@@ -258,8 +258,8 @@ int eng_backend_open(struct eng_model *m, struct mrl_err *err)
 	if (rc)
 		return rc;
 	if (m->w.rope_factors || m->w.rope_long)
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope frequency factors (Llama 3.1 rope scaling) are not "
-				   "implemented on the CUDA backend yet; use --backend cpu", m->path);
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope frequency factors (Llama 3.1 rope scaling, Phi-3 "
+				   "longrope) are not implemented on the CUDA backend yet; use --backend cpu", m->path);
 	const struct eng_rope_scaling *rs = &m->cfg.rope_scaling;
 	if (m->cfg.rope != ENG_ROPE_NONE && (rs->freq_scale || rs->ext_factor || rs->mscale))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope scaling (linear or YaRN interpolation, an attention "

@@ -444,10 +444,9 @@ static int longrope_array(const json_t *rs, const char *key, float *f, uint32_t 
  * does), cos and sin times attention_factor (absent: sqrt(1 + ln(factor) /
  * ln(original_max)), factor absent: max_position_embeddings / original_max; 1 where
  * factor <= 1). The arrays' length is checked against n_rot/2 in hf_config_load. */
-static int longrope_params(const json_t *c, const json_t *rs, const char *rt, struct eng_config *cfg,
-			   struct hf_longrope *lr, const char *path, struct mrl_err *err)
+static int longrope_params(const json_t *c, const json_t *rs, struct eng_config *cfg, struct hf_longrope *lr,
+			   const char *path, struct mrl_err *err)
 {
-	(void)rt;
 	double orig = cfg->n_ctx_train, factor = 0, attn = 0;
 	uint32_t n_short = 0;
 	int rc;
@@ -461,6 +460,9 @@ static int longrope_params(const json_t *c, const json_t *rs, const char *rt, st
 	if (n_short != lr->n)
 		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (longrope): long_factor has %" PRIu32 " entries, "
 				   "short_factor %" PRIu32, path, lr->n, n_short);
+	if (orig < 2)
+		return mrl_err_set(err, MRL_EINPUT, "%s: rope_scaling (longrope): original_max_position_embeddings must be "
+				   "at least 2", path);
 	if (!factor)
 		factor = cfg->n_ctx_train / orig;
 	if (!attn)
@@ -496,7 +498,7 @@ static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_model_cf
 	if (!rt)
 		rt = json_string_value(json_object_get(rs, "type"));
 	if (cfg->arch == ENG_ARCH_PHI3 && rt && (!strcmp(rt, "longrope") || !strcmp(rt, "su") || !strcmp(rt, "yarn")))
-		return longrope_params(c, rs, rt, cfg, &mc->lr, path, err); /* Phi3Config reads su and yarn so */
+		return longrope_params(c, rs, cfg, &mc->lr, path, err); /* Phi3Config reads su and yarn so */
 	if (cfg->arch == ENG_ARCH_PHI3 && rt && strcmp(rt, "default"))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_scaling type '%.64s' is not implemented for phi3 "
 				   "(transformers' Phi3Config takes default and longrope only)", path, rt);
