@@ -6,7 +6,9 @@
  * Q4_0 0.15); the 16 greedy ids match (for quantized models up to the first
  * step whose reference top-2 margin is below the tolerance); and
  * `merilo perplexity --ctx 128` on ppl-text.txt matches perplexity.json
- * (0.1% F32/F16, 1% quantized; needs $MERILO, skipped without it).
+ * (0.1% F32/F16, 1% quantized; needs $MERILO, skipped without it). Rope scaling
+ * written into fixture files: Phi-3's longrope and Qwen2 YaRN against llama.cpp's
+ * perplexities of the same files (check_longrope, check_qwen2_yarn).
  */
 #include "tests/tap.h"
 #include "tests/float_oracle.h"
@@ -200,6 +202,46 @@ static void check_perplexity(const char *fx, const char *model_path, const char 
 	json_decref(got);
 }
 
+/* $MERILO perplexity --ctx ctx --kv-cache f32 of model on ppl-text.txt; NAN on failure. */
+static double f32_perplexity(const char *merilo, const char *model, const char *fx, int ctx)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "'%s' perplexity --model '%s' --file '%s/expected/ppl-text.txt' --ctx %d "
+		 "--kv-cache f32 --threads 2 --json", merilo, model, fx, ctx);
+	FILE *f = popen(cmd, "r");
+	json_t *got = f ? json_loadf(f, 0, NULL) : NULL;
+	if (f)
+		pclose(f);
+	double have = got ? json_number_value(json_object_get(got, "perplexity")) : NAN;
+	json_decref(got);
+	return have;
+}
+
+/* YaRN on a NeoX-rope architecture from a GGUF (Qwen2.5's official files carry it): the
+ * tiny Qwen2 with qwen2.rope.scaling.type yarn, factor 4, original_context_length 32,
+ * against llama.cpp's perplexity of the same file (f32 KV caches, -c C -b C). The model
+ * is random, so the scaling moves its perplexity by only 2.6e-5 (50943.42 unscaled at
+ * 64); the engines agree within 4e-9, hence a bound of 2e-6. */
+static void check_qwen2_yarn(const char *fx, const char *merilo)
+{
+	static const struct { int ctx; double ppl; } ref[] = { { 64, 50944.7424 }, { 128, 51305.3112 } };
+	char src[1024], tmp[256], name[160];
+	snprintf(src, sizeof src, "%s/models/tiny-qwen2-f32.gguf", fx);
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-conf-qwen2-yarn-%d.gguf", (int)getpid());
+	struct gguf_edit e = { .f32 = { { "qwen2.rope.scaling.factor", 4.0f } },
+			       .u32_key = "qwen2.rope.scaling.original_context_length", .u32_val = 32,
+			       .str_key = "qwen2.rope.scaling.type", .str_val = "yarn" };
+	if (!ok(gguf_rewrite(src, tmp, e) == 0, "qwen2 with YaRN metadata written"))
+		return;
+	for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
+		const double have = f32_perplexity(merilo, tmp, fx, ref[i].ctx);
+		diag("qwen2 yarn ctx %d: merilo %.4f, llama.cpp %.4f", ref[i].ctx, have, ref[i].ppl);
+		snprintf(name, sizeof name, "qwen2 YaRN x4, ctx %d: perplexity within 2e-6 of llama.cpp's", ref[i].ctx);
+		ok(fabs(have - ref[i].ppl) <= 2e-6 * ref[i].ppl, name);
+	}
+	unlink(tmp);
+}
+
 /* Phi-3's longrope from a GGUF (rope_factors_long/short tensors, the original context,
  * an attention factor) against llama.cpp f0d4d176: the tiny Phi-3 conversion of
  * fixtures/hf/gguf written again with long factors 1 + 0.7 i, short ones 1 + 0.1 i,
@@ -216,7 +258,7 @@ static void check_longrope(const char *fx)
 		lf[i] = 1.0f + 0.7f * (float)i;
 		sf[i] = 1.0f + 0.1f * (float)i;
 	}
-	char src[1024], tmp[256], cmd[2048], name[160];
+	char src[1024], tmp[256], name[160];
 	snprintf(src, sizeof src, "%s/hf/gguf/phi3-f32.gguf", fx);
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-conf-longrope-%d.gguf", (int)getpid());
 	const char *merilo = getenv("MERILO");
@@ -230,14 +272,7 @@ static void check_longrope(const char *fx)
 	if (!ok(gguf_rewrite(src, tmp, e) == 0, "phi3 with rope_factors_long/short written"))
 		return;
 	for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
-		snprintf(cmd, sizeof cmd, "'%s' perplexity --model '%s' --file '%s/expected/ppl-text.txt' --ctx %d "
-			 "--kv-cache f32 --threads 2 --json", merilo, tmp, fx, ref[i].ctx);
-		FILE *f = popen(cmd, "r");
-		json_t *got = f ? json_loadf(f, 0, NULL) : NULL;
-		if (f)
-			pclose(f);
-		double have = json_number_value(json_object_get(got, "perplexity"));
-		json_decref(got);
+		const double have = f32_perplexity(merilo, tmp, fx, ref[i].ctx);
 		diag("phi3 longrope ctx %d: merilo %.4f, llama.cpp %.4f", ref[i].ctx, have, ref[i].ppl);
 		snprintf(name, sizeof name, "phi3 longrope, ctx %d (%s factors): perplexity within 1e-5 of llama.cpp's",
 			 ref[i].ctx, ref[i].ctx > 64 ? "long" : "short");
@@ -307,5 +342,9 @@ int main(void)
 		free(ents[e]);
 	free(ents);
 	check_longrope(fx);
+	if (getenv("MERILO"))
+		check_qwen2_yarn(fx, getenv("MERILO"));
+	else
+		skip("MERILO (path of the merilo binary) not set", "qwen2 YaRN from a GGUF");
 	return done_testing();
 }
