@@ -17,9 +17,11 @@
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/gguf_edit.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -358,6 +360,33 @@ static void model_json(const char *dir, const char *model)
 /* info describes a quantized model without repacking it (it computes nothing): with
  * too little memory for the copy, bench warns that the rows are read in place, info
  * has nothing to warn of (it repacked a 4 GB model to describe it, in seconds). */
+/* Rope scaling read from the metadata is shown in the text and the JSON (docs/engine.md
+ * "Rope scaling"); an unscaled model says "none". */
+static void rope_scaling_shown(const char *dir, const char *model)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/yarn.gguf", dir);
+	struct gguf_edit e = { .f32 = { { "llama.rope.scaling.factor", 4.0f }, { "llama.rope.scaling.attn_factor", 1.2f } },
+			       .u32_key = "llama.rope.scaling.original_context_length", .u32_val = 64,
+			       .str_key = "llama.rope.scaling.type", .str_val = "yarn" };
+	if (!ok(gguf_rewrite(model, path, e) == 0, "a YaRN copy of the tiny model written"))
+		return;
+	/* 1.2 x (1 + 0.1 ln 4) = 1.36636 */
+	CLI_EXPECT(0, "rope: 8 dims, base 10000, YaRN scaling x4, attention factor 1.36636; norm eps",
+		   "info shows YaRN scaling, its factor and the attention factor", "info %s", path);
+	json_t *j = info_json("%s --json", path), *u = info_json("%s --json", model);
+	json_t *rope = json_object_get(j, "rope"), *urope = json_object_get(u, "rope");
+	ok(jstr_is(rope, "scaling", "yarn") && json_number_value(json_object_get(rope, "scale_factor")) == 4 &&
+		   fabs(json_number_value(json_object_get(rope, "attn_factor")) - 1.366355) < 1e-5,
+	   "--json: rope.scaling yarn, scale_factor 4, attn_factor 1.36636");
+	ok(jstr_is(urope, "scaling", "none") && json_number_value(json_object_get(urope, "scale_factor")) == 1 &&
+		   json_number_value(json_object_get(urope, "attn_factor")) == 1,
+	   "--json of an unscaled model: rope.scaling none, factors 1");
+	json_decref(j);
+	json_decref(u);
+	unlink(path);
+}
+
 static void no_repack(const char *dir)
 {
 	char q8[600], *out = NULL;
@@ -430,6 +459,7 @@ int main(void)
 		special_ids(dir, model);
 		unsupported_tensor_type(dir, model);
 		model_json(dir, model);
+		rope_scaling_shown(dir, model);
 		no_repack(dir);
 		tokenizer_folder(dir);
 	}
