@@ -104,6 +104,27 @@ void eng_rope_yarn_corr(uint32_t n_rot, uint32_t n_ctx_orig, float base, float b
 	corr[1] = fminf((float)n_rot - 1, hi);
 }
 
+void eng_rope_inv_freq(const struct eng_config *cfg, const float *factors, float *inv)
+{
+	const struct eng_rope_scaling *s = &cfg->rope_scaling;
+	const float dim = (float)cfg->n_rot, factor = s->freq_scale != 0.0f ? 1.0f / s->freq_scale : 1.0f;
+	for (uint32_t i = 0; i < cfg->n_rot / 2; i++) {
+		/* base ** (arange(0, dim, 2).float() / dim), in float32 */
+		const float pos_freq = powf(cfg->rope_freq_base, (float)(2 * i) / dim);
+		/* longrope: 1 / (ext_factors * pos_freqs); Llama 3.1's factors the same way */
+		const float e = factors ? 1.0f / (factors[i] * pos_freq) : 1.0f / pos_freq;
+		float f = s->freq_scale != 0.0f ? e / factor : e; /* linear: inv_freq /= factor */
+		if (s->ext_factor != 0.0f) { /* YaRN: interpolation * (1 - ef) + extrapolation * ef */
+			const float interp = 1.0f / (factor * pos_freq);
+			const float lo = s->corr[0], hi = s->corr[1] == s->corr[0] ? s->corr[1] + 0.001f : s->corr[1];
+			const float ramp = fminf(1.0f, fmaxf(0.0f, ((float)i - lo) / (hi - lo)));
+			const float ef = 1.0f - ramp;
+			f = interp * (1.0f - ef) + e * ef;
+		}
+		inv[i] = f;
+	}
+}
+
 /* Rope scaling stored in the metadata, as llama.cpp reads it: a factor
  * (<arch>.rope.scaling.factor, else the older .rope.scale_linear; 0 or 1 = none) applied
  * as linear interpolation, or YaRN's where .rope.scaling.type is "yarn" (ramp from

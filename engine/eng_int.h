@@ -69,6 +69,9 @@ struct eng_config {
 	float rope_freq_base, norm_eps;
 	struct eng_rope_scaling rope_scaling; /* all zero: unscaled */
 	uint32_t rope_n_ctx_orig;   /* longrope: contexts longer than this take the long factors */
+	bool rope_exact;            /* angles pos x inv_freq[i], one float32 product as transformers
+				     * takes them (HF folders); else ggml's running product, as
+				     * llama.cpp (GGUF) */
 	enum eng_norm_kind norm;
 	enum eng_ffn_kind ffn;
 	enum eng_rope_kind rope;
@@ -336,6 +339,8 @@ struct eng_rope {
 	float freq_base;
 	struct eng_rope_scaling s; /* freq_scale and mscale never 0 here */
 	const float *freq_factors;
+	const float *inv_freq;     /* rope_exact: n_rot/2 frequencies with the scaling folded in
+				    * (eng_rope_inv_freq), else NULL: ggml's angles */
 };
 
 /* YaRN's corr dims for n_rot rotated dims, as ggml_rope_yarn_corr_dims (truncate: floor
@@ -343,11 +348,19 @@ struct eng_rope {
 void eng_rope_yarn_corr(uint32_t n_rot, uint32_t n_ctx_orig, float base, float beta_fast, float beta_slow,
 			bool truncate, float corr[2]);
 
-/* The rope parameters of a model of configuration cfg with rope_freqs factors (or NULL). */
-static inline struct eng_rope eng_rope_of(const struct eng_config *cfg, const float *freq_factors)
+/* The n_rot/2 rope frequencies of cfg->rope_exact, in float32 by transformers' steps
+ * (_compute_default/linear/yarn/longrope_rope_parameters): 1 / base^(2i/n_rot), with
+ * factors[i] (or NULL) 1 / (factors[i] base^(2i/n_rot)), divided by the linear factor,
+ * or YaRN's blend of the interpolated and plain frequency. */
+void eng_rope_inv_freq(const struct eng_config *cfg, const float *factors, float *inv);
+
+/* The rope parameters of a model of configuration cfg with rope_freqs factors (or NULL)
+ * and, for exact angles, their frequencies (or NULL). */
+static inline struct eng_rope eng_rope_of(const struct eng_config *cfg, const float *freq_factors,
+					  const float *inv_freq)
 {
 	struct eng_rope r = { .kind = cfg->rope, .freq_base = cfg->rope_freq_base, .s = cfg->rope_scaling,
-			      .freq_factors = freq_factors };
+			      .freq_factors = freq_factors, .inv_freq = inv_freq };
 	if (r.s.freq_scale == 0.0f)
 		r.s.freq_scale = 1.0f;
 	if (r.s.mscale == 0.0f)
@@ -501,6 +514,7 @@ struct eng_ctx {
 	uint32_t *seq_next;     /* n_seq: scratch of a forward call, the next position per slot */
 	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
 	const float *rope_factors; /* the model's rope factors for this context's size (eng_ctx_new_multi) */
+	float *rope_inv;           /* cfg->rope_exact: n_rot/2 frequencies (eng_rope_inv_freq), else NULL */
 	bool (*should_stop)(void *arg); /* eng_ctx_set_stop; asked before each layer */
 	void *stop_arg;
 	bool stopped;           /* a forward_ubatch ended early on should_stop */

@@ -234,6 +234,13 @@ int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx,
 	 * the short ones, as transformers does for a sequence within the original context. */
 	c->rope_factors = m->wx->rope_long && !as_trained && n_ctx > cfg->rope_n_ctx_orig ? m->wx->rope_long
 		: m->wx->rope_short ? m->wx->rope_short : m->wx->rope_factors;
+	if (cfg->rope_exact && cfg->n_rot) {
+		if (!(c->rope_inv = malloc(cfg->n_rot / 2 * sizeof *c->rope_inv))) {
+			free(c);
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context", m->path);
+		}
+		eng_rope_inv_freq(cfg, c->rope_factors, c->rope_inv);
+	}
 	const bool on_device = c->ops->alloc != NULL;
 	c->n_ubatch = on_device ? N_UBATCH_DEVICE : n_seq > 1 ? N_UBATCH_MULTI : N_UBATCH;
 	c->ex.n_ctx = n_ctx;
@@ -303,6 +310,7 @@ void eng_ctx_free(struct eng_ctx *c)
 	if (c->ops && c->ops->exec_release)
 		c->ops->exec_release(&c->ex);
 	free(c->logits_buf);
+	free(c->rope_inv);
 	free(c->tokens);
 	free(c->seq_pos);
 	free(c->seq_next);
@@ -424,7 +432,7 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 		ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
 	}
 	const int hd = (int)cfg->head_dim, n_rot = (int)cfg->n_rot;
-	const struct eng_rope rope = eng_rope_of(cfg, c->rope_factors);
+	const struct eng_rope rope = eng_rope_of(cfg, c->rope_factors, c->rope_inv);
 	if (ops->attention_pos) {
 		/* every token at its own position in its own slot */
 		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, &rope);

@@ -661,6 +661,7 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 				 " entries, the rotated dims need %" PRIu32, path, mc->lr.n, cfg->n_rot / 2);
 		goto out;
 	}
+	cfg->rope_exact = true; /* transformers' float32 angles are one rounding from exact */
 	if (cfg->rope_scaling.freq_scale == 1.0f)
 		cfg->rope_scaling.freq_scale = 0.0f; /* 0 = 1 (struct eng_rope_scaling) */
 	if (cfg->rope_scaling.mscale == 1.0f)

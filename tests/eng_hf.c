@@ -741,7 +741,7 @@ static void check_learned_positions(const char *hf)
  * script, its config edits, which are these, and its float64 logits at positions 63,
  * 127 and 199 of the ids (37 i + 11) mod 512) within ROPE_TOL; the folders are described
  * with their scaling. transformers' own float32 logits are 5.9e-5 from its float64 ones
- * on llama-yarn8 (merilo's 6.3e-5), hence twice TOL; a wrong detail (the mistral case's
+ * on llama-yarn8 (merilo's 4.6e-5), hence twice TOL; a wrong detail (the mistral case's
  * truncate: false read as true) is 0.02 off. */
 #define ROPE_TOL 2e-4
 static void check_rope_scaling(const char *hf)

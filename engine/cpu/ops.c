@@ -361,6 +361,12 @@ static void rope_row(float *row, int n_head, int head_dim, int n_rot, uint32_t p
 		const int len = n_rot - base < 1024 ? n_rot - base : 1024;
 		for (int i0 = 0; i0 < len; i0 += 2) {
 			const int i = (base + i0) / 2;
+			if (r->inv_freq) { /* transformers' angle: one float32 product */
+				const float th = (float)pos * r->inv_freq[i];
+				cs[0][i0 / 2] = cosf(th) * s->mscale;
+				cs[1][i0 / 2] = sinf(th) * s->mscale;
+				continue;
+			}
 			const float th_e = r->freq_factors ? theta / r->freq_factors[i] : theta;
 			const float th_i = s->freq_scale * th_e;
 			float th = th_i;
