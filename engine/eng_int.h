@@ -155,7 +155,7 @@ struct eng_weights {
 	bool tied_output;
 	const float *rope_factors;      /* rope_freqs.weight (n_rot/2 f32), NULL when absent */
 	const float *rope_long, *rope_short; /* Phi-3's longrope (n_rot/2 f32 each): rope_factors_long/short,
-					      * both or neither; eng_ctx_rope_factors picks one */
+					      * both or neither; eng_ctx_new_multi picks one */
 	struct eng_layer *layers;       /* n_layer entries, malloc'd; eng_weights_release */
 };
 
