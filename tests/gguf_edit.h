@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/gguf.h"
+#include "engine/types.h"
 #include "tests/tap.h"
 
 struct gguf_edit {
@@ -76,7 +77,7 @@ static int gguf_rewrite(const char *src, const char *dst, struct gguf_edit e)
 	}
 	for (size_t i = 0; i < sizeof e.add / sizeof e.add[0]; i++) {
 		uint64_t ne[4] = { e.add[i].n, 1, 1, 1 };
-		if (e.add[i].name && gguf_writer_add_tensor(w, e.add[i].name, 0 /* f32 */, 1, ne, e.add[i].data,
+		if (e.add[i].name && gguf_writer_add_tensor(w, e.add[i].name, ENG_TYPE_F32, 1, ne, e.add[i].data,
 							    e.add[i].n * sizeof(float)))
 			goto out;
 	}
