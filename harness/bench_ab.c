@@ -17,7 +17,8 @@
  * open, one context each, the tests of bench_run.c called alternately.
  *
  * --deterministic gates on instruction counts of `merilo generate` (a short
- * prefill + decode on one thread) instead of time: PAPI_TOT_INS (inheriting into
+ * prefill + decode on one thread, --quiet: no progress line, whose figures are
+ * times) instead of time: PAPI_TOT_INS (inheriting into
  * the child), else `perf stat -e instructions:u`, else valgrind (cachegrind, no
  * cache simulation: total Ir). The source used is reported.
  *
@@ -531,9 +532,11 @@ static int count_ins(const char *source, const char *exe, const char *model, lon
 	snprintf(gen, sizeof gen, "%ld", det_gen);
 	if (tmp_path(td, "stderr.txt", err_path, sizeof err_path) || tmp_path(td, "perf.txt", perf_path, sizeof perf_path))
 		return mrl_err_set(err, MRL_ERUNTIME, "temporary path too long");
+	/* --quiet: generate's progress line appears after 5 s and its figures are times, so
+	 * its instructions differed between two runs of one binary on a slow machine */
 	char *const gen_args[] = { (char *)exe, "generate", "--model", (char *)model, "--prompt", DET_PROMPT, "-n", gen,
-				   "--threads", "1", NULL };
-	enum { N_GEN = 10 };
+				   "--threads", "1", "--quiet", NULL };
+	enum { N_GEN = 11 };
 	char *argv[N_GEN + 8] = { 0 };
 	size_t k = 0;
 	const bool vg = !strcmp(source, "valgrind"), perf = !strcmp(source, "perf");
