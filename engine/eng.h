@@ -94,6 +94,9 @@ struct eng_model_desc {
 	float rope_scale_factor;     /* the context factor of linear/YaRN scaling; 1 = none */
 	float rope_attn_factor;      /* cos and sin times this (YaRN's attention factor included); 1 = none */
 	int32_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent */
+	const int32_t *eog_ids;      /* n_eog end-of-generation ids, ascending (docs/engine.md,
+				      * "End-of-generation tokens"); the model's, valid while it is open */
+	size_t n_eog;
 	bool add_bos;                /* tokenizer.ggml.add_bos_token (default true for llama) */
 	bool tied_output;            /* output matrix is the token embedding */
 	bool learned_pos;            /* learned position embeddings (GPT-2; n_rot is 0) */

@@ -226,32 +226,19 @@ struct gen {
 	bool per_seq;           /* one context per slot even where multi-sequence contexts exist */
 };
 
-/* Control (or user-defined) tokens spelled as the end-of-turn markers of common
- * chat formats, besides the vocabulary's EOS and, for a GGUF vocabulary, llama.cpp's
- * end-of-generation ids (eng_vocab_eog_ids: also FIM pad/repository/file-separator
- * tokens, <|eom_id|>, <EOT>, ...). From a tokenizer.json only these names and EOS. */
-static const char *const eot_pieces[] = { "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-					  "<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>" };
-
+/* The vocabulary's end-of-generation ids (eng_vocab_eog_ids): for a GGUF llama.cpp's
+ * (EOS, end of turn and message, FIM pad/repository/file separator, by key or by
+ * name), for a tokenizer.json EOS, the folder's generation config ids and the chat
+ * formats' end-of-turn tokens (engine/vocab_special.c). */
 bool eng_gen_is_eog(const struct eng_model *m, int32_t id)
 {
 	const struct eng_vocab *v = eng_model_vocab(m);
-	if (!v || id < 0 || (uint32_t)id >= eng_vocab_n_tokens(v))
+	if (!v || id < 0)
 		return false;
-	if (id == eng_vocab_eos(v))
-		return true;
 	size_t n_eog = 0;
 	const int32_t *eog = eng_vocab_eog_ids(v, &n_eog);
 	for (size_t i = 0; i < n_eog; i++)
 		if (eog[i] == id)
-			return true;
-	enum eng_token_type t = eng_vocab_token_type(v, id);
-	if (t != ENG_TOKEN_CONTROL && t != ENG_TOKEN_USER_DEFINED)
-		return false;
-	size_t len = 0;
-	const char *piece = eng_vocab_piece(v, id, &len);
-	for (size_t i = 0; i < sizeof eot_pieces / sizeof eot_pieces[0]; i++)
-		if (strlen(eot_pieces[i]) == len && memcmp(piece, eot_pieces[i], len) == 0)
 			return true;
 	return false;
 }
@@ -261,19 +248,11 @@ static void mark_eog(struct gen *g)
 {
 	const struct eng_vocab *v = eng_model_vocab(g->m);
 	if (!g->o.ignore_eos && v) {
-		int32_t eos = eng_vocab_eos(v);
-		if (eos >= 0 && (uint32_t)eos < g->n_vocab)
-			g->eog[eos] = true;
 		size_t n_eog = 0;
 		const int32_t *eog = eng_vocab_eog_ids(v, &n_eog);
 		for (size_t i = 0; i < n_eog; i++)
 			if ((uint32_t)eog[i] < g->n_vocab)
 				g->eog[eog[i]] = true;
-		for (size_t i = 0; i < sizeof eot_pieces / sizeof eot_pieces[0]; i++) {
-			int32_t id = eng_vocab_find(v, eot_pieces[i], strlen(eot_pieces[i]));
-			if (id >= 0 && (uint32_t)id < g->n_vocab && eng_gen_is_eog(g->m, id))
-				g->eog[id] = true;
-		}
 	}
 	for (size_t i = 0; i < g->o.n_stop_ids; i++)
 		if (g->o.stop_ids[i] >= 0 && (uint32_t)g->o.stop_ids[i] < g->n_vocab)

@@ -141,6 +141,7 @@ static void fill_desc(struct eng_model *m)
 	d->eos_id = eng_vocab_eos(m->vocab);
 	d->unk_id = eng_vocab_unk(m->vocab);
 	d->pad_id = eng_vocab_pad(m->vocab);
+	d->eog_ids = m->vocab ? eng_vocab_eog_ids(m->vocab, &d->n_eog) : NULL;
 	d->add_bos = eng_vocab_add_bos(m->vocab);
 	d->n_vocab = eng_vocab_n_tokens(m->vocab);
 	if (m->has_weights) {

@@ -578,6 +578,46 @@ static int specials_from_config(struct eng_vocab *v, const char *dir_of_file, in
 	return rc;
 }
 
+/* transformers' GenerationConfig.eos_token_id for the folder of a tokenizer.json: an id
+ * or a list of ids in generation_config.json where that file is, else in
+ * config.json (GenerationConfig.from_model_config); as transformers 5.25 loads a
+ * folder, a generation_config.json without the key or with null means none. Up to
+ * VOCAB_MAX_EOG_CONFIG ids into ids; a file that does not read is skipped with a
+ * warning (a tokenizer.json may have been copied anywhere), entries that are not ids
+ * silently. */
+static size_t eog_config_ids(struct eng_vocab *v, const char *dir_of_file, int dir_len,
+			     int32_t ids[VOCAB_MAX_EOG_CONFIG])
+{
+	static const char *const files[2] = { "generation_config.json", "config.json" };
+	size_t n = 0;
+	for (int f = 0; f < 2; f++) {
+		char *path = NULL;
+		json_t *c = NULL;
+		if (asprintf(&path, "%.*s%s", dir_len, dir_of_file, files[f]) < 0)
+			return n;
+		struct mrl_err e = { 0 };
+		if (read_json(path, &c, true, JSON_DECODE_INT_AS_REAL, &e)) {
+			char msg[sizeof e.msg + 80];
+			snprintf(msg, sizeof msg, "%s (its eos_token_id: where generation stops): ignored", e.msg);
+			vocab_warn(v, msg);
+		}
+		const json_t *x = c ? json_object_get(c, "eos_token_id") : NULL;
+		const size_t m = json_is_array(x) ? json_array_size(x) : x ? 1 : 0;
+		for (size_t i = 0; i < m; i++) {
+			const json_t *e_i = json_is_array(x) ? json_array_get(x, i) : x;
+			const double id = json_is_number(e_i) ? json_number_value(e_i) : -1;
+			if (id >= 0 && id < (double)v->n_tokens && id == (double)(int32_t)id && n < VOCAB_MAX_EOG_CONFIG)
+				ids[n++] = (int32_t)id;
+		}
+		const bool read = c != NULL;
+		json_decref(c);
+		free(path);
+		if (read)
+			break; /* a generation_config.json, with the key or not: config.json is not consulted */
+	}
+	return n;
+}
+
 int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err *err)
 {
 	struct eng_vocab *v = NULL;
@@ -649,9 +689,12 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 				     strstr(dump, "\"type\":\"Strip\"") && strstr(dump, "\"start\":1");
 		free((void *)dump);
 	}
+	const int dir_len = slash ? (int)(slash - file + 1) : 0;
 	if ((rc = load_specials(v, root, cfg, file, err)) ||
-	    ((v->bos < 0 || v->eos < 0) && (rc = specials_from_config(v, file, slash ? (int)(slash - file + 1) : 0, err))))
+	    ((v->bos < 0 || v->eos < 0) && (rc = specials_from_config(v, file, dir_len, err))))
 		goto out;
+	int32_t eog[VOCAB_MAX_EOG_CONFIG];
+	vocab_mark_eog_json(v, eog, eog_config_ids(v, file, dir_len, eog));
 	*out = v;
 	v = NULL;
 	rc = 0;

@@ -39,7 +39,9 @@ enum vocab_special {
 	VOCAB_FIM_SEP, VOCAB_N_SPECIAL
 };
 #define VOCAB_ID_NOT_GIVEN INT32_MIN /* no key for a kind, or its value was ignored */
-#define VOCAB_MAX_EOG 16 /* end-of-generation ids: 10 names, EOS, EOT, EOM, 3 FIM ids */
+#define VOCAB_MAX_EOG 32 /* end-of-generation ids: GGUF 10 names, EOS, EOT, EOM, 3 FIM ids;
+			   * tokenizer.json EOS, 6 names and VOCAB_MAX_EOG_CONFIG */
+#define VOCAB_MAX_EOG_CONFIG 16 /* eos_token_id entries taken from generation_config.json */
 
 /* One merge rule: the pair (left, right) of token ids becomes id, lower rank first. */
 struct bpe_merge {
@@ -90,8 +92,9 @@ struct eng_vocab {
 	size_t n_user;
 	int32_t bos, eos, unk, pad;
 	bool add_bos, add_eos, add_space_prefix;
-	int32_t eog[VOCAB_MAX_EOG]; /* GGUF: llama.cpp's end-of-generation ids, ascending
-				     * (vocab_special.c); none for a tokenizer.json */
+	int32_t eog[VOCAB_MAX_EOG]; /* end-of-generation ids, ascending (vocab_special.c): GGUF
+				     * llama.cpp's; tokenizer.json EOS, the folder's generation
+				     * config ids and the end-of-turn names */
 	size_t n_eog;
 	char *warnings[VOCAB_MAX_WARNINGS]; /* what loading ignored, one line each (malloc'd) */
 	size_t n_warnings;
@@ -145,6 +148,13 @@ void vocab_warn(struct eng_vocab *v, const char *msg);
  * every token named like an end-of-generation marker, become control tokens; v->eog
  * gets llama.cpp's end-of-generation ids. */
 void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIAL]);
+
+/* The end-of-generation ids of a tokenizer.json vocabulary (types, pieces, eos and the
+ * piece hash ready): EOS, the n ids of the folder's generation config (transformers'
+ * GenerationConfig.eos_token_id: generation_config.json, else config.json; those
+ * outside the vocabulary skipped) and every control or user-defined token named like
+ * a chat format's end of turn (eog_json_names). Nothing is re-typed. */
+void vocab_mark_eog_json(struct eng_vocab *v, const int32_t *ids, size_t n);
 
 /* ---- bpe.c ---- */
 

@@ -11,8 +11,8 @@
  * yet plain text keeps "<｜fim▁begin｜>" as text in llama.cpp, and a GPT-2 whose
  * "<|endoftext|>" is stored as normal still parses it with special parsing.
  *
- * Only GGUF vocabularies (vocab.c) do this: HF's tokenizers library uses the types
- * tokenizer.json gives (tokjson.c never calls this file).
+ * Only GGUF vocabularies (vocab.c) are re-typed: HF's tokenizers library uses the
+ * types tokenizer.json gives (tokjson.c calls only vocab_mark_eog_json, below).
  *
  * Where a vocabulary holds two names of one kind, llama.cpp takes the first its hash
  * map yields (an order its C++ library decides); merilo takes the lower id. It
@@ -21,6 +21,11 @@
  * The same pass gives llama.cpp's end-of-generation ids (what stops a generation):
  * EOS, the end-of-turn and end-of-message ids, the FIM pad, repository and file
  * separator ids (from the file's keys or found by name), and the names above.
+ *
+ * A tokenizer.json vocabulary (an HF folder) gets its end-of-generation ids from
+ * vocab_mark_eog_json: what transformers' generate stops at (EOS and the generation
+ * config's eos_token_id list), and the chat formats' end-of-turn tokens by name, as
+ * llama.cpp would stop at them in the same checkpoint converted to GGUF.
  */
 #include "engine/vocab_int.h"
 
@@ -101,4 +106,29 @@ void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIA
 	eog_add(v, ids[VOCAB_FIM_PAD]);
 	eog_add(v, ids[VOCAB_FIM_REP]);
 	eog_add(v, ids[VOCAB_FIM_SEP]);
+}
+
+/* The end-of-turn markers of the common chat formats (Llama 3, ChatML, Phi-3, Gemma,
+ * GPT-2 style, Granite): llama.cpp's end-of-generation names less those of FIM and
+ * code models. "</s>" and "<eos>" are not among them: where they are not the EOS
+ * (Phi-3's "</s>" beside EOS "<|endoftext|>") neither transformers nor llama.cpp
+ * stops at them. */
+static const char *const eog_json_names[] = { "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+					      "<|end_of_text|>" };
+
+_Static_assert(sizeof eog_json_names / sizeof eog_json_names[0] + 1 + VOCAB_MAX_EOG_CONFIG <= VOCAB_MAX_EOG,
+	       "VOCAB_MAX_EOG holds EOS, the names and the generation config's ids");
+
+void vocab_mark_eog_json(struct eng_vocab *v, const int32_t *ids, size_t n)
+{
+	v->n_eog = 0;
+	eog_add(v, v->eos);
+	for (size_t i = 0; i < n && i < VOCAB_MAX_EOG_CONFIG; i++)
+		if (ids[i] >= 0 && (size_t)ids[i] < v->n_tokens)
+			eog_add(v, ids[i]);
+	for (size_t i = 0; i < sizeof eog_json_names / sizeof eog_json_names[0]; i++) {
+		int32_t id = find_name(v, eog_json_names[i]);
+		if (id >= 0 && (v->types[id] == ENG_TOKEN_CONTROL || v->types[id] == ENG_TOKEN_USER_DEFINED))
+			eog_add(v, id);
+	}
 }

@@ -134,6 +134,12 @@ static void print_text(const struct eng_model *m, const struct eng_model_desc *d
 	print_special(m, "eos", d->eos_id);
 	print_special(m, "unk", d->unk_id);
 	print_special(m, "pad", d->pad_id);
+	printf("  end of generation:");
+	for (size_t i = 0; i < d->n_eog; i++) {
+		const char *piece = eng_token_piece(m, d->eog_ids[i]);
+		printf(" %" PRId32 " '%s'%s", d->eog_ids[i], piece ? piece : "?", i + 1 < d->n_eog ? "," : "");
+	}
+	printf("%s\n", d->n_eog ? "" : " none");
 	if (verbose) {
 		char buf[512];
 		printf("metadata (%zu):\n", eng_model_n_meta(m));
@@ -249,9 +255,13 @@ static json_t *model_json(const struct eng_model *m, const struct eng_model_desc
 										? rec_json_string(d->tokenizer_model)
 										: json_null(),
 						      "vocabulary", (json_int_t)d->n_vocab, "add_bos", d->add_bos));
-	json_object_set_new(o, "special_tokens", json_pack("{s:o, s:o, s:o, s:o}", "bos", special_json(m, d->bos_id),
+	json_t *eog = json_array();
+	for (size_t i = 0; i < d->n_eog; i++)
+		json_array_append_new(eog, special_json(m, d->eog_ids[i]));
+	json_object_set_new(o, "special_tokens", json_pack("{s:o, s:o, s:o, s:o, s:o}", "bos", special_json(m, d->bos_id),
 							   "eos", special_json(m, d->eos_id), "unk",
-							   special_json(m, d->unk_id), "pad", special_json(m, d->pad_id)));
+							   special_json(m, d->unk_id), "pad", special_json(m, d->pad_id),
+							   "end_of_generation", eog));
 	if (verbose)
 		verbose_json(o, m);
 	return o;

@@ -415,6 +415,15 @@ static void t_eog(void)
 	ok(n == 2 && !eng_gen_is_eog(sm, ids[1]), "SmolLM2: <|im_start|> does not");
 	free(ids);
 	eng_model_close(sm);
+	/* Phi-3's "</s>" (2, control) is not its EOS (511): llama.cpp does not stop there
+	 * (EOG 511 only: tests/eng_vocab_ctl.c); merilo did, by a name list of its own */
+	snprintf(path, sizeof path, "%s/hf/gguf/phi3-f32.gguf", fx);
+	if (eng_model_open(&sm, path, &vo, &err)) {
+		test_skip("the phi3 GGUF fixture is absent");
+		return;
+	}
+	ok(eng_gen_is_eog(sm, 511) && !eng_gen_is_eog(sm, 2), "phi3 GGUF: <|endoftext|> ends generation, </s> does not");
+	eng_model_close(sm);
 }
 
 static void t_bad(void)

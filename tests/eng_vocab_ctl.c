@@ -16,6 +16,7 @@
 #include "tests/cli.h"
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -269,10 +270,10 @@ static void t_cli(const char *fx, const char *dir)
 	free(out);
 }
 
-/* A tokenizer.json keeps its types (HF does not re-type), and has no llama.cpp
- * end-of-generation ids: gpt-2's with <|endoftext|>
+/* A tokenizer.json keeps its types (HF does not re-type): gpt-2's with <|endoftext|>
  * marked "special": false stays user-defined, and decoding keeps its text, as HF
- * tokenizers 0.23.3's decode(skip_special_tokens=True) of [64, 50256, 65] does. */
+ * tokenizers 0.23.3's decode(skip_special_tokens=True) of [64, 50256, 65] does. Alone
+ * (no EOS named, no generation config), its end of generation is the end-of-turn name. */
 static void t_hf_keeps_types(const char *fx, const char *dir)
 {
 	char src[1024], path[1200];
@@ -299,9 +300,11 @@ static void t_hf_keeps_types(const char *fx, const char *dir)
 		return;
 	}
 	is_int(eng_vocab_token_type(v, 50256), ENG_TOKEN_USER_DEFINED, "<|endoftext|> stays user-defined");
-	size_t n_eog = 1;
-	eng_vocab_eog_ids(v, &n_eog);
-	is_int(n_eog, 0, "no end-of-generation ids of llama.cpp's");
+	size_t n_eog = 0;
+	const int32_t *eog = eng_vocab_eog_ids(v, &n_eog);
+	char *eog_s = ids_str(eog, n_eog);
+	is_str(eog_s, "50256", "end of generation: <|endoftext|>, by its name");
+	free(eog_s);
 	char *ids = encode_str(v, "a<|endoftext|>b", 0);
 	is_str(ids, "64 50256 65", "HF's ids (added tokens always match)");
 	free(ids);
@@ -311,6 +314,69 @@ static void t_hf_keeps_types(const char *fx, const char *dir)
 		is_str(text, "a<|endoftext|>b", "decoding keeps its text");
 	free(text);
 	eng_vocab_free(v);
+}
+
+/* A tokenizer.json's end-of-generation ids (engine/vocab_special.c, vocab_mark_eog_json):
+ * EOS, transformers' generation config ids (generation_config.json's eos_token_id, else
+ * config.json's; transformers 5.25 loading the folder gave [3, 4], None, None and
+ * [511, 2] for the cases 5, 4, 6 and 2's first two ids) and the end-of-turn names, on
+ * phi3's tokenizer (EOS 511
+ * <|endoftext|>; 2 is "</s>", control, which neither transformers nor llama.cpp stops at). */
+struct hf_eog_case {
+	const char *gen_config; /* generation_config.json (NULL: none) */
+	const char *config;     /* config.json (NULL: none) */
+	const char *eog;
+	const char *why;
+};
+
+static const struct hf_eog_case hf_eog_cases[] = {
+	{ NULL, NULL, "511", "no generation config: EOS; </s> (not the EOS) is not one" },
+	{ "{\"eos_token_id\": [511, 2, 7, 99999, \"x\"]}", "{\"eos_token_id\": 3}", "2 7 511",
+	  "generation_config.json's list (out of range and non-ids skipped); config.json not read" },
+	{ "{\"eos_token_id\": 9}", NULL, "9 511", "generation_config.json's single id" },
+	{ "{\"do_sample\": true}", "{\"eos_token_id\": [3, 4]}", "511",
+	  "generation_config.json without the key: none from the configs (config.json not read)" },
+	{ NULL, "{\"eos_token_id\": [5]}", "5 511", "config.json alone" },
+	{ "{\"eos_token_id\": null}", "{\"eos_token_id\": [3]}", "511",
+	  "eos_token_id null in generation_config.json: none from the configs" },
+	{ "{oops", "{\"eos_token_id\": 6}", "6 511", "a malformed generation_config.json: a warning, config.json read" },
+};
+
+static void t_hf_eog(const char *fx, const char *dir)
+{
+	char src[3400], path[1300], folder[300];
+	snprintf(folder, sizeof folder, "%s/hf-eog", dir);
+	mkdir(folder, 0755);
+	snprintf(src, sizeof src, "cp '%s/hf/phi3/tokenizer.json' '%s/hf/phi3/tokenizer_config.json' '%s/'", fx, fx, folder);
+	if (!ok(system(src) == 0, "phi3's tokenizer.json and tokenizer_config.json copied"))
+		return;
+	for (size_t i = 0; i < sizeof hf_eog_cases / sizeof hf_eog_cases[0]; i++) {
+		const struct hf_eog_case *c = &hf_eog_cases[i];
+		static const char *const names[2] = { "generation_config.json", "config.json" };
+		const char *texts[2] = { c->gen_config, c->config };
+		for (int f = 0; f < 2; f++) {
+			snprintf(path, sizeof path, "%s/%s", folder, names[f]);
+			unlink(path);
+			if (texts[f])
+				cli_write_file(path, texts[f]);
+		}
+		struct eng_vocab *v = NULL;
+		struct mrl_err err = { 0 };
+		if (eng_vocab_load_json(&v, folder, &err)) {
+			ok(0, c->why);
+			diag("%s", err.msg);
+			continue;
+		}
+		size_t n = 0;
+		const int32_t *eog = eng_vocab_eog_ids(v, &n);
+		char *got = ids_str(eog, n);
+		is_str(got, c->eog, c->why);
+		free(got);
+		if (c->gen_config && c->gen_config[1] == 'o')
+			like(eng_vocab_n_warnings(v) ? eng_vocab_warning(v, 0) : "", "generation_config.json:1:",
+			     "... the warning names the file and the place");
+		eng_vocab_free(v);
+	}
 }
 
 int main(void)
@@ -332,6 +398,7 @@ int main(void)
 	TEST(t_cli(fx, dir), "merilo tokenize on deepseek-coder: the FIM token's text stays text");
 	TEST(t_eog(fx, dir), "the end-of-generation ids are llama.cpp's");
 	TEST(t_hf_keeps_types(fx, dir), "tokenizer.json: no re-typing, as in HF");
+	TEST(t_hf_eog(fx, dir), "tokenizer.json: end of generation from the generation config, as transformers");
 	cli_rmtree(dir);
 	return done_testing();
 }

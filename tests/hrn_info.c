@@ -306,6 +306,7 @@ static void model_json(const char *dir, const char *model)
 	like(text, want, "parameters: the text's count");
 	snprintf(want, sizeof want, "weights: %" PRId64 " bytes (", (int64_t)jint(j, "weights_bytes"));
 	like(text, want, "weights_bytes: the text's bytes");
+	like(text, "  end of generation: 2 '</s>'\n", "the text lists the end-of-generation tokens (llama.cpp's: EOS)");
 	free(text);
 	is_str(json_string_value(json_object_get(j, "file")), model, "file");
 	is_str(json_string_value(json_object_get(j, "architecture")), "llama", "architecture");
@@ -333,6 +334,9 @@ static void model_json(const char *dir, const char *model)
 		   jstr_is(json_object_get(sp, "bos"), "piece", "<s>") &&
 		   json_is_null(json_object_get(sp, "pad")),
 	   "special tokens: bos 1 '<s>', no pad (null)");
+	json_t *eog = json_object_get(sp, "end_of_generation");
+	ok(json_array_size(eog) == 1 && jint(json_array_get(eog, 0), "id") == 2,
+	   "special_tokens.end_of_generation: [EOS 2]");
 	ok(!json_object_get(j, "metadata") && !json_object_get(j, "tensors"), "no metadata or tensor list without --verbose");
 	json_decref(j);
 
