@@ -217,7 +217,15 @@ int bpe_add_pre_regex(struct eng_vocab *v, const char *pattern, size_t len, enum
 	"\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define QWEN2_RE "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|" \
 	"\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
-#define CJK_RE "[一-龥ࠀ-一가-퟿]+"
+/* llama.cpp runs a regex without \p{..} as a std::wregex on the text with every non-ASCII
+ * white-space character (Unicode White_Space: LLAMACPP_WS) replaced by U+000B (unicode.cpp,
+ * unicode_regex_split), so a character class that lists such a character by its code point
+ * does not match it there. The two such classes of its pre-tokenizers (deepseek-llm's and
+ * deepseek-coder's CJK range U+0800-U+4E00, deepseek-llm's punctuation up to U+3002) are
+ * written here with the white space taken out by a lookahead; \s already matches it, as
+ * U+000B does. */
+#define LLAMACPP_WS "\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+#define CJK_RE "(?:(?![" LLAMACPP_WS "])[一-龥ࠀ-一가-퟿])+"
 
 /* llama.cpp's pre-tokenizer regexes (llama-vocab.cpp, llm_tokenizer_bpe), by tokenizer.ggml.pre. */
 static const struct pre_type {
@@ -235,7 +243,7 @@ static const struct pre_type {
 	    "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-"
 	    "ὗὙὛὝὟ-\\x{1F7D}ᾀ-ᾴᾶ-ᾼ\\x{1FBE}ῂ-ῄῆ-ῌῐ-\\x{1FD3}ῖ-\\x{1FDB}ῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\\x{2126}ℨ\\x{212A}-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-"
 	    "ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
-	    "\\s?[!-/:-~！-／：-～‘-‟　-。]+", "\\s+$", CJK_RE, "\\p{N}+" } },
+	    "\\s?(?:(?![" LLAMACPP_WS "])[!-/:-~！-／：-～‘-‟　-。])+", "\\s+$", CJK_RE, "\\p{N}+" } },
 	{ "deepseek-coder", false, { "[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", CJK_RE, "\\p{N}" } },
 	{ "deepseek-v3", false,
 	  { "\\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+",

@@ -414,23 +414,6 @@ struct loaded {
 	struct eng_vocab *v;
 };
 
-static void show_text(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n && o + 8 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n')
-			o += (size_t)snprintf(out + o, cap - o, "\\n");
-		else if (c == '\t')
-			o += (size_t)snprintf(out + o, cap - o, "\\t");
-		else if (c < 0x20)
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o] = '\0';
-}
-
 #define MAX_TESTS 256
 
 static void test_suite(const char *fx, const char *name, const char *merilo)
@@ -820,47 +803,6 @@ static void test_pre_llama3_kin(void)
 	}
 }
 
-/* Characters without a piece in a byte-level GGUF: a symbol that merges with nothing and
- * gives no token (llama-tokenize f0d4d176's ids, --no-bos; merilo gave UNK <|endoftext|>
- * for them, or let their neighbours merge across them: the audit of 2026-12-06). */
-static void test_no_piece(const char *fx)
-{
-	static const struct {
-		const char *file, *text;
-		int32_t want[8];
-		size_t n;
-	} cases[] = {
-		{ "models-real/smollm2-135m-instruct-q4_1.gguf", "\x06", { 0 }, 0 },
-		{ "models-real/smollm2-135m-instruct-q4_1.gguf", "a\x04" "b", { 81, 82 }, 2 },
-		{ "models-real/smollm2-135m-instruct-q4_1.gguf", "Hello\x1d world", { 19556, 905 }, 2 },
-		{ "tokenizer/ggml-vocab-starcoder.gguf", "!\xf1\x80\x80\x80!", { 38, 246, 246, 246, 38 }, 5 },
-		{ "tokenizer/ggml-vocab-falcon.gguf", " \x11\xe2\x88\x91", { 204, 8421, 223 }, 3 },
-		{ "tokenizer/ggml-vocab-falcon.gguf", " \x0b  b", { 204, 204, 262 }, 3 },
-		{ "tokenizer/ggml-vocab-falcon.gguf", "\xef\xbf\xbf\xf2\x80\x80\x80", { 13112, 135, 206, 206, 206 }, 5 },
-	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char path[1024], label[200], shown[64];
-		snprintf(path, sizeof path, "%s/%s", fx, cases[i].file);
-		show_text(cases[i].text, strlen(cases[i].text), shown, sizeof shown);
-		snprintf(label, sizeof label, "%s '%s': llama.cpp's ids", strrchr(cases[i].file, '/') + 1, shown);
-		if (access(path, R_OK)) {
-			skip("the vocabulary is absent", label);
-			continue;
-		}
-		struct eng_vocab *v = load_gguf_vocab(path);
-		int32_t *ids = NULL;
-		size_t n = 0;
-		struct mrl_err err = { 0 };
-		int rc = v ? eng_vocab_tokenize(v, cases[i].text, strlen(cases[i].text), false, &ids, &n, &err) : -1;
-		char *got = rc == 0 ? ids_str(ids, n) : NULL, *want = ids_str(cases[i].want, cases[i].n);
-		is_str(got, want, label);
-		free(got);
-		free(want);
-		free(ids);
-		eng_vocab_free(v);
-	}
-}
-
 /* Random texts of valid UTF-8, lone continuation bytes, NULs and a truncated
  * sequence at the end never fail and come back unchanged (every byte has a token).
  * Not round-trippable, as in llama.cpp: a lead byte (0xC0..0xFF) that claims more
@@ -989,7 +931,6 @@ int main(void)
 	for (size_t i = 0; i < sizeof bpe_suites / sizeof bpe_suites[0]; i++)
 		test_suite(fx, bpe_suites[i], merilo);
 	test_cli_errors(fx, merilo);
-	test_no_piece(fx);
 	test_ppl_text(fx);
 	test_expected_prompts(fx);
 	test_round_trips(fx, "llama-spm");

@@ -1,7 +1,8 @@
 /* tok_oracle.h — what the tokenizer tests (eng_tokenizer.c, eng_tokjson.c) share
  * to read the oracles' files: llama.cpp's test-tokenizer-0 inputs (.inp, strings
  * separated by "\n__ggml_vocab_test__\n") and expected ids (.out, one line of ids
- * per string), ids rendered as "a b c", and a GGUF vocabulary loaded from a file.
+ * per string), ids rendered as "a b c", a GGUF vocabulary loaded from a file, and
+ * a text shown in a test label.
  * Header-only (static inline functions): each test program includes it once.
  */
 #ifndef MERILO_TESTS_TOK_ORACLE_H
@@ -95,6 +96,24 @@ static inline struct eng_vocab *load_gguf_vocab(const char *path)
 	gguf_free(g);
 	free(buf);
 	return v;
+}
+
+/* s (n bytes) for a test label: newlines, tabs and other control bytes escaped. */
+static inline void show_text(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 8 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			o += (size_t)snprintf(out + o, cap - o, "\\n");
+		else if (c == '\t')
+			o += (size_t)snprintf(out + o, cap - o, "\\t");
+		else if (c < 0x20)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
 }
 
 #endif

@@ -1,0 +1,92 @@
+/* eng_tok_llamacpp.c — GGUF vocabularies against llama-tokenize (llama.cpp f0d4d176,
+ * --ids --no-bos) on the edge cases differential fuzzing found, each a rule merilo
+ * did not follow before (docs/tokenizer.md, "Differential fuzzing against llama.cpp's
+ * llama-tokenize"). The expected ids are llama-tokenize's, committed here; nothing
+ * here runs llama.cpp.
+ */
+#include "tests/tap.h"
+
+#include <stdint.h>
+#include <unistd.h>
+
+#include "tests/tok_oracle.h"
+
+struct tok_case {
+	const char *file; /* under the fixtures folder */
+	const char *text;
+	int32_t want[8];
+	size_t n;
+};
+
+static void check_cases(const char *fx, const struct tok_case *cases, size_t n_cases)
+{
+	for (size_t i = 0; i < n_cases; i++) {
+		char path[1024], label[200], shown[64];
+		snprintf(path, sizeof path, "%s/%s", fx, cases[i].file);
+		show_text(cases[i].text, strlen(cases[i].text), shown, sizeof shown);
+		snprintf(label, sizeof label, "%s '%s': llama.cpp's ids", strrchr(cases[i].file, '/') + 1, shown);
+		if (access(path, R_OK)) {
+			skip("the vocabulary is absent", label);
+			continue;
+		}
+		struct eng_vocab *v = load_gguf_vocab(path);
+		int32_t *ids = NULL;
+		size_t n = 0;
+		struct mrl_err err = { 0 };
+		int rc = v ? eng_vocab_tokenize(v, cases[i].text, strlen(cases[i].text), false, &ids, &n, &err) : -1;
+		char *got = rc == 0 ? ids_str(ids, n) : NULL, *want = ids_str(cases[i].want, cases[i].n);
+		is_str(got, want, label);
+		free(got);
+		free(want);
+		free(ids);
+		eng_vocab_free(v);
+	}
+}
+
+/* Characters without a piece in a byte-level GGUF: a symbol that merges with nothing and
+ * gives no token (merilo gave UNK <|endoftext|> for them, or let their neighbours merge
+ * across them: the audit of 2026-12-06). */
+static const struct tok_case no_piece[] = {
+	{ "models-real/smollm2-135m-instruct-q4_1.gguf", "\x06", { 0 }, 0 },
+	{ "models-real/smollm2-135m-instruct-q4_1.gguf", "a\x04" "b", { 81, 82 }, 2 },
+	{ "models-real/smollm2-135m-instruct-q4_1.gguf", "Hello\x1d world", { 19556, 905 }, 2 },
+	{ "tokenizer/ggml-vocab-starcoder.gguf", "!\xf1\x80\x80\x80!", { 38, 246, 246, 246, 38 }, 5 },
+	{ "tokenizer/ggml-vocab-falcon.gguf", " \x11\xe2\x88\x91", { 204, 8421, 223 }, 3 },
+	{ "tokenizer/ggml-vocab-falcon.gguf", " \x0b  b", { 204, 204, 262 }, 3 },
+	{ "tokenizer/ggml-vocab-falcon.gguf", "\xef\xbf\xbf\xf2\x80\x80\x80", { 13112, 135, 206, 206, 206 }, 5 },
+};
+
+#define DSL "tokenizer/ggml-vocab-deepseek-llm.gguf"
+#define DSC "tokenizer/ggml-vocab-deepseek-coder.gguf"
+
+/* Non-ASCII white space in deepseek-llm's and deepseek-coder's regexes: llama.cpp runs a
+ * regex without \p{..} on the text with such characters replaced by U+000B, so its CJK
+ * range (U+0800-U+4E00) and deepseek-llm's punctuation class (up to U+3002) do not match
+ * them (engine/bpe.c, LLAMACPP_WS). merilo matched them and split "\u2029 " in two. Of 400
+ * strings (20 white-space characters in 10 contexts, both vocabularies) llama-tokenize and
+ * merilo now agree on all; before, the first case below differed, the others agreed. */
+static const struct tok_case deepseek_ws[] = {
+	{ DSL, "\u2029 ", { 350, 20535 }, 2 }, /* merilo gave 350 102 207 */
+	{ DSL, "x \u2029 y", { 87, 207, 350, 102, 320 }, 5 },
+	{ DSL, "\u3000 ", { 88946, 207 }, 2 },
+	{ DSL, "a\u3000b", { 64, 88946, 65 }, 3 },
+	{ DSL, "\u3002\u3000\u3002", { 398, 88946, 398 }, 3 },
+	{ DSL, "\u4e2d\u2028\u4e2d", { 764, 350, 101, 764 }, 4 },
+	{ DSC, "\u2029 ", { 350, 102, 207 }, 3 },
+	{ DSC, "a\u3000b", { 64, 343, 209, 65 }, 4 },
+	{ DSC, "\u4e2d\u2028\u4e2d", { 759, 350, 101, 759 }, 4 },
+};
+
+int main(void)
+{
+	const char *fx = fixtures_dir();
+	if (!fx) {
+		skip_all("fixtures absent: ../shared/fixtures (llama.cpp's GGUF vocabularies)");
+		return done_testing();
+	}
+	TEST(check_cases(fx, no_piece, sizeof no_piece / sizeof no_piece[0]),
+	     "byte-level vocabularies: characters without a piece");
+	TEST(check_cases(fx, deepseek_ws, sizeof deepseek_ws / sizeof deepseek_ws[0]),
+	     "deepseek-llm and deepseek-coder: non-ASCII white space as llama.cpp's regexes see it");
+	return done_testing();
+}
