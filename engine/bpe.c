@@ -779,6 +779,8 @@ static int metaspace(const struct eng_vocab *v, bool first, struct mrl_buf *t, s
 	return rc;
 }
 
+#define MVS_UTF8 "\xe1\xa0\x8e" /* U+180E */
+
 int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len, bool first, struct ids_buf *out,
 			struct mrl_err *err)
 {
@@ -826,11 +828,24 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 		a = b;
 		b = swap;
 	}
+	/* U+180E MONGOLIAN VOWEL SEPARATOR has been a format character (Cf) since Unicode 6.3:
+	 * white space to neither llama.cpp nor HF's tokenizers, yet PCRE2 10.42's \s and \h list
+	 * it. The regexes run on a copy with it written as U+200B ZERO WIDTH SPACE (Cf too, three
+	 * bytes too, white space to none of them), so the words' offsets hold for t itself. */
+	const char *subject = t.data;
+	if (v->n_pre && memmem(t.data, t.len, MVS_UTF8, 3)) {
+		mrl_buf_reset(&tmp);
+		if (mrl_buf_addn(&tmp, t.data, t.len))
+			goto nomem;
+		for (char *p = tmp.data; (p = memmem(p, (size_t)(tmp.data + tmp.len - p), MVS_UTF8, 3)); p += 3)
+			memcpy(p, "\xe2\x80\x8b", 3);
+		subject = tmp.data;
+	}
 	for (size_t k = 0; k < v->n_pre; k++) {
 		md = pcre2_match_data_create_from_pattern(v->pre[k].re, NULL);
 		if (!md)
 			goto nomem;
-		rc = split_step(v->pre_name, &v->pre[k], md, v->match_ctx, t.data, &a, &b, err);
+		rc = split_step(v->pre_name, &v->pre[k], md, v->match_ctx, subject, &a, &b, err);
 		pcre2_match_data_free(md);
 		md = NULL;
 		if (rc)
