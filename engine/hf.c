@@ -160,12 +160,59 @@ static bool first_safetensors(const char *dir, char *name, size_t size)
 	return found;
 }
 
+/* The first (by name) regular file in dir whose name starts with prefix (NULL: any) and
+ * ends with one of the suffixes, copied into name; false when none. */
+static bool first_named(const char *dir, const char *prefix, const char *const *suffixes, char *name, size_t size)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		bool match = e->d_name[0] != '.' && (!prefix || !strncmp(e->d_name, prefix, strlen(prefix)));
+		bool suffix = false;
+		for (const char *const *x = suffixes; match && !suffix && *x; x++)
+			suffix = n > strlen(*x) && !strcmp(e->d_name + n - strlen(*x), *x);
+		if (suffix && is_regular(dir, e->d_name) && (!found || strcmp(e->d_name, name) < 0)) {
+			snprintf(name, size, "%s", e->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* Weights in a layout merilo does not read, named with what to do: Mistral's own
+ * (params.json + consolidated*.safetensors or .pth) and PyTorch pickles. 0 when neither. */
+static int foreign_weights(const char *dir, struct mrl_err *err)
+{
+	static const char *const st_or_pth[] = { ".safetensors", ".pth", NULL }, *const pickle[] = { ".bin", ".pth", ".pt",
+												       NULL };
+	char name[256];
+	if (is_regular(dir, "params.json") && first_named(dir, "consolidated", st_or_pth, name, sizeof name))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s with params.json is Mistral's own checkpoint layout, which "
+				   "merilo does not read: give it the Hugging Face layout (config.json + model.safetensors; "
+				   "Mistral's repositories ship both, and transformers' convert_mistral_weights_to_hf.py "
+				   "makes it)", dir, name);
+	if (first_named(dir, "pytorch_model", pickle, name, sizeof name) || first_named(dir, NULL, pickle + 1, name,
+											 sizeof name))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s holds the weights as a PyTorch pickle, which merilo does not "
+				   "read (loading a pickle runs code from the file): save them as safetensors first "
+				   "(transformers: model.save_pretrained(DIR, safe_serialization=True))", dir, name);
+	return 0;
+}
+
 int eng_hf_checkpoint(const char *dir, struct mrl_err *err)
 {
 	const bool cfg = is_regular(dir, "config.json"), single = is_regular(dir, "model.safetensors"),
 		   index = is_regular(dir, "model.safetensors.index.json");
 	if (cfg && (single || index))
 		return 1;
+	int rc = foreign_weights(dir, err);
+	if (rc)
+		return rc;
 	char shard[256];
 	const bool any = first_safetensors(dir, shard, sizeof shard);
 	if (!cfg && !index && !any)

@@ -94,6 +94,32 @@ static void check_incomplete_folder(const char *tmp, const char *abs_fx, const c
 		   "tokenize --model '%s/part' 'Bilo jednom'", tmp);
 }
 
+/* Weights in layouts merilo does not read are named with what to do (they were "no
+ * model.safetensors ... no weights to load", or, for Mistral's consolidated.safetensors,
+ * a missing shard index); safetensors beside a pickle are taken as before. */
+static void check_foreign_layouts(const char *tmp, const char *abs_fx, const char *suite)
+{
+	if (cli_sh(NULL, "mkdir '%s/pickle' '%s/mistral' && cp '%s/hf/llama/config.json' '%s/hf/llama'/tokenizer* '%s/pickle/' && "
+		   "cp '%s/hf/llama'/tokenizer* '%s/mistral/' && echo x > '%s/pickle/pytorch_model-00001-of-00002.bin' && "
+		   "echo '{}' > '%s/mistral/params.json' && echo x > '%s/mistral/consolidated.safetensors'",
+		   tmp, tmp, abs_fx, abs_fx, tmp, abs_fx, tmp, tmp, tmp, tmp)) {
+		skip("cannot make the folders", "weights in layouts merilo does not read");
+		return;
+	}
+	CLI_EXPECT(3, "pickle: pytorch_model-00001-of-00002.bin holds the weights as a PyTorch pickle, which merilo "
+		      "does not read (loading a pickle runs code from the file): save them as safetensors first",
+		   "run --model <folder with pytorch_model-*.bin>: exit 3 saying what to do",
+		   "run --model '%s/pickle' --suite '%s' --out '%s/pickle-run' --limit 1", tmp, suite, tmp);
+	CLI_EXPECT(3, "mistral: consolidated.safetensors with params.json is Mistral's own checkpoint layout",
+		   "info <folder in Mistral's layout>: exit 3 naming it", "info '%s/mistral'", tmp);
+	if (cli_sh(NULL, "cp -r '%s/hf/llama' '%s/pickle2' && echo x > '%s/pickle2/pytorch_model.bin'", abs_fx, tmp, tmp)) {
+		skip("cannot make the folder", "safetensors beside a pickle");
+		return;
+	}
+	CLI_EXPECT(0, "tokenizer: tokenizer.json", "info on the llama fixture with a stray pytorch_model.bin: "
+		   "the safetensors are read", "info '%s/pickle2'", tmp);
+}
+
 /* transformers writes "model_max_length": 1000000000000000019884624838656 (int(1e30))
  * into tokenizer_config.json when a model sets none (SmolLM2's has it): a run whose
  * generate tasks read the chat template from that file refused the folder ("too
@@ -233,6 +259,7 @@ int main(void)
 	CLI_EXPECT(0, "attention: window 16 on 2 of 4 layers, soft caps 10 (scores) and 5 (logits)",
 		   "merilo info <gemma2 folder>: the window and the soft caps", "info '%s/hf/gemma2'", fx);
 	check_incomplete_folder(tmp, abs_fx, suite);
+	check_foreign_layouts(tmp, abs_fx, suite);
 	check_huge_max_length(tmp, abs_fx, suite);
 	check_specials_from_config(tmp, abs_fx, suite);
 	cli_rmtree(tmp);
