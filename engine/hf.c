@@ -184,13 +184,18 @@ static bool first_named(const char *dir, const char *prefix, const char *const *
 	return found;
 }
 
-/* Weights in a layout merilo does not read, named with what to do: Mistral's own
- * (params.json + consolidated*.safetensors or .pth) and PyTorch pickles. 0 when neither. */
+/* Weights in a layout merilo does not read, named with what to do: a PEFT adapter,
+ * Mistral's own layout (params.json + consolidated*.safetensors or .pth) and PyTorch
+ * pickles. 0 when none of them. */
 static int foreign_weights(const char *dir, struct mrl_err *err)
 {
 	static const char *const st_or_pth[] = { ".safetensors", ".pth", NULL }, *const pickle[] = { ".bin", ".pth", ".pt",
 												       NULL };
 	char name[256];
+	if (is_regular(dir, "adapter_config.json"))
+		return mrl_err_set(err, MRL_EINPUT, "%s: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which "
+				   "merilo does not apply: merge it into its base model first (peft: "
+				   "model.merge_and_unload().save_pretrained(DIR))", dir);
 	if (is_regular(dir, "params.json") && first_named(dir, "consolidated", st_or_pth, name, sizeof name))
 		return mrl_err_set(err, MRL_EINPUT, "%s: %s with params.json is Mistral's own checkpoint layout, which "
 				   "merilo does not read: give it the Hugging Face layout (config.json + model.safetensors; "

@@ -112,6 +112,11 @@ static void check_foreign_layouts(const char *tmp, const char *abs_fx, const cha
 		   "run --model '%s/pickle' --suite '%s' --out '%s/pickle-run' --limit 1", tmp, suite, tmp);
 	CLI_EXPECT(3, "mistral: consolidated.safetensors with params.json is Mistral's own checkpoint layout",
 		   "info <folder in Mistral's layout>: exit 3 naming it", "info '%s/mistral'", tmp);
+	if (cli_sh(NULL, "mkdir '%s/lora' && cp '%s/hf/llama'/tokenizer* '%s/lora/' && echo '{}' > '%s/lora/adapter_config.json' "
+		   "&& echo x > '%s/lora/adapter_model.safetensors'", tmp, abs_fx, tmp, tmp, tmp) == 0)
+		CLI_EXPECT(3, "lora: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which merilo does not apply: "
+			      "merge it into its base model first", "run --model <a LoRA adapter folder>: exit 3 saying what to do",
+			   "run --model '%s/lora' --suite '%s' --out '%s/lora-run' --limit 1", tmp, suite, tmp);
 	if (cli_sh(NULL, "cp -r '%s/hf/llama' '%s/pickle2' && echo x > '%s/pickle2/pytorch_model.bin'", abs_fx, tmp, tmp)) {
 		skip("cannot make the folder", "safetensors beside a pickle");
 		return;
