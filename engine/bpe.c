@@ -279,6 +279,7 @@ int bpe_set_pre_type(struct eng_vocab *v, const char *pre, const char *path, str
 		if (!name_in(pre_types[t].names, pre))
 			continue;
 		v->ignore_merges = pre_types[t].ignore_merges;
+		v->llamacpp_utf8 = true;
 		for (size_t i = 0; i < 7 && pre_types[t].re[i]; i++) {
 			char what[300];
 			snprintf(what, sizeof what, "%s: pre-tokenizer '%s' regex %zu", path, pre, i);
@@ -333,6 +334,54 @@ static int utf8_repair(const char *s, size_t n, struct mrl_buf *out)
 		if (mrl_buf_addn(out, s + start, i - start) || mrl_buf_addn(out, "\xEF\xBF\xBD", 3))
 			return MRL_ENOMEM;
 		i++;
+		start = i;
+	}
+	return mrl_buf_addn(out, s + start, n - start);
+}
+
+/* llama.cpp's decoder (unicode.cpp, unicode_cpts_from_utf8), for GGUF vocabularies: a
+ * lead byte followed by the continuation bytes its high bits ask for is a code point,
+ * overlong forms and surrogates included, written back in its shortest form as
+ * llama.cpp re-encodes it (C0 AF is '/', C0 80 a NUL, ED A0 80 stays); anything else is
+ * U+FFFD for its first byte, and decoding goes on at the next. A code point past
+ * U+10FFFF, on which llama.cpp aborts, is U+FFFD for each byte. */
+static int utf8_repair_llamacpp(const char *s, size_t n, struct mrl_buf *out)
+{
+	mrl_buf_reset(out);
+	size_t start = 0, i = 0;
+	while (i < n) {
+		const unsigned char c = (unsigned char)s[i];
+		size_t k = c < 0x80 ? 1 : mrl_utf8_decode(s + i, n - i, NULL);
+		if (k) { /* valid: copied with its run */
+			i += k;
+			continue;
+		}
+		if (mrl_buf_addn(out, s + start, i - start))
+			return MRL_ENOMEM;
+		k = c < 0xC0 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF8 ? 4 : 0;
+		uint32_t cp = k == 2 ? c & 0x1Fu : k == 3 ? c & 0x0Fu : c & 0x07u;
+		for (size_t j = 1; k && j < k; j++) {
+			if (i + j >= n || ((unsigned char)s[i + j] & 0xC0) != 0x80)
+				k = 0;
+			else
+				cp = cp << 6 | ((unsigned char)s[i + j] & 0x3Fu);
+		}
+		char e[4];
+		size_t m = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		if (k == 0 || cp > 0x10FFFF) {
+			memcpy(e, "\xEF\xBF\xBD", 3);
+			m = 3;
+			k = 1;
+		} else if (m == 1) {
+			e[0] = (char)cp;
+		} else {
+			for (size_t j = m - 1; j > 0; j--, cp >>= 6)
+				e[j] = (char)(0x80 | (cp & 0x3F));
+			e[0] = (char)((m == 2 ? 0xC0 : m == 3 ? 0xE0 : 0xF0) | cp);
+		}
+		if (mrl_buf_addn(out, e, m))
+			return MRL_ENOMEM;
+		i += k;
 		start = i;
 	}
 	return mrl_buf_addn(out, s + start, n - start);
@@ -781,6 +830,38 @@ static int metaspace(const struct eng_vocab *v, bool first, struct mrl_buf *t, s
 
 #define MVS_UTF8 "\xe1\xa0\x8e" /* U+180E */
 
+/* What the pre-tokenizer's regexes match on: *subject is t's data, or tmp's where that
+ * must differ, byte for byte as long, so the words' offsets hold for t:
+ * - U+180E MONGOLIAN VOWEL SEPARATOR has been a format character (Cf) since Unicode 6.3,
+ *   white space to neither llama.cpp nor HF's tokenizers, yet PCRE2 10.42's \s and \h list
+ *   it: it is written as U+200B ZERO WIDTH SPACE (Cf too, three bytes too, white space to
+ *   none of them);
+ * - a surrogate (ED A0..BF xx, which only utf8_repair_llamacpp leaves in t: llama.cpp keeps
+ *   it) is not UTF-8 to PCRE2: it is written as U+E000, a private-use character, which
+ *   llama.cpp's regexes, like a surrogate, match as neither letter, digit, punctuation,
+ *   symbol nor space. */
+static int regex_subject(const struct mrl_buf *t, struct mrl_buf *tmp, const char **subject)
+{
+	*subject = t->data;
+	bool any = false;
+	for (size_t i = 0; !any && i + 2 < t->len; i++)
+		any = (t->data[i] == '\xe1' && !memcmp(t->data + i, MVS_UTF8, 3)) ||
+		      (t->data[i] == '\xed' && ((unsigned char)t->data[i + 1] & 0xE0) == 0xA0);
+	if (!any)
+		return 0;
+	mrl_buf_reset(tmp);
+	if (mrl_buf_addn(tmp, t->data, t->len))
+		return MRL_ENOMEM;
+	for (size_t i = 0; i + 2 < tmp->len; i++) {
+		if (!memcmp(tmp->data + i, MVS_UTF8, 3))
+			memcpy(tmp->data + i, "\xe2\x80\x8b", 3);
+		else if (tmp->data[i] == '\xed' && ((unsigned char)tmp->data[i + 1] & 0xE0) == 0xA0)
+			memcpy(tmp->data + i, "\xee\x80\x80", 3);
+	}
+	*subject = tmp->data;
+	return 0;
+}
+
 int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len, bool first, struct ids_buf *out,
 			struct mrl_err *err)
 {
@@ -792,7 +873,7 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 
 	if (len == 0)
 		return 0;
-	if (utf8_repair(text, len, &t))
+	if (v->llamacpp_utf8 ? utf8_repair_llamacpp(text, len, &t) : utf8_repair(text, len, &t))
 		goto nomem;
 	if ((rc = normalize(v, &t, &tmp, err)))
 		goto out;
@@ -828,19 +909,9 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 		a = b;
 		b = swap;
 	}
-	/* U+180E MONGOLIAN VOWEL SEPARATOR has been a format character (Cf) since Unicode 6.3:
-	 * white space to neither llama.cpp nor HF's tokenizers, yet PCRE2 10.42's \s and \h list
-	 * it. The regexes run on a copy with it written as U+200B ZERO WIDTH SPACE (Cf too, three
-	 * bytes too, white space to none of them), so the words' offsets hold for t itself. */
 	const char *subject = t.data;
-	if (v->n_pre && memmem(t.data, t.len, MVS_UTF8, 3)) {
-		mrl_buf_reset(&tmp);
-		if (mrl_buf_addn(&tmp, t.data, t.len))
-			goto nomem;
-		for (char *p = tmp.data; (p = memmem(p, (size_t)(tmp.data + tmp.len - p), MVS_UTF8, 3)); p += 3)
-			memcpy(p, "\xe2\x80\x8b", 3);
-		subject = tmp.data;
-	}
+	if (v->n_pre && regex_subject(&t, &tmp, &subject))
+		goto nomem;
 	for (size_t k = 0; k < v->n_pre; k++) {
 		md = pcre2_match_data_create_from_pattern(v->pre[k].re, NULL);
 		if (!md)

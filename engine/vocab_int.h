@@ -108,6 +108,7 @@ struct eng_vocab {
 	char *pre_name;           /* tokenizer.ggml.pre as read, or "tokenizer.json" */
 	bool byte_level;          /* pieces spell bytes through GPT-2's byte->unicode map */
 	bool ignore_merges;       /* a word that is a piece is one token (llama3, HF ignore_merges) */
+	bool llamacpp_utf8;       /* GGUF: invalid UTF-8 decoded as llama.cpp decodes it (bpe.c) */
 	bool byte_fallback;       /* a character without a piece becomes its <0xXX> tokens (HF) */
 	bool fuse_unk;            /* consecutive unknown characters give one UNK (HF) */
 	bool specials_always;     /* control tokens are cut out even without special parsing (HF added tokens) */

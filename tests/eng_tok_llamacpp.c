@@ -86,6 +86,19 @@ static const struct tok_case mvs[] = {
 	{ "tokenizer/ggml-vocab-starcoder.gguf", " \u180e" "a", { 18060, 278, 260, 102 }, 4 },
 };
 
+/* Invalid UTF-8 as llama.cpp decodes it (engine/bpe.c, utf8_repair_llamacpp): overlong
+ * forms are their code points (C0 AF is '/', C0 80 a NUL), surrogates stay. merilo
+ * replaced each byte by U+FFFD: of 42 texts with invalid sequences it differed from
+ * llama-tokenize on 26 for GPT-2's vocabulary, on none now (nor for deepseek-llm, falcon,
+ * starcoder, SmolLM2). Before: 220 6353 64, 64 48585 275, 6353 and 48585 0. */
+#define GPT2 "tokenizer/ggml-vocab-gpt-2.gguf"
+static const struct tok_case lax_utf8[] = {
+	{ GPT2, " \xc0\xaf" "a", { 1220, 64 }, 2 },
+	{ GPT2, "a\xed\xa0\x80 b", { 64, 169, 254, 222, 275 }, 5 },
+	{ GPT2, "\xc0\x80", { 188 }, 1 },
+	{ GPT2, "\xe0\x80\xaf!", { 14, 0 }, 2 },
+};
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -98,5 +111,7 @@ int main(void)
 	TEST(check_cases(fx, deepseek_ws, sizeof deepseek_ws / sizeof deepseek_ws[0]),
 	     "deepseek-llm and deepseek-coder: non-ASCII white space as llama.cpp's regexes see it");
 	TEST(check_cases(fx, mvs, sizeof mvs / sizeof mvs[0]), "U+180E is not white space, as in llama.cpp");
+	TEST(check_cases(fx, lax_utf8, sizeof lax_utf8 / sizeof lax_utf8[0]),
+	     "byte-level GGUFs: overlong forms and surrogates decoded as llama.cpp decodes them");
 	return done_testing();
 }
