@@ -140,26 +140,6 @@ static bool is_regular(const char *dir, const char *name)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The first (by name) *.safetensors file in dir, copied into name; false when none. */
-static bool first_safetensors(const char *dir, char *name, size_t size)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return false;
-	bool found = false;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n > 12 && e->d_name[0] != '.' && !strcmp(e->d_name + n - 12, ".safetensors") &&
-		    is_regular(dir, e->d_name) && (!found || strcmp(e->d_name, name) < 0)) {
-			snprintf(name, size, "%s", e->d_name);
-			found = true;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
 /* The first (by name) regular file in dir whose name starts with prefix (NULL: any) and
  * ends with one of the suffixes, copied into name; false when none. */
 static bool first_named(const char *dir, const char *prefix, const char *const *suffixes, char *name, size_t size)
@@ -219,7 +199,8 @@ int eng_hf_checkpoint(const char *dir, struct mrl_err *err)
 	if (rc)
 		return rc;
 	char shard[256];
-	const bool any = first_safetensors(dir, shard, sizeof shard);
+	static const char *const st[] = { ".safetensors", NULL };
+	const bool any = first_named(dir, NULL, st, shard, sizeof shard);
 	if (!cfg && !index && !any)
 		return 0;
 	/* part of a checkpoint: saying "vocabulary-only" would hide the weights that are there */
