@@ -225,6 +225,16 @@ int bpe_add_pre_regex(struct eng_vocab *v, const char *pattern, size_t len, enum
  * written here with the white space taken out by a lookahead; \s already matches it, as
  * U+000B does. */
 #define LLAMACPP_WS "\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+/* Mistral's tekken and OpenAI's o200k (gpt-4o, llama4) patterns as llama.cpp writes them:
+ * the letter classes \p{Lu}.. of the original are "a letter but not a-z" and "a letter but
+ * not A-Z", so a non-ASCII letter counts as both cases (and a mark as neither). */
+#define TEKKEN_RE "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|" \
+	"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|" \
+	"\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+#define CONTRACTION "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+#define GPT4O_RE "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+" CONTRACTION "|" \
+	"[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*" CONTRACTION "|\\p{N}{1,3}|" \
+	" ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 #define CJK_RE "(?:(?![" LLAMACPP_WS "])[一-龥ࠀ-一가-퟿])+"
 
 /* llama.cpp's pre-tokenizer regexes (llama-vocab.cpp, llm_tokenizer_bpe), by tokenizer.ggml.pre. */
@@ -254,6 +264,8 @@ static const struct pre_type {
 	{ "gpt-2|phi-2|jina-es|jina-de|jina-v1-en|jina-v2-es|jina-v2-de|jina-v2-code|roberta-bpe|gigachat|mpt|olmo|jais|trillion",
 	  false, { GPT2_RE } },
 	{ "qwen2|deepseek-r1-qwen|megrez|stablelm2", false, { QWEN2_RE } },
+	{ "tekken", true, { TEKKEN_RE } }, /* ignore_merges and BOS, as llama.cpp */
+	{ "gpt-4o|llama4", false, { GPT4O_RE } },
 	{ "poro-chat|bloom|gpt3-finnish", false, { " ?[^(\\s|.,!?…。，、।۔،)]+" } },
 	{ "viking", false, { " ?[^(\\s|.,!?…。，、।۔،)]+", "\\p{N}" } },
 };
@@ -293,7 +305,7 @@ int bpe_set_pre_type(struct eng_vocab *v, const char *pre, const char *path, str
 	return mrl_err_set(err, MRL_EUNSUPPORTED,
 			   "%s: tokenizer.ggml.pre '%.100s' is not a known pre-tokenizer (known: gpt-2, llama-bpe/llama3, "
 			   "qwen2, smollm, starcoder, refact, falcon, mpt, deepseek-llm, deepseek-coder, deepseek-v3, "
-			   "command-r, olmo, bloom, poro-chat, viking, chatglm-bpe, default)",
+			   "command-r, olmo, bloom, poro-chat, viking, chatglm-bpe, tekken, gpt-4o/llama4, default)",
 			   path, pre);
 }
 

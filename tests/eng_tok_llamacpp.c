@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "tests/cli.h"
+#include "tests/gguf_edit.h"
 #include "tests/tok_oracle.h"
 
 struct tok_case {
@@ -99,6 +101,54 @@ static const struct tok_case lax_utf8[] = {
 	{ GPT2, "\xe0\x80\xaf!", { 14, 0 }, 2 },
 };
 
+/* tokenizer.ggml.pre "tekken" (Mistral Nemo, Mistral Small 3) and "gpt-4o"/"llama4" (Phi-4-mini),
+ * which merilo refused as unknown pre-tokenizers: llama.cpp's regexes and flags (tekken:
+ * ignore_merges and BOS). Checked on GPT-2's vocabulary with the key rewritten (the
+ * expected ids are llama-tokenize's on the same rewritten files): 95 strings (llama.cpp's
+ * test inputs, the fixture texts, BCMS and English in both cases) equal for both. */
+static void check_pre_types(const char *fx, const char *dir)
+{
+	static const struct {
+		const char *pre, *text;
+		bool bos;
+		int32_t want[8];
+		size_t n;
+	} cases[] = {
+		{ "tekken", "HTTPServer iPhone", false, { 6535, 28820, 18497, 1312, 6132 }, 5 },
+		{ "tekken", "1234567", false, { 16, 17, 18, 19, 20, 21, 22 }, 7 },
+		{ "tekken", "Hello World", true, { 50256, 15496, 2159 }, 3 },
+		{ "gpt-4o", "HTTPServer iPhone", false, { 6535, 28820, 18497, 1312, 6132 }, 5 },
+		{ "gpt-4o", "1234567", false, { 10163, 29228, 22 }, 3 },
+		{ "gpt-4o", "Hello World", true, { 15496, 2159 }, 2 },
+		{ "llama4", "1234567", false, { 10163, 29228, 22 }, 3 },
+	};
+	char src[1024], path[600];
+	snprintf(src, sizeof src, "%s/tokenizer/ggml-vocab-gpt-2.gguf", fx);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char label[200];
+		snprintf(label, sizeof label, "pre '%s', '%s'%s: llama.cpp's ids", cases[i].pre, cases[i].text,
+			 cases[i].bos ? " with BOS" : "");
+		snprintf(path, sizeof path, "%s/pre-%s.gguf", dir, cases[i].pre);
+		if (gguf_rewrite(src, path, (struct gguf_edit){ .str_key = "tokenizer.ggml.pre", .str_val = cases[i].pre })) {
+			ok(0, label);
+			continue;
+		}
+		struct eng_vocab *v = load_gguf_vocab(path);
+		int32_t *ids = NULL;
+		size_t n = 0;
+		struct mrl_err err = { 0 };
+		int rc = v ? eng_vocab_tokenize(v, cases[i].text, strlen(cases[i].text), cases[i].bos && eng_vocab_add_bos(v),
+						&ids, &n, &err)
+			   : -1;
+		char *got = rc == 0 ? ids_str(ids, n) : NULL, *want = ids_str(cases[i].want, cases[i].n);
+		is_str(got, want, label);
+		free(got);
+		free(want);
+		free(ids);
+		eng_vocab_free(v);
+	}
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -113,5 +163,12 @@ int main(void)
 	TEST(check_cases(fx, mvs, sizeof mvs / sizeof mvs[0]), "U+180E is not white space, as in llama.cpp");
 	TEST(check_cases(fx, lax_utf8, sizeof lax_utf8 / sizeof lax_utf8[0]),
 	     "byte-level GGUFs: overlong forms and surrogates decoded as llama.cpp decodes them");
+	char dir[256];
+	if (cli_tmpdir(dir, sizeof dir, "tok-llamacpp")) {
+		TEST(check_pre_types(fx, dir), "pre-tokenizers tekken, gpt-4o and llama4 as llama.cpp's");
+		cli_rmtree(dir);
+	} else {
+		skip("no temporary folder", "pre-tokenizers tekken, gpt-4o and llama4");
+	}
 	return done_testing();
 }
