@@ -84,6 +84,7 @@ struct eng_model_desc {
 	const char *arch;            /* general.architecture, e.g. "llama" */
 	const char *name;            /* general.name or "" */
 	const char *tokenizer_model; /* tokenizer.ggml.model, e.g. "llama" */
+	const char *tokenizer_pre;   /* a byte-level GGUF's tokenizer.ggml.pre ("default" when absent), else NULL */
 	bool has_weights;            /* false for a vocabulary-only file */
 	uint64_t file_size;          /* bytes */
 	uint64_t n_params;           /* sum of tensor element counts, rope_freqs.weight (factors) aside */

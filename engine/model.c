@@ -126,6 +126,9 @@ static void fill_desc(struct eng_model *m)
 	d->arch = m->arch_str;
 	d->name = m->name_str;
 	d->tokenizer_model = m->tok_model_str;
+	d->tokenizer_pre = m->vocab ? eng_vocab_pre_name(m->vocab) : NULL;
+	if (d->tokenizer_pre && !strcmp(d->tokenizer_pre, "tokenizer.json"))
+		d->tokenizer_pre = NULL; /* its pre-tokenizer is the file's own */
 	d->has_weights = m->has_weights;
 	d->file_size = m->hf ? eng_hf_file_bytes(m->hf) : m->map_size;
 	for (size_t i = 0; i < eng_model_n_tensors(m); i++) {

@@ -61,6 +61,9 @@ void eng_vocab_free(struct eng_vocab *v);
 enum eng_vocab_type eng_vocab_type(const struct eng_vocab *v);
 /* tokenizer.ggml.model as read ("llama"); owned by v. */
 const char *eng_vocab_model_name(const struct eng_vocab *v);
+/* A byte-level vocabulary's pre-tokenizer: the GGUF's tokenizer.ggml.pre ("default" where
+ * the key is absent), "tokenizer.json" for a tokenizer.json; NULL for SentencePiece. */
+const char *eng_vocab_pre_name(const struct eng_vocab *v);
 uint32_t eng_vocab_n_tokens(const struct eng_vocab *v);
 /* Special ids, -1 when the vocabulary has none. */
 int32_t eng_vocab_bos(const struct eng_vocab *v);

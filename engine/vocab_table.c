@@ -28,6 +28,7 @@ int ids_push(struct ids_buf *b, int32_t id)
 
 enum eng_vocab_type eng_vocab_type(const struct eng_vocab *v) { return v->type; }
 const char *eng_vocab_model_name(const struct eng_vocab *v) { return v->model_name; }
+const char *eng_vocab_pre_name(const struct eng_vocab *v) { return v->pre_name; }
 uint32_t eng_vocab_n_tokens(const struct eng_vocab *v) { return v->n_tokens; }
 int32_t eng_vocab_bos(const struct eng_vocab *v) { return v->bos; }
 int32_t eng_vocab_eos(const struct eng_vocab *v) { return v->eos; }

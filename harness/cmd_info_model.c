@@ -127,8 +127,10 @@ static void print_text(const struct eng_model *m, const struct eng_model_desc *d
 	}
 	if (d->has_weights)
 		print_shape(d);
-	printf("tokenizer: %s, %" PRIu32 " tokens, add BOS %s\n", d->tokenizer_model[0] ? d->tokenizer_model : "?",
-	       d->n_vocab, d->add_bos ? "yes" : "no");
+	printf("tokenizer: %s", d->tokenizer_model[0] ? d->tokenizer_model : "?");
+	if (d->tokenizer_pre)
+		printf(" (pre-tokenizer %s)", d->tokenizer_pre);
+	printf(", %" PRIu32 " tokens, add BOS %s\n", d->n_vocab, d->add_bos ? "yes" : "no");
 	printf("special tokens:\n");
 	print_special(m, "bos", d->bos_id);
 	print_special(m, "eos", d->eos_id);
@@ -251,9 +253,10 @@ static json_t *model_json(const struct eng_model *m, const struct eng_model_desc
 	json_object_set_new(o, "n_tensors", json_integer((json_int_t)eng_model_n_tensors(m)));
 	json_object_set_new(o, "dtypes", dtypes);
 	shape_json(o, d);
-	json_object_set_new(o, "tokenizer", json_pack("{s:o, s:I, s:b}", "model", d->tokenizer_model[0]
+	json_object_set_new(o, "tokenizer", json_pack("{s:o, s:o, s:I, s:b}", "model", d->tokenizer_model[0]
 										? rec_json_string(d->tokenizer_model)
 										: json_null(),
+						      "pre", d->tokenizer_pre ? rec_json_string(d->tokenizer_pre) : json_null(),
 						      "vocabulary", (json_int_t)d->n_vocab, "add_bos", d->add_bos));
 	json_t *eog = json_array();
 	for (size_t i = 0; i < d->n_eog; i++)

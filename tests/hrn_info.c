@@ -439,6 +439,12 @@ static void tokenizer_folder(const char *dir)
 	CLI_EXPECT(0, "parameters: 180800 (", "an HF folder's parameters", "info ../shared/fixtures/hf/llama");
 	CLI_EXPECT(0, "parameters: 180800 (", "its GGUF conversion's: rope_freqs.weight is not counted",
 		   "info ../shared/fixtures/hf/gguf/llama-f32.gguf");
+	/* a byte-level GGUF names its pre-tokenizer (text and JSON); a tokenizer.json does not */
+	CLI_EXPECT(0, "tokenizer: gpt2 (pre-tokenizer gpt-2), 50257 tokens", "a byte-level GGUF's pre-tokenizer is shown",
+		   "info ../shared/fixtures/tokenizer/ggml-vocab-gpt-2.gguf");
+	CLI_EXPECT(0, "\"pre\": \"smollm\"", "... and in the JSON (tokenizer.pre)",
+		   "info ../shared/fixtures/models-real/smollm2-135m-instruct-q4_1.gguf --json");
+	CLI_EXPECT(0, "\"pre\": null", "a tokenizer.json folder: pre null", "info %s --json", folder);
 }
 
 int main(void)
