@@ -631,6 +631,17 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (asprintf(&file, "%s/tokenizer.json", path) < 0)
 			file = NULL;
+		char *spm = NULL;
+		if (file && stat(file, &st) != 0 && asprintf(&spm, "%s/tokenizer.model", path) >= 0) {
+			const bool has_spm = stat(spm, &st) == 0;
+			free(spm);
+			free(file);
+			return mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.json%s", path,
+					   has_spm ? " (tokenizer.model, a SentencePiece model, is not read: transformers "
+						     "writes tokenizer.json with AutoTokenizer.from_pretrained(DIR)"
+						     ".save_pretrained(DIR))"
+						   : ": a model folder needs the tokenizer its checkpoint was saved with");
+		}
 	} else {
 		file = strdup(path);
 	}

@@ -117,6 +117,11 @@ static void check_foreign_layouts(const char *tmp, const char *abs_fx, const cha
 		CLI_EXPECT(3, "lora: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which merilo does not apply: "
 			      "merge it into its base model first", "run --model <a LoRA adapter folder>: exit 3 saying what to do",
 			   "run --model '%s/lora' --suite '%s' --out '%s/lora-run' --limit 1", tmp, suite, tmp);
+	/* a SentencePiece tokenizer.model without tokenizer.json (it said "DIR/tokenizer.json: cannot open") */
+	if (cli_sh(NULL, "cp -r '%s/hf/mistral' '%s/spm-only' && rm '%s/spm-only/tokenizer.json'", abs_fx, tmp, tmp) == 0)
+		CLI_EXPECT(3, "spm-only: no tokenizer.json (tokenizer.model, a SentencePiece model, is not read: transformers "
+			      "writes tokenizer.json with", "info <folder with tokenizer.model only>: exit 3 saying what to do",
+			   "info '%s/spm-only'", tmp);
 	if (cli_sh(NULL, "cp -r '%s/hf/llama' '%s/pickle2' && echo x > '%s/pickle2/pytorch_model.bin'", abs_fx, tmp, tmp)) {
 		skip("cannot make the folder", "safetensors beside a pickle");
 		return;
