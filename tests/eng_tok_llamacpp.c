@@ -31,17 +31,7 @@ static void check_cases(const char *fx, const struct tok_case *cases, size_t n_c
 			skip("the vocabulary is absent", label);
 			continue;
 		}
-		struct eng_vocab *v = load_gguf_vocab(path);
-		int32_t *ids = NULL;
-		size_t n = 0;
-		struct mrl_err err = { 0 };
-		int rc = v ? eng_vocab_tokenize(v, cases[i].text, strlen(cases[i].text), false, &ids, &n, &err) : -1;
-		char *got = rc == 0 ? ids_str(ids, n) : NULL, *want = ids_str(cases[i].want, cases[i].n);
-		is_str(got, want, label);
-		free(got);
-		free(want);
-		free(ids);
-		eng_vocab_free(v);
+		is_encoding(load_gguf_vocab(path), cases[i].text, false, cases[i].want, cases[i].n, label);
 	}
 }
 
@@ -134,18 +124,7 @@ static void check_pre_types(const char *fx, const char *dir)
 			continue;
 		}
 		struct eng_vocab *v = load_gguf_vocab(path);
-		int32_t *ids = NULL;
-		size_t n = 0;
-		struct mrl_err err = { 0 };
-		int rc = v ? eng_vocab_tokenize(v, cases[i].text, strlen(cases[i].text), cases[i].bos && eng_vocab_add_bos(v),
-						&ids, &n, &err)
-			   : -1;
-		char *got = rc == 0 ? ids_str(ids, n) : NULL, *want = ids_str(cases[i].want, cases[i].n);
-		is_str(got, want, label);
-		free(got);
-		free(want);
-		free(ids);
-		eng_vocab_free(v);
+		is_encoding(v, cases[i].text, cases[i].bos && v && eng_vocab_add_bos(v), cases[i].want, cases[i].n, label);
 	}
 }
 

@@ -98,6 +98,25 @@ static inline struct eng_vocab *load_gguf_vocab(const char *path)
 	return v;
 }
 
+/* One check: v (NULL where it did not load) encodes text, with BOS where add_bos, to the
+ * n_want ids of want. Frees v. */
+static inline void is_encoding(struct eng_vocab *v, const char *text, bool add_bos, const int32_t *want, size_t n_want,
+			       const char *label)
+{
+	int32_t *ids = NULL;
+	size_t n = 0;
+	struct mrl_err err = { 0 };
+	int rc = v ? eng_vocab_tokenize(v, text, strlen(text), add_bos, &ids, &n, &err) : -1;
+	char *got = rc == 0 ? ids_str(ids, n) : NULL, *w = ids_str(want, n_want);
+	is_str(got, w, label);
+	if (rc > 0)
+		diag("%s", err.msg);
+	free(got);
+	free(w);
+	free(ids);
+	eng_vocab_free(v);
+}
+
 /* s (n bytes) for a test label: newlines, tabs and other control bytes escaped. */
 static inline void show_text(const char *s, size_t n, char *out, size_t cap)
 {
