@@ -164,25 +164,25 @@ static bool first_named(const char *dir, const char *prefix, const char *const *
 	return found;
 }
 
-/* Weights in a layout merilo does not read, named with what to do: a PEFT adapter,
- * Mistral's own layout (params.json + consolidated*.safetensors or .pth) and PyTorch
- * pickles. 0 when none of them. */
+/* Weights in a layout merilo does not read, named with what to do: a PEFT adapter, the
+ * original Llama / Mistral layout (params.json + consolidated*.pth or .safetensors) and
+ * PyTorch pickles (pytorch_model*.bin, model*.bin/.pt/.pth; a trainer's optimizer.pt or
+ * rng_state.pth are not weights). 0 when none of them. */
 static int foreign_weights(const char *dir, struct mrl_err *err)
 {
-	static const char *const st_or_pth[] = { ".safetensors", ".pth", NULL }, *const pickle[] = { ".bin", ".pth", ".pt",
-												       NULL };
+	static const char *const st_or_pth[] = { ".safetensors", ".pth", NULL }, *const bin[] = { ".bin", NULL },
+				 *const pickle[] = { ".bin", ".pth", ".pt", NULL };
 	char name[256];
 	if (is_regular(dir, "adapter_config.json"))
 		return mrl_err_set(err, MRL_EINPUT, "%s: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which "
 				   "merilo does not apply: merge it into its base model first (peft: "
 				   "model.merge_and_unload().save_pretrained(DIR))", dir);
 	if (is_regular(dir, "params.json") && first_named(dir, "consolidated", st_or_pth, name, sizeof name))
-		return mrl_err_set(err, MRL_EINPUT, "%s: %s with params.json is Mistral's own checkpoint layout, which "
-				   "merilo does not read: give it the Hugging Face layout (config.json + model.safetensors; "
-				   "Mistral's repositories ship both, and transformers' convert_mistral_weights_to_hf.py "
-				   "makes it)", dir, name);
-	if (first_named(dir, "pytorch_model", pickle, name, sizeof name) || first_named(dir, NULL, pickle + 1, name,
-											 sizeof name))
+		return mrl_err_set(err, MRL_EINPUT, "%s: %s with params.json is the original Llama / Mistral checkpoint "
+				   "layout, which merilo does not read: give it the Hugging Face layout (config.json + "
+				   "model.safetensors; transformers' convert_llama_weights_to_hf.py and "
+				   "convert_mistral_weights_to_hf.py make it)", dir, name);
+	if (first_named(dir, "pytorch_model", bin, name, sizeof name) || first_named(dir, "model", pickle, name, sizeof name))
 		return mrl_err_set(err, MRL_EINPUT, "%s: %s holds the weights as a PyTorch pickle, which merilo does not "
 				   "read (loading a pickle runs code from the file): save them as safetensors first "
 				   "(transformers: model.save_pretrained(DIR, safe_serialization=True))", dir, name);

@@ -110,7 +110,7 @@ static void check_foreign_layouts(const char *tmp, const char *abs_fx, const cha
 		      "does not read (loading a pickle runs code from the file): save them as safetensors first",
 		   "run --model <folder with pytorch_model-*.bin>: exit 3 saying what to do",
 		   "run --model '%s/pickle' --suite '%s' --out '%s/pickle-run' --limit 1", tmp, suite, tmp);
-	CLI_EXPECT(3, "mistral: consolidated.safetensors with params.json is Mistral's own checkpoint layout",
+	CLI_EXPECT(3, "mistral: consolidated.safetensors with params.json is the original Llama / Mistral checkpoint layout",
 		   "info <folder in Mistral's layout>: exit 3 naming it", "info '%s/mistral'", tmp);
 	if (cli_sh(NULL, "mkdir '%s/lora' && cp '%s/hf/llama'/tokenizer* '%s/lora/' && echo '{}' > '%s/lora/adapter_config.json' "
 		   "&& echo x > '%s/lora/adapter_model.safetensors'", tmp, abs_fx, tmp, tmp, tmp) == 0)
