@@ -326,38 +326,39 @@ void bpe_free(struct eng_vocab *v)
 
 /* ---- text helpers ---- */
 
-/* Copy s to out, each byte of an invalid UTF-8 sequence (including overlong forms,
- * surrogates and code points past U+10FFFF) replaced by U+FFFD. */
-static int utf8_repair(const char *s, size_t n, struct mrl_buf *out)
+/* llama.cpp's reading (unicode.cpp, unicode_cpts_from_utf8) of an invalid sequence at s
+ * (n bytes left): a lead byte followed by the continuation bytes its high bits ask for is
+ * a code point, overlong forms and surrogates included, written into e (*m bytes) in its
+ * shortest form as llama.cpp re-encodes it (C0 AF is '/', C0 80 a NUL, ED A0 80 stays).
+ * Returns the bytes read, or 0 (e and *m untouched) where llama.cpp gives U+FFFD for the first byte (also for
+ * a code point past U+10FFFF, on which llama.cpp aborts). */
+static size_t llamacpp_sequence(const char *s, size_t n, char e[4], size_t *m)
 {
-	mrl_buf_reset(out);
-	size_t start = 0, i = 0;
-	while (i < n) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t k = mrl_utf8_decode(s + i, n - i, NULL);
-		if (k) {
-			i += k;
-			continue;
-		}
-		if (mrl_buf_addn(out, s + start, i - start) || mrl_buf_addn(out, "\xEF\xBF\xBD", 3))
-			return MRL_ENOMEM;
-		i++;
-		start = i;
+	const unsigned char c = (unsigned char)s[0];
+	const size_t k = c < 0xC0 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF8 ? 4 : 0;
+	uint32_t cp = k == 2 ? c & 0x1Fu : k == 3 ? c & 0x0Fu : c & 0x07u;
+	for (size_t j = 1; j < k; j++) {
+		if (j >= n || ((unsigned char)s[j] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | ((unsigned char)s[j] & 0x3Fu);
 	}
-	return mrl_buf_addn(out, s + start, n - start);
+	if (k == 0 || cp > 0x10FFFF)
+		return 0;
+	*m = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+	if (*m == 1) {
+		e[0] = (char)cp;
+		return k;
+	}
+	for (size_t j = *m - 1; j > 0; j--, cp >>= 6)
+		e[j] = (char)(0x80 | (cp & 0x3F));
+	e[0] = (char)((*m == 2 ? 0xC0 : *m == 3 ? 0xE0 : 0xF0) | cp);
+	return k;
 }
 
-/* llama.cpp's decoder (unicode.cpp, unicode_cpts_from_utf8), for GGUF vocabularies: a
- * lead byte followed by the continuation bytes its high bits ask for is a code point,
- * overlong forms and surrogates included, written back in its shortest form as
- * llama.cpp re-encodes it (C0 AF is '/', C0 80 a NUL, ED A0 80 stays); anything else is
- * U+FFFD for its first byte, and decoding goes on at the next. A code point past
- * U+10FFFF, on which llama.cpp aborts, is U+FFFD for each byte. */
-static int utf8_repair_llamacpp(const char *s, size_t n, struct mrl_buf *out)
+/* Copy s to out, valid UTF-8 as it is. Each byte of an invalid sequence (overlong forms,
+ * surrogates, code points past U+10FFFF, truncated or stray bytes) becomes U+FFFD, or,
+ * with llamacpp (GGUF vocabularies), what llamacpp_sequence reads there. */
+static int utf8_repair(const char *s, size_t n, bool llamacpp, struct mrl_buf *out)
 {
 	mrl_buf_reset(out);
 	size_t start = 0, i = 0;
@@ -368,30 +369,12 @@ static int utf8_repair_llamacpp(const char *s, size_t n, struct mrl_buf *out)
 			i += k;
 			continue;
 		}
-		if (mrl_buf_addn(out, s + start, i - start))
-			return MRL_ENOMEM;
-		k = c < 0xC0 ? 0 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF8 ? 4 : 0;
-		uint32_t cp = k == 2 ? c & 0x1Fu : k == 3 ? c & 0x0Fu : c & 0x07u;
-		for (size_t j = 1; k && j < k; j++) {
-			if (i + j >= n || ((unsigned char)s[i + j] & 0xC0) != 0x80)
-				k = 0;
-			else
-				cp = cp << 6 | ((unsigned char)s[i + j] & 0x3Fu);
-		}
-		char e[4];
-		size_t m = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-		if (k == 0 || cp > 0x10FFFF) {
-			memcpy(e, "\xEF\xBF\xBD", 3);
-			m = 3;
+		char e[4] = "\xEF\xBF\xBD"; /* U+FFFD, unless llamacpp_sequence reads a code point */
+		size_t m = 3;
+		k = llamacpp ? llamacpp_sequence(s + i, n - i, e, &m) : 0;
+		if (k == 0)
 			k = 1;
-		} else if (m == 1) {
-			e[0] = (char)cp;
-		} else {
-			for (size_t j = m - 1; j > 0; j--, cp >>= 6)
-				e[j] = (char)(0x80 | (cp & 0x3F));
-			e[0] = (char)((m == 2 ? 0xC0 : m == 3 ? 0xE0 : 0xF0) | cp);
-		}
-		if (mrl_buf_addn(out, e, m))
+		if (mrl_buf_addn(out, s + start, i - start) || mrl_buf_addn(out, e, m))
 			return MRL_ENOMEM;
 		i += k;
 		start = i;
@@ -848,7 +831,7 @@ static int metaspace(const struct eng_vocab *v, bool first, struct mrl_buf *t, s
  *   white space to neither llama.cpp nor HF's tokenizers, yet PCRE2 10.42's \s and \h list
  *   it: it is written as U+200B ZERO WIDTH SPACE (Cf too, three bytes too, white space to
  *   none of them);
- * - a surrogate (ED A0..BF xx, which only utf8_repair_llamacpp leaves in t: llama.cpp keeps
+ * - a surrogate (ED A0..BF xx, which only llamacpp_sequence leaves in t: llama.cpp keeps
  *   it) is not UTF-8 to PCRE2: it is written as U+E000, a private-use character, which
  *   llama.cpp's regexes, like a surrogate, match as neither letter, digit, punctuation,
  *   symbol nor space. */
@@ -885,7 +868,7 @@ int bpe_encode_fragment(const struct eng_vocab *v, const char *text, size_t len,
 
 	if (len == 0)
 		return 0;
-	if (v->llamacpp_utf8 ? utf8_repair_llamacpp(text, len, &t) : utf8_repair(text, len, &t))
+	if (utf8_repair(text, len, v->llamacpp_utf8, &t))
 		goto nomem;
 	if ((rc = normalize(v, &t, &tmp, err)))
 		goto out;
