@@ -23,10 +23,6 @@
 int eng_gen_text_of(const struct eng_model *m, const int32_t *ids, size_t n, const char *const *stop, size_t n_stop,
 		    char **text_out, size_t *len_out, size_t *n_used, int *stop_index, struct mrl_err *err);
 
-/* Whether eng_generate (without ignore_eos) ends a request at token id: the
- * vocabulary's EOS and control tokens spelled as known end-of-turn markers. */
-bool eng_gen_is_eog(const struct eng_model *m, int32_t id);
-
 /* eng_generate with one context per slot, as on a backend without multi-sequence
  * contexts, so that the tests can hold that path to the same results. */
 int eng_generate_per_seq(struct eng_model *m, const struct eng_gen_req *reqs, size_t n, const struct eng_gen_opts *o,

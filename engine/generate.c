@@ -226,24 +226,10 @@ struct gen {
 	bool per_seq;           /* one context per slot even where multi-sequence contexts exist */
 };
 
-/* The vocabulary's end-of-generation ids (eng_vocab_eog_ids): for a GGUF llama.cpp's
- * (EOS, end of turn and message, FIM pad/repository/file separator, by key or by
- * name), for a tokenizer.json EOS, the folder's generation config ids and the chat
- * formats' end-of-turn tokens (engine/vocab_special.c). */
-bool eng_gen_is_eog(const struct eng_model *m, int32_t id)
-{
-	const struct eng_vocab *v = eng_model_vocab(m);
-	if (!v || id < 0)
-		return false;
-	size_t n_eog = 0;
-	const int32_t *eog = eng_vocab_eog_ids(v, &n_eog);
-	for (size_t i = 0; i < n_eog; i++)
-		if (eog[i] == id)
-			return true;
-	return false;
-}
-
-/* What ends a request: the EOG tokens (unless ignore_eos) and the caller's stop_ids. */
+/* What ends a request: the vocabulary's end-of-generation ids (eng_vocab_eog_ids: for a
+ * GGUF llama.cpp's; for a tokenizer.json EOS, the folder's generation config ids and the
+ * chat formats' end-of-turn tokens; engine/vocab_special.c) unless ignore_eos, and the
+ * caller's stop_ids. */
 static void mark_eog(struct gen *g)
 {
 	const struct eng_vocab *v = eng_model_vocab(g->m);
