@@ -28,34 +28,45 @@
 #define N_IDS 3000
 #define TOL 1e-4
 
+#define N_LAYERS 2
+
+struct tensor {
+	char name[64];
+	int rows, cols;
+	float scale; /* 0: a norm, all ones (draws nothing) */
+};
+
+/* One layer's tensors, under model.layers.<l>. */
 static const struct {
 	const char *name;
 	int rows, cols;
-	float scale; /* 0: a norm, all ones (draws nothing) */
-} tensors[] = {
-	{ "model.embed_tokens.weight", VOCAB, D, 1.0f },
-	{ "model.layers.0.self_attn.q_proj.weight", D, D, 0.3f },
-	{ "model.layers.0.self_attn.k_proj.weight", D, D, 0.3f },
-	{ "model.layers.0.self_attn.v_proj.weight", D, D, 0.1f },
-	{ "model.layers.0.self_attn.o_proj.weight", D, D, 0.1f },
-	{ "model.layers.0.mlp.gate_proj.weight", FF, D, 0.1f },
-	{ "model.layers.0.mlp.up_proj.weight", FF, D, 0.1f },
-	{ "model.layers.0.mlp.down_proj.weight", D, FF, 0.1f },
-	{ "model.layers.0.input_layernorm.weight", 1, D, 0 },
-	{ "model.layers.0.post_attention_layernorm.weight", 1, D, 0 },
-	{ "model.layers.1.self_attn.q_proj.weight", D, D, 0.3f },
-	{ "model.layers.1.self_attn.k_proj.weight", D, D, 0.3f },
-	{ "model.layers.1.self_attn.v_proj.weight", D, D, 0.1f },
-	{ "model.layers.1.self_attn.o_proj.weight", D, D, 0.1f },
-	{ "model.layers.1.mlp.gate_proj.weight", FF, D, 0.1f },
-	{ "model.layers.1.mlp.up_proj.weight", FF, D, 0.1f },
-	{ "model.layers.1.mlp.down_proj.weight", D, FF, 0.1f },
-	{ "model.layers.1.input_layernorm.weight", 1, D, 0 },
-	{ "model.layers.1.post_attention_layernorm.weight", 1, D, 0 },
-	{ "model.norm.weight", 1, D, 0 },
-	{ "lm_head.weight", VOCAB, D, 0.2f },
+	float scale;
+} per_layer[] = {
+	{ "self_attn.q_proj.weight", D, D, 0.3f },   { "self_attn.k_proj.weight", D, D, 0.3f },
+	{ "self_attn.v_proj.weight", D, D, 0.1f },   { "self_attn.o_proj.weight", D, D, 0.1f },
+	{ "mlp.gate_proj.weight", FF, D, 0.1f },     { "mlp.up_proj.weight", FF, D, 0.1f },
+	{ "mlp.down_proj.weight", D, FF, 0.1f },     { "input_layernorm.weight", 1, D, 0 },
+	{ "post_attention_layernorm.weight", 1, D, 0 },
 };
-#define N_TENSORS (sizeof tensors / sizeof tensors[0])
+#define PER_LAYER (sizeof per_layer / sizeof per_layer[0])
+#define N_TENSORS (N_LAYERS * PER_LAYER + 3)
+
+/* The i-th tensor in make-expected.py's order (transformers' state_dict): the embedding,
+ * each layer's, the final norm, the output matrix. */
+static struct tensor tensor_at(size_t i)
+{
+	struct tensor t = { "model.embed_tokens.weight", VOCAB, D, 1.0f };
+	if (i >= 1 && i <= N_LAYERS * PER_LAYER) {
+		const size_t k = (i - 1) % PER_LAYER;
+		snprintf(t.name, sizeof t.name, "model.layers.%zu.%s", (i - 1) / PER_LAYER, per_layer[k].name);
+		t.rows = per_layer[k].rows, t.cols = per_layer[k].cols, t.scale = per_layer[k].scale;
+	} else if (i == N_LAYERS * PER_LAYER + 1) {
+		t = (struct tensor){ "model.norm.weight", 1, D, 0 };
+	} else if (i > 0) {
+		t = (struct tensor){ "lm_head.weight", VOCAB, D, 0.2f };
+	}
+	return t;
+}
 
 /* make-expected.py's generator: xorshift64*, the top 24 bits as a float in [-1, 1) (exact). */
 static float next_float(uint64_t *s, float scale)
@@ -74,15 +85,16 @@ static int write_weights(const char *dir)
 	size_t off = 0, len = 0;
 	len += (size_t)snprintf(header + len, sizeof header - len, "{");
 	for (size_t i = 0; i < N_TENSORS; i++) {
-		const size_t n = (size_t)tensors[i].rows * (size_t)tensors[i].cols * 4;
-		if (tensors[i].rows == 1)
+		const struct tensor t = tensor_at(i);
+		const size_t n = (size_t)t.rows * (size_t)t.cols * 4;
+		if (t.rows == 1)
 			len += (size_t)snprintf(header + len, sizeof header - len,
 						"%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%zu,%zu]}",
-						i ? "," : "", tensors[i].name, tensors[i].cols, off, off + n);
+						i ? "," : "", t.name, t.cols, off, off + n);
 		else
 			len += (size_t)snprintf(header + len, sizeof header - len,
 						"%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}",
-						i ? "," : "", tensors[i].name, tensors[i].rows, tensors[i].cols, off, off + n);
+						i ? "," : "", t.name, t.rows, t.cols, off, off + n);
 		off += n;
 	}
 	len += (size_t)snprintf(header + len, sizeof header - len, "}");
@@ -98,10 +110,11 @@ static int write_weights(const char *dir)
 	int rc = fwrite(hl, 1, 8, f) != 8 || fwrite(header, 1, len, f) != len;
 	uint64_t s = 20261206;
 	for (size_t i = 0; !rc && i < N_TENSORS; i++) {
-		const size_t n = (size_t)tensors[i].rows * (size_t)tensors[i].cols;
+		const struct tensor t = tensor_at(i);
+		const size_t n = (size_t)t.rows * (size_t)t.cols;
 		float *v = malloc(n * sizeof *v);
 		for (size_t k = 0; v && k < n; k++)
-			v[k] = tensors[i].scale ? next_float(&s, tensors[i].scale) : 1.0f;
+			v[k] = t.scale ? next_float(&s, t.scale) : 1.0f;
 		rc = !v || fwrite(v, sizeof *v, n, f) != n;
 		free(v);
 	}
