@@ -78,7 +78,7 @@ static const struct tok_case mvs[] = {
 	{ "tokenizer/ggml-vocab-starcoder.gguf", " \u180e" "a", { 18060, 278, 260, 102 }, 4 },
 };
 
-/* Invalid UTF-8 as llama.cpp decodes it (engine/bpe.c, utf8_repair_llamacpp): overlong
+/* Invalid UTF-8 as llama.cpp decodes it (engine/bpe.c, llamacpp_sequence): overlong
  * forms are their code points (C0 AF is '/', C0 80 a NUL), surrogates stay. merilo
  * replaced each byte by U+FFFD: of 42 texts with invalid sequences it differed from
  * llama-tokenize on 26 for GPT-2's vocabulary, on none now (nor for deepseek-llm, falcon,
