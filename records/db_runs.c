@@ -430,7 +430,9 @@ static int load_items(struct rec_db *db, const char *id, const char *where, stru
 		}
 		if (!j)
 			rc = mrl_err_set(err, MRL_EINPUT, "%s: not valid JSON: %s", at, je.text);
-		else if (!(rc = rec_item_from_json(j, &items->items[items->n], at, err)))
+		else if ((rc = rec_item_from_json(j, &items->items[items->n], at, err)))
+			rec_item_release(&items->items[items->n]); /* what it read before failing */
+		else
 			items->items[items->n++].line = (size_t)sqlite3_column_int64(st, 0);
 		json_decref(j);
 	}

@@ -91,6 +91,35 @@ static void t_items_later(void)
 	rec_db_close(db);
 }
 
+/* A stored item that is JSON but not an item (its "choices" gone) is an error naming
+ * it; what was read of it before (task, item, language) is freed (LeakSanitizer:
+ * they leaked). */
+static void t_bad_item_row(void)
+{
+	char dbp[400], id[REC_DB_ID_LEN + 1];
+	struct rec_db *db = NULL;
+	struct mrl_err err = { 0 };
+	sqlite3 *h = NULL;
+	snprintf(dbp, sizeof dbp, "%s/bad-item.db", dir);
+	is_int(rec_db_open(dbp, REC_DB_CREATE, &db, &err), 0, "a new database");
+	is_int(rec_db_add_run(db, run_a, NULL, NULL, id, &err), 0, "run a added");
+	rec_db_close(db);
+	db = NULL;
+	ok(sqlite3_open(dbp, &h) == SQLITE_OK &&
+	   sqlite3_exec(h, "UPDATE items SET record_json = json_remove(record_json, '$.choices') WHERE seq = "
+			   "(SELECT MAX(seq) FROM items)", NULL, NULL, NULL) == SQLITE_OK,
+	   "its last item's choices removed");
+	sqlite3_close(h);
+	is_int(rec_db_open(dbp, 0, &db, &err), 0, "opened again");
+	struct rec_run run;
+	int rc = db ? rec_db_load_run(db, id, REC_RUN_RESULTS | REC_RUN_ITEMS, &run, &err) : -1;
+	is_int(rc, MRL_EINPUT, "loading its items: MRL_EINPUT");
+	like(err.msg, "choices", "naming what is missing");
+	if (db)
+		rec_run_release(&run);
+	rec_db_close(db);
+}
+
 static void t_add_and_load(void)
 {
 	struct rec_db *db = NULL;
@@ -605,6 +634,7 @@ int main(void)
 	}
 	TEST(t_add_and_load(), "a run goes in whole, once, and comes back as its folder reads");
 	TEST(t_items_later(), "a run stored without items gets them when its folder is added again with them");
+	TEST(t_bad_item_row(), "a stored item that is not an item: an error, nothing leaked");
 	TEST(t_resolve_and_baseline(), "runs found by id prefix, folder, name; baselines");
 	TEST(t_bench(), "bench records: the last N, newest first, by label");
 	TEST(t_migrate(), "a version 1 database is migrated on open, its rows kept");
