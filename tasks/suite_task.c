@@ -226,10 +226,10 @@ static void build_items(struct walk *w, struct task_task *t, json_t *tj, const c
 			goto done;
 		json_array_foreach(arr, i, ij) {
 			size_t o2 = walk_push_idx(w, i);
-			size_t before = w->d->n;
+			size_t before = w->d->n + w->d->n_dropped;
 			build_item(w, t, ij, &(*out)[i]);
 			*n_out = i + 1;
-			if (w->d->n == before && json_is_object(ij))
+			if (w->d->n + w->d->n_dropped == before && json_is_object(ij))
 				derive_item(w, t, ij, &(*out)[i], fns);
 			walk_pop(w, o2);
 		}

@@ -64,7 +64,7 @@ static void check_tmpl_string(struct walk *w, const char *s, const char *lang, b
 /* A template value: a string or {"switch": field, "cases": {...}, "default": "..."}. Returns false if bad. */
 bool walk_check_tmpl(struct walk *w, json_t *t, const char *lang, bool *uses_choice)
 {
-	int before = (int)w->d->n;
+	const size_t before = w->d->n + w->d->n_dropped; /* past TASK_DIAGS_MAX problems are only counted */
 	if (json_is_string(t)) {
 		check_tmpl_string(w, json_string_value(t), lang, uses_choice);
 	} else if (json_is_object(t)) {
@@ -112,7 +112,7 @@ bool walk_check_tmpl(struct walk *w, json_t *t, const char *lang, bool *uses_cho
 	} else {
 		walk_problem(w, "expected a template string or a switch object, got %s", mrl_json_type_name(t));
 	}
-	return (int)w->d->n == before;
+	return w->d->n + w->d->n_dropped == before;
 }
 
 /* Visit the fields a template string uses (except {choice}); cb returns nothing. */

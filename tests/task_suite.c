@@ -292,6 +292,37 @@ static void test_every_problem(void)
 	task_diags_release(&d);
 }
 
+/* Past TASK_DIAGS_MAX problems are counted, not kept: a bad template after them is
+ * still bad. A switch template whose case is not a string, on a language another
+ * is derived from, was taken as good there and transliterated: NULL text, a crash. */
+static void test_problems_past_the_cap(void)
+{
+	const char *tail = "]},{'id':'s','type':'perplexity','window':8,'languages':['sr-Cyrl','sr-Latn'],"
+			   "'derived':{'sr-Latn':{'from':'sr-Cyrl','transform':'sr-Cyrl-to-Latn'}},"
+			   "'templates':{'sr-Cyrl':{'context':{'switch':'kind','cases':{'a':5}}}},"
+			   "'items':[{'id':'a','sr-Cyrl':{'text':'x','kind':'a'}}]}]}";
+	const char *head = HEAD "'tasks':[{'id':'t','type':'perplexity','window':8,'languages':['en'],'items':[";
+	size_t n_bad = TASK_DIAGS_MAX + 5, len = strlen(head) + 2 * n_bad + strlen(tail) + 1;
+	char *text = malloc(len), *p = text;
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < n_bad; i++)
+		p += sprintf(p, "%s1", i ? "," : ""); /* an item that is not an object: one problem each */
+	sprintf(p, "%s", tail);
+	char *json = dq(text);
+	struct task_suite *s = NULL;
+	struct mrl_err err = {0};
+	struct task_diags d;
+	task_diags_init(&d);
+	int rc = task_suite_parse("cap.json", json, strlen(json), &s, &d, &err);
+	is_int(rc, MRL_EINPUT, "a suite with more problems than are kept is rejected");
+	is_int(d.n, TASK_DIAGS_MAX, "the first TASK_DIAGS_MAX problems are kept");
+	ok(d.n_dropped > 5, "the template's problem past them is counted");
+	task_diags_release(&d);
+	task_suite_free(s);
+	free(json);
+	free(text);
+}
+
 static void check_render(const struct task_task *t, const struct task_item *it, const char *lang, const char *ctx,
 			 const char *c0, const char *c1)
 {
@@ -554,6 +585,7 @@ int main(void)
 	test_bad_cases();
 	test_file_errors();
 	test_every_problem();
+	test_problems_past_the_cap();
 	test_good_mc();
 	test_bom();
 	test_good_types();
