@@ -110,21 +110,29 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The files of the model: the shards, config.json, and the index and tokenizer files that exist. */
+/* The files of the model: the shards, config.json, and the index and tokenizer files that
+ * exist (tokenizer.model, and the added tokens beside it, only where there is no
+ * tokenizer.json: then the tokenizer comes from them). */
 static int list_files(struct eng_hf *h, const char *dir, char **shards, size_t n_shards, struct mrl_err *err)
 {
 	static const char *const extra[] = { "config.json", "model.safetensors.index.json", "tokenizer.json",
-					     "tokenizer_config.json" };
-	h->files = calloc(n_shards + 4, sizeof *h->files);
+					     "tokenizer_config.json", "tokenizer.model", "added_tokens.json",
+					     "special_tokens_map.json" };
+	const size_t n_extra = sizeof extra / sizeof extra[0];
+	h->files = calloc(n_shards + n_extra, sizeof *h->files);
 	if (!h->files)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 	for (size_t i = 0; i < n_shards; i++)
 		if (!(h->files[h->n_files++] = strdup(shards[i])))
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
-	for (size_t i = 0; i < 4; i++) {
+	bool has_json = false;
+	for (size_t i = 0; i < n_extra; i++) {
 		char p[4096];
 		struct stat st;
+		if (i >= 4 && has_json)
+			break;
 		snprintf(p, sizeof p, "%s/%s", dir, extra[i]);
+		has_json = has_json || (i == 2 && stat(p, &st) == 0);
 		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && !(h->files[h->n_files++] = strdup(extra[i])))
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 	}

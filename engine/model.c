@@ -174,12 +174,14 @@ static void fill_desc(struct eng_model *m)
 	}
 }
 
-/* An HF tokenizer.json, or a folder holding one, opens as a vocabulary-only model. */
+/* An HF tokenizer.json or tokenizer.model, or a folder holding one, opens as a
+ * vocabulary-only model. */
 static bool is_hf_tokenizer(const char *path)
 {
 	struct stat st;
 	size_t n = strlen(path);
-	return (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) || (n >= 5 && !strcmp(path + n - 5, ".json"));
+	return (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) || (n >= 5 && !strcmp(path + n - 5, ".json")) ||
+	       (n >= 15 && !strcmp(path + n - 15, "tokenizer.model"));
 }
 
 /* An HF folder's name: its last path component ("ckpt-2000" of "runs/ckpt-2000/"), as
@@ -203,18 +205,23 @@ static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_e
 		return rc;
 	m->arch_str = strdup("");
 	m->name_str = folder_name(path);
-	m->tok_model_str = strdup("tokenizer.json");
-	if (!m->arch_str || !m->name_str || !m->tok_model_str)
+	if (!m->arch_str || !m->name_str)
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	char cfg[PATH_MAX + 32], tok[PATH_MAX + 32];
+	char cfg[PATH_MAX + 32], tok[PATH_MAX + 32], spm[PATH_MAX + 32];
 	struct stat st;
 	snprintf(cfg, sizeof cfg, "%s/config.json", path);
 	snprintf(tok, sizeof tok, "%s/tokenizer.json", path);
+	snprintf(spm, sizeof spm, "%s/tokenizer.model", path);
 	const bool folder = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-	if (folder && stat(cfg, &st) != 0 && stat(tok, &st) != 0)
-		return mrl_err_set(err, MRL_EINPUT, "%s: not a model folder: no config.json and no tokenizer.json "
-				   "(an HF checkpoint holds config.json, *.safetensors and tokenizer.json)", path);
-	return eng_vocab_load_json(&m->vocab, path, err);
+	if (folder && stat(cfg, &st) != 0 && stat(tok, &st) != 0 && stat(spm, &st) != 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s: not a model folder: no config.json and no tokenizer.json (nor "
+				   "tokenizer.model; an HF checkpoint holds config.json, *.safetensors and tokenizer.json)", path);
+	rc = eng_vocab_load_json(&m->vocab, path, err);
+	if (rc)
+		return rc;
+	/* the file the tokenizer came from: tokenizer.json where the folder has one */
+	m->tok_model_str = strdup(eng_vocab_type(m->vocab) == ENG_VOCAB_SPM ? "tokenizer.model" : "tokenizer.json");
+	return m->tok_model_str ? 0 : mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 }
 
 int eng_model_open(struct eng_model **out, const char *path, const struct eng_open_opts *opts,
@@ -264,8 +271,8 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 			}
 			uint32_t nv = eng_vocab_n_tokens(m->vocab);
 			if (nv > m->cfg.n_vocab) {
-				rc = mrl_err_set(err, MRL_EINPUT, "%s: tokenizer.json has %" PRIu32 " tokens but the "
-						 "embedding only %" PRIu32 " rows", path, nv, m->cfg.n_vocab);
+				rc = mrl_err_set(err, MRL_EINPUT, "%s: %s has %" PRIu32 " tokens but the "
+						 "embedding only %" PRIu32 " rows", path, m->tok_model_str, nv, m->cfg.n_vocab);
 				goto out;
 			}
 			if ((rc = eng_backend_open(m, err)))

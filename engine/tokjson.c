@@ -1,5 +1,7 @@
 /* tokjson.c — a vocabulary from an HF tokenizer.json (the `tokenizers` library's
  * format), with tokenizer_config.json beside it for add_bos_token / add_eos_token.
+ * A folder without tokenizer.json but with a SentencePiece tokenizer.model goes to
+ * vocab_spm.c; the readers of the JSON files both use are in vocab_hf.c.
  *
  * Supported: model BPE (byte-level, as GPT-2 / Llama 3 / Qwen2 / SmolLM export, and
  * SentencePiece-style with byte_fallback, as Llama 2 / Mistral / Gemma export);
@@ -10,8 +12,8 @@
  * post-processor TemplateProcessing / ByteLevel / null for BOS and EOS. Anything else
  * is MRL_EUNSUPPORTED naming the component and the file.
  *
- * The file is untrusted input: at most TOKJSON_MAX_BYTES, nesting at most
- * TOKJSON_MAX_DEPTH (checked on the raw bytes before parsing), ids below
+ * The file is untrusted input: at most VOCAB_HF_MAX_BYTES, nesting at most
+ * VOCAB_HF_MAX_DEPTH (checked on the raw bytes before parsing; vocab_hf.c), ids below
  * TOKJSON_MAX_TOKENS, regexes compiled with PCRE2 under match and depth limits.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -26,11 +28,8 @@
 #include <sys/stat.h>
 
 #include "common/fileio.h"
-#include "common/json.h"
 #include "engine/vocab_int.h"
 
-#define TOKJSON_MAX_BYTES ((size_t)256 << 20)
-#define TOKJSON_MAX_DEPTH 64
 #define TOKJSON_MAX_TOKENS 8000000u
 #define TOKJSON_MAX_REGEX 8192
 
@@ -286,14 +285,6 @@ static int load_pretok(struct eng_vocab *v, const json_t *p, const char *path, i
 			   "Split, Metaspace, Digits, Whitespace, WhitespaceSplit, Punctuation)", path, t);
 }
 
-/* A token name in tokenizer_config.json: "x" or {"content": "x", ...}. */
-static const char *token_name(const json_t *t)
-{
-	if (json_is_string(t))
-		return json_string_value(t);
-	return json_string_value(json_object_get(t, "content"));
-}
-
 /* BOS / EOS: tokenizer_config.json (when present) decides add_bos / add_eos and names
  * the tokens; without it, the post-processor's single template does. */
 static int load_specials(struct eng_vocab *v, const json_t *root, const json_t *cfg, const char *path,
@@ -329,9 +320,9 @@ static int load_specials(struct eng_vocab *v, const json_t *root, const json_t *
 		}
 	}
 	if (cfg) {
-		const char *b = token_name(json_object_get(cfg, "bos_token"));
-		const char *e = token_name(json_object_get(cfg, "eos_token"));
-		const char *p = token_name(json_object_get(cfg, "pad_token"));
+		const char *b = vocab_hf_token_name(json_object_get(cfg, "bos_token"));
+		const char *e = vocab_hf_token_name(json_object_get(cfg, "eos_token"));
+		const char *p = vocab_hf_token_name(json_object_get(cfg, "pad_token"));
 		if (b && eng_vocab_find(v, b, strlen(b)) >= 0)
 			v->bos = eng_vocab_find(v, b, strlen(b));
 		if (e && eng_vocab_find(v, e, strlen(e)) >= 0)
@@ -348,39 +339,6 @@ static int load_specials(struct eng_vocab *v, const json_t *root, const json_t *
 		v->add_bos = false;
 	if (v->add_eos && v->eos < 0)
 		v->add_eos = false;
-	return 0;
-}
-
-/* Read the JSON file at path (size and depth capped). */
-static int read_json(const char *path, json_t **out, bool optional, size_t flags, struct mrl_err *err)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	*out = NULL;
-	if (optional) {
-		struct stat st;
-		if (stat(path, &st) != 0)
-			return 0;
-	}
-	int rc = mrl_read_file(path, TOKJSON_MAX_BYTES, &buf, &len, err);
-	if (rc)
-		return rc;
-	size_t deep = mrl_json_depth_exceeded_at(buf, len, TOKJSON_MAX_DEPTH);
-	if (deep < len) {
-		free(buf);
-		return mrl_err_set(err, MRL_EINPUT, "%s: JSON nested deeper than %d levels (at byte %zu)", path,
-				   TOKJSON_MAX_DEPTH, deep);
-	}
-	json_error_t jerr;
-	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | flags, &jerr);
-	free(buf);
-	if (!*out)
-		return mrl_err_set(err, MRL_EINPUT, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column, jerr.text);
-	if (!json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return mrl_err_set(err, MRL_EINPUT, "%s: the top level is not a JSON object", path);
-	}
 	return 0;
 }
 
@@ -547,77 +505,6 @@ static int load_merges(struct eng_vocab *v, const json_t *merges, const char *fi
 	return 0;
 }
 
-/* config.json's bos_token_id / eos_token_id (an id, or a list whose first id
- * counts), for a tokenizer that names neither token, as llama.cpp's converter
- * (gguf-py SpecialVocab) falls back on them. Nothing is added to the text for
- * them: add_bos / add_eos stay the tokenizer's. dir_of_file: "" or ".../". */
-static int specials_from_config(struct eng_vocab *v, const char *dir_of_file, int dir_len, struct mrl_err *err)
-{
-	char *path = NULL;
-	json_t *c = NULL;
-	if (asprintf(&path, "%.*sconfig.json", dir_len, dir_of_file) < 0)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	int rc = read_json(path, &c, true, JSON_DECODE_INT_AS_REAL, err);
-	if (rc && rc != MRL_ENOMEM) { /* beside a lone tokenizer.json it may be anything: the ids are a fallback */
-		mrl_err_clear(err);
-		rc = 0;
-		c = NULL;
-	}
-	static const char *const keys[2] = { "bos_token_id", "eos_token_id" };
-	int32_t *ids[2] = { &v->bos, &v->eos };
-	for (int k = 0; !rc && c && k < 2; k++) {
-		const json_t *x = json_object_get(c, keys[k]);
-		if (json_is_array(x))
-			x = json_array_get(x, 0);
-		const double id = json_is_number(x) ? json_number_value(x) : -1;
-		if (*ids[k] < 0 && id >= 0 && id < (double)v->n_tokens && id == (double)(int32_t)id)
-			*ids[k] = (int32_t)id;
-	}
-	json_decref(c);
-	free(path);
-	return rc;
-}
-
-/* transformers' GenerationConfig.eos_token_id for the folder of a tokenizer.json: an id
- * or a list of ids in generation_config.json where that file is, else in
- * config.json (GenerationConfig.from_model_config); as transformers 5.25 loads a
- * folder, a generation_config.json without the key or with null means none. Up to
- * VOCAB_MAX_EOG_CONFIG ids into ids; a file that does not read is skipped with a
- * warning (a tokenizer.json may have been copied anywhere), entries that are not ids
- * silently. */
-static size_t eog_config_ids(struct eng_vocab *v, const char *dir_of_file, int dir_len,
-			     int32_t ids[VOCAB_MAX_EOG_CONFIG])
-{
-	static const char *const files[2] = { "generation_config.json", "config.json" };
-	size_t n = 0;
-	for (int f = 0; f < 2; f++) {
-		char *path = NULL;
-		json_t *c = NULL;
-		if (asprintf(&path, "%.*s%s", dir_len, dir_of_file, files[f]) < 0)
-			return n;
-		struct mrl_err e = { 0 };
-		if (read_json(path, &c, true, JSON_DECODE_INT_AS_REAL, &e)) {
-			char msg[sizeof e.msg + 80];
-			snprintf(msg, sizeof msg, "%s (its eos_token_id: where generation stops): ignored", e.msg);
-			vocab_warn(v, msg);
-		}
-		const json_t *x = c ? json_object_get(c, "eos_token_id") : NULL;
-		const size_t m = json_is_array(x) ? json_array_size(x) : x ? 1 : 0;
-		for (size_t i = 0; i < m; i++) {
-			const json_t *e_i = json_is_array(x) ? json_array_get(x, i) : x;
-			const double id = json_is_number(e_i) ? json_number_value(e_i) : -1;
-			if (id >= 0 && id < (double)v->n_tokens && id == (double)(int32_t)id && n < VOCAB_MAX_EOG_CONFIG)
-				ids[n++] = (int32_t)id;
-		}
-		const bool read = c != NULL;
-		json_decref(c);
-		free(path);
-		if (read)
-			break; /* a generation_config.json, with the key or not: config.json is not consulted */
-	}
-	return n;
-}
-
 int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err *err)
 {
 	struct eng_vocab *v = NULL;
@@ -627,21 +514,24 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 	struct stat st;
 
 	*out = NULL;
-	/* a folder: its tokenizer.json */
+	/* a folder: its tokenizer.json, else its SentencePiece tokenizer.model (as transformers) */
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (asprintf(&file, "%s/tokenizer.json", path) < 0)
 			file = NULL;
 		char *spm = NULL;
 		if (file && stat(file, &st) != 0 && asprintf(&spm, "%s/tokenizer.model", path) >= 0) {
-			const bool has_spm = stat(spm, &st) == 0;
-			free(spm);
 			free(file);
-			return mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.json%s", path,
-					   has_spm ? " (tokenizer.model, a SentencePiece model, is not read: transformers "
-						     "writes tokenizer.json with AutoTokenizer.from_pretrained(DIR)"
-						     ".save_pretrained(DIR))"
-						   : ": a model folder needs the tokenizer its checkpoint was saved with");
+			if (stat(spm, &st) == 0) {
+				rc = vocab_load_spm(out, spm, err);
+				free(spm);
+				return rc;
+			}
+			free(spm);
+			return mrl_err_set(err, MRL_EINPUT, "%s: no tokenizer.json and no tokenizer.model: a model folder needs "
+					   "the tokenizer its checkpoint was saved with", path);
 		}
+	} else if (strlen(path) >= 6 && !strcmp(path + strlen(path) - 6, ".model")) {
+		return vocab_load_spm(out, path, err);
 	} else {
 		file = strdup(path);
 	}
@@ -654,7 +544,8 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 		goto out;
 	}
 	/* the config's numbers are never used; transformers writes model_max_length as 1e30 */
-	if ((rc = read_json(file, &root, false, 0, err)) || (rc = read_json(cfg_path, &cfg, true, JSON_DECODE_INT_AS_REAL, err)))
+	if ((rc = vocab_hf_read_json(file, &root, false, 0, err)) ||
+	    (rc = vocab_hf_read_json(cfg_path, &cfg, true, JSON_DECODE_INT_AS_REAL, err)))
 		goto out;
 
 	const json_t *model = json_object_get(root, "model");
@@ -702,10 +593,10 @@ int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err
 	}
 	const int dir_len = slash ? (int)(slash - file + 1) : 0;
 	if ((rc = load_specials(v, root, cfg, file, err)) ||
-	    ((v->bos < 0 || v->eos < 0) && (rc = specials_from_config(v, file, dir_len, err))))
+	    ((v->bos < 0 || v->eos < 0) && (rc = vocab_hf_specials_from_config(v, file, dir_len, err))))
 		goto out;
 	int32_t eog[VOCAB_MAX_EOG_CONFIG];
-	vocab_mark_eog_json(v, eog, eog_config_ids(v, file, dir_len, eog));
+	vocab_mark_eog_json(v, eog, vocab_hf_eog_config_ids(v, file, dir_len, eog));
 	*out = v;
 	v = NULL;
 	rc = 0;

@@ -734,6 +734,26 @@ static int spm_escape(const char *text, size_t len, bool prefix, struct mrl_buf 
 	return rc;
 }
 
+/* Whether text fragment fr gets SentencePiece's leading ▁ (enum spm_prepend);
+ * after_token: it follows a cut-out token or starts the text. transformers' Metaspace
+ * adds none to a fragment that already starts with a space (or a ▁). */
+static bool spm_prefix(const struct eng_vocab *v, const char *text, const struct frag *fr, bool after_token)
+{
+	if (!v->add_space_prefix)
+		return false;
+	const char *p = text + fr->off;
+	const bool starts_space = *p == ' ' || (fr->len >= SPACE_ESC_LEN && !memcmp(p, SPACE_ESC, SPACE_ESC_LEN));
+	switch ((enum spm_prepend)v->spm_prepend) {
+	case SPM_PREPEND_FIRST:
+		return fr->off == 0 && !starts_space;
+	case SPM_PREPEND_ALWAYS:
+		return !starts_space;
+	case SPM_PREPEND_LLAMACPP:
+		break;
+	}
+	return after_token;
+}
+
 int eng_vocab_tokenize(const struct eng_vocab *v, const char *text, size_t len, bool add_bos,
 		       int32_t **ids_out, size_t *n_out, struct mrl_err *err)
 {
@@ -787,7 +807,7 @@ int eng_vocab_encode(const struct eng_vocab *v, const char *text, size_t len, un
 			prev_special = false;
 			continue;
 		}
-		if (spm_escape(text + fr->off, fr->len, v->add_space_prefix && prev_special, &esc))
+		if (spm_escape(text + fr->off, fr->len, spm_prefix(v, text, fr, prev_special), &esc))
 			goto nomem;
 		if ((rc = spm_encode(v, esc.data, esc.len, &ids, err)))
 			goto out;

@@ -6,7 +6,8 @@
  * it does not depend on the GGUF buffer after loading.
  *
  * Tokenizer families (tokenizer.ggml.model):
- *   "llama" — SentencePiece BPE as llama.cpp's llm_tokenizer_spm: implemented.
+ *   "llama" — SentencePiece BPE as llama.cpp's llm_tokenizer_spm: implemented; an HF
+ *             folder's tokenizer.model loads into it too (vocab_spm.c).
  *   "gpt2"  — byte-level BPE with merges and a pre-tokenizer regex (tokenizer.ggml.pre), as
  *             ENG_VOCAB_BPE (bpe.c): implemented; HF tokenizer.json BPE models load into it too
  *             (tokjson.c).
@@ -53,8 +54,11 @@ int eng_vocab_load(struct eng_vocab **out, const struct gguf_ctx *g, const char 
 		   struct mrl_err *err);
 /* Build the vocabulary from an HF tokenizer.json (path: the file, or a folder holding
  * it), with tokenizer_config.json beside it when present (add_bos_token, add_eos_token,
- * bos/eos/unk/pad names). Unsupported components are MRL_EUNSUPPORTED naming them and
- * the file; malformed input is MRL_EINPUT naming the file. *out as eng_vocab_load. */
+ * bos/eos/unk/pad names). A folder without tokenizer.json, or a path ending in ".model",
+ * reads the SentencePiece tokenizer.model instead (an ENG_VOCAB_SPM vocabulary, encoded
+ * as transformers 5 encodes such a folder). Unsupported components are
+ * MRL_EUNSUPPORTED naming them and the file; malformed input is MRL_EINPUT naming the
+ * file. *out as eng_vocab_load. */
 int eng_vocab_load_json(struct eng_vocab **out, const char *path, struct mrl_err *err);
 void eng_vocab_free(struct eng_vocab *v);
 

@@ -1,6 +1,8 @@
 /* vocab_int.h — the vocabulary's fields, shared by the files that build and use it:
  * vocab.c (GGUF loading, SentencePiece, partition, decoding), bpe.c (byte-level BPE,
- * merges by rank, the regex pre-tokenizer) and tokjson.c (HF tokenizer.json).
+ * merges by rank, the regex pre-tokenizer), tokjson.c (HF tokenizer.json) and
+ * vocab_spm.c (a SentencePiece tokenizer.model in an HF folder), vocab_hf.c (the JSON
+ * files beside either).
  * Internal to engine/: callers outside see only vocab.h.
  */
 #ifndef MRL_ENG_VOCAB_INT_H
@@ -74,6 +76,16 @@ struct norm_step {
 	size_t a_len, b_len;
 };
 
+/* Which text fragments get SentencePiece's leading ▁ (with add_space_prefix). */
+enum spm_prepend {
+	SPM_PREPEND_LLAMACPP = 0, /* GGUF: the text's start and every fragment after a cut-out token,
+				   * whatever it starts with (llama.cpp's llm_tokenizer_spm) */
+	SPM_PREPEND_FIRST,        /* tokenizer.model: the text's start only, and not where the text
+				   * starts with a space (transformers' Metaspace prepend_scheme "first") */
+	SPM_PREPEND_ALWAYS,       /* tokenizer.model with legacy: every fragment, but not one that starts
+				   * with a space (Metaspace "always") */
+};
+
 struct eng_vocab {
 	enum eng_vocab_type type;
 	char *model_name;
@@ -92,6 +104,7 @@ struct eng_vocab {
 	size_t n_user;
 	int32_t bos, eos, unk, pad;
 	bool add_bos, add_eos, add_space_prefix;
+	uint8_t spm_prepend;   /* enum spm_prepend: where SentencePiece's leading ▁ goes */
 	int32_t eog[VOCAB_MAX_EOG]; /* end-of-generation ids, ascending (vocab_special.c): GGUF
 				     * llama.cpp's; tokenizer.json EOS, the folder's generation
 				     * config ids and the end-of-turn names */
@@ -156,6 +169,36 @@ void vocab_mark_specials(struct eng_vocab *v, const int32_t given[VOCAB_N_SPECIA
  * outside the vocabulary skipped) and every control or user-defined token named like
  * a chat format's end of turn (eog_json_names). Nothing is re-typed. */
 void vocab_mark_eog_json(struct eng_vocab *v, const int32_t *ids, size_t n);
+
+/* ---- vocab_hf.c: the JSON files beside a tokenizer.json or a tokenizer.model ---- */
+
+#define VOCAB_HF_MAX_BYTES ((size_t)256 << 20)
+#define VOCAB_HF_MAX_DEPTH 64
+
+struct json_t;
+/* Read the JSON file at path (size and nesting capped) into *out, an object (the caller
+ * json_decref's it). optional: a file that does not exist gives 0 and *out = NULL.
+ * flags: jansson decoding flags added to JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL. */
+int vocab_hf_read_json(const char *path, struct json_t **out, bool optional, size_t flags, struct mrl_err *err);
+/* A token name in tokenizer_config.json: "x" or {"content": "x", ...}; owned by t, or NULL. */
+const char *vocab_hf_token_name(const struct json_t *t);
+/* config.json's bos_token_id / eos_token_id beside the tokenizer (dir_of_file: its first
+ * dir_len bytes, "" or ".../") for a BOS / EOS that v does not have. */
+int vocab_hf_specials_from_config(struct eng_vocab *v, const char *dir_of_file, int dir_len, struct mrl_err *err);
+/* transformers' GenerationConfig.eos_token_id of the tokenizer's folder (dir_of_file as
+ * above): up to VOCAB_MAX_EOG_CONFIG ids into ids, their count returned. */
+size_t vocab_hf_eog_config_ids(struct eng_vocab *v, const char *dir_of_file, int dir_len,
+			       int32_t ids[VOCAB_MAX_EOG_CONFIG]);
+
+/* ---- vocab_spm.c ---- */
+
+/* Build the vocabulary of the SentencePiece model at path (an HF folder's
+ * tokenizer.model, untrusted), with tokenizer_config.json, added_tokens.json,
+ * special_tokens_map.json, generation_config.json and config.json beside it where
+ * present, as transformers 5 loads such a folder. A corrupt file is MRL_EINPUT naming it
+ * and the byte offset; a model merilo does not implement (model_type other than BPE, a
+ * normalization rule) is MRL_EUNSUPPORTED naming it. *out as eng_vocab_load. */
+int vocab_load_spm(struct eng_vocab **out, const char *path, struct mrl_err *err);
 
 /* ---- bpe.c ---- */
 
