@@ -9,7 +9,9 @@
  * The other architectures' folders (GPT-2, Gemma 2, Phi-3) run a few items each, and
  * info names their architecture, from the folder and from the GGUF alike. A
  * tokenizer_config.json with transformers' model_max_length of 1e30 runs; a
- * tokenizer naming no BOS/EOS takes their ids from config.json.
+ * tokenizer naming no BOS/EOS takes their ids from config.json. A folder whose tokenizer
+ * is a SentencePiece tokenizer.model (no tokenizer.json) generates and scores as the same
+ * folder with tokenizer.json.
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -117,17 +119,71 @@ static void check_foreign_layouts(const char *tmp, const char *abs_fx, const cha
 		CLI_EXPECT(3, "lora: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which merilo does not apply: "
 			      "merge it into its base model first", "run --model <a LoRA adapter folder>: exit 3 saying what to do",
 			   "run --model '%s/lora' --suite '%s' --out '%s/lora-run' --limit 1", tmp, suite, tmp);
-	/* a SentencePiece tokenizer.model without tokenizer.json (it said "DIR/tokenizer.json: cannot open") */
-	if (cli_sh(NULL, "cp -r '%s/hf/mistral' '%s/spm-only' && rm '%s/spm-only/tokenizer.json'", abs_fx, tmp, tmp) == 0)
-		CLI_EXPECT(3, "spm-only: no tokenizer.json (tokenizer.model, a SentencePiece model, is not read: transformers "
-			      "writes tokenizer.json with", "info <folder with tokenizer.model only>: exit 3 saying what to do",
-			   "info '%s/spm-only'", tmp);
+	/* neither tokenizer.json nor tokenizer.model (a folder with tokenizer.model only loads: check_spm_only) */
+	if (cli_sh(NULL, "mkdir '%s/no-tok' && cp '%s/hf/mistral/config.json' '%s/hf/mistral/model.safetensors' '%s/no-tok/'",
+		   tmp, abs_fx, abs_fx, tmp) == 0)
+		CLI_EXPECT(3, "no-tok: no tokenizer.json and no tokenizer.model: a model folder needs the tokenizer",
+			   "info <checkpoint folder without a tokenizer>: exit 3 naming both files", "info '%s/no-tok'", tmp);
 	if (cli_sh(NULL, "cp -r '%s/hf/llama' '%s/pickle2' && echo x > '%s/pickle2/pytorch_model.bin'", abs_fx, tmp, tmp)) {
 		skip("cannot make the folder", "safetensors beside a pickle");
 		return;
 	}
 	CLI_EXPECT(0, "tokenizer: tokenizer.json", "info on the llama fixture with a stray pytorch_model.bin: "
 		   "the safetensors are read", "info '%s/pickle2'", tmp);
+}
+
+/* out without its "model" line (the folder's path) */
+static void drop_model_line(char *out)
+{
+	char *m = out ? strstr(out, "\"model\": ") : NULL, *nl = m ? strchr(m, '\n') : NULL;
+	if (nl)
+		memmove(m, nl + 1, strlen(nl + 1) + 1);
+}
+
+/* A checkpoint folder whose tokenizer is a SentencePiece tokenizer.model (no tokenizer.json:
+ * it was refused, "tokenizer.model ... is not read") runs as the same folder with its
+ * tokenizer.json: the same greedy ids and text (two prompts, one with a leading space, to the
+ * end of generation), the same perplexity; info names the file the tokenizer came from. */
+static void check_spm_only(const char *tmp, const char *abs_fx)
+{
+	static const char *const archs[] = { "mistral", "gemma2", "phi3" };
+	for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+		const char *a = archs[i];
+		char name[256], *out[2] = { NULL, NULL };
+		if (cli_sh(NULL, "mkdir '%s/spm-%s' && cd '%s/spm-%s' && for f in '%s/hf/%s'/*; do "
+			   "[ \"${f##*/}\" = tokenizer.json ] || ln -s \"$f\" .; done", tmp, a, tmp, a, abs_fx, a)) {
+			skip("cannot make the folder", "a folder with tokenizer.model only");
+			continue;
+		}
+		CLI_EXPECT(0, "tokenizer: tokenizer.model, 512 tokens", "info <folder with tokenizer.model only> names the file",
+			   "info '%s/spm-%s'", tmp, a);
+		for (int spm = 0; spm < 2; spm++) {
+			int rc = spm ? cli_run(&out[1], "generate -m '%s/spm-%s' --prompt 'Zdravo svete, kako ste?' --prompt "
+						   "' Dobar dan, Beograde' -n 24 --stop-eos --json -q --threads 2 --kv-cache f32",
+					       tmp, a)
+				     : cli_run(&out[0], "generate -m '%s/hf/%s' --prompt 'Zdravo svete, kako ste?' --prompt "
+						   "' Dobar dan, Beograde' -n 24 --stop-eos --json -q --threads 2 --kv-cache f32",
+					       abs_fx, a);
+			if (rc)
+				diag("generate exited %d: %s", rc, out[spm] ? out[spm] : "");
+			drop_model_line(out[spm]);
+		}
+		snprintf(name, sizeof name, "%s: generate without tokenizer.json gives the same ids and text", a);
+		ok(out[0] && out[1] && strstr(out[0], "\"ids\"") && !strcmp(out[0], out[1]), name);
+		free(out[0]);
+		free(out[1]);
+		out[0] = out[1] = NULL;
+		int rc0 = cli_run(&out[0], "perplexity -m '%s/hf/%s' --file tests/data/tok-bcms.inp --ctx 64 -q --threads 2",
+				  abs_fx, a);
+		int rc1 = cli_run(&out[1], "perplexity -m '%s/spm-%s' --file tests/data/tok-bcms.inp --ctx 64 -q --threads 2",
+				  tmp, a);
+		snprintf(name, sizeof name, "%s: perplexity without tokenizer.json is the same", a);
+		ok(rc0 == 0 && rc1 == 0 && out[0] && out[1] && strstr(out[0], "perplexity: ") && !strcmp(out[0], out[1]), name);
+		if (out[0] && out[1] && strcmp(out[0], out[1]))
+			diag("with tokenizer.json: %s\nwith tokenizer.model: %s", out[0], out[1]);
+		free(out[0]);
+		free(out[1]);
+	}
 }
 
 /* transformers writes "model_max_length": 1000000000000000019884624838656 (int(1e30))
@@ -270,6 +326,7 @@ int main(void)
 		   "merilo info <gemma2 folder>: the window and the soft caps", "info '%s/hf/gemma2'", fx);
 	check_incomplete_folder(tmp, abs_fx, suite);
 	check_foreign_layouts(tmp, abs_fx, suite);
+	check_spm_only(tmp, abs_fx);
 	check_huge_max_length(tmp, abs_fx, suite);
 	check_specials_from_config(tmp, abs_fx, suite);
 	cli_rmtree(tmp);
