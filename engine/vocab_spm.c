@@ -150,6 +150,7 @@ static int pb_int32(const struct pb *r, const struct pb_field *f, int32_t *out)
 /* ---- ModelProto ---- */
 
 struct spm_piece {
+	size_t at;       /* where its message starts in the file */
 	size_t off, len; /* the piece's bytes in the file */
 	float score;
 	uint8_t type;    /* sentencepiece's: NORMAL 1 .. BYTE 6, the GGUF token types */
@@ -167,7 +168,7 @@ struct spm_spec {
 static int parse_piece(const struct pb *r, size_t pos, size_t end, size_t index, struct spm_piece *p)
 {
 	const size_t at = pos;
-	*p = (struct spm_piece){ .type = ENG_TOKEN_NORMAL };
+	*p = (struct spm_piece){ .at = at, .type = ENG_TOKEN_NORMAL };
 	while (pos < end) {
 		struct pb_field f;
 		int rc = pb_next(r, &pos, end, &f);
@@ -500,7 +501,8 @@ static int build_pieces(struct eng_vocab *v, const struct pb *r, const struct sp
 		v->scores[i] = pc[i].score;
 		v->types[i] = pc[i].type;
 		if (pc[i].type == ENG_TOKEN_BYTE && !is_byte_piece(text[i], pc[i].len)) {
-			rc = mrl_err_set(r->err, MRL_EINPUT, "%s: piece %zu has type BYTE but is not <0xXX>", r->path, i);
+			rc = mrl_err_set(r->err, MRL_EINPUT, "%s: piece %zu (byte %zu) has type BYTE but is not <0xXX>", r->path,
+					 i, pc[i].at);
 			goto out;
 		}
 	}
