@@ -83,7 +83,8 @@ bool eng_vocab_add_space_prefix(const struct eng_vocab *v);
  * key, else found by name as llama.cpp does), and every token named like an
  * end-of-generation marker (<|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>,
  * <|endoftext|>, <|eom_id|>, <EOT>, _<EOT>, <|end_of_text|>, <end_of_utterance>).
- * A tokenizer.json: none (*n = 0). */
+ * An HF tokenizer.json or tokenizer.model: EOS, the folder's generation config ids and
+ * the chat formats' end-of-turn names (vocab_special.c, vocab_mark_eog_json). */
 const int32_t *eng_vocab_eog_ids(const struct eng_vocab *v, size_t *n);
 /* What loading ignored and the user should hear of (e.g. a special id out of
  * range, kept as absent, as llama.cpp does): one line each, naming the file and

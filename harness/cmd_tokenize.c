@@ -5,7 +5,7 @@
  * and gives one output line. The model may be a vocabulary-only GGUF; only the
  * tokenizer is loaded. BOS is prepended when the model's metadata says so
  * (tokenizer.ggml.add_bos_token, or tokenizer_config.json's add_bos_token), unless
- * --no-bos. The model may also be an HF tokenizer.json or a folder holding one.
+ * --no-bos. The model may also be an HF tokenizer.json or tokenizer.model, or a folder holding one.
  */
 #include "harness/hrn.h"
 #include "engine/eng.h"
@@ -150,11 +150,11 @@ int hrn_cmd_tokenize(int argc, char **argv)
 	bool no_bos = false, lines = false, pieces = false, parse_special = false, do_bench = false;
 	const struct mrl_option options[] = {
 		OPT_STRING('m', "model", &model_path, "M",
-			   "a GGUF model, a vocabulary-only GGUF, an HF tokenizer.json, or an HF folder\n"
-			   "(its tokenizer.json and tokenizer_config.json)"),
+			   "a GGUF model, a vocabulary-only GGUF, an HF tokenizer.json or tokenizer.model, or\n"
+			   "an HF folder (its tokenizer.json, else its tokenizer.model, and tokenizer_config.json)"),
 		OPT_BOOL(0, "parse-special", &parse_special,
 			 "control tokens written in the text (<|endoftext|>) become their ids\n"
-			 "(as llama.cpp's parse_special; tokenizer.json added tokens always match, as in HF)"),
+			 "(as llama.cpp's parse_special; an HF folder's added tokens always match, as in HF)"),
 		OPT_STRING(0, "file", &file, "F", "tokenize the whole file as one text (newlines included); '-' reads stdin"),
 		OPT_BOOL(0, "lines", &lines, "tokenize each line on its own: one output line per input line"),
 		OPT_BOOL(0, "pieces", &pieces,
