@@ -117,6 +117,7 @@ static json_t *ppl_manifest(const struct ppl_result *r, const struct eng_model *
 			    struct mrl_err *err)
 {
 	struct rec_manifest man;
+	rec_manifest_init(&man); /* released below even when settings could not be built */
 	json_t *settings = json_pack("{s:s, s:i, s:i, s:I, s:s}", "file", r->file, "ctx", (int)r->n_ctx, "batch", (int)r->batch,
 				     "threads", (json_int_t)r->n_threads, "kv_cache", r->kv_cache);
 	int rc = settings ? hrn_manifest_collect(&man, NULL, NULL, settings, err) : mrl_err_set(err, MRL_ENOMEM, "out of memory");
