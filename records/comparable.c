@@ -89,9 +89,11 @@ static char *fewshot_k_text(const struct rec_settings *st, bool *any)
 	const json_t *fs = st->extra ? json_object_get(st->extra, "fewshot") : NULL;
 	size_t n = json_is_object(fs) ? json_object_size(fs) : 0, i = 0;
 	const char **tasks = n ? malloc(n * sizeof *tasks) : NULL;
+	if (n && !tasks)
+		return NULL;
 	const char *task;
 	json_t *v;
-	bool per_task = tasks != NULL, same = true;
+	bool per_task = n > 0, same = true;
 	json_object_foreach((json_t *)fs, task, v) {
 		per_task &= json_is_integer(json_object_get(v, "k"));
 		if (i < n)
