@@ -869,10 +869,8 @@ int hrn_cmd_bench(int argc, char **argv)
 		goto fail;
 	}
 	/* the context: the longest test (prefill, depth + decode, request, scenario prompt + gen) */
-	if (o.prompts_path && (ret = prompts_load(o.prompts_path, m, md.add_bos, &sc, &err)) != 0) {
-		ret = 0;
+	if (o.prompts_path && prompts_load(o.prompts_path, m, md.add_bos, &sc, &err))
 		goto fail;
-	}
 	fit_default_sizes(&o, &sc, md.n_ctx_train);
 	const uint64_t need = context_needed(&o, &sc);
 	if (need > (1u << 24)) {
