@@ -290,8 +290,10 @@ static int parse_model(const struct pb *r, struct spm_spec *s, struct spm_piece 
 	size_t k = 0;
 	for (pos = 0; !rc && pos < r->size;) {
 		struct pb_field f;
-		if (!(rc = pb_next(r, &pos, r->size, &f)) && f.num == 1)
-			rc = parse_piece(r, f.off, f.off + f.len, k, &p[k]), k++;
+		if (!(rc = pb_next(r, &pos, r->size, &f)) && f.num == 1) { /* the first pass checked the wire types */
+			rc = parse_piece(r, f.off, f.off + f.len, k, &p[k]);
+			k++;
+		}
 	}
 	if (rc) {
 		free(p);
@@ -306,15 +308,21 @@ static int parse_model(const struct pb *r, struct spm_spec *s, struct spm_piece 
 static int check_spec(const struct pb *r, const struct spm_spec *s)
 {
 	static const char *const types[] = { "?", "UNIGRAM", "BPE", "WORD", "CHAR" };
+	char name[64]; /* the normalizer's name from the file, control bytes as '?', for a one-line message */
+	size_t n_name = s->name_len < sizeof name - 1 ? s->name_len : sizeof name - 1;
+	for (size_t i = 0; i < n_name; i++) {
+		const unsigned char c = r->buf[s->name_off + i];
+		name[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	name[n_name] = '\0';
 	if (s->model_type != 2)
 		return mrl_err_set(r->err, MRL_EUNSUPPORTED, "%s: SentencePiece model_type %s is not supported (merilo reads "
 				   "BPE models: Llama 2, Mistral, Gemma, Phi-3); convert the checkpoint to a GGUF of a supported "
 				   "tokenizer or use another model", r->path, s->model_type < 5 ? types[s->model_type] : "(unknown)");
 	if (s->charsmap_len)
-		return mrl_err_set(r->err, MRL_EUNSUPPORTED, "%s: the normalizer '%.*s' (a precompiled_charsmap of %zu bytes) "
+		return mrl_err_set(r->err, MRL_EUNSUPPORTED, "%s: the normalizer '%s' (a precompiled_charsmap of %zu bytes) "
 				   "is not supported: merilo reads SentencePiece models with the identity normalization",
-				   r->path, (int)(s->name_len > 60 ? 60 : s->name_len), (const char *)r->buf + s->name_off,
-				   s->charsmap_len);
+				   r->path, name, s->charsmap_len);
 	if (!s->escape_ws || s->ws_suffix)
 		return mrl_err_set(r->err, MRL_EUNSUPPORTED, "%s: %s is not supported: merilo reads SentencePiece models "
 				   "that write spaces as a leading ▁", r->path,
@@ -459,8 +467,10 @@ static int add_missing_specials(struct spm_files *fl, const struct pb *r, const 
 							    : json_array_get(extra, k - n_keys));
 		if (!name || !*name || has_piece(r, pc, n, fl, name))
 			continue;
-		if (fl->next_id >= SPM_MAX_TOKENS ||
-		    added_push(fl, name, strlen(name), fl->next_id, ENG_TOKEN_CONTROL, 0))
+		if (fl->next_id >= SPM_MAX_TOKENS)
+			return mrl_err_set(r->err, MRL_EINPUT, "%s: no id left for the special token '%.60s' (at most %u tokens)",
+					   r->path, name, SPM_MAX_TOKENS);
+		if (added_push(fl, name, strlen(name), fl->next_id, ENG_TOKEN_CONTROL, 0))
 			return mrl_err_set(r->err, MRL_ENOMEM, "%s: out of memory", r->path);
 	}
 	return 0;
