@@ -345,6 +345,7 @@ struct spm_added {
 
 struct spm_files {
 	json_t *cfg, *added, *map; /* tokenizer_config.json, added_tokens.json, special_tokens_map.json */
+	json_t *model_cfg;         /* config.json, for its model_type; NULL where absent or unreadable */
 	struct spm_added *tok;
 	size_t n_tok;
 	int64_t next_id; /* where a named special token that the model lacks goes */
@@ -407,6 +408,15 @@ static int read_files(struct spm_files *fl, const char *dir, int dir_len, struct
 		if (rc)
 			return rc;
 	}
+	/* config.json only for its model_type, which picks transformers' tokenizer class where
+	 * tokenizer_config.json names none; one that does not read is ignored, as for its ids */
+	char *p = NULL;
+	struct mrl_err ignored = { 0 };
+	if (asprintf(&p, "%.*sconfig.json", dir_len, dir) < 0)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if (vocab_hf_read_json(p, (struct json_t **)&fl->model_cfg, true, JSON_DECODE_INT_AS_REAL, &ignored))
+		fl->model_cfg = NULL;
+	free(p);
 	return 0;
 }
 
@@ -557,7 +567,8 @@ static int32_t special_id(const struct eng_vocab *v, const struct spm_files *fl,
 }
 
 /* BOS / EOS / UNK / PAD, add_bos / add_eos, and where the leading ▁ goes, as
- * transformers 5's LlamaTokenizer (and GemmaTokenizer: none) sets them. */
+ * transformers 5's LlamaTokenizer (and GemmaTokenizer: none) sets them; the class is
+ * tokenizer_config.json's tokenizer_class, else config.json's model_type's. */
 static void set_specials(struct eng_vocab *v, const struct spm_files *fl, const struct spm_spec *s, const char *path)
 {
 	v->unk = special_id(v, fl, "unk_token", s->unk_id);
@@ -568,8 +579,11 @@ static void set_specials(struct eng_vocab *v, const struct spm_files *fl, const 
 	v->add_bos = json_is_boolean(ab) ? json_is_true(ab) : true;
 	v->add_eos = json_is_boolean(ae) && json_is_true(ae);
 	const char *cls = json_string_value(json_object_get(fl->cfg, "tokenizer_class"));
+	const char *model_type = json_string_value(json_object_get(fl->model_cfg, "model_type"));
 	const json_t *aps = json_object_get(fl->cfg, "add_prefix_space");
-	const bool gemma = cls && !strncmp(cls, "Gemma", 5), llama = !cls || !strncmp(cls, "Llama", 5);
+	/* without a tokenizer_class, transformers picks the class by config.json's model_type */
+	const bool gemma = cls ? !strncmp(cls, "Gemma", 5) : model_type && !strncmp(model_type, "gemma", 5);
+	const bool llama = !gemma && (!cls || !strncmp(cls, "Llama", 5));
 	v->add_space_prefix = !gemma && (json_is_boolean(aps) ? json_is_true(aps) : llama || s->dummy_prefix);
 	v->spm_prepend = json_is_true(json_object_get(fl->cfg, "legacy")) ? SPM_PREPEND_ALWAYS : SPM_PREPEND_FIRST;
 	v->specials_always = true; /* HF matches every added token in the text */
@@ -630,6 +644,7 @@ out:
 	json_decref(fl.cfg);
 	json_decref(fl.added);
 	json_decref(fl.map);
+	json_decref(fl.model_cfg);
 	free(fl.tok);
 	free(pc);
 	free(buf);

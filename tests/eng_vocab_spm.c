@@ -10,6 +10,8 @@
  *    the three tokenizers and the mistral, gemma2 and phi3 checkpoint folders.
  * 3. Against llama.cpp's ids on the GGUF converted from the same tokenizer.model, the only
  *    strings that differ are those that start with a space (docs/tokenizer.md).
+ *    Also tokenizer_config.json variants: "legacy": true (a ▁ after each added token), and no
+ *    tokenizer_class beside a gemma2 config.json (transformers then picks GemmaTokenizer).
  * 4. Added tokens: tokenizer_config.json's added_tokens_decoder as transformers;
  *    added_tokens.json read as transformers 4 and llama.cpp (transformers 5 ignores it).
  * 5. tokenizer.model is untrusted: truncated at every byte and corrupted at every byte, it
@@ -235,6 +237,39 @@ static void t_checkpoint(const char *arch, char **strs, size_t *lens, size_t n)
 		same_as_json(spm, js, strs, lens, n, arch);
 	eng_vocab_free(spm);
 	eng_vocab_free(js);
+}
+
+/* 1 on tokenizer_config.json variants (tests/data/<cfg_dir>/) of a fixture model, with
+ * config.json from a checkpoint folder where arch is not NULL: transformers' ids on the
+ * strings and on special tokens inside text (tests/data/tok-spm-special.inp). */
+static void t_variant(const char *name, const char *model, const char *cfg_dir, const char *arch, char **strs,
+		      size_t *lens, size_t n)
+{
+	const char *fx = fixtures_dir();
+	char src[4096], cfg_src[4096], path[4300];
+	snprintf(src, sizeof src, "%s/hf/tokenizers/%s", fx ? fx : "", model);
+	if (!fx || access(src, R_OK) != 0) {
+		test_skip("fixtures/hf/tokenizers absent");
+		return;
+	}
+	static const char *const model_file[] = { "tokenizer.model" }, *const cfg[] = { "tokenizer_config.json" },
+				 *const config[] = { "config.json" };
+	char dir_name[64], data_dir[300];
+	snprintf(dir_name, sizeof dir_name, "variant-%s", name);
+	snprintf(data_dir, sizeof data_dir, "tests/data/%s", cfg_dir);
+	link_folder(dir_name, src, model_file, 1);
+	if (arch) {
+		snprintf(cfg_src, sizeof cfg_src, "%s/hf/%s", fx, arch);
+		link_folder(dir_name, cfg_src, config, 1);
+	}
+	struct eng_vocab *v = load(link_folder(dir_name, data_dir, cfg, 1));
+	ok(v, "loads");
+	size_t diff[8], n_diff;
+	snprintf(path, sizeof path, "tests/data/tok-spm.%s.hf.out", name);
+	is_int(v ? count_equal(v, strs, lens, n, path, diff, &n_diff, 8) : 0, n, "transformers' ids on every string");
+	for (size_t i = 0; v && i < n_diff; i++)
+		diag("differs: string %zu", diff[i]);
+	eng_vocab_free(v);
 }
 
 /* 4: added tokens (tests/data/spm-added/ beside tiny-spm's tokenizer.model). */
@@ -480,24 +515,30 @@ int main(void)
 {
 	if (!mkdtemp(tmp_root))
 		skip_all("cannot make a temporary folder");
-	char *strs[MAX_STRS], *bufs[2] = { NULL, NULL }, path[4200];
+	char *strs[MAX_STRS], *bufs[3] = { NULL, NULL, NULL }, path[4200];
 	size_t lens[MAX_STRS], n = 0;
 	const char *fx = fixtures_dir();
 	snprintf(path, sizeof path, "%s/hf/tokenizers/texts.txt", fx ? fx : "");
 	if (fx && access(path, R_OK) == 0)
 		n = read_inp(path, strs, lens, 0, MAX_STRS, &bufs[0]);
 	n = read_inp("tests/data/tok-bcms.inp", strs, lens, n, MAX_STRS, &bufs[1]);
+	/* special tokens inside text, after the 45: for the variants only */
+	const size_t n_special = read_inp("tests/data/tok-spm-special.inp", strs, lens, n, MAX_STRS, &bufs[2]) - n;
 	for (int i = 0; i < 3; i++)
 		TEST(t_tokenizer(tok_names[i], strs, lens, n), "%s: tokenizer.model as transformers and as tokenizer.json",
 		     tok_names[i]);
 	static const char *const arch[3] = { "mistral", "gemma2", "phi3" };
 	for (int i = 0; i < 3; i++)
 		TEST(t_checkpoint(arch[i], strs, lens, n), "%s folder without tokenizer.json tokenizes as with it", arch[i]);
+	TEST(t_variant("legacy", "tiny-spm", "spm-legacy", NULL, strs, lens, n + n_special),
+	     "\"legacy\": true: a leading ▁ after each added token, as transformers");
+	TEST(t_variant("noclass", "tiny-spm-gemma", "spm-noclass", "gemma2", strs, lens, n + n_special),
+	     "no tokenizer_class: config.json's model_type gemma2 picks Gemma's rule, as transformers");
 	TEST(t_added(), "added tokens: added_tokens_decoder as transformers, added_tokens.json read");
 	TEST(t_hand_made(), "hand-made models: what merilo does not implement is refused by name");
 	TEST(t_corrupt(), "a truncated or corrupt tokenizer.model: an error naming the file, never a crash");
-	free(bufs[0]);
-	free(bufs[1]);
+	for (int i = 0; i < 3; i++)
+		free(bufs[i]);
 	char cmd[4300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
 	if (system(cmd) != 0)

@@ -11,6 +11,12 @@ fixtures/hf/tokenizers/texts.txt then the 15 of tests/data/tok-bcms.inp; and
 tests/data/tok-spm.<name>.special: "n_tokens bos eos unk pad add_bos" (-1: none) as the
 tokenizer reports them, then the ids of "Zdravo" with add_special_tokens=True.
 
+Variants (tokenizer_config.json from tests/data/<dir>/, the model from a fixture), the same
+45 strings and the 4 of tests/data/tok-spm-special.inp (special tokens inside text) into
+tests/data/tok-spm.<variant>.hf.out: "legacy" (tiny-spm with "legacy": true:
+a leading ▁ after every added token) and "noclass" (tiny-spm-gemma without tokenizer_class,
+beside fixtures/hf/gemma2/config.json: transformers picks GemmaTokenizer by its model_type).
+
 Also tests/data/tok-spm-added.inp and .hf.out: tiny-spm's tokenizer.model with the
 tokenizer_config.json (two added_tokens_decoder entries) and added_tokens.json of
 tests/data/spm-added/. transformers 5 ignores added_tokens.json (<|im_start|> stays text,
@@ -54,6 +60,21 @@ def main():
             f.write(f"{len(tok)} {tid(tok.bos_token_id)} {tid(tok.eos_token_id)} {tid(tok.unk_token_id)} "
                     f"{tid(tok.pad_token_id)} {int(add_bos)}\n")
             f.write("".join(f" {i}" for i in tok.encode("Zdravo")) + "\n")
+    special = ["a<s>b", "<s>x", "a</s> b", "Zdravo</s>svete <s> kraj"]
+    with open(os.path.join(root, "tok-spm-special.inp"), "w", encoding="utf-8", newline="") as f:
+        f.write(SEP.join(special))
+    variants = [("legacy", "tiny-spm", "spm-legacy", None), ("noclass", "tiny-spm-gemma", "spm-noclass",
+                                                                os.path.join(fx, "..", "gemma2", "config.json"))]
+    for name, model, cfg_dir, config in variants:
+        with tempfile.TemporaryDirectory() as td:
+            shutil.copy(os.path.join(fx, model, "tokenizer.model"), td)
+            shutil.copy(os.path.join(root, cfg_dir, "tokenizer_config.json"), td)
+            if config:
+                shutil.copy(config, td)
+            tok = AutoTokenizer.from_pretrained(td)
+        with open(os.path.join(root, f"tok-spm.{name}.hf.out"), "w", encoding="utf-8") as f:
+            for t in texts + special:
+                f.write("".join(f" {i}" for i in tok.encode(t, add_special_tokens=False)) + "\n")
     added = ["a<|im_end|>b", "x <tool> y", "<|im_end|> Zdravo", " <s> a", "Zdravo<tool>", "<|im_start|>user\nHi<|im_end|>"]
     with open(os.path.join(root, "tok-spm-added.inp"), "w", encoding="utf-8", newline="") as f:
         f.write(SEP.join(added))
