@@ -12,6 +12,9 @@
  *    strings that differ are those that start with a space (docs/tokenizer.md).
  *    Also tokenizer_config.json variants: "legacy": true (a ▁ after each added token), and no
  *    tokenizer_class beside a gemma2 config.json (transformers then picks GemmaTokenizer).
+ *    At scale: Llama 2's vocabulary (llama.cpp's GGUF) rebuilt as a tokenizer.model gives the
+ *    ids of the tokenizer.json of the same vocabulary on 91 strings, and transformers 5's
+ *    ids wherever transformers' two agree (they differ on runs of spaces: docs/tokenizer.md).
  * 4. Added tokens: tokenizer_config.json's added_tokens_decoder as transformers;
  *    added_tokens.json read as transformers 4 and llama.cpp (transformers 5 ignores it).
  * 5. tokenizer.model is untrusted: truncated at every byte and corrupted at every byte, it
@@ -83,6 +86,93 @@ static char *encode(const struct eng_vocab *v, const char *s, size_t len, unsign
 	char *out = eng_vocab_encode(v, s, len, flags, &ids, &n, &err) ? strdup(err.msg) : ids_str(ids, n);
 	free(ids);
 	return out;
+}
+
+/* A protobuf writer for hand-made models (grows; pbw_release frees). */
+struct pbw {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static void w_raw(struct pbw *w, const void *p, size_t len)
+{
+	if (w->n + len > w->cap) {
+		w->cap = (w->n + len) * 2 + 64;
+		if (!(w->b = realloc(w->b, w->cap)))
+			abort();
+	}
+	memcpy(w->b + w->n, p, len);
+	w->n += len;
+}
+
+static void pbw_release(struct pbw *w)
+{
+	free(w->b);
+	*w = (struct pbw){ 0 };
+}
+
+static void w_varint(struct pbw *w, uint64_t v)
+{
+	do {
+		uint8_t c = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+		w_raw(w, &c, 1);
+	} while (v);
+}
+
+static void w_bytes(struct pbw *w, uint32_t num, const void *p, size_t len)
+{
+	w_varint(w, (uint64_t)num << 3 | 2);
+	w_varint(w, len);
+	w_raw(w, p, len);
+}
+
+static void w_piece_n(struct pbw *w, const char *piece, size_t len, float score, int type)
+{
+	struct pbw m = { 0 };
+	w_bytes(&m, 1, piece, len);
+	w_varint(&m, 2 << 3 | 5);
+	w_raw(&m, &score, 4);
+	w_varint(&m, 3 << 3 | 0);
+	w_varint(&m, (uint64_t)type);
+	w_bytes(w, 1, m.b, m.n);
+	pbw_release(&m);
+}
+
+static void w_piece(struct pbw *w, const char *piece, float score, int type)
+{
+	w_piece_n(w, piece, strlen(piece), score, type);
+}
+
+/* trainer_spec (BPE unless unigram, byte_fallback as given) and normalizer_spec (name,
+ * a charsmap where given, remove_extra_whitespaces false), appended to w. */
+static void w_specs(struct pbw *w, bool unigram, bool byte_fallback, const char *norm_name, const char *charsmap)
+{
+	struct pbw t = { 0 }, nz = { 0 };
+	w_varint(&t, 3 << 3);
+	w_varint(&t, unigram ? 1 : 2);
+	w_varint(&t, 35 << 3);
+	w_varint(&t, byte_fallback);
+	w_bytes(w, 2, t.b, t.n);
+	w_bytes(&nz, 1, norm_name, strlen(norm_name));
+	if (charsmap)
+		w_bytes(&nz, 2, charsmap, strlen(charsmap));
+	w_varint(&nz, 4 << 3);
+	w_varint(&nz, 0);
+	w_bytes(w, 3, nz.b, nz.n);
+	pbw_release(&t);
+	pbw_release(&nz);
+}
+
+/* Write w to path; returns path. */
+static const char *w_save(const struct pbw *w, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(w->b, 1, w->n, f);
+		fclose(f);
+	}
+	return path;
 }
 
 /* How many of the n strings spm encodes (no BOS) as the lines of out_path say; differing
@@ -272,6 +362,95 @@ static void t_variant(const char *name, const char *model, const char *cfg_dir, 
 	eng_vocab_free(v);
 }
 
+/* Lines of out_path, normalised, into want[] (malloc'd strings); their count. */
+static size_t read_out(const char *out_path, char **want, size_t max)
+{
+	char *buf = NULL, *lines[MAX_STRS * 2];
+	size_t len = 0, n = 0;
+	struct mrl_err err = { 0 };
+	if (mrl_read_file(out_path, 1 << 24, &buf, &len, &err) == 0) {
+		n = split_lines(buf, len, lines, max < MAX_STRS * 2 ? max : MAX_STRS * 2);
+		for (size_t i = 0; i < n; i++) {
+			static char norm[65536];
+			norm_ids(lines[i], norm, sizeof norm);
+			want[i] = strdup(norm);
+		}
+	}
+	free(buf);
+	return n;
+}
+
+/* At scale: Llama 2's 32,000 pieces, rebuilt as a tokenizer.model from llama.cpp's
+ * ggml-vocab-llama-spm.gguf (as tests/data/make_tok_spm.py rebuilds it), against the
+ * tokenizer.json that transformers made from the same vocabulary and against transformers 5
+ * on the tokenizer.model (tok-spm.llama-spm.hf.out). Where transformers' two differ, the
+ * tokenizer.json is followed (docs/tokenizer.md). */
+static void t_llama_spm(char **strs45, size_t *lens45)
+{
+	const char *fx = fixtures_dir();
+	char gguf[4096], inp[4200], json_dir[4200], spm_cfg[4200], model[4300];
+	snprintf(gguf, sizeof gguf, "%s/tokenizer/ggml-vocab-llama-spm.gguf", fx ? fx : "");
+	snprintf(json_dir, sizeof json_dir, "%s/hf/tokenizers/llama-spm", fx ? fx : "");
+	if (!fx || access(gguf, R_OK) != 0 || access(json_dir, R_OK) != 0) {
+		test_skip("fixtures/tokenizer or fixtures/hf/tokenizers absent");
+		return;
+	}
+	struct eng_vocab *g = load_gguf_vocab(gguf);
+	if (!g) {
+		ok(0, "the GGUF vocabulary loads");
+		return;
+	}
+	struct pbw w = { 0 };
+	for (int32_t id = 0; id < (int32_t)eng_vocab_n_tokens(g); id++) {
+		size_t len = 0;
+		const char *p = eng_vocab_piece(g, id, &len);
+		w_piece_n(&w, p, len, eng_vocab_score(g, id), (int)eng_vocab_token_type(g, id));
+	}
+	w_specs(&w, false, true, "identity", NULL);
+	eng_vocab_free(g);
+	static const char *const cfg[] = { "tokenizer_config.json" };
+	snprintf(spm_cfg, sizeof spm_cfg, "%s/hf/tokenizers/tiny-spm", fx);
+	const char *dir = link_folder("llama-spm", spm_cfg, cfg, 1);
+	snprintf(model, sizeof model, "%s/tokenizer.model", dir);
+	w_save(&w, model);
+	pbw_release(&w);
+	struct eng_vocab *spm = load(model), *js = load(json_dir);
+	ok(spm && js && eng_vocab_n_tokens(spm) == 32000, "32,000 pieces load");
+	char *strs[MAX_STRS * 2], *want[MAX_STRS * 2], *buf = NULL;
+	size_t lens[MAX_STRS * 2];
+	memcpy(strs, strs45, 45 * sizeof *strs);
+	memcpy(lens, lens45, 45 * sizeof *lens);
+	snprintf(inp, sizeof inp, "%s/tokenizer/ggml-vocab-llama-spm.gguf.inp", fx);
+	size_t n = read_inp(inp, strs, lens, 45, MAX_STRS * 2, &buf);
+	size_t n_want = read_out("tests/data/tok-spm.llama-spm.hf.out", want, MAX_STRS * 2);
+	is_int(n_want, n, "an expected line per string");
+	size_t as_json = 0, hf_same = 0, hf_agree = 0, hf_differ = 0;
+	for (size_t i = 0; spm && js && i < n && i < n_want; i++) {
+		char *a = encode(spm, strs[i], lens[i], 0), *j = encode(js, strs[i], lens[i], 0);
+		as_json += !strcmp(a, j);
+		if (!strcmp(j, want[i])) { /* transformers' two agree: merilo must too */
+			hf_agree++;
+			hf_same += !strcmp(a, want[i]);
+		} else {
+			char shown[100];
+			show_text(strs[i], lens[i] > 40 ? 40 : lens[i], shown, sizeof shown);
+			diag("transformers' tokenizer.model and tokenizer.json differ on '%s'", shown);
+			hf_differ++;
+		}
+		free(a);
+		free(j);
+	}
+	is_int(as_json, n, "every string as the tokenizer.json of the same vocabulary");
+	is_int(hf_same, hf_agree, "transformers' ids on every string where its tokenizer.model and tokenizer.json agree");
+	diag("%zu strings: %zu as transformers 5 on the tokenizer.model, %zu where it differs from its tokenizer.json",
+	     n, hf_same, hf_differ);
+	for (size_t i = 0; i < n_want; i++)
+		free(want[i]);
+	free(buf);
+	eng_vocab_free(spm);
+	eng_vocab_free(js);
+}
+
 /* 4: added tokens (tests/data/spm-added/ beside tiny-spm's tokenizer.model). */
 static void t_added(void)
 {
@@ -315,49 +494,12 @@ static void t_added(void)
 
 /* ---- 5: bad input ---- */
 
-/* A protobuf writer for hand-made models. */
-struct pbw {
-	uint8_t b[8192];
-	size_t n;
-};
-
-static void w_varint(struct pbw *w, uint64_t v)
-{
-	do {
-		uint8_t c = v & 0x7f;
-		v >>= 7;
-		w->b[w->n++] = (uint8_t)(c | (v ? 0x80 : 0));
-	} while (v);
-}
-
-static void w_bytes(struct pbw *w, uint32_t num, const void *p, size_t len)
-{
-	w_varint(w, (uint64_t)num << 3 | 2);
-	w_varint(w, len);
-	memcpy(w->b + w->n, p, len);
-	w->n += len;
-}
-
-static void w_piece(struct pbw *w, const char *piece, float score, int type)
-{
-	struct pbw m = { .n = 0 };
-	w_bytes(&m, 1, piece, strlen(piece));
-	w_varint(&m, 2 << 3 | 5);
-	memcpy(m.b + m.n, &score, 4);
-	m.n += 4;
-	w_varint(&m, 3 << 3 | 0);
-	w_varint(&m, (uint64_t)type);
-	w_bytes(w, 1, m.b, m.n);
-}
-
 enum variant { V_OK, V_UNIGRAM, V_CHARSMAP, V_NO_FALLBACK, V_TYPE7, V_BAD_BYTE, V_LONG_VARINT, V_GROUP, V_PAST_END };
 
 /* A small BPE model (<unk> <s> </s>, 256 byte pieces, ▁ a ▁a), changed as v says. */
 static const char *hand_model(enum variant v)
 {
-	static struct pbw w;
-	struct pbw t = { .n = 0 }, nz = { .n = 0 };
-	w.n = 0;
+	struct pbw w = { 0 };
 	w_piece(&w, "<unk>", 0, 2);
 	w_piece(&w, "<s>", 0, 3);
 	w_piece(&w, "</s>", 0, 3);
@@ -369,36 +511,22 @@ static const char *hand_model(enum variant v)
 	w_piece(&w, "\xE2\x96\x81", -1, 1);
 	w_piece(&w, "a", -2, v == V_TYPE7 ? 7 : 1);
 	w_piece(&w, "\xE2\x96\x81" "a", -3, 1);
-	w_varint(&t, 3 << 3);
-	w_varint(&t, v == V_UNIGRAM ? 1 : 2);
-	w_varint(&t, 35 << 3);
-	w_varint(&t, v == V_NO_FALLBACK ? 0 : 1);
-	w_bytes(&w, 2, t.b, t.n);
-	w_bytes(&nz, 1, v == V_CHARSMAP ? "nmt_nfkc" : "identity", 8);
-	if (v == V_CHARSMAP)
-		w_bytes(&nz, 2, "\x01\x02\x03\x04", 4);
-	w_varint(&nz, 4 << 3);
-	w_varint(&nz, 0);
-	w_bytes(&w, 3, nz.b, nz.n);
+	w_specs(&w, v == V_UNIGRAM, v != V_NO_FALLBACK, v == V_CHARSMAP ? "nmt_nfkc" : "identity",
+		v == V_CHARSMAP ? "\x01\x02\x03\x04" : NULL);
 	if (v == V_LONG_VARINT) {
 		w_varint(&w, 9 << 3);
-		for (int i = 0; i < 10; i++)
-			w.b[w.n++] = 0xff;
-		w.b[w.n++] = 0x01;
+		w_raw(&w, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11);
 	} else if (v == V_GROUP) {
 		w_varint(&w, 9 << 3 | 3);
 	} else if (v == V_PAST_END) {
 		w_varint(&w, 1 << 3 | 2);
 		w_varint(&w, 1000);
-		w.b[w.n++] = 'x';
+		w_raw(&w, "x", 1);
 	}
 	static char path[4200];
 	snprintf(path, sizeof path, "%s/hand.model", tmp_root);
-	FILE *f = fopen(path, "wb");
-	if (f) {
-		fwrite(w.b, 1, w.n, f);
-		fclose(f);
-	}
+	w_save(&w, path);
+	pbw_release(&w);
 	return path;
 }
 
@@ -534,6 +662,8 @@ int main(void)
 	     "\"legacy\": true: a leading ▁ after each added token, as transformers");
 	TEST(t_variant("noclass", "tiny-spm-gemma", "spm-noclass", "gemma2", strs, lens, n + n_special),
 	     "no tokenizer_class: config.json's model_type gemma2 picks Gemma's rule, as transformers");
+	if (n == 45)
+		TEST(t_llama_spm(strs, lens), "Llama 2's 32,000 pieces as a tokenizer.model: as its tokenizer.json");
 	TEST(t_added(), "added tokens: added_tokens_decoder as transformers, added_tokens.json read");
 	TEST(t_hand_made(), "hand-made models: what merilo does not implement is refused by name");
 	TEST(t_corrupt(), "a truncated or corrupt tokenizer.model: an error naming the file, never a crash");

@@ -17,6 +17,12 @@ tests/data/tok-spm.<variant>.hf.out: "legacy" (tiny-spm with "legacy": true:
 a leading ▁ after every added token) and "noclass" (tiny-spm-gemma without tokenizer_class,
 beside fixtures/hf/gemma2/config.json: transformers picks GemmaTokenizer by its model_type).
 
+At scale: tests/data/tok-spm.llama-spm.hf.out, 91 strings (the 45, then llama.cpp's 46
+of ../shared/fixtures/tokenizer/ggml-vocab-llama-spm.gguf.inp), from a Llama 2
+tokenizer.model rebuilt from that GGUF (32,000 pieces, scores and types; BPE, byte fallback,
+identity normalizer, add_dummy_prefix, no whitespace removal: pip install gguf) beside
+tiny-spm's tokenizer_config.json. tests/eng_vocab_spm.c rebuilds the same file.
+
 Also tests/data/tok-spm-added.inp and .hf.out: tiny-spm's tokenizer.model with the
 tokenizer_config.json (two added_tokens_decoder entries) and added_tokens.json of
 tests/data/spm-added/. transformers 5 ignores added_tokens.json (<|im_start|> stays text,
@@ -33,6 +39,31 @@ from transformers import AutoTokenizer
 
 NAMES = ["tiny-spm", "tiny-spm-gemma", "tiny-spm-phi3"]
 SEP = "\n__ggml_vocab_test__\n"
+
+
+def llama2_model(gguf_path, out):
+    """A tokenizer.model from a GGUF "llama" vocabulary: its pieces, scores and types."""
+    from gguf import GGUFReader
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    fields = GGUFReader(gguf_path).fields
+
+    def arr(key):
+        fl = fields[key]
+        return [fl.parts[i] for i in fl.data]
+    m = pb.ModelProto()
+    for text, score, ttype in zip(arr("tokenizer.ggml.tokens"), arr("tokenizer.ggml.scores"),
+                                  arr("tokenizer.ggml.token_type")):
+        p = m.pieces.add()
+        p.piece = bytes(text).decode("utf-8")
+        p.score = float(score[0])
+        p.type = int(ttype[0])
+    m.trainer_spec.model_type = 2  # BPE
+    m.trainer_spec.byte_fallback = True
+    m.normalizer_spec.name = "identity"
+    m.normalizer_spec.add_dummy_prefix = True
+    m.normalizer_spec.remove_extra_whitespaces = False
+    with open(out, "wb") as f:
+        f.write(m.SerializeToString())
 
 
 def main():
@@ -75,6 +106,19 @@ def main():
         with open(os.path.join(root, f"tok-spm.{name}.hf.out"), "w", encoding="utf-8") as f:
             for t in texts + special:
                 f.write("".join(f" {i}" for i in tok.encode(t, add_special_tokens=False)) + "\n")
+    llama_inp = os.path.join(fx, "..", "..", "tokenizer", "ggml-vocab-llama-spm.gguf.inp")
+    with open(llama_inp, encoding="utf-8", newline="") as f:
+        inp = f.read().split(SEP)
+    if inp[-1] == "":
+        inp.pop()
+    with tempfile.TemporaryDirectory() as td:
+        llama2_model(os.path.join(fx, "..", "..", "tokenizer", "ggml-vocab-llama-spm.gguf"),
+                     os.path.join(td, "tokenizer.model"))
+        shutil.copy(os.path.join(fx, "tiny-spm", "tokenizer_config.json"), td)
+        tok = AutoTokenizer.from_pretrained(td)
+    with open(os.path.join(root, "tok-spm.llama-spm.hf.out"), "w", encoding="utf-8") as f:
+        for t in texts + inp:
+            f.write("".join(f" {i}" for i in tok.encode(t, add_special_tokens=False)) + "\n")
     added = ["a<|im_end|>b", "x <tool> y", "<|im_end|> Zdravo", " <s> a", "Zdravo<tool>", "<|im_start|>user\nHi<|im_end|>"]
     with open(os.path.join(root, "tok-spm-added.inp"), "w", encoding="utf-8", newline="") as f:
         f.write(SEP.join(added))
