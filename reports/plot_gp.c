@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -225,12 +227,63 @@ static void gp_end(const struct rpt_plotter *pl, FILE *f, const char *name, int 
 	fputs("unset output\n", f);
 }
 
-static int file_size_ok(const char *dir, const char *name, const char *ext)
+/* What gnuplot left of an image: a PNG ends with its IEND chunk, an SVG with its
+ * closing tag. gnuplot exits 0 when it cannot write (a full disk), leaving an empty or
+ * cut file, which is removed, so that no report links or embeds it. */
+enum image_state { IMAGE_ABSENT, IMAGE_WHOLE, IMAGE_EMPTY, IMAGE_CUT };
+
+static enum image_state image_check(const char *dir, const char *name, const char *ext, long long *size)
 {
-	char path[4096];
+	static const unsigned char iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82 };
+	char path[4096], tail[64];
 	struct stat st;
 	snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	*size = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return IMAGE_ABSENT;
+	ssize_t n = -1;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return IMAGE_ABSENT;
+	}
+	if (st.st_size > 0)
+		n = pread(fd, tail, sizeof tail, st.st_size > (off_t)sizeof tail ? st.st_size - (off_t)sizeof tail : 0);
+	close(fd);
+	*size = (long long)st.st_size;
+	bool whole = false;
+	if (n >= (ssize_t)sizeof iend && !strcmp(ext, "png")) {
+		whole = !memcmp(tail + n - sizeof iend, iend, sizeof iend);
+	} else if (n > 0 && !strcmp(ext, "svg")) {
+		while (n > 0 && tail[n - 1] && strchr(" \t\r\n", tail[n - 1]))
+			n--;
+		whole = n >= 6 && !memcmp(tail + n - 6, "</svg>", 6);
+	}
+	if (whole)
+		return IMAGE_WHOLE;
+	unlink(path);
+	return st.st_size ? IMAGE_CUT : IMAGE_EMPTY;
+}
+
+/* Room below which an empty image after gnuplot's exit 0 is taken for a full disk,
+ * not for gnuplot's own failure (a terminal it lacks), which stays a warning. */
+#define IMAGE_ROOM_MIN ((unsigned long long)64 << 10)
+
+/* An image that gnuplot (exit 0) left cut short, or empty on a full file system (room:
+ * the bytes free there when it exited): its write failed, MRL_EWRITE (exit 4). */
+static int image_write_failed(const char *dir, const char *name, const char *ext, enum image_state state,
+			      long long size, unsigned long long room, struct mrl_err *err)
+{
+	char free_text[80];
+	snprintf(free_text, sizeof free_text, "%s (%llu bytes free)", room < IMAGE_ROOM_MIN ? "disk full" : "a write failed",
+		 room);
+	if (state == IMAGE_CUT)
+		return mrl_err_set(err, MRL_EWRITE, "%s/%s.%s: gnuplot's image is cut short at %lld bytes: %s; removed", dir,
+				   name, ext, size, free_text);
+	if (state == IMAGE_EMPTY && room < IMAGE_ROOM_MIN)
+		return mrl_err_set(err, MRL_EWRITE, "%s/%s.%s: gnuplot could not write the image: %s; removed", dir, name,
+				   ext, free_text);
+	return 0;
 }
 
 /* Append a status sentence (first one wins the start of the line). */
@@ -276,8 +329,18 @@ static int emit(struct rpt_plotter *pl, const char *name, const char *title, con
 	snprintf(script, sizeof script, "./%s.gp", name);
 	char *argv[] = { (char *)pl->gnuplot, script, NULL };
 	int status, erc = rpt_gp_exec(pl->gnuplot, pl->out_dir, argv, pl->timeout_s, output, sizeof output, &status);
-	p->png = pl->want_png && file_size_ok(pl->out_dir, name, "png");
-	p->svg = pl->want_svg && file_size_ok(pl->out_dir, name, "svg");
+	/* the room gnuplot left, measured before a cut image is removed */
+	struct statvfs vfs;
+	const unsigned long long room = statvfs(pl->out_dir, &vfs) ? ULLONG_MAX : (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	long long png_size = 0, svg_size = 0;
+	const enum image_state png = pl->want_png ? image_check(pl->out_dir, name, "png", &png_size) : IMAGE_ABSENT;
+	const enum image_state svg = pl->want_svg ? image_check(pl->out_dir, name, "svg", &svg_size) : IMAGE_ABSENT;
+	p->png = png == IMAGE_WHOLE;
+	p->svg = svg == IMAGE_WHOLE;
+	if (!erc && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    ((rc = image_write_failed(pl->out_dir, name, "png", png, png_size, room, err)) ||
+	     (rc = image_write_failed(pl->out_dir, name, "svg", svg, svg_size, room, err))))
+		goto out;
 	if (erc == ETIME) {
 		snprintf(msg, sizeof msg, "%s.gp: gnuplot ran past %d s and was stopped", name, pl->timeout_s);
 		rpt_plot_add_status(o, msg);

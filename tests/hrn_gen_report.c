@@ -346,6 +346,62 @@ static void test_compare_dash_prefix(void)
 	ok(cli_file_size(path) > 1000, "--quiet-generation.svg drawn");
 }
 
+/* gnuplot exits 0 when it cannot write its image (a full disk), leaving a cut PNG and an
+ * empty SVG: compare said nothing of it, exited as if all was well and linked the cut
+ * image. A stand-in gnuplot writes the start of a PNG (EMPTY: an empty one), then
+ * (FILL) fills the file system, a small tmpfs mounted here, writes an empty SVG and
+ * exits 0. A cut image is a failed write (exit 4 naming it, "disk full" where the disk
+ * is); an empty one is too on a full disk, and gnuplot's own failure with room left (a
+ * warning, as before). Either way no cut or empty image is left. */
+static void full_disk_case(const char *dir, const char *fake, const char *env, int want_rc, const char *want,
+			   const char *what)
+{
+	char *out = NULL, path[600], name[300];
+	cli_sh(NULL, "rm -f '%s'/*", dir);
+	int rc = cli_sh(&out, "cd '%s' && %s MERILO_GNUPLOT='%s' '%s' compare ../run ../run-b -o cmp --boot 200", dir, env,
+			fake, cli_merilo());
+	snprintf(name, sizeof name, "%s: exit %d", what, want_rc);
+	is_int(rc, want_rc, name);
+	like(out, want, "... saying what happened to which image");
+	snprintf(path, sizeof path, "%s/cmp-generation.png", dir);
+	long png = cli_file_size(path);
+	snprintf(path, sizeof path, "%s/cmp-generation.svg", dir);
+	ok(png < 0 && cli_file_size(path) < 0, "... no cut or empty image left");
+	snprintf(path, sizeof path, "%s/cmp.json", dir);
+	ok(cli_file_size(path) > 0, "... what was written before the plot kept (cmp.json)");
+	free(out);
+}
+
+static void test_compare_full_disk(void)
+{
+	char dir[400], fake[400], why[200];
+	snprintf(dir, sizeof dir, "%s/full", tmp);
+	snprintf(fake, sizeof fake, "%s/cut-gnuplot", tmp);
+	if (mkdir(dir, 0755) != 0 || cli_mount_tmpfs(dir, "size=1m", why, sizeof why) != 0) {
+		skip(why, "compare on a full disk");
+		return;
+	}
+	cli_write_file(fake, "#!/bin/sh\n"
+			     "if [ \"$1\" = -e ]; then echo 'pngcairo svg'; exit 0; fi\n"
+			     "name=${1%.gp}\n"
+			     "if [ -n \"$EMPTY\" ]; then : > \"$name.png\"; else printf '\\211PNG\\r\\n\\032\\n' > \"$name.png\"; fi\n"
+			     "if [ -n \"$FILL\" ]; then cat /dev/zero > fill 2>/dev/null; fi\n"
+			     ": > \"$name.svg\"\n"
+			     "exit 0\n");
+	if (!ok(chmod(fake, 0755) == 0, "a gnuplot that cuts its images"))
+		goto out;
+	full_disk_case(dir, fake, "FILL=1", 4, "cmp-generation.png: gnuplot's image is cut short at 8 bytes: disk full",
+		       "a PNG cut short on a full disk");
+	full_disk_case(dir, fake, "", 4, "cmp-generation.png: gnuplot's image is cut short at 8 bytes: a write failed",
+		       "a PNG cut short with room left");
+	full_disk_case(dir, fake, "EMPTY=1 FILL=1", 4, "cmp-generation.png: gnuplot could not write the image: disk full",
+		       "an empty PNG on a full disk");
+	full_disk_case(dir, fake, "EMPTY=1", 3, "warning: cmp-generation.gp: gnuplot drew no PNG or SVG",
+		       "empty images with room left: a warning, exit 3 as without it (no gate)");
+out:
+	umount2(dir, MNT_DETACH);
+}
+
 static void test_report(const char *model)
 {
 	char *out = NULL, run[300], rep[300], path[600];
@@ -406,6 +462,7 @@ int main(void)
 	else {
 		TEST(test_compare(model), "merilo compare --out plots the generative comparisons");
 		TEST(test_compare_dash_prefix(), "compare -o PREFIX starting with '-': gnuplot gets a path; no 'failed (exit 0)'");
+		TEST(test_compare_full_disk(), "compare's plot on a full disk: exit 4 naming it, no cut image left");
 	}
 	free(out);
 	cli_rmtree(tmp);
