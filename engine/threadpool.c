@@ -16,6 +16,7 @@
  */
 #include "engine/eng_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -190,12 +191,16 @@ int eng_pool_new(struct eng_pool **out, int n_threads, bool pin, struct mrl_err 
 				pin_mask(&one, cpus, n_cpus, i + 1);
 				pthread_attr_setaffinity_np(pattr, sizeof one, &one);
 			}
-			if (pthread_create(&p->threads[i], pattr, worker_main, &p->workers[i])) {
+			const int e = pthread_create(&p->threads[i], pattr, worker_main, &p->workers[i]);
+			if (e) {
 				if (pattr)
 					pthread_attr_destroy(pattr);
 				eng_pool_free(p);
-				return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot start thread %d of %d", i + 2,
-						   n_threads);
+				/* EAGAIN: no memory for its stack (a ulimit -v) or a limit on threads */
+				return mrl_err_set(err, MRL_ERUNTIME, "thread pool: cannot start thread %d of %d: %s%s", i + 2,
+						   n_threads, strerror(e),
+						   e == EAGAIN ? " (too little memory for its stack, or too many threads; "
+								 "fewer threads: --threads)" : "");
 			}
 			p->n_started++;
 		}

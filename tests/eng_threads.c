@@ -15,8 +15,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,8 +229,58 @@ static void check_guided_chunks(void)
 	is_int(bad, 0, "every item of 1..32000 runs exactly once on 2, 3 and 4 threads");
 }
 
+/* A thread that cannot start (no memory for its stack under a ulimit -v) is an error
+ * saying why and what to do, where it said only "cannot start thread 2 of 2". In a child
+ * whose address space is capped 1 MiB above what it maps: an 8 MiB stack cannot fit. */
+static void check_thread_start_failure(void)
+{
+	if (TAP_ASAN) { /* the sanitizer's shadow memory and its pthread_create do not mix with RLIMIT_AS */
+		skip("AddressSanitizer build", "a thread that cannot start names the reason");
+		return;
+	}
+	int fds[2];
+	if (pipe(fds) != 0) {
+		skip("no pipe", "a thread that cannot start names the reason");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		struct mrl_err err = { 0 };
+		struct eng_pool *p = NULL;
+		long pages = 0;
+		FILE *f = fopen("/proc/self/statm", "r");
+		if (f && fscanf(f, "%ld", &pages) == 1) {
+			const rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)1 << 20);
+			struct rlimit rl = { cap, cap };
+			if (setrlimit(RLIMIT_AS, &rl) == 0) {
+				const int rc = eng_pool_new(&p, 2, false, &err);
+				dprintf(fds[1], "%d %s", rc, err.msg);
+				if (!rc)
+					eng_pool_free(p);
+			}
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	char buf[600] = "";
+	size_t len = 0;
+	ssize_t n;
+	while (len + 1 < sizeof buf && (n = read(fds[0], buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	char want[64];
+	snprintf(want, sizeof want, "%d ", MRL_ERUNTIME);
+	ok(!strncmp(buf, want, strlen(want)), "a pool whose second thread cannot start: MRL_ERUNTIME");
+	like(buf, "cannot start thread 2 of 2: Resource temporarily unavailable (too little memory for its stack",
+	     "... the message says why and what to do (fewer threads)");
+}
+
 int main(void)
 {
+	check_thread_start_failure(); /* first: glibc keeps the stacks of ended threads for reuse */
 	check_default_threads();
 	check_pinned_pool();
 	check_guided_chunks();
