@@ -258,6 +258,7 @@ static void test_wilcoxon(void)
 		a[i] = b[i] + d[i];
 	}
 	rc = met_wilcoxon_paired(a, b, 15, &w, &err);
+	is_int(rc, 0, "wilcoxon_paired: succeeds");
 	is_near(w.p, 0.041259765625, 1e-15, "wilcoxon_paired: same p as on the differences");
 	double zeros[4] = {0};
 	rc = met_wilcoxon_signed_rank(zeros, 4, &w, &err);
@@ -272,6 +273,7 @@ static void test_wilcoxon(void)
 	double base[] = {1.0, 1.0, 2.0, 10.0, 1.0};
 	double med, lr[5];
 	rc = met_median_log_ratio(cand, base, 5, &med, lr, &err);
+	is_int(rc, 0, "median_log_ratio: succeeds on positive values");
 	is_near(med, log(1.1), 1e-15, "median_log_ratio: median of 5 = log(1.1)");
 	is_near(lr[2], log(1.2), 1e-15, "median_log_ratio: log-ratios returned in item order");
 	base[3] = 0.0;
@@ -323,6 +325,7 @@ static void test_bootstrap(void)
 	ok(rc == 0 && (ci.lo != ci2.lo || ci.hi != ci2.hi), "boot: another seed -> another CI");
 	opts.level = 0.99;
 	rc = met_boot_mean_ci(x, N, &opts, &ci2, &err);
+	is_int(rc, 0, "boot: level 0.99 succeeds");
 	ok(ci2.hi - ci2.lo > ci.hi - ci.lo, "boot: level 0.99 gives a wider interval than 0.95");
 	opts.level = 1.0;
 	rc = met_boot_mean_ci(x, N, &opts, &ci2, &err);
@@ -507,6 +510,8 @@ static void test_benchich(const char *fx)
 		double z, p_unpaired;
 		rc = met_two_prop_z((uint64_t)k_lat, (uint64_t)n, (uint64_t)k_cyr, (uint64_t)n, &z,
 				    &p_unpaired, &err);
+		snprintf(name, sizeof name, "benchich %s: two_prop_z succeeds", sys);
+		is_int(rc, 0, name);
 		if (s == 0) {
 			/* scipy: 2*norm.sf(z), pooled z for 418/500 vs 397/500 -> z = 1.7102304167165023,
 			 * p = 0.087223273181577923 (= chi2_contingency(correction=False)) */
