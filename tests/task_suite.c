@@ -269,6 +269,7 @@ static void test_file_errors(void)
 	is_int(rc, MRL_EINPUT, "truncated file on disk: MRL_EINPUT");
 	like(err.msg, "tests/data/suites/truncated.json: truncated JSON", "truncated file: message names the file");
 	rc = task_suite_load("tests/data/suites/malformed.json", &s, NULL, &err);
+	is_int(rc, MRL_EINPUT, "malformed file on disk: MRL_EINPUT");
 	like(err.msg, "malformed JSON: '}' expected near '\"version\"' at line 3, column 23", "malformed file: jansson's line and column");
 }
 
@@ -417,6 +418,7 @@ static void test_good_mc(void)
 	is_int(rc, MRL_EINPUT, "rendering a missing variant is an error");
 	like(err.msg, "item 'c-2' has no hr variant", "the error names item and language");
 	rc = task_render(t, c1, "de", &p, &err);
+	is_int(rc, MRL_EINPUT, "rendering an unknown language: MRL_EINPUT");
 	like(err.msg, "'de' is not one of its languages", "rendering an unknown language is an error");
 	task_suite_free(s);
 }
