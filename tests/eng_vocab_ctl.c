@@ -266,6 +266,7 @@ static void t_cli(const char *fx, const char *dir)
 	free(out);
 	rc = cli_run(&out, "tokenize --model '%s/tokenizer/ggml-vocab-deepseek-coder.gguf' --no-bos --parse-special --file '%s'",
 		     fx, text_path);
+	is_int(rc, 0, "merilo tokenize --parse-special: exit 0");
 	is_str(out, "32016 64\n", "merilo tokenize --parse-special: llama.cpp's ids");
 	free(out);
 }
