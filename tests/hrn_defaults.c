@@ -159,6 +159,7 @@ static void t_unknown_task(const char *model, const char *dir)
 	like(out, "did you mean 'mc_fs'?", "the closest task by edit distance is suggested");
 	free(out);
 	rc = cli_run(&out, "run --model %s --suite %s --tasks MC --out %s/r", model, mini_suite, dir);
+	is_int(rc, 2, "--tasks MC is a usage error (task names are case-sensitive)");
 	like(out, "did you mean 'mc'?", "a case-insensitive match comes first");
 	free(out);
 }
@@ -197,6 +198,7 @@ static void t_task_without_lang(const char *model, const char *dir)
 	/* a leaderboard group where no run has the metric: a table of dashes, now with a warning */
 	rc = cli_run(&out, "run --model %s --suite tasks/suites/demo.json --tasks text --lang en --limit 1 --boot 100 -q "
 			   "--out %s/text", model, dir);
+	is_int(rc, 0, "setup: a run of the text task, which has no acc");
 	free(out);
 	CLI_EXPECT(0, "warning: no run of group 2 has the metric acc", "leaderboard: a group without the metric is named",
 		   "leaderboard %s/en %s/text --metric acc --format md", dir, dir);
