@@ -76,6 +76,7 @@ static void test_prompts_file(void)
 	hrn_bench_doc_release(&d);
 	free(out);
 	rc = cli_run(&out, "bench --model %s --threads 1 %s --format csv", model, opts);
+	is_int(rc, 0, "offline with a prompts file, CSV: exit 0");
 	unlike(out, ",offline,offline,-1,", "CSV: no -1 for n_prompt");
 	free(out);
 	cli_write_file(path, "the same line\nthe same line\n");
@@ -135,6 +136,7 @@ static void test_no_request(void)
 	hrn_bench_doc_release(&d);
 	free(out);
 	rc = cli_run(&out, "bench --model %s --threads 1 %s", model, opts);
+	is_int(rc, 0, "server run without a request, markdown: exit 0");
 	unlike(out, "busy 0%", "markdown: no busy 0% beside a null busy_fraction");
 	like(out, "no request arrived", "markdown: the note says no request arrived");
 	unlike(out, "| NO |", "markdown: limits not reported as failing");
