@@ -74,6 +74,7 @@ static void test_progress(void)
 	ok(!strchr(out, '\r'), "piped run: no carriage returns in the log");
 	free(out);
 	rc = cli_run(&out, RUN_ARGS " --batch item --out %s/piped-item", tmp, tmp);
+	is_int(rc, 0, "piped run, --batch item: exit 0");
 	matches(out, "^merilo run: 1/16 units \\(6.2%\\), commonsense [a-zA-Z-]+, [0-9.]+ items/s, ETA [0-9?]",
 	     "piped run, --batch item: a progress line after the first unit (each unit is more than 5% of 16)");
 	is_int((long)cli_lines_with(out, "ETA"), 16, "piped run, --batch item: one progress line per 5% step crossed (16)");
