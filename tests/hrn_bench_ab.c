@@ -431,9 +431,11 @@ static void test_compare(void)
 	like(o, "bench pp32 (1 thread): prefill tokens/s x", "... naming the failed figures");
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --quiet", merilo, tmp, tmp);
+	is_int(rc, 1, "--gate-perf 5% --quiet: the slower candidate still fails (exit 1)");
 	like(o, "merilo compare: regression (exit 1)", "--quiet: the outcome is a regression, not a pass");
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --format junit", merilo, tmp, tmp);
+	is_int(rc, 1, "--gate-perf 5% --format junit: the slower candidate still fails (exit 1)");
 	like(o, "<failure type=\"perf-regression\" message=\"3 of 3 bench figures worse by more than 5%: ",
 	     "JUnit: a perf-regression failure");
 	free(o);
@@ -445,6 +447,8 @@ static void test_compare(void)
 	rc = cli_sh(&o, "cp -r %s/run-big %s/run-big2 && '%s' bench --model %s/big.gguf --prompt 16,32 --gen 8 --reps 3 "
 			"--threads 1 --energy-window 0 --format json --out %s/run-big2/bench.json -q", tmp, tmp, merilo, tmp, tmp);
 	free(o);
+	if (!ok(rc == 0, "setup: run-big2, a copy of run-big with a bench record of pp16 and pp32"))
+		return;
 	rc = cli_sh(&o, "'%s' compare %s/run-big2 %s/run-tiny --gate-perf 5%% --threshold-points 100", merilo, tmp, tmp);
 	is_int(rc, 3, "--gate-perf, a base test the candidate lacks: undetermined, exit 3");
 	like(o, "note: performance: 2 bench tests of the base are not in the candidate's record: pp16 (1 thread), "
@@ -452,6 +456,7 @@ static void test_compare(void)
 	like(o, "cannot decide: the candidate's bench record lacks 2 tests of the base's", "the gate says why");
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big2 --gate-perf 5%% --threshold-points 100", merilo, tmp, tmp);
+	is_int(rc, 1, "--gate-perf, tests only the candidate has: the slower candidate fails on the tests both have");
 	like(o, "2 bench tests of the candidate are not in the base's record: pp16 (1 thread)",
 	     "tests only the candidate has: a note, not a reason to refuse");
 	ok(!strstr(o ? o : "", "lacks"), "... the gate judges the tests both have");
@@ -461,6 +466,7 @@ static void test_compare(void)
 	snprintf(path, sizeof path, "%s/run-big/bench.json", tmp);
 	unlink(path);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big", merilo, tmp, tmp);
+	is_int(rc, 0, "no --gate-perf, the candidate without a bench record: exit 0, as with one");
 	like(o, "the candidate run has none", "a run without a bench record is named in a note");
 	free(o);
 
@@ -472,9 +478,11 @@ static void test_compare(void)
 	like(o, "run-big carries no bench record (RUN/bench.json)", "... and which run lacks the record");
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --quiet", merilo, tmp, tmp);
+	is_int(rc, 3, "--gate-perf --quiet, the candidate without a bench record: exit 3");
 	like(o, "merilo compare: undetermined (exit 3)", "--quiet: undetermined (exit 3)");
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --format json", merilo, tmp, tmp);
+	is_int(rc, 3, "--gate-perf --format json, the candidate without a bench record: exit 3");
 	json_t *j = json_loads(o ? o : "", JSON_DISABLE_EOF_CHECK, NULL);
 	json_t *res = json_object_get(j, "result");
 	is_str(json_string_value(json_object_get(res, "outcome")), "undetermined", "JSON: outcome undetermined");
@@ -484,6 +492,7 @@ static void test_compare(void)
 	json_decref(j);
 	free(o);
 	rc = cli_sh(&o, "'%s' compare %s/run-tiny %s/run-big --gate-perf 5%% --format junit", merilo, tmp, tmp);
+	is_int(rc, 3, "--gate-perf --format junit, the candidate without a bench record: exit 3");
 	like(o, "<failure type=\"perf-undetermined\" message=\"undetermined: the candidate run ",
 	     "JUnit: a perf-undetermined failure");
 	free(o);
