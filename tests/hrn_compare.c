@@ -223,6 +223,7 @@ static void test_kl_constructed(void)
 	is_near(kl_all(out, "covered_mass_mean"), 0.8, 1e-12, "KL constructed: covered mass = mean of the lists' 0.9 and 0.7");
 	free(out);
 	rc = cli_run(&out, "compare %s/lp1 %s/lp2 --boot 200", tmp, tmp);
+	is_int(rc, 0, "KL constructed, text: exit 0 (KL not gated)");
 	like(out, "20 paired choice sequences skipped because their continuation tokens differ",
 	     "KL constructed: the skipped sequences are counted in a note");
 	like(out, "LOWER BOUND", "KL constructed: text says lower bound");
@@ -282,10 +283,12 @@ static void test_kl_undetermined(void)
 	CLI_EXPECT(3, "median 0.035% (min 0.03%)", "undetermined: the text gives the mass", "compare %s/tiny-a %s/tiny-b "
 		   "--boot 200 --gate-kl 1", tmp, tmp);
 	rc = cli_run(&out, "compare %s/tiny-a %s/tiny-b --boot 200 --gate-kl 1 --format json", tmp, tmp);
+	is_int(rc, 3, "undetermined, JSON: exit 3");
 	like(out, "\"outcome\": \"undetermined\"", "undetermined: JSON outcome");
 	like(out, "\"undetermined\": true", "undetermined: the JSON KL row says so");
 	free(out);
 	rc = cli_run(&out, "compare %s/tiny-a %s/tiny-b --boot 200 --gate-kl 1 --format junit", tmp, tmp);
+	is_int(rc, 3, "undetermined, JUnit: exit 3");
 	like(out, "<failure type=\"kl-undetermined\"", "undetermined: a JUnit failure of its own type");
 	free(out);
 	CLI_EXPECT(0, "PASS", "--kl-min-coverage 0: the bound decides (exit 0)",
@@ -349,12 +352,14 @@ static void test_not_comparable(void)
 	json_decref(root);
 	free(out);
 	rc = cli_run(&out, "compare %s/base %s/fs3 --boot 200 --format md", tmp, tmp);
+	is_int(rc, 3, "not comparable, md: exit 3");
 	like(out, "## merilo compare: ⚠️ not comparable", "not comparable, md: heading");
 	like(out, "limit (base all, candidate 30)", "not comparable, md: the limit difference");
 	free(out);
 	char prefix[400], xml_path[500], why[100];
 	snprintf(prefix, sizeof prefix, "%s/nc/cmp", tmp);
 	rc = cli_run(&out, "compare %s/base %s/fs3 --boot 200 --out %s", tmp, tmp, prefix);
+	is_int(rc, 3, "not comparable, --out: exit 3");
 	free(out);
 	snprintf(xml_path, sizeof xml_path, "%s.junit.xml", prefix);
 	ok(xml_ok(xml_path, why, sizeof why), "not comparable, JUnit: well-formed");
@@ -447,10 +452,12 @@ static void test_kl_fixtures(void)
 	CLI_EXPECT(0, "PASS", "f32 vs f32 with --gate-kl 0: exit 0",
 		   "compare %s/fx-f32a %s/fx-f32b --boot 200 --kl-min-coverage 0 --gate-kl 0", tmp, tmp);
 	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format junit --kl-min-coverage 0 --gate-kl 1", tmp, tmp);
+	is_int(rc, 0, "f32 vs q4_0 junit with --gate-kl 1: exit 0, as in text");
 	like(out, "<property name=\"kl.all.all.kl_mean\"", "f32 vs q4_0 junit: KL properties");
 	like(out, "classname=\"merilo.compare.kl\"", "f32 vs q4_0 junit: KL testcases with --gate-kl");
 	free(out);
 	rc = cli_run(&out, "compare %s/fx-f32a %s/fx-q4 --boot 200 --format md", tmp, tmp);
+	is_int(rc, 0, "f32 vs q4_0 md, KL not gated: exit 0");
 	like(out, "### KL divergence and top-1 agreement", "f32 vs q4_0 md: KL section");
 	free(out);
 }
@@ -495,6 +502,7 @@ static void test_perf_times(void)
 	write_run("one-a", "base-model", suite_hash, 1, 1, 0, 0);
 	write_run("one-b", "base-model", suite_hash, 1, 1, 0, 0);
 	rc = cli_run(&out, "compare %s/one-a %s/one-b --boot 200 --format md", tmp, tmp);
+	is_int(rc, 0, "one pair a cell: exit 0");
 	like(out, "performance: 1 paired item timings, fewer than 2 in every task x language",
 	     "one pair a cell: the note says there are too few, not none");
 	free(out);
