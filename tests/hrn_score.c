@@ -272,6 +272,7 @@ static void t_missing(void)
 	CLI_EXPECT(0, "en 3, hr 3, 5 without a prediction, counted as wrong", "the leaderboard says so where n is",
 		   "leaderboard %s/allowed --format md", tmp);
 	rc = cli_run(&out, "report %s/allowed -o %s/allowed-report", tmp, tmp);
+	is_int(rc, 0, "report of a run scored with --allow-missing: exit 0");
 	free(out);
 	snprintf(res, sizeof res, "%s/allowed-report/report.md", tmp);
 	text = cli_slurp(res);
