@@ -227,6 +227,7 @@ static void test_compare(const char *model_b)
 	is_int(rc, 0, "a second model's run");
 	free(out);
 	rc = cli_run(&out, "compare %s/run %s/run-b --out %s/cmp/c --boot 200 --quiet", tmp, tmp, tmp);
+	is_int(rc, 3, "compare --out of generate tasks only, no --gate: exit 3 (the default gate judges nothing)");
 	free(out);
 	/* two runs' 16 groups of three-line tics overprinted side by side: turned, one line each */
 	rc = cli_run(&out, "report %s/run %s/run-b -o %s/rep2", tmp, tmp, tmp);
@@ -303,6 +304,7 @@ static void test_compare_dash_prefix(void)
 	snprintf(path, sizeof path, "%s/gnuplot", fake);
 	int rc = cli_sh(&out, "mkdir -p '%s' '%s'", dir, fake);
 	free(out);
+	out = NULL; /* where a setup step fails, the checks below read out without a command */
 	cli_write_file(path, "#!/bin/sh\n"
 			     "if [ \"$1\" = -e ]; then echo 'pngcairo svg'; exit 0; fi\n"
 			     "echo \"$@\" >> \"$(dirname \"$0\")/args\"\n"
@@ -326,9 +328,11 @@ static void test_compare_dash_prefix(void)
 			     "if [ \"$1\" = -e ]; then echo 'pngcairo svg'; exit 0; fi\n"
 			     "echo \"$@\" >> \"$(dirname \"$0\")/my-args\"\n"
 			     "exit 0\n");
+	out = NULL;
 	rc = chmod(path, 0755);
 	rc = rc ? rc : cli_sh(&out, "cd '%s' && MERILO_GNUPLOT='%s' '%s' compare ../run ../run-b -o env --boot 200", dir,
 			      path, cli_merilo());
+	is_int(rc, 3, "compare with the gnuplot MERILO_GNUPLOT names: exit 3 (no gate)");
 	free(out);
 	snprintf(path, sizeof path, "%s/my-args", fake);
 	args = cli_slurp(path);
