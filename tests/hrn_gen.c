@@ -104,7 +104,7 @@ static void check_fields(json_t *items)
 		bad_stop += !known;
 		static const char *const tr[] = { "chrf", "chrf++", "bleu", NULL }, *const qa[] = { "exact_match", "f1",
 												       "contains", NULL };
-		for (const char *const *m = strcmp(task, "short_qa") ? tr : qa; *m; m++)
+		for (const char *const *m = strcmp(task ? task : "", "short_qa") ? tr : qa; *m; m++)
 			bad_metrics += isnan(metric_value(rec, *m));
 	}
 	is_int(bad_fields, 0, "every record has generation.text, script, language, references, stats and the prompt");
@@ -388,6 +388,7 @@ static void test_chat(const char *model)
 	/* a chatml run stopped and resumed keeps chatml; another name is refused */
 	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
 			  "--chat-template chatml --out %s/chatpart", cli_merilo(), model, tmp);
+	is_int(rc, 4, "setup: a chatml run stopped after 1 item (exit 4, as by Ctrl-C)");
 	free(out);
 	rc = cli_run(&out, "run --resume %s/chatpart --chat-template llama3 --quiet", tmp);
 	ok(rc == 2 && out && strstr(out, "--chat-template llama3 differs from the resumed run's chatml"),
@@ -405,6 +406,7 @@ static void test_chat(const char *model)
 	/* a run started without --chat-template resumed with one: refused too (it mixed templates) */
 	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
 			  "--out %s/nochat", cli_merilo(), model, tmp);
+	is_int(rc, 4, "setup: a run without --chat-template stopped after 1 item (exit 4)");
 	free(out);
 	rc = cli_run(&out, "run --resume %s/nochat --chat-template chatml --quiet", tmp);
 	ok(rc == 2 && out && strstr(out, "--chat-template chatml differs from the resumed run's (not given)"),
