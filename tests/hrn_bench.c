@@ -215,7 +215,7 @@ static void test_cli_figures(void)
 		if (ttft && tpot && e2e && ttft->n == 2) {
 			is_near(tpot->samples[1], (e2e->samples[1] - ttft->samples[1]) / 3, 1e-9,
 				"request: TPOT = (e2e - TTFT) / (n - 1) in the output");
-			ok(ritl->st.p50 <= ritl->st.p90 && ritl->st.p90 <= ritl->st.p99, "ITL p50 <= p90 <= p99");
+			ok(ritl && ritl->st.p50 <= ritl->st.p90 && ritl->st.p90 <= ritl->st.p99, "ITL p50 <= p90 <= p99");
 		}
 	}
 	hrn_bench_doc_release(&d);
@@ -255,6 +255,7 @@ static void test_cli_jsonl(const char *model)
 		ok(hrn_bench_read(p2, &bd, &err) == 0 && bd.n_results == 3, "JSONL with a byte-order mark reads the same");
 		hrn_bench_doc_release(&bd);
 		free(t2);
+		t2 = NULL; /* where text has no second line, nothing sets it again */
 		char *nl = text ? strchr(text, '\n') : NULL;
 		nl = nl ? strchr(nl + 1, '\n') : NULL;
 		if (nl && asprintf(&t2, "%.*s x%s", (int)(nl - text), text, nl) > 0)
