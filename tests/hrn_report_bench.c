@@ -206,7 +206,10 @@ int main(void)
 	for (size_t i = 0; i < 3; i++) {
 		char *out = NULL;
 		int rc = cli_run(&out, "synth --preset tiny --dtype %s -o %s/%s.gguf", dtypes[i], base, names[i]);
-		free(out);
+		if (!rc) { /* a failed synth keeps its output for the diagnostic below */
+			free(out);
+			out = NULL;
+		}
 		rc = rc ? rc : cli_run(&out, "run --model %s/%s.gguf --suite tasks/suites/demo.json "
 				       "--tasks commonsense,regional_facts,grammar "
 				       "--limit 2 --boot 50 --quiet --out %s/r_%s", base, names[i], base, names[i]);
