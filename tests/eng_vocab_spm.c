@@ -290,7 +290,11 @@ static void t_tokenizer(const char *name, char **strs, size_t *lens, size_t n)
 	}
 	free(buf);
 	same_as_json(spm, js, strs, lens, n, name);
-	/* 3: llama.cpp differs only where the text starts with a space */
+	/* 3: llama.cpp differs only where the text starts with a space (the first 30 strings are texts.txt's) */
+	if (n < 30) {
+		skip("fewer than texts.txt's 30 strings", "llama.cpp's ids but where the text starts with a space");
+		goto out;
+	}
 	snprintf(path, sizeof path, "%s/texts.llamacpp.out", src);
 	size_t same = count_equal(spm, strs, lens, 30, path, diff, &n_diff, 8), leading = 0;
 	for (size_t i = 0; i < 30; i++)
@@ -298,7 +302,9 @@ static void t_tokenizer(const char *name, char **strs, size_t *lens, size_t n)
 	bool only_leading = true;
 	for (size_t i = 0; i < n_diff; i++)
 		only_leading = only_leading && strs[diff[i]][0] == ' ';
-	ok(only_leading && (n_diff == 0 || n_diff == leading), "llama.cpp's ids but where the text starts with a space");
+	/* same + n_diff == 30: all 30 compared (an unreadable .out compares none, and passed) */
+	ok(same + n_diff == 30 && only_leading && (n_diff == 0 || n_diff == leading),
+	   "llama.cpp's ids but where the text starts with a space");
 	diag("%s: %zu of 30 texts.txt strings as llama.cpp (%zu start with a space)", name, same, leading);
 out:
 	eng_vocab_free(spm);
