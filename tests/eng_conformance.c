@@ -121,6 +121,8 @@ static void check_prompt(struct eng_model *m, const char *exp_dir, const char *s
 	/* greedy continuation */
 	json_t *steps = json_object_get(j, "steps");
 	int got[N_GREEDY];
+	for (int s = 0; s < N_GREEDY; s++)
+		got[s] = -1; /* no id: after a failed decode the comparisons below fail, not read garbage */
 	size_t n_cmp = N_GREEDY;
 	for (int s = 0; s < N_GREEDY; s++) {
 		got[s] = argmax(logits, desc.n_vocab);
