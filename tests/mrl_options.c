@@ -88,8 +88,8 @@ static void test_short_forms(void)
 static void test_positionals_and_double_dash(void)
 {
 	struct mrl_err err;
-	char *args[32];
-	int n;
+	char *args[32] = { 0 }; /* a failed parse writes none: the checks below then fail, not read garbage */
+	int n = 0;
 	is_int(parse("a --quiet b - -- --out c", &n, args, &err), 0, "positionals among options, '-' and '--'");
 	is_int(n, 5, "five positionals");
 	is_str(args[0], "a", "first");
