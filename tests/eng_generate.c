@@ -271,10 +271,16 @@ static void t_stop_across_tokens(void)
 	}
 	/* the text length after each token */
 	size_t ends[MAX_TOK], k = 0;
+	int detok_rc = 0; /* a failed detokenize leaves its ends[i] unset */
 	for (size_t i = 0; i < free_run.n_ids; i++) {
 		char *t = NULL;
-		eng_detokenize(model, free_run.ids, i + 1, &t, &ends[i], &err);
+		detok_rc |= eng_detokenize(model, free_run.ids, i + 1, &t, &ends[i], &err);
 		free(t);
+	}
+	if (!ok(detok_rc == 0, "setup: each prefix of the free run detokenizes")) {
+		eng_gen_res_release(&free_run);
+		prompts_free(&p);
+		return;
 	}
 	for (k = 1; k + 1 < free_run.n_ids; k++)
 		if (ends[k] - ends[k - 1] >= 2 && ends[k + 1] - ends[k] >= 2 && ends[k] + 2 <= free_run.text_len)
