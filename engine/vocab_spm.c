@@ -403,7 +403,7 @@ static int read_files(struct spm_files *fl, const char *dir, int dir_len, struct
 		if (asprintf(&p, "%.*s%s", dir_len, dir, names[i]) < 0)
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		/* the config's numbers are never used as such; transformers writes model_max_length as 1e30 */
-		int rc = vocab_hf_read_json(p, (struct json_t **)dst[i], true, JSON_DECODE_INT_AS_REAL, err);
+		int rc = vocab_hf_read_json(p, dst[i], true, JSON_DECODE_INT_AS_REAL, err);
 		free(p);
 		if (rc)
 			return rc;
@@ -414,7 +414,7 @@ static int read_files(struct spm_files *fl, const char *dir, int dir_len, struct
 	struct mrl_err ignored = { 0 };
 	if (asprintf(&p, "%.*sconfig.json", dir_len, dir) < 0)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	if (vocab_hf_read_json(p, (struct json_t **)&fl->model_cfg, true, JSON_DECODE_INT_AS_REAL, &ignored))
+	if (vocab_hf_read_json(p, &fl->model_cfg, true, JSON_DECODE_INT_AS_REAL, &ignored))
 		fl->model_cfg = NULL;
 	free(p);
 	return 0;

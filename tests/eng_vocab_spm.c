@@ -248,16 +248,25 @@ static void same_as_json(const struct eng_vocab *spm, const struct eng_vocab *js
 	free(sb);
 }
 
-static void t_tokenizer(const char *name, char **strs, size_t *lens, size_t n)
+/* src = fixtures/hf/<prefix><name>, a folder whose tokenizer.model can be read; else a
+ * skip saying why and false. */
+static bool fixture_folder(const char *prefix, const char *name, char *src, size_t size, const char *why)
 {
 	const char *fx = fixtures_dir();
-	char src[4096], path[4300];
-	snprintf(src, sizeof src, "%s/hf/tokenizers/%s", fx ? fx : "", name);
+	char path[4300];
+	snprintf(src, size, "%s/hf/%s%s", fx ? fx : "", prefix, name);
 	snprintf(path, sizeof path, "%s/tokenizer.model", src);
-	if (!fx || access(path, R_OK) != 0) {
-		test_skip("fixtures/hf/tokenizers absent");
+	if (fx && access(path, R_OK) == 0)
+		return true;
+	test_skip(why);
+	return false;
+}
+
+static void t_tokenizer(const char *name, char **strs, size_t *lens, size_t n)
+{
+	char src[4096], path[4300];
+	if (!fixture_folder("tokenizers/", name, src, sizeof src, "fixtures/hf/tokenizers absent"))
 		return;
-	}
 	static const char *const files[] = { "tokenizer.model", "tokenizer_config.json" };
 	const char *dir = link_folder(name, src, files, 2);
 	struct eng_vocab *spm = load(dir), *js = load(src);
@@ -314,14 +323,9 @@ out:
 /* 2 on a checkpoint folder: everything but tokenizer.json (generation_config.json's ids too). */
 static void t_checkpoint(const char *arch, char **strs, size_t *lens, size_t n)
 {
-	const char *fx = fixtures_dir();
-	char src[4096], path[4300];
-	snprintf(src, sizeof src, "%s/hf/%s", fx ? fx : "", arch);
-	snprintf(path, sizeof path, "%s/tokenizer.model", src);
-	if (!fx || access(path, R_OK) != 0) {
-		test_skip("fixtures/hf absent");
+	char src[4096];
+	if (!fixture_folder("", arch, src, sizeof src, "fixtures/hf absent"))
 		return;
-	}
 	static const char *const files[] = { "tokenizer.model", "tokenizer_config.json", "config.json",
 					     "generation_config.json", "model.safetensors" };
 	char name[64];
@@ -341,13 +345,9 @@ static void t_checkpoint(const char *arch, char **strs, size_t *lens, size_t n)
 static void t_variant(const char *name, const char *model, const char *cfg_dir, const char *arch, char **strs,
 		      size_t *lens, size_t n)
 {
-	const char *fx = fixtures_dir();
 	char src[4096], cfg_src[4096], path[4300];
-	snprintf(src, sizeof src, "%s/hf/tokenizers/%s", fx ? fx : "", model);
-	if (!fx || access(src, R_OK) != 0) {
-		test_skip("fixtures/hf/tokenizers absent");
+	if (!fixture_folder("tokenizers/", model, src, sizeof src, "fixtures/hf/tokenizers absent"))
 		return;
-	}
 	static const char *const model_file[] = { "tokenizer.model" }, *const cfg[] = { "tokenizer_config.json" },
 				 *const config[] = { "config.json" };
 	char dir_name[64], data_dir[300];
@@ -355,7 +355,7 @@ static void t_variant(const char *name, const char *model, const char *cfg_dir, 
 	snprintf(data_dir, sizeof data_dir, "tests/data/%s", cfg_dir);
 	link_folder(dir_name, src, model_file, 1);
 	if (arch) {
-		snprintf(cfg_src, sizeof cfg_src, "%s/hf/%s", fx, arch);
+		snprintf(cfg_src, sizeof cfg_src, "%s/hf/%s", fixtures_dir(), arch);
 		link_folder(dir_name, cfg_src, config, 1);
 	}
 	struct eng_vocab *v = load(link_folder(dir_name, data_dir, cfg, 1));
