@@ -110,42 +110,40 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The files of the model: the shards, config.json, and the index and tokenizer files that
- * exist (tokenizer.model, and the added tokens beside it, only where there is no
- * tokenizer.json: then the tokenizer comes from them). */
-static int list_files(struct eng_hf *h, const char *dir, char **shards, size_t n_shards, struct mrl_err *err)
-{
-	static const char *const extra[] = { "config.json", "model.safetensors.index.json", "tokenizer.json",
-					     "tokenizer_config.json", "tokenizer.model", "added_tokens.json",
-					     "special_tokens_map.json" };
-	const size_t n_extra = sizeof extra / sizeof extra[0];
-	h->files = calloc(n_shards + n_extra, sizeof *h->files);
-	if (!h->files)
-		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
-	for (size_t i = 0; i < n_shards; i++)
-		if (!(h->files[h->n_files++] = strdup(shards[i])))
-			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
-	bool has_json = false;
-	for (size_t i = 0; i < n_extra; i++) {
-		char p[4096];
-		struct stat st;
-		if (i >= 4 && has_json)
-			break;
-		snprintf(p, sizeof p, "%s/%s", dir, extra[i]);
-		has_json = has_json || (i == 2 && stat(p, &st) == 0);
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && !(h->files[h->n_files++] = strdup(extra[i])))
-			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
-	}
-	qsort(h->files, h->n_files, sizeof *h->files, cmp_str);
-	return 0;
-}
-
 static bool is_regular(const char *dir, const char *name)
 {
 	char p[4096];
 	struct stat st;
 	snprintf(p, sizeof p, "%s/%s", dir, name);
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The files of the model: the shards, config.json, and the index and tokenizer files that
+ * exist (tokenizer.model, and the added tokens beside it, only where there is no
+ * tokenizer.json: then the tokenizer comes from them). */
+static int list_files(struct eng_hf *h, const char *dir, char **shards, size_t n_shards, struct mrl_err *err)
+{
+	static const char *const extra[] = { "config.json", "model.safetensors.index.json", "tokenizer.json",
+					     "tokenizer_config.json" };
+	static const char *const spm_extra[] = { "tokenizer.model", "added_tokens.json", "special_tokens_map.json" };
+	const size_t n_extra = sizeof extra / sizeof extra[0], n_spm = sizeof spm_extra / sizeof spm_extra[0];
+	h->files = calloc(n_shards + n_extra + n_spm, sizeof *h->files);
+	if (!h->files)
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	for (size_t i = 0; i < n_shards; i++)
+		if (!(h->files[h->n_files++] = strdup(shards[i])))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	char p[4096];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/tokenizer.json", dir);
+	const bool has_json = stat(p, &st) == 0;
+	for (size_t i = 0; i < n_extra + (has_json ? 0 : n_spm); i++) {
+		const char *name = i < n_extra ? extra[i] : spm_extra[i - n_extra];
+		if (is_regular(dir, name) && !(h->files[h->n_files++] = strdup(name)))
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	}
+	qsort(h->files, h->n_files, sizeof *h->files, cmp_str);
+	return 0;
 }
 
 /* The first (by name) regular file in dir whose name starts with prefix (NULL: any) and
