@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "engine/eng_int.h"
 #include "engine/vocab.h"
 #include "tests/tok_oracle.h"
 
@@ -320,6 +321,27 @@ out:
 	eng_vocab_free(js);
 }
 
+/* The files eng_hf_open lists for the folder dir (eng_hf_file), space-separated in a
+ * static buffer; the error where it does not open. */
+static const char *hf_files(const char *dir)
+{
+	static char list[1024];
+	struct eng_config cfg;
+	struct eng_hf *h = NULL;
+	struct mrl_err err = { 0 };
+	if (eng_hf_open(&h, &cfg, dir, &err)) {
+		snprintf(list, sizeof list, "%s", err.msg);
+		return list;
+	}
+	size_t len = 0;
+	list[0] = '\0';
+	const char *f;
+	for (size_t i = 0; (f = eng_hf_file(h, i)) && len < sizeof list; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? " " : "", f);
+	eng_hf_close(h);
+	return list;
+}
+
 /* 2 on a checkpoint folder: everything but tokenizer.json (generation_config.json's ids too). */
 static void t_checkpoint(const char *arch, char **strs, size_t *lens, size_t n)
 {
@@ -337,6 +359,11 @@ static void t_checkpoint(const char *arch, char **strs, size_t *lens, size_t n)
 		same_as_json(spm, js, strs, lens, n, arch);
 	eng_vocab_free(spm);
 	eng_vocab_free(js);
+	/* the files the model's digest covers (the manifest): the tokenizer's own */
+	is_str(hf_files(dir), "config.json model.safetensors tokenizer.model tokenizer_config.json",
+	       "without tokenizer.json the folder's files include tokenizer.model");
+	is_str(hf_files(src), "config.json model.safetensors tokenizer.json tokenizer_config.json",
+	       "with tokenizer.json, not tokenizer.model beside it");
 }
 
 /* 1 on tokenizer_config.json variants (tests/data/<cfg_dir>/) of a fixture model, with
