@@ -197,6 +197,42 @@ static void check_many_rows(uint32_t type, int64_t n)
 	free(want);
 }
 
+/* The decode streams' prefetch distance (eng_cpu_dec_ahead): MERILO_DEC_PREFETCH read as
+ * bytes, rounded down to a cache line, anything else the CPU's default; decode gives
+ * vec_dot's bits with the prefetches and without them. */
+static void check_dec_prefetch(void)
+{
+	unsetenv("MERILO_DEC_PREFETCH");
+	eng_cpu_dec_ahead_reset();
+	const size_t dflt = eng_cpu_dec_ahead();
+	char name[120];
+	snprintf(name, sizeof name, "the default prefetch distance is %zu: none (AMD family 19h) or ENG_DEC_AHEAD", dflt);
+	ok(dflt == 0 || dflt == ENG_DEC_AHEAD, name);
+	static const struct {
+		const char *env;
+		long want; /* -1: the default */
+	} cases[] = { { "0", 0 }, { "4096", 4096 }, { "1000", 960 }, { "abc", -1 }, { "-64", -1 }, { "64k", -1 },
+		      { "", -1 },  { "99999999", -1 }, { "1024", 1024 } };
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		setenv("MERILO_DEC_PREFETCH", cases[i].env, 1);
+		eng_cpu_dec_ahead_reset();
+		const size_t want = cases[i].want < 0 ? dflt : (size_t)cases[i].want;
+		snprintf(name, sizeof name, "MERILO_DEC_PREFETCH='%s': %zu bytes ahead", cases[i].env, want);
+		is_int((long long)eng_cpu_dec_ahead(), (long long)want, name);
+	}
+	static const char *const dist[] = { "0", "64", "1024" };
+	for (size_t i = 0; i < sizeof dist / sizeof dist[0]; i++) {
+		setenv("MERILO_DEC_PREFETCH", dist[i], 1);
+		eng_cpu_dec_ahead_reset();
+		diag("decode streams prefetching %zu bytes ahead", eng_cpu_dec_ahead());
+		check_many_rows(ENG_TYPE_F16, 777);
+		check_many_rows(ENG_TYPE_BF16, 263);
+		check_many_rows(ENG_TYPE_F32, 100);
+	}
+	unsetenv("MERILO_DEC_PREFETCH");
+	eng_cpu_dec_ahead_reset();
+}
+
 /* Scores from transposed keys against the row kernels: n_rows keys of 2 kv heads of hd. */
 static void check_kt(int f16, int hd)
 {
@@ -279,6 +315,7 @@ int main(void)
 	check_many_rows(ENG_TYPE_F32, 9001);  /* slices */
 	check_many_rows(ENG_TYPE_F32, 10240); /* slices of 2048 with no tail */
 	check_many_rows(ENG_TYPE_BF16, 18001); /* slices */
+	check_dec_prefetch();
 	static const int head_dims[] = { 64, 128, 72, 40, 3 };
 	for (size_t i = 0; i < sizeof head_dims / sizeof head_dims[0]; i++) {
 		check_kt(1, head_dims[i]);

@@ -29,6 +29,15 @@
 #define ENG_DEC_STREAMS 8
 #define ENG_DEC_AHEAD 1024
 
+/* The bytes ahead that the F16/F32/BF16 decode streams (eng_mdot_f16, _bf16, _f32 and
+ * _f16_xh with one token) prefetch each row: ENG_DEC_AHEAD, or 0 (no software prefetch) on
+ * AMD family 19h (Zen 3 / Zen 4), where the prefetches cost a sixth of F16 decode's speed
+ * (docs/performance.md, 2026-12-07). MERILO_DEC_PREFETCH=BYTES sets it (0: none; for A/B
+ * runs). Read once a process. Where rows are read changes, never their sums' bits. */
+size_t eng_cpu_dec_ahead(void);
+/* Forget the choice: the next eng_cpu_dec_ahead() reads MERILO_DEC_PREFETCH again (tests). */
+void eng_cpu_dec_ahead_reset(void);
+
 /* The rows a run, or 0 where runs would be shorter than 2 rows (too short to stream). */
 static inline int eng_dec_run(int n_rows)
 {

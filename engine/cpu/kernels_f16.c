@@ -34,9 +34,55 @@
  */
 #include "engine/cpu/kernels.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/types.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+/* AMD family 19h (Zen 3, Zen 4): CPUID leaf 0's vendor and leaf 1's family (base plus
+ * extended where the base is 0xf). */
+static int amd_family_19h(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+	if (!__get_cpuid(0, &a, &b, &c, &d))
+		return 0;
+	const int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* "AuthenticAMD" */
+	if (!amd || !__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	const unsigned base = (a >> 8) & 0xf, family = base == 0xf ? base + ((a >> 20) & 0xff) : base;
+	return family == 0x19;
+#else
+	return 0;
+#endif
+}
+
+static _Atomic long dec_ahead = -1; /* -1: not chosen yet; two threads choose alike */
+
+void eng_cpu_dec_ahead_reset(void)
+{
+	atomic_store(&dec_ahead, -1);
+}
+
+size_t eng_cpu_dec_ahead(void)
+{
+	long v = atomic_load_explicit(&dec_ahead, memory_order_relaxed);
+	if (v < 0) {
+		const char *env = getenv("MERILO_DEC_PREFETCH");
+		char *end = NULL;
+		long e = env && *env ? strtol(env, &end, 10) : -1;
+		if (end && (*end || e < 0 || e > (1L << 20)))
+			e = -1; /* not a byte count: the default */
+		v = e >= 0 ? e / 64 * 64 : amd_family_19h() ? 0 : ENG_DEC_AHEAD;
+		atomic_store_explicit(&dec_ahead, v, memory_order_relaxed);
+	}
+	return (size_t)v;
+}
 
 #if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
 #include <immintrin.h>
@@ -614,9 +660,10 @@ static void gemv(int64_t n, const char *w, size_t w_stride, int n_rows, const fl
 {
 	_Static_assert(DEC_R == ENG_DEC_STREAMS, "a decode tile takes one row of each stream");
 	const int run = eng_dec_run(n_rows);
+	const size_t ahead = eng_cpu_dec_ahead();
 	for (int k = 0; k < run; k++)
 		gemv_tile(n, w + (size_t)k * w_stride, (size_t)run * w_stride, x, out + k, (size_t)run, NULL,
-			  ENG_DEC_AHEAD, DEC_R, kind);
+			  ahead, DEC_R, kind);
 	int r0 = run * DEC_R;
 	/* rows a multiple of 2 KiB apart fall into one or two of L1's 64 sets (8 ways):
 	 * the next group's lines would evict the current one's, so no prefetch there */

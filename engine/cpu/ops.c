@@ -602,6 +602,9 @@ void eng_cpu_kernels(char *buf, size_t size)
 #else
 	const char *width = "plain-C";
 #endif
-	snprintf(buf, size, "%s%s%s%s", width, eng_cpu_has_vnni() ? " vnni" : "", eng_kr_has_gfni() ? " gfni" : "",
-		 eng_cpu_has_amx() ? " amx-int8" : "");
+	char pf[32] = "";
+	if (eng_cpu_dec_ahead() != ENG_DEC_AHEAD)
+		snprintf(pf, sizeof pf, " dec-prefetch-%zu", eng_cpu_dec_ahead());
+	snprintf(buf, size, "%s%s%s%s%s", width, eng_cpu_has_vnni() ? " vnni" : "", eng_kr_has_gfni() ? " gfni" : "",
+		 eng_cpu_has_amx() ? " amx-int8" : "", pf);
 }
