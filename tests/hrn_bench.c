@@ -413,6 +413,66 @@ static void test_cli_roofline(const char *model)
 	hrn_bench_doc_release(&d);
 }
 
+/* Write TEXT to tmp/sys/REL (its folders made). */
+static int put_sys(const char *rel, const char *text)
+{
+	char path[512], cmd[700];
+	snprintf(path, sizeof path, "%s/sys/%s", tmp, rel);
+	snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\"", path);
+	if (system(cmd) != 0)
+		return -1;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* llc_bytes is the level-3 cache the kernel lists for CPU 0, found by its level file
+ * whatever its index, ahead of sysconf (glibc said 320 MiB on a Zen 4 VM whose CPU 0 has
+ * a 32 MiB L3, and the note then called a 210 MiB model cache-resident). A fake
+ * /sys/devices/system/cpu (MERILO_TEST_SYSFS_CPU): L1, L2 and a 512 KiB L3 under index2,
+ * then a 64 MiB L3 under index3; tiny's bytes per token (tiny_bytes, ~1 MiB) do not fit
+ * the first and do the second. */
+static void test_llc_from_sysfs(const char *model, double tiny_bytes)
+{
+	char root[300], path[512];
+	snprintf(root, sizeof root, "%s/sys", tmp);
+	ok(!put_sys("cpu0/cache/index0/level", "1\n") && !put_sys("cpu0/cache/index0/size", "48K\n") &&
+		   !put_sys("cpu0/cache/index1/level", "2\n") && !put_sys("cpu0/cache/index1/size", "2048K\n") &&
+		   !put_sys("cpu0/cache/index2/level", "3\n") && !put_sys("cpu0/cache/index2/size", "512K\n"),
+	   "setup: a fake cache tree");
+	setenv("MERILO_TEST_SYSFS_CPU", root, 1);
+	static const struct {
+		const char *size;
+		double want;
+	} cases[] = { { "512K\n", 524288.0 }, { "64M\n", 67108864.0 } };
+	for (int i = 0; i < 2; i++) {
+		put_sys("cpu0/cache/index2/size", cases[i].size);
+		char *out;
+		struct mrl_err err = { 0 };
+		struct hrn_bench_doc d;
+		snprintf(path, sizeof path, "%s/llc%d.json", tmp, i);
+		int rc = cli_run(&out, "bench --model %s --prompt 8 --gen 8 --threads 1 --reps 1 --roofline "
+				   "--roofline-buffer-mib 16 --format json --out %s", model, path);
+		free(out);
+		rc = rc ? rc : hrn_bench_read(path, &d, &err);
+		const struct hrn_bench_result *tg = rc ? NULL : find(&d, "tg8@d0", 1);
+		const struct rec_reading *llc = tg ? hrn_bench_result_figure(tg, "llc_bytes") : NULL;
+		char name[200];
+		snprintf(name, sizeof name, "an L3 of %.0f bytes under index2: llc_bytes is it, not sysconf's", cases[i].want);
+		ok(llc && !llc->reason && llc->value == cases[i].want, name);
+		const int fits = tiny_bytes <= cases[i].want;
+		snprintf(name, sizeof name, "tiny's %.0f bytes a token %s it: the note %s", tiny_bytes,
+			 fits ? "fit in" : "exceed", fits ? "says the cache can serve decode" : "says nothing of a cache");
+		ok(tg && (fits ? tg->note && strstr(tg->note, "fits in the last-level cache") != NULL
+			       : !tg->note || !strstr(tg->note, "cache")), name);
+		if (!rc)
+			hrn_bench_doc_release(&d);
+	}
+	unsetenv("MERILO_TEST_SYSFS_CPU");
+}
+
 /* The roofline of a model whose bytes per token fit in the last-level cache (the tiny
  * one): utilisation above 100% used to stand with no word; and --kv-cache f32 used to
  * count 2 bytes per cached K/V element in bytes_per_token. */
@@ -445,6 +505,7 @@ static void test_cli_roofline_cache(const char *model)
 	}
 	/* tiny: 4 layers, n_embd_kv 32; tg8@d0 reads (8 + 1) / 2 positions on average */
 	is_near(bytes[1] - bytes[0], 2.0 * 2 * 4 * 32 * 4.5, 1e-6, "--kv-cache f32: 4 bytes per K/V element, not 2");
+	test_llc_from_sysfs(model, bytes[0]);
 }
 
 static void test_cli_scenarios(const char *model)
