@@ -542,9 +542,11 @@ static int add_group(struct cmp_state *st, const struct rec_item *const *base, s
 	}
 	size_t base_only = nb - n_pairs, cand_only = nc - n_pairs;
 	if (base_only || cand_only)
-		if ((rc = hrn_cmp_add_note(st, "%s/%s: %zu items only in the base run and %zu only in the candidate are not compared",
-				   task, lang, base_only, cand_only)))
+		if (hrn_cmp_add_note(st, "%s/%s: %zu items only in the base run and %zu only in the candidate are not compared",
+				     task, lang, base_only, cand_only)) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			goto out;
+		}
 	/* metrics: those the base's items have and both runs aggregate, in the base
 	 * aggregate's order (every metric of the first item when the base has no
 	 * aggregate for this task x language). Not only the first item's: a generate
@@ -588,9 +590,12 @@ static int add_group(struct cmp_state *st, const struct rec_item *const *base, s
 				pairs[q].cand = mc->correct ? 1 : 0;
 				q++;
 			}
-		if (n_missing)
-			hrn_cmp_add_note(st, "%s/%s %s: %zu paired items lack the metric in one run and are not compared", task, lang,
-				 name, n_missing);
+		if (n_missing && hrn_cmp_add_note(st, "%s/%s %s: %zu paired items lack the metric in one run and are not "
+						      "compared", task, lang, name, n_missing)) {
+			free(pairs);
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			goto out;
+		}
 		if (st->n_inputs == st->cap_inputs) {
 			size_t cap = st->cap_inputs ? 2 * st->cap_inputs : 16;
 			struct rpt_cmp_input *v = realloc(st->inputs, cap * sizeof *v);
@@ -823,8 +828,8 @@ static int gate_defaults(struct cmp_state *st, const struct cmp_opts *o, struct 
 					return rc;
 				break;
 			}
-	if (!st->n_gate)
-		hrn_cmp_add_note(st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)");
+	if (!st->n_gate && hrn_cmp_add_note(st, "no metric is gated: the runs have neither acc nor acc_norm (choose with --gate)"))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -854,15 +859,20 @@ int hrn_cmd_compare(int argc, char **argv)
 	    (rc = load_run(o.cand_dir, &st.cand_r, &st.cand_i, &err)))
 		goto fail;
 	const char *sb = suite_sha(&st.base_r), *sc = suite_sha(&st.cand_r);
-	if (sb && sc && strcmp(sb, sc)) {
-		hrn_cmp_add_note(&st, "the runs used different %s (sha256 %.12s in %s, %.12s in %s): only items with the same "
-			      "task, id and language are compared, and they may differ in content",
-			      o.allow_different_suites ? "suite files" : "suites", sb, o.base_dir, sc, o.cand_dir);
-	} else if (!sb || !sc) {
-		hrn_cmp_add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same suite");
+	if (sb && sc && strcmp(sb, sc))
+		rc = hrn_cmp_add_note(&st, "the runs used different %s (sha256 %.12s in %s, %.12s in %s): only items with the "
+				      "same task, id and language are compared, and they may differ in content",
+				      o.allow_different_suites ? "suite files" : "suites", sb, o.base_dir, sc, o.cand_dir);
+	else if (!sb || !sc)
+		rc = hrn_cmp_add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same "
+				      "suite");
+	if (!rc && (st.base_i.truncated_tail || st.cand_i.truncated_tail))
+		rc = hrn_cmp_add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not "
+				      "compared");
+	if (rc) {
+		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
+		goto fail;
 	}
-	if (st.base_i.truncated_tail || st.cand_i.truncated_tail)
-		hrn_cmp_add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not compared");
 	if ((rc = sort_items(&st.base_i, o.base_dir, &st.base_sorted, &err)) ||
 	    (rc = sort_items(&st.cand_i, o.cand_dir, &st.cand_sorted, &err)) || (rc = hrn_cmp_settings(&st, &o, &err)) ||
 	    (rc = pair_runs(&st, &err)))

@@ -35,7 +35,8 @@ enum hrn_exit {
 /* Map a library error code (enum mrl_errcode) to an exit code. */
 int hrn_exit_for(int mrl_code);
 
-/* Print "merilo: <message>" on stderr and return the exit code for err->code. */
+/* Print "merilo: <message>" on stderr and return the exit code for err->code; a failure
+ * reported with no code (MRL_OK: a callee returned without mrl_err_set) exits 4. */
 int hrn_report(const struct mrl_err *err);
 /* Print the model's load warnings (eng_model_warning), one "merilo: warning: ..."
  * line each on stderr; call after eng_model_open, before the work starts. */
