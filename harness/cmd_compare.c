@@ -833,6 +833,25 @@ static int gate_defaults(struct cmp_state *st, const struct cmp_opts *o, struct 
 	return 0;
 }
 
+/* The notes on what the two runs' records say of their inputs: different suites, a
+ * suite's sha256 not recorded, a truncated items.jsonl. */
+static int input_notes(struct cmp_state *st, const struct cmp_opts *o, struct mrl_err *err)
+{
+	const char *sb = suite_sha(&st->base_r), *sc = suite_sha(&st->cand_r);
+	int rc = 0;
+	if (sb && sc && strcmp(sb, sc))
+		rc = hrn_cmp_add_note(st, "the runs used different %s (sha256 %.12s in %s, %.12s in %s): only items with the "
+				      "same task, id and language are compared, and they may differ in content",
+				      o->allow_different_suites ? "suite files" : "suites", sb, o->base_dir, sc, o->cand_dir);
+	else if (!sb || !sc)
+		rc = hrn_cmp_add_note(st, "a run does not record its suite's sha256: could not check that both ran the same "
+				      "suite");
+	if (!rc && (st->base_i.truncated_tail || st->cand_i.truncated_tail))
+		rc = hrn_cmp_add_note(st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not "
+				      "compared");
+	return rc ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
+}
+
 int hrn_cmd_compare(int argc, char **argv)
 {
 	struct cmp_opts o;
@@ -858,22 +877,7 @@ int hrn_cmd_compare(int argc, char **argv)
 			     : load_run(o.base_dir, &st.base_r, &st.base_i, &err)) ||
 	    (rc = load_run(o.cand_dir, &st.cand_r, &st.cand_i, &err)))
 		goto fail;
-	const char *sb = suite_sha(&st.base_r), *sc = suite_sha(&st.cand_r);
-	if (sb && sc && strcmp(sb, sc))
-		rc = hrn_cmp_add_note(&st, "the runs used different %s (sha256 %.12s in %s, %.12s in %s): only items with the "
-				      "same task, id and language are compared, and they may differ in content",
-				      o.allow_different_suites ? "suite files" : "suites", sb, o.base_dir, sc, o.cand_dir);
-	else if (!sb || !sc)
-		rc = hrn_cmp_add_note(&st, "a run does not record its suite's sha256: could not check that both ran the same "
-				      "suite");
-	if (!rc && (st.base_i.truncated_tail || st.cand_i.truncated_tail))
-		rc = hrn_cmp_add_note(&st, "a run's items.jsonl ends in a truncated line (a killed run); that item is not "
-				      "compared");
-	if (rc) {
-		rc = mrl_err_set(&err, MRL_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if ((rc = sort_items(&st.base_i, o.base_dir, &st.base_sorted, &err)) ||
+	if ((rc = input_notes(&st, &o, &err)) || (rc = sort_items(&st.base_i, o.base_dir, &st.base_sorted, &err)) ||
 	    (rc = sort_items(&st.cand_i, o.cand_dir, &st.cand_sorted, &err)) || (rc = hrn_cmp_settings(&st, &o, &err)) ||
 	    (rc = pair_runs(&st, &err)))
 		goto fail;
@@ -912,8 +916,10 @@ int hrn_cmd_compare(int argc, char **argv)
 	snprintf(build_c, sizeof build_c, "%s %s", st.cand_r.manifest.merilo_version ? st.cand_r.manifest.merilo_version : "?",
 		 st.cand_r.manifest.git_commit ? st.cand_r.manifest.git_commit : "?");
 	struct rpt_cmp_meta meta = {
-		.base = { o.base_dir, st.base_r.model.name, st.base_r.model.sha256, sb, build_b, st.base_r.manifest.hostname },
-		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, sc, build_c, st.cand_r.manifest.hostname },
+		.base = { o.base_dir, st.base_r.model.name, st.base_r.model.sha256, suite_sha(&st.base_r), build_b,
+			  st.base_r.manifest.hostname },
+		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, suite_sha(&st.cand_r), build_c,
+			  st.cand_r.manifest.hostname },
 		.notes = (const char *const *)st.notes, .n_notes = st.n_notes, .diffs = st.diffs, .n_diffs = st.n_diffs,
 	};
 	if ((rc = hrn_cmp_perf_meta(&st, &o, &meta, &err)))
