@@ -129,6 +129,25 @@ static void check_pre_types(const char *fx, const char *dir)
 	}
 }
 
+/* Letters and digits of Unicode 15.0 and 15.1, which llama.cpp's tables (f0d4d176) know and
+ * libpcre2 10.42 (Unicode 14.0) did not: Kawi U+11F04, CJK Extension I U+2EBF0, Cyrillic
+ * Extended-D U+1E030, Nag Mundari U+1E4D0; and a hieroglyph of Unicode 16.0 (U+13460),
+ * which llama.cpp does not know and must stay no letter (engine/bpe_classes.c). Each case
+ * but the last gave other ids before. Over all 5,109 such code points (ci/make-ucd-new.py's
+ * list), each in two of seven contexts, 7 of 10 byte-level GGUF vocabularies tokenized
+ * differently from llama-tokenize before and none after (docs/tokenizer.md). */
+#define GPT2 "tokenizer/ggml-vocab-gpt-2.gguf"
+#define SMOL "models-real/smollm2-135m-instruct-q4_1.gguf"
+static const struct tok_case unicode_15[] = {
+	{ GPT2, "a\U00011F04's" "b", { 64, 172, 239, 120, 226, 338, 65 }, 7 },
+	{ GPT2, "a\U0002EBF0's" "b", { 64, 172, 106, 107, 108, 338, 65 }, 7 },
+	{ GPT2, " \U0001E030'll", { 220, 172, 252, 222, 108, 1183 }, 6 },
+	{ SMOL, "x\U0001E4D0's", { 104, 187, 248, 237, 234, 506 }, 6 },
+	{ SMOL, " \U0001E030'll", { 216, 187, 248, 218, 125, 3060 }, 6 },
+	{ "tokenizer/ggml-vocab-starcoder.gguf", "a\U00011F04's" "b", { 102, 208, 263, 158, 250, 1200, 103 }, 7 },
+	{ GPT2, "a\U00013460's" "b", { 64, 172, 241, 239, 254, 6, 36299 }, 7 },
+};
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -143,6 +162,8 @@ int main(void)
 	TEST(check_cases(fx, mvs, sizeof mvs / sizeof mvs[0]), "U+180E is not white space, as in llama.cpp");
 	TEST(check_cases(fx, lax_utf8, sizeof lax_utf8 / sizeof lax_utf8[0]),
 	     "byte-level GGUFs: overlong forms and surrogates decoded as llama.cpp decodes them");
+	TEST(check_cases(fx, unicode_15, sizeof unicode_15 / sizeof unicode_15[0]),
+	     "letters of Unicode 15.0 and 15.1 are letters, as in llama.cpp; one of 16.0 is not");
 	char dir[256];
 	if (cli_tmpdir(dir, sizeof dir, "tok-llamacpp")) {
 		TEST(check_pre_types(fx, dir), "pre-tokenizers tekken, gpt-4o and llama4 as llama.cpp's");
