@@ -9,10 +9,13 @@
  * P and S (or one of their two-letter categories) gets the ranges of the later versions
  * up to the engine's: inside a class they are appended (`[^\s\p{L}]` ->
  * `[^\s\p{L}\x{11F04}-...]`), outside one the class is made (`\p{L}+` ->
- * `[\p{L}\x{11F04}-...]+`, `\P{L}` -> `[^\p{L}...]`). Left as they are: a negated class
- * inside a class (`[\P{L}]`: a union cannot subtract), \w and \d (none of the regexes
- * merilo knows uses them on letters past 14.0), script names (\p{Han}). On a libpcre2
- * with newer tables the ranges repeat what \p{X} matches: the same regex. */
+ * `[\p{L}\x{11F04}-...]+`, `\P{L}` -> `[^\p{L}...]`). For HF's regexes (onig_word) \w
+ * and \W become Oniguruma's word class, which PCRE2 10.42's is not: HF's holds marks
+ * (Devanagari's vowel signs, a decomposed č's caron), Alphabetic symbols (Ⓐ), letter
+ * numbers, connector punctuation and the join controls, and not U+00B2 (²); PCRE2 split
+ * HF's Whitespace pre-tokenizer's words at every mark. Left as they are: a negated class
+ * inside a class (`[\P{L}]`, `[\W]`: a union cannot subtract), \d (Nd to both), script
+ * names (\p{Han}). On a libpcre2 with newer tables the ranges repeat what \p{X} matches. */
 #include "engine/vocab_int.h"
 
 #include <string.h>
@@ -80,7 +83,20 @@ static size_t property_escape(const char *pat, size_t len, size_t i, const char 
 	return (size_t)(end - (pat + i)) + 1;
 }
 
-int bpe_widen_classes(const char *pat, size_t len, int max_ver, char **out, size_t *out_len)
+/* Oniguruma's \w, as HF tokenizers' regexes have it (Alphabetic, marks, decimal digits,
+ * connector punctuation and the two join controls), where PCRE2 10.42's is letters, all
+ * numbers and '_': the categories of it widened like any other. */
+static void add_word(struct mrl_buf *b, int max_ver)
+{
+	static const char *const cats[] = { "L", "Nl", "M", "Nd", "Pc" };
+	mrl_buf_add(b, "\\p{Alphabetic}\\p{Join_Control}");
+	for (size_t i = 0; i < sizeof cats / sizeof cats[0]; i++) {
+		mrl_buf_addf(b, "\\p{%s}", cats[i]);
+		add_ranges(b, cats[i], strlen(cats[i]), max_ver);
+	}
+}
+
+int bpe_widen_classes(const char *pat, size_t len, int max_ver, int onig_word, char **out, size_t *out_len)
 {
 	struct mrl_buf b;
 	mrl_buf_init(&b); /* an allocation failure sets b.oom and detach gives NULL */
@@ -99,6 +115,12 @@ int bpe_widen_classes(const char *pat, size_t len, int max_ver, char **out, size
 			mrl_buf_add(&b, in_class ? "" : neg ? "[^" : "[");
 			mrl_buf_addf(&b, "\\p{%.*s}", (int)name_len, name);
 			add_ranges(&b, name, name_len, max_ver);
+			mrl_buf_add(&b, in_class ? "" : "]");
+		} else if (onig_word && c == '\\' && i + 1 < len && (pat[i + 1] == 'w' || pat[i + 1] == 'W') &&
+			   !(in_class && pat[i + 1] == 'W')) {
+			k = 2;
+			mrl_buf_add(&b, in_class ? "" : pat[i + 1] == 'W' ? "[^" : "[");
+			add_word(&b, max_ver);
 			mrl_buf_add(&b, in_class ? "" : "]");
 		} else if (c == '\\' && i + 1 < len && pat[i + 1] == 'Q') { /* \Q...\E: literal */
 			k = until(pat, len, i + 2, "\\E") - i;

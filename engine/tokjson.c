@@ -271,8 +271,10 @@ static int load_pretok(struct eng_vocab *v, const json_t *p, const char *path, i
 		const char *re = jbool(p, "individual_digits", false) ? "\\p{N}" : "\\p{N}+";
 		return bpe_add_pre_regex(v, re, strlen(re), PRE_ISOLATED, false, what, err);
 	}
-	if (!strcmp(t, "Whitespace"))
-		return bpe_add_pre_regex(v, "\\w+|[^\\w\\s]+", 13, PRE_REMOVED, true, what, err);
+	if (!strcmp(t, "Whitespace")) { /* \w as Oniguruma's (bpe_classes.c) */
+		static const char ws[] = "\\w+|[^\\w\\s]+";
+		return bpe_add_pre_regex(v, ws, sizeof ws - 1, PRE_REMOVED, true, what, err);
+	}
 	if (!strcmp(t, "WhitespaceSplit"))
 		return bpe_add_pre_regex(v, "\\s+", 3, PRE_REMOVED, false, what, err);
 	if (!strcmp(t, "Punctuation")) {

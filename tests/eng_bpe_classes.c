@@ -10,6 +10,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ static int matches(const char *pattern, int max_ver, const char *text)
 {
 	char *w;
 	size_t n;
-	if (bpe_widen_classes(pattern, strlen(pattern), max_ver, &w, &n))
+	if (bpe_widen_classes(pattern, strlen(pattern), max_ver, max_ver >= 160, &w, &n))
 		return -1;
 	int code;
 	PCRE2_SIZE at;
@@ -42,7 +43,7 @@ static int same_text(const char *pattern)
 {
 	char *w;
 	size_t n;
-	if (bpe_widen_classes(pattern, strlen(pattern), 160, &w, &n))
+	if (bpe_widen_classes(pattern, strlen(pattern), 151, 0, &w, &n))
 		return 0;
 	const int same = n == strlen(pattern) && !memcmp(w, pattern, n);
 	free(w);
@@ -82,6 +83,23 @@ int main(void)
 	is_int(matches("[]\\p{L}]+", 151, "]" KAWI), 1, "a class whose first ']' is literal");
 	is_int(matches("[[:digit:]\\p{L}]+", 151, "1" KAWI), 1, "a POSIX class before \\p{L} in a class");
 	is_int(matches("(?:'s| ?\\p{L}+)", 151, " " KAWI KAWI), 1, "in a group, after an alternative");
+
+	/* HF's regexes (16.0): \w and \W as Oniguruma's (tokenizers 0.23.3's Whitespace
+	 * pre-tokenizer keeps each of these words whole, and splits x²y in three) */
+	static const char *const words[] = { "नमस्ते", "c\u030Cevap", "a\u24B6b", "a\u200Db", "a\u2160b", "a\u203Fb",
+					     "a\u0903b", "a\u0CF3b", "a" EGYPT_A "b", "a_1" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		char name[120];
+		snprintf(name, sizeof name, "\\w+ as HF's: word %zu is one word", i);
+		is_int(matches("\\w+", 160, words[i]), 1, name);
+		snprintf(name, sizeof name, "[^\\w\\s]+ as HF's: not word %zu", i);
+		is_int(matches("[^\\w\\s]+", 160, words[i]), 0, name);
+	}
+	is_int(matches("\\w+", 160, "x\u00B2y"), 0, "\\w+ as HF's: not x²y (² is No)");
+	is_int(matches("[^\\w\\s]+", 160, "\u00B2-"), 1, "[^\\w\\s]+ as HF's: ²-");
+	is_int(matches("\\W+", 160, "\u00B2-"), 1, "\\W+ as HF's: ²-");
+	is_int(matches("\\W", 160, "\u094D"), 0, "\\W as HF's: not a virama");
+	is_int(matches("\\w+", 151, "\u0928\u094D"), 0, "GGUF regexes keep PCRE2's \\w (llama.cpp's is not Oniguruma's)");
 
 	ok(same_text("[\\P{L}x]"), "\\P{L} inside a class is left as it is (a union cannot subtract)");
 	ok(same_text("\\Q\\p{L}\\E"), "\\Q..\\E is literal");

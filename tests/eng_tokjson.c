@@ -398,6 +398,8 @@ static void expect_ids(const char *json, const char *text, const int32_t *want, 
 	eng_vocab_free(v);
 }
 
+static void test_whitespace_pre(void);
+
 static void test_hf_rules(void)
 {
 	if (!mkdtemp(tmp_dir2)) {
@@ -416,10 +418,48 @@ static void test_hf_rules(void)
 	expect_ids(lower, "\xe1\x8e\xa0", (const int32_t[]){ 15 }, 1, "Lowercase: Cherokee Ꭰ is U+AB70");
 	expect_ids(plain, "staq", (const int32_t[]){ 1, 2, 4, 0 }, 4, "the BPE model's unk_token for q (it was dropped)");
 	expect_ids(plain, "?x", (const int32_t[]){ 0, 16 }, 2, "the BPE model's unk_token for ?");
+	test_whitespace_pre();
 	char path[300];
 	snprintf(path, sizeof path, "%s/tokenizer.json", tmp_dir);
 	unlink(path);
 	rmdir(tmp_dir);
+}
+
+/* HF's Whitespace pre-tokenizer (\w+|[^\w\s]+ in Oniguruma) on a BPE model whose merges
+ * join what a word class without marks, Alphabetic symbols or join controls would split:
+ * HF tokenizers 0.23.3's ids. Before, merilo passed the regex with its terminating NUL, so
+ * [^\w\s]+ never matched and every run of punctuation was dropped ("b, b!" -> b b), and
+ * PCRE2's \w split words at combining marks (c + U+030C, न + virama), kept ² in a word and
+ * left Ⓐ and U+200D out (engine/bpe_classes.c). */
+#define WS_VOCAB "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"c\":1,\"\\u030c\":2,\"c\\u030c\":3," \
+	"\"a\":4,\"\\u24b6\":5,\"a\\u24b6\":6,\"x\":7,\"\\u00b2\":8,\"x\\u00b2\":9,\"\\u0928\":10,\"\\u094d\":11," \
+	"\"\\u0928\\u094d\":12,\"b\":13,\",\":14,\"!\":15},\"merges\":[\"c \\u030c\",\"a \\u24b6\",\"x \\u00b2\"," \
+	"\"\\u0928 \\u094d\"],\"unk_token\":\"<unk>\",\"byte_fallback\":false,\"fuse_unk\":false}," \
+	"\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true}]," \
+	"\"pre_tokenizer\":{\"type\":\"Whitespace\"}}"
+
+static void test_whitespace_pre(void)
+{
+	static const struct {
+		const char *text;
+		int32_t want[5];
+		size_t n;
+	} cases[] = {
+		{ "b, b!", { 13, 14, 13, 15 }, 4 },
+		{ "b,! -b", { 13, 14, 15, 0, 13 }, 5 },
+		{ "c\u030c", { 3 }, 1 },
+		{ "a\u24b6", { 6 }, 1 },
+		{ "x\u00b2", { 7, 8 }, 2 },
+		{ "\u0928\u094d", { 12 }, 1 },
+		{ "b c\u030c" "b", { 13, 3, 13 }, 3 },
+		{ "a\u200d" "b", { 4, 0, 13 }, 3 },
+		{ "x\u00b2\u00b2 c\u030c\u030c", { 7, 8, 8, 3, 2 }, 5 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "Whitespace pre-tokenizer, case %zu: HF's ids", i);
+		expect_ids(WS_VOCAB, cases[i].text, cases[i].want, cases[i].n, name);
+	}
 }
 
 /* Our own BCMS strings (digraphs, both scripts, diacritics, emoji, whitespace runs)
