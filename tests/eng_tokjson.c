@@ -485,6 +485,27 @@ static void test_bcms(const char *fx)
 	}
 }
 
+/* A string of a fixture tokenizer.json (hf/tokenizers/TOK) and HF's ids for it. */
+struct hf_case {
+	const char *tok, *text;
+	int32_t want[8];
+	size_t n;
+};
+
+static void check_hf_cases(const char *fx, const struct hf_case *cases, size_t n_cases, const char *what)
+{
+	for (size_t i = 0; i < n_cases; i++) {
+		char dir[1024], label[128];
+		snprintf(dir, sizeof dir, "%s/hf/tokenizers/%s", fx, cases[i].tok);
+		snprintf(label, sizeof label, "%s tokenizer.json, %s case %zu: HF's ids", cases[i].tok, what, i);
+		struct eng_vocab *v = NULL;
+		struct mrl_err err = { 0 };
+		if (eng_vocab_load_json(&v, dir, &err))
+			diag("%s", err.msg);
+		is_encoding(v, cases[i].text, false, cases[i].want, cases[i].n, label);
+	}
+}
+
 /* U+180E MONGOLIAN VOWEL SEPARATOR is not white space to HF (a format character since
  * Unicode 6.3) while PCRE2 10.42's \s lists it (engine/bpe.c, MVS_UTF8): HF tokenizers
  * 0.23.3's ids (encode(s, add_special_tokens=False)); merilo split " \u180ea" as " " +
@@ -492,11 +513,7 @@ static void test_bcms(const char *fx)
  * strings (68 with U+180E x the 16 fixture tokenizers) 80 differed before, none after. */
 static void test_mvs(const char *fx)
 {
-	static const struct {
-		const char *tok, *text;
-		int32_t want[6];
-		size_t n;
-	} cases[] = {
+	static const struct hf_case cases[] = {
 		{ "gpt-2", " \u180e" "a", { 28053, 254, 236, 64 }, 4 },
 		{ "gpt-2", "a\u180e b", { 64, 157, 254, 236, 275 }, 5 },
 		{ "tiny-bpe-llama3", " \u180e" "a", { 223, 160, 257, 239, 67 }, 5 },
@@ -504,16 +521,7 @@ static void test_mvs(const char *fx)
 		{ "smollm2", " \u180e" "a", { 15822, 250, 232, 81 }, 4 },
 		{ "smollm2", "a\u180e b", { 81, 172, 250, 232, 278 }, 5 },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char dir[1024], label[128];
-		snprintf(dir, sizeof dir, "%s/hf/tokenizers/%s", fx, cases[i].tok);
-		snprintf(label, sizeof label, "%s tokenizer.json, U+180E case %zu: HF's ids", cases[i].tok, i);
-		struct eng_vocab *v = NULL;
-		struct mrl_err err = { 0 };
-		if (eng_vocab_load_json(&v, dir, &err))
-			diag("%s", err.msg);
-		is_encoding(v, cases[i].text, false, cases[i].want, cases[i].n, label);
-	}
+	check_hf_cases(fx, cases, sizeof cases / sizeof cases[0], "U+180E");
 }
 
 /* Letters and digits Unicode assigned after 14.0 (libpcre2 10.42's tables), up to 16.0 as
@@ -525,11 +533,7 @@ static void test_mvs(const char *fx)
  * from HF before and none after (docs/tokenizer.md). */
 static void test_unicode_16(const char *fx)
 {
-	static const struct {
-		const char *tok, *text;
-		int32_t want[8];
-		size_t n;
-	} cases[] = {
+	static const struct hf_case cases[] = {
 		{ "gpt-2", "a\U00011F04's" "b", { 64, 172, 239, 120, 226, 338, 65 }, 7 },
 		{ "gpt-2", "a\U00013460's" "b", { 64, 172, 241, 239, 254, 338, 65 }, 7 },
 		{ "gpt-2", "a\U0002EBF0's" "b", { 64, 172, 106, 107, 108, 338, 65 }, 7 },
@@ -537,16 +541,7 @@ static void test_unicode_16(const char *fx)
 		{ "smollm2", "x\U0001E4D0's", { 104, 187, 248, 237, 234, 506 }, 6 },
 		{ "deepseek-coder", "a\U00013460's" "b", { 64, 170, 228, 226, 241, 6, 82, 65 }, 8 },
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char dir[1024], label[128];
-		snprintf(dir, sizeof dir, "%s/hf/tokenizers/%s", fx, cases[i].tok);
-		snprintf(label, sizeof label, "%s tokenizer.json, Unicode 15-16 case %zu: HF's ids", cases[i].tok, i);
-		struct eng_vocab *v = NULL;
-		struct mrl_err err = { 0 };
-		if (eng_vocab_load_json(&v, dir, &err))
-			diag("%s", err.msg);
-		is_encoding(v, cases[i].text, false, cases[i].want, cases[i].n, label);
-	}
+	check_hf_cases(fx, cases, sizeof cases / sizeof cases[0], "Unicode 15-16");
 }
 
 int main(void)
