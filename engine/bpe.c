@@ -196,7 +196,7 @@ int bpe_add_pre_regex(struct eng_vocab *v, const char *pattern, size_t len, enum
 	char *wide;
 	size_t wide_len;
 	/* the classes as llama.cpp's Unicode 15.1 tables (GGUF) or HF's 16.0 ones and its
-	 * Oniguruma \w have them */
+	 * Oniguruma \w and \h have them */
 	if (bpe_widen_classes(pattern, len, v->llamacpp_utf8 ? 151 : 160, !v->llamacpp_utf8, &wide, &wide_len))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory compiling %s", what);
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)wide, wide_len, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &code,

@@ -9,12 +9,14 @@
  * P and S (or one of their two-letter categories) gets the ranges of the later versions
  * up to the engine's: inside a class they are appended (`[^\s\p{L}]` ->
  * `[^\s\p{L}\x{11F04}-...]`), outside one the class is made (`\p{L}+` ->
- * `[\p{L}\x{11F04}-...]+`, `\P{L}` -> `[^\p{L}...]`). For HF's regexes (onig_word) \w
+ * `[\p{L}\x{11F04}-...]+`, `\P{L}` -> `[^\p{L}...]`). For HF's regexes (onig) \w
  * and \W become Oniguruma's word class, which PCRE2 10.42's is not: HF's holds marks
  * (Devanagari's vowel signs, a decomposed č's caron), Alphabetic symbols (Ⓐ), letter
  * numbers, connector punctuation and the join controls, and not U+00B2 (²); PCRE2 split
- * HF's Whitespace pre-tokenizer's words at every mark. Left as they are: a negated class
- * inside a class (`[\P{L}]`, `[\W]`: a union cannot subtract), \d (Nd to both), script
+ * HF's Whitespace pre-tokenizer's words at every mark; and \h and \H are Oniguruma's hex
+ * digit (PCRE2's horizontal white space). Left as they are: a negated class
+ * inside a class (`[\P{L}]`, `[\W]`, `[\H]`: a union cannot subtract), \d (Nd to both), \b
+ * (Oniguruma's word boundary is its \w's; no known pre-tokenizer uses it), script
  * names (\p{Han}). On a libpcre2 with newer tables the ranges repeat what \p{X} matches. */
 #include "engine/vocab_int.h"
 
@@ -96,7 +98,7 @@ static void add_word(struct mrl_buf *b, int max_ver)
 	}
 }
 
-int bpe_widen_classes(const char *pat, size_t len, int max_ver, int onig_word, char **out, size_t *out_len)
+int bpe_widen_classes(const char *pat, size_t len, int max_ver, int onig, char **out, size_t *out_len)
 {
 	struct mrl_buf b;
 	mrl_buf_init(&b); /* an allocation failure sets b.oom and detach gives NULL */
@@ -116,12 +118,16 @@ int bpe_widen_classes(const char *pat, size_t len, int max_ver, int onig_word, c
 			mrl_buf_addf(&b, "\\p{%.*s}", (int)name_len, name);
 			add_ranges(&b, name, name_len, max_ver);
 			mrl_buf_add(&b, in_class ? "" : "]");
-		} else if (onig_word && c == '\\' && i + 1 < len && (pat[i + 1] == 'w' || pat[i + 1] == 'W') &&
+		} else if (onig && c == '\\' && i + 1 < len && (pat[i + 1] == 'w' || pat[i + 1] == 'W') &&
 			   !(in_class && pat[i + 1] == 'W')) {
 			k = 2;
 			mrl_buf_add(&b, in_class ? "" : pat[i + 1] == 'W' ? "[^" : "[");
 			add_word(&b, max_ver);
 			mrl_buf_add(&b, in_class ? "" : "]");
+		} else if (onig && c == '\\' && i + 1 < len && (pat[i + 1] == 'h' || pat[i + 1] == 'H') &&
+			   !(in_class && pat[i + 1] == 'H')) { /* Oniguruma's \h: a hex digit */
+			k = 2;
+			mrl_buf_add(&b, in_class ? "0-9a-fA-F" : pat[i + 1] == 'H' ? "[^0-9a-fA-F]" : "[0-9a-fA-F]");
 		} else if (c == '\\' && i + 1 < len && pat[i + 1] == 'Q') { /* \Q...\E: literal */
 			k = until(pat, len, i + 2, "\\E") - i;
 			mrl_buf_addn(&b, pat + i, k);

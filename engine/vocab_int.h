@@ -209,10 +209,10 @@ int bpe_set_pre_type(struct eng_vocab *v, const char *pre, const char *path, str
  * the pattern's origin in the error (file and key). */
 /* pat with each \p{X} of the categories L, M, N, P and S widened by the code points Unicode
  * assigned after libpcre2 10.42's tables (14.0) up to max_ver (151: Unicode 15.1, as
- * llama.cpp; 160: 16.0, as HF tokenizers), and with onig_word \w and \W as Oniguruma's
- * (HF's regexes), in *out (malloc'ed, *out_len bytes; bpe_classes.c). Returns 0 or
+ * llama.cpp; 160: 16.0, as HF tokenizers), and with onig \w, \W, \h and \H as
+ * Oniguruma's (HF's regexes), in *out (malloc'ed, *out_len bytes; bpe_classes.c). Returns 0 or
  * MRL_ENOMEM. */
-int bpe_widen_classes(const char *pat, size_t len, int max_ver, int onig_word, char **out, size_t *out_len);
+int bpe_widen_classes(const char *pat, size_t len, int max_ver, int onig, char **out, size_t *out_len);
 int bpe_add_pre_regex(struct eng_vocab *v, const char *pattern, size_t len, enum pre_behavior behavior,
 		      bool invert, const char *what, struct mrl_err *err);
 /* Add merge rule "left right" (pieces) with rank = the count so far. Returns 1 (and adds

@@ -99,6 +99,10 @@ int main(void)
 	is_int(matches("[^\\w\\s]+", 160, "\u00B2-"), 1, "[^\\w\\s]+ as HF's: ²-");
 	is_int(matches("\\W+", 160, "\u00B2-"), 1, "\\W+ as HF's: ²-");
 	is_int(matches("\\W", 160, "\u094D"), 0, "\\W as HF's: not a virama");
+	is_int(matches("\\h+", 160, "0fA"), 1, "\\h as HF's (Oniguruma): hex digits");
+	is_int(matches("\\h", 160, " "), 0, "\\h as HF's: not a space (PCRE2's horizontal white space)");
+	is_int(matches("[\\h-]+", 160, "f-0"), 1, "\\h inside a class");
+	is_int(matches("\\H", 160, "g"), 1, "\\H as HF's: g");
 	is_int(matches("\\w+", 151, "\u0928\u094D"), 0, "GGUF regexes keep PCRE2's \\w (llama.cpp's is not Oniguruma's)");
 
 	ok(same_text("[\\P{L}x]"), "\\P{L} inside a class is left as it is (a union cannot subtract)");

@@ -438,8 +438,18 @@ static void test_hf_rules(void)
 	"\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true}]," \
 	"\"pre_tokenizer\":{\"type\":\"Whitespace\"}}"
 
+/* Oniguruma's \h is a hex digit, PCRE2's horizontal white space: a Split pre-tokenizer on
+ * \h+ isolates "ab" and "f" in "ab fg" for HF ([ab, ' ', f, g]: no f-g merge), where PCRE2
+ * isolated the space and merged fg. HF tokenizers 0.23.3's ids. */
+#define HEX_VOCAB "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"a\":1,\"b\":2,\"ab\":3,\" \":4," \
+	"\"f\":5,\"g\":6,\"fg\":7},\"merges\":[\"a b\",\"f g\"],\"unk_token\":\"<unk>\",\"byte_fallback\":false," \
+	"\"fuse_unk\":false},\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true}]," \
+	"\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\h+\"},\"behavior\":\"Isolated\"," \
+	"\"invert\":false}}"
+
 static void test_whitespace_pre(void)
 {
+	expect_ids(HEX_VOCAB, "ab fg", (const int32_t[]){ 3, 4, 5, 6 }, 4, "Split on \\h+: Oniguruma's hex digits, HF's ids");
 	static const struct {
 		const char *text;
 		int32_t want[5];
