@@ -199,12 +199,13 @@ int bpe_add_pre_regex(struct eng_vocab *v, const char *pattern, size_t len, enum
 	 * Oniguruma \w and \h have them */
 	if (bpe_widen_classes(pattern, len, v->llamacpp_utf8 ? 151 : 160, !v->llamacpp_utf8, &wide, &wide_len))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory compiling %s", what);
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)wide, wide_len, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &code,
-				       &at, NULL);
+	/* ^ and $: llama.cpp's regexes (std::regex) anchor at the text's ends; HF's (Oniguruma's
+	 * Ruby syntax) at every line's */
+	const uint32_t opts = PCRE2_UTF | PCRE2_UCP | (v->llamacpp_utf8 ? PCRE2_DOLLAR_ENDONLY : PCRE2_MULTILINE);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)wide, wide_len, opts, &code, &at, NULL);
 	free(wide);
 	if (!re) /* the error and its offset as in the regex given */
-		re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &code, &at,
-				   NULL);
+		re = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &code, &at, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(code, msg, sizeof msg);

@@ -63,7 +63,7 @@ enum pre_behavior {
 
 /* One split of the pre-tokenizer; applied to every word the previous step made. */
 struct pre_step {
-	void *re;        /* pcre2_code_8 * (compiled with UTF, UCP, DOLLAR_ENDONLY; JIT when available) */
+	void *re;        /* pcre2_code_8 * (UTF, UCP, and DOLLAR_ENDONLY (GGUF) or MULTILINE (HF); JIT when available) */
 	uint8_t behavior; /* enum pre_behavior */
 	bool invert;     /* the text between matches is what behavior applies to */
 };

@@ -447,8 +447,21 @@ static void test_hf_rules(void)
 	"\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\h+\"},\"behavior\":\"Isolated\"," \
 	"\"invert\":false}}"
 
+/* ^ and $ in HF's regexes anchor at every line (Oniguruma's Ruby syntax), where merilo's
+ * PCRE2 options anchored them at the text's ends: Split on \s+$ then on ^a, HF tokenizers
+ * 0.23.3's ids (before: "ab" after a newline merged, the spaces before it not isolated). */
+#define ANCHOR_VOCAB "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"<unk>\":0,\"a\":1,\"b\":2,\"ab\":3,\" \":4," \
+	"\"  \":5,\"\\n\":6},\"merges\":[[\"a\",\"b\"],[\" \",\" \"]],\"unk_token\":\"<unk>\"," \
+	"\"byte_fallback\":false,\"fuse_unk\":false},\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\"," \
+	"\"special\":true}],\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\"," \
+	"\"pattern\":{\"Regex\":\"\\\\s+$\"},\"behavior\":\"Isolated\",\"invert\":false},{\"type\":\"Split\"," \
+	"\"pattern\":{\"Regex\":\"^a\"},\"behavior\":\"Isolated\",\"invert\":false}]}}"
+
 static void test_whitespace_pre(void)
 {
+	expect_ids(ANCHOR_VOCAB, "ab  \nab  \nb", (const int32_t[]){ 1, 2, 5, 6, 1, 2, 5, 6, 2 }, 9,
+		   "Split on \\s+$ and ^a: line anchors, HF's ids");
+	expect_ids(ANCHOR_VOCAB, "a\nab", (const int32_t[]){ 1, 6, 1, 2 }, 4, "Split on ^a after a newline: HF's ids");
 	expect_ids(HEX_VOCAB, "ab fg", (const int32_t[]){ 3, 4, 5, 6 }, 4, "Split on \\h+: Oniguruma's hex digits, HF's ids");
 	static const struct {
 		const char *text;
