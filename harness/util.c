@@ -49,12 +49,10 @@ int hrn_report(const struct mrl_err *err)
 {
 	/* a failure whose callee returned a code without mrl_err_set (an allocation that failed
 	 * before a message could be made) is still a failure: exit 4, never 0 */
-	if (err->code == MRL_OK) {
-		fprintf(stderr, "merilo: %s\n", err->msg[0] ? err->msg : "a step failed without a message (most likely out of memory)");
-		return HRN_EXIT_RUNTIME;
-	}
-	fprintf(stderr, "merilo: %s\n", err->msg[0] ? err->msg : "unknown error");
-	return hrn_exit_for(err->code);
+	const int unset = err->code == MRL_OK;
+	fprintf(stderr, "merilo: %s\n",
+		err->msg[0] ? err->msg : unset ? "a step failed without a message (most likely out of memory)" : "unknown error");
+	return unset ? HRN_EXIT_RUNTIME : hrn_exit_for(err->code);
 }
 
 void hrn_print_model_warnings(const struct eng_model *m)
