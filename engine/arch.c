@@ -34,11 +34,14 @@ struct arch_def {
 #define A_FUSED_QKV 16u
 #define A_EMBD_SCALE 32u /* token embeddings times sqrt(n_embd) */
 #define A_FUSED_GATE_UP 64u
+#define A_QK_NORM 128u /* attn_q_norm / attn_k_norm on each head before rope */
 
 static const struct arch_def arch_defs[] = {
 	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, 0, 0 },
 	/* Qwen2: Llama with q/k/v biases and rope on halves of each head */
 	{ "qwen2", ENG_ARCH_QWEN2, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QKV_BIAS, 0 },
+	/* Qwen3: Qwen2 without the biases, each head of q and k RMS-normed before rope */
+	{ "qwen3", ENG_ARCH_QWEN3, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QK_NORM, 0 },
 	/* GPT-2: learned positions, LayerNorm and biases everywhere, GELU MLP, one qkv matrix */
 	{ "gpt2", ENG_ARCH_GPT2, ENG_NORM_LAYER, ENG_FFN_GELU, ENG_ROPE_NONE,
 	  A_QKV_BIAS | A_LEARNED_POS | A_LIN_BIAS | A_FUSED_QKV, 0 },
@@ -210,6 +213,7 @@ static void apply_arch(struct eng_config *cfg, const struct arch_def *def)
 	cfg->learned_pos = def->flags & A_LEARNED_POS;
 	cfg->lin_bias = def->flags & A_LIN_BIAS;
 	cfg->post_norms = def->flags & A_POST_NORMS;
+	cfg->qk_norm = def->flags & A_QK_NORM;
 	cfg->fused_qkv = def->flags & A_FUSED_QKV;
 	cfg->fused_gate_up = def->flags & A_FUSED_GATE_UP;
 }
@@ -437,7 +441,7 @@ static struct eng_tensor part_of(const struct eng_tensor *t, uint64_t e0, uint64
 
 /* Which tensors a layer has under which flags. */
 enum { NEED_ALWAYS, NEED_QKV_BIAS, NEED_LIN_BIAS, NEED_POST_NORMS, NEED_SPLIT_QKV, NEED_GATE, NEED_SPLIT_UP,
-       NEED_FUSED_UP };
+       NEED_FUSED_UP, NEED_QK_NORM };
 
 static bool needed(const struct eng_config *cfg, int need)
 {
@@ -445,6 +449,7 @@ static bool needed(const struct eng_config *cfg, int need)
 	case NEED_QKV_BIAS: return cfg->qkv_bias && !cfg->fused_qkv;
 	case NEED_LIN_BIAS: return cfg->lin_bias;
 	case NEED_POST_NORMS: return cfg->post_norms;
+	case NEED_QK_NORM: return cfg->qk_norm;
 	case NEED_SPLIT_QKV: return !cfg->fused_qkv;
 	case NEED_GATE: return cfg->ffn != ENG_FFN_GELU && !cfg->fused_gate_up;
 	case NEED_SPLIT_UP: return !cfg->fused_gate_up;
@@ -500,6 +505,8 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 		{ &L->bk, "attn_k.bias", dkv, 0, true, NEED_QKV_BIAS },
 		{ &L->bv, "attn_v.bias", dkv, 0, true, NEED_QKV_BIAS },
 		{ &L->attn_post_norm, "post_attention_norm.weight", d, 0, true, NEED_POST_NORMS },
+		{ &L->attn_q_norm, "attn_q_norm.weight", cfg->head_dim, 0, true, NEED_QK_NORM },
+		{ &L->attn_k_norm, "attn_k_norm.weight", cfg->head_dim, 0, true, NEED_QK_NORM },
 		{ &L->ffn_norm, "ffn_norm.weight", d, 0, true, NEED_ALWAYS },
 		{ &L->ffn_norm_b, "ffn_norm.bias", d, 0, true, NEED_LIN_BIAS },
 		{ &L->ffn_gate, "ffn_gate.weight", d, ff, false, NEED_GATE },
@@ -514,8 +521,10 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
 		char name[96];
 		snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", il, specs[i].suffix);
-		/* q/k/v biases an architecture does not use are bound to be refused below */
-		bool want = needed(cfg, specs[i].need), probe = specs[i].need == NEED_QKV_BIAS && !cfg->qkv_bias;
+		/* q/k/v biases and q/k norms an architecture does not use are bound to be refused below */
+		bool want = needed(cfg, specs[i].need),
+		     probe = (specs[i].need == NEED_QKV_BIAS && !cfg->qkv_bias) ||
+			     (specs[i].need == NEED_QK_NORM && !cfg->qk_norm);
 		if ((want || probe) && (rc = bind(specs[i].t, find, g, name, specs[i].ne0, specs[i].ne1, specs[i].f32,
 						  !want, path, err)))
 			return rc;
@@ -523,6 +532,9 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 	if (!cfg->qkv_bias && (L->bq.data || L->bk.data || L->bv.data))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: layer %" PRIu32 " has q/k/v biases, which "
 				   "architecture '%s' does not use", path, il, cfg->arch_name);
+	if (!cfg->qk_norm && (L->attn_q_norm.data || L->attn_k_norm.data))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: layer %" PRIu32 " has q/k norms (attn_q_norm, "
+				   "attn_k_norm), which architecture '%s' does not use", path, il, cfg->arch_name);
 	if (cfg->fused_qkv && (rc = bind_fused_qkv(L, cfg, find, g, il, path, err)))
 		return rc;
 	if (cfg->fused_gate_up) {

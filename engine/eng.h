@@ -90,6 +90,8 @@ struct eng_model_desc {
 	uint64_t n_params;           /* sum of tensor element counts, rope_freqs.weight (factors) aside */
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
+	uint32_t head_dim;           /* a head's size; n_head x head_dim may differ from n_embd (Qwen3) */
+	bool qk_norm;                /* each head of q and k RMS-normed before rope (Qwen3) */
 	float rope_freq_base, norm_eps;
 	const char *rope_scaling;    /* "none", "linear", "yarn" or "longrope" (Phi-3's factor tensors) */
 	float rope_scale_factor;     /* the context factor of linear/YaRN scaling; 1 = none */

@@ -30,7 +30,8 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 
 /* ---- architecture configuration ---- */
 
-enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3, ENG_ARCH_PHI3 = 4 };
+enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3, ENG_ARCH_PHI3 = 4,
+		   ENG_ARCH_QWEN3 = 5 };
 /* RMS: x / rms(x) * w; LAYER: (x - mean) / sd(x) * w + b (GPT-2) */
 enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
 /* SWIGLU: down(silu(gate h) * up h); GELU: down(gelu(up h + b)) + b, no gate (GPT-2);
@@ -79,6 +80,7 @@ struct eng_config {
 	bool learned_pos;           /* position_embd.weight added to the embedding (GPT-2) */
 	bool lin_bias;              /* attn_output, ffn_up, ffn_down and the norms have biases (GPT-2) */
 	bool post_norms;            /* attention and FFN outputs are normed before their residual add (Gemma 2) */
+	bool qk_norm;               /* each head of q and of k RMS-normed (weights of head_dim) before rope (Qwen3) */
 	bool fused_qkv;             /* one attn_qkv matrix, rows [q | k | v] (GPT-2, Phi-3) */
 	bool fused_gate_up;         /* one ffn_up matrix, rows [gate | up] (Phi-3) */
 	bool gelu_f16;              /* GELU through ggml's f16 table, as llama.cpp computes it (set for GGUF) */
@@ -94,7 +96,7 @@ struct eng_config {
 	uint64_t swa_layers[ENG_MAX_LAYERS / 64]; /* bit il: layer il is windowed */
 };
 
-/* The architecture row name (llama, qwen2, gpt2, gemma2, phi3) into cfg: arch, arch_name
+/* The architecture row name (llama, qwen2, qwen3, gpt2, gemma2, phi3) into cfg: arch, arch_name
  * and the flags (norm, ffn, rope layout as GGUF stores it, biases, fusions, post
  * norms); 0, or -1 for a name the table does not have. */
 int eng_config_set_arch(struct eng_config *cfg, const char *name);
@@ -141,6 +143,7 @@ struct eng_layer {
 	struct eng_tensor bq, bk, bv;        /* qkv_bias */
 	struct eng_tensor attn_norm_b, bo;   /* lin_bias */
 	struct eng_tensor attn_post_norm;    /* post_norms */
+	struct eng_tensor attn_q_norm, attn_k_norm; /* qk_norm: head_dim each */
 	struct eng_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
 	struct eng_tensor ffn_norm_b, ffn_up_b, ffn_down_b; /* lin_bias */
 	struct eng_tensor ffn_post_norm;     /* post_norms */

@@ -9,7 +9,7 @@
  * The transformer block, for the flags in struct eng_config (in brackets where
  * a flag or kind decides; every architecture is a choice of these):
  *   x = embed(tokens) [* embd_scale] [+ pos_embd(positions)]
- *   per layer: h = norm(x); q,k,v = h Wq,Wk,Wv [+ biases]; [rope(q,k)];
+ *   per layer: h = norm(x); q,k,v = h Wq,Wk,Wv [+ biases]; [norm each head of q, k]; [rope(q,k)];
  *              a = attention(q, cache) [window of the layer, scale, soft cap] Wo [+ bo];
  *              x += [post_norm](a);
  *              h = norm(x); f = ffn(h) (SwiGLU / GeGLU / GELU [+ biases]); x += [post_norm](f)
@@ -432,6 +432,10 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 		ops->add_row(ex, a->v, L->bv.data, n_tok, (int)cfg->n_embd_kv);
 	}
 	const int hd = (int)cfg->head_dim, n_rot = (int)cfg->n_rot;
+	if (cfg->qk_norm) { /* each head a row of head_dim, normed in place (Qwen3) */
+		ops->rmsnorm(ex, a->q, L->attn_q_norm.data, n_tok * (int)cfg->n_head, hd, cfg->norm_eps, a->q);
+		ops->rmsnorm(ex, a->k, L->attn_k_norm.data, n_tok * (int)cfg->n_head_kv, hd, cfg->norm_eps, a->k);
+	}
 	const struct eng_rope rope = eng_rope_of(cfg, c->rope_factors, c->rope_inv);
 	if (ops->attention_pos) {
 		/* every token at its own position in its own slot */

@@ -74,6 +74,7 @@ struct hf_arch {
 	int (*extras)(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 	unsigned window;            /* HF_WIN_*: which window keys its transformers class reads */
 	uint32_t window_default;    /* sliding_window when config.json has no such key (0: none) */
+	const struct hf_name *layer_extra; /* names of a layer beyond `layer`, or NULL */
 };
 
 /* The window keys a model_type's transformers 5 class honours; the others ignore
@@ -115,6 +116,13 @@ static const struct hf_name llama_layer[] = {
 	{ "self_attn.qkv_proj.weight", "attn_qkv.weight", 0 }, /* Phi-3: [q | k | v] */
 	{ "mlp.gate_up_proj.weight", "ffn_up.weight", 0 },     /* Phi-3: [gate | up] */
 	{ "self_attn.rotary_emb.inv_freq", NULL, 0 }, /* older checkpoints store the rope table */
+	{ NULL, NULL, 0 },
+};
+
+/* Qwen3: Llama's names and a norm for each head of q and of k */
+static const struct hf_name qwen3_layer_extra[] = {
+	{ "self_attn.q_norm.weight", "attn_q_norm.weight", 0 },
+	{ "self_attn.k_norm.weight", "attn_k_norm.weight", 0 },
 	{ NULL, NULL, 0 },
 };
 
@@ -175,20 +183,23 @@ static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path
 
 static const struct hf_arch hf_archs[] = {
 	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL, 0,
-	  0 },
+	  0, NULL },
 	/* Qwen2's window needs use_sliding_window (refused); its layer_types then has no sliding layer */
 	{ "qwen2", "qwen2", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_TYPES, 0 },
+	  HF_WIN_TYPES, 0, NULL },
+	/* Qwen3: attention_bias (refused when true), q/k norms; its window as Qwen2's */
+	{ "qwen3", "qwen3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
+	  HF_WIN_TYPES, 0, qwen3_layer_extra },
 	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
 	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_KEY | HF_WIN_TYPES, 4096 },
+	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL },
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
-	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096 },
+	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL },
 	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras, 0,
-	  0 },
+	  0, NULL },
 	/* Phi-3 windows every layer when sliding_window is set and has no layer_types */
 	{ "phi3", "phi3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, phi3_extras,
-	  HF_WIN_KEY, 0 },
+	  HF_WIN_KEY, 0, NULL },
 };
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
@@ -704,7 +715,9 @@ int hf_map_name(const struct hf_arch *a, const char *hf, char *out, size_t size,
 	unsigned il;
 	int used = 0;
 	if (strncmp(hf, a->layer_prefix, pl) || sscanf(hf + pl, "%u.%n", &il, &used) != 1 || used <= 0 ||
-	    il >= 100000 || !(n = lookup(a->layer, hf + pl + used)))
+	    il >= 100000)
+		return -1;
+	if (!(n = lookup(a->layer, hf + pl + used)) && !(a->layer_extra && (n = lookup(a->layer_extra, hf + pl + used))))
 		return -1;
 	if (!n->gg)
 		return 1;

@@ -157,6 +157,8 @@ static void fill_desc(struct eng_model *m)
 		d->n_head_kv = c->n_head_kv;
 		d->n_ff = c->n_ff;
 		d->n_rot = c->n_rot;
+		d->head_dim = c->head_dim;
+		d->qk_norm = c->qk_norm;
 		d->rope_freq_base = c->rope_freq_base;
 		const struct eng_rope_scaling *rs = &c->rope_scaling;
 		d->rope_scaling = rs->ext_factor != 0.0f ? "yarn" : rs->freq_scale != 0.0f ? "linear"

@@ -79,15 +79,20 @@ static const char *rope_scaling_text(const struct eng_model_desc *d)
 static void print_shape(const struct eng_model_desc *d)
 {
 	printf("context (training): %" PRIu32 "\n", d->n_ctx_train);
-	printf("layers: %" PRIu32 ", embedding %" PRIu32 ", heads %" PRIu32 " (kv %" PRIu32 "), ffn %" PRIu32 "\n",
-	       d->n_layer, d->n_embd, d->n_head, d->n_head_kv, d->n_ff);
+	printf("layers: %" PRIu32 ", embedding %" PRIu32 ", heads %" PRIu32 " (kv %" PRIu32 ")", d->n_layer, d->n_embd,
+	       d->n_head, d->n_head_kv);
+	if (d->head_dim * d->n_head != d->n_embd) /* Qwen3, Gemma 2 9B: wider than the residual stream */
+		printf(" of %" PRIu32, d->head_dim);
+	printf(", ffn %" PRIu32 "\n", d->n_ff);
 	if (d->learned_pos)
 		printf("positions: learned (%" PRIu32 "); norm eps %g\n", d->n_ctx_train, (double)d->norm_eps);
 	else
 		printf("rope: %" PRIu32 " dims, base %g%s; norm eps %g\n", d->n_rot, (double)d->rope_freq_base,
 		       rope_scaling_text(d), (double)d->norm_eps);
-	if (d->sliding_window || d->attn_softcap > 0.0f || d->final_softcap > 0.0f) {
-		printf("attention:");
+	if (d->sliding_window || d->attn_softcap > 0.0f || d->final_softcap > 0.0f || d->qk_norm) {
+		printf("attention:%s", d->qk_norm ? " q/k RMS-normed per head" : "");
+		if (d->qk_norm && (d->sliding_window || d->attn_softcap > 0.0f || d->final_softcap > 0.0f))
+			printf(",");
 		if (d->sliding_window)
 			printf(" window %" PRIu32 " on %" PRIu32 " of %" PRIu32 " layers%s", d->sliding_window,
 			       d->n_layer_windowed, d->n_layer, d->attn_softcap > 0.0f || d->final_softcap > 0.0f ? "," : "");
@@ -193,6 +198,8 @@ static void shape_json(json_t *o, const struct eng_model_desc *d)
 	json_object_set_new(o, "embedding", w ? json_integer(d->n_embd) : json_null());
 	json_object_set_new(o, "heads", w ? json_integer(d->n_head) : json_null());
 	json_object_set_new(o, "heads_kv", w ? json_integer(d->n_head_kv) : json_null());
+	json_object_set_new(o, "head_dim", w ? json_integer(d->head_dim) : json_null());
+	json_object_set_new(o, "qk_norm", w ? json_boolean(d->qk_norm) : json_null());
 	json_object_set_new(o, "ffn", w ? json_integer(d->n_ff) : json_null());
 	json_object_set_new(o, "positions", !w ? json_null() : json_string(d->learned_pos ? "learned" : "rope"));
 	json_object_set_new(o, "rope", !w || d->learned_pos ? json_null()
