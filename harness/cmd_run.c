@@ -182,6 +182,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			     "generate tasks: auto (the model's template when it has one), none, or chatml,\n"
 			     "llama2, llama3, mistral, gemma, phi3; default: the suite's \"chat_template\",\n"
 			     "else auto", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "thinking", &o->thinking, "on|off",
+			     "generate tasks under a template with a thinking switch (Qwen3's\n"
+			     "enable_thinking): off (default) opens the answer with an empty\n"
+			     "<think></think> block; on lets the model reason first and scores\n"
+			     "what follows its </think> (docs/evaluation.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "shard", &o->shard, "I/N", "only shard I of N of the units, or auto (Slurm's array task);\n"
 			     "merilo merge joins the shards (docs/scale-out.md)", MRL_OPT_NONEMPTY),
 		OPT_BOOL(0, "mpi", &o->mpi, "one shard per MPI rank (mpirun -np N merilo run --mpi ...);\n"
@@ -208,6 +213,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				 f + 1 < TASK_CHAT_N_FAMILIES ? ", " : " or ", task_chat_name((enum task_chat_family)f));
 		return hrn_usage_error("run", "--chat-template wants %s, not '%s'", names, o->chat_template);
 	}
+	if (o->thinking && strcmp(o->thinking, "on") && strcmp(o->thinking, "off"))
+		return hrn_usage_error("run", "--thinking wants on or off, not '%s'", o->thinking);
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
@@ -610,6 +617,19 @@ static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct re
 	return 0;
 }
 
+/* --thinking on: what it does to the scores, or that it does nothing (stderr). */
+static void note_thinking(const struct run_state *st)
+{
+	if (st->o.quiet || strcmp(st->o.thinking, "on") || st->chat.family == TASK_CHAT_NONE)
+		return;
+	if (st->chat.thinking_switch)
+		fprintf(stderr, "merilo run: --thinking on: answers are scored after the model's </think>; reasoning that "
+				"does not finish within a task's max_new_tokens is an empty answer\n");
+	else
+		fprintf(stderr, "merilo run: --thinking on changes nothing: the chat template (%s) has no thinking "
+				"switch\n", task_chat_name(st->chat.family));
+}
+
 /* The defaults of options neither given nor restored from a resumed run. */
 static void apply_defaults(struct run_opts *o)
 {
@@ -632,6 +652,8 @@ static void apply_defaults(struct run_opts *o)
 		o->backend = "cpu";
 	if (!o->kv_cache)
 		o->kv_cache = "f16";
+	if (!o->thinking)
+		o->thinking = "off";
 }
 
 /* Counters count the opening thread and the threads it creates afterwards (inherit):
@@ -888,8 +910,10 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
-	if (hrn_run_chat_setup(st.model, st.o.chat_template, st.tasks, st.n_tasks, &st.chat, st.res.settings.extra, &err))
+	if (hrn_run_chat_setup(st.model, st.o.chat_template, !strcmp(st.o.thinking, "on"), st.tasks, st.n_tasks, &st.chat,
+			       st.res.settings.extra, &err))
 		goto fail;
+	note_thinking(&st);
 	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);

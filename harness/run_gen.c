@@ -325,15 +325,29 @@ out:
 	return rc;
 }
 
+/* Where the answer of text starts (*at: its offset after a thinking model's
+ * "</think>", -1 where there is none): a template with Qwen3's thinking switch
+ * (think not NULL) has its reasoning left out; thinking on and no "</think>" is
+ * reasoning that did not finish, an empty answer. */
+static const char *answer_start(const char *text, const struct task_chat *think, long *at)
+{
+	*at = think ? task_chat_answer_at(text) : -1;
+	if (*at >= 0)
+		return text + *at;
+	return think && !think->no_thinking ? "" : text;
+}
+
 /* The record of an answer text to item item of t in lang under plan p: the metrics,
  * gold_text, and the "generation" object (text, references, script, language,
- * statistics; chat_template when chat is not NULL). *gen_out (may be NULL) gets the
- * generation object (borrowed from rec) for more fields. */
+ * statistics; chat_template when chat is not NULL; thinking when think is not NULL:
+ * the template has Qwen3's switch). *gen_out (may be NULL) gets the generation object
+ * (borrowed from rec) for more fields. */
 static int score_text(const struct task_task *t, const struct task_item *item, const char *lang,
-		      const struct task_gen_plan *p, const char *raw, const char *chat, struct rec_item *rec,
-		      json_t **gen_out, struct mrl_err *err)
+		      const struct task_gen_plan *p, const char *raw, const char *chat, const struct task_chat *think,
+		      struct rec_item *rec, json_t **gen_out, struct mrl_err *err)
 {
-	char *text = valid_text(raw ? raw : ""), *answer = text ? answer_of(text) : NULL;
+	long at = -1;
+	char *text = valid_text(raw ? raw : ""), *answer = text ? answer_of(answer_start(text, think, &at)) : NULL;
 	json_t *gen = json_object(), *stats = json_object(), *refs = json_array();
 	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(item), lang) : MRL_ENOMEM;
 	for (size_t j = 0; !rc && j < p->n_refs; j++)
@@ -353,6 +367,9 @@ static int score_text(const struct task_task *t, const struct task_item *item, c
 	json_object_set_new(gen, "references", refs);
 	if (chat)
 		json_object_set_new(gen, "chat_template", json_string(chat));
+	if (think)
+		json_object_set_new(gen, "thinking", json_pack("{s:s, s:o}", "mode", think->no_thinking ? "off" : "on",
+							       "answer_at", at >= 0 ? json_integer(at) : json_null()));
 	json_object_set_new(gen, "stats", stats);
 	refs = stats = NULL;
 	if (gen_out)
@@ -376,8 +393,9 @@ static int gen_record(const struct hrn_run_cfg *cfg, const struct gen_unit *g, c
 {
 	const struct task_task *t = g->u.task;
 	json_t *gen = NULL;
+	const struct task_chat *think = chat_on(cfg) && cfg->chat->thinking_switch ? cfg->chat : NULL;
 	int rc = score_text(t, g->u.item, g->u.lang, &g->plan, res->text,
-			    task_chat_name(cfg->chat ? cfg->chat->family : TASK_CHAT_NONE), rec, &gen, err);
+			    task_chat_name(cfg->chat ? cfg->chat->family : TASK_CHAT_NONE), think, rec, &gen, err);
 	if (rc)
 		return rc;
 	json_object_set_new(gen, "n_tokens", json_integer((json_int_t)res->n_ids));
@@ -402,7 +420,7 @@ int hrn_run_gen_score_text(const struct task_task *t, size_t item_idx, const cha
 	struct task_gen_plan p;
 	int rc = task_gen_plan(t, item_idx, lang, &o, &p, err);
 	if (!rc)
-		rc = score_text(t, task_item_at(t, item_idx), lang, &p, text, NULL, out, NULL, err);
+		rc = score_text(t, task_item_at(t, item_idx), lang, &p, text, NULL, NULL, out, NULL, err);
 	task_gen_plan_release(&p);
 	return rc;
 }
@@ -539,7 +557,7 @@ int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct tas
 	return rc;
 }
 
-int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct task_task *const *tasks,
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, bool thinking, const struct task_task *const *tasks,
 		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err)
 {
 	memset(out, 0, sizeof *out);
@@ -561,7 +579,10 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 				return rc;
 			break;
 		}
+	out->no_thinking = out->thinking_switch && !thinking;
 	if (settings_extra)
 		json_object_set_new(settings_extra, "chat_template", json_string(task_chat_name(out->family)));
+	if (settings_extra && out->thinking_switch)
+		json_object_set_new(settings_extra, "thinking", json_string(thinking ? "on" : "off"));
 	return 0;
 }

@@ -53,8 +53,10 @@ int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct tas
  * generates, family none otherwise. name NULL (no --chat-template): the template the
  * generate tasks declare (task_gen_chat_template; MRL_EINPUT when two differ), else
  * auto; recorded as settings_extra's "chat_template"
- * (results.json settings.chat_template) when settings_extra is not NULL. */
-int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct task_task *const *tasks,
+ * (results.json settings.chat_template) when settings_extra is not NULL. A template
+ * with Qwen3's thinking switch renders as enable_thinking=thinking (out->no_thinking),
+ * recorded as settings_extra's "thinking" ("on" / "off"; absent for other templates). */
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, bool thinking, const struct task_task *const *tasks,
 		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err);
 
 #endif

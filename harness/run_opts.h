@@ -10,6 +10,7 @@
 struct run_opts {
 	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend, *kv_cache;
 	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
+	const char *thinking;      /* generate tasks under a template with Qwen3's switch: "on" or "off" */
 	long limit, threads, seed, fewshot, boot, topk;
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet, mpi, affinity;

@@ -32,6 +32,8 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 			      rec_json_string(o->chat_template), "threads", (json_int_t)o->threads);
 	if (j && o->affinity)
 		json_object_set_new(j, "affinity", json_true());
+	if (j && o->thinking)
+		json_object_set_new(j, "thinking", json_string(o->thinking));
 	return j;
 }
 
@@ -89,6 +91,11 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 		return hrn_usage_error("run", "--chat-template %s differs from the resumed run's %s (%s)", o->chat_template,
 				       chat ? chat : "(not given)", path);
 	o->chat_template = chat ? chat : o->chat_template;
+	const char *think = json_string_value(json_object_get(opt, "thinking")); /* absent: before --thinking, off */
+	if (o->thinking && strcmp(o->thinking, think ? think : "off"))
+		return hrn_usage_error("run", "--thinking %s differs from the resumed run's %s (%s)", o->thinking,
+				       think ? think : "off", path);
+	o->thinking = think ? think : o->thinking;
 	return 0;
 }
 

@@ -69,6 +69,19 @@ static int set_extra(struct rec_comparable *c, int i, const json_t *extra, const
 	return rc;
 }
 
+/* The chat template, with the thinking mode where the template has Qwen3's switch
+ * ("chatml, thinking off"): the two modes score differently. */
+static int set_chat(struct rec_comparable *c, const json_t *extra)
+{
+	const char *think = extra ? json_string_value(json_object_get(extra, "thinking")) : NULL;
+	const char *chat = extra ? json_string_value(json_object_get(extra, "chat_template")) : NULL;
+	if (!think || !chat)
+		return set_extra(c, S_CHAT, extra, "chat_template");
+	char buf[128];
+	snprintf(buf, sizeof buf, "%.64s, thinking %.8s", chat, think);
+	return set(c, S_CHAT, buf, true);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -186,7 +199,7 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	rc = rc ? rc : set(c, S_FS_TASKS, fs_text, fs_text != NULL);
 	rc = rc ? rc : set(c, S_BOS, st->bos_mode, st->bos_mode != NULL);
 	rc = rc ? rc : set_extra(c, S_TEMPLATE, st->extra, "template_version");
-	rc = rc ? rc : set_extra(c, S_CHAT, st->extra, "chat_template");
+	rc = rc ? rc : set_chat(c, st->extra);
 	rc = rc ? rc : set_extra(c, S_KV, st->extra, "kv_cache");
 	free(fs_text);
 	free(kbuf);

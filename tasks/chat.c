@@ -82,6 +82,27 @@ static int chatml_default_system(const char *tmpl, struct task_chat *out)
 	return 0;
 }
 
+/* Qwen3's thinking switch: '<think>\n\n</think>\n\n' after the assistant's turn when
+ * enable_thinking is false (newlines as Jinja escapes or as themselves). */
+static bool qwen3_thinking_switch(const char *tmpl)
+{
+	return strstr(tmpl, "enable_thinking is false") &&
+	       (strstr(tmpl, "'<think>\\n\\n</think>\\n\\n'") || strstr(tmpl, "'<think>\n\n</think>\n\n'"));
+}
+
+long task_chat_answer_at(const char *text)
+{
+	const char *end = NULL;
+	for (const char *p = strstr(text, "</think>"); p; p = strstr(p + 1, "</think>"))
+		end = p;
+	if (!end)
+		return -1;
+	end += strlen("</think>");
+	while (*end == '\n')
+		end++;
+	return end - text;
+}
+
 /* A later template of a recognised family that its writer does not reproduce: its
  * description, or NULL. Each was rendered by transformers and differs from the
  * family's prompt (the generation audit of 2026-12-06). */
@@ -91,6 +112,14 @@ static const char *unreproduced_variant(const char *tmpl, enum task_chat_family 
 		return "a Llama 3.1-or-later template: it always writes a system block with 'Cutting Knowledge Date' and "
 		       "a date (today's, for Llama 3.2), which merilo does not reproduce; --chat-template llama3 writes "
 		       "Llama 3.0's prompt, without that block";
+	if (f == TASK_CHAT_CHATML && (strstr(tmpl, "'<|im_start|>assistant\\n<think>") ||
+				      strstr(tmpl, "'<|im_start|>assistant\n<think>")))
+		return "a ChatML template that always opens the assistant's turn with <think> (QwQ's, Qwen3 Thinking "
+		       "2507's), which merilo does not reproduce; --chat-template chatml writes the turn without it";
+	if (f == TASK_CHAT_CHATML && strstr(tmpl, "enable_thinking") && !qwen3_thinking_switch(tmpl))
+		return "a ChatML template with an enable_thinking switch other than Qwen3's (an empty <think> block "
+		       "when false), which merilo does not reproduce; --chat-template chatml writes the turn as "
+		       "ChatML does";
 	if (f == TASK_CHAT_CHATML && strstr(tmpl, "<|im_sep|>"))
 		return "a ChatML template with <|im_sep|> after the role (Phi-4's), which merilo does not reproduce; "
 		       "--chat-template chatml writes a newline there";
@@ -106,6 +135,7 @@ int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *er
 	memset(out, 0, sizeof *out);
 	if (strstr(tmpl, "<|im_start|>")) {
 		out->family = TASK_CHAT_CHATML;
+		out->thinking_switch = qwen3_thinking_switch(tmpl);
 		if (chatml_default_system(tmpl, out))
 			return mrl_err_set(err, MRL_EUNSUPPORTED,
 					   "the model's chat template has a default system message longer than %zu bytes, "
@@ -170,6 +200,8 @@ static void write_prompt(const struct task_chat *c, const char *system, const ch
 		if (has_system || c->default_system[0])
 			mrl_buf_addf(b, "<|im_start|>system\n%s<|im_end|>\n", has_system ? system : c->default_system);
 		mrl_buf_addf(b, "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n", user);
+		if (c->thinking_switch && c->no_thinking)
+			mrl_buf_add(b, "<think>\n\n</think>\n\n");
 		break;
 	case TASK_CHAT_LLAMA2: {
 		struct mrl_buf content;

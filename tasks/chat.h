@@ -17,6 +17,7 @@
 #ifndef MRL_TASK_CHAT_H
 #define MRL_TASK_CHAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -38,6 +39,10 @@ struct task_chat {
 	enum task_chat_family family;
 	char default_system[2048]; /* the system message the template adds when none is given
 				    * (SmolLM2's, Qwen2.5's); "" when none (a longer one is refused) */
+	bool thinking_switch;      /* a ChatML template with Qwen3's enable_thinking: false opens the
+				    * assistant's turn with an empty "<think>\n\n</think>\n\n" */
+	bool no_thinking;          /* the caller's choice: render as enable_thinking=False (only
+				    * with thinking_switch; else as the template's default, thinking) */
 };
 
 /* "none", "chatml", "llama2", "llama3", "mistral", "gemma", "phi3" (static); NULL out of range. */
@@ -47,13 +52,22 @@ const char *task_chat_name(enum task_chat_family f);
  * 0, or MRL_EINPUT listing the known names. */
 int task_chat_parse_name(const char *name, enum task_chat_family *out, struct mrl_err *err);
 
+/* The reasoning a thinking model (a template with thinking_switch) wrote before its
+ * answer: text up to the last "</think>", as the template itself splits an
+ * assistant's content. Returns the offset of the answer in text (after "</think>"
+ * and the newlines that follow it, which the template strips), or -1 where text has
+ * no "</think>" (the thinking did not finish, or there was none). */
+long task_chat_answer_at(const char *text);
+
 /* Recognise a Jinja template's family by its markers: <|im_start|> (ChatML),
  * <|start_header_id|> (Llama 3), <start_of_turn> (Gemma), <|user|> with <|end|>
  * (Phi-3), [INST] with <<SYS>> (Llama 2), [INST] alone (Mistral). Fills *out;
  * 0, or MRL_EUNSUPPORTED when no family matches, or when the template is a later
  * variant of its family that renders otherwise than the family's writer (Llama
  * 3.1+'s dated system block, Phi-4's <|im_sep|>, Mistral v0.3 / Nemo's spacing
- * around [INST] ... [/INST]), or its default system message passes 2047 bytes:
+ * around [INST] ... [/INST], a ChatML template that always opens the assistant's turn
+ * with <think> (QwQ) or has another enable_thinking than Qwen3's), or its default
+ * system message passes 2047 bytes:
  * the message names it and the --chat-template choices. */
 int task_chat_detect(const char *tmpl, struct task_chat *out, struct mrl_err *err);
 

@@ -12,7 +12,8 @@
  * refused, a resumed chatml run stays chatml, a suite's "chat_template" applies
  * unless --chat-template overrides it; the progress lines advance by a batch; with ../shared/fixtures, a model
  * carrying SmolLM2's template gets it applied with its default system message
- * under --chat-template auto. merilo score scores texts written elsewhere the same way.
+ * under --chat-template auto; Qwen3's thinking switch (--thinking). merilo score scores texts written
+ * elsewhere the same way.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -631,6 +632,118 @@ static void test_smollm2_template(void)
 	json_decref(results);
 }
 
+/* dir: fixtures/hf/qwen2 with Qwen3's chat template (tests/data/chat/expected.json) in its
+ * tokenizer_config.json. 0 or -1. */
+static int qwen3_chat_folder(const char *qwen2, const char *dir)
+{
+	char cmd[2048], path[1024], abs_src[512];
+	if (!realpath(qwen2, abs_src))
+		return -1;
+	snprintf(cmd, sizeof cmd, "mkdir -p '%s' && for f in config.json model.safetensors tokenizer.json "
+		 "generation_config.json; do ln -sf '%s'/$f '%s'/; done", dir, abs_src, dir);
+	json_t *chat = json_load_file("tests/data/chat/expected.json", 0, NULL), *c;
+	const char *tmpl = NULL;
+	size_t i;
+	json_array_foreach(json_object_get(chat, "cases"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "model")), "Qwen/Qwen3-0.6B"))
+			tmpl = json_string_value(json_object_get(c, "template"));
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", abs_src);
+	json_t *tc = json_load_file(path, 0, NULL);
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+	int rc = tmpl && tc && !system(cmd) && !json_object_set_new(tc, "chat_template", json_string(tmpl)) &&
+			 !json_dump_file(tc, path, 0) ? 0 : -1;
+	json_decref(tc);
+	json_decref(chat);
+	return rc;
+}
+
+/* The exact_match answers of a run's records all equal to the text after its "</think>"
+ * (thinking on: "" without one), and each record's generation.thinking.mode is mode. */
+static bool answers_follow(json_t *items, const char *mode)
+{
+	json_t *it;
+	size_t i;
+	bool all = json_array_size(items) > 0;
+	json_array_foreach(items, i, it) {
+		const json_t *g = json_object_get(it, "generation"), *th = json_object_get(g, "thinking");
+		const char *text = json_string_value(json_object_get(g, "text"));
+		const char *pred = json_string_value(json_object_get(json_object_get(json_object_get(it, "metrics"),
+										     "exact_match"), "pred_text"));
+		const json_t *at = json_object_get(th, "answer_at");
+		const char *from = json_is_integer(at) ? text + json_integer_value(at) : !strcmp(mode, "on") ? "" : text;
+		while (*from == ' ' || *from == '\n')
+			from++;
+		all = all && text && pred && !strcmp(json_string_value(json_object_get(th, "mode")), mode) &&
+		      !strncmp(pred, from, strlen(pred)) && (json_is_integer(at) || !strcmp(mode, "off") || !*pred);
+	}
+	return all;
+}
+
+/* A Qwen3 chat template (its enable_thinking switch): off by default, the empty <think>
+ * block written; --thinking on without it, answers after </think>; recorded, compared,
+ * resumed. */
+static void test_thinking(const char *model)
+{
+	char src[512], dir[512], run[600], *out = NULL;
+	const char *fx = fixtures_dir();
+	snprintf(src, sizeof src, "%s/hf/qwen2", fx ? fx : "../shared/fixtures");
+	snprintf(dir, sizeof dir, "%s/qwen3-chat", tmp);
+	if (!fx || access(src, R_OK) || qwen3_chat_folder(src, dir)) {
+		skip("../shared/fixtures/hf/qwen2 absent", "Qwen3's thinking switch");
+		return;
+	}
+	static const char *const modes[] = { "off", "on" };
+	for (int k = 0; k < 2; k++) {
+		int rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 %s --out %s/think-%s",
+				 dir, k ? "--thinking on" : "", tmp, modes[k]);
+		is_int(rc, 0, k ? "--thinking on runs" : "a Qwen3 template runs with thinking off by default");
+		free(out);
+		snprintf(run, sizeof run, "%s/think-%s", tmp, modes[k]);
+		json_t *items = load_items(run), *results = load_results(run);
+		const char *prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+		const char *tail = k ? "Odgovor:<|im_end|>\n<|im_start|>assistant\n"
+				     : "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+		ok(prompt && strlen(prompt) > strlen(tail) && !strcmp(prompt + strlen(prompt) - strlen(tail), tail),
+		   k ? "thinking on: the assistant's turn is opened as the template's default"
+		     : "thinking off: the turn opens with an empty <think> block, as enable_thinking=False renders it");
+		const char *th = json_string_value(json_object_get(json_object_get(results, "settings"), "thinking"));
+		is_str(th ? th : "(none)", modes[k], "settings.thinking records the mode");
+		ok(answers_follow(items, modes[k]), k ? "thinking on: each answer is what follows </think>, empty without one"
+						      : "thinking off: each answer is the text (after a </think> where there is one)");
+		json_decref(items);
+		json_decref(results);
+	}
+	int rc = cli_run(&out, "compare %s/think-off %s/think-on", tmp, tmp);
+	ok(rc == 3 && out && strstr(out, "chatml, thinking off") && strstr(out, "chatml, thinking on"),
+	   "compare: runs with thinking off and on are not comparable (exit 3), the difference named");
+	free(out);
+	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
+			  "--thinking on --out %s/think-part", cli_merilo(), dir, tmp);
+	is_int(rc, 4, "setup: a thinking-on run stopped after 1 item");
+	free(out);
+	rc = cli_run(&out, "run --resume %s/think-part --thinking off --quiet", tmp);
+	ok(rc == 2 && out && strstr(out, "--thinking off differs from the resumed run's on"),
+	   "--resume with another --thinking is a usage error");
+	free(out);
+	rc = cli_run(&out, "run --resume %s/think-part --quiet", tmp);
+	is_int(rc, 0, "--resume without --thinking finishes the run");
+	free(out);
+	snprintf(run, sizeof run, "%s/think-part", tmp);
+	json_t *items = load_items(run);
+	ok(json_array_size(items) == 2 && answers_follow(items, "on"), "the resumed unit has thinking on too");
+	json_decref(items);
+	rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --limit 1 --thinking yes --out %s/think-bad",
+		     model, tmp);
+	ok(rc == 2 && out && strstr(out, "--thinking wants on or off, not 'yes'"), "--thinking yes is a usage error");
+	free(out);
+	rc = cli_sh(&out, "'%s' run --model %s --suite tasks/suites/demo.json --tasks short_qa --lang hr --limit 1 "
+			  "--threads 2 --chat-template chatml --thinking on --out %s/think-none 2>&1 >/dev/null",
+		    cli_merilo(), model, tmp);
+	ok(rc == 0 && out && strstr(out, "--thinking on changes nothing: the chat template (chatml) has no thinking"),
+	   "--thinking on under a template without the switch says it changes nothing");
+	free(out);
+}
+
 /* merilo score: texts written elsewhere scored as run scores generated ones. */
 static void test_score(void)
 {
@@ -709,6 +822,7 @@ int main(void)
 	TEST(test_progress(model), "progress lines count a generate batch's units at once");
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
 	TEST(test_score(), "merilo score on generated texts");
+	TEST(test_thinking(model), "Qwen3's thinking switch: off by default, on scores after </think>");
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -23,7 +23,7 @@ static void test_expected(void)
 	}
 	json_t *cases = json_object_get(doc, "cases"), *c;
 	size_t i;
-	ok(json_array_size(cases) >= 32, "at least 32 cases (8 templates x 4 conversations)");
+	ok(json_array_size(cases) >= 40, "at least 40 cases (9 templates x 4 conversations, Qwen3 twice)");
 	json_array_foreach(cases, i, c) {
 		const char *model = json_string_value(json_object_get(c, "model"));
 		const char *family = json_string_value(json_object_get(c, "family"));
@@ -40,7 +40,14 @@ static void test_expected(void)
 			continue;
 		}
 		is_str(task_chat_name(chat.family), family, name);
-		snprintf(name, sizeof name, "%s case %zu: rendered byte for byte as Jinja does", model, i % 4);
+		const json_t *think = json_object_get(c, "enable_thinking");
+		chat.no_thinking = json_is_false(think);
+		if (!strcmp(model, "Qwen/Qwen3-0.6B")) {
+			snprintf(name, sizeof name, "%s case %zu: the enable_thinking switch is recognised", model, i % 4);
+			ok(chat.thinking_switch, name);
+		}
+		snprintf(name, sizeof name, "%s case %zu%s: rendered byte for byte as Jinja does", model, i % 4,
+			 chat.no_thinking ? " (enable_thinking=False)" : "");
 		ok(task_chat_apply(&chat, system, user, bos, &got, &err) == 0, "task_chat_apply returns 0");
 		is_str(got ? got : "(null)", want, name);
 		free(got);
@@ -110,6 +117,10 @@ static void test_variants(void)
 		  "message['content'] + '<|im_end|>'}}{% endif %}{% endfor %}{% if add_generation_prompt %}"
 		  "{{ '<|im_start|>assistant<|im_sep|>' }}{% endif %}",
 		  "Phi-4's <|im_sep|>", "--chat-template chatml" },
+		{ "{%- if add_generation_prompt %}\n    {{- '<|im_start|>assistant\\n<think>\\n' }}\n{%- endif %}",
+		  "QwQ's turn opened with <think>", "always opens the assistant's turn with <think>" },
+		{ "{{- '<|im_start|>assistant\\n' }}{%- if enable_thinking %}{{- '/think' }}{%- endif %}",
+		  "another enable_thinking than Qwen3's", "enable_thinking switch other than Qwen3's" },
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		struct task_chat c;
@@ -130,8 +141,30 @@ static void test_variants(void)
 	free(tmpl);
 }
 
+/* The answer of a thinking model: what follows the last </think> and its newlines. */
+static void test_answer_at(void)
+{
+	static const struct {
+		const char *text;
+		long at;
+	} v[] = {
+		{ "<think>\nhmm\n</think>\n\nKuća je velika.", 22 },
+		{ "<think>a</think>b</think>\nc", 26 },
+		{ "</think>", 8 },
+		{ "<think>\nunfinished", -1 },
+		{ "plain answer", -1 },
+		{ "", -1 },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char name[128];
+		snprintf(name, sizeof name, "the answer of case %zu starts at %ld", i, v[i].at);
+		is_int(task_chat_answer_at(v[i].text), v[i].at, name);
+	}
+}
+
 int main(void)
 {
+	TEST(test_answer_at(), "a thinking model's answer after its reasoning");
 	TEST(test_variants(), "later templates merilo does not reproduce are refused");
 	TEST(test_expected(), "real templates render as Jinja renders them");
 	TEST(test_names(), "family names");
