@@ -48,6 +48,10 @@ static const struct arch_def arch_defs[] = {
 	/* Gemma 2: scaled embeddings, GeGLU, norms after attention and FFN too, soft caps
 	 * (config), the window on every other layer starting with the first */
 	{ "gemma2", ENG_ARCH_GEMMA2, ENG_NORM_RMS, ENG_FFN_GEGLU, ENG_ROPE_NEOX, A_POST_NORMS | A_EMBD_SCALE, 2 },
+	/* Gemma 3: Gemma 2 without soft caps, with q/k norms, a window on five layers of six
+	 * and a rope of the windowed layers' own (base 10000, unscaled) */
+	{ "gemma3", ENG_ARCH_GEMMA3, ENG_NORM_RMS, ENG_FFN_GEGLU, ENG_ROPE_NEOX, A_POST_NORMS | A_EMBD_SCALE | A_QK_NORM,
+	  6 },
 	/* Phi-3: Llama with q/k/v in one matrix and gate/up in another */
 	{ "phi3", ENG_ARCH_PHI3, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_FUSED_QKV | A_FUSED_GATE_UP, 0 },
 };
@@ -248,6 +252,15 @@ static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const
 	if (def->flags & A_EMBD_SCALE)
 		cfg->embd_scale = sqrtf((float)cfg->n_embd);
 	cfg->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
+	if (def->id == ENG_ARCH_GEMMA3) {
+		/* as llama.cpp: head_dim^-1/2 (n_embd / n_head for the 62-layer 27B), no soft caps, the
+		 * windowed layers' rope base 10000 */
+		if (cfg->n_layer == 62)
+			cfg->attn_scale = 1.0f / sqrtf((float)(cfg->n_embd / cfg->n_head));
+		cfg->rope_freq_base_swa = 10000.0f;
+		if ((rc = get_opt_u32(g, an, "attention.sliding_window", &cfg->sliding_window, err)))
+			return rc;
+	}
 	if (def->id == ENG_ARCH_GEMMA2) {
 		/* GGUF has no key for query_pre_attn_scalar: llama.cpp takes head_dim, and
 		 * n_embd / n_head for the 46-layer 27B (whose config says so) */

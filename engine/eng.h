@@ -93,6 +93,7 @@ struct eng_model_desc {
 	uint32_t head_dim;           /* a head's size; n_head x head_dim may differ from n_embd (Qwen3) */
 	bool qk_norm;                /* each head of q and k RMS-normed before rope (Qwen3) */
 	float rope_freq_base, norm_eps;
+	float rope_freq_base_swa;    /* the windowed layers' own rope base, unscaled (Gemma 3); 0 = none */
 	const char *rope_scaling;    /* "none", "linear", "yarn" or "longrope" (Phi-3's factor tensors) */
 	float rope_scale_factor;     /* the context factor of linear/YaRN scaling; 1 = none */
 	float rope_attn_factor;      /* cos and sin times this (YaRN's attention factor included); 1 = none */

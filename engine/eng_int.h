@@ -31,7 +31,7 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 /* ---- architecture configuration ---- */
 
 enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3, ENG_ARCH_PHI3 = 4,
-		   ENG_ARCH_QWEN3 = 5 };
+		   ENG_ARCH_QWEN3 = 5, ENG_ARCH_GEMMA3 = 6 };
 /* RMS: x / rms(x) * w; LAYER: (x - mean) / sd(x) * w + b (GPT-2) */
 enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
 /* SWIGLU: down(silu(gate h) * up h); GELU: down(gelu(up h + b)) + b, no gate (GPT-2);
@@ -68,6 +68,8 @@ struct eng_config {
 	uint32_t n_embd_q;          /* n_head * head_dim */
 	uint32_t n_embd_kv;         /* n_head_kv * head_dim */
 	float rope_freq_base, norm_eps;
+	float rope_freq_base_swa;   /* > 0: the windowed layers' rope base, unscaled (Gemma 3's local
+				     * rope, 10000); 0: every layer has rope_freq_base and the scaling */
 	struct eng_rope_scaling rope_scaling; /* all zero: unscaled */
 	uint32_t rope_n_ctx_orig;   /* longrope: contexts longer than this take the long factors */
 	bool rope_exact;            /* angles pos x inv_freq[i], one float32 product as transformers
@@ -96,7 +98,7 @@ struct eng_config {
 	uint64_t swa_layers[ENG_MAX_LAYERS / 64]; /* bit il: layer il is windowed */
 };
 
-/* The architecture row name (llama, qwen2, qwen3, gpt2, gemma2, phi3) into cfg: arch, arch_name
+/* The architecture row name (llama, qwen2, qwen3, gpt2, gemma2, gemma3, phi3) into cfg: arch, arch_name
  * and the flags (norm, ffn, rope layout as GGUF stores it, biases, fusions, post
  * norms); 0, or -1 for a name the table does not have. */
 int eng_config_set_arch(struct eng_config *cfg, const char *name);
@@ -371,6 +373,16 @@ static inline struct eng_rope eng_rope_of(const struct eng_config *cfg, const fl
 	return r;
 }
 
+/* The configuration of the windowed layers' rope where it is their own (rope_freq_base_swa
+ * > 0): that base, no scaling. */
+static inline struct eng_config eng_config_swa_rope(const struct eng_config *cfg)
+{
+	struct eng_config s = *cfg;
+	s.rope_freq_base = cfg->rope_freq_base_swa;
+	s.rope_scaling = (struct eng_rope_scaling){ 0 };
+	return s;
+}
+
 /* The operations the forward pass is written against. Activations are float
  * arrays of n_tok rows (token-major); every op computes each output element
  * in one thread with a fixed order, independent of n_tok and of the thread
@@ -518,6 +530,7 @@ struct eng_ctx {
 	float *logits_buf;      /* n_vocab floats: last-token logits when the caller wants only them */
 	const float *rope_factors; /* the model's rope factors for this context's size (eng_ctx_new_multi) */
 	float *rope_inv;           /* cfg->rope_exact: n_rot/2 frequencies (eng_rope_inv_freq), else NULL */
+	float *rope_inv_swa;       /* the same for the windowed layers' own base (rope_freq_base_swa), else NULL */
 	bool (*should_stop)(void *arg); /* eng_ctx_set_stop; asked before each layer */
 	void *stop_arg;
 	bool stopped;           /* a forward_ubatch ended early on should_stop */

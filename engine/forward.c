@@ -240,6 +240,15 @@ int eng_ctx_new_multi(struct eng_ctx **out, struct eng_model *m, uint32_t n_ctx,
 			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context", m->path);
 		}
 		eng_rope_inv_freq(cfg, c->rope_factors, c->rope_inv);
+		if (cfg->rope_freq_base_swa > 0.0f) {
+			const struct eng_config swa = eng_config_swa_rope(cfg);
+			if (!(c->rope_inv_swa = malloc(cfg->n_rot / 2 * sizeof *c->rope_inv_swa))) {
+				free(c->rope_inv);
+				free(c);
+				return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory for a context", m->path);
+			}
+			eng_rope_inv_freq(&swa, NULL, c->rope_inv_swa);
+		}
 	}
 	const bool on_device = c->ops->alloc != NULL;
 	c->n_ubatch = on_device ? N_UBATCH_DEVICE : n_seq > 1 ? N_UBATCH_MULTI : N_UBATCH;
@@ -311,6 +320,7 @@ void eng_ctx_free(struct eng_ctx *c)
 		c->ops->exec_release(&c->ex);
 	free(c->logits_buf);
 	free(c->rope_inv);
+	free(c->rope_inv_swa);
 	free(c->tokens);
 	free(c->seq_pos);
 	free(c->seq_next);
@@ -436,7 +446,11 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 		ops->rmsnorm(ex, a->q, L->attn_q_norm.data, n_tok * (int)cfg->n_head, hd, cfg->norm_eps, a->q);
 		ops->rmsnorm(ex, a->k, L->attn_k_norm.data, n_tok * (int)cfg->n_head_kv, hd, cfg->norm_eps, a->k);
 	}
-	const struct eng_rope rope = eng_rope_of(cfg, c->rope_factors, c->rope_inv);
+	/* a windowed layer with a rope of its own (Gemma 3: base 10000, unscaled, no factors) */
+	const bool own = cfg->rope_freq_base_swa > 0.0f && eng_layer_window(cfg, il);
+	const struct eng_config swa = own ? eng_config_swa_rope(cfg) : *cfg;
+	const struct eng_rope rope = own ? eng_rope_of(&swa, NULL, c->rope_inv_swa)
+					 : eng_rope_of(cfg, c->rope_factors, c->rope_inv);
 	if (ops->attention_pos) {
 		/* every token at its own position in its own slot */
 		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, &rope);

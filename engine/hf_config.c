@@ -75,6 +75,9 @@ struct hf_arch {
 	unsigned window;            /* HF_WIN_*: which window keys its transformers class reads */
 	uint32_t window_default;    /* sliding_window when config.json has no such key (0: none) */
 	const struct hf_name *layer_extra; /* names of a layer beyond `layer`, or NULL */
+	const char *defaults;       /* JSON object of the config class's defaults for absent keys, or NULL */
+	bool multimodal;            /* the text model of an image-text checkpoint: its config in
+				     * "text_config", its tensors under language_model, the vision ones left */
 };
 
 /* The window keys a model_type's transformers 5 class honours; the others ignore
@@ -149,6 +152,13 @@ static const struct hf_name gemma2_layer[] = {
 	{ NULL, NULL, 0 },
 };
 
+/* Gemma 3: Gemma 2's names and a norm (1 + w) for each head of q and of k */
+static const struct hf_name gemma3_layer_extra[] = {
+	{ "self_attn.q_norm.weight", "attn_q_norm.weight", HF_PLUS_ONE },
+	{ "self_attn.k_norm.weight", "attn_k_norm.weight", HF_PLUS_ONE },
+	{ NULL, NULL, 0 },
+};
+
 /* GPT-2 (names after "transformer."): Conv1D matrices are stored [in, out]. */
 static const struct hf_name gpt2_top[] = {
 	{ "wte.weight", "token_embd.weight", 0 },
@@ -180,26 +190,40 @@ static const struct hf_name gpt2_layer[] = {
 static int gpt2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+
+/* Gemma3TextConfig's defaults (transformers 5.25): the published 4B-27B checkpoints give only
+ * what differs from them in their text_config. */
+#define GEMMA3_DEFAULTS                                                                                               \
+	"{\"vocab_size\": 262208, \"hidden_size\": 2304, \"intermediate_size\": 9216, \"num_hidden_layers\": 26, "    \
+	"\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"head_dim\": 256, \"max_position_embeddings\": 131072, " \
+	"\"rms_norm_eps\": 1e-6}"
 
 static const struct hf_arch hf_archs[] = {
 	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL, 0,
-	  0, NULL },
+	  0, NULL, NULL, false },
 	/* Qwen2's window needs use_sliding_window (refused); its layer_types then has no sliding layer */
 	{ "qwen2", "qwen2", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_TYPES, 0, NULL },
+	  HF_WIN_TYPES, 0, NULL, NULL, false },
 	/* Qwen3: attention_bias (refused when true), q/k norms; its window as Qwen2's */
 	{ "qwen3", "qwen3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_TYPES, 0, qwen3_layer_extra },
+	  HF_WIN_TYPES, 0, qwen3_layer_extra, NULL, false },
 	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
 	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL },
+	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, NULL, false },
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
-	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL },
+	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL, NULL, false },
+	/* Gemma 3's text model (Gemma3ForCausalLM); its window on five layers of six */
+	{ "gemma3_text", "gemma3", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer,
+	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES, 4096, gemma3_layer_extra, GEMMA3_DEFAULTS, false },
+	/* Gemma 3 4B-27B (Gemma3ForConditionalGeneration): that text model, its vision tower left */
+	{ "gemma3", "gemma3", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer,
+	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES, 4096, gemma3_layer_extra, GEMMA3_DEFAULTS, true },
 	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras, 0,
-	  0, NULL },
+	  0, NULL, NULL, false },
 	/* Phi-3 windows every layer when sliding_window is set and has no layer_types */
 	{ "phi3", "phi3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, phi3_extras,
-	  HF_WIN_KEY, 0, NULL },
+	  HF_WIN_KEY, 0, NULL, NULL, false },
 };
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
@@ -285,6 +309,39 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 	return 0;
 }
 
+/* Gemma 3: Gemma 2's scale and embeddings, soft caps only where given (none by default),
+ * and the windowed layers' rope: base rope_parameters.sliding_attention.rope_theta
+ * (transformers 5), else rope_local_base_freq, else 10000, unscaled. */
+static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	uint32_t qpas = 256, pattern = 6;
+	int rc;
+	if ((rc = cfg_u32(c, "query_pre_attn_scalar", &qpas, false, path, err)) ||
+	    (rc = cfg_cap(c, "attn_logit_softcapping", &cfg->attn_softcap, path, err)) ||
+	    (rc = cfg_cap(c, "final_logit_softcapping", &cfg->final_softcap, path, err)) ||
+	    (rc = refuse_true(c, "use_bidirectional_attention", path, err)) ||
+	    (rc = cfg_u32(c, "sliding_window_pattern", &pattern, false, path, err)))
+		return rc;
+	const json_t *lt = json_object_get(c, "layer_types");
+	if (pattern != 6 && (!lt || json_is_null(lt)))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'sliding_window_pattern' %" PRIu32 " without 'layer_types' "
+				   "is not implemented (Gemma 3's is 6)", path, pattern);
+	cfg->attn_scale = (float)pow((double)qpas, -0.5);
+	cfg->embd_scale = sqrtf((float)cfg->n_embd);
+	cfg->rope_freq_base_swa = 10000.0f;
+	const json_t *local = json_object_get(json_object_get(c, "rope_parameters"), "sliding_attention");
+	const char *rt = json_string_value(json_object_get(local, "rope_type"));
+	if (rt && strcmp(rt, "default"))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: rope_parameters.sliding_attention rope_type '%.64s' is not "
+				   "implemented (only default)", path, rt);
+	if ((rc = cfg_f32(c, "rope_local_base_freq", &cfg->rope_freq_base_swa, path, err)) ||
+	    (local && (rc = cfg_f32(local, "rope_theta", &cfg->rope_freq_base_swa, path, err))))
+		return rc;
+	if (!(cfg->rope_freq_base_swa > 0.0f))
+		return mrl_err_set(err, MRL_EINPUT, "%s: the sliding layers' rope_theta must be positive", path);
+	return 0;
+}
+
 /* The rope object transformers 5 builds its rope from: rope_scaling when it is a
  * non-empty object (the legacy key wins), else rope_parameters; NULL when neither. */
 static const json_t *rope_object(const json_t *c, const char **key)
@@ -296,6 +353,11 @@ static const json_t *rope_object(const json_t *c, const char **key)
 	}
 	*key = "rope_parameters";
 	const json_t *rp = json_object_get(c, "rope_parameters");
+	const json_t *full = json_object_get(rp, "full_attention"); /* Gemma 3: one rope per layer type */
+	if (json_is_object(full)) {
+		*key = "rope_parameters.full_attention";
+		return full;
+	}
 	return json_is_object(rp) ? rp : NULL;
 }
 
@@ -497,7 +559,7 @@ static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_model_cf
 	int rc;
 	if (legacy && !json_is_null(legacy) && !json_is_object(legacy))
 		return mrl_err_set(err, MRL_EINPUT, "%s: 'rope_scaling' must be an object or null", path);
-	cfg->rope_freq_base = 10000.0f;
+	cfg->rope_freq_base = cfg->arch == ENG_ARCH_GEMMA3 ? 1e6f : 10000.0f; /* Gemma3TextConfig's default_theta */
 	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)) ||
 	    (rs && (rc = cfg_f32(rs, "rope_theta", &cfg->rope_freq_base, path, err))))
 		return rc;
@@ -627,6 +689,28 @@ static int fields_check(const json_t *c, const struct hf_arch *a, const char *pa
 	return 0;
 }
 
+/* The config the text model reads into *out (a new reference): config.json itself, or its
+ * "text_config" (an image-text checkpoint; its top-level tie_word_embeddings where the text
+ * config has none), with the config class's defaults where keys are absent. */
+static int text_config(const json_t *c, const struct hf_arch *a, const char *path, json_t **out, struct mrl_err *err)
+{
+	const json_t *t = a->multimodal ? json_object_get(c, "text_config") : c;
+	if (!json_is_object(t))
+		return mrl_err_set(err, MRL_EINPUT, "%s: a %s config needs a 'text_config' object", path, a->model_type);
+	json_t *tc = json_deep_copy(t), *d = a->defaults ? json_loads(a->defaults, 0, NULL) : NULL;
+	const json_t *tie = json_object_get(c, "tie_word_embeddings");
+	bool fail = !tc || (a->defaults && (!d || json_object_update_missing(tc, d)));
+	if (!fail && a->multimodal && tie && !json_object_get(tc, "tie_word_embeddings"))
+		fail = json_object_set(tc, "tie_word_embeddings", (json_t *)tie) != 0;
+	json_decref(d);
+	if (fail) {
+		json_decref(tc);
+		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+	}
+	*out = tc;
+	return 0;
+}
+
 int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *dir, struct mrl_err *err)
 {
 	memset(mc, 0, sizeof *mc);
@@ -634,7 +718,7 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 	char path[4096];
 	snprintf(path, sizeof path, "%s/config.json", dir);
 	int rc = 0;
-	json_t *c = hf_load_json(path, err, &rc);
+	json_t *c = hf_load_json(path, err, &rc), *tc = NULL;
 	if (!c)
 		return rc;
 	const char *mt = json_string_value(json_object_get(c, "model_type"));
@@ -653,15 +737,17 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 		goto out;
 	}
 	mc->arch = a;
+	if ((rc = text_config(c, a, path, &tc, err)))
+		goto out;
 	eng_config_set_arch(cfg, a->arch);
 	cfg->arch_name = a->model_type;
 	if (cfg->rope != ENG_ROPE_NONE)
 		cfg->rope = ENG_ROPE_NEOX;
-	if ((rc = sizes_load(c, a, cfg, path, err)) || (rc = fields_check(c, a, path, err)) ||
-	    (cfg->rope != ENG_ROPE_NONE && (rc = rope_load(c, cfg, mc, path, err))))
+	if ((rc = sizes_load(tc, a, cfg, path, err)) || (rc = fields_check(tc, a, path, err)) ||
+	    (cfg->rope != ENG_ROPE_NONE && (rc = rope_load(tc, cfg, mc, path, err))))
 		goto out;
 	cfg->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
-	if ((a->extras && (rc = a->extras(c, cfg, path, err))) || (rc = window_load(c, a, cfg, path, err)))
+	if ((a->extras && (rc = a->extras(tc, cfg, path, err))) || (rc = window_load(tc, a, cfg, path, err)))
 		goto out;
 	if (mc->yarn.on) /* the ramp over the rotated dims, known once partial_rotary_factor is read */
 		eng_rope_yarn_corr(cfg->n_rot, (uint32_t)mc->yarn.original_max, cfg->rope_freq_base,
@@ -677,13 +763,14 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 		cfg->rope_scaling.freq_scale = 0.0f; /* 0 = 1 (struct eng_rope_scaling) */
 	if (cfg->rope_scaling.mscale == 1.0f)
 		cfg->rope_scaling.mscale = 0.0f;
-	const json_t *tie = json_object_get(c, "tie_word_embeddings");
+	const json_t *tie = json_object_get(tc, "tie_word_embeddings");
 	if (tie && !json_is_boolean(tie) && !json_is_null(tie)) { /* "true" or 1 ran with the default head */
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: field 'tie_word_embeddings' must be true or false", path);
 		goto out;
 	}
 	mc->tied = json_is_boolean(tie) ? json_is_true(tie) : a->tied_default;
 out:
+	json_decref(tc);
 	json_decref(c);
 	return rc;
 }
@@ -698,9 +785,35 @@ static const struct hf_name *lookup(const struct hf_name *t, const char *name)
 	return NULL;
 }
 
+/* An image-text checkpoint's names: 1 for a vision tensor (left out), else hf with the text
+ * model's prefix made the plain model's (into buf, size bytes) or as it was. */
+static int text_model_name(const char **hf, char *buf, size_t size)
+{
+	static const char *const vision[] = { "vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+					      "model.multi_modal_projector." };
+	static const struct { const char *from, *to; } moved[] = {
+		{ "language_model.model.", "model." }, /* transformers 4.50's save */
+		{ "model.language_model.", "model." }, /* transformers 4.52 and later */
+		{ "language_model.lm_head.", "lm_head." },
+	};
+	for (size_t i = 0; i < sizeof vision / sizeof vision[0]; i++)
+		if (!strncmp(*hf, vision[i], strlen(vision[i])))
+			return 1;
+	for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++)
+		if (!strncmp(*hf, moved[i].from, strlen(moved[i].from))) {
+			snprintf(buf, size, "%s%s", moved[i].to, *hf + strlen(moved[i].from));
+			*hf = buf;
+			break;
+		}
+	return 0;
+}
+
 int hf_map_name(const struct hf_arch *a, const char *hf, char *out, size_t size, unsigned *flags)
 {
 	*flags = 0;
+	char moved[512];
+	if (a->multimodal && text_model_name(&hf, moved, sizeof moved))
+		return 1;
 	if (a->strip && !strncmp(hf, a->strip, strlen(a->strip)))
 		hf += strlen(a->strip);
 	const struct hf_name *n = lookup(a->top, hf);

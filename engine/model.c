@@ -158,6 +158,7 @@ static void fill_desc(struct eng_model *m)
 		d->n_ff = c->n_ff;
 		d->n_rot = c->n_rot;
 		d->head_dim = c->head_dim;
+		d->rope_freq_base_swa = c->rope_freq_base_swa;
 		d->qk_norm = c->qk_norm;
 		d->rope_freq_base = c->rope_freq_base;
 		const struct eng_rope_scaling *rs = &c->rope_scaling;

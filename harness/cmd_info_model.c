@@ -73,6 +73,9 @@ static const char *rope_scaling_text(const struct eng_model_desc *d)
 			 (double)d->rope_scale_factor);
 	if (d->rope_attn_factor != 1.0f)
 		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ", attention factor %g", (double)d->rope_attn_factor);
+	if (d->rope_freq_base_swa > 0.0f)
+		snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "; windowed layers base %g, unscaled",
+			 (double)d->rope_freq_base_swa);
 	return buf;
 }
 
@@ -208,6 +211,10 @@ static void shape_json(json_t *o, const struct eng_model_desc *d)
 									 "scaling", d->rope_scaling, "scale_factor",
 									 float_json(d->rope_scale_factor), "attn_factor",
 									 float_json(d->rope_attn_factor)));
+	json_t *rope = json_object_get(o, "rope");
+	if (rope)
+		json_object_set_new(rope, "freq_base_windowed", d->rope_freq_base_swa > 0.0f ? float_json(d->rope_freq_base_swa)
+											  : json_null());
 	json_object_set_new(o, "norm_eps", w ? float_json(d->norm_eps) : json_null());
 	json_object_set_new(o, "sliding_window", !w || !d->sliding_window ? json_null()
 					       : json_pack("{s:I, s:I}", "size", (json_int_t)d->sliding_window,

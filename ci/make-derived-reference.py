@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""What transformers computes on tiny Qwen3 and Gemma 3 models derived from fixtures/hf.
+
+The fixtures hold no checkpoint of these two architectures, so tests/eng_derived.c builds
+each from a fixture by the fixed rules of derive_qwen3() and derive_gemma3() below, as an HF
+folder and as a GGUF, and compares merilo's logits with the files this script writes into
+tests/data/<arch>/ (committed; CI runs no Python):
+
+  lastK.txt     the logits of the last position of prompt K (K = 0, 1, 2: the source fixture's
+                expected/<src>/promptK.ids.txt), n_vocab floats
+  cols2.txt     every position of prompt2, the logits of vocabulary ids 0, 16, 32, ... (one row a position)
+  greedy16.tsv  16 greedy steps after prompt0: step, id, its logit, the runner-up's id and logit, margin
+
+qwen3, from qwen2 (hidden 64, 3 layers, vocab 512): 8 query heads of 16 on 2 kv heads
+(n_head * head_dim = 128 != hidden, as in Qwen3-0.6B and -4B), q/k/v biases dropped, q_proj's
+rows 64.. are minus rows (r - 64 + 16) % 64, o_proj's columns 64.. are half of columns
+(c - 64 + 16) % 64, and per layer l a q norm 0.75 + ((7i + 3l) % 11) / 20 and a k norm
+0.8 + ((5i + 2l) % 9) / 20 (i = 0..15).
+
+gemma3, from gemma2 (hidden 64, 4 heads of 16 on 2, vocab 512, tied): 6 layers, 4 and 5 copies of
+0 and 1, so that the window (16) is on layers 0-4 and layer 5 attends to everything (Gemma 3's
+five of six); per layer l q/k norm weights ((7i + 3l) % 11) / 20 - 0.25 and ((5i + 2l) % 9) / 20 - 0.2
+(Gemma's norms compute 1 + w); no soft caps; query_pre_attn_scalar 16 (= head_dim, as Gemma 3 1B-12B,
+so that the GGUF, which has no key for it, is the same function); the full layer's rope 1e6 with
+linear scaling x8 (4B-27B), the windowed layers' 10000, unscaled. Every value is exact in float32
+arithmetic on both sides.
+
+Run: python3 ci/make-derived-reference.py [FIXTURES_HF_DIR] (transformers >= 4.51, torch).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file
+from transformers import Gemma3ForCausalLM, Gemma3TextConfig, Qwen3Config, Qwen3ForCausalLM
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "tests", "data")
+N_HEAD, N_KV, HD, HIDDEN = 8, 2, 16, 64
+
+
+def derive_qwen3(src):
+    w = {}
+    for name, t in src.items():
+        if name.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias")):
+            continue
+        w[name] = t.astype(np.float32)
+    n_layer = 1 + max(int(n.split(".")[2]) for n in w if n.startswith("model.layers."))
+    for l in range(n_layer):
+        p = f"model.layers.{l}.self_attn."
+        q = src[p + "q_proj.weight"]
+        o = src[p + "o_proj.weight"]
+        rot = [(r + 16) % 64 for r in range(64)]
+        w[p + "q_proj.weight"] = np.concatenate([q, -q[rot, :]], axis=0).astype(np.float32)
+        w[p + "o_proj.weight"] = np.concatenate([o, np.float32(0.5) * o[:, rot]], axis=1).astype(np.float32)
+        w[p + "q_norm.weight"] = np.array([0.75 + ((7 * i + 3 * l) % 11) / 20.0 for i in range(HD)], np.float32)
+        w[p + "k_norm.weight"] = np.array([0.8 + ((5 * i + 2 * l) % 9) / 20.0 for i in range(HD)], np.float32)
+    return w, n_layer
+
+
+def ids(path):
+    with open(path) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def derive_gemma3(src):
+    w = {k: v.astype(np.float32) for k, v in src.items()}
+    for new, old in ((4, 0), (5, 1)):
+        pre = f"model.layers.{old}."
+        for k, v in src.items():
+            if k.startswith(pre):
+                w[f"model.layers.{new}." + k[len(pre):]] = v.astype(np.float32)
+    for l in range(6):
+        p = f"model.layers.{l}.self_attn."
+        w[p + "q_norm.weight"] = np.array([((7 * i + 3 * l) % 11) / 20.0 - 0.25 for i in range(HD)], np.float32)
+        w[p + "k_norm.weight"] = np.array([((5 * i + 2 * l) % 9) / 20.0 - 0.2 for i in range(HD)], np.float32)
+    return w
+
+
+def qwen3_model(hf):
+    src = load_file(os.path.join(hf, "qwen2", "model.safetensors"))
+    with open(os.path.join(hf, "qwen2", "config.json")) as f:
+        c2 = json.load(f)
+    w, n_layer = derive_qwen3(src)
+    cfg = Qwen3Config(vocab_size=c2["vocab_size"], hidden_size=HIDDEN, intermediate_size=c2["intermediate_size"],
+                      num_hidden_layers=n_layer, num_attention_heads=N_HEAD, num_key_value_heads=N_KV,
+                      head_dim=HD, hidden_act="silu", max_position_embeddings=256, rms_norm_eps=1e-6,
+                      rope_theta=1e6, tie_word_embeddings=False, attention_bias=False,
+                      use_sliding_window=False, attn_implementation="eager")
+    return Qwen3ForCausalLM(cfg), w, "qwen2"
+
+
+def gemma3_model(hf):
+    src = load_file(os.path.join(hf, "gemma2", "model.safetensors"))
+    cfg = Gemma3TextConfig(vocab_size=512, hidden_size=HIDDEN, intermediate_size=128, num_hidden_layers=6,
+                           num_attention_heads=4, num_key_value_heads=2, head_dim=HD,
+                           hidden_activation="gelu_pytorch_tanh", max_position_embeddings=256, rms_norm_eps=1e-6,
+                           rope_parameters={"full_attention": {"rope_type": "linear", "factor": 8.0,
+                                                               "rope_theta": 1e6},
+                                            "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+                           query_pre_attn_scalar=HD, sliding_window=16, final_logit_softcapping=None,
+                           attn_logit_softcapping=None, tie_word_embeddings=True, pad_token_id=0, bos_token_id=2,
+                           eos_token_id=1, attn_implementation="eager")
+    assert cfg.layer_types == ["sliding_attention"] * 5 + ["full_attention"], cfg.layer_types
+    return Gemma3ForCausalLM(cfg), derive_gemma3(src), "gemma2"
+
+
+def write_reference(hf, name, make):
+    torch.manual_seed(0)
+    model, w, src_name = make(hf)
+    model = model.to(torch.float32).eval()
+    sd = {k: torch.from_numpy(v) for k, v in w.items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    assert not unexpected and all("rotary" in m or m == "lm_head.weight" for m in missing), (missing, unexpected)
+    if "lm_head.weight" in missing:
+        model.tie_weights()
+    out = os.path.join(DATA, name)
+    os.makedirs(out, exist_ok=True)
+    exp = os.path.join(hf, "expected", src_name)
+    prompts = [ids(os.path.join(exp, f"prompt{k}.ids.txt")) for k in range(3)]
+    with torch.no_grad():
+        for k, p in enumerate(prompts):
+            lg = model(torch.tensor([p])).logits[0].numpy()
+            with open(os.path.join(out, f"last{k}.txt"), "w") as f:
+                f.write("".join("%.9g\n" % x for x in lg[-1]))
+            if k == 2:
+                with open(os.path.join(out, "cols2.txt"), "w") as f:
+                    for row in lg:
+                        f.write(" ".join("%.9g" % x for x in row[::16]) + "\n")
+        seq = list(prompts[0])
+        with open(os.path.join(out, "greedy16.tsv"), "w") as f:
+            f.write("step\tid\tlogit\ttop2_id\ttop2_logit\tmargin\n")
+            for s in range(16):
+                row = model(torch.tensor([seq])).logits[0, -1].numpy()
+                order = np.argsort(-row, kind="stable")
+                a, b = int(order[0]), int(order[1])
+                f.write("%d\t%d\t%.9g\t%d\t%.9g\t%.9g\n" % (s, a, row[a], b, row[b], row[a] - row[b]))
+                seq.append(a)
+    print("wrote", out)
+
+
+def main():
+    hf = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "fixtures", "hf")
+    write_reference(hf, "qwen3", qwen3_model)
+    write_reference(hf, "gemma3", gemma3_model)
+
+
+if __name__ == "__main__":
+    main()

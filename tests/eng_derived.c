@@ -1,0 +1,746 @@
+/* eng_derived.c — architectures the fixtures have no checkpoint of, derived from ones
+ * they have by fixed rules (ci/make-derived-reference.py's docstring), each written
+ * by the test as an HF folder (from the fixture's safetensors) and as a GGUF (from its
+ * llama.cpp conversion):
+ *   qwen3, from qwen2: each head of q and k RMS-normed before rope, and more query dims
+ *     than hidden ones (8 heads x 16 = 128 on 64, as Qwen3-0.6B's 16 x 128 on 1024);
+ *   gemma3, from gemma2: q/k norms (1 + w), no soft caps, the window on five layers of
+ *     six, and a rope of the windowed layers' own (base 10000, unscaled) beside the full
+ *     layer's (1e6, linear x8).
+ * Two oracles: transformers' logits for the HF models, committed in tests/data/<arch>/
+ * by that script, against both merilo paths (f32 KV cache; 1e-4, and 1e-2 for Gemma's
+ * GGUF, whose GELU is ggml's f16 table as llama.cpp computes it); and llama.cpp's own
+ * perplexity of each GGUF, run here where ../shared/tools/llama.cpp is present, against
+ * merilo's on the same file (it says the GGUF names and keys are the ones llama.cpp
+ * reads, which the transformers comparison cannot).
+ */
+#include "tests/tap.h"
+#include "tests/float_oracle.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/eng.h"
+#include "engine/gguf.h"
+#include "engine/types.h"
+
+#define TOL 1e-4
+#define TOL_GELU_GGUF 1e-2
+#define HD 16
+#define Q_OLD 64 /* qwen2's 4 heads x 16 */
+#define N_GREEDY 16
+
+static const char *const QWEN3_CONFIG =
+	"{\"architectures\": [\"Qwen3ForCausalLM\"], \"model_type\": \"qwen3\", \"hidden_size\": 64,\n"
+	" \"intermediate_size\": 128, \"num_hidden_layers\": 3, \"num_attention_heads\": 8,\n"
+	" \"num_key_value_heads\": 2, \"head_dim\": 16, \"hidden_act\": \"silu\", \"max_position_embeddings\": 256,\n"
+	" \"rms_norm_eps\": 1e-06, \"rope_theta\": 1000000.0, \"rope_scaling\": null, \"tie_word_embeddings\": false,\n"
+	" \"attention_bias\": false, \"use_sliding_window\": false, \"sliding_window\": null,\n"
+	" \"max_window_layers\": 28, \"vocab_size\": 512, \"bos_token_id\": 0, \"eos_token_id\": 0,\n"
+	" \"torch_dtype\": \"float32\"}\n";
+
+/* Gemma 3 from gemma2: the classic config.json of published checkpoints (rope_local_base_freq,
+ * sliding_window_pattern) and transformers 5's (rope_parameters per layer type, layer_types). */
+#define GEMMA3_COMMON                                                                                          \
+	"{\"architectures\": [\"Gemma3ForCausalLM\"], \"model_type\": \"gemma3_text\", \"hidden_size\": 64,\n"    \
+	" \"intermediate_size\": 128, \"num_hidden_layers\": 6, \"num_attention_heads\": 4,\n"                   \
+	" \"num_key_value_heads\": 2, \"head_dim\": 16, \"hidden_activation\": \"gelu_pytorch_tanh\",\n"           \
+	" \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-06, \"query_pre_attn_scalar\": 16,\n"            \
+	" \"sliding_window\": 16, \"final_logit_softcapping\": null, \"attn_logit_softcapping\": null,\n"          \
+	" \"tie_word_embeddings\": true, \"vocab_size\": 512, \"pad_token_id\": 0, \"bos_token_id\": 2,\n"        \
+	" \"eos_token_id\": 1, \"torch_dtype\": \"float32\",\n"
+static const char *const GEMMA3_CONFIG = GEMMA3_COMMON
+	" \"rope_theta\": 1000000.0, \"rope_local_base_freq\": 10000.0,\n"
+	" \"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 8.0}, \"sliding_window_pattern\": 6}\n";
+static const char *const GEMMA3_CONFIG_V5 = GEMMA3_COMMON
+	" \"rope_parameters\": {\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 8.0,\n"
+	"   \"rope_theta\": 1000000.0}, \"sliding_attention\": {\"rope_type\": \"default\", \"rope_theta\": 10000.0}},\n"
+	" \"layer_types\": [\"sliding_attention\", \"sliding_attention\", \"sliding_attention\", \"sliding_attention\",\n"
+	"   \"sliding_attention\", \"full_attention\"]}\n";
+
+/* Gemma 3 4B-27B's layout: the text model's config in text_config, giving only what differs
+ * from Gemma3TextConfig's defaults (no eps, activation, rope bases, soft caps or tie here). */
+static const char *const GEMMA3_MM_CONFIG =
+	"{\"architectures\": [\"Gemma3ForConditionalGeneration\"], \"model_type\": \"gemma3\",\n"
+	" \"text_config\": {\"model_type\": \"gemma3_text\", \"hidden_size\": 64, \"intermediate_size\": 128,\n"
+	"   \"num_hidden_layers\": 6, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"head_dim\": 16,\n"
+	"   \"vocab_size\": 512, \"max_position_embeddings\": 256, \"query_pre_attn_scalar\": 16,\n"
+	"   \"sliding_window\": 16, \"rope_scaling\": {\"factor\": 8.0, \"rope_type\": \"linear\"}},\n"
+	" \"vision_config\": {\"model_type\": \"siglip_vision_model\", \"hidden_size\": 8},\n"
+	" \"mm_tokens_per_image\": 256, \"image_token_index\": 262144}\n";
+
+enum derived { QWEN3, GEMMA3 };
+
+/* The q/k norm weights of layer l as stored (exact in float: k/20 and a constant, rounded
+ * once): Qwen3's; Gemma 3's w in its HF folder, 1 + w in its GGUF (as llama.cpp's
+ * converter writes Gemma's norms). */
+static void qk_norms(enum derived d, int l, bool gguf, float q[HD], float k[HD])
+{
+	for (int i = 0; i < HD; i++) {
+		if (d == QWEN3) {
+			q[i] = (float)(0.75 + ((7 * i + 3 * l) % 11) / 20.0);
+			k[i] = (float)(0.8 + ((5 * i + 2 * l) % 9) / 20.0);
+			continue;
+		}
+		q[i] = (float)(((7 * i + 3 * l) % 11) / 20.0 - 0.25);
+		k[i] = (float)(((5 * i + 2 * l) % 9) / 20.0 - 0.2);
+		if (gguf) {
+			q[i] = 1.0f + q[i];
+			k[i] = 1.0f + k[i];
+		}
+	}
+}
+
+/* q: (in, Q_OLD rows) -> (in, 2 Q_OLD rows), rows Q_OLD.. minus rows (r - Q_OLD + 16) % Q_OLD. */
+static float *wide_q(const float *q, size_t in)
+{
+	float *o = malloc(2 * Q_OLD * in * sizeof *o);
+	for (size_t r = 0; o && r < 2 * Q_OLD; r++)
+		for (size_t c = 0; c < in; c++)
+			o[r * in + c] = r < Q_OLD ? q[r * in + c] : -q[((r - Q_OLD + 16) % Q_OLD) * in + c];
+	return o;
+}
+
+/* o: (Q_OLD, out rows) -> (2 Q_OLD, out rows), columns Q_OLD.. half of columns (c - Q_OLD + 16) % Q_OLD. */
+static float *wide_o(const float *o, size_t out)
+{
+	float *w = malloc(2 * Q_OLD * out * sizeof *w);
+	for (size_t r = 0; w && r < out; r++)
+		for (size_t c = 0; c < 2 * Q_OLD; c++)
+			w[r * 2 * Q_OLD + c] = c < Q_OLD ? o[r * Q_OLD + c] : 0.5f * o[r * Q_OLD + (c - Q_OLD + 16) % Q_OLD];
+	return w;
+}
+
+/* The whole of a file, malloc'd; NULL on failure. */
+static unsigned char *read_all(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf = NULL;
+	long n = f && !fseek(f, 0, SEEK_END) ? ftell(f) : -1;
+	if (n > 0 && !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (f)
+		fclose(f);
+	*size = buf ? (size_t)n : 0;
+	return buf;
+}
+
+static uint64_t f32_bits(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, 4);
+	return u;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+/* ---- the HF folder ---- */
+
+struct st_out {
+	json_t *h;
+	unsigned char *data;
+	size_t n, cap;
+};
+
+static void st_add(struct st_out *o, const char *name, const float *v, size_t rows, size_t cols)
+{
+	size_t bytes = rows * cols * sizeof(float);
+	if (o->n + bytes > o->cap) {
+		o->cap = 2 * (o->n + bytes);
+		o->data = realloc(o->data, o->cap);
+	}
+	memcpy(o->data + o->n, v, bytes);
+	json_t *shape = rows > 1 ? json_pack("[I, I]", (json_int_t)rows, (json_int_t)cols) : json_pack("[I]", (json_int_t)cols);
+	json_object_set_new(o->h, name, json_pack("{s:s, s:o, s:[I, I]}", "dtype", "F32", "shape", shape, "data_offsets",
+						  (json_int_t)o->n, (json_int_t)(o->n + bytes)));
+	o->n += bytes;
+}
+
+static int st_write(const struct st_out *o, const char *path)
+{
+	char *hj = json_dumps(o->h, JSON_COMPACT | JSON_SORT_KEYS);
+	FILE *w = hj ? fopen(path, "wb") : NULL;
+	int rc = -1;
+	if (w) {
+		size_t hl = strlen(hj), pad = (8 - hl % 8) % 8;
+		unsigned char len[8];
+		for (int i = 0; i < 8; i++)
+			len[i] = (unsigned char)((uint64_t)(hl + pad) >> (8 * i));
+		bool wrote = fwrite(len, 1, 8, w) == 8 && fwrite(hj, 1, hl, w) == hl && fwrite("        ", 1, pad, w) == pad &&
+			     fwrite(o->data, 1, o->n, w) == o->n;
+		rc = fclose(w) == 0 && wrote ? 0 : -1;
+	}
+	free(hj);
+	return rc;
+}
+
+/* The q/k norms of layer l into o, as the HF folder of d stores them. */
+static void st_norms(struct st_out *o, enum derived d, int l)
+{
+	float qn[HD], kn[HD];
+	char name[128];
+	qk_norms(d, l, false, qn, kn);
+	snprintf(name, sizeof name, "model.layers.%d.self_attn.q_norm.weight", l);
+	st_add(o, name, qn, 1, HD);
+	snprintf(name, sizeof name, "model.layers.%d.self_attn.k_norm.weight", l);
+	st_add(o, name, kn, 1, HD);
+}
+
+/* What one tensor of the source folder (key, rows x cols at t) becomes in d's. */
+static void st_derive(struct st_out *o, enum derived d, const char *key, const float *t, size_t rows, size_t cols)
+{
+	int l = -1, used = 0;
+	const bool in_layer = sscanf(key, "model.layers.%d.%n", &l, &used) == 1 && used > 0;
+	float *wide = NULL;
+	if (d == QWEN3 && (has_suffix(key, "q_proj.bias") || has_suffix(key, "k_proj.bias") || has_suffix(key, "v_proj.bias")))
+		return;
+	if (d == QWEN3 && has_suffix(key, "q_proj.weight") && (wide = wide_q(t, cols)))
+		st_add(o, key, wide, 2 * Q_OLD, cols);
+	else if (d == QWEN3 && has_suffix(key, "o_proj.weight") && (wide = wide_o(t, rows)))
+		st_add(o, key, wide, rows, 2 * Q_OLD);
+	else
+		st_add(o, key, t, rows, cols);
+	free(wide);
+	char name[256];
+	if (d == GEMMA3 && in_layer && l < 2) { /* layers 4 and 5: copies of 0 and 1 */
+		snprintf(name, sizeof name, "model.layers.%d.%s", l + 4, key + used);
+		st_add(o, name, t, rows, cols);
+	}
+	if (in_layer && has_suffix(key, "q_proj.weight")) {
+		st_norms(o, d, l);
+		if (d == GEMMA3 && l < 2)
+			st_norms(o, d, l + 4);
+	}
+}
+
+/* dst: config.json (cfg), the source folder's other files linked, and d's model.safetensors. */
+static int derive_hf(enum derived d, const char *src, const char *dst, const char *cfg)
+{
+	char path[2048], abs_src[1024];
+	size_t size = 0;
+	snprintf(path, sizeof path, "%s/model.safetensors", src);
+	unsigned char *buf = read_all(path, &size);
+	if (!buf || size < 8 || !realpath(src, abs_src))
+		return free(buf), -1;
+	uint64_t hlen = 0;
+	for (int i = 7; i >= 0; i--)
+		hlen = hlen << 8 | buf[i];
+	json_t *h = hlen < size - 8 ? json_loadb((const char *)buf + 8, hlen, 0, NULL) : NULL;
+	struct st_out o = { .h = json_object() };
+	const char *key;
+	json_t *v;
+	json_object_foreach(h, key, v) {
+		json_t *offs = json_object_get(v, "data_offsets"), *shape = json_object_get(v, "shape");
+		if (!offs)
+			continue;
+		const float *t = (const float *)(buf + 8 + hlen + json_integer_value(json_array_get(offs, 0)));
+		size_t rows = json_array_size(shape) == 2 ? (size_t)json_integer_value(json_array_get(shape, 0)) : 1;
+		size_t cols = (size_t)json_integer_value(json_array_get(shape, json_array_size(shape) - 1));
+		st_derive(&o, d, key, t, rows, cols);
+	}
+	char cmd[4096];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && for f in '%s'/*; do case \"$f\" in */config.json|"
+		 "*/model.safetensors) ;; *) ln -s \"$f\" '%s'/ ;; esac; done", dst, dst, abs_src, dst);
+	int rc = h && o.data && !system(cmd) ? 0 : -1;
+	snprintf(path, sizeof path, "%s/model.safetensors", dst);
+	if (!rc)
+		rc = st_write(&o, path);
+	snprintf(path, sizeof path, "%s/config.json", dst);
+	if (!rc)
+		rc = cli_write_file(path, cfg);
+	json_decref(o.h);
+	json_decref(h);
+	free(o.data);
+	free(buf);
+	return rc;
+}
+
+/* ---- the GGUF ---- */
+
+/* Copy the source's metadata as arch's (a "qwen2." or "gemma2." key becomes "arch."; Gemma 2's
+ * soft caps left out), then d's own keys: Qwen3's 8 heads of 16; Gemma 3's 6 layers and the
+ * full layer's rope (1e6, linear x8). */
+static int gguf_keys(struct gguf_writer *w, const struct gguf_ctx *g, enum derived d, const char *arch)
+{
+	const char *from = d == QWEN3 ? "qwen2." : "gemma2.";
+	const size_t nf = strlen(from);
+	for (size_t i = 0; i < gguf_n_kv(g); i++) {
+		const struct gguf_kv *kv = gguf_kv_at(g, i);
+		char key[256];
+		snprintf(key, sizeof key, "%.*s", (int)kv->key.len, kv->key.ptr);
+		int rc;
+		if (!strcmp(key, "general.architecture"))
+			rc = gguf_writer_set_str(w, key, arch);
+		else if (strncmp(key, from, nf))
+			rc = gguf_writer_copy_kv(w, kv);
+		else if (strstr(key, "softcapping"))
+			rc = 0;
+		else if (kv->type == GGUF_U32 || kv->type == GGUF_F32)
+			rc = gguf_writer_set_scalar(w, (snprintf(key, sizeof key, "%s.%.*s", arch, (int)(kv->key.len - nf),
+								 kv->key.ptr + nf), key), kv->type,
+						    kv->type == GGUF_U32 ? kv->v.u : f32_bits((float)kv->v.f));
+		else
+			rc = -1;
+		if (rc) {
+			diag("%s: cannot copy metadata key %s (type %d)", arch, key, (int)kv->type);
+			return rc;
+		}
+	}
+	char key[64];
+	int rc = 0;
+#define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, arch), key)
+	if (d == QWEN3) {
+		rc = gguf_writer_set_u32(w, KEY("attention.head_count"), 8);
+		rc = rc ? rc : gguf_writer_set_u32(w, KEY("attention.key_length"), HD);
+		rc = rc ? rc : gguf_writer_set_u32(w, KEY("attention.value_length"), HD);
+	} else {
+		rc = gguf_writer_set_u32(w, KEY("block_count"), 6);
+		rc = rc ? rc : gguf_writer_set_f32(w, KEY("rope.freq_base"), 1e6f);
+		rc = rc ? rc : gguf_writer_set_str(w, KEY("rope.scaling.type"), "linear");
+		rc = rc ? rc : gguf_writer_set_f32(w, KEY("rope.scaling.factor"), 8.0f);
+	}
+#undef KEY
+	return rc;
+}
+
+static int gguf_add_f32(struct gguf_writer *w, const char *name, const float *v, uint64_t n)
+{
+	const uint64_t ne[4] = { n, 1, 1, 1 };
+	return gguf_writer_add_tensor(w, name, ENG_TYPE_F32, 1, ne, v, n * sizeof *v);
+}
+
+static int gguf_norms(struct gguf_writer *w, enum derived d, int l)
+{
+	float qn[HD], kn[HD];
+	char name[64];
+	qk_norms(d, l, true, qn, kn);
+	snprintf(name, sizeof name, "blk.%d.attn_q_norm.weight", l);
+	int rc = gguf_add_f32(w, name, qn, HD);
+	snprintf(name, sizeof name, "blk.%d.attn_k_norm.weight", l);
+	return rc ? rc : gguf_add_f32(w, name, kn, HD);
+}
+
+/* What one tensor of the source GGUF becomes in d's (norms: with the q/k norms). */
+static int gguf_derive(struct gguf_writer *w, enum derived d, const struct gguf_tensor *t, bool norms)
+{
+	char name[128];
+	snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+	if (d == QWEN3 && (has_suffix(name, "_q.bias") || has_suffix(name, "_k.bias") || has_suffix(name, "_v.bias")))
+		return 0;
+	uint64_t ne[4] = { t->ne[0], t->ne[1], 1, 1 };
+	float *wide = NULL;
+	if (d == QWEN3 && has_suffix(name, "attn_q.weight") && (wide = wide_q(t->data, t->ne[0])))
+		ne[1] = 2 * Q_OLD;
+	else if (d == QWEN3 && has_suffix(name, "attn_output.weight") && (wide = wide_o(t->data, t->ne[1])))
+		ne[0] = 2 * Q_OLD;
+	int rc = gguf_writer_add_tensor(w, name, t->type, t->n_dims, ne, wide ? wide : t->data,
+					wide ? ne[0] * ne[1] * sizeof(float) : t->nbytes);
+	free(wide);
+	int l = -1, used = 0;
+	const bool in_layer = sscanf(name, "blk.%d.%n", &l, &used) == 1 && used > 0;
+	char copy[160];
+	if (!rc && d == GEMMA3 && in_layer && l < 2) { /* layers 4 and 5: copies of 0 and 1 */
+		snprintf(copy, sizeof copy, "blk.%d.%s", l + 4, name + used);
+		rc = gguf_writer_add_tensor(w, copy, t->type, t->n_dims, ne, t->data, t->nbytes);
+	}
+	if (!rc && norms && in_layer && has_suffix(name, "attn_q.weight"))
+		rc = gguf_norms(w, d, l);
+	if (!rc && norms && in_layer && has_suffix(name, "attn_q.weight") && d == GEMMA3 && l < 2)
+		rc = gguf_norms(w, d, l + 4);
+	if (rc)
+		diag("cannot add tensor %s (or what derives from it)", name);
+	return rc;
+}
+
+/* d's model as a GGUF of architecture arch, from the source fixture's (src); norms: with the q/k norms. */
+static int derive_gguf(enum derived d, const char *src, const char *dst, const char *arch, bool norms)
+{
+	size_t size = 0;
+	unsigned char *buf = read_all(src, &size);
+	struct mrl_err err = { 0 };
+	struct gguf_ctx *g = NULL;
+	struct gguf_writer *w = gguf_writer_new();
+	int rc = !buf || !w || gguf_parse(buf, size, src, &g, &err) ? -1 : gguf_keys(w, g, d, arch);
+	if (rc)
+		diag("%s: %s", src, buf ? err.msg : "cannot read");
+	for (size_t i = 0; !rc && i < gguf_n_tensors(g); i++)
+		rc = gguf_derive(w, d, gguf_tensor_at(g, i), norms);
+	if ((rc = rc ? rc : gguf_writer_write(w, dst, &err)))
+		diag("%s: %s", dst, gguf_writer_write(w, dst, &err) ? err.msg : "?");
+	gguf_writer_free(w);
+	gguf_free(g);
+	free(buf);
+	return rc;
+}
+
+/* ---- against transformers ---- */
+
+static double max_diff(const float *a, const float *b, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (!(d <= m))
+			m = d;
+	}
+	return m;
+}
+
+/* Logits of every position of ids (malloc'd; NULL on failure, with a diag). */
+static float *logits_of(const char *model, int n_threads, const int32_t *ids, size_t n, size_t *nv)
+{
+	struct eng_open_opts oo = { .n_threads = n_threads, .kv_f32 = true };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	struct mrl_err err = { 0 };
+	float *lg = NULL;
+	if (!eng_model_open(&m, model, &oo, &err) && !eng_ctx_new(&c, m, 256, &err)) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		*nv = d.n_vocab;
+		if ((lg = malloc(n * d.n_vocab * sizeof *lg)) && eng_decode(c, ids, n, lg, true, &err)) {
+			free(lg);
+			lg = NULL;
+		}
+	}
+	if (!lg)
+		diag("%s: %s", model, err.msg);
+	eng_ctx_free(c);
+	eng_model_close(m);
+	return lg;
+}
+
+/* 16 greedy ids after ids, one token a step; how many equal greedy16.tsv's, and how many
+ * leading steps of it have a top-2 margin above tol (*want). */
+static int greedy_same(const char *model, const int32_t *ids, size_t n, const char *ref_dir, double tol, int *want)
+{
+	char path[1024], line[256];
+	int ref[N_GREEDY], n_ref = 0;
+	*want = 0;
+	snprintf(path, sizeof path, "%s/greedy16.tsv", ref_dir);
+	FILE *f = fopen(path, "r");
+	bool margins = true;
+	while (f && n_ref < N_GREEDY && fgets(line, sizeof line, f)) {
+		double margin;
+		if (sscanf(line, "%*d %d %*f %*d %*f %lf", &ref[n_ref], &margin) != 2)
+			continue; /* the header */
+		n_ref++;
+		margins = margins && margin > tol;
+		*want += margins;
+	}
+	if (f)
+		fclose(f);
+	struct eng_open_opts oo = { .n_threads = 2, .kv_f32 = true };
+	struct eng_model *m = NULL;
+	struct eng_ctx *c = NULL;
+	struct mrl_err err = { 0 };
+	int same = 0;
+	float *lg = NULL;
+	if (n_ref == N_GREEDY && !eng_model_open(&m, model, &oo, &err) && !eng_ctx_new(&c, m, 256, &err)) {
+		struct eng_model_desc d;
+		eng_model_describe(m, &d);
+		lg = malloc(n * d.n_vocab * sizeof *lg);
+		int rc = lg ? eng_decode(c, ids, n, lg, true, &err) : -1;
+		const float *row = lg ? lg + (n - 1) * d.n_vocab : NULL;
+		for (int s = 0; !rc && s < N_GREEDY; s++) {
+			int32_t id = argmax(row, d.n_vocab);
+			if (id != ref[s] || same != s)
+				break;
+			same++;
+			rc = eng_decode(c, &id, 1, lg, false, &err);
+			row = lg;
+		}
+	}
+	free(lg);
+	eng_ctx_free(c);
+	eng_model_close(m);
+	return same;
+}
+
+static void check_model(const char *label, const char *model, const char *ids_dir, const char *ref_dir, double tol)
+{
+	char path[1024], name[256];
+	for (int k = 0; k < 3; k++) {
+		size_t n = 0, nv = 0, n_ref = 0;
+		snprintf(path, sizeof path, "%s/prompt%d.ids.txt", ids_dir, k);
+		int32_t *ids = read_id_file(path, &n);
+		snprintf(path, sizeof path, "%s/last%d.txt", ref_dir, k);
+		float *ref = read_floats(path, &n_ref);
+		float *lg = ids && n ? logits_of(model, 2, ids, n, &nv) : NULL;
+		double d = lg && ref && n_ref == nv ? max_diff(lg + (n - 1) * nv, ref, nv) : INFINITY;
+		snprintf(name, sizeof name, "%s prompt%d (%zu tokens): last-position logits within %g of transformers' "
+			 "(max |diff| %.2g)", label, k, n, tol, d);
+		ok(d <= tol, name);
+		if (k == 2) {
+			size_t n_cols = 0;
+			snprintf(path, sizeof path, "%s/cols2.txt", ref_dir);
+			float *cols = read_floats(path, &n_cols);
+			const size_t per = nv / 16;
+			double dc = lg && cols && n_cols == n * per ? 0 : INFINITY;
+			for (size_t p = 0; isfinite(dc) && p < n; p++)
+				for (size_t j = 0; j < per; j++)
+					dc = fmax(dc, fabs((double)lg[p * nv + 16 * j] - (double)cols[p * per + j]));
+			snprintf(name, sizeof name, "%s prompt2: every position's logits (every 16th id) within %g "
+				 "(max |diff| %.2g)", label, tol, dc);
+			ok(dc <= tol, name);
+			free(cols);
+		}
+		if (k == 0) {
+			int want = 0, same = greedy_same(model, ids, n, ref_dir, tol, &want);
+			snprintf(name, sizeof name, "%s: greedy ids after prompt0 equal transformers' for the %d steps whose "
+				 "margin exceeds %g (%d equal)", label, want, tol, same);
+			ok(want > 0 && same >= want, name);
+		}
+		free(lg);
+		free(ref);
+		free(ids);
+	}
+}
+
+/* 1 vs 3 threads: the same bits on every position of prompt2 (the per-head norms split by rows;
+ * prompt2 passes the window). */
+static void check_threads(const char *label, const char *model, const char *ids_dir)
+{
+	char path[1024], name[256];
+	size_t n = 0, na = 0, nb = 0;
+	snprintf(path, sizeof path, "%s/prompt2.ids.txt", ids_dir);
+	int32_t *ids = read_id_file(path, &n);
+	float *a = ids ? logits_of(model, 1, ids, n, &na) : NULL, *b = ids ? logits_of(model, 3, ids, n, &nb) : NULL;
+	snprintf(name, sizeof name, "%s: 1 and 3 threads give the same bits", label);
+	ok(a && b && na == nb && !memcmp(a, b, n * na * sizeof *a), name);
+	free(a);
+	free(b);
+	free(ids);
+}
+
+static void check_refused(const char *model, enum eng_backend be, int want_rc, const char *want, const char *name)
+{
+	struct eng_open_opts oo = { .n_threads = 1, .backend = be };
+	struct eng_model *m = NULL;
+	struct mrl_err err = { 0 };
+	is_int(eng_model_open(&m, model, &oo, &err), want_rc, name);
+	like(err.msg, want, "  ...and the message says what");
+	eng_model_close(m);
+}
+
+/* ---- against llama.cpp ---- */
+
+/* "Final estimate: PPL = X" of llama-perplexity, or "perplexity": X of merilo's --json; NAN when absent. */
+static double ppl_in(const char *out, const char *marker)
+{
+	const char *p = out ? strstr(out, marker) : NULL;
+	return p ? strtod(p + strlen(marker), NULL) : NAN;
+}
+
+static void check_llamacpp(const char *gguf, const char *text, double tol)
+{
+	const char *tools = "../shared/tools/llama.cpp", *merilo = cli_merilo();
+	char bin[512], cmd[4096], name[256];
+	snprintf(bin, sizeof bin, "%s/llama-perplexity", tools);
+	if (access(bin, X_OK) || !merilo) {
+		skip(merilo ? "../shared/tools/llama.cpp/llama-perplexity absent" : "MERILO not set",
+		     "perplexity of the GGUF equals llama.cpp's");
+		return;
+	}
+	char *lo = NULL, *mo = NULL;
+	snprintf(cmd, sizeof cmd, "LD_LIBRARY_PATH=%s %s -m %s -f %s -c 128 -b 128 -t 2", tools, bin, gguf,
+		 text);
+	int lrc = cli_capture(&lo, cmd);
+	snprintf(cmd, sizeof cmd, "%s perplexity --model %s --file %s --ctx 128 --threads 2 --json --quiet", merilo,
+		 gguf, text);
+	int mrc = cli_capture(&mo, cmd);
+	double l = ppl_in(lo, "Final estimate: PPL = "), m = ppl_in(mo, "\"perplexity\": ");
+	diag("perplexity of %s (ctx 128, f16 KV cache): llama.cpp %.6f, merilo %.6f", gguf, l, m);
+	if (lrc || !isfinite(l))
+		diag("llama-perplexity (exit %d): %.2000s", lrc, lo ? lo : "");
+	snprintf(name, sizeof name, "perplexity of %s within %g of llama.cpp's (relative %.2g)", gguf, tol, fabs(m / l - 1));
+	ok(!lrc && !mrc && fabs(m / l - 1) <= tol, name);
+	free(lo);
+	free(mo);
+}
+
+/* Qwen3 from qwen2: against both oracles, then what is refused. */
+static void test_qwen3(const char *hf, const char *text, const char *tmp)
+{
+	char src[600], src_gguf[600], ids_dir[600], dir[400], gguf[400], path[500];
+	snprintf(src, sizeof src, "%s/qwen2", hf);
+	snprintf(src_gguf, sizeof src_gguf, "%s/gguf/qwen2-f32.gguf", hf);
+	snprintf(ids_dir, sizeof ids_dir, "%s/expected/qwen2", hf);
+	snprintf(dir, sizeof dir, "%s/qwen3", tmp);
+	snprintf(gguf, sizeof gguf, "%s/qwen3-f32.gguf", tmp);
+	ok(!derive_hf(QWEN3, src, dir, QWEN3_CONFIG), "the Qwen3 HF folder is derived from fixtures/hf/qwen2");
+	ok(!derive_gguf(QWEN3, src_gguf, gguf, "qwen3", true), "the Qwen3 GGUF is derived from hf/gguf/qwen2-f32.gguf");
+	check_model("hf/qwen3", dir, ids_dir, "tests/data/qwen3", TOL);
+	check_model("gguf/qwen3", gguf, ids_dir, "tests/data/qwen3", TOL);
+	check_threads("hf/qwen3", dir, ids_dir);
+	check_threads("gguf/qwen3", gguf, ids_dir);
+	check_llamacpp(gguf, text, 1e-4);
+
+	snprintf(path, sizeof path, "%s/no-norms.gguf", tmp);
+	derive_gguf(QWEN3, src_gguf, path, "qwen3", false);
+	check_refused(path, ENG_BACKEND_CPU, MRL_EINPUT, "required tensor 'blk.0.attn_q_norm.weight' is missing",
+		      "a qwen3 GGUF without q/k norms is refused");
+	snprintf(path, sizeof path, "%s/llama-norms.gguf", tmp);
+	derive_gguf(QWEN3, src_gguf, path, "llama", true);
+	check_refused(path, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "has q/k norms (attn_q_norm, attn_k_norm), which "
+		      "architecture 'llama' does not use", "q/k norms in an architecture without them are refused");
+	check_refused(gguf, ENG_BACKEND_CUDA, MRL_EUNSUPPORTED, "architecture 'qwen3' is not implemented on the CUDA "
+		      "backend", "a qwen3 GGUF on the CUDA backend is refused");
+	check_refused(dir, ENG_BACKEND_CUDA, MRL_EUNSUPPORTED, "architecture 'qwen3' is not implemented on the CUDA "
+		      "backend", "a qwen3 folder on the CUDA backend is refused");
+	snprintf(path, sizeof path, "%s/config.json", dir);
+	char *cfg = cli_slurp(path);
+	char *bias = cfg ? strstr(cfg, "\"attention_bias\": false") : NULL;
+	if (bias) {
+		memcpy(bias, "\"attention_bias\": true ", 23);
+		cli_write_file(path, cfg);
+	}
+	check_refused(dir, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "'attention_bias': true is not implemented",
+		      "a qwen3 config with attention_bias true is refused");
+	char *mt = cfg ? strstr(cfg, "\"model_type\": \"qwen3\"") : NULL;
+	if (mt) {
+		memcpy(bias, "\"attention_bias\": false", 23);
+		memcpy(mt, "\"model_type\": \"llama\"", 21);
+		cli_write_file(path, cfg);
+	}
+	check_refused(dir, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "_norm.weight' is not part of a llama model",
+		      "the q/k norms in a llama folder are refused by name");
+	free(cfg);
+}
+
+/* dst: text folder src as an image-text checkpoint: config cfg, each "model." tensor under
+ * prefix instead, and two vision tensors (zeros) beside them. 0 or -1. */
+static int image_text_folder(const char *src, const char *dst, const char *prefix, const char *cfg)
+{
+	char path[700], cmd[2048];
+	size_t size = 0;
+	snprintf(path, sizeof path, "%s/model.safetensors", src);
+	unsigned char *buf = read_all(path, &size);
+	uint64_t hlen = 0;
+	for (int i = 7; buf && size >= 8 && i >= 0; i--)
+		hlen = hlen << 8 | buf[i];
+	json_t *h = buf && hlen < size - 8 ? json_loadb((const char *)buf + 8, hlen, 0, NULL) : NULL;
+	struct st_out o = { .h = json_object() };
+	const char *key;
+	json_t *v;
+	json_object_foreach(h, key, v) {
+		json_t *offs = json_object_get(v, "data_offsets"), *shape = json_object_get(v, "shape");
+		const float *t = (const float *)(buf + 8 + hlen + json_integer_value(json_array_get(offs, 0)));
+		size_t rows = json_array_size(shape) == 2 ? (size_t)json_integer_value(json_array_get(shape, 0)) : 1;
+		size_t cols = (size_t)json_integer_value(json_array_get(shape, json_array_size(shape) - 1));
+		char name[300];
+		snprintf(name, sizeof name, "%s%s", strncmp(key, "model.", 6) ? "" : prefix, strncmp(key, "model.", 6) ? key : key + 6);
+		st_add(&o, name, t, rows, cols);
+	}
+	const float zeros[8] = { 0 };
+	st_add(&o, "vision_tower.vision_model.post_layernorm.weight", zeros, 1, 8);
+	st_add(&o, "multi_modal_projector.mm_soft_emb_norm.weight", zeros, 1, 8);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && for f in '%s'/*; do case \"$f\" in */config.json|"
+		 "*/model.safetensors) ;; *) ln -s \"$(readlink -f \"$f\")\" '%s'/ ;; esac; done", dst, dst, src, dst);
+	int rc = h && !system(cmd) ? 0 : -1;
+	snprintf(path, sizeof path, "%s/model.safetensors", dst);
+	rc = rc ? rc : st_write(&o, path);
+	snprintf(path, sizeof path, "%s/config.json", dst);
+	rc = rc ? rc : cli_write_file(path, cfg);
+	json_decref(o.h);
+	json_decref(h);
+	free(o.data);
+	free(buf);
+	return rc;
+}
+
+/* A copy of folder src with config.json cfg (the other files linked); 0 or -1. */
+static int with_config(const char *src, const char *dst, const char *cfg)
+{
+	char cmd[2048], path[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && for f in '%s'/*; do ln -s \"$f\" '%s'/; done && "
+		 "rm '%s/config.json'", dst, dst, src, dst, dst);
+	snprintf(path, sizeof path, "%s/config.json", dst);
+	return system(cmd) || cli_write_file(path, cfg) ? -1 : 0;
+}
+
+/* Gemma 3 from gemma2: against both oracles, the two config layouts, what is refused. */
+static void test_gemma3(const char *hf, const char *text, const char *tmp)
+{
+	char src[600], src_gguf[600], ids_dir[600], dir[400], dir5[400], gguf[400], path[700];
+	snprintf(src, sizeof src, "%s/gemma2", hf);
+	snprintf(src_gguf, sizeof src_gguf, "%s/gguf/gemma2-f32.gguf", hf);
+	snprintf(ids_dir, sizeof ids_dir, "%s/expected/gemma2", hf);
+	snprintf(dir, sizeof dir, "%s/gemma3", tmp);
+	snprintf(dir5, sizeof dir5, "%s/gemma3-v5", tmp);
+	snprintf(gguf, sizeof gguf, "%s/gemma3-f32.gguf", tmp);
+	ok(!derive_hf(GEMMA3, src, dir, GEMMA3_CONFIG), "the Gemma 3 HF folder is derived from fixtures/hf/gemma2");
+	ok(!derive_gguf(GEMMA3, src_gguf, gguf, "gemma3", true), "the Gemma 3 GGUF is derived from hf/gguf/gemma2-f32.gguf");
+	check_model("hf/gemma3", dir, ids_dir, "tests/data/gemma3", TOL);
+	check_model("gguf/gemma3", gguf, ids_dir, "tests/data/gemma3", TOL_GELU_GGUF);
+	check_threads("hf/gemma3", dir, ids_dir);
+	check_threads("gguf/gemma3", gguf, ids_dir);
+	check_llamacpp(gguf, text, 1e-4);
+	/* transformers 5's layout of the same config: the same model, bit for bit */
+	size_t n = 0, na = 0, nb = 0;
+	snprintf(path, sizeof path, "%s/prompt2.ids.txt", ids_dir);
+	int32_t *ids = read_id_file(path, &n);
+	float *a = ids && !with_config(dir, dir5, GEMMA3_CONFIG_V5) ? logits_of(dir5, 2, ids, n, &na) : NULL;
+	float *b = ids ? logits_of(dir, 2, ids, n, &nb) : NULL;
+	ok(a && b && na == nb && !memcmp(a, b, n * na * sizeof *a), "hf/gemma3: rope_parameters per layer type and "
+	   "layer_types (transformers 5) give the bits of the classic config.json");
+	/* the image-text checkpoint (4B-27B): its text model, in both of transformers' save layouts */
+	static const char *const prefixes[] = { "language_model.model.", "model.language_model." };
+	for (int k = 0; k < 2; k++) {
+		size_t nm = 0;
+		float *mm = ids && !image_text_folder(dir, dir5, prefixes[k], GEMMA3_MM_CONFIG) ? logits_of(dir5, 2, ids, n, &nm)
+											 : NULL;
+		char name[256];
+		snprintf(name, sizeof name, "hf/gemma3 as Gemma3ForConditionalGeneration (text_config with defaults, tensors "
+			 "under %s, the vision tower left): the text model's bits", prefixes[k]);
+		ok(mm && b && nm == nb && !memcmp(mm, b, n * nm * sizeof *mm), name);
+		free(mm);
+	}
+	free(a);
+	free(b);
+	free(ids);
+	check_refused(gguf, ENG_BACKEND_CUDA, MRL_EUNSUPPORTED, "architecture 'gemma3' is not implemented on the CUDA "
+		      "backend", "a gemma3 GGUF on the CUDA backend is refused");
+	char *cfg = strdup(GEMMA3_CONFIG), *p = strstr(cfg, "\"sliding_window_pattern\": 6");
+	p[strlen("\"sliding_window_pattern\": ")] = '4';
+	with_config(dir, dir5, cfg);
+	check_refused(dir5, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "'sliding_window_pattern' 4 without 'layer_types' is "
+		      "not implemented", "a gemma3 config with another window pattern and no layer_types is refused");
+	free(cfg);
+	cfg = strdup(GEMMA3_CONFIG_V5);
+	p = strstr(cfg, "\"rope_type\": \"default\"");
+	memcpy(p, "\"rope_type\": \"dynamic\"", strlen("\"rope_type\": \"dynamic\""));
+	with_config(dir, dir5, cfg);
+	check_refused(dir5, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "rope_parameters.sliding_attention rope_type 'dynamic' is "
+		      "not implemented", "a gemma3 config whose sliding layers' rope is scaled is refused");
+	free(cfg);
+}
+
+int main(void)
+{
+	const char *fx = fixtures_dir();
+	char hf[512], text[600], tmp[256];
+	struct stat st;
+	snprintf(hf, sizeof hf, "%s/hf", fx ? fx : ".");
+	if (!fx || stat(hf, &st) != 0)
+		skip_all("fixtures absent: ../shared/fixtures/hf");
+	snprintf(text, sizeof text, "%s/expected/ppl-text.txt", fx);
+	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-derived-%d", (int)getpid());
+	TEST(test_qwen3(hf, text, tmp), "Qwen3 (q/k norms, heads x head_dim wider than hidden)");
+	TEST(test_gemma3(hf, text, tmp), "Gemma 3 (q/k norms, five windowed layers of six with their own rope)");
+	cli_rmtree(tmp);
+	return done_testing();
+}
