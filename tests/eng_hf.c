@@ -12,6 +12,8 @@
  */
 #include "tests/tap.h"
 #include "tests/float_oracle.h"
+#include "tests/eng_fixture.h"
+#include "tests/st_file.h"
 #include "tests/cli.h"
 
 #include <jansson.h>
@@ -28,17 +30,6 @@
 #define N_GREEDY 16
 #define TOL 1e-4
 #define TOL_GELU_GGUF 1e-2
-
-static double max_diff(const float *a, const float *b, size_t n)
-{
-	double m = 0;
-	for (size_t i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - (double)b[i]);
-		if (!(d <= m))
-			m = d;
-	}
-	return m;
-}
 
 /* ids of prompt k; NULL when absent or empty */
 static int32_t *read_ids(const char *dir, int k, size_t *n)
@@ -103,7 +94,7 @@ static void check_model(const char *label, const char *model, const char *ids_di
 			rc = eng_decode(c, ids, n_ids, logits, true, &err);
 		snprintf(name, sizeof name, "%s prompt%d: decodes", label, k);
 		if (ok(rc == 0, name)) {
-			double d = max_diff(logits + (n_ids - 1) * nv, ref, nv);
+			double d = float_max_diff(logits + (n_ids - 1) * nv, ref, nv);
 			diag("%s prompt%d: last-position logits max |diff| %.3g", label, k, d);
 			snprintf(name, sizeof name, "%s prompt%d: last-position logits within %g", label, k, tol);
 			ok(d <= tol, name);
@@ -114,7 +105,7 @@ static void check_model(const char *label, const char *model, const char *ids_di
 				snprintf(name, sizeof name, "%s prompt1: logits of all %zu positions within %g", label,
 					 n_ids, tol);
 				if (all && n_all == n_ids * nv) {
-					d = max_diff(logits, all, n_all);
+					d = float_max_diff(logits, all, n_all);
 					diag("%s prompt1: all-position logits max |diff| %.3g", label, d);
 					ok(d <= tol, name);
 				} else {
@@ -153,31 +144,6 @@ static void check_model(const char *label, const char *model, const char *ids_di
 		free(ids);
 	}
 	eng_model_close(m);
-}
-
-/* Logits of every position of ids from model with n_threads; malloc'd, NULL on failure. */
-static float *all_logits(const char *model, int n_threads, const int32_t *ids, size_t n, size_t *n_out)
-{
-	struct eng_open_opts oo = { .n_threads = n_threads, .kv_f32 = true };
-	struct eng_model *m = NULL;
-	struct eng_ctx *c = NULL;
-	struct mrl_err err = { 0 };
-	float *lg = NULL;
-	if (eng_model_open(&m, model, &oo, &err) == 0 && eng_ctx_new(&c, m, 256, &err) == 0) {
-		struct eng_model_desc d;
-		eng_model_describe(m, &d);
-		*n_out = n * d.n_vocab;
-		lg = malloc(*n_out * sizeof *lg);
-		if (lg && eng_decode(c, ids, n, lg, true, &err)) {
-			free(lg);
-			lg = NULL;
-		}
-	}
-	if (!lg)
-		diag("%s: %s", model, err.msg);
-	eng_ctx_free(c);
-	eng_model_close(m);
-	return lg;
 }
 
 /* A folder in tmp: every file of src linked, config.json replaced by cfg
@@ -431,8 +397,8 @@ static void check_bad_configs(const char *hf)
 	int32_t *ids = read_ids(ids_dir, 1, &n_ids);
 	float *a = NULL, *b = NULL;
 	if (cfg && ids && !make_folder(tmp, src, cfg, NULL, NULL)) {
-		a = all_logits(src, 1, ids, n_ids, &na);
-		b = all_logits(tmp, 1, ids, n_ids, &nb);
+		a = fixture_all_logits(src, 1, ids, n_ids, &na);
+		b = fixture_all_logits(tmp, 1, ids, n_ids, &nb);
 	}
 	ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a),
 	   "gemma2 without layer_types: the same logits (every other layer windowed by default)");
@@ -549,20 +515,11 @@ static int write_rounded(const char *src_dir, const char *dst_dir, bool f16, boo
 {
 	char path[1200];
 	snprintf(path, sizeof path, "%s/model.safetensors", src_dir);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	unsigned char *buf = size > 8 ? malloc((size_t)size) : NULL;
-	bool got = buf && fread(buf, 1, (size_t)size, f) == (size_t)size;
-	fclose(f);
-	uint64_t hlen = 0;
-	for (int i = 7; got && i >= 0; i--)
-		hlen = hlen << 8 | buf[i];
-	json_t *h = got && hlen < (uint64_t)size - 8 ? json_loadb((const char *)buf + 8, hlen, 0, NULL) : NULL;
-	unsigned char *out = h ? malloc((size_t)size) : NULL;
+	unsigned char *buf;
+	const unsigned char *data;
+	size_t n_data;
+	json_t *h = st_load(path, &buf, &data, &n_data);
+	unsigned char *out = h ? malloc(n_data + 1) : NULL;
 	size_t n_out = 0;
 	const char *key;
 	json_t *v;
@@ -575,7 +532,7 @@ static int write_rounded(const char *src_dir, const char *dst_dir, bool f16, boo
 		size_t start = n_out;
 		for (size_t o = o0; o + 4 <= o1; o += 4) {
 			float x;
-			memcpy(&x, buf + 8 + hlen + o, 4);
+			memcpy(&x, data + o, 4);
 			uint16_t b = f16 ? eng_f32_to_f16(x) : eng_f32_to_bf16(x);
 			float r = f16 ? eng_f16_to_f32(b) : eng_bf16_to_f32(b);
 			if (as_half) {
@@ -589,21 +546,8 @@ static int write_rounded(const char *src_dir, const char *dst_dir, bool f16, boo
 		json_object_set_new(v, "dtype", json_string(!as_half ? "F32" : f16 ? "F16" : "BF16"));
 		json_object_set_new(v, "data_offsets", json_pack("[I, I]", (json_int_t)start, (json_int_t)n_out));
 	}
-	char *hj = h ? json_dumps(h, JSON_COMPACT) : NULL;
-	int rc = -1;
 	snprintf(path, sizeof path, "%s/model.safetensors", dst_dir);
-	unlink(path);
-	FILE *w = hj && out ? fopen(path, "wb") : NULL;
-	if (w) {
-		size_t hl = strlen(hj), pad = (8 - hl % 8) % 8;
-		unsigned char len[8];
-		for (int i = 0; i < 8; i++)
-			len[i] = (unsigned char)((uint64_t)(hl + pad) >> (8 * i));
-		bool wrote = fwrite(len, 1, 8, w) == 8 && fwrite(hj, 1, hl, w) == hl && fwrite("        ", 1, pad, w) == pad &&
-			     fwrite(out, 1, n_out, w) == n_out;
-		rc = fclose(w) == 0 && wrote ? 0 : -1;
-	}
-	free(hj);
+	int rc = h && out ? st_save(path, h, out, n_out) : -1; /* removes the link to the fixture first */
 	free(out);
 	json_decref(h);
 	free(buf);
@@ -626,8 +570,8 @@ static void check_bf16_as_f32(const char *hf, const char *arch)
 	float *a = NULL, *b = NULL;
 	if (ids && !make_folder(ta, src, NULL, NULL, NULL) && !make_folder(tb, src, NULL, NULL, NULL) &&
 	    !write_rounded(src, ta, false, true) && !write_rounded(src, tb, false, false)) {
-		a = all_logits(ta, 2, ids, n_ids, &na);
-		b = all_logits(tb, 2, ids, n_ids, &nb);
+		a = fixture_all_logits(ta, 2, ids, n_ids, &na);
+		b = fixture_all_logits(tb, 2, ids, n_ids, &nb);
 	}
 	ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a), name);
 	free(a);
@@ -653,8 +597,8 @@ static void check_f16_as_f32(const char *hf, const char *arch)
 	float *a = NULL, *b = NULL;
 	if (ids && !make_folder(ta, src, NULL, NULL, NULL) && !make_folder(tb, src, NULL, NULL, NULL) &&
 	    !write_rounded(src, ta, true, true) && !write_rounded(src, tb, true, false)) {
-		a = all_logits(ta, 2, ids, n_ids, &na);
-		b = all_logits(tb, 2, ids, n_ids, &nb);
+		a = fixture_all_logits(ta, 2, ids, n_ids, &na);
+		b = fixture_all_logits(tb, 2, ids, n_ids, &nb);
 	}
 	double worst = a && b && na == nb ? 0 : INFINITY;
 	for (size_t i = 0; isfinite(worst) && i < na; i++)
@@ -683,8 +627,8 @@ static void check_threads(const char *hf, const char *model_rel, const char *ids
 	snprintf(ids_dir, sizeof ids_dir, "%s/expected/%s", hf, ids_arch);
 	size_t n_ids = 0, na = 0, nb = 0;
 	int32_t *ids = read_ids(ids_dir, 2, &n_ids);
-	float *a = ids ? all_logits(model, 1, ids, n_ids, &na) : NULL;
-	float *b = ids ? all_logits(model, 3, ids, n_ids, &nb) : NULL;
+	float *a = ids ? fixture_all_logits(model, 1, ids, n_ids, &na) : NULL;
+	float *b = ids ? fixture_all_logits(model, 3, ids, n_ids, &nb) : NULL;
 	snprintf(name, sizeof name, "%s: logits of all %zu positions are bit-identical with 1 and 3 threads", model_rel,
 		 n_ids);
 	ok(a && b && na == nb && !memcmp(a, b, na * sizeof *a), name);
@@ -789,10 +733,10 @@ static void check_rope_scaling(const char *hf)
 		free(cfg);
 		snprintf(path, sizeof path, "tests/data/rope-scaling/%s.logits.txt", cases[i].name);
 		size_t n_ref = 0, n_all = 0;
-		float *ref = read_floats(path, &n_ref), *all = all_logits(tmp, 2, ids, 200, &n_all);
+		float *ref = read_floats(path, &n_ref), *all = fixture_all_logits(tmp, 2, ids, 200, &n_all);
 		double d = ref && all && n_ref == 3 * 512 && n_all == 200 * 512 ? 0 : INFINITY;
 		for (size_t k = 0; k < 3 && d < INFINITY; k++)
-			d = fmax(d, max_diff(all + pos[k] * 512, ref + k * 512, 512));
+			d = fmax(d, float_max_diff(all + pos[k] * 512, ref + k * 512, 512));
 		diag("%s: max |diff| %.3g", cases[i].name, d);
 		ok(d <= ROPE_TOL, name);
 		struct eng_model *m = NULL;

@@ -1,11 +1,13 @@
 /* float_oracle.h — reading the reference figures the engine tests compare with
  * (fixtures' logits and token ids written by transformers or llama.cpp as
- * whitespace-separated decimals) and the argmax of a row. Shared by eng_conformance.c, eng_conformance_real.c,
- * eng_cuda.c and eng_hf.c. Header-only (static inline functions).
+ * whitespace-separated decimals), the argmax of a row and the largest difference of two. Shared by
+ * eng_conformance.c, eng_conformance_real.c, eng_cuda.c, eng_hf.c and eng_derived.c. Header-only (static inline
+ * functions).
  */
 #ifndef MERILO_TESTS_FLOAT_ORACLE_H
 #define MERILO_TESTS_FLOAT_ORACLE_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +54,19 @@ static inline float *read_floats(const char *path, size_t *n)
 static inline int32_t *read_id_file(const char *path, size_t *n)
 {
 	return read_numbers(path, n, true);
+}
+
+/* The largest |a[i] - b[i]| over [0, n), in double; a NaN difference is kept (NaN is never
+ * within a tolerance). */
+static inline double float_max_diff(const float *a, const float *b, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (!(d <= m))
+			m = d;
+	}
+	return m;
 }
 
 /* The index of the largest of v[0..n) (the first of equals); 0 when n is 0. */

@@ -356,6 +356,27 @@ static void test_run(const char *model)
 	json_decref(results);
 }
 
+/* A run of model with opts (2 short_qa units) stopped after one (exit 4, as by Ctrl-C) into
+ * tmp/name, its --resume with other refused (exit 2, saying refusal), then without it finished. */
+static void stop_and_resume(const char *model, const char *opts, const char *name, const char *other,
+			    const char *refusal)
+{
+	char *out = NULL, what[256];
+	int rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr "
+			      "--limit 2 %s --out %s/%s", cli_merilo(), model, opts, tmp, name);
+	snprintf(what, sizeof what, "setup: a run with %s stopped after 1 item (exit 4, as by Ctrl-C)", opts);
+	is_int(rc, 4, what);
+	free(out);
+	rc = cli_run(&out, "run --resume %s/%s %s --quiet", tmp, name, other);
+	snprintf(what, sizeof what, "--resume with %s is a usage error", other);
+	ok(rc == 2 && out && strstr(out, refusal), what);
+	free(out);
+	rc = cli_run(&out, "run --resume %s/%s --quiet", tmp, name);
+	snprintf(what, sizeof what, "--resume without %s finishes the run", other);
+	is_int(rc, 0, what);
+	free(out);
+}
+
 static void test_chat(const char *model)
 {
 	char *out = NULL, dir[512];
@@ -387,17 +408,8 @@ static void test_chat(const char *model)
 		json_decref(items);
 	}
 	/* a chatml run stopped and resumed keeps chatml; another name is refused */
-	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
-			  "--chat-template chatml --out %s/chatpart", cli_merilo(), model, tmp);
-	is_int(rc, 4, "setup: a chatml run stopped after 1 item (exit 4, as by Ctrl-C)");
-	free(out);
-	rc = cli_run(&out, "run --resume %s/chatpart --chat-template llama3 --quiet", tmp);
-	ok(rc == 2 && out && strstr(out, "--chat-template llama3 differs from the resumed run's chatml"),
-	   "--resume with another --chat-template is a usage error");
-	free(out);
-	rc = cli_run(&out, "run --resume %s/chatpart --quiet", tmp);
-	is_int(rc, 0, "--resume without --chat-template finishes the run");
-	free(out);
+	stop_and_resume(model, "--chat-template chatml", "chatpart", "--chat-template llama3",
+			"--chat-template llama3 differs from the resumed run's chatml");
 	snprintf(dir, sizeof dir, "%s/chatpart", tmp);
 	items = load_items(dir);
 	prompt = json_string_value(json_object_get(json_array_get(items, 1), "prompt"));
@@ -717,17 +729,8 @@ static void test_thinking(const char *model)
 	ok(rc == 3 && out && strstr(out, "chatml, thinking off") && strstr(out, "chatml, thinking on"),
 	   "compare: runs with thinking off and on are not comparable (exit 3), the difference named");
 	free(out);
-	rc = cli_sh(&out, "MERILO_TEST_STOP_AFTER=1 '%s' run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 "
-			  "--thinking on --out %s/think-part", cli_merilo(), dir, tmp);
-	is_int(rc, 4, "setup: a thinking-on run stopped after 1 item");
-	free(out);
-	rc = cli_run(&out, "run --resume %s/think-part --thinking off --quiet", tmp);
-	ok(rc == 2 && out && strstr(out, "--thinking off differs from the resumed run's on"),
-	   "--resume with another --thinking is a usage error");
-	free(out);
-	rc = cli_run(&out, "run --resume %s/think-part --quiet", tmp);
-	is_int(rc, 0, "--resume without --thinking finishes the run");
-	free(out);
+	stop_and_resume(dir, "--thinking on", "think-part", "--thinking off", "--thinking off differs from the resumed "
+			"run's on");
 	snprintf(run, sizeof run, "%s/think-part", tmp);
 	json_t *items = load_items(run);
 	ok(json_array_size(items) == 2 && answers_follow(items, "on"), "the resumed unit has thinking on too");
