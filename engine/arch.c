@@ -260,6 +260,14 @@ static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const
 		cfg->rope_freq_base_swa = 10000.0f;
 		if ((rc = get_opt_u32(g, an, "attention.sliding_window", &cfg->sliding_window, err)))
 			return rc;
+		/* llama.cpp f0d4d176 windows five layers of six whatever a file says; a later
+		 * converter's pattern key is taken only where it says the same */
+		uint32_t pattern = 6;
+		const struct gguf_kv *pk = gguf_find(g, "gemma3.attention.sliding_window_pattern");
+		if (pk && (pk->type != GGUF_U32 || get_opt_u32(g, an, "attention.sliding_window_pattern", &pattern, err) ||
+			   pattern != 6))
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: metadata 'gemma3.attention.sliding_window_pattern' "
+					   "other than 6 (five windowed layers of six) is not implemented", path);
 	}
 	if (def->id == ENG_ARCH_GEMMA2) {
 		/* GGUF has no key for query_pre_attn_scalar: llama.cpp takes head_dim, and

@@ -18,6 +18,7 @@
 #include "tests/float_oracle.h"
 #include "tests/eng_fixture.h"
 #include "tests/st_file.h"
+#include "tests/gguf_edit.h"
 #include "tests/cli.h"
 
 #include <jansson.h>
@@ -661,6 +662,22 @@ static void test_gemma3(const char *hf, const char *text, const char *tmp)
 			 "under %s, the vision tower left): the text model's bits", prefixes[k]);
 		ok(mm && b && nm == nb && !memcmp(mm, b, n * nm * sizeof *mm), name);
 		free(mm);
+	}
+	/* a window pattern key: 6 is what llama.cpp does anyway, another is refused */
+	for (uint32_t pat = 4; pat <= 6; pat += 2) {
+		snprintf(path, sizeof path, "%s/gemma3-pattern%u.gguf", tmp, pat);
+		struct gguf_edit e = { .u32_key = "gemma3.attention.sliding_window_pattern", .u32_val = pat };
+		size_t nv = 0, n0 = 0;
+		float *pl = gguf_rewrite(gguf, path, e) || pat != 6 ? NULL : logits_of(path, 2, ids, n, &nv);
+		float *g0 = pat == 6 ? logits_of(gguf, 2, ids, n, &n0) : NULL;
+		if (pat == 6)
+			ok(pl && g0 && nv == n0 && !memcmp(pl, g0, n * nv * sizeof *pl),
+			   "a gemma3 GGUF whose sliding_window_pattern is 6 runs as without the key");
+		else
+			check_refused(path, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "'gemma3.attention.sliding_window_pattern' other "
+				      "than 6", "a gemma3 GGUF with another sliding_window_pattern is refused");
+		free(pl);
+		free(g0);
 	}
 	free(a);
 	free(b);
