@@ -258,8 +258,8 @@ static int arch_extras(struct eng_config *cfg, const struct arch_def *def, const
 		if (cfg->n_layer == 62)
 			cfg->attn_scale = 1.0f / sqrtf((float)(cfg->n_embd / cfg->n_head));
 		cfg->rope_freq_base_swa = 10000.0f;
-		if ((rc = get_opt_u32(g, an, "attention.sliding_window", &cfg->sliding_window, err)))
-			return rc;
+		if ((rc = get_req_u32(g, an, "attention.sliding_window", &cfg->sliding_window, path, err)))
+			return rc; /* required, as llama.cpp requires it: the windowed layers are also the local-rope ones */
 		/* llama.cpp f0d4d176 windows five layers of six whatever a file says; a later
 		 * converter's pattern key is taken only where it says the same */
 		uint32_t pattern = 6;

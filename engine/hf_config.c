@@ -215,10 +215,12 @@ static const struct hf_arch hf_archs[] = {
 	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL, NULL, false },
 	/* Gemma 3's text model (Gemma3ForCausalLM); its window on five layers of six */
 	{ "gemma3_text", "gemma3", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer,
-	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES, 4096, gemma3_layer_extra, GEMMA3_DEFAULTS, false },
+	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, gemma3_layer_extra,
+	  GEMMA3_DEFAULTS, false },
 	/* Gemma 3 4B-27B (Gemma3ForConditionalGeneration): that text model, its vision tower left */
 	{ "gemma3", "gemma3", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer,
-	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES, 4096, gemma3_layer_extra, GEMMA3_DEFAULTS, true },
+	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, gemma3_layer_extra,
+	  GEMMA3_DEFAULTS, true },
 	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras, 0,
 	  0, NULL, NULL, false },
 	/* Phi-3 windows every layer when sliding_window is set and has no layer_types */

@@ -684,7 +684,20 @@ static void test_gemma3(const char *hf, const char *text, const char *tmp)
 	free(ids);
 	check_refused(gguf, ENG_BACKEND_CUDA, MRL_EUNSUPPORTED, "architecture 'gemma3' is not implemented on the CUDA "
 		      "backend", "a gemma3 GGUF on the CUDA backend is refused");
-	char *cfg = strdup(GEMMA3_CONFIG), *p = strstr(cfg, "\"sliding_window_pattern\": 6");
+	snprintf(path, sizeof path, "%s/gemma3-nowindow.gguf", tmp);
+	gguf_rewrite(gguf, path, (struct gguf_edit){ .drop_key = "gemma3.attention.sliding_window" });
+	check_refused(path, ENG_BACKEND_CPU, MRL_EINPUT, "required metadata key 'gemma3.attention.sliding_window' is "
+		      "missing", "a gemma3 GGUF without its window is refused (its windowed layers are the local-rope ones)");
+	const char *w16 = strstr(GEMMA3_CONFIG_V5, "\"sliding_window\": 16");
+	char *cfg = malloc(strlen(GEMMA3_CONFIG_V5) + 8), *p;
+	sprintf(cfg, "%.*s\"sliding_window\": null%s", (int)(w16 - GEMMA3_CONFIG_V5), GEMMA3_CONFIG_V5,
+		w16 + strlen("\"sliding_window\": 16"));
+	with_config(dp.dir, dir5, cfg);
+	check_refused(dir5, ENG_BACKEND_CPU, MRL_EINPUT, "'sliding_window' is null", "a gemma3 config without a window "
+		      "(sliding_window null) is refused");
+	free(cfg);
+	cfg = strdup(GEMMA3_CONFIG);
+	p = strstr(cfg, "\"sliding_window_pattern\": 6");
 	p[strlen("\"sliding_window_pattern\": ")] = '4';
 	with_config(dir, dir5, cfg);
 	check_refused(dir5, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "'sliding_window_pattern' 4 without 'layer_types' is "
