@@ -192,6 +192,8 @@ int hrn_bench_poisson_arrivals(uint64_t seed, double qps, double duration_s, dou
 /* What a model's forward pass reads and computes per token (CPU engine). */
 struct hrn_bench_shape {
 	uint64_t n_layer, n_embd, n_embd_kv, n_vocab;
+	uint64_t n_embd_q;           /* n_head x head_dim, the width attention runs at (Qwen3: twice n_embd
+				      * in 0.6B); 0 = n_embd */
 	uint64_t kv_elt_bytes;       /* K and V cache element: 2 (f16, default) or 4 (--kv-cache f32) */
 	uint64_t weight_bytes_decode; /* all tensor bytes read for one decoded token: every tensor
 				       * but token_embd, plus one token_embd row (the whole matrix
@@ -212,8 +214,9 @@ double hrn_bench_decode_bytes_per_token(const struct hrn_bench_shape *s, uint64_
 
 /* FLOPs of a prefill of n >= 1 tokens from an empty cache (one logits row):
  *   2 * layer_matmul_params * n + 2 * output_params
- *   + attention: 4 * n_layer * n_embd * n (n + 1) / 2  (Q.K and weights.V, token i
- *     attending to i + 1 positions; n_head * head_dim = n_embd).
+ *   + attention: 4 * n_layer * n_embd_q * n (n + 1) / 2  (Q.K and weights.V, token i
+ *     attending to i + 1 positions; n_embd_q = n_head * head_dim, n_embd where 0; a
+ *     sliding window's shorter spans are not taken off).
  * Element-wise work (norms, rope, softmax, SwiGLU) is not counted. */
 double hrn_bench_prefill_flops(const struct hrn_bench_shape *s, uint64_t n);
 

@@ -89,6 +89,7 @@ int hrn_bench_shape_of(const struct eng_model *m, struct hrn_bench_shape *s, str
 	eng_model_describe(m, &d);
 	s->n_layer = d.n_layer;
 	s->n_embd = d.n_embd;
+	s->n_embd_q = (uint64_t)d.n_head * d.head_dim;
 	s->n_embd_kv = d.n_head ? (uint64_t)d.n_embd * d.n_head_kv / d.n_head : d.n_embd;
 	s->n_vocab = d.n_vocab;
 	/* the cache type the model's contexts use (--kv-cache f32: 4 bytes), from the engine */
@@ -148,5 +149,5 @@ double hrn_bench_prefill_flops(const struct hrn_bench_shape *s, uint64_t n)
 		return NAN;
 	const double dn = (double)n;
 	return 2.0 * (double)s->layer_matmul_params * dn + 2.0 * (double)s->output_params +
-	       4.0 * (double)s->n_layer * (double)s->n_embd * dn * (dn + 1) / 2.0;
+	       4.0 * (double)s->n_layer * (double)(s->n_embd_q ? s->n_embd_q : s->n_embd) * dn * (dn + 1) / 2.0;
 }

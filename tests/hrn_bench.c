@@ -85,6 +85,9 @@ static void test_costs(void)
 	is_near(hrn_bench_decode_bytes_per_token(&s, 0, 1), 1000 + 2 * 2 * 2 * 4, 1e-9, "one step at depth 0 reads one position");
 	/* 2*100*3 + 2*50 + 4*2*8*3*4/2 = 600 + 100 + 384 */
 	is_near(hrn_bench_prefill_flops(&s, 3), 1084, 1e-9, "prefill FLOPs = matmuls + one logits row + attention");
+	s.n_embd_q = 16; /* Qwen3: heads x head_dim twice the hidden size */
+	is_near(hrn_bench_prefill_flops(&s, 3), 1084 + 384, 1e-9, "attention at n_head x head_dim where that is wider");
+	s.n_embd_q = 0;
 	ok(isnan(hrn_bench_prefill_flops(&s, 0)), "prefill of 0 tokens: NaN");
 }
 
