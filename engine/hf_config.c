@@ -561,6 +561,12 @@ static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_model_cf
 	int rc;
 	if (legacy && !json_is_null(legacy) && !json_is_object(legacy))
 		return mrl_err_set(err, MRL_EINPUT, "%s: 'rope_scaling' must be an object or null", path);
+	static const char *const per_type[] = { "full_attention", "sliding_attention" }; /* Gemma 3 */
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *v = json_object_get(json_object_get(c, "rope_parameters"), per_type[i]);
+		if (v && !json_is_object(v))
+			return mrl_err_set(err, MRL_EINPUT, "%s: 'rope_parameters.%s' must be an object", path, per_type[i]);
+	}
 	cfg->rope_freq_base = cfg->arch == ENG_ARCH_GEMMA3 ? 1e6f : 10000.0f; /* Gemma3TextConfig's default_theta */
 	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)) ||
 	    (rs && (rc = cfg_f32(rs, "rope_theta", &cfg->rope_freq_base, path, err))))

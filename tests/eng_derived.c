@@ -704,6 +704,13 @@ static void test_gemma3(const char *hf, const char *text, const char *tmp)
 		      "not implemented", "a gemma3 config with another window pattern and no layer_types is refused");
 	free(cfg);
 	cfg = strdup(GEMMA3_CONFIG_V5);
+	p = strstr(cfg, "{\"rope_type\": \"default\", \"rope_theta\": 10000.0}");
+	memcpy(p, "[\"rope_type\", \"default\", \"rope_theta\", 10000.0]", strlen("[\"rope_type\", \"default\", \"rope_theta\", 10000.0]"));
+	with_config(dir, dir5, cfg);
+	check_refused(dir5, ENG_BACKEND_CPU, MRL_EINPUT, "'rope_parameters.sliding_attention' must be an object",
+		      "a gemma3 config whose sliding layers' rope is not an object is refused");
+	free(cfg);
+	cfg = strdup(GEMMA3_CONFIG_V5);
 	p = strstr(cfg, "\"rope_type\": \"default\"");
 	memcpy(p, "\"rope_type\": \"dynamic\"", strlen("\"rope_type\": \"dynamic\""));
 	with_config(dir, dir5, cfg);
