@@ -284,6 +284,9 @@ struct eng_gen_req {
 	const int32_t *prompt; size_t n_prompt; /* token ids, BOS included if wanted; n_prompt >= 1 */
 	size_t max_new_tokens;                  /* 0 = nothing is generated (stop reason max_tokens) */
 	const char *const *stop; size_t n_stop; /* stop strings (UTF-8, non-empty), matched on the decoded text */
+	const char *stop_after;                 /* non-empty: the stop strings count only after the first
+						 * occurrence of this text (a thinking model's "</think>": its
+						 * reasoning may hold them); NULL = from the start */
 	uint64_t rng_stream;                    /* sampling stream of this request (e.g. its item index): the
 						 * same (seed, rng_stream, prompt) draws the same tokens whatever
 						 * else is in the batch; give requests distinct values */

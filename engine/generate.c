@@ -202,6 +202,8 @@ struct gen_slot {
 	struct gen_text text;
 	struct mrl_rng rng;
 	size_t n_cached;       /* prompt tokens reused */
+	size_t stop_from;      /* stop strings count from this byte of the text on: 0, or after the
+				* request's stop_after; SIZE_MAX while that has not come */
 };
 
 struct gen {
@@ -399,6 +401,7 @@ static int slot_start(struct gen *g, size_t r, uint32_t dst, uint32_t src, uint3
 	sl->new_this_step = true;
 	sl->text.anchor = -1;
 	sl->text.anchor_len = 0;
+	sl->stop_from = q->stop_after && *q->stop_after ? SIZE_MAX : 0;
 	mrl_buf_reset(&sl->text.buf);
 	mrl_rng_seed_stream(&sl->rng, g->o.seed, q->rng_stream);
 	g->stats.n_prompt_cached += keep;
@@ -478,14 +481,17 @@ static int text_append(const struct eng_model *m, struct gen_text *tx, int32_t t
 	return tx->buf.oom ? mrl_err_set(err, MRL_ENOMEM, "generate: out of memory for the text") : 0;
 }
 
-/* The first stop string that ends in the bytes after old_len: its index (its
- * start into *at), or -1. The earliest start wins, then the lower index. */
-static int find_stop(const char *const *stop, size_t n_stop, const struct mrl_buf *text, size_t old_len, size_t *at)
+/* The first stop string that ends in the bytes after old_len and starts at min_start or
+ * later: its index (its start into *at), or -1. The earliest start wins, then the lower index. */
+static int find_stop(const char *const *stop, size_t n_stop, const struct mrl_buf *text, size_t old_len,
+		     size_t min_start, size_t *at)
 {
 	int found = -1;
 	for (size_t j = 0; j < n_stop; j++) {
 		const size_t L = strlen(stop[j]);
-		const size_t from = old_len + 1 >= L ? old_len + 1 - L : 0;
+		size_t from = old_len + 1 >= L ? old_len + 1 - L : 0;
+		if (from < min_start)
+			from = min_start;
 		if (text->len < from + L)
 			continue;
 		const char *p = memmem(text->data + from, text->len - from, stop[j], L);
@@ -510,8 +516,14 @@ static int slot_take(struct gen *g, struct gen_slot *sl, int32_t tok, struct mrl
 	int rc = text_append(g->m, &sl->text, tok, err);
 	if (rc)
 		return rc;
+	if (sl->stop_from == SIZE_MAX) { /* the stop strings wait for stop_after (it may span tokens) */
+		const char *const after[] = { q->stop_after };
+		size_t a = 0;
+		if (find_stop(after, 1, &sl->text.buf, old_len, 0, &a) == 0)
+			sl->stop_from = a + strlen(q->stop_after);
+	}
 	size_t at = 0;
-	int j = find_stop(q->stop, q->n_stop, &sl->text.buf, old_len, &at);
+	int j = sl->stop_from == SIZE_MAX ? -1 : find_stop(q->stop, q->n_stop, &sl->text.buf, old_len, sl->stop_from, &at);
 	if (j >= 0) {
 		mrl_buf_setlen(&sl->text.buf, at);
 		return slot_finish(g, sl, ENG_GEN_STOP_STRING, j, err);
@@ -767,7 +779,7 @@ int eng_gen_text_of(const struct eng_model *m, const int32_t *ids, size_t n, con
 		if ((rc = text_append(m, &tx, ids[i], err)))
 			goto out;
 		size_t at = 0;
-		if ((*stop_index = find_stop(stop, n_stop, &tx.buf, old_len, &at)) >= 0) {
+		if ((*stop_index = find_stop(stop, n_stop, &tx.buf, old_len, 0, &at)) >= 0) {
 			mrl_buf_setlen(&tx.buf, at);
 			*n_used = i + 1;
 			break;

@@ -130,7 +130,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	if (hrn_run_wants_mpi(argc, argv)) /* one shard per rank (run_mpi.c), each through hrn_cmd_run */
 		return hrn_run_mpi(argc, argv, hrn_cmd_run);
 	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
-				.store_logprobs = -1 };
+				.store_logprobs = -1, .thinking_budget = -1 };
 	char seed_help[160], topk_help[160];
 	snprintf(seed_help, sizeof seed_help, "run seed: bootstrap resampling, and few-shot draws of tasks\n"
 					      "that declare no seed (default %d)", DEFAULT_SEED);
@@ -187,6 +187,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			     "enable_thinking): off (default) opens the answer with an empty\n"
 			     "<think></think> block; on lets the model reason first and scores\n"
 			     "what follows its </think> (docs/evaluation.md)", MRL_OPT_NONEMPTY),
+		OPT_INTEGER(0, "thinking-budget", &o->thinking_budget, 0, HRN_THINK_BUDGET_MAX, "N",
+			    "with --thinking on: new tokens for the reasoning on top of each\n"
+			    "generate task's max_new_tokens (default 1024); its stop strings\n"
+			    "count only after </think>"),
 		OPT_STRING_F(0, "shard", &o->shard, "I/N", "only shard I of N of the units, or auto (Slurm's array task);\n"
 			     "merilo merge joins the shards (docs/scale-out.md)", MRL_OPT_NONEMPTY),
 		OPT_BOOL(0, "mpi", &o->mpi, "one shard per MPI rank (mpirun -np N merilo run --mpi ...);\n"
@@ -617,14 +621,19 @@ static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct re
 	return 0;
 }
 
-/* --thinking on: what it does to the scores, or that it does nothing (stderr). */
-static void note_thinking(const struct run_state *st)
+/* --thinking on: its budget into the chat template and the settings, and what it does to the
+ * scores, or that it does nothing (stderr). */
+static void thinking_setup(struct run_state *st)
 {
+	st->chat.think_budget = (unsigned)st->o.thinking_budget;
+	if (st->chat.thinking_switch && !st->chat.no_thinking)
+		json_object_set_new(st->res.settings.extra, "thinking_budget", json_integer(st->o.thinking_budget));
 	if (st->o.quiet || strcmp(st->o.thinking, "on") || st->chat.family == TASK_CHAT_NONE)
 		return;
 	if (st->chat.thinking_switch)
-		fprintf(stderr, "merilo run: --thinking on: answers are scored after the model's </think>; reasoning that "
-				"does not finish within a task's max_new_tokens is an empty answer\n");
+		fprintf(stderr, "merilo run: --thinking on: answers are scored after the model's </think> (stop strings count "
+				"from there); reasoning that does not finish within %ld tokens more than a task's "
+				"max_new_tokens (--thinking-budget) is an empty answer\n", st->o.thinking_budget);
 	else
 		fprintf(stderr, "merilo run: --thinking on changes nothing: the chat template (%s) has no thinking "
 				"switch\n", task_chat_name(st->chat.family));
@@ -654,6 +663,8 @@ static void apply_defaults(struct run_opts *o)
 		o->kv_cache = "f16";
 	if (!o->thinking)
 		o->thinking = "off";
+	if (o->thinking_budget < 0)
+		o->thinking_budget = HRN_THINK_BUDGET_DEFAULT;
 }
 
 /* Counters count the opening thread and the threads it creates afterwards (inherit):
@@ -913,7 +924,7 @@ int hrn_cmd_run(int argc, char **argv)
 	if (hrn_run_chat_setup(st.model, st.o.chat_template, !strcmp(st.o.thinking, "on"), st.tasks, st.n_tasks, &st.chat,
 			       st.res.settings.extra, &err))
 		goto fail;
-	note_thinking(&st);
+	thinking_setup(&st);
 	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);

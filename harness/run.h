@@ -64,6 +64,11 @@ size_t hrn_run_batch_items(const char *mode);
 #define HRN_RUN_TOPK_DEFAULT 8
 #define HRN_RUN_TOPK_MAX 1000
 
+/* --thinking-budget: the reasoning tokens a thinking model may write before its answer's
+ * max_new_tokens (docs/evaluation.md, "Thinking models"), default and most. */
+#define HRN_THINK_BUDGET_DEFAULT 1024
+#define HRN_THINK_BUDGET_MAX (1 << 20)
+
 /* The process-level measurements of one task's items in this session (its window):
  * plain values, filled by hrn_run_items, turned into results.json's "performance"
  * by hrn_run_performance. */

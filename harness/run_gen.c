@@ -29,17 +29,31 @@
 #include "tasks/chat.h"
 #include "tasks/langid.h"
 
-static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct task_gen_plan *p,
-		    struct mrl_err *err)
-{
-	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
-	return task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
-}
-
 /* Whether the run applies a chat template to its generate prompts. */
 static bool chat_on(const struct hrn_run_cfg *cfg)
 {
 	return cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+}
+
+bool hrn_run_thinking_on(const struct hrn_run_cfg *cfg)
+{
+	return chat_on(cfg) && cfg->chat->thinking_switch && !cfg->chat->no_thinking;
+}
+
+int hrn_run_gen_max_new(const struct hrn_run_cfg *cfg, const struct task_task *t)
+{
+	return task_gen_max_tokens(t) + (hrn_run_thinking_on(cfg) ? (int)cfg->chat->think_budget : 0);
+}
+
+/* The unit's plan, its max_tokens the run's (hrn_run_gen_max_new). */
+static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, struct task_gen_plan *p,
+		    struct mrl_err *err)
+{
+	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
+	int rc = task_gen_plan(u->task, u->item_idx, u->lang, &o, p, err);
+	if (!rc)
+		p->max_tokens = hrn_run_gen_max_new(cfg, u->task);
+	return rc;
 }
 
 /* user in the run's chat template (with the template's BOS text unless --bos never:
@@ -498,7 +512,8 @@ int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, co
 	for (size_t i = 0; i < n; i++)
 		reqs[i] = (struct eng_gen_req){ .prompt = g[i].ids, .n_prompt = g[i].n_ids,
 						.max_new_tokens = (size_t)g[i].plan.max_tokens, .stop = stops,
-						.n_stop = n_stop, .rng_stream = g[i].u.item_idx };
+						.n_stop = n_stop, .rng_stream = g[i].u.item_idx,
+						.stop_after = hrn_run_thinking_on(cfg) ? "</think>" : NULL };
 	int32_t eot = end_of_turn(cfg);
 	const struct eng_gen_opts go = { .n_batch = HRN_GEN_BATCH, .stop_ids = eot >= 0 ? &eot : NULL,
 					 .n_stop_ids = eot >= 0, .stop = cfg->stop, .should_stop = cfg->should_stop,

@@ -32,6 +32,16 @@ int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, co
 int hrn_run_gen_score_text(const struct task_task *t, size_t item_idx, const char *lang, const char *text,
 			   struct rec_item *out, struct mrl_err *err);
 
+/* The new tokens a generate unit of t may write: its max_new_tokens, plus the reasoning
+ * budget (cfg->chat->think_budget) where the run has thinking on (a template with Qwen3's
+ * switch, --thinking on). */
+int hrn_run_gen_max_new(const struct hrn_run_cfg *cfg, const struct task_task *t);
+
+/* Whether the run's template has Qwen3's thinking switch and the model reasons first
+ * (--thinking on): answers are then what follows its "</think>", stop strings count only
+ * after it, and the reasoning has think_budget more tokens. */
+bool hrn_run_thinking_on(const struct hrn_run_cfg *cfg);
+
 /* The prompt of unit u exactly as the model gets it (chat template applied), into f. */
 int hrn_run_gen_put_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, FILE *f, struct mrl_err *err);
 

@@ -254,7 +254,7 @@ static double unit_work(const struct hrn_run_cfg *cfg, const struct hrn_unit *u)
 	struct mrl_err err = { 0 };
 	double w = 1;
 	if (task_type(u->task) == TASK_GENERATE)
-		return 128.0 + (double)task_gen_max_tokens(u->task);
+		return 128.0 + (double)hrn_run_gen_max_new(cfg, u->task);
 	if (task_type(u->task) == TASK_MULTIPLE_CHOICE) {
 		struct task_mc_plan p;
 		if (!hrn_run_mc_plan(cfg, u->task, u->item_idx, u->lang, &p, &err)) {

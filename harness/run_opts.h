@@ -12,6 +12,7 @@ struct run_opts {
 	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
 	const char *thinking;      /* generate tasks under a template with Qwen3's switch: "on" or "off" */
 	long limit, threads, seed, fewshot, boot, topk;
+	long thinking_budget; /* --thinking-budget: reasoning tokens under --thinking on */
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet, mpi, affinity;
 	const char *db;      /* --db PATH: the history database the finished run is added to */

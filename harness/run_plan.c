@@ -16,6 +16,7 @@
  * token limit. A run that fails there leaves nothing behind; in the run loop the
  * same failure would come at the first unit, again on every --resume.
  */
+#include "harness/run_gen.h"
 #include "harness/run.h"
 
 #include <jansson.h>
@@ -196,10 +197,11 @@ int hrn_run_model_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 					   task_id(t), task_window(t), n_pos);
 		/* run_gen.c's rule for the shortest prompt, one token */
 		if (task_type(t) == TASK_GENERATE &&
-		    task_truncate_keep(TASK_TRUNCATE_LEFT, 1, (size_t)task_gen_max_tokens(t), n_pos, &keep))
+		    task_truncate_keep(TASK_TRUNCATE_LEFT, 1, (size_t)hrn_run_gen_max_new(cfg, t), n_pos, &keep))
 			return mrl_err_set(err, MRL_EINPUT,
-					   "task '%s': max_new_tokens %d leaves no room for the prompt in the model's %zu positions",
-					   task_id(t), task_gen_max_tokens(t), n_pos);
+					   "task '%s': max_new_tokens %d%s leaves no room for the prompt in the model's %zu positions",
+					   task_id(t), hrn_run_gen_max_new(cfg, t),
+					   hrn_run_thinking_on(cfg) ? " (with --thinking-budget)" : "", n_pos);
 	}
 	return hrn_run_mc_fits(cfg, err);
 }

@@ -34,6 +34,8 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 		json_object_set_new(j, "affinity", json_true());
 	if (j && o->thinking)
 		json_object_set_new(j, "thinking", json_string(o->thinking));
+	if (j && o->thinking_budget >= 0)
+		json_object_set_new(j, "thinking_budget", json_integer(o->thinking_budget));
 	return j;
 }
 
@@ -96,6 +98,14 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 		return hrn_usage_error("run", "--thinking %s differs from the resumed run's %s (%s)", o->thinking,
 				       think ? think : "off", path);
 	o->thinking = think ? think : o->thinking;
+	const json_t *budget = json_object_get(opt, "thinking_budget");
+	if (json_is_integer(budget)) {
+		const long b = (long)json_integer_value(budget);
+		if (o->thinking_budget >= 0 && o->thinking_budget != b)
+			return hrn_usage_error("run", "--thinking-budget %ld differs from the resumed run's %ld (%s)",
+					       o->thinking_budget, b, path);
+		o->thinking_budget = b;
+	}
 	return 0;
 }
 

@@ -77,8 +77,13 @@ static int set_chat(struct rec_comparable *c, const json_t *extra)
 	const char *chat = extra ? json_string_value(json_object_get(extra, "chat_template")) : NULL;
 	if (!think || !chat)
 		return set_extra(c, S_CHAT, extra, "chat_template");
-	char buf[128];
-	snprintf(buf, sizeof buf, "%.64s, thinking %.8s", chat, think);
+	char buf[160];
+	const json_t *budget = json_object_get(extra, "thinking_budget");
+	if (json_is_integer(budget))
+		snprintf(buf, sizeof buf, "%.64s, thinking %.8s, budget %" JSON_INTEGER_FORMAT, chat, think,
+			 json_integer_value(budget));
+	else
+		snprintf(buf, sizeof buf, "%.64s, thinking %.8s", chat, think);
 	return set(c, S_CHAT, buf, true);
 }
 

@@ -43,6 +43,8 @@ struct task_chat {
 				    * assistant's turn with an empty "<think>\n\n</think>\n\n" */
 	bool no_thinking;          /* the caller's choice: render as enable_thinking=False (only
 				    * with thinking_switch; else as the template's default, thinking) */
+	unsigned think_budget;     /* the caller's: with thinking_switch and thinking on, the new tokens
+				    * allowed for the reasoning on top of a task's answer budget */
 };
 
 /* "none", "chatml", "llama2", "llama3", "mistral", "gemma", "phi3" (static); NULL out of range. */

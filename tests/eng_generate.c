@@ -312,6 +312,56 @@ static void t_stop_across_tokens(void)
 	prompts_free(&p);
 }
 
+/* stop_after (a thinking model's "</think>"): the stop strings count only after the
+ * first occurrence of that text. On the greedy text of "Once upon a time": a stop
+ * string " " stops at the first space after a 3-byte marker, not before
+ * it; with a marker that never comes, a space never stops the request. */
+static void t_stop_after(void)
+{
+	struct prompts p = { 0 };
+	if (add_prompt(&p, "Once upon a time"))
+		return;
+	struct eng_gen_req q;
+	make_reqs(&p, &q, 1, 24);
+	struct eng_gen_opts o = { .ignore_eos = true };
+	struct eng_gen_res free_run = { 0 }, r = { 0 };
+	const bool ran = run_gen(model, &q, 1, &o, &free_run, NULL) == 0;
+	const char *space1 = ran ? strchr(free_run.text, ' ') : NULL;
+	/* the marker: the 3 bytes after the first space's next byte (so a space comes before it) */
+	char marker[4] = { 0 };
+	const char *after = NULL;
+	if (space1 && strlen(space1) > 6) {
+		memcpy(marker, space1 + 2, 3);
+		const char *m = strstr(free_run.text, marker);
+		after = m ? strchr(m + 3, ' ') : NULL;
+	}
+	if (!ok(after != NULL, "setup: the free run has a space, then a marker, then a space")) {
+		eng_gen_res_release(&free_run);
+		prompts_free(&p);
+		return;
+	}
+	const char *stops[] = { " " };
+	q.stop = stops;
+	q.n_stop = 1;
+	q.stop_after = marker;
+	is_int(run_gen(model, &q, 1, &o, &r, NULL), 0, "generate with a stop string after a marker");
+	is_int(r.text_len, (size_t)(after - free_run.text), "the text ends at the first stop string after the marker, not "
+							       "at the one before it");
+	is_str(eng_gen_stop_name(r.stop), "stop", "stop reason: stop string");
+	eng_gen_res_release(&r);
+	q.stop_after = "no such marker \x01";
+	is_int(run_gen(model, &q, 1, &o, &r, NULL), 0, "generate with a marker that never comes");
+	ok(r.text_len == free_run.text_len && r.stop == ENG_GEN_STOP_MAX_TOKENS,
+	   "no stop string counts before the marker: the whole free run, max_tokens");
+	eng_gen_res_release(&r);
+	q.stop_after = NULL;
+	is_int(run_gen(model, &q, 1, &o, &r, NULL), 0, "generate without a marker");
+	is_int(r.text_len, (size_t)(space1 - free_run.text), "without one the first space stops it");
+	eng_gen_res_release(&r);
+	eng_gen_res_release(&free_run);
+	prompts_free(&p);
+}
+
 /* The text machinery on chosen ids (llama-spm vocabulary: byte b is token 3 + b). */
 static void t_stop_multibyte(void)
 {
@@ -595,6 +645,7 @@ int main(void)
 		TEST(t_batch_independent(&greedy, label), "%s: greedy output does not depend on the batch", label);
 		if (k == 0) {
 			TEST(t_stop_across_tokens(), "%s: a stop string across a token boundary", label);
+			TEST(t_stop_after(), "%s: stop strings only after a marker (a thinking model's </think>)", label);
 			TEST(t_stop_multibyte(), "%s: stop strings and UTF-8 characters split over byte tokens", label);
 			TEST(t_limits(), "%s: max_new_tokens, stop ids, a full context", label);
 			TEST(t_eog(), "%s: end-of-generation tokens", label);

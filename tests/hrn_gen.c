@@ -704,16 +704,26 @@ static void test_thinking(const char *model)
 		skip("../shared/fixtures/hf/qwen2 absent", "Qwen3's thinking switch");
 		return;
 	}
+	/* stop strings a random model writes at once: under thinking on they must wait for </think> */
+	char suite[600];
+	snprintf(suite, sizeof suite, "%s/think-suite.json", tmp);
+	cli_write_file(suite, "{\"format\": \"merilo-suite/1\", \"name\": \"think\", \"version\": \"1\", "
+			      "\"description\": \"\", \"source\": \"\", \"license\": \"CC0-1.0\", \"tasks\": [{\"id\": "
+			      "\"g\", \"type\": \"generate\", \"metrics\": [\"exact_match\"], \"languages\": [\"hr\"], "
+			      "\"templates\": {\"hr\": {\"context\": \"Pitanje: {q}\\nOdgovor:\"}}, \"max_new_tokens\": 8, "
+			      "\"stop\": [\" \", \"a\", \"e\", \"i\", \"o\", \"n\", \"t\", \"s\", \"r\", \"\\n\"], \"items\": "
+			      "[{\"id\": \"q1\", \"hr\": {\"q\": \"Koji je glavni grad Srbije?\", \"target\": \"Beograd\"}}, "
+			      "{\"id\": \"q2\", \"hr\": {\"q\": \"Koji je glavni grad Hrvatske?\", \"target\": \"Zagreb\"}}]}]}");
 	static const char *const modes[] = { "off", "on" };
 	for (int k = 0; k < 2; k++) {
-		int rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 2 %s --out %s/think-%s",
-				 dir, k ? "--thinking on" : "", tmp, modes[k]);
+		int rc = cli_run(&out, "run --model %s --suite %s --seed 1 --boot 200 --quiet --threads 2 %s --out %s/think-%s",
+				 dir, suite, k ? "--thinking on --thinking-budget 24" : "", tmp, modes[k]);
 		is_int(rc, 0, k ? "--thinking on runs" : "a Qwen3 template runs with thinking off by default");
 		free(out);
 		snprintf(run, sizeof run, "%s/think-%s", tmp, modes[k]);
 		json_t *items = load_items(run), *results = load_results(run);
 		const char *prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
-		const char *tail = k ? "Odgovor:<|im_end|>\n<|im_start|>assistant\n"
+		const char *tail = k ? "\nOdgovor:<|im_end|>\n<|im_start|>assistant\n"
 				     : "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
 		ok(prompt && strlen(prompt) > strlen(tail) && !strcmp(prompt + strlen(prompt) - strlen(tail), tail),
 		   k ? "thinking on: the assistant's turn is opened as the template's default"
@@ -722,15 +732,42 @@ static void test_thinking(const char *model)
 		is_str(th ? th : "(none)", modes[k], "settings.thinking records the mode");
 		ok(answers_follow(items, modes[k]), k ? "thinking on: each answer is what follows </think>, empty without one"
 						      : "thinking off: each answer is the text (after a </think> where there is one)");
+		/* max_new_tokens 8, stop strings of common letters; the random model writes no </think> */
+		bool all = json_array_size(items) == 2, any_stop = false;
+		json_t *it;
+		size_t i;
+		json_array_foreach(items, i, it) {
+			const json_t *g = json_object_get(it, "generation");
+			const char *stop = json_string_value(json_object_get(g, "stop_reason"));
+			const char *text = json_string_value(json_object_get(g, "text"));
+			const json_int_t nt = json_integer_value(json_object_get(g, "n_tokens"));
+			any_stop = any_stop || (stop && !strcmp(stop, "stop"));
+			all = all && text && stop && (k ? nt <= 8 + 24 && strcmp(stop, "stop") : nt <= 8);
+			if (k)
+				all = all && (strpbrk(text, " aeiontsr\n") || strcmp(stop, "max_tokens")); /* they were there */
+		}
+		ok(all, k ? "thinking on: up to 8 + 24 new tokens, and no stop string before a </think> though the text "
+			    "holds them" : "thinking off: the task's 8 new tokens at most");
+		if (!k)
+			ok(any_stop, "thinking off: the stop strings stop the answers");
+		const json_t *budget = json_object_get(json_object_get(results, "settings"), "thinking_budget");
+		ok(k ? json_integer_value(budget) == 24 : budget == NULL,
+		   k ? "settings.thinking_budget records 24" : "thinking off: no settings.thinking_budget");
 		json_decref(items);
 		json_decref(results);
 	}
 	int rc = cli_run(&out, "compare %s/think-off %s/think-on", tmp, tmp);
-	ok(rc == 3 && out && strstr(out, "chatml, thinking off") && strstr(out, "chatml, thinking on"),
+	ok(rc == 3 && out && strstr(out, "chatml, thinking off") && strstr(out, "chatml, thinking on, budget 24"),
 	   "compare: runs with thinking off and on are not comparable (exit 3), the difference named");
 	free(out);
-	stop_and_resume(dir, "--thinking on", "think-part", "--thinking off", "--thinking off differs from the resumed "
-			"run's on");
+	stop_and_resume(dir, "--thinking on --thinking-budget 24", "think-part", "--thinking off",
+			"--thinking off differs from the resumed run's on");
+	rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 1 --thinking on --out %s/think-big",
+		     dir, tmp);
+	ok(rc == 3 && out && strstr(out, "max_new_tokens 1032 (with --thinking-budget) leaves no room for the prompt in "
+					 "the model's 256 positions"),
+	   "the default budget (1024) past a 256-position model is refused before the run, naming --thinking-budget");
+	free(out);
 	snprintf(run, sizeof run, "%s/think-part", tmp);
 	json_t *items = load_items(run);
 	ok(json_array_size(items) == 2 && answers_follow(items, "on"), "the resumed unit has thinking on too");
