@@ -118,13 +118,13 @@ static bool is_regular(const char *dir, const char *name)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The files of the model: the shards, config.json, and the index and tokenizer files that
+/* The files of the model: the shards, config.json, and the index, chat template and tokenizer files that
  * exist (tokenizer.model, and the added tokens beside it, only where there is no
  * tokenizer.json: then the tokenizer comes from them). */
 static int list_files(struct eng_hf *h, const char *dir, char **shards, size_t n_shards, struct mrl_err *err)
 {
 	static const char *const extra[] = { "config.json", "model.safetensors.index.json", "tokenizer.json",
-					     "tokenizer_config.json" };
+					     "tokenizer_config.json", "chat_template.jinja" };
 	static const char *const spm_extra[] = { "tokenizer.model", "added_tokens.json", "special_tokens_map.json" };
 	const size_t n_extra = sizeof extra / sizeof extra[0], n_spm = sizeof spm_extra / sizeof spm_extra[0];
 	h->files = calloc(n_shards + n_extra + n_spm, sizeof *h->files);

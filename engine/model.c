@@ -526,19 +526,38 @@ const char *eng_model_meta(const struct eng_model *m, size_t i, char *buf, size_
 	return m->meta_keys[i];
 }
 
-/* An HF folder's tokenizer_config.json "chat_template": a string, or a list of
- * {"name", "template"} whose "default" entry is taken. 0 with *out NULL when absent. */
+/* An HF folder's chat template as transformers 5 loads a tokenizer's: the file
+ * chat_template.jinja where there is one (what save_pretrained writes since 4.5x, taking
+ * the template out of the config), else tokenizer_config.json's "chat_template": a
+ * string, or a list of {"name", "template"} whose "default" entry is taken. 0 with *out
+ * NULL when neither has one. */
 static int hf_chat_template(const char *path, char **out, struct mrl_err *err)
 {
 	struct stat st;
-	char *cfg = NULL, *text = NULL;
+	char *cfg = NULL, *jinja = NULL, *text = NULL;
 	size_t len = 0;
 	const bool dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 	const char *slash = strrchr(path, '/');
-	if (asprintf(&cfg, "%.*s%stokenizer_config.json", dir ? (int)strlen(path) : slash ? (int)(slash - path + 1) : 0,
-		     path, dir ? "/" : "") < 0)
+	const int dlen = dir ? (int)strlen(path) : slash ? (int)(slash - path + 1) : 0;
+	if (asprintf(&cfg, "%.*s%stokenizer_config.json", dlen, path, dir ? "/" : "") < 0)
+		cfg = NULL;
+	if (!cfg || asprintf(&jinja, "%.*s%schat_template.jinja", dlen, path, dir ? "/" : "") < 0) {
+		free(cfg);
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
 	int rc = 0;
+	if (stat(jinja, &st) == 0) {
+		if (!(rc = mrl_read_file(jinja, (size_t)64 << 20, &text, &len, err)) && memchr(text, '\0', len))
+			rc = mrl_err_set(err, MRL_EINPUT, "%s: holds a NUL byte, not a template", jinja);
+		if (!rc)
+			*out = text;
+		else
+			free(text);
+		free(jinja);
+		free(cfg);
+		return rc;
+	}
+	free(jinja);
 	if (stat(cfg, &st) != 0)
 		goto out; /* no tokenizer_config.json: no template */
 	if ((rc = mrl_read_file(cfg, (size_t)64 << 20, &text, &len, err)))

@@ -644,9 +644,11 @@ static void test_smollm2_template(void)
 	json_decref(results);
 }
 
-/* dir: fixtures/hf/qwen2 with Qwen3's chat template (tests/data/chat/expected.json) in its
- * tokenizer_config.json. 0 or -1. */
-static int qwen3_chat_folder(const char *qwen2, const char *dir)
+/* dir: fixtures/hf/qwen2 with Qwen3's chat template (tests/data/chat/expected.json): in its
+ * tokenizer_config.json (where: 0), in chat_template.jinja as transformers 5 saves it (1),
+ * or there while tokenizer_config.json holds Llama 3's (2: the file wins, as in
+ * transformers). 0 or -1. */
+static int qwen3_chat_folder(const char *qwen2, const char *dir, int where)
 {
 	char cmd[2048], path[1024], abs_src[512];
 	if (!realpath(qwen2, abs_src))
@@ -654,16 +656,25 @@ static int qwen3_chat_folder(const char *qwen2, const char *dir)
 	snprintf(cmd, sizeof cmd, "mkdir -p '%s' && for f in config.json model.safetensors tokenizer.json "
 		 "generation_config.json; do ln -sf '%s'/$f '%s'/; done", dir, abs_src, dir);
 	json_t *chat = json_load_file("tests/data/chat/expected.json", 0, NULL), *c;
-	const char *tmpl = NULL;
+	const char *tmpl = NULL, *llama3 = NULL;
 	size_t i;
-	json_array_foreach(json_object_get(chat, "cases"), i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "model")), "Qwen/Qwen3-0.6B"))
+	json_array_foreach(json_object_get(chat, "cases"), i, c) {
+		const char *model = json_string_value(json_object_get(c, "model"));
+		if (!strcmp(model, "Qwen/Qwen3-0.6B"))
 			tmpl = json_string_value(json_object_get(c, "template"));
+		if (!strcmp(model, "meta-llama/Meta-Llama-3-8B-Instruct"))
+			llama3 = json_string_value(json_object_get(c, "template"));
+	}
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", abs_src);
 	json_t *tc = json_load_file(path, 0, NULL);
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-	int rc = tmpl && tc && !system(cmd) && !json_object_set_new(tc, "chat_template", json_string(tmpl)) &&
-			 !json_dump_file(tc, path, 0) ? 0 : -1;
+	int rc = tmpl && llama3 && tc && !system(cmd) ? 0 : -1;
+	if (!rc && where != 1)
+		rc = json_object_set_new(tc, "chat_template", json_string(where ? llama3 : tmpl));
+	rc = rc ? rc : json_dump_file(tc, path, 0);
+	snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+	if (!rc && where)
+		rc = cli_write_file(path, tmpl);
 	json_decref(tc);
 	json_decref(chat);
 	return rc;
@@ -700,7 +711,7 @@ static void test_thinking(const char *model)
 	const char *fx = fixtures_dir();
 	snprintf(src, sizeof src, "%s/hf/qwen2", fx ? fx : "../shared/fixtures");
 	snprintf(dir, sizeof dir, "%s/qwen3-chat", tmp);
-	if (!fx || access(src, R_OK) || qwen3_chat_folder(src, dir)) {
+	if (!fx || access(src, R_OK) || qwen3_chat_folder(src, dir, 0)) {
 		skip("../shared/fixtures/hf/qwen2 absent", "Qwen3's thinking switch");
 		return;
 	}
@@ -784,6 +795,69 @@ static void test_thinking(const char *model)
 	free(out);
 }
 
+/* The settings.chat_template and model sha256 of a one-unit short_qa run of model into tmp/name;
+ * *prompt_tail gets whether the prompt ends with an empty <think> block. */
+static void template_run(const char *model, const char *name, const char **chat, const char **sha, bool *think_block,
+			 json_t **results)
+{
+	char *out = NULL, dir[480];
+	int rc = cli_run(&out, "run --model %s " RUN_OPTS " --tasks short_qa --lang hr --limit 1 --out %s/%s", model, tmp,
+			 name);
+	free(out);
+	snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+	json_t *items = rc ? NULL : load_items(dir);
+	*results = rc ? NULL : load_results(dir);
+	const char *prompt = json_string_value(json_object_get(json_array_get(items, 0), "prompt"));
+	const char *tail = "<|im_start|>assistant\n<think>\n\n</think>\n\n";
+	*think_block = prompt && strlen(prompt) > strlen(tail) && !strcmp(prompt + strlen(prompt) - strlen(tail), tail);
+	*chat = json_string_value(json_object_get(json_object_get(*results, "settings"), "chat_template"));
+	*sha = json_string_value(json_object_get(json_object_get(*results, "model"), "sha256"));
+	json_decref(items);
+}
+
+/* A chat template in chat_template.jinja (transformers 5's save_pretrained writes it there and
+ * takes it out of tokenizer_config.json): applied, taking priority over the config's, and
+ * part of the model's digest. */
+static void test_template_file(void)
+{
+	char src[512], dir[512], path[600];
+	const char *fx = fixtures_dir();
+	snprintf(src, sizeof src, "%s/hf/qwen2", fx ? fx : "../shared/fixtures");
+	if (!fx || access(src, R_OK)) {
+		skip("../shared/fixtures/hf/qwen2 absent", "chat_template.jinja");
+		return;
+	}
+	const char *chat = NULL, *sha = NULL, *sha2 = NULL;
+	bool think = false;
+	json_t *r1 = NULL, *r2 = NULL;
+	for (int where = 1; where <= 2; where++) {
+		snprintf(dir, sizeof dir, "%s/jinja-%d", tmp, where);
+		ok(!qwen3_chat_folder(src, dir, where), where == 1 ? "setup: the template in chat_template.jinja only"
+								   : "setup: Qwen3's in chat_template.jinja, Llama 3's in the config");
+		template_run(dir, where == 1 ? "jinja-run-1" : "jinja-run-2", &chat, &sha, &think, where == 1 ? &r1 : &r2);
+		ok(chat && !strcmp(chat, "chatml") && think, where == 1 ? "chat_template.jinja is the model's template (ChatML, "
+								      "Qwen3's thinking switch)"
+									: "chat_template.jinja wins over tokenizer_config.json's");
+	}
+	snprintf(path, sizeof path, "%s/jinja-1/chat_template.jinja", tmp);
+	char *t = cli_slurp(path);
+	char *t2 = t ? malloc(strlen(t) + 2) : NULL;
+	if (t2) {
+		sprintf(t2, "%s\n", t);
+		cli_write_file(path, t2);
+	}
+	json_t *r3 = NULL;
+	snprintf(dir, sizeof dir, "%s/jinja-1", tmp);
+	sha = json_string_value(json_object_get(json_object_get(r1, "model"), "sha256"));
+	template_run(dir, "jinja-run-3", &chat, &sha2, &think, &r3);
+	ok(sha && sha2 && strcmp(sha, sha2), "chat_template.jinja is part of the model's sha256 (a changed template changes it)");
+	free(t);
+	free(t2);
+	json_decref(r1);
+	json_decref(r2);
+	json_decref(r3);
+}
+
 /* merilo score: texts written elsewhere scored as run scores generated ones. */
 static void test_score(void)
 {
@@ -863,6 +937,7 @@ int main(void)
 	TEST(test_smollm2_template(), "a model's own ChatML template under auto");
 	TEST(test_score(), "merilo score on generated texts");
 	TEST(test_thinking(model), "Qwen3's thinking switch: off by default, on scores after </think>");
+	TEST(test_template_file(), "a chat template in chat_template.jinja, as transformers 5 saves it");
 	cli_rmtree(tmp);
 	return done_testing();
 }
