@@ -1,7 +1,8 @@
 /* cmd_info_model.c — `merilo info MODEL.gguf [--verbose] [--json]`: what a model file is.
  *
  * Architecture, parameter count, dtypes with tensor counts, sizes, context,
- * tokenizer and special tokens; --verbose adds every metadata entry and every
+ * tokenizer, special tokens and the chat template as `merilo run` would apply it;
+ * --verbose adds every metadata entry and every
  * tensor. A file the engine does not run (its architecture, a tensor type) is
  * still described from its vocabulary when that loads, with a line that says
  * why it cannot run. Warnings of loading (ignored special ids) go to stderr.
@@ -18,6 +19,7 @@
 
 #include "engine/eng.h"
 #include "records/record_json.h"
+#include "tasks/chat.h"
 
 #define MAX_DTYPES 16
 
@@ -106,6 +108,46 @@ static void print_shape(const struct eng_model_desc *d)
 	printf("output matrix: %s\n", d->tied_output ? "tied to token_embd" : "separate");
 }
 
+/* The model's chat template as `run --chat-template auto` takes it: into a new JSON object
+ * {family, default_system, thinking_switch, refused} (family null and refused the reason
+ * where auto would refuse it), or JSON null where the model has none. */
+static json_t *chat_json(const struct eng_model *m)
+{
+	char *tmpl = NULL;
+	struct mrl_err err = { 0 };
+	struct task_chat c;
+	if (eng_model_chat_template(m, &tmpl, &err))
+		return json_pack("{s:n, s:n, s:b, s:o}", "family", "default_system", "thinking_switch", 0, "refused",
+				 rec_json_string(err.msg));
+	if (!tmpl)
+		return json_null();
+	const int rc = task_chat_detect(tmpl, &c, &err);
+	free(tmpl);
+	if (rc)
+		return json_pack("{s:n, s:n, s:b, s:o}", "family", "default_system", "thinking_switch", 0, "refused",
+				 rec_json_string(err.msg));
+	return json_pack("{s:s, s:o, s:b, s:n}", "family", task_chat_name(c.family), "default_system",
+			 c.default_system[0] ? rec_json_string(c.default_system) : json_null(), "thinking_switch",
+			 c.thinking_switch, "refused");
+}
+
+/* "chat template: ..." from chat_json's object. */
+static void print_chat(const struct eng_model *m)
+{
+	json_t *c = chat_json(m);
+	const char *family = json_string_value(json_object_get(c, "family"));
+	if (json_is_null(c))
+		printf("chat template: none\n");
+	else if (!family)
+		printf("chat template: not applied by run's --chat-template auto: %s\n",
+		       json_string_value(json_object_get(c, "refused")));
+	else
+		printf("chat template: %s%s%s\n", family,
+		       json_is_string(json_object_get(c, "default_system")) ? ", with a default system message" : "",
+		       json_is_true(json_object_get(c, "thinking_switch")) ? ", Qwen3's thinking switch (run --thinking)" : "");
+	json_decref(c);
+}
+
 static void print_text(const struct eng_model *m, const struct eng_model_desc *d, const struct dtype_sums *ds,
 		       const char *why_not, bool verbose)
 {
@@ -150,6 +192,7 @@ static void print_text(const struct eng_model *m, const struct eng_model_desc *d
 		printf(" %" PRId32 " '%s'%s", d->eog_ids[i], piece ? piece : "?", i + 1 < d->n_eog ? "," : "");
 	}
 	printf("%s\n", d->n_eog ? "" : " none");
+	print_chat(m);
 	if (verbose) {
 		char buf[512];
 		printf("metadata (%zu):\n", eng_model_n_meta(m));
@@ -279,6 +322,7 @@ static json_t *model_json(const struct eng_model *m, const struct eng_model_desc
 							   "eos", special_json(m, d->eos_id), "unk",
 							   special_json(m, d->unk_id), "pad", special_json(m, d->pad_id),
 							   "end_of_generation", eog));
+	json_object_set_new(o, "chat_template", chat_json(m));
 	if (verbose)
 		verbose_json(o, m);
 	return o;

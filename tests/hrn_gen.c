@@ -429,6 +429,9 @@ static void test_chat(const char *model)
 	items = load_items(dir);
 	is_int((int)json_array_size(items), 1, "the stopped run's records are as they were");
 	json_decref(items);
+	rc = cli_run(&out, "info %s", model);
+	ok(rc == 0 && out && strstr(out, "\nchat template: none\n"), "merilo info: a model without a template says none");
+	free(out);
 	rc = cli_run(&out, "run --model %s " RUN_OPTS " --chat-template vicuna --out %s/bad", model, tmp);
 	is_int(rc, 2, "an unknown --chat-template is a usage error (exit 2; it was 3)");
 	like(out, "merilo run: --chat-template wants auto, none, chatml", "naming the option and the names it takes");
@@ -851,6 +854,26 @@ static void test_template_file(void)
 	sha = json_string_value(json_object_get(json_object_get(r1, "model"), "sha256"));
 	template_run(dir, "jinja-run-3", &chat, &sha2, &think, &r3);
 	ok(sha && sha2 && strcmp(sha, sha2), "chat_template.jinja is part of the model's sha256 (a changed template changes it)");
+	char *out = NULL;
+	int rc = cli_run(&out, "info %s", dir);
+	ok(rc == 0 && out && strstr(out, "\nchat template: chatml, Qwen3's thinking switch (run --thinking)\n"),
+	   "merilo info names the template run applies and its thinking switch");
+	free(out);
+	rc = cli_run(&out, "info --json %s", dir);
+	json_t *info = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+	json_t *ct = json_object_get(info, "chat_template");
+	ok(json_is_string(json_object_get(ct, "family")) && !strcmp(json_string_value(json_object_get(ct, "family")), "chatml") &&
+		   json_is_true(json_object_get(ct, "thinking_switch")) && json_is_null(json_object_get(ct, "refused")),
+	   "info --json: chat_template {family chatml, thinking_switch true, refused null}");
+	json_decref(info);
+	free(out);
+	snprintf(path, sizeof path, "%s/jinja-1/chat_template.jinja", tmp);
+	cli_write_file(path, "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n' }}{%- endif %}");
+	rc = cli_run(&out, "info %s", dir);
+	ok(rc == 0 && out && strstr(out, "\nchat template: not applied by run's --chat-template auto: the model's chat "
+					 "template is a ChatML template that always opens the assistant's turn with <think>"),
+	   "merilo info says why run would refuse a template (QwQ's turn opened with <think>)");
+	free(out);
 	free(t);
 	free(t2);
 	json_decref(r1);
