@@ -621,22 +621,17 @@ static int check_plan(const struct hrn_run_cfg *cfg, const char *path, struct re
 	return 0;
 }
 
-/* --thinking on: its budget into the chat template and the settings, and what it does to the
- * scores, or that it does nothing (stderr). */
-static void thinking_setup(struct run_state *st)
+/* The run's first line (stderr, not under --quiet): model, suite, BOS, the chat template, where. */
+static void print_header(const struct run_state *st, bool add_bos)
 {
-	st->chat.think_budget = (unsigned)st->o.thinking_budget;
-	if (st->chat.thinking_switch && !st->chat.no_thinking)
-		json_object_set_new(st->res.settings.extra, "thinking_budget", json_integer(st->o.thinking_budget));
-	if (st->o.quiet || strcmp(st->o.thinking, "on") || st->chat.family == TASK_CHAT_NONE)
+	if (st->o.quiet)
 		return;
-	if (st->chat.thinking_switch)
-		fprintf(stderr, "merilo run: --thinking on: answers are scored after the model's </think> (stop strings count "
-				"from there); reasoning that does not finish within %ld tokens more than a task's "
-				"max_new_tokens (--thinking-budget) is an empty answer\n", st->o.thinking_budget);
-	else
-		fprintf(stderr, "merilo run: --thinking on changes nothing: the chat template (%s) has no thinking "
-				"switch\n", task_chat_name(st->chat.family));
+	const bool chat = st->chat.family != TASK_CHAT_NONE;
+	fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s%s%s%s, writing %s/\n", st->o.model, st->o.suite,
+		st->n_tasks, st->n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", chat ? ", chat template " : "",
+		chat ? task_chat_name(st->chat.family) : "",
+		!chat || !st->chat.thinking_switch ? "" : st->chat.no_thinking ? " (thinking off)" : " (thinking on)",
+		st->out_dir);
 }
 
 /* The defaults of options neither given nor restored from a resumed run. */
@@ -921,10 +916,12 @@ int hrn_cmd_run(int argc, char **argv)
 	}
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
-	if (hrn_run_chat_setup(st.model, st.o.chat_template, !strcmp(st.o.thinking, "on"), st.tasks, st.n_tasks, &st.chat,
-			       st.res.settings.extra, &err))
+	const struct hrn_think think = { !strcmp(st.o.thinking, "on"), (unsigned)st.o.thinking_budget };
+	if (hrn_run_chat_setup(st.model, st.o.chat_template, &think, st.tasks, st.n_tasks, &st.chat, st.res.settings.extra,
+			       &err))
 		goto fail;
-	thinking_setup(&st);
+	if (!st.o.quiet)
+		hrn_run_thinking_note(&st.chat, &think);
 	json_t *settings_json = rec_settings_to_json(&st.res.settings);
 	int mrc = hrn_manifest_collect(&st.res.manifest, NULL, st.o.suite, settings_json, &err);
 	json_decref(settings_json);
@@ -950,9 +947,7 @@ int hrn_cmd_run(int argc, char **argv)
 		goto fail;
 	cfg.done = st.done;
 	cfg.writer = st.writer;
-	if (!st.o.quiet)
-		fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s, writing %s/\n", st.o.model, st.o.suite,
-			st.n_tasks, st.n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", st.out_dir);
+	print_header(&st, add_bos);
 	struct hrn_run_stats rs;
 	run_phase = PHASE_SCORING;
 	int lrc = hrn_run_items(&cfg, &rs, &err);

@@ -572,8 +572,9 @@ int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct tas
 	return rc;
 }
 
-int hrn_run_chat_setup(const struct eng_model *m, const char *name, bool thinking, const struct task_task *const *tasks,
-		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err)
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct hrn_think *think,
+		       const struct task_task *const *tasks, size_t n_tasks, struct task_chat *out, json_t *settings_extra,
+		       struct mrl_err *err)
 {
 	memset(out, 0, sizeof *out);
 	const struct task_task *declared_by = NULL; /* without --chat-template: the suite's choice */
@@ -594,10 +595,26 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, bool thinkin
 				return rc;
 			break;
 		}
-	out->no_thinking = out->thinking_switch && !thinking;
+	out->no_thinking = out->thinking_switch && !think->on;
+	out->think_budget = think->budget;
 	if (settings_extra)
 		json_object_set_new(settings_extra, "chat_template", json_string(task_chat_name(out->family)));
 	if (settings_extra && out->thinking_switch)
-		json_object_set_new(settings_extra, "thinking", json_string(thinking ? "on" : "off"));
+		json_object_set_new(settings_extra, "thinking", json_string(think->on ? "on" : "off"));
+	if (settings_extra && out->thinking_switch && think->on)
+		json_object_set_new(settings_extra, "thinking_budget", json_integer(think->budget));
 	return 0;
+}
+
+void hrn_run_thinking_note(const struct task_chat *c, const struct hrn_think *think)
+{
+	if (!think->on || c->family == TASK_CHAT_NONE)
+		return;
+	if (c->thinking_switch)
+		fprintf(stderr, "merilo run: --thinking on: answers are scored after the model's </think> (stop strings count "
+				"from there); reasoning that does not finish within %u tokens more than a task's "
+				"max_new_tokens (--thinking-budget) is an empty answer\n", think->budget);
+	else
+		fprintf(stderr, "merilo run: --thinking on changes nothing: the chat template (%s) has no thinking "
+				"switch\n", task_chat_name(c->family));
 }

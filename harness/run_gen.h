@@ -59,14 +59,25 @@ int hrn_run_gen_aggregate(const struct task_task *t, const char *const *langs, c
  * one of the families), "none" applies none, a family name applies that family. */
 int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct task_chat *out, struct mrl_err *err);
 
+/* --thinking and --thinking-budget. */
+struct hrn_think {
+	bool on;
+	unsigned budget;
+};
+
 /* The chat template of a run into *out: hrn_run_chat_resolve when a task of tasks[0..n)
  * generates, family none otherwise. name NULL (no --chat-template): the template the
  * generate tasks declare (task_gen_chat_template; MRL_EINPUT when two differ), else
  * auto; recorded as settings_extra's "chat_template"
  * (results.json settings.chat_template) when settings_extra is not NULL. A template
- * with Qwen3's thinking switch renders as enable_thinking=thinking (out->no_thinking),
- * recorded as settings_extra's "thinking" ("on" / "off"; absent for other templates). */
-int hrn_run_chat_setup(const struct eng_model *m, const char *name, bool thinking, const struct task_task *const *tasks,
-		       size_t n_tasks, struct task_chat *out, json_t *settings_extra, struct mrl_err *err);
+ * with Qwen3's thinking switch renders as enable_thinking=think->on (out->no_thinking),
+ * recorded as settings_extra's "thinking" ("on" / "off"; absent for other templates), and
+ * with it on has think->budget more tokens (out->think_budget, "thinking_budget"). */
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct hrn_think *think,
+		       const struct task_task *const *tasks, size_t n_tasks, struct task_chat *out, json_t *settings_extra,
+		       struct mrl_err *err);
+
+/* What --thinking on does to the scores, or that it does nothing under c (stderr). */
+void hrn_run_thinking_note(const struct task_chat *c, const struct hrn_think *think);
 
 #endif

@@ -796,6 +796,11 @@ static void test_thinking(const char *model)
 	ok(rc == 0 && out && strstr(out, "--thinking on changes nothing: the chat template (chatml) has no thinking"),
 	   "--thinking on under a template without the switch says it changes nothing");
 	free(out);
+	rc = cli_sh(&out, "'%s' run --model %s --suite tasks/suites/demo.json --tasks short_qa --lang hr --limit 1 "
+			  "--threads 2 --out %s/think-header 2>&1 >/dev/null", cli_merilo(), dir, tmp);
+	ok(rc == 0 && out && strstr(out, ", chat template chatml (thinking off), writing "),
+	   "the run's first line names the chat template and the thinking mode");
+	free(out);
 }
 
 /* The settings.chat_template and model sha256 of a one-unit short_qa run of model into tmp/name;
