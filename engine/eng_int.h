@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine/eng.h"
 #include "engine/gguf.h"
@@ -379,7 +380,7 @@ static inline struct eng_config eng_config_swa_rope(const struct eng_config *cfg
 {
 	struct eng_config s = *cfg;
 	s.rope_freq_base = cfg->rope_freq_base_swa;
-	s.rope_scaling = (struct eng_rope_scaling){ 0 };
+	memset(&s.rope_scaling, 0, sizeof s.rope_scaling); /* not a compound literal: the CUDA build reads this as C++ */
 	return s;
 }
 
