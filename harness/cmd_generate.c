@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/buf.h"
@@ -31,6 +32,8 @@
 #include "common/utf8.h"
 #include "engine/eng.h"
 #include "harness/progress.h"
+#include "harness/run_gen.h"
+#include "tasks/chat.h"
 
 #define MAX_PROMPTS_FILE (64u << 20)
 
@@ -198,6 +201,9 @@ struct gen_cli {
 	bool ids_only, stop_eos, timing, json, affinity, parse_special, quiet;
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
+	const char *chat_name; /* --chat-template: NULL or "none" = the prompts as they are */
+	const char *thinking;  /* --thinking on|off (a template with Qwen3's switch) */
+	struct task_chat chat; /* the template applied (family none: none) */
 };
 
 /* --json: the document of every result (after the run). */
@@ -211,12 +217,16 @@ static void print_json(const struct gen_cli *a, const struct eng_gen_res *res, c
 	for (size_t i = 0; i < a->stops.n; i++)
 		json_array_append_new(stops, json_text(a->stops.v[i], strlen(a->stops.v[i])));
 	/* every option that changes the output, so that the document says how to make it again */
-	json_t *doc = json_pack("{s:s, s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o, s:b, s:s, s:o}", "model", a->model_path,
-				"backend", a->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
+	const bool chat = a->chat.family != TASK_CHAT_NONE;
+	json_t *doc = json_pack("{s:s, s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o, s:b, s:s, s:s, s:o, s:o}", "model",
+				a->model_path, "backend", a->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
 				"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
 				"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed",
 				(json_int_t)o->seed, "stop_eos", !o->ignore_eos, "stop", stops, "parse_special",
-				a->parse_special, "kv_cache", a->kv_cache ? a->kv_cache : "f16", "results", arr);
+				a->parse_special, "kv_cache", a->kv_cache ? a->kv_cache : "f16", "chat_template",
+				task_chat_name(a->chat.family), "thinking",
+				chat && a->chat.thinking_switch ? json_string(a->chat.no_thinking ? "off" : "on") : json_null(),
+				"results", arr);
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 	if (s)
 		printf("%s\n", s);
@@ -309,6 +319,13 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &a->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_BOOL(0, "affinity", &a->affinity, HRN_AFFINITY_HELP),
+		OPT_STRING_F(0, "chat-template", &a->chat_name, "NAME",
+			     "each prompt as the user message of a chat template: auto (the model's own),\n"
+			     "or chatml, llama2, llama3, mistral, gemma, phi3 (default none: as it is)", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "thinking", &a->thinking, "on|off",
+			     "under a template with Qwen3's switch: off (default) opens the answer with an\n"
+			     "empty <think></think> block; on lets the model reason first, and --stop strings\n"
+			     "count only after its </think>", MRL_OPT_NONEMPTY),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("generate", options, argc, argv, &n_args, usage);
@@ -328,6 +345,13 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 	for (size_t i = 0; i < a->stops.n; i++)
 		if (!a->stops.v[i][0])
 			return hrn_usage_error("generate", "--stop wants a non-empty string");
+	enum task_chat_family fam;
+	struct mrl_err e = { 0 };
+	if (a->chat_name && strcasecmp(a->chat_name, "auto") && strcasecmp(a->chat_name, "none") &&
+	    task_chat_parse_name(a->chat_name, &fam, &e))
+		return hrn_usage_error("generate", "--chat-template wants auto, none or a family: %s", e.msg);
+	if (a->thinking && strcmp(a->thinking, "on") && strcmp(a->thinking, "off"))
+		return hrn_usage_error("generate", "--thinking wants on or off, not '%s'", a->thinking);
 	return HRN_OPTS_GO;
 }
 
@@ -339,10 +363,18 @@ static int tokenize_all(struct eng_model *m, const struct gen_cli *a, int32_t **
 	struct eng_model_desc d;
 	eng_model_describe(m, &d);
 	bool warned = false;
+	const bool chat = a->chat.family != TASK_CHAT_NONE, own_bos = chat && task_chat_writes_bos(a->chat.family);
+	const char *bos = d.bos_id >= 0 ? eng_token_piece(m, d.bos_id) : NULL;
 	for (size_t i = 0; i < a->prompts.n; i++) {
-		const char *p = a->prompts.v[i];
-		const unsigned flags = (d.add_bos ? ENG_TOKENIZE_ADD_BOS : 0) | (a->parse_special ? ENG_TOKENIZE_PARSE_SPECIAL : 0);
-		int rc = eng_tokenize_flags(m, p, strlen(p), flags, &toks[i], &n_tok[i], err);
+		char *wrapped = NULL;
+		int rc = chat ? task_chat_apply(&a->chat, NULL, a->prompts.v[i], bos, &wrapped, err) : 0;
+		const char *p = wrapped ? wrapped : a->prompts.v[i];
+		/* a template is read with its special tokens, and writes BOS itself where its family does */
+		const unsigned flags = (d.add_bos && !own_bos ? ENG_TOKENIZE_ADD_BOS : 0) |
+				       (a->parse_special || chat ? ENG_TOKENIZE_PARSE_SPECIAL : 0);
+		if (!rc)
+			rc = eng_tokenize_flags(m, p, strlen(p), flags, &toks[i], &n_tok[i], err);
+		free(wrapped);
 		if (rc)
 			return rc;
 		if (n_tok[i] == 0)
@@ -384,6 +416,14 @@ int hrn_cmd_generate(int argc, char **argv)
 	if (eng_model_open(&m, a.model_path, &opts, &err))
 		goto fail;
 	hrn_print_model_warnings(m);
+	if (a.chat_name && strcasecmp(a.chat_name, "none")) {
+		if (hrn_run_chat_resolve(m, a.chat_name, &a.chat, &err))
+			goto fail;
+		a.chat.no_thinking = a.chat.thinking_switch && !(a.thinking && !strcmp(a.thinking, "on"));
+		if (a.chat.family == TASK_CHAT_NONE)
+			fprintf(stderr, "merilo generate: warning: %s has no chat template: the prompts are used as they are\n",
+				a.model_path);
+	}
 	const size_t n = a.prompts.n;
 	toks = calloc(n, sizeof *toks);
 	n_tok = calloc(n, sizeof *n_tok);
@@ -398,7 +438,8 @@ int hrn_cmd_generate(int argc, char **argv)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		reqs[i] = (struct eng_gen_req){ .prompt = toks[i], .n_prompt = n_tok[i], .max_new_tokens = (size_t)a.n_gen,
-						.stop = (const char *const *)a.stops.v, .n_stop = a.stops.n, .rng_stream = i };
+						.stop = (const char *const *)a.stops.v, .n_stop = a.stops.n, .rng_stream = i,
+						.stop_after = a.chat.thinking_switch && !a.chat.no_thinking ? "</think>" : NULL };
 	struct eng_gen_opts o = { .temperature = (float)a.temperature, .top_k = (uint32_t)a.top_k,
 				  .top_p = (float)a.top_p, .seed = a.seed, .ignore_eos = !a.stop_eos,
 				  .n_batch = (uint32_t)a.n_batch };

@@ -3,10 +3,12 @@
  * lines and JSONL) giving what each prompt gives alone, --batch 1 = --batch 8,
  * --stop, --json fields and the recorded seed, --timing lines, usage and input
  * errors; a skipped empty line and --top-k without --temperature are said on stderr;
- * --parse-special on SmolLM2's ChatML markers. Runs the binary named by $MERILO.
+ * --parse-special on SmolLM2's ChatML markers; --chat-template and --thinking. Runs the
+ * binary named by $MERILO.
  */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/gguf_edit.h"
 
 #include <jansson.h>
 
@@ -177,6 +179,100 @@ static void t_parse_special(void)
 	json_decref(j);
 }
 
+/* generate --json of model on the prompt text as it is (written as JSONL, special tokens
+ * parsed): the reference a --chat-template run must equal. */
+static json_t *run_plain(const char *m, const char *text, const char *args)
+{
+	char path[512], *out = NULL;
+	snprintf(path, sizeof path, "%s/chat-prompt.jsonl", tmp);
+	json_t *line = json_pack("{s:s}", "prompt", text);
+	char *l = json_dumps(line, JSON_COMPACT);
+	cli_write_file(path, l);
+	free(l);
+	json_decref(line);
+	int rc = cli_sh(&out, "'%s' generate --model %s --prompts %s --parse-special --json %s 2>/dev/null", merilo, m, path,
+			args);
+	json_t *j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	return j;
+}
+
+/* Whether a and b's first results have the same prompt token count and ids. */
+static bool same_result(json_t *a, json_t *b)
+{
+	json_t *ra = result(a, 0), *rb = result(b, 0);
+	return ra && rb && json_integer_value(json_object_get(ra, "n_prompt_tokens")) > 0 &&
+	       json_equal(json_object_get(ra, "n_prompt_tokens"), json_object_get(rb, "n_prompt_tokens")) &&
+	       json_equal(json_object_get(ra, "ids"), json_object_get(rb, "ids"));
+}
+
+/* --chat-template: the prompt as the user message of the model's template (SmolLM2's ChatML
+ * with its default system message), read with its special tokens; a model without one runs the
+ * prompt as it is, with a warning; Qwen3's template (put into a copy of SmolLM2) renders
+ * --thinking off's empty block, and under --thinking on a --stop string waits for </think>. */
+static void t_chat_template(void)
+{
+	char smol[1024], qwen3[600], *out = NULL;
+	snprintf(smol, sizeof smol, "%s/models-real/smollm2-135m-instruct-q4_1.gguf", fx);
+	int rc = cli_sh(&out, "'%s' generate --model %s --prompt Zdravo -n 4 --json --chat-template auto 2>/dev/null", merilo,
+			smol);
+	json_t *j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	json_t *ref = run_plain(smol, "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+				      "Face<|im_end|>\n<|im_start|>user\nZdravo<|im_end|>\n<|im_start|>assistant\n", "-n 4");
+	ok(same_result(j, ref), "--chat-template auto: the tokens and ids of SmolLM2's ChatML prompt written out");
+	is_str(json_string_value(json_object_get(j, "chat_template")), "chatml", "--json records chat_template chatml");
+	ok(json_is_null(json_object_get(j, "thinking")), "... and thinking null (no switch in SmolLM2's template)");
+	json_decref(j);
+	json_decref(ref);
+	rc = cli_run(&out, "generate --model %s --prompt hello -n 2 --chat-template auto", model);
+	ok(rc == 0 && out && strstr(out, "has no chat template: the prompts are used as they are"),
+	   "auto on a model without a template: the prompt as it is, with a warning");
+	free(out);
+	CLI_EXPECT(2, "--chat-template wants auto, none or a family", "an unknown template name",
+		   "generate --model %s --prompt x --chat-template vicuna", model);
+	CLI_EXPECT(2, "--thinking wants on or off", "--thinking maybe", "generate --model %s --prompt x --thinking maybe", model);
+	/* Qwen3's template in a copy of SmolLM2 */
+	json_t *chat = json_load_file("tests/data/chat/expected.json", 0, NULL), *c;
+	const char *tmpl = NULL;
+	size_t i;
+	json_array_foreach(json_object_get(chat, "cases"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "model")), "Qwen/Qwen3-0.6B"))
+			tmpl = json_string_value(json_object_get(c, "template"));
+	snprintf(qwen3, sizeof qwen3, "%s/smol-qwen3-template.gguf", tmp);
+	if (!ok(tmpl && !gguf_rewrite(smol, qwen3, (struct gguf_edit){ .str_key = "tokenizer.chat_template", .str_val = tmpl }),
+		"setup: SmolLM2 with Qwen3's chat template")) {
+		json_decref(chat);
+		return;
+	}
+	json_decref(chat);
+	static const char *const modes[] = { "off", "on" };
+	for (int k = 0; k < 2; k++) {
+		rc = cli_sh(&out, "'%s' generate --model %s --prompt Zdravo -n 16 --stop e --stop a --stop ' ' --stop '\n' "
+				  "--json --chat-template auto --thinking %s 2>/dev/null", merilo, qwen3, modes[k]);
+		j = rc == 0 && out ? json_loads(out, 0, NULL) : NULL;
+		free(out);
+		ref = run_plain(qwen3, k ? "<|im_start|>user\nZdravo<|im_end|>\n<|im_start|>assistant\n"
+					 : "<|im_start|>user\nZdravo<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+				"-n 16");
+		json_t *rp = result(ref, 0), *rj = result(j, 0);
+		ok(rp && rj && json_equal(json_object_get(rp, "n_prompt_tokens"), json_object_get(rj, "n_prompt_tokens")),
+		   k ? "--thinking on: the turn opened as the template's default"
+		     : "--thinking off: the turn opened with the empty <think> block");
+		is_str(json_string_value(json_object_get(j, "thinking")), modes[k], "--json records the mode");
+		const char *stop = res_str(j, 0, "stop_reason");
+		const char *text = res_str(j, 0, "text");
+		if (k)
+			ok(stop && !strcmp(stop, "max_tokens") && json_integer_value(json_object_get(rj, "n_tokens")) == 16 &&
+				   text && strpbrk(text, "ea \n"),
+			   "--thinking on: no --stop string counts before a </think> (16 tokens, though the text holds them)");
+		else
+			ok(stop && !strcmp(stop, "stop"), "--thinking off: a --stop string stops it");
+		json_decref(j);
+		json_decref(ref);
+	}
+}
+
 static void t_timing_and_errors(void)
 {
 	char *out = NULL;
@@ -226,6 +322,7 @@ int main(void)
 	TEST(t_sampling(), "seeded sampling: reproducible and recorded");
 	TEST(t_timing_and_errors(), "--timing lines; usage errors exit 2");
 	TEST(t_parse_special(), "--parse-special: written special tokens become their ids");
+	TEST(t_chat_template(), "--chat-template and --thinking");
 	cli_rmtree(tmp);
 	return done_testing();
 }
