@@ -374,8 +374,19 @@ static inline struct eng_rope eng_rope_of(const struct eng_config *cfg, const fl
 	return r;
 }
 
+/* The rope parameters of the windowed layers where theirs is their own (rope_freq_base_swa
+ * > 0): that base, no scaling, no factors; exact angles from inv_freq (or NULL). The same
+ * as eng_rope_of on eng_config_swa_rope's configuration, without copying it. */
+static inline struct eng_rope eng_rope_swa(const struct eng_config *cfg, const float *inv_freq)
+{
+	struct eng_rope r = { .kind = cfg->rope, .freq_base = cfg->rope_freq_base_swa, .inv_freq = inv_freq };
+	r.s.freq_scale = 1.0f;
+	r.s.mscale = 1.0f;
+	return r;
+}
+
 /* The configuration of the windowed layers' rope where it is their own (rope_freq_base_swa
- * > 0): that base, no scaling. */
+ * > 0): that base, no scaling (for their frequencies, eng_rope_inv_freq). */
 static inline struct eng_config eng_config_swa_rope(const struct eng_config *cfg)
 {
 	struct eng_config s = *cfg;

@@ -448,9 +448,7 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 	}
 	/* a windowed layer with a rope of its own (Gemma 3: base 10000, unscaled, no factors) */
 	const bool own = cfg->rope_freq_base_swa > 0.0f && eng_layer_window(cfg, il);
-	const struct eng_config swa = own ? eng_config_swa_rope(cfg) : *cfg;
-	const struct eng_rope rope = own ? eng_rope_of(&swa, NULL, c->rope_inv_swa)
-					 : eng_rope_of(cfg, c->rope_factors, c->rope_inv);
+	const struct eng_rope rope = own ? eng_rope_swa(cfg, c->rope_inv_swa) : eng_rope_of(cfg, c->rope_factors, c->rope_inv);
 	if (ops->attention_pos) {
 		/* every token at its own position in its own slot */
 		ops->rope_pos(ex, a->q, n_tok, (int)cfg->n_head, hd, n_rot, c->ub_pos, &rope);
