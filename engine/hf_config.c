@@ -197,7 +197,7 @@ static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *pa
 #define GEMMA3_DEFAULTS                                                                                               \
 	"{\"vocab_size\": 262208, \"hidden_size\": 2304, \"intermediate_size\": 9216, \"num_hidden_layers\": 26, "    \
 	"\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"head_dim\": 256, \"max_position_embeddings\": 131072, " \
-	"\"rms_norm_eps\": 1e-6}"
+	"\"rms_norm_eps\": 1e-6, \"rope_theta\": 1e6}"
 
 static const struct hf_arch hf_archs[] = {
 	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL, 0,
@@ -567,7 +567,7 @@ static int rope_load(const json_t *c, struct eng_config *cfg, struct hf_model_cf
 		if (v && !json_is_object(v))
 			return mrl_err_set(err, MRL_EINPUT, "%s: 'rope_parameters.%s' must be an object", path, per_type[i]);
 	}
-	cfg->rope_freq_base = cfg->arch == ENG_ARCH_GEMMA3 ? 1e6f : 10000.0f; /* Gemma3TextConfig's default_theta */
+	cfg->rope_freq_base = 10000.0f; /* where no config default is given (hf_arch.defaults: Gemma 3's 1e6) */
 	if ((rc = cfg_f32(c, "rope_theta", &cfg->rope_freq_base, path, err)) ||
 	    (rs && (rc = cfg_f32(rs, "rope_theta", &cfg->rope_freq_base, path, err))))
 		return rc;

@@ -546,18 +546,15 @@ static int hf_chat_template(const char *path, char **out, struct mrl_err *err)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	}
 	int rc = 0;
-	if (stat(jinja, &st) == 0) {
+	if (stat(jinja, &st) == 0) { /* the file wins, as transformers loads it */
 		if (!(rc = mrl_read_file(jinja, (size_t)64 << 20, &text, &len, err)) && memchr(text, '\0', len))
 			rc = mrl_err_set(err, MRL_EINPUT, "%s: holds a NUL byte, not a template", jinja);
-		if (!rc)
+		if (!rc) {
 			*out = text;
-		else
-			free(text);
-		free(jinja);
-		free(cfg);
-		return rc;
+			text = NULL;
+		}
+		goto out;
 	}
-	free(jinja);
 	if (stat(cfg, &st) != 0)
 		goto out; /* no tokenizer_config.json: no template */
 	if ((rc = mrl_read_file(cfg, (size_t)64 << 20, &text, &len, err)))
@@ -581,6 +578,7 @@ static int hf_chat_template(const char *path, char **out, struct mrl_err *err)
 	json_decref(doc);
 out:
 	free(text);
+	free(jinja);
 	free(cfg);
 	return rc;
 }

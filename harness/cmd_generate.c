@@ -345,14 +345,7 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 	for (size_t i = 0; i < a->stops.n; i++)
 		if (!a->stops.v[i][0])
 			return hrn_usage_error("generate", "--stop wants a non-empty string");
-	enum task_chat_family fam;
-	struct mrl_err e = { 0 };
-	if (a->chat_name && strcasecmp(a->chat_name, "auto") && strcasecmp(a->chat_name, "none") &&
-	    task_chat_parse_name(a->chat_name, &fam, &e))
-		return hrn_usage_error("generate", "--chat-template wants auto, none or a family: %s", e.msg);
-	if (a->thinking && strcmp(a->thinking, "on") && strcmp(a->thinking, "off"))
-		return hrn_usage_error("generate", "--thinking wants on or off, not '%s'", a->thinking);
-	return HRN_OPTS_GO;
+	return hrn_chat_opts_check("generate", a->chat_name, a->thinking);
 }
 
 /* Tokenize every prompt into toks[i] (BOS as the model says); refuse a prompt
@@ -439,7 +432,7 @@ int hrn_cmd_generate(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		reqs[i] = (struct eng_gen_req){ .prompt = toks[i], .n_prompt = n_tok[i], .max_new_tokens = (size_t)a.n_gen,
 						.stop = (const char *const *)a.stops.v, .n_stop = a.stops.n, .rng_stream = i,
-						.stop_after = a.chat.thinking_switch && !a.chat.no_thinking ? "</think>" : NULL };
+						.stop_after = task_chat_thinks(&a.chat) ? "</think>" : NULL };
 	struct eng_gen_opts o = { .temperature = (float)a.temperature, .top_k = (uint32_t)a.top_k,
 				  .top_p = (float)a.top_p, .seed = a.seed, .ignore_eos = !a.stop_eos,
 				  .n_batch = (uint32_t)a.n_batch };

@@ -207,18 +207,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	if (o->batch && strcmp(o->batch, "item") && strcmp(o->batch, "request") && !hrn_run_batch_items(o->batch))
 		return hrn_usage_error("run", "--batch wants a number of items (1 to 4096), item or request, not '%s'",
 				       o->batch);
-	enum task_chat_family fam;
-	struct mrl_err chat_err = { 0 };
-	if (o->chat_template && strcasecmp(o->chat_template, "auto") &&
-	    task_chat_parse_name(o->chat_template, &fam, &chat_err)) {
-		char names[128] = "auto";
-		for (int f = 0; f < TASK_CHAT_N_FAMILIES; f++)
-			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-				 f + 1 < TASK_CHAT_N_FAMILIES ? ", " : " or ", task_chat_name((enum task_chat_family)f));
-		return hrn_usage_error("run", "--chat-template wants %s, not '%s'", names, o->chat_template);
-	}
-	if (o->thinking && strcmp(o->thinking, "on") && strcmp(o->thinking, "off"))
-		return hrn_usage_error("run", "--thinking wants on or off, not '%s'", o->thinking);
+	if ((rc = hrn_chat_opts_check("run", o->chat_template, o->thinking)) != HRN_OPTS_GO)
+		return rc;
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
@@ -630,7 +620,7 @@ static void print_header(const struct run_state *st, bool add_bos)
 	fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s%s%s%s, writing %s/\n", st->o.model, st->o.suite,
 		st->n_tasks, st->n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", chat ? ", chat template " : "",
 		chat ? task_chat_name(st->chat.family) : "",
-		!chat || !st->chat.thinking_switch ? "" : st->chat.no_thinking ? " (thinking off)" : " (thinking on)",
+		!chat || !st->chat.thinking_switch ? "" : task_chat_thinks(&st->chat) ? " (thinking on)" : " (thinking off)",
 		st->out_dir);
 }
 

@@ -24,6 +24,7 @@
 
 #include "common/buf.h"
 #include "common/utf8.h"
+#include "harness/hrn.h"
 #include "metrics/met.h"
 #include "metrics/text.h"
 #include "tasks/chat.h"
@@ -37,7 +38,7 @@ static bool chat_on(const struct hrn_run_cfg *cfg)
 
 bool hrn_run_thinking_on(const struct hrn_run_cfg *cfg)
 {
-	return chat_on(cfg) && cfg->chat->thinking_switch && !cfg->chat->no_thinking;
+	return task_chat_thinks(cfg->chat);
 }
 
 int hrn_run_gen_max_new(const struct hrn_run_cfg *cfg, const struct task_task *t)
@@ -604,6 +605,22 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 	if (settings_extra && out->thinking_switch && think->on)
 		json_object_set_new(settings_extra, "thinking_budget", json_integer(think->budget));
 	return 0;
+}
+
+int hrn_chat_opts_check(const char *cmd, const char *chat_template, const char *thinking)
+{
+	enum task_chat_family fam;
+	struct mrl_err err = { 0 };
+	if (chat_template && strcasecmp(chat_template, "auto") && task_chat_parse_name(chat_template, &fam, &err)) {
+		char names[128] = "auto";
+		for (int f = 0; f < TASK_CHAT_N_FAMILIES; f++)
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+				 f + 1 < TASK_CHAT_N_FAMILIES ? ", " : " or ", task_chat_name((enum task_chat_family)f));
+		return hrn_usage_error(cmd, "--chat-template wants %s, not '%s'", names, chat_template);
+	}
+	if (thinking && strcmp(thinking, "on") && strcmp(thinking, "off"))
+		return hrn_usage_error(cmd, "--thinking wants on or off, not '%s'", thinking);
+	return HRN_OPTS_GO;
 }
 
 void hrn_run_thinking_note(const struct task_chat *c, const struct hrn_think *think)

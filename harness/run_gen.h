@@ -77,6 +77,11 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 		       const struct task_task *const *tasks, size_t n_tasks, struct task_chat *out, json_t *settings_extra,
 		       struct mrl_err *err);
 
+/* --chat-template NAME (auto, or a family name: tasks/chat.h) and --thinking on|off of command
+ * cmd, either NULL when not given: HRN_OPTS_GO, or the usage error (printed) naming the values
+ * taken. run and generate share it. */
+int hrn_chat_opts_check(const char *cmd, const char *chat_template, const char *thinking);
+
 /* What --thinking on does to the scores, or that it does nothing under c (stderr). */
 void hrn_run_thinking_note(const struct task_chat *c, const struct hrn_think *think);
 

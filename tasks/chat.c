@@ -114,8 +114,8 @@ static const char *unreproduced_variant(const char *tmpl, enum task_chat_family 
 		       "Llama 3.0's prompt, without that block";
 	if (f == TASK_CHAT_CHATML && (strstr(tmpl, "'<|im_start|>assistant\\n<think>") ||
 				      strstr(tmpl, "'<|im_start|>assistant\n<think>")))
-		return "a ChatML template that always opens the assistant's turn with <think> (QwQ's, Qwen3 Thinking "
-		       "2507's), which merilo does not reproduce; --chat-template chatml writes the turn without it";
+		return "a ChatML template that always opens the assistant's turn with <think> (QwQ's), which merilo "
+		       "does not reproduce; --chat-template chatml writes the turn without it";
 	if (f == TASK_CHAT_CHATML && strstr(tmpl, "enable_thinking") && !qwen3_thinking_switch(tmpl))
 		return "a ChatML template with an enable_thinking switch other than Qwen3's (an empty <think> block "
 		       "when false), which merilo does not reproduce; --chat-template chatml writes the turn as "

@@ -54,6 +54,13 @@ const char *task_chat_name(enum task_chat_family f);
  * 0, or MRL_EINPUT listing the known names. */
 int task_chat_parse_name(const char *name, enum task_chat_family *out, struct mrl_err *err);
 
+/* Whether c makes the model reason first: a template with Qwen3's switch rendered with
+ * thinking on (its answer then follows "</think>"). */
+static inline bool task_chat_thinks(const struct task_chat *c)
+{
+	return c && c->family != TASK_CHAT_NONE && c->thinking_switch && !c->no_thinking;
+}
+
 /* The reasoning a thinking model (a template with thinking_switch) wrote before its
  * answer: text up to the last "</think>", as the template itself splits an
  * assistant's content. Returns the offset of the answer in text (after "</think>"

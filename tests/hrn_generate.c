@@ -229,7 +229,7 @@ static void t_chat_template(void)
 	ok(rc == 0 && out && strstr(out, "has no chat template: the prompts are used as they are"),
 	   "auto on a model without a template: the prompt as it is, with a warning");
 	free(out);
-	CLI_EXPECT(2, "--chat-template wants auto, none or a family", "an unknown template name",
+	CLI_EXPECT(2, "--chat-template wants auto, none, chatml", "an unknown template name (the names run takes)",
 		   "generate --model %s --prompt x --chat-template vicuna", model);
 	CLI_EXPECT(2, "--thinking wants on or off", "--thinking maybe", "generate --model %s --prompt x --thinking maybe", model);
 	/* Qwen3's template in a copy of SmolLM2 */
