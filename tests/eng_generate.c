@@ -333,7 +333,8 @@ static void t_stop_after(void)
 	if (space1 && strlen(space1) > 6) {
 		memcpy(marker, space1 + 2, 3);
 		const char *m = strstr(free_run.text, marker);
-		after = m ? strchr(m + 3, ' ') : NULL;
+		/* the marker's first occurrence must follow the first space, else the two runs could not differ */
+		after = m && m > space1 ? strchr(m + 3, ' ') : NULL;
 	}
 	if (!ok(after != NULL, "setup: the free run has a space, then a marker, then a space")) {
 		eng_gen_res_release(&free_run);
