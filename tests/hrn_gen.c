@@ -696,11 +696,14 @@ static bool answers_follow(json_t *items, const char *mode)
 		const char *pred = json_string_value(json_object_get(json_object_get(json_object_get(it, "metrics"),
 										     "exact_match"), "pred_text"));
 		const json_t *at = json_object_get(th, "answer_at");
-		const char *from = json_is_integer(at) ? text + json_integer_value(at) : !strcmp(mode, "on") ? "" : text;
-		while (*from == ' ' || *from == '\n')
+		const char *from = !text ? "" : json_is_integer(at) ? text + json_integer_value(at) : !strcmp(mode, "on") ? "" : text;
+		while (*from == ' ' || (*from >= '\t' && *from <= '\r'))
 			from++;
-		all = all && text && pred && !strcmp(json_string_value(json_object_get(th, "mode")), mode) &&
-		      !strncmp(pred, from, strlen(pred)) && (json_is_integer(at) || !strcmp(mode, "off") || !*pred);
+		/* the answer is from with its trailing white space (ASCII, or a multi-byte space) left out */
+		bool whole = pred && !strncmp(pred, from, strlen(pred));
+		for (const char *r = whole ? from + strlen(pred) : ""; whole && *r; r++)
+			whole = *r == ' ' || (*r >= '\t' && *r <= '\r') || (unsigned char)*r >= 0x80;
+		all = all && text && whole && !strcmp(json_string_value(json_object_get(th, "mode")), mode);
 	}
 	return all;
 }
