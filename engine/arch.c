@@ -35,6 +35,7 @@ struct arch_def {
 #define A_EMBD_SCALE 32u /* token embeddings times sqrt(n_embd) */
 #define A_FUSED_GATE_UP 64u
 #define A_QK_NORM 128u /* attn_q_norm / attn_k_norm on each head before rope */
+#define A_MOE 256u     /* experts on every layer (<arch>.expert_count required); llama's are optional */
 
 static const struct arch_def arch_defs[] = {
 	{ "llama", ENG_ARCH_LLAMA, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NORM, 0, 0 },
@@ -42,6 +43,8 @@ static const struct arch_def arch_defs[] = {
 	{ "qwen2", ENG_ARCH_QWEN2, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QKV_BIAS, 0 },
 	/* Qwen3: Qwen2 without the biases, each head of q and k RMS-normed before rope */
 	{ "qwen3", ENG_ARCH_QWEN3, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QK_NORM, 0 },
+	/* Qwen3-MoE: Qwen3 with a mixture of experts for every FFN (Mixtral is llama with experts) */
+	{ "qwen3moe", ENG_ARCH_QWEN3MOE, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QK_NORM | A_MOE, 0 },
 	/* GPT-2: learned positions, LayerNorm and biases everywhere, GELU MLP, one qkv matrix */
 	{ "gpt2", ENG_ARCH_GPT2, ENG_NORM_LAYER, ENG_FFN_GELU, ENG_ROPE_NONE,
 	  A_QKV_BIAS | A_LEARNED_POS | A_LIN_BIAS | A_FUSED_QKV, 0 },
@@ -198,6 +201,37 @@ static int check_factors(const float *f, uint32_t n, const char *name, const cha
 	return 0;
 }
 
+/* The FFN's width and the experts, as llama.cpp reads them: <arch>.expert_count (required
+ * for qwen3moe, optional for llama: Mixtral) and .expert_used_count; an expert's width is
+ * .expert_feed_forward_length for qwen3moe (its feed_forward_length is the dense one no
+ * layer has), feed_forward_length otherwise. llama.cpp renormalizes the chosen experts'
+ * weights for both (build_moe_ffn's norm_w). */
+static int load_experts(const struct gguf_ctx *g, const struct arch_def *def, struct eng_config *cfg,
+			const char *path, struct mrl_err *err)
+{
+	const char *an = def->name;
+	int rc;
+	if ((rc = get_opt_u32(g, an, "expert_count", &cfg->n_expert, err)))
+		return rc;
+	if (!cfg->n_expert && (def->flags & A_MOE))
+		return mrl_err_set(err, MRL_EINPUT, "%s: required metadata key '%s.expert_count' is missing or 0", path, an);
+	if (cfg->n_expert && !(def->flags & A_MOE) && def->id != ENG_ARCH_LLAMA)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: experts ('%s.expert_count' %" PRIu32 ") are not implemented "
+				   "for architecture '%s' (supported: llama, qwen3moe)", path, an, cfg->n_expert, an);
+	if (!cfg->n_expert)
+		return get_req_u32(g, an, "feed_forward_length", &cfg->n_ff, path, err);
+	if ((rc = get_req_u32(g, an, "expert_used_count", &cfg->n_expert_used, path, err)) ||
+	    (rc = get_req_u32(g, an, (def->flags & A_MOE) ? "expert_feed_forward_length" : "feed_forward_length",
+			      &cfg->n_ff, path, err)))
+		return rc;
+	if (cfg->n_expert > ENG_MAX_EXPERTS || cfg->n_expert_used > cfg->n_expert)
+		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.expert_used_count' (%" PRIu32 ") must be at most "
+				   "expert_count (%" PRIu32 "), which must be at most %d", path, an, cfg->n_expert_used,
+				   cfg->n_expert, ENG_MAX_EXPERTS);
+	cfg->expert_norm = true;
+	return 0;
+}
+
 static const struct arch_def *find_arch(const char *name, size_t len)
 {
 	for (size_t i = 0; i < N_ARCH; i++)
@@ -327,7 +361,7 @@ int eng_config_load(struct eng_config *cfg, const struct gguf_ctx *g, const char
 	if ((rc = get_req_u32(g, an, "context_length", &cfg->n_ctx_train, path, err)) ||
 	    (rc = get_req_u32(g, an, "embedding_length", &cfg->n_embd, path, err)) ||
 	    (rc = get_req_u32(g, an, "block_count", &cfg->n_layer, path, err)) ||
-	    (rc = get_req_u32(g, an, "feed_forward_length", &cfg->n_ff, path, err)) ||
+	    (rc = load_experts(g, def, cfg, path, err)) ||
 	    (rc = get_req_u32(g, an, "attention.head_count", &cfg->n_head, path, err)))
 		return rc;
 	cfg->n_head_kv = cfg->n_head;
@@ -462,7 +496,7 @@ static struct eng_tensor part_of(const struct eng_tensor *t, uint64_t e0, uint64
 
 /* Which tensors a layer has under which flags. */
 enum { NEED_ALWAYS, NEED_QKV_BIAS, NEED_LIN_BIAS, NEED_POST_NORMS, NEED_SPLIT_QKV, NEED_GATE, NEED_SPLIT_UP,
-       NEED_FUSED_UP, NEED_QK_NORM };
+       NEED_FUSED_UP, NEED_QK_NORM, NEED_DENSE };
 
 static bool needed(const struct eng_config *cfg, int need)
 {
@@ -472,9 +506,10 @@ static bool needed(const struct eng_config *cfg, int need)
 	case NEED_POST_NORMS: return cfg->post_norms;
 	case NEED_QK_NORM: return cfg->qk_norm;
 	case NEED_SPLIT_QKV: return !cfg->fused_qkv;
-	case NEED_GATE: return cfg->ffn != ENG_FFN_GELU && !cfg->fused_gate_up;
-	case NEED_SPLIT_UP: return !cfg->fused_gate_up;
+	case NEED_GATE: return cfg->ffn != ENG_FFN_GELU && !cfg->fused_gate_up && !cfg->n_expert;
+	case NEED_SPLIT_UP: return !cfg->fused_gate_up && !cfg->n_expert;
 	case NEED_FUSED_UP: return cfg->fused_gate_up;
+	case NEED_DENSE: return !cfg->n_expert;
 	default: return true;
 	}
 }
@@ -534,7 +569,7 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 		{ &L->ffn_up, "ffn_up.weight", d, ff, false, NEED_SPLIT_UP },
 		{ &L->ffn_gate, "ffn_up.weight", d, 2 * ff, false, NEED_FUSED_UP }, /* cut below */
 		{ &L->ffn_up_b, "ffn_up.bias", ff, 0, true, NEED_LIN_BIAS },
-		{ &L->ffn_down, "ffn_down.weight", ff, d, false, NEED_ALWAYS },
+		{ &L->ffn_down, "ffn_down.weight", ff, d, false, NEED_DENSE },
 		{ &L->ffn_down_b, "ffn_down.bias", d, 0, true, NEED_LIN_BIAS },
 		{ &L->ffn_post_norm, "post_ffw_norm.weight", d, 0, true, NEED_POST_NORMS },
 	};
@@ -563,6 +598,66 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 		L->ffn_gate = rows_of(&L->ffn_gate, 0, ff);
 	}
 	return 0;
+}
+
+/* Expert e's (ne0, ne1) matrix of a 3-d [ne0, ne1, n_expert] tensor, checked as bind checks a matrix. */
+static int bind_slice(struct eng_tensor *t, const struct gguf_tensor *gt, uint32_t e, uint32_t n_expert, uint64_t ne0,
+		      uint64_t ne1, const char *name, const char *path, struct mrl_err *err)
+{
+	memset(t, 0, sizeof *t);
+	if (gt->n_dims != 3 || gt->ne[0] != ne0 || gt->ne[1] != ne1 || gt->ne[2] != n_expert || gt->ne[3] != 1)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s' has shape [%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
+				   "], expected [%" PRIu64 ", %" PRIu64 ", %" PRIu32 "]", path, name, gt->ne[0], gt->ne[1],
+				   gt->ne[2], gt->ne[3], ne0, ne1, n_expert);
+	if (!eng_type_supported(gt->type))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: tensor '%s' has type %s, which merilo cannot compute with",
+				   path, name, eng_type_name(gt->type));
+	uint64_t row_bytes;
+	if (eng_row_size(gt->type, ne0, &row_bytes))
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s': row of %" PRIu64 " elements is not a whole number "
+				   "of %s blocks", path, name, ne0, eng_type_name(gt->type));
+	const uint64_t per = row_bytes * ne1; /* ne0, ne1 <= 2^20 (the configuration's bounds) */
+	if (per > gt->nbytes / n_expert)
+		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s': data size %" PRIu64 " is smaller than its shape needs",
+				   path, name, gt->nbytes);
+	t->data = (const char *)gt->data + (uint64_t)e * per;
+	t->type = gt->type;
+	t->ne0 = ne0;
+	t->ne1 = ne1;
+	t->row_bytes = row_bytes;
+	return 0;
+}
+
+/* Layer il's router and experts: the router blk.N.ffn_gate_inp.weight; each expert's gate,
+ * up and down from llama.cpp's 3-d blk.N.ffn_{gate,up,down}_exps.weight, or where a layer
+ * has none, the per-expert blk.N.ffn_gate.E.weight (older Mixtral GGUFs, and HF folders). */
+static int bind_experts(struct eng_layer *L, const struct eng_config *cfg, eng_tensor_find_fn find, const void *g,
+			uint32_t il, const char *path, struct mrl_err *err)
+{
+	const uint64_t d = cfg->n_embd, ff = cfg->n_ff;
+	char name[96];
+	snprintf(name, sizeof name, "blk.%" PRIu32 ".ffn_gate_inp.weight", il);
+	int rc = bind(&L->ffn_gate_inp, find, g, name, d, cfg->n_expert, false, false, path, err);
+	static const char *const part[3] = { "gate", "up", "down" };
+	for (int p = 0; !rc && p < 3; p++) {
+		const uint64_t ne0 = p == 2 ? ff : d, ne1 = p == 2 ? d : ff;
+		snprintf(name, sizeof name, "blk.%" PRIu32 ".ffn_%s_exps.weight", il, part[p]);
+		const struct gguf_tensor *gt = find(g, name);
+		for (uint32_t e = 0; !rc && e < cfg->n_expert; e++) {
+			struct eng_tensor *t = &L->exps[3 * e + (uint32_t)p];
+			if (gt) {
+				rc = bind_slice(t, gt, e, cfg->n_expert, ne0, ne1, name, path, err);
+				continue;
+			}
+			char one[96];
+			snprintf(one, sizeof one, "blk.%" PRIu32 ".ffn_%s.%" PRIu32 ".weight", il, part[p], e);
+			if (!find(g, one))
+				return mrl_err_set(err, MRL_EINPUT, "%s: required tensor '%s' (or '%s') is missing", path, name,
+						   one);
+			rc = bind(t, find, g, one, ne0, ne1, false, false, path, err);
+		}
+	}
+	return rc;
 }
 
 int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, eng_tensor_find_fn find,
@@ -614,16 +709,25 @@ int eng_weights_bind_src(struct eng_weights *w, const struct eng_config *cfg, en
 		w->output.name = "output.weight";
 	}
 	w->layers = calloc(cfg->n_layer, sizeof *w->layers);
-	if (!w->layers)
+	if (cfg->n_expert)
+		w->experts = calloc((size_t)cfg->n_layer * cfg->n_expert * 3, sizeof *w->experts);
+	if (!w->layers || (cfg->n_expert && !w->experts))
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
-	for (uint32_t il = 0; il < cfg->n_layer; il++)
-		if ((rc = bind_layer(&w->layers[il], cfg, find, g, il, path, err)))
+	for (uint32_t il = 0; il < cfg->n_layer; il++) {
+		struct eng_layer *L = &w->layers[il];
+		if ((rc = bind_layer(L, cfg, find, g, il, path, err)))
 			return rc;
+		L->exps = cfg->n_expert ? w->experts + (size_t)il * cfg->n_expert * 3 : NULL;
+		if (cfg->n_expert && (rc = bind_experts(L, cfg, find, g, il, path, err)))
+			return rc;
+	}
 	return 0;
 }
 
 void eng_weights_release(struct eng_weights *w)
 {
 	free(w->layers);
+	free(w->experts);
 	w->layers = NULL;
+	w->experts = NULL;
 }

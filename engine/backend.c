@@ -23,6 +23,8 @@
  */
 #include "engine/eng_int.h"
 
+#include <inttypes.h>
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <math.h>
@@ -223,6 +225,9 @@ static int cuda_refuse(const struct eng_model *m, struct mrl_err *err)
 	if (c->sliding_window)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: sliding-window attention is not implemented on the CUDA "
 				   "backend yet; use --backend cpu", m->path);
+	if (c->n_expert) /* its op table has no routing; moe.c's loop runs on host memory */
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: mixture-of-experts layers (%" PRIu32 " experts) are not "
+				   "implemented on the CUDA backend yet; use --backend cpu", m->path, c->n_expert);
 	return 0;
 }
 

@@ -88,6 +88,9 @@ struct eng_model_desc {
 	bool has_weights;            /* false for a vocabulary-only file */
 	uint64_t file_size;          /* bytes */
 	uint64_t n_params;           /* sum of tensor element counts, rope_freqs.weight (factors) aside */
+	uint64_t n_params_active;    /* those a token computes with: n_params less the experts it does not
+				      * take (n_params for a dense model) */
+	uint32_t n_expert, n_expert_used; /* a mixture of experts' experts per layer and per token; 0 = dense */
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
 	uint32_t head_dim;           /* a head's size; n_head x head_dim may differ from n_embd (Qwen3) */
@@ -401,6 +404,8 @@ struct eng_synth_opts {
 	const char *preset;      /* "tiny", "110m", "1b", "7b"; NULL = none (then n_layer, n_embd,
 				  * n_head and n_ff must be given) */
 	uint32_t n_layer, n_embd, n_head, n_head_kv, n_ff, n_ctx; /* 0 = the preset's value */
+	uint32_t n_expert, n_expert_used; /* > 0: a mixture of experts (Mixtral's layout), n_ff each,
+					   * n_expert_used a token; 0: dense */
 	const char *dtype;       /* matrices: "f32", "f16", "bf16", "q8_0", "q4_0"; norms stay f32 */
 	const char *vocab_path;  /* GGUF whose tokenizer.* keys are copied; NULL = built-in byte vocabulary */
 	uint64_t seed;           /* same seed and options -> byte-identical file */
@@ -420,6 +425,7 @@ struct eng_synth_info {
 	uint32_t n_vocab, n_layer, n_embd, n_head, n_head_kv, n_ff, n_ctx;
 	uint64_t n_params;   /* sum of tensor element counts */
 	uint64_t file_bytes;
+	uint32_t n_expert, n_expert_used;
 };
 /* Whether o describes a model eng_synth can write (its architecture, preset, shape
  * and dtype), before anything is written: 0, MRL_EUNSUPPORTED for an unknown

@@ -25,6 +25,7 @@
 #include "engine/gguf.h"
 
 struct eng_vocab;
+struct eng_moe_scratch;
 
 /* The model's vocabulary (loaded at open). Owned by the model; lives as long as it. */
 const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
@@ -32,7 +33,10 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 /* ---- architecture configuration ---- */
 
 enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3, ENG_ARCH_PHI3 = 4,
-		   ENG_ARCH_QWEN3 = 5, ENG_ARCH_GEMMA3 = 6 };
+		   ENG_ARCH_QWEN3 = 5, ENG_ARCH_GEMMA3 = 6, ENG_ARCH_QWEN3MOE = 7 };
+
+/* Mixture-of-experts layers: at most this many experts (Qwen3-MoE has 128, DeepSeek 256). */
+#define ENG_MAX_EXPERTS 512
 /* RMS: x / rms(x) * w; LAYER: (x - mean) / sd(x) * w + b (GPT-2) */
 enum eng_norm_kind { ENG_NORM_RMS = 0, ENG_NORM_LAYER = 1 };
 /* SWIGLU: down(silu(gate h) * up h); GELU: down(gelu(up h + b)) + b, no gate (GPT-2);
@@ -63,7 +67,15 @@ struct eng_rope_scaling {
 struct eng_config {
 	enum eng_arch_id arch;
 	const char *arch_name;      /* static string, e.g. "llama" */
-	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff;
+	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv;
+	uint32_t n_ff;              /* the FFN's width; an expert's in a mixture-of-experts model */
+	/* Mixture of experts (Mixtral, Qwen3-MoE): n_expert > 0 replaces every layer's FFN by
+	 * n_expert SwiGLU FFNs of n_ff; a router (ffn_gate_inp) gives each token a softmax over
+	 * them, the token runs through the n_expert_used most probable and takes the sum of
+	 * their outputs weighted by those probabilities, renormalized to sum 1 where
+	 * expert_norm (Mixtral; Qwen3-MoE's norm_topk_prob). 0: a dense FFN. */
+	uint32_t n_expert, n_expert_used;
+	bool expert_norm;
 	uint32_t head_dim;          /* per-head size of q/k/v */
 	uint32_t n_rot;             /* rotated dims per head (<= head_dim, even); 0 without rope */
 	uint32_t n_embd_q;          /* n_head * head_dim */
@@ -150,6 +162,11 @@ struct eng_layer {
 	struct eng_tensor ffn_norm, ffn_gate, ffn_up, ffn_down;
 	struct eng_tensor ffn_norm_b, ffn_up_b, ffn_down_b; /* lin_bias */
 	struct eng_tensor ffn_post_norm;     /* post_norms */
+	/* n_expert > 0: the router, (n_embd, n_expert), and the experts, 3 x n_expert matrices
+	 * (gate, up, down of expert e at 3e, 3e + 1, 3e + 2) in eng_weights.experts; the dense
+	 * ffn_gate/ffn_up/ffn_down stay zeroed. */
+	struct eng_tensor ffn_gate_inp;
+	struct eng_tensor *exps;
 };
 
 struct eng_weights {
@@ -163,6 +180,9 @@ struct eng_weights {
 	const float *rope_long, *rope_short; /* Phi-3's longrope (n_rot/2 f32 each): rope_factors_long/short,
 					      * both or neither; eng_ctx_new_multi picks one */
 	struct eng_layer *layers;       /* n_layer entries, malloc'd; eng_weights_release */
+	struct eng_tensor *experts;     /* n_layer * n_expert * 3 expert matrices (eng_layer.exps), malloc'd;
+					 * NULL for a dense model. A GGUF's 3-d ffn_*_exps tensors are cut
+					 * into one matrix per expert; an HF folder's are per expert already. */
 };
 
 /* Find every tensor the configuration needs and check its shape and type.
@@ -543,10 +563,19 @@ struct eng_ctx {
 	const float *rope_factors; /* the model's rope factors for this context's size (eng_ctx_new_multi) */
 	float *rope_inv;           /* cfg->rope_exact: n_rot/2 frequencies (eng_rope_inv_freq), else NULL */
 	float *rope_inv_swa;       /* the same for the windowed layers' own base (rope_freq_base_swa), else NULL */
+	struct eng_moe_scratch *moe; /* mixture-of-experts buffers (engine/moe.c), NULL for a dense model */
 	bool (*should_stop)(void *arg); /* eng_ctx_set_stop; asked before each layer */
 	void *stop_arg;
 	bool stopped;           /* a forward_ubatch ended early on should_stop */
 };
+
+/* ---- mixture of experts (engine/moe.c) ---- */
+
+/* The scratch of c's MoE layers for n_ubatch tokens; false when out of memory. */
+bool eng_moe_alloc(struct eng_ctx *c);
+void eng_moe_free(struct eng_ctx *c);
+/* The FFN of MoE layer L on the n_tok normed rows in c->a.xn, into c->a.tmp (host backends). */
+void eng_moe_ffn(struct eng_ctx *c, const struct eng_layer *L, int n_tok);
 
 /* Run the forward pass over n tokens at the current position. When logits is
  * non-NULL it receives n_vocab floats for the last token, or n rows when all_logits. */

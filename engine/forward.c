@@ -12,7 +12,8 @@
  *   per layer: h = norm(x); q,k,v = h Wq,Wk,Wv [+ biases]; [norm each head of q, k]; [rope(q,k)];
  *              a = attention(q, cache) [window of the layer, scale, soft cap] Wo [+ bo];
  *              x += [post_norm](a);
- *              h = norm(x); f = ffn(h) (SwiGLU / GeGLU / GELU [+ biases]); x += [post_norm](f)
+ *              h = norm(x); f = ffn(h) (SwiGLU / GeGLU / GELU [+ biases], or [a mixture of SwiGLU
+ *              experts], engine/moe.c); x += [post_norm](f)
  *   logits = norm(x) Wout [soft cap]
  * where norm is RMSNorm, or LayerNorm with its bias.
  */
@@ -162,6 +163,8 @@ static bool ctx_alloc(struct eng_ctx *c)
 	c->a.tmp = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
 	c->a.hg = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
 	c->a.hu = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
+	if (cfg->n_expert && !on_device && !eng_moe_alloc(c))
+		fail = true;
 	if (on_device)
 		c->a.logits = act_alloc(c, ub * cfg->n_vocab, sizeof(float), &fail);
 	const size_t n_rows = (size_t)c->n_seq * c->n_ctx; /* checked against 2^26 by the caller */
@@ -328,6 +331,7 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->ub_pos);
 	free(c->ub_base);
 	free(c->ub_out);
+	eng_moe_free(c);
 	free(c->ex.scores);
 	host_free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
@@ -488,6 +492,11 @@ static void ffn_block(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
 	struct eng_acts *a = &c->a;
 	const size_t n_ff = (size_t)n_tok * cfg->n_ff;
 	norm(c, a->x, &L->ffn_norm, &L->ffn_norm_b, n_tok, a->xn);
+	if (cfg->n_expert) {
+		eng_moe_ffn(c, L, n_tok);
+		residual(c, &L->ffn_post_norm, a->tmp, n_tok);
+		return;
+	}
 	if (cfg->ffn == ENG_FFN_GELU) {
 		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hg, cfg->n_ff);
 		if (cfg->lin_bias)

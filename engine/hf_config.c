@@ -78,6 +78,8 @@ struct hf_arch {
 	const char *defaults;       /* JSON object of the config class's defaults for absent keys, or NULL */
 	bool multimodal;            /* the text model of an image-text checkpoint: its config in
 				     * "text_config", its tensors under language_model, the vision ones left */
+	const char *experts;        /* a mixture of experts' layer prefix: + E + "." + a name of expert_names */
+	const struct hf_name *expert_names;
 };
 
 /* The window keys a model_type's transformers 5 class honours; the others ignore
@@ -126,6 +128,32 @@ static const struct hf_name llama_layer[] = {
 static const struct hf_name qwen3_layer_extra[] = {
 	{ "self_attn.q_norm.weight", "attn_q_norm.weight", 0 },
 	{ "self_attn.k_norm.weight", "attn_k_norm.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+
+/* Mixtral: Llama's names, a router and experts w1 (gate), w3 (up), w2 (down) */
+static const struct hf_name mixtral_layer_extra[] = {
+	{ "block_sparse_moe.gate.weight", "ffn_gate_inp.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+static const struct hf_name mixtral_expert[] = {
+	{ "w1.weight", "ffn_gate", 0 },
+	{ "w3.weight", "ffn_up", 0 },
+	{ "w2.weight", "ffn_down", 0 },
+	{ NULL, NULL, 0 },
+};
+
+/* Qwen3-MoE: Qwen3's names, a router and experts with Llama's MLP names */
+static const struct hf_name qwen3moe_layer_extra[] = {
+	{ "self_attn.q_norm.weight", "attn_q_norm.weight", 0 },
+	{ "self_attn.k_norm.weight", "attn_k_norm.weight", 0 },
+	{ "mlp.gate.weight", "ffn_gate_inp.weight", 0 },
+	{ NULL, NULL, 0 },
+};
+static const struct hf_name qwen_expert[] = {
+	{ "gate_proj.weight", "ffn_gate", 0 },
+	{ "up_proj.weight", "ffn_up", 0 },
+	{ "down_proj.weight", "ffn_down", 0 },
 	{ NULL, NULL, 0 },
 };
 
@@ -191,6 +219,8 @@ static int gpt2_extras(const json_t *c, struct eng_config *cfg, const char *path
 static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 
 /* Gemma3TextConfig's defaults (transformers 5.25): the published 4B-27B checkpoints give only
  * what differs from them in their text_config. */
@@ -201,31 +231,37 @@ static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *pa
 
 static const struct hf_arch hf_archs[] = {
 	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL, 0,
-	  0, NULL, NULL, false },
+	  0, NULL, NULL, false, NULL, NULL },
 	/* Qwen2's window needs use_sliding_window (refused); its layer_types then has no sliding layer */
 	{ "qwen2", "qwen2", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_TYPES, 0, NULL, NULL, false },
+	  HF_WIN_TYPES, 0, NULL, NULL, false, NULL, NULL },
 	/* Qwen3: attention_bias (refused when true), q/k norms; its window as Qwen2's */
 	{ "qwen3", "qwen3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_TYPES, 0, qwen3_layer_extra, NULL, false },
+	  HF_WIN_TYPES, 0, qwen3_layer_extra, NULL, false, NULL, NULL },
 	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
 	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
-	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, NULL, false },
+	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, NULL, false, NULL, NULL },
+	/* Mixtral: Mistral with experts (its window, where sliding_window is set; none by default) */
+	{ "mixtral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
+	  mixtral_extras, HF_WIN_KEY, 0, mixtral_layer_extra, NULL, false, "block_sparse_moe.experts.", mixtral_expert },
+	/* Qwen3-MoE: Qwen3 with experts on every layer */
+	{ "qwen3_moe", "qwen3moe", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
+	  qwen3moe_extras, HF_WIN_TYPES, 0, qwen3moe_layer_extra, NULL, false, "mlp.experts.", qwen_expert },
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
-	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL, NULL, false },
+	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL, NULL, false, NULL, NULL },
 	/* Gemma 3's text model (Gemma3ForCausalLM); its window on five layers of six */
 	{ "gemma3_text", "gemma3", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer,
 	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, gemma3_layer_extra,
-	  GEMMA3_DEFAULTS, false },
+	  GEMMA3_DEFAULTS, false, NULL, NULL },
 	/* Gemma 3 4B-27B (Gemma3ForConditionalGeneration): that text model, its vision tower left */
 	{ "gemma3", "gemma3", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer,
 	  true, false, gemma3_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, gemma3_layer_extra,
-	  GEMMA3_DEFAULTS, true },
+	  GEMMA3_DEFAULTS, true, NULL, NULL },
 	{ "gpt2", "gpt2", &gpt2_keys, "gelu_new", "transformer.", "h.", gpt2_top, gpt2_layer, true, true, gpt2_extras, 0,
-	  0, NULL, NULL, false },
+	  0, NULL, NULL, false, NULL, NULL },
 	/* Phi-3 windows every layer when sliding_window is set and has no layer_types */
 	{ "phi3", "phi3", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, phi3_extras,
-	  HF_WIN_KEY, 0, NULL, NULL, false },
+	  HF_WIN_KEY, 0, NULL, NULL, false, NULL, NULL },
 };
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
@@ -308,6 +344,59 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 		return rc;
 	cfg->attn_scale = (float)pow((double)qpas, -0.5);
 	cfg->embd_scale = sqrtf((float)cfg->n_embd);
+	return 0;
+}
+
+/* The experts of a MoE config: num_local_experts (transformers 5's name; num_experts, its alias,
+ * in Qwen's published configs) and num_experts_per_tok. */
+static int experts_load(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	uint32_t alias = 0;
+	int rc;
+	if ((rc = cfg_u32(c, "num_local_experts", &cfg->n_expert, false, path, err)) ||
+	    (rc = cfg_u32(c, "num_experts", &alias, false, path, err)) ||
+	    (rc = cfg_u32(c, "num_experts_per_tok", &cfg->n_expert_used, true, path, err)))
+		return rc;
+	if (cfg->n_expert && alias && alias != cfg->n_expert)
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'num_local_experts' (%" PRIu32 ") and 'num_experts' (%" PRIu32
+				   ") differ", path, cfg->n_expert, alias);
+	if (!cfg->n_expert)
+		cfg->n_expert = alias;
+	if (!cfg->n_expert)
+		return mrl_err_set(err, MRL_EINPUT, "%s: required field 'num_local_experts' (or 'num_experts') is missing",
+				   path);
+	if (cfg->n_expert > ENG_MAX_EXPERTS || cfg->n_expert_used > cfg->n_expert)
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'num_experts_per_tok' (%" PRIu32 ") must be at most the experts (%"
+				   PRIu32 "), at most %d", path, cfg->n_expert_used, cfg->n_expert, ENG_MAX_EXPERTS);
+	return 0;
+}
+
+/* Mixtral: experts of intermediate_size, their weights always renormalized (MixtralTopKRouter). */
+static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	cfg->expert_norm = true;
+	return experts_load(c, cfg, path, err);
+}
+
+/* Qwen3-MoE: experts of moe_intermediate_size on every layer (a decoder_sparse_step or
+ * mlp_only_layers that leaves some layers dense is refused), renormalized where
+ * norm_topk_prob (Qwen3MoeConfig's default: false; the published checkpoints: true). */
+static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	uint32_t step = 1;
+	int rc;
+	if ((rc = experts_load(c, cfg, path, err)) || (rc = cfg_u32(c, "moe_intermediate_size", &cfg->n_ff, true, path, err)) ||
+	    (rc = cfg_u32(c, "decoder_sparse_step", &step, false, path, err)))
+		return rc;
+	const json_t *dense = json_object_get(c, "mlp_only_layers"), *norm = json_object_get(c, "norm_topk_prob");
+	if (step != 1 || (dense && !json_is_null(dense) && !(json_is_array(dense) && json_array_size(dense) == 0)))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: dense layers among the experts ('decoder_sparse_step' other "
+				   "than 1, or 'mlp_only_layers') are not implemented", path);
+	if (norm && !json_is_boolean(norm))
+		return mrl_err_set(err, MRL_EINPUT, "%s: field 'norm_topk_prob' must be true or false", path);
+	cfg->expert_norm = json_is_true(norm);
+	if (cfg->n_ff > (1u << 20))
+		return mrl_err_set(err, MRL_EINPUT, "%s: implausible 'moe_intermediate_size' %" PRIu32, path, cfg->n_ff);
 	return 0;
 }
 
@@ -838,7 +927,16 @@ int hf_map_name(const struct hf_arch *a, const char *hf, char *out, size_t size,
 	if (strncmp(hf, a->layer_prefix, pl) || sscanf(hf + pl, "%u.%n", &il, &used) != 1 || used <= 0 ||
 	    il >= 100000)
 		return -1;
-	if (!(n = lookup(a->layer, hf + pl + used)) && !(a->layer_extra && (n = lookup(a->layer_extra, hf + pl + used))))
+	const char *rest = hf + pl + used;
+	unsigned e;
+	int eused = 0;
+	if (a->experts && !strncmp(rest, a->experts, strlen(a->experts)) &&
+	    sscanf(rest + strlen(a->experts), "%u.%n", &e, &eused) == 1 && eused > 0 && e < ENG_MAX_EXPERTS &&
+	    (n = lookup(a->expert_names, rest + strlen(a->experts) + eused))) {
+		snprintf(out, size, "blk.%u.%s.%u.weight", il, n->gg, e); /* as older Mixtral GGUFs name them */
+		return 0;
+	}
+	if (!(n = lookup(a->layer, rest)) && !(a->layer_extra && (n = lookup(a->layer_extra, rest))))
 		return -1;
 	if (!n->gg)
 		return 1;

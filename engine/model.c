@@ -174,6 +174,15 @@ static void fill_desc(struct eng_model *m)
 		for (uint32_t il = 0; il < c->n_layer; il++)
 			d->n_layer_windowed += eng_layer_window(c, il) > 0;
 		d->sliding_window = d->n_layer_windowed ? c->sliding_window : 0;
+		d->n_expert = c->n_expert;
+		d->n_expert_used = c->n_expert_used;
+	}
+	d->n_params_active = d->n_params;
+	if (m->has_weights && m->cfg.n_expert) {
+		uint64_t exp_params = 0;
+		for (size_t i = 0; i < (size_t)m->cfg.n_layer * m->cfg.n_expert * 3; i++)
+			exp_params += m->w.experts[i].ne0 * m->w.experts[i].ne1;
+		d->n_params_active -= exp_params / m->cfg.n_expert * (m->cfg.n_expert - m->cfg.n_expert_used);
 	}
 }
 

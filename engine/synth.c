@@ -97,6 +97,7 @@ struct tspec {
 	uint32_t type;
 	bool is_norm;
 	uint64_t ne0, ne1; /* ne1 = 1 for vectors */
+	uint64_t ne2;      /* experts of a 3-d ffn_*_exps tensor; 1 otherwise */
 };
 
 struct synth {
@@ -171,10 +172,11 @@ static int fill_tensor(void *user, size_t i, struct gguf_sink *sink, struct mrl_
 	if (rows_per_chunk == 0)
 		rows_per_chunk = 1;
 	eng_row_size(t->type, t->ne0, &j.row_bytes);
-	for (uint64_t row = 0; row < t->ne1; row += rows_per_chunk) {
+	const uint64_t n_rows = t->ne1 * t->ne2;
+	for (uint64_t row = 0; row < n_rows; row += rows_per_chunk) {
 		if (sy->o->stop && *sy->o->stop) /* gguf_writer_write_fill then removes its temporary file */
 			return mrl_err_set(err, MRL_ERUNTIME, "synth: interrupted while writing tensor '%s'", t->name);
-		uint64_t rows = t->ne1 - row < rows_per_chunk ? t->ne1 - row : rows_per_chunk;
+		uint64_t rows = n_rows - row < rows_per_chunk ? n_rows - row : rows_per_chunk;
 		j.row0 = row;
 		eng_pool_run(sy->pool, fill_rows, &j, (int64_t)rows);
 		int rc = gguf_sink_write(sink, sy->chunk_q, rows * j.row_bytes, err);
@@ -309,7 +311,26 @@ static int add_spec(struct synth *sy, const char *name, uint32_t type, bool is_n
 	t->is_norm = is_norm;
 	t->ne0 = ne0;
 	t->ne1 = ne1;
+	t->ne2 = 1;
 	return 0;
+}
+
+/* Layer l's FFN: gate, down and up matrices, or (with experts) the router, f32 as llama.cpp's
+ * converter keeps it, and each matrix for all experts in one 3-d tensor, as llama.cpp writes
+ * a Mixtral. */
+static void add_ffn(struct synth *sy, uint32_t l, uint32_t type, const struct preset *p, uint32_t n_expert)
+{
+	static const char *const part[3] = { "gate", "down", "up" };
+	char tn[64];
+	if (n_expert) {
+		snprintf(tn, sizeof tn, "blk.%u.ffn_gate_inp.weight", l);
+		add_spec(sy, tn, ENG_TYPE_F32, false, p->n_embd, n_expert);
+	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(tn, sizeof tn, n_expert ? "blk.%u.ffn_%s_exps.weight" : "blk.%u.ffn_%s.weight", l, part[i]);
+		add_spec(sy, tn, type, false, i == 1 ? p->n_ff : p->n_embd, i == 1 ? p->n_embd : p->n_ff);
+		sy->t[sy->n - 1].ne2 = n_expert ? n_expert : 1;
+	}
 }
 
 /* The model's shape (a preset, then the options that override it) and the
@@ -343,6 +364,9 @@ static int resolve_shape(const struct eng_synth_opts *o, const char *dtype, stru
 		return mrl_err_set(err, MRL_EINPUT, "synth: heads %u is not a multiple of kv-heads %u", p.n_head, p.n_head_kv);
 	if (p.n_layer > 4096 || p.n_embd > 65536 || p.n_ff > 262144 || p.n_ctx > (1u << 24))
 		return mrl_err_set(err, MRL_EINPUT, "synth: shape too large");
+	if (o->n_expert > ENG_MAX_EXPERTS || o->n_expert_used > o->n_expert || (o->n_expert && !o->n_expert_used))
+		return mrl_err_set(err, MRL_EINPUT, "synth: experts used a token (%u) must be 1 to the experts (%u), at most %d",
+				   o->n_expert_used, o->n_expert, ENG_MAX_EXPERTS);
 	size_t di = 0;
 	while (di < sizeof dtypes / sizeof dtypes[0] && strcmp(dtypes[di].name, dtype))
 		di++;
@@ -415,8 +439,12 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 	gguf_writer_set_f32(w, "llama.rope.freq_base", 10000.0f);
 	gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
 	gguf_writer_set_u32(w, "llama.vocab_size", n_vocab);
+	if (o->n_expert) {
+		gguf_writer_set_u32(w, "llama.expert_count", o->n_expert);
+		gguf_writer_set_u32(w, "llama.expert_used_count", o->n_expert_used);
+	}
 
-	sy.t = calloc(3 + 9 * (size_t)p.n_layer, sizeof *sy.t);
+	sy.t = calloc(3 + 10 * (size_t)p.n_layer, sizeof *sy.t);
 	if (!sy.t) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "synth: out of memory");
 		goto out;
@@ -433,10 +461,8 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 		T("attn_v.weight", false, p.n_embd, kv_dim);
 		T("attn_output.weight", false, p.n_embd, p.n_embd);
 		T("ffn_norm.weight", true, p.n_embd, 1);
-		T("ffn_gate.weight", false, p.n_embd, p.n_ff);
-		T("ffn_down.weight", false, p.n_ff, p.n_embd);
-		T("ffn_up.weight", false, p.n_embd, p.n_ff);
 #undef T
+		add_ffn(&sy, l, type, &p, o->n_expert);
 	}
 	add_spec(&sy, "output_norm.weight", type, true, p.n_embd, 1);
 	/* as llama.cpp's quantizer: a q4_0 model keeps its output matrix in q8_0 */
@@ -446,14 +472,15 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 	uint64_t n_params = 0, max_ne0 = 0;
 	for (size_t i = 0; i < sy.n; i++) {
 		const struct tspec *t = &sy.t[i];
-		uint64_t ne[2] = { t->ne0, t->ne1 }, row;
+		uint64_t ne[3] = { t->ne0, t->ne1, t->ne2 }, row;
 		eng_row_size(t->type, t->ne0, &row);
-		rc = gguf_writer_add_tensor(w, t->name, t->type, t->is_norm ? 1 : 2, ne, NULL, row * t->ne1);
+		rc = gguf_writer_add_tensor(w, t->name, t->type, t->is_norm ? 1 : t->ne2 > 1 ? 3 : 2, ne, NULL,
+					    row * t->ne1 * t->ne2);
 		if (rc) {
 			rc = mrl_err_set(err, rc, "synth: cannot declare tensor '%s'", t->name);
 			goto out;
 		}
-		n_params += t->ne0 * t->ne1;
+		n_params += t->ne0 * t->ne1 * t->ne2;
 		if (t->ne0 > max_ne0)
 			max_ne0 = t->ne0;
 	}
@@ -471,7 +498,8 @@ int eng_synth(const struct eng_synth_opts *o, const char *out_path, struct eng_s
 	if (info) {
 		struct stat st;
 		*info = (struct eng_synth_info){ n_vocab, p.n_layer, p.n_embd, p.n_head, p.n_head_kv, p.n_ff, p.n_ctx,
-						 n_params, stat(out_path, &st) == 0 ? (uint64_t)st.st_size : 0 };
+						 n_params, stat(out_path, &st) == 0 ? (uint64_t)st.st_size : 0,
+						 o->n_expert, o->n_expert_used };
 	}
 out:
 	free(sy.t);

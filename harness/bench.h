@@ -197,8 +197,10 @@ struct hrn_bench_shape {
 	uint64_t kv_elt_bytes;       /* K and V cache element: 2 (f16, default) or 4 (--kv-cache f32) */
 	uint64_t weight_bytes_decode; /* all tensor bytes read for one decoded token: every tensor
 				       * but token_embd, plus one token_embd row (the whole matrix
-				       * when the output is tied to it) */
-	uint64_t layer_matmul_params; /* elements of the blk.* matrices (2-D tensors) */
+				       * when the output is tied to it); of a mixture of experts' experts,
+				       * the share a token takes (n_expert_used / n_expert) */
+	uint64_t layer_matmul_params; /* elements of the blk.* matrices a token computes with (the
+				       * experts' at that share) */
 	uint64_t output_params;       /* elements of the output matrix (n_vocab x n_embd) */
 };
 

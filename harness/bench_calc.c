@@ -82,6 +82,17 @@ static bool starts_with(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* An expert's tensor: blk.N.ffn_{gate,up,down}_exps.weight (GGUF, all of a layer's experts)
+ * or blk.N.ffn_{gate,up,down}.E.weight (one expert: older GGUFs, HF folders). */
+static bool is_expert(const char *name)
+{
+	unsigned il, e;
+	char part[8];
+	int used = 0;
+	return strstr(name, "_exps.") || (sscanf(name, "blk.%u.ffn_%7[a-z].%u.weight%n", &il, part, &e, &used) == 3 &&
+					   used > 0 && name[used] == '\0');
+}
+
 int hrn_bench_shape_of(const struct eng_model *m, struct hrn_bench_shape *s, struct mrl_err *err)
 {
 	memset(s, 0, sizeof *s);
@@ -103,10 +114,15 @@ int hrn_bench_shape_of(const struct eng_model *m, struct hrn_bench_shape *s, str
 	for (size_t i = 0; i < eng_model_n_weights(m); i++) {
 		struct eng_tensor_info t;
 		eng_model_weight_info(m, i, &t);
-		weight_bytes += t.nbytes;
 		uint64_t elems = 1;
 		for (uint32_t k = 0; k < t.n_dims && k < 4; k++)
 			elems *= t.ne[k];
+		if (d.n_expert && is_expert(t.name)) { /* a token reads and computes with n_expert_used of them */
+			weight_bytes += t.nbytes / d.n_expert * d.n_expert_used;
+			s->layer_matmul_params += elems / d.n_expert * d.n_expert_used;
+			continue;
+		}
+		weight_bytes += t.nbytes;
 		if (!strcmp(t.name, "token_embd.weight")) {
 			have_embd = true;
 			embd_bytes = t.nbytes;

@@ -88,7 +88,11 @@ static void print_shape(const struct eng_model_desc *d)
 	       d->n_head, d->n_head_kv);
 	if (d->head_dim * d->n_head != d->n_embd) /* Qwen3, Gemma 2 9B: wider than the residual stream */
 		printf(" of %" PRIu32, d->head_dim);
-	printf(", ffn %" PRIu32 "\n", d->n_ff);
+	if (d->n_expert)
+		printf(", ffn %" PRIu32 " in each of %" PRIu32 " experts, %" PRIu32 " a token\n", d->n_ff, d->n_expert,
+		       d->n_expert_used);
+	else
+		printf(", ffn %" PRIu32 "\n", d->n_ff);
 	if (d->learned_pos)
 		printf("positions: learned (%" PRIu32 "); norm eps %g\n", d->n_ctx_train, (double)d->norm_eps);
 	else
@@ -159,7 +163,10 @@ static void print_text(const struct eng_model *m, const struct eng_model_desc *d
 	if (d->name[0])
 		printf("name: %s\n", d->name);
 	if (nt) {
-		printf("parameters: %" PRIu64 " (%.2f M)\n", d->n_params, (double)d->n_params / 1e6);
+		printf("parameters: %" PRIu64 " (%.2f M)", d->n_params, (double)d->n_params / 1e6);
+		if (d->n_params_active != d->n_params)
+			printf(", %.2f M active a token", (double)d->n_params_active / 1e6);
+		printf("\n");
 		printf("weights: %" PRIu64 " bytes (%.2f MiB) in %zu tensors\n", d->weight_bytes,
 		       (double)d->weight_bytes / (1 << 20), nt);
 		printf("dtypes:");
@@ -247,6 +254,8 @@ static void shape_json(json_t *o, const struct eng_model_desc *d)
 	json_object_set_new(o, "head_dim", w ? json_integer(d->head_dim) : json_null());
 	json_object_set_new(o, "qk_norm", w ? json_boolean(d->qk_norm) : json_null());
 	json_object_set_new(o, "ffn", w ? json_integer(d->n_ff) : json_null());
+	json_object_set_new(o, "experts", w ? json_integer(d->n_expert) : json_null());
+	json_object_set_new(o, "experts_used", w ? json_integer(d->n_expert_used) : json_null());
 	json_object_set_new(o, "positions", !w ? json_null() : json_string(d->learned_pos ? "learned" : "rope"));
 	json_object_set_new(o, "rope", !w || d->learned_pos ? json_null()
 							     : json_pack("{s:I, s:o, s:s, s:o, s:o}", "dims", (json_int_t)d->n_rot,
@@ -306,6 +315,7 @@ static json_t *model_json(const struct eng_model *m, const struct eng_model_desc
 	json_object_set_new(o, "name", d->name[0] ? rec_json_string(d->name) : json_null());
 	json_object_set_new(o, "vocabulary_only", json_boolean(!eng_model_n_tensors(m)));
 	json_object_set_new(o, "parameters", json_integer((json_int_t)d->n_params));
+	json_object_set_new(o, "parameters_active", json_integer((json_int_t)d->n_params_active));
 	json_object_set_new(o, "weights_bytes", json_integer((json_int_t)d->weight_bytes));
 	json_object_set_new(o, "n_tensors", json_integer((json_int_t)eng_model_n_tensors(m)));
 	json_object_set_new(o, "dtypes", dtypes);

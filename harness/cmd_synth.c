@@ -24,7 +24,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out,
 		"usage: merilo synth [--arch llama] --preset tiny|110m|1b|7b [--dtype DTYPE]\n"
 		"                    [--layers N] [--dim N] [--heads N] [--kv-heads N] [--ffn N] [--ctx N]\n"
-		"                    [--vocab VOCAB.gguf] [--tied] [--seed N] -o OUT.gguf\n"
+		"                    [--experts N --experts-used K] [--vocab VOCAB.gguf] [--tied] [--seed N] -o OUT.gguf\n"
 		"\n"
 		"Write a llama-architecture GGUF model with random weights (matrices N(0,1)*0.02,\n"
 		"norm weights 1+0.1*N(0,1)) from a seeded generator: the same options and seed\n"
@@ -105,6 +105,10 @@ int hrn_cmd_synth(int argc, char **argv)
 		OPT_CALLBACK(0, "kv-heads", &o.n_head_kv, "N", NULL, parse_u32),
 		OPT_CALLBACK(0, "ffn", &o.n_ff, "N", NULL, parse_u32),
 		OPT_CALLBACK(0, "ctx", &o.n_ctx, "N", NULL, parse_u32),
+		OPT_CALLBACK(0, "experts", &o.n_expert, "N",
+			     "a mixture of N experts of --ffn each on every layer, as Mixtral\n"
+			     "(a router and ffn_*_exps tensors; default: a dense FFN)", parse_u32),
+		OPT_CALLBACK(0, "experts-used", &o.n_expert_used, "K", "experts each token takes (1..N)", parse_u32),
 		OPT_STRING(0, "vocab", &o.vocab_path, "F",
 			   "copy the tokenizer (every tokenizer.* key) from a GGUF file;\n"
 			   "default: a small built-in byte-fallback vocabulary (docs/gguf.md)"),
@@ -137,10 +141,13 @@ int hrn_cmd_synth(int argc, char **argv)
 		return hrn_report(&err);
 	if ((rc = synth_watched(&o, out, quiet, &info)) != HRN_EXIT_OK)
 		return rc;
-	printf("wrote %s: llama %s %s, %u layers, dim %u, heads %u/%u, ffn %u, ctx %u, vocab %u, "
+	char experts[64] = "";
+	if (info.n_expert)
+		snprintf(experts, sizeof experts, " x %u experts (%u a token)", info.n_expert, info.n_expert_used);
+	printf("wrote %s: llama %s %s, %u layers, dim %u, heads %u/%u, ffn %u%s, ctx %u, vocab %u, "
 	       "%.1fM params, %.1f MiB, seed %llu (random weights: for speed, not quality)\n",
 	       out, o.preset ? o.preset : "custom", o.dtype, info.n_layer, info.n_embd, info.n_head,
-	       info.n_head_kv, info.n_ff, info.n_ctx, info.n_vocab, (double)info.n_params / 1e6,
+	       info.n_head_kv, info.n_ff, experts, info.n_ctx, info.n_vocab, (double)info.n_params / 1e6,
 	       (double)info.file_bytes / 1048576.0, (unsigned long long)o.seed);
 	return HRN_EXIT_OK;
 }

@@ -91,6 +91,38 @@ static void test_costs(void)
 	ok(isnan(hrn_bench_prefill_flops(&s, 0)), "prefill of 0 tokens: NaN");
 }
 
+/* A mixture of experts: a token computes with and reads n_expert_used of the experts, whether
+ * they are stored as one 3-d tensor a layer (GGUF) or one matrix each. */
+static void test_costs_moe(void)
+{
+	char dense_path[64], moe_path[64];
+	snprintf(dense_path, sizeof dense_path, "/tmp/merilo-bench-dense-%d.gguf", (int)getpid());
+	snprintf(moe_path, sizeof moe_path, "/tmp/merilo-bench-moe-%d.gguf", (int)getpid());
+	struct eng_synth_opts o = { .preset = "tiny", .dtype = "f32", .seed = 1 };
+	struct mrl_err err = { 0 };
+	struct eng_model *dense = NULL, *moe = NULL;
+	struct eng_open_opts oo = { .n_threads = 1 };
+	int rc = eng_synth(&o, dense_path, NULL, &err) || eng_model_open(&dense, dense_path, &oo, &err);
+	o.n_expert = 8;
+	o.n_expert_used = 2;
+	rc = rc || eng_synth(&o, moe_path, NULL, &err) || eng_model_open(&moe, moe_path, &oo, &err);
+	struct hrn_bench_shape sd, sm;
+	rc = rc || hrn_bench_shape_of(dense, &sd, &err) || hrn_bench_shape_of(moe, &sm, &err);
+	if (rc)
+		diag("%s", err.msg);
+	/* tiny: 4 layers of dim 64 (q, o 64 x 64; k, v 64 x 32), ffn 192; a router of 8 x 64 f32 a layer */
+	const uint64_t attn = 4 * (2 * 64 * 64 + 2 * 64 * 32), ffn = 4 * 3 * 64 * 192, router = 4 * 8 * 64;
+	ok(!rc && sd.layer_matmul_params == attn + ffn, "dense: the layers' matmul parameters are attention's and the FFN's");
+	ok(!rc && sm.layer_matmul_params == attn + router + 2 * ffn,
+	   "MoE, 8 experts of the dense FFN's size, 2 a token: attention's, the router's and two FFNs'");
+	ok(!rc && sm.weight_bytes_decode == sd.weight_bytes_decode + (router + ffn) * 4,
+	   "  ...and decode reads their bytes (f32): the router and one FFN more than the dense model");
+	eng_model_close(dense);
+	eng_model_close(moe);
+	unlink(dense_path);
+	unlink(moe_path);
+}
+
 static void test_roofline_kernels(void)
 {
 	struct mrl_err err = { 0 };
@@ -747,6 +779,7 @@ int main(void)
 	TEST(test_latency(), "request latency: TTFT, e2e, TPOT and ITL from token times; bad times refused");
 	TEST(test_poisson(), "seeded Poisson arrivals: reproducible, at the rate, exponential gaps");
 	TEST(test_costs(), "decode bytes per token and prefill FLOPs from the model's shape");
+	TEST(test_costs_moe(), "a mixture of experts: a token's share of the experts' FLOPs and bytes");
 	TEST(test_roofline_kernels(), "the roofline kernels measure bandwidth and FLOP rate; bad sizes are refused");
 
 	if (!cli_merilo()) {

@@ -541,17 +541,22 @@ static bool repackable(const struct eng_tensor *t)
 	       t->ne1 > 0 && (!eng_kr_q0(t->type) || t->ne0 <= 512 * 32);
 }
 
-/* Every matmul weight of w, n of them at most (the layers' seven and the output). */
-static size_t matmul_tensors(struct eng_weights *w, uint32_t n_layer, struct eng_tensor **out)
+/* Every matmul weight of w, n of them at most (the layers' seven, their n_exps expert
+ * matrices and routers, and the output). */
+static size_t matmul_tensors(struct eng_weights *w, uint32_t n_layer, size_t n_exps, struct eng_tensor **out)
 {
 	size_t n = 0;
 	for (uint32_t il = 0; il < n_layer; il++) {
 		struct eng_layer *L = &w->layers[il];
-		struct eng_tensor *t[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down };
+		struct eng_tensor *t[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down,
+					   &L->ffn_gate_inp };
 		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 			if (repackable(t[i]))
 				out[n++] = t[i];
 	}
+	for (size_t i = 0; i < n_exps; i++)
+		if (repackable(&w->experts[i]))
+			out[n++] = &w->experts[i];
 	if (repackable(&w->output)) /* tied: also the embedding (ops.c reads its rows back) */
 		out[n++] = &w->output;
 	return n;
@@ -620,17 +625,25 @@ int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
 	if (!m->has_weights || !repack_wanted(m))
 		return 0;
 	const uint32_t nl = m->cfg.n_layer;
-	struct eng_tensor **ts = malloc(((size_t)nl * 7 + 1) * sizeof *ts);
+	const size_t n_exps = (size_t)nl * m->cfg.n_expert * 3;
+	struct eng_tensor **ts = malloc(((size_t)nl * 8 + n_exps + 1) * sizeof *ts);
 	struct eng_layer *layers = malloc((nl ? nl : 1) * sizeof *layers);
-	if (!ts || !layers) {
+	struct eng_tensor *exps = n_exps ? malloc(n_exps * sizeof *exps) : NULL;
+	if (!ts || !layers || (n_exps && !exps)) {
 		free(ts);
 		free(layers);
+		free(exps);
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", m->path);
 	}
 	memcpy(layers, m->w.layers, nl * sizeof *layers);
+	if (n_exps)
+		memcpy(exps, m->w.experts, n_exps * sizeof *exps);
+	for (uint32_t il = 0; n_exps && il < nl; il++)
+		layers[il].exps = exps + (m->w.layers[il].exps - m->w.experts);
 	m->wr = m->w;
 	m->wr.layers = layers;
-	const size_t n = matmul_tensors(&m->wr, nl, ts);
+	m->wr.experts = exps;
+	const size_t n = matmul_tensors(&m->wr, nl, n_exps, ts);
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += eng_kr_matrix_bytes(ts[i]->type, (int64_t)ts[i]->ne0, (int64_t)ts[i]->ne1);
@@ -648,7 +661,9 @@ int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
 		m->kr_mem = NULL;
 		free(ts);
 		free(layers);
+		free(exps);
 		m->wr.layers = NULL;
+		m->wr.experts = NULL;
 		if (n == 0 || !fits)
 			return 0;
 		return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory repacking the quantized weights (%zu MiB; "
