@@ -15,6 +15,10 @@
 # --preset 7b --layers 2 --kv-heads 8 --ffn 14336 --dtype f16` (Mistral-7B's matrix
 # shapes: 4096- and 14336-wide rows, a 32000 x 4096 output matrix; 1.4 GB in F16),
 # through llama-quantize, under $BUILD/bench/.
+# A key moe-TYPE (moe-q8_0, moe-q4_0, moe-f16, moe-q4_k_m, ...) is a mixture of experts in
+# Mixtral's layout, 110M-shaped with 8 experts of 2048 on every layer, 2 a token (`merilo synth
+# --preset 110m --experts 8 --experts-used 2`, 0.45B parameters, 0.17B a token): merilo synth's
+# own dtypes directly, any other through llama-quantize from its F16 file.
 # Tests: pp128, pp512 and tg32 (llama-bench's -p/-n; merilo bench's pp and tg at
 # depth 0).
 #
@@ -63,7 +67,7 @@ done
 model_path() {
 	case $1 in
 	f16 | bf16 | f32 | q8_0 | q4_0) echo "$BUILD/bench/m110-$1.gguf" ;;
-	m110-* | m7b-*) echo "$BUILD/bench/$1.gguf" ;;
+	m110-* | m7b-* | moe-*) echo "$BUILD/bench/$1.gguf" ;;
 	*) echo "$BUILD/smollm2/smollm2-$1.gguf" ;;
 	esac
 }
@@ -72,6 +76,27 @@ make_model() { # $1 = model key; prints nothing, fails with a message
 	m=$(model_path "$1")
 	case $1 in
 	f16 | bf16 | f32 | q8_0 | q4_0) ;;
+	moe-*)
+		[ -s "$m" ] && return 0
+		[ -f "$VOCAB" ] || { echo "bench-vs-llamacpp: $VOCAB is absent" >&2; return 1; }
+		mkdir -p "$(dirname "$m")"
+		t=${1#moe-}
+		case $t in
+		f16 | bf16 | f32 | q8_0 | q4_0)
+			"$MERILO" synth --arch llama --preset 110m --experts 8 --experts-used 2 --dtype "$t" --seed 1 \
+				--vocab "$VOCAB" -o "$m" >&2
+			return
+			;;
+		esac
+		[ -x "$LQ" ] || { echo "bench-vs-llamacpp: $LQ is absent: cannot make $m" >&2; return 1; }
+		make_model moe-f16 || return 1
+		m=$(model_path "$1")
+		"$LQ" "$(model_path moe-f16)" "$m" "$(echo "$t" | tr 'a-z' 'A-Z')" 2 >"$m.log" 2>&1 || {
+			echo "bench-vs-llamacpp: llama-quantize cannot make '$1' (see $m.log)" >&2
+			return 1
+		}
+		return 0
+		;;
 	m110-* | m7b-*) # llama-quantize's type of the 110M F16 file (rows 768 and 2048 wide: all
 		# K-quant blocks) or of the 7B-shaped slice
 		[ -s "$m" ] && return 0

@@ -36,6 +36,10 @@ dropped, q/k norms as qwen3's; 8 experts of 64, 4 a token, norm_topk_prob true; 
 gate_proj and up_proj are rows (16e + r) % 128 (r = 0..63) of mlp.gate_proj and mlp.up_proj, its
 down_proj those columns of mlp.down_proj.
 
+qwen2moe, from qwen2: its attention unchanged (q/k/v biases kept); qwen3moe's 8 experts of 64, 4 a
+token, norm_topk_prob false (Qwen2-MoE's); a shared expert that is the fixture's FFN (mlp.*_proj,
+128), gated by the weights ((3i + l) % 13 - 6) / 32.
+
 Every value is exact in float32 arithmetic on both sides.
 
 Run: python3 ci/make-derived-reference.py [FIXTURES_HF_DIR] (transformers >= 4.51, torch).
@@ -49,8 +53,8 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file
 from safetensors.torch import save_file
-from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, MixtralConfig, MixtralForCausalLM, Qwen3Config,
-                          Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM)
+from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, MixtralConfig, MixtralForCausalLM, Qwen2MoeConfig,
+                          Qwen2MoeForCausalLM, Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "tests", "data")
@@ -155,16 +159,24 @@ def derive_mixtral(src):
     return w
 
 
-def derive_qwen3moe(src):
+def derive_qwen3moe(src, qwen2=False):
     w = {}
     for name, t in src.items():
-        if name.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias")) or ".mlp." in name:
+        if (not qwen2 and name.endswith(("q_proj.bias", "k_proj.bias", "v_proj.bias"))) or ".mlp." in name:
             continue
         w[name] = t.astype(np.float32)
     for l in range(3):
         p = f"model.layers.{l}."
-        w[p + "self_attn.q_norm.weight"] = np.array([0.75 + ((7 * i + 3 * l) % 11) / 20.0 for i in range(HD)], np.float32)
-        w[p + "self_attn.k_norm.weight"] = np.array([0.8 + ((5 * i + 2 * l) % 9) / 20.0 for i in range(HD)], np.float32)
+        if qwen2:
+            for n in ("gate", "up", "down"):
+                w[p + f"mlp.shared_expert.{n}_proj.weight"] = src[p + f"mlp.{n}_proj.weight"].astype(np.float32)
+            w[p + "mlp.shared_expert_gate.weight"] = np.array([[((3 * i + l) % 13 - 6) / 32.0 for i in range(HIDDEN)]],
+                                                              np.float32)
+        else:
+            w[p + "self_attn.q_norm.weight"] = np.array([0.75 + ((7 * i + 3 * l) % 11) / 20.0 for i in range(HD)],
+                                                        np.float32)
+            w[p + "self_attn.k_norm.weight"] = np.array([0.8 + ((5 * i + 2 * l) % 9) / 20.0 for i in range(HD)],
+                                                        np.float32)
         gate, up, down = (src[p + f"mlp.{n}_proj.weight"] for n in ("gate", "up", "down"))
         w[p + "mlp.gate.weight"] = router(l, 8)
         for e in range(8):
@@ -197,10 +209,21 @@ def qwen3moe_model(hf):
     return Qwen3MoeForCausalLM(cfg), derive_qwen3moe(src), "qwen2"
 
 
+def qwen2moe_model(hf):
+    src = load_file(os.path.join(hf, "qwen2", "model.safetensors"))
+    cfg = Qwen2MoeConfig(vocab_size=512, hidden_size=HIDDEN, intermediate_size=128, moe_intermediate_size=64,
+                         shared_expert_intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+                         num_key_value_heads=2, hidden_act="silu", max_position_embeddings=256, rms_norm_eps=1e-6,
+                         rope_theta=1e6, num_experts=8, num_experts_per_tok=4, norm_topk_prob=False,
+                         decoder_sparse_step=1, mlp_only_layers=[], tie_word_embeddings=False,
+                         use_sliding_window=False, attn_implementation="eager")
+    return Qwen2MoeForCausalLM(cfg), derive_qwen3moe(src, qwen2=True), "qwen2"
+
+
 def write_reference(hf, name, make):
     torch.manual_seed(0)
     model, w, src_name = make(hf)
-    if model.config.model_type in ("mixtral", "qwen3_moe"):
+    if model.config.model_type in ("mixtral", "qwen2_moe", "qwen3_moe"):
         model = from_checkpoint(model, w).eval()
     else:
         model = model.to(torch.float32).eval()
@@ -240,6 +263,7 @@ def main():
     write_reference(hf, "gemma3", gemma3_model)
     write_reference(hf, "mixtral", mixtral_model)
     write_reference(hf, "qwen3moe", qwen3moe_model)
+    write_reference(hf, "qwen2moe", qwen2moe_model)
 
 
 if __name__ == "__main__":

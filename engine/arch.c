@@ -43,6 +43,8 @@ static const struct arch_def arch_defs[] = {
 	{ "qwen2", ENG_ARCH_QWEN2, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QKV_BIAS, 0 },
 	/* Qwen3: Qwen2 without the biases, each head of q and k RMS-normed before rope */
 	{ "qwen3", ENG_ARCH_QWEN3, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QK_NORM, 0 },
+	/* Qwen2-MoE: Qwen2 with experts and a gated shared expert on every layer */
+	{ "qwen2moe", ENG_ARCH_QWEN2MOE, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QKV_BIAS | A_MOE, 0 },
 	/* Qwen3-MoE: Qwen3 with a mixture of experts for every FFN (Mixtral is llama with experts) */
 	{ "qwen3moe", ENG_ARCH_QWEN3MOE, ENG_NORM_RMS, ENG_FFN_SWIGLU, ENG_ROPE_NEOX, A_QK_NORM | A_MOE, 0 },
 	/* GPT-2: learned positions, LayerNorm and biases everywhere, GELU MLP, one qkv matrix */
@@ -202,10 +204,11 @@ static int check_factors(const float *f, uint32_t n, const char *name, const cha
 }
 
 /* The FFN's width and the experts, as llama.cpp reads them: <arch>.expert_count (required
- * for qwen3moe, optional for llama: Mixtral) and .expert_used_count; an expert's width is
- * .expert_feed_forward_length for qwen3moe (its feed_forward_length is the dense one no
- * layer has), feed_forward_length otherwise. llama.cpp renormalizes the chosen experts'
- * weights for both (build_moe_ffn's norm_w). */
+ * for qwen2moe and qwen3moe, optional for llama: Mixtral) and .expert_used_count; an expert's
+ * width is .expert_feed_forward_length for the Qwen ones (their feed_forward_length is the
+ * dense one no layer has), feed_forward_length otherwise; Qwen2-MoE's shared expert
+ * .expert_shared_feed_forward_length. llama.cpp renormalizes the chosen experts' weights for
+ * Mixtral and Qwen3-MoE, not for Qwen2-MoE (build_moe_ffn's norm_w). */
 static int load_experts(const struct gguf_ctx *g, const struct arch_def *def, struct eng_config *cfg,
 			const char *path, struct mrl_err *err)
 {
@@ -217,7 +220,7 @@ static int load_experts(const struct gguf_ctx *g, const struct arch_def *def, st
 		return mrl_err_set(err, MRL_EINPUT, "%s: required metadata key '%s.expert_count' is missing or 0", path, an);
 	if (cfg->n_expert && !(def->flags & A_MOE) && def->id != ENG_ARCH_LLAMA)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: experts ('%s.expert_count' %" PRIu32 ") are not implemented "
-				   "for architecture '%s' (supported: llama, qwen3moe)", path, an, cfg->n_expert, an);
+				   "for architecture '%s' (supported: llama, qwen2moe, qwen3moe)", path, an, cfg->n_expert, an);
 	if (!cfg->n_expert)
 		return get_req_u32(g, an, "feed_forward_length", &cfg->n_ff, path, err);
 	if ((rc = get_req_u32(g, an, "expert_used_count", &cfg->n_expert_used, path, err)) ||
@@ -228,7 +231,10 @@ static int load_experts(const struct gguf_ctx *g, const struct arch_def *def, st
 		return mrl_err_set(err, MRL_EINPUT, "%s: metadata '%s.expert_used_count' (%" PRIu32 ") must be at most "
 				   "expert_count (%" PRIu32 "), which must be at most %d", path, an, cfg->n_expert_used,
 				   cfg->n_expert, ENG_MAX_EXPERTS);
-	cfg->expert_norm = true;
+	cfg->expert_norm = def->id != ENG_ARCH_QWEN2MOE;
+	if (def->id == ENG_ARCH_QWEN2MOE &&
+	    (rc = get_req_u32(g, an, "expert_shared_feed_forward_length", &cfg->n_ff_shexp, path, err)))
+		return rc;
 	return 0;
 }
 
@@ -656,6 +662,21 @@ static int bind_experts(struct eng_layer *L, const struct eng_config *cfg, eng_t
 						   one);
 			rc = bind(t, find, g, one, ne0, ne1, false, false, path, err);
 		}
+	}
+	const uint64_t fs = cfg->n_ff_shexp;
+	struct {
+		struct eng_tensor *t;
+		const char *suffix;
+		uint64_t ne0, ne1;
+	} shared[] = {
+		{ &L->ffn_gate_inp_shexp, "ffn_gate_inp_shexp.weight", d, 1 }, /* GGUF: 1-d; HF: [1, d] */
+		{ &L->ffn_gate_shexp, "ffn_gate_shexp.weight", d, fs },
+		{ &L->ffn_up_shexp, "ffn_up_shexp.weight", d, fs },
+		{ &L->ffn_down_shexp, "ffn_down_shexp.weight", fs, d },
+	};
+	for (size_t i = 0; !rc && fs && i < sizeof shared / sizeof shared[0]; i++) {
+		snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", il, shared[i].suffix);
+		rc = bind(shared[i].t, find, g, name, shared[i].ne0, shared[i].ne1, false, false, path, err);
 	}
 	return rc;
 }

@@ -91,6 +91,7 @@ struct eng_model_desc {
 	uint64_t n_params_active;    /* those a token computes with: n_params less the experts it does not
 				      * take (n_params for a dense model) */
 	uint32_t n_expert, n_expert_used; /* a mixture of experts' experts per layer and per token; 0 = dense */
+	uint32_t n_ff_shexp;         /* the width of a shared expert beside them (Qwen2-MoE); 0 = none */
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
 	uint32_t head_dim;           /* a head's size; n_head x head_dim may differ from n_embd (Qwen3) */

@@ -33,7 +33,7 @@ const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
 /* ---- architecture configuration ---- */
 
 enum eng_arch_id { ENG_ARCH_LLAMA = 0, ENG_ARCH_QWEN2 = 1, ENG_ARCH_GPT2 = 2, ENG_ARCH_GEMMA2 = 3, ENG_ARCH_PHI3 = 4,
-		   ENG_ARCH_QWEN3 = 5, ENG_ARCH_GEMMA3 = 6, ENG_ARCH_QWEN3MOE = 7 };
+		   ENG_ARCH_QWEN3 = 5, ENG_ARCH_GEMMA3 = 6, ENG_ARCH_QWEN3MOE = 7, ENG_ARCH_QWEN2MOE = 8 };
 
 /* Mixture-of-experts layers: at most this many experts (Qwen3-MoE has 128, DeepSeek 256). */
 #define ENG_MAX_EXPERTS 512
@@ -76,6 +76,8 @@ struct eng_config {
 	 * expert_norm (Mixtral; Qwen3-MoE's norm_topk_prob). 0: a dense FFN. */
 	uint32_t n_expert, n_expert_used;
 	bool expert_norm;
+	uint32_t n_ff_shexp;        /* > 0: a shared expert of this width beside them, its output times
+				     * sigmoid(ffn_gate_inp_shexp . h) added to theirs (Qwen2-MoE) */
 	uint32_t head_dim;          /* per-head size of q/k/v */
 	uint32_t n_rot;             /* rotated dims per head (<= head_dim, even); 0 without rope */
 	uint32_t n_embd_q;          /* n_head * head_dim */
@@ -118,6 +120,11 @@ int eng_config_set_arch(struct eng_config *cfg, const char *name);
 /* Mark the layers the architecture's pattern windows (cfg->arch's row; with a
  * sliding_window): every layer, or Gemma 2's 0, 2, 4, ... */
 void eng_config_window_layers(struct eng_config *cfg);
+/* The widest FFN a layer computes: n_ff, or a shared expert's where wider. */
+static inline uint32_t eng_config_ff_widest(const struct eng_config *c)
+{
+	return c->n_ff_shexp > c->n_ff ? c->n_ff_shexp : c->n_ff;
+}
 /* The window layer il attends within (0 = every earlier key). */
 static inline uint32_t eng_layer_window(const struct eng_config *c, uint32_t il)
 {
@@ -167,6 +174,8 @@ struct eng_layer {
 	 * ffn_gate/ffn_up/ffn_down stay zeroed. */
 	struct eng_tensor ffn_gate_inp;
 	struct eng_tensor *exps;
+	/* n_ff_shexp > 0: the shared expert's gate vector, (n_embd, 1), and its SwiGLU FFN */
+	struct eng_tensor ffn_gate_inp_shexp, ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp;
 };
 
 struct eng_weights {

@@ -147,8 +147,8 @@ static bool ctx_alloc(struct eng_ctx *c)
 		size_t widest = cfg->n_embd;
 		if (cfg->n_embd_q > widest)
 			widest = cfg->n_embd_q;
-		if (cfg->n_ff > widest)
-			widest = cfg->n_ff;
+		if (eng_config_ff_widest(cfg) > widest)
+			widest = eng_config_ff_widest(cfg);
 		/* f16-rounded floats are the widest conversion (4 bytes/element; Q8_0 is 34/32) */
 		c->ex.xq_size = (size_t)c->n_ubatch * widest * sizeof(float);
 		c->ex.xq = host_calloc(c->ex.xq_size, 1, &fail);
@@ -161,8 +161,8 @@ static bool ctx_alloc(struct eng_ctx *c)
 	c->a.v = act_alloc(c, ub * cfg->n_embd_kv, sizeof(float), &fail);
 	c->a.att = act_alloc(c, ub * cfg->n_embd_q, sizeof(float), &fail);
 	c->a.tmp = act_alloc(c, ub * cfg->n_embd, sizeof(float), &fail);
-	c->a.hg = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
-	c->a.hu = act_alloc(c, ub * cfg->n_ff, sizeof(float), &fail);
+	c->a.hg = act_alloc(c, ub * eng_config_ff_widest(cfg), sizeof(float), &fail);
+	c->a.hu = act_alloc(c, ub * eng_config_ff_widest(cfg), sizeof(float), &fail);
 	if (cfg->n_expert && !on_device && !eng_moe_alloc(c))
 		fail = true;
 	if (on_device)

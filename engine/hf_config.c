@@ -150,6 +150,15 @@ static const struct hf_name qwen3moe_layer_extra[] = {
 	{ "mlp.gate.weight", "ffn_gate_inp.weight", 0 },
 	{ NULL, NULL, 0 },
 };
+/* Qwen2-MoE: Qwen2's names, a router, a shared expert and its gate */
+static const struct hf_name qwen2moe_layer_extra[] = {
+	{ "mlp.gate.weight", "ffn_gate_inp.weight", 0 },
+	{ "mlp.shared_expert.gate_proj.weight", "ffn_gate_shexp.weight", 0 },
+	{ "mlp.shared_expert.up_proj.weight", "ffn_up_shexp.weight", 0 },
+	{ "mlp.shared_expert.down_proj.weight", "ffn_down_shexp.weight", 0 },
+	{ "mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight", 0 },
+	{ NULL, NULL, 0 },
+};
 static const struct hf_name qwen_expert[] = {
 	{ "gate_proj.weight", "ffn_gate", 0 },
 	{ "up_proj.weight", "ffn_up", 0 },
@@ -221,6 +230,7 @@ static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path
 static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 
 /* Gemma3TextConfig's defaults (transformers 5.25): the published 4B-27B checkpoints give only
  * what differs from them in their text_config. */
@@ -244,6 +254,9 @@ static const struct hf_arch hf_archs[] = {
 	/* Mixtral: Mistral with experts (its window, where sliding_window is set; none by default) */
 	{ "mixtral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
 	  mixtral_extras, HF_WIN_KEY, 0, mixtral_layer_extra, NULL, false, "block_sparse_moe.experts.", mixtral_expert },
+	/* Qwen2-MoE: Qwen2 with experts and a gated shared expert on every layer */
+	{ "qwen2_moe", "qwen2moe", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
+	  qwen2moe_extras, HF_WIN_TYPES, 0, qwen2moe_layer_extra, NULL, false, "mlp.experts.", qwen_expert },
 	/* Qwen3-MoE: Qwen3 with experts on every layer */
 	{ "qwen3_moe", "qwen3moe", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
 	  qwen3moe_extras, HF_WIN_TYPES, 0, qwen3moe_layer_extra, NULL, false, "mlp.experts.", qwen_expert },
@@ -378,9 +391,10 @@ static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *p
 	return experts_load(c, cfg, path, err);
 }
 
-/* Qwen3-MoE: experts of moe_intermediate_size on every layer (a decoder_sparse_step or
- * mlp_only_layers that leaves some layers dense is refused), renormalized where
- * norm_topk_prob (Qwen3MoeConfig's default: false; the published checkpoints: true). */
+/* Qwen2-MoE and Qwen3-MoE: experts of moe_intermediate_size on every layer (a
+ * decoder_sparse_step or mlp_only_layers that leaves some layers dense is refused),
+ * renormalized where norm_topk_prob (the config classes' default: false; Qwen3-MoE's
+ * published checkpoints: true, Qwen2-MoE's: false). */
 static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
 {
 	uint32_t step = 1;
@@ -397,6 +411,22 @@ static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *
 	cfg->expert_norm = json_is_true(norm);
 	if (cfg->n_ff > (1u << 20))
 		return mrl_err_set(err, MRL_EINPUT, "%s: implausible 'moe_intermediate_size' %" PRIu32, path, cfg->n_ff);
+	return 0;
+}
+
+/* Qwen2-MoE: Qwen3-MoE's experts, a shared expert of shared_expert_intermediate_size, and the
+ * q/k/v biases (qkv_bias false, which drops them, is refused). */
+static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+{
+	int rc;
+	if ((rc = qwen3moe_extras(c, cfg, path, err)) ||
+	    (rc = cfg_u32(c, "shared_expert_intermediate_size", &cfg->n_ff_shexp, true, path, err)))
+		return rc;
+	if (json_is_false(json_object_get(c, "qkv_bias")))
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'qkv_bias': false is not implemented", path);
+	if (cfg->n_ff_shexp > (1u << 20))
+		return mrl_err_set(err, MRL_EINPUT, "%s: implausible 'shared_expert_intermediate_size' %" PRIu32, path,
+				   cfg->n_ff_shexp);
 	return 0;
 }
 

@@ -176,6 +176,7 @@ static void fill_desc(struct eng_model *m)
 		d->sliding_window = d->n_layer_windowed ? c->sliding_window : 0;
 		d->n_expert = c->n_expert;
 		d->n_expert_used = c->n_expert_used;
+		d->n_ff_shexp = c->n_ff_shexp;
 	}
 	d->n_params_active = d->n_params;
 	if (m->has_weights && m->cfg.n_expert) {

@@ -5,7 +5,8 @@
  * probabilities as weights (renormalized to sum 1 where cfg->expert_norm), and
  *   ffn(h) = sum over the chosen j of w_j * down_j(silu(gate_j h) * up_j h),
  * the weighted outputs added in that order from the first (llama.cpp's build_moe_ffn;
- * transformers adds them by expert index, which can move the sum's last bit).
+ * transformers adds them by expert index, which can move the sum's last bit). Qwen2-MoE adds
+ * a shared expert's SwiGLU output times sigmoid(ffn_gate_inp_shexp . h) to that sum.
  *
  * Each expert runs once per micro-batch on the rows of the tokens that chose it, gathered
  * into one matrix: the matrix kernels compute every row the same way whatever the others
@@ -82,8 +83,9 @@ static void route(float *p, int n, int k, bool norm, int32_t *sel, float *w)
 		for (int i = 0; i < n; i++) /* a taken one is -1; a NaN is never chosen over a number */
 			if (p[i] >= 0.0f && (best < 0 || p[i] > p[best]))
 				best = i;
-		if (best < 0) /* the rest are NaN (so was the router's input): expert j, weight NaN */
-			best = j;
+		for (int i = 0; best < 0 && i < n; i++) /* the rest are NaN (so was the router's input): */
+			if (!(p[i] == -1.0f))               /* the first not taken, weight NaN */
+				best = i;
 		sel[j] = best;
 		w[j] = p[best];
 		p[best] = -1.0f;
@@ -91,6 +93,29 @@ static void route(float *p, int n, int k, bool norm, int32_t *sel, float *w)
 	}
 	for (int j = 0; norm && j < k; j++)
 		w[j] /= total;
+}
+
+/* c->a.tmp += sigmoid(gate_inp_shexp . h) * down(silu(gate h) * up h) of the shared expert. */
+static void shared_expert(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
+{
+	const struct eng_ops *ops = c->ops;
+	struct eng_exec *ex = &c->ex;
+	struct eng_moe_scratch *s = c->moe;
+	const size_t d = c->m->cfg.n_embd, fs = c->m->cfg.n_ff_shexp;
+	ops->matmul(ex, &L->ffn_gate_inp_shexp, c->a.xn, n_tok, s->probs, 1);
+	ex->same_x = true; /* xn throughout */
+	ops->matmul(ex, &L->ffn_gate_shexp, c->a.xn, n_tok, c->a.hg, fs);
+	ops->matmul(ex, &L->ffn_up_shexp, c->a.xn, n_tok, c->a.hu, fs);
+	ex->same_x = false;
+	ops->swiglu(ex, c->a.hg, c->a.hu, (size_t)n_tok * fs);
+	ops->matmul(ex, &L->ffn_down_shexp, c->a.hg, n_tok, s->ye, d);
+	for (int t = 0; t < n_tok; t++) {
+		const float g = 1.0f / (1.0f + expf(-s->probs[t]));
+		float *out = c->a.tmp + (size_t)t * d;
+		const float *y = s->ye + (size_t)t * d;
+		for (size_t i = 0; i < d; i++)
+			out[i] += y[i] * g;
+	}
 }
 
 void eng_moe_ffn(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
@@ -138,4 +163,6 @@ void eng_moe_ffn(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
 			for (size_t i = 0; i < d; i++)
 				out[i] += y[(size_t)j * d + i];
 	}
+	if (cfg->n_ff_shexp)
+		shared_expert(c, L, n_tok);
 }

@@ -88,10 +88,13 @@ static void print_shape(const struct eng_model_desc *d)
 	       d->n_head, d->n_head_kv);
 	if (d->head_dim * d->n_head != d->n_embd) /* Qwen3, Gemma 2 9B: wider than the residual stream */
 		printf(" of %" PRIu32, d->head_dim);
-	if (d->n_expert)
-		printf(", ffn %" PRIu32 " in each of %" PRIu32 " experts, %" PRIu32 " a token\n", d->n_ff, d->n_expert,
+	if (d->n_expert) {
+		printf(", ffn %" PRIu32 " in each of %" PRIu32 " experts, %" PRIu32 " a token", d->n_ff, d->n_expert,
 		       d->n_expert_used);
-	else
+		if (d->n_ff_shexp)
+			printf(", and a shared expert of %" PRIu32, d->n_ff_shexp);
+		printf("\n");
+	} else
 		printf(", ffn %" PRIu32 "\n", d->n_ff);
 	if (d->learned_pos)
 		printf("positions: learned (%" PRIu32 "); norm eps %g\n", d->n_ctx_train, (double)d->norm_eps);
@@ -256,6 +259,7 @@ static void shape_json(json_t *o, const struct eng_model_desc *d)
 	json_object_set_new(o, "ffn", w ? json_integer(d->n_ff) : json_null());
 	json_object_set_new(o, "experts", w ? json_integer(d->n_expert) : json_null());
 	json_object_set_new(o, "experts_used", w ? json_integer(d->n_expert_used) : json_null());
+	json_object_set_new(o, "shared_expert_ffn", w ? json_integer(d->n_ff_shexp) : json_null());
 	json_object_set_new(o, "positions", !w ? json_null() : json_string(d->learned_pos ? "learned" : "rope"));
 	json_object_set_new(o, "rope", !w || d->learned_pos ? json_null()
 							     : json_pack("{s:I, s:o, s:s, s:o, s:o}", "dims", (json_int_t)d->n_rot,

@@ -187,7 +187,7 @@ static void t_damaged_named(void)
 {
 	const char *path = f32_path;
 	expect_fail(path, tmp, (struct gguf_edit){ .arch = "mamba" }, MRL_EUNSUPPORTED,
-		    "unsupported architecture 'mamba' (supported: llama, qwen2, qwen3, qwen3moe, gpt2, gemma2, gemma3, phi3)", "an unknown architecture is named");
+		    "unsupported architecture 'mamba' (supported: llama, qwen2, qwen3, qwen2moe, qwen3moe, gpt2, gemma2, gemma3, phi3)", "an unknown architecture is named");
 	expect_fail(path, tmp, (struct gguf_edit){ .drop_key = "llama.attention.layer_norm_rms_epsilon" }, MRL_EINPUT,
 		    "'llama.attention.layer_norm_rms_epsilon' is missing", "a missing rms eps is named");
 	expect_fail(path, tmp, (struct gguf_edit){ .drop_key = "llama.embedding_length" }, MRL_EINPUT,

@@ -3,7 +3,8 @@
  * test as an HF folder (per-expert tensors, as checkpoints store them) and as a GGUF (3-d
  * ffn_*_exps tensors, as llama.cpp's converter writes them):
  *   mixtral, from mistral: 4 experts of 128, 2 a token, each a variation of the fixture's FFN;
- *   qwen3moe, from qwen2: Qwen3's q/k norms, 8 experts of 64, 4 a token, norm_topk_prob.
+ *   qwen3moe, from qwen2: Qwen3's q/k norms, 8 experts of 64, 4 a token, norm_topk_prob;
+ *   qwen2moe, from qwen2: those experts unnormalized, and the fixture's FFN as a gated shared expert.
  * Oracles as tests/eng_derived.c's: transformers' logits committed in tests/data/<arch>/
  * against both merilo paths, and llama.cpp's perplexity of the GGUF where
  * ../shared/tools/llama.cpp is present. Then what must not depend on how tokens are batched
@@ -57,10 +58,21 @@ static const char *const QWEN3MOE_CONFIG =
 	" \"tie_word_embeddings\": false, \"vocab_size\": 512, \"bos_token_id\": 0, \"eos_token_id\": 0,\n"
 	" \"torch_dtype\": \"float32\"}\n";
 
-enum moe { MIXTRAL, QWEN3MOE };
+/* Qwen2-MoE: Qwen2's attention (biases), experts without renormalization, a shared expert */
+static const char *const QWEN2MOE_CONFIG =
+	"{\"architectures\": [\"Qwen2MoeForCausalLM\"], \"model_type\": \"qwen2_moe\", \"hidden_size\": 64,\n"
+	" \"intermediate_size\": 128, \"moe_intermediate_size\": 64, \"shared_expert_intermediate_size\": 128,\n"
+	" \"num_hidden_layers\": 3, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"hidden_act\": \"silu\",\n"
+	" \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-06, \"rope_theta\": 1000000.0,\n"
+	" \"num_experts\": 8, \"num_experts_per_tok\": 4, \"norm_topk_prob\": false, \"decoder_sparse_step\": 1,\n"
+	" \"mlp_only_layers\": [], \"use_sliding_window\": false, \"sliding_window\": null,\n"
+	" \"max_window_layers\": 24, \"tie_word_embeddings\": false, \"vocab_size\": 512, \"bos_token_id\": 0,\n"
+	" \"eos_token_id\": 0, \"torch_dtype\": \"float32\"}\n";
+
+enum moe { MIXTRAL, QWEN3MOE, QWEN2MOE };
 
 /* experts, their width and what each is made of */
-static const int N_EXP[2] = { 4, 8 }, FF_EXP[2] = { 128, 64 };
+static const int N_EXP[3] = { 4, 8, 8 }, FF_EXP[3] = { 128, 64, 64 }, N_USED[3] = { 2, 4, 4 };
 
 /* Hidden unit r of expert e: a row of the fixture's gate/up (a column of its down). */
 static int unit(enum moe d, int e, int r)
@@ -72,6 +84,13 @@ static int unit(enum moe d, int e, int r)
 static int gate_unit(enum moe d, int e, int r)
 {
 	return d == MIXTRAL ? (r + 32 * e) % FF : unit(d, e, r);
+}
+
+/* Layer l's shared expert gate (Qwen2-MoE), HIDDEN weights. */
+static void shared_gate(int l, float *w)
+{
+	for (int i = 0; i < HIDDEN; i++)
+		w[i] = (float)(((3 * i + l) % 13 - 6) / 32.0);
 }
 
 /* Layer l's router, n_expert rows of HIDDEN. */
@@ -134,6 +153,16 @@ static void st_derive(void *user, const char *key, const float *t, size_t rows, 
 											 : "mlp.gate.weight");
 			st_add(o, name, w, (size_t)N_EXP[d], HIDDEN);
 		}
+		if (d == QWEN2MOE) { /* the fixture's FFN is the shared expert */
+			snprintf(name, sizeof name, "model.layers.%d.mlp.shared_expert.%s_proj.weight", l, part[p]);
+			st_add(o, name, t, rows, cols);
+		}
+		if (d == QWEN2MOE && p == 0) {
+			float g[HIDDEN];
+			shared_gate(l, g);
+			snprintf(name, sizeof name, "model.layers.%d.mlp.shared_expert_gate.weight", l);
+			st_add(o, name, g, 1, HIDDEN);
+		}
 		for (int e = 0; e < N_EXP[d]; e++) {
 			size_t r, c;
 			float *x = expert_of(d, p, e, t, &r, &c);
@@ -164,7 +193,8 @@ static void st_derive(void *user, const char *key, const float *t, size_t rows, 
 /* The source's metadata (qwen2.* as qwen3moe.*), then the experts' keys. */
 static int gguf_keys(struct gguf_writer *w, const struct gguf_ctx *g, enum moe d)
 {
-	const char *arch = d == MIXTRAL ? "llama" : "qwen3moe", *from = d == MIXTRAL ? "llama." : "qwen2.";
+	const char *arch = d == MIXTRAL ? "llama" : d == QWEN3MOE ? "qwen3moe" : "qwen2moe",
+		   *from = d == MIXTRAL ? "llama." : "qwen2.";
 	const size_t nf = strlen(from);
 	int rc = 0;
 	char key[256];
@@ -185,9 +215,11 @@ static int gguf_keys(struct gguf_writer *w, const struct gguf_ctx *g, enum moe d
 	snprintf(key, sizeof key, "%s.expert_count", arch);
 	rc = rc ? rc : gguf_writer_set_u32(w, key, (uint32_t)N_EXP[d]);
 	snprintf(key, sizeof key, "%s.expert_used_count", arch);
-	rc = rc ? rc : gguf_writer_set_u32(w, key, d == MIXTRAL ? 2 : 4);
+	rc = rc ? rc : gguf_writer_set_u32(w, key, (uint32_t)N_USED[d]);
 	snprintf(key, sizeof key, "%s.expert_feed_forward_length", arch);
 	rc = rc || d == MIXTRAL ? rc : gguf_writer_set_u32(w, key, (uint32_t)FF_EXP[d]);
+	snprintf(key, sizeof key, "%s.expert_shared_feed_forward_length", arch);
+	rc = rc || d != QWEN2MOE ? rc : gguf_writer_set_u32(w, key, FF);
 	return rc;
 }
 
@@ -237,9 +269,23 @@ static int gguf_derive(struct gguf_writer *w, enum moe d, const struct gguf_tens
 	if (d == QWEN3MOE && (has_suffix(name, "_q.bias") || has_suffix(name, "_k.bias") || has_suffix(name, "_v.bias")))
 		return 0;
 	static const char *const ffn[3] = { "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight" };
-	for (int p = 0; in_layer && p < 3; p++)
-		if (!strcmp(name + used, ffn[p]))
-			return gguf_experts(w, d, l, p, t->data, per_expert);
+	static const char *const shexp[3] = { "ffn_gate_shexp.weight", "ffn_up_shexp.weight", "ffn_down_shexp.weight" };
+	for (int p = 0; in_layer && p < 3; p++) {
+		if (strcmp(name + used, ffn[p]))
+			continue;
+		int rc = gguf_experts(w, d, l, p, t->data, per_expert);
+		char sh[96];
+		snprintf(sh, sizeof sh, "blk.%d.%s", l, shexp[p]);
+		const uint64_t ne[4] = { t->ne[0], t->ne[1], 1, 1 };
+		if (!rc && d == QWEN2MOE) /* the fixture's FFN is the shared expert, gated by a 1-d vector */
+			rc = gguf_writer_add_tensor(w, sh, t->type, 2, ne, t->data, t->nbytes);
+		float g[HIDDEN];
+		shared_gate(l, g);
+		snprintf(sh, sizeof sh, "blk.%d.ffn_gate_inp_shexp.weight", l);
+		if (!rc && d == QWEN2MOE && p == 0)
+			rc = add_f32(w, sh, g, 1, HIDDEN, 1, 1);
+		return rc;
+	}
 	const uint64_t ne[4] = { t->ne[0], t->ne[1], 1, 1 };
 	int rc = gguf_writer_add_tensor(w, name, t->type, t->n_dims, ne, t->data, t->nbytes);
 	if (!rc && d == QWEN3MOE && in_layer && has_suffix(name, "attn_q.weight")) {
@@ -404,6 +450,28 @@ static void test_mixtral(const char *hf, const char *text, const char *tmp)
 	free(cfg);
 }
 
+static void test_qwen2moe(const char *hf, const char *text, const char *tmp)
+{
+	char dir[400], gguf[400], path[600];
+	check_moe(QWEN2MOE, "qwen2moe", "qwen2", QWEN2MOE_CONFIG, hf, text, tmp, dir, gguf);
+	check_info(dir, "ffn 64 in each of 8 experts, 4 a token, and a shared expert of 128", "M active a token");
+	snprintf(path, sizeof path, "%s/qwen2moe-noshared.gguf", tmp);
+	gguf_rewrite(gguf, path, (struct gguf_edit){ .drop_tensor = "blk.2.ffn_gate_inp_shexp.weight" });
+	check_refused(path, ENG_BACKEND_CPU, MRL_EINPUT, "required tensor 'blk.2.ffn_gate_inp_shexp.weight' is missing",
+		      "a qwen2moe GGUF without a shared expert's gate is refused by name");
+	snprintf(path, sizeof path, "%s/qwen2moe-edit", tmp);
+	char *cfg = replaced(QWEN2MOE_CONFIG, " \"shared_expert_intermediate_size\": 128,", "");
+	with_config(dir, path, cfg);
+	check_refused(path, ENG_BACKEND_CPU, MRL_EINPUT, "required field 'shared_expert_intermediate_size' is missing",
+		      "a qwen2_moe config without the shared expert's size is refused");
+	free(cfg);
+	cfg = replaced(QWEN2MOE_CONFIG, "\"decoder_sparse_step\": 1", "\"decoder_sparse_step\": 1, \"qkv_bias\": false");
+	with_config(dir, path, cfg);
+	check_refused(path, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "'qkv_bias': false is not implemented",
+		      "a qwen2_moe config without q/k/v biases is refused");
+	free(cfg);
+}
+
 static void test_qwen3moe(const char *hf, const char *text, const char *tmp)
 {
 	char dir[400], gguf[400], path[600];
@@ -486,6 +554,7 @@ int main(void)
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-moe-%d", (int)getpid());
 	TEST(test_mixtral(hf, text, tmp), "Mixtral (llama with 4 experts, 2 a token)");
 	TEST(test_qwen3moe(hf, text, tmp), "Qwen3-MoE (q/k norms, 8 experts of 64, 4 a token, renormalized)");
+	TEST(test_qwen2moe(hf, text, tmp), "Qwen2-MoE (8 experts of 64, 4 a token, unnormalized, a gated shared expert)");
 	TEST(test_quantized(text, tmp), "quantized experts (q8_0, q4_0, f16) against llama.cpp; repacked or not");
 	cli_rmtree(tmp);
 	return done_testing();
