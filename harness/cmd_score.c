@@ -96,6 +96,7 @@ struct score_opts {
 	const char *suite, *predictions, *system, *out, *format, *tasks, *langs;
 	long seed, boot;
 	bool allow_missing, quiet;
+	bool strip_thinking; /* generate tasks: score what follows a reasoning model's </think> */
 	struct maps maps;
 };
 
@@ -338,11 +339,18 @@ static json_t *settings_extra(const struct score_state *st, const struct score_m
 	}
 	json_t *pred = json_pack("{s:s, s:s, s:s, s:o, s:o}", "path", st->o.predictions, "sha256", st->sha256, "format",
 				 st->format, "map", m, "lists_ignored", rec_json_string(st->unused_lists));
-	return json_pack("{s:s, s:s, s:o, s:o, s:b, s:I, s:f, s:n, s:s}", "engine", SCORE_ENGINE, "system",
-			 st->o.system, "predictions", pred, "units", unit_counts(&st->plan), "missing_counted_as_wrong",
-			 st->o.allow_missing, "bootstrap_resamples", (json_int_t)st->o.boot, "ci_level", 0.95,
-			 "choice_scores", "choice_scores_null_reason",
-			 "no engine ran: predictions made elsewhere carry no log-likelihoods");
+	json_t *x = json_pack("{s:s, s:s, s:o, s:o, s:b, s:I, s:f, s:n, s:s}", "engine", SCORE_ENGINE, "system",
+			      st->o.system, "predictions", pred, "units", unit_counts(&st->plan), "missing_counted_as_wrong",
+			      st->o.allow_missing, "bootstrap_resamples", (json_int_t)st->o.boot, "ci_level", 0.95,
+			      "choice_scores", "choice_scores_null_reason",
+			      "no engine ran: predictions made elsewhere carry no log-likelihoods");
+	/* recorded for the reader; not a comparability key: predictions made elsewhere have no chat
+	 * template of merilo's, and their runs group with any (docs/score.md) */
+	if (x && st->o.strip_thinking && json_object_set_new(x, "thinking", json_string("stripped"))) {
+		json_decref(x);
+		x = NULL;
+	}
+	return x;
 }
 
 /* Settings, manifest, suite / model / engine info of results.json. Returns an exit code. */
@@ -391,11 +399,11 @@ static int prepare_dir(struct score_state *st)
 	if (refused)
 		return refused;
 	const struct rec_manifest *m = &st->res.manifest;
-	json_t *opt = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:b}", "suite", st->o.suite, "predictions",
+	json_t *opt = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:b, s:b}", "suite", st->o.suite, "predictions",
 				st->o.predictions, "system", st->o.system, "format", st->format, "tasks",
 				rec_json_string(st->o.tasks), "lang", rec_json_string(st->o.langs), "seed",
 				(json_int_t)st->o.seed, "boot", (json_int_t)st->o.boot, "allow_missing",
-				st->o.allow_missing);
+				st->o.allow_missing, "strip_thinking", st->o.strip_thinking);
 	json_t *j = json_pack("{s:i, s:s, s:s, s:o, s:O, s:o, s:s, s:o, s:o}", "schema_version", 1, "kind",
 			      "scored from predictions", "engine", SCORE_ENGINE, "started_utc",
 			      rec_json_string(m->started_utc), "argv", st->argv, "suite_sha256", rec_json_string(m->suite_sha256),
@@ -424,7 +432,8 @@ static int write_items(struct score_state *st, struct mrl_err *err)
 		struct rec_item it = { 0 };
 		const int gold = task_item_gold(u->item);
 		if (task_type(u->task) == TASK_GENERATE) { /* the text scored as run scores a generated answer */
-			if (!(rc = hrn_run_gen_score_text(u->task, u->item_idx, u->lang, u->text, &it, err)))
+			if (!(rc = hrn_run_gen_score_text(u->task, u->item_idx, u->lang, u->text, st->o.strip_thinking, &it,
+							  err)))
 				rc = rec_item_writer_add(w, &it, err);
 			rec_item_release(&it);
 			continue;
@@ -528,6 +537,9 @@ static int parse_args(struct score_state *st, int argc, char **argv)
 			     MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages (default: all of each task)",
 			     MRL_OPT_NONEMPTY),
+		OPT_BOOL(0, "strip-thinking", &o->strip_thinking, "generate tasks: score what follows the last </think>\n"
+			 "(a reasoning model's answer); reasoning without </think> is an\n"
+			 "empty answer, a text with neither tag is scored whole"),
 		OPT_BOOL(0, "allow-missing", &o->allow_missing, "count units without a prediction as wrong\n"
 			 "(default: they are an error)"),
 		OPT_INTEGER(0, "seed", &o->seed, 0, 2147483647L, "N", "bootstrap seed (default 1234, as merilo run)"),

@@ -429,13 +429,18 @@ static int gen_record(const struct hrn_run_cfg *cfg, const struct gen_unit *g, c
 }
 
 int hrn_run_gen_score_text(const struct task_task *t, size_t item_idx, const char *lang, const char *text,
-			   struct rec_item *out, struct mrl_err *err)
+			   bool strip_thinking, struct rec_item *out, struct mrl_err *err)
 {
 	const struct task_plan_opts o = { .fewshot_k = 0 };
 	struct task_gen_plan p;
+	/* as a template with Qwen3's switch: on where the text shows reasoning (an empty answer
+	 * without its "</think>"), off where it shows none (the whole text) */
+	struct task_chat reasoned = { .thinking_switch = true };
+	reasoned.no_thinking = !text || (!strstr(text, "<think>") && !strstr(text, "</think>"));
 	int rc = task_gen_plan(t, item_idx, lang, &o, &p, err);
 	if (!rc)
-		rc = score_text(t, task_item_at(t, item_idx), lang, &p, text, NULL, NULL, out, NULL, err);
+		rc = score_text(t, task_item_at(t, item_idx), lang, &p, text, NULL, strip_thinking ? &reasoned : NULL, out,
+				NULL, err);
 	task_gen_plan_release(&p);
 	return rc;
 }

@@ -28,9 +28,13 @@ int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, co
  * item_idx of generate task t in lang: the same metrics, script and language
  * judgements and "generation" object (text, references, statistics) as a generated
  * answer's, without token count, stop reason and chat template. text may be NULL
- * (no answer: scored as ""). Fills a zeroed *out; errors name the task, item, language. */
+ * (no answer: scored as ""). strip_thinking: a reasoning model's text, scored from
+ * after its last "</think>" as run scores one with thinking on; a text with "<think>"
+ * and no "</think>" (unfinished reasoning) is an empty answer, one with neither tag is
+ * scored whole; generation.thinking records {mode: "on" (a tag) or "off", answer_at}.
+ * Fills a zeroed *out; errors name the task, item, language. */
 int hrn_run_gen_score_text(const struct task_task *t, size_t item_idx, const char *lang, const char *text,
-			   struct rec_item *out, struct mrl_err *err);
+			   bool strip_thinking, struct rec_item *out, struct mrl_err *err);
 
 /* The new tokens a generate unit of t may write: its max_new_tokens, plus the reasoning
  * budget (cfg->chat->think_budget) where the run has thinking on (a template with Qwen3's

@@ -389,6 +389,46 @@ static void t_fold(void)
 		   put(s, sizeof s, "fold-bad.json", text));
 }
 
+/* --strip-thinking: a reasoning model's answer is what follows its last </think>; reasoning
+ * without one is an empty answer; a text with neither tag is scored whole. The setting is
+ * recorded in results.json's settings. */
+static void t_strip(void)
+{
+	char s[400], p[400], dir[2][600], path[700], *out = NULL;
+	put(s, sizeof s, "think.json",
+	    "{\"format\": \"merilo-suite/1\", \"name\": \"think\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"qa\", \"type\": \"generate\", "
+	    "\"metrics\": [\"exact_match\"], \"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": "
+	    "\"P: {question}\\nO:\"}}, \"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"Gdje?\", \"target\": "
+	    "\"kuća\"}}, {\"id\": \"2\", \"hr\": {\"question\": \"Tko?\", \"target\": \"Đoković\"}}, "
+	    "{\"id\": \"3\", \"hr\": {\"question\": \"Grad?\", \"target\": \"Zagreb\"}}]}]}\n");
+	put(p, sizeof p, "think.jsonl",
+	    "{\"task\": \"qa\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"<think>\\nMožda vrt? Ne.\\n</think>\\n\\nkuća\"}\n"
+	    "{\"task\": \"qa\", \"item\": \"2\", \"language\": \"hr\", \"text\": \"<think>\\nĐoković ili\"}\n"
+	    "{\"task\": \"qa\", \"item\": \"3\", \"language\": \"hr\", \"text\": \"Zagreb\"}\n");
+	for (int strip = 0; strip < 2; strip++) {
+		snprintf(dir[strip], sizeof dir[strip], "%s/think-%d", tmp, strip);
+		is_int(cli_run(&out, "score --suite %s --predictions %s --system r1 -o %s%s", s, p, dir[strip],
+			       strip ? " --strip-thinking" : ""), 0, strip ? "score --strip-thinking exits 0" : "score exits 0");
+		free(out);
+		is_near(metric_of(dir[strip], "qa", "hr", "exact_match"), strip ? 2.0 / 3 : 1.0 / 3, 1e-12,
+			strip ? "stripped: the answer after </think> matches, unfinished reasoning is empty, a plain "
+				"answer is whole (2 of 3)"
+			      : "not stripped: only the plain answer matches (1 of 3)");
+	}
+	snprintf(path, sizeof path, "%s/items.jsonl", dir[1]);
+	char *items = cli_slurp(path);
+	/* "<think>\n" 8 bytes, "Možda vrt? Ne.\n" 16, "</think>" 8, "\n\n" 2 */
+	like(items, "\"thinking\":{\"mode\":\"on\",\"answer_at\":34}", "the record says where the answer starts (byte 34)");
+	like(items, "\"thinking\":{\"mode\":\"on\",\"answer_at\":null}", "  ...none where the reasoning did not finish");
+	like(items, "\"thinking\":{\"mode\":\"off\",\"answer_at\":null}", "  ...and a text without reasoning is off");
+	free(items);
+	snprintf(path, sizeof path, "%s/results.json", dir[1]);
+	items = cli_slurp(path);
+	like(items, "\"thinking\": \"stripped\"", "results.json's settings record the stripping");
+	free(items);
+}
+
 static void synthetic(void)
 {
 	char en[400], hr[400], *out = NULL;
@@ -407,6 +447,7 @@ static void synthetic(void)
 	TEST(t_usage(), "score --help, usage errors and missing files");
 	TEST(t_good(), "a JSONL of every unit scores; a null answer counts as wrong");
 	TEST(t_fold(), "a generate task's fold_diacritics makes answers without diacritics match");
+	TEST(t_strip(), "--strip-thinking scores a reasoning model's answer after </think>");
 	TEST(t_missing(), "missing predictions are an error, or wrong with --allow-missing");
 	TEST(t_errors(), "unknown items and languages, bad indices, bad JSON: one line naming file and line");
 }
