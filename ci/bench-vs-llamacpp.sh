@@ -90,7 +90,7 @@ make_model() { # $1 = model key; prints nothing, fails with a message
 		esac
 		[ -x "$LQ" ] || { echo "bench-vs-llamacpp: $LQ is absent: cannot make $m" >&2; return 1; }
 		make_model moe-f16 || return 1
-		m=$(model_path "$1")
+		m=$(model_path "$1") t=${1#moe-} # (the call above set both for the F16 file)
 		"$LQ" "$(model_path moe-f16)" "$m" "$(echo "$t" | tr 'a-z' 'A-Z')" 2 >"$m.log" 2>&1 || {
 			echo "bench-vs-llamacpp: llama-quantize cannot make '$1' (see $m.log)" >&2
 			return 1
