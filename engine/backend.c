@@ -225,6 +225,9 @@ static int cuda_refuse(const struct eng_model *m, struct mrl_err *err)
 	if (c->sliding_window)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: sliding-window attention is not implemented on the CUDA "
 				   "backend yet; use --backend cpu", m->path);
+	if (m->lora)
+		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: a LoRA adapter is not implemented on the CUDA backend yet; "
+				   "use --backend cpu", m->path);
 	if (c->n_expert) /* its op table has no routing; moe.c's loop runs on host memory */
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: mixture-of-experts layers (%" PRIu32 " experts) are not "
 				   "implemented on the CUDA backend yet; use --backend cpu", m->path, c->n_expert);

@@ -34,6 +34,7 @@ struct eng_open_opts {
 				     affinity mask (--affinity); results do not depend on it */
 	bool no_repack;           /* CPU: read quantized matrices in place rather than repacked into
 				     16-row blocks at load (same results; MERILO_NO_REPACK=1 too) */
+	const char *lora;         /* a PEFT LoRA adapter folder applied to an HF folder's weights, or NULL */
 };
 
 /* Open a GGUF model (or a vocabulary-only GGUF). On success *out owns the mapping;
@@ -77,6 +78,9 @@ void eng_model_file(const struct eng_model *m, const void **base, size_t *size, 
  * index, every safetensors shard, tokenizer.json, tokenizer_config.json), in
  * strcmp order; NULL past the last, and always NULL for a GGUF. Owned by m. */
 const char *eng_model_folder_file(const struct eng_model *m, size_t i);
+/* The files of the model's LoRA adapter (eng_open_opts.lora), full paths: adapter_config.json,
+ * adapter_model.safetensors; NULL past the last or without one. */
+const char *eng_model_adapter_file(const struct eng_model *m, size_t i);
 
 /* What a model is. Strings point into the model and live as long as it. */
 struct eng_model_desc {
@@ -92,6 +96,10 @@ struct eng_model_desc {
 				      * take (n_params for a dense model) */
 	uint32_t n_expert, n_expert_used; /* a mixture of experts' experts per layer and per token; 0 = dense */
 	uint32_t n_ff_shexp;         /* the width of a shared expert beside them (Qwen2-MoE); 0 = none */
+	const char *lora_dir;        /* the LoRA adapter folder applied, or NULL; then: */
+	uint32_t lora_rank;          /* its r */
+	float lora_alpha, lora_scale; /* lora_alpha, and the factor of its products (alpha / r, or / sqrt r) */
+	size_t lora_modules;         /* the pairs it holds */
 	uint64_t weight_bytes;       /* sum of tensor data sizes */
 	uint32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, n_ff, n_rot;
 	uint32_t head_dim;           /* a head's size; n_head x head_dim may differ from n_embd (Qwen3) */

@@ -26,6 +26,8 @@
 
 struct eng_vocab;
 struct eng_moe_scratch;
+struct eng_lora;
+struct eng_lora_set;
 
 /* The model's vocabulary (loaded at open). Owned by the model; lives as long as it. */
 const struct eng_vocab *eng_model_vocab(const struct eng_model *m);
@@ -151,6 +153,14 @@ struct eng_tensor {
 	uint64_t ne0, ne1;
 	uint64_t row_bytes;   /* bytes of one row of ne0 elements (as stored in the file) */
 	uint8_t layout;       /* ENG_LAYOUT_ROWS, or ENG_LAYOUT_KR16 in the CPU's repacked copy */
+	const struct eng_lora *lora; /* a LoRA pair adding to this matrix's product (engine/lora.c), or NULL */
+};
+
+/* A LoRA pair on one matrix W (n_in -> n_out): W x + scale * b (a x); a: r rows of n_in,
+ * b: n_out rows of r (f32; for a part of a fused matrix, its rows of the pair's B). */
+struct eng_lora {
+	struct eng_tensor a, b;
+	float scale;
 };
 
 /* How a tensor's data is laid out: rows as in the file, or (K-quant, Q4_1 and Q5_1 matrices on AVX-512
@@ -282,6 +292,7 @@ struct eng_model {
 	void *kr_mem;
 	size_t kr_bytes;
 	char *repack_note;     /* why the quantized rows are read in place (a load warning), or NULL */
+	struct eng_lora_set *lora;   /* the LoRA adapter on w's matrices (eng_open_opts.lora), or NULL */
 	bool no_repack;              /* eng_open_opts.no_repack */
 	char **tensor_names;         /* NUL-terminated copies, gguf_n_tensors entries */
 	char **meta_keys;            /* NUL-terminated copies, gguf_n_kv entries */
@@ -573,10 +584,25 @@ struct eng_ctx {
 	float *rope_inv;           /* cfg->rope_exact: n_rot/2 frequencies (eng_rope_inv_freq), else NULL */
 	float *rope_inv_swa;       /* the same for the windowed layers' own base (rope_freq_base_swa), else NULL */
 	struct eng_moe_scratch *moe; /* mixture-of-experts buffers (engine/moe.c), NULL for a dense model */
+	float *lora_t, *lora_u;      /* a LoRA's a x (n_ubatch x r) and b (a x) (n_ubatch x widest output) */
 	bool (*should_stop)(void *arg); /* eng_ctx_set_stop; asked before each layer */
 	void *stop_arg;
 	bool stopped;           /* a forward_ubatch ended early on should_stop */
 };
+
+/* ---- LoRA adapters (engine/lora.c) ---- */
+
+/* Read the PEFT adapter folder dir (adapter_config.json, adapter_model.safetensors) and
+ * attach its pairs to m->w's matrices (before the backend copies them); m->lora owns them.
+ * MRL_EUNSUPPORTED names what is not implemented (a GGUF base, a target, DoRA, ...),
+ * MRL_EINPUT a missing or misshapen file or tensor. */
+int eng_lora_open(struct eng_model *m, const char *dir, struct mrl_err *err);
+void eng_lora_close(struct eng_model *m);
+void eng_lora_describe(const struct eng_model *m, struct eng_model_desc *d);
+/* out (n_tok rows, stride out_stride) = w x, plus the LoRA product where w has one: the
+ * forward pass's matrix product for the layers' adaptable matrices. */
+void eng_matmul(struct eng_ctx *c, const struct eng_tensor *w, const float *x, int n_tok, float *out,
+		size_t out_stride);
 
 /* ---- mixture of experts (engine/moe.c) ---- */
 

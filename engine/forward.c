@@ -135,6 +135,17 @@ static void exec_sizes(const struct eng_ctx *c, struct eng_exec_sizes *sz)
 	}
 }
 
+/* The widest output of a layer's matrix (q, k, v, o, gate, up, down). */
+static size_t widest_out(const struct eng_config *cfg)
+{
+	size_t w = cfg->n_embd;
+	if (cfg->n_embd_q > w)
+		w = cfg->n_embd_q;
+	if (eng_config_ff_widest(cfg) > w)
+		w = eng_config_ff_widest(cfg);
+	return w;
+}
+
 /* The activations, scratch and KV cache of c (sizes already set); false when one failed. */
 static bool ctx_alloc(struct eng_ctx *c)
 {
@@ -165,6 +176,11 @@ static bool ctx_alloc(struct eng_ctx *c)
 	c->a.hu = act_alloc(c, ub * eng_config_ff_widest(cfg), sizeof(float), &fail);
 	if (cfg->n_expert && !on_device && !eng_moe_alloc(c))
 		fail = true;
+	if (c->m->lora) { /* a x: r a token; b (a x): at most the widest output */
+		const struct eng_model_desc *d = &c->m->desc;
+		c->lora_t = xcalloc(ub * d->lora_rank, sizeof(float), &fail);
+		c->lora_u = xcalloc(ub * (widest_out(cfg)), sizeof(float), &fail);
+	}
 	if (on_device)
 		c->a.logits = act_alloc(c, ub * cfg->n_vocab, sizeof(float), &fail);
 	const size_t n_rows = (size_t)c->n_seq * c->n_ctx; /* checked against 2^26 by the caller */
@@ -332,6 +348,8 @@ void eng_ctx_free(struct eng_ctx *c)
 	free(c->ub_base);
 	free(c->ub_out);
 	eng_moe_free(c);
+	free(c->lora_t);
+	free(c->lora_u);
 	free(c->ex.scores);
 	host_free(c->ex.xq);
 	eng_pool_free(c->ex.pool);
@@ -387,6 +405,31 @@ int eng_seq_copy(struct eng_ctx *c, uint32_t src, uint32_t dst, uint32_t n_keep,
 	return 0;
 }
 
+/* LoRA pairs: out += scale * b (a x), after the base product (PEFT's order). The pair's
+ * products go through the scratch xq like any matmul, so what it holds afterwards is not
+ * the x a following same_x matmul expects: its format record is cleared. */
+void eng_matmul(struct eng_ctx *c, const struct eng_tensor *w, const float *x, int n_tok, float *out,
+		size_t out_stride)
+{
+	struct eng_exec *ex = &c->ex;
+	c->ops->matmul(ex, w, x, n_tok, out, out_stride);
+	const struct eng_lora *l = w->lora;
+	if (!l)
+		return;
+	const bool same = ex->same_x;
+	ex->same_x = false;
+	c->ops->matmul(ex, &l->a, x, n_tok, c->lora_t, l->a.ne1);
+	c->ops->matmul(ex, &l->b, c->lora_t, n_tok, c->lora_u, l->b.ne1);
+	ex->same_x = same;
+	memset(&ex->xq_fmt, 0, sizeof ex->xq_fmt);
+	for (int t = 0; t < n_tok; t++) {
+		float *o = out + (size_t)t * out_stride;
+		const float *u = c->lora_u + (size_t)t * l->b.ne1;
+		for (uint64_t i = 0; i < l->b.ne1; i++)
+			o[i] += u[i] * l->scale;
+	}
+}
+
 /* RMSNorm, or LayerNorm with its bias (b->data NULL: none), of n_tok rows. */
 static void norm(struct eng_ctx *c, const float *x, const struct eng_tensor *w, const struct eng_tensor *b, int n_tok,
 		 float *out)
@@ -435,10 +478,10 @@ static void attention_core(struct eng_ctx *c, const struct eng_layer *L, uint32_
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
 	norm(c, a->x, &L->attn_norm, &L->attn_norm_b, n_tok, a->xn);
-	ops->matmul(ex, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
+	eng_matmul(c, &L->wq, a->xn, n_tok, a->q, cfg->n_embd_q);
 	ex->same_x = true; /* xn is wq's input, unchanged */
-	ops->matmul(ex, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
-	ops->matmul(ex, &L->wv, a->xn, n_tok, a->v, cfg->n_embd_kv);
+	eng_matmul(c, &L->wk, a->xn, n_tok, a->k, cfg->n_embd_kv);
+	eng_matmul(c, &L->wv, a->xn, n_tok, a->v, cfg->n_embd_kv);
 	ex->same_x = false;
 	if (cfg->qkv_bias) {
 		ops->add_row(ex, a->q, L->bq.data, n_tok, (int)cfg->n_embd_q);
@@ -478,7 +521,7 @@ static void attention_out(struct eng_ctx *c, const struct eng_layer *L, int n_to
 	const struct eng_ops *ops = c->ops;
 	struct eng_exec *ex = &c->ex;
 	struct eng_acts *a = &c->a;
-	ops->matmul(ex, &L->wo, a->att, n_tok, a->tmp, cfg->n_embd);
+	eng_matmul(c, &L->wo, a->att, n_tok, a->tmp, cfg->n_embd);
 	if (cfg->lin_bias)
 		ops->add_row(ex, a->tmp, L->bo.data, n_tok, (int)cfg->n_embd);
 	residual(c, &L->attn_post_norm, a->tmp, n_tok);
@@ -498,21 +541,21 @@ static void ffn_block(struct eng_ctx *c, const struct eng_layer *L, int n_tok)
 		return;
 	}
 	if (cfg->ffn == ENG_FFN_GELU) {
-		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hg, cfg->n_ff);
+		eng_matmul(c, &L->ffn_up, a->xn, n_tok, a->hg, cfg->n_ff);
 		if (cfg->lin_bias)
 			ops->add_row(ex, a->hg, L->ffn_up_b.data, n_tok, (int)cfg->n_ff);
 		ops->gelu(ex, a->hg, NULL, n_ff);
 	} else {
-		ops->matmul(ex, &L->ffn_gate, a->xn, n_tok, a->hg, cfg->n_ff);
+		eng_matmul(c, &L->ffn_gate, a->xn, n_tok, a->hg, cfg->n_ff);
 		ex->same_x = true; /* xn is ffn_gate's input, unchanged */
-		ops->matmul(ex, &L->ffn_up, a->xn, n_tok, a->hu, cfg->n_ff);
+		eng_matmul(c, &L->ffn_up, a->xn, n_tok, a->hu, cfg->n_ff);
 		ex->same_x = false;
 		if (cfg->ffn == ENG_FFN_GEGLU)
 			ops->gelu(ex, a->hg, a->hu, n_ff);
 		else
 			ops->swiglu(ex, a->hg, a->hu, n_ff);
 	}
-	ops->matmul(ex, &L->ffn_down, a->hg, n_tok, a->tmp, cfg->n_embd);
+	eng_matmul(c, &L->ffn_down, a->hg, n_tok, a->tmp, cfg->n_embd);
 	if (cfg->lin_bias)
 		ops->add_row(ex, a->tmp, L->ffn_down_b.data, n_tok, (int)cfg->n_embd);
 	residual(c, &L->ffn_post_norm, a->tmp, n_tok);

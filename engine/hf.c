@@ -46,6 +46,7 @@ struct eng_hf {
 	struct gguf_tensor *gt;   /* under GGUF names (owned strings in gt_names) */
 	char **gt_names;
 	size_t n_gt;
+	const struct hf_arch *arch; /* the model_type's row (hf_map_name; eng_hf_arch) */
 	void **owned;             /* widened/copied tensor data */
 	size_t n_owned;
 	char **files;             /* the folder's files read, sorted (eng_hf_file) */
@@ -448,6 +449,11 @@ void eng_hf_close(struct eng_hf *h)
 	free(h);
 }
 
+const struct hf_arch *eng_hf_arch(const struct eng_hf *h)
+{
+	return h->arch;
+}
+
 const struct gguf_tensor *eng_hf_find(const void *src, const char *name)
 {
 	const struct eng_hf *h = src;
@@ -609,6 +615,7 @@ int eng_hf_open(struct eng_hf **out, struct eng_config *cfg, const char *dir, st
 	}
 	for (size_t i = 0; i < n_names; i++)
 		h->shards[i].fd = -1;
+	h->arch = mc.arch;
 	if ((rc = list_files(h, dir, names, n_names, err)))
 		goto out;
 	size_t total = 2; /* rope_freqs.weight (llama3 scaling) or rope_factors_long/short, made here */

@@ -178,6 +178,7 @@ static void fill_desc(struct eng_model *m)
 		d->n_expert_used = c->n_expert_used;
 		d->n_ff_shexp = c->n_ff_shexp;
 	}
+	eng_lora_describe(m, d);
 	d->n_params_active = d->n_params;
 	if (m->has_weights && m->cfg.n_expert) {
 		uint64_t exp_params = 0;
@@ -237,6 +238,21 @@ static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_e
 	return m->tok_model_str ? 0 : mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 }
 
+/* The adapter on an HF folder's weights, and the model's name "<folder> + <adapter folder>". */
+static int lora_open(struct eng_model *m, const char *dir, struct mrl_err *err)
+{
+	int rc = eng_lora_open(m, dir, err);
+	char *adapter = rc ? NULL : folder_name(dir), *name = NULL;
+	if (!rc && (!adapter || asprintf(&name, "%s + %s", m->name_str, adapter) < 0))
+		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
+	free(adapter);
+	if (name) {
+		free(m->name_str);
+		m->name_str = name;
+	}
+	return rc;
+}
+
 int eng_model_open(struct eng_model **out, const char *path, const struct eng_open_opts *opts,
 		   struct mrl_err *err)
 {
@@ -275,7 +291,8 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 		m->has_weights = checkpoint == 1;
 		if (m->has_weights) {
 			if ((rc = eng_hf_open(&m->hf, &m->cfg, path, err)) ||
-			    (rc = eng_weights_bind_src(&m->w, &m->cfg, eng_hf_find, m->hf, path, err)))
+			    (rc = eng_weights_bind_src(&m->w, &m->cfg, eng_hf_find, m->hf, path, err)) ||
+			    (opts->lora && (rc = lora_open(m, opts->lora, err))))
 				goto out;
 			free(m->arch_str);
 			if (!(m->arch_str = strdup(m->cfg.arch_name))) {
@@ -315,7 +332,8 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 	if ((rc = eng_vocab_load(&m->vocab, m->gguf, path, err)))
 		goto out;
 	if (m->has_weights) {
-		if ((rc = eng_weights_bind(&m->w, &m->cfg, m->gguf, path, err)))
+		if ((rc = eng_weights_bind(&m->w, &m->cfg, m->gguf, path, err)) ||
+		    (opts->lora && (rc = eng_lora_open(m, opts->lora, err))))
 			goto out;
 		m->cfg.n_vocab = (uint32_t)m->w.tok_embd.ne1;
 		uint32_t nv = eng_vocab_n_tokens(m->vocab);
@@ -352,6 +370,7 @@ void eng_model_close(struct eng_model *m)
 	eng_backend_close(m);
 	eng_cpu_weights_close(m);
 	eng_weights_release(&m->w);
+	eng_lora_close(m);
 	eng_vocab_free(m->vocab);
 	eng_hf_close(m->hf);
 	gguf_free(m->gguf);

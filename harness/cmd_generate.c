@@ -75,6 +75,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	fprintf(out, "usage: merilo generate --model MODEL (--prompt TEXT ... | --prompts FILE) [-n N]\n"
 		     "                       [--stop STR ...] [--stop-eos] [--batch N] [--temperature T --top-k K\n"
 		     "                       --top-p P --seed S] [--ids | --json] [--timing] [--threads N] [--backend cpu|cuda]\n"
+		     "                       [--lora ADAPTER]\n"
 		     "Generate up to N tokens (default 32) after every prompt, all prompts in one batched run.\n"
 		     "Greedy unless --temperature > 0. Generation stops at the model's training context: when a\n"
 		     "prompt's tokens plus N exceed it, that prompt ends there (stop_reason ctx_full) with one\n"
@@ -201,6 +202,7 @@ struct gen_cli {
 	bool ids_only, stop_eos, timing, json, affinity, parse_special, quiet;
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
+	const char *lora;      /* --lora: a PEFT adapter folder, or NULL */
 	const char *chat_name; /* --chat-template: NULL or "none" = the prompts as they are */
 	const char *thinking;  /* --thinking on|off (a template with Qwen3's switch) */
 	struct task_chat chat; /* the template applied (family none: none) */
@@ -319,6 +321,7 @@ static int parse_args(struct gen_cli *a, int argc, char **argv)
 			     "cpu (default) or cuda (needs libmerilo-cuda.so and a GPU; see docs/gpu.md)", hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &a->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_BOOL(0, "affinity", &a->affinity, HRN_AFFINITY_HELP),
+		OPT_STRING_F(0, "lora", &a->lora, "DIR", HRN_LORA_HELP, MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "chat-template", &a->chat_name, "NAME",
 			     "each prompt as the user message of a chat template: auto (the model's own),\n"
 			     "or chatml, llama2, llama3, mistral, gemma, phi3 (default none: as it is)", MRL_OPT_NONEMPTY),
@@ -405,7 +408,8 @@ int hrn_cmd_generate(int argc, char **argv)
 	if (a.prompts_path && read_prompts(a.prompts_path, &a.prompts, &err))
 		goto fail;
 	struct eng_open_opts opts = { .n_threads = (int)a.n_threads, .backend = a.backend,
-				      .kv_f32 = a.kv_cache && a.kv_cache[1] == '3', .pin_threads = a.affinity };
+				      .kv_f32 = a.kv_cache && a.kv_cache[1] == '3', .pin_threads = a.affinity,
+				      .lora = a.lora };
 	if (eng_model_open(&m, a.model_path, &opts, &err))
 		goto fail;
 	hrn_print_model_warnings(m);

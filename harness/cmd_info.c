@@ -24,7 +24,7 @@ static bool gguf_name(const char *path)
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo info SUITE.json [--tasks] [--json]\n"
-		     "       merilo info MODEL.gguf|HF_FOLDER [--verbose] [--json]\n"
+		     "       merilo info MODEL.gguf|HF_FOLDER [--lora ADAPTER] [--verbose] [--json]\n"
 		     "Describe a suite (tasks, languages, item counts, pairing coverage;\n"
 		     "--tasks: only the task ids with their type and languages, the names\n"
 		     "`merilo run --tasks` and `--lang` accept)\n"
@@ -77,10 +77,12 @@ static int info_suite_tasks(const char *path, bool as_json)
 int hrn_cmd_info(int argc, char **argv)
 {
 	bool as_json = false, verbose = false, tasks_only = false;
+	const char *lora = NULL;
 	const struct mrl_option opts[] = {
 		OPT_BOOL(0, "tasks", &tasks_only, "a suite: list its tasks (id, type, languages) only"),
 		OPT_BOOL(0, "json", &as_json, "print the same as a JSON object (a suite or a model)"),
 		OPT_BOOL('v', "verbose", &verbose, "a model: every metadata entry and every tensor"),
+		OPT_STRING(0, "lora", &lora, "DIR", HRN_LORA_HELP),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("info", opts, argc, argv, &n_args, usage);
@@ -93,8 +95,10 @@ int hrn_cmd_info(int argc, char **argv)
 	if (is_model(argv[0])) {
 		if (tasks_only)
 			return hrn_usage_error("info", "--tasks is for a suite; %s is a model", argv[0]);
-		return hrn_info_model(argv[0], verbose, as_json);
+		return hrn_info_model(argv[0], lora, verbose, as_json);
 	}
+	if (lora)
+		return hrn_usage_error("info", "--lora is for a model; %s is a suite", argv[0]);
 	if (verbose)
 		return hrn_usage_error("info", "--verbose is for a model; %s is a suite", argv[0]);
 	return tasks_only ? info_suite_tasks(argv[0], as_json) : hrn_info_suite(argv[0], as_json);

@@ -165,6 +165,9 @@ static void print_text(const struct eng_model *m, const struct eng_model_desc *d
 		printf("not runnable by this engine: %s\n", why_not);
 	if (d->name[0])
 		printf("name: %s\n", d->name);
+	if (d->lora_dir)
+		printf("lora: %s, r %" PRIu32 ", alpha %g (scale %g), %zu pairs\n", d->lora_dir, d->lora_rank,
+		       (double)d->lora_alpha, (double)d->lora_scale, d->lora_modules);
 	if (nt) {
 		printf("parameters: %" PRIu64 " (%.2f M)", d->n_params, (double)d->n_params / 1e6);
 		if (d->n_params_active != d->n_params)
@@ -317,6 +320,11 @@ static json_t *model_json(const struct eng_model *m, const struct eng_model_desc
 	json_object_set_new(o, "runnable", json_boolean(!why_not));
 	json_object_set_new(o, "not_runnable_reason", rec_json_string(why_not));
 	json_object_set_new(o, "name", d->name[0] ? rec_json_string(d->name) : json_null());
+	json_object_set_new(o, "lora", !d->lora_dir ? json_null()
+						    : json_pack("{s:o, s:I, s:f, s:f, s:I}", "dir", rec_json_string(d->lora_dir),
+								"r", (json_int_t)d->lora_rank, "alpha", (double)d->lora_alpha,
+								"scale", (double)d->lora_scale, "pairs",
+								(json_int_t)d->lora_modules));
 	json_object_set_new(o, "vocabulary_only", json_boolean(!eng_model_n_tensors(m)));
 	json_object_set_new(o, "parameters", json_integer((json_int_t)d->n_params));
 	json_object_set_new(o, "parameters_active", json_integer((json_int_t)d->n_params_active));
@@ -342,18 +350,18 @@ static json_t *model_json(const struct eng_model *m, const struct eng_model_desc
 	return o;
 }
 
-int hrn_info_model(const char *path, bool verbose, bool as_json)
+int hrn_info_model(const char *path, const char *lora, bool verbose, bool as_json)
 {
 	struct mrl_err err = { 0 }, err2 = { 0 };
 	struct eng_model *m = NULL;
 	const char *why_not = NULL; /* why the engine cannot run the file, when it cannot */
 	/* nothing is computed: the rows stay where they are (no repacked copy: a 4 GB
 	 * model took 4 GB and seconds to describe) and one thread is enough */
-	const struct eng_open_opts io = { .n_threads = 1, .no_repack = true };
+	const struct eng_open_opts io = { .n_threads = 1, .no_repack = true, .lora = lora };
 	if (eng_model_open(&m, path, &io, &err)) {
 		if (err.code != MRL_EUNSUPPORTED)
 			return hrn_report(&err);
-		struct eng_open_opts vo = { .vocab_only = true };
+		struct eng_open_opts vo = { .vocab_only = true }; /* (an adapter's refusal is the reason given) */
 		if (eng_model_open(&m, path, &vo, &err2))
 			return hrn_report(&err);
 		/* the engine's message names the culprit (the architecture, or a tensor and its

@@ -44,6 +44,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out, "usage: merilo perplexity --model MODEL --file TEXT [--ctx N] [--batch N] [--threads N]\n"
 		     "                         [--json] [--backend cpu|cuda] [--kv-cache f16|f32] [--affinity] [--quiet]\n"
+		     "                         [--lora ADAPTER]\n"
 		     "Perplexity of TEXT with llama.cpp's method (chunks of N tokens, each from an\n"
 		     "empty cache; the second half of every chunk is scored). The text needs at\n"
 		     "least 2 x N tokens. A run longer than a few seconds prints progress lines\n"
@@ -398,7 +399,7 @@ static void ppl_progress_init(struct hrn_progress *prog, bool quiet, size_t n_ch
 
 /* What the command line asked for. */
 struct ppl_opts {
-	const char *model_path, *file, *kv_cache;
+	const char *model_path, *file, *kv_cache, *lora;
 	long n_ctx, n_threads, batch;
 	bool as_json, quiet, affinity;
 	enum eng_backend backend;
@@ -423,6 +424,7 @@ static int ppl_parse(struct ppl_opts *o, int argc, char **argv)
 		OPT_CALLBACK(0, "backend", &o->backend, "B", "cpu (default) or cuda", hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
+		OPT_STRING_F(0, "lora", &o->lora, "DIR", HRN_LORA_HELP, MRL_OPT_NONEMPTY),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("perplexity", options, argc, argv, &n_args, usage);
@@ -463,7 +465,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 	size_t text_len = 0, n_tok = 0;
 
 	struct eng_open_opts eo = { .n_threads = (int)o.n_threads, .backend = o.backend, .kv_f32 = o.kv_cache[1] == '3',
-				    .pin_threads = o.affinity };
+				    .pin_threads = o.affinity, .lora = o.lora };
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char started[32];

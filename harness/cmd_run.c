@@ -138,6 +138,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 					      "at each position (default %d; 0 = none)", HRN_RUN_TOPK_DEFAULT);
 	const struct mrl_option opts[] = {
 		OPT_STRING_F('m', "model", &o->model, "MODEL", "the model: a GGUF file or an HF folder", MRL_OPT_NONEMPTY),
+		OPT_STRING_F(0, "lora", &o->lora, "DIR", HRN_LORA_HELP, MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "suite", &o->suite, "FILE", "suite JSON (docs/suite-format.md)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: all)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",
@@ -887,7 +888,7 @@ int hrn_cmd_run(int argc, char **argv)
 	if (open_meters(&st, &err))
 		goto fail;
 	struct eng_open_opts eo = { .n_threads = (int)threads, .kv_f32 = !strcmp(st.o.kv_cache, "f32"),
-				    .pin_threads = st.o.affinity };
+				    .pin_threads = st.o.affinity, .lora = st.o.lora };
 	const uint64_t t_open = met_now_ns();
 	if (st.o.backend)
 		hrn_parse_backend(st.o.backend, &eo.backend); /* checked in parse_args */

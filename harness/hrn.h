@@ -154,7 +154,13 @@ int hrn_cmd_db(int argc, char **argv);
 
 /* `merilo info` dispatches on the file: GGUF or a folder -> model, otherwise
  * suite; each returns an exit code. as_json: the same facts as one JSON object. */
-int hrn_info_model(const char *path, bool verbose, bool as_json);
+int hrn_info_model(const char *path, const char *lora, bool verbose, bool as_json);
+
+/* --lora DIR's help, the same for every command that opens a model. */
+#define HRN_LORA_HELP                                                                                              \
+	"a PEFT LoRA adapter folder (adapter_config.json,\n"                                                        \
+	"adapter_model.safetensors) on the HF folder's weights,\n"                                                  \
+	"applied as it runs (docs/engine.md, \"LoRA adapters\")"
 int hrn_info_suite(const char *path, bool as_json);
 
 #endif

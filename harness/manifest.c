@@ -360,16 +360,28 @@ int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[6
 	mrl_sha256_init(&ctx);
 	uint64_t total = 0;
 	const char *name;
-	for (size_t i = 0; (name = eng_model_folder_file(model, i)); i++) {
-		char file[PATH_MAX + 256], fhex[65];
+	/* the folder's files, then a LoRA adapter's (as "adapter/NAME"): another adapter is another model */
+	size_t n_folder = 0;
+	while (eng_model_folder_file(model, n_folder))
+		n_folder++;
+	for (size_t i = 0; (name = i < n_folder ? eng_model_folder_file(model, i)
+						 : eng_model_adapter_file(model, i - n_folder)); i++) {
+		char file[PATH_MAX + 256], fhex[65], label[300];
 		uint64_t fsize = 0;
-		snprintf(file, sizeof file, "%s/%s", path, name);
+		if (i < n_folder) {
+			snprintf(file, sizeof file, "%s/%s", path, name);
+			snprintf(label, sizeof label, "%s", name);
+		} else { /* a full path */
+			const char *base = strrchr(name, '/');
+			snprintf(file, sizeof file, "%s", name);
+			snprintf(label, sizeof label, "adapter/%s", base ? base + 1 : name);
+		}
 		int rc = hrn_sha256_file_cached(file, fhex, &fsize, NULL, err);
 		if (rc)
 			return rc;
 		mrl_sha256_update(&ctx, fhex, 64);
 		mrl_sha256_update(&ctx, "  ", 2);
-		mrl_sha256_update(&ctx, name, strlen(name));
+		mrl_sha256_update(&ctx, label, strlen(label));
 		mrl_sha256_update(&ctx, "\n", 1);
 		total += fsize;
 	}

@@ -32,6 +32,8 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 			      rec_json_string(o->chat_template), "threads", (json_int_t)o->threads);
 	if (j && o->affinity)
 		json_object_set_new(j, "affinity", json_true());
+	if (j && o->lora)
+		json_object_set_new(j, "lora", rec_json_string(o->lora));
 	if (j && o->thinking)
 		json_object_set_new(j, "thinking", json_string(o->thinking));
 	if (j && o->thinking_budget >= 0)
@@ -170,6 +172,8 @@ int hrn_run_merge_resumed(struct run_opts *o, json_t **j)
 	/* the model and suite may be given again (e.g. moved); their contents are checked by hash */
 	if (!o->model)
 		o->model = m;
+	if (!o->lora) /* an adapter given again may have moved too; the model's hash covers its files */
+		o->lora = json_string_value(json_object_get(opt, "lora"));
 	if (!o->suite)
 		o->suite = s;
 	o->out = o->resume;

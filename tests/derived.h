@@ -10,6 +10,9 @@
 
 #define N_GREEDY 16
 
+/* A LoRA adapter folder the models below are opened with (eng_open_opts.lora), or NULL. */
+static const char *derived_lora = NULL;
+
 /* The whole of a file, malloc'd; NULL on failure. */
 static inline unsigned char *read_all(const char *path, size_t *size)
 {
@@ -101,8 +104,9 @@ static inline int rebuild_folder(const char *src, const char *dst, const char *c
 /* Logits of every position of ids (malloc'd; NULL on failure, with a diag); *nv the vocabulary. */
 static inline float *logits_of(const char *model, int n_threads, const int32_t *ids, size_t n, size_t *nv)
 {
+	struct eng_open_opts oo = { .n_threads = n_threads, .kv_f32 = true, .lora = derived_lora };
 	size_t n_out = 0;
-	float *lg = n ? fixture_all_logits(model, n_threads, ids, n, &n_out) : NULL;
+	float *lg = n ? fixture_logits_opts(model, &oo, ids, n, &n_out) : NULL;
 	*nv = lg ? n_out / n : 0;
 	return lg;
 }
@@ -127,7 +131,7 @@ static inline int greedy_same(const char *model, const int32_t *ids, size_t n, c
 	}
 	if (f)
 		fclose(f);
-	struct eng_open_opts oo = { .n_threads = 2, .kv_f32 = true };
+	struct eng_open_opts oo = { .n_threads = 2, .kv_f32 = true, .lora = derived_lora };
 	struct eng_model *m = NULL;
 	struct eng_ctx *c = NULL;
 	struct mrl_err err = { 0 };
@@ -212,7 +216,7 @@ static inline void check_threads(const char *label, const char *model, const cha
 
 static inline void check_refused(const char *model, enum eng_backend be, int want_rc, const char *want, const char *name)
 {
-	struct eng_open_opts oo = { .n_threads = 1, .backend = be };
+	struct eng_open_opts oo = { .n_threads = 1, .backend = be, .lora = derived_lora };
 	struct eng_model *m = NULL;
 	struct mrl_err err = { 0 };
 	is_int(eng_model_open(&m, model, &oo, &err), want_rc, name);

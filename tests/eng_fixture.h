@@ -15,17 +15,17 @@
 #include "common/err.h"
 #include "engine/eng.h"
 
-/* Logits of every position of ids from model (GGUF or HF folder) with n_threads and an f32 KV
- * cache, in one eng_decode from an empty context of 256: malloc'd, *n_out = n x n_vocab floats;
- * NULL on failure, after a diag naming the model (include tests/tap.h first). */
-static inline float *fixture_all_logits(const char *model, int n_threads, const int32_t *ids, size_t n, size_t *n_out)
+/* Logits of every position of ids from model (GGUF or HF folder) opened with oo, in one
+ * eng_decode from an empty context of 256: malloc'd, *n_out = n x n_vocab floats; NULL on
+ * failure, after a diag naming the model (include tests/tap.h first). */
+static inline float *fixture_logits_opts(const char *model, const struct eng_open_opts *oo, const int32_t *ids,
+					 size_t n, size_t *n_out)
 {
-	struct eng_open_opts oo = { .n_threads = n_threads, .kv_f32 = true };
 	struct eng_model *m = NULL;
 	struct eng_ctx *c = NULL;
 	struct mrl_err err = { 0 };
 	float *lg = NULL;
-	if (eng_model_open(&m, model, &oo, &err) == 0 && eng_ctx_new(&c, m, 256, &err) == 0) {
+	if (eng_model_open(&m, model, oo, &err) == 0 && eng_ctx_new(&c, m, 256, &err) == 0) {
 		struct eng_model_desc d;
 		eng_model_describe(m, &d);
 		*n_out = n * d.n_vocab;
@@ -40,6 +40,13 @@ static inline float *fixture_all_logits(const char *model, int n_threads, const 
 	eng_ctx_free(c);
 	eng_model_close(m);
 	return lg;
+}
+
+/* The same with n_threads and an f32 KV cache. */
+static inline float *fixture_all_logits(const char *model, int n_threads, const int32_t *ids, size_t n, size_t *n_out)
+{
+	struct eng_open_opts oo = { .n_threads = n_threads, .kv_f32 = true };
+	return fixture_logits_opts(model, &oo, ids, n, n_out);
 }
 
 /* Longest request (n_ctx + n_cont - 1 tokens) decode_request takes. */
