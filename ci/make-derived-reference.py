@@ -232,13 +232,17 @@ def write_reference(hf, name, make):
         assert not unexpected and all("rotary" in m or m == "lm_head.weight" for m in missing), (missing, unexpected)
         if "lm_head.weight" in missing:
             model.tie_weights()
-    out = os.path.join(DATA, name)
+    write_logits(model, os.path.join(hf, "expected", src_name), os.path.join(DATA, name))
+
+
+def write_logits(model, exp, out):
+    """lastK.txt, cols2.txt and greedy16.tsv of model on the prompts in exp into out (also
+    ci/make-lora-reference.py's)."""
     os.makedirs(out, exist_ok=True)
-    exp = os.path.join(hf, "expected", src_name)
     prompts = [ids(os.path.join(exp, f"prompt{k}.ids.txt")) for k in range(3)]
     with torch.no_grad():
         for k, p in enumerate(prompts):
-            lg = model(torch.tensor([p])).logits[0].numpy()
+            lg = model(input_ids=torch.tensor([p])).logits[0].numpy()
             with open(os.path.join(out, f"last{k}.txt"), "w") as f:
                 f.write("".join("%.9g\n" % x for x in lg[-1]))
             if k == 2:
@@ -249,7 +253,7 @@ def write_reference(hf, name, make):
         with open(os.path.join(out, "greedy16.tsv"), "w") as f:
             f.write("step\tid\tlogit\ttop2_id\ttop2_logit\tmargin\n")
             for s in range(16):
-                row = model(torch.tensor([seq])).logits[0, -1].numpy()
+                row = model(input_ids=torch.tensor([seq])).logits[0, -1].numpy()
                 order = np.argsort(-row, kind="stable")
                 a, b = int(order[0]), int(order[1])
                 f.write("%d\t%d\t%.9g\t%d\t%.9g\t%.9g\n" % (s, a, row[a], b, row[b], row[a] - row[b]))

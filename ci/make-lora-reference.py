@@ -17,6 +17,7 @@ Target t (its index in the list above) of layer l: lora_A[i][j] = ((7i + 3j + l 
 
 Run: python3 ci/make-lora-reference.py [FIXTURES_HF_DIR] (transformers >= 5, torch, peft).
 """
+import importlib.util
 import json
 import os
 import sys
@@ -30,6 +31,9 @@ from transformers import AutoModelForCausalLM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "tests", "data")
+_spec = importlib.util.spec_from_file_location("derived", os.path.join(HERE, "make-derived-reference.py"))
+derived = importlib.util.module_from_spec(_spec)  # its write_logits: the same three files
+_spec.loader.exec_module(derived)
 
 ADAPTERS = {
     "llama": dict(src="llama", r=4, alpha=8, rslora=False,
@@ -68,11 +72,6 @@ def write_adapter(base, spec, out):
         json.dump(cfg, f, indent=2)
 
 
-def ids(path):
-    with open(path) as f:
-        return [int(x) for x in f.read().split()]
-
-
 def write_reference(hf, name, spec):
     base = AutoModelForCausalLM.from_pretrained(os.path.join(hf, spec["src"]), dtype=torch.float32,
                                                 attn_implementation="eager")
@@ -80,34 +79,16 @@ def write_reference(hf, name, spec):
         write_adapter(base, spec, d)
         model = PeftModel.from_pretrained(base, d).eval()
     out = os.path.join(DATA, "lora-" + name)
-    os.makedirs(out, exist_ok=True)
     exp = os.path.join(hf, "expected", spec["src"])
-    prompts = [ids(os.path.join(exp, f"prompt{k}.ids.txt")) for k in range(3)]
+    derived.write_logits(model, exp, out)
+    prompts = [derived.ids(os.path.join(exp, "prompt0.ids.txt"))]
     with torch.no_grad():
-        for k, p in enumerate(prompts):
-            lg = model(input_ids=torch.tensor([p])).logits[0].numpy()
-            with open(os.path.join(out, f"last{k}.txt"), "w") as f:
-                f.write("".join("%.9g\n" % x for x in lg[-1]))
-            if k == 2:
-                with open(os.path.join(out, "cols2.txt"), "w") as f:
-                    for row in lg:
-                        f.write(" ".join("%.9g" % x for x in row[::16]) + "\n")
-        seq = list(prompts[0])
-        with open(os.path.join(out, "greedy16.tsv"), "w") as f:
-            f.write("step\tid\tlogit\ttop2_id\ttop2_logit\tmargin\n")
-            for s in range(16):
-                row = model(input_ids=torch.tensor([seq])).logits[0, -1].numpy()
-                order = np.argsort(-row, kind="stable")
-                a, b = int(order[0]), int(order[1])
-                f.write("%d\t%d\t%.9g\t%d\t%.9g\t%.9g\n" % (s, a, row[a], b, row[b], row[a] - row[b]))
-                seq.append(a)
         # the adapter must change the model: the base's last logits of prompt0 differ
         with model.disable_adapter():
             plain = model(input_ids=torch.tensor([prompts[0]])).logits[0, -1].numpy()
         with open(os.path.join(out, "last0.txt")) as f:
             adapted = np.array([float(x) for x in f.read().split()])
         print(name, "max |adapted - base| on prompt0:", float(np.max(np.abs(adapted - plain))))
-    print("wrote", out)
 
 
 def main():

@@ -97,39 +97,6 @@ static int write_adapter(const struct adapter *a, const char *dir, const char *e
 	return rc;
 }
 
-/* prompt2's last logits in calls of 7 tokens and in one: the same bits. */
-static void check_split(const char *label, const char *model, const char *ids_dir)
-{
-	char path[700], name[256];
-	size_t n = 0;
-	snprintf(path, sizeof path, "%s/prompt2.ids.txt", ids_dir);
-	int32_t *ids = read_id_file(path, &n);
-	struct eng_open_opts oo = { .n_threads = 2, .lora = derived_lora };
-	struct eng_model *m = NULL;
-	struct eng_ctx *a = NULL, *b = NULL;
-	struct mrl_err err = { 0 };
-	float *la = NULL, *lb = NULL;
-	int rc = !ids || eng_model_open(&m, model, &oo, &err) || eng_ctx_new(&a, m, 256, &err) ||
-		 eng_ctx_new(&b, m, 256, &err);
-	if (!rc) {
-		struct eng_model_desc md;
-		eng_model_describe(m, &md);
-		la = malloc(md.n_vocab * sizeof *la);
-		lb = malloc(md.n_vocab * sizeof *lb);
-		rc = !la || !lb || eng_decode(a, ids, n, la, false, &err);
-		for (size_t i = 0; !rc && i < n; i += 7)
-			rc = eng_decode(b, ids + i, n - i < 7 ? n - i : 7, lb, false, &err);
-		rc = rc || memcmp(la, lb, md.n_vocab * sizeof *la);
-	}
-	snprintf(name, sizeof name, "%s: prompt2 in calls of 7 tokens gives the bits of one call", label);
-	ok(!rc, name);
-	free(la);
-	free(lb);
-	eng_ctx_free(a);
-	eng_ctx_free(b);
-	eng_model_close(m);
-	free(ids);
-}
 
 static void check_adapter(const struct adapter *a, const char *hf, const char *tmp, char *dir)
 {

@@ -331,40 +331,6 @@ static char *replaced(const char *s, const char *from, const char *to)
 	return o;
 }
 
-/* The last logits of prompt2 fed 7 tokens a call, and all at once: the same bits (the tokens
- * that share an expert's matrix differ between the two). */
-static void check_split(const char *label, const char *model, const char *ids_dir)
-{
-	char path[1024], name[256];
-	size_t n = 0;
-	snprintf(path, sizeof path, "%s/prompt2.ids.txt", ids_dir);
-	int32_t *ids = read_id_file(path, &n);
-	struct eng_open_opts oo = { .n_threads = 2 };
-	struct eng_model *m = NULL;
-	struct eng_ctx *a = NULL, *b = NULL;
-	struct mrl_err err = { 0 };
-	float *la = NULL, *lb = NULL;
-	int rc = !ids || eng_model_open(&m, model, &oo, &err) || eng_ctx_new(&a, m, 256, &err) ||
-		 eng_ctx_new(&b, m, 256, &err);
-	if (!rc) {
-		struct eng_model_desc md;
-		eng_model_describe(m, &md);
-		la = malloc(md.n_vocab * sizeof *la);
-		lb = malloc(md.n_vocab * sizeof *lb);
-		rc = !la || !lb || eng_decode(a, ids, n, la, false, &err);
-		for (size_t i = 0; !rc && i < n; i += 7)
-			rc = eng_decode(b, ids + i, n - i < 7 ? n - i : 7, lb, false, &err);
-		rc = rc || memcmp(la, lb, md.n_vocab * sizeof *la);
-	}
-	snprintf(name, sizeof name, "%s: prompt2 in calls of 7 tokens gives the bits of one call", label);
-	ok(!rc, name);
-	free(la);
-	free(lb);
-	eng_ctx_free(a);
-	eng_ctx_free(b);
-	eng_model_close(m);
-	free(ids);
-}
 
 /* `merilo info` names the experts and the parameters a token uses. */
 static void check_info(const char *model, const char *want_line, const char *want_active)
