@@ -155,6 +155,37 @@ static void check_cli(const char *base, const char *dir, const char *text)
 	free(without);
 }
 
+/* `run --lora`: the run's model is the adapted one (its name, run.json's options); --resume takes
+ * the adapter back, and refuses another (its hash is another model's). */
+static void check_run(const char *base, const char *dir, const char *other, const char *tmp)
+{
+	char cmd[3000], out_dir[400], path[500], *out = NULL;
+	if (!cli_merilo()) {
+		skip("MERILO not set", "run --lora");
+		return;
+	}
+	snprintf(out_dir, sizeof out_dir, "%s/run-lora", tmp);
+	snprintf(cmd, sizeof cmd, "%s run --model %s --lora %s --suite tests/data/run-mini.json -o %s --quiet", cli_merilo(),
+		 base, dir, out_dir);
+	is_int(cli_capture(&out, cmd), 0, "run --lora exits 0");
+	free(out);
+	snprintf(path, sizeof path, "%s/results.json", out_dir);
+	char *res = cli_slurp(path);
+	like(res, "\"name\": \"llama + adapter-llama\"", "  ...and the results name the adapted model");
+	free(res);
+	snprintf(path, sizeof path, "%s/run.json", out_dir);
+	res = cli_slurp(path);
+	like(res, "adapter-llama\"", "  ...and run.json's options keep the adapter");
+	free(res);
+	snprintf(cmd, sizeof cmd, "%s run --resume %s --quiet", cli_merilo(), out_dir);
+	is_int(cli_capture(&out, cmd), 0, "run --resume takes the adapter back (the model's hash matches)");
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s run --resume %s --lora %s --quiet", cli_merilo(), out_dir, other);
+	is_int(cli_capture(&out, cmd), 3, "run --resume with another adapter is refused (exit 3)");
+	like(out, "is not the model of the run", "  ...as another model");
+	free(out);
+}
+
 static void test_refused(const char *hf, const char *tmp)
 {
 	char base[600], gguf[600], dir[400];
@@ -203,6 +234,10 @@ int main(void)
 	snprintf(base, sizeof base, "%s/llama", hf);
 	snprintf(text, sizeof text, "%s/expected/ppl-text.txt", fx);
 	TEST(check_cli(base, dir, text), "info --lora and perplexity --lora");
+	char other[400];
+	snprintf(other, sizeof other, "%s/adapter-other", tmp);
+	write_adapter(&LLAMA, other, ", \"lora_alpha\": 4", NULL);
+	TEST(check_run(base, dir, other, tmp), "run --lora and --resume");
 	TEST(check_adapter(&PHI3, hf, tmp, dir), "an rsLoRA on phi3's fused qkv and gate_up against PEFT");
 	TEST(test_refused(hf, tmp), "what a LoRA adapter cannot be, refused by name");
 	cli_rmtree(tmp);
