@@ -92,7 +92,7 @@ out:
 	return rc;
 }
 
-/* The tensor's data as r0 x c0 floats, owned by s; NULL (err set) when it is not that shape. */
+/* The tensor's data as rows x cols floats, owned by s; NULL (err set) when it is not that shape. */
 static float *pair_f32(struct eng_lora_set *s, const struct st_tensor *t, uint64_t rows, uint64_t cols,
 		       const char *path, struct mrl_err *err)
 {
@@ -129,38 +129,33 @@ static struct eng_tensor f32_matrix(const float *f, uint64_t ne0, uint64_t ne1)
 	return t;
 }
 
-/* The matrices of layer il that GGUF name suffix names: one, or a fused one's parts (*n of
- * them at most 3) with the first row of each in B's rows. */
+/* The matrices of a layer that GGUF name suffix names: one, or a fused one's parts (at most 3)
+ * with the first row of each in B's rows; 0 where none of the model's matrices has the name. */
 static size_t targets(struct eng_layer *L, const struct eng_config *cfg, const char *suffix, struct eng_tensor **t,
 		      uint64_t *row0)
 {
-	const uint64_t dq = cfg->n_embd_q, dkv = cfg->n_embd_kv, ff = cfg->n_ff;
+	if (cfg->fused_qkv && !strcmp(suffix, "attn_qkv.weight")) {
+		t[0] = &L->wq, t[1] = &L->wk, t[2] = &L->wv;
+		row0[0] = 0, row0[1] = cfg->n_embd_q, row0[2] = (uint64_t)cfg->n_embd_q + cfg->n_embd_kv;
+		return 3;
+	}
+	if (cfg->fused_gate_up && !strcmp(suffix, "ffn_up.weight")) {
+		t[0] = &L->ffn_gate, t[1] = &L->ffn_up;
+		row0[0] = 0, row0[1] = cfg->n_ff;
+		return 2;
+	}
 	struct {
 		const char *name;
 		struct eng_tensor *t;
 	} plain[] = { { "attn_q.weight", &L->wq }, { "attn_k.weight", &L->wk }, { "attn_v.weight", &L->wv },
-		      { "attn_output.weight", &L->wo }, { "ffn_gate.weight", &L->ffn_gate }, { "ffn_down.weight", &L->ffn_down } };
+		      { "attn_output.weight", &L->wo }, { "ffn_gate.weight", &L->ffn_gate },
+		      { "ffn_up.weight", &L->ffn_up }, { "ffn_down.weight", &L->ffn_down } };
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
-		if (!strcmp(suffix, plain[i].name) && !(cfg->fused_qkv && i < 3)) {
+		if (!strcmp(suffix, plain[i].name) && !(cfg->fused_qkv && i < 3) && plain[i].t->data) {
 			t[0] = plain[i].t;
 			row0[0] = 0;
-			return t[0]->data ? 1 : 0;
+			return 1;
 		}
-	if (!strcmp(suffix, "attn_qkv.weight") && cfg->fused_qkv) {
-		t[0] = &L->wq, t[1] = &L->wk, t[2] = &L->wv;
-		row0[0] = 0, row0[1] = dq, row0[2] = dq + dkv;
-		return 3;
-	}
-	if (!strcmp(suffix, "ffn_up.weight") && cfg->fused_gate_up) {
-		t[0] = &L->ffn_gate, t[1] = &L->ffn_up;
-		row0[0] = 0, row0[1] = ff;
-		return 2;
-	}
-	if (!strcmp(suffix, "ffn_up.weight")) {
-		t[0] = &L->ffn_up;
-		row0[0] = 0;
-		return t[0]->data ? 1 : 0;
-	}
 	return 0;
 }
 
