@@ -239,6 +239,13 @@ static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *
 	"\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"head_dim\": 256, \"max_position_embeddings\": 131072, " \
 	"\"rms_norm_eps\": 1e-6, \"rope_theta\": 1e6}"
 
+/* MistralConfig's defaults (transformers 5.25), for a Mistral 3 checkpoint's text_config
+ * (constructed as MistralConfig(**text_config)); sliding_window's 4096 is the row's. */
+#define MISTRAL_DEFAULTS                                                                                              \
+	"{\"vocab_size\": 32000, \"hidden_size\": 4096, \"intermediate_size\": 14336, \"num_hidden_layers\": 32, "     \
+	"\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"max_position_embeddings\": 131072, "                \
+	"\"rms_norm_eps\": 1e-6}"
+
 static const struct hf_arch hf_archs[] = {
 	{ "llama", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL, 0,
 	  0, NULL, NULL, false, NULL, NULL },
@@ -251,6 +258,10 @@ static const struct hf_arch hf_archs[] = {
 	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
 	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
 	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, NULL, false, NULL, NULL },
+	/* Mistral Small 3.1 and later (Mistral3ForConditionalGeneration): Mistral's text model in
+	 * text_config, its tensors under language_model, the vision tower left */
+	{ "mistral3", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
+	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, MISTRAL_DEFAULTS, true, NULL, NULL },
 	/* Mixtral: Mistral with experts (its window, where sliding_window is set; none by default) */
 	{ "mixtral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
 	  mixtral_extras, HF_WIN_KEY, 0, mixtral_layer_extra, NULL, false, "block_sparse_moe.experts.", mixtral_expert },

@@ -79,6 +79,17 @@ static const char *const GEMMA3_MM_CONFIG =
 	" \"vision_config\": {\"model_type\": \"siglip_vision_model\", \"hidden_size\": 8},\n"
 	" \"mm_tokens_per_image\": 256, \"image_token_index\": 262144}\n";
 
+/* Mistral Small 3.1's layout (Mistral3ForConditionalGeneration) of fixtures/hf/mistral: its text
+ * model in text_config, giving only what differs from MistralConfig's defaults. */
+static const char *const MISTRAL3_CONFIG =
+	"{\"architectures\": [\"Mistral3ForConditionalGeneration\"], \"model_type\": \"mistral3\",\n"
+	" \"text_config\": {\"model_type\": \"mistral\", \"hidden_size\": 64, \"intermediate_size\": 128,\n"
+	"   \"num_hidden_layers\": 3, \"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"head_dim\": 16,\n"
+	"   \"vocab_size\": 512, \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-05, \"rope_theta\": 1000000.0,\n"
+	"   \"sliding_window\": 16},\n"
+	" \"vision_config\": {\"model_type\": \"pixtral\", \"hidden_size\": 8}, \"image_token_index\": 10,\n"
+	" \"projector_hidden_act\": \"gelu\", \"spatial_merge_size\": 2, \"vision_feature_layer\": -1}\n";
+
 enum derived { QWEN3, GEMMA3 };
 
 /* The q/k norm weights of layer l as stored (exact in float: k/20 and a constant, rounded
@@ -465,6 +476,42 @@ static void test_gemma3(const char *hf, const char *text, const char *tmp)
 	free(cfg);
 }
 
+/* Mistral Small 3.1 and later as they are published (Mistral3ForConditionalGeneration): the
+ * fixture's Mistral under either of transformers' prefixes, a minimal text_config and two
+ * vision tensors, gives the plain folder's bits; without the window (null) other logits. */
+static void test_mistral3(const char *hf, const char *tmp)
+{
+	char src[600], dst[400], path[700], name[256];
+	snprintf(src, sizeof src, "%s/mistral", hf);
+	snprintf(dst, sizeof dst, "%s/mistral3", tmp);
+	snprintf(path, sizeof path, "%s/expected/mistral/prompt2.ids.txt", hf);
+	size_t n = 0, na = 0;
+	int32_t *ids = read_id_file(path, &n);
+	float *a = ids ? logits_of(src, 2, ids, n, &na) : NULL;
+	static const char *const prefixes[] = { "language_model.model.", "model.language_model." };
+	for (int k = 0; k < 2; k++) {
+		size_t nm = 0;
+		float *mm = ids && !image_text_folder(src, dst, prefixes[k], MISTRAL3_CONFIG) ? logits_of(dst, 2, ids, n, &nm)
+											       : NULL;
+		snprintf(name, sizeof name, "hf/mistral as Mistral3ForConditionalGeneration (tensors under %s, the vision "
+			 "tower left): the text model's bits", prefixes[k]);
+		ok(mm && a && nm == na && !memcmp(mm, a, n * nm * sizeof *mm), name);
+		free(mm);
+	}
+	const char *w = strstr(MISTRAL3_CONFIG, "\"sliding_window\": 16");
+	char *cfg = malloc(strlen(MISTRAL3_CONFIG) + 8);
+	sprintf(cfg, "%.*s\"sliding_window\": null%s", (int)(w - MISTRAL3_CONFIG), MISTRAL3_CONFIG,
+		w + strlen("\"sliding_window\": 16"));
+	size_t nw = 0;
+	float *nowin = ids && !image_text_folder(src, dst, prefixes[1], cfg) ? logits_of(dst, 2, ids, n, &nw) : NULL;
+	ok(nowin && a && nw == na && float_max_diff(nowin + (n - 1) * nw, a + (n - 1) * na, na) > 1e-3,
+	   "  ...and its text_config's window is read (null: every key, other logits over 100 tokens)");
+	free(nowin);
+	free(cfg);
+	free(a);
+	free(ids);
+}
+
 int main(void)
 {
 	const char *fx = fixtures_dir();
@@ -477,6 +524,7 @@ int main(void)
 	snprintf(tmp, sizeof tmp, "/tmp/merilo-eng-derived-%d", (int)getpid());
 	TEST(test_qwen3(hf, text, tmp), "Qwen3 (q/k norms, heads x head_dim wider than hidden)");
 	TEST(test_gemma3(hf, text, tmp), "Gemma 3 (q/k norms, five windowed layers of six with their own rope)");
+	TEST(test_mistral3(hf, tmp), "Mistral 3 (Mistral Small 3.1's image-text checkpoint): its text model");
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -341,7 +341,7 @@ static void check_bad_configs(const char *hf)
 		int code;
 	} cases[] = {
 		{ "gpt2", "\"model_type\": \"gpt2\"", "\"model_type\": \"gpt_neox\"",
-		  "unsupported model_type 'gpt_neox' (supported: llama, qwen2, qwen3, mistral, mixtral, qwen2_moe, qwen3_moe, gemma2, gemma3_text, gemma3, gpt2, phi3)",
+		  "unsupported model_type 'gpt_neox' (supported: llama, qwen2, qwen3, mistral, mistral3, mixtral, qwen2_moe, qwen3_moe, gemma2, gemma3_text, gemma3, gpt2, phi3)",
 		  MRL_EUNSUPPORTED },
 		{ "phi3", "\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"longrope\", \"long_factor\": [1], "
 		  "\"short_factor\": [1]}", "long_factor and short_factor have 1 entries, the rotated dims need 8",
