@@ -31,7 +31,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
 		"usage: merilo bench --model M [--prompt 512] [--gen 128] [--depth 0] [--threads N,...] [--affinity]\n"
-		"                    [--reps 5] [--warmup 1] [--seed 1234] [--backend cpu|cuda]\n"
+		"                    [--reps 5] [--warmup 1] [--seed 1234] [--backend cpu|cuda] [--lora ADAPTER]\n"
 		"                    [--format md|csv|json|jsonl] [-o FILE]\n"
 		"                    [--roofline[=remeasure]] [--roofline-buffer-mib 1024] [--energy-window 1] [--idle S]\n"
 		"       merilo bench --model M --scenario server --qps X --duration S [--prompts FILE]\n"
@@ -96,6 +96,7 @@ struct opts {
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
+	const char *lora;     /* --lora: a PEFT adapter folder on the HF model, or NULL */
 	int format;
 	double qps, duration, ttft_limit, tpot_limit, energy_window, idle;
 };
@@ -257,7 +258,7 @@ static int check_databases(const struct opts *o, struct mrl_err *err)
 	struct mrl_err ignored = { 0 };
 	memset(&m, 0, sizeof m);
 	if (o->baseline_db && !hrn_manifest_collect(&m, NULL, NULL, NULL, &ignored))
-		(void)hrn_manifest_model(&m, o->model, NULL, &ignored);
+		(void)hrn_manifest_model(&m, o->model, NULL, o->lora, &ignored);
 	const struct hrn_bench_ident want = { .model_sha256 = m.model_sha256, .cpu_model = m.cpu_model,
 					      .backend = o->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
 					      .kv_cache = o->kv_cache ? o->kv_cache : "f16" };
@@ -320,6 +321,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			     hrn_opt_backend),
 		OPT_CALLBACK(0, "kv-cache", &o->kv_cache, "T", HRN_KV_CACHE_HELP, hrn_opt_kv_cache),
 		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
+		OPT_STRING_F(0, "lora", &o->lora, "DIR", HRN_LORA_HELP, MRL_OPT_NONEMPTY),
 		OPT_CALLBACK(0, "format", &o->format, "F",
 			     "md, csv, json or jsonl; default: the one --out's extension names\n"
 			     "(.md, .csv, .json, .jsonl), else md; one that contradicts it: exit 2",
@@ -632,7 +634,7 @@ static int doc_begin(const struct opts *o, struct eng_model *m, struct hrn_bench
 	if (!settings)
 		return mrl_err_set(err, MRL_ENOMEM, "bench: out of memory");
 	if (hrn_manifest_collect(&doc->manifest, NULL, NULL, settings, err) ||
-	    hrn_manifest_model(&doc->manifest, o->model, m, err)) {
+	    hrn_manifest_model(&doc->manifest, o->model, m, NULL, err)) {
 		json_decref(settings);
 		return err->code;
 	}
@@ -852,7 +854,7 @@ int hrn_cmd_bench(int argc, char **argv)
 	const char *backend = o.backend == ENG_BACKEND_CUDA ? "cuda" : "cpu";
 
 	struct eng_open_opts eo = { .n_threads = (int)o.threads[0], .backend = o.backend,
-				    .kv_f32 = o.kv_cache && o.kv_cache[1] == '3', .pin_threads = o.affinity };
+				    .kv_f32 = o.kv_cache && o.kv_cache[1] == '3', .pin_threads = o.affinity, .lora = o.lora };
 	if (eng_model_open(&m, o.model, &eo, &err)) {
 		if (o.backend == ENG_BACKEND_CUDA && (err.code == MRL_ERUNTIME || err.code == MRL_ENOMEM)) {
 			fprintf(stderr, "merilo bench: CUDA backend not available in this build/machine: %s\n", err.msg);

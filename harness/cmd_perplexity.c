@@ -130,7 +130,7 @@ static json_t *ppl_manifest(const struct ppl_result *r, const struct eng_model *
 	}
 	if (!rc && !(man.argv = json_deep_copy(r->argv)))
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	if (!rc && !(rc = eng_model_check_file(m, err)) && !(rc = hrn_manifest_model(&man, r->model, m, err)))
+	if (!rc && !(rc = eng_model_check_file(m, err)) && !(rc = hrn_manifest_model(&man, r->model, m, NULL, err)))
 		rc = rec_manifest_finish(&man, err); /* the scoring has ended: the record is written now */
 	if (!rc)
 		rc = hrn_sha256_file_cached(r->file, text_hex, NULL, NULL, err);

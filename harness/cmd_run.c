@@ -560,7 +560,7 @@ static int hash_model(struct run_state *st, struct mrl_err *err)
 {
 	struct rec_manifest *m = &st->res.manifest;
 	if (eng_model_folder_file(st->model, 0)) /* an HF folder (manifest.c) */
-		return hrn_manifest_model(m, st->o.model, st->model, err);
+		return hrn_manifest_model(m, st->o.model, st->model, NULL, err);
 	const void *base;
 	size_t size;
 	struct stat sb;

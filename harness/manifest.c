@@ -393,13 +393,14 @@ int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[6
 	return 0;
 }
 
-int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, struct mrl_err *err)
+int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, const char *lora,
+		       struct mrl_err *err)
 {
 	char hex[65];
 	uint64_t size = 0;
 	int rc;
 	if (!model && hrn_is_folder(path)) { /* the folder's files are those the engine reads */
-		struct eng_open_opts eo = { .n_threads = 1, .backend = ENG_BACKEND_CPU };
+		struct eng_open_opts eo = { .n_threads = 1, .backend = ENG_BACKEND_CPU, .lora = lora };
 		struct eng_model *opened = NULL;
 		if (!(rc = eng_model_open(&opened, path, &eo, err)))
 			rc = hrn_model_sha256(path, opened, hex, &size, err);
@@ -469,7 +470,7 @@ int hrn_manifest_collect(struct rec_manifest *m, const char *model_path, const c
 	host_collect(m);
 	if (settings && !(m->settings = json_deep_copy(settings)))
 		return mrl_err_set(err, MRL_ENOMEM, "manifest: out of memory copying settings");
-	if (model_path && (rc = hrn_manifest_model(m, model_path, NULL, err)))
+	if (model_path && (rc = hrn_manifest_model(m, model_path, NULL, NULL, err)))
 		return rc;
 	if (suite_path) {
 		if ((rc = hrn_sha256_file_cached(suite_path, hex, NULL, NULL, err)))

@@ -30,8 +30,10 @@ int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[6
 		     struct mrl_err *err);
 
 /* m's model path, SHA-256 (hrn_model_sha256) and size for the model at path;
- * an HF folder without its opened model is opened to learn its files. */
-int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, struct mrl_err *err);
+ * an HF folder without its opened model is opened (with the LoRA adapter lora, or
+ * NULL) to learn its files. */
+int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, const char *lora,
+		       struct mrl_err *err);
 
 /* m's model_path / suite_path as typed and model_abs_path / suite_abs_path, their
  * realpath now (NULL where it does not resolve); a NULL path leaves both alone.

@@ -151,6 +151,15 @@ static void check_cli(const char *base, const char *dir, const char *text)
 	ok(!rc && isfinite(a) && isfinite(b) && fabs(a / b - 1) > 0.01, "perplexity --lora computes with the adapter");
 	const char *ha = with ? strstr(with, "\"sha256\": \"") : NULL, *hb = without ? strstr(without, "\"sha256\": \"") : NULL;
 	ok(ha && hb && strncmp(ha, hb, 80), "  ...and its manifest's model sha256 covers the adapter (another hash)");
+	snprintf(cmd, sizeof cmd, "%s bench --model %s --lora %s -p 8 -n 4 -r 1 --warmup 0 --energy-window 0 --format json -q",
+		 cli_merilo(), base, dir);
+	is_int(cli_capture(&out, cmd), 0, "bench --lora exits 0");
+	like(out, "\"name\": \"llama + adapter-llama\"", "  ...and its record names the adapted model");
+	char sha[80] = "";
+	if (ha)
+		snprintf(sha, sizeof sha, "%.75s", ha); /* "sha256": "<64 hex>" */
+	ok(ha && out && strstr(out, sha), "  ...with perplexity's model sha256 for it");
+	free(out);
 	free(with);
 	free(without);
 }
