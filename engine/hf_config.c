@@ -946,6 +946,17 @@ static int text_model_name(const char **hf, char *buf, size_t size)
 	return 0;
 }
 
+const struct hf_arch *hf_arch_of(const char *arch)
+{
+	for (size_t i = 0; i < N_HF_ARCH; i++) /* the row of that name: llama for llama (not mistral's) */
+		if (!strcmp(hf_archs[i].model_type, arch))
+			return &hf_archs[i];
+	for (size_t i = 0; i < N_HF_ARCH; i++) /* else the first text-only one: gemma3_text, qwen3_moe */
+		if (!strcmp(hf_archs[i].arch, arch) && !hf_archs[i].multimodal)
+			return &hf_archs[i];
+	return NULL;
+}
+
 int hf_map_name(const struct hf_arch *a, const char *hf, char *out, size_t size, unsigned *flags)
 {
 	*flags = 0;

@@ -59,6 +59,9 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 /* The GGUF name of an HF tensor name into out and what to do to its data;
  * 0 when mapped, 1 when the tensor is to be ignored, -1 when unknown. */
 int hf_map_name(const struct hf_arch *a, const char *hf, char *out, size_t size, unsigned *flags);
+/* The model_type row whose HF names a GGUF of architecture arch (arch.c's row name) was
+ * converted from, for a LoRA adapter's names; NULL for none. */
+const struct hf_arch *hf_arch_of(const char *arch);
 /* The model_type row an open folder was read by. */
 const struct hf_arch *eng_hf_arch(const struct eng_hf *h);
 

@@ -159,6 +159,19 @@ static size_t targets(struct eng_layer *L, const struct eng_config *cfg, const c
 	return 0;
 }
 
+/* B's rows (n_out of r) in the order llama.cpp's converter writes a llama q or k projection
+ * (LlamaModel.permute): within each of n_head heads, the halves' rows interleaved, so that
+ * rope's pairs are adjacent. */
+static void permute_rows(float *b, uint64_t n_out, uint32_t r, uint32_t n_head, float *tmp)
+{
+	const uint64_t hd = n_out / n_head, half = hd / 2;
+	memcpy(tmp, b, n_out * r * sizeof *b);
+	for (uint64_t h = 0; h < n_head; h++)
+		for (uint64_t s = 0; s < 2; s++)
+			for (uint64_t i = 0; i < half; i++)
+				memcpy(b + (h * hd + 2 * i + s) * r, tmp + (h * hd + s * half + i) * r, r * sizeof *b);
+}
+
 /* The pair of HF module `module` (A, B as stored) onto the model's matrices. */
 static int attach(struct eng_model *m, struct eng_lora_set *s, const char *module, const struct st_tensor *a,
 		  const struct st_tensor *b, const char *path, struct mrl_err *err)
@@ -170,16 +183,27 @@ static int attach(struct eng_model *m, struct eng_lora_set *s, const char *modul
 	struct eng_tensor *t[3];
 	uint64_t row0[3];
 	size_t n = 0;
-	if (!hf_map_name(eng_hf_arch(m->hf), hf_name, gg, sizeof gg, &flags) && !flags &&
+	const struct hf_arch *arch = m->hf ? eng_hf_arch(m->hf) : hf_arch_of(m->cfg.arch_name);
+	if (arch && !hf_map_name(arch, hf_name, gg, sizeof gg, &flags) && !flags &&
 	    sscanf(gg, "blk.%u.%n", &il, &used) == 1 && used > 0 && il < m->cfg.n_layer)
 		n = targets(&m->w.layers[il], &m->cfg, gg + used, t, row0);
 	if (!n)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: a LoRA on '%.200s' is not implemented (merilo adapts the "
 				   "attention's q/k/v/o and the FFN's gate/up/down matrices)", path, module);
 	const uint64_t in = t[0]->ne0, out = row0[n - 1] + t[n - 1]->ne1;
-	const float *fa = pair_f32(s, a, s->r, in, path, err), *fb = fa ? pair_f32(s, b, out, s->r, path, err) : NULL;
+	const float *fa = pair_f32(s, a, s->r, in, path, err);
+	float *fb = fa ? pair_f32(s, b, out, s->r, path, err) : NULL;
 	if (!fb)
 		return err->code;
+	/* a llama GGUF's q and k rows are permuted against the HF ones the pair was trained on */
+	const bool q = !strcmp(gg + used, "attn_q.weight"), k = !strcmp(gg + used, "attn_k.weight");
+	if (!m->hf && m->cfg.rope == ENG_ROPE_NORM && (q || k)) {
+		float *tmp = malloc(out * s->r * sizeof *tmp);
+		if (!tmp)
+			return mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
+		permute_rows(fb, out, s->r, q ? m->cfg.n_head : m->cfg.n_head_kv, tmp);
+		free(tmp);
+	}
 	if (s->n + n > s->cap) /* sized for three parts a pair before any (eng_lora_open) */
 		return mrl_err_set(err, MRL_EINPUT, "%s: more LoRA targets than pairs allow", path);
 	for (size_t k = 0; k < n; k++) {
@@ -225,9 +249,6 @@ static int pairs_attach(struct eng_model *m, struct eng_lora_set *s, const struc
 
 int eng_lora_open(struct eng_model *m, const char *dir, struct mrl_err *err)
 {
-	if (!m->hf)
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: a LoRA adapter (%s) is applied to an HF folder's weights; "
-				   "this model is a GGUF (merge the adapter, or give the base as its HF folder)", m->path, dir);
 	struct eng_lora_set *s = calloc(1, sizeof *s);
 	if (!s || !(s->dir = strdup(dir)))
 		return free(s), mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);

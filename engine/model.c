@@ -333,7 +333,7 @@ int eng_model_open(struct eng_model **out, const char *path, const struct eng_op
 		goto out;
 	if (m->has_weights) {
 		if ((rc = eng_weights_bind(&m->w, &m->cfg, m->gguf, path, err)) ||
-		    (opts->lora && (rc = eng_lora_open(m, opts->lora, err))))
+		    (opts->lora && (rc = lora_open(m, opts->lora, err))))
 			goto out;
 		m->cfg.n_vocab = (uint32_t)m->w.tok_embd.ne1;
 		uint32_t nv = eng_vocab_n_tokens(m->vocab);

@@ -351,40 +351,53 @@ int hrn_sha256_file_cached(const char *path, char hex[65], uint64_t *size_out, b
 	return 0;
 }
 
+/* One line "HEX  LABEL\n" of a sha256sum listing into ctx, for file; its size added to *total. */
+static int listing_add(struct mrl_sha256 *ctx, const char *file, const char *label, uint64_t *total,
+		       struct mrl_err *err)
+{
+	char fhex[65];
+	uint64_t fsize = 0;
+	int rc = hrn_sha256_file_cached(file, fhex, &fsize, NULL, err);
+	if (rc)
+		return rc;
+	mrl_sha256_update(ctx, fhex, 64);
+	mrl_sha256_update(ctx, "  ", 2);
+	mrl_sha256_update(ctx, label, strlen(label));
+	mrl_sha256_update(ctx, "\n", 1);
+	*total += fsize;
+	return 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
 int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[65], uint64_t *size,
 		     struct mrl_err *err)
 {
-	if (!model || !eng_model_folder_file(model, 0))
+	const bool folder = model && eng_model_folder_file(model, 0), adapter = model && eng_model_adapter_file(model, 0);
+	if (!folder && !adapter)
 		return hrn_sha256_file_cached(path, hex, size, NULL, err);
+	/* the folder's files (a GGUF: the file, by its name), then a LoRA adapter's as "adapter/NAME":
+	 * another adapter is another model */
 	struct mrl_sha256 ctx;
 	mrl_sha256_init(&ctx);
 	uint64_t total = 0;
+	char file[PATH_MAX + 256], label[300];
 	const char *name;
-	/* the folder's files, then a LoRA adapter's (as "adapter/NAME"): another adapter is another model */
-	size_t n_folder = 0;
-	while (eng_model_folder_file(model, n_folder))
-		n_folder++;
-	for (size_t i = 0; (name = i < n_folder ? eng_model_folder_file(model, i)
-						 : eng_model_adapter_file(model, i - n_folder)); i++) {
-		char file[PATH_MAX + 256], fhex[65], label[300];
-		uint64_t fsize = 0;
-		if (i < n_folder) {
-			snprintf(file, sizeof file, "%s/%s", path, name);
-			snprintf(label, sizeof label, "%s", name);
-		} else { /* a full path */
-			const char *base = strrchr(name, '/');
-			snprintf(file, sizeof file, "%s", name);
-			snprintf(label, sizeof label, "adapter/%s", base ? base + 1 : name);
-		}
-		int rc = hrn_sha256_file_cached(file, fhex, &fsize, NULL, err);
-		if (rc)
-			return rc;
-		mrl_sha256_update(&ctx, fhex, 64);
-		mrl_sha256_update(&ctx, "  ", 2);
-		mrl_sha256_update(&ctx, label, strlen(label));
-		mrl_sha256_update(&ctx, "\n", 1);
-		total += fsize;
+	int rc = folder ? 0 : listing_add(&ctx, path, base_name(path), &total, err);
+	for (size_t i = 0; !rc && folder && (name = eng_model_folder_file(model, i)); i++) {
+		snprintf(file, sizeof file, "%s/%s", path, name);
+		rc = listing_add(&ctx, file, name, &total, err);
 	}
+	for (size_t i = 0; !rc && (name = eng_model_adapter_file(model, i)); i++) {
+		snprintf(label, sizeof label, "adapter/%s", base_name(name));
+		rc = listing_add(&ctx, name, label, &total, err);
+	}
+	if (rc)
+		return rc;
 	uint8_t dg[MRL_SHA256_DIGEST_LEN];
 	mrl_sha256_final(&ctx, dg);
 	mrl_sha256_hex(dg, hex);
@@ -399,7 +412,7 @@ int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct en
 	char hex[65];
 	uint64_t size = 0;
 	int rc;
-	if (!model && hrn_is_folder(path)) { /* the folder's files are those the engine reads */
+	if (!model && (hrn_is_folder(path) || lora)) { /* the files the engine reads: a folder's, an adapter's */
 		struct eng_open_opts eo = { .n_threads = 1, .backend = ENG_BACKEND_CPU, .lora = lora };
 		struct eng_model *opened = NULL;
 		if (!(rc = eng_model_open(&opened, path, &eo, err)))

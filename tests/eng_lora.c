@@ -2,8 +2,9 @@
  *
  * The test writes each adapter by ci/make-lora-reference.py's fixed rules (adapter_config.json
  * and adapter_model.safetensors, as PEFT saves them) and opens the fixture's base folder with
- * it: merilo's logits against the PEFT model's, committed in tests/data/lora-<name>/ (last
- * positions, every position of prompt2, 16 greedy steps; 1e-4 with an f32 KV cache):
+ * it, and llama.cpp's GGUF conversion of that folder: merilo's logits against the PEFT model's,
+ * committed in tests/data/lora-<name>/ (last positions, every position of prompt2, 16 greedy
+ * steps; 1e-4 with an f32 KV cache):
  *   llama: r 4, alpha 8, on q/k/v/o and gate/up/down of every layer;
  *   phi3:  r 2, alpha 4, rsLoRA, on its fused qkv_proj and gate_up_proj, and o_proj.
  * Then 1 against 3 threads, calls of 7 tokens against one, and what is refused.
@@ -112,6 +113,12 @@ static void check_adapter(const struct adapter *a, const char *hf, const char *t
 	check_model(label, base, ids_dir, ref, TOL);
 	check_threads(label, base, ids_dir);
 	check_split(label, base, ids_dir);
+	/* the same adapter on llama.cpp's conversion of the base (its llama q/k rows permuted) */
+	char gguf[600];
+	snprintf(gguf, sizeof gguf, "%s/gguf/%s-f32.gguf", hf, a->src);
+	snprintf(label, sizeof label, "gguf/%s + LoRA", a->name);
+	check_model(label, gguf, ids_dir, ref, TOL);
+	check_split(label, gguf, ids_dir);
 	derived_lora = NULL;
 	/* the base alone is another model: the adapter is applied */
 	size_t n = 0, nv = 0, n_ref = 0;
@@ -160,6 +167,22 @@ static void check_cli(const char *base, const char *dir, const char *text)
 		snprintf(sha, sizeof sha, "%.75s", ha); /* "sha256": "<64 hex>" */
 	ok(ha && out && strstr(out, sha), "  ...with perplexity's model sha256 for it");
 	free(out);
+	/* a GGUF base: its hash is the file's alone without an adapter, a listing with one */
+	char gguf[700];
+	snprintf(gguf, sizeof gguf, "%s/../gguf/llama-f32.gguf", base);
+	for (int k = 0; k < 2; k++) {
+		char *o = NULL;
+		snprintf(cmd, sizeof cmd, "%s perplexity --model %s --file %s --ctx 64 --json --quiet%s%s", cli_merilo(), gguf,
+			 text, k ? " --lora " : "", k ? dir : "");
+		cli_capture(&o, cmd);
+		const char *h = o ? strstr(o, "\"sha256\": \"") : NULL;
+		if (k == 0)
+			snprintf(sha, sizeof sha, "%.75s", h ? h : "");
+		else
+			ok(h && sha[0] && strncmp(h, sha, 75) && strstr(o, "\"perplexity\": "),
+			   "perplexity --lora on a GGUF base: the model's hash covers the adapter too");
+		free(o);
+	}
 	free(with);
 	free(without);
 }
@@ -197,13 +220,10 @@ static void check_run(const char *base, const char *dir, const char *other, cons
 
 static void test_refused(const char *hf, const char *tmp)
 {
-	char base[600], gguf[600], dir[400];
+	char base[600], dir[400];
 	snprintf(base, sizeof base, "%s/llama", hf);
-	snprintf(gguf, sizeof gguf, "%s/gguf/llama-f32.gguf", hf);
 	snprintf(dir, sizeof dir, "%s/adapter-llama", tmp);
 	derived_lora = dir;
-	check_refused(gguf, ENG_BACKEND_CPU, MRL_EUNSUPPORTED, "is applied to an HF folder's weights; this model is a GGUF",
-		      "a LoRA on a GGUF base is refused");
 	check_refused(base, ENG_BACKEND_CUDA, MRL_EUNSUPPORTED, "a LoRA adapter is not implemented on the CUDA backend",
 		      "a LoRA on the CUDA backend is refused");
 	snprintf(dir, sizeof dir, "%s/adapter-dora", tmp);
