@@ -181,9 +181,8 @@ static int foreign_weights(const char *dir, struct mrl_err *err)
 				 *const pickle[] = { ".bin", ".pth", ".pt", NULL };
 	char name[256];
 	if (is_regular(dir, "adapter_config.json"))
-		return mrl_err_set(err, MRL_EINPUT, "%s: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which "
-				   "merilo does not apply: merge it into its base model first (peft: "
-				   "model.merge_and_unload().save_pretrained(DIR))", dir);
+		return mrl_err_set(err, MRL_EINPUT, "%s: adapter_config.json: a PEFT adapter (LoRA), not a whole model: "
+				   "give its base model with --model and this folder with --lora", dir);
 	if (is_regular(dir, "params.json") && first_named(dir, "consolidated", st_or_pth, name, sizeof name))
 		return mrl_err_set(err, MRL_EINPUT, "%s: %s with params.json is the original Llama / Mistral checkpoint "
 				   "layout, which merilo does not read: give it the Hugging Face layout (config.json + "

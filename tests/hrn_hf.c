@@ -116,8 +116,8 @@ static void check_foreign_layouts(const char *tmp, const char *abs_fx, const cha
 		   "info <folder in Mistral's layout>: exit 3 naming it", "info '%s/mistral'", tmp);
 	if (cli_sh(NULL, "mkdir '%s/lora' && cp '%s/hf/llama'/tokenizer* '%s/lora/' && echo '{}' > '%s/lora/adapter_config.json' "
 		   "&& echo x > '%s/lora/adapter_model.safetensors'", tmp, abs_fx, tmp, tmp, tmp) == 0)
-		CLI_EXPECT(3, "lora: adapter_config.json: a PEFT adapter (LoRA), not a whole model, which merilo does not apply: "
-			      "merge it into its base model first", "run --model <a LoRA adapter folder>: exit 3 saying what to do",
+		CLI_EXPECT(3, "lora: adapter_config.json: a PEFT adapter (LoRA), not a whole model: give its base model with "
+			      "--model and this folder with --lora", "run --model <a LoRA adapter folder>: exit 3 saying what to do",
 			   "run --model '%s/lora' --suite '%s' --out '%s/lora-run' --limit 1", tmp, suite, tmp);
 	/* neither tokenizer.json nor tokenizer.model (a folder with tokenizer.model only loads: check_spm_only) */
 	if (cli_sh(NULL, "mkdir '%s/no-tok' && cp '%s/hf/mistral/config.json' '%s/hf/mistral/model.safetensors' '%s/no-tok/'",
