@@ -271,7 +271,7 @@ static inline double ppl_in(const char *out, const char *marker)
 static inline void check_llamacpp(const char *gguf, const char *text, double tol)
 {
 	const char *tools = "../shared/tools/llama.cpp", *merilo = cli_merilo();
-	char bin[512], cmd[4096], name[256];
+	char bin[512], cmd[4096], name[640];
 	snprintf(bin, sizeof bin, "%s/llama-perplexity", tools);
 	if (access(bin, X_OK) || !merilo) {
 		skip(merilo ? "../shared/tools/llama.cpp/llama-perplexity absent" : "MERILO not set",

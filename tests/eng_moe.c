@@ -476,6 +476,57 @@ static void test_qwen3moe(const char *hf, const char *text, const char *tmp)
 		      "a qwen3moe GGUF without expert_count is refused");
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The records of items.jsonl in dir without their timings, sorted, one string; NULL on failure. */
+static char *records_of(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	char *text = cli_slurp(path), *lines[512], *save = NULL, *out = NULL;
+	size_t n = 0, len = 0;
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l && n < 512; l = strtok_r(NULL, "\n", &save)) {
+		char *t = strstr(l, ",\"timings_ns\"");
+		if (t)
+			*t = '\0';
+		lines[n++] = l;
+		len += strlen(l) + 1;
+	}
+	qsort(lines, n, sizeof *lines, cmp_line);
+	if (text && (out = calloc(len + 1, 1)))
+		for (size_t i = 0; i < n; i++)
+			strcat(strcat(out, lines[i]), "\n");
+	free(text);
+	return out;
+}
+
+/* merilo run's batched scoring (several sequences a forward call, each token its own experts)
+ * against one unit at a time: the same records, logliks to the last bit. */
+static void check_run_batches(const char *model, const char *tmp)
+{
+	char cmd[3000], dir[2][500], *out = NULL;
+	if (!cli_merilo()) {
+		skip("MERILO not set", "run --batch 32 and --batch item give the same records");
+		return;
+	}
+	static const char *const batch[2] = { "32", "item" };
+	for (int k = 0; k < 2; k++) {
+		snprintf(dir[k], sizeof dir[k], "%s/run-batch-%s", tmp, batch[k]);
+		snprintf(cmd, sizeof cmd, "%s run --model %s --suite tests/data/run-mini.json -o %s --batch %s --quiet",
+			 cli_merilo(), model, dir[k], batch[k]);
+		cli_capture(&out, cmd);
+		free(out);
+	}
+	char *a = records_of(dir[0]), *b = records_of(dir[1]);
+	ok(a && b && strlen(a) > 1000 && !strcmp(a, b), "run of a MoE model: --batch 32 and --batch item give the same "
+	   "records (every choice's loglik to the last bit)");
+	free(a);
+	free(b);
+}
+
 /* Quantized experts in merilo synth's Mixtral layout (8 of 192, 2 a token): llama.cpp's perplexity
  * of each file, and the repacked rows (AVX-512 VNNI CPUs) give the bits of the rows read in place. */
 static void test_quantized(const char *text, const char *tmp)
@@ -505,6 +556,8 @@ static void test_quantized(const char *text, const char *tmp)
 		free(a);
 		free(b);
 		free(c);
+		if (k == 0)
+			check_run_batches(path, tmp);
 	}
 }
 
