@@ -78,7 +78,7 @@ static int span_size(struct eng_model *m, const int32_t *ids, size_t n, size_t *
 
 /* What perplexity prints. */
 struct ppl_result {
-	const char *model, *file, *kv_cache;
+	const char *model, *file, *kv_cache, *lora; /* lora: the --lora adapter folder, or NULL */
 	long n_ctx, n_threads, batch; /* batch: --batch as given */
 	size_t n_seq;                 /* chunks run at a time (batch within the KV limit and the chunks) */
 	size_t n_tok, n_chunks, count, bytes, chars;
@@ -158,7 +158,8 @@ static int print_json(const struct ppl_result *r, const struct eng_model *m, str
 			      "bits_per_byte", r->bpb, "bits_per_char", r->bpc, "scored_bytes", (json_int_t)r->bytes,
 			      "scored_chars", (json_int_t)r->chars, "threads", (int)r->n_threads, "seconds", r->seconds,
 			      "kv_cache", r->kv_cache, "model_load_s", r->load_s);
-	if (o && (json_object_set_new(o, "batch", json_integer(r->batch)) ||
+	if (o && (json_object_set_new(o, "lora", r->lora ? json_string(r->lora) : json_null()) ||
+		  json_object_set_new(o, "batch", json_integer(r->batch)) ||
 		  json_object_set_new(o, "batch_chunks", json_integer((json_int_t)r->n_seq)) ||
 		  json_object_set_new(o, "file_sha256", json_string(text_hex)) || json_object_set_new(o, "manifest", man))) {
 		json_decref(o);
@@ -503,7 +504,7 @@ int hrn_cmd_perplexity(int argc, char **argv)
 		printf("perplexity: %zu tokens, %zu chunk%s of %ld, scoring the last %zu of each, %zu at a time\n", n_tok,
 		       j.n_chunks, j.n_chunks == 1 ? "" : "s", o.n_ctx, j.n_scored, j.n_seq);
 	struct ppl_result r = {
-		.model = o.model_path, .file = o.file, .n_ctx = o.n_ctx, .batch = o.batch,
+		.model = o.model_path, .lora = o.lora, .file = o.file, .n_ctx = o.n_ctx, .batch = o.batch,
 		.n_threads = o.n_threads > 0 ? o.n_threads : (long)eng_default_threads(), /* 0: the default, as run */
 		.n_seq = j.n_seq, .n_tok = n_tok, .n_chunks = j.n_chunks, .kv_cache = o.kv_cache, .load_s = load_s,
 		.argv = invocation,
