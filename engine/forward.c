@@ -113,6 +113,18 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* The widest row a layer's matrices take or give (q, k, v, o, gate, up, down; a shared
+ * expert's): the activation scratch's width, and a LoRA product's. */
+static size_t widest_row(const struct eng_config *cfg)
+{
+	size_t w = cfg->n_embd;
+	if (cfg->n_embd_q > w)
+		w = cfg->n_embd_q;
+	if (eng_config_ff_widest(cfg) > w)
+		w = eng_config_ff_widest(cfg);
+	return w;
+}
+
 /* The scratch a device backend needs for this model and micro-batch size. */
 static void exec_sizes(const struct eng_ctx *c, struct eng_exec_sizes *sz)
 {
@@ -120,7 +132,7 @@ static void exec_sizes(const struct eng_ctx *c, struct eng_exec_sizes *sz)
 	const struct eng_weights *w = c->m->wx;
 	*sz = (struct eng_exec_sizes){ .n_ubatch = c->n_ubatch, .n_ctx = c->n_ctx, .n_vocab = cfg->n_vocab,
 				       .head_dim = cfg->head_dim };
-	sz->max_in = max_u64(max_u64(cfg->n_embd, cfg->n_embd_q), cfg->n_ff);
+	sz->max_in = widest_row(cfg);
 	const struct eng_tensor *mats[] = { &w->output };
 	for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
 		if (mats[i]->type == ENG_TYPE_Q8_0 || mats[i]->type == ENG_TYPE_Q4_0)
@@ -135,17 +147,6 @@ static void exec_sizes(const struct eng_ctx *c, struct eng_exec_sizes *sz)
 	}
 }
 
-/* The widest output of a layer's matrix (q, k, v, o, gate, up, down). */
-static size_t widest_out(const struct eng_config *cfg)
-{
-	size_t w = cfg->n_embd;
-	if (cfg->n_embd_q > w)
-		w = cfg->n_embd_q;
-	if (eng_config_ff_widest(cfg) > w)
-		w = eng_config_ff_widest(cfg);
-	return w;
-}
-
 /* The activations, scratch and KV cache of c (sizes already set); false when one failed. */
 static bool ctx_alloc(struct eng_ctx *c)
 {
@@ -155,13 +156,8 @@ static bool ctx_alloc(struct eng_ctx *c)
 	if (!on_device) {
 		c->ex.scores_stride = ENG_ATT_QUERIES * ((size_t)c->n_ctx + (size_t)cfg->head_dim) + 16;
 		c->ex.scores = xcalloc((size_t)c->ex.n_threads * c->ex.scores_stride, sizeof(float), &fail);
-		size_t widest = cfg->n_embd;
-		if (cfg->n_embd_q > widest)
-			widest = cfg->n_embd_q;
-		if (eng_config_ff_widest(cfg) > widest)
-			widest = eng_config_ff_widest(cfg);
 		/* f16-rounded floats are the widest conversion (4 bytes/element; Q8_0 is 34/32) */
-		c->ex.xq_size = (size_t)c->n_ubatch * widest * sizeof(float);
+		c->ex.xq_size = (size_t)c->n_ubatch * widest_row(cfg) * sizeof(float);
 		c->ex.xq = host_calloc(c->ex.xq_size, 1, &fail);
 	}
 	size_t ub = c->n_ubatch;
@@ -179,7 +175,7 @@ static bool ctx_alloc(struct eng_ctx *c)
 	if (c->m->lora) { /* a x: r a token; b (a x): at most the widest output */
 		const struct eng_model_desc *d = &c->m->desc;
 		c->lora_t = xcalloc(ub * d->lora_rank, sizeof(float), &fail);
-		c->lora_u = xcalloc(ub * (widest_out(cfg)), sizeof(float), &fail);
+		c->lora_u = xcalloc(ub * widest_row(cfg), sizeof(float), &fail);
 	}
 	if (on_device)
 		c->a.logits = act_alloc(c, ub * cfg->n_vocab, sizeof(float), &fail);
@@ -406,8 +402,9 @@ int eng_seq_copy(struct eng_ctx *c, uint32_t src, uint32_t dst, uint32_t n_keep,
 }
 
 /* LoRA pairs: out += scale * b (a x), after the base product (PEFT's order). The pair's
- * products go through the scratch xq like any matmul, so what it holds afterwards is not
- * the x a following same_x matmul expects: its format record is cleared. */
+ * products may convert their inputs into the scratch xq like any matmul, so what it holds
+ * afterwards need not be the x a following same_x matmul expects: its format record is
+ * cleared (a same_x matmul then converts x again). */
 void eng_matmul(struct eng_ctx *c, const struct eng_tensor *w, const float *x, int n_tok, float *out,
 		size_t out_stride)
 {

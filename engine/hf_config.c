@@ -229,7 +229,7 @@ static int gemma2_extras(const json_t *c, struct eng_config *cfg, const char *pa
 static int phi3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int gemma3_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
-static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
+static int qwen_moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err);
 
 /* Gemma3TextConfig's defaults (transformers 5.25): the published 4B-27B checkpoints give only
@@ -270,7 +270,7 @@ static const struct hf_arch hf_archs[] = {
 	  qwen2moe_extras, HF_WIN_TYPES, 0, qwen2moe_layer_extra, NULL, false, "mlp.experts.", qwen_expert },
 	/* Qwen3-MoE: Qwen3 with experts on every layer */
 	{ "qwen3_moe", "qwen3moe", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false,
-	  qwen3moe_extras, HF_WIN_TYPES, 0, qwen3moe_layer_extra, NULL, false, "mlp.experts.", qwen_expert },
+	  qwen_moe_extras, HF_WIN_TYPES, 0, qwen3moe_layer_extra, NULL, false, "mlp.experts.", qwen_expert },
 	{ "gemma2", "gemma2", &gemma2_keys, "gelu_pytorch_tanh", NULL, "model.layers.", gemma2_top, gemma2_layer, true,
 	  false, gemma2_extras, HF_WIN_KEY | HF_WIN_TYPES | HF_WIN_NOT_NULL, 4096, NULL, NULL, false, NULL, NULL },
 	/* Gemma 3's text model (Gemma3ForCausalLM); its window on five layers of six */
@@ -406,7 +406,7 @@ static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *p
  * decoder_sparse_step or mlp_only_layers that leaves some layers dense is refused),
  * renormalized where norm_topk_prob (the config classes' default: false; Qwen3-MoE's
  * published checkpoints: true, Qwen2-MoE's: false). */
-static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
+static int qwen_moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
 {
 	uint32_t step = 1;
 	int rc;
@@ -430,7 +430,7 @@ static int qwen3moe_extras(const json_t *c, struct eng_config *cfg, const char *
 static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
 {
 	int rc;
-	if ((rc = qwen3moe_extras(c, cfg, path, err)) ||
+	if ((rc = qwen_moe_extras(c, cfg, path, err)) ||
 	    (rc = cfg_u32(c, "shared_expert_intermediate_size", &cfg->n_ff_shexp, true, path, err)))
 		return rc;
 	if (json_is_false(json_object_get(c, "qkv_bias")))

@@ -269,7 +269,7 @@ int eng_lora_open(struct eng_model *m, const char *dir, struct mrl_err *err)
 		rc = mrl_read_file(path, (size_t)1 << 34, &buf, &size, err);
 	if (!rc)
 		rc = st_parse(buf, size, path, &tt, &nt, err);
-	s->cap = 3 * nt; /* a pair is two tensors; a fused matrix has at most three parts */
+	s->cap = 3 * nt; /* at most three matrices a tensor (a fused one's parts); pairs are two tensors */
 	if (!rc && nt && !(s->v = calloc(s->cap, sizeof *s->v)))
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 	if (!rc)

@@ -221,7 +221,8 @@ static void print_json(const struct gen_cli *a, const struct eng_gen_res *res, c
 	/* every option that changes the output, so that the document says how to make it again */
 	const bool chat = a->chat.family != TASK_CHAT_NONE;
 	json_t *doc = json_pack("{s:s, s:o, s:s, s:I, s:b, s:f, s:I, s:f, s:I, s:b, s:o, s:b, s:s, s:s, s:o, s:o}",
-				"model", a->model_path, "lora", a->lora ? json_string(a->lora) : json_null(), "backend", a->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
+				"model", a->model_path, "lora", a->lora ? json_string(a->lora) : json_null(), "backend",
+				a->backend == ENG_BACKEND_CUDA ? "cuda" : "cpu",
 				"max_new_tokens", (json_int_t)a->n_gen, "greedy", !(o->temperature > 0.0f),
 				"temperature", a->temperature, "top_k", (json_int_t)o->top_k, "top_p", a->top_p, "seed",
 				(json_int_t)o->seed, "stop_eos", !o->ignore_eos, "stop", stops, "parse_special",

@@ -88,14 +88,12 @@ static void print_shape(const struct eng_model_desc *d)
 	       d->n_head, d->n_head_kv);
 	if (d->head_dim * d->n_head != d->n_embd) /* Qwen3, Gemma 2 9B: wider than the residual stream */
 		printf(" of %" PRIu32, d->head_dim);
-	if (d->n_expert) {
-		printf(", ffn %" PRIu32 " in each of %" PRIu32 " experts, %" PRIu32 " a token", d->n_ff, d->n_expert,
-		       d->n_expert_used);
-		if (d->n_ff_shexp)
-			printf(", and a shared expert of %" PRIu32, d->n_ff_shexp);
-		printf("\n");
-	} else
-		printf(", ffn %" PRIu32 "\n", d->n_ff);
+	printf(", ffn %" PRIu32, d->n_ff);
+	if (d->n_expert)
+		printf(" in each of %" PRIu32 " experts, %" PRIu32 " a token", d->n_expert, d->n_expert_used);
+	if (d->n_ff_shexp)
+		printf(", and a shared expert of %" PRIu32, d->n_ff_shexp);
+	printf("\n");
 	if (d->learned_pos)
 		printf("positions: learned (%" PRIu32 "); norm eps %g\n", d->n_ctx_train, (double)d->norm_eps);
 	else
