@@ -606,12 +606,13 @@ static int bind_layer(struct eng_layer *L, const struct eng_config *cfg, eng_ten
 	return 0;
 }
 
-/* Expert e's (ne0, ne1) matrix of a 3-d [ne0, ne1, n_expert] tensor, checked as bind checks a matrix. */
+/* Expert e's (ne0, ne1) matrix of a 3-d [ne0, ne1, n_expert] tensor, checked as bind checks a
+ * matrix; a 2-d one is [ne0, ne1, 1], as ggml reads any tensor (one expert). */
 static int bind_slice(struct eng_tensor *t, const struct gguf_tensor *gt, uint32_t e, uint32_t n_expert, uint64_t ne0,
 		      uint64_t ne1, const char *name, const char *path, struct mrl_err *err)
 {
 	memset(t, 0, sizeof *t);
-	if (gt->n_dims != 3 || gt->ne[0] != ne0 || gt->ne[1] != ne1 || gt->ne[2] != n_expert || gt->ne[3] != 1)
+	if (gt->n_dims > 3 || gt->ne[0] != ne0 || gt->ne[1] != ne1 || gt->ne[2] != n_expert || gt->ne[3] != 1)
 		return mrl_err_set(err, MRL_EINPUT, "%s: tensor '%s' has shape [%" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
 				   "], expected [%" PRIu64 ", %" PRIu64 ", %" PRIu32 "]", path, name, gt->ne[0], gt->ne[1],
 				   gt->ne[2], gt->ne[3], ne0, ne1, n_expert);

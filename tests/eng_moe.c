@@ -559,6 +559,16 @@ static void test_quantized(const char *text, const char *tmp)
 		if (k == 0)
 			check_run_batches(path, tmp);
 	}
+	/* one expert: synth writes its "3-d" tensors as [ne0, ne1] (a trailing 1 is no dimension), which
+	 * is [ne0, ne1, 1] as ggml reads it: the model opens */
+	char path[400];
+	snprintf(path, sizeof path, "%s/moe-one.gguf", tmp);
+	struct eng_synth_opts o = { .preset = "tiny", .dtype = "f32", .seed = 7, .n_expert = 1, .n_expert_used = 1 };
+	struct mrl_err err = { 0 };
+	size_t nv = 0;
+	float *lg = eng_synth(&o, path, NULL, &err) ? NULL : logits_of(path, 1, ids, 48, &nv);
+	ok(lg != NULL, "a one-expert synth model (2-d ffn_*_exps tensors) opens and runs");
+	free(lg);
 }
 
 int main(void)
