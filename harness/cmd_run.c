@@ -555,11 +555,12 @@ static int model_unchanged(void *model, struct mrl_err *err)
 
 /* The manifest's model hash, from the bytes that are mapped (what the scores
  * are computed from), through the sha256 cache keyed by the file's state when
- * it was mapped; a file that changed meanwhile is refused. */
+ * it was mapped; a file that changed meanwhile is refused. An HF folder, or a
+ * model with a LoRA adapter, is hashed as a listing of its files (manifest.c). */
 static int hash_model(struct run_state *st, struct mrl_err *err)
 {
 	struct rec_manifest *m = &st->res.manifest;
-	if (eng_model_folder_file(st->model, 0)) /* an HF folder (manifest.c) */
+	if (eng_model_folder_file(st->model, 0) || eng_model_adapter_file(st->model, 0))
 		return hrn_manifest_model(m, st->o.model, st->model, NULL, err);
 	const void *base;
 	size_t size;

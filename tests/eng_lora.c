@@ -216,6 +216,16 @@ static void check_run(const char *base, const char *dir, const char *other, cons
 	is_int(cli_capture(&out, cmd), 3, "run --resume with another adapter is refused (exit 3)");
 	like(out, "is not the model of the run", "  ...as another model");
 	free(out);
+	/* the same on a GGUF base: its run's hash covers the adapter too */
+	snprintf(out_dir, sizeof out_dir, "%s/run-lora-gguf", tmp);
+	snprintf(cmd, sizeof cmd, "%s run --model %s/../gguf/llama-f32.gguf --lora %s --suite tests/data/run-mini.json -o %s "
+		 "--quiet", cli_merilo(), base, dir, out_dir);
+	is_int(cli_capture(&out, cmd), 0, "run --lora on a GGUF base exits 0");
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s run --resume %s --lora %s --quiet", cli_merilo(), out_dir, other);
+	is_int(cli_capture(&out, cmd), 3, "  ...and --resume with another adapter is refused (exit 3)");
+	like(out, "is not the model of the run", "  ...as another model");
+	free(out);
 }
 
 static void test_refused(const char *hf, const char *tmp)
