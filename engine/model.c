@@ -238,12 +238,14 @@ static int open_hf_tokenizer(struct eng_model *m, const char *path, struct mrl_e
 	return m->tok_model_str ? 0 : mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", path);
 }
 
-/* The adapter on an HF folder's weights, and the model's name "<folder> + <adapter folder>". */
+/* The adapter on the model's weights, and the model's name "<name> + <adapter folder>" (a GGUF
+ * without general.name: its file's name). */
 static int lora_open(struct eng_model *m, const char *dir, struct mrl_err *err)
 {
 	int rc = eng_lora_open(m, dir, err);
+	const char *slash = strrchr(m->path, '/'), *base = m->name_str[0] ? m->name_str : slash ? slash + 1 : m->path;
 	char *adapter = rc ? NULL : folder_name(dir), *name = NULL;
-	if (!rc && (!adapter || asprintf(&name, "%s + %s", m->name_str, adapter) < 0))
+	if (!rc && (!adapter || asprintf(&name, "%s + %s", base, adapter) < 0))
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", dir);
 	free(adapter);
 	if (name) {

@@ -13,6 +13,7 @@
 #include "tests/float_oracle.h"
 #include "tests/eng_fixture.h"
 #include "tests/st_file.h"
+#include "tests/gguf_edit.h"
 #include "tests/cli.h"
 #include "tests/derived.h"
 
@@ -183,6 +184,14 @@ static void check_cli(const char *base, const char *dir, const char *text)
 			   "perplexity --lora on a GGUF base: the model's hash covers the adapter too");
 		free(o);
 	}
+	/* a GGUF without general.name: the adapted model is named by its file */
+	char noname[700];
+	snprintf(noname, sizeof noname, "%s/../noname.gguf", dir);
+	gguf_rewrite(gguf, noname, (struct gguf_edit){ .drop_key = "general.name" });
+	snprintf(cmd, sizeof cmd, "%s info %s --lora %s", cli_merilo(), noname, dir);
+	cli_capture(&out, cmd);
+	like(out, "name: noname.gguf + adapter-llama", "a GGUF without general.name and an adapter: named by the file");
+	free(out);
 	free(with);
 	free(without);
 }
