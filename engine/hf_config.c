@@ -290,6 +290,15 @@ static const struct hf_arch hf_archs[] = {
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
 
+/* The row of model_type mt, or NULL. */
+static const struct hf_arch *row_named(const char *mt)
+{
+	for (size_t i = 0; i < N_HF_ARCH; i++)
+		if (!strcmp(mt, hf_archs[i].model_type))
+			return &hf_archs[i];
+	return NULL;
+}
+
 /* ---- fields ---- */
 
 static int cfg_u32(const json_t *c, const char *key, uint32_t *out, bool required, const char *path,
@@ -861,9 +870,8 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 		return rc;
 	const char *mt = json_string_value(json_object_get(c, "model_type"));
 	const struct hf_arch *a = NULL;
-	for (size_t i = 0; mt && i < N_HF_ARCH; i++)
-		if (!strcmp(mt, hf_archs[i].model_type))
-			a = &hf_archs[i];
+	if (mt)
+		a = row_named(mt);
 	if (!a) {
 		char supported[256] = "";
 		for (size_t i = 0; i < N_HF_ARCH; i++)
@@ -948,9 +956,9 @@ static int text_model_name(const char **hf, char *buf, size_t size)
 
 const struct hf_arch *hf_arch_of(const char *arch)
 {
-	for (size_t i = 0; i < N_HF_ARCH; i++) /* the row of that name: llama for llama (not mistral's) */
-		if (!strcmp(hf_archs[i].model_type, arch))
-			return &hf_archs[i];
+	const struct hf_arch *a = row_named(arch); /* the row of that name: llama for llama (not mistral's) */
+	if (a)
+		return a;
 	for (size_t i = 0; i < N_HF_ARCH; i++) /* else the first text-only one: gemma3_text, qwen3_moe */
 		if (!strcmp(hf_archs[i].arch, arch) && !hf_archs[i].multimodal)
 			return &hf_archs[i];
