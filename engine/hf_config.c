@@ -239,8 +239,7 @@ static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *
 	"\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"head_dim\": 256, \"max_position_embeddings\": 131072, " \
 	"\"rms_norm_eps\": 1e-6, \"rope_theta\": 1e6}"
 
-/* MistralConfig's defaults (transformers 5.25), for a Mistral 3 checkpoint's text_config
- * (constructed as MistralConfig(**text_config)); sliding_window's 4096 is the row's. */
+/* MistralConfig's defaults (transformers 5.25) for Mistral 3's text_config; the window's is the row's */
 #define MISTRAL_DEFAULTS                                                                                              \
 	"{\"vocab_size\": 32000, \"hidden_size\": 4096, \"intermediate_size\": 14336, \"num_hidden_layers\": 32, "     \
 	"\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"max_position_embeddings\": 131072, "                \
@@ -258,8 +257,7 @@ static const struct hf_arch hf_archs[] = {
 	/* Mistral is Llama plus a sliding window (MistralConfig's default: 4096) */
 	{ "mistral", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
 	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, NULL, false, NULL, NULL },
-	/* Mistral Small 3.1 and later (Mistral3ForConditionalGeneration): Mistral's text model in
-	 * text_config, its tensors under language_model, the vision tower left */
+	/* Mistral Small 3.1 on (Mistral3ForConditionalGeneration): its text model, the vision tower left */
 	{ "mistral3", "llama", &llama_keys, "silu", NULL, "model.layers.", llama_top, llama_layer, false, false, NULL,
 	  HF_WIN_KEY | HF_WIN_TYPES, 4096, NULL, MISTRAL_DEFAULTS, true, NULL, NULL },
 	/* Mixtral: Mistral with experts (its window, where sliding_window is set; none by default) */
@@ -290,8 +288,7 @@ static const struct hf_arch hf_archs[] = {
 
 #define N_HF_ARCH (sizeof hf_archs / sizeof hf_archs[0])
 
-/* The row of model_type mt, or NULL. */
-static const struct hf_arch *row_named(const char *mt)
+static const struct hf_arch *row_named(const char *mt) /* model_type mt's row, or NULL */
 {
 	for (size_t i = 0; i < N_HF_ARCH; i++)
 		if (!strcmp(mt, hf_archs[i].model_type))
@@ -390,14 +387,12 @@ static int experts_load(const json_t *c, struct eng_config *cfg, const char *pat
 	    (rc = cfg_u32(c, "num_experts", &alias, false, path, err)) ||
 	    (rc = cfg_u32(c, "num_experts_per_tok", &cfg->n_expert_used, true, path, err)))
 		return rc;
-	if (cfg->n_expert && alias && alias != cfg->n_expert)
-		return mrl_err_set(err, MRL_EINPUT, "%s: 'num_local_experts' (%" PRIu32 ") and 'num_experts' (%" PRIu32
-				   ") differ", path, cfg->n_expert, alias);
-	if (!cfg->n_expert)
-		cfg->n_expert = alias;
-	if (!cfg->n_expert)
+	if (!cfg->n_expert && !(cfg->n_expert = alias))
 		return mrl_err_set(err, MRL_EINPUT, "%s: required field 'num_local_experts' (or 'num_experts') is missing",
 				   path);
+	if (alias && alias != cfg->n_expert)
+		return mrl_err_set(err, MRL_EINPUT, "%s: 'num_local_experts' (%" PRIu32 ") and 'num_experts' (%" PRIu32
+				   ") differ", path, cfg->n_expert, alias);
 	if (cfg->n_expert > ENG_MAX_EXPERTS || cfg->n_expert_used > cfg->n_expert)
 		return mrl_err_set(err, MRL_EINPUT, "%s: 'num_experts_per_tok' (%" PRIu32 ") must be at most the experts (%"
 				   PRIu32 "), at most %d", path, cfg->n_expert_used, cfg->n_expert, ENG_MAX_EXPERTS);
@@ -411,10 +406,9 @@ static int mixtral_extras(const json_t *c, struct eng_config *cfg, const char *p
 	return experts_load(c, cfg, path, err);
 }
 
-/* Qwen2-MoE and Qwen3-MoE: experts of moe_intermediate_size on every layer (a
- * decoder_sparse_step or mlp_only_layers that leaves some layers dense is refused),
- * renormalized where norm_topk_prob (the config classes' default: false; Qwen3-MoE's
- * published checkpoints: true, Qwen2-MoE's: false). */
+/* Qwen2-MoE and Qwen3-MoE: experts of moe_intermediate_size on every layer (dense layers among
+ * them are refused), renormalized where norm_topk_prob (the config classes' default: false;
+ * Qwen3-MoE's published checkpoints: true, Qwen2-MoE's: false). */
 static int qwen_moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
 {
 	uint32_t step = 1;
@@ -429,13 +423,10 @@ static int qwen_moe_extras(const json_t *c, struct eng_config *cfg, const char *
 	if (norm && !json_is_boolean(norm))
 		return mrl_err_set(err, MRL_EINPUT, "%s: field 'norm_topk_prob' must be true or false", path);
 	cfg->expert_norm = json_is_true(norm);
-	if (cfg->n_ff > (1u << 20))
-		return mrl_err_set(err, MRL_EINPUT, "%s: implausible 'moe_intermediate_size' %" PRIu32, path, cfg->n_ff);
 	return 0;
 }
 
-/* Qwen2-MoE: Qwen3-MoE's experts, a shared expert of shared_expert_intermediate_size, and the
- * q/k/v biases (qkv_bias false, which drops them, is refused). */
+/* Qwen2-MoE: those experts, a shared expert, the q/k/v biases (qkv_bias false is refused). */
 static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *path, struct mrl_err *err)
 {
 	int rc;
@@ -444,9 +435,6 @@ static int qwen2moe_extras(const json_t *c, struct eng_config *cfg, const char *
 		return rc;
 	if (json_is_false(json_object_get(c, "qkv_bias")))
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: 'qkv_bias': false is not implemented", path);
-	if (cfg->n_ff_shexp > (1u << 20))
-		return mrl_err_set(err, MRL_EINPUT, "%s: implausible 'shared_expert_intermediate_size' %" PRIu32, path,
-				   cfg->n_ff_shexp);
 	return 0;
 }
 
@@ -895,6 +883,11 @@ int hf_config_load(struct eng_config *cfg, struct hf_model_cfg *mc, const char *
 	cfg->attn_scale = 1.0f / sqrtf((float)cfg->head_dim);
 	if ((a->extras && (rc = a->extras(tc, cfg, path, err))) || (rc = window_load(tc, a, cfg, path, err)))
 		goto out;
+	if (cfg->n_ff > (1u << 20) || cfg->n_ff_shexp > (1u << 20)) { /* an expert's, a shared expert's */
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: implausible FFN sizes (%" PRIu32 ", shared expert %" PRIu32 ")", path,
+				 cfg->n_ff, cfg->n_ff_shexp);
+		goto out;
+	}
 	if (mc->yarn.on) /* the ramp over the rotated dims, known once partial_rotary_factor is read */
 		eng_rope_yarn_corr(cfg->n_rot, (uint32_t)mc->yarn.original_max, cfg->rope_freq_base,
 				   (float)mc->yarn.beta_fast, (float)mc->yarn.beta_slow, mc->yarn.truncate,
