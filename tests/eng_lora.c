@@ -196,20 +196,34 @@ static void check_cli(const char *base, const char *dir, const char *text)
 	free(without);
 }
 
-/* `run --lora`: the run's model is the adapted one (its name, run.json's options); --resume takes
- * the adapter back, and refuses another (its hash is another model's). */
+/* `run --model model --lora dir` into out_dir: exit 0; then --resume with the adapter other is
+ * refused as another model (exit 3). */
+static void run_then_resume_other(const char *model, const char *dir, const char *other, const char *out_dir,
+				  const char *label)
+{
+	char cmd[3000], name[200], *out = NULL;
+	snprintf(cmd, sizeof cmd, "%s run --model %s --lora %s --suite tests/data/run-mini.json -o %s --quiet", cli_merilo(),
+		 model, dir, out_dir);
+	snprintf(name, sizeof name, "run --lora on %s exits 0", label);
+	is_int(cli_capture(&out, cmd), 0, name);
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s run --resume %s --lora %s --quiet", cli_merilo(), out_dir, other);
+	is_int(cli_capture(&out, cmd), 3, "  ...--resume with another adapter is refused (exit 3)");
+	like(out, "is not the model of the run", "  ...as another model");
+	free(out);
+}
+
+/* `run --lora` on an HF base and on its GGUF: each run's model is the adapted one (its hash), and on
+ * the HF base its name and run.json's options; --resume takes the adapter back. */
 static void check_run(const char *base, const char *dir, const char *other, const char *tmp)
 {
-	char cmd[3000], out_dir[400], path[500], *out = NULL;
+	char cmd[3000], out_dir[400], path[500], gguf[700], *out = NULL;
 	if (!cli_merilo()) {
 		skip("MERILO not set", "run --lora");
 		return;
 	}
 	snprintf(out_dir, sizeof out_dir, "%s/run-lora", tmp);
-	snprintf(cmd, sizeof cmd, "%s run --model %s --lora %s --suite tests/data/run-mini.json -o %s --quiet", cli_merilo(),
-		 base, dir, out_dir);
-	is_int(cli_capture(&out, cmd), 0, "run --lora exits 0");
-	free(out);
+	run_then_resume_other(base, dir, other, out_dir, "an HF base");
 	snprintf(path, sizeof path, "%s/results.json", out_dir);
 	char *res = cli_slurp(path);
 	like(res, "\"name\": \"llama + adapter-llama\"", "  ...and the results name the adapted model");
@@ -221,20 +235,10 @@ static void check_run(const char *base, const char *dir, const char *other, cons
 	snprintf(cmd, sizeof cmd, "%s run --resume %s --quiet", cli_merilo(), out_dir);
 	is_int(cli_capture(&out, cmd), 0, "run --resume takes the adapter back (the model's hash matches)");
 	free(out);
-	snprintf(cmd, sizeof cmd, "%s run --resume %s --lora %s --quiet", cli_merilo(), out_dir, other);
-	is_int(cli_capture(&out, cmd), 3, "run --resume with another adapter is refused (exit 3)");
-	like(out, "is not the model of the run", "  ...as another model");
-	free(out);
 	/* the same on a GGUF base: its run's hash covers the adapter too */
+	snprintf(gguf, sizeof gguf, "%s/../gguf/llama-f32.gguf", base);
 	snprintf(out_dir, sizeof out_dir, "%s/run-lora-gguf", tmp);
-	snprintf(cmd, sizeof cmd, "%s run --model %s/../gguf/llama-f32.gguf --lora %s --suite tests/data/run-mini.json -o %s "
-		 "--quiet", cli_merilo(), base, dir, out_dir);
-	is_int(cli_capture(&out, cmd), 0, "run --lora on a GGUF base exits 0");
-	free(out);
-	snprintf(cmd, sizeof cmd, "%s run --resume %s --lora %s --quiet", cli_merilo(), out_dir, other);
-	is_int(cli_capture(&out, cmd), 3, "  ...and --resume with another adapter is refused (exit 3)");
-	like(out, "is not the model of the run", "  ...as another model");
-	free(out);
+	run_then_resume_other(gguf, dir, other, out_dir, "a GGUF base");
 }
 
 static void test_refused(const char *hf, const char *tmp)
