@@ -15,7 +15,7 @@
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo import FORMAT --lang TAG=FILE [--lang TAG=FILE ...] -o OUT.json\n"
+		"usage: merilo import FORMAT --lang TAG=FILE [--lang TAG=FILE ...] [--derive TAG] -o OUT.json\n"
 		"                     [--name NAME] [--version V] [--license L] [--source S] [--description D]\n"
 		"Convert an outside benchmark into one suite whose items pair the languages'\n"
 		"variants of the same content. The suite is validated, then written atomically.\n");
@@ -24,11 +24,15 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	for (size_t i = 0; i < task_n_importers(); i++)
 		fprintf(out, "  %-8s %s\n", task_importer_name(i), task_importer_summary(i));
 	fprintf(out,
-		"example:\n"
+		"examples:\n"
 		"  merilo import copa --lang sr-Cyrl=test-sr.jsonl --lang sr-Latn=test-sr-lat.jsonl \\\n"
 		"                     --lang hr=test-hr.jsonl --name benchich-copa -o copa.json\n"
-		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr (another\n"
-		"tag: exit 3, naming these).\n"
+		"  merilo import belebele --lang en=eng_Latn.jsonl --lang sr-Cyrl=srp_Cyrl.jsonl \\\n"
+		"                     --lang hr=hrv_Latn.jsonl --lang bs=bos_Latn.jsonl --derive sr-Latn \\\n"
+		"                     --license CC-BY-SA-4.0 -o belebele.json\n"
+		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele\n"
+		"for these and mk, sl (another tag: exit 3, naming them). --derive sr-Latn adds Serbian in\n"
+		"Latin script transliterated from the sr-Cyrl file (--derive sr-Cyrl: the reverse).\n"
 		"checks: each file's letters must be of its tag's script (sr-Cyrl: Cyrillic; sr-Latn, hr, bs,\n"
 		"cnr, en: Latin; at least 80%%), else exit 3 (--force imports it with a warning); languages\n"
 		"with different item sets are imported with a warning counting the unpaired items, which the\n"
@@ -52,6 +56,22 @@ static int add_lang(const struct mrl_option *opt, const char *arg, struct mrl_er
 	*eq = '\0'; /* argv is ours to split */
 	in->v[in->n].lang = arg;
 	in->v[in->n++].path = eq + 1;
+	return 0;
+}
+
+/* --derive TAG (repeatable). */
+struct derive {
+	const char **v; /* room for one per argument */
+	size_t n;
+};
+
+static int add_derive(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	struct derive *d = opt->value;
+	if (strcmp(arg, "sr-Latn") && strcmp(arg, "sr-Cyrl"))
+		return mrl_err_set(err, MRL_EINPUT, "--derive %s: only sr-Latn (from sr-Cyrl) and sr-Cyrl (from sr-Latn) "
+				   "can be derived, by transliteration", arg);
+	d->v[d->n++] = arg;
 	return 0;
 }
 
@@ -83,14 +103,19 @@ int hrn_cmd_import(int argc, char **argv)
 	bool quiet = false;
 	mrl_buf_init(&report.warnings);
 	struct inputs inputs = { .v = calloc((size_t)argc, sizeof *inputs.v) };
+	struct derive derive = { .v = calloc((size_t)argc, sizeof *derive.v) };
 	char *text = NULL;
 	size_t n_trimmed = 0;
 	int rc = HRN_EXIT_OK;
-	if (!inputs.v)
+	if (!inputs.v || !derive.v) {
+		free(inputs.v), free(derive.v);
 		return HRN_EXIT_RUNTIME;
+	}
 	const struct mrl_option table[] = {
 		OPT_CALLBACK(0, "lang", &inputs, "TAG=FILE",
 			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr)", add_lang),
+		OPT_CALLBACK(0, "derive", &derive, "TAG",
+			     "add sr-Latn transliterated from the sr-Cyrl input (or sr-Cyrl from sr-Latn)", add_derive),
 		OPT_STRING('o', "out", &output, "OUT", "the suite file to write ('-' = standard output)"),
 		OPT_STRING_F(0, "output", &output, "OUT", NULL, MRL_OPT_HIDDEN), /* the old name */
 		OPT_STRING(0, "name", &opts.name, "NAME", NULL),
@@ -112,7 +137,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	format = n_args ? argv[0] : NULL;
 	if (!format) {
-		rc = hrn_usage_error("import", "expected a format (copa)");
+		rc = hrn_usage_error("import", "expected a format (copa, belebele)");
 		goto out;
 	}
 	size_t k = 0;
@@ -130,6 +155,19 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_usage_error("import", "expected -o OUT.json");
 		goto out;
 	}
+	for (size_t k = 0; k < derive.n; k++) {
+		const char *from = strcmp(derive.v[k], "sr-Latn") ? "sr-Latn" : "sr-Cyrl";
+		size_t i = 0;
+		while (i < inputs.n && strcmp(inputs.v[i].lang, from))
+			i++;
+		if (i == inputs.n) {
+			rc = hrn_usage_error("import", "--derive %s: it is made from %s, which is not imported (add --lang "
+					     "%s=FILE)", derive.v[k], from, from);
+			goto out;
+		}
+	}
+	opts.derive = derive.v;
+	opts.n_derive = derive.n;
 	struct mrl_err err = {0};
 	hrn_progress_begin(&progress.p, "merilo import", "KiB", 0, quiet, !strcmp(output, "-"));
 	int irc = task_import(format, inputs.v, inputs.n, &opts, &text, &n_trimmed, &err);
@@ -169,11 +207,13 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_report(&err);
 		goto out;
 	}
+	size_t n_langs = inputs.n + derive.n;
 	fprintf(stderr, "merilo import: wrote %s (%zu item%s, %zu language%s)\n", output, n_items, n_items == 1 ? "" : "s",
-		inputs.n, inputs.n == 1 ? "" : "s");
+		n_langs, n_langs == 1 ? "" : "s");
 out:
 	mrl_buf_release(&report.warnings);
 	free(text);
 	free(inputs.v);
+	free((void *)derive.v);
 	return rc;
 }

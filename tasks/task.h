@@ -235,6 +235,10 @@ struct task_import_opts {
 	const char *source;      /* NULL = each input's file name (no folder) and sha256 */
 	const char *description; /* NULL = importer's default */
 	bool force;              /* import a file whose script contradicts its tag (a warning, not an error) */
+	/* Languages to derive by transliteration (sr-Latn from an imported sr-Cyrl, or
+	 * sr-Cyrl from sr-Latn): added to every task as "derived" languages. */
+	const char *const *derive;
+	size_t n_derive;
 	struct task_import_report *report; /* may be NULL: what the caller should tell the user */
 	/* May be NULL: called with done of total for the stage, the stages in order (a
 	 * caller draws a progress line; the importer prints nothing). The last call of a
@@ -252,7 +256,7 @@ struct task_import_report {
 	size_t n_unpaired;       /* of them, missing from at least one language */
 };
 
-/* Importers by name ("copa", ...). */
+/* Importers by name ("copa", "belebele"). */
 size_t task_n_importers(void);
 const char *task_importer_name(size_t i);
 const char *task_importer_summary(size_t i);

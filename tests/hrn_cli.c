@@ -7,6 +7,37 @@
 
 #include <unistd.h>
 
+/* Belebele with a derived sr-Latn, end to end: import, info, refusals of --derive, and a
+ * run of model m that scores every language. */
+static void t_belebele(const char *m, const char *dir)
+{
+	char bb[300], rundir[300];
+	snprintf(bb, sizeof bb, "%s/belebele.json", dir);
+	snprintf(rundir, sizeof rundir, "%s/bb-run", dir);
+#define BB "tests/data/import/belebele/"
+	CLI_EXPECT(0, "(3 items, 4 languages)", "import belebele with --derive sr-Latn",
+		   "import belebele --lang en=" BB "eng_Latn.jsonl --lang sr-Cyrl=" BB "srp_Cyrl.jsonl --lang hr=" BB
+		   "hrv_Latn.jsonl --derive sr-Latn -o %s", bb);
+	CLI_EXPECT(0, "sr-Latn    3 items (derived from sr-Cyrl)", "info shows the derived language", "info %s", bb);
+	CLI_EXPECT(2, "--derive hr: only sr-Latn (from sr-Cyrl) and sr-Cyrl (from sr-Latn) can be derived",
+		   "import --derive of another language: a usage error", "import belebele --lang hr=" BB "hrv_Latn.jsonl "
+		   "--derive hr -o %s/x.json", dir);
+	CLI_EXPECT(2, "--derive sr-Latn: it is made from sr-Cyrl, which is not imported (add --lang sr-Cyrl=FILE)",
+		   "import --derive without its source: a usage error", "import belebele --lang hr=" BB "hrv_Latn.jsonl "
+		   "--derive sr-Latn -o %s/x.json", dir);
+	char refused[300];
+	snprintf(refused, sizeof refused, "%s/x.json", dir);
+	ok(access(bb, R_OK) == 0 && access(refused, F_OK) != 0, "a refused --derive writes nothing");
+#undef BB
+	CLI_EXPECT(0, "merilo run: 11 units scored", "run scores the imported Belebele suite: 3 questions in en, sr-Cyrl and sr-Latn, 2 in hr",
+		   "run --model %s --suite %s -o %s --quiet", m, bb, rundir);
+	char res[400];
+	snprintf(res, sizeof res, "%s/results.json", rundir);
+	char *r = cli_slurp(res);
+	ok(r && strstr(r, "\"belebele\"") && strstr(r, "\"sr-Latn\""), "results.json has the task and the derived language");
+	free(r);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -100,6 +131,7 @@ int main(void)
 		CLI_EXPECT(0, "MB/s n/a bytes/token n/a", "tokenize --bench of an empty file: n/a",
 			   "tokenize --model %s --bench --file %s", m, empty);
 		CLI_EXPECT(0, " bytes/token ", "tokenize --bench of a text: figures", "tokenize --model %s --bench --file README.md", m);
+		t_belebele(m, dir);
 	} else {
 		ok(0, "merilo synth failed");
 	}

@@ -1,0 +1,337 @@
+/* import_belebele.c — `merilo import belebele`: Belebele (Bandarkar et al. 2023,
+ * facebook/belebele), multiple-choice reading comprehension on FLORES-200
+ * passages, one JSONL file per language (srp_Cyrl.jsonl, hrv_Latn.jsonl,
+ * bos_Latn.jsonl, eng_Latn.jsonl, ...).
+ *
+ * A row is {"link", "question_number", "flores_passage", "question",
+ * "mc_answer1".."mc_answer4", "correct_answer_num": "1".."4", "dialect", ...}.
+ * A question is the pair (link, question_number) — the same in every language's
+ * file — and, where a file has that pair more than once (the same passage in
+ * FLORES's dev and devtest), its n-th occurrence pairs with the n-th of the other
+ * files. Items are numbered 1, 2, ... in the order of the first file that has
+ * them: with the published files, every language lists the 900 questions in the
+ * same order, so the ids are the row numbers whichever languages are imported.
+ *
+ * The prompt is lm-eval-harness's belebele one (passage, question, the four
+ * answers labelled A-D, the answer's letter scored after a space), worded in each
+ * language; the letters stay Latin A-D in every language and script, so the
+ * gap between two languages or scripts measures the text, not the labels.
+ */
+#include "tasks/import_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_ANSWERS 4
+
+/* The context template of each language; the choices are the letters A-D. */
+struct belebele_wording {
+	const char *lang, *passage, *question, *answer;
+};
+static const struct belebele_wording belebele_words[] = {
+	{ "en", "P", "Q", "Answer" }, /* lm-eval-harness's belebele_eng_Latn, to the byte */
+	{ "sr-Cyrl", "Текст", "Питање", "Одговор" },
+	{ "sr-Latn", "Tekst", "Pitanje", "Odgovor" },
+	{ "hr", "Tekst", "Pitanje", "Odgovor" },
+	{ "bs", "Tekst", "Pitanje", "Odgovor" },
+	{ "cnr", "Tekst", "Pitanje", "Odgovor" },
+	{ "mk", "Текст", "Прашање", "Одговор" },
+	{ "sl", "Besedilo", "Vprašanje", "Odgovor" },
+};
+#define N_WORDINGS (sizeof belebele_words / sizeof belebele_words[0])
+
+static const struct belebele_wording *wording_for(const char *lang)
+{
+	for (size_t i = 0; i < N_WORDINGS; i++)
+		if (!strcmp(belebele_words[i].lang, lang))
+			return &belebele_words[i];
+	return NULL;
+}
+
+static const char *const text_fields[] = { "flores_passage", "question", "mc_answer1", "mc_answer2",
+					   "mc_answer3", "mc_answer4", NULL };
+
+/* An integer field written as a number or as a string of digits ("2"); -1 if neither. */
+static long long small_int(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	const char *s = json_string_value(v);
+	if (!s || !*s || strlen(s) > 9 || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	return atoll(s);
+}
+
+/* Check one record; 0 or MRL_EINPUT naming file:line and the field. */
+static int belebele_check(const char *path, const struct imp_row *r, struct mrl_err *err)
+{
+	json_t *link = json_object_get(r->obj, "link");
+	if (!json_is_string(link) || !json_string_length(link))
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"link\" %s; expected the passage's address (a string)", path,
+				   r->line, link ? "is not a non-empty string" : "is missing");
+	if (small_int(json_object_get(r->obj, "question_number")) < 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"question_number\" must be a non-negative integer", path,
+				   r->line);
+	for (size_t i = 0; text_fields[i]; i++) {
+		json_t *v = json_object_get(r->obj, text_fields[i]);
+		if (!json_is_string(v) || !imp_trimmed_length(v))
+			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected a non-empty string", path, r->line,
+					   text_fields[i], v ? "is not a non-empty string" : "is missing");
+	}
+	long long c = small_int(json_object_get(r->obj, "correct_answer_num"));
+	if (c < 1 || c > N_ANSWERS)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"correct_answer_num\" must be 1, 2, 3 or 4", path, r->line);
+	return 0;
+}
+
+/* A row of some file, for numbering the questions. */
+struct question_ref {
+	const char *link;
+	long long number, occurrence;
+	size_t file, row; /* where it is; (file, row) orders first appearances */
+	size_t group;     /* the distinct question it is (after numbering) */
+};
+
+static int cmp_question(const void *a, const void *b)
+{
+	const struct question_ref *x = a, *y = b;
+	int c = strcmp(x->link, y->link);
+	if (c)
+		return c;
+	if (x->number != y->number)
+		return (x->number > y->number) - (x->number < y->number);
+	if (x->file != y->file)
+		return (x->file > y->file) - (x->file < y->file);
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Where a question is first seen: its file and row, and its group. */
+struct first_seen {
+	size_t file, row, group;
+};
+
+static int cmp_first_seen(const void *a, const void *b)
+{
+	const struct first_seen *x = a, *y = b;
+	if (x->file != y->file)
+		return (x->file > y->file) - (x->file < y->file);
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Key every row of every file: equal (link, question_number, occurrence) get one
+ * number, the questions numbered 1, 2, ... by first appearance (file order, then row
+ * order). MRL_ENOMEM is the only failure. */
+static int number_questions(struct imp_jsonl *files, size_t n_in, struct mrl_err *err)
+{
+	size_t n = 0, k = 0, n_groups = 0;
+	for (size_t i = 0; i < n_in; i++)
+		n += files[i].n;
+	struct question_ref *q = malloc(n * sizeof *q);
+	size_t *first = malloc(n * sizeof *first);
+	struct first_seen *order = malloc(n * sizeof *order);
+	if (!q || !first || !order) {
+		free(q), free(first), free(order);
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory numbering the questions");
+	}
+	for (size_t i = 0; i < n_in; i++)
+		for (size_t r = 0; r < files[i].n; r++)
+			q[k++] = (struct question_ref){ json_string_value(json_object_get(files[i].rows[r].obj, "link")),
+							small_int(json_object_get(files[i].rows[r].obj, "question_number")),
+							0, i, r, 0 };
+	qsort(q, n, sizeof *q, cmp_question);
+	/* the n-th time a file has (link, number) is occurrence n; sorted, those are adjacent */
+	for (size_t a = 1; a < n; a++)
+		if (!strcmp(q[a].link, q[a - 1].link) && q[a].number == q[a - 1].number && q[a].file == q[a - 1].file)
+			q[a].occurrence = q[a - 1].occurrence + 1;
+	/* the groups: equal (link, number, occurrence), one block of equal (link, number)
+	 * after another; the first entry of a group in the sort order is its first appearance */
+	for (size_t a = 0; a < n;) {
+		size_t b = a, n_occ = 0;
+		while (b < n && !strcmp(q[b].link, q[a].link) && q[b].number == q[a].number) {
+			if ((size_t)q[b].occurrence >= n_occ)
+				n_occ = (size_t)q[b].occurrence + 1;
+			b++;
+		}
+		for (size_t o = 0; o < n_occ; o++)
+			first[n_groups + o] = n;
+		for (size_t c = a; c < b; c++) {
+			q[c].group = n_groups + (size_t)q[c].occurrence;
+			if (first[q[c].group] == n)
+				first[q[c].group] = c;
+		}
+		n_groups += n_occ;
+		a = b;
+	}
+	/* number the groups by the (file, row) of their first appearance */
+	for (size_t g = 0; g < n_groups; g++)
+		order[g] = (struct first_seen){ q[first[g]].file, q[first[g]].row, g };
+	qsort(order, n_groups, sizeof *order, cmp_first_seen);
+	for (size_t j = 0; j < n_groups; j++)
+		first[order[j].group] = j; /* first[] now maps a group to its 0-based number */
+	for (size_t a = 0; a < n; a++)
+		files[q[a].file].rows[q[a].row].key = (long long)first[q[a].group] + 1;
+	free(q), free(first), free(order);
+	return 0;
+}
+
+/* Read and check each language's file, key its rows and sort them by key. */
+static int belebele_read(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			 struct imp_jsonl *files, struct mrl_err *err)
+{
+	struct imp_progress rp;
+	int rc;
+	imp_progress_init(&rp, opts, in, n_in);
+	for (size_t i = 0; i < n_in; i++) {
+		if (!wording_for(in[i].lang))
+			return mrl_err_set(err, MRL_EUNSUPPORTED,
+					   "%s: no Belebele wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, "
+					   "cnr, mk, sl)", in[i].path, in[i].lang);
+		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
+			return rc;
+		for (size_t r = 0; r < files[i].n; r++)
+			if ((rc = belebele_check(in[i].path, &files[i].rows[r], err)))
+				return rc;
+		if ((rc = imp_check_script(&in[i], &files[i], text_fields, opts, err)))
+			return rc;
+	}
+	if ((rc = number_questions(files, n_in, err)))
+		return rc;
+	for (size_t i = 0; i < n_in; i++)
+		if ((rc = imp_sort_rows(&in[i], &files[i], "question", err))) /* cannot fail: occurrences differ */
+			return rc;
+	return 0;
+}
+
+/* Each language's variant of question `key` (a language whose file lacks it is left
+ * out); the right answer must be the same in every language. */
+static int belebele_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+			 long long key, size_t *n_trimmed, struct mrl_err *err)
+{
+	static const char *const letters[N_ANSWERS] = { "A", "B", "C", "D" };
+	const struct imp_row *first = NULL;
+	size_t first_i = 0;
+	for (size_t i = 0; i < n_in; i++) {
+		const struct imp_row *r = imp_find_key(&files[i], key);
+		if (!r)
+			continue;
+		long long gold = small_int(json_object_get(r->obj, "correct_answer_num"));
+		if (!first) {
+			first = r, first_i = i;
+			IMP_SET(item, "gold", json_integer(gold - 1));
+		} else {
+			long long g0 = small_int(json_object_get(first->obj, "correct_answer_num"));
+			if (gold != g0)
+				return mrl_err_set(err, MRL_EINPUT, "%s:%zu: question %lld (%s, question_number %lld) has "
+						   "correct_answer_num %lld, but %s:%zu has %lld (answers must agree across "
+						   "languages)", in[i].path, r->line, key,
+						   json_string_value(json_object_get(r->obj, "link")),
+						   small_int(json_object_get(r->obj, "question_number")), gold,
+						   in[first_i].path, first->line, g0);
+		}
+		json_t *v = json_object(), *choices = json_array();
+		if (!v || !choices) {
+			json_decref(v), json_decref(choices);
+			goto nomem;
+		}
+		IMP_SET(item, in[i].lang, v);
+		for (size_t f = 0; text_fields[f]; f++)
+			IMP_SET(v, text_fields[f], imp_trimmed_string(json_object_get(r->obj, text_fields[f]), n_trimmed));
+		IMP_SET(v, "choices", choices);
+		for (size_t c = 0; c < N_ANSWERS; c++)
+			if (json_array_append_new(choices, json_string(letters[c])))
+				goto nomem;
+	}
+	return 0;
+nomem:
+	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+}
+
+/* The suite's one task: the letter of the right answer, each language's wording. */
+static json_t *belebele_task(const struct task_import_input *in, size_t n_in)
+{
+	json_t *task = json_object(), *langs = json_array(), *tmpls = json_object(), *metrics = json_array();
+	if (!task || !langs || !tmpls || !metrics) {
+		json_decref(langs), json_decref(tmpls), json_decref(metrics);
+		goto nomem;
+	}
+	IMP_SET(task, "id", json_string("belebele"));
+	IMP_SET(task, "type", json_string("multiple_choice"));
+	IMP_SET(task, "metrics", metrics);
+	if (json_array_append_new(metrics, json_string("acc")) || json_array_append_new(metrics, json_string("acc_norm")))
+		goto nomem;
+	IMP_SET(task, "languages", langs);
+	IMP_SET(task, "templates", tmpls);
+	IMP_SET(task, "target_delimiter", json_string(" "));
+	IMP_SET(task, "items", json_array());
+	for (size_t i = 0; i < n_in; i++) {
+		const struct belebele_wording *w = wording_for(in[i].lang);
+		json_t *t = json_object();
+		if (!t || json_array_append_new(langs, json_string(in[i].lang))) {
+			json_decref(t);
+			goto nomem;
+		}
+		IMP_SET(tmpls, in[i].lang, t);
+		IMP_SET(t, "context", json_sprintf("%s: {flores_passage}\n%s: {question}\nA: {mc_answer1}\nB: {mc_answer2}\n"
+						   "C: {mc_answer3}\nD: {mc_answer4}\n%s:", w->passage, w->question,
+						   w->answer));
+	}
+	return task;
+nomem:
+	json_decref(task);
+	return NULL;
+}
+
+int task_import_belebele(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			 json_t **out, size_t *n_trimmed, struct mrl_err *err)
+{
+	struct imp_jsonl *files = calloc(n_in, sizeof *files);
+	long long *all = NULL;
+	size_t n_items = 0, n_unpaired = 0;
+	json_t *root = NULL, *task = NULL;
+	int rc = 0;
+	struct mrl_buf note;
+	mrl_buf_init(&note);
+	*out = NULL;
+	if (!files)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if ((rc = belebele_read(in, n_in, opts, files, err)))
+		goto out;
+	if (!(all = imp_all_keys(files, n_in, &n_items)))
+		goto nomem;
+	imp_unpaired(in, n_in, files, all, n_items, "question", NULL, &note, &n_unpaired);
+	if (note.oom)
+		goto nomem;
+	imp_report_pairing(opts, n_items, n_unpaired, &note);
+	const char *desc = "Belebele: multiple-choice reading comprehension on FLORES-200 passages (the letter of the "
+			   "right answer of four)";
+	if (!(root = imp_suite_new(opts, "belebele", desc, "imported from Belebele JSONL", in, n_in, &note, err))) {
+		rc = err->code;
+		goto out;
+	}
+	if (!(task = belebele_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task))
+		goto nomem;
+	json_t *items = json_object_get(task, "items");
+	for (size_t a = 0; a < n_items; a++) {
+		json_t *item = json_object();
+		if (!item || json_array_append_new(items, item))
+			goto nomem;
+		IMP_SET(item, "id", json_sprintf("%lld", all[a]));
+		if ((rc = belebele_item(item, in, n_in, files, all[a], n_trimmed, err)))
+			goto out;
+		imp_tell_items(opts, a + 1, n_items);
+	}
+	*out = root;
+	root = NULL;
+out:
+	json_decref(root);
+	for (size_t i = 0; i < n_in; i++)
+		imp_jsonl_release(&files[i]);
+	free(files);
+	free(all);
+	mrl_buf_release(&note);
+	return rc;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	goto out;
+}

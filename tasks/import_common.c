@@ -1,0 +1,383 @@
+/* import_common.c — what the importers share (tasks/import_int.h): JSONL reading
+ * with file:line errors, trimmed text fields, the provenance string, the script
+ * check of a file against its tag, pairing rows across languages by key, and the
+ * suite's top level.
+ */
+#include "tasks/import_int.h"
+#include "tasks/task_int.h"
+#include "common/fileio.h"
+#include "tasks/langid.h"
+#include "common/json.h"
+#include "common/sha256.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- text fields and provenance (shared by importers) ------------------------- */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v), a = 0;
+	while (a < len && is_blank(s[a]))
+		a++;
+	while (len > a && is_blank(s[len - 1]))
+		len--;
+	if (a || len != json_string_length(v))
+		(*n_trimmed)++;
+	return json_stringn(s + a, len - a);
+}
+
+size_t imp_trimmed_length(const json_t *v)
+{
+	size_t t = 0;
+	json_t *s = imp_trimmed_string(v, &t);
+	size_t n = s ? json_string_length(s) : json_string_length(v);
+	json_decref(s);
+	return n;
+}
+
+char *imp_provenance(const char *what, const struct task_import_input *in, size_t n_in, struct mrl_err *err)
+{
+	size_t cap = strlen(what) + 8, len = 0;
+	for (size_t i = 0; i < n_in; i++)
+		cap += strlen(in[i].lang) + strlen(in[i].path) + MRL_SHA256_HEX_LEN + 16;
+	char *s = malloc(cap);
+	if (!s) {
+		mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	len = (size_t)snprintf(s, cap, "%s: ", what);
+	for (size_t i = 0; i < n_in; i++) {
+		char hex[MRL_SHA256_HEX_LEN + 1];
+		if (mrl_sha256_file(in[i].path, hex, NULL, err)) {
+			free(s);
+			return NULL;
+		}
+		const char *base = strrchr(in[i].path, '/');
+		base = base ? base + 1 : in[i].path;
+		len += (size_t)snprintf(s + len, cap - len, "%s%s=%s (sha256 %s)", i ? ", " : "", in[i].lang, base, hex);
+	}
+	return s;
+}
+
+/* ---- JSONL reading (shared by JSONL importers) ---------------------------------- */
+
+void imp_jsonl_release(struct imp_jsonl *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		json_decref(f->rows[i].obj);
+	free(f->rows);
+	f->rows = NULL;
+	f->n = 0;
+}
+
+static void tell_read(const struct imp_progress *rp)
+{
+	if (rp && rp->opts && rp->opts->progress)
+		rp->opts->progress(rp->opts->progress_arg, TASK_IMPORT_READ, rp->done < rp->total ? rp->done : rp->total,
+				   rp->total);
+}
+
+int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err)
+{
+	FILE *fp = mrl_fopen_read(path);
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, rows_cap = 0;
+	ssize_t len;
+	int rc = 0;
+	f->path = path;
+	f->rows = NULL;
+	f->n = 0;
+	if (!fp)
+		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && (uint64_t)st.st_size > TASK_SUITE_MAX_BYTES) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: file is %lld bytes, larger than the %llu MiB limit", path,
+				 (long long)st.st_size, (unsigned long long)(TASK_SUITE_MAX_BYTES >> 20));
+		goto out;
+	}
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		if (rp) {
+			rp->done += (size_t)len;
+			if (lineno % TASK_IMPORT_PROGRESS_EVERY == 0)
+				tell_read(rp);
+		}
+		size_t n = (size_t)len;
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		if (!n)
+			continue;
+		/* a UTF-8 byte-order mark at the start is skipped; with nothing after it the line is blank */
+		struct mrl_json_error je;
+		json_t *obj = mrl_json_parse_object(line, n, JSON_REJECT_DUPLICATES, &je);
+		if (!obj && je.problem == MRL_JSON_EMPTY)
+			continue;
+		if (!obj && je.problem == MRL_JSON_NOT_OBJECT) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected one JSON object per line, found %s", path, lineno,
+					 je.found);
+			goto out;
+		}
+		if (!obj) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s (column %d)", path, lineno, je.what, je.column);
+			goto out;
+		}
+		if (f->n == rows_cap) {
+			rows_cap = rows_cap ? rows_cap * 2 : 256;
+			struct imp_row *r = realloc(f->rows, rows_cap * sizeof *r);
+			if (!r) {
+				json_decref(obj);
+				rc = mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
+				goto out;
+			}
+			f->rows = r;
+		}
+		f->rows[f->n++] = (struct imp_row){ obj, lineno, 0 };
+	}
+	if (ferror(fp)) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: read failed: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!f->n)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no records (empty file)", path);
+	if (!rc)
+		tell_read(rp);
+out:
+	free(line);
+	fclose(fp);
+	if (rc)
+		imp_jsonl_release(f);
+	return rc;
+}
+
+/* ---- checks of what is imported ------------------------------------------------ */
+
+/* The script a tag promises: its script subtag (sr-Cyrl, sr-Latn, bs-Cyrl), else
+ * the one its language is written in; TASK_SCRIPT_NONE where the tag does not
+ * say (plain sr is written in both). */
+static enum task_script tag_script(const char *tag)
+{
+	size_t n = strcspn(tag, "-_");
+	for (const char *q = tag + n; *q;) {
+		size_t m = strcspn(++q, "-_");
+		if (m == 4 && !strncasecmp(q, "Cyrl", 4))
+			return TASK_SCRIPT_CYRL;
+		if (m == 4 && !strncasecmp(q, "Latn", 4))
+			return TASK_SCRIPT_LATN;
+		q += m;
+	}
+	static const char *const cyrl[] = { "mk", "bg", "ru", "uk", "be" }, *const latn[] = { "hr", "bs", "cnr", "en", "sl",
+												"sh" };
+	for (size_t i = 0; i < sizeof cyrl / sizeof cyrl[0]; i++)
+		if (strlen(cyrl[i]) == n && !strncasecmp(tag, cyrl[i], n))
+			return TASK_SCRIPT_CYRL;
+	for (size_t i = 0; i < sizeof latn / sizeof latn[0]; i++)
+		if (strlen(latn[i]) == n && !strncasecmp(tag, latn[i], n))
+			return TASK_SCRIPT_LATN;
+	return TASK_SCRIPT_NONE;
+}
+
+int imp_check_script(const struct task_import_input *in, const struct imp_jsonl *f, const char *const *fields,
+			const struct task_import_opts *opts, struct mrl_err *err)
+{
+	enum task_script want = tag_script(in->lang);
+	size_t n_cyrl = 0, n_latn = 0, n_letters = 0;
+	if (want == TASK_SCRIPT_NONE)
+		return 0;
+	for (size_t r = 0; r < f->n; r++)
+		for (size_t k = 0; fields[k]; k++) {
+			json_t *v = json_object_get(f->rows[r].obj, fields[k]);
+			struct task_script_mix mix;
+			if (!json_is_string(v) || task_script_mix(json_string_value(v), json_string_length(v), &mix, err))
+				continue;
+			n_cyrl += mix.n_cyrl;
+			n_latn += mix.n_latn;
+			n_letters += mix.n_letters;
+		}
+	double cyrl = n_letters ? (double)n_cyrl / (double)n_letters : 0, latn = n_letters ? (double)n_latn / (double)n_letters : 0;
+	if (!n_letters || (want == TASK_SCRIPT_CYRL ? cyrl : latn) >= TASK_SCRIPT_THRESHOLD)
+		return 0;
+	char what[768];
+	snprintf(what, sizeof what, "%s: tagged %s, which is written in %s script, but %.1f%% of its %zu letters are "
+		 "Cyrillic and %.1f%% Latin (at least %.0f%% expected)", in->path, in->lang,
+		 want == TASK_SCRIPT_CYRL ? "Cyrillic" : "Latin", 100 * cyrl, n_letters, 100 * latn,
+		 100 * TASK_SCRIPT_THRESHOLD);
+	if (!opts || !opts->force)
+		return mrl_err_set(err, MRL_EINPUT, "%s; pass --force to import it anyway", what);
+	if (opts->report)
+		mrl_buf_addf(&opts->report->warnings, "%s; imported anyway (--force)\n", what);
+	return 0;
+}
+
+/* ---- pairing rows across languages by key ---------------------------------------- */
+
+void imp_progress_init(struct imp_progress *rp, const struct task_import_opts *opts,
+		       const struct task_import_input *in, size_t n_in)
+{
+	*rp = (struct imp_progress){ .opts = opts };
+	for (size_t i = 0; i < n_in; i++) { /* a file that cannot be read fails when it is read */
+		struct stat sb;
+		if (!stat(in[i].path, &sb) && sb.st_size > 0)
+			rp->total += (size_t)sb.st_size;
+	}
+}
+
+static int cmp_row_key(const void *a, const void *b)
+{
+	long long x = ((const struct imp_row *)a)->key, y = ((const struct imp_row *)b)->key;
+	return (x > y) - (x < y);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+int imp_sort_rows(const struct task_import_input *in, struct imp_jsonl *f, const char *what, struct mrl_err *err)
+{
+	qsort(f->rows, f->n, sizeof *f->rows, cmp_row_key);
+	for (size_t r = 1; r < f->n; r++)
+		if (f->rows[r].key == f->rows[r - 1].key) {
+			size_t a = f->rows[r - 1].line, b = f->rows[r].line;
+			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: duplicate %s %lld (also on line %zu)", in->path,
+					   a > b ? a : b, what, f->rows[r].key, a < b ? a : b);
+		}
+	return 0;
+}
+
+const struct imp_row *imp_find_key(const struct imp_jsonl *f, long long key)
+{
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		long long v = f->rows[mid].key;
+		if (v == key)
+			return &f->rows[mid];
+		if (v < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+long long *imp_all_keys(const struct imp_jsonl *files, size_t n_in, size_t *n_keys)
+{
+	size_t n = 0;
+	*n_keys = 0;
+	for (size_t i = 0; i < n_in; i++)
+		n += files[i].n;
+	long long *keys = malloc((n ? n : 1) * sizeof *keys);
+	if (!keys)
+		return NULL;
+	n = 0;
+	for (size_t i = 0; i < n_in; i++)
+		for (size_t r = 0; r < files[i].n; r++)
+			keys[n++] = files[i].rows[r].key;
+	qsort(keys, n, sizeof *keys, cmp_ll);
+	size_t m = 0;
+	for (size_t a = 0; a < n; a++)
+		if (!m || keys[a] != keys[m - 1])
+			keys[m++] = keys[a];
+	*n_keys = m;
+	return keys;
+}
+
+#define UNPAIRED_IDS_LISTED 10
+void imp_unpaired(const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		  const long long *keys, size_t n_keys, const char *what, const char *const *names,
+		  struct mrl_buf *note, size_t *n_unpaired)
+{
+	*n_unpaired = 0;
+	for (size_t a = 0; a < n_keys; a++)
+		for (size_t i = 0; i < n_in; i++)
+			if (!imp_find_key(&files[i], keys[a])) {
+				(*n_unpaired)++;
+				break;
+			}
+	if (!*n_unpaired)
+		return;
+	mrl_buf_addf(note, "Unpaired items: %zu of %zu items are not in every language:", *n_unpaired, n_keys);
+	bool first = true;
+	for (size_t i = 0; i < n_in; i++) {
+		size_t missing = n_keys - files[i].n, listed = 0;
+		if (!missing)
+			continue;
+		mrl_buf_addf(note, "%s %s lacks %zu (%s", first ? "" : ";", in[i].lang, missing, what);
+		first = false;
+		for (size_t a = 0; a < n_keys && listed < UNPAIRED_IDS_LISTED; a++)
+			if (!imp_find_key(&files[i], keys[a])) {
+				if (names)
+					mrl_buf_addf(note, "%s %s", listed++ ? "," : "", names[keys[a]]);
+				else
+					mrl_buf_addf(note, "%s %lld", listed++ ? "," : "", keys[a]);
+			}
+		if (missing > listed)
+			mrl_buf_addf(note, ", and %zu more", missing - listed);
+		mrl_buf_add(note, ")");
+	}
+	mrl_buf_add(note, ".");
+}
+
+void imp_report_pairing(const struct task_import_opts *opts, size_t n_items, size_t n_unpaired,
+			const struct mrl_buf *note)
+{
+	if (!opts || !opts->report)
+		return;
+	opts->report->n_items = n_items;
+	opts->report->n_unpaired = n_unpaired;
+	if (n_unpaired)
+		mrl_buf_addf(&opts->report->warnings, "%s\n", note->data);
+}
+
+void imp_tell_items(const struct task_import_opts *opts, size_t n_built, size_t n_items)
+{
+	if (opts && opts->progress && (n_built % TASK_IMPORT_PROGRESS_EVERY == 0 || n_built == n_items))
+		opts->progress(opts->progress_arg, TASK_IMPORT_ITEMS, n_built, n_items);
+}
+
+json_t *imp_suite_new(const struct task_import_opts *opts, const char *default_name, const char *default_description,
+		      const char *what, const struct task_import_input *in, size_t n_in, const struct mrl_buf *note,
+		      struct mrl_err *err)
+{
+	char *source = NULL;
+	json_t *root = json_object();
+	if (!root)
+		goto nomem;
+	IMP_SET(root, "format", json_string("merilo-suite/1"));
+	IMP_SET(root, "name", json_string(opts && opts->name ? opts->name : default_name));
+	IMP_SET(root, "version", json_string(opts && opts->version ? opts->version : "1.0.0"));
+	const char *desc = opts && opts->description ? opts->description : default_description;
+	size_t dl = strlen(desc); /* the unpaired items are recorded in the description */
+	IMP_SET(root, "description", note->len ? json_sprintf("%s%s %s", desc, dl && desc[dl - 1] == '.' ? "" : ".",
+							      note->data)
+					       : json_string(desc));
+	if (!(opts && opts->source) && !(source = imp_provenance(what, in, n_in, err))) {
+		json_decref(root);
+		return NULL;
+	}
+	IMP_SET(root, "source", json_string(opts && opts->source ? opts->source : source));
+	IMP_SET(root, "license", json_string(opts && opts->license ? opts->license : "unspecified"));
+	IMP_SET(root, "tasks", json_array());
+	free(source);
+	return root;
+nomem:
+	free(source);
+	json_decref(root);
+	mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	return NULL;
+}

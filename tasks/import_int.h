@@ -1,0 +1,111 @@
+/* import_int.h — what the importers (tasks/import_*.c) share: JSONL reading with
+ * file:line errors, trimmed text fields, the provenance string, the script check
+ * of a file against its tag, and pairing rows across languages by a numeric key.
+ *
+ * An importer reads one file per language into a struct imp_jsonl, gives every
+ * row a key (COPA: its idx; Belebele: a number per question), sorts the rows by
+ * key, and builds one item per distinct key with the variants of the languages
+ * that have it. tasks/import.c holds the table of importers.
+ */
+#ifndef MRL_IMPORT_INT_H
+#define MRL_IMPORT_INT_H
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "tasks/task.h"
+
+/* One line of a JSONL file: the parsed object, its 1-based line number and the
+ * importer's pairing key. */
+struct imp_row {
+	json_t *obj;
+	size_t line;
+	long long key;
+};
+
+struct imp_jsonl {
+	const char *path;
+	struct imp_row *rows;
+	size_t n;
+};
+
+/* How far the reading of all inputs is, for opts->progress. */
+struct imp_progress {
+	const struct task_import_opts *opts; /* NULL: nobody asked */
+	size_t done, total;                  /* bytes */
+};
+
+/* Start a progress count over the sizes of the inputs' files. */
+void imp_progress_init(struct imp_progress *rp, const struct task_import_opts *opts,
+		       const struct task_import_input *in, size_t n_in);
+
+/* Read every non-blank line of path as a JSON object into f (the caller releases it
+ * with imp_jsonl_release); the first bad line is an error "path:LINE: ...". rp (may
+ * be NULL) counts the bytes read. An empty file is an error. */
+int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err);
+void imp_jsonl_release(struct imp_jsonl *f);
+
+/* A new JSON string of v's text without leading/trailing blanks (spaces, tabs,
+ * line breaks); *n_trimmed counts the fields that had any. NULL on ENOMEM. */
+json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed);
+/* The length of v's text without leading/trailing blanks. */
+size_t imp_trimmed_length(const json_t *v);
+
+/* The suite's "source": "<what>: LANG=FILE (sha256 HEX), ..." with each input's
+ * file name (no folder) and content hash. A malloc'd string, or NULL with err set. */
+char *imp_provenance(const char *what, const struct task_import_input *in, size_t n_in, struct mrl_err *err);
+
+/* Does the file's text (every field named in fields, a NULL-ended list) use the
+ * script its tag promises? A mismatch is MRL_EINPUT naming the file, the tag and
+ * the shares; with opts->force, a warning in the report. */
+int imp_check_script(const struct task_import_input *in, const struct imp_jsonl *f, const char *const *fields,
+		     const struct task_import_opts *opts, struct mrl_err *err);
+
+/* Sort f's rows by key; a key twice is MRL_EINPUT "path:LINE: duplicate <what> <key>
+ * (also on line L)", what naming the key ("idx"). */
+int imp_sort_rows(const struct task_import_input *in, struct imp_jsonl *f, const char *what, struct mrl_err *err);
+/* The row of f (sorted by imp_sort_rows) with this key, or NULL. */
+const struct imp_row *imp_find_key(const struct imp_jsonl *f, long long key);
+
+/* The distinct keys of all files, sorted, into a malloc'd array (*n_keys of them);
+ * NULL on ENOMEM (with n_keys 0 also when there are none). */
+long long *imp_all_keys(const struct imp_jsonl *files, size_t n_in, size_t *n_keys);
+
+/* The items not in every language (keys[0..n_keys) distinct and sorted): their
+ * count into *n_unpaired and, when there are any, a sentence into note:
+ * "Unpaired items: 400 of 500 items are not in every language: hr lacks 400 (idx
+ * 100, 101, ...)." Each key is written as names[key] when names is given, else as
+ * the number; what names the ids ("idx"). */
+void imp_unpaired(const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		  const long long *keys, size_t n_keys, const char *what, const char *const *names,
+		  struct mrl_buf *note, size_t *n_unpaired);
+
+/* Record the unpaired items in the report (count, items, the note as a warning). */
+void imp_report_pairing(const struct task_import_opts *opts, size_t n_items, size_t n_unpaired,
+			const struct mrl_buf *note);
+
+/* The suite's top level (format, name, version, description, source, license and an
+ * empty tasks array) from opts and the importer's defaults; note (may be empty) is
+ * appended to the description. NULL with err set. */
+json_t *imp_suite_new(const struct task_import_opts *opts, const char *default_name, const char *default_description,
+		      const char *what, const struct task_import_input *in, size_t n_in, const struct mrl_buf *note,
+		      struct mrl_err *err);
+
+/* Tell the progress callback that n_built of n_items items are built (every
+ * TASK_IMPORT_PROGRESS_EVERY items and at the last). */
+void imp_tell_items(const struct task_import_opts *opts, size_t n_built, size_t n_items);
+
+/* The importers. */
+int task_import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		     json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_belebele(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			 json_t **out, size_t *n_trimmed, struct mrl_err *err);
+
+/* Set key to a new value on obj, going to nomem on ENOMEM (jansson steals the reference). */
+#define IMP_SET(obj, key, val)                                  \
+	do {                                                    \
+		if (json_object_set_new((obj), (key), (val)))   \
+			goto nomem;                             \
+	} while (0)
+
+#endif
