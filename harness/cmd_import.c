@@ -30,9 +30,12 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"  merilo import belebele --lang en=eng_Latn.jsonl --lang sr-Cyrl=srp_Cyrl.jsonl \\\n"
 		"                     --lang hr=hrv_Latn.jsonl --lang bs=bos_Latn.jsonl --derive sr-Latn \\\n"
 		"                     --license CC-BY-SA-4.0 -o belebele.json\n"
+		"  merilo import flores --lang en=eng_Latn.devtest --lang sr-Cyrl=srp_Cyrl.devtest \\\n"
+		"                     --lang hr=hrv_Latn.devtest --derive sr-Latn -o flores.json\n"
 		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele\n"
-		"for these and mk, sl (another tag: exit 3, naming them). --derive sr-Latn adds Serbian in\n"
-		"Latin script transliterated from the sr-Cyrl file (--derive sr-Cyrl: the reverse).\n"
+		"and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en.\n"
+		"--derive sr-Latn adds Serbian in Latin script transliterated from the sr-Cyrl file\n"
+		"(--derive sr-Cyrl: the reverse).\n"
 		"checks: each file's letters must be of its tag's script (sr-Cyrl: Cyrillic; sr-Latn, hr, bs,\n"
 		"cnr, en: Latin; at least 80%%), else exit 3 (--force imports it with a warning); languages\n"
 		"with different item sets are imported with a warning counting the unpaired items, which the\n"
@@ -137,7 +140,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	format = n_args ? argv[0] : NULL;
 	if (!format) {
-		rc = hrn_usage_error("import", "expected a format (copa, belebele)");
+		rc = hrn_usage_error("import", "expected a format (copa, belebele, flores)");
 		goto out;
 	}
 	size_t k = 0;

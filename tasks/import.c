@@ -29,13 +29,15 @@ static const struct {
 	  task_import_copa },
 	{ "belebele", "Belebele JSONL (flores_passage, question, mc_answer1-4, correct_answer_num), a file per "
 		      "language", task_import_belebele },
+	{ "flores", "FLORES-200 / FLORES+ sentences (a line each, or JSONL with text and id), a file per language: "
+		    "translation from and into English", task_import_flores },
 };
 #define N_IMPORTERS (sizeof importers / sizeof importers[0])
 
 /* ---- languages derived by transliteration (--derive) ----------------------------- */
 
 /* The language a derived one is made from, and how: sr-Latn from sr-Cyrl and back. */
-static const struct {
+static const struct derivation {
 	const char *lang, *from, *transform;
 } derivable[] = {
 	{ "sr-Latn", "sr-Cyrl", "sr-Cyrl-to-Latn" },
@@ -79,6 +81,27 @@ static int derive_check(const struct task_import_input *in, size_t n_in, const s
 	return 0;
 }
 
+/* A generate task's answer expectations for the derived language, from its source's:
+ * the language as is (a translation into English stays one); the script as is where
+ * the answer is in another language (English answers: Latn), else the derived
+ * language's own (an sr-Cyrl answer expected in Cyrl: sr-Latn's in Latn). */
+static int derive_expectations(json_t *task, const struct derivation *d)
+{
+	json_t *lang = json_object_get(json_object_get(task, "expect_language"), d->from);
+	json_t *scripts = json_object_get(task, "expect_script"), *script = json_object_get(scripts, d->from);
+	if (lang && json_object_set_new(json_object_get(task, "expect_language"), d->lang, json_copy(lang)))
+		return -1;
+	if (script) {
+		const char *own = strstr(d->from, "Cyrl") ? "Cyrl" : "Latn", *other = strcmp(own, "Cyrl") ? "Cyrl" : "Latn";
+		const char *s = json_string_value(script), *l = json_string_value(lang);
+		bool other_language = l && strcmp(l, "sr");
+		if (json_object_set_new(scripts, d->lang,
+					json_string(s && !other_language && !strcmp(s, own) ? other : s ? s : "")))
+			return -1;
+	}
+	return 0;
+}
+
 /* Add each derived language to every task of the suite: to its languages and its
  * "derived" object; the loader transliterates the source's variants and templates. */
 static int derive_add(json_t *root, const struct task_import_opts *opts, struct mrl_err *err)
@@ -94,7 +117,8 @@ static int derive_add(json_t *root, const struct task_import_opts *opts, struct 
 			if (json_object_set_new(derived, derivable[d].lang, how = json_object()) ||
 			    json_object_set_new(how, "from", json_string(derivable[d].from)) ||
 			    json_object_set_new(how, "transform", json_string(derivable[d].transform)) ||
-			    json_array_append_new(json_object_get(task, "languages"), json_string(derivable[d].lang)))
+			    json_array_append_new(json_object_get(task, "languages"), json_string(derivable[d].lang)) ||
+			    derive_expectations(task, &derivable[d]))
 				goto nomem;
 		}
 	}

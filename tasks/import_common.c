@@ -381,3 +381,75 @@ nomem:
 	mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
 	return NULL;
 }
+
+/* ---- plain text, a record a line ------------------------------------------------- */
+
+int imp_lines_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err)
+{
+	FILE *fp = mrl_fopen_read(path);
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, rows_cap = 0;
+	ssize_t len;
+	int rc = 0;
+	*f = (struct imp_jsonl){ .path = path };
+	if (!fp)
+		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && (uint64_t)st.st_size > TASK_SUITE_MAX_BYTES) {
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: file is %lld bytes, larger than the %llu MiB limit", path,
+				 (long long)st.st_size, (unsigned long long)(TASK_SUITE_MAX_BYTES >> 20));
+		goto out;
+	}
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		if (rp) {
+			rp->done += (size_t)len;
+			if (lineno % TASK_IMPORT_PROGRESS_EVERY == 0)
+				tell_read(rp);
+		}
+		size_t n = (size_t)len, a = 0;
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		if (lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
+			a = 3; /* a UTF-8 byte-order mark */
+		if (memchr(line + a, '\0', n - a)) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: a NUL byte in the text", path, lineno);
+			goto out;
+		}
+		json_t *text = json_stringn(line + a, n - a), *obj = text ? json_object() : NULL;
+		if (!text) {
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: not valid UTF-8", path, lineno);
+			goto out;
+		}
+		if (!obj || json_object_set_new(obj, "text", text)) {
+			json_decref(obj);
+			rc = mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
+			goto out;
+		}
+		if (f->n == rows_cap) {
+			rows_cap = rows_cap ? rows_cap * 2 : 256;
+			struct imp_row *r = realloc(f->rows, rows_cap * sizeof *r);
+			if (!r) {
+				json_decref(obj);
+				rc = mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
+				goto out;
+			}
+			f->rows = r;
+		}
+		f->rows[f->n++] = (struct imp_row){ obj, lineno, (long long)lineno };
+	}
+	if (ferror(fp)) {
+		rc = mrl_err_set(err, MRL_EIO, "%s: read failed: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!f->n)
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no lines (empty file)", path);
+	if (!rc)
+		tell_read(rp);
+out:
+	free(line);
+	fclose(fp);
+	if (rc)
+		imp_jsonl_release(f);
+	return rc;
+}

@@ -44,6 +44,11 @@ void imp_progress_init(struct imp_progress *rp, const struct task_import_opts *o
  * be NULL) counts the bytes read. An empty file is an error. */
 int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err);
 void imp_jsonl_release(struct imp_jsonl *f);
+/* Read a plain text file, a record a line, into f: each line (its line break dropped,
+ * a byte-order mark skipped) is the object {"text": LINE} keyed by its 1-based line
+ * number. A line that is not UTF-8 or holds a NUL byte is an error "path:LINE: ...";
+ * blank lines are records too (the importer decides). */
+int imp_lines_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err);
 
 /* A new JSON string of v's text without leading/trailing blanks (spaces, tabs,
  * line breaks); *n_trimmed counts the fields that had any. NULL on ENOMEM. */
@@ -100,6 +105,8 @@ int task_import_copa(const struct task_import_input *in, size_t n_in, const stru
 		     json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_belebele(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			 json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_flores(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		       json_t **out, size_t *n_trimmed, struct mrl_err *err);
 
 /* Set key to a new value on obj, going to nomem on ENOMEM (jansson steals the reference). */
 #define IMP_SET(obj, key, val)                                  \

@@ -31,8 +31,22 @@ static void t_belebele(const char *m, const char *dir)
 #undef BB
 	CLI_EXPECT(0, "merilo run: 11 units scored", "run scores the imported Belebele suite: 3 questions in en, sr-Cyrl and sr-Latn, 2 in hr",
 		   "run --model %s --suite %s -o %s --quiet", m, bb, rundir);
-	char res[400];
+	char res[400], fl[300];
 	snprintf(res, sizeof res, "%s/results.json", rundir);
+	/* FLORES: two translation tasks; one sentence each, generated to its stop or limit */
+	snprintf(fl, sizeof fl, "%s/flores.json", dir);
+	CLI_EXPECT(0, "(4 items, 4 languages)", "import flores with --derive sr-Latn",
+		   "import flores --lang en=tests/data/import/flores/eng_Latn.devtest --lang sr-Cyrl=tests/data/import/flores/"
+		   "srp_Cyrl.devtest --lang hr=tests/data/import/flores/hrv_Latn.devtest --derive sr-Latn -o %s", fl);
+	CLI_EXPECT(3, "task 'translate_from_en': max_new_tokens 256 leaves no room for the prompt in the model's 256 "
+		   "positions", "run refuses FLORES's 256 new tokens on a model of 256 positions", "run --model %s --suite %s "
+		   "-o %s/fl-run --limit 1 --quiet", m, fl, dir);
+	char m1k[400];
+	snprintf(m1k, sizeof m1k, "%s/tiny-1k.gguf", dir);
+	if (!ok(cli_run(NULL, "synth " CLI_SYNTH_SMALL " --ctx 1024 -o %s", m1k) == 0, "synth a model of 1024 positions"))
+		return;
+	CLI_EXPECT(0, "merilo run: 6 units scored", "run generates the FLORES suite: 2 tasks x 3 languages, --limit 1",
+		   "run --model %s --suite %s -o %s/fl-run --limit 1 --quiet", m1k, fl, dir);
 	char *r = cli_slurp(res);
 	ok(r && strstr(r, "\"belebele\"") && strstr(r, "\"sr-Latn\""), "results.json has the task and the derived language");
 	free(r);
