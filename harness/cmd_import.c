@@ -22,7 +22,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	hrn_print_options(out, opts, 18);
 	fprintf(out, "formats:\n");
 	for (size_t i = 0; i < task_n_importers(); i++)
-		fprintf(out, "  %-8s %s\n", task_importer_name(i), task_importer_summary(i));
+		fprintf(out, "  %-12s %s\n", task_importer_name(i), task_importer_summary(i));
 	fprintf(out,
 		"examples:\n"
 		"  merilo import copa --lang sr-Cyrl=test-sr.jsonl --lang sr-Latn=test-sr-lat.jsonl \\\n"
@@ -32,8 +32,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"                     --license CC-BY-SA-4.0 -o belebele.json\n"
 		"  merilo import flores --lang en=eng_Latn.devtest --lang sr-Cyrl=srp_Cyrl.devtest \\\n"
 		"                     --lang hr=hrv_Latn.devtest --derive sr-Latn -o flores.json\n"
-		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele\n"
-		"and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en.\n"
+		"  merilo import global-mmlu --lang en=en-test.jsonl --lang sr-Cyrl=sr-test.jsonl \\\n"
+		"                     --derive sr-Latn -o global-mmlu.json\n"
+		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele,\n"
+		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en.\n"
 		"--derive sr-Latn adds Serbian in Latin script transliterated from the sr-Cyrl file\n"
 		"(--derive sr-Cyrl: the reverse).\n"
 		"checks: each file's letters must be of its tag's script (sr-Cyrl: Cyrillic; sr-Latn, hr, bs,\n"
@@ -140,7 +142,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	format = n_args ? argv[0] : NULL;
 	if (!format) {
-		rc = hrn_usage_error("import", "expected a format (copa, belebele, flores)");
+		rc = hrn_usage_error("import", "expected a format (copa, belebele, global-mmlu, flores)");
 		goto out;
 	}
 	size_t k = 0;

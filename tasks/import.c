@@ -25,12 +25,14 @@ static const struct {
 	const char *summary;
 	importer_fn fn;
 } importers[] = {
-	{ "copa", "COPA-style JSONL (premise, choice1, choice2, question, label, idx), one file per language",
+	{ "copa", "COPA-style JSONL (premise, choice1, choice2, question, label, idx), a file per language",
 	  task_import_copa },
-	{ "belebele", "Belebele JSONL (flores_passage, question, mc_answer1-4, correct_answer_num), a file per "
-		      "language", task_import_belebele },
-	{ "flores", "FLORES-200 / FLORES+ sentences (a line each, or JSONL with text and id), a file per language: "
-		    "translation from and into English", task_import_flores },
+	{ "belebele", "Belebele JSONL (flores_passage, question, mc_answer1-4, correct_answer_num)",
+	  task_import_belebele },
+	{ "global-mmlu", "Global-MMLU JSONL (sample_id, question, option_a-d, answer)",
+	  task_import_global_mmlu },
+	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
+	  task_import_flores },
 };
 #define N_IMPORTERS (sizeof importers / sizeof importers[0])
 

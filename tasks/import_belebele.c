@@ -85,94 +85,11 @@ static int belebele_check(const char *path, const struct imp_row *r, struct mrl_
 	return 0;
 }
 
-/* A row of some file, for numbering the questions. */
-struct question_ref {
-	const char *link;
-	long long number, occurrence;
-	size_t file, row; /* where it is; (file, row) orders first appearances */
-	size_t group;     /* the distinct question it is (after numbering) */
-};
-
-static int cmp_question(const void *a, const void *b)
+/* What a question is, the same in every language: its passage's address and number. */
+static void question_name(const json_t *row, const char **text, long long *number)
 {
-	const struct question_ref *x = a, *y = b;
-	int c = strcmp(x->link, y->link);
-	if (c)
-		return c;
-	if (x->number != y->number)
-		return (x->number > y->number) - (x->number < y->number);
-	if (x->file != y->file)
-		return (x->file > y->file) - (x->file < y->file);
-	return (x->row > y->row) - (x->row < y->row);
-}
-
-/* Where a question is first seen: its file and row, and its group. */
-struct first_seen {
-	size_t file, row, group;
-};
-
-static int cmp_first_seen(const void *a, const void *b)
-{
-	const struct first_seen *x = a, *y = b;
-	if (x->file != y->file)
-		return (x->file > y->file) - (x->file < y->file);
-	return (x->row > y->row) - (x->row < y->row);
-}
-
-/* Key every row of every file: equal (link, question_number, occurrence) get one
- * number, the questions numbered 1, 2, ... by first appearance (file order, then row
- * order). MRL_ENOMEM is the only failure. */
-static int number_questions(struct imp_jsonl *files, size_t n_in, struct mrl_err *err)
-{
-	size_t n = 0, k = 0, n_groups = 0;
-	for (size_t i = 0; i < n_in; i++)
-		n += files[i].n;
-	struct question_ref *q = malloc(n * sizeof *q);
-	size_t *first = malloc(n * sizeof *first);
-	struct first_seen *order = malloc(n * sizeof *order);
-	if (!q || !first || !order) {
-		free(q), free(first), free(order);
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory numbering the questions");
-	}
-	for (size_t i = 0; i < n_in; i++)
-		for (size_t r = 0; r < files[i].n; r++)
-			q[k++] = (struct question_ref){ json_string_value(json_object_get(files[i].rows[r].obj, "link")),
-							small_int(json_object_get(files[i].rows[r].obj, "question_number")),
-							0, i, r, 0 };
-	qsort(q, n, sizeof *q, cmp_question);
-	/* the n-th time a file has (link, number) is occurrence n; sorted, those are adjacent */
-	for (size_t a = 1; a < n; a++)
-		if (!strcmp(q[a].link, q[a - 1].link) && q[a].number == q[a - 1].number && q[a].file == q[a - 1].file)
-			q[a].occurrence = q[a - 1].occurrence + 1;
-	/* the groups: equal (link, number, occurrence), one block of equal (link, number)
-	 * after another; the first entry of a group in the sort order is its first appearance */
-	for (size_t a = 0; a < n;) {
-		size_t b = a, n_occ = 0;
-		while (b < n && !strcmp(q[b].link, q[a].link) && q[b].number == q[a].number) {
-			if ((size_t)q[b].occurrence >= n_occ)
-				n_occ = (size_t)q[b].occurrence + 1;
-			b++;
-		}
-		for (size_t o = 0; o < n_occ; o++)
-			first[n_groups + o] = n;
-		for (size_t c = a; c < b; c++) {
-			q[c].group = n_groups + (size_t)q[c].occurrence;
-			if (first[q[c].group] == n)
-				first[q[c].group] = c;
-		}
-		n_groups += n_occ;
-		a = b;
-	}
-	/* number the groups by the (file, row) of their first appearance */
-	for (size_t g = 0; g < n_groups; g++)
-		order[g] = (struct first_seen){ q[first[g]].file, q[first[g]].row, g };
-	qsort(order, n_groups, sizeof *order, cmp_first_seen);
-	for (size_t j = 0; j < n_groups; j++)
-		first[order[j].group] = j; /* first[] now maps a group to its 0-based number */
-	for (size_t a = 0; a < n; a++)
-		files[q[a].file].rows[q[a].row].key = (long long)first[q[a].group] + 1;
-	free(q), free(first), free(order);
-	return 0;
+	*text = json_string_value(json_object_get(row, "link"));
+	*number = small_int(json_object_get(row, "question_number"));
 }
 
 /* Read and check each language's file, key its rows and sort them by key. */
@@ -195,7 +112,7 @@ static int belebele_read(const struct task_import_input *in, size_t n_in, const 
 		if ((rc = imp_check_script(&in[i], &files[i], text_fields, opts, err)))
 			return rc;
 	}
-	if ((rc = number_questions(files, n_in, err)))
+	if ((rc = imp_number_rows(files, n_in, question_name, err)))
 		return rc;
 	for (size_t i = 0; i < n_in; i++)
 		if ((rc = imp_sort_rows(&in[i], &files[i], "question", err))) /* cannot fail: occurrences differ */

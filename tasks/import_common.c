@@ -453,3 +453,95 @@ out:
 		imp_jsonl_release(f);
 	return rc;
 }
+
+/* ---- numbering rows by name ------------------------------------------------------ */
+
+/* A row of some file, for numbering the rows by name. */
+struct named_row {
+	const char *text; /* the name: text and number */
+	long long number, occurrence;
+	size_t file, row; /* where it is; (file, row) orders first appearances */
+	size_t group;     /* the distinct item it is (after numbering) */
+};
+
+static int cmp_named_row(const void *a, const void *b)
+{
+	const struct named_row *x = a, *y = b;
+	int c = strcmp(x->text, y->text);
+	if (c)
+		return c;
+	if (x->number != y->number)
+		return (x->number > y->number) - (x->number < y->number);
+	if (x->file != y->file)
+		return (x->file > y->file) - (x->file < y->file);
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Where an item is first seen: its file and row, and its group. */
+struct first_seen {
+	size_t file, row, group;
+};
+
+static int cmp_first_seen(const void *a, const void *b)
+{
+	const struct first_seen *x = a, *y = b;
+	if (x->file != y->file)
+		return (x->file > y->file) - (x->file < y->file);
+	return (x->row > y->row) - (x->row < y->row);
+}
+
+int imp_number_rows(struct imp_jsonl *files, size_t n_in, imp_name_fn name, struct mrl_err *err)
+{
+	size_t n = 0, k = 0, n_groups = 0;
+	for (size_t i = 0; i < n_in; i++)
+		n += files[i].n;
+	struct named_row *q = malloc(n * sizeof *q);
+	size_t *first = malloc(n * sizeof *first);
+	struct first_seen *order = malloc(n * sizeof *order);
+	if (!q || !first || !order) {
+		free(q), free(first), free(order);
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory numbering the items");
+	}
+	for (size_t i = 0; i < n_in; i++)
+		for (size_t r = 0; r < files[i].n; r++) {
+			q[k] = (struct named_row){ .file = i, .row = r };
+			name(files[i].rows[r].obj, &q[k].text, &q[k].number);
+			if (!q[k].text)
+				q[k].text = "";
+			k++;
+		}
+	qsort(q, n, sizeof *q, cmp_named_row);
+	/* the n-th time a file has (text, number) is occurrence n; sorted, those are adjacent */
+	for (size_t a = 1; a < n; a++)
+		if (!strcmp(q[a].text, q[a - 1].text) && q[a].number == q[a - 1].number && q[a].file == q[a - 1].file)
+			q[a].occurrence = q[a - 1].occurrence + 1;
+	/* the groups: equal (text, number, occurrence), one block of equal (text, number)
+	 * after another; the first entry of a group in the sort order is its first appearance */
+	for (size_t a = 0; a < n;) {
+		size_t b = a, n_occ = 0;
+		while (b < n && !strcmp(q[b].text, q[a].text) && q[b].number == q[a].number) {
+			if ((size_t)q[b].occurrence >= n_occ)
+				n_occ = (size_t)q[b].occurrence + 1;
+			b++;
+		}
+		for (size_t o = 0; o < n_occ; o++)
+			first[n_groups + o] = n;
+		for (size_t c = a; c < b; c++) {
+			q[c].group = n_groups + (size_t)q[c].occurrence;
+			if (first[q[c].group] == n)
+				first[q[c].group] = c;
+		}
+		n_groups += n_occ;
+		a = b;
+	}
+	/* number the groups by the (file, row) of their first appearance */
+	for (size_t g = 0; g < n_groups; g++)
+		order[g] = (struct first_seen){ q[first[g]].file, q[first[g]].row, g };
+	qsort(order, n_groups, sizeof *order, cmp_first_seen);
+	for (size_t j = 0; j < n_groups; j++)
+		first[order[j].group] = j; /* first[] now maps a group to its 0-based number */
+	for (size_t a = 0; a < n; a++)
+		files[q[a].file].rows[q[a].row].key = (long long)first[q[a].group] + 1;
+	free(q), free(first), free(order);
+	return 0;
+}

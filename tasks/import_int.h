@@ -72,6 +72,16 @@ int imp_sort_rows(const struct task_import_input *in, struct imp_jsonl *f, const
 /* The row of f (sorted by imp_sort_rows) with this key, or NULL. */
 const struct imp_row *imp_find_key(const struct imp_jsonl *f, long long key);
 
+/* The name of an item in a row: a text and a number (Belebele: the passage's link
+ * and question_number; Global-MMLU: sample_id and 0). *text may be NULL (""). */
+typedef void (*imp_name_fn)(const json_t *row, const char **text, long long *number);
+
+/* Key every row of every file by its name: rows of equal name get one key (the n-th
+ * occurrence of a name in a file pairs with the n-th in the others), the items
+ * numbered 1, 2, ... by first appearance (file order, then row order). MRL_ENOMEM
+ * is the only failure. */
+int imp_number_rows(struct imp_jsonl *files, size_t n_in, imp_name_fn name, struct mrl_err *err);
+
 /* The distinct keys of all files, sorted, into a malloc'd array (*n_keys of them);
  * NULL on ENOMEM (with n_keys 0 also when there are none). */
 long long *imp_all_keys(const struct imp_jsonl *files, size_t n_in, size_t *n_keys);
@@ -105,6 +115,8 @@ int task_import_copa(const struct task_import_input *in, size_t n_in, const stru
 		     json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_belebele(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			 json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			    json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_flores(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		       json_t **out, size_t *n_trimmed, struct mrl_err *err);
 

@@ -7,8 +7,9 @@
 
 #include <unistd.h>
 
-/* Belebele with a derived sr-Latn, end to end: import, info, refusals of --derive, and a
- * run of model m that scores every language. */
+/* The importers end to end: Belebele with a derived sr-Latn (import, info, refusals of
+ * --derive, a run of model m that scores every language), Global-MMLU and FLORES (an
+ * import and a run each). */
 static void t_belebele(const char *m, const char *dir)
 {
 	char bb[300], rundir[300];
@@ -33,6 +34,13 @@ static void t_belebele(const char *m, const char *dir)
 		   "run --model %s --suite %s -o %s --quiet", m, bb, rundir);
 	char res[400], fl[300];
 	snprintf(res, sizeof res, "%s/results.json", rundir);
+	/* Global-MMLU: 3 English questions, 2 of them in Serbian */
+	char gm[300];
+	snprintf(gm, sizeof gm, "%s/gmmlu.json", dir);
+	CLI_EXPECT(0, "(3 items, 2 languages)", "import global-mmlu", "import global-mmlu --lang "
+		   "en=tests/data/import/global-mmlu/en.jsonl --lang sr-Cyrl=tests/data/import/global-mmlu/sr.jsonl -o %s", gm);
+	CLI_EXPECT(0, "merilo run: 5 units scored", "run scores the imported Global-MMLU suite",
+		   "run --model %s --suite %s -o %s/gm-run --quiet", m, gm, dir);
 	/* FLORES: two translation tasks; one sentence each, generated to its stop or limit */
 	snprintf(fl, sizeof fl, "%s/flores.json", dir);
 	CLI_EXPECT(0, "(4 items, 4 languages)", "import flores with --derive sr-Latn",

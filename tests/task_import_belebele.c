@@ -4,9 +4,9 @@
  * answers must agree across languages; bad rows are named by file:line; and
  * --derive adds sr-Latn transliterated from sr-Cyrl (or back), for any importer. */
 #include "tasks/task.h"
+#include "tests/lmeval_ref.h"
 #include "tests/tap.h"
 
-#include <jansson.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/merilo-belebele-XXXXXX";
@@ -61,42 +61,6 @@ static char *render(const struct task_task *t, size_t item, const char *lang, ch
 	return ctx;
 }
 
-/* The English prompts against lm-eval-harness's own rendering of the same file
- * (ci/make-belebele-reference.py): context, choices, gold and delimiter of each question. */
-static void check_lmeval(const struct task_task *t)
-{
-	json_error_t je;
-	json_t *ref = json_load_file(DATA "lmeval-eng_Latn.json", 0, &je), *reqs = json_object_get(ref, "requests");
-	if (!ok(json_array_size(reqs) == 3, "lm-eval's rendering of eng_Latn.jsonl: 3 questions"))
-		goto out;
-	size_t i;
-	json_t *r;
-	int same_context = 0, same_choices = 0, same_gold = 0, same_delim = 0;
-	json_array_foreach(reqs, i, r) {
-		struct task_prompt p;
-		struct mrl_err err = {0};
-		if (task_render(t, task_item_at(t, i), "en", &p, &err)) {
-			diag("%s", err.msg);
-			continue;
-		}
-		same_context += !strcmp(p.context, json_string_value(json_object_get(r, "context")));
-		json_t *c = json_object_get(r, "choices");
-		bool choices = json_array_size(c) == p.n_choices;
-		for (size_t k = 0; choices && k < p.n_choices; k++)
-			choices = !strcmp(p.choices[k], json_string_value(json_array_get(c, k)));
-		same_choices += choices;
-		same_gold += p.gold == json_integer_value(json_object_get(r, "gold"));
-		same_delim += !strcmp(p.target_delimiter, json_string_value(json_object_get(r, "target_delimiter")));
-		task_prompt_release(&p);
-	}
-	is_int(same_context, 3, "en contexts: lm-eval's, byte for byte");
-	is_int(same_choices, 3, "en choices: lm-eval's");
-	is_int(same_gold, 3, "gold indices: lm-eval's");
-	is_int(same_delim, 3, "the target delimiter: lm-eval's");
-out:
-	json_decref(ref);
-}
-
 static void test_files(void)
 {
 	struct task_import_input in[] = { { "en", DATA "eng_Latn.jsonl" }, { "sr-Cyrl", DATA "srp_Cyrl.jsonl" },
@@ -130,7 +94,7 @@ static void test_files(void)
 	is_int(rep.n_unpaired, 1, "one unpaired question");
 	like(rep.warnings.data, "hr lacks 1 (question 2)", "the warning names it");
 
-	check_lmeval(t);
+	check_lmeval(t, DATA "lmeval-eng_Latn.json", 3);
 	char *choice = NULL, *ctx = render(t, 0, "en", &choice);
 	is_str(ctx, "P: The Danube flows through four capital cities: Vienna, Bratislava, Budapest and Belgrade. At "
 		    "Belgrade the Sava joins it, below the Kalemegdan fortress.\nQ: Where does the Sava join the Danube?\n"

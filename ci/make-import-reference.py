@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""make-import-reference.py — lm-evaluation-harness's own rendering of the English test files
+of `merilo import belebele` and `merilo import global-mmlu`, the oracles of
+tests/task_import_belebele.c and tests/task_import_global_mmlu.c.
+
+lm-eval's task templates (belebele's and global_mmlu's _default/_en template: doc_to_text,
+doc_to_choice, doc_to_target, target_delimiter) are loaded unchanged and pointed at the local
+JSONL file instead of the Hugging Face dataset; each question's context, choices, gold index
+and delimiter are written next to the test file (lmeval-*.json). merilo's importers must render
+the same strings for `en`.
+
+Needs lm-eval (pip install lm-eval; ci/lmeval-compare.sh makes a venv with it):
+    build/lmeval-venv/bin/python ci/make-import-reference.py
+"""
+import json
+import os
+import sys
+import tempfile
+
+import lm_eval
+from lm_eval.tasks import TaskManager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data", "import")
+TASKS = os.path.join(os.path.dirname(lm_eval.__file__), "tasks")
+
+# (lm-eval template, test file, reference written)
+CASES = [
+    ("belebele/_default_template_yaml", "belebele/eng_Latn.jsonl", "belebele/lmeval-eng_Latn.json"),
+    ("global_mmlu/full/en/_en_template_yaml", "global-mmlu/en.jsonl", "global-mmlu/lmeval-en.json"),
+]
+
+
+def render(template, data):
+    work = tempfile.mkdtemp()
+    with open(os.path.join(work, "local.yaml"), "w") as f:
+        f.write(f"task: merilo_local\ninclude: {os.path.join(TASKS, template)}\ndataset_path: json\n"
+                f"dataset_name: null\ndataset_kwargs:\n  data_files:\n    test: {data}\n"
+                "test_split: test\nfewshot_split: test\n")
+    task = TaskManager(include_path=work).load_task_or_group(["merilo_local"])["merilo_local"]
+    out = []
+    for doc in task.test_docs():
+        choices = task.doc_to_choice(doc)
+        gold = task.doc_to_target(doc)
+        if isinstance(gold, str):  # global_mmlu's target is the letter itself
+            gold = choices.index(gold)
+        out.append({"context": task.doc_to_text(doc), "choices": choices, "gold": gold,
+                    "target_delimiter": task.config.target_delimiter})
+    return out
+
+
+def main():
+    for template, data, ref in CASES:
+        out = render(template, os.path.join(DATA, data))
+        path = os.path.join(DATA, ref)
+        with open(path, "w") as f:
+            json.dump({"lm_eval": lm_eval.__version__, "task": template, "requests": out}, f, ensure_ascii=False,
+                      indent=1)
+            f.write("\n")
+        print(f"wrote {path} ({len(out)} questions, lm-eval {lm_eval.__version__})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()

@@ -1,0 +1,268 @@
+/* import_global_mmlu.c — `merilo import global-mmlu`: Global-MMLU (Singh et al. 2024,
+ * CohereLabs/Global-MMLU), MMLU's 14,042 test questions in 42 languages, Serbian
+ * among them, one JSONL file per language (the dataset's `test` split exported).
+ *
+ * A row is {"sample_id", "subject", "question", "option_a".."option_d", "answer":
+ * "A".."D", ...}. Questions pair by sample_id ("astronomy/test/58"), which is also
+ * the item id (so a file may not have one twice); items come in the first file's
+ * order.
+ * The prompt is lm-eval-harness's global_mmlu one (the question, the options A.-D.,
+ * the letter scored after a space), the closing word in each language; the letters
+ * stay Latin in every language and script.
+ */
+#include "tasks/import_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_OPTIONS 4
+
+/* The word that asks for the letter, per language. */
+static const struct {
+	const char *lang, *answer;
+} mmlu_words[] = {
+	{ "en", "Answer" }, /* lm-eval-harness's global_mmlu, to the byte */
+	{ "sr-Cyrl", "Одговор" }, { "sr-Latn", "Odgovor" }, { "hr", "Odgovor" }, { "bs", "Odgovor" },
+	{ "cnr", "Odgovor" },     { "mk", "Одговор" },      { "sl", "Odgovor" },
+};
+#define N_WORDINGS (sizeof mmlu_words / sizeof mmlu_words[0])
+
+static const char *answer_word(const char *lang)
+{
+	for (size_t i = 0; i < N_WORDINGS; i++)
+		if (!strcmp(mmlu_words[i].lang, lang))
+			return mmlu_words[i].answer;
+	return NULL;
+}
+
+static const char *const text_fields[] = { "question", "option_a", "option_b", "option_c", "option_d", NULL };
+
+/* The right option's index 0-3 from "A".."D" (blanks around it allowed), or -1. */
+static int answer_index(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	if (!s)
+		return -1;
+	while (*s == ' ')
+		s++;
+	if (*s < 'A' || *s >= 'A' + N_OPTIONS)
+		return -1;
+	for (const char *t = s + 1; *t; t++)
+		if (*t != ' ')
+			return -1;
+	return *s - 'A';
+}
+
+/* Check one record; 0 or MRL_EINPUT naming file:line and the field. */
+static int mmlu_check(const char *path, const struct imp_row *r, struct mrl_err *err)
+{
+	json_t *id = json_object_get(r->obj, "sample_id");
+	if (!json_is_string(id) || !json_string_length(id))
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"sample_id\" %s; expected the question's id (a string)", path,
+				   r->line, id ? "is not a non-empty string" : "is missing");
+	for (size_t i = 0; text_fields[i]; i++) {
+		json_t *v = json_object_get(r->obj, text_fields[i]);
+		if (!json_is_string(v) || (i == 0 && !imp_trimmed_length(v)))
+			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected %s", path, r->line, text_fields[i],
+					   !v ? "is missing" : json_is_string(v) ? "is blank" : "is not a string",
+					   i ? "a string" : "a non-empty string");
+	}
+	if (answer_index(json_object_get(r->obj, "answer")) < 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"answer\" must be A, B, C or D", path, r->line);
+	return 0;
+}
+
+static void sample_name(const json_t *row, const char **text, long long *number)
+{
+	*text = json_string_value(json_object_get(row, "sample_id"));
+	*number = 0;
+}
+
+static int cmp_sample_id(const void *a, const void *b)
+{
+	const struct imp_row *x = *(const struct imp_row *const *)a, *y = *(const struct imp_row *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x->obj, "sample_id")),
+		       json_string_value(json_object_get(y->obj, "sample_id")));
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* A sample_id is an item id: twice in one file is an error naming both lines. */
+static int no_repeated_id(const char *path, const struct imp_jsonl *f, struct mrl_err *err)
+{
+	const struct imp_row **rows = malloc(f->n * sizeof *rows);
+	int rc = 0;
+	if (!rows)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t r = 0; r < f->n; r++)
+		rows[r] = &f->rows[r];
+	qsort(rows, f->n, sizeof *rows, cmp_sample_id);
+	for (size_t r = 1; r < f->n && !rc; r++) {
+		const char *id = json_string_value(json_object_get(rows[r]->obj, "sample_id"));
+		if (!strcmp(id, json_string_value(json_object_get(rows[r - 1]->obj, "sample_id"))))
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: sample_id \"%s\" again (also on line %zu)", path,
+					 rows[r]->line, id, rows[r - 1]->line);
+	}
+	free(rows);
+	return rc;
+}
+
+static int mmlu_read(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		     struct imp_jsonl *files, struct mrl_err *err)
+{
+	struct imp_progress rp;
+	int rc;
+	imp_progress_init(&rp, opts, in, n_in);
+	for (size_t i = 0; i < n_in; i++) {
+		if (!answer_word(in[i].lang))
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no Global-MMLU wording for language '%s' (known: en, "
+					   "sr-Cyrl, sr-Latn, hr, bs, cnr, mk, sl)", in[i].path, in[i].lang);
+		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
+			return rc;
+		for (size_t r = 0; r < files[i].n; r++)
+			if ((rc = mmlu_check(in[i].path, &files[i].rows[r], err)))
+				return rc;
+		if ((rc = no_repeated_id(in[i].path, &files[i], err)) ||
+		    (rc = imp_check_script(&in[i], &files[i], text_fields, opts, err)))
+			return rc;
+	}
+	if ((rc = imp_number_rows(files, n_in, sample_name, err)))
+		return rc;
+	for (size_t i = 0; i < n_in; i++)
+		if ((rc = imp_sort_rows(&in[i], &files[i], "question", err)))
+			return rc;
+	return 0;
+}
+
+/* Each language's variant of question key; the answer must agree across languages. */
+static int mmlu_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		     long long key, size_t *n_trimmed, struct mrl_err *err)
+{
+	static const char *const letters[N_OPTIONS] = { "A", "B", "C", "D" };
+	const struct imp_row *first = NULL;
+	size_t first_i = 0;
+	for (size_t i = 0; i < n_in; i++) {
+		const struct imp_row *r = imp_find_key(&files[i], key);
+		if (!r)
+			continue;
+		int gold = answer_index(json_object_get(r->obj, "answer"));
+		if (!first) {
+			first = r, first_i = i;
+			IMP_SET(item, "id", imp_trimmed_string(json_object_get(r->obj, "sample_id"), &(size_t){ 0 }));
+			IMP_SET(item, "gold", json_integer(gold));
+		} else if (gold != answer_index(json_object_get(first->obj, "answer"))) {
+			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s has answer %c, but %s:%zu has %c (answers must agree "
+					   "across languages)", in[i].path, r->line,
+					   json_string_value(json_object_get(r->obj, "sample_id")), 'A' + gold, in[first_i].path,
+					   first->line, 'A' + answer_index(json_object_get(first->obj, "answer")));
+		}
+		json_t *v = json_object(), *choices = json_array();
+		if (!v || !choices) {
+			json_decref(v), json_decref(choices);
+			goto nomem;
+		}
+		IMP_SET(item, in[i].lang, v);
+		for (size_t f = 0; text_fields[f]; f++)
+			IMP_SET(v, text_fields[f], imp_trimmed_string(json_object_get(r->obj, text_fields[f]), n_trimmed));
+		json_t *subject = json_object_get(r->obj, "subject");
+		if (json_is_string(subject))
+			IMP_SET(v, "subject", json_copy(subject));
+		IMP_SET(v, "choices", choices);
+		for (size_t c = 0; c < N_OPTIONS; c++)
+			if (json_array_append_new(choices, json_string(letters[c])))
+				goto nomem;
+	}
+	return 0;
+nomem:
+	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+}
+
+static json_t *mmlu_task(const struct task_import_input *in, size_t n_in)
+{
+	json_t *task = json_object(), *langs = json_array(), *tmpls = json_object(), *metrics = json_array();
+	if (!task || !langs || !tmpls || !metrics) {
+		json_decref(langs), json_decref(tmpls), json_decref(metrics);
+		goto nomem;
+	}
+	IMP_SET(task, "id", json_string("global_mmlu"));
+	IMP_SET(task, "type", json_string("multiple_choice"));
+	IMP_SET(task, "metrics", metrics);
+	if (json_array_append_new(metrics, json_string("acc")) || json_array_append_new(metrics, json_string("acc_norm")))
+		goto nomem;
+	IMP_SET(task, "languages", langs);
+	IMP_SET(task, "templates", tmpls);
+	IMP_SET(task, "target_delimiter", json_string(" "));
+	IMP_SET(task, "items", json_array());
+	for (size_t i = 0; i < n_in; i++) {
+		json_t *t = json_object();
+		if (!t || json_array_append_new(langs, json_string(in[i].lang))) {
+			json_decref(t);
+			goto nomem;
+		}
+		IMP_SET(tmpls, in[i].lang, t);
+		IMP_SET(t, "context", json_sprintf("{question}\nA. {option_a}\nB. {option_b}\nC. {option_c}\nD. {option_d}\n%s:",
+						   answer_word(in[i].lang)));
+	}
+	return task;
+nomem:
+	json_decref(task);
+	return NULL;
+}
+
+int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			    json_t **out, size_t *n_trimmed, struct mrl_err *err)
+{
+	struct imp_jsonl *files = calloc(n_in, sizeof *files);
+	long long *all = NULL;
+	const char **names = NULL;
+	size_t n_items = 0, n_unpaired = 0;
+	json_t *root = NULL, *task = NULL;
+	int rc = 0;
+	struct mrl_buf note;
+	mrl_buf_init(&note);
+	*out = NULL;
+	if (!files)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if ((rc = mmlu_read(in, n_in, opts, files, err)))
+		goto out;
+	if (!(all = imp_all_keys(files, n_in, &n_items)) || !(names = calloc(n_items + 1, sizeof *names)))
+		goto nomem;
+	for (size_t i = 0; i < n_in; i++) /* the unpaired items are named by sample_id */
+		for (size_t r = 0; r < files[i].n; r++)
+			names[files[i].rows[r].key] = json_string_value(json_object_get(files[i].rows[r].obj, "sample_id"));
+	imp_unpaired(in, n_in, files, all, n_items, "sample_id", names, &note, &n_unpaired);
+	if (note.oom)
+		goto nomem;
+	imp_report_pairing(opts, n_items, n_unpaired, &note);
+	const char *desc = "Global-MMLU: MMLU's multiple-choice questions on 57 subjects (the letter of the right answer of "
+			   "four)";
+	if (!(root = imp_suite_new(opts, "global-mmlu", desc, "imported from Global-MMLU JSONL", in, n_in, &note, err))) {
+		rc = err->code;
+		goto out;
+	}
+	if (!(task = mmlu_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task))
+		goto nomem;
+	json_t *items = json_object_get(task, "items");
+	for (size_t a = 0; a < n_items; a++) {
+		json_t *item = json_object();
+		if (!item || json_array_append_new(items, item))
+			goto nomem;
+		if ((rc = mmlu_item(item, in, n_in, files, all[a], n_trimmed, err)))
+			goto out;
+		imp_tell_items(opts, a + 1, n_items);
+	}
+	*out = root;
+	root = NULL;
+out:
+	json_decref(root);
+	for (size_t i = 0; i < n_in; i++)
+		imp_jsonl_release(&files[i]);
+	free(files);
+	free(all);
+	free(names);
+	mrl_buf_release(&note);
+	return rc;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	goto out;
+}

@@ -1,0 +1,130 @@
+/* task_import_global_mmlu.c — `merilo import global-mmlu`: Global-MMLU's per-language
+ * JSONL -> one suite. Questions pair by sample_id, which is the item id; the English
+ * prompt is lm-eval-harness's to the byte; answers must agree across languages; a
+ * sample_id twice in a file and bad rows are named by file:line. */
+#include "tasks/task.h"
+#include "tests/lmeval_ref.h"
+#include "tests/tap.h"
+
+#include <unistd.h>
+
+static char dir[] = "/tmp/merilo-gmmlu-XXXXXX";
+#define DATA "tests/data/import/global-mmlu/"
+
+static const char *write_file(const char *name, const char *text)
+{
+	static char paths[8][256];
+	static int next;
+	char *p = paths[next++ % 8];
+	snprintf(p, 256, "%s/%s", dir, name);
+	FILE *f = fopen(p, "wb");
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+/* A row: sample_id ID, answer A. */
+#define ROW(ID, A)                                                                                                  \
+	"{\"sample_id\":\"" ID "\",\"subject\":\"s\",\"question\":\"Q?\",\"option_a\":\"1\",\"option_b\":\"2\","    \
+	"\"option_c\":\"3\",\"option_d\":\"4\",\"answer\":\"" A "\"}\n"
+
+static void test_files(void)
+{
+	struct task_import_input in[] = { { "en", DATA "en.jsonl" }, { "sr-Cyrl", DATA "sr.jsonl" } };
+	const char *derive[] = { "sr-Latn" };
+	struct task_import_report rep = {0};
+	mrl_buf_init(&rep.warnings);
+	struct task_import_opts opts = { .derive = derive, .n_derive = 1, .report = &rep };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = task_import("global-mmlu", in, 2, &opts, &json, NULL, &err);
+	is_int(rc, 0, "the test files import, with sr-Latn derived");
+	struct task_suite *s = NULL;
+	if (rc)
+		diag("%s", err.msg);
+	else if (task_suite_parse("gmmlu", json, strlen(json), &s, NULL, &err))
+		diag("%s", err.msg);
+	if (!ok(s != NULL, "the imported suite validates"))
+		goto out;
+	const struct task_task *t = task_suite_task(s, 0);
+	is_str(task_id(t), "global_mmlu", "one task, global_mmlu");
+	is_int(task_n_items(t), 3, "three questions");
+	is_str(task_item_id(task_item_at(t, 1)), "high_school_geography/test/3", "the item id is the sample_id");
+	is_int(task_item_gold(task_item_at(t, 1)), 2, "gold from the answer letter C");
+	ok(!task_item_has(task_item_at(t, 2), (size_t)task_language_index(t, "sr-Cyrl")), "sr lacks the third question");
+	like(rep.warnings.data, "sr-Cyrl lacks 1 (sample_id elementary_mathematics/test/12)",
+	     "the warning names it by sample_id");
+	check_lmeval(t, DATA "lmeval-en.json", 3);
+	struct task_prompt p;
+	if (!task_render(t, task_item_at(t, 1), "sr-Cyrl", &p, &err)) {
+		is_str(p.context, "Која река протиче кроз Београд и Нови Сад?\nA. Сава\nB. Дрина\nC. Дунав\nD. Морава\nОдговор:",
+		       "sr-Cyrl: the closing word in Serbian, the letters Latin");
+		task_prompt_release(&p);
+	}
+	if (!task_render(t, task_item_at(t, 0), "sr-Latn", &p, &err)) {
+		is_str(p.context, "Koja je planeta najbliža Suncu?\nA. Venera\nB. Merkur\nC. Mars\nD. Zemlja\nOdgovor:",
+		       "sr-Latn derived from sr-Cyrl");
+		is_str(p.choices[3], "D", "its choices the same letters");
+		task_prompt_release(&p);
+	}
+	task_suite_free(s);
+out:
+	free(json);
+	mrl_buf_release(&rep.warnings);
+}
+
+static void check_error(const char *title, const char *text_a, const char *text_b, const char *want)
+{
+	const char *a = write_file("a.jsonl", text_a), *b = text_b ? write_file("b.jsonl", text_b) : NULL;
+	struct task_import_input in[] = { { "en", a }, { "hr", b } };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = task_import("global-mmlu", in, b ? 2 : 1, NULL, &json, NULL, &err);
+	char t[200];
+	snprintf(t, sizeof t, "%s: refused", title);
+	ok(rc == MRL_EINPUT && !json, t);
+	snprintf(t, sizeof t, "%s: the message", title);
+	like(err.msg, want, t);
+	free(json);
+}
+
+static void test_bad(void)
+{
+	check_error("answers that disagree", ROW("x/test/1", "A"), ROW("x/test/1", "B"),
+		    "b.jsonl:1: x/test/1 has answer B, but ");
+	check_error("a sample_id twice in a file", ROW("x/test/1", "A") ROW("x/test/2", "A") ROW("x/test/1", "C"), NULL,
+		    "a.jsonl:3: sample_id \"x/test/1\" again (also on line 1)");
+	check_error("an answer that is not a letter A-D", ROW("x/test/1", "E"), NULL,
+		    "a.jsonl:1: \"answer\" must be A, B, C or D");
+	check_error("no sample_id", "{\"question\":\"Q\"}\n", NULL, "a.jsonl:1: \"sample_id\" is missing");
+	check_error("a missing option",
+		    "{\"sample_id\":\"x\",\"question\":\"Q\",\"option_a\":\"1\",\"option_b\":\"2\",\"option_d\":\"4\","
+		    "\"answer\":\"A\"}\n",
+		    NULL, "a.jsonl:1: \"option_c\" is missing; expected a string");
+	check_error("an empty question",
+		    "{\"sample_id\":\"x\",\"question\":\" \",\"option_a\":\"1\",\"option_b\":\"2\",\"option_c\":\"3\","
+		    "\"option_d\":\"4\",\"answer\":\"A\"}\n",
+		    NULL, "a.jsonl:1: \"question\" is blank; expected a non-empty string");
+	/* an empty option is text MMLU has (some options are blank), so it imports */
+	const char *a = write_file("e.jsonl", "{\"sample_id\":\"x\",\"question\":\"Q\",\"option_a\":\"\",\"option_b\":\"2\","
+					      "\"option_c\":\"3\",\"option_d\":\"4\",\"answer\":\" D \"}\n");
+	struct task_import_input in = { "hr", a };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	is_int(task_import("global-mmlu", &in, 1, NULL, &json, NULL, &err), 0, "an empty option and a spaced answer import");
+	ok(json && strstr(json, "\"gold\": 3"), "the spaced answer ' D ' is option 4");
+	free(json);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		skip_all("cannot make a temporary folder");
+	test_files();
+	test_bad();
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	return done_testing();
+}
