@@ -15,7 +15,8 @@
 static void usage(FILE *out, const struct mrl_option *opts)
 {
 	fprintf(out,
-		"usage: merilo import FORMAT --lang TAG=FILE [--lang TAG=FILE ...] [--derive TAG] -o OUT.json\n"
+		"usage: merilo import FORMAT --lang TAG=FILE [--lang TAG=FILE ...] [--pool TAG=FILE ...]\n"
+		"                     [--derive TAG] -o OUT.json\n"
 		"                     [--name NAME] [--version V] [--license L] [--source S] [--description D]\n"
 		"Convert an outside benchmark into one suite whose items pair the languages'\n"
 		"variants of the same content. The suite is validated, then written atomically.\n");
@@ -33,7 +34,8 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"  merilo import flores --lang en=eng_Latn.devtest --lang sr-Cyrl=srp_Cyrl.devtest \\\n"
 		"                     --lang hr=hrv_Latn.devtest --derive sr-Latn -o flores.json\n"
 		"  merilo import global-mmlu --lang en=en-test.jsonl --lang sr-Cyrl=sr-test.jsonl \\\n"
-		"                     --derive sr-Latn -o global-mmlu.json\n"
+		"                     --pool en=en-dev.jsonl --pool sr-Cyrl=sr-dev.jsonl --derive sr-Latn \\\n"
+		"                     -o global-mmlu.json\n"
 		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele,\n"
 		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en.\n"
 		"--derive sr-Latn adds Serbian in Latin script transliterated from the sr-Cyrl file\n"
@@ -80,6 +82,21 @@ static int add_derive(const struct mrl_option *opt, const char *arg, struct mrl_
 	return 0;
 }
 
+/* Each --derive TAG's source must be imported: a usage error (exit 2) otherwise. */
+static int derive_sources(const struct derive *derive, const struct inputs *inputs)
+{
+	for (size_t k = 0; k < derive->n; k++) {
+		const char *from = strcmp(derive->v[k], "sr-Latn") ? "sr-Latn" : "sr-Cyrl";
+		size_t i = 0;
+		while (i < inputs->n && strcmp(inputs->v[i].lang, from))
+			i++;
+		if (i == inputs->n)
+			return hrn_usage_error("import", "--derive %s: it is made from %s, which is not imported (add --lang "
+					       "%s=FILE)", derive->v[k], from, from);
+	}
+	return HRN_EXIT_OK;
+}
+
 /* The progress line, fed by the importer's callback: one stage per task_import_stage. */
 struct import_progress {
 	struct hrn_progress p;
@@ -109,16 +126,20 @@ int hrn_cmd_import(int argc, char **argv)
 	mrl_buf_init(&report.warnings);
 	struct inputs inputs = { .v = calloc((size_t)argc, sizeof *inputs.v) };
 	struct derive derive = { .v = calloc((size_t)argc, sizeof *derive.v) };
+	struct inputs pool = { .v = calloc((size_t)argc, sizeof *pool.v) };
 	char *text = NULL;
 	size_t n_trimmed = 0;
 	int rc = HRN_EXIT_OK;
-	if (!inputs.v || !derive.v) {
-		free(inputs.v), free(derive.v);
+	if (!inputs.v || !derive.v || !pool.v) {
+		free(inputs.v), free(derive.v), free(pool.v);
 		return HRN_EXIT_RUNTIME;
 	}
 	const struct mrl_option table[] = {
 		OPT_CALLBACK(0, "lang", &inputs, "TAG=FILE",
 			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr)", add_lang),
+		OPT_CALLBACK(0, "pool", &pool, "TAG=FILE",
+			     "few-shot examples for a language (global-mmlu: its dev split; flores: dev sentences)",
+			     add_lang),
 		OPT_CALLBACK(0, "derive", &derive, "TAG",
 			     "add sr-Latn transliterated from the sr-Cyrl input (or sr-Cyrl from sr-Latn)", add_derive),
 		OPT_STRING('o', "out", &output, "OUT", "the suite file to write ('-' = standard output)"),
@@ -160,18 +181,11 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_usage_error("import", "expected -o OUT.json");
 		goto out;
 	}
-	for (size_t k = 0; k < derive.n; k++) {
-		const char *from = strcmp(derive.v[k], "sr-Latn") ? "sr-Latn" : "sr-Cyrl";
-		size_t i = 0;
-		while (i < inputs.n && strcmp(inputs.v[i].lang, from))
-			i++;
-		if (i == inputs.n) {
-			rc = hrn_usage_error("import", "--derive %s: it is made from %s, which is not imported (add --lang "
-					     "%s=FILE)", derive.v[k], from, from);
-			goto out;
-		}
-	}
+	if ((rc = derive_sources(&derive, &inputs)))
+		goto out;
 	opts.derive = derive.v;
+	opts.pool = pool.v;
+	opts.n_pool = pool.n;
 	opts.n_derive = derive.n;
 	struct mrl_err err = {0};
 	hrn_progress_begin(&progress.p, "merilo import", "KiB", 0, quiet, !strcmp(output, "-"));
@@ -219,6 +233,7 @@ out:
 	mrl_buf_release(&report.warnings);
 	free(text);
 	free(inputs.v);
+	free(pool.v);
 	free((void *)derive.v);
 	return rc;
 }

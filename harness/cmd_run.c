@@ -397,10 +397,14 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 		task_plan_fewshot(t, &po, &f);
 		if (f.k && set->fewshot_seed < 0) /* the first few-shot task's; each task's: extra.fewshot */
 			set->fewshot_seed = (int64_t)f.seed;
-		json_object_set_new(fs, task_id(t),
-				    f.k ? json_pack("{s:I, s:I, s:s, s:s}", "k", (json_int_t)f.k, "seed", (json_int_t)f.seed,
-						    "source", f.source, "delimiter", f.delimiter)
-					: json_pack("{s:i}", "k", 0));
+		json_t *tf = f.k ? json_pack("{s:I, s:I, s:s, s:s}", "k", (json_int_t)f.k, "seed", (json_int_t)f.seed,
+					     "source", f.source, "delimiter", f.delimiter)
+				 : json_pack("{s:i}", "k", 0);
+		if (tf && f.k && f.match) /* only where set: earlier runs' settings stay comparable */
+			json_object_set_new(tf, "match", json_string(f.match));
+		if (tf && f.k && f.first)
+			json_object_set_new(tf, "order", json_string("first"));
+		json_object_set_new(fs, task_id(t), tf);
 	}
 	set->extra = json_pack("{s:b, s:I, s:f, s:s, s:o, s:b, s:o, s:s}", "bos_used", add_bos, "bootstrap_resamples",
 			       (json_int_t)st->o.boot, "ci_level", 0.95, "batch", st->o.batch, "fewshot", fs,

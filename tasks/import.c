@@ -24,15 +24,16 @@ static const struct {
 	const char *name;
 	const char *summary;
 	importer_fn fn;
+	bool takes_pool; /* reads opts->pool (few-shot examples) */
 } importers[] = {
 	{ "copa", "COPA-style JSONL (premise, choice1, choice2, question, label, idx), a file per language",
-	  task_import_copa },
+	  task_import_copa, false },
 	{ "belebele", "Belebele JSONL (flores_passage, question, mc_answer1-4, correct_answer_num)",
-	  task_import_belebele },
+	  task_import_belebele, false },
 	{ "global-mmlu", "Global-MMLU JSONL (sample_id, question, option_a-d, answer)",
-	  task_import_global_mmlu },
+	  task_import_global_mmlu, true },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
-	  task_import_flores },
+	  task_import_flores, true },
 };
 #define N_IMPORTERS (sizeof importers / sizeof importers[0])
 
@@ -129,6 +130,31 @@ nomem:
 	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
 }
 
+/* The pool's files (--pool): only for an importer that takes them, each language
+ * once and one of the inputs'. */
+static int pool_check(const char *format, bool takes_pool, const struct task_import_input *in, size_t n_in,
+		      const struct task_import_opts *opts, struct mrl_err *err)
+{
+	const size_t n_pool = opts ? opts->n_pool : 0;
+	if (n_pool && !takes_pool)
+		return mrl_err_set(err, MRL_EINPUT, "import %s takes no few-shot pool (--pool is for global-mmlu and "
+				   "flores)", format);
+	for (size_t p = 0; p < n_pool; p++) {
+		const struct task_import_input *x = &opts->pool[p];
+		size_t i = 0;
+		while (i < n_in && strcmp(in[i].lang, x->lang))
+			i++;
+		if (i == n_in)
+			return mrl_err_set(err, MRL_EINPUT, "--pool %s=%s: %s is not one of the imported languages (--lang)",
+					   x->lang, x->path, x->lang);
+		for (size_t q = 0; q < p; q++)
+			if (!strcmp(opts->pool[q].lang, x->lang))
+				return mrl_err_set(err, MRL_EINPUT, "--pool: language '%s' given twice (%s and %s)", x->lang,
+						   opts->pool[q].path, x->path);
+	}
+	return 0;
+}
+
 /* ---- the entry point ------------------------------------------------------------- */
 
 size_t task_n_importers(void) { return N_IMPORTERS; }
@@ -162,7 +188,9 @@ int task_import(const char *format, const struct task_import_input *inputs, size
 				return mrl_err_set(err, MRL_EINPUT, "language '%s' given twice (%s and %s)", inputs[i].lang,
 						   inputs[j].path, inputs[i].path);
 	}
-	int rc = derive_check(inputs, n_inputs, opts, err);
+	int rc = pool_check(importers[k].name, importers[k].takes_pool, inputs, n_inputs, opts, err);
+	if (!rc)
+		rc = derive_check(inputs, n_inputs, opts, err);
 	if (rc)
 		return rc;
 	json_t *root = NULL;

@@ -109,7 +109,8 @@ static int flores_read(const struct task_import_input *in, size_t n_in, const st
  * have, a variant per other language, {"source", "target"} from English (into) or
  * into English (!into). */
 static int flores_items(json_t *items, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
-			const long long *keys, size_t n_keys, bool into, size_t *n_trimmed, size_t *n_built)
+			const long long *keys, size_t n_keys, bool into, const char *id_prefix, size_t *n_trimmed,
+			size_t *n_built)
 {
 	size_t en = 0;
 	while (strcmp(in[en].lang, "en"))
@@ -125,7 +126,7 @@ static int flores_items(json_t *items, const struct task_import_input *in, size_
 			if (!item) {
 				if (!(item = json_object()) || json_array_append_new(items, item))
 					return MRL_ENOMEM;
-				if (json_object_set_new(item, "id", json_sprintf("%lld", keys[a])))
+				if (json_object_set_new(item, "id", json_sprintf("%s%lld", id_prefix, keys[a])))
 					return MRL_ENOMEM;
 				(*n_built)++;
 			}
@@ -199,51 +200,77 @@ nomem:
 	return NULL;
 }
 
+/* One set of files (one per language, the sentences or the pool's): all in one form,
+ * read, keyed and sorted into files; the distinct keys into *keys; the unpaired ones
+ * noted (pool: prefixed "Pool: ") and counted. */
+static int flores_set(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts, bool pool,
+		      struct imp_jsonl *files, long long **keys, size_t *n_keys, struct mrl_buf *note,
+		      size_t *n_unpaired, struct mrl_err *err)
+{
+	int rc;
+	for (size_t i = 1; i < n_in; i++)
+		if (is_jsonl(in[i].path) != is_jsonl(in[0].path))
+			return mrl_err_set(err, MRL_EINPUT, "import flores: %s is %s but %s is %s; give every language in "
+					   "one form (lines pair by number, JSONL rows by id)", in[0].path,
+					   is_jsonl(in[0].path) ? "JSONL" : "plain text", in[i].path,
+					   is_jsonl(in[i].path) ? "JSONL" : "plain text");
+	if ((rc = flores_read(in, n_in, opts, files, err)))
+		return rc;
+	if (!(*keys = imp_all_keys(files, n_in, n_keys)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	struct mrl_buf mine;
+	mrl_buf_init(&mine);
+	imp_unpaired(in, n_in, files, *keys, *n_keys, is_jsonl(in[0].path) ? "id" : "line", NULL, &mine, n_unpaired);
+	if (mine.len)
+		mrl_buf_addf(note, "%s%s%s", note->len ? " " : "", pool ? "Pool: " : "", mine.data);
+	mrl_buf_release(&mine);
+	return note->oom ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
+}
+
 int task_import_flores(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		       json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
-	struct imp_jsonl *files = calloc(n_in, sizeof *files);
-	long long *all = NULL;
-	size_t n_keys = 0, n_unpaired = 0, n_built = 0;
+	const size_t n_pool = opts ? opts->n_pool : 0;
+	struct imp_jsonl *files = calloc(n_in, sizeof *files), *pool = calloc(n_pool + 1, sizeof *pool);
+	long long *all = NULL, *pool_keys = NULL;
+	size_t n_keys = 0, n_unpaired = 0, n_built = 0, n_pool_keys = 0, n_pool_unpaired = 0, n_pool_built = 0;
 	json_t *root = NULL;
 	int rc = 0;
 	struct mrl_buf note;
 	mrl_buf_init(&note);
 	*out = NULL;
-	if (!files)
+	if (!files || !pool) {
+		free(files), free(pool);
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t i = 1; i < n_in; i++)
-		if (is_jsonl(in[i].path) != is_jsonl(in[0].path)) {
-			rc = mrl_err_set(err, MRL_EINPUT, "import flores: %s is %s but %s is %s; give every language in "
-					 "one form (lines pair by number, JSONL rows by id)", in[0].path,
-					 is_jsonl(in[0].path) ? "JSONL" : "plain text", in[i].path,
-					 is_jsonl(in[i].path) ? "JSONL" : "plain text");
-			goto out;
-		}
-	if ((rc = flores_read(in, n_in, opts, files, err)))
+	}
+	if ((rc = flores_set(in, n_in, opts, false, files, &all, &n_keys, &note, &n_unpaired, err)) ||
+	    (n_pool && (rc = flores_set(opts->pool, n_pool, opts, true, pool, &pool_keys, &n_pool_keys, &note,
+					&n_pool_unpaired, err))))
 		goto out;
-	if (!(all = imp_all_keys(files, n_in, &n_keys)))
-		goto nomem;
-	imp_unpaired(in, n_in, files, all, n_keys, is_jsonl(in[0].path) ? "id" : "line", NULL, &note, &n_unpaired);
-	if (note.oom)
-		goto nomem;
 	const char *desc = "FLORES: the same sentences in many languages, translated from English and into English";
 	if (!(root = imp_suite_new(opts, "flores", desc, "imported from FLORES", in, n_in, &note, err))) {
 		rc = err->code;
 		goto out;
 	}
 	for (int into = 1; into >= 0; into--) {
-		json_t *task = flores_task(in, n_in, into);
+		json_t *task = flores_task(in, n_in, into), *pool_items = n_pool ? json_array() : NULL;
 		if (!task || json_array_append_new(json_object_get(root, "tasks"), task) ||
-		    flores_items(json_object_get(task, "items"), in, n_in, files, all, n_keys, into,
+		    flores_items(json_object_get(task, "items"), in, n_in, files, all, n_keys, into, "",
 				 into ? n_trimmed : &(size_t){ 0 }, &n_built)) /* each field counted once */
+			goto nomem;
+		if (n_pool && (!pool_items || json_object_set_new(task, "pool", pool_items) ||
+			       flores_items(pool_items, opts->pool, n_pool, pool, pool_keys, n_pool_keys, into, "pool-",
+					    into ? n_trimmed : &(size_t){ 0 }, &n_pool_built)))
 			goto nomem;
 		imp_tell_items(opts, n_built, n_built);
 	}
-	imp_report_pairing(opts, n_built, n_unpaired, &note);
-	if (!n_built) {
-		rc = mrl_err_set(err, MRL_EINPUT, "import flores: no sentence is both in English and in another language "
-				 "(the files pair by %s)", is_jsonl(in[0].path) ? "id" : "line number");
+	imp_report_pairing(opts, n_built, n_unpaired + n_pool_unpaired, &note);
+	if (opts && opts->report)
+		opts->report->n_unpaired = n_unpaired; /* of the items; the pool's are in the warning */
+	if (!n_built || (n_pool && !n_pool_built)) {
+		rc = mrl_err_set(err, MRL_EINPUT, "import flores: no sentence %sis both in English and in another language "
+				 "(the files pair by %s)", n_built ? "of the pool " : "",
+				 is_jsonl(in[0].path) ? "id" : "line number");
 		goto out;
 	}
 	*out = root;
@@ -252,8 +279,10 @@ out:
 	json_decref(root);
 	for (size_t i = 0; i < n_in; i++)
 		imp_jsonl_release(&files[i]);
-	free(files);
-	free(all);
+	for (size_t i = 0; i < n_pool; i++)
+		imp_jsonl_release(&pool[i]);
+	free(files), free(pool);
+	free(all), free(pool_keys);
 	mrl_buf_release(&note);
 	return rc;
 nomem:

@@ -209,57 +209,95 @@ nomem:
 	return NULL;
 }
 
-int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
-			    json_t **out, size_t *n_trimmed, struct mrl_err *err)
+/* One set of files (the test questions, or the pool's dev questions, one file per
+ * language): read, paired by sample_id and appended to arr as items; the unpaired ones
+ * noted (pool: prefixed "Pool: ") and counted. */
+static int mmlu_build(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts, bool pool,
+		      json_t *arr, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired, size_t *n_trimmed,
+		      struct mrl_err *err)
 {
 	struct imp_jsonl *files = calloc(n_in, sizeof *files);
 	long long *all = NULL;
 	const char **names = NULL;
-	size_t n_items = 0, n_unpaired = 0;
-	json_t *root = NULL, *task = NULL;
 	int rc = 0;
-	struct mrl_buf note;
-	mrl_buf_init(&note);
-	*out = NULL;
+	*n_items = *n_unpaired = 0;
 	if (!files)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	if ((rc = mmlu_read(in, n_in, opts, files, err)))
 		goto out;
-	if (!(all = imp_all_keys(files, n_in, &n_items)) || !(names = calloc(n_items + 1, sizeof *names)))
+	if (!(all = imp_all_keys(files, n_in, n_items)) || !(names = calloc(*n_items + 1, sizeof *names)))
 		goto nomem;
 	for (size_t i = 0; i < n_in; i++) /* the unpaired items are named by sample_id */
 		for (size_t r = 0; r < files[i].n; r++)
 			names[files[i].rows[r].key] = json_string_value(json_object_get(files[i].rows[r].obj, "sample_id"));
-	imp_unpaired(in, n_in, files, all, n_items, "sample_id", names, &note, &n_unpaired);
-	if (note.oom)
+	struct mrl_buf mine;
+	mrl_buf_init(&mine);
+	imp_unpaired(in, n_in, files, all, *n_items, "sample_id", names, &mine, n_unpaired);
+	if (mine.len)
+		mrl_buf_addf(note, "%s%s%s", note->len ? " " : "", pool ? "Pool: " : "", mine.data);
+	mrl_buf_release(&mine);
+	if (note->oom)
 		goto nomem;
-	imp_report_pairing(opts, n_items, n_unpaired, &note);
+	for (size_t a = 0; a < *n_items; a++) {
+		json_t *item = json_object();
+		if (!item || json_array_append_new(arr, item))
+			goto nomem;
+		if ((rc = mmlu_item(item, in, n_in, files, all[a], n_trimmed, err)))
+			goto out;
+		if (!pool)
+			imp_tell_items(opts, a + 1, *n_items);
+	}
+out:
+	for (size_t i = 0; i < n_in; i++)
+		imp_jsonl_release(&files[i]);
+	free(files);
+	free(all);
+	free(names);
+	return rc;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	goto out;
+}
+
+int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			    json_t **out, size_t *n_trimmed, struct mrl_err *err)
+{
+	json_t *root = NULL, *task = NULL, *items = json_array(), *pool = json_array();
+	size_t n_items = 0, n_unpaired = 0, n_pool = 0, n_pool_unpaired = 0;
+	int rc = 0;
+	struct mrl_buf note;
+	mrl_buf_init(&note);
+	*out = NULL;
+	if (!items || !pool)
+		goto nomem;
+	if ((rc = mmlu_build(in, n_in, opts, false, items, &note, &n_items, &n_unpaired, n_trimmed, err)))
+		goto out;
+	if (opts && opts->n_pool &&
+	    (rc = mmlu_build(opts->pool, opts->n_pool, opts, true, pool, &note, &n_pool, &n_pool_unpaired, n_trimmed, err)))
+		goto out;
+	imp_report_pairing(opts, n_items, n_unpaired + n_pool_unpaired, &note);
+	if (opts && opts->report)
+		opts->report->n_unpaired = n_unpaired; /* of the items; the pool's are in the warning */
 	const char *desc = "Global-MMLU: MMLU's multiple-choice questions on 57 subjects (the letter of the right answer of "
 			   "four)";
 	if (!(root = imp_suite_new(opts, "global-mmlu", desc, "imported from Global-MMLU JSONL", in, n_in, &note, err))) {
 		rc = err->code;
 		goto out;
 	}
-	if (!(task = mmlu_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task))
+	if (!(task = mmlu_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
+	    json_object_set(task, "items", items))
 		goto nomem;
-	json_t *items = json_object_get(task, "items");
-	for (size_t a = 0; a < n_items; a++) {
-		json_t *item = json_object();
-		if (!item || json_array_append_new(items, item))
+	if (n_pool) { /* MMLU's 5-shot: the first 5 dev questions of the item's subject, in order */
+		json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", 5, "source", "pool", "match", "subject", "order", "first");
+		if (!fs || json_object_set_new(task, "fewshot", fs) || json_object_set(task, "pool", pool))
 			goto nomem;
-		if ((rc = mmlu_item(item, in, n_in, files, all[a], n_trimmed, err)))
-			goto out;
-		imp_tell_items(opts, a + 1, n_items);
 	}
 	*out = root;
 	root = NULL;
 out:
 	json_decref(root);
-	for (size_t i = 0; i < n_in; i++)
-		imp_jsonl_release(&files[i]);
-	free(files);
-	free(all);
-	free(names);
+	json_decref(items);
+	json_decref(pool);
 	mrl_buf_release(&note);
 	return rc;
 nomem:

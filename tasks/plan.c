@@ -8,6 +8,7 @@
  */
 #include "tasks/plan.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,8 @@ void task_plan_fewshot(const struct task_task *t, const struct task_plan_opts *o
 		.seed = fs.has ? fs.seed : o->seed,
 		.source = fs.has && fs.source ? fs.source : (task_n_pool(t) > 0 ? "pool" : "items"),
 		.delimiter = fs.has && fs.delimiter ? fs.delimiter : "\n\n",
+		.match = fs.has ? fs.match : NULL,
+		.first = fs.has && fs.first,
 	};
 }
 
@@ -76,35 +79,62 @@ static const struct task_item *shot_item(const struct task_task *t, bool from_po
 	return from_pool ? task_pool_at(t, i) : task_item_at(t, i);
 }
 
-/* The refusal of a k-shot draw that finds only n_cand candidates. */
+/* The refusal of a k-shot draw for item it that finds only n_cand candidates. */
 static int too_few_shots(const struct task_task *t, const char *lang, const struct task_fewshot *r, bool from_pool,
-			 size_t n_cand, struct mrl_err *err)
+			 const struct task_item *it, size_t li, size_t n_cand, struct mrl_err *err)
 {
-	return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, %s %zu in this language",
-			   task_id(t), lang, r->k, r->k, from_pool ? "the pool has" : "the task's other items have", n_cand);
+	const char *value = r->match && it ? task_item_field(it, li, r->match) : NULL;
+	char same[300] = "";
+	if (r->match)
+		snprintf(same, sizeof same, " with %s \"%.200s\" (item %s)", r->match, value ? value : "",
+			 it ? task_item_id(it) : "?");
+	return mrl_err_set(err, MRL_EINPUT, "task '%s' (%s): %d-shot needs %d examples, %s %zu in this language%s",
+			   task_id(t), lang, r->k, r->k, from_pool ? "the pool has" : "the task's other items have", n_cand,
+			   same);
+}
+
+/* The candidates for item item_idx in language li: the pool's items (or the task's
+ * other items) having the language and, with r->match, the item's value of that
+ * field; into cand (room for the source's size), their count returned. */
+static size_t shot_candidates(const struct task_task *t, size_t item_idx, size_t li, const struct task_fewshot *r,
+			      size_t *cand)
+{
+	const bool from_pool = !strcmp(r->source, "pool");
+	const size_t n_src = from_pool ? task_n_pool(t) : task_n_items(t);
+	const char *want = r->match ? task_item_field(task_item_at(t, item_idx), li, r->match) : NULL;
+	size_t n_cand = 0;
+	if (r->match && !want)
+		return 0; /* the item has no such field: nothing shares it */
+	for (size_t i = 0; i < n_src; i++) {
+		const struct task_item *c = shot_item(t, from_pool, i);
+		if ((from_pool || i != item_idx) && task_item_has(c, li)) {
+			const char *v = want ? task_item_field(c, li, r->match) : NULL;
+			if (!want || (v && !strcmp(v, want)))
+				cand[n_cand++] = i;
+		}
+	}
+	return n_cand;
 }
 
 /* Draw p->shots for item item_idx in language li: p->n_shots distinct candidates
- * (the pool's items, or the task's other items, having the language), with stream
- * item_idx of r->seed. */
+ * (shot_candidates), the first k in source order (order "first") or a random draw
+ * with stream item_idx of r->seed. */
 static int draw_shots(const struct task_task *t, size_t item_idx, const char *lang, size_t li,
 		      const struct task_fewshot *r, struct task_mc_plan *p, struct mrl_err *err)
 {
 	const bool from_pool = !strcmp(r->source, "pool");
 	const size_t n_src = from_pool ? task_n_pool(t) : task_n_items(t);
-	size_t *cand = malloc((n_src + 1) * sizeof *cand), n_cand = 0;
+	size_t *cand = malloc((n_src + 1) * sizeof *cand);
 	if (!cand)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n_src; i++)
-		if ((from_pool || i != item_idx) && task_item_has(shot_item(t, from_pool, i), li))
-			cand[n_cand++] = i;
+	size_t n_cand = shot_candidates(t, item_idx, li, r, cand);
 	if (n_cand < (size_t)r->k) {
 		free(cand);
-		return too_few_shots(t, lang, r, from_pool, n_cand, err);
+		return too_few_shots(t, lang, r, from_pool, task_item_at(t, item_idx), li, n_cand, err);
 	}
 	struct mrl_rng rng;
 	mrl_rng_seed_stream(&rng, r->seed, item_idx);
-	for (size_t j = 0; j < (size_t)r->k; j++) {
+	for (size_t j = 0; !r->first && j < (size_t)r->k; j++) {
 		/* partial Fisher-Yates: cand[0..k) becomes a uniform draw without replacement */
 		size_t pick = j + (size_t)mrl_rng_below(&rng, n_cand - j), tmp = cand[j];
 		cand[j] = cand[pick];
@@ -126,12 +156,24 @@ int task_fewshot_check(const struct task_task *t, const char *lang, const struct
 		return 0; /* nothing is drawn */
 	const bool from_pool = !strcmp(r.source, "pool");
 	const size_t n_src = from_pool ? task_n_pool(t) : task_n_items(t);
+	if (r.match) { /* each item has its own candidates: the first item short of k is named */
+		size_t *cand = malloc((n_src + 1) * sizeof *cand);
+		int rc = cand ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		for (size_t i = 0; !rc && i < task_n_items(t); i++) {
+			size_t n_cand;
+			if (task_item_has(task_item_at(t, i), (size_t)li) &&
+			    (n_cand = shot_candidates(t, i, (size_t)li, &r, cand)) < (size_t)r.k)
+				rc = too_few_shots(t, lang, &r, from_pool, task_item_at(t, i), (size_t)li, n_cand, err);
+		}
+		free(cand);
+		return rc;
+	}
 	size_t n_have = 0;
 	for (size_t i = 0; i < n_src; i++)
 		n_have += task_item_has(shot_item(t, from_pool, i), (size_t)li);
 	/* an item having lang draws from the task's other items: one fewer */
 	const size_t n_cand = from_pool || !n_have ? n_have : n_have - 1;
-	return n_cand < (size_t)r.k ? too_few_shots(t, lang, &r, from_pool, n_cand, err) : 0;
+	return n_cand < (size_t)r.k ? too_few_shots(t, lang, &r, from_pool, NULL, (size_t)li, n_cand, err) : 0;
 }
 
 /* The few-shot examples of p->shots, each as context + target delimiter + gold choice +

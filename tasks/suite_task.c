@@ -531,7 +531,8 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 	walk_pop(w, old);
 }
 
-/* "fewshot": k examples, their seed, source and delimiter. */
+/* "fewshot": k examples, their seed, source, delimiter, the field they must share
+ * with the item (match) and their order (random draw or the first k). */
 static void build_fewshot(struct walk *w, json_t *tj, struct task_task *t)
 {
 	size_t old;
@@ -539,15 +540,23 @@ static void build_fewshot(struct walk *w, json_t *tj, struct task_task *t)
 	if (fs) {
 		old = walk_push_key(w, "fewshot");
 		if (!json_is_object(fs)) {
-			walk_problem(w, "expected {\"k\", \"seed\", \"source\", \"delimiter\"}, got %s", mrl_json_type_name(fs));
+			walk_problem(w, "expected {\"k\", \"seed\", \"source\", \"delimiter\", \"match\", \"order\"}, got %s",
+				     mrl_json_type_name(fs));
 		} else {
-			static const char *const fkeys[] = { "k", "seed", "source", "delimiter", NULL };
+			static const char *const fkeys[] = { "k", "seed", "source", "delimiter", "match", "order", NULL };
 			walk_check_keys(w, fs, fkeys, "few-shot settings");
 			long long k = 0, seed = 1234;
 			walk_get_int(w, fs, "k", true, 0, 64, &k);
 			walk_get_int(w, fs, "seed", false, 0, INT64_MAX, &seed);
 			const char *src = walk_get_str(w, fs, "source", false, true);
 			const char *fd = walk_get_str(w, fs, "delimiter", false, false);
+			const char *match = walk_get_str(w, fs, "match", false, true);
+			const char *order = walk_get_str(w, fs, "order", false, true);
+			if (order && strcmp(order, "random") && strcmp(order, "first")) {
+				size_t o2 = walk_push_key(w, "order");
+				walk_problem(w, "unknown few-shot order \"%s\" (expected \"random\" or \"first\")", order);
+				walk_pop(w, o2);
+			}
 			if (src && strcmp(src, "pool") && strcmp(src, "items")) {
 				size_t o2 = walk_push_key(w, "source");
 				walk_problem(w, "unknown few-shot source \"%s\" (expected \"pool\" or \"items\")", src);
@@ -558,6 +567,8 @@ static void build_fewshot(struct walk *w, json_t *tj, struct task_task *t)
 			t->fewshot.seed = (uint64_t)seed;
 			t->fewshot.source = src ? src : "items";
 			t->fewshot.delimiter = fd ? fd : "\n\n";
+			t->fewshot.match = match;
+			t->fewshot.first = order && !strcmp(order, "first");
 		}
 		walk_pop(w, old);
 	}

@@ -119,6 +119,8 @@ struct task_fewshot {
 	uint64_t seed;
 	const char *source;
 	const char *delimiter; /* between examples, default "\n\n" */
+	const char *match;     /* NULL, or a variant field an example must share with the item ("subject") */
+	bool first;            /* order "first": the first k candidates in source order, not a random draw */
 };
 void task_fewshot(const struct task_task *t, struct task_fewshot *out);
 
@@ -239,6 +241,11 @@ struct task_import_opts {
 	 * sr-Cyrl from sr-Latn): added to every task as "derived" languages. */
 	const char *const *derive;
 	size_t n_derive;
+	/* Few-shot examples, one file per language (each language one of the inputs'), for
+	 * the importers that take them (global-mmlu: the dev split; flores: dev sentences);
+	 * they become the task's "pool". Another importer refuses them. */
+	const struct task_import_input *pool;
+	size_t n_pool;
 	struct task_import_report *report; /* may be NULL: what the caller should tell the user */
 	/* May be NULL: called with done of total for the stage, the stages in order (a
 	 * caller draws a progress line; the importer prints nothing). The last call of a

@@ -151,6 +151,37 @@ static void test_jsonl(void)
 	free(json);
 }
 
+/* dev sentences as the pool of both tasks, ids "pool-N"; --fewshot draws from it. */
+static void test_pool(void)
+{
+	const char *en = write_file("en-dev.txt", "Good morning.\nThank you.\n"),
+		   *hr = write_file("hr-dev.txt", "Dobro jutro.\nHvala.\n");
+	struct task_import_input in[] = { { "en", DATA "eng_Latn.devtest" }, { "hr", DATA "hrv_Latn.devtest" } },
+				 pool[] = { { "en", en }, { "hr", hr } };
+	struct task_import_opts opts = { .pool = pool, .n_pool = 2 };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = task_import("flores", in, 2, &opts, &json, NULL, &err);
+	is_int(rc, 0, "FLORES with a pool of dev sentences");
+	struct task_suite *s = rc ? NULL : parse(json);
+	const struct task_task *from = s ? task_suite_task(s, 0) : NULL, *into = s ? task_suite_task(s, 1) : NULL;
+	ok(from && into && task_n_pool(from) == 2 && task_n_pool(into) == 2, "both tasks get the two pool sentences");
+	if (from && into) {
+		is_str(task_item_id(task_pool_at(from, 1)), "pool-2", "pool ids: pool-<line>, apart from the items'");
+		int li = task_language_index(into, "hr");
+		is_str(task_item_target(task_pool_at(into, 0), (size_t)li, 0), "Good morning.", "into English: the pool's reference is English");
+		struct task_fewshot f;
+		task_fewshot(from, &f);
+		ok(!f.has, "no few-shot block: zero-shot unless run --fewshot K, which then draws from the pool");
+	}
+	task_suite_free(s);
+	free(json);
+	struct task_import_input no_en[] = { { "hr", hr } };
+	opts = (struct task_import_opts){ .pool = no_en, .n_pool = 1 };
+	ok(task_import("flores", in, 2, &opts, &json, NULL, &err) == MRL_EINPUT, "a pool without English: refused");
+	like(err.msg, "give en and at least one other language", "as the sentences would be");
+}
+
 static void check_error(const char *title, const char *lang_b, const char *text_a, const char *name_b,
 			const char *text_b, const char *want)
 {
@@ -198,6 +229,7 @@ int main(void)
 		skip_all("cannot make a temporary folder");
 	test_files();
 	test_jsonl();
+	test_pool();
 	test_bad();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

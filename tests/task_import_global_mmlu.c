@@ -73,6 +73,47 @@ out:
 	mrl_buf_release(&rep.warnings);
 }
 
+/* The dev split as a pool: MMLU's 5-shot, the first examples of the item's subject. */
+static void test_pool(void)
+{
+	struct task_import_input in[] = { { "en", DATA "en.jsonl" }, { "sr-Cyrl", DATA "sr.jsonl" } },
+				 pool[] = { { "en", DATA "en-dev.jsonl" }, { "sr-Cyrl", DATA "sr-dev.jsonl" } };
+	struct task_import_report rep = {0};
+	mrl_buf_init(&rep.warnings);
+	struct task_import_opts opts = { .pool = pool, .n_pool = 2, .report = &rep };
+	char *json = NULL;
+	struct mrl_err err = {0};
+	int rc = task_import("global-mmlu", in, 2, &opts, &json, NULL, &err);
+	is_int(rc, 0, "the test files import with the dev files as the pool");
+	struct task_suite *s = NULL;
+	if (!rc && task_suite_parse("gmmlu", json, strlen(json), &s, NULL, &err))
+		diag("%s", err.msg);
+	const struct task_task *t = s ? task_suite_task(s, 0) : NULL;
+	if (!ok(t != NULL, "and validate"))
+		goto out;
+	is_int(task_n_pool(t), 6, "six dev questions in the pool");
+	is_str(task_item_id(task_pool_at(t, 2)), "astronomy/dev/1", "pool ids are the dev sample_ids");
+	struct task_fewshot f;
+	task_fewshot(t, &f);
+	ok(f.has && f.k == 5 && !strcmp(f.source, "pool") && f.match && !strcmp(f.match, "subject") && f.first,
+	   "few-shot: 5 from the pool, of the item's subject, the first in order");
+	like(rep.warnings.data, "Pool: Unpaired items: 2 of 6 items are not in every language: sr-Cyrl lacks 2 (sample_id "
+				"elementary_mathematics/dev/0, elementary_mathematics/dev/1)", "the pool's unpaired examples are reported");
+	is_int((long long)rep.n_unpaired, 1, "the report's unpaired count is the items'");
+	task_suite_free(s);
+out:
+	free(json);
+	mrl_buf_release(&rep.warnings);
+	/* a pool language that is not imported; a pool for an importer that takes none */
+	struct task_import_input hr = { "hr", DATA "en-dev.jsonl" };
+	opts = (struct task_import_opts){ .pool = &hr, .n_pool = 1 };
+	ok(task_import("global-mmlu", in, 2, &opts, &json, NULL, &err) == MRL_EINPUT, "a pool in a language not imported: refused");
+	like(err.msg, "--pool hr=tests/data/import/global-mmlu/en-dev.jsonl: hr is not one of the imported languages", "naming it");
+	opts.pool = pool;
+	ok(task_import("belebele", in, 1, &opts, &json, NULL, &err) == MRL_EINPUT, "a pool for belebele: refused");
+	like(err.msg, "import belebele takes no few-shot pool", "saying so");
+}
+
 static void check_error(const char *title, const char *text_a, const char *text_b, const char *want)
 {
 	const char *a = write_file("a.jsonl", text_a), *b = text_b ? write_file("b.jsonl", text_b) : NULL;
@@ -121,6 +162,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		skip_all("cannot make a temporary folder");
 	test_files();
+	test_pool();
 	test_bad();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -56,7 +56,28 @@ static const char suite_json[] =
 	"    \"fewshot\": { \"k\": 1, \"seed\": 3, \"source\": \"pool\", \"delimiter\": \" | \" },"
 	"    \"items\": [ { \"id\": \"p1\", \"gold\": 0, \"en\": { \"question\": \"x\", \"choices\": [\"X\", \"Y\"] } } ],"
 	"    \"pool\": [ { \"id\": \"q1\", \"gold\": 1, \"en\": { \"question\": \"ex\", \"choices\": [\"no\", \"yes\"] } } ] },"
-	/* 4: perplexity */
+	/* 4: few-shot from a pool, examples of the item's subject, the first k in pool order */
+	"  { \"id\": \"match\", \"type\": \"multiple_choice\", \"languages\": [\"en\"],"
+	"    \"templates\": { \"en\": { \"context\": \"{question}\" } },"
+	"    \"fewshot\": { \"k\": 2, \"source\": \"pool\", \"match\": \"subject\", \"order\": \"first\" },"
+	"    \"items\": [ { \"id\": \"m1\", \"gold\": 0, \"en\": { \"question\": \"x\", \"subject\": \"a\", \"choices\": [\"X\", \"Y\"] } },"
+	"               { \"id\": \"m2\", \"gold\": 0, \"en\": { \"question\": \"y\", \"subject\": \"b\", \"choices\": [\"X\", \"Y\"] } } ],"
+	"    \"pool\": [ { \"id\": \"a0\", \"gold\": 1, \"en\": { \"question\": \"a0\", \"subject\": \"a\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"b0\", \"gold\": 1, \"en\": { \"question\": \"b0\", \"subject\": \"b\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"a1\", \"gold\": 1, \"en\": { \"question\": \"a1\", \"subject\": \"a\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"a2\", \"gold\": 1, \"en\": { \"question\": \"a2\", \"subject\": \"a\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"b1\", \"gold\": 1, \"en\": { \"question\": \"b1\", \"subject\": \"b\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"c0\", \"gold\": 1, \"en\": { \"question\": \"c0\", \"choices\": [\"no\", \"yes\"] } } ] },"
+	/* 5: as 4, drawn at random (seed 5) */
+	"  { \"id\": \"matchr\", \"type\": \"multiple_choice\", \"languages\": [\"en\"],"
+	"    \"templates\": { \"en\": { \"context\": \"{question}\" } },"
+	"    \"fewshot\": { \"k\": 2, \"seed\": 5, \"source\": \"pool\", \"match\": \"subject\" },"
+	"    \"items\": [ { \"id\": \"r1\", \"gold\": 0, \"en\": { \"question\": \"x\", \"subject\": \"a\", \"choices\": [\"X\", \"Y\"] } } ],"
+	"    \"pool\": [ { \"id\": \"a0\", \"gold\": 1, \"en\": { \"question\": \"a0\", \"subject\": \"a\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"b0\", \"gold\": 1, \"en\": { \"question\": \"b0\", \"subject\": \"b\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"a1\", \"gold\": 1, \"en\": { \"question\": \"a1\", \"subject\": \"a\", \"choices\": [\"no\", \"yes\"] } },"
+	"              { \"id\": \"a2\", \"gold\": 1, \"en\": { \"question\": \"a2\", \"subject\": \"a\", \"choices\": [\"no\", \"yes\"] } } ] },"
+	/* 6: perplexity */
 	"  { \"id\": \"ppl\", \"type\": \"perplexity\", \"languages\": [\"sr-Cyrl\"], \"window\": 8, \"stride\": 4,"
 	"    \"items\": [ { \"id\": \"d1\", \"sr-Cyrl\": { \"text\": \"Река тече кроз град.\" } } ] } ] }";
 
@@ -250,6 +271,49 @@ static void check_fewshot_settings(void)
 	   "--fewshot overrides k only: seed, source and delimiter stay the task's");
 }
 
+/* "match": only pool examples with the item's subject; "order": "first" takes them in
+ * pool order, "random" draws among them; too few for an item is refused naming it. */
+static void check_fewshot_match(void)
+{
+	struct task_mc_plan p;
+	plan("match", 0, "en", opts(-1, 0, false), &p);
+	ok(p.n_shots == 2 && p.shots[0] == 0 && p.shots[1] == 2, "subject a, order first: pool a0, a1 (not b0)");
+	is_str(p.prompt, "a0 yes\n\na1 yes\n\nx", "the prompt: those two, then the item");
+	task_mc_plan_release(&p);
+	plan("match", 1, "en", opts(-1, 0, false), &p);
+	ok(p.n_shots == 2 && p.shots[0] == 1 && p.shots[1] == 4, "subject b: pool b0, b1");
+	task_mc_plan_release(&p);
+	size_t cand[] = { 0, 2, 3 };
+	expected_draw(5, 0, cand, 3, 2);
+	plan("matchr", 0, "en", opts(-1, 0, false), &p);
+	ok(p.n_shots == 2 && p.shots[0] == cand[0] && p.shots[1] == cand[1],
+	   "order random: a draw (seed 5, stream 0) among the subject's a0, a1, a2 only");
+	task_mc_plan_release(&p);
+	struct mrl_err err = { 0 };
+	struct task_plan_opts o = opts(3, 0, false);
+	is_int(task_fewshot_check(task("match"), "en", &o, &err), MRL_EINPUT, "3-shot: subject b has 2 examples, refused");
+	like(err.msg, "3-shot needs 3 examples, the pool has 2 in this language with subject \"b\" (item m2)",
+	     "the message names the subject and the first item short of examples");
+	o.fewshot_k = 2;
+	is_int(task_fewshot_check(task("match"), "en", &o, &err), 0, "2-shot: every item finds 2 of its subject");
+	struct task_fewshot f;
+	task_plan_fewshot(task("match"), &o, &f);
+	ok(f.match && !strcmp(f.match, "subject") && f.first, "the settings carry match and order");
+	task_plan_fewshot(task("pool"), &o, &f);
+	ok(!f.match && !f.first, "a task without them: no match, random order");
+
+	static const char bad[] =
+		"{ \"format\": \"merilo-suite/1\", \"name\": \"b\", \"version\": \"1\", \"description\": \"\", \"source\": \"\","
+		"  \"license\": \"CC0-1.0\", \"tasks\": [ { \"id\": \"t\", \"type\": \"multiple_choice\", \"languages\": [\"en\"],"
+		"  \"templates\": { \"en\": { \"context\": \"{q}\" } }, \"fewshot\": { \"k\": 1, \"order\": \"sometimes\" },"
+		"  \"items\": [ { \"id\": \"1\", \"gold\": 0, \"en\": { \"q\": \"x\", \"choices\": [\"a\", \"b\"] } },"
+		"               { \"id\": \"2\", \"gold\": 0, \"en\": { \"q\": \"y\", \"choices\": [\"a\", \"b\"] } } ] } ] }";
+	struct task_suite *s = NULL;
+	ok(task_suite_parse("bad.json", bad, strlen(bad), &s, NULL, &err) != 0, "an unknown few-shot order: invalid suite");
+	like(err.msg, "unknown few-shot order \"sometimes\" (expected \"random\" or \"first\")", "naming it");
+	task_suite_free(s);
+}
+
 /* ---- lm-eval's context/continuation split ---- */
 
 static void check_split_default_delimiter(void)
@@ -376,6 +440,7 @@ int main(void)
 	check_fewshot_check();
 	check_fewshot_prompt();
 	check_fewshot_settings();
+	check_fewshot_match();
 	check_split_default_delimiter();
 	check_split_trailing_space();
 	check_choice_lengths();
