@@ -9,6 +9,12 @@ JSONL file instead of the Hugging Face dataset; each question's context, choices
 and delimiter are written next to the test file (lmeval-*.json). merilo's importers must render
 the same strings for `en`.
 
+Global-MMLU's few-shot prompts too: lm-eval runs one task per subject (its process_docs keeps
+the subject's rows of the test and the dev split) with the `first_n` sampler on dev; here each
+subject's rows of en.jsonl and en-dev.jsonl become such a local task, and fewshot_context(doc, 2)
+of every test question is written to global-mmlu/lmeval-en-2shot.json, which merilo's plan of
+the suite imported with --pool must equal.
+
 Needs lm-eval (pip install lm-eval; ci/lmeval-compare.sh makes a venv with it):
     build/lmeval-venv/bin/python ci/make-import-reference.py
 """
@@ -49,7 +55,38 @@ def render(template, data):
     return out
 
 
+def fewshot_mmlu(k):
+    """lm-eval's k-shot contexts of global-mmlu/en.jsonl, per-subject tasks on the dev file."""
+    test = [json.loads(line) for line in open(os.path.join(DATA, "global-mmlu", "en.jsonl"))]
+    dev = [json.loads(line) for line in open(os.path.join(DATA, "global-mmlu", "en-dev.jsonl"))]
+    work = tempfile.mkdtemp()
+    subjects = sorted({r["subject"] for r in test})
+    for subj in subjects:
+        for split, rows in (("test", test), ("dev", dev)):
+            with open(os.path.join(work, f"{subj}-{split}.jsonl"), "w") as f:
+                for r in rows:
+                    if r["subject"] == subj:
+                        f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        with open(os.path.join(work, f"{subj}.yaml"), "w") as f:
+            f.write(f"task: merilo_{subj}\ninclude: {os.path.join(TASKS, 'global_mmlu/full/en/_en_template_yaml')}\n"
+                    f"dataset_path: json\ndataset_name: null\ndataset_kwargs:\n  data_files:\n"
+                    f"    test: {work}/{subj}-test.jsonl\n    dev: {work}/{subj}-dev.jsonl\n")
+    tm = TaskManager(include_path=work)
+    out = {}
+    for subj in subjects:
+        task = tm.load_task_or_group([f"merilo_{subj}"])[f"merilo_{subj}"]
+        for doc in task.test_docs():
+            out[doc["sample_id"]] = task.fewshot_context(doc, k)
+    return out
+
+
 def main():
+    path = os.path.join(DATA, "global-mmlu", "lmeval-en-2shot.json")
+    with open(path, "w") as f:
+        json.dump({"lm_eval": lm_eval.__version__, "task": "global_mmlu/full/en, per subject, first_n on dev, 2-shot",
+                   "contexts": fewshot_mmlu(2)}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"wrote {path}", file=sys.stderr)
     for template, data, ref in CASES:
         out = render(template, os.path.join(DATA, data))
         path = os.path.join(DATA, ref)

@@ -2,6 +2,7 @@
  * JSONL -> one suite. Questions pair by sample_id, which is the item id; the English
  * prompt is lm-eval-harness's to the byte; answers must agree across languages; a
  * sample_id twice in a file and bad rows are named by file:line. */
+#include "tasks/plan.h"
 #include "tasks/task.h"
 #include "tests/lmeval_ref.h"
 #include "tests/tap.h"
@@ -97,6 +98,25 @@ static void test_pool(void)
 	task_fewshot(t, &f);
 	ok(f.has && f.k == 5 && !strcmp(f.source, "pool") && f.match && !strcmp(f.match, "subject") && f.first,
 	   "few-shot: 5 from the pool, of the item's subject, the first in order");
+	/* 2-shot prompts against lm-eval's per-subject first_n draws on the dev split */
+	json_error_t je;
+	json_t *ref = json_load_file(DATA "lmeval-en-2shot.json", 0, &je), *ctx = json_object_get(ref, "contexts");
+	size_t same = 0;
+	for (size_t i = 0; i < task_n_items(t); i++) {
+		struct task_mc_plan p;
+		struct task_plan_opts po = { .fewshot_k = 2 };
+		const char *want = json_string_value(json_object_get(ctx, task_item_id(task_item_at(t, i))));
+		task_mc_plan_init(&p);
+		if (task_mc_plan(t, i, "en", &po, &p, &err))
+			diag("%s", err.msg);
+		else if (want && !strcmp(p.prompt, want))
+			same++;
+		else
+			diag("%s: merilo '%s', lm-eval '%s'", task_item_id(task_item_at(t, i)), p.prompt, want ? want : "(none)");
+		task_mc_plan_release(&p);
+	}
+	is_int((long long)same, 3, "2-shot en prompts: lm-eval's (per subject, first_n on dev), byte for byte");
+	json_decref(ref);
 	like(rep.warnings.data, "Pool: Unpaired items: 2 of 6 items are not in every language: sr-Cyrl lacks 2 (sample_id "
 				"elementary_mathematics/dev/0, elementary_mathematics/dev/1)", "the pool's unpaired examples are reported");
 	is_int((long long)rep.n_unpaired, 1, "the report's unpaired count is the items'");
