@@ -39,6 +39,13 @@ static json_t *task_json(const struct task_task *t)
 	json_object_set_new(o, "metrics", metrics);
 	json_object_set_new(o, "items", json_integer((json_int_t)task_n_items(t)));
 	json_object_set_new(o, "pool_items", json_integer((json_int_t)task_n_pool(t)));
+	struct task_fewshot f;
+	task_fewshot(t, &f);
+	json_object_set_new(o, "fewshot", f.has ? json_pack("{s:i, s:I, s:s, s:s, s:s?, s:s}", "k", f.k, "seed",
+							     (json_int_t)f.seed, "source", f.source, "delimiter",
+							     f.delimiter, "match", f.match, "order",
+							     f.first ? "first" : "random")
+					       : json_null());
 	for (size_t l = 0; l < nl; l++) {
 		json_t *lj = json_object();
 		const char *src = task_language_source(t, task_language(t, l));
@@ -68,6 +75,14 @@ static void task_text(const struct task_task *t)
 	       task_n_items(t) == 1 ? "" : "s");
 	if (task_n_pool(t))
 		printf(" (+%zu few-shot pool items)", task_n_pool(t));
+	struct task_fewshot f;
+	task_fewshot(t, &f);
+	if (f.has && f.k > 0)
+		printf("\n  few-shot: %d example%s from the %s%s%s, %s", f.k, f.k == 1 ? "" : "s",
+		       strcmp(f.source, "pool") ? "task's other items" : "pool", f.match ? " sharing the item's " : "",
+		       f.match ? f.match : "", f.first ? "the first in order" : "drawn at random");
+	else if (task_type(t) != TASK_PERPLEXITY)
+		printf("\n  few-shot: none (run --fewshot K draws K from the %s)", task_n_pool(t) ? "pool" : "other items");
 	printf("\n  metrics:");
 	for (size_t i = 0; i < task_n_metrics(t); i++)
 		printf(" %s", task_metric(t, i));

@@ -370,6 +370,20 @@ json_t *imp_suite_new(const struct task_import_opts *opts, const char *default_n
 		json_decref(root);
 		return NULL;
 	}
+	if (source && opts && opts->n_pool) { /* the pool's files too: "...; pool: en=en-dev.jsonl (sha256 ...)" */
+		char *pool = imp_provenance("pool", opts->pool, opts->n_pool, err);
+		char *both = pool ? malloc(strlen(source) + strlen(pool) + 3) : NULL;
+		if (both)
+			sprintf(both, "%s; %s", source, pool);
+		free(pool);
+		free(source);
+		if (!(source = both)) {
+			json_decref(root);
+			if (!err->code)
+				mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			return NULL;
+		}
+	}
 	IMP_SET(root, "source", json_string(opts && opts->source ? opts->source : source));
 	IMP_SET(root, "license", json_string(opts && opts->license ? opts->license : "unspecified"));
 	IMP_SET(root, "tasks", json_array());

@@ -101,7 +101,8 @@ void imp_report_pairing(const struct task_import_opts *opts, size_t n_items, siz
 
 /* The suite's top level (format, name, version, description, source, license and an
  * empty tasks array) from opts and the importer's defaults; note (may be empty) is
- * appended to the description. NULL with err set. */
+ * appended to the description; the default source names the pool's files too
+ * ("...; pool: en=en-dev.jsonl (sha256 ...)"). NULL with err set. */
 json_t *imp_suite_new(const struct task_import_opts *opts, const char *default_name, const char *default_description,
 		      const char *what, const struct task_import_input *in, size_t n_in, const struct mrl_buf *note,
 		      struct mrl_err *err);

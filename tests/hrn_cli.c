@@ -41,6 +41,16 @@ static void t_belebele(const char *m, const char *dir)
 		   "en=tests/data/import/global-mmlu/en.jsonl --lang sr-Cyrl=tests/data/import/global-mmlu/sr.jsonl -o %s", gm);
 	CLI_EXPECT(0, "merilo run: 5 units scored", "run scores the imported Global-MMLU suite",
 		   "run --model %s --suite %s -o %s/gm-run --quiet", m, gm, dir);
+	CLI_EXPECT(0, "few-shot: none (run --fewshot K draws K from the other items)", "info: a zero-shot task says so",
+		   "info %s", gm);
+#define GM "tests/data/import/global-mmlu/"
+	CLI_EXPECT(0, "; pool: en=en-dev.jsonl (sha256 ", "import global-mmlu --pool: the source names the pool's files",
+		   "import global-mmlu --lang en=" GM "en.jsonl --lang sr-Cyrl=" GM "sr.jsonl --pool en=" GM "en-dev.jsonl "
+		   "--pool sr-Cyrl=" GM "sr-dev.jsonl -o - -q");
+	CLI_EXPECT(0, "few-shot: 5 examples from the pool sharing the item's subject, the first in order",
+		   "info: the 5-shot of the item's subject", "import global-mmlu --lang en=" GM "en.jsonl --pool en=" GM
+		   "en-dev.jsonl -o %s/gm5.json -q && $MERILO info %s/gm5.json", dir, dir);
+#undef GM
 	/* FLORES: two translation tasks; one sentence each, generated to its stop or limit */
 	snprintf(fl, sizeof fl, "%s/flores.json", dir);
 	CLI_EXPECT(0, "(4 items, 4 languages)", "import flores with --derive sr-Latn",
