@@ -36,8 +36,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"  merilo import global-mmlu --lang en=en-test.jsonl --lang sr-Cyrl=sr-test.jsonl \\\n"
 		"                     --pool en=en-dev.jsonl --pool sr-Cyrl=sr-dev.jsonl --derive sr-Latn \\\n"
 		"                     -o global-mmlu.json\n"
+		"  merilo import oz-eval --lang sr-Latn=oz-eval.jsonl --derive sr-Cyrl -o oz-eval.json\n"
 		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele,\n"
-		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en.\n"
+		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en;\n"
+		"oz-eval is Serbian (sr-Latn).\n"
 		"--derive sr-Latn adds Serbian in Latin script transliterated from the sr-Cyrl file\n"
 		"(--derive sr-Cyrl: the reverse).\n"
 		"checks: each file's letters must be of its tag's script (sr-Cyrl: Cyrillic; sr-Latn, hr, bs,\n"
@@ -163,7 +165,7 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	format = n_args ? argv[0] : NULL;
 	if (!format) {
-		rc = hrn_usage_error("import", "expected a format (copa, belebele, global-mmlu, flores)");
+		rc = hrn_usage_error("import", "expected a format (copa, belebele, global-mmlu, oz-eval, flores)");
 		goto out;
 	}
 	size_t k = 0;

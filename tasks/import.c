@@ -32,6 +32,8 @@ static const struct {
 	  task_import_belebele, false },
 	{ "global-mmlu", "Global-MMLU JSONL (sample_id, question, option_a-d, answer)",
 	  task_import_global_mmlu, true },
+	{ "oz-eval", "OZ Eval JSONL (index, questions, options, answer): Serbian general knowledge, 5 options",
+	  task_import_oz_eval, false },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
 	  task_import_flores, true },
 };
@@ -105,8 +107,42 @@ static int derive_expectations(json_t *task, const struct derivation *d)
 	return 0;
 }
 
+/* Whether a multiple-choice task's choices are answer labels: the same list of short
+ * strings (up to 3 bytes: "A", "1", "a)") in every variant of every item (Belebele's
+ * A-D), not answers (COPA's sentences). */
+static bool choices_are_labels(json_t *task)
+{
+	const json_t *first = NULL;
+	size_t i;
+	json_t *item;
+	const char *type = json_string_value(json_object_get(task, "type"));
+	if (!type || strcmp(type, "multiple_choice"))
+		return false;
+	json_array_foreach(json_object_get(task, "items"), i, item) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(item, k, v) {
+			json_t *c = json_object_get(v, "choices");
+			if (!c)
+				continue;
+			size_t j;
+			json_t *x;
+			json_array_foreach(c, j, x)
+				if (json_string_length(x) > 3)
+					return false;
+			if (!first)
+				first = c;
+			else if (!json_equal(c, first))
+				return false;
+		}
+	}
+	return first != NULL;
+}
+
 /* Add each derived language to every task of the suite: to its languages and its
- * "derived" object; the loader transliterates the source's variants and templates. */
+ * "derived" object; the loader transliterates the source's variants and templates,
+ * except a task's answer labels (its choices, kept; its templates write them as
+ * verbatim "{=A}"), which stay the same in both scripts. */
 static int derive_add(json_t *root, const struct task_import_opts *opts, struct mrl_err *err)
 {
 	size_t t;
@@ -120,6 +156,7 @@ static int derive_add(json_t *root, const struct task_import_opts *opts, struct 
 			if (json_object_set_new(derived, derivable[d].lang, how = json_object()) ||
 			    json_object_set_new(how, "from", json_string(derivable[d].from)) ||
 			    json_object_set_new(how, "transform", json_string(derivable[d].transform)) ||
+			    (choices_are_labels(task) && json_object_set_new(how, "keep", json_pack("[s]", "choices"))) ||
 			    json_array_append_new(json_object_get(task, "languages"), json_string(derivable[d].lang)) ||
 			    derive_expectations(task, &derivable[d]))
 				goto nomem;

@@ -189,9 +189,10 @@ static json_t *belebele_task(const struct task_import_input *in, size_t n_in)
 			goto nomem;
 		}
 		IMP_SET(tmpls, in[i].lang, t);
-		IMP_SET(t, "context", json_sprintf("%s: {flores_passage}\n%s: {question}\nA: {mc_answer1}\nB: {mc_answer2}\n"
-						   "C: {mc_answer3}\nD: {mc_answer4}\n%s:", w->passage, w->question,
-						   w->answer));
+		/* the letters verbatim: a derived language's transliteration keeps them, as its choices */
+		IMP_SET(t, "context", json_sprintf("%s: {flores_passage}\n%s: {question}\n{=A}: {mc_answer1}\n{=B}: "
+						   "{mc_answer2}\n{=C}: {mc_answer3}\n{=D}: {mc_answer4}\n%s:", w->passage,
+						   w->question, w->answer));
 	}
 	return task;
 nomem:

@@ -200,8 +200,9 @@ static json_t *mmlu_task(const struct task_import_input *in, size_t n_in)
 			goto nomem;
 		}
 		IMP_SET(tmpls, in[i].lang, t);
-		IMP_SET(t, "context", json_sprintf("{question}\nA. {option_a}\nB. {option_b}\nC. {option_c}\nD. {option_d}\n%s:",
-						   answer_word(in[i].lang)));
+		/* the letters verbatim: a derived language's transliteration keeps them, as its choices */
+		IMP_SET(t, "context", json_sprintf("{question}\n{=A}. {option_a}\n{=B}. {option_b}\n{=C}. {option_c}\n{=D}. "
+						   "{option_d}\n%s:", answer_word(in[i].lang)));
 	}
 	return task;
 nomem:

@@ -118,6 +118,8 @@ int task_import_belebele(const struct task_import_input *in, size_t n_in, const 
 			 json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			    json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_oz_eval(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_flores(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		       json_t **out, size_t *n_trimmed, struct mrl_err *err);
 

@@ -70,7 +70,7 @@ void walk_check_variant_template(struct walk *w, json_t *tmpl, const char *tmpl_
  * references, NULL with err set on failure). */
 task_translit_fn walk_find_transform(const char *name);
 json_t *walk_translit_tmpl_value(task_translit_fn fn, json_t *t, struct mrl_err *err);
-json_t *walk_translit_variant(task_translit_fn fn, json_t *v, struct mrl_err *err);
+json_t *walk_translit_variant(task_translit_fn fn, json_t *v, const json_t *keep, struct mrl_err *err);
 
 /* Build one task from its JSON object (suite_task.c). */
 void walk_build_task(struct walk *w, json_t *tj, struct task_task *t);

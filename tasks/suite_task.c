@@ -187,7 +187,7 @@ static void derive_item(struct walk *w, struct task_task *t, json_t *ij, struct 
 		if (src < 0 || !fns[li] || !it->v[src].present)
 			continue;
 		struct mrl_err e = {0};
-		json_t *obj = walk_translit_variant(fns[li], json_object_get(ij, t->langs[src]), &e);
+		json_t *obj = walk_translit_variant(fns[li], json_object_get(ij, t->langs[src]), t->derived_keep[li], &e);
 		if (!obj || json_object_set_new(ij, t->langs[li], obj)) {
 			size_t old = walk_push_key(w, t->langs[src]);
 			walk_problem(w, "cannot derive %s: %s", t->langs[li], e.msg[0] ? e.msg : "out of memory");
@@ -303,10 +303,11 @@ static bool build_languages(struct walk *w, json_t *tj, struct task_task *t, tas
 		json_t *l;
 		t->langs = walk_calloc(w, n, sizeof *t->langs);
 		t->derived_from = walk_calloc(w, n, sizeof *t->derived_from);
+		t->derived_keep = walk_calloc(w, n, sizeof *t->derived_keep);
 		t->tmpl_context = walk_calloc(w, n, sizeof *t->tmpl_context);
 		t->tmpl_choice = walk_calloc(w, n, sizeof *t->tmpl_choice);
 		*fns = walk_calloc(w, n, sizeof *fns);
-		if (!t->langs || !t->derived_from || !t->tmpl_context || !t->tmpl_choice || !*fns) {
+		if (!t->langs || !t->derived_from || !t->derived_keep || !t->tmpl_context || !t->tmpl_choice || !*fns) {
 			walk_pop(w, old);
 			return false;
 		}
@@ -331,6 +332,26 @@ static bool build_languages(struct walk *w, json_t *tj, struct task_task *t, tas
 	return true;
 }
 
+/* A derived language's "keep": an array of field names (non-empty strings), the
+ * variant's fields copied as they are ("choices" that are answer labels). */
+static bool check_keep(struct walk *w, json_t *keep)
+{
+	size_t old = walk_push_key(w, "keep"), i;
+	json_t *k;
+	bool good = json_is_array(keep);
+	if (!good)
+		walk_problem(w, "expected an array of field names, got %s", mrl_json_type_name(keep));
+	json_array_foreach(keep, i, k)
+		if (!json_is_string(k) || !json_string_length(k)) {
+			size_t o2 = walk_push_idx(w, i);
+			walk_problem(w, "expected a field name (a non-empty string), got %s", mrl_json_type_name(k));
+			walk_pop(w, o2);
+			good = false;
+		}
+	walk_pop(w, old);
+	return good;
+}
+
 /* "derived": languages made from another by a transform (sr-Latn from sr-Cyrl). */
 static void build_derived(struct walk *w, json_t *tj, struct task_task *t, task_translit_fn *fns)
 {
@@ -351,8 +372,11 @@ static void build_derived(struct walk *w, json_t *tj, struct task_task *t, task_
 				} else if (!json_is_object(d)) {
 					walk_problem(w, "expected {\"from\": ..., \"transform\": ...}, got %s", mrl_json_type_name(d));
 				} else {
-					static const char *const dkeys[] = { "from", "transform", NULL };
+					static const char *const dkeys[] = { "from", "transform", "keep", NULL };
 					walk_check_keys(w, d, dkeys, "a derived language");
+					json_t *keep = json_object_get(d, "keep");
+					if (keep && !check_keep(w, keep))
+						keep = NULL;
 					const char *from = walk_get_str(w, d, "from", true, true);
 					const char *tr = walk_get_str(w, d, "transform", true, true);
 					int src = from ? task_language_index(t, from) : -1;
@@ -369,6 +393,7 @@ static void build_derived(struct walk *w, json_t *tj, struct task_task *t, task_
 					walk_pop(w, o3);
 					if (src >= 0 && src != li && fn) {
 						t->derived_from[li] = src;
+						t->derived_keep[li] = keep;
 						fns[li] = fn;
 					}
 				}

@@ -48,6 +48,8 @@ static void check_tmpl_string(struct walk *w, const char *s, const char *lang, b
 				check_no_english(w, p.start, p.len, lang);
 			continue;
 		}
+		if (p.kind == TMPL_VERBATIM)
+			continue; /* labels, as they are */
 		const char *f;
 		size_t fl;
 		if (task_tmpl_field(&p, &f, &fl, &msg)) {
@@ -152,13 +154,14 @@ static char *translit_template(task_translit_fn fn, const char *s, struct mrl_er
 			if (fn(p.start, p.len, &piece, &plen, err))
 				goto fail;
 		} else {
-			/* placeholders and escaped braces are copied with their braces */
-			const char *a = p.kind == TMPL_PLACEHOLDER ? p.start - 1 : p.start;
-			plen = p.kind == TMPL_PLACEHOLDER ? p.len + 2 : 1;
+			/* placeholders, verbatim pieces and escaped braces are copied with their braces */
+			const size_t open = p.kind == TMPL_VERBATIM ? 2 : p.kind == TMPL_PLACEHOLDER ? 1 : 0;
+			const char *a = p.start - open;
+			plen = open ? p.len + open + 1 : 1;
 			piece = malloc(plen * 2 + 1);
 			if (!piece)
 				goto fail;
-			if (p.kind == TMPL_PLACEHOLDER) {
+			if (open) {
 				memcpy(piece, a, plen);
 			} else {
 				piece[0] = piece[1] = *a; /* "{{" or "}}" */
@@ -229,8 +232,19 @@ static json_t *translit_json_string(task_translit_fn fn, json_t *s, struct mrl_e
 	return j;
 }
 
-/* A transliterated deep copy of a variant object (strings and arrays of strings). */
-json_t *walk_translit_variant(task_translit_fn fn, json_t *v, struct mrl_err *err)
+static bool kept(const json_t *keep, const char *key)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(keep, i, k)
+		if (json_is_string(k) && !strcmp(json_string_value(k), key))
+			return true;
+	return false;
+}
+
+/* A transliterated deep copy of a variant object (strings and arrays of strings); the
+ * fields named in keep (a JSON array, may be NULL) are copied as they are. */
+json_t *walk_translit_variant(task_translit_fn fn, json_t *v, const json_t *keep, struct mrl_err *err)
 {
 	json_t *o = json_object();
 	const char *k;
@@ -239,7 +253,9 @@ json_t *walk_translit_variant(task_translit_fn fn, json_t *v, struct mrl_err *er
 		return NULL;
 	json_object_foreach(v, k, x) {
 		json_t *y = NULL;
-		if (json_is_string(x)) {
+		if (keep && kept(keep, k)) {
+			y = json_deep_copy(x);
+		} else if (json_is_string(x)) {
 			y = translit_json_string(fn, x, err);
 		} else if (json_is_array(x)) {
 			y = json_array();

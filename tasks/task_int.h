@@ -45,6 +45,7 @@ struct task_task {
 	const char **langs;
 	size_t n_langs;
 	int *derived_from;     /* per language: index of its source language, or -1 */
+	json_t **derived_keep; /* per language: the "keep" array of a derived language (fields copied as they are), or NULL */
 	json_t **tmpl_context; /* per language: string or switch object, borrowed (NULL = none) */
 	json_t **tmpl_choice;  /* per language (NULL = "{choice}") */
 	const char *target_delimiter;
@@ -77,11 +78,12 @@ void task_diag_add(struct task_diags *d, const char *path, int line, int column,
 	__attribute__((format(printf, 5, 6)));
 
 /* Template scanning (template.c). A template string is literal text with placeholders
- * "{field|filter|...}"; "{{" and "}}" are literal braces. */
-enum { TMPL_LITERAL, TMPL_PLACEHOLDER };
+ * "{field|filter|...}"; "{{" and "}}" are literal braces; "{=TEXT}" is TEXT as it is,
+ * which a derived language's transliteration leaves alone (answer labels "{=A}"). */
+enum { TMPL_LITERAL, TMPL_PLACEHOLDER, TMPL_VERBATIM };
 struct tmpl_piece {
 	int kind;
-	const char *start; /* literal text, or the inside of the braces */
+	const char *start; /* literal text, the inside of the braces, or a verbatim piece's TEXT */
 	size_t len;
 };
 /* Next piece of s starting at *pos; returns 1 and advances, 0 at the end, -1 on a syntax

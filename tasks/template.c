@@ -1,7 +1,8 @@
 /* template.c — prompt templates: placeholders, filters, switches, rendering.
  *
  * A template is literal text with placeholders "{field}" or "{field|filter|filter}";
- * "{{" and "}}" stand for literal braces. A template may also be a switch object
+ * "{{" and "}}" stand for literal braces; "{=TEXT}" is TEXT itself, which the
+ * transliteration of a derived language leaves as it is (answer labels). A template may also be a switch object
  * {"switch": "question", "cases": {"cause": "...", "effect": "..."}, "default": "..."}
  * that picks a template string by the value of one of the variant's fields, so that
  * each language words COPA's cause/effect naturally. Templates live in suite data,
@@ -35,10 +36,14 @@ int task_tmpl_next(const char *s, size_t *pos, struct tmpl_piece *p, const char 
 			*msg = "unclosed '{' (write '{{' for a literal brace)";
 			return -1;
 		}
-		p->kind = TMPL_PLACEHOLDER;
-		p->start = s + i + 1;
-		p->len = j - i - 1;
+		p->kind = s[i + 1] == '=' ? TMPL_VERBATIM : TMPL_PLACEHOLDER;
+		p->start = s + i + 1 + (p->kind == TMPL_VERBATIM);
+		p->len = j - i - 1 - (p->kind == TMPL_VERBATIM);
 		*pos = j + 1;
+		if (p->kind == TMPL_VERBATIM && !p->len) {
+			*msg = "empty verbatim text '{=}' (expected {=TEXT})";
+			return -1;
+		}
 		return 1;
 	}
 	if (s[i] == '}') {
@@ -172,7 +177,7 @@ int task_template_apply(const char *tmpl, const char *const *names, const char *
 	int r, rc = 0;
 	*out = NULL;
 	while ((r = task_tmpl_next(tmpl, &pos, &p, &msg)) > 0) {
-		if (p.kind == TMPL_LITERAL) {
+		if (p.kind == TMPL_LITERAL || p.kind == TMPL_VERBATIM) {
 			mrl_buf_addn(&b, p.start, p.len);
 			continue;
 		}

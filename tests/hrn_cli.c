@@ -51,6 +51,10 @@ static void t_belebele(const char *m, const char *dir)
 		   "info: the 5-shot of the item's subject", "import global-mmlu --lang en=" GM "en.jsonl --pool en=" GM
 		   "en-dev.jsonl -o %s/gm5.json -q && $MERILO info %s/gm5.json", dir, dir);
 #undef GM
+	/* OZ Eval: Serbian Latin, and Cyrillic derived */
+	CLI_EXPECT(0, "merilo run: 6 units scored", "import oz-eval --derive sr-Cyrl, and a run of both scripts",
+		   "import oz-eval --lang sr-Latn=tests/data/import/oz-eval/test.jsonl --derive sr-Cyrl -o %s/oz.json -q && "
+		   "\"$MERILO\" run --model %s --suite %s/oz.json -o %s/oz-run --quiet", dir, m, dir, dir);
 	/* FLORES: two translation tasks; one sentence each, generated to its stop or limit */
 	snprintf(fl, sizeof fl, "%s/flores.json", dir);
 	CLI_EXPECT(0, "(4 items, 4 languages)", "import flores with --derive sr-Latn",

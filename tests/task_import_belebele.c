@@ -220,6 +220,31 @@ static void test_derive(void)
 	ok(import(in, 2, twice, 2, NULL, &json, &err) == MRL_EINPUT, "--derive sr-Latn twice: refused");
 	ok(json == NULL, "nothing produced by a refused import");
 
+	/* sr-Cyrl derived from a Latin file: the text transliterated, the letters A-D not (they
+	 * are kept as choices, and verbatim in the template); before, a lone "B" stayed Latin
+	 * as the byte unit while the template's "B:" became Cyrillic, and scoring broke */
+	const char *lat2 = write_file("lat2.jsonl", ROW("L1", 1, "Beograd je na Dunavu", 2));
+	struct task_import_input l = { "sr-Latn", lat2 };
+	const char *to_cyr[] = { "sr-Cyrl" };
+	struct task_import_opts dopts = { .derive = to_cyr, .n_derive = 1 };
+	int drc = task_import("belebele", &l, 1, &dopts, &json, NULL, &err);
+	struct task_suite *ds = drc ? NULL : parse(json);
+	ok(json && strstr(json, "\"keep\""), "the derived language keeps the choices");
+	if (ds) {
+		struct task_prompt p;
+		if (!task_render(task_suite_task(ds, 0), task_item_at(task_suite_task(ds, 0), 0), "sr-Cyrl", &p, &err)) {
+			/* (a lone answer "b" stays Latin: the transliterator takes it for the byte unit) */
+			is_str(p.context, "Текст: Београд је на Дунаву\nПитање: Q1?\nA: а\nB: b\nC: ц\nD: д\nОдговор:",
+			       "sr-Cyrl from sr-Latn: the passage and answers in Cyrillic, the letters A-D Latin");
+			ok(p.n_choices == 4 && !strcmp(p.choices[0], "A") && !strcmp(p.choices[1], "B") &&
+			   !strcmp(p.choices[2], "C") && !strcmp(p.choices[3], "D"), "and the choices the same letters");
+			task_prompt_release(&p);
+		}
+	}
+	task_suite_free(ds);
+	free(json);
+	json = NULL;
+
 	/* COPA too: the BENCHić-like Cyrillic file derives its Latin variant */
 	const char *copa = write_file("copa.jsonl", "{\"premise\":\"Дечак је пао.\",\"choice1\":\"Плакао је.\",\"choice2\":"
 						    "\"Смејао се.\",\"question\":\"effect\",\"label\":0,\"idx\":7}\n");

@@ -116,6 +116,15 @@ static const struct bad_case cases[] = {
 	{ "item without a variant", SUITE(MC("{'id':'a','gold':0}")), "/tasks/0/items/0", "item has no language variant" },
 	{ "item id missing", SUITE(MC("{'gold':0,'en':{'question':'q','choices':['x','y']}}")), "/tasks/0/items/0/id",
 	  "missing; expected a string" },
+	{ "a derived language whose keep is not a list",
+	  SUITE("{'id':'t','type':'perplexity','window':8,'languages':['sr-Cyrl','sr-Latn'],'derived':{'sr-Latn':{'from':'sr-Cyrl','transform':'sr-Cyrl-to-Latn','keep':'text'}},'items':[{'id':'a','sr-Cyrl':{'text':'x'}}]}"),
+	  "/tasks/0/derived/sr-Latn/keep", "expected an array of field names" },
+	{ "a derived language keeping a field that is not a name",
+	  SUITE("{'id':'t','type':'perplexity','window':8,'languages':['sr-Cyrl','sr-Latn'],'derived':{'sr-Latn':{'from':'sr-Cyrl','transform':'sr-Cyrl-to-Latn','keep':['text','']}},'items':[{'id':'a','sr-Cyrl':{'text':'x'}}]}"),
+	  "/tasks/0/derived/sr-Latn/keep/1", "expected a field name (a non-empty string)" },
+	{ "an empty verbatim piece",
+	  SUITE("{'id':'t','type':'multiple_choice','languages':['en'],'templates':{'en':{'context':'Q: {q}\\n{=}'}},'items':[{'id':'a','gold':0,'en':{'q':'x','choices':['a','b']}}]}"),
+	  "/tasks/0/templates/en/context", "empty verbatim text '{=}'" },
 	{ "derived variant given by hand",
 	  SUITE("{'id':'t','type':'perplexity','window':8,'languages':['sr-Cyrl','sr-Latn'],'derived':{'sr-Latn':{'from':'sr-Cyrl','transform':'sr-Cyrl-to-Latn'}},"
 		"'items':[{'id':'a','sr-Cyrl':{'text':'x'},'sr-Latn':{'text':'x'}}]}"),
@@ -529,6 +538,48 @@ static void test_templates_and_tags(void)
 	}
 }
 
+/* {=TEXT} renders TEXT; a derived language's transliteration leaves it and the kept
+ * fields ("keep": ["choices"]) as they are, so answer labels stay the same letters. */
+static void test_verbatim_and_keep(void)
+{
+	const char *names[] = { "q" }, *values[] = { "Ko?" };
+	char *out = NULL;
+	struct mrl_err err = {0};
+	ok(!task_template_apply("{q}\n{=A}. da\n{=B}. ne", names, values, 1, NULL, &out, &err) &&
+	   !strcmp(out, "Ko?\nA. da\nB. ne"), "{=A} renders A");
+	free(out);
+	static const char *const keep[] = { ",'keep':['choices']", "" };
+	for (size_t k = 0; k < 2; k++) {
+		char text[1200];
+		snprintf(text, sizeof text, SUITE("{'id':'t','type':'multiple_choice','languages':['sr-Latn','sr-Cyrl'],"
+			 "'derived':{'sr-Cyrl':{'from':'sr-Latn','transform':'sr-Latn-to-Cyrl'%s}},"
+			 "'templates':{'sr-Latn':{'context':'Pitanje: {question}\\n{=A}. {a}\\n{=B}. {b}\\nOdgovor:'}},"
+			 "'items':[{'id':'1','gold':1,'sr-Latn':{'question':'Ko je napisao roman?','a':'Nušić','b':'Andrić',"
+			 "'choices':['A','B']}}]}"), keep[k]);
+		char *json = dq(text);
+		struct task_suite *s = NULL;
+		int rc = task_suite_parse("k.json", json, strlen(json), &s, NULL, &err);
+		if (rc)
+			diag("%s", err.msg);
+		struct task_prompt p = {0};
+		if (!rc && !task_render(task_suite_task(s, 0), task_item_at(task_suite_task(s, 0), 0), "sr-Cyrl", &p, &err)) {
+			if (k == 0) {
+				is_str(p.context, "Питање: Ко је написао роман?\nA. Нушић\nB. Андрић\nОдговор:",
+				       "derived sr-Cyrl: the text transliterated, the verbatim letters not");
+				ok(p.n_choices == 2 && !strcmp(p.choices[0], "A") && !strcmp(p.choices[1], "B"),
+				   "keep choices: the derived choices are the source's letters");
+			} else {
+				ok(p.n_choices == 2 && strcmp(p.choices[0], "A"), "without keep the choices are transliterated");
+			}
+			task_prompt_release(&p);
+		} else {
+			ok(0, "the suite with a kept field loads and renders");
+		}
+		task_suite_free(s);
+		free(json);
+	}
+}
+
 static void test_demo_suite(void)
 {
 	const char *demo = "tasks/suites/demo.json";
@@ -593,6 +644,7 @@ int main(void)
 	test_good_types();
 	test_gen_names();
 	test_templates_and_tags();
+	test_verbatim_and_keep();
 	test_demo_suite();
 	return done_testing();
 }
