@@ -120,136 +120,47 @@ static int belebele_read(const struct task_import_input *in, size_t n_in, const 
 	return 0;
 }
 
-/* Each language's variant of question `key` (a language whose file lacks it is left
- * out); the right answer must be the same in every language. */
+static int belebele_gold(const json_t *row)
+{
+	return (int)small_int(json_object_get(row, "correct_answer_num")) - 1;
+}
+
+static const struct imp_labels belebele_labels = { text_fields, NULL, N_ANSWERS, belebele_gold, NULL };
+
+/* The suite's one task: the letter of the right answer, each language's wording; the
+ * letters verbatim, so that a derived language's transliteration keeps them, as its
+ * choices. */
+static json_t *belebele_task(const struct task_import_input *in, size_t n_in)
+{
+	json_t *task = imp_mc_task_new("belebele", " ");
+	for (size_t i = 0; task && i < n_in; i++) {
+		const struct belebele_wording *w = wording_for(in[i].lang);
+		if (imp_task_language(task, in[i].lang,
+				      json_pack("{s:o}", "context",
+						json_sprintf("%s: {flores_passage}\n%s: {question}\n{=A}: {mc_answer1}\n{=B}: "
+							     "{mc_answer2}\n{=C}: {mc_answer3}\n{=D}: {mc_answer4}\n%s:",
+							     w->passage, w->question, w->answer)))) {
+			json_decref(task);
+			return NULL;
+		}
+	}
+	return task;
+}
+
 static int belebele_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
 			 long long key, size_t *n_trimmed, struct mrl_err *err)
 {
-	static const char *const letters[N_ANSWERS] = { "A", "B", "C", "D" };
-	const struct imp_row *first = NULL;
-	size_t first_i = 0;
-	for (size_t i = 0; i < n_in; i++) {
-		const struct imp_row *r = imp_find_key(&files[i], key);
-		if (!r)
-			continue;
-		long long gold = small_int(json_object_get(r->obj, "correct_answer_num"));
-		if (!first) {
-			first = r, first_i = i;
-			IMP_SET(item, "gold", json_integer(gold - 1));
-		} else {
-			long long g0 = small_int(json_object_get(first->obj, "correct_answer_num"));
-			if (gold != g0)
-				return mrl_err_set(err, MRL_EINPUT, "%s:%zu: question %lld (%s, question_number %lld) has "
-						   "correct_answer_num %lld, but %s:%zu has %lld (answers must agree across "
-						   "languages)", in[i].path, r->line, key,
-						   json_string_value(json_object_get(r->obj, "link")),
-						   small_int(json_object_get(r->obj, "question_number")), gold,
-						   in[first_i].path, first->line, g0);
-		}
-		json_t *v = json_object(), *choices = json_array();
-		if (!v || !choices) {
-			json_decref(v), json_decref(choices);
-			goto nomem;
-		}
-		IMP_SET(item, in[i].lang, v);
-		for (size_t f = 0; text_fields[f]; f++)
-			IMP_SET(v, text_fields[f], imp_trimmed_string(json_object_get(r->obj, text_fields[f]), n_trimmed));
-		IMP_SET(v, "choices", choices);
-		for (size_t c = 0; c < N_ANSWERS; c++)
-			if (json_array_append_new(choices, json_string(letters[c])))
-				goto nomem;
-	}
-	return 0;
-nomem:
-	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
-}
-
-/* The suite's one task: the letter of the right answer, each language's wording. */
-static json_t *belebele_task(const struct task_import_input *in, size_t n_in)
-{
-	json_t *task = json_object(), *langs = json_array(), *tmpls = json_object(), *metrics = json_array();
-	if (!task || !langs || !tmpls || !metrics) {
-		json_decref(langs), json_decref(tmpls), json_decref(metrics);
-		goto nomem;
-	}
-	IMP_SET(task, "id", json_string("belebele"));
-	IMP_SET(task, "type", json_string("multiple_choice"));
-	IMP_SET(task, "metrics", metrics);
-	if (json_array_append_new(metrics, json_string("acc")) || json_array_append_new(metrics, json_string("acc_norm")))
-		goto nomem;
-	IMP_SET(task, "languages", langs);
-	IMP_SET(task, "templates", tmpls);
-	IMP_SET(task, "target_delimiter", json_string(" "));
-	IMP_SET(task, "items", json_array());
-	for (size_t i = 0; i < n_in; i++) {
-		const struct belebele_wording *w = wording_for(in[i].lang);
-		json_t *t = json_object();
-		if (!t || json_array_append_new(langs, json_string(in[i].lang))) {
-			json_decref(t);
-			goto nomem;
-		}
-		IMP_SET(tmpls, in[i].lang, t);
-		/* the letters verbatim: a derived language's transliteration keeps them, as its choices */
-		IMP_SET(t, "context", json_sprintf("%s: {flores_passage}\n%s: {question}\n{=A}: {mc_answer1}\n{=B}: "
-						   "{mc_answer2}\n{=C}: {mc_answer3}\n{=D}: {mc_answer4}\n%s:", w->passage,
-						   w->question, w->answer));
-	}
-	return task;
-nomem:
-	json_decref(task);
-	return NULL;
+	return imp_label_item(item, in, n_in, files, key, &belebele_labels, n_trimmed, err);
 }
 
 int task_import_belebele(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			 json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
-	struct imp_jsonl *files = calloc(n_in, sizeof *files);
-	long long *all = NULL;
-	size_t n_items = 0, n_unpaired = 0;
-	json_t *root = NULL, *task = NULL;
-	int rc = 0;
-	struct mrl_buf note;
-	mrl_buf_init(&note);
-	*out = NULL;
-	if (!files)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	if ((rc = belebele_read(in, n_in, opts, files, err)))
-		goto out;
-	if (!(all = imp_all_keys(files, n_in, &n_items)))
-		goto nomem;
-	imp_unpaired(in, n_in, files, all, n_items, "question", NULL, &note, &n_unpaired);
-	if (note.oom)
-		goto nomem;
-	imp_report_pairing(opts, n_items, n_unpaired, &note);
-	const char *desc = "Belebele: multiple-choice reading comprehension on FLORES-200 passages (the letter of the "
-			   "right answer of four)";
-	if (!(root = imp_suite_new(opts, "belebele", desc, "imported from Belebele JSONL", in, n_in, &note, err))) {
-		rc = err->code;
-		goto out;
-	}
-	if (!(task = belebele_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task))
-		goto nomem;
-	json_t *items = json_object_get(task, "items");
-	for (size_t a = 0; a < n_items; a++) {
-		json_t *item = json_object();
-		if (!item || json_array_append_new(items, item))
-			goto nomem;
-		IMP_SET(item, "id", json_sprintf("%lld", all[a]));
-		if ((rc = belebele_item(item, in, n_in, files, all[a], n_trimmed, err)))
-			goto out;
-		imp_tell_items(opts, a + 1, n_items);
-	}
-	*out = root;
-	root = NULL;
-out:
-	json_decref(root);
-	for (size_t i = 0; i < n_in; i++)
-		imp_jsonl_release(&files[i]);
-	free(files);
-	free(all);
-	mrl_buf_release(&note);
-	return rc;
-nomem:
-	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
-	goto out;
+	static const struct imp_spec spec = {
+		"belebele",
+		"Belebele: multiple-choice reading comprehension on FLORES-200 passages (the letter of the right answer of "
+		"four)",
+		"imported from Belebele JSONL", "question", belebele_read, belebele_task, belebele_item,
+	};
+	return imp_run(&spec, in, n_in, opts, out, n_trimmed, err);
 }

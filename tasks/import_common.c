@@ -73,7 +73,7 @@ char *imp_provenance(const char *what, const struct task_import_input *in, size_
 	return s;
 }
 
-/* ---- JSONL reading (shared by JSONL importers) ---------------------------------- */
+/* ---- reading JSONL and plain text, a record a line ------------------------------- */
 
 void imp_jsonl_release(struct imp_jsonl *f)
 {
@@ -91,16 +91,62 @@ static void tell_read(const struct imp_progress *rp)
 				   rp->total);
 }
 
-int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err)
+/* How one line (len bytes, its line break included) becomes a record: 1 with *obj,
+ * 0 to skip the line, or an error code with err set naming path:lineno. */
+typedef int (*line_fn)(const char *path, size_t lineno, const char *line, size_t len, json_t **obj,
+		       struct mrl_err *err);
+
+/* A JSONL line: blank lines (a byte-order mark alone counts as blank) are skipped. */
+static int jsonl_line(const char *path, size_t lineno, const char *line, size_t n, json_t **obj, struct mrl_err *err)
+{
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	if (!n)
+		return 0;
+	/* a UTF-8 byte-order mark at the start is skipped; with nothing after it the line is blank */
+	struct mrl_json_error je;
+	*obj = mrl_json_parse_object(line, n, JSON_REJECT_DUPLICATES, &je);
+	if (!*obj && je.problem == MRL_JSON_EMPTY)
+		return 0;
+	if (!*obj && je.problem == MRL_JSON_NOT_OBJECT)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected one JSON object per line, found %s", path, lineno,
+				   je.found);
+	if (!*obj)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s (column %d)", path, lineno, je.what, je.column);
+	return 1;
+}
+
+/* A line of plain text: {"text": LINE}, its line break dropped, a byte-order mark on the first skipped. */
+static int text_line(const char *path, size_t lineno, const char *line, size_t n, json_t **obj, struct mrl_err *err)
+{
+	size_t a = 0;
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
+		a = 3;
+	if (memchr(line + a, '\0', n - a))
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: a NUL byte in the text", path, lineno);
+	json_t *text = json_stringn(line + a, n - a);
+	if (!text)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: not valid UTF-8", path, lineno);
+	if (!(*obj = json_object()) || json_object_set_new(*obj, "text", text)) {
+		json_decref(*obj);
+		return mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
+	}
+	return 1;
+}
+
+/* Read path a line at a time into f, each record keyed by its line number; empty_what
+ * names what an empty file lacks ("records"). rp (may be NULL) counts the bytes read. */
+static int read_lines(const char *path, struct imp_jsonl *f, struct imp_progress *rp, line_fn parse,
+		      const char *empty_what, struct mrl_err *err)
 {
 	FILE *fp = mrl_fopen_read(path);
 	char *line = NULL;
 	size_t cap = 0, lineno = 0, rows_cap = 0;
 	ssize_t len;
 	int rc = 0;
-	f->path = path;
-	f->rows = NULL;
-	f->n = 0;
+	*f = (struct imp_jsonl){ .path = path };
 	if (!fp)
 		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;
@@ -110,31 +156,20 @@ int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *r
 		goto out;
 	}
 	while ((len = getline(&line, &cap, fp)) >= 0) {
+		json_t *obj = NULL;
 		lineno++;
 		if (rp) {
 			rp->done += (size_t)len;
 			if (lineno % TASK_IMPORT_PROGRESS_EVERY == 0)
 				tell_read(rp);
 		}
-		size_t n = (size_t)len;
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		if (!n)
-			continue;
-		/* a UTF-8 byte-order mark at the start is skipped; with nothing after it the line is blank */
-		struct mrl_json_error je;
-		json_t *obj = mrl_json_parse_object(line, n, JSON_REJECT_DUPLICATES, &je);
-		if (!obj && je.problem == MRL_JSON_EMPTY)
-			continue;
-		if (!obj && je.problem == MRL_JSON_NOT_OBJECT) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected one JSON object per line, found %s", path, lineno,
-					 je.found);
+		int got = parse(path, lineno, line, (size_t)len, &obj, err);
+		if (got < 0) {
+			rc = got;
 			goto out;
 		}
-		if (!obj) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s (column %d)", path, lineno, je.what, je.column);
-			goto out;
-		}
+		if (!got)
+			continue;
 		if (f->n == rows_cap) {
 			rows_cap = rows_cap ? rows_cap * 2 : 256;
 			struct imp_row *r = realloc(f->rows, rows_cap * sizeof *r);
@@ -145,14 +180,14 @@ int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *r
 			}
 			f->rows = r;
 		}
-		f->rows[f->n++] = (struct imp_row){ obj, lineno, 0 };
+		f->rows[f->n++] = (struct imp_row){ obj, lineno, (long long)lineno };
 	}
 	if (ferror(fp)) {
 		rc = mrl_err_set(err, MRL_EIO, "%s: read failed: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!f->n)
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: no records (empty file)", path);
+		rc = mrl_err_set(err, MRL_EINPUT, "%s: no %s (empty file)", path, empty_what);
 	if (!rc)
 		tell_read(rp);
 out:
@@ -161,6 +196,16 @@ out:
 	if (rc)
 		imp_jsonl_release(f);
 	return rc;
+}
+
+int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err)
+{
+	return read_lines(path, f, rp, jsonl_line, "records", err);
+}
+
+int imp_lines_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err)
+{
+	return read_lines(path, f, rp, text_line, "lines", err);
 }
 
 /* ---- checks of what is imported ------------------------------------------------ */
@@ -396,78 +441,6 @@ nomem:
 	return NULL;
 }
 
-/* ---- plain text, a record a line ------------------------------------------------- */
-
-int imp_lines_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err)
-{
-	FILE *fp = mrl_fopen_read(path);
-	char *line = NULL;
-	size_t cap = 0, lineno = 0, rows_cap = 0;
-	ssize_t len;
-	int rc = 0;
-	*f = (struct imp_jsonl){ .path = path };
-	if (!fp)
-		return mrl_err_set(err, MRL_EIO, "%s: cannot open: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fileno(fp), &st) == 0 && (uint64_t)st.st_size > TASK_SUITE_MAX_BYTES) {
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: file is %lld bytes, larger than the %llu MiB limit", path,
-				 (long long)st.st_size, (unsigned long long)(TASK_SUITE_MAX_BYTES >> 20));
-		goto out;
-	}
-	while ((len = getline(&line, &cap, fp)) >= 0) {
-		lineno++;
-		if (rp) {
-			rp->done += (size_t)len;
-			if (lineno % TASK_IMPORT_PROGRESS_EVERY == 0)
-				tell_read(rp);
-		}
-		size_t n = (size_t)len, a = 0;
-		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			n--;
-		if (lineno == 1 && n >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
-			a = 3; /* a UTF-8 byte-order mark */
-		if (memchr(line + a, '\0', n - a)) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: a NUL byte in the text", path, lineno);
-			goto out;
-		}
-		json_t *text = json_stringn(line + a, n - a), *obj = text ? json_object() : NULL;
-		if (!text) {
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: not valid UTF-8", path, lineno);
-			goto out;
-		}
-		if (!obj || json_object_set_new(obj, "text", text)) {
-			json_decref(obj);
-			rc = mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
-			goto out;
-		}
-		if (f->n == rows_cap) {
-			rows_cap = rows_cap ? rows_cap * 2 : 256;
-			struct imp_row *r = realloc(f->rows, rows_cap * sizeof *r);
-			if (!r) {
-				json_decref(obj);
-				rc = mrl_err_set(err, MRL_ENOMEM, "%s:%zu: out of memory", path, lineno);
-				goto out;
-			}
-			f->rows = r;
-		}
-		f->rows[f->n++] = (struct imp_row){ obj, lineno, (long long)lineno };
-	}
-	if (ferror(fp)) {
-		rc = mrl_err_set(err, MRL_EIO, "%s: read failed: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!f->n)
-		rc = mrl_err_set(err, MRL_EINPUT, "%s: no lines (empty file)", path);
-	if (!rc)
-		tell_read(rp);
-out:
-	free(line);
-	fclose(fp);
-	if (rc)
-		imp_jsonl_release(f);
-	return rc;
-}
-
 /* ---- numbering rows by name ------------------------------------------------------ */
 
 /* A row of some file, for numbering the rows by name. */
@@ -558,4 +531,126 @@ int imp_number_rows(struct imp_jsonl *files, size_t n_in, imp_name_fn name, stru
 		files[q[a].file].rows[q[a].row].key = (long long)first[q[a].group] + 1;
 	free(q), free(first), free(order);
 	return 0;
+}
+
+/* ---- building the suite ------------------------------------------------------------ */
+
+json_t *imp_mc_task_new(const char *id, const char *target_delimiter)
+{
+	return json_pack("{s:s, s:s, s:[s, s], s:[], s:{}, s:s, s:[]}", "id", id, "type", "multiple_choice", "metrics", "acc",
+			 "acc_norm", "languages", "templates", "target_delimiter", target_delimiter, "items");
+}
+
+int imp_task_language(json_t *task, const char *lang, json_t *tmpl)
+{
+	if (!tmpl)
+		return -1;
+	if (json_array_append_new(json_object_get(task, "languages"), json_string(lang))) {
+		json_decref(tmpl);
+		return -1;
+	}
+	return json_object_set_new(json_object_get(task, "templates"), lang, tmpl);
+}
+
+int imp_letter_choices(json_t *variant, size_t n)
+{
+	json_t *choices = json_array();
+	if (!choices || json_object_set_new(variant, "choices", choices))
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (json_array_append_new(choices, json_sprintf("%c", (int)('A' + k))))
+			return -1;
+	return 0;
+}
+
+void imp_files_release(struct imp_jsonl *files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		imp_jsonl_release(&files[i]);
+	free(files);
+}
+
+int imp_label_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		   long long key, const struct imp_labels *how, size_t *n_trimmed, struct mrl_err *err)
+{
+	const struct imp_row *first = NULL;
+	size_t first_i = 0;
+	for (size_t i = 0; i < n_in; i++) {
+		const struct imp_row *r = imp_find_key(&files[i], key);
+		if (!r)
+			continue;
+		int gold = how->gold(r->obj);
+		if (!first) {
+			first = r, first_i = i;
+			IMP_SET(item, "gold", json_integer(gold));
+		} else if (gold != how->gold(first->obj)) {
+			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: the right answer is %c, but %s:%zu says %c (answers must "
+					   "agree across languages)", in[i].path, r->line, 'A' + gold, in[first_i].path,
+					   first->line, 'A' + how->gold(first->obj));
+		}
+		json_t *v = how->variant ? how->variant(r->obj, n_trimmed) : json_object();
+		IMP_SET(item, in[i].lang, v);
+		for (size_t f = 0; how->fields && how->fields[f]; f++) {
+			json_t *x = json_object_get(r->obj, how->fields[f]);
+			if (x || !how->optional || !how->optional[f])
+				IMP_SET(v, how->fields[f], imp_trimmed_string(x, n_trimmed));
+		}
+		if (imp_letter_choices(v, how->n_letters))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+}
+
+/* ---- the usual importer: one task, items keyed by a number -------------------------- */
+
+int imp_run(const struct imp_spec *spec, const struct task_import_input *in, size_t n_in,
+	    const struct task_import_opts *opts, json_t **out, size_t *n_trimmed, struct mrl_err *err)
+{
+	struct imp_jsonl *files = calloc(n_in, sizeof *files);
+	long long *all = NULL;
+	size_t n_items = 0, n_unpaired = 0;
+	json_t *root = NULL, *task = NULL;
+	int rc = 0;
+	struct mrl_buf note;
+	mrl_buf_init(&note);
+	*out = NULL;
+	if (!files)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if ((rc = spec->read(in, n_in, opts, files, err)))
+		goto out;
+	if (!(all = imp_all_keys(files, n_in, &n_items)))
+		goto nomem;
+	imp_unpaired(in, n_in, files, all, n_items, spec->key_what, NULL, &note, &n_unpaired);
+	if (note.oom)
+		goto nomem;
+	imp_report_pairing(opts, n_items, n_unpaired, &note);
+	if (!(root = imp_suite_new(opts, spec->name, spec->description, spec->provenance, in, n_in, &note, err))) {
+		rc = err->code;
+		goto out;
+	}
+	if (!(task = spec->task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task))
+		goto nomem;
+	json_t *items = json_object_get(task, "items");
+	for (size_t a = 0; a < n_items; a++) {
+		json_t *item = json_object();
+		if (!item || json_array_append_new(items, item))
+			goto nomem;
+		IMP_SET(item, "id", json_sprintf("%lld", all[a]));
+		if ((rc = spec->item(item, in, n_in, files, all[a], n_trimmed, err)))
+			goto out;
+		imp_tell_items(opts, a + 1, n_items);
+	}
+	*out = root;
+	root = NULL;
+out:
+	json_decref(root);
+	imp_files_release(files, n_in);
+	free(all);
+	mrl_buf_release(&note);
+	return rc;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	goto out;
 }

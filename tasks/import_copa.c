@@ -129,90 +129,25 @@ nomem:
 /* The suite's one task: multiple choice over the two alternatives, each language's wording. */
 static json_t *copa_task(const struct task_import_input *in, size_t n_in)
 {
-	json_t *task = json_object(), *langs = json_array(), *tmpls = json_object(), *metrics = json_array();
-	if (!task || !langs || !tmpls || !metrics) {
-		json_decref(langs), json_decref(tmpls), json_decref(metrics);
-		goto nomem;
-	}
-	IMP_SET(task, "id", json_string("copa"));
-	IMP_SET(task, "type", json_string("multiple_choice"));
-	IMP_SET(task, "metrics", metrics);
-	if (json_array_append_new(metrics, json_string("acc")) || json_array_append_new(metrics, json_string("acc_norm")))
-		goto nomem;
-	IMP_SET(task, "languages", langs);
-	IMP_SET(task, "templates", tmpls);
-	IMP_SET(task, "target_delimiter", json_string(" "));
-	IMP_SET(task, "items", json_array());
-	for (size_t i = 0; i < n_in; i++) {
+	json_t *task = imp_mc_task_new("copa", " ");
+	for (size_t i = 0; task && i < n_in; i++) {
 		const struct copa_wording *cw = copa_wording_for(in[i].lang);
-		json_t *t = json_object(), *ctx = json_object(), *cases = json_object();
-		if (!t || !ctx || !cases || json_array_append_new(langs, json_string(in[i].lang))) {
-			json_decref(t), json_decref(ctx), json_decref(cases);
-			goto nomem;
+		if (imp_task_language(task, in[i].lang,
+				      json_pack("{s:{s:s, s:{s:s, s:s}}, s:s}", "context", "switch", "question", "cases", "cause",
+						cw->cause, "effect", cw->effect, "choice", "{choice|lcfirst}"))) {
+			json_decref(task);
+			return NULL;
 		}
-		IMP_SET(tmpls, in[i].lang, t);
-		IMP_SET(t, "context", ctx);
-		IMP_SET(ctx, "switch", json_string("question"));
-		IMP_SET(ctx, "cases", cases);
-		IMP_SET(cases, "cause", json_string(cw->cause));
-		IMP_SET(cases, "effect", json_string(cw->effect));
-		IMP_SET(t, "choice", json_string("{choice|lcfirst}"));
 	}
 	return task;
-nomem:
-	json_decref(task);
-	return NULL;
 }
 
 int task_import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		     json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
-	struct imp_jsonl *files = calloc(n_in, sizeof *files);
-	long long *all = NULL;
-	size_t n_items = 0, n_unpaired = 0;
-	json_t *root = NULL, *task = NULL;
-	int rc = 0;
-	struct mrl_buf note;
-	mrl_buf_init(&note);
-	*out = NULL;
-	if (!files)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	if ((rc = copa_read(in, n_in, opts, files, err)))
-		goto out;
-	if (!(all = imp_all_keys(files, n_in, &n_items)))
-		goto nomem;
-	imp_unpaired(in, n_in, files, all, n_items, "idx", NULL, &note, &n_unpaired);
-	if (note.oom)
-		goto nomem;
-	imp_report_pairing(opts, n_items, n_unpaired, &note);
-	const char *desc = "COPA (Choice Of Plausible Alternatives): pick the more plausible cause or effect of a premise";
-	if (!(root = imp_suite_new(opts, "copa", desc, "imported from COPA JSONL", in, n_in, &note, err))) {
-		rc = err->code;
-		goto out;
-	}
-	if (!(task = copa_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task))
-		goto nomem;
-	json_t *items = json_object_get(task, "items");
-	for (size_t a = 0; a < n_items; a++) {
-		json_t *item = json_object();
-		if (!item || json_array_append_new(items, item))
-			goto nomem;
-		IMP_SET(item, "id", json_sprintf("%lld", all[a]));
-		if ((rc = copa_item(item, in, n_in, files, all[a], n_trimmed, err)))
-			goto out;
-		imp_tell_items(opts, a + 1, n_items);
-	}
-	*out = root;
-	root = NULL;
-out:
-	json_decref(root);
-	for (size_t i = 0; i < n_in; i++)
-		imp_jsonl_release(&files[i]);
-	free(files);
-	free(all);
-	mrl_buf_release(&note);
-	return rc;
-nomem:
-	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
-	goto out;
+	static const struct imp_spec spec = {
+		"copa", "COPA (Choice Of Plausible Alternatives): pick the more plausible cause or effect of a premise",
+		"imported from COPA JSONL", "idx", copa_read, copa_task, copa_item,
+	};
+	return imp_run(&spec, in, n_in, opts, out, n_trimmed, err);
 }

@@ -277,11 +277,8 @@ int task_import_flores(const struct task_import_input *in, size_t n_in, const st
 	root = NULL;
 out:
 	json_decref(root);
-	for (size_t i = 0; i < n_in; i++)
-		imp_jsonl_release(&files[i]);
-	for (size_t i = 0; i < n_pool; i++)
-		imp_jsonl_release(&pool[i]);
-	free(files), free(pool);
+	imp_files_release(files, n_in);
+	imp_files_release(pool, n_pool);
 	free(all), free(pool_keys);
 	mrl_buf_release(&note);
 	return rc;

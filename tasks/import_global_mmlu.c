@@ -134,80 +134,30 @@ static int mmlu_read(const struct task_import_input *in, size_t n_in, const stru
 	return 0;
 }
 
-/* Each language's variant of question key; the answer must agree across languages. */
-static int mmlu_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
-		     long long key, size_t *n_trimmed, struct mrl_err *err)
+static int mmlu_gold(const json_t *row)
 {
-	static const char *const letters[N_OPTIONS] = { "A", "B", "C", "D" };
-	const struct imp_row *first = NULL;
-	size_t first_i = 0;
-	for (size_t i = 0; i < n_in; i++) {
-		const struct imp_row *r = imp_find_key(&files[i], key);
-		if (!r)
-			continue;
-		int gold = answer_index(json_object_get(r->obj, "answer"));
-		if (!first) {
-			first = r, first_i = i;
-			IMP_SET(item, "id", imp_trimmed_string(json_object_get(r->obj, "sample_id"), &(size_t){ 0 }));
-			IMP_SET(item, "gold", json_integer(gold));
-		} else if (gold != answer_index(json_object_get(first->obj, "answer"))) {
-			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s has answer %c, but %s:%zu has %c (answers must agree "
-					   "across languages)", in[i].path, r->line,
-					   json_string_value(json_object_get(r->obj, "sample_id")), 'A' + gold, in[first_i].path,
-					   first->line, 'A' + answer_index(json_object_get(first->obj, "answer")));
-		}
-		json_t *v = json_object(), *choices = json_array();
-		if (!v || !choices) {
-			json_decref(v), json_decref(choices);
-			goto nomem;
-		}
-		IMP_SET(item, in[i].lang, v);
-		for (size_t f = 0; text_fields[f]; f++)
-			IMP_SET(v, text_fields[f], imp_trimmed_string(json_object_get(r->obj, text_fields[f]), n_trimmed));
-		json_t *subject = json_object_get(r->obj, "subject");
-		if (json_is_string(subject))
-			IMP_SET(v, "subject", json_copy(subject));
-		IMP_SET(v, "choices", choices);
-		for (size_t c = 0; c < N_OPTIONS; c++)
-			if (json_array_append_new(choices, json_string(letters[c])))
-				goto nomem;
-	}
-	return 0;
-nomem:
-	return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	return answer_index(json_object_get(row, "answer"));
 }
 
+static const char *const variant_fields[] = { "question", "option_a", "option_b", "option_c", "option_d", "subject",
+					      NULL };
+static const bool variant_optional[] = { false, false, false, false, false, true };
+static const struct imp_labels mmlu_labels = { variant_fields, variant_optional, N_OPTIONS, mmlu_gold, NULL };
+
+/* The suite's one task; the letters verbatim, so that a derived language's
+ * transliteration keeps them, as its choices. */
 static json_t *mmlu_task(const struct task_import_input *in, size_t n_in)
 {
-	json_t *task = json_object(), *langs = json_array(), *tmpls = json_object(), *metrics = json_array();
-	if (!task || !langs || !tmpls || !metrics) {
-		json_decref(langs), json_decref(tmpls), json_decref(metrics);
-		goto nomem;
-	}
-	IMP_SET(task, "id", json_string("global_mmlu"));
-	IMP_SET(task, "type", json_string("multiple_choice"));
-	IMP_SET(task, "metrics", metrics);
-	if (json_array_append_new(metrics, json_string("acc")) || json_array_append_new(metrics, json_string("acc_norm")))
-		goto nomem;
-	IMP_SET(task, "languages", langs);
-	IMP_SET(task, "templates", tmpls);
-	IMP_SET(task, "target_delimiter", json_string(" "));
-	IMP_SET(task, "items", json_array());
-	for (size_t i = 0; i < n_in; i++) {
-		json_t *t = json_object();
-		if (!t || json_array_append_new(langs, json_string(in[i].lang))) {
-			json_decref(t);
-			goto nomem;
+	json_t *task = imp_mc_task_new("global_mmlu", " ");
+	for (size_t i = 0; task && i < n_in; i++)
+		if (imp_task_language(task, in[i].lang,
+				      json_pack("{s:o}", "context",
+						json_sprintf("{question}\n{=A}. {option_a}\n{=B}. {option_b}\n{=C}. "
+							     "{option_c}\n{=D}. {option_d}\n%s:", answer_word(in[i].lang))))) {
+			json_decref(task);
+			return NULL;
 		}
-		IMP_SET(tmpls, in[i].lang, t);
-		/* the letters verbatim: a derived language's transliteration keeps them, as its choices */
-		IMP_SET(t, "context", json_sprintf("{question}\n{=A}. {option_a}\n{=B}. {option_b}\n{=C}. {option_c}\n{=D}. "
-						   "{option_d}\n%s:", answer_word(in[i].lang)));
-	}
 	return task;
-nomem:
-	json_decref(task);
-	return NULL;
 }
 
 /* One set of files (the test questions, or the pool's dev questions, one file per
@@ -243,15 +193,18 @@ static int mmlu_build(const struct task_import_input *in, size_t n_in, const str
 		json_t *item = json_object();
 		if (!item || json_array_append_new(arr, item))
 			goto nomem;
-		if ((rc = mmlu_item(item, in, n_in, files, all[a], n_trimmed, err)))
+		const struct imp_row *r = NULL;
+		for (size_t i = 0; !r && i < n_in; i++)
+			r = imp_find_key(&files[i], all[a]);
+		if (json_object_set_new(item, "id", json_copy(json_object_get(r->obj, "sample_id"))))
+			goto nomem;
+		if ((rc = imp_label_item(item, in, n_in, files, all[a], &mmlu_labels, n_trimmed, err)))
 			goto out;
 		if (!pool)
 			imp_tell_items(opts, a + 1, *n_items);
 	}
 out:
-	for (size_t i = 0; i < n_in; i++)
-		imp_jsonl_release(&files[i]);
-	free(files);
+	imp_files_release(files, n_in);
 	free(all);
 	free(names);
 	return rc;

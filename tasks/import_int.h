@@ -40,8 +40,9 @@ void imp_progress_init(struct imp_progress *rp, const struct task_import_opts *o
 		       const struct task_import_input *in, size_t n_in);
 
 /* Read every non-blank line of path as a JSON object into f (the caller releases it
- * with imp_jsonl_release); the first bad line is an error "path:LINE: ...". rp (may
- * be NULL) counts the bytes read. An empty file is an error. */
+ * with imp_jsonl_release), each row keyed by its line number until the importer keys
+ * it; the first bad line is an error "path:LINE: ...". rp (may be NULL) counts the
+ * bytes read. An empty file is an error. */
 int imp_jsonl_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err);
 void imp_jsonl_release(struct imp_jsonl *f);
 /* Read a plain text file, a record a line, into f: each line (its line break dropped,
@@ -107,9 +108,51 @@ json_t *imp_suite_new(const struct task_import_opts *opts, const char *default_n
 		      const char *what, const struct task_import_input *in, size_t n_in, const struct mrl_buf *note,
 		      struct mrl_err *err);
 
+/* A multiple-choice task {"id", "type", "metrics": [acc, acc_norm], "languages": [],
+ * "templates": {}, "target_delimiter", "items": []}, or NULL on ENOMEM. */
+json_t *imp_mc_task_new(const char *id, const char *target_delimiter);
+/* Add language lang to task with its template object tmpl (taken; NULL is ENOMEM):
+ * 0, or -1 on ENOMEM. */
+int imp_task_language(json_t *task, const char *lang, json_t *tmpl);
+/* Set variant's "choices" to the first n letters, "A", "B", ...: 0, or -1 on ENOMEM. */
+int imp_letter_choices(json_t *variant, size_t n);
+/* How a letter-labelled task's variant is made from a row: its text fields (a
+ * NULL-ended list, each trimmed; where optional[f], a field the row lacks is left
+ * out), n_letters letters as choices, and the right answer's index 0.. from gold(row). */
+struct imp_labels {
+	const char *const *fields;
+	const bool *optional; /* may be NULL: every field required */
+	size_t n_letters;
+	int (*gold)(const json_t *row);
+	/* may be NULL: else it makes the variant's fields from the row instead (NULL on ENOMEM) */
+	json_t *(*variant)(const json_t *row, size_t *n_trimmed);
+};
+/* The variants of item key (the languages whose files have it) and its "gold", which
+ * every language must agree with (else MRL_EINPUT naming both files and lines). */
+int imp_label_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		   long long key, const struct imp_labels *how, size_t *n_trimmed, struct mrl_err *err);
+/* Release each of the n files, then the array (may be NULL). */
+void imp_files_release(struct imp_jsonl *files, size_t n);
+
 /* Tell the progress callback that n_built of n_items items are built (every
  * TASK_IMPORT_PROGRESS_EVERY items and at the last). */
 void imp_tell_items(const struct task_import_opts *opts, size_t n_built, size_t n_items);
+
+/* The usual importer (COPA, Belebele, OZ Eval): files read and keyed by read, the
+ * unpaired items reported under key_what ("idx"), the suite's top level from the
+ * defaults, one task from task (items empty), and an item per key, its "id" the key
+ * and the rest from item. */
+struct imp_spec {
+	const char *name, *description, *provenance; /* the suite's defaults; "imported from COPA JSONL" */
+	const char *key_what;
+	int (*read)(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		    struct imp_jsonl *files, struct mrl_err *err);
+	json_t *(*task)(const struct task_import_input *in, size_t n_in);
+	int (*item)(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		    long long key, size_t *n_trimmed, struct mrl_err *err);
+};
+int imp_run(const struct imp_spec *spec, const struct task_import_input *in, size_t n_in,
+	    const struct task_import_opts *opts, json_t **out, size_t *n_trimmed, struct mrl_err *err);
 
 /* The importers. */
 int task_import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,

@@ -60,110 +60,72 @@ static int oz_check(const char *path, struct imp_row *r, struct mrl_err *err)
 	return 0;
 }
 
-/* The variant of one row: the question, its five options as fields, the letters as choices. */
+/* The fields of one row's variant: the question and its five options (the letters are
+ * added as its choices by imp_label_item). */
 static json_t *oz_variant(const json_t *row, size_t *n_trimmed)
 {
-	static const char *const letters[N_OPTIONS] = { "A", "B", "C", "D", "E" };
-	json_t *v = json_object(), *choices = json_array(), *opts = json_object_get(row, "options");
-	if (!v || !choices)
-		goto nomem;
+	json_t *v = json_object(), *opts = json_object_get(row, "options");
+	if (!v)
+		return NULL;
 	IMP_SET(v, "questions", imp_trimmed_string(json_object_get(row, "questions"), n_trimmed));
 	for (size_t k = 0; k < N_OPTIONS; k++)
 		IMP_SET(v, option_fields[k], imp_trimmed_string(json_array_get(opts, k), n_trimmed));
-	IMP_SET(v, "choices", choices);
-	choices = NULL; /* v owns it now */
-	for (size_t k = 0; k < N_OPTIONS; k++)
-		if (json_array_append_new(json_object_get(v, "choices"), json_string(letters[k])))
-			goto nomem;
 	return v;
 nomem:
-	json_decref(choices);
 	json_decref(v);
 	return NULL;
+}
+
+static int oz_read(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+		   struct imp_jsonl *files, struct mrl_err *err)
+{
+	static const char *const text_fields[] = { "questions", NULL };
+	struct imp_progress rp;
+	int rc;
+	imp_progress_init(&rp, opts, in, n_in);
+	for (size_t i = 0; i < n_in; i++) {
+		if (strcmp(in[i].lang, "sr-Latn") && strcmp(in[i].lang, "sr-Cyrl"))
+			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: OZ Eval is Serbian: give it as sr-Latn (or a Cyrillic "
+					   "version as sr-Cyrl), not '%s'", in[i].path, in[i].lang);
+		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
+			return rc;
+		for (size_t r = 0; r < files[i].n; r++)
+			if ((rc = oz_check(in[i].path, &files[i].rows[r], err)))
+				return rc;
+		if ((rc = imp_check_script(&in[i], &files[i], text_fields, opts, err)) ||
+		    (rc = imp_sort_rows(&in[i], &files[i], "index", err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The one task; the letter right after the colon (no delimiter), as lighteval scores it. */
+static json_t *oz_task(const struct task_import_input *in, size_t n_in)
+{
+	json_t *task = imp_mc_task_new("oz_eval", "");
+	for (size_t i = 0; task && i < n_in; i++)
+		if (imp_task_language(task, in[i].lang, json_pack("{s:s}", "context", oz_context))) {
+			json_decref(task);
+			return NULL;
+		}
+	return task;
+}
+
+static int oz_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		   long long key, size_t *n_trimmed, struct mrl_err *err)
+{
+	static const struct imp_labels labels = { NULL, NULL, N_OPTIONS, oz_gold, oz_variant };
+	return imp_label_item(item, in, n_in, files, key, &labels, n_trimmed, err);
 }
 
 int task_import_oz_eval(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
-	static const char *const text_fields[] = { "questions", NULL };
-	struct imp_jsonl *files = calloc(n_in, sizeof *files);
-	long long *all = NULL;
-	size_t n_items = 0, n_unpaired = 0;
-	json_t *root = NULL;
-	int rc = 0;
-	struct imp_progress rp;
-	struct mrl_buf note;
-	mrl_buf_init(&note);
-	*out = NULL;
-	if (!files)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	imp_progress_init(&rp, opts, in, n_in);
-	for (size_t i = 0; i < n_in; i++) {
-		if (strcmp(in[i].lang, "sr-Latn") && strcmp(in[i].lang, "sr-Cyrl")) {
-			rc = mrl_err_set(err, MRL_EUNSUPPORTED, "%s: OZ Eval is Serbian: give it as sr-Latn (or a Cyrillic "
-					 "version as sr-Cyrl), not '%s'", in[i].path, in[i].lang);
-			goto out;
-		}
-		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
-			goto out;
-		for (size_t r = 0; r < files[i].n; r++)
-			if ((rc = oz_check(in[i].path, &files[i].rows[r], err)))
-				goto out;
-		if ((rc = imp_check_script(&in[i], &files[i], text_fields, opts, err)) ||
-		    (rc = imp_sort_rows(&in[i], &files[i], "index", err)))
-			goto out;
-	}
-	if (!(all = imp_all_keys(files, n_in, &n_items)))
-		goto nomem;
-	imp_unpaired(in, n_in, files, all, n_items, "index", NULL, &note, &n_unpaired);
-	imp_report_pairing(opts, n_items, n_unpaired, &note);
-	const char *desc = "OZ Eval (Opšte znanje evaluacija): general-knowledge questions of the University of Belgrade's "
-			   "entrance exams, five options each";
-	if (note.oom || !(root = imp_suite_new(opts, "oz-eval", desc, "imported from OZ Eval JSONL", in, n_in, &note, err))) {
-		rc = note.oom ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : err->code;
-		goto out;
-	}
-	json_t *task = json_pack("{s:s, s:s, s:[s, s], s:[], s:{}, s:s, s:[]}", "id", "oz_eval", "type", "multiple_choice",
-				 "metrics", "acc", "acc_norm", "languages", "templates", "target_delimiter", "", "items");
-	if (!task || json_array_append_new(json_object_get(root, "tasks"), task))
-		goto nomem;
-	for (size_t i = 0; i < n_in; i++)
-		if (json_array_append_new(json_object_get(task, "languages"), json_string(in[i].lang)) ||
-		    json_object_set_new(json_object_get(task, "templates"), in[i].lang,
-					json_pack("{s:s}", "context", oz_context)))
-			goto nomem;
-	for (size_t a = 0; a < n_items; a++) {
-		json_t *item = json_object();
-		if (!item || json_array_append_new(json_object_get(task, "items"), item))
-			goto nomem;
-		IMP_SET(item, "id", json_sprintf("%lld", all[a]));
-		for (size_t i = 0; i < n_in; i++) {
-			const struct imp_row *r = imp_find_key(&files[i], all[a]);
-			if (!r)
-				continue;
-			if (!json_object_get(item, "gold"))
-				IMP_SET(item, "gold", json_integer(oz_gold(r->obj)));
-			else if (json_integer_value(json_object_get(item, "gold")) != oz_gold(r->obj)) {
-				rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: index %lld has answer %c, but another language has %c "
-						 "(answers must agree)", in[i].path, r->line, all[a], 'A' + oz_gold(r->obj),
-						 (int)('A' + json_integer_value(json_object_get(item, "gold"))));
-				goto out;
-			}
-			IMP_SET(item, in[i].lang, oz_variant(r->obj, n_trimmed));
-		}
-		imp_tell_items(opts, a + 1, n_items);
-	}
-	*out = root;
-	root = NULL;
-out:
-	json_decref(root);
-	for (size_t i = 0; i < n_in; i++)
-		imp_jsonl_release(&files[i]);
-	free(files);
-	free(all);
-	mrl_buf_release(&note);
-	return rc;
-nomem:
-	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
-	goto out;
+	static const struct imp_spec spec = {
+		"oz-eval",
+		"OZ Eval (Opšte znanje evaluacija): general-knowledge questions of the University of Belgrade's entrance "
+		"exams, five options each",
+		"imported from OZ Eval JSONL", "index", oz_read, oz_task, oz_item,
+	};
+	return imp_run(&spec, in, n_in, opts, out, n_trimmed, err);
 }

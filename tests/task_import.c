@@ -5,23 +5,11 @@
 #include "common/sha256.h"
 #include "tasks/task.h"
 #include "tests/tap.h"
+#include "tests/import_test.h"
 
 #include <dirent.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-import-XXXXXX";
-
-static const char *write_file(const char *name, const char *text)
-{
-	static char paths[16][256];
-	static int next;
-	char *p = paths[next++ % 16];
-	snprintf(p, 256, "%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
 
 /* write_file for bytes that may hold a NUL */
 static const char *write_bytes(const char *name, const char *bytes, size_t len)
@@ -448,8 +436,7 @@ static void test_benchich_checks(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		skip_all("cannot make a temporary folder");
+	import_begin("import");
 	test_small();
 	test_bom();
 	test_bad_inputs();
@@ -460,9 +447,5 @@ int main(void)
 	test_script_check();
 	test_unpaired();
 	test_benchich_checks();
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
-	return done_testing();
+	return import_end();
 }

@@ -6,23 +6,11 @@
 #include "tasks/task.h"
 #include "tests/lmeval_ref.h"
 #include "tests/tap.h"
+#include "tests/import_test.h"
 
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-belebele-XXXXXX";
 #define DATA "tests/data/import/belebele/"
-
-static const char *write_file(const char *name, const char *text)
-{
-	static char paths[8][256];
-	static int next;
-	char *p = paths[next++ % 8];
-	snprintf(p, 256, "%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
 
 /* A Belebele row: link L, question number Q, passage P, the right answer C (1-4). */
 #define ROW(L, Q, P, C)                                                                                       \
@@ -162,21 +150,13 @@ static void check_error(const char *title, const char *text_a, const char *text_
 {
 	const char *a = write_file("e1.jsonl", text_a), *b = text_b ? write_file("e2.jsonl", text_b) : NULL;
 	struct task_import_input in[] = { { "hr", a }, { "bs", b } };
-	char *json = NULL;
-	struct mrl_err err = {0};
-	int rc = import(in, b ? 2 : 1, NULL, 0, NULL, &json, &err);
-	char t[200];
-	snprintf(t, sizeof t, "%s: refused", title);
-	ok(rc == MRL_EINPUT && !json, t);
-	snprintf(t, sizeof t, "%s: the message", title);
-	like(err.msg, want, t);
-	free(json);
+	check_refused("belebele", in, b ? 2 : 1, NULL, MRL_EINPUT, title, want);
 }
 
 static void test_bad_rows(void)
 {
 	check_error("answers that disagree across languages", ROW("L1", 1, "x", 2), ROW("L1", 1, "x", 3),
-		    "e2.jsonl:1: question 1 (L1, question_number 1) has correct_answer_num 3, but ");
+		    "e2.jsonl:1: the right answer is C, but ");
 	check_error("a missing answer",
 		    ROW("L1", 1, "x", 1) "{\"link\":\"L2\",\"question_number\":1,\"flores_passage\":\"p\",\"question\":\"q\","
 					 "\"mc_answer1\":\"a\",\"mc_answer2\":\"b\",\"mc_answer4\":\"d\",\"correct_answer_num\":\"1\"}\n",
@@ -271,15 +251,10 @@ static void test_derive(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		skip_all("cannot make a temporary folder");
+	import_begin("belebele");
 	test_files();
 	test_occurrences();
 	test_bad_rows();
 	test_derive();
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
-	return done_testing();
+	return import_end();
 }

@@ -4,23 +4,11 @@
  * expectations (Latn, en) also for a derived sr-Latn; bad lines named file:line. */
 #include "tasks/task.h"
 #include "tests/tap.h"
+#include "tests/import_test.h"
 
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-flores-XXXXXX";
 #define DATA "tests/data/import/flores/"
-
-static const char *write_file(const char *name, const char *text)
-{
-	static char paths[8][256];
-	static int next;
-	char *p = paths[next++ % 8];
-	snprintf(p, 256, "%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
 
 static int import(const struct task_import_input *in, size_t n, const char *const *derive, size_t n_derive,
 		  struct task_import_report *rep, char **json, struct mrl_err *err)
@@ -187,15 +175,7 @@ static void check_error(const char *title, const char *lang_b, const char *text_
 {
 	const char *a = write_file("a.txt", text_a), *b = write_file(name_b, text_b);
 	struct task_import_input in[] = { { "en", a }, { lang_b, b } };
-	char *json = NULL;
-	struct mrl_err err = {0};
-	int rc = import(in, 2, NULL, 0, NULL, &json, &err);
-	char t[200];
-	snprintf(t, sizeof t, "%s: refused", title);
-	ok(rc < 0 && !json, t);
-	snprintf(t, sizeof t, "%s: the message", title);
-	like(err.msg, want, t);
-	free(json);
+	check_refused("flores", in, 2, NULL, strcmp(lang_b, "de") ? MRL_EINPUT : MRL_EUNSUPPORTED, title, want);
 }
 
 static void test_bad(void)
@@ -225,15 +205,10 @@ static void test_bad(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		skip_all("cannot make a temporary folder");
+	import_begin("flores");
 	test_files();
 	test_jsonl();
 	test_pool();
 	test_bad();
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
-	return done_testing();
+	return import_end();
 }

@@ -6,23 +6,11 @@
 #include "tasks/task.h"
 #include "tests/lmeval_ref.h"
 #include "tests/tap.h"
+#include "tests/import_test.h"
 
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-gmmlu-XXXXXX";
 #define DATA "tests/data/import/global-mmlu/"
-
-static const char *write_file(const char *name, const char *text)
-{
-	static char paths[8][256];
-	static int next;
-	char *p = paths[next++ % 8];
-	snprintf(p, 256, "%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
 
 /* A row: sample_id ID, answer A. */
 #define ROW(ID, A)                                                                                                  \
@@ -138,21 +126,13 @@ static void check_error(const char *title, const char *text_a, const char *text_
 {
 	const char *a = write_file("a.jsonl", text_a), *b = text_b ? write_file("b.jsonl", text_b) : NULL;
 	struct task_import_input in[] = { { "en", a }, { "hr", b } };
-	char *json = NULL;
-	struct mrl_err err = {0};
-	int rc = task_import("global-mmlu", in, b ? 2 : 1, NULL, &json, NULL, &err);
-	char t[200];
-	snprintf(t, sizeof t, "%s: refused", title);
-	ok(rc == MRL_EINPUT && !json, t);
-	snprintf(t, sizeof t, "%s: the message", title);
-	like(err.msg, want, t);
-	free(json);
+	check_refused("global-mmlu", in, b ? 2 : 1, NULL, MRL_EINPUT, title, want);
 }
 
 static void test_bad(void)
 {
 	check_error("answers that disagree", ROW("x/test/1", "A"), ROW("x/test/1", "B"),
-		    "b.jsonl:1: x/test/1 has answer B, but ");
+		    "b.jsonl:1: the right answer is B, but ");
 	check_error("a sample_id twice in a file", ROW("x/test/1", "A") ROW("x/test/2", "A") ROW("x/test/1", "C"), NULL,
 		    "a.jsonl:3: sample_id \"x/test/1\" again (also on line 1)");
 	check_error("an answer that is not a letter A-D", ROW("x/test/1", "E"), NULL,
@@ -179,14 +159,9 @@ static void test_bad(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		skip_all("cannot make a temporary folder");
+	import_begin("gmmlu");
 	test_files();
 	test_pool();
 	test_bad();
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
-	return done_testing();
+	return import_end();
 }

@@ -3,23 +3,11 @@
  * after it, Serbian only, and --derive sr-Cyrl keeping the letters A-E. */
 #include "tasks/task.h"
 #include "tests/tap.h"
+#include "tests/import_test.h"
 
 #include <unistd.h>
 
-static char dir[] = "/tmp/merilo-oz-XXXXXX";
 #define DATA "tests/data/import/oz-eval/"
-
-static const char *write_file(const char *name, const char *text)
-{
-	static char paths[8][256];
-	static int next;
-	char *p = paths[next++ % 8];
-	snprintf(p, 256, "%s/%s", dir, name);
-	FILE *f = fopen(p, "wb");
-	fputs(text, f);
-	fclose(f);
-	return p;
-}
 
 static void test_file(void)
 {
@@ -68,15 +56,7 @@ out:
 static void check_error(const char *title, const char *lang, const char *text, int want_rc, const char *want)
 {
 	struct task_import_input in = { lang, write_file("e.jsonl", text) };
-	char *json = NULL;
-	struct mrl_err err = {0};
-	int rc = task_import("oz-eval", &in, 1, NULL, &json, NULL, &err);
-	char t[200];
-	snprintf(t, sizeof t, "%s: refused", title);
-	ok(rc == want_rc && !json, t);
-	snprintf(t, sizeof t, "%s: the message", title);
-	like(err.msg, want, t);
-	free(json);
+	check_refused("oz-eval", &in, 1, NULL, want_rc, title, want);
 }
 
 #define OPTS "\"options\":[\"a\",\"b\",\"c\",\"d\",\"e\"]"
@@ -99,13 +79,8 @@ static void test_bad(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		skip_all("cannot make a temporary folder");
+	import_begin("oz");
 	test_file();
 	test_bad();
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
-	return done_testing();
+	return import_end();
 }
