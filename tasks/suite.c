@@ -51,6 +51,7 @@ void task_suite_free(struct task_suite *s)
 			free((void *)t->metrics);
 		free(t->langs);
 		free(t->derived_from);
+		free(t->derived_keep);
 		free(t->tmpl_context);
 		free(t->tmpl_choice);
 		free(t->until);
