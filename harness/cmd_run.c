@@ -130,7 +130,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	if (hrn_run_wants_mpi(argc, argv)) /* one shard per rank (run_mpi.c), each through hrn_cmd_run */
 		return hrn_run_mpi(argc, argv, hrn_cmd_run);
 	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
-				.store_logprobs = -1, .thinking_budget = -1 };
+				.store_logprobs = -1, .thinking_budget = -1, .chat_mc = -1 };
 	char seed_help[160], topk_help[160];
 	snprintf(seed_help, sizeof seed_help, "run seed: bootstrap resampling, and few-shot draws of tasks\n"
 					      "that declare no seed (default %d)", DEFAULT_SEED);
@@ -183,6 +183,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			     "generate tasks: auto (the model's template when it has one), none, or chatml,\n"
 			     "llama2, llama3, mistral, gemma, phi3; default: the suite's \"chat_template\",\n"
 			     "else auto", MRL_OPT_NONEMPTY),
+		OPT_SET_INT(0, "chat-multiple-choice", &o->chat_mc, 1,
+			    "score multiple-choice tasks in the chat template too (lm-eval's\n"
+			    "--apply_chat_template): the prompt as the user's turn, each choice\n"
+			    "as the start of the assistant's answer (docs/evaluation.md)"),
 		OPT_STRING_F(0, "thinking", &o->thinking, "on|off",
 			     "generate tasks under a template with a thinking switch (Qwen3's\n"
 			     "enable_thinking): off (default) opens the answer with an empty\n"
@@ -210,6 +214,12 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				       o->batch);
 	if ((rc = hrn_chat_opts_check("run", o->chat_template, o->thinking)) != HRN_OPTS_GO)
 		return rc;
+	if (o->chat_mc > 0 && o->chat_template && !strcasecmp(o->chat_template, "none"))
+		return hrn_usage_error("run", "--chat-multiple-choice with --chat-template none: there is no template to "
+				       "put the prompts in");
+	if (o->chat_mc > 0 && o->thinking && !strcmp(o->thinking, "on"))
+		return hrn_usage_error("run", "--chat-multiple-choice with --thinking on: a choice is scored as the "
+				       "first words of the answer, with no room for reasoning; use --thinking off");
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
@@ -648,6 +658,8 @@ static void apply_defaults(struct run_opts *o)
 		o->topk = HRN_RUN_TOPK_DEFAULT;
 	if (o->store_logprobs < 0)
 		o->store_logprobs = 0;
+	if (o->chat_mc < 0)
+		o->chat_mc = 0;
 	if (!o->backend)
 		o->backend = "cpu";
 	if (!o->kv_cache)
@@ -824,6 +836,7 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
 		.stop = &stop_requested, .should_stop = stop_asked, .stop_arg = stop_layer ? &stop_layer : NULL,
 		.store_logprobs = st->o.store_logprobs > 0, .store_topk = (size_t)st->o.topk,
 		.counters = st->counters, .energy = st->energy, .windows = st->windows, .chat = &st->chat,
+		.chat_mc = st->o.chat_mc > 0,
 		.stop_after = test_hook("MERILO_TEST_STOP_AFTER"), .pause_at = test_hook("MERILO_TEST_PAUSE_AT"),
 	};
 }
@@ -913,8 +926,8 @@ int hrn_cmd_run(int argc, char **argv)
 	if ((ret = fill_settings(&st, add_bos, threads)))
 		goto out;
 	const struct hrn_think think = { !strcmp(st.o.thinking, "on"), (unsigned)st.o.thinking_budget };
-	if (hrn_run_chat_setup(st.model, st.o.chat_template, &think, st.tasks, st.n_tasks, &st.chat, st.res.settings.extra,
-			       &err))
+	if (hrn_run_chat_setup(st.model, st.o.chat_template, &think, st.o.chat_mc > 0, st.tasks, st.n_tasks, &st.chat,
+			       st.res.settings.extra, &err))
 		goto fail;
 	if (!st.o.quiet)
 		hrn_run_thinking_note(&st.chat, &think);

@@ -120,6 +120,7 @@ struct hrn_run_cfg {
 	struct met_energy_meter *energy;   /* may be NULL */
 	struct hrn_run_window *windows;    /* n_tasks entries, filled by hrn_run_items; may be NULL */
 	const struct task_chat *chat;      /* generate tasks: the chat template applied (tasks/chat.h); NULL = none */
+	bool chat_mc;                      /* --chat-multiple-choice: multiple-choice prompts in that template too */
 	const struct hrn_shard *shard;     /* --shard: only its units (harness/shard.h); NULL = every unit */
 };
 

@@ -57,16 +57,6 @@ static int gen_plan(const struct hrn_run_cfg *cfg, const struct hrn_unit *u, str
 	return rc;
 }
 
-/* user in the run's chat template (with the template's BOS text unless --bos never:
- * it was written all the same, and results.json said no BOS was used). */
-static int chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err)
-{
-	struct eng_model_desc d;
-	eng_model_describe(cfg->model, &d);
-	const char *bos = d.bos_id >= 0 && !cfg->bos_never ? eng_token_piece(cfg->model, d.bos_id) : NULL;
-	return task_chat_apply(cfg->chat, NULL, user, bos, out, err);
-}
-
 /* The prompt text the model gets: the plan's, or the chat template's user turn. */
 static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan *p, char **out, struct mrl_err *err)
 {
@@ -75,7 +65,7 @@ static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		return 0;
 	}
-	return chat_render(cfg, p->prompt, out, err);
+	return hrn_run_chat_render(cfg, p->prompt, out, err);
 }
 
 /* The template's own tokens around the user message in ids[0..n) (start token
@@ -87,7 +77,7 @@ static int chat_frame(const struct hrn_run_cfg *cfg, const int32_t *ids, size_t 
 	char *empty = NULL;
 	int32_t *e = NULL;
 	size_t ne = 0;
-	int rc = chat_render(cfg, "", &empty, err);
+	int rc = hrn_run_chat_render(cfg, "", &empty, err);
 	if (!rc)
 		rc = eng_tokenize_flags(cfg->model, empty, strlen(empty), ENG_TOKENIZE_PARSE_SPECIAL, &e, &ne, err);
 	free(empty);
@@ -578,7 +568,7 @@ int hrn_run_chat_resolve(const struct eng_model *m, const char *name, struct tas
 	return rc;
 }
 
-int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct hrn_think *think,
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct hrn_think *think, bool mc,
 		       const struct task_task *const *tasks, size_t n_tasks, struct task_chat *out, json_t *settings_extra,
 		       struct mrl_err *err)
 {
@@ -595,12 +585,17 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 	if (!name && declared_by)
 		name = task_gen_chat_template(declared_by);
 	for (size_t k = 0; k < n_tasks; k++)
-		if (task_type(tasks[k]) == TASK_GENERATE) {
+		if (mc || task_type(tasks[k]) == TASK_GENERATE) {
 			int rc = hrn_run_chat_resolve(m, name, out, err);
 			if (rc)
 				return rc;
 			break;
 		}
+	if (mc && out->family == TASK_CHAT_NONE)
+		return mrl_err_set(err, MRL_EINPUT, "--chat-multiple-choice: the model has no chat template; name one with "
+				   "--chat-template (chatml, llama2, llama3, mistral, gemma, phi3)");
+	if (mc && settings_extra)
+		json_object_set_new(settings_extra, "chat_multiple_choice", json_true());
 	out->no_thinking = out->thinking_switch && !think->on;
 	out->think_budget = think->budget;
 	if (settings_extra)

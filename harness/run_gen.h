@@ -70,16 +70,30 @@ struct hrn_think {
 };
 
 /* The chat template of a run into *out: hrn_run_chat_resolve when a task of tasks[0..n)
- * generates, family none otherwise. name NULL (no --chat-template): the template the
+ * generates or mc (--chat-multiple-choice) is set, family none otherwise; with mc, a
+ * resolved family none (auto on a model without a template) is MRL_EINPUT asking for
+ * --chat-template, and settings_extra gets "chat_multiple_choice": true. name NULL (no --chat-template): the template the
  * generate tasks declare (task_gen_chat_template; MRL_EINPUT when two differ), else
  * auto; recorded as settings_extra's "chat_template"
  * (results.json settings.chat_template) when settings_extra is not NULL. A template
  * with Qwen3's thinking switch renders as enable_thinking=think->on (out->no_thinking),
  * recorded as settings_extra's "thinking" ("on" / "off"; absent for other templates), and
  * with it on has think->budget more tokens (out->think_budget, "thinking_budget"). */
-int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct hrn_think *think,
+int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct hrn_think *think, bool mc,
 		       const struct task_task *const *tasks, size_t n_tasks, struct task_chat *out, json_t *settings_extra,
 		       struct mrl_err *err);
+
+/* user in the run's chat template with the assistant's turn opened (with the template's
+ * BOS text unless --bos never: it was written all the same, and results.json said no BOS
+ * was used): a malloc'd string into *out, or an error. */
+int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err);
+
+/* --chat-multiple-choice: p's prompt becomes the user's turn of the run's chat template
+ * with the assistant's turn opened, and each choice's string that prompt followed by the
+ * rendered choice without the target delimiter (lm-eval-harness under a chat template);
+ * the context is that prompt without its trailing whitespace, which starts the
+ * continuation, as for any prompt. The choices' lengths (acc_norm) do not change. */
+int hrn_run_mc_chat(const struct hrn_run_cfg *cfg, struct task_mc_plan *p, struct mrl_err *err);
 
 /* --chat-template NAME (auto, or a family name: tasks/chat.h) and --thinking on|off of command
  * cmd, either NULL when not given: HRN_OPTS_GO, or the usage error (printed) naming the values

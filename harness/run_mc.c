@@ -34,6 +34,38 @@ struct mc_tokens {
 	int32_t neutral;     /* the one-token context of acc_mutual_info; -1 = none */
 };
 
+/* Whether the run's multiple-choice prompts are in its chat template (--chat-multiple-choice). */
+static bool mc_chat(const struct hrn_run_cfg *cfg)
+{
+	return cfg->chat_mc && cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+}
+
+/* text's tokens, no BOS added; under a chat template its control tokens parsed (<|im_start|>). */
+static int mc_tokenize(const struct hrn_run_cfg *cfg, const char *text, size_t len, int32_t **ids, size_t *n,
+		       struct mrl_err *err)
+{
+	return mc_chat(cfg) ? eng_tokenize_flags(cfg->model, text, len, ENG_TOKENIZE_PARSE_SPECIAL, ids, n, err)
+			    : eng_tokenize(cfg->model, text, len, false, ids, n, err);
+}
+
+/* The token before the context: the plan's start token, but none where the chat template
+ * writes BOS itself (Llama 2/3, Mistral, Gemma: it is in the text already). */
+static int32_t mc_start(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, const struct eng_model_desc *d)
+{
+	if (mc_chat(cfg) && task_chat_writes_bos(cfg->chat->family) && d->bos_id >= 0)
+		return -1;
+	return task_start_token(p->start, d->bos_id, d->eos_id);
+}
+
+/* The refusal of a chat prompt that does not fit with choice j (it is never cut). */
+static int mc_chat_too_long(const char *task, const char *item, const char *lang, size_t n_full, size_t j, size_t n_pos,
+			    struct mrl_err *err)
+{
+	return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): the prompt in the chat template is %zu tokens, "
+			   "with choice %zu more than the model's %zu positions (--chat-multiple-choice does not cut a "
+			   "prompt)", task, item, lang, n_full, j, n_pos);
+}
+
 static void mc_tokens_release(struct mc_tokens *tk)
 {
 	for (size_t j = 0; tk->whole && j < tk->n_choices; j++)
@@ -55,12 +87,12 @@ static int mc_context(const struct hrn_run_cfg *cfg, const struct task_mc_plan *
 	tk->n_whole = calloc(p->n_choices, sizeof *tk->n_whole);
 	if (!tk->whole || !tk->n_whole)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	int rc = eng_tokenize(cfg->model, p->prompt, p->context_len, false, &tk->ctx, &tk->n_ctx, err);
+	int rc = mc_tokenize(cfg, p->prompt, p->context_len, &tk->ctx, &tk->n_ctx, err);
 	if (rc) {
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", u->task, u->item, u->lang);
 		return rc;
 	}
-	int32_t start = task_start_token(p->start, d.bos_id, d.eos_id);
+	int32_t start = mc_start(cfg, p, &d);
 	if (start < 0 && tk->n_ctx == 0 && (start = task_start_token(p->start_if_empty, d.bos_id, d.eos_id)) < 0)
 		return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): the context is empty and the model has no BOS or EOS token to start from",
 				   u->task, u->item, u->lang);
@@ -83,7 +115,7 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 	const size_t n_pos = eng_ctx_n_ctx(cfg->ctx), nc = p->n_choices;
 	for (size_t j = 0; j < nc; j++) {
 		const char *text = p->choices[j].text;
-		int rc = eng_tokenize(cfg->model, text, strlen(text), false, &tk->whole[j], &tk->n_whole[j], err);
+		int rc = mc_tokenize(cfg, text, strlen(text), &tk->whole[j], &tk->n_whole[j], err);
 		if (rc) {
 			mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", u->task, u->item, u->lang);
 			return rc;
@@ -96,6 +128,8 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 		if (task_truncate_keep(p->truncate, tk->n_full, n_cont, n_pos, &keep))
 			return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
 					   u->task, u->item, u->lang, j, n_cont, n_pos);
+		if (keep < tk->n_full && mc_chat(cfg)) /* a cut from the left would take the template's turn header */
+			return mc_chat_too_long(u->task, u->item, u->lang, tk->n_full, j, n_pos, err);
 		b->reqs[j] = (struct eng_score_req){ .ctx = tk->full_ctx + (tk->n_full - keep), .n_ctx = keep,
 						     .cont = tk->whole[j] + tk->n_ctx, .n_cont = n_cont };
 	}
@@ -128,10 +162,10 @@ static int mc_choice_fits(const struct hrn_run_cfg *cfg, const struct task_mc_pl
 	int32_t *ctx = NULL, *whole = NULL;
 	size_t n = 0, n_whole = 0;
 	int rc = 0;
-	if (*n_ctx < 0 && !(rc = eng_tokenize(cfg->model, p->prompt, p->context_len, false, &ctx, &n, err)))
+	if (*n_ctx < 0 && !(rc = mc_tokenize(cfg, p->prompt, p->context_len, &ctx, &n, err)))
 		*n_ctx = (long)n; /* the unit's context, tokenized once for all its choices */
 	if (!rc)
-		rc = eng_tokenize(cfg->model, text, strlen(text), false, &whole, &n_whole, err);
+		rc = mc_tokenize(cfg, text, strlen(text), &whole, &n_whole, err);
 	const size_t n_c = *n_ctx > 0 ? (size_t)*n_ctx : 0;
 	if (rc)
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", task_id(u->task), task_item_id(u->item),
@@ -139,6 +173,13 @@ static int mc_choice_fits(const struct hrn_run_cfg *cfg, const struct task_mc_pl
 	else if (n_whole > n_c && n_whole - n_c >= n_pos)
 		rc = mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
 				 task_id(u->task), task_item_id(u->item), u->lang, j, n_whole - n_c, n_pos);
+	else if (mc_chat(cfg) && n_whole > n_c) { /* nor a context that would be cut (mc_requests) */
+		struct eng_model_desc d;
+		eng_model_describe(cfg->model, &d);
+		const size_t n_full = n_c + (mc_start(cfg, p, &d) >= 0);
+		if (n_full + (n_whole - n_c) - 1 > n_pos)
+			rc = mc_chat_too_long(task_id(u->task), task_item_id(u->item), u->lang, n_full, j, n_pos, err);
+	}
 	free(ctx);
 	free(whole);
 	return rc;

@@ -15,6 +15,7 @@ struct run_opts {
 	long limit, threads, seed, fewshot, boot, topk;
 	long thinking_budget; /* --thinking-budget: reasoning tokens under --thinking on */
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
+	int chat_mc;         /* --chat-multiple-choice: -1 not given (false unless a resumed run had it), 1 given */
 	bool quiet, mpi, affinity;
 	const char *db;      /* --db PATH: the history database the finished run is added to */
 	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */

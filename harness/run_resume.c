@@ -38,6 +38,8 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 		json_object_set_new(j, "thinking", json_string(o->thinking));
 	if (j && o->thinking_budget >= 0)
 		json_object_set_new(j, "thinking_budget", json_integer(o->thinking_budget));
+	if (j && o->chat_mc > 0) /* only where given: run.json's of earlier runs stay as they were */
+		json_object_set_new(j, "chat_multiple_choice", json_true());
 	return j;
 }
 
@@ -100,6 +102,11 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 		return hrn_usage_error("run", "--thinking %s differs from the resumed run's %s (%s)", o->thinking,
 				       think ? think : "off", path);
 	o->thinking = think ? think : o->thinking;
+	const bool mc = json_is_true(json_object_get(opt, "chat_multiple_choice"));
+	if (o->chat_mc > 0 && !mc)
+		return hrn_usage_error("run", "--chat-multiple-choice was not given to the resumed run (%s): its records "
+				       "would be mixed", path);
+	o->chat_mc = mc ? 1 : 0;
 	const json_t *budget = json_object_get(opt, "thinking_budget");
 	if (json_is_integer(budget)) {
 		const long b = (long)json_integer_value(budget);

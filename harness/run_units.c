@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/run_gen.h"
 #include "harness/shard.h"
 #include "metrics/met.h"
 
@@ -65,7 +66,10 @@ int hrn_run_mc_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 		    struct task_mc_plan *p, struct mrl_err *err)
 {
 	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
-	return task_mc_plan(t, item_idx, lang, &o, p, err);
+	int rc = task_mc_plan(t, item_idx, lang, &o, p, err);
+	if (!rc && cfg->chat_mc && cfg->chat && cfg->chat->family != TASK_CHAT_NONE && (rc = hrn_run_mc_chat(cfg, p, err)))
+		task_mc_plan_release(p);
+	return rc;
 }
 
 int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t item_idx, const char *lang,

@@ -75,16 +75,24 @@ static int set_chat(struct rec_comparable *c, const json_t *extra)
 {
 	const char *think = extra ? json_string_value(json_object_get(extra, "thinking")) : NULL;
 	const char *chat = extra ? json_string_value(json_object_get(extra, "chat_template")) : NULL;
-	if (!think || !chat)
+	/* --chat-multiple-choice: recorded only where given, so earlier runs read as before */
+	const bool mc = extra && json_is_true(json_object_get(extra, "chat_multiple_choice"));
+	if ((!think || !chat) && !mc)
 		return set_extra(c, S_CHAT, extra, "chat_template");
-	char buf[160];
+	char buf[192];
 	const json_t *budget = json_object_get(extra, "thinking_budget");
-	if (json_is_integer(budget))
+	if (!chat)
+		snprintf(buf, sizeof buf, "(not recorded)");
+	else if (!think)
+		snprintf(buf, sizeof buf, "%.64s", chat);
+	else if (json_is_integer(budget))
 		snprintf(buf, sizeof buf, "%.64s, thinking %.8s, budget %" JSON_INTEGER_FORMAT, chat, think,
 			 json_integer_value(budget));
 	else
 		snprintf(buf, sizeof buf, "%.64s, thinking %.8s", chat, think);
-	return set(c, S_CHAT, buf, true);
+	if (mc)
+		strcat(buf, ", multiple choice too");
+	return set(c, S_CHAT, buf, chat != NULL);
 }
 
 static int cmp_str(const void *a, const void *b)

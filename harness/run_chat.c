@@ -1,0 +1,44 @@
+/* run_chat.c — a run's prompts in its chat template: the user's turn with the
+ * assistant's opened (tasks/chat.c renders it), for generate prompts (run_gen.c) and,
+ * under --chat-multiple-choice, for multiple-choice plans (run_units.c).
+ */
+#include "harness/run_gen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tasks/chat.h"
+
+/* user in the run's chat template (with the template's BOS text unless --bos never:
+ * it was written all the same, and results.json said no BOS was used). */
+int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err)
+{
+	struct eng_model_desc d;
+	eng_model_describe(cfg->model, &d);
+	const char *bos = d.bos_id >= 0 && !cfg->bos_never ? eng_token_piece(cfg->model, d.bos_id) : NULL;
+	return task_chat_apply(cfg->chat, NULL, user, bos, out, err);
+}
+
+int hrn_run_mc_chat(const struct hrn_run_cfg *cfg, struct task_mc_plan *p, struct mrl_err *err)
+{
+	char *chat = NULL;
+	int rc = hrn_run_chat_render(cfg, p->prompt, &chat, err);
+	if (rc)
+		return rc;
+	const size_t len = strlen(chat), ctx_len = len - task_trailing_space(chat, len);
+	for (size_t j = 0; j < p->n_choices; j++) {
+		struct task_mc_choice *c = &p->choices[j];
+		char *text = NULL;
+		if (asprintf(&text, "%s%s", chat, c->text + c->choice_at) < 0) {
+			free(chat);
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		}
+		free(c->text);
+		*c = (struct task_mc_choice){ text, ctx_len, len, c->n_chars, c->n_bytes };
+	}
+	free(p->prompt);
+	p->prompt = chat;
+	p->context_len = ctx_len;
+	return 0;
+}
