@@ -5,11 +5,14 @@
  * that writes BOS gets no second one; the setting is recorded, restored by --resume and
  * keeps runs with and without it apart; a prompt that does not fit is refused before the
  * run folder exists; a model without a template, --chat-template none and --thinking on
- * are refused. */
+ * are refused; and against lm-eval-harness's own scoring under a chat template. */
 #include "tests/tap.h"
 #include "tests/cli.h"
 
 #include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <sys/stat.h>
 
 static char tmp[256];
 
@@ -166,6 +169,79 @@ static void test_refusals(const char *model)
 	ok(access(cut, F_OK) != 0, "before the run folder exists");
 }
 
+/* Against lm-eval-harness --apply_chat_template (ci/make-chat-mc-reference.py): the
+ * fixture's Qwen2 checkpoint with the reference's ChatML template written into a copy of
+ * its tokenizer_config.json; each request's whole string equal, each log-likelihood within
+ * 1e-4 (f32 KV cache; both float32). */
+static void test_lmeval(void)
+{
+	const char *root = fixtures_dir();
+	char fx[600];
+	snprintf(fx, sizeof fx, "%s/hf/qwen2", root ? root : "");
+	if (!root || access(fx, R_OK)) {
+		skip("fixtures absent: ../shared/fixtures/hf/qwen2", "--chat-multiple-choice against lm-eval");
+		return;
+	}
+	json_t *ref = json_load_file("tests/data/chat-mc/lmeval-qwen2-chatml.json", 0, NULL);
+	char dir[400], path[800], abs_fx[4096];
+	snprintf(dir, sizeof dir, "%s/qwen2-chatml", tmp);
+	if (!realpath(fx, abs_fx) || mkdir(dir, 0755)) {
+		ok(0, "a folder for the model with a template");
+		json_decref(ref);
+		return;
+	}
+	static const char *const files[] = { "config.json", "generation_config.json", "model.safetensors", "tokenizer.json" };
+	for (size_t i = 0; i < 4; i++) {
+		char from[4200];
+		snprintf(from, sizeof from, "%s/%s", abs_fx, files[i]);
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		if (symlink(from, path))
+			diag("cannot link %s", path);
+	}
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", fx);
+	json_t *tc = json_load_file(path, 0, NULL);
+	json_object_set(tc, "chat_template", json_object_get(ref, "chat_template"));
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+	json_dump_file(tc, path, 0);
+	json_decref(tc);
+	char *out = NULL;
+	int rc = cli_run(&out, "run --model %s --suite tests/data/chat-mc/suite.json --chat-multiple-choice --bos never "
+			       "--kv-cache f32 --quiet -o %s/lmeval", dir, tmp);
+	is_int(rc, 0, "the fixture's Qwen2 with a ChatML template, under auto");
+	if (rc)
+		diag("%s", out);
+	free(out);
+	json_t *items = load_items("lmeval");
+	size_t n = 0, same = 0;
+	double worst = 0;
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *rec = json_array_get(items, i), *doc = NULL, *d;
+		size_t k;
+		json_array_foreach(json_object_get(ref, "docs"), k, d)
+			if (!strcmp(json_string_value(json_object_get(d, "id")), str_at(rec, "item")))
+				doc = d;
+		json_t *reqs = json_object_get(doc, "requests");
+		for (size_t j = 0; j < json_array_size(reqs); j++, n++) {
+			json_t *q = json_array_get(reqs, j);
+			char *mine = NULL, *theirs = NULL;
+			if (asprintf(&mine, "%s%s", str_at(rec, "context"), continuation(rec, j)) < 0 ||
+			    asprintf(&theirs, "%s%s", str_at(q, "context"), str_at(q, "continuation")) < 0)
+				break;
+			same += !strcmp(mine, theirs);
+			free(mine);
+			free(theirs);
+			double a = json_real_value(json_object_get(json_array_get(json_object_get(rec, "choices"), j), "loglik"));
+			double e = fabs(a - json_real_value(json_object_get(q, "loglik")));
+			worst = e > worst ? e : worst;
+		}
+	}
+	ok(n == 5 && same == n, "every request's string is lm-eval's (context + continuation)");
+	ok(n == 5 && worst < 1e-4, "every log-likelihood within 1e-4 of lm-eval's");
+	diag("largest difference from lm-eval: %.2e", worst);
+	json_decref(items);
+	json_decref(ref);
+}
+
 int main(void)
 {
 	if (!cli_merilo())
@@ -182,6 +258,7 @@ int main(void)
 	test_llama2_bos(model);
 	test_resume(model);
 	test_refusals(model);
+	test_lmeval();
 	cli_rmtree(tmp);
 	return done_testing();
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""make-chat-mc-reference.py — lm-evaluation-harness's --apply_chat_template scoring of a small
+multiple-choice task, the oracle of `merilo run --chat-multiple-choice` (tests/hrn_chat_mc.c).
+
+The model is ../shared/fixtures/hf/qwen2 (a tiny random Qwen2 checkpoint, float32) with a plain
+ChatML template written into its tokenizer_config.json (the fixture has none); the questions are
+tests/data/chat-mc/docs.jsonl. lm-eval 0.4.13 scores them through transformers with
+apply_chat_template=True and log_samples, and every request's context, continuation and
+log-likelihood is written to tests/data/chat-mc/lmeval-qwen2-chatml.json with the template, so
+that the test builds the same folder and compares merilo's records with lm-eval's.
+
+Needs lm-eval, torch and transformers (ci/lmeval-compare.sh makes a venv with them):
+    build/lmeval-venv/bin/python ci/make-chat-mc-reference.py
+"""
+import json
+import os
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data", "chat-mc")
+FIX = os.path.join(ROOT, "..", "shared", "fixtures", "hf", "qwen2")
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+          "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def main():
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+    work = tempfile.mkdtemp()
+    model = os.path.join(work, "model")
+    os.makedirs(model)
+    for f in ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json"):
+        os.symlink(os.path.abspath(os.path.join(FIX, f)), os.path.join(model, f))
+    tc = json.load(open(os.path.join(FIX, "tokenizer_config.json")))
+    tc["chat_template"] = CHATML
+    json.dump(tc, open(os.path.join(model, "tokenizer_config.json"), "w"), indent=1)
+    docs = os.path.join(DATA, "docs.jsonl")
+    with open(os.path.join(work, "chatmc.yaml"), "w") as f:
+        f.write(f"task: chatmc\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {docs}\n"
+                "test_split: test\noutput_type: multiple_choice\ndoc_to_text: '{{question}}'\n"
+                "doc_to_choice: '{{choices}}'\ndoc_to_target: gold\ntarget_delimiter: ' '\n"
+                "metric_list:\n  - metric: acc\n")
+    res = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", tasks=["chatmc"],
+                                  task_manager=TaskManager(include_path=work), apply_chat_template=True,
+                                  log_samples=True, device="cpu", batch_size=1)
+    out = []
+    for s in res["samples"]["chatmc"]:
+        args = s["arguments"]
+        pairs = [(a[0], a[1]) for a in args] if isinstance(args, list) else [(a["arg_0"], a["arg_1"]) for a in args.values()]
+        out.append({"id": s["doc"]["id"],
+                    "requests": [{"context": c, "continuation": k, "loglik": r[0][0]}
+                                 for (c, k), r in zip(pairs, s["resps"])]})
+    out.sort(key=lambda d: d["id"])
+    path = os.path.join(DATA, "lmeval-qwen2-chatml.json")
+    with open(path, "w") as f:
+        json.dump({"lm_eval": lm_eval.__version__, "model": "fixtures/hf/qwen2, float32, this chat_template",
+                   "chat_template": CHATML, "apply_chat_template": True, "docs": out}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    for k in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ.setdefault(k, "1")
+    main()
