@@ -107,36 +107,23 @@ static int derive_expectations(json_t *task, const struct derivation *d)
 	return 0;
 }
 
-/* Whether a multiple-choice task's choices are answer labels: the same list of short
- * strings (up to 3 bytes: "A", "1", "a)") in every variant of every item (Belebele's
- * A-D), not answers (COPA's sentences). */
+/* Whether a multiple-choice task's choices are answer labels: its templates write them
+ * verbatim ("{=A}: {mc_answer1}"), which is how the label importers (Belebele,
+ * Global-MMLU, OZ Eval) say so. A yes/no task whose choices are words ("Da", "Ne") is
+ * not one: they are transliterated with the rest. */
 static bool choices_are_labels(json_t *task)
 {
-	const json_t *first = NULL;
-	size_t i;
-	json_t *item;
 	const char *type = json_string_value(json_object_get(task, "type"));
 	if (!type || strcmp(type, "multiple_choice"))
 		return false;
-	json_array_foreach(json_object_get(task, "items"), i, item) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(item, k, v) {
-			json_t *c = json_object_get(v, "choices");
-			if (!c)
-				continue;
-			size_t j;
-			json_t *x;
-			json_array_foreach(c, j, x)
-				if (json_string_length(x) > 3)
-					return false;
-			if (!first)
-				first = c;
-			else if (!json_equal(c, first))
-				return false;
-		}
+	const char *lang;
+	json_t *t;
+	json_object_foreach(json_object_get(task, "templates"), lang, t) {
+		const char *ctx = json_string_value(json_object_get(t, "context"));
+		if (ctx && strstr(ctx, "{="))
+			return true;
 	}
-	return first != NULL;
+	return false;
 }
 
 /* Add each derived language to every task of the suite: to its languages and its
