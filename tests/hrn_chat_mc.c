@@ -8,6 +8,7 @@
  * are refused; and against lm-eval-harness's own scoring under a chat template. */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/jsonl.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -23,12 +24,7 @@ static json_t *load_items(const char *dir)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s/items.jsonl", tmp, dir);
-	char *text = cli_slurp(path), *save = NULL;
-	json_t *arr = json_array();
-	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-		json_array_append_new(arr, json_loads(l, 0, NULL));
-	free(text);
-	return arr;
+	return load_jsonl(path);
 }
 
 static json_t *settings_of(const char *dir)

@@ -17,6 +17,7 @@
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
+#include "tests/jsonl.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -39,12 +40,7 @@ static json_t *load_items(const char *dir)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
-	char *text = cli_slurp(path), *save = NULL;
-	json_t *arr = json_array();
-	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-		json_array_append_new(arr, json_loads(l, 0, NULL));
-	free(text);
-	return arr;
+	return load_jsonl(path);
 }
 
 static json_t *load_results(const char *dir)
