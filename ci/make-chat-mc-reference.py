@@ -2,12 +2,15 @@
 """make-chat-mc-reference.py — lm-evaluation-harness's --apply_chat_template scoring of a small
 multiple-choice task, the oracle of `merilo run --chat-multiple-choice` (tests/hrn_chat_mc.c).
 
-The model is ../shared/fixtures/hf/qwen2 (a tiny random Qwen2 checkpoint, float32) with a plain
-ChatML template written into its tokenizer_config.json (the fixture has none); the questions are
-tests/data/chat-mc/docs.jsonl. lm-eval 0.4.13 scores them through transformers with
+The model is ../shared/fixtures/hf/qwen2 (a tiny random Qwen2 checkpoint, float32) with a chat
+template written into its tokenizer_config.json (the fixture has none), in two cases: a plain
+ChatML template, and Meta-Llama-3-8B-Instruct's own (from tests/data/chat/expected.json), which
+writes the BOS token itself (bos_token set to the fixture's <|endoftext|>, the model's BOS). The
+questions are tests/data/chat-mc/docs.jsonl. lm-eval 0.4.13 scores them through transformers with
 apply_chat_template=True and log_samples, and every request's context, continuation and
-log-likelihood is written to tests/data/chat-mc/lmeval-qwen2-chatml.json with the template, so
-that the test builds the same folder and compares merilo's records with lm-eval's.
+log-likelihood is written to tests/data/chat-mc/lmeval-qwen2-chat.json with each case's template
+and bos_token, so that the test builds the same folders and compares merilo's records with
+lm-eval's.
 
 Needs lm-eval, torch and transformers (ci/lmeval-compare.sh makes a venv with them):
     build/lmeval-venv/bin/python ci/make-chat-mc-reference.py
@@ -24,7 +27,7 @@ CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\
           "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
 
 
-def main():
+def score(name, template, bos_token):
     import lm_eval
     from lm_eval.tasks import TaskManager
     work = tempfile.mkdtemp()
@@ -33,7 +36,9 @@ def main():
     for f in ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json"):
         os.symlink(os.path.abspath(os.path.join(FIX, f)), os.path.join(model, f))
     tc = json.load(open(os.path.join(FIX, "tokenizer_config.json")))
-    tc["chat_template"] = CHATML
+    tc["chat_template"] = template
+    if bos_token is not None:
+        tc["bos_token"] = bos_token
     json.dump(tc, open(os.path.join(model, "tokenizer_config.json"), "w"), indent=1)
     docs = os.path.join(DATA, "docs.jsonl")
     with open(os.path.join(work, "chatmc.yaml"), "w") as f:
@@ -52,10 +57,19 @@ def main():
                     "requests": [{"context": c, "continuation": k, "loglik": r[0][0]}
                                  for (c, k), r in zip(pairs, s["resps"])]})
     out.sort(key=lambda d: d["id"])
-    path = os.path.join(DATA, "lmeval-qwen2-chatml.json")
+    return {"name": name, "chat_template": template, "bos_token": bos_token, "docs": out}
+
+
+def main():
+    import lm_eval
+    cases = json.load(open(os.path.join(ROOT, "tests", "data", "chat", "expected.json")))["cases"]
+    llama3 = next(c["template"] for c in cases if c["model"] == "meta-llama/Meta-Llama-3-8B-Instruct")
+    path = os.path.join(DATA, "lmeval-qwen2-chat.json")
     with open(path, "w") as f:
-        json.dump({"lm_eval": lm_eval.__version__, "model": "fixtures/hf/qwen2, float32, this chat_template",
-                   "chat_template": CHATML, "apply_chat_template": True, "docs": out}, f, ensure_ascii=False, indent=1)
+        json.dump({"lm_eval": lm_eval.__version__, "model": "fixtures/hf/qwen2, float32, with each case's template",
+                   "apply_chat_template": True,
+                   "cases": [score("chatml", CHATML, None), score("llama3", llama3, "<|endoftext|>")]},
+                  f, ensure_ascii=False, indent=1)
         f.write("\n")
     print(f"wrote {path}", file=sys.stderr)
 

@@ -165,10 +165,67 @@ static void test_refusals(const char *model)
 	ok(access(cut, F_OK) != 0, "before the run folder exists");
 }
 
+/* Each request of one case against lm-eval's: n requests, same of them the same string
+ * (context + continuation), the largest log-likelihood difference into *worst. */
+static void compare_case(json_t *items, json_t *docs, size_t *n, size_t *same, double *worst)
+{
+	*n = *same = 0;
+	*worst = 0;
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *rec = json_array_get(items, i), *doc = NULL, *d;
+		size_t k;
+		json_array_foreach(docs, k, d)
+			if (!strcmp(json_string_value(json_object_get(d, "id")), str_at(rec, "item")))
+				doc = d;
+		json_t *reqs = json_object_get(doc, "requests");
+		for (size_t j = 0; j < json_array_size(reqs); j++, (*n)++) {
+			json_t *q = json_array_get(reqs, j);
+			char *mine = NULL, *theirs = NULL;
+			if (asprintf(&mine, "%s%s", str_at(rec, "context"), continuation(rec, j)) < 0 ||
+			    asprintf(&theirs, "%s%s", str_at(q, "context"), str_at(q, "continuation")) < 0)
+				break;
+			*same += !strcmp(mine, theirs);
+			free(mine);
+			free(theirs);
+			double a = json_real_value(json_object_get(json_array_get(json_object_get(rec, "choices"), j), "loglik"));
+			double e = fabs(a - json_real_value(json_object_get(q, "loglik")));
+			*worst = e > *worst ? e : *worst;
+		}
+	}
+}
+
+/* A folder that is the fixture checkpoint fx with a case's chat template (and bos_token)
+ * in a copy of its tokenizer_config.json. 0, or -1 where it cannot be made. */
+static int model_with_template(const char *fx, json_t *c, const char *dir)
+{
+	char path[800], abs_fx[4096];
+	if (!realpath(fx, abs_fx) || mkdir(dir, 0755))
+		return -1;
+	static const char *const files[] = { "config.json", "generation_config.json", "model.safetensors", "tokenizer.json" };
+	for (size_t i = 0; i < 4; i++) {
+		char from[4200];
+		snprintf(from, sizeof from, "%s/%s", abs_fx, files[i]);
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		if (symlink(from, path))
+			return -1;
+	}
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", fx);
+	json_t *tc = json_load_file(path, 0, NULL);
+	json_object_set(tc, "chat_template", json_object_get(c, "chat_template"));
+	if (json_is_string(json_object_get(c, "bos_token")))
+		json_object_set(tc, "bos_token", json_object_get(c, "bos_token"));
+	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+	int rc = tc && !json_dump_file(tc, path, 0) ? 0 : -1;
+	json_decref(tc);
+	return rc;
+}
+
 /* Against lm-eval-harness --apply_chat_template (ci/make-chat-mc-reference.py): the
- * fixture's Qwen2 checkpoint with the reference's ChatML template written into a copy of
- * its tokenizer_config.json; each request's whole string equal, each log-likelihood within
- * 1e-4 (f32 KV cache; both float32). */
+ * fixture's Qwen2 checkpoint with each case's template (ChatML; Meta-Llama-3-8B-Instruct's,
+ * which writes the BOS text itself) under auto and the default --bos auto; each request's
+ * whole string equal, each log-likelihood within 1e-4 (f32 KV cache; both float32). The
+ * model adds no BOS of its own, as lm-eval feeds it; that no second one goes before a
+ * template's where BOS is used is test_llama2_bos's. */
 static void test_lmeval(void)
 {
 	const char *root = fixtures_dir();
@@ -178,63 +235,37 @@ static void test_lmeval(void)
 		skip("fixtures absent: ../shared/fixtures/hf/qwen2", "--chat-multiple-choice against lm-eval");
 		return;
 	}
-	json_t *ref = json_load_file("tests/data/chat-mc/lmeval-qwen2-chatml.json", 0, NULL);
-	char dir[400], path[800], abs_fx[4096];
-	snprintf(dir, sizeof dir, "%s/qwen2-chatml", tmp);
-	if (!realpath(fx, abs_fx) || mkdir(dir, 0755)) {
-		ok(0, "a folder for the model with a template");
-		json_decref(ref);
-		return;
-	}
-	static const char *const files[] = { "config.json", "generation_config.json", "model.safetensors", "tokenizer.json" };
-	for (size_t i = 0; i < 4; i++) {
-		char from[4200];
-		snprintf(from, sizeof from, "%s/%s", abs_fx, files[i]);
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		if (symlink(from, path))
-			diag("cannot link %s", path);
-	}
-	snprintf(path, sizeof path, "%s/tokenizer_config.json", fx);
-	json_t *tc = json_load_file(path, 0, NULL);
-	json_object_set(tc, "chat_template", json_object_get(ref, "chat_template"));
-	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-	json_dump_file(tc, path, 0);
-	json_decref(tc);
-	char *out = NULL;
-	int rc = cli_run(&out, "run --model %s --suite tests/data/chat-mc/suite.json --chat-multiple-choice --bos never "
-			       "--kv-cache f32 --quiet -o %s/lmeval", dir, tmp);
-	is_int(rc, 0, "the fixture's Qwen2 with a ChatML template, under auto");
-	if (rc)
-		diag("%s", out);
-	free(out);
-	json_t *items = load_items("lmeval");
-	size_t n = 0, same = 0;
-	double worst = 0;
-	for (size_t i = 0; i < json_array_size(items); i++) {
-		json_t *rec = json_array_get(items, i), *doc = NULL, *d;
-		size_t k;
-		json_array_foreach(json_object_get(ref, "docs"), k, d)
-			if (!strcmp(json_string_value(json_object_get(d, "id")), str_at(rec, "item")))
-				doc = d;
-		json_t *reqs = json_object_get(doc, "requests");
-		for (size_t j = 0; j < json_array_size(reqs); j++, n++) {
-			json_t *q = json_array_get(reqs, j);
-			char *mine = NULL, *theirs = NULL;
-			if (asprintf(&mine, "%s%s", str_at(rec, "context"), continuation(rec, j)) < 0 ||
-			    asprintf(&theirs, "%s%s", str_at(q, "context"), str_at(q, "continuation")) < 0)
-				break;
-			same += !strcmp(mine, theirs);
-			free(mine);
-			free(theirs);
-			double a = json_real_value(json_object_get(json_array_get(json_object_get(rec, "choices"), j), "loglik"));
-			double e = fabs(a - json_real_value(json_object_get(q, "loglik")));
-			worst = e > worst ? e : worst;
+	json_t *ref = json_load_file("tests/data/chat-mc/lmeval-qwen2-chat.json", 0, NULL), *c;
+	size_t k;
+	ok(json_array_size(json_object_get(ref, "cases")) == 2, "two cases in lm-eval's reference");
+	json_array_foreach(json_object_get(ref, "cases"), k, c) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		char dir[400], run[64], title[200];
+		snprintf(dir, sizeof dir, "%s/qwen2-%s", tmp, name);
+		snprintf(run, sizeof run, "lmeval-%s", name);
+		if (model_with_template(fx, c, dir)) {
+			ok(0, "a folder for the model with a template");
+			continue;
 		}
+		char *out = NULL;
+		int rc = cli_run(&out, "run --model %s --suite tests/data/chat-mc/suite.json --chat-multiple-choice "
+				       "--kv-cache f32 --quiet -o %s/%s", dir, tmp, run);
+		snprintf(title, sizeof title, "%s: the fixture's Qwen2 with the template, under auto", name);
+		is_int(rc, 0, title);
+		if (rc)
+			diag("%s", out);
+		free(out);
+		json_t *items = load_items(run);
+		size_t n, same;
+		double worst;
+		compare_case(items, json_object_get(c, "docs"), &n, &same, &worst);
+		snprintf(title, sizeof title, "%s: every request's string is lm-eval's (context + continuation)", name);
+		ok(n == 5 && same == n, title);
+		snprintf(title, sizeof title, "%s: every log-likelihood within 1e-4 of lm-eval's", name);
+		ok(n == 5 && worst < 1e-4, title);
+		diag("%s: largest difference from lm-eval: %.2e", name, worst);
+		json_decref(items);
 	}
-	ok(n == 5 && same == n, "every request's string is lm-eval's (context + continuation)");
-	ok(n == 5 && worst < 1e-4, "every log-likelihood within 1e-4 of lm-eval's");
-	diag("largest difference from lm-eval: %.2e", worst);
-	json_decref(items);
 	json_decref(ref);
 }
 
