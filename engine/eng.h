@@ -34,7 +34,7 @@ struct eng_open_opts {
 				     affinity mask (--affinity); results do not depend on it */
 	bool no_repack;           /* CPU: read quantized matrices in place rather than repacked into
 				     16-row blocks at load (same results; MERILO_NO_REPACK=1 too) */
-	const char *lora;         /* a PEFT LoRA adapter folder applied to an HF folder's weights, or NULL */
+	const char *lora;         /* a PEFT LoRA adapter folder applied to the weights (HF folder or GGUF), or NULL */
 };
 
 /* Open a GGUF model (or a vocabulary-only GGUF). On success *out owns the mapping;

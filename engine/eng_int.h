@@ -593,9 +593,9 @@ struct eng_ctx {
 /* ---- LoRA adapters (engine/lora.c) ---- */
 
 /* Read the PEFT adapter folder dir (adapter_config.json, adapter_model.safetensors) and
- * attach its pairs to m->w's matrices (before the backend copies them); m->lora owns them.
- * MRL_EUNSUPPORTED names what is not implemented (a GGUF base, a target, DoRA, ...),
- * MRL_EINPUT a missing or misshapen file or tensor. */
+ * attach its pairs to m->w's matrices (an HF folder's or a GGUF's; before the backend
+ * copies them); m->lora owns them. MRL_EUNSUPPORTED names what is not implemented (a
+ * target, DoRA, ...), MRL_EINPUT a missing or misshapen file or tensor. */
 int eng_lora_open(struct eng_model *m, const char *dir, struct mrl_err *err);
 void eng_lora_close(struct eng_model *m);
 void eng_lora_describe(const struct eng_model *m, struct eng_model_desc *d);

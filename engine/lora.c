@@ -1,4 +1,5 @@
-/* lora.c — a PEFT LoRA adapter on an HF folder's weights, applied as it runs.
+/* lora.c — a PEFT LoRA adapter on a model's weights (an HF folder, or llama.cpp's GGUF
+ * conversion of it), applied as it runs.
  *
  * An adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT's
  * save_pretrained writes them) holds, for each adapted linear layer W (in -> out), a pair
@@ -11,9 +12,12 @@
  * are cut as the matrix is. The pairs are read into f32.
  *
  * Taken: q/k/v/o, gate/up/down (and their fused forms) of every architecture's HF names.
+ * On a GGUF base the adapter's HF names are mapped through the model_type row its
+ * architecture was converted from (hf_arch_of), and on a llama GGUF the q/k pairs' B rows
+ * are permuted as llama.cpp's converter permutes those weights.
  * Refused by name: any other target (embeddings, the output matrix, routers, experts),
  * DoRA, fan_in_fan_out (GPT-2's Conv1D), biases, modules_to_save, per-module rank or alpha
- * patterns, trainable tokens, and a GGUF base (its llama q/k rows are permuted).
+ * patterns, trainable tokens.
  */
 #include "engine/hf_int.h"
 #include "engine/safetensors.h"

@@ -96,7 +96,7 @@ struct opts {
 	int roofline; /* 0 off, 1 use the cache, 2 remeasure */
 	enum eng_backend backend;
 	const char *kv_cache; /* "f16" (NULL) or "f32" */
-	const char *lora;     /* --lora: a PEFT adapter folder on the HF model, or NULL */
+	const char *lora;     /* --lora: a PEFT adapter folder on the model, or NULL */
 	int format;
 	double qps, duration, ttft_limit, tpot_limit, energy_window, idle;
 };

@@ -82,7 +82,7 @@ int hrn_cmd_info(int argc, char **argv)
 		OPT_BOOL(0, "tasks", &tasks_only, "a suite: list its tasks (id, type, languages) only"),
 		OPT_BOOL(0, "json", &as_json, "print the same as a JSON object (a suite or a model)"),
 		OPT_BOOL('v', "verbose", &verbose, "a model: every metadata entry and every tensor"),
-		OPT_STRING(0, "lora", &lora, "DIR", HRN_LORA_HELP),
+		OPT_STRING_F(0, "lora", &lora, "DIR", HRN_LORA_HELP, MRL_OPT_NONEMPTY),
 		OPT_END(),
 	};
 	int n_args, rc = hrn_options("info", opts, argc, argv, &n_args, usage);

@@ -159,8 +159,9 @@ int hrn_info_model(const char *path, const char *lora, bool verbose, bool as_jso
 /* --lora DIR's help, the same for every command that opens a model. */
 #define HRN_LORA_HELP                                                                                              \
 	"a PEFT LoRA adapter folder (adapter_config.json,\n"                                                        \
-	"adapter_model.safetensors) on the HF folder's weights,\n"                                                  \
-	"applied as it runs (docs/engine.md, \"LoRA adapters\")"
+	"adapter_model.safetensors) on the model's weights (an HF\n"                                                \
+	"folder or its GGUF conversion), applied as it runs\n"                                                      \
+	"(docs/engine.md, \"LoRA adapters\")"
 int hrn_info_suite(const char *path, bool as_json);
 
 #endif

@@ -30,8 +30,8 @@ int hrn_model_sha256(const char *path, const struct eng_model *model, char hex[6
 		     struct mrl_err *err);
 
 /* m's model path, SHA-256 (hrn_model_sha256) and size for the model at path;
- * an HF folder without its opened model is opened (with the LoRA adapter lora, or
- * NULL) to learn its files. */
+ * without its opened model, an HF folder, or any model with the LoRA adapter lora
+ * (or NULL), is opened to learn its files. */
 int hrn_manifest_model(struct rec_manifest *m, const char *path, const struct eng_model *model, const char *lora,
 		       struct mrl_err *err);
 

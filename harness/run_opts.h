@@ -9,7 +9,7 @@
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
 	const char *model, *suite, *tasks, *langs, *bos, *out, *resume, *batch, *backend, *kv_cache;
-	const char *lora; /* --lora: a PEFT adapter folder on the HF model, or NULL */
+	const char *lora; /* --lora: a PEFT adapter folder on the model, or NULL */
 	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
 	const char *thinking;      /* generate tasks under a template with Qwen3's switch: "on" or "off" */
 	long limit, threads, seed, fewshot, boot, topk;
