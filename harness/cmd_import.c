@@ -77,25 +77,39 @@ struct derive {
 static int add_derive(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
 {
 	struct derive *d = opt->value;
-	if (strcmp(arg, "sr-Latn") && strcmp(arg, "sr-Cyrl"))
-		return mrl_err_set(err, MRL_EINPUT, "--derive %s: only sr-Latn (from sr-Cyrl) and sr-Cyrl (from sr-Latn) "
-				   "can be derived, by transliteration", arg);
+	(void)err; /* what can be derived is task_import_check_derive's to say */
 	d->v[d->n++] = arg;
 	return 0;
 }
 
-/* Each --derive TAG's source must be imported: a usage error (exit 2) otherwise. */
-static int derive_sources(const struct derive *derive, const struct inputs *inputs)
+/* The importers' names, "copa, belebele, ...", into buf (the table in tasks/import.c). */
+static const char *format_names(char *buf, size_t size)
 {
-	for (size_t k = 0; k < derive->n; k++) {
-		const char *from = strcmp(derive->v[k], "sr-Latn") ? "sr-Latn" : "sr-Cyrl";
-		size_t i = 0;
-		while (i < inputs->n && strcmp(inputs->v[i].lang, from))
-			i++;
-		if (i == inputs->n)
-			return hrn_usage_error("import", "--derive %s: it is made from %s, which is not imported (add --lang "
-					       "%s=FILE)", derive->v[k], from, from);
-	}
+	buf[0] = '\0';
+	for (size_t i = 0, len = 0; i < task_n_importers() && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", task_importer_name(i));
+	return buf;
+}
+
+/* The format, the inputs, -o and --derive as the command line gives them: HRN_EXIT_OK,
+ * or the usage error (exit 2, printed). */
+static int check_args(const char *format, const struct inputs *inputs, const char *output, const struct derive *derive)
+{
+	char names[256];
+	size_t k = 0;
+	while (format && k < task_n_importers() && strcmp(task_importer_name(k), format))
+		k++;
+	if (!format)
+		return hrn_usage_error("import", "expected a format (%s)", format_names(names, sizeof names));
+	if (k == task_n_importers())
+		return hrn_usage_error("import", "unknown format '%s' (known: %s)", format, format_names(names, sizeof names));
+	if (!inputs->n)
+		return hrn_usage_error("import", "expected at least one --lang TAG=FILE");
+	if (!output)
+		return hrn_usage_error("import", "expected -o OUT.json");
+	struct mrl_err err = { 0 };
+	if (task_import_check_derive(inputs->v, inputs->n, derive->v, derive->n, &err))
+		return hrn_usage_error("import", "%s", err.msg);
 	return HRN_EXIT_OK;
 }
 
@@ -164,26 +178,7 @@ int hrn_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	format = n_args ? argv[0] : NULL;
-	if (!format) {
-		rc = hrn_usage_error("import", "expected a format (copa, belebele, global-mmlu, oz-eval, flores)");
-		goto out;
-	}
-	size_t k = 0;
-	while (k < task_n_importers() && strcmp(task_importer_name(k), format))
-		k++;
-	if (k == task_n_importers()) {
-		rc = hrn_usage_error("import", "unknown format '%s'", format);
-		goto out;
-	}
-	if (!inputs.n) {
-		rc = hrn_usage_error("import", "expected at least one --lang TAG=FILE");
-		goto out;
-	}
-	if (!output) {
-		rc = hrn_usage_error("import", "expected -o OUT.json");
-		goto out;
-	}
-	if ((rc = derive_sources(&derive, &inputs)))
+	if ((rc = check_args(format, &inputs, output, &derive)))
 		goto out;
 	opts.derive = derive.v;
 	opts.pool = pool.v;

@@ -58,13 +58,11 @@ static size_t derivable_index(const char *lang)
 	return d;
 }
 
-/* Each language to derive must be derivable, not imported from a file too, not
- * asked twice, and its source must be imported. */
-static int derive_check(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
-			struct mrl_err *err)
+int task_import_check_derive(const struct task_import_input *in, size_t n_in, const char *const *derive,
+			     size_t n_derive, struct mrl_err *err)
 {
-	for (size_t k = 0; opts && k < opts->n_derive; k++) {
-		const char *lang = opts->derive[k];
+	for (size_t k = 0; k < n_derive; k++) {
+		const char *lang = derive[k];
 		size_t d = derivable_index(lang);
 		if (d == N_DERIVABLE)
 			return mrl_err_set(err, MRL_EINPUT, "--derive %s: only sr-Latn (from sr-Cyrl) and sr-Cyrl (from "
@@ -80,7 +78,7 @@ static int derive_check(const struct task_import_input *in, size_t n_in, const s
 			return mrl_err_set(err, MRL_EINPUT, "--derive %s: it is made from %s, which is not imported (add "
 					   "--lang %s=FILE)", lang, derivable[d].from, derivable[d].from);
 		for (size_t j = 0; j < k; j++)
-			if (!strcmp(opts->derive[j], lang))
+			if (!strcmp(derive[j], lang))
 				return mrl_err_set(err, MRL_EINPUT, "--derive %s given twice", lang);
 	}
 	return 0;
@@ -214,7 +212,7 @@ int task_import(const char *format, const struct task_import_input *inputs, size
 	}
 	int rc = pool_check(importers[k].name, importers[k].takes_pool, inputs, n_inputs, opts, err);
 	if (!rc)
-		rc = derive_check(inputs, n_inputs, opts, err);
+		rc = task_import_check_derive(inputs, n_inputs, opts ? opts->derive : NULL, opts ? opts->n_derive : 0, err);
 	if (rc)
 		return rc;
 	json_t *root = NULL;

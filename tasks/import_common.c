@@ -11,14 +11,11 @@
 #include "common/sha256.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* ---- text fields and provenance (shared by importers) ------------------------- */
 
@@ -27,26 +24,32 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed)
+/* v's text without leading/trailing blanks: [*a, *end). */
+static void trim_bounds(const json_t *v, size_t *a, size_t *end)
 {
 	const char *s = json_string_value(v);
-	size_t len = json_string_length(v), a = 0;
-	while (a < len && is_blank(s[a]))
-		a++;
-	while (len > a && is_blank(s[len - 1]))
-		len--;
-	if (a || len != json_string_length(v))
+	*a = 0;
+	*end = json_string_length(v);
+	while (*a < *end && is_blank(s[*a]))
+		(*a)++;
+	while (*end > *a && is_blank(s[*end - 1]))
+		(*end)--;
+}
+
+json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed)
+{
+	size_t a, end;
+	trim_bounds(v, &a, &end);
+	if (a || end != json_string_length(v))
 		(*n_trimmed)++;
-	return json_stringn(s + a, len - a);
+	return json_stringn(json_string_value(v) + a, end - a);
 }
 
 size_t imp_trimmed_length(const json_t *v)
 {
-	size_t t = 0;
-	json_t *s = imp_trimmed_string(v, &t);
-	size_t n = s ? json_string_length(s) : json_string_length(v);
-	json_decref(s);
-	return n;
+	size_t a, end;
+	trim_bounds(v, &a, &end);
+	return end - a;
 }
 
 char *imp_provenance(const char *what, const struct task_import_input *in, size_t n_in, struct mrl_err *err)
@@ -344,7 +347,7 @@ long long *imp_all_keys(const struct imp_jsonl *files, size_t n_in, size_t *n_ke
 
 #define UNPAIRED_IDS_LISTED 10
 void imp_unpaired(const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
-		  const long long *keys, size_t n_keys, const char *what, const char *const *names,
+		  const long long *keys, size_t n_keys, const char *what, const char *const *names, const char *label,
 		  struct mrl_buf *note, size_t *n_unpaired)
 {
 	*n_unpaired = 0;
@@ -356,7 +359,8 @@ void imp_unpaired(const struct task_import_input *in, size_t n_in, const struct 
 			}
 	if (!*n_unpaired)
 		return;
-	mrl_buf_addf(note, "Unpaired items: %zu of %zu items are not in every language:", *n_unpaired, n_keys);
+	mrl_buf_addf(note, "%s%sUnpaired items: %zu of %zu items are not in every language:", note->len ? " " : "",
+		     label ? label : "", *n_unpaired, n_keys);
 	bool first = true;
 	for (size_t i = 0; i < n_in; i++) {
 		size_t missing = n_keys - files[i].n, listed = 0;
@@ -385,7 +389,7 @@ void imp_report_pairing(const struct task_import_opts *opts, size_t n_items, siz
 		return;
 	opts->report->n_items = n_items;
 	opts->report->n_unpaired = n_unpaired;
-	if (n_unpaired)
+	if (note->len)
 		mrl_buf_addf(&opts->report->warnings, "%s\n", note->data);
 }
 
@@ -622,7 +626,7 @@ int imp_run(const struct imp_spec *spec, const struct task_import_input *in, siz
 		goto out;
 	if (!(all = imp_all_keys(files, n_in, &n_items)))
 		goto nomem;
-	imp_unpaired(in, n_in, files, all, n_items, spec->key_what, NULL, &note, &n_unpaired);
+	imp_unpaired(in, n_in, files, all, n_items, spec->key_what, NULL, NULL, &note, &n_unpaired);
 	if (note.oom)
 		goto nomem;
 	imp_report_pairing(opts, n_items, n_unpaired, &note);

@@ -218,12 +218,8 @@ static int flores_set(const struct task_import_input *in, size_t n_in, const str
 		return rc;
 	if (!(*keys = imp_all_keys(files, n_in, n_keys)))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	struct mrl_buf mine;
-	mrl_buf_init(&mine);
-	imp_unpaired(in, n_in, files, *keys, *n_keys, is_jsonl(in[0].path) ? "id" : "line", NULL, &mine, n_unpaired);
-	if (mine.len)
-		mrl_buf_addf(note, "%s%s%s", note->len ? " " : "", pool ? "Pool: " : "", mine.data);
-	mrl_buf_release(&mine);
+	imp_unpaired(in, n_in, files, *keys, *n_keys, is_jsonl(in[0].path) ? "id" : "line", NULL, pool ? "Pool: " : NULL,
+		     note, n_unpaired);
 	return note->oom ? mrl_err_set(err, MRL_ENOMEM, "out of memory") : 0;
 }
 
@@ -233,7 +229,7 @@ int task_import_flores(const struct task_import_input *in, size_t n_in, const st
 	const size_t n_pool = opts ? opts->n_pool : 0;
 	struct imp_jsonl *files = calloc(n_in, sizeof *files), *pool = calloc(n_pool + 1, sizeof *pool);
 	long long *all = NULL, *pool_keys = NULL;
-	size_t n_keys = 0, n_unpaired = 0, n_built = 0, n_pool_keys = 0, n_pool_unpaired = 0, n_pool_built = 0;
+	size_t n_keys = 0, n_unpaired = 0, n_built = 0, n_pool_keys = 0, n_pool_built = 0;
 	json_t *root = NULL;
 	int rc = 0;
 	struct mrl_buf note;
@@ -245,7 +241,7 @@ int task_import_flores(const struct task_import_input *in, size_t n_in, const st
 	}
 	if ((rc = flores_set(in, n_in, opts, false, files, &all, &n_keys, &note, &n_unpaired, err)) ||
 	    (n_pool && (rc = flores_set(opts->pool, n_pool, opts, true, pool, &pool_keys, &n_pool_keys, &note,
-					&n_pool_unpaired, err))))
+					&(size_t){ 0 }, err))))
 		goto out;
 	const char *desc = "FLORES: the same sentences in many languages, translated from English and into English";
 	if (!(root = imp_suite_new(opts, "flores", desc, "imported from FLORES", in, n_in, &note, err))) {
@@ -264,9 +260,7 @@ int task_import_flores(const struct task_import_input *in, size_t n_in, const st
 			goto nomem;
 		imp_tell_items(opts, n_built, n_built);
 	}
-	imp_report_pairing(opts, n_built, n_unpaired + n_pool_unpaired, &note);
-	if (opts && opts->report)
-		opts->report->n_unpaired = n_unpaired; /* of the items; the pool's are in the warning */
+	imp_report_pairing(opts, n_built, n_unpaired, &note); /* the pool's unpaired are in the note */
 	if (!n_built || (n_pool && !n_pool_built)) {
 		rc = mrl_err_set(err, MRL_EINPUT, "import flores: no sentence %sis both in English and in another language "
 				 "(the files pair by %s)", n_built ? "of the pool " : "",

@@ -181,12 +181,7 @@ static int mmlu_build(const struct task_import_input *in, size_t n_in, const str
 	for (size_t i = 0; i < n_in; i++) /* the unpaired items are named by sample_id */
 		for (size_t r = 0; r < files[i].n; r++)
 			names[files[i].rows[r].key] = json_string_value(json_object_get(files[i].rows[r].obj, "sample_id"));
-	struct mrl_buf mine;
-	mrl_buf_init(&mine);
-	imp_unpaired(in, n_in, files, all, *n_items, "sample_id", names, &mine, n_unpaired);
-	if (mine.len)
-		mrl_buf_addf(note, "%s%s%s", note->len ? " " : "", pool ? "Pool: " : "", mine.data);
-	mrl_buf_release(&mine);
+	imp_unpaired(in, n_in, files, all, *n_items, "sample_id", names, pool ? "Pool: " : NULL, note, n_unpaired);
 	if (note->oom)
 		goto nomem;
 	for (size_t a = 0; a < *n_items; a++) {
@@ -217,7 +212,7 @@ int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, con
 			    json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
 	json_t *root = NULL, *task = NULL, *items = json_array(), *pool = json_array();
-	size_t n_items = 0, n_unpaired = 0, n_pool = 0, n_pool_unpaired = 0;
+	size_t n_items = 0, n_unpaired = 0, n_pool = 0;
 	int rc = 0;
 	struct mrl_buf note;
 	mrl_buf_init(&note);
@@ -227,11 +222,9 @@ int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, con
 	if ((rc = mmlu_build(in, n_in, opts, false, items, &note, &n_items, &n_unpaired, n_trimmed, err)))
 		goto out;
 	if (opts && opts->n_pool &&
-	    (rc = mmlu_build(opts->pool, opts->n_pool, opts, true, pool, &note, &n_pool, &n_pool_unpaired, n_trimmed, err)))
+	    (rc = mmlu_build(opts->pool, opts->n_pool, opts, true, pool, &note, &n_pool, &(size_t){ 0 }, n_trimmed, err)))
 		goto out;
-	imp_report_pairing(opts, n_items, n_unpaired + n_pool_unpaired, &note);
-	if (opts && opts->report)
-		opts->report->n_unpaired = n_unpaired; /* of the items; the pool's are in the warning */
+	imp_report_pairing(opts, n_items, n_unpaired, &note); /* the pool's unpaired are in the note */
 	const char *desc = "Global-MMLU: MMLU's multiple-choice questions on 57 subjects (the letter of the right answer of "
 			   "four)";
 	if (!(root = imp_suite_new(opts, "global-mmlu", desc, "imported from Global-MMLU JSONL", in, n_in, &note, err))) {

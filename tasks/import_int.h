@@ -88,15 +88,17 @@ int imp_number_rows(struct imp_jsonl *files, size_t n_in, imp_name_fn name, stru
 long long *imp_all_keys(const struct imp_jsonl *files, size_t n_in, size_t *n_keys);
 
 /* The items not in every language (keys[0..n_keys) distinct and sorted): their
- * count into *n_unpaired and, when there are any, a sentence into note:
+ * count into *n_unpaired and, when there are any, a sentence appended to note (after
+ * a space where it holds one already, label first where given: "Pool: "):
  * "Unpaired items: 400 of 500 items are not in every language: hr lacks 400 (idx
  * 100, 101, ...)." Each key is written as names[key] when names is given, else as
  * the number; what names the ids ("idx"). */
 void imp_unpaired(const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
-		  const long long *keys, size_t n_keys, const char *what, const char *const *names,
+		  const long long *keys, size_t n_keys, const char *what, const char *const *names, const char *label,
 		  struct mrl_buf *note, size_t *n_unpaired);
 
-/* Record the unpaired items in the report (count, items, the note as a warning). */
+/* Record the pairing in the report: the items, the unpaired ones among them, and the
+ * note (imp_unpaired's sentences, a pool's too) as a warning where it says anything. */
 void imp_report_pairing(const struct task_import_opts *opts, size_t n_items, size_t n_unpaired,
 			const struct mrl_buf *note);
 

@@ -263,7 +263,14 @@ struct task_import_report {
 	size_t n_unpaired;       /* of them, missing from at least one language */
 };
 
-/* Importers by name ("copa", "belebele"). */
+/* Whether derive[0..n_derive) can be added to an import of in[0..n_in) (--derive):
+ * each derivable (sr-Latn from sr-Cyrl, sr-Cyrl from sr-Latn), its source imported, itself
+ * not imported, none twice; 0, or MRL_EINPUT saying which and why. task_import checks it
+ * too; a command line checks it first to call a wrong --derive a usage error. */
+int task_import_check_derive(const struct task_import_input *in, size_t n_in, const char *const *derive,
+			     size_t n_derive, struct mrl_err *err);
+
+/* Importers by name ("copa", "belebele", "global-mmlu", "oz-eval", "flores"). */
 size_t task_n_importers(void);
 const char *task_importer_name(size_t i);
 const char *task_importer_summary(size_t i);
