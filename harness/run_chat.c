@@ -20,6 +20,19 @@ int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *user, char **
 	return task_chat_apply(cfg->chat, NULL, user, bos, out, err);
 }
 
+bool hrn_run_chat_mc_on(const struct hrn_run_cfg *cfg)
+{
+	return cfg->chat_mc && cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
+}
+
+int32_t hrn_run_start_token(const struct hrn_run_cfg *cfg, bool chat, enum task_start start,
+			    const struct eng_model_desc *d)
+{
+	if (chat && task_chat_writes_bos(cfg->chat->family) && d->bos_id >= 0)
+		return -1;
+	return task_start_token(start, d->bos_id, d->eos_id);
+}
+
 int hrn_run_mc_chat(const struct hrn_run_cfg *cfg, struct task_mc_plan *p, struct mrl_err *err)
 {
 	char *chat = NULL;

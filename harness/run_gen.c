@@ -157,8 +157,7 @@ static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct 
 				    &n, err);
 	if (rc)
 		return rc;
-	int32_t start = chat && task_chat_writes_bos(cfg->chat->family) && d.bos_id >= 0 ? -1
-			: task_start_token(g->plan.start, d.bos_id, d.eos_id);
+	int32_t start = hrn_run_start_token(cfg, chat, g->plan.start, &d);
 	if (start < 0 && n == 0)
 		start = task_start_token(TASK_START_BOS_ELSE_EOS, d.bos_id, d.eos_id);
 	if (start < 0 && n == 0) {
@@ -592,8 +591,10 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 			break;
 		}
 	if (mc && out->family == TASK_CHAT_NONE)
-		return mrl_err_set(err, MRL_EINPUT, "--chat-multiple-choice: the model has no chat template; name one with "
-				   "--chat-template (chatml, llama2, llama3, mistral, gemma, phi3)");
+		return mrl_err_set(err, MRL_EINPUT, "--chat-multiple-choice: %s; name one with --chat-template (chatml, "
+				   "llama2, llama3, mistral, gemma, phi3)",
+				   name && !strcasecmp(name, "none") ? "the suite's chat_template is none"
+								     : "the model has no chat template");
 	if (mc && settings_extra)
 		json_object_set_new(settings_extra, "chat_multiple_choice", json_true());
 	out->no_thinking = out->thinking_switch && !think->on;

@@ -71,9 +71,9 @@ struct hrn_think {
 
 /* The chat template of a run into *out: hrn_run_chat_resolve when a task of tasks[0..n)
  * generates or mc (--chat-multiple-choice) is set, family none otherwise; with mc, a
- * resolved family none (auto on a model without a template) is MRL_EINPUT asking for
- * --chat-template, and settings_extra gets "chat_multiple_choice": true. name NULL (no --chat-template): the template the
- * generate tasks declare (task_gen_chat_template; MRL_EINPUT when two differ), else
+ * resolved family none (auto on a model without a template, or a suite's "none") is
+ * MRL_EINPUT asking for --chat-template, and settings_extra gets "chat_multiple_choice":
+ * true. name NULL (no --chat-template): the template the generate tasks declare (task_gen_chat_template; MRL_EINPUT when two differ), else
  * auto; recorded as settings_extra's "chat_template"
  * (results.json settings.chat_template) when settings_extra is not NULL. A template
  * with Qwen3's thinking switch renders as enable_thinking=think->on (out->no_thinking),
@@ -87,6 +87,15 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
  * BOS text unless --bos never: it was written all the same, and results.json said no BOS
  * was used): a malloc'd string into *out, or an error. */
 int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err);
+
+/* Whether the run's multiple-choice prompts are in its chat template (--chat-multiple-choice). */
+bool hrn_run_chat_mc_on(const struct hrn_run_cfg *cfg);
+
+/* The token before a prompt: the plan's start rule's, but none where the prompt is in the
+ * run's chat template (chat) and that template writes BOS itself (Llama 2/3, Mistral,
+ * Gemma: it is in the text already). */
+int32_t hrn_run_start_token(const struct hrn_run_cfg *cfg, bool chat, enum task_start start,
+			    const struct eng_model_desc *d);
 
 /* --chat-multiple-choice: p's prompt becomes the user's turn of the run's chat template
  * with the assistant's turn opened, and each choice's string that prompt followed by the

@@ -11,6 +11,7 @@
  * so the shared context is computed once. docs/evaluation.md has the details.
  */
 #include "harness/run.h"
+#include "harness/run_gen.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -34,27 +35,12 @@ struct mc_tokens {
 	int32_t neutral;     /* the one-token context of acc_mutual_info; -1 = none */
 };
 
-/* Whether the run's multiple-choice prompts are in its chat template (--chat-multiple-choice). */
-static bool mc_chat(const struct hrn_run_cfg *cfg)
-{
-	return cfg->chat_mc && cfg->chat && cfg->chat->family != TASK_CHAT_NONE;
-}
-
 /* text's tokens, no BOS added; under a chat template its control tokens parsed (<|im_start|>). */
 static int mc_tokenize(const struct hrn_run_cfg *cfg, const char *text, size_t len, int32_t **ids, size_t *n,
 		       struct mrl_err *err)
 {
-	return mc_chat(cfg) ? eng_tokenize_flags(cfg->model, text, len, ENG_TOKENIZE_PARSE_SPECIAL, ids, n, err)
+	return hrn_run_chat_mc_on(cfg) ? eng_tokenize_flags(cfg->model, text, len, ENG_TOKENIZE_PARSE_SPECIAL, ids, n, err)
 			    : eng_tokenize(cfg->model, text, len, false, ids, n, err);
-}
-
-/* The token before the context: the plan's start token, but none where the chat template
- * writes BOS itself (Llama 2/3, Mistral, Gemma: it is in the text already). */
-static int32_t mc_start(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, const struct eng_model_desc *d)
-{
-	if (mc_chat(cfg) && task_chat_writes_bos(cfg->chat->family) && d->bos_id >= 0)
-		return -1;
-	return task_start_token(p->start, d->bos_id, d->eos_id);
 }
 
 /* The refusal of a chat prompt that does not fit with choice j (it is never cut). */
@@ -92,7 +78,7 @@ static int mc_context(const struct hrn_run_cfg *cfg, const struct task_mc_plan *
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", u->task, u->item, u->lang);
 		return rc;
 	}
-	int32_t start = mc_start(cfg, p, &d);
+	int32_t start = hrn_run_start_token(cfg, hrn_run_chat_mc_on(cfg), p->start, &d);
 	if (start < 0 && tk->n_ctx == 0 && (start = task_start_token(p->start_if_empty, d.bos_id, d.eos_id)) < 0)
 		return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): the context is empty and the model has no BOS or EOS token to start from",
 				   u->task, u->item, u->lang);
@@ -128,7 +114,7 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 		if (task_truncate_keep(p->truncate, tk->n_full, n_cont, n_pos, &keep))
 			return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
 					   u->task, u->item, u->lang, j, n_cont, n_pos);
-		if (keep < tk->n_full && mc_chat(cfg)) /* a cut from the left would take the template's turn header */
+		if (keep < tk->n_full && hrn_run_chat_mc_on(cfg)) /* a cut from the left would take the template's turn header */
 			return mc_chat_too_long(u->task, u->item, u->lang, tk->n_full, j, n_pos, err);
 		b->reqs[j] = (struct eng_score_req){ .ctx = tk->full_ctx + (tk->n_full - keep), .n_ctx = keep,
 						     .cont = tk->whole[j] + tk->n_ctx, .n_cont = n_cont };
@@ -173,10 +159,10 @@ static int mc_choice_fits(const struct hrn_run_cfg *cfg, const struct task_mc_pl
 	else if (n_whole > n_c && n_whole - n_c >= n_pos)
 		rc = mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
 				 task_id(u->task), task_item_id(u->item), u->lang, j, n_whole - n_c, n_pos);
-	else if (mc_chat(cfg) && n_whole > n_c) { /* nor a context that would be cut (mc_requests) */
+	else if (hrn_run_chat_mc_on(cfg) && n_whole > n_c) { /* nor a context that would be cut (mc_requests) */
 		struct eng_model_desc d;
 		eng_model_describe(cfg->model, &d);
-		const size_t n_full = n_c + (mc_start(cfg, p, &d) >= 0);
+		const size_t n_full = n_c + (hrn_run_start_token(cfg, hrn_run_chat_mc_on(cfg), p->start, &d) >= 0);
 		if (n_full + (n_whole - n_c) - 1 > n_pos)
 			rc = mc_chat_too_long(task_id(u->task), task_item_id(u->item), u->lang, n_full, j, n_pos, err);
 	}

@@ -67,7 +67,7 @@ int hrn_run_mc_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, si
 {
 	const struct task_plan_opts o = { .fewshot_k = cfg->fewshot_k, .seed = cfg->seed, .add_bos = cfg->add_bos };
 	int rc = task_mc_plan(t, item_idx, lang, &o, p, err);
-	if (!rc && cfg->chat_mc && cfg->chat && cfg->chat->family != TASK_CHAT_NONE && (rc = hrn_run_mc_chat(cfg, p, err)))
+	if (!rc && hrn_run_chat_mc_on(cfg) && (rc = hrn_run_mc_chat(cfg, p, err)))
 		task_mc_plan_release(p);
 	return rc;
 }

@@ -77,13 +77,11 @@ static int set_chat(struct rec_comparable *c, const json_t *extra)
 	const char *chat = extra ? json_string_value(json_object_get(extra, "chat_template")) : NULL;
 	/* --chat-multiple-choice: recorded only where given, so earlier runs read as before */
 	const bool mc = extra && json_is_true(json_object_get(extra, "chat_multiple_choice"));
-	if ((!think || !chat) && !mc)
+	if (!chat || (!think && !mc))
 		return set_extra(c, S_CHAT, extra, "chat_template");
 	char buf[192];
 	const json_t *budget = json_object_get(extra, "thinking_budget");
-	if (!chat)
-		snprintf(buf, sizeof buf, "(not recorded)");
-	else if (!think)
+	if (!think)
 		snprintf(buf, sizeof buf, "%.64s", chat);
 	else if (json_is_integer(budget))
 		snprintf(buf, sizeof buf, "%.64s, thinking %.8s, budget %" JSON_INTEGER_FORMAT, chat, think,
@@ -92,7 +90,7 @@ static int set_chat(struct rec_comparable *c, const json_t *extra)
 		snprintf(buf, sizeof buf, "%.64s, thinking %.8s", chat, think);
 	if (mc)
 		strcat(buf, ", multiple choice too");
-	return set(c, S_CHAT, buf, chat != NULL);
+	return set(c, S_CHAT, buf, true);
 }
 
 static int cmp_str(const void *a, const void *b)

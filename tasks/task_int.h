@@ -45,7 +45,7 @@ struct task_task {
 	const char **langs;
 	size_t n_langs;
 	int *derived_from;     /* per language: index of its source language, or -1 */
-	json_t **derived_keep; /* per language: the "keep" array of a derived language (fields copied as they are), or NULL */
+	json_t **derived_keep; /* per language: a derived one's "keep" (fields copied as they are), or NULL */
 	json_t **tmpl_context; /* per language: string or switch object, borrowed (NULL = none) */
 	json_t **tmpl_choice;  /* per language (NULL = "{choice}") */
 	const char *target_delimiter;

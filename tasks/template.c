@@ -2,7 +2,8 @@
  *
  * A template is literal text with placeholders "{field}" or "{field|filter|filter}";
  * "{{" and "}}" stand for literal braces; "{=TEXT}" is TEXT itself, which the
- * transliteration of a derived language leaves as it is (answer labels). A template may also be a switch object
+ * transliteration of a derived language leaves as it is (answer labels). A template
+ * may also be a switch object
  * {"switch": "question", "cases": {"cause": "...", "effect": "..."}, "default": "..."}
  * that picks a template string by the value of one of the variant's fields, so that
  * each language words COPA's cause/effect naturally. Templates live in suite data,
