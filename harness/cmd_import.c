@@ -23,7 +23,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 	hrn_print_options(out, opts, 18);
 	fprintf(out, "formats:\n");
 	for (size_t i = 0; i < task_n_importers(); i++)
-		fprintf(out, "  %-12s %s\n", task_importer_name(i), task_importer_summary(i));
+		fprintf(out, "  %-16s %s\n", task_importer_name(i), task_importer_summary(i));
 	fprintf(out,
 		"examples:\n"
 		"  merilo import copa --lang sr-Cyrl=test-sr.jsonl --lang sr-Latn=test-sr-lat.jsonl \\\n"
@@ -37,9 +37,12 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"                     --pool en=en-dev.jsonl --pool sr-Cyrl=sr-dev.jsonl --derive sr-Latn \\\n"
 		"                     -o global-mmlu.json\n"
 		"  merilo import oz-eval --lang sr-Latn=oz-eval.jsonl --derive sr-Cyrl -o oz-eval.json\n"
+		"  merilo import serbian-llm-eval --lang sr-Latn=serbian-llm-eval-v1/ --derive sr-Cyrl \\\n"
+		"                     -o serbian-llm-eval.json\n"
 		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele,\n"
 		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en;\n"
-		"oz-eval is Serbian (sr-Latn).\n"
+		"oz-eval and serbian-llm-eval are Serbian (sr-Latn); serbian-llm-eval takes the dataset's folder\n"
+		"(or one file), each file's task read from its name (piqa_test_partial_0_1837_end.jsonl).\n"
 		"--derive sr-Latn adds Serbian in Latin script transliterated from the sr-Cyrl file\n"
 		"(--derive sr-Cyrl: the reverse).\n"
 		"checks: each file's letters must be of its tag's script (sr-Cyrl: Cyrillic; sr-Latn, hr, bs,\n"
@@ -152,7 +155,8 @@ int hrn_cmd_import(int argc, char **argv)
 	}
 	const struct mrl_option table[] = {
 		OPT_CALLBACK(0, "lang", &inputs, "TAG=FILE",
-			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr)", add_lang),
+			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr); "
+			     "serbian-llm-eval: a folder", add_lang),
 		OPT_CALLBACK(0, "pool", &pool, "TAG=FILE",
 			     "few-shot examples for a language (global-mmlu: its dev split; flores: dev sentences)",
 			     add_lang),
@@ -205,8 +209,9 @@ int hrn_cmd_import(int argc, char **argv)
 		rc = hrn_report(&err);
 		goto out;
 	}
-	const struct task_task *t = task_suite_task(s, 0);
-	size_t n_items = t ? task_n_items(t) : 0;
+	size_t n_items = 0, n_tasks = task_suite_n_tasks(s);
+	for (size_t k = 0; k < n_tasks; k++)
+		n_items += task_n_items(task_suite_task(s, k));
 	task_suite_free(s);
 	if (n_trimmed && !quiet)
 		fprintf(stderr, "merilo import: trimmed leading/trailing spaces in %zu text field%s\n", n_trimmed,
@@ -224,8 +229,11 @@ int hrn_cmd_import(int argc, char **argv)
 		goto out;
 	}
 	size_t n_langs = inputs.n + derive.n;
-	fprintf(stderr, "merilo import: wrote %s (%zu item%s, %zu language%s)\n", output, n_items, n_items == 1 ? "" : "s",
-		n_langs, n_langs == 1 ? "" : "s");
+	char tasks[32] = ""; /* several tasks (flores, serbian-llm-eval): their items are counted together */
+	if (n_tasks > 1)
+		snprintf(tasks, sizeof tasks, "%zu tasks, ", n_tasks);
+	fprintf(stderr, "merilo import: wrote %s (%s%zu item%s, %zu language%s)\n", output, tasks, n_items,
+		n_items == 1 ? "" : "s", n_langs, n_langs == 1 ? "" : "s");
 out:
 	mrl_buf_release(&report.warnings);
 	free(text);

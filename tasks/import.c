@@ -1,10 +1,10 @@
 /* import.c — outside benchmarks -> merilo suites, by a small table of importers.
  *
  * Each importer (tasks/import_NAME.c, using tasks/import_common.c) reads one file
- * per language and returns a suite document (jansson) whose items pair the
- * languages' variants of the same content. The table below is where further
- * importers (lm-eval-harness task exports, serbian-llm-eval JSONL) slot in: a
- * name, a one-line summary, a function. The per-language prompt wording an
+ * per language (serbian-llm-eval: a folder of a file per task) and returns a suite
+ * document (jansson) whose items pair the languages' variants of the same content.
+ * The table below is where further importers slot in: a name, a one-line summary,
+ * a function. The per-language prompt wording an
  * importer writes goes into the suite's templates (suite data), so it can be
  * read and changed there. This file also adds the languages that `--derive`
  * makes by transliteration, for any importer.
@@ -36,6 +36,8 @@ static const struct {
 	  task_import_oz_eval, false },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
 	  task_import_flores, true },
+	{ "serbian-llm-eval", "the Serbian LLM eval's folder, a JSONL file per task (ARC, HellaSwag, PIQA, BoolQ, ...)",
+	  task_import_serbian_llm_eval, false },
 };
 #define N_IMPORTERS (sizeof importers / sizeof importers[0])
 

@@ -57,7 +57,7 @@ static void t_belebele(const char *m, const char *dir)
 		   "\"$MERILO\" run --model %s --suite %s/oz.json -o %s/oz-run --quiet", dir, m, dir, dir);
 	/* FLORES: two translation tasks; one sentence each, generated to its stop or limit */
 	snprintf(fl, sizeof fl, "%s/flores.json", dir);
-	CLI_EXPECT(0, "(4 items, 4 languages)", "import flores with --derive sr-Latn",
+	CLI_EXPECT(0, "(2 tasks, 8 items, 4 languages)", "import flores with --derive sr-Latn",
 		   "import flores --lang en=tests/data/import/flores/eng_Latn.devtest --lang sr-Cyrl=tests/data/import/flores/"
 		   "srp_Cyrl.devtest --lang hr=tests/data/import/flores/hrv_Latn.devtest --derive sr-Latn -o %s", fl);
 	CLI_EXPECT(3, "task 'translate_from_en': max_new_tokens 256 leaves no room for the prompt in the model's 256 "
@@ -69,6 +69,12 @@ static void t_belebele(const char *m, const char *dir)
 		return;
 	CLI_EXPECT(0, "merilo run: 6 units scored", "run generates the FLORES suite: 2 tasks x 3 languages, --limit 1",
 		   "run --model %s --suite %s -o %s/fl-run --limit 1 --quiet", m1k, fl, dir);
+	/* the Serbian LLM eval: a folder of a file per task, run in both scripts on the model of 1024 positions */
+	CLI_EXPECT(0, "(8 tasks, 13 items, 2 languages)", "import serbian-llm-eval from its folder, --derive sr-Cyrl",
+		   "import serbian-llm-eval --lang sr-Latn=tests/data/import/serbian-llm-eval --derive sr-Cyrl -o %s/sle.json",
+		   dir);
+	CLI_EXPECT(0, "merilo run: 26 units scored", "run the Serbian LLM eval suite: 13 items x 2 scripts",
+		   "run --model %s --suite %s/sle.json -o %s/sle-run --bos never --quiet", m1k, dir, dir);
 	char *r = cli_slurp(res);
 	ok(r && strstr(r, "\"belebele\"") && strstr(r, "\"sr-Latn\""), "results.json has the task and the derived language");
 	free(r);
