@@ -10,6 +10,7 @@
 #include "tests/cli.h"
 #include "tests/jsonl.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -194,55 +195,66 @@ static void compare_case(json_t *items, json_t *docs, size_t *n, size_t *same, d
 	}
 }
 
-/* A folder that is the fixture checkpoint fx with a case's chat template (and bos_token)
- * in a copy of its tokenizer_config.json. 0, or -1 where it cannot be made. */
+/* A folder that is the fixture checkpoint fx (every file but its tokenizer_config.json, linked)
+ * with a case's chat template (and bos_token) in a copy of that file. 0, or -1 where it
+ * cannot be made. */
 static int model_with_template(const char *fx, json_t *c, const char *dir)
 {
 	char path[800], abs_fx[4096];
 	if (!realpath(fx, abs_fx) || mkdir(dir, 0755))
 		return -1;
-	static const char *const files[] = { "config.json", "generation_config.json", "model.safetensors", "tokenizer.json" };
-	for (size_t i = 0; i < 4; i++) {
-		char from[4200];
-		snprintf(from, sizeof from, "%s/%s", abs_fx, files[i]);
-		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-		if (symlink(from, path))
-			return -1;
+	DIR *d = opendir(abs_fx);
+	struct dirent *e;
+	int rc = d ? 0 : -1;
+	while (!rc && (e = readdir(d))) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "tokenizer_config.json"))
+			continue;
+		char from[4400];
+		snprintf(from, sizeof from, "%s/%s", abs_fx, e->d_name);
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		rc = symlink(from, path);
 	}
+	if (d)
+		closedir(d);
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", fx);
-	json_t *tc = json_load_file(path, 0, NULL);
+	json_t *tc = rc ? NULL : json_load_file(path, 0, NULL);
 	json_object_set(tc, "chat_template", json_object_get(c, "chat_template"));
 	if (json_is_string(json_object_get(c, "bos_token")))
 		json_object_set(tc, "bos_token", json_object_get(c, "bos_token"));
 	snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-	int rc = tc && !json_dump_file(tc, path, 0) ? 0 : -1;
+	rc = tc && !json_dump_file(tc, path, 0) ? 0 : -1;
 	json_decref(tc);
 	return rc;
 }
 
-/* Against lm-eval-harness --apply_chat_template (ci/make-chat-mc-reference.py): the
- * fixture's Qwen2 checkpoint with each case's template (ChatML; Meta-Llama-3-8B-Instruct's,
- * which writes the BOS text itself) under auto and the default --bos auto; each request's
- * whole string equal, each log-likelihood within 1e-4 (f32 KV cache; both float32). The
- * model adds no BOS of its own, as lm-eval feeds it; that no second one goes before a
- * template's where BOS is used is test_llama2_bos's. */
+/* Against lm-eval-harness --apply_chat_template (ci/make-chat-mc-reference.py): a fixture's
+ * checkpoint with each case's template under auto and the default --bos auto — ChatML and
+ * Meta-Llama-3-8B-Instruct's on Qwen2 (which adds no BOS of its own), Llama-2-chat's,
+ * Mistral-Instruct's and Gemma's (each writes the BOS text, and the tokenizer would add one
+ * too: one BOS, not two) and Phi-3.5's (no BOS at all). Each request's whole string equal,
+ * each log-likelihood within 1e-4 (f32 KV cache; both float32); a BOS too many moves them by
+ * nats (--bos always: ChatML 4.3, Phi-3 2.3). */
 static void test_lmeval(void)
 {
 	const char *root = fixtures_dir();
-	char fx[600];
-	snprintf(fx, sizeof fx, "%s/hf/qwen2", root ? root : "");
-	if (!root || access(fx, R_OK)) {
-		skip("fixtures absent: ../shared/fixtures/hf/qwen2", "--chat-multiple-choice against lm-eval");
+	if (!root) {
+		skip("fixtures absent: ../shared/fixtures/hf", "--chat-multiple-choice against lm-eval");
 		return;
 	}
-	json_t *ref = json_load_file("tests/data/chat-mc/lmeval-qwen2-chat.json", 0, NULL), *c;
+	json_t *ref = json_load_file("tests/data/chat-mc/lmeval-chat.json", 0, NULL), *c;
 	size_t k;
-	ok(json_array_size(json_object_get(ref, "cases")) == 2, "two cases in lm-eval's reference");
+	ok(json_array_size(json_object_get(ref, "cases")) == 6, "six cases in lm-eval's reference");
 	json_array_foreach(json_object_get(ref, "cases"), k, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
-		char dir[400], run[64], title[200];
-		snprintf(dir, sizeof dir, "%s/qwen2-%s", tmp, name);
+		const char *fixture = json_string_value(json_object_get(c, "fixture"));
+		char fx[600], dir[400], run[64], title[200];
+		snprintf(fx, sizeof fx, "%s/hf/%s", root, fixture ? fixture : "");
+		snprintf(dir, sizeof dir, "%s/%s-%s", tmp, fixture ? fixture : "", name);
 		snprintf(run, sizeof run, "lmeval-%s", name);
+		if (!fixture || access(fx, R_OK)) {
+			skip("fixture absent", name);
+			continue;
+		}
 		if (model_with_template(fx, c, dir)) {
 			ok(0, "a folder for the model with a template");
 			continue;
@@ -250,7 +262,7 @@ static void test_lmeval(void)
 		char *out = NULL;
 		int rc = cli_run(&out, "run --model %s --suite tests/data/chat-mc/suite.json --chat-multiple-choice "
 				       "--kv-cache f32 --quiet -o %s/%s", dir, tmp, run);
-		snprintf(title, sizeof title, "%s: the fixture's Qwen2 with the template, under auto", name);
+		snprintf(title, sizeof title, "%s: the fixture's %s with the template, under auto", name, fixture);
 		is_int(rc, 0, title);
 		if (rc)
 			diag("%s", out);
