@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""make-import-reference.py — lm-evaluation-harness's own rendering of the English test files
-of `merilo import belebele` and `merilo import global-mmlu`, the oracles of
-tests/task_import_belebele.c and tests/task_import_global_mmlu.c.
+"""make-import-reference.py — lm-evaluation-harness's own rendering of the test files of
+`merilo import belebele`, `global-mmlu` (English) and `global-piqa` (every language: its prompt
+has no words of its own), the oracles of tests/task_import_belebele.c,
+tests/task_import_global_mmlu.c and tests/task_import_global_piqa.c.
 
-lm-eval's task templates (belebele's and global_mmlu's _default/_en template: doc_to_text,
-doc_to_choice, doc_to_target, target_delimiter) are loaded unchanged and pointed at the local
-JSONL file instead of the Hugging Face dataset; each question's context, choices, gold index
-and delimiter are written next to the test file (lmeval-*.json). merilo's importers must render
-the same strings for `en`.
+lm-eval's task templates (belebele's and global_mmlu's _default/_en template, global_piqa's
+parallel_cloze one: doc_to_text, doc_to_choice, doc_to_target, target_delimiter) are loaded
+unchanged and pointed at the local JSONL file instead of the Hugging Face dataset; each
+question's context, choices, gold index and delimiter are written next to the test file
+(lmeval-*.json). merilo's importers must render the same strings.
 
 Global-MMLU's few-shot prompts too: lm-eval runs one task per subject (its process_docs keeps
 the subject's rows of the test and the dev split) with the `first_n` sampler on dev; here each
@@ -34,7 +35,8 @@ TASKS = os.path.join(os.path.dirname(lm_eval.__file__), "tasks")
 CASES = [
     ("belebele/_default_template_yaml", "belebele/eng_Latn.jsonl", "belebele/lmeval-eng_Latn.json"),
     ("global_mmlu/full/en/_en_template_yaml", "global-mmlu/en.jsonl", "global-mmlu/lmeval-en.json"),
-]
+] + [("global_piqa/parallel_cloze/_template", f"global-piqa/{lang}.jsonl", f"global-piqa/lmeval-{lang}.json")
+     for lang in ("eng_latn", "srp_cyrl", "srp_latn", "hrv_latn")]
 
 
 def render(template, data):

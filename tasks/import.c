@@ -36,6 +36,8 @@ static const struct {
 	  task_import_oz_eval, false },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
 	  task_import_flores, true },
+	{ "global-piqa", "Global PIQA's parallel split (prompt, solution0-3, label), a file per language",
+	  task_import_global_piqa, false },
 	{ "serbian-llm-eval", "the Serbian LLM eval's folder, a JSONL file per task (ARC, HellaSwag, PIQA, BoolQ, ...)",
 	  task_import_serbian_llm_eval, false },
 };

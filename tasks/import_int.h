@@ -167,6 +167,8 @@ int task_import_oz_eval(const struct task_import_input *in, size_t n_in, const s
 			json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_flores(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		       json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_global_piqa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			    json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_serbian_llm_eval(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 				 json_t **out, size_t *n_trimmed, struct mrl_err *err);
 

@@ -69,6 +69,12 @@ static void t_belebele(const char *m, const char *dir)
 		return;
 	CLI_EXPECT(0, "merilo run: 6 units scored", "run generates the FLORES suite: 2 tasks x 3 languages, --limit 1",
 		   "run --model %s --suite %s -o %s/fl-run --limit 1 --quiet", m1k, fl, dir);
+	CLI_EXPECT(0, "(3 items, 4 languages)", "import global-piqa: four languages, both Serbian scripts typed",
+		   "import global-piqa --lang en=tests/data/import/global-piqa/eng_latn.jsonl --lang sr-Cyrl=tests/data/import/"
+		   "global-piqa/srp_cyrl.jsonl --lang sr-Latn=tests/data/import/global-piqa/srp_latn.jsonl --lang hr=tests/data/"
+		   "import/global-piqa/hrv_latn.jsonl -o %s/gp.json", dir);
+	CLI_EXPECT(0, "merilo run: 11 units scored", "run the Global PIQA suite: 3 questions x 4 languages, hr lacking one",
+		   "run --model %s --suite %s/gp.json -o %s/gp-run --quiet", m1k, dir, dir);
 	/* the Serbian LLM eval: a folder of a file per task, run in both scripts on the model of 1024 positions */
 	CLI_EXPECT(0, "(8 tasks, 13 items, 2 languages)", "import serbian-llm-eval from its folder, --derive sr-Cyrl",
 		   "import serbian-llm-eval --lang sr-Latn=tests/data/import/serbian-llm-eval --derive sr-Cyrl -o %s/sle.json",

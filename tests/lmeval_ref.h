@@ -1,4 +1,4 @@
-/* lmeval_ref.h — an imported suite's English prompts against lm-evaluation-harness's own
+/* lmeval_ref.h — an imported suite's prompts in one language against lm-evaluation-harness's own
  * rendering of the same file (ci/make-import-reference.py writes it): the context, the
  * choices, the gold index and the target delimiter of every question, byte for byte.
  * Header-only, for tests/task_import_*.c; include after tests/tap.h. */
@@ -10,8 +10,8 @@
 
 #include <jansson.h>
 
-/* Items 0..n-1 of t in "en" against the n requests of the reference file at path. */
-static inline void check_lmeval(const struct task_task *t, const char *path, size_t n)
+/* Items 0..n-1 of t in lang against the n requests of the reference file at path. */
+static inline void check_lmeval_lang(const struct task_task *t, const char *path, size_t n, const char *lang)
 {
 	json_error_t je;
 	json_t *ref = json_load_file(path, 0, &je), *reqs = json_object_get(ref, "requests");
@@ -26,7 +26,7 @@ static inline void check_lmeval(const struct task_task *t, const char *path, siz
 	json_array_foreach(reqs, i, r) {
 		struct task_prompt p;
 		struct mrl_err err = {0};
-		if (task_render(t, task_item_at(t, i), "en", &p, &err)) {
+		if (task_render(t, task_item_at(t, i), lang, &p, &err)) {
 			diag("%s", err.msg);
 			continue;
 		}
@@ -44,11 +44,19 @@ static inline void check_lmeval(const struct task_task *t, const char *path, siz
 		same_delim += !strcmp(p.target_delimiter, json_string_value(json_object_get(r, "target_delimiter")));
 		task_prompt_release(&p);
 	}
-	is_int((long long)same_context, (long long)n, "en contexts: lm-eval's, byte for byte");
-	is_int((long long)same_choices, (long long)n, "en choices: lm-eval's");
+	snprintf(name, sizeof name, "%s contexts: lm-eval's, byte for byte", lang);
+	is_int((long long)same_context, (long long)n, name);
+	snprintf(name, sizeof name, "%s choices: lm-eval's", lang);
+	is_int((long long)same_choices, (long long)n, name);
 	is_int((long long)same_gold, (long long)n, "gold indices: lm-eval's");
 	is_int((long long)same_delim, (long long)n, "the target delimiter: lm-eval's");
 	json_decref(ref);
+}
+
+/* The English prompts (belebele, global-mmlu: lm-eval words only English as merilo does). */
+static inline void check_lmeval(const struct task_task *t, const char *path, size_t n)
+{
+	check_lmeval_lang(t, path, n, "en");
 }
 
 #endif
