@@ -65,7 +65,16 @@ static const struct sle_task {
 #define N_SLE_TASKS (sizeof sle_tasks / sizeof sle_tasks[0])
 
 #define SLE_MAX_NEW_TOKENS 256 /* the fork's max_gen_toks */
-#define SLE_KNOWN "arc_easy, arc_challenge, hellaswag, openbookqa, piqa, boolq, nq_open, triviaqa"
+
+/* The names of the tasks imported, "arc_easy, arc_challenge, ...", into buf. */
+static const char *known_names(char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (size_t t = 0, len = 0; t < N_SLE_TASKS && len < size; t++)
+		if (sle_tasks[t].kind != SLE_WINOGRANDE)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", sle_tasks[t].name);
+	return buf;
+}
 
 /* One input file: its path (malloc'd), its task and where it goes among the task's files. */
 struct sle_file {
@@ -194,9 +203,10 @@ static int scan_folder(const char *dir, struct sle_files *fs, const struct task_
 		}
 	}
 	closedir(d);
+	char known[160];
 	if (!rc && !fs->n)
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: no test file of the serbian-llm-eval tasks (a .jsonl file whose "
-				 "name begins with one of " SLE_KNOWN ")", dir);
+				 "name begins with one of %s)", dir, known_names(known, sizeof known));
 	if (!rc) {
 		warn_skipped(dir, skipped, n_skipped, opts);
 		qsort(fs->v, fs->n, sizeof *fs->v, cmp_file);
@@ -219,9 +229,10 @@ static int find_files(const struct task_import_input *in, struct sle_files *fs, 
 	const char *base = strrchr(in->path, '/'), *rest;
 	base = base ? base + 1 : in->path;
 	size_t t = task_of_name(base, &rest);
+	char known[160];
 	if (t == N_SLE_TASKS)
 		return mrl_err_set(err, MRL_EINPUT, "%s: the task is read from the file name, which must begin with one of "
-				   SLE_KNOWN " (rename it, e.g. piqa.jsonl)", in->path);
+				   "%s (rename it, e.g. piqa.jsonl)", in->path, known_names(known, sizeof known));
 	if (sle_tasks[t].kind == SLE_WINOGRANDE)
 		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: Winogrande is scored by partial evaluation (a context per "
 				   "option), which a merilo suite cannot express; it is not imported", in->path);
@@ -246,9 +257,13 @@ static int need_text(const char *path, const struct imp_row *r, const char *fiel
 static int need_strings(const char *path, const struct imp_row *r, const json_t *a, const char *what, size_t min,
 			struct mrl_err *err)
 {
-	if (!json_is_array(a) || json_array_size(a) < min)
-		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s must be an array of at least %zu non-empty strings", path,
-				   r->line, what, min);
+	if (!json_is_array(a) || json_array_size(a) < min) {
+		char least[48] = "";
+		if (min)
+			snprintf(least, sizeof least, "at least %zu ", min);
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s must be an array of %snon-empty strings", path, r->line,
+				   what, least);
+	}
 	for (size_t k = 0; k < json_array_size(a); k++) {
 		json_t *s = json_array_get(a, k);
 		if (!json_is_string(s) || !imp_trimmed_length(s))
