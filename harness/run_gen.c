@@ -352,22 +352,29 @@ static int score_text(const struct task_task *t, const struct task_item *item, c
 {
 	long at = -1;
 	char *text = valid_text(raw ? raw : ""), *answer = text ? answer_of(answer_start(text, think, &at)) : NULL;
+	char *extracted = NULL; /* the task's "extract" of the answer; the metrics of the text score it */
 	json_t *gen = json_object(), *stats = json_object(), *refs = json_array();
 	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(item), lang) : MRL_ENOMEM;
 	for (size_t j = 0; !rc && j < p->n_refs; j++)
 		json_array_append_new(refs, json_string(p->refs[j]));
-	const struct met_text_item ti = { .hyp = answer, .refs = (const char *const *)p->refs, .n_refs = p->n_refs };
+	const bool extract = task_gen_extract_regex(t, lang) != NULL;
+	if (!rc && extract)
+		rc = task_gen_extract(t, lang, answer, &extracted, err);
+	const char *scored = extract ? (extracted ? extracted : "") : answer;
+	const struct met_text_item ti = { .hyp = scored, .refs = (const char *const *)p->refs, .n_refs = p->n_refs };
 	if (!rc)
 		rc = rec_item_set_gold_text(rec, p->refs[0]);
 	if (!rc)
-		rc = qa_metrics(t, lang, &ti, answer, rec, err);
+		rc = qa_metrics(t, lang, &ti, scored, rec, err);
 	if (!rc)
 		rc = corpus_stats(t, &ti, stats, rec, err);
 	if (!rc)
-		rc = script_lang(t, p, answer, gen, rec, err);
+		rc = script_lang(t, p, answer, gen, rec, err); /* the whole answer's script and language */
 	if (rc)
 		goto out;
 	json_object_set_new(gen, "text", json_string(text));
+	if (extract)
+		json_object_set_new(gen, "extracted", extracted ? json_string(extracted) : json_null());
 	json_object_set_new(gen, "references", refs);
 	if (chat)
 		json_object_set_new(gen, "chat_template", json_string(chat));
@@ -387,6 +394,7 @@ out:
 	json_decref(stats);
 	json_decref(refs);
 	free(answer);
+	free(extracted);
 	free(text);
 	return rc;
 }

@@ -57,6 +57,7 @@ void task_suite_free(struct task_suite *s)
 		free(t->until);
 		free(t->expect_script);
 		free(t->expect_language);
+		task_extract_release(t);
 	}
 	free(s->tasks);
 	free(s->file);

@@ -54,6 +54,11 @@ void walk_check_keys(struct walk *w, json_t *obj, const char *const *allowed, co
  * family of tasks/chat.h; NULL when absent or bad (a problem at the key). */
 const char *walk_get_chat_template(struct walk *w, json_t *obj);
 
+/* A generate task's "extract" (tasks/extract.c): checked, its regex compiled into t
+ * (task_extract_release frees it). */
+void walk_get_extract(struct walk *w, json_t *tj, struct task_task *t);
+void task_extract_release(struct task_task *t);
+
 /* A task id is letters, digits, '_', '-' and '.'. */
 bool walk_task_id_valid(const char *s);
 

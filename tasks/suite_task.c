@@ -680,11 +680,13 @@ static void build_type_settings(struct walk *w, json_t *tj, struct task_task *t)
 			walk_pop(w, old);
 		}
 		t->fold_diacritics = json_is_true(fold);
+		walk_get_extract(w, tj, t);
 	}
 	if ((int)t->type >= 0) {
 		static const char *const ppl_only[] = { "window", "stride", NULL },
 				  *const gen_only[] = { "stop", "until", "max_new_tokens", "max_tokens", "expect_script",
-							"expect_language", "chat_template", "fold_diacritics", NULL };
+							"expect_language", "chat_template", "fold_diacritics", "extract",
+							NULL };
 		for (int i = 0; ppl_only[i]; i++)
 			if (t->type != TASK_PERPLEXITY && json_object_get(tj, ppl_only[i])) {
 				size_t o2 = walk_push_key(w, ppl_only[i]);
@@ -799,7 +801,8 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 	static const char *const keys[] = { "id", "type", "description", "metrics", "languages", "derived",
 					    "templates", "target_delimiter", "fewshot", "items", "pool",
 					    "window", "stride", "stop", "until", "max_new_tokens", "max_tokens",
-					    "expect_script", "expect_language", "chat_template", "fold_diacritics", NULL };
+					    "expect_script", "expect_language", "chat_template", "fold_diacritics",
+					    "extract", NULL };
 	task_translit_fn *fns = NULL;
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";

@@ -139,6 +139,17 @@ const char *task_gen_chat_template(const struct task_task *t);
  * diacritics (č ć -> c, š -> s, ž -> z, đ -> dj; docs/generation-metrics.md): the
  * task's "fold_diacritics", false by default. */
 bool task_gen_fold_diacritics(const struct task_task *t);
+/* Its "extract" (tasks/extract.c): the regex that pulls the answer out of a longer
+ * response in language lang (NULL: none; the whole response is the answer), and
+ * whether the last match is taken rather than the first. */
+const char *task_gen_extract_regex(const struct task_task *t, const char *lang);
+bool task_gen_extract_last(const struct task_task *t);
+/* The answer in text (a response in lang) under t's "extract": the chosen match's first
+ * capture group that matched a non-empty text (the whole match where the pattern has
+ * no group), without surrounding whitespace, into *out (malloc'd); *out NULL where
+ * the task has no "extract" or nothing matched (a response that reaches the match
+ * limit counts as no match). 0, or MRL_ENOMEM. */
+int task_gen_extract(const struct task_task *t, const char *lang, const char *text, char **out, struct mrl_err *err);
 /* Generation: the script ("Cyrl" / "Latn") and language ("sr", "hr", ...) an answer
  * in language tag lang is expected to be in: the task's "expect_script" /
  * "expect_language" entry, else what the tag implies (a script subtag: sr-Cyrl ->

@@ -58,6 +58,9 @@ struct task_task {
 	const char **expect_language; /* generate: per language, "expect_language" or NULL */
 	const char *chat_template;    /* generate: its "chat_template", else the suite's, or NULL */
 	bool fold_diacritics;         /* generate: "fold_diacritics" (exact_match, contains, f1, rouge_l) */
+	void **extract_re;            /* generate: per language, "extract"'s compiled regex (pcre2_code *; tasks/extract.c) */
+	const char **extract_regex;   /* per language, its pattern (borrowed from the document); both NULL: no "extract" */
+	bool extract_last;            /* "match": "last" */
 	struct task_item *items;
 	size_t n_items;
 	struct task_item *pool;

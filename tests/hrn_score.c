@@ -429,6 +429,37 @@ static void t_strip(void)
 	free(items);
 }
 
+/* A generate task's "extract": an instruct model's reasoning ends in "Odgovor je (X)" and X is
+ * what exact_match scores (the last match under "match": "last"); a response without one is
+ * wrong, with "extracted": null in its record; the metric's pred_text is the extract. */
+static void t_extract(void)
+{
+	char s[400], p[400], dir[600], path[700], *out = NULL;
+	put(s, sizeof s, "extract.json",
+	    "{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "
+	    "\"metrics\": [\"exact_match\"], \"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": "
+	    "\"P: {question}\\nO:\"}}, \"extract\": {\"regex\": \"Odgovor je \\\\(?([A-D])\\\\)?\", \"match\": \"last\"}, "
+	    "\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"?\", \"target\": \"B\"}}, "
+	    "{\"id\": \"2\", \"hr\": {\"question\": \"?\", \"target\": \"C\"}}, "
+	    "{\"id\": \"3\", \"hr\": {\"question\": \"?\", \"target\": \"D\"}}]}]}\n");
+	put(p, sizeof p, "extract.jsonl",
+	    "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"Odgovor je (A)? Ne. Odgovor je (B).\"}\n"
+	    "{\"task\": \"mc\", \"item\": \"2\", \"language\": \"hr\", \"text\": \"Mislim da je C.\"}\n"
+	    "{\"task\": \"mc\", \"item\": \"3\", \"language\": \"hr\", \"text\": \"Odgovor je D\"}\n");
+	snprintf(dir, sizeof dir, "%s/extract", tmp);
+	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
+	free(out);
+	is_near(metric_of(dir, "mc", "hr", "exact_match"), 2.0 / 3, 1e-12,
+		"the extracted letter is scored: the last \"Odgovor je\" of item 1 and item 3 match, item 2 has none (2 of 3)");
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	char *items = cli_slurp(path);
+	like(items, "\"pred_text\":\"B\",\"correct\":true", "the metric's answer is the extract");
+	like(items, "\"extracted\":null", "a response without a match records none");
+	like(items, "\"text\":\"Odgovor je (A)? Ne. Odgovor je (B).\"", "and the whole text is kept");
+	free(items);
+}
+
 static void synthetic(void)
 {
 	char en[400], hr[400], *out = NULL;
@@ -448,6 +479,7 @@ static void synthetic(void)
 	TEST(t_good(), "a JSONL of every unit scores; a null answer counts as wrong");
 	TEST(t_fold(), "a generate task's fold_diacritics makes answers without diacritics match");
 	TEST(t_strip(), "--strip-thinking scores a reasoning model's answer after </think>");
+	TEST(t_extract(), "a generate task's extract scores the answer a regex pulls out of the response");
 	TEST(t_missing(), "missing predictions are an error, or wrong with --allow-missing");
 	TEST(t_errors(), "unknown items and languages, bad indices, bad JSON: one line naming file and line");
 }
