@@ -52,6 +52,12 @@ static json_t *task_json(const struct task_task *t)
 		json_object_set_new(lj, "tag", json_string(task_language(t, l)));
 		json_object_set_new(lj, "items", json_integer((json_int_t)count_items(t, (int)l, -1)));
 		json_object_set_new(lj, "derived_from", src ? json_string(src) : json_null());
+		if (task_type(t) == TASK_GENERATE) { /* the answer pulled out of a response, where the task says how */
+			const char *re = task_gen_extract_regex(t, task_language(t, l));
+			json_object_set_new(lj, "extract", re ? json_pack("{s:s, s:s}", "regex", re, "match",
+									  task_gen_extract_last(t) ? "last" : "first")
+							      : json_null());
+		}
 		json_array_append_new(langs, lj);
 	}
 	json_object_set_new(o, "languages", langs);
@@ -93,6 +99,9 @@ static void task_text(const struct task_task *t)
 		printf("    %-10s %zu item%s", task_language(t, l), n_lang, n_lang == 1 ? "" : "s");
 		if (src)
 			printf(" (derived from %s)", src);
+		const char *re = task_type(t) == TASK_GENERATE ? task_gen_extract_regex(t, task_language(t, l)) : NULL;
+		if (re)
+			printf("; answer: the %s match of /%s/", task_gen_extract_last(t) ? "last" : "first", re);
 		printf("\n");
 	}
 	printf("  items with every language: %zu of %zu\n", count_items(t, -1, -1), task_n_items(t));

@@ -458,6 +458,8 @@ static void t_extract(void)
 	like(items, "\"extracted\":null", "a response without a match records none");
 	like(items, "\"text\":\"Odgovor je (A)? Ne. Odgovor je (B).\"", "and the whole text is kept");
 	free(items);
+	CLI_EXPECT(0, "hr         3 items; answer: the last match of /Odgovor je \\(?([A-D])\\)?/", "info shows the extract",
+		   "info %s", s);
 }
 
 static void synthetic(void)
