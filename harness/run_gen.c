@@ -343,11 +343,10 @@ static const char *answer_start(const char *text, const struct task_chat *think,
 
 /* The record of an answer text to item item of t in lang under plan p: the metrics (the
  * text metrics of the task's "extract" of the answer where it has one; script and
- * language of the whole answer), gold_text, and the "generation" object (text, extracted,
- * references, script, language,
- * statistics; chat_template when chat is not NULL; thinking when think is not NULL:
- * the template has Qwen3's switch). *gen_out (may be NULL) gets the generation object
- * (borrowed from rec) for more fields. */
+ * language of the whole answer), gold_text, and the "generation" object (text,
+ * extracted, references, script, language, statistics; chat_template when chat is not
+ * NULL; thinking when think is not NULL: the template has Qwen3's switch). *gen_out
+ * (may be NULL) gets the generation object (borrowed from rec) for more fields. */
 static int score_text(const struct task_task *t, const struct task_item *item, const char *lang,
 		      const struct task_gen_plan *p, const char *raw, const char *chat, const struct task_chat *think,
 		      struct rec_item *rec, json_t **gen_out, struct mrl_err *err)
