@@ -36,6 +36,15 @@ static void put_quoted(FILE *f, const char *s)
  * continuations), then each choice's continuation JSON-quoted. */
 static void put_mc_plan(FILE *f, const struct task_mc_plan *p)
 {
+	for (size_t j = 0; p->choice_in_context && j < p->n_choices; j++) { /* a context per choice */
+		fprintf(f, "%s----- choice [%zu]%s: its context -----\n", j ? "\n" : "", j, (int)j == p->gold ? " (gold)" : "");
+		fwrite(p->choices[j].text, 1, p->choices[j].context_len, f);
+		fputs("\n----- its continuation -----\n", f);
+		put_quoted(f, p->choices[j].text + p->choices[j].context_len);
+		fputs("\n", f);
+	}
+	if (p->choice_in_context)
+		return;
 	fwrite(p->prompt, 1, p->context_len, f);
 	fputs("\n----- continuations -----\n", f);
 	for (size_t j = 0; j < p->n_choices; j++) {

@@ -32,6 +32,8 @@ struct mc_tokens {
 	size_t n_full;
 	int32_t **whole;     /* per choice: the tokens of the whole string (n_whole) */
 	size_t *n_whole, n_choices;
+	int32_t **own_ctx;   /* choice_in_context: per choice, start token? + its own context's tokens (n_own) */
+	size_t *n_own;
 	int32_t neutral;     /* the one-token context of acc_mutual_info; -1 = none */
 };
 
@@ -56,10 +58,43 @@ static void mc_tokens_release(struct mc_tokens *tk)
 {
 	for (size_t j = 0; tk->whole && j < tk->n_choices; j++)
 		free(tk->whole[j]);
+	for (size_t j = 0; tk->own_ctx && j < tk->n_choices; j++)
+		free(tk->own_ctx[j]);
+	free(tk->own_ctx);
+	free(tk->n_own);
 	free(tk->whole);
 	free(tk->n_whole);
 	free(tk->full_ctx);
 	free(tk->ctx);
+}
+
+/* choice_in_context: choice j's own context (its text up to its context_len) tokenized into
+ * tk->own_ctx[j], the plan's start token first (as mc_context puts it before the shared one),
+ * and its count of context tokens (without the start token) into *n_ctx. */
+static int mc_own_context(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p, size_t j, struct mc_tokens *tk,
+			  size_t *n_ctx, struct mrl_err *err)
+{
+	int32_t *ids = NULL;
+	size_t n = 0;
+	const bool start = tk->n_full > tk->n_ctx; /* mc_context put a start token before the shared context */
+	if (!tk->own_ctx && (!(tk->own_ctx = calloc(tk->n_choices, sizeof *tk->own_ctx)) ||
+			     !(tk->n_own = calloc(tk->n_choices, sizeof *tk->n_own))))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = mc_tokenize(cfg, p->choices[j].text, p->choices[j].context_len, &ids, &n, err);
+	if (rc)
+		return rc;
+	if (!(tk->own_ctx[j] = malloc((n + 1) * sizeof *ids))) {
+		free(ids);
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	}
+	if (start)
+		tk->own_ctx[j][0] = tk->full_ctx[0];
+	if (n)
+		memcpy(tk->own_ctx[j] + start, ids, n * sizeof *ids);
+	tk->n_own[j] = n + start;
+	*n_ctx = n;
+	free(ids);
+	return 0;
 }
 
 /* The context's tokens, with the plan's start token before them. */
@@ -101,23 +136,27 @@ static int mc_requests(const struct hrn_run_cfg *cfg, const struct task_mc_plan 
 	const size_t n_pos = eng_ctx_n_ctx(cfg->ctx), nc = p->n_choices;
 	for (size_t j = 0; j < nc; j++) {
 		const char *text = p->choices[j].text;
+		size_t n_ctx = tk->n_ctx, n_full = tk->n_full; /* the shared context, or this choice's own */
 		int rc = mc_tokenize(cfg, text, strlen(text), &tk->whole[j], &tk->n_whole[j], err);
+		if (!rc && p->choice_in_context && !(rc = mc_own_context(cfg, p, j, tk, &n_ctx, err)))
+			n_full = tk->n_own[j];
 		if (rc) {
 			mrl_err_prefix(err, "task '%s' item '%s' (%s): tokenization failed", u->task, u->item, u->lang);
 			return rc;
 		}
-		if (tk->n_whole[j] <= tk->n_ctx)
+		const int32_t *full = p->choice_in_context ? tk->own_ctx[j] : tk->full_ctx;
+		if (tk->n_whole[j] <= n_ctx)
 			return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu adds no tokens after the context",
 					   u->task, u->item, u->lang, j);
-		const size_t n_cont = tk->n_whole[j] - tk->n_ctx;
+		const size_t n_cont = tk->n_whole[j] - n_ctx;
 		size_t keep;
-		if (task_truncate_keep(p->truncate, tk->n_full, n_cont, n_pos, &keep))
+		if (task_truncate_keep(p->truncate, n_full, n_cont, n_pos, &keep))
 			return mrl_err_set(err, MRL_EINPUT, "task '%s' item '%s' (%s): choice %zu is %zu tokens, the model's context is %zu",
 					   u->task, u->item, u->lang, j, n_cont, n_pos);
-		if (keep < tk->n_full && hrn_run_chat_mc_on(cfg)) /* a cut from the left would take the template's turn header */
-			return mc_chat_too_long(u->task, u->item, u->lang, tk->n_full, j, n_pos, err);
-		b->reqs[j] = (struct eng_score_req){ .ctx = tk->full_ctx + (tk->n_full - keep), .n_ctx = keep,
-						     .cont = tk->whole[j] + tk->n_ctx, .n_cont = n_cont };
+		if (keep < n_full && hrn_run_chat_mc_on(cfg)) /* a cut from the left would take the template's turn header */
+			return mc_chat_too_long(u->task, u->item, u->lang, n_full, j, n_pos, err);
+		b->reqs[j] = (struct eng_score_req){ .ctx = full + (n_full - keep), .n_ctx = keep,
+						     .cont = tk->whole[j] + n_ctx, .n_cont = n_cont };
 	}
 	b->n = nc;
 	if (!p->mutual_info)
@@ -148,7 +187,11 @@ static int mc_choice_fits(const struct hrn_run_cfg *cfg, const struct task_mc_pl
 	int32_t *ctx = NULL, *whole = NULL;
 	size_t n = 0, n_whole = 0;
 	int rc = 0;
-	if (*n_ctx < 0 && !(rc = mc_tokenize(cfg, p->prompt, p->context_len, &ctx, &n, err)))
+	if (p->choice_in_context) /* each choice's own context */
+		*n_ctx = -1;
+	const char *head = p->choice_in_context ? text : p->prompt;
+	const size_t head_len = p->choice_in_context ? p->choices[j].context_len : p->context_len;
+	if (*n_ctx < 0 && !(rc = mc_tokenize(cfg, head, head_len, &ctx, &n, err)))
 		*n_ctx = (long)n; /* the unit's context, tokenized once for all its choices */
 	if (!rc)
 		rc = mc_tokenize(cfg, text, strlen(text), &whole, &n_whole, err);
@@ -184,6 +227,10 @@ int hrn_run_mc_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 		struct task_mc_plan p;
 		long n_ctx = -1; /* not tokenized yet */
 		rc = hrn_run_mc_plan(cfg, u.task, u.item_idx, u.lang, &p, err);
+		if (!rc && p.choice_in_context && hrn_run_chat_mc_on(cfg))
+			rc = mrl_err_set(err, MRL_EUNSUPPORTED, "task '%s' writes each choice into its context "
+					 "(\"choice_in_context\"), which --chat-multiple-choice does not score; leave the option "
+					 "out or select other tasks (--tasks)", task_id(u.task));
 		for (size_t j = 0; !rc && j < p.n_choices; j++)
 			rc = mc_choice_fits(cfg, &p, &u, j, n_pos, &n_ctx, err);
 		task_mc_plan_release(&p);

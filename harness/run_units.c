@@ -79,20 +79,43 @@ int hrn_run_ppl_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 	return task_ppl_plan(t, item_idx, lang, &o, p, err);
 }
 
+/* What names choice j in a record (gold_text, pred_text), malloc'd into *out: the rendered
+ * choice, or its own context where each choice has one. 0 or MRL_ENOMEM. */
+static int mc_choice_text(const struct task_mc_plan *p, size_t j, char **out)
+{
+	const struct task_mc_choice *c = &p->choices[j];
+	*out = p->choice_in_context ? strndup(c->text, c->context_len) : strdup(c->text + c->choice_at);
+	return *out ? 0 : MRL_ENOMEM;
+}
+
 int hrn_run_mc_texts(struct rec_item *rec, const struct task_mc_plan *p)
 {
-	/* every choice's string is the same context + its continuation (tasks/plan.h) */
-	char *context = p->n_choices ? strndup(p->choices[0].text, p->choices[0].context_len) : NULL;
-	int rc = p->n_choices && !context ? MRL_ENOMEM : rec_item_set_context(rec, context);
+	/* every choice's string is the same context + its continuation (tasks/plan.h); where each
+	 * choice has its own context (choice_in_context) the record's is null and each choice has it */
+	char *context = p->n_choices && !p->choice_in_context ? strndup(p->choices[0].text, p->choices[0].context_len)
+							      : NULL;
+	int rc = p->n_choices && !p->choice_in_context && !context ? MRL_ENOMEM : rec_item_set_context(rec, context);
 	free(context);
-	for (size_t j = 0; j < p->n_choices && j < rec->n_choices && !rc; j++)
+	for (size_t j = 0; j < p->n_choices && j < rec->n_choices && !rc; j++) {
 		rc = rec_item_set_continuation(rec, j, p->choices[j].text + p->choices[j].context_len);
-	if (!rc && p->gold >= 0 && (size_t)p->gold < p->n_choices)
-		rc = rec_item_set_gold_text(rec, p->choices[p->gold].text + p->choices[p->gold].choice_at);
+		if (!rc && p->choice_in_context) {
+			char *own = strndup(p->choices[j].text, p->choices[j].context_len);
+			rc = own ? rec_item_set_choice_context(rec, j, own) : MRL_ENOMEM;
+			free(own);
+		}
+	}
+	/* a choice is its rendered text; where each has its own context, that context (the
+	 * continuation is the same for all) */
+	char *gold = NULL;
+	if (!rc && p->gold >= 0 && (size_t)p->gold < p->n_choices && !(rc = mc_choice_text(p, (size_t)p->gold, &gold)))
+		rc = rec_item_set_gold_text(rec, gold);
+	free(gold);
 	for (size_t m = 0; m < rec->n_metrics && !rc; m++) {
 		const int64_t pred = rec->metrics[m].pred_index;
-		if (pred >= 0 && (size_t)pred < p->n_choices)
-			rc = rec_item_set_pred_text(rec, m, p->choices[pred].text + p->choices[pred].choice_at);
+		char *text = NULL;
+		if (pred >= 0 && (size_t)pred < p->n_choices && !(rc = mc_choice_text(p, (size_t)pred, &text)))
+			rc = rec_item_set_pred_text(rec, m, text);
+		free(text);
 	}
 	return rc;
 }

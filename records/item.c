@@ -40,7 +40,7 @@ int rec_item_add_choice(struct rec_item *it, double loglik, int64_t n_tokens, in
 		it->logprobs = lp;
 		memset(&lp[it->n_choices], 0, sizeof *lp);
 	}
-	grown[it->n_choices++] = (struct rec_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy, NULL };
+	grown[it->n_choices++] = (struct rec_choice_score){ loglik, n_tokens, n_chars, n_bytes, is_greedy, NULL, NULL };
 	return 0;
 }
 
@@ -94,6 +94,11 @@ int rec_item_set_continuation(struct rec_item *it, size_t choice, const char *s)
 	return choice < it->n_choices ? replace_str(&it->choices[choice].continuation, s) : MRL_EINPUT;
 }
 
+int rec_item_set_choice_context(struct rec_item *it, size_t choice, const char *s)
+{
+	return choice < it->n_choices ? replace_str(&it->choices[choice].context, s) : MRL_EINPUT;
+}
+
 int rec_item_set_pred_text(struct rec_item *it, size_t metric, const char *s)
 {
 	return metric < it->n_metrics ? replace_str(&it->metrics[metric].pred_text, s) : MRL_EINPUT;
@@ -116,8 +121,10 @@ void rec_item_release(struct rec_item *it)
 	free(it->task);
 	free(it->item_id);
 	free(it->language);
-	for (size_t i = 0; i < it->n_choices; i++)
+	for (size_t i = 0; i < it->n_choices; i++) {
 		free(it->choices[i].continuation);
+		free(it->choices[i].context);
+	}
 	free(it->choices);
 	free(it->context);
 	free(it->gold_text);
@@ -150,6 +157,8 @@ json_t *rec_item_to_json(const struct rec_item *it)
 		bad |= rec_put(co, "n_chars", json_integer(c->n_chars));
 		bad |= rec_put(co, "n_bytes", json_integer(c->n_bytes));
 		bad |= rec_put(co, "is_greedy", json_boolean(c->is_greedy));
+		if (c->context)
+			bad |= rec_put(co, "context", rec_json_string(c->context));
 		if (c->continuation)
 			bad |= rec_put(co, "continuation", rec_json_string(c->continuation));
 		bad |= json_array_append_new(choices, co) != 0;
@@ -247,9 +256,11 @@ int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, 
 		    (rc = mrl_json_get_int(c, "n_bytes", 0, &s->n_bytes, where, path, err)) ||
 		    (rc = mrl_json_get_bool(c, "is_greedy", 0, &s->is_greedy, where, path, err)))
 			return rc;
-		it->n_choices++; /* owns what continuation gets from here on */
+		it->n_choices++; /* owns what continuation and context get from here on */
 		if ((rc = mrl_json_get_str(c, "continuation", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &s->continuation, where,
-					   path, err)))
+					   path, err)) ||
+		    (rc = mrl_json_get_str(c, "context", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &s->context, where, path,
+					   err)))
 			return rc;
 	}
 	const char *name;

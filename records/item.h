@@ -21,6 +21,7 @@ struct rec_choice_score {
 	int64_t n_tokens, n_chars, n_bytes; /* length of the choice: tokens, Unicode code points, UTF-8 bytes */
 	bool is_greedy;        /* every choice token was the argmax */
 	char *continuation;    /* the scored continuation string (after the item's context); NULL when not recorded */
+	char *context;         /* the choice's own context, where each choice has one (choice_in_context); else NULL */
 };
 
 /* One metric's verdict on one item. */
@@ -84,11 +85,12 @@ int rec_item_add_timing(struct rec_item *it, const char *name, int64_t ns);
 /* Replace gold_text / prompt with a copy of s (NULL clears). */
 int rec_item_set_gold_text(struct rec_item *it, const char *s);
 int rec_item_set_prompt(struct rec_item *it, const char *s);
-/* Replace the context, choice `choice`'s continuation (< n_choices: add the choices
- * first) or metric `metric`'s pred_text (< n_metrics) with a copy of s (NULL clears).
- * 0, MRL_EINPUT (index out of range) or MRL_ENOMEM. */
+/* Replace the context, choice `choice`'s continuation or own context (< n_choices: add
+ * the choices first) or metric `metric`'s pred_text (< n_metrics) with a copy of s
+ * (NULL clears). 0, MRL_EINPUT (index out of range) or MRL_ENOMEM. */
 int rec_item_set_context(struct rec_item *it, const char *s);
 int rec_item_set_continuation(struct rec_item *it, size_t choice, const char *s);
+int rec_item_set_choice_context(struct rec_item *it, size_t choice, const char *s);
 int rec_item_set_pred_text(struct rec_item *it, size_t metric, const char *s);
 
 /* Store the log-probabilities of choice `choice` (< n_choices; add the choices first):

@@ -40,7 +40,7 @@ json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed)
 {
 	size_t a, end;
 	trim_bounds(v, &a, &end);
-	if (a || end != json_string_length(v))
+	if (n_trimmed && (a || end != json_string_length(v)))
 		(*n_trimmed)++;
 	return json_stringn(json_string_value(v) + a, end - a);
 }

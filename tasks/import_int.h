@@ -52,7 +52,8 @@ void imp_jsonl_release(struct imp_jsonl *f);
 int imp_lines_read(const char *path, struct imp_jsonl *f, struct imp_progress *rp, struct mrl_err *err);
 
 /* A new JSON string of v's text without leading/trailing blanks (spaces, tabs,
- * line breaks); *n_trimmed counts the fields that had any. NULL on ENOMEM. */
+ * line breaks); *n_trimmed (n_trimmed may be NULL) counts the fields that had any.
+ * NULL on ENOMEM. */
 json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed);
 /* The length of v's text without leading/trailing blanks. */
 size_t imp_trimmed_length(const json_t *v);

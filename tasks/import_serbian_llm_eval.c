@@ -1,8 +1,8 @@
 /* import_serbian_llm_eval.c — `merilo import serbian-llm-eval`: the Serbian LLM eval
  * (gordicaleksa/serbian-llm-eval-v1; Aleksa Gordić, December 2023): English benchmarks
  * machine-translated into Serbian (Latin script) and refined with GPT-4. The tasks
- * imported: ARC-Easy, ARC-Challenge, HellaSwag, OpenBookQA, PIQA, BoolQ (multiple
- * choice), NaturalQuestions-open and TriviaQA (generate).
+ * imported: ARC-Easy, ARC-Challenge, HellaSwag, OpenBookQA, PIQA, BoolQ, Winogrande
+ * (multiple choice), NaturalQuestions-open and TriviaQA (generate).
  *
  * A task's data is a JSONL file (or several "partial" files), each row a document as
  * the fork of lm-evaluation-harness that scores it (gordicaleksa/serbian-llm-eval,
@@ -10,13 +10,14 @@
  *   arc_easy, arc_challenge, hellaswag, openbookqa  {"query", "choices": [...], "gold"}
  *   piqa                                             {"goal", "choices": [...], "gold"}
  *   boolq                                            {"passage", "question", "label"}
+ *   winogrande                                       {"sentence", "option1", "option2", "answer"}
  *   nq_open                                          {"question", "answer": [...]}
  *   triviaqa                                         {"question", "answer": {"value", "aliases"}}
  * A file's task is read from its name, which begins with the task's name
  * (piqa_test_partial_0_1837_end.jsonl). The input is one such file or the folder that
  * holds them: there every test file of every task is taken, a task's several files in
  * the order of the first number after its name (the partials' start), and the other
- * .jsonl files (another split, Winogrande, unknown names) are listed in a warning.
+ * .jsonl files (another split, unknown names) are listed in a warning.
  *
  * Rows carry no id: an item is named by its position in its task's files, 0, 1, ...
  * (the position of its English original in the split it was translated from).
@@ -25,8 +26,10 @@
  * translated "Pitanje: ...\nOdgovor:" itself), PIQA's, BoolQ's and the open questions'
  * own. Choices are scored after a space (lm-eval's MultipleChoiceTask), BoolQ's as
  * " da" / " ne"; generation continues the plain prompt (no chat template) and stops at
- * "\n", "." or "," (the fork's until) within 256 tokens (its max_gen_toks). Winogrande is not imported: the fork scores it by partial
- * evaluation (a context per option and one continuation), which a suite cannot express.
+ * "\n", "." or "," (the fork's until) within 256 tokens (its max_gen_toks). Winogrande is
+ * scored by partial evaluation, as the fork does: the sentence up to its blank with each
+ * option is that option's context, and the rest of the sentence after a space is the
+ * continuation both score ("choice_in_context").
  */
 #include "tasks/import_int.h"
 
@@ -44,7 +47,7 @@ enum sle_kind {
 	SLE_BOOLQ,      /* passage, question, label */
 	SLE_NQ_OPEN,    /* question, answer: [...] */
 	SLE_TRIVIAQA,   /* question, answer: {value, aliases} */
-	SLE_WINOGRANDE, /* recognised by name, not imported */
+	SLE_WINOGRANDE, /* sentence, option1, option2, answer: partial evaluation */
 };
 
 static const struct sle_task {
@@ -60,7 +63,7 @@ static const struct sle_task {
 	{ "boolq", SLE_BOOLQ, "{passage}\nPitanje: {question}?\nOdgovor:" },
 	{ "nq_open", SLE_NQ_OPEN, "Pitanje: {question}\nOdgovor:" },
 	{ "triviaqa", SLE_TRIVIAQA, "Pitanje: {question}\nOdgovor:" },
-	{ "winogrande", SLE_WINOGRANDE, NULL },
+	{ "winogrande", SLE_WINOGRANDE, "{before}{choice}" },
 };
 #define N_SLE_TASKS (sizeof sle_tasks / sizeof sle_tasks[0])
 
@@ -71,8 +74,7 @@ static const char *known_names(char *buf, size_t size)
 {
 	buf[0] = '\0';
 	for (size_t t = 0, len = 0; t < N_SLE_TASKS && len < size; t++)
-		if (sle_tasks[t].kind != SLE_WINOGRANDE)
-			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", sle_tasks[t].name);
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", sle_tasks[t].name);
 	return buf;
 }
 
@@ -167,7 +169,7 @@ static void warn_skipped(const char *dir, char **names, size_t n, const struct t
 		return;
 	qsort(names, n, sizeof *names, cmp_str);
 	struct mrl_buf *w = &opts->report->warnings;
-	mrl_buf_addf(w, "%s: %zu file%s not imported (another split, Winogrande, or no task's name):", dir, n,
+	mrl_buf_addf(w, "%s: %zu file%s not imported (another split, or no task's name):", dir, n,
 		     n == 1 ? "" : "s");
 	for (size_t k = 0; k < n; k++)
 		mrl_buf_addf(w, "%s %s", k ? "," : "", names[k]);
@@ -192,7 +194,7 @@ static int scan_folder(const char *dir, struct sle_files *fs, const struct task_
 		if (len <= 6 || strcmp(e->d_name + len - 6, ".jsonl"))
 			continue;
 		size_t t = task_of_name(e->d_name, &rest);
-		if (t == N_SLE_TASKS || sle_tasks[t].kind == SLE_WINOGRANDE || other_split(rest)) {
+		if (t == N_SLE_TASKS || other_split(rest)) {
 			char **more = realloc(skipped, (n_skipped + 1) * sizeof *more);
 			if (!more || !(more[n_skipped] = strdup(e->d_name)))
 				rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
@@ -233,9 +235,6 @@ static int find_files(const struct task_import_input *in, struct sle_files *fs, 
 	if (t == N_SLE_TASKS)
 		return mrl_err_set(err, MRL_EINPUT, "%s: the task is read from the file name, which must begin with one of "
 				   "%s (rename it, e.g. piqa.jsonl)", in->path, known_names(known, sizeof known));
-	if (sle_tasks[t].kind == SLE_WINOGRANDE)
-		return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: Winogrande is scored by partial evaluation (a context per "
-				   "option), which a merilo suite cannot express; it is not imported", in->path);
 	if (add_file(fs, NULL, in->path, t, rest))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return 0;
@@ -293,6 +292,30 @@ static int check_choices(const char *path, const struct imp_row *r, struct mrl_e
 	return rc;
 }
 
+/* Winogrande's answer: "1" or "2" (or 1, 2): the option's index 0 or 1; -1 otherwise. */
+static int winogrande_gold(const json_t *answer)
+{
+	const char *s = json_string_value(answer);
+	long long v = json_is_integer(answer) ? json_integer_value(answer) : 0;
+	if (s && s[0] && !s[1])
+		v = s[0] - '0';
+	return v == 1 || v == 2 ? (int)v - 1 : -1;
+}
+
+static int check_winogrande(const char *path, const struct imp_row *r, struct mrl_err *err)
+{
+	int rc;
+	if ((rc = need_text(path, r, "sentence", "the sentence", err)) ||
+	    (rc = need_text(path, r, "option1", "the first option", err)) ||
+	    (rc = need_text(path, r, "option2", "the second option", err)))
+		return rc;
+	if (!strchr(json_string_value(json_object_get(r->obj, "sentence")), '_'))
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"sentence\" has no blank '_' for the option", path, r->line);
+	if (winogrande_gold(json_object_get(r->obj, "answer")) < 0)
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"answer\" must be \"1\" or \"2\"", path, r->line);
+	return 0;
+}
+
 static int check_row(const char *path, const struct imp_row *r, enum sle_kind kind, struct mrl_err *err)
 {
 	json_t *answer = json_object_get(r->obj, "answer");
@@ -324,9 +347,9 @@ static int check_row(const char *path, const struct imp_row *r, enum sle_kind ki
 		return need_strings(path, r, json_object_get(answer, "aliases"), "\"answer\".\"aliases\"", 0, err);
 	}
 	case SLE_WINOGRANDE:
-		break;
+		return check_winogrande(path, r, err);
 	}
-	return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: Winogrande is not imported", path);
+	return mrl_err_set(err, MRL_EINPUT, "%s: no rule for this task", path);
 }
 
 /* A new array of a's strings, trimmed; value (may be NULL) first and the others unless equal to it. */
@@ -382,8 +405,17 @@ static json_t *row_item(const json_t *row, enum sle_kind kind, const char *lang,
 							 : trimmed_strings(json_object_get(answer, "aliases"),
 									   json_object_get(answer, "value"), n_trimmed));
 		break;
-	case SLE_WINOGRANDE:
-		goto nomem;
+	case SLE_WINOGRANDE: { /* the fork's partial_context and partial_target: the sentence as it is */
+		const char *s = json_string_value(json_object_get(row, "sentence")), *blank = strchr(s, '_');
+		json_t *after = json_string(blank + 1);
+		IMP_SET(item, "gold", json_integer(winogrande_gold(json_object_get(row, "answer"))));
+		IMP_SET(v, "before", json_stringn(s, (size_t)(blank - s)));
+		IMP_SET(v, "after", after ? imp_trimmed_string(after, NULL) : NULL); /* stripped by design, not counted */
+		json_decref(after);
+		IMP_SET(v, "choices", json_pack("[o, o]", imp_trimmed_string(json_object_get(row, "option1"), n_trimmed),
+						imp_trimmed_string(json_object_get(row, "option2"), n_trimmed)));
+		break;
+	}
 	}
 	return item;
 nomem:
@@ -404,9 +436,14 @@ static json_t *task_new(const struct sle_task *t, const char *lang)
 				 "max_new_tokens", SLE_MAX_NEW_TOKENS, "chat_template", "none", "items");
 	else
 		task = imp_mc_task_new(t->name, " ");
-	if (task && t->kind == SLE_BOOLQ && json_object_set_new(task, "metrics", json_pack("[s]", "acc")))
+	if (task && (t->kind == SLE_BOOLQ || t->kind == SLE_WINOGRANDE) &&
+	    json_object_set_new(task, "metrics", json_pack("[s]", "acc")))
 		goto nomem;
-	if (task && imp_task_language(task, lang, json_pack("{s:s}", "context", t->context)))
+	if (task && t->kind == SLE_WINOGRANDE && json_object_set_new(task, "choice_in_context", json_true()))
+		goto nomem;
+	if (task && imp_task_language(task, lang, t->kind == SLE_WINOGRANDE
+							   ? json_pack("{s:s, s:s}", "context", t->context, "choice", "{after}")
+							   : json_pack("{s:s}", "context", t->context)))
 		goto nomem;
 	return task;
 nomem:
@@ -420,7 +457,7 @@ static int import_task(const struct task_import_input *files, size_t from, size_
 		       const struct task_import_opts *opts, struct imp_progress *rp, size_t *n_trimmed,
 		       struct mrl_err *err)
 {
-	static const char *const text_fields[] = { "query", "goal", "passage", "question", NULL };
+	static const char *const text_fields[] = { "query", "goal", "passage", "question", "sentence", NULL };
 	json_t *task = task_new(&sle_tasks[t], files[from].lang);
 	if (!task || json_array_append_new(tasks, task))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");

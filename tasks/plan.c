@@ -272,26 +272,31 @@ static void set_rules(const struct task_task *t, struct task_mc_plan *p)
 	p->neutral = TASK_START_BOS_ELSE_EOS;
 }
 
-/* p->choices from the rendered choices: prompt + delimiter + choice each. */
+/* p->choices from the rendered choices: prompt + delimiter + choice each. Where each
+ * choice has its own context (choice_in_context), the few-shot examples of the prompt,
+ * that choice's context, the delimiter and the shared continuation. */
 static int split_choices(const struct task_prompt *rp, struct task_mc_plan *p, struct mrl_err *err)
 {
 	const char *delim = rp->target_delimiter ? rp->target_delimiter : " ";
-	const size_t len = strlen(p->prompt), dl = strlen(delim);
+	const size_t len = strlen(p->prompt), dl = strlen(delim), shots = len - strlen(rp->context);
 	p->context_len = len - task_trailing_space(p->prompt, len);
+	p->choice_in_context = rp->contexts != NULL;
 	if (rp->n_choices && !(p->choices = calloc(rp->n_choices, sizeof *p->choices)))
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t j = 0; j < rp->n_choices; j++) {
 		struct task_mc_choice *c = &p->choices[j];
-		const size_t cl = strlen(rp->choices[j]);
-		if (!(c->text = malloc(len + dl + cl + 1)))
+		const char *ctx = rp->contexts ? rp->contexts[j] : p->prompt + shots;
+		const size_t cl = strlen(rp->choices[j]), xl = strlen(ctx), head = shots + xl;
+		if (!(c->text = malloc(head + dl + cl + 1)))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		p->n_choices = j + 1;
 		/* prompt + delimiter + choice: the same string however the whitespace is split */
-		memcpy(c->text, p->prompt, len);
-		memcpy(c->text + len, delim, dl);
-		memcpy(c->text + len + dl, rp->choices[j], cl + 1);
-		c->context_len = p->context_len;
-		c->choice_at = len + dl;
+		memcpy(c->text, p->prompt, shots);
+		memcpy(c->text + shots, ctx, xl);
+		memcpy(c->text + head, delim, dl);
+		memcpy(c->text + head + dl, rp->choices[j], cl + 1);
+		c->context_len = head - task_trailing_space(c->text, head);
+		c->choice_at = head + dl;
 		c->n_chars = task_utf8_chars(rp->choices[j], cl);
 		c->n_bytes = (int64_t)cl;
 	}

@@ -113,6 +113,8 @@ struct task_mc_plan {
 	enum task_mc_rule rules[TASK_MC_N_RULES]; /* the metrics of every item, in record order */
 	size_t n_rules;
 	bool mutual_info;               /* continuations scored again after a neutral context (acc_mutual_info) */
+	bool choice_in_context;         /* each choice has its own context (choices[j].text up to its context_len);
+					   prompt and context_len are the right choice's */
 	enum task_start neutral;        /* that context: one token */
 };
 

@@ -61,6 +61,7 @@ const char *task_gen_until(const struct task_task *t, size_t i) { return i < t->
 int task_gen_max_tokens(const struct task_task *t) { return t->max_tokens; }
 const char *task_gen_chat_template(const struct task_task *t) { return t->chat_template; }
 bool task_gen_fold_diacritics(const struct task_task *t) { return t->fold_diacritics; }
+bool task_mc_choice_in_context(const struct task_task *t) { return t->choice_in_context; }
 
 /* The language part of a tag ("sr" of "sr-Latn-RS") into buf. */
 static const char *tag_language(const char *tag, char *buf, size_t size)

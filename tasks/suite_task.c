@@ -493,8 +493,12 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 					size_t o3 = walk_push_key(w, "context");
 					if (walk_check_tmpl(w, c, k, &uses_choice))
 						t->tmpl_context[li] = c;
-					if (uses_choice)
-						walk_problem(w, "{choice} belongs in the \"choice\" template, not the context");
+					if (uses_choice && !t->choice_in_context)
+						walk_problem(w, "{choice} belongs in the \"choice\" template, not the context (or "
+							     "set \"choice_in_context\": true)");
+					else if (!uses_choice && t->choice_in_context)
+						walk_problem(w, "with \"choice_in_context\" the context writes each choice: it must "
+							     "use {choice}");
 					walk_pop(w, o3);
 				}
 				if (ch) {
@@ -502,9 +506,14 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 					uses_choice = false;
 					if (t->type != TASK_MULTIPLE_CHOICE && (int)t->type >= 0)
 						walk_problem(w, "a \"choice\" template applies to multiple_choice tasks only");
-					else if (walk_check_tmpl(w, ch, k, &uses_choice) && uses_choice)
+					else if (!walk_check_tmpl(w, ch, k, &uses_choice))
+						;
+					else if (t->choice_in_context && uses_choice)
+						walk_problem(w, "with \"choice_in_context\" the choice template is the continuation "
+							     "every choice shares: it must not use {choice}");
+					else if (uses_choice || t->choice_in_context)
 						t->tmpl_choice[li] = ch;
-					else if (!uses_choice)
+					else
 						walk_problem(w, "the choice template never uses {choice}, so every choice would read the same");
 					walk_pop(w, o3);
 				}
@@ -515,6 +524,10 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 	/* every given language needs its own context template (perplexity defaults to "{text}") */
 	for (size_t li = 0; li < t->n_langs; li++) {
 		json_t *given = tmpls ? json_object_get(json_object_get(tmpls, t->langs[li]), "context") : NULL;
+		json_t *choice = tmpls ? json_object_get(json_object_get(tmpls, t->langs[li]), "choice") : NULL;
+		if (t->choice_in_context && !choice && !json_object_get(derived, t->langs[li]))
+			walk_problem(w, "no choice template for \"%s\" (with \"choice_in_context\" it is the continuation "
+				     "every choice shares)", t->langs[li]);
 		if (given || json_object_get(derived, t->langs[li]) || t->type == TASK_PERPLEXITY || (int)t->type < 0)
 			continue;
 		walk_problem(w, "no context template for \"%s\" (each language words its own prompt; "
@@ -796,13 +809,36 @@ static void build_task_items(struct walk *w, json_t *tj, struct task_task *t, co
 	}
 }
 
+/* A multiple-choice task's "choice_in_context" (partial evaluation, Winogrande's): each
+ * choice written into the context, every choice's context scoring the one continuation
+ * its choice template renders. acc_mutual_info has no meaning there (every choice's
+ * continuation is the same). */
+static void build_choice_in_context(struct walk *w, json_t *tj, struct task_task *t)
+{
+	json_t *v = json_object_get(tj, "choice_in_context");
+	if (!v)
+		return;
+	size_t old = walk_push_key(w, "choice_in_context");
+	if (!json_is_boolean(v))
+		walk_problem(w, "expected true or false, got %s", mrl_json_type_name(v));
+	else if (t->type != TASK_MULTIPLE_CHOICE && (int)t->type >= 0)
+		walk_problem(w, "\"choice_in_context\" applies to multiple_choice tasks only");
+	else
+		t->choice_in_context = json_is_true(v);
+	for (size_t i = 0; t->choice_in_context && i < t->n_metrics; i++)
+		if (!strcmp(t->metrics[i], "acc_mutual_info"))
+			walk_problem(w, "acc_mutual_info compares each choice's continuation with and without the "
+				     "context; with \"choice_in_context\" the continuation is the same for every choice");
+	walk_pop(w, old);
+}
+
 void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 {
 	static const char *const keys[] = { "id", "type", "description", "metrics", "languages", "derived",
 					    "templates", "target_delimiter", "fewshot", "items", "pool",
 					    "window", "stride", "stop", "until", "max_new_tokens", "max_tokens",
 					    "expect_script", "expect_language", "chat_template", "fold_diacritics",
-					    "extract", NULL };
+					    "extract", "choice_in_context", NULL };
 	task_translit_fn *fns = NULL;
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";
@@ -834,6 +870,7 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 	build_derived(w, tj, t, fns);
 	if (!build_metrics(w, tj, t))
 		goto out;
+	build_choice_in_context(w, tj, t);
 	build_templates(w, tj, t, fns);
 	const char *delim = walk_get_str(w, tj, "target_delimiter", false, false);
 	if (delim)

@@ -139,6 +139,10 @@ const char *task_gen_chat_template(const struct task_task *t);
  * diacritics (č ć -> c, š -> s, ž -> z, đ -> dj; docs/generation-metrics.md): the
  * task's "fold_diacritics", false by default. */
 bool task_gen_fold_diacritics(const struct task_task *t);
+/* A multiple-choice task's "choice_in_context" (partial evaluation, Winogrande's): each
+ * choice is written into the context ({choice} in the context template) and every
+ * choice's context scores the one continuation the choice template renders. */
+bool task_mc_choice_in_context(const struct task_task *t);
 /* Its "extract" (tasks/extract.c): the regex that pulls the answer out of a longer
  * response in language lang (NULL: none; the whole response is the answer), and
  * whether the last match is taken rather than the first. */
@@ -188,8 +192,9 @@ const char *task_item_target(const struct task_item *it, size_t li, size_t j);
  * context (docs/suite-format.md, "whitespace"). For perplexity context
  * is the text; for generate choices are the reference answers. */
 struct task_prompt {
-	char *context;
-	char **choices;
+	char *context;  /* choice_in_context: the right choice's context (contexts[gold]) */
+	char **choices; /* choice_in_context: the continuation, the same for every choice */
+	char **contexts; /* choice_in_context: each choice's context (n_choices); NULL otherwise */
 	size_t n_choices;
 	int gold;                     /* -1 where not multiple choice */
 	const char *target_delimiter; /* owned by the suite */

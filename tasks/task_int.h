@@ -49,6 +49,7 @@ struct task_task {
 	json_t **tmpl_context; /* per language: string or switch object, borrowed (NULL = none) */
 	json_t **tmpl_choice;  /* per language (NULL = "{choice}") */
 	const char *target_delimiter;
+	bool choice_in_context; /* multiple choice: each choice written into the context (partial evaluation) */
 	struct task_fewshot fewshot;
 	int window, stride;
 	const char **until;

@@ -289,10 +289,28 @@ void task_prompt_release(struct task_prompt *p)
 	if (!p)
 		return;
 	free(p->context);
-	for (size_t i = 0; i < p->n_choices; i++)
+	for (size_t i = 0; i < p->n_choices; i++) {
 		free(p->choices[i]);
+		if (p->contexts)
+			free(p->contexts[i]);
+	}
 	free(p->choices);
+	free(p->contexts);
 	memset(p, 0, sizeof *p);
+}
+
+/* choice_in_context: each choice's own context, the context template with {choice} that choice. */
+static int render_contexts(const struct task_task *t, int li, const struct task_variant *v, struct task_prompt *out,
+			   struct mrl_err *err)
+{
+	if (!(out->contexts = calloc(out->n_choices + 1, sizeof *out->contexts)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory rendering a template");
+	for (size_t j = 0; j < out->n_choices; j++) {
+		int rc = render_one(t->tmpl_context[li], "{question}", v, v->choices[j], &out->contexts[j], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 int task_render(const struct task_task *t, const struct task_item *it, const char *lang,
@@ -307,7 +325,8 @@ int task_render(const struct task_task *t, const struct task_item *it, const cha
 	if (!v->present)
 		return mrl_err_set(err, MRL_EINPUT, "task '%s': item '%s' has no %s variant", t->id, it->id, lang);
 	const char *ctx_default = t->type == TASK_PERPLEXITY ? "{text}" : "{question}";
-	int rc = render_one(t->tmpl_context[li], ctx_default, v, NULL, &out->context, err);
+	/* a context that writes each choice is rendered per choice, below */
+	int rc = t->choice_in_context ? 0 : render_one(t->tmpl_context[li], ctx_default, v, NULL, &out->context, err);
 	if (rc)
 		goto out;
 	out->target_delimiter = t->target_delimiter;
@@ -333,6 +352,12 @@ int task_render(const struct task_task *t, const struct task_item *it, const cha
 	}
 	if (t->type == TASK_MULTIPLE_CHOICE)
 		out->gold = it->gold;
+	if (t->choice_in_context && !(rc = render_contexts(t, li, v, out, err))) {
+		/* the context of the right choice: what a few-shot example shows */
+		const size_t g = out->gold >= 0 && (size_t)out->gold < n ? (size_t)out->gold : 0;
+		if (!(out->context = strdup(n ? out->contexts[g] : "")))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory rendering a template");
+	}
 out:
 	if (rc) {
 		mrl_err_prefix(err, "task '%s' item '%s' (%s)", t->id, it->id, lang);

@@ -76,10 +76,10 @@ static void t_belebele(const char *m, const char *dir)
 	CLI_EXPECT(0, "merilo run: 11 units scored", "run the Global PIQA suite: 3 questions x 4 languages, hr lacking one",
 		   "run --model %s --suite %s/gp.json -o %s/gp-run --quiet", m1k, dir, dir);
 	/* the Serbian LLM eval: a folder of a file per task, run in both scripts on the model of 1024 positions */
-	CLI_EXPECT(0, "(8 tasks, 13 items, 2 languages)", "import serbian-llm-eval from its folder, --derive sr-Cyrl",
+	CLI_EXPECT(0, "(9 tasks, 14 items, 2 languages)", "import serbian-llm-eval from its folder, --derive sr-Cyrl",
 		   "import serbian-llm-eval --lang sr-Latn=tests/data/import/serbian-llm-eval --derive sr-Cyrl -o %s/sle.json",
 		   dir);
-	CLI_EXPECT(0, "merilo run: 26 units scored", "run the Serbian LLM eval suite: 13 items x 2 scripts",
+	CLI_EXPECT(0, "merilo run: 28 units scored", "run the Serbian LLM eval suite: 14 items x 2 scripts",
 		   "run --model %s --suite %s/sle.json -o %s/sle-run --bos never --quiet", m1k, dir, dir);
 	char *r = cli_slurp(res);
 	ok(r && strstr(r, "\"belebele\"") && strstr(r, "\"sr-Latn\""), "results.json has the task and the derived language");

@@ -132,6 +132,29 @@ static void test_generate(const struct task_suite *s)
 	   "TriviaQA: the value first, then the aliases without it");
 }
 
+/* Winogrande: the fork's partial evaluation, the sentence up to the blank with each option as
+ * that option's context, the rest after a space as the continuation. */
+static void test_winogrande(const struct task_suite *s)
+{
+	const struct task_task *t = find_task(s, "winogrande");
+	if (!ok(t && task_mc_choice_in_context(t), "Winogrande: a task whose choices are written into the context"))
+		return;
+	struct task_prompt p;
+	struct mrl_err err = { 0 };
+	if (task_render(t, task_item_at(t, 0), "sr-Latn", &p, &err)) {
+		ok(0, "Winogrande renders");
+		return;
+	}
+	ok(p.n_choices == 2 && !strcmp(p.contexts[0], "Marko je pozajmio knjigu od Jovana jer Marko") &&
+		   !strcmp(p.contexts[1], "Marko je pozajmio knjigu od Jovana jer Jovan"),
+	   "each option's context: the sentence to its blank, the option (partial_context)");
+	ok(!strcmp(p.choices[0], "nije imao svoju.") && !strcmp(p.target_delimiter, " "),
+	   "the continuation: the rest, stripped, after a space (partial_target)");
+	is_int(p.gold, 0, "answer \"1\": the first option");
+	ok(task_n_metrics(t) == 1 && !strcmp(task_metric(t, 0), "acc"), "Winogrande reports acc, as the fork");
+	task_prompt_release(&p);
+}
+
 static void test_derived(const struct task_suite *s)
 {
 	struct task_prompt p = render(s, "boolq", 0, "sr-Cyrl",
@@ -152,19 +175,19 @@ static void test_folder(void)
 	struct task_suite *s = import(&in, &source, &warnings);
 	if (!ok(s != NULL, "the folder imports, with sr-Cyrl derived, and validates"))
 		goto out;
-	static const char *const ids[] = { "arc_easy", "arc_challenge", "hellaswag", "openbookqa",
-					   "piqa",     "boolq",         "nq_open",   "triviaqa" };
-	bool order = task_suite_n_tasks(s) == 8;
-	for (size_t k = 0; order && k < 8; k++)
+	static const char *const ids[] = { "arc_easy", "arc_challenge", "hellaswag", "openbookqa", "piqa",
+					   "boolq",    "nq_open",       "triviaqa",  "winogrande" };
+	bool order = task_suite_n_tasks(s) == 9;
+	for (size_t k = 0; order && k < 9; k++)
 		order = !strcmp(task_id(task_suite_task(s, k)), ids[k]);
-	ok(order, "eight tasks, in the dataset's order, one per task name");
-	like(warnings, "3 files not imported (another split, Winogrande, or no task's name): arc_easy_train.jsonl, "
-		       "notes.jsonl, winogrande_test.jsonl",
-	     "the train split, Winogrande and a file of no task are named, not imported");
+	ok(order, "nine tasks, in the dataset's order, one per task name");
+	like(warnings, "2 files not imported (another split, or no task's name): arc_easy_train.jsonl, notes.jsonl",
+	     "the train split and a file of no task are named, not imported");
 	like(source, "sr-Latn=hellaswag_test_partial_9_9.jsonl (sha256 ", "the source names each file with its sha256");
 	ok(source && !strstr(source, DATA), "and not the folder it was in");
 	test_multiple_choice(s);
 	test_generate(s);
+	test_winogrande(s);
 	test_derived(s);
 	task_suite_free(s);
 out:
@@ -199,9 +222,12 @@ static void test_bad(void)
 		    "serbian-llm-eval is Serbian: give one file or folder as sr-Latn");
 	check_error("a file named for no task", "sr-Latn", "questions.jsonl", row, MRL_EINPUT,
 		    "questions.jsonl: the task is read from the file name, which must begin with one of arc_easy, ");
-	check_error("a Winogrande file", "sr-Latn", "winogrande_test.jsonl",
-		    "{\"sentence\":\"Ana _ voli.\",\"option1\":\"a\",\"option2\":\"b\",\"answer\":\"1\"}\n", MRL_EUNSUPPORTED,
-		    "winogrande_test.jsonl: Winogrande is scored by partial evaluation (a context per option)");
+	check_error("a Winogrande sentence without its blank", "sr-Latn", "winogrande_test.jsonl",
+		    "{\"sentence\":\"Ana voli.\",\"option1\":\"a\",\"option2\":\"b\",\"answer\":\"1\"}\n", MRL_EINPUT,
+		    "winogrande_test.jsonl:1: \"sentence\" has no blank '_' for the option");
+	check_error("a Winogrande answer that is not 1 or 2", "sr-Latn", "winogrande_x.jsonl",
+		    "{\"sentence\":\"Ana _ voli.\",\"option1\":\"a\",\"option2\":\"b\",\"answer\":\"3\"}\n", MRL_EINPUT,
+		    "winogrande_x.jsonl:1: \"answer\" must be \"1\" or \"2\"");
 	check_error("gold past the choices", "sr-Latn", "arc_easy.jsonl",
 		    "{\"query\":\"Pitanje: Koliko?\\nOdgovor:\",\"choices\":[\"tri\",\"četiri\"],\"gold\":2}\n", MRL_EINPUT,
 		    "arc_easy.jsonl:1: \"gold\" must be the index of the right choice, 0 to 1");
