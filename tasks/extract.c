@@ -50,15 +50,14 @@ static void per_language(struct walk *w, struct task_task *t, json_t *re)
 	const char *lang;
 	json_t *v;
 	json_object_foreach(re, lang, v) {
-		size_t o = walk_push_key(w, lang), li = 0;
-		while (li < t->n_langs && strcmp(t->langs[li], lang))
-			li++;
-		if (li == t->n_langs)
+		size_t o = walk_push_key(w, lang);
+		const int li = task_language_index(t, lang);
+		if (li < 0)
 			walk_problem(w, "\"%s\" is not a language of the task", lang);
 		else if (!json_is_string(v) || !json_string_length(v))
 			walk_problem(w, "expected a non-empty pattern, got %s", mrl_json_type_name(v));
 		else
-			compile_for(w, t, li, json_string_value(v));
+			compile_for(w, t, (size_t)li, json_string_value(v));
 		walk_pop(w, o);
 	}
 	for (size_t li = 0; li < t->n_langs; li++) {
@@ -121,17 +120,9 @@ void task_extract_release(struct task_task *t)
 	t->extract_regex = NULL;
 }
 
-static int lang_index(const struct task_task *t, const char *lang)
-{
-	for (size_t li = 0; li < t->n_langs; li++)
-		if (!strcmp(t->langs[li], lang))
-			return (int)li;
-	return -1;
-}
-
 const char *task_gen_extract_regex(const struct task_task *t, const char *lang)
 {
-	const int li = t->extract_regex ? lang_index(t, lang) : -1;
+	const int li = t->extract_regex ? task_language_index(t, lang) : -1;
 	return li >= 0 ? t->extract_regex[li] : NULL;
 }
 
@@ -171,7 +162,7 @@ static char *trimmed_copy(const char *s, size_t n)
 int task_gen_extract(const struct task_task *t, const char *lang, const char *text, char **out, struct mrl_err *err)
 {
 	*out = NULL;
-	const int li = t->extract_re ? lang_index(t, lang) : -1;
+	const int li = t->extract_re ? task_language_index(t, lang) : -1;
 	pcre2_code *re = li >= 0 ? t->extract_re[li] : NULL;
 	if (!re)
 		return 0;
