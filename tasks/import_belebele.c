@@ -74,10 +74,9 @@ static int belebele_check(const char *path, const struct imp_row *r, struct mrl_
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"question_number\" must be a non-negative integer", path,
 				   r->line);
 	for (size_t i = 0; text_fields[i]; i++) {
-		json_t *v = json_object_get(r->obj, text_fields[i]);
-		if (!json_is_string(v) || !imp_trimmed_length(v))
-			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected a non-empty string", path, r->line,
-					   text_fields[i], v ? "is not a non-empty string" : "is missing");
+		int rc = imp_need_text(path, r, text_fields[i], NULL, err);
+		if (rc)
+			return rc;
 	}
 	long long c = small_int(json_object_get(r->obj, "correct_answer_num"));
 	if (c < 1 || c > N_ANSWERS)

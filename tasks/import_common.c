@@ -52,6 +52,17 @@ size_t imp_trimmed_length(const json_t *v)
 	return end - a;
 }
 
+int imp_need_text(const char *path, const struct imp_row *r, const char *field, const char *what,
+		  struct mrl_err *err)
+{
+	json_t *v = json_object_get(r->obj, field);
+	if (json_is_string(v) && imp_trimmed_length(v))
+		return 0;
+	return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected %s%s", path, r->line, field,
+			   v ? "is not a non-empty string" : "is missing", what ? what : "a non-empty string",
+			   what ? " (a non-empty string)" : "");
+}
+
 char *imp_provenance(const char *what, const struct task_import_input *in, size_t n_in, struct mrl_err *err)
 {
 	size_t cap = strlen(what) + 8, len = 0;

@@ -37,10 +37,9 @@ static int copa_check(const char *path, const struct imp_row *r, struct mrl_err 
 {
 	static const char *const strings[] = { "premise", "choice1", "choice2" };
 	for (size_t i = 0; i < 3; i++) {
-		json_t *v = json_object_get(r->obj, strings[i]);
-		if (!json_is_string(v) || !imp_trimmed_length(v))
-			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected a non-empty string", path,
-					   r->line, strings[i], v ? "is not a non-empty string" : "is missing");
+		int rc = imp_need_text(path, r, strings[i], NULL, err);
+		if (rc)
+			return rc;
 	}
 	const char *q = json_string_value(json_object_get(r->obj, "question"));
 	if (!q || (strcmp(q, "cause") && strcmp(q, "effect")))

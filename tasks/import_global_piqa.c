@@ -38,10 +38,10 @@ static size_t n_solutions(const json_t *row)
 
 static int piqa_check(const char *path, struct imp_row *r, size_t pos, struct mrl_err *err)
 {
-	json_t *prompt = json_object_get(r->obj, "prompt"), *label = json_object_get(r->obj, "label");
-	if (!json_is_string(prompt) || !imp_trimmed_length(prompt))
-		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"prompt\" %s; expected the goal (a non-empty string)", path,
-				   r->line, prompt ? "is not a non-empty string" : "is missing");
+	json_t *label = json_object_get(r->obj, "label");
+	int rc = imp_need_text(path, r, "prompt", "the goal", err);
+	if (rc)
+		return rc;
 	size_t n = n_solutions(r->obj);
 	if (n < 2)
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: expected at least \"solution0\" and \"solution1\"", path,

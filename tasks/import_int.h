@@ -57,6 +57,11 @@ int imp_lines_read(const char *path, struct imp_jsonl *f, struct imp_progress *r
 json_t *imp_trimmed_string(const json_t *v, size_t *n_trimmed);
 /* The length of v's text without leading/trailing blanks. */
 size_t imp_trimmed_length(const json_t *v);
+/* Row r of path must have field as a string with more than blanks: 0, or MRL_EINPUT
+ * "path:LINE: \"field\" is missing; expected WHAT (a non-empty string)" (what NULL:
+ * "expected a non-empty string"; "is not a non-empty string" where it is there). */
+int imp_need_text(const char *path, const struct imp_row *r, const char *field, const char *what,
+		  struct mrl_err *err);
 
 /* The suite's "source": "<what>: LANG=FILE (sha256 HEX), ..." with each input's
  * file name (no folder) and content hash. A malloc'd string, or NULL with err set. */

@@ -41,13 +41,12 @@ static int oz_gold(const json_t *row)
 
 static int oz_check(const char *path, struct imp_row *r, struct mrl_err *err)
 {
-	json_t *idx = json_object_get(r->obj, "index"), *q = json_object_get(r->obj, "questions"),
-	       *opts = json_object_get(r->obj, "options");
+	json_t *idx = json_object_get(r->obj, "index"), *opts = json_object_get(r->obj, "options");
+	int rc;
 	if (!json_is_integer(idx) || json_integer_value(idx) < 0)
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"index\" must be a non-negative integer", path, r->line);
-	if (!json_is_string(q) || !imp_trimmed_length(q))
-		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"questions\" %s; expected the question (a non-empty string)",
-				   path, r->line, q ? "is not a non-empty string" : "is missing");
+	if ((rc = imp_need_text(path, r, "questions", "the question", err)))
+		return rc;
 	if (json_array_size(opts) != N_OPTIONS)
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"options\" must be an array of 5 strings", path, r->line);
 	for (size_t k = 0; k < N_OPTIONS; k++)

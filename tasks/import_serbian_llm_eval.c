@@ -242,16 +242,6 @@ static int find_files(const struct task_import_input *in, struct sle_files *fs, 
 
 /* ---- rows ---------------------------------------------------------------------------- */
 
-static int need_text(const char *path, const struct imp_row *r, const char *field, const char *what,
-		     struct mrl_err *err)
-{
-	json_t *v = json_object_get(r->obj, field);
-	if (json_is_string(v) && imp_trimmed_length(v))
-		return 0;
-	return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"%s\" %s; expected %s (a non-empty string)", path, r->line, field,
-			   v ? "is not a non-empty string" : "is missing", what);
-}
-
 /* An array of at least min strings, each non-empty once trimmed. */
 static int need_strings(const char *path, const struct imp_row *r, const json_t *a, const char *what, size_t min,
 			struct mrl_err *err)
@@ -305,9 +295,9 @@ static int winogrande_gold(const json_t *answer)
 static int check_winogrande(const char *path, const struct imp_row *r, struct mrl_err *err)
 {
 	int rc;
-	if ((rc = need_text(path, r, "sentence", "the sentence", err)) ||
-	    (rc = need_text(path, r, "option1", "the first option", err)) ||
-	    (rc = need_text(path, r, "option2", "the second option", err)))
+	if ((rc = imp_need_text(path, r, "sentence", "the sentence", err)) ||
+	    (rc = imp_need_text(path, r, "option1", "the first option", err)) ||
+	    (rc = imp_need_text(path, r, "option2", "the second option", err)))
 		return rc;
 	if (!strchr(json_string_value(json_object_get(r->obj, "sentence")), '_'))
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"sentence\" has no blank '_' for the option", path, r->line);
@@ -322,24 +312,24 @@ static int check_row(const char *path, const struct imp_row *r, enum sle_kind ki
 	int rc;
 	switch (kind) {
 	case SLE_QUERY:
-		return (rc = need_text(path, r, "query", "the prompt", err)) ? rc : check_choices(path, r, err);
+		return (rc = imp_need_text(path, r, "query", "the prompt", err)) ? rc : check_choices(path, r, err);
 	case SLE_PIQA:
-		return (rc = need_text(path, r, "goal", "the goal", err)) ? rc : check_choices(path, r, err);
+		return (rc = imp_need_text(path, r, "goal", "the goal", err)) ? rc : check_choices(path, r, err);
 	case SLE_BOOLQ:
-		if ((rc = need_text(path, r, "passage", "the passage", err)) ||
-		    (rc = need_text(path, r, "question", "the question", err)))
+		if ((rc = imp_need_text(path, r, "passage", "the passage", err)) ||
+		    (rc = imp_need_text(path, r, "question", "the question", err)))
 			return rc;
 		if (boolq_yes(json_object_get(r->obj, "label")) < 0)
 			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"label\" must be true or false (or 1 or 0)", path,
 					   r->line);
 		return 0;
 	case SLE_NQ_OPEN:
-		return (rc = need_text(path, r, "question", "the question", err))
+		return (rc = imp_need_text(path, r, "question", "the question", err))
 			       ? rc
 			       : need_strings(path, r, answer, "\"answer\"", 1, err);
 	case SLE_TRIVIAQA: {
 		json_t *value = json_object_get(answer, "value");
-		if ((rc = need_text(path, r, "question", "the question", err)))
+		if ((rc = imp_need_text(path, r, "question", "the question", err)))
 			return rc;
 		if (!json_is_object(answer) || !json_is_string(value) || !imp_trimmed_length(value))
 			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"answer\" must be an object with \"value\" (a non-empty "
