@@ -462,6 +462,45 @@ static bool build_metrics(struct walk *w, json_t *tj, struct task_task *t)
 	return true;
 }
 
+/* One language's {"context", "choice"} (k, index li): checked and kept in t. Whether a
+ * template may write {choice} depends on choice_in_context: without it only the choice
+ * template writes it (else every choice reads the same); with it only the context does
+ * (the choice template is the continuation every choice shares). */
+static void lang_templates(struct walk *w, struct task_task *t, const char *k, int li, json_t *tl)
+{
+	static const char *const tkeys[] = { "context", "choice", NULL };
+	walk_check_keys(w, tl, tkeys, "a language's templates");
+	json_t *c = json_object_get(tl, "context"), *ch = json_object_get(tl, "choice");
+	bool uses_choice = false;
+	if (c) {
+		size_t o = walk_push_key(w, "context");
+		if (walk_check_tmpl(w, c, k, &uses_choice))
+			t->tmpl_context[li] = c;
+		if (uses_choice && !t->choice_in_context)
+			walk_problem(w, "{choice} belongs in the \"choice\" template, not the context (or set "
+				     "\"choice_in_context\": true)");
+		else if (!uses_choice && t->choice_in_context)
+			walk_problem(w, "with \"choice_in_context\" the context writes each choice: it must use {choice}");
+		walk_pop(w, o);
+	}
+	if (!ch)
+		return;
+	size_t o = walk_push_key(w, "choice");
+	uses_choice = false;
+	if (t->type != TASK_MULTIPLE_CHOICE && (int)t->type >= 0)
+		walk_problem(w, "a \"choice\" template applies to multiple_choice tasks only");
+	else if (walk_check_tmpl(w, ch, k, &uses_choice)) {
+		if (uses_choice == t->choice_in_context)
+			walk_problem(w, t->choice_in_context ? "with \"choice_in_context\" the choice template is the "
+							       "continuation every choice shares: it must not use {choice}"
+							     : "the choice template never uses {choice}, so every choice would "
+							       "read the same");
+		else
+			t->tmpl_choice[li] = ch;
+	}
+	walk_pop(w, o);
+}
+
 /* "templates": each language's context and choice template; derived languages
  * without their own get transliterated copies of their source's. */
 static void build_templates(struct walk *w, json_t *tj, struct task_task *t, const task_translit_fn *fns)
@@ -485,38 +524,7 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 			} else if (!json_is_object(tl)) {
 				walk_problem(w, "expected {\"context\": ..., \"choice\": ...}, got %s", mrl_json_type_name(tl));
 			} else {
-				static const char *const tkeys[] = { "context", "choice", NULL };
-				walk_check_keys(w, tl, tkeys, "a language's templates");
-				json_t *c = json_object_get(tl, "context"), *ch = json_object_get(tl, "choice");
-				bool uses_choice = false;
-				if (c) {
-					size_t o3 = walk_push_key(w, "context");
-					if (walk_check_tmpl(w, c, k, &uses_choice))
-						t->tmpl_context[li] = c;
-					if (uses_choice && !t->choice_in_context)
-						walk_problem(w, "{choice} belongs in the \"choice\" template, not the context (or "
-							     "set \"choice_in_context\": true)");
-					else if (!uses_choice && t->choice_in_context)
-						walk_problem(w, "with \"choice_in_context\" the context writes each choice: it must "
-							     "use {choice}");
-					walk_pop(w, o3);
-				}
-				if (ch) {
-					size_t o3 = walk_push_key(w, "choice");
-					uses_choice = false;
-					if (t->type != TASK_MULTIPLE_CHOICE && (int)t->type >= 0)
-						walk_problem(w, "a \"choice\" template applies to multiple_choice tasks only");
-					else if (!walk_check_tmpl(w, ch, k, &uses_choice))
-						;
-					else if (t->choice_in_context && uses_choice)
-						walk_problem(w, "with \"choice_in_context\" the choice template is the continuation "
-							     "every choice shares: it must not use {choice}");
-					else if (uses_choice || t->choice_in_context)
-						t->tmpl_choice[li] = ch;
-					else
-						walk_problem(w, "the choice template never uses {choice}, so every choice would read the same");
-					walk_pop(w, o3);
-				}
+				lang_templates(w, t, k, li, tl);
 			}
 			walk_pop(w, o2);
 		}
