@@ -26,8 +26,9 @@ Needs lm-eval, torch and transformers (ci/lmeval-compare.sh makes a venv with th
 """
 import json
 import os
-import sys
 import tempfile
+
+from lmeval_samples import offline, requests, write_reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "chat-mc")
@@ -62,11 +63,7 @@ def score(name, fixture, template, bos_token):
                                   log_samples=True, device="cpu", batch_size=1)
     out = []
     for s in res["samples"]["chatmc"]:
-        args = s["arguments"]
-        pairs = [(a[0], a[1]) for a in args] if isinstance(args, list) else [(a["arg_0"], a["arg_1"]) for a in args.values()]
-        out.append({"id": s["doc"]["id"],
-                    "requests": [{"context": c, "continuation": k, "loglik": r[0][0]}
-                                 for (c, k), r in zip(pairs, s["resps"])]})
+        out.append({"id": s["doc"]["id"], "requests": requests(s)})
     out.sort(key=lambda d: d["id"])
     return {"name": name, "fixture": fixture, "chat_template": template, "bos_token": bos_token, "docs": out}
 
@@ -83,14 +80,11 @@ def main():
            score("mistral", "mistral", template("mistralai/Mistral-7B-Instruct-v0.1"), None),
            score("gemma", "gemma2", template("google/gemma-7b-it"), None),
            score("phi3", "phi3", template("microsoft/Phi-3.5-mini-instruct"), None)]
-    with open(path, "w") as f:
-        json.dump({"lm_eval": lm_eval.__version__, "model": "fixtures/hf/<fixture>, float32, with each case's template",
-                   "apply_chat_template": True, "cases": out}, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    print(f"wrote {path}", file=sys.stderr)
+    write_reference(path, {"lm_eval": lm_eval.__version__,
+                           "model": "fixtures/hf/<fixture>, float32, with each case's template",
+                           "apply_chat_template": True, "cases": out})
 
 
 if __name__ == "__main__":
-    for k in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        os.environ.setdefault(k, "1")
+    offline()
     main()

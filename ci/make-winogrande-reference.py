@@ -14,10 +14,10 @@ checkpoint and compares.
 Needs lm-eval, torch and transformers (ci/lmeval-compare.sh makes a venv with them):
     build/lmeval-venv/bin/python ci/make-winogrande-reference.py
 """
-import json
 import os
-import sys
 import tempfile
+
+from lmeval_samples import offline, requests, write_reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data", "winogrande")
@@ -39,20 +39,13 @@ def main():
                                   log_samples=True, device="cpu", batch_size=1)
     out = []
     for s in res["samples"]["merilo_winogrande"]:
-        args = s["arguments"]
-        pairs = [(a[0], a[1]) for a in args] if isinstance(args, list) else [(a["arg_0"], a["arg_1"]) for a in args.values()]
-        out.append({"doc": s["doc_id"], "requests": [{"context": c, "continuation": k, "loglik": r[0][0]}
-                                                     for (c, k), r in zip(pairs, s["resps"])]})
+        out.append({"doc": s["doc_id"], "requests": requests(s)})
     out.sort(key=lambda d: d["doc"])
     path = os.path.join(DATA, "lmeval-qwen2.json")
-    with open(path, "w") as f:
-        json.dump({"lm_eval": lm_eval.__version__, "task": "winogrande (default.yaml) on winogrande.jsonl",
-                   "model": "fixtures/hf/qwen2, float32", "docs": out}, f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    print(f"wrote {path}", file=sys.stderr)
+    write_reference(path, {"lm_eval": lm_eval.__version__, "task": "winogrande (default.yaml) on winogrande.jsonl",
+                           "model": "fixtures/hf/qwen2, float32", "docs": out})
 
 
 if __name__ == "__main__":
-    for k in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        os.environ.setdefault(k, "1")
+    offline()
     main()
