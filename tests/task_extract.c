@@ -81,7 +81,19 @@ static void test_semantics(void)
 	memset(evil, 'a', sizeof evil - 2);
 	evil[sizeof evil - 2] = 'b';
 	evil[sizeof evil - 1] = '\0';
-	is_str(extract(s, "en", evil), "(none)", "a pattern that backtracks without end stops at its limit: no answer");
+	is_str(extract(s, "en", evil), "(none)", "a pattern that backtracks without end (PCRE2's match limit): no answer, "
+						"not an error");
+	task_suite_free(s);
+	/* extract.c's own depth limit, 100,000 (libpcre2's default is 10,000,000): this match needs 200,000 */
+	s = suite_with("{\"regex\":\"^(?:a|b)*c\"}", NULL);
+	char *deep = malloc(200002);
+	if (deep) {
+		memset(deep, 'a', 200000);
+		strcpy(deep + 200000, "c");
+	}
+	is_str(deep ? extract(s, "en", deep) : "", "(none)", "a match deeper than extract's depth limit: no answer");
+	is_str(extract(s, "en", "aabac"), "aabac", "the same pattern on a short response matches");
+	free(deep);
 	task_suite_free(s);
 }
 
