@@ -442,7 +442,7 @@ nomem:
 }
 
 /* Read the files [from, to) of one task, check their rows and script, and append the task with
- * an item per row to tasks. *n_items counts the items built so far (for progress). */
+ * an item per row to tasks; rp counts the bytes read (progress), *n_trimmed the trimmed fields. */
 static int import_task(const struct task_import_input *files, size_t from, size_t to, size_t t, json_t *tasks,
 		       const struct task_import_opts *opts, struct imp_progress *rp, size_t *n_trimmed,
 		       struct mrl_err *err)
