@@ -263,7 +263,9 @@ static int corpus_stats(const struct task_task *t, const struct met_text_item *t
 	return rc;
 }
 
-/* exact_match, contains, f1, rouge_l of the answer against the references. */
+/* exact_match, contains, f1, rouge_l of the answer against the references; answer NULL:
+ * the task's "extract" found none, which is wrong whatever the references (normalised,
+ * an empty answer would equal a reference that normalises to nothing: English "A"). */
 static int qa_metrics(const struct task_task *t, const char *lang, const struct met_text_item *ti, const char *answer,
 		      struct rec_item *rec, struct mrl_err *err)
 {
@@ -271,6 +273,13 @@ static int qa_metrics(const struct task_task *t, const char *lang, const struct 
 					.fold_diacritics = task_gen_fold_diacritics(t) };
 	double v;
 	int rc = 0;
+	if (!answer) {
+		static const char *const names[] = { "exact_match", "contains", "f1", "rouge_l" };
+		for (size_t k = 0; k < 4 && !rc; k++)
+			if (listed(t, names[k]))
+				rc = rec_item_add_metric(rec, names[k], -1, "", false, k < 2 ? NAN : 0.0);
+		return rc;
+	}
 	if (listed(t, "exact_match") && !(rc = met_qa_exact(ti, &qo, &v, err)))
 		rc = rec_item_add_metric(rec, "exact_match", -1, answer, v > 0.5, NAN);
 	if (!rc && listed(t, "contains")) {
@@ -366,7 +375,7 @@ static int score_text(const struct task_task *t, const struct task_item *item, c
 	if (!rc)
 		rc = rec_item_set_gold_text(rec, p->refs[0]);
 	if (!rc)
-		rc = qa_metrics(t, lang, &ti, scored, rec, err);
+		rc = qa_metrics(t, lang, &ti, extract && !extracted ? NULL : scored, rec, err);
 	if (!rc)
 		rc = corpus_stats(t, &ti, stats, rec, err);
 	if (!rc)

@@ -460,6 +460,22 @@ static void t_extract(void)
 	free(items);
 	CLI_EXPECT(0, "hr         3 items; answer: the last match of /Odgovor je \\(?([A-D])\\)?/", "info shows the extract",
 		   "info %s", s);
+	/* English drops articles: the letter A normalises to nothing, as does an empty answer */
+	put(s, sizeof s, "extract-en.json",
+	    "{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "
+	    "\"metrics\": [\"exact_match\"], \"languages\": [\"en\"], \"templates\": {\"en\": {\"context\": "
+	    "\"Q: {question}\\nA:\"}}, \"extract\": {\"regex\": \"answer is \\\\(?([A-D])\\\\)?\"}, "
+	    "\"items\": [{\"id\": \"1\", \"en\": {\"question\": \"?\", \"target\": \"A\"}}, "
+	    "{\"id\": \"2\", \"en\": {\"question\": \"?\", \"target\": \"A\"}}]}]}\n");
+	put(p, sizeof p, "extract-en.jsonl",
+	    "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"en\", \"text\": \"I cannot tell.\"}\n"
+	    "{\"task\": \"mc\", \"item\": \"2\", \"language\": \"en\", \"text\": \"So the answer is (A).\"}\n");
+	snprintf(dir, sizeof dir, "%s/extract-en", tmp);
+	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
+	free(out);
+	is_near(metric_of(dir, "mc", "en", "exact_match"), 0.5, 1e-12,
+		"en: no match is wrong though the reference A normalises to nothing; the extracted A is right");
 }
 
 static void synthetic(void)
