@@ -65,19 +65,24 @@ static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		return 0;
 	}
-	return hrn_run_chat_render(cfg, p->prompt, out, err);
+	return hrn_run_chat_plan(cfg, p->prompt, p->description_len, out, err);
 }
 
 /* The template's own tokens around the user message in ids[0..n) (start token
- * included where start >= 0): *head tokens before it, *tail after it, as the
- * longest prefix and suffix ids share with the template around an empty message. */
-static int chat_frame(const struct hrn_run_cfg *cfg, const int32_t *ids, size_t n, int32_t start, size_t *head,
-		      size_t *tail, struct mrl_err *err)
+ * included where start >= 0; the system message is the plan's, system_len bytes of
+ * prompt): *head tokens before it, *tail after it, as the longest prefix and suffix
+ * ids share with the template around an empty user message. */
+static int chat_frame(const struct hrn_run_cfg *cfg, const char *prompt, size_t system_len, const int32_t *ids,
+		      size_t n, int32_t start, size_t *head, size_t *tail, struct mrl_err *err)
 {
 	char *empty = NULL;
 	int32_t *e = NULL;
 	size_t ne = 0;
-	int rc = hrn_run_chat_render(cfg, "", &empty, err);
+	char *system = system_len ? strndup(prompt, system_len) : NULL;
+	if (system_len && !system)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = hrn_run_chat_render(cfg, system, "", &empty, err);
+	free(system);
 	if (!rc)
 		rc = eng_tokenize_flags(cfg->model, empty, strlen(empty), ENG_TOKENIZE_PARSE_SPECIAL, &e, &ne, err);
 	free(empty);
@@ -99,12 +104,12 @@ static int chat_frame(const struct hrn_run_cfg *cfg, const int32_t *ids, size_t 
  * message, so that BOS and the template's turn header stay (a cut from the left
  * took them: the model saw a prompt without its turn header); else, or where the
  * message is shorter than drop, from the left. */
-static int cut_prompt(const struct hrn_run_cfg *cfg, int32_t *ids, size_t n, int32_t start, size_t drop,
-		      struct mrl_err *err)
+static int cut_prompt(const struct hrn_run_cfg *cfg, const struct task_gen_plan *p, int32_t *ids, size_t n,
+		      int32_t start, size_t drop, struct mrl_err *err)
 {
 	size_t head = 0, tail = 0;
 	const bool chat = chat_on(cfg);
-	int rc = chat ? chat_frame(cfg, ids, n, start, &head, &tail, err) : 0;
+	int rc = chat ? chat_frame(cfg, p->prompt, p->description_len, ids, n, start, &head, &tail, err) : 0;
 	if (rc)
 		return rc;
 	if (!chat || n - head - tail < drop)
@@ -183,7 +188,7 @@ static int gen_tokens(const struct hrn_run_cfg *cfg, struct gen_unit *g, struct 
 		memcpy(g->ids + (start >= 0), tok, n * sizeof *tok);
 	free(tok);
 	g->n_ids = keep;
-	return keep < n_full ? cut_prompt(cfg, g->ids, n_full, start, n_full - keep, err) : 0;
+	return keep < n_full ? cut_prompt(cfg, &g->plan, g->ids, n_full, start, n_full - keep, err) : 0;
 }
 
 /* text with every byte of invalid UTF-8 replaced by U+FFFD (a random or broken

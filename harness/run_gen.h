@@ -83,10 +83,16 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 		       const struct task_task *const *tasks, size_t n_tasks, struct task_chat *out, json_t *settings_extra,
 		       struct mrl_err *err);
 
-/* user in the run's chat template with the assistant's turn opened (with the template's
- * BOS text unless --bos never: it was written all the same, and results.json said no BOS
- * was used): a malloc'd string into *out, or an error. */
-int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *user, char **out, struct mrl_err *err);
+/* system (NULL: none) and user in the run's chat template with the assistant's turn
+ * opened (with the template's BOS text unless --bos never: it was written all the same,
+ * and results.json said no BOS was used): a malloc'd string into *out, or an error. */
+int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *system, const char *user, char **out,
+			struct mrl_err *err);
+/* A plan's prompt in the run's chat template: its first description_len bytes (the
+ * task's description) the system message, the rest the user's, as lm-eval-harness
+ * puts a task's description under --apply_chat_template. */
+int hrn_run_chat_plan(const struct hrn_run_cfg *cfg, const char *prompt, size_t description_len, char **out,
+		      struct mrl_err *err);
 
 /* Whether the run's multiple-choice prompts are in its chat template (--chat-multiple-choice). */
 bool hrn_run_chat_mc_on(const struct hrn_run_cfg *cfg);

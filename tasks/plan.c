@@ -202,9 +202,11 @@ static int write_shots(const struct task_task *t, const char *lang, const struct
 	return 0;
 }
 
-/* p->prompt: the few-shot examples, then context (the item's rendered context). */
-static int build_prompt(const struct task_task *t, size_t item_idx, const char *lang, const char *context,
-			const struct task_plan_opts *o, struct task_mc_plan *p, struct mrl_err *err)
+/* p->prompt: the description (NULL: none), the few-shot examples, then context (the
+ * item's rendered context); p->description_len the description's bytes. */
+static int build_prompt(const struct task_task *t, size_t item_idx, const char *lang, const char *description,
+			const char *context, const struct task_plan_opts *o, struct task_mc_plan *p,
+			struct mrl_err *err)
 {
 	struct task_fewshot r;
 	task_plan_fewshot(t, o, &r);
@@ -218,6 +220,9 @@ static int build_prompt(const struct task_task *t, size_t item_idx, const char *
 			return rc;
 	}
 	mrl_buf_init(&b);
+	if (description)
+		mrl_buf_add(&b, description);
+	p->description_len = description ? strlen(description) : 0;
 	if (!(rc = write_shots(t, lang, &r, p, &b, err))) {
 		mrl_buf_add(&b, context);
 		if (!(p->prompt = mrl_buf_detach(&b, NULL)))
@@ -314,7 +319,8 @@ int task_mc_plan(const struct task_task *t, size_t item_idx, const char *lang, c
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): cannot render", task_id(t), task_item_id(it), lang);
 		return rc;
 	}
-	if ((rc = build_prompt(t, item_idx, lang, rp.context, o, p, err)) || (rc = split_choices(&rp, p, err)))
+	if ((rc = build_prompt(t, item_idx, lang, rp.description, rp.context, o, p, err)) ||
+	    (rc = split_choices(&rp, p, err)))
 		goto out;
 	p->gold = rp.gold;
 	p->start = o->add_bos ? TASK_START_BOS : TASK_START_NONE;
@@ -400,9 +406,10 @@ int task_gen_plan(const struct task_task *t, size_t item_idx, const char *lang, 
 		mrl_err_prefix(err, "task '%s' item '%s' (%s): cannot render", task_id(t), task_item_id(it), lang);
 		return rc;
 	}
-	if ((rc = build_prompt(t, item_idx, lang, rp.context, o, &shots, err)))
+	if ((rc = build_prompt(t, item_idx, lang, rp.description, rp.context, o, &shots, err)))
 		goto out;
 	p->prompt = shots.prompt, shots.prompt = NULL;
+	p->description_len = shots.description_len;
 	p->shots = shots.shots, shots.shots = NULL;
 	p->n_shots = shots.n_shots;
 	p->shots_from_pool = shots.shots_from_pool;

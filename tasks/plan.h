@@ -99,8 +99,10 @@ struct task_mc_choice {
 
 /* The plan of a multiple-choice item in one language; owns every string. */
 struct task_mc_plan {
-	char *prompt;                   /* few-shot examples, then the item's context: the record's "prompt" */
+	char *prompt;                   /* the description, few-shot examples, then the item's context: the record's "prompt" */
 	size_t context_len;             /* bytes of prompt that are the scored context (trailing whitespace off) */
+	size_t description_len;         /* bytes at the start of prompt that are the task's description (a chat
+					   template's system message) */
 	struct task_mc_choice *choices; /* n_choices, in the item's order */
 	size_t n_choices;
 	int gold;                       /* index of the right choice */
@@ -170,7 +172,9 @@ size_t task_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_begi
 
 /* The plan of a generate item in one language; owns prompt, refs and shots. */
 struct task_gen_plan {
-	char *prompt;                   /* few-shot examples, then the item's context, as they are */
+	char *prompt;                   /* the description, few-shot examples, then the item's context, as they are */
+	size_t description_len;         /* bytes at the start of prompt that are the task's description (the
+					   chat template's system message) */
 	char **refs;                    /* n_refs >= 1 reference answers (the variant's "target") */
 	size_t n_refs;
 	size_t *shots;                  /* few-shot examples in prompt order, as in task_mc_plan */

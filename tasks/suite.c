@@ -54,6 +54,7 @@ void task_suite_free(struct task_suite *s)
 		free(t->derived_keep);
 		free(t->tmpl_context);
 		free(t->tmpl_choice);
+		free(t->tmpl_description);
 		free(t->until);
 		free(t->expect_script);
 		free(t->expect_language);

@@ -142,6 +142,7 @@ static void build_item(struct walk *w, struct task_task *t, json_t *ij, struct t
 			build_variant(w, t, x, &it->v[li]);
 			walk_check_variant_template(w, t->tmpl_context[li], "context", &it->v[li], k);
 			walk_check_variant_template(w, t->tmpl_choice[li], "choice", &it->v[li], k);
+			walk_check_variant_template(w, t->tmpl_description[li], "description", &it->v[li], k);
 		}
 		walk_pop(w, old);
 	}
@@ -200,6 +201,7 @@ static void derive_item(struct walk *w, struct task_task *t, json_t *ij, struct 
 		/* a derived language's own (not transliterated) templates must fit the derived fields too */
 		walk_check_variant_template(w, t->tmpl_context[li], "context", &it->v[li], t->langs[li]);
 		walk_check_variant_template(w, t->tmpl_choice[li], "choice", &it->v[li], t->langs[li]);
+		walk_check_variant_template(w, t->tmpl_description[li], "description", &it->v[li], t->langs[li]);
 		walk_pop(w, old);
 	}
 }
@@ -306,8 +308,10 @@ static bool build_languages(struct walk *w, json_t *tj, struct task_task *t, tas
 		t->derived_keep = walk_calloc(w, n, sizeof *t->derived_keep);
 		t->tmpl_context = walk_calloc(w, n, sizeof *t->tmpl_context);
 		t->tmpl_choice = walk_calloc(w, n, sizeof *t->tmpl_choice);
+		t->tmpl_description = walk_calloc(w, n, sizeof *t->tmpl_description);
 		*fns = walk_calloc(w, n, sizeof *fns);
-		if (!t->langs || !t->derived_from || !t->derived_keep || !t->tmpl_context || !t->tmpl_choice || !*fns) {
+		if (!t->langs || !t->derived_from || !t->derived_keep || !t->tmpl_context || !t->tmpl_choice ||
+		    !t->tmpl_description || !*fns) {
 			walk_pop(w, old);
 			return false;
 		}
@@ -468,10 +472,20 @@ static bool build_metrics(struct walk *w, json_t *tj, struct task_task *t)
  * (the choice template is the continuation every choice shares). */
 static void lang_templates(struct walk *w, struct task_task *t, const char *k, int li, json_t *tl)
 {
-	static const char *const tkeys[] = { "context", "choice", NULL };
+	static const char *const tkeys[] = { "context", "choice", "description", NULL };
 	walk_check_keys(w, tl, tkeys, "a language's templates");
-	json_t *c = json_object_get(tl, "context"), *ch = json_object_get(tl, "choice");
+	json_t *c = json_object_get(tl, "context"), *ch = json_object_get(tl, "choice"),
+	       *d = json_object_get(tl, "description");
 	bool uses_choice = false;
+	if (d) { /* before the few-shot examples: it has no choice to write */
+		size_t o = walk_push_key(w, "description");
+		if (walk_check_tmpl(w, d, k, &uses_choice) && !uses_choice)
+			t->tmpl_description[li] = d;
+		else if (uses_choice)
+			walk_problem(w, "the description comes before the examples and the question: it cannot use {choice}");
+		walk_pop(w, o);
+		uses_choice = false;
+	}
 	if (c) {
 		size_t o = walk_push_key(w, "context");
 		if (walk_check_tmpl(w, c, k, &uses_choice))
@@ -547,16 +561,17 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 		if (src < 0 || !tmpls)
 			continue;
 		json_t *mine = json_object_get(tmpls, t->langs[li]);
-		for (int which = 0; which < 2; which++) {
-			json_t **slot = which ? &t->tmpl_choice[li] : &t->tmpl_context[li];
-			json_t *from = which ? t->tmpl_choice[src] : t->tmpl_context[src];
-			if (*slot || !from || json_object_get(mine, which ? "choice" : "context"))
+		static const char *const kinds[] = { "context", "choice", "description" };
+		for (int which = 0; which < 3; which++) {
+			json_t **slots[] = { t->tmpl_context, t->tmpl_choice, t->tmpl_description };
+			json_t **slot = &slots[which][li], *from = slots[which][src];
+			if (*slot || !from || json_object_get(mine, kinds[which]))
 				continue;
 			struct mrl_err e = {0};
 			json_t *copy = walk_translit_tmpl_value(fns[li], from, &e);
 			if (!copy) {
-				walk_problem(w, "cannot derive the %s template for \"%s\": %s", which ? "choice" : "context",
-					t->langs[li], e.msg[0] ? e.msg : "out of memory");
+				walk_problem(w, "cannot derive the %s template for \"%s\": %s", kinds[which], t->langs[li],
+					     e.msg[0] ? e.msg : "out of memory");
 				continue;
 			}
 			if (!mine) {
@@ -567,11 +582,11 @@ static void build_templates(struct walk *w, json_t *tj, struct task_task *t, con
 					break;
 				}
 			}
-			if (json_object_set_new(mine, which ? "choice" : "context", copy)) {
+			if (json_object_set_new(mine, kinds[which], copy)) {
 				w->oom = true;
 				break;
 			}
-			*slot = json_object_get(mine, which ? "choice" : "context");
+			*slot = json_object_get(mine, kinds[which]);
 		}
 	}
 	walk_pop(w, old);

@@ -195,6 +195,7 @@ struct task_prompt {
 	char *context;  /* choice_in_context: the right choice's context (contexts[gold]) */
 	char **choices; /* choice_in_context: the continuation, the same for every choice */
 	char **contexts; /* choice_in_context: each choice's context (n_choices); NULL otherwise */
+	char *description; /* the task's "description" template rendered, or NULL: it goes before the examples */
 	size_t n_choices;
 	int gold;                     /* -1 where not multiple choice */
 	const char *target_delimiter; /* owned by the suite */

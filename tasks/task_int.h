@@ -48,6 +48,7 @@ struct task_task {
 	json_t **derived_keep; /* per language: a derived one's "keep" (fields copied as they are), or NULL */
 	json_t **tmpl_context; /* per language: string or switch object, borrowed (NULL = none) */
 	json_t **tmpl_choice;  /* per language (NULL = "{choice}") */
+	json_t **tmpl_description; /* per language: what goes before the few-shot examples (NULL = nothing) */
 	const char *target_delimiter;
 	bool choice_in_context; /* multiple choice: each choice written into the context (partial evaluation) */
 	struct task_fewshot fewshot;

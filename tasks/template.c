@@ -289,6 +289,7 @@ void task_prompt_release(struct task_prompt *p)
 	if (!p)
 		return;
 	free(p->context);
+	free(p->description);
 	for (size_t i = 0; i < p->n_choices; i++) {
 		free(p->choices[i]);
 		if (p->contexts)
@@ -327,6 +328,8 @@ int task_render(const struct task_task *t, const struct task_item *it, const cha
 	const char *ctx_default = t->type == TASK_PERPLEXITY ? "{text}" : "{question}";
 	/* a context that writes each choice is rendered per choice, below */
 	int rc = t->choice_in_context ? 0 : render_one(t->tmpl_context[li], ctx_default, v, NULL, &out->context, err);
+	if (!rc && t->tmpl_description[li])
+		rc = render_one(t->tmpl_description[li], "", v, NULL, &out->description, err);
 	if (rc)
 		goto out;
 	out->target_delimiter = t->target_delimiter;

@@ -168,6 +168,48 @@ static void test_refusals(const char *model)
 
 /* Each request of one case against lm-eval's: n requests, same of them the same string
  * (context + continuation), the largest log-likelihood difference into *worst. */
+/* A task's description is the chat template's system message, for multiple choice and
+ * generate tasks alike (lm-eval-harness's description under --apply_chat_template);
+ * without a template it opens the prompt. */
+static void test_description(const char *model)
+{
+	char suite[300], *out = NULL;
+	snprintf(suite, sizeof suite, "%s/desc.json", tmp);
+	FILE *f = fopen(suite, "w");
+	if (!ok(f != NULL, "write a suite with descriptions"))
+		return;
+	fputs("{\"format\": \"merilo-suite/1\", \"name\": \"d\", \"version\": \"1\", \"license\": \"CC0-1.0\", "
+	      "\"description\": \"\", \"source\": \"\", \"tasks\": ["
+	      "{\"id\": \"mc\", \"type\": \"multiple_choice\", \"languages\": [\"hr\"], \"templates\": {\"hr\": "
+	      "{\"context\": \"P: {q}\\nO:\", \"description\": \"Pitanja o {s}.\\n\"}}, \"items\": [{\"id\": \"1\", "
+	      "\"gold\": 0, \"hr\": {\"q\": \"x\", \"s\": \"kemiji\", \"choices\": [\"a\", \"b\"]}}]}, "
+	      "{\"id\": \"gen\", \"type\": \"generate\", \"languages\": [\"hr\"], \"max_new_tokens\": 2, "
+	      "\"templates\": {\"hr\": {\"context\": \"P: {q}\\nO:\", \"description\": \"Pitanja o {s}.\\n\"}}, "
+	      "\"items\": [{\"id\": \"1\", \"hr\": {\"q\": \"x\", \"s\": \"fizici\", \"target\": \"a\"}}]}]}\n", f);
+	fclose(f);
+	int rc = cli_run(&out, "run --model %s --suite %s --chat-multiple-choice --chat-template chatml --boot 100 --quiet "
+			       "-o %s/desc", model, suite, tmp);
+	is_int(rc, 0, "a suite with descriptions runs under chatml");
+	if (rc)
+		diag("%s", out);
+	free(out);
+	json_t *items = load_items("desc");
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *rec = json_array_get(items, i);
+		if (!strcmp(str_at(rec, "task"), "mc"))
+			is_str(str_at(rec, "context"), "<|im_start|>system\nPitanja o kemiji.\n<|im_end|>\n<|im_start|>user\n"
+						       "P: x\nO:<|im_end|>\n<|im_start|>assistant",
+			       "multiple choice: the description is the system message, the question the user's");
+	}
+	json_decref(items);
+	char path[400];
+	snprintf(path, sizeof path, "%s/desc/prompts/gen.hr.txt", tmp);
+	out = cli_slurp(path);
+	like(out, "<|im_start|>system\nPitanja o fizici.\n<|im_end|>\n<|im_start|>user\nP: x\nO:<|im_end|>\n",
+	     "generate: the same");
+	free(out);
+}
+
 static void compare_case(json_t *items, json_t *docs, size_t *n, size_t *same, double *worst)
 {
 	*n = *same = 0;
@@ -297,6 +339,7 @@ int main(void)
 	test_llama2_bos(model);
 	test_resume(model);
 	test_refusals(model);
+	test_description(model);
 	test_lmeval();
 	cli_rmtree(tmp);
 	return done_testing();

@@ -314,6 +314,57 @@ static void check_fewshot_match(void)
 	task_suite_free(s);
 }
 
+/* "description": the task's preamble, rendered from the item, before the few-shot
+ * examples (lm-eval-harness's description); its bytes counted for a chat template's
+ * system message; a derived language gets it transliterated; it cannot use {choice}. */
+static void check_description(void)
+{
+	static const char js[] =
+		"{ \"format\": \"merilo-suite/1\", \"name\": \"d\", \"version\": \"1\", \"description\": \"\", \"source\": \"\","
+		"  \"license\": \"CC0-1.0\", \"tasks\": [ { \"id\": \"t\", \"type\": \"multiple_choice\","
+		"  \"languages\": [\"sr-Latn\", \"sr-Cyrl\"], \"derived\": { \"sr-Cyrl\": { \"from\": \"sr-Latn\", \"transform\": \"sr-Latn-to-Cyrl\" } },"
+		"  \"templates\": { \"sr-Latn\": { \"context\": \"P: {q}\\nO:\","
+		"                 \"description\": \"Pitanja o {subject}.\\n\\n\" } },"
+		"  \"fewshot\": { \"k\": 1, \"source\": \"pool\", \"match\": \"subject\", \"order\": \"first\" },"
+		"  \"items\": [ { \"id\": \"1\", \"gold\": 0, \"sr-Latn\": { \"q\": \"x\", \"subject\": \"hemiji\", \"choices\": [\"a\", \"b\"] } } ],"
+		"  \"pool\": [ { \"id\": \"p\", \"gold\": 1, \"sr-Latn\": { \"q\": \"y\", \"subject\": \"hemiji\", \"choices\": [\"c\", \"d\"] } } ] } ] }";
+	struct task_suite *s = NULL;
+	struct mrl_err err = { 0 };
+	if (!ok(task_suite_parse("d.json", js, strlen(js), &s, NULL, &err) == 0, "a task with a description loads"))
+		diag("%s", err.msg);
+	const struct task_task *t = s ? task_suite_task(s, 0) : NULL;
+	struct task_mc_plan p;
+	struct task_plan_opts o = opts(-1, 0, false);
+	task_mc_plan_init(&p);
+	if (t && !task_mc_plan(t, 0, "sr-Latn", &o, &p, &err)) {
+		is_str(p.prompt, "Pitanja o hemiji.\n\nP: y\nO: d\n\nP: x\nO:",
+		       "the item's description first, once, then the example (without its own), then the item");
+		is_int((long long)p.description_len, (long long)strlen("Pitanja o hemiji.\n\n"), "its length is kept");
+		is_str(p.choices[0].text, "Pitanja o hemiji.\n\nP: y\nO: d\n\nP: x\nO: a", "the choices carry it");
+	}
+	task_mc_plan_release(&p);
+	if (t && !task_mc_plan(t, 0, "sr-Cyrl", &o, &p, &err))
+		is_str(p.prompt, "Питања о хемији.\n\nП: y\nО: д\n\nП: x\nО:", "derived: the description transliterated");
+	task_mc_plan_release(&p);
+	o.fewshot_k = 0;
+	if (t && !task_mc_plan(t, 0, "sr-Latn", &o, &p, &err))
+		is_str(p.prompt, "Pitanja o hemiji.\n\nP: x\nO:", "zero-shot: the description, then the item");
+	task_mc_plan_release(&p);
+	task_suite_free(s);
+	/* it comes before any choice; a Serbian one has no English template words */
+	char bad[sizeof js + 64];
+	snprintf(bad, sizeof bad, "%.*s{choice}%s", (int)(strstr(js, ".\\n\\n\" }") - js), js, strstr(js, ".\\n\\n\" }"));
+	s = NULL;
+	ok(task_suite_parse("d.json", bad, strlen(bad), &s, NULL, &err) != 0, "a description with {choice}: invalid");
+	like(err.msg, "the description comes before the examples and the question: it cannot use {choice}", "saying why");
+	task_suite_free(s);
+	snprintf(bad, sizeof bad, "%.*sAnswer%s", (int)(strstr(js, "Pitanja") - js), js, strstr(js, " o {subject}"));
+	s = NULL;
+	ok(task_suite_parse("d.json", bad, strlen(bad), &s, NULL, &err) != 0, "English words in a Serbian description: invalid");
+	like(err.msg, "description", "the problem is the description's");
+	task_suite_free(s);
+}
+
 /* ---- lm-eval's context/continuation split ---- */
 
 static void check_split_default_delimiter(void)
@@ -441,6 +492,7 @@ int main(void)
 	check_fewshot_prompt();
 	check_fewshot_settings();
 	check_fewshot_match();
+	check_description();
 	check_split_default_delimiter();
 	check_split_trailing_space();
 	check_choice_lengths();
