@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """make-import-reference.py — lm-evaluation-harness's own rendering of the test files of
-`merilo import belebele`, `global-mmlu` (English) and `global-piqa` (every language: its prompt
-has no words of its own), the oracles of tests/task_import_belebele.c,
-tests/task_import_global_mmlu.c and tests/task_import_global_piqa.c.
+`merilo import belebele`, `global-mmlu` (English), `global-piqa` (every language: its prompt
+has no words of its own) and `mmlu-prox` (English and Serbian, zero- and 2-shot), the oracles of
+tests/task_import_belebele.c, tests/task_import_global_mmlu.c, tests/task_import_global_piqa.c and
+tests/task_import_mmlu_prox.c.
 
 lm-eval's task templates (belebele's and global_mmlu's _default/_en template, global_piqa's
 parallel_cloze one: doc_to_text, doc_to_choice, doc_to_target, target_delimiter) are loaded
@@ -82,7 +83,49 @@ def fewshot_mmlu(k):
     return out
 
 
+def mmlu_prox(lang, k):
+    """lm-eval's mmlu_prox_LANG_<category> prompts of mmlu-prox/LANG-test.jsonl: each category's
+    task on a local test and validation file (its process_docs keeps the category's rows, the
+    first_n sampler takes the validation ones in order), k-shot; with each question's target and
+    the task's regex, stop strings and generation limit."""
+    work = tempfile.mkdtemp()
+    rows = {split: [json.loads(line) for line in open(os.path.join(DATA, "mmlu-prox", f"{lang}-{split}.jsonl"))]
+            for split in ("test", "validation")}
+    cats = sorted({r["category"] for r in rows["test"]})
+    tm_names = {}
+    for cat in cats:
+        key = cat.replace(" ", "_")
+        for split in rows:
+            with open(os.path.join(work, f"{key}-{split}.jsonl"), "w") as f:
+                for r in rows[split]:
+                    f.write(json.dumps(r, ensure_ascii=False) + "\n")
+        yaml = os.path.join(TASKS, f"mmlu_prox/{lang}/mmlu_prox_{lang}_{key}.yaml")
+        with open(os.path.join(work, f"{key}.yaml"), "w") as f:
+            f.write(f"task: merilo_{key}\ninclude: {yaml}\ndataset_path: json\ndataset_name: null\n"
+                    f"dataset_kwargs:\n  data_files:\n    test: {work}/{key}-test.jsonl\n"
+                    f"    validation: {work}/{key}-validation.jsonl\n")
+        tm_names[cat] = f"merilo_{key}"
+    tm = TaskManager(include_path=work)
+    out, cfg = {}, None
+    for cat in cats:
+        task = tm.load_task_or_group([tm_names[cat]])[tm_names[cat]]
+        cfg = task.config
+        for doc in task.test_docs():
+            out[f"test/{doc['question_id']}"] = {"context": task.fewshot_context(doc, k),
+                                                 "target": task.doc_to_target(doc)}
+    return {"lm_eval": lm_eval.__version__, "task": f"mmlu_prox/{lang}, per category, first_n on validation, {k}-shot",
+            "regex": cfg.filter_list[0]["filter"][0]["regex_pattern"], "until": cfg.generation_kwargs["until"],
+            "max_gen_toks": cfg.generation_kwargs["max_gen_toks"], "prompts": out}
+
+
 def main():
+    for lang in ("en", "sr"):
+        for k in (0, 2):
+            path = os.path.join(DATA, "mmlu-prox", f"lmeval-{lang}-{k}shot.json")
+            with open(path, "w") as f:
+                json.dump(mmlu_prox(lang, k), f, ensure_ascii=False, indent=1)
+                f.write("\n")
+            print(f"wrote {path}", file=sys.stderr)
     path = os.path.join(DATA, "global-mmlu", "lmeval-en-2shot.json")
     with open(path, "w") as f:
         json.dump({"lm_eval": lm_eval.__version__, "task": "global_mmlu/full/en, per subject, first_n on dev, 2-shot",

@@ -32,6 +32,8 @@ static const struct {
 	  task_import_belebele, false },
 	{ "global-mmlu", "Global-MMLU JSONL (sample_id, question, option_a-d, answer)",
 	  task_import_global_mmlu, true },
+	{ "mmlu-prox", "MMLU-ProX JSONL (question_id, question, option_0-9, answer, cot_content, category): reasoning, "
+		       "then the letter", task_import_mmlu_prox, true },
 	{ "oz-eval", "OZ Eval JSONL (index, questions, options, answer): Serbian general knowledge, 5 options",
 	  task_import_oz_eval, false },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
@@ -109,23 +111,46 @@ static int derive_expectations(json_t *task, const struct derivation *d)
 	return 0;
 }
 
-/* Whether a multiple-choice task's choices are answer labels: its templates write them
- * verbatim ("{=A}: {mc_answer1}"), which is how the label importers (Belebele,
- * Global-MMLU, OZ Eval) say so. A yes/no task whose choices are words ("Da", "Ne") is
- * not one: they are transliterated with the rest. */
-static bool choices_are_labels(json_t *task)
+/* Whether a template (a string or a switch) writes text verbatim ("{=A}"). */
+static bool writes_verbatim(json_t *tmpl)
 {
-	const char *type = json_string_value(json_object_get(task, "type"));
-	if (!type || strcmp(type, "multiple_choice"))
-		return false;
-	const char *lang;
+	if (json_is_string(tmpl))
+		return strstr(json_string_value(tmpl), "{=") != NULL;
+	const char *k;
+	json_t *c;
+	json_object_foreach(json_object_get(tmpl, "cases"), k, c)
+		if (json_is_string(c) && strstr(json_string_value(c), "{="))
+			return true;
+	return false;
+}
+
+/* The fields a derived language copies as they are (NULL: none): the answers where
+ * they are labels (the templates write them verbatim, "{=A}: {mc_answer1}", which is
+ * how the label importers, Belebele, Global-MMLU, OZ Eval, MMLU-ProX, say so): the
+ * choices, a generate task's target letters; and the field a context template switches
+ * on, a key rather than text. A yes/no task whose choices are words ("Da", "Ne") keeps
+ * none: they are transliterated with the rest. */
+static json_t *kept_fields(json_t *task)
+{
+	const char *type = json_string_value(json_object_get(task, "type")), *lang, *sw = NULL;
+	bool labels = false;
 	json_t *t;
 	json_object_foreach(json_object_get(task, "templates"), lang, t) {
-		const char *ctx = json_string_value(json_object_get(t, "context"));
-		if (ctx && strstr(ctx, "{="))
-			return true;
+		json_t *ctx = json_object_get(t, "context");
+		labels |= writes_verbatim(ctx);
+		if (!sw)
+			sw = json_string_value(json_object_get(ctx, "switch"));
 	}
-	return false;
+	const char *answer = labels && type ? !strcmp(type, "multiple_choice") ? "choices"
+					 : !strcmp(type, "generate")      ? "target"
+									  : NULL
+					    : NULL;
+	json_t *keep = answer || (sw && labels) ? json_array() : NULL;
+	if (answer)
+		json_array_append_new(keep, json_string(answer));
+	if (sw && labels) /* COPA's switch on "cause"/"effect" is derived from Cyrillic: nothing to keep */
+		json_array_append_new(keep, json_string(sw));
+	return keep;
 }
 
 /* Add each derived language to every task of the suite: to its languages and its
@@ -139,13 +164,13 @@ static int derive_add(json_t *root, const struct task_import_opts *opts, struct 
 	json_array_foreach(json_object_get(root, "tasks"), t, task) {
 		for (size_t k = 0; opts && k < opts->n_derive; k++) {
 			size_t d = derivable_index(opts->derive[k]);
-			json_t *derived = json_object_get(task, "derived"), *how;
+			json_t *derived = json_object_get(task, "derived"), *how, *keep;
 			if (!derived && json_object_set_new(task, "derived", derived = json_object()))
 				goto nomem;
 			if (json_object_set_new(derived, derivable[d].lang, how = json_object()) ||
 			    json_object_set_new(how, "from", json_string(derivable[d].from)) ||
 			    json_object_set_new(how, "transform", json_string(derivable[d].transform)) ||
-			    (choices_are_labels(task) && json_object_set_new(how, "keep", json_pack("[s]", "choices"))) ||
+			    ((keep = kept_fields(task)) && json_object_set_new(how, "keep", keep)) ||
 			    json_array_append_new(json_object_get(task, "languages"), json_string(derivable[d].lang)) ||
 			    derive_expectations(task, &derivable[d]))
 				goto nomem;
@@ -163,8 +188,8 @@ static int pool_check(const char *format, bool takes_pool, const struct task_imp
 {
 	const size_t n_pool = opts ? opts->n_pool : 0;
 	if (n_pool && !takes_pool)
-		return mrl_err_set(err, MRL_EINPUT, "import %s takes no few-shot pool (--pool is for global-mmlu and "
-				   "flores)", format);
+		return mrl_err_set(err, MRL_EINPUT, "import %s takes no few-shot pool (--pool is for global-mmlu, "
+				   "mmlu-prox and flores)", format);
 	for (size_t p = 0; p < n_pool; p++) {
 		const struct task_import_input *x = &opts->pool[p];
 		size_t i = 0;
