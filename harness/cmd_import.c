@@ -38,12 +38,15 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"                     -o global-mmlu.json\n"
 		"  merilo import global-piqa --lang en=eng_latn.jsonl --lang sr-Cyrl=srp_cyrl.jsonl \\\n"
 		"                     --lang sr-Latn=srp_latn.jsonl --lang hr=hrv_latn.jsonl -o global-piqa.json\n"
+		"  merilo import mmlu-prox --lang en=en-test.jsonl --lang sr-Latn=sr-test.jsonl \\\n"
+		"                     --pool en=en-validation.jsonl --pool sr-Latn=sr-validation.jsonl -o prox.json\n"
 		"  merilo import oz-eval --lang sr-Latn=oz-eval.jsonl --derive sr-Cyrl -o oz-eval.json\n"
 		"  merilo import serbian-llm-eval --lang sr-Latn=serbian-llm-eval-v1/ --derive sr-Cyrl \\\n"
 		"                     -o serbian-llm-eval.json\n"
 		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele,\n"
 		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en;\n"
 		"global-piqa takes any tag (its prompt has no words of merilo's);\n"
+		"mmlu-prox takes en and sr-Latn (lm-eval's wording; --derive sr-Cyrl zero-shot only);\n"
 		"oz-eval and serbian-llm-eval are Serbian (sr-Latn); serbian-llm-eval takes the dataset's folder\n"
 		"(or one file), each file's task read from its name (piqa_test_partial_0_1837_end.jsonl).\n"
 		"--derive sr-Latn adds Serbian in Latin script transliterated from the sr-Cyrl file\n"
@@ -161,7 +164,8 @@ int hrn_cmd_import(int argc, char **argv)
 			     "one input file per language (BCP 47 tag: en, sr-Cyrl, sr-Latn, hr, bs, cnr); "
 			     "serbian-llm-eval: a folder", add_lang),
 		OPT_CALLBACK(0, "pool", &pool, "TAG=FILE",
-			     "few-shot examples for a language (global-mmlu: its dev split; flores: dev sentences)",
+			     "few-shot examples for a language (global-mmlu: its dev split; mmlu-prox: validation; "
+			     "flores: dev sentences)",
 			     add_lang),
 		OPT_CALLBACK(0, "derive", &derive, "TAG",
 			     "add sr-Latn transliterated from the sr-Cyrl input (or sr-Cyrl from sr-Latn)", add_derive),

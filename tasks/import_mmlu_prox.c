@@ -286,8 +286,10 @@ static json_t *prox_context(const struct prox_words *w, json_t *layouts)
 }
 
 /* The suite's one task: generate, the description and context per language, the
- * stop strings of every language's prompt, the letter pulled out of the answer. */
-static json_t *prox_task(const struct task_import_input *in, size_t n_in, json_t *layouts)
+ * stop strings of every language's prompt, the letter pulled out of the answer (a
+ * derived sr-Cyrl's in Cyrillic words, as its transliterated prompt asks). */
+static json_t *prox_task(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			 json_t *layouts)
 {
 	json_t *task = json_pack("{s:s, s:s, s:[s], s:[], s:{}, s:[s, s], s:i, s:s, s:{s:{}, s:s}, s:[]}", "id",
 				 "mmlu_prox", "type", "generate", "metrics", "exact_match", "languages", "templates",
@@ -305,6 +307,14 @@ static json_t *prox_task(const struct task_import_input *in, size_t n_in, json_t
 			return NULL;
 		}
 	}
+	/* a derived sr-Cyrl is asked in Cyrillic ("Одговор је (X)"), so it answers in it */
+	for (size_t k = 0; task && opts && k < opts->n_derive; k++)
+		if (!strcmp(opts->derive[k], "sr-Cyrl") &&
+		    (json_array_append_new(stop, json_string("Питање:")) ||
+		     json_object_set_new(regex, "sr-Cyrl", json_string("Одговор је \\(?([ABCDEFGHIJ])\\)?")))) {
+			json_decref(task);
+			return NULL;
+		}
 	if (task && json_array_append_new(stop, json_string("<|im_end|>"))) {
 		json_decref(task);
 		return NULL;
@@ -341,7 +351,7 @@ int task_import_mmlu_prox(const struct task_import_input *in, size_t n_in, const
 		rc = err->code;
 		goto out;
 	}
-	if (!(task = prox_task(in, n_in, layouts)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
+	if (!(task = prox_task(in, n_in, opts, layouts)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
 	    json_object_set(task, "items", items))
 		goto nomem;
 	if (n_pool) { /* lm-eval's 5-shot: the first 5 validation questions of the item's category */

@@ -81,6 +81,17 @@ static void t_belebele(const char *m, const char *dir)
 		   dir);
 	CLI_EXPECT(0, "merilo run: 28 units scored", "run the Serbian LLM eval suite: 14 items x 2 scripts",
 		   "run --model %s --suite %s/sle.json -o %s/sle-run --bos never --quiet", m1k, dir, dir);
+	/* MMLU-ProX, 2-shot chain of thought: a model with room for 2048 new tokens after the prompt */
+	CLI_EXPECT(0, "(4 items, 2 languages)", "import mmlu-prox with the validation pool",
+		   "import mmlu-prox --lang en=tests/data/import/mmlu-prox/en-test.jsonl --lang sr-Latn=tests/data/import/"
+		   "mmlu-prox/sr-test.jsonl --pool en=tests/data/import/mmlu-prox/en-validation.jsonl --pool sr-Latn=tests/data/"
+		   "import/mmlu-prox/sr-validation.jsonl -o %s/prox.json", dir);
+	char m4k[400];
+	snprintf(m4k, sizeof m4k, "%s/tiny-4k.gguf", dir);
+	if (ok(cli_run(NULL, "synth " CLI_SYNTH_SMALL " --ctx 4096 -o %s", m4k) == 0, "synth a model of 4096 positions"))
+		CLI_EXPECT(0, "merilo run: 1 unit scored", "run it: 2-shot, reasoning then the letter extracted",
+			   "run --model %s --suite %s/prox.json -o %s/prox-run --lang sr-Latn --limit 1 --fewshot 2 "
+			   "--chat-template none --quiet", m4k, dir, dir);
 	char *r = cli_slurp(res);
 	ok(r && strstr(r, "\"belebele\"") && strstr(r, "\"sr-Latn\""), "results.json has the task and the derived language");
 	free(r);

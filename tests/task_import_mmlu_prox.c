@@ -124,6 +124,12 @@ static void test_files(void)
 				 "Стек\nB. Ред\nC. Бинарни хип\nD. Хеш табела\nОдговор: Размислимо корак по корак.",
 		       "sr-Cyrl: description and prompt transliterated, the option letters Latin");
 		is_str(p.refs[0], "B", "its target the Latin letter");
+		is_str(task_gen_extract_regex(t, "sr-Cyrl"), "Одговор је \\(?([ABCDEFGHIJ])\\)?",
+		       "its answer is pulled out of the Cyrillic words its prompt asks for");
+		char *a = NULL;
+		ok(!task_gen_extract(t, "sr-Cyrl", "Дакле, Одговор је (B).", &a, &err) && a && !strcmp(a, "B"),
+		   "a Cyrillic answer's letter");
+		free(a);
 		task_gen_plan_release(&p);
 	} else if (t) {
 		diag("%s", err.msg);
