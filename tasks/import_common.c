@@ -567,6 +567,12 @@ int imp_task_language(json_t *task, const char *lang, json_t *tmpl)
 	return json_object_set_new(json_object_get(task, "templates"), lang, tmpl);
 }
 
+int imp_first_k_pool(json_t *task, int k, const char *match, json_t *pool)
+{
+	json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", k, "source", "pool", "match", match, "order", "first");
+	return !fs || json_object_set_new(task, "fewshot", fs) || json_object_set(task, "pool", pool) ? -1 : 0;
+}
+
 int imp_letter_choices(json_t *variant, size_t n)
 {
 	json_t *choices = json_array();

@@ -234,11 +234,9 @@ int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, con
 	if (!(task = mmlu_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
 	    json_object_set(task, "items", items))
 		goto nomem;
-	if (n_pool) { /* MMLU's 5-shot: the first 5 dev questions of the item's subject, in order */
-		json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", 5, "source", "pool", "match", "subject", "order", "first");
-		if (!fs || json_object_set_new(task, "fewshot", fs) || json_object_set(task, "pool", pool))
-			goto nomem;
-	}
+	/* MMLU's 5-shot: the first 5 dev questions of the item's subject, in order */
+	if (n_pool && imp_first_k_pool(task, 5, "subject", pool))
+		goto nomem;
 	*out = root;
 	root = NULL;
 out:

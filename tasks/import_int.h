@@ -122,6 +122,11 @@ json_t *imp_mc_task_new(const char *id, const char *target_delimiter);
 /* Add language lang to task with its template object tmpl (taken; NULL is ENOMEM):
  * 0, or -1 on ENOMEM. */
 int imp_task_language(json_t *task, const char *lang, json_t *tmpl);
+/* MMLU's k-shot on task: "fewshot" {k, "source": "pool", "match": match, "order":
+ * "first"} (the first k pool examples sharing the item's field match, as lm-eval's
+ * first_n sampler on a per-subject split) and "pool" set to pool (a new reference):
+ * 0, or -1 on ENOMEM. */
+int imp_first_k_pool(json_t *task, int k, const char *match, json_t *pool);
 /* Set variant's "choices" to the first n letters, "A", "B", ...: 0, or -1 on ENOMEM. */
 int imp_letter_choices(json_t *variant, size_t n);
 /* How a letter-labelled task's variant is made from a row: its text fields (a

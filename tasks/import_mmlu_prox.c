@@ -354,12 +354,9 @@ int task_import_mmlu_prox(const struct task_import_input *in, size_t n_in, const
 	if (!(task = prox_task(in, n_in, opts, layouts)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
 	    json_object_set(task, "items", items))
 		goto nomem;
-	if (n_pool) { /* lm-eval's 5-shot: the first 5 validation questions of the item's category */
-		json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", 5, "source", "pool", "match", "category", "order",
-				       "first");
-		if (!fs || json_object_set_new(task, "fewshot", fs) || json_object_set(task, "pool", pool))
-			goto nomem;
-	}
+	/* lm-eval's 5-shot: the first 5 validation questions of the item's category */
+	if (n_pool && imp_first_k_pool(task, 5, "category", pool))
+		goto nomem;
 	*out = root;
 	root = NULL;
 out:
