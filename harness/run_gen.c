@@ -428,7 +428,7 @@ static int gen_record(const struct hrn_run_cfg *cfg, const struct gen_unit *g, c
 	json_object_set_new(gen, "n_tokens", json_integer((json_int_t)res->n_ids));
 	json_object_set_new(gen, "stop_reason", json_string(eng_gen_stop_name(res->stop)));
 	if (res->stop == ENG_GEN_STOP_STRING && res->stop_index >= 0)
-		json_object_set_new(gen, "stop_string", json_string(task_gen_until(t, (size_t)res->stop_index)));
+		json_object_set_new(gen, "stop_string", json_string(task_gen_until(t, g->u.lang, (size_t)res->stop_index)));
 	rec->tokens_computed = (int64_t)(g->n_ids - res->n_cached + res->n_ids);
 	rec->tokens_cached = (int64_t)res->n_cached;
 	if (!rc)
@@ -516,22 +516,20 @@ int hrn_run_gen_batch(const struct hrn_run_cfg *cfg, struct hrn_units *units, co
 	struct gen_unit g[HRN_GEN_BATCH];
 	struct eng_gen_req reqs[HRN_GEN_BATCH];
 	struct eng_gen_res res[HRN_GEN_BATCH];
-	const size_t n_stop = task_gen_n_until(t);
-	const char **stops = calloc(n_stop + 1, sizeof *stops);
 	size_t n = 0;
 	*n_done = 0;
 	memset(res, 0, sizeof res);
-	int rc = stops ? gather(cfg, units, first, room < HRN_GEN_BATCH ? room : HRN_GEN_BATCH, g, &n, err)
-		       : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	int rc = gather(cfg, units, first, room < HRN_GEN_BATCH ? room : HRN_GEN_BATCH, g, &n, err);
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < n_stop; i++)
-		stops[i] = task_gen_until(t, i);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		size_t n_stop;
+		const char *const *stops = task_gen_stops(t, g[i].u.lang, &n_stop); /* each language its own */
 		reqs[i] = (struct eng_gen_req){ .prompt = g[i].ids, .n_prompt = g[i].n_ids,
 						.max_new_tokens = (size_t)g[i].plan.max_tokens, .stop = stops,
 						.n_stop = n_stop, .rng_stream = g[i].u.item_idx,
 						.stop_after = hrn_run_thinking_on(cfg) ? "</think>" : NULL };
+	}
 	int32_t eot = end_of_turn(cfg);
 	const struct eng_gen_opts go = { .n_batch = HRN_GEN_BATCH, .stop_ids = eot >= 0 ? &eot : NULL,
 					 .n_stop_ids = eot >= 0, .stop = cfg->stop, .should_stop = cfg->should_stop,
@@ -560,7 +558,6 @@ out:
 		gen_unit_release(&g[i]);
 		eng_gen_res_release(&res[i]);
 	}
-	free(stops);
 	return rc;
 }
 

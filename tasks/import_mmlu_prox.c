@@ -285,37 +285,37 @@ static json_t *prox_context(const struct prox_words *w, json_t *layouts)
 	return tmpl;
 }
 
-/* The suite's one task: generate, the description and context per language, the
- * stop strings of every language's prompt, the letter pulled out of the answer (a
- * derived sr-Cyrl's in Cyrillic words, as its transliterated prompt asks). */
+/* lm-eval's stop strings of a prompt whose question opens with word. NULL on ENOMEM. */
+static json_t *stops_of(const char *word)
+{
+	return json_pack("[s, s, s, s]", "</s>", "Q:", word, "<|im_end|>");
+}
+
+/* The suite's one task: generate, the description, context and stop strings per
+ * language, the letter pulled out of the answer (a derived sr-Cyrl's in Cyrillic words,
+ * as its transliterated prompt asks, and it stops at its next "Питање:"). */
 static json_t *prox_task(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			 json_t *layouts)
 {
-	json_t *task = json_pack("{s:s, s:s, s:[s], s:[], s:{}, s:[s, s], s:i, s:s, s:{s:{}, s:s}, s:[]}", "id",
+	json_t *task = json_pack("{s:s, s:s, s:[s], s:[], s:{}, s:{}, s:i, s:s, s:{s:{}, s:s}, s:[]}", "id",
 				 "mmlu_prox", "type", "generate", "metrics", "exact_match", "languages", "templates",
-				 "stop", "</s>", "Q:", "max_new_tokens", PROX_MAX_NEW_TOKENS, "target_delimiter", " ",
-				 "extract", "regex", "match", "first", "items");
+				 "stop", "max_new_tokens", PROX_MAX_NEW_TOKENS, "target_delimiter", " ", "extract", "regex",
+				 "match", "first", "items");
 	json_t *stop = json_object_get(task, "stop"), *regex = json_object_get(json_object_get(task, "extract"), "regex");
-	for (size_t i = 0; task && i < n_in; i++) {
+	bool bad = !task;
+	for (size_t i = 0; !bad && i < n_in; i++) {
 		const struct prox_words *w = words_of(in[i].lang);
-		if (imp_task_language(task, in[i].lang,
-				      json_pack("{s:o, s:s}", "context", prox_context(w, layouts), "description",
-						w->description)) ||
-		    json_array_append_new(stop, json_string(w->stop)) ||
-		    json_object_set_new(regex, in[i].lang, json_string(w->regex))) {
-			json_decref(task);
-			return NULL;
-		}
+		bad = imp_task_language(task, in[i].lang,
+					json_pack("{s:o, s:s}", "context", prox_context(w, layouts), "description",
+						  w->description)) ||
+		      json_object_set_new(stop, in[i].lang, stops_of(w->stop)) ||
+		      json_object_set_new(regex, in[i].lang, json_string(w->regex));
 	}
-	/* a derived sr-Cyrl is asked in Cyrillic ("Одговор је (X)"), so it answers in it */
-	for (size_t k = 0; task && opts && k < opts->n_derive; k++)
-		if (!strcmp(opts->derive[k], "sr-Cyrl") &&
-		    (json_array_append_new(stop, json_string("Питање:")) ||
-		     json_object_set_new(regex, "sr-Cyrl", json_string("Одговор је \\(?([ABCDEFGHIJ])\\)?")))) {
-			json_decref(task);
-			return NULL;
-		}
-	if (task && json_array_append_new(stop, json_string("<|im_end|>"))) {
+	for (size_t k = 0; !bad && opts && k < opts->n_derive; k++)
+		if (!strcmp(opts->derive[k], "sr-Cyrl"))
+			bad = json_object_set_new(stop, "sr-Cyrl", stops_of("Питање:")) ||
+			      json_object_set_new(regex, "sr-Cyrl", json_string("Одговор је \\(?([ABCDEFGHIJ])\\)?"));
+	if (bad) {
 		json_decref(task);
 		return NULL;
 	}

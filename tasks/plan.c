@@ -417,7 +417,7 @@ int task_gen_plan(const struct task_task *t, size_t item_idx, const char *lang, 
 	p->n_refs = rp.n_choices, rp.n_choices = 0;
 	p->start = o->add_bos ? TASK_START_BOS : TASK_START_NONE;
 	p->truncate = TASK_TRUNCATE_LEFT;
-	p->n_until = task_gen_n_until(t);
+	p->n_until = task_gen_n_until(t, lang);
 	p->max_tokens = task_gen_max_tokens(t);
 	p->expect_script = task_gen_expect_script(t, lang);
 	p->expect_language = task_gen_expect_language(t, lang);

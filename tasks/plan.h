@@ -182,7 +182,7 @@ struct task_gen_plan {
 	bool shots_from_pool;
 	enum task_start start;          /* before the prompt (BOS when used) */
 	enum task_truncate truncate;    /* the prompt is cut from the left to leave max_tokens positions */
-	size_t n_until;                 /* stop strings: task_gen_until(t, i) */
+	size_t n_until;                 /* stop strings: task_gen_until(t, lang, i) */
 	int max_tokens;                 /* new tokens at most */
 	const char *expect_script;      /* "Cyrl" / "Latn" or NULL (task_gen_expect_script) */
 	const char *expect_language;    /* "sr", "hr", ... or NULL (task_gen_expect_language) */

@@ -55,7 +55,10 @@ void task_suite_free(struct task_suite *s)
 		free(t->tmpl_context);
 		free(t->tmpl_choice);
 		free(t->tmpl_description);
+		for (size_t li = 0; t->until && li < t->n_langs; li++)
+			free(t->until[li]);
 		free(t->until);
+		free(t->n_until);
 		free(t->expect_script);
 		free(t->expect_language);
 		task_extract_release(t);

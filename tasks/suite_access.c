@@ -56,8 +56,26 @@ const char *task_target_delimiter(const struct task_task *t) { return t->target_
 void task_fewshot(const struct task_task *t, struct task_fewshot *out) { *out = t->fewshot; }
 int task_window(const struct task_task *t) { return t->window; }
 int task_stride(const struct task_task *t) { return t->stride; }
-size_t task_gen_n_until(const struct task_task *t) { return t->n_until; }
-const char *task_gen_until(const struct task_task *t, size_t i) { return i < t->n_until ? t->until[i] : NULL; }
+const char *const *task_gen_stops(const struct task_task *t, const char *lang, size_t *n)
+{
+	const int li = t->until ? task_language_index(t, lang) : -1;
+	*n = li >= 0 ? t->n_until[li] : 0;
+	return *n ? (const char *const *)t->until[li] : NULL;
+}
+
+size_t task_gen_n_until(const struct task_task *t, const char *lang)
+{
+	size_t n;
+	task_gen_stops(t, lang, &n);
+	return n;
+}
+
+const char *task_gen_until(const struct task_task *t, const char *lang, size_t i)
+{
+	size_t n;
+	const char *const *s = task_gen_stops(t, lang, &n);
+	return i < n ? s[i] : NULL;
+}
 int task_gen_max_tokens(const struct task_task *t) { return t->max_tokens; }
 const char *task_gen_chat_template(const struct task_task *t) { return t->chat_template; }
 bool task_gen_fold_diacritics(const struct task_task *t) { return t->fold_diacritics; }

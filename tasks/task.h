@@ -127,9 +127,11 @@ void task_fewshot(const struct task_task *t, struct task_fewshot *out);
 /* Perplexity window and stride in tokens (0 for other types). */
 int task_window(const struct task_task *t);
 int task_stride(const struct task_task *t);
-/* Generation: stop strings and token limit (n 0 / 0 for other types). */
-size_t task_gen_n_until(const struct task_task *t);
-const char *task_gen_until(const struct task_task *t, size_t i);
+/* Generation: the stop strings of language lang (n 0 for other types or languages) and the
+ * token limit (0 for other types). task_gen_stops gives all *n of them, NULL where none. */
+size_t task_gen_n_until(const struct task_task *t, const char *lang);
+const char *task_gen_until(const struct task_task *t, const char *lang, size_t i);
+const char *const *task_gen_stops(const struct task_task *t, const char *lang, size_t *n);
 int task_gen_max_tokens(const struct task_task *t);
 /* Generation: the chat template the suite declares for the task ("chat_template" of
  * the task, else of the suite): "auto", "none" or a family name (tasks/chat.h); NULL

@@ -53,8 +53,8 @@ struct task_task {
 	bool choice_in_context; /* multiple choice: each choice written into the context (partial evaluation) */
 	struct task_fewshot fewshot;
 	int window, stride;
-	const char **until;
-	size_t n_until;
+	const char ***until; /* generate: per language, its stop strings (each array owned, the strings borrowed) */
+	size_t *n_until;     /* per language */
 	int max_tokens;
 	const char **expect_script;   /* generate: per language, the suite's "expect_script" value or NULL */
 	const char **expect_language; /* generate: per language, "expect_language" or NULL */

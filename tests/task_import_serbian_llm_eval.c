@@ -115,8 +115,8 @@ static void test_generate(const struct task_suite *s)
 	if (!ok(nq && tqa, "the open-question tasks are there"))
 		return;
 	ok(task_type(nq) == TASK_GENERATE && task_type(tqa) == TASK_GENERATE, "both are generate tasks");
-	ok(task_gen_n_until(nq) == 3 && !strcmp(task_gen_until(nq, 0), "\n") && !strcmp(task_gen_until(nq, 1), ".") &&
-		   !strcmp(task_gen_until(nq, 2), ","),
+	ok(task_gen_n_until(nq, "sr-Latn") == 3 && !strcmp(task_gen_until(nq, "sr-Latn", 0), "\n") &&
+		   !strcmp(task_gen_until(nq, "sr-Latn", 1), ".") && !strcmp(task_gen_until(nq, "sr-Latn", 2), ","),
 	   "they stop at \\n . , (the fork's until)");
 	is_int(task_gen_max_tokens(nq), 256, "within 256 new tokens (its max_gen_toks)");
 	is_str(task_gen_chat_template(nq), "none", "the plain prompt, no chat template");

@@ -449,14 +449,58 @@ static void test_good_types(void)
 	rc = task_render(ppl, task_item_at(ppl, 0), "sr-Latn", &p, &err);
 	is_str(rc ? NULL : p.context, "Bilo jednom u Beogradu.", "perplexity text of the derived language");
 	task_prompt_release(&p);
-	ok(gen && task_type(gen) == TASK_GENERATE && task_gen_max_tokens(gen) == 16 && task_gen_n_until(gen) == 1 &&
-	   !strcmp(task_gen_until(gen, 0), "\n"), "generate task: max_tokens and stop strings");
+	ok(gen && task_type(gen) == TASK_GENERATE && task_gen_max_tokens(gen) == 16 && task_gen_n_until(gen, "hr") == 1 &&
+	   !strcmp(task_gen_until(gen, "hr", 0), "\n"), "generate task: max_tokens and stop strings");
 	rc = task_render(gen, task_item_at(gen, 0), "hr", &p, &err);
 	ok(!rc && !strcmp(p.context, "P: Glavni grad Hrvatske?\nO:") && p.n_choices == 2 &&
 	   !strcmp(p.choices[1], "Grad Zagreb") && p.gold == -1, "generate render: context and reference answers");
 	task_prompt_release(&p);
 	is_int(task_item_n_targets(task_item_at(gen, 0), 0), 1, "a string target is one reference answer");
 	task_suite_free(s);
+}
+
+/* "stop" as an object: each language its own list (lm-eval's next "Question:" per language),
+ * a derived language without one taking its source's; a language missing, one not of the
+ * task, or a list that is not an array are problems at their path. */
+static void test_stop_per_language(void)
+{
+	static const char fmt[] = HEAD "'tasks':[{'id':'g','type':'generate','languages':['en','sr-Latn','sr-Cyrl'],"
+				  "'derived':{'sr-Cyrl':{'from':'sr-Latn','transform':'sr-Latn-to-Cyrl'}},'stop':%s,"
+				  "'templates':{'en':{'context':'{q}'},'sr-Latn':{'context':'{q}'}},"
+				  "'items':[{'id':'a','en':{'q':'x','target':'y'},'sr-Latn':{'q':'x','target':'y'}}]}]}";
+	char text[1024];
+	snprintf(text, sizeof text, fmt, "{'en':['Question:','Q:'],'sr-Latn':['Pitanje:']}");
+	char *json = dq(text);
+	struct task_suite *s = NULL;
+	struct mrl_err err = { 0 };
+	int rc = task_suite_parse("stop.json", json, strlen(json), &s, NULL, &err);
+	is_int(rc, 0, "stop strings per language load");
+	if (rc)
+		diag("%s", err.msg);
+	const struct task_task *t = s ? task_suite_task(s, 0) : NULL;
+	ok(t && task_gen_n_until(t, "en") == 2 && !strcmp(task_gen_until(t, "en", 1), "Q:"), "en: its two");
+	ok(t && task_gen_n_until(t, "sr-Latn") == 1 && !strcmp(task_gen_until(t, "sr-Latn", 0), "Pitanje:"), "sr-Latn: its one");
+	ok(t && task_gen_n_until(t, "sr-Cyrl") == 1 && !strcmp(task_gen_until(t, "sr-Cyrl", 0), "Pitanje:"),
+	   "derived sr-Cyrl without its own: its source's, as they are");
+	ok(t && task_gen_n_until(t, "hr") == 0 && !task_gen_until(t, "hr", 0), "a language not of the task: none");
+	task_suite_free(s);
+	free(json);
+	static const struct {
+		const char *name, *stop, *path, *msg;
+	} bad[] = {
+		{ "a language without its list", "{'en':['.']}", "/tasks/0/stop", "no stop strings for \"sr-Latn\"" },
+		{ "a language not of the task", "{'en':['.'],'sr-Latn':[],'hr':['.']}", "/tasks/0/stop/hr",
+		  "\"hr\" is not a language of the task" },
+		{ "a list that is not an array", "{'en':'.','sr-Latn':[]}", "/tasks/0/stop/en",
+		  "expected an array of stop strings, got a string" },
+		{ "an empty stop string", "{'en':[''],'sr-Latn':[]}", "/tasks/0/stop/en/0", "expected a non-empty stop string" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, fmt, bad[i].stop);
+		char *j = dq(text);
+		check_bad(bad[i].name, j, strlen(j), bad[i].path, bad[i].msg);
+		free(j);
+	}
 }
 
 /* The names stop / max_new_tokens, their aliases, and the declared chat template. */
@@ -478,12 +522,12 @@ static void test_gen_names(void)
 		diag("  '%s': %s", d.v[i].path, d.v[i].msg);
 	const struct task_task *nw = s ? task_suite_find(s, "new") : NULL, *old = s ? task_suite_find(s, "old") : NULL;
 	const struct task_task *both = s ? task_suite_find(s, "both") : NULL, *plain = s ? task_suite_find(s, "plain") : NULL;
-	ok(nw && task_gen_max_tokens(nw) == 7 && task_gen_n_until(nw) == 2 && !strcmp(task_gen_until(nw, 1), "!"),
+	ok(nw && task_gen_max_tokens(nw) == 7 && task_gen_n_until(nw, "en") == 2 && !strcmp(task_gen_until(nw, "en", 1), "!"),
 	   "stop and max_new_tokens are read");
-	ok(old && task_gen_max_tokens(old) == 9 && task_gen_n_until(old) == 1 && !strcmp(task_gen_until(old, 0), "?"),
+	ok(old && task_gen_max_tokens(old) == 9 && task_gen_n_until(old, "en") == 1 && !strcmp(task_gen_until(old, "en", 0), "?"),
 	   "until and max_tokens are read as their aliases");
-	ok(both && task_gen_max_tokens(both) == 5 && task_gen_n_until(both) == 1, "both spellings with one value: that value");
-	ok(plain && task_gen_max_tokens(plain) == 64 && task_gen_n_until(plain) == 0, "neither: 64 tokens, no stop string");
+	ok(both && task_gen_max_tokens(both) == 5 && task_gen_n_until(both, "en") == 1, "both spellings with one value: that value");
+	ok(plain && task_gen_max_tokens(plain) == 64 && task_gen_n_until(plain, "en") == 0, "neither: 64 tokens, no stop string");
 	is_str(old ? task_gen_chat_template(old) : NULL, "ChatML", "a task's chat_template is its own");
 	is_str(both ? task_gen_chat_template(both) : NULL, "auto", "a task may declare auto");
 	is_str(plain ? task_gen_chat_template(plain) : NULL, "none", "a task without one takes the suite's");
@@ -643,6 +687,7 @@ int main(void)
 	test_bom();
 	test_good_types();
 	test_gen_names();
+	test_stop_per_language();
 	test_templates_and_tags();
 	test_verbatim_and_keep();
 	test_demo_suite();
