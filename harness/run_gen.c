@@ -368,13 +368,14 @@ static int score_text(const struct task_task *t, const struct task_item *item, c
 	long at = -1;
 	char *text = valid_text(raw ? raw : ""), *answer = text ? answer_of(answer_start(text, think, &at)) : NULL;
 	char *extracted = NULL; /* the task's "extract" of the answer; the metrics of the text score it */
+	const char *limit = NULL; /* where the extract's matching stopped at a limit: "match" or "depth" */
 	json_t *gen = json_object(), *stats = json_object(), *refs = json_array();
 	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(item), lang) : MRL_ENOMEM;
 	for (size_t j = 0; !rc && j < p->n_refs; j++)
 		json_array_append_new(refs, json_string(p->refs[j]));
 	const bool extract = task_gen_extract_regex(t, lang) != NULL;
 	if (!rc && extract)
-		rc = task_gen_extract(t, lang, answer, &extracted, err);
+		rc = task_gen_extract(t, lang, answer, &extracted, &limit, err);
 	const char *scored = extract ? (extracted ? extracted : "") : answer;
 	const struct met_text_item ti = { .hyp = scored, .refs = (const char *const *)p->refs, .n_refs = p->n_refs };
 	if (!rc)
@@ -390,6 +391,8 @@ static int score_text(const struct task_task *t, const struct task_item *item, c
 	json_object_set_new(gen, "text", json_string(text));
 	if (extract)
 		json_object_set_new(gen, "extracted", extracted ? json_string(extracted) : json_null());
+	if (limit) /* a pathological pattern shows, rather than passing as wrong answers */
+		json_object_set_new(gen, "extract_limit", json_string(limit));
 	json_object_set_new(gen, "references", refs);
 	if (chat)
 		json_object_set_new(gen, "chat_template", json_string(chat));

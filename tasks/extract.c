@@ -159,9 +159,12 @@ static char *trimmed_copy(const char *s, size_t n)
 	return strndup(s, n);
 }
 
-int task_gen_extract(const struct task_task *t, const char *lang, const char *text, char **out, struct mrl_err *err)
+int task_gen_extract(const struct task_task *t, const char *lang, const char *text, char **out, const char **limit,
+		     struct mrl_err *err)
 {
 	*out = NULL;
+	if (limit)
+		*limit = NULL;
 	const int li = t->extract_re ? task_language_index(t, lang) : -1;
 	pcre2_code *re = li >= 0 ? t->extract_re[li] : NULL;
 	if (!re)
@@ -181,8 +184,11 @@ int task_gen_extract(const struct task_task *t, const char *lang, const char *te
 	bool found = false;
 	while (at <= n) {
 		int rc = pcre2_match(re, (PCRE2_SPTR)text, n, at, 0, md, mc);
-		if (rc < 0) /* no (further) match, a limit reached, or text that is not UTF-8: no more answers */
+		if (rc < 0) { /* no (further) match, a limit reached, or text that is not UTF-8: no more answers */
+			if (limit && (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT))
+				*limit = rc == PCRE2_ERROR_MATCHLIMIT ? "match" : "depth";
 			break;
+		}
 		found = true;
 		value = match_value(re, md, text, &value_len);
 		if (!t->extract_last)

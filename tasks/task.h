@@ -153,9 +153,12 @@ bool task_gen_extract_last(const struct task_task *t);
 /* The answer in text (a response in lang) under t's "extract": the chosen match's first
  * capture group that matched a non-empty text (the whole match where the pattern has
  * no group), without surrounding whitespace, into *out (malloc'd); *out NULL where
- * the task has no "extract" or nothing matched (a response that reaches the match
- * limit counts as no match). 0, or MRL_ENOMEM. */
-int task_gen_extract(const struct task_task *t, const char *lang, const char *text, char **out, struct mrl_err *err);
+ * the task has no "extract" or nothing matched. Matching stops at a limit (PCRE2's
+ * match or depth limit, tasks/extract.c): the answer is then what was found before it
+ * (with "match": "first", none), and *limit (limit may be NULL) names it, "match" or
+ * "depth"; else *limit is NULL. 0, or MRL_ENOMEM. */
+int task_gen_extract(const struct task_task *t, const char *lang, const char *text, char **out, const char **limit,
+		     struct mrl_err *err);
 /* Generation: the script ("Cyrl" / "Latn") and language ("sr", "hr", ...) an answer
  * in language tag lang is expected to be in: the task's "expect_script" /
  * "expect_language" entry, else what the tag implies (a script subtag: sr-Cyrl ->

@@ -476,6 +476,27 @@ static void t_extract(void)
 	free(out);
 	is_near(metric_of(dir, "mc", "en", "exact_match"), 0.5, 1e-12,
 		"en: no match is wrong though the reference A normalises to nothing; the extracted A is right");
+	/* a pattern that backtracks without end stops at PCRE2's match limit, and the record says so */
+	put(s, sizeof s, "extract-limit.json",
+	    "{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "
+	    "\"metrics\": [\"exact_match\"], \"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": "
+	    "\"P: {question}\\nO:\"}}, \"extract\": {\"regex\": \"(a+)+$\"}, "
+	    "\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"?\", \"target\": \"a\"}}]}]}\n");
+	char evil[2048];
+	memset(evil, 'a', sizeof evil - 2);
+	evil[sizeof evil - 2] = 'b';
+	evil[sizeof evil - 1] = 0;
+	char line[2200];
+	snprintf(line, sizeof line, "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"%s\"}\n", evil);
+	put(p, sizeof p, "extract-limit.jsonl", line);
+	snprintf(dir, sizeof dir, "%s/extract-limit", tmp);
+	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
+	free(out);
+	snprintf(path, sizeof path, "%s/items.jsonl", dir);
+	items = cli_slurp(path);
+	like(items, "\"extract_limit\":\"match\"", "the record names the match limit the extract stopped at");
+	free(items);
 }
 
 static void synthetic(void)

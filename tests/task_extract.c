@@ -36,9 +36,10 @@ static const char *extract(const struct task_suite *s, const char *lang, const c
 	static char out[256];
 	char *x = NULL;
 	struct mrl_err err = { 0 };
-	if (!s || task_gen_extract(task_suite_task(s, 0), lang, text, &x, &err))
+	const char *limit = NULL;
+	if (!s || task_gen_extract(task_suite_task(s, 0), lang, text, &x, &limit, &err))
 		return "(error)";
-	snprintf(out, sizeof out, "%s", x ? x : "(none)");
+	snprintf(out, sizeof out, "%s%s%s", x ? x : "(none)", limit ? " limit:" : "", limit ? limit : "");
 	free(x);
 	return out;
 }
@@ -81,8 +82,8 @@ static void test_semantics(void)
 	memset(evil, 'a', sizeof evil - 2);
 	evil[sizeof evil - 2] = 'b';
 	evil[sizeof evil - 1] = '\0';
-	is_str(extract(s, "en", evil), "(none)", "a pattern that backtracks without end (PCRE2's match limit): no answer, "
-						"not an error");
+	is_str(extract(s, "en", evil), "(none) limit:match", "a pattern that backtracks without end: no answer, not an "
+							      "error, and PCRE2's match limit is named");
 	task_suite_free(s);
 	/* extract.c's own depth limit, 100,000 (libpcre2's default is 10,000,000): this match needs 200,000 */
 	s = suite_with("{\"regex\":\"^(?:a|b)*c\"}", NULL);
@@ -91,7 +92,8 @@ static void test_semantics(void)
 		memset(deep, 'a', 200000);
 		strcpy(deep + 200000, "c");
 	}
-	is_str(deep ? extract(s, "en", deep) : "", "(none)", "a match deeper than extract's depth limit: no answer");
+	is_str(deep ? extract(s, "en", deep) : "", "(none) limit:depth",
+	       "a match deeper than extract's depth limit: no answer, the depth limit named");
 	is_str(extract(s, "en", "aabac"), "aabac", "the same pattern on a short response matches");
 	free(deep);
 	task_suite_free(s);

@@ -99,7 +99,7 @@ static void test_files(void)
 		check_lmeval(t, "sr-Latn", DATA "lmeval-sr-0shot.json", 0, 3);
 		struct mrl_err err = {0};
 		char *a = NULL;
-		ok(!task_gen_extract(t, "sr-Latn", "... pa je Odgovor je (C). Ili Odgovor je (D).", &a, &err) && a &&
+		ok(!task_gen_extract(t, "sr-Latn", "... pa je Odgovor je (C). Ili Odgovor je (D).", &a, NULL, &err) && a &&
 			   !strcmp(a, "C"),
 		   "the first \"Odgovor je (X)\" is the answer, as lm-eval's take_first");
 		free(a);
@@ -128,7 +128,7 @@ static void test_files(void)
 		is_str(task_gen_extract_regex(t, "sr-Cyrl"), "Одговор је \\(?([ABCDEFGHIJ])\\)?",
 		       "its answer is pulled out of the Cyrillic words its prompt asks for");
 		char *a = NULL;
-		ok(!task_gen_extract(t, "sr-Cyrl", "Дакле, Одговор је (B).", &a, &err) && a && !strcmp(a, "B"),
+		ok(!task_gen_extract(t, "sr-Cyrl", "Дакле, Одговор је (B).", &a, NULL, &err) && a && !strcmp(a, "B"),
 		   "a Cyrillic answer's letter");
 		free(a);
 		task_gen_plan_release(&p);
