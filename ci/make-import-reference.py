@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """make-import-reference.py — lm-evaluation-harness's own rendering of the test files of
 `merilo import belebele`, `global-mmlu` (English), `global-piqa` (every language: its prompt
-has no words of its own) and `mmlu-prox` (English and Serbian, zero- and 2-shot), the oracles of
-tests/task_import_belebele.c, tests/task_import_global_mmlu.c, tests/task_import_global_piqa.c and
-tests/task_import_mmlu_prox.c.
+has no words of its own), `mmlu-prox` (English and Serbian, zero- and 2-shot) and `include` (Serbian,
+Croatian, Macedonian), the oracles of tests/task_import_belebele.c, tests/task_import_global_mmlu.c,
+tests/task_import_global_piqa.c, tests/task_import_mmlu_prox.c and tests/task_import_include.c.
 
 lm-eval's task templates (belebele's and global_mmlu's _default/_en template, global_piqa's
 parallel_cloze one: doc_to_text, doc_to_choice, doc_to_target, target_delimiter) are loaded
@@ -118,7 +118,41 @@ def mmlu_prox(lang, k):
             "max_gen_toks": cfg.generation_kwargs["max_gen_toks"], "prompts": out}
 
 
+def include_og(language, data):
+    """lm-eval's include_base_44_<language>_few_shot_og prompts of include/<data>: each domain's
+    task (its process_docs keeps the domain's rows) on the local file; keyed by the row's
+    line (1-based) in the file, as merilo's item ids are."""
+    import glob
+    path = os.path.join(DATA, "include", data)
+    rows = [json.loads(line) for line in open(path)]
+    work = tempfile.mkdtemp()
+    yamls = sorted(glob.glob(os.path.join(TASKS, f"include/few_shot_og/{language}/include_base_44_*.yaml")))
+    for y in yamls:
+        key = os.path.basename(y)[:-5]
+        with open(os.path.join(work, key + ".yaml"), "w") as f:
+            f.write(f"task: merilo_{key}\ninclude: {y}\ndataset_path: json\ndataset_name: null\n"
+                    f"dataset_kwargs:\n  data_files:\n    test: {path}\n")
+    tm = TaskManager(include_path=work)
+    out = {}
+    for y in yamls:
+        key = os.path.basename(y)[:-5]
+        task = tm.load_task_or_group([f"merilo_{key}"])[f"merilo_{key}"]
+        for doc in task.test_docs():
+            line = 1 + next(i for i, r in enumerate(rows) if r["question"] == doc["question"])
+            out[str(line)] = {"context": task.fewshot_context(doc, 0), "choices": task.doc_to_choice(doc),
+                              "gold": task.doc_to_target(doc), "target_delimiter": task.config.target_delimiter}
+    return {"lm_eval": lm_eval.__version__, "task": f"include/few_shot_og/{language}, per domain, zero-shot",
+            "requests": out}
+
+
 def main():
+    for language, data in (("Serbian", "Serbian.jsonl"), ("Croatian", "Croatian.jsonl"),
+                           ("North Macedonian", "North_Macedonian.jsonl")):
+        path = os.path.join(DATA, "include", "lmeval-" + data.replace(".jsonl", ".json"))
+        with open(path, "w") as f:
+            json.dump(include_og(language, data), f, ensure_ascii=False, indent=1)
+            f.write("\n")
+        print(f"wrote {path}", file=sys.stderr)
     for lang in ("en", "sr"):
         for k in (0, 2):
             path = os.path.join(DATA, "mmlu-prox", f"lmeval-{lang}-{k}shot.json")

@@ -25,23 +25,26 @@ static const struct {
 	const char *summary;
 	importer_fn fn;
 	bool takes_pool; /* reads opts->pool (few-shot examples) */
+	const char *keep; /* a variant field --derive copies as it is (INCLUDE's English "domain"), or NULL */
 } importers[] = {
 	{ "copa", "COPA-style JSONL (premise, choice1, choice2, question, label, idx), a file per language",
-	  task_import_copa, false },
+	  task_import_copa, false, NULL },
 	{ "belebele", "Belebele JSONL (flores_passage, question, mc_answer1-4, correct_answer_num)",
-	  task_import_belebele, false },
+	  task_import_belebele, false, NULL },
 	{ "global-mmlu", "Global-MMLU JSONL (sample_id, question, option_a-d, answer)",
-	  task_import_global_mmlu, true },
+	  task_import_global_mmlu, true, NULL },
+	{ "include", "INCLUDE JSONL (question, option_a-d or choices, answer 0-3, domain): each country's own exams",
+	  task_import_include, false, "domain" },
 	{ "mmlu-prox", "MMLU-ProX JSONL (question_id, question, option_0-9, answer, cot_content, category): reasoning, "
-		       "then the letter", task_import_mmlu_prox, true },
+		       "then the letter", task_import_mmlu_prox, true, NULL },
 	{ "oz-eval", "OZ Eval JSONL (index, questions, options, answer): Serbian general knowledge, 5 options",
-	  task_import_oz_eval, false },
+	  task_import_oz_eval, false, NULL },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",
-	  task_import_flores, true },
+	  task_import_flores, true, NULL },
 	{ "global-piqa", "Global PIQA's parallel split (prompt, solution0-3, label), a file per language",
-	  task_import_global_piqa, false },
+	  task_import_global_piqa, false, NULL },
 	{ "serbian-llm-eval", "the Serbian LLM eval's folder, a JSONL file per task (ARC, HellaSwag, PIQA, BoolQ, ...)",
-	  task_import_serbian_llm_eval, false },
+	  task_import_serbian_llm_eval, false, NULL },
 };
 #define N_IMPORTERS (sizeof importers / sizeof importers[0])
 
@@ -124,13 +127,14 @@ static bool writes_verbatim(json_t *tmpl)
 	return false;
 }
 
-/* The fields a derived language copies as they are (NULL: none): the answers where
+/* The fields a derived language copies as they are (NULL: none): the importer's own
+ * (also; may be NULL), the answers where
  * they are labels (the templates write them verbatim, "{=A}: {mc_answer1}", which is
  * how the label importers, Belebele, Global-MMLU, OZ Eval, MMLU-ProX, say so): the
  * choices, a generate task's target letters; and the field a context template switches
  * on, a key rather than text. A yes/no task whose choices are words ("Da", "Ne") keeps
  * none: they are transliterated with the rest. */
-static json_t *kept_fields(json_t *task)
+static json_t *kept_fields(json_t *task, const char *also)
 {
 	const char *type = json_string_value(json_object_get(task, "type")), *lang, *sw = NULL;
 	bool labels = false;
@@ -145,11 +149,13 @@ static json_t *kept_fields(json_t *task)
 					 : !strcmp(type, "generate")      ? "target"
 									  : NULL
 					    : NULL;
-	json_t *keep = answer || (sw && labels) ? json_array() : NULL;
+	json_t *keep = answer || (sw && labels) || also ? json_array() : NULL;
 	if (answer)
 		json_array_append_new(keep, json_string(answer));
 	if (sw && labels) /* COPA's switch on "cause"/"effect" is derived from Cyrillic: nothing to keep */
 		json_array_append_new(keep, json_string(sw));
+	if (also)
+		json_array_append_new(keep, json_string(also));
 	return keep;
 }
 
@@ -157,7 +163,7 @@ static json_t *kept_fields(json_t *task)
  * "derived" object; the loader transliterates the source's variants and templates,
  * except a task's answer labels (its choices, kept; its templates write them as
  * verbatim "{=A}"), which stay the same in both scripts. */
-static int derive_add(json_t *root, const struct task_import_opts *opts, struct mrl_err *err)
+static int derive_add(json_t *root, const struct task_import_opts *opts, const char *keep_field, struct mrl_err *err)
 {
 	size_t t;
 	json_t *task;
@@ -170,7 +176,7 @@ static int derive_add(json_t *root, const struct task_import_opts *opts, struct 
 			if (json_object_set_new(derived, derivable[d].lang, how = json_object()) ||
 			    json_object_set_new(how, "from", json_string(derivable[d].from)) ||
 			    json_object_set_new(how, "transform", json_string(derivable[d].transform)) ||
-			    ((keep = kept_fields(task)) && json_object_set_new(how, "keep", keep)) ||
+			    ((keep = kept_fields(task, keep_field)) && json_object_set_new(how, "keep", keep)) ||
 			    json_array_append_new(json_object_get(task, "languages"), json_string(derivable[d].lang)) ||
 			    derive_expectations(task, &derivable[d]))
 				goto nomem;
@@ -247,7 +253,7 @@ int task_import(const char *format, const struct task_import_input *inputs, size
 	json_t *root = NULL;
 	if ((rc = importers[k].fn(inputs, n_inputs, opts, &root, &trimmed, err)))
 		return rc;
-	if ((rc = derive_add(root, opts, err))) {
+	if ((rc = derive_add(root, opts, importers[k].keep, err))) {
 		json_decref(root);
 		return rc;
 	}

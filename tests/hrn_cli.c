@@ -81,6 +81,13 @@ static void t_belebele(const char *m, const char *dir)
 		   dir);
 	CLI_EXPECT(0, "merilo run: 28 units scored", "run the Serbian LLM eval suite: 14 items x 2 scripts",
 		   "run --model %s --suite %s/sle.json -o %s/sle-run --bos never --quiet", m1k, dir, dir);
+	/* INCLUDE: each language's own questions, Serbian in both scripts */
+	CLI_EXPECT(0, "(11 items, 4 languages)", "import include: Serbian, Croatian, Macedonian, --derive sr-Latn",
+		   "import include --lang sr-Cyrl=tests/data/import/include/Serbian.jsonl --lang hr=tests/data/import/"
+		   "include/Croatian.jsonl --lang mk=tests/data/import/include/North_Macedonian.jsonl --derive sr-Latn "
+		   "-o %s/include.json", dir);
+	CLI_EXPECT(0, "merilo run: 15 units scored", "run it: 4 + 4 Serbian, 3 Croatian, 4 Macedonian units",
+		   "run --model %s --suite %s/include.json -o %s/include-run --quiet", m1k, dir, dir);
 	/* MMLU-ProX, 2-shot chain of thought: a model with room for 2048 new tokens after the prompt */
 	CLI_EXPECT(0, "(4 items, 2 languages)", "import mmlu-prox with the validation pool",
 		   "import mmlu-prox --lang en=tests/data/import/mmlu-prox/en-test.jsonl --lang sr-Latn=tests/data/import/"
