@@ -46,6 +46,7 @@ static json_t *task_json(const struct task_task *t)
 							     f.delimiter, "match", f.match, "order",
 							     f.first ? "first" : "random")
 					       : json_null());
+	json_object_set_new(o, "breakdown", task_breakdown(t) ? json_string(task_breakdown(t)) : json_null());
 	for (size_t l = 0; l < nl; l++) {
 		json_t *lj = json_object();
 		const char *src = task_language_source(t, task_language(t, l));
@@ -92,6 +93,8 @@ static void task_text(const struct task_task *t)
 	printf("\n  metrics:");
 	for (size_t i = 0; i < task_n_metrics(t); i++)
 		printf(" %s", task_metric(t, i));
+	if (task_breakdown(t))
+		printf("\n  scores also by: %s", task_breakdown(t));
 	printf("\n  languages:\n");
 	for (size_t l = 0; l < nl; l++) {
 		const char *src = task_language_source(t, task_language(t, l));

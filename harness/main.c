@@ -20,7 +20,7 @@ struct hrn_command {
 static const struct hrn_command commands[] = {
 	{ "validate",   hrn_cmd_validate,   "check a suite file and report every problem" },
 	{ "info",       hrn_cmd_info,       "describe a suite (JSON) or a model (GGUF)" },
-	{ "import",     hrn_cmd_import,     "convert an outside benchmark (COPA, Belebele, Global-MMLU, OZ Eval, FLORES) into a suite" },
+	{ "import",     hrn_cmd_import,     "convert an outside benchmark (COPA, Belebele, Global-MMLU, MMLU-ProX, INCLUDE, ...) into a suite" },
 	{ "tokenize",   hrn_cmd_tokenize,   "print the token ids (or pieces) of a text" },
 	{ "generate",   hrn_cmd_generate,   "greedy generation from a prompt" },
 	{ "perplexity", hrn_cmd_perplexity, "perplexity of a text file (llama.cpp's method)" },

@@ -308,6 +308,9 @@ void hrn_run_print_performance(FILE *out, const struct rec_results *r);
 
 /* Print the summary table, the paired gaps and where the files are. */
 void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r);
+/* The tasks' breakdown tables (run_breakdown.c): per value of a task's "breakdown" field,
+ * each language's first metric and n; printed by hrn_run_print_summary. */
+void hrn_run_print_breakdowns(FILE *out, const struct hrn_run_cfg *cfg, const struct rec_results *r);
 /* The closing lines of a run (run_progress.c): the summary, the performance
  * table, the count and rate of units scored and where the files are; quiet:
  * one line with the count, the rate and the results path. */

@@ -332,6 +332,117 @@ static int aggregate_gen(const struct task_task *t, const char *const *langs, co
 	return rc;
 }
 
+/* ------------------------------------------------------------------ breakdown */
+
+static int cmp_task_item(const void *a, const void *b)
+{
+	return strcmp(task_item_id(*(const struct task_item *const *)a), task_item_id(*(const struct task_item *const *)b));
+}
+
+/* bsearch: an item id against a sorted array of suite items. */
+static int cmp_id_task_item(const void *key, const void *elem)
+{
+	return strcmp((const char *)key, task_item_id(*(const struct task_item *const *)elem));
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One task's aggregates, as hrn_run_aggregate computes them, of the groups g into r. */
+static int aggregate_task(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
+			  const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err);
+
+/* The aggregates of one breakdown value: the records of g whose items read value (vals
+ * parallel to g's records) aggregated as the whole task, then moved into r's breakdowns. */
+static int breakdown_value(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
+			   const char *const *const *vals, const char *value, const struct hrn_agg_opts *o,
+			   struct rec_results *r, struct mrl_err *err)
+{
+	struct group *sub = calloc(n_langs + 1, sizeof *sub);
+	struct rec_results part;
+	struct hrn_agg_opts quiet = *o;
+	int rc = sub ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	quiet.progress = NULL; /* the run's progress counts the whole task's resamples */
+	rec_results_init(&part);
+	for (size_t l = 0; l < n_langs && !rc; l++) {
+		if (!(sub[l].v = malloc((g[l].n + 1) * sizeof *sub[l].v)))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		for (size_t i = 0; !rc && i < g[l].n; i++)
+			if (vals[l][i] && !strcmp(vals[l][i], value))
+				sub[l].v[sub[l].n++] = g[l].v[i]; /* still in id order, as pairing needs */
+	}
+	if (!rc)
+		rc = aggregate_task(t, langs, sub, n_langs, &quiet, &part, err);
+	for (size_t k = 0; !rc && k < part.n_aggregates; k++) {
+		const struct rec_aggregate *a = &part.aggregates[k];
+		struct rec_aggregate *b = rec_results_add_breakdown(r, a->task, a->language, task_breakdown(t), value, a->n);
+		for (size_t m = 0; b && m < a->n_metrics && !rc; m++) {
+			const struct rec_metric_value *v = &a->metrics[m];
+			if (rec_aggregate_add_metric(b, v->name, v->value, v->std_err, v->ci_low, v->ci_high, v->ci_level,
+						     v->method))
+				b = NULL;
+			else
+				b->metrics[b->n_metrics - 1].n = v->n;
+		}
+		if (!b)
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		else
+			b->chance = a->chance;
+	}
+	rec_results_release(&part);
+	for (size_t l = 0; sub && l < n_langs; l++)
+		free(sub[l].v);
+	free(sub);
+	return rc;
+}
+
+/* A task's "breakdown": its aggregates per value of the field (MMLU's subjects), each
+ * language's records grouped by their item's value (a derived language by its source's),
+ * the values in sorted order. */
+static int aggregate_breakdown(const struct task_task *t, const char *const *langs, const struct group *g,
+			       size_t n_langs, const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
+{
+	if (!task_breakdown(t))
+		return 0;
+	const size_t ni = task_n_items(t);
+	size_t total = 0, n_values = 0;
+	for (size_t l = 0; l < n_langs; l++)
+		total += g[l].n;
+	const struct task_item **byid = malloc((ni + 1) * sizeof *byid);
+	const char ***vals = calloc(n_langs + 1, sizeof *vals), **values = malloc((total + 1) * sizeof *values);
+	int rc = byid && vals && values ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ni; i++)
+		byid[i] = task_item_at(t, i);
+	if (!rc)
+		qsort(byid, ni, sizeof *byid, cmp_task_item);
+	for (size_t l = 0; l < n_langs && !rc; l++) {
+		if (!(vals[l] = calloc(g[l].n + 1, sizeof *vals[l]))) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			break;
+		}
+		for (size_t i = 0; i < g[l].n; i++) {
+			const struct task_item **hit = bsearch(g[l].v[i]->item_id, byid, ni, sizeof *byid, cmp_id_task_item);
+			vals[l][i] = hit ? task_breakdown_value(t, *hit, langs[l]) : NULL;
+			if (vals[l][i])
+				values[n_values++] = vals[l][i];
+		}
+	}
+	if (!rc && n_values) {
+		qsort(values, n_values, sizeof *values, cmp_str_ptr);
+		for (size_t k = 0; k < n_values && !rc; k++)
+			if (!k || strcmp(values[k], values[k - 1]))
+				rc = breakdown_value(t, langs, g, n_langs, (const char *const *const *)vals, values[k], o, r, err);
+	}
+	for (size_t l = 0; vals && l < n_langs; l++)
+		free(vals[l]);
+	free(vals);
+	free(values);
+	free(byid);
+	return rc;
+}
+
 size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o)
 {
 	size_t n = 0;
@@ -369,19 +480,29 @@ int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *ite
 			rc = collect(items, task_id(t), lang, &g[n_langs], err);
 			n_langs++;
 		}
-		if (!rc && task_type(t) == TASK_MULTIPLE_CHOICE)
-			rc = aggregate_mc(t, langs, g, n_langs, o, r, err);
-		else if (!rc && task_type(t) == TASK_GENERATE)
-			rc = aggregate_gen(t, langs, g, n_langs, o, r, err);
-		else
-			for (size_t l = 0; l < n_langs && !rc; l++)
-				if (g[l].n)
-					rc = aggregate_ppl(t, langs[l], &g[l], o, r, err);
+		if (!rc)
+			rc = aggregate_task(t, langs, g, n_langs, o, r, err);
+		if (!rc)
+			rc = aggregate_breakdown(t, langs, g, n_langs, o, r, err);
 		for (size_t l = 0; g && l < n_langs; l++)
 			free(g[l].v);
 		free(g);
 		free(langs);
 	}
+	return rc;
+}
+
+static int aggregate_task(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
+			  const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
+{
+	int rc = 0;
+	if (task_type(t) == TASK_MULTIPLE_CHOICE)
+		return aggregate_mc(t, langs, g, n_langs, o, r, err);
+	if (task_type(t) == TASK_GENERATE)
+		return aggregate_gen(t, langs, g, n_langs, o, r, err);
+	for (size_t l = 0; l < n_langs && !rc; l++)
+		if (g[l].n)
+			rc = aggregate_ppl(t, langs[l], &g[l], o, r, err);
 	return rc;
 }
 
@@ -494,6 +615,7 @@ void hrn_run_print_summary(FILE *out, const struct hrn_run_cfg *cfg, const struc
 		else
 			fprintf(out, " %5lld %5lld %8.4f\n", (long long)c->mcnemar_b, (long long)c->mcnemar_c, c->mcnemar_p);
 	}
+	hrn_run_print_breakdowns(out, cfg, r);
 }
 
 /* -------------------------------------------------------------- performance */

@@ -34,6 +34,8 @@ static void aggregate_release(struct rec_aggregate *a)
 	free(a->metrics);
 	free(a->task);
 	free(a->language);
+	free(a->field);
+	free(a->value);
 }
 
 static void comparison_release(struct rec_comparison *c)
@@ -68,31 +70,49 @@ void rec_results_release(struct rec_results *r)
 	for (size_t i = 0; i < r->n_comparisons; i++)
 		comparison_release(&r->comparisons[i]);
 	free(r->comparisons);
+	for (size_t i = 0; i < r->n_breakdowns; i++)
+		aggregate_release(&r->breakdowns[i]);
+	free(r->breakdowns);
 	rec_manifest_release(&r->manifest);
 	rec_perf_release(r);
 	memset(r, 0, sizeof *r);
 }
 
-struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const char *task, const char *language,
-						int64_t n)
+/* Append to *v (of *n) an aggregate of task, language, and field and value where given. */
+static struct rec_aggregate *add_aggregate(struct rec_aggregate **v, size_t *n_v, const char *task,
+					   const char *language, const char *field, const char *value, int64_t n)
 {
-	struct rec_aggregate *grown = realloc(r->aggregates, (r->n_aggregates + 1) * sizeof *grown);
+	struct rec_aggregate *grown = realloc(*v, (*n_v + 1) * sizeof *grown);
 	if (!grown)
 		return NULL;
-	r->aggregates = grown;
-	struct rec_aggregate *a = &grown[r->n_aggregates];
+	*v = grown;
+	struct rec_aggregate *a = &grown[*n_v];
 	memset(a, 0, sizeof *a);
 	bool oom = false;
 	a->task = rec_dup_or_null(task, &oom);
 	a->language = rec_dup_or_null(language, &oom);
+	a->field = rec_dup_or_null(field, &oom);
+	a->value = rec_dup_or_null(value, &oom);
 	a->n = n;
 	a->chance = NAN;
 	if (oom) {
 		aggregate_release(a);
 		return NULL;
 	}
-	r->n_aggregates++;
+	(*n_v)++;
 	return a;
+}
+
+struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const char *task, const char *language,
+						int64_t n)
+{
+	return add_aggregate(&r->aggregates, &r->n_aggregates, task, language, NULL, NULL, n);
+}
+
+struct rec_aggregate *rec_results_add_breakdown(struct rec_results *r, const char *task, const char *language,
+						const char *field, const char *value, int64_t n)
+{
+	return add_aggregate(&r->breakdowns, &r->n_breakdowns, task, language, field, value, n);
 }
 
 int rec_aggregate_add_metric(struct rec_aggregate *a, const char *name, double value, double std_err,
@@ -190,6 +210,10 @@ static json_t *aggregate_to_json(const struct rec_aggregate *a)
 	if (!bad) {
 		bad |= rec_put(o, "task", rec_json_string(a->task));
 		bad |= rec_put(o, "language", rec_json_string(a->language));
+		if (a->field) {
+			bad |= rec_put(o, "field", rec_json_string(a->field));
+			bad |= rec_put(o, "value", rec_json_string(a->value));
+		}
 		bad |= rec_put(o, "n", json_integer(a->n));
 		if (isfinite(a->chance))
 			bad |= rec_put(o, "chance", json_real(a->chance));
@@ -256,6 +280,10 @@ json_t *rec_results_to_json(const struct rec_results *r)
 			bad |= json_array_append_new(aggs, aggregate_to_json(&r->aggregates[i])) != 0;
 		for (size_t i = 0; i < r->n_comparisons; i++)
 			bad |= json_array_append_new(comps, comparison_to_json(&r->comparisons[i])) != 0;
+		json_t *bds = r->n_breakdowns ? json_array() : NULL;
+		bad |= r->n_breakdowns && !bds;
+		for (size_t i = 0; bds && i < r->n_breakdowns; i++)
+			bad |= json_array_append_new(bds, aggregate_to_json(&r->breakdowns[i])) != 0;
 		bad |= rec_put(o, "schema_version", json_integer(r->schema_version));
 		bad |= rec_put(o, "suite", suite);
 		bad |= rec_put(o, "model", model);
@@ -263,6 +291,8 @@ json_t *rec_results_to_json(const struct rec_results *r)
 		bad |= rec_put(o, "settings", rec_settings_to_json(&r->settings));
 		bad |= rec_put(o, "aggregates", aggs);
 		bad |= rec_put(o, "comparisons", comps);
+		if (bds)
+			bad |= rec_put(o, "breakdowns", bds);
 		bad |= rec_put(o, "manifest", rec_manifest_to_json(&r->manifest));
 		if (r->n_perf)
 			bad |= rec_put(o, "performance", rec_perf_to_json(r->perf, r->n_perf));
@@ -345,10 +375,10 @@ static int settings_from_json(const json_t *o, struct rec_settings *s, const cha
 	return 0;
 }
 
-static int aggregate_from_json(const json_t *o, struct rec_results *r, const char *where, const char *path,
-			       struct mrl_err *err)
+static int aggregate_from_json(const json_t *o, struct rec_results *r, bool breakdown, const char *where,
+			       const char *path, struct mrl_err *err)
 {
-	char *task = NULL, *language = NULL, mpath[256];
+	char *task = NULL, *language = NULL, *field = NULL, *value = NULL, mpath[256];
 	int64_t n = 0;
 	double chance = NAN;
 	json_t *metrics;
@@ -357,14 +387,17 @@ static int aggregate_from_json(const json_t *o, struct rec_results *r, const cha
 	    (rc = mrl_json_get_str(o, "language", 0, &language, where, path, err)) ||
 	    (rc = mrl_json_get_int(o, "n", 0, &n, where, path, err)) ||
 	    (rc = mrl_json_get_real(o, "chance", MRL_JSON_OPTIONAL, &chance, where, path, err)) ||
-	    (rc = mrl_json_get_object(o, "metrics", 0, &metrics, where, path, err)))
+	    (rc = mrl_json_get_object(o, "metrics", 0, &metrics, where, path, err)) ||
+	    (breakdown && (rc = mrl_json_get_str(o, "field", 0, &field, where, path, err))) ||
+	    (breakdown && (rc = mrl_json_get_str(o, "value", 0, &value, where, path, err))))
 		goto out;
 	if (!isnan(chance) && !(chance > 0 && chance <= 1)) {
 		mrl_json_path_key(mpath, sizeof mpath, path, "chance");
 		rc = mrl_err_set(err, MRL_EINPUT, "%s: %s: %g is not a probability in (0, 1]", where, mpath, chance);
 		goto out;
 	}
-	struct rec_aggregate *a = rec_results_add_aggregate(r, task, language, n);
+	struct rec_aggregate *a = breakdown ? rec_results_add_breakdown(r, task, language, field, value, n)
+					    : rec_results_add_aggregate(r, task, language, n);
 	if (!a) {
 		rc = mrl_err_set(err, MRL_ENOMEM, "%s: out of memory", where);
 		goto out;
@@ -406,6 +439,8 @@ static int aggregate_from_json(const json_t *o, struct rec_results *r, const cha
 out:
 	free(task);
 	free(language);
+	free(field);
+	free(value);
 	return rc;
 }
 
@@ -490,7 +525,15 @@ int rec_results_from_json(const json_t *j, struct rec_results *r, const char *wh
 		return rc;
 	for (size_t i = 0; i < json_array_size(aggs); i++) {
 		snprintf(path, sizeof path, "/aggregates/%zu", i);
-		if ((rc = aggregate_from_json(json_array_get(aggs, i), r, where, path, err)))
+		if ((rc = aggregate_from_json(json_array_get(aggs, i), r, false, where, path, err)))
+			return rc;
+	}
+	json_t *bds = NULL; /* absent before 2026-12-07 */
+	if ((rc = mrl_json_get_array(j, "breakdowns", MRL_JSON_OPTIONAL, &bds, where, "", err)))
+		return rc;
+	for (size_t i = 0; i < json_array_size(bds); i++) {
+		snprintf(path, sizeof path, "/breakdowns/%zu", i);
+		if ((rc = aggregate_from_json(json_array_get(bds, i), r, true, where, path, err)))
 			return rc;
 	}
 	for (size_t i = 0; i < json_array_size(comps); i++) {

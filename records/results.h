@@ -42,6 +42,8 @@ struct rec_aggregate {
 	size_t n_metrics;
 	double chance;                     /* multiple choice: the accuracy of guessing, the mean of
 					    * 1 / choices over the items scored; NaN: not recorded */
+	char *field, *value;               /* a breakdown's: the items whose variant field `field` reads
+					    * `value` ("category", "biology"); NULL in "aggregates" */
 };
 
 /* A paired comparison of one metric between two languages of the same task,
@@ -149,6 +151,8 @@ struct rec_results {
 	size_t n_aggregates;
 	struct rec_comparison *comparisons;
 	size_t n_comparisons;
+	struct rec_aggregate *breakdowns; /* per value of a task's "breakdown" field ("breakdowns"; absent: 0) */
+	size_t n_breakdowns;
 	struct rec_manifest manifest;
 	struct rec_perf_task *perf;   /* n_perf; "performance" (absent in older files: 0) */
 	size_t n_perf;
@@ -164,6 +168,11 @@ void rec_results_release(struct rec_results *r);
  * until the next add) or NULL when out of memory. */
 struct rec_aggregate *rec_results_add_aggregate(struct rec_results *r, const char *task, const char *language,
 						int64_t n);
+
+/* Append a breakdown aggregate: as rec_results_add_aggregate, over the items of (task,
+ * language) whose variant field `field` reads `value` (both copied). */
+struct rec_aggregate *rec_results_add_breakdown(struct rec_results *r, const char *task, const char *language,
+						const char *field, const char *value, int64_t n);
 
 /* Append a metric to a (name, method copied; its n -1: over all of a's items, set it after
  * where fewer); returns 0 or MRL_ENOMEM. */

@@ -208,6 +208,21 @@ nomem:
 	goto out;
 }
 
+/* Whether every language variant of every item has field. */
+static bool every_variant_has(json_t *items, const char *field)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach(items, i, item) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(item, k, v)
+			if (json_is_object(v) && !json_is_string(json_object_get(v, field)))
+				return false;
+	}
+	return true;
+}
+
 int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			    json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
@@ -233,6 +248,9 @@ int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, con
 	}
 	if (!(task = mmlu_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
 	    json_object_set(task, "items", items))
+		goto nomem;
+	/* scores by subject too, where every question names its subject (an optional field) */
+	if (every_variant_has(items, "subject") && json_object_set_new(task, "breakdown", json_string("subject")))
 		goto nomem;
 	/* MMLU's 5-shot: the first 5 dev questions of the item's subject, in order */
 	if (n_pool && imp_first_k_pool(task, 5, "subject", pool))

@@ -131,6 +131,10 @@ static int include_read(const struct task_import_input *in, size_t n_in, const s
 static json_t *include_task(const struct task_import_input *in, size_t n_in)
 {
 	json_t *task = imp_mc_task_new("include", " ");
+	if (task && json_object_set_new(task, "breakdown", json_string("domain"))) {
+		json_decref(task);
+		return NULL;
+	}
 	for (size_t i = 0; task && i < n_in; i++) {
 		const int w = wording_of(in[i].lang);
 		if (imp_task_language(task, in[i].lang,

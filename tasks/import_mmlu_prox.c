@@ -297,8 +297,9 @@ static json_t *stops_of(const char *word)
 static json_t *prox_task(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			 json_t *layouts)
 {
-	json_t *task = json_pack("{s:s, s:s, s:[s], s:[], s:{}, s:{}, s:i, s:s, s:{s:{}, s:s}, s:[]}", "id",
-				 "mmlu_prox", "type", "generate", "metrics", "exact_match", "languages", "templates",
+	json_t *task = json_pack("{s:s, s:s, s:[s], s:s, s:[], s:{}, s:{}, s:i, s:s, s:{s:{}, s:s}, s:[]}", "id",
+				 "mmlu_prox", "type", "generate", "metrics", "exact_match", "breakdown", "category",
+				 "languages", "templates",
 				 "stop", "max_new_tokens", PROX_MAX_NEW_TOKENS, "target_delimiter", " ", "extract", "regex",
 				 "match", "first", "items");
 	json_t *stop = json_object_get(task, "stop"), *regex = json_object_get(json_object_get(task, "extract"), "regex");

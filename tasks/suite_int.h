@@ -58,6 +58,9 @@ const char *walk_get_chat_template(struct walk *w, json_t *obj);
  * (task_extract_release frees it). */
 void walk_get_extract(struct walk *w, json_t *tj, struct task_task *t);
 void task_extract_release(struct task_task *t);
+/* A task's "breakdown" (tasks/suite_breakdown.c), after its items: the field checked in
+ * every item's variant. */
+void walk_get_breakdown(struct walk *w, json_t *tj, struct task_task *t);
 
 /* A task id is letters, digits, '_', '-' and '.'. */
 bool walk_task_id_valid(const char *s);

@@ -911,7 +911,7 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 					    "templates", "target_delimiter", "fewshot", "items", "pool",
 					    "window", "stride", "stop", "until", "max_new_tokens", "max_tokens",
 					    "expect_script", "expect_language", "chat_template", "fold_diacritics",
-					    "extract", "choice_in_context", NULL };
+					    "extract", "choice_in_context", "breakdown", NULL };
 	task_translit_fn *fns = NULL;
 	t->type = (enum task_type)-1;
 	t->target_delimiter = " ";
@@ -953,6 +953,7 @@ void walk_build_task(struct walk *w, json_t *tj, struct task_task *t)
 	build_expect(w, tj, t, "expect_script");
 	build_expect(w, tj, t, "expect_language");
 	build_task_items(w, tj, t, fns);
+	walk_get_breakdown(w, tj, t);
 out:
 	free(fns);
 }

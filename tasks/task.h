@@ -145,6 +145,11 @@ bool task_gen_fold_diacritics(const struct task_task *t);
  * choice is written into the context ({choice} in the context template) and every
  * choice's context scores the one continuation the choice template renders. */
 bool task_mc_choice_in_context(const struct task_task *t);
+/* Its "breakdown" (tasks/suite_breakdown.c): the variant field its scores are also
+ * grouped by ("category"), or NULL; and an item's value of it in lang (a derived
+ * language's is its source's, so that both scripts group alike), NULL where none. */
+const char *task_breakdown(const struct task_task *t);
+const char *task_breakdown_value(const struct task_task *t, const struct task_item *it, const char *lang);
 /* Its "extract" (tasks/extract.c): the regex that pulls the answer out of a longer
  * response in language lang (NULL: none; the whole response is the answer), and
  * whether the last match is taken rather than the first. */

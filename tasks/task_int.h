@@ -63,6 +63,7 @@ struct task_task {
 	void **extract_re;            /* generate: per language, "extract"'s compiled regex (pcre2_code *; tasks/extract.c) */
 	const char **extract_regex;   /* per language, its pattern (borrowed from the document); both NULL: no "extract" */
 	bool extract_last;            /* "match": "last" */
+	const char *breakdown;        /* "breakdown": the variant field scores are also grouped by, or NULL */
 	struct task_item *items;
 	size_t n_items;
 	struct task_item *pool;

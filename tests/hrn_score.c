@@ -499,6 +499,59 @@ static void t_extract(void)
 	free(items);
 }
 
+/* A task's "breakdown": results.json gets one aggregate per value and language (a derived
+ * language grouped by its source's value, though its own field reads otherwise), the
+ * summary a table of them, and results.json reads back. */
+static void t_breakdown(void)
+{
+	char s[400], p[400], dir[600], path[700], *out = NULL;
+	put(s, sizeof s, "breakdown.json",
+	    "{\"format\": \"merilo-suite/1\", \"name\": \"bd\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"g\", \"type\": \"generate\", "
+	    "\"metrics\": [\"exact_match\"], \"breakdown\": \"oblast\", \"languages\": [\"sr-Latn\", \"sr-Cyrl\"], "
+	    "\"derived\": {\"sr-Cyrl\": {\"from\": \"sr-Latn\", \"transform\": \"sr-Latn-to-Cyrl\"}}, "
+	    "\"templates\": {\"sr-Latn\": {\"context\": \"P: {q}\\nO:\"}}, \"items\": ["
+	    "{\"id\": \"1\", \"sr-Latn\": {\"q\": \"?\", \"oblast\": \"istorija\", \"target\": \"da\"}}, "
+	    "{\"id\": \"2\", \"sr-Latn\": {\"q\": \"?\", \"oblast\": \"istorija\", \"target\": \"da\"}}, "
+	    "{\"id\": \"3\", \"sr-Latn\": {\"q\": \"?\", \"oblast\": \"hemija\", \"target\": \"da\"}}]}]}\n");
+	put(p, sizeof p, "breakdown.jsonl",
+	    "{\"task\": \"g\", \"item\": \"1\", \"language\": \"sr-Latn\", \"text\": \"da\"}\n"
+	    "{\"task\": \"g\", \"item\": \"2\", \"language\": \"sr-Latn\", \"text\": \"ne\"}\n"
+	    "{\"task\": \"g\", \"item\": \"3\", \"language\": \"sr-Latn\", \"text\": \"da\"}\n"
+	    "{\"task\": \"g\", \"item\": \"1\", \"language\": \"sr-Cyrl\", \"text\": \"да\"}\n"
+	    "{\"task\": \"g\", \"item\": \"2\", \"language\": \"sr-Cyrl\", \"text\": \"да\"}\n"
+	    "{\"task\": \"g\", \"item\": \"3\", \"language\": \"sr-Cyrl\", \"text\": \"не\"}\n");
+	snprintf(dir, sizeof dir, "%s/breakdown", tmp);
+	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
+	like(out, "g by oblast (exact_match, n):", "the summary has the breakdown table");
+	like(out, "istorija                      0.500 (2)       1.000 (2)", "istorija: 1 of 2 in Latin, 2 of 2 in Cyrillic");
+	free(out);
+	struct rec_results r;
+	struct mrl_err err = { 0 };
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	if (!ok(rec_results_read(path, &r, &err) == 0, "results.json with breakdowns reads back"))
+		return;
+	is_int((long long)r.n_breakdowns, 4, "two values x two languages");
+	size_t found = 0;
+	for (size_t i = 0; i < r.n_breakdowns; i++) {
+		const struct rec_aggregate *b = &r.breakdowns[i];
+		const double want = !strcmp(b->value, "hemija") ? (!strcmp(b->language, "sr-Cyrl") ? 0.0 : 1.0)
+								 : (!strcmp(b->language, "sr-Cyrl") ? 1.0 : 0.5);
+		found += !strcmp(b->field, "oblast") && b->n_metrics && b->metrics[0].value == want &&
+			 b->n == (!strcmp(b->value, "hemija") ? 1 : 2);
+	}
+	is_int((long long)found, 4, "each value's exact_match and n, the Cyrillic grouped by the Latin value (hemija)");
+	rec_results_release(&r);
+	/* an item without the field is a validation problem */
+	put(s, sizeof s, "breakdown-bad.json",
+	    "{\"format\": \"merilo-suite/1\", \"name\": \"bd\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
+	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"g\", \"type\": \"generate\", "
+	    "\"breakdown\": \"oblast\", \"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": \"{q}\"}}, "
+	    "\"items\": [{\"id\": \"1\", \"hr\": {\"q\": \"?\", \"target\": \"da\"}}]}]}\n");
+	CLI_EXPECT(3, "no string field \"oblast\", which the task's \"breakdown\" groups its scores by",
+		   "an item without the breakdown field: invalid", "validate %s", s);
+}
+
 static void synthetic(void)
 {
 	char en[400], hr[400], *out = NULL;
@@ -519,6 +572,7 @@ static void synthetic(void)
 	TEST(t_fold(), "a generate task's fold_diacritics makes answers without diacritics match");
 	TEST(t_strip(), "--strip-thinking scores a reasoning model's answer after </think>");
 	TEST(t_extract(), "a generate task's extract scores the answer a regex pulls out of the response");
+	TEST(t_breakdown(), "a task's breakdown: scores per value of a field, in results.json and the summary");
 	TEST(t_missing(), "missing predictions are an error, or wrong with --allow-missing");
 	TEST(t_errors(), "unknown items and languages, bad indices, bad JSON: one line naming file and line");
 }

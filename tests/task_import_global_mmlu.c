@@ -37,6 +37,7 @@ static void test_files(void)
 		goto out;
 	const struct task_task *t = task_suite_task(s, 0);
 	is_str(task_id(t), "global_mmlu", "one task, global_mmlu");
+	is_str(task_breakdown(t), "subject", "scores are also broken down by subject");
 	is_int(task_n_items(t), 3, "three questions");
 	is_str(task_item_id(task_item_at(t, 1)), "high_school_geography/test/3", "the item id is the sample_id");
 	is_int(task_item_gold(task_item_at(t, 1)), 2, "gold from the answer letter C");

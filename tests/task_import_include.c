@@ -114,6 +114,7 @@ static void test_files(void)
 	const struct task_task *t = s ? task_suite_task(s, 0) : NULL;
 	if (t) {
 		is_str(task_id(t), "include", "one task, include");
+		is_str(task_breakdown(t), "domain", "scores are also broken down by domain");
 		is_int(task_n_items(t), 11, "4 Serbian, 3 Croatian and 4 Macedonian questions, each its own item");
 		is_str(task_item_id(task_item_at(t, 4)), "hr/1", "ids are the tag and the line");
 		ok(!task_item_has(task_item_at(t, 4), (size_t)task_language_index(t, "sr-Cyrl")),

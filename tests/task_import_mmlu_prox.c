@@ -93,6 +93,7 @@ static void test_files(void)
 	const struct task_task *t = s ? task_suite_task(s, 0) : NULL;
 	if (t) {
 		is_str(task_id(t), "mmlu_prox", "one task, mmlu_prox");
+		is_str(task_breakdown(t), "category", "scores are also broken down by category");
 		is_int(task_n_items(t), 4, "four questions");
 		is_str(task_item_id(task_item_at(t, 3)), "test/73", "ids from question_id, in its order");
 		check_lmeval(t, "en", DATA "lmeval-en-0shot.json", 0, 4);
