@@ -517,21 +517,23 @@ static int add_bench_file(const struct mrl_option *opt, const char *arg, struct 
  * into the loaded runs. */
 struct report_tables {
 	struct rpt_run *rr;
-	struct rpt_score *scores;
+	struct rpt_score *scores, *breakdowns;
+	char **labels;      /* the breakdowns' task labels, "TASK · FIELD: VALUE" (owned) */
 	struct rpt_gap *gaps;
 	struct rpt_sample *samples, *ttft, *tpot;
 	struct rpt_perf *perf;
 	struct rpt_bench_point *pts;
 	struct rpt_scenario *scen;
-	size_t n_scores, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts, n_scen;
+	size_t n_scores, n_breakdowns, n_gaps, n_samples, n_perf, n_bres, n_ttft, n_tpot, n_pts, n_scen;
 };
 
 /* Room in t for everything the n runs hold. */
 static int tables_alloc(struct report_tables *t, const struct loaded_run *runs, size_t n, struct mrl_err *err)
 {
-	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0;
+	size_t n_scores = 0, n_gaps = 0, n_samples = 0, n_perf = 0, n_bd = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct rec_results *r = &runs[i].res;
+		n_bd += r->n_breakdowns;
 		for (size_t a = 0; a < r->n_aggregates; a++)
 			n_scores += r->aggregates[a].n_metrics;
 		n_gaps += r->n_comparisons;
@@ -546,10 +548,13 @@ static int tables_alloc(struct report_tables *t, const struct loaded_run *runs, 
 	t->pts = calloc(t->n_bres + 1, sizeof *t->pts);
 	t->scen = calloc(t->n_bres + 1, sizeof *t->scen);
 	t->scores = calloc(n_scores + 1, sizeof *t->scores);
+	t->breakdowns = calloc(n_bd + 1, sizeof *t->breakdowns);
+	t->labels = calloc(n_bd + 1, sizeof *t->labels);
 	t->gaps = calloc(n_gaps + 1, sizeof *t->gaps);
 	t->samples = calloc(n_samples + 1, sizeof *t->samples);
 	t->perf = calloc(n_perf + 1, sizeof *t->perf);
-	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scen || !t->scores || !t->gaps || !t->samples || !t->perf)
+	if (!t->rr || !t->ttft || !t->tpot || !t->pts || !t->scen || !t->scores || !t->gaps || !t->samples || !t->perf ||
+	    !t->breakdowns || !t->labels)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	return 0;
 }
@@ -558,6 +563,10 @@ static void tables_release(struct report_tables *t)
 {
 	free(t->rr);
 	free(t->scores);
+	for (size_t i = 0; t->labels && i < t->n_breakdowns; i++)
+		free(t->labels[i]);
+	free(t->labels);
+	free(t->breakdowns);
 	free(t->gaps);
 	free(t->samples);
 	free(t->perf);
@@ -591,6 +600,19 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 				.chance = chance_of(L, ag->task, ag->language),
 			};
 		}
+	}
+	for (size_t a = 0; a < r->n_breakdowns; a++) { /* the first metric of each, labelled by its value */
+		const struct rec_aggregate *b = &r->breakdowns[a];
+		char *label = NULL;
+		if (!b->n_metrics || asprintf(&label, "%s · %s: %s", b->task, b->field, b->value) < 0)
+			continue;
+		t->labels[t->n_breakdowns] = label;
+		t->breakdowns[t->n_breakdowns++] = (struct rpt_score){
+			.run = i, .task = label, .language = b->language, .metric = b->metrics[0].name,
+			.n = b->metrics[0].n >= 0 ? b->metrics[0].n : b->n, .value = b->metrics[0].value,
+			.ci_low = b->metrics[0].ci_low, .ci_high = b->metrics[0].ci_high, .ci_level = b->metrics[0].ci_level,
+			.chance = b->chance,
+		};
 	}
 	for (size_t c = 0; c < r->n_comparisons; c++) {
 		const struct rec_comparison *cm = &r->comparisons[c];
@@ -762,6 +784,7 @@ int hrn_cmd_report(int argc, char **argv)
 			goto out;
 	struct rpt_input in = {
 		.title = title, .runs = t.rr, .n_runs = n_runs, .scores = t.scores, .n_scores = t.n_scores,
+		.breakdowns = t.breakdowns, .n_breakdowns = t.n_breakdowns,
 		.gaps = t.gaps, .n_gaps = t.n_gaps, .perf = t.perf, .n_perf = t.n_perf, .item_times = t.samples,
 		.n_item_times = t.n_samples, .ttft = t.ttft, .n_ttft = t.n_ttft, .tpot = t.tpot, .n_tpot = t.n_tpot,
 		.bench = t.pts, .n_bench = t.n_pts, .scenarios = t.scen, .n_scenarios = t.n_scen,

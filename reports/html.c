@@ -432,23 +432,23 @@ static bool same_row(const struct rpt_score *a, const struct rpt_score *b)
 	       !strcmp(a->metric ? a->metric : "", b->metric ? b->metric : "");
 }
 
-/* 0, or -1 when out of memory. */
-static int pivot_build(const struct rpt_input *in, struct pivot *p)
+/* The pivot of the n scores v: 0, or -1 when out of memory. */
+static int pivot_build(const struct rpt_score *v, size_t n, struct pivot *p)
 {
 	memset(p, 0, sizeof *p);
-	p->langs = calloc(in->n_scores + 1, sizeof *p->langs);
-	p->row_first = calloc(in->n_scores + 1, sizeof *p->row_first);
+	p->langs = calloc(n + 1, sizeof *p->langs);
+	p->row_first = calloc(n + 1, sizeof *p->row_first);
 	if (!p->langs || !p->row_first)
 		return -1;
-	for (size_t i = 0; i < in->n_scores; i++) {
-		const struct rpt_score *s = &in->scores[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct rpt_score *s = &v[i];
 		const char *lang = s->language ? s->language : "?";
 		size_t l, r;
 		for (l = 0; l < p->n_langs && strcmp(p->langs[l], lang); l++)
 			;
 		if (l == p->n_langs)
 			p->langs[p->n_langs++] = lang;
-		for (r = 0; r < p->n_rows && !same_row(&in->scores[p->row_first[r]], s); r++)
+		for (r = 0; r < p->n_rows && !same_row(&v[p->row_first[r]], s); r++)
 			;
 		if (r == p->n_rows)
 			p->row_first[p->n_rows++] = i;
@@ -463,23 +463,23 @@ static void pivot_release(struct pivot *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* The score of row r in language l, or NULL. */
-static const struct rpt_score *pivot_cell(const struct rpt_input *in, const struct pivot *p, size_t r, size_t l)
+/* The score of row r in language l among the n scores v, or NULL. */
+static const struct rpt_score *pivot_cell(const struct rpt_score *v, size_t n, const struct pivot *p, size_t r,
+					  size_t l)
 {
-	const struct rpt_score *first = &in->scores[p->row_first[r]];
-	for (size_t i = p->row_first[r]; i < in->n_scores; i++)
-		if (same_row(&in->scores[i], first) && !strcmp(in->scores[i].language ? in->scores[i].language : "?",
-							     p->langs[l]))
-			return &in->scores[i];
+	const struct rpt_score *first = &v[p->row_first[r]];
+	for (size_t i = p->row_first[r]; i < n; i++)
+		if (same_row(&v[i], first) && !strcmp(v[i].language ? v[i].language : "?", p->langs[l]))
+			return &v[i];
 	return NULL;
 }
 
 /* "n" of a row: the common n of its languages, or -1 when they differ. */
-static int64_t pivot_n(const struct rpt_input *in, const struct pivot *p, size_t r)
+static int64_t pivot_n(const struct rpt_score *v, size_t n_v, const struct pivot *p, size_t r)
 {
 	int64_t n = -2;
 	for (size_t l = 0; l < p->n_langs; l++) {
-		const struct rpt_score *s = pivot_cell(in, p, r, l);
+		const struct rpt_score *s = pivot_cell(v, n_v, p, r, l);
 		if (s)
 			n = n == -2 || n == s->n ? s->n : -1;
 	}
@@ -499,14 +499,15 @@ static void cell_text(char *buf, size_t size, const struct rpt_score *s)
 	snprintf(buf, size, "%s %s", v, isfinite(s->ci_low) ? ci : "");
 }
 
-static void html_scores(FILE *f, const struct rpt_input *in)
+/* The n scores v as a table (the aggregates, or the breakdowns). */
+static void html_scores(FILE *f, const struct rpt_input *in, const struct rpt_score *v, size_t n_v)
 {
-	if (!in->n_scores) {
+	if (!n_v) {
 		fputs("<p>No aggregate scores in these runs.</p>\n", f);
 		return;
 	}
 	struct pivot p;
-	if (pivot_build(in, &p)) {
+	if (pivot_build(v, n_v, &p)) {
 		fputc('\0', f); /* out of memory: write_one reports it */
 		pivot_release(&p);
 		return;
@@ -519,9 +520,9 @@ static void html_scores(FILE *f, const struct rpt_input *in)
 	}
 	fputs("</tr>\n", f);
 	for (size_t r = 0; r < p.n_rows; r++) {
-		const struct rpt_score *first = &in->scores[p.row_first[r]];
+		const struct rpt_score *first = &v[p.row_first[r]];
 		char n[32], cell[128];
-		count(n, sizeof n, pivot_n(in, &p, r));
+		count(n, sizeof n, pivot_n(v, n_v, &p, r));
 		fputs("<tr>", f);
 		td(f, run_label(in, first->run));
 		td(f, first->task);
@@ -532,7 +533,7 @@ static void html_scores(FILE *f, const struct rpt_input *in)
 		fputs("</td>", f);
 		td_n(f, n);
 		for (size_t l = 0; l < p.n_langs; l++) {
-			const struct rpt_score *sc = pivot_cell(in, &p, r, l);
+			const struct rpt_score *sc = pivot_cell(v, n_v, &p, r, l);
 			char ci[64];
 			if (!sc) {
 				td_n(f, "—");
@@ -692,7 +693,11 @@ static void write_html(FILE *f, const struct rpt_input *in, const struct rpt_plo
 	html_runs(f, in);
 	fputs("<h2 id=\"accuracy\">Accuracy per task and language</h2>\n", f);
 	html_figure(f, plots, "accuracy");
-	html_scores(f, in);
+	html_scores(f, in, in->scores, in->n_scores);
+	if (in->n_breakdowns) {
+		fputs("<h3>By field</h3>\n<p>Each task with a <code>breakdown</code> field, its first metric per value.</p>\n", f);
+		html_scores(f, in, in->breakdowns, in->n_breakdowns);
+	}
 	fputs("<h2 id=\"gaps\">Language and script gaps</h2>\n", f);
 	html_figure(f, plots, "language-gap");
 	html_figure(f, plots, "script-gap");
@@ -799,14 +804,14 @@ static void md_runs(FILE *f, const struct rpt_input *in)
 		}
 }
 
-/* Scores per task x language: one row per (run, task, metric), one column per language. */
-static void md_scores(FILE *f, const struct rpt_input *in)
+/* The n scores v per task x language: one row per (run, task, metric), one column per language. */
+static void md_scores(FILE *f, const struct rpt_input *in, const struct rpt_score *v, size_t n_v)
 {
 	struct pivot p;
-	if (in->n_scores && pivot_build(in, &p)) {
+	if (n_v && pivot_build(v, n_v, &p)) {
 		fputc('\0', f); /* out of memory: write_one reports it */
 		pivot_release(&p);
-	} else if (in->n_scores) {
+	} else if (n_v) {
 		fputs("| run | task | metric | n |", f);
 		for (size_t l = 0; l < p.n_langs; l++) {
 			fputs(" ", f);
@@ -818,16 +823,16 @@ static void md_scores(FILE *f, const struct rpt_input *in)
 			fputs("---:|", f);
 		fputs("\n", f);
 		for (size_t r = 0; r < p.n_rows; r++) {
-			const struct rpt_score *first = &in->scores[p.row_first[r]];
+			const struct rpt_score *first = &v[p.row_first[r]];
 			char n[32], metric[96];
-			count(n, sizeof n, pivot_n(in, &p, r));
+			count(n, sizeof n, pivot_n(v, n_v, &p, r));
 			snprintf(metric, sizeof metric, "%s%s", first->metric ? first->metric : "?",
 				 is_fraction_metric(first->metric) ? " (%)" : "");
 			const char *cells[] = { run_label(in, first->run), first->task, metric, n };
 			md_row_open(f, cells, 4);
 			for (size_t l = 0; l < p.n_langs; l++) {
 				char cell[128];
-				cell_text(cell, sizeof cell, pivot_cell(in, &p, r, l));
+				cell_text(cell, sizeof cell, pivot_cell(v, n_v, &p, r, l));
 				fputs(" ", f);
 				m(f, cell);
 				fputs(" |", f);
@@ -852,7 +857,11 @@ static void write_md(FILE *f, const struct rpt_input *in, const struct rpt_plots
 	md_runs(f, in);
 	fputs("\n## Accuracy per task and language\n\n", f);
 	md_figure(f, plots, "accuracy");
-	md_scores(f, in);
+	md_scores(f, in, in->scores, in->n_scores);
+	if (in->n_breakdowns) {
+		fputs("\n### By field\n\nEach task with a `breakdown` field, its first metric per value.\n\n", f);
+		md_scores(f, in, in->breakdowns, in->n_breakdowns);
+	}
 	fputs("\n## Language and script gaps\n\n", f);
 	md_figure(f, plots, "language-gap");
 	md_figure(f, plots, "script-gap");

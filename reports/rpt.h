@@ -487,6 +487,9 @@ struct rpt_input {
 	size_t n_runs;
 	const struct rpt_score *scores;
 	size_t n_scores;
+	const struct rpt_score *breakdowns;   /* a task's first metric per value of its "breakdown" field, the
+						 task labelled "TASK · FIELD: VALUE" (results.json breakdowns) */
+	size_t n_breakdowns;
 	const struct rpt_gap *gaps;
 	size_t n_gaps;
 	const struct rpt_perf *perf;          /* scoring speed per task x language */

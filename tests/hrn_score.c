@@ -542,6 +542,15 @@ static void t_breakdown(void)
 	}
 	is_int((long long)found, 4, "each value's exact_match and n, the Cyrillic grouped by the Latin value (hemija)");
 	rec_results_release(&r);
+	char rep[600];
+	snprintf(rep, sizeof rep, "%s/breakdown-report", tmp);
+	is_int(cli_run(&out, "report %s -o %s", dir, rep), 0, "report takes the run");
+	free(out);
+	snprintf(path, sizeof path, "%s/report.md", rep);
+	char *md = cli_slurp(path);
+	like(md, "### By field", "report.md has the breakdown section");
+	like(md, "| it | g · oblast: hemija | exact\\_match (%) | 1 | 100.0 \\[20.7, 100.0\\] | 0.0", "a row per value, its metric in each language");
+	free(md);
 	/* an item without the field is a validation problem */
 	put(s, sizeof s, "breakdown-bad.json",
 	    "{\"format\": \"merilo-suite/1\", \"name\": \"bd\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
