@@ -43,32 +43,15 @@ static void compile_for(struct walk *w, struct task_task *t, size_t li, const ch
 	t->extract_regex[li] = pattern;
 }
 
-/* "regex" as an object: a pattern per language; every language that is not derived needs one,
- * a derived one without its own takes its source's. */
-static void per_language(struct walk *w, struct task_task *t, json_t *re)
+/* One language's pattern of "regex" given per language: compiled where it is one. */
+static bool compile_lang(struct walk *w, size_t li, json_t *v, void *task)
 {
-	const char *lang;
-	json_t *v;
-	json_object_foreach(re, lang, v) {
-		size_t o = walk_push_key(w, lang);
-		const int li = task_language_index(t, lang);
-		if (li < 0)
-			walk_problem(w, "\"%s\" is not a language of the task", lang);
-		else if (!json_is_string(v) || !json_string_length(v))
-			walk_problem(w, "expected a non-empty pattern, got %s", mrl_json_type_name(v));
-		else
-			compile_for(w, t, (size_t)li, json_string_value(v));
-		walk_pop(w, o);
+	if (!json_is_string(v) || !json_string_length(v)) {
+		walk_problem(w, "expected a non-empty pattern, got %s", mrl_json_type_name(v));
+		return false;
 	}
-	for (size_t li = 0; li < t->n_langs; li++) {
-		const int from = t->derived_from ? t->derived_from[li] : -1;
-		json_t *own = json_object_get(re, t->langs[li]), *src = from >= 0 ? json_object_get(re, t->langs[from]) : NULL;
-		if (!own && src && json_is_string(src))
-			compile_for(w, t, li, json_string_value(src));
-		else if (!own && from < 0)
-			walk_problem(w, "no pattern for \"%s\" (every language of the task needs one; a derived language "
-				     "without one takes its source's)", t->langs[li]);
-	}
+	compile_for(w, task, li, json_string_value(v));
+	return true;
 }
 
 void walk_get_extract(struct walk *w, json_t *tj, struct task_task *t)
@@ -102,7 +85,7 @@ void walk_get_extract(struct walk *w, json_t *tj, struct task_task *t)
 		for (size_t li = 0; li < t->n_langs; li++)
 			compile_for(w, t, li, json_string_value(re));
 	else if (json_is_object(re))
-		per_language(w, t, re);
+		walk_per_language(w, t, re, compile_lang, t, "pattern");
 	else
 		walk_problem(w, "expected a pattern, or an object of a pattern per language, got %s",
 			     re ? mrl_json_type_name(re) : "nothing");

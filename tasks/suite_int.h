@@ -54,6 +54,16 @@ void walk_check_keys(struct walk *w, json_t *obj, const char *const *allowed, co
  * family of tasks/chat.h; NULL when absent or bad (a problem at the key). */
 const char *walk_get_chat_template(struct walk *w, json_t *obj);
 
+/* Check and take one language's value of a per-language setting (li its index in the
+ * task); true where the value was good. */
+typedef bool (*walk_lang_fn)(struct walk *w, size_t li, json_t *value, void *arg);
+/* obj, a setting given per language ({"en": ..., "sr-Latn": ...}; tasks/suite_walk.c): each
+ * key that is a language of t goes to each at its path (another key is a problem); every
+ * language without its own then takes its source's where it is derived (and the source's
+ * was good), else is a problem: "no WHAT for "LANG" ...". */
+void walk_per_language(struct walk *w, const struct task_task *t, json_t *obj, walk_lang_fn each, void *arg,
+		       const char *what);
+
 /* A generate task's "extract" (tasks/extract.c): checked, its regex compiled into t
  * (task_extract_release frees it). */
 void walk_get_extract(struct walk *w, json_t *tj, struct task_task *t);

@@ -668,17 +668,19 @@ static const char *aliased_key(struct walk *w, json_t *tj, const char *name, con
 	return a || !b ? name : alias;
 }
 
-/* Language li's stop strings from the array a (at the current path): each non-empty. */
-static void stop_list(struct walk *w, struct task_task *t, size_t li, json_t *a)
+/* Language li's stop strings from the array a (at the current path): each non-empty;
+ * false where a is not an array. */
+static bool stop_list(struct walk *w, size_t li, json_t *a, void *task)
 {
+	struct task_task *t = task;
 	if (!json_is_array(a)) {
 		walk_problem(w, "expected an array of stop strings, got %s", mrl_json_type_name(a));
-		return;
+		return false;
 	}
 	size_t i;
 	json_t *u;
 	if (!(t->until[li] = walk_calloc(w, json_array_size(a) + 1, sizeof *t->until[li])))
-		return;
+		return false;
 	json_array_foreach(a, i, u) {
 		size_t o = walk_push_idx(w, i);
 		if (!json_is_string(u) || !json_string_length(u))
@@ -687,11 +689,11 @@ static void stop_list(struct walk *w, struct task_task *t, size_t li, json_t *a)
 			t->until[li][t->n_until[li]++] = json_string_value(u);
 		walk_pop(w, o);
 	}
+	return true;
 }
 
 /* A generate task's "stop" (alias "until"): one array for every language, or an object
- * of an array per language (lm-eval words a prompt's next "Question:" per language):
- * every language that is not derived needs one, a derived one without takes its source's. */
+ * of an array per language (lm-eval words a prompt's next "Question:" per language). */
 static void build_stop(struct walk *w, json_t *tj, struct task_task *t)
 {
 	const char *key = aliased_key(w, tj, "stop", "until");
@@ -701,37 +703,14 @@ static void build_stop(struct walk *w, json_t *tj, struct task_task *t)
 	if (!stop || !t->until || !t->n_until)
 		return;
 	size_t old = walk_push_key(w, key);
-	if (!json_is_object(stop)) { /* checked once, the same list for every language */
-		stop_list(w, t, 0, stop);
-		for (size_t li = 1; li < t->n_langs && t->until[0]; li++)
+	if (json_is_object(stop)) {
+		walk_per_language(w, t, stop, stop_list, t, "stop strings");
+	} else if (stop_list(w, 0, stop, t)) { /* checked once, the same list for every language */
+		for (size_t li = 1; li < t->n_langs; li++)
 			if ((t->until[li] = walk_calloc(w, t->n_until[0] + 1, sizeof *t->until[li]))) {
 				memcpy(t->until[li], t->until[0], t->n_until[0] * sizeof *t->until[li]);
 				t->n_until[li] = t->n_until[0];
 			}
-		walk_pop(w, old);
-		return;
-	}
-	const char *lang;
-	json_t *v;
-	json_object_foreach(stop, lang, v) {
-		size_t o = walk_push_key(w, lang);
-		const int li = task_language_index(t, lang);
-		if (li < 0)
-			walk_problem(w, "\"%s\" is not a language of the task", lang);
-		else
-			stop_list(w, t, (size_t)li, v);
-		walk_pop(w, o);
-	}
-	for (size_t li = 0; li < t->n_langs; li++) {
-		const int from = t->derived_from ? t->derived_from[li] : -1;
-		json_t *src = from >= 0 ? json_object_get(stop, t->langs[from]) : NULL;
-		if (json_object_get(stop, t->langs[li]))
-			continue;
-		if (src && json_is_array(src))
-			stop_list(w, t, li, src);
-		else if (from < 0)
-			walk_problem(w, "no stop strings for \"%s\" (given per language, every language of the task needs "
-				     "its list, [] for none; a derived language without one takes its source's)", t->langs[li]);
 	}
 	walk_pop(w, old);
 }

@@ -291,3 +291,33 @@ bool walk_task_id_valid(const char *s)
 			return false;
 	return true;
 }
+
+void walk_per_language(struct walk *w, const struct task_task *t, json_t *obj, walk_lang_fn each, void *arg,
+		       const char *what)
+{
+	const char *lang;
+	json_t *v;
+	bool *good = walk_calloc(w, t->n_langs + 1, sizeof *good);
+	if (!good)
+		return;
+	json_object_foreach(obj, lang, v) {
+		size_t o = walk_push_key(w, lang);
+		const int li = task_language_index(t, lang);
+		if (li < 0)
+			walk_problem(w, "\"%s\" is not a language of the task", lang);
+		else
+			good[li] = each(w, (size_t)li, v, arg);
+		walk_pop(w, o);
+	}
+	for (size_t li = 0; li < t->n_langs; li++) {
+		const int from = t->derived_from ? t->derived_from[li] : -1;
+		if (json_object_get(obj, t->langs[li]))
+			continue;
+		if (from >= 0 && good[from]) /* checked at the source's key: no second problem */
+			each(w, li, json_object_get(obj, t->langs[from]), arg);
+		else if (from < 0)
+			walk_problem(w, "no %s for \"%s\" (given per language, every language of the task needs its own; a "
+				     "derived language without one takes its source's)", what, t->langs[li]);
+	}
+	free(good);
+}
