@@ -429,27 +429,43 @@ static void t_strip(void)
 	free(items);
 }
 
+/* The start of a suite whose one task, "mc", is a generate task scored by exact_match. */
+#define GEN_SUITE                                                                                             \
+	"{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "      \
+	"\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "          \
+	"\"metrics\": [\"exact_match\"], "
+
+/* suite and preds written as tmp/NAME.json and NAME.jsonl and scored into tmp/NAME: the
+ * suite's path into s (400 bytes), the run folder's into dir; one check, exit 0. */
+static void score_gen(const char *name, const char *suite, const char *preds, char *s, char *dir, size_t size)
+{
+	char file[128], p[400], *out = NULL, title[160];
+	snprintf(file, sizeof file, "%s.json", name);
+	put(s, 400, file, suite);
+	snprintf(file, sizeof file, "%s.jsonl", name);
+	put(p, sizeof p, file, preds);
+	snprintf(dir, size, "%s/%s", tmp, name);
+	snprintf(title, sizeof title, "%s: score exits 0", name);
+	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, title);
+	free(out);
+}
+
 /* A generate task's "extract": an instruct model's reasoning ends in "Odgovor je (X)" and X is
  * what exact_match scores (the last match under "match": "last"); a response without one is
  * wrong, with "extracted": null in its record; the metric's pred_text is the extract. */
 static void t_extract(void)
 {
-	char s[400], p[400], dir[600], path[700], *out = NULL;
-	put(s, sizeof s, "extract.json",
-	    "{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
-	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "
-	    "\"metrics\": [\"exact_match\"], \"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": "
-	    "\"P: {question}\\nO:\"}}, \"extract\": {\"regex\": \"Odgovor je \\\\(?([A-D])\\\\)?\", \"match\": \"last\"}, "
-	    "\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"?\", \"target\": \"B\"}}, "
-	    "{\"id\": \"2\", \"hr\": {\"question\": \"?\", \"target\": \"C\"}}, "
-	    "{\"id\": \"3\", \"hr\": {\"question\": \"?\", \"target\": \"D\"}}]}]}\n");
-	put(p, sizeof p, "extract.jsonl",
-	    "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"Odgovor je (A)? Ne. Odgovor je (B).\"}\n"
-	    "{\"task\": \"mc\", \"item\": \"2\", \"language\": \"hr\", \"text\": \"Mislim da je C.\"}\n"
-	    "{\"task\": \"mc\", \"item\": \"3\", \"language\": \"hr\", \"text\": \"Odgovor je D\"}\n");
-	snprintf(dir, sizeof dir, "%s/extract", tmp);
-	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
-	free(out);
+	char s[400], dir[600], path[700];
+	score_gen("extract",
+		  GEN_SUITE "\"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": \"P: {question}\\nO:\"}}, "
+			    "\"extract\": {\"regex\": \"Odgovor je \\\\(?([A-D])\\\\)?\", \"match\": \"last\"}, "
+			    "\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"?\", \"target\": \"B\"}}, "
+			    "{\"id\": \"2\", \"hr\": {\"question\": \"?\", \"target\": \"C\"}}, "
+			    "{\"id\": \"3\", \"hr\": {\"question\": \"?\", \"target\": \"D\"}}]}]}\n",
+		  "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"Odgovor je (A)? Ne. Odgovor je (B).\"}\n"
+		  "{\"task\": \"mc\", \"item\": \"2\", \"language\": \"hr\", \"text\": \"Mislim da je C.\"}\n"
+		  "{\"task\": \"mc\", \"item\": \"3\", \"language\": \"hr\", \"text\": \"Odgovor je D\"}\n",
+		  s, dir, sizeof dir);
 	is_near(metric_of(dir, "mc", "hr", "exact_match"), 2.0 / 3, 1e-12,
 		"the extracted letter is scored: the last \"Odgovor je\" of item 1 and item 3 match, item 2 has none (2 of 3)");
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
@@ -461,38 +477,27 @@ static void t_extract(void)
 	CLI_EXPECT(0, "hr         3 items; answer: the last match of /Odgovor je \\(?([A-D])\\)?/", "info shows the extract",
 		   "info %s", s);
 	/* English drops articles: the letter A normalises to nothing, as does an empty answer */
-	put(s, sizeof s, "extract-en.json",
-	    "{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
-	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "
-	    "\"metrics\": [\"exact_match\"], \"languages\": [\"en\"], \"templates\": {\"en\": {\"context\": "
-	    "\"Q: {question}\\nA:\"}}, \"extract\": {\"regex\": \"answer is \\\\(?([A-D])\\\\)?\"}, "
-	    "\"items\": [{\"id\": \"1\", \"en\": {\"question\": \"?\", \"target\": \"A\"}}, "
-	    "{\"id\": \"2\", \"en\": {\"question\": \"?\", \"target\": \"A\"}}]}]}\n");
-	put(p, sizeof p, "extract-en.jsonl",
-	    "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"en\", \"text\": \"I cannot tell.\"}\n"
-	    "{\"task\": \"mc\", \"item\": \"2\", \"language\": \"en\", \"text\": \"So the answer is (A).\"}\n");
-	snprintf(dir, sizeof dir, "%s/extract-en", tmp);
-	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
-	free(out);
+	score_gen("extract-en",
+		  GEN_SUITE "\"languages\": [\"en\"], \"templates\": {\"en\": {\"context\": \"Q: {question}\\nA:\"}}, "
+			    "\"extract\": {\"regex\": \"answer is \\\\(?([A-D])\\\\)?\"}, "
+			    "\"items\": [{\"id\": \"1\", \"en\": {\"question\": \"?\", \"target\": \"A\"}}, "
+			    "{\"id\": \"2\", \"en\": {\"question\": \"?\", \"target\": \"A\"}}]}]}\n",
+		  "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"en\", \"text\": \"I cannot tell.\"}\n"
+		  "{\"task\": \"mc\", \"item\": \"2\", \"language\": \"en\", \"text\": \"So the answer is (A).\"}\n",
+		  s, dir, sizeof dir);
 	is_near(metric_of(dir, "mc", "en", "exact_match"), 0.5, 1e-12,
 		"en: no match is wrong though the reference A normalises to nothing; the extracted A is right");
 	/* a pattern that backtracks without end stops at PCRE2's match limit, and the record says so */
-	put(s, sizeof s, "extract-limit.json",
-	    "{\"format\": \"merilo-suite/1\", \"name\": \"ex\", \"version\": \"1\", \"license\": \"CC-BY-4.0\", "
-	    "\"description\": \"\", \"source\": \"\", \"tasks\": [{\"id\": \"mc\", \"type\": \"generate\", "
-	    "\"metrics\": [\"exact_match\"], \"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": "
-	    "\"P: {question}\\nO:\"}}, \"extract\": {\"regex\": \"(a+)+$\"}, "
-	    "\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"?\", \"target\": \"a\"}}]}]}\n");
-	char evil[2048];
+	char evil[2048], line[2200];
 	memset(evil, 'a', sizeof evil - 2);
 	evil[sizeof evil - 2] = 'b';
 	evil[sizeof evil - 1] = 0;
-	char line[2200];
 	snprintf(line, sizeof line, "{\"task\": \"mc\", \"item\": \"1\", \"language\": \"hr\", \"text\": \"%s\"}\n", evil);
-	put(p, sizeof p, "extract-limit.jsonl", line);
-	snprintf(dir, sizeof dir, "%s/extract-limit", tmp);
-	is_int(cli_run(&out, "score --suite %s --predictions %s --system it -o %s", s, p, dir), 0, "score exits 0");
-	free(out);
+	score_gen("extract-limit",
+		  GEN_SUITE "\"languages\": [\"hr\"], \"templates\": {\"hr\": {\"context\": \"P: {question}\\nO:\"}}, "
+			    "\"extract\": {\"regex\": \"(a+)+$\"}, "
+			    "\"items\": [{\"id\": \"1\", \"hr\": {\"question\": \"?\", \"target\": \"a\"}}]}]}\n",
+		  line, s, dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/items.jsonl", dir);
 	items = cli_slurp(path);
 	like(items, "\"extract_limit\":\"match\"", "the record names the match limit the extract stopped at");
