@@ -10,6 +10,18 @@
 
 #include <jansson.h>
 
+/* The reference file at path (a new reference), or NULL; one check that it loads. */
+static inline json_t *load_lmeval_ref(const char *path)
+{
+	json_error_t je;
+	json_t *ref = json_load_file(path, 0, &je);
+	char name[300];
+	snprintf(name, sizeof name, "%s: lm-eval's reference loads", path);
+	if (!ok(ref != NULL, name))
+		diag("%s", je.text);
+	return ref;
+}
+
 /* Items 0..n-1 of t in lang against the n requests of the reference file at path. */
 static inline void check_lmeval_lang(const struct task_task *t, const char *path, size_t n, const char *lang)
 {
