@@ -48,7 +48,7 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"languages: copa has its prompt wording for en, sr-Cyrl, sr-Latn, hr, bs and cnr; belebele,\n"
 		"global-mmlu and flores for these and mk, sl (another tag: exit 3, naming them); flores needs en;\n"
 		"global-piqa takes any tag (its prompt has no words of merilo's);\n"
-		"mmlu-prox takes en and sr-Latn (lm-eval's wording; --derive sr-Cyrl zero-shot only);\n"
+		"mmlu-prox takes en, sr-Latn (lm-eval's wording) and sr-Cyrl (--derive: zero-shot only);\n"
 		"include takes sr-Cyrl, sr-Latn, hr and mk (each language's own questions: items are unpaired);\n"
 		"oz-eval and serbian-llm-eval are Serbian (sr-Latn); serbian-llm-eval takes the dataset's folder\n"
 		"(or one file), each file's task read from its name (piqa_test_partial_0_1837_end.jsonl).\n"

@@ -48,6 +48,14 @@ static const struct prox_words {
 	  "Odgovor je \\(?([ABCDEFGHIJ])\\)?", "Pitanje:",
 	  { "biologija", "poslovanje", "hemija", "računarstvo", "ekonomija", "inženjerstvo", "zdravlje", "istorija",
 	    "pravo", "matematika", "ostalo", "filozofija", "fizika", "psihologija" } },
+	/* lm-eval's Serbian words in Cyrillic (not lm-eval's: its prompt is Latin), for a Cyrillic file or a
+	 * derived sr-Cyrl; the letters stay Latin. A worked answer may open with a Cyrillic or a Latin "A:". */
+	{ "sr-Cyrl", "Питање:", "Опције:", "Одговор: Размислимо корак по корак.", "А: Размислимо корак по корак.",
+	  "Ево питања са вишеструким избором о {subject} (са одговором). Молимо вас да размислите корак по корак и "
+	  "завршите свој одговор са \"Одговор је (X)\", где је X слово тачне опције.\n",
+	  "Одговор је \\(?([ABCDEFGHIJ])\\)?", "Питање:",
+	  { "биологија", "пословање", "хемија", "рачунарство", "економија", "инжењерство", "здравље", "историја",
+	    "право", "математика", "остало", "филозофија", "физика", "психологија" } },
 };
 #define N_WORDINGS (sizeof prox_words / sizeof prox_words[0])
 
@@ -89,6 +97,19 @@ static void letters_of(const json_t *row, char out[N_OPTIONS + 1])
 	out[n] = 0;
 }
 
+/* A worked answer's rest after its opening words (w->cot_lead and a space; in Cyrillic its
+ * "А:" may be a Latin "A:"), or NULL where it does not open with them or has no rest. */
+static const char *answer_after_lead(const char *cot, const struct prox_words *w)
+{
+	if (!cot)
+		return NULL;
+	const char *lead = w->cot_lead;
+	if (!strncmp(lead, "А:", strlen("А:")) && cot[0] == 'A') /* the Latin letter for the Cyrillic one */
+		cot += 1, lead += strlen("А");
+	const size_t ll = strlen(lead);
+	return !strncmp(cot, lead, ll) && cot[ll] == ' ' && cot[ll + 1] ? cot + ll + 1 : NULL;
+}
+
 /* Check one record; 0 or MRL_EINPUT naming file:line and the field. pool: its worked
  * answer must open with the words lm-eval's prompt replaces. */
 static int prox_check(const char *path, const struct imp_row *r, const struct prox_words *w, bool pool,
@@ -121,9 +142,7 @@ static int prox_check(const char *path, const struct imp_row *r, const struct pr
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"category\" %s%s%s is not one of MMLU-Pro's 14 (biology, "
 				   "business, ..., psychology)", path, r->line, cat ? "\"" : "", cat ? cat : "is missing: it",
 				   cat ? "\"" : "");
-	const char *cot = json_string_value(json_object_get(r->obj, "cot_content"));
-	const size_t ll = strlen(w->cot_lead);
-	if (pool && (!cot || strncmp(cot, w->cot_lead, ll) || cot[ll] != ' ' || !cot[ll + 1]))
+	if (pool && !answer_after_lead(json_string_value(json_object_get(r->obj, "cot_content")), w))
 		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: \"cot_content\" does not open with \"%s \" and an answer (a "
 				   "few-shot example's worked answer; lm-eval writes it after \"%s\")", path, r->line,
 				   w->cot_lead, w->lead);
@@ -140,7 +159,7 @@ static int prox_read(const struct task_import_input *in, size_t n_in, const stru
 		const struct prox_words *w = words_of(in[i].lang);
 		if (!w)
 			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no MMLU-ProX wording for language '%s' (known: en, "
-					   "sr-Latn; --derive sr-Cyrl adds Cyrillic)", in[i].path, in[i].lang);
+					   "sr-Latn, sr-Cyrl)", in[i].path, in[i].lang);
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++) {
@@ -174,7 +193,7 @@ static json_t *prox_variant(const json_t *row, const struct prox_words *w, bool 
 	}
 	json_t *target;
 	if (pool) {
-		json_t *rest = json_string(json_string_value(json_object_get(row, "cot_content")) + strlen(w->cot_lead) + 1);
+		json_t *rest = json_string(answer_after_lead(json_string_value(json_object_get(row, "cot_content")), w));
 		target = rest ? imp_trimmed_string(rest, n_trimmed) : NULL;
 		json_decref(rest);
 	} else {
@@ -292,8 +311,8 @@ static json_t *stops_of(const char *word)
 }
 
 /* The suite's one task: generate, the description, context and stop strings per
- * language, the letter pulled out of the answer (a derived sr-Cyrl's in Cyrillic words,
- * as its transliterated prompt asks, and it stops at its next "Питање:"). */
+ * language, the letter pulled out of the answer; a derived language's in its own words
+ * (sr-Cyrl's "Одговор је (X)", as its transliterated prompt asks; its next "Питање:"). */
 static json_t *prox_task(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			 json_t *layouts)
 {
@@ -312,10 +331,11 @@ static json_t *prox_task(const struct task_import_input *in, size_t n_in, const 
 		      json_object_set_new(stop, in[i].lang, stops_of(w->stop)) ||
 		      json_object_set_new(regex, in[i].lang, json_string(w->regex));
 	}
-	for (size_t k = 0; !bad && opts && k < opts->n_derive; k++)
-		if (!strcmp(opts->derive[k], "sr-Cyrl"))
-			bad = json_object_set_new(stop, "sr-Cyrl", stops_of("Питање:")) ||
-			      json_object_set_new(regex, "sr-Cyrl", json_string("Одговор је \\(?([ABCDEFGHIJ])\\)?"));
+	for (size_t k = 0; !bad && opts && k < opts->n_derive; k++) {
+		const struct prox_words *w = words_of(opts->derive[k]);
+		bad = w && (json_object_set_new(stop, w->lang, stops_of(w->stop)) ||
+			    json_object_set_new(regex, w->lang, json_string(w->regex)));
+	}
 	if (bad) {
 		json_decref(task);
 		return NULL;

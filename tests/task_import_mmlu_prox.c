@@ -162,6 +162,52 @@ static void test_pool(void)
 		      "the worked answers name options by letter");
 }
 
+/* A Cyrillic file under sr-Cyrl: the words in Cyrillic, a worked answer opening with a Cyrillic
+ * or a Latin "A:", and --derive sr-Latn asking in Latin words. */
+static void test_cyrillic(void)
+{
+#define CYR_ROW(ID, COT) "{\"question_id\":" ID ",\"question\":\"Шта је ДНК?\",\"option_0\":\"Протеин\"," \
+	"\"option_1\":\"Нуклеинска киселина\",\"answer\":\"B\",\"category\":\"biology\",\"cot_content\":\"" COT "\"}\n"
+	const char *t = write_file("cyr-test.jsonl", CYR_ROW("70", "")),
+		   *v = write_file("cyr-val.jsonl", CYR_ROW("0", "А: Размислимо корак по корак. ДНК је киселина. Одговор је (B).")
+						    CYR_ROW("1", "A: Размислимо корак по корак. Опет. Одговор је (B).")
+						    CYR_ROW("2", "А: Размислимо корак по корак. Три. Одговор је (B).")
+						    CYR_ROW("3", "А: Размислимо корак по корак. Четири. Одговор је (B).")
+						    CYR_ROW("4", "А: Размислимо корак по корак. Пет. Одговор је (B)."));
+	struct task_import_input in = { "sr-Cyrl", t }, pool = { "sr-Cyrl", v };
+	struct task_import_opts opts = { .pool = &pool, .n_pool = 1 };
+	struct task_suite *s = import(&in, 1, &opts, "a Cyrillic file with its pool imports under sr-Cyrl");
+	const struct task_task *tk = s ? task_suite_task(s, 0) : NULL;
+	struct task_gen_plan p;
+	struct task_plan_opts po = { .fewshot_k = 2 };
+	struct mrl_err err = {0};
+	if (tk && !task_gen_plan(tk, 0, "sr-Cyrl", &po, &p, &err)) {
+		is_str(p.prompt,
+		       "Ево питања са вишеструким избором о биологија (са одговором). Молимо вас да размислите корак по корак "
+		       "и завршите свој одговор са \"Одговор је (X)\", где је X слово тачне опције.\n"
+		       "Питање:\nШта је ДНК?\nОпције:\nA. Протеин\nB. Нуклеинска киселина\nОдговор: Размислимо корак по "
+		       "корак. ДНК је киселина. Одговор је (B).\n\n"
+		       "Питање:\nШта је ДНК?\nОпције:\nA. Протеин\nB. Нуклеинска киселина\nОдговор: Размислимо корак по "
+		       "корак. Опет. Одговор је (B).\n\n"
+		       "Питање:\nШта је ДНК?\nОпције:\nA. Протеин\nB. Нуклеинска киселина\nОдговор: Размислимо корак по "
+		       "корак.",
+		       "2-shot in Cyrillic words; worked answers opening with a Cyrillic and a Latin \"A:\" alike");
+		task_gen_plan_release(&p);
+	}
+	is_str(tk ? task_gen_extract_regex(tk, "sr-Cyrl") : NULL, "Одговор је \\(?([ABCDEFGHIJ])\\)?",
+	       "the answer pulled out of Cyrillic words");
+	task_suite_free(s);
+	const char *derive[] = { "sr-Latn" };
+	opts = (struct task_import_opts){ .derive = derive, .n_derive = 1 };
+	s = import(&in, 1, &opts, "--derive sr-Latn from the Cyrillic file");
+	tk = s ? task_suite_task(s, 0) : NULL;
+	ok(tk && !strcmp(task_gen_extract_regex(tk, "sr-Latn"), "Odgovor je \\(?([ABCDEFGHIJ])\\)?") &&
+		   !strcmp(task_gen_until(tk, "sr-Latn", 2), "Pitanje:"),
+	   "the derived sr-Latn answers and stops in Latin words");
+	task_suite_free(s);
+#undef CYR_ROW
+}
+
 static void check_error(const char *title, const char *text_a, const char *text_b, const char *want)
 {
 	const char *a = write_file("a.jsonl", text_a), *b = text_b ? write_file("b.jsonl", text_b) : NULL;
@@ -194,7 +240,7 @@ static void test_bad(void)
 		      "v.jsonl:1: \"cot_content\" does not open with \"A: Let's think step by step. \" and an answer");
 	in.lang = "hr";
 	check_refused("mmlu-prox", &in, 1, NULL, MRL_EUNSUPPORTED, "a language without lm-eval's wording",
-		      "no MMLU-ProX wording for language 'hr' (known: en, sr-Latn;");
+		      "no MMLU-ProX wording for language 'hr' (known: en, sr-Latn, sr-Cyrl)");
 }
 
 int main(void)
@@ -202,6 +248,7 @@ int main(void)
 	import_begin("prox");
 	test_files();
 	test_pool();
+	test_cyrillic();
 	test_bad();
 	return import_end();
 }
