@@ -567,6 +567,33 @@ int imp_task_language(json_t *task, const char *lang, json_t *tmpl)
 	return json_object_set_new(json_object_get(task, "templates"), lang, tmpl);
 }
 
+/* qsort_r: rows by their string field (arg), then line. */
+static int cmp_row_field(const void *a, const void *b, void *field)
+{
+	const struct imp_row *x = *(const struct imp_row *const *)a, *y = *(const struct imp_row *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x->obj, field)), json_string_value(json_object_get(y->obj, field)));
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+int imp_unique_string(const char *path, const struct imp_jsonl *f, const char *field, struct mrl_err *err)
+{
+	const struct imp_row **rows = malloc((f->n + 1) * sizeof *rows);
+	int rc = 0;
+	if (!rows)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t r = 0; r < f->n; r++)
+		rows[r] = &f->rows[r];
+	qsort_r(rows, f->n, sizeof *rows, cmp_row_field, (void *)field);
+	for (size_t r = 1; r < f->n && !rc; r++) {
+		const char *id = json_string_value(json_object_get(rows[r]->obj, field));
+		if (!strcmp(id, json_string_value(json_object_get(rows[r - 1]->obj, field))))
+			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: %s \"%s\" again (also on line %zu)", path, rows[r]->line,
+					 field, id, rows[r - 1]->line);
+	}
+	free(rows);
+	return rc;
+}
+
 int imp_first_k_pool(json_t *task, int k, const char *match, json_t *pool)
 {
 	json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", k, "source", "pool", "match", match, "order", "first");

@@ -79,34 +79,6 @@ static void sample_name(const json_t *row, const char **text, long long *number)
 	*number = 0;
 }
 
-static int cmp_sample_id(const void *a, const void *b)
-{
-	const struct imp_row *x = *(const struct imp_row *const *)a, *y = *(const struct imp_row *const *)b;
-	int c = strcmp(json_string_value(json_object_get(x->obj, "sample_id")),
-		       json_string_value(json_object_get(y->obj, "sample_id")));
-	return c ? c : (x->line > y->line) - (x->line < y->line);
-}
-
-/* A sample_id is an item id: twice in one file is an error naming both lines. */
-static int no_repeated_id(const char *path, const struct imp_jsonl *f, struct mrl_err *err)
-{
-	const struct imp_row **rows = malloc(f->n * sizeof *rows);
-	int rc = 0;
-	if (!rows)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t r = 0; r < f->n; r++)
-		rows[r] = &f->rows[r];
-	qsort(rows, f->n, sizeof *rows, cmp_sample_id);
-	for (size_t r = 1; r < f->n && !rc; r++) {
-		const char *id = json_string_value(json_object_get(rows[r]->obj, "sample_id"));
-		if (!strcmp(id, json_string_value(json_object_get(rows[r - 1]->obj, "sample_id"))))
-			rc = mrl_err_set(err, MRL_EINPUT, "%s:%zu: sample_id \"%s\" again (also on line %zu)", path,
-					 rows[r]->line, id, rows[r - 1]->line);
-	}
-	free(rows);
-	return rc;
-}
-
 static int mmlu_read(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		     struct imp_jsonl *files, struct mrl_err *err)
 {
@@ -122,7 +94,7 @@ static int mmlu_read(const struct task_import_input *in, size_t n_in, const stru
 		for (size_t r = 0; r < files[i].n; r++)
 			if ((rc = mmlu_check(in[i].path, &files[i].rows[r], err)))
 				return rc;
-		if ((rc = no_repeated_id(in[i].path, &files[i], err)) ||
+		if ((rc = imp_unique_string(in[i].path, &files[i], "sample_id", err)) ||
 		    (rc = imp_check_script(&in[i], &files[i], text_fields, opts, err)))
 			return rc;
 	}

@@ -122,6 +122,9 @@ json_t *imp_mc_task_new(const char *id, const char *target_delimiter);
 /* Add language lang to task with its template object tmpl (taken; NULL is ENOMEM):
  * 0, or -1 on ENOMEM. */
 int imp_task_language(json_t *task, const char *lang, json_t *tmpl);
+/* Every row of f (path) has a different string `field` (checked present by the caller):
+ * 0, or MRL_EINPUT "path:LINE: FIELD \"ID\" again (also on line L)". */
+int imp_unique_string(const char *path, const struct imp_jsonl *f, const char *field, struct mrl_err *err);
 /* MMLU's k-shot on task: "fewshot" {k, "source": "pool", "match": match, "order":
  * "first"} (the first k pool examples sharing the item's field match, as lm-eval's
  * first_n sampler on a per-subject split) and "pool" set to pool (a new reference):
