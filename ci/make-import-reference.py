@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """make-import-reference.py — lm-evaluation-harness's own rendering of the test files of
 `merilo import belebele`, `global-mmlu` (English), `global-piqa` (every language: its prompt
-has no words of its own), `mmlu-prox` (English and Serbian, zero- and 2-shot) and `include` (Serbian,
-Croatian, Macedonian), the oracles of tests/task_import_belebele.c, tests/task_import_global_mmlu.c,
-tests/task_import_global_piqa.c, tests/task_import_mmlu_prox.c and tests/task_import_include.c.
+has no words of its own), `mmlu-prox` (English and Serbian, zero- and 2-shot), `include` (Serbian,
+Croatian, Macedonian) and `okapi-arc` / `okapi-mmlu` (English, Croatian, Serbian), the oracles of
+tests/task_import_belebele.c, tests/task_import_global_mmlu.c, tests/task_import_global_piqa.c,
+tests/task_import_mmlu_prox.c, tests/task_import_include.c and tests/task_import_okapi.c.
 
 lm-eval's task templates (belebele's and global_mmlu's _default/_en template, global_piqa's
 parallel_cloze one: doc_to_text, doc_to_choice, doc_to_target, target_delimiter) are loaded
@@ -145,7 +146,36 @@ def include_og(language, data):
             "requests": out}
 
 
+def okapi(template, data):
+    """lm-eval's okapi task (arc_multilingual's or m_mmlu's, pointed at the local file) on
+    okapi/<data>: each question's context, choices, gold and delimiter, keyed by its id."""
+    path = os.path.join(DATA, "okapi", data)
+    work = tempfile.mkdtemp()
+    with open(os.path.join(work, "local.yaml"), "w") as f:
+        f.write(f"task: merilo_okapi\ninclude: {os.path.join(TASKS, template)}\ndataset_path: json\n"
+                f"dataset_name: null\ndataset_kwargs:\n  data_files:\n    test: {path}\n"
+                "test_split: test\nvalidation_split: null\ntraining_split: null\nfewshot_split: test\n")
+    task = TaskManager(include_path=work).load_task_or_group(["merilo_okapi"])["merilo_okapi"]
+    out = {}
+    for doc in task.test_docs():
+        choices = task.doc_to_choice(doc)
+        gold = task.doc_to_target(doc)
+        if isinstance(gold, str):  # m_mmlu's target is the letter itself
+            gold = choices.index(gold)
+        out[doc["id"]] = {"context": task.doc_to_text(doc), "choices": choices, "gold": gold,
+                          "target_delimiter": task.config.target_delimiter}
+    return {"lm_eval": lm_eval.__version__, "task": template, "requests": out}
+
+
 def main():
+    for kind, template in (("arc", "okapi/arc_multilingual/arc_hr.yaml"),
+                           ("mmlu", "okapi/mmlu_multilingual/m_mmlu_hr.yaml")):
+        for lang in ("en", "hr", "sr"):
+            path = os.path.join(DATA, "okapi", f"lmeval-{kind}-{lang}.json")
+            with open(path, "w") as f:
+                json.dump(okapi(template, f"{kind}-{lang}.jsonl"), f, ensure_ascii=False, indent=1)
+                f.write("\n")
+            print(f"wrote {path}", file=sys.stderr)
     for language, data in (("Serbian", "Serbian.jsonl"), ("Croatian", "Croatian.jsonl"),
                            ("North Macedonian", "North_Macedonian.jsonl")):
         path = os.path.join(DATA, "include", "lmeval-" + data.replace(".jsonl", ".json"))

@@ -37,6 +37,10 @@ static const struct {
 	  task_import_include, false, "domain" },
 	{ "mmlu-prox", "MMLU-ProX JSONL (question_id, question, option_0-9, answer, cot_content, category): reasoning, "
 		       "then the letter", task_import_mmlu_prox, true, NULL },
+	{ "okapi-arc", "Okapi's ARC-Challenge JSONL (id, instruction, option_a-e, answer), machine-translated",
+	  task_import_okapi_arc, false, NULL },
+	{ "okapi-mmlu", "Okapi's MMLU JSONL (id, instruction, option_a-d, answer), machine-translated",
+	  task_import_okapi_mmlu, false, NULL },
 	{ "oz-eval", "OZ Eval JSONL (index, questions, options, answer): Serbian general knowledge, 5 options",
 	  task_import_oz_eval, false, NULL },
 	{ "flores", "FLORES-200/FLORES+ sentences (a line each, or JSONL): translation from and into English",

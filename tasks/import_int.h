@@ -185,6 +185,10 @@ int task_import_global_piqa(const struct task_import_input *in, size_t n_in, con
 			    json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_include(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_okapi_arc(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			  json_t **out, size_t *n_trimmed, struct mrl_err *err);
+int task_import_okapi_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			   json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_mmlu_prox(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			  json_t **out, size_t *n_trimmed, struct mrl_err *err);
 int task_import_serbian_llm_eval(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,

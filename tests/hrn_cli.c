@@ -88,6 +88,12 @@ static void t_belebele(const char *m, const char *dir)
 		   "-o %s/include.json", dir);
 	CLI_EXPECT(0, "merilo run: 15 units scored", "run it: 4 + 4 Serbian, 3 Croatian, 4 Macedonian units",
 		   "run --model %s --suite %s/include.json -o %s/include-run --quiet", m1k, dir, dir);
+	/* Okapi's MMLU: English, Croatian, Serbian paired by id */
+	CLI_EXPECT(0, "(3 items, 4 languages)", "import okapi-mmlu: en, hr, sr-Cyrl, --derive sr-Latn",
+		   "import okapi-mmlu --lang en=tests/data/import/okapi/mmlu-en.jsonl --lang hr=tests/data/import/okapi/"
+		   "mmlu-hr.jsonl --lang sr-Cyrl=tests/data/import/okapi/mmlu-sr.jsonl --derive sr-Latn -o %s/okapi.json", dir);
+	CLI_EXPECT(0, "okapi_mmlu by subject (acc, n):", "run it: the table by subject",
+		   "run --model %s --suite %s/okapi.json -o %s/okapi-run", m1k, dir, dir);
 	/* MMLU-ProX, 2-shot chain of thought: a model with room for 2048 new tokens after the prompt */
 	CLI_EXPECT(0, "(4 items, 2 languages)", "import mmlu-prox with the validation pool",
 		   "import mmlu-prox --lang en=tests/data/import/mmlu-prox/en-test.jsonl --lang sr-Latn=tests/data/import/"
