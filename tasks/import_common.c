@@ -618,8 +618,9 @@ void imp_files_release(struct imp_jsonl *files, size_t n)
 	free(files);
 }
 
-int imp_label_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
-		   long long key, const struct imp_labels *how, size_t *n_trimmed, struct mrl_err *err)
+int imp_answers_agree(const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files, long long key,
+		      int (*answer)(const json_t *row), size_t (*count)(const json_t *row), const struct imp_row **first_out,
+		      struct mrl_err *err)
 {
 	const struct imp_row *first = NULL;
 	size_t first_i = 0;
@@ -627,15 +628,39 @@ int imp_label_item(json_t *item, const struct task_import_input *in, size_t n_in
 		const struct imp_row *r = imp_find_key(&files[i], key);
 		if (!r)
 			continue;
-		int gold = how->gold(r->obj);
 		if (!first) {
 			first = r, first_i = i;
-			IMP_SET(item, "gold", json_integer(gold));
-		} else if (gold != how->gold(first->obj)) {
-			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: the right answer is %c, but %s:%zu says %c (answers must "
-					   "agree across languages)", in[i].path, r->line, 'A' + gold, in[first_i].path,
-					   first->line, 'A' + how->gold(first->obj));
+			continue;
 		}
+		const int a = answer(r->obj), b = answer(first->obj);
+		const size_t ca = count ? count(r->obj) : 0, cb = count ? count(first->obj) : 0;
+		if (a == b && ca == cb)
+			continue;
+		char of_a[32] = "", of_b[32] = "";
+		if (count)
+			snprintf(of_a, sizeof of_a, " of %zu", ca), snprintf(of_b, sizeof of_b, " of %zu", cb);
+		return mrl_err_set(err, MRL_EINPUT, "%s:%zu: the right answer is %c%s, but %s:%zu says %c%s (answers must "
+				   "agree across languages)", in[i].path, r->line, 'A' + a, of_a, in[first_i].path,
+				   first->line, 'A' + b, of_b);
+	}
+	if (first_out)
+		*first_out = first;
+	return 0;
+}
+
+int imp_label_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,
+		   long long key, const struct imp_labels *how, size_t *n_trimmed, struct mrl_err *err)
+{
+	const struct imp_row *first = NULL;
+	int rc = imp_answers_agree(in, n_in, files, key, how->gold, NULL, &first, err);
+	if (rc)
+		return rc;
+	if (first)
+		IMP_SET(item, "gold", json_integer(how->gold(first->obj)));
+	for (size_t i = 0; i < n_in; i++) {
+		const struct imp_row *r = imp_find_key(&files[i], key);
+		if (!r)
+			continue;
 		json_t *v = how->variant ? how->variant(r->obj, n_trimmed) : json_object();
 		IMP_SET(item, in[i].lang, v);
 		for (size_t f = 0; how->fields && how->fields[f]; f++) {

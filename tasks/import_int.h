@@ -143,6 +143,13 @@ struct imp_labels {
 	/* may be NULL: else it makes the variant's fields from the row instead (NULL on ENOMEM) */
 	json_t *(*variant)(const json_t *row, size_t *n_trimmed);
 };
+/* The rows of item key in files agree on answer(row) (and count(row), the number of options,
+ * where count is given): 0 with the first file's row in *first_out (may be NULL; NULL where
+ * no file has the key), or MRL_EINPUT "FILE:LINE: the right answer is B[ of 4], but
+ * FILE:LINE says C[ of 4] (answers must agree across languages)". */
+int imp_answers_agree(const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files, long long key,
+		      int (*answer)(const json_t *row), size_t (*count)(const json_t *row), const struct imp_row **first_out,
+		      struct mrl_err *err);
 /* The variants of item key (the languages whose files have it) and its "gold", which
  * every language must agree with (else MRL_EINPUT naming both files and lines). */
 int imp_label_item(json_t *item, const struct task_import_input *in, size_t n_in, const struct imp_jsonl *files,

@@ -211,22 +211,19 @@ static int prox_item(json_t *item, const struct task_import_input *in, size_t n_
 		     long long key, bool pool, size_t *n_trimmed, struct mrl_err *err)
 {
 	const struct imp_row *first = NULL;
-	size_t first_i = 0;
-	for (size_t i = 0; i < n_in; i++) {
+	int rc = imp_answers_agree(in, n_in, files, key, answer_of, NULL, &first, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0, first_i = n_in; i < n_in; i++) {
 		const struct imp_row *r = imp_find_key(&files[i], key);
 		if (!r)
 			continue;
-		if (!first) {
-			first = r, first_i = i;
-		} else if (answer_of(r->obj) != answer_of(first->obj)) {
-			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: the right answer is %c, but %s:%zu says %c (answers must "
-					   "agree across languages)", in[i].path, r->line, 'A' + answer_of(r->obj),
-					   in[first_i].path, first->line, 'A' + answer_of(first->obj));
-		} else if (strcmp(json_string_value(json_object_get(r->obj, "category")),
-				  json_string_value(json_object_get(first->obj, "category")))) {
+		if (first_i == n_in)
+			first_i = i; /* the file of first */
+		else if (strcmp(json_string_value(json_object_get(r->obj, "category")),
+				json_string_value(json_object_get(first->obj, "category"))))
 			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: question %lld is in another category than at %s:%zu",
 					   in[i].path, r->line, key, in[first_i].path, first->line);
-		}
 		if (json_object_set_new(item, in[i].lang, prox_variant(r->obj, words_of(in[i].lang), pool, n_trimmed)))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
 	}

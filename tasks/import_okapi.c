@@ -112,6 +112,12 @@ static size_t n_options_of(const json_t *row, size_t max)
 	return n;
 }
 
+/* ARC's options (up to five; the empty ones left out): their number must agree too. */
+static size_t arc_options(const json_t *row)
+{
+	return n_options_of(row, MAX_OPTIONS);
+}
+
 static int okapi_gold(const json_t *row)
 {
 	const char *a = json_string_value(json_object_get(row, "answer"));
@@ -208,22 +214,15 @@ static int okapi_item(const struct okapi_kind *k, json_t *item, const struct tas
 		      const struct imp_jsonl *files, long long key, size_t *n_trimmed, struct mrl_err *err)
 {
 	const struct imp_row *first = NULL;
-	size_t first_i = 0;
+	int rc = imp_answers_agree(in, n_in, files, key, okapi_gold, k->letters ? NULL : arc_options, &first, err);
+	if (rc || !first)
+		return rc;
+	IMP_SET(item, "id", json_copy(json_object_get(first->obj, "id")));
+	IMP_SET(item, "gold", json_integer(okapi_gold(first->obj)));
 	for (size_t i = 0; i < n_in; i++) {
 		const struct imp_row *r = imp_find_key(&files[i], key);
 		if (!r)
 			continue;
-		if (!first) {
-			first = r, first_i = i;
-			IMP_SET(item, "id", json_copy(json_object_get(r->obj, "id")));
-			IMP_SET(item, "gold", json_integer(okapi_gold(r->obj)));
-		} else if (okapi_gold(r->obj) != okapi_gold(first->obj) ||
-			   n_options_of(r->obj, k->n_options) != n_options_of(first->obj, k->n_options)) {
-			return mrl_err_set(err, MRL_EINPUT, "%s:%zu: the right answer is %c of %zu, but %s:%zu says %c of %zu "
-					   "(answers must agree across languages)", in[i].path, r->line,
-					   'A' + okapi_gold(r->obj), n_options_of(r->obj, k->n_options), in[first_i].path,
-					   first->line, 'A' + okapi_gold(first->obj), n_options_of(first->obj, k->n_options));
-		}
 		json_t *v = okapi_variant(k, r->obj, n_trimmed);
 		IMP_SET(item, in[i].lang, v);
 		if (k->letters && imp_letter_choices(v, k->n_options))
