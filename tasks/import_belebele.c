@@ -43,10 +43,7 @@ static const struct belebele_wording belebele_words[] = {
 
 static const struct belebele_wording *wording_for(const char *lang)
 {
-	for (size_t i = 0; i < N_WORDINGS; i++)
-		if (!strcmp(belebele_words[i].lang, lang))
-			return &belebele_words[i];
-	return NULL;
+	return imp_wording(belebele_words, N_WORDINGS, sizeof belebele_words[0], lang);
 }
 
 static const char *const text_fields[] = { "flores_passage", "question", "mc_answer1", "mc_answer2",

@@ -594,6 +594,16 @@ int imp_unique_string(const char *path, const struct imp_jsonl *f, const char *f
 	return rc;
 }
 
+const void *imp_wording(const void *table, size_t n, size_t size, const char *lang)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *const *entry = (const void *)((const char *)table + i * size);
+		if (!strcmp(*entry, lang))
+			return entry;
+	}
+	return NULL;
+}
+
 int imp_first_k_pool(json_t *task, int k, const char *match, json_t *pool)
 {
 	json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", k, "source", "pool", "match", match, "order", "first");

@@ -26,10 +26,7 @@ static const struct copa_wording copa_words[] = {
 
 static const struct copa_wording *copa_wording_for(const char *lang)
 {
-	for (size_t i = 0; i < sizeof copa_words / sizeof copa_words[0]; i++)
-		if (!strcmp(copa_words[i].lang, lang))
-			return &copa_words[i];
-	return NULL;
+	return imp_wording(copa_words, sizeof copa_words / sizeof copa_words[0], sizeof copa_words[0], lang);
 }
 
 /* Check one COPA record; returns 0 or MRL_EINPUT naming file:line and the field. */

@@ -41,10 +41,7 @@ static const struct flores_wording flores_words[] = {
 
 static const struct flores_wording *wording_for(const char *lang)
 {
-	for (size_t i = 0; i < N_WORDINGS; i++)
-		if (!strcmp(flores_words[i].lang, lang))
-			return &flores_words[i];
-	return NULL;
+	return imp_wording(flores_words, N_WORDINGS, sizeof flores_words[0], lang);
 }
 
 static bool is_jsonl(const char *path)

@@ -19,7 +19,7 @@
 #define N_OPTIONS 4
 
 /* The word that asks for the letter, per language. */
-static const struct {
+static const struct mmlu_wording {
 	const char *lang, *answer;
 } mmlu_words[] = {
 	{ "en", "Answer" }, /* lm-eval-harness's global_mmlu, to the byte */
@@ -30,10 +30,8 @@ static const struct {
 
 static const char *answer_word(const char *lang)
 {
-	for (size_t i = 0; i < N_WORDINGS; i++)
-		if (!strcmp(mmlu_words[i].lang, lang))
-			return mmlu_words[i].answer;
-	return NULL;
+	const struct mmlu_wording *w = imp_wording(mmlu_words, N_WORDINGS, sizeof mmlu_words[0], lang);
+	return w ? w->answer : NULL;
 }
 
 static const char *const text_fields[] = { "question", "option_a", "option_b", "option_c", "option_d", NULL };

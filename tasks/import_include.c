@@ -25,7 +25,7 @@
 #define N_OPTIONS 4
 
 /* A language's words: lm-eval's few_shot_og description, the word that asks for the letter. */
-static const struct {
+static const struct include_wording {
 	const char *lang, *description, *answer;
 } include_words[] = {
 	{ "sr-Cyrl", "Следе питања са вишеструким избором (са одговорима) о {domain}.\n", "Одговор" },
@@ -35,12 +35,9 @@ static const struct {
 };
 #define N_WORDINGS (sizeof include_words / sizeof include_words[0])
 
-static int wording_of(const char *lang)
+static const struct include_wording *wording_of(const char *lang)
 {
-	for (size_t i = 0; i < N_WORDINGS; i++)
-		if (!strcmp(include_words[i].lang, lang))
-			return (int)i;
-	return -1;
+	return imp_wording(include_words, N_WORDINGS, sizeof include_words[0], lang);
 }
 
 static const char *const option_fields[N_OPTIONS] = { "option_a", "option_b", "option_c", "option_d" };
@@ -109,7 +106,7 @@ static int include_read(const struct task_import_input *in, size_t n_in, const s
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (wording_of(in[i].lang) < 0)
+		if (!wording_of(in[i].lang))
 			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no INCLUDE wording for language '%s' (known: sr-Cyrl, "
 					   "sr-Latn, hr, mk: INCLUDE's Serbian, Croatian and North Macedonian)", in[i].path,
 					   in[i].lang);
@@ -136,11 +133,11 @@ static json_t *include_task(const struct task_import_input *in, size_t n_in)
 		return NULL;
 	}
 	for (size_t i = 0; task && i < n_in; i++) {
-		const int w = wording_of(in[i].lang);
+		const struct include_wording *w = wording_of(in[i].lang);
 		if (imp_task_language(task, in[i].lang,
-				      json_pack("{s:s, s:o}", "description", include_words[w].description, "context",
+				      json_pack("{s:s, s:o}", "description", w->description, "context",
 						json_sprintf("{question}\n{=A}. {option_a}\n{=B}. {option_b}\n{=C}. "
-							     "{option_c}\n{=D}. {option_d}\n%s:", include_words[w].answer)))) {
+							     "{option_c}\n{=D}. {option_d}\n%s:", w->answer)))) {
 			json_decref(task);
 			return NULL;
 		}

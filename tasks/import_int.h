@@ -122,6 +122,9 @@ json_t *imp_mc_task_new(const char *id, const char *target_delimiter);
 /* Add language lang to task with its template object tmpl (taken; NULL is ENOMEM):
  * 0, or -1 on ENOMEM. */
 int imp_task_language(json_t *task, const char *lang, json_t *tmpl);
+/* The entry for lang of a wording table (n entries of `size` bytes, each beginning with
+ * its `const char *lang`), or NULL: what every importer's prompt words are looked up by. */
+const void *imp_wording(const void *table, size_t n, size_t size, const char *lang);
 /* Every row of f (path) has a different string `field` (checked present by the caller):
  * 0, or MRL_EINPUT "path:LINE: FIELD \"ID\" again (also on line L)". */
 int imp_unique_string(const char *path, const struct imp_jsonl *f, const char *field, struct mrl_err *err);

@@ -61,10 +61,7 @@ static const struct prox_words {
 
 static const struct prox_words *words_of(const char *lang)
 {
-	for (size_t i = 0; i < N_WORDINGS; i++)
-		if (!strcmp(prox_words[i].lang, lang))
-			return &prox_words[i];
-	return NULL;
+	return imp_wording(prox_words, N_WORDINGS, sizeof prox_words[0], lang);
 }
 
 static const char *const option_names[N_OPTIONS] = { "option_0", "option_1", "option_2", "option_3", "option_4",

@@ -22,7 +22,7 @@
 
 #define MAX_OPTIONS 5
 
-static const struct {
+static const struct okapi_wording {
 	const char *lang, *question, *answer;
 } okapi_words[] = {
 	{ "en", "Question", "Answer" }, /* lm-eval's, to the byte */
@@ -32,12 +32,9 @@ static const struct {
 };
 #define N_WORDINGS (sizeof okapi_words / sizeof okapi_words[0])
 
-static int wording_of(const char *lang)
+static const struct okapi_wording *wording_of(const char *lang)
 {
-	for (size_t i = 0; i < N_WORDINGS; i++)
-		if (!strcmp(okapi_words[i].lang, lang))
-			return (int)i;
-	return -1;
+	return imp_wording(okapi_words, N_WORDINGS, sizeof okapi_words[0], lang);
 }
 
 static const char *const option_fields[MAX_OPTIONS] = { "option_a", "option_b", "option_c", "option_d", "option_e" };
@@ -158,7 +155,7 @@ static int okapi_read(const struct okapi_kind *k, const struct task_import_input
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (wording_of(in[i].lang) < 0)
+		if (!wording_of(in[i].lang))
 			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no %s wording for language '%s' (known: en, hr, "
 					   "sr-Latn, sr-Cyrl, bs, cnr, mk, sl)", in[i].path, k->title, in[i].lang);
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
@@ -243,11 +240,11 @@ static json_t *okapi_task(const struct okapi_kind *k, const struct task_import_i
 		return NULL;
 	}
 	for (size_t i = 0; task && i < n_in; i++) {
-		const int w = wording_of(in[i].lang);
+		const struct okapi_wording *w = wording_of(in[i].lang);
 		json_t *ctx = k->letters ? json_sprintf("{instruction}\n{=A}. {option_a}\n{=B}. {option_b}\n{=C}. "
-							"{option_c}\n{=D}. {option_d}\n%s:", okapi_words[w].answer)
-					 : json_sprintf("%s: {instruction}\n%s:", okapi_words[w].question,
-							okapi_words[w].answer);
+							"{option_c}\n{=D}. {option_d}\n%s:", w->answer)
+					 : json_sprintf("%s: {instruction}\n%s:", w->question,
+							w->answer);
 		if (imp_task_language(task, in[i].lang, json_pack("{s:o}", "context", ctx))) {
 			json_decref(task);
 			return NULL;
