@@ -937,6 +937,8 @@ int hrn_cmd_run(int argc, char **argv)
 	if (mrc || set_invocation(&st, &err))
 		goto fail;
 	struct hrn_run_cfg cfg = run_cfg(&st, add_bos);
+	if (!st.o.quiet)
+		hrn_run_limit_note(stderr, &cfg);
 	if ((ret = check_plan_fits(&st, &cfg)) || (ret = prepare_out_dir(&st)))
 		goto out;
 	cfg.out_dir = st.out_dir;

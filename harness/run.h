@@ -138,6 +138,9 @@ struct hrn_run_stats {
 /* Whether language tag lang of task t is selected by cfg. */
 bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang);
 
+/* A note on out for each task with a "breakdown" whose first --limit items (the run covers
+ * those) miss some of the field's values: the scores then speak for part of the task. */
+void hrn_run_limit_note(FILE *out, const struct hrn_run_cfg *cfg);
 /* Number of items of t the run covers (cfg->limit applied). */
 size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t);
 

@@ -119,3 +119,47 @@ int hrn_run_mc_texts(struct rec_item *rec, const struct task_mc_plan *p)
 	}
 	return rc;
 }
+
+static int cmp_value(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The distinct values among v[0..n) (sorted in place). */
+static size_t n_distinct(const char **v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_value);
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d += !i || strcmp(v[i], v[i - 1]);
+	return d;
+}
+
+void hrn_run_limit_note(FILE *out, const struct hrn_run_cfg *cfg)
+{
+	for (size_t ti = 0; cfg->limit > 0 && ti < cfg->n_tasks; ti++) {
+		const struct task_task *t = cfg->tasks[ti];
+		const size_t n = hrn_run_n_items(cfg, t), all = task_n_items(t);
+		const char **v = task_breakdown(t) && n < all ? malloc(all * sizeof *v) : NULL;
+		if (!v)
+			continue; /* no breakdown, every item, or no memory for a note */
+		size_t k = 0, k_first = 0; /* each item's value (its first language's) */
+		for (size_t i = 0; i < all; i++) {
+			const struct task_item *it = task_item_at(t, i);
+			const char *x = NULL;
+			for (size_t li = 0; !x && li < task_n_languages(t); li++)
+				if (task_item_has(it, li))
+					x = task_breakdown_value(t, it, task_language(t, li));
+			if (x)
+				v[k++] = x;
+			if (i + 1 == n)
+				k_first = k;
+		}
+		const size_t seen = n_distinct(v, k_first), total = n_distinct(v, k);
+		if (seen < total)
+			fprintf(out, "merilo run: note: --limit %lld takes the first %zu of task '%s''s %zu items, which cover "
+				"%zu of its %zu \"%s\" values\n", (long long)cfg->limit, n, task_id(t), all, seen, total,
+				task_breakdown(t));
+		free(v);
+	}
+}

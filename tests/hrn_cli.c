@@ -88,6 +88,9 @@ static void t_belebele(const char *m, const char *dir)
 		   "-o %s/include.json", dir);
 	CLI_EXPECT(0, "merilo run: 15 units scored", "run it: 4 + 4 Serbian, 3 Croatian, 4 Macedonian units",
 		   "run --model %s --suite %s/include.json -o %s/include-run --quiet", m1k, dir, dir);
+	CLI_EXPECT(0, "note: --limit 2 takes the first 2 of task 'include''s 11 items, which cover 2 of its 4 \"domain\" "
+		   "values", "--limit that leaves out some domains says so", "run --model %s --suite %s/include.json -o "
+		   "%s/include-lim --limit 2", m1k, dir, dir);
 	/* Okapi's MMLU: English, Croatian, Serbian paired by id */
 	CLI_EXPECT(0, "(3 items, 4 languages)", "import okapi-mmlu: en, hr, sr-Cyrl, --derive sr-Latn",
 		   "import okapi-mmlu --lang en=tests/data/import/okapi/mmlu-en.jsonl --lang hr=tests/data/import/okapi/"
