@@ -844,9 +844,13 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
 /* The plan against the suite and the model (run_plan.c) before the run folder exists: a run
  * that would fail at a task's first unit, and on every --resume, leaves nothing behind. Too few
  * examples for --fewshot K are a usage error; for the suite's own k, bad input. An exit code. */
+/* Whether the plans fit (few-shot examples, the model's positions); and, not under --quiet,
+ * a note where --limit leaves some of a task's breakdown values out. */
 static int check_plan_fits(const struct run_state *st, const struct hrn_run_cfg *cfg)
 {
 	struct mrl_err err = { 0 };
+	if (!st->o.quiet)
+		hrn_run_limit_note(stderr, cfg);
 	if (hrn_run_fewshot_fits(cfg, &err)) {
 		if (st->o.fewshot >= 0 && err.code == MRL_EINPUT)
 			return hrn_usage_error("run", "--fewshot %ld: %s", st->o.fewshot, err.msg);
@@ -937,8 +941,6 @@ int hrn_cmd_run(int argc, char **argv)
 	if (mrc || set_invocation(&st, &err))
 		goto fail;
 	struct hrn_run_cfg cfg = run_cfg(&st, add_bos);
-	if (!st.o.quiet)
-		hrn_run_limit_note(stderr, &cfg);
 	if ((ret = check_plan_fits(&st, &cfg)) || (ret = prepare_out_dir(&st)))
 		goto out;
 	cfg.out_dir = st.out_dir;
