@@ -479,7 +479,9 @@ static void lang_templates(struct walk *w, struct task_task *t, const char *k, i
 	bool uses_choice = false;
 	if (d) { /* before the few-shot examples: it has no choice to write */
 		size_t o = walk_push_key(w, "description");
-		if (walk_check_tmpl(w, d, k, &uses_choice) && !uses_choice)
+		if (t->type == TASK_PERPLEXITY) /* its windows are the text itself: nothing would write it */
+			walk_problem(w, "a description applies to multiple_choice and generate tasks only");
+		else if (walk_check_tmpl(w, d, k, &uses_choice) && !uses_choice)
 			t->tmpl_description[li] = d;
 		else if (uses_choice)
 			walk_problem(w, "the description comes before the examples and the question: it cannot use {choice}");

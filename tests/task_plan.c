@@ -363,6 +363,15 @@ static void check_description(void)
 	ok(task_suite_parse("d.json", bad, strlen(bad), &s, NULL, &err) != 0, "English words in a Serbian description: invalid");
 	like(err.msg, "description", "the problem is the description's");
 	task_suite_free(s);
+	static const char ppl[] =
+		"{ \"format\": \"merilo-suite/1\", \"name\": \"d\", \"version\": \"1\", \"description\": \"\", \"source\": \"\","
+		"  \"license\": \"CC0-1.0\", \"tasks\": [ { \"id\": \"p\", \"type\": \"perplexity\", \"window\": 8,"
+		"  \"languages\": [\"hr\"], \"templates\": { \"hr\": { \"description\": \"Tekst:\" } },"
+		"  \"items\": [ { \"id\": \"1\", \"hr\": { \"text\": \"Rijeka teče.\" } } ] } ] }";
+	s = NULL;
+	ok(task_suite_parse("d.json", ppl, strlen(ppl), &s, NULL, &err) != 0, "a perplexity task's description: invalid");
+	like(err.msg, "a description applies to multiple_choice and generate tasks only", "nothing would write it");
+	task_suite_free(s);
 }
 
 /* ---- lm-eval's context/continuation split ---- */
