@@ -193,14 +193,13 @@ static void test_description(const char *model)
 	if (rc)
 		diag("%s", out);
 	free(out);
-	json_t *items = load_items("desc");
-	for (size_t i = 0; i < json_array_size(items); i++) {
-		json_t *rec = json_array_get(items, i);
-		if (!strcmp(str_at(rec, "task"), "mc"))
-			is_str(str_at(rec, "context"), "<|im_start|>system\nPitanja o kemiji.\n<|im_end|>\n<|im_start|>user\n"
-						       "P: x\nO:<|im_end|>\n<|im_start|>assistant",
-			       "multiple choice: the description is the system message, the question the user's");
-	}
+	json_t *items = load_items("desc"), *mc = NULL;
+	for (size_t i = 0; i < json_array_size(items); i++)
+		if (!strcmp(str_at(json_array_get(items, i), "task"), "mc"))
+			mc = json_array_get(items, i);
+	is_str(mc ? str_at(mc, "context") : NULL,
+	       "<|im_start|>system\nPitanja o kemiji.\n<|im_end|>\n<|im_start|>user\nP: x\nO:<|im_end|>\n<|im_start|>assistant",
+	       "multiple choice: the description is the system message, the question the user's");
 	json_decref(items);
 	char path[400];
 	snprintf(path, sizeof path, "%s/desc/prompts/gen.hr.txt", tmp);

@@ -121,7 +121,7 @@ static void test_files(void)
 		check_include_lang(t, "mk", "Одговор:", DATA "lmeval-North_Macedonian.json", 4);
 		struct task_mc_plan p;
 		struct task_plan_opts po = { .fewshot_k = 0 };
-		if (!task_mc_plan(t, 1, "sr-Latn", &po, &p, &err)) {
+		if (ok(!task_mc_plan(t, 1, "sr-Latn", &po, &p, &err), "the derived sr-Latn plans")) {
 			is_str(p.prompt, "Slede pitanja sa višestrukim izborom (sa odgovorima) o STEM.\nKoliko je 7 · 8?\nA. 54\nB. "
 					 "56\nC. 58\nD. 64\nOdgovor:",
 			       "sr-Latn derived: description, question and word in Latin, the letters and the domain kept");
@@ -144,7 +144,7 @@ static void test_files(void)
 		diag("%s", err.msg);
 	struct task_mc_plan p;
 	struct task_plan_opts po = { .fewshot_k = 0 };
-	if (s && !task_mc_plan(task_suite_task(s, 0), 0, "sr-Cyrl", &po, &p, &err)) {
+	if (ok(s && !task_mc_plan(task_suite_task(s, 0), 0, "sr-Cyrl", &po, &p, &err), "the derived sr-Cyrl plans")) {
 		is_str(p.prompt, "Следе питања са вишеструким избором (са одговорима) о Social Science.\nКолико је 2 + 2?\nA. 3\n"
 				 "B. 4\nC. 5\nD. 6\nОдговор:",
 		       "sr-Cyrl derived: lm-eval's Cyrillic description, the domain kept in Latin");

@@ -114,7 +114,7 @@ static void test_files(void)
 	struct task_gen_plan p;
 	struct task_plan_opts po = { .fewshot_k = 0 };
 	struct mrl_err err = {0};
-	if (t && !task_gen_plan(t, 1, "sr-Cyrl", &po, &p, &err)) {
+	if (ok(t && !task_gen_plan(t, 1, "sr-Cyrl", &po, &p, &err), "the derived sr-Cyrl plans")) {
 		is_str(p.prompt, "Ево питања са вишеструким избором о рачунарство (са одговором). Молимо вас да размислите "
 				 "корак по корак и завршите свој одговор са \"Одговор је (X)\", где је X слово тачне опције.\n"
 				 "Питање:\nКоја структура података даје редослед „први унутра, први напоље”?\nОпције:\nA. "
@@ -181,7 +181,7 @@ static void test_cyrillic(void)
 	struct task_gen_plan p;
 	struct task_plan_opts po = { .fewshot_k = 2 };
 	struct mrl_err err = {0};
-	if (tk && !task_gen_plan(tk, 0, "sr-Cyrl", &po, &p, &err)) {
+	if (ok(tk && !task_gen_plan(tk, 0, "sr-Cyrl", &po, &p, &err), "the Cyrillic item plans 2-shot")) {
 		is_str(p.prompt,
 		       "Ево питања са вишеструким избором о биологија (са одговором). Молимо вас да размислите корак по корак "
 		       "и завршите свој одговор са \"Одговор је (X)\", где је X слово тачне опције.\n"

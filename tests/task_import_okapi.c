@@ -104,7 +104,7 @@ static void test_arc(void)
 		check_okapi(t, "sr-Cyrl", "Питање:", "Одговор:", DATA "lmeval-arc-sr.json", 2);
 		struct task_prompt p;
 		struct mrl_err err = {0};
-		if (!task_render(t, task_item_at(t, 2), "sr-Latn", &p, &err)) {
+		if (ok(!task_render(t, task_item_at(t, 2), "sr-Latn", &p, &err), "the derived sr-Latn renders")) {
 			is_str(p.context, "Pitanje: Kojim se alatom meri masa?\nOdgovor:", "sr-Latn derived from the Cyrillic file");
 			is_str(p.choices[1], "Vaga", "its choices transliterated (they are text, not letters)");
 			task_prompt_release(&p);

@@ -336,18 +336,18 @@ static void check_description(void)
 	struct task_mc_plan p;
 	struct task_plan_opts o = opts(-1, 0, false);
 	task_mc_plan_init(&p);
-	if (t && !task_mc_plan(t, 0, "sr-Latn", &o, &p, &err)) {
+	if (ok(t && !task_mc_plan(t, 0, "sr-Latn", &o, &p, &err), "it plans in sr-Latn")) {
 		is_str(p.prompt, "Pitanja o hemiji.\n\nP: y\nO: d\n\nP: x\nO:",
 		       "the item's description first, once, then the example (without its own), then the item");
 		is_int((long long)p.description_len, (long long)strlen("Pitanja o hemiji.\n\n"), "its length is kept");
 		is_str(p.choices[0].text, "Pitanja o hemiji.\n\nP: y\nO: d\n\nP: x\nO: a", "the choices carry it");
 	}
 	task_mc_plan_release(&p);
-	if (t && !task_mc_plan(t, 0, "sr-Cyrl", &o, &p, &err))
+	if (ok(t && !task_mc_plan(t, 0, "sr-Cyrl", &o, &p, &err), "and in the derived sr-Cyrl"))
 		is_str(p.prompt, "Питања о хемији.\n\nП: y\nО: д\n\nП: x\nО:", "derived: the description transliterated");
 	task_mc_plan_release(&p);
 	o.fewshot_k = 0;
-	if (t && !task_mc_plan(t, 0, "sr-Latn", &o, &p, &err))
+	if (ok(t && !task_mc_plan(t, 0, "sr-Latn", &o, &p, &err), "and zero-shot"))
 		is_str(p.prompt, "Pitanja o hemiji.\n\nP: x\nO:", "zero-shot: the description, then the item");
 	task_mc_plan_release(&p);
 	task_suite_free(s);
