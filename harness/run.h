@@ -283,6 +283,7 @@ struct hrn_agg_opts {
 	 * sr-Cyrl - hr"); the caller draws the progress line */
 	void (*progress)(void *arg, size_t n_done, const char *what);
 	void *progress_arg;
+	bool no_pairs; /* the languages' aggregates only, no paired comparisons (a breakdown's values) */
 };
 
 /* The bootstrap resamples hrn_run_aggregate makes for the multiple-choice tasks of cfg

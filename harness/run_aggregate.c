@@ -169,7 +169,7 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 				goto out;
 		}
 	}
-	for (size_t la = 0; la < n_langs; la++)
+	for (size_t la = 0; la < n_langs && !o->no_pairs; la++)
 		for (size_t lb = la + 1; lb < n_langs; lb++) {
 			for (size_t m = 0; m < n_metrics; m++) {
 				size_t n = 0, i = 0, j = 0;
@@ -365,6 +365,7 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
 	struct hrn_agg_opts quiet = *o;
 	int rc = sub ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	quiet.progress = NULL; /* the run's progress counts the whole task's resamples */
+	quiet.no_pairs = true;  /* a value's paired gaps are not reported: not computed */
 	rec_results_init(&part);
 	for (size_t l = 0; l < n_langs && !rc; l++) {
 		if (!(sub[l].v = malloc((g[l].n + 1) * sizeof *sub[l].v)))

@@ -300,7 +300,7 @@ int hrn_run_gen_aggregate(const struct task_task *t, const char *const *langs, c
 		for (size_t m = 0; m < task_n_metrics(t) && !rc; m++)
 			rc = lang_metric(task_metric(t, m), v[l], n[l], o, &w, a, err);
 	}
-	for (size_t la = 0; la < n_langs && !rc; la++)
+	for (size_t la = 0; la < n_langs && !rc && !o->no_pairs; la++)
 		for (size_t lb = la + 1; lb < n_langs && !rc; lb++)
 			rc = pairs_of(t, langs, v, n, la, lb, o, &w, r, err);
 	work_free(&w);
