@@ -42,29 +42,31 @@ static void print_cell(FILE *out, const struct rec_aggregate *b, const char *met
 	fprintf(out, "  %-14s", cell);
 }
 
-/* One task's table: its languages as they come in the breakdowns, its values in order. */
+/* Whether r has a breakdown of task in lang. */
+static bool has_lang(const struct rec_results *r, const char *task, const char *lang)
+{
+	for (size_t i = 0; i < r->n_breakdowns; i++)
+		if (!strcmp(r->breakdowns[i].task, task) && !strcmp(r->breakdowns[i].language, lang))
+			return true;
+	return false;
+}
+
+/* One task's table: a column per language of t that has breakdowns, a row per value in order. */
 static void print_task(FILE *out, const struct task_task *t, const struct rec_results *r, size_t first)
 {
 	const char *task = r->breakdowns[first].task, *metric = shown_metric(t);
-	const char *langs[64];
-	size_t n_langs = 0;
-	for (size_t i = first; i < r->n_breakdowns && !strcmp(r->breakdowns[i].task, task); i++) {
-		size_t l = 0;
-		while (l < n_langs && strcmp(langs[l], r->breakdowns[i].language))
-			l++;
-		if (l == n_langs && n_langs < sizeof langs / sizeof langs[0])
-			langs[n_langs++] = r->breakdowns[i].language;
-	}
 	fprintf(out, "\n%s by %s (%s, n):\n%-28s", task, r->breakdowns[first].field, metric, r->breakdowns[first].field);
-	for (size_t l = 0; l < n_langs; l++)
-		fprintf(out, "  %-14s", langs[l]);
+	for (size_t l = 0; l < task_n_languages(t); l++)
+		if (has_lang(r, task, task_language(t, l)))
+			fprintf(out, "  %-14s", task_language(t, l));
 	fputc('\n', out);
 	for (size_t i = first; i < r->n_breakdowns && !strcmp(r->breakdowns[i].task, task); i++) {
 		if (i > first && !strcmp(r->breakdowns[i].value, r->breakdowns[i - 1].value))
 			continue; /* the languages of a value come together */
 		fprintf(out, "%-28.28s", r->breakdowns[i].value);
-		for (size_t l = 0; l < n_langs; l++)
-			print_cell(out, find_cell(r, task, r->breakdowns[i].value, langs[l]), metric);
+		for (size_t l = 0; l < task_n_languages(t); l++)
+			if (has_lang(r, task, task_language(t, l)))
+				print_cell(out, find_cell(r, task, r->breakdowns[i].value, task_language(t, l)), metric);
 		fputc('\n', out);
 	}
 }
