@@ -21,13 +21,13 @@ int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *system, const
 	return task_chat_apply(cfg->chat, system, user, bos, out, err);
 }
 
-int hrn_run_chat_plan(const struct hrn_run_cfg *cfg, const char *prompt, size_t description_len, char **out,
-		      struct mrl_err *err)
+int hrn_run_chat_plan(const struct hrn_run_cfg *cfg, const char *prompt, size_t description_len, const char *user,
+		      char **out, struct mrl_err *err)
 {
 	char *system = description_len ? strndup(prompt, description_len) : NULL;
 	if (description_len && !system)
 		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	int rc = hrn_run_chat_render(cfg, system, prompt + description_len, out, err);
+	int rc = hrn_run_chat_render(cfg, system, user ? user : prompt + description_len, out, err);
 	free(system);
 	return rc;
 }
@@ -48,7 +48,7 @@ int32_t hrn_run_start_token(const struct hrn_run_cfg *cfg, bool chat, enum task_
 int hrn_run_mc_chat(const struct hrn_run_cfg *cfg, struct task_mc_plan *p, struct mrl_err *err)
 {
 	char *chat = NULL;
-	int rc = hrn_run_chat_plan(cfg, p->prompt, p->description_len, &chat, err);
+	int rc = hrn_run_chat_plan(cfg, p->prompt, p->description_len, NULL, &chat, err);
 	if (rc)
 		return rc;
 	const size_t len = strlen(chat), ctx_len = len - task_trailing_space(chat, len);

@@ -65,7 +65,7 @@ static int prompt_text(const struct hrn_run_cfg *cfg, const struct task_gen_plan
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		return 0;
 	}
-	return hrn_run_chat_plan(cfg, p->prompt, p->description_len, out, err);
+	return hrn_run_chat_plan(cfg, p->prompt, p->description_len, NULL, out, err);
 }
 
 /* The template's own tokens around the user message in ids[0..n) (start token
@@ -78,11 +78,7 @@ static int chat_frame(const struct hrn_run_cfg *cfg, const char *prompt, size_t 
 	char *empty = NULL;
 	int32_t *e = NULL;
 	size_t ne = 0;
-	char *system = system_len ? strndup(prompt, system_len) : NULL;
-	if (system_len && !system)
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	int rc = hrn_run_chat_render(cfg, system, "", &empty, err);
-	free(system);
+	int rc = hrn_run_chat_plan(cfg, prompt, system_len, "", &empty, err);
 	if (!rc)
 		rc = eng_tokenize_flags(cfg->model, empty, strlen(empty), ENG_TOKENIZE_PARSE_SPECIAL, &e, &ne, err);
 	free(empty);

@@ -89,10 +89,11 @@ int hrn_run_chat_setup(const struct eng_model *m, const char *name, const struct
 int hrn_run_chat_render(const struct hrn_run_cfg *cfg, const char *system, const char *user, char **out,
 			struct mrl_err *err);
 /* A plan's prompt in the run's chat template: its first description_len bytes (the
- * task's description) the system message, the rest the user's, as lm-eval-harness
- * puts a task's description under --apply_chat_template. */
-int hrn_run_chat_plan(const struct hrn_run_cfg *cfg, const char *prompt, size_t description_len, char **out,
-		      struct mrl_err *err);
+ * task's description) the system message, the rest the user's (or user, where not NULL:
+ * "" for the template's frame), as lm-eval-harness puts a task's description under
+ * --apply_chat_template. */
+int hrn_run_chat_plan(const struct hrn_run_cfg *cfg, const char *prompt, size_t description_len, const char *user,
+		      char **out, struct mrl_err *err);
 
 /* Whether the run's multiple-choice prompts are in its chat template (--chat-multiple-choice). */
 bool hrn_run_chat_mc_on(const struct hrn_run_cfg *cfg);
