@@ -737,3 +737,44 @@ nomem:
 	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
 	goto out;
 }
+
+/* ---- the importer with a few-shot pool --------------------------------------------- */
+
+int imp_run_pooled(const struct imp_pooled *spec, void *arg, const struct task_import_input *in, size_t n_in,
+		   const struct task_import_opts *opts, json_t **out, size_t *n_trimmed, struct mrl_err *err)
+{
+	json_t *root = NULL, *task = NULL, *items = json_array(), *pool = json_array();
+	size_t n_items = 0, n_unpaired = 0, n_pool = 0;
+	int rc = 0;
+	struct mrl_buf note;
+	mrl_buf_init(&note);
+	*out = NULL;
+	if (!items || !pool)
+		goto nomem;
+	if ((rc = spec->build(in, n_in, opts, false, items, &note, &n_items, &n_unpaired, n_trimmed, arg, err)))
+		goto out;
+	if (opts && opts->n_pool && (rc = spec->build(opts->pool, opts->n_pool, opts, true, pool, &note, &n_pool,
+						      &(size_t){ 0 }, n_trimmed, arg, err)))
+		goto out;
+	imp_report_pairing(opts, n_items, n_unpaired, &note); /* the pool's unpaired are in the note */
+	if (!(root = imp_suite_new(opts, spec->name, spec->description, spec->provenance, in, n_in, &note, err))) {
+		rc = err->code;
+		goto out;
+	}
+	if (!(task = spec->task(in, n_in, opts, items, arg)) ||
+	    json_array_append_new(json_object_get(root, "tasks"), task) || json_object_set(task, "items", items))
+		goto nomem;
+	if (n_pool && imp_first_k_pool(task, 5, spec->match, pool))
+		goto nomem;
+	*out = root;
+	root = NULL;
+out:
+	json_decref(root);
+	json_decref(items);
+	json_decref(pool);
+	mrl_buf_release(&note);
+	return rc;
+nomem:
+	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	goto out;
+}

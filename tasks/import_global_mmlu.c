@@ -134,9 +134,10 @@ static json_t *mmlu_task(const struct task_import_input *in, size_t n_in)
  * language): read, paired by sample_id and appended to arr as items; the unpaired ones
  * noted (pool: prefixed "Pool: ") and counted. */
 static int mmlu_build(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts, bool pool,
-		      json_t *arr, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired, size_t *n_trimmed,
+		      json_t *arr, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired, size_t *n_trimmed, void *arg,
 		      struct mrl_err *err)
 {
+	(void)arg;
 	struct imp_jsonl *files = calloc(n_in, sizeof *files);
 	long long *all = NULL;
 	const char **names = NULL;
@@ -193,47 +194,27 @@ static bool every_variant_has(json_t *items, const char *field)
 	return true;
 }
 
+/* The task, scored by subject too where every question names its subject (an optional field). */
+static json_t *mmlu_task_of(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			    json_t *items, void *arg)
+{
+	(void)opts, (void)arg;
+	json_t *task = mmlu_task(in, n_in);
+	if (task && every_variant_has(items, "subject") && json_object_set_new(task, "breakdown", json_string("subject"))) {
+		json_decref(task);
+		return NULL;
+	}
+	return task;
+}
+
+/* MMLU's 5-shot with the dev split as the pool: the first 5 dev questions of the item's subject. */
 int task_import_global_mmlu(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			    json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
-	json_t *root = NULL, *task = NULL, *items = json_array(), *pool = json_array();
-	size_t n_items = 0, n_unpaired = 0, n_pool = 0;
-	int rc = 0;
-	struct mrl_buf note;
-	mrl_buf_init(&note);
-	*out = NULL;
-	if (!items || !pool)
-		goto nomem;
-	if ((rc = mmlu_build(in, n_in, opts, false, items, &note, &n_items, &n_unpaired, n_trimmed, err)))
-		goto out;
-	if (opts && opts->n_pool &&
-	    (rc = mmlu_build(opts->pool, opts->n_pool, opts, true, pool, &note, &n_pool, &(size_t){ 0 }, n_trimmed, err)))
-		goto out;
-	imp_report_pairing(opts, n_items, n_unpaired, &note); /* the pool's unpaired are in the note */
-	const char *desc = "Global-MMLU: MMLU's multiple-choice questions on 57 subjects (the letter of the right answer of "
-			   "four)";
-	if (!(root = imp_suite_new(opts, "global-mmlu", desc, "imported from Global-MMLU JSONL", in, n_in, &note, err))) {
-		rc = err->code;
-		goto out;
-	}
-	if (!(task = mmlu_task(in, n_in)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
-	    json_object_set(task, "items", items))
-		goto nomem;
-	/* scores by subject too, where every question names its subject (an optional field) */
-	if (every_variant_has(items, "subject") && json_object_set_new(task, "breakdown", json_string("subject")))
-		goto nomem;
-	/* MMLU's 5-shot: the first 5 dev questions of the item's subject, in order */
-	if (n_pool && imp_first_k_pool(task, 5, "subject", pool))
-		goto nomem;
-	*out = root;
-	root = NULL;
-out:
-	json_decref(root);
-	json_decref(items);
-	json_decref(pool);
-	mrl_buf_release(&note);
-	return rc;
-nomem:
-	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
-	goto out;
+	static const struct imp_pooled spec = {
+		"global-mmlu",
+		"Global-MMLU: MMLU's multiple-choice questions on 57 subjects (the letter of the right answer of four)",
+		"imported from Global-MMLU JSONL", "subject", mmlu_build, mmlu_task_of,
+	};
+	return imp_run_pooled(&spec, NULL, in, n_in, opts, out, n_trimmed, err);
 }

@@ -180,6 +180,22 @@ struct imp_spec {
 int imp_run(const struct imp_spec *spec, const struct task_import_input *in, size_t n_in,
 	    const struct task_import_opts *opts, json_t **out, size_t *n_trimmed, struct mrl_err *err);
 
+/* An importer with a few-shot pool (Global-MMLU, MMLU-ProX): build makes the items of one
+ * set of files (the test files; with pool, opts->pool's) into arr, noting the unpaired ones
+ * (the pool's after "Pool: ") and counting items and unpaired; task makes the suite's one
+ * task around the items (items empty where none); a pool gives the task MMLU's
+ * "first k of the item's `match`" few-shot (imp_first_k_pool, k 5). arg is the importer's. */
+struct imp_pooled {
+	const char *name, *description, *provenance, *match;
+	int (*build)(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts, bool pool,
+		     json_t *arr, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired, size_t *n_trimmed, void *arg,
+		     struct mrl_err *err);
+	json_t *(*task)(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
+			json_t *items, void *arg);
+};
+int imp_run_pooled(const struct imp_pooled *spec, void *arg, const struct task_import_input *in, size_t n_in,
+		   const struct task_import_opts *opts, json_t **out, size_t *n_trimmed, struct mrl_err *err);
+
 /* The importers. */
 int task_import_copa(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 		     json_t **out, size_t *n_trimmed, struct mrl_err *err);

@@ -229,11 +229,12 @@ static int prox_item(json_t *item, const struct task_import_input *in, size_t n_
 
 /* One set of files (the test questions, or the pool's validation ones): read, paired
  * by question_id and appended to arr; the unpaired noted (pool: "Pool: ") and counted;
- * each option layout seen ("ABCD") added to layouts. */
+ * each option layout seen ("ABCD") added to layouts (arg). */
 static int prox_build(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts, bool pool,
-		      json_t *arr, json_t *layouts, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired,
-		      size_t *n_trimmed, struct mrl_err *err)
+		      json_t *arr, struct mrl_buf *note, size_t *n_items, size_t *n_unpaired, size_t *n_trimmed, void *arg,
+		      struct mrl_err *err)
 {
+	json_t *layouts = arg;
 	struct imp_jsonl *files = calloc(n_in, sizeof *files);
 	long long *all = NULL;
 	int rc = 0;
@@ -308,8 +309,10 @@ static json_t *stops_of(const char *word)
  * language, the letter pulled out of the answer; a derived language's in its own words
  * (sr-Cyrl's "Одговор је (X)", as its transliterated prompt asks; its next "Питање:"). */
 static json_t *prox_task(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
-			 json_t *layouts)
+			 json_t *items, void *arg)
 {
+	json_t *layouts = arg;
+	(void)items;
 	json_t *task = json_pack("{s:s, s:s, s:[s], s:s, s:[], s:{}, s:{}, s:i, s:s, s:{s:{}, s:s}, s:[]}", "id",
 				 "mmlu_prox", "type", "generate", "metrics", "exact_match", "breakdown", "category",
 				 "languages", "templates",
@@ -337,51 +340,24 @@ static json_t *prox_task(const struct task_import_input *in, size_t n_in, const 
 	return task;
 }
 
+/* lm-eval's 5-shot with the validation split as the pool: the first 5 of the item's category. */
 int task_import_mmlu_prox(const struct task_import_input *in, size_t n_in, const struct task_import_opts *opts,
 			  json_t **out, size_t *n_trimmed, struct mrl_err *err)
 {
-	json_t *root = NULL, *task = NULL, *items = json_array(), *pool = json_array(), *layouts = json_object();
-	size_t n_items = 0, n_unpaired = 0, n_pool = 0;
-	int rc = 0;
-	struct mrl_buf note;
-	mrl_buf_init(&note);
+	static const struct imp_pooled spec = {
+		"mmlu-prox",
+		"MMLU-ProX: MMLU-Pro's ten-option questions on 14 categories, answered with reasoning that ends in the letter",
+		"imported from MMLU-ProX JSONL", "category", prox_build, prox_task,
+	};
 	*out = NULL;
-	if (!items || !pool || !layouts)
-		goto nomem;
-	if (opts && opts->n_pool && opts->n_derive) {
-		rc = mrl_err_set(err, MRL_EINPUT, "mmlu-prox: --derive with --pool: the worked answers name options by "
-				 "letter (\"Odgovor je (C)\"), which transliteration would write in Cyrillic while the "
-				 "options keep Latin letters; derive without the pool (zero-shot)");
-		goto out;
-	}
-	if ((rc = prox_build(in, n_in, opts, false, items, layouts, &note, &n_items, &n_unpaired, n_trimmed, err)))
-		goto out;
-	if (opts && opts->n_pool && (rc = prox_build(opts->pool, opts->n_pool, opts, true, pool, layouts, &note, &n_pool,
-						     &(size_t){ 0 }, n_trimmed, err)))
-		goto out;
-	imp_report_pairing(opts, n_items, n_unpaired, &note);
-	const char *desc = "MMLU-ProX: MMLU-Pro's ten-option questions on 14 categories, answered with reasoning that "
-			   "ends in the letter";
-	if (!(root = imp_suite_new(opts, "mmlu-prox", desc, "imported from MMLU-ProX JSONL", in, n_in, &note, err))) {
-		rc = err->code;
-		goto out;
-	}
-	if (!(task = prox_task(in, n_in, opts, layouts)) || json_array_append_new(json_object_get(root, "tasks"), task) ||
-	    json_object_set(task, "items", items))
-		goto nomem;
-	/* lm-eval's 5-shot: the first 5 validation questions of the item's category */
-	if (n_pool && imp_first_k_pool(task, 5, "category", pool))
-		goto nomem;
-	*out = root;
-	root = NULL;
-out:
-	json_decref(root);
-	json_decref(items);
-	json_decref(pool);
+	if (opts && opts->n_pool && opts->n_derive)
+		return mrl_err_set(err, MRL_EINPUT, "mmlu-prox: --derive with --pool: the worked answers name options by "
+				   "letter (\"Odgovor je (C)\"), which transliteration would write in Cyrillic while the "
+				   "options keep Latin letters; derive without the pool (zero-shot)");
+	json_t *layouts = json_object(); /* every option layout of the test and pool questions: the prompt's cases */
+	if (!layouts)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
+	int rc = imp_run_pooled(&spec, layouts, in, n_in, opts, out, n_trimmed, err);
 	json_decref(layouts);
-	mrl_buf_release(&note);
 	return rc;
-nomem:
-	rc = mrl_err_set(err, MRL_ENOMEM, "out of memory building the suite");
-	goto out;
 }
