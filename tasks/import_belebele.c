@@ -96,10 +96,8 @@ static int belebele_read(const struct task_import_input *in, size_t n_in, const 
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (!wording_for(in[i].lang))
-			return mrl_err_set(err, MRL_EUNSUPPORTED,
-					   "%s: no Belebele wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, "
-					   "cnr, mk, sl)", in[i].path, in[i].lang);
+		if ((rc = imp_need_wording(belebele_words, N_WORDINGS, sizeof belebele_words[0], &in[i], "Belebele", err)))
+			return rc;
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++)

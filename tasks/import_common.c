@@ -604,6 +604,19 @@ const void *imp_wording(const void *table, size_t n, size_t size, const char *la
 	return NULL;
 }
 
+int imp_need_wording(const void *table, size_t n, size_t size, const struct task_import_input *in, const char *what,
+		     struct mrl_err *err)
+{
+	if (imp_wording(table, n, size, in->lang))
+		return 0;
+	char known[256] = "";
+	for (size_t i = 0, len = 0; i < n && len < sizeof known; i++)
+		len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+					*(const char *const *)(const void *)((const char *)table + i * size));
+	return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no %s wording for language '%s' (known: %s)", in->path, what,
+			   in->lang, known);
+}
+
 int imp_first_k_pool(json_t *task, int k, const char *match, json_t *pool)
 {
 	json_t *fs = json_pack("{s:i, s:s, s:s, s:s}", "k", k, "source", "pool", "match", match, "order", "first");

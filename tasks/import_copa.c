@@ -59,10 +59,9 @@ static int copa_read(const struct task_import_input *in, size_t n_in, const stru
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (!copa_wording_for(in[i].lang))
-			return mrl_err_set(err, MRL_EUNSUPPORTED,
-					   "%s: no COPA wording for language '%s' (known: en, sr-Cyrl, sr-Latn, hr, bs, cnr)",
-					   in[i].path, in[i].lang);
+		if ((rc = imp_need_wording(copa_words, sizeof copa_words / sizeof copa_words[0], sizeof copa_words[0],
+					   &in[i], "COPA", err)))
+			return rc;
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++) {

@@ -84,9 +84,8 @@ static int mmlu_read(const struct task_import_input *in, size_t n_in, const stru
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (!answer_word(in[i].lang))
-			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no Global-MMLU wording for language '%s' (known: en, "
-					   "sr-Cyrl, sr-Latn, hr, bs, cnr, mk, sl)", in[i].path, in[i].lang);
+		if ((rc = imp_need_wording(mmlu_words, N_WORDINGS, sizeof mmlu_words[0], &in[i], "Global-MMLU", err)))
+			return rc;
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++)

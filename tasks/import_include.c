@@ -106,10 +106,8 @@ static int include_read(const struct task_import_input *in, size_t n_in, const s
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (!wording_of(in[i].lang))
-			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no INCLUDE wording for language '%s' (known: sr-Cyrl, "
-					   "sr-Latn, hr, mk: INCLUDE's Serbian, Croatian and North Macedonian)", in[i].path,
-					   in[i].lang);
+		if ((rc = imp_need_wording(include_words, N_WORDINGS, sizeof include_words[0], &in[i], "INCLUDE", err)))
+			return rc;
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++) {

@@ -125,6 +125,10 @@ int imp_task_language(json_t *task, const char *lang, json_t *tmpl);
 /* The entry for lang of a wording table (n entries of `size` bytes, each beginning with
  * its `const char *lang`), or NULL: what every importer's prompt words are looked up by. */
 const void *imp_wording(const void *table, size_t n, size_t size, const char *lang);
+/* 0 where the wording table (as imp_wording's) has in->lang, else MRL_EUNSUPPORTED "FILE: no
+ * WHAT wording for language 'LANG' (known: the table's languages, in its order)". */
+int imp_need_wording(const void *table, size_t n, size_t size, const struct task_import_input *in, const char *what,
+		     struct mrl_err *err);
 /* Every row of f (path) has a different string `field` (checked present by the caller):
  * 0, or MRL_EINPUT "path:LINE: FIELD \"ID\" again (also on line L)". */
 int imp_unique_string(const char *path, const struct imp_jsonl *f, const char *field, struct mrl_err *err);

@@ -153,10 +153,9 @@ static int prox_read(const struct task_import_input *in, size_t n_in, const stru
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
+		if ((rc = imp_need_wording(prox_words, N_WORDINGS, sizeof prox_words[0], &in[i], "MMLU-ProX", err)))
+			return rc;
 		const struct prox_words *w = words_of(in[i].lang);
-		if (!w)
-			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no MMLU-ProX wording for language '%s' (known: en, "
-					   "sr-Latn, sr-Cyrl)", in[i].path, in[i].lang);
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++) {

@@ -155,9 +155,8 @@ static int okapi_read(const struct okapi_kind *k, const struct task_import_input
 	int rc;
 	imp_progress_init(&rp, opts, in, n_in);
 	for (size_t i = 0; i < n_in; i++) {
-		if (!wording_of(in[i].lang))
-			return mrl_err_set(err, MRL_EUNSUPPORTED, "%s: no %s wording for language '%s' (known: en, hr, "
-					   "sr-Latn, sr-Cyrl, bs, cnr, mk, sl)", in[i].path, k->title, in[i].lang);
+		if ((rc = imp_need_wording(okapi_words, N_WORDINGS, sizeof okapi_words[0], &in[i], k->title, err)))
+			return rc;
 		if ((rc = imp_jsonl_read(in[i].path, &files[i], &rp, err)))
 			return rc;
 		for (size_t r = 0; r < files[i].n; r++)
