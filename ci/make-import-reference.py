@@ -41,22 +41,27 @@ CASES = [
      for lang in ("eng_latn", "srp_cyrl", "srp_latn", "hrv_latn")]
 
 
-def render(template, data):
+def rendered(template, data, extra=""):
+    """(doc, request) of every test question of the local JSONL file data under lm-eval's task
+    template (extra: more YAML, e.g. splits the template names but the file lacks): the context,
+    choices, gold index and target delimiter."""
     work = tempfile.mkdtemp()
     with open(os.path.join(work, "local.yaml"), "w") as f:
         f.write(f"task: merilo_local\ninclude: {os.path.join(TASKS, template)}\ndataset_path: json\n"
                 f"dataset_name: null\ndataset_kwargs:\n  data_files:\n    test: {data}\n"
-                "test_split: test\nfewshot_split: test\n")
+                "test_split: test\nfewshot_split: test\n" + extra)
     task = TaskManager(include_path=work).load_task_or_group(["merilo_local"])["merilo_local"]
-    out = []
     for doc in task.test_docs():
         choices = task.doc_to_choice(doc)
         gold = task.doc_to_target(doc)
-        if isinstance(gold, str):  # global_mmlu's target is the letter itself
+        if isinstance(gold, str):  # global_mmlu's and m_mmlu's target is the letter itself
             gold = choices.index(gold)
-        out.append({"context": task.doc_to_text(doc), "choices": choices, "gold": gold,
-                    "target_delimiter": task.config.target_delimiter})
-    return out
+        yield doc, {"context": task.doc_to_text(doc), "choices": choices, "gold": gold,
+                    "target_delimiter": task.config.target_delimiter}
+
+
+def render(template, data):
+    return [req for _, req in rendered(template, data)]
 
 
 def fewshot_mmlu(k):
@@ -148,23 +153,10 @@ def include_og(language, data):
 
 def okapi(template, data):
     """lm-eval's okapi task (arc_multilingual's or m_mmlu's, pointed at the local file) on
-    okapi/<data>: each question's context, choices, gold and delimiter, keyed by its id."""
-    path = os.path.join(DATA, "okapi", data)
-    work = tempfile.mkdtemp()
-    with open(os.path.join(work, "local.yaml"), "w") as f:
-        f.write(f"task: merilo_okapi\ninclude: {os.path.join(TASKS, template)}\ndataset_path: json\n"
-                f"dataset_name: null\ndataset_kwargs:\n  data_files:\n    test: {path}\n"
-                "test_split: test\nvalidation_split: null\ntraining_split: null\nfewshot_split: test\n")
-    task = TaskManager(include_path=work).load_task_or_group(["merilo_okapi"])["merilo_okapi"]
-    out = {}
-    for doc in task.test_docs():
-        choices = task.doc_to_choice(doc)
-        gold = task.doc_to_target(doc)
-        if isinstance(gold, str):  # m_mmlu's target is the letter itself
-            gold = choices.index(gold)
-        out[doc["id"]] = {"context": task.doc_to_text(doc), "choices": choices, "gold": gold,
-                          "target_delimiter": task.config.target_delimiter}
-    return {"lm_eval": lm_eval.__version__, "task": template, "requests": out}
+    okapi/<data>: each question's request, keyed by its id."""
+    reqs = {doc["id"]: req for doc, req in rendered(template, os.path.join(DATA, "okapi", data),
+                                                    "validation_split: null\ntraining_split: null\n")}
+    return {"lm_eval": lm_eval.__version__, "task": template, "requests": reqs}
 
 
 def main():
