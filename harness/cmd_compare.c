@@ -361,8 +361,9 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 			 "compare runs whose suite files differ (--allow-different suite)"),
 		OPT_CALLBACK(0, "allow-different", &o->allow_different, "S1,S2",
 			     "gate runs that differ in these settings (default: not comparable,\n"
-			     "exit 3): suite, tasks, languages, limit, fewshot, bos_mode,\n"
-			     "template_version, chat_template, kv_cache, items (docs/compare.md)",
+			     "exit 3): suite, tasks, languages, limit, sample, fewshot,\n"
+			     "bos_mode, template_version, chat_template, kv_cache, items\n"
+			     "(docs/compare.md)",
 			     opt_allow),
 		OPT_CALLBACK(0, "kl-min-coverage", &o->kl_min_coverage, "F",
 			     "a KL gate is undetermined (exit 3) where the top-K lists hold a\n"

@@ -21,6 +21,7 @@
 #include "common/fileio.h"
 #include "harness/manifest.h"
 #include "harness/run.h"
+#include "harness/sample.h"
 #include "harness/shard.h"
 #include "records/item_writer.h"
 #include "records/run.h"
@@ -58,6 +59,7 @@ struct merge_state {
 	struct task_suite *suite;
 	const struct task_task **tasks;
 	size_t n_tasks;
+	struct hrn_sample sample;         /* the shards' --sample, drawn again */
 	struct rec_items merged;          /* shallow copies of the shards' records, run order; items not owned */
 	struct rec_results res;
 	int lock_fd;
@@ -260,6 +262,25 @@ static void make_cfg(const struct merge_state *st, struct hrn_run_cfg *cfg, cons
 	};
 }
 
+/* The shards' --sample, drawn again from the suite into cfg (none where they had none).
+ * 0 or an exit code. */
+static int plan_sample(struct merge_state *st, struct hrn_run_cfg *cfg)
+{
+	const struct rec_run *r = &st->in[0].run;
+	struct mrl_err err = { 0 };
+	uint64_t n, seed;
+	const int has = hrn_sample_from_json(r->results.settings.extra, &n, &seed);
+	if (has < 0) {
+		fprintf(stderr, "merilo merge: %s: settings.sample is not {\"n\": N >= 1, \"seed\": S >= 0}\n",
+			r->results_path);
+		return HRN_EXIT_INPUT;
+	}
+	if (has && hrn_sample_plan(st->tasks, st->n_tasks, n, seed, &st->sample, &err))
+		return hrn_report(&err);
+	cfg->sample = has ? &st->sample : NULL;
+	return 0;
+}
+
 struct keyed {
 	const struct rec_item *it;
 	const struct shard_in *from;
@@ -438,6 +459,7 @@ static void release_state(struct merge_state *st)
 	free(st->merged.items); /* the records belong to the shards */
 	rec_results_release(&st->res);
 	free(st->tasks);
+	hrn_sample_release(&st->sample);
 	task_suite_free(st->suite);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
@@ -455,7 +477,7 @@ int hrn_merge_runs(const char *const *dirs, size_t n, const char *out_dir, const
 	    (ret = load_suite(&st, suite)))
 		goto out;
 	make_cfg(&st, &cfg, out_dir);
-	if ((ret = merge_items(&st, &cfg)) || (ret = prepare_out(&st, out_dir, replace)))
+	if ((ret = plan_sample(&st, &cfg)) || (ret = merge_items(&st, &cfg)) || (ret = prepare_out(&st, out_dir, replace)))
 		goto out;
 	for (size_t t = 0; t < cfg.n_tasks && !ret; t++)
 		if (hrn_run_write_prompts(&cfg, t, &err))

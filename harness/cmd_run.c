@@ -38,6 +38,7 @@
 #include "harness/run.h"
 #include "harness/run_gen.h"
 #include "harness/run_opts.h"
+#include "harness/sample.h"
 #include "harness/shard.h"
 #include "metrics/met.h"
 
@@ -81,55 +82,12 @@ static bool stop_asked(void *arg)
 	return stop_requested != 0;
 }
 
-static void usage(FILE *out, const struct mrl_option *opts)
-{
-	fprintf(out,
-		"usage: merilo run --model MODEL --suite SUITE.json [options]\n"
-		"       merilo run --resume DIR [options]\n"
-		"\n"
-		"Evaluate a model on every task x language of a suite: multiple-choice tasks\n"
-		"(acc, acc_norm, acc_bytes), perplexity tasks (token and word perplexity, bits per\n"
-		"byte and per canonical character) and generate tasks (greedy answers in the model's\n"
-		"chat template, scored with chrF, BLEU, exact match, F1, and the answer's script and\n"
-		"language), with 95%% bootstrap CIs and, for every pair of languages, the paired\n"
-		"difference (an exact McNemar test for 0/1 metrics). Methods are in docs/evaluation.md.\n"
-		"\n");
-	hrn_print_options(out, opts, 18);
-	fprintf(out,
-		"\n"
-		"Writes DIR/run.json, DIR/items.jsonl (one line per item x language, written as\n"
-		"each --batch window of items is scored and flushed every 16 lines or 2 s),\n"
-		"DIR/prompts/<task>.<lang>.txt (the first %d prompts as the model saw them) and\n"
-		"DIR/results.json (docs/results-format.md). Ctrl-C stops within a layer of the\n"
-		"forward pass (the window being scored is scored again by --resume) and says how\n"
-		"to resume; a second Ctrl-C kills. DIR/run.lock keeps a second run out of DIR\n"
-		"while this one works. Records of items.jsonl outside the run's plan (foreign or\n"
-		"corrupt lines) are reported with their line, moved to DIR/items.rejected.jsonl\n"
-		"and recomputed by --resume. A model file changed or truncated during the run\n"
-		"stops it (exit 4) before any record computed from the new bytes is written.\n"
-		"\n"
-		"results.json's \"performance\" has per task x language the tokens computed per\n"
-		"second of scoring and the time per item, and per task this session's energy,\n"
-		"PAPI counters, CPU time and peak RSS (null with the reason where unavailable).\n"
-		"\n"
-		"Environment (test hooks): MERILO_TEST_SLOW_MS=N sleeps N ms after every item;\n"
-		"MERILO_TEST_STOP_AFTER=N stops as Ctrl-C would after N items of this session;\n"
-		"MERILO_TEST_PAUSE_AT=N stops the process (SIGSTOP) once N items are scored;\n"
-		"MERILO_TEST_STOP_LAYER=N stops as Ctrl-C would at the Nth layer of the forward passes.\n"
-		"Exit codes: 0 done, 2 usage (or options that disagree with a resumed run, or a\n"
-		"--fewshot K larger than a task's examples), 3 bad or missing input (or a changed\n"
-		"model/suite on --resume, DIR in use by another run, or a suite task the model's\n"
-		"context cannot hold; checked before DIR is made), 4 runtime failure, interrupted,\n"
-		"or the model file changed.\n",
-		HRN_RUN_PROMPTS_SAVED);
-}
-
 /* Returns HRN_OPTS_GO, or the exit code to return at once. */
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	if (hrn_run_wants_mpi(argc, argv)) /* one shard per rank (run_mpi.c), each through hrn_cmd_run */
 		return hrn_run_mpi(argc, argv, hrn_cmd_run);
-	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
+	*o = (struct run_opts){ .limit = -1, .sample = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
 				.store_logprobs = -1, .thinking_budget = -1, .chat_mc = -1 };
 	char seed_help[160], topk_help[160];
 	snprintf(seed_help, sizeof seed_help, "run seed: bootstrap resampling, and few-shot draws of tasks\n"
@@ -144,6 +102,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",
 			     MRL_OPT_NONEMPTY),
 		OPT_INTEGER(0, "limit", &o->limit, 0, INT32_MAX, "N", "the first N items of each task (default 0 = all)"),
+		OPT_INTEGER(0, "sample", &o->sample, 1, INT32_MAX, "N",
+			    "N items of each task drawn with --seed, each \"breakdown\" value\n"
+			    "in proportion (docs/evaluation.md, \"Sampling items\")"),
 		OPT_INTEGER(0, "threads", &o->threads, 0, 1024, "N",
 			    "CPU threads (default 0 = the CPUs this process may use);\nresults do not depend on it"),
 		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
@@ -202,7 +163,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			 "rank 0 merges them into the run folder (docs/scale-out.md)"),
 		OPT_END(),
 	};
-	int n_args, rc = hrn_options("run", opts, argc, argv, &n_args, usage);
+	int n_args, rc = hrn_options("run", opts, argc, argv, &n_args, hrn_run_usage);
 	if (rc != HRN_OPTS_GO)
 		return rc;
 	if (n_args)
@@ -223,6 +184,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
+	if (o->limit > 0 && o->sample > 0)
+		return hrn_usage_error("run", "--limit and --sample exclude each other (the first N items, or N drawn)");
 	if (o->topk >= 0 && o->store_logprobs < 0 && !o->resume)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
 	if (o->resume && o->out)
@@ -267,6 +230,7 @@ struct run_state {
 	struct hrn_run_window *windows; /* one per task */
 	int lock_fd;                    /* DIR/run.lock, flock'ed for the whole run; -1 before */
 	struct hrn_shard shard;         /* --shard: its units */
+	struct hrn_sample sample;       /* --sample: its items */
 	struct task_chat chat;          /* generate tasks' chat template (family none without one) */
 };
 
@@ -305,7 +269,7 @@ static size_t selected_languages(const struct run_state *st, const char **out, s
 	return n;
 }
 
-/* Tasks and languages selected by the options. Returns an exit code. */
+/* Tasks and languages selected by the options, and the --sample's items. Returns an exit code. */
 static int select_tasks(struct run_state *st)
 {
 	const struct task_suite *s = st->suite;
@@ -383,6 +347,10 @@ static int select_tasks(struct run_state *st)
 			}
 		}
 	}
+	struct mrl_err err = { 0 }; /* the --sample of each task */
+	if (st->o.sample > 0 && hrn_sample_plan(st->tasks, st->n_tasks, (uint64_t)st->o.sample, (uint64_t)st->o.seed,
+						&st->sample, &err))
+		ret = hrn_report(&err);
 out:
 	hrn_free_list(names, n_names);
 	return ret;
@@ -421,6 +389,8 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 			       "store_logprobs", st->o.store_logprobs > 0, "store_topk",
 			       st->o.store_logprobs > 0 ? json_integer(st->o.topk) : json_null(), "kv_cache", st->o.kv_cache);
 	size_t si, sn;
+	if (set->extra && st->o.sample > 0)
+		json_object_set_new(set->extra, "sample", hrn_sample_json((uint64_t)st->o.sample, (uint64_t)st->o.seed));
 	if (set->extra && st->o.shard && !hrn_shard_parse(st->o.shard, &si, &sn, (char[8]){ 0 }, 8))
 		json_object_set_new(set->extra, "shard", hrn_shard_json(si, sn));
 	return set->extra ? 0 : HRN_EXIT_RUNTIME;
@@ -552,6 +522,7 @@ static void release_state(struct run_state *st)
 	met_energy_close(st->energy);
 	free(st->windows);
 	hrn_shard_release(&st->shard);
+	hrn_sample_release(&st->sample);
 	free(st->out_dir);
 	json_decref(st->resumed);
 	json_decref(st->argv);
@@ -650,6 +621,8 @@ static void apply_defaults(struct run_opts *o)
 	/* chat_template stays NULL: the suite's choice, else auto (hrn_run_chat_setup) */
 	if (o->limit < 0)
 		o->limit = 0;
+	if (o->sample < 0)
+		o->sample = 0;
 	if (o->seed < 0)
 		o->seed = DEFAULT_SEED;
 	if (o->boot < 0)
@@ -827,7 +800,7 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
 		.model = st->model, .ctx = st->ctx, .suite = st->suite,
 		.tasks = st->tasks, .n_tasks = st->n_tasks,
 		.langs = (const char *const *)st->langs, .n_langs = st->n_langs,
-		.limit = st->o.limit, .add_bos = add_bos, .bos_never = !strcmp(st->o.bos, "never"),
+		.limit = st->o.limit, .sample = st->o.sample > 0 ? &st->sample : NULL, .add_bos = add_bos, .bos_never = !strcmp(st->o.bos, "never"),
 		.fewshot_k = (int)st->o.fewshot, .seed = (uint64_t)st->o.seed,
 		.batch = !strcmp(st->o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
 		.score_window = hrn_run_batch_items(st->o.batch),
@@ -845,12 +818,14 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
  * that would fail at a task's first unit, and on every --resume, leaves nothing behind. Too few
  * examples for --fewshot K are a usage error; for the suite's own k, bad input. An exit code. */
 /* Whether the plans fit (few-shot examples, the model's positions); and, not under --quiet,
- * a note where --limit leaves some of a task's breakdown values out. */
+ * a note where --limit or --sample leaves some of a task's breakdown values out. */
 static int check_plan_fits(const struct run_state *st, const struct hrn_run_cfg *cfg)
 {
 	struct mrl_err err = { 0 };
 	if (!st->o.quiet)
 		hrn_run_limit_note(stderr, cfg);
+	if (!st->o.quiet && cfg->sample)
+		hrn_sample_note(stderr, cfg->sample, cfg->tasks);
 	if (hrn_run_fewshot_fits(cfg, &err)) {
 		if (st->o.fewshot >= 0 && err.code == MRL_EINPUT)
 			return hrn_usage_error("run", "--fewshot %ld: %s", st->o.fewshot, err.msg);

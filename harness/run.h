@@ -85,6 +85,7 @@ struct hrn_run_window {
 };
 
 struct hrn_shard;
+struct hrn_sample;
 
 /* Everything the run loop needs; nothing in it is owned by the loop. */
 struct hrn_run_cfg {
@@ -97,6 +98,7 @@ struct hrn_run_cfg {
 	const char *const *langs;          /* n_langs selected tags; NULL = every language of each task */
 	size_t n_langs;
 	int64_t limit;                     /* first `limit` items of each task; 0 = all */
+	const struct hrn_sample *sample;   /* --sample: only its items (harness/sample.h); NULL = every item */
 	bool add_bos;                      /* BOS before every request (resolved from --bos) */
 	bool bos_never;                    /* --bos never: also a chat template's own BOS text is left out */
 	int fewshot_k;                     /* -1 = each task's own setting (0 without one) */
@@ -141,8 +143,12 @@ bool hrn_run_lang_selected(const struct hrn_run_cfg *cfg, const char *lang);
 /* A note on out for each task with a "breakdown" whose first --limit items (the run covers
  * those) miss some of the field's values: the scores then speak for part of the task. */
 void hrn_run_limit_note(FILE *out, const struct hrn_run_cfg *cfg);
-/* Number of items of t the run covers (cfg->limit applied). */
+/* The items of t up to cfg->limit (all without one): the run covers those of them that
+ * are in cfg->sample (hrn_run_covers). */
 size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t);
+/* Whether the run covers item item_idx of task cfg->tasks[task_idx]: within --limit and in
+ * the --sample (in whichever of its languages are selected). */
+bool hrn_run_covers(const struct hrn_run_cfg *cfg, size_t task_idx, size_t item_idx);
 
 /* One unit: item item_idx of task cfg->tasks[task_idx] in its language lang_idx. */
 struct hrn_unit {
@@ -152,7 +158,8 @@ struct hrn_unit {
 	const char *lang;
 };
 
-/* A walk over units in run order: task by task, item by item (the first `limit`),
+/* A walk over units in run order: task by task, item by item (the first `limit`, or
+ * the `sample`'s),
  * each item in its selected languages that it has; with cfg->shard, only the
  * shard's units. A plain value. */
 struct hrn_units {

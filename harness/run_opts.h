@@ -5,6 +5,9 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+#include "common/options.h"
 
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
@@ -13,6 +16,7 @@ struct run_opts {
 	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
 	const char *thinking;      /* generate tasks under a template with Qwen3's switch: "on" or "off" */
 	long limit, threads, seed, fewshot, boot, topk;
+	long sample;          /* --sample N: N items of each task drawn with the seed (harness/sample.h) */
 	long thinking_budget; /* --thinking-budget: reasoning tokens under --thinking on */
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	int chat_mc;         /* --chat-multiple-choice: -1 not given (false unless a resumed run had it), 1 given */
@@ -21,6 +25,9 @@ struct run_opts {
 	const char *shard;   /* "I/N" as resolved (auto: from Slurm's variables) into shard_buf */
 	char shard_buf[48];
 };
+
+/* `merilo run --help`'s text around the option table opts (run_help.c). */
+void hrn_run_usage(FILE *out, const struct mrl_option *opts);
 
 /* run.json's "options" (a new reference, NULL when out of memory). */
 json_t *hrn_run_options_json(const struct run_opts *o);

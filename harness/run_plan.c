@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "harness/sample.h"
 #include "harness/shard.h"
 
 /* Whether the item id occurs in t at all (for a precise reason). Linear: only
@@ -40,7 +41,8 @@ static long item_index(const struct task_task *t, const char *id)
 static void explain(const struct hrn_run_cfg *cfg, const struct rec_item *rec, char *why, size_t size)
 {
 	const struct task_task *t = NULL;
-	for (size_t k = 0; k < cfg->n_tasks && !t; k++)
+	size_t k = 0;
+	for (; k < cfg->n_tasks && !t; k++)
 		if (!strcmp(task_id(cfg->tasks[k]), rec->task))
 			t = cfg->tasks[k];
 	if (!t) {
@@ -54,6 +56,9 @@ static void explain(const struct hrn_run_cfg *cfg, const struct rec_item *rec, c
 	else if ((size_t)i >= hrn_run_n_items(cfg, t))
 		snprintf(why, size, "item '%s' is item %ld of task '%s', past this run's --limit %lld", rec->item_id, i + 1,
 			 rec->task, (long long)cfg->limit);
+	else if (!hrn_run_covers(cfg, k - 1, (size_t)i))
+		snprintf(why, size, "item '%s' of task '%s' is not in this run's --sample %llu (seed %llu)", rec->item_id,
+			 rec->task, (unsigned long long)cfg->sample->n, (unsigned long long)cfg->sample->seed);
 	else if (li < 0 || !hrn_run_lang_selected(cfg, rec->language))
 		snprintf(why, size, "language '%s' is not selected for task '%s' in this run", rec->language, rec->task);
 	else if (cfg->shard && task_item_has(task_item_at(t, (size_t)i), (size_t)li))
@@ -150,11 +155,12 @@ static bool task_in_plan(const struct hrn_run_cfg *cfg, size_t k)
 	return hrn_units_next(&units, &u);
 }
 
-/* Whether one of the items of t that the run covers has language li. */
-static bool lang_in_plan(const struct hrn_run_cfg *cfg, const struct task_task *t, size_t li)
+/* Whether one of the items of task cfg->tasks[k] that the run covers has language li. */
+static bool lang_in_plan(const struct hrn_run_cfg *cfg, size_t k, size_t li)
 {
+	const struct task_task *t = cfg->tasks[k];
 	for (size_t i = 0; i < hrn_run_n_items(cfg, t); i++)
-		if (task_item_has(task_item_at(t, i), li))
+		if (hrn_run_covers(cfg, k, i) && task_item_has(task_item_at(t, i), li))
 			return true;
 	return false;
 }
@@ -166,7 +172,7 @@ int hrn_run_fewshot_fits(const struct hrn_run_cfg *cfg, struct mrl_err *err)
 		const struct task_task *t = cfg->tasks[k];
 		for (size_t l = 0; l < task_n_languages(t); l++) {
 			const char *lang = task_language(t, l);
-			if (!hrn_run_lang_selected(cfg, lang) || !lang_in_plan(cfg, t, l))
+			if (!hrn_run_lang_selected(cfg, lang) || !lang_in_plan(cfg, k, l))
 				continue;
 			int rc = task_fewshot_check(t, lang, &po, err);
 			if (rc)

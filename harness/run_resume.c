@@ -38,6 +38,8 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 		json_object_set_new(j, "thinking", json_string(o->thinking));
 	if (j && o->thinking_budget >= 0)
 		json_object_set_new(j, "thinking_budget", json_integer(o->thinking_budget));
+	if (j && o->sample > 0) /* only where given, as the next */
+		json_object_set_new(j, "sample", json_integer(o->sample));
 	if (j && o->chat_mc > 0) /* only where given: run.json's of earlier runs stay as they were */
 		json_object_set_new(j, "chat_multiple_choice", json_true());
 	return j;
@@ -107,6 +109,15 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 		return hrn_usage_error("run", "--chat-multiple-choice was not given to the resumed run (%s): its records "
 				       "would be mixed", path);
 	o->chat_mc = mc ? 1 : 0;
+	const json_t *sample = json_object_get(opt, "sample"); /* absent: every item, or the first --limit */
+	const long ns = json_is_integer(sample) ? (long)json_integer_value(sample) : 0;
+	if (o->sample >= 0 && o->sample != ns) {
+		char was[32] = "(not given)";
+		if (ns)
+			snprintf(was, sizeof was, "%ld", ns);
+		return hrn_usage_error("run", "--sample %ld differs from the resumed run's %s (%s)", o->sample, was, path);
+	}
+	o->sample = ns;
 	const json_t *budget = json_object_get(opt, "thinking_budget");
 	if (json_is_integer(budget)) {
 		const long b = (long)json_integer_value(budget);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "harness/run_gen.h"
+#include "harness/sample.h"
 #include "harness/shard.h"
 #include "metrics/met.h"
 
@@ -31,6 +32,12 @@ size_t hrn_run_n_items(const struct hrn_run_cfg *cfg, const struct task_task *t)
 	return cfg->limit > 0 && (uint64_t)cfg->limit < n ? (size_t)cfg->limit : n;
 }
 
+bool hrn_run_covers(const struct hrn_run_cfg *cfg, size_t task_idx, size_t item_idx)
+{
+	return item_idx < hrn_run_n_items(cfg, cfg->tasks[task_idx]) &&
+	       (!cfg->sample || hrn_sample_has(cfg->sample, task_idx, item_idx));
+}
+
 void hrn_units_init(struct hrn_units *u, const struct hrn_run_cfg *cfg)
 {
 	*u = (struct hrn_units){ .cfg = cfg, .task = 0, .task_end = cfg->n_tasks };
@@ -46,6 +53,8 @@ bool hrn_units_next(struct hrn_units *u, struct hrn_unit *out)
 	for (; u->task < u->task_end; u->task++, u->item = 0, u->lang = 0) {
 		const struct task_task *t = u->cfg->tasks[u->task];
 		for (; u->item < hrn_run_n_items(u->cfg, t); u->item++, u->lang = 0) {
+			if (u->cfg->sample && !hrn_sample_has(u->cfg->sample, u->task, u->item))
+				continue;
 			const struct task_item *it = task_item_at(t, u->item);
 			while (u->lang < task_n_languages(t)) {
 				const size_t li = u->lang++;

@@ -10,17 +10,17 @@
 #include <string.h>
 
 enum {
-	S_SUITE, S_SHA, S_TASKS, S_LANGS, S_LIMIT, S_FS_K, S_FS_SEED, S_FS_TASKS, S_BOS, S_TEMPLATE, S_CHAT, S_KV,
+	S_SUITE, S_SHA, S_TASKS, S_LANGS, S_LIMIT, S_SAMPLE, S_FS_K, S_FS_SEED, S_FS_TASKS, S_BOS, S_TEMPLATE, S_CHAT, S_KV,
 };
 
 static const char *const names[REC_CMP_N_SETTINGS] = {
-	"suite", "suite_sha256", "tasks", "languages", "limit", "fewshot", "fewshot_seed", "fewshot_tasks",
+	"suite", "suite_sha256", "tasks", "languages", "limit", "sample", "fewshot", "fewshot_seed", "fewshot_tasks",
 	"bos_mode", "template_version", "chat_template", "kv_cache",
 };
 
 const char *rec_comparable_names(void)
 {
-	return "suite, suite_sha256, tasks, languages, limit, fewshot, fewshot_seed, fewshot_tasks, bos_mode, "
+	return "suite, suite_sha256, tasks, languages, limit, sample, fewshot, fewshot_seed, fewshot_tasks, bos_mode, "
 	       "template_version, chat_template, kv_cache";
 }
 
@@ -67,6 +67,20 @@ static int set_extra(struct rec_comparable *c, int i, const json_t *extra, const
 	int rc = text ? set(c, i, text, true) : MRL_ENOMEM;
 	free(text);
 	return rc;
+}
+
+/* --sample: "N (seed S)", or "none" (a run before --sample existed drew none either). */
+static int set_sample(struct rec_comparable *c, const json_t *extra)
+{
+	const json_t *o = extra ? json_object_get(extra, "sample") : NULL;
+	const json_t *n = json_object_get(o, "n"), *seed = json_object_get(o, "seed");
+	char buf[64] = "none";
+	if (json_is_integer(n) && json_is_integer(seed))
+		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT " (seed %" JSON_INTEGER_FORMAT ")", json_integer_value(n),
+			 json_integer_value(seed));
+	else if (o && !json_is_null(o))
+		snprintf(buf, sizeof buf, "?");
+	return set(c, S_SAMPLE, buf, true);
 }
 
 /* The chat template, with the thinking mode where the template has Qwen3's switch
@@ -205,6 +219,7 @@ int rec_comparable_init(struct rec_comparable *c, const struct rec_results *r)
 	free(scored);
 	rc = rc ? rc : set_list(c, S_LANGS, st->languages, st->n_languages, false);
 	rc = rc ? rc : set(c, S_LIMIT, limit, true);
+	rc = rc ? rc : set_sample(c, st->extra);
 	rc = rc ? rc : kbuf ? set(c, S_FS_K, kbuf, true) : MRL_ENOMEM;
 	rc = rc ? rc : set(c, S_FS_SEED, seed, true);
 	rc = rc ? rc : set(c, S_FS_TASKS, fs_text, fs_text != NULL);
@@ -276,7 +291,9 @@ void rec_comparable_describe(const struct rec_comparable *c, struct mrl_buf *des
 	if (strcmp(s[S_LIMIT].value, "all"))
 		mrl_buf_addf(desc, ", --limit %s", s[S_LIMIT].value);
 	else
-		mrl_buf_add(desc, ", all items");
+		mrl_buf_add(desc, strcmp(s[S_SAMPLE].value, "none") ? "" : ", all items");
+	if (strcmp(s[S_SAMPLE].value, "none"))
+		mrl_buf_addf(desc, ", --sample %s", s[S_SAMPLE].value);
 	mrl_buf_addf(desc, ", few-shot %s", s[S_FS_K].value);
 	if (strcmp(s[S_FS_K].value, "0"))
 		mrl_buf_addf(desc, " (seed %s)", s[S_FS_SEED].value);

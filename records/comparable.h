@@ -4,12 +4,12 @@
  * gate runs that differ in any of them (docs/compare.md "Comparability").
  *
  * The settings, in this order: suite (name), suite_sha256, tasks, languages,
- * limit, fewshot (the k each task's items got: results.json settings.fewshot, so a
+ * limit, sample ("N (seed S)" for `run --sample N`, "none" otherwise), fewshot (the k each task's items got: results.json settings.fewshot, so a
  * suite's own k and an equal --fewshot are the same setting), fewshot_seed,
  * fewshot_tasks (each task's k, seed, source and delimiter), bos_mode, and, where the run
  * records them in its settings, template_version, chat_template and kv_cache.
- * The seed of the run, its threads and batch size do not change scores and are
- * not among them.
+ * The seed of the run (but under --sample, as part of that setting), its threads
+ * and batch size do not change scores and are not among them.
  */
 #ifndef MRL_REC_COMPARABLE_H
 #define MRL_REC_COMPARABLE_H
@@ -21,7 +21,7 @@
 #include "common/buf.h"
 #include "records/results.h"
 
-enum { REC_CMP_N_SETTINGS = 12 };
+enum { REC_CMP_N_SETTINGS = 13 };
 
 /* The value every setting has when a run does not record it. */
 #define REC_CMP_NOT_RECORDED "(not recorded)"

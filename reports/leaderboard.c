@@ -347,7 +347,8 @@ static void add_fewshot(struct mrl_buf *s, const struct rpt_lb_row *row)
 
 static const char *footnotes =
 	"Scores: %s; [low, high] is each run's confidence interval as recorded in its results.json. "
-	"Only runs of one group are ranked together: same suite name and sha256, tasks, languages, --limit, "
+	"Only runs of one group are ranked together: same suite name and sha256, tasks, languages, --limit or "
+	"--sample, "
 	"few-shot k and seed, BOS mode, and chat template and KV cache type where recorded (the prompt templates are "
 	"part of the suite's sha256). "
 	"n: items scored per language, summed over the tasks. "

@@ -1,0 +1,198 @@
+/* run_sample.c — `merilo run --sample N` (harness/sample.h): N items of each task,
+ * drawn with the run seed and stratified by the task's breakdown.
+ *
+ * --limit N takes a task's first N items, which for a suite stored by category
+ * (MMLU-ProX, INCLUDE) is a few whole categories. A sample keeps every category
+ * in it and each in proportion, and is the same for every --lang and --shard of
+ * the run, so that runs with the same N and seed pair item by item. The selection
+ * is written down exactly in docs/evaluation.md ("Sampling items").
+ */
+#include "harness/sample.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rng.h"
+
+struct keyed {
+	const char *value; /* the item's breakdown value ("" without one) */
+	size_t item;       /* its index in the task */
+};
+
+struct group {
+	size_t first, n;   /* its items: keyed[first .. first + n) */
+	uint64_t quota;    /* items taken */
+	uint64_t rem;      /* remainder of the proportional share, for the largest-remainder rule */
+	size_t order;      /* its number: 0, 1, ... in byte order of the value */
+};
+
+static int by_value(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->value, y->value);
+	return c ? c : (x->item > y->item) - (x->item < y->item);
+}
+
+static int by_remainder(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	if (x->rem != y->rem)
+		return x->rem > y->rem ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static int by_order(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+/* An item's breakdown value: its first language's (a derived one's is its source's). */
+static const char *item_value(const struct task_task *t, const struct task_item *it)
+{
+	for (size_t li = 0; task_breakdown(t) && li < task_n_languages(t); li++)
+		if (task_item_has(it, li)) {
+			const char *v = task_breakdown_value(t, it, task_language(t, li));
+			return v ? v : "";
+		}
+	return "";
+}
+
+/* Share n out over the groups: one each first where n allows, the rest in proportion to
+ * what is left of each (largest remainder). g is in order of value on return. */
+static void apportion(struct group *g, size_t n_groups, size_t n_items, uint64_t n)
+{
+	const bool one_each = n >= n_groups;
+	const uint64_t base = one_each ? 1 : 0, m = n - base * n_groups, total = n_items - base * n_groups;
+	uint64_t given = 0;
+	for (size_t k = 0; k < n_groups; k++) {
+		const uint64_t size = g[k].n - base, share = m * size; /* m, size < 2^32 */
+		g[k].quota = base + share / total;
+		g[k].rem = share % total;
+		given += share / total;
+	}
+	qsort(g, n_groups, sizeof *g, by_remainder);
+	for (size_t k = 0; given < m && k < n_groups; k++, given++)
+		g[k].quota++;
+	qsort(g, n_groups, sizeof *g, by_order);
+}
+
+/* One task's sample into in[0..n_items); *n_values and *n_values_in for the note. */
+static int plan_task(const struct task_task *t, uint64_t n, uint64_t seed, uint8_t *in, size_t *n_in, size_t *n_values,
+		     size_t *n_values_in)
+{
+	const size_t ni = task_n_items(t);
+	struct keyed *k = malloc((ni + 1) * sizeof *k);
+	struct group *g = malloc((ni + 1) * sizeof *g);
+	if (!k || !g) {
+		free(k);
+		free(g);
+		return MRL_ENOMEM;
+	}
+	for (size_t i = 0; i < ni; i++)
+		k[i] = (struct keyed){ .value = item_value(t, task_item_at(t, i)), .item = i };
+	qsort(k, ni, sizeof *k, by_value);
+	size_t n_groups = 0;
+	for (size_t i = 0; i < ni; i++) {
+		if (!i || strcmp(k[i].value, k[i - 1].value))
+			g[n_groups] = (struct group){ .first = i, .order = n_groups }, n_groups++;
+		g[n_groups - 1].n++;
+	}
+	*n_values = task_breakdown(t) ? n_groups : 0;
+	*n_values_in = *n_values;
+	*n_in = ni;
+	if (n >= ni) { /* every item */
+		memset(in, 1, ni);
+		goto out;
+	}
+	apportion(g, n_groups, ni, n);
+	const uint64_t task_seed = seed ^ fnv1a64(task_id(t));
+	*n_in = 0;
+	for (size_t q = 0; q < n_groups; q++) {
+		struct keyed *v = k + g[q].first; /* in item order within the group */
+		struct mrl_rng rng;
+		mrl_rng_seed_stream(&rng, task_seed, q);
+		for (size_t j = 0; j < g[q].quota; j++) {
+			const size_t r = j + (size_t)mrl_rng_below(&rng, g[q].n - j);
+			const struct keyed tmp = v[j];
+			v[j] = v[r];
+			v[r] = tmp;
+			in[v[j].item] = 1;
+		}
+		*n_in += g[q].quota;
+		*n_values_in -= task_breakdown(t) && !g[q].quota;
+	}
+out:
+	free(k);
+	free(g);
+	return 0;
+}
+
+int hrn_sample_plan(const struct task_task *const *tasks, size_t n_tasks, uint64_t n, uint64_t seed,
+		    struct hrn_sample *s, struct mrl_err *err)
+{
+	*s = (struct hrn_sample){ .n = n, .seed = seed, .n_tasks = n_tasks };
+	int rc = (s->in = calloc(n_tasks + 1, sizeof *s->in)) && (s->n_in = calloc(n_tasks + 1, sizeof *s->n_in)) &&
+				 (s->n_values = calloc(n_tasks + 1, sizeof *s->n_values)) &&
+				 (s->n_values_in = calloc(n_tasks + 1, sizeof *s->n_values_in))
+			 ? 0
+			 : MRL_ENOMEM;
+	for (size_t t = 0; !rc && t < n_tasks; t++) {
+		if (!(s->in[t] = calloc(task_n_items(tasks[t]) + 1, 1)))
+			rc = MRL_ENOMEM;
+		else
+			rc = plan_task(tasks[t], n, seed, s->in[t], &s->n_in[t], &s->n_values[t], &s->n_values_in[t]);
+	}
+	if (rc) {
+		hrn_sample_release(s);
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory drawing the --sample");
+	}
+	return 0;
+}
+
+void hrn_sample_note(FILE *out, const struct hrn_sample *s, const struct task_task *const *tasks)
+{
+	for (size_t t = 0; t < s->n_tasks; t++)
+		if (s->n_values_in[t] < s->n_values[t])
+			fprintf(out, "merilo run: note: --sample %llu takes %zu of task '%s''s %zu items, fewer than its %zu "
+				"\"%s\" values: %zu of them have an item in the sample\n", (unsigned long long)s->n,
+				s->n_in[t], task_id(tasks[t]), task_n_items(tasks[t]), s->n_values[t], task_breakdown(tasks[t]),
+				s->n_values_in[t]);
+}
+
+json_t *hrn_sample_json(uint64_t n, uint64_t seed)
+{
+	return json_pack("{s:I, s:I}", "n", (json_int_t)n, "seed", (json_int_t)seed);
+}
+
+int hrn_sample_from_json(const json_t *extra, uint64_t *n, uint64_t *seed)
+{
+	const json_t *o = json_object_get(extra, "sample");
+	if (!o || json_is_null(o))
+		return 0;
+	const json_t *jn = json_object_get(o, "n"), *js = json_object_get(o, "seed");
+	if (!json_is_integer(jn) || !json_is_integer(js) || json_integer_value(jn) < 1 || json_integer_value(js) < 0)
+		return -1;
+	*n = (uint64_t)json_integer_value(jn);
+	*seed = (uint64_t)json_integer_value(js);
+	return 1;
+}
+
+void hrn_sample_release(struct hrn_sample *s)
+{
+	for (size_t t = 0; s->in && t < s->n_tasks; t++)
+		free(s->in[t]);
+	free(s->in);
+	free(s->n_in);
+	free(s->n_values);
+	free(s->n_values_in);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,64 @@
+/* sample.h — `merilo run --sample N`: a seeded subset of N items of each task,
+ * stratified by the task's "breakdown" (internal to the harness).
+ *
+ * A sample is a pure function of the suite's items, N and the seed: it does not
+ * depend on --lang, --shard, the thread count or the machine, so two runs with
+ * the same N and seed score the same items and pair item by item. docs/evaluation.md
+ * ("Sampling items") states the selection exactly, so that it can be reproduced
+ * outside merilo; ci/make-sample-reference.py does that for the test.
+ */
+#ifndef MRL_HRN_SAMPLE_H
+#define MRL_HRN_SAMPLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/err.h"
+#include "tasks/task.h"
+
+/* Which items of each task a sample holds. */
+struct hrn_sample {
+	uint64_t n, seed;      /* --sample N, the run seed */
+	size_t n_tasks;
+	uint8_t **in;          /* n_tasks arrays of task_n_items(t): 1 = in the sample */
+	size_t *n_in;          /* n_tasks: items in the sample */
+	size_t *n_values;      /* n_tasks: the breakdown's values (0 without a breakdown) */
+	size_t *n_values_in;   /* n_tasks: of those, the values the sample has items of */
+};
+
+/* The sample of n items (n >= 1) of each of tasks[0..n_tasks) under seed, into *s
+ * (release with hrn_sample_release). A task of at most n items is taken whole.
+ * Otherwise its items are grouped by their breakdown value (an item's value is its
+ * first language's; without a breakdown, one group), every group gets one item when
+ * n is at least the number of groups, and the rest of n is shared out in proportion
+ * to the groups' remaining sizes (largest remainder; ties to the earlier group in
+ * byte order of the value). Each group's items are shuffled by a partial
+ * Fisher-Yates with common/rng.h's stream g (the group's number) of
+ * seed ^ FNV-1a-64(task id), and the first ones taken. 0 or MRL_ENOMEM. */
+int hrn_sample_plan(const struct task_task *const *tasks, size_t n_tasks, uint64_t n, uint64_t seed,
+		    struct hrn_sample *s, struct mrl_err *err);
+
+/* Whether item item_idx of task task_idx is in s. */
+static inline bool hrn_sample_has(const struct hrn_sample *s, size_t task_idx, size_t item_idx)
+{
+	return task_idx < s->n_tasks && s->in[task_idx][item_idx];
+}
+
+/* A note on out for each task whose sample misses some of its breakdown values
+ * (fewer items asked for than the task has values). */
+void hrn_sample_note(FILE *out, const struct hrn_sample *s, const struct task_task *const *tasks);
+
+/* settings.extra.sample: {"n": N, "seed": S} (a new reference; NULL when out of memory). */
+json_t *hrn_sample_json(uint64_t n, uint64_t seed);
+
+/* Read settings.extra.sample back: 1 with *n and *seed where extra has one, 0 where it has
+ * none (a run of every item, or of its first --limit), -1 where it is malformed. */
+int hrn_sample_from_json(const json_t *extra, uint64_t *n, uint64_t *seed);
+
+/* Free what s owns and zero it. */
+void hrn_sample_release(struct hrn_sample *s);
+
+#endif

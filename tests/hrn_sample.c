@@ -1,0 +1,324 @@
+/* hrn_sample.c — `merilo run --sample N`: N items of each task drawn with the seed,
+ * stratified by the task's breakdown (harness/sample.h, docs/evaluation.md "Sampling
+ * items").
+ *
+ * The draw is checked against ci/make-sample-reference.py, which computes it in Python
+ * from the documented rules alone (tests/data/sample/expected.json), for ten (N, seed)
+ * pairs on a suite with a five-valued breakdown and a task without one; then its
+ * properties (one item per value where N allows, proportions, the seed's effect, the
+ * same items whatever tasks are run). End to end with a tiny random-weight model: the
+ * run scores exactly the drawn items, each record equal to the full run's; settings
+ * and run.json record the sample; --resume, --limit, compare, the leaderboard and
+ * shards with merge treat it as a setting that changes scores.
+ * The CLI part runs the binary named by $MERILO (set by `make test`). */
+#include "tests/tap.h"
+#include "tests/cli.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/sample.h"
+#include "tasks/task.h"
+
+#define SUITE "tests/data/sample/suite.json"
+
+static char tmp[256];
+static char name_buf[512];
+#define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
+
+static struct task_suite *suite;
+static const struct task_task *tasks[2];
+
+/* The ids of task k's items in s, comma-joined in suite order, into buf. */
+static const char *drawn(const struct hrn_sample *s, size_t k, char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < task_n_items(tasks[k]); i++)
+		if (hrn_sample_has(s, k, i))
+			len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
+						task_item_id(task_item_at(tasks[k], i)));
+	return buf;
+}
+
+static const char *joined(const json_t *ids, char *buf, size_t size)
+{
+	size_t len = 0, i;
+	json_t *v;
+	buf[0] = 0;
+	json_array_foreach(ids, i, v)
+		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", i ? "," : "", json_string_value(v));
+	return buf;
+}
+
+/* Every (N, seed) of the oracle draws the same items. */
+static void test_oracle(void)
+{
+	json_t *cases = json_load_file("tests/data/sample/expected.json", 0, NULL);
+	if (!ok(json_array_size(cases) >= 10, "the oracle's cases read"))
+		return;
+	size_t c;
+	json_t *e;
+	json_array_foreach(cases, c, e) {
+		const uint64_t n = (uint64_t)json_integer_value(json_object_get(e, "n"));
+		const uint64_t seed = (uint64_t)json_integer_value(json_object_get(e, "seed"));
+		struct hrn_sample s;
+		struct mrl_err err = { 0 };
+		if (!ok(hrn_sample_plan(tasks, 2, n, seed, &s, &err) == 0, NAME("--sample %llu --seed %llu is drawn",
+									(unsigned long long)n, (unsigned long long)seed)))
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			char got[2048], want[2048];
+			is_str(drawn(&s, k, got, sizeof got),
+			       joined(json_object_get(json_object_get(e, "tasks"), task_id(tasks[k])), want, sizeof want),
+			       NAME("--sample %llu --seed %llu: task %s's items are the oracle's", (unsigned long long)n,
+				    (unsigned long long)seed, task_id(tasks[k])));
+		}
+		hrn_sample_release(&s);
+	}
+	json_decref(cases);
+}
+
+/* The items of s in task 0 per breakdown value, in byte order of the values. */
+static void per_value(const struct hrn_sample *s, size_t *in, size_t *all)
+{
+	static const char *const values[5] = { "astronomija", "biologija", "fizika", "hemija", "zoologija" };
+	for (size_t v = 0; v < 5; v++)
+		in[v] = all[v] = 0;
+	for (size_t i = 0; i < task_n_items(tasks[0]); i++) {
+		const struct task_item *it = task_item_at(tasks[0], i);
+		const char *x = task_breakdown_value(tasks[0], it, "sr-Latn");
+		for (size_t v = 0; v < 5; v++)
+			if (x && !strcmp(x, values[v])) {
+				all[v]++;
+				in[v] += hrn_sample_has(s, 0, i);
+			}
+	}
+}
+
+static void test_properties(void)
+{
+	struct hrn_sample s, t;
+	struct mrl_err err = { 0 };
+	size_t in[5], all[5];
+	/* 34 items: astronomija 1, biologija 9, fizika 5, hemija 5, zoologija 14 */
+	if (!ok(hrn_sample_plan(tasks, 2, 12, 1234, &s, &err) == 0, "--sample 12 is drawn"))
+		return;
+	is_int((long long)s.n_in[0], 12, "12 of the 34 items of the task with a breakdown");
+	is_int((long long)s.n_in[1], 12, "12 of the 23 items of the task without one");
+	per_value(&s, in, all);
+	is_int((long long)all[4], 14, "the suite as described: zoologija has 14 items");
+	ok(in[0] == 1 && in[1] == 3 && in[2] == 2 && in[3] == 2 && in[4] == 4,
+	   "one per value, then 7 more in proportion to 0/8/4/4/13: 1+0, 1+2, 1+1, 1+1, 1+3 (largest remainder)");
+	is_int((long long)s.n_values_in[0], 5, "all five values have items in the sample");
+	hrn_sample_release(&s);
+
+	ok(hrn_sample_plan(tasks, 2, 3, 1234, &s, &err) == 0, "--sample 3, fewer than the values");
+	per_value(&s, in, all);
+	ok(in[4] == 1 && in[1] == 1 && in[2] == 1 && in[0] + in[3] == 0,
+	   "3 in proportion to 1/9/5/5/14: zoologija, biologija, and fizika, tied with hemija and first in byte order");
+	is_int((long long)s.n_values_in[0], 3, "three of the five values have items: the note says so");
+	hrn_sample_release(&s);
+
+	ok(hrn_sample_plan(tasks, 2, 40, 1, &s, &err) == 0, "--sample 40, more than the items");
+	ok(s.n_in[0] == 34 && s.n_in[1] == 23, "a task of at most N items is taken whole");
+	hrn_sample_release(&s);
+
+	ok(hrn_sample_plan(tasks, 2, 12, 1234, &s, &err) == 0 && hrn_sample_plan(tasks, 2, 12, 1235, &t, &err) == 0,
+	   "the same N under two seeds");
+	char a[2048], b[2048];
+	ok(strcmp(drawn(&s, 0, a, sizeof a), drawn(&t, 0, b, sizeof b)) != 0, "another seed draws other items");
+	hrn_sample_release(&t);
+	/* a run of one task draws that task's items as a run of both does */
+	const struct task_task *only[1] = { tasks[1] };
+	ok(hrn_sample_plan(only, 1, 12, 1234, &t, &err) == 0, "the second task alone");
+	drawn(&s, 1, a, sizeof a);
+	const struct task_task *keep = tasks[0];
+	tasks[0] = tasks[1]; /* drawn() reads tasks[k] */
+	is_str(drawn(&t, 0, b, sizeof b), a, "a task's sample does not depend on the other tasks of the run");
+	tasks[0] = keep;
+	hrn_sample_release(&t);
+	hrn_sample_release(&s);
+}
+
+/* dir's items.jsonl as an object "task/item/language" -> the record without its timings and
+ * work counters (they depend on what the previous unit left in the KV cache). */
+static json_t *records(const char *dir)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s/items.jsonl", tmp, dir);
+	char *text = cli_slurp(path), *save = NULL;
+	json_t *all = json_object();
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		json_t *j = json_loads(l, 0, NULL);
+		json_object_del(j, "timings_ns");
+		json_object_del(j, "tokens_computed");
+		json_object_del(j, "tokens_cached");
+		char key[256];
+		snprintf(key, sizeof key, "%s/%s/%s", json_string_value(json_object_get(j, "task")),
+			 json_string_value(json_object_get(j, "item")), json_string_value(json_object_get(j, "language")));
+		json_object_set_new(all, key, j ? j : json_null());
+	}
+	free(text);
+	return all;
+}
+
+#define RUN "run --model %s/m.gguf --suite " SUITE " --boot 50 --quiet --threads 1"
+
+static void test_run(void)
+{
+	json_t *full = records("full"), *samp = records("s7");
+	is_int((long long)json_object_size(full), 34 * 3 - 1 + 23 * 2, "the full run has every unit (item 3 has no English)");
+	/* 7 items per task: by_field in en (6: b21, drawn under seed 90, has no English), sr-Latn, sr-Cyrl; plain in en, hr */
+	is_int((long long)json_object_size(samp), 6 + 7 + 7 + 7 + 7, "the sampled run has the drawn items' units");
+	json_t *cases = json_load_file("tests/data/sample/expected.json", 0, NULL), *e, *want = NULL;
+	size_t c;
+	json_array_foreach(cases, c, e)
+		if (json_integer_value(json_object_get(e, "n")) == 7 && json_integer_value(json_object_get(e, "seed")) == 90)
+			want = json_object_get(e, "tasks");
+	size_t n_in = 0, n_equal = 0;
+	const char *key;
+	json_t *r;
+	json_object_foreach(samp, key, r) {
+		const char *task = json_string_value(json_object_get(r, "task")), *item = json_string_value(json_object_get(r, "item"));
+		size_t i;
+		json_t *id;
+		json_array_foreach(json_object_get(want, task), i, id)
+			n_in += !strcmp(json_string_value(id), item);
+		n_equal += json_equal(r, json_object_get(full, key));
+	}
+	is_int((long long)n_in, (long long)json_object_size(samp), "every record is of an item the oracle drew (n 7, seed 90)");
+	is_int((long long)n_equal, (long long)json_object_size(samp), "every record equals the full run's record of that unit");
+	json_decref(cases);
+	json_decref(full);
+	json_decref(samp);
+
+	char path[600], *out = NULL;
+	snprintf(path, sizeof path, "%s/s7/results.json", tmp);
+	json_t *res = json_load_file(path, 0, NULL), *sm = json_object_get(json_object_get(res, "settings"), "sample");
+	ok(json_integer_value(json_object_get(sm, "n")) == 7 && json_integer_value(json_object_get(sm, "seed")) == 90,
+	   "results.json settings.sample is {n: 7, seed: 90}");
+	json_decref(res);
+	snprintf(path, sizeof path, "%s/s7/run.json", tmp);
+	json_t *rj = json_load_file(path, 0, NULL);
+	is_int(json_integer_value(json_object_get(json_object_get(rj, "options"), "sample")), 7, "run.json options.sample");
+	json_decref(rj);
+
+	/* --lang draws the same items: the sampled en-only run's records are the en records above */
+	is_int(cli_run(NULL, RUN " --sample 7 --seed 90 --lang en --out %s/s7en", tmp, tmp), 0, "--sample 7 --lang en ran");
+	json_t *en = records("s7en");
+	samp = records("s7");
+	size_t n_same = 0;
+	json_object_foreach(en, key, r)
+		n_same += json_equal(r, json_object_get(samp, key));
+	is_int((long long)json_object_size(en), 13, "13 English units (6 + 7)");
+	is_int((long long)n_same, 13, "each the same as the all-language sample's: the draw ignores --lang");
+	json_decref(en);
+	json_decref(samp);
+
+	CLI_EXPECT(2, "--limit and --sample exclude each other", "--limit with --sample: usage error",
+		   RUN " --sample 7 --limit 3 --out %s/bad", tmp, tmp);
+	CLI_EXPECT(2, "--sample 8 differs from the resumed run's 7", "--resume refuses another --sample",
+		   "run --resume %s/s7 --sample 8", tmp);
+	CLI_EXPECT(2, "--sample 7 differs from the resumed run's (not given)", "--resume of a full run refuses --sample",
+		   "run --resume %s/full --sample 7", tmp);
+	is_int(cli_run(&out, RUN " --sample 2 --seed 90 --out %s/s2", tmp, tmp), 0, "--sample 2 ran");
+	free(out);
+	is_int(cli_run(&out, "run --model %s/m.gguf --suite " SUITE " --boot 50 --threads 1 --sample 2 --seed 90 --out %s/s2n",
+		       tmp, tmp), 0, "--sample 2 ran, not quiet");
+	like(out, "--sample 2 takes 2 of task 'by_field''s 34 items, fewer than its 5 \"oblast\" values",
+	     "a note where the sample misses some of the breakdown's values");
+	free(out);
+}
+
+static void test_compare(void)
+{
+	char *out = NULL;
+	is_int(cli_run(&out, "compare %s/full %s/s7", tmp, tmp), 3, "compare full vs sampled: not comparable (exit 3)");
+	like(out, "sample", "names the setting that differs");
+	like(out, "7 (seed 90)", "with the sampled run's value");
+	free(out);
+	is_int(cli_run(&out, "compare %s/full %s/s7 --allow-different sample", tmp, tmp), 3,
+	       "--allow-different sample alone: still not comparable, the candidate lacks items");
+	like(out, "the runs differ in items", "which it says");
+	free(out);
+	is_int(cli_run(&out, "compare %s/s7 %s/full --allow-different sample", tmp, tmp), 0,
+	       "sampled base, full candidate, --allow-different sample: compared on the sample (exit 0)");
+	like(out, "by_field       sr-Latn  acc            7 ", "paired on the sample's 7 items");
+	free(out);
+	/* the use: two checkpoints on the same sample */
+	is_int(cli_run(NULL, "synth --arch llama " CLI_SYNTH_SMALL " --dtype f16 --seed 2 -o %s/m2.gguf", tmp), 0,
+	       "a second model");
+	is_int(cli_run(NULL, "run --model %s/m2.gguf --suite " SUITE " --boot 50 --quiet --threads 1 --sample 7 "
+		       "--seed 90 --out %s/m2s7", tmp, tmp), 0, "the same sample on it");
+	cli_run(&out, "compare %s/s7 %s/m2s7", tmp, tmp); /* 7 pairs: the gate may be undetermined, exit 3 */
+	ok(out && strstr(out, "gate:") && !strstr(out, "not comparable"), "two models on the same sample are comparable");
+	ok(out && !strstr(out, "the runs differ in"), "no setting is noted as different");
+	free(out);
+	is_int(cli_run(&out, "compare %s/s7 %s/s7en", tmp, tmp), 3, "the same sample in fewer languages: not comparable");
+	free(out);
+	is_int(cli_run(&out, "leaderboard %s/full %s/s7 %s/s2 --format md -o %s/lb.md", tmp, tmp, tmp, tmp), 0,
+	       "a leaderboard of the full and two sampled runs");
+	free(out);
+	char path[600];
+	snprintf(path, sizeof path, "%s/lb.md", tmp);
+	char *md = cli_slurp(path);
+	like(md, "--sample 7 (seed 90)", "the sampled run's group names its sample");
+	like(md, "--sample 2 (seed 90)", "another sample is another group");
+	like(md, "all items", "the full run is a group of its own");
+	free(md);
+}
+
+static void test_shards(void)
+{
+	char *out = NULL;
+	for (int i = 1; i <= 3; i++)
+		is_int(cli_run(NULL, RUN " --sample 7 --seed 90 --shard %d/3 --out %s/sh%d", tmp, i, tmp, i), 0,
+		       NAME("sampled shard %d/3 ran", i));
+	is_int(cli_run(&out, "merge %s/sh1 %s/sh2 %s/sh3 -o %s/merged --quiet", tmp, tmp, tmp, tmp), 0,
+	       "the shards merge: each drew the same sample");
+	free(out);
+	json_t *m = records("merged"), *s = records("s7");
+	ok(json_equal(m, s), "the merged records equal the unsharded sampled run's");
+	json_decref(m);
+	json_decref(s);
+	is_int(cli_run(NULL, RUN " --sample 8 --seed 90 --shard 2/3 --out %s/sh2x", tmp, tmp), 0, "a shard of another sample");
+	is_int(cli_run(&out, "merge %s/sh1 %s/sh2x %s/sh3 -o %s/merged2 --quiet", tmp, tmp, tmp, tmp), 3,
+	       "merge refuses shards of different samples");
+	like(out, "sample", "naming the setting");
+	free(out);
+}
+
+int main(void)
+{
+	struct mrl_err err = { 0 };
+	if (task_suite_load(SUITE, &suite, NULL, &err))
+		skip_all("tests/data/sample/suite.json does not load (run from the repository root)");
+	tasks[0] = task_suite_find(suite, "by_field");
+	tasks[1] = task_suite_find(suite, "plain");
+	if (!tasks[0] || !tasks[1])
+		skip_all("tests/data/sample/suite.json lacks its tasks");
+	TEST(test_oracle(), "the draw equals ci/make-sample-reference.py's for ten (N, seed) pairs");
+	TEST(test_properties(), "one item per value, proportions, whole small tasks, the seed, other tasks");
+	if (!cli_merilo()) {
+		task_suite_free(suite);
+		return done_testing();
+	}
+	if (!cli_tmpdir(tmp, sizeof tmp, "hrn-sample"))
+		skip_all("cannot make a temporary folder");
+	setenv("MERILO_CACHE_DIR", tmp, 1);
+	bool have = !cli_run(NULL, "synth --arch llama " CLI_SYNTH_SMALL " --dtype f16 --seed 1 -o %s/m.gguf", tmp) &&
+		    !cli_run(NULL, RUN " --out %s/full", tmp, tmp) &&
+		    !cli_run(NULL, RUN " --sample 7 --seed 90 --out %s/s7", tmp, tmp);
+	ok(have, "a tiny model, a run of every item and a --sample 7 --seed 90 run");
+	if (have) {
+		TEST(test_run(), "the run scores the drawn items, as the full run does; settings, --resume, --limit, notes");
+		TEST(test_compare(), "compare and leaderboard keep sampled runs apart");
+		TEST(test_shards(), "sampled shards merge into the sampled run");
+	}
+	cli_rmtree(tmp);
+	task_suite_free(suite);
+	return done_testing();
+}
