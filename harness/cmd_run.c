@@ -604,8 +604,13 @@ static void print_header(const struct run_state *st, bool add_bos)
 	if (st->o.quiet)
 		return;
 	const bool chat = st->chat.family != TASK_CHAT_NONE;
-	fprintf(stderr, "merilo run: %s on %s (%zu task%s), BOS %s%s%s%s, writing %s/\n", st->o.model, st->o.suite,
-		st->n_tasks, st->n_tasks == 1 ? "" : "s", add_bos ? "on" : "off", chat ? ", chat template " : "",
+	char items[80] = ""; /* which items, where not all */
+	if (st->o.sample > 0)
+		snprintf(items, sizeof items, "; --sample %ld items of each, seed %ld", st->o.sample, st->o.seed);
+	else if (st->o.limit > 0)
+		snprintf(items, sizeof items, "; the first %ld items of each", st->o.limit);
+	fprintf(stderr, "merilo run: %s on %s (%zu task%s%s), BOS %s%s%s%s, writing %s/\n", st->o.model, st->o.suite,
+		st->n_tasks, st->n_tasks == 1 ? "" : "s", items, add_bos ? "on" : "off", chat ? ", chat template " : "",
 		chat ? task_chat_name(st->chat.family) : "",
 		!chat || !st->chat.thinking_switch ? "" : task_chat_thinks(&st->chat) ? " (thinking on)" : " (thinking off)",
 		st->out_dir);

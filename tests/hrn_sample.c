@@ -191,6 +191,18 @@ static void test_run(void)
 	}
 	is_int((long long)n_in, (long long)json_object_size(samp), "every record is of an item the oracle drew (n 7, seed 90)");
 	is_int((long long)n_equal, (long long)json_object_size(samp), "every record equals the full run's record of that unit");
+	/* each record of the breakdown task names its item's value, a derived language its source's */
+	size_t n_bf = 0, n_named = 0;
+	json_object_foreach(full, key, r) {
+		if (strcmp(json_string_value(json_object_get(r, "task")), "by_field"))
+			continue;
+		char latin[256];
+		snprintf(latin, sizeof latin, "by_field/%s/sr-Latn", json_string_value(json_object_get(r, "item")));
+		const char *v = json_string_value(json_object_get(r, "breakdown"));
+		n_bf++;
+		n_named += v && json_equal(json_object_get(r, "breakdown"), json_object_get(json_object_get(full, latin), "breakdown"));
+	}
+	is_int((long long)n_named, (long long)n_bf, "every by_field record has its item's \"breakdown\" value, sr-Cyrl sr-Latn's");
 	json_decref(cases);
 	json_decref(full);
 	json_decref(samp);
@@ -230,6 +242,7 @@ static void test_run(void)
 		       tmp, tmp), 0, "--sample 2 ran, not quiet");
 	like(out, "--sample 2 takes 2 of task 'by_field''s 34 items, fewer than its 5 \"oblast\" values",
 	     "a note where the sample misses some of the breakdown's values");
+	like(out, "(2 tasks; --sample 2 items of each, seed 90)", "the run's first line names the sample");
 	free(out);
 }
 
