@@ -92,6 +92,7 @@ static void state_release(struct cmp_state *st)
 	mrl_buf_release(&st->perf_failures);
 	free(st->kl_rows);
 	hrn_cmp_settings_release(st);
+	hrn_cmp_by_value_release(st);
 }
 
 static int gate_add(struct cmp_state *st, const char *metric, double max_drop, struct mrl_err *err)
@@ -576,7 +577,8 @@ static int add_group(struct cmp_state *st, const struct rec_item *const *base, s
 				continue;
 			}
 			graded = graded && !isnan(mb->value) && !isnan(mc->value);
-			pairs[n++] = (struct rpt_pair){ .item_id = b->item_id, .prompt = c->prompt ? c->prompt : b->prompt };
+			pairs[n++] = (struct rpt_pair){ .item_id = b->item_id, .prompt = c->prompt ? c->prompt : b->prompt,
+							.value = b->breakdown && c->breakdown ? b->breakdown : NULL };
 			/* the value for graded metrics; the verdict otherwise (fixed up below when mixed) */
 			pairs[n - 1].base = isnan(mb->value) ? (mb->correct ? 1 : 0) : mb->value;
 			pairs[n - 1].cand = isnan(mc->value) ? (mc->correct ? 1 : 0) : mc->value;
@@ -909,7 +911,8 @@ int hrn_cmd_compare(int argc, char **argv)
 	co.n_resamples = o.n_boot;
 	co.kl_min_coverage = o.kl_min_coverage;
 	if ((rc = rpt_compare(st.inputs, st.n_inputs, &co, &res, &err)) ||
-	    (rc = rpt_compare_set_kl(&res, st.kl_rows, st.n_kl_rows, o.gate_kl, &err)))
+	    (rc = rpt_compare_set_kl(&res, st.kl_rows, st.n_kl_rows, o.gate_kl, &err)) ||
+	    (rc = hrn_cmp_by_value(&st, &co, &err)))
 		goto fail;
 
 	snprintf(build_b, sizeof build_b, "%s %s", st.base_r.manifest.merilo_version ? st.base_r.manifest.merilo_version : "?",
@@ -922,6 +925,7 @@ int hrn_cmd_compare(int argc, char **argv)
 		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, suite_sha(&st.cand_r), build_c,
 			  st.cand_r.manifest.hostname },
 		.notes = (const char *const *)st.notes, .n_notes = st.n_notes, .diffs = st.diffs, .n_diffs = st.n_diffs,
+		.by_value = st.by_value.n_rows ? &st.by_value : NULL,
 	};
 	if ((rc = hrn_cmp_perf_meta(&st, &o, &meta, &err)))
 		goto fail;

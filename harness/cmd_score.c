@@ -438,7 +438,8 @@ static int write_items(struct score_state *st, struct mrl_err *err)
 			rec_item_release(&it);
 			continue;
 		}
-		if (rec_item_init(&it, task_id(u->task), task_item_id(u->item), u->lang))
+		if (rec_item_init(&it, task_id(u->task), task_item_id(u->item), u->lang) ||
+		    rec_item_set_breakdown(&it, task_breakdown_value(u->task, u->item, u->lang)))
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		it.gold_index = gold;
 		if (!rc && rec_item_add_metric(&it, "acc", u->choice >= 0 ? u->choice : -1, NULL, u->choice == gold, NAN))

@@ -72,6 +72,13 @@ struct cmp_state {
 	struct rpt_cmp_difference diffs[REC_CMP_N_SETTINGS + 1];
 	size_t n_diffs;
 	char items_base[48], items_cand[96];
+	/* by value of a task's breakdown (cmp_values.c): the split comparisons, the pairs they
+	 * point into (one owned array per whole comparison split) and their result */
+	struct rpt_cmp_input *value_inputs;
+	size_t n_value_inputs, cap_value_inputs;
+	struct rpt_pair **value_pairs;
+	size_t n_value_pairs;
+	struct rpt_cmp_result by_value;
 };
 
 /* Add a note (printf-style) to the comparison's notes; 0 or MRL_ENOMEM. */
@@ -106,6 +113,12 @@ int hrn_cmp_perf_meta(const struct cmp_state *st, const struct cmp_opts *o, stru
  * stderr unless quiet. 0, or MRL_EWRITE / MRL_ENOMEM. */
 int hrn_cmp_plot(const char *prefix, const struct rpt_cmp_result *res, bool quiet, struct mrl_err *err);
 
+/* By value of a task's breakdown (cmp_values.c): each whole comparison of a gated metric
+ * (every metric when none is gated) whose pairs carry breakdown values, split by value and
+ * compared with co's statistics, no gate, Holm across the split ones alone, into
+ * st->by_value; a note where only one run's records carry values. 0 or MRL_ENOMEM. */
+int hrn_cmp_by_value(struct cmp_state *st, const struct rpt_compare_opts *co, struct mrl_err *err);
+void hrn_cmp_by_value_release(struct cmp_state *st);
 /* The gate's flags checked against st's comparisons (cmp_gate.c): --gate,
  * --gate-tasks and --gate-languages (the last two replace the config's lists).
  * HRN_EXIT_OK, or the exit code (2: a name no comparison has). */

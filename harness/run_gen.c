@@ -367,6 +367,7 @@ static int score_text(const struct task_task *t, const struct task_item *item, c
 	const char *limit = NULL; /* where the extract's matching stopped at a limit: "match" or "depth" */
 	json_t *gen = json_object(), *stats = json_object(), *refs = json_array();
 	int rc = answer && gen && stats && refs ? rec_item_init(rec, task_id(t), task_item_id(item), lang) : MRL_ENOMEM;
+	rc = rc ? rc : rec_item_set_breakdown(rec, task_breakdown_value(t, item, lang));
 	for (size_t j = 0; !rc && j < p->n_refs; j++)
 		json_array_append_new(refs, json_string(p->refs[j]));
 	const bool extract = task_gen_extract_regex(t, lang) != NULL;

@@ -22,6 +22,7 @@
 /* Which unit an error is about. */
 struct mc_unit {
 	const char *task, *item, *lang;
+	const char *breakdown; /* the item's breakdown value; NULL where the task has none */
 };
 
 /* The tokens of an item's requests; the requests point into them. */
@@ -249,7 +250,7 @@ static int mc_record(const struct hrn_run_cfg *cfg, const struct task_mc_plan *p
 	const size_t nc = p->n_choices, k = b->top_k;
 	struct task_choice_score *cs = calloc(nc ? nc : 1, sizeof *cs);
 	int rc = cs ? rec_item_init(out, u->task, u->item, u->lang) : MRL_ENOMEM;
-	if (rc)
+	if (rc || (rc = rec_item_set_breakdown(out, u->breakdown)))
 		goto out;
 	out->gold_index = p->gold;
 	for (size_t j = 0; j < nc && !rc; j++) {
@@ -310,7 +311,8 @@ static int mc_prepare(const struct hrn_run_cfg *cfg, const struct task_task *t, 
 		      struct mc_item *it, struct mrl_err *err)
 {
 	it->t[0] = met_now_ns();
-	it->u = (struct mc_unit){ task_id(t), task_item_id(task_item_at(t, item_idx)), lang };
+	it->u = (struct mc_unit){ task_id(t), task_item_id(task_item_at(t, item_idx)), lang,
+				  task_breakdown_value(t, task_item_at(t, item_idx), lang) };
 	int rc = hrn_run_mc_plan(cfg, t, item_idx, lang, &it->p, err);
 	if (rc)
 		return rc;

@@ -27,6 +27,7 @@ size_t hrn_run_ppl_windows(size_t n, size_t window, size_t stride, size_t *ctx_b
 /* Which unit an error is about. */
 struct ppl_unit {
 	const char *task, *item, *lang;
+	const char *breakdown; /* the item's breakdown value; NULL where the task has none */
 };
 
 /* A document's tokens and its windows; the requests point into seq. */
@@ -137,7 +138,7 @@ static int ppl_record(const struct hrn_run_cfg *cfg, const struct task_ppl_plan 
 	}
 	const double nll = -loglik, bits = nll / log(2.0);
 	int rc;
-	if ((rc = rec_item_init(out, u->task, u->item, u->lang)) ||
+	if ((rc = rec_item_init(out, u->task, u->item, u->lang)) || (rc = rec_item_set_breakdown(out, u->breakdown)) ||
 	    (rc = rec_item_add_choice(out, loglik, (int64_t)n, tc->chars, tc->bytes, greedy)) ||
 	    (rc = rec_item_add_metric(out, "perplexity", -1, NULL, false, exp(nll / (double)n))) ||
 	    (rc = rec_item_add_metric(out, "word_perplexity", -1, NULL, false,
@@ -182,7 +183,8 @@ int hrn_run_ppl_item(const struct hrn_run_cfg *cfg, const struct task_task *t, s
 		     struct rec_item *out, struct mrl_err *err)
 {
 	uint64_t times[3] = { met_now_ns(), 0, 0 };
-	const struct ppl_unit u = { task_id(t), task_item_id(task_item_at(t, item_idx)), lang };
+	const struct ppl_unit u = { task_id(t), task_item_id(task_item_at(t, item_idx)), lang,
+				    task_breakdown_value(t, task_item_at(t, item_idx), lang) };
 	struct task_ppl_plan p;
 	struct ppl_doc d = { 0 };
 	struct hrn_score_batch b = { 0 };

@@ -104,6 +104,7 @@ int rec_item_set_pred_text(struct rec_item *it, size_t metric, const char *s)
 	return metric < it->n_metrics ? replace_str(&it->metrics[metric].pred_text, s) : MRL_EINPUT;
 }
 int rec_item_set_prompt(struct rec_item *it, const char *s) { return replace_str(&it->prompt, s); }
+int rec_item_set_breakdown(struct rec_item *it, const char *s) { return replace_str(&it->breakdown, s); }
 
 int rec_item_set_generation(struct rec_item *it, json_t *g)
 {
@@ -137,6 +138,7 @@ void rec_item_release(struct rec_item *it)
 		free(it->timings[i].name);
 	free(it->timings);
 	free(it->prompt);
+	free(it->breakdown);
 	rec_token_logprobs_free(it->logprobs, it->n_choices);
 	json_decref(it->generation);
 	memset(it, 0, sizeof *it);
@@ -190,6 +192,8 @@ json_t *rec_item_to_json(const struct rec_item *it)
 		bad |= rec_put(o, "metrics", metrics);
 		bad |= rec_put(o, "timings_ns", timings);
 		choices = metrics = timings = NULL;
+		if (it->breakdown)
+			bad |= rec_put(o, "breakdown", rec_json_string(it->breakdown));
 		if (it->prompt)
 			bad |= rec_put(o, "prompt", rec_json_string(it->prompt));
 		if (it->context)
@@ -234,6 +238,7 @@ int rec_item_from_json(const json_t *j, struct rec_item *it, const char *where, 
 	    (rc = mrl_json_get_object(j, "metrics", 0, &metrics, where, "", err)) ||
 	    (rc = mrl_json_get_object(j, "timings_ns", MRL_JSON_OPTIONAL, &timings, where, "", err)) ||
 	    (rc = mrl_json_get_str(j, "prompt", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->prompt, where, "", err)) ||
+	    (rc = mrl_json_get_str(j, "breakdown", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->breakdown, where, "", err)) ||
 	    (rc = mrl_json_get_str(j, "context", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->context, where, "", err)) ||
 	    (rc = mrl_json_get_int(j, "tokens_computed", MRL_JSON_OPTIONAL | MRL_JSON_NULLABLE, &it->tokens_computed, where,
 				   "", err)) ||

@@ -63,6 +63,8 @@ struct rec_item {
 	size_t n_timings;
 	char *prompt;                      /* rendered prompt; NULL when not recorded */
 	char *context;                     /* the scored context string of every choice's request; NULL when not recorded */
+	char *breakdown;                   /* the item's value of its task's "breakdown" field (its source language's for a
+					    * derived one); NULL where the task has none, or the record predates it */
 	int64_t tokens_computed;           /* tokens the forward pass computed for this item; -1 unknown */
 	int64_t tokens_cached;             /* tokens of its requests reused from the KV cache; -1 unknown */
 	struct rec_token_logprobs *logprobs; /* n_choices entries, or NULL when not stored */
@@ -82,9 +84,10 @@ int rec_item_add_choice(struct rec_item *it, double loglik, int64_t n_tokens, in
 int rec_item_add_metric(struct rec_item *it, const char *metric, int64_t pred_index, const char *pred_text,
 			bool correct, double value);
 int rec_item_add_timing(struct rec_item *it, const char *name, int64_t ns);
-/* Replace gold_text / prompt with a copy of s (NULL clears). */
+/* Replace gold_text / prompt / breakdown with a copy of s (NULL clears). */
 int rec_item_set_gold_text(struct rec_item *it, const char *s);
 int rec_item_set_prompt(struct rec_item *it, const char *s);
+int rec_item_set_breakdown(struct rec_item *it, const char *s);
 /* Replace the context, choice `choice`'s continuation or own context (< n_choices: add
  * the choices first) or metric `metric`'s pred_text (< n_metrics) with a copy of s
  * (NULL clears). 0, MRL_EINPUT (index out of range) or MRL_ENOMEM. */

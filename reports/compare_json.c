@@ -126,6 +126,54 @@ static int json_outcome(json_t *result, const struct rpt_cmp_result *res, const 
 	return e;
 }
 
+/* One comparison as JSON (a new reference; NULL when out of memory); a row of a breakdown
+ * value's items also names the field and value. */
+static json_t *row_json(const struct rpt_cmp_row *r)
+{
+	bool bin = r->in->kind == RPT_METRIC_BINARY;
+	json_t *row = json_pack(
+		"{s:o, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:b}",
+		"task", jstr(r->in->task), "language", jstr(r->in->language), "metric", jstr(r->in->metric),
+		"kind", bin ? "binary" : "graded", "lower_is_better", r->lower_is_better,
+		"n_pairs", (json_int_t)r->in->n_pairs, "n_base_only", (json_int_t)r->in->n_base_only,
+		"n_cand_only", (json_int_t)r->in->n_cand_only, "base", jreal(r->base_mean),
+		"candidate", jreal(r->cand_mean), "diff", jreal(r->diff), "ci_low", jreal(r->ci_low),
+		"ci_high", jreal(r->ci_high), "test", jstr(r->test),
+		"right_to_wrong", bin ? json_integer((json_int_t)r->n_right_to_wrong) : json_null(),
+		"wrong_to_right", bin ? json_integer((json_int_t)r->n_wrong_to_right) : json_null(),
+		"p", jreal(r->p), "p_holm", jreal(r->p_holm), "verdict", rpt_verdict_name(r->verdict),
+		"gated", r->gated, "max_drop_points", jreal(r->max_drop_points), "gate_failed", r->gate_failed);
+	if (!row)
+		return NULL;
+	json_object_set_new(row, "gate_undetermined", json_boolean(r->gate_underpowered));
+	json_object_set_new(row, "p_floor", r->gated ? jreal(r->p_floor) : json_null());
+	json_t *fl = !bin ? NULL /* graded: no right/wrong flips (null) */
+			  : json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
+				      "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
+	json_object_set_new(row, "flips", fl ? fl : json_null());
+	if (r->in->value && (json_object_set_new(row, "field", jstr(r->in->field)) ||
+			     json_object_set_new(row, "value", jstr(r->in->value)))) {
+		json_decref(row);
+		return NULL;
+	}
+	return row;
+}
+
+/* "by_value": every comparison of a breakdown value's items, or null where there are none. */
+static json_t *json_by_value(const struct rpt_cmp_meta *meta)
+{
+	const struct rpt_cmp_result *v = meta ? meta->by_value : NULL;
+	if (!v || !v->n_rows)
+		return json_null();
+	json_t *rows = json_array();
+	for (size_t i = 0; rows && i < v->n_rows; i++)
+		if (json_array_append_new(rows, row_json(&v->rows[i]))) {
+			json_decref(rows);
+			return NULL;
+		}
+	return rows;
+}
+
 char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	char *out = NULL;
@@ -144,32 +192,9 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 		json_array_append_new(gl, jstr(o->gate_languages[i]));
 	for (size_t i = 0; meta && i < meta->n_notes; i++)
 		json_array_append_new(notes, jstr(meta->notes[i]));
-	for (size_t i = 0; i < res->n_rows; i++) {
-		const struct rpt_cmp_row *r = &res->rows[i];
-		bool bin = r->in->kind == RPT_METRIC_BINARY;
-		json_t *row = json_pack(
-			"{s:o, s:o, s:o, s:s, s:b, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:b}",
-			"task", jstr(r->in->task), "language", jstr(r->in->language), "metric", jstr(r->in->metric),
-			"kind", bin ? "binary" : "graded", "lower_is_better", r->lower_is_better,
-			"n_pairs", (json_int_t)r->in->n_pairs, "n_base_only", (json_int_t)r->in->n_base_only,
-			"n_cand_only", (json_int_t)r->in->n_cand_only, "base", jreal(r->base_mean),
-			"candidate", jreal(r->cand_mean), "diff", jreal(r->diff), "ci_low", jreal(r->ci_low),
-			"ci_high", jreal(r->ci_high), "test", jstr(r->test),
-			"right_to_wrong", bin ? json_integer((json_int_t)r->n_right_to_wrong) : json_null(),
-			"wrong_to_right", bin ? json_integer((json_int_t)r->n_wrong_to_right) : json_null(),
-			"p", jreal(r->p), "p_holm", jreal(r->p_holm), "verdict", rpt_verdict_name(r->verdict),
-			"gated", r->gated, "max_drop_points", jreal(r->max_drop_points), "gate_failed", r->gate_failed);
-		if (!row)
+	for (size_t i = 0; i < res->n_rows; i++)
+		if (json_array_append_new(rows, row_json(&res->rows[i])))
 			goto out;
-		json_object_set_new(row, "gate_undetermined", json_boolean(r->gate_underpowered));
-		json_object_set_new(row, "p_floor", r->gated ? jreal(r->p_floor) : json_null());
-		json_t *fl = !bin ? NULL /* graded: no right/wrong flips (null) */
-				  : json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
-					      "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
-		json_object_set_new(row, "flips", fl ? fl : json_null());
-		if (json_array_append_new(rows, row))
-			goto out;
-	}
 	root = json_pack("{s:i, s:s, s:o, s:o, s:{s:f, s:I, s:I, s:f, s:O, s:O, s:O}, s:{s:b, s:I, s:I}, s:O, s:O}",
 			 "schema_version", 1, "tool", "merilo compare",
 			 "base", meta ? json_side(&meta->base) : json_null(),
@@ -183,7 +208,8 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 		if (!kl || json_object_set_new(opts, "gate_kl", jkl(res->kl_gate_max_mean)) ||
 		    json_object_set_new(opts, "gate_perf", meta && meta->perf_gated ? jreal(meta->perf_threshold) : json_null()) ||
 		    json_object_set_new(opts, "kl_min_coverage", jkl(o->kl_min_coverage)) ||
-		    json_object_set_new(root, "kl", kl) || json_outcome(json_object_get(root, "result"), res, meta))
+		    json_object_set_new(root, "kl", kl) || json_object_set_new(root, "by_value", json_by_value(meta)) ||
+		    json_outcome(json_object_get(root, "result"), res, meta))
 			goto out;
 		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 	}

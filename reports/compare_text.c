@@ -326,6 +326,144 @@ static void add_md_as_text(struct mrl_buf *s, const char *md)
 		}
 }
 
+/* ---- comparisons of each breakdown value's items (rpt_cmp_meta.by_value) ---- */
+
+#define VALUE_DROPS_LISTED 5 /* of the changes that are not significant, the largest drops shown */
+
+static double improvement(const struct rpt_cmp_row *r)
+{
+	return r->lower_is_better ? -r->diff : r->diff;
+}
+
+static int by_improvement(const void *a, const void *b, void *rows)
+{
+	const double x = improvement(&((const struct rpt_cmp_row *)rows)[*(const size_t *)a]);
+	const double y = improvement(&((const struct rpt_cmp_row *)rows)[*(const size_t *)b]);
+	if (x != y)
+		return x < y ? -1 : 1;
+	return (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
+/* The rows of v shown, as indices into *out (malloc'd; NULL when out of memory): the
+ * significant changes, worst first (*n_sig of them), then up to VALUE_DROPS_LISTED of
+ * the largest drops among the others. Returns how many. */
+static size_t values_shown(const struct rpt_cmp_result *v, size_t **out, size_t *n_sig)
+{
+	size_t *idx = malloc((v->n_rows + 1) * sizeof *idx), n = 0, n_drop = 0;
+	*out = idx;
+	*n_sig = 0;
+	for (size_t i = 0; idx && i < v->n_rows; i++)
+		if (v->rows[i].verdict == RPT_VERDICT_BETTER || v->rows[i].verdict == RPT_VERDICT_WORSE)
+			idx[n++] = i;
+	if (!idx)
+		return 0;
+	qsort_r(idx, n, sizeof *idx, by_improvement, v->rows);
+	*n_sig = n;
+	for (size_t i = 0; i < v->n_rows; i++)
+		if (v->rows[i].verdict == RPT_VERDICT_SAME && improvement(&v->rows[i]) < 0)
+			idx[n + n_drop++] = i;
+	qsort_r(idx + n, n_drop, sizeof *idx, by_improvement, v->rows);
+	return n + (n_drop < VALUE_DROPS_LISTED ? n_drop : VALUE_DROPS_LISTED);
+}
+
+/* The breakdown fields of v's rows, in first-seen order: "subject, category". */
+static void add_fields(struct mrl_buf *s, const struct rpt_cmp_result *v, void (*esc)(struct mrl_buf *, const char *))
+{
+	for (size_t i = 0, n = 0; i < v->n_rows; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = !strcmp(v->rows[k].in->field, v->rows[i].in->field);
+		if (seen)
+			continue;
+		mrl_buf_add(s, n++ ? ", " : "");
+		esc(s, v->rows[i].in->field);
+	}
+}
+
+/* The sentence before the table: what was compared, and what changed; lead starts it, brk
+ * ("\n" in text, " " in markdown) goes where a terminal line would be too long. */
+static void values_intro(struct mrl_buf *s, const struct rpt_cmp_result *v, size_t n_sig, size_t n_shown,
+			 void (*esc)(struct mrl_buf *, const char *), const char *lead, const char *brk)
+{
+	mrl_buf_addf(s, "%s value of a task's breakdown (", lead);
+	add_fields(s, v, esc);
+	mrl_buf_addf(s, ") compared on its own items,%sHolm-adjusted across these %zu comparisons: ", brk, v->n_rows);
+	if (n_sig)
+		mrl_buf_addf(s, "%zu changed significantly", n_sig);
+	else
+		mrl_buf_add(s, "none changed significantly");
+	if (n_shown > n_sig)
+		mrl_buf_addf(s, "; also listed: the %zu largest drop%s among the others", n_shown - n_sig,
+			     n_shown - n_sig == 1 ? "" : "s");
+}
+
+static void render_values_text(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
+{
+	const struct rpt_cmp_result *v = meta ? meta->by_value : NULL;
+	if (!v || !v->n_rows)
+		return;
+	size_t *idx, n_sig, n = values_shown(v, &idx, &n_sig);
+	mrl_buf_add(s, "\nby value (not gated): ");
+	values_intro(s, v, n_sig, n, text_clean, "each", "\n");
+	mrl_buf_add(s, "\n");
+	static const char *const head[] = { "task", "lang", "value", "metric", "n", "base", "cand", "diff", "CI",
+					    "p(Holm)", "verdict" };
+	static const int width[] = { 14, 8, 20, 14, 5, 7, 7, 7, 17, 8, 21 };
+	for (size_t i = 0; n && i < sizeof head / sizeof head[0]; i++)
+		add_padded(s, head[i], width[i]);
+	mrl_buf_add(s, n ? "\n" : "");
+	for (size_t k = 0; k < n; k++) {
+		const struct rpt_cmp_row *r = &v->rows[idx[k]];
+		CELL(text_clean(&c_, r->in->task), width[0]);
+		CELL(text_clean(&c_, r->in->language), width[1]);
+		CELL(text_clean(&c_, r->in->value), width[2]);
+		CELL(text_clean(&c_, r->in->metric), width[3]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[4]);
+		CELL(rpt_cmp_add_value(&c_, r, r->base_mean, false), width[5]);
+		CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, false), width[6]);
+		CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[7]);
+		CELL(rpt_cmp_add_ci(&c_, r), width[8]);
+		CELL(add_p(&c_, r->p_holm), width[9]);
+		mrl_buf_add(s, rpt_verdict_name(r->verdict));
+		mrl_buf_add(s, "\n");
+	}
+	free(idx);
+}
+
+static void render_values_md(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
+{
+	const struct rpt_cmp_result *v = meta ? meta->by_value : NULL;
+	if (!v || !v->n_rows)
+		return;
+	size_t *idx, n_sig, n = values_shown(v, &idx, &n_sig);
+	mrl_buf_add(s, "\n### By value (not gated)\n\n");
+	values_intro(s, v, n_sig, n, rpt_esc_md, "Each", " ");
+	mrl_buf_add(s, n ? ".\n\n| task | language | value | metric | n | base | candidate | Δ | 95% CI | p (Holm) | verdict |\n"
+			   "|---|---|---|---|---:|---:|---:|---:|---|---:|---|\n"
+			 : ".\n");
+	for (size_t k = 0; k < n; k++) {
+		const struct rpt_cmp_row *r = &v->rows[idx[k]];
+		const char *cells[4] = { r->in->task, r->in->language, r->in->value, r->in->metric };
+		for (int c = 0; c < 4; c++) {
+			mrl_buf_add(s, "| ");
+			rpt_esc_md(s, cells[c]);
+			mrl_buf_add(s, " ");
+		}
+		mrl_buf_addf(s, "| %zu | ", r->in->n_pairs);
+		rpt_cmp_add_value(s, r, r->base_mean, false);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_value(s, r, r->cand_mean, false);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_value(s, r, r->diff, true);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_ci(s, r);
+		mrl_buf_add(s, " | ");
+		add_p(s, r->p_holm);
+		mrl_buf_addf(s, " | %s%s%s |\n", k < n_sig ? "**" : "", rpt_verdict_name(r->verdict), k < n_sig ? "**" : "");
+	}
+	free(idx);
+}
+
 static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	mrl_buf_add(s, "merilo compare: base ");
@@ -358,6 +496,7 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 		mrl_buf_add(s, "\n");
 	}
 	render_kl_text(s, res);
+	render_values_text(s, meta);
 	for (size_t i = 0; meta && i < meta->n_notes; i++) {
 		mrl_buf_add(s, i ? "" : "\n");
 		mrl_buf_add(s, "note: ");
@@ -520,6 +659,7 @@ static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const
 			     !r->gated ? "" : r->gate_failed ? "❌ FAIL" : r->gate_underpowered ? "⚠️ undetermined" : "pass");
 	}
 	render_kl_md(s, res);
+	render_values_md(s, meta);
 	bool any = false;
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];

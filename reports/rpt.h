@@ -75,6 +75,7 @@ struct rpt_pair {
 	const char *item_id;
 	const char *prompt;  /* the rendered prompt (candidate's, else base's); NULL when not recorded */
 	double base, cand;   /* binary: 1 right, 0 wrong; graded: the item's value */
+	const char *value;   /* the item's breakdown value where both records carry one (the base's); else NULL */
 };
 
 /* The input of one comparison: one metric on one task x language, over the items
@@ -85,6 +86,8 @@ struct rpt_cmp_input {
 	const struct rpt_pair *pairs;
 	size_t n_pairs;
 	size_t n_base_only, n_cand_only; /* items in one run only: not compared */
+	const char *field, *value;       /* a comparison of one breakdown value's items: the task's breakdown
+					  * field and the value (rpt_cmp_meta.by_value); NULL otherwise */
 };
 
 /* A gated metric and the largest drop it may show, in points (1/100 of the
@@ -270,6 +273,11 @@ struct rpt_cmp_meta {
 	const char *const *notes;   /* n_notes lines: warnings, data a run lacks (KL, performance) */
 	size_t n_notes;
 	const char *perf_md;        /* optional extra section (already formatted markdown/text), NULL none */
+	/* Comparisons of each breakdown value's items (inputs with field and value set), a family
+	 * of their own: Holm across them alone, never gated, so the gate's outcome and its
+	 * family are those of the whole task x language rows. NULL: none (no task has a
+	 * breakdown, or a run's records predate the value). */
+	const struct rpt_cmp_result *by_value;
 	/* The performance gate (compare --gate-perf on the runs' bench records, judged by
 	 * the caller): perf_gated when on, perf_threshold its fraction (0.05: 5%),
 	 * perf_n_gated figures checked and perf_n_failed of them worse beyond it,

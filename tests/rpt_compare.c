@@ -155,7 +155,7 @@ static void test_kl_gate(void)
 	struct mrl_err err = {0};
 	struct rpt_kl_row row = { .task = "copa", .language = "hr" };
 	rpt_kl_summarize(kls, covs, kl_same, 5, adl, 6, &row, &err);
-	struct rpt_pair p1[2] = { { "a", NULL, 1, 1 }, { "b", NULL, 0, 0 } };
+	struct rpt_pair p1[2] = { { "a", NULL, 1, 1, NULL }, { "b", NULL, 0, 0, NULL } };
 	struct rpt_cmp_input in = { .task = "copa", .language = "hr", .metric = "acc", .kind = RPT_METRIC_BINARY,
 				    .pairs = p1, .n_pairs = 2 };
 	struct rpt_gate_metric gate_acc = { "acc", 1.0 };
@@ -395,8 +395,8 @@ static void test_graded(void)
 	struct rpt_cmp_result res;
 	struct rpt_pair g[40];
 	for (size_t i = 0; i < 40; i++)
-		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 1.2 + 0.01 * (double)i + 0.001 * (double)(i % 3) };
-	struct rpt_cmp_input gin = { "text", "en", "bits_per_char", RPT_METRIC_GRADED, g, 40, 0, 0 };
+		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 1.2 + 0.01 * (double)i + 0.001 * (double)(i % 3), NULL };
+	struct rpt_cmp_input gin = { "text", "en", "bits_per_char", RPT_METRIC_GRADED, g, 40, 0, 0, NULL, NULL };
 	is_int(rpt_compare(&gin, 1, &o, &res, &err), 0, "graded: runs");
 	ok(res.rows[0].lower_is_better, "graded: bits_per_char is lower-is-better");
 	is_str(res.rows[0].test, "wilcoxon-signed-rank", "graded: Wilcoxon test");
@@ -463,12 +463,12 @@ static void test_underpowered(void)
 	static const char *const langs[] = { "en", "hr", "sr-Cyrl", "sr-Latn" };
 	struct rpt_pair g[12], fall[6];
 	for (size_t i = 0; i < 12; i++)
-		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 10.0 + 0.1 * (double)i };
+		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 10.0 + 0.1 * (double)i, NULL };
 	for (size_t i = 0; i < 6; i++)
-		fall[i] = (struct rpt_pair){ "d", NULL, g[i].cand, g[i].base };
+		fall[i] = (struct rpt_pair){ "d", NULL, g[i].cand, g[i].base, NULL };
 	struct rpt_cmp_input in[4];
 	for (size_t l = 0; l < 4; l++)
-		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, g, 6, 0, 0 };
+		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, g, 6, 0, 0, NULL, NULL };
 	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "6 pairs x 4 languages: runs");
 	is_int(res.n_gate_failed, 0, "6 pairs: no failure (none can be significant)");
 	is_int(res.n_gate_underpowered, 4, "6 pairs: every gated row undetermined");
@@ -488,7 +488,7 @@ static void test_underpowered(void)
 	ok(res.n_gate_failed == 4 && res.n_gate_underpowered == 0, "12 pairs: a regression in every language");
 	rpt_cmp_result_release(&res);
 	for (size_t l = 0; l < 4; l++)
-		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, fall, 6, 0, 0 };
+		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, fall, 6, 0, 0, NULL, NULL };
 	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "6 pairs falling: runs");
 	ok(res.n_gate_underpowered == 0 && rpt_compare_outcome(&res, NULL) == RPT_CMP_PASS, "6 pairs falling: a pass");
 	rpt_cmp_result_release(&res);
@@ -502,7 +502,7 @@ static void test_flip_order(void)
 	static const char *const id[] = { "102", "16", "161", "7", "it-2", "it-10" };
 	struct rpt_pair p[6];
 	for (size_t i = 0; i < 6; i++)
-		p[i] = (struct rpt_pair){ id[i], NULL, 1, 0 };
+		p[i] = (struct rpt_pair){ id[i], NULL, 1, 0, NULL };
 	struct rpt_cmp_input in = input("hr", "acc", p, 6);
 	struct rpt_cmp_result res;
 	is_int(rpt_compare(&in, 1, NULL, &res, &err), 0, "runs");
