@@ -110,7 +110,11 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 				       "would be mixed", path);
 	o->chat_mc = mc ? 1 : 0;
 	const json_t *sample = json_object_get(opt, "sample"); /* absent: every item, or the first --limit */
-	const long ns = json_is_integer(sample) ? (long)json_integer_value(sample) : 0;
+	if (sample && (!json_is_integer(sample) || json_integer_value(sample) < 1)) {
+		fprintf(stderr, "merilo: %s: not a merilo run.json (options.sample is not a count of items)\n", path);
+		return HRN_EXIT_INPUT;
+	}
+	const long ns = sample ? (long)json_integer_value(sample) : 0;
 	if (o->sample >= 0 && o->sample != ns) {
 		char was[32] = "(not given)";
 		if (ns)

@@ -236,6 +236,15 @@ static void test_run(void)
 		   "run --resume %s/s7 --sample 8", tmp);
 	CLI_EXPECT(2, "--sample 7 differs from the resumed run's (not given)", "--resume of a full run refuses --sample",
 		   "run --resume %s/full --sample 7", tmp);
+	/* a run.json whose options.sample is not a count is refused, not read as "every item" */
+	is_int(cli_sh(NULL, "cp -r %s/s7 %s/s7bad", tmp, tmp), 0, "a copy of the sampled run");
+	snprintf(path, sizeof path, "%s/s7bad/run.json", tmp);
+	rj = json_load_file(path, 0, NULL);
+	json_object_set_new(json_object_get(rj, "options"), "sample", json_string("seven"));
+	ok(rj && !json_dump_file(rj, path, JSON_INDENT(2)), "its options.sample made a string");
+	json_decref(rj);
+	CLI_EXPECT(3, "options.sample is not a count of items", "--resume of a run.json with a bad options.sample",
+		   "run --resume %s/s7bad", tmp);
 	is_int(cli_run(&out, RUN " --sample 2 --seed 90 --out %s/s2", tmp, tmp), 0, "--sample 2 ran");
 	free(out);
 	is_int(cli_run(&out, "run --model %s/m.gguf --suite " SUITE " --boot 50 --threads 1 --sample 2 --seed 90 --out %s/s2n",
