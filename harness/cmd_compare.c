@@ -49,7 +49,9 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"usage: merilo compare BASE_RUN CAND_RUN [options]\n"
 		"       merilo compare --baseline NAME CAND_RUN [--db PATH] [options]\n"
 		"Compare two runs of the same suite item by item (candidate - base) and gate on regressions.\n"
-		"A run is a folder written by 'merilo run' (results.json + items.jsonl).\n");
+		"A run is a folder written by 'merilo run' (results.json + items.jsonl). A task with a\n"
+		"\"breakdown\" (subject, category) is also compared value by value, as a family of its own\n"
+		"that is never gated (docs/compare.md, \"By value\").\n");
 	hrn_print_options(out, opts, 24);
 	fprintf(out,
 		"exit codes: 0 no gated regression, 1 a gated metric, KL row or bench figure regressed,\n"
