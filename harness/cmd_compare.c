@@ -49,9 +49,10 @@ static void usage(FILE *out, const struct mrl_option *opts)
 		"usage: merilo compare BASE_RUN CAND_RUN [options]\n"
 		"       merilo compare --baseline NAME CAND_RUN [--db PATH] [options]\n"
 		"Compare two runs of the same suite item by item (candidate - base) and gate on regressions.\n"
-		"A run is a folder written by 'merilo run' (results.json + items.jsonl). A task with a\n"
-		"\"breakdown\" (subject, category) is also compared value by value, as a family of its own\n"
-		"that is never gated (docs/compare.md, \"By value\").\n");
+		"A run is a folder written by 'merilo run' (results.json + items.jsonl). Also reported,\n"
+		"each as a family of its own that is never gated: a task with a \"breakdown\" (subject,\n"
+		"category) value by value, and the change of each language gap (en - sr-Cyrl,\n"
+		"sr-Cyrl - sr-Latn, ...) on the same items (docs/compare.md).\n");
 	hrn_print_options(out, opts, 24);
 	fprintf(out,
 		"exit codes: 0 no gated regression, 1 a gated metric, KL row or bench figure regressed,\n"
@@ -95,6 +96,7 @@ static void state_release(struct cmp_state *st)
 	free(st->kl_rows);
 	hrn_cmp_settings_release(st);
 	hrn_cmp_by_value_release(st);
+	hrn_cmp_gaps_release(st);
 }
 
 static int gate_add(struct cmp_state *st, const char *metric, double max_drop, struct mrl_err *err)
@@ -914,7 +916,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	co.kl_min_coverage = o.kl_min_coverage;
 	if ((rc = rpt_compare(st.inputs, st.n_inputs, &co, &res, &err)) ||
 	    (rc = rpt_compare_set_kl(&res, st.kl_rows, st.n_kl_rows, o.gate_kl, &err)) ||
-	    (rc = hrn_cmp_by_value(&st, &co, &err)))
+	    (rc = hrn_cmp_by_value(&st, &co, &err)) || (rc = hrn_cmp_gaps(&st, &co, &err)))
 		goto fail;
 
 	snprintf(build_b, sizeof build_b, "%s %s", st.base_r.manifest.merilo_version ? st.base_r.manifest.merilo_version : "?",
@@ -927,7 +929,7 @@ int hrn_cmd_compare(int argc, char **argv)
 		.cand = { o.cand_dir, st.cand_r.model.name, st.cand_r.model.sha256, suite_sha(&st.cand_r), build_c,
 			  st.cand_r.manifest.hostname },
 		.notes = (const char *const *)st.notes, .n_notes = st.n_notes, .diffs = st.diffs, .n_diffs = st.n_diffs,
-		.by_value = st.by_value.n_rows ? &st.by_value : NULL,
+		.by_value = st.by_value.n_rows ? &st.by_value : NULL, .gaps = st.gaps.n_rows ? &st.gaps : NULL,
 	};
 	if ((rc = hrn_cmp_perf_meta(&st, &o, &meta, &err)))
 		goto fail;

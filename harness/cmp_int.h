@@ -79,6 +79,12 @@ struct cmp_state {
 	struct rpt_pair **value_pairs;
 	size_t n_value_pairs;
 	struct rpt_cmp_result by_value;
+	/* the changes of the language gaps (cmp_gaps.c), owned likewise */
+	struct rpt_cmp_input *gap_inputs;
+	size_t n_gap_inputs, cap_gap_inputs;
+	struct rpt_pair **gap_pairs;
+	size_t n_gap_pairs;
+	struct rpt_cmp_result gaps;
 };
 
 /* Add a note (printf-style) to the comparison's notes; 0 or MRL_ENOMEM. */
@@ -119,6 +125,16 @@ int hrn_cmp_plot(const char *prefix, const struct rpt_cmp_result *res, bool quie
  * st->by_value; a note where only one run's records carry values. 0 or MRL_ENOMEM. */
 int hrn_cmp_by_value(struct cmp_state *st, const struct rpt_compare_opts *co, struct mrl_err *err);
 void hrn_cmp_by_value_release(struct cmp_state *st);
+/* The language gaps' changes (cmp_gaps.c): for each task and gated metric (every metric when
+ * none is gated), each pair of its languages, oriented as the reports do (English, else
+ * the Cyrillic side, first), over the items both runs scored in both: per item the gap
+ * A - B in each run, compared as a graded metric (candidate - base), no gate, Holm
+ * across these rows alone, into st->gaps. 0 or MRL_ENOMEM. */
+int hrn_cmp_gaps(struct cmp_state *st, const struct rpt_compare_opts *co, struct mrl_err *err);
+void hrn_cmp_gaps_release(struct cmp_state *st);
+/* Room for input n in *inputs (capacity *cap, doubled when full, 64 at first). 0 or MRL_ENOMEM
+ * (*inputs unchanged). cmp_state.c. */
+int hrn_cmp_grow(struct rpt_cmp_input **inputs, size_t n, size_t *cap);
 /* The gate's flags checked against st's comparisons (cmp_gate.c): --gate,
  * --gate-tasks and --gate-languages (the last two replace the config's lists).
  * HRN_EXIT_OK, or the exit code (2: a name no comparison has). */

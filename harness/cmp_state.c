@@ -38,3 +38,16 @@ int hrn_cmp_group_cmp(const struct rec_item *a, const struct rec_item *b)
 	int c = strcmp(a->task, b->task);
 	return c ? c : strcmp(a->language, b->language);
 }
+
+int hrn_cmp_grow(struct rpt_cmp_input **inputs, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return 0;
+	const size_t want = *cap ? 2 * *cap : 64;
+	struct rpt_cmp_input *v = realloc(*inputs, want * sizeof *v);
+	if (!v)
+		return MRL_ENOMEM;
+	*inputs = v;
+	*cap = want;
+	return 0;
+}

@@ -42,14 +42,8 @@ static int by_value(const void *a, const void *b)
 
 static int add_input(struct cmp_state *st, const struct rpt_cmp_input *in)
 {
-	if (st->n_value_inputs == st->cap_value_inputs) {
-		size_t cap = st->cap_value_inputs ? 2 * st->cap_value_inputs : 64;
-		struct rpt_cmp_input *v = realloc(st->value_inputs, cap * sizeof *v);
-		if (!v)
-			return MRL_ENOMEM;
-		st->value_inputs = v;
-		st->cap_value_inputs = cap;
-	}
+	if (hrn_cmp_grow(&st->value_inputs, st->n_value_inputs, &st->cap_value_inputs))
+		return MRL_ENOMEM;
 	st->value_inputs[st->n_value_inputs++] = *in;
 	return 0;
 }

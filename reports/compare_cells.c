@@ -6,12 +6,12 @@
 
 #include <math.h>
 
-/* A value in display units: percent for right/wrong metrics, the metric's unit otherwise. */
+/* A value in display units: percent for right/wrong metrics (and gaps of them), the metric's unit otherwise. */
 void rpt_cmp_add_value(struct mrl_buf *s, const struct rpt_cmp_row *row, double v, bool signed_)
 {
 	if (isnan(v))
 		mrl_buf_add(s, "—");
-	else if (row->in->kind == RPT_METRIC_BINARY)
+	else if (row->in->kind == RPT_METRIC_BINARY || row->in->percent)
 		mrl_buf_addf(s, signed_ ? "%+.1f" : "%.1f", 100.0 * v);
 	else
 		mrl_buf_addf(s, signed_ ? "%+.4g" : "%.4g", v);

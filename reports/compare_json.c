@@ -151,18 +151,20 @@ static json_t *row_json(const struct rpt_cmp_row *r)
 			  : json_pack("{s:o*, s:o*}", "right_to_wrong", json_flips(r, r->flips_rw, r->n_flips_rw),
 				      "wrong_to_right", json_flips(r, r->flips_wr, r->n_flips_wr));
 	json_object_set_new(row, "flips", fl ? fl : json_null());
-	if (r->in->value && (json_object_set_new(row, "field", jstr(r->in->field)) ||
-			     json_object_set_new(row, "value", jstr(r->in->value)))) {
+	if ((r->in->value && (json_object_set_new(row, "field", jstr(r->in->field)) ||
+			      json_object_set_new(row, "value", jstr(r->in->value)))) ||
+	    (r->in->language_b && (json_object_set_new(row, "language_b", jstr(r->in->language_b)) ||
+				   json_object_set_new(row, "gap_kind", jstr(r->in->gap_kind))))) {
 		json_decref(row);
 		return NULL;
 	}
 	return row;
 }
 
-/* "by_value": every comparison of a breakdown value's items, or null where there are none. */
-static json_t *json_by_value(const struct rpt_cmp_meta *meta)
+/* "by_value" or "gaps": every comparison of a family besides the gate's, or null where there
+ * are none. */
+static json_t *json_family(const struct rpt_cmp_result *v)
 {
-	const struct rpt_cmp_result *v = meta ? meta->by_value : NULL;
 	if (!v || !v->n_rows)
 		return json_null();
 	json_t *rows = json_array();
@@ -208,7 +210,8 @@ char *rpt_cmp_render_json(const struct rpt_cmp_result *res, const struct rpt_cmp
 		if (!kl || json_object_set_new(opts, "gate_kl", jkl(res->kl_gate_max_mean)) ||
 		    json_object_set_new(opts, "gate_perf", meta && meta->perf_gated ? jreal(meta->perf_threshold) : json_null()) ||
 		    json_object_set_new(opts, "kl_min_coverage", jkl(o->kl_min_coverage)) ||
-		    json_object_set_new(root, "kl", kl) || json_object_set_new(root, "by_value", json_by_value(meta)) ||
+		    json_object_set_new(root, "kl", kl) || json_object_set_new(root, "by_value", json_family(meta ? meta->by_value : NULL)) ||
+		    json_object_set_new(root, "gaps", json_family(meta ? meta->gaps : NULL)) ||
 		    json_outcome(json_object_get(root, "result"), res, meta))
 			goto out;
 		out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));

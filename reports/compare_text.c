@@ -464,6 +464,118 @@ static void render_values_md(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
 	free(idx);
 }
 
+/* ---- the language gaps' changes (rpt_cmp_meta.gaps) ---- */
+
+static bool gap_significant(const struct rpt_cmp_row *r, double alpha)
+{
+	return r->in->n_pairs && r->p_holm < alpha;
+}
+
+/* Whether a gap row is shown in text and markdown: English against a BCMS variant and
+ * Cyrillic against Latin always (the gaps merilo is for), other pairs when they changed. */
+static bool gap_shown(const struct rpt_cmp_row *r, double alpha)
+{
+	return !strcmp(r->in->gap_kind, rpt_gap_kind_name(RPT_GAP_LANGUAGE)) ||
+	       !strcmp(r->in->gap_kind, rpt_gap_kind_name(RPT_GAP_SCRIPT)) || gap_significant(r, alpha);
+}
+
+/* narrowed / widened: the candidate's mean gap nearer to / further from 0, significantly. */
+static const char *gap_word(const struct rpt_cmp_row *r, double alpha)
+{
+	if (!gap_significant(r, alpha))
+		return "no significant change";
+	return fabs(r->cand_mean) < fabs(r->base_mean) ? "narrowed" : "widened";
+}
+
+static void gaps_intro(struct mrl_buf *s, const struct rpt_cmp_result *g, size_t n_hidden, const char *brk)
+{
+	mrl_buf_addf(s, "per item, the metric in A minus in B in each run,%sover the items both runs scored in both; "
+			"change = candidate's gap - base's, Holm-adjusted across these %zu comparisons", brk, g->n_rows);
+	if (n_hidden)
+		mrl_buf_addf(s, "; %zu other pair%s of languages, none changed significantly, %s only in the JSON", n_hidden,
+			     n_hidden == 1 ? "" : "s", n_hidden == 1 ? "is" : "are");
+}
+
+static void render_gaps_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	const struct rpt_cmp_result *g = meta ? meta->gaps : NULL;
+	if (!g || !g->n_rows)
+		return;
+	const double alpha = res->opts.alpha;
+	size_t n_shown = 0;
+	for (size_t i = 0; i < g->n_rows; i++)
+		n_shown += gap_shown(&g->rows[i], alpha);
+	mrl_buf_add(s, "\nlanguage gaps (not gated): ");
+	gaps_intro(s, g, g->n_rows - n_shown, "\n");
+	mrl_buf_add(s, "\n");
+	static const char *const head[] = { "task", "kind", "A - B", "metric", "n", "base", "cand", "change", "CI",
+					    "p(Holm)", "verdict" };
+	static const int width[] = { 14, 14, 20, 14, 5, 7, 7, 7, 17, 8, 21 };
+	for (size_t i = 0; n_shown && i < sizeof head / sizeof head[0]; i++)
+		add_padded(s, head[i], width[i]);
+	mrl_buf_add(s, n_shown ? "\n" : "");
+	for (size_t i = 0; i < g->n_rows; i++) {
+		const struct rpt_cmp_row *r = &g->rows[i];
+		if (!gap_shown(r, alpha))
+			continue;
+		CELL(text_clean(&c_, r->in->task), width[0]);
+		CELL(text_clean(&c_, r->in->gap_kind), width[1]);
+		CELL((text_clean(&c_, r->in->language), mrl_buf_add(&c_, " - "), text_clean(&c_, r->in->language_b)), width[2]);
+		CELL(text_clean(&c_, r->in->metric), width[3]);
+		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[4]);
+		CELL(rpt_cmp_add_value(&c_, r, r->base_mean, true), width[5]);
+		CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, true), width[6]);
+		CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[7]);
+		CELL(rpt_cmp_add_ci(&c_, r), width[8]);
+		CELL(add_p(&c_, r->p_holm), width[9]);
+		mrl_buf_add(s, gap_word(r, alpha));
+		mrl_buf_add(s, "\n");
+	}
+}
+
+static void render_gaps_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
+{
+	const struct rpt_cmp_result *g = meta ? meta->gaps : NULL;
+	if (!g || !g->n_rows)
+		return;
+	const double alpha = res->opts.alpha;
+	size_t n_shown = 0;
+	for (size_t i = 0; i < g->n_rows; i++)
+		n_shown += gap_shown(&g->rows[i], alpha);
+	mrl_buf_add(s, "\n### Language gaps (not gated)\n\nThe gap is, ");
+	gaps_intro(s, g, g->n_rows - n_shown, " ");
+	mrl_buf_add(s, n_shown ? ".\n\n| task | kind | A − B | metric | n | base gap | candidate gap | change | 95% CI | "
+				 "p (Holm) | verdict |\n|---|---|---|---|---:|---:|---:|---:|---|---:|---|\n"
+			       : ".\n");
+	for (size_t i = 0; i < g->n_rows; i++) {
+		const struct rpt_cmp_row *r = &g->rows[i];
+		if (!gap_shown(r, alpha))
+			continue;
+		mrl_buf_add(s, "| ");
+		rpt_esc_md(s, r->in->task);
+		mrl_buf_add(s, " | ");
+		rpt_esc_md(s, r->in->gap_kind);
+		mrl_buf_add(s, " | ");
+		rpt_esc_md(s, r->in->language);
+		mrl_buf_add(s, " − ");
+		rpt_esc_md(s, r->in->language_b);
+		mrl_buf_add(s, " | ");
+		rpt_esc_md(s, r->in->metric);
+		mrl_buf_addf(s, " | %zu | ", r->in->n_pairs);
+		rpt_cmp_add_value(s, r, r->base_mean, true);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_value(s, r, r->cand_mean, true);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_value(s, r, r->diff, true);
+		mrl_buf_add(s, " | ");
+		rpt_cmp_add_ci(s, r);
+		mrl_buf_add(s, " | ");
+		add_p(s, r->p_holm);
+		const bool sig = gap_significant(r, alpha);
+		mrl_buf_addf(s, " | %s%s%s |\n", sig ? "**" : "", gap_word(r, alpha), sig ? "**" : "");
+	}
+}
+
 static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
 {
 	mrl_buf_add(s, "merilo compare: base ");
@@ -497,6 +609,7 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 	}
 	render_kl_text(s, res);
 	render_values_text(s, meta);
+	render_gaps_text(s, res, meta);
 	for (size_t i = 0; meta && i < meta->n_notes; i++) {
 		mrl_buf_add(s, i ? "" : "\n");
 		mrl_buf_add(s, "note: ");
@@ -660,6 +773,7 @@ static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const
 	}
 	render_kl_md(s, res);
 	render_values_md(s, meta);
+	render_gaps_md(s, res, meta);
 	bool any = false;
 	for (size_t i = 0; i < res->n_rows; i++) {
 		const struct rpt_cmp_row *r = &res->rows[i];

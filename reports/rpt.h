@@ -88,6 +88,11 @@ struct rpt_cmp_input {
 	size_t n_base_only, n_cand_only; /* items in one run only: not compared */
 	const char *field, *value;       /* a comparison of one breakdown value's items: the task's breakdown
 					  * field and the value (rpt_cmp_meta.by_value); NULL otherwise */
+	const char *language_b;          /* a change of a language gap (rpt_cmp_meta.gaps): each pair's values are
+					  * the gap language - language_b of the item in that run; NULL otherwise */
+	const char *gap_kind;            /* with it: rpt_gap_kind_name of the pair ("en→BCMS", "script", ...) */
+	bool percent;                    /* values shown in percent though the kind is graded (a gap of a
+					  * right/wrong metric) */
 };
 
 /* A gated metric and the largest drop it may show, in points (1/100 of the
@@ -278,6 +283,9 @@ struct rpt_cmp_meta {
 	 * family are those of the whole task x language rows. NULL: none (no task has a
 	 * breakdown, or a run's records predate the value). */
 	const struct rpt_cmp_result *by_value;
+	/* Changes of the language gaps (language - language_b, per item, candidate's gap minus
+	 * the base's), likewise a family of their own, never gated. NULL: none. */
+	const struct rpt_cmp_result *gaps;
 	/* The performance gate (compare --gate-perf on the runs' bench records, judged by
 	 * the caller): perf_gated when on, perf_threshold its fraction (0.05: 5%),
 	 * perf_n_gated figures checked and perf_n_failed of them worse beyond it,

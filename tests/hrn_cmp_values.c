@@ -1,5 +1,5 @@
 /* hrn_cmp_values.c — merilo compare by value of a task's breakdown (harness/cmp_values.c,
- * docs/compare.md "By value").
+ * docs/compare.md "By value"), and on the language gaps (harness/cmp_gaps.c, "Language gaps").
  *
  * Two systems' answers are scored with `merilo score` on a suite made here: task "subj"
  * (breakdown "subject": A 60 items, B 60, C 4) and task "plain" (no breakdown), in en and
@@ -8,7 +8,9 @@
  * languages x three values, acc), each over its value's items, with A/hr worse and
  * Holm-adjusted across those six alone (p_holm = 6 p for the smallest p), none gated, and
  * the gate's own family and outcome those of the whole rows. A run whose records carry no
- * values (made before merilo recorded them) gives a note and no split.
+ * values (made before merilo recorded them) gives a note and no split. The en - hr gap of subj
+ * widens from 0 to 0.5 (hr lost 62 of 124 items), a row of a family of four (plain also runs
+ * in bs, whose tag sorts before en: the gap is still en - bs), Holm across those four alone.
  * Runs the binary named by $MERILO (set by `make test`). */
 #include "tests/tap.h"
 #include "tests/cli.h"
@@ -40,18 +42,21 @@ static bool write_suite(void)
 	for (int i = 0; i < 10; i++) {
 		char id[16];
 		snprintf(id, sizeof id, "p%02d", i);
-		json_array_append_new(plain, json_pack("{s:s, s:i, s:{s:s, s:[s,s]}, s:{s:s, s:[s,s]}}", "id", id, "gold", 0,
-						       "en", "question", id, "choices", "yes", "no", "hr", "question", id,
-						       "choices", "da", "ne"));
+		json_array_append_new(plain, json_pack("{s:s, s:i, s:{s:s, s:[s,s]}, s:{s:s, s:[s,s]}, s:{s:s, s:[s,s]}}",
+						       "id", id, "gold", 0, "en", "question", id, "choices", "yes", "no", "hr",
+						       "question", id, "choices", "da", "ne", "bs", "question", id, "choices",
+						       "da", "ne"));
 	}
 	json_t *tmpl = json_pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "en", "context", "Q: {question}\nA:", "choice", "{choice}",
 				 "hr", "context", "P: {question}\nO:", "choice", "{choice}");
+	json_t *tmpl3 = json_deep_copy(tmpl);
+	json_object_set(tmpl3, "bs", json_object_get(tmpl, "hr"));
 	json_t *suite = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:[s], s:s, s:[s,s], s:O, s:s, s:o}, {s:s, s:s, s:[s], s:[s,s], s:O, s:s, s:o}]}",
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:[s], s:s, s:[s,s], s:O, s:s, s:o}, {s:s, s:s, s:[s], s:[s,s,s], s:o, s:s, s:o}]}",
 		"format", "merilo-suite/1", "name", "by-value", "version", "1", "description", "hrn_cmp_values",
 		"source", "merilo tests", "license", "CC0-1.0", "tasks", "id", "subj", "type", "multiple_choice", "metrics",
 		"acc", "breakdown", "subject", "languages", "en", "hr", "templates", tmpl, "target_delimiter", " ", "items",
-		subj, "id", "plain", "type", "multiple_choice", "metrics", "acc", "languages", "en", "hr", "templates", tmpl,
+		subj, "id", "plain", "type", "multiple_choice", "metrics", "acc", "languages", "bs", "en", "hr", "templates", tmpl3,
 		"target_delimiter", " ", "items", plain);
 	json_decref(tmpl);
 	char path[512];
@@ -69,9 +74,9 @@ static bool write_predictions(const char *name, bool cand)
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return false;
-	static const char *const langs[2] = { "en", "hr" };
-	for (int l = 0; l < 2; l++) {
-		for (int i = 0; i < 124; i++) {
+	static const char *const langs[3] = { "en", "hr", "bs" };
+	for (int l = 0; l < 3; l++) {
+		for (int i = 0; i < 124 && l < 2; i++) {
 			const bool wrong = cand && l == 1 && (i < 60 || i == 120 || i == 121);
 			fprintf(f, "{\"task\": \"subj\", \"item\": \"s%03d\", \"language\": \"%s\", \"choice\": %d}\n", i, langs[l],
 				wrong);
@@ -130,9 +135,9 @@ static void test_json(void)
 	free(out);
 	const json_t *v = json_object_get(j, "by_value"), *rows = json_object_get(j, "comparisons");
 	is_int((long long)json_array_size(v), 6, "six by-value rows: subj x en, hr x A, B, C (acc)");
-	is_int((long long)json_array_size(rows), 4, "four whole rows: subj and plain x en, hr");
-	is_int(json_integer_value(json_object_get(json_object_get(j, "result"), "n_gated")), 4,
-	       "the gate's family is the four whole rows");
+	is_int((long long)json_array_size(rows), 5, "five whole rows: subj x en, hr and plain x bs, en, hr");
+	is_int(json_integer_value(json_object_get(json_object_get(j, "result"), "n_gated")), 5,
+	       "the gate's family is the five whole rows");
 	const json_t *a = find_row(v, "subj", "hr", "A"), *c = find_row(v, "subj", "hr", "C"), *b = find_row(v, "subj", "en", "B");
 	ok(a && c && b, "the rows of A/hr, C/hr and B/en exist");
 	if (!a || !c || !b)
@@ -178,6 +183,57 @@ static void test_text_md(void)
 	cli_run(&out, "compare %s/base %s/base", tmp, tmp);
 	like(out, "none changed significantly", "a run against itself: no value changed, and no drop is listed");
 	free(out);
+}
+
+static const json_t *find_gap(const json_t *rows, const char *task, const char *a, const char *b)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "task")), task) &&
+		    !strcmp(json_string_value(json_object_get(r, "language")), a) &&
+		    !strcmp(json_string_value(json_object_get(r, "language_b")), b))
+			return r;
+	return NULL;
+}
+
+static void test_gaps(void)
+{
+	char *out = NULL;
+	cli_run(&out, "compare %s/base %s/cand --format json", tmp, tmp);
+	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+	free(out);
+	const json_t *g = json_object_get(j, "gaps");
+	/* subj: en - hr; plain: en - bs, en - hr, and bs vs hr */
+	is_int((long long)json_array_size(g), 4, "four gap rows: subj en-hr, plain en-bs, en-hr, bs/hr");
+	const json_t *sh = find_gap(g, "subj", "en", "hr"), *pb = find_gap(g, "plain", "en", "bs");
+	ok(sh && pb, "English first, also where its tag sorts after the other (en - bs)");
+	if (!sh || !pb)
+		goto out;
+	is_str(json_string_value(json_object_get(sh, "gap_kind")), "en→BCMS", "the gap's kind");
+	is_int(json_integer_value(json_object_get(sh, "n_pairs")), 124, "over the 124 items both runs scored in both");
+	ok(json_real_value(json_object_get(sh, "base")) == 0 && json_real_value(json_object_get(sh, "candidate")) == 0.5,
+	   "the base's gap is 0, the candidate's 62 / 124 = 0.5 (hr lost 62 items, en none)");
+	ok(json_real_value(json_object_get(sh, "diff")) == 0.5, "the change is +0.5");
+	const double p = json_real_value(json_object_get(sh, "p")), ph = json_real_value(json_object_get(sh, "p_holm"));
+	ok(p > 0 && fabs(ph - 4 * p) <= 1e-12 * ph, "Holm across the four gap rows alone: p_holm = 4 p for the smallest");
+	is_str(json_string_value(json_object_get(sh, "test")), "wilcoxon-signed-rank", "a per-item difference: Wilcoxon");
+	ok(json_is_false(json_object_get(sh, "gated")), "not gated");
+	is_int(json_integer_value(json_object_get(json_object_get(j, "result"), "n_gated")), 5, "the gate's family unchanged");
+	cli_run(&out, "compare %s/base %s/cand", tmp, tmp);
+	like(out, "subj           en→BCMS        en - hr              acc            124   +0.0    +50.0   +50.0   ",
+	     "the text shows the widened en - hr gap of subj in points");
+	like(out, "widened", "with its verdict");
+	like(out, "1 other pair of languages, none changed significantly, is only in the JSON",
+	     "the variant pair bs/hr that did not change is left to the JSON");
+	free(out);
+	cli_run(&out, "compare %s/cand %s/base --format md", tmp, tmp);
+	like(out, "### Language gaps (not gated)", "markdown has the section");
+	like(out, "| subj | en→BCMS | en − hr | acc | 124 | +50.0 | +0.0 | -50.0 |", "the reverse comparison narrows it");
+	like(out, "**narrowed**", "and says so");
+	free(out);
+out:
+	json_decref(j);
 }
 
 /* The candidate's items.jsonl without "breakdown" (as merilo wrote it before 2026-12-07). */
@@ -232,6 +288,7 @@ int main(void)
 		TEST(test_json(), "compare splits each comparison by value: its own Holm family, never gated");
 		TEST(test_text_md(), "the text and markdown list the significant changes, then the largest drops");
 		TEST(test_old_records(), "records without values: a note, no split");
+		TEST(test_gaps(), "the language gaps' changes: per item, English first, their own Holm family, never gated");
 	}
 	cli_rmtree(tmp);
 	return done_testing();

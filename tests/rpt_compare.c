@@ -396,7 +396,7 @@ static void test_graded(void)
 	struct rpt_pair g[40];
 	for (size_t i = 0; i < 40; i++)
 		g[i] = (struct rpt_pair){ "d", NULL, 1.0 + 0.01 * (double)i, 1.2 + 0.01 * (double)i + 0.001 * (double)(i % 3), NULL };
-	struct rpt_cmp_input gin = { "text", "en", "bits_per_char", RPT_METRIC_GRADED, g, 40, 0, 0, NULL, NULL };
+	struct rpt_cmp_input gin = { "text", "en", "bits_per_char", RPT_METRIC_GRADED, g, 40, 0, 0, NULL, NULL, NULL, NULL, false };
 	is_int(rpt_compare(&gin, 1, &o, &res, &err), 0, "graded: runs");
 	ok(res.rows[0].lower_is_better, "graded: bits_per_char is lower-is-better");
 	is_str(res.rows[0].test, "wilcoxon-signed-rank", "graded: Wilcoxon test");
@@ -468,7 +468,7 @@ static void test_underpowered(void)
 		fall[i] = (struct rpt_pair){ "d", NULL, g[i].cand, g[i].base, NULL };
 	struct rpt_cmp_input in[4];
 	for (size_t l = 0; l < 4; l++)
-		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, g, 6, 0, 0, NULL, NULL };
+		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, g, 6, 0, 0, NULL, NULL, NULL, NULL, false };
 	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "6 pairs x 4 languages: runs");
 	is_int(res.n_gate_failed, 0, "6 pairs: no failure (none can be significant)");
 	is_int(res.n_gate_underpowered, 4, "6 pairs: every gated row undetermined");
@@ -488,7 +488,7 @@ static void test_underpowered(void)
 	ok(res.n_gate_failed == 4 && res.n_gate_underpowered == 0, "12 pairs: a regression in every language");
 	rpt_cmp_result_release(&res);
 	for (size_t l = 0; l < 4; l++)
-		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, fall, 6, 0, 0, NULL, NULL };
+		in[l] = (struct rpt_cmp_input){ "text", langs[l], "bits_per_char", RPT_METRIC_GRADED, fall, 6, 0, 0, NULL, NULL, NULL, NULL, false };
 	is_int(rpt_compare(in, 4, &o, &res, &err), 0, "6 pairs falling: runs");
 	ok(res.n_gate_underpowered == 0 && rpt_compare_outcome(&res, NULL) == RPT_CMP_PASS, "6 pairs falling: a pass");
 	rpt_cmp_result_release(&res);
