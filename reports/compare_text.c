@@ -492,8 +492,8 @@ static void gaps_intro(struct mrl_buf *s, const struct rpt_cmp_result *g, size_t
 	mrl_buf_addf(s, "per item, the metric in A minus in B in each run,%sover the items both runs scored in both; "
 			"change = candidate's gap - base's, Holm-adjusted across these %zu comparisons", brk, g->n_rows);
 	if (n_hidden)
-		mrl_buf_addf(s, "; %zu other pair%s of languages, none changed significantly, %s only in the JSON", n_hidden,
-			     n_hidden == 1 ? "" : "s", n_hidden == 1 ? "is" : "are");
+		mrl_buf_addf(s, "; %zu comparison%s of other pairs of languages, none significant, %s only in the JSON",
+			     n_hidden, n_hidden == 1 ? "" : "s", n_hidden == 1 ? "is" : "are");
 }
 
 static void render_gaps_text(struct mrl_buf *s, const struct rpt_cmp_result *res, const struct rpt_cmp_meta *meta)
