@@ -15,14 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool gap_metric(const struct cmp_state *st, const char *metric)
-{
-	for (size_t g = 0; g < st->n_gate; g++)
-		if (!strcmp(st->gate[g].metric, metric))
-			return true;
-	return st->n_gate == 0;
-}
-
 static int add_input(struct cmp_state *st, const struct rpt_cmp_input *in, struct rpt_pair *owned)
 {
 	struct rpt_pair **p = realloc(st->gap_pairs, (st->n_gap_pairs + 1) * sizeof *p);
@@ -70,10 +62,9 @@ static int add_gap(struct cmp_state *st, const struct rpt_cmp_input *x, const st
 
 int hrn_cmp_gaps(struct cmp_state *st, const struct rpt_compare_opts *co, struct mrl_err *err)
 {
-	/* st->inputs come task by task (cmd_compare.c's pairing walks task x language groups) */
 	for (size_t i = 0; i < st->n_inputs; i++) {
 		const struct rpt_cmp_input *x = &st->inputs[i];
-		if (!gap_metric(st, x->metric))
+		if (!hrn_cmp_split_metric(st, x->metric))
 			continue;
 		for (size_t j = i + 1; j < st->n_inputs; j++) {
 			const struct rpt_cmp_input *y = &st->inputs[j];
@@ -85,12 +76,7 @@ int hrn_cmp_gaps(struct cmp_state *st, const struct rpt_compare_opts *co, struct
 	}
 	if (!st->n_gap_inputs)
 		return 0;
-	struct rpt_compare_opts go = *co; /* the same statistics, no gate */
-	go.gate = NULL;
-	go.n_gate = 0;
-	go.gate_tasks = go.gate_languages = NULL;
-	go.n_gate_tasks = go.n_gate_languages = 0;
-	return rpt_compare(st->gap_inputs, st->n_gap_inputs, &go, &st->gaps, err);
+	return hrn_cmp_family(st->gap_inputs, st->n_gap_inputs, co, &st->gaps, err);
 }
 
 void hrn_cmp_gaps_release(struct cmp_state *st)

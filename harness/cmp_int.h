@@ -132,6 +132,12 @@ void hrn_cmp_by_value_release(struct cmp_state *st);
  * across these rows alone, into st->gaps. 0 or MRL_ENOMEM. */
 int hrn_cmp_gaps(struct cmp_state *st, const struct rpt_compare_opts *co, struct mrl_err *err);
 void hrn_cmp_gaps_release(struct cmp_state *st);
+/* A family of comparisons besides the gate's (by value, the gaps): rpt_compare of inputs
+ * with co's statistics and no gate, Holm across them alone. cmp_state.c. */
+int hrn_cmp_family(const struct rpt_cmp_input *inputs, size_t n, const struct rpt_compare_opts *co,
+		   struct rpt_cmp_result *res, struct mrl_err *err);
+/* Whether those families cover metric: a gated one, or any when no metric is gated. */
+bool hrn_cmp_split_metric(const struct cmp_state *st, const char *metric);
 /* Room for input n in *inputs (capacity *cap, doubled when full, 64 at first). 0 or MRL_ENOMEM
  * (*inputs unchanged). cmp_state.c. */
 int hrn_cmp_grow(struct rpt_cmp_input **inputs, size_t n, size_t *cap);

@@ -51,3 +51,22 @@ int hrn_cmp_grow(struct rpt_cmp_input **inputs, size_t n, size_t *cap)
 	*cap = want;
 	return 0;
 }
+
+int hrn_cmp_family(const struct rpt_cmp_input *inputs, size_t n, const struct rpt_compare_opts *co,
+		   struct rpt_cmp_result *res, struct mrl_err *err)
+{
+	struct rpt_compare_opts fo = *co; /* the same statistics, no gate */
+	fo.gate = NULL;
+	fo.n_gate = 0;
+	fo.gate_tasks = fo.gate_languages = NULL;
+	fo.n_gate_tasks = fo.n_gate_languages = 0;
+	return rpt_compare(inputs, n, &fo, res, err);
+}
+
+bool hrn_cmp_split_metric(const struct cmp_state *st, const char *metric)
+{
+	for (size_t g = 0; g < st->n_gate; g++)
+		if (!strcmp(st->gate[g].metric, metric))
+			return true;
+	return st->n_gate == 0;
+}

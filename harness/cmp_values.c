@@ -24,14 +24,6 @@ static const char *field_of(const struct rec_results *r, const char *task)
 	return "breakdown";
 }
 
-static bool split_metric(const struct cmp_state *st, const char *metric)
-{
-	for (size_t g = 0; g < st->n_gate; g++)
-		if (!strcmp(st->gate[g].metric, metric))
-			return true;
-	return st->n_gate == 0;
-}
-
 /* Pairs by value, then by item id (their order in the whole comparison). */
 static int by_value(const void *a, const void *b)
 {
@@ -104,16 +96,11 @@ int hrn_cmp_by_value(struct cmp_state *st, const struct rpt_compare_opts *co, st
 			       ? mrl_err_set(err, MRL_ENOMEM, "out of memory")
 			       : 0;
 	for (size_t i = 0; in_base && i < st->n_inputs; i++)
-		if (split_metric(st, st->inputs[i].metric) && split(st, &st->inputs[i]))
+		if (hrn_cmp_split_metric(st, st->inputs[i].metric) && split(st, &st->inputs[i]))
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	if (!st->n_value_inputs)
 		return 0;
-	struct rpt_compare_opts vo = *co; /* the same statistics, no gate */
-	vo.gate = NULL;
-	vo.n_gate = 0;
-	vo.gate_tasks = vo.gate_languages = NULL;
-	vo.n_gate_tasks = vo.n_gate_languages = 0;
-	return rpt_compare(st->value_inputs, st->n_value_inputs, &vo, &st->by_value, err);
+	return hrn_cmp_family(st->value_inputs, st->n_value_inputs, co, &st->by_value, err);
 }
 
 void hrn_cmp_by_value_release(struct cmp_state *st)

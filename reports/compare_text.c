@@ -106,6 +106,31 @@ static void text_clean(struct mrl_buf *s, const char *text)
 #define CELL(expr, width) do { struct mrl_buf c_; mrl_buf_init(&c_); expr; \
 	add_padded(s, c_.data ? c_.data : "", width); mrl_buf_release(&c_); } while (0)
 
+/* A row's n, base, candidate, difference and CI as padded terminal cells of widths
+ * width[0..5); signed_means: the means with a sign (they are gaps). */
+static void text_figures(struct mrl_buf *s, const struct rpt_cmp_row *r, bool signed_means, const int *width)
+{
+	CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[0]);
+	CELL(rpt_cmp_add_value(&c_, r, r->base_mean, signed_means), width[1]);
+	CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, signed_means), width[2]);
+	CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[3]);
+	CELL(rpt_cmp_add_ci(&c_, r), width[4]);
+}
+
+/* The same as markdown cells, " | n | base | candidate | diff | CI | ", after a cell. */
+static void md_figures(struct mrl_buf *s, const struct rpt_cmp_row *r, bool signed_means)
+{
+	mrl_buf_addf(s, " | %zu | ", r->in->n_pairs);
+	rpt_cmp_add_value(s, r, r->base_mean, signed_means);
+	mrl_buf_add(s, " | ");
+	rpt_cmp_add_value(s, r, r->cand_mean, signed_means);
+	mrl_buf_add(s, " | ");
+	rpt_cmp_add_value(s, r, r->diff, true);
+	mrl_buf_add(s, " | ");
+	rpt_cmp_add_ci(s, r);
+	mrl_buf_add(s, " | ");
+}
+
 static const char *kl_gate_word(const struct rpt_kl_row *r)
 {
 	return !r->gated ? "" : r->undetermined ? "UNDETERMINED" : r->gate_failed ? "FAIL" : "pass";
@@ -418,11 +443,7 @@ static void render_values_text(struct mrl_buf *s, const struct rpt_cmp_meta *met
 		CELL(text_clean(&c_, r->in->language), width[1]);
 		CELL(text_clean(&c_, r->in->value), width[2]);
 		CELL(text_clean(&c_, r->in->metric), width[3]);
-		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[4]);
-		CELL(rpt_cmp_add_value(&c_, r, r->base_mean, false), width[5]);
-		CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, false), width[6]);
-		CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[7]);
-		CELL(rpt_cmp_add_ci(&c_, r), width[8]);
+		text_figures(s, r, false, width + 4);
 		CELL(add_p(&c_, r->p_holm), width[9]);
 		mrl_buf_add(s, rpt_verdict_name(r->verdict));
 		mrl_buf_add(s, "\n");
@@ -445,19 +466,10 @@ static void render_values_md(struct mrl_buf *s, const struct rpt_cmp_meta *meta)
 		const struct rpt_cmp_row *r = &v->rows[idx[k]];
 		const char *cells[4] = { r->in->task, r->in->language, r->in->value, r->in->metric };
 		for (int c = 0; c < 4; c++) {
-			mrl_buf_add(s, "| ");
+			mrl_buf_add(s, c ? " | " : "| ");
 			rpt_esc_md(s, cells[c]);
-			mrl_buf_add(s, " ");
 		}
-		mrl_buf_addf(s, "| %zu | ", r->in->n_pairs);
-		rpt_cmp_add_value(s, r, r->base_mean, false);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_value(s, r, r->cand_mean, false);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_value(s, r, r->diff, true);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_ci(s, r);
-		mrl_buf_add(s, " | ");
+		md_figures(s, r, false);
 		add_p(s, r->p_holm);
 		mrl_buf_addf(s, " | %s%s%s |\n", k < n_sig ? "**" : "", rpt_verdict_name(r->verdict), k < n_sig ? "**" : "");
 	}
@@ -487,6 +499,14 @@ static const char *gap_word(const struct rpt_cmp_row *r, double alpha)
 	return fabs(r->cand_mean) < fabs(r->base_mean) ? "narrowed" : "widened";
 }
 
+static size_t gaps_shown(const struct rpt_cmp_result *g, double alpha)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->n_rows; i++)
+		n += gap_shown(&g->rows[i], alpha);
+	return n;
+}
+
 static void gaps_intro(struct mrl_buf *s, const struct rpt_cmp_result *g, size_t n_hidden, const char *brk)
 {
 	mrl_buf_addf(s, "per item, the metric in A minus in B in each run,%sover the items both runs scored in both; "
@@ -502,9 +522,7 @@ static void render_gaps_text(struct mrl_buf *s, const struct rpt_cmp_result *res
 	if (!g || !g->n_rows)
 		return;
 	const double alpha = res->opts.alpha;
-	size_t n_shown = 0;
-	for (size_t i = 0; i < g->n_rows; i++)
-		n_shown += gap_shown(&g->rows[i], alpha);
+	const size_t n_shown = gaps_shown(g, alpha);
 	mrl_buf_add(s, "\nlanguage gaps (not gated): ");
 	gaps_intro(s, g, g->n_rows - n_shown, "\n");
 	mrl_buf_add(s, "\n");
@@ -522,11 +540,7 @@ static void render_gaps_text(struct mrl_buf *s, const struct rpt_cmp_result *res
 		CELL(text_clean(&c_, r->in->gap_kind), width[1]);
 		CELL((text_clean(&c_, r->in->language), mrl_buf_add(&c_, " - "), text_clean(&c_, r->in->language_b)), width[2]);
 		CELL(text_clean(&c_, r->in->metric), width[3]);
-		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[4]);
-		CELL(rpt_cmp_add_value(&c_, r, r->base_mean, true), width[5]);
-		CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, true), width[6]);
-		CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[7]);
-		CELL(rpt_cmp_add_ci(&c_, r), width[8]);
+		text_figures(s, r, true, width + 4);
 		CELL(add_p(&c_, r->p_holm), width[9]);
 		mrl_buf_add(s, gap_word(r, alpha));
 		mrl_buf_add(s, "\n");
@@ -539,9 +553,7 @@ static void render_gaps_md(struct mrl_buf *s, const struct rpt_cmp_result *res, 
 	if (!g || !g->n_rows)
 		return;
 	const double alpha = res->opts.alpha;
-	size_t n_shown = 0;
-	for (size_t i = 0; i < g->n_rows; i++)
-		n_shown += gap_shown(&g->rows[i], alpha);
+	const size_t n_shown = gaps_shown(g, alpha);
 	mrl_buf_add(s, "\n### Language gaps (not gated)\n\nThe gap is, ");
 	gaps_intro(s, g, g->n_rows - n_shown, " ");
 	mrl_buf_add(s, n_shown ? ".\n\n| task | kind | A − B | metric | n | base gap | candidate gap | change | 95% CI | "
@@ -561,15 +573,7 @@ static void render_gaps_md(struct mrl_buf *s, const struct rpt_cmp_result *res, 
 		rpt_esc_md(s, r->in->language_b);
 		mrl_buf_add(s, " | ");
 		rpt_esc_md(s, r->in->metric);
-		mrl_buf_addf(s, " | %zu | ", r->in->n_pairs);
-		rpt_cmp_add_value(s, r, r->base_mean, true);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_value(s, r, r->cand_mean, true);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_value(s, r, r->diff, true);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_ci(s, r);
-		mrl_buf_add(s, " | ");
+		md_figures(s, r, true);
 		add_p(s, r->p_holm);
 		const bool sig = gap_significant(r, alpha);
 		mrl_buf_addf(s, " | %s%s%s |\n", sig ? "**" : "", gap_word(r, alpha), sig ? "**" : "");
@@ -595,11 +599,7 @@ static void render_text(struct mrl_buf *s, const struct rpt_cmp_result *res, con
 		CELL(text_clean(&c_, r->in->task), width[0]);
 		CELL(text_clean(&c_, r->in->language), width[1]);
 		CELL(text_clean(&c_, r->in->metric), width[2]);
-		CELL(mrl_buf_addf(&c_, "%zu", r->in->n_pairs), width[3]);
-		CELL(rpt_cmp_add_value(&c_, r, r->base_mean, false), width[4]);
-		CELL(rpt_cmp_add_value(&c_, r, r->cand_mean, false), width[5]);
-		CELL(rpt_cmp_add_value(&c_, r, r->diff, true), width[6]);
-		CELL(rpt_cmp_add_ci(&c_, r), width[7]);
+		text_figures(s, r, false, width + 3);
 		CELL(add_flips_count(&c_, r), width[8]);
 		CELL(add_p(&c_, r->p), width[9]);
 		CELL(add_p(&c_, r->p_holm), width[10]);
@@ -753,15 +753,7 @@ static void render_md(struct mrl_buf *s, const struct rpt_cmp_result *res, const
 		rpt_esc_md(s, r->in->language);
 		mrl_buf_add(s, " | ");
 		rpt_esc_md(s, r->in->metric);
-		mrl_buf_addf(s, " | %zu | ", r->in->n_pairs);
-		rpt_cmp_add_value(s, r, r->base_mean, false);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_value(s, r, r->cand_mean, false);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_value(s, r, r->diff, true);
-		mrl_buf_add(s, " | ");
-		rpt_cmp_add_ci(s, r);
-		mrl_buf_add(s, " | ");
+		md_figures(s, r, false);
 		add_flips_count(s, r);
 		mrl_buf_add(s, " | ");
 		add_p(s, r->p);
