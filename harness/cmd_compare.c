@@ -362,6 +362,8 @@ static int parse_args(int argc, char **argv, struct cmp_opts *o)
 			 "the report; the exit code and the --out files are unchanged"),
 		OPT_CALLBACK(0, "seed", &o->seed, "N", seed_help, opt_seed),
 		OPT_CALLBACK(0, "boot", &o->n_boot, "N", boot_help, opt_boot),
+		OPT_INTEGER(0, "threads", &o->threads, 0, RPT_COMPARE_MAX_THREADS, "N",
+			    "threads for the bootstrap (default 0 = the CPUs this process may\nuse); results do not depend on it"),
 		OPT_BOOL(0, "allow-different-suites", &o->allow_different_suites,
 			 "compare runs whose suite files differ (--allow-different suite)"),
 		OPT_CALLBACK(0, "allow-different", &o->allow_different, "S1,S2",
@@ -913,6 +915,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	co.n_gate_languages = st.n_gate_languages;
 	co.seed = o.seed;
 	co.n_resamples = o.n_boot;
+	co.n_threads = (size_t)o.threads;
 	co.kl_min_coverage = o.kl_min_coverage;
 	if ((rc = rpt_compare(st.inputs, st.n_inputs, &co, &res, &err)) ||
 	    (rc = rpt_compare_set_kl(&res, st.kl_rows, st.n_kl_rows, o.gate_kl, &err)) ||

@@ -33,6 +33,7 @@ struct cmp_opts {
 	int format;
 	uint64_t seed;
 	size_t n_boot;
+	long threads;                 /* --threads: bootstrap threads; 0 = the CPUs this process may use */
 	bool allow_different_suites;
 	const char *allow_different;  /* --allow-different SETTING,...; NULL none */
 	double kl_min_coverage;       /* --kl-min-coverage; default RPT_KL_MIN_COVERAGE */

@@ -118,7 +118,12 @@ struct rpt_compare_opts {
 	double ci_level;              /* default 0.95 */
 	double kl_min_coverage;       /* default RPT_KL_MIN_COVERAGE: a gated KL row whose median top-K mass
 				       * is below it is "undetermined" (rpt_compare_set_kl) */
+	size_t n_threads;             /* threads computing the rows (their bootstraps); 0 = the CPUs this
+				       * process may use. The result does not depend on it. */
 };
+
+/* Most threads rpt_compare uses. */
+#define RPT_COMPARE_MAX_THREADS 64
 
 /* The default least median probability mass the stored top-K lists must hold
  * for a KL gate to decide (docs/compare.md "KL coverage"). */

@@ -515,6 +515,58 @@ static void test_flip_order(void)
 	   "equal numbers: the shorter spelling first; equal strings equal");
 }
 
+/* The rows are computed on several threads: the result is the same bits on 1, 3 and 8 threads,
+ * and the error of a bad row is the first bad row's (by index), whatever thread meets it. */
+static void test_threads(void)
+{
+	enum { N_IN = 24, N_PAIRS = 300 };
+	static struct rpt_pair pairs[N_IN][N_PAIRS];
+	struct rpt_cmp_input in[N_IN];
+	uint64_t x = 88172645463325252ULL;
+	for (size_t i = 0; i < N_IN; i++) {
+		for (size_t k = 0; k < N_PAIRS; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			const bool graded = i % 3 == 2;
+			pairs[i][k] = (struct rpt_pair){ .item_id = "i", .base = graded ? (double)(x % 1000) / 7 : (double)(x & 1),
+							 .cand = graded ? (double)((x >> 20) % 1000) / 7 : (double)((x >> 9) & 1) };
+		}
+		in[i] = (struct rpt_cmp_input){ .task = "t", .language = i % 2 ? "hr" : "en", .metric = i % 3 == 2 ? "bits_per_char" : "acc",
+						.kind = i % 3 == 2 ? RPT_METRIC_GRADED : RPT_METRIC_BINARY, .pairs = pairs[i],
+						.n_pairs = N_PAIRS - i };
+	}
+	struct rpt_compare_opts o;
+	rpt_compare_opts_init(&o);
+	o.n_resamples = 2000;
+	struct rpt_cmp_result r1, rn;
+	struct mrl_err err = { 0 };
+	o.n_threads = 1;
+	is_int(rpt_compare(in, N_IN, &o, &r1, &err), 0, "24 comparisons on 1 thread");
+	static const size_t threads[] = { 3, 8 };
+	for (size_t t = 0; t < 2; t++) {
+		o.n_threads = threads[t];
+		is_int(rpt_compare(in, N_IN, &o, &rn, &err), 0, "and on several");
+		size_t same = 0;
+		for (size_t i = 0; i < N_IN; i++) {
+			const struct rpt_cmp_row *a = &r1.rows[i], *b = &rn.rows[i];
+			same += !memcmp(&a->diff, &b->diff, sizeof a->diff) && !memcmp(&a->ci_low, &b->ci_low, sizeof a->ci_low) &&
+				!memcmp(&a->ci_high, &b->ci_high, sizeof a->ci_high) && !memcmp(&a->p_holm, &b->p_holm, sizeof a->p_holm) &&
+				a->n_flips_rw == b->n_flips_rw && a->verdict == b->verdict;
+		}
+		is_int((long long)same, N_IN, threads[t] == 3 ? "3 threads: every row the same bits as on 1"
+							       : "8 threads: every row the same bits as on 1");
+		rpt_cmp_result_release(&rn);
+	}
+	rpt_cmp_result_release(&r1);
+	pairs[17][5].item_id = "bad17";
+	pairs[17][5].cand = NAN;
+	pairs[6][9].item_id = "bad6";
+	pairs[6][9].base = NAN;
+	o.n_threads = 8;
+	is_int(rpt_compare(in, N_IN, &o, &rn, &err), MRL_EINPUT, "a non-finite value is an input error on 8 threads");
+	like(err.msg, "item 'bad6' has a non-finite value", "naming the first bad row's item");
+	rpt_cmp_result_release(&rn);
+}
+
 int main(void)
 {
 	TEST(test_regression(), "an injected 5-point regression is caught, gated and rendered with its flips");
@@ -525,6 +577,7 @@ int main(void)
 	TEST(test_graded(), "a graded lower-is-better metric: Wilcoxon, an increase is worse");
 	TEST(test_underpowered(), "a gate that too few pairs cannot trip is undetermined, not a pass");
 	TEST(test_flip_order(), "flipped items in natural id order");
+	TEST(test_threads(), "rows on several threads: the same bits as on one; the first bad row's error");
 	TEST(test_gate_typo_and_empty(), "a gated metric no comparison has is an error; a gate that judges nothing is undetermined");
 	TEST(test_kl_values(), "KL from top-K lists equals hand-computed values, tail bucket included");
 	TEST(test_kl_bad_lists(), "bad top-K lists are input errors naming the side");
