@@ -65,6 +65,7 @@ struct loaded_run {
 	size_t n_series_names;
 	char label[64];
 	char engine[256], host[512], note[1024]; /* note: warnings about the files, "; "-separated */
+	char which_items[96];         /* which items of each task, where not all ("" = all) */
 	/* per-item total time by language, ms */
 	double **ms;
 	const char **ms_lang;
@@ -190,6 +191,13 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 		n += snprintf(r->host + n, sizeof r->host - (size_t)n, ", %lld logical cores", (long long)m->logical_cores);
 	if (m->gpu_name && n >= 0 && (size_t)n < sizeof r->host)
 		snprintf(r->host + n, sizeof r->host - (size_t)n, ", %s", m->gpu_name);
+	const struct rec_settings *set = &r->res.settings; /* which items of each task, where not all */
+	const json_t *sample = set->extra ? json_object_get(set->extra, "sample") : NULL;
+	if (json_is_integer(json_object_get(sample, "n")))
+		snprintf(r->which_items, sizeof r->which_items, "sample of %" JSON_INTEGER_FORMAT " items (seed %" JSON_INTEGER_FORMAT ")",
+			 json_integer_value(json_object_get(sample, "n")), json_integer_value(json_object_get(sample, "seed")));
+	else if (set->limit > 0)
+		snprintf(r->which_items, sizeof r->which_items, "first %lld items", (long long)set->limit);
 	return 0;
 }
 
@@ -588,6 +596,7 @@ static void tables_add_results(struct report_tables *t, const struct loaded_run 
 		.engine = L->engine, .git_commit = m->git_commit, .host = L->host, .started_utc = m->started_utc,
 		.ended_utc = m->ended_utc, .seed = r->settings.seed, .threads = r->settings.threads,
 		.n_item_lines = L->have_items ? (int64_t)L->items.n : -1, .note = L->note[0] ? L->note : NULL,
+		.items = L->which_items[0] ? L->which_items : NULL,
 	};
 	for (size_t a = 0; a < r->n_aggregates; a++) {
 		const struct rec_aggregate *ag = &r->aggregates[a];

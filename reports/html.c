@@ -398,6 +398,8 @@ static void html_runs(FILE *f, const struct rpt_input *in)
 			fputs(" ", f);
 			h(f, run->suite_version);
 		}
+		if (run->items)
+			h_wrap(f, "<br><small>", run->items, "</small>");
 		fputs("</td>", f);
 		td(f, run->engine ? run->engine : "n/a");
 		td(f, run->git_commit ? run->git_commit : "n/a");
@@ -789,9 +791,11 @@ static void md_runs(FILE *f, const struct rpt_input *in)
 		count(t, sizeof t, run->threads);
 		count(s, sizeof s, run->seed);
 		count(lines, sizeof lines, run->n_item_lines);
+		char suite[256];
+		snprintf(suite, sizeof suite, "%s%s%s%s", run->suite_name ? run->suite_name : "n/a", run->items ? " (" : "",
+			 run->items ? run->items : "", run->items ? ")" : "");
 		const char *cells[] = { run->label, run->dir, run->model_name ? run->model_name : run->model_path, sha,
-					run->suite_name, run->engine, run->git_commit, run->host, t, s, run->started_utc,
-					lines };
+					suite, run->engine, run->git_commit, run->host, t, s, run->started_utc, lines };
 		md_row(f, cells, sizeof cells / sizeof cells[0]);
 	}
 	for (size_t r = 0; r < in->n_runs; r++)

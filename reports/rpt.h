@@ -412,6 +412,8 @@ struct rpt_run {
 	int64_t seed, threads;      /* -1 unknown */
 	int64_t n_item_lines;       /* items.jsonl lines read; -1 when none were read */
 	const char *note;           /* a warning about this run's files, or NULL */
+	const char *items;          /* which items of each task, where not all: "first 30 items",
+				       "sample of 200 items (seed 1234)"; NULL = every item */
 };
 
 /* One metric of one run on one task x language (accuracy-type metrics are

@@ -291,6 +291,12 @@ static void test_compare(void)
 	like(md, "--sample 2 (seed 90)", "another sample is another group");
 	like(md, "all items", "the full run is a group of its own");
 	free(md);
+	is_int(cli_run(&out, "report %s/s7 %s/full -o %s/rep", tmp, tmp, tmp), 0, "a report of the sampled and the full run");
+	free(out);
+	snprintf(path, sizeof path, "%s/rep/report.md", tmp);
+	md = cli_slurp(path);
+	like(md, "| sample-test (sample of 7 items (seed 90)) |", "its runs table says which items the sampled run has");
+	free(md);
 }
 
 static void test_shards(void)
