@@ -245,6 +245,32 @@ static void test_run(void)
 	json_decref(rj);
 	CLI_EXPECT(3, "options.sample is not a count of items", "--resume of a run.json with a bad options.sample",
 		   "run --resume %s/s7bad", tmp);
+	/* a record of an item outside the sample, appended, is named as such and set aside by --resume */
+	is_int(cli_sh(NULL, "cp -r %s/s7 %s/s7foreign", tmp, tmp), 0, "another copy of the sampled run");
+	json_t *f = records("full"), *in7 = records("s7");
+	const char *fkey;
+	json_t *fr, *foreign = NULL;
+	json_object_foreach(f, fkey, fr) {
+		char k7[256];
+		snprintf(k7, sizeof k7, "%s/%s/sr-Latn", json_string_value(json_object_get(fr, "task")),
+			 json_string_value(json_object_get(fr, "item")));
+		if (!foreign && !json_object_get(in7, k7))
+			foreign = fr;
+	}
+	char *line = foreign ? json_dumps(foreign, JSON_COMPACT) : NULL;
+	snprintf(path, sizeof path, "%s/s7foreign/items.jsonl", tmp);
+	FILE *fp = line ? fopen(path, "a") : NULL;
+	ok(fp && fprintf(fp, "%s\n", line) > 0 && fclose(fp) == 0, "a full run's record of an item not drawn, appended");
+	char want_msg[256];
+	snprintf(want_msg, sizeof want_msg, "item '%s' of task '%s' is not in this run's --sample 7 (seed 90); left out",
+		 foreign ? json_string_value(json_object_get(foreign, "item")) : "?",
+		 foreign ? json_string_value(json_object_get(foreign, "task")) : "?");
+	cli_run(&out, "run --resume %s/s7foreign --quiet", tmp);
+	like(out, want_msg, "--resume names the record as outside the sample and sets it aside");
+	free(out);
+	free(line);
+	json_decref(f);
+	json_decref(in7);
 	is_int(cli_run(&out, RUN " --sample 2 --seed 90 --out %s/s2", tmp, tmp), 0, "--sample 2 ran");
 	free(out);
 	is_int(cli_run(&out, "run --model %s/m.gguf --suite " SUITE " --boot 50 --threads 1 --sample 2 --seed 90 --out %s/s2n",
