@@ -878,6 +878,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	char *outputs[4] = {0};
 	char build_b[128], build_c[128], base_label[PATH_MAX];
 
+	hrn_progress_begin(&st.progress, "merilo compare", "comparisons", 0, o.quiet, false);
 	if (o.config && (rc = load_config(o.config, &o, &st, &err)))
 		goto fail;
 	if (o.gate_list && (rc = gate_from_list(&st, &o, &err)))
@@ -917,7 +918,7 @@ int hrn_cmd_compare(int argc, char **argv)
 	co.n_resamples = o.n_boot;
 	co.n_threads = (size_t)o.threads;
 	co.kl_min_coverage = o.kl_min_coverage;
-	if ((rc = rpt_compare(st.inputs, st.n_inputs, &co, &res, &err)) ||
+	if ((rc = hrn_cmp_compare(&st, "task x language", st.inputs, st.n_inputs, &co, &res, &err)) ||
 	    (rc = rpt_compare_set_kl(&res, st.kl_rows, st.n_kl_rows, o.gate_kl, &err)) ||
 	    (rc = hrn_cmp_by_value(&st, &co, &err)) || (rc = hrn_cmp_gaps(&st, &co, &err)))
 		goto fail;
@@ -934,6 +935,7 @@ int hrn_cmd_compare(int argc, char **argv)
 		.notes = (const char *const *)st.notes, .n_notes = st.n_notes, .diffs = st.diffs, .n_diffs = st.n_diffs,
 		.by_value = st.by_value.n_rows ? &st.by_value : NULL, .gaps = st.gaps.n_rows ? &st.gaps : NULL,
 	};
+	hrn_progress_end(&st.progress); /* a terminal's line cleared before the report */
 	if ((rc = hrn_cmp_perf_meta(&st, &o, &meta, &err)))
 		goto fail;
 	static const enum rpt_format fmts[4] = { RPT_FMT_TEXT, RPT_FMT_MD, RPT_FMT_JSON, RPT_FMT_JUNIT };
@@ -970,6 +972,7 @@ int hrn_cmd_compare(int argc, char **argv)
 			!o.quiet ? "see the output" : o.out_prefix ? "the reason is in the report" : "run without --quiet for the reason");
 	goto out;
 fail:
+	hrn_progress_end(&st.progress);
 	exit_code = hrn_report(&err);
 out:
 	for (int f = 0; f < 4; f++)

@@ -76,7 +76,7 @@ int hrn_cmp_gaps(struct cmp_state *st, const struct rpt_compare_opts *co, struct
 	}
 	if (!st->n_gap_inputs)
 		return 0;
-	return hrn_cmp_family(st->gap_inputs, st->n_gap_inputs, co, &st->gaps, err);
+	return hrn_cmp_family(st, "language gaps", st->gap_inputs, st->n_gap_inputs, co, &st->gaps, err);
 }
 
 void hrn_cmp_gaps_release(struct cmp_state *st)

@@ -12,6 +12,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "harness/progress.h"
 #include "records/comparable.h"
 #include "records/done_set.h"
 #include "records/item.h"
@@ -86,6 +87,8 @@ struct cmp_state {
 	struct rpt_pair **gap_pairs;
 	size_t n_gap_pairs;
 	struct rpt_cmp_result gaps;
+	struct hrn_progress progress; /* on stderr while the comparisons are computed (harness/progress.h) */
+	const char *progress_what;    /* the family being computed, for the progress line */
 };
 
 /* Add a note (printf-style) to the comparison's notes; 0 or MRL_ENOMEM. */
@@ -133,10 +136,14 @@ void hrn_cmp_by_value_release(struct cmp_state *st);
  * across these rows alone, into st->gaps. 0 or MRL_ENOMEM. */
 int hrn_cmp_gaps(struct cmp_state *st, const struct rpt_compare_opts *co, struct mrl_err *err);
 void hrn_cmp_gaps_release(struct cmp_state *st);
-/* A family of comparisons besides the gate's (by value, the gaps): rpt_compare of inputs
- * with co's statistics and no gate, Holm across them alone. cmp_state.c. */
-int hrn_cmp_family(const struct rpt_cmp_input *inputs, size_t n, const struct rpt_compare_opts *co,
-		   struct rpt_cmp_result *res, struct mrl_err *err);
+/* rpt_compare of inputs with co, st->progress counting its rows (weighed by their pairs) as a
+ * stage named what ("comparisons"). cmp_state.c. */
+int hrn_cmp_compare(struct cmp_state *st, const char *what, const struct rpt_cmp_input *inputs, size_t n,
+		    const struct rpt_compare_opts *co, struct rpt_cmp_result *res, struct mrl_err *err);
+/* A family of comparisons besides the gate's (by value, the gaps): hrn_cmp_compare with co's
+ * statistics and no gate, Holm across them alone. cmp_state.c. */
+int hrn_cmp_family(struct cmp_state *st, const char *what, const struct rpt_cmp_input *inputs, size_t n,
+		   const struct rpt_compare_opts *co, struct rpt_cmp_result *res, struct mrl_err *err);
 /* Whether those families cover metric: a gated one, or any when no metric is gated. */
 bool hrn_cmp_split_metric(const struct cmp_state *st, const char *metric);
 /* Room for input n in *inputs (capacity *cap, doubled when full, 64 at first). 0 or MRL_ENOMEM

@@ -52,15 +52,36 @@ int hrn_cmp_grow(struct rpt_cmp_input **inputs, size_t n, size_t *cap)
 	return 0;
 }
 
-int hrn_cmp_family(const struct rpt_cmp_input *inputs, size_t n, const struct rpt_compare_opts *co,
-		   struct rpt_cmp_result *res, struct mrl_err *err)
+static void row_done(void *arg, size_t n_pairs)
+{
+	struct cmp_state *st = arg;
+	hrn_progress_advance_work(&st->progress, 1, (double)n_pairs, st->progress_what);
+}
+
+int hrn_cmp_compare(struct cmp_state *st, const char *what, const struct rpt_cmp_input *inputs, size_t n,
+		    const struct rpt_compare_opts *co, struct rpt_cmp_result *res, struct mrl_err *err)
+{
+	double pairs = 0;
+	for (size_t i = 0; i < n; i++)
+		pairs += (double)inputs[i].n_pairs;
+	hrn_progress_stage(&st->progress, "comparisons", n);
+	hrn_progress_weigh(&st->progress, pairs, 0);
+	st->progress_what = what;
+	struct rpt_compare_opts o = *co;
+	o.progress = row_done;
+	o.progress_arg = st;
+	return rpt_compare(inputs, n, &o, res, err);
+}
+
+int hrn_cmp_family(struct cmp_state *st, const char *what, const struct rpt_cmp_input *inputs, size_t n,
+		   const struct rpt_compare_opts *co, struct rpt_cmp_result *res, struct mrl_err *err)
 {
 	struct rpt_compare_opts fo = *co; /* the same statistics, no gate */
 	fo.gate = NULL;
 	fo.n_gate = 0;
 	fo.gate_tasks = fo.gate_languages = NULL;
 	fo.n_gate_tasks = fo.n_gate_languages = 0;
-	return rpt_compare(inputs, n, &fo, res, err);
+	return hrn_cmp_compare(st, what, inputs, n, &fo, res, err);
 }
 
 bool hrn_cmp_split_metric(const struct cmp_state *st, const char *metric)

@@ -100,7 +100,7 @@ int hrn_cmp_by_value(struct cmp_state *st, const struct rpt_compare_opts *co, st
 			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	if (!st->n_value_inputs)
 		return 0;
-	return hrn_cmp_family(st->value_inputs, st->n_value_inputs, co, &st->by_value, err);
+	return hrn_cmp_family(st, "by value", st->value_inputs, st->n_value_inputs, co, &st->by_value, err);
 }
 
 void hrn_cmp_by_value_release(struct cmp_state *st)

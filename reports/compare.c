@@ -282,15 +282,17 @@ static void *row_worker(void *arg)
 {
 	struct row_jobs *j = arg;
 	struct mrl_err e = { 0 };
-	for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
-		if (compute_row(&j->inputs[i], j->opts, &j->rows[i], &e)) {
-			pthread_mutex_lock(&j->mu);
-			if (i < j->failed) {
-				j->failed = i;
-				j->err = e;
-			}
-			pthread_mutex_unlock(&j->mu);
+	for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
+		const int rc = compute_row(&j->inputs[i], j->opts, &j->rows[i], &e);
+		pthread_mutex_lock(&j->mu);
+		if (rc && i < j->failed) {
+			j->failed = i;
+			j->err = e;
 		}
+		if (!rc && j->opts->progress)
+			j->opts->progress(j->opts->progress_arg, j->inputs[i].n_pairs);
+		pthread_mutex_unlock(&j->mu);
+	}
 	return NULL;
 }
 

@@ -120,6 +120,10 @@ struct rpt_compare_opts {
 				       * is below it is "undetermined" (rpt_compare_set_kl) */
 	size_t n_threads;             /* threads computing the rows (their bootstraps); 0 = the CPUs this
 				       * process may use. The result does not depend on it. */
+	/* called as each row is done, with its pairs (a measure of its work), one call at a
+	 * time whatever thread finished the row; NULL = none */
+	void (*progress)(void *arg, size_t n_pairs);
+	void *progress_arg;
 };
 
 /* Most threads rpt_compare uses. */

@@ -130,7 +130,7 @@ static void test_records(void)
 static void test_json(void)
 {
 	char *out = NULL;
-	is_int(cli_run(&out, "compare %s/base %s/cand --format json", tmp, tmp), 1, "the whole subj/hr row regresses: exit 1");
+	is_int(cli_sh(&out, "'%s' compare %s/base %s/cand --format json 2>/dev/null", cli_merilo(), tmp, tmp), 1, "the whole subj/hr row regresses: exit 1");
 	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
 	free(out);
 	const json_t *v = json_object_get(j, "by_value"), *rows = json_object_get(j, "comparisons");
@@ -200,7 +200,7 @@ static const json_t *find_gap(const json_t *rows, const char *task, const char *
 static void test_gaps(void)
 {
 	char *out = NULL;
-	cli_run(&out, "compare %s/base %s/cand --format json", tmp, tmp);
+	cli_sh(&out, "'%s' compare %s/base %s/cand --format json 2>/dev/null", cli_merilo(), tmp, tmp);
 	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
 	free(out);
 	const json_t *g = json_object_get(j, "gaps");
@@ -236,6 +236,21 @@ out:
 	json_decref(j);
 }
 
+/* compare shows progress on stderr (in a pipe, whole lines), one stage per family; none under --quiet. */
+static void test_progress(void)
+{
+	char *out = NULL;
+	cli_sh(&out, "MERILO_TEST_PROGRESS_DELAY_MS=0 '%s' compare %s/base %s/cand 2>&1 >/dev/null", cli_merilo(), tmp, tmp);
+	like(out, "merilo compare: 5/5 comparisons (100.0%), task x language", "the whole rows counted");
+	like(out, "merilo compare: 6/6 comparisons (100.0%), by value", "then the rows by value");
+	like(out, "merilo compare: 4/4 comparisons (100.0%), language gaps", "then the gap rows");
+	free(out);
+	cli_sh(&out, "MERILO_TEST_PROGRESS_DELAY_MS=0 '%s' compare %s/base %s/cand --quiet 2>&1 >/dev/null", cli_merilo(), tmp,
+	       tmp);
+	ok(out && !strstr(out, "comparisons ("), "none under --quiet");
+	free(out);
+}
+
 /* The candidate's items.jsonl without "breakdown" (as merilo wrote it before 2026-12-07). */
 static bool strip_values(void)
 {
@@ -263,7 +278,7 @@ static void test_old_records(void)
 	if (!ok(strip_values(), "a candidate whose records carry no values"))
 		return;
 	char *out = NULL;
-	cli_run(&out, "compare %s/base %s/old --format json", tmp, tmp);
+	cli_sh(&out, "'%s' compare %s/base %s/old --format json 2>/dev/null", cli_merilo(), tmp, tmp);
 	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
 	ok(json_is_null(json_object_get(j, "by_value")), "by_value is null");
 	like(out, "by value: the candidate run's records carry no breakdown values", "a note says why");
@@ -289,6 +304,7 @@ int main(void)
 		TEST(test_text_md(), "the text and markdown list the significant changes, then the largest drops");
 		TEST(test_old_records(), "records without values: a note, no split");
 		TEST(test_gaps(), "the language gaps' changes: per item, English first, their own Holm family, never gated");
+		TEST(test_progress(), "progress on stderr while the comparisons are computed");
 	}
 	cli_rmtree(tmp);
 	return done_testing();
