@@ -40,3 +40,8 @@ int mrl_strcmp_natural(const char *a, const char *b)
 	}
 	return *a ? 1 : *b ? -1 : 0;
 }
+
+int mrl_cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}

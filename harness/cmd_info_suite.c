@@ -3,9 +3,13 @@
  * language, and pairing coverage: how many items have every language, and how
  * many have both languages of each pair (what paired statistics can use). */
 #include "harness/hrn.h"
+#include "common/sort.h"
 #include "tasks/task.h"
 
 #include <jansson.h>
+
+/* Breakdown values `info` lists with their items (all of them are in --json). */
+#define INFO_VALUES_SHOWN 8
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,21 @@ static size_t count_items(const struct task_task *t, int a, int b)
 	return n;
 }
 
+/* Items per breakdown value ({value: count}; each item counted by task_item_breakdown), a new
+ * reference; null without a breakdown. */
+static json_t *breakdown_counts(const struct task_task *t)
+{
+	if (!task_breakdown(t))
+		return json_null();
+	json_t *o = json_object();
+	for (size_t k = 0; o && k < task_n_items(t); k++) {
+		const char *v = task_item_breakdown(t, task_item_at(t, k));
+		if (v)
+			json_object_set_new(o, v, json_integer(json_integer_value(json_object_get(o, v)) + 1));
+	}
+	return o ? o : json_null();
+}
+
 static json_t *task_json(const struct task_task *t)
 {
 	json_t *o = json_object(), *metrics = json_array(), *langs = json_array(), *pairs = json_array();
@@ -47,6 +66,7 @@ static json_t *task_json(const struct task_task *t)
 							     f.first ? "first" : "random")
 					       : json_null());
 	json_object_set_new(o, "breakdown", task_breakdown(t) ? json_string(task_breakdown(t)) : json_null());
+	json_object_set_new(o, "breakdown_items", breakdown_counts(t));
 	for (size_t l = 0; l < nl; l++) {
 		json_t *lj = json_object();
 		const char *src = task_language_source(t, task_language(t, l));
@@ -93,8 +113,24 @@ static void task_text(const struct task_task *t)
 	printf("\n  metrics:");
 	for (size_t i = 0; i < task_n_metrics(t); i++)
 		printf(" %s", task_metric(t, i));
-	if (task_breakdown(t))
-		printf("\n  scores also by: %s", task_breakdown(t));
+	if (task_breakdown(t)) { /* its values, in byte order, with their items: the first few */
+		json_t *c = breakdown_counts(t);
+		const char **keys = malloc((json_object_size(c) + 1) * sizeof *keys);
+		size_t n = 0;
+		const char *key;
+		json_t *v;
+		json_object_foreach(c, key, v)
+			if (keys)
+				keys[n++] = key;
+		if (keys)
+			qsort(keys, n, sizeof *keys, mrl_cmp_str_ptr);
+		printf("\n  scores also by: %s (%zu value%s:", task_breakdown(t), n, n == 1 ? "" : "s");
+		for (size_t i = 0; i < n && i < INFO_VALUES_SHOWN; i++)
+			printf("%s %s %lld", i ? "," : "", keys[i], (long long)json_integer_value(json_object_get(c, keys[i])));
+		printf("%s)", n > INFO_VALUES_SHOWN ? ", ..." : "");
+		free(keys);
+		json_decref(c);
+	}
 	printf("\n  languages:\n");
 	for (size_t l = 0; l < nl; l++) {
 		const char *src = task_language_source(t, task_language(t, l));

@@ -345,11 +345,6 @@ static int cmp_id_task_item(const void *key, const void *elem)
 	return strcmp((const char *)key, task_item_id(*(const struct task_item *const *)elem));
 }
 
-static int cmp_str_ptr(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* One task's aggregates, as hrn_run_aggregate computes them, of the groups g into r. */
 static int aggregate_task(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
 			  const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err);
@@ -431,7 +426,7 @@ static int aggregate_breakdown(const struct task_task *t, const char *const *lan
 		}
 	}
 	if (!rc && n_values) {
-		qsort(values, n_values, sizeof *values, cmp_str_ptr);
+		qsort(values, n_values, sizeof *values, mrl_cmp_str_ptr);
 		for (size_t k = 0; k < n_values && !rc; k++)
 			if (!k || strcmp(values[k], values[k - 1]))
 				rc = breakdown_value(t, langs, g, n_langs, (const char *const *const *)vals, values[k], o, r, err);

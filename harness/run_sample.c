@@ -55,15 +55,11 @@ static uint64_t fnv1a64(const char *s)
 	return h;
 }
 
-/* An item's breakdown value: its first language's (a derived one's is its source's). */
+/* An item's breakdown value ("" without one). */
 static const char *item_value(const struct task_task *t, const struct task_item *it)
 {
-	for (size_t li = 0; task_breakdown(t) && li < task_n_languages(t); li++)
-		if (task_item_has(it, li)) {
-			const char *v = task_breakdown_value(t, it, task_language(t, li));
-			return v ? v : "";
-		}
-	return "";
+	const char *v = task_item_breakdown(t, it);
+	return v ? v : "";
 }
 
 /* Share n out over the groups: one each first where n allows, the rest in proportion to

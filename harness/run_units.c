@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sort.h"
+
 #include "harness/run_gen.h"
 #include "harness/sample.h"
 #include "harness/shard.h"
@@ -129,15 +131,10 @@ int hrn_run_mc_texts(struct rec_item *rec, const struct task_mc_plan *p)
 	return rc;
 }
 
-static int cmp_value(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The distinct values among v[0..n) (sorted in place). */
 static size_t n_distinct(const char **v, size_t n)
 {
-	qsort(v, n, sizeof *v, cmp_value);
+	qsort(v, n, sizeof *v, mrl_cmp_str_ptr);
 	size_t d = 0;
 	for (size_t i = 0; i < n; i++)
 		d += !i || strcmp(v[i], v[i - 1]);
@@ -154,11 +151,7 @@ void hrn_run_limit_note(FILE *out, const struct hrn_run_cfg *cfg)
 			continue; /* no breakdown, every item, or no memory for a note */
 		size_t k = 0, k_first = 0; /* each item's value (its first language's) */
 		for (size_t i = 0; i < all; i++) {
-			const struct task_item *it = task_item_at(t, i);
-			const char *x = NULL;
-			for (size_t li = 0; !x && li < task_n_languages(t); li++)
-				if (task_item_has(it, li))
-					x = task_breakdown_value(t, it, task_language(t, li));
+			const char *x = task_item_breakdown(t, task_item_at(t, i));
 			if (x)
 				v[k++] = x;
 			if (i + 1 == n)

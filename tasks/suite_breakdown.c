@@ -39,3 +39,11 @@ const char *task_breakdown_value(const struct task_task *t, const struct task_it
 		li = t->derived_from[li];
 	return li >= 0 ? task_item_field(it, (size_t)li, t->breakdown) : NULL;
 }
+
+const char *task_item_breakdown(const struct task_task *t, const struct task_item *it)
+{
+	for (size_t li = 0; t->breakdown && li < t->n_langs; li++)
+		if (task_item_has(it, li))
+			return task_breakdown_value(t, it, t->langs[li]);
+	return NULL;
+}

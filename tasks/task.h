@@ -150,6 +150,9 @@ bool task_mc_choice_in_context(const struct task_task *t);
  * language's is its source's, so that both scripts group alike), NULL where none. */
 const char *task_breakdown(const struct task_task *t);
 const char *task_breakdown_value(const struct task_task *t, const struct task_item *it, const char *lang);
+/* The item's value, whatever the language: its first language's (NULL where the task has no
+ * breakdown). What --sample stratifies by and `info` counts. */
+const char *task_item_breakdown(const struct task_task *t, const struct task_item *it);
 /* Its "extract" (tasks/extract.c): the regex that pulls the answer out of a longer
  * response in language lang (NULL: none; the whole response is the answer), and
  * whether the last match is taken rather than the first. */

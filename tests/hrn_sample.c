@@ -143,6 +143,28 @@ static void test_properties(void)
 	hrn_sample_release(&s);
 }
 
+static void test_info(void)
+{
+	if (!cli_merilo()) {
+		test_skip("MERILO does not name the merilo binary (run through make test)");
+		return;
+	}
+	char *out = NULL;
+	is_int(cli_run(&out, "info " SUITE), 0, "info of the suite");
+	like(out, "scores also by: oblast (5 values: astronomija 1, biologija 9, fizika 5, hemija 5, zoologija 14)",
+	     "the values in byte order with their items (b21, without English, counted by sr-Latn's)");
+	free(out);
+	cli_run(&out, "info " SUITE " --json");
+	json_t *j = out ? json_loads(out, 0, NULL) : NULL;
+	const json_t *c = json_object_get(json_array_get(json_object_get(j, "tasks"), 0), "breakdown_items");
+	ok(json_object_size(c) == 5 && json_integer_value(json_object_get(c, "zoologija")) == 14,
+	   "--json: breakdown_items {value: items}");
+	ok(json_is_null(json_object_get(json_array_get(json_object_get(j, "tasks"), 1), "breakdown_items")),
+	   "null for a task without a breakdown");
+	json_decref(j);
+	free(out);
+}
+
 /* dir's items.jsonl as an object "task/item/language" -> the record without its timings and
  * work counters (they depend on what the previous unit left in the KV cache). */
 static json_t *records(const char *dir)
@@ -356,6 +378,7 @@ int main(void)
 		skip_all("tests/data/sample/suite.json lacks its tasks");
 	TEST(test_oracle(), "the draw equals ci/make-sample-reference.py's for ten (N, seed) pairs");
 	TEST(test_properties(), "one item per value, proportions, whole small tasks, the seed, other tasks");
+	TEST(test_info(), "info lists a breakdown's values with their items, as the sample counts them");
 	if (!cli_merilo()) {
 		task_suite_free(suite);
 		return done_testing();
