@@ -19,11 +19,6 @@ static uint64_t splitmix64_next(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
 void mrl_rng_seed(struct mrl_rng *rng, uint64_t seed)
 {
 	uint64_t x = seed;
@@ -35,20 +30,6 @@ void mrl_rng_seed_stream(struct mrl_rng *rng, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = stream + 1;
 	mrl_rng_seed(rng, seed ^ splitmix64_next(&x));
-}
-
-uint64_t mrl_rng_next(struct mrl_rng *rng)
-{
-	uint64_t *s = rng->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
 }
 
 void mrl_rng_split(struct mrl_rng *parent, struct mrl_rng *child)
@@ -80,22 +61,4 @@ void mrl_rng_jump(struct mrl_rng *rng)
 double mrl_rng_uniform(struct mrl_rng *rng)
 {
 	return (double)(mrl_rng_next(rng) >> 11) * 0x1.0p-53;
-}
-
-uint64_t mrl_rng_below(struct mrl_rng *rng, uint64_t bound)
-{
-	if (bound == 0)
-		return 0;
-	/* Lemire (2019): the high word of x * bound is uniform on [0, bound) once the
-	 * few low words below (2^64 mod bound) are rejected. */
-	unsigned __int128 m = (unsigned __int128)mrl_rng_next(rng) * bound;
-	uint64_t low = (uint64_t)m;
-	if (low < bound) {
-		uint64_t threshold = -bound % bound;
-		while (low < threshold) {
-			m = (unsigned __int128)mrl_rng_next(rng) * bound;
-			low = (uint64_t)m;
-		}
-	}
-	return (uint64_t)(m >> 64);
 }
