@@ -287,15 +287,17 @@ struct hrn_agg_opts {
 				  * metric (a run scored from predictions has just "acc") */
 	/* may be NULL: told of n_done more bootstrap resamples of the multiple-choice tasks
 	 * (as many as hrn_run_aggregate_resamples in all) and what is resampled ("copa
-	 * sr-Cyrl - hr"); the caller draws the progress line */
+	 * sr-Cyrl - hr", "mmlu hr, hemija"); the caller draws the progress line */
 	void (*progress)(void *arg, size_t n_done, const char *what);
 	void *progress_arg;
 	bool no_pairs; /* the languages' aggregates only, no paired comparisons (a breakdown's values) */
+	const char *value; /* NULL, or the breakdown value being aggregated (the progress line names it) */
 };
 
 /* The bootstrap resamples hrn_run_aggregate makes for the multiple-choice tasks of cfg
- * (what o->progress is told of): B per metric for each selected language and
- * each pair of them; fewer where a language or a pair has no items. */
+ * (what o->progress is told of): B per metric for each selected language, each pair of
+ * them and each breakdown value a language's items have; fewer where a language, a
+ * pair or a value has no records. */
 size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o);
 
 /* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)

@@ -162,7 +162,8 @@ static int aggregate_mc(const struct task_task *t, const char *const *langs, con
 			struct met_summary s;
 			struct met_ci ci;
 			const char *method;
-			snprintf(bp.what, sizeof bp.what, "%s %s", task_id(t), langs[l]);
+			snprintf(bp.what, sizeof bp.what, "%s %s%s%s", task_id(t), langs[l], o->value ? ", " : "",
+				 o->value ? o->value : "");
 			if ((rc = met_summary_compute(x, g[l].n, &s, err)) ||
 			    (rc = met_mean_ci(x, g[l].n, true, &bo, &ci, &method, err)) || /* verdicts: 0 or 1 */
 			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level, method)))
@@ -357,10 +358,10 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
 {
 	struct group *sub = calloc(n_langs + 1, sizeof *sub);
 	struct rec_results part;
-	struct hrn_agg_opts quiet = *o;
+	struct hrn_agg_opts sub_o = *o;
 	int rc = sub ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	quiet.progress = NULL; /* the run's progress counts the whole task's resamples */
-	quiet.no_pairs = true;  /* a value's paired gaps are not reported: not computed */
+	sub_o.no_pairs = true; /* a value's paired gaps are not reported: not computed */
+	sub_o.value = value;   /* the progress line names it */
 	rec_results_init(&part);
 	for (size_t l = 0; l < n_langs && !rc; l++) {
 		if (!(sub[l].v = malloc((g[l].n + 1) * sizeof *sub[l].v)))
@@ -370,7 +371,7 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
 				sub[l].v[sub[l].n++] = g[l].v[i]; /* still in id order, as pairing needs */
 	}
 	if (!rc)
-		rc = aggregate_task(t, langs, sub, n_langs, &quiet, &part, err);
+		rc = aggregate_task(t, langs, sub, n_langs, &sub_o, &part, err);
 	for (size_t k = 0; !rc && k < part.n_aggregates; k++) {
 		const struct rec_aggregate *a = &part.aggregates[k];
 		struct rec_aggregate *b = rec_results_add_breakdown(r, a->task, a->language, task_breakdown(t), value, a->n);
@@ -439,6 +440,28 @@ static int aggregate_breakdown(const struct task_task *t, const char *const *lan
 	return rc;
 }
 
+/* The number of breakdown values t's items have in lang (each one an aggregate of
+ * the breakdown), as aggregate_breakdown groups them; 0 without a breakdown. */
+static size_t breakdown_values(const struct task_task *t, const char *lang)
+{
+	const int li = task_language_index(t, lang);
+	const size_t ni = task_n_items(t);
+	const char **v = task_breakdown(t) && li >= 0 ? malloc((ni + 1) * sizeof *v) : NULL;
+	size_t n = 0, k = 0;
+	for (size_t i = 0; v && i < ni; i++) {
+		const struct task_item *it = task_item_at(t, i);
+		const char *val = task_item_has(it, (size_t)li) ? task_breakdown_value(t, it, lang) : NULL;
+		if (val)
+			v[n++] = val;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, mrl_cmp_str_ptr);
+	for (size_t i = 0; i < n; i++)
+		k += !i || strcmp(v[i], v[i - 1]);
+	free(v);
+	return k;
+}
+
 size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o)
 {
 	size_t n = 0;
@@ -447,11 +470,14 @@ size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct h
 		if (task_type(t) != TASK_MULTIPLE_CHOICE)
 			continue;
 		const char *names[TASK_MC_N_RULES];
-		size_t n_langs = 0;
+		size_t n_langs = 0, n_values = 0;
 		for (size_t li = 0; li < task_n_languages(t); li++)
-			n_langs += hrn_run_lang_selected(cfg, task_language(t, li));
-		n += (n_langs + n_langs * (n_langs ? n_langs - 1 : 0) / 2) * (o->only_metric ? 1 : mc_metrics(t, names)) *
-		     o->n_resamples;
+			if (hrn_run_lang_selected(cfg, task_language(t, li))) {
+				n_langs++;
+				n_values += breakdown_values(t, task_language(t, li));
+			}
+		n += (n_langs + n_langs * (n_langs ? n_langs - 1 : 0) / 2 + n_values) *
+		     (o->only_metric ? 1 : mc_metrics(t, names)) * o->n_resamples;
 	}
 	return n;
 }

@@ -228,6 +228,34 @@ static void t_score_progress(void)
 	free(out);
 }
 
+/* A task with a breakdown: its values' bootstraps are counted in the total (2 languages,
+ * 1 pair and 5 values in each language: 13 x B), and the line names the value. */
+static void t_score_progress_breakdown(void)
+{
+	char preds[600], path[600];
+	FILE *f = fopen(path_in(preds, sizeof preds, "preds-bd.jsonl"), "w");
+	for (int l = 0; f && l < 2; l++)
+		for (int i = 0; i < 34; i++) /* the task's items, b00 .. b33; b21 has no en */
+			if (l || i != 21)
+				fprintf(f, "{\"task\": \"by_field\", \"item\": \"b%02d\", \"language\": \"%s\", \"choice\": %d}\n",
+					i, l ? "sr-Latn" : "en", i % 2);
+	if (f)
+		fclose(f);
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	int rc = cli_run(NULL,
+			 "score --suite tests/data/sample/suite.json --tasks by_field --lang en,sr-Latn --predictions %s "
+			 "--system s --boot 20 -o %s/scored-bd 2>%s/score-bd.err >/dev/null",
+			 preds, tmp, tmp);
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "600000", 1);
+	char *err = cli_slurp(path_in(path, sizeof path, "score-bd.err"));
+	is_int(rc, 0, "score of a task with a breakdown: exit 0");
+	like(err, "merilo score: 260/260 resamples (100.0%), by_field sr-Latn, ", "the values' resamples are counted ...");
+	like(err, "/260 resamples (", "... in the total from the start");
+	ok(err && !strstr(err, "/60 resamples"), "... (not 3 x B, the whole task's alone)");
+	free(err);
+	cli_rmtree(path_in(path, sizeof path, "scored-bd"));
+}
+
 static void t_generate_signal(bool json)
 {
 	char prompts[600], out[600], err[600];
@@ -322,6 +350,7 @@ int main(void)
 	TEST(t_generate_progress(), "generate: progress lines, none with --quiet or within the delay");
 	TEST(t_import_progress(), "import: progress lines (KiB read, items built), none with --quiet or within the delay");
 	TEST(t_score_progress(), "score: progress lines (units written, resamples), none with --quiet; stdout the same");
+	TEST(t_score_progress_breakdown(), "score: a breakdown's resamples counted in the progress");
 	TEST(t_generate_signal(false), "generate interrupted: the finished results printed, exit 4");
 	TEST(t_generate_signal(true), "generate --json interrupted: the document with the finished results");
 	cli_rmtree(tmp);
