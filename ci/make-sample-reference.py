@@ -3,7 +3,8 @@
 
 Writes tests/data/sample/suite.json (two tasks: one with a "breakdown" over five
 values of uneven sizes, one without) and tests/data/sample/expected.json: for
-each (N, seed) the item ids each task's sample holds, in suite order.
+each (N, seed), and each (P%, seed), the item ids each task's sample holds, in
+suite order.
 
 The selection is computed here from docs/evaluation.md ("Sampling items") alone,
 not from merilo's code: splitmix64, xoshiro256**, Lemire's bounded draw and
@@ -159,6 +160,13 @@ def make_suite():
 
 
 CASES = [(1, 1234), (3, 1234), (5, 1234), (7, 1234), (7, 90), (12, 5), (20, 0), (33, 1234), (34, 1234), (100, 7)]
+# --sample P%: each task draws P% of its items rounded half up, at least 1 (50% of the
+# 23-item task is 11.5: 12; 1% of either is below one half: 1; 99% of either: every item)
+PERCENT_CASES = [(1, 1234), (10, 90), (15, 1234), (50, 7), (99, 5)]
+
+
+def percent_size(n_items, pct):
+    return max(1, (n_items * pct + 50) // 100)
 
 
 def main():
@@ -170,6 +178,9 @@ def main():
         f.write("\n")
     expected = [{"n": n, "seed": seed, "tasks": {t["id"]: sample(t, n, seed) for t in suite["tasks"]}}
                 for n, seed in CASES]
+    expected += [{"percent": p, "seed": seed,
+                  "tasks": {t["id"]: sample(t, percent_size(len(t["items"]), p), seed) for t in suite["tasks"]}}
+                 for p, seed in PERCENT_CASES]
     with open(os.path.join(out, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")

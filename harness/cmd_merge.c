@@ -268,14 +268,15 @@ static int plan_sample(struct merge_state *st, struct hrn_run_cfg *cfg)
 {
 	const struct rec_run *r = &st->in[0].run;
 	struct mrl_err err = { 0 };
-	uint64_t n, seed;
-	const int has = hrn_sample_from_json(r->results.settings.extra, &n, &seed);
+	struct hrn_sample_spec spec;
+	uint64_t seed;
+	const int has = hrn_sample_from_json(r->results.settings.extra, &spec, &seed);
 	if (has < 0) {
-		fprintf(stderr, "merilo merge: %s: settings.sample is not {\"n\": N >= 1, \"seed\": S >= 0}\n",
-			r->results_path);
+		fprintf(stderr, "merilo merge: %s: settings.sample is not {\"n\": N >= 1, \"seed\": S >= 0} or "
+				"{\"percent\": P (1 to 99), \"seed\": S >= 0}\n", r->results_path);
 		return HRN_EXIT_INPUT;
 	}
-	if (has && hrn_sample_plan(st->tasks, st->n_tasks, n, seed, &st->sample, &err))
+	if (has && hrn_sample_plan(st->tasks, st->n_tasks, spec, seed, &st->sample, &err))
 		return hrn_report(&err);
 	cfg->sample = has ? &st->sample : NULL;
 	return 0;

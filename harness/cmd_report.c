@@ -196,6 +196,11 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	if (json_is_integer(json_object_get(sample, "n")))
 		snprintf(r->which_items, sizeof r->which_items, "sample of %" JSON_INTEGER_FORMAT " items (seed %" JSON_INTEGER_FORMAT ")",
 			 json_integer_value(json_object_get(sample, "n")), json_integer_value(json_object_get(sample, "seed")));
+	else if (json_is_integer(json_object_get(sample, "percent")))
+		snprintf(r->which_items, sizeof r->which_items,
+			 "sample of %" JSON_INTEGER_FORMAT "%% of the items (seed %" JSON_INTEGER_FORMAT ")",
+			 json_integer_value(json_object_get(sample, "percent")),
+			 json_integer_value(json_object_get(sample, "seed")));
 	else if (set->limit > 0)
 		snprintf(r->which_items, sizeof r->which_items, "first %lld items", (long long)set->limit);
 	return 0;

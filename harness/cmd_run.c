@@ -87,7 +87,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	if (hrn_run_wants_mpi(argc, argv)) /* one shard per rank (run_mpi.c), each through hrn_cmd_run */
 		return hrn_run_mpi(argc, argv, hrn_cmd_run);
-	*o = (struct run_opts){ .limit = -1, .sample = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
+	*o = (struct run_opts){ .limit = -1, .threads = -1, .seed = -1, .fewshot = -1, .boot = -1, .topk = -1,
 				.store_logprobs = -1, .thinking_budget = -1, .chat_mc = -1 };
 	char seed_help[160], topk_help[160];
 	snprintf(seed_help, sizeof seed_help, "run seed: bootstrap resampling, and few-shot draws of tasks\n"
@@ -102,9 +102,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",
 			     MRL_OPT_NONEMPTY),
 		OPT_INTEGER(0, "limit", &o->limit, 0, INT32_MAX, "N", "the first N items of each task (default 0 = all)"),
-		OPT_INTEGER(0, "sample", &o->sample, 1, INT32_MAX, "N",
-			    "N items of each task drawn with --seed, each \"breakdown\" value\n"
-			    "in proportion (docs/evaluation.md, \"Sampling items\")"),
+		OPT_CALLBACK(0, "sample", &o->sample, "N|P%",
+			     "N items (or P% of the items) of each task drawn with --seed, each\n"
+			     "\"breakdown\" value in proportion (docs/evaluation.md, \"Sampling items\")",
+			     hrn_opt_sample),
 		OPT_INTEGER(0, "threads", &o->threads, 0, 1024, "N",
 			    "CPU threads (default 0 = the CPUs this process may use);\nresults do not depend on it"),
 		OPT_BOOL(0, "affinity", &o->affinity, HRN_AFFINITY_HELP),
@@ -184,7 +185,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	enum eng_backend be;
 	if (o->backend && hrn_parse_backend(o->backend, &be))
 		return hrn_usage_error("run", "--backend wants cpu or cuda, not '%s'", o->backend);
-	if (o->limit > 0 && o->sample > 0)
+	if (o->limit > 0 && hrn_sample_given(o->sample))
 		return hrn_usage_error("run", "--limit and --sample exclude each other (the first N items, or N drawn)");
 	if (o->topk >= 0 && o->store_logprobs < 0 && !o->resume)
 		return hrn_usage_error("run", "--store-topk needs --store-logprobs");
@@ -348,8 +349,8 @@ static int select_tasks(struct run_state *st)
 		}
 	}
 	struct mrl_err err = { 0 }; /* the --sample of each task */
-	if (st->o.sample > 0 && hrn_sample_plan(st->tasks, st->n_tasks, (uint64_t)st->o.sample, (uint64_t)st->o.seed,
-						&st->sample, &err))
+	if (hrn_sample_given(st->o.sample) &&
+	    hrn_sample_plan(st->tasks, st->n_tasks, st->o.sample, (uint64_t)st->o.seed, &st->sample, &err))
 		ret = hrn_report(&err);
 out:
 	hrn_free_list(names, n_names);
@@ -389,8 +390,8 @@ static int fill_settings(struct run_state *st, bool add_bos, long long threads)
 			       "store_logprobs", st->o.store_logprobs > 0, "store_topk",
 			       st->o.store_logprobs > 0 ? json_integer(st->o.topk) : json_null(), "kv_cache", st->o.kv_cache);
 	size_t si, sn;
-	if (set->extra && st->o.sample > 0)
-		json_object_set_new(set->extra, "sample", hrn_sample_json((uint64_t)st->o.sample, (uint64_t)st->o.seed));
+	if (set->extra && hrn_sample_given(st->o.sample))
+		json_object_set_new(set->extra, "sample", hrn_sample_json(st->o.sample, (uint64_t)st->o.seed));
 	if (set->extra && st->o.shard && !hrn_shard_parse(st->o.shard, &si, &sn, (char[8]){ 0 }, 8))
 		json_object_set_new(set->extra, "shard", hrn_shard_json(si, sn));
 	return set->extra ? 0 : HRN_EXIT_RUNTIME;
@@ -604,9 +605,10 @@ static void print_header(const struct run_state *st, bool add_bos)
 	if (st->o.quiet)
 		return;
 	const bool chat = st->chat.family != TASK_CHAT_NONE;
-	char items[80] = ""; /* which items, where not all */
-	if (st->o.sample > 0)
-		snprintf(items, sizeof items, "; --sample %ld items of each, seed %ld", st->o.sample, st->o.seed);
+	char items[80] = "", spec[32]; /* which items, where not all */
+	if (hrn_sample_given(st->o.sample))
+		snprintf(items, sizeof items, "; --sample %s %s, seed %ld", hrn_sample_str(st->o.sample, spec, sizeof spec),
+			 st->o.sample.pct ? "of each task's items" : "items of each", st->o.seed);
 	else if (st->o.limit > 0)
 		snprintf(items, sizeof items, "; the first %ld items of each", st->o.limit);
 	fprintf(stderr, "merilo run: %s on %s (%zu task%s%s), BOS %s%s%s%s, writing %s/\n", st->o.model, st->o.suite,
@@ -626,8 +628,6 @@ static void apply_defaults(struct run_opts *o)
 	/* chat_template stays NULL: the suite's choice, else auto (hrn_run_chat_setup) */
 	if (o->limit < 0)
 		o->limit = 0;
-	if (o->sample < 0)
-		o->sample = 0;
 	if (o->seed < 0)
 		o->seed = DEFAULT_SEED;
 	if (o->boot < 0)
@@ -805,7 +805,7 @@ static struct hrn_run_cfg run_cfg(struct run_state *st, bool add_bos)
 		.model = st->model, .ctx = st->ctx, .suite = st->suite,
 		.tasks = st->tasks, .n_tasks = st->n_tasks,
 		.langs = (const char *const *)st->langs, .n_langs = st->n_langs,
-		.limit = st->o.limit, .sample = st->o.sample > 0 ? &st->sample : NULL, .add_bos = add_bos, .bos_never = !strcmp(st->o.bos, "never"),
+		.limit = st->o.limit, .sample = hrn_sample_given(st->o.sample) ? &st->sample : NULL, .add_bos = add_bos, .bos_never = !strcmp(st->o.bos, "never"),
 		.fewshot_k = (int)st->o.fewshot, .seed = (uint64_t)st->o.seed,
 		.batch = !strcmp(st->o.batch, "request") ? HRN_BATCH_REQUEST : HRN_BATCH_ITEM,
 		.score_window = hrn_run_batch_items(st->o.batch),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "common/options.h"
+#include "harness/sample.h"
 
 /* Command-line options; NULL / -1 = not given. */
 struct run_opts {
@@ -16,7 +17,7 @@ struct run_opts {
 	const char *chat_template; /* generate tasks: auto, none or a family (tasks/chat.h) */
 	const char *thinking;      /* generate tasks under a template with Qwen3's switch: "on" or "off" */
 	long limit, threads, seed, fewshot, boot, topk;
-	long sample;          /* --sample N: N items of each task drawn with the seed (harness/sample.h) */
+	struct hrn_sample_spec sample; /* --sample N or P%: drawn with the seed (harness/sample.h); zero = not given */
 	long thinking_budget; /* --thinking-budget: reasoning tokens under --thinking on */
 	int store_logprobs;  /* -1 not given (false unless a resumed run had it), 1 given */
 	int chat_mc;         /* --chat-multiple-choice: -1 not given (false unless a resumed run had it), 1 given */

@@ -40,6 +40,7 @@ static long item_index(const struct task_task *t, const char *id)
 /* Why rec is outside the plan, into why. */
 static void explain(const struct hrn_run_cfg *cfg, const struct rec_item *rec, char *why, size_t size)
 {
+	char spec[32];
 	const struct task_task *t = NULL;
 	size_t k = 0;
 	for (; k < cfg->n_tasks && !t; k++)
@@ -57,8 +58,9 @@ static void explain(const struct hrn_run_cfg *cfg, const struct rec_item *rec, c
 		snprintf(why, size, "item '%s' is item %ld of task '%s', past this run's --limit %lld", rec->item_id, i + 1,
 			 rec->task, (long long)cfg->limit);
 	else if (!hrn_run_covers(cfg, k - 1, (size_t)i))
-		snprintf(why, size, "item '%s' of task '%s' is not in this run's --sample %llu (seed %llu)", rec->item_id,
-			 rec->task, (unsigned long long)cfg->sample->n, (unsigned long long)cfg->sample->seed);
+		snprintf(why, size, "item '%s' of task '%s' is not in this run's --sample %s (seed %llu)", rec->item_id,
+			 rec->task, hrn_sample_str(cfg->sample->spec, spec, sizeof spec),
+			 (unsigned long long)cfg->sample->seed);
 	else if (li < 0 || !hrn_run_lang_selected(cfg, rec->language))
 		snprintf(why, size, "language '%s' is not selected for task '%s' in this run", rec->language, rec->task);
 	else if (cfg->shard && task_item_has(task_item_at(t, (size_t)i), (size_t)li))

@@ -1,5 +1,5 @@
-/* run_sample.c — `merilo run --sample N` (harness/sample.h): N items of each task,
- * drawn with the run seed and stratified by the task's breakdown.
+/* run_sample.c — `merilo run --sample N` or `P%` (harness/sample.h): N items (P% of the
+ * items) of each task, drawn with the run seed and stratified by the task's breakdown.
  *
  * --limit N takes a task's first N items, which for a suite stored by category
  * (MMLU-ProX, INCLUDE) is a few whole categories. A sample keeps every category
@@ -9,9 +9,12 @@
  */
 #include "harness/sample.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/options.h"
 #include "common/rng.h"
 
 struct keyed {
@@ -82,10 +85,11 @@ static void apportion(struct group *g, size_t n_groups, size_t n_items, uint64_t
 }
 
 /* One task's sample into in[0..n_items); *n_values and *n_values_in for the note. */
-static int plan_task(const struct task_task *t, uint64_t n, uint64_t seed, uint8_t *in, size_t *n_in, size_t *n_values,
-		     size_t *n_values_in)
+static int plan_task(const struct task_task *t, struct hrn_sample_spec spec, uint64_t seed, uint8_t *in, size_t *n_in,
+		     size_t *n_values, size_t *n_values_in)
 {
 	const size_t ni = task_n_items(t);
+	const uint64_t n = hrn_sample_size(spec, ni);
 	struct keyed *k = malloc((ni + 1) * sizeof *k);
 	struct group *g = malloc((ni + 1) * sizeof *g);
 	if (!k || !g) {
@@ -132,10 +136,54 @@ out:
 	return 0;
 }
 
-int hrn_sample_plan(const struct task_task *const *tasks, size_t n_tasks, uint64_t n, uint64_t seed,
+int hrn_sample_parse(const char *arg, struct hrn_sample_spec *sp)
+{
+	char *end;
+	errno = 0;
+	if (!arg || !isdigit((unsigned char)*arg))
+		return -1;
+	const unsigned long long v = strtoull(arg, &end, 10);
+	if (errno || v < 1)
+		return -1;
+	if (!strcmp(end, "%") && v <= 99) {
+		*sp = (struct hrn_sample_spec){ .pct = (unsigned)v };
+		return 0;
+	}
+	if (*end || v > INT32_MAX)
+		return -1;
+	*sp = (struct hrn_sample_spec){ .n = v };
+	return 0;
+}
+
+int hrn_opt_sample(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	if (hrn_sample_parse(arg, opt->value))
+		return mrl_err_set(err, MRL_EINPUT, "--%s wants a count of items (7) or a whole percentage of each task's "
+				   "items (10%%, 1%% to 99%%), not '%s'", opt->long_name, arg);
+	return 0;
+}
+
+const char *hrn_sample_str(struct hrn_sample_spec sp, char *buf, size_t size)
+{
+	if (sp.pct)
+		snprintf(buf, size, "%u%%", sp.pct);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)sp.n);
+	return buf;
+}
+
+uint64_t hrn_sample_size(struct hrn_sample_spec sp, size_t n_items)
+{
+	if (!sp.pct)
+		return sp.n < n_items ? sp.n : n_items;
+	const uint64_t n = ((uint64_t)n_items * sp.pct + 50) / 100;
+	return n ? n : 1;
+}
+
+int hrn_sample_plan(const struct task_task *const *tasks, size_t n_tasks, struct hrn_sample_spec spec, uint64_t seed,
 		    struct hrn_sample *s, struct mrl_err *err)
 {
-	*s = (struct hrn_sample){ .n = n, .seed = seed, .n_tasks = n_tasks };
+	*s = (struct hrn_sample){ .spec = spec, .seed = seed, .n_tasks = n_tasks };
 	int rc = (s->in = calloc(n_tasks + 1, sizeof *s->in)) && (s->n_in = calloc(n_tasks + 1, sizeof *s->n_in)) &&
 				 (s->n_values = calloc(n_tasks + 1, sizeof *s->n_values)) &&
 				 (s->n_values_in = calloc(n_tasks + 1, sizeof *s->n_values_in))
@@ -145,7 +193,7 @@ int hrn_sample_plan(const struct task_task *const *tasks, size_t n_tasks, uint64
 		if (!(s->in[t] = calloc(task_n_items(tasks[t]) + 1, 1)))
 			rc = MRL_ENOMEM;
 		else
-			rc = plan_task(tasks[t], n, seed, s->in[t], &s->n_in[t], &s->n_values[t], &s->n_values_in[t]);
+			rc = plan_task(tasks[t], spec, seed, s->in[t], &s->n_in[t], &s->n_values[t], &s->n_values_in[t]);
 	}
 	if (rc) {
 		hrn_sample_release(s);
@@ -156,28 +204,35 @@ int hrn_sample_plan(const struct task_task *const *tasks, size_t n_tasks, uint64
 
 void hrn_sample_note(FILE *out, const struct hrn_sample *s, const struct task_task *const *tasks)
 {
+	char spec[32];
 	for (size_t t = 0; t < s->n_tasks; t++)
 		if (s->n_values_in[t] < s->n_values[t])
-			fprintf(out, "merilo run: note: --sample %llu takes %zu of task '%s''s %zu items, fewer than its %zu "
-				"\"%s\" values: %zu of them have an item in the sample\n", (unsigned long long)s->n,
+			fprintf(out, "merilo run: note: --sample %s takes %zu of task '%s''s %zu items, fewer than its %zu "
+				"\"%s\" values: %zu of them have an item in the sample\n", hrn_sample_str(s->spec, spec, sizeof spec),
 				s->n_in[t], task_id(tasks[t]), task_n_items(tasks[t]), s->n_values[t], task_breakdown(tasks[t]),
 				s->n_values_in[t]);
 }
 
-json_t *hrn_sample_json(uint64_t n, uint64_t seed)
+json_t *hrn_sample_json(struct hrn_sample_spec spec, uint64_t seed)
 {
-	return json_pack("{s:I, s:I}", "n", (json_int_t)n, "seed", (json_int_t)seed);
+	return json_pack("{s:I, s:I}", spec.pct ? "percent" : "n", (json_int_t)(spec.pct ? spec.pct : spec.n), "seed",
+			 (json_int_t)seed);
 }
 
-int hrn_sample_from_json(const json_t *extra, uint64_t *n, uint64_t *seed)
+int hrn_sample_from_json(const json_t *extra, struct hrn_sample_spec *spec, uint64_t *seed)
 {
 	const json_t *o = json_object_get(extra, "sample");
 	if (!o || json_is_null(o))
 		return 0;
-	const json_t *jn = json_object_get(o, "n"), *js = json_object_get(o, "seed");
-	if (!json_is_integer(jn) || !json_is_integer(js) || json_integer_value(jn) < 1 || json_integer_value(js) < 0)
+	const json_t *jn = json_object_get(o, "n"), *jp = json_object_get(o, "percent"), *js = json_object_get(o, "seed");
+	if (!json_is_integer(js) || json_integer_value(js) < 0 || !jn == !jp)
 		return -1;
-	*n = (uint64_t)json_integer_value(jn);
+	if (jn && (!json_is_integer(jn) || json_integer_value(jn) < 1 || json_integer_value(jn) > INT32_MAX))
+		return -1;
+	if (jp && (!json_is_integer(jp) || json_integer_value(jp) < 1 || json_integer_value(jp) > 99))
+		return -1;
+	*spec = (struct hrn_sample_spec){ .n = jn ? (uint64_t)json_integer_value(jn) : 0,
+					  .pct = jp ? (unsigned)json_integer_value(jp) : 0 };
 	*seed = (uint64_t)json_integer_value(js);
 	return 1;
 }

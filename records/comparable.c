@@ -69,15 +69,19 @@ static int set_extra(struct rec_comparable *c, int i, const json_t *extra, const
 	return rc;
 }
 
-/* --sample: "N (seed S)", or "none" (a run before --sample existed drew none either). */
+/* --sample: "N (seed S)" or "P% (seed S)", or "none" (a run before --sample existed drew
+ * none either). */
 static int set_sample(struct rec_comparable *c, const json_t *extra)
 {
 	const json_t *o = extra ? json_object_get(extra, "sample") : NULL;
-	const json_t *n = json_object_get(o, "n"), *seed = json_object_get(o, "seed");
+	const json_t *n = json_object_get(o, "n"), *pct = json_object_get(o, "percent"), *seed = json_object_get(o, "seed");
 	char buf[64] = "none";
-	if (json_is_integer(n) && json_is_integer(seed))
+	if (json_is_integer(n) && json_is_integer(seed) && !pct)
 		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT " (seed %" JSON_INTEGER_FORMAT ")", json_integer_value(n),
 			 json_integer_value(seed));
+	else if (json_is_integer(pct) && json_is_integer(seed) && !n)
+		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT "%% (seed %" JSON_INTEGER_FORMAT ")",
+			 json_integer_value(pct), json_integer_value(seed));
 	else if (o && !json_is_null(o))
 		snprintf(buf, sizeof buf, "?");
 	return set(c, S_SAMPLE, buf, true);

@@ -27,6 +27,7 @@
 static char tmp[256];
 static char name_buf[512];
 #define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
+#define N(n_items) ((struct hrn_sample_spec){ .n = (n_items) })
 
 static struct task_suite *suite;
 static const struct task_task *tasks[2];
@@ -61,24 +62,65 @@ static void test_oracle(void)
 		return;
 	size_t c;
 	json_t *e;
+	size_t n_pct = 0;
 	json_array_foreach(cases, c, e) {
-		const uint64_t n = (uint64_t)json_integer_value(json_object_get(e, "n"));
+		const struct hrn_sample_spec spec = { .n = (uint64_t)json_integer_value(json_object_get(e, "n")),
+						      .pct = (unsigned)json_integer_value(json_object_get(e, "percent")) };
 		const uint64_t seed = (uint64_t)json_integer_value(json_object_get(e, "seed"));
 		struct hrn_sample s;
 		struct mrl_err err = { 0 };
-		if (!ok(hrn_sample_plan(tasks, 2, n, seed, &s, &err) == 0, NAME("--sample %llu --seed %llu is drawn",
-									(unsigned long long)n, (unsigned long long)seed)))
+		char sp[32];
+		n_pct += spec.pct > 0;
+		if (!ok(hrn_sample_plan(tasks, 2, spec, seed, &s, &err) == 0,
+			NAME("--sample %s --seed %llu is drawn", hrn_sample_str(spec, sp, sizeof sp), (unsigned long long)seed)))
 			continue;
 		for (size_t k = 0; k < 2; k++) {
 			char got[2048], want[2048];
 			is_str(drawn(&s, k, got, sizeof got),
 			       joined(json_object_get(json_object_get(e, "tasks"), task_id(tasks[k])), want, sizeof want),
-			       NAME("--sample %llu --seed %llu: task %s's items are the oracle's", (unsigned long long)n,
-				    (unsigned long long)seed, task_id(tasks[k])));
+			       NAME("--sample %s --seed %llu: task %s's items are the oracle's", sp, (unsigned long long)seed,
+				    task_id(tasks[k])));
 		}
 		hrn_sample_release(&s);
 	}
+	is_int((long long)n_pct, 5, "five of the cases are percentages");
 	json_decref(cases);
+}
+
+/* --sample's argument, a percentage's size and settings.sample. */
+static void test_spec(void)
+{
+	static const char *const good[] = { "7", "1", "2147483647", "10%", "1%", "99%" };
+	static const char *const bad[] = { "0", "0%", "100%", "10.5%", "%", "7x", "", "-3", " 7", "+7", "2147483648", "10%%" };
+	struct hrn_sample_spec sp;
+	char buf[32];
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		ok(!hrn_sample_parse(good[i], &sp) && !strcmp(hrn_sample_str(sp, buf, sizeof buf), good[i]),
+		   NAME("'%s' is read and written back", good[i]));
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ok(hrn_sample_parse(bad[i], &sp) == -1, NAME("'%s' is refused", bad[i]));
+	static const struct { unsigned pct; size_t items; uint64_t want; } sizes[] = {
+		{ 10, 34, 3 }, { 50, 23, 12 }, { 50, 34, 17 }, { 1, 34, 1 }, { 1, 149, 1 }, { 1, 150, 2 }, { 99, 23, 23 },
+		{ 10, 14042, 1404 }, { 15, 10, 2 }, { 25, 2, 1 }, { 1, 0, 1 },
+	};
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+		is_int((long long)hrn_sample_size((struct hrn_sample_spec){ .pct = sizes[i].pct }, sizes[i].items),
+		       (long long)sizes[i].want,
+		       NAME("%u%% of %zu items is %llu (half up, at least 1)", sizes[i].pct, sizes[i].items,
+			    (unsigned long long)sizes[i].want));
+	is_int((long long)hrn_sample_size((struct hrn_sample_spec){ .n = 40 }, 34), 34, "N above a task's items: all of them");
+	uint64_t seed;
+	json_t *j = json_object(), *s = hrn_sample_json((struct hrn_sample_spec){ .pct = 10 }, 90);
+	char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+	is_str(text, "{\"percent\":10,\"seed\":90}", "settings.sample of 10%");
+	free(text);
+	json_object_set_new(j, "sample", s);
+	ok(hrn_sample_from_json(j, &sp, &seed) == 1 && sp.pct == 10 && !sp.n && seed == 90, "... read back");
+	json_object_set_new(j, "sample", json_pack("{s:i, s:i, s:i}", "n", 7, "percent", 10, "seed", 1));
+	is_int(hrn_sample_from_json(j, &sp, &seed), -1, "both n and percent: malformed");
+	json_object_set_new(j, "sample", json_pack("{s:i, s:i}", "percent", 100, "seed", 1));
+	is_int(hrn_sample_from_json(j, &sp, &seed), -1, "percent 100: malformed");
+	json_decref(j);
 }
 
 /* The items of s in task 0 per breakdown value, in byte order of the values. */
@@ -104,7 +146,7 @@ static void test_properties(void)
 	struct mrl_err err = { 0 };
 	size_t in[5], all[5];
 	/* 34 items: astronomija 1, biologija 9, fizika 5, hemija 5, zoologija 14 */
-	if (!ok(hrn_sample_plan(tasks, 2, 12, 1234, &s, &err) == 0, "--sample 12 is drawn"))
+	if (!ok(hrn_sample_plan(tasks, 2, N(12), 1234, &s, &err) == 0, "--sample 12 is drawn"))
 		return;
 	is_int((long long)s.n_in[0], 12, "12 of the 34 items of the task with a breakdown");
 	is_int((long long)s.n_in[1], 12, "12 of the 23 items of the task without one");
@@ -115,25 +157,25 @@ static void test_properties(void)
 	is_int((long long)s.n_values_in[0], 5, "all five values have items in the sample");
 	hrn_sample_release(&s);
 
-	ok(hrn_sample_plan(tasks, 2, 3, 1234, &s, &err) == 0, "--sample 3, fewer than the values");
+	ok(hrn_sample_plan(tasks, 2, N(3), 1234, &s, &err) == 0, "--sample 3, fewer than the values");
 	per_value(&s, in, all);
 	ok(in[4] == 1 && in[1] == 1 && in[2] == 1 && in[0] + in[3] == 0,
 	   "3 in proportion to 1/9/5/5/14: zoologija, biologija, and fizika, tied with hemija and first in byte order");
 	is_int((long long)s.n_values_in[0], 3, "three of the five values have items: the note says so");
 	hrn_sample_release(&s);
 
-	ok(hrn_sample_plan(tasks, 2, 40, 1, &s, &err) == 0, "--sample 40, more than the items");
+	ok(hrn_sample_plan(tasks, 2, N(40), 1, &s, &err) == 0, "--sample 40, more than the items");
 	ok(s.n_in[0] == 34 && s.n_in[1] == 23, "a task of at most N items is taken whole");
 	hrn_sample_release(&s);
 
-	ok(hrn_sample_plan(tasks, 2, 12, 1234, &s, &err) == 0 && hrn_sample_plan(tasks, 2, 12, 1235, &t, &err) == 0,
+	ok(hrn_sample_plan(tasks, 2, N(12), 1234, &s, &err) == 0 && hrn_sample_plan(tasks, 2, N(12), 1235, &t, &err) == 0,
 	   "the same N under two seeds");
 	char a[2048], b[2048];
 	ok(strcmp(drawn(&s, 0, a, sizeof a), drawn(&t, 0, b, sizeof b)) != 0, "another seed draws other items");
 	hrn_sample_release(&t);
 	/* a run of one task draws that task's items as a run of both does */
 	const struct task_task *only[1] = { tasks[1] };
-	ok(hrn_sample_plan(only, 1, 12, 1234, &t, &err) == 0, "the second task alone");
+	ok(hrn_sample_plan(only, 1, N(12), 1234, &t, &err) == 0, "the second task alone");
 	drawn(&s, 1, a, sizeof a);
 	const struct task_task *keep = tasks[0];
 	tasks[0] = tasks[1]; /* drawn() reads tasks[k] */
@@ -367,6 +409,78 @@ static void test_shards(void)
 	free(out);
 }
 
+/* --sample 10%: the oracle's items, run.json and settings, --resume, compare, the
+ * leaderboard, the report, shards. */
+static void test_percent(void)
+{
+	char *out = NULL, path[600];
+	is_int(cli_run(&out, "run --model %s/m.gguf --suite " SUITE " --boot 50 --threads 1 --sample 10%% --seed 90 "
+		       "--out %s/p10", tmp, tmp), 0, "--sample 10% --seed 90 ran");
+	like(out, "(2 tasks; --sample 10% of each task's items, seed 90)", "the run's first line names the sample");
+	free(out);
+	json_t *full = records("full"), *samp = records("p10");
+	json_t *cases = json_load_file("tests/data/sample/expected.json", 0, NULL), *e, *want = NULL, *r;
+	size_t c, n_in = 0, n_equal = 0;
+	json_array_foreach(cases, c, e)
+		if (json_integer_value(json_object_get(e, "percent")) == 10 && json_integer_value(json_object_get(e, "seed")) == 90)
+			want = json_object_get(e, "tasks");
+	const char *key;
+	json_object_foreach(samp, key, r) {
+		size_t i;
+		json_t *id;
+		json_array_foreach(json_object_get(want, json_string_value(json_object_get(r, "task"))), i, id)
+			n_in += !strcmp(json_string_value(id), json_string_value(json_object_get(r, "item")));
+		n_equal += json_equal(r, json_object_get(full, key));
+	}
+	/* 10% of 34 is 3 (b00, b03, b05: en, sr-Latn, sr-Cyrl), 10% of 23 is 2 (en, hr) */
+	is_int((long long)json_object_size(samp), 3 * 3 + 2 * 2, "3 + 2 items' units");
+	is_int((long long)n_in, (long long)json_object_size(samp), "every record is of an item the oracle drew (10%, seed 90)");
+	is_int((long long)n_equal, (long long)json_object_size(samp), "every record equals the full run's record of that unit");
+	json_decref(cases);
+	json_decref(full);
+	json_decref(samp);
+	snprintf(path, sizeof path, "%s/p10/results.json", tmp);
+	json_t *res = json_load_file(path, 0, NULL), *sm = json_object_get(json_object_get(res, "settings"), "sample");
+	ok(json_integer_value(json_object_get(sm, "percent")) == 10 && !json_object_get(sm, "n") &&
+	   json_integer_value(json_object_get(sm, "seed")) == 90, "results.json settings.sample is {percent: 10, seed: 90}");
+	json_decref(res);
+	snprintf(path, sizeof path, "%s/p10/run.json", tmp);
+	json_t *rj = json_load_file(path, 0, NULL);
+	is_str(json_string_value(json_object_get(json_object_get(rj, "options"), "sample")), "10%", "run.json options.sample \"10%\"");
+	json_decref(rj);
+	is_int(cli_run(NULL, "run --resume %s/p10 --quiet", tmp), 0, "--resume of the 10% run: its sample restored, done");
+	samp = records("p10");
+	is_int((long long)json_object_size(samp), 13, "... nothing more scored");
+	json_decref(samp);
+	CLI_EXPECT(2, "--sample 7 differs from the resumed run's 10%", "--resume of a 10% run refuses a count",
+		   "run --resume %s/p10 --sample 7", tmp);
+	CLI_EXPECT(2, "--sample 10% differs from the resumed run's 7", "--resume of a run of 7 refuses a percentage",
+		   "run --resume %s/s7 --sample 10%%", tmp);
+	CLI_EXPECT(2, "--sample wants a count of items (7) or a whole percentage", "--sample 100%: usage error",
+		   RUN " --sample 100%% --out %s/bad", tmp, tmp);
+	is_int(cli_run(&out, "compare %s/s7 %s/p10", tmp, tmp), 3, "compare a sample of 7 and one of 10%: not comparable");
+	like(out, "10% (seed 90)", "naming the percentage");
+	free(out);
+	is_int(cli_run(NULL, "leaderboard %s/s7 %s/p10 --format md -o %s/lbp.md", tmp, tmp, tmp), 0, "a leaderboard of both");
+	snprintf(path, sizeof path, "%s/lbp.md", tmp);
+	char *md = cli_slurp(path);
+	like(md, "--sample 10% (seed 90)", "the 10% run's group names its sample");
+	free(md);
+	is_int(cli_run(NULL, "report %s/p10 -o %s/repp", tmp, tmp), 0, "a report of the 10% run");
+	snprintf(path, sizeof path, "%s/repp/report.md", tmp);
+	md = cli_slurp(path);
+	like(md, "sample of 10% of the items (seed 90)", "its runs table says which items it has");
+	free(md);
+	for (int i = 1; i <= 2; i++)
+		is_int(cli_run(NULL, RUN " --sample 10%% --seed 90 --shard %d/2 --out %s/psh%d", tmp, i, tmp, i), 0,
+		       NAME("10%% shard %d/2 ran", i));
+	is_int(cli_run(NULL, "merge %s/psh1 %s/psh2 -o %s/pmerged --quiet", tmp, tmp, tmp), 0, "the 10% shards merge");
+	json_t *m = records("pmerged"), *s = records("p10");
+	ok(json_equal(m, s), "the merged records equal the unsharded 10% run's");
+	json_decref(m);
+	json_decref(s);
+}
+
 int main(void)
 {
 	struct mrl_err err = { 0 };
@@ -376,7 +490,8 @@ int main(void)
 	tasks[1] = task_suite_find(suite, "plain");
 	if (!tasks[0] || !tasks[1])
 		skip_all("tests/data/sample/suite.json lacks its tasks");
-	TEST(test_oracle(), "the draw equals ci/make-sample-reference.py's for ten (N, seed) pairs");
+	TEST(test_oracle(), "the draw equals ci/make-sample-reference.py's for ten (N, seed) and five (P%%, seed) pairs");
+	TEST(test_spec(), "--sample N or P%%: the argument, a percentage's size, settings.sample");
 	TEST(test_properties(), "one item per value, proportions, whole small tasks, the seed, other tasks");
 	TEST(test_info(), "info lists a breakdown's values with their items, as the sample counts them");
 	if (!cli_merilo()) {
@@ -394,6 +509,7 @@ int main(void)
 		TEST(test_run(), "the run scores the drawn items, as the full run does; settings, --resume, --limit, notes");
 		TEST(test_compare(), "compare and leaderboard keep sampled runs apart");
 		TEST(test_shards(), "sampled shards merge into the sampled run");
+		TEST(test_percent(), "--sample 10%%: the oracle's items, settings, --resume, compare, report, shards");
 	}
 	cli_rmtree(tmp);
 	task_suite_free(suite);
