@@ -101,7 +101,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		OPT_STRING_F(0, "tasks", &o->tasks, "A,B", "only these tasks (default: all)", MRL_OPT_NONEMPTY),
 		OPT_STRING_F(0, "lang", &o->langs, "L1,L2", "only these languages, e.g. en,sr-Cyrl (default: all of each task)",
 			     MRL_OPT_NONEMPTY),
-		OPT_INTEGER(0, "limit", &o->limit, 0, INT32_MAX, "N", "the first N items of each task (default 0 = all)"),
+		OPT_CALLBACK(0, "limit", &o->limit, "N", "the first N items of each task (default 0 = all)", hrn_opt_limit),
 		OPT_CALLBACK(0, "sample", &o->sample, "N|P%",
 			     "N items (or P% of the items) of each task drawn with --seed, each\n"
 			     "\"breakdown\" value in proportion (docs/evaluation.md, \"Sampling items\")",

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +162,30 @@ int hrn_opt_sample(const struct mrl_option *opt, const char *arg, struct mrl_err
 		return mrl_err_set(err, MRL_EINPUT, "--%s wants a count of items (7) or a whole percentage of each task's "
 				   "items (10%%, 1%% to 99%%), not '%s'", opt->long_name, arg);
 	return 0;
+}
+
+int hrn_opt_limit(const struct mrl_option *opt, const char *arg, struct mrl_err *err)
+{
+	char *end;
+	errno = 0;
+	const long long v = isdigit((unsigned char)*arg) ? strtoll(arg, &end, 10) : -1;
+	if (v >= 0 && !errno && !*end && v <= INT32_MAX) {
+		*(long *)opt->value = (long)v;
+		return 0;
+	}
+	double share = strtod(arg, &end);
+	if (v >= 0 && *end == '%' && !end[1])
+		share /= 100;
+	else if (*end || !(share > 0 && share < 1))
+		share = 0;
+	if (share > 0 && share < 1) {
+		const long pct = lround(share * 100);
+		return mrl_err_set(err, MRL_EINPUT, "--%s takes a count of items (each task's first N), not a share "
+				   "('%s'); to draw %ld%% of each task's items, --sample %ld%%", opt->long_name, arg,
+				   pct < 1 ? 1 : pct, pct < 1 ? 1 : pct);
+	}
+	return mrl_err_set(err, MRL_EINPUT, "--%s wants a count of items, 0 to %d, not '%s'", opt->long_name, INT32_MAX,
+			   arg);
 }
 
 const char *hrn_sample_str(struct hrn_sample_spec sp, char *buf, size_t size)

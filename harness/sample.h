@@ -39,6 +39,11 @@ int hrn_sample_parse(const char *arg, struct hrn_sample_spec *sp);
 struct mrl_option;
 int hrn_opt_sample(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
 
+/* An OPT_CALLBACK for run's --limit: a count of items, 0 to 2^31 - 1, into the long at
+ * opt->value; a share ("0.1", as lm-eval's --limit takes it, or "10%") is refused with
+ * the --sample that draws one. */
+int hrn_opt_limit(const struct mrl_option *opt, const char *arg, struct mrl_err *err);
+
 /* sp as --sample takes it ("7", "10%"), in buf. */
 const char *hrn_sample_str(struct hrn_sample_spec sp, char *buf, size_t size);
 

@@ -458,6 +458,13 @@ static void test_percent(void)
 		   "run --resume %s/s7 --sample 10%%", tmp);
 	CLI_EXPECT(2, "--sample wants a count of items (7) or a whole percentage", "--sample 100%: usage error",
 		   RUN " --sample 100%% --out %s/bad", tmp, tmp);
+	CLI_EXPECT(2, "--limit takes a count of items (each task's first N), not a share ('0.1'); to draw 10% of each "
+		      "task's items, --sample 10%", "--limit 0.1 (lm-eval's share): refused with the --sample to use",
+		   RUN " --limit 0.1 --out %s/bad", tmp, tmp);
+	CLI_EXPECT(2, "not a share ('25%'); to draw 25% of each task's items, --sample 25%", "... as is --limit 25%",
+		   RUN " --limit 25%% --out %s/bad", tmp, tmp);
+	CLI_EXPECT(2, "--limit wants a count of items, 0 to 2147483647, not '1.5'", "--limit 1.5: not a count",
+		   RUN " --limit 1.5 --out %s/bad", tmp, tmp);
 	is_int(cli_run(&out, "compare %s/s7 %s/p10", tmp, tmp), 3, "compare a sample of 7 and one of 10%: not comparable");
 	like(out, "10% (seed 90)", "naming the percentage");
 	free(out);
