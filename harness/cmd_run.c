@@ -760,7 +760,8 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 	}
 	if (eng_model_check_file(st->model, &err))
 		return hrn_report(&err);
-	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95 };
+	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
+				   .n_threads = (size_t)st->o.threads };
 	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) ||
 	    hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) || rec_manifest_finish(&st->res.manifest, &err))
 		return hrn_report(&err);

@@ -94,7 +94,7 @@ static int add_map(const struct mrl_option *opt, const char *arg, struct mrl_err
 
 struct score_opts {
 	const char *suite, *predictions, *system, *out, *format, *tasks, *langs;
-	long seed, boot;
+	long seed, boot, threads;
 	bool allow_missing, quiet;
 	bool strip_thinking; /* generate tasks: score what follows a reasoning model's </think> */
 	struct maps maps;
@@ -478,7 +478,7 @@ static int write_results(struct score_state *st, struct hrn_run_cfg *cfg)
 				     .seed = (uint64_t)st->o.seed };
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
 				   .only_metric = "acc", .progress = boot_progress,
-				   .progress_arg = &st->progress };
+				   .progress_arg = &st->progress, .n_threads = (size_t)st->o.threads };
 	hrn_progress_stage(&st->progress, "resamples", hrn_run_aggregate_resamples(cfg, &ao));
 	snprintf(path, sizeof path, "%s/results.json", st->dir);
 	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) || rec_manifest_finish(&st->res.manifest, &err) ||
@@ -545,6 +545,9 @@ static int parse_args(struct score_state *st, int argc, char **argv)
 			 "(default: they are an error)"),
 		OPT_INTEGER(0, "seed", &o->seed, 0, 2147483647L, "N", "bootstrap seed (default 1234, as merilo run)"),
 		OPT_INTEGER(0, "boot", &o->boot, 1, 10000000L, "N", "bootstrap resamples (default 10000)"),
+		OPT_INTEGER(0, "threads", &o->threads, 0, HRN_AGG_MAX_THREADS, "N",
+			    "threads for the bootstraps (default 0 = the CPUs this process may\n"
+			    "use); results do not depend on it"),
 		OPT_BOOL('q', "quiet", &o->quiet, "no progress; one closing line instead of the summary"),
 		OPT_END(),
 	};

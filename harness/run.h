@@ -292,7 +292,11 @@ struct hrn_agg_opts {
 	void *progress_arg;
 	bool no_pairs; /* the languages' aggregates only, no paired comparisons (a breakdown's values) */
 	const char *value; /* NULL, or the breakdown value being aggregated (the progress line names it) */
+	size_t n_threads;  /* threads for the bootstraps (0 = the CPUs this process may use); the
+			    * results do not depend on it; progress is called from any of them, one
+			    * call at a time */
 };
+#define HRN_AGG_MAX_THREADS 64
 
 /* The bootstrap resamples hrn_run_aggregate makes for the multiple-choice tasks of cfg
  * (what o->progress is told of): B per metric for each selected language, each pair of

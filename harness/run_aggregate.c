@@ -18,8 +18,11 @@
 #include "harness/run_gen.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,98 +129,120 @@ static void boot_step(void *arg, size_t n_done)
 	bp->o->progress(bp->o->progress_arg, n_done, bp->what);
 }
 
-static int aggregate_mc(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
-			const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
+/* The metrics a multiple-choice aggregate reports: o->only_metric, else all of t's. */
+static size_t mc_names(const struct task_task *t, const struct hrn_agg_opts *o, const char **names)
+{
+	if (!o->only_metric)
+		return mc_metrics(t, names);
+	names[0] = o->only_metric;
+	return 1;
+}
+
+/* The bootstrap options of o, telling bp of the progress. */
+static struct met_boot_opts boot_opts(const struct hrn_agg_opts *o, struct boot_progress *bp)
+{
+	bp->o = o;
+	return (struct met_boot_opts){ .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level,
+				       .progress = o->progress ? boot_step : NULL, .progress_arg = bp };
+}
+
+/* The aggregate of t's multiple-choice metrics in lang, over the records g, into r
+ * (none where g has no records). */
+static int mc_lang(const struct task_task *t, const char *lang, const struct group *g, const struct hrn_agg_opts *o,
+		   struct rec_results *r, struct mrl_err *err)
+{
+	if (!g->n)
+		return 0;
+	const char *names[TASK_MC_N_RULES];
+	const size_t n_metrics = mc_names(t, o, names);
+	struct boot_progress bp;
+	const struct met_boot_opts bo = boot_opts(o, &bp);
+	snprintf(bp.what, sizeof bp.what, "%s %s%s%s", task_id(t), lang, o->value ? ", " : "", o->value ? o->value : "");
+	double *x = malloc((g->n + 1) * sizeof *x);
+	struct rec_aggregate *a = x ? rec_results_add_aggregate(r, task_id(t), lang, (int64_t)g->n) : NULL;
+	int rc = a ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	if (a)
+		a->chance = mc_chance(t, lang, g);
+	for (size_t m = 0; m < n_metrics && !rc; m++) {
+		for (size_t i = 0; i < g->n && !rc; i++)
+			rc = verdict(g->v[i], names[m], &x[i], err);
+		struct met_summary s;
+		struct met_ci ci;
+		const char *method;
+		if (!rc && !(rc = met_summary_compute(x, g->n, &s, err)) &&
+		    !(rc = met_mean_ci(x, g->n, true, &bo, &ci, &method, err))) /* verdicts: 0 or 1 */
+			rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level, method);
+	}
+	free(x);
+	return rc;
+}
+
+/* The paired comparisons of t's multiple-choice metrics between languages la and lb,
+ * over the items both ga and gb (sorted by item id) have, into r (none without such). */
+static int mc_pair(const struct task_task *t, const char *la, const char *lb, const struct group *ga,
+		   const struct group *gb, const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
 {
 	const char *names[TASK_MC_N_RULES];
-	const size_t n_metrics = o->only_metric ? 1 : mc_metrics(t, names);
-	if (o->only_metric)
-		names[0] = o->only_metric;
-	struct boot_progress bp = { .o = o };
-	struct met_boot_opts bo = { .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level,
-				    .progress = o->progress ? boot_step : NULL, .progress_arg = &bp };
-	size_t cap = 0;
-	for (size_t l = 0; l < n_langs; l++)
-		cap = g[l].n > cap ? g[l].n : cap;
+	const size_t n_metrics = mc_names(t, o, names), cap = ga->n < gb->n ? ga->n : gb->n;
+	struct boot_progress bp;
+	const struct met_boot_opts bo = boot_opts(o, &bp);
+	snprintf(bp.what, sizeof bp.what, "%s %s - %s", task_id(t), la, lb);
 	double *x = malloc((cap + 1) * sizeof *x), *y = malloc((cap + 1) * sizeof *y);
 	int *xa = malloc((cap + 1) * sizeof *xa), *ya = malloc((cap + 1) * sizeof *ya);
-	int rc = 0;
-	if (!x || !y || !xa || !ya) {
-		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t l = 0; l < n_langs; l++) {
-		if (!g[l].n)
-			continue;
-		struct rec_aggregate *a = rec_results_add_aggregate(r, task_id(t), langs[l], (int64_t)g[l].n);
-		if (!a) {
-			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-			goto out;
-		}
-		a->chance = mc_chance(t, langs[l], &g[l]);
-		for (size_t m = 0; m < n_metrics; m++) {
-			for (size_t i = 0; i < g[l].n; i++)
-				if ((rc = verdict(g[l].v[i], names[m], &x[i], err)))
-					goto out;
-			struct met_summary s;
-			struct met_ci ci;
-			const char *method;
-			snprintf(bp.what, sizeof bp.what, "%s %s%s%s", task_id(t), langs[l], o->value ? ", " : "",
-				 o->value ? o->value : "");
-			if ((rc = met_summary_compute(x, g[l].n, &s, err)) ||
-			    (rc = met_mean_ci(x, g[l].n, true, &bo, &ci, &method, err)) || /* verdicts: 0 or 1 */
-			    (rc = rec_aggregate_add_metric(a, names[m], s.mean, s.se, ci.lo, ci.hi, ci.level, method)))
-				goto out;
-		}
-	}
-	for (size_t la = 0; la < n_langs && !o->no_pairs; la++)
-		for (size_t lb = la + 1; lb < n_langs; lb++) {
-			for (size_t m = 0; m < n_metrics; m++) {
-				size_t n = 0, i = 0, j = 0;
-				while (i < g[la].n && j < g[lb].n) { /* merge the two id-sorted lists */
-					int c = strcmp(g[la].v[i]->item_id, g[lb].v[j]->item_id);
-					if (c < 0) {
-						i++;
-					} else if (c > 0) {
-						j++;
-					} else {
-						if ((rc = verdict(g[la].v[i], names[m], &x[n], err)) ||
-						    (rc = verdict(g[lb].v[j], names[m], &y[n], err)))
-							goto out;
-						xa[n] = (int)x[n];
-						ya[n] = (int)y[n];
-						n++, i++, j++;
-					}
-				}
-				if (!n)
-					continue;
-				struct met_ci ci;
-				struct met_mcnemar mc;
-				snprintf(bp.what, sizeof bp.what, "%s %s - %s", task_id(t), langs[la], langs[lb]);
-				if ((rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) ||
-				    (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
-					goto out;
-				struct rec_comparison *c = rec_results_add_comparison(r, task_id(t), langs[la], langs[lb],
-										      names[m], "paired-bootstrap");
-				if (!c) {
-					rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-					goto out;
-				}
-				c->n_pairs = (int64_t)n;
-				c->diff = ci.estimate;
-				c->ci_low = ci.lo;
-				c->ci_high = ci.hi;
-				c->ci_level = ci.level;
-				c->mcnemar_b = (int64_t)mc.only_a;
-				c->mcnemar_c = (int64_t)mc.only_b;
-				c->mcnemar_p = mc.p;
+	int rc = x && y && xa && ya ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t m = 0; m < n_metrics && !rc; m++) {
+		size_t n = 0, i = 0, j = 0;
+		while (i < ga->n && j < gb->n && !rc) { /* merge the two id-sorted lists */
+			int c = strcmp(ga->v[i]->item_id, gb->v[j]->item_id);
+			if (c < 0) {
+				i++;
+			} else if (c > 0) {
+				j++;
+			} else {
+				if (!(rc = verdict(ga->v[i], names[m], &x[n], err)))
+					rc = verdict(gb->v[j], names[m], &y[n], err);
+				xa[n] = (int)x[n];
+				ya[n] = (int)y[n];
+				n++, i++, j++;
 			}
 		}
-out:
+		if (rc || !n)
+			continue;
+		struct met_ci ci;
+		struct met_mcnemar mc;
+		if ((rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) || (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
+			break;
+		struct rec_comparison *cmp = rec_results_add_comparison(r, task_id(t), la, lb, names[m], "paired-bootstrap");
+		if (!cmp) {
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+			break;
+		}
+		cmp->n_pairs = (int64_t)n;
+		cmp->diff = ci.estimate;
+		cmp->ci_low = ci.lo;
+		cmp->ci_high = ci.hi;
+		cmp->ci_level = ci.level;
+		cmp->mcnemar_b = (int64_t)mc.only_a;
+		cmp->mcnemar_c = (int64_t)mc.only_b;
+		cmp->mcnemar_p = mc.p;
+	}
 	free(x);
 	free(y);
 	free(xa);
 	free(ya);
+	return rc;
+}
+
+/* Every language's aggregate, then every pair's comparisons (unless o->no_pairs). */
+static int aggregate_mc(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
+			const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
+{
+	int rc = 0;
+	for (size_t l = 0; l < n_langs && !rc; l++)
+		rc = mc_lang(t, langs[l], &g[l], o, r, err);
+	for (size_t la = 0; la < n_langs && !o->no_pairs && !rc; la++)
+		for (size_t lb = la + 1; lb < n_langs && !rc; lb++)
+			rc = mc_pair(t, langs[la], langs[lb], &g[la], &g[lb], o, r, err);
 	return rc;
 }
 
@@ -395,49 +420,218 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
 	return rc;
 }
 
-/* A task's "breakdown": its aggregates per value of the field (MMLU's subjects), each
- * language's records grouped by their item's value (a derived language by its source's),
- * the values in sorted order. */
-static int aggregate_breakdown(const struct task_task *t, const char *const *langs, const struct group *g,
-			       size_t n_langs, const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
+/* One task's records as the aggregation's pieces read them: each selected language's
+ * records (one per item id, sorted by id), and for a task with a "breakdown" each
+ * record's value (vals[l][i], NULL where none; a derived language's is its source's)
+ * and the distinct values in byte order. */
+struct task_data {
+	const struct task_task *t;
+	const char **langs;
+	struct group *g;
+	size_t n_langs;
+	const char ***vals;
+	const char **values;
+	size_t n_values;
+};
+
+static void task_data_release(struct task_data *d)
 {
+	for (size_t l = 0; l < d->n_langs; l++) {
+		free(d->g ? d->g[l].v : NULL);
+		free(d->vals ? d->vals[l] : NULL);
+	}
+	free(d->g);
+	free(d->langs);
+	free(d->vals);
+	free(d->values);
+}
+
+/* d's breakdown values (none without a breakdown). */
+static int task_values(struct task_data *d, struct mrl_err *err)
+{
+	const struct task_task *t = d->t;
 	if (!task_breakdown(t))
 		return 0;
 	const size_t ni = task_n_items(t);
-	size_t total = 0, n_values = 0;
-	for (size_t l = 0; l < n_langs; l++)
-		total += g[l].n;
+	size_t total = 0, n = 0;
+	for (size_t l = 0; l < d->n_langs; l++)
+		total += d->g[l].n;
 	const struct task_item **byid = malloc((ni + 1) * sizeof *byid);
-	const char ***vals = calloc(n_langs + 1, sizeof *vals), **values = malloc((total + 1) * sizeof *values);
-	int rc = byid && vals && values ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	d->vals = calloc(d->n_langs + 1, sizeof *d->vals);
+	d->values = malloc((total + 1) * sizeof *d->values);
+	int rc = byid && d->vals && d->values ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < ni; i++)
 		byid[i] = task_item_at(t, i);
 	if (!rc)
 		qsort(byid, ni, sizeof *byid, cmp_task_item);
-	for (size_t l = 0; l < n_langs && !rc; l++) {
-		if (!(vals[l] = calloc(g[l].n + 1, sizeof *vals[l]))) {
+	for (size_t l = 0; l < d->n_langs && !rc; l++) {
+		const struct group *g = &d->g[l];
+		if (!(d->vals[l] = calloc(g->n + 1, sizeof *d->vals[l]))) {
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 			break;
 		}
-		for (size_t i = 0; i < g[l].n; i++) {
-			const struct task_item **hit = bsearch(g[l].v[i]->item_id, byid, ni, sizeof *byid, cmp_id_task_item);
-			vals[l][i] = hit ? task_breakdown_value(t, *hit, langs[l]) : NULL;
-			if (vals[l][i])
-				values[n_values++] = vals[l][i];
+		for (size_t i = 0; i < g->n; i++) {
+			const struct task_item **hit = bsearch(g->v[i]->item_id, byid, ni, sizeof *byid, cmp_id_task_item);
+			d->vals[l][i] = hit ? task_breakdown_value(t, *hit, d->langs[l]) : NULL;
+			if (d->vals[l][i])
+				d->values[n++] = d->vals[l][i];
 		}
 	}
-	if (!rc && n_values) {
-		qsort(values, n_values, sizeof *values, mrl_cmp_str_ptr);
-		for (size_t k = 0; k < n_values && !rc; k++)
-			if (!k || strcmp(values[k], values[k - 1]))
-				rc = breakdown_value(t, langs, g, n_langs, (const char *const *const *)vals, values[k], o, r, err);
+	if (!rc && n) {
+		qsort(d->values, n, sizeof *d->values, mrl_cmp_str_ptr);
+		for (size_t k = 0; k < n; k++)
+			if (!k || strcmp(d->values[k], d->values[k - 1]))
+				d->values[d->n_values++] = d->values[k];
 	}
-	for (size_t l = 0; vals && l < n_langs; l++)
-		free(vals[l]);
-	free(vals);
-	free(values);
 	free(byid);
 	return rc;
+}
+
+/* Task ti's records and breakdown values into d (release with task_data_release). */
+static int task_data_make(const struct hrn_run_cfg *cfg, const struct rec_items *items, size_t ti,
+			  struct task_data *d, struct mrl_err *err)
+{
+	const struct task_task *t = cfg->tasks[ti];
+	const size_t nl = task_n_languages(t);
+	*d = (struct task_data){ .t = t, .g = calloc(nl + 1, sizeof *d->g), .langs = calloc(nl + 1, sizeof *d->langs) };
+	int rc = d->g && d->langs ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t li = 0; li < nl && !rc; li++) {
+		const char *lang = task_language(t, li);
+		if (!hrn_run_lang_selected(cfg, lang))
+			continue;
+		d->langs[d->n_langs] = lang;
+		rc = collect(items, task_id(t), lang, &d->g[d->n_langs], err);
+		d->n_langs++;
+	}
+	return rc ? rc : task_values(d, err);
+}
+
+/* ---------------------------------------------------------------- the pieces */
+
+/* A piece of the aggregation: one language's multiple-choice aggregate, one pair's
+ * comparisons, a perplexity or generate task whole, or one breakdown value. Each is a
+ * pure function of its records and the options (every bootstrap seeded by o->seed
+ * alone), computed on any thread into its own results, which are then taken into the
+ * run's in the pieces' order: the same bits on any number of threads. */
+enum piece_kind { PIECE_LANG, PIECE_PAIR, PIECE_TASK, PIECE_VALUE };
+struct piece {
+	enum piece_kind kind;
+	const struct task_data *d;
+	size_t a, b; /* PIECE_LANG: language a; PIECE_PAIR: languages a < b; PIECE_VALUE: value a */
+	struct rec_results part;
+};
+
+struct pieces {
+	struct piece *v;
+	size_t n;
+	struct hrn_agg_opts o; /* the caller's, its progress through locked_progress */
+	const struct hrn_agg_opts *caller;
+	atomic_size_t next;
+	pthread_mutex_t mu;    /* guards the failure below and the caller's progress */
+	size_t failed;         /* the first failing piece so far; n = none */
+	struct mrl_err err;    /* its error */
+};
+
+static void locked_progress(void *arg, size_t n_done, const char *what)
+{
+	struct pieces *p = arg;
+	pthread_mutex_lock(&p->mu);
+	p->caller->progress(p->caller->progress_arg, n_done, what);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int piece_run(struct piece *pc, const struct hrn_agg_opts *o, struct mrl_err *err)
+{
+	const struct task_data *d = pc->d;
+	switch (pc->kind) {
+	case PIECE_LANG:
+		return mc_lang(d->t, d->langs[pc->a], &d->g[pc->a], o, &pc->part, err);
+	case PIECE_PAIR:
+		return mc_pair(d->t, d->langs[pc->a], d->langs[pc->b], &d->g[pc->a], &d->g[pc->b], o, &pc->part, err);
+	case PIECE_TASK:
+		return aggregate_task(d->t, d->langs, d->g, d->n_langs, o, &pc->part, err);
+	case PIECE_VALUE:
+		break;
+	}
+	return breakdown_value(d->t, d->langs, d->g, d->n_langs, (const char *const *const *)d->vals, d->values[pc->a], o,
+			       &pc->part, err);
+}
+
+static void *piece_worker(void *arg)
+{
+	struct pieces *p = arg;
+	struct mrl_err e = { 0 };
+	for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+		const int rc = piece_run(&p->v[i], &p->o, &e);
+		pthread_mutex_lock(&p->mu);
+		if (rc && i < p->failed) {
+			p->failed = i;
+			p->err = e;
+			p->err.code = rc;
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+static void add_piece(struct pieces *p, enum piece_kind kind, const struct task_data *d, size_t a, size_t b)
+{
+	struct piece *pc = &p->v[p->n++];
+	*pc = (struct piece){ .kind = kind, .d = d, .a = a, .b = b };
+	rec_results_init(&pc->part);
+}
+
+/* The pieces of task d, appended to p->v (room for them made by the caller): a
+ * multiple-choice task by language and by pair, the others whole; then its values. */
+static void pieces_of(const struct task_data *d, struct pieces *p)
+{
+	if (task_type(d->t) == TASK_MULTIPLE_CHOICE) {
+		for (size_t l = 0; l < d->n_langs; l++)
+			add_piece(p, PIECE_LANG, d, l, 0);
+		for (size_t la = 0; la < d->n_langs; la++)
+			for (size_t lb = la + 1; lb < d->n_langs; lb++)
+				add_piece(p, PIECE_PAIR, d, la, lb);
+	} else {
+		add_piece(p, PIECE_TASK, d, 0, 0);
+	}
+	for (size_t k = 0; k < d->n_values; k++)
+		add_piece(p, PIECE_VALUE, d, k, 0);
+}
+
+/* The threads: o->n_threads, else the CPUs this process may use; at most one a piece. */
+static size_t piece_threads(const struct hrn_agg_opts *o, size_t n)
+{
+	size_t t = o->n_threads;
+	if (!t) {
+		cpu_set_t set;
+		t = sched_getaffinity(0, sizeof set, &set) == 0 ? (size_t)CPU_COUNT(&set) : 1;
+	}
+	t = t < n ? t : n;
+	return t < HRN_AGG_MAX_THREADS ? (t ? t : 1) : HRN_AGG_MAX_THREADS;
+}
+
+/* Run the pieces of p on threads; the first failing piece's error into err. */
+static int pieces_run(struct pieces *p, struct mrl_err *err)
+{
+	atomic_init(&p->next, 0);
+	p->failed = p->n;
+	if (p->caller->progress) {
+		p->o.progress = locked_progress;
+		p->o.progress_arg = p;
+	}
+	pthread_t th[HRN_AGG_MAX_THREADS];
+	size_t started = 0;
+	const size_t want = piece_threads(p->caller, p->n);
+	while (started + 1 < want && pthread_create(&th[started], NULL, piece_worker, p) == 0)
+		started++; /* a thread that cannot start leaves its pieces to the others */
+	piece_worker(p);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	if (p->failed < p->n) {
+		*err = p->err;
+		return err->code ? err->code : MRL_ENOMEM;
+	}
+	return 0;
 }
 
 /* The number of breakdown values t's items have in lang (each one an aggregate of
@@ -485,32 +679,31 @@ size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct h
 int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *items, const struct hrn_agg_opts *o,
 		      struct rec_results *r, struct mrl_err *err)
 {
-	int rc = 0;
-	for (size_t ti = 0; ti < cfg->n_tasks && !rc; ti++) {
-		const struct task_task *t = cfg->tasks[ti];
-		const size_t nl = task_n_languages(t);
-		struct group *g = calloc(nl + 1, sizeof *g);
-		const char **langs = calloc(nl + 1, sizeof *langs);
-		size_t n_langs = 0;
-		if (!g || !langs)
-			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
-		for (size_t li = 0; li < nl && !rc; li++) {
-			const char *lang = task_language(t, li);
-			if (!hrn_run_lang_selected(cfg, lang))
-				continue;
-			langs[n_langs] = lang;
-			rc = collect(items, task_id(t), lang, &g[n_langs], err);
-			n_langs++;
-		}
-		if (!rc)
-			rc = aggregate_task(t, langs, g, n_langs, o, r, err);
-		if (!rc)
-			rc = aggregate_breakdown(t, langs, g, n_langs, o, r, err);
-		for (size_t l = 0; g && l < n_langs; l++)
-			free(g[l].v);
-		free(g);
-		free(langs);
+	struct task_data *d = calloc(cfg->n_tasks + 1, sizeof *d);
+	struct pieces p = { .o = *o, .caller = o };
+	size_t n_tasks = 0, cap = 0;
+	int rc = d ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (; n_tasks < cfg->n_tasks && !rc; n_tasks++) {
+		rc = task_data_make(cfg, items, n_tasks, &d[n_tasks], err);
+		cap += d[n_tasks].n_langs * (d[n_tasks].n_langs + 1) / 2 + 1 + d[n_tasks].n_values;
 	}
+	if (!rc && !(p.v = calloc(cap + 1, sizeof *p.v)))
+		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t ti = 0; ti < n_tasks && !rc; ti++)
+		pieces_of(&d[ti], &p);
+	pthread_mutex_init(&p.mu, NULL);
+	if (!rc)
+		rc = pieces_run(&p, err);
+	pthread_mutex_destroy(&p.mu);
+	for (size_t i = 0; i < p.n; i++) {
+		if (!rc && rec_results_take(r, &p.v[i].part))
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		rec_results_release(&p.v[i].part);
+	}
+	for (size_t ti = 0; d && ti < n_tasks; ti++)
+		task_data_release(&d[ti]);
+	free(d);
+	free(p.v);
 	return rc;
 }
 

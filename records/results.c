@@ -158,6 +158,41 @@ struct rec_comparison *rec_results_add_comparison(struct rec_results *r, const c
 	return c;
 }
 
+/* Grow *dst (of n_dst elements of size) to hold n_src more; 0 or MRL_ENOMEM. */
+static int reserve(void **dst, size_t n_dst, size_t n_src, size_t size)
+{
+	if (!n_src)
+		return 0;
+	void *grown = realloc(*dst, (n_dst + n_src) * size);
+	if (!grown)
+		return MRL_ENOMEM;
+	*dst = grown;
+	return 0;
+}
+
+int rec_results_take(struct rec_results *dst, struct rec_results *src)
+{
+	if (reserve((void **)&dst->aggregates, dst->n_aggregates, src->n_aggregates, sizeof *dst->aggregates) ||
+	    reserve((void **)&dst->comparisons, dst->n_comparisons, src->n_comparisons, sizeof *dst->comparisons) ||
+	    reserve((void **)&dst->breakdowns, dst->n_breakdowns, src->n_breakdowns, sizeof *dst->breakdowns))
+		return MRL_ENOMEM; /* what grew holds the same elements: both as they were */
+	if (src->n_aggregates)
+		memcpy(dst->aggregates + dst->n_aggregates, src->aggregates, src->n_aggregates * sizeof *dst->aggregates);
+	if (src->n_comparisons)
+		memcpy(dst->comparisons + dst->n_comparisons, src->comparisons, src->n_comparisons * sizeof *dst->comparisons);
+	if (src->n_breakdowns)
+		memcpy(dst->breakdowns + dst->n_breakdowns, src->breakdowns, src->n_breakdowns * sizeof *dst->breakdowns);
+	dst->n_aggregates += src->n_aggregates;
+	dst->n_comparisons += src->n_comparisons;
+	dst->n_breakdowns += src->n_breakdowns;
+	free(src->aggregates);
+	free(src->comparisons);
+	free(src->breakdowns);
+	src->aggregates = NULL, src->comparisons = NULL, src->breakdowns = NULL;
+	src->n_aggregates = src->n_comparisons = src->n_breakdowns = 0;
+	return 0;
+}
+
 /* Known keys of "settings"; everything else belongs to extra. */
 static const char *const settings_keys[] = { "bos_mode", "threads", "limit", "fewshot_k", "fewshot_seed",
 					     "seed", "languages", "tasks" };

@@ -185,6 +185,11 @@ struct rec_comparison *rec_results_add_comparison(struct rec_results *r, const c
 						  const char *language_a, const char *language_b,
 						  const char *metric, const char *method);
 
+/* Move src's aggregates, comparisons and breakdowns to the end of dst's (in their order;
+ * src keeps none of them, and the rest of src is untouched). 0, or MRL_ENOMEM with both as
+ * they were. */
+int rec_results_take(struct rec_results *dst, struct rec_results *src);
+
 /* Append a zeroed performance entry for task (copied); its readings start null
  * without a reason. Returns it (owned by r, valid until the next add) or NULL. */
 struct rec_perf_task *rec_results_add_perf(struct rec_results *r, const char *task);

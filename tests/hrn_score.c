@@ -46,6 +46,9 @@ static const struct rec_comparison *cmp_of(const struct rec_results *r, const ch
 }
 
 /* Write text to tmp/name; the path into buf. */
+static char name_buf[256];
+#define NAME(...) (snprintf(name_buf, sizeof name_buf, __VA_ARGS__), name_buf)
+
 static const char *put(char *buf, size_t size, const char *name, const char *text)
 {
 	snprintf(buf, size, "%s/%s", tmp, name);
@@ -585,6 +588,65 @@ static void t_breakdown(void)
 		   "an item without the breakdown field: invalid", "validate %s", s);
 }
 
+/* results.json's aggregates, comparisons and breakdowns of dir, as one JSON text (NULL
+ * where it does not read). */
+static char *numbers(const char *dir)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/results.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	json_t *keep = j ? json_pack("{s:O, s:O, s:O}", "aggregates", json_object_get(j, "aggregates"), "comparisons",
+				     json_object_get(j, "comparisons"), "breakdowns", json_object_get(j, "breakdowns"))
+			 : NULL;
+	char *text = keep ? json_dumps(keep, JSON_COMPACT) : NULL;
+	json_decref(keep);
+	json_decref(j);
+	return text;
+}
+
+/* The bootstraps run on --threads N threads, each piece seeded by the run seed alone: the
+ * numbers are the same on 1, 2 and 7 threads (two tasks: 3 languages with a 5-valued
+ * breakdown, and 2 languages; 11 + 3 pieces). */
+static void t_threads(void)
+{
+	static const char *const langs[] = { "en", "sr-Latn", "sr-Cyrl" };
+	char p[400], dir[600];
+	snprintf(p, sizeof p, "%s/threads.jsonl", tmp);
+	FILE *f = fopen(p, "w");
+	for (int l = 0; f && l < 3; l++)
+		for (int i = 0; i < 34; i++) /* by_field's items b00 .. b33, two choices; b21 has no en */
+			if (l || i != 21)
+				fprintf(f, "{\"task\": \"by_field\", \"item\": \"b%02d\", \"language\": \"%s\", \"choice\": %d}\n",
+					i, langs[l], (i * 7 + l * 3) % 5 < 2);
+	for (int l = 0; f && l < 2; l++)
+		for (int i = 0; i < 23; i++) /* plain's p00 .. p22, three choices */
+			fprintf(f, "{\"task\": \"plain\", \"item\": \"p%02d\", \"language\": \"%s\", \"choice\": %d}\n", i,
+				l ? "hr" : "en", (i * 5 + l) % 3);
+	ok(f && !fclose(f), "predictions for the sample suite's two tasks");
+	char *first = NULL;
+	static const int threads[] = { 1, 2, 7 };
+	for (size_t k = 0; k < 3; k++) {
+		char *out = NULL;
+		snprintf(dir, sizeof dir, "%s/threads%d", tmp, threads[k]);
+		is_int(cli_run(&out, "score --suite tests/data/sample/suite.json --predictions %s --system t --boot 300 "
+			       "--threads %d -q -o %s", p, threads[k], dir), 0, NAME("score on %d thread(s)", threads[k]));
+		free(out);
+		char *text = numbers(dir);
+		if (!k) {
+			ok(text && strstr(text, "\"value\":\"zoologija\"") && strstr(text, "\"language_b\":\"hr\""),
+			   "results.json has the breakdown's and both tasks' comparisons");
+			first = text;
+		} else {
+			ok(text && first && !strcmp(text, first),
+			   NAME("%d threads: the aggregates, comparisons and breakdowns of 1, bit for bit", threads[k]));
+			free(text);
+		}
+	}
+	free(first);
+	CLI_EXPECT(2, "--threads wants an integer in 0..64", "--threads 65: usage error",
+		   "score --suite tests/data/sample/suite.json --predictions %s --system t --threads 65 -o %s/t65", p, tmp);
+}
+
 static void synthetic(void)
 {
 	char en[400], hr[400], *out = NULL;
@@ -606,6 +668,7 @@ static void synthetic(void)
 	TEST(t_strip(), "--strip-thinking scores a reasoning model's answer after </think>");
 	TEST(t_extract(), "a generate task's extract scores the answer a regex pulls out of the response");
 	TEST(t_breakdown(), "a task's breakdown: scores per value of a field, in results.json and the summary");
+	TEST(t_threads(), "--threads: the same numbers on 1, 2 and 7 threads");
 	TEST(t_missing(), "missing predictions are an error, or wrong with --allow-missing");
 	TEST(t_errors(), "unknown items and languages, bad indices, bad JSON: one line naming file and line");
 }

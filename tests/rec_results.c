@@ -205,6 +205,30 @@ static int read_mutated(void (*mutate)(json_t *), struct mrl_err *err)
 	return rc;
 }
 
+/* rec_results_take: dst's own entries first, then src's in their order; src keeps none. */
+static void test_results_take(void)
+{
+	struct rec_results a, b;
+	rec_results_init(&a);
+	rec_results_init(&b);
+	ok(rec_results_take(&a, &b) == 0 && !a.n_aggregates && !a.n_comparisons && !a.n_breakdowns, "nothing from nothing");
+	rec_results_add_aggregate(&a, "t", "en", 3);
+	rec_results_add_aggregate(&b, "t", "hr", 4);
+	rec_results_add_aggregate(&b, "u", "hr", 5);
+	rec_results_add_comparison(&b, "t", "en", "hr", "acc", "paired-bootstrap");
+	rec_results_add_breakdown(&b, "t", "hr", "oblast", "hemija", 2);
+	rec_aggregate_add_metric(&b.aggregates[1], "acc", 0.5, 0.1, 0.3, 0.7, 0.95, "bootstrap-percentile");
+	ok(rec_results_take(&a, &b) == 0, "take");
+	ok(a.n_aggregates == 3 && !strcmp(a.aggregates[0].language, "en") && !strcmp(a.aggregates[1].language, "hr") &&
+	   !strcmp(a.aggregates[2].task, "u") && a.aggregates[2].n_metrics == 1 && a.aggregates[2].metrics[0].value == 0.5,
+	   "dst's aggregate, then src's in order, with their metrics");
+	ok(a.n_comparisons == 1 && !strcmp(a.comparisons[0].language_b, "hr"), "src's comparison");
+	ok(a.n_breakdowns == 1 && !strcmp(a.breakdowns[0].value, "hemija"), "src's breakdown");
+	ok(!b.aggregates && !b.n_aggregates && !b.n_comparisons && !b.n_breakdowns, "src holds none of them");
+	rec_results_release(&b); /* nothing of a's freed twice (ASan) */
+	rec_results_release(&a);
+}
+
 static void m_version2(json_t *j) { json_object_set_new(j, "schema_version", json_integer(2)); }
 static void m_no_version(json_t *j) { json_object_del(j, "schema_version"); }
 static void m_metric_string(json_t *j)
@@ -856,6 +880,7 @@ int main(void)
 	}
 	test_results_roundtrip();
 	test_results_rejects();
+	test_results_take();
 	test_items_roundtrip();
 	test_items_timed_flush();
 	test_items_killed_and_truncated();
