@@ -25,6 +25,7 @@
 #include "common/sha256.h"
 #include "common/json.h"
 #include "harness/manifest.h"
+#include "harness/progress.h"
 #include "records/done_set.h"
 #include "records/item.h"
 #include "records/item_writer.h"
@@ -760,10 +761,14 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 	}
 	if (eng_model_check_file(st->model, &err))
 		return hrn_report(&err);
+	struct hrn_progress prog; /* a big run's bootstraps take seconds: after 5 s, a line */
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
-				   .n_threads = (size_t)st->o.threads };
-	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) ||
-	    hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) || rec_manifest_finish(&st->res.manifest, &err))
+				   .n_threads = (size_t)st->o.threads, .progress = hrn_progress_agg, .progress_arg = &prog };
+	hrn_progress_begin(&prog, "merilo run", "resamples", hrn_run_aggregate_resamples(cfg, &ao), st->o.quiet, false);
+	const int rc = hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err);
+	hrn_progress_end(&prog);
+	if (rc || hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) ||
+	    rec_manifest_finish(&st->res.manifest, &err))
 		return hrn_report(&err);
 	snprintf(results, sizeof results, "%s/results.json", st->out_dir);
 	if (rec_results_write(results, &st->res, &err))

@@ -456,12 +456,6 @@ static int write_items(struct score_state *st, struct mrl_err *err)
 	return rec_item_writer_close(w, err);
 }
 
-/* hrn_agg_opts.progress: the bootstrap advances the progress line. */
-static void boot_progress(void *arg, size_t n_done, const char *what)
-{
-	hrn_progress_advance(arg, n_done, what);
-}
-
 /* items.jsonl as read back -> aggregates and comparisons (the run's own
  * aggregation, "acc" only), then results.json. Returns an exit code. */
 static int write_results(struct score_state *st, struct hrn_run_cfg *cfg)
@@ -477,7 +471,7 @@ static int write_results(struct score_state *st, struct hrn_run_cfg *cfg)
 				     .langs = (const char *const *)st->langs, .n_langs = st->n_langs,
 				     .seed = (uint64_t)st->o.seed };
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
-				   .only_metric = "acc", .progress = boot_progress,
+				   .only_metric = "acc", .progress = hrn_progress_agg,
 				   .progress_arg = &st->progress, .n_threads = (size_t)st->o.threads };
 	hrn_progress_stage(&st->progress, "resamples", hrn_run_aggregate_resamples(cfg, &ao));
 	snprintf(path, sizeof path, "%s/results.json", st->dir);

@@ -311,6 +311,30 @@ static void t_generate_signal(bool json)
  * they were 100 of 1000 units of work in 10 s: 900 left at 10 a second is 90 s, where the
  * unit count had said 10 s (a suite's multiple-choice units before its perplexity documents
  * and generations: the ETA said 11 s with 39 s left). Without weights, the unit rate. */
+/* run's closing bootstraps: a progress stage of their own after the delay (the test hook:
+ * from the start), counted as score counts them (3 languages, 3 pairs, 3 metrics: 18 x B),
+ * none under --quiet. */
+static void t_run_resamples(void)
+{
+	char err_path[600];
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	int rc = cli_run(NULL, "run --model %s/m.gguf --suite tasks/suites/demo.json --tasks commonsense --lang en,sr-Cyrl,hr "
+			 "--limit 2 --boot 40 --threads 2 --out %s/rr 2>%s >/dev/null", tmp, tmp,
+			 path_in(err_path, sizeof err_path, "rr.err"));
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "600000", 1);
+	char *err = cli_slurp(err_path);
+	is_int(rc, 0, "run: exit 0");
+	like(err, "merilo run: 720/720 resamples (100.0%), commonsense ", "its bootstraps' progress, whole lines when piped");
+	free(err);
+	char *out = NULL;
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "0", 1);
+	rc = cli_run(&out, "run --model %s/m.gguf --suite tasks/suites/demo.json --tasks commonsense --limit 2 --boot 40 "
+		     "--quiet --out %s/rq", tmp, tmp);
+	setenv("MERILO_TEST_PROGRESS_DELAY_MS", "600000", 1);
+	ok(rc == 0 && out && !strstr(out, "resamples"), "none under --quiet");
+	free(out);
+}
+
 static void t_eta_by_work(void)
 {
 	struct hrn_progress p;
@@ -351,6 +375,7 @@ int main(void)
 	TEST(t_import_progress(), "import: progress lines (KiB read, items built), none with --quiet or within the delay");
 	TEST(t_score_progress(), "score: progress lines (units written, resamples), none with --quiet; stdout the same");
 	TEST(t_score_progress_breakdown(), "score: a breakdown's resamples counted in the progress");
+	TEST(t_run_resamples(), "run: its closing bootstraps show progress too");
 	TEST(t_generate_signal(false), "generate interrupted: the finished results printed, exit 4");
 	TEST(t_generate_signal(true), "generate --json interrupted: the document with the finished results");
 	cli_rmtree(tmp);
