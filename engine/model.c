@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/cpus.h"
 #include "common/fileio.h"
 #include "engine/types.h"
 #include "engine/vocab.h"
@@ -80,11 +80,7 @@ out:
 
 int eng_default_threads(void)
 {
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-		return CPU_COUNT(&set);
-	long c = sysconf(_SC_NPROCESSORS_ONLN);
-	return c > 0 && c <= 1024 ? (int)c : 1;
+	return mrl_cpus();
 }
 
 static int resolve_threads(int n)

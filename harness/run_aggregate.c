@@ -20,13 +20,13 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics/met.h"
+#include "common/cpus.h"
 #include "common/sort.h"
 
 struct group {
@@ -601,11 +601,7 @@ static void pieces_of(const struct task_data *d, struct pieces *p)
 /* The threads: o->n_threads, else the CPUs this process may use; at most one a piece. */
 static size_t piece_threads(const struct hrn_agg_opts *o, size_t n)
 {
-	size_t t = o->n_threads;
-	if (!t) {
-		cpu_set_t set;
-		t = sched_getaffinity(0, sizeof set, &set) == 0 ? (size_t)CPU_COUNT(&set) : 1;
-	}
+	size_t t = o->n_threads ? o->n_threads : (size_t)mrl_cpus();
 	t = t < n ? t : n;
 	return t < HRN_AGG_MAX_THREADS ? (t ? t : 1) : HRN_AGG_MAX_THREADS;
 }

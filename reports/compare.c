@@ -20,7 +20,6 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 
 #include "reports/compare_int.h"
 
+#include "common/cpus.h"
 #include "common/sort.h"
 #include "metrics/met.h"
 
@@ -300,11 +300,7 @@ static void *row_worker(void *arg)
  * per row and RPT_COMPARE_MAX_THREADS. */
 static size_t row_threads(const struct rpt_compare_opts *opts, size_t n)
 {
-	size_t t = opts->n_threads;
-	if (!t) {
-		cpu_set_t set;
-		t = sched_getaffinity(0, sizeof set, &set) == 0 ? (size_t)CPU_COUNT(&set) : 1;
-	}
+	size_t t = opts->n_threads ? opts->n_threads : (size_t)mrl_cpus();
 	t = t < n ? t : n;
 	return t < RPT_COMPARE_MAX_THREADS ? (t ? t : 1) : RPT_COMPARE_MAX_THREADS;
 }
