@@ -763,8 +763,8 @@ static int finish_run(struct run_state *st, const struct hrn_run_cfg *cfg, const
 		return hrn_report(&err);
 	struct hrn_progress prog; /* a big run's bootstraps take seconds: after 5 s, a line */
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
-				   .n_threads = (size_t)st->o.threads, .progress = hrn_progress_agg, .progress_arg = &prog };
-	hrn_progress_begin(&prog, "merilo run", "resamples", hrn_run_aggregate_resamples(cfg, &ao), st->o.quiet, false);
+				   .n_threads = (size_t)st->o.threads, .progress = &prog };
+	hrn_progress_begin(&prog, "merilo run", "resamples", 0, st->o.quiet, false); /* the total: hrn_run_aggregate's */
 	const int rc = hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err);
 	hrn_progress_end(&prog);
 	if (rc || hrn_run_performance(cfg, &st->items, st->windows, &st->res, &err) ||

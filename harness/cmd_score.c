@@ -471,9 +471,8 @@ static int write_results(struct score_state *st, struct hrn_run_cfg *cfg)
 				     .langs = (const char *const *)st->langs, .n_langs = st->n_langs,
 				     .seed = (uint64_t)st->o.seed };
 	struct hrn_agg_opts ao = { .seed = (uint64_t)st->o.seed, .n_resamples = (size_t)st->o.boot, .level = 0.95,
-				   .only_metric = "acc", .progress = hrn_progress_agg,
-				   .progress_arg = &st->progress, .n_threads = (size_t)st->o.threads };
-	hrn_progress_stage(&st->progress, "resamples", hrn_run_aggregate_resamples(cfg, &ao));
+				   .only_metric = "acc", .progress = &st->progress, .n_threads = (size_t)st->o.threads };
+	hrn_progress_stage(&st->progress, "resamples", 0); /* the total: hrn_run_aggregate's */
 	snprintf(path, sizeof path, "%s/results.json", st->dir);
 	if (hrn_run_aggregate(cfg, &st->items, &ao, &st->res, &err) || rec_manifest_finish(&st->res.manifest, &err) ||
 	    rec_results_write(path, &st->res, &err)) {

@@ -40,11 +40,6 @@ void hrn_progress_stage(struct hrn_progress *p, const char *unit, size_t total)
 	p->delay_ns = quiet_until > now ? quiet_until - now : 0;
 }
 
-void hrn_progress_agg(void *arg, size_t n_done, const char *what)
-{
-	hrn_progress_advance(arg, n_done, what);
-}
-
 static void on_signal(int sig)
 {
 	hrn_stop_signal = sig;

@@ -38,9 +38,6 @@ void hrn_progress_begin(struct hrn_progress *p, const char *name, const char *un
  * hrn_progress_begin, so a command over in a moment stays silent in every stage. */
 void hrn_progress_stage(struct hrn_progress *p, const char *unit, size_t total);
 
-/* An hrn_agg_opts.progress for a struct hrn_progress at arg: hrn_progress_advance. */
-void hrn_progress_agg(void *arg, size_t n_done, const char *what);
-
 /* The flag the first SIGINT/SIGTERM sets after hrn_signals_catch (process-wide:
  * a signal handler can reach nothing else); 0 before. */
 extern volatile sig_atomic_t hrn_stop_signal;

@@ -285,11 +285,13 @@ struct hrn_agg_opts {
 	double level;         /* CI level, 0.95 */
 	const char *only_metric; /* multiple choice: NULL = every rule of the task; else only this
 				  * metric (a run scored from predictions has just "acc") */
-	/* may be NULL: told of n_done more bootstrap resamples of the multiple-choice tasks
-	 * (as many as hrn_run_aggregate_resamples in all) and what is resampled ("copa
-	 * sr-Cyrl - hr", "mmlu hr, hemija"); the caller draws the progress line */
-	void (*progress)(void *arg, size_t n_done, const char *what);
-	void *progress_arg;
+	/* may be NULL: the progress of the multiple-choice tasks' bootstrap resamples. Once the
+	 * records are grouped its total is set to their exact number (B per metric for each
+	 * language, pair and breakdown value with records) and its ETA weighed by the items
+	 * each draws; it is then advanced from any thread, one call at a time, each line
+	 * naming what is resampled ("copa sr-Cyrl - hr", "mmlu hr, hemija"). The caller
+	 * begins it (its name, unit, delay) and ends it. */
+	struct hrn_progress *progress;
 	bool no_pairs; /* the languages' aggregates only, no paired comparisons (a breakdown's values) */
 	const char *value; /* NULL, or the breakdown value being aggregated (the progress line names it) */
 	size_t n_threads;  /* threads for the bootstraps (0 = the CPUs this process may use); the
@@ -297,12 +299,6 @@ struct hrn_agg_opts {
 			    * call at a time */
 };
 #define HRN_AGG_MAX_THREADS 64
-
-/* The bootstrap resamples hrn_run_aggregate makes for the multiple-choice tasks of cfg
- * (what o->progress is told of): B per metric for each selected language, each pair of
- * them and each breakdown value a language's items have; fewer where a language, a
- * pair or a value has no records. */
-size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o);
 
 /* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)
  * are counted once, the first line wins) into r's aggregates and comparisons, for the
@@ -364,6 +360,9 @@ void hrn_progress_advance(struct hrn_progress *p, size_t n, const char *what);
 /* The ETA from estimated work instead of unit counts (units of unequal cost: a perplexity
  * document, a generation, a choice): total of all units, done already. */
 void hrn_progress_weigh(struct hrn_progress *p, double total, double done);
+/* A stage whose total is known only once it has started: total units and their work, none
+ * done yet (the score and run bootstraps, counted once the records are grouped). */
+void hrn_progress_plan(struct hrn_progress *p, size_t total, double work);
 /* Seconds left after elapsed_s of this process's work: the work left at the work rate so
  * far (hrn_progress_weigh), else the units left at the unit rate; -1 before anything is done. */
 double hrn_progress_eta_s(const struct hrn_progress *p, double elapsed_s);

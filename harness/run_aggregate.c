@@ -116,17 +116,23 @@ static size_t mc_metrics(const struct task_task *t, const char **names)
 	return n;
 }
 
-/* The progress of the bootstrap, passed on to hrn_agg_opts.progress with what is
- * being resampled ("copa sr-Cyrl - hr"). */
+/* The progress of a bootstrap, passed on to hrn_agg_opts.progress with what is being
+ * resampled ("copa sr-Cyrl - hr") and the items each resample draws (its work). The
+ * pieces run on several threads: one advance at a time. */
 struct boot_progress {
 	const struct hrn_agg_opts *o;
+	size_t n_items;
 	char what[128];
 };
+
+static pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void boot_step(void *arg, size_t n_done)
 {
 	struct boot_progress *bp = arg;
-	bp->o->progress(bp->o->progress_arg, n_done, bp->what);
+	pthread_mutex_lock(&progress_mu);
+	hrn_progress_advance_work(bp->o->progress, n_done, (double)n_done * (double)bp->n_items, bp->what);
+	pthread_mutex_unlock(&progress_mu);
 }
 
 /* The metrics a multiple-choice aggregate reports: o->only_metric, else all of t's. */
@@ -138,10 +144,11 @@ static size_t mc_names(const struct task_task *t, const struct hrn_agg_opts *o, 
 	return 1;
 }
 
-/* The bootstrap options of o, telling bp of the progress. */
-static struct met_boot_opts boot_opts(const struct hrn_agg_opts *o, struct boot_progress *bp)
+/* The bootstrap options of o, telling bp of the progress of resamples of n_items. */
+static struct met_boot_opts boot_opts(const struct hrn_agg_opts *o, size_t n_items, struct boot_progress *bp)
 {
 	bp->o = o;
+	bp->n_items = n_items;
 	return (struct met_boot_opts){ .seed = o->seed, .n_resamples = o->n_resamples, .level = o->level,
 				       .progress = o->progress ? boot_step : NULL, .progress_arg = bp };
 }
@@ -156,7 +163,7 @@ static int mc_lang(const struct task_task *t, const char *lang, const struct gro
 	const char *names[TASK_MC_N_RULES];
 	const size_t n_metrics = mc_names(t, o, names);
 	struct boot_progress bp;
-	const struct met_boot_opts bo = boot_opts(o, &bp);
+	const struct met_boot_opts bo = boot_opts(o, g->n, &bp);
 	snprintf(bp.what, sizeof bp.what, "%s %s%s%s", task_id(t), lang, o->value ? ", " : "", o->value ? o->value : "");
 	double *x = malloc((g->n + 1) * sizeof *x);
 	struct rec_aggregate *a = x ? rec_results_add_aggregate(r, task_id(t), lang, (int64_t)g->n) : NULL;
@@ -185,7 +192,7 @@ static int mc_pair(const struct task_task *t, const char *la, const char *lb, co
 	const char *names[TASK_MC_N_RULES];
 	const size_t n_metrics = mc_names(t, o, names), cap = ga->n < gb->n ? ga->n : gb->n;
 	struct boot_progress bp;
-	const struct met_boot_opts bo = boot_opts(o, &bp);
+	const struct met_boot_opts bo = boot_opts(o, 0, &bp);
 	snprintf(bp.what, sizeof bp.what, "%s %s - %s", task_id(t), la, lb);
 	double *x = malloc((cap + 1) * sizeof *x), *y = malloc((cap + 1) * sizeof *y);
 	int *xa = malloc((cap + 1) * sizeof *xa), *ya = malloc((cap + 1) * sizeof *ya);
@@ -210,6 +217,7 @@ static int mc_pair(const struct task_task *t, const char *la, const char *lb, co
 			continue;
 		struct met_ci ci;
 		struct met_mcnemar mc;
+		bp.n_items = n;
 		if ((rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) || (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
 			break;
 		struct rec_comparison *cmp = rec_results_add_comparison(r, task_id(t), la, lb, names[m], "paired-bootstrap");
@@ -524,21 +532,12 @@ struct piece {
 struct pieces {
 	struct piece *v;
 	size_t n;
-	struct hrn_agg_opts o; /* the caller's, its progress through locked_progress */
-	const struct hrn_agg_opts *caller;
+	const struct hrn_agg_opts *o;
 	atomic_size_t next;
-	pthread_mutex_t mu;    /* guards the failure below and the caller's progress */
+	pthread_mutex_t mu;    /* guards the failure below */
 	size_t failed;         /* the first failing piece so far; n = none */
 	struct mrl_err err;    /* its error */
 };
-
-static void locked_progress(void *arg, size_t n_done, const char *what)
-{
-	struct pieces *p = arg;
-	pthread_mutex_lock(&p->mu);
-	p->caller->progress(p->caller->progress_arg, n_done, what);
-	pthread_mutex_unlock(&p->mu);
-}
 
 static int piece_run(struct piece *pc, const struct hrn_agg_opts *o, struct mrl_err *err)
 {
@@ -562,7 +561,7 @@ static void *piece_worker(void *arg)
 	struct pieces *p = arg;
 	struct mrl_err e = { 0 };
 	for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
-		const int rc = piece_run(&p->v[i], &p->o, &e);
+		const int rc = piece_run(&p->v[i], p->o, &e);
 		pthread_mutex_lock(&p->mu);
 		if (rc && i < p->failed) {
 			p->failed = i;
@@ -611,13 +610,9 @@ static int pieces_run(struct pieces *p, struct mrl_err *err)
 {
 	atomic_init(&p->next, 0);
 	p->failed = p->n;
-	if (p->caller->progress) {
-		p->o.progress = locked_progress;
-		p->o.progress_arg = p;
-	}
 	pthread_t th[HRN_AGG_MAX_THREADS];
 	size_t started = 0;
-	const size_t want = piece_threads(p->caller, p->n);
+	const size_t want = piece_threads(p->o, p->n);
 	while (started + 1 < want && pthread_create(&th[started], NULL, piece_worker, p) == 0)
 		started++; /* a thread that cannot start leaves its pieces to the others */
 	piece_worker(p);
@@ -630,53 +625,51 @@ static int pieces_run(struct pieces *p, struct mrl_err *err)
 	return 0;
 }
 
-/* The number of breakdown values t's items have in lang (each one an aggregate of
- * the breakdown), as aggregate_breakdown groups them; 0 without a breakdown. */
-static size_t breakdown_values(const struct task_task *t, const char *lang)
-{
-	const int li = task_language_index(t, lang);
-	const size_t ni = task_n_items(t);
-	const char **v = task_breakdown(t) && li >= 0 ? malloc((ni + 1) * sizeof *v) : NULL;
-	size_t n = 0, k = 0;
-	for (size_t i = 0; v && i < ni; i++) {
-		const struct task_item *it = task_item_at(t, i);
-		const char *val = task_item_has(it, (size_t)li) ? task_breakdown_value(t, it, lang) : NULL;
-		if (val)
-			v[n++] = val;
-	}
-	if (n)
-		qsort(v, n, sizeof *v, mrl_cmp_str_ptr);
-	for (size_t i = 0; i < n; i++)
-		k += !i || strcmp(v[i], v[i - 1]);
-	free(v);
-	return k;
-}
-
-size_t hrn_run_aggregate_resamples(const struct hrn_run_cfg *cfg, const struct hrn_agg_opts *o)
+/* The items of d's language l whose value is d->values[k]. */
+static size_t value_records(const struct task_data *d, size_t l, size_t k)
 {
 	size_t n = 0;
-	for (size_t ti = 0; ti < cfg->n_tasks; ti++) {
-		const struct task_task *t = cfg->tasks[ti];
-		if (task_type(t) != TASK_MULTIPLE_CHOICE)
-			continue;
-		const char *names[TASK_MC_N_RULES];
-		size_t n_langs = 0, n_values = 0;
-		for (size_t li = 0; li < task_n_languages(t); li++)
-			if (hrn_run_lang_selected(cfg, task_language(t, li))) {
-				n_langs++;
-				n_values += breakdown_values(t, task_language(t, li));
-			}
-		n += (n_langs + n_langs * (n_langs ? n_langs - 1 : 0) / 2 + n_values) *
-		     (o->only_metric ? 1 : mc_metrics(t, names)) * o->n_resamples;
+	for (size_t i = 0; i < d->g[l].n; i++)
+		n += d->vals[l][i] && !strcmp(d->vals[l][i], d->values[k]);
+	return n;
+}
+
+/* The pairs of ga and gb: the item ids both have. */
+static size_t n_pairs(const struct group *ga, const struct group *gb)
+{
+	size_t n = 0;
+	for (size_t i = 0, j = 0; i < ga->n && j < gb->n;) {
+		const int c = strcmp(ga->v[i]->item_id, gb->v[j]->item_id);
+		i += c <= 0;
+		j += c >= 0;
+		n += !c;
 	}
 	return n;
+}
+
+/* The bootstrap resamples of piece pc (B per metric for each bootstrap with records) into
+ * *total, and their draws (each resample draws its bootstrap's items) into *work. */
+static void piece_plan(const struct piece *pc, const struct hrn_agg_opts *o, size_t *total, double *work)
+{
+	const struct task_data *d = pc->d;
+	const char *names[TASK_MC_N_RULES];
+	if (task_type(d->t) != TASK_MULTIPLE_CHOICE || pc->kind == PIECE_TASK)
+		return; /* perplexity and generate tasks report no progress */
+	const size_t B = o->n_resamples * mc_names(d->t, o, names);
+	for (size_t l = 0; l < (pc->kind == PIECE_VALUE ? d->n_langs : 1); l++) {
+		const size_t n = pc->kind == PIECE_VALUE ? value_records(d, l, pc->a)
+				 : pc->kind == PIECE_LANG ? d->g[pc->a].n
+							  : n_pairs(&d->g[pc->a], &d->g[pc->b]);
+		*total += n ? B : 0;
+		*work += (double)B * (double)n;
+	}
 }
 
 int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *items, const struct hrn_agg_opts *o,
 		      struct rec_results *r, struct mrl_err *err)
 {
 	struct task_data *d = calloc(cfg->n_tasks + 1, sizeof *d);
-	struct pieces p = { .o = *o, .caller = o };
+	struct pieces p = { .o = o };
 	size_t n_tasks = 0, cap = 0;
 	int rc = d ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (; n_tasks < cfg->n_tasks && !rc; n_tasks++) {
@@ -687,6 +680,12 @@ int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *ite
 		rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t ti = 0; ti < n_tasks && !rc; ti++)
 		pieces_of(&d[ti], &p);
+	size_t total = 0;
+	double work = 0;
+	for (size_t i = 0; i < p.n && o->progress; i++)
+		piece_plan(&p.v[i], o, &total, &work);
+	if (!rc && o->progress)
+		hrn_progress_plan(o->progress, total, work);
 	pthread_mutex_init(&p.mu, NULL);
 	if (!rc)
 		rc = pieces_run(&p, err);

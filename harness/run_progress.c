@@ -91,6 +91,14 @@ void hrn_progress_weigh(struct hrn_progress *p, double total, double done)
 	p->work_done = p->work_done_at_start = done;
 }
 
+void hrn_progress_plan(struct hrn_progress *p, size_t total, double work)
+{
+	p->total = total;
+	p->done = p->done_at_start = 0;
+	p->last_step = 0;
+	hrn_progress_weigh(p, work, 0);
+}
+
 void hrn_progress_advance_work(struct hrn_progress *p, size_t n, double work, const char *what)
 {
 	p->work_done += work;
