@@ -32,6 +32,8 @@
 struct group {
 	const struct rec_item **v; /* sorted by item id, one per id */
 	size_t n;
+	size_t *at; /* the aggregation's groups: each record's index in the task's items
+		     * (SIZE_MAX: not an item of it); NULL in the performance's */
 };
 
 static int cmp_item(const void *a, const void *b)
@@ -78,28 +80,34 @@ static int verdict(const struct rec_item *it, const char *metric, double *x, str
 	return 0;
 }
 
-static int cmp_id_item(const void *key, const void *elem)
-{
-	return strcmp((const char *)key, (*(const struct rec_item *const *)elem)->item_id);
-}
-
 /* The accuracy of guessing on the items of g (t's, in lang): the mean of 1 / the
- * item's choices in the suite; NaN where none of g's ids is an item of t. The
- * records of 'merilo score' carry no choices, so they cannot say it themselves. */
-static double mc_chance(const struct task_task *t, const char *lang, const struct group *g)
+ * item's choices in the suite, summed in suite order; NaN where none of g's ids is an
+ * item of t. The records of 'merilo score' carry no choices, so they cannot say it
+ * themselves. 0 or MRL_ENOMEM. */
+static int mc_chance(const struct task_task *t, const char *lang, const struct group *g, double *chance,
+		     struct mrl_err *err)
 {
 	const int li = task_language_index(t, lang);
+	const size_t ni = task_n_items(t);
+	uint8_t *in = calloc(ni + 1, 1);
+	if (!in)
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < g->n; i++)
+		if (g->at[i] < ni)
+			in[g->at[i]] = 1;
 	double sum = 0;
 	size_t n = 0;
-	for (size_t i = 0; li >= 0 && i < task_n_items(t); i++) {
+	for (size_t i = 0; li >= 0 && i < ni; i++) {
 		const struct task_item *it = task_item_at(t, i);
-		const size_t nc = task_item_has(it, (size_t)li) ? task_item_n_choices(it, (size_t)li) : 0;
-		if (nc && bsearch(task_item_id(it), g->v, g->n, sizeof *g->v, cmp_id_item)) {
+		const size_t nc = in[i] && task_item_has(it, (size_t)li) ? task_item_n_choices(it, (size_t)li) : 0;
+		if (nc) {
 			sum += 1.0 / (double)nc;
 			n++;
 		}
 	}
-	return n ? sum / (double)n : NAN;
+	free(in);
+	*chance = n ? sum / (double)n : NAN;
+	return 0;
 }
 
 /* The multiple-choice metrics of t, in reporting order. */
@@ -167,9 +175,7 @@ static int mc_lang(const struct task_task *t, const char *lang, const struct gro
 	snprintf(bp.what, sizeof bp.what, "%s %s%s%s", task_id(t), lang, o->value ? ", " : "", o->value ? o->value : "");
 	double *x = malloc((g->n + 1) * sizeof *x);
 	struct rec_aggregate *a = x ? rec_results_add_aggregate(r, task_id(t), lang, (int64_t)g->n) : NULL;
-	int rc = a ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	if (a)
-		a->chance = mc_chance(t, lang, g);
+	int rc = a ? mc_chance(t, lang, g, &a->chance, err) : mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t m = 0; m < n_metrics && !rc; m++) {
 		for (size_t i = 0; i < g->n && !rc; i++)
 			rc = verdict(g->v[i], names[m], &x[i], err);
@@ -368,17 +374,6 @@ static int aggregate_gen(const struct task_task *t, const char *const *langs, co
 
 /* ------------------------------------------------------------------ breakdown */
 
-static int cmp_task_item(const void *a, const void *b)
-{
-	return strcmp(task_item_id(*(const struct task_item *const *)a), task_item_id(*(const struct task_item *const *)b));
-}
-
-/* bsearch: an item id against a sorted array of suite items. */
-static int cmp_id_task_item(const void *key, const void *elem)
-{
-	return strcmp((const char *)key, task_item_id(*(const struct task_item *const *)elem));
-}
-
 /* One task's aggregates, as hrn_run_aggregate computes them, of the groups g into r. */
 static int aggregate_task(const struct task_task *t, const char *const *langs, const struct group *g, size_t n_langs,
 			  const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err);
@@ -397,11 +392,14 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
 	sub_o.value = value;   /* the progress line names it */
 	rec_results_init(&part);
 	for (size_t l = 0; l < n_langs && !rc; l++) {
-		if (!(sub[l].v = malloc((g[l].n + 1) * sizeof *sub[l].v)))
+		sub[l].v = malloc((g[l].n + 1) * sizeof *sub[l].v);
+		if (!sub[l].v || !(sub[l].at = malloc((g[l].n + 1) * sizeof *sub[l].at)))
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
 		for (size_t i = 0; !rc && i < g[l].n; i++)
-			if (vals[l][i] && !strcmp(vals[l][i], value))
+			if (vals[l][i] && !strcmp(vals[l][i], value)) {
+				sub[l].at[sub[l].n] = g[l].at[i];
 				sub[l].v[sub[l].n++] = g[l].v[i]; /* still in id order, as pairing needs */
+			}
 	}
 	if (!rc)
 		rc = aggregate_task(t, langs, sub, n_langs, &sub_o, &part, err);
@@ -422,8 +420,10 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
 			b->chance = a->chance;
 	}
 	rec_results_release(&part);
-	for (size_t l = 0; sub && l < n_langs; l++)
+	for (size_t l = 0; sub && l < n_langs; l++) {
 		free(sub[l].v);
+		free(sub[l].at);
+	}
 	free(sub);
 	return rc;
 }
@@ -434,6 +434,7 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
  * and the distinct values in byte order. */
 struct task_data {
 	const struct task_task *t;
+	size_t *order; /* the task's item indices sorted by item id */
 	const char **langs;
 	struct group *g;
 	size_t n_langs;
@@ -446,8 +447,10 @@ static void task_data_release(struct task_data *d)
 {
 	for (size_t l = 0; l < d->n_langs; l++) {
 		free(d->g ? d->g[l].v : NULL);
+		free(d->g ? d->g[l].at : NULL);
 		free(d->vals ? d->vals[l] : NULL);
 	}
+	free(d->order);
 	free(d->g);
 	free(d->langs);
 	free(d->vals);
@@ -464,14 +467,9 @@ static int task_values(struct task_data *d, struct mrl_err *err)
 	size_t total = 0, n = 0;
 	for (size_t l = 0; l < d->n_langs; l++)
 		total += d->g[l].n;
-	const struct task_item **byid = malloc((ni + 1) * sizeof *byid);
 	d->vals = calloc(d->n_langs + 1, sizeof *d->vals);
 	d->values = malloc((total + 1) * sizeof *d->values);
-	int rc = byid && d->vals && d->values ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t i = 0; !rc && i < ni; i++)
-		byid[i] = task_item_at(t, i);
-	if (!rc)
-		qsort(byid, ni, sizeof *byid, cmp_task_item);
+	int rc = d->vals && d->values ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
 	for (size_t l = 0; l < d->n_langs && !rc; l++) {
 		const struct group *g = &d->g[l];
 		if (!(d->vals[l] = calloc(g->n + 1, sizeof *d->vals[l]))) {
@@ -479,8 +477,7 @@ static int task_values(struct task_data *d, struct mrl_err *err)
 			break;
 		}
 		for (size_t i = 0; i < g->n; i++) {
-			const struct task_item **hit = bsearch(g->v[i]->item_id, byid, ni, sizeof *byid, cmp_id_task_item);
-			d->vals[l][i] = hit ? task_breakdown_value(t, *hit, d->langs[l]) : NULL;
+			d->vals[l][i] = g->at[i] < ni ? task_breakdown_value(t, task_item_at(t, g->at[i]), d->langs[l]) : NULL;
 			if (d->vals[l][i])
 				d->values[n++] = d->vals[l][i];
 		}
@@ -491,8 +488,48 @@ static int task_values(struct task_data *d, struct mrl_err *err)
 			if (!k || strcmp(d->values[k], d->values[k - 1]))
 				d->values[d->n_values++] = d->values[k];
 	}
-	free(byid);
 	return rc;
+}
+
+static int cmp_item_index(const void *a, const void *b, void *t)
+{
+	return strcmp(task_item_id(task_item_at(t, *(const size_t *)a)), task_item_id(task_item_at(t, *(const size_t *)b)));
+}
+
+/* The index of t's item id in order (t's item indices sorted by id), SIZE_MAX where none. */
+static size_t find_item(const struct task_task *t, const size_t *order, size_t ni, const char *id)
+{
+	size_t lo = 0, hi = ni;
+	while (lo < hi) {
+		const size_t mid = lo + (hi - lo) / 2;
+		const int c = strcmp(id, task_item_id(task_item_at(t, order[mid])));
+		if (!c)
+			return order[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return SIZE_MAX;
+}
+
+/* Each record's index in d's task (g->at). */
+static int task_index(struct task_data *d, struct mrl_err *err)
+{
+	const size_t ni = task_n_items(d->t);
+	if (!(d->order = malloc((ni + 1) * sizeof *d->order)))
+		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ni; i++)
+		d->order[i] = i;
+	qsort_r(d->order, ni, sizeof *d->order, cmp_item_index, (void *)d->t);
+	for (size_t l = 0; l < d->n_langs; l++) {
+		struct group *g = &d->g[l];
+		if (!(g->at = malloc((g->n + 1) * sizeof *g->at)))
+			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		for (size_t i = 0; i < g->n; i++)
+			g->at[i] = find_item(d->t, d->order, ni, g->v[i]->item_id);
+	}
+	return 0;
 }
 
 /* Task ti's records and breakdown values into d (release with task_data_release). */
@@ -511,6 +548,8 @@ static int task_data_make(const struct hrn_run_cfg *cfg, const struct rec_items 
 		rc = collect(items, task_id(t), lang, &d->g[d->n_langs], err);
 		d->n_langs++;
 	}
+	if (!rc)
+		rc = task_index(d, err);
 	return rc ? rc : task_values(d, err);
 }
 
