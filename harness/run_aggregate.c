@@ -13,6 +13,11 @@
  * replicates give the CI (percentile) and the standard error (their sd).
  * Performance (hrn_run_performance): throughput and item times per task x language
  * from the same items, and per task the measurement window of this session.
+ *
+ * The bootstraps are most of the time, so the work is cut into pieces (a language's
+ * aggregate, a pair's comparisons, a perplexity or generate task, a breakdown value)
+ * computed on threads, each seeded by the run seed alone and taken into the results in
+ * the pieces' order: results.json is the same bits on any number of threads.
  */
 #include "harness/run.h"
 #include "harness/run_gen.h"
