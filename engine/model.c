@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/cpus.h"
+#include "common/parallel.h"
 #include "common/fileio.h"
 #include "engine/types.h"
 #include "engine/vocab.h"

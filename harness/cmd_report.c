@@ -13,6 +13,7 @@
 #include "harness/hrn.h"
 #include "common/json.h"
 #include "harness/manifest.h"
+#include "harness/sample.h"
 #include "records/done_set.h"
 #include "records/item.h"
 #include "records/item_writer.h"
@@ -192,15 +193,12 @@ static int load_run(const char *dir, struct loaded_run *r, struct mrl_err *err)
 	if (m->gpu_name && n >= 0 && (size_t)n < sizeof r->host)
 		snprintf(r->host + n, sizeof r->host - (size_t)n, ", %s", m->gpu_name);
 	const struct rec_settings *set = &r->res.settings; /* which items of each task, where not all */
-	const json_t *sample = set->extra ? json_object_get(set->extra, "sample") : NULL;
-	if (json_is_integer(json_object_get(sample, "n")))
-		snprintf(r->which_items, sizeof r->which_items, "sample of %" JSON_INTEGER_FORMAT " items (seed %" JSON_INTEGER_FORMAT ")",
-			 json_integer_value(json_object_get(sample, "n")), json_integer_value(json_object_get(sample, "seed")));
-	else if (json_is_integer(json_object_get(sample, "percent")))
-		snprintf(r->which_items, sizeof r->which_items,
-			 "sample of %" JSON_INTEGER_FORMAT "%% of the items (seed %" JSON_INTEGER_FORMAT ")",
-			 json_integer_value(json_object_get(sample, "percent")),
-			 json_integer_value(json_object_get(sample, "seed")));
+	struct hrn_sample_spec spec;
+	uint64_t seed;
+	char size[32];
+	if (hrn_sample_from_json(set->extra, &spec, &seed) > 0)
+		snprintf(r->which_items, sizeof r->which_items, "sample of %s%s (seed %llu)",
+			 hrn_sample_str(spec, size, sizeof size), spec.pct ? " of the items" : " items", (unsigned long long)seed);
 	else if (set->limit > 0)
 		snprintf(r->which_items, sizeof r->which_items, "first %lld items", (long long)set->limit);
 	return 0;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "common/err.h"
+#include "common/parallel.h"
 #include "engine/eng.h"
 #include "common/json.h"
 #include "harness/manifest.h"
@@ -298,7 +299,7 @@ struct hrn_agg_opts {
 			    * results do not depend on it; progress is called from any of them, one
 			    * call at a time */
 };
-#define HRN_AGG_MAX_THREADS 64
+#define HRN_AGG_MAX_THREADS MRL_PARALLEL_MAX_THREADS
 
 /* Aggregate items (as read back from items.jsonl; duplicates of a (task, item, language)
  * are counted once, the first line wins) into r's aggregates and comparisons, for the

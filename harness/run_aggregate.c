@@ -25,13 +25,11 @@
 #include <ctype.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metrics/met.h"
-#include "common/cpus.h"
 #include "common/sort.h"
 
 struct group {
@@ -195,8 +193,26 @@ static int mc_lang(const struct task_task *t, const char *lang, const struct gro
 	return rc;
 }
 
+/* The items both ga and gb have (each sorted by item id): their number, and where ia and
+ * ib are given, their positions in ga and gb in id order. */
+static size_t pair_up(const struct group *ga, const struct group *gb, size_t *ia, size_t *ib)
+{
+	size_t n = 0;
+	for (size_t i = 0, j = 0; i < ga->n && j < gb->n;) {
+		const int c = strcmp(ga->v[i]->item_id, gb->v[j]->item_id);
+		if (!c && ia) {
+			ia[n] = i;
+			ib[n] = j;
+		}
+		n += !c;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return n;
+}
+
 /* The paired comparisons of t's multiple-choice metrics between languages la and lb,
- * over the items both ga and gb (sorted by item id) have, into r (none without such). */
+ * over the items both ga and gb have, into r (none without such). */
 static int mc_pair(const struct task_task *t, const char *la, const char *lb, const struct group *ga,
 		   const struct group *gb, const struct hrn_agg_opts *o, struct rec_results *r, struct mrl_err *err)
 {
@@ -207,29 +223,21 @@ static int mc_pair(const struct task_task *t, const char *la, const char *lb, co
 	snprintf(bp.what, sizeof bp.what, "%s %s - %s", task_id(t), la, lb);
 	double *x = malloc((cap + 1) * sizeof *x), *y = malloc((cap + 1) * sizeof *y);
 	int *xa = malloc((cap + 1) * sizeof *xa), *ya = malloc((cap + 1) * sizeof *ya);
-	int rc = x && y && xa && ya ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t m = 0; m < n_metrics && !rc; m++) {
-		size_t n = 0, i = 0, j = 0;
-		while (i < ga->n && j < gb->n && !rc) { /* merge the two id-sorted lists */
-			int c = strcmp(ga->v[i]->item_id, gb->v[j]->item_id);
-			if (c < 0) {
-				i++;
-			} else if (c > 0) {
-				j++;
-			} else {
-				if (!(rc = verdict(ga->v[i], names[m], &x[n], err)))
-					rc = verdict(gb->v[j], names[m], &y[n], err);
-				xa[n] = (int)x[n];
-				ya[n] = (int)y[n];
-				n++, i++, j++;
-			}
+	size_t *ia = malloc((cap + 1) * sizeof *ia), *ib = malloc((cap + 1) * sizeof *ib);
+	int rc = x && y && xa && ya && ia && ib ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	const size_t n = rc ? 0 : pair_up(ga, gb, ia, ib);
+	bp.n_items = n;
+	for (size_t m = 0; m < n_metrics && n && !rc; m++) {
+		for (size_t k = 0; k < n && !rc; k++) {
+			if (!(rc = verdict(ga->v[ia[k]], names[m], &x[k], err)))
+				rc = verdict(gb->v[ib[k]], names[m], &y[k], err);
+			xa[k] = (int)x[k];
+			ya[k] = (int)y[k];
 		}
-		if (rc || !n)
-			continue;
 		struct met_ci ci;
 		struct met_mcnemar mc;
-		bp.n_items = n;
-		if ((rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) || (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
+		if (rc || (rc = met_boot_paired_diff_ci(x, y, n, &bo, &ci, err)) ||
+		    (rc = met_mcnemar_count(xa, ya, n, &mc, err)))
 			break;
 		struct rec_comparison *cmp = rec_results_add_comparison(r, task_id(t), la, lb, names[m], "paired-bootstrap");
 		if (!cmp) {
@@ -249,6 +257,8 @@ static int mc_pair(const struct task_task *t, const char *la, const char *lb, co
 	free(y);
 	free(xa);
 	free(ya);
+	free(ia);
+	free(ib);
 	return rc;
 }
 
@@ -439,7 +449,6 @@ static int breakdown_value(const struct task_task *t, const char *const *langs, 
  * and the distinct values in byte order. */
 struct task_data {
 	const struct task_task *t;
-	size_t *order; /* the task's item indices sorted by item id */
 	const char **langs;
 	struct group *g;
 	size_t n_langs;
@@ -455,7 +464,6 @@ static void task_data_release(struct task_data *d)
 		free(d->g ? d->g[l].at : NULL);
 		free(d->vals ? d->vals[l] : NULL);
 	}
-	free(d->order);
 	free(d->g);
 	free(d->langs);
 	free(d->vals);
@@ -518,23 +526,25 @@ static size_t find_item(const struct task_task *t, const size_t *order, size_t n
 	return SIZE_MAX;
 }
 
-/* Each record's index in d's task (g->at). */
+/* Each record's index in d's task (g->at), found in the task's items sorted by id. */
 static int task_index(struct task_data *d, struct mrl_err *err)
 {
 	const size_t ni = task_n_items(d->t);
-	if (!(d->order = malloc((ni + 1) * sizeof *d->order)))
-		return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-	for (size_t i = 0; i < ni; i++)
-		d->order[i] = i;
-	qsort_r(d->order, ni, sizeof *d->order, cmp_item_index, (void *)d->t);
-	for (size_t l = 0; l < d->n_langs; l++) {
+	size_t *order = malloc((ni + 1) * sizeof *order);
+	int rc = order ? 0 : mrl_err_set(err, MRL_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ni; i++)
+		order[i] = i;
+	if (!rc)
+		qsort_r(order, ni, sizeof *order, cmp_item_index, (void *)d->t);
+	for (size_t l = 0; l < d->n_langs && !rc; l++) {
 		struct group *g = &d->g[l];
 		if (!(g->at = malloc((g->n + 1) * sizeof *g->at)))
-			return mrl_err_set(err, MRL_ENOMEM, "out of memory");
-		for (size_t i = 0; i < g->n; i++)
-			g->at[i] = find_item(d->t, d->order, ni, g->v[i]->item_id);
+			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");
+		for (size_t i = 0; !rc && i < g->n; i++)
+			g->at[i] = find_item(d->t, order, ni, g->v[i]->item_id);
 	}
-	return 0;
+	free(order);
+	return rc;
 }
 
 /* Task ti's records and breakdown values into d (release with task_data_release). */
@@ -577,44 +587,25 @@ struct pieces {
 	struct piece *v;
 	size_t n;
 	const struct hrn_agg_opts *o;
-	atomic_size_t next;
-	pthread_mutex_t mu;    /* guards the failure below */
-	size_t failed;         /* the first failing piece so far; n = none */
-	struct mrl_err err;    /* its error */
 };
 
-static int piece_run(struct piece *pc, const struct hrn_agg_opts *o, struct mrl_err *err)
+static int piece_run(size_t i, void *arg, struct mrl_err *err)
 {
+	const struct pieces *p = arg;
+	struct piece *pc = &p->v[i];
 	const struct task_data *d = pc->d;
 	switch (pc->kind) {
 	case PIECE_LANG:
-		return mc_lang(d->t, d->langs[pc->a], &d->g[pc->a], o, &pc->part, err);
+		return mc_lang(d->t, d->langs[pc->a], &d->g[pc->a], p->o, &pc->part, err);
 	case PIECE_PAIR:
-		return mc_pair(d->t, d->langs[pc->a], d->langs[pc->b], &d->g[pc->a], &d->g[pc->b], o, &pc->part, err);
+		return mc_pair(d->t, d->langs[pc->a], d->langs[pc->b], &d->g[pc->a], &d->g[pc->b], p->o, &pc->part, err);
 	case PIECE_TASK:
-		return aggregate_task(d->t, d->langs, d->g, d->n_langs, o, &pc->part, err);
+		return aggregate_task(d->t, d->langs, d->g, d->n_langs, p->o, &pc->part, err);
 	case PIECE_VALUE:
 		break;
 	}
-	return breakdown_value(d->t, d->langs, d->g, d->n_langs, (const char *const *const *)d->vals, d->values[pc->a], o,
-			       &pc->part, err);
-}
-
-static void *piece_worker(void *arg)
-{
-	struct pieces *p = arg;
-	struct mrl_err e = { 0 };
-	for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
-		const int rc = piece_run(&p->v[i], p->o, &e);
-		pthread_mutex_lock(&p->mu);
-		if (rc && i < p->failed) {
-			p->failed = i;
-			p->err = e;
-			p->err.code = rc;
-		}
-		pthread_mutex_unlock(&p->mu);
-	}
-	return NULL;
+	return breakdown_value(d->t, d->langs, d->g, d->n_langs, (const char *const *const *)d->vals, d->values[pc->a],
+			       p->o, &pc->part, err);
 }
 
 static void add_piece(struct pieces *p, enum piece_kind kind, const struct task_data *d, size_t a, size_t b)
@@ -641,53 +632,12 @@ static void pieces_of(const struct task_data *d, struct pieces *p)
 		add_piece(p, PIECE_VALUE, d, k, 0);
 }
 
-/* The threads: o->n_threads, else the CPUs this process may use; at most one a piece. */
-static size_t piece_threads(const struct hrn_agg_opts *o, size_t n)
-{
-	size_t t = o->n_threads ? o->n_threads : (size_t)mrl_cpus();
-	t = t < n ? t : n;
-	return t < HRN_AGG_MAX_THREADS ? (t ? t : 1) : HRN_AGG_MAX_THREADS;
-}
-
-/* Run the pieces of p on threads; the first failing piece's error into err. */
-static int pieces_run(struct pieces *p, struct mrl_err *err)
-{
-	atomic_init(&p->next, 0);
-	p->failed = p->n;
-	pthread_t th[HRN_AGG_MAX_THREADS];
-	size_t started = 0;
-	const size_t want = piece_threads(p->o, p->n);
-	while (started + 1 < want && pthread_create(&th[started], NULL, piece_worker, p) == 0)
-		started++; /* a thread that cannot start leaves its pieces to the others */
-	piece_worker(p);
-	for (size_t t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
-	if (p->failed < p->n) {
-		*err = p->err;
-		return err->code ? err->code : MRL_ENOMEM;
-	}
-	return 0;
-}
-
 /* The items of d's language l whose value is d->values[k]. */
 static size_t value_records(const struct task_data *d, size_t l, size_t k)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < d->g[l].n; i++)
 		n += d->vals[l][i] && !strcmp(d->vals[l][i], d->values[k]);
-	return n;
-}
-
-/* The pairs of ga and gb: the item ids both have. */
-static size_t n_pairs(const struct group *ga, const struct group *gb)
-{
-	size_t n = 0;
-	for (size_t i = 0, j = 0; i < ga->n && j < gb->n;) {
-		const int c = strcmp(ga->v[i]->item_id, gb->v[j]->item_id);
-		i += c <= 0;
-		j += c >= 0;
-		n += !c;
-	}
 	return n;
 }
 
@@ -703,7 +653,7 @@ static void piece_plan(const struct piece *pc, const struct hrn_agg_opts *o, siz
 	for (size_t l = 0; l < (pc->kind == PIECE_VALUE ? d->n_langs : 1); l++) {
 		const size_t n = pc->kind == PIECE_VALUE ? value_records(d, l, pc->a)
 				 : pc->kind == PIECE_LANG ? d->g[pc->a].n
-							  : n_pairs(&d->g[pc->a], &d->g[pc->b]);
+							  : pair_up(&d->g[pc->a], &d->g[pc->b], NULL, NULL);
 		*total += n ? B : 0;
 		*work += (double)B * (double)n;
 	}
@@ -730,10 +680,8 @@ int hrn_run_aggregate(const struct hrn_run_cfg *cfg, const struct rec_items *ite
 		piece_plan(&p.v[i], o, &total, &work);
 	if (!rc && o->progress)
 		hrn_progress_plan(o->progress, total, work);
-	pthread_mutex_init(&p.mu, NULL);
 	if (!rc)
-		rc = pieces_run(&p, err);
-	pthread_mutex_destroy(&p.mu);
+		rc = mrl_parallel_for(p.n, o->n_threads, piece_run, NULL, &p, err);
 	for (size_t i = 0; i < p.n; i++) {
 		if (!rc && rec_results_take(r, &p.v[i].part))
 			rc = mrl_err_set(err, MRL_ENOMEM, "out of memory");

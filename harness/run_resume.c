@@ -38,10 +38,8 @@ json_t *hrn_run_options_json(const struct run_opts *o)
 		json_object_set_new(j, "thinking", json_string(o->thinking));
 	if (j && o->thinking_budget >= 0)
 		json_object_set_new(j, "thinking_budget", json_integer(o->thinking_budget));
-	char spec[32];
-	if (j && hrn_sample_given(o->sample)) /* only where given, as the next; N, or "P%" */
-		json_object_set_new(j, "sample", o->sample.pct ? json_string(hrn_sample_str(o->sample, spec, sizeof spec))
-							       : json_integer((json_int_t)o->sample.n));
+	if (j && hrn_sample_given(o->sample)) /* only where given, as the next */
+		json_object_set_new(j, "sample", hrn_sample_option_json(o->sample));
 	if (j && o->chat_mc > 0) /* only where given: run.json's of earlier runs stay as they were */
 		json_object_set_new(j, "chat_multiple_choice", json_true());
 	return j;
@@ -114,15 +112,11 @@ static int merge_resumed_later(struct run_opts *o, const json_t *opt, const char
 	const json_t *sample = json_object_get(opt, "sample"); /* absent: every item, or the first --limit */
 	struct hrn_sample_spec ns = { 0 };
 	char given[32], was[32] = "(not given)";
-	if (sample && (json_is_integer(sample) ? json_integer_value(sample) < 1 || json_integer_value(sample) > INT32_MAX
-					       : !json_is_string(sample) || !strchr(json_string_value(sample), '%') ||
-							 hrn_sample_parse(json_string_value(sample), &ns))) {
+	if (sample && hrn_sample_from_option(sample, &ns)) {
 		fprintf(stderr, "merilo: %s: not a merilo run.json (options.sample is not a count of items or a "
 				"percentage)\n", path);
 		return HRN_EXIT_INPUT;
 	}
-	if (json_is_integer(sample))
-		ns.n = (uint64_t)json_integer_value(sample);
 	if (hrn_sample_given(o->sample) && (o->sample.n != ns.n || o->sample.pct != ns.pct)) {
 		if (hrn_sample_given(ns))
 			hrn_sample_str(ns, was, sizeof was);

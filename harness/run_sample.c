@@ -179,10 +179,9 @@ int hrn_opt_limit(const struct mrl_option *opt, const char *arg, struct mrl_err 
 	else if (*end || !(share > 0 && share < 1))
 		share = 0;
 	if (share > 0 && share < 1) {
-		const long pct = lround(share * 100);
+		const long pct = lround(share * 100) > 1 ? lround(share * 100) : 1;
 		return mrl_err_set(err, MRL_EINPUT, "--%s takes a count of items (each task's first N), not a share "
-				   "('%s'); to draw %ld%% of each task's items, --sample %ld%%", opt->long_name, arg,
-				   pct < 1 ? 1 : pct, pct < 1 ? 1 : pct);
+				   "('%s'); to draw %ld%% of each task's items, --sample %ld%%", opt->long_name, arg, pct, pct);
 	}
 	return mrl_err_set(err, MRL_EINPUT, "--%s wants a count of items, 0 to %d, not '%s'", opt->long_name, INT32_MAX,
 			   arg);
@@ -260,6 +259,25 @@ int hrn_sample_from_json(const json_t *extra, struct hrn_sample_spec *spec, uint
 					  .pct = jp ? (unsigned)json_integer_value(jp) : 0 };
 	*seed = (uint64_t)json_integer_value(js);
 	return 1;
+}
+
+json_t *hrn_sample_option_json(struct hrn_sample_spec spec)
+{
+	char buf[32];
+	return spec.pct ? json_string(hrn_sample_str(spec, buf, sizeof buf)) : json_integer((json_int_t)spec.n);
+}
+
+int hrn_sample_from_option(const json_t *v, struct hrn_sample_spec *spec)
+{
+	if (json_is_integer(v)) {
+		const json_int_t n = json_integer_value(v);
+		if (n < 1 || n > INT32_MAX)
+			return -1;
+		*spec = (struct hrn_sample_spec){ .n = (uint64_t)n };
+		return 0;
+	}
+	const char *s = json_string_value(v); /* a count is written as a number, never as a string */
+	return s && strchr(s, '%') ? hrn_sample_parse(s, spec) : -1;
 }
 
 void hrn_sample_release(struct hrn_sample *s)

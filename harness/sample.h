@@ -93,6 +93,13 @@ json_t *hrn_sample_json(struct hrn_sample_spec spec, uint64_t seed);
  * has none (a run of every item, or of its first --limit), -1 where it is malformed. */
 int hrn_sample_from_json(const json_t *extra, struct hrn_sample_spec *spec, uint64_t *seed);
 
+/* run.json's options.sample: N as a number, P% as the string "P%" (a new reference). */
+json_t *hrn_sample_option_json(struct hrn_sample_spec spec);
+
+/* Read run.json's options.sample back into *spec: 0, or -1 where v is neither a count
+ * of items (1 to 2^31 - 1) nor a "P%" string. */
+int hrn_sample_from_option(const json_t *v, struct hrn_sample_spec *spec);
+
 /* Free what s owns and zero it. */
 void hrn_sample_release(struct hrn_sample *s);
 

@@ -105,8 +105,11 @@ void met_boot_opts_init(struct met_boot_opts *opts)
 	opts->progress_arg = NULL;
 }
 
-/* The bootstrap core: percentile CI of the mean of x (already validated). */
-static int boot_mean(const char *fn, const double *x, size_t n,
+/* The bootstrap core: percentile CI of the mean of x (already validated). Aligned to a
+ * cache line: its draw loop is a few cycles an iteration, and where the link happened to
+ * put it 16 bytes past a line a whole `merilo score` of 56,000 units took 5.2 s against
+ * 4.3 s (fastest of 6 interleaved runs each, Zen 4, 2026-12-07). */
+__attribute__((aligned(64))) static int boot_mean(const char *fn, const double *x, size_t n,
 		     const struct met_boot_opts *opts, struct met_ci *out, struct mrl_err *err)
 {
 	struct met_boot_opts def;

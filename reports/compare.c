@@ -19,15 +19,13 @@
 #include "reports/rpt.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "reports/compare_int.h"
 
-#include "common/cpus.h"
+#include "common/parallel.h"
 #include "common/sort.h"
 #include "metrics/met.h"
 
@@ -264,67 +262,34 @@ out:
 	return rc;
 }
 
-/* The rows' statistics on several threads: each row is a pure function of its input and
- * the options (its bootstrap seeded by opts->seed alone), so the rows are the same whatever
- * thread computes them and in whatever order. The first failing row by index is reported. */
+/* The rows' statistics on several threads (mrl_parallel_for): each row is a pure function
+ * of its input and the options (its bootstrap seeded by opts->seed alone), so the rows are
+ * the same whatever thread computes them and in whatever order. The first failing row by
+ * index is reported. */
 struct row_jobs {
 	const struct rpt_cmp_input *inputs;
 	const struct rpt_compare_opts *opts;
 	struct rpt_cmp_row *rows;
-	size_t n;
-	atomic_size_t next;
-	pthread_mutex_t mu;   /* guards the failure below */
-	size_t failed;        /* index of the first failing row so far; n = none */
-	struct mrl_err err;   /* its error */
 };
 
-static void *row_worker(void *arg)
+static int row_job(size_t i, void *arg, struct mrl_err *err)
 {
-	struct row_jobs *j = arg;
-	struct mrl_err e = { 0 };
-	for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;) {
-		const int rc = compute_row(&j->inputs[i], j->opts, &j->rows[i], &e);
-		pthread_mutex_lock(&j->mu);
-		if (rc && i < j->failed) {
-			j->failed = i;
-			j->err = e;
-		}
-		if (!rc && j->opts->progress)
-			j->opts->progress(j->opts->progress_arg, j->inputs[i].n_pairs);
-		pthread_mutex_unlock(&j->mu);
-	}
-	return NULL;
+	const struct row_jobs *j = arg;
+	return compute_row(&j->inputs[i], j->opts, &j->rows[i], err);
 }
 
-/* The threads for n rows: opts->n_threads, else the CPUs this process may use; at most one
- * per row and RPT_COMPARE_MAX_THREADS. */
-static size_t row_threads(const struct rpt_compare_opts *opts, size_t n)
+static void row_done(size_t i, void *arg)
 {
-	size_t t = opts->n_threads ? opts->n_threads : (size_t)mrl_cpus();
-	t = t < n ? t : n;
-	return t < RPT_COMPARE_MAX_THREADS ? (t ? t : 1) : RPT_COMPARE_MAX_THREADS;
+	const struct row_jobs *j = arg;
+	if (j->opts->progress)
+		j->opts->progress(j->opts->progress_arg, j->inputs[i].n_pairs);
 }
 
 static int compute_rows(const struct rpt_cmp_input *inputs, size_t n, const struct rpt_compare_opts *opts,
 			struct rpt_cmp_row *rows, struct mrl_err *err)
 {
-	struct row_jobs j = { .inputs = inputs, .opts = opts, .rows = rows, .n = n, .failed = n };
-	atomic_init(&j.next, 0);
-	pthread_mutex_init(&j.mu, NULL);
-	pthread_t th[RPT_COMPARE_MAX_THREADS];
-	size_t started = 0;
-	const size_t want = row_threads(opts, n);
-	while (started + 1 < want && pthread_create(&th[started], NULL, row_worker, &j) == 0)
-		started++; /* a thread that cannot start leaves its rows to the others */
-	row_worker(&j);
-	for (size_t t = 0; t < started; t++)
-		pthread_join(th[t], NULL);
-	pthread_mutex_destroy(&j.mu);
-	if (j.failed < n) {
-		*err = j.err;
-		return err->code ? err->code : MRL_ENOMEM;
-	}
-	return 0;
+	struct row_jobs j = { .inputs = inputs, .opts = opts, .rows = rows };
+	return mrl_parallel_for(n, opts->n_threads, row_job, row_done, &j, err);
 }
 
 int rpt_compare(const struct rpt_cmp_input *inputs, size_t n_inputs, const struct rpt_compare_opts *opts,

@@ -20,6 +20,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/parallel.h"
 
 /* ===================================================================
  * Section "compare": escaping, comparison, gate, leaderboard
@@ -127,7 +128,7 @@ struct rpt_compare_opts {
 };
 
 /* Most threads rpt_compare uses. */
-#define RPT_COMPARE_MAX_THREADS 64
+#define RPT_COMPARE_MAX_THREADS MRL_PARALLEL_MAX_THREADS
 
 /* The default least median probability mass the stored top-K lists must hold
  * for a KL gate to decide (docs/compare.md "KL coverage"). */
