@@ -255,6 +255,9 @@ static void check_layout(void)
 
 #define SENTINEL 12345.0f
 
+/* The kernel compare_kr_t runs: kernels_kr.c's (VNNI), or kernels_kr2.c's (AVX2 alone). */
+static int use_avx2;
+
 /* eng_mdot_kr on rows x n of w (random or given) x n_tok tokens against vec_dot_q8: mismatches. */
 static int compare_kr_t(uint32_t type, int64_t n, const char *w, size_t rb, int rows, const char *x, size_t x_stride,
 			int n_tok, const void *tables)
@@ -268,7 +271,10 @@ static int compare_kr_t(uint32_t type, int64_t n, const char *w, size_t rb, int 
 	float *out = malloc(sizeof(float) * os * (size_t)n_tok);
 	for (size_t i = 0; i < os * (size_t)n_tok; i++)
 		out[i] = SENTINEL;
-	eng_mdot_kr(type, n, p, rows, x, x_stride, n_tok, tables, out, os);
+	if (use_avx2)
+		eng_mdot_kr_avx2(type, n, p, rows, x, x_stride, n_tok, out, os);
+	else
+		eng_mdot_kr(type, n, p, rows, x, x_stride, n_tok, tables, out, os);
 	const struct eng_type_traits *tt = eng_type_get(type);
 	int bad = 0;
 	for (int t = 0; t < n_tok; t++) {
@@ -300,7 +306,7 @@ static void check_kernels(const char *dots)
 	static const int toks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 13 };
 	enum { TOKS_MAX = 13 };
 	for (size_t ti = 0; ti < N_KTYPES; ti++)
-		for (size_t li = 0; li < 3; li++) {
+		for (size_t li = 0; li < 3 && (!use_avx2 || eng_kr_avx2_takes(ktypes[ti])); li++) {
 			const uint32_t type = ktypes[ti];
 			const int64_t n = lengths[li];
 			uint64_t xrow = 0;
@@ -322,8 +328,8 @@ static void check_kernels(const char *dots)
 				for (size_t k = 0; k < sizeof toks / sizeof toks[0]; k++)
 					bad += compare_kr(type, n, w, rb, rows_list[ri], x, xs, toks[k]);
 			char name[200];
-			snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) for every rows x tokens shape",
-				 eng_type_name(type), (long long)n, dots);
+			snprintf(name, sizeof name, "%s n=%lld: %s equals vec_dot_q8 (%s) for every rows x tokens shape",
+				 eng_type_name(type), (long long)n, use_avx2 ? "eng_mdot_kr_avx2" : "eng_mdot_kr", dots);
 			is_int(bad, 0, name);
 			/* the largest quants (every bit set) against +127 and -128 activations */
 			memset(w, 0xff, rb * 40);
@@ -512,8 +518,21 @@ static void check_many_tokens(const char *path)
 /* ---- the model: repacked against in place ---- */
 
 /* ... and *in_place (may be NULL): whether a load warning says the rows are read in place. */
+/* The file's layer matrices and output matrix of a type kernels_kr2.c takes (Q4_K, Q5_K, Q6_K). */
+static int avx2_matrices(const struct eng_model *m)
+{
+	int k = eng_kr_avx2_takes(m->w.output.type);
+	for (uint32_t il = 0; il < m->cfg.n_layer; il++) {
+		const struct eng_layer *L = &m->w.layers[il];
+		const struct eng_tensor *t[] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down };
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+			k += t[i]->data && eng_kr_avx2_takes(t[i]->type);
+	}
+	return k;
+}
+
 static int logits_of(const char *path, bool no_repack, int threads, float **out, int *nv, size_t *kr_bytes,
-		     bool *in_place)
+		     bool *in_place, int *n_avx2)
 {
 	struct eng_open_opts o = { .n_threads = threads, .no_repack = no_repack };
 	struct eng_model *m = NULL;
@@ -526,6 +545,8 @@ static int logits_of(const char *path, bool no_repack, int threads, float **out,
 	}
 	*kr_bytes = m->kr_bytes;
 	*nv = (int)m->cfg.n_vocab;
+	if (n_avx2)
+		*n_avx2 = avx2_matrices(m);
 	for (size_t i = 0; in_place && i < eng_model_n_warnings(m); i++)
 		*in_place = *in_place || strstr(eng_model_warning(m, i), "are read in place (the same results");
 	int32_t ids[40];
@@ -569,19 +590,24 @@ static void check_models(void)
 		float *a = NULL, *b = NULL, *c = NULL;
 		int nv = 0;
 		size_t kra = 0, krb = 0, krc = 0;
-		int rc = logits_of(path, true, 1, &a, &nv, &krb, NULL) | logits_of(path, false, 1, &b, &nv, &kra, NULL) |
-			 logits_of(path, false, 2, &c, &nv, &krc, NULL);
-		snprintf(name, sizeof name, "%s: %zu KiB repacked (none with no_repack)", files[i], kra >> 10);
-		ok(!rc && krb == 0 && kra > 0 && krc == kra, name);
+		int n_avx2 = 0;
+		int rc = logits_of(path, true, 1, &a, &nv, &krb, NULL, NULL) |
+			 logits_of(path, false, 1, &b, &nv, &kra, NULL, &n_avx2) |
+			 logits_of(path, false, 2, &c, &nv, &krc, NULL, NULL);
+		/* without VNNI only Q4_K, Q5_K and Q6_K are repacked: the files that hold some */
+		const bool vnni = eng_cpu_has_vnni();
+		snprintf(name, sizeof name, "%s: %zu KiB repacked (none with no_repack)%s", files[i], kra >> 10,
+			 vnni ? "" : n_avx2 ? " (AVX2: its Q4_K/Q5_K/Q6_K matrices)" : " (AVX2: none of its types)");
+		ok(!rc && krb == 0 && (vnni || n_avx2 ? kra > 0 : kra == 0) && krc == kra, name);
 		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
 		is_int(rc ? -1 : memcmp(a, b, sizeof(float) * (size_t)nv * 40) || memcmp(a, c, sizeof(float) * (size_t)nv * 40),
 		       0, name);
-		if (strcmp(files[i], "smollm2-q8_0.gguf") == 0) { /* a copy bigger than the memory available */
+		if (vnni && strcmp(files[i], "smollm2-q8_0.gguf") == 0) { /* a copy bigger than the memory available */
 			float *d = NULL;
 			size_t krd = 1;
 			bool noted = false;
 			setenv("MERILO_MEM_AVAILABLE", "1000000", 1);
-			int rd = logits_of(path, false, 2, &d, &nv, &krd, &noted);
+			int rd = logits_of(path, false, 2, &d, &nv, &krd, &noted, NULL);
 			unsetenv("MERILO_MEM_AVAILABLE");
 			ok(!rd && krd == 0 && !rc && memcmp(a, d, sizeof(float) * (size_t)nv * 40) == 0,
 			   "smollm2-q8_0.gguf, 1 MB available: read in place (nothing repacked), the same logits");
@@ -594,14 +620,28 @@ static void check_models(void)
 	}
 }
 
+/* kernels_kr2.c's AVX2 kernel (Q4_K, Q5_K, Q6_K) against the type's vec_dot_q8 (dots names
+ * which single-row kernels those are), wherever the CPU has AVX2. */
+static void check_kernels_avx2(const char *dots)
+{
+	if (!eng_kr_avx2_takes(ENG_TYPE_Q4_K) || !__builtin_cpu_supports("avx2")) {
+		skip("no AVX2 in this build or on this CPU (kernels_kr2.c not run)", "eng_mdot_kr_avx2 against vec_dot_q8");
+		return;
+	}
+	use_avx2 = 1;
+	check_kernels(dots);
+	use_avx2 = 0;
+}
+
 int main(void)
 {
 	check_layout();
 	if (!eng_cpu_has_vnni()) {
 		check_q1(NULL);
-		skip("no AVX-512 VNNI on this CPU: weights are not repacked here (kernels_kr.c not run)",
+		skip("no AVX-512 VNNI on this CPU: kernels_kr.c not run (Q4_K, Q5_K and Q6_K are repacked for kernels_kr2.c)",
 		     "eng_mdot_kr against vec_dot_q8");
-		skip("no AVX-512 VNNI on this CPU", "models repacked and in place");
+		check_kernels_avx2("AVX2 single-row dots");
+		check_models();
 		return done_testing();
 	}
 	diag("Q5_K/Q6_K high bits: %s", eng_kr_has_gfni() ? "GFNI (vgf2p8affineqb), then again with shifts and masks"
@@ -625,7 +665,10 @@ int main(void)
 	eng_cpu_amx_disable(0);
 	eng_cpu_vnni_disable(1);
 	check_kernels("AVX2 single-row dots");
+	check_kernels_avx2("AVX2 single-row dots");
+	check_models(); /* as on a CPU without VNNI: Q4_K, Q5_K and Q6_K repacked, for kernels_kr2.c */
 	eng_cpu_vnni_disable(0);
+	check_kernels_avx2("VNNI single-row dots");
 	check_models();
 	return done_testing();
 }

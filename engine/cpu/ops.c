@@ -195,8 +195,12 @@ static void mm_kr_task(void *arg, int64_t b0, int64_t b1, int tid)
 	const int64_t n = (int64_t)w->ne0, r0 = b0 * KR_ROWS,
 		      r1 = b1 * KR_ROWS < (int64_t)w->ne1 ? b1 * KR_ROWS : (int64_t)w->ne1;
 	const void *blk = (const char *)w->data + (size_t)b0 * eng_kr_matrix_bytes(w->type, n, KR_ROWS);
-	eng_mdot_kr(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->tables, j->out + r0,
-		    j->out_stride);
+	if (!eng_cpu_has_vnni() && eng_kr_avx2_takes(w->type)) /* repack.c: the types AVX2 alone takes */
+		eng_mdot_kr_avx2(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->out + r0,
+				 j->out_stride);
+	else
+		eng_mdot_kr(w->type, n, blk, (int)(r1 - r0), j->xq, j->xq_row_bytes, j->n_tok, j->tables, j->out + r0,
+			    j->out_stride);
 }
 
 /* The tokens' activations converted into ex->xq (and their lane tables), unless xq holds

@@ -10,7 +10,9 @@
  * weights. The token embedding is repacked only as a tied output matrix (Llama 3.2,
  * Gemma 2): then ops.c reads the rows of ids back from the blocks (eng_kr_row_to_f32:
  * the file's block rebuilt, then the type's to_f32, so the same floats). Where the CPU
- * has no AVX-512 VNNI (kernels_kr.c's kernels need it), the caller asked for rows, or
+ * has no AVX-512 VNNI (kernels_kr.c's kernels need it), only the Q4_K, Q5_K and Q6_K
+ * matrices are repacked, for kernels_kr2.c's AVX2 kernels (none without AVX2). Where
+ * nothing is to be repacked, the caller asked for rows, or
  * the copy would not fit the memory available (/proc/meminfo MemAvailable), m->wx is m->w;
  * in the last case m->repack_note says why (a load warning: eng_model_warning).
  */
@@ -58,6 +60,16 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 	default:
 		return 0;
 	}
+}
+
+int eng_kr_avx2_takes(uint32_t type)
+{
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) && defined(__GNUC__) /* kernels_kr2.c's */
+	return type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K || type == ENG_TYPE_Q6_K;
+#else
+	(void)type;
+	return 0;
+#endif
 }
 
 bool eng_kr_q0(uint32_t type)
@@ -538,7 +550,8 @@ void eng_kr_row_to_f32(uint32_t type, int64_t n, const void *w, int64_t row, flo
 static bool repackable(const struct eng_tensor *t)
 {
 	return t->data && eng_kr_superblock_bytes(t->type) && t->ne0 % (uint64_t)eng_kr_unit_elems(t->type) == 0 &&
-	       t->ne1 > 0 && (!eng_kr_q0(t->type) || t->ne0 <= 512 * 32);
+	       t->ne1 > 0 && (!eng_kr_q0(t->type) || t->ne0 <= 512 * 32) &&
+	       (eng_cpu_has_vnni() || eng_kr_avx2_takes(t->type));
 }
 
 /* Every matmul weight of w, n of them at most (the layers' seven, their n_exps expert
@@ -616,7 +629,8 @@ static size_t mem_available(void)
 static bool repack_wanted(const struct eng_model *m)
 {
 	const char *env = getenv("MERILO_NO_REPACK");
-	return !m->no_repack && !(env && *env && strcmp(env, "0") != 0) && eng_cpu_has_vnni();
+	return !m->no_repack && !(env && *env && strcmp(env, "0") != 0) &&
+	       (eng_cpu_has_vnni() || eng_kr_avx2_takes(ENG_TYPE_Q4_K));
 }
 
 int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
