@@ -128,6 +128,15 @@ KN_INLINE __m256i dot_acc(__m256i acc, __m256i a_unsigned, __m256i b_signed)
 	return _mm256_add_epi32(acc, dot_parts(a_unsigned, b_signed));
 }
 
+/* Q8_0 without VNNI: the packed q + 128 back to q, then |q| times the bytes of b with q's
+ * sign (kernels_int.h: exact), so the sums start at 0 (ki_ilv_tile's biased 0). */
+KN_INLINE __m256i dot_acc_s8(__m256i acc, __m256i q_plus_128, __m256i b_signed)
+{
+	const __m256i q = _mm256_xor_si256(q_plus_128, _mm256_set1_epi8((char)0x80));
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(b_signed, q)),
+							 _mm256_set1_epi16(1)));
+}
+
 /* Prefill with tables through the interleaved tiles (kernels_int.h): rows in groups
  * of 8 (16 with VNNI, on 512-bit registers, while more than 8 rows are left and the
  * buffer holds their blocks), packed once, each meeting every token in groups of up to 4
@@ -185,12 +194,18 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 				eng_ilv16_tile_vnni(nb, pk, (const void *const *)xt, dxv, sxv, dst, dst_stride, nt);
 			else if (vnni)
 				eng_ilv_tile_vnni(nb, pk, (const void *const *)xt, dxv, sxv, dst, dst_stride, nt);
+			else if (nt == 4 && kind == KIND_Q8)
+				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc_s8, 0);
 			else if (nt == 4)
-				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc);
+				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc, 1);
 			else
 				for (int t = 0; t < nt; t++) /* the group's last tokens, one at a time */
-					ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t, dst + dst_stride * (size_t)t,
-						    dst_stride, 1, dot_acc);
+					if (kind == KIND_Q8)
+						ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
+							    dst + dst_stride * (size_t)t, dst_stride, 1, dot_acc_s8, 0);
+					else
+						ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
+							    dst + dst_stride * (size_t)t, dst_stride, 1, dot_acc, 1);
 			for (int t = 0; !direct && t < nt; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[rows * t + r];
@@ -208,7 +223,7 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 static int ilv_takes(int64_t nb, int n_tok, const int kind, const int vnni)
 {
 	return nb <= Q8_PRE_MAX_BLOCKS && n_tok >= (vnni ? ILV_MIN_TOK_VNNI : ILV_MIN_TOK_AVX2) &&
-	       ((kind != KIND_Q8 && kind != KIND_IQ4) || vnni);
+	       (kind != KIND_IQ4 || vnni);
 }
 
 /* The most blocks of a row the decode tile takes (its per-token tables live on the stack). */

@@ -184,8 +184,10 @@ KI_INLINE void ki_qtile2x4(int64_t nb, const void *const *wr, const struct eng_b
  * block sum (eng_q8_tables_fill's sxv), so every integer is exact and the float
  * steps per lane are those of ki_qtile2x4 and the single-row kernel:
  * sumf += (float)(sumi - sx) * (d_w * d_x), block after block. Q8_0's q + 128 is
- * exact with vpdpbusd only (maddubs' int16 pairs would saturate), so the AVX2
- * tiles take Q4_0 and Q5_0 and kernels_vnni.c's all three. */
+ * exact with vpdpbusd only (maddubs' int16 pairs would saturate), so without VNNI
+ * kernels.c takes Q8_0's bytes back to signed in the dot (x 0x80) and forms |q| times
+ * the token's bytes with q's sign (|q| <= 128, |x| <= 127: pairs up to 32,512, exact),
+ * the sums starting at 0 instead of -128 x the token's block sum: the same integer. */
 
 /* Bytes of one packed block of 8 rows: 8 vectors of quants, then the 8 row scales as floats. */
 #define KI_ILV_BLOCK (8 * 32 + 8 * 4)
@@ -245,9 +247,12 @@ KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const
 
 /* The packed rows times T (1..4) tokens xt[0..T-1] of one table group (dxv, sxv as
  * for ki_qtile2x4: token t's block ib at lane 8 ib + 2 t); res[res_stride t + r] = row
- * r . token t (the caller's output rows where all 8 rows are wanted). */
+ * r . token t (the caller's output rows where all 8 rows are wanted). With biased 0 the
+ * sums start at 0 (a dot that takes the packed bytes back to signed: kernels.c's Q8_0
+ * without VNNI) and sxv is not read. */
 KI_INLINE void ki_ilv_tile(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt, const float *dxv,
-			   const int32_t *sxv, float *res, size_t res_stride, const int T, const ki_dot_acc_fn dot)
+			   const int32_t *sxv, float *res, size_t res_stride, const int T, const ki_dot_acc_fn dot,
+			   const int biased)
 {
 	__m256 acc[4];
 	for (int t = 0; t < T; t++)
@@ -256,7 +261,7 @@ KI_INLINE void ki_ilv_tile(int64_t nb, const uint8_t *pk, const struct eng_block
 		const uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
 		__m256i s[4]; /* the sums start at -bias * the token's block sum */
 		for (int t = 0; t < T; t++)
-			s[t] = _mm256_set1_epi32(-sxv[8 * ib + 2 * t]);
+			s[t] = biased ? _mm256_set1_epi32(-sxv[8 * ib + 2 * t]) : _mm256_setzero_si256();
 		for (int g = 0; g < 8; g++) {
 			const __m256i wv = _mm256_loadu_si256((const __m256i *)(b + 32 * g));
 			for (int t = 0; t < T; t++) {
