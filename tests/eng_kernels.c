@@ -280,11 +280,12 @@ static void check_kq(uint32_t type, mdot_fn mdot, size_t d_off, int has_dmin)
 	}
 }
 
-/* The largest products Q4_0 and Q4_1 tiles meet: every weight quant 15 against
- * activation quants all 127, all -128 (outside what the quantizer makes) and
+/* The largest products Q4_0, Q4_1 and Q5_0 tiles meet: every weight quant 15 (Q5_0: 31)
+ * against activation quants all 127, all -128 (outside what the quantizer makes) and
  * alternating: exact, as the single-row kernel's int32 sums, on the decode and
- * prefill tiles (a tile that summed maddubs pairs in int16 would have to hold
- * 8 x 3840 here). */
+ * prefill tiles, with and without lane tables (9 tokens: the interleaved tiles, which
+ * sum maddubs pairs in int16 for a whole Q4_0 block, 8 x 3840, and half a Q5_0 one,
+ * 4 x 7936, without VNNI). */
 /* The f16 fields a block starts with: its d and, where the format has one (Q4_1's m,
  * Q8_1's s), the second. */
 static void put_scales(char *blk, float d, int has_second, float second)
@@ -295,11 +296,11 @@ static void put_scales(char *blk, float d, int has_second, float second)
 
 static void check_q4_extremes(void)
 {
-	enum { NB = 24, NR = 9, NT = 5 };
-	static const uint32_t types[] = { ENG_TYPE_Q4_0, ENG_TYPE_Q4_1 };
+	enum { NB = 24, NR = 9, NT = 9 };
+	static const uint32_t types[] = { ENG_TYPE_Q4_0, ENG_TYPE_Q4_1, ENG_TYPE_Q5_0 };
 	static const int8_t fills[] = { 127, -128, 0 };
-	int bad = 0;
-	for (size_t ti = 0; ti < 2; ti++) {
+	int bad = 0, bad_t = 0;
+	for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
 		const uint32_t type = types[ti], act = eng_type_get(type)->vec_dot_type;
 		uint64_t row_bytes = 0, xrow = 0;
 		eng_row_size(type, 32 * NB, &row_bytes);
@@ -310,7 +311,8 @@ static void check_q4_extremes(void)
 			for (int b = 0; b < NB; b++) {
 				char *blk = w + (size_t)r * row_bytes + (size_t)b * bb;
 				put_scales(blk, 1.0f, type == ENG_TYPE_Q4_1, 0.5f);
-				memset(blk + bb - 16, 0xff, 16); /* every quant 15 */
+				/* every quant 15 (Q5_0: qh too, 31) */
+				memset(blk + bb - (type == ENG_TYPE_Q5_0 ? 20 : 16), 0xff, type == ENG_TYPE_Q5_0 ? 20 : 16);
 			}
 		for (size_t f = 0; f < sizeof fills; f++) {
 			for (int t = 0; t < NT; t++)
@@ -322,11 +324,21 @@ static void check_q4_extremes(void)
 						qs[k] = fills[f] ? fills[f] : (int8_t)(k % 2 ? 127 : -128);
 				}
 			bad += compare(type, eng_mdot_q8_for_type(type), 1, 32 * NB, w, (size_t)row_bytes, NR, x, (size_t)xrow, NT);
+			const size_t tb = eng_q8_tables_bytes(type, 32 * NB, NT);
+			void *tables = tb ? malloc(tb) : NULL;
+			if (tables) {
+				eng_q8_tables_fill(type, 32 * NB, x, (size_t)xrow, 0, NT, tables);
+				tabled_type = type;
+				tabled_tables = tables;
+				bad_t += compare(type, mdot_tabled, 1, 32 * NB, w, (size_t)row_bytes, NR, x, (size_t)xrow, NT);
+			}
+			free(tables);
 		}
 		free(w);
 		free(x);
 	}
-	is_int(bad, 0, "q4_0 / q4_1: quants 15 against 127, -128 and alternating: every tile equals vec_dot_q8");
+	is_int(bad, 0, "q4_0 / q4_1 / q5_0: largest quants against 127, -128 and alternating: every tile equals vec_dot_q8");
+	is_int(bad_t, 0, "  ...and with lane tables (the interleaved tiles) on 9 tokens");
 }
 
 /* A row of length 0 (n = 0 is a multiple of every block size): every kernel, on every

@@ -137,6 +137,48 @@ KN_INLINE __m256i dot_acc_s8(__m256i acc, __m256i q_plus_128, __m256i b_signed)
 							 _mm256_set1_epi16(1)));
 }
 
+/* ki_ilv_tile without VNNI for Q4_0 (q 0..15) and Q5_0 (0..31): each vpmaddubsw's pair sums
+ * added as int16 while they stay exact (Q4_0 a whole block, 8 x 2 x 15 x 128 = 30,720; Q5_0
+ * half a block, 31,744) and widened by one vpmaddwd with ones, where dot_acc widens every
+ * pair: half the multiplier work a block. The same integers and float steps, so the bits. */
+KN_INLINE void ilv_tile_i16(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt, const float *dxv,
+			    const int32_t *sxv, float *res, size_t res_stride, const int T, const int kind)
+{
+	const __m256i ones = _mm256_set1_epi16(1);
+	const int per = kind == KIND_Q4 ? 8 : 4; /* vectors g added as int16 before widening */
+	__m256 acc[4];
+	for (int t = 0; t < T; t++)
+		acc[t] = _mm256_setzero_ps();
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
+		__m256i s[4], p[4];
+		for (int t = 0; t < T; t++) {
+			s[t] = _mm256_set1_epi32(-sxv[8 * ib + 2 * t]);
+			p[t] = _mm256_setzero_si256();
+		}
+		for (int g = 0; g < 8; g++) {
+			const __m256i wv = _mm256_load_si256((const __m256i *)(const void *)(b + 32 * g));
+			for (int t = 0; t < T; t++) {
+				int32_t x4;
+				memcpy(&x4, xt[t][ib].qs + 4 * g, 4);
+				p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(x4)));
+			}
+			if ((g + 1) % per == 0)
+				for (int t = 0; t < T; t++) {
+					s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(p[t], ones));
+					p[t] = _mm256_setzero_si256();
+				}
+		}
+		const __m256 dw = _mm256_load_ps((const float *)(const void *)(b + 256));
+		for (int t = 0; t < T; t++) {
+			const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(dxv[8 * ib + 2 * t]));
+			acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(s[t]), d));
+		}
+	}
+	for (int t = 0; t < T; t++)
+		_mm256_storeu_ps(res + res_stride * (size_t)t, acc[t]);
+}
+
 /* Prefill with tables through the interleaved tiles (kernels_int.h): rows in groups
  * of 8 (16 with VNNI, on 512-bit registers, while more than 8 rows are left and the
  * buffer holds their blocks), packed once, each meeting every token in groups of up to 4
@@ -197,15 +239,15 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 			else if (nt == 4 && kind == KIND_Q8)
 				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc_s8, 0);
 			else if (nt == 4)
-				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc, 1);
+				ilv_tile_i16(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, kind);
 			else
 				for (int t = 0; t < nt; t++) /* the group's last tokens, one at a time */
 					if (kind == KIND_Q8)
 						ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
 							    dst + dst_stride * (size_t)t, dst_stride, 1, dot_acc_s8, 0);
 					else
-						ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
-							    dst + dst_stride * (size_t)t, dst_stride, 1, dot_acc, 1);
+						ilv_tile_i16(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
+							     dst + dst_stride * (size_t)t, dst_stride, 1, kind);
 			for (int t = 0; !direct && t < nt; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[rows * t + r];
