@@ -77,6 +77,20 @@ K2_INLINE __m256i pair16(int lo, int hi)
 	return _mm256_set1_epi32((int)((uint32_t)(uint16_t)hi << 16 | (uint16_t)lo));
 }
 
+/* Decode (one token) waits on the weights' loads: the first half's pass over a block asks
+ * for the lines K2_PF bytes ahead, group g of a super-block of `groups` its share of them,
+ * so every line of the stream is asked for once (the second half finds the block in L1). */
+#ifndef K2_PF
+#define K2_PF 4096
+#endif
+K2_INLINE void k2_prefetch(const void *sb, int g, const int groups, const size_t bytes)
+{
+	const int lines = (int)((bytes / 64 + (size_t)groups - 1) / (size_t)groups);
+	for (int k = 0; K2_PF && k < lines; k++)
+		if ((size_t)(g * lines + k) * 64 < bytes)
+			_mm_prefetch((const char *)sb + K2_PF + 64 * (g * lines + k), _MM_HINT_T0);
+}
+
 /* Bit k of each byte of h as its bit 4 (Q5_K's fifth bits; the caller masks). */
 K2_INLINE __m256i bit_to4(__m256i h, int k)
 {
@@ -98,6 +112,8 @@ K2_INLINE void k2_45(int64_t nb, const void *blk, const struct eng_block_q8_K *c
 		for (int t = 0; t < NT; t++)
 			sumi[t] = _mm256_setzero_si256();
 		for (int g = 0; g < 8; g++) { /* sub-block g: chunk pairs 4g .. 4g + 3 */
+			if (NT == 1 && h == 0)
+				k2_prefetch(q5 ? (const void *)b5k : (const void *)b4k, g, 8, q5 ? sizeof *b5k : sizeof *b4k);
 			const __m256i s = scales_u8(sc[g] + 8 * h);
 			const __m256i hb = q5 ? half(b5k->qh[g], h) : _mm256_setzero_si256();
 			__m256i p[K2_T];
@@ -155,6 +171,8 @@ K2_INLINE void k2_6(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 		for (int t = 0; t < NT; t++)
 			sumi[t] = summ[t] = _mm256_setzero_si256();
 		for (int g = 0; g < 16; g++) {
+			if (NT == 1 && h == 0)
+				k2_prefetch(b, g, 16, sizeof *b);
 			const __m256i hq = half(b->qh[g], h), A = half(b->q[2 * g], h), B = half(b->q[2 * g + 1], h);
 			/* chunks 4g + k: the nibble, and bits 2k, 2k + 1 of hq as bits 4-5 */
 			const __m256i q0 = _mm256_or_si256(_mm256_and_si256(A, m4),
