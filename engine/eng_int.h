@@ -219,7 +219,7 @@ void eng_weights_release(struct eng_weights *w);
 /* The CPU backend's weights (engine/cpu/repack.c): on an AVX-512 VNNI CPU, unless
  * m->no_repack or MERILO_NO_REPACK=1, a copy of m->w whose Q2_K..Q6_K, IQ4_XS, Q4_1, Q5_1,
  * Q8_0, Q4_0, Q5_0 and IQ4_NL matrices are repacked into 16-row blocks (the matmul's
- * results keep their bits; with AVX2 alone the Q4_K, Q5_K and Q6_K matrices only);
+ * results keep their bits; with AVX2 alone the Q4_K, Q5_K, Q6_K, Q4_1 and Q5_1 matrices only);
  * m->wx points at the weights to use. Where the copy is bigger
  * than the memory available the rows are read in place; MRL_ENOMEM naming the file when
  * its allocation fails. */

@@ -439,8 +439,9 @@ static void check_blocks(uint32_t type, int64_t n, const char *dots)
 		 (long long)n);
 	is_int(bad_rows, 0, name);
 	if (dots) {
-		snprintf(name, sizeof name, "%s n=%lld: eng_mdot_kr equals vec_dot_q8 (%s) for every rows x tokens shape%s",
-			 eng_type_name(type), (long long)n, dots, tables ? " (its own tables)" : "");
+		snprintf(name, sizeof name, "%s n=%lld: %s equals vec_dot_q8 (%s) for every rows x tokens shape%s",
+			 eng_type_name(type), (long long)n, use_avx2 ? "eng_mdot_kr_avx2" : "eng_mdot_kr", dots,
+			 tables ? " (its own tables)" : "");
 		is_int(bad, 0, name);
 	}
 	if (dots && tables) {
@@ -518,7 +519,8 @@ static void check_many_tokens(const char *path)
 /* ---- the model: repacked against in place ---- */
 
 /* ... and *in_place (may be NULL): whether a load warning says the rows are read in place. */
-/* The file's layer matrices and output matrix of a type kernels_kr2.c takes (Q4_K, Q5_K, Q6_K). */
+/* The file's layer matrices and output matrix of a type kernels_kr2.c takes (Q4_K, Q5_K, Q6_K,
+ * Q4_1, Q5_1). */
 static int avx2_matrices(const struct eng_model *m)
 {
 	int k = eng_kr_avx2_takes(m->w.output.type);
@@ -594,10 +596,10 @@ static void check_models(void)
 		int rc = logits_of(path, true, 1, &a, &nv, &krb, NULL, NULL) |
 			 logits_of(path, false, 1, &b, &nv, &kra, NULL, &n_avx2) |
 			 logits_of(path, false, 2, &c, &nv, &krc, NULL, NULL);
-		/* without VNNI only Q4_K, Q5_K and Q6_K are repacked: the files that hold some */
+		/* without VNNI only Q4_K, Q5_K, Q6_K, Q4_1 and Q5_1 are repacked: the files that hold some */
 		const bool vnni = eng_cpu_has_vnni();
 		snprintf(name, sizeof name, "%s: %zu KiB repacked (none with no_repack)%s", files[i], kra >> 10,
-			 vnni ? "" : n_avx2 ? " (AVX2: its Q4_K/Q5_K/Q6_K matrices)" : " (AVX2: none of its types)");
+			 vnni ? "" : n_avx2 ? " (AVX2: its Q4_K/Q5_K/Q6_K/Q4_1/Q5_1 matrices)" : " (AVX2: none of its types)");
 		ok(!rc && krb == 0 && (vnni || n_avx2 ? kra > 0 : kra == 0) && krc == kra, name);
 		snprintf(name, sizeof name, "%s: logits repacked equal logits in place (1 and 2 threads)", files[i]);
 		is_int(rc ? -1 : memcmp(a, b, sizeof(float) * (size_t)nv * 40) || memcmp(a, c, sizeof(float) * (size_t)nv * 40),
@@ -620,8 +622,52 @@ static void check_models(void)
 	}
 }
 
-/* kernels_kr2.c's AVX2 kernel (Q4_K, Q5_K, Q6_K) against the type's vec_dot_q8 (dots names
- * which single-row kernels those are), wherever the CPU has AVX2. */
+/* Q4_1 and Q5_1 rows of 5 units whose quants are all 15 (31), against Q8_1 activations all
+ * 127, all -128 and alternating: kernels_kr2.c sums a Q4_1 block's vpmaddubsw pairs in int16
+ * (8 x 3840) and half a Q5_1 one (4 x 7936); exact, the bits of vec_dot_q8. */
+static void check_q1_extremes(const char *dots)
+{
+	static const uint32_t types[] = { ENG_TYPE_Q4_1, ENG_TYPE_Q5_1 };
+	static const int8_t fills[] = { 127, -128, 0 };
+	enum { NU = 5, NR = 17, NT = 5 };
+	int bad = 0;
+	for (size_t ti = 0; ti < 2; ti++) {
+		const uint32_t type = types[ti];
+		uint64_t rb = 0, xrow = 0;
+		eng_row_size(type, 32 * NU, &rb);
+		eng_row_size(ENG_TYPE_Q8_1, 32 * NU, &xrow);
+		const size_t bb = (size_t)rb / NU;
+		char *w = malloc((size_t)rb * NR), *x = calloc(NT, (size_t)xrow);
+		memset(w, 0xff, (size_t)rb * NR); /* every quant (and Q5_1 fifth bit) set */
+		for (int b = 0; b < NR * NU; b++) {
+			const uint16_t h[2] = { eng_f32_to_f16(0.01f * (float)(1 + b % 7)), eng_f32_to_f16(-0.02f) };
+			memcpy(w + (size_t)b * bb, h, 4);
+		}
+		for (size_t f = 0; f < sizeof fills; f++) {
+			for (int t = 0; t < NT; t++)
+				for (int b = 0; b < NU; b++) {
+					struct eng_block_q8_1 *a = (void *)(x + (size_t)t * (size_t)xrow + (size_t)b * sizeof *a);
+					int sum = 0;
+					for (int k = 0; k < 32; k++) {
+						a->qs[k] = fills[f] ? fills[f] : (int8_t)(k % 2 ? 127 : -128);
+						sum += a->qs[k];
+					}
+					a->d = eng_f32_to_f16(0.5f);
+					a->s = eng_f32_to_f16(0.5f * (float)sum);
+				}
+			bad += compare_kr(type, 32 * NU, w, (size_t)rb, NR, x, (size_t)xrow, NT);
+		}
+		free(w);
+		free(x);
+	}
+	char name[200];
+	snprintf(name, sizeof name, "q4_1 / q5_1: largest quants against +127 / -128 / alternating activations exact (%s)",
+		 dots);
+	is_int(bad, 0, name);
+}
+
+/* kernels_kr2.c's AVX2 kernel (Q4_K, Q5_K, Q6_K, Q4_1, Q5_1) against the type's vec_dot_q8
+ * (dots names which single-row kernels those are), wherever the CPU has AVX2. */
 static void check_kernels_avx2(const char *dots)
 {
 	if (!eng_kr_avx2_takes(ENG_TYPE_Q4_K) || !__builtin_cpu_supports("avx2")) {
@@ -630,6 +676,12 @@ static void check_kernels_avx2(const char *dots)
 	}
 	use_avx2 = 1;
 	check_kernels(dots);
+	static const uint32_t q1[] = { ENG_TYPE_Q4_1, ENG_TYPE_Q5_1 };
+	static const int64_t units[] = { 1, 3, 129 };
+	for (size_t i = 0; i < 2; i++)
+		for (size_t u = 0; u < 3; u++)
+			check_blocks(q1[i], 32 * units[u], dots);
+	check_q1_extremes(dots);
 	use_avx2 = 0;
 }
 
@@ -638,7 +690,7 @@ int main(void)
 	check_layout();
 	if (!eng_cpu_has_vnni()) {
 		check_q1(NULL);
-		skip("no AVX-512 VNNI on this CPU: kernels_kr.c not run (Q4_K, Q5_K and Q6_K are repacked for kernels_kr2.c)",
+		skip("no AVX-512 VNNI on this CPU: kernels_kr.c not run (Q4_K, Q5_K, Q6_K, Q4_1 and Q5_1 are repacked for kernels_kr2.c)",
 		     "eng_mdot_kr against vec_dot_q8");
 		check_kernels_avx2("AVX2 single-row dots");
 		check_models();
@@ -666,7 +718,7 @@ int main(void)
 	eng_cpu_vnni_disable(1);
 	check_kernels("AVX2 single-row dots");
 	check_kernels_avx2("AVX2 single-row dots");
-	check_models(); /* as on a CPU without VNNI: Q4_K, Q5_K and Q6_K repacked, for kernels_kr2.c */
+	check_models(); /* as on a CPU without VNNI: Q4_K, Q5_K, Q6_K, Q4_1 and Q5_1 repacked, for kernels_kr2.c */
 	eng_cpu_vnni_disable(0);
 	check_kernels_avx2("VNNI single-row dots");
 	check_models();

@@ -1,4 +1,4 @@
-/* kernels_kr2.c — Q4_K, Q5_K and Q6_K on repack.h's 16-row blocks with AVX2 alone
+/* kernels_kr2.c — Q4_K, Q5_K, Q6_K, Q4_1 and Q5_1 on repack.h's 16-row blocks with AVX2 alone
  * (CPUs without AVX-512 VNNI: AMD Zen 2 and Zen 3, Intel before Ice Lake, most laptops).
  *
  * Read row by row (quants_tile.c, quants_avx2.c), each (row, token, super-block) of these
@@ -15,13 +15,14 @@
  * vpmaddwd (s * (a + b) per 32-bit lane, the scale in both halves of the lane):
  *   Q4_K: a 32-element sub-block, 8 vpmaddubsw, |sum| <= 8 x 2 x 15 x 128 = 30,720;
  *   Q5_K: half a sub-block, 4 vpmaddubsw, <= 4 x 2 x 31 x 128 = 31,744;
- *   Q6_K: half a 16-element group, 2 vpmaddubsw, <= 2 x 2 x 63 x 128 = 32,256
- * (128: a Q8_K quant's largest magnitude). Q6_K's -32 comes off through the tokens' bsums
+ *   Q6_K: half a 16-element group, 2 vpmaddubsw, <= 2 x 2 x 63 x 128 = 32,256;
+ *   Q4_1: a 32-element block, 8 vpmaddubsw, as Q4_K; Q5_1: half a block, as Q5_K
+ * (128: the largest magnitude of a Q8_K or Q8_1 quant). Q6_K's -32 comes off through the tokens' bsums
  * (summ = sum over groups of scale x bsum, two groups a vpmaddwd), the mins of Q4_K and
  * Q5_K as kernels_kr.c takes them. So each lane ends a super-block with the exact
  * integers of quants.c's reference, and takes its float step in the same order: Q4_K and
  * Q5_K acc + ((d * d_x) * sumi - (dmin * d_x) * summ), Q6_K acc + (d * d_x) * (sumi -
- * 32 summ): every (row, token) has the bits of the type's vec_dot_q8 on the file's row
+ * 32 summ), Q4_1 and Q5_1 acc + ((float)sumi * (d * d_x) + m * s_x): every (row, token) has the bits of the type's vec_dot_q8 on the file's row
  * (tests/eng_repack.c). */
 #include "engine/cpu/repack.h"
 
@@ -209,19 +210,71 @@ K2_INLINE void k2_6(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 	}
 }
 
+/* Q4_1 (q5 0) or Q5_1: nb 32-element units of half h of one 16-row block x NT tokens of Q8_1
+ * activations, in the single-row kernel's float step per row: acc + ((float)sumi * (d_w *
+ * d_x) + m_w * s_x). */
+K2_INLINE void k2_q1(int64_t nb, const void *blk, const struct eng_block_q8_1 *const *a, int h, __m256 *acc,
+		     const int NT, const int q5)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10), ones = _mm256_set1_epi16(1);
+	for (int64_t ib = 0; ib < nb; ib++) {
+		const struct kr_q41 *u4 = (const struct kr_q41 *)blk + ib;
+		const struct kr_q51 *u5 = (const struct kr_q51 *)blk + ib;
+		if (NT == 1 && h == 0)
+			k2_prefetch(q5 ? (const void *)u5 : (const void *)u4, 0, 1, q5 ? sizeof *u5 : sizeof *u4);
+		const uint8_t(*q)[64] = q5 ? u5->q : u4->q;
+		const __m256i hb = q5 ? half(u5->qh, h) : _mm256_setzero_si256();
+		__m256i p[K2_T], sumi[K2_T];
+		for (int t = 0; t < NT; t++)
+			p[t] = sumi[t] = _mm256_setzero_si256();
+		for (int c = 0; c < 4; c++) { /* chunk pair c: elements 8c .. 8c + 3 low, 8c + 4 .. 8c + 7 high */
+			const __m256i v = half(q[c], h);
+			__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+			if (q5) {
+				lo = _mm256_or_si256(lo, _mm256_and_si256(bit_to4(hb, 2 * c), b4));
+				hi = _mm256_or_si256(hi, _mm256_and_si256(bit_to4(hb, 2 * c + 1), b4));
+			}
+			for (int t = 0; t < NT; t++) {
+				p[t] = pairs(p[t], lo, y4(a[t][ib].qs, 8 * c));
+				p[t] = pairs(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));
+			}
+			if (c == 3 || (q5 && c == 1)) /* Q4_1: the block in int16; Q5_1: half of it */
+				for (int t = 0; t < NT; t++) {
+					sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(p[t], ones));
+					p[t] = _mm256_setzero_si256();
+				}
+		}
+		const uint16_t *dh = (q5 ? u5->d : u4->d) + 8 * h, *mh = (q5 ? u5->m : u4->m) + 8 * h;
+		const __m256 d = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)dh));
+		const __m256 m = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(const void *)mh));
+		for (int t = 0; t < NT; t++) {
+			const __m256 dd = _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(a[t][ib].d)));
+			const __m256 ms = _mm256_mul_ps(m, _mm256_set1_ps(_cvtsh_ss(a[t][ib].s)));
+			acc[t] = _mm256_add_ps(acc[t], _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi[t]), dd), ms));
+		}
+	}
+}
+
 /* One 16-row block x NT tokens from t0 into out: each half of 8 rows with a row left
  * (lanes past nr not stored). */
 K2_INLINE void k2_pass(uint32_t type, int64_t nb, const void *blk, const void *xq, size_t x_stride, int t0, int nr,
 		       float *out, size_t out_stride, const int NT)
 {
 	const struct eng_block_q8_K *a[K2_T];
-	for (int t = 0; t < NT; t++)
+	const struct eng_block_q8_1 *a1[K2_T];
+	for (int t = 0; t < NT; t++) {
 		a[t] = (const struct eng_block_q8_K *)((const char *)xq + (size_t)(t0 + t) * x_stride);
+		a1[t] = (const struct eng_block_q8_1 *)(const void *)a[t];
+	}
 	for (int h = 0; h < 2 && 8 * h < nr; h++) {
 		__m256 acc[K2_T];
 		for (int t = 0; t < NT; t++)
 			acc[t] = _mm256_setzero_ps();
-		if (type == ENG_TYPE_Q6_K)
+		if (type == ENG_TYPE_Q4_1)
+			k2_q1(nb, blk, a1, h, acc, NT, 0);
+		else if (type == ENG_TYPE_Q5_1)
+			k2_q1(nb, blk, a1, h, acc, NT, 1);
+		else if (type == ENG_TYPE_Q6_K)
 			k2_6(nb, blk, a, h, acc, NT);
 		else if (type == ENG_TYPE_Q5_K)
 			k2_45(nb, blk, a, h, acc, NT, 1);
@@ -242,7 +295,7 @@ K2_INLINE void k2_pass(uint32_t type, int64_t nb, const void *blk, const void *x
 void eng_mdot_kr_avx2(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
 		      int n_tok, float *out, size_t out_stride)
 {
-	const int64_t nb = n / QK_K;
+	const int64_t nb = n / eng_kr_unit_elems(type);
 	const size_t block_bytes = eng_kr_matrix_bytes(type, n, KR_ROWS);
 	for (int r0 = 0; r0 < n_rows; r0 += KR_ROWS) {
 		const void *blk = (const char *)w + (size_t)(r0 / KR_ROWS) * block_bytes;

@@ -10,8 +10,8 @@
  * weights. The token embedding is repacked only as a tied output matrix (Llama 3.2,
  * Gemma 2): then ops.c reads the rows of ids back from the blocks (eng_kr_row_to_f32:
  * the file's block rebuilt, then the type's to_f32, so the same floats). Where the CPU
- * has no AVX-512 VNNI (kernels_kr.c's kernels need it), only the Q4_K, Q5_K and Q6_K
- * matrices are repacked, for kernels_kr2.c's AVX2 kernels (none without AVX2). Where
+ * has no AVX-512 VNNI (kernels_kr.c's kernels need it), only the Q4_K, Q5_K, Q6_K, Q4_1
+ * and Q5_1 matrices are repacked, for kernels_kr2.c's AVX2 kernels (none without AVX2). Where
  * nothing is to be repacked, the caller asked for rows, or
  * the copy would not fit the memory available (/proc/meminfo MemAvailable), m->wx is m->w;
  * in the last case m->repack_note says why (a load warning: eng_model_warning).
@@ -65,7 +65,8 @@ size_t eng_kr_superblock_bytes(uint32_t type)
 int eng_kr_avx2_takes(uint32_t type)
 {
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__F16C__) && defined(__GNUC__) /* kernels_kr2.c's */
-	return type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K || type == ENG_TYPE_Q6_K;
+	return type == ENG_TYPE_Q4_K || type == ENG_TYPE_Q5_K || type == ENG_TYPE_Q6_K || type == ENG_TYPE_Q4_1 ||
+	       type == ENG_TYPE_Q5_1;
 #else
 	(void)type;
 	return 0;

@@ -160,7 +160,7 @@ void eng_kr_pack(uint32_t type, int64_t n, int64_t rows, const void *src, size_t
 void eng_mdot_kr(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride, int n_tok,
 		 const void *tables, float *out, size_t out_stride);
 
-/* eng_mdot_kr for Q4_K, Q5_K and Q6_K with AVX2 alone (kernels_kr2.c), the same bits: where
+/* eng_mdot_kr for Q4_K, Q5_K, Q6_K, Q4_1 and Q5_1 with AVX2 alone (kernels_kr2.c), the same bits: where
  * the CPU has no AVX-512 VNNI, repack.c repacks these types only (eng_kr_avx2_takes) and
  * ops.c runs them here. */
 void eng_mdot_kr_avx2(uint32_t type, int64_t n, const void *w, int n_rows, const void *xq, size_t x_stride,
