@@ -121,62 +121,14 @@ static void q8_table_token(int64_t nb, const struct eng_block_q8_0 *x, int t, fl
 	}
 }
 
-/* The interleaved tiles' sums: acc + dot_parts (exact for Q4_0 and Q5_0 only without
- * VNNI; ilv_takes knows). */
-KN_INLINE __m256i dot_acc(__m256i acc, __m256i a_unsigned, __m256i b_signed)
-{
-	return _mm256_add_epi32(acc, dot_parts(a_unsigned, b_signed));
-}
-
-/* Q8_0 without VNNI: the packed q + 128 back to q, then |q| times the bytes of b with q's
- * sign (kernels_int.h: exact), so the sums start at 0 (ki_ilv_tile's biased 0). */
+/* The interleaved tiles' dot without VNNI, for Q8_0 (Q4_0 and Q5_0 take ki_ilv_tile's
+ * int16 sums): the packed q + 128 back to q, then |q| times the bytes of b with q's sign
+ * (kernels_int.h: exact), so the sums start at 0 (ki_ilv_tile's biased 0). */
 KN_INLINE __m256i dot_acc_s8(__m256i acc, __m256i q_plus_128, __m256i b_signed)
 {
 	const __m256i q = _mm256_xor_si256(q_plus_128, _mm256_set1_epi8((char)0x80));
 	return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(b_signed, q)),
 							 _mm256_set1_epi16(1)));
-}
-
-/* ki_ilv_tile without VNNI for Q4_0 (q 0..15) and Q5_0 (0..31): each vpmaddubsw's pair sums
- * added as int16 while they stay exact (Q4_0 a whole block, 8 x 2 x 15 x 128 = 30,720; Q5_0
- * half a block, 31,744) and widened by one vpmaddwd with ones, where dot_acc widens every
- * pair: half the multiplier work a block. The same integers and float steps, so the bits. */
-KN_INLINE void ilv_tile_i16(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt, const float *dxv,
-			    const int32_t *sxv, float *res, size_t res_stride, const int T, const int kind)
-{
-	const __m256i ones = _mm256_set1_epi16(1);
-	const int per = kind == KIND_Q4 ? 8 : 4; /* vectors g added as int16 before widening */
-	__m256 acc[4];
-	for (int t = 0; t < T; t++)
-		acc[t] = _mm256_setzero_ps();
-	for (int64_t ib = 0; ib < nb; ib++) {
-		const uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
-		__m256i s[4], p[4];
-		for (int t = 0; t < T; t++) {
-			s[t] = _mm256_set1_epi32(-sxv[8 * ib + 2 * t]);
-			p[t] = _mm256_setzero_si256();
-		}
-		for (int g = 0; g < 8; g++) {
-			const __m256i wv = _mm256_load_si256((const __m256i *)(const void *)(b + 32 * g));
-			for (int t = 0; t < T; t++) {
-				int32_t x4;
-				memcpy(&x4, xt[t][ib].qs + 4 * g, 4);
-				p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(x4)));
-			}
-			if ((g + 1) % per == 0)
-				for (int t = 0; t < T; t++) {
-					s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(p[t], ones));
-					p[t] = _mm256_setzero_si256();
-				}
-		}
-		const __m256 dw = _mm256_load_ps((const float *)(const void *)(b + 256));
-		for (int t = 0; t < T; t++) {
-			const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(dxv[8 * ib + 2 * t]));
-			acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(s[t]), d));
-		}
-	}
-	for (int t = 0; t < T; t++)
-		_mm256_storeu_ps(res + res_stride * (size_t)t, acc[t]);
 }
 
 /* Prefill with tables through the interleaved tiles (kernels_int.h): rows in groups
@@ -193,6 +145,7 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 	float res[64];
 	const size_t n_groups = (size_t)(n_tok + 3) / 4;
 	const int wide_fits = vnni && (size_t)nb * ENG_ILV16_BLOCK <= sizeof pk;
+	const int i16 = kind == KIND_Q4 ? 8 : kind == KIND_Q5 ? 4 : 0; /* ki_ilv_tile without VNNI */
 	for (int r0 = 0, rows; r0 < n_rows; r0 += rows) {
 		const int wide = wide_fits && n_rows - r0 > 8;
 		rows = wide ? 16 : 8;
@@ -236,18 +189,12 @@ static void mdot_q8_ilv(int64_t nb, const void *w, size_t w_stride, int n_rows, 
 				eng_ilv16_tile_vnni(nb, pk, (const void *const *)xt, dxv, sxv, dst, dst_stride, nt);
 			else if (vnni)
 				eng_ilv_tile_vnni(nb, pk, (const void *const *)xt, dxv, sxv, dst, dst_stride, nt);
-			else if (nt == 4 && kind == KIND_Q8)
-				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc_s8, 0);
-			else if (nt == 4)
-				ilv_tile_i16(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, kind);
+			else if (nt == 4) /* Q8_0 signed in the dot from 0; Q4_0 / Q5_0 pair sums in int16 */
+				ki_ilv_tile(nb, pk, xt, dxv, sxv, dst, dst_stride, 4, dot_acc_s8, kind != KIND_Q8, i16);
 			else
 				for (int t = 0; t < nt; t++) /* the group's last tokens, one at a time */
-					if (kind == KIND_Q8)
-						ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
-							    dst + dst_stride * (size_t)t, dst_stride, 1, dot_acc_s8, 0);
-					else
-						ilv_tile_i16(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t,
-							     dst + dst_stride * (size_t)t, dst_stride, 1, kind);
+					ki_ilv_tile(nb, pk, xt + t, dxv + 2 * t, sxv + 2 * t, dst + dst_stride * (size_t)t,
+						    dst_stride, 1, dot_acc_s8, kind != KIND_Q8, i16);
 			for (int t = 0; !direct && t < nt; t++)
 				for (int r = 0; r < nr; r++)
 					out[(size_t)(t0 + t) * out_stride + (size_t)(r0 + r)] = res[rows * t + r];

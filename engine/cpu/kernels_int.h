@@ -249,26 +249,40 @@ KI_INLINE void ki_ilv_pack(int64_t nb, const void *const *wr, uint8_t *pk, const
  * for ki_qtile2x4: token t's block ib at lane 8 ib + 2 t); res[res_stride t + r] = row
  * r . token t (the caller's output rows where all 8 rows are wanted). With biased 0 the
  * sums start at 0 (a dot that takes the packed bytes back to signed: kernels.c's Q8_0
- * without VNNI) and sxv is not read. */
+ * without VNNI) and sxv is not read. With i16 set (kernels.c's Q4_0 and Q5_0 without
+ * VNNI), dot is not called: the vpmaddubsw pair sums of i16 vectors at a time are added
+ * as int16 (exact for Q4_0 at 8, a whole block: 8 x 2 x 15 x 128 = 30,720; Q5_0 at 4,
+ * 31,744) and widened by one vpmaddwd, half the multiplier work of widening every pair;
+ * the same integers, so the same bits. */
 KI_INLINE void ki_ilv_tile(int64_t nb, const uint8_t *pk, const struct eng_block_q8_0 *const *xt, const float *dxv,
 			   const int32_t *sxv, float *res, size_t res_stride, const int T, const ki_dot_acc_fn dot,
-			   const int biased)
+			   const int biased, const int i16)
 {
 	__m256 acc[4];
 	for (int t = 0; t < T; t++)
 		acc[t] = _mm256_setzero_ps();
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const uint8_t *b = pk + (size_t)ib * KI_ILV_BLOCK;
-		__m256i s[4]; /* the sums start at -bias * the token's block sum */
-		for (int t = 0; t < T; t++)
+		__m256i s[4], p[4]; /* the sums start at -bias * the token's block sum; p: int16 pair sums */
+		for (int t = 0; t < T; t++) {
 			s[t] = biased ? _mm256_set1_epi32(-sxv[8 * ib + 2 * t]) : _mm256_setzero_si256();
+			p[t] = _mm256_setzero_si256();
+		}
 		for (int g = 0; g < 8; g++) {
 			const __m256i wv = _mm256_loadu_si256((const __m256i *)(b + 32 * g));
 			for (int t = 0; t < T; t++) {
 				int32_t x4;
 				memcpy(&x4, xt[t][ib].qs + 4 * g, 4);
-				s[t] = dot(s[t], wv, _mm256_set1_epi32(x4));
+				if (i16)
+					p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(wv, _mm256_set1_epi32(x4)));
+				else
+					s[t] = dot(s[t], wv, _mm256_set1_epi32(x4));
 			}
+			if (i16 && (g + 1) % i16 == 0)
+				for (int t = 0; t < T; t++) {
+					s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(p[t], _mm256_set1_epi16(1)));
+					p[t] = _mm256_setzero_si256();
+				}
 		}
 		const __m256 dw = _mm256_loadu_ps((const float *)(b + 256));
 		for (int t = 0; t < T; t++) {

@@ -98,11 +98,24 @@ K2_INLINE __m256i bit_to4(__m256i h, int k)
 	return k < 4 ? _mm256_slli_epi16(h, 4 - k) : k > 4 ? _mm256_srli_epi16(h, k - 4) : h;
 }
 
+/* Half h of the chunk pair at qv as unsigned quants: lo from its low nibbles, hi from its
+ * high; with q5, bits k and k + 1 of hb's bytes as their fifth bits (Q5_K, Q5_1). */
+K2_INLINE void nib_pair(const uint8_t *qv, int h, __m256i hb, int k, const int q5, __m256i *lo, __m256i *hi)
+{
+	const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
+	const __m256i v = half(qv, h);
+	*lo = _mm256_and_si256(v, m4);
+	*hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+	if (q5) {
+		*lo = _mm256_or_si256(*lo, _mm256_and_si256(bit_to4(hb, k), b4));
+		*hi = _mm256_or_si256(*hi, _mm256_and_si256(bit_to4(hb, k + 1), b4));
+	}
+}
+
 /* Q4_K (q5 0) or Q5_K: nb super-blocks of half h of one 16-row block x NT tokens, added to acc[t]. */
 K2_INLINE void k2_45(int64_t nb, const void *blk, const struct eng_block_q8_K *const *a, int h, __m256 *acc,
 		     const int NT, const int q5)
 {
-	const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct kr_q4k *b4k = (const struct kr_q4k *)blk + ib;
 		const struct kr_q5k *b5k = (const struct kr_q5k *)blk + ib;
@@ -122,12 +135,8 @@ K2_INLINE void k2_45(int64_t nb, const void *blk, const struct eng_block_q8_K *c
 				p[t] = _mm256_setzero_si256();
 			for (int i = 0; i < 4; i++) {
 				const int c = 4 * g + i;
-				const __m256i v = half(q[c], h);
-				__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-				if (q5) {
-					lo = _mm256_or_si256(lo, _mm256_and_si256(bit_to4(hb, 2 * i), b4));
-					hi = _mm256_or_si256(hi, _mm256_and_si256(bit_to4(hb, 2 * i + 1), b4));
-				}
+				__m256i lo, hi;
+				nib_pair(q[c], h, hb, 2 * i, q5, &lo, &hi);
 				for (int t = 0; t < NT; t++) {
 					p[t] = pairs(p[t], lo, y4(a[t][ib].qs, 8 * c));
 					p[t] = pairs(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));
@@ -216,7 +225,7 @@ K2_INLINE void k2_6(int64_t nb, const void *blk, const struct eng_block_q8_K *co
 K2_INLINE void k2_q1(int64_t nb, const void *blk, const struct eng_block_q8_1 *const *a, int h, __m256 *acc,
 		     const int NT, const int q5)
 {
-	const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10), ones = _mm256_set1_epi16(1);
+	const __m256i ones = _mm256_set1_epi16(1);
 	for (int64_t ib = 0; ib < nb; ib++) {
 		const struct kr_q41 *u4 = (const struct kr_q41 *)blk + ib;
 		const struct kr_q51 *u5 = (const struct kr_q51 *)blk + ib;
@@ -228,12 +237,8 @@ K2_INLINE void k2_q1(int64_t nb, const void *blk, const struct eng_block_q8_1 *c
 		for (int t = 0; t < NT; t++)
 			p[t] = sumi[t] = _mm256_setzero_si256();
 		for (int c = 0; c < 4; c++) { /* chunk pair c: elements 8c .. 8c + 3 low, 8c + 4 .. 8c + 7 high */
-			const __m256i v = half(q[c], h);
-			__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-			if (q5) {
-				lo = _mm256_or_si256(lo, _mm256_and_si256(bit_to4(hb, 2 * c), b4));
-				hi = _mm256_or_si256(hi, _mm256_and_si256(bit_to4(hb, 2 * c + 1), b4));
-			}
+			__m256i lo, hi;
+			nib_pair(q[c], h, hb, 2 * c, q5, &lo, &hi);
 			for (int t = 0; t < NT; t++) {
 				p[t] = pairs(p[t], lo, y4(a[t][ib].qs, 8 * c));
 				p[t] = pairs(p[t], hi, y4(a[t][ib].qs, 8 * c + 4));

@@ -215,16 +215,16 @@ VNNI_TARGET void eng_ilv_tile_vnni(int64_t nb, const uint8_t *pk, const void *co
 	const struct eng_block_q8_0 *const *xb = (const struct eng_block_q8_0 *const *)xt;
 	switch (nt) { /* one inlined body per token count */
 	case 4:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 4, dot_acc_vnni, 1);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 4, dot_acc_vnni, 1, 0);
 		break;
 	case 3:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 3, dot_acc_vnni, 1);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 3, dot_acc_vnni, 1, 0);
 		break;
 	case 2:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 2, dot_acc_vnni, 1);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 2, dot_acc_vnni, 1, 0);
 		break;
 	default:
-		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 1, dot_acc_vnni, 1);
+		ki_ilv_tile(nb, pk, xb, dxv, sxv, res, res_stride, 1, dot_acc_vnni, 1, 0);
 		break;
 	}
 }

@@ -630,8 +630,7 @@ static size_t mem_available(void)
 static bool repack_wanted(const struct eng_model *m)
 {
 	const char *env = getenv("MERILO_NO_REPACK");
-	return !m->no_repack && !(env && *env && strcmp(env, "0") != 0) &&
-	       (eng_cpu_has_vnni() || eng_kr_avx2_takes(ENG_TYPE_Q4_K));
+	return !m->no_repack && !(env && *env && strcmp(env, "0") != 0); /* repackable: which tensors */
 }
 
 int eng_cpu_weights_open(struct eng_model *m, struct mrl_err *err)
